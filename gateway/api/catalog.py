@@ -1,0 +1,50 @@
+"""``zzgw.v1.CatalogService``: the license types, matters and bundles of the catalog."""
+
+from __future__ import annotations
+
+import grpc
+
+from gateway.api import convert
+from gateway.domain.catalog import Catalog
+from gateway.domain.errors import FieldViolation, InvalidRequestError, NotFoundError
+from protos.zzgw.v1 import catalog_pb2, catalog_pb2_grpc
+
+
+class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
+    def __init__(self, catalog: Catalog):
+        self._catalog = catalog
+        self._types = catalog_pb2.ListLicenseTypesResponse(
+            license_types=[convert.license_type_message(t) for t in catalog.license_types.values()]
+        )
+
+    def ListLicenseTypes(self, request: catalog_pb2.ListLicenseTypesRequest, context: grpc.ServicerContext) -> catalog_pb2.ListLicenseTypesResponse:  # fmt: skip
+        return self._types
+
+    def GetLicenseType(self, request: catalog_pb2.GetLicenseTypeRequest, context: grpc.ServicerContext) -> catalog_pb2.GetLicenseTypeResponse:  # fmt: skip
+        _require("type_code", request.type_code)
+        return catalog_pb2.GetLicenseTypeResponse(
+            license_type=convert.license_type_message(self._catalog.license_type(request.type_code))
+        )
+
+    def ListMatters(self, request: catalog_pb2.ListMattersRequest, context: grpc.ServicerContext) -> catalog_pb2.ListMattersResponse:  # fmt: skip
+        bundles = list(self._catalog.bundles.values())
+        matters = list(self._catalog.matters.values())
+        if request.bundle_code:
+            bundle = self._catalog.bundles.get(request.bundle_code)
+            if bundle is None:
+                raise NotFoundError(f"unknown bundle {request.bundle_code}", reason="BUNDLE_NOT_FOUND")
+            bundles = [bundle]
+            matters = [self._catalog.matters[c] for c in bundle.matter_codes]
+        return catalog_pb2.ListMattersResponse(
+            matters=[convert.matter_message(m) for m in matters],
+            bundles=[convert.bundle_message(b) for b in bundles],
+        )
+
+    def GetMatter(self, request: catalog_pb2.GetMatterRequest, context: grpc.ServicerContext) -> catalog_pb2.GetMatterResponse:  # fmt: skip
+        _require("matter_code", request.matter_code)
+        return catalog_pb2.GetMatterResponse(matter=convert.matter_message(self._catalog.matter(request.matter_code)))
+
+
+def _require(field: str, value: str) -> None:
+    if not value:
+        raise InvalidRequestError([FieldViolation(field=field, reason="REQUIRED", description=f"{field} is required")])

@@ -1,0 +1,163 @@
+"""Protobuf ⇄ domain conversion for licenses and the catalog. Generated types never leave ``gateway/api``."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from gateway.domain.catalog import Bundle, HolderKind, LicenseType, Matter, Sensitivity, SharingClass
+from gateway.domain.model import ChangeKind, License, LicenseChange, LicenseDraft, LicenseStatus
+from gateway.domain.status import StatusAction
+from gateway.services.issuance import Amendment
+from protos.zzgw.v1 import catalog_pb2, common_pb2, issuance_pb2
+
+_STATUS = {s: getattr(common_pb2, f"LICENSE_STATUS_{s.value}") for s in LicenseStatus}
+_ACTIONS = {getattr(issuance_pb2, f"STATUS_ACTION_{a.value}"): a for a in StatusAction}
+_KINDS = {k: getattr(issuance_pb2, f"CHANGE_KIND_{k.value}") for k in ChangeKind}
+_SHARING = {c: getattr(catalog_pb2, f"SHARING_CLASS_{c.value}") for c in SharingClass}
+_SENSITIVITY = {s: getattr(catalog_pb2, f"SENSITIVITY_{s.value}") for s in Sensitivity}
+_HOLDER_KIND = {k: getattr(catalog_pb2, f"HOLDER_KIND_{k.value}") for k in HolderKind}
+
+
+def draft(request: issuance_pb2.IssueLicenseRequest) -> LicenseDraft:
+    return LicenseDraft(
+        request_id=request.request_id,
+        type_code=request.type_code,
+        license_number=request.license_number,
+        holder_name=request.holder.name,
+        holder_code_type=request.holder.code_type,
+        holder_code=request.holder.code,
+        issue_date=request.issue_date,
+        valid_from=request.valid_from,
+        valid_until=request.valid_until,
+        region_code=request.region_code,
+        fields=dict(request.fields),
+        serial=request.serial,
+    )
+
+
+def amendment(request: issuance_pb2.AmendLicenseRequest) -> Amendment:
+    def optional(name: str) -> str | None:
+        return getattr(request, name) if request.HasField(name) else None
+
+    return Amendment(
+        request_id=request.request_id,
+        license_id=request.license_id,
+        fields=dict(request.fields),
+        clear_fields=tuple(request.clear_fields),
+        holder_name=optional("holder_name"),
+        license_number=optional("license_number"),
+        valid_from=optional("valid_from"),
+        valid_until=optional("valid_until"),
+        issue_date=request.issue_date,
+        reason=request.reason,
+    )
+
+
+def status_action(value: int) -> StatusAction | None:
+    return _ACTIONS.get(value)
+
+
+def license_message(
+    license: License, *, status: LicenseStatus, type_name: str, issuer_name: str
+) -> common_pb2.License:
+    """``status`` is the effective status (EXPIRED derived) as of the read."""
+    c = license.content
+    return common_pb2.License(
+        license_id=c.license_id,
+        type_code=c.type_code,
+        type_name=type_name,
+        license_number=c.license_number,
+        holder=common_pb2.Holder(name=c.holder.name, code_type=c.holder.code_type, code=c.holder.code),
+        issuer_code=c.issuer_code,
+        issuer_name=issuer_name,
+        issue_date=c.issue_date.isoformat(),
+        valid_from=c.valid_from.isoformat(),
+        valid_until=c.valid_until.isoformat() if c.valid_until else "",
+        region_code=c.region_code,
+        fields=dict(c.fields),
+        status=_STATUS[status],
+        status_reason=license.status_reason,
+        version=c.version,
+        record_seal=common_pb2.RecordSeal(
+            algorithm=license.seal.algorithm,
+            key_id=license.seal.key_id,
+            signature=license.seal.signature,
+            record_digest=license.seal.record_digest,
+            encoding=license.seal.encoding,
+        ),
+        created_at=timestamp(license.created_at),
+        status_changed_at=timestamp(license.status_changed_at),
+        superseded_by=license.superseded_by,
+        supersedes=license.supersedes,
+    )
+
+
+def change_event(change: LicenseChange) -> issuance_pb2.LicenseChangeEvent:
+    return issuance_pb2.LicenseChangeEvent(
+        cursor=str(change.seq),
+        kind=_KINDS[change.kind],
+        license_id=change.license_id,
+        type_code=change.type_code,
+        issuer_code=change.issuer_code,
+        version=change.version,
+        status=_STATUS[change.status],
+        reason=change.reason,
+        occurred_at=timestamp(change.occurred_at),
+        previous_license_id=change.previous_license_id,
+    )
+
+
+def timestamp(value: dt.datetime) -> Timestamp:
+    stamp = Timestamp()
+    stamp.FromDatetime(value)
+    return stamp
+
+
+def license_type_message(t: LicenseType) -> catalog_pb2.LicenseType:
+    return catalog_pb2.LicenseType(
+        type_code=t.code,
+        name=t.name,
+        name_en=t.name_en,
+        holder_kind=_HOLDER_KIND[t.holder_kind],
+        holder_code_types=t.holder_code_types,
+        sharing_class=_SHARING[t.sharing_class],
+        expires=t.expires,
+        issuer_codes=sorted(t.issuers),
+        license_number_label=t.license_number_label,
+        fields=[
+            catalog_pb2.FieldSpec(
+                key=f.key,
+                label=f.label,
+                value_type=f.value_type.value,
+                required=f.required,
+                max_length=f.max_length,
+                sensitivity=_SENSITIVITY[f.sensitivity],
+                sharing_class=_SHARING[t.field_sharing_class(f.key)],
+                choices=f.choices,
+            )
+            for f in t.fields
+        ],
+    )
+
+
+def matter_message(m: Matter) -> catalog_pb2.Matter:
+    return catalog_pb2.Matter(
+        matter_code=m.code,
+        name=m.name,
+        purpose=m.purpose,
+        department=m.department,
+        materials=[
+            catalog_pb2.Material(type_code=x.type_code, fields=x.fields, full_fields=x.full_fields, required=x.required)
+            for x in m.materials
+        ],
+    )
+
+
+def bundle_message(b: Bundle) -> catalog_pb2.Bundle:
+    return catalog_pb2.Bundle(bundle_code=b.code, name=b.name, matter_codes=b.matter_codes)
+
+
+NameOf = Callable[[str], str]

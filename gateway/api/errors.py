@@ -1,0 +1,90 @@
+"""The one table from domain errors to gRPC status codes, with google.rpc details.
+
+Every error leaves with a stable reason in ``google.rpc.ErrorInfo`` (domain ``zzgw.v1``); invalid input also carries
+``google.rpc.BadRequest`` with one field violation per bad field. Anything unexpected becomes INTERNAL with only a
+request id: the details go to the server log, never to the caller.
+"""
+
+from __future__ import annotations
+
+import grpc
+from google.protobuf import any_pb2
+from google.rpc import code_pb2, error_details_pb2, status_pb2
+from grpc_status import rpc_status
+
+from gateway.domain.errors import (
+    AlreadyExistsError,
+    ConflictError,
+    IdempotencyConflictError,
+    InvalidRequestError,
+    NotFoundError,
+    PermissionDeniedError,
+    ResourceExhaustedError,
+    UnauthenticatedError,
+    UpstreamUnavailableError,
+    ZzgwError,
+)
+from protos.zzgw.v1 import common_pb2
+
+ERROR_DOMAIN = "zzgw.v1"
+
+_CODES: tuple[tuple[type[ZzgwError], grpc.StatusCode], ...] = (
+    (InvalidRequestError, grpc.StatusCode.INVALID_ARGUMENT),
+    (NotFoundError, grpc.StatusCode.NOT_FOUND),
+    (IdempotencyConflictError, grpc.StatusCode.ALREADY_EXISTS),
+    (AlreadyExistsError, grpc.StatusCode.ALREADY_EXISTS),
+    (ConflictError, grpc.StatusCode.FAILED_PRECONDITION),
+    (PermissionDeniedError, grpc.StatusCode.PERMISSION_DENIED),
+    (UnauthenticatedError, grpc.StatusCode.UNAUTHENTICATED),
+    (ResourceExhaustedError, grpc.StatusCode.RESOURCE_EXHAUSTED),
+    (UpstreamUnavailableError, grpc.StatusCode.UNAVAILABLE),
+)
+
+
+def status_code(error: ZzgwError) -> grpc.StatusCode:
+    for cls, code in _CODES:
+        if isinstance(error, cls):
+            return code
+    return grpc.StatusCode.UNKNOWN
+
+
+def to_status(error: ZzgwError) -> grpc.Status:
+    code = status_code(error)
+    info = error_details_pb2.ErrorInfo(reason=error.reason, domain=ERROR_DOMAIN, metadata=error.metadata)
+    details = [_pack(info)]
+    if isinstance(error, InvalidRequestError):
+        bad = error_details_pb2.BadRequest(
+            field_violations=[
+                error_details_pb2.BadRequest.FieldViolation(field=v.field, description=v.description, reason=v.reason)
+                for v in error.violations
+            ]
+        )
+        details.append(_pack(bad))
+    proto = status_pb2.Status(code=getattr(code_pb2, code.name), message=error.message, details=details)
+    return rpc_status.to_status(proto)
+
+
+def internal_status(request_id: str) -> grpc.Status:
+    info = error_details_pb2.ErrorInfo(reason="INTERNAL", domain=ERROR_DOMAIN, metadata={"request_id": request_id})
+    proto = status_pb2.Status(
+        code=code_pb2.INTERNAL, message=f"internal error (request id {request_id})", details=[_pack(info)]
+    )
+    return rpc_status.to_status(proto)
+
+
+def item_error(error: ZzgwError) -> common_pb2.ItemError:
+    """The per-item error of a batch response."""
+    violations = error.violations if isinstance(error, InvalidRequestError) else ()
+    return common_pb2.ItemError(
+        code=status_code(error).name,
+        reason=error.reason,
+        message=error.message,
+        field_errors=[common_pb2.FieldError(field=v.field, reason=v.reason, description=v.description)
+                      for v in violations],  # fmt: skip
+    )
+
+
+def _pack(message: object) -> any_pb2.Any:
+    packed = any_pb2.Any()
+    packed.Pack(message)  # type: ignore[arg-type]
+    return packed

@@ -1,0 +1,179 @@
+"""The server interceptor: authentication, the role check, error mapping and the access log, for all call shapes.
+
+One ``intercept`` wraps each of the four call shapes the same way: find the member (bearer token in dev mode,
+client certificate in production), check its roles against ``roles.ALLOWED_ROLES``, run the handler with the member
+in ``current_member``, map a ``ZzgwError`` to its status with details, turn anything else into INTERNAL with a
+request id, and write one access-log line: method, peer, member code, status code, duration and request id — no
+request content, so no personal data.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import logging
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import grpc
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
+
+from gateway.api.errors import internal_status, status_code, to_status
+from gateway.api.roles import ALLOWED_ROLES, is_public
+from gateway.domain.errors import PermissionDeniedError, UnauthenticatedError, ZzgwError
+from gateway.domain.model import Member
+from gateway.services.members import Authenticator
+
+access_log = logging.getLogger("zzgw.access")
+error_log = logging.getLogger("zzgw.error")
+
+current_member: contextvars.ContextVar[Member] = contextvars.ContextVar("current_member")
+
+
+def caller() -> Member:
+    """The authenticated member of the call in progress (set by the interceptor)."""
+    return current_member.get()
+
+
+class _Aborted(Exception):
+    """The handler aborted the call itself (context.abort); its status is already set."""
+
+
+class GatewayInterceptor(grpc.ServerInterceptor):
+    def __init__(self, authenticator: Authenticator, *, mode: str):
+        if mode not in ("dev", "production"):
+            raise ValueError(f"unknown mode {mode!r}")
+        self._auth = authenticator
+        self._mode = mode
+
+    def intercept_service(
+        self, continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler | None],
+        details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler | None:  # fmt: skip
+        handler = continuation(details)
+        method = details.method  # type: ignore[attr-defined]
+        if handler is None or is_public(method):
+            return handler
+        if handler.unary_unary:
+            return grpc.unary_unary_rpc_method_handler(
+                self._unary(method, handler.unary_unary), handler.request_deserializer, handler.response_serializer
+            )
+        if handler.unary_stream:
+            return grpc.unary_stream_rpc_method_handler(
+                self._streaming(method, handler.unary_stream), handler.request_deserializer,
+                handler.response_serializer,
+            )  # fmt: skip
+        if handler.stream_unary:
+            return grpc.stream_unary_rpc_method_handler(
+                self._unary(method, handler.stream_unary), handler.request_deserializer, handler.response_serializer
+            )
+        return grpc.stream_stream_rpc_method_handler(
+            self._streaming(method, handler.stream_stream), handler.request_deserializer, handler.response_serializer
+        )
+
+    def _unary(self, method: str, behaviour: Callable[[Any, grpc.ServicerContext], Any]) -> Callable[..., Any]:
+        def wrapped(request: Any, context: grpc.ServicerContext) -> Any:
+            call = _Call(method, context)
+            token = None
+            try:
+                token = current_member.set(self._authorise(method, context, call))
+                return behaviour(request, context)
+            except BaseException as exc:  # noqa: BLE001 - every failure is mapped and logged
+                call.fail(exc)
+            finally:
+                if token is not None:
+                    current_member.reset(token)
+                call.log()
+
+        return wrapped
+
+    def _streaming(self, method: str, behaviour: Callable[[Any, grpc.ServicerContext], Iterator[Any]]) -> Callable[..., Any]:  # fmt: skip
+        def wrapped(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
+            call = _Call(method, context)
+            token = None
+            try:
+                token = current_member.set(self._authorise(method, context, call))
+                yield from behaviour(request, context)
+            except GeneratorExit:
+                call.code = grpc.StatusCode.CANCELLED
+                raise
+            except BaseException as exc:  # noqa: BLE001
+                call.fail(exc)
+            finally:
+                if token is not None:
+                    try:
+                        current_member.reset(token)
+                    except ValueError:
+                        pass  # the generator was finalised in another context
+                call.log()
+
+        return wrapped
+
+    def _authorise(self, method: str, context: grpc.ServicerContext, call: _Call) -> Member:
+        member = self._identify(context)
+        call.member = member.code
+        allowed = ALLOWED_ROLES.get(method)
+        if allowed is None or not (member.roles & allowed):
+            raise PermissionDeniedError(
+                f"{member.name} may not call {method.rsplit('/', 1)[-1]}", reason="ROLE_NOT_ALLOWED",
+                metadata={"method": method},
+            )  # fmt: skip
+        return member
+
+    def _identify(self, context: grpc.ServicerContext) -> Member:
+        if self._mode == "production":
+            pem = context.auth_context().get("x509_pem_cert")
+            if not pem:
+                raise UnauthenticatedError("a client certificate is required", reason="NO_CLIENT_CERTIFICATE")
+            der = x509.load_pem_x509_certificate(pem[0]).public_bytes(Encoding.DER)
+            return self._auth.by_certificate(der)
+        for key, value in context.invocation_metadata():
+            if key == "authorization" and isinstance(value, str) and value.startswith("Bearer "):
+                return self._auth.by_token(value[len("Bearer ") :].strip())
+        raise UnauthenticatedError(
+            "dev mode: send 'authorization: Bearer <token>' with a token from var/dev-tokens.json",
+            reason="NO_CREDENTIAL",
+        )
+
+
+class _Call:
+    """Bookkeeping of one call for the access log."""
+
+    def __init__(self, method: str, context: grpc.ServicerContext):
+        self.method = method
+        self.context = context
+        self.member = "-"
+        self.code = grpc.StatusCode.OK
+        self.request_id = uuid.uuid4().hex[:16]
+        self.started = time.perf_counter()
+
+    def fail(self, exc: BaseException) -> None:
+        if isinstance(exc, ZzgwError):
+            self.code = status_code(exc)
+            self.context.abort_with_status(to_status(exc))
+        code = self.context.code()  # type: ignore[attr-defined]
+        if code is not None and code is not grpc.StatusCode.OK:
+            # context.abort() inside the handler: keep its status and re-raise its exception
+            self.code = code
+            raise exc
+        self.code = grpc.StatusCode.INTERNAL
+        error_log.error("request %s to %s failed", self.request_id, self.method, exc_info=exc)
+        self.context.abort_with_status(internal_status(self.request_id))
+
+    def log(self) -> None:
+        if access_log.isEnabledFor(logging.INFO):
+            access_log.info(
+                json.dumps(
+                    {
+                        "method": self.method,
+                        "peer": self.context.peer(),
+                        "member": self.member,
+                        "code": self.code.name,
+                        "ms": round((time.perf_counter() - self.started) * 1000, 2),
+                        "request_id": self.request_id,
+                    }
+                )
+            )

@@ -1,0 +1,145 @@
+"""``zzgw.v1.IssuanceService``: decode, call the issuance service, encode."""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable, Iterator
+
+import grpc
+
+from gateway.api import convert
+from gateway.api.errors import item_error
+from gateway.api.interceptors import caller
+from gateway.domain.catalog import Catalog
+from gateway.domain.errors import FieldViolation, InvalidRequestError, ResourceExhaustedError
+from gateway.domain.model import License
+from gateway.services.issuance import IssuanceService, IssueResult
+from protos.zzgw.v1 import common_pb2, issuance_pb2, issuance_pb2_grpc
+
+BATCH_CHUNK = 500
+"""Most batch items committed in one transaction; fewer when fewer are waiting."""
+_END = object()
+
+
+class IssuanceServicer(issuance_pb2_grpc.IssuanceServiceServicer):
+    def __init__(
+        self,
+        service: IssuanceService,
+        catalog: Catalog,
+        issuer_name: Callable[[str], str],
+        *,
+        max_watchers: int = 8,
+        poll_seconds: float = 0.5,
+    ):
+        self._service = service
+        self._catalog = catalog
+        self._issuer_name = issuer_name
+        self._watchers = threading.BoundedSemaphore(max_watchers)
+        self._poll = poll_seconds
+
+    def IssueLicense(self, request: issuance_pb2.IssueLicenseRequest, context: grpc.ServicerContext) -> issuance_pb2.IssueLicenseResponse:  # fmt: skip
+        result = self._service.issue(caller(), convert.draft(request))
+        return issuance_pb2.IssueLicenseResponse(license=self._message(result.license), created=result.created)
+
+    def BatchIssueLicenses(self, request_iterator: Iterator[issuance_pb2.BatchIssueLicensesRequest], context: grpc.ServicerContext) -> Iterator[issuance_pb2.BatchIssueLicensesResponse]:  # fmt: skip
+        member = caller()
+        inbox: queue.Queue[object] = queue.Queue(maxsize=4 * BATCH_CHUNK)
+        reader = threading.Thread(target=_drain, args=(request_iterator, inbox), daemon=True, name="batch-reader")
+        reader.start()
+        index = 0
+        done = False
+        while not done:
+            chunk = [inbox.get()]
+            while len(chunk) < BATCH_CHUNK:
+                try:
+                    chunk.append(inbox.get_nowait())
+                except queue.Empty:
+                    break
+            if chunk[-1] is _END or isinstance(chunk[-1], BaseException):
+                done = True
+                tail = chunk.pop()
+                if isinstance(tail, BaseException) and context.is_active():
+                    raise tail
+            drafts = [convert.draft(r.license) for r in chunk]  # type: ignore[attr-defined]
+            for outcome in self._service.issue_many(member, drafts) if drafts else ():
+                if isinstance(outcome, IssueResult):
+                    yield issuance_pb2.BatchIssueLicensesResponse(
+                        index=index, license=self._message(outcome.license), created=outcome.created
+                    )
+                else:
+                    yield issuance_pb2.BatchIssueLicensesResponse(index=index, error=item_error(outcome))
+                index += 1
+
+    def AmendLicense(self, request: issuance_pb2.AmendLicenseRequest, context: grpc.ServicerContext) -> issuance_pb2.AmendLicenseResponse:  # fmt: skip
+        new, old = self._service.amend(caller(), convert.amendment(request))
+        return issuance_pb2.AmendLicenseResponse(license=self._message(new), superseded=self._message(old))
+
+    def ChangeLicenseStatus(self, request: issuance_pb2.ChangeLicenseStatusRequest, context: grpc.ServicerContext) -> issuance_pb2.ChangeLicenseStatusResponse:  # fmt: skip
+        action = convert.status_action(request.action)
+        if action is None:
+            raise InvalidRequestError([FieldViolation(field="action", reason="REQUIRED",
+                                                      description="action must be SUSPEND, RESUME, REVOKE or CANCEL")])  # fmt: skip
+        changed = self._service.change_status(
+            caller(), request_id=request.request_id, license_id=request.license_id, action=action,
+            reason=request.reason,
+        )  # fmt: skip
+        return issuance_pb2.ChangeLicenseStatusResponse(license=self._message(changed))
+
+    def GetLicense(self, request: issuance_pb2.GetLicenseRequest, context: grpc.ServicerContext) -> issuance_pb2.GetLicenseResponse:  # fmt: skip
+        found = self._service.get(
+            caller(), license_id=request.license_id, type_code=request.type_code,
+            license_number=request.license_number,
+        )  # fmt: skip
+        history = self._service.history(found) if request.include_history else []
+        return issuance_pb2.GetLicenseResponse(
+            license=self._message(found), history=[self._message(v) for v in history]
+        )
+
+    def WatchLicenseChanges(self, request: issuance_pb2.WatchLicenseChangesRequest, context: grpc.ServicerContext) -> Iterator[issuance_pb2.WatchLicenseChangesResponse]:  # fmt: skip
+        member = caller()
+        cursor = _cursor(request)
+        if not self._watchers.acquire(blocking=False):
+            raise ResourceExhaustedError("too many watchers on this gateway process; retry later", reason="TOO_MANY_WATCHERS")
+        try:
+            if cursor is None:
+                cursor = self._service.last_cursor()
+            signal = self._service.signal
+            while context.is_active():
+                seen = signal.generation
+                changes = self._service.changes_after(member, cursor, type_codes=list(request.type_codes))
+                for change in changes:
+                    yield issuance_pb2.WatchLicenseChangesResponse(event=convert.change_event(change))
+                    cursor = change.seq
+                if not changes:
+                    signal.wait(seen, self._poll)
+        finally:
+            self._watchers.release()
+
+    def _message(self, license: License) -> common_pb2.License:
+        license_type = self._catalog.license_types.get(license.content.type_code)
+        return convert.license_message(
+            license,
+            status=self._service.effective_status(license),
+            type_name=license_type.name if license_type else "",
+            issuer_name=self._issuer_name(license.content.issuer_code),
+        )
+
+
+def _cursor(request: issuance_pb2.WatchLicenseChangesRequest) -> int | None:
+    if request.cursor:
+        if not request.cursor.isdigit() or len(request.cursor) > 19:
+            raise InvalidRequestError([FieldViolation(field="cursor", reason="BAD_CURSOR",
+                                                      description="cursor must come from an earlier event")])  # fmt: skip
+        return int(request.cursor)
+    return 0 if request.from_beginning else None
+
+
+def _drain(requests: Iterator[object], inbox: queue.Queue[object]) -> None:
+    """Read the client's stream into ``inbox`` so items are processed as they arrive, not after the stream ends."""
+    try:
+        for item in requests:
+            inbox.put(item)
+        inbox.put(_END)
+    except BaseException as exc:  # noqa: BLE001 - handed to the handler thread
+        inbox.put(exc)

@@ -1,0 +1,34 @@
+"""Who may call what: every RPC of the gateway names the roles allowed to call it.
+
+An RPC missing from this table is refused (fail closed); a test checks that the table covers every method of every
+service the server registers. Health and reflection are public so that load balancers and tools can use them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from gateway.domain.model import Role
+
+ANY_MEMBER = frozenset(Role)
+PUBLIC_SERVICES = ("/grpc.health.v1.Health/", "/grpc.reflection.v1alpha.ServerReflection/",
+                   "/grpc.reflection.v1.ServerReflection/")  # fmt: skip
+
+_ISSUERS = frozenset({Role.ISSUER, Role.ADMIN})
+
+ALLOWED_ROLES: Mapping[str, frozenset[Role]] = {
+    "/zzgw.v1.CatalogService/ListLicenseTypes": ANY_MEMBER,
+    "/zzgw.v1.CatalogService/GetLicenseType": ANY_MEMBER,
+    "/zzgw.v1.CatalogService/ListMatters": ANY_MEMBER,
+    "/zzgw.v1.CatalogService/GetMatter": ANY_MEMBER,
+    "/zzgw.v1.IssuanceService/IssueLicense": frozenset({Role.ISSUER}),
+    "/zzgw.v1.IssuanceService/BatchIssueLicenses": frozenset({Role.ISSUER}),
+    "/zzgw.v1.IssuanceService/AmendLicense": frozenset({Role.ISSUER}),
+    "/zzgw.v1.IssuanceService/ChangeLicenseStatus": frozenset({Role.ISSUER}),
+    "/zzgw.v1.IssuanceService/GetLicense": _ISSUERS,
+    "/zzgw.v1.IssuanceService/WatchLicenseChanges": frozenset({Role.ISSUER, Role.CONSUMER, Role.ADMIN}),
+}
+
+
+def is_public(method: str) -> bool:
+    return method.startswith(PUBLIC_SERVICES)

@@ -1,0 +1,100 @@
+"""Domain errors. None of them knows about gRPC; ``gateway.api.errors`` maps them to status codes.
+
+The tree::
+
+    ZzgwError                      root; ``reason`` is a stable, machine-readable code
+    ├── InvalidRequestError        bad input; carries FieldViolations       → INVALID_ARGUMENT
+    │   └── InvalidLicenseError    a license's content is invalid
+    ├── NotFoundError              no such license, type, matter, member    → NOT_FOUND
+    ├── AlreadyExistsError         the thing exists already                 → ALREADY_EXISTS
+    ├── ConflictError              the request clashes with stored state    → FAILED_PRECONDITION / ABORTED
+    │   └── IdempotencyConflictError  request_id reused with other content  → ALREADY_EXISTS
+    ├── PermissionDeniedError      the caller may not do this               → PERMISSION_DENIED
+    ├── UnauthenticatedError       the caller is not known                  → UNAUTHENTICATED
+    ├── ResourceExhaustedError     a limit of the gateway is reached        → RESOURCE_EXHAUSTED
+    └── UpstreamUnavailableError   a dependency is down                     → UNAVAILABLE
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FieldViolation:
+    """One bad field of a request."""
+
+    field: str
+    """Path of the field in the request, e.g. ``holder.code`` or ``fields.legal_representative``."""
+    reason: str
+    """Stable code, e.g. ``REQUIRED``, ``BAD_CHECK_CHARACTER``."""
+    description: str
+    """What is wrong, for people (Chinese or English)."""
+
+
+class ZzgwError(Exception):
+    """Root of every error zzgw raises on purpose."""
+
+    reason = "ZZGW_ERROR"
+
+    def __init__(self, message: str, *, reason: str | None = None, metadata: Mapping[str, str] | None = None):
+        super().__init__(message)
+        self.message = message
+        if reason is not None:
+            self.reason = reason
+        self.metadata: dict[str, str] = dict(metadata or {})
+
+
+class InvalidRequestError(ZzgwError):
+    """The request is malformed; ``violations`` says which fields and why."""
+
+    reason = "INVALID_ARGUMENT"
+
+    def __init__(self, violations: Iterable[FieldViolation], message: str | None = None):
+        self.violations = tuple(violations)
+        first = self.violations[0] if self.violations else None
+        super().__init__(
+            message or (f"{first.field}: {first.description}" if first else "invalid request"),
+            reason=first.reason if first else None,
+        )
+
+
+class InvalidLicenseError(InvalidRequestError):
+    """The license in an issue or amend request is invalid."""
+
+
+class NotFoundError(ZzgwError):
+    reason = "NOT_FOUND"
+
+
+class AlreadyExistsError(ZzgwError):
+    reason = "ALREADY_EXISTS"
+
+
+class ConflictError(ZzgwError):
+    """The request does not fit the stored state (a forbidden status transition, a stale version)."""
+
+    reason = "CONFLICT"
+
+
+class IdempotencyConflictError(ConflictError):
+    """A ``request_id`` was used before with different content."""
+
+    reason = "REQUEST_ID_REUSED"
+
+
+class PermissionDeniedError(ZzgwError):
+    reason = "PERMISSION_DENIED"
+
+
+class UnauthenticatedError(ZzgwError):
+    reason = "UNAUTHENTICATED"
+
+
+class ResourceExhaustedError(ZzgwError):
+    reason = "RESOURCE_EXHAUSTED"
+
+
+class UpstreamUnavailableError(ZzgwError):
+    reason = "UPSTREAM_UNAVAILABLE"

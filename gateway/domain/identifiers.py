@@ -1,0 +1,177 @@
+"""Identifiers and their check characters.
+
+>>> license_check_char("11100000000013338W032" "11220000013544541J" "2430599" "001")
+'F'
+>>> LicenseId.parse("1.2.156.3005.2.11100000000013338W032.11220000013544541J.2430599.001.F").version
+1
+
+Three schemes, each with its standard:
+
+- 电子证照标识 (GB/T 36904-2018): ``1.2.156.3005.2.<type code>.<issuer USCC>.<serial>.<version>.<check>``,
+  check character by ISO/IEC 7064 MOD 37,36 over type code + issuer + serial + version (dots removed,
+  root excluded).
+- 公民身份号码 (GB 11643-1999): 17 digits and an ISO/IEC 7064 MOD 11-2 check character.
+- 统一社会信用代码 (GB 32100-2015): 17 characters over a 31-symbol alphabet and a weighted MOD 31 check.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+from gateway.domain.errors import FieldViolation
+
+LICENSE_ID_ROOT = "1.2.156.3005.2"
+
+_MOD36_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+_MOD36_VALUE = {c: i for i, c in enumerate(_MOD36_ALPHABET)}
+
+_USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+_USCC_VALUE = {c: i for i, c in enumerate(_USCC_ALPHABET)}
+_USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+_USCC_RE = re.compile(r"^[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}$")
+
+_CITIZEN_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_CITIZEN_CHECK = "10X98765432"
+_CITIZEN_RE = re.compile(r"^\d{17}[\dX]$")
+
+_TYPE_CODE_RE = re.compile(r"^[0-9A-HJ-NPQRTUWXY]{18}\d{3}$")
+_SERIAL_RE = re.compile(r"^[0-9A-Z]{1,32}$")
+_REGION_RE = re.compile(r"^[1-8]\d{5}$")
+
+# GB/T 2260 province-level prefixes (the first two digits of a region code).
+_PROVINCES = frozenset(
+    {
+        "11", "12", "13", "14", "15", "21", "22", "23", "31", "32", "33", "34", "35", "36", "37",
+        "41", "42", "43", "44", "45", "46", "50", "51", "52", "53", "54", "61", "62", "63", "64",
+        "65", "71", "81", "82",
+    }
+)  # fmt: skip
+
+
+def license_check_char(payload: str) -> str:
+    """ISO/IEC 7064 MOD 37,36 hybrid check character over ``payload`` (digits and upper-case letters)."""
+    p = 36
+    for c in payload:
+        try:
+            value = _MOD36_VALUE[c]
+        except KeyError:
+            raise ValueError(f"character {c!r} is outside 0-9A-Z") from None
+        s = (p + value) % 36 or 36
+        p = (s * 2) % 37
+    return _MOD36_ALPHABET[(37 - p) % 36]
+
+
+def citizen_id_check_char(first17: str) -> str:
+    """GB 11643 check character (ISO/IEC 7064 MOD 11-2) for the first 17 digits of a citizen ID."""
+    total = sum(int(d) * w for d, w in zip(first17, _CITIZEN_WEIGHTS, strict=True))
+    return _CITIZEN_CHECK[total % 11]
+
+
+def uscc_check_char(first17: str) -> str:
+    """GB 32100 check character for the first 17 characters of a unified social credit code."""
+    total = sum(_USCC_VALUE[c] * w for c, w in zip(first17, _USCC_WEIGHTS, strict=True))
+    return _USCC_ALPHABET[(31 - total % 31) % 31]
+
+
+def citizen_id_problem(value: str) -> str | None:
+    """Why ``value`` is not a valid 公民身份号码, or None when it is."""
+    if not _CITIZEN_RE.match(value):
+        return "must be 17 digits followed by a digit or X"
+    if region_code_problem(value[:6]) is not None:
+        return "starts with an unknown region code"
+    try:
+        dt.date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
+    except ValueError:
+        return "carries a birth date that does not exist"
+    if citizen_id_check_char(value[:17]) != value[17]:
+        return "check character does not match (GB 11643)"
+    return None
+
+
+def uscc_problem(value: str) -> str | None:
+    """Why ``value`` is not a valid 统一社会信用代码, or None when it is."""
+    if len(value) != 18 or not _USCC_RE.match(value):
+        return "must be 18 characters from 0-9 and A-Y without I, O, S, V, Z"
+    if uscc_check_char(value[:17]) != value[17]:
+        return "check character does not match (GB 32100)"
+    return None
+
+
+def region_code_problem(value: str) -> str | None:
+    """Why ``value`` is not a GB/T 2260 region code, or None when it is."""
+    if not _REGION_RE.match(value) or value[:2] not in _PROVINCES:
+        return "must be a 6-digit GB/T 2260 administrative division code"
+    return None
+
+
+def type_code_problem(value: str) -> str | None:
+    """Why ``value`` is not a license type code (defining authority's USCC + 3 digits), or None."""
+    if not _TYPE_CODE_RE.match(value):
+        return "must be the defining authority's 18-character USCC followed by 3 digits"
+    return uscc_problem(value[:18])
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LicenseId:
+    """An 电子证照标识 (GB/T 36904) split into its parts."""
+
+    type_code: str
+    """证照类型代码: defining authority's USCC and a 3-digit sequence."""
+    issuer_code: str
+    """证照颁发机构代码: the issuer's USCC."""
+    serial: str
+    """流水号: chosen by the issuer, 1-32 characters of 0-9A-Z."""
+    version: int
+    """版本号, printed as three digits (001 for the first issue)."""
+
+    def __post_init__(self) -> None:
+        problem = (
+            type_code_problem(self.type_code)
+            or uscc_problem(self.issuer_code)
+            or (None if _SERIAL_RE.match(self.serial) else "serial must be 1-32 characters of 0-9A-Z")
+            or (None if 1 <= self.version <= 999 else "version must be 1-999")
+        )
+        if problem:
+            raise ValueError(f"invalid license identifier part: {problem}")
+
+    @property
+    def check_char(self) -> str:
+        return license_check_char(f"{self.type_code}{self.issuer_code}{self.serial}{self.version:03d}")
+
+    def __str__(self) -> str:
+        return (
+            f"{LICENSE_ID_ROOT}.{self.type_code}.{self.issuer_code}.{self.serial}."
+            f"{self.version:03d}.{self.check_char}"
+        )
+
+    def next_version(self) -> LicenseId:
+        return LicenseId(
+            type_code=self.type_code, issuer_code=self.issuer_code, serial=self.serial, version=self.version + 1
+        )
+
+    @classmethod
+    def parse(cls, text: str) -> LicenseId:
+        """Parse and check an identifier; raises ValueError saying what is wrong."""
+        if not text.startswith(LICENSE_ID_ROOT + "."):
+            raise ValueError(f"must start with {LICENSE_ID_ROOT}")
+        parts = text[len(LICENSE_ID_ROOT) + 1 :].split(".")
+        if len(parts) != 5:
+            raise ValueError("must have type code, issuer, serial, version and check character")
+        type_code, issuer_code, serial, version, check = parts
+        if not re.fullmatch(r"\d{3}", version):
+            raise ValueError("version must be three digits")
+        parsed = cls(type_code=type_code, issuer_code=issuer_code, serial=serial, version=int(version))
+        if parsed.check_char != check:
+            raise ValueError("check character does not match (ISO/IEC 7064 MOD 37,36)")
+        return parsed
+
+
+def license_id_violation(field: str, text: str) -> FieldViolation | None:
+    """A field violation when ``text`` is not a valid license identifier."""
+    try:
+        LicenseId.parse(text)
+    except ValueError as exc:
+        return FieldViolation(field=field, reason="INVALID_LICENSE_ID", description=str(exc))
+    return None

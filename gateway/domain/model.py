@@ -1,0 +1,222 @@
+"""Licenses, members and change events: the values the gateway works with.
+
+>>> holder = Holder(name="张三", code_type="111", code="370102199003077777")
+>>> holder.masked_code
+'3701**********7777'
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Protocol
+
+
+class LicenseStatus(enum.Enum):
+    """Stored statuses, plus EXPIRED, which is derived at read time and never stored."""
+
+    ACTIVE = "ACTIVE"  # 有效
+    SUSPENDED = "SUSPENDED"  # 受限
+    REVOKED = "REVOKED"  # 吊销 / 撤销
+    CANCELLED = "CANCELLED"  # 注销 / 废止
+    SUPERSEDED = "SUPERSEDED"  # 已变更
+    EXPIRED = "EXPIRED"  # 已过期 (derived)
+
+    @property
+    def label(self) -> str:
+        return _STATUS_LABELS[self]
+
+
+_STATUS_LABELS = {
+    LicenseStatus.ACTIVE: "有效",
+    LicenseStatus.SUSPENDED: "已受限",
+    LicenseStatus.REVOKED: "已吊销",
+    LicenseStatus.CANCELLED: "已注销",
+    LicenseStatus.SUPERSEDED: "已变更",
+    LicenseStatus.EXPIRED: "已过期",
+}
+
+
+class Role(enum.Enum):
+    ISSUER = "ISSUER"  # 发证部门
+    CONSUMER = "CONSUMER"  # 用证部门
+    HOLDER_PORTAL = "HOLDER_PORTAL"  # 持证人门户
+    PARTNER = "PARTNER"  # 跨省伙伴
+    ADMIN = "ADMIN"  # 运维管理
+
+
+class ChangeKind(enum.Enum):
+    ISSUED = "ISSUED"
+    AMENDED = "AMENDED"
+    STATUS_CHANGED = "STATUS_CHANGED"
+
+
+class Clock(Protocol):
+    def now(self) -> dt.datetime:
+        """The current time, timezone-aware."""
+        ...
+
+
+class SystemClock:
+    def now(self) -> dt.datetime:
+        return dt.datetime.now(dt.UTC)
+
+
+CHINA_TZ = dt.timezone(dt.timedelta(hours=8), "CST")
+"""Licenses are dated in China Standard Time: "today" for validity checks is the date in UTC+8."""
+
+
+def today(clock: Clock) -> dt.date:
+    return clock.now().astimezone(CHINA_TZ).date()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Member:
+    """A registered caller: an issuing or consuming department, a holder portal, a partner or an admin."""
+
+    code: str
+    """统一社会信用代码 of the member."""
+    name: str
+    region: str
+    roles: frozenset[Role]
+
+    def has(self, role: Role) -> bool:
+        return role in self.roles
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Holder:
+    """持证主体."""
+
+    name: str
+    code_type: str
+    code: str
+
+    @property
+    def masked_code(self) -> str:
+        """The code with all but the first and last four characters hidden (``3701**********1234``)."""
+        return mask(self.code)
+
+
+def mask(value: str, keep: int = 4) -> str:
+    if len(value) <= 2 * keep:
+        return "*" * len(value)
+    return value[:keep] + "*" * (len(value) - 2 * keep) + value[-keep:]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LicenseContent:
+    """What an issuer states in one license version: the part the record seal covers."""
+
+    license_id: str
+    type_code: str
+    license_number: str
+    holder: Holder
+    issuer_code: str
+    issue_date: dt.date
+    valid_from: dt.date
+    valid_until: dt.date | None
+    region_code: str
+    fields: Mapping[str, str]
+    version: int
+
+    def record_mapping(self) -> dict[str, object]:
+        """The record as plain strings and integers, the input of the canonical encoding (see signing.canonical)."""
+        return {
+            "license_id": self.license_id,
+            "type_code": self.type_code,
+            "license_number": self.license_number,
+            "holder": {"name": self.holder.name, "code_type": self.holder.code_type, "code": self.holder.code},
+            "issuer_code": self.issuer_code,
+            "issue_date": self.issue_date.isoformat(),
+            "valid_from": self.valid_from.isoformat(),
+            "valid_until": self.valid_until.isoformat() if self.valid_until else "",
+            "region_code": self.region_code,
+            "fields": dict(self.fields),
+            "version": self.version,
+        }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RecordSeal:
+    """A signature over the canonical encoding of a license version."""
+
+    algorithm: str
+    key_id: str
+    signature: bytes
+    record_digest: bytes
+    encoding: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class License:
+    """A stored license version with its status."""
+
+    content: LicenseContent
+    status: LicenseStatus
+    """The stored status (never EXPIRED; see ``effective_status``)."""
+    status_reason: str
+    status_changed_at: dt.datetime
+    created_at: dt.datetime
+    seal: RecordSeal
+    supersedes: str = ""
+    superseded_by: str = ""
+    request_id: str = field(default="", compare=False)
+
+    @property
+    def license_id(self) -> str:
+        return self.content.license_id
+
+    def effective_status(self, on: dt.date) -> LicenseStatus:
+        """The status as of ``on``: ACTIVE past its validity end reads as EXPIRED."""
+        if self.status is LicenseStatus.ACTIVE and self.content.valid_until and on > self.content.valid_until:
+            return LicenseStatus.EXPIRED
+        return self.status
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LicenseDraft:
+    """An issue request as the issuer sent it, before validation (every value still a string)."""
+
+    request_id: str
+    type_code: str
+    license_number: str
+    holder_name: str
+    holder_code_type: str
+    holder_code: str
+    issue_date: str
+    valid_from: str
+    valid_until: str
+    region_code: str
+    fields: Mapping[str, str]
+    serial: str = ""
+
+    def digest_mapping(self) -> dict[str, object]:
+        """What makes two requests with the same request_id the same request."""
+        return {
+            "type_code": self.type_code,
+            "license_number": self.license_number,
+            "holder": [self.holder_name, self.holder_code_type, self.holder_code],
+            "dates": [self.issue_date, self.valid_from, self.valid_until],
+            "region_code": self.region_code,
+            "fields": dict(self.fields),
+            "serial": self.serial,
+        }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LicenseChange:
+    """A change event (issued, amended, status changed); carries no holder data."""
+
+    seq: int
+    kind: ChangeKind
+    license_id: str
+    type_code: str
+    issuer_code: str
+    version: int
+    status: LicenseStatus
+    reason: str
+    occurred_at: dt.datetime
+    previous_license_id: str = ""

@@ -1,0 +1,62 @@
+"""Status rules: which actions apply to which stored status.
+
+>>> next_status(LicenseStatus.ACTIVE, StatusAction.SUSPEND)
+<LicenseStatus.SUSPENDED: 'SUSPENDED'>
+>>> next_status(LicenseStatus.CANCELLED, StatusAction.RESUME)
+Traceback (most recent call last):
+...
+gateway.domain.errors.ConflictError: cannot resume a license that is 已注销
+
+吊销 (revocation) is not always the end: a revoked business license is later cancelled (注销), so REVOKED → CANCELLED
+is allowed. CANCELLED and SUPERSEDED are final. Amendment (变更) applies to ACTIVE licenses only.
+"""
+
+from __future__ import annotations
+
+import enum
+
+from gateway.domain.errors import ConflictError
+from gateway.domain.model import LicenseStatus
+
+
+class StatusAction(enum.Enum):
+    SUSPEND = "SUSPEND"  # 暂停 / 受限
+    RESUME = "RESUME"  # 恢复
+    REVOKE = "REVOKE"  # 吊销 / 撤销
+    CANCEL = "CANCEL"  # 注销 / 废止
+
+    @property
+    def verb(self) -> str:
+        return self.value.lower()
+
+
+_TRANSITIONS: dict[tuple[LicenseStatus, StatusAction], LicenseStatus] = {
+    (LicenseStatus.ACTIVE, StatusAction.SUSPEND): LicenseStatus.SUSPENDED,
+    (LicenseStatus.ACTIVE, StatusAction.REVOKE): LicenseStatus.REVOKED,
+    (LicenseStatus.ACTIVE, StatusAction.CANCEL): LicenseStatus.CANCELLED,
+    (LicenseStatus.SUSPENDED, StatusAction.RESUME): LicenseStatus.ACTIVE,
+    (LicenseStatus.SUSPENDED, StatusAction.REVOKE): LicenseStatus.REVOKED,
+    (LicenseStatus.SUSPENDED, StatusAction.CANCEL): LicenseStatus.CANCELLED,
+    (LicenseStatus.REVOKED, StatusAction.CANCEL): LicenseStatus.CANCELLED,
+}
+
+
+def next_status(current: LicenseStatus, action: StatusAction) -> LicenseStatus:
+    """The stored status after ``action``; ConflictError (reason TRANSITION_NOT_ALLOWED) when not allowed."""
+    try:
+        return _TRANSITIONS[(current, action)]
+    except KeyError:
+        raise ConflictError(
+            f"cannot {action.verb} a license that is {current.label}",
+            reason="TRANSITION_NOT_ALLOWED",
+            metadata={"status": current.value, "action": action.value},
+        ) from None
+
+
+def check_amendable(current: LicenseStatus) -> None:
+    if current is not LicenseStatus.ACTIVE:
+        raise ConflictError(
+            f"only an active license can be amended; this one is {current.label}",
+            reason="NOT_AMENDABLE",
+            metadata={"status": current.value},
+        )

@@ -1,0 +1,232 @@
+"""Validation of issue and amend requests, with every bad field reported at once.
+
+>>> errors: list[FieldViolation] = []
+>>> check_date("issue_date", "2024-02-30", errors)
+>>> errors[0].reason
+'BAD_DATE'
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from gateway.domain.catalog import Catalog, FieldSpec, LicenseType, ValueType
+from gateway.domain.errors import FieldViolation, InvalidLicenseError, PermissionDeniedError
+from gateway.domain.identifiers import citizen_id_problem, region_code_problem, uscc_problem
+from gateway.domain.model import Holder, LicenseDraft, Member, Role
+
+REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:\-]{1,64}$")
+_SERIAL_RE = re.compile(r"^[0-9A-Z]{1,32}$")
+_OTHER_HOLDER_CODE_RE = re.compile(r"^[0-9A-Za-z\-]{1,32}$")
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
+_INTEGER_RE = re.compile(r"^-?\d{1,18}$")
+_DECIMAL_RE = re.compile(r"^-?\d{1,18}(\.\d{1,6})?$")
+
+MAX_LICENSE_NUMBER = 64
+MAX_HOLDER_NAME = 200
+MAX_REASON = 500
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ValidIssue:
+    """An issue request that passed validation: typed values, defaults applied, empty fields dropped."""
+
+    license_type: LicenseType
+    license_number: str
+    holder: Holder
+    issue_date: dt.date
+    valid_from: dt.date
+    valid_until: dt.date | None
+    region_code: str
+    fields: Mapping[str, str]
+    serial: str
+
+
+def check_issuer(member: Member, license_type: LicenseType) -> None:
+    """一数一源: only an authoritative issuer of the type may issue or change it."""
+    if not member.has(Role.ISSUER) or member.code not in license_type.issuers:
+        raise PermissionDeniedError(
+            f"{member.name} is not an authoritative issuer of {license_type.name} (一数一源)",
+            reason="NOT_AUTHORITATIVE_ISSUER",
+            metadata={"type_code": license_type.code},
+        )
+
+
+def validate_issue(draft: LicenseDraft, catalog: Catalog, issuer: Member, today: dt.date) -> ValidIssue:
+    """Check an issue request; raises InvalidLicenseError with every violation, or PermissionDeniedError."""
+    errors: list[FieldViolation] = []
+    check_request_id(draft.request_id, errors)
+    license_type = catalog.license_types.get(draft.type_code)
+    if license_type is None:
+        errors.append(_v("type_code", "UNKNOWN_LICENSE_TYPE", f"unknown license type {draft.type_code!r}"))
+        raise InvalidLicenseError(errors)
+    check_issuer(issuer, license_type)
+
+    license_number = check_text("license_number", draft.license_number, MAX_LICENSE_NUMBER, errors, required=True)
+    holder = check_holder(draft.holder_name, draft.holder_code_type, draft.holder_code, license_type, errors)
+    issue_date = check_date("issue_date", draft.issue_date, errors, required=True)
+    if issue_date and issue_date > today:
+        errors.append(_v("issue_date", "ISSUE_DATE_IN_FUTURE", f"issue date {issue_date} is after today"))
+    valid_from = check_date("valid_from", draft.valid_from, errors) or issue_date
+    valid_until = check_validity(license_type, issue_date, valid_from, draft.valid_until, errors)
+    region_code = draft.region_code or issuer.region
+    if problem := region_code_problem(region_code):
+        errors.append(_v("region_code", "BAD_REGION_CODE", problem))
+    if draft.serial and not _SERIAL_RE.match(draft.serial):
+        errors.append(_v("serial", "BAD_SERIAL", "serial must be 1-32 characters of 0-9A-Z"))
+    fields = check_fields(license_type, draft.fields, errors, partial=False)
+    if errors:
+        raise InvalidLicenseError(errors)
+    assert issue_date is not None and valid_from is not None and holder is not None
+    return ValidIssue(
+        license_type=license_type,
+        license_number=license_number,
+        holder=holder,
+        issue_date=issue_date,
+        valid_from=valid_from,
+        valid_until=valid_until,
+        region_code=region_code,
+        fields=fields,
+        serial=draft.serial,
+    )
+
+
+def check_request_id(request_id: str, errors: list[FieldViolation]) -> None:
+    if not request_id:
+        errors.append(_v("request_id", "REQUIRED", "request_id is required (the idempotency key)"))
+    elif not REQUEST_ID_RE.match(request_id):
+        errors.append(_v("request_id", "BAD_REQUEST_ID", "request_id must be 1-64 characters of A-Z a-z 0-9 . _ : -"))
+
+
+def check_text(field: str, value: str, limit: int, errors: list[FieldViolation], *, required: bool = False) -> str:
+    value = value.strip()
+    if not value:
+        if required:
+            errors.append(_v(field, "REQUIRED", f"{field} is required"))
+    elif len(value) > limit:
+        errors.append(_v(field, "TOO_LONG", f"{field} must be at most {limit} characters"))
+    elif _CONTROL_RE.search(value):
+        errors.append(_v(field, "BAD_CHARACTERS", f"{field} contains control characters"))
+    return value
+
+
+def check_holder(
+    name: str, code_type: str, code: str, license_type: LicenseType, errors: list[FieldViolation]
+) -> Holder | None:
+    before = len(errors)
+    name = check_text("holder.name", name, MAX_HOLDER_NAME, errors, required=True)
+    if not code_type:
+        errors.append(_v("holder.code_type", "REQUIRED", "holder.code_type is required"))
+    elif code_type not in license_type.holder_code_types:
+        allowed = ", ".join(license_type.holder_code_types)
+        errors.append(
+            _v("holder.code_type", "BAD_HOLDER_CODE_TYPE", f"{license_type.name} holders use code type {allowed}")
+        )
+    code = code.strip().upper()
+    if not code:
+        errors.append(_v("holder.code", "REQUIRED", "holder.code is required"))
+    elif code_type == "111":
+        if problem := citizen_id_problem(code):
+            errors.append(_v("holder.code", _reason(problem, "BAD_CITIZEN_ID"), f"公民身份号码 {problem}"))
+    elif code_type == "001":
+        if problem := uscc_problem(code):
+            errors.append(_v("holder.code", _reason(problem, "BAD_USCC"), f"统一社会信用代码 {problem}"))
+    elif not _OTHER_HOLDER_CODE_RE.match(code):
+        errors.append(_v("holder.code", "BAD_HOLDER_CODE", "holder.code must be 1-32 letters, digits or '-'"))
+    if len(errors) > before:
+        return None
+    return Holder(name=name, code_type=code_type, code=code)
+
+
+def check_date(field: str, value: str, errors: list[FieldViolation], *, required: bool = False) -> dt.date | None:
+    if not value:
+        if required:
+            errors.append(_v(field, "REQUIRED", f"{field} is required"))
+        return None
+    try:
+        if len(value) != 10:
+            raise ValueError(value)
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        errors.append(_v(field, "BAD_DATE", f"{field} must be a calendar date YYYY-MM-DD, got {value[:20]!r}"))
+        return None
+
+
+def check_validity(
+    license_type: LicenseType,
+    issue_date: dt.date | None,
+    valid_from: dt.date | None,
+    raw_until: str,
+    errors: list[FieldViolation],
+) -> dt.date | None:
+    valid_until = check_date("valid_until", raw_until, errors)
+    if license_type.expires and not raw_until:
+        errors.append(_v("valid_until", "REQUIRED", f"{license_type.name} must have a validity end date"))
+    if valid_until and issue_date and valid_until < issue_date:
+        errors.append(_v("valid_until", "VALIDITY_BEFORE_ISSUE", "validity ends before the issue date"))
+    elif valid_until and valid_from and valid_until < valid_from:
+        errors.append(_v("valid_until", "VALIDITY_BEFORE_START", "validity ends before it starts"))
+    return valid_until
+
+
+def check_fields(
+    license_type: LicenseType, raw: Mapping[str, str], errors: list[FieldViolation], *, partial: bool
+) -> dict[str, str]:
+    """Check the type's fields. ``partial`` (for amendments) skips the required check for absent keys."""
+    fields: dict[str, str] = {}
+    for key, value in raw.items():
+        spec = license_type.field_spec(key)
+        if spec is None:
+            errors.append(_v(f"fields.{key[:64]}", "UNKNOWN_FIELD", f"{license_type.name} has no field {key[:64]!r}"))
+            continue
+        value = value.strip()
+        if value:
+            if problem := _field_problem(spec, value):
+                errors.append(problem)
+            else:
+                fields[key] = value.upper() if spec.value_type in (ValueType.CITIZEN_ID, ValueType.USCC) else value
+    if not partial:
+        for spec in license_type.fields:
+            if spec.required and spec.key not in fields and not raw.get(spec.key, "").strip():
+                errors.append(_v(f"fields.{spec.key}", "REQUIRED", f"{spec.label} ({spec.key}) is required"))
+    return fields
+
+
+def _field_problem(spec: FieldSpec, value: str) -> FieldViolation | None:
+    where = f"fields.{spec.key}"
+    if len(value) > spec.max_length:
+        return _v(where, "TOO_LONG", f"{spec.label} must be at most {spec.max_length} characters")
+    if _CONTROL_RE.search(value) and spec.value_type is not ValueType.STRING:
+        return _v(where, "BAD_CHARACTERS", f"{spec.label} contains control characters")
+    match spec.value_type:
+        case ValueType.DATE:
+            errors: list[FieldViolation] = []
+            check_date(where, value, errors)
+            return errors[0] if errors else None
+        case ValueType.INTEGER if not _INTEGER_RE.match(value):
+            return _v(where, "BAD_INTEGER", f"{spec.label} must be a whole number")
+        case ValueType.DECIMAL if not _DECIMAL_RE.match(value):
+            return _v(where, "BAD_DECIMAL", f"{spec.label} must be a decimal number")
+        case ValueType.CITIZEN_ID:
+            if problem := citizen_id_problem(value.upper()):
+                return _v(where, _reason(problem, "BAD_CITIZEN_ID"), f"{spec.label}: {problem}")
+        case ValueType.USCC:
+            if problem := uscc_problem(value.upper()):
+                return _v(where, _reason(problem, "BAD_USCC"), f"{spec.label}: {problem}")
+        case ValueType.REGION:
+            if problem := region_code_problem(value):
+                return _v(where, "BAD_REGION_CODE", f"{spec.label}: {problem}")
+        case ValueType.ENUM if value not in spec.choices:
+            return _v(where, "NOT_A_CHOICE", f"{spec.label} must be one of {', '.join(spec.choices)}")
+    return None
+
+
+def _reason(problem: str, default: str) -> str:
+    return "BAD_CHECK_CHARACTER" if "check character" in problem else default
+
+
+def _v(field: str, reason: str, description: str) -> FieldViolation:
+    return FieldViolation(field=field, reason=reason, description=description)

@@ -1,0 +1,277 @@
+"""Composition root: build the gateway from settings, initialise its data, run its gRPC server.
+
+>>> gateway = Gateway.open(Settings.load())          # doctest: +SKIP
+>>> server, port = build_server(gateway, "127.0.0.1:0")  # doctest: +SKIP
+
+Server model: the synchronous gRPC server with a thread pool, one or several worker processes sharing the port
+through SO_REUSEPORT (see docs/adr/0001-server-model.md for the measurements behind the choice).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import multiprocessing
+import os
+import signal
+import sys
+import threading
+from concurrent import futures
+from dataclasses import dataclass, field
+from typing import Any
+
+import grpc
+from cachetools import TTLCache
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from gateway.api.catalog import CatalogServicer
+from gateway.api.interceptors import GatewayInterceptor
+from gateway.api.issuance import IssuanceServicer
+from gateway.config import ConfigError, Settings
+from gateway.domain.catalog import Catalog
+from gateway.domain.model import Clock, SystemClock
+from gateway.services.issuance import IssuanceService, SerialGenerator, random_serial
+from gateway.services.members import Authenticator, MemberService, load_bootstrap_catalog, load_demo_members
+from gateway.store.database import Database
+from protos.zzgw.v1 import catalog_pb2, catalog_pb2_grpc, issuance_pb2, issuance_pb2_grpc
+from signing.keys import KeyStore
+from signing.pki import CertificateAuthority, Issued
+
+log = logging.getLogger("zzgw")
+
+SERVICE_NAMES = (
+    catalog_pb2.DESCRIPTOR.services_by_name["CatalogService"].full_name,
+    issuance_pb2.DESCRIPTOR.services_by_name["IssuanceService"].full_name,
+)
+GRACE_SECONDS = 10.0
+
+
+@dataclass
+class Gateway:
+    """Everything one gateway process needs, built once."""
+
+    settings: Settings
+    db: Database
+    catalog: Catalog
+    keys: KeyStore
+    clock: Clock
+    issuance: IssuanceService
+    members: MemberService
+    authenticator: Authenticator
+    _names: TTLCache[str, str] = field(default_factory=lambda: TTLCache(maxsize=10_000, ttl=60.0))
+    _names_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @classmethod
+    def open(
+        cls,
+        settings: Settings,
+        *,
+        clock: Clock | None = None,
+        serials: SerialGenerator = random_serial,
+        catalog: Catalog | None = None,
+        create_passphrase: bool = False,
+    ) -> Gateway:
+        clock = clock or SystemClock()
+        catalog = catalog or load_bootstrap_catalog()
+        db = Database.connect(settings.effective_database_url, pool_size=max(4, settings.threads))
+        keys = KeyStore(settings.keys_dir, settings.passphrase(create=create_passphrase))
+        return cls(
+            settings=settings,
+            db=db,
+            catalog=catalog,
+            keys=keys,
+            clock=clock,
+            issuance=IssuanceService(db, catalog, keys, clock, serials=serials),
+            members=MemberService(db, keys, clock),
+            authenticator=Authenticator(db),
+        )
+
+    def member_name(self, code: str) -> str:
+        with self._names_lock:
+            name = self._names.get(code)
+        if name is None:
+            name = {m.code: m.name for m in self.members.list()}.get(code, "")
+            with self._names_lock:
+                self._names[code] = name
+        return name
+
+    def close(self) -> None:
+        self.db.dispose()
+
+
+@dataclass(frozen=True)
+class InitReport:
+    members: int
+    tokens_written: bool
+    schema: str | None
+
+
+def initialise(settings: Settings, *, rotate_tokens: bool = False, clock: Clock | None = None) -> InitReport:
+    """Create or update everything a gateway needs; running it again changes nothing (unless rotating tokens).
+
+    Schema (migrations), demo members with record-seal keys, the mTLS authority with a server certificate and a
+    client certificate per member, and in dev mode the bearer tokens in ``<data_dir>/dev-tokens.json``.
+    """
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    gateway = Gateway.open(settings, clock=clock, create_passphrase=True)
+    try:
+        gateway.db.migrate()
+        members = load_demo_members()
+        certificates = _ensure_pki(settings, members)
+        write_tokens = settings.mode == "dev" and (rotate_tokens or not settings.dev_tokens_path.exists())
+        tokens = gateway.members.register(members, issue_tokens=write_tokens, certificates=certificates)
+        if write_tokens:
+            _write_private(settings.dev_tokens_path, json.dumps(
+                {"warning": "DEV MODE bearer tokens: never use them in production",
+                 "tokens": {m.code: {"name": m.name, "token": tokens[m.code]} for m in members}},
+                ensure_ascii=False, indent=2).encode())  # fmt: skip
+        return InitReport(members=len(members), tokens_written=write_tokens, schema=gateway.db.schema_revision())
+    finally:
+        gateway.close()
+
+
+def _ensure_pki(settings: Settings, members: list[Any]) -> dict[str, bytes]:
+    pki = settings.pki_dir
+    if (pki / "ca.pem").exists():
+        ca = CertificateAuthority.from_issued(Issued.read(pki, "ca"))
+    else:
+        ca = CertificateAuthority.create("zzgw 成员 CA (member CA)")
+        ca.as_issued().write(pki, "ca")
+    if not (pki / "server.pem").exists():
+        host = settings.grpc_addr.rsplit(":", 1)[0].strip("[]")
+        hosts = list(dict.fromkeys([h for h in (host, "localhost", "127.0.0.1") if h and h != "0.0.0.0"]))
+        ca.issue_server(hosts).write(pki, "server")
+    certificates = {}
+    for member in members:
+        directory = pki / "members"
+        if not (directory / f"{member.code}.pem").exists():
+            ca.issue_client(code=member.code, name=member.name).write(directory, member.code)
+        certificates[member.code] = Issued.read(directory, member.code).cert_der
+    return certificates
+
+
+def _write_private(path: Any, data: bytes) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as out:
+        out.write(data)
+
+
+def build_server(gateway: Gateway, address: str | None = None) -> tuple[grpc.Server, int]:
+    """A started-ready (not yet started) server with every service, health and reflection; returns it and its port."""
+    settings = gateway.settings
+    limit = settings.max_message_bytes
+    server = grpc.server(
+        futures.ThreadPoolExecutor(max_workers=settings.threads, thread_name_prefix="grpc"),
+        interceptors=[GatewayInterceptor(gateway.authenticator, mode=settings.mode)],
+        options=[
+            ("grpc.max_receive_message_length", limit),
+            ("grpc.max_send_message_length", limit),
+            ("grpc.so_reuseport", 1),
+            ("grpc.keepalive_time_ms", 60_000),
+            ("grpc.http2.max_pings_without_data", 0),
+        ],
+        maximum_concurrent_rpcs=settings.threads * 16,
+    )
+    catalog_pb2_grpc.add_CatalogServiceServicer_to_server(CatalogServicer(gateway.catalog), server)
+    issuance_pb2_grpc.add_IssuanceServiceServicer_to_server(
+        IssuanceServicer(gateway.issuance, gateway.catalog, gateway.member_name, max_watchers=settings.max_watchers),
+        server,
+    )
+    health_servicer = health.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    for name in ("", *SERVICE_NAMES):
+        health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+    reflection.enable_server_reflection((*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
+    address = address or settings.grpc_addr
+    if settings.mode == "production":
+        pki = settings.pki_dir
+        try:
+            own = Issued.read(pki, "server")
+            ca_pem = (pki / "ca.pem").read_bytes()
+        except FileNotFoundError as exc:
+            raise ConfigError(f"production mode needs TLS material in {pki}: {exc.filename} is missing") from exc
+        credentials = grpc.ssl_server_credentials([(own.key_pem, own.cert_pem)], root_certificates=ca_pem,
+                                                  require_client_auth=True)  # fmt: skip
+        port = server.add_secure_port(address, credentials)
+    else:
+        port = server.add_insecure_port(address)
+    if port == 0:
+        raise ConfigError(f"cannot listen on {address}")
+    return server, port
+
+
+def check_ready(gateway: Gateway) -> None:
+    if gateway.db.schema_revision() is None:
+        raise ConfigError(f"the database {gateway.settings.database_label} has no schema: run `zzgw init` first")
+
+
+def serve_forever(settings: Settings, *, announce: bool = True) -> None:
+    """Run one gateway process until SIGTERM or SIGINT, then stop gracefully."""
+    gateway = Gateway.open(settings)
+    check_ready(gateway)
+    server, port = build_server(gateway)
+    server.start()
+    stopping = threading.Event()
+
+    def stop(signum: int, _frame: Any) -> None:
+        if not stopping.is_set():
+            stopping.set()
+            log.info("signal %s: stopping, %ss grace for calls in flight", signum, GRACE_SECONDS)
+            server.stop(GRACE_SECONDS)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    if announce:
+        _announce(settings, port)
+    server.wait_for_termination()
+    gateway.close()
+
+
+def run(settings: Settings) -> None:
+    """Serve with ``settings.workers`` processes sharing the port (SO_REUSEPORT)."""
+    if settings.workers == 1:
+        serve_forever(settings)
+        return
+    gateway = Gateway.open(settings)
+    try:
+        check_ready(gateway)
+    finally:
+        gateway.close()
+    context = multiprocessing.get_context("spawn")
+    workers = [context.Process(target=_worker, args=(settings, i == 0), name=f"zzgw-worker-{i}")
+               for i in range(settings.workers)]  # fmt: skip
+    for worker in workers:
+        worker.start()
+
+    def forward(signum: int, _frame: Any) -> None:
+        for worker in workers:
+            if worker.pid:
+                os.kill(worker.pid, signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    for worker in workers:
+        worker.join()
+
+
+def _worker(settings: Settings, announce: bool) -> None:
+    configure_logging(settings)
+    serve_forever(settings, announce=announce)
+
+
+def _announce(settings: Settings, port: int) -> None:
+    host = settings.grpc_addr.rsplit(":", 1)[0]
+    banner = [f"zzgw gateway listening on {host}:{port} (gRPC, {settings.workers} worker(s) × {settings.threads} threads)",
+              f"database: {settings.database_label}"]  # fmt: skip
+    if settings.mode == "dev":
+        banner.append(f"DEV MODE: bearer tokens from {settings.dev_tokens_path}, no TLS. Never expose this port.")
+    else:
+        banner.append(f"production mode: mTLS, member CA in {settings.pki_dir}")
+    print("\n".join(banner), flush=True)
+
+
+def configure_logging(settings: Settings) -> None:
+    logging.basicConfig(level=settings.log_level.upper(), stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s %(message)s")  # fmt: skip
+    logging.getLogger("zzgw.access").setLevel(logging.INFO if settings.access_log else logging.WARNING)

@@ -1,0 +1,525 @@
+"""Gathering (归集): issue, amend, change status, read, and the change log.
+
+Every write is idempotent by ``(caller, request_id)``: the request's digest is stored with its change event, so the
+same request again returns the stored result and the same id with other content is refused. The work that needs no
+database — validation, identifier assignment, the record seal — happens before the transaction, so a write
+transaction holds its locks only for lookups and inserts.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import secrets
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from sqlalchemy.exc import IntegrityError
+
+from gateway.domain.catalog import Catalog
+from gateway.domain.errors import (
+    AlreadyExistsError,
+    ConflictError,
+    FieldViolation,
+    IdempotencyConflictError,
+    InvalidLicenseError,
+    InvalidRequestError,
+    NotFoundError,
+    PermissionDeniedError,
+    ZzgwError,
+)
+from gateway.domain.identifiers import LicenseId, license_id_violation
+from gateway.domain.model import (
+    ChangeKind,
+    Clock,
+    License,
+    LicenseChange,
+    LicenseContent,
+    LicenseDraft,
+    LicenseStatus,
+    Member,
+    Role,
+    today,
+)
+from gateway.domain.status import StatusAction, check_amendable, next_status
+from gateway.domain.validation import (
+    MAX_REASON,
+    ValidIssue,
+    check_issuer,
+    check_request_id,
+    check_text,
+    validate_issue,
+)
+from gateway.store.database import Database, UnitOfWork
+from gateway.store.repositories import NewEvent
+from signing.canonical import canonical_json
+from signing.keys import KeyBackend
+from signing.record import seal_record
+
+SerialGenerator = Callable[[], str]
+_SERIAL_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+_WRITE_ATTEMPTS = 3
+
+
+def random_serial() -> str:
+    """A 20-character random serial of 0-9A-Z, as the Hubei access guide describes (随机 20 位数字和大写字母)."""
+    return "".join(secrets.choice(_SERIAL_ALPHABET) for _ in range(20))
+
+
+class KeySource(Protocol):
+    def load(self, owner: str) -> KeyBackend: ...
+
+
+class ChangeSignal:
+    """Wakes watchers in this process when a change commits; watchers also poll, for other processes."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._generation = 0
+
+    def notify(self) -> None:
+        with self._cond:
+            self._generation += 1
+            self._cond.notify_all()
+
+    @property
+    def generation(self) -> int:
+        return self._generation
+
+    def wait(self, seen: int, timeout: float) -> int:
+        with self._cond:
+            self._cond.wait_for(lambda: self._generation != seen, timeout)
+            return self._generation
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IssueResult:
+    license: License
+    created: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Amendment:
+    """An amend request (变更): fields to set or clear, and optional new holder name, number and dates."""
+
+    request_id: str
+    license_id: str
+    fields: Mapping[str, str]
+    clear_fields: Sequence[str] = ()
+    holder_name: str | None = None
+    license_number: str | None = None
+    valid_from: str | None = None
+    valid_until: str | None = None
+    issue_date: str = ""
+    reason: str = ""
+
+    def digest_mapping(self) -> dict[str, object]:
+        return {
+            "op": "amend",
+            "license_id": self.license_id,
+            "fields": dict(self.fields),
+            "clear_fields": sorted(self.clear_fields),
+            "optional": [self.holder_name, self.license_number, self.valid_from, self.valid_until],
+            "issue_date": self.issue_date,
+            "reason": self.reason,
+        }
+
+
+@dataclass(slots=True)
+class _Pending:
+    """One item of a batch on its way through ``issue_many``."""
+
+    draft: LicenseDraft
+    digest: str
+    license: License | None = None
+    """The prepared (validated and sealed) license; None when preparing failed."""
+    error: ZzgwError | None = None
+    """Why preparing failed."""
+    outcome: IssueResult | ZzgwError | None = None
+
+
+class IssuanceService:
+    def __init__(
+        self,
+        db: Database,
+        catalog: Catalog,
+        keys: KeySource,
+        clock: Clock,
+        *,
+        serials: SerialGenerator = random_serial,
+        signal: ChangeSignal | None = None,
+    ):
+        self._db = db
+        self._catalog = catalog
+        self._keys = keys
+        self._clock = clock
+        self._serials = serials
+        self.signal = signal or ChangeSignal()
+
+    # -- issue ---------------------------------------------------------------------------------------------------
+
+    def issue(self, caller: Member, draft: LicenseDraft) -> IssueResult:
+        """Issue one license (签发); raises the item's error."""
+        (outcome,) = self.issue_many(caller, [draft])
+        if isinstance(outcome, ZzgwError):
+            raise outcome
+        return outcome
+
+    def issue_many(self, caller: Member, drafts: Sequence[LicenseDraft]) -> list[IssueResult | ZzgwError]:
+        """Issue several licenses in one transaction; each item gets its license or its own error, in order."""
+        now = self._clock.now()
+        on = today(self._clock)
+        pending = [_Pending(draft=d, digest=_digest({"op": "issue", **d.digest_mapping()})) for d in drafts]
+        for item in pending:
+            try:
+                item.license = self._prepare(caller, item.draft, on, now)
+            except ZzgwError as exc:
+                item.error = exc
+        for attempt in range(_WRITE_ATTEMPTS):
+            try:
+                with self._db.unit_of_work(write=True) as uow:
+                    self._commit_issues(uow, caller, pending, now)
+                break
+            except IntegrityError:
+                # Another process committed one of our request ids or numbers between our lookups and our insert:
+                # start over; the lookups now see its rows.
+                if attempt == _WRITE_ATTEMPTS - 1:
+                    raise
+        self.signal.notify()
+        outcomes = [item.outcome for item in pending]
+        assert all(o is not None for o in outcomes)
+        return outcomes  # type: ignore[return-value]
+
+    def _prepare(self, caller: Member, draft: LicenseDraft, on: dt.date, now: dt.datetime) -> License:
+        valid = validate_issue(draft, self._catalog, caller, on)
+        license_id = LicenseId(
+            type_code=valid.license_type.code,
+            issuer_code=caller.code,
+            serial=valid.serial or self._serials(),
+            version=1,
+        )
+        content = _content(valid, str(license_id), caller.code, version=1)
+        return License(
+            content=content,
+            status=LicenseStatus.ACTIVE,
+            status_reason="",
+            status_changed_at=now,
+            created_at=now,
+            seal=seal_record(self._keys.load(caller.code), content.record_mapping()),
+            request_id=draft.request_id,
+        )
+
+    def _commit_issues(self, uow: UnitOfWork, caller: Member, pending: list[_Pending], now: dt.datetime) -> None:
+        uow.lock_change_log()
+        for item in pending:
+            item.outcome = item.error
+        open_items = [p for p in pending if p.license is not None]
+        prior = uow.licenses.prior_requests(caller.code, [p.draft.request_id for p in open_items])
+        first_of: dict[str, _Pending] = {}
+        repeats: list[tuple[_Pending, _Pending]] = []
+        fresh: list[_Pending] = []
+        for item in open_items:
+            request_id = item.draft.request_id
+            earlier = prior.get(request_id)
+            if earlier is not None:
+                if earlier.digest != item.digest:
+                    item.outcome = _reused(request_id)
+                else:
+                    stored = uow.licenses.get(earlier.license_id)
+                    assert stored is not None
+                    item.outcome = IssueResult(license=stored, created=False)
+            elif request_id in first_of:
+                first = first_of[request_id]
+                if first.digest != item.digest:
+                    item.outcome = _reused(request_id)
+                else:
+                    repeats.append((item, first))
+            else:
+                first_of[request_id] = item
+                fresh.append(item)
+        taken = uow.licenses.taken_numbers(_number_key(p.license) for p in fresh if p.license)
+        existing_ids = uow.licenses.existing_ids([p.license.license_id for p in fresh if p.license])
+        inserted: list[_Pending] = []
+        for item in fresh:
+            assert item.license is not None
+            key = _number_key(item.license)
+            if key in taken:
+                item.outcome = AlreadyExistsError(
+                    f"a current license with number {key[1]} exists already", reason="LICENSE_NUMBER_TAKEN"
+                )
+            elif item.license.license_id in existing_ids:
+                item.outcome = AlreadyExistsError(
+                    f"serial {item.draft.serial} is used by another license", reason="SERIAL_TAKEN"
+                )
+            else:
+                taken.add(key)
+                existing_ids.add(item.license.license_id)
+                inserted.append(item)
+                item.outcome = IssueResult(license=item.license, created=True)
+        uow.licenses.add([item.license for item in inserted if item.license])
+        uow.licenses.append_events(
+            [
+                _event(ChangeKind.ISSUED, item.license, caller, item.draft.request_id, item.digest, now)
+                for item in inserted
+                if item.license
+            ]
+        )
+        uow.commit()
+        for item, first in repeats:  # a request id repeated inside the batch shares the first one's outcome
+            item.outcome = (
+                IssueResult(license=first.outcome.license, created=False)
+                if isinstance(first.outcome, IssueResult)
+                else first.outcome
+            )
+
+    # -- amend and status ----------------------------------------------------------------------------------------
+
+    def amend(self, caller: Member, amendment: Amendment) -> tuple[License, License]:
+        """Amend a license (变更): issue version n+1 and supersede version n. Returns (new, superseded)."""
+        errors: list[FieldViolation] = []
+        check_request_id(amendment.request_id, errors)
+        if violation := license_id_violation("license_id", amendment.license_id):
+            errors.append(violation)
+        reason = check_text("reason", amendment.reason, MAX_REASON, errors)
+        if errors:
+            raise InvalidLicenseError(errors)
+        digest = _digest(amendment.digest_mapping())
+        replay = self._replay(caller, amendment.request_id, digest)
+        if replay is not None:
+            old = self._get_stored(replay.supersedes)
+            return replay, old
+        old = self._owned(caller, amendment.license_id)
+        check_amendable(old.status)
+        now = self._clock.now()
+        on = today(self._clock)
+        valid = validate_issue(_amended_draft(old, amendment, on), self._catalog, caller, on)
+        new_id = str(LicenseId.parse(old.license_id).next_version())
+        content = _content(valid, new_id, caller.code, version=old.content.version + 1)
+        new = License(
+            content=content,
+            status=LicenseStatus.ACTIVE,
+            status_reason=reason,
+            status_changed_at=now,
+            created_at=now,
+            seal=seal_record(self._keys.load(caller.code), content.record_mapping()),
+            supersedes=old.license_id,
+        )
+        with self._db.unit_of_work(write=True) as uow:
+            uow.lock_change_log()
+            if (replay := self._replay(caller, amendment.request_id, digest, uow)) is not None:
+                return replay, self._get_stored(replay.supersedes)
+            current = uow.licenses.get(old.license_id)
+            assert current is not None
+            check_amendable(current.status)
+            number = content.license_number
+            if number != old.content.license_number and uow.licenses.taken_numbers([(content.type_code, number)]):
+                raise AlreadyExistsError(f"a current license with number {number} exists already",
+                                         reason="LICENSE_NUMBER_TAKEN")  # fmt: skip
+            uow.licenses.supersede(old.license_id, new_id, reason, now)
+            uow.licenses.add([new])
+            uow.licenses.append_events([
+                _event(ChangeKind.AMENDED, new, caller, amendment.request_id, digest, now, previous=old.license_id)
+            ])  # fmt: skip
+            uow.commit()
+        self.signal.notify()
+        superseded = dataclasses.replace(
+            old, status=LicenseStatus.SUPERSEDED, status_reason=reason, status_changed_at=now, superseded_by=new_id
+        )
+        return new, superseded
+
+    def change_status(
+        self, caller: Member, *, request_id: str, license_id: str, action: StatusAction, reason: str
+    ) -> License:
+        """Suspend, resume, revoke or cancel a license, with a reason."""
+        errors: list[FieldViolation] = []
+        check_request_id(request_id, errors)
+        if violation := license_id_violation("license_id", license_id):
+            errors.append(violation)
+        reason = check_text("reason", reason, MAX_REASON, errors, required=True)
+        if errors:
+            raise InvalidLicenseError(errors)
+        digest = _digest({"op": "status", "license_id": license_id, "action": action.value, "reason": reason})
+        if (replay := self._replay(caller, request_id, digest)) is not None:
+            return replay
+        self._owned(caller, license_id)
+        now = self._clock.now()
+        with self._db.unit_of_work(write=True) as uow:
+            uow.lock_change_log()
+            if (replay := self._replay(caller, request_id, digest, uow)) is not None:
+                return replay
+            current = uow.licenses.get(license_id)
+            assert current is not None
+            status = next_status(current.status, action)
+            uow.licenses.set_status(license_id, status, reason, now)
+            changed = dataclasses.replace(current, status=status, status_reason=reason, status_changed_at=now)
+            uow.licenses.append_events([_event(ChangeKind.STATUS_CHANGED, changed, caller, request_id, digest, now)])
+            uow.commit()
+        self.signal.notify()
+        return changed
+
+    # -- reads ---------------------------------------------------------------------------------------------------
+
+    def get(
+        self, caller: Member, *, license_id: str = "", type_code: str = "", license_number: str = ""
+    ) -> License:
+        """A license by identifier, or the current version by type and number; issuers see only their own."""
+        if license_id:
+            if violation := license_id_violation("license_id", license_id):
+                raise InvalidRequestError([violation])
+            with self._db.unit_of_work() as uow:
+                found = uow.licenses.get(license_id)
+        elif type_code and license_number:
+            with self._db.unit_of_work() as uow:
+                found = uow.licenses.get_current(type_code, license_number)
+        else:
+            raise InvalidRequestError([FieldViolation(field="license_id", reason="REQUIRED",
+                                                      description="give license_id, or type_code and license_number")])  # fmt: skip
+        if found is None:
+            raise NotFoundError("no such license", reason="LICENSE_NOT_FOUND")
+        _check_reader(caller, found)
+        return found
+
+    def history(self, license: License) -> list[License]:
+        with self._db.unit_of_work() as uow:
+            return [v for v in uow.licenses.history(license) if v.license_id != license.license_id]
+
+    def changes_after(
+        self, caller: Member, cursor: int, *, type_codes: Sequence[str] = (), limit: int = 500
+    ) -> list[LicenseChange]:
+        """Change events after ``cursor``; an issuer that is not also a consumer sees only its own licenses'."""
+        own_only = not (caller.has(Role.CONSUMER) or caller.has(Role.ADMIN))
+        with self._db.unit_of_work() as uow:
+            return uow.licenses.events_after(
+                cursor, limit=limit, type_codes=type_codes, issuer_code=caller.code if own_only else None
+            )
+
+    def last_cursor(self) -> int:
+        with self._db.unit_of_work() as uow:
+            return uow.licenses.last_seq()
+
+    def effective_status(self, license: License) -> LicenseStatus:
+        return license.effective_status(today(self._clock))
+
+    # -- helpers -------------------------------------------------------------------------------------------------
+
+    def _replay(self, caller: Member, request_id: str, digest: str, uow: UnitOfWork | None = None) -> License | None:
+        """The stored result of an earlier identical request, or None; IdempotencyConflictError if it differed."""
+        if uow is None:
+            with self._db.unit_of_work() as read:
+                return self._replay(caller, request_id, digest, read)
+        prior = uow.licenses.prior_requests(caller.code, [request_id]).get(request_id)
+        if prior is None:
+            return None
+        if prior.digest != digest:
+            raise _reused(request_id)
+        stored = uow.licenses.get(prior.license_id)
+        assert stored is not None
+        return stored
+
+    def _get_stored(self, license_id: str) -> License:
+        with self._db.unit_of_work() as uow:
+            found = uow.licenses.get(license_id)
+        if found is None:
+            raise NotFoundError("no such license", reason="LICENSE_NOT_FOUND")
+        return found
+
+    def _owned(self, caller: Member, license_id: str) -> License:
+        found = self._get_stored(license_id)
+        if found.content.issuer_code != caller.code:
+            raise PermissionDeniedError("only the issuer of a license may change it", reason="NOT_LICENSE_ISSUER")
+        check_issuer(caller, self._catalog.license_type(found.content.type_code))
+        return found
+
+
+def _check_reader(caller: Member, license: License) -> None:
+    if caller.has(Role.ADMIN) or license.content.issuer_code == caller.code:
+        return
+    raise PermissionDeniedError(
+        "only the issuer of a license reads it here; other departments use verification and sharing",
+        reason="NOT_LICENSE_ISSUER",
+    )
+
+
+def _content(valid: ValidIssue, license_id: str, issuer_code: str, *, version: int) -> LicenseContent:
+    return LicenseContent(
+        license_id=license_id,
+        type_code=valid.license_type.code,
+        license_number=valid.license_number,
+        holder=valid.holder,
+        issuer_code=issuer_code,
+        issue_date=valid.issue_date,
+        valid_from=valid.valid_from,
+        valid_until=valid.valid_until,
+        region_code=valid.region_code,
+        fields=valid.fields,
+        version=version,
+    )
+
+
+def _amended_draft(old: License, amendment: Amendment, on: dt.date) -> LicenseDraft:
+    c = old.content
+    fields = {**c.fields, **amendment.fields}
+    for key in amendment.clear_fields:
+        fields.pop(key, None)
+    return LicenseDraft(
+        request_id=amendment.request_id,
+        type_code=c.type_code,
+        license_number=amendment.license_number if amendment.license_number is not None else c.license_number,
+        holder_name=amendment.holder_name if amendment.holder_name is not None else c.holder.name,
+        holder_code_type=c.holder.code_type,
+        holder_code=c.holder.code,
+        issue_date=amendment.issue_date or on.isoformat(),
+        valid_from=amendment.valid_from if amendment.valid_from is not None else c.valid_from.isoformat(),
+        valid_until=amendment.valid_until if amendment.valid_until is not None else _iso(c.valid_until),
+        region_code=c.region_code,
+        fields=fields,
+    )
+
+
+def _number_key(license: License) -> tuple[str, str]:
+    return (license.content.type_code, license.content.license_number)
+
+
+def _iso(value: dt.date | None) -> str:
+    return value.isoformat() if value else ""
+
+
+def _event(
+    kind: ChangeKind,
+    license: License,
+    caller: Member,
+    request_id: str,
+    digest: str,
+    now: dt.datetime,
+    *,
+    previous: str = "",
+) -> NewEvent:
+    c = license.content
+    return NewEvent(
+        kind=kind,
+        license_id=c.license_id,
+        type_code=c.type_code,
+        issuer_code=c.issuer_code,
+        version=c.version,
+        status=license.status,
+        reason=license.status_reason,
+        occurred_at=now,
+        actor=caller.code,
+        request_id=request_id or None,
+        request_digest=digest,
+        previous_license_id=previous,
+    )
+
+
+def _digest(mapping: Mapping[str, object]) -> str:
+    return hashlib.sha256(canonical_json(mapping)).hexdigest()
+
+
+def _reused(request_id: str) -> IdempotencyConflictError:
+    return IdempotencyConflictError(
+        f"request_id {request_id} was used before with different content", metadata={"request_id": request_id}
+    )
+

@@ -1,0 +1,126 @@
+"""Engine set-up and the unit of work.
+
+>>> db = Database.connect("sqlite:///var/zzgw.db")   # doctest: +SKIP
+>>> with db.unit_of_work(write=True) as uow:           # doctest: +SKIP
+...     uow.licenses.get(license_id)
+...     uow.commit()
+
+One unit of work per request: a Session opened at the start of a service call and closed at its end, never shared
+between threads. SQLite runs in WAL mode with ``synchronous=NORMAL`` (a commit survives a process crash; a power
+loss may drop the last transactions, as with PostgreSQL's ``synchronous_commit=off``) and a busy timeout. Write
+units of work on SQLite begin with ``BEGIN IMMEDIATE`` so two processes never deadlock upgrading a read lock; on
+PostgreSQL, writers that append change events take one advisory lock so events commit in ``seq`` order and a
+watcher reading ``seq > cursor`` never skips one that commits late.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from gateway.store.repositories import LicenseRepository, MemberRepository
+
+_MIGRATIONS = Path(__file__).with_name("migrations")
+_EVENT_LOCK_ID = 0x7A7A6777  # "zzgw"
+
+
+class Database:
+    def __init__(self, engine: Engine):
+        self.engine = engine
+        self.dialect = engine.dialect.name
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+
+    @classmethod
+    def connect(cls, url: str, *, pool_size: int = 16, echo: bool = False) -> Database:
+        parsed = make_url(url)
+        kwargs: dict[str, Any] = {"echo": echo}
+        if parsed.get_backend_name() == "sqlite":
+            if parsed.database and parsed.database != ":memory:":
+                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+            kwargs["pool_size"] = pool_size
+            kwargs["max_overflow"] = pool_size
+        else:
+            kwargs["pool_size"] = pool_size
+            kwargs["max_overflow"] = pool_size
+            kwargs["pool_pre_ping"] = True
+        engine = create_engine(url, **kwargs)
+        if engine.dialect.name == "sqlite":
+            _configure_sqlite(engine)
+        return cls(engine)
+
+    def migrate(self) -> None:
+        """Bring the schema to the newest migration (idempotent)."""
+        config = Config()
+        config.set_main_option("script_location", str(_MIGRATIONS))
+        with self.engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+
+    def schema_revision(self) -> str | None:
+        with self.engine.connect() as connection:
+            try:
+                return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+            except Exception:
+                return None
+
+    @contextlib.contextmanager
+    def unit_of_work(self, *, write: bool = False) -> Iterator[UnitOfWork]:
+        with self._sessions() as session:
+            if write:
+                session.connection(execution_options={"zzgw_write": True})
+            uow = UnitOfWork(session, self.dialect)
+            try:
+                yield uow
+            except BaseException:
+                session.rollback()
+                raise
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+class UnitOfWork:
+    """One transaction and the repositories that work inside it."""
+
+    def __init__(self, session: Session, dialect: str):
+        self.session = session
+        self.dialect = dialect
+        self.licenses = LicenseRepository(session)
+        self.members = MemberRepository(session)
+
+    def lock_change_log(self) -> None:
+        """Serialise writers of change events until commit (PostgreSQL; SQLite writers are serial already)."""
+        if self.dialect == "postgresql":
+            self.session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _EVENT_LOCK_ID})
+
+    def commit(self) -> None:
+        self.session.commit()
+
+    def rollback(self) -> None:
+        self.session.rollback()
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # SQLAlchemy emits BEGIN itself, below
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        immediate = connection.get_execution_options().get("zzgw_write")
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")

@@ -1,0 +1,113 @@
+"""SQLAlchemy 2.0 typed models. The schema itself is made by the Alembic migrations beside this file.
+
+Times are stored in UTC. ``licenses`` keeps every version (history): a row is one version, ``is_current`` marks
+the newest of a license, and a license number is unique per type among current versions. ``license_events`` is
+the change log: its ``seq`` is the watch cursor, and ``(actor, request_id)`` makes every write idempotent.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+BigId = BigInteger().with_variant(Integer, "sqlite")
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class MemberRow(Base):
+    __tablename__ = "members"
+
+    code: Mapped[str] = mapped_column(String(18), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    region: Mapped[str] = mapped_column(String(6))
+    roles: Mapped[str] = mapped_column(String(200))
+    token_sha256: Mapped[str | None] = mapped_column(String(64), unique=True)
+    cert_sha256: Mapped[str | None] = mapped_column(String(64), unique=True)
+    public_key: Mapped[bytes | None] = mapped_column(LargeBinary)
+    key_id: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class LicenseRow(Base):
+    __tablename__ = "licenses"
+    __table_args__ = (
+        Index("ix_licenses_type_number", "type_code", "license_number"),
+        Index(
+            "uq_licenses_current_number",
+            "type_code",
+            "license_number",
+            unique=True,
+            sqlite_where=text("is_current"),
+            postgresql_where=text("is_current"),
+        ),
+        Index("ix_licenses_holder", "holder_code_type", "holder_code"),
+        Index("ix_licenses_serial", "issuer_code", "type_code", "serial"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    license_id: Mapped[str] = mapped_column(String(120), unique=True)
+    serial: Mapped[str] = mapped_column(String(32))
+    version: Mapped[int] = mapped_column(Integer)
+    type_code: Mapped[str] = mapped_column(String(21))
+    issuer_code: Mapped[str] = mapped_column(String(18))
+    license_number: Mapped[str] = mapped_column(String(64))
+    holder_name: Mapped[str] = mapped_column(String(200))
+    holder_code_type: Mapped[str] = mapped_column(String(3))
+    holder_code: Mapped[str] = mapped_column(String(32))
+    issue_date: Mapped[dt.date] = mapped_column(Date)
+    valid_from: Mapped[dt.date] = mapped_column(Date)
+    valid_until: Mapped[dt.date | None] = mapped_column(Date)
+    region_code: Mapped[str] = mapped_column(String(6))
+    fields: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16))
+    status_reason: Mapped[str] = mapped_column(String(500), default="")
+    status_changed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    is_current: Mapped[bool] = mapped_column(Boolean)
+    supersedes: Mapped[str] = mapped_column(String(120), default="")
+    superseded_by: Mapped[str] = mapped_column(String(120), default="")
+    seal_algorithm: Mapped[str] = mapped_column(String(32))
+    seal_key_id: Mapped[str] = mapped_column(String(64))
+    seal_encoding: Mapped[str] = mapped_column(String(32))
+    seal_signature: Mapped[bytes] = mapped_column(LargeBinary)
+    seal_digest: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class LicenseEventRow(Base):
+    __tablename__ = "license_events"
+    __table_args__ = (
+        UniqueConstraint("actor", "request_id", name="uq_license_events_request"),
+        Index("ix_license_events_license", "license_id"),
+    )
+
+    seq: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    license_id: Mapped[str] = mapped_column(String(120))
+    type_code: Mapped[str] = mapped_column(String(21))
+    issuer_code: Mapped[str] = mapped_column(String(18))
+    version: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(String(500), default="")
+    previous_license_id: Mapped[str] = mapped_column(String(120), default="")
+    occurred_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    actor: Mapped[str] = mapped_column(String(18))
+    request_id: Mapped[str | None] = mapped_column(String(64))
+    request_digest: Mapped[str | None] = mapped_column(String(64))

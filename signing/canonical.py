@@ -1,0 +1,39 @@
+"""The canonical encoding that record seals sign.
+
+>>> canonical_json({"b": "证照", "a": [1, "x"]})
+b'{"a":[1,"x"],"b":"\\xe8\\xaf\\x81\\xe7\\x85\\xa7"}'
+
+The encoding is RFC 8785 (JSON Canonicalization Scheme) restricted to what a license record holds: objects with
+ASCII keys, strings, integers, booleans and arrays. Under that restriction JCS is exactly ``json.dumps`` with sorted
+keys, no whitespace and no ASCII escaping: keys sort the same by code point as by UTF-16 unit, strings escape only
+``"``, ``\\`` and control characters (``\\n`` and friends, else ``\\u00xx``), and integers print in decimal. Floats
+are refused because their JCS form needs ECMAScript number printing. The result never depends on dict order or on
+protobuf serialisation; strings are signed exactly as stored (no Unicode normalisation).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+
+
+def canonical_json(value: object) -> bytes:
+    """UTF-8 bytes of the JCS form of ``value``; TypeError for floats, non-ASCII keys and other types."""
+    _check(value)
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
+
+
+def _check(value: object) -> None:
+    if isinstance(value, str | bool | int) or value is None:
+        return
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            if not isinstance(key, str) or not key.isascii():
+                raise TypeError(f"canonical keys must be ASCII strings, got {key!r}")
+            _check(item)
+        return
+    if isinstance(value, Sequence) and not isinstance(value, bytes | bytearray):
+        for item in value:
+            _check(item)
+        return
+    raise TypeError(f"{type(value).__name__} has no canonical form here")

@@ -1,0 +1,183 @@
+"""Key backends: the one primitive every signing key offers, and the encrypted-file key store.
+
+>>> store = KeyStore(Path(tmp), passphrase=b"correct horse")  # doctest: +SKIP
+>>> key = store.create("11370100MB0000000X")                  # doctest: +SKIP
+>>> verify_signature(key.public_key_der, key.algorithm, b"data", key.sign(b"data"))  # doctest: +SKIP
+
+A ``KeyBackend`` signs bytes and says which algorithm and key it used, so every signature can record both and the
+algorithm can change later (RSA, SM2, a PKCS#11 token). Keys are loaded once and kept: parsing an encrypted PKCS#8
+file costs far more than a signature.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from pathlib import Path
+from typing import Protocol
+
+from cryptography.exceptions import InvalidSignature as _CryptoInvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+
+from signing.errors import InvalidSignature, KeyStoreError
+
+ECDSA_P256_SHA256 = "ecdsa-p256-sha256"
+RSA2048_SHA256 = "rsa2048-pkcs1v15-sha256"
+ALGORITHMS = (ECDSA_P256_SHA256, RSA2048_SHA256)
+
+
+class KeyBackend(Protocol):
+    """A private key that signs; it may live in a file, in memory or in an HSM."""
+
+    @property
+    def algorithm(self) -> str:
+        """Signature algorithm name recorded beside every signature, e.g. ``ecdsa-p256-sha256``."""
+        ...
+
+    @property
+    def key_id(self) -> str:
+        """SHA-256 of the public key's SubjectPublicKeyInfo, hex."""
+        ...
+
+    @property
+    def public_key_der(self) -> bytes:
+        """The public key as DER SubjectPublicKeyInfo."""
+        ...
+
+    def sign(self, data: bytes) -> bytes:
+        """Sign ``data`` (the hash is part of the algorithm)."""
+        ...
+
+
+def key_id_of(public_key_der: bytes) -> str:
+    return hashlib.sha256(public_key_der).hexdigest()
+
+
+class SoftwareKey:
+    """A private key held in memory by ``cryptography`` (loaded from an encrypted file, or made for a test)."""
+
+    def __init__(self, private_key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey):
+        if isinstance(private_key, ec.EllipticCurvePrivateKey) and isinstance(private_key.curve, ec.SECP256R1):
+            self._algorithm = ECDSA_P256_SHA256
+        elif isinstance(private_key, rsa.RSAPrivateKey) and private_key.key_size >= 2048:
+            self._algorithm = RSA2048_SHA256
+        else:
+            raise KeyStoreError("only ECDSA P-256 and RSA-2048 keys are supported")
+        self._key = private_key
+        self._public_der = private_key.public_key().public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        self._key_id = key_id_of(self._public_der)
+
+    @classmethod
+    def generate(cls, algorithm: str = ECDSA_P256_SHA256) -> SoftwareKey:
+        if algorithm == ECDSA_P256_SHA256:
+            return cls(ec.generate_private_key(ec.SECP256R1()))
+        if algorithm == RSA2048_SHA256:
+            return cls(rsa.generate_private_key(public_exponent=65537, key_size=2048))
+        raise KeyStoreError(f"unknown algorithm {algorithm!r}; use one of {', '.join(ALGORITHMS)}")
+
+    @property
+    def algorithm(self) -> str:
+        return self._algorithm
+
+    @property
+    def key_id(self) -> str:
+        return self._key_id
+
+    @property
+    def public_key_der(self) -> bytes:
+        return self._public_der
+
+    def sign(self, data: bytes) -> bytes:
+        if isinstance(self._key, ec.EllipticCurvePrivateKey):
+            return self._key.sign(data, ec.ECDSA(hashes.SHA256()))
+        return self._key.sign(data, padding.PKCS1v15(), hashes.SHA256())
+
+    def to_encrypted_pem(self, passphrase: bytes) -> bytes:
+        return self._key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.BestAvailableEncryption(passphrase),
+        )
+
+    @classmethod
+    def from_encrypted_pem(cls, pem: bytes, passphrase: bytes) -> SoftwareKey:
+        try:
+            key = serialization.load_pem_private_key(pem, password=passphrase)
+        except (ValueError, TypeError) as exc:
+            raise KeyStoreError("cannot decrypt the key: wrong passphrase or damaged file") from exc
+        if not isinstance(key, ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey):
+            raise KeyStoreError("only ECDSA P-256 and RSA-2048 keys are supported")
+        return cls(key)
+
+
+def verify_signature(public_key_der: bytes, algorithm: str, data: bytes, signature: bytes) -> None:
+    """Return None when ``signature`` is valid, raise InvalidSignature otherwise."""
+    try:
+        public_key = serialization.load_der_public_key(public_key_der)
+    except ValueError as exc:
+        raise InvalidSignature("the public key cannot be parsed") from exc
+    try:
+        if algorithm == ECDSA_P256_SHA256 and isinstance(public_key, ec.EllipticCurvePublicKey):
+            public_key.verify(signature, data, ec.ECDSA(hashes.SHA256()))
+        elif algorithm == RSA2048_SHA256 and isinstance(public_key, rsa.RSAPublicKey):
+            public_key.verify(signature, data, padding.PKCS1v15(), hashes.SHA256())
+        else:
+            raise InvalidSignature(f"algorithm {algorithm!r} does not match the key")
+    except _CryptoInvalidSignature as exc:
+        raise InvalidSignature("the signature does not match the data") from exc
+
+
+class KeyStore:
+    """Encrypted PKCS#8 files, one per owner, under one directory; each key is decrypted once and kept.
+
+    The passphrase comes from configuration or the environment, never from the repository.
+    """
+
+    def __init__(self, directory: Path, passphrase: bytes):
+        if not passphrase:
+            raise KeyStoreError("the key store needs a passphrase (ZZGW_KEY_PASSPHRASE)")
+        self._dir = directory
+        self._passphrase = passphrase
+        self._loaded: dict[str, SoftwareKey] = {}
+        self._lock = threading.Lock()
+
+    def path(self, owner: str) -> Path:
+        if not owner.isalnum():
+            raise KeyStoreError(f"bad key owner {owner!r}")
+        return self._dir / f"{owner}.key.pem"
+
+    def exists(self, owner: str) -> bool:
+        return self.path(owner).exists()
+
+    def create(self, owner: str, algorithm: str = ECDSA_P256_SHA256) -> SoftwareKey:
+        """Generate a key for ``owner`` and write it encrypted (mode 0600); refuses to overwrite one."""
+        key = SoftwareKey.generate(algorithm)
+        path = self.path(owner)
+        self._dir.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            raise KeyStoreError(f"a key for {owner} exists already at {path}") from None
+        with os.fdopen(fd, "wb") as out:
+            out.write(key.to_encrypted_pem(self._passphrase))
+        with self._lock:
+            self._loaded[owner] = key
+        return key
+
+    def load(self, owner: str) -> SoftwareKey:
+        with self._lock:
+            key = self._loaded.get(owner)
+        if key is not None:
+            return key
+        path = self.path(owner)
+        try:
+            pem = path.read_bytes()
+        except FileNotFoundError:
+            raise KeyStoreError(f"no key for {owner} at {path}; run `zzgw init`") from None
+        key = SoftwareKey.from_encrypted_pem(pem, self._passphrase)
+        with self._lock:
+            return self._loaded.setdefault(owner, key)

@@ -1,0 +1,129 @@
+"""A small X.509 authority for the gateway's mTLS: a member CA, the server certificate, member client certificates.
+
+>>> ca = CertificateAuthority.create("zzgw 成员 CA")                      # doctest: +SKIP
+>>> server = ca.issue_server(["localhost", "127.0.0.1"])                  # doctest: +SKIP
+>>> client = ca.issue_client(code="11370100993701011T", name="济南市市场监督管理局")  # doctest: +SKIP
+
+In production mode the gateway accepts only clients whose certificate chains to this CA (checked in the TLS
+handshake) and whose fingerprint is registered for a member (checked per call). The seal-maker CA for electronic
+seals is a different authority.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+_VALIDITY = dt.timedelta(days=825)
+
+
+@dataclass(frozen=True, slots=True)
+class Issued:
+    """A certificate with its private key, both PEM."""
+
+    cert_pem: bytes
+    key_pem: bytes
+
+    @property
+    def cert_der(self) -> bytes:
+        return x509.load_pem_x509_certificate(self.cert_pem).public_bytes(serialization.Encoding.DER)
+
+    def write(self, directory: Path, stem: str) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        (directory / f"{stem}.pem").write_bytes(self.cert_pem)
+        key_path = directory / f"{stem}.key"
+        fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as out:
+            out.write(self.key_pem)
+
+    @classmethod
+    def read(cls, directory: Path, stem: str) -> Issued:
+        return cls((directory / f"{stem}.pem").read_bytes(), (directory / f"{stem}.key").read_bytes())
+
+
+class CertificateAuthority:
+    def __init__(self, cert: x509.Certificate, key: ec.EllipticCurvePrivateKey):
+        self.cert = cert
+        self._key = key
+
+    @classmethod
+    def create(cls, name: str, now: dt.datetime | None = None) -> CertificateAuthority:
+        now = now or dt.datetime.now(dt.UTC)
+        key = ec.generate_private_key(ec.SECP256R1())
+        subject = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "zzgw"),
+                             x509.NameAttribute(NameOID.COMMON_NAME, name)])  # fmt: skip
+        cert = (
+            x509.CertificateBuilder()
+            .subject_name(subject)
+            .issuer_name(subject)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(minutes=5))
+            .not_valid_after(now + 4 * _VALIDITY)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+            .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True)
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+            .sign(key, hashes.SHA256())
+        )
+        return cls(cert, key)
+
+    @property
+    def cert_pem(self) -> bytes:
+        return self.cert.public_bytes(serialization.Encoding.PEM)
+
+    def as_issued(self) -> Issued:
+        return Issued(self.cert_pem, _key_pem(self._key))
+
+    @classmethod
+    def from_issued(cls, issued: Issued) -> CertificateAuthority:
+        key = serialization.load_pem_private_key(issued.key_pem, password=None)
+        if not isinstance(key, ec.EllipticCurvePrivateKey):
+            raise ValueError("the CA key must be an EC key")
+        return cls(x509.load_pem_x509_certificate(issued.cert_pem), key)
+
+    def issue_server(self, hosts: list[str]) -> Issued:
+        names: list[x509.GeneralName] = []
+        for host in hosts:
+            try:
+                names.append(x509.IPAddress(ipaddress.ip_address(host)))
+            except ValueError:
+                names.append(x509.DNSName(host))
+        return self._issue(hosts[0], [], names, ExtendedKeyUsageOID.SERVER_AUTH)
+
+    def issue_client(self, *, code: str, name: str) -> Issued:
+        extra = [x509.NameAttribute(NameOID.ORGANIZATION_NAME, name), x509.NameAttribute(NameOID.SERIAL_NUMBER, code)]
+        return self._issue(code, extra, [], ExtendedKeyUsageOID.CLIENT_AUTH)
+
+    def _issue(
+        self, common_name: str, extra: list[x509.NameAttribute], names: list[x509.GeneralName], usage: x509.ObjectIdentifier
+    ) -> Issued:  # fmt: skip
+        now = dt.datetime.now(dt.UTC)
+        key = ec.generate_private_key(ec.SECP256R1())
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name), *extra]))
+            .issuer_name(self.cert.subject)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(minutes=5))
+            .not_valid_after(now + _VALIDITY)
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(x509.KeyUsage(True, False, False, False, False, False, False, False, False), critical=True)
+            .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
+        )
+        if names:
+            builder = builder.add_extension(x509.SubjectAlternativeName(names), critical=False)
+        cert = builder.sign(self._key, hashes.SHA256())
+        return Issued(cert.public_bytes(serialization.Encoding.PEM), _key_pem(key))
+
+
+def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())

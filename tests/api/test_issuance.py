@@ -1,0 +1,396 @@
+"""Issuance over real gRPC, on SQLite and PostgreSQL: issue, idempotency, amend, status, read, watch."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+import uuid
+
+import grpc
+import pytest
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
+
+from adapters.records import issue_request
+from gateway.bootstrap import samples
+from gateway.domain.identifiers import LicenseId
+from protos.zzgw.v1 import common_pb2, issuance_pb2
+from tests.conftest import ADMIN, BUSINESS_LICENSE, CIVIL, FOOD_PERMIT, MARKET, POLICE, TAX, RunningGateway, today
+
+S = common_pb2
+
+
+def unique(record: dict, tag: str | None = None) -> dict:
+    """The sample with a fresh request id and license number, so tests never collide."""
+    tag = tag or uuid.uuid4().hex[:10].upper()
+    record = {**record, "request_id": f"{record['request_id']}-{tag}"}
+    if record["type_code"] == BUSINESS_LICENSE:
+        record["license_number"] = samples.uscc(int(tag, 16) % 10**12)
+        record["holder"] = {**record["holder"], "code": record["license_number"]}
+        record["fields"] = {**record["fields"], "uscc": record["license_number"]}
+    else:
+        record["license_number"] = f"{record['license_number']}-{tag}"
+    return record
+
+
+def error_details(error: grpc.RpcError) -> tuple[error_details_pb2.ErrorInfo, list[tuple[str, str]]]:
+    status = rpc_status.from_call(error)
+    assert status is not None, "the error carries no google.rpc.Status"
+    info, violations = error_details_pb2.ErrorInfo(), []
+    for detail in status.details:
+        if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
+            detail.Unpack(info)
+        elif detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
+            bad = error_details_pb2.BadRequest()
+            detail.Unpack(bad)
+            violations = [(v.field, v.reason) for v in bad.field_violations]
+    return info, violations
+
+
+def issue(running: RunningGateway, record: dict, member: str = MARKET) -> issuance_pb2.IssueLicenseResponse:
+    return running.issuance(member).IssueLicense(issue_request(record))
+
+
+def test_issue_assigns_identifier_and_record_seal(running: RunningGateway) -> None:
+    record = unique(samples.business_license(1))
+    response = issue(running, record)
+    lic = response.license
+    assert response.created
+    parsed = LicenseId.parse(lic.license_id)
+    assert (parsed.type_code, parsed.issuer_code, parsed.version) == (BUSINESS_LICENSE, MARKET, 1)
+    assert lic.version == 1 and lic.status == S.LICENSE_STATUS_ACTIVE
+    assert lic.type_name == "营业执照" and lic.issuer_name == "济南市市场监督管理局"
+    assert lic.holder.code == record["holder"]["code"] and lic.fields["legal_representative"]
+    assert lic.region_code == "370100" and lic.issue_date == "2024-03-01" and lic.valid_from == "2024-03-01"
+    assert lic.record_seal.algorithm == "ecdsa-p256-sha256" and lic.record_seal.encoding == "zzgw-record/1"
+    assert len(lic.record_seal.record_digest) == 32 and lic.record_seal.signature
+
+
+def test_record_seal_verifies_with_the_issuers_public_key(running: RunningGateway) -> None:
+    from gateway.domain.model import RecordSeal
+    from signing.record import verify_record_seal
+
+    lic = issue(running, unique(samples.business_license(2))).license
+    public_key, key_id = running.gateway.members.public_key(MARKET)  # type: ignore[misc]
+    assert key_id == lic.record_seal.key_id
+    with running.gateway.db.unit_of_work() as uow:
+        found = uow.licenses.get(lic.license_id)
+    assert found is not None
+    seal = RecordSeal(algorithm=lic.record_seal.algorithm, key_id=key_id, signature=lic.record_seal.signature,
+                      record_digest=lic.record_seal.record_digest, encoding=lic.record_seal.encoding)
+    verify_record_seal(public_key, found.content.record_mapping(), seal)
+
+
+def test_same_request_id_same_content_returns_the_same_license(running: RunningGateway) -> None:
+    record = unique(samples.food_permit(3))
+    first = issue(running, record)
+    again = issue(running, record)
+    assert first.created and not again.created
+    assert again.license.license_id == first.license.license_id
+    assert again.license.record_seal.signature == first.license.record_seal.signature
+
+
+def test_same_request_id_other_content_is_rejected(running: RunningGateway) -> None:
+    record = unique(samples.food_permit(4))
+    issue(running, record)
+    changed = {**record, "fields": {**record["fields"], "food_category": "饮料"}}
+    with pytest.raises(grpc.RpcError) as caught:
+        issue(running, changed)
+    assert caught.value.code() == grpc.StatusCode.ALREADY_EXISTS
+    info, _ = error_details(caught.value)
+    assert info.reason == "REQUEST_ID_REUSED" and info.domain == "zzgw.v1"
+
+
+def test_license_number_taken_by_another_request(running: RunningGateway) -> None:
+    record = unique(samples.food_permit(5))
+    issue(running, record)
+    with pytest.raises(grpc.RpcError) as caught:
+        issue(running, {**record, "request_id": record["request_id"] + "-other"})
+    assert caught.value.code() == grpc.StatusCode.ALREADY_EXISTS
+    assert error_details(caught.value)[0].reason == "LICENSE_NUMBER_TAKEN"
+
+
+def _bad(record: dict, path: str, value: object) -> dict:
+    record = {**record, "holder": dict(record["holder"]), "fields": dict(record["fields"])}
+    target = record
+    *parents, leaf = path.split(".")
+    for p in parents:
+        target = target[p]
+    if value is None:
+        del target[leaf]
+    else:
+        target[leaf] = value
+    return record
+
+
+BAD_INPUT = [
+    # (what, mutation path, value, expected field, expected reason)
+    ("bad USCC check character", "holder.code", "91370100MA3C4K7L6N", "holder.code", "BAD_CHECK_CHARACTER"),
+    ("USCC with a forbidden letter", "holder.code", "91370100MA3C4K7LOM", "holder.code", "BAD_USCC"),
+    ("missing required field", "fields.legal_representative", None, "fields.legal_representative", "REQUIRED"),
+    ("unknown field", "fields.shoe_size", "42", "fields.shoe_size", "UNKNOWN_FIELD"),
+    ("bad date", "issue_date", "2024-02-30", "issue_date", "BAD_DATE"),
+    ("issue date in the future", "issue_date", "2999-01-01", "issue_date", "ISSUE_DATE_IN_FUTURE"),
+    ("validity before issue date", "valid_until", "2020-01-01", "valid_until", "VALIDITY_BEFORE_ISSUE"),
+    ("wrong holder code type", "holder.code_type", "111", "holder.code_type", "BAD_HOLDER_CODE_TYPE"),
+    ("missing license number", "license_number", "", "license_number", "REQUIRED"),
+    ("missing request id", "request_id", "", "request_id", "REQUIRED"),
+    ("bad request id", "request_id", "has spaces", "request_id", "BAD_REQUEST_ID"),
+    ("unknown type", "type_code", "111000009910000354999", "type_code", "UNKNOWN_LICENSE_TYPE"),
+    ("bad field date", "fields.established_on", "yesterday", "fields.established_on", "BAD_DATE"),
+    ("bad field USCC", "fields.uscc", "91370100MA3C4K7L6N", "fields.uscc", "BAD_CHECK_CHARACTER"),
+    ("bad region", "region_code", "990000", "region_code", "BAD_REGION_CODE"),
+    ("bad serial", "serial", "abc", "serial", "BAD_SERIAL"),
+    ("over-long field", "fields.company_name", "名" * 201, "fields.company_name", "TOO_LONG"),
+]
+
+
+@pytest.mark.parametrize(("what", "path", "value", "field", "reason"), BAD_INPUT, ids=[b[0] for b in BAD_INPUT])
+def test_bad_input_gets_field_level_errors(running: RunningGateway, what: str, path: str, value: object,
+                                          field: str, reason: str) -> None:  # fmt: skip
+    record = _bad(unique(samples.business_license(6)), path, value)
+    with pytest.raises(grpc.RpcError) as caught:
+        issue(running, record)
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT, what
+    _, violations = error_details(caught.value)
+    assert (field, reason) in violations, violations
+
+
+def test_validity_end_required_for_expiring_types(running: RunningGateway) -> None:
+    record = unique(samples.food_permit(7))
+    del record["valid_until"]
+    with pytest.raises(grpc.RpcError) as caught:
+        issue(running, record)
+    assert ("valid_until", "REQUIRED") in error_details(caught.value)[1]
+
+
+def test_citizen_id_check_character(running: RunningGateway) -> None:
+    record = samples.id_card(8)
+    record = {**record, "request_id": "id-bad-" + uuid.uuid4().hex[:8],
+              "holder": {**record["holder"], "code": record["holder"]["code"][:17] + ("0" if record["holder"]["code"][17] != "0" else "1")}}  # fmt: skip
+    with pytest.raises(grpc.RpcError) as caught:
+        issue(running, record, POLICE)
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert ("holder.code", "BAD_CHECK_CHARACTER") in error_details(caught.value)[1]
+
+
+def test_one_source_only_the_authoritative_issuer_may_issue(running: RunningGateway) -> None:
+    with pytest.raises(grpc.RpcError) as caught:
+        issue(running, unique(samples.business_license(9)), CIVIL)
+    assert caught.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    assert error_details(caught.value)[0].reason == "NOT_AUTHORITATIVE_ISSUER"
+
+
+def test_a_consumer_cannot_issue_at_all(running: RunningGateway) -> None:
+    with pytest.raises(grpc.RpcError) as caught:
+        issue(running, unique(samples.business_license(10)), TAX)
+    assert caught.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    assert error_details(caught.value)[0].reason == "ROLE_NOT_ALLOWED"
+
+
+@pytest.mark.parametrize("token", [None, "zzgw-dev-not-a-real-token"])
+def test_unauthenticated_calls_are_refused(running: RunningGateway, token: str | None) -> None:
+    from protos.zzgw.v1 import issuance_pb2_grpc
+
+    stub = issuance_pb2_grpc.IssuanceServiceStub(running.channel(None))
+    metadata = (("authorization", f"Bearer {token}"),) if token else ()
+    with pytest.raises(grpc.RpcError) as caught:
+        stub.IssueLicense(issue_request(unique(samples.business_license(11))), metadata=metadata)
+    assert caught.value.code() == grpc.StatusCode.UNAUTHENTICATED
+
+
+def test_amend_makes_a_new_version_and_supersedes_the_old(running: RunningGateway) -> None:
+    first = issue(running, unique(samples.business_license(12))).license
+    stub = running.issuance(MARKET)
+    amended = stub.AmendLicense(issuance_pb2.AmendLicenseRequest(
+        request_id="amend-" + uuid.uuid4().hex, license_id=first.license_id,
+        fields={"legal_representative": "李四", "domicile": "山东省济南市历城区新址1号"}, reason="法定代表人变更"))  # fmt: skip
+    new, old = amended.license, amended.superseded
+    assert new.version == 2 and new.supersedes == first.license_id
+    assert LicenseId.parse(new.license_id).serial == LicenseId.parse(first.license_id).serial
+    assert new.license_id != first.license_id and new.fields["legal_representative"] == "李四"
+    assert new.fields["company_name"] == first.fields["company_name"]
+    assert new.issue_date == today().isoformat()
+    assert old.status == S.LICENSE_STATUS_SUPERSEDED and old.superseded_by == new.license_id
+    got = stub.GetLicense(issuance_pb2.GetLicenseRequest(license_id=first.license_id))
+    assert got.license.status == S.LICENSE_STATUS_SUPERSEDED
+    current = stub.GetLicense(issuance_pb2.GetLicenseRequest(type_code=BUSINESS_LICENSE,
+                                                             license_number=first.license_number, include_history=True))  # fmt: skip
+    assert current.license.license_id == new.license_id
+    assert [v.license_id for v in current.history] == [first.license_id]
+    with pytest.raises(grpc.RpcError) as caught:
+        stub.AmendLicense(issuance_pb2.AmendLicenseRequest(request_id="amend-" + uuid.uuid4().hex,
+                                                           license_id=first.license_id, fields={"domicile": "x"}))  # fmt: skip
+    assert caught.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert error_details(caught.value)[0].reason == "NOT_AMENDABLE"
+
+
+def test_amend_with_an_invalid_field_is_rejected(running: RunningGateway) -> None:
+    first = issue(running, unique(samples.business_license(13))).license
+    with pytest.raises(grpc.RpcError) as caught:
+        running.issuance(MARKET).AmendLicense(issuance_pb2.AmendLicenseRequest(
+            request_id="amend-" + uuid.uuid4().hex, license_id=first.license_id, fields={"established_on": "soon"}))  # fmt: skip
+    assert ("fields.established_on", "BAD_DATE") in error_details(caught.value)[1]
+
+
+def change(running: RunningGateway, license_id: str, action: int, member: str = MARKET, reason: str = "依法处理"):  # type: ignore[no-untyped-def]
+    return running.issuance(member).ChangeLicenseStatus(issuance_pb2.ChangeLicenseStatusRequest(
+        request_id="st-" + uuid.uuid4().hex, license_id=license_id, action=action, reason=reason)).license  # fmt: skip
+
+
+def test_status_transitions(running: RunningGateway) -> None:
+    lic = issue(running, unique(samples.food_permit(14))).license
+    assert change(running, lic.license_id, issuance_pb2.STATUS_ACTION_SUSPEND).status == S.LICENSE_STATUS_SUSPENDED
+    assert change(running, lic.license_id, issuance_pb2.STATUS_ACTION_RESUME).status == S.LICENSE_STATUS_ACTIVE
+    assert change(running, lic.license_id, issuance_pb2.STATUS_ACTION_REVOKE).status == S.LICENSE_STATUS_REVOKED
+    cancelled = change(running, lic.license_id, issuance_pb2.STATUS_ACTION_CANCEL, reason="企业申请注销")
+    assert cancelled.status == S.LICENSE_STATUS_CANCELLED and cancelled.status_reason == "企业申请注销"
+    with pytest.raises(grpc.RpcError) as caught:
+        change(running, lic.license_id, issuance_pb2.STATUS_ACTION_RESUME)
+    assert caught.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    info, _ = error_details(caught.value)
+    assert info.reason == "TRANSITION_NOT_ALLOWED" and info.metadata["status"] == "CANCELLED"
+
+
+def test_status_change_needs_a_reason_and_an_action(running: RunningGateway) -> None:
+    lic = issue(running, unique(samples.food_permit(15))).license
+    with pytest.raises(grpc.RpcError) as caught:
+        change(running, lic.license_id, issuance_pb2.STATUS_ACTION_SUSPEND, reason="")
+    assert ("reason", "REQUIRED") in error_details(caught.value)[1]
+    with pytest.raises(grpc.RpcError) as caught:
+        change(running, lic.license_id, issuance_pb2.STATUS_ACTION_UNSPECIFIED)
+    assert ("action", "REQUIRED") in error_details(caught.value)[1]
+
+
+def test_another_issuer_cannot_change_or_read_the_license(running: RunningGateway) -> None:
+    lic = issue(running, unique(samples.food_permit(16))).license
+    with pytest.raises(grpc.RpcError) as caught:
+        change(running, lic.license_id, issuance_pb2.STATUS_ACTION_REVOKE, member=POLICE)
+    assert caught.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    assert error_details(caught.value)[0].reason == "NOT_LICENSE_ISSUER"
+    with pytest.raises(grpc.RpcError) as caught:
+        running.issuance(POLICE).GetLicense(issuance_pb2.GetLicenseRequest(license_id=lic.license_id))
+    assert caught.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    admin_view = running.issuance(ADMIN).GetLicense(issuance_pb2.GetLicenseRequest(license_id=lic.license_id))
+    assert admin_view.license.license_id == lic.license_id
+
+
+def test_get_unknown_and_malformed_identifiers(running: RunningGateway) -> None:
+    stub = running.issuance(MARKET)
+    lic_id = LicenseId(type_code=BUSINESS_LICENSE, issuer_code=MARKET, serial="NOSUCHSERIAL", version=1)
+    with pytest.raises(grpc.RpcError) as caught:
+        stub.GetLicense(issuance_pb2.GetLicenseRequest(license_id=str(lic_id)))
+    assert caught.value.code() == grpc.StatusCode.NOT_FOUND
+    assert error_details(caught.value)[0].reason == "LICENSE_NOT_FOUND"
+    with pytest.raises(grpc.RpcError) as caught:
+        wrong = "1" if lic_id.check_char == "0" else "0"
+        stub.GetLicense(issuance_pb2.GetLicenseRequest(license_id=str(lic_id)[:-1] + wrong))
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert ("license_id", "INVALID_LICENSE_ID") in error_details(caught.value)[1]
+
+
+def test_expired_is_derived_at_read_time(running: RunningGateway) -> None:
+    record = unique(samples.food_permit(17, issued=dt.date(2015, 1, 1)))
+    record["valid_until"] = "2019-12-31"
+    lic = issue(running, record).license
+    assert lic.status == S.LICENSE_STATUS_EXPIRED
+    with running.gateway.db.unit_of_work() as uow:
+        stored = uow.licenses.get(lic.license_id)
+    assert stored is not None and stored.status.value == "ACTIVE"  # never stored as expired
+
+
+def test_batch_one_result_per_item_in_order_bad_items_fail_alone(running: RunningGateway) -> None:
+    tag = uuid.uuid4().hex[:8].upper()
+    records = [unique(samples.food_permit(100 + i), f"{tag}{i:02d}") for i in range(30)]
+    records[7]["fields"]["uscc"] = "91370100MA3C4K7L6N"
+    records[19]["issue_date"] = "not-a-date"
+    requests = [issuance_pb2.BatchIssueLicensesRequest(license=issue_request(r)) for r in records]
+    responses = list(running.issuance(MARKET).BatchIssueLicenses(iter(requests)))
+    assert [r.index for r in responses] == list(range(30))
+    failed = {r.index: r.error for r in responses if r.HasField("error")}
+    assert set(failed) == {7, 19}
+    assert failed[7].code == "INVALID_ARGUMENT" and failed[7].field_errors[0].field == "fields.uscc"
+    assert failed[19].field_errors[0].reason == "BAD_DATE"
+    assert all(r.created for r in responses if r.HasField("license"))
+    # a retried batch duplicates nothing
+    again = list(running.issuance(MARKET).BatchIssueLicenses(iter(requests)))
+    assert [r.license.license_id for r in again if r.HasField("license")] == \
+        [r.license.license_id for r in responses if r.HasField("license")]
+    assert not any(r.created for r in again)
+
+
+def test_batch_streams_results_while_the_client_is_still_sending(running: RunningGateway) -> None:
+    """A client that waits for each result before sending the next one is answered (no deadlock)."""
+    import queue
+
+    outbox: queue.Queue = queue.Queue()
+    tag = uuid.uuid4().hex[:8].upper()
+
+    def requests():  # type: ignore[no-untyped-def]
+        while (item := outbox.get()) is not None:
+            yield item
+
+    stream = running.issuance(MARKET).BatchIssueLicenses(requests())
+    for i in range(3):
+        outbox.put(issuance_pb2.BatchIssueLicensesRequest(license=issue_request(unique(samples.food_permit(200 + i), f"{tag}{i}"))))  # fmt: skip
+        reply = next(stream)
+        assert reply.index == i and reply.HasField("license")
+    outbox.put(None)
+    assert list(stream) == []
+
+
+def test_batch_duplicate_request_id_inside_one_batch(running: RunningGateway) -> None:
+    record = unique(samples.food_permit(300))
+    conflicting = {**record, "license_number": record["license_number"] + "X"}
+    requests = [issuance_pb2.BatchIssueLicensesRequest(license=issue_request(r)) for r in (record, record, conflicting)]
+    responses = list(running.issuance(MARKET).BatchIssueLicenses(iter(requests)))
+    assert responses[0].created and not responses[1].created
+    assert responses[1].license.license_id == responses[0].license.license_id
+    assert responses[2].error.reason == "REQUEST_ID_REUSED"
+
+
+def test_watch_delivers_changes_and_resumes_from_a_cursor(running: RunningGateway) -> None:
+    watcher = running.issuance(TAX)
+    received: list[issuance_pb2.LicenseChangeEvent] = []
+    ready = threading.Event()
+    stream = watcher.WatchLicenseChanges(issuance_pb2.WatchLicenseChangesRequest(type_codes=[FOOD_PERMIT]))
+
+    def consume() -> None:
+        ready.set()
+        try:
+            for reply in stream:
+                received.append(reply.event)
+                if len(received) == 2:
+                    stream.cancel()
+        except grpc.RpcError:
+            pass
+
+    thread = threading.Thread(target=consume)
+    thread.start()
+    ready.wait()
+    time.sleep(0.3)  # let the stream open before the change
+    lic = issue(running, unique(samples.food_permit(400))).license
+    issue(running, unique(samples.business_license(400)))  # another type: filtered out
+    change(running, lic.license_id, issuance_pb2.STATUS_ACTION_REVOKE, reason="生产条件不符合要求")
+    thread.join(10)
+    assert not thread.is_alive()
+    assert [(e.kind, e.license_id) for e in received] == [
+        (issuance_pb2.CHANGE_KIND_ISSUED, lic.license_id), (issuance_pb2.CHANGE_KIND_STATUS_CHANGED, lic.license_id)]  # fmt: skip
+    assert received[1].status == S.LICENSE_STATUS_REVOKED and received[1].reason == "生产条件不符合要求"
+    # resume after the first event: the second comes again, nothing is missed
+    resumed = watcher.WatchLicenseChanges(issuance_pb2.WatchLicenseChangesRequest(
+        cursor=received[0].cursor, type_codes=[FOOD_PERMIT]))  # fmt: skip
+    first = next(resumed)
+    resumed.cancel()
+    assert first.event.cursor == received[1].cursor and first.event.status == S.LICENSE_STATUS_REVOKED
+
+
+def test_issuer_watch_sees_only_its_own_licenses(running: RunningGateway) -> None:
+    issue(running, unique(samples.food_permit(500)))
+    stream = running.issuance(CIVIL).WatchLicenseChanges(issuance_pb2.WatchLicenseChangesRequest(from_beginning=True),
+                                                          timeout=1.0)  # fmt: skip
+    with pytest.raises(grpc.RpcError) as caught:
+        for reply in stream:
+            assert reply.event.issuer_code == CIVIL
+    assert caught.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED

@@ -1,0 +1,167 @@
+"""Shared fixtures: a real gateway on a real port, on SQLite and (when configured) on PostgreSQL.
+
+PostgreSQL tests run when ``ZZGW_TEST_DATABASE_URL`` is set (CI sets it); each test module gets a database of its own,
+created and dropped here. With the variable set and the database down, the tests fail rather than skip.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import grpc
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from gateway.config import Settings
+from gateway.server import Gateway, build_server, initialise
+from protos.zzgw.v1 import catalog_pb2_grpc, issuance_pb2_grpc
+
+PG_URL = os.environ.get("ZZGW_TEST_DATABASE_URL", "")
+PASSPHRASE = "test-only-passphrase"
+
+# Demo members (gateway/bootstrap/members.json)
+MARKET = "11370100993701011T"  # 济南市市场监督管理局: issues 营业执照, 食品生产许可证
+POLICE = "1137010099370102XJ"  # 济南市公安局: issues 居民身份证, 户口簿
+CIVIL = "113701009937010548"  # 济南市民政局: issues 结婚证
+TAX = "11370100993701097M"  # 国家税务总局济南市税务局: consumer only
+PORTAL = "12370100993701126X"  # holder portal
+ADMIN = "11370100993701134U"  # 济南市大数据局
+
+BUSINESS_LICENSE = "111000009910000354001"
+FOOD_PERMIT = "111000009910000354002"
+ID_CARD = "11100000991000019E001"
+MARRIAGE = "11100000991000043Y001"
+
+
+@dataclass
+class PgDatabase:
+    url: str
+    admin_url: str
+    name: str
+
+    @classmethod
+    def create(cls) -> PgDatabase:
+        name = f"zzgw_test_{uuid.uuid4().hex[:12]}"
+        admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+        try:
+            with admin.connect() as conn:
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+        except Exception as exc:  # noqa: BLE001 - a clear failure, never a skip, when PostgreSQL was asked for
+            pytest.fail(f"ZZGW_TEST_DATABASE_URL is set but PostgreSQL is unreachable: {exc}", pytrace=False)
+        finally:
+            admin.dispose()
+        url = make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+        return cls(url=url, admin_url=PG_URL, name=name)
+
+    def drop(self) -> None:
+        admin = create_engine(self.admin_url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def backend_params() -> list[object]:
+    return [
+        pytest.param("sqlite", id="sqlite"),
+        pytest.param(
+            "postgresql",
+            id="postgresql",
+            marks=[pytest.mark.postgres, pytest.mark.skipif(not PG_URL, reason="PostgreSQL tests need "
+                   "ZZGW_TEST_DATABASE_URL (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test)")],
+        ),  # fmt: skip
+    ]
+
+
+@pytest.fixture(scope="module", params=backend_params())
+def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'zzgw.db'}"
+        return
+    database = PgDatabase.create()
+    try:
+        yield database.url
+    finally:
+        database.drop()
+
+
+@dataclass
+class RunningGateway:
+    gateway: Gateway
+    server: grpc.Server
+    port: int
+    tokens: dict[str, str]
+    data_dir: Path
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def channel(self, member: str | None) -> grpc.Channel:
+        """A channel whose calls carry ``member``'s dev token (no token for None)."""
+        channel = grpc.insecure_channel(self.address)
+        if member is None:
+            return channel
+        token = self.tokens[member]
+        return grpc.intercept_channel(channel, _TokenInterceptor(token))
+
+    def issuance(self, member: str | None) -> issuance_pb2_grpc.IssuanceServiceStub:
+        return issuance_pb2_grpc.IssuanceServiceStub(self.channel(member))
+
+    def catalog(self, member: str | None) -> catalog_pb2_grpc.CatalogServiceStub:
+        return catalog_pb2_grpc.CatalogServiceStub(self.channel(member))
+
+
+class _TokenInterceptor(grpc.UnaryUnaryClientInterceptor, grpc.UnaryStreamClientInterceptor,
+                        grpc.StreamUnaryClientInterceptor, grpc.StreamStreamClientInterceptor):  # fmt: skip
+    def __init__(self, token: str):
+        self._metadata = (("authorization", f"Bearer {token}"),)
+
+    def _details(self, details):  # type: ignore[no-untyped-def]
+        return details._replace(metadata=tuple(details.metadata or ()) + self._metadata)
+
+    def intercept_unary_unary(self, continuation, details, request):  # type: ignore[no-untyped-def]
+        return continuation(self._details(details), request)
+
+    def intercept_unary_stream(self, continuation, details, request):  # type: ignore[no-untyped-def]
+        return continuation(self._details(details), request)
+
+    def intercept_stream_unary(self, continuation, details, requests):  # type: ignore[no-untyped-def]
+        return continuation(self._details(details), requests)
+
+    def intercept_stream_stream(self, continuation, details, requests):  # type: ignore[no-untyped-def]
+        return continuation(self._details(details), requests)
+
+
+def start_gateway(data_dir: Path, database_url: str, **overrides: object) -> RunningGateway:
+    settings = Settings(data_dir=data_dir, database_url=database_url, key_passphrase=PASSPHRASE, threads=8,
+                        **overrides)  # type: ignore[arg-type]  # fmt: skip
+    initialise(settings)
+    gateway = Gateway.open(settings)
+    server, port = build_server(gateway, "127.0.0.1:0")
+    server.start()
+    tokens = {}
+    if settings.mode == "dev":
+        raw = json.loads(settings.dev_tokens_path.read_text(encoding="utf-8"))
+        tokens = {code: entry["token"] for code, entry in raw["tokens"].items()}
+    return RunningGateway(gateway=gateway, server=server, port=port, tokens=tokens, data_dir=data_dir)
+
+
+@pytest.fixture(scope="module")
+def running(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningGateway]:
+    gw = start_gateway(tmp_path_factory.mktemp("var"), database_url)
+    try:
+        yield gw
+    finally:
+        gw.server.stop(0)
+        gw.gateway.close()
+
+
+def today() -> dt.date:
+    return dt.datetime.now(dt.timezone(dt.timedelta(hours=8))).date()

@@ -1,0 +1,433 @@
+"""The bootstrap catalog and members (``gateway/bootstrap/*.json``) load and say what SCENARIOS.md says."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gateway.domain.catalog import (
+    HOLDER_CODE_TYPES,
+    Catalog,
+    HolderKind,
+    LicenseType,
+    Sensitivity,
+    SharingClass,
+    ValueType,
+)
+from gateway.domain.identifiers import region_code_problem, type_code_problem, uscc_problem
+
+BOOTSTRAP = Path(__file__).resolve().parent.parent.parent / "gateway" / "bootstrap"
+RAW_CATALOG: dict[str, Any] = json.loads((BOOTSTRAP / "catalog.json").read_text(encoding="utf-8"))
+RAW_MEMBERS: list[dict[str, Any]] = json.loads((BOOTSTRAP / "members.json").read_text(encoding="utf-8"))["members"]
+ROLES = {"ISSUER", "CONSUMER", "HOLDER_PORTAL", "PARTNER", "ADMIN"}
+
+NAMED_TYPES = {
+    "居民身份证": SharingClass.CONDITIONAL,
+    "护照": SharingClass.NOT_SHARED,
+    "机动车驾驶证": SharingClass.CONDITIONAL,
+    "营业执照": SharingClass.UNCONDITIONAL,
+    "结婚证": SharingClass.CONDITIONAL,
+    "社会保障卡": SharingClass.CONDITIONAL,
+    "食品生产许可证": SharingClass.UNCONDITIONAL,
+    "出生医学证明": SharingClass.CONDITIONAL,
+    "不动产权证书": SharingClass.CONDITIONAL,
+    "户口簿": SharingClass.CONDITIONAL,
+}
+
+
+@pytest.fixture(scope="module")
+def catalog() -> Catalog:
+    return Catalog.from_mapping(RAW_CATALOG)
+
+
+def by_name(catalog: Catalog, name: str) -> LicenseType:
+    matches = [t for t in catalog.license_types.values() if t.name == name]
+    assert len(matches) == 1, name
+    return matches[0]
+
+
+def member_named(name: str) -> dict[str, Any]:
+    matches = [m for m in RAW_MEMBERS if m["name"] == name]
+    assert len(matches) == 1, name
+    return matches[0]
+
+
+# --- license types -------------------------------------------------------------------------------------------------
+
+
+def test_at_least_ten_types_with_every_named_one(catalog: Catalog) -> None:
+    assert len(catalog.license_types) >= 10
+    names = [t.name for t in catalog.license_types.values()]
+    assert len(names) == len(set(names))
+    assert set(NAMED_TYPES) <= set(names)
+
+
+@pytest.mark.parametrize(("name", "sharing_class"), NAMED_TYPES.items())
+def test_sharing_classes(catalog: Catalog, name: str, sharing_class: SharingClass) -> None:
+    assert by_name(catalog, name).sharing_class is sharing_class
+
+
+@pytest.mark.parametrize(
+    ("name", "key", "label", "sensitivity", "sharing_class"),
+    [
+        ("居民身份证", "photo", "照片", Sensitivity.SECRET, SharingClass.NOT_SHARED),
+        ("居民身份证", "address", "住址", Sensitivity.SENSITIVE, SharingClass.CONDITIONAL),
+        ("居民身份证", "name", "姓名", Sensitivity.NORMAL, SharingClass.CONDITIONAL),
+        ("户口簿", "household_members", "户内成员", Sensitivity.SENSITIVE, SharingClass.CONDITIONAL),
+        ("出生医学证明", "mother_citizen_id", "母亲有效身份证件号码", Sensitivity.SENSITIVE, SharingClass.CONDITIONAL),
+        ("出生医学证明", "father_citizen_id", "父亲有效身份证件号码", Sensitivity.SENSITIVE, SharingClass.CONDITIONAL),
+        ("社会保障卡", "card_number", "卡号", Sensitivity.SENSITIVE, SharingClass.CONDITIONAL),
+        ("营业执照", "legal_representative", "法定代表人", Sensitivity.NORMAL, SharingClass.UNCONDITIONAL),
+    ],
+)
+def test_field_sensitivity_and_sharing(
+    catalog: Catalog, name: str, key: str, label: str, sensitivity: Sensitivity, sharing_class: SharingClass
+) -> None:
+    license_type = by_name(catalog, name)
+    spec = license_type.field_spec(key)
+    assert spec is not None
+    assert spec.label == label
+    assert spec.sensitivity is sensitivity
+    assert license_type.field_sharing_class(key) is sharing_class
+
+
+def test_every_photo_is_secret_and_never_shared(catalog: Catalog) -> None:
+    photos = [(t, t.field_spec("photo")) for t in catalog.license_types.values() if t.field_spec("photo")]
+    assert {t.name for t, _ in photos} >= {"居民身份证", "护照", "机动车驾驶证"}
+    for _, spec in photos:
+        assert spec is not None
+        assert spec.sensitivity is Sensitivity.SECRET
+        assert spec.sharing_class is SharingClass.NOT_SHARED
+
+
+@pytest.mark.parametrize(
+    ("name", "holder_kind", "holder_code_types", "expires", "number_label", "issuer"),
+    [
+        ("居民身份证", HolderKind.PERSON, ("111",), True, "公民身份号码", "济南市公安局"),
+        ("护照", HolderKind.PERSON, ("111", "414"), True, "护照号码", "济南市公安局出入境管理支队"),
+        ("机动车驾驶证", HolderKind.PERSON, ("111",), True, "证号", "济南市公安局交通警察支队"),
+        ("营业执照", HolderKind.ORGANIZATION, ("001",), False, "统一社会信用代码", "济南市市场监督管理局"),
+        ("结婚证", HolderKind.PERSON, ("111",), False, "结婚证字号", "济南市民政局"),
+        ("社会保障卡", HolderKind.PERSON, ("111",), True, "社会保障号码", "济南市人力资源和社会保障局"),
+        ("食品生产许可证", HolderKind.ORGANIZATION, ("001",), True, "许可证编号", "济南市市场监督管理局"),
+        ("出生医学证明", HolderKind.PERSON, ("111", "099"), False, "出生医学证明编号", "济南市卫生健康委员会"),
+        ("不动产权证书", HolderKind.PERSON, ("111",), False, "不动产权证号", "济南市自然资源和规划局"),
+        ("户口簿", HolderKind.PERSON, ("111",), False, "户号", "济南市公安局"),
+    ],
+)
+def test_type_attributes(
+    catalog: Catalog,
+    name: str,
+    holder_kind: HolderKind,
+    holder_code_types: tuple[str, ...],
+    expires: bool,
+    number_label: str,
+    issuer: str,
+) -> None:
+    license_type = by_name(catalog, name)
+    assert license_type.holder_kind is holder_kind
+    assert license_type.holder_code_types == holder_code_types
+    assert license_type.expires is expires
+    assert license_type.license_number_label == number_label
+    assert license_type.issuers == frozenset({member_named(issuer)["code"]})
+    assert license_type.name_en
+
+
+def test_business_licence_fields(catalog: Catalog) -> None:
+    license_type = by_name(catalog, "营业执照")
+    expected = {
+        "company_name": ("名称", ValueType.STRING),
+        "uscc": ("统一社会信用代码", ValueType.USCC),
+        "company_type": ("类型", ValueType.STRING),
+        "legal_representative": ("法定代表人", ValueType.STRING),
+        "registered_capital": ("注册资本", ValueType.STRING),
+        "established_on": ("成立日期", ValueType.DATE),
+        "business_term": ("营业期限", ValueType.STRING),
+        "domicile": ("住所", ValueType.STRING),
+        "business_scope": ("经营范围", ValueType.STRING),
+    }
+    for key, (label, value_type) in expected.items():
+        spec = license_type.field_spec(key)
+        assert spec is not None, key
+        assert (spec.label, spec.value_type) == (label, value_type)
+
+
+@pytest.mark.parametrize(
+    ("name", "key", "choices"),
+    [
+        ("居民身份证", "gender", ("男", "女")),
+        ("户口簿", "household_type", ("家庭户", "集体户")),
+        ("不动产权证书", "co_ownership", ("单独所有", "共同共有", "按份共有")),
+    ],
+)
+def test_enum_choices(catalog: Catalog, name: str, key: str, choices: tuple[str, ...]) -> None:
+    spec = by_name(catalog, name).field_spec(key)
+    assert spec is not None
+    assert spec.value_type is ValueType.ENUM
+    assert spec.choices == choices
+
+
+def test_driving_licence_vehicle_classes(catalog: Catalog) -> None:
+    spec = by_name(catalog, "机动车驾驶证").field_spec("vehicle_class")
+    assert spec is not None
+    assert spec.value_type is ValueType.ENUM
+    assert {"A1", "A2", "B1", "B2", "C1", "C2", "D", "E"} <= set(spec.choices)
+
+
+def test_type_codes_are_authority_uscc_plus_sequence(catalog: Catalog) -> None:
+    for code, license_type in catalog.license_types.items():
+        assert code == license_type.code
+        assert type_code_problem(code) is None
+        assert len(code) == 21
+        assert code[18:].isdigit()
+        assert all(c in HOLDER_CODE_TYPES for c in license_type.holder_code_types)
+        assert license_type.fields, code
+        for spec in license_type.fields:
+            assert spec.key.isascii() and spec.key == spec.key.lower(), spec.key
+            assert not spec.label.isascii(), spec.label
+            assert spec.max_length > 0
+            assert (spec.value_type is ValueType.ENUM) == bool(spec.choices), spec.key
+
+
+# --- members -------------------------------------------------------------------------------------------------------
+
+
+def test_member_codes_and_regions() -> None:
+    codes = [m["code"] for m in RAW_MEMBERS]
+    assert len(codes) == len(set(codes))
+    for member in RAW_MEMBERS:
+        assert set(member) == {"code", "name", "region", "roles"}
+        assert uscc_problem(member["code"]) is None, member
+        assert region_code_problem(member["region"]) is None, member
+        assert member["code"][2:8] == member["region"], member
+        assert member["roles"] and set(member["roles"]) <= ROLES, member
+
+
+def test_every_issuer_is_an_issuing_member(catalog: Catalog) -> None:
+    members = {m["code"]: m for m in RAW_MEMBERS}
+    for license_type in catalog.license_types.values():
+        assert license_type.issuers, license_type.name
+        for issuer in license_type.issuers:
+            assert issuer in members, (license_type.name, issuer)
+            assert "ISSUER" in members[issuer]["roles"], (license_type.name, issuer)
+
+
+@pytest.mark.parametrize(
+    ("name", "roles"),
+    [
+        ("济南市公安局", {"ISSUER", "CONSUMER"}),
+        ("济南市市场监督管理局", {"ISSUER", "CONSUMER"}),
+        ("济南市人力资源和社会保障局", {"ISSUER", "CONSUMER"}),
+        ("国家税务总局济南市税务局", {"CONSUMER"}),
+        ("济南市医疗保障局", {"CONSUMER"}),
+        ("济南市不动产登记中心", {"CONSUMER"}),
+        ("济南市数字政务服务中心", {"HOLDER_PORTAL"}),
+        ("广州市政务服务和数据管理局", {"PARTNER"}),
+        ("济南市大数据局", {"ADMIN"}),
+    ],
+)
+def test_member_roles(name: str, roles: set[str]) -> None:
+    assert set(member_named(name)["roles"]) == roles
+
+
+def test_one_partner_outside_shandong() -> None:
+    partners = [m for m in RAW_MEMBERS if "PARTNER" in m["roles"]]
+    assert [m["region"] for m in partners] == ["440100"]
+
+
+# --- matters and bundles -------------------------------------------------------------------------------------------
+
+
+def test_matters_and_bundles(catalog: Catalog) -> None:
+    assert len(catalog.matters) >= 6
+    for matter in catalog.matters.values():
+        assert matter.code.isascii()
+        assert matter.name and matter.purpose and matter.department
+        assert matter.materials
+        for material in matter.materials:
+            license_type = catalog.license_type(material.type_code)
+            assert material.fields
+            assert set(material.full_fields) <= set(material.fields)
+            for key in material.full_fields:
+                spec = license_type.field_spec(key)
+                assert spec is not None and spec.sensitivity is Sensitivity.SENSITIVE, (matter.code, key)
+            for key in material.fields:
+                assert license_type.field_sharing_class(key) is not SharingClass.NOT_SHARED, (matter.code, key)
+    bundles = {b.name: b for b in catalog.bundles.values()}
+    assert set(bundles) >= {"企业开办", "新生儿出生一件事"}
+    matter_names = {catalog.matter(code).name for code in bundles["企业开办"].matter_codes}
+    assert matter_names >= {"企业印章刻制", "发票申领", "社保登记"}
+    matter_names = {catalog.matter(code).name for code in bundles["新生儿出生一件事"].matter_codes}
+    assert matter_names >= {"出生登记", "参保登记"}
+
+
+def test_matter_departments_match_scenarios(catalog: Catalog) -> None:
+    departments = {m.name: m.department for m in catalog.matters.values()}
+    assert departments["企业印章刻制"] == "济南市公安局"
+    assert departments["发票申领"] == "国家税务总局济南市税务局"
+    assert departments["社保登记"] == "济南市人力资源和社会保障局"
+    assert departments["出生登记"] == "济南市公安局"
+    assert departments["参保登记"] == "济南市医疗保障局"
+    assert departments["不动产转移登记"] == "济南市不动产登记中心"
+
+
+def test_social_insurance_registration_prefills_four_keys(catalog: Catalog) -> None:
+    matter = catalog.matter("370100-SBDJ-001")
+    (material,) = matter.materials
+    license_type = catalog.license_type(material.type_code)
+    assert license_type.name == "营业执照"
+    labels = [license_type.field_spec(key).label for key in material.fields]  # type: ignore[union-attr]
+    assert labels == ["名称", "统一社会信用代码", "法定代表人", "住所"]
+
+
+def test_seal_engraving_needs_licence_and_id_card_but_no_photo(catalog: Catalog) -> None:
+    matter = catalog.matter("370100-QYKZ-001")
+    names = [catalog.license_type(m.type_code).name for m in matter.materials]
+    assert names == ["营业执照", "居民身份证"]
+    assert all("photo" not in m.fields for m in matter.materials)
+
+
+def test_birth_registration_needs_parents_ids_in_full(catalog: Catalog) -> None:
+    matter = catalog.matter("370100-CSDJ-001")
+    birth = next(m for m in matter.materials if catalog.license_type(m.type_code).name == "出生医学证明")
+    assert set(birth.full_fields) == {"mother_citizen_id", "father_citizen_id"}
+
+
+def test_unknown_lookups_raise_not_found(catalog: Catalog) -> None:
+    from gateway.domain.errors import NotFoundError
+
+    with pytest.raises(NotFoundError, match=r"^unknown license type 11100000000013338W999$"):
+        catalog.license_type("11100000000013338W999")
+    with pytest.raises(NotFoundError, match=r"^unknown matter NOPE$"):
+        catalog.matter("NOPE")
+
+
+# --- the loader refuses bad data -----------------------------------------------------------------------------------
+
+
+def raw() -> dict[str, Any]:
+    return copy.deepcopy(RAW_CATALOG)
+
+
+def id_card(data: dict[str, Any]) -> dict[str, Any]:
+    return next(t for t in data["license_types"] if t["name"] == "居民身份证")
+
+
+def test_loader_rejects_unknown_type_key() -> None:
+    data = raw()
+    id_card(data)["colour"] = "red"
+    with pytest.raises(ValueError, match=r"^license type 11100000991000019E001: unknown keys \['colour'\]$"):
+        Catalog.from_mapping(data)
+
+
+def test_loader_rejects_unknown_field_key() -> None:
+    data = raw()
+    id_card(data)["fields"][0]["secret"] = True
+    with pytest.raises(ValueError, match=r"^field name of 11100000991000019E001: unknown keys \['secret'\]$"):
+        Catalog.from_mapping(data)
+
+
+def test_loader_rejects_unknown_matter_key() -> None:
+    data = raw()
+    data["matters"][0]["fee"] = "0"
+    with pytest.raises(ValueError, match=r"^matter 370100-QYKZ-001: unknown keys \['fee'\]$"):
+        Catalog.from_mapping(data)
+
+
+def test_loader_rejects_matter_naming_unknown_type() -> None:
+    data = raw()
+    data["matters"][0]["materials"][0]["type_code"] = "11100000000013338W999"
+    with pytest.raises(ValueError, match=r"^matter 370100-QYKZ-001: unknown license type 11100000000013338W999$"):
+        Catalog.from_mapping(data)
+
+
+def test_loader_rejects_matter_naming_unknown_field() -> None:
+    data = raw()
+    data["matters"][0]["materials"][0]["fields"].append("shoe_size")
+    with pytest.raises(
+        ValueError, match=r"^matter 370100-QYKZ-001: type 111000009910000354001 has no field shoe_size$"
+    ):
+        Catalog.from_mapping(data)
+
+
+def test_loader_rejects_bundle_naming_unknown_matter() -> None:
+    data = raw()
+    data["bundles"][0]["matters"].append("NOPE")
+    with pytest.raises(ValueError, match=r"^bundle 370100-YJS-QYKB: unknown matter NOPE$"):
+        Catalog.from_mapping(data)
+
+
+def test_loader_rejects_enum_without_choices() -> None:
+    data = raw()
+    gender = next(f for f in id_card(data)["fields"] if f["key"] == "gender")
+    del gender["choices"]
+    with pytest.raises(ValueError, match=r"^field gender of 11100000991000019E001: ENUM needs choices$"):
+        Catalog.from_mapping(data)
+
+
+@pytest.mark.parametrize(
+    ("code", "message"),
+    [
+        ("11100000991000019E01", "must be the defining authority's 18-character USCC followed by 3 digits"),
+        ("11100000991000019E0011", "must be the defining authority's 18-character USCC followed by 3 digits"),
+        ("11100000991000019EA01", "must be the defining authority's 18-character USCC followed by 3 digits"),
+        ("11100000991000019F001", "check character does not match (GB 32100)"),
+    ],
+)
+def test_loader_rejects_bad_type_code(code: str, message: str) -> None:
+    data = raw()
+    id_card(data)["code"] = code
+    for matter in data["matters"]:
+        for material in matter["materials"]:
+            if material["type_code"] == "11100000991000019E001":
+                material["type_code"] = code
+    with pytest.raises(ValueError) as excinfo:
+        Catalog.from_mapping(data)
+    assert str(excinfo.value) == f"license type {code}: {message}"
+
+
+def test_loader_rejects_bad_issuer() -> None:
+    data = raw()
+    id_card(data)["issuers"] = ["1137010099370102XK"]
+    with pytest.raises(ValueError) as excinfo:
+        Catalog.from_mapping(data)
+    assert str(excinfo.value) == (
+        "license type 11100000991000019E001: issuer 1137010099370102XK: check character does not match (GB 32100)"
+    )
+
+
+def test_loader_rejects_unknown_holder_code_type() -> None:
+    data = raw()
+    id_card(data)["holder_code_types"] = ["111", "999"]
+    with pytest.raises(ValueError, match=r"^license type 11100000991000019E001: unknown holder code type 999$"):
+        Catalog.from_mapping(data)
+
+
+def test_loader_rejects_duplicate_field_keys() -> None:
+    data = raw()
+    fields = id_card(data)["fields"]
+    fields.append(dict(fields[0]))
+    with pytest.raises(ValueError, match=r"^license type 11100000991000019E001: duplicate field keys$"):
+        Catalog.from_mapping(data)
+
+
+def test_loader_rejects_duplicate_type_codes() -> None:
+    data = raw()
+    data["license_types"].append(copy.deepcopy(id_card(data)))
+    with pytest.raises(ValueError, match=r"^duplicate license type codes$"):
+        Catalog.from_mapping(data)
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [("sharing_class", "SOMETIMES"), ("holder_kind", "ROBOT")],
+)
+def test_loader_rejects_unknown_enum_values(key: str, value: str) -> None:
+    data = raw()
+    id_card(data)[key] = value
+    with pytest.raises(ValueError, match=rf"'{value}' is not a valid"):
+        Catalog.from_mapping(data)

@@ -1,0 +1,305 @@
+"""Check characters and the 电子证照标识 (GB/T 36904), 公民身份号码 (GB 11643), 统一社会信用代码 (GB 32100).
+
+Vectors live in ``tests/vectors/identifiers.json`` (with their provenance); the edge cases are written here.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gateway.domain.identifiers import (
+    LICENSE_ID_ROOT,
+    LicenseId,
+    citizen_id_check_char,
+    citizen_id_problem,
+    license_check_char,
+    license_id_violation,
+    region_code_problem,
+    type_code_problem,
+    uscc_check_char,
+    uscc_problem,
+)
+
+VECTORS: dict[str, Any] = json.loads(
+    (Path(__file__).resolve().parent.parent / "vectors" / "identifiers.json").read_text(encoding="utf-8")
+)
+
+REAL_IDS = VECTORS["license_ids"]
+VALID_CITIZEN_IDS = [v["value"] for v in VECTORS["citizen_ids"] if v["valid"]]
+INVALID_CITIZEN_IDS = [(v["value"], v["problem"]) for v in VECTORS["citizen_ids"] if not v["valid"]]
+VALID_USCCS = [v["value"] for v in VECTORS["usccs"] if v["valid"]]
+INVALID_USCCS = [(v["value"], v["problem"]) for v in VECTORS["usccs"] if not v["valid"]]
+
+TYPE_CODE = "11100000000013338W032"
+ISSUER = "11220000013544541J"
+FIRST = "1.2.156.3005.2.11100000000013338W011.11430000006122244L.20230000403.001.U"
+SECOND = "1.2.156.3005.2.11100000000013338W032.11220000013544541J.2430599.001.F"
+
+MOD37_36 = "check character does not match (ISO/IEC 7064 MOD 37,36)"
+PART = "invalid license identifier part: "
+FORMAT = "must be 18 characters from 0-9 and A-Y without I, O, S, V, Z"
+
+
+def test_vectors_have_provenance() -> None:
+    assert "GB 11643" in VECTORS["provenance"]
+    assert "GB 32100" in VECTORS["provenance"]
+    for group in ("license_ids", "citizen_ids", "usccs"):
+        assert VECTORS[group], group
+        for entry in VECTORS[group]:
+            assert entry["source"] in {"public", "computed"}, entry
+    assert {e["source"] for e in REAL_IDS} == {"public"}
+    assert [e["value"] for e in REAL_IDS] == [FIRST, SECOND]
+
+
+# --- 电子证照标识 -------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("vector", REAL_IDS, ids=lambda v: v["check_char"])
+def test_real_identifiers_parse(vector: dict[str, Any]) -> None:
+    parsed = LicenseId.parse(vector["value"])
+    assert parsed.type_code == vector["type_code"]
+    assert parsed.issuer_code == vector["issuer_code"]
+    assert parsed.serial == vector["serial"]
+    assert parsed.version == vector["version"]
+    assert parsed.check_char == vector["check_char"]
+    assert str(parsed) == vector["value"]
+
+
+@pytest.mark.parametrize(
+    ("payload", "check"),
+    [
+        ("11100000000013338W011" + "11430000006122244L" + "20230000403" + "001", "U"),
+        ("11100000000013338W032" + "11220000013544541J" + "2430599" + "001", "F"),
+    ],
+)
+def test_license_check_char(payload: str, check: str) -> None:
+    assert license_check_char(payload) == check
+
+
+def test_license_check_char_rejects_other_characters() -> None:
+    with pytest.raises(ValueError, match=r"^character 'a' is outside 0-9A-Z$"):
+        license_check_char("11100000000013338Wa")
+
+
+@pytest.mark.parametrize(
+    "tampered",
+    [
+        FIRST[:-1] + "V",  # check character itself
+        FIRST.replace(".20230000403.", ".20230000404."),  # serial
+        SECOND.replace(".2430599.", ".2430598."),  # serial
+        SECOND.replace(".001.F", ".002.F"),  # version
+        SECOND.replace("W032", "W033"),  # type sequence
+    ],
+)
+def test_changed_character_fails_check(tampered: str) -> None:
+    with pytest.raises(ValueError, match=r"^check character does not match \(ISO/IEC 7064 MOD 37,36\)$"):
+        LicenseId.parse(tampered)
+    violation = license_id_violation("license_id", tampered)
+    assert violation is not None
+    assert violation.field == "license_id"
+    assert violation.reason == "INVALID_LICENSE_ID"
+    assert violation.description == MOD37_36
+
+
+def test_valid_identifier_has_no_violation() -> None:
+    assert license_id_violation("license_id", SECOND) is None
+
+
+@pytest.mark.parametrize(
+    ("serial", "version"),
+    [("2430599", 1), ("0", 1), ("A1B2C3", 7), ("F" * 32, 999), ("20230000403", 12)],
+)
+def test_build_parse_round_trip(serial: str, version: int) -> None:
+    built = LicenseId(type_code=TYPE_CODE, issuer_code=ISSUER, serial=serial, version=version)
+    text = str(built)
+    assert text == f"{LICENSE_ID_ROOT}.{TYPE_CODE}.{ISSUER}.{serial}.{version:03d}.{built.check_char}"
+    assert LicenseId.parse(text) == built
+
+
+def test_version_bump_changes_check_char() -> None:
+    first = LicenseId.parse(SECOND)
+    second = first.next_version()
+    assert second.version == 2
+    assert (second.type_code, second.issuer_code, second.serial) == (first.type_code, first.issuer_code, first.serial)
+    assert second.check_char == license_check_char(TYPE_CODE + ISSUER + "2430599" + "002")
+    assert second.check_char != first.check_char
+    assert str(second) == f"1.2.156.3005.2.{TYPE_CODE}.{ISSUER}.2430599.002.{second.check_char}"
+    assert LicenseId.parse(str(second)) == second
+
+
+def test_version_cannot_pass_999() -> None:
+    last = LicenseId(type_code=TYPE_CODE, issuer_code=ISSUER, serial="1", version=999)
+    with pytest.raises(ValueError, match=r"^invalid license identifier part: version must be 1-999$"):
+        last.next_version()
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        # bad root
+        (SECOND.replace("1.2.156.3005.2.", "1.2.156.3005.1.", 1), "must start with 1.2.156.3005.2"),
+        (SECOND[len("1.2.156.3005.2.") :], "must start with 1.2.156.3005.2"),
+        ("", "must start with 1.2.156.3005.2"),
+        # wrong part count
+        (
+            "1.2.156.3005.2.11100000000013338W032.11220000013544541J.2430599.001",
+            "must have type code, issuer, serial, version and check character",
+        ),
+        (SECOND + ".F", "must have type code, issuer, serial, version and check character"),
+        ("1.2.156.3005.2.", "must have type code, issuer, serial, version and check character"),
+        # bad version
+        (SECOND.replace(".001.F", ".01.F"), "version must be three digits"),
+        (SECOND.replace(".001.F", ".0001.F"), "version must be three digits"),
+        (SECOND.replace(".001.F", ".00A.F"), "version must be three digits"),
+        (SECOND.replace(".001.F", ".000.F"), PART + "version must be 1-999"),
+        # bad serial
+        (SECOND.replace(".2430599.", ".243059a."), PART + "serial must be 1-32 characters of 0-9A-Z"),
+        (SECOND.replace(".2430599.", ".."), PART + "serial must be 1-32 characters of 0-9A-Z"),
+        (SECOND.replace(".2430599.", "." + "1" * 33 + "."), PART + "serial must be 1-32 characters of 0-9A-Z"),
+        (SECOND.replace(".2430599.", ".2430-599."), PART + "serial must be 1-32 characters of 0-9A-Z"),
+        # bad type code
+        (
+            SECOND.replace("W032", "W32"),
+            PART + "must be the defining authority's 18-character USCC followed by 3 digits",
+        ),
+        (SECOND.replace("13338W032", "13338X032"), PART + "check character does not match (GB 32100)"),
+        # bad issuer
+        (SECOND.replace("13544541J", "13544541K"), PART + "check character does not match (GB 32100)"),
+        (SECOND.replace("13544541J", "1354454J"), PART + FORMAT),
+    ],
+)
+def test_bad_identifiers(text: str, message: str) -> None:
+    with pytest.raises(ValueError) as excinfo:
+        LicenseId.parse(text)
+    assert str(excinfo.value) == message
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ("11100000000013338W032", None),
+        ("11100000000013338W", "must be the defining authority's 18-character USCC followed by 3 digits"),
+        ("11100000000013338W03A", "must be the defining authority's 18-character USCC followed by 3 digits"),
+        ("11100000000013338W0321", "must be the defining authority's 18-character USCC followed by 3 digits"),
+        ("11100000000013338X032", "check character does not match (GB 32100)"),
+    ],
+)
+def test_type_code_problem(value: str, problem: str | None) -> None:
+    assert type_code_problem(value) == problem
+
+
+# --- 公民身份号码 -------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", VALID_CITIZEN_IDS)
+def test_valid_citizen_ids(value: str) -> None:
+    assert citizen_id_problem(value) is None
+    assert citizen_id_check_char(value[:17]) == value[17]
+
+
+@pytest.mark.parametrize(("value", "problem"), INVALID_CITIZEN_IDS)
+def test_invalid_citizen_ids_from_vectors(value: str, problem: str) -> None:
+    assert citizen_id_problem(value) == problem
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ("110105194912310021", "check character does not match (GB 11643)"),
+        ("440524188001010015", "check character does not match (GB 11643)"),
+        ("11010519491231002", "must be 17 digits followed by a digit or X"),
+        ("11010519491231002X1", "must be 17 digits followed by a digit or X"),
+        ("11010519491231002x", "must be 17 digits followed by a digit or X"),
+        ("1101051949123100X2", "must be 17 digits followed by a digit or X"),
+        ("", "must be 17 digits followed by a digit or X"),
+        ("990105194912310028", "starts with an unknown region code"),
+        ("000000194912310020", "starts with an unknown region code"),
+        ("900105194912310023", "starts with an unknown region code"),
+    ],
+)
+def test_invalid_citizen_ids(value: str, problem: str) -> None:
+    assert citizen_id_problem(value) == problem
+
+
+@pytest.mark.parametrize(
+    ("first17", "check"),
+    [("11010519491231002", "X"), ("44052418800101001", "4"), ("37010219900307123", "8")],
+)
+def test_citizen_id_check_char(first17: str, check: str) -> None:
+    assert citizen_id_check_char(first17) == check
+
+
+# --- 统一社会信用代码 ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", VALID_USCCS)
+def test_valid_usccs(value: str) -> None:
+    assert uscc_problem(value) is None
+    assert uscc_check_char(value[:17]) == value[17]
+
+
+@pytest.mark.parametrize(("value", "problem"), INVALID_USCCS)
+def test_invalid_usccs_from_vectors(value: str, problem: str) -> None:
+    assert uscc_problem(value) == problem
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ("11100000000013338X", "check character does not match (GB 32100)"),
+        ("11220000013544541K", "check character does not match (GB 32100)"),
+        ("11100000000013338I", FORMAT),
+        ("11100000000013338O", FORMAT),
+        ("11100000000013338S", FORMAT),
+        ("11100000000013338V", FORMAT),
+        ("11100000000013338Z", FORMAT),
+        ("I1100000000013338W", FORMAT),
+        ("1110000000001333SW", FORMAT),
+        ("11A00000000013338W", FORMAT),  # the region part must be digits
+        ("11100000000013338w", FORMAT),
+        ("11100000000013338", FORMAT),
+        ("11100000000013338W0", FORMAT),
+        ("", FORMAT),
+    ],
+)
+def test_invalid_usccs(value: str, problem: str) -> None:
+    assert uscc_problem(value) == problem
+
+
+@pytest.mark.parametrize(
+    ("first17", "check"),
+    [("11100000000013338", "W"), ("11430000006122244", "L"), ("11220000013544541", "J")],
+)
+def test_uscc_check_char(first17: str, check: str) -> None:
+    assert uscc_check_char(first17) == check
+
+
+# --- 行政区划代码 -------------------------------------------------------------------------------------------------
+
+REGION = "must be a 6-digit GB/T 2260 administrative division code"
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ("370100", None),  # 济南市
+        ("370102", None),  # 济南市历下区
+        ("440100", None),  # 广州市
+        ("110105", None),  # 北京市朝阳区
+        ("820000", None),  # 澳门
+        ("370000", None),  # 山东省
+        ("100000", REGION),  # the central-government part of a USCC is not a division
+        ("990000", REGION),
+        ("090000", REGION),
+        ("37010", REGION),
+        ("3701000", REGION),
+        ("37010A", REGION),
+        ("", REGION),
+    ],
+)
+def test_region_codes(value: str, problem: str | None) -> None:
+    assert region_code_problem(value) == problem
