@@ -19,6 +19,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from adapters.client import MemberCredentials, connect
 from gateway.config import Settings
 from gateway.server import Gateway, build_server, initialise
 from protos.zzgw.v1 import catalog_pb2_grpc, issuance_pb2_grpc
@@ -105,38 +106,13 @@ class RunningGateway:
 
     def channel(self, member: str | None) -> grpc.Channel:
         """A channel whose calls carry ``member``'s dev token (no token for None)."""
-        channel = grpc.insecure_channel(self.address)
-        if member is None:
-            return channel
-        token = self.tokens[member]
-        return grpc.intercept_channel(channel, _TokenInterceptor(token))
+        return connect(self.address, MemberCredentials(code=member or "", token=self.tokens[member] if member else ""))
 
     def issuance(self, member: str | None) -> issuance_pb2_grpc.IssuanceServiceStub:
         return issuance_pb2_grpc.IssuanceServiceStub(self.channel(member))
 
     def catalog(self, member: str | None) -> catalog_pb2_grpc.CatalogServiceStub:
         return catalog_pb2_grpc.CatalogServiceStub(self.channel(member))
-
-
-class _TokenInterceptor(grpc.UnaryUnaryClientInterceptor, grpc.UnaryStreamClientInterceptor,
-                        grpc.StreamUnaryClientInterceptor, grpc.StreamStreamClientInterceptor):  # fmt: skip
-    def __init__(self, token: str):
-        self._metadata = (("authorization", f"Bearer {token}"),)
-
-    def _details(self, details):  # type: ignore[no-untyped-def]
-        return details._replace(metadata=tuple(details.metadata or ()) + self._metadata)
-
-    def intercept_unary_unary(self, continuation, details, request):  # type: ignore[no-untyped-def]
-        return continuation(self._details(details), request)
-
-    def intercept_unary_stream(self, continuation, details, request):  # type: ignore[no-untyped-def]
-        return continuation(self._details(details), request)
-
-    def intercept_stream_unary(self, continuation, details, requests):  # type: ignore[no-untyped-def]
-        return continuation(self._details(details), requests)
-
-    def intercept_stream_stream(self, continuation, details, requests):  # type: ignore[no-untyped-def]
-        return continuation(self._details(details), requests)
 
 
 def start_gateway(data_dir: Path, database_url: str, **overrides: object) -> RunningGateway:

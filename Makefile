@@ -1,0 +1,52 @@
+# zzgw: the two commands are `make serve` and `make test`; everything they need is installed from here.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+ZZGW   := $(VENV)/bin/zzgw
+STAMP  := $(VENV)/.installed-stamp
+BUF    := node_modules/.bin/buf
+PROTOS := $(wildcard protos/zzgw/v1/*.proto)
+
+.PHONY: all install serve test lint protos bench bench-quick clean
+
+all: test
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# buf (protobuf lint) comes from the npm registry; without npm the lint step says so and is skipped.
+$(BUF): package.json
+	@if command -v npm >/dev/null 2>&1; then npm ci --no-audit --no-fund --loglevel=error && touch $(BUF); \
+	else echo "npm not found: buf lint will be skipped"; fi
+
+## serve: set up (venv, schema, keys, demo members) and run the gateway on SQLite in ./var, gRPC on 127.0.0.1:50051
+serve: install
+	$(ZZGW) init
+	exec $(ZZGW) serve
+
+## test: set up and run the whole suite (PostgreSQL tests too when ZZGW_TEST_DATABASE_URL is set)
+test: install $(BUF)
+	$(PY) -m pytest -q
+
+## lint: buf lint, ruff, mypy and the import-layer contracts
+lint: install $(BUF)
+	$(BUF) lint
+	$(VENV)/bin/ruff check gateway signing adapters tests benchmarks
+	$(VENV)/bin/mypy gateway signing adapters
+	$(VENV)/bin/lint-imports
+
+## protos: regenerate the committed Python code from protos/zzgw/v1/*.proto
+protos: install
+	$(PY) -m grpc_tools.protoc -I . --python_out=. --pyi_out=. --grpc_python_out=. $(PROTOS)
+
+## bench: the benchmarks (ingest throughput vs a bare gRPC server, SQLite and PostgreSQL); figures go to the README
+bench: install
+	$(PY) -m benchmarks.ingest
+
+clean:
+	rm -rf $(VENV) node_modules build *.egg-info

@@ -1,0 +1,77 @@
+"""Client channels for zzgw's own tools (demo, import, benchmarks) and for tests: a member's credentials attached.
+
+>>> channel = connect("127.0.0.1:50051", MemberCredentials.dev(data_dir, "11370100993701011T"))  # doctest: +SKIP
+
+Dev mode sends ``authorization: Bearer <token>`` on every call; production mode presents the member's client
+certificate in the TLS handshake.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import grpc
+
+
+@dataclass(frozen=True)
+class MemberCredentials:
+    code: str
+    token: str = ""
+    cert_pem: bytes = b""
+    key_pem: bytes = b""
+    ca_pem: bytes = b""
+
+    @classmethod
+    def dev(cls, data_dir: Path, code: str) -> MemberCredentials:
+        path = data_dir / "dev-tokens.json"
+        try:
+            tokens = json.loads(path.read_text(encoding="utf-8"))["tokens"]
+        except FileNotFoundError:
+            raise SystemExit(f"no dev tokens at {path}: run `zzgw init` first") from None
+        if code not in tokens:
+            raise SystemExit(f"no dev token for member {code} in {path}")
+        return cls(code=code, token=tokens[code]["token"])
+
+    @classmethod
+    def production(cls, data_dir: Path, code: str) -> MemberCredentials:
+        pki = data_dir / "pki"
+        return cls(
+            code=code,
+            cert_pem=(pki / "members" / f"{code}.pem").read_bytes(),
+            key_pem=(pki / "members" / f"{code}.key").read_bytes(),
+            ca_pem=(pki / "ca.pem").read_bytes(),
+        )
+
+    @classmethod
+    def for_mode(cls, mode: str, data_dir: Path, code: str) -> MemberCredentials:
+        return cls.production(data_dir, code) if mode == "production" else cls.dev(data_dir, code)
+
+
+def connect(address: str, credentials: MemberCredentials, options: list[tuple[str, Any]] | None = None) -> grpc.Channel:
+    options = options or []
+    if credentials.cert_pem:
+        tls = grpc.ssl_channel_credentials(credentials.ca_pem, credentials.key_pem, credentials.cert_pem)
+        return grpc.secure_channel(address, tls, options=options)
+    channel = grpc.insecure_channel(address, options=options)
+    return grpc.intercept_channel(channel, BearerToken(credentials.token)) if credentials.token else channel
+
+
+class BearerToken(grpc.UnaryUnaryClientInterceptor, grpc.UnaryStreamClientInterceptor,
+                  grpc.StreamUnaryClientInterceptor, grpc.StreamStreamClientInterceptor):  # fmt: skip
+    """Adds ``authorization: Bearer <token>`` to every call (all four call shapes)."""
+
+    def __init__(self, token: str):
+        self._metadata = (("authorization", f"Bearer {token}"),)
+
+    def _with_token(self, continuation: Callable[..., Any], details: Any, request: Any) -> Any:
+        details = details._replace(metadata=tuple(details.metadata or ()) + self._metadata)
+        return continuation(details, request)
+
+    intercept_unary_unary = _with_token
+    intercept_unary_stream = _with_token
+    intercept_stream_unary = _with_token
+    intercept_stream_stream = _with_token
