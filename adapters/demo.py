@@ -18,6 +18,7 @@ import grpc
 
 from adapters.records import issue_request
 from gateway.bootstrap import samples
+from gateway.domain.model import mask
 from protos.zzgw.v1 import common_pb2, issuance_pb2, issuance_pb2_grpc
 
 MARKET = "11370100993701011T"  # 济南市市场监督管理局
@@ -94,7 +95,3 @@ def _collect(stream: Any, events: list[issuance_pb2.LicenseChangeEvent]) -> None
             events.append(reply.event)
     except grpc.RpcError:
         pass
-
-
-def mask(code: str) -> str:
-    return code[:4] + "*" * (len(code) - 8) + code[-4:] if len(code) > 8 else "*" * len(code)

@@ -23,8 +23,8 @@ _PREFIX = ENCODING.encode() + b"\n"
 
 
 def record_bytes(record: Mapping[str, object]) -> bytes:
-    """The exact bytes a record seal signs."""
-    return _PREFIX + canonical_json(record)
+    """The exact bytes a record seal signs. ``record`` is a ``LicenseContent.record_mapping()``."""
+    return _PREFIX + canonical_json(record, trusted=True)
 
 
 def seal_record(key: KeyBackend, record: Mapping[str, object]) -> RecordSeal:

@@ -12,6 +12,7 @@ name unknown types all fail loudly at start-up, not at the first request).
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -222,6 +223,8 @@ def _license_type(raw: Mapping[str, Any]) -> LicenseType:
 
 
 def _field(raw: Mapping[str, Any], type_code: str) -> FieldSpec:
+    if not re.fullmatch(r"[a-z][a-z0-9_]{0,63}", str(raw.get("key", ""))):
+        raise ValueError(f"field {raw.get('key')!r} of {type_code}: keys are ASCII snake_case (a-z, 0-9, _)")
     _only(raw, {"key", "label", "type", "required", "max_length", "sensitivity", "sharing_class", "choices"},
           f"field {raw.get('key')} of {type_code}")  # fmt: skip
     value_type = ValueType(raw["type"])

@@ -17,6 +17,7 @@ Three schemes, each with its standard:
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from dataclasses import dataclass
 
@@ -90,6 +91,7 @@ def citizen_id_problem(value: str) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=4096)
 def uscc_problem(value: str) -> str | None:
     """Why ``value`` is not a valid 统一社会信用代码, or None when it is."""
     if len(value) != 18 or not _USCC_RE.match(value):
@@ -106,6 +108,7 @@ def region_code_problem(value: str) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=1024)
 def type_code_problem(value: str) -> str | None:
     """Why ``value`` is not a license type code (defining authority's USCC + 3 digits), or None."""
     if not _TYPE_CODE_RE.match(value):

@@ -49,7 +49,6 @@ class MemberRow(Base):
 class LicenseRow(Base):
     __tablename__ = "licenses"
     __table_args__ = (
-        Index("ix_licenses_type_number", "type_code", "license_number"),
         Index(
             "uq_licenses_current_number",
             "type_code",

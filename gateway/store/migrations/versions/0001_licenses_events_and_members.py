@@ -72,7 +72,6 @@ def upgrade() -> None:
     with op.batch_alter_table('licenses', schema=None) as batch_op:
         batch_op.create_index('ix_licenses_holder', ['holder_code_type', 'holder_code'], unique=False)
         batch_op.create_index('ix_licenses_serial', ['issuer_code', 'type_code', 'serial'], unique=False)
-        batch_op.create_index('ix_licenses_type_number', ['type_code', 'license_number'], unique=False)
         batch_op.create_index('uq_licenses_current_number', ['type_code', 'license_number'], unique=True, sqlite_where=sa.text('is_current'), postgresql_where=sa.text('is_current'))
 
     op.create_table('members',
@@ -95,7 +94,6 @@ def downgrade() -> None:
     op.drop_table('members')
     with op.batch_alter_table('licenses', schema=None) as batch_op:
         batch_op.drop_index('uq_licenses_current_number', sqlite_where=sa.text('is_current'), postgresql_where=sa.text('is_current'))
-        batch_op.drop_index('ix_licenses_type_number')
         batch_op.drop_index('ix_licenses_serial')
         batch_op.drop_index('ix_licenses_holder')
 

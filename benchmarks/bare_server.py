@@ -1,0 +1,40 @@
+"""The baseline: a bare gRPC server of the same model as the gateway (sync, thread pool) that answers every
+BatchIssueLicenses item with a prebuilt response of the size the gateway sends — no validation, sealing or storage.
+
+    python -m benchmarks.bare_server PORT
+"""
+
+from __future__ import annotations
+
+import sys
+from concurrent import futures
+
+import grpc
+
+from benchmarks.payloads import batch_response
+from protos.zzgw.v1 import issuance_pb2, issuance_pb2_grpc
+
+
+class BareIssuance(issuance_pb2_grpc.IssuanceServiceServicer):
+    def BatchIssueLicenses(self, request_iterator, context):  # type: ignore[no-untyped-def]
+        template = batch_response()
+        for index, _request in enumerate(request_iterator):
+            reply = issuance_pb2.BatchIssueLicensesResponse()
+            reply.CopyFrom(template)
+            reply.index = index
+            yield reply
+
+
+def main() -> None:
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=16))
+    issuance_pb2_grpc.add_IssuanceServiceServicer_to_server(BareIssuance(), server)
+    from grpc_health.v1 import health, health_pb2_grpc
+
+    health_pb2_grpc.add_HealthServicer_to_server(health.HealthServicer(), server)
+    server.add_insecure_port(f"127.0.0.1:{sys.argv[1]}")
+    server.start()
+    server.wait_for_termination()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,99 @@
+"""Helpers shared by the benchmarks: processes, ports, health waits, throw-away PostgreSQL databases."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+ROOT = Path(__file__).resolve().parent.parent
+PG_URL = os.environ.get("ZZGW_BENCH_DATABASE_URL") or os.environ.get(
+    "ZZGW_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+PASSPHRASE = "benchmark-only-passphrase"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_serving(address: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    with grpc.insecure_channel(address) as channel:
+        stub = health_pb2_grpc.HealthStub(channel)
+        while time.monotonic() < deadline:
+            try:
+                if stub.Check(health_pb2.HealthCheckRequest(), timeout=1).status == health_pb2.HealthCheckResponse.SERVING:
+                    return
+            except grpc.RpcError:
+                time.sleep(0.2)
+    raise RuntimeError(f"nothing SERVING at {address} after {timeout}s")
+
+
+@dataclass
+class Gateway:
+    address: str
+    data_dir: Path
+    process: subprocess.Popen[bytes]
+
+    def token(self, code: str) -> str:
+        tokens = json.loads((self.data_dir / "dev-tokens.json").read_text(encoding="utf-8"))["tokens"]
+        return str(tokens[code]["token"])
+
+
+@contextlib.contextmanager
+def gateway_process(database_url: str | None, *, workers: int = 1, threads: int = 16) -> Iterator[Gateway]:
+    """A real ``zzgw serve`` process on a fresh data directory (and the given database), initialised first."""
+    with tempfile.TemporaryDirectory(prefix="zzgw-bench-") as tmp:
+        port = free_port()
+        env = {**os.environ, "ZZGW_DATA_DIR": tmp, "ZZGW_GRPC_ADDR": f"127.0.0.1:{port}",
+               "ZZGW_KEY_PASSPHRASE": PASSPHRASE, "ZZGW_ACCESS_LOG": "false", "ZZGW_WORKERS": str(workers),
+               "ZZGW_THREADS": str(threads), "ZZGW_LOG_LEVEL": "WARNING"}  # fmt: skip
+        if database_url:
+            env["ZZGW_DATABASE_URL"] = database_url
+        zzgw = [sys.executable, "-m", "gateway.cli"]
+        subprocess.run([*zzgw, "init"], env=env, cwd=ROOT, check=True, capture_output=True)
+        process = subprocess.Popen([*zzgw, "serve"], env=env, cwd=ROOT, stdout=subprocess.DEVNULL)
+        try:
+            wait_serving(f"127.0.0.1:{port}")
+            yield Gateway(address=f"127.0.0.1:{port}", data_dir=Path(tmp), process=process)
+        finally:
+            process.terminate()
+            process.wait(30)
+
+
+@contextlib.contextmanager
+def postgres_database() -> Iterator[str]:
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    name = f"zzgw_bench_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def run_client(module: str, *args: str) -> dict[str, float]:
+    """Run a benchmark client in its own process (so it has its own core and GIL); it prints one JSON line."""
+    out = subprocess.run([sys.executable, "-m", module, *args], cwd=ROOT, check=True, capture_output=True, text=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]

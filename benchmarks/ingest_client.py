@@ -1,0 +1,58 @@
+"""Benchmark client: stream N BatchIssueLicenses requests over S parallel streams and time until every answer is in.
+
+    python -m benchmarks.ingest_client ADDRESS N STREAMS [TOKEN]   → prints {"n":…, "seconds":…, "errors":…}
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+import time
+import uuid
+
+import grpc
+
+from adapters.client import MemberCredentials, connect
+from benchmarks.payloads import MARKET, batch_requests
+from protos.zzgw.v1 import issuance_pb2_grpc
+
+
+def main() -> None:
+    address, n, streams = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    token = sys.argv[4] if len(sys.argv) > 4 else ""
+    run = uuid.uuid4().hex[:8]
+    requests = batch_requests(n, run)
+    parts = [requests[i::streams] for i in range(streams)]
+    errors = [0]
+    answered = [0]
+    lock = threading.Lock()
+
+    def one(part: list) -> None:  # type: ignore[type-arg]
+        channel = connect(address, MemberCredentials(code=MARKET, token=token))
+        stub = issuance_pb2_grpc.IssuanceServiceStub(channel)
+        bad = got = 0
+        for reply in stub.BatchIssueLicenses(iter(part)):
+            got += 1
+            bad += reply.HasField("error")
+        with lock:
+            errors[0] += bad
+            answered[0] += got
+        channel.close()
+
+    # warm up the connection path (and the gateway's key and caches) outside the timing
+    warm = connect(address, MemberCredentials(code=MARKET, token=token))
+    list(issuance_pb2_grpc.IssuanceServiceStub(warm).BatchIssueLicenses(iter(batch_requests(50, run + "w", start=n))))
+    warm.close()
+    threads = [threading.Thread(target=one, args=(p,)) for p in parts]
+    started = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    seconds = time.perf_counter() - started
+    print(json.dumps({"n": answered[0], "seconds": seconds, "errors": errors[0], "rate": answered[0] / seconds}))
+
+
+if __name__ == "__main__":
+    main()
