@@ -27,6 +27,7 @@ from adapters.records import RecordError, from_csv_row, issue_request
 from protos.zzgw.v1 import issuance_pb2, issuance_pb2_grpc
 
 MAX_RECONNECTS = 5
+ITEMS_PER_MESSAGE = 100
 
 
 @dataclass(frozen=True)
@@ -109,20 +110,28 @@ def import_file(
     source = readable()
 
     def requests() -> Iterator[issuance_pb2.BatchIssueLicensesRequest]:
-        for _, request in list(inflight):  # unanswered before a reconnect: send again (idempotent)
-            yield issuance_pb2.BatchIssueLicensesRequest(license=request)
+        resend = [request for _, request in inflight]  # unanswered before a reconnect: send again (idempotent)
+        for start in range(0, len(resend), ITEMS_PER_MESSAGE):
+            yield issuance_pb2.BatchIssueLicensesRequest(licenses=resend[start : start + ITEMS_PER_MESSAGE])
+        group: list[issuance_pb2.IssueLicenseRequest] = []
         for number, request in source:
             inflight.append((number, request))
-            yield issuance_pb2.BatchIssueLicensesRequest(license=request)
+            group.append(request)
+            if len(group) == ITEMS_PER_MESSAGE:
+                yield issuance_pb2.BatchIssueLicensesRequest(licenses=group)
+                group = []
+        if group:
+            yield issuance_pb2.BatchIssueLicensesRequest(licenses=group)
 
     for attempt in range(MAX_RECONNECTS + 1):
         channel = channel_factory()
         try:
             for reply in issuance_pb2_grpc.IssuanceServiceStub(channel).BatchIssueLicenses(requests()):
-                number, _ = inflight.popleft()
-                _record(report, number, reply)
+                for result in reply.results:
+                    number, _ = inflight.popleft()
+                    _record(report, number, result)
                 if progress:
-                    progress(1)
+                    progress(len(reply.results))
             break
         except grpc.RpcError as exc:
             if exc.code() != grpc.StatusCode.UNAVAILABLE or attempt == MAX_RECONNECTS:  # type: ignore[attr-defined]
@@ -135,7 +144,7 @@ def import_file(
     return report
 
 
-def _record(report: ImportReport, number: int, reply: issuance_pb2.BatchIssueLicensesResponse) -> None:
+def _record(report: ImportReport, number: int, reply: issuance_pb2.BatchItemResult) -> None:
     if reply.HasField("error"):
         error = reply.error
         if error.field_errors:

@@ -1,5 +1,6 @@
 """The baseline: a bare gRPC server of the same model as the gateway (sync, thread pool) that answers every
-BatchIssueLicenses item with a prebuilt response of the size the gateway sends — no validation, sealing or storage.
+BatchIssueLicenses message with one result per item of the size the gateway sends — no validation, sealing or
+storage.
 
     python -m benchmarks.bare_server PORT
 """
@@ -11,18 +12,23 @@ from concurrent import futures
 
 import grpc
 
-from benchmarks.payloads import batch_response
+from benchmarks.payloads import batch_result
 from protos.zzgw.v1 import issuance_pb2, issuance_pb2_grpc
 
 
 class BareIssuance(issuance_pb2_grpc.IssuanceServiceServicer):
     def BatchIssueLicenses(self, request_iterator, context):  # type: ignore[no-untyped-def]
-        template = batch_response()
-        for index, _request in enumerate(request_iterator):
-            reply = issuance_pb2.BatchIssueLicensesResponse()
-            reply.CopyFrom(template)
-            reply.index = index
-            yield reply
+        template = batch_result()
+        index = 0
+        for request in request_iterator:
+            results = []
+            for _item in request.licenses:
+                result = issuance_pb2.BatchItemResult()
+                result.CopyFrom(template)
+                result.index = index
+                index += 1
+                results.append(result)
+            yield issuance_pb2.BatchIssueLicensesResponse(results=results)
 
 
 def main() -> None:

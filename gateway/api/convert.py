@@ -81,17 +81,36 @@ def license_message(
         status=_STATUS[status],
         status_reason=license.status_reason,
         version=c.version,
-        record_seal=common_pb2.RecordSeal(
-            algorithm=license.seal.algorithm,
-            key_id=license.seal.key_id,
-            signature=license.seal.signature,
-            record_digest=license.seal.record_digest,
-            encoding=license.seal.encoding,
-        ),
+        record_seal=_seal(license),
         created_at=timestamp(license.created_at),
         status_changed_at=timestamp(license.status_changed_at),
         superseded_by=license.superseded_by,
         supersedes=license.supersedes,
+    )
+
+
+def license_summary(license: License, *, status: LicenseStatus) -> common_pb2.License:
+    """The stored license without holder and fields: what a batch answers for each item."""
+    c = license.content
+    return common_pb2.License(
+        license_id=c.license_id,
+        type_code=c.type_code,
+        license_number=c.license_number,
+        issuer_code=c.issuer_code,
+        version=c.version,
+        status=_STATUS[status],
+        record_seal=_seal(license),
+        created_at=timestamp(license.created_at),
+    )
+
+
+def _seal(license: License) -> common_pb2.RecordSeal:
+    return common_pb2.RecordSeal(
+        algorithm=license.seal.algorithm,
+        key_id=license.seal.key_id,
+        signature=license.seal.signature,
+        record_digest=license.seal.record_digest,
+        encoding=license.seal.encoding,
     )
 
 

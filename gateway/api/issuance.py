@@ -18,7 +18,8 @@ from gateway.services.issuance import IssuanceService, IssueResult
 from protos.zzgw.v1 import common_pb2, issuance_pb2, issuance_pb2_grpc
 
 BATCH_CHUNK = 500
-"""Most batch items committed in one transaction; fewer when fewer are waiting."""
+"""Most batch items committed in one transaction (a message is never split); fewer when fewer are waiting."""
+MAX_ITEMS_PER_MESSAGE = 1000
 _END = object()
 
 
@@ -44,32 +45,43 @@ class IssuanceServicer(issuance_pb2_grpc.IssuanceServiceServicer):
 
     def BatchIssueLicenses(self, request_iterator: Iterator[issuance_pb2.BatchIssueLicensesRequest], context: grpc.ServicerContext) -> Iterator[issuance_pb2.BatchIssueLicensesResponse]:  # fmt: skip
         member = caller()
-        inbox: queue.Queue[object] = queue.Queue(maxsize=4 * BATCH_CHUNK)
+        inbox: queue.Queue[object] = queue.Queue(maxsize=64)
         reader = threading.Thread(target=_drain, args=(request_iterator, inbox), daemon=True, name="batch-reader")
         reader.start()
         index = 0
         done = False
         while not done:
-            chunk = [inbox.get()]
-            while len(chunk) < BATCH_CHUNK:
+            messages = [inbox.get()]
+            waiting = len(getattr(messages[0], "licenses", ()))
+            while waiting < BATCH_CHUNK:  # take what has arrived, up to a chunk, without waiting for more
                 try:
-                    chunk.append(inbox.get_nowait())
+                    messages.append(inbox.get_nowait())
                 except queue.Empty:
                     break
-            if chunk[-1] is _END or isinstance(chunk[-1], BaseException):
+                waiting += len(getattr(messages[-1], "licenses", ()))
+            if messages[-1] is _END or isinstance(messages[-1], BaseException):
                 done = True
-                tail = chunk.pop()
+                tail = messages.pop()
                 if isinstance(tail, BaseException) and context.is_active():
                     raise tail
-            drafts = [convert.draft(r.license) for r in chunk]  # type: ignore[attr-defined]
-            for outcome in self._service.issue_many(member, drafts) if drafts else ():
+            drafts = []
+            for message in messages:
+                items = message.licenses  # type: ignore[attr-defined]
+                if len(items) > MAX_ITEMS_PER_MESSAGE:
+                    raise InvalidRequestError([FieldViolation(field="licenses", reason="TOO_MANY_ITEMS",
+                                                              description=f"at most {MAX_ITEMS_PER_MESSAGE} items per message")])  # fmt: skip
+                drafts.extend(convert.draft(item) for item in items)
+            if not drafts:
+                continue
+            results = []
+            for outcome in self._service.issue_many(member, drafts):
                 if isinstance(outcome, IssueResult):
-                    yield issuance_pb2.BatchIssueLicensesResponse(
-                        index=index, license=self._message(outcome.license), created=outcome.created
-                    )
+                    results.append(issuance_pb2.BatchItemResult(
+                        index=index, license=self._summary(outcome.license), created=outcome.created))  # fmt: skip
                 else:
-                    yield issuance_pb2.BatchIssueLicensesResponse(index=index, error=item_error(outcome))
+                    results.append(issuance_pb2.BatchItemResult(index=index, error=item_error(outcome)))
                 index += 1
+            yield issuance_pb2.BatchIssueLicensesResponse(results=results)
 
     def AmendLicense(self, request: issuance_pb2.AmendLicenseRequest, context: grpc.ServicerContext) -> issuance_pb2.AmendLicenseResponse:  # fmt: skip
         new, old = self._service.amend(caller(), convert.amendment(request))
@@ -115,6 +127,9 @@ class IssuanceServicer(issuance_pb2_grpc.IssuanceServiceServicer):
                     signal.wait(seen, self._poll)
         finally:
             self._watchers.release()
+
+    def _summary(self, license: License) -> common_pb2.License:
+        return convert.license_summary(license, status=self._service.effective_status(license))
 
     def _message(self, license: License) -> common_pb2.License:
         license_type = self._catalog.license_types.get(license.content.type_code)

@@ -52,6 +52,10 @@ class Database:
             kwargs["pool_size"] = pool_size
             kwargs["max_overflow"] = pool_size
             kwargs["pool_pre_ping"] = True
+            if parsed.get_driver_name() == "psycopg":
+                # No server-side prepared statements: their generic plans turn `= ANY(array)` lookups into
+                # sequential scans, which made batch commits grow with the table.
+                kwargs["connect_args"] = {"prepare_threshold": None}
         engine = create_engine(url, **kwargs)
         if engine.dialect.name == "sqlite":
             _configure_sqlite(engine)

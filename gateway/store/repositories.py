@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 from dataclasses import dataclass
 
-from sqlalchemy import JSON, Row, Table, func, insert, select, update
+from sqlalchemy import JSON, ColumnElement, Connection, Row, String, Table, any_, bindparam, func, insert, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from gateway.domain.model import (
@@ -104,7 +106,7 @@ class LicenseRepository:
             for chunk in _chunks(sorted(numbers), 500):
                 rows = self._s.execute(
                     select(_L.c.license_number).where(
-                        _L.c.type_code == type_code, _L.c.license_number.in_(chunk), _L.c.is_current
+                        _L.c.type_code == type_code, _in(self._s, _L.c.license_number, chunk), _L.c.is_current
                     )
                 ).scalars()
                 taken.update((type_code, number) for number in rows)
@@ -113,7 +115,7 @@ class LicenseRepository:
     def existing_ids(self, license_ids: Sequence[str]) -> set[str]:
         found: set[str] = set()
         for chunk in _chunks(list(license_ids), 500):
-            found.update(self._s.execute(select(_L.c.license_id).where(_L.c.license_id.in_(chunk))).scalars())
+            found.update(self._s.execute(select(_L.c.license_id).where(_in(self._s, _L.c.license_id, chunk))).scalars())
         return found
 
     def add(self, licenses: Sequence[License]) -> None:
@@ -145,7 +147,7 @@ class LicenseRepository:
         for chunk in _chunks(list(set(request_ids)), 500):
             rows = self._s.execute(
                 select(_E.c.request_id, _E.c.request_digest, _E.c.license_id).where(
-                    _E.c.actor == actor, _E.c.request_id.in_(chunk)
+                    _E.c.actor == actor, _in(self._s, _E.c.request_id, chunk)
                 )
             ).all()
             for r in rows:
@@ -246,6 +248,14 @@ class MemberRepository:
             self._s.execute(insert(_M).values(code=member.code, created_at=at, **values))
 
 
+def _in(session: Session, column: ColumnElement[str], values: list[str]) -> ColumnElement[bool]:
+    """``column IN values``; on PostgreSQL as ``= ANY(array)``: one parameter, so the query is not re-rendered
+    with hundreds of placeholders on every call."""
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam("values", values, type_=ARRAY(String), expanding=False))
+    return column.in_(values)
+
+
 def _insert_many(session: Session, table: Table, rows: list[dict[str, object]]) -> None:
     """Insert many rows with one ``executemany`` of the driver, values converted here once per column kind.
 
@@ -260,16 +270,26 @@ def _insert_many(session: Session, table: Table, rows: list[dict[str, object]]) 
         sql = f"INSERT INTO {table.name} ({names}) VALUES ({', '.join('?' * len(columns))})"
         convert = [_SQLITE.get(type(c.type).__name__) for c in columns]
     elif connection.dialect.name == "postgresql":
-        sql = f"INSERT INTO {table.name} ({names}) VALUES ({', '.join(['%s'] * len(columns))})"
-        convert = [_postgres_json if isinstance(c.type, JSON) else None for c in columns]
+        _copy_into(connection, table.name, [c.name for c in columns], [[row[c.name] for c in columns] for row in rows],
+                   json_columns={i for i, c in enumerate(columns) if isinstance(c.type, JSON)})  # fmt: skip
+        return
     else:
         session.execute(insert(table), rows)
         return
     keys = [c.name for c in columns]
-    params = [
-        tuple(row[k] if f is None or row[k] is None else f(row[k]) for k, f in zip(keys, convert, strict=True))
-        for row in rows
-    ]
+    memo: dict[tuple[int, object], object] = {}  # a batch shares its timestamps: convert each once
+
+    def value(k: str, f: Callable[[Any], object] | None, v: object) -> object:
+        if f is None or v is None:
+            return v
+        if f is _sqlite_datetime:
+            key = (id(f), v)
+            if key not in memo:
+                memo[key] = f(v)
+            return memo[key]
+        return f(v)
+
+    params = [tuple(value(k, f, row[k]) for k, f in zip(keys, convert, strict=True)) for row in rows]
     connection.exec_driver_sql(sql, params)  # type: ignore[arg-type]
 
 
@@ -280,10 +300,15 @@ def _sqlite_datetime(value: object) -> str:
     return value.strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
-def _postgres_json(value: object) -> object:
-    from psycopg.types.json import Json
-
-    return Json(value)
+def _copy_into(connection: Connection, table: str, names: list[str], rows: list[list[object]],
+               json_columns: set[int]) -> None:  # fmt: skip
+    """PostgreSQL: COPY FROM STDIN inside the unit of work's transaction (an INSERT per row costs ~4× as much)."""
+    raw = connection.connection.driver_connection
+    with raw.cursor() as cursor, cursor.copy(f"COPY {table} ({', '.join(names)}) FROM STDIN") as copy:  # type: ignore[union-attr]
+        for row in rows:
+            for i in json_columns:
+                row[i] = json.dumps(row[i], ensure_ascii=False)
+            copy.write_row(row)
 
 
 _SQLITE = {

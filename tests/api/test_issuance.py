@@ -305,8 +305,10 @@ def test_batch_one_result_per_item_in_order_bad_items_fail_alone(running: Runnin
     records = [unique(samples.food_permit(100 + i), f"{tag}{i:02d}") for i in range(30)]
     records[7]["fields"]["uscc"] = "91370100MA3C4K7L6N"
     records[19]["issue_date"] = "not-a-date"
-    requests = [issuance_pb2.BatchIssueLicensesRequest(license=issue_request(r)) for r in records]
-    responses = list(running.issuance(MARKET).BatchIssueLicenses(iter(requests)))
+    # 30 items in messages of 1, 4 and 25 items
+    items = [issue_request(r) for r in records]
+    requests = [issuance_pb2.BatchIssueLicensesRequest(licenses=part) for part in (items[:1], items[1:5], items[5:])]
+    responses = results(running.issuance(MARKET).BatchIssueLicenses(iter(requests)))
     assert [r.index for r in responses] == list(range(30))
     failed = {r.index: r.error for r in responses if r.HasField("error")}
     assert set(failed) == {7, 19}
@@ -314,10 +316,32 @@ def test_batch_one_result_per_item_in_order_bad_items_fail_alone(running: Runnin
     assert failed[19].field_errors[0].reason == "BAD_DATE"
     assert all(r.created for r in responses if r.HasField("license"))
     # a retried batch duplicates nothing
-    again = list(running.issuance(MARKET).BatchIssueLicenses(iter(requests)))
+    again = results(running.issuance(MARKET).BatchIssueLicenses(iter(requests)))
     assert [r.license.license_id for r in again if r.HasField("license")] == \
         [r.license.license_id for r in responses if r.HasField("license")]
     assert not any(r.created for r in again)
+
+
+def test_batch_summary_carries_no_personal_data(running: RunningGateway) -> None:
+    record = unique(samples.food_permit(250))
+    (result,) = results(running.issuance(MARKET).BatchIssueLicenses(
+        iter([issuance_pb2.BatchIssueLicensesRequest(licenses=[issue_request(record)])])))  # fmt: skip
+    lic = result.license
+    assert lic.license_number == record["license_number"] and lic.record_seal.signature and lic.version == 1
+    assert not lic.holder.code and not lic.fields
+
+
+def test_batch_message_with_too_many_items_is_refused(running: RunningGateway) -> None:
+    item = issue_request(unique(samples.food_permit(260)))
+    with pytest.raises(grpc.RpcError) as caught:
+        results(running.issuance(MARKET).BatchIssueLicenses(
+            iter([issuance_pb2.BatchIssueLicensesRequest(licenses=[item] * 1001)])))  # fmt: skip
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert ("licenses", "TOO_MANY_ITEMS") in error_details(caught.value)[1]
+
+
+def results(stream) -> list[issuance_pb2.BatchItemResult]:  # type: ignore[no-untyped-def]
+    return [result for reply in stream for result in reply.results]
 
 
 def test_batch_streams_results_while_the_client_is_still_sending(running: RunningGateway) -> None:
@@ -333,9 +357,9 @@ def test_batch_streams_results_while_the_client_is_still_sending(running: Runnin
 
     stream = running.issuance(MARKET).BatchIssueLicenses(requests())
     for i in range(3):
-        outbox.put(issuance_pb2.BatchIssueLicensesRequest(license=issue_request(unique(samples.food_permit(200 + i), f"{tag}{i}"))))  # fmt: skip
+        outbox.put(issuance_pb2.BatchIssueLicensesRequest(licenses=[issue_request(unique(samples.food_permit(200 + i), f"{tag}{i}"))]))  # fmt: skip
         reply = next(stream)
-        assert reply.index == i and reply.HasField("license")
+        assert [r.index for r in reply.results] == [i] and reply.results[0].HasField("license")
     outbox.put(None)
     assert list(stream) == []
 
@@ -343,8 +367,8 @@ def test_batch_streams_results_while_the_client_is_still_sending(running: Runnin
 def test_batch_duplicate_request_id_inside_one_batch(running: RunningGateway) -> None:
     record = unique(samples.food_permit(300))
     conflicting = {**record, "license_number": record["license_number"] + "X"}
-    requests = [issuance_pb2.BatchIssueLicensesRequest(license=issue_request(r)) for r in (record, record, conflicting)]
-    responses = list(running.issuance(MARKET).BatchIssueLicenses(iter(requests)))
+    requests = [issuance_pb2.BatchIssueLicensesRequest(licenses=[issue_request(r) for r in (record, record, conflicting)])]
+    responses = results(running.issuance(MARKET).BatchIssueLicenses(iter(requests)))
     assert responses[0].created and not responses[1].created
     assert responses[1].license.license_id == responses[0].license.license_id
     assert responses[2].error.reason == "REQUEST_ID_REUSED"

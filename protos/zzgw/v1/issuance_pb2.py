@@ -26,7 +26,7 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from protos.zzgw.v1 import common_pb2 as protos_dot_zzgw_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1dprotos/zzgw/v1/issuance.proto\x12\x07zzgw.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1bprotos/zzgw/v1/common.proto\"\xc0\x02\n\x13IssueLicenseRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x11\n\ttype_code\x18\x02 \x01(\t\x12\x16\n\x0elicense_number\x18\x03 \x01(\t\x12\x1f\n\x06holder\x18\x04 \x01(\x0b\x32\x0f.zzgw.v1.Holder\x12\x12\n\nissue_date\x18\x05 \x01(\t\x12\x12\n\nvalid_from\x18\x06 \x01(\t\x12\x13\n\x0bvalid_until\x18\x07 \x01(\t\x12\x13\n\x0bregion_code\x18\x08 \x01(\t\x12\x38\n\x06\x66ields\x18\t \x03(\x0b\x32(.zzgw.v1.IssueLicenseRequest.FieldsEntry\x12\x0e\n\x06serial\x18\n \x01(\t\x1a-\n\x0b\x46ieldsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"J\n\x14IssueLicenseResponse\x12!\n\x07license\x18\x01 \x01(\x0b\x32\x10.zzgw.v1.License\x12\x0f\n\x07\x63reated\x18\x02 \x01(\x08\"J\n\x19\x42\x61tchIssueLicensesRequest\x12-\n\x07license\x18\x01 \x01(\x0b\x32\x1c.zzgw.v1.IssueLicenseRequest\"\x90\x01\n\x1a\x42\x61tchIssueLicensesResponse\x12\r\n\x05index\x18\x01 \x01(\x03\x12#\n\x07license\x18\x02 \x01(\x0b\x32\x10.zzgw.v1.LicenseH\x00\x12#\n\x05\x65rror\x18\x03 \x01(\x0b\x32\x12.zzgw.v1.ItemErrorH\x00\x12\x0f\n\x07\x63reated\x18\x04 \x01(\x08\x42\x08\n\x06result\"\x8c\x03\n\x13\x41mendLicenseRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x12\n\nlicense_id\x18\x02 \x01(\t\x12\x38\n\x06\x66ields\x18\x03 \x03(\x0b\x32(.zzgw.v1.AmendLicenseRequest.FieldsEntry\x12\x14\n\x0c\x63lear_fields\x18\x04 \x03(\t\x12\x18\n\x0bholder_name\x18\x05 \x01(\tH\x00\x88\x01\x01\x12\x1b\n\x0elicense_number\x18\x06 \x01(\tH\x01\x88\x01\x01\x12\x17\n\nvalid_from\x18\x07 \x01(\tH\x02\x88\x01\x01\x12\x18\n\x0bvalid_until\x18\x08 \x01(\tH\x03\x88\x01\x01\x12\x0e\n\x06reason\x18\t \x01(\t\x12\x12\n\nissue_date\x18\n \x01(\t\x1a-\n\x0b\x46ieldsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x42\x0e\n\x0c_holder_nameB\x11\n\x0f_license_numberB\r\n\x0b_valid_fromB\x0e\n\x0c_valid_until\"_\n\x14\x41mendLicenseResponse\x12!\n\x07license\x18\x01 \x01(\x0b\x32\x10.zzgw.v1.License\x12$\n\nsuperseded\x18\x02 \x01(\x0b\x32\x10.zzgw.v1.License\"{\n\x1a\x43hangeLicenseStatusRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x12\n\nlicense_id\x18\x02 \x01(\t\x12%\n\x06\x61\x63tion\x18\x03 \x01(\x0e\x32\x15.zzgw.v1.StatusAction\x12\x0e\n\x06reason\x18\x04 \x01(\t\"@\n\x1b\x43hangeLicenseStatusResponse\x12!\n\x07license\x18\x01 \x01(\x0b\x32\x10.zzgw.v1.License\"k\n\x11GetLicenseRequest\x12\x12\n\nlicense_id\x18\x01 \x01(\t\x12\x11\n\ttype_code\x18\x02 \x01(\t\x12\x16\n\x0elicense_number\x18\x03 \x01(\t\x12\x17\n\x0finclude_history\x18\x04 \x01(\x08\"Z\n\x12GetLicenseResponse\x12!\n\x07license\x18\x01 \x01(\x0b\x32\x10.zzgw.v1.License\x12!\n\x07history\x18\x02 \x03(\x0b\x32\x10.zzgw.v1.License\"X\n\x1aWatchLicenseChangesRequest\x12\x0e\n\x06\x63ursor\x18\x01 \x01(\t\x12\x16\n\x0e\x66rom_beginning\x18\x02 \x01(\x08\x12\x12\n\ntype_codes\x18\x03 \x03(\t\"\x9a\x02\n\x12LicenseChangeEvent\x12\x0e\n\x06\x63ursor\x18\x01 \x01(\t\x12!\n\x04kind\x18\x02 \x01(\x0e\x32\x13.zzgw.v1.ChangeKind\x12\x12\n\nlicense_id\x18\x03 \x01(\t\x12\x11\n\ttype_code\x18\x04 \x01(\t\x12\x13\n\x0bissuer_code\x18\x05 \x01(\t\x12\x0f\n\x07version\x18\x06 \x01(\x05\x12&\n\x06status\x18\x07 \x01(\x0e\x32\x16.zzgw.v1.LicenseStatus\x12\x0e\n\x06reason\x18\x08 \x01(\t\x12/\n\x0boccurred_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x1b\n\x13previous_license_id\x18\n \x01(\t\"I\n\x1bWatchLicenseChangesResponse\x12*\n\x05\x65vent\x18\x01 \x01(\x0b\x32\x1b.zzgw.v1.LicenseChangeEvent*\x96\x01\n\x0cStatusAction\x12\x1d\n\x19STATUS_ACTION_UNSPECIFIED\x10\x00\x12\x19\n\x15STATUS_ACTION_SUSPEND\x10\x01\x12\x18\n\x14STATUS_ACTION_RESUME\x10\x02\x12\x18\n\x14STATUS_ACTION_REVOKE\x10\x03\x12\x18\n\x14STATUS_ACTION_CANCEL\x10\x04*z\n\nChangeKind\x12\x1b\n\x17\x43HANGE_KIND_UNSPECIFIED\x10\x00\x12\x16\n\x12\x43HANGE_KIND_ISSUED\x10\x01\x12\x17\n\x13\x43HANGE_KIND_AMENDED\x10\x02\x12\x1e\n\x1a\x43HANGE_KIND_STATUS_CHANGED\x10\x03\x32\x9b\x04\n\x0fIssuanceService\x12K\n\x0cIssueLicense\x12\x1c.zzgw.v1.IssueLicenseRequest\x1a\x1d.zzgw.v1.IssueLicenseResponse\x12\x61\n\x12\x42\x61tchIssueLicenses\x12\".zzgw.v1.BatchIssueLicensesRequest\x1a#.zzgw.v1.BatchIssueLicensesResponse(\x01\x30\x01\x12K\n\x0c\x41mendLicense\x12\x1c.zzgw.v1.AmendLicenseRequest\x1a\x1d.zzgw.v1.AmendLicenseResponse\x12`\n\x13\x43hangeLicenseStatus\x12#.zzgw.v1.ChangeLicenseStatusRequest\x1a$.zzgw.v1.ChangeLicenseStatusResponse\x12\x45\n\nGetLicense\x12\x1a.zzgw.v1.GetLicenseRequest\x1a\x1b.zzgw.v1.GetLicenseResponse\x12\x62\n\x13WatchLicenseChanges\x12#.zzgw.v1.WatchLicenseChangesRequest\x1a$.zzgw.v1.WatchLicenseChangesResponse0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1dprotos/zzgw/v1/issuance.proto\x12\x07zzgw.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1bprotos/zzgw/v1/common.proto\"\xc0\x02\n\x13IssueLicenseRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x11\n\ttype_code\x18\x02 \x01(\t\x12\x16\n\x0elicense_number\x18\x03 \x01(\t\x12\x1f\n\x06holder\x18\x04 \x01(\x0b\x32\x0f.zzgw.v1.Holder\x12\x12\n\nissue_date\x18\x05 \x01(\t\x12\x12\n\nvalid_from\x18\x06 \x01(\t\x12\x13\n\x0bvalid_until\x18\x07 \x01(\t\x12\x13\n\x0bregion_code\x18\x08 \x01(\t\x12\x38\n\x06\x66ields\x18\t \x03(\x0b\x32(.zzgw.v1.IssueLicenseRequest.FieldsEntry\x12\x0e\n\x06serial\x18\n \x01(\t\x1a-\n\x0b\x46ieldsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"J\n\x14IssueLicenseResponse\x12!\n\x07license\x18\x01 \x01(\x0b\x32\x10.zzgw.v1.License\x12\x0f\n\x07\x63reated\x18\x02 \x01(\x08\"K\n\x19\x42\x61tchIssueLicensesRequest\x12.\n\x08licenses\x18\x01 \x03(\x0b\x32\x1c.zzgw.v1.IssueLicenseRequest\"G\n\x1a\x42\x61tchIssueLicensesResponse\x12)\n\x07results\x18\x01 \x03(\x0b\x32\x18.zzgw.v1.BatchItemResult\"\x85\x01\n\x0f\x42\x61tchItemResult\x12\r\n\x05index\x18\x01 \x01(\x03\x12#\n\x07license\x18\x02 \x01(\x0b\x32\x10.zzgw.v1.LicenseH\x00\x12#\n\x05\x65rror\x18\x03 \x01(\x0b\x32\x12.zzgw.v1.ItemErrorH\x00\x12\x0f\n\x07\x63reated\x18\x04 \x01(\x08\x42\x08\n\x06result\"\x8c\x03\n\x13\x41mendLicenseRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x12\n\nlicense_id\x18\x02 \x01(\t\x12\x38\n\x06\x66ields\x18\x03 \x03(\x0b\x32(.zzgw.v1.AmendLicenseRequest.FieldsEntry\x12\x14\n\x0c\x63lear_fields\x18\x04 \x03(\t\x12\x18\n\x0bholder_name\x18\x05 \x01(\tH\x00\x88\x01\x01\x12\x1b\n\x0elicense_number\x18\x06 \x01(\tH\x01\x88\x01\x01\x12\x17\n\nvalid_from\x18\x07 \x01(\tH\x02\x88\x01\x01\x12\x18\n\x0bvalid_until\x18\x08 \x01(\tH\x03\x88\x01\x01\x12\x0e\n\x06reason\x18\t \x01(\t\x12\x12\n\nissue_date\x18\n \x01(\t\x1a-\n\x0b\x46ieldsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x42\x0e\n\x0c_holder_nameB\x11\n\x0f_license_numberB\r\n\x0b_valid_fromB\x0e\n\x0c_valid_until\"_\n\x14\x41mendLicenseResponse\x12!\n\x07license\x18\x01 \x01(\x0b\x32\x10.zzgw.v1.License\x12$\n\nsuperseded\x18\x02 \x01(\x0b\x32\x10.zzgw.v1.License\"{\n\x1a\x43hangeLicenseStatusRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x12\n\nlicense_id\x18\x02 \x01(\t\x12%\n\x06\x61\x63tion\x18\x03 \x01(\x0e\x32\x15.zzgw.v1.StatusAction\x12\x0e\n\x06reason\x18\x04 \x01(\t\"@\n\x1b\x43hangeLicenseStatusResponse\x12!\n\x07license\x18\x01 \x01(\x0b\x32\x10.zzgw.v1.License\"k\n\x11GetLicenseRequest\x12\x12\n\nlicense_id\x18\x01 \x01(\t\x12\x11\n\ttype_code\x18\x02 \x01(\t\x12\x16\n\x0elicense_number\x18\x03 \x01(\t\x12\x17\n\x0finclude_history\x18\x04 \x01(\x08\"Z\n\x12GetLicenseResponse\x12!\n\x07license\x18\x01 \x01(\x0b\x32\x10.zzgw.v1.License\x12!\n\x07history\x18\x02 \x03(\x0b\x32\x10.zzgw.v1.License\"X\n\x1aWatchLicenseChangesRequest\x12\x0e\n\x06\x63ursor\x18\x01 \x01(\t\x12\x16\n\x0e\x66rom_beginning\x18\x02 \x01(\x08\x12\x12\n\ntype_codes\x18\x03 \x03(\t\"\x9a\x02\n\x12LicenseChangeEvent\x12\x0e\n\x06\x63ursor\x18\x01 \x01(\t\x12!\n\x04kind\x18\x02 \x01(\x0e\x32\x13.zzgw.v1.ChangeKind\x12\x12\n\nlicense_id\x18\x03 \x01(\t\x12\x11\n\ttype_code\x18\x04 \x01(\t\x12\x13\n\x0bissuer_code\x18\x05 \x01(\t\x12\x0f\n\x07version\x18\x06 \x01(\x05\x12&\n\x06status\x18\x07 \x01(\x0e\x32\x16.zzgw.v1.LicenseStatus\x12\x0e\n\x06reason\x18\x08 \x01(\t\x12/\n\x0boccurred_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x1b\n\x13previous_license_id\x18\n \x01(\t\"I\n\x1bWatchLicenseChangesResponse\x12*\n\x05\x65vent\x18\x01 \x01(\x0b\x32\x1b.zzgw.v1.LicenseChangeEvent*\x96\x01\n\x0cStatusAction\x12\x1d\n\x19STATUS_ACTION_UNSPECIFIED\x10\x00\x12\x19\n\x15STATUS_ACTION_SUSPEND\x10\x01\x12\x18\n\x14STATUS_ACTION_RESUME\x10\x02\x12\x18\n\x14STATUS_ACTION_REVOKE\x10\x03\x12\x18\n\x14STATUS_ACTION_CANCEL\x10\x04*z\n\nChangeKind\x12\x1b\n\x17\x43HANGE_KIND_UNSPECIFIED\x10\x00\x12\x16\n\x12\x43HANGE_KIND_ISSUED\x10\x01\x12\x17\n\x13\x43HANGE_KIND_AMENDED\x10\x02\x12\x1e\n\x1a\x43HANGE_KIND_STATUS_CHANGED\x10\x03\x32\x9b\x04\n\x0fIssuanceService\x12K\n\x0cIssueLicense\x12\x1c.zzgw.v1.IssueLicenseRequest\x1a\x1d.zzgw.v1.IssueLicenseResponse\x12\x61\n\x12\x42\x61tchIssueLicenses\x12\".zzgw.v1.BatchIssueLicensesRequest\x1a#.zzgw.v1.BatchIssueLicensesResponse(\x01\x30\x01\x12K\n\x0c\x41mendLicense\x12\x1c.zzgw.v1.AmendLicenseRequest\x1a\x1d.zzgw.v1.AmendLicenseResponse\x12`\n\x13\x43hangeLicenseStatus\x12#.zzgw.v1.ChangeLicenseStatusRequest\x1a$.zzgw.v1.ChangeLicenseStatusResponse\x12\x45\n\nGetLicense\x12\x1a.zzgw.v1.GetLicenseRequest\x1a\x1b.zzgw.v1.GetLicenseResponse\x12\x62\n\x13WatchLicenseChanges\x12#.zzgw.v1.WatchLicenseChangesRequest\x1a$.zzgw.v1.WatchLicenseChangesResponse0\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -37,10 +37,10 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_ISSUELICENSEREQUEST_FIELDSENTRY']._serialized_options = b'8\001'
   _globals['_AMENDLICENSEREQUEST_FIELDSENTRY']._loaded_options = None
   _globals['_AMENDLICENSEREQUEST_FIELDSENTRY']._serialized_options = b'8\001'
-  _globals['_STATUSACTION']._serialized_start=2065
-  _globals['_STATUSACTION']._serialized_end=2215
-  _globals['_CHANGEKIND']._serialized_start=2217
-  _globals['_CHANGEKIND']._serialized_end=2339
+  _globals['_STATUSACTION']._serialized_start=2128
+  _globals['_STATUSACTION']._serialized_end=2278
+  _globals['_CHANGEKIND']._serialized_start=2280
+  _globals['_CHANGEKIND']._serialized_end=2402
   _globals['_ISSUELICENSEREQUEST']._serialized_start=105
   _globals['_ISSUELICENSEREQUEST']._serialized_end=425
   _globals['_ISSUELICENSEREQUEST_FIELDSENTRY']._serialized_start=380
@@ -48,29 +48,31 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_ISSUELICENSERESPONSE']._serialized_start=427
   _globals['_ISSUELICENSERESPONSE']._serialized_end=501
   _globals['_BATCHISSUELICENSESREQUEST']._serialized_start=503
-  _globals['_BATCHISSUELICENSESREQUEST']._serialized_end=577
+  _globals['_BATCHISSUELICENSESREQUEST']._serialized_end=578
   _globals['_BATCHISSUELICENSESRESPONSE']._serialized_start=580
-  _globals['_BATCHISSUELICENSESRESPONSE']._serialized_end=724
-  _globals['_AMENDLICENSEREQUEST']._serialized_start=727
-  _globals['_AMENDLICENSEREQUEST']._serialized_end=1123
+  _globals['_BATCHISSUELICENSESRESPONSE']._serialized_end=651
+  _globals['_BATCHITEMRESULT']._serialized_start=654
+  _globals['_BATCHITEMRESULT']._serialized_end=787
+  _globals['_AMENDLICENSEREQUEST']._serialized_start=790
+  _globals['_AMENDLICENSEREQUEST']._serialized_end=1186
   _globals['_AMENDLICENSEREQUEST_FIELDSENTRY']._serialized_start=380
   _globals['_AMENDLICENSEREQUEST_FIELDSENTRY']._serialized_end=425
-  _globals['_AMENDLICENSERESPONSE']._serialized_start=1125
-  _globals['_AMENDLICENSERESPONSE']._serialized_end=1220
-  _globals['_CHANGELICENSESTATUSREQUEST']._serialized_start=1222
-  _globals['_CHANGELICENSESTATUSREQUEST']._serialized_end=1345
-  _globals['_CHANGELICENSESTATUSRESPONSE']._serialized_start=1347
-  _globals['_CHANGELICENSESTATUSRESPONSE']._serialized_end=1411
-  _globals['_GETLICENSEREQUEST']._serialized_start=1413
-  _globals['_GETLICENSEREQUEST']._serialized_end=1520
-  _globals['_GETLICENSERESPONSE']._serialized_start=1522
-  _globals['_GETLICENSERESPONSE']._serialized_end=1612
-  _globals['_WATCHLICENSECHANGESREQUEST']._serialized_start=1614
-  _globals['_WATCHLICENSECHANGESREQUEST']._serialized_end=1702
-  _globals['_LICENSECHANGEEVENT']._serialized_start=1705
-  _globals['_LICENSECHANGEEVENT']._serialized_end=1987
-  _globals['_WATCHLICENSECHANGESRESPONSE']._serialized_start=1989
-  _globals['_WATCHLICENSECHANGESRESPONSE']._serialized_end=2062
-  _globals['_ISSUANCESERVICE']._serialized_start=2342
-  _globals['_ISSUANCESERVICE']._serialized_end=2881
+  _globals['_AMENDLICENSERESPONSE']._serialized_start=1188
+  _globals['_AMENDLICENSERESPONSE']._serialized_end=1283
+  _globals['_CHANGELICENSESTATUSREQUEST']._serialized_start=1285
+  _globals['_CHANGELICENSESTATUSREQUEST']._serialized_end=1408
+  _globals['_CHANGELICENSESTATUSRESPONSE']._serialized_start=1410
+  _globals['_CHANGELICENSESTATUSRESPONSE']._serialized_end=1474
+  _globals['_GETLICENSEREQUEST']._serialized_start=1476
+  _globals['_GETLICENSEREQUEST']._serialized_end=1583
+  _globals['_GETLICENSERESPONSE']._serialized_start=1585
+  _globals['_GETLICENSERESPONSE']._serialized_end=1675
+  _globals['_WATCHLICENSECHANGESREQUEST']._serialized_start=1677
+  _globals['_WATCHLICENSECHANGESREQUEST']._serialized_end=1765
+  _globals['_LICENSECHANGEEVENT']._serialized_start=1768
+  _globals['_LICENSECHANGEEVENT']._serialized_end=2050
+  _globals['_WATCHLICENSECHANGESRESPONSE']._serialized_start=2052
+  _globals['_WATCHLICENSECHANGESRESPONSE']._serialized_end=2125
+  _globals['_ISSUANCESERVICE']._serialized_start=2405
+  _globals['_ISSUANCESERVICE']._serialized_end=2944
 # @@protoc_insertion_point(module_scope)

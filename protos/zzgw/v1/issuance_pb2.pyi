@@ -75,12 +75,18 @@ class IssueLicenseResponse(_message.Message):
     def __init__(self, license: _Optional[_Union[_common_pb2.License, _Mapping]] = ..., created: _Optional[bool] = ...) -> None: ...
 
 class BatchIssueLicensesRequest(_message.Message):
-    __slots__ = ("license",)
-    LICENSE_FIELD_NUMBER: _ClassVar[int]
-    license: IssueLicenseRequest
-    def __init__(self, license: _Optional[_Union[IssueLicenseRequest, _Mapping]] = ...) -> None: ...
+    __slots__ = ("licenses",)
+    LICENSES_FIELD_NUMBER: _ClassVar[int]
+    licenses: _containers.RepeatedCompositeFieldContainer[IssueLicenseRequest]
+    def __init__(self, licenses: _Optional[_Iterable[_Union[IssueLicenseRequest, _Mapping]]] = ...) -> None: ...
 
 class BatchIssueLicensesResponse(_message.Message):
+    __slots__ = ("results",)
+    RESULTS_FIELD_NUMBER: _ClassVar[int]
+    results: _containers.RepeatedCompositeFieldContainer[BatchItemResult]
+    def __init__(self, results: _Optional[_Iterable[_Union[BatchItemResult, _Mapping]]] = ...) -> None: ...
+
+class BatchItemResult(_message.Message):
     __slots__ = ("index", "license", "error", "created")
     INDEX_FIELD_NUMBER: _ClassVar[int]
     LICENSE_FIELD_NUMBER: _ClassVar[int]

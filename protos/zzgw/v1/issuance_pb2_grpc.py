@@ -79,8 +79,10 @@ class IssuanceServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def BatchIssueLicenses(self, request_iterator, context):
-        """Issues many licenses: one response per request, in order, each with the request's index. A bad item fails
-        alone; the others commit. Retrying with the same request_ids creates nothing twice.
+        """Issues many licenses. Each request message carries one or more items; items are numbered from 0 across the
+        stream in the order sent. Every item gets exactly one result, in order, with its index; results come in
+        response messages as the items are committed. A bad item fails alone; the others commit. Retrying with the
+        same request_ids creates nothing twice.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
