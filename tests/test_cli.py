@@ -1,0 +1,88 @@
+"""The command line end to end, as an operator runs it: init, serve, demo, import, and a graceful stop."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from benchmarks.common import free_port, wait_serving
+from gateway.bootstrap import samples
+
+ROOT = Path(__file__).resolve().parent.parent
+MARKET = "11370100993701011T"
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    return {**os.environ, "ZZGW_DATA_DIR": str(tmp_path / "var"), "ZZGW_GRPC_ADDR": f"127.0.0.1:{free_port()}",
+            "ZZGW_KEY_PASSPHRASE": "cli-test-passphrase", "ZZGW_DATABASE_URL": ""}  # fmt: skip
+
+
+def zzgw(env: dict[str, str], *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "gateway.cli", *args], env=env, cwd=ROOT, capture_output=True,
+                          text=True, timeout=timeout)  # fmt: skip
+
+
+@pytest.mark.slow
+def test_init_serve_demo_import_and_graceful_stop(env: dict[str, str], tmp_path: Path) -> None:
+    first = zzgw(env, "init")
+    assert first.returncode == 0, first.stderr
+    assert "14 members" in first.stdout and "DEV MODE bearer tokens" in first.stdout
+    tokens = json.loads((tmp_path / "var" / "dev-tokens.json").read_text(encoding="utf-8"))["tokens"]
+    again = zzgw(env, "init")  # idempotent: same keys, same tokens
+    assert again.returncode == 0 and "DEV MODE bearer tokens" not in again.stdout
+    assert json.loads((tmp_path / "var" / "dev-tokens.json").read_text(encoding="utf-8"))["tokens"] == tokens
+    assert oct((tmp_path / "var" / "dev-tokens.json").stat().st_mode & 0o777) == "0o600"
+
+    server = subprocess.Popen([sys.executable, "-m", "gateway.cli", "serve"], env=env, cwd=ROOT,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        wait_serving(env["ZZGW_GRPC_ADDR"], timeout=60)
+        demo = zzgw(env, "demo")
+        assert demo.returncode == 0, demo.stderr
+        assert "营业执照" in demo.stdout and "SUPERSEDED" in demo.stdout and "REVOKED" in demo.stdout
+        assert "5 change events delivered" in demo.stdout
+
+        lines = [json.dumps(samples.food_permit(i), ensure_ascii=False) for i in range(40)]
+        lines[5] = "{broken"
+        bad = samples.food_permit(40)
+        bad["holder"]["code"] = "91370100MA3C4K7L6N"
+        lines.append(json.dumps(bad, ensure_ascii=False))
+        source = tmp_path / "permits.jsonl"
+        source.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        imported = zzgw(env, "import", str(source), "--issuer", MARKET)
+        assert imported.returncode == 1  # some lines failed
+        assert "41 lines: 39 issued, 0 already present, 2 failed" in imported.stdout
+        assert "line 6: - BAD_JSON" in imported.stdout
+        assert "line 41: holder.code BAD_CHECK_CHARACTER" in imported.stdout
+        repeated = zzgw(env, "import", str(source), "--issuer", MARKET)
+        assert "0 issued, 39 already present, 2 failed" in repeated.stdout
+    finally:
+        server.send_signal(signal.SIGTERM)
+        out, err = server.communicate(timeout=30)
+    assert server.returncode == 0, err
+    assert f"listening on {env['ZZGW_GRPC_ADDR']}" in out and "database: sqlite:///" in out
+    assert "DEV MODE" in out
+    assert "stopping" in err
+
+
+def test_serve_without_init_says_what_to_do(env: dict[str, str]) -> None:
+    result = zzgw(env, "serve", timeout=60)
+    assert result.returncode == 2
+    assert "run `zzgw init`" in result.stderr
+
+
+def test_import_of_a_missing_file(env: dict[str, str]) -> None:
+    result = zzgw(env, "import", "/nonexistent/file.jsonl", "--issuer", MARKET, timeout=60)
+    assert result.returncode == 2 and "no such file" in result.stderr
+
+
+def test_bad_configuration_is_reported(env: dict[str, str]) -> None:
+    result = zzgw({**env, "ZZGW_MODE": "staging"}, "init", timeout=60)
+    assert result.returncode == 2 and "mode must be dev or production" in result.stderr
