@@ -60,8 +60,12 @@ def connect(address: str, credentials: MemberCredentials, options: list[tuple[st
     return grpc.intercept_channel(channel, BearerToken(credentials.token)) if credentials.token else channel
 
 
-class BearerToken(grpc.UnaryUnaryClientInterceptor, grpc.UnaryStreamClientInterceptor,
-                  grpc.StreamUnaryClientInterceptor, grpc.StreamStreamClientInterceptor):  # fmt: skip
+class BearerToken(
+    grpc.UnaryUnaryClientInterceptor,
+    grpc.UnaryStreamClientInterceptor,
+    grpc.StreamUnaryClientInterceptor,
+    grpc.StreamStreamClientInterceptor,
+):
     """Adds ``authorization: Bearer <token>`` to every call (all four call shapes)."""
 
     def __init__(self, token: str):

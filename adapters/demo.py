@@ -48,25 +48,40 @@ def run_demo(channel_for: Callable[[str], grpc.Channel], out: Callable[[str], No
     person = police.IssueLicense(issue_request(_fresh(samples.id_card(run % 10**6), run))).license
     for lic in (business, food, person):
         out(f"  {lic.type_name:<8} {lic.license_id}")
-        out(f"           holder {lic.holder.name} ({mask(lic.holder.code)}), issued by {lic.issuer_name}, "
-            f"status {_STATUS[lic.status]}, seal {lic.record_seal.algorithm} {lic.record_seal.key_id[:12]}…")
+        out(
+            f"           holder {lic.holder.name} ({mask(lic.holder.code)}), issued by {lic.issuer_name}, "
+            f"status {_STATUS[lic.status]}, seal {lic.record_seal.algorithm} {lic.record_seal.key_id[:12]}…"
+        )
 
     out("\n== 2. GetLicense: the market regulator reads its business license ==")
     got = market.GetLicense(issuance_pb2.GetLicenseRequest(license_id=business.license_id)).license
-    out(f"  {got.fields['company_name']}: 法定代表人 {got.fields['legal_representative']}, 住所 {got.fields['domicile']}")
+    fields = got.fields
+    out(f"  {fields['company_name']}: 法定代表人 {fields['legal_representative']}, 住所 {fields['domicile']}")
 
     out("\n== 3. AmendLicense (变更): a new legal representative ==")
-    amended = market.AmendLicense(issuance_pb2.AmendLicenseRequest(
-        request_id=f"demo-amend-{run}", license_id=business.license_id,
-        fields={"legal_representative": samples.person_name(run + 7)}, reason="法定代表人变更"))  # fmt: skip
+    amended = market.AmendLicense(
+        issuance_pb2.AmendLicenseRequest(
+            request_id=f"demo-amend-{run}",
+            license_id=business.license_id,
+            fields={"legal_representative": samples.person_name(run + 7)},
+            reason="法定代表人变更",
+        )
+    )
     out(f"  version {amended.license.version}: {amended.license.license_id}")
-    out(f"  version {amended.superseded.version}: now {_STATUS[amended.superseded.status]}, "
-        f"superseded by version {amended.license.version}")
+    out(
+        f"  version {amended.superseded.version}: now {_STATUS[amended.superseded.status]}, "
+        f"superseded by version {amended.license.version}"
+    )
 
     out("\n== 4. ChangeLicenseStatus: the food production permit is revoked (吊销) ==")
-    revoked = market.ChangeLicenseStatus(issuance_pb2.ChangeLicenseStatusRequest(
-        request_id=f"demo-revoke-{run}", license_id=food.license_id, action=issuance_pb2.STATUS_ACTION_REVOKE,
-        reason="生产条件发生变化，不再符合许可要求")).license  # fmt: skip
+    revoked = market.ChangeLicenseStatus(
+        issuance_pb2.ChangeLicenseStatusRequest(
+            request_id=f"demo-revoke-{run}",
+            license_id=food.license_id,
+            action=issuance_pb2.STATUS_ACTION_REVOKE,
+            reason="生产条件发生变化，不再符合许可要求",
+        )
+    ).license
     out(f"  {revoked.license_id}: {_STATUS[revoked.status]} ({revoked.status_reason})")
 
     deadline = time.monotonic() + 5
@@ -76,10 +91,16 @@ def run_demo(channel_for: Callable[[str], grpc.Channel], out: Callable[[str], No
     out("\n== 5. WatchLicenseChanges: what the tax bureau's subscription received ==")
     for event in events:
         out(f"  cursor {event.cursor:>6}  {_KIND[event.kind]:<15} {_STATUS[event.status]:<10} {event.license_id}")
-    out(f"\nSummary: issued 3 licenses of 3 types, amended 1 (now version {amended.license.version}), revoked 1; "
-        f"{len(events)} change events delivered. Resume a subscription from the last cursor to miss nothing.")
-    return {"business": amended.license.license_id, "food": food.license_id, "person": person.license_id,
-            "events": len(events)}  # fmt: skip
+    out(
+        f"\nSummary: issued 3 licenses of 3 types, amended 1 (now version {amended.license.version}), revoked 1; "
+        f"{len(events)} change events delivered. Resume a subscription from the last cursor to miss nothing."
+    )
+    return {
+        "business": amended.license.license_id,
+        "food": food.license_id,
+        "person": person.license_id,
+        "events": len(events),
+    }
 
 
 def _fresh(record: dict[str, Any], run: int) -> dict[str, Any]:

@@ -17,8 +17,16 @@ from typing import Any
 
 from protos.zzgw.v1 import common_pb2, issuance_pb2
 
-_SCALARS = ("request_id", "type_code", "license_number", "issue_date", "valid_from", "valid_until", "region_code",
-            "serial")  # fmt: skip
+_SCALARS = (
+    "request_id",
+    "type_code",
+    "license_number",
+    "issue_date",
+    "valid_from",
+    "valid_until",
+    "region_code",
+    "serial",
+)
 KEYS = frozenset((*_SCALARS, "holder", "fields"))
 
 
@@ -58,9 +66,9 @@ def from_csv_row(row: Mapping[str, str]) -> dict[str, Any]:
         if value in (None, ""):
             continue
         if column.startswith("holder."):
-            record["holder"][column[len("holder."):]] = value
+            record["holder"][column[len("holder.") :]] = value
         elif column.startswith("fields."):
-            record["fields"][column[len("fields."):]] = value
+            record["fields"][column[len("fields.") :]] = value
         else:
             record[column] = value
     return record

@@ -1,9 +1,9 @@
 """The ``zzgw`` command line: init, serve, demo, import.
 
-    zzgw init                 create the database schema, keys, member CA, demo members (idempotent)
-    zzgw serve                run the gateway (gRPC on ZZGW_GRPC_ADDR, default 127.0.0.1:50051)
-    zzgw demo                 walk through issue → get → amend → revoke → change events against a live gateway
-    zzgw import FILE          issue every license of a CSV or JSON Lines file through BatchIssueLicenses
+zzgw init                 create the database schema, keys, member CA, demo members (idempotent)
+zzgw serve                run the gateway (gRPC on ZZGW_GRPC_ADDR, default 127.0.0.1:50051)
+zzgw demo                 walk through issue → get → amend → revoke → change events against a live gateway
+zzgw import FILE          issue every license of a CSV or JSON Lines file through BatchIssueLicenses
 """
 
 from __future__ import annotations
@@ -47,8 +47,10 @@ def _init(settings: Settings, args: argparse.Namespace) -> int:
     from gateway.server import initialise
 
     report = initialise(settings, rotate_tokens=args.rotate_tokens)
-    print(f"zzgw initialised in {settings.data_dir}: database {settings.database_label} at schema {report.schema}, "
-          f"{report.members} members, keys in {settings.keys_dir}, member CA in {settings.pki_dir}")  # fmt: skip
+    print(
+        f"zzgw initialised in {settings.data_dir}: database {settings.database_label} at schema {report.schema}, "
+        f"{report.members} members, keys in {settings.keys_dir}, member CA in {settings.pki_dir}"
+    )
     if report.tokens_written:
         print(f"DEV MODE bearer tokens written to {settings.dev_tokens_path} (mode 0600)")
     return 0
@@ -76,8 +78,10 @@ def _demo(settings: Settings, args: argparse.Namespace) -> int:
     try:
         run_demo(channel_for)
     except grpc.RpcError as exc:
-        print(f"zzgw demo: the gateway at {target} answered {exc.code().name}: {exc.details()}",  # type: ignore[attr-defined]
-              file=sys.stderr)  # fmt: skip
+        print(
+            f"zzgw demo: the gateway at {target} answered {exc.code().name}: {exc.details()}",  # type: ignore[attr-defined]
+            file=sys.stderr,
+        )
         return 1
     return 0
 
@@ -96,11 +100,12 @@ def _import(settings: Settings, args: argparse.Namespace) -> int:
     credentials = MemberCredentials.for_mode(settings.mode, settings.data_dir, args.issuer)
     with tqdm(unit=" lines", desc=f"importing {args.file.name}", dynamic_ncols=True, mininterval=0.5) as bar:
         try:
-            report = import_file(args.file, lambda: connect(target, credentials), fmt=args.format,
-                                 progress=bar.update)  # fmt: skip
+            report = import_file(args.file, lambda: connect(target, credentials), fmt=args.format, progress=bar.update)
         except grpc.RpcError as exc:
-            print(f"\nzzgw import: the gateway at {target} answered {exc.code().name}: {exc.details()}",  # type: ignore[attr-defined]
-                  file=sys.stderr)  # fmt: skip
+            print(
+                f"\nzzgw import: the gateway at {target} answered {exc.code().name}: {exc.details()}",  # type: ignore[attr-defined]
+                file=sys.stderr,
+            )
             return 1
     print(summary(report))
     return 1 if report.failures else 0

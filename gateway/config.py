@@ -143,7 +143,13 @@ class Settings:
         if self.key_passphrase:
             return self.key_passphrase.encode()
         if self.key_passphrase_file:
-            return Path(self.key_passphrase_file).read_bytes().strip()
+            try:
+                passphrase = Path(self.key_passphrase_file).read_bytes().strip()
+            except OSError as exc:
+                raise ConfigError(f"cannot read the key passphrase file {self.key_passphrase_file}: {exc.strerror}") from None
+            if not passphrase:
+                raise ConfigError(f"the key passphrase file {self.key_passphrase_file} is empty")
+            return passphrase
         if self.mode == "production":
             raise ConfigError("production mode needs ZZGW_KEY_PASSPHRASE or ZZGW_KEY_PASSPHRASE_FILE")
         path = self.generated_passphrase_path

@@ -122,10 +122,17 @@ def initialise(settings: Settings, *, rotate_tokens: bool = False, clock: Clock 
         write_tokens = settings.mode == "dev" and (rotate_tokens or not settings.dev_tokens_path.exists())
         tokens = gateway.members.register(members, issue_tokens=write_tokens, certificates=certificates)
         if write_tokens:
-            _write_private(settings.dev_tokens_path, json.dumps(
-                {"warning": "DEV MODE bearer tokens: never use them in production",
-                 "tokens": {m.code: {"name": m.name, "token": tokens[m.code]} for m in members}},
-                ensure_ascii=False, indent=2).encode())  # fmt: skip
+            _write_private(
+                settings.dev_tokens_path,
+                json.dumps(
+                    {
+                        "warning": "DEV MODE bearer tokens: never use them in production",
+                        "tokens": {m.code: {"name": m.name, "token": tokens[m.code]} for m in members},
+                    },
+                    ensure_ascii=False,
+                    indent=2,
+                ).encode(),
+            )
         return InitReport(members=len(members), tokens_written=write_tokens, schema=gateway.db.schema_revision())
     finally:
         gateway.close()
@@ -191,8 +198,9 @@ def build_server(gateway: Gateway, address: str | None = None) -> tuple[grpc.Ser
             ca_pem = (pki / "ca.pem").read_bytes()
         except FileNotFoundError as exc:
             raise ConfigError(f"production mode needs TLS material in {pki}: {exc.filename} is missing") from exc
-        credentials = grpc.ssl_server_credentials([(own.key_pem, own.cert_pem)], root_certificates=ca_pem,
-                                                  require_client_auth=True)  # fmt: skip
+        credentials = grpc.ssl_server_credentials(
+            [(own.key_pem, own.cert_pem)], root_certificates=ca_pem, require_client_auth=True
+        )
         port = server.add_secure_port(address, credentials)
     else:
         port = server.add_insecure_port(address)
@@ -239,8 +247,10 @@ def run(settings: Settings) -> None:
     finally:
         gateway.close()
     context = multiprocessing.get_context("spawn")
-    workers = [context.Process(target=_worker, args=(settings, i == 0), name=f"zzgw-worker-{i}")
-               for i in range(settings.workers)]  # fmt: skip
+    workers = [
+        context.Process(target=_worker, args=(settings, i == 0), name=f"zzgw-worker-{i}")
+        for i in range(settings.workers)
+    ]
     for worker in workers:
         worker.start()
 
@@ -262,8 +272,10 @@ def _worker(settings: Settings, announce: bool) -> None:
 
 def _announce(settings: Settings, port: int) -> None:
     host = settings.grpc_addr.rsplit(":", 1)[0]
-    banner = [f"zzgw gateway listening on {host}:{port} (gRPC, {settings.workers} worker(s) × {settings.threads} threads)",
-              f"database: {settings.database_label}"]  # fmt: skip
+    banner = [
+        f"zzgw gateway listening on {host}:{port} (gRPC, {settings.workers} worker(s) × {settings.threads} threads)",
+        f"database: {settings.database_label}",
+    ]
     if settings.mode == "dev":
         banner.append(f"DEV MODE: bearer tokens from {settings.dev_tokens_path}, no TLS. Never expose this port.")
     else:
@@ -272,6 +284,7 @@ def _announce(settings: Settings, port: int) -> None:
 
 
 def configure_logging(settings: Settings) -> None:
-    logging.basicConfig(level=settings.log_level.upper(), stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s %(message)s")  # fmt: skip
+    logging.basicConfig(
+        level=settings.log_level.upper(), stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
     logging.getLogger("zzgw.access").setLevel(logging.INFO if settings.access_log else logging.WARNING)

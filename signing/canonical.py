@@ -6,7 +6,8 @@ b'{"a":[1,"x"],"b":"\\xe8\\xaf\\x81\\xe7\\x85\\xa7"}'
 The encoding is RFC 8785 (JSON Canonicalization Scheme) restricted to what a license record holds: objects with
 ASCII keys, strings, integers, booleans and arrays. Under that restriction JCS is exactly ``json.dumps`` with sorted
 keys, no whitespace and no ASCII escaping: keys sort the same by code point as by UTF-16 unit, strings escape only
-``"``, ``\\`` and control characters (``\\n`` and friends, else ``\\u00xx``), and integers print in decimal. Floats
+``"``, ``\\`` and control characters (``\\n`` and friends, else ``\\u00xx``), and integers up to 2**53 - 1 print
+in decimal. Floats
 are refused because their JCS form needs ECMAScript number printing. The result never depends on dict order or on
 protobuf serialisation; strings are signed exactly as stored (no Unicode normalisation).
 """
@@ -15,6 +16,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+
+
+_MAX_SAFE_INTEGER = 2**53 - 1
 
 
 def canonical_json(value: object, *, trusted: bool = False) -> bytes:
@@ -29,6 +33,8 @@ def canonical_json(value: object, *, trusted: bool = False) -> bytes:
 
 
 def _check(value: object) -> None:
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > _MAX_SAFE_INTEGER:
+        raise TypeError(f"integer {value} is beyond 2**53 - 1, where JCS prints numbers as floating point")
     if isinstance(value, str | bool | int) or value is None:
         return
     if isinstance(value, Mapping):

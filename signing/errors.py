@@ -1,8 +1,8 @@
 """Errors of the signing package.
 
-    SigningError               root
-    ├── KeyStoreError          a key cannot be loaded or created (wrong passphrase, missing file)
-    └── InvalidSignature       a signature does not verify
+SigningError               root
+├── KeyStoreError          a key cannot be loaded or created (wrong passphrase, missing file)
+└── InvalidSignature       a signature does not verify
 """
 
 from __future__ import annotations

@@ -58,8 +58,9 @@ class CertificateAuthority:
     def create(cls, name: str, now: dt.datetime | None = None) -> CertificateAuthority:
         now = now or dt.datetime.now(dt.UTC)
         key = ec.generate_private_key(ec.SECP256R1())
-        subject = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "zzgw"),
-                             x509.NameAttribute(NameOID.COMMON_NAME, name)])  # fmt: skip
+        subject = x509.Name(
+            [x509.NameAttribute(NameOID.ORGANIZATION_NAME, "zzgw"), x509.NameAttribute(NameOID.COMMON_NAME, name)]
+        )
         cert = (
             x509.CertificateBuilder()
             .subject_name(subject)
@@ -103,8 +104,12 @@ class CertificateAuthority:
         return self._issue(code, extra, [], ExtendedKeyUsageOID.CLIENT_AUTH)
 
     def _issue(
-        self, common_name: str, extra: list[x509.NameAttribute], names: list[x509.GeneralName], usage: x509.ObjectIdentifier
-    ) -> Issued:  # fmt: skip
+        self,
+        common_name: str,
+        extra: list[x509.NameAttribute],
+        names: list[x509.GeneralName],
+        usage: x509.ObjectIdentifier,
+    ) -> Issued:
         now = dt.datetime.now(dt.UTC)
         key = ec.generate_private_key(ec.SECP256R1())
         builder = (
@@ -126,4 +131,6 @@ class CertificateAuthority:
 
 
 def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )

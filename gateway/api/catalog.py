@@ -17,16 +17,22 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
             license_types=[convert.license_type_message(t) for t in catalog.license_types.values()]
         )
 
-    def ListLicenseTypes(self, request: catalog_pb2.ListLicenseTypesRequest, context: grpc.ServicerContext) -> catalog_pb2.ListLicenseTypesResponse:  # fmt: skip
+    def ListLicenseTypes(
+        self, request: catalog_pb2.ListLicenseTypesRequest, context: grpc.ServicerContext
+    ) -> catalog_pb2.ListLicenseTypesResponse:
         return self._types
 
-    def GetLicenseType(self, request: catalog_pb2.GetLicenseTypeRequest, context: grpc.ServicerContext) -> catalog_pb2.GetLicenseTypeResponse:  # fmt: skip
+    def GetLicenseType(
+        self, request: catalog_pb2.GetLicenseTypeRequest, context: grpc.ServicerContext
+    ) -> catalog_pb2.GetLicenseTypeResponse:
         _require("type_code", request.type_code)
         return catalog_pb2.GetLicenseTypeResponse(
             license_type=convert.license_type_message(self._catalog.license_type(request.type_code))
         )
 
-    def ListMatters(self, request: catalog_pb2.ListMattersRequest, context: grpc.ServicerContext) -> catalog_pb2.ListMattersResponse:  # fmt: skip
+    def ListMatters(
+        self, request: catalog_pb2.ListMattersRequest, context: grpc.ServicerContext
+    ) -> catalog_pb2.ListMattersResponse:
         bundles = list(self._catalog.bundles.values())
         matters = list(self._catalog.matters.values())
         if request.bundle_code:
@@ -40,7 +46,9 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
             bundles=[convert.bundle_message(b) for b in bundles],
         )
 
-    def GetMatter(self, request: catalog_pb2.GetMatterRequest, context: grpc.ServicerContext) -> catalog_pb2.GetMatterResponse:  # fmt: skip
+    def GetMatter(
+        self, request: catalog_pb2.GetMatterRequest, context: grpc.ServicerContext
+    ) -> catalog_pb2.GetMatterResponse:
         _require("matter_code", request.matter_code)
         return catalog_pb2.GetMatterResponse(matter=convert.matter_message(self._catalog.matter(request.matter_code)))
 

@@ -60,9 +60,7 @@ def status_action(value: int) -> StatusAction | None:
     return _ACTIONS.get(value)
 
 
-def license_message(
-    license: License, *, status: LicenseStatus, type_name: str, issuer_name: str
-) -> common_pb2.License:
+def license_message(license: License, *, status: LicenseStatus, type_name: str, issuer_name: str) -> common_pb2.License:
     """``status`` is the effective status (EXPIRED derived) as of the read."""
     c = license.content
     return common_pb2.License(

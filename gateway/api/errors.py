@@ -79,8 +79,9 @@ def item_error(error: ZzgwError) -> common_pb2.ItemError:
         code=status_code(error).name,
         reason=error.reason,
         message=error.message,
-        field_errors=[common_pb2.FieldError(field=v.field, reason=v.reason, description=v.description)
-                      for v in violations],  # fmt: skip
+        field_errors=[
+            common_pb2.FieldError(field=v.field, reason=v.reason, description=v.description) for v in violations
+        ],
     )
 
 

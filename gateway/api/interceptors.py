@@ -9,6 +9,7 @@ request content, so no personal data.
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import json
 import logging
@@ -50,9 +51,10 @@ class GatewayInterceptor(grpc.ServerInterceptor):
         self._mode = mode
 
     def intercept_service(
-        self, continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler | None],
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler | None],
         details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler | None:  # fmt: skip
+    ) -> grpc.RpcMethodHandler | None:
         handler = continuation(details)
         method = details.method  # type: ignore[attr-defined]
         if handler is None or is_public(method):
@@ -63,9 +65,10 @@ class GatewayInterceptor(grpc.ServerInterceptor):
             )
         if handler.unary_stream:
             return grpc.unary_stream_rpc_method_handler(
-                self._streaming(method, handler.unary_stream), handler.request_deserializer,
+                self._streaming(method, handler.unary_stream),
+                handler.request_deserializer,
                 handler.response_serializer,
-            )  # fmt: skip
+            )
         if handler.stream_unary:
             return grpc.stream_unary_rpc_method_handler(
                 self._unary(method, handler.stream_unary), handler.request_deserializer, handler.response_serializer
@@ -81,7 +84,7 @@ class GatewayInterceptor(grpc.ServerInterceptor):
             try:
                 token = current_member.set(self._authorise(method, context, call))
                 return behaviour(request, context)
-            except BaseException as exc:  # noqa: BLE001 - every failure is mapped and logged
+            except BaseException as exc:
                 call.fail(exc)
             finally:
                 if token is not None:
@@ -90,7 +93,9 @@ class GatewayInterceptor(grpc.ServerInterceptor):
 
         return wrapped
 
-    def _streaming(self, method: str, behaviour: Callable[[Any, grpc.ServicerContext], Iterator[Any]]) -> Callable[..., Any]:  # fmt: skip
+    def _streaming(
+        self, method: str, behaviour: Callable[[Any, grpc.ServicerContext], Iterator[Any]]
+    ) -> Callable[..., Any]:
         def wrapped(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
             call = _Call(method, context)
             token = None
@@ -100,14 +105,12 @@ class GatewayInterceptor(grpc.ServerInterceptor):
             except GeneratorExit:
                 call.code = grpc.StatusCode.CANCELLED
                 raise
-            except BaseException as exc:  # noqa: BLE001
+            except BaseException as exc:
                 call.fail(exc)
             finally:
                 if token is not None:
-                    try:
+                    with contextlib.suppress(ValueError):  # the generator was finalised in another context
                         current_member.reset(token)
-                    except ValueError:
-                        pass  # the generator was finalised in another context
                 call.log()
 
         return wrapped
@@ -118,9 +121,10 @@ class GatewayInterceptor(grpc.ServerInterceptor):
         allowed = ALLOWED_ROLES.get(method)
         if allowed is None or not (member.roles & allowed):
             raise PermissionDeniedError(
-                f"{member.name} may not call {method.rsplit('/', 1)[-1]}", reason="ROLE_NOT_ALLOWED",
+                f"{member.name} may not call {method.rsplit('/', 1)[-1]}",
+                reason="ROLE_NOT_ALLOWED",
                 metadata={"method": method},
-            )  # fmt: skip
+            )
         return member
 
     def _identify(self, context: grpc.ServicerContext) -> Member:

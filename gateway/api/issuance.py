@@ -39,11 +39,15 @@ class IssuanceServicer(issuance_pb2_grpc.IssuanceServiceServicer):
         self._watchers = threading.BoundedSemaphore(max_watchers)
         self._poll = poll_seconds
 
-    def IssueLicense(self, request: issuance_pb2.IssueLicenseRequest, context: grpc.ServicerContext) -> issuance_pb2.IssueLicenseResponse:  # fmt: skip
+    def IssueLicense(
+        self, request: issuance_pb2.IssueLicenseRequest, context: grpc.ServicerContext
+    ) -> issuance_pb2.IssueLicenseResponse:
         result = self._service.issue(caller(), convert.draft(request))
         return issuance_pb2.IssueLicenseResponse(license=self._message(result.license), created=result.created)
 
-    def BatchIssueLicenses(self, request_iterator: Iterator[issuance_pb2.BatchIssueLicensesRequest], context: grpc.ServicerContext) -> Iterator[issuance_pb2.BatchIssueLicensesResponse]:  # fmt: skip
+    def BatchIssueLicenses(
+        self, request_iterator: Iterator[issuance_pb2.BatchIssueLicensesRequest], context: grpc.ServicerContext
+    ) -> Iterator[issuance_pb2.BatchIssueLicensesResponse]:
         member = caller()
         inbox: queue.Queue[object] = queue.Queue(maxsize=64)
         reader = threading.Thread(target=_drain, args=(request_iterator, inbox), daemon=True, name="batch-reader")
@@ -68,51 +72,83 @@ class IssuanceServicer(issuance_pb2_grpc.IssuanceServiceServicer):
             for message in messages:
                 items = message.licenses  # type: ignore[attr-defined]
                 if len(items) > MAX_ITEMS_PER_MESSAGE:
-                    raise InvalidRequestError([FieldViolation(field="licenses", reason="TOO_MANY_ITEMS",
-                                                              description=f"at most {MAX_ITEMS_PER_MESSAGE} items per message")])  # fmt: skip
+                    raise InvalidRequestError(
+                        [
+                            FieldViolation(
+                                field="licenses",
+                                reason="TOO_MANY_ITEMS",
+                                description=f"at most {MAX_ITEMS_PER_MESSAGE} items per message",
+                            )
+                        ]
+                    )
                 drafts.extend(convert.draft(item) for item in items)
             if not drafts:
                 continue
             results = []
             for outcome in self._service.issue_many(member, drafts):
                 if isinstance(outcome, IssueResult):
-                    results.append(issuance_pb2.BatchItemResult(
-                        index=index, license=self._summary(outcome.license), created=outcome.created))  # fmt: skip
+                    results.append(
+                        issuance_pb2.BatchItemResult(
+                            index=index, license=self._summary(outcome.license), created=outcome.created
+                        )
+                    )
                 else:
                     results.append(issuance_pb2.BatchItemResult(index=index, error=item_error(outcome)))
                 index += 1
             yield issuance_pb2.BatchIssueLicensesResponse(results=results)
 
-    def AmendLicense(self, request: issuance_pb2.AmendLicenseRequest, context: grpc.ServicerContext) -> issuance_pb2.AmendLicenseResponse:  # fmt: skip
+    def AmendLicense(
+        self, request: issuance_pb2.AmendLicenseRequest, context: grpc.ServicerContext
+    ) -> issuance_pb2.AmendLicenseResponse:
         new, old = self._service.amend(caller(), convert.amendment(request))
         return issuance_pb2.AmendLicenseResponse(license=self._message(new), superseded=self._message(old))
 
-    def ChangeLicenseStatus(self, request: issuance_pb2.ChangeLicenseStatusRequest, context: grpc.ServicerContext) -> issuance_pb2.ChangeLicenseStatusResponse:  # fmt: skip
+    def ChangeLicenseStatus(
+        self, request: issuance_pb2.ChangeLicenseStatusRequest, context: grpc.ServicerContext
+    ) -> issuance_pb2.ChangeLicenseStatusResponse:
         action = convert.status_action(request.action)
         if action is None:
-            raise InvalidRequestError([FieldViolation(field="action", reason="REQUIRED",
-                                                      description="action must be SUSPEND, RESUME, REVOKE or CANCEL")])  # fmt: skip
+            raise InvalidRequestError(
+                [
+                    FieldViolation(
+                        field="action",
+                        reason="REQUIRED",
+                        description="action must be SUSPEND, RESUME, REVOKE or CANCEL",
+                    )
+                ]
+            )
         changed = self._service.change_status(
-            caller(), request_id=request.request_id, license_id=request.license_id, action=action,
+            caller(),
+            request_id=request.request_id,
+            license_id=request.license_id,
+            action=action,
             reason=request.reason,
-        )  # fmt: skip
+        )
         return issuance_pb2.ChangeLicenseStatusResponse(license=self._message(changed))
 
-    def GetLicense(self, request: issuance_pb2.GetLicenseRequest, context: grpc.ServicerContext) -> issuance_pb2.GetLicenseResponse:  # fmt: skip
+    def GetLicense(
+        self, request: issuance_pb2.GetLicenseRequest, context: grpc.ServicerContext
+    ) -> issuance_pb2.GetLicenseResponse:
         found = self._service.get(
-            caller(), license_id=request.license_id, type_code=request.type_code,
+            caller(),
+            license_id=request.license_id,
+            type_code=request.type_code,
             license_number=request.license_number,
-        )  # fmt: skip
+        )
         history = self._service.history(found) if request.include_history else []
         return issuance_pb2.GetLicenseResponse(
             license=self._message(found), history=[self._message(v) for v in history]
         )
 
-    def WatchLicenseChanges(self, request: issuance_pb2.WatchLicenseChangesRequest, context: grpc.ServicerContext) -> Iterator[issuance_pb2.WatchLicenseChangesResponse]:  # fmt: skip
+    def WatchLicenseChanges(
+        self, request: issuance_pb2.WatchLicenseChangesRequest, context: grpc.ServicerContext
+    ) -> Iterator[issuance_pb2.WatchLicenseChangesResponse]:
         member = caller()
         cursor = _cursor(request)
         if not self._watchers.acquire(blocking=False):
-            raise ResourceExhaustedError("too many watchers on this gateway process; retry later", reason="TOO_MANY_WATCHERS")
+            raise ResourceExhaustedError(
+                "too many watchers on this gateway process; retry later", reason="TOO_MANY_WATCHERS"
+            )
         try:
             if cursor is None:
                 cursor = self._service.last_cursor()
@@ -144,8 +180,13 @@ class IssuanceServicer(issuance_pb2_grpc.IssuanceServiceServicer):
 def _cursor(request: issuance_pb2.WatchLicenseChangesRequest) -> int | None:
     if request.cursor:
         if not request.cursor.isdigit() or len(request.cursor) > 19:
-            raise InvalidRequestError([FieldViolation(field="cursor", reason="BAD_CURSOR",
-                                                      description="cursor must come from an earlier event")])  # fmt: skip
+            raise InvalidRequestError(
+                [
+                    FieldViolation(
+                        field="cursor", reason="BAD_CURSOR", description="cursor must come from an earlier event"
+                    )
+                ]
+            )
         return int(request.cursor)
     return 0 if request.from_beginning else None
 
@@ -156,5 +197,5 @@ def _drain(requests: Iterator[object], inbox: queue.Queue[object]) -> None:
         for item in requests:
             inbox.put(item)
         inbox.put(_END)
-    except BaseException as exc:  # noqa: BLE001 - handed to the handler thread
+    except BaseException as exc:
         inbox.put(exc)

@@ -11,8 +11,11 @@ from collections.abc import Mapping
 from gateway.domain.model import Role
 
 ANY_MEMBER = frozenset(Role)
-PUBLIC_SERVICES = ("/grpc.health.v1.Health/", "/grpc.reflection.v1alpha.ServerReflection/",
-                   "/grpc.reflection.v1.ServerReflection/")  # fmt: skip
+PUBLIC_SERVICES = (
+    "/grpc.health.v1.Health/",
+    "/grpc.reflection.v1alpha.ServerReflection/",
+    "/grpc.reflection.v1.ServerReflection/",
+)
 
 _ISSUERS = frozenset({Role.ISSUER, Role.ADMIN})
 

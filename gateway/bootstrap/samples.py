@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from gateway.domain.identifiers import citizen_id_check_char, uscc_check_char, uscc_problem
+from gateway.domain.identifiers import citizen_id_check_char, uscc_check_char
 
 BUSINESS_LICENSE = "111000009910000354001"
 FOOD_PERMIT = "111000009910000354002"
@@ -23,8 +23,13 @@ MARRIAGE = "11100000991000043Y001"
 _SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
 _GIVEN = ["伟", "芳", "娜", "秀英", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟", "涛", "明", "超"]
 _FIRMS = ["泉城", "历下", "趵突", "大明", "千佛", "舜耕", "华山", "黄河", "鹊山", "齐鲁"]
-_TRADES = [("科技", "软件开发；信息技术咨询服务"), ("食品", "食品生产；食品销售"), ("商贸", "日用百货销售"),
-           ("建筑", "房屋建筑工程施工"), ("餐饮", "餐饮服务")]  # fmt: skip
+_TRADES = [
+    ("科技", "软件开发；信息技术咨询服务"),
+    ("食品", "食品生产；食品销售"),
+    ("商贸", "日用百货销售"),
+    ("建筑", "房屋建筑工程施工"),
+    ("餐饮", "餐饮服务"),
+]
 _USCC_BODY = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 
 
@@ -144,4 +149,3 @@ def marriage_certificate(n: int, issued: dt.date = dt.date(2019, 5, 20)) -> dict
             "registration_authority": "济南市历下区民政局",
         },
     }
-

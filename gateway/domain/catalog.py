@@ -206,8 +206,22 @@ class Catalog:
 
 
 def _license_type(raw: Mapping[str, Any]) -> LicenseType:
-    _only(raw, {"code", "name", "name_en", "holder_kind", "holder_code_types", "sharing_class", "expires",
-                "issuers", "fields", "license_number_label"}, f"license type {raw.get('code')}")  # fmt: skip
+    _only(
+        raw,
+        {
+            "code",
+            "name",
+            "name_en",
+            "holder_kind",
+            "holder_code_types",
+            "sharing_class",
+            "expires",
+            "issuers",
+            "fields",
+            "license_number_label",
+        },
+        f"license type {raw.get('code')}",
+    )
     return LicenseType(
         code=raw["code"],
         name=raw["name"],
@@ -225,8 +239,11 @@ def _license_type(raw: Mapping[str, Any]) -> LicenseType:
 def _field(raw: Mapping[str, Any], type_code: str) -> FieldSpec:
     if not re.fullmatch(r"[a-z][a-z0-9_]{0,63}", str(raw.get("key", ""))):
         raise ValueError(f"field {raw.get('key')!r} of {type_code}: keys are ASCII snake_case (a-z, 0-9, _)")
-    _only(raw, {"key", "label", "type", "required", "max_length", "sensitivity", "sharing_class", "choices"},
-          f"field {raw.get('key')} of {type_code}")  # fmt: skip
+    _only(
+        raw,
+        {"key", "label", "type", "required", "max_length", "sensitivity", "sharing_class", "choices"},
+        f"field {raw.get('key')} of {type_code}",
+    )
     value_type = ValueType(raw["type"])
     choices = tuple(raw.get("choices", ()))
     if value_type is ValueType.ENUM and not choices:

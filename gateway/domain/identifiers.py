@@ -31,24 +31,55 @@ _MOD36_VALUE = {c: i for i, c in enumerate(_MOD36_ALPHABET)}
 _USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 _USCC_VALUE = {c: i for i, c in enumerate(_USCC_ALPHABET)}
 _USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
-_USCC_RE = re.compile(r"^[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}$")
+_USCC_RE = re.compile(r"^[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}\Z", re.ASCII)
 
 _CITIZEN_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CITIZEN_CHECK = "10X98765432"
-_CITIZEN_RE = re.compile(r"^\d{17}[\dX]$")
+_CITIZEN_RE = re.compile(r"^\d{17}[\dX]\Z", re.ASCII)
 
-_TYPE_CODE_RE = re.compile(r"^[0-9A-HJ-NPQRTUWXY]{18}\d{3}$")
-_SERIAL_RE = re.compile(r"^[0-9A-Z]{1,32}$")
-_REGION_RE = re.compile(r"^[1-8]\d{5}$")
+_TYPE_CODE_RE = re.compile(r"^[0-9A-HJ-NPQRTUWXY]{18}\d{3}\Z", re.ASCII)
+_SERIAL_RE = re.compile(r"^[0-9A-Z]{1,32}\Z", re.ASCII)
+_REGION_RE = re.compile(r"^[1-8]\d{5}\Z", re.ASCII)
 
 # GB/T 2260 province-level prefixes (the first two digits of a region code).
 _PROVINCES = frozenset(
     {
-        "11", "12", "13", "14", "15", "21", "22", "23", "31", "32", "33", "34", "35", "36", "37",
-        "41", "42", "43", "44", "45", "46", "50", "51", "52", "53", "54", "61", "62", "63", "64",
-        "65", "71", "81", "82",
+        "11",
+        "12",
+        "13",
+        "14",
+        "15",
+        "21",
+        "22",
+        "23",
+        "31",
+        "32",
+        "33",
+        "34",
+        "35",
+        "36",
+        "37",
+        "41",
+        "42",
+        "43",
+        "44",
+        "45",
+        "46",
+        "50",
+        "51",
+        "52",
+        "53",
+        "54",
+        "61",
+        "62",
+        "63",
+        "64",
+        "65",
+        "71",
+        "81",
+        "82",
     }
-)  # fmt: skip
+)
 
 
 def license_check_char(payload: str) -> str:
@@ -145,8 +176,7 @@ class LicenseId:
 
     def __str__(self) -> str:
         return (
-            f"{LICENSE_ID_ROOT}.{self.type_code}.{self.issuer_code}.{self.serial}."
-            f"{self.version:03d}.{self.check_char}"
+            f"{LICENSE_ID_ROOT}.{self.type_code}.{self.issuer_code}.{self.serial}.{self.version:03d}.{self.check_char}"
         )
 
     def next_version(self) -> LicenseId:

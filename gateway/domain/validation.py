@@ -18,12 +18,12 @@ from gateway.domain.errors import FieldViolation, InvalidLicenseError, Permissio
 from gateway.domain.identifiers import citizen_id_problem, region_code_problem, uscc_problem
 from gateway.domain.model import Holder, LicenseDraft, Member, Role
 
-REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:\-]{1,64}$")
-_SERIAL_RE = re.compile(r"^[0-9A-Z]{1,32}$")
-_OTHER_HOLDER_CODE_RE = re.compile(r"^[0-9A-Za-z\-]{1,32}$")
-_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
-_INTEGER_RE = re.compile(r"^-?\d{1,18}$")
-_DECIMAL_RE = re.compile(r"^-?\d{1,18}(\.\d{1,6})?$")
+REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:\-]{1,64}\Z", re.ASCII)
+_SERIAL_RE = re.compile(r"^[0-9A-Z]{1,32}\Z", re.ASCII)
+_OTHER_HOLDER_CODE_RE = re.compile(r"^[0-9A-Za-z\-]{1,32}\Z", re.ASCII)
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]", re.ASCII)
+_INTEGER_RE = re.compile(r"^-?\d{1,18}\Z", re.ASCII)
+_DECIMAL_RE = re.compile(r"^-?\d{1,18}(\.\d{1,6})?\Z", re.ASCII)
 
 MAX_LICENSE_NUMBER = 64
 MAX_HOLDER_NAME = 200

@@ -24,7 +24,6 @@ from sqlalchemy.exc import IntegrityError
 from gateway.domain.catalog import Catalog
 from gateway.domain.errors import (
     AlreadyExistsError,
-    ConflictError,
     FieldViolation,
     IdempotencyConflictError,
     InvalidLicenseError,
@@ -331,13 +330,14 @@ class IssuanceService:
             check_amendable(current.status)
             number = content.license_number
             if number != old.content.license_number and uow.licenses.taken_numbers([(content.type_code, number)]):
-                raise AlreadyExistsError(f"a current license with number {number} exists already",
-                                         reason="LICENSE_NUMBER_TAKEN")  # fmt: skip
+                raise AlreadyExistsError(
+                    f"a current license with number {number} exists already", reason="LICENSE_NUMBER_TAKEN"
+                )
             uow.licenses.supersede(old.license_id, new_id, reason, now)
             uow.licenses.add([new])
-            uow.licenses.append_events([
-                _event(ChangeKind.AMENDED, new, caller, amendment.request_id, digest, now, previous=old.license_id)
-            ])  # fmt: skip
+            uow.licenses.append_events(
+                [_event(ChangeKind.AMENDED, new, caller, amendment.request_id, digest, now, previous=old.license_id)]
+            )
             uow.commit()
         self.signal.notify()
         superseded = dataclasses.replace(
@@ -377,9 +377,7 @@ class IssuanceService:
 
     # -- reads ---------------------------------------------------------------------------------------------------
 
-    def get(
-        self, caller: Member, *, license_id: str = "", type_code: str = "", license_number: str = ""
-    ) -> License:
+    def get(self, caller: Member, *, license_id: str = "", type_code: str = "", license_number: str = "") -> License:
         """A license by identifier, or the current version by type and number; issuers see only their own."""
         if license_id:
             if violation := license_id_violation("license_id", license_id):
@@ -390,8 +388,15 @@ class IssuanceService:
             with self._db.unit_of_work() as uow:
                 found = uow.licenses.get_current(type_code, license_number)
         else:
-            raise InvalidRequestError([FieldViolation(field="license_id", reason="REQUIRED",
-                                                      description="give license_id, or type_code and license_number")])  # fmt: skip
+            raise InvalidRequestError(
+                [
+                    FieldViolation(
+                        field="license_id",
+                        reason="REQUIRED",
+                        description="give license_id, or type_code and license_number",
+                    )
+                ]
+            )
         if found is None:
             raise NotFoundError("no such license", reason="LICENSE_NOT_FOUND")
         _check_reader(caller, found)
@@ -538,4 +543,3 @@ def _reused(request_id: str) -> IdempotencyConflictError:
     return IdempotencyConflictError(
         f"request_id {request_id} was used before with different content", metadata={"request_id": request_id}
     )
-

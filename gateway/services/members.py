@@ -35,8 +35,9 @@ def load_bootstrap_catalog() -> Catalog:
 def load_demo_members() -> list[Member]:
     members = []
     for raw in _bootstrap_json("members.json")["members"]:
-        member = Member(code=raw["code"], name=raw["name"], region=raw["region"],
-                        roles=frozenset(Role(r) for r in raw["roles"]))  # fmt: skip
+        member = Member(
+            code=raw["code"], name=raw["name"], region=raw["region"], roles=frozenset(Role(r) for r in raw["roles"])
+        )
         if problem := uscc_problem(member.code) or region_code_problem(member.region):
             raise ValueError(f"demo member {member.name}: {problem}")
         members.append(member)
@@ -108,7 +109,11 @@ class MemberService:
             for member in members:
                 public_key = key_id = None
                 if member.has(Role.ISSUER):
-                    key = self._keys.load(member.code) if self._keys.exists(member.code) else self._keys.create(member.code)
+                    key = (
+                        self._keys.load(member.code)
+                        if self._keys.exists(member.code)
+                        else self._keys.create(member.code)
+                    )
                     public_key, key_id = key.public_key_der, key.key_id
                 token_hash = None
                 if issue_tokens:

@@ -9,10 +9,23 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import JSON, ColumnElement, Connection, Row, String, Table, any_, bindparam, func, insert, select, update
+from sqlalchemy import (
+    JSON,
+    ColumnElement,
+    Connection,
+    Row,
+    String,
+    Table,
+    any_,
+    bindparam,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
@@ -237,8 +250,12 @@ class MemberRepository:
     ) -> None:
         """Insert or update a member; None leaves a stored key, token or certificate as it is."""
         values: dict[str, object] = {"name": member.name, "region": member.region, "roles": _roles(member)}
-        for column, value in (("public_key", public_key), ("key_id", key_id), ("token_sha256", token_sha256),
-                              ("cert_sha256", cert_sha256)):  # fmt: skip
+        for column, value in (
+            ("public_key", public_key),
+            ("key_id", key_id),
+            ("token_sha256", token_sha256),
+            ("cert_sha256", cert_sha256),
+        ):
             if value is not None:
                 values[column] = value
         exists = self._s.execute(select(_M.c.code).where(_M.c.code == member.code)).first()
@@ -270,8 +287,13 @@ def _insert_many(session: Session, table: Table, rows: list[dict[str, object]]) 
         sql = f"INSERT INTO {table.name} ({names}) VALUES ({', '.join('?' * len(columns))})"
         convert = [_SQLITE.get(type(c.type).__name__) for c in columns]
     elif connection.dialect.name == "postgresql":
-        _copy_into(connection, table.name, [c.name for c in columns], [[row[c.name] for c in columns] for row in rows],
-                   json_columns={i for i, c in enumerate(columns) if isinstance(c.type, JSON)})  # fmt: skip
+        _copy_into(
+            connection,
+            table.name,
+            [c.name for c in columns],
+            [[row[c.name] for c in columns] for row in rows],
+            json_columns={i for i, c in enumerate(columns) if isinstance(c.type, JSON)},
+        )
         return
     else:
         session.execute(insert(table), rows)
@@ -300,8 +322,9 @@ def _sqlite_datetime(value: object) -> str:
     return value.strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
-def _copy_into(connection: Connection, table: str, names: list[str], rows: list[list[object]],
-               json_columns: set[int]) -> None:  # fmt: skip
+def _copy_into(
+    connection: Connection, table: str, names: list[str], rows: list[list[object]], json_columns: set[int]
+) -> None:
     """PostgreSQL: COPY FROM STDIN inside the unit of work's transaction (an INSERT per row costs ~4× as much)."""
     raw = connection.connection.driver_connection
     with raw.cursor() as cursor, cursor.copy(f"COPY {table} ({', '.join(names)}) FROM STDIN") as copy:  # type: ignore[union-attr]

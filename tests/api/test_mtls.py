@@ -1,0 +1,121 @@
+"""Production mode: mutual TLS with the member CA; the certificate, not a token, says who calls."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import grpc
+import pytest
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
+
+from adapters.client import MemberCredentials, connect
+from adapters.records import issue_request
+from gateway.bootstrap import samples
+from protos.zzgw.v1 import catalog_pb2, catalog_pb2_grpc, issuance_pb2_grpc
+from signing.pki import CertificateAuthority, Issued
+from tests.conftest import MARKET, TAX, RunningGateway, start_gateway
+
+TIMEOUT = 10
+
+
+@pytest.fixture(scope="module")
+def production(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningGateway]:
+    gw = start_gateway(tmp_path_factory.mktemp("prod"), database_url, mode="production")
+    try:
+        yield gw
+    finally:
+        gw.server.stop(0)
+        gw.gateway.close()
+
+
+def reason(error: grpc.RpcError) -> str:
+    status = rpc_status.from_call(error)  # type: ignore[arg-type]
+    assert status is not None, "the error carries no google.rpc.Status"
+    for detail in status.details:
+        if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
+            info = error_details_pb2.ErrorInfo()
+            detail.Unpack(info)
+            return info.reason
+    raise AssertionError("no ErrorInfo")
+
+
+def channel_with(gw: RunningGateway, cert: Issued | None) -> grpc.Channel:
+    """A TLS channel trusting the gateway's CA, presenting ``cert`` (or no client certificate)."""
+    ca_pem = (gw.data_dir / "pki" / "ca.pem").read_bytes()
+    tls = (
+        grpc.ssl_channel_credentials(ca_pem, cert.key_pem, cert.cert_pem)
+        if cert
+        else grpc.ssl_channel_credentials(ca_pem)
+    )
+    return grpc.secure_channel(gw.address, tls)
+
+
+def unique_food_permit(n: int) -> dict:
+    tag = uuid.uuid4().hex[:10].upper()
+    record = samples.food_permit(n)
+    return {
+        **record,
+        "request_id": f"{record['request_id']}-{tag}",
+        "license_number": f"{record['license_number']}-{tag}",
+    }
+
+
+def test_no_dev_tokens_in_production(production: RunningGateway) -> None:
+    assert production.tokens == {}
+    assert not (production.data_dir / "dev-tokens.json").exists()
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost"])
+def test_a_member_certificate_can_call(production: RunningGateway, host: str) -> None:
+    channel = connect(f"{host}:{production.port}", MemberCredentials.production(production.data_dir, MARKET))
+    types = catalog_pb2_grpc.CatalogServiceStub(channel).ListLicenseTypes(catalog_pb2.ListLicenseTypesRequest(),
+                                                                           timeout=TIMEOUT)  # fmt: skip
+    assert len(types.license_types) >= 10
+    record = unique_food_permit(1)
+    reply = issuance_pb2_grpc.IssuanceServiceStub(channel).IssueLicense(issue_request(record), timeout=TIMEOUT)
+    assert reply.created and reply.license.issuer_code == MARKET
+    assert reply.license.license_number == record["license_number"]
+    channel.close()
+
+
+def test_without_a_client_certificate_the_handshake_fails(production: RunningGateway) -> None:
+    stub = catalog_pb2_grpc.CatalogServiceStub(channel_with(production, None))
+    with pytest.raises(grpc.RpcError) as caught:
+        stub.ListLicenseTypes(catalog_pb2.ListLicenseTypesRequest(), timeout=TIMEOUT)
+    assert caught.value.code() == grpc.StatusCode.UNAVAILABLE
+
+
+def test_a_certificate_from_another_ca_fails_the_handshake(production: RunningGateway) -> None:
+    stranger = CertificateAuthority.create("not the member CA").issue_client(code=MARKET, name="济南市市场监督管理局")
+    stub = catalog_pb2_grpc.CatalogServiceStub(channel_with(production, stranger))
+    with pytest.raises(grpc.RpcError) as caught:
+        stub.ListLicenseTypes(catalog_pb2.ListLicenseTypesRequest(), timeout=TIMEOUT)
+    assert caught.value.code() == grpc.StatusCode.UNAVAILABLE
+
+
+def test_a_valid_certificate_of_no_member_is_unauthenticated(production: RunningGateway) -> None:
+    ca = CertificateAuthority.from_issued(Issued.read(production.data_dir / "pki", "ca"))
+    # even one naming a real member: only the registered certificate's fingerprint counts
+    for code in ("913701000000000033", MARKET):
+        unregistered = ca.issue_client(code=code, name="某公司")
+        stub = catalog_pb2_grpc.CatalogServiceStub(channel_with(production, unregistered))
+        with pytest.raises(grpc.RpcError) as caught:
+            stub.ListLicenseTypes(catalog_pb2.ListLicenseTypesRequest(), timeout=TIMEOUT)
+        assert caught.value.code() == grpc.StatusCode.UNAUTHENTICATED, code
+        assert reason(caught.value) == "UNKNOWN_CREDENTIAL"
+
+
+def test_a_consumer_certificate_may_not_issue_even_with_a_token(production: RunningGateway) -> None:
+    channel = connect(production.address, MemberCredentials.production(production.data_dir, TAX))
+    stub = issuance_pb2_grpc.IssuanceServiceStub(channel)
+    for metadata in ((), (("authorization", "Bearer zzgw-dev-anything"),)):
+        with pytest.raises(grpc.RpcError) as caught:
+            stub.IssueLicense(issue_request(unique_food_permit(2)), metadata=metadata, timeout=TIMEOUT)
+        assert caught.value.code() == grpc.StatusCode.PERMISSION_DENIED
+        assert reason(caught.value) == "ROLE_NOT_ALLOWED"
+    # the consumer may read the catalog
+    assert catalog_pb2_grpc.CatalogServiceStub(channel).ListLicenseTypes(catalog_pb2.ListLicenseTypesRequest(),
+                                                                          timeout=TIMEOUT).license_types  # fmt: skip
+    channel.close()

@@ -1,0 +1,309 @@
+"""The server over real gRPC: health, reflection, the catalog, the role table, limits, errors, the access log."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import logging
+import pkgutil
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import grpc
+import pytest
+from google.protobuf import descriptor_pb2
+from google.rpc import error_details_pb2
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+from grpc_status import rpc_status
+
+import protos.zzgw.v1
+from adapters.records import issue_request
+from gateway.api.roles import ALLOWED_ROLES
+from gateway.bootstrap import samples
+from gateway.server import SERVICE_NAMES
+from protos.zzgw.v1 import catalog_pb2, issuance_pb2
+from tests.conftest import MARKET, TAX, PgDatabase, RunningGateway, start_gateway
+
+ISSUANCE_METHODS = ["IssueLicense", "BatchIssueLicenses", "AmendLicense", "ChangeLicenseStatus", "GetLicense",
+                    "WatchLicenseChanges"]  # fmt: skip
+
+
+def error_details(error: grpc.RpcError) -> tuple[error_details_pb2.ErrorInfo, list[tuple[str, str]]]:
+    status = rpc_status.from_call(error)  # type: ignore[arg-type]
+    assert status is not None, "the error carries no google.rpc.Status"
+    info, violations = error_details_pb2.ErrorInfo(), []
+    for detail in status.details:
+        if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
+            detail.Unpack(info)
+        elif detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
+            bad = error_details_pb2.BadRequest()
+            detail.Unpack(bad)
+            violations = [(v.field, v.reason) for v in bad.field_violations]
+    return info, violations
+
+
+def unique_food_permit(n: int) -> dict[str, Any]:
+    tag = uuid.uuid4().hex[:10].upper()
+    record = samples.food_permit(n)
+    return {
+        **record,
+        "request_id": f"{record['request_id']}-{tag}",
+        "license_number": f"{record['license_number']}-{tag}",
+    }
+
+
+# --- health and reflection ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("service", ["", "zzgw.v1.IssuanceService", "zzgw.v1.CatalogService"])
+def test_health_is_serving_without_a_token(running: RunningGateway, service: str) -> None:
+    stub = health_pb2_grpc.HealthStub(running.channel(None))
+    reply = stub.Check(health_pb2.HealthCheckRequest(service=service), timeout=5)
+    assert reply.status == health_pb2.HealthCheckResponse.SERVING
+
+
+def test_health_of_an_unknown_service(running: RunningGateway) -> None:
+    with pytest.raises(grpc.RpcError) as caught:
+        health_pb2_grpc.HealthStub(running.channel(None)).Check(health_pb2.HealthCheckRequest(service="zzgw.v1.Nope"))
+    assert caught.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+def reflect(
+    running: RunningGateway, request: reflection_pb2.ServerReflectionRequest
+) -> reflection_pb2.ServerReflectionResponse:
+    stub = reflection_pb2_grpc.ServerReflectionStub(running.channel(None))
+    (reply,) = list(stub.ServerReflectionInfo(iter([request]), timeout=5))
+    assert not reply.HasField("error_response"), reply.error_response
+    return reply
+
+
+def test_reflection_lists_the_services(running: RunningGateway) -> None:
+    reply = reflect(running, reflection_pb2.ServerReflectionRequest(list_services=""))
+    names = {s.name for s in reply.list_services_response.service}
+    assert {"zzgw.v1.CatalogService", "zzgw.v1.IssuanceService", "grpc.health.v1.Health",
+            "grpc.reflection.v1alpha.ServerReflection"} <= names  # fmt: skip
+
+
+def test_reflection_describes_the_issuance_service(running: RunningGateway) -> None:
+    reply = reflect(running, reflection_pb2.ServerReflectionRequest(file_containing_symbol="zzgw.v1.IssuanceService"))
+    files = [descriptor_pb2.FileDescriptorProto.FromString(raw)
+             for raw in reply.file_descriptor_response.file_descriptor_proto]  # fmt: skip
+    services = {s.name: s for f in files if f.package == "zzgw.v1" for s in f.service}
+    assert [m.name for m in services["IssuanceService"].method] == ISSUANCE_METHODS
+    batch = next(m for m in services["IssuanceService"].method if m.name == "BatchIssueLicenses")
+    assert batch.client_streaming and batch.server_streaming
+    assert files[0].name == "protos/zzgw/v1/issuance.proto"
+
+
+# --- the catalog --------------------------------------------------------------------------------------------------
+
+
+def test_list_license_types(running: RunningGateway) -> None:
+    types = running.catalog(TAX).ListLicenseTypes(catalog_pb2.ListLicenseTypesRequest()).license_types
+    assert len(types) >= 10
+    business = {t.name: t for t in types}["营业执照"]
+    assert business.type_code == samples.BUSINESS_LICENSE and list(business.issuer_codes) == [MARKET]
+    labels = {f.key: f.label for f in business.fields}
+    assert labels["legal_representative"] == "法定代表人" and labels["uscc"] == "统一社会信用代码"
+    assert business.sharing_class == catalog_pb2.SHARING_CLASS_UNCONDITIONAL
+    assert business.holder_kind == catalog_pb2.HOLDER_KIND_ORGANIZATION and not business.expires
+
+
+def test_get_license_type(running: RunningGateway) -> None:
+    got = running.catalog(TAX).GetLicenseType(catalog_pb2.GetLicenseTypeRequest(type_code=samples.ID_CARD))
+    assert got.license_type.name == "居民身份证" and got.license_type.expires
+    gender = {f.key: f for f in got.license_type.fields}["gender"]
+    assert gender.label == "性别" and gender.value_type == "ENUM" and list(gender.choices) == ["男", "女"]
+
+
+def test_get_license_type_unknown_and_empty(running: RunningGateway) -> None:
+    stub = running.catalog(TAX)
+    with pytest.raises(grpc.RpcError) as caught:
+        stub.GetLicenseType(catalog_pb2.GetLicenseTypeRequest(type_code="111000009910000354999"))
+    assert caught.value.code() == grpc.StatusCode.NOT_FOUND
+    assert error_details(caught.value)[0].reason == "LICENSE_TYPE_NOT_FOUND"
+    with pytest.raises(grpc.RpcError) as caught:
+        stub.GetLicenseType(catalog_pb2.GetLicenseTypeRequest())
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert error_details(caught.value)[1] == [("type_code", "REQUIRED")]
+
+
+def test_list_matters_of_one_bundle(running: RunningGateway) -> None:
+    stub = running.catalog(TAX)
+    everything = stub.ListMatters(catalog_pb2.ListMattersRequest())
+    assert len(everything.matters) > 3 and len(everything.bundles) >= 2
+    bundle = stub.ListMatters(catalog_pb2.ListMattersRequest(bundle_code="370100-YJS-QYKB"))
+    assert [b.name for b in bundle.bundles] == ["企业开办"]
+    assert [m.matter_code for m in bundle.matters] == ["370100-QYKZ-001", "370100-FPSL-001", "370100-SBDJ-001"]
+    assert list(bundle.bundles[0].matter_codes) == [m.matter_code for m in bundle.matters]
+    with pytest.raises(grpc.RpcError) as caught:
+        stub.ListMatters(catalog_pb2.ListMattersRequest(bundle_code="370100-YJS-NONE"))
+    assert caught.value.code() == grpc.StatusCode.NOT_FOUND
+    assert error_details(caught.value)[0].reason == "BUNDLE_NOT_FOUND"
+
+
+def test_get_matter(running: RunningGateway) -> None:
+    stub = running.catalog(TAX)
+    matter = stub.GetMatter(catalog_pb2.GetMatterRequest(matter_code="370100-FPSL-001")).matter
+    assert matter.name == "发票申领" and matter.materials
+    assert all(m.type_code for m in matter.materials)
+    with pytest.raises(grpc.RpcError) as caught:
+        stub.GetMatter(catalog_pb2.GetMatterRequest(matter_code="370100-NONE-001"))
+    assert caught.value.code() == grpc.StatusCode.NOT_FOUND
+    assert error_details(caught.value)[0].reason == "MATTER_NOT_FOUND"
+    with pytest.raises(grpc.RpcError) as caught:
+        stub.GetMatter(catalog_pb2.GetMatterRequest())
+    assert error_details(caught.value)[1] == [("matter_code", "REQUIRED")]
+
+
+def test_the_catalog_needs_a_member(running: RunningGateway) -> None:
+    with pytest.raises(grpc.RpcError) as caught:
+        running.catalog(None).ListLicenseTypes(catalog_pb2.ListLicenseTypesRequest())
+    assert caught.value.code() == grpc.StatusCode.UNAUTHENTICATED
+    assert error_details(caught.value)[0].reason == "NO_CREDENTIAL"
+
+
+# --- the role table -----------------------------------------------------------------------------------------------
+
+
+def zzgw_services() -> list[Any]:
+    services = []
+    for module in pkgutil.iter_modules(protos.zzgw.v1.__path__):
+        if module.name.endswith("_pb2"):
+            descriptor = importlib.import_module(f"protos.zzgw.v1.{module.name}").DESCRIPTOR
+            services.extend(descriptor.services_by_name.values())
+    return services
+
+
+def test_every_method_of_every_service_has_its_roles() -> None:
+    methods = {f"/{s.full_name}/{m.name}" for s in zzgw_services() for m in s.methods}
+    assert len(methods) == 10
+    missing = methods - set(ALLOWED_ROLES)
+    assert not missing, f"methods without roles (refused to everyone): {sorted(missing)}"
+    stale = set(ALLOWED_ROLES) - methods
+    assert not stale, f"roles for methods that do not exist: {sorted(stale)}"
+    assert all(ALLOWED_ROLES.values()), "a method nobody may call"
+
+
+def test_every_service_is_registered() -> None:
+    assert sorted(SERVICE_NAMES) == sorted(s.full_name for s in zzgw_services())
+
+
+# --- gateways of their own: limits and unexpected errors ---------------------------------------------------------
+
+
+@pytest.fixture
+def own_database(database_url: str, tmp_path: Path) -> Iterator[str]:
+    """A database for a gateway of the test's own (one per data dir: its keys and tokens must not clobber others)."""
+    if database_url.startswith("sqlite"):
+        yield f"sqlite:///{tmp_path / 'own.db'}"
+        return
+    database = PgDatabase.create()
+    try:
+        yield database.url
+    finally:
+        database.drop()
+
+
+@pytest.fixture
+def small_gateway(own_database: str, tmp_path: Path) -> Iterator[RunningGateway]:
+    gw = start_gateway(tmp_path / "var", own_database, max_message_bytes=64 * 1024)
+    try:
+        yield gw
+    finally:
+        gw.server.stop(0)
+        gw.gateway.close()
+
+
+def test_a_message_over_the_limit_is_refused(small_gateway: RunningGateway) -> None:
+    record = unique_food_permit(1)
+    record["fields"]["food_category"] = "x" * 100 * 1024
+    with pytest.raises(grpc.RpcError) as caught:
+        small_gateway.issuance(MARKET).IssueLicense(issue_request(record), timeout=10)
+    assert caught.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    # a request under the limit still works
+    assert small_gateway.issuance(MARKET).IssueLicense(issue_request(unique_food_permit(2)), timeout=10).created
+
+
+def test_an_unexpected_exception_becomes_internal_with_a_request_id(
+    running: RunningGateway, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:  # fmt: skip
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("secret detail")
+
+    monkeypatch.setattr(running.gateway.issuance, "get", broken)
+    caplog.set_level(logging.INFO, logger="zzgw")
+    with pytest.raises(grpc.RpcError) as caught:
+        running.issuance(MARKET).GetLicense(issuance_pb2.GetLicenseRequest(license_id="anything"), timeout=10)
+    error = caught.value
+    assert error.code() == grpc.StatusCode.INTERNAL
+    details = error.details() or ""
+    assert "request id" in details and "secret" not in details and "RuntimeError" not in details
+    info, _ = error_details(error)
+    request_id = info.metadata["request_id"]
+    assert info.reason == "INTERNAL" and len(request_id) == 16 and request_id in details
+    status = rpc_status.from_call(error)  # type: ignore[arg-type]
+    assert status is not None and b"secret" not in status.SerializeToString()
+    # the server log has the exception under the same request id
+    logged = wait_for(caplog, lambda r: r.name == "zzgw.error" and request_id in r.getMessage())
+    assert logged.exc_info is not None and "secret detail" in str(logged.exc_info[1])
+    access = wait_for(caplog, lambda r: r.name == "zzgw.access" and request_id in r.getMessage())
+    assert json.loads(access.getMessage())["code"] == "INTERNAL"
+
+
+# --- the access log -----------------------------------------------------------------------------------------------
+
+
+def wait_for(caplog: pytest.LogCaptureFixture, match: Any) -> logging.LogRecord:
+    """The log line is written by a server thread; it is there by the time the call returns, but allow a moment."""
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        for record in caplog.records:
+            if match(record):
+                return record
+        time.sleep(0.01)
+    raise AssertionError(f"no such log line in {[r.getMessage() for r in caplog.records]}")
+
+
+def access_lines(caplog: pytest.LogCaptureFixture) -> list[dict[str, Any]]:
+    return [json.loads(r.getMessage()) for r in caplog.records if r.name == "zzgw.access"]
+
+
+def test_access_log_has_method_member_and_code_but_no_personal_data(
+    running: RunningGateway, caplog: pytest.LogCaptureFixture
+) -> None:  # fmt: skip
+    caplog.set_level(logging.INFO, logger="zzgw.access")
+    record = unique_food_permit(3)
+    lic = running.issuance(MARKET).IssueLicense(issue_request(record)).license
+    method = "/zzgw.v1.IssuanceService/IssueLicense"
+    line = wait_for(caplog, lambda r: r.name == "zzgw.access" and method in r.getMessage())
+    entry = json.loads(line.getMessage())
+    assert entry["method"] == method and entry["member"] == MARKET and entry["code"] == "OK"
+    assert set(entry) == {"method", "peer", "member", "code", "ms", "request_id"}
+    assert entry["peer"] and entry["ms"] >= 0 and len(entry["request_id"]) == 16
+    text = "\n".join(r.getMessage() for r in caplog.records if r.name == "zzgw.access")
+    for personal in (record["holder"]["name"], record["holder"]["code"], record["license_number"], lic.license_id):
+        assert personal not in text
+
+
+def test_access_log_of_refused_calls(running: RunningGateway, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="zzgw.access")
+    with pytest.raises(grpc.RpcError):
+        running.issuance(TAX).IssueLicense(issue_request(unique_food_permit(4)))
+    with pytest.raises(grpc.RpcError):
+        running.issuance(None).IssueLicense(issue_request(unique_food_permit(5)))
+    wait_for(caplog, lambda r: r.name == "zzgw.access" and '"UNAUTHENTICATED"' in r.getMessage())
+    entries = [(e["member"], e["code"]) for e in access_lines(caplog)]
+    assert (TAX, "PERMISSION_DENIED") in entries and ("-", "UNAUTHENTICATED") in entries
+
+
+def test_health_checks_are_not_in_the_access_log(running: RunningGateway, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="zzgw.access")
+    health_pb2_grpc.HealthStub(running.channel(None)).Check(health_pb2.HealthCheckRequest())
+    running.catalog(TAX).ListLicenseTypes(catalog_pb2.ListLicenseTypesRequest())
+    wait_for(caplog, lambda r: r.name == "zzgw.access" and "ListLicenseTypes" in r.getMessage())
+    assert not [e for e in access_lines(caplog) if "Health" in e["method"]]

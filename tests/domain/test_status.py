@@ -1,0 +1,66 @@
+"""Status rules: every (stored status × action) pair, and which statuses may be amended."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from gateway.domain.errors import ConflictError
+from gateway.domain.model import LicenseStatus
+from gateway.domain.status import StatusAction, check_amendable, next_status
+
+S, A = LicenseStatus, StatusAction
+
+STORED = [s for s in LicenseStatus if s is not LicenseStatus.EXPIRED]
+"""EXPIRED is derived at read time and never stored, so no action ever starts from it; it is tested on its own."""
+
+ALLOWED = {
+    (S.ACTIVE, A.SUSPEND): S.SUSPENDED,
+    (S.ACTIVE, A.REVOKE): S.REVOKED,
+    (S.ACTIVE, A.CANCEL): S.CANCELLED,
+    (S.SUSPENDED, A.RESUME): S.ACTIVE,
+    (S.SUSPENDED, A.REVOKE): S.REVOKED,
+    (S.SUSPENDED, A.CANCEL): S.CANCELLED,
+    (S.REVOKED, A.CANCEL): S.CANCELLED,  # 吊销 then 注销
+}
+
+REFUSED = [pair for pair in itertools.product(STORED, StatusAction) if pair not in ALLOWED]
+
+
+def test_the_tables_cover_every_pair() -> None:
+    assert len(ALLOWED) + len(REFUSED) == len(STORED) * len(StatusAction) == 20
+
+
+@pytest.mark.parametrize(("current", "action"), list(ALLOWED), ids=lambda v: v.value)
+def test_allowed_transition_gives_the_next_status(current: LicenseStatus, action: StatusAction) -> None:
+    assert next_status(current, action) is ALLOWED[(current, action)]
+
+
+@pytest.mark.parametrize(("current", "action"), [*REFUSED, *((S.EXPIRED, a) for a in StatusAction)],
+                         ids=lambda v: v.value)  # fmt: skip
+def test_other_transitions_are_refused(current: LicenseStatus, action: StatusAction) -> None:
+    with pytest.raises(ConflictError) as caught:
+        next_status(current, action)
+    error = caught.value
+    assert error.reason == "TRANSITION_NOT_ALLOWED"
+    assert error.metadata == {"status": current.value, "action": action.value}
+    assert error.message == f"cannot {action.value.lower()} a license that is {current.label}"
+
+
+def test_final_statuses_allow_nothing() -> None:
+    for final in (S.CANCELLED, S.SUPERSEDED):
+        assert all((final, a) not in ALLOWED for a in StatusAction)
+
+
+def test_only_an_active_license_is_amendable() -> None:
+    assert check_amendable(S.ACTIVE) is None
+
+
+@pytest.mark.parametrize("current", [s for s in LicenseStatus if s is not S.ACTIVE], ids=lambda s: s.value)
+def test_amending_any_other_status_is_refused(current: LicenseStatus) -> None:
+    with pytest.raises(ConflictError) as caught:
+        check_amendable(current)
+    assert caught.value.reason == "NOT_AMENDABLE"
+    assert caught.value.metadata == {"status": current.value}
+    assert current.label in caught.value.message

@@ -1,0 +1,331 @@
+"""``validate_issue`` against the bootstrap catalog: defaults, every violation at once, each value type, 一数一源."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+
+from gateway.bootstrap import samples
+from gateway.domain.catalog import Catalog
+from gateway.domain.errors import FieldViolation, InvalidLicenseError, PermissionDeniedError
+from gateway.domain.model import Holder, LicenseDraft, Member, Role
+from gateway.domain.validation import validate_issue
+from gateway.services.members import load_bootstrap_catalog, load_demo_members
+
+TODAY = dt.date(2025, 1, 1)
+MARKET = "11370100993701011T"  # 济南市市场监督管理局
+POLICE = "1137010099370102XJ"  # 济南市公安局
+CIVIL = "113701009937010548"  # 济南市民政局
+HEALTH = "113701009937010623"  # 济南市卫生健康委员会: issues 出生医学证明
+TAX = "11370100993701097M"  # consumer only
+BIRTH_CERTIFICATE = "1110000099100006XH001"
+
+CATALOG: Catalog = load_bootstrap_catalog()
+MEMBERS: dict[str, Member] = {m.code: m for m in load_demo_members()}
+
+
+def draft(record: dict[str, Any]) -> LicenseDraft:
+    """A sample in its JSON Lines form as the draft the API would make of it."""
+    holder = record.get("holder", {})
+    return LicenseDraft(
+        request_id=record.get("request_id", ""),
+        type_code=record.get("type_code", ""),
+        license_number=record.get("license_number", ""),
+        holder_name=holder.get("name", ""),
+        holder_code_type=holder.get("code_type", ""),
+        holder_code=holder.get("code", ""),
+        issue_date=record.get("issue_date", ""),
+        valid_from=record.get("valid_from", ""),
+        valid_until=record.get("valid_until", ""),
+        region_code=record.get("region_code", ""),
+        fields=dict(record.get("fields", {})),
+        serial=record.get("serial", ""),
+    )
+
+
+def with_fields(record: dict[str, Any], **changes: str) -> dict[str, Any]:
+    return {**record, "fields": {**record["fields"], **changes}}
+
+
+def violations(record: dict[str, Any], issuer: str) -> set[tuple[str, str]]:
+    with pytest.raises(InvalidLicenseError) as caught:
+        validate_issue(draft(record), CATALOG, MEMBERS[issuer], TODAY)
+    return {(v.field, v.reason) for v in caught.value.violations}
+
+
+def birth_certificate() -> dict[str, Any]:
+    """出生医学证明: the one bootstrap type with INTEGER, DECIMAL and REGION fields (there is no sample for it)."""
+    born = dt.date(2024, 1, 5)
+    child = samples.citizen_id(11, born)
+    return {
+        "request_id": "bc-1",
+        "type_code": BIRTH_CERTIFICATE,
+        "license_number": "Q370012345",
+        "holder": {"name": "王小明", "code_type": "111", "code": child},
+        "issue_date": "2024-01-08",
+        "fields": {
+            "child_name": "王小明",
+            "gender": "男",
+            "birth_date": born.isoformat(),
+            "gestational_weeks": "39",
+            "birth_weight_g": "3250",
+            "birth_length_cm": "50.5",
+            "birth_place": "370102",
+            "birth_facility": "济南市妇幼保健院",
+            "mother_name": "李芳",
+            "mother_citizen_id": samples.citizen_id(12, dt.date(1992, 4, 30)),
+            "issuing_institution": "济南市妇幼保健院",
+        },
+    }
+
+
+# --- a valid request -------------------------------------------------------------------------------------------
+
+
+def test_valid_sample_passes_with_defaults_applied() -> None:
+    record = samples.business_license(1)
+    valid = validate_issue(draft(record), CATALOG, MEMBERS[MARKET], TODAY)
+    assert valid.license_type.name == "营业执照"
+    assert valid.license_number == record["license_number"]
+    assert valid.holder == Holder(name=record["holder"]["name"], code_type="001", code=record["holder"]["code"])
+    assert valid.issue_date == dt.date(2024, 3, 1)
+    assert valid.valid_from == valid.issue_date  # no valid_from: the issue date
+    assert valid.valid_until is None  # 营业执照 does not expire
+    assert valid.region_code == "370100"  # no region: the issuer's
+    assert valid.serial == ""
+    assert dict(valid.fields) == record["fields"]
+
+
+def test_empty_fields_are_dropped_and_values_trimmed() -> None:
+    record = with_fields(samples.business_license(2), approved_on="", business_term="  长期  ")
+    valid = validate_issue(draft(record), CATALOG, MEMBERS[MARKET], TODAY)
+    assert "approved_on" not in valid.fields
+    assert valid.fields["business_term"] == "长期"
+
+
+def test_uscc_is_upper_cased_in_holder_and_fields() -> None:
+    record = samples.business_license(987_654_321)
+    code = record["holder"]["code"]
+    assert code != code.lower(), "the sample USCC should carry letters for this test to mean anything"
+    record = with_fields({**record, "holder": {**record["holder"], "code": code.lower()}}, uscc=code.lower())
+    valid = validate_issue(draft(record), CATALOG, MEMBERS[MARKET], TODAY)
+    assert valid.holder.code == code and valid.fields["uscc"] == code
+
+
+def test_explicit_dates_and_region_are_kept() -> None:
+    record = {**samples.food_permit(4), "valid_from": "2024-05-11", "region_code": "370102", "serial": "ABC123"}
+    valid = validate_issue(draft(record), CATALOG, MEMBERS[MARKET], TODAY)
+    assert (valid.issue_date, valid.valid_from, valid.valid_until) == (
+        dt.date(2024, 5, 10), dt.date(2024, 5, 11), dt.date(2029, 5, 9))  # fmt: skip
+    assert valid.region_code == "370102" and valid.serial == "ABC123"
+
+
+@pytest.mark.parametrize(("record", "issuer"), [
+    (samples.business_license(5), MARKET), (samples.food_permit(5), MARKET), (samples.id_card(5), POLICE),
+    (samples.marriage_certificate(5), CIVIL), (birth_certificate(), HEALTH),
+], ids=["business_license", "food_permit", "id_card", "marriage_certificate", "birth_certificate"])  # fmt: skip
+def test_every_sample_is_valid_for_its_issuer(record: dict[str, Any], issuer: str) -> None:
+    assert validate_issue(draft(record), CATALOG, MEMBERS[issuer], TODAY).license_type.code == record["type_code"]
+
+
+# --- every violation at once -------------------------------------------------------------------------------------
+
+
+def test_every_violation_is_collected_at_once() -> None:
+    record = samples.business_license(6)
+    record = {
+        **record,
+        "request_id": "has spaces",
+        "license_number": "",
+        "holder": {"name": "", "code_type": "001", "code": "91370100MA3C4K7L6N"},
+        "issue_date": "2024-02-30",
+        "region_code": "990000",
+        "serial": "abc",
+        "fields": {**record["fields"], "established_on": "soon", "shoe_size": "42", "legal_representative": ""},
+    }
+    assert violations(record, MARKET) == {
+        ("request_id", "BAD_REQUEST_ID"),
+        ("license_number", "REQUIRED"),
+        ("holder.name", "REQUIRED"),
+        ("holder.code", "BAD_CHECK_CHARACTER"),
+        ("issue_date", "BAD_DATE"),
+        ("region_code", "BAD_REGION_CODE"),
+        ("serial", "BAD_SERIAL"),
+        ("fields.established_on", "BAD_DATE"),
+        ("fields.shoe_size", "UNKNOWN_FIELD"),
+        ("fields.legal_representative", "REQUIRED"),
+    }
+
+
+def test_the_error_names_the_first_violation() -> None:
+    record = {**samples.food_permit(7), "request_id": "", "license_number": ""}
+    with pytest.raises(InvalidLicenseError) as caught:
+        validate_issue(draft(record), CATALOG, MEMBERS[MARKET], TODAY)
+    error = caught.value
+    assert error.reason == "REQUIRED" and error.violations[0].field == "request_id"
+    assert all(isinstance(v, FieldViolation) and v.description for v in error.violations)
+
+
+def test_unknown_type_stops_before_the_fields() -> None:
+    record = {**samples.business_license(8), "type_code": "111000009910000354999", "request_id": ""}
+    assert violations(record, MARKET) == {("request_id", "REQUIRED"), ("type_code", "UNKNOWN_LICENSE_TYPE")}
+
+
+DATE_CASES = [
+    ("issue date in the future", {"issue_date": "2025-01-02"}, ("issue_date", "ISSUE_DATE_IN_FUTURE")),
+    ("issue date today is fine", {"issue_date": "2025-01-01"}, None),
+    ("validity before issue", {"valid_until": "2024-05-09"}, ("valid_until", "VALIDITY_BEFORE_ISSUE")),
+    ("validity before start", {"valid_from": "2024-06-01", "valid_until": "2024-05-31"},
+     ("valid_until", "VALIDITY_BEFORE_START")),
+    ("expiring type without end", {"valid_until": ""}, ("valid_until", "REQUIRED")),
+    ("date with time", {"issue_date": "2024-05-10T00:00"}, ("issue_date", "BAD_DATE")),
+    ("compact date", {"valid_from": "20240510"}, ("valid_from", "BAD_DATE")),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("what", "change", "expected"), DATE_CASES, ids=[c[0] for c in DATE_CASES])
+def test_dates(what: str, change: dict[str, str], expected: tuple[str, str] | None) -> None:
+    record = {**samples.food_permit(9), **change}
+    if expected is None:
+        validate_issue(draft(record), CATALOG, MEMBERS[MARKET], TODAY)
+    else:
+        assert violations(record, MARKET) == {expected}, what
+
+
+# --- value types -------------------------------------------------------------------------------------------------
+
+
+def _impossible_birth_date_id() -> str:
+    first17 = "37010219900230123"  # 30 February
+    from gateway.domain.identifiers import citizen_id_check_char
+
+    return first17 + citizen_id_check_char(first17)
+
+
+def _wrong_check_id(valid: str) -> str:
+    return valid[:17] + ("0" if valid[17] != "0" else "1")
+
+
+FIELD_CASES = [
+    # (what, field, value, reason)
+    ("ENUM not a choice", "gender", "M", "NOT_A_CHOICE"),
+    ("ENUM is case and form sensitive", "gender", "男性", "NOT_A_CHOICE"),
+    ("INTEGER with a fraction", "gestational_weeks", "39.5", "BAD_INTEGER"),
+    ("INTEGER with letters", "birth_weight_g", "3kg", "BAD_INTEGER"),
+    ("INTEGER over 18 digits", "birth_weight_g", "1" * 19, "BAD_INTEGER"),
+    ("DECIMAL with 7 places", "birth_length_cm", "50.1234567", "BAD_DECIMAL"),
+    ("DECIMAL in exponent form", "birth_length_cm", "5e1", "BAD_DECIMAL"),
+    ("DECIMAL with a trailing point", "birth_length_cm", "50.", "BAD_DECIMAL"),
+    ("REGION unknown province", "birth_place", "990000", "BAD_REGION_CODE"),
+    ("REGION too short", "birth_place", "37010", "BAD_REGION_CODE"),
+    ("DATE impossible", "birth_date", "2024-13-01", "BAD_DATE"),
+    ("CITIZEN_ID impossible birth date", "mother_citizen_id", _impossible_birth_date_id(), "BAD_CITIZEN_ID"),
+    ("CITIZEN_ID wrong check character", "mother_citizen_id",
+     _wrong_check_id(samples.citizen_id(12, dt.date(1992, 4, 30))), "BAD_CHECK_CHARACTER"),
+    ("CITIZEN_ID too short", "mother_citizen_id", "37010219900307", "BAD_CITIZEN_ID"),
+    ("control character in an INTEGER", "gestational_weeks", "3\x009", "BAD_CHARACTERS"),
+    ("over-long value", "birth_facility", "院" * 101, "TOO_LONG"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("what", "key", "value", "reason"), FIELD_CASES, ids=[c[0] for c in FIELD_CASES])
+def test_bad_field_values(what: str, key: str, value: str, reason: str) -> None:
+    assert violations(with_fields(birth_certificate(), **{key: value}), HEALTH) == {(f"fields.{key}", reason)}, what
+
+
+@pytest.mark.parametrize(("key", "value"), [("gestational_weeks", "-3"), ("birth_length_cm", "50"),
+                                            ("birth_length_cm", "49.123456"), ("birth_place", "440106")])  # fmt: skip
+def test_good_numbers_and_regions(key: str, value: str) -> None:
+    valid = validate_issue(draft(with_fields(birth_certificate(), **{key: value})), CATALOG, MEMBERS[HEALTH], TODAY)
+    assert valid.fields[key] == value
+
+
+def test_holder_citizen_id_with_an_impossible_birth_date() -> None:
+    record = birth_certificate()
+    record["holder"] = {**record["holder"], "code": _impossible_birth_date_id()}
+    assert violations(record, HEALTH) == {("holder.code", "BAD_CITIZEN_ID")}
+
+
+def test_holder_code_of_another_type_is_checked_loosely() -> None:
+    record = birth_certificate()
+    record["holder"] = {**record["holder"], "code_type": "099", "code": "TMP-2024-0001"}
+    assert validate_issue(draft(record), CATALOG, MEMBERS[HEALTH], TODAY).holder.code == "TMP-2024-0001"
+    record["holder"] = {**record["holder"], "code": "临时编号"}
+    assert violations(record, HEALTH) == {("holder.code", "BAD_HOLDER_CODE")}
+
+
+CONTROL_CASES = [
+    ("holder.name", lambda r: {**r, "holder": {**r["holder"], "name": "王\x07小明"}}),
+    ("license_number", lambda r: {**r, "license_number": "Q37\x1b0012345"}),
+]
+
+
+@pytest.mark.parametrize(("field", "mutate"), CONTROL_CASES, ids=[c[0] for c in CONTROL_CASES])
+def test_control_characters_in_text(field: str, mutate: Any) -> None:
+    assert violations(mutate(birth_certificate()), HEALTH) == {(field, "BAD_CHARACTERS")}
+
+
+def test_a_trailing_newline_is_not_accepted_by_a_pattern() -> None:
+    """``$`` also matches before a final newline, so patterns must be anchored with ``fullmatch`` or ``\\Z``.
+
+    Through the gateway, serial ``"ABC123\\n"`` passes validation and then fails in ``license_check_char``: a
+    ValueError, so INTERNAL for IssueLicense and the whole BatchIssueLicenses stream; region ``"370102\\n"`` is stored.
+    """
+    record = {**samples.food_permit(10), "request_id": "fp-10\n", "serial": "ABC123\n", "region_code": "370102\n"}
+    try:
+        validate_issue(draft(record), CATALOG, MEMBERS[MARKET], TODAY)
+        found = set()
+    except InvalidLicenseError as exc:
+        found = {(v.field, v.reason) for v in exc.violations}
+    assert found == {("request_id", "BAD_REQUEST_ID"), ("serial", "BAD_SERIAL"), ("region_code", "BAD_REGION_CODE")}, (
+        "BUG: patterns ending in '$' accept a trailing newline: gateway/domain/validation.py REQUEST_ID_RE (line 21), "
+        "_SERIAL_RE (line 22); gateway/domain/identifiers.py _SERIAL_RE (line 41), _REGION_RE (line 42). "
+        "Use pattern.fullmatch() (or end with \\Z)."
+    )
+
+
+def test_digits_are_ascii_digits() -> None:
+    """``\\d`` matches any Unicode digit (全角 ３, Arabic-Indic ٣); JavaScript Number and SQL casts reject them."""
+    record = with_fields(
+        birth_certificate(), gestational_weeks="３９", birth_length_cm="５０.5", birth_place="37０１０２"
+    )
+    try:
+        validate_issue(draft({**record, "region_code": "37０１００"}), CATALOG, MEMBERS[HEALTH], TODAY)
+        found = set()
+    except InvalidLicenseError as exc:
+        found = {(v.field, v.reason) for v in exc.violations}
+    assert found == {("fields.gestational_weeks", "BAD_INTEGER"), ("fields.birth_length_cm", "BAD_DECIMAL"),
+                     ("fields.birth_place", "BAD_REGION_CODE"), ("region_code", "BAD_REGION_CODE")}, (
+        "BUG: '\\d' without re.ASCII accepts full-width digits: gateway/domain/validation.py _INTEGER_RE, _DECIMAL_RE "
+        "(lines 25-26); gateway/domain/identifiers.py _REGION_RE (line 42), also _CITIZEN_RE, _USCC_RE, _TYPE_CODE_RE. "
+        "Use [0-9] or compile with re.ASCII."
+    )  # fmt: skip
+
+
+# --- who may issue -----------------------------------------------------------------------------------------------
+
+
+def test_a_non_authoritative_issuer_is_refused_before_the_content_is_checked() -> None:
+    record = {**samples.business_license(11), "license_number": ""}  # invalid too, but permission comes first
+    with pytest.raises(PermissionDeniedError) as caught:
+        validate_issue(draft(record), CATALOG, MEMBERS[CIVIL], TODAY)
+    assert caught.value.reason == "NOT_AUTHORITATIVE_ISSUER"
+    assert caught.value.metadata == {"type_code": samples.BUSINESS_LICENSE}
+
+
+@pytest.mark.parametrize("roles", [frozenset({Role.CONSUMER}), frozenset({Role.ADMIN}), frozenset()],
+                         ids=["consumer", "admin", "no roles"])  # fmt: skip
+def test_the_listed_issuer_without_the_issuer_role_is_refused(roles: frozenset[Role]) -> None:
+    market = MEMBERS[MARKET]
+    demoted = Member(code=market.code, name=market.name, region=market.region, roles=roles)
+    with pytest.raises(PermissionDeniedError) as caught:
+        validate_issue(draft(samples.business_license(12)), CATALOG, demoted, TODAY)
+    assert caught.value.reason == "NOT_AUTHORITATIVE_ISSUER"
+
+
+def test_a_consumer_only_member_is_refused() -> None:
+    with pytest.raises(PermissionDeniedError) as caught:
+        validate_issue(draft(samples.food_permit(13)), CATALOG, MEMBERS[TAX], TODAY)
+    assert caught.value.reason == "NOT_AUTHORITATIVE_ISSUER"

@@ -1,0 +1,161 @@
+"""Settings: defaults, then a TOML file, then the environment; checks and the key store passphrase."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+import pytest
+
+from gateway.config import ConfigError, Settings
+
+
+@pytest.fixture(autouse=True)
+def _no_zzgw_toml_here(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Settings.load reads ./zzgw.toml when present: run from an empty directory."""
+    monkeypatch.chdir(tmp_path)
+
+
+def write_toml(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "settings.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_defaults() -> None:
+    settings = Settings.load(env={})
+    assert settings == Settings()
+    assert (settings.mode, settings.grpc_addr, settings.workers, settings.threads) == ("dev", "127.0.0.1:50051", 1, 16)
+    assert settings.max_message_bytes == 4 * 1024 * 1024 and settings.max_watchers == 8
+    assert settings.access_log is True and settings.log_level == "INFO"
+    assert settings.data_dir == Path("var")
+    assert settings.effective_database_url == "sqlite:///var/zzgw.db"
+    assert settings.pki_dir == Path("var/pki") and settings.keys_dir == Path("var/keys")
+    assert settings.dev_tokens_path == Path("var/dev-tokens.json")
+
+
+def test_file_then_environment(tmp_path: Path) -> None:
+    path = write_toml(
+        tmp_path, 'grpc_addr = "0.0.0.0:6000"\nthreads = 32\naccess_log = false\ndata_dir = "/srv/zzgw"\n'
+    )
+    from_file = Settings.load(path, env={})
+    assert (from_file.grpc_addr, from_file.threads, from_file.access_log, from_file.data_dir) == (
+        "0.0.0.0:6000", 32, False, Path("/srv/zzgw"))  # fmt: skip
+    both = Settings.load(path, env={"ZZGW_THREADS": "64", "ZZGW_ACCESS_LOG": "yes", "ZZGW_LOG_LEVEL": "DEBUG"})
+    assert (both.grpc_addr, both.threads, both.access_log, both.log_level) == ("0.0.0.0:6000", 64, True, "DEBUG")
+
+
+def test_the_file_named_by_zzgw_config(tmp_path: Path) -> None:
+    path = write_toml(tmp_path, "max_watchers = 3\n")
+    assert Settings.load(env={"ZZGW_CONFIG": str(path)}).max_watchers == 3
+
+
+def test_zzgw_toml_in_the_working_directory(tmp_path: Path) -> None:
+    (tmp_path / "zzgw.toml").write_text("workers = 4\n", encoding="utf-8")
+    assert Settings.load(env={}).workers == 4
+
+
+def test_an_empty_variable_does_not_override(tmp_path: Path) -> None:
+    path = write_toml(tmp_path, "threads = 32\n")
+    assert Settings.load(path, env={"ZZGW_THREADS": ""}).threads == 32
+
+
+@pytest.mark.parametrize(("env", "access_log"), [("1", True), ("TRUE", True), ("no", False), ("0", False)])
+def test_boolean_from_the_environment(env: str, access_log: bool) -> None:
+    assert Settings.load(env={"ZZGW_ACCESS_LOG": env}).access_log is access_log
+
+
+def test_unknown_setting_in_the_file(tmp_path: Path) -> None:
+    path = write_toml(tmp_path, 'grpc_adress = "0.0.0.0:1"\n')
+    with pytest.raises(ConfigError, match="unknown settings: grpc_adress"):
+        Settings.load(path, env={})
+
+
+def test_unreadable_or_broken_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot read"):
+        Settings.load(tmp_path / "missing.toml", env={})
+    with pytest.raises(ConfigError, match="cannot read"):
+        Settings.load(write_toml(tmp_path, "threads = = 3\n"), env={})
+
+
+@pytest.mark.parametrize(("variable", "value"), [("ZZGW_THREADS", "many"), ("ZZGW_WORKERS", "1.5"),
+                                                 ("ZZGW_MAX_MESSAGE_BYTES", "4MiB")])  # fmt: skip
+def test_bad_number(variable: str, value: str) -> None:
+    with pytest.raises(ConfigError, match="must be a number"):
+        Settings.load(env={variable: value})
+
+
+@pytest.mark.parametrize(("variable", "value", "message"), [
+    ("ZZGW_MODE", "prod", "mode must be dev or production"),
+    ("ZZGW_MODE", "DEV", "mode must be dev or production"),
+    ("ZZGW_WORKERS", "0", "workers must be 1-64"),
+    ("ZZGW_WORKERS", "65", "workers must be 1-64"),
+    ("ZZGW_THREADS", "1025", "threads 1-1024"),
+    ("ZZGW_MAX_MESSAGE_BYTES", "1023", "between 1 KiB and 256 MiB"),
+    ("ZZGW_MAX_MESSAGE_BYTES", str(256 * 1024 * 1024 + 1), "between 1 KiB and 256 MiB"),
+])  # fmt: skip
+def test_values_out_of_range(variable: str, value: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        Settings.load(env={variable: value})
+
+
+def test_production_mode_is_accepted() -> None:
+    assert Settings.load(env={"ZZGW_MODE": "production"}).mode == "production"
+
+
+def test_database_label_hides_the_password() -> None:
+    settings = Settings(database_url="postgresql+psycopg://zzgw:s3cret-pw@db.example:5432/zzgw")
+    assert "s3cret-pw" not in settings.database_label
+    assert settings.database_label == "postgresql+psycopg://zzgw:***@db.example:5432/zzgw"
+    assert "s3cret-pw" not in repr(settings.database_label)
+
+
+def test_the_passphrase_is_not_in_the_repr() -> None:
+    assert "hunter2" not in repr(Settings(key_passphrase="hunter2"))
+
+
+def test_passphrase_from_the_setting_and_from_a_file(tmp_path: Path) -> None:
+    assert Settings(key_passphrase="pw").passphrase() == b"pw"
+    path = tmp_path / "passphrase"
+    path.write_text("from-a-file\n", encoding="utf-8")
+    assert Settings(mode="production", key_passphrase_file=str(path)).passphrase() == b"from-a-file"
+
+
+def test_production_needs_a_passphrase(tmp_path: Path) -> None:
+    settings = Settings(mode="production", data_dir=tmp_path)
+    with pytest.raises(ConfigError, match="production mode needs ZZGW_KEY_PASSPHRASE"):
+        settings.passphrase(create=True)
+    assert not settings.generated_passphrase_path.exists()  # never generated in production
+
+
+def test_dev_passphrase_is_generated_private_once(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path)
+    first = settings.passphrase(create=True)
+    path = settings.generated_passphrase_path
+    assert path == tmp_path / "secrets" / "key-passphrase"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert len(first) >= 32
+    assert settings.passphrase(create=True) == first == settings.passphrase()  # kept, not regenerated
+
+
+def test_dev_passphrase_missing_without_create(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path)
+    with pytest.raises(ConfigError, match="no key passphrase"):
+        settings.passphrase()
+    assert not settings.generated_passphrase_path.exists()
+
+
+def test_a_missing_passphrase_file_is_a_configuration_error(tmp_path: Path) -> None:
+    """`zzgw` turns ConfigError into "configuration error: …" (exit 2); any other exception is a traceback."""
+    settings = Settings(mode="production", key_passphrase_file=str(tmp_path / "no-such-file"))
+    try:
+        settings.passphrase()
+    except ConfigError:
+        return
+    except OSError as exc:
+        pytest.fail(
+            f"BUG gateway/config.py line 146 (Settings.passphrase, key_passphrase_file branch): {exc!r} escapes as "
+            "OSError instead of ConfigError; wrap read_bytes() in try/except OSError → ConfigError naming the "
+            "file, and refuse an empty file too"
+        )
+    pytest.fail("a missing passphrase file was accepted")
