@@ -134,7 +134,7 @@ def import_file(
                     progress(len(reply.results))
             break
         except grpc.RpcError as exc:
-            if exc.code() != grpc.StatusCode.UNAVAILABLE or attempt == MAX_RECONNECTS:  # type: ignore[attr-defined]
+            if exc.code() != grpc.StatusCode.UNAVAILABLE or attempt == MAX_RECONNECTS:
                 raise
             time.sleep(min(2.0**attempt * 0.2, 5.0))
         finally:

@@ -79,7 +79,7 @@ def _demo(settings: Settings, args: argparse.Namespace) -> int:
         run_demo(channel_for)
     except grpc.RpcError as exc:
         print(
-            f"zzgw demo: the gateway at {target} answered {exc.code().name}: {exc.details()}",  # type: ignore[attr-defined]
+            f"zzgw demo: the gateway at {target} answered {exc.code().name}: {exc.details()}",
             file=sys.stderr,
         )
         return 1
@@ -103,7 +103,7 @@ def _import(settings: Settings, args: argparse.Namespace) -> int:
             report = import_file(args.file, lambda: connect(target, credentials), fmt=args.format, progress=bar.update)
         except grpc.RpcError as exc:
             print(
-                f"\nzzgw import: the gateway at {target} answered {exc.code().name}: {exc.details()}",  # type: ignore[attr-defined]
+                f"\nzzgw import: the gateway at {target} answered {exc.code().name}: {exc.details()}",
                 file=sys.stderr,
             )
             return 1

@@ -146,7 +146,8 @@ class Settings:
             try:
                 passphrase = Path(self.key_passphrase_file).read_bytes().strip()
             except OSError as exc:
-                raise ConfigError(f"cannot read the key passphrase file {self.key_passphrase_file}: {exc.strerror}") from None
+                name = self.key_passphrase_file
+                raise ConfigError(f"cannot read the key passphrase file {name}: {exc.strerror}") from None
             if not passphrase:
                 raise ConfigError(f"the key passphrase file {self.key_passphrase_file} is empty")
             return passphrase

@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 
-
 _MAX_SAFE_INTEGER = 2**53 - 1
 
 

@@ -100,13 +100,16 @@ class CertificateAuthority:
         return self._issue(hosts[0], [], names, ExtendedKeyUsageOID.SERVER_AUTH)
 
     def issue_client(self, *, code: str, name: str) -> Issued:
-        extra = [x509.NameAttribute(NameOID.ORGANIZATION_NAME, name), x509.NameAttribute(NameOID.SERIAL_NUMBER, code)]
+        extra: list[x509.NameAttribute[str]] = [
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, name),
+            x509.NameAttribute(NameOID.SERIAL_NUMBER, code),
+        ]
         return self._issue(code, extra, [], ExtendedKeyUsageOID.CLIENT_AUTH)
 
     def _issue(
         self,
         common_name: str,
-        extra: list[x509.NameAttribute],
+        extra: list[x509.NameAttribute[str]],
         names: list[x509.GeneralName],
         usage: x509.ObjectIdentifier,
     ) -> Issued:

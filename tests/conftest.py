@@ -54,7 +54,7 @@ class PgDatabase:
         try:
             with admin.connect() as conn:
                 conn.execute(text(f'CREATE DATABASE "{name}"'))
-        except Exception as exc:  # noqa: BLE001 - a clear failure, never a skip, when PostgreSQL was asked for
+        except Exception as exc:
             pytest.fail(f"ZZGW_TEST_DATABASE_URL is set but PostgreSQL is unreachable: {exc}", pytrace=False)
         finally:
             admin.dispose()
@@ -74,9 +74,15 @@ def backend_params() -> list[object]:
         pytest.param(
             "postgresql",
             id="postgresql",
-            marks=[pytest.mark.postgres, pytest.mark.skipif(not PG_URL, reason="PostgreSQL tests need "
-                   "ZZGW_TEST_DATABASE_URL (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test)")],
-        ),  # fmt: skip
+            marks=[
+                pytest.mark.postgres,
+                pytest.mark.skipif(
+                    not PG_URL,
+                    reason="PostgreSQL tests need "
+                    "ZZGW_TEST_DATABASE_URL (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test)",
+                ),
+            ],
+        ),
     ]
 
 
@@ -116,8 +122,7 @@ class RunningGateway:
 
 
 def start_gateway(data_dir: Path, database_url: str, **overrides: object) -> RunningGateway:
-    settings = Settings(data_dir=data_dir, database_url=database_url, key_passphrase=PASSPHRASE, threads=8,
-                        **overrides)  # type: ignore[arg-type]  # fmt: skip
+    settings = Settings(data_dir=data_dir, database_url=database_url, key_passphrase=PASSPHRASE, threads=8, **overrides)  # type: ignore[arg-type]
     initialise(settings)
     gateway = Gateway.open(settings)
     server, port = build_server(gateway, "127.0.0.1:0")

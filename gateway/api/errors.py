@@ -87,5 +87,5 @@ def item_error(error: ZzgwError) -> common_pb2.ItemError:
 
 def _pack(message: object) -> any_pb2.Any:
     packed = any_pb2.Any()
-    packed.Pack(message)  # type: ignore[arg-type]
+    packed.Pack(message)
     return packed

@@ -56,7 +56,7 @@ class GatewayInterceptor(grpc.ServerInterceptor):
         details: grpc.HandlerCallDetails,
     ) -> grpc.RpcMethodHandler | None:
         handler = continuation(details)
-        method = details.method  # type: ignore[attr-defined]
+        method = details.method
         if handler is None or is_public(method):
             return handler
         if handler.unary_unary:
@@ -158,7 +158,7 @@ class _Call:
         if isinstance(exc, ZzgwError):
             self.code = status_code(exc)
             self.context.abort_with_status(to_status(exc))
-        code = self.context.code()  # type: ignore[attr-defined]
+        code = self.context.code()
         if code is not None and code is not grpc.StatusCode.OK:
             # context.abort() inside the handler: keep its status and re-raise its exception
             self.code = code

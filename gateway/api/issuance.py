@@ -13,7 +13,7 @@ from gateway.api.errors import item_error
 from gateway.api.interceptors import caller
 from gateway.domain.catalog import Catalog
 from gateway.domain.errors import FieldViolation, InvalidRequestError, ResourceExhaustedError
-from gateway.domain.model import License
+from gateway.domain.model import License, LicenseDraft
 from gateway.services.issuance import IssuanceService, IssueResult
 from protos.zzgw.v1 import common_pb2, issuance_pb2, issuance_pb2_grpc
 
@@ -68,7 +68,7 @@ class IssuanceServicer(issuance_pb2_grpc.IssuanceServiceServicer):
                 tail = messages.pop()
                 if isinstance(tail, BaseException) and context.is_active():
                     raise tail
-            drafts = []
+            drafts: list[LicenseDraft] = []
             for message in messages:
                 items = message.licenses  # type: ignore[attr-defined]
                 if len(items) > MAX_ITEMS_PER_MESSAGE:

@@ -10,7 +10,7 @@ import datetime as dt
 import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     JSON,
@@ -42,9 +42,9 @@ from gateway.domain.model import (
 )
 from gateway.store.models import LicenseEventRow, LicenseRow, MemberRow
 
-_L = LicenseRow.__table__
-_E = LicenseEventRow.__table__
-_M = MemberRow.__table__
+_L = cast(Table, LicenseRow.__table__)
+_E = cast(Table, LicenseEventRow.__table__)
+_M = cast(Table, MemberRow.__table__)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -285,7 +285,7 @@ def _insert_many(session: Session, table: Table, rows: list[dict[str, object]]) 
     names = ", ".join(c.name for c in columns)
     if connection.dialect.name == "sqlite":
         sql = f"INSERT INTO {table.name} ({names}) VALUES ({', '.join('?' * len(columns))})"
-        convert = [_SQLITE.get(type(c.type).__name__) for c in columns]
+        convert: list[Callable[[Any], object] | None] = [_SQLITE.get(type(c.type).__name__) for c in columns]
     elif connection.dialect.name == "postgresql":
         _copy_into(
             connection,
@@ -299,20 +299,19 @@ def _insert_many(session: Session, table: Table, rows: list[dict[str, object]]) 
         session.execute(insert(table), rows)
         return
     keys = [c.name for c in columns]
-    memo: dict[tuple[int, object], object] = {}  # a batch shares its timestamps: convert each once
+    times: dict[object, str] = {}  # a batch shares its timestamps: format each once
 
-    def value(k: str, f: Callable[[Any], object] | None, v: object) -> object:
+    def value(f: Callable[[Any], object] | None, v: object) -> object:
         if f is None or v is None:
             return v
         if f is _sqlite_datetime:
-            key = (id(f), v)
-            if key not in memo:
-                memo[key] = f(v)
-            return memo[key]
+            if v not in times:
+                times[v] = _sqlite_datetime(v)
+            return times[v]
         return f(v)
 
-    params = [tuple(value(k, f, row[k]) for k, f in zip(keys, convert, strict=True)) for row in rows]
-    connection.exec_driver_sql(sql, params)  # type: ignore[arg-type]
+    params = [tuple(value(f, row[k]) for k, f in zip(keys, convert, strict=True)) for row in rows]
+    connection.exec_driver_sql(sql, params)
 
 
 def _sqlite_datetime(value: object) -> str:
@@ -334,7 +333,7 @@ def _copy_into(
             copy.write_row(row)
 
 
-_SQLITE = {
+_SQLITE: dict[str, Callable[[Any], object]] = {
     "Date": lambda v: v.isoformat(),
     "DateTime": _sqlite_datetime,
     "JSON": lambda v: json.dumps(v, ensure_ascii=False),
@@ -432,6 +431,6 @@ def _license(row: Row[tuple[object, ...]]) -> License:
     )
 
 
-def _chunks(items: list[str] | list[tuple[str, str]], size: int) -> Iterable[list]:  # type: ignore[type-arg]
+def _chunks(items: list[str] | list[tuple[str, str]], size: int) -> Iterable[list]:
     for start in range(0, len(items), size):
         yield items[start : start + size]

@@ -77,8 +77,13 @@ def test_record_seal_verifies_with_the_issuers_public_key(running: RunningGatewa
     with running.gateway.db.unit_of_work() as uow:
         found = uow.licenses.get(lic.license_id)
     assert found is not None
-    seal = RecordSeal(algorithm=lic.record_seal.algorithm, key_id=key_id, signature=lic.record_seal.signature,
-                      record_digest=lic.record_seal.record_digest, encoding=lic.record_seal.encoding)
+    seal = RecordSeal(
+        algorithm=lic.record_seal.algorithm,
+        key_id=key_id,
+        signature=lic.record_seal.signature,
+        record_digest=lic.record_seal.record_digest,
+        encoding=lic.record_seal.encoding,
+    )
     verify_record_seal(public_key, found.content.record_mapping(), seal)
 
 
@@ -147,8 +152,9 @@ BAD_INPUT = [
 
 
 @pytest.mark.parametrize(("what", "path", "value", "field", "reason"), BAD_INPUT, ids=[b[0] for b in BAD_INPUT])
-def test_bad_input_gets_field_level_errors(running: RunningGateway, what: str, path: str, value: object,
-                                          field: str, reason: str) -> None:  # fmt: skip
+def test_bad_input_gets_field_level_errors(
+    running: RunningGateway, what: str, path: str, value: object, field: str, reason: str
+) -> None:
     record = _bad(unique(samples.business_license(6)), path, value)
     with pytest.raises(grpc.RpcError) as caught:
         issue(running, record)
@@ -167,8 +173,14 @@ def test_validity_end_required_for_expiring_types(running: RunningGateway) -> No
 
 def test_citizen_id_check_character(running: RunningGateway) -> None:
     record = samples.id_card(8)
-    record = {**record, "request_id": "id-bad-" + uuid.uuid4().hex[:8],
-              "holder": {**record["holder"], "code": record["holder"]["code"][:17] + ("0" if record["holder"]["code"][17] != "0" else "1")}}  # fmt: skip
+    record = {
+        **record,
+        "request_id": "id-bad-" + uuid.uuid4().hex[:8],
+        "holder": {
+            **record["holder"],
+            "code": record["holder"]["code"][:17] + ("0" if record["holder"]["code"][17] != "0" else "1"),
+        },
+    }
     with pytest.raises(grpc.RpcError) as caught:
         issue(running, record, POLICE)
     assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
@@ -203,9 +215,14 @@ def test_unauthenticated_calls_are_refused(running: RunningGateway, token: str |
 def test_amend_makes_a_new_version_and_supersedes_the_old(running: RunningGateway) -> None:
     first = issue(running, unique(samples.business_license(12))).license
     stub = running.issuance(MARKET)
-    amended = stub.AmendLicense(issuance_pb2.AmendLicenseRequest(
-        request_id="amend-" + uuid.uuid4().hex, license_id=first.license_id,
-        fields={"legal_representative": "李四", "domicile": "山东省济南市历城区新址1号"}, reason="法定代表人变更"))  # fmt: skip
+    amended = stub.AmendLicense(
+        issuance_pb2.AmendLicenseRequest(
+            request_id="amend-" + uuid.uuid4().hex,
+            license_id=first.license_id,
+            fields={"legal_representative": "李四", "domicile": "山东省济南市历城区新址1号"},
+            reason="法定代表人变更",
+        )
+    )
     new, old = amended.license, amended.superseded
     assert new.version == 2 and new.supersedes == first.license_id
     assert LicenseId.parse(new.license_id).serial == LicenseId.parse(first.license_id).serial
@@ -215,13 +232,19 @@ def test_amend_makes_a_new_version_and_supersedes_the_old(running: RunningGatewa
     assert old.status == S.LICENSE_STATUS_SUPERSEDED and old.superseded_by == new.license_id
     got = stub.GetLicense(issuance_pb2.GetLicenseRequest(license_id=first.license_id))
     assert got.license.status == S.LICENSE_STATUS_SUPERSEDED
-    current = stub.GetLicense(issuance_pb2.GetLicenseRequest(type_code=BUSINESS_LICENSE,
-                                                             license_number=first.license_number, include_history=True))  # fmt: skip
+    current = stub.GetLicense(
+        issuance_pb2.GetLicenseRequest(
+            type_code=BUSINESS_LICENSE, license_number=first.license_number, include_history=True
+        )
+    )
     assert current.license.license_id == new.license_id
     assert [v.license_id for v in current.history] == [first.license_id]
     with pytest.raises(grpc.RpcError) as caught:
-        stub.AmendLicense(issuance_pb2.AmendLicenseRequest(request_id="amend-" + uuid.uuid4().hex,
-                                                           license_id=first.license_id, fields={"domicile": "x"}))  # fmt: skip
+        stub.AmendLicense(
+            issuance_pb2.AmendLicenseRequest(
+                request_id="amend-" + uuid.uuid4().hex, license_id=first.license_id, fields={"domicile": "x"}
+            )
+        )
     assert caught.value.code() == grpc.StatusCode.FAILED_PRECONDITION
     assert error_details(caught.value)[0].reason == "NOT_AMENDABLE"
 
@@ -229,14 +252,24 @@ def test_amend_makes_a_new_version_and_supersedes_the_old(running: RunningGatewa
 def test_amend_with_an_invalid_field_is_rejected(running: RunningGateway) -> None:
     first = issue(running, unique(samples.business_license(13))).license
     with pytest.raises(grpc.RpcError) as caught:
-        running.issuance(MARKET).AmendLicense(issuance_pb2.AmendLicenseRequest(
-            request_id="amend-" + uuid.uuid4().hex, license_id=first.license_id, fields={"established_on": "soon"}))  # fmt: skip
+        running.issuance(MARKET).AmendLicense(
+            issuance_pb2.AmendLicenseRequest(
+                request_id="amend-" + uuid.uuid4().hex, license_id=first.license_id, fields={"established_on": "soon"}
+            )
+        )
     assert ("fields.established_on", "BAD_DATE") in error_details(caught.value)[1]
 
 
 def change(running: RunningGateway, license_id: str, action: int, member: str = MARKET, reason: str = "依法处理"):  # type: ignore[no-untyped-def]
-    return running.issuance(member).ChangeLicenseStatus(issuance_pb2.ChangeLicenseStatusRequest(
-        request_id="st-" + uuid.uuid4().hex, license_id=license_id, action=action, reason=reason)).license  # fmt: skip
+    return (
+        running.issuance(member)
+        .ChangeLicenseStatus(
+            issuance_pb2.ChangeLicenseStatusRequest(
+                request_id="st-" + uuid.uuid4().hex, license_id=license_id, action=action, reason=reason
+            )
+        )
+        .license
+    )
 
 
 def test_status_transitions(running: RunningGateway) -> None:
@@ -317,15 +350,19 @@ def test_batch_one_result_per_item_in_order_bad_items_fail_alone(running: Runnin
     assert all(r.created for r in responses if r.HasField("license"))
     # a retried batch duplicates nothing
     again = results(running.issuance(MARKET).BatchIssueLicenses(iter(requests)))
-    assert [r.license.license_id for r in again if r.HasField("license")] == \
-        [r.license.license_id for r in responses if r.HasField("license")]
+    assert [r.license.license_id for r in again if r.HasField("license")] == [
+        r.license.license_id for r in responses if r.HasField("license")
+    ]
     assert not any(r.created for r in again)
 
 
 def test_batch_summary_carries_no_personal_data(running: RunningGateway) -> None:
     record = unique(samples.food_permit(250))
-    (result,) = results(running.issuance(MARKET).BatchIssueLicenses(
-        iter([issuance_pb2.BatchIssueLicensesRequest(licenses=[issue_request(record)])])))  # fmt: skip
+    (result,) = results(
+        running.issuance(MARKET).BatchIssueLicenses(
+            iter([issuance_pb2.BatchIssueLicensesRequest(licenses=[issue_request(record)])])
+        )
+    )
     lic = result.license
     assert lic.license_number == record["license_number"] and lic.record_seal.signature and lic.version == 1
     assert not lic.holder.code and not lic.fields
@@ -334,8 +371,11 @@ def test_batch_summary_carries_no_personal_data(running: RunningGateway) -> None
 def test_batch_message_with_too_many_items_is_refused(running: RunningGateway) -> None:
     item = issue_request(unique(samples.food_permit(260)))
     with pytest.raises(grpc.RpcError) as caught:
-        results(running.issuance(MARKET).BatchIssueLicenses(
-            iter([issuance_pb2.BatchIssueLicensesRequest(licenses=[item] * 1001)])))  # fmt: skip
+        results(
+            running.issuance(MARKET).BatchIssueLicenses(
+                iter([issuance_pb2.BatchIssueLicensesRequest(licenses=[item] * 1001)])
+            )
+        )
     assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert ("licenses", "TOO_MANY_ITEMS") in error_details(caught.value)[1]
 
@@ -357,7 +397,11 @@ def test_batch_streams_results_while_the_client_is_still_sending(running: Runnin
 
     stream = running.issuance(MARKET).BatchIssueLicenses(requests())
     for i in range(3):
-        outbox.put(issuance_pb2.BatchIssueLicensesRequest(licenses=[issue_request(unique(samples.food_permit(200 + i), f"{tag}{i}"))]))  # fmt: skip
+        outbox.put(
+            issuance_pb2.BatchIssueLicensesRequest(
+                licenses=[issue_request(unique(samples.food_permit(200 + i), f"{tag}{i}"))]
+            )
+        )
         reply = next(stream)
         assert [r.index for r in reply.results] == [i] and reply.results[0].HasField("license")
     outbox.put(None)
@@ -367,7 +411,9 @@ def test_batch_streams_results_while_the_client_is_still_sending(running: Runnin
 def test_batch_duplicate_request_id_inside_one_batch(running: RunningGateway) -> None:
     record = unique(samples.food_permit(300))
     conflicting = {**record, "license_number": record["license_number"] + "X"}
-    requests = [issuance_pb2.BatchIssueLicensesRequest(licenses=[issue_request(r) for r in (record, record, conflicting)])]
+    requests = [
+        issuance_pb2.BatchIssueLicensesRequest(licenses=[issue_request(r) for r in (record, record, conflicting)])
+    ]
     responses = results(running.issuance(MARKET).BatchIssueLicenses(iter(requests)))
     assert responses[0].created and not responses[1].created
     assert responses[1].license.license_id == responses[0].license.license_id
@@ -400,11 +446,14 @@ def test_watch_delivers_changes_and_resumes_from_a_cursor(running: RunningGatewa
     thread.join(10)
     assert not thread.is_alive()
     assert [(e.kind, e.license_id) for e in received] == [
-        (issuance_pb2.CHANGE_KIND_ISSUED, lic.license_id), (issuance_pb2.CHANGE_KIND_STATUS_CHANGED, lic.license_id)]  # fmt: skip
+        (issuance_pb2.CHANGE_KIND_ISSUED, lic.license_id),
+        (issuance_pb2.CHANGE_KIND_STATUS_CHANGED, lic.license_id),
+    ]
     assert received[1].status == S.LICENSE_STATUS_REVOKED and received[1].reason == "生产条件不符合要求"
     # resume after the first event: the second comes again, nothing is missed
-    resumed = watcher.WatchLicenseChanges(issuance_pb2.WatchLicenseChangesRequest(
-        cursor=received[0].cursor, type_codes=[FOOD_PERMIT]))  # fmt: skip
+    resumed = watcher.WatchLicenseChanges(
+        issuance_pb2.WatchLicenseChangesRequest(cursor=received[0].cursor, type_codes=[FOOD_PERMIT])
+    )
     first = next(resumed)
     resumed.cancel()
     assert first.event.cursor == received[1].cursor and first.event.status == S.LICENSE_STATUS_REVOKED
@@ -412,8 +461,9 @@ def test_watch_delivers_changes_and_resumes_from_a_cursor(running: RunningGatewa
 
 def test_issuer_watch_sees_only_its_own_licenses(running: RunningGateway) -> None:
     issue(running, unique(samples.food_permit(500)))
-    stream = running.issuance(CIVIL).WatchLicenseChanges(issuance_pb2.WatchLicenseChangesRequest(from_beginning=True),
-                                                          timeout=1.0)  # fmt: skip
+    stream = running.issuance(CIVIL).WatchLicenseChanges(
+        issuance_pb2.WatchLicenseChangesRequest(from_beginning=True), timeout=1.0
+    )
     with pytest.raises(grpc.RpcError) as caught:
         for reply in stream:
             assert reply.event.issuer_code == CIVIL
