@@ -21,7 +21,7 @@ install: $(STAMP)
 
 # buf (protobuf lint) comes from the npm registry; without npm the lint step says so and is skipped.
 $(BUF): package.json
-	@if command -v npm >/dev/null 2>&1; then npm ci --no-audit --no-fund --loglevel=error && touch $(BUF); \
+	@if command -v npm >/dev/null 2>&1; then npm install --no-audit --no-fund --no-package-lock --loglevel=error && touch $(BUF); \
 	else echo "npm not found: buf lint will be skipped"; fi
 
 ## serve: set up (venv, schema, keys, demo members) and run the gateway on SQLite in ./var, gRPC on 127.0.0.1:50051
