@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed-stamp
 BUF    := node_modules/.bin/buf
 PROTOS := $(wildcard protos/zzgw/v1/*.proto)
 
-.PHONY: all install serve test lint protos bench bench-quick clean
+.PHONY: all install serve test lint protos bench clean
 
 all: test
 
@@ -37,16 +37,17 @@ test: install $(BUF)
 lint: install $(BUF)
 	$(BUF) lint
 	$(VENV)/bin/ruff check gateway signing adapters tests benchmarks
-	$(VENV)/bin/mypy gateway signing adapters
-	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy gateway signing adapters benchmarks
+	$(VENV)/bin/lint-imports --no-cache
 
 ## protos: regenerate the committed Python code from protos/zzgw/v1/*.proto
 protos: install
 	$(PY) -m grpc_tools.protoc -I . --python_out=. --pyi_out=. --grpc_python_out=. $(PROTOS)
 
-## bench: the benchmarks (ingest throughput vs a bare gRPC server, SQLite and PostgreSQL); figures go to the README
+## bench: ingest throughput vs a bare gRPC server (SQLite, PostgreSQL), then the server-model comparison (ADR 0001)
 bench: install
 	$(PY) -m benchmarks.ingest
+	$(PY) -m benchmarks.server_model
 
 clean:
 	rm -rf $(VENV) node_modules build *.egg-info

@@ -17,7 +17,7 @@ from protos.zzgw.v1 import issuance_pb2, issuance_pb2_grpc
 
 
 class BareIssuance(issuance_pb2_grpc.IssuanceServiceServicer):
-    def BatchIssueLicenses(self, request_iterator, context):  # type: ignore[no-untyped-def]
+    def BatchIssueLicenses(self, request_iterator, context):
         template = batch_result()
         index = 0
         for request in request_iterator:

@@ -37,7 +37,10 @@ def wait_serving(address: str, timeout: float = 60.0) -> None:
         stub = health_pb2_grpc.HealthStub(channel)
         while time.monotonic() < deadline:
             try:
-                if stub.Check(health_pb2.HealthCheckRequest(), timeout=1).status == health_pb2.HealthCheckResponse.SERVING:
+                if (
+                    stub.Check(health_pb2.HealthCheckRequest(), timeout=1).status
+                    == health_pb2.HealthCheckResponse.SERVING
+                ):
                     return
             except grpc.RpcError:
                 time.sleep(0.2)
@@ -60,9 +63,16 @@ def gateway_process(database_url: str | None, *, workers: int = 1, threads: int 
     """A real ``zzgw serve`` process on a fresh data directory (and the given database), initialised first."""
     with tempfile.TemporaryDirectory(prefix="zzgw-bench-") as tmp:
         port = free_port()
-        env = {**os.environ, "ZZGW_DATA_DIR": tmp, "ZZGW_GRPC_ADDR": f"127.0.0.1:{port}",
-               "ZZGW_KEY_PASSPHRASE": PASSPHRASE, "ZZGW_ACCESS_LOG": "false", "ZZGW_WORKERS": str(workers),
-               "ZZGW_THREADS": str(threads), "ZZGW_LOG_LEVEL": "WARNING"}  # fmt: skip
+        env = {
+            **os.environ,
+            "ZZGW_DATA_DIR": tmp,
+            "ZZGW_GRPC_ADDR": f"127.0.0.1:{port}",
+            "ZZGW_KEY_PASSPHRASE": PASSPHRASE,
+            "ZZGW_ACCESS_LOG": "false",
+            "ZZGW_WORKERS": str(workers),
+            "ZZGW_THREADS": str(threads),
+            "ZZGW_LOG_LEVEL": "WARNING",
+        }
         if database_url:
             env["ZZGW_DATABASE_URL"] = database_url
         zzgw = [sys.executable, "-m", "gateway.cli"]
@@ -96,4 +106,4 @@ def postgres_database() -> Iterator[str]:
 def run_client(module: str, *args: str) -> dict[str, float]:
     """Run a benchmark client in its own process (so it has its own core and GIL); it prints one JSON line."""
     out = subprocess.run([sys.executable, "-m", module, *args], cwd=ROOT, check=True, capture_output=True, text=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+    return json.loads(out.stdout.strip().splitlines()[-1])

@@ -42,8 +42,11 @@ def gateway(backend: str, n: int, streams: int, workers: int) -> dict[str, float
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--n", type=int, default=30_000)
-    parser.add_argument("--layouts", default="1x1,2x4",
-                        help="gateway worker processes x client streams, comma-separated (default 1x1,2x4)")
+    parser.add_argument(
+        "--layouts",
+        default="1x1,2x4",
+        help="gateway worker processes x client streams, comma-separated (default 1x1,2x4)",
+    )
     parser.add_argument("--backends", default="sqlite,postgresql")
     parser.add_argument("--json", help="also write the results to this file")
     args = parser.parse_args()
@@ -58,8 +61,9 @@ def main() -> None:
             r = gateway(backend, args.n, streams, workers)
             results[f"gateway {backend}, {workers} worker(s), {streams} stream(s)"] = r
             lines.append((f"gateway, {backend} ({workers} worker(s), {streams} stream(s))", r, base["rate"]))
-    print(f"\nBatchIssueLicenses: {args.n} licenses, validated, sealed (ECDSA P-256) and committed; "
-          f"100 items per message")
+    print(
+        f"\nBatchIssueLicenses: {args.n} licenses, validated, sealed (ECDSA P-256) and committed; 100 items per message"
+    )
     print(f"{'server':<48}{'licenses/s':>12}{'vs bare':>10}{'seconds':>10}")
     for name, r, base_rate in lines:
         print(f"{name:<48}{r['rate']:>12,.0f}{r['rate'] / base_rate:>10.1%}{r['seconds']:>10.1f}")

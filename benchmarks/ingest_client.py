@@ -1,6 +1,6 @@
 """Benchmark client: stream N BatchIssueLicenses requests over S parallel streams and time until every answer is in.
 
-    python -m benchmarks.ingest_client ADDRESS N STREAMS [TOKEN]   → prints {"n":…, "seconds":…, "errors":…}
+python -m benchmarks.ingest_client ADDRESS N STREAMS [TOKEN]   → prints {"n":…, "seconds":…, "errors":…}
 """
 
 from __future__ import annotations
@@ -10,8 +10,6 @@ import sys
 import threading
 import time
 import uuid
-
-import grpc
 
 from adapters.client import MemberCredentials, connect
 from benchmarks.payloads import MARKET, batch_requests
@@ -28,7 +26,7 @@ def main() -> None:
     answered = [0]
     lock = threading.Lock()
 
-    def one(part: list) -> None:  # type: ignore[type-arg]
+    def one(part: list) -> None:
         # a subchannel of its own per stream: otherwise both streams share one connection, so one worker process
         channel = connect(address, MemberCredentials(code=MARKET, token=token), [("grpc.use_local_subchannel_pool", 1)])
         stub = issuance_pb2_grpc.IssuanceServiceStub(channel)
