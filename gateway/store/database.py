@@ -16,6 +16,8 @@ watcher reading ``seq > cursor`` never skips one that commits late.
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -37,6 +39,8 @@ class Database:
         self.engine = engine
         self.dialect = engine.dialect.name
         self._sessions = sessionmaker(engine, expire_on_commit=False)
+        database = engine.url.database if self.dialect == "sqlite" else None
+        self._lock_path = f"{database}.writer-lock" if database and database != ":memory:" else None
 
     @classmethod
     def connect(cls, url: str, *, pool_size: int = 16, echo: bool = False) -> Database:
@@ -78,7 +82,7 @@ class Database:
 
     @contextlib.contextmanager
     def unit_of_work(self, *, write: bool = False) -> Iterator[UnitOfWork]:
-        with self._sessions() as session:
+        with self._writer_lock() if write else contextlib.nullcontext(), self._sessions() as session:
             if write:
                 session.connection(execution_options={"zzgw_write": True})
             uow = UnitOfWork(session, self.dialect)
@@ -90,6 +94,23 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+    @contextlib.contextmanager
+    def _writer_lock(self) -> Iterator[None]:
+        """SQLite file databases: one writer at a time across threads and processes, woken the moment the lock is free.
+
+        SQLite's own busy handler sleeps in steps of up to 100 ms while another connection writes, which left worker
+        processes idle; an flock on a file beside the database queues writers without that backoff.
+        """
+        if self._lock_path is None:
+            yield
+            return
+        fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # releases the lock
 
 
 class UnitOfWork:
