@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable
 
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -128,6 +129,12 @@ def change_event(change: LicenseChange) -> issuance_pb2.LicenseChangeEvent:
 
 
 def timestamp(value: dt.datetime) -> Timestamp:
+    return _timestamp(value)
+
+
+@functools.lru_cache(maxsize=256)
+def _timestamp(value: dt.datetime) -> Timestamp:
+    """Cached: a batch's licenses share their times. Callers copy it into their messages (never mutate it)."""
     stamp = Timestamp()
     stamp.FromDatetime(value)
     return stamp

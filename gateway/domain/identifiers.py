@@ -84,7 +84,10 @@ _PROVINCES = frozenset(
 
 def license_check_char(payload: str) -> str:
     """ISO/IEC 7064 MOD 37,36 hybrid check character over ``payload`` (digits and upper-case letters)."""
-    p = 36
+    return _MOD36_ALPHABET[(37 - _mod37_36(payload, 36)) % 36]
+
+
+def _mod37_36(payload: str, p: int) -> int:
     for c in payload:
         try:
             value = _MOD36_VALUE[c]
@@ -92,7 +95,13 @@ def license_check_char(payload: str) -> str:
             raise ValueError(f"character {c!r} is outside 0-9A-Z") from None
         s = (p + value) % 36 or 36
         p = (s * 2) % 37
-    return _MOD36_ALPHABET[(37 - p) % 36]
+    return p
+
+
+@functools.lru_cache(maxsize=1024)
+def _prefix_state(type_code: str, issuer_code: str) -> int:
+    """The MOD 37,36 state after type code and issuer, shared by every license of a type and issuer."""
+    return _mod37_36(type_code + issuer_code, 36)
 
 
 def citizen_id_check_char(first17: str) -> str:
@@ -172,7 +181,8 @@ class LicenseId:
 
     @property
     def check_char(self) -> str:
-        return license_check_char(f"{self.type_code}{self.issuer_code}{self.serial}{self.version:03d}")
+        p = _mod37_36(f"{self.serial}{self.version:03d}", _prefix_state(self.type_code, self.issuer_code))
+        return _MOD36_ALPHABET[(37 - p) % 36]
 
     def __str__(self) -> str:
         return (
