@@ -51,6 +51,16 @@ class ImportReport:
         return (self.created + self.existing) / self.seconds if self.seconds else 0.0
 
 
+def count_records(path: Path, fmt: str | None = None) -> int:
+    """How many records the file holds (lines, less the header for CSV, blank lines not counted), for an ETA."""
+    fmt = fmt or ("csv" if path.suffix.lower() == ".csv" else "jsonl")
+    count = 0
+    with path.open("rb") as handle:
+        for line in handle:
+            count += bool(line.strip())
+    return max(count - 1, 0) if fmt == "csv" else count
+
+
 def read_records(path: Path, fmt: str | None = None) -> Iterator[tuple[int, dict[str, Any] | Failure]]:
     """(line number, record or the failure to read it), for JSON Lines or CSV (chosen by suffix unless given)."""
     fmt = fmt or ("csv" if path.suffix.lower() == ".csv" else "jsonl")

@@ -90,7 +90,7 @@ def _import(settings: Settings, args: argparse.Namespace) -> int:
     import grpc
     from tqdm import tqdm
 
-    from adapters.batch_import import import_file, summary
+    from adapters.batch_import import count_records, import_file, summary
     from adapters.client import MemberCredentials, connect
 
     if not args.file.exists():
@@ -98,7 +98,10 @@ def _import(settings: Settings, args: argparse.Namespace) -> int:
         return 2
     target = args.target or settings.grpc_addr
     credentials = MemberCredentials.for_mode(settings.mode, settings.data_dir, args.issuer)
-    with tqdm(unit=" lines", desc=f"importing {args.file.name}", dynamic_ncols=True, mininterval=0.5) as bar:
+    total = count_records(args.file, args.format)
+    with tqdm(
+        total=total, unit=" lines", desc=f"importing {args.file.name}", dynamic_ncols=True, mininterval=0.5
+    ) as bar:
         try:
             report = import_file(args.file, lambda: connect(target, credentials), fmt=args.format, progress=bar.update)
         except grpc.RpcError as exc:

@@ -147,3 +147,15 @@ def test_an_empty_file(running: RunningGateway, tmp_path: Path) -> None:
 
 def _by_number(record: dict[str, Any]) -> issuance_pb2.GetLicenseRequest:
     return issuance_pb2.GetLicenseRequest(type_code=record["type_code"], license_number=record["license_number"])
+
+
+def test_count_records_for_the_progress_bar(tmp_path: Path) -> None:
+    from adapters.batch_import import count_records
+
+    jsonl = tmp_path / "a.jsonl"
+    jsonl.write_text('{"a": 1}\n\n{"b": 2}\n{broken\n', encoding="utf-8")
+    csv_file = tmp_path / "a.csv"
+    csv_file.write_text("request_id,type_code\nr1,t\nr2,t\n", encoding="utf-8")
+    assert count_records(jsonl) == 3
+    assert count_records(csv_file) == 2
+    assert count_records(jsonl, "csv") == 2
