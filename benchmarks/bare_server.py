@@ -12,8 +12,8 @@ from concurrent import futures
 
 import grpc
 
-from benchmarks.payloads import batch_result
-from protos.zzgw.v1 import issuance_pb2, issuance_pb2_grpc
+from benchmarks.payloads import bare_response, batch_result
+from protos.zzgw.v1 import issuance_pb2_grpc
 
 
 class BareIssuance(issuance_pb2_grpc.IssuanceServiceServicer):
@@ -21,14 +21,8 @@ class BareIssuance(issuance_pb2_grpc.IssuanceServiceServicer):
         template = batch_result()
         index = 0
         for request in request_iterator:
-            results = []
-            for _item in request.licenses:
-                result = issuance_pb2.BatchItemResult()
-                result.CopyFrom(template)
-                result.index = index
-                index += 1
-                results.append(result)
-            yield issuance_pb2.BatchIssueLicensesResponse(results=results)
+            yield bare_response(template, request, index)
+            index += len(request.licenses)
 
 
 def main() -> None:

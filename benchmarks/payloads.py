@@ -34,6 +34,19 @@ def batch_requests(n: int, run: str, start: int = 0) -> list[issuance_pb2.BatchI
     ]
 
 
+def bare_response(
+    template: issuance_pb2.BatchItemResult, request: issuance_pb2.BatchIssueLicensesRequest, first_index: int
+) -> issuance_pb2.BatchIssueLicensesResponse:
+    """What a bare server answers to one message: a copy of ``template`` per item, numbered from ``first_index``."""
+    results = []
+    for offset in range(len(request.licenses)):
+        result = issuance_pb2.BatchItemResult()
+        result.CopyFrom(template)
+        result.index = first_index + offset
+        results.append(result)
+    return issuance_pb2.BatchIssueLicensesResponse(results=results)
+
+
 def batch_result() -> issuance_pb2.BatchItemResult:
     """What the gateway answers for one item (see gateway.api.convert.license_summary)."""
     return issuance_pb2.BatchItemResult(

@@ -44,7 +44,7 @@ import grpc
 
 from benchmarks.bare_server import BareIssuance
 from benchmarks.common import ROOT, free_port
-from benchmarks.payloads import ITEMS_PER_MESSAGE, batch_requests, batch_result, sealed_license
+from benchmarks.payloads import ITEMS_PER_MESSAGE, bare_response, batch_requests, batch_result, sealed_license
 from protos.zzgw.v1 import common_pb2, issuance_pb2, issuance_pb2_grpc
 
 THREADS = 16  # as the gateway's default ZZGW_THREADS
@@ -105,14 +105,8 @@ class AioIssuance(issuance_pb2_grpc.IssuanceServiceServicer):
         template = batch_result()
         index = 0
         async for request in request_iterator:
-            results = []
-            for _item in request.licenses:
-                result = issuance_pb2.BatchItemResult()
-                result.CopyFrom(template)
-                result.index = index
-                index += 1
-                results.append(result)
-            yield issuance_pb2.BatchIssueLicensesResponse(results=results)
+            yield bare_response(template, request, index)
+            index += len(request.licenses)
 
 
 def serve_sync(handler: str, port: int) -> None:

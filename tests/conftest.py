@@ -6,6 +6,7 @@ created and dropped here. With the variable set and the database down, the tests
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
@@ -16,6 +17,8 @@ from pathlib import Path
 
 import grpc
 import pytest
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -86,16 +89,38 @@ def backend_params() -> list[object]:
     ]
 
 
-@pytest.fixture(scope="module", params=backend_params())
-def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'zzgw.db'}"
+@contextlib.contextmanager
+def fresh_database(kind: str, directory: Path) -> Iterator[str]:
+    """The URL of an empty database: a SQLite file in ``directory``, or a PostgreSQL database made and dropped here."""
+    if kind == "sqlite":
+        yield f"sqlite:///{directory / f'zzgw-{uuid.uuid4().hex[:8]}.db'}"
         return
     database = PgDatabase.create()
     try:
         yield database.url
     finally:
         database.drop()
+
+
+@pytest.fixture(scope="module", params=backend_params())
+def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with fresh_database(request.param, tmp_path_factory.mktemp("db")) as url:
+        yield url
+
+
+def error_details(error: grpc.RpcError) -> tuple[error_details_pb2.ErrorInfo, list[tuple[str, str]]]:
+    """The google.rpc ErrorInfo of a failed call and its BadRequest violations as (field, reason) pairs."""
+    status = rpc_status.from_call(error)  # type: ignore[arg-type]
+    assert status is not None, "the error carries no google.rpc.Status"
+    info, violations = error_details_pb2.ErrorInfo(), []
+    for detail in status.details:
+        if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
+            detail.Unpack(info)
+        elif detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
+            bad = error_details_pb2.BadRequest()
+            detail.Unpack(bad)
+            violations = [(v.field, v.reason) for v in bad.field_violations]
+    return info, violations
 
 
 @dataclass

@@ -9,14 +9,23 @@ import uuid
 
 import grpc
 import pytest
-from google.rpc import error_details_pb2
-from grpc_status import rpc_status
 
 from adapters.records import issue_request
 from gateway.bootstrap import samples
 from gateway.domain.identifiers import LicenseId
 from protos.zzgw.v1 import common_pb2, issuance_pb2
-from tests.conftest import ADMIN, BUSINESS_LICENSE, CIVIL, FOOD_PERMIT, MARKET, POLICE, TAX, RunningGateway, today
+from tests.conftest import (
+    ADMIN,
+    BUSINESS_LICENSE,
+    CIVIL,
+    FOOD_PERMIT,
+    MARKET,
+    POLICE,
+    TAX,
+    RunningGateway,
+    error_details,
+    today,
+)
 
 S = common_pb2
 
@@ -32,20 +41,6 @@ def unique(record: dict, tag: str | None = None) -> dict:
     else:
         record["license_number"] = f"{record['license_number']}-{tag}"
     return record
-
-
-def error_details(error: grpc.RpcError) -> tuple[error_details_pb2.ErrorInfo, list[tuple[str, str]]]:
-    status = rpc_status.from_call(error)
-    assert status is not None, "the error carries no google.rpc.Status"
-    info, violations = error_details_pb2.ErrorInfo(), []
-    for detail in status.details:
-        if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
-            detail.Unpack(info)
-        elif detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
-            bad = error_details_pb2.BadRequest()
-            detail.Unpack(bad)
-            violations = [(v.field, v.reason) for v in bad.field_violations]
-    return info, violations
 
 
 def issue(running: RunningGateway, record: dict, member: str = MARKET) -> issuance_pb2.IssueLicenseResponse:

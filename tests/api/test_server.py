@@ -15,7 +15,6 @@ from typing import Any
 import grpc
 import pytest
 from google.protobuf import descriptor_pb2
-from google.rpc import error_details_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from grpc_status import rpc_status
@@ -26,24 +25,10 @@ from gateway.api.roles import ALLOWED_ROLES
 from gateway.bootstrap import samples
 from gateway.server import SERVICE_NAMES
 from protos.zzgw.v1 import catalog_pb2, issuance_pb2
-from tests.conftest import MARKET, TAX, PgDatabase, RunningGateway, start_gateway
+from tests.conftest import MARKET, TAX, RunningGateway, error_details, fresh_database, start_gateway
 
 ISSUANCE_METHODS = ["IssueLicense", "BatchIssueLicenses", "AmendLicense", "ChangeLicenseStatus", "GetLicense",
                     "WatchLicenseChanges"]  # fmt: skip
-
-
-def error_details(error: grpc.RpcError) -> tuple[error_details_pb2.ErrorInfo, list[tuple[str, str]]]:
-    status = rpc_status.from_call(error)  # type: ignore[arg-type]
-    assert status is not None, "the error carries no google.rpc.Status"
-    info, violations = error_details_pb2.ErrorInfo(), []
-    for detail in status.details:
-        if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
-            detail.Unpack(info)
-        elif detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
-            bad = error_details_pb2.BadRequest()
-            detail.Unpack(bad)
-            violations = [(v.field, v.reason) for v in bad.field_violations]
-    return info, violations
 
 
 def unique_food_permit(n: int) -> dict[str, Any]:
@@ -199,14 +184,8 @@ def test_every_service_is_registered() -> None:
 @pytest.fixture
 def own_database(database_url: str, tmp_path: Path) -> Iterator[str]:
     """A database for a gateway of the test's own (one per data dir: its keys and tokens must not clobber others)."""
-    if database_url.startswith("sqlite"):
-        yield f"sqlite:///{tmp_path / 'own.db'}"
-        return
-    database = PgDatabase.create()
-    try:
-        yield database.url
-    finally:
-        database.drop()
+    with fresh_database("sqlite" if database_url.startswith("sqlite") else "postgresql", tmp_path) as url:
+        yield url
 
 
 @pytest.fixture
