@@ -1,0 +1,686 @@
+"""The seal-maker CA (制章者): a root and an issuing intermediate that certify electronic seals, their CRL, and the
+trust check of a seal certificate.
+
+>>> ca = SealMakerCA.create("济南市制章中心", now)                                             # doctest: +SKIP
+>>> cert = ca.issue_seal_certificate(issuer_name="济南市市场监督管理局", issuer_uscc="11370100MB0000000X",
+...     seal_name="济南市市场监督管理局电子证照专用章", public_key=seal_key.public_key(),
+...     not_before=now, not_after=now + dt.timedelta(days=730))                           # doctest: +SKIP
+>>> ca.revoke(cert.serial_number, x509.ReasonFlags.key_compromise, at=now)                 # doctest: +SKIP
+>>> finding = check_certificate(cert, trust_roots=[ca.root], intermediates=[ca.intermediate],
+...     crls=[ca.crl(now, next_update=now + dt.timedelta(days=7))], at=signing_time)      # doctest: +SKIP
+
+This is a different authority from the member mTLS CA in ``signing.pki``: its certificates name the organisation
+that owns a seal, and they are checked long after issue, at the time a seal was applied.
+
+Seal certificates carry the owner's 统一社会信用代码 (USCC) in ``organizationIdentifier`` (2.5.4.97), the X.520
+attribute for an organisation's registered identifier (as eIDAS qualified seals use it); ``serialNumber`` names a
+device or a person's serial in most profiles, so it is only read, as a fall-back, in certificates from other CAs.
+
+The check uses pyhanko-certvalidator rather than ``cryptography.x509.verification``: the latter has no revocation
+checking at all (no CRLs) and only TLS server/client policies, while a seal check needs CRLs and a point-in-time
+answer ("was the certificate valid and not revoked when the seal was applied?"). pyHanko already validates seals
+in PDFs with the same library, so both checks agree.
+
+Files written by ``save`` (keys encrypted PKCS#8, mode 0600)::
+
+    root.pem  root.key.pem  intermediate.pem  intermediate.key.pem  revocations.json
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import enum
+import json
+import os
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from asn1crypto import x509 as asn1_x509
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature as _CryptoInvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.x509.oid import NameOID
+from pyhanko_certvalidator import CertificateValidator, ValidationContext
+from pyhanko_certvalidator.errors import (
+    DisallowedAlgorithmError,
+    ExpiredError,
+    InsufficientRevinfoError,
+    InvalidCertificateError,
+    NotYetValidError,
+    PathBuildingError,
+    PathValidationError,
+    RevokedError,
+    StaleRevinfoError,
+    ValidationError,
+)
+from pyhanko_certvalidator.policy_decl import CertRevTrustPolicy, RevocationCheckingPolicy, RevocationCheckingRule
+
+from signing.errors import KeyStoreError, SigningError
+from signing.keys import ALGORITHMS, ECDSA_P256_SHA256, RSA2048_SHA256
+
+PrivateKey = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
+PublicKey = ec.EllipticCurvePublicKey | rsa.RSAPublicKey
+
+_ROOT_VALIDITY = dt.timedelta(days=20 * 365)
+_INTERMEDIATE_VALIDITY = dt.timedelta(days=10 * 365)
+_BACKDATE = dt.timedelta(minutes=5)
+_STATE_FILE = "revocations.json"
+# certificateHold can be lifted (removeFromCRL); the check reads later CRLs retroactively, which is only sound
+# when a revocation is final, so holds are refused.
+_REFUSED_REASONS = frozenset({x509.ReasonFlags.certificate_hold, x509.ReasonFlags.remove_from_crl})
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Revocation:
+    """One revoked seal certificate (吊销的印章证书)."""
+
+    serial: int
+    """Serial number of the revoked certificate."""
+    reason: x509.ReasonFlags
+    """Why it was revoked; written to the CRL entry unless ``unspecified``."""
+    revoked_at: dt.datetime
+    """When it stopped being valid (UTC); seals applied before this time stay valid."""
+
+
+class SealMakerCA:
+    """The root and the issuing intermediate of the seal-maker, with the intermediate's revocation list.
+
+    Without the intermediate's key (``import_external(..., None)``) the CA only supplies trust material: its
+    certificates and the revocations already recorded; issuing and signing CRLs raise KeyStoreError.
+    """
+
+    def __init__(
+        self,
+        *,
+        root: x509.Certificate,
+        intermediate: x509.Certificate,
+        root_key: PrivateKey | None,
+        intermediate_key: PrivateKey | None,
+        revocations: Iterable[Revocation] = (),
+        crl_number: int = 0,
+        directory: Path | None = None,
+    ):
+        _require_issued_by(intermediate, root)
+        if intermediate_key is not None and not _same_key(intermediate_key.public_key(), intermediate.public_key()):
+            raise KeyStoreError("the intermediate key does not belong to the intermediate certificate")
+        if root_key is not None and not _same_key(root_key.public_key(), root.public_key()):
+            raise KeyStoreError("the root key does not belong to the root certificate")
+        self.root = root
+        self.intermediate = intermediate
+        self._root_key = root_key
+        self._intermediate_key = intermediate_key
+        self._revocations = {r.serial: r for r in revocations}
+        self._crl_number = crl_number
+        self._directory = directory
+        self._lock = threading.Lock()
+
+    # --- making, saving, loading ---------------------------------------------------------------------------------
+
+    @classmethod
+    def create(cls, name: str, now: dt.datetime, *, algorithm: str = ECDSA_P256_SHA256) -> SealMakerCA:
+        """Make a new root (pathlen 1) and issuing intermediate (pathlen 0) named after the seal-maker ``name``."""
+        _require_aware(now)
+        root_key = _generate(algorithm)
+        intermediate_key = _generate(algorithm)
+        root_name = _ca_name(name, f"{name} Seal Root CA")
+        intermediate_name = _ca_name(name, f"{name} Seal Issuing CA")
+        root = _ca_certificate(
+            subject=root_name,
+            public_key=root_key.public_key(),
+            issuer=None,
+            signing_key=root_key,
+            path_length=1,
+            not_before=now - _BACKDATE,
+            not_after=now + _ROOT_VALIDITY,
+        )
+        intermediate = _ca_certificate(
+            subject=intermediate_name,
+            public_key=intermediate_key.public_key(),
+            issuer=root,
+            signing_key=root_key,
+            path_length=0,
+            not_before=now - _BACKDATE,
+            not_after=now + _INTERMEDIATE_VALIDITY,
+        )
+        return cls(root=root, intermediate=intermediate, root_key=root_key, intermediate_key=intermediate_key)
+
+    @classmethod
+    def import_external(
+        cls,
+        root_pem: bytes,
+        intermediate_pem: bytes,
+        intermediate_key_pem: bytes | None,
+        *,
+        key_passphrase: bytes | None = None,
+    ) -> SealMakerCA:
+        """Take over an existing seal-maker CA; with no key it can only validate (its certificates, its CRLs)."""
+        try:
+            root = x509.load_pem_x509_certificate(root_pem)
+            intermediate = x509.load_pem_x509_certificate(intermediate_pem)
+        except ValueError as exc:
+            raise SigningError(f"cannot read the CA certificates: {exc}") from exc
+        key = None if intermediate_key_pem is None else _load_key(intermediate_key_pem, key_passphrase, "intermediate")
+        return cls(root=root, intermediate=intermediate, root_key=None, intermediate_key=key)
+
+    def save(self, directory: Path, passphrase: bytes) -> None:
+        """Write the certificates, the keys we hold (encrypted with ``passphrase``) and the revocations.
+
+        From then on every revocation and CRL number is also written to ``directory``.
+        """
+        if not passphrase:
+            raise KeyStoreError("the seal-maker CA needs a passphrase for its keys")
+        directory.mkdir(parents=True, exist_ok=True)
+        (directory / "root.pem").write_bytes(self.root.public_bytes(serialization.Encoding.PEM))
+        (directory / "intermediate.pem").write_bytes(self.intermediate.public_bytes(serialization.Encoding.PEM))
+        for stem, key in (("root", self._root_key), ("intermediate", self._intermediate_key)):
+            if key is not None:
+                _write_private(directory / f"{stem}.key.pem", _encrypted_pem(key, passphrase))
+        with self._lock:
+            self._directory = directory
+            self._write_state()
+
+    @classmethod
+    def load(cls, directory: Path, passphrase: bytes) -> SealMakerCA:
+        """Read a CA written by ``save``; a missing key file yields a verification-only CA."""
+        try:
+            root = x509.load_pem_x509_certificate((directory / "root.pem").read_bytes())
+            intermediate = x509.load_pem_x509_certificate((directory / "intermediate.pem").read_bytes())
+        except FileNotFoundError as exc:
+            raise KeyStoreError(f"no seal-maker CA in {directory}: {exc.filename} is missing") from None
+        keys: dict[str, PrivateKey | None] = {}
+        for stem in ("root", "intermediate"):
+            path = directory / f"{stem}.key.pem"
+            keys[stem] = _load_key(path.read_bytes(), passphrase, stem) if path.exists() else None
+        revocations, crl_number = _read_state(directory / _STATE_FILE)
+        return cls(
+            root=root,
+            intermediate=intermediate,
+            root_key=keys["root"],
+            intermediate_key=keys["intermediate"],
+            revocations=revocations,
+            crl_number=crl_number,
+            directory=directory,
+        )
+
+    @property
+    def can_issue(self) -> bool:
+        """Whether the intermediate's private key is held (else the CA only validates)."""
+        return self._intermediate_key is not None
+
+    # --- issuing -------------------------------------------------------------------------------------------------
+
+    def issue_seal_certificate(
+        self,
+        *,
+        issuer_name: str,
+        issuer_uscc: str,
+        seal_name: str,
+        public_key: PublicKey,
+        not_before: dt.datetime,
+        not_after: dt.datetime,
+    ) -> x509.Certificate:
+        """Certify a seal key (制章): O=issuer name, CN=seal name, organizationIdentifier=USCC, C=CN."""
+        signing_key = self._issuing_key()
+        _require_aware(not_before)
+        _require_aware(not_after)
+        if not (issuer_name and issuer_uscc and seal_name):
+            raise ValueError("issuer_name, issuer_uscc and seal_name must not be empty")
+        if not not_before < not_after:
+            raise ValueError("not_before must precede not_after")
+        if not_after > self.intermediate.not_valid_after_utc:
+            raise ValueError("the seal certificate would outlive the issuing CA")
+        subject = x509.Name(
+            [
+                x509.NameAttribute(NameOID.COUNTRY_NAME, "CN"),
+                x509.NameAttribute(NameOID.ORGANIZATION_NAME, issuer_name),
+                x509.NameAttribute(NameOID.ORGANIZATION_IDENTIFIER, issuer_uscc),
+                x509.NameAttribute(NameOID.COMMON_NAME, seal_name),
+            ]
+        )
+        return (
+            x509.CertificateBuilder()
+            .subject_name(subject)
+            .issuer_name(self.intermediate.subject)
+            .public_key(public_key)
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(not_before)
+            .not_valid_after(not_after)
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(_key_usage(digital_signature=True, content_commitment=True), critical=True)
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
+            .add_extension(_aki(self.intermediate), critical=False)
+            .sign(signing_key, hashes.SHA256())
+        )
+
+    # --- revocation ----------------------------------------------------------------------------------------------
+
+    def revoke(self, serial: int, reason: x509.ReasonFlags, at: dt.datetime) -> Revocation:
+        """Revoke a seal certificate (吊销) from ``at`` on. Revoking it again keeps, and returns, the first record."""
+        _require_aware(at)
+        if reason in _REFUSED_REASONS:
+            raise ValueError(f"{reason.value} is not supported: seal revocations are final")
+        with self._lock:
+            existing = self._revocations.get(serial)
+            if existing is not None:
+                return existing
+            revocation = Revocation(serial=serial, reason=reason, revoked_at=at.astimezone(dt.UTC))
+            self._revocations[serial] = revocation
+            self._write_state()
+        return revocation
+
+    def revocation_time(self, serial: int) -> dt.datetime | None:
+        """When ``serial`` was revoked, or None if it is not."""
+        with self._lock:
+            revocation = self._revocations.get(serial)
+        return None if revocation is None else revocation.revoked_at
+
+    @property
+    def revocations(self) -> tuple[Revocation, ...]:
+        """All revocations, in serial order."""
+        with self._lock:
+            return tuple(self._revocations[s] for s in sorted(self._revocations))
+
+    def crl(self, now: dt.datetime, next_update: dt.datetime) -> bytes:
+        """A CRL (DER) signed by the intermediate, listing every revocation; each call takes the next CRL number."""
+        signing_key = self._issuing_key()
+        _require_aware(now)
+        _require_aware(next_update)
+        if not now < next_update:
+            raise ValueError("next_update must follow now")
+        with self._lock:
+            self._crl_number += 1
+            number = self._crl_number
+            revoked = [self._revocations[s] for s in sorted(self._revocations)]
+            self._write_state()
+        builder = (
+            x509.CertificateRevocationListBuilder()
+            .issuer_name(self.intermediate.subject)
+            .last_update(now)
+            .next_update(next_update)
+            .add_extension(x509.CRLNumber(number), critical=False)
+            .add_extension(_aki(self.intermediate), critical=False)
+        )
+        for revocation in revoked:
+            entry = (
+                x509.RevokedCertificateBuilder().serial_number(revocation.serial).revocation_date(revocation.revoked_at)
+            )
+            # RFC 5280 5.3.1: reasonCode unspecified SHOULD be absent
+            if revocation.reason is not x509.ReasonFlags.unspecified:
+                entry = entry.add_extension(x509.CRLReason(revocation.reason), critical=False)
+            builder = builder.add_revoked_certificate(entry.build())
+        return builder.sign(signing_key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
+
+    # --- internals -----------------------------------------------------------------------------------------------
+
+    def _issuing_key(self) -> PrivateKey:
+        if self._intermediate_key is None:
+            raise KeyStoreError("this seal-maker CA was imported without its intermediate key: it can only validate")
+        return self._intermediate_key
+
+    def _write_state(self) -> None:
+        """Persist revocations and the CRL number; the caller holds the lock."""
+        if self._directory is None:
+            return
+        state = {
+            "crl_number": self._crl_number,
+            "revocations": [
+                {"serial": format(r.serial, "x"), "reason": r.reason.value, "revoked_at": r.revoked_at.isoformat()}
+                for r in (self._revocations[s] for s in sorted(self._revocations))
+            ],
+        }
+        path = self._directory / _STATE_FILE
+        temporary = path.with_suffix(".tmp")
+        temporary.write_text(json.dumps(state, indent=1) + "\n", encoding="utf-8")
+        os.replace(temporary, path)  # atomic: a crash leaves the old or the new list, never half of one
+
+
+# --- the trust check -------------------------------------------------------------------------------------------------
+
+
+class CheckResult(enum.Enum):
+    """Outcome of a certificate check."""
+
+    PASSED = "PASSED"
+    FAILED = "FAILED"
+    INDETERMINATE = "INDETERMINATE"
+    """The certificate could not be judged, e.g. no usable CRL: ask again with better data."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IdentityFinding:
+    """What the trust check found about one seal certificate."""
+
+    result: CheckResult
+    """PASSED, FAILED or INDETERMINATE."""
+    reason: str | None
+    """Stable code when not PASSED: UNTRUSTED_ROOT, LOOKALIKE_CA, REVOKED, EXPIRED, NOT_YET_VALID, BAD_KEY_USAGE,
+    NOT_END_ENTITY, WEAK_ALGORITHM, INVALID_CHAIN, CRL_MISSING, CRL_STALE."""
+    detail: str
+    """Human-readable explanation (from the validator), for logs and clerks; empty when PASSED."""
+    subject_name: str | None
+    """The organisation that owns the seal (subject O)."""
+    seal_name: str | None
+    """The seal's name (subject CN)."""
+    uscc: str | None
+    """The owner's 统一社会信用代码 (organizationIdentifier, else serialNumber)."""
+    serial: int
+    """The certificate's serial number."""
+    revoked_at: dt.datetime | None = None
+    """When the certificate was revoked, if the CRL said so and that was before ``at``."""
+
+    def __post_init__(self) -> None:
+        if (self.result is CheckResult.PASSED) != (self.reason is None):
+            raise ValueError("a finding has a reason exactly when it did not pass")
+
+
+def check_certificate(
+    cert: x509.Certificate,
+    *,
+    trust_roots: Sequence[x509.Certificate],
+    intermediates: Sequence[x509.Certificate],
+    crls: Sequence[bytes],
+    at: dt.datetime,
+) -> IdentityFinding:
+    """Check that ``cert`` chained to a trust root and was valid, for seals, and not revoked at ``at``.
+
+    Synchronous wrapper over ``async_check_certificate``; do not call it from a running event loop.
+    """
+    return asyncio.run(
+        async_check_certificate(cert, trust_roots=trust_roots, intermediates=intermediates, crls=crls, at=at)
+    )
+
+
+async def async_check_certificate(
+    cert: x509.Certificate,
+    *,
+    trust_roots: Sequence[x509.Certificate],
+    intermediates: Sequence[x509.Certificate],
+    crls: Sequence[bytes],
+    at: dt.datetime,
+) -> IdentityFinding:
+    """Check ``cert`` as at ``at`` (the time the seal was applied), with only the material given: nothing is fetched.
+
+    ``crls`` (DER) may be issued after ``at``: a certificate revoked after ``at`` passes, one revoked before fails
+    with REVOKED. The seal certificate must be covered by a CRL (else INDETERMINATE, CRL_MISSING); CA certificates
+    are checked only when they declare a CRL distribution point.
+    """
+    _require_aware(at)
+    subject_name, seal_name, uscc = _identity(cert)
+
+    def finding(
+        result: CheckResult, reason: str | None, detail: str = "", revoked_at: dt.datetime | None = None
+    ) -> IdentityFinding:
+        return IdentityFinding(
+            result=result,
+            reason=reason,
+            detail=detail,
+            subject_name=subject_name,
+            seal_name=seal_name,
+            uscc=uscc,
+            serial=cert.serial_number,
+            revoked_at=revoked_at,
+        )
+
+    if _is_ca(cert):
+        return finding(CheckResult.FAILED, "NOT_END_ENTITY", "a seal certificate must not be a CA certificate")
+    if not trust_roots:
+        return finding(CheckResult.FAILED, "UNTRUSTED_ROOT", "no trust roots were given")
+    context = ValidationContext(
+        trust_roots=[_to_asn1(c) for c in trust_roots],
+        other_certs=[_to_asn1(c) for c in intermediates],
+        crls=list(crls),
+        allow_fetching=False,
+        moment=at,
+        # hard-fail for the CAs (check a CRL they declare), but a CRL is required for the seal certificate itself;
+        # later CRLs count (retroactive), which is sound because holds are never issued (see _REFUSED_REASONS)
+        revinfo_policy=CertRevTrustPolicy(
+            RevocationCheckingPolicy(
+                ee_certificate_rule=RevocationCheckingRule.CRL_REQUIRED,
+                intermediate_ca_cert_rule=RevocationCheckingRule.CHECK_IF_DECLARED,
+            ),
+            retroactive_revinfo=True,
+        ),
+    )
+    validator = CertificateValidator(_to_asn1(cert), validation_context=context)
+    try:
+        # pyhanko-certvalidator leaves this method unannotated
+        await validator.async_validate_usage(  # type: ignore[no-untyped-call]
+            {"digital_signature", "non_repudiation"}, extended_optional=False
+        )
+    except RevokedError as exc:
+        return finding(CheckResult.FAILED, "REVOKED", exc.failure_msg, revoked_at=exc.revocation_dt)
+    except ExpiredError as exc:
+        return finding(CheckResult.FAILED, "EXPIRED", exc.failure_msg)
+    except NotYetValidError as exc:
+        return finding(CheckResult.FAILED, "NOT_YET_VALID", exc.failure_msg)
+    except StaleRevinfoError as exc:
+        return finding(CheckResult.INDETERMINATE, "CRL_STALE", exc.failure_msg)
+    except InsufficientRevinfoError as exc:
+        return finding(CheckResult.INDETERMINATE, "CRL_MISSING", exc.failure_msg)
+    except DisallowedAlgorithmError as exc:
+        return finding(CheckResult.FAILED, "WEAK_ALGORITHM", exc.failure_msg)
+    except (PathBuildingError, PathValidationError) as exc:
+        # the path builder matches issuers by name, so a look-alike CA surfaces as a bad signature on the path
+        # or as no path at all; telling it apart from a merely unknown CA takes a look at the chain's signatures
+        lookalike = _lookalike_of(cert, trust_roots, intermediates)
+        if lookalike is not None:
+            detail = f"issued under {lookalike.rfc4514_string()}, which copies the name of a trusted CA but not its key"
+            return finding(CheckResult.FAILED, "LOOKALIKE_CA", detail)
+        if isinstance(exc, PathBuildingError):
+            return finding(CheckResult.FAILED, "UNTRUSTED_ROOT", str(exc))
+        return finding(CheckResult.FAILED, "INVALID_CHAIN", str(exc))
+    except InvalidCertificateError as exc:
+        return finding(CheckResult.FAILED, "BAD_KEY_USAGE", exc.failure_msg)
+    except ValidationError as exc:
+        return finding(CheckResult.FAILED, "INVALID_CHAIN", exc.failure_msg)
+    return finding(CheckResult.PASSED, None)
+
+
+def _identity(cert: x509.Certificate) -> tuple[str | None, str | None, str | None]:
+    """Owner (O), seal name (CN) and USCC (organizationIdentifier, else serialNumber) from the subject."""
+    subject = cert.subject
+    uscc = _attribute(subject, NameOID.ORGANIZATION_IDENTIFIER) or _attribute(subject, NameOID.SERIAL_NUMBER)
+    return _attribute(subject, NameOID.ORGANIZATION_NAME), _attribute(subject, NameOID.COMMON_NAME), uscc
+
+
+def _attribute(name: x509.Name, oid: x509.ObjectIdentifier) -> str | None:
+    values = name.get_attributes_for_oid(oid)
+    if not values:
+        return None
+    value = values[0].value
+    return value if isinstance(value, str) else value.decode("utf-8", "replace")
+
+
+def _lookalike_of(
+    cert: x509.Certificate, trust_roots: Sequence[x509.Certificate], intermediates: Sequence[x509.Certificate]
+) -> x509.Name | None:
+    """The name of a trusted CA that some certificate up the chain claims as issuer without being signed by it.
+
+    The chain is followed through ``intermediates`` by name and signature; the trusted CAs are the roots and the
+    intermediates that chain to them.
+    """
+    trusted = [c for c in intermediates if _chains_to(c, trust_roots, intermediates)] + list(trust_roots)
+    current = cert
+    for _ in range(len(intermediates) + 1):
+        if _issued_by_any(current, trusted):
+            return None  # the break lies elsewhere (e.g. a CA certificate of its own)
+        if any(t.subject == current.issuer for t in trusted):
+            return current.issuer
+        parents = [c for c in intermediates if c != current and _signed_by(current, c)]
+        if not parents:
+            return None
+        current = parents[0]
+    return None
+
+
+def _chains_to(
+    cert: x509.Certificate, trust_roots: Sequence[x509.Certificate], intermediates: Sequence[x509.Certificate]
+) -> bool:
+    current = cert
+    for _ in range(len(intermediates) + 1):
+        if _issued_by_any(current, trust_roots):
+            return True
+        parents = [c for c in intermediates if c != current and _signed_by(current, c)]
+        if not parents:
+            return False
+        current = parents[0]
+    return False
+
+
+def _issued_by_any(cert: x509.Certificate, issuers: Iterable[x509.Certificate]) -> bool:
+    return any(_signed_by(cert, issuer) for issuer in issuers)
+
+
+def _signed_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
+    try:
+        cert.verify_directly_issued_by(issuer)
+    except (ValueError, TypeError, _CryptoInvalidSignature):
+        return False
+    return True
+
+
+def _is_ca(cert: x509.Certificate) -> bool:
+    try:
+        return cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
+    except x509.ExtensionNotFound:
+        return False
+
+
+def _to_asn1(cert: x509.Certificate) -> asn1_x509.Certificate:
+    return asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER))
+
+
+# --- certificate and key helpers -------------------------------------------------------------------------------------
+
+
+def _require_aware(moment: dt.datetime) -> None:
+    if moment.tzinfo is None:
+        raise ValueError("times must carry a time zone (use UTC)")
+
+
+def _generate(algorithm: str) -> PrivateKey:
+    if algorithm == ECDSA_P256_SHA256:
+        return ec.generate_private_key(ec.SECP256R1())
+    if algorithm == RSA2048_SHA256:
+        return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    raise KeyStoreError(f"unknown algorithm {algorithm!r}; use one of {', '.join(ALGORITHMS)}")
+
+
+def _ca_name(organisation: str, common_name: str) -> x509.Name:
+    return x509.Name(
+        [
+            x509.NameAttribute(NameOID.COUNTRY_NAME, "CN"),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, organisation),
+            x509.NameAttribute(NameOID.COMMON_NAME, common_name),
+        ]
+    )
+
+
+def _key_usage(*, digital_signature: bool = False, content_commitment: bool = False, ca: bool = False) -> x509.KeyUsage:
+    return x509.KeyUsage(
+        digital_signature=digital_signature,
+        content_commitment=content_commitment,
+        key_encipherment=False,
+        data_encipherment=False,
+        key_agreement=False,
+        key_cert_sign=ca,
+        crl_sign=ca,
+        encipher_only=False,
+        decipher_only=False,
+    )
+
+
+def _aki(issuer: x509.Certificate) -> x509.AuthorityKeyIdentifier:
+    ski = issuer.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
+    return x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski)
+
+
+def _ca_certificate(
+    *,
+    subject: x509.Name,
+    public_key: PublicKey,
+    issuer: x509.Certificate | None,
+    signing_key: PrivateKey,
+    path_length: int,
+    not_before: dt.datetime,
+    not_after: dt.datetime,
+) -> x509.Certificate:
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject if issuer is None else issuer.subject)
+        .public_key(public_key)
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(not_before)
+        .not_valid_after(not_after)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=path_length), critical=True)
+        .add_extension(_key_usage(ca=True), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
+    )
+    if issuer is not None:
+        builder = builder.add_extension(_aki(issuer), critical=False)
+    return builder.sign(signing_key, hashes.SHA256())
+
+
+def _require_issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> None:
+    if not _signed_by(cert, issuer):
+        raise SigningError("the intermediate certificate is not issued by the root certificate")
+    if not _is_ca(cert) or not _is_ca(issuer):
+        raise SigningError("the root and the intermediate must both be CA certificates")
+
+
+def _same_key(one: object, other: object) -> bool:
+    def spki(key: object) -> bytes:
+        assert isinstance(key, ec.EllipticCurvePublicKey | rsa.RSAPublicKey)
+        return key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+
+    return spki(one) == spki(other)
+
+
+def _encrypted_pem(key: PrivateKey, passphrase: bytes) -> bytes:
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.BestAvailableEncryption(passphrase),
+    )
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as out:
+        out.write(data)
+    os.chmod(path, 0o600)  # O_CREAT's mode does not apply to a file that already existed
+
+
+def _load_key(pem: bytes, passphrase: bytes | None, what: str) -> PrivateKey:
+    try:
+        key = serialization.load_pem_private_key(pem, password=passphrase)
+    except (ValueError, TypeError) as exc:
+        raise KeyStoreError(f"cannot decrypt the {what} key: wrong passphrase or damaged file") from exc
+    if isinstance(key, ec.EllipticCurvePrivateKey) and isinstance(key.curve, ec.SECP256R1):
+        return key
+    if isinstance(key, rsa.RSAPrivateKey) and key.key_size >= 2048:
+        return key
+    raise KeyStoreError(f"the {what} key must be ECDSA P-256 or RSA-2048")
+
+
+def _read_state(path: Path) -> tuple[list[Revocation], int]:
+    try:
+        state = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return [], 0
+    except ValueError as exc:
+        raise KeyStoreError(f"{path} is damaged: {exc}") from exc
+    revocations = [
+        Revocation(
+            serial=int(item["serial"], 16),
+            reason=x509.ReasonFlags(item["reason"]),
+            revoked_at=dt.datetime.fromisoformat(item["revoked_at"]),
+        )
+        for item in state["revocations"]
+    ]
+    return revocations, int(state["crl_number"])

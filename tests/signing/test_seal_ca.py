@@ -1,0 +1,359 @@
+"""The seal-maker CA (制章者): issuing seal certificates, revoking them, its CRL, storage, and the trust check."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import stat
+from pathlib import Path
+from typing import TypeVar
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from signing.errors import KeyStoreError
+from signing.keys import RSA2048_SHA256
+from signing.seal_ca import CheckResult, IdentityFinding, SealMakerCA, async_check_certificate, check_certificate
+
+NOW = dt.datetime(2025, 3, 1, 8, 0, tzinfo=dt.UTC)
+SIGNED_AT = NOW + dt.timedelta(days=10)
+LATER = NOW + dt.timedelta(days=30)
+USCC = "11370100MB0000000X"
+PASSPHRASE = b"correct horse"
+
+T = TypeVar("T", bound=x509.ExtensionType)
+
+
+@pytest.fixture(scope="module")
+def ca() -> SealMakerCA:
+    return SealMakerCA.create("济南市制章中心", NOW)
+
+
+@pytest.fixture(scope="module")
+def seal_key() -> ec.EllipticCurvePrivateKey:
+    return ec.generate_private_key(ec.SECP256R1())
+
+
+def issue(
+    ca: SealMakerCA, key: ec.EllipticCurvePrivateKey, *, days: int = 730, start: dt.datetime = NOW
+) -> x509.Certificate:
+    return ca.issue_seal_certificate(
+        issuer_name="济南市市场监督管理局",
+        issuer_uscc=USCC,
+        seal_name="济南市市场监督管理局电子证照专用章",
+        public_key=key.public_key(),
+        not_before=start,
+        not_after=start + dt.timedelta(days=days),
+    )
+
+
+def check(
+    ca: SealMakerCA, cert: x509.Certificate, *, at: dt.datetime = SIGNED_AT, crl: bytes | None = None
+) -> IdentityFinding:
+    crl = crl if crl is not None else ca.crl(LATER, LATER + dt.timedelta(days=7))
+    return check_certificate(cert, trust_roots=[ca.root], intermediates=[ca.intermediate], crls=[crl], at=at)
+
+
+def extension(cert: x509.Certificate, kind: type[T]) -> x509.Extension[T]:
+    return cert.extensions.get_extension_for_class(kind)
+
+
+def issue_with_usage(ca_dir: Path, usage: x509.KeyUsage, key: ec.EllipticCurvePrivateKey) -> x509.Certificate:
+    """A certificate from the real intermediate with another key usage (the CA's API cannot make one)."""
+    intermediate = x509.load_pem_x509_certificate((ca_dir / "intermediate.pem").read_bytes())
+    signer = serialization.load_pem_private_key((ca_dir / "intermediate.key.pem").read_bytes(), PASSPHRASE)
+    assert isinstance(signer, ec.EllipticCurvePrivateKey)
+    return (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "not a seal")]))
+        .issuer_name(intermediate.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(NOW)
+        .not_valid_after(NOW + dt.timedelta(days=365))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(usage, critical=True)
+        .sign(signer, hashes.SHA256())
+    )
+
+
+# --- the CA's certificates ------------------------------------------------------------------------------------------
+
+
+def test_root_and_intermediate_profiles(ca: SealMakerCA) -> None:
+    root_bc = extension(ca.root, x509.BasicConstraints).value
+    intermediate_bc = extension(ca.intermediate, x509.BasicConstraints).value
+    assert (root_bc.ca, root_bc.path_length) == (True, 1)
+    assert (intermediate_bc.ca, intermediate_bc.path_length) == (True, 0)
+    for cert in (ca.root, ca.intermediate):
+        usage = extension(cert, x509.KeyUsage)
+        assert usage.critical and usage.value.key_cert_sign and usage.value.crl_sign
+        assert not usage.value.digital_signature
+        assert isinstance(cert.public_key(), ec.EllipticCurvePublicKey)
+    assert ca.root.issuer == ca.root.subject
+    ca.intermediate.verify_directly_issued_by(ca.root)
+
+
+def test_rsa_ca_on_request() -> None:
+    rsa_ca = SealMakerCA.create("RSA 制章中心", NOW, algorithm=RSA2048_SHA256)
+    assert rsa_ca.intermediate.public_key().key_size == 2048  # type: ignore[union-attr]
+    assert check(rsa_ca, issue(rsa_ca, ec.generate_private_key(ec.SECP256R1()))).result is CheckResult.PASSED
+
+
+def test_seal_certificate_profile(ca: SealMakerCA, seal_key: ec.EllipticCurvePrivateKey) -> None:
+    cert = issue(ca, seal_key)
+    subject = {a.oid: a.value for a in cert.subject}
+    assert subject == {
+        NameOID.COUNTRY_NAME: "CN",
+        NameOID.ORGANIZATION_NAME: "济南市市场监督管理局",
+        NameOID.ORGANIZATION_IDENTIFIER: USCC,
+        NameOID.COMMON_NAME: "济南市市场监督管理局电子证照专用章",
+    }
+    usage = extension(cert, x509.KeyUsage)
+    assert usage.critical and usage.value.digital_signature and usage.value.content_commitment
+    assert not usage.value.key_cert_sign
+    assert extension(cert, x509.BasicConstraints).value.ca is False
+    assert extension(cert, x509.AuthorityKeyIdentifier).value.key_identifier == (
+        extension(ca.intermediate, x509.SubjectKeyIdentifier).value.digest
+    )
+    assert extension(cert, x509.SubjectKeyIdentifier).value == x509.SubjectKeyIdentifier.from_public_key(
+        seal_key.public_key()
+    )
+    assert cert.serial_number != issue(ca, seal_key).serial_number
+
+
+def test_seal_certificate_cannot_outlive_the_intermediate(
+    ca: SealMakerCA, seal_key: ec.EllipticCurvePrivateKey
+) -> None:
+    with pytest.raises(ValueError, match="outlive"):
+        issue(ca, seal_key, days=11 * 365)
+
+
+# --- the trust check ------------------------------------------------------------------------------------------------
+
+
+def test_valid_chain_passes_with_identity(ca: SealMakerCA, seal_key: ec.EllipticCurvePrivateKey) -> None:
+    cert = issue(ca, seal_key)
+    finding = check(ca, cert)
+    assert finding == IdentityFinding(
+        result=CheckResult.PASSED,
+        reason=None,
+        detail="",
+        subject_name="济南市市场监督管理局",
+        seal_name="济南市市场监督管理局电子证照专用章",
+        uscc=USCC,
+        serial=cert.serial_number,
+    )
+
+
+def test_async_check_inside_a_running_loop(ca: SealMakerCA, seal_key: ec.EllipticCurvePrivateKey) -> None:
+    cert = issue(ca, seal_key)
+    crl = ca.crl(LATER, LATER + dt.timedelta(days=7))
+
+    async def main() -> IdentityFinding:
+        return await async_check_certificate(
+            cert, trust_roots=[ca.root], intermediates=[ca.intermediate], crls=[crl], at=SIGNED_AT
+        )
+
+    assert asyncio.run(main()).result is CheckResult.PASSED
+
+
+@pytest.mark.parametrize(
+    "fake_chain",
+    [(), ("intermediate",), ("intermediate", "root")],
+    ids=["bare", "with-fake-intermediate", "with-fake-root"],
+)
+def test_lookalike_ca_with_the_same_names_fails(
+    ca: SealMakerCA, seal_key: ec.EllipticCurvePrivateKey, fake_chain: tuple[str, ...]
+) -> None:
+    fake = SealMakerCA.create("济南市制章中心", NOW)
+    assert (fake.root.subject, fake.intermediate.subject) == (ca.root.subject, ca.intermediate.subject)
+    cert = issue(fake, seal_key)
+    finding = check_certificate(
+        cert,
+        trust_roots=[ca.root],
+        intermediates=[ca.intermediate, *(getattr(fake, which) for which in fake_chain)],
+        crls=[ca.crl(LATER, LATER + dt.timedelta(days=7)), fake.crl(LATER, LATER + dt.timedelta(days=7))],
+        at=SIGNED_AT,
+    )
+    assert (finding.result, finding.reason) == (CheckResult.FAILED, "LOOKALIKE_CA")
+    assert finding.uscc == USCC  # the identity is reported, but not vouched for
+
+
+def test_unrelated_ca_is_untrusted(ca: SealMakerCA, seal_key: ec.EllipticCurvePrivateKey) -> None:
+    other = SealMakerCA.create("别处制章中心", NOW)
+    finding = check_certificate(
+        issue(other, seal_key),
+        trust_roots=[ca.root],
+        intermediates=[other.intermediate],
+        crls=[other.crl(LATER, LATER + dt.timedelta(days=7))],
+        at=SIGNED_AT,
+    )
+    assert (finding.result, finding.reason) == (CheckResult.FAILED, "UNTRUSTED_ROOT")
+
+
+def test_revoked_before_signing_fails_after_passes(seal_key: ec.EllipticCurvePrivateKey) -> None:
+    ca = SealMakerCA.create("济南市制章中心", NOW)
+    early, late = issue(ca, seal_key), issue(ca, seal_key)
+    early_at = SIGNED_AT - dt.timedelta(days=1)
+    ca.revoke(early.serial_number, x509.ReasonFlags.key_compromise, at=early_at)
+    ca.revoke(late.serial_number, x509.ReasonFlags.cessation_of_operation, at=SIGNED_AT + dt.timedelta(days=1))
+    crl = ca.crl(LATER, LATER + dt.timedelta(days=7))
+
+    finding = check(ca, early, crl=crl)
+    assert (finding.result, finding.reason, finding.revoked_at) == (CheckResult.FAILED, "REVOKED", early_at)
+    assert check(ca, late, crl=crl).result is CheckResult.PASSED
+    assert check(ca, early, crl=crl, at=early_at - dt.timedelta(hours=1)).result is CheckResult.PASSED
+
+
+def test_expired_and_not_yet_valid(ca: SealMakerCA, seal_key: ec.EllipticCurvePrivateKey) -> None:
+    expired = check(ca, issue(ca, seal_key, days=5))
+    assert (expired.result, expired.reason) == (CheckResult.FAILED, "EXPIRED")
+    future = check(ca, issue(ca, seal_key, start=SIGNED_AT + dt.timedelta(days=1)))
+    assert (future.result, future.reason) == (CheckResult.FAILED, "NOT_YET_VALID")
+
+
+def test_wrong_key_usage_fails(tmp_path: Path, seal_key: ec.EllipticCurvePrivateKey) -> None:
+    ca = SealMakerCA.create("济南市制章中心", NOW)
+    ca.save(tmp_path, PASSPHRASE)
+    usage = x509.KeyUsage(False, False, False, False, False, True, False, False, False)  # keyCertSign only
+    finding = check(ca, issue_with_usage(tmp_path, usage, seal_key))
+    assert (finding.result, finding.reason) == (CheckResult.FAILED, "BAD_KEY_USAGE")
+    assert finding.subject_name is None and finding.uscc is None
+
+
+def test_ca_certificate_is_not_a_seal(ca: SealMakerCA) -> None:
+    finding = check(ca, ca.intermediate)
+    assert (finding.result, finding.reason) == (CheckResult.FAILED, "NOT_END_ENTITY")
+
+
+def test_no_crl_is_indeterminate(ca: SealMakerCA, seal_key: ec.EllipticCurvePrivateKey) -> None:
+    finding = check_certificate(
+        issue(ca, seal_key), trust_roots=[ca.root], intermediates=[ca.intermediate], crls=[], at=SIGNED_AT
+    )
+    assert (finding.result, finding.reason) == (CheckResult.INDETERMINATE, "CRL_MISSING")
+
+
+def test_crl_that_ended_before_signing_is_stale(ca: SealMakerCA, seal_key: ec.EllipticCurvePrivateKey) -> None:
+    old_crl = ca.crl(NOW, NOW + dt.timedelta(days=1))
+    finding = check(ca, issue(ca, seal_key), crl=old_crl)
+    assert (finding.result, finding.reason) == (CheckResult.INDETERMINATE, "CRL_STALE")
+
+
+def test_finding_reason_matches_result() -> None:
+    with pytest.raises(ValueError):
+        IdentityFinding(
+            result=CheckResult.FAILED, reason=None, detail="", subject_name=None, seal_name=None, uscc=None, serial=1
+        )
+
+
+# --- the CRL --------------------------------------------------------------------------------------------------------
+
+
+def test_crl_signed_by_intermediate_with_reasons_and_growing_number(seal_key: ec.EllipticCurvePrivateKey) -> None:
+    ca = SealMakerCA.create("济南市制章中心", NOW)
+    cert = issue(ca, seal_key)
+    revocation = ca.revoke(cert.serial_number, x509.ReasonFlags.key_compromise, at=SIGNED_AT)
+    assert ca.revocation_time(cert.serial_number) == SIGNED_AT
+    assert ca.revocation_time(cert.serial_number + 1) is None
+    assert ca.revoke(cert.serial_number, x509.ReasonFlags.superseded, at=LATER) == revocation  # first one stays
+
+    first = x509.load_der_x509_crl(ca.crl(LATER, LATER + dt.timedelta(days=7)))
+    second = x509.load_der_x509_crl(ca.crl(LATER, LATER + dt.timedelta(days=7)))
+    assert first.issuer == ca.intermediate.subject
+    assert first.is_signature_valid(ca.intermediate.public_key())  # type: ignore[arg-type]
+    assert not first.is_signature_valid(ca.root.public_key())  # type: ignore[arg-type]
+    entry = first.get_revoked_certificate_by_serial_number(cert.serial_number)
+    assert entry is not None and entry.revocation_date_utc == SIGNED_AT
+    assert entry.extensions.get_extension_for_class(x509.CRLReason).value.reason is x509.ReasonFlags.key_compromise
+    numbers = [c.extensions.get_extension_for_class(x509.CRLNumber).value.crl_number for c in (first, second)]
+    assert numbers[0] < numbers[1]
+
+
+def test_holds_are_refused(ca: SealMakerCA) -> None:
+    with pytest.raises(ValueError, match="final"):
+        ca.revoke(1, x509.ReasonFlags.certificate_hold, at=NOW)
+
+
+# --- storage --------------------------------------------------------------------------------------------------------
+
+
+def test_save_load_round_trip(tmp_path: Path, seal_key: ec.EllipticCurvePrivateKey) -> None:
+    ca = SealMakerCA.create("济南市制章中心", NOW)
+    ca.save(tmp_path, PASSPHRASE)
+    for name in ("root.key.pem", "intermediate.key.pem"):
+        assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o600
+        assert b"ENCRYPTED PRIVATE KEY" in (tmp_path / name).read_bytes()
+    cert = issue(ca, seal_key)
+    ca.revoke(cert.serial_number, x509.ReasonFlags.affiliation_changed, at=SIGNED_AT)  # written after save
+    number = x509.load_der_x509_crl(ca.crl(LATER, LATER + dt.timedelta(days=7))).extensions
+    state = json.loads((tmp_path / "revocations.json").read_text())
+    assert state["revocations"][0]["reason"] == "affiliationChanged"
+
+    loaded = SealMakerCA.load(tmp_path, PASSPHRASE)
+    assert (loaded.root, loaded.intermediate) == (ca.root, ca.intermediate)
+    assert loaded.can_issue
+    assert loaded.revocations == ca.revocations
+    next_crl = x509.load_der_x509_crl(loaded.crl(LATER, LATER + dt.timedelta(days=7)))
+    assert (
+        next_crl.extensions.get_extension_for_class(x509.CRLNumber).value.crl_number
+        > number.get_extension_for_class(x509.CRLNumber).value.crl_number
+    )
+    assert check(loaded, issue(loaded, seal_key)).result is CheckResult.PASSED
+
+
+def test_wrong_passphrase_is_a_key_store_error(tmp_path: Path) -> None:
+    SealMakerCA.create("济南市制章中心", NOW).save(tmp_path, PASSPHRASE)
+    with pytest.raises(KeyStoreError, match="passphrase"):
+        SealMakerCA.load(tmp_path, b"wrong")
+
+
+def test_missing_directory_is_a_key_store_error(tmp_path: Path) -> None:
+    with pytest.raises(KeyStoreError, match="no seal-maker CA"):
+        SealMakerCA.load(tmp_path / "nothing", PASSPHRASE)
+
+
+# --- an external CA -------------------------------------------------------------------------------------------------
+
+
+def pem(cert: x509.Certificate) -> bytes:
+    return cert.public_bytes(serialization.Encoding.PEM)
+
+
+def test_external_ca_without_key_validates_but_does_not_issue(
+    ca: SealMakerCA, seal_key: ec.EllipticCurvePrivateKey
+) -> None:
+    external = SealMakerCA.import_external(pem(ca.root), pem(ca.intermediate), None)
+    assert not external.can_issue
+    with pytest.raises(KeyStoreError, match="only validate"):
+        issue(external, seal_key)
+    with pytest.raises(KeyStoreError, match="only validate"):
+        external.crl(LATER, LATER + dt.timedelta(days=7))
+    finding = check_certificate(
+        issue(ca, seal_key),
+        trust_roots=[external.root],
+        intermediates=[external.intermediate],
+        crls=[ca.crl(LATER, LATER + dt.timedelta(days=7))],
+        at=SIGNED_AT,
+    )
+    assert finding.result is CheckResult.PASSED
+
+
+def test_external_ca_with_key_issues(tmp_path: Path, seal_key: ec.EllipticCurvePrivateKey) -> None:
+    ca = SealMakerCA.create("济南市制章中心", NOW)
+    ca.save(tmp_path, PASSPHRASE)
+    key_pem = (tmp_path / "intermediate.key.pem").read_bytes()
+    external = SealMakerCA.import_external(pem(ca.root), pem(ca.intermediate), key_pem, key_passphrase=PASSPHRASE)
+    assert check(external, issue(external, seal_key)).result is CheckResult.PASSED
+
+
+def test_external_ca_with_a_foreign_key_is_refused(ca: SealMakerCA, seal_key: ec.EllipticCurvePrivateKey) -> None:
+    foreign = seal_key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    with pytest.raises(KeyStoreError, match="does not belong"):
+        SealMakerCA.import_external(pem(ca.root), pem(ca.intermediate), foreign)
