@@ -4,6 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 ZZGW   := $(VENV)/bin/zzgw
 STAMP  := $(VENV)/.installed-stamp
+SYSDEPS := $(VENV)/.system-deps-stamp
 BUF    := node_modules/.bin/buf
 PROTOS := $(wildcard protos/zzgw/v1/*.proto)
 
@@ -17,7 +18,12 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-install: $(STAMP)
+# Debian packages (a CJK font, SoftHSM2), installed when missing and we are root; otherwise the script says what to do.
+$(SYSDEPS): scripts/install-system-deps | $(STAMP)
+	@if scripts/install-system-deps; then touch $(SYSDEPS); \
+	else echo "continuing without them: the tests that need them will say so"; fi
+
+install: $(STAMP) $(SYSDEPS)
 
 # buf (protobuf lint) comes from the npm registry; without npm the lint step says so and is skipped.
 $(BUF): package.json
@@ -25,7 +31,7 @@ $(BUF): package.json
 	else echo "npm not found: buf lint will be skipped"; fi
 
 ## serve: set up (venv, schema, keys, demo members) and run the gateway on SQLite in ./var, gRPC on 127.0.0.1:50051
-serve: install
+serve: $(STAMP)
 	$(ZZGW) init
 	exec $(ZZGW) serve
 
