@@ -1,0 +1,125 @@
+"""The gateway's HTTP side (ASGI): the time-stamping authority and the CRL now; the console and partner adapter later.
+
+>>> app = HttpApp(timestamp=tsa.respond, crl=lambda: ca.crl(now, next_update))   # doctest: +SKIP
+>>> HttpServer(app, "127.0.0.1:8080").start()                                    # doctest: +SKIP
+
+Routes:
+
+==========================  ==========================================================================
+``GET  /healthz``           ``ok`` (for load balancers)
+``POST /tsa``               RFC 3161 over HTTP: ``application/timestamp-query`` in,
+                            ``application/timestamp-reply`` out (RFC 3161 §3.4)
+``GET  /crl/seal-maker.crl``  the seal-maker CA's current CRL, DER (``application/pkix-crl``)
+==========================  ==========================================================================
+
+A plain ASGI callable with no framework: three routes do not need one, and the gateway stays one process with
+gRPC and HTTP side by side (``HttpServer`` runs uvicorn in a thread of its own).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+import uvicorn
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+MAX_TSA_REQUEST_BYTES = 4096
+CRL_PATH = "/crl/seal-maker.crl"
+
+
+class HttpApp:
+    def __init__(self, *, timestamp: Callable[[bytes], bytes] | None, crl: Callable[[], bytes] | None):
+        self._timestamp = timestamp
+        self._crl = crl
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await _lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        method, path = scope["method"], scope["path"]
+        if path == "/healthz" and method == "GET":
+            await _respond(send, 200, b"ok\n", "text/plain; charset=utf-8")
+        elif path == "/tsa" and self._timestamp is not None:
+            if method != "POST":
+                await _respond(send, 405, b"POST a timestamp query\n", "text/plain; charset=utf-8")
+                return
+            body = await _read_body(receive, MAX_TSA_REQUEST_BYTES)
+            if body is None:
+                await _respond(send, 413, b"timestamp query too large\n", "text/plain; charset=utf-8")
+                return
+            # The authority answers every input (a rejection for bad ones); signing runs off the event loop.
+            reply = await asyncio.get_running_loop().run_in_executor(None, self._timestamp, body)
+            await _respond(send, 200, reply, "application/timestamp-reply")
+        elif path == CRL_PATH and method == "GET" and self._crl is not None:
+            crl = await asyncio.get_running_loop().run_in_executor(None, self._crl)
+            await _respond(send, 200, crl, "application/pkix-crl")
+        else:
+            await _respond(send, 404, b"not found\n", "text/plain; charset=utf-8")
+
+
+async def _read_body(receive: Receive, limit: int) -> bytes | None:
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+        if not message.get("more_body"):
+            return b"".join(chunks)
+
+
+async def _respond(send: Send, status: int, body: bytes, content_type: str) -> None:
+    headers = [(b"content-type", content_type.encode()), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def _lifespan(receive: Receive, send: Send) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+
+
+class HttpServer:
+    """uvicorn in a thread of its own, bound before it starts (so port 0 works and the port is known)."""
+
+    def __init__(self, app: HttpApp, address: str):
+        host, _, port = address.rpartition(":")
+        self._socket = socket.socket(socket.AF_INET6 if ":" in host.strip("[]") else socket.AF_INET)
+        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)  # several workers share the port
+        self._socket.bind((host.strip("[]"), int(port)))
+        self.port: int = self._socket.getsockname()[1]
+        config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on")
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._run, name="http", daemon=True)
+
+    def _run(self) -> None:
+        self._server.run(sockets=[self._socket])
+
+    def start(self) -> None:
+        self._thread.start()
+        while not self._server.started and self._thread.is_alive():
+            threading.Event().wait(0.01)
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        self._thread.join(10)
+        self._socket.close()

@@ -1,0 +1,53 @@
+"""The HTTP side over a real socket: health, the TSA route's limits and content types, the CRL route."""
+
+from __future__ import annotations
+
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+
+import pytest
+
+from adapters.http import CRL_PATH, MAX_TSA_REQUEST_BYTES, HttpApp, HttpServer
+
+
+@pytest.fixture
+def server() -> Iterator[str]:
+    app = HttpApp(timestamp=lambda query: b"reply-to:" + query, crl=lambda: b"\x30\x03crl")
+    http = HttpServer(app, "127.0.0.1:0")
+    http.start()
+    try:
+        yield f"http://127.0.0.1:{http.port}"
+    finally:
+        http.stop()
+
+
+def fetch(url: str, data: bytes | None = None, content_type: str = "") -> tuple[int, str, bytes]:
+    request = urllib.request.Request(url, data=data, headers={"Content-Type": content_type} if content_type else {})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, response.headers["Content-Type"], response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers["Content-Type"], error.read()
+
+
+def test_health(server: str) -> None:
+    assert fetch(f"{server}/healthz") == (200, "text/plain; charset=utf-8", b"ok\n")
+
+
+def test_tsa_answers_a_query_with_a_timestamp_reply(server: str) -> None:
+    status, content_type, body = fetch(f"{server}/tsa", b"\x30\x00query", "application/timestamp-query")
+    assert (status, content_type, body) == (200, "application/timestamp-reply", b"reply-to:\x30\x00query")
+
+
+def test_tsa_refuses_oversize_queries_and_gets(server: str) -> None:
+    assert fetch(f"{server}/tsa", b"x" * (MAX_TSA_REQUEST_BYTES + 1), "application/timestamp-query")[0] == 413
+    assert fetch(f"{server}/tsa")[0] == 405
+
+
+def test_crl_is_served_as_der(server: str) -> None:
+    assert fetch(f"{server}{CRL_PATH}") == (200, "application/pkix-crl", b"\x30\x03crl")
+
+
+def test_unknown_paths_are_404(server: str) -> None:
+    assert fetch(f"{server}/console")[0] == 404
