@@ -100,11 +100,12 @@ async def _lifespan(receive: Receive, send: Send) -> None:
 class HttpServer:
     """uvicorn in a thread of its own, bound before it starts (so port 0 works and the port is known)."""
 
-    def __init__(self, app: HttpApp, address: str):
+    def __init__(self, app: HttpApp, address: str, *, reuse_port: bool = False):
         host, _, port = address.rpartition(":")
         self._socket = socket.socket(socket.AF_INET6 if ":" in host.strip("[]") else socket.AF_INET)
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)  # several workers share the port
+        if reuse_port:  # several workers share the port; a lone gateway must not share it with another one
+            self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         self._socket.bind((host.strip("[]"), int(port)))
         self.port: int = self._socket.getsockname()[1]
         config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on")

@@ -67,6 +67,7 @@ def gateway_process(database_url: str | None, *, workers: int = 1, threads: int 
             **os.environ,
             "ZZGW_DATA_DIR": tmp,
             "ZZGW_GRPC_ADDR": f"127.0.0.1:{port}",
+            "ZZGW_HTTP_ADDR": f"127.0.0.1:{free_port()}",
             "ZZGW_KEY_PASSPHRASE": PASSPHRASE,
             "ZZGW_ACCESS_LOG": "false",
             "ZZGW_WORKERS": str(workers),

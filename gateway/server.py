@@ -9,6 +9,7 @@ through SO_REUSEPORT (see docs/adr/0001-server-model.md for the measurements beh
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import multiprocessing
@@ -25,6 +26,7 @@ from cachetools import TTLCache
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from adapters.http import HttpApp, HttpServer
 from gateway.api.catalog import CatalogServicer
 from gateway.api.interceptors import GatewayInterceptor
 from gateway.api.issuance import IssuanceServicer
@@ -37,6 +39,7 @@ from gateway.store.database import Database
 from protos.zzgw.v1 import catalog_pb2, catalog_pb2_grpc, issuance_pb2, issuance_pb2_grpc
 from signing.keys import KeyStore
 from signing.pki import CertificateAuthority, Issued
+from signing.seal_ca import SealMakerCA
 
 log = logging.getLogger("zzgw")
 
@@ -45,6 +48,7 @@ SERVICE_NAMES = (
     issuance_pb2.DESCRIPTOR.services_by_name["IssuanceService"].full_name,
 )
 GRACE_SECONDS = 10.0
+CRL_VALIDITY = dt.timedelta(days=1)
 
 
 @dataclass
@@ -119,6 +123,7 @@ def initialise(settings: Settings, *, rotate_tokens: bool = False, clock: Clock 
         gateway.db.migrate()
         members = load_demo_members()
         certificates = _ensure_pki(settings, members)
+        _ensure_seal_ca(settings, gateway.clock)
         write_tokens = settings.mode == "dev" and (rotate_tokens or not settings.dev_tokens_path.exists())
         tokens = gateway.members.register(members, issue_tokens=write_tokens, certificates=certificates)
         if write_tokens:
@@ -158,6 +163,30 @@ def _ensure_pki(settings: Settings, members: list[Any]) -> dict[str, bytes]:
     return certificates
 
 
+def _ensure_seal_ca(settings: Settings, clock: Clock) -> None:
+    """The seal-maker CA (制章者), unless one exists (made earlier, or imported into ``<data_dir>/seal-ca``)."""
+    if not (settings.seal_ca_dir / "root.pem").exists():
+        ca = SealMakerCA.create("zzgw 制章者 (seal maker)", clock.now())
+        ca.save(settings.seal_ca_dir, settings.passphrase())
+
+
+def load_seal_ca(settings: Settings) -> SealMakerCA | None:
+    if not (settings.seal_ca_dir / "root.pem").exists():
+        return None
+    return SealMakerCA.load(settings.seal_ca_dir, settings.passphrase())
+
+
+def http_app(settings: Settings, clock: Clock) -> HttpApp:
+    ca = load_seal_ca(settings)
+
+    def crl() -> bytes:
+        assert ca is not None
+        now = clock.now()
+        return ca.crl(now, now + CRL_VALIDITY)
+
+    return HttpApp(timestamp=None, crl=crl if ca is not None else None)
+
+
 def _write_private(path: Any, data: bytes) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as out:
@@ -174,7 +203,8 @@ def build_server(gateway: Gateway, address: str | None = None) -> tuple[grpc.Ser
         options=[
             ("grpc.max_receive_message_length", limit),
             ("grpc.max_send_message_length", limit),
-            ("grpc.so_reuseport", 1),
+            # several workers share the port; a single gateway must not silently share it with another one
+            ("grpc.so_reuseport", 1 if settings.workers > 1 else 0),
             ("grpc.keepalive_time_ms", 60_000),
             ("grpc.http2.max_pings_without_data", 0),
         ],
@@ -191,22 +221,27 @@ def build_server(gateway: Gateway, address: str | None = None) -> tuple[grpc.Ser
         health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
     reflection.enable_server_reflection((*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
     address = address or settings.grpc_addr
-    if settings.mode == "production":
-        pki = settings.pki_dir
-        try:
-            own = Issued.read(pki, "server")
-            ca_pem = (pki / "ca.pem").read_bytes()
-        except FileNotFoundError as exc:
-            raise ConfigError(f"production mode needs TLS material in {pki}: {exc.filename} is missing") from exc
-        credentials = grpc.ssl_server_credentials(
-            [(own.key_pem, own.cert_pem)], root_certificates=ca_pem, require_client_auth=True
-        )
-        port = server.add_secure_port(address, credentials)
-    else:
-        port = server.add_insecure_port(address)
+    credentials = _server_credentials(settings) if settings.mode == "production" else None
+    try:
+        port = server.add_secure_port(address, credentials) if credentials else server.add_insecure_port(address)
+    except RuntimeError:  # grpc raises when it cannot bind
+        port = 0
     if port == 0:
-        raise ConfigError(f"cannot listen on {address}")
+        raise ConfigError(f"cannot listen on {address}: the address is in use or not available here")
     return server, port
+
+
+def _server_credentials(settings: Settings) -> grpc.ServerCredentials:
+    """mTLS: the server certificate, and client certificates required to chain to the member CA."""
+    pki = settings.pki_dir
+    try:
+        own = Issued.read(pki, "server")
+        ca_pem = (pki / "ca.pem").read_bytes()
+    except FileNotFoundError as exc:
+        raise ConfigError(f"production mode needs TLS material in {pki}: {exc.filename} is missing") from exc
+    return grpc.ssl_server_credentials(
+        [(own.key_pem, own.cert_pem)], root_certificates=ca_pem, require_client_auth=True
+    )
 
 
 def check_ready(gateway: Gateway) -> None:
@@ -219,19 +254,25 @@ def serve_forever(settings: Settings, *, announce: bool = True) -> None:
     gateway = Gateway.open(settings)
     check_ready(gateway)
     server, port = build_server(gateway)
+    try:
+        http = HttpServer(http_app(settings, gateway.clock), settings.http_addr, reuse_port=settings.workers > 1)
+    except OSError as exc:
+        raise ConfigError(f"cannot listen on {settings.http_addr} (HTTP): {exc.strerror}") from None
     server.start()
+    http.start()
     stopping = threading.Event()
 
     def stop(signum: int, _frame: Any) -> None:
         if not stopping.is_set():
             stopping.set()
             log.info("signal %s: stopping, %ss grace for calls in flight", signum, GRACE_SECONDS)
+            http.stop()
             server.stop(GRACE_SECONDS)
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     if announce:
-        _announce(settings, port)
+        _announce(settings, port, http.port)
     server.wait_for_termination()
     gateway.close()
 
@@ -274,10 +315,12 @@ def _worker(settings: Settings, number: int) -> None:
     serve_forever(settings, announce=number == 0)
 
 
-def _announce(settings: Settings, port: int) -> None:
+def _announce(settings: Settings, port: int, http_port: int) -> None:
     host = settings.grpc_addr.rsplit(":", 1)[0]
+    http_host = settings.http_addr.rsplit(":", 1)[0]
     banner = [
         f"zzgw gateway listening on {host}:{port} (gRPC, {settings.workers} worker(s) × {settings.threads} threads)",
+        f"HTTP (TSA, CRL) on http://{http_host}:{http_port}",
         f"database: {settings.database_label}",
     ]
     if settings.mode == "dev":

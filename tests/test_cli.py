@@ -7,9 +7,11 @@ import os
 import signal
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 import pytest
+from cryptography import x509
 
 from benchmarks.common import free_port, wait_serving
 from gateway.bootstrap import samples
@@ -21,6 +23,7 @@ MARKET = "11370100993701011T"
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
     return {**os.environ, "ZZGW_DATA_DIR": str(tmp_path / "var"), "ZZGW_GRPC_ADDR": f"127.0.0.1:{free_port()}",
+        "ZZGW_HTTP_ADDR": f"127.0.0.1:{free_port()}",
             "ZZGW_KEY_PASSPHRASE": "cli-test-passphrase", "ZZGW_DATABASE_URL": ""}  # fmt: skip
 
 
@@ -44,6 +47,15 @@ def test_init_serve_demo_import_and_graceful_stop(env: dict[str, str], tmp_path:
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
     try:
         wait_serving(env["ZZGW_GRPC_ADDR"], timeout=60)
+        http = f"http://{env['ZZGW_HTTP_ADDR']}"
+        with urllib.request.urlopen(f"{http}/healthz", timeout=10) as response:
+            assert response.read() == b"ok\n"
+        with urllib.request.urlopen(f"{http}/crl/seal-maker.crl", timeout=10) as response:
+            crl = x509.load_der_x509_crl(response.read())
+        root = x509.load_pem_x509_certificate((tmp_path / "var" / "seal-ca" / "intermediate.pem").read_bytes())
+        assert crl.issuer == root.subject and crl.is_signature_valid(root.public_key())  # type: ignore[arg-type]
+        second = zzgw(env, "serve", timeout=60)  # the port is taken: a second gateway must not share it
+        assert second.returncode == 2 and f"cannot listen on {env['ZZGW_GRPC_ADDR']}" in second.stderr, second.stderr
         demo = zzgw(env, "demo")
         assert demo.returncode == 0, demo.stderr
         assert "营业执照" in demo.stdout and "SUPERSEDED" in demo.stdout and "REVOKED" in demo.stdout
@@ -68,6 +80,7 @@ def test_init_serve_demo_import_and_graceful_stop(env: dict[str, str], tmp_path:
         out, err = server.communicate(timeout=30)
     assert server.returncode == 0, err
     assert f"listening on {env['ZZGW_GRPC_ADDR']}" in out and "database: sqlite:///" in out
+    assert f"HTTP (TSA, CRL) on http://{env['ZZGW_HTTP_ADDR']}" in out
     assert "DEV MODE" in out
     assert "stopping" in err
 

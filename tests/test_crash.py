@@ -38,6 +38,7 @@ def test_kill_mid_batch_then_retry(tmp_path: Path) -> None:
         **os.environ,
         "ZZGW_DATA_DIR": str(tmp_path),
         "ZZGW_GRPC_ADDR": f"127.0.0.1:{free_port()}",
+        "ZZGW_HTTP_ADDR": f"127.0.0.1:{free_port()}",
         "ZZGW_KEY_PASSPHRASE": "crash-test",
         "ZZGW_DATABASE_URL": "",
         "ZZGW_ACCESS_LOG": "false",
