@@ -43,7 +43,7 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature as _CryptoInvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from cryptography.x509.oid import NameOID
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from pyhanko_certvalidator import CertificateValidator, ValidationContext
 from pyhanko_certvalidator.errors import (
     DisallowedAlgorithmError,
@@ -251,6 +251,42 @@ class SealMakerCA:
             .not_valid_after(not_after)
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
             .add_extension(_key_usage(digital_signature=True, content_commitment=True), critical=True)
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
+            .add_extension(_aki(self.intermediate), critical=False)
+            .sign(signing_key, hashes.SHA256())
+        )
+
+    def issue_tsa_certificate(
+        self, *, name: str, public_key: PublicKey, not_before: dt.datetime, not_after: dt.datetime
+    ) -> x509.Certificate:
+        """Certify the gateway's time-stamping key (时间戳服务): C=CN, CN=name.
+
+        RFC 3161 section 2.3 requires the one extended key usage id-kp-timeStamping, marked critical; OpenSSL and
+        pyHanko refuse a token signed under any other profile.
+        """
+        signing_key = self._issuing_key()
+        _require_aware(not_before)
+        _require_aware(not_after)
+        if not name:
+            raise ValueError("name must not be empty")
+        if not not_before < not_after:
+            raise ValueError("not_before must precede not_after")
+        if not_after > self.intermediate.not_valid_after_utc:
+            raise ValueError("the time-stamping certificate would outlive the issuing CA")
+        subject = x509.Name(
+            [x509.NameAttribute(NameOID.COUNTRY_NAME, "CN"), x509.NameAttribute(NameOID.COMMON_NAME, name)]
+        )
+        return (
+            x509.CertificateBuilder()
+            .subject_name(subject)
+            .issuer_name(self.intermediate.subject)
+            .public_key(public_key)
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(not_before)
+            .not_valid_after(not_after)
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(_key_usage(digital_signature=True, content_commitment=True), critical=True)
+            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), critical=True)
             .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
             .add_extension(_aki(self.intermediate), critical=False)
             .sign(signing_key, hashes.SHA256())
