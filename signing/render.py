@@ -1,0 +1,395 @@
+"""The printed form of a license (电子证照版式文件): one PDF page drawn from its license type's template.
+
+>>> pdf = render_license_pdf(content, license_type, issuer_name="济南市市场监督管理局", qr_text=text)  # doctest: +SKIP
+>>> Path("license.pdf").write_bytes(pdf)                                                           # doctest: +SKIP
+
+Every type is drawn on one A4 portrait page, card-like types (居民身份证, 社会保障卡) too, so that the seal's place
+``SEAL_BOX`` is one constant the sealing step can rely on. From the top:
+
+- a double frame; the verification QR code (核验二维码) in the top right corner with the caption 扫码核验;
+- the type's name as the title (营业执照), its English name beneath when the catalog has one;
+- the license number after the type's ``license_number_label`` (统一社会信用代码, 公民身份号码, ...);
+- a table of the type's fields in catalog order, with their Chinese labels. Absent fields are left out, and so are
+  SECRET fields (a photo reference is not something to print); SENSITIVE fields and the holder are printed in full,
+  as on the paper license, because the document is made for the holder. A holder whom no field names gets rows of
+  their own (持证主体 and the code's type). Long values wrap inside their cell, and when the table is too tall the
+  whole table is set in a smaller size, down to ``MIN_FONT_SIZE``; beyond that ``RenderError``;
+- bottom left, the validity (有效期限 from … 至 until, or 长期); bottom right, ``SEAL_BOX`` left empty for the
+  electronic seal, with the issuer's name and the issue date centred beneath it where a seal "rides the date";
+- at the foot, in small type, the GB/T 36904 identifier (电子证照标识).
+
+Chinese is set in the CJK font (``find_cjk_font``); Droid Sans Fallback has no Latin letters or digits, so characters
+it lacks come from Bitstream Vera, which reportlab ships. Both are embedded as subsets. The PDF is drawn with
+reportlab's ``invariant`` mode: the same inputs give the same bytes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import re
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import reportlab
+from reportlab.lib.colors import Color, HexColor
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.utils import ImageReader
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFError, TTFont
+from reportlab.pdfgen.canvas import Canvas
+
+from gateway.domain.catalog import HOLDER_CODE_TYPES, LicenseType, Sensitivity, ValueType
+from gateway.domain.model import LicenseContent
+from signing.errors import SigningError
+from signing.qr import qr_png
+from signing.seal_image import find_cjk_font
+
+PAGE_SIZE: tuple[float, float] = A4
+"""Width and height of the page in PDF points (1/72 inch): A4 portrait, 595.28 × 841.89."""
+
+SEAL_BOX: tuple[int, int, int, int] = (434, 90, 547, 203)
+"""Where the seal goes: (left, bottom, right, top) in PDF points from the page's lower left corner, pyHanko's
+``SigFieldSpec.box`` convention. A 113 pt (40 mm) square whose right edge is on the right margin; nothing is drawn
+in it."""
+
+QR_BOX: tuple[int, int, int, int] = (471, 718, 547, 794)
+"""Where the QR code is drawn, (left, bottom, right, top) in PDF points: 76 pt (27 mm) in the top right corner."""
+
+MAX_FONT_SIZE = 11.0
+MIN_FONT_SIZE = 6.5
+"""Range of the table's type size; a table that does not fit at the smallest raises RenderError."""
+
+_MARGIN = 48.0
+_TITLE_SIZE = 30.0
+_TITLE_SPACING = 6.0
+_TABLE_TOP = 684.0
+_TABLE_BOTTOM = SEAL_BOX[3] + 14.0
+_CELL_PAD_X = 6.0
+_CELL_PAD_Y = 4.0
+_MAX_CELL_PAD_Y = 9.0  # a short table is given air, up to this padding, rather than leaving the page empty
+_LEADING = 1.4
+_SIZE_STEP = 0.5
+_ID_SIZE = 7.0
+_BOLD_STROKE = 0.03  # of the type size
+
+_INK = HexColor("#1A1A1A")
+_MUTED = HexColor("#5A5A5A")
+_FRAME = HexColor("#9E1B1B")
+_RULE = HexColor("#7A7A7A")
+_LABEL_FILL = HexColor("#F7F1E8")
+
+_LATIN_FONT_FILE = Path(reportlab.__file__).parent / "fonts" / "Vera.ttf"
+_LATIN_FONT = "zzgw-latin-vera"
+_WORD = re.compile(r"[A-Za-z0-9@._/+\-]+|.", re.DOTALL)
+_NO_LINE_START = frozenset("，。、；：？！）》」』】,.;:?!)%")
+"""Punctuation that may not begin a line (避头点): it stays at the end of the line before, overhanging a little."""
+
+
+class RenderError(SigningError):
+    """A license cannot be drawn: a font cannot be read, or the content does not fit on one page."""
+
+
+def render_license_pdf(
+    content: LicenseContent,
+    license_type: LicenseType,
+    *,
+    issuer_name: str,
+    qr_text: str,
+    font: Path | None = None,
+) -> bytes:
+    """Draw ``content`` on its type's template as a one-page PDF, with ``qr_text`` as the verification code.
+
+    ``font`` is a TrueType font with Chinese glyphs (default: ``find_cjk_font()``). Raises ValueError when the
+    content is of another type, RenderError when a font cannot be read or the content does not fit on one page,
+    SealImageError when there is no CJK font.
+    """
+    if content.type_code != license_type.code:
+        raise ValueError(f"content of type {content.type_code} drawn on the template of {license_type.code}")
+    fonts = _fonts(font if font is not None else find_cjk_font())
+    rows = _rows(content, license_type)
+    table = _fit_table(rows, fonts)
+
+    out = io.BytesIO()
+    canvas = Canvas(out, pagesize=PAGE_SIZE, invariant=1, pageCompression=1, initialFontName=fonts.cjk)
+    canvas.setTitle(f"{license_type.name} {content.license_number}")
+    canvas.setAuthor(issuer_name)
+    canvas.setSubject(content.license_id)
+    canvas.setCreator("zzgw")
+    page = _Page(canvas, fonts)
+    page.frame()
+    page.qr(qr_text)
+    page.header(license_type, content.license_number)
+    page.table(table)
+    page.footer(content, issuer_name)
+    canvas.showPage()
+    canvas.save()
+    return out.getvalue()
+
+
+# --- fonts ------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Fonts:
+    """Registered reportlab font names and the characters each can draw."""
+
+    cjk: str
+    cjk_chars: frozenset[int]
+    latin: str
+    latin_chars: frozenset[int]
+
+    def runs(self, text: str) -> list[tuple[str, str]]:
+        """``text`` cut into (font name, text) runs: the CJK font where it has the glyph, else Vera where it has."""
+        runs: list[tuple[str, str]] = []
+        for char in text:
+            code = ord(char)
+            name = self.latin if code not in self.cjk_chars and code in self.latin_chars else self.cjk
+            if runs and runs[-1][0] == name:
+                runs[-1] = (name, runs[-1][1] + char)
+            else:
+                runs.append((name, char))
+        return runs
+
+    def width(self, text: str, size: float, char_space: float = 0.0) -> float:
+        glyphs = sum(float(pdfmetrics.stringWidth(run, name, size)) for name, run in self.runs(text))
+        return glyphs + char_space * len(text)
+
+
+_FONTS_LOCK = threading.Lock()
+_FONTS: dict[Path, _Fonts] = {}
+
+
+def _fonts(cjk_file: Path) -> _Fonts:
+    """Register the CJK font (once per file) and Vera with reportlab, whose font registry is process-wide."""
+    key = cjk_file.resolve()
+    with _FONTS_LOCK:
+        fonts = _FONTS.get(key)
+        if fonts is None:
+            name = "zzgw-cjk-" + hashlib.sha256(str(key).encode()).hexdigest()[:12]
+            cjk = _register(name, key)
+            latin = _register(_LATIN_FONT, _LATIN_FONT_FILE)
+            fonts = _Fonts(cjk=name, cjk_chars=cjk, latin=_LATIN_FONT, latin_chars=latin)
+            _FONTS[key] = fonts
+    return fonts
+
+
+def _register(name: str, path: Path) -> frozenset[int]:
+    try:
+        face = TTFont(name, str(path))
+    except (TTFError, OSError) as exc:
+        raise RenderError(f"cannot read font {path}: {exc}") from exc
+    pdfmetrics.registerFont(face)
+    return frozenset(int(code) for code in face.face.charToGlyph)
+
+
+# --- content ----------------------------------------------------------------------------------------------------
+
+
+def _rows(content: LicenseContent, license_type: LicenseType) -> list[tuple[str, str]]:
+    """(label, value) rows in catalog order: absent and SECRET fields left out, the holder added if no field names
+    them."""
+    rows: list[tuple[str, str]] = []
+    for spec in license_type.fields:
+        value = content.fields.get(spec.key, "").strip()
+        if not value or spec.sensitivity is Sensitivity.SECRET:
+            continue
+        rows.append((spec.label, _chinese_date(value) if spec.value_type is ValueType.DATE else value))
+    values = {value for _, value in rows}
+    holder = content.holder
+    extra: list[tuple[str, str]] = []
+    if holder.name not in values:
+        extra.append(("持证主体", holder.name))
+    if holder.code not in values and holder.code != content.license_number:
+        extra.append((HOLDER_CODE_TYPES.get(holder.code_type, "证件号码"), holder.code))
+    return extra + rows
+
+
+def _chinese_date(value: str) -> str:
+    try:
+        return _date_text(dt.date.fromisoformat(value))
+    except ValueError:
+        return value
+
+
+def _date_text(day: dt.date) -> str:
+    return f"{day.year}年{day.month:02d}月{day.day:02d}日"
+
+
+# --- table layout -----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Row:
+    label: tuple[str, ...]
+    value: tuple[str, ...]
+    height: float
+
+
+@dataclass(frozen=True, slots=True)
+class _Table:
+    size: float
+    pad_y: float
+    label_width: float
+    rows: tuple[_Row, ...]
+
+
+def _fit_table(rows: list[tuple[str, str]], fonts: _Fonts) -> _Table:
+    """The rows wrapped at the largest type size at which the table fits between the header and the footer."""
+    width = PAGE_SIZE[0] - 2 * _MARGIN
+    available = _TABLE_TOP - _TABLE_BOTTOM
+    size = MAX_FONT_SIZE
+    while size >= MIN_FONT_SIZE:
+        label_width = min(
+            max([fonts.width(label, size) for label, _ in rows] + [4 * size]) + 2 * _CELL_PAD_X, width / 3
+        )
+        value_width = width - label_width
+        laid: list[_Row] = []
+        for label, value in rows:
+            label_lines = _wrap(label, fonts, size, label_width - 2 * _CELL_PAD_X)
+            value_lines = _wrap(value, fonts, size, value_width - 2 * _CELL_PAD_X)
+            lines = max(len(label_lines), len(value_lines))
+            laid.append(_Row(label=tuple(label_lines), value=tuple(value_lines), height=lines * size * _LEADING))
+        spare = available - sum(row.height + 2 * _CELL_PAD_Y for row in laid)
+        if spare >= 0:
+            pad_y = min(_MAX_CELL_PAD_Y, _CELL_PAD_Y + spare / (2 * max(len(laid), 1)))
+            rows_padded = tuple(_Row(label=row.label, value=row.value, height=row.height + 2 * pad_y) for row in laid)
+            return _Table(size=size, pad_y=pad_y, label_width=label_width, rows=rows_padded)
+        size -= _SIZE_STEP
+    raise RenderError(f"the license's fields do not fit on one page even at {MIN_FONT_SIZE} pt")
+
+
+def _wrap(text: str, fonts: _Fonts, size: float, width: float) -> list[str]:
+    """Greedy line breaking: between any two CJK characters, between Latin words, never before closing punctuation;
+    a Latin word longer than a line is cut."""
+    lines: list[str] = []
+    for paragraph in text.splitlines() or [""]:
+        line = ""
+        for token in _WORD.findall(paragraph):
+            if not line and token.isspace():
+                continue
+            if fonts.width(line + token, size) <= width or (line and token in _NO_LINE_START):
+                line += token
+                continue
+            if line:
+                lines.append(line.rstrip())
+                line = ""
+            if token.isspace():
+                continue
+            for char in token:
+                if line and fonts.width(line + char, size) > width:
+                    lines.append(line)
+                    line = ""
+                line += char
+        lines.append(line.rstrip())
+    return lines
+
+
+# --- drawing ----------------------------------------------------------------------------------------------------
+
+
+class _Page:
+    """Drawing primitives over one reportlab canvas, with the two-font text runs."""
+
+    def __init__(self, canvas: Canvas, fonts: _Fonts) -> None:
+        self._canvas = canvas
+        self._fonts = fonts
+
+    def text(
+        self,
+        x: float,
+        y: float,
+        text: str,
+        size: float,
+        *,
+        align: str = "left",
+        colour: Color = _INK,
+        char_space: float = 0.0,
+        bold: bool = False,
+    ) -> None:
+        """Draw one line with its baseline at ``y``, starting, centred or ending at ``x`` by ``align``.
+
+        The fonts have no bold face: ``bold`` strokes the outlines as well as filling them."""
+        width = self._fonts.width(text, size, char_space) - (char_space if text else 0.0)
+        if align == "centre":
+            x -= width / 2
+        elif align == "right":
+            x -= width
+        self._canvas.setFillColor(colour)
+        if bold:
+            self._canvas.setStrokeColor(colour)
+            self._canvas.setLineWidth(size * _BOLD_STROKE)
+        for name, run in self._fonts.runs(text):
+            self._canvas.setFont(name, size)
+            self._canvas.drawString(x, y, run, mode=2 if bold else 0, charSpace=char_space)
+            x += self._fonts.width(run, size, char_space)
+
+    def frame(self) -> None:
+        width, height = PAGE_SIZE
+        canvas = self._canvas
+        canvas.setStrokeColor(_FRAME)
+        canvas.setLineWidth(2.2)
+        canvas.rect(22, 22, width - 44, height - 44)
+        canvas.setLineWidth(0.6)
+        canvas.rect(27, 27, width - 54, height - 54)
+
+    def qr(self, qr_text: str) -> None:
+        left, bottom, right, top = QR_BOX
+        image = ImageReader(io.BytesIO(qr_png(qr_text)))
+        self._canvas.drawImage(image, left, bottom, right - left, top - bottom)
+        self.text((left + right) / 2, bottom - 9, "扫码核验", 8, align="centre", colour=_MUTED)
+
+    def header(self, license_type: LicenseType, license_number: str) -> None:
+        width, height = PAGE_SIZE
+        self.text(
+            width / 2,
+            height - 100,
+            license_type.name,
+            _TITLE_SIZE,
+            align="centre",
+            char_space=_TITLE_SPACING,
+            bold=True,
+        )
+        if license_type.name_en:
+            self.text(width / 2, height - 119, license_type.name_en.upper(), 8.5, align="centre", colour=_MUTED)
+        self.text(_MARGIN, height - 146, f"{license_type.license_number_label}：{license_number}", 11)
+
+    def table(self, table: _Table) -> None:
+        canvas = self._canvas
+        left, right = _MARGIN, PAGE_SIZE[0] - _MARGIN
+        divider = left + table.label_width
+        total = sum(row.height for row in table.rows)
+        canvas.setFillColor(_LABEL_FILL)
+        canvas.rect(left, _TABLE_TOP - total, table.label_width, total, stroke=0, fill=1)
+        leading = table.size * _LEADING
+        ascent = table.size * 0.88 + (leading - table.size) / 2
+        top = _TABLE_TOP
+        canvas.setStrokeColor(_RULE)
+        canvas.setLineWidth(0.4)
+        for index, row in enumerate(table.rows):
+            if index:
+                canvas.line(left, top, right, top)
+            for i, line in enumerate(row.label):
+                self.text(left + _CELL_PAD_X, top - table.pad_y - ascent - i * leading, line, table.size, colour=_MUTED)
+            for i, line in enumerate(row.value):
+                self.text(divider + _CELL_PAD_X, top - table.pad_y - ascent - i * leading, line, table.size)
+            top -= row.height
+        canvas.line(divider, _TABLE_TOP, divider, top)
+        canvas.setStrokeColor(_INK)
+        canvas.setLineWidth(0.9)
+        canvas.rect(left, top, right - left, _TABLE_TOP - top)
+
+    def footer(self, content: LicenseContent, issuer_name: str) -> None:
+        left, bottom, right, _ = SEAL_BOX
+        until = _date_text(content.valid_until) if content.valid_until else "长期"
+        self.text(_MARGIN, bottom + 62, f"有效期限：{_date_text(content.valid_from)} 至 {until}", 11)
+        self.text(_MARGIN, bottom + 42, "扫描右上角二维码可核验本证照。", 8, colour=_MUTED)
+        centre = (left + right) / 2
+        for offset, line in ((-16, issuer_name), (-32, _date_text(content.issue_date))):
+            half = self._fonts.width(line, 11) / 2
+            # A long issuer name is kept inside the right margin rather than centred under the seal.
+            x = min(centre, right - half)
+            self.text(x, bottom + offset, line, 11, align="centre")
+        self.text(PAGE_SIZE[0] / 2, 38, f"电子证照标识：{content.license_id}", _ID_SIZE, align="centre", colour=_MUTED)

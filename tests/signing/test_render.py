@@ -1,0 +1,224 @@
+"""The printed license (电子证照版式文件): one page from the type's template, fonts embedded, room left for the seal."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pypdfium2 as pdfium
+import pytest
+from PIL import Image
+from pyhanko.pdf_utils.reader import PdfFileReader
+
+from gateway.bootstrap import samples
+from gateway.domain.catalog import Catalog, LicenseType
+from gateway.domain.identifiers import LicenseId
+from gateway.domain.model import Holder, LicenseContent
+from signing.errors import SigningError
+from signing.render import PAGE_SIZE, QR_BOX, SEAL_BOX, RenderError, render_license_pdf
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+CATALOG = Catalog.from_mapping(json.loads((ROOT / "gateway/bootstrap/catalog.json").read_text()))
+MARKET = "11370100993701011T"  # 济南市市场监督管理局
+POLICE = "1137010099370102XJ"  # 济南市公安局
+QR_TEXT = "ZZ1:" + "NCFOXN*TS0BI$ZD.V9QAK" * 6
+PHOTO = "photo-ref-7f3a9c"
+SCALE = 2
+
+
+def content_of(sample: dict[str, Any], issuer: str, **fields: str) -> LicenseContent:
+    issued = dt.date.fromisoformat(sample["issue_date"])
+    until = sample.get("valid_until")
+    license_id = LicenseId(type_code=sample["type_code"], issuer_code=issuer, serial="2024000001", version=1)
+    return LicenseContent(
+        license_id=str(license_id),
+        type_code=sample["type_code"],
+        license_number=sample["license_number"],
+        holder=Holder(**sample["holder"]),
+        issuer_code=issuer,
+        issue_date=issued,
+        valid_from=issued,
+        valid_until=dt.date.fromisoformat(until) if until else None,
+        region_code="370102",
+        fields={**sample["fields"], **fields},
+        version=1,
+    )
+
+
+def render(content: LicenseContent, issuer_name: str = "济南市市场监督管理局") -> bytes:
+    return render_license_pdf(content, license_type(content), issuer_name=issuer_name, qr_text=QR_TEXT)
+
+
+def license_type(content: LicenseContent) -> LicenseType:
+    return CATALOG.license_type(content.type_code)
+
+
+def page_text(pdf: bytes) -> str:
+    document = pdfium.PdfDocument(pdf)
+    assert len(document) == 1
+    return str(document[0].get_textpage().get_text_range())
+
+
+def page_image(pdf: bytes) -> Image.Image:
+    document = pdfium.PdfDocument(pdf)
+    image: Image.Image = document[0].render(scale=SCALE).to_pil().convert("L")
+    return image
+
+
+def crop(image: Image.Image, box: tuple[int, int, int, int], inset: int = 0) -> Image.Image:
+    """The part of a rendering inside a box given in PDF points (lower-left origin)."""
+    left, bottom, right, top = box
+    height = PAGE_SIZE[1]
+    return image.crop(
+        (
+            (left + inset) * SCALE,
+            round((height - top + inset) * SCALE),
+            (right - inset) * SCALE,
+            round((height - bottom - inset) * SCALE),
+        )
+    )
+
+
+@pytest.fixture(scope="module")
+def business() -> LicenseContent:
+    return content_of(samples.business_license(1), MARKET)
+
+
+@pytest.fixture(scope="module")
+def business_pdf(business: LicenseContent) -> bytes:
+    return render(business)
+
+
+@pytest.fixture(scope="module")
+def id_card() -> LicenseContent:
+    return content_of(samples.id_card(1), POLICE, photo=PHOTO)
+
+
+@pytest.fixture(scope="module")
+def id_card_pdf(id_card: LicenseContent) -> bytes:
+    return render(id_card, "济南市公安局历下分局")
+
+
+def test_samples_are_written_to_artifacts(business_pdf: bytes, id_card_pdf: bytes) -> None:
+    """Samples for people to look at (artifacts/ is git-ignored)."""
+    out = ROOT / "artifacts"
+    out.mkdir(exist_ok=True)
+    for name, pdf in (("license-business", business_pdf), ("license-id-card", id_card_pdf)):
+        (out / f"{name}.pdf").write_bytes(pdf)
+        pdfium.PdfDocument(pdf)[0].render(scale=SCALE).to_pil().save(out / f"{name}.png")  # in colour
+        assert (out / f"{name}.pdf").read_bytes() == pdf
+
+
+def test_one_a4_page_that_pyhanko_reads(business_pdf: bytes) -> None:
+    assert business_pdf.startswith(b"%PDF-")
+    reader = PdfFileReader(io.BytesIO(business_pdf))
+    pages = reader.root["/Pages"]
+    assert pages["/Count"] == 1
+    page = pages["/Kids"][0].get_object()
+    _, _, width, height = (float(v) for v in page["/MediaBox"])
+    assert (width, height) == pytest.approx(PAGE_SIZE, abs=0.01)
+
+
+def test_fonts_are_embedded_as_subsets(business_pdf: bytes) -> None:
+    reader = PdfFileReader(io.BytesIO(business_pdf))
+    fonts = reader.root["/Pages"]["/Kids"][0].get_object()["/Resources"]["/Font"]
+    names = []
+    for ref in fonts.values():
+        font = ref.get_object()
+        names.append(str(font["/BaseFont"]))
+        assert "/FontFile2" in font["/FontDescriptor"], f"{font['/BaseFont']} is not embedded"
+    assert names
+    assert all(re.fullmatch(r"/[A-Z]{6}\+\S+", name) for name in names), names
+    assert any("DroidSansFallback" in name for name in names), names
+
+
+def test_text_has_title_fields_number_and_identifier(business: LicenseContent, business_pdf: bytes) -> None:
+    text = page_text(business_pdf)
+    for expected in (
+        "营业执照",
+        "统一社会信用代码：" + business.license_number,
+        "法定代表人",
+        business.fields["legal_representative"],
+        business.holder.name,
+        business.holder.code,
+        "经营范围",
+        business.fields["business_scope"],
+        "成立日期 2024年03月01日",
+        "有效期限：2024年03月01日 至 长期",
+        "济南市市场监督管理局",
+        "扫码核验",
+        "电子证照标识：" + business.license_id,
+    ):
+        assert expected in text, expected
+
+
+def test_labels_follow_catalog_order(business: LicenseContent, business_pdf: bytes) -> None:
+    text = page_text(business_pdf)
+    printed = [spec.label for spec in license_type(business).fields if spec.key in business.fields]
+    positions = [text.index(f"\n{label} ") for label in printed]
+    assert positions == sorted(positions)
+    assert "核准日期" not in text  # optional and absent
+
+
+def test_secret_field_is_not_printed_but_sensitive_ones_are(id_card: LicenseContent, id_card_pdf: bytes) -> None:
+    text = page_text(id_card_pdf)
+    assert PHOTO not in text
+    assert "照片" not in text
+    assert id_card.fields["address"] in text  # SENSITIVE: the holder's own license shows it in full
+    assert "公民身份号码：" + id_card.license_number in text
+    assert "有效期限：2020年06月01日 至 2040年06月01日" in text
+    assert "居民身份证" in text
+
+
+def test_holder_gets_rows_when_no_field_names_them() -> None:
+    sample = samples.business_license(2)
+    sample["fields"].pop("company_name")
+    text = page_text(render(content_of(sample, MARKET)))
+    assert "持证主体 " + sample["holder"]["name"] in text
+
+
+def test_qr_code_in_its_corner_and_seal_box_blank(business_pdf: bytes) -> None:
+    image = page_image(business_pdf)
+    qr = crop(image, QR_BOX, inset=8)  # inside the quiet zone
+    histogram = qr.histogram()
+    dark = sum(histogram[:128])
+    assert 0.3 < dark / (qr.width * qr.height) < 0.7
+    seal = crop(image, SEAL_BOX)
+    assert seal.getextrema() == (255, 255), "something is drawn where the seal goes"
+
+
+def test_seal_box_is_a_40mm_square_inside_the_page() -> None:
+    left, bottom, right, top = SEAL_BOX
+    assert right - left == top - bottom == pytest.approx(40 * 72 / 25.4, abs=0.5)
+    assert left > 0 and bottom > 0 and right < PAGE_SIZE[0] and top < PAGE_SIZE[1] / 2
+
+
+def test_long_business_scope_wraps_on_one_page(business: LicenseContent) -> None:
+    scope = "；".join(f"第{i}项经营活动（依法须经批准的项目，经相关部门批准后方可开展经营活动）" for i in range(45))
+    assert len(scope) > 1500
+    long = content_of(samples.business_license(1), MARKET, business_scope=scope)
+    pdf = render(long)
+    text = re.sub(r"\s", "", page_text(pdf))
+    assert scope in text
+    assert long.license_id in text and "法定代表人" in text
+    assert crop(page_image(pdf), SEAL_BOX).getextrema() == (255, 255)
+
+
+def test_scope_too_long_for_one_page_is_refused() -> None:
+    long = content_of(samples.business_license(1), MARKET, business_scope="经营" * 3000)
+    with pytest.raises(RenderError, match="one page") as caught:
+        render(long)
+    assert isinstance(caught.value, SigningError)
+
+
+def test_same_input_same_bytes(business: LicenseContent, business_pdf: bytes) -> None:
+    assert render(business) == business_pdf
+
+
+def test_content_of_another_type_is_refused(business: LicenseContent, id_card: LicenseContent) -> None:
+    with pytest.raises(ValueError, match="template"):
+        render_license_pdf(business, license_type(id_card), issuer_name="x", qr_text=QR_TEXT)
