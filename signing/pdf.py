@@ -1,0 +1,670 @@
+"""Electronic seals on PDF documents (PDF 电子签章): PAdES signatures with a visible seal, and their verification.
+
+>>> sealer = PdfSealer(key, cert, [ca.intermediate], seal_png=draw_seal("济南市市场监督管理局", "电子证照专用章"),
+...     timestamper=timestamper)                                                            # doctest: +SKIP
+>>> sealed = await sealer.seal(pdf, field_name="Seal1", location="济南")                    # doctest: +SKIP
+>>> report = await validate(sealed, trust_roots=[ca.root], intermediates=[ca.intermediate],
+...     crls=[crl], tsa_trust_roots=[tsa_root])                                            # doctest: +SKIP
+>>> report.result, report.integrity.result, report.timestamp.result                       # doctest: +SKIP
+
+A seal is a PAdES baseline signature (``ETSI.CAdES.detached``, SHA-256) in a new signature field whose appearance
+is the seal image; with a timestamper it is PAdES B-T (an RFC 3161 token over the signature value). The key is a
+``KeyBackend``, so file keys and PKCS#11 tokens sign the same way; pyHanko only sees a ``Signer`` whose one
+primitive calls ``KeyBackend.sign``.
+
+Verification answers three questions, each a ``Finding``:
+
+- integrity: do the signed bytes still hash to what was signed, and was nothing but signatures and form data added
+  afterwards (``SIGNATURE_INVALID``, ``DOCUMENT_MODIFIED``)?
+- issuer identity: did the seal certificate chain to a trusted seal-maker root and was it valid, for seals, and not
+  revoked when the seal was applied (``signing.seal_ca.check_certificate``'s reasons)? The time of sealing is the
+  timestamp's genTime; without a valid timestamp there is no trustworthy time, so the certificate is checked as of
+  now and a certificate revoked or expired by now gives INDETERMINATE (``REVOKED_NO_TRUSTED_TIME``,
+  ``EXPIRED_NO_TRUSTED_TIME``): it may have been sealed before, or not.
+- timestamp: PASSED for a valid token from a trusted TSA, INDETERMINATE ``NO_TIMESTAMP`` when there is none (a B-B
+  seal: this does not lower the overall result), FAILED ``TIMESTAMP_INVALID`` / ``TIMESTAMP_UNTRUSTED`` otherwise.
+
+Errors (all ``PdfError``, a ``SigningError``; ``reason`` is the stable code)::
+
+    PdfError
+    ├── PdfTooLarge            PDF_TOO_LARGE          over the sealer's size limit
+    ├── NotAPdf                NOT_A_PDF              no %PDF- header
+    ├── TruncatedPdf           TRUNCATED_PDF          no %%EOF at the end
+    ├── DamagedPdf             DAMAGED_PDF            header and trailer present, but it does not parse
+    ├── EncryptedPdf           ENCRYPTED_PDF          encrypted documents are not sealed
+    ├── BadPlacement           BAD_PLACEMENT          no such page, a box off the page, field name taken
+    ├── NoSignature            NO_SIGNATURE           nothing to verify
+    └── TimestampUnavailable   TIMESTAMP_UNAVAILABLE  the timestamper failed: retry later (gRPC UNAVAILABLE)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import io
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from asn1crypto import algos, cms
+from asn1crypto import x509 as asn1_x509
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from PIL import Image
+from pyhanko.pdf_utils import generic, misc
+from pyhanko.pdf_utils.images import PdfImage
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign import fields, signers
+from pyhanko.sign.diff_analysis import ModificationLevel
+from pyhanko.sign.general import SigningError as _PyHankoSigningError
+from pyhanko.sign.timestamps import TimeStamper
+from pyhanko.sign.validation import async_validate_pdf_signature
+from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
+from pyhanko.sign.validation.status import PdfSignatureStatus, SignatureCoverageLevel
+from pyhanko.stamp import StaticStampStyle
+from pyhanko_certvalidator import ValidationContext
+from pyhanko_certvalidator.registry import SimpleCertificateStore
+
+from signing.errors import SigningError
+from signing.keys import ECDSA_P256_SHA256, RSA2048_SHA256, KeyBackend
+from signing.seal_ca import CheckResult, async_check_certificate
+
+__all__ = [
+    "BadPlacement",
+    "CheckResult",
+    "DamagedPdf",
+    "EncryptedPdf",
+    "Finding",
+    "NoSignature",
+    "NotAPdf",
+    "PdfError",
+    "PdfSealer",
+    "PdfTooLarge",
+    "PdfVerification",
+    "TimestampUnavailable",
+    "TruncatedPdf",
+    "validate",
+    "validate_sync",
+]
+
+MAX_PDF_BYTES = 20 * 1024 * 1024
+"""Default limit on the size of a PDF to seal."""
+
+DEFAULT_REASON = "电子证照签章"
+SEAL_SIZE_PT = 40 / 25.4 * 72
+"""The default seal box: 40 mm square (a 公章 is 40–42 mm across)."""
+SEAL_MARGIN_PT = 20 / 25.4 * 72
+"""The default seal box sits this far (20 mm) from the right and bottom edges of the page."""
+BYTES_RESERVED = 16384
+"""Room for the CMS object: signature, certificate chain and timestamp token (with the TSA's chain)."""
+
+_HEADER_WINDOW = 1024  # ISO 32000: the header may sit anywhere in the first 1024 bytes, %%EOF in the last 1024
+_ECDSA_P256_DER_MAX = 72  # SEQUENCE of two INTEGERs of up to 33 bytes
+_MECHANISMS = {ECDSA_P256_SHA256: "sha256_ecdsa", RSA2048_SHA256: "sha256_rsa"}
+
+
+# --- errors ----------------------------------------------------------------------------------------------------------
+
+
+class PdfError(SigningError):
+    """A PDF cannot be sealed or verified; ``reason`` is the stable code."""
+
+    reason: ClassVar[str] = "PDF_ERROR"
+
+
+class PdfTooLarge(PdfError):
+    """The PDF exceeds the sealer's size limit."""
+
+    reason = "PDF_TOO_LARGE"
+
+
+class NotAPdf(PdfError):
+    """The bytes do not start like a PDF."""
+
+    reason = "NOT_A_PDF"
+
+
+class TruncatedPdf(PdfError):
+    """The PDF has no end-of-file marker: it was cut off."""
+
+    reason = "TRUNCATED_PDF"
+
+
+class DamagedPdf(PdfError):
+    """The PDF starts and ends like one but its structure (xref, trailer, objects) is broken."""
+
+    reason = "DAMAGED_PDF"
+
+
+class EncryptedPdf(PdfError):
+    """The PDF is encrypted; seals are applied to plain documents only."""
+
+    reason = "ENCRYPTED_PDF"
+
+
+class BadPlacement(PdfError):
+    """The seal cannot go where asked: no such page, a box off the page, or the field exists already."""
+
+    reason = "BAD_PLACEMENT"
+
+
+class NoSignature(PdfError):
+    """The PDF carries no signature to verify (or not the one named)."""
+
+    reason = "NO_SIGNATURE"
+
+
+class TimestampUnavailable(PdfError):
+    """The timestamp authority did not answer, or answered badly; nothing was sealed, try again later."""
+
+    reason = "TIMESTAMP_UNAVAILABLE"
+
+
+# --- sealing ---------------------------------------------------------------------------------------------------------
+
+
+class _KeyBackendSigner(signers.Signer):
+    """A pyHanko signer whose one primitive is ``KeyBackend.sign``."""
+
+    def __init__(self, key: KeyBackend, cert: x509.Certificate, chain: Sequence[x509.Certificate]) -> None:
+        mechanism = _MECHANISMS.get(key.algorithm)
+        if mechanism is None:
+            raise SigningError(f"PDF seals do not support the key algorithm {key.algorithm!r}")
+        if (
+            cert.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+            != key.public_key_der
+        ):
+            raise SigningError("the seal certificate does not certify this key")
+        public_key = cert.public_key()
+        self._key = key
+        self._dummy_size = public_key.key_size // 8 if isinstance(public_key, rsa.RSAPublicKey) else _ECDSA_P256_DER_MAX
+        super().__init__(
+            signing_cert=_to_asn1(cert),
+            cert_registry=SimpleCertificateStore.from_certs(  # type: ignore[no-untyped-call]
+                [_to_asn1(c) for c in chain]
+            ),
+            signature_mechanism=algos.SignedDigestAlgorithm({"algorithm": mechanism}),
+            embed_roots=False,
+        )
+
+    async def async_sign_raw(self, data: bytes, digest_algorithm: str, dry_run: bool = False) -> bytes:
+        if digest_algorithm != "sha256":
+            raise SigningError(f"PDF seals hash with SHA-256, not {digest_algorithm}")
+        if dry_run:
+            return bytes(self._dummy_size)
+        return self._key.sign(data)
+
+
+class _GuardedTimeStamper(TimeStamper):
+    """Delegates to a timestamper and turns any failure into TimestampUnavailable, so it can be told apart."""
+
+    def __init__(self, inner: TimeStamper) -> None:
+        super().__init__(include_nonce=inner.include_nonce)  # type: ignore[no-untyped-call]
+        self._inner = inner
+
+    async def async_timestamp(self, message_digest: bytes, md_algorithm: str) -> cms.ContentInfo:
+        try:
+            # pyHanko leaves these untyped
+            token: cms.ContentInfo = await self._inner.async_timestamp(message_digest, md_algorithm)
+        except Exception as exc:
+            raise TimestampUnavailable(f"the timestamp authority failed: {exc}") from exc
+        return token
+
+
+@dataclass(frozen=True, slots=True)
+class _EncodedSeal:
+    """The seal picture compressed once: pyHanko's PdfImage would re-compress it for every document."""
+
+    width: int
+    """Pixels across."""
+    height: int
+    """Pixels down."""
+    colour: bytes
+    """RGB samples, deflated."""
+    alpha: bytes
+    """The alpha channel (the soft mask), deflated."""
+
+    @classmethod
+    def of(cls, image: Image.Image) -> _EncodedSeal:
+        rgba = image.convert("RGBA")
+        return cls(
+            width=rgba.width,
+            height=rgba.height,
+            colour=zlib.compress(rgba.convert("RGB").tobytes()),
+            alpha=zlib.compress(rgba.getchannel("A").tobytes()),
+        )
+
+
+class _SealImage(PdfImage):
+    """The seal picture as an image XObject with a soft mask, copied ready-compressed into the document."""
+
+    def __init__(self, encoded: _EncodedSeal) -> None:
+        super().__init__(Image.new("L", (encoded.width, encoded.height)), name="Seal")
+        self._encoded = encoded
+        self._ref: generic.IndirectObject | None = None
+        self._ref_writer: object = None
+
+    @property
+    def image_ref(self) -> generic.IndirectObject:
+        writer = self.writer
+        assert writer is not None
+        if self._ref is None or self._ref_writer is not writer:
+            colour = self._stream(self._encoded.colour, "/DeviceRGB")
+            colour[generic.pdf_name("/SMask")] = writer.add_object(self._stream(self._encoded.alpha, "/DeviceGray"))
+            self._ref = writer.add_object(colour)
+            self._ref_writer = writer
+        return self._ref
+
+    def _stream(self, data: bytes, colour_space: str) -> generic.StreamObject:
+        name = generic.pdf_name
+        number: Any = generic.NumberObject  # an int subclass that pyHanko leaves unannotated
+        return generic.StreamObject(
+            {
+                name("/Type"): name("/XObject"),
+                name("/Subtype"): name("/Image"),
+                name("/Width"): number(self._encoded.width),
+                name("/Height"): number(self._encoded.height),
+                name("/ColorSpace"): name(colour_space),
+                name("/BitsPerComponent"): number(8),
+                name("/Filter"): name("/FlateDecode"),
+            },
+            encoded_data=data,
+        )
+
+
+class PdfSealer:
+    """Applies one seal (one key and certificate, one seal image) to PDFs; make one per seal and keep it.
+
+    ``chain`` holds the CA certificates to embed (the issuing intermediate; roots are left out). ``timestamper``
+    makes the seals PAdES B-T; without one they are B-B. ``seal`` is a coroutine: call it from the event loop.
+    """
+
+    def __init__(
+        self,
+        key: KeyBackend,
+        cert: x509.Certificate,
+        chain: Sequence[x509.Certificate],
+        *,
+        seal_png: bytes,
+        timestamper: TimeStamper | None,
+        max_pdf_bytes: int = MAX_PDF_BYTES,
+        bytes_reserved: int = BYTES_RESERVED,
+    ) -> None:
+        self._signer = _KeyBackendSigner(key, cert, chain)
+        self._timestamper = None if timestamper is None else _GuardedTimeStamper(timestamper)
+        try:
+            image = Image.open(io.BytesIO(seal_png))
+            image.load()
+        except (OSError, ValueError) as exc:
+            raise SigningError(f"the seal image is not a readable PNG: {exc}") from exc
+        self._seal_image = _EncodedSeal.of(image)
+        self._max_pdf_bytes = max_pdf_bytes
+        self._bytes_reserved = bytes_reserved
+
+    async def seal(
+        self,
+        pdf: bytes,
+        *,
+        field_name: str,
+        page: int = 0,
+        box: tuple[float, float, float, float] | None = None,
+        reason: str = DEFAULT_REASON,
+        location: str | None = None,
+    ) -> bytes:
+        """Seal ``pdf`` in a new signature field ``field_name`` drawn at ``box`` (points, default bottom right).
+
+        Returns the sealed PDF (the input plus one incremental update); raises a PdfError and returns nothing else.
+        """
+        if len(pdf) > self._max_pdf_bytes:
+            raise PdfTooLarge(f"the PDF has {len(pdf)} bytes; the limit is {self._max_pdf_bytes}")
+        writer = IncrementalPdfFileWriter(io.BytesIO(pdf), prev=_read(pdf))
+        placement = _placement(writer, page, box)
+        if field_name in _field_names(writer.prev):
+            raise BadPlacement(f"the PDF has a field named {field_name!r} already")
+        metadata = signers.PdfSignatureMetadata(
+            field_name=field_name,
+            subfilter=fields.SigSeedSubFilter.PADES,
+            md_algorithm="sha256",
+            use_pades_lta=False,
+            reason=reason,
+            location=location,
+        )
+        stamp = StaticStampStyle(background=_SealImage(self._seal_image), background_opacity=1.0, border_width=0)
+        pdf_signer = signers.PdfSigner(
+            metadata,
+            self._signer,
+            timestamper=self._timestamper,
+            stamp_style=stamp,
+            new_field_spec=fields.SigFieldSpec(sig_field_name=field_name, on_page=page, box=placement),
+        )
+        output = io.BytesIO()
+        try:
+            await pdf_signer.async_sign_pdf(writer, bytes_reserved=self._bytes_reserved, output=output)
+        except TimestampUnavailable:
+            raise
+        except Exception as exc:
+            cause = _timestamp_failure(exc)
+            if cause is not None:
+                raise cause from exc
+            if isinstance(exc, _PyHankoSigningError | misc.PdfError):
+                raise DamagedPdf(f"cannot seal this PDF: {exc}") from exc
+            raise
+        return output.getvalue()
+
+
+def _timestamp_failure(exc: BaseException) -> TimestampUnavailable | None:
+    """The TimestampUnavailable somewhere in the chain of causes, if pyHanko wrapped it."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, TimestampUnavailable):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
+
+
+def _read(pdf: bytes) -> PdfFileReader:
+    """Parse ``pdf``, telling apart the ways it can be unusable."""
+    if b"%PDF-" not in pdf[:_HEADER_WINDOW]:
+        raise NotAPdf("the data does not start with a %PDF- header")
+    if b"%%EOF" not in pdf[-_HEADER_WINDOW:]:
+        raise TruncatedPdf("the PDF has no %%EOF marker at its end; it was probably cut off")
+    try:
+        reader = PdfFileReader(io.BytesIO(pdf), strict=True)
+        encrypted = reader.encrypted
+        if not encrypted:
+            _ = reader.root["/Pages"]  # resolve the catalogue now, so damage shows here
+    except (misc.PdfError, ValueError, KeyError, TypeError, IndexError) as exc:
+        raise DamagedPdf(f"the PDF cannot be parsed: {exc}") from exc
+    if encrypted:
+        raise EncryptedPdf("the PDF is encrypted; seal the plain document")
+    return reader
+
+
+def _placement(
+    writer: IncrementalPdfFileWriter, page: int, box: tuple[float, float, float, float] | None
+) -> tuple[int, int, int, int]:
+    try:
+        page_ref, _ = writer.find_page_for_modification(page)  # type: ignore[no-untyped-call]
+    except (misc.PdfError, ValueError, IndexError, KeyError) as exc:
+        raise BadPlacement(f"the PDF has no page {page}") from exc
+    x1, y1, x2, y2 = _media_box(page_ref.get_object())
+    if box is None:
+        right, bottom = x2 - SEAL_MARGIN_PT, y1 + SEAL_MARGIN_PT
+        box = (right - SEAL_SIZE_PT, bottom, right, bottom + SEAL_SIZE_PT)
+    bx1, by1, bx2, by2 = box
+    if not (x1 <= bx1 < bx2 <= x2 and y1 <= by1 < by2 <= y2):
+        raise BadPlacement(f"the box {box} is not inside page {page} ({x1}, {y1}, {x2}, {y2})")
+    return round(bx1), round(by1), round(bx2), round(by2)
+
+
+def _media_box(page: generic.DictionaryObject) -> tuple[float, float, float, float]:
+    node: Any = page
+    while node is not None:
+        if "/MediaBox" in node:
+            x1, y1, x2, y2 = (float(v) for v in node["/MediaBox"])
+            return min(x1, x2), min(y1, y2), max(x1, x2), max(y1, y2)
+        node = node.get("/Parent")
+        node = None if node is None else node.get_object()
+    raise DamagedPdf("the page has no MediaBox")
+
+
+def _field_names(reader: PdfFileReader) -> set[str]:
+    try:
+        form = reader.root.get("/AcroForm")
+        if form is None:
+            return set()
+        return {str(f.get_object().get("/T", "")) for f in form.get_object().get("/Fields", [])}
+    except (misc.PdfError, ValueError, KeyError, TypeError) as exc:
+        raise DamagedPdf(f"the PDF's form cannot be read: {exc}") from exc
+
+
+# --- verification ----------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Finding:
+    """The answer to one of the verification's questions."""
+
+    result: CheckResult
+    """PASSED, FAILED or INDETERMINATE."""
+    reason: str | None = None
+    """Stable code when not PASSED."""
+    detail: str = ""
+    """Human-readable explanation, for logs and clerks; empty when PASSED."""
+
+    def __post_init__(self) -> None:
+        if (self.result is CheckResult.PASSED) != (self.reason is None):
+            raise ValueError("a finding has a reason exactly when it did not pass")
+
+
+_PASSED = Finding(result=CheckResult.PASSED)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PdfVerification:
+    """What verifying a sealed PDF found (验章结果)."""
+
+    result: CheckResult
+    """FAILED if any finding failed; else INDETERMINATE if integrity or identity is; else PASSED. A missing
+    timestamp alone leaves a seal PASSED."""
+    reason: str | None
+    """The first failing (else indeterminate) finding's reason, in the order integrity, identity, timestamp."""
+    integrity: Finding
+    """Signed bytes unchanged (SIGNATURE_INVALID) and nothing but signatures or form data added (DOCUMENT_MODIFIED)."""
+    issuer_identity: Finding
+    """The seal certificate at signing time: ``check_certificate``'s reasons, or *_NO_TRUSTED_TIME."""
+    timestamp: Finding
+    """The RFC 3161 token over the signature: NO_TIMESTAMP, TIMESTAMP_INVALID, TIMESTAMP_UNTRUSTED."""
+    field_name: str
+    """The signature field verified."""
+    subject_name: str | None
+    """The organisation that owns the seal (certificate subject O)."""
+    seal_name: str | None
+    """The seal's name (subject CN)."""
+    uscc: str | None
+    """The owner's 统一社会信用代码 (organizationIdentifier, else serialNumber)."""
+    serial: int
+    """The seal certificate's serial number."""
+    signing_time: dt.datetime | None
+    """The timestamp's genTime when the timestamp passed, else the time the signer claimed (untrusted), if any."""
+    signing_time_trusted: bool
+    """Whether ``signing_time`` comes from a valid timestamp."""
+
+    def __post_init__(self) -> None:
+        if (self.result is CheckResult.PASSED) != (self.reason is None):
+            raise ValueError("a verification has a reason exactly when it did not pass")
+
+
+async def validate(
+    pdf: bytes,
+    *,
+    trust_roots: Sequence[x509.Certificate],
+    intermediates: Sequence[x509.Certificate],
+    crls: Sequence[bytes],
+    at: dt.datetime | None = None,
+    tsa_trust_roots: Sequence[x509.Certificate] | None = None,
+    field_name: str | None = None,
+    max_pdf_bytes: int = MAX_PDF_BYTES,
+) -> PdfVerification:
+    """Verify the seal in ``field_name`` (default: the first signature) of ``pdf``; nothing is fetched.
+
+    ``crls`` (DER) cover the seal certificates; ``at`` is "now" for seals without a trustworthy time (default: the
+    system clock). ``tsa_trust_roots`` anchor timestamp authorities (default: ``trust_roots``). Raises PdfError
+    for input that is no readable, unencrypted PDF or carries no such signature.
+    """
+    now = at if at is not None else dt.datetime.now(dt.UTC)
+    if now.tzinfo is None:
+        raise ValueError("times must carry a time zone (use UTC)")
+    if len(pdf) > max_pdf_bytes:
+        raise PdfTooLarge(f"the PDF has {len(pdf)} bytes; the limit is {max_pdf_bytes}")
+    embedded = _signature(_read(pdf), field_name)
+    embedded_certs = [_from_asn1(c) for c in embedded.other_embedded_certs]
+    signer_context = ValidationContext(
+        trust_roots=[_to_asn1(c) for c in trust_roots],
+        other_certs=[_to_asn1(c) for c in intermediates],
+        crls=list(crls),
+        allow_fetching=False,
+        moment=now,
+    )
+    ts_context = ValidationContext(
+        trust_roots=[_to_asn1(c) for c in (trust_roots if tsa_trust_roots is None else tsa_trust_roots)],
+        allow_fetching=False,
+    )
+    try:
+        status: PdfSignatureStatus = await async_validate_pdf_signature(
+            embedded, signer_validation_context=signer_context, ts_validation_context=ts_context
+        )
+    except (misc.PdfError, ValueError, KeyError, TypeError) as exc:
+        raise DamagedPdf(f"the signature cannot be read: {exc}") from exc
+
+    integrity = _integrity(status)
+    timestamp = _timestamp(status)
+    cert = _from_asn1(status.signing_cert)
+    trusted_time = (
+        status.timestamp_validity.timestamp
+        if status.timestamp_validity is not None and timestamp.result is CheckResult.PASSED
+        else None
+    )
+    identity = await async_check_certificate(
+        cert,
+        trust_roots=trust_roots,
+        intermediates=[*intermediates, *(c for c in embedded_certs if c != cert)],
+        crls=crls,
+        at=trusted_time or now,
+    )
+    if trusted_time is None and identity.reason in ("REVOKED", "EXPIRED"):
+        identity_finding = Finding(
+            result=CheckResult.INDETERMINATE,
+            reason=f"{identity.reason}_NO_TRUSTED_TIME",
+            detail=f"{identity.detail}; with no valid timestamp it is unknown whether the seal was applied before",
+        )
+    elif identity.result is CheckResult.PASSED:
+        identity_finding = _PASSED
+    else:
+        identity_finding = Finding(result=identity.result, reason=identity.reason, detail=identity.detail)
+
+    result, reason = _overall(integrity, identity_finding, timestamp)
+    return PdfVerification(
+        result=result,
+        reason=reason,
+        integrity=integrity,
+        issuer_identity=identity_finding,
+        timestamp=timestamp,
+        field_name=str(embedded.field_name),
+        subject_name=identity.subject_name,
+        seal_name=identity.seal_name,
+        uscc=identity.uscc,
+        serial=cert.serial_number,
+        signing_time=trusted_time or status.signer_reported_dt,
+        signing_time_trusted=trusted_time is not None,
+    )
+
+
+def validate_sync(
+    pdf: bytes,
+    *,
+    trust_roots: Sequence[x509.Certificate],
+    intermediates: Sequence[x509.Certificate],
+    crls: Sequence[bytes],
+    at: dt.datetime | None = None,
+    tsa_trust_roots: Sequence[x509.Certificate] | None = None,
+    field_name: str | None = None,
+    max_pdf_bytes: int = MAX_PDF_BYTES,
+) -> PdfVerification:
+    """``validate`` for callers outside an event loop (CLI, scripts); raises RuntimeError inside one."""
+    return asyncio.run(
+        validate(
+            pdf,
+            trust_roots=trust_roots,
+            intermediates=intermediates,
+            crls=crls,
+            at=at,
+            tsa_trust_roots=tsa_trust_roots,
+            field_name=field_name,
+            max_pdf_bytes=max_pdf_bytes,
+        )
+    )
+
+
+def _signature(reader: PdfFileReader, field_name: str | None) -> EmbeddedPdfSignature:
+    try:
+        signatures: list[EmbeddedPdfSignature] = list(reader.embedded_regular_signatures)
+    except (misc.PdfError, ValueError, KeyError, TypeError) as exc:
+        raise DamagedPdf(f"the PDF's signatures cannot be read: {exc}") from exc
+    for signature in signatures:
+        if field_name is None or signature.field_name == field_name:
+            return signature
+    raise NoSignature("the PDF carries no signature" if field_name is None else f"no signature in {field_name!r}")
+
+
+def _integrity(status: PdfSignatureStatus) -> Finding:
+    if not status.intact:
+        return Finding(
+            result=CheckResult.FAILED,
+            reason="SIGNATURE_INVALID",
+            detail="the signed bytes do not match the digest in the signature: the document was altered",
+        )
+    if not status.valid:
+        return Finding(
+            result=CheckResult.FAILED,
+            reason="SIGNATURE_INVALID",
+            detail="the signature value does not verify with the certificate's key",
+        )
+    level = status.modification_level
+    if status.coverage is None or status.coverage < SignatureCoverageLevel.ENTIRE_REVISION:
+        return Finding(
+            result=CheckResult.FAILED,
+            reason="DOCUMENT_MODIFIED",
+            detail="the signature does not cover its whole revision",
+        )
+    if level is None or level > ModificationLevel.FORM_FILLING or status.docmdp_ok is False:
+        name = "unknown" if level is None else level.name
+        return Finding(
+            result=CheckResult.FAILED,
+            reason="DOCUMENT_MODIFIED",
+            detail=f"the document was changed after sealing beyond signatures and form data ({name})",
+        )
+    return _PASSED
+
+
+def _timestamp(status: PdfSignatureStatus) -> Finding:
+    token = status.timestamp_validity
+    if token is None:
+        return Finding(result=CheckResult.INDETERMINATE, reason="NO_TIMESTAMP", detail="the seal has no timestamp")
+    if not (token.intact and token.valid):
+        return Finding(
+            result=CheckResult.FAILED,
+            reason="TIMESTAMP_INVALID",
+            detail="the timestamp token does not match the signature or its own signature is broken",
+        )
+    if not token.trusted:
+        return Finding(
+            result=CheckResult.FAILED,
+            reason="TIMESTAMP_UNTRUSTED",
+            detail=f"the timestamp authority is not trusted ({token.trust_problem_indic})",
+        )
+    return _PASSED
+
+
+def _overall(*findings: Finding) -> tuple[CheckResult, str | None]:
+    for finding in findings:
+        if finding.result is CheckResult.FAILED:
+            return CheckResult.FAILED, finding.reason
+    # integrity and identity only: a seal without a timestamp is a complete (B-B) seal
+    for finding in findings[:2]:
+        if finding.result is CheckResult.INDETERMINATE:
+            return CheckResult.INDETERMINATE, finding.reason
+    return CheckResult.PASSED, None
+
+
+def _to_asn1(cert: x509.Certificate) -> asn1_x509.Certificate:
+    return asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER))
+
+
+def _from_asn1(cert: asn1_x509.Certificate) -> x509.Certificate:
+    return x509.load_der_x509_certificate(cert.dump())

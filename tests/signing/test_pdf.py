@@ -1,0 +1,493 @@
+"""PDF seals: sealing with a visible stamp (B-B and B-T), the three verification findings, and bad input.
+
+The input PDF is generated here with pyHanko's writer and the timestamps come from pyHanko's ``DummyTimeStamper``
+with a TSA made here, so there are no binary assets. The sealed PDF and a render of it go to ``artifacts/``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import io
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pypdfium2 as pdfium
+import pytest
+from asn1crypto import keys as asn1_keys
+from asn1crypto import x509 as asn1_x509
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from PIL import Image, ImageChops
+from pyhanko.pdf_utils import generic
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.writer import PageObject, PdfFileWriter
+from pyhanko.sign.timestamps import TimeStamper
+from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
+
+from signing.keys import ECDSA_P256_SHA256, RSA2048_SHA256, SoftwareKey
+from signing.pdf import (
+    SEAL_MARGIN_PT,
+    SEAL_SIZE_PT,
+    CheckResult,
+    DamagedPdf,
+    EncryptedPdf,
+    Finding,
+    NoSignature,
+    NotAPdf,
+    PdfError,
+    PdfSealer,
+    PdfTooLarge,
+    PdfVerification,
+    TimestampUnavailable,
+    TruncatedPdf,
+    validate,
+    validate_sync,
+)
+from signing.seal_ca import SealMakerCA
+from signing.seal_image import draw_seal
+
+NOW = dt.datetime(2025, 3, 1, 8, 0, tzinfo=dt.UTC)
+SIGNED_AT = NOW + dt.timedelta(days=10)
+LATER = NOW + dt.timedelta(days=30)
+CA_NAME = "济南市制章中心"
+ISSUER = "济南市市场监督管理局"
+USCC = "11370100MB0000000X"
+SEAL_NAME = "电子证照专用章"
+PAGE_SIZE = (595.0, 842.0)  # A4
+PAGE_TEXT = b"Electronic license 0001"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
+
+PASSED = Finding(result=CheckResult.PASSED)
+NO_TIMESTAMP = Finding(result=CheckResult.INDETERMINATE, reason="NO_TIMESTAMP", detail="the seal has no timestamp")
+
+
+# --- material --------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Tsa:
+    root: x509.Certificate
+    stamper: DummyTimeStamper
+
+
+@pytest.fixture(scope="module")
+def ca() -> SealMakerCA:
+    return SealMakerCA.create(CA_NAME, NOW)
+
+
+@pytest.fixture(scope="module")
+def seal_png() -> bytes:
+    return draw_seal(ISSUER, SEAL_NAME, size_px=400)
+
+
+@pytest.fixture(scope="module")
+def tsa() -> Tsa:
+    return make_tsa("Test TSA Root")
+
+
+@pytest.fixture(scope="module")
+def plain_pdf() -> bytes:
+    return one_page_pdf()
+
+
+def make_tsa(name: str) -> Tsa:
+    """A TSA root and an RSA time-stamping certificate under it (DummyTimeStamper signs with RSA only)."""
+    root_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    leaf_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    root_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    root = (
+        x509.CertificateBuilder()
+        .subject_name(root_name)
+        .issuer_name(root_name)
+        .public_key(root_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(NOW - dt.timedelta(days=1))
+        .not_valid_after(NOW + dt.timedelta(days=3650))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .sign(root_key, hashes.SHA256())
+    )
+    leaf = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"{name} TSU")]))
+        .issuer_name(root_name)
+        .public_key(leaf_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(NOW - dt.timedelta(days=1))
+        .not_valid_after(NOW + dt.timedelta(days=3650))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), critical=True)
+        .sign(root_key, hashes.SHA256())
+    )
+    key_info = asn1_keys.PrivateKeyInfo.load(
+        leaf_key.private_bytes(
+            serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    stamper = DummyTimeStamper(
+        tsa_cert=asn1_x509.Certificate.load(leaf.public_bytes(serialization.Encoding.DER)),
+        tsa_key=key_info,
+        fixed_dt=SIGNED_AT,
+    )
+    return Tsa(root=root, stamper=stamper)
+
+
+def one_page_pdf(extra_bytes: int = 0) -> bytes:
+    """An A4 page with one line of Helvetica text, written by pyHanko (uncompressed content stream)."""
+    writer = PdfFileWriter(stream_xrefs=False)
+    font = generic.DictionaryObject(
+        {
+            generic.pdf_name("/Type"): generic.pdf_name("/Font"),
+            generic.pdf_name("/Subtype"): generic.pdf_name("/Type1"),
+            generic.pdf_name("/BaseFont"): generic.pdf_name("/Helvetica"),
+        }
+    )
+    resources = generic.DictionaryObject(
+        {generic.pdf_name("/Font"): generic.DictionaryObject({generic.pdf_name("/F1"): writer.add_object(font)})}
+    )
+    text = b"BT /F1 18 Tf 72 760 Td (" + PAGE_TEXT + b") Tj ET" + b" " * extra_bytes
+    contents = writer.add_object(generic.StreamObject(stream_data=text))
+    writer.insert_page(PageObject(contents=contents, media_box=(0, 0, *PAGE_SIZE), resources=resources))
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def issue(ca: SealMakerCA, key: SoftwareKey) -> x509.Certificate:
+    public_key = serialization.load_der_public_key(key.public_key_der)
+    assert isinstance(public_key, rsa.RSAPublicKey) or hasattr(public_key, "curve")
+    return ca.issue_seal_certificate(
+        issuer_name=ISSUER,
+        issuer_uscc=USCC,
+        seal_name=ISSUER + SEAL_NAME,
+        public_key=public_key,  # type: ignore[arg-type]
+        not_before=NOW,
+        not_after=NOW + dt.timedelta(days=730),
+    )
+
+
+def seal(
+    ca: SealMakerCA,
+    pdf: bytes,
+    seal_png: bytes,
+    *,
+    timestamper: TimeStamper | None,
+    algorithm: str = ECDSA_P256_SHA256,
+    key: SoftwareKey | None = None,
+    cert: x509.Certificate | None = None,
+) -> bytes:
+    key = key or SoftwareKey.generate(algorithm)
+    cert = cert or issue(ca, key)
+    sealer = PdfSealer(key, cert, [ca.intermediate], seal_png=seal_png, timestamper=timestamper)
+    return asyncio.run(sealer.seal(pdf, field_name="Seal1", location="济南"))
+
+
+def check(ca: SealMakerCA, pdf: bytes, tsa: Tsa, *, at: dt.datetime = LATER) -> PdfVerification:
+    crl = ca.crl(LATER, LATER + dt.timedelta(days=7))
+    return validate_sync(
+        pdf, trust_roots=[ca.root], intermediates=[ca.intermediate], crls=[crl], at=at, tsa_trust_roots=[tsa.root]
+    )
+
+
+def findings(report: PdfVerification) -> tuple[object, ...]:
+    def short(finding: Finding) -> tuple[CheckResult, str | None]:
+        return finding.result, finding.reason
+
+    return (
+        report.result,
+        report.reason,
+        short(report.integrity),
+        short(report.issuer_identity),
+        short(report.timestamp),
+    )
+
+
+P = CheckResult.PASSED
+F = CheckResult.FAILED
+I = CheckResult.INDETERMINATE  # noqa: E741
+
+
+# --- sealing and verifying -------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("algorithm", [ECDSA_P256_SHA256, RSA2048_SHA256])
+def test_timestamped_seal_passes_with_the_timestamp_as_signing_time(
+    ca: SealMakerCA, seal_png: bytes, tsa: Tsa, plain_pdf: bytes, algorithm: str
+) -> None:
+    sealed = seal(ca, plain_pdf, seal_png, timestamper=tsa.stamper, algorithm=algorithm)
+
+    report = check(ca, sealed, tsa)
+
+    assert sealed.startswith(plain_pdf)  # an incremental update: the original bytes stay as they were
+    assert report.integrity == PASSED
+    assert report.issuer_identity == PASSED
+    assert report.timestamp == PASSED
+    assert (report.result, report.reason) == (P, None)
+    assert (report.subject_name, report.seal_name, report.uscc) == (ISSUER, ISSUER + SEAL_NAME, USCC)
+    assert report.field_name == "Seal1"
+    assert (report.signing_time, report.signing_time_trusted) == (SIGNED_AT, True)
+
+
+@pytest.mark.parametrize("algorithm", [ECDSA_P256_SHA256, RSA2048_SHA256])
+def test_seal_without_timestamp_passes_with_no_timestamp_finding(
+    ca: SealMakerCA, seal_png: bytes, tsa: Tsa, plain_pdf: bytes, algorithm: str
+) -> None:
+    sealed = seal(ca, plain_pdf, seal_png, timestamper=None, algorithm=algorithm)
+
+    report = check(ca, sealed, tsa)
+
+    assert findings(report) == (P, None, (P, None), (P, None), (I, "NO_TIMESTAMP"))
+    assert report.timestamp == NO_TIMESTAMP
+    assert report.signing_time is not None and not report.signing_time_trusted
+
+
+def test_validate_runs_inside_an_event_loop(ca: SealMakerCA, seal_png: bytes, tsa: Tsa, plain_pdf: bytes) -> None:
+    sealed = seal(ca, plain_pdf, seal_png, timestamper=tsa.stamper)
+    crl = ca.crl(LATER, LATER + dt.timedelta(days=7))
+
+    async def in_loop() -> PdfVerification:
+        return await validate(
+            sealed, trust_roots=[ca.root], intermediates=[], crls=[crl], at=LATER, tsa_trust_roots=[tsa.root]
+        )
+
+    # no intermediates given: the one embedded in the signature is used
+    assert findings(asyncio.run(in_loop())) == (P, None, (P, None), (P, None), (P, None))
+
+
+def test_a_flipped_byte_in_the_signed_range_fails_integrity(
+    ca: SealMakerCA, seal_png: bytes, tsa: Tsa, plain_pdf: bytes
+) -> None:
+    sealed = bytearray(seal(ca, plain_pdf, seal_png, timestamper=tsa.stamper))
+    at = sealed.index(PAGE_TEXT)  # in the page's content stream, signed by the seal
+    sealed[at] ^= 0x01
+
+    report = check(ca, bytes(sealed), tsa)
+
+    assert findings(report) == (F, "SIGNATURE_INVALID", (F, "SIGNATURE_INVALID"), (P, None), (P, None))
+
+
+def test_page_content_added_after_sealing_fails_as_document_modified(
+    ca: SealMakerCA, seal_png: bytes, tsa: Tsa, plain_pdf: bytes
+) -> None:
+    sealed = seal(ca, plain_pdf, seal_png, timestamper=tsa.stamper)
+    writer = IncrementalPdfFileWriter(io.BytesIO(sealed))
+    overlay = writer.add_object(generic.StreamObject(stream_data=b"BT /F1 18 Tf 72 700 Td (VOID) Tj ET"))
+    writer.add_stream_to_page(0, overlay)
+    out = io.BytesIO()
+    writer.write(out)
+
+    report = check(ca, out.getvalue(), tsa)
+
+    assert findings(report) == (F, "DOCUMENT_MODIFIED", (F, "DOCUMENT_MODIFIED"), (P, None), (P, None))
+
+
+def test_a_second_seal_after_the_first_keeps_both_intact(
+    ca: SealMakerCA, seal_png: bytes, tsa: Tsa, plain_pdf: bytes
+) -> None:
+    key = SoftwareKey.generate()
+    sealer = PdfSealer(key, issue(ca, key), [ca.intermediate], seal_png=seal_png, timestamper=tsa.stamper)
+    first = asyncio.run(sealer.seal(plain_pdf, field_name="Seal1"))
+    second = asyncio.run(sealer.seal(first, field_name="Seal2", box=(72, 72, 185, 185)))
+    crl = ca.crl(LATER, LATER + dt.timedelta(days=7))
+
+    for field in ("Seal1", "Seal2"):
+        report = validate_sync(
+            second,
+            trust_roots=[ca.root],
+            intermediates=[ca.intermediate],
+            crls=[crl],
+            at=LATER,
+            tsa_trust_roots=[tsa.root],
+            field_name=field,
+        )
+        assert (field, *findings(report)) == (field, P, None, (P, None), (P, None), (P, None))
+
+
+def test_a_lookalike_ca_with_the_same_names_fails_issuer_identity(
+    ca: SealMakerCA, seal_png: bytes, tsa: Tsa, plain_pdf: bytes
+) -> None:
+    impostor = SealMakerCA.create(CA_NAME, NOW)
+    assert (impostor.root.subject, impostor.intermediate.subject) == (ca.root.subject, ca.intermediate.subject)
+    key = SoftwareKey.generate()
+    cert = issue(impostor, key)
+    sealer = PdfSealer(key, cert, [impostor.intermediate], seal_png=seal_png, timestamper=tsa.stamper)
+    sealed = asyncio.run(sealer.seal(plain_pdf, field_name="Seal1"))
+
+    report = check(ca, sealed, tsa)
+
+    assert findings(report) == (F, "LOOKALIKE_CA", (P, None), (F, "LOOKALIKE_CA"), (P, None))
+
+
+def test_revocation_after_the_timestamped_sealing_keeps_the_seal_valid(
+    ca: SealMakerCA, seal_png: bytes, tsa: Tsa, plain_pdf: bytes
+) -> None:
+    key = SoftwareKey.generate()
+    cert = issue(ca, key)
+    sealed = seal(ca, plain_pdf, seal_png, timestamper=tsa.stamper, key=key, cert=cert)
+    ca.revoke(cert.serial_number, x509.ReasonFlags.key_compromise, at=SIGNED_AT + dt.timedelta(days=5))
+
+    report = check(ca, sealed, tsa)
+
+    assert findings(report) == (P, None, (P, None), (P, None), (P, None))
+
+
+def test_revocation_before_the_timestamped_sealing_fails_as_revoked(
+    ca: SealMakerCA, seal_png: bytes, tsa: Tsa, plain_pdf: bytes
+) -> None:
+    key = SoftwareKey.generate()
+    cert = issue(ca, key)
+    ca.revoke(cert.serial_number, x509.ReasonFlags.key_compromise, at=SIGNED_AT - dt.timedelta(days=1))
+    sealed = seal(ca, plain_pdf, seal_png, timestamper=tsa.stamper, key=key, cert=cert)
+
+    report = check(ca, sealed, tsa)
+
+    assert findings(report) == (F, "REVOKED", (P, None), (F, "REVOKED"), (P, None))
+
+
+def test_a_revoked_certificate_without_timestamp_is_indeterminate(
+    ca: SealMakerCA, seal_png: bytes, tsa: Tsa, plain_pdf: bytes
+) -> None:
+    key = SoftwareKey.generate()
+    cert = issue(ca, key)
+    sealed = seal(ca, plain_pdf, seal_png, timestamper=None, key=key, cert=cert)
+    ca.revoke(cert.serial_number, x509.ReasonFlags.key_compromise, at=SIGNED_AT + dt.timedelta(days=5))
+
+    report = check(ca, sealed, tsa)
+
+    expected = (I, "REVOKED_NO_TRUSTED_TIME", (P, None), (I, "REVOKED_NO_TRUSTED_TIME"), (I, "NO_TIMESTAMP"))
+    assert findings(report) == expected
+
+
+def test_a_timestamp_from_an_untrusted_tsa_fails_the_timestamp(
+    ca: SealMakerCA, seal_png: bytes, tsa: Tsa, plain_pdf: bytes
+) -> None:
+    rogue = make_tsa("Rogue TSA Root")
+    sealed = seal(ca, plain_pdf, seal_png, timestamper=rogue.stamper)
+
+    report = check(ca, sealed, tsa)
+
+    # with no trusted time, the certificate is judged as of `at`, when it is valid
+    assert findings(report) == (F, "TIMESTAMP_UNTRUSTED", (P, None), (P, None), (F, "TIMESTAMP_UNTRUSTED"))
+    assert not report.signing_time_trusted
+
+
+# --- the visible stamp -----------------------------------------------------------------------------------------------
+
+
+def test_the_seal_image_is_drawn_in_the_stamp_box_and_nowhere_else(
+    ca: SealMakerCA, seal_png: bytes, tsa: Tsa, plain_pdf: bytes
+) -> None:
+    sealed = seal(ca, plain_pdf, seal_png, timestamper=tsa.stamper)
+    scale = 2
+    document = pdfium.PdfDocument(sealed)
+    try:
+        document.init_forms()  # signature widgets are form fields: pdfium draws them only with forms loaded
+        image = document[0].render(scale=scale, may_draw_forms=True).to_pil().convert("RGB")
+    finally:
+        document.close()
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / "sealed.pdf").write_bytes(sealed)
+    image.save(ARTIFACTS / "sealed-page0.png")
+
+    width, height = PAGE_SIZE
+    x2, y1 = width - SEAL_MARGIN_PT, SEAL_MARGIN_PT
+    x1, y2 = x2 - SEAL_SIZE_PT, y1 + SEAL_SIZE_PT
+    # PDF y grows upwards, image rows downwards; one pixel of slack for rounding
+    box = (int(x1 * scale) - 2, int((height - y2) * scale) - 2, int(x2 * scale) + 2, int((height - y1) * scale) + 2)
+    inside = red_pixels(image.crop(box))
+    outside = red_pixels(image) - inside
+
+    assert inside > 2000, inside
+    assert outside == 0
+
+
+def red_pixels(image: Image.Image) -> int:
+    """How many pixels are strongly red (the seal's ink is #D0021B)."""
+    red, green, blue = image.split()
+    mask = ImageChops.multiply(
+        ImageChops.multiply(red.point(lambda v: 255 if v > 150 else 0), green.point(lambda v: 255 if v < 90 else 0)),
+        blue.point(lambda v: 255 if v < 90 else 0),
+    )
+    return mask.histogram()[255]
+
+
+# --- bad input -------------------------------------------------------------------------------------------------------
+
+
+def encrypted_pdf() -> bytes:
+    writer = PdfFileWriter()
+    contents = writer.add_object(generic.StreamObject(stream_data=b"BT ET"))
+    writer.insert_page(PageObject(contents=contents, media_box=(0, 0, *PAGE_SIZE)))
+    writer.encrypt("owner-secret", "user-secret")
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+BAD_INPUT: list[tuple[str, Callable[[bytes], bytes], type[PdfError], str]] = [
+    ("not_a_pdf", lambda pdf: b"PK\x03\x04 this is a zip file, not a PDF", NotAPdf, "NOT_A_PDF"),
+    ("empty", lambda pdf: b"", NotAPdf, "NOT_A_PDF"),
+    ("truncated", lambda pdf: pdf[: len(pdf) // 2], TruncatedPdf, "TRUNCATED_PDF"),
+    ("garbage_body", lambda pdf: b"%PDF-1.7\n" + b"x" * 100 + b"\n%%EOF\n", DamagedPdf, "DAMAGED_PDF"),
+    ("encrypted", lambda pdf: encrypted_pdf(), EncryptedPdf, "ENCRYPTED_PDF"),
+]
+
+
+@pytest.mark.parametrize(("case", "make", "error", "reason"), BAD_INPUT, ids=[c[0] for c in BAD_INPUT])
+def test_bad_input_is_refused_by_seal_and_validate(
+    ca: SealMakerCA,
+    seal_png: bytes,
+    plain_pdf: bytes,
+    case: str,
+    make: Callable[[bytes], bytes],
+    error: type[PdfError],
+    reason: str,
+) -> None:
+    key = SoftwareKey.generate()
+    sealer = PdfSealer(key, issue(ca, key), [ca.intermediate], seal_png=seal_png, timestamper=None)
+    data = make(plain_pdf)
+
+    with pytest.raises(error) as sealing:
+        asyncio.run(sealer.seal(data, field_name="Seal1"))
+    with pytest.raises(error):
+        validate_sync(data, trust_roots=[ca.root], intermediates=[], crls=[], at=LATER)
+
+    assert type(sealing.value) is error
+    assert sealing.value.reason == reason
+
+
+def test_a_pdf_over_the_limit_is_refused(ca: SealMakerCA, seal_png: bytes) -> None:
+    key = SoftwareKey.generate()
+    sealer = PdfSealer(key, issue(ca, key), [], seal_png=seal_png, timestamper=None, max_pdf_bytes=4096)
+    big = one_page_pdf(extra_bytes=4096)
+
+    with pytest.raises(PdfTooLarge) as caught:
+        asyncio.run(sealer.seal(big, field_name="Seal1"))
+
+    assert caught.value.reason == "PDF_TOO_LARGE"
+
+
+def test_an_unsigned_pdf_has_no_signature_to_verify(ca: SealMakerCA, plain_pdf: bytes) -> None:
+    with pytest.raises(NoSignature):
+        validate_sync(plain_pdf, trust_roots=[ca.root], intermediates=[], crls=[], at=LATER)
+
+
+class FailingTimeStamper(TimeStamper):
+    """A TSA that is down."""
+
+    async def async_request_tsa_response(self, req: object) -> object:
+        raise ConnectionRefusedError("connection refused: tsa.example:318")
+
+
+def test_a_failing_timestamper_raises_timestamp_unavailable(ca: SealMakerCA, seal_png: bytes, plain_pdf: bytes) -> None:
+    key = SoftwareKey.generate()
+    sealer = PdfSealer(key, issue(ca, key), [ca.intermediate], seal_png=seal_png, timestamper=FailingTimeStamper())
+
+    with pytest.raises(TimestampUnavailable) as caught:
+        asyncio.run(sealer.seal(plain_pdf, field_name="Seal1"))
+
+    assert caught.value.reason == "TIMESTAMP_UNAVAILABLE"
+    assert "connection refused" in str(caught.value)
