@@ -23,6 +23,8 @@ from typing import Any
 
 import grpc
 from cachetools import TTLCache
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
@@ -30,25 +32,30 @@ from adapters.http import HttpApp, HttpServer
 from gateway.api.catalog import CatalogServicer
 from gateway.api.interceptors import GatewayInterceptor
 from gateway.api.issuance import IssuanceServicer
+from gateway.api.seals import SealServicer
 from gateway.config import ConfigError, Settings
 from gateway.domain.catalog import Catalog
 from gateway.domain.model import Clock, SystemClock
 from gateway.services.issuance import IssuanceService, SerialGenerator, random_serial
 from gateway.services.members import Authenticator, MemberService, load_bootstrap_catalog, load_demo_members
+from gateway.services.seals import SealService
 from gateway.store.database import Database
-from protos.zzgw.v1 import catalog_pb2, catalog_pb2_grpc, issuance_pb2, issuance_pb2_grpc
+from protos.zzgw.v1 import catalog_pb2, catalog_pb2_grpc, issuance_pb2, issuance_pb2_grpc, seal_pb2, seal_pb2_grpc
 from signing.keys import KeyStore
 from signing.pki import CertificateAuthority, Issued
 from signing.seal_ca import SealMakerCA
+from signing.tsa import TimeStampAuthority
 
 log = logging.getLogger("zzgw")
 
 SERVICE_NAMES = (
     catalog_pb2.DESCRIPTOR.services_by_name["CatalogService"].full_name,
     issuance_pb2.DESCRIPTOR.services_by_name["IssuanceService"].full_name,
+    seal_pb2.DESCRIPTOR.services_by_name["SealService"].full_name,
 )
 GRACE_SECONDS = 10.0
-CRL_VALIDITY = dt.timedelta(days=1)
+TSA_KEY = "tsa"
+TSA_CERT = "tsa.pem"
 
 
 @dataclass
@@ -63,6 +70,9 @@ class Gateway:
     issuance: IssuanceService
     members: MemberService
     authenticator: Authenticator
+    seals: SealService | None = None
+    """None until ``zzgw init`` has made the seal-maker CA."""
+    tsa: TimeStampAuthority | None = None
     _names: TTLCache[str, str] = field(default_factory=lambda: TTLCache(maxsize=10_000, ttl=60.0))
     _names_lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -80,7 +90,12 @@ class Gateway:
         catalog = catalog or load_bootstrap_catalog()
         db = Database.connect(settings.effective_database_url, pool_size=max(4, settings.threads))
         keys = KeyStore(settings.keys_dir, settings.passphrase(create=create_passphrase))
+        ca = load_seal_ca(settings)
+        seals = SealService(db, ca, keys, clock, ids=random_serial) if ca else None
+        tsa = _time_stamping_authority(settings, ca, keys, clock) if ca else None
         return cls(
+            seals=seals,
+            tsa=tsa,
             settings=settings,
             db=db,
             catalog=catalog,
@@ -123,7 +138,7 @@ def initialise(settings: Settings, *, rotate_tokens: bool = False, clock: Clock 
         gateway.db.migrate()
         members = load_demo_members()
         certificates = _ensure_pki(settings, members)
-        _ensure_seal_ca(settings, gateway.clock)
+        _ensure_seal_ca(settings, gateway.clock, gateway.keys)
         write_tokens = settings.mode == "dev" and (rotate_tokens or not settings.dev_tokens_path.exists())
         tokens = gateway.members.register(members, issue_tokens=write_tokens, certificates=certificates)
         if write_tokens:
@@ -163,11 +178,22 @@ def _ensure_pki(settings: Settings, members: list[Any]) -> dict[str, bytes]:
     return certificates
 
 
-def _ensure_seal_ca(settings: Settings, clock: Clock) -> None:
-    """The seal-maker CA (制章者), unless one exists (made earlier, or imported into ``<data_dir>/seal-ca``)."""
-    if not (settings.seal_ca_dir / "root.pem").exists():
-        ca = SealMakerCA.create("zzgw 制章者 (seal maker)", clock.now())
-        ca.save(settings.seal_ca_dir, settings.passphrase())
+def _ensure_seal_ca(settings: Settings, clock: Clock, keys: KeyStore) -> None:
+    """The seal-maker CA (制章者) and the gateway's TSA certificate, unless they exist (made or imported earlier)."""
+    directory = settings.seal_ca_dir
+    if not (directory / "root.pem").exists():
+        SealMakerCA.create("zzgw 制章者 (seal maker)", clock.now()).save(directory, settings.passphrase())
+    if not (directory / TSA_CERT).exists():
+        ca = SealMakerCA.load(directory, settings.passphrase())
+        key = keys.load(TSA_KEY) if keys.exists(TSA_KEY) else keys.create(TSA_KEY)
+        now = clock.now()
+        cert = ca.issue_tsa_certificate(
+            name="zzgw 时间戳服务 (TSA)",
+            public_key=serialization.load_der_public_key(key.public_key_der),  # type: ignore[arg-type]
+            not_before=now - dt.timedelta(minutes=5),
+            not_after=min(now + dt.timedelta(days=1825), ca.intermediate.not_valid_after_utc - dt.timedelta(seconds=1)),
+        )
+        (directory / TSA_CERT).write_bytes(cert.public_bytes(serialization.Encoding.PEM))
 
 
 def load_seal_ca(settings: Settings) -> SealMakerCA | None:
@@ -176,15 +202,26 @@ def load_seal_ca(settings: Settings) -> SealMakerCA | None:
     return SealMakerCA.load(settings.seal_ca_dir, settings.passphrase())
 
 
-def http_app(settings: Settings, clock: Clock) -> HttpApp:
-    ca = load_seal_ca(settings)
+def _time_stamping_authority(
+    settings: Settings, ca: SealMakerCA, keys: KeyStore, clock: Clock
+) -> TimeStampAuthority | None:
+    path = settings.seal_ca_dir / TSA_CERT
+    if not path.exists():
+        return None
+    return TimeStampAuthority(
+        cert=x509.load_pem_x509_certificate(path.read_bytes()),
+        key=keys.load(TSA_KEY),
+        chain=[ca.intermediate],
+        clock=clock,
+        serials=x509.random_serial_number,
+    )
 
-    def crl() -> bytes:
-        assert ca is not None
-        now = clock.now()
-        return ca.crl(now, now + CRL_VALIDITY)
 
-    return HttpApp(timestamp=None, crl=crl if ca is not None else None)
+def http_app(gateway: Gateway) -> HttpApp:
+    return HttpApp(
+        timestamp=gateway.tsa.respond if gateway.tsa else None,
+        crl=gateway.seals.crl if gateway.seals else None,
+    )
 
 
 def _write_private(path: Any, data: bytes) -> None:
@@ -214,6 +251,9 @@ def build_server(gateway: Gateway, address: str | None = None) -> tuple[grpc.Ser
     issuance_pb2_grpc.add_IssuanceServiceServicer_to_server(
         IssuanceServicer(gateway.issuance, gateway.catalog, gateway.member_name, max_watchers=settings.max_watchers),
         server,
+    )
+    seal_pb2_grpc.add_SealServiceServicer_to_server(
+        SealServicer(gateway.seals, gateway.clock, gateway.member_name), server
     )
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
@@ -255,7 +295,7 @@ def serve_forever(settings: Settings, *, announce: bool = True) -> None:
     check_ready(gateway)
     server, port = build_server(gateway)
     try:
-        http = HttpServer(http_app(settings, gateway.clock), settings.http_addr, reuse_port=settings.workers > 1)
+        http = HttpServer(http_app(gateway), settings.http_addr, reuse_port=settings.workers > 1)
     except OSError as exc:
         raise ConfigError(f"cannot listen on {settings.http_addr} (HTTP): {exc.strerror}") from None
     server.start()

@@ -30,6 +30,10 @@ ALLOWED_ROLES: Mapping[str, frozenset[Role]] = {
     "/zzgw.v1.IssuanceService/ChangeLicenseStatus": frozenset({Role.ISSUER}),
     "/zzgw.v1.IssuanceService/GetLicense": _ISSUERS,
     "/zzgw.v1.IssuanceService/WatchLicenseChanges": frozenset({Role.ISSUER, Role.CONSUMER, Role.ADMIN}),
+    "/zzgw.v1.SealService/RegisterSeal": frozenset({Role.ISSUER}),
+    "/zzgw.v1.SealService/ListSeals": _ISSUERS,
+    "/zzgw.v1.SealService/GetSeal": ANY_MEMBER,  # a seal's certificate and image are what verifiers need
+    "/zzgw.v1.SealService/RevokeSeal": frozenset({Role.ISSUER}),
 }
 
 

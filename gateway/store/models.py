@@ -110,3 +110,31 @@ class LicenseEventRow(Base):
     actor: Mapped[str] = mapped_column(String(18))
     request_id: Mapped[str | None] = mapped_column(String(64))
     request_digest: Mapped[str | None] = mapped_column(String(64))
+
+
+class SealRow(Base):
+    """An electronic seal (电子印章) of an issuer: its certificate from the seal-maker CA, key reference and image."""
+
+    __tablename__ = "seals"
+    __table_args__ = (
+        UniqueConstraint("issuer_code", "request_id", name="uq_seals_request"),
+        Index("ix_seals_issuer", "issuer_code"),
+    )
+
+    seal_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    issuer_code: Mapped[str] = mapped_column(String(18))
+    name: Mapped[str] = mapped_column(String(40))
+    algorithm: Mapped[str] = mapped_column(String(32))
+    key_id: Mapped[str] = mapped_column(String(64))
+    key_ref: Mapped[str] = mapped_column(String(200))
+    certificate_der: Mapped[bytes] = mapped_column(LargeBinary)
+    certificate_serial: Mapped[str] = mapped_column(String(64), unique=True)
+    image_png: Mapped[bytes] = mapped_column(LargeBinary)
+    valid_from: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    valid_until: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    status: Mapped[str] = mapped_column(String(16))
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    revocation_reason: Mapped[str] = mapped_column(String(500), default="")
+    crl_reason: Mapped[str] = mapped_column(String(32), default="")
+    request_id: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))

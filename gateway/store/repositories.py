@@ -40,7 +40,8 @@ from gateway.domain.model import (
     RecordSeal,
     Role,
 )
-from gateway.store.models import LicenseEventRow, LicenseRow, MemberRow
+from gateway.domain.seals import Seal, SealStatus
+from gateway.store.models import LicenseEventRow, LicenseRow, MemberRow, SealRow
 
 _L = cast(Table, LicenseRow.__table__)
 _E = cast(Table, LicenseEventRow.__table__)
@@ -434,3 +435,79 @@ def _license(row: Row[tuple[object, ...]]) -> License:
 def _chunks(items: list[str] | list[tuple[str, str]], size: int) -> Iterable[list]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+_S = cast(Table, SealRow.__table__)
+
+
+class SealRepository:
+    def __init__(self, session: Session):
+        self._s = session
+
+    def add(self, seal: Seal, request_id: str, at: dt.datetime) -> None:
+        self._s.execute(insert(_S).values(**_seal_row(seal), request_id=request_id, created_at=at))
+
+    def get(self, seal_id: str) -> Seal | None:
+        row = self._s.execute(select(_S).where(_S.c.seal_id == seal_id)).first()
+        return _seal(row) if row else None
+
+    def by_request(self, issuer_code: str, request_id: str) -> Seal | None:
+        row = self._s.execute(select(_S).where(_S.c.issuer_code == issuer_code, _S.c.request_id == request_id)).first()
+        return _seal(row) if row else None
+
+    def of_issuer(self, issuer_code: str | None) -> list[Seal]:
+        query = select(_S).order_by(_S.c.created_at)
+        if issuer_code is not None:
+            query = query.where(_S.c.issuer_code == issuer_code)
+        return [_seal(r) for r in self._s.execute(query).all()]
+
+    def revoked(self) -> list[Seal]:
+        return [_seal(r) for r in self._s.execute(select(_S).where(_S.c.status == SealStatus.REVOKED.value)).all()]
+
+    def revoke(self, seal_id: str, *, at: dt.datetime, reason: str, crl_reason: str) -> None:
+        self._s.execute(
+            update(_S)
+            .where(_S.c.seal_id == seal_id, _S.c.status == SealStatus.ACTIVE.value)
+            .values(status=SealStatus.REVOKED.value, revoked_at=at, revocation_reason=reason, crl_reason=crl_reason)
+        )
+
+
+def _seal_row(seal: Seal) -> dict[str, object]:
+    return {
+        "seal_id": seal.seal_id,
+        "issuer_code": seal.issuer_code,
+        "name": seal.name,
+        "algorithm": seal.algorithm,
+        "key_id": seal.key_id,
+        "key_ref": seal.key_ref,
+        "certificate_der": seal.certificate_der,
+        "certificate_serial": format(seal.certificate_serial, "x"),
+        "image_png": seal.image_png,
+        "valid_from": seal.valid_from,
+        "valid_until": seal.valid_until,
+        "status": seal.status.value,
+        "revoked_at": seal.revoked_at,
+        "revocation_reason": seal.revocation_reason,
+        "crl_reason": seal.crl_reason,
+    }
+
+
+def _seal(row: Row[tuple[object, ...]]) -> Seal:
+    m = row._mapping
+    return Seal(
+        seal_id=m["seal_id"],
+        issuer_code=m["issuer_code"],
+        name=m["name"],
+        algorithm=m["algorithm"],
+        key_id=m["key_id"],
+        key_ref=m["key_ref"],
+        certificate_der=bytes(m["certificate_der"]),
+        certificate_serial=int(m["certificate_serial"], 16),
+        image_png=bytes(m["image_png"]),
+        valid_from=_utc(m["valid_from"]),
+        valid_until=_utc(m["valid_until"]),
+        status=SealStatus(m["status"]),
+        revoked_at=_utc(m["revoked_at"]) if m["revoked_at"] else None,
+        revocation_reason=m["revocation_reason"],
+        crl_reason=m["crl_reason"],
+    )

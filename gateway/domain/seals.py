@@ -1,0 +1,83 @@
+"""Electronic seals (电子印章) as the gateway records them.
+
+>>> seal.effective_status(now)   # doctest: +SKIP
+<SealStatus.ACTIVE: 'ACTIVE'>
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import re
+from dataclasses import dataclass
+
+from gateway.domain.errors import FieldViolation
+
+SEAL_NAME_MAX = 12
+DEFAULT_VALIDITY_DAYS = 730
+MAX_VALIDITY_DAYS = 1825
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\s]")
+
+
+class SealStatus(enum.Enum):
+    ACTIVE = "ACTIVE"
+    REVOKED = "REVOKED"
+    EXPIRED = "EXPIRED"  # derived when read, never stored
+
+
+class CrlReason(enum.Enum):
+    """RFC 5280 reasons a seal revocation may give (all final: no certificateHold)."""
+
+    KEY_COMPROMISE = "key_compromise"
+    AFFILIATION_CHANGED = "affiliation_changed"
+    SUPERSEDED = "superseded"
+    CESSATION_OF_OPERATION = "cessation_of_operation"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Seal:
+    seal_id: str
+    issuer_code: str
+    name: str
+    """The seal's name, e.g. 电子证照专用章."""
+    algorithm: str
+    key_id: str
+    key_ref: str
+    """Where the key lives, e.g. ``file:seal0MJ…`` (a key store owner)."""
+    certificate_der: bytes
+    certificate_serial: int
+    image_png: bytes
+    valid_from: dt.datetime
+    valid_until: dt.datetime
+    status: SealStatus
+    """The stored status (ACTIVE or REVOKED); see ``effective_status``."""
+    revoked_at: dt.datetime | None = None
+    revocation_reason: str = ""
+    crl_reason: str = ""
+
+    def effective_status(self, now: dt.datetime) -> SealStatus:
+        if self.status is SealStatus.ACTIVE and now >= self.valid_until:
+            return SealStatus.EXPIRED
+        return self.status
+
+
+def seal_name_violation(name: str) -> FieldViolation | None:
+    if not name:
+        return FieldViolation(field="name", reason="REQUIRED", description="the seal's name is required")
+    if len(name) > SEAL_NAME_MAX or _CONTROL.search(name):
+        return FieldViolation(
+            field="name",
+            reason="BAD_SEAL_NAME",
+            description=f"a seal name is 1-{SEAL_NAME_MAX} characters without spaces",
+        )
+    return None
+
+
+def validity_violation(days: int) -> FieldViolation | None:
+    if not 0 <= days <= MAX_VALIDITY_DAYS:
+        return FieldViolation(
+            field="validity_days",
+            reason="BAD_VALIDITY",
+            description=f"validity_days must be 1-{MAX_VALIDITY_DAYS} (0: {DEFAULT_VALIDITY_DAYS})",
+        )
+    return None

@@ -1,0 +1,198 @@
+"""Seals (电子印章): register a seal for an issuer, list, get, revoke; the CRL from the store.
+
+Registering makes the seal's key in the key store, has the seal-maker CA (制章者) certify it (subject: the issuer's
+name and USCC; key usage digitalSignature + nonRepudiation), and draws the red round seal image. The store is the
+source of truth for revocations: the CRL is rebuilt from it, so every gateway process serves the same list.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+
+from gateway.domain.errors import (
+    FieldViolation,
+    IdempotencyConflictError,
+    InvalidRequestError,
+    NotFoundError,
+    PermissionDeniedError,
+)
+from gateway.domain.model import Clock, Member, Role
+from gateway.domain.seals import (
+    DEFAULT_VALIDITY_DAYS,
+    CrlReason,
+    Seal,
+    SealStatus,
+    seal_name_violation,
+    validity_violation,
+)
+from gateway.domain.validation import MAX_REASON, check_request_id, check_text
+from gateway.store.database import Database
+from signing.keys import ALGORITHMS, ECDSA_P256_SHA256, KeyBackend, KeyStore
+from signing.seal_ca import SealMakerCA
+from signing.seal_image import draw_seal
+
+_CRL_REASONS = {
+    CrlReason.KEY_COMPROMISE: x509.ReasonFlags.key_compromise,
+    CrlReason.AFFILIATION_CHANGED: x509.ReasonFlags.affiliation_changed,
+    CrlReason.SUPERSEDED: x509.ReasonFlags.superseded,
+    CrlReason.CESSATION_OF_OPERATION: x509.ReasonFlags.cessation_of_operation,
+}
+CRL_VALIDITY = dt.timedelta(days=1)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SealRequest:
+    request_id: str
+    name: str
+    algorithm: str = ""
+    validity_days: int = 0
+
+
+class SealService:
+    def __init__(
+        self,
+        db: Database,
+        ca: SealMakerCA,
+        keys: KeyStore,
+        clock: Clock,
+        ids: Callable[[], str],
+    ):
+        self._db = db
+        self._ca = ca
+        self._keys = keys
+        self._clock = clock
+        self._ids = ids
+        self._lock = threading.Lock()
+
+    @property
+    def ca(self) -> SealMakerCA:
+        return self._ca
+
+    def register(self, caller: Member, request: SealRequest) -> Seal:
+        """Make, certify and draw a seal for the calling issuer; the same request_id again returns the same seal."""
+        if not caller.has(Role.ISSUER):
+            raise PermissionDeniedError("only issuers have seals", reason="ROLE_NOT_ALLOWED")
+        errors: list[FieldViolation] = []
+        check_request_id(request.request_id, errors)
+        algorithm = request.algorithm or ECDSA_P256_SHA256
+        if algorithm not in ALGORITHMS:
+            errors.append(
+                FieldViolation(
+                    field="algorithm",
+                    reason="UNSUPPORTED_ALGORITHM",
+                    description=f"algorithm must be one of {', '.join(ALGORITHMS)}",
+                )
+            )
+        for violation in (seal_name_violation(request.name), validity_violation(request.validity_days)):
+            if violation:
+                errors.append(violation)
+        if errors:
+            raise InvalidRequestError(errors)
+        with self._db.unit_of_work() as uow:
+            existing = uow.seals.by_request(caller.code, request.request_id)
+        if existing is not None:
+            if (existing.name, existing.algorithm) != (request.name, algorithm):
+                raise IdempotencyConflictError(f"request_id {request.request_id} was used for another seal")
+            return existing
+        now = self._clock.now()
+        seal_id = self._ids()
+        owner = f"seal{seal_id}"
+        key = self._keys.create(owner, algorithm)
+        not_after = min(
+            now + dt.timedelta(days=request.validity_days or DEFAULT_VALIDITY_DAYS),
+            self._ca.intermediate.not_valid_after_utc - dt.timedelta(seconds=1),
+        )
+        certificate = self._ca.issue_seal_certificate(
+            issuer_name=caller.name,
+            issuer_uscc=caller.code,
+            seal_name=request.name,
+            public_key=serialization.load_der_public_key(key.public_key_der),  # type: ignore[arg-type]
+            not_before=now - dt.timedelta(minutes=5),
+            not_after=not_after,
+        )
+        seal = Seal(
+            seal_id=seal_id,
+            issuer_code=caller.code,
+            name=request.name,
+            algorithm=algorithm,
+            key_id=key.key_id,
+            key_ref=f"file:{owner}",
+            certificate_der=certificate.public_bytes(serialization.Encoding.DER),
+            certificate_serial=certificate.serial_number,
+            image_png=draw_seal(caller.name, request.name),
+            valid_from=certificate.not_valid_before_utc,
+            valid_until=certificate.not_valid_after_utc,
+            status=SealStatus.ACTIVE,
+        )
+        with self._db.unit_of_work(write=True) as uow:
+            uow.seals.add(seal, request.request_id, now)
+            uow.commit()
+        return seal
+
+    def list(self, caller: Member) -> list[Seal]:
+        with self._db.unit_of_work() as uow:
+            return uow.seals.of_issuer(None if caller.has(Role.ADMIN) else caller.code)
+
+    def get(self, seal_id: str) -> Seal:
+        """Any member may read a seal: its certificate and image are what verifiers need."""
+        if not seal_id:
+            raise InvalidRequestError(
+                [FieldViolation(field="seal_id", reason="REQUIRED", description="seal_id is required")]
+            )
+        with self._db.unit_of_work() as uow:
+            seal = uow.seals.get(seal_id)
+        if seal is None:
+            raise NotFoundError(f"no seal {seal_id}", reason="SEAL_NOT_FOUND")
+        return seal
+
+    def owned(self, caller: Member, seal_id: str) -> Seal:
+        seal = self.get(seal_id)
+        if seal.issuer_code != caller.code:
+            raise PermissionDeniedError("only the seal's issuer may use or revoke it", reason="NOT_SEAL_OWNER")
+        return seal
+
+    def key(self, seal: Seal) -> KeyBackend:
+        return self._keys.load(seal.key_ref.removeprefix("file:"))
+
+    def revoke(self, caller: Member, seal_id: str, *, reason: str, crl_reason: str = "") -> Seal:
+        """Revoke a seal (吊销印章): final; its certificate goes on the CRL. Revoking it again changes nothing."""
+        errors: list[FieldViolation] = []
+        reason = check_text("reason", reason, MAX_REASON, errors, required=True)
+        try:
+            crl = CrlReason(crl_reason or CrlReason.CESSATION_OF_OPERATION.value)
+        except ValueError:
+            choices = ", ".join(r.value for r in CrlReason)
+            errors.append(
+                FieldViolation(
+                    field="crl_reason", reason="BAD_CRL_REASON", description=f"crl_reason must be one of {choices}"
+                )
+            )
+        if errors:
+            raise InvalidRequestError(errors)
+        seal = self.owned(caller, seal_id)
+        if seal.status is SealStatus.REVOKED:
+            return seal
+        now = self._clock.now()
+        with self._db.unit_of_work(write=True) as uow:
+            uow.seals.revoke(seal_id, at=now, reason=reason, crl_reason=crl.value)
+            uow.commit()
+        with self._lock:
+            self._ca.revoke(seal.certificate_serial, _CRL_REASONS[crl], now)
+        return self.get(seal_id)
+
+    def crl(self) -> bytes:
+        """The seal-maker CA's CRL with every seal revoked in the store (by any gateway process)."""
+        with self._db.unit_of_work() as uow:
+            revoked = uow.seals.revoked()
+        now = self._clock.now()
+        with self._lock:
+            for seal in revoked:
+                assert seal.revoked_at is not None
+                self._ca.revoke(seal.certificate_serial, _CRL_REASONS[CrlReason(seal.crl_reason)], seal.revoked_at)
+            return self._ca.crl(now, now + CRL_VALIDITY)

@@ -1,0 +1,138 @@
+"""SealService over real gRPC: register, certificate profile, image, list, get, revoke and the CRL."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import uuid
+
+import grpc
+import pytest
+from cryptography import x509
+from cryptography.x509.oid import NameOID
+from PIL import Image
+
+from protos.zzgw.v1 import seal_pb2, seal_pb2_grpc
+from signing.seal_ca import CheckResult, check_certificate
+from tests.conftest import CIVIL, MARKET, POLICE, TAX, RunningGateway, error_details
+
+
+def seals(running: RunningGateway, member: str) -> seal_pb2_grpc.SealServiceStub:
+    return seal_pb2_grpc.SealServiceStub(running.channel(member))
+
+
+def register(running: RunningGateway, member: str = MARKET, **fields: object) -> seal_pb2.Seal:
+    request = seal_pb2.RegisterSealRequest(request_id="seal-" + uuid.uuid4().hex, name="电子证照专用章")
+    for key, value in fields.items():
+        setattr(request, key, value)
+    return seals(running, member).RegisterSeal(request).seal
+
+
+def identity(running: RunningGateway, seal: seal_pb2.Seal, at: dt.datetime) -> CheckResult:
+    service = running.gateway.seals
+    assert service is not None
+    finding = check_certificate(
+        x509.load_der_x509_certificate(seal.certificate_der),
+        trust_roots=[service.ca.root],
+        intermediates=[service.ca.intermediate],
+        crls=[service.crl()],
+        at=at,
+    )
+    return finding.result
+
+
+@pytest.mark.parametrize("algorithm", ["ecdsa-p256-sha256", "rsa2048-pkcs1v15-sha256"])
+def test_register_makes_a_certified_seal_with_its_image(running: RunningGateway, algorithm: str) -> None:
+    seal = register(running, algorithm=algorithm)
+    assert seal.status == seal_pb2.SEAL_STATUS_ACTIVE and seal.algorithm == algorithm
+    assert seal.issuer_code == MARKET and seal.issuer_name == "济南市市场监督管理局" and seal.name == "电子证照专用章"
+    cert = x509.load_der_x509_certificate(seal.certificate_der)
+    subject = cert.subject
+    assert subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)[0].value == "济南市市场监督管理局"
+    assert subject.get_attributes_for_oid(NameOID.ORGANIZATION_IDENTIFIER)[0].value == MARKET
+    assert subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value == "电子证照专用章"
+    usage = cert.extensions.get_extension_for_class(x509.KeyUsage).value
+    assert usage.digital_signature and usage.content_commitment and not usage.key_cert_sign
+    image = Image.open(io.BytesIO(seal.image_png)).convert("RGBA")
+    red = sum(1 for r, g, b, a in image.get_flattened_data() if a > 200 and r > 180 and g < 80 and b < 80)
+    assert red > image.width * image.height * 0.05
+    assert identity(running, seal, dt.datetime.now(dt.UTC)) is CheckResult.PASSED
+
+
+def test_register_is_idempotent(running: RunningGateway) -> None:
+    request = seal_pb2.RegisterSealRequest(request_id="seal-" + uuid.uuid4().hex, name="合同专用章")
+    first = seals(running, MARKET).RegisterSeal(request).seal
+    again = seals(running, MARKET).RegisterSeal(request).seal
+    assert again.seal_id == first.seal_id and again.certificate_der == first.certificate_der
+    request.name = "财务专用章"
+    with pytest.raises(grpc.RpcError) as caught:
+        seals(running, MARKET).RegisterSeal(request)
+    assert caught.value.code() == grpc.StatusCode.ALREADY_EXISTS
+    assert error_details(caught.value)[0].reason == "REQUEST_ID_REUSED"
+
+
+BAD = [
+    ("name", "", "name", "REQUIRED"),
+    ("name", "一个名字特别长的专用章印章名称", "name", "BAD_SEAL_NAME"),
+    ("algorithm", "dsa-1024", "algorithm", "UNSUPPORTED_ALGORITHM"),
+    ("validity_days", 4000, "validity_days", "BAD_VALIDITY"),
+    ("request_id", "", "request_id", "REQUIRED"),
+]
+
+
+@pytest.mark.parametrize(("field", "value", "where", "reason"), BAD, ids=[f"{b[0]}={b[1]}" for b in BAD])
+def test_bad_registrations(running: RunningGateway, field: str, value: object, where: str, reason: str) -> None:
+    with pytest.raises(grpc.RpcError) as caught:
+        register(running, **{field: value})
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert (where, reason) in error_details(caught.value)[1]
+
+
+def test_only_issuers_register_and_only_the_owner_revokes(running: RunningGateway) -> None:
+    with pytest.raises(grpc.RpcError) as caught:
+        register(running, TAX)
+    assert caught.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    seal = register(running, POLICE)
+    with pytest.raises(grpc.RpcError) as caught:
+        seals(running, CIVIL).RevokeSeal(seal_pb2.RevokeSealRequest(seal_id=seal.seal_id, reason="不是我的章"))
+    assert error_details(caught.value)[0].reason == "NOT_SEAL_OWNER"
+    got = seals(running, TAX).GetSeal(seal_pb2.GetSealRequest(seal_id=seal.seal_id)).seal  # verifiers may read it
+    assert got.certificate_der == seal.certificate_der and got.image_png == seal.image_png
+
+
+def test_list_shows_the_callers_seals(running: RunningGateway) -> None:
+    mine = register(running, CIVIL, name="婚姻登记专用章")
+    listed = seals(running, CIVIL).ListSeals(seal_pb2.ListSealsRequest()).seals
+    assert mine.seal_id in {s.seal_id for s in listed}
+    assert {s.issuer_code for s in listed} == {CIVIL} and all(not s.image_png for s in listed)
+
+
+def test_revoked_seal_goes_on_the_crl(running: RunningGateway) -> None:
+    seal = register(running)
+    before = dt.datetime.now(dt.UTC)
+    revoked = (
+        seals(running, MARKET)
+        .RevokeSeal(seal_pb2.RevokeSealRequest(seal_id=seal.seal_id, reason="印章遗失", crl_reason="key_compromise"))
+        .seal
+    )
+    assert revoked.status == seal_pb2.SEAL_STATUS_REVOKED and revoked.revocation_reason == "印章遗失"
+    assert revoked.revoked_at.ToDatetime(dt.UTC) >= before.replace(microsecond=0)
+    service = running.gateway.seals
+    assert service is not None
+    crl = x509.load_der_x509_crl(service.crl())
+    entry = crl.get_revoked_certificate_by_serial_number(
+        x509.load_der_x509_certificate(seal.certificate_der).serial_number
+    )
+    assert entry is not None
+    assert entry.extensions.get_extension_for_class(x509.CRLReason).value.reason == x509.ReasonFlags.key_compromise
+    assert identity(running, seal, dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1)) is CheckResult.FAILED
+    assert identity(running, seal, before - dt.timedelta(minutes=1)) is CheckResult.PASSED  # sealed before revocation
+    again = seals(running, MARKET).RevokeSeal(seal_pb2.RevokeSealRequest(seal_id=seal.seal_id, reason="再次"))
+    assert again.seal.revocation_reason == "印章遗失"  # revocation is final and happens once
+
+
+def test_unknown_seal(running: RunningGateway) -> None:
+    with pytest.raises(grpc.RpcError) as caught:
+        seals(running, MARKET).GetSeal(seal_pb2.GetSealRequest(seal_id="NOSUCHSEAL"))
+    assert caught.value.code() == grpc.StatusCode.NOT_FOUND
+    assert error_details(caught.value)[0].reason == "SEAL_NOT_FOUND"
