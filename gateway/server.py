@@ -27,6 +27,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
+from pyhanko.sign.timestamps import HTTPTimeStamper, TimeStamper
 
 from adapters.http import HttpApp, HttpServer
 from gateway.api.catalog import CatalogServicer
@@ -44,7 +45,7 @@ from protos.zzgw.v1 import catalog_pb2, catalog_pb2_grpc, issuance_pb2, issuance
 from signing.keys import KeyStore
 from signing.pki import CertificateAuthority, Issued
 from signing.seal_ca import SealMakerCA
-from signing.tsa import TimeStampAuthority
+from signing.tsa import LocalTimeStamper, TimeStampAuthority
 
 log = logging.getLogger("zzgw")
 
@@ -91,8 +92,9 @@ class Gateway:
         db = Database.connect(settings.effective_database_url, pool_size=max(4, settings.threads))
         keys = KeyStore(settings.keys_dir, settings.passphrase(create=create_passphrase))
         ca = load_seal_ca(settings)
-        seals = SealService(db, ca, keys, clock, ids=random_serial) if ca else None
         tsa = _time_stamping_authority(settings, ca, keys, clock) if ca else None
+        timestamper = _timestamper(settings, tsa)
+        seals = SealService(db, ca, keys, clock, ids=random_serial, timestamper=timestamper) if ca else None
         return cls(
             seals=seals,
             tsa=tsa,
@@ -215,6 +217,13 @@ def _time_stamping_authority(
         clock=clock,
         serials=x509.random_serial_number,
     )
+
+
+def _timestamper(settings: Settings, tsa: TimeStampAuthority | None) -> TimeStamper | None:
+    """An external TSA when one is configured, else the gateway's own, in process (no HTTP round trip)."""
+    if settings.tsa_url:
+        return HTTPTimeStamper(settings.tsa_url, timeout=10)
+    return LocalTimeStamper(tsa) if tsa is not None else None
 
 
 def http_app(gateway: Gateway) -> HttpApp:

@@ -34,6 +34,7 @@ ALLOWED_ROLES: Mapping[str, frozenset[Role]] = {
     "/zzgw.v1.SealService/ListSeals": _ISSUERS,
     "/zzgw.v1.SealService/GetSeal": ANY_MEMBER,  # a seal's certificate and image are what verifiers need
     "/zzgw.v1.SealService/RevokeSeal": frozenset({Role.ISSUER}),
+    "/zzgw.v1.SealService/SealDocument": frozenset({Role.ISSUER}),
 }
 
 

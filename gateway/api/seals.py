@@ -56,6 +56,14 @@ class SealServicer(seal_pb2_grpc.SealServiceServicer):
         seal = self._seals().revoke(caller(), request.seal_id, reason=request.reason, crl_reason=request.crl_reason)
         return seal_pb2.RevokeSealResponse(seal=self._message(seal, image=False))
 
+    def SealDocument(
+        self, request: seal_pb2.SealDocumentRequest, context: grpc.ServicerContext
+    ) -> seal_pb2.SealDocumentResponse:
+        sealed = self._seals().seal_document(
+            caller(), request.seal_id, request.pdf, reason=request.reason, page=request.page
+        )
+        return seal_pb2.SealDocumentResponse(sealed_pdf=sealed)
+
     def _message(self, seal: Seal, *, image: bool) -> seal_pb2.Seal:
         message = seal_pb2.Seal(
             seal_id=seal.seal_id,

@@ -7,20 +7,26 @@ source of truth for revocations: the CRL is rebuilt from it, so every gateway pr
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import threading
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
+from pyhanko.sign.timestamps import TimeStamper
 
 from gateway.domain.errors import (
+    ConflictError,
     FieldViolation,
     IdempotencyConflictError,
     InvalidRequestError,
     NotFoundError,
     PermissionDeniedError,
+    UpstreamUnavailableError,
 )
 from gateway.domain.model import Clock, Member, Role
 from gateway.domain.seals import (
@@ -34,6 +40,7 @@ from gateway.domain.seals import (
 from gateway.domain.validation import MAX_REASON, check_request_id, check_text
 from gateway.store.database import Database
 from signing.keys import ALGORITHMS, ECDSA_P256_SHA256, KeyBackend, KeyStore
+from signing.pdf import DEFAULT_REASON, PdfError, PdfSealer, TimestampUnavailable
 from signing.seal_ca import SealMakerCA
 from signing.seal_image import draw_seal
 
@@ -44,6 +51,8 @@ _CRL_REASONS = {
     CrlReason.CESSATION_OF_OPERATION: x509.ReasonFlags.cessation_of_operation,
 }
 CRL_VALIDITY = dt.timedelta(days=1)
+SEAL_TIMEOUT_SECONDS = 60.0
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -54,6 +63,19 @@ class SealRequest:
     validity_days: int = 0
 
 
+class EventLoopThread:
+    """One asyncio event loop in a thread of its own: pyHanko's async APIs run there (its sync ones call
+    ``asyncio.run`` and cannot share a thread with another loop); callers in gRPC threads wait for the result."""
+
+    def __init__(self) -> None:
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="pdf-loop", daemon=True)
+        self._thread.start()
+
+    def run(self, coroutine: Coroutine[Any, Any, T], timeout: float) -> T:
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(timeout)
+
+
 class SealService:
     def __init__(
         self,
@@ -62,6 +84,8 @@ class SealService:
         keys: KeyStore,
         clock: Clock,
         ids: Callable[[], str],
+        *,
+        timestamper: TimeStamper | None = None,
     ):
         self._db = db
         self._ca = ca
@@ -69,6 +93,9 @@ class SealService:
         self._clock = clock
         self._ids = ids
         self._lock = threading.Lock()
+        self._timestamper = timestamper
+        self._sealers: dict[str, PdfSealer] = {}
+        self._loop: EventLoopThread | None = None
 
     @property
     def ca(self) -> SealMakerCA:
@@ -185,6 +212,47 @@ class SealService:
         with self._lock:
             self._ca.revoke(seal.certificate_serial, _CRL_REASONS[crl], now)
         return self.get(seal_id)
+
+    def seal_document(self, caller: Member, seal_id: str, pdf: bytes, *, reason: str = "", page: int = 0) -> bytes:
+        """Seal a PDF (PAdES B-T, visible stamp) with one of the caller's active seals."""
+        seal = self.owned(caller, seal_id)
+        status = seal.effective_status(self._clock.now())
+        if status is not SealStatus.ACTIVE:
+            raise ConflictError(f"the seal is {status.value.lower()} and cannot seal", reason=f"SEAL_{status.value}")
+        if not pdf:
+            raise InvalidRequestError([FieldViolation(field="pdf", reason="REQUIRED", description="pdf is required")])
+        sealer = self._sealer(seal)
+        field = f"zzgw-{seal.seal_id}-{uuid.uuid4().hex[:8]}"
+        try:
+            return self._event_loop().run(
+                sealer.seal(pdf, field_name=field, page=page, reason=reason or DEFAULT_REASON), SEAL_TIMEOUT_SECONDS
+            )
+        except TimestampUnavailable as exc:
+            raise UpstreamUnavailableError(f"the time-stamping authority is unavailable: {exc}",
+                                           reason="TSA_UNAVAILABLE") from exc  # fmt: skip
+        except PdfError as exc:
+            raise InvalidRequestError([FieldViolation(field="pdf", reason=exc.reason, description=str(exc))]) from exc
+
+    def _sealer(self, seal: Seal) -> PdfSealer:
+        """One sealer per seal, made once: it keeps the parsed key and the encoded stamp image."""
+        with self._lock:
+            sealer = self._sealers.get(seal.seal_id)
+            if sealer is None:
+                sealer = PdfSealer(
+                    self.key(seal),
+                    x509.load_der_x509_certificate(seal.certificate_der),
+                    [self._ca.intermediate],
+                    seal_png=seal.image_png,
+                    timestamper=self._timestamper,
+                )
+                self._sealers[seal.seal_id] = sealer
+            return sealer
+
+    def _event_loop(self) -> EventLoopThread:
+        with self._lock:
+            if self._loop is None:
+                self._loop = EventLoopThread()
+            return self._loop
 
     def crl(self) -> bytes:
         """The seal-maker CA's CRL with every seal revoked in the store (by any gateway process)."""

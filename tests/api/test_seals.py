@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import uuid
+from pathlib import Path
 
 import grpc
 import pytest
@@ -136,3 +137,99 @@ def test_unknown_seal(running: RunningGateway) -> None:
         seals(running, MARKET).GetSeal(seal_pb2.GetSealRequest(seal_id="NOSUCHSEAL"))
     assert caught.value.code() == grpc.StatusCode.NOT_FOUND
     assert error_details(caught.value)[0].reason == "SEAL_NOT_FOUND"
+
+
+def license_pdf(running: RunningGateway) -> bytes:
+    """A rendered 营业执照, as an issuer that sends only data would get it."""
+    from adapters.records import issue_request
+    from gateway.api import convert
+    from gateway.bootstrap import samples
+    from gateway.domain.model import Holder, LicenseContent
+    from signing.render import render_license_pdf
+
+    draft = convert.draft(issue_request(samples.business_license(3)))
+    content = LicenseContent(
+        license_id="1.2.156.3005.2.111000009910000354001.11370100993701011T.2024000001.001.O",
+        type_code=draft.type_code,
+        license_number=draft.license_number,
+        holder=Holder(name=draft.holder_name, code_type=draft.holder_code_type, code=draft.holder_code),
+        issuer_code=MARKET,
+        issue_date=dt.date(2024, 3, 1),
+        valid_from=dt.date(2024, 3, 1),
+        valid_until=None,
+        region_code="370100",
+        fields=dict(draft.fields),
+        version=1,
+    )
+    license_type = running.gateway.catalog.license_type(draft.type_code)
+    return render_license_pdf(content, license_type, issuer_name="济南市市场监督管理局", qr_text="ZZ1:TEST")
+
+
+def test_seal_document_produces_a_pdf_that_validates_with_a_timestamp(running: RunningGateway) -> None:
+    from signing.pdf import validate_sync
+
+    seal = register(running, name="电子证照专用章")
+    original = license_pdf(running)
+    sealed = (
+        seals(running, MARKET).SealDocument(seal_pb2.SealDocumentRequest(seal_id=seal.seal_id, pdf=original)).sealed_pdf
+    )
+    assert sealed.startswith(original)  # an incremental update: the issuer's document is kept byte for byte
+    service = running.gateway.seals
+    assert service is not None
+    report = validate_sync(
+        sealed, trust_roots=[service.ca.root], intermediates=[service.ca.intermediate], crls=[service.crl()]
+    )
+    assert report.result is CheckResult.PASSED, report
+    assert report.integrity.result is CheckResult.PASSED and report.issuer_identity.result is CheckResult.PASSED
+    assert report.timestamp.result is CheckResult.PASSED and report.signing_time_trusted
+    assert report.uscc == MARKET and report.seal_name == "电子证照专用章"
+    flipped = bytearray(sealed)
+    flipped[len(original) // 2] ^= 0x01  # inside the original document, covered by the signature
+    tampered = validate_sync(
+        bytes(flipped), trust_roots=[service.ca.root], intermediates=[service.ca.intermediate], crls=[service.crl()]
+    )
+    assert tampered.integrity.result is CheckResult.FAILED
+
+
+@pytest.mark.parametrize(
+    ("pdf", "reason"), [(b"not a pdf at all", "NOT_A_PDF"), (b"%PDF-1.7\n1 0 obj\n<<", "TRUNCATED_PDF")]
+)
+def test_seal_document_refuses_what_is_not_a_sealable_pdf(running: RunningGateway, pdf: bytes, reason: str) -> None:
+    seal = register(running)
+    with pytest.raises(grpc.RpcError) as caught:
+        seals(running, MARKET).SealDocument(seal_pb2.SealDocumentRequest(seal_id=seal.seal_id, pdf=pdf))
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert error_details(caught.value)[1][0][0] == "pdf"
+    assert error_details(caught.value)[1][0][1] in (reason, "DAMAGED_PDF")
+
+
+def test_a_revoked_or_foreign_seal_cannot_seal(running: RunningGateway) -> None:
+    seal = register(running)
+    with pytest.raises(grpc.RpcError) as caught:
+        seals(running, POLICE).SealDocument(seal_pb2.SealDocumentRequest(seal_id=seal.seal_id, pdf=b"%PDF"))
+    assert caught.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    seals(running, MARKET).RevokeSeal(seal_pb2.RevokeSealRequest(seal_id=seal.seal_id, reason="停用"))
+    with pytest.raises(grpc.RpcError) as caught:
+        seals(running, MARKET).SealDocument(
+            seal_pb2.SealDocumentRequest(seal_id=seal.seal_id, pdf=license_pdf(running))
+        )
+    assert caught.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert error_details(caught.value)[0].reason == "SEAL_REVOKED"
+
+
+def test_seal_document_with_the_tsa_down_is_unavailable(tmp_path: Path) -> None:
+    from benchmarks.common import free_port
+    from tests.conftest import start_gateway
+
+    gw = start_gateway(
+        tmp_path / "var", f"sqlite:///{tmp_path / 'own.db'}", tsa_url=f"http://127.0.0.1:{free_port()}/tsa"
+    )
+    try:
+        seal = register(gw)
+        with pytest.raises(grpc.RpcError) as caught:
+            seals(gw, MARKET).SealDocument(seal_pb2.SealDocumentRequest(seal_id=seal.seal_id, pdf=license_pdf(gw)))
+        assert caught.value.code() == grpc.StatusCode.UNAVAILABLE
+        assert error_details(caught.value)[0].reason == "TSA_UNAVAILABLE"
+    finally:
+        gw.server.stop(0)
+        gw.gateway.close()

@@ -106,3 +106,21 @@ class RevokeSealResponse(_message.Message):
     SEAL_FIELD_NUMBER: _ClassVar[int]
     seal: Seal
     def __init__(self, seal: _Optional[_Union[Seal, _Mapping]] = ...) -> None: ...
+
+class SealDocumentRequest(_message.Message):
+    __slots__ = ("seal_id", "pdf", "reason", "page")
+    SEAL_ID_FIELD_NUMBER: _ClassVar[int]
+    PDF_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    PAGE_FIELD_NUMBER: _ClassVar[int]
+    seal_id: str
+    pdf: bytes
+    reason: str
+    page: int
+    def __init__(self, seal_id: _Optional[str] = ..., pdf: _Optional[bytes] = ..., reason: _Optional[str] = ..., page: _Optional[int] = ...) -> None: ...
+
+class SealDocumentResponse(_message.Message):
+    __slots__ = ("sealed_pdf",)
+    SEALED_PDF_FIELD_NUMBER: _ClassVar[int]
+    sealed_pdf: bytes
+    def __init__(self, sealed_pdf: _Optional[bytes] = ...) -> None: ...

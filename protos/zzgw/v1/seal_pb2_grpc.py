@@ -55,6 +55,11 @@ class SealServiceStub:
                 request_serializer=protos_dot_zzgw_dot_v1_dot_seal__pb2.RevokeSealRequest.SerializeToString,
                 response_deserializer=protos_dot_zzgw_dot_v1_dot_seal__pb2.RevokeSealResponse.FromString,
                 _registered_method=True)
+        self.SealDocument = channel.unary_unary(
+                '/zzgw.v1.SealService/SealDocument',
+                request_serializer=protos_dot_zzgw_dot_v1_dot_seal__pb2.SealDocumentRequest.SerializeToString,
+                response_deserializer=protos_dot_zzgw_dot_v1_dot_seal__pb2.SealDocumentResponse.FromString,
+                _registered_method=True)
 
 
 class SealServiceServicer:
@@ -89,6 +94,14 @@ class SealServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SealDocument(self, request, context):
+        """Seals a PDF with one of the caller's seals: PAdES with the seal image stamped on the page and an RFC 3161
+        timestamp (B-T). A PDF that cannot be sealed is INVALID_ARGUMENT with a reason; a TSA that is down UNAVAILABLE.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_SealServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -111,6 +124,11 @@ def add_SealServiceServicer_to_server(servicer, server):
                     servicer.RevokeSeal,
                     request_deserializer=protos_dot_zzgw_dot_v1_dot_seal__pb2.RevokeSealRequest.FromString,
                     response_serializer=protos_dot_zzgw_dot_v1_dot_seal__pb2.RevokeSealResponse.SerializeToString,
+            ),
+            'SealDocument': grpc.unary_unary_rpc_method_handler(
+                    servicer.SealDocument,
+                    request_deserializer=protos_dot_zzgw_dot_v1_dot_seal__pb2.SealDocumentRequest.FromString,
+                    response_serializer=protos_dot_zzgw_dot_v1_dot_seal__pb2.SealDocumentResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -222,6 +240,33 @@ class SealService:
             '/zzgw.v1.SealService/RevokeSeal',
             protos_dot_zzgw_dot_v1_dot_seal__pb2.RevokeSealRequest.SerializeToString,
             protos_dot_zzgw_dot_v1_dot_seal__pb2.RevokeSealResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SealDocument(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/zzgw.v1.SealService/SealDocument',
+            protos_dot_zzgw_dot_v1_dot_seal__pb2.SealDocumentRequest.SerializeToString,
+            protos_dot_zzgw_dot_v1_dot_seal__pb2.SealDocumentResponse.FromString,
             options,
             channel_credentials,
             insecure,
