@@ -50,9 +50,10 @@ lint: install $(BUF)
 protos: install
 	$(PY) -m grpc_tools.protoc -I . --python_out=. --pyi_out=. --grpc_python_out=. $(PROTOS)
 
-## bench: ingest throughput vs a bare gRPC server (SQLite, PostgreSQL), then the server-model comparison (ADR 0001)
+## bench: ingest vs a bare gRPC server (SQLite, PostgreSQL), PDF sealing vs raw pyHanko, the server model (ADR 0001)
 bench: install
 	$(PY) -m benchmarks.ingest
+	$(PY) -m benchmarks.pdf_seal 20
 	$(PY) -m benchmarks.server_model
 
 clean:
