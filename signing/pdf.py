@@ -70,7 +70,8 @@ from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from signing.errors import SigningError
 from signing.keys import ECDSA_P256_SHA256, RSA2048_SHA256, KeyBackend
-from signing.seal_ca import CheckResult, async_check_certificate
+from signing.results import PASSED, CheckResult, Finding
+from signing.seal_ca import async_check_certificate
 
 __all__ = [
     "BadPlacement",
@@ -426,23 +427,7 @@ def _field_names(reader: PdfFileReader) -> set[str]:
 # --- verification ----------------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Finding:
-    """The answer to one of the verification's questions."""
-
-    result: CheckResult
-    """PASSED, FAILED or INDETERMINATE."""
-    reason: str | None = None
-    """Stable code when not PASSED."""
-    detail: str = ""
-    """Human-readable explanation, for logs and clerks; empty when PASSED."""
-
-    def __post_init__(self) -> None:
-        if (self.result is CheckResult.PASSED) != (self.reason is None):
-            raise ValueError("a finding has a reason exactly when it did not pass")
-
-
-_PASSED = Finding(result=CheckResult.PASSED)
+_PASSED = PASSED
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

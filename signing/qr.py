@@ -4,7 +4,7 @@
 >>> text[:4]                                                                 # doctest: +SKIP
 'ZZ1:'
 >>> check_qr(text, key.public_key_der, now=clock.now()).result               # doctest: +SKIP
-<Result.PASSED: 'PASSED'>
+<CheckResult.PASSED: 'PASSED'>
 >>> png = qr_png(text)                                                       # doctest: +SKIP
 
 The layout follows the EU digital COVID certificate: a CBOR map of claims is the payload of a COSE_Sign1 message
@@ -46,7 +46,6 @@ so a rare one-character change to a code still decodes to exactly what the issue
 from __future__ import annotations
 
 import datetime as dt
-import enum
 import io
 import re
 import zlib
@@ -62,6 +61,7 @@ from gateway.domain.identifiers import LicenseId
 from gateway.domain.model import CHINA_TZ, LicenseContent, mask
 from signing.errors import InvalidSignature
 from signing.keys import ECDSA_P256_SHA256, RSA2048_SHA256, KeyBackend, key_id_of, verify_signature
+from signing.results import PASSED, CheckResult, Finding, decisive
 
 PREFIX = "ZZ1:"
 MAX_TEXT = 4096
@@ -147,24 +147,8 @@ class QrClaims:
         )
 
 
-class Result(enum.Enum):
-    PASSED = "PASSED"
-    FAILED = "FAILED"
-    INDETERMINATE = "INDETERMINATE"
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Finding:
-    """The outcome of one check."""
-
-    result: Result
-    reason: str
-    """A stable code: ``OK`` when passed, else e.g. ``SIGNATURE_INVALID``, ``NOT_ZZ1``, ``MALFORMED``, ``TOO_LARGE``,
-    ``KEY_MISMATCH``, ``UNSUPPORTED_ALGORITHM``, ``EXPIRED``, ``NOT_YET_VALID``, ``NOT_CHECKED``."""
-
-
-_OK = Finding(result=Result.PASSED, reason="OK")
-_NOT_CHECKED = Finding(result=Result.INDETERMINATE, reason="NOT_CHECKED")
+_OK = PASSED
+_NOT_CHECKED = Finding(result=CheckResult.INDETERMINATE, reason="NOT_CHECKED")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -179,23 +163,18 @@ class QrVerification:
     """The license is within its dates; ``NOT_CHECKED`` unless integrity passed."""
 
     @property
-    def result(self) -> Result:
+    def result(self) -> CheckResult:
         """FAILED if any finding failed, else INDETERMINATE if any is, else PASSED."""
         return self._decisive.result
 
     @property
-    def reason(self) -> str:
+    def reason(self) -> str | None:
         """The reason of the finding that decides ``result`` (integrity before validity)."""
         return self._decisive.reason
 
     @property
     def _decisive(self) -> Finding:
-        findings = (self.integrity, self.validity)
-        for result in (Result.FAILED, Result.INDETERMINATE):
-            for finding in findings:
-                if finding.result is result:
-                    return finding
-        return self.integrity
+        return decisive((self.integrity, self.validity))
 
 
 def encode_qr(key: KeyBackend, claims: QrClaims) -> str:
@@ -252,7 +231,7 @@ def check_qr(text: str, public_key_der: bytes, *, now: dt.datetime) -> QrVerific
 def verify_qr(text: str, public_key_der: bytes, *, now: dt.datetime) -> QrClaims:
     """The claims of a code that passes ``check_qr``; InvalidSignature naming the reason otherwise."""
     verification = check_qr(text, public_key_der, now=now)
-    if verification.result is not Result.PASSED or verification.claims is None:
+    if verification.result is not CheckResult.PASSED or verification.claims is None:
         raise InvalidSignature(f"the verification code does not pass: {verification.reason}")
     return verification.claims
 
@@ -266,15 +245,17 @@ def qr_png(text: str, *, scale: int = 4) -> bytes:
 
 
 def _failed(reason: str, claims: QrClaims | None = None) -> QrVerification:
-    return QrVerification(claims=claims, integrity=Finding(result=Result.FAILED, reason=reason), validity=_NOT_CHECKED)
+    return QrVerification(
+        claims=claims, integrity=Finding(result=CheckResult.FAILED, reason=reason), validity=_NOT_CHECKED
+    )
 
 
 def _validity(claims: QrClaims, now: dt.datetime) -> Finding:
     today = now.astimezone(CHINA_TZ).date()
     if today < claims.valid_from:
-        return Finding(result=Result.FAILED, reason="NOT_YET_VALID")
+        return Finding(result=CheckResult.FAILED, reason="NOT_YET_VALID")
     if claims.valid_until is not None and today > claims.valid_until:
-        return Finding(result=Result.FAILED, reason="EXPIRED")
+        return Finding(result=CheckResult.FAILED, reason="EXPIRED")
     return _OK
 
 

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import enum
 import json
 import os
 import threading
@@ -61,6 +60,7 @@ from pyhanko_certvalidator.policy_decl import CertRevTrustPolicy, RevocationChec
 
 from signing.errors import KeyStoreError, SigningError
 from signing.keys import ALGORITHMS, ECDSA_P256_SHA256, RSA2048_SHA256
+from signing.results import CheckResult
 
 PrivateKey = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
 PublicKey = ec.EllipticCurvePublicKey | rsa.RSAPublicKey
@@ -375,15 +375,6 @@ class SealMakerCA:
 
 
 # --- the trust check -------------------------------------------------------------------------------------------------
-
-
-class CheckResult(enum.Enum):
-    """Outcome of a certificate check."""
-
-    PASSED = "PASSED"
-    FAILED = "FAILED"
-    INDETERMINATE = "INDETERMINATE"
-    """The certificate could not be judged, e.g. no usable CRL: ask again with better data."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

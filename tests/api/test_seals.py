@@ -14,7 +14,8 @@ from cryptography.x509.oid import NameOID
 from PIL import Image
 
 from protos.zzgw.v1 import seal_pb2, seal_pb2_grpc
-from signing.seal_ca import CheckResult, check_certificate
+from signing.results import CheckResult
+from signing.seal_ca import check_certificate
 from tests.conftest import CIVIL, MARKET, POLICE, TAX, RunningGateway, error_details
 
 

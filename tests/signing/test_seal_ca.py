@@ -17,7 +17,8 @@ from cryptography.x509.oid import NameOID
 
 from signing.errors import KeyStoreError
 from signing.keys import RSA2048_SHA256
-from signing.seal_ca import CheckResult, IdentityFinding, SealMakerCA, async_check_certificate, check_certificate
+from signing.results import CheckResult
+from signing.seal_ca import IdentityFinding, SealMakerCA, async_check_certificate, check_certificate
 
 NOW = dt.datetime(2025, 3, 1, 8, 0, tzinfo=dt.UTC)
 SIGNED_AT = NOW + dt.timedelta(days=10)

@@ -1,0 +1,48 @@
+"""The shape every check in ``signing`` answers in: findings that are PASSED, FAILED or INDETERMINATE with a reason.
+
+>>> Finding(result=CheckResult.FAILED, reason="SIGNATURE_INVALID").reason
+'SIGNATURE_INVALID'
+>>> decisive([Finding(result=CheckResult.PASSED), Finding(result=CheckResult.INDETERMINATE, reason="NO_TIMESTAMP")])
+Finding(result=<CheckResult.INDETERMINATE: 'INDETERMINATE'>, reason='NO_TIMESTAMP', detail='')
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+class CheckResult(enum.Enum):
+    PASSED = "PASSED"
+    FAILED = "FAILED"
+    INDETERMINATE = "INDETERMINATE"
+    """Could not be judged (no usable CRL, no trusted time, …): ask again with better data."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Finding:
+    """The answer to one of a verification's questions."""
+
+    result: CheckResult
+    """PASSED, FAILED or INDETERMINATE."""
+    reason: str | None = None
+    """Stable machine-readable code when not PASSED, e.g. ``SIGNATURE_INVALID``; None when PASSED."""
+    detail: str = ""
+    """Human-readable explanation, for logs and clerks; empty when PASSED."""
+
+    def __post_init__(self) -> None:
+        if (self.result is CheckResult.PASSED) != (self.reason is None):
+            raise ValueError("a finding has a reason exactly when it did not pass")
+
+
+PASSED = Finding(result=CheckResult.PASSED)
+
+
+def decisive(findings: Sequence[Finding]) -> Finding:
+    """The finding that decides the overall result: the first FAILED, else the first INDETERMINATE, else PASSED."""
+    for result in (CheckResult.FAILED, CheckResult.INDETERMINATE):
+        for finding in findings:
+            if finding.result is result:
+                return finding
+    return PASSED
