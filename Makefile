@@ -54,6 +54,7 @@ protos: install
 bench: install
 	$(PY) -m benchmarks.ingest
 	$(PY) -m benchmarks.pdf_seal 20
+	$(PY) -m benchmarks.signatures 2000
 	$(PY) -m benchmarks.server_model
 
 clean:

@@ -11,6 +11,7 @@ file costs far more than a signature.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import threading
@@ -20,6 +21,7 @@ from typing import Protocol
 from cryptography.exceptions import InvalidSignature as _CryptoInvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 
 from signing.errors import InvalidSignature, KeyStoreError
 
@@ -117,7 +119,7 @@ class SoftwareKey:
 def verify_signature(public_key_der: bytes, algorithm: str, data: bytes, signature: bytes) -> None:
     """Return None when ``signature`` is valid, raise InvalidSignature otherwise."""
     try:
-        public_key = serialization.load_der_public_key(public_key_der)
+        public_key = _public_key(public_key_der)
     except ValueError as exc:
         raise InvalidSignature("the public key cannot be parsed") from exc
     try:
@@ -129,6 +131,12 @@ def verify_signature(public_key_der: bytes, algorithm: str, data: bytes, signatu
             raise InvalidSignature(f"algorithm {algorithm!r} does not match the key")
     except _CryptoInvalidSignature as exc:
         raise InvalidSignature("the signature does not match the data") from exc
+
+
+@functools.lru_cache(maxsize=4096)
+def _public_key(der: bytes) -> PublicKeyTypes:
+    """Parsed public keys, kept: they are immutable, and parsing costs a fifth of an ECDSA verification."""
+    return serialization.load_der_public_key(der)
 
 
 class KeyStore:
