@@ -36,13 +36,14 @@ from gateway.api.issuance import IssuanceServicer
 from gateway.api.seals import SealServicer
 from gateway.config import ConfigError, Settings
 from gateway.domain.catalog import Catalog
-from gateway.domain.model import Clock, SystemClock
+from gateway.domain.errors import ConflictError
+from gateway.domain.model import Clock, Role, SystemClock
 from gateway.services.issuance import IssuanceService, SerialGenerator, random_serial
 from gateway.services.members import Authenticator, MemberService, load_bootstrap_catalog, load_demo_members
 from gateway.services.seals import SealService
 from gateway.store.database import Database
 from protos.zzgw.v1 import catalog_pb2, catalog_pb2_grpc, issuance_pb2, issuance_pb2_grpc, seal_pb2, seal_pb2_grpc
-from signing.keys import KeyStore
+from signing.keys import KeyBackend, KeyStore
 from signing.pki import CertificateAuthority, Issued
 from signing.seal_ca import SealMakerCA
 from signing.tsa import LocalTimeStamper, TimeStampAuthority
@@ -103,8 +104,8 @@ class Gateway:
             catalog=catalog,
             keys=keys,
             clock=clock,
-            issuance=IssuanceService(db, catalog, keys, clock, serials=serials),
-            members=MemberService(db, keys, clock),
+            issuance=IssuanceService(db, catalog, seals or _NoSealMaker(), clock, serials=serials),
+            members=MemberService(db, clock),
             authenticator=Authenticator(db),
         )
 
@@ -121,6 +122,13 @@ class Gateway:
         self.db.dispose()
 
 
+class _NoSealMaker:
+    """Record keys before ``zzgw init`` has made the seal-maker CA: there are none."""
+
+    def record_key(self, issuer_code: str) -> KeyBackend:
+        raise ConflictError("no seal-maker CA: run `zzgw init`", reason="NO_SEAL_CA")
+
+
 @dataclass(frozen=True)
 class InitReport:
     members: int
@@ -131,8 +139,9 @@ class InitReport:
 def initialise(settings: Settings, *, rotate_tokens: bool = False, clock: Clock | None = None) -> InitReport:
     """Create or update everything a gateway needs; running it again changes nothing (unless rotating tokens).
 
-    Schema (migrations), demo members with record-seal keys, the mTLS authority with a server certificate and a
-    client certificate per member, and in dev mode the bearer tokens in ``<data_dir>/dev-tokens.json``.
+    Schema (migrations), demo members, the mTLS authority with a server certificate and a client certificate per
+    member, the seal-maker CA and TSA certificate, a 电子证照专用章 for every issuer without an active seal (its key
+    seals the issuer's license records), and in dev mode the bearer tokens in ``<data_dir>/dev-tokens.json``.
     """
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     gateway = Gateway.open(settings, clock=clock, create_passphrase=True)
@@ -143,6 +152,10 @@ def initialise(settings: Settings, *, rotate_tokens: bool = False, clock: Clock 
         _ensure_seal_ca(settings, gateway.clock, gateway.keys)
         write_tokens = settings.mode == "dev" and (rotate_tokens or not settings.dev_tokens_path.exists())
         tokens = gateway.members.register(members, issue_tokens=write_tokens, certificates=certificates)
+        ca = load_seal_ca(settings)
+        assert ca is not None
+        seals = SealService(gateway.db, ca, gateway.keys, gateway.clock, ids=random_serial)
+        seals.ensure_default([m for m in members if m.has(Role.ISSUER)])
         if write_tokens:
             _write_private(
                 settings.dev_tokens_path,

@@ -83,8 +83,10 @@ def _base36(n: int, width: int) -> str:
     return "".join(reversed(out))
 
 
-class KeySource(Protocol):
-    def load(self, owner: str) -> KeyBackend: ...
+class RecordKeys(Protocol):
+    def record_key(self, issuer_code: str) -> KeyBackend:
+        """The key that seals the issuer's records (its current seal's); a ZzgwError when it has none."""
+        ...
 
 
 class ChangeSignal:
@@ -160,7 +162,7 @@ class IssuanceService:
         self,
         db: Database,
         catalog: Catalog,
-        keys: KeySource,
+        keys: RecordKeys,
         clock: Clock,
         *,
         serials: SerialGenerator = random_serial,
@@ -187,9 +189,12 @@ class IssuanceService:
         now = self._clock.now()
         on = today(self._clock)
         pending = [_Pending(draft=d, digest=_digest({"op": "issue", **d.digest_mapping()})) for d in drafts]
+        key: KeyBackend | None = None  # looked up once, when the first item is valid
         for item in pending:
             try:
-                item.license = self._prepare(caller, item.draft, on, now)
+                valid = validate_issue(item.draft, self._catalog, caller, on)
+                key = key or self._keys.record_key(caller.code)
+                item.license = self._prepare(caller, item.draft, valid, key, now)
             except ZzgwError as exc:
                 item.error = exc
         for attempt in range(_WRITE_ATTEMPTS):
@@ -207,8 +212,9 @@ class IssuanceService:
         assert all(o is not None for o in outcomes)
         return outcomes  # type: ignore[return-value]
 
-    def _prepare(self, caller: Member, draft: LicenseDraft, on: dt.date, now: dt.datetime) -> License:
-        valid = validate_issue(draft, self._catalog, caller, on)
+    def _prepare(
+        self, caller: Member, draft: LicenseDraft, valid: ValidIssue, key: KeyBackend, now: dt.datetime
+    ) -> License:
         license_id = LicenseId(
             type_code=valid.license_type.code,
             issuer_code=caller.code,
@@ -222,7 +228,7 @@ class IssuanceService:
             status_reason="",
             status_changed_at=now,
             created_at=now,
-            seal=seal_record(self._keys.load(caller.code), content.record_mapping()),
+            seal=seal_record(key, content.record_mapping()),
             request_id=draft.request_id,
         )
 
@@ -318,7 +324,7 @@ class IssuanceService:
             status_reason=reason,
             status_changed_at=now,
             created_at=now,
-            seal=seal_record(self._keys.load(caller.code), content.record_mapping()),
+            seal=seal_record(self._keys.record_key(caller.code), content.record_mapping()),
             supersedes=old.license_id,
         )
         with self._db.unit_of_work(write=True) as uow:

@@ -7,7 +7,6 @@ mTLS handshake. Lookups are cached for a short time, so a removed member is lock
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json
 import secrets
@@ -23,7 +22,6 @@ from gateway.domain.errors import UnauthenticatedError
 from gateway.domain.identifiers import region_code_problem, uscc_problem
 from gateway.domain.model import Clock, Member, Role
 from gateway.store.database import Database
-from signing.keys import KeyStore
 
 _CACHE_SECONDS = 30.0
 
@@ -75,8 +73,7 @@ class Authenticator:
                 return member
         with self._db.unit_of_work() as uow:
             digest = key[2:]
-            stored = uow.members.by_token_hash(digest) if key[0] == "t" else uow.members.by_cert_hash(digest)
-        member = stored.member if stored else None
+            member = uow.members.by_token_hash(digest) if key[0] == "t" else uow.members.by_cert_hash(digest)
         with self._lock:
             self._cache[key] = member
         if member is None:
@@ -85,11 +82,10 @@ class Authenticator:
 
 
 class MemberService:
-    """Registers members with their record-seal keys and credentials."""
+    """Registers members with their credentials."""
 
-    def __init__(self, db: Database, keys: KeyStore, clock: Clock):
+    def __init__(self, db: Database, clock: Clock):
         self._db = db
-        self._keys = keys
         self._clock = clock
 
     def register(
@@ -99,22 +95,14 @@ class MemberService:
         issue_tokens: bool,
         certificates: Mapping[str, bytes] | None = None,
     ) -> dict[str, str]:
-        """Register or update members; issuers get a key if they have none. Returns new dev tokens by member code.
+        """Register or update members. Returns new dev tokens by member code.
 
-        Running it again keeps existing keys; with ``issue_tokens`` it replaces the dev tokens.
+        Running it again keeps what exists; with ``issue_tokens`` it replaces the dev tokens.
         """
         tokens: dict[str, str] = {}
         now = self._clock.now()
         with self._db.unit_of_work(write=True) as uow:
             for member in members:
-                public_key = key_id = None
-                if member.has(Role.ISSUER):
-                    key = (
-                        self._keys.load(member.code)
-                        if self._keys.exists(member.code)
-                        else self._keys.create(member.code)
-                    )
-                    public_key, key_id = key.public_key_der, key.key_id
                 token_hash = None
                 if issue_tokens:
                     tokens[member.code] = "zzgw-dev-" + secrets.token_urlsafe(24)
@@ -123,8 +111,6 @@ class MemberService:
                 uow.members.save(
                     member,
                     at=now,
-                    public_key=public_key,
-                    key_id=key_id,
                     token_sha256=token_hash,
                     cert_sha256=hashlib.sha256(cert).hexdigest() if cert else None,
                 )
@@ -133,15 +119,4 @@ class MemberService:
 
     def list(self) -> list[Member]:
         with self._db.unit_of_work() as uow:
-            return [m.member for m in uow.members.all()]
-
-    def public_key(self, code: str) -> tuple[bytes, str] | None:
-        with self._db.unit_of_work() as uow:
-            stored = uow.members.get(code)
-        if stored is None or stored.public_key is None or stored.key_id is None:
-            return None
-        return stored.public_key, stored.key_id
-
-
-def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
+            return uow.members.all()

@@ -52,6 +52,7 @@ _CRL_REASONS = {
 }
 CRL_VALIDITY = dt.timedelta(days=1)
 SEAL_TIMEOUT_SECONDS = 60.0
+DEFAULT_SEAL_NAME = "电子证照专用章"
 T = TypeVar("T")
 
 
@@ -100,6 +101,14 @@ class SealService:
     @property
     def ca(self) -> SealMakerCA:
         return self._ca
+
+    def ensure_default(self, issuers: list[Member]) -> None:
+        """Give every issuer without an active seal a 电子证照专用章 (``zzgw init``; idempotent)."""
+        for issuer in issuers:
+            with self._db.unit_of_work() as uow:
+                current = uow.seals.current(issuer.code, self._clock.now())
+            if current is None:
+                self.register(issuer, SealRequest(request_id=f"default-seal-{self._ids()}", name=DEFAULT_SEAL_NAME))
 
     def register(self, caller: Member, request: SealRequest) -> Seal:
         """Make, certify and draw a seal for the calling issuer; the same request_id again returns the same seal."""
@@ -183,6 +192,22 @@ class SealService:
         if seal.issuer_code != caller.code:
             raise PermissionDeniedError("only the seal's issuer may use or revoke it", reason="NOT_SEAL_OWNER")
         return seal
+
+    def record_key(self, issuer_code: str) -> KeyBackend:
+        """The key that seals the issuer's license records: that of its newest active seal (记录签章用印章)."""
+        with self._db.unit_of_work() as uow:
+            seal = uow.seals.current(issuer_code, self._clock.now())
+        if seal is None:
+            raise ConflictError(
+                "the issuer has no active seal to seal its records with: register one (RegisterSeal)",
+                reason="NO_ACTIVE_SEAL",
+            )
+        return self.key(seal)
+
+    def by_key(self, key_id: str) -> Seal | None:
+        """The seal whose key made a signature (record seals name the key, not the seal)."""
+        with self._db.unit_of_work() as uow:
+            return uow.seals.by_key(key_id)
 
     def key(self, seal: Seal) -> KeyBackend:
         return self._keys.load(seal.key_ref.removeprefix("file:"))

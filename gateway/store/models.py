@@ -41,8 +41,6 @@ class MemberRow(Base):
     roles: Mapped[str] = mapped_column(String(200))
     token_sha256: Mapped[str | None] = mapped_column(String(64), unique=True)
     cert_sha256: Mapped[str | None] = mapped_column(String(64), unique=True)
-    public_key: Mapped[bytes | None] = mapped_column(LargeBinary)
-    key_id: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
 
 
@@ -119,6 +117,7 @@ class SealRow(Base):
     __table_args__ = (
         UniqueConstraint("issuer_code", "request_id", name="uq_seals_request"),
         Index("ix_seals_issuer", "issuer_code"),
+        Index("ix_seals_key", "key_id"),
     )
 
     seal_id: Mapped[str] = mapped_column(String(32), primary_key=True)

@@ -72,13 +72,6 @@ class NewEvent:
     previous_license_id: str = ""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class StoredMember:
-    member: Member
-    public_key: bytes | None
-    key_id: str | None
-
-
 class LicenseRepository:
     def __init__(self, session: Session):
         self._s = session
@@ -224,19 +217,19 @@ class MemberRepository:
     def __init__(self, session: Session):
         self._s = session
 
-    def get(self, code: str) -> StoredMember | None:
+    def get(self, code: str) -> Member | None:
         row = self._s.execute(select(_M).where(_M.c.code == code)).first()
         return _member(row) if row else None
 
-    def by_token_hash(self, token_sha256: str) -> StoredMember | None:
+    def by_token_hash(self, token_sha256: str) -> Member | None:
         row = self._s.execute(select(_M).where(_M.c.token_sha256 == token_sha256)).first()
         return _member(row) if row else None
 
-    def by_cert_hash(self, cert_sha256: str) -> StoredMember | None:
+    def by_cert_hash(self, cert_sha256: str) -> Member | None:
         row = self._s.execute(select(_M).where(_M.c.cert_sha256 == cert_sha256)).first()
         return _member(row) if row else None
 
-    def all(self) -> list[StoredMember]:
+    def all(self) -> list[Member]:
         return [_member(r) for r in self._s.execute(select(_M).order_by(_M.c.code)).all()]
 
     def save(
@@ -244,16 +237,12 @@ class MemberRepository:
         member: Member,
         *,
         at: dt.datetime,
-        public_key: bytes | None = None,
-        key_id: str | None = None,
         token_sha256: str | None = None,
         cert_sha256: str | None = None,
     ) -> None:
         """Insert or update a member; None leaves a stored key, token or certificate as it is."""
         values: dict[str, object] = {"name": member.name, "region": member.region, "roles": _roles(member)}
         for column, value in (
-            ("public_key", public_key),
-            ("key_id", key_id),
             ("token_sha256", token_sha256),
             ("cert_sha256", cert_sha256),
         ):
@@ -350,17 +339,13 @@ def _roles(member: Member) -> str:
     return ",".join(sorted(r.value for r in member.roles))
 
 
-def _member(row: Row[tuple[object, ...]]) -> StoredMember:
+def _member(row: Row[tuple[object, ...]]) -> Member:
     m = row._mapping
-    return StoredMember(
-        member=Member(
-            code=m["code"],
-            name=m["name"],
-            region=m["region"],
-            roles=frozenset(Role(r) for r in str(m["roles"]).split(",") if r),
-        ),
-        public_key=m["public_key"],
-        key_id=m["key_id"],
+    return Member(
+        code=m["code"],
+        name=m["name"],
+        region=m["region"],
+        roles=frozenset(Role(r) for r in str(m["roles"]).split(",") if r),
     )
 
 
@@ -460,6 +445,20 @@ class SealRepository:
         if issuer_code is not None:
             query = query.where(_S.c.issuer_code == issuer_code)
         return [_seal(r) for r in self._s.execute(query).all()]
+
+    def current(self, issuer_code: str, now: dt.datetime) -> Seal | None:
+        """The issuer's newest active seal still within its validity."""
+        row = self._s.execute(
+            select(_S)
+            .where(_S.c.issuer_code == issuer_code, _S.c.status == SealStatus.ACTIVE.value, _S.c.valid_until > now)
+            .order_by(_S.c.created_at.desc())
+            .limit(1)
+        ).first()
+        return _seal(row) if row else None
+
+    def by_key(self, key_id: str) -> Seal | None:
+        row = self._s.execute(select(_S).where(_S.c.key_id == key_id)).first()
+        return _seal(row) if row else None
 
     def revoked(self) -> list[Seal]:
         return [_seal(r) for r in self._s.execute(select(_S).where(_S.c.status == SealStatus.REVOKED.value)).all()]

@@ -62,24 +62,33 @@ def test_issue_assigns_identifier_and_record_seal(running: RunningGateway) -> No
     assert len(lic.record_seal.record_digest) == 32 and lic.record_seal.signature
 
 
-def test_record_seal_verifies_with_the_issuers_public_key(running: RunningGateway) -> None:
+def test_record_seal_is_made_with_the_issuers_seal_key(running: RunningGateway) -> None:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
     from gateway.domain.model import RecordSeal
     from signing.record import verify_record_seal
 
     lic = issue(running, unique(samples.business_license(2))).license
-    public_key, key_id = running.gateway.members.public_key(MARKET)  # type: ignore[misc]
-    assert key_id == lic.record_seal.key_id
+    assert running.gateway.seals is not None
+    seal = running.gateway.seals.by_key(lic.record_seal.key_id)
+    assert seal is not None and seal.issuer_code == MARKET and seal.name == "电子证照专用章"
+    public_key = (
+        x509.load_der_x509_certificate(seal.certificate_der)
+        .public_key()
+        .public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
     with running.gateway.db.unit_of_work() as uow:
         found = uow.licenses.get(lic.license_id)
     assert found is not None
-    seal = RecordSeal(
+    record_seal = RecordSeal(
         algorithm=lic.record_seal.algorithm,
-        key_id=key_id,
+        key_id=lic.record_seal.key_id,
         signature=lic.record_seal.signature,
         record_digest=lic.record_seal.record_digest,
         encoding=lic.record_seal.encoding,
     )
-    verify_record_seal(public_key, found.content.record_mapping(), seal)
+    verify_record_seal(public_key, found.content.record_mapping(), record_seal)
 
 
 def test_same_request_id_same_content_returns_the_same_license(running: RunningGateway) -> None:

@@ -234,3 +234,27 @@ def test_seal_document_with_the_tsa_down_is_unavailable(tmp_path: Path) -> None:
     finally:
         gw.server.stop(0)
         gw.gateway.close()
+
+
+def test_records_are_sealed_with_the_current_seal_and_not_without_one(tmp_path: Path) -> None:
+    from adapters.records import issue_request
+    from gateway.bootstrap import samples
+    from protos.zzgw.v1 import issuance_pb2_grpc
+    from tests.conftest import start_gateway
+
+    gw = start_gateway(tmp_path / "var", f"sqlite:///{tmp_path / 'own.db'}")
+    try:
+        stub = seals(gw, CIVIL)
+        for seal in stub.ListSeals(seal_pb2.ListSealsRequest()).seals:  # the default seal from zzgw init
+            stub.RevokeSeal(seal_pb2.RevokeSealRequest(seal_id=seal.seal_id, reason="换章"))
+        issuance = issuance_pb2_grpc.IssuanceServiceStub(gw.channel(CIVIL))
+        with pytest.raises(grpc.RpcError) as caught:
+            issuance.IssueLicense(issue_request(samples.marriage_certificate(1)))
+        assert caught.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+        assert error_details(caught.value)[0].reason == "NO_ACTIVE_SEAL"
+        fresh = register(gw, CIVIL, name="婚姻登记专用章")
+        issued = issuance.IssueLicense(issue_request(samples.marriage_certificate(1))).license
+        assert issued.record_seal.key_id == fresh.key_id
+    finally:
+        gw.server.stop(0)
+        gw.gateway.close()

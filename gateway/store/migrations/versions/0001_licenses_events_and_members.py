@@ -81,8 +81,6 @@ def upgrade() -> None:
     sa.Column('roles', sa.String(length=200), nullable=False),
     sa.Column('token_sha256', sa.String(length=64), nullable=True),
     sa.Column('cert_sha256', sa.String(length=64), nullable=True),
-    sa.Column('public_key', sa.LargeBinary(), nullable=True),
-    sa.Column('key_id', sa.String(length=64), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('code'),
     sa.UniqueConstraint('cert_sha256'),

@@ -42,11 +42,13 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('seals', schema=None) as batch_op:
         batch_op.create_index('ix_seals_issuer', ['issuer_code'], unique=False)
+        batch_op.create_index('ix_seals_key', ['key_id'], unique=False)
 
 
 
 def downgrade() -> None:
     with op.batch_alter_table('seals', schema=None) as batch_op:
+        batch_op.drop_index('ix_seals_key')
         batch_op.drop_index('ix_seals_issuer')
 
     op.drop_table('seals')
