@@ -241,20 +241,7 @@ class SealMakerCA:
                 x509.NameAttribute(NameOID.COMMON_NAME, seal_name),
             ]
         )
-        return (
-            x509.CertificateBuilder()
-            .subject_name(subject)
-            .issuer_name(self.intermediate.subject)
-            .public_key(public_key)
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(not_before)
-            .not_valid_after(not_after)
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(_key_usage(digital_signature=True, content_commitment=True), critical=True)
-            .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
-            .add_extension(_aki(self.intermediate), critical=False)
-            .sign(signing_key, hashes.SHA256())
-        )
+        return self._end_entity(signing_key, subject, public_key, not_before, not_after, extended_usage=None)
 
     def issue_tsa_certificate(
         self, *, name: str, public_key: PublicKey, not_before: dt.datetime, not_after: dt.datetime
@@ -276,7 +263,22 @@ class SealMakerCA:
         subject = x509.Name(
             [x509.NameAttribute(NameOID.COUNTRY_NAME, "CN"), x509.NameAttribute(NameOID.COMMON_NAME, name)]
         )
-        return (
+        return self._end_entity(
+            signing_key, subject, public_key, not_before, not_after, extended_usage=ExtendedKeyUsageOID.TIME_STAMPING
+        )
+
+    def _end_entity(
+        self,
+        signing_key: PrivateKey,
+        subject: x509.Name,
+        public_key: PublicKey,
+        not_before: dt.datetime,
+        not_after: dt.datetime,
+        *,
+        extended_usage: x509.ObjectIdentifier | None,
+    ) -> x509.Certificate:
+        """An end-entity certificate from the intermediate: digitalSignature + nonRepudiation, no CA."""
+        builder = (
             x509.CertificateBuilder()
             .subject_name(subject)
             .issuer_name(self.intermediate.subject)
@@ -286,8 +288,11 @@ class SealMakerCA:
             .not_valid_after(not_after)
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
             .add_extension(_key_usage(digital_signature=True, content_commitment=True), critical=True)
-            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), critical=True)
-            .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
+        )
+        if extended_usage is not None:
+            builder = builder.add_extension(x509.ExtendedKeyUsage([extended_usage]), critical=True)
+        return (
+            builder.add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
             .add_extension(_aki(self.intermediate), critical=False)
             .sign(signing_key, hashes.SHA256())
         )
