@@ -25,6 +25,11 @@ def main(argv: list[str] | None = None) -> int:
 
     commands.add_parser("serve", help="run the gateway")
 
+    imp_ca = commands.add_parser("import-ca", help="take over an existing seal-maker CA (before `zzgw init`)")
+    imp_ca.add_argument("--root", type=Path, required=True, help="the CA's root certificate, PEM")
+    imp_ca.add_argument("--intermediate", type=Path, required=True, help="its issuing certificate, PEM")
+    imp_ca.add_argument("--key", type=Path, help="the issuing key, PEM (passphrase in $ZZGW_SEAL_CA_KEY_PASSPHRASE)")
+
     demo = commands.add_parser("demo", help="run the demo against a live gateway")
     demo.add_argument("--target", help="gateway address (default: the configured gRPC address)")
 
@@ -53,6 +58,35 @@ def _init(settings: Settings, args: argparse.Namespace) -> int:
     )
     if report.tokens_written:
         print(f"DEV MODE bearer tokens written to {settings.dev_tokens_path} (mode 0600)")
+    return 0
+
+
+def _import_ca(settings: Settings, args: argparse.Namespace) -> int:
+    import os
+
+    from gateway.server import import_seal_ca
+    from signing.errors import SigningError
+
+    try:
+        passphrase = os.environ.get("ZZGW_SEAL_CA_KEY_PASSPHRASE", "").encode() or None
+        ca = import_seal_ca(
+            settings,
+            args.root.read_bytes(),
+            args.intermediate.read_bytes(),
+            args.key.read_bytes() if args.key else None,
+            passphrase,
+        )
+    except OSError as exc:
+        print(f"zzgw import-ca: cannot read {exc.filename}: {exc.strerror}", file=sys.stderr)
+        return 2
+    except SigningError as exc:
+        print(f"zzgw import-ca: {exc}", file=sys.stderr)
+        return 2
+    subject = ca.intermediate.subject.rfc4514_string()
+    print(
+        f"seal-maker CA imported into {settings.seal_ca_dir}: {subject}"
+        + ("" if ca.can_issue else " (no issuing key: validation only)")
+    )
     return 0
 
 
@@ -114,7 +148,7 @@ def _import(settings: Settings, args: argparse.Namespace) -> int:
     return 1 if report.failures else 0
 
 
-_COMMANDS = {"init": _init, "serve": _serve, "demo": _demo, "import": _import}
+_COMMANDS = {"init": _init, "serve": _serve, "demo": _demo, "import": _import, "import-ca": _import_ca}
 
 if __name__ == "__main__":
     sys.exit(main())

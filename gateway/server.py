@@ -154,8 +154,9 @@ def initialise(settings: Settings, *, rotate_tokens: bool = False, clock: Clock 
         tokens = gateway.members.register(members, issue_tokens=write_tokens, certificates=certificates)
         ca = load_seal_ca(settings)
         assert ca is not None
-        seals = SealService(gateway.db, ca, gateway.keys, gateway.clock, ids=random_serial)
-        seals.ensure_default([m for m in members if m.has(Role.ISSUER)])
+        if ca.can_issue:
+            seals = SealService(gateway.db, ca, gateway.keys, gateway.clock, ids=random_serial)
+            seals.ensure_default([m for m in members if m.has(Role.ISSUER)])
         if write_tokens:
             _write_private(
                 settings.dev_tokens_path,
@@ -193,6 +194,18 @@ def _ensure_pki(settings: Settings, members: list[Any]) -> dict[str, bytes]:
     return certificates
 
 
+def import_seal_ca(
+    settings: Settings, root_pem: bytes, intermediate_pem: bytes, key_pem: bytes | None, key_passphrase: bytes | None
+) -> SealMakerCA:
+    """Take over an existing seal-maker CA instead of making one (before ``zzgw init``). Without the intermediate's
+    key the gateway can validate its seals but not issue seals or its own TSA certificate."""
+    if (settings.seal_ca_dir / "root.pem").exists():
+        raise ConfigError(f"a seal-maker CA exists already in {settings.seal_ca_dir}; move it away to import another")
+    ca = SealMakerCA.import_external(root_pem, intermediate_pem, key_pem, key_passphrase=key_passphrase)
+    ca.save(settings.seal_ca_dir, settings.passphrase(create=True))
+    return ca
+
+
 def _ensure_seal_ca(settings: Settings, clock: Clock, keys: KeyStore) -> None:
     """The seal-maker CA (制章者) and the gateway's TSA certificate, unless they exist (made or imported earlier)."""
     directory = settings.seal_ca_dir
@@ -200,6 +213,9 @@ def _ensure_seal_ca(settings: Settings, clock: Clock, keys: KeyStore) -> None:
         SealMakerCA.create("zzgw 制章者 (seal maker)", clock.now()).save(directory, settings.passphrase())
     if not (directory / TSA_CERT).exists():
         ca = SealMakerCA.load(directory, settings.passphrase())
+        if not ca.can_issue:
+            log.warning("the seal-maker CA holds no issuing key: no TSA certificate (set ZZGW_TSA_URL)")
+            return
         key = keys.load(TSA_KEY) if keys.exists(TSA_KEY) else keys.create(TSA_KEY)
         now = clock.now()
         cert = ca.issue_tsa_certificate(

@@ -22,14 +22,20 @@ MARKET = "11370100993701011T"
 
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
-    return {**os.environ, "ZZGW_DATA_DIR": str(tmp_path / "var"), "ZZGW_GRPC_ADDR": f"127.0.0.1:{free_port()}",
+    return {
+        **os.environ,
+        "ZZGW_DATA_DIR": str(tmp_path / "var"),
+        "ZZGW_GRPC_ADDR": f"127.0.0.1:{free_port()}",
         "ZZGW_HTTP_ADDR": f"127.0.0.1:{free_port()}",
-            "ZZGW_KEY_PASSPHRASE": "cli-test-passphrase", "ZZGW_DATABASE_URL": ""}  # fmt: skip
+        "ZZGW_KEY_PASSPHRASE": "cli-test-passphrase",
+        "ZZGW_DATABASE_URL": "",
+    }
 
 
 def zzgw(env: dict[str, str], *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "gateway.cli", *args], env=env, cwd=ROOT, capture_output=True,
-                          text=True, timeout=timeout)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "gateway.cli", *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=timeout
+    )
 
 
 @pytest.mark.slow
@@ -43,8 +49,14 @@ def test_init_serve_demo_import_and_graceful_stop(env: dict[str, str], tmp_path:
     assert json.loads((tmp_path / "var" / "dev-tokens.json").read_text(encoding="utf-8"))["tokens"] == tokens
     assert oct((tmp_path / "var" / "dev-tokens.json").stat().st_mode & 0o777) == "0o600"
 
-    server = subprocess.Popen([sys.executable, "-m", "gateway.cli", "serve"], env=env, cwd=ROOT,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gateway.cli", "serve"],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         wait_serving(env["ZZGW_GRPC_ADDR"], timeout=60)
         http = f"http://{env['ZZGW_HTTP_ADDR']}"
@@ -99,3 +111,57 @@ def test_import_of_a_missing_file(env: dict[str, str]) -> None:
 def test_bad_configuration_is_reported(env: dict[str, str]) -> None:
     result = zzgw({**env, "ZZGW_MODE": "staging"}, "init", timeout=60)
     assert result.returncode == 2 and "mode must be dev or production" in result.stderr
+
+
+def test_import_an_existing_seal_maker_ca_then_init(env: dict[str, str], tmp_path: Path) -> None:
+    import datetime as dt
+
+    from cryptography.hazmat.primitives import serialization
+
+    from signing.seal_ca import SealMakerCA
+
+    external = SealMakerCA.create("某省电子印章制章中心", dt.datetime.now(dt.UTC))
+    external.save(tmp_path / "external", b"their-passphrase")
+    source = tmp_path / "external"
+    imported = zzgw(
+        {**env, "ZZGW_SEAL_CA_KEY_PASSPHRASE": "their-passphrase"},
+        "import-ca",
+        "--root",
+        str(source / "root.pem"),
+        "--intermediate",
+        str(source / "intermediate.pem"),
+        "--key",
+        str(source / "intermediate.key.pem"),
+    )
+    assert imported.returncode == 0, imported.stderr
+    assert f"seal-maker CA imported into {tmp_path / 'var' / 'seal-ca'}" in imported.stdout
+    again = zzgw(
+        env, "import-ca", "--root", str(source / "root.pem"), "--intermediate", str(source / "intermediate.pem")
+    )
+    assert again.returncode == 2 and "exists already" in again.stderr
+    assert zzgw(env, "init").returncode == 0
+    seal_ca = tmp_path / "var" / "seal-ca"
+    assert (seal_ca / "root.pem").read_bytes() == (source / "root.pem").read_bytes()
+    tsa = x509.load_pem_x509_certificate((seal_ca / "tsa.pem").read_bytes())
+    assert tsa.issuer == external.intermediate.subject  # the gateway's TSA is certified by the imported CA
+    assert external.intermediate.public_bytes(serialization.Encoding.PEM) == (seal_ca / "intermediate.pem").read_bytes()
+
+
+def test_import_ca_with_a_wrong_key_passphrase(env: dict[str, str], tmp_path: Path) -> None:
+    import datetime as dt
+
+    from signing.seal_ca import SealMakerCA
+
+    SealMakerCA.create("制章中心", dt.datetime.now(dt.UTC)).save(tmp_path / "external", b"right")
+    source = tmp_path / "external"
+    result = zzgw(
+        {**env, "ZZGW_SEAL_CA_KEY_PASSPHRASE": "wrong"},
+        "import-ca",
+        "--root",
+        str(source / "root.pem"),
+        "--intermediate",
+        str(source / "intermediate.pem"),
+        "--key",
+        str(source / "intermediate.key.pem"),
+    )
+    assert result.returncode == 2 and "passphrase" in result.stderr.lower(), result.stderr
