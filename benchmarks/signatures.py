@@ -20,11 +20,8 @@ from collections.abc import Callable
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from adapters.records import issue_request
-from gateway.api import convert
 from gateway.bootstrap import samples
-from gateway.domain.identifiers import LicenseId
-from gateway.domain.model import Holder, LicenseContent, SystemClock
+from gateway.domain.model import LicenseContent, SystemClock
 from gateway.services.members import load_bootstrap_catalog
 from signing.keys import ECDSA_P256_SHA256, RSA2048_SHA256, SoftwareKey, verify_signature
 from signing.pdf import PdfSealer
@@ -39,20 +36,7 @@ ISSUER = "11370100993701011T"
 
 
 def content(n: int) -> LicenseContent:
-    draft = convert.draft(issue_request(samples.business_license(n)))
-    return LicenseContent(
-        license_id=str(LicenseId(type_code=draft.type_code, issuer_code=ISSUER, serial=f"{n:010d}", version=1)),
-        type_code=draft.type_code,
-        license_number=draft.license_number,
-        holder=Holder(name=draft.holder_name, code_type=draft.holder_code_type, code=draft.holder_code),
-        issuer_code=ISSUER,
-        issue_date=dt.date(2024, 3, 1),
-        valid_from=dt.date(2024, 3, 1),
-        valid_until=None,
-        region_code="370100",
-        fields=dict(draft.fields),
-        version=1,
-    )
+    return samples.license_content(samples.business_license(n), ISSUER, serial=f"{n:010d}")
 
 
 def rate(n: int, work: Callable[[], object]) -> float:

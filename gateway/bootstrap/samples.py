@@ -1,5 +1,6 @@
 """Realistic sample licenses for the demo, the tests and the benchmarks, in the JSON Lines import form.
 
+>>> from gateway.domain.identifiers import uscc_problem
 >>> sample = business_license(7)
 >>> sample["holder"]["code_type"], uscc_problem(sample["holder"]["code"]) is None
 ('001', True)
@@ -13,7 +14,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from gateway.domain.identifiers import citizen_id_check_char, uscc_check_char
+from gateway.domain.identifiers import LicenseId, citizen_id_check_char, uscc_check_char
+from gateway.domain.model import Holder, LicenseContent
 
 BUSINESS_LICENSE = "111000009910000354001"
 FOOD_PERMIT = "111000009910000354002"
@@ -149,3 +151,26 @@ def marriage_certificate(n: int, issued: dt.date = dt.date(2019, 5, 20)) -> dict
             "registration_authority": "济南市历下区民政局",
         },
     }
+
+
+def license_content(
+    record: dict[str, Any], issuer_code: str, *, serial: str = "2024000001", region_code: str = "370100"
+) -> LicenseContent:
+    """A sample record as the stored license content it would become (version 1), for tests and benchmarks that
+    need a license without going through a gateway."""
+    issued = dt.date.fromisoformat(record["issue_date"])
+    until = record.get("valid_until")
+    license_id = LicenseId(type_code=record["type_code"], issuer_code=issuer_code, serial=serial, version=1)
+    return LicenseContent(
+        license_id=str(license_id),
+        type_code=record["type_code"],
+        license_number=record["license_number"],
+        holder=Holder(**record["holder"]),
+        issuer_code=issuer_code,
+        issue_date=issued,
+        valid_from=issued,
+        valid_until=dt.date.fromisoformat(until) if until else None,
+        region_code=region_code,
+        fields=dict(record["fields"]),
+        version=1,
+    )

@@ -142,27 +142,11 @@ def test_unknown_seal(running: RunningGateway) -> None:
 
 def license_pdf(running: RunningGateway) -> bytes:
     """A rendered 营业执照, as an issuer that sends only data would get it."""
-    from adapters.records import issue_request
-    from gateway.api import convert
     from gateway.bootstrap import samples
-    from gateway.domain.model import Holder, LicenseContent
     from signing.render import render_license_pdf
 
-    draft = convert.draft(issue_request(samples.business_license(3)))
-    content = LicenseContent(
-        license_id="1.2.156.3005.2.111000009910000354001.11370100993701011T.2024000001.001.O",
-        type_code=draft.type_code,
-        license_number=draft.license_number,
-        holder=Holder(name=draft.holder_name, code_type=draft.holder_code_type, code=draft.holder_code),
-        issuer_code=MARKET,
-        issue_date=dt.date(2024, 3, 1),
-        valid_from=dt.date(2024, 3, 1),
-        valid_until=None,
-        region_code="370100",
-        fields=dict(draft.fields),
-        version=1,
-    )
-    license_type = running.gateway.catalog.license_type(draft.type_code)
+    content = samples.license_content(samples.business_license(3), MARKET)
+    license_type = running.gateway.catalog.license_type(content.type_code)
     return render_license_pdf(content, license_type, issuer_name="济南市市场监督管理局", qr_text="ZZ1:TEST")
 
 

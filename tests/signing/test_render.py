@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 import json
 import re
@@ -16,8 +15,7 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 
 from gateway.bootstrap import samples
 from gateway.domain.catalog import Catalog, LicenseType
-from gateway.domain.identifiers import LicenseId
-from gateway.domain.model import Holder, LicenseContent
+from gateway.domain.model import LicenseContent
 from signing.errors import SigningError
 from signing.render import PAGE_SIZE, QR_BOX, SEAL_BOX, RenderError, render_license_pdf
 
@@ -31,22 +29,7 @@ SCALE = 2
 
 
 def content_of(sample: dict[str, Any], issuer: str, **fields: str) -> LicenseContent:
-    issued = dt.date.fromisoformat(sample["issue_date"])
-    until = sample.get("valid_until")
-    license_id = LicenseId(type_code=sample["type_code"], issuer_code=issuer, serial="2024000001", version=1)
-    return LicenseContent(
-        license_id=str(license_id),
-        type_code=sample["type_code"],
-        license_number=sample["license_number"],
-        holder=Holder(**sample["holder"]),
-        issuer_code=issuer,
-        issue_date=issued,
-        valid_from=issued,
-        valid_until=dt.date.fromisoformat(until) if until else None,
-        region_code="370102",
-        fields={**sample["fields"], **fields},
-        version=1,
-    )
+    return samples.license_content({**sample, "fields": {**sample["fields"], **fields}}, issuer, region_code="370102")
 
 
 def render(content: LicenseContent, issuer_name: str = "济南市市场监督管理局") -> bytes:
