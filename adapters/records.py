@@ -40,7 +40,7 @@ def issue_request(record: Mapping[str, Any]) -> issuance_pb2.IssueLicenseRequest
     unknown = set(record) - KEYS
     if unknown:
         raise RecordError(f"unknown keys: {', '.join(sorted(unknown))}")
-    values = {}
+    values: dict[str, Any] = {}
     for key in _SCALARS:
         value = record.get(key, "")
         if not isinstance(value, str):

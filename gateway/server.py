@@ -38,6 +38,7 @@ from gateway.config import ConfigError, Settings
 from gateway.domain.catalog import Catalog
 from gateway.domain.errors import ConflictError
 from gateway.domain.model import Clock, Role, SystemClock
+from gateway.services.documents import DocumentService
 from gateway.services.issuance import IssuanceService, SerialGenerator, random_serial
 from gateway.services.members import Authenticator, MemberService, load_bootstrap_catalog, load_demo_members
 from gateway.services.seals import SealService
@@ -75,6 +76,8 @@ class Gateway:
     seals: SealService | None = None
     """None until ``zzgw init`` has made the seal-maker CA."""
     tsa: TimeStampAuthority | None = None
+    documents: DocumentService | None = None
+    """None, like ``seals``, until ``zzgw init`` has made the seal-maker CA."""
     _names: TTLCache[str, str] = field(default_factory=lambda: TTLCache(maxsize=10_000, ttl=60.0))
     _names_lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -96,7 +99,9 @@ class Gateway:
         tsa = _time_stamping_authority(settings, ca, keys, clock) if ca else None
         timestamper = _timestamper(settings, tsa)
         seals = SealService(db, ca, keys, clock, ids=random_serial, timestamper=timestamper) if ca else None
+        documents = DocumentService(db, catalog, seals, clock) if seals else None
         return cls(
+            documents=documents,
             seals=seals,
             tsa=tsa,
             settings=settings,
@@ -104,7 +109,7 @@ class Gateway:
             catalog=catalog,
             keys=keys,
             clock=clock,
-            issuance=IssuanceService(db, catalog, seals or _NoSealMaker(), clock, serials=serials),
+            issuance=IssuanceService(db, catalog, seals or _NoSealMaker(), clock, serials=serials, documents=documents),
             members=MemberService(db, clock),
             authenticator=Authenticator(db),
         )
@@ -287,7 +292,13 @@ def build_server(gateway: Gateway, address: str | None = None) -> tuple[grpc.Ser
     )
     catalog_pb2_grpc.add_CatalogServiceServicer_to_server(CatalogServicer(gateway.catalog), server)
     issuance_pb2_grpc.add_IssuanceServiceServicer_to_server(
-        IssuanceServicer(gateway.issuance, gateway.catalog, gateway.member_name, max_watchers=settings.max_watchers),
+        IssuanceServicer(
+            gateway.issuance,
+            gateway.catalog,
+            gateway.member_name,
+            documents=gateway.documents,
+            max_watchers=settings.max_watchers,
+        ),
         server,
     )
     seal_pb2_grpc.add_SealServiceServicer_to_server(

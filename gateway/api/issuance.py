@@ -12,8 +12,10 @@ from gateway.api import convert
 from gateway.api.errors import item_error
 from gateway.api.interceptors import caller
 from gateway.domain.catalog import Catalog
-from gateway.domain.errors import FieldViolation, InvalidRequestError, ResourceExhaustedError
+from gateway.domain.errors import ConflictError, FieldViolation, InvalidRequestError, ResourceExhaustedError
 from gateway.domain.model import License, LicenseDraft
+from gateway.domain.seals import DocumentSource
+from gateway.services.documents import DocumentService
 from gateway.services.issuance import IssuanceService, IssueResult
 from protos.zzgw.v1 import common_pb2, issuance_pb2, issuance_pb2_grpc
 
@@ -30,9 +32,11 @@ class IssuanceServicer(issuance_pb2_grpc.IssuanceServiceServicer):
         catalog: Catalog,
         issuer_name: Callable[[str], str],
         *,
+        documents: DocumentService | None = None,
         max_watchers: int = 8,
         poll_seconds: float = 0.5,
     ):
+        self._documents = documents
         self._service = service
         self._catalog = catalog
         self._issuer_name = issuer_name
@@ -42,8 +46,10 @@ class IssuanceServicer(issuance_pb2_grpc.IssuanceServiceServicer):
     def IssueLicense(
         self, request: issuance_pb2.IssueLicenseRequest, context: grpc.ServicerContext
     ) -> issuance_pb2.IssueLicenseResponse:
-        result = self._service.issue(caller(), convert.draft(request))
-        return issuance_pb2.IssueLicenseResponse(license=self._message(result.license), created=result.created)
+        result = self._service.issue(caller(), convert.draft(request), document=request.document or None)
+        return issuance_pb2.IssueLicenseResponse(
+            license=self._message(result.license), created=result.created, document_sha256=result.document_sha256
+        )
 
     def BatchIssueLicenses(
         self, request_iterator: Iterator[issuance_pb2.BatchIssueLicensesRequest], context: grpc.ServicerContext
@@ -69,6 +75,7 @@ class IssuanceServicer(issuance_pb2_grpc.IssuanceServiceServicer):
                 if isinstance(tail, BaseException) and context.is_active():
                     raise tail
             drafts: list[LicenseDraft] = []
+            documents: list[bytes | None] = []
             for message in messages:
                 items = message.licenses  # type: ignore[attr-defined]
                 if len(items) > MAX_ITEMS_PER_MESSAGE:
@@ -82,10 +89,11 @@ class IssuanceServicer(issuance_pb2_grpc.IssuanceServiceServicer):
                         ]
                     )
                 drafts.extend(convert.draft(item) for item in items)
+                documents.extend(item.document or None for item in items)
             if not drafts:
                 continue
             results = []
-            for outcome in self._service.issue_many(member, drafts):
+            for outcome in self._service.issue_many(member, drafts, documents=documents):
                 if isinstance(outcome, IssueResult):
                     results.append(
                         issuance_pb2.BatchItemResult(
@@ -140,6 +148,23 @@ class IssuanceServicer(issuance_pb2_grpc.IssuanceServiceServicer):
             license=self._message(found), history=[self._message(v) for v in history]
         )
 
+    def GetLicenseDocument(
+        self, request: issuance_pb2.GetLicenseDocumentRequest, context: grpc.ServicerContext
+    ) -> issuance_pb2.GetLicenseDocumentResponse:
+        member = caller()
+        license = self._service.get(member, license_id=request.license_id or _required("license_id"))
+        if self._documents is None:
+            raise ConflictError("no seal-maker CA: run `zzgw init`", reason="NO_SEAL_CA")
+        document = self._documents.get(member, license)
+        return issuance_pb2.GetLicenseDocumentResponse(
+            license_id=document.license_id,
+            pdf=document.pdf,
+            sha256=document.sha256,
+            source=_SOURCES[document.source],
+            seal_id=document.seal_id,
+            created_at=convert.timestamp(document.created_at),
+        )
+
     def WatchLicenseChanges(
         self, request: issuance_pb2.WatchLicenseChangesRequest, context: grpc.ServicerContext
     ) -> Iterator[issuance_pb2.WatchLicenseChangesResponse]:
@@ -175,6 +200,16 @@ class IssuanceServicer(issuance_pb2_grpc.IssuanceServiceServicer):
             type_name=license_type.name if license_type else "",
             issuer_name=self._issuer_name(license.content.issuer_code),
         )
+
+
+_SOURCES = {
+    DocumentSource.RENDERED: issuance_pb2.DOCUMENT_SOURCE_RENDERED,
+    DocumentSource.SUPPLIED: issuance_pb2.DOCUMENT_SOURCE_SUPPLIED,
+}
+
+
+def _required(field: str) -> str:
+    raise InvalidRequestError([FieldViolation(field=field, reason="REQUIRED", description=f"{field} is required")])
 
 
 def _cursor(request: issuance_pb2.WatchLicenseChangesRequest) -> int | None:

@@ -29,6 +29,7 @@ ALLOWED_ROLES: Mapping[str, frozenset[Role]] = {
     "/zzgw.v1.IssuanceService/AmendLicense": frozenset({Role.ISSUER}),
     "/zzgw.v1.IssuanceService/ChangeLicenseStatus": frozenset({Role.ISSUER}),
     "/zzgw.v1.IssuanceService/GetLicense": _ISSUERS,
+    "/zzgw.v1.IssuanceService/GetLicenseDocument": _ISSUERS,
     "/zzgw.v1.IssuanceService/WatchLicenseChanges": frozenset({Role.ISSUER, Role.CONSUMER, Role.ADMIN}),
     "/zzgw.v1.SealService/RegisterSeal": frozenset({Role.ISSUER}),
     "/zzgw.v1.SealService/ListSeals": _ISSUERS,

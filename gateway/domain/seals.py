@@ -81,3 +81,26 @@ def validity_violation(days: int) -> FieldViolation | None:
             description=f"validity_days must be 1-{MAX_VALIDITY_DAYS} (0: {DEFAULT_VALIDITY_DAYS})",
         )
     return None
+
+
+class DocumentSource(enum.Enum):
+    RENDERED = "RENDERED"
+    """Drawn by the gateway from the license type's template."""
+    SUPPLIED = "SUPPLIED"
+    """Sent by the issuer with the license and sealed by the gateway."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LicenseDocument:
+    """The sealed PDF of one license version (电子证照版式文件)."""
+
+    license_id: str
+    """The license version it belongs to."""
+    pdf: bytes
+    """The sealed PDF."""
+    sha256: str
+    """Hex SHA-256 of ``pdf``: how a PDF handed over by an applicant is found in the registry."""
+    source: DocumentSource
+    seal_id: str
+    """The seal that sealed it."""
+    created_at: dt.datetime

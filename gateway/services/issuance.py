@@ -45,6 +45,7 @@ from gateway.domain.model import (
     Role,
     today,
 )
+from gateway.domain.seals import LicenseDocument
 from gateway.domain.status import StatusAction, check_amendable, next_status
 from gateway.domain.validation import (
     MAX_REASON,
@@ -89,6 +90,12 @@ class RecordKeys(Protocol):
         ...
 
 
+class DocumentMaker(Protocol):
+    def make(self, issuer: Member, content: LicenseContent, supplied: bytes | None = None) -> LicenseDocument:
+        """Seal ``supplied``, or draw and seal ``content``; raise a ZzgwError (e.g. TSA_UNAVAILABLE) otherwise."""
+        ...
+
+
 class ChangeSignal:
     """Wakes watchers in this process when a change commits; watchers also poll, for other processes."""
 
@@ -115,6 +122,8 @@ class ChangeSignal:
 class IssueResult:
     license: License
     created: bool
+    document_sha256: str = ""
+    """SHA-256 of the sealed document made with the license, when one was made by this call."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -155,6 +164,9 @@ class _Pending:
     error: ZzgwError | None = None
     """Why preparing failed."""
     outcome: IssueResult | ZzgwError | None = None
+    supplied: bytes | None = None
+    """The PDF the issuer sent with the license, to be sealed as its document."""
+    document: LicenseDocument | None = None
 
 
 class IssuanceService:
@@ -167,7 +179,9 @@ class IssuanceService:
         *,
         serials: SerialGenerator = random_serial,
         signal: ChangeSignal | None = None,
+        documents: DocumentMaker | None = None,
     ):
+        self._documents = documents
         self._db = db
         self._catalog = catalog
         self._keys = keys
@@ -177,18 +191,39 @@ class IssuanceService:
 
     # -- issue ---------------------------------------------------------------------------------------------------
 
-    def issue(self, caller: Member, draft: LicenseDraft) -> IssueResult:
-        """Issue one license (签发); raises the item's error."""
-        (outcome,) = self.issue_many(caller, [draft])
+    def issue(self, caller: Member, draft: LicenseDraft, *, document: bytes | None = None) -> IssueResult:
+        """Issue one license (签发) with its sealed document: ``document`` sealed, else one drawn from the template.
+
+        Raises the item's error. Without a document maker (no seal-maker CA yet) the license is issued alone.
+        """
+        (outcome,) = self.issue_many(caller, [draft], documents=[document], draw=True)
         if isinstance(outcome, ZzgwError):
             raise outcome
         return outcome
 
-    def issue_many(self, caller: Member, drafts: Sequence[LicenseDraft]) -> list[IssueResult | ZzgwError]:
-        """Issue several licenses in one transaction; each item gets its license or its own error, in order."""
+    def issue_many(
+        self,
+        caller: Member,
+        drafts: Sequence[LicenseDraft],
+        *,
+        documents: Sequence[bytes | None] = (),
+        draw: bool = False,
+    ) -> list[IssueResult | ZzgwError]:
+        """Issue several licenses in one transaction; each item gets its license or its own error, in order.
+
+        ``documents`` (by position) are PDFs to seal as the licenses' documents; with ``draw`` the others get one
+        drawn from the template, else they get theirs when first asked for (``DocumentService.get``).
+        """
         now = self._clock.now()
         on = today(self._clock)
-        pending = [_Pending(draft=d, digest=_digest({"op": "issue", **d.digest_mapping()})) for d in drafts]
+        pending = [
+            _Pending(
+                draft=d,
+                digest=_issue_digest(d, documents[i] if i < len(documents) else None),
+                supplied=documents[i] if i < len(documents) else None,
+            )
+            for i, d in enumerate(drafts)
+        ]
         key: KeyBackend | None = None  # looked up once, when the first item is valid
         for item in pending:
             try:
@@ -197,6 +232,7 @@ class IssuanceService:
                 item.license = self._prepare(caller, item.draft, valid, key, now)
             except ZzgwError as exc:
                 item.error = exc
+        self._make_documents(caller, pending, draw)
         for attempt in range(_WRITE_ATTEMPTS):
             try:
                 with self._db.unit_of_work(write=True) as uow:
@@ -211,6 +247,22 @@ class IssuanceService:
         outcomes = [item.outcome for item in pending]
         assert all(o is not None for o in outcomes)
         return outcomes  # type: ignore[return-value]
+
+    def _make_documents(self, caller: Member, pending: list[_Pending], draw: bool) -> None:
+        """Seal or draw the documents of the items that will be inserted (not those that repeat a request)."""
+        wanted = [p for p in pending if p.license is not None and (p.supplied or draw)]
+        if self._documents is None or not wanted:
+            return
+        with self._db.unit_of_work() as uow:
+            prior = uow.licenses.prior_requests(caller.code, [p.draft.request_id for p in wanted])
+        for item in wanted:
+            if item.draft.request_id in prior:
+                continue
+            assert item.license is not None
+            try:
+                item.document = self._documents.make(caller, item.license.content, item.supplied)
+            except ZzgwError as exc:
+                item.license, item.error = None, exc
 
     def _prepare(
         self, caller: Member, draft: LicenseDraft, valid: ValidIssue, key: KeyBackend, now: dt.datetime
@@ -278,8 +330,15 @@ class IssuanceService:
                 taken.add(key)
                 existing_ids.add(item.license.license_id)
                 inserted.append(item)
-                item.outcome = IssueResult(license=item.license, created=True)
+                item.outcome = IssueResult(
+                    license=item.license,
+                    created=True,
+                    document_sha256=item.document.sha256 if item.document is not None else "",
+                )
         uow.licenses.add([item.license for item in inserted if item.license])
+        for item in inserted:
+            if item.document is not None:
+                uow.documents.add(item.document)
         uow.licenses.append_events(
             [
                 _event(ChangeKind.ISSUED, item.license, caller, item.draft.request_id, item.digest, now)
@@ -327,6 +386,7 @@ class IssuanceService:
             seal=seal_record(self._keys.record_key(caller.code), content.record_mapping()),
             supersedes=old.license_id,
         )
+        document = self._documents.make(caller, content) if self._documents is not None else None
         with self._db.unit_of_work(write=True) as uow:
             uow.lock_change_log()
             if (replay := self._replay(caller, amendment.request_id, digest, uow)) is not None:
@@ -341,6 +401,8 @@ class IssuanceService:
                 )
             uow.licenses.supersede(old.license_id, new_id, reason, now)
             uow.licenses.add([new])
+            if document is not None:
+                uow.documents.add(document)
             uow.licenses.append_events(
                 [_event(ChangeKind.AMENDED, new, caller, amendment.request_id, digest, now, previous=old.license_id)]
             )
@@ -538,6 +600,14 @@ def _event(
         request_digest=digest,
         previous_license_id=previous,
     )
+
+
+def _issue_digest(draft: LicenseDraft, supplied: bytes | None) -> str:
+    """The request digest of an issue: the draft, and the PDF sent with it if any."""
+    mapping = {"op": "issue", **draft.digest_mapping()}
+    if supplied:
+        mapping["document_sha256"] = hashlib.sha256(supplied).hexdigest()
+    return _digest(mapping)
 
 
 def _digest(mapping: Mapping[str, object]) -> str:

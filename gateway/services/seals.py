@@ -193,8 +193,8 @@ class SealService:
             raise PermissionDeniedError("only the seal's issuer may use or revoke it", reason="NOT_SEAL_OWNER")
         return seal
 
-    def record_key(self, issuer_code: str) -> KeyBackend:
-        """The key that seals the issuer's license records: that of its newest active seal (记录签章用印章)."""
+    def current(self, issuer_code: str) -> Seal:
+        """The issuer's newest active seal: the one that seals its records and license documents."""
         with self._db.unit_of_work() as uow:
             seal = uow.seals.current(issuer_code, self._clock.now())
         if seal is None:
@@ -202,7 +202,11 @@ class SealService:
                 "the issuer has no active seal to seal its records with: register one (RegisterSeal)",
                 reason="NO_ACTIVE_SEAL",
             )
-        return self.key(seal)
+        return seal
+
+    def record_key(self, issuer_code: str) -> KeyBackend:
+        """The key that seals the issuer's license records: that of its newest active seal (记录签章用印章)."""
+        return self.key(self.current(issuer_code))
 
     def by_key(self, key_id: str) -> Seal | None:
         """The seal whose key made a signature (record seals name the key, not the seal)."""
@@ -240,23 +244,39 @@ class SealService:
 
     def seal_document(self, caller: Member, seal_id: str, pdf: bytes, *, reason: str = "", page: int = 0) -> bytes:
         """Seal a PDF (PAdES B-T, visible stamp) with one of the caller's active seals."""
-        seal = self.owned(caller, seal_id)
+        return self.apply(self.owned(caller, seal_id), pdf, reason=reason, page=page)
+
+    def apply(
+        self,
+        seal: Seal,
+        pdf: bytes,
+        *,
+        reason: str = "",
+        page: int = 0,
+        box: tuple[float, float, float, float] | None = None,
+        field: str = "pdf",
+    ) -> bytes:
+        """Seal ``pdf`` with ``seal`` (which must be active); errors name the request ``field`` the PDF came in."""
         status = seal.effective_status(self._clock.now())
         if status is not SealStatus.ACTIVE:
             raise ConflictError(f"the seal is {status.value.lower()} and cannot seal", reason=f"SEAL_{status.value}")
         if not pdf:
-            raise InvalidRequestError([FieldViolation(field="pdf", reason="REQUIRED", description="pdf is required")])
+            raise InvalidRequestError(
+                [FieldViolation(field=field, reason="REQUIRED", description=f"{field} is required")]
+            )
         sealer = self._sealer(seal)
-        field = f"zzgw-{seal.seal_id}-{uuid.uuid4().hex[:8]}"
+        field_name = f"zzgw-{seal.seal_id}-{uuid.uuid4().hex[:8]}"
         try:
             return self._event_loop().run(
-                sealer.seal(pdf, field_name=field, page=page, reason=reason or DEFAULT_REASON), SEAL_TIMEOUT_SECONDS
+                sealer.seal(pdf, field_name=field_name, page=page, box=box, reason=reason or DEFAULT_REASON),
+                SEAL_TIMEOUT_SECONDS,
             )
         except TimestampUnavailable as exc:
-            raise UpstreamUnavailableError(f"the time-stamping authority is unavailable: {exc}",
-                                           reason="TSA_UNAVAILABLE") from exc  # fmt: skip
+            raise UpstreamUnavailableError(
+                f"the time-stamping authority is unavailable: {exc}", reason="TSA_UNAVAILABLE"
+            ) from exc
         except PdfError as exc:
-            raise InvalidRequestError([FieldViolation(field="pdf", reason=exc.reason, description=str(exc))]) from exc
+            raise InvalidRequestError([FieldViolation(field=field, reason=exc.reason, description=str(exc))]) from exc
 
     def _sealer(self, seal: Seal) -> PdfSealer:
         """One sealer per seal, made once: it keeps the parsed key and the encoded stamp image."""

@@ -137,3 +137,17 @@ class SealRow(Base):
     crl_reason: Mapped[str] = mapped_column(String(32), default="")
     request_id: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class DocumentRow(Base):
+    """The sealed PDF of one license version (电子证照版式文件): rendered from the template or sent by the issuer."""
+
+    __tablename__ = "license_documents"
+    __table_args__ = (Index("ix_license_documents_sha256", "sha256"),)
+
+    license_id: Mapped[str] = mapped_column(String(120), primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    pdf: Mapped[bytes] = mapped_column(LargeBinary)
+    source: Mapped[str] = mapped_column(String(16))
+    seal_id: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))

@@ -40,8 +40,8 @@ from gateway.domain.model import (
     RecordSeal,
     Role,
 )
-from gateway.domain.seals import Seal, SealStatus
-from gateway.store.models import LicenseEventRow, LicenseRow, MemberRow, SealRow
+from gateway.domain.seals import DocumentSource, LicenseDocument, Seal, SealStatus
+from gateway.store.models import DocumentRow, LicenseEventRow, LicenseRow, MemberRow, SealRow
 
 _L = cast(Table, LicenseRow.__table__)
 _E = cast(Table, LicenseEventRow.__table__)
@@ -509,4 +509,44 @@ def _seal(row: Row[tuple[object, ...]]) -> Seal:
         revoked_at=_utc(m["revoked_at"]) if m["revoked_at"] else None,
         revocation_reason=m["revocation_reason"],
         crl_reason=m["crl_reason"],
+    )
+
+
+_D = cast(Table, DocumentRow.__table__)
+
+
+class DocumentRepository:
+    def __init__(self, session: Session):
+        self._s = session
+
+    def add(self, document: LicenseDocument) -> None:
+        self._s.execute(
+            insert(_D).values(
+                license_id=document.license_id,
+                sha256=document.sha256,
+                pdf=document.pdf,
+                source=document.source.value,
+                seal_id=document.seal_id,
+                created_at=document.created_at,
+            )
+        )
+
+    def get(self, license_id: str) -> LicenseDocument | None:
+        row = self._s.execute(select(_D).where(_D.c.license_id == license_id)).first()
+        return _document(row) if row else None
+
+    def by_sha256(self, sha256: str) -> LicenseDocument | None:
+        row = self._s.execute(select(_D).where(_D.c.sha256 == sha256).limit(1)).first()
+        return _document(row) if row else None
+
+
+def _document(row: Row[tuple[object, ...]]) -> LicenseDocument:
+    m = row._mapping
+    return LicenseDocument(
+        license_id=m["license_id"],
+        pdf=bytes(m["pdf"]),
+        sha256=m["sha256"],
+        source=DocumentSource(m["source"]),
+        seal_id=m["seal_id"],
+        created_at=_utc(m["created_at"]),
     )

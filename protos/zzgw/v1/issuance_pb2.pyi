@@ -25,6 +25,12 @@ class ChangeKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     CHANGE_KIND_ISSUED: _ClassVar[ChangeKind]
     CHANGE_KIND_AMENDED: _ClassVar[ChangeKind]
     CHANGE_KIND_STATUS_CHANGED: _ClassVar[ChangeKind]
+
+class DocumentSource(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    DOCUMENT_SOURCE_UNSPECIFIED: _ClassVar[DocumentSource]
+    DOCUMENT_SOURCE_RENDERED: _ClassVar[DocumentSource]
+    DOCUMENT_SOURCE_SUPPLIED: _ClassVar[DocumentSource]
 STATUS_ACTION_UNSPECIFIED: StatusAction
 STATUS_ACTION_SUSPEND: StatusAction
 STATUS_ACTION_RESUME: StatusAction
@@ -34,9 +40,12 @@ CHANGE_KIND_UNSPECIFIED: ChangeKind
 CHANGE_KIND_ISSUED: ChangeKind
 CHANGE_KIND_AMENDED: ChangeKind
 CHANGE_KIND_STATUS_CHANGED: ChangeKind
+DOCUMENT_SOURCE_UNSPECIFIED: DocumentSource
+DOCUMENT_SOURCE_RENDERED: DocumentSource
+DOCUMENT_SOURCE_SUPPLIED: DocumentSource
 
 class IssueLicenseRequest(_message.Message):
-    __slots__ = ("request_id", "type_code", "license_number", "holder", "issue_date", "valid_from", "valid_until", "region_code", "fields", "serial")
+    __slots__ = ("request_id", "type_code", "license_number", "holder", "issue_date", "valid_from", "valid_until", "region_code", "fields", "serial", "document")
     class FieldsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -54,6 +63,7 @@ class IssueLicenseRequest(_message.Message):
     REGION_CODE_FIELD_NUMBER: _ClassVar[int]
     FIELDS_FIELD_NUMBER: _ClassVar[int]
     SERIAL_FIELD_NUMBER: _ClassVar[int]
+    DOCUMENT_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     type_code: str
     license_number: str
@@ -64,15 +74,18 @@ class IssueLicenseRequest(_message.Message):
     region_code: str
     fields: _containers.ScalarMap[str, str]
     serial: str
-    def __init__(self, request_id: _Optional[str] = ..., type_code: _Optional[str] = ..., license_number: _Optional[str] = ..., holder: _Optional[_Union[_common_pb2.Holder, _Mapping]] = ..., issue_date: _Optional[str] = ..., valid_from: _Optional[str] = ..., valid_until: _Optional[str] = ..., region_code: _Optional[str] = ..., fields: _Optional[_Mapping[str, str]] = ..., serial: _Optional[str] = ...) -> None: ...
+    document: bytes
+    def __init__(self, request_id: _Optional[str] = ..., type_code: _Optional[str] = ..., license_number: _Optional[str] = ..., holder: _Optional[_Union[_common_pb2.Holder, _Mapping]] = ..., issue_date: _Optional[str] = ..., valid_from: _Optional[str] = ..., valid_until: _Optional[str] = ..., region_code: _Optional[str] = ..., fields: _Optional[_Mapping[str, str]] = ..., serial: _Optional[str] = ..., document: _Optional[bytes] = ...) -> None: ...
 
 class IssueLicenseResponse(_message.Message):
-    __slots__ = ("license", "created")
+    __slots__ = ("license", "created", "document_sha256")
     LICENSE_FIELD_NUMBER: _ClassVar[int]
     CREATED_FIELD_NUMBER: _ClassVar[int]
+    DOCUMENT_SHA256_FIELD_NUMBER: _ClassVar[int]
     license: _common_pb2.License
     created: bool
-    def __init__(self, license: _Optional[_Union[_common_pb2.License, _Mapping]] = ..., created: _Optional[bool] = ...) -> None: ...
+    document_sha256: str
+    def __init__(self, license: _Optional[_Union[_common_pb2.License, _Mapping]] = ..., created: _Optional[bool] = ..., document_sha256: _Optional[str] = ...) -> None: ...
 
 class BatchIssueLicensesRequest(_message.Message):
     __slots__ = ("licenses",)
@@ -214,3 +227,25 @@ class WatchLicenseChangesResponse(_message.Message):
     EVENT_FIELD_NUMBER: _ClassVar[int]
     event: LicenseChangeEvent
     def __init__(self, event: _Optional[_Union[LicenseChangeEvent, _Mapping]] = ...) -> None: ...
+
+class GetLicenseDocumentRequest(_message.Message):
+    __slots__ = ("license_id",)
+    LICENSE_ID_FIELD_NUMBER: _ClassVar[int]
+    license_id: str
+    def __init__(self, license_id: _Optional[str] = ...) -> None: ...
+
+class GetLicenseDocumentResponse(_message.Message):
+    __slots__ = ("license_id", "pdf", "sha256", "source", "seal_id", "created_at")
+    LICENSE_ID_FIELD_NUMBER: _ClassVar[int]
+    PDF_FIELD_NUMBER: _ClassVar[int]
+    SHA256_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    SEAL_ID_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    license_id: str
+    pdf: bytes
+    sha256: str
+    source: DocumentSource
+    seal_id: str
+    created_at: _timestamp_pb2.Timestamp
+    def __init__(self, license_id: _Optional[str] = ..., pdf: _Optional[bytes] = ..., sha256: _Optional[str] = ..., source: _Optional[_Union[DocumentSource, str]] = ..., seal_id: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...

@@ -65,6 +65,11 @@ class IssuanceServiceStub:
                 request_serializer=protos_dot_zzgw_dot_v1_dot_issuance__pb2.WatchLicenseChangesRequest.SerializeToString,
                 response_deserializer=protos_dot_zzgw_dot_v1_dot_issuance__pb2.WatchLicenseChangesResponse.FromString,
                 _registered_method=True)
+        self.GetLicenseDocument = channel.unary_unary(
+                '/zzgw.v1.IssuanceService/GetLicenseDocument',
+                request_serializer=protos_dot_zzgw_dot_v1_dot_issuance__pb2.GetLicenseDocumentRequest.SerializeToString,
+                response_deserializer=protos_dot_zzgw_dot_v1_dot_issuance__pb2.GetLicenseDocumentResponse.FromString,
+                _registered_method=True)
 
 
 class IssuanceServiceServicer:
@@ -72,7 +77,8 @@ class IssuanceServiceServicer:
     """
 
     def IssueLicense(self, request, context):
-        """Issues a license (签发). Idempotent by request_id.
+        """Issues a license (签发) with its sealed document: the PDF sent in `document`, else one drawn from the type's
+        template. Idempotent by request_id.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -116,6 +122,14 @@ class IssuanceServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetLicenseDocument(self, request, context):
+        """Gets the sealed PDF of a license version (电子证照版式文件) for its issuer; a batch-issued license's document
+        is drawn and sealed on the first call.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_IssuanceServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -148,6 +162,11 @@ def add_IssuanceServiceServicer_to_server(servicer, server):
                     servicer.WatchLicenseChanges,
                     request_deserializer=protos_dot_zzgw_dot_v1_dot_issuance__pb2.WatchLicenseChangesRequest.FromString,
                     response_serializer=protos_dot_zzgw_dot_v1_dot_issuance__pb2.WatchLicenseChangesResponse.SerializeToString,
+            ),
+            'GetLicenseDocument': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetLicenseDocument,
+                    request_deserializer=protos_dot_zzgw_dot_v1_dot_issuance__pb2.GetLicenseDocumentRequest.FromString,
+                    response_serializer=protos_dot_zzgw_dot_v1_dot_issuance__pb2.GetLicenseDocumentResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -313,6 +332,33 @@ class IssuanceService:
             '/zzgw.v1.IssuanceService/WatchLicenseChanges',
             protos_dot_zzgw_dot_v1_dot_issuance__pb2.WatchLicenseChangesRequest.SerializeToString,
             protos_dot_zzgw_dot_v1_dot_issuance__pb2.WatchLicenseChangesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetLicenseDocument(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/zzgw.v1.IssuanceService/GetLicenseDocument',
+            protos_dot_zzgw_dot_v1_dot_issuance__pb2.GetLicenseDocumentRequest.SerializeToString,
+            protos_dot_zzgw_dot_v1_dot_issuance__pb2.GetLicenseDocumentResponse.FromString,
             options,
             channel_credentials,
             insecure,

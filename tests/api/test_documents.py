@@ -1,0 +1,183 @@
+"""License documents over real gRPC: drawn and sealed with IssueLicense, an issuer's own PDF sealed, fetched later.
+
+Every document here is checked with ``signing.pdf.validate_sync`` against the gateway's seal-maker CA: a real
+PAdES signature with a real timestamp, not just bytes that look like a PDF.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from pathlib import Path
+
+import grpc
+import pypdfium2
+import pytest
+
+from adapters.records import issue_request
+from gateway.bootstrap import samples
+from protos.zzgw.v1 import issuance_pb2, issuance_pb2_grpc
+from signing.pdf import PdfVerification, validate_sync
+from signing.render import SEAL_BOX
+from signing.results import CheckResult
+from tests.api.test_issuance import unique
+from tests.api.test_seals import license_pdf
+from tests.conftest import CIVIL, MARKET, PORTAL, RunningGateway, error_details, start_gateway
+
+
+def stub(running: RunningGateway, member: str = MARKET) -> issuance_pb2_grpc.IssuanceServiceStub:
+    return issuance_pb2_grpc.IssuanceServiceStub(running.channel(member))
+
+
+def new_request(n: int = 1, document: bytes = b"") -> issuance_pb2.IssueLicenseRequest:
+    request = issue_request(unique(samples.food_permit(n)))
+    request.document = document
+    return request
+
+
+def document_of(
+    running: RunningGateway, license_id: str, member: str = MARKET
+) -> issuance_pb2.GetLicenseDocumentResponse:
+    return stub(running, member).GetLicenseDocument(issuance_pb2.GetLicenseDocumentRequest(license_id=license_id))
+
+
+def verify(running: RunningGateway, pdf: bytes) -> PdfVerification:
+    seals = running.gateway.seals
+    assert seals is not None
+    return validate_sync(pdf, trust_roots=[seals.ca.root], intermediates=[seals.ca.intermediate], crls=[seals.crl()])
+
+
+def page_text(pdf: bytes) -> str:
+    document = pypdfium2.PdfDocument(pdf)
+    try:
+        return document[0].get_textpage().get_text_range()
+    finally:
+        document.close()
+
+
+def red_share_in_seal_box(pdf: bytes) -> float:
+    """Share of clearly red pixels inside SEAL_BOX of the rendered first page (72 dpi, so points are pixels)."""
+    document = pypdfium2.PdfDocument(pdf)
+    try:
+        document.init_forms()  # the stamp is a signature widget: pdfium draws it only with forms loaded
+        page = document[0]
+        image = page.render(scale=1, may_draw_forms=True).to_pil().convert("RGB")
+        height = page.get_height()
+    finally:
+        document.close()
+    left, bottom, right, top = SEAL_BOX
+    box = image.crop((left, int(height - top), right, int(height - bottom)))
+    pixels = list(box.get_flattened_data())
+    return sum(1 for r, g, b in pixels if r > 170 and g < 90 and b < 90) / len(pixels)
+
+
+def test_issue_with_data_only_draws_and_seals_the_license(running: RunningGateway) -> None:
+    request = new_request(11)
+    issued = stub(running).IssueLicense(request)
+    assert issued.created and len(issued.document_sha256) == 64
+    document = document_of(running, issued.license.license_id)
+    assert document.source == issuance_pb2.DOCUMENT_SOURCE_RENDERED
+    assert hashlib.sha256(document.pdf).hexdigest() == document.sha256 == issued.document_sha256
+    verification = verify(running, document.pdf)
+    assert verification.result is CheckResult.PASSED, verification
+    assert verification.timestamp.result is CheckResult.PASSED and verification.signing_time_trusted
+    assert verification.uscc == MARKET and verification.seal_name == "电子证照专用章"
+    text = page_text(document.pdf)
+    assert "食品生产许可证" in text and request.license_number in text and issued.license.license_id in text
+    assert red_share_in_seal_box(document.pdf) > 0.05  # the stamp sits on the page where the template left room
+    (artifacts := Path("artifacts")).mkdir(exist_ok=True)
+    (artifacts / "issued-license.pdf").write_bytes(document.pdf)
+
+
+def test_an_issuers_own_pdf_is_sealed_as_it_is(running: RunningGateway) -> None:
+    own = license_pdf(running)
+    issued = stub(running).IssueLicense(new_request(12, document=own))
+    document = document_of(running, issued.license.license_id)
+    assert document.source == issuance_pb2.DOCUMENT_SOURCE_SUPPLIED
+    assert document.pdf.startswith(own)  # sealing appends an incremental update and changes nothing before it
+    assert verify(running, document.pdf).result is CheckResult.PASSED
+
+
+def test_a_bad_document_fails_the_issue_and_writes_nothing(running: RunningGateway) -> None:
+    for bad, reason in ((b"hello, not a pdf", "NOT_A_PDF"), (license_pdf(running)[:2000], "TRUNCATED_PDF")):
+        request = new_request(13, document=bad)
+        with pytest.raises(grpc.RpcError) as caught:
+            stub(running).IssueLicense(request)
+        assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert ("document", reason) in error_details(caught.value)[1]
+        with pytest.raises(grpc.RpcError) as lookup:
+            stub(running).GetLicense(
+                issuance_pb2.GetLicenseRequest(type_code=request.type_code, license_number=request.license_number)
+            )
+        assert lookup.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+def test_the_same_request_with_another_document_is_a_conflict(running: RunningGateway) -> None:
+    request = new_request(14, document=license_pdf(running))
+    first = stub(running).IssueLicense(request)
+    again = stub(running).IssueLicense(request)
+    assert not again.created and again.license.license_id == first.license.license_id
+    request.document = b""
+    with pytest.raises(grpc.RpcError) as caught:
+        stub(running).IssueLicense(request)
+    assert caught.value.code() == grpc.StatusCode.ALREADY_EXISTS
+    assert error_details(caught.value)[0].reason == "REQUEST_ID_REUSED"
+
+
+def test_a_batch_issued_license_gets_its_document_when_first_asked(running: RunningGateway) -> None:
+    request = new_request(15)
+    (response,) = stub(running).BatchIssueLicenses(iter([issuance_pb2.BatchIssueLicensesRequest(licenses=[request])]))
+    (result,) = response.results
+    license_id = result.license.license_id
+    with running.gateway.db.unit_of_work() as uow:
+        assert uow.documents.get(license_id) is None
+    first = document_of(running, license_id)
+    second = document_of(running, license_id)
+    assert first.pdf == second.pdf and first.source == issuance_pb2.DOCUMENT_SOURCE_RENDERED
+    assert verify(running, first.pdf).result is CheckResult.PASSED
+
+
+def test_an_amended_license_has_a_document_of_its_own(running: RunningGateway) -> None:
+    issued = stub(running).IssueLicense(new_request(16))
+    amended = stub(running).AmendLicense(
+        issuance_pb2.AmendLicenseRequest(
+            request_id="amend-" + uuid.uuid4().hex,
+            license_id=issued.license.license_id,
+            fields={"production_address": "济南市历下区泉城路1号"},
+            reason="经营场所变更",
+        )
+    )
+    new = document_of(running, amended.license.license_id)
+    old = document_of(running, issued.license.license_id)
+    assert new.sha256 != old.sha256
+    assert "泉城路1号" in page_text(new.pdf) and "泉城路1号" not in page_text(old.pdf)
+
+
+def test_only_the_issuer_fetches_a_document(running: RunningGateway) -> None:
+    issued = stub(running).IssueLicense(new_request(17))
+    for member, code in ((CIVIL, grpc.StatusCode.PERMISSION_DENIED), (PORTAL, grpc.StatusCode.PERMISSION_DENIED)):
+        with pytest.raises(grpc.RpcError) as caught:
+            document_of(running, issued.license.license_id, member)
+        assert caught.value.code() == code
+    with pytest.raises(grpc.RpcError) as missing:
+        document_of(running, "")
+    assert missing.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
+def test_with_the_tsa_down_nothing_is_issued(tmp_path: Path) -> None:
+    from benchmarks.common import free_port
+
+    gw = start_gateway(
+        tmp_path / "var", f"sqlite:///{tmp_path / 'own.db'}", tsa_url=f"http://127.0.0.1:{free_port()}/tsa"
+    )
+    try:
+        request = new_request(18)
+        with pytest.raises(grpc.RpcError) as caught:
+            stub(gw).IssueLicense(request)
+        assert caught.value.code() == grpc.StatusCode.UNAVAILABLE
+        assert error_details(caught.value)[0].reason == "TSA_UNAVAILABLE"
+        with gw.gateway.db.unit_of_work() as uow:
+            assert uow.licenses.get_current(request.type_code, request.license_number) is None
+    finally:
+        gw.server.stop(0)
+        gw.gateway.close()
