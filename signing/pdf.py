@@ -375,7 +375,12 @@ def _read(pdf: bytes) -> PdfFileReader:
     if b"%%EOF" not in pdf[-_HEADER_WINDOW:]:
         raise TruncatedPdf("the PDF has no %%EOF marker at its end; it was probably cut off")
     try:
-        reader = PdfFileReader(io.BytesIO(pdf), strict=True)
+        try:
+            reader = PdfFileReader(io.BytesIO(pdf), strict=True)
+        except misc.PdfStrictReadError:
+            # a structural quirk, not damage: poppler's pdfsig, for one, writes objects of generation 1 that were
+            # never freed at generation 0; the checks on what changed after signing run all the same
+            reader = PdfFileReader(io.BytesIO(pdf), strict=False)
         encrypted = reader.encrypted
         if not encrypted:
             _ = reader.root["/Pages"]  # resolve the catalogue now, so damage shows here
@@ -488,7 +493,10 @@ async def validate(
     if len(pdf) > max_pdf_bytes:
         raise PdfTooLarge(f"the PDF has {len(pdf)} bytes; the limit is {max_pdf_bytes}")
     embedded = _signature(_read(pdf), field_name)
-    embedded_certs = [_from_asn1(c) for c in embedded.other_embedded_certs]
+    try:
+        embedded_certs = [_from_asn1(c) for c in embedded.other_embedded_certs]
+    except (misc.PdfError, ValueError, KeyError, TypeError) as exc:  # e.g. no signer certificate in the CMS
+        raise DamagedPdf(f"the signature cannot be read: {exc}") from exc
     signer_context = ValidationContext(
         trust_roots=[_to_asn1(c) for c in trust_roots],
         other_certs=[_to_asn1(c) for c in intermediates],
