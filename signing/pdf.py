@@ -70,7 +70,7 @@ from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from signing.errors import SigningError
 from signing.keys import ECDSA_P256_SHA256, RSA2048_SHA256, KeyBackend
-from signing.results import PASSED, CheckResult, Finding
+from signing.results import PASSED, CheckResult, Finding, overall
 from signing.seal_ca import async_check_certificate
 
 __all__ = [
@@ -541,7 +541,7 @@ async def validate(
     else:
         identity_finding = Finding(result=identity.result, reason=identity.reason, detail=identity.detail)
 
-    result, reason = _overall(integrity, identity_finding, timestamp)
+    result, reason = overall(integrity, identity_finding, timestamp)
     return PdfVerification(
         result=result,
         reason=reason,
@@ -642,17 +642,6 @@ def _timestamp(status: PdfSignatureStatus) -> Finding:
             detail=f"the timestamp authority is not trusted ({token.trust_problem_indic})",
         )
     return _PASSED
-
-
-def _overall(*findings: Finding) -> tuple[CheckResult, str | None]:
-    for finding in findings:
-        if finding.result is CheckResult.FAILED:
-            return CheckResult.FAILED, finding.reason
-    # integrity and identity only: a seal without a timestamp is a complete (B-B) seal
-    for finding in findings[:2]:
-        if finding.result is CheckResult.INDETERMINATE:
-            return CheckResult.INDETERMINATE, finding.reason
-    return CheckResult.PASSED, None
 
 
 def _to_asn1(cert: x509.Certificate) -> asn1_x509.Certificate:

@@ -46,3 +46,14 @@ def decisive(findings: Sequence[Finding]) -> Finding:
             if finding.result is result:
                 return finding
     return PASSED
+
+
+def overall(integrity: Finding, identity: Finding, timestamp: Finding) -> tuple[CheckResult, str | None]:
+    """The result of three findings: any FAILED fails; an INDETERMINATE timestamp alone still passes."""
+    for finding in (integrity, identity, timestamp):
+        if finding.result is CheckResult.FAILED:
+            return CheckResult.FAILED, finding.reason
+    for finding in (integrity, identity):
+        if finding.result is CheckResult.INDETERMINATE:
+            return CheckResult.INDETERMINATE, finding.reason
+    return CheckResult.PASSED, None

@@ -1,0 +1,207 @@
+"""Seal checks of record seals and verification codes, in the same three findings as a sealed PDF's.
+
+>>> base = chain_identity(cert, trust_roots=[ca.root], intermediates=[ca.intermediate], crls=[crl])  # doctest: +SKIP
+>>> check = check_record_seal(record, seal, certificate=cert, base=base, revoked_at=None, sealed_at=t)  # doctest: +SKIP
+>>> check.result, check.integrity.reason                                                            # doctest: +SKIP
+(<CheckResult.PASSED: 'PASSED'>, None)
+
+A check answers three questions, like ``signing.pdf.PdfVerification``:
+
+- **integrity**: the signature verifies over exactly these bytes with the certificate's key (SIGNATURE_INVALID,
+  RECORD_ALTERED, KEY_MISMATCH, or a verification code's decoding reasons);
+- **issuer identity**: the seal certificate chains to a trusted root, is a seal certificate (key usage), was within
+  its validity and not revoked when it sealed (``check_certificate``'s reasons; REVOKED_NO_TRUSTED_TIME when the
+  certificate is revoked and the sealing time is only the signer's own claim);
+- **timestamp**: where the sealing time comes from. A record seal's time is the registry's: the gateway wrote the
+  record and its time in one transaction, so the time is trusted (PASSED). A verification code carries only the
+  issuer's own claim of when it was made (INDETERMINATE, NO_TIMESTAMP), which alone does not fail it.
+
+The chain part of the identity check (pyhanko-certvalidator, a millisecond or more) depends on the certificate
+only, so ``chain_identity`` runs it once, at the certificate's first moment, and callers keep the result per
+certificate; ``identity_at`` then adds the time-dependent part (validity window, revocation time) per seal, in
+microseconds. Seal-maker CA certificates outlive the seal certificates they issue (``SealMakerCA``), so checking the
+CAs at the seal certificate's start covers the whole life of the seal certificate.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+
+from gateway.domain.model import RecordSeal
+from signing.errors import InvalidSignature
+from signing.keys import key_id_of
+from signing.qr import QrClaims, QrVerification, check_qr
+from signing.record import ENCODING, verify_record_seal
+from signing.results import PASSED, CheckResult, Finding, overall
+from signing.seal_ca import IdentityFinding, check_certificate
+
+NO_TIMESTAMP = Finding(
+    result=CheckResult.INDETERMINATE,
+    reason="NO_TIMESTAMP",
+    detail="the sealing time is the signer's own claim, not a timestamp",
+)
+_NOT_CHECKED = Finding(result=CheckResult.INDETERMINATE, reason="NOT_CHECKED", detail="integrity did not pass")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SealCheck:
+    """What checking one seal (a record seal or a verification code's signature) found."""
+
+    result: CheckResult
+    """FAILED if any finding failed; else INDETERMINATE if integrity or identity is; else PASSED (a missing
+    timestamp alone does not make a seal indeterminate)."""
+    reason: str | None
+    """The deciding finding's reason, in the order integrity, identity, timestamp; None when PASSED."""
+    integrity: Finding
+    issuer_identity: Finding
+    timestamp: Finding
+    subject_name: str | None
+    """The organisation that owns the seal (certificate subject O)."""
+    seal_name: str | None
+    """The seal's name (subject CN)."""
+    uscc: str | None
+    """The owner's 统一社会信用代码."""
+    serial: int
+    """The seal certificate's serial number."""
+    signing_time: dt.datetime | None
+    signing_time_trusted: bool
+
+    def __post_init__(self) -> None:
+        if (self.result is CheckResult.PASSED) != (self.reason is None):
+            raise ValueError("a check has a reason exactly when it did not pass")
+
+
+def chain_identity(
+    cert: x509.Certificate,
+    *,
+    trust_roots: Sequence[x509.Certificate],
+    intermediates: Sequence[x509.Certificate],
+    crls: Sequence[bytes],
+) -> IdentityFinding:
+    """The time-independent part of the identity check: trusted chain, key usage, not a CA, checked at the
+    certificate's first moment (a revocation after that is left to ``identity_at``). Synchronous (asyncio.run)."""
+    return check_certificate(
+        cert, trust_roots=trust_roots, intermediates=intermediates, crls=crls, at=cert.not_valid_before_utc
+    )
+
+
+def identity_at(
+    base: IdentityFinding,
+    cert: x509.Certificate,
+    *,
+    at: dt.datetime,
+    revoked_at: dt.datetime | None,
+    time_trusted: bool,
+) -> Finding:
+    """The identity finding for a seal made at ``at`` with ``cert``, given its ``chain_identity`` and the time the
+    certificate was revoked (None when it is not)."""
+    if base.result is not CheckResult.PASSED:
+        return Finding(result=base.result, reason=base.reason, detail=base.detail)
+    if at < cert.not_valid_before_utc:
+        return Finding(result=CheckResult.FAILED, reason="NOT_YET_VALID", detail="sealed before the certificate began")
+    if at > cert.not_valid_after_utc:
+        suffix = "" if time_trusted else "_NO_TRUSTED_TIME"
+        result = CheckResult.FAILED if time_trusted else CheckResult.INDETERMINATE
+        return Finding(result=result, reason="EXPIRED" + suffix, detail="sealed after the certificate expired")
+    if revoked_at is not None:
+        if not time_trusted:
+            return Finding(
+                result=CheckResult.INDETERMINATE,
+                reason="REVOKED_NO_TRUSTED_TIME",
+                detail=f"the certificate was revoked at {revoked_at.isoformat()}; without a trusted time it is "
+                "unknown whether the seal was made before",
+            )
+        if revoked_at <= at:
+            return Finding(
+                result=CheckResult.FAILED,
+                reason="REVOKED",
+                detail=f"the certificate was revoked at {revoked_at.isoformat()}, before it sealed",
+            )
+    return PASSED
+
+
+def check_record_seal(
+    record: Mapping[str, object],
+    seal: RecordSeal,
+    *,
+    certificate: x509.Certificate,
+    base: IdentityFinding,
+    revoked_at: dt.datetime | None,
+    sealed_at: dt.datetime,
+) -> SealCheck:
+    """Check a record seal made at ``sealed_at`` (the registry's time) with the key certified by ``certificate``."""
+    integrity = record_integrity(record, seal, _spki(certificate))
+    identity = identity_at(base, certificate, at=sealed_at, revoked_at=revoked_at, time_trusted=True)
+    return _check(integrity, identity, PASSED, base, certificate, sealed_at, trusted=True)
+
+
+def record_integrity(record: Mapping[str, object], seal: RecordSeal, public_key_der: bytes) -> Finding:
+    """The integrity finding of a record seal: the record is the one sealed, by that key."""
+    if seal.encoding != ENCODING:
+        return Finding(result=CheckResult.FAILED, reason="UNKNOWN_ENCODING", detail=f"encoding {seal.encoding!r}")
+    if seal.key_id != key_id_of(public_key_der):
+        return Finding(result=CheckResult.FAILED, reason="KEY_MISMATCH", detail="the seal names another key")
+    try:
+        verify_record_seal(public_key_der, record, seal)
+    except InvalidSignature as exc:
+        altered = "differs" in str(exc)
+        return Finding(
+            result=CheckResult.FAILED, reason="RECORD_ALTERED" if altered else "SIGNATURE_INVALID", detail=str(exc)
+        )
+    return PASSED
+
+
+def check_qr_seal(
+    text: str,
+    *,
+    certificate: x509.Certificate,
+    base: IdentityFinding,
+    revoked_at: dt.datetime | None,
+    now: dt.datetime,
+) -> tuple[SealCheck, QrVerification]:
+    """Check a ``ZZ1:`` code offline with the seal certificate; also returns ``check_qr``'s answer (claims,
+    validity). The code's time is the issuer's claim, so a revoked certificate makes identity INDETERMINATE."""
+    verification = check_qr(text, _spki(certificate), now=now)
+    claims: QrClaims | None = verification.claims
+    if verification.integrity.result is not CheckResult.PASSED or claims is None:
+        check = _check(verification.integrity, _NOT_CHECKED, NO_TIMESTAMP, base, certificate, None, trusted=False)
+        return check, verification
+    identity = identity_at(base, certificate, at=claims.issued_at, revoked_at=revoked_at, time_trusted=False)
+    return _check(PASSED, identity, NO_TIMESTAMP, base, certificate, claims.issued_at, trusted=False), verification
+
+
+def _check(
+    integrity: Finding,
+    identity: Finding,
+    timestamp: Finding,
+    base: IdentityFinding,
+    certificate: x509.Certificate,
+    at: dt.datetime | None,
+    *,
+    trusted: bool,
+) -> SealCheck:
+    result, reason = overall(integrity, identity, timestamp)
+    return SealCheck(
+        result=result,
+        reason=reason,
+        integrity=integrity,
+        issuer_identity=identity,
+        timestamp=timestamp,
+        subject_name=base.subject_name,
+        seal_name=base.seal_name,
+        uscc=base.uscc,
+        serial=certificate.serial_number,
+        signing_time=at,
+        signing_time_trusted=trusted,
+    )
+
+
+def _spki(certificate: x509.Certificate) -> bytes:
+    return certificate.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
