@@ -34,16 +34,28 @@ from gateway.api.catalog import CatalogServicer
 from gateway.api.interceptors import GatewayInterceptor
 from gateway.api.issuance import IssuanceServicer
 from gateway.api.seals import SealServicer
+from gateway.api.verification import VerificationServicer
 from gateway.config import ConfigError, Settings
 from gateway.domain.catalog import Catalog
 from gateway.domain.errors import ConflictError
-from gateway.domain.model import Clock, Role, SystemClock
+from gateway.domain.model import Clock, Member, Role, SystemClock
 from gateway.services.documents import DocumentService
 from gateway.services.issuance import IssuanceService, SerialGenerator, random_serial
 from gateway.services.members import Authenticator, MemberService, load_bootstrap_catalog, load_demo_members
 from gateway.services.seals import SealService
+from gateway.services.verification import ReceiptKey, VerificationService
+from gateway.store.changes import ChangeFeed
 from gateway.store.database import Database
-from protos.zzgw.v1 import catalog_pb2, catalog_pb2_grpc, issuance_pb2, issuance_pb2_grpc, seal_pb2, seal_pb2_grpc
+from protos.zzgw.v1 import (
+    catalog_pb2,
+    catalog_pb2_grpc,
+    issuance_pb2,
+    issuance_pb2_grpc,
+    seal_pb2,
+    seal_pb2_grpc,
+    verification_pb2,
+    verification_pb2_grpc,
+)
 from signing.keys import KeyBackend, KeyStore
 from signing.pki import CertificateAuthority, Issued
 from signing.seal_ca import SealMakerCA
@@ -55,10 +67,14 @@ SERVICE_NAMES = (
     catalog_pb2.DESCRIPTOR.services_by_name["CatalogService"].full_name,
     issuance_pb2.DESCRIPTOR.services_by_name["IssuanceService"].full_name,
     seal_pb2.DESCRIPTOR.services_by_name["SealService"].full_name,
+    verification_pb2.DESCRIPTOR.services_by_name["VerificationService"].full_name,
 )
 GRACE_SECONDS = 10.0
 TSA_KEY = "tsa"
 TSA_CERT = "tsa.pem"
+RECEIPT_KEY = "receipts"
+RECEIPT_CERT = "receipt.pem"
+RECEIPT_SEAL_NAME = "核验回执专用章"
 
 
 @dataclass
@@ -78,6 +94,9 @@ class Gateway:
     tsa: TimeStampAuthority | None = None
     documents: DocumentService | None = None
     """None, like ``seals``, until ``zzgw init`` has made the seal-maker CA."""
+    feed: ChangeFeed | None = None
+    verification: VerificationService | None = None
+    """None until ``zzgw init`` has made the seal-maker CA and the receipt key."""
     _names: TTLCache[str, str] = field(default_factory=lambda: TTLCache(maxsize=10_000, ttl=60.0))
     _names_lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -98,9 +117,16 @@ class Gateway:
         ca = load_seal_ca(settings)
         tsa = _time_stamping_authority(settings, ca, keys, clock) if ca else None
         timestamper = _timestamper(settings, tsa)
-        seals = SealService(db, ca, keys, clock, ids=random_serial, timestamper=timestamper) if ca else None
+        feed = ChangeFeed(db)
+        seals = SealService(db, ca, keys, clock, ids=random_serial, timestamper=timestamper, feed=feed) if ca else None
         documents = DocumentService(db, catalog, seals, clock) if seals else None
+        receipt_key = _receipt_key(settings, keys)
+        verification = (
+            VerificationService(db, catalog, seals, receipt_key, clock, feed) if seals and receipt_key else None
+        )
         return cls(
+            feed=feed,
+            verification=verification,
             documents=documents,
             seals=seals,
             tsa=tsa,
@@ -109,7 +135,9 @@ class Gateway:
             catalog=catalog,
             keys=keys,
             clock=clock,
-            issuance=IssuanceService(db, catalog, seals or _NoSealMaker(), clock, serials=serials, documents=documents),
+            issuance=IssuanceService(
+                db, catalog, seals or _NoSealMaker(), clock, serials=serials, documents=documents, feed=feed
+            ),
             members=MemberService(db, clock),
             authenticator=Authenticator(db),
         )
@@ -123,7 +151,16 @@ class Gateway:
                 self._names[code] = name
         return name
 
+    def start(self) -> None:
+        """Start what runs beside the RPCs: the change listener (PostgreSQL)."""
+        if self.feed is not None:
+            self.feed.start()
+
     def close(self) -> None:
+        if self.verification is not None:
+            self.verification.close()
+        if self.feed is not None:
+            self.feed.stop()
         self.db.dispose()
 
 
@@ -162,6 +199,7 @@ def initialise(settings: Settings, *, rotate_tokens: bool = False, clock: Clock 
         if ca.can_issue:
             seals = SealService(gateway.db, ca, gateway.keys, gateway.clock, ids=random_serial)
             seals.ensure_default([m for m in members if m.has(Role.ISSUER)])
+            _ensure_receipt_key(settings, ca, gateway.keys, gateway.clock, members)
         if write_tokens:
             _write_private(
                 settings.dev_tokens_path,
@@ -232,6 +270,42 @@ def _ensure_seal_ca(settings: Settings, clock: Clock, keys: KeyStore) -> None:
         (directory / TSA_CERT).write_bytes(cert.public_bytes(serialization.Encoding.PEM))
 
 
+def _ensure_receipt_key(
+    settings: Settings, ca: SealMakerCA, keys: KeyStore, clock: Clock, members: list[Member]
+) -> None:
+    """The gateway's receipt key (核验回执专用章) with a certificate from the seal-maker CA, in the operator's name."""
+    path = settings.seal_ca_dir / RECEIPT_CERT
+    if path.exists():
+        return
+    operator = next((m for m in members if m.has(Role.ADMIN)), None)
+    if operator is None:
+        log.warning("no ADMIN member to name the receipt certificate after: no verification receipts")
+        return
+    key = keys.load(RECEIPT_KEY) if keys.exists(RECEIPT_KEY) else keys.create(RECEIPT_KEY)
+    now = clock.now()
+    cert = ca.issue_seal_certificate(
+        issuer_name=operator.name,
+        issuer_uscc=operator.code,
+        seal_name=RECEIPT_SEAL_NAME,
+        public_key=serialization.load_der_public_key(key.public_key_der),  # type: ignore[arg-type]
+        not_before=now - dt.timedelta(minutes=5),
+        not_after=min(now + dt.timedelta(days=1825), ca.intermediate.not_valid_after_utc - dt.timedelta(seconds=1)),
+    )
+    path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+
+
+def _receipt_key(settings: Settings, keys: KeyStore) -> ReceiptKey | None:
+    path = settings.seal_ca_dir / RECEIPT_CERT
+    if not path.exists():
+        return None
+    certificate = x509.load_pem_x509_certificate(path.read_bytes())
+    return ReceiptKey(
+        key=keys.load(RECEIPT_KEY),
+        certificate=certificate,
+        certificate_der=certificate.public_bytes(serialization.Encoding.DER),
+    )
+
+
 def load_seal_ca(settings: Settings) -> SealMakerCA | None:
     if not (settings.seal_ca_dir / "root.pem").exists():
         return None
@@ -277,6 +351,7 @@ def build_server(gateway: Gateway, address: str | None = None) -> tuple[grpc.Ser
     """A started-ready (not yet started) server with every service, health and reflection; returns it and its port."""
     settings = gateway.settings
     limit = settings.max_message_bytes
+    gateway.start()
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=settings.threads, thread_name_prefix="grpc"),
         interceptors=[GatewayInterceptor(gateway.authenticator, mode=settings.mode)],
@@ -303,6 +378,9 @@ def build_server(gateway: Gateway, address: str | None = None) -> tuple[grpc.Ser
     )
     seal_pb2_grpc.add_SealServiceServicer_to_server(
         SealServicer(gateway.seals, gateway.clock, gateway.member_name), server
+    )
+    verification_pb2_grpc.add_VerificationServiceServicer_to_server(
+        VerificationServicer(gateway.verification, gateway.catalog, gateway.clock, gateway.member_name), server
     )
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)

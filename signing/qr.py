@@ -236,6 +236,27 @@ def verify_qr(text: str, public_key_der: bytes, *, now: dt.datetime) -> QrClaims
     return verification.claims
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class QrEnvelope:
+    """What a code says about itself before its signature is checked: enough to find the license and the key."""
+
+    claims: QrClaims
+    key_id_prefix: str
+    """The first 8 bytes of the signing key's id, hex: names the seal whose certificate checks the code."""
+
+
+def read_qr(text: str) -> QrEnvelope | None:
+    """The unverified claims and key id of a ``ZZ1:`` text, None when it cannot be read; trust nothing in it until
+    ``check_qr`` passed with the key it names."""
+    if len(text) > MAX_TEXT or not text.startswith(PREFIX):
+        return None
+    try:
+        _, kid, _, payload, _ = _open(text[len(PREFIX) :])
+        return QrEnvelope(claims=_claims_of(payload), key_id_prefix=kid.hex())
+    except _Malformed:
+        return None
+
+
 def qr_png(text: str, *, scale: int = 4) -> bytes:
     """The code as a PNG image: alphanumeric mode, error correction level M or better, a 4-module quiet zone."""
     code = segno.make_qr(text, mode="alphanumeric", error="m")

@@ -18,6 +18,7 @@ PUBLIC_SERVICES = (
 )
 
 _ISSUERS = frozenset({Role.ISSUER, Role.ADMIN})
+_VERIFIERS = frozenset({Role.CONSUMER, Role.ISSUER, Role.ADMIN})  # departments handling matters, and their clerks
 
 ALLOWED_ROLES: Mapping[str, frozenset[Role]] = {
     "/zzgw.v1.CatalogService/ListLicenseTypes": ANY_MEMBER,
@@ -36,6 +37,10 @@ ALLOWED_ROLES: Mapping[str, frozenset[Role]] = {
     "/zzgw.v1.SealService/GetSeal": ANY_MEMBER,  # a seal's certificate and image are what verifiers need
     "/zzgw.v1.SealService/RevokeSeal": frozenset({Role.ISSUER}),
     "/zzgw.v1.SealService/SealDocument": frozenset({Role.ISSUER}),
+    "/zzgw.v1.VerificationService/VerifyLicense": _VERIFIERS,
+    "/zzgw.v1.VerificationService/VerifyDocument": _VERIFIERS,
+    "/zzgw.v1.VerificationService/CheckClaim": _VERIFIERS,
+    "/zzgw.v1.VerificationService/GetReceipt": _VERIFIERS,
 }
 
 

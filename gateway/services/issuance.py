@@ -55,6 +55,7 @@ from gateway.domain.validation import (
     check_text,
     validate_issue,
 )
+from gateway.store.changes import ChangeFeed
 from gateway.store.database import Database, UnitOfWork
 from gateway.store.repositories import NewEvent
 from signing.keys import KeyBackend
@@ -180,8 +181,10 @@ class IssuanceService:
         serials: SerialGenerator = random_serial,
         signal: ChangeSignal | None = None,
         documents: DocumentMaker | None = None,
+        feed: ChangeFeed | None = None,
     ):
         self._documents = documents
+        self._feed = feed
         self._db = db
         self._catalog = catalog
         self._keys = keys
@@ -406,7 +409,10 @@ class IssuanceService:
             uow.licenses.append_events(
                 [_event(ChangeKind.AMENDED, new, caller, amendment.request_id, digest, now, previous=old.license_id)]
             )
+            changed = [f"license:{old.license_id}", f"license:{new_id}"]
+            self._announce(uow, changed)
             uow.commit()
+        self._committed(changed)
         self.signal.notify()
         superseded = dataclasses.replace(
             old, status=LicenseStatus.SUPERSEDED, status_reason=reason, status_changed_at=now, superseded_by=new_id
@@ -439,9 +445,19 @@ class IssuanceService:
             uow.licenses.set_status(license_id, status, reason, now)
             changed = dataclasses.replace(current, status=status, status_reason=reason, status_changed_at=now)
             uow.licenses.append_events([_event(ChangeKind.STATUS_CHANGED, changed, caller, request_id, digest, now)])
+            self._announce(uow, [f"license:{license_id}"])
             uow.commit()
+        self._committed([f"license:{license_id}"])
         self.signal.notify()
         return changed
+
+    def _announce(self, uow: UnitOfWork, keys: list[str]) -> None:
+        if self._feed is not None:
+            self._feed.announce(uow, keys)
+
+    def _committed(self, keys: list[str]) -> None:
+        if self._feed is not None:
+            self._feed.committed(keys)
 
     # -- reads ---------------------------------------------------------------------------------------------------
 

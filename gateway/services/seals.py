@@ -38,6 +38,7 @@ from gateway.domain.seals import (
     validity_violation,
 )
 from gateway.domain.validation import MAX_REASON, check_request_id, check_text
+from gateway.store.changes import ChangeFeed
 from gateway.store.database import Database
 from signing.keys import ALGORITHMS, ECDSA_P256_SHA256, KeyBackend, KeyStore
 from signing.pdf import DEFAULT_REASON, PdfError, PdfSealer, TimestampUnavailable
@@ -87,7 +88,9 @@ class SealService:
         ids: Callable[[], str],
         *,
         timestamper: TimeStamper | None = None,
+        feed: ChangeFeed | None = None,
     ):
+        self._feed = feed
         self._db = db
         self._ca = ca
         self._keys = keys
@@ -235,9 +238,14 @@ class SealService:
         if seal.status is SealStatus.REVOKED:
             return seal
         now = self._clock.now()
+        changed = [f"seal:{seal.key_id}"]
         with self._db.unit_of_work(write=True) as uow:
             uow.seals.revoke(seal_id, at=now, reason=reason, crl_reason=crl.value)
+            if self._feed is not None:
+                self._feed.announce(uow, changed)
             uow.commit()
+        if self._feed is not None:
+            self._feed.committed(changed)
         with self._lock:
             self._ca.revoke(seal.certificate_serial, _CRL_REASONS[crl], now)
         return self.get(seal_id)

@@ -28,7 +28,13 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from gateway.store.repositories import DocumentRepository, LicenseRepository, MemberRepository, SealRepository
+from gateway.store.repositories import (
+    DocumentRepository,
+    LicenseRepository,
+    MemberRepository,
+    ReceiptRepository,
+    SealRepository,
+)
 
 _MIGRATIONS = Path(__file__).with_name("migrations")
 _EVENT_LOCK_ID = 0x7A7A6777  # "zzgw"
@@ -123,6 +129,7 @@ class UnitOfWork:
         self.members = MemberRepository(session)
         self.seals = SealRepository(session)
         self.documents = DocumentRepository(session)
+        self.receipts = ReceiptRepository(session)
 
     def lock_change_log(self) -> None:
         """Serialise writers of change events until commit (PostgreSQL; SQLite writers are serial already)."""

@@ -151,3 +151,19 @@ class DocumentRow(Base):
     source: Mapped[str] = mapped_column(String(16))
     seal_id: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ReceiptRow(Base):
+    """A verification receipt (核验回执): the signed statement of one verification, kept for later matters."""
+
+    __tablename__ = "receipts"
+    __table_args__ = (Index("ix_receipts_license", "license_id"),)
+
+    receipt_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    statement: Mapped[bytes] = mapped_column(LargeBinary)
+    signature: Mapped[bytes] = mapped_column(LargeBinary)
+    algorithm: Mapped[str] = mapped_column(String(32))
+    caller: Mapped[str] = mapped_column(String(18))
+    matter_code: Mapped[str] = mapped_column(String(40))
+    license_id: Mapped[str] = mapped_column(String(120), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))

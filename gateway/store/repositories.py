@@ -41,7 +41,7 @@ from gateway.domain.model import (
     Role,
 )
 from gateway.domain.seals import DocumentSource, LicenseDocument, Seal, SealStatus
-from gateway.store.models import DocumentRow, LicenseEventRow, LicenseRow, MemberRow, SealRow
+from gateway.store.models import DocumentRow, LicenseEventRow, LicenseRow, MemberRow, ReceiptRow, SealRow
 
 _L = cast(Table, LicenseRow.__table__)
 _E = cast(Table, LicenseEventRow.__table__)
@@ -460,6 +460,13 @@ class SealRepository:
         row = self._s.execute(select(_S).where(_S.c.key_id == key_id)).first()
         return _seal(row) if row else None
 
+    def by_key_prefix(self, prefix: str) -> Seal | None:
+        """The seal whose key id starts with ``prefix`` (hex; a verification code names only the first 8 bytes)."""
+        if not prefix or any(c not in "0123456789abcdef" for c in prefix):
+            return None
+        row = self._s.execute(select(_S).where(_S.c.key_id.startswith(prefix, autoescape=True)).limit(1)).first()
+        return _seal(row) if row else None
+
     def revoked(self) -> list[Seal]:
         return [_seal(r) for r in self._s.execute(select(_S).where(_S.c.status == SealStatus.REVOKED.value)).all()]
 
@@ -550,3 +557,58 @@ def _document(row: Row[tuple[object, ...]]) -> LicenseDocument:
         seal_id=m["seal_id"],
         created_at=_utc(m["created_at"]),
     )
+
+
+_R = cast(Table, ReceiptRow.__table__)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StoredReceipt:
+    receipt_id: str
+    statement: bytes
+    signature: bytes
+    algorithm: str
+    caller: str
+    matter_code: str
+    license_id: str
+    created_at: dt.datetime
+
+
+class ReceiptRepository:
+    def __init__(self, session: Session):
+        self._s = session
+
+    def add(self, receipts: Sequence[StoredReceipt]) -> None:
+        if receipts:
+            self._s.execute(
+                insert(_R),
+                [
+                    {
+                        "receipt_id": r.receipt_id,
+                        "statement": r.statement,
+                        "signature": r.signature,
+                        "algorithm": r.algorithm,
+                        "caller": r.caller,
+                        "matter_code": r.matter_code,
+                        "license_id": r.license_id,
+                        "created_at": r.created_at,
+                    }
+                    for r in receipts
+                ],
+            )
+
+    def get(self, receipt_id: str) -> StoredReceipt | None:
+        row = self._s.execute(select(_R).where(_R.c.receipt_id == receipt_id)).first()
+        if row is None:
+            return None
+        m = row._mapping
+        return StoredReceipt(
+            receipt_id=m["receipt_id"],
+            statement=bytes(m["statement"]),
+            signature=bytes(m["signature"]),
+            algorithm=m["algorithm"],
+            caller=m["caller"],
+            matter_code=m["matter_code"],
+            license_id=m["license_id"],
+            created_at=_utc(m["created_at"]),
+        )

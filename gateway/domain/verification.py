@@ -1,0 +1,133 @@
+"""Verification (核验) rules that need no keys: the status finding, the use context, and claim checks.
+
+The status finding answers "is this license current?": PASSED only for an ACTIVE version within its validity on the
+day of the check (China Standard Time). Claim checks follow the provincial ``verifyCertInfo`` result numbers
+(0 correct and valid, 1 not yet valid, 2 suspended, 3 no longer valid, 4 incomplete, 5 not found, 7 partly wrong);
+6 (certData missing) has no equivalent here, since a claim always names its type.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from gateway.domain.catalog import Catalog
+from gateway.domain.errors import FieldViolation, InvalidRequestError
+from gateway.domain.model import License, LicenseStatus
+from gateway.domain.validation import check_text
+from signing.results import PASSED, CheckResult, Finding
+
+MAX_PURPOSE = 200
+
+_STATUS_REASONS = {
+    LicenseStatus.SUSPENDED: ("SUSPENDED", "the license is suspended (暂停)"),
+    LicenseStatus.REVOKED: ("REVOKED", "the license is revoked (吊销)"),
+    LicenseStatus.CANCELLED: ("CANCELLED", "the license is cancelled (注销)"),
+    LicenseStatus.SUPERSEDED: ("SUPERSEDED", "a newer version replaced this one (已变更)"),
+    LicenseStatus.EXPIRED: ("EXPIRED", "the license is past its validity (已过期)"),
+}
+NOT_FOUND = Finding(result=CheckResult.FAILED, reason="LICENSE_NOT_FOUND", detail="no such license in the registry")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UseContext:
+    """Why licenses are used: the matter (事项) and the purpose (用证事由). Every verification and sharing call
+    carries one."""
+
+    matter_code: str
+    purpose: str
+
+
+def check_use(matter_code: str, purpose: str, catalog: Catalog) -> UseContext:
+    """The use context of a request; INVALID_ARGUMENT when the matter is missing or unknown or the purpose empty."""
+    errors: list[FieldViolation] = []
+    if not matter_code:
+        errors.append(FieldViolation(field="use.matter_code", reason="REQUIRED", description="matter_code is required"))
+    elif matter_code not in catalog.matters:
+        errors.append(
+            FieldViolation(
+                field="use.matter_code", reason="UNKNOWN_MATTER", description=f"unknown matter {matter_code!r}"
+            )
+        )
+    purpose = check_text("use.purpose", purpose, MAX_PURPOSE, errors, required=True)
+    if errors:
+        raise InvalidRequestError(errors)
+    return UseContext(matter_code=matter_code, purpose=purpose)
+
+
+def status_finding(license: License, on: dt.date) -> Finding:
+    """PASSED when ``license`` is ACTIVE and within its validity on ``on``; else FAILED with the state as reason."""
+    status = license.effective_status(on)
+    if status is LicenseStatus.ACTIVE and on < license.content.valid_from:
+        return Finding(
+            result=CheckResult.FAILED,
+            reason="NOT_YET_VALID",
+            detail=f"the license is valid from {license.content.valid_from.isoformat()}",
+        )
+    if status is LicenseStatus.ACTIVE:
+        return PASSED
+    reason, detail = _STATUS_REASONS[status]
+    return Finding(result=CheckResult.FAILED, reason=reason, detail=detail)
+
+
+def authority_finding(license: License, catalog: Catalog) -> Finding:
+    """The issuer is authoritative for the license's type (一数一源)."""
+    license_type = catalog.license_types.get(license.content.type_code)
+    if license_type is None or license.content.issuer_code not in license_type.issuers:
+        return Finding(
+            result=CheckResult.FAILED,
+            reason="NOT_AUTHORITATIVE_ISSUER",
+            detail="the issuer is not an authoritative issuer of this license type",
+        )
+    return PASSED
+
+
+class ClaimResult(enum.Enum):
+    """The provincial verifyCertInfo result numbers."""
+
+    CORRECT_AND_VALID = 0
+    NOT_YET_VALID = 1
+    SUSPENDED = 2
+    NO_LONGER_VALID = 3
+    INCOMPLETE = 4
+    NOT_FOUND = 5
+    PARTLY_WRONG = 7
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ClaimAnswer:
+    result: ClaimResult
+    mismatched_fields: tuple[str, ...] = ()
+    """Keys of claimed values that differ from the registry (never the registry's values)."""
+    status_reason: str = ""
+
+
+HOLDER_NAME = "holder_name"
+"""The key under which a claim states the holder's name."""
+
+
+def answer_claim(license: License | None, holder_code: str, fields: Mapping[str, str], on: dt.date) -> ClaimAnswer:
+    """Compare a claim with the registry's current version (None when the number is unknown)."""
+    if license is None:
+        return ClaimAnswer(result=ClaimResult.NOT_FOUND)
+    mismatched = []
+    if holder_code.strip().upper() != license.content.holder.code.upper():
+        mismatched.append("holder_code")
+    stored = dict(license.content.fields)
+    stored[HOLDER_NAME] = license.content.holder.name
+    for key in sorted(fields):
+        if fields[key].strip() != stored.get(key, ""):
+            mismatched.append(key)
+    if mismatched:
+        return ClaimAnswer(result=ClaimResult.PARTLY_WRONG, mismatched_fields=tuple(mismatched))
+    finding = status_finding(license, on)
+    if finding.result is CheckResult.PASSED:
+        return ClaimAnswer(result=ClaimResult.CORRECT_AND_VALID)
+    reason = finding.reason or ""
+    if reason == "NOT_YET_VALID":
+        return ClaimAnswer(result=ClaimResult.NOT_YET_VALID, status_reason=reason)
+    if reason == "SUSPENDED":
+        return ClaimAnswer(result=ClaimResult.SUSPENDED, status_reason=reason)
+    return ClaimAnswer(result=ClaimResult.NO_LONGER_VALID, status_reason=reason)

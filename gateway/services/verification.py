@@ -1,0 +1,513 @@
+"""Verification (核验): is a license genuine, issued by whom it says, and current? With a signed receipt.
+
+A report has three findings, each PASSED / FAILED / INDETERMINATE with a reason code:
+
+- **integrity**: the record seal verifies over the stored record (``VerifyLicense`` by identifier or number), the
+  code's signature verifies (by ``qr_code``), or the PDF's seal verifies and nothing was changed after sealing
+  (``VerifyDocument``);
+- **status**: the license named is ACTIVE and within its validity today (``gateway.domain.verification``);
+- **issuer identity**: the seal's certificate chains to the seal-maker CA, was valid and not revoked when it sealed,
+  it belongs to the license's issuer, and that issuer is authoritative for the type (一数一源).
+
+The verdict is PASSED when all three passed, FAILED when one failed (the reason is the first failing finding's, in
+the order integrity, status, identity), INDETERMINATE otherwise. Every answer carries a receipt: the report as
+canonical JSON signed by the gateway's receipt key, stored before the answer is sent (``GroupWriter``), and checkable
+offline with the receipt certificate (``signing.receipts.check_receipt``).
+
+**Caches** hold what is expensive and changes rarely, and every one of them is dropped by the change feed
+(``gateway.store.changes``) when what it holds changes in any process:
+
+- licenses by identifier (the store's row; its status, never past a change);
+- record signatures that verified, by the digest of the record, key and signature (the record is still encoded and
+  hashed on every check, so a record changed in the store behind the gateway's back is caught);
+- seals by key id, with their parsed certificate and the chain check (``signing.checks.chain_identity``);
+- the seal-maker CA's CRL, rebuilt when a seal is revoked.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import threading
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from cachetools import LRUCache
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from pyhanko.pdf_utils.reader import PdfFileReader
+
+from gateway.domain.catalog import Catalog
+from gateway.domain.errors import (
+    FieldViolation,
+    InvalidRequestError,
+    NotFoundError,
+)
+from gateway.domain.identifiers import license_id_violation
+from gateway.domain.model import Clock, License, Member, today
+from gateway.domain.seals import Seal
+from gateway.domain.verification import (
+    NOT_FOUND,
+    ClaimAnswer,
+    ClaimResult,
+    UseContext,
+    answer_claim,
+    authority_finding,
+    status_finding,
+)
+from gateway.services.seals import SealService
+from gateway.store.changes import ChangeFeed
+from gateway.store.database import Database, UnitOfWork
+from gateway.store.group_writer import GroupWriter
+from gateway.store.repositories import StoredReceipt
+from signing.checks import chain_identity, check_qr_seal, identity_at, record_integrity
+from signing.keys import KeyBackend
+from signing.pdf import PdfError, validate_sync
+from signing.qr import read_qr
+from signing.receipts import sign_receipt
+from signing.results import PASSED, CheckResult, Finding
+from signing.seal_ca import IdentityFinding
+
+MAX_CLAIM_FIELDS = 50
+LICENSE_CACHE_SIZE = 200_000
+SEAL_CACHE_SIZE = 10_000
+VERIFIED_CACHE_SIZE = 500_000
+_NOT_CHECKED = Finding(result=CheckResult.INDETERMINATE, reason="NOT_CHECKED", detail="no license to check it against")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReceiptKey:
+    """The gateway's receipt-signing key and its certificate from the seal-maker CA."""
+
+    key: KeyBackend
+    certificate: x509.Certificate
+    certificate_der: bytes
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Report:
+    verdict: CheckResult
+    reason: str | None
+    integrity: Finding
+    status: Finding
+    issuer_identity: Finding
+    license: License | None
+    checked_at: dt.datetime
+    receipt: StoredReceipt
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ClaimReport:
+    answer: ClaimAnswer
+    checked_at: dt.datetime
+    receipt: StoredReceipt
+
+
+@dataclass(frozen=True, slots=True)
+class _KnownSeal:
+    seal: Seal
+    certificate: x509.Certificate
+    public_key_der: bytes
+    base: IdentityFinding
+
+
+def verdict(integrity: Finding, status: Finding, identity: Finding) -> tuple[CheckResult, str | None]:
+    """FAILED if any finding failed (the first, in this order), else INDETERMINATE if any is, else PASSED."""
+    for result in (CheckResult.FAILED, CheckResult.INDETERMINATE):
+        for finding in (integrity, status, identity):
+            if finding.result is result:
+                return result, finding.reason
+    return CheckResult.PASSED, None
+
+
+class VerificationService:
+    def __init__(
+        self,
+        db: Database,
+        catalog: Catalog,
+        seals: SealService,
+        receipt_key: ReceiptKey,
+        clock: Clock,
+        feed: ChangeFeed,
+        *,
+        ids: Callable[[], str] = lambda: uuid.uuid4().hex,
+    ):
+        self._db = db
+        self._catalog = catalog
+        self._seals = seals
+        self._receipt_key = receipt_key
+        self._clock = clock
+        self._feed = feed
+        self._ids = ids
+        self._lock = threading.Lock()
+        self._licenses: LRUCache[str, License] = LRUCache(LICENSE_CACHE_SIZE)
+        self._known_seals: LRUCache[str, _KnownSeal] = LRUCache(SEAL_CACHE_SIZE)
+        self._verified: LRUCache[bytes, bool] = LRUCache(VERIFIED_CACHE_SIZE)
+        self._crl: bytes | None = None
+        self._receipts = GroupWriter(db, _store_receipts, name="receipts")
+        feed.subscribe(self._forget)
+
+    def close(self) -> None:
+        self._receipts.close()
+
+    # -- the RPCs ------------------------------------------------------------------------------------------------
+
+    def verify_license(
+        self,
+        caller: Member,
+        use: UseContext,
+        *,
+        license_id: str = "",
+        type_code: str = "",
+        license_number: str = "",
+        qr_code: str = "",
+    ) -> Report:
+        """Verify by identifier, by type and number (the current version), or by a scanned ``ZZ1:`` code."""
+        ways = [bool(license_id), bool(type_code or license_number), bool(qr_code)]
+        if sum(ways) != 1:
+            raise _invalid(
+                "license_id", "ONE_OF", "give exactly one of license_id, type_code with license_number, qr_code"
+            )
+        now = self._clock.now()
+        if qr_code:
+            return self._verify_qr(caller, use, qr_code, now)
+        if license_id:
+            if violation := license_id_violation("license_id", license_id):
+                raise InvalidRequestError([violation])
+            license = self._license(license_id)
+            query: dict[str, object] = {"by": "license_id", "license_id": license_id}
+        else:
+            if not (type_code and license_number):
+                raise _invalid("license_number", "REQUIRED", "type_code and license_number go together")
+            if type_code not in self._catalog.license_types:
+                raise _invalid("type_code", "UNKNOWN_LICENSE_TYPE", f"unknown license type {type_code!r}")
+            with self._db.unit_of_work() as uow:
+                license = uow.licenses.get_current(type_code, license_number)
+            query = {"by": "license_number", "type_code": type_code}
+        if license is None:
+            return self._report(caller, use, query, _NOT_CHECKED, NOT_FOUND, _NOT_CHECKED, None, now)
+        known = self._seal_by_key(license.seal.key_id)
+        if known is None:
+            integrity = Finding(result=CheckResult.FAILED, reason="UNKNOWN_SEAL_KEY", detail="no seal has this key")
+            return self._report(caller, use, query, integrity, self._status(license), _NOT_CHECKED, license, now)
+        integrity = record_integrity(
+            license.content.record_mapping(), license.seal, known.public_key_der, verified=self._verified
+        )
+        identity = _first_failure(
+            identity_at(
+                known.base,
+                known.certificate,
+                at=license.created_at,
+                revoked_at=known.seal.revoked_at,
+                time_trusted=True,
+            ),
+            _owner_finding(known.seal, license),
+            authority_finding(license, self._catalog),
+        )
+        return self._report(caller, use, query, integrity, self._status(license), identity, license, now)
+
+    def verify_document(self, caller: Member, use: UseContext, pdf: bytes) -> tuple[Report, bool]:
+        """Verify a PDF an applicant hands over; also says whether it is the very document the gateway stored."""
+        if not pdf:
+            raise _invalid("pdf", "REQUIRED", "pdf is required")
+        now = self._clock.now()
+        ca = self._seals.ca
+        try:
+            checked = validate_sync(pdf, trust_roots=[ca.root], intermediates=[ca.intermediate], crls=[self._crl_now()])
+        except PdfError as exc:
+            raise InvalidRequestError([FieldViolation(field="pdf", reason=exc.reason, description=str(exc))]) from exc
+        sha256 = hashlib.sha256(pdf).hexdigest()
+        with self._db.unit_of_work() as uow:
+            stored = uow.documents.by_sha256(sha256)
+        license_id = stored.license_id if stored is not None else _subject_license_id(pdf)
+        license = self._license(license_id) if license_id else None
+        query = {"by": "document", "document_sha256": sha256}
+        identity = Finding(
+            result=checked.issuer_identity.result,
+            reason=checked.issuer_identity.reason,
+            detail=checked.issuer_identity.detail,
+        )
+        if license is None:
+            report = self._report(caller, use, query, checked.integrity, NOT_FOUND, identity, None, now)
+            return report, False
+        if identity.result is CheckResult.PASSED and checked.uscc != license.content.issuer_code:
+            identity = Finding(
+                result=CheckResult.FAILED,
+                reason="SEALED_BY_ANOTHER",
+                detail="the document is sealed by someone other than the license's issuer",
+            )
+        identity = _first_failure(identity, authority_finding(license, self._catalog))
+        report = self._report(caller, use, query, checked.integrity, self._status(license), identity, license, now)
+        return report, stored is not None
+
+    def check_claim(
+        self,
+        caller: Member,
+        use: UseContext,
+        *,
+        type_code: str,
+        holder_code: str,
+        license_number: str,
+        fields: Mapping[str, str],
+    ) -> ClaimReport:
+        """Compare what an applicant claims with the registry; answers without returning any of its data."""
+        if type_code not in self._catalog.license_types:
+            raise _invalid("type_code", "UNKNOWN_LICENSE_TYPE", f"unknown license type {type_code!r}")
+        if len(fields) > MAX_CLAIM_FIELDS or any(len(k) > 64 or len(v) > 2000 for k, v in fields.items()):
+            raise _invalid("fields", "TOO_LARGE", f"at most {MAX_CLAIM_FIELDS} fields of at most 2,000 characters")
+        now = self._clock.now()
+        if not holder_code.strip() or not license_number.strip():
+            answer = ClaimAnswer(result=ClaimResult.INCOMPLETE)
+            license = None
+        else:
+            with self._db.unit_of_work() as uow:
+                license = uow.licenses.get_current(type_code, license_number.strip())
+            answer = answer_claim(license, holder_code, fields, today(self._clock))
+        statement = {
+            "kind": "claim",
+            "query": {
+                "type_code": type_code,
+                "license_number_sha256": hashlib.sha256(license_number.encode()).hexdigest(),
+                "holder_code_sha256": hashlib.sha256(holder_code.encode()).hexdigest(),
+                "fields": sorted(fields),
+            },
+            "result": answer.result.name,
+            "code": answer.result.value,
+            "mismatched_fields": list(answer.mismatched_fields),
+            "status_reason": answer.status_reason,
+        }
+        receipt = self._sign_and_store(caller, use, statement, license.license_id if license else "", now)
+        return ClaimReport(answer=answer, checked_at=now, receipt=receipt)
+
+    def receipt(self, caller: Member, receipt_id: str) -> StoredReceipt:
+        if not receipt_id:
+            raise _invalid("receipt_id", "REQUIRED", "receipt_id is required")
+        with self._db.unit_of_work() as uow:
+            found = uow.receipts.get(receipt_id)
+        if found is None:
+            raise NotFoundError("no such receipt", reason="RECEIPT_NOT_FOUND")
+        return found
+
+    @property
+    def receipt_certificate_der(self) -> bytes:
+        return self._receipt_key.certificate_der
+
+    # -- parts ---------------------------------------------------------------------------------------------------
+
+    def _verify_qr(self, caller: Member, use: UseContext, text: str, now: dt.datetime) -> Report:
+        envelope = read_qr(text)
+        if envelope is None:
+            integrity = Finding(result=CheckResult.FAILED, reason="MALFORMED", detail="not a readable ZZ1: code")
+            return self._report(caller, use, {"by": "qr_code"}, integrity, _NOT_CHECKED, _NOT_CHECKED, None, now)
+        license_id = envelope.claims.license_id
+        query = {"by": "qr_code", "license_id": license_id}
+        license = self._license(license_id)
+        known = self._seal_by_key_prefix(envelope.key_id_prefix)
+        if known is None:
+            integrity = Finding(result=CheckResult.FAILED, reason="UNKNOWN_SEAL_KEY", detail="no seal has this key")
+            status = self._status(license) if license else NOT_FOUND
+            return self._report(caller, use, query, integrity, status, _NOT_CHECKED, license, now)
+        check, _ = check_qr_seal(
+            text, certificate=known.certificate, base=known.base, revoked_at=known.seal.revoked_at, now=now
+        )
+        if license is None:
+            return self._report(caller, use, query, check.integrity, NOT_FOUND, check.issuer_identity, None, now)
+        identity = _first_failure(
+            check.issuer_identity, _owner_finding(known.seal, license), authority_finding(license, self._catalog)
+        )
+        return self._report(caller, use, query, check.integrity, self._status(license), identity, license, now)
+
+    def _status(self, license: License) -> Finding:
+        return status_finding(license, today(self._clock))
+
+    def _license(self, license_id: str) -> License | None:
+        generation = self._feed.generation
+        with self._lock:
+            cached = self._licenses.get(license_id)
+        if cached is not None:
+            return cached
+        with self._db.unit_of_work() as uow:
+            found = uow.licenses.get(license_id)
+        if found is not None:
+            with self._lock:
+                if self._feed.generation == generation:  # nothing changed while we read: safe to keep
+                    self._licenses[license_id] = found
+        return found
+
+    def _seal_by_key(self, key_id: str) -> _KnownSeal | None:
+        generation = self._feed.generation
+        with self._lock:
+            known = self._known_seals.get(key_id)
+        if known is not None:
+            return known
+        seal = self._seals.by_key(key_id)
+        return self._remember(seal, generation) if seal is not None else None
+
+    def _seal_by_key_prefix(self, prefix: str) -> _KnownSeal | None:
+        generation = self._feed.generation
+        with self._lock:
+            known = next((k for key_id, k in self._known_seals.items() if key_id.startswith(prefix)), None)
+        if known is not None:
+            return known
+        with self._db.unit_of_work() as uow:
+            seal = uow.seals.by_key_prefix(prefix)
+        return self._remember(seal, generation) if seal is not None else None
+
+    def _remember(self, seal: Seal, generation: int) -> _KnownSeal:
+        certificate = x509.load_der_x509_certificate(seal.certificate_der)
+        ca = self._seals.ca
+        base = chain_identity(
+            certificate, trust_roots=[ca.root], intermediates=[ca.intermediate], crls=[self._crl_now()]
+        )
+        public_key_der = certificate.public_key().public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        known = _KnownSeal(seal=seal, certificate=certificate, public_key_der=public_key_der, base=base)
+        with self._lock:
+            if self._feed.generation == generation:
+                self._known_seals[seal.key_id] = known
+        return known
+
+    def _crl_now(self) -> bytes:
+        with self._lock:
+            crl = self._crl
+        if crl is None:
+            generation = self._feed.generation
+            crl = self._seals.crl()
+            with self._lock:
+                if self._feed.generation == generation:
+                    self._crl = crl
+        return crl
+
+    def _forget(self, keys: frozenset[str]) -> None:
+        """Change feed listener: drop what changed (everything when told "*")."""
+        with self._lock:
+            if "*" in keys:
+                self._licenses.clear()
+                self._known_seals.clear()
+                self._crl = None
+                return
+            for key in keys:
+                kind, _, name = key.partition(":")
+                if kind == "license":
+                    self._licenses.pop(name, None)
+                elif kind == "seal":
+                    self._known_seals.pop(name, None)
+                    self._crl = None
+
+    def _report(
+        self,
+        caller: Member,
+        use: UseContext,
+        query: Mapping[str, object],
+        integrity: Finding,
+        status: Finding,
+        identity: Finding,
+        license: License | None,
+        now: dt.datetime,
+    ) -> Report:
+        result, reason = verdict(integrity, status, identity)
+        statement: dict[str, object] = {
+            "kind": "verification",
+            "query": dict(query),
+            "verdict": result.value,
+            "reason": reason or "",
+            "findings": {
+                "integrity": _finding_map(integrity),
+                "status": _finding_map(status),
+                "issuer_identity": _finding_map(identity),
+            },
+            "license": self._summary(license) if license is not None else None,
+        }
+        receipt = self._sign_and_store(caller, use, statement, license.license_id if license else "", now)
+        return Report(
+            verdict=result,
+            reason=reason,
+            integrity=integrity,
+            status=status,
+            issuer_identity=identity,
+            license=license,
+            checked_at=now,
+            receipt=receipt,
+        )
+
+    def _summary(self, license: License) -> dict[str, object]:
+        content = license.content
+        return {
+            "license_id": license.license_id,
+            "type_code": content.type_code,
+            "issuer_code": content.issuer_code,
+            "valid_from": content.valid_from.isoformat(),
+            "valid_until": content.valid_until.isoformat() if content.valid_until else "",
+            "status": license.effective_status(today(self._clock)).value,
+            "version": content.version,
+        }
+
+    def _sign_and_store(
+        self, caller: Member, use: UseContext, statement: Mapping[str, object], license_id: str, now: dt.datetime
+    ) -> StoredReceipt:
+        receipt_id = self._ids()
+        full = {
+            "receipt_id": receipt_id,
+            "issued_at": now.astimezone(dt.UTC).isoformat(timespec="microseconds"),
+            "caller": caller.code,
+            "matter_code": use.matter_code,
+            "purpose": use.purpose,
+            **statement,
+        }
+        signed = sign_receipt(self._receipt_key.key, full)
+        receipt = StoredReceipt(
+            receipt_id=receipt_id,
+            statement=signed.statement,
+            signature=signed.signature,
+            algorithm=signed.algorithm,
+            caller=caller.code,
+            matter_code=use.matter_code,
+            license_id=license_id,
+            created_at=now,
+        )
+        self._receipts.write(receipt)
+        return receipt
+
+
+def _store_receipts(uow: UnitOfWork, receipts: Sequence[StoredReceipt]) -> None:
+    uow.receipts.add(receipts)
+
+
+def _first_failure(*findings: Finding) -> Finding:
+    for result in (CheckResult.FAILED, CheckResult.INDETERMINATE):
+        for finding in findings:
+            if finding.result is result:
+                return finding
+    return PASSED
+
+
+def _owner_finding(seal: Seal, license: License) -> Finding:
+    if seal.issuer_code != license.content.issuer_code:
+        return Finding(
+            result=CheckResult.FAILED,
+            reason="SEALED_BY_ANOTHER",
+            detail="the seal belongs to someone other than the license's issuer",
+        )
+    return PASSED
+
+
+def _finding_map(finding: Finding) -> dict[str, Any]:
+    return {"result": finding.result.value, "reason": finding.reason or "", "detail": finding.detail}
+
+
+def _subject_license_id(pdf: bytes) -> str:
+    """The license identifier a drawn license carries as its document subject (unsigned: only a lookup key)."""
+    try:
+        info = PdfFileReader(io.BytesIO(pdf), strict=False).trailer_view.get("/Info")
+        subject = str(info.get_object().get("/Subject", "")) if info is not None else ""
+    except Exception:
+        return ""
+    return subject if license_id_violation("license_id", subject) is None else ""
+
+
+def _invalid(field: str, reason: str, description: str) -> InvalidRequestError:
+    return InvalidRequestError([FieldViolation(field=field, reason=reason, description=description)])

@@ -1,0 +1,312 @@
+"""VerificationService over real gRPC: every license state, tampering, documents, QR codes, claims and receipts."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import uuid
+from typing import Any
+
+import grpc
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from sqlalchemy import text
+
+from adapters.records import issue_request
+from gateway.bootstrap import samples
+from gateway.domain.model import LicenseContent
+from protos.zzgw.v1 import issuance_pb2, seal_pb2, verification_pb2, verification_pb2_grpc
+from signing.errors import InvalidSignature
+from signing.keys import SoftwareKey
+from signing.pdf import PdfSealer
+from signing.qr import QrClaims, encode_qr
+from signing.receipts import check_receipt
+from signing.results import CheckResult
+from signing.seal_ca import SealMakerCA, check_certificate
+from signing.seal_image import draw_seal
+from tests.api.test_documents import document_of
+from tests.api.test_issuance import unique
+from tests.api.test_seals import license_pdf
+from tests.conftest import MARKET, PORTAL, TAX, RunningGateway, error_details, today
+
+MATTER = "370100-QYKZ-001"
+USE = verification_pb2.UseContext(matter_code=MATTER, purpose="企业开办窗口核验营业执照")
+PASSED, FAILED = verification_pb2.CHECK_RESULT_PASSED, verification_pb2.CHECK_RESULT_FAILED
+
+
+def verifier(running: RunningGateway, member: str = TAX) -> verification_pb2_grpc.VerificationServiceStub:
+    return verification_pb2_grpc.VerificationServiceStub(running.channel(member))
+
+
+def issue(running: RunningGateway, n: int, **changes: Any) -> issuance_pb2.IssueLicenseResponse:
+    record = {**unique(samples.food_permit(n)), **changes}
+    return running.issuance(MARKET).IssueLicense(issue_request(record))
+
+
+def batch_issue(running: RunningGateway, n: int, **changes: Any) -> str:
+    """Issue without a document (as batches do): a quick way to make licenses in many states."""
+    record = {**unique(samples.food_permit(n)), **changes}
+    request = issuance_pb2.BatchIssueLicensesRequest(licenses=[issue_request(record)])
+    (response,) = running.issuance(MARKET).BatchIssueLicenses(iter([request]))
+    (result,) = response.results
+    assert not result.HasField("error"), result.error
+    return result.license.license_id
+
+
+def verify(running: RunningGateway, **query: str) -> verification_pb2.VerificationReport:
+    return verifier(running).VerifyLicense(verification_pb2.VerifyLicenseRequest(use=USE, **query)).report
+
+
+def change(running: RunningGateway, license_id: str, action: int) -> None:
+    running.issuance(MARKET).ChangeLicenseStatus(
+        issuance_pb2.ChangeLicenseStatusRequest(
+            request_id="st-" + uuid.uuid4().hex, license_id=license_id, action=action, reason="测试"
+        )
+    )
+
+
+def findings(report: verification_pb2.VerificationReport) -> tuple[tuple[int, str], ...]:
+    return tuple((f.result, f.reason) for f in (report.integrity, report.status, report.issuer_identity))
+
+
+def receipt_statement(running: RunningGateway, receipt: verification_pb2.Receipt) -> dict[str, Any]:
+    """Check a receipt as an outsider would: its certificate chains to the seal-maker CA, its signature verifies."""
+    certificate = x509.load_der_x509_certificate(receipt.certificate)
+    seals = running.gateway.seals
+    assert seals is not None
+    chain = check_certificate(
+        certificate,
+        trust_roots=[seals.ca.root],
+        intermediates=[seals.ca.intermediate],
+        crls=[seals.crl()],
+        at=dt.datetime.now(dt.UTC),
+    )
+    assert chain.result is CheckResult.PASSED and chain.seal_name == "核验回执专用章"
+    return dict(
+        check_receipt(receipt.statement, receipt.signature, certificate=certificate, algorithm=receipt.algorithm)
+    )
+
+
+def test_a_valid_license_passes_by_id_and_by_number(running: RunningGateway) -> None:
+    issued = issue(running, 1)
+    for report in (
+        verify(running, license_id=issued.license.license_id),
+        verify(running, type_code=issued.license.type_code, license_number=issued.license.license_number),
+    ):
+        assert report.verdict == PASSED and report.reason == ""
+        assert findings(report) == ((PASSED, ""), (PASSED, ""), (PASSED, ""))
+        summary = report.license
+        assert (summary.license_id, summary.issuer_code, summary.type_name) == (
+            issued.license.license_id,
+            MARKET,
+            "食品生产许可证",
+        )
+        assert summary.issuer_name == "济南市市场监督管理局" and summary.valid_until == issued.license.valid_until
+        statement = receipt_statement(running, report.receipt)
+        assert statement["receipt_id"] == report.receipt.receipt_id and statement["verdict"] == "PASSED"
+        assert (statement["caller"], statement["matter_code"], statement["purpose"]) == (TAX, MATTER, USE.purpose)
+        assert statement["license"]["license_id"] == issued.license.license_id
+        assert issued.license.holder.code not in report.receipt.statement.decode()  # no personal data in receipts
+
+
+@pytest.mark.parametrize(
+    ("action", "reason"),
+    [
+        (issuance_pb2.STATUS_ACTION_SUSPEND, "SUSPENDED"),
+        (issuance_pb2.STATUS_ACTION_REVOKE, "REVOKED"),
+        (issuance_pb2.STATUS_ACTION_CANCEL, "CANCELLED"),
+    ],
+)
+def test_a_status_change_shows_at_the_next_verification(running: RunningGateway, action: int, reason: str) -> None:
+    license_id = batch_issue(running, 2)
+    assert verify(running, license_id=license_id).verdict == PASSED  # now cached in this process
+    change(running, license_id, action)
+    report = verify(running, license_id=license_id)
+    assert (report.verdict, report.reason) == (FAILED, reason)
+    assert findings(report) == ((PASSED, ""), (FAILED, reason), (PASSED, ""))
+
+
+def test_superseded_expired_not_yet_valid_and_unknown(running: RunningGateway) -> None:
+    old = issue(running, 3)
+    running.issuance(MARKET).AmendLicense(
+        issuance_pb2.AmendLicenseRequest(
+            request_id="am-" + uuid.uuid4().hex,
+            license_id=old.license.license_id,
+            fields={"food_category": "糕点"},
+            reason="变更",
+        )
+    )
+    assert verify(running, license_id=old.license.license_id).reason == "SUPERSEDED"
+
+    past = today() - dt.timedelta(days=400)
+    expired = batch_issue(
+        running, 4, issue_date=past.isoformat(), valid_until=(today() - dt.timedelta(days=1)).isoformat()
+    )
+    assert verify(running, license_id=expired).reason == "EXPIRED"
+    later = batch_issue(running, 5, valid_from=(today() + dt.timedelta(days=3)).isoformat())
+    assert verify(running, license_id=later).reason == "NOT_YET_VALID"
+
+    unknown = verify(running, type_code=old.license.type_code, license_number="SC-NO-SUCH-NUMBER")
+    assert (unknown.verdict, unknown.reason) == (FAILED, "LICENSE_NOT_FOUND")
+    assert not unknown.HasField("license") and unknown.receipt.receipt_id
+
+
+def test_a_record_changed_behind_the_gateways_back_fails_integrity(running: RunningGateway) -> None:
+    license_id = batch_issue(running, 6)
+    with running.gateway.db.engine.begin() as connection:
+        connection.execute(
+            text("UPDATE licenses SET holder_name = :name WHERE license_id = :id"),
+            {"name": "冒名公司", "id": license_id},
+        )
+    report = verify(running, license_id=license_id)
+    assert (report.verdict, report.reason) == (FAILED, "RECORD_ALTERED")
+    assert report.integrity.result == FAILED and report.status.result == PASSED
+
+
+def qr_for(running: RunningGateway, license_id: str) -> tuple[str, LicenseContent]:
+    stored = running.gateway.issuance._get_stored(license_id)
+    key = running.gateway.seals.record_key(MARKET)  # type: ignore[union-attr]
+    return encode_qr(key, QrClaims.of(stored.content, issued_at=dt.datetime.now(dt.UTC))), stored.content
+
+
+def test_a_qr_code_verifies_and_a_forged_one_fails(running: RunningGateway) -> None:
+    license_id = batch_issue(running, 7)
+    code, content = qr_for(running, license_id)
+    report = verify(running, qr_code=code)
+    assert report.verdict == PASSED and report.license.license_id == license_id
+
+    position = len(code) - 2  # inside the zlib checksum
+    changed = code[:position] + ("A" if code[position] != "A" else "B") + code[position + 1 :]
+    assert (verify(running, qr_code=changed).integrity.result, verify(running, qr_code=changed).verdict) == (
+        FAILED,
+        FAILED,
+    )
+
+    class SameKeyIdOtherKey:
+        """A forger who copies the seal's key id into a code signed with a key of their own."""
+
+        def __init__(self, real_key_id: str) -> None:
+            self._own, self.key_id = SoftwareKey.generate(), real_key_id
+            self.algorithm, self.public_key_der = self._own.algorithm, self._own.public_key_der
+
+        def sign(self, data: bytes) -> bytes:
+            return self._own.sign(data)
+
+    real = running.gateway.seals.record_key(MARKET)  # type: ignore[union-attr]
+    forged = encode_qr(SameKeyIdOtherKey(real.key_id), QrClaims.of(content, issued_at=dt.datetime.now(dt.UTC)))
+    report = verify(running, qr_code=forged)
+    assert (report.verdict, report.integrity.reason) == (FAILED, "SIGNATURE_INVALID")
+    stranger = encode_qr(SoftwareKey.generate(), QrClaims.of(content, issued_at=dt.datetime.now(dt.UTC)))
+    assert verify(running, qr_code=stranger).integrity.reason == "UNKNOWN_SEAL_KEY"
+
+
+def test_a_genuine_document_passes_and_shows_revocation(running: RunningGateway) -> None:
+    issued = issue(running, 8)
+    pdf = document_of(running, issued.license.license_id).pdf
+    stub = verifier(running)
+    response = stub.VerifyDocument(verification_pb2.VerifyDocumentRequest(use=USE, pdf=pdf))
+    assert response.registered_document and response.report.verdict == PASSED
+    assert response.report.license.license_id == issued.license.license_id
+    change(running, issued.license.license_id, issuance_pb2.STATUS_ACTION_REVOKE)
+    revoked = stub.VerifyDocument(verification_pb2.VerifyDocumentRequest(use=USE, pdf=pdf)).report
+    assert findings(revoked) == ((PASSED, ""), (FAILED, "REVOKED"), (PASSED, ""))
+
+
+def test_a_document_sealed_under_an_untrusted_ca_fails_identity(running: RunningGateway) -> None:
+    other = SealMakerCA.create("zzgw 制章者 (seal maker)", dt.datetime.now(dt.UTC))  # same name as the real one
+    key = SoftwareKey.generate()
+    now = dt.datetime.now(dt.UTC)
+    cert = other.issue_seal_certificate(
+        issuer_name="济南市市场监督管理局",
+        issuer_uscc=MARKET,
+        seal_name="电子证照专用章",
+        public_key=serialization.load_der_public_key(key.public_key_der),  # type: ignore[arg-type]
+        not_before=now - dt.timedelta(minutes=5),
+        not_after=now + dt.timedelta(days=30),
+    )
+    image = draw_seal("济南市市场监督管理局", "电子证照专用章")
+    sealer = PdfSealer(key, cert, [other.intermediate], seal_png=image, timestamper=None)
+    pdf = asyncio.run(sealer.seal(license_pdf(running), field_name="fake"))
+    report = verifier(running).VerifyDocument(verification_pb2.VerifyDocumentRequest(use=USE, pdf=pdf)).report
+    assert report.verdict == FAILED and report.issuer_identity.result == FAILED
+    assert report.issuer_identity.reason in ("LOOKALIKE_CA", "UNTRUSTED_ROOT")
+
+
+def test_a_receipt_is_stored_and_a_tampered_one_is_rejected(running: RunningGateway) -> None:
+    report = verify(running, license_id=batch_issue(running, 9))
+    stored = verifier(running, MARKET).GetReceipt(
+        verification_pb2.GetReceiptRequest(receipt_id=report.receipt.receipt_id)
+    )
+    assert stored.receipt.statement == report.receipt.statement and stored.receipt.signature == report.receipt.signature
+    tampered = report.receipt.statement.replace(b'"verdict":"PASSED"', b'"verdict":"FAILED"')
+    assert tampered != report.receipt.statement
+    certificate = x509.load_der_x509_certificate(report.receipt.certificate)
+    with pytest.raises(InvalidSignature):
+        check_receipt(tampered, report.receipt.signature, certificate=certificate, algorithm=report.receipt.algorithm)
+    with pytest.raises(grpc.RpcError) as missing:
+        verifier(running).GetReceipt(verification_pb2.GetReceiptRequest(receipt_id="no-such-receipt"))
+    assert missing.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+def test_matter_and_purpose_are_required_and_portals_cannot_verify(running: RunningGateway) -> None:
+    license_id = batch_issue(running, 10)
+    for use, field, reason in (
+        (verification_pb2.UseContext(purpose="核验"), "use.matter_code", "REQUIRED"),
+        (verification_pb2.UseContext(matter_code="NO-SUCH", purpose="核验"), "use.matter_code", "UNKNOWN_MATTER"),
+        (verification_pb2.UseContext(matter_code=MATTER), "use.purpose", "REQUIRED"),
+    ):
+        with pytest.raises(grpc.RpcError) as caught:
+            verifier(running).VerifyLicense(verification_pb2.VerifyLicenseRequest(use=use, license_id=license_id))
+        assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert (field, reason) in error_details(caught.value)[1]
+    with pytest.raises(grpc.RpcError) as denied:
+        verifier(running, PORTAL).VerifyLicense(verification_pb2.VerifyLicenseRequest(use=USE, license_id=license_id))
+    assert denied.value.code() == grpc.StatusCode.PERMISSION_DENIED
+
+
+def claim(running: RunningGateway, **fields: Any) -> verification_pb2.CheckClaimResponse:
+    return verifier(running).CheckClaim(verification_pb2.CheckClaimRequest(use=USE, **fields))
+
+
+def test_claims_follow_the_provincial_result_numbers(running: RunningGateway) -> None:
+    record = unique(samples.food_permit(11))
+    issued = running.issuance(MARKET).IssueLicense(issue_request(record)).license
+    base = {"type_code": issued.type_code, "license_number": issued.license_number, "holder_code": issued.holder.code}
+    right = claim(running, **base, fields={"holder_name": issued.holder.name, "food_category": "糕点；饮料"})
+    assert (right.result, right.code) == (verification_pb2.CLAIM_RESULT_CORRECT_AND_VALID, 0)
+    wrong = claim(running, **{**base, "holder_code": "91370100MA3C000000"}, fields={"food_category": "饮料"})
+    assert (wrong.code, list(wrong.mismatched_fields)) == (7, ["holder_code", "food_category"])
+    assert "糕点" not in str(wrong)  # the stored value is never returned
+    assert claim(running, **{**base, "license_number": "SC-NOT-THERE"}).code == 5
+    assert claim(running, **{**base, "holder_code": ""}).code == 4
+    change(running, issued.license_id, issuance_pb2.STATUS_ACTION_SUSPEND)
+    assert (claim(running, **base).code, claim(running, **base).status_reason) == (2, "SUSPENDED")
+    change(running, issued.license_id, issuance_pb2.STATUS_ACTION_REVOKE)
+    revoked = claim(running, **base)
+    assert (revoked.code, revoked.status_reason) == (3, "REVOKED")
+    assert receipt_statement(running, revoked.receipt)["code"] == 3
+
+
+def test_a_revoked_seal_fails_identity_only_for_records_sealed_after(running: RunningGateway) -> None:
+    """A record sealed before its seal was revoked keeps passing: the registry's time of sealing is trusted."""
+    from tests.api.test_seals import register, seals
+
+    seal = register(running, name="电子证照专用章")  # the newest active seal: it seals what MARKET issues next
+    license_id = batch_issue(running, 12)
+    assert verify(running, license_id=license_id).verdict == PASSED
+    seals(running, MARKET).RevokeSeal(
+        seal_pb2.RevokeSealRequest(seal_id=seal.seal_id, reason="密钥泄露", crl_reason="key_compromise")
+    )
+    assert verify(running, license_id=license_id).verdict == PASSED  # revoked after it sealed this record
+
+    stored = running.gateway.issuance._get_stored(license_id)
+    with running.gateway.db.engine.begin() as connection:  # the compromise is now dated before the record was made
+        connection.execute(
+            text("UPDATE seals SET revoked_at = :at WHERE seal_id = :id"),
+            {"at": stored.created_at - dt.timedelta(minutes=1), "id": seal.seal_id},
+        )
+    running.gateway.feed.committed([f"seal:{seal.key_id}"])  # type: ignore[union-attr]
+    report = verify(running, license_id=license_id)
+    assert (report.verdict, report.issuer_identity.reason) == (FAILED, "REVOKED")
+    assert report.integrity.result == PASSED and report.status.result == PASSED
