@@ -310,3 +310,15 @@ def test_a_revoked_seal_fails_identity_only_for_records_sealed_after(running: Ru
     report = verify(running, license_id=license_id)
     assert (report.verdict, report.issuer_identity.reason) == (FAILED, "REVOKED")
     assert report.integrity.result == PASSED and report.status.result == PASSED
+
+
+def test_the_status_cache_is_real_and_only_the_change_feed_clears_it(running: RunningGateway) -> None:
+    """A status written behind the gateway's back is not seen until announced: the cache is in use, and coherence
+    rests on every write announcing itself (as ChangeLicenseStatus does)."""
+    license_id = batch_issue(running, 13)
+    assert verify(running, license_id=license_id).verdict == PASSED
+    with running.gateway.db.engine.begin() as connection:
+        connection.execute(text("UPDATE licenses SET status = 'REVOKED' WHERE license_id = :id"), {"id": license_id})
+    assert verify(running, license_id=license_id).verdict == PASSED  # served from the cache
+    running.gateway.feed.committed([f"license:{license_id}"])  # type: ignore[union-attr]
+    assert verify(running, license_id=license_id).reason == "REVOKED"
