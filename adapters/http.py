@@ -10,6 +10,9 @@ Routes:
 ``POST /tsa``               RFC 3161 over HTTP: ``application/timestamp-query`` in,
                             ``application/timestamp-reply`` out (RFC 3161 §3.4)
 ``GET  /crl/seal-maker.crl``  the seal-maker CA's current CRL, DER (``application/pkix-crl``)
+``GET  /certificates/NAME``   trust material for offline checks, PEM: ``seal-maker-root.pem`` (the root to
+                            trust), ``seal-maker-intermediate.pem``, ``receipts.pem`` (the receipt key's
+                            certificate)
 ==========================  ==========================================================================
 
 A plain ASGI callable with no framework: three routes do not need one, and the gateway stays one process with
@@ -21,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import threading
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from typing import Any
 
 import uvicorn
@@ -33,12 +36,20 @@ Send = Callable[[Message], Awaitable[None]]
 
 MAX_TSA_REQUEST_BYTES = 4096
 CRL_PATH = "/crl/seal-maker.crl"
+CERTIFICATES_PATH = "/certificates/"
 
 
 class HttpApp:
-    def __init__(self, *, timestamp: Callable[[bytes], bytes] | None, crl: Callable[[], bytes] | None):
+    def __init__(
+        self,
+        *,
+        timestamp: Callable[[bytes], bytes] | None,
+        crl: Callable[[], bytes] | None,
+        certificates: Mapping[str, bytes] | None = None,
+    ):
         self._timestamp = timestamp
         self._crl = crl
+        self._certificates = dict(certificates or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -60,6 +71,13 @@ class HttpApp:
             # The authority answers every input (a rejection for bad ones); signing runs off the event loop.
             reply = await asyncio.get_running_loop().run_in_executor(None, self._timestamp, body)
             await _respond(send, 200, reply, "application/timestamp-reply")
+        elif (
+            method == "GET"
+            and path.startswith(CERTIFICATES_PATH)
+            and path[len(CERTIFICATES_PATH) :] in self._certificates
+        ):
+            pem = self._certificates[path[len(CERTIFICATES_PATH) :]]
+            await _respond(send, 200, pem, "application/x-pem-file")
         elif path == CRL_PATH and method == "GET" and self._crl is not None:
             crl = await asyncio.get_running_loop().run_in_executor(None, self._crl)
             await _respond(send, 200, crl, "application/pkix-crl")

@@ -335,9 +335,17 @@ def _timestamper(settings: Settings, tsa: TimeStampAuthority | None) -> TimeStam
 
 
 def http_app(gateway: Gateway) -> HttpApp:
+    certificates = {}
+    if gateway.seals is not None:
+        pem = serialization.Encoding.PEM
+        certificates["seal-maker-root.pem"] = gateway.seals.ca.root.public_bytes(pem)
+        certificates["seal-maker-intermediate.pem"] = gateway.seals.ca.intermediate.public_bytes(pem)
+    if gateway.verification is not None:
+        certificates["receipts.pem"] = gateway.verification.receipt_certificate.public_bytes(serialization.Encoding.PEM)
     return HttpApp(
         timestamp=gateway.tsa.respond if gateway.tsa else None,
         crl=gateway.seals.crl if gateway.seals else None,
+        certificates=certificates,
     )
 
 

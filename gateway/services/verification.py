@@ -295,6 +295,10 @@ class VerificationService:
     def receipt_certificate_der(self) -> bytes:
         return self._receipt_key.certificate_der
 
+    @property
+    def receipt_certificate(self) -> x509.Certificate:
+        return self._receipt_key.certificate
+
     # -- parts ---------------------------------------------------------------------------------------------------
 
     def _verify_qr(self, caller: Member, use: UseContext, text: str, now: dt.datetime) -> Report:

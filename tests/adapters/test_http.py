@@ -13,7 +13,11 @@ from adapters.http import CRL_PATH, MAX_TSA_REQUEST_BYTES, HttpApp, HttpServer
 
 @pytest.fixture
 def server() -> Iterator[str]:
-    app = HttpApp(timestamp=lambda query: b"reply-to:" + query, crl=lambda: b"\x30\x03crl")
+    app = HttpApp(
+        timestamp=lambda query: b"reply-to:" + query,
+        crl=lambda: b"\x30\x03crl",
+        certificates={"receipts.pem": b"-----BEGIN CERTIFICATE-----\n"},
+    )
     http = HttpServer(app, "127.0.0.1:0")
     http.start()
     try:
@@ -47,6 +51,16 @@ def test_tsa_refuses_oversize_queries_and_gets(server: str) -> None:
 
 def test_crl_is_served_as_der(server: str) -> None:
     assert fetch(f"{server}{CRL_PATH}") == (200, "application/pkix-crl", b"\x30\x03crl")
+
+
+def test_certificates_are_served_by_name_only(server: str) -> None:
+    assert fetch(f"{server}/certificates/receipts.pem") == (
+        200,
+        "application/x-pem-file",
+        b"-----BEGIN CERTIFICATE-----\n",
+    )
+    assert fetch(f"{server}/certificates/../keys/receipts.key.pem")[0] == 404
+    assert fetch(f"{server}/certificates/")[0] == 404
 
 
 def test_unknown_paths_are_404(server: str) -> None:

@@ -322,3 +322,16 @@ def test_the_status_cache_is_real_and_only_the_change_feed_clears_it(running: Ru
     assert verify(running, license_id=license_id).verdict == PASSED  # served from the cache
     running.gateway.feed.committed([f"license:{license_id}"])  # type: ignore[union-attr]
     assert verify(running, license_id=license_id).reason == "REVOKED"
+
+
+def test_the_http_side_serves_the_trust_material_for_offline_checks(running: RunningGateway) -> None:
+    from adapters.http import CERTIFICATES_PATH
+    from gateway.server import http_app
+
+    report = verify(running, license_id=batch_issue(running, 14))
+    served = http_app(running.gateway)._certificates
+    assert set(served) == {"seal-maker-root.pem", "seal-maker-intermediate.pem", "receipts.pem"}
+    receipt_cert = x509.load_pem_x509_certificate(served["receipts.pem"])
+    assert receipt_cert.public_bytes(serialization.Encoding.DER) == report.receipt.certificate
+    root = x509.load_pem_x509_certificate(served["seal-maker-root.pem"])
+    assert root == running.gateway.seals.ca.root and CERTIFICATES_PATH == "/certificates/"  # type: ignore[union-attr]
