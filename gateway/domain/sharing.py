@@ -1,0 +1,610 @@
+"""The sharing policy (共享策略): who may read which fields of a license, for which matter, and why not.
+
+>>> decision = decide(caller=tax, license=business_license, license_type=catalog.license_type(BL),  # doctest: +SKIP
+...                   matter=catalog.matter("370100-FPSL-001"), purpose="首次申领发票", now=clock.now())
+>>> decision.values["company_name"]  # doctest: +SKIP
+'济南泉城科技有限公司'
+
+``decide`` is the one function every sharing path goes through; ``access_state`` (ListHolderLicenses) derives its
+answer from ``decide``. Both are pure: approvals, consents and the time come in as arguments.
+
+The rules, in the order they apply:
+
+1. The issuer of a license (caller code = issuer code) reads every field of its own license but the SECRET ones
+   (rule 5), unmasked, whatever the matter and purpose (the service still requires and records them).
+2. Otherwise only consumers read data: members with the CONSUMER role, or PARTNER (a partner gateway fetches for its
+   region's departments under its own code, so approvals and consents name the partner as grantee). A holder portal
+   or an admin without one of those roles is refused with NOT_A_CONSUMER: portals act for holders through consents
+   and the holder view, and admins administer the gateway; neither reads personal data here.
+3. A consumer needs a matter (NO_MATTER), a purpose that is not blank (NO_PURPOSE), and a matter whose materials
+   include the license's type (MATTER_NOT_FOR_TYPE).
+4. Least privilege: only the fields the matter's material lists are considered; nothing else is returned.
+5. Each listed field is judged by its own sharing class (the field's override, else the type's):
+   SECRET sensitivity → withheld (SECRET), for everyone, the issuer included: such values never leave the gateway;
+   NOT_SHARED → withheld (NOT_SHARED) whatever the approvals or consents (a holder-presented document can still be
+   verified); UNCONDITIONAL → shared; CONDITIONAL → shared when a live approval lists the field, else when a live
+   consent covers the license, else withheld with the reason of rule 7.
+   A material that lists no fields is judged once by the type's class and yields a permit without fields.
+6. Live approval: state APPROVED, ``now < valid_until``, granted by the license's issuer to the caller, for this
+   matter, for the license's type (and, when ``license_id`` is set, for this very license). Approvals that do not
+   name this caller, matter, issuer and license are not about this request and are ignored.
+   Live consent: for this holder, this caller, this matter, covering the license (by id or by type), not withdrawn,
+   ``now < valid_until`` and uses left. A consent is presented by the caller, so a mismatch is reported; identity is
+   checked before state, so a caller holding someone else's code learns nothing about its state. When several
+   consents are live, the one that expires first is used. Approvals are preferred: a consent is used (and its use
+   reported in ``Permit.consent_id`` for the service to count) only when some field needs it.
+7. The reason for a withheld conditional field: the best consent failure if consents were presented (in the order
+   CONSENT_WITHDRAWN, CONSENT_EXPIRED, CONSENT_USED_UP, CONSENT_OTHER_LICENSE, CONSENT_OTHER_MATTER,
+   CONSENT_OTHER_GRANTEE, CONSENT_OTHER_HOLDER); else FIELD_NOT_APPROVED when a live approval exists without the
+   field; else APPROVAL_EXPIRED, then APPROVAL_REJECTED; else NEEDS_AUTHORIZATION. All of these carry a remedy: ask the
+   issuer (RequestAccess) or the holder (GrantConsent).
+8. Partial results: a ``Permit`` as soon as one field is shared, listing the withheld fields with their reasons;
+   a ``Deny`` when none is, whose reason is the conditional fields' reason if any, else NOT_SHARED, else SECRET.
+9. Masking: SENSITIVE fields are masked (``3701**********1234``) unless the material's ``full_fields`` names them;
+   the issuer sees them in full.
+10. The holder's code (持证主体代码) is shown in full to the issuer, for organisations (a USCC is public registration
+    data), and when a field shown unmasked in the same permit carries the same value (showing it then discloses
+    nothing more); otherwise it is masked.
+
+Deadlines: an access request not decided within 10 working days expires. Working days skip Saturdays and Sundays;
+public holidays and make-up working days (调休) are not modelled. The day of submission is not counted.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from gateway.domain.catalog import FieldSpec, LicenseType, Material, Matter, Sensitivity, SharingClass
+from gateway.domain.errors import PermissionDeniedError
+from gateway.domain.model import CHINA_TZ, Holder, License, LicenseContent, Member, Role, mask
+
+CONSUMER_ROLES = frozenset({Role.CONSUMER, Role.PARTNER})
+"""Roles that may read license data for a matter."""
+
+DECISION_WORKING_DAYS = 10
+"""Working days an issuer has to decide an access request before it expires."""
+
+_PUBLIC_HOLDER_CODE_TYPES = frozenset({"001"})  # 统一社会信用代码: public registration data
+
+
+class Reason(enum.StrEnum):
+    """Why a field is withheld or a request denied: stable codes for clients, logs and the audit trail."""
+
+    NOT_A_CONSUMER = "NOT_A_CONSUMER"
+    NO_MATTER = "NO_MATTER"
+    NO_PURPOSE = "NO_PURPOSE"
+    MATTER_NOT_FOR_TYPE = "MATTER_NOT_FOR_TYPE"
+    NOT_SHARED = "NOT_SHARED"
+    SECRET = "SECRET"
+    NEEDS_AUTHORIZATION = "NEEDS_AUTHORIZATION"
+    FIELD_NOT_APPROVED = "FIELD_NOT_APPROVED"
+    APPROVAL_EXPIRED = "APPROVAL_EXPIRED"
+    APPROVAL_REJECTED = "APPROVAL_REJECTED"
+    CONSENT_WITHDRAWN = "CONSENT_WITHDRAWN"
+    CONSENT_EXPIRED = "CONSENT_EXPIRED"
+    CONSENT_USED_UP = "CONSENT_USED_UP"
+    CONSENT_OTHER_LICENSE = "CONSENT_OTHER_LICENSE"
+    CONSENT_OTHER_MATTER = "CONSENT_OTHER_MATTER"
+    CONSENT_OTHER_GRANTEE = "CONSENT_OTHER_GRANTEE"
+    CONSENT_OTHER_HOLDER = "CONSENT_OTHER_HOLDER"
+
+    @property
+    def detail(self) -> str:
+        """What the reason means, in Chinese for clerks."""
+        return _DETAILS[self]
+
+    @property
+    def authorizable(self) -> bool:
+        """Whether an approval or a consent would lift it."""
+        return self in _AUTHORIZABLE
+
+
+_DETAILS = {
+    Reason.NOT_A_CONSUMER: "调用方不是用证部门，不能读取证照数据",
+    Reason.NO_MATTER: "未指明办理事项，不能读取证照数据",
+    Reason.NO_PURPOSE: "未说明用证事由",
+    Reason.MATTER_NOT_FOR_TYPE: "该事项的材料清单不包含此类证照",
+    Reason.NOT_SHARED: "不予共享；持证人出示的证照仍可核验",
+    Reason.SECRET: "该信息项不对外提供",
+    Reason.NEEDS_AUTHORIZATION: "有条件共享，需发证部门审批或持证人授权",
+    Reason.FIELD_NOT_APPROVED: "审批未包含该信息项",
+    Reason.APPROVAL_EXPIRED: "审批已过期",
+    Reason.APPROVAL_REJECTED: "申请已被发证部门拒绝",
+    Reason.CONSENT_WITHDRAWN: "持证人已撤回授权",
+    Reason.CONSENT_EXPIRED: "持证人授权已过期",
+    Reason.CONSENT_USED_UP: "持证人授权次数已用完",
+    Reason.CONSENT_OTHER_LICENSE: "用证码不涵盖此证照",
+    Reason.CONSENT_OTHER_MATTER: "用证码授权的是其他事项",
+    Reason.CONSENT_OTHER_GRANTEE: "用证码授予的是其他部门",
+    Reason.CONSENT_OTHER_HOLDER: "用证码不是此证照的持证人出具的",
+}
+_CONSENT_FAILURES = (
+    Reason.CONSENT_WITHDRAWN,
+    Reason.CONSENT_EXPIRED,
+    Reason.CONSENT_USED_UP,
+    Reason.CONSENT_OTHER_LICENSE,
+    Reason.CONSENT_OTHER_MATTER,
+    Reason.CONSENT_OTHER_GRANTEE,
+    Reason.CONSENT_OTHER_HOLDER,
+)
+_APPROVAL_FAILURES = (Reason.APPROVAL_EXPIRED, Reason.APPROVAL_REJECTED)
+_AUTHORIZABLE = frozenset(
+    {Reason.NEEDS_AUTHORIZATION, Reason.FIELD_NOT_APPROVED, *_APPROVAL_FAILURES, *_CONSENT_FAILURES}
+)
+
+
+class ApprovalState(enum.Enum):
+    """The outcome of an access request (审批) as far as the policy cares."""
+
+    APPROVED = "APPROVED"
+    REJECTED = "REJECTED"
+    EXPIRED = "EXPIRED"  # marked expired by the service; a past ``valid_until`` counts the same
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Approval:
+    """An issuer's decision on an access request (有条件共享审批)."""
+
+    approval_id: str
+    issuer_code: str
+    """The issuer that decided; it covers only that issuer's licenses."""
+    grantee_code: str
+    """The member the approval is for."""
+    type_code: str
+    license_id: str = ""
+    """One license of the type, or every license of the type from the issuer when empty."""
+    matter_code: str
+    fields: tuple[str, ...]
+    """Approved field keys, possibly fewer than requested."""
+    valid_until: dt.datetime
+    state: ApprovalState = ApprovalState.APPROVED
+
+    def __post_init__(self) -> None:
+        _require_aware("valid_until", self.valid_until)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Consent:
+    """A holder's authorisation (授权 / 用证码), created through a holder portal."""
+
+    consent_id: str
+    holder_code: str
+    grantee_code: str
+    matter_code: str
+    license_ids: tuple[str, ...] = ()
+    type_codes: tuple[str, ...] = ()
+    """Every license of these types held by the holder."""
+    valid_until: dt.datetime
+    uses_remaining: int
+    withdrawn: bool = False
+
+    def __post_init__(self) -> None:
+        _require_aware("valid_until", self.valid_until)
+        if self.uses_remaining < 0:
+            raise ValueError("uses_remaining must not be negative")
+        if not self.license_ids and not self.type_codes:
+            raise ValueError("a consent covers at least one license or license type")
+
+    def covers(self, content: LicenseContent) -> bool:
+        return content.license_id in self.license_ids or content.type_code in self.type_codes
+
+
+class Basis(enum.Enum):
+    """Why a field is shared."""
+
+    ISSUER = "ISSUER"
+    UNCONDITIONAL = "UNCONDITIONAL"
+    CONDITIONAL_APPROVAL = "CONDITIONAL_APPROVAL"
+    CONDITIONAL_CONSENT = "CONDITIONAL_CONSENT"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SharedField:
+    """A field the caller may see."""
+
+    key: str
+    label: str
+    value: str
+    """The value as shown: masked when ``masked``; empty when the license does not carry the field."""
+    masked: bool
+    basis: Basis
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WithheldField:
+    """A field the matter lists that the caller may not see."""
+
+    key: str
+    label: str
+    reason: Reason
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Permit:
+    """At least one field may be read (or, for a material without fields, the license may be used)."""
+
+    fields: tuple[SharedField, ...]
+    """In the material's order (the type's order for the issuer)."""
+    withheld: tuple[WithheldField, ...] = ()
+    holder_code: str
+    """The holder's code as shown (see rule 10)."""
+    approval_ids: tuple[str, ...] = ()
+    """Approvals that granted a shared field."""
+    consent_id: str = ""
+    """The consent that granted a shared field: the service counts one use of it. Empty when none was used."""
+    remedy: str = ""
+    """How to get the withheld fields, when an approval or a consent would lift them."""
+
+    @property
+    def values(self) -> Mapping[str, str]:
+        return {f.key: f.value for f in self.fields}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Deny:
+    """Nothing may be read."""
+
+    reason: Reason
+    detail: str
+    """What happened, for people."""
+    withheld: tuple[WithheldField, ...] = ()
+    """The fields the matter lists, each with its reason (empty when the request failed before fields were judged)."""
+    remedy: str = ""
+    """How to get access, when an approval or a consent would give it."""
+
+    def error(self) -> PermissionDeniedError:
+        """The error a service raises for this denial (the remedy travels as metadata)."""
+        return PermissionDeniedError(
+            self.detail, reason=self.reason.value, metadata={"remedy": self.remedy} if self.remedy else None
+        )
+
+
+Decision = Permit | Deny
+
+
+class AccessState(enum.Enum):
+    """A license's state in ListHolderLicenses."""
+
+    AVAILABLE = "AVAILABLE"
+    NEEDS_AUTHORIZATION = "NEEDS_AUTHORIZATION"
+    NOT_SHARED = "NOT_SHARED"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Access:
+    """What a consumer may do with a license for a matter."""
+
+    state: AccessState
+    reason: Reason | None = None
+    """Why it is not AVAILABLE."""
+    detail: str = ""
+    remedy: str = ""
+    """How to get authorisation, for NEEDS_AUTHORIZATION."""
+
+
+def decide(
+    *,
+    caller: Member,
+    license: License,
+    license_type: LicenseType,
+    matter: Matter | None,
+    purpose: str,
+    approvals: Sequence[Approval] = (),
+    consents: Sequence[Consent] = (),
+    now: dt.datetime,
+) -> Decision:
+    """Decide what ``caller`` may read of ``license`` for ``matter`` (rules in the module docstring)."""
+    _require_aware("now", now)
+    content = license.content
+    if license_type.code != content.type_code:
+        raise ValueError(f"license {content.license_id} is not of type {license_type.code}")
+    if caller.code == content.issuer_code:
+        return _issuer_permit(content, license_type)
+    if not caller.roles & CONSUMER_ROLES:
+        return _deny(Reason.NOT_A_CONSUMER, license_type)
+    if matter is None:
+        return _deny(Reason.NO_MATTER, license_type)
+    if not purpose.strip():
+        return _deny(Reason.NO_PURPOSE, license_type)
+    material = next((m for m in matter.materials if m.type_code == license_type.code), None)
+    if material is None:
+        return _deny(Reason.MATTER_NOT_FOR_TYPE, license_type, f"事项 {matter.code} 不需要{license_type.name}")
+    grants = _grants(caller, content, matter, approvals, consents, now)
+    remedy = _remedy(content)
+    if not material.fields:
+        verdict = _judge(license_type.sharing_class, Sensitivity.NORMAL, None, grants)
+        if isinstance(verdict, Reason):
+            return _deny(verdict, license_type, remedy=remedy if verdict.authorizable else "")
+        return Permit(
+            fields=(),
+            holder_code=_shown_holder_code(content.holder, ()),
+            approval_ids=tuple(a.approval_id for a in grants.approvals[:1]) if verdict is _Via.APPROVAL else (),
+            consent_id=grants.consent.consent_id if grants.consent and verdict is _Via.CONSENT else "",
+        )
+    return _judge_fields(content, license_type, material, grants, remedy)
+
+
+def access_state(
+    *,
+    caller: Member,
+    license: License,
+    license_type: LicenseType,
+    matter: Matter | None,
+    purpose: str,
+    approvals: Sequence[Approval] = (),
+    consents: Sequence[Consent] = (),
+    now: dt.datetime,
+) -> Access:
+    """The access state of ``license`` for ``matter`` (ListHolderLicenses), derived from ``decide``.
+
+    AVAILABLE when every field the matter lists that could be shared at all is permitted now; NEEDS_AUTHORIZATION when
+    an approval or a consent would lift a denial or a withheld field; NOT_SHARED otherwise. Nothing is consumed: a
+    consent that would be used is not counted here.
+    """
+    decision = decide(
+        caller=caller,
+        license=license,
+        license_type=license_type,
+        matter=matter,
+        purpose=purpose,
+        approvals=approvals,
+        consents=consents,
+        now=now,
+    )
+    if isinstance(decision, Deny):
+        state = AccessState.NEEDS_AUTHORIZATION if decision.reason.authorizable else AccessState.NOT_SHARED
+        return Access(state=state, reason=decision.reason, detail=decision.detail, remedy=decision.remedy)
+    pending = next((w for w in decision.withheld if w.reason.authorizable), None)
+    if pending is None:
+        return Access(state=AccessState.AVAILABLE)
+    return Access(
+        state=AccessState.NEEDS_AUTHORIZATION,
+        reason=pending.reason,
+        detail=f"{license_type.name} {pending.label}: {pending.reason.detail}",
+        remedy=decision.remedy,
+    )
+
+
+def mask_value(spec: FieldSpec, value: str, *, full: bool) -> str:
+    """``value`` as shown: SENSITIVE values masked unless ``full``; SECRET values are never shown (ValueError)."""
+    if spec.sensitivity is Sensitivity.SECRET:
+        raise ValueError(f"field {spec.key} is secret and never leaves the gateway")
+    if spec.sensitivity is Sensitivity.SENSITIVE and not full:
+        return mask(value)
+    return value
+
+
+def working_days_after(start: dt.date, n: int) -> dt.date:
+    """The date ``n`` working days after ``start`` (Monday to Friday; holidays and 调休 are not modelled)."""
+    if n < 0:
+        raise ValueError("n must not be negative")
+    day = start
+    while n:
+        day += dt.timedelta(days=1)
+        if day.weekday() < 5:
+            n -= 1
+    return day
+
+
+def request_deadline(submitted_at: dt.datetime) -> dt.datetime:
+    """When an access request submitted at ``submitted_at`` expires: the end of its 10th working day (China time)."""
+    _require_aware("submitted_at", submitted_at)
+    last_day = working_days_after(submitted_at.astimezone(CHINA_TZ).date(), DECISION_WORKING_DAYS)
+    return dt.datetime.combine(last_day + dt.timedelta(days=1), dt.time(), CHINA_TZ)
+
+
+def request_expired(submitted_at: dt.datetime, now: dt.datetime) -> bool:
+    """Whether an access request submitted at ``submitted_at`` and still undecided has expired by ``now``."""
+    _require_aware("now", now)
+    return now >= request_deadline(submitted_at)
+
+
+class _Via(enum.Enum):
+    APPROVAL = "APPROVAL"
+    CONSENT = "CONSENT"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Grants:
+    """The approvals and consent that apply to one request, and the reason when they do not suffice."""
+
+    approvals: tuple[Approval, ...]
+    consent: Consent | None
+    failure: Reason
+
+
+def _grants(
+    caller: Member,
+    content: LicenseContent,
+    matter: Matter,
+    approvals: Iterable[Approval],
+    consents: Iterable[Consent],
+    now: dt.datetime,
+) -> _Grants:
+    live_approvals: list[Approval] = []
+    approval_failures: set[Reason] = set()
+    for approval in approvals:
+        if not _approval_applies(approval, caller, content, matter):
+            continue
+        if approval.state is ApprovalState.REJECTED:
+            approval_failures.add(Reason.APPROVAL_REJECTED)
+        elif approval.state is ApprovalState.EXPIRED or now >= approval.valid_until:
+            approval_failures.add(Reason.APPROVAL_EXPIRED)
+        else:
+            live_approvals.append(approval)
+    live_consents: list[Consent] = []
+    consent_failures: set[Reason] = set()
+    for consent in consents:
+        problem = _consent_problem(consent, caller, content, matter, now)
+        if problem is None:
+            live_consents.append(consent)
+        else:
+            consent_failures.add(problem)
+    if consent_failures:
+        failure = _first(_CONSENT_FAILURES, consent_failures)
+    elif live_approvals:
+        failure = Reason.FIELD_NOT_APPROVED
+    elif approval_failures:
+        failure = _first(_APPROVAL_FAILURES, approval_failures)
+    else:
+        failure = Reason.NEEDS_AUTHORIZATION
+    return _Grants(
+        approvals=tuple(live_approvals),
+        consent=min(live_consents, key=lambda c: c.valid_until) if live_consents else None,
+        failure=failure,
+    )
+
+
+def _approval_applies(approval: Approval, caller: Member, content: LicenseContent, matter: Matter) -> bool:
+    return (
+        approval.grantee_code == caller.code
+        and approval.matter_code == matter.code
+        and approval.issuer_code == content.issuer_code
+        and approval.type_code == content.type_code
+        and approval.license_id in ("", content.license_id)
+    )
+
+
+def _consent_problem(
+    consent: Consent, caller: Member, content: LicenseContent, matter: Matter, now: dt.datetime
+) -> Reason | None:
+    # Identity before state: a caller presenting another party's code learns nothing about that consent's state.
+    if consent.holder_code != content.holder.code:
+        return Reason.CONSENT_OTHER_HOLDER
+    if consent.grantee_code != caller.code:
+        return Reason.CONSENT_OTHER_GRANTEE
+    if consent.matter_code != matter.code:
+        return Reason.CONSENT_OTHER_MATTER
+    if not consent.covers(content):
+        return Reason.CONSENT_OTHER_LICENSE
+    if consent.withdrawn:
+        return Reason.CONSENT_WITHDRAWN
+    if now >= consent.valid_until:
+        return Reason.CONSENT_EXPIRED
+    if consent.uses_remaining <= 0:
+        return Reason.CONSENT_USED_UP
+    return None
+
+
+def _first(order: Sequence[Reason], found: set[Reason]) -> Reason:
+    return next(reason for reason in order if reason in found)
+
+
+def _judge(sharing: SharingClass, sensitivity: Sensitivity, key: str | None, grants: _Grants) -> Reason | _Via | None:
+    """A field's verdict: a reason to withhold it, the grant that lets it through, or None when it is unconditional.
+
+    ``key`` None judges a material without fields: any live approval for the license suffices.
+    """
+    if sensitivity is Sensitivity.SECRET:
+        return Reason.SECRET
+    if sharing is SharingClass.NOT_SHARED:
+        return Reason.NOT_SHARED
+    if sharing is SharingClass.UNCONDITIONAL:
+        return None
+    if any(key is None or key in approval.fields for approval in grants.approvals):
+        return _Via.APPROVAL
+    if grants.consent is not None:
+        return _Via.CONSENT
+    return grants.failure
+
+
+def _judge_fields(
+    content: LicenseContent, license_type: LicenseType, material: Material, grants: _Grants, remedy: str
+) -> Decision:
+    shared: list[SharedField] = []
+    withheld: list[WithheldField] = []
+    approval_ids: list[str] = []
+    consent_used = False
+    for key in material.fields:
+        spec = license_type.field_spec(key)
+        if spec is None:
+            raise ValueError(f"matter material names unknown field {key} of {license_type.code}")
+        verdict = _judge(license_type.field_sharing_class(key), spec.sensitivity, key, grants)
+        if isinstance(verdict, Reason):
+            withheld.append(WithheldField(key=key, label=spec.label, reason=verdict))
+            continue
+        if verdict is _Via.APPROVAL:
+            basis = Basis.CONDITIONAL_APPROVAL
+            approval = next(a for a in grants.approvals if key in a.fields)
+            if approval.approval_id not in approval_ids:
+                approval_ids.append(approval.approval_id)
+        elif verdict is _Via.CONSENT:
+            basis = Basis.CONDITIONAL_CONSENT
+            consent_used = True
+        else:
+            basis = Basis.UNCONDITIONAL
+        shared.append(_shared(spec, content, full=key in material.full_fields, basis=basis))
+    authorizable = any(w.reason.authorizable for w in withheld)
+    if not shared:
+        reasons = [w.reason for w in withheld]
+        reason = next((r for r in reasons if r.authorizable), None) or (
+            Reason.NOT_SHARED if Reason.NOT_SHARED in reasons else Reason.SECRET
+        )
+        return _deny(reason, license_type, withheld=tuple(withheld), remedy=remedy if authorizable else "")
+    return Permit(
+        fields=tuple(shared),
+        withheld=tuple(withheld),
+        holder_code=_shown_holder_code(content.holder, shared),
+        approval_ids=tuple(approval_ids),
+        consent_id=grants.consent.consent_id if consent_used and grants.consent else "",
+        remedy=remedy if authorizable else "",
+    )
+
+
+def _issuer_permit(content: LicenseContent, license_type: LicenseType) -> Permit:
+    shared = tuple(
+        _shared(spec, content, full=True, basis=Basis.ISSUER)
+        for spec in license_type.fields
+        if spec.sensitivity is not Sensitivity.SECRET
+    )
+    withheld = tuple(
+        WithheldField(key=spec.key, label=spec.label, reason=Reason.SECRET)
+        for spec in license_type.fields
+        if spec.sensitivity is Sensitivity.SECRET
+    )
+    return Permit(fields=shared, withheld=withheld, holder_code=content.holder.code)
+
+
+def _shared(spec: FieldSpec, content: LicenseContent, *, full: bool, basis: Basis) -> SharedField:
+    value = content.fields.get(spec.key, "")
+    return SharedField(
+        key=spec.key,
+        label=spec.label,
+        value=mask_value(spec, value, full=full),
+        masked=spec.sensitivity is Sensitivity.SENSITIVE and not full,
+        basis=basis,
+    )
+
+
+def _shown_holder_code(holder: Holder, shared: Iterable[SharedField]) -> str:
+    if holder.code_type in _PUBLIC_HOLDER_CODE_TYPES or any(not f.masked and f.value == holder.code for f in shared):
+        return holder.code
+    return holder.masked_code
+
+
+def _remedy(content: LicenseContent) -> str:
+    return f"向发证部门 {content.issuer_code} 申请审批（RequestAccess），或请持证人出具用证码（GrantConsent）"
+
+
+def _deny(
+    reason: Reason,
+    license_type: LicenseType,
+    detail: str = "",
+    *,
+    withheld: tuple[WithheldField, ...] = (),
+    remedy: str = "",
+) -> Deny:
+    return Deny(
+        reason=reason,
+        detail=detail or f"{license_type.name}: {reason.detail}",
+        withheld=withheld,
+        remedy=remedy,
+    )
+
+
+def _require_aware(name: str, value: dt.datetime) -> None:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"{name} must be timezone-aware")

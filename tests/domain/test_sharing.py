@@ -1,0 +1,1161 @@
+"""The sharing policy over the bootstrap catalog: sharing class × caller × matter × approvals and consents × time."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from gateway.domain.catalog import FieldSpec, LicenseType, Material, Matter, Sensitivity, SharingClass, ValueType
+from gateway.domain.errors import PermissionDeniedError
+from gateway.domain.identifiers import LicenseId
+from gateway.domain.model import CHINA_TZ, Holder, License, LicenseContent, LicenseStatus, Member, RecordSeal
+from gateway.domain.sharing import (
+    Access,
+    AccessState,
+    Approval,
+    ApprovalState,
+    Basis,
+    Consent,
+    Decision,
+    Deny,
+    Permit,
+    Reason,
+    access_state,
+    decide,
+    mask_value,
+    request_deadline,
+    request_expired,
+    working_days_after,
+)
+from gateway.services.members import load_bootstrap_catalog, load_demo_members
+
+NOW = dt.datetime(2024, 6, 3, 10, 0, tzinfo=CHINA_TZ)  # a Monday
+SECOND = dt.timedelta(seconds=1)
+YEAR = dt.timedelta(days=365)
+MONTH = dt.timedelta(days=30)
+
+CATALOG = load_bootstrap_catalog()
+_MEMBERS = {m.code: m for m in load_demo_members()}
+MARKET = _MEMBERS["11370100993701011T"]  # 市场监督管理局: issues 营业执照; also a consumer
+POLICE = _MEMBERS["1137010099370102XJ"]  # 公安局: issues 居民身份证; also a consumer
+EXIT = _MEMBERS["11370100993701046D"]  # 出入境管理支队: issues 护照
+HEALTH = _MEMBERS["113701009937010623"]  # 卫生健康委员会: issues 出生医学证明
+TAX = _MEMBERS["11370100993701097M"]  # 税务局: consumer only
+MEDICAL = _MEMBERS["1137010099370110X6"]  # 医疗保障局: consumer only
+PORTAL = _MEMBERS["12370100993701126X"]  # holder portal
+ADMIN = _MEMBERS["11370100993701134U"]  # 大数据局: admin
+PARTNER = _MEMBERS["11440100994401010G"]  # 广州: partner gateway
+
+U, C, N = SharingClass.UNCONDITIONAL, SharingClass.CONDITIONAL, SharingClass.NOT_SHARED
+
+
+def overridden(license_type: LicenseType, **classes: SharingClass) -> LicenseType:
+    """``license_type`` with field-level sharing classes set."""
+    fields = tuple(
+        dataclasses.replace(f, sharing_class=classes.get(f.key, f.sharing_class)) for f in license_type.fields
+    )
+    return dataclasses.replace(license_type, fields=fields)
+
+
+BL = CATALOG.license_type("111000009910000354001")  # 营业执照: unconditional
+ID = CATALOG.license_type("11100000991000019E001")  # 居民身份证: conditional, photo secret and not shared
+BIRTH = CATALOG.license_type("1110000099100006XH001")  # 出生医学证明: conditional, parents' IDs sensitive
+PASSPORT = CATALOG.license_type("111000009910000279001")  # 护照: not shared
+BL_STRICT = overridden(BL, legal_representative=C)  # unconditional type, one conditional field
+ID_OPEN = overridden(ID, name=U, issuing_authority=N)  # conditional type, one field each way
+PASSPORT_OPEN = overridden(PASSPORT, issuing_authority=U)  # not-shared type, one unconditional field
+
+QYKZ = CATALOG.matter("370100-QYKZ-001")  # 企业印章刻制: 营业执照 (5 fields) and 居民身份证 (4 fields)
+CSDJ = CATALOG.matter("370100-CSDJ-001")  # 出生登记: 出生医学证明 with the parents' IDs in full
+CBDJ = CATALOG.matter("370100-CBDJ-001")  # 参保登记: neither 营业执照 nor 居民身份证 nor 护照
+
+
+def matter_of(code: str, *materials: Material) -> Matter:
+    return Matter(code=code, name=code, purpose="测试", department="测试", materials=materials)
+
+
+ID_ADDRESS = matter_of("TEST-ID-ADDRESS", Material(type_code=ID.code, fields=("name", "address", "photo")))
+ID_ADDRESS_FULL = matter_of(
+    "TEST-ID-ADDRESS-FULL", Material(type_code=ID.code, fields=("name", "address"), full_fields=("address",))
+)
+BL_NAME = matter_of("TEST-BL-NAME", Material(type_code=BL.code, fields=("company_name",)))
+PASSPORT_CHECK = matter_of(
+    "TEST-PASSPORT", Material(type_code=PASSPORT.code, fields=("name", "birth_date", "issuing_authority", "photo"))
+)
+PRESENCE = matter_of(  # materials the matter needs without any of their fields
+    "TEST-PRESENCE", *(Material(type_code=t.code, fields=()) for t in (BL, ID, PASSPORT))
+)
+
+COMPANY = Holder(name="济南泉城科技有限公司", code_type="001", code="91370102MA3C0A0B12")
+ZHANG_SAN = Holder(name="张三", code_type="111", code="370102199003071238")
+CHILD = Holder(name="李小宝", code_type="111", code="370102202405200017")
+LI_SI = "37010219890101111X"
+
+
+def make_license(license_type: LicenseType, issuer: Member, holder: Holder, serial: str, **fields: str) -> License:
+    license_id = str(LicenseId(type_code=license_type.code, issuer_code=issuer.code, serial=serial, version=1))
+    content = LicenseContent(
+        license_id=license_id,
+        type_code=license_type.code,
+        license_number=serial,
+        holder=holder,
+        issuer_code=issuer.code,
+        issue_date=dt.date(2024, 5, 10),
+        valid_from=dt.date(2024, 5, 10),
+        valid_until=None,
+        region_code="370100",
+        fields=fields,
+        version=1,
+    )
+    seal = RecordSeal(algorithm="test", key_id="k", signature=b"s", record_digest=b"d", encoding="test")
+    at = dt.datetime(2024, 5, 10, tzinfo=CHINA_TZ)
+    return License(
+        content=content, status=LicenseStatus.ACTIVE, status_reason="", status_changed_at=at, created_at=at, seal=seal
+    )
+
+
+BL_LIC = make_license(
+    BL,
+    MARKET,
+    COMPANY,
+    "BL0001",
+    company_name="济南泉城科技有限公司",
+    uscc=COMPANY.code,
+    company_type="有限责任公司",
+    legal_representative="张三",
+    registered_capital="100万元",
+    established_on="2024-05-10",
+    business_term="长期",
+    domicile="济南市历下区泉城路1号",
+    business_scope="软件开发",
+    registration_authority="济南市市场监督管理局",
+    approved_on="2024-05-10",
+)
+ID_LIC = make_license(
+    ID,
+    POLICE,
+    ZHANG_SAN,
+    "ID0001",
+    name="张三",
+    gender="男",
+    ethnicity="汉",
+    birth_date="1990-03-07",
+    address="山东省济南市历下区泉城路1号",
+    citizen_id=ZHANG_SAN.code,
+    issuing_authority="济南市公安局历下分局",
+    photo="photo-ref-secret",
+)
+OTHER_ID_LICENSE = str(LicenseId(type_code=ID.code, issuer_code=POLICE.code, serial="ID0002", version=1))
+BIRTH_LIC = make_license(
+    BIRTH,
+    HEALTH,
+    CHILD,
+    "BC0001",
+    child_name="李小宝",
+    gender="男",
+    birth_date="2024-05-20",
+    birth_place="370102",
+    mother_name="王芳",
+    mother_citizen_id="370102199208152226",
+    father_name="李四",
+    father_citizen_id=LI_SI,
+    issuing_institution="济南市妇幼保健院",
+)
+PASSPORT_LIC = make_license(
+    PASSPORT,
+    EXIT,
+    ZHANG_SAN,
+    "PP0001",
+    passport_type="普通护照",
+    name="张三",
+    birth_date="1990-03-07",
+    issuing_authority="国家移民管理局",
+    photo="photo-ref-secret",
+)
+
+ID_KEYS = "name gender citizen_id issuing_authority"
+BL_KEYS = "company_name uscc company_type legal_representative domicile"
+ID_APPROVAL = Approval(
+    approval_id="A1",
+    issuer_code=POLICE.code,
+    grantee_code=TAX.code,
+    type_code=ID.code,
+    matter_code=QYKZ.code,
+    fields=tuple(ID_KEYS.split()),
+    valid_until=NOW + YEAR,
+)
+ID_CONSENT = Consent(
+    consent_id="C1",
+    holder_code=ZHANG_SAN.code,
+    grantee_code=TAX.code,
+    matter_code=QYKZ.code,
+    license_ids=(ID_LIC.license_id,),
+    valid_until=NOW + MONTH,
+    uses_remaining=1,
+)
+
+
+def approval(**changes: Any) -> Approval:
+    return dataclasses.replace(ID_APPROVAL, **changes)
+
+
+def consent(**changes: Any) -> Consent:
+    return dataclasses.replace(ID_CONSENT, **changes)
+
+
+FULL = "<full>"
+
+
+@dataclass(frozen=True)
+class Allowed:
+    """A permit: the shared keys in order, each shown raw unless listed in ``masked``."""
+
+    keys: str
+    via: Basis = Basis.UNCONDITIONAL
+    via_for: Mapping[str, Basis] = field(default_factory=dict)
+    masked: Mapping[str, str] = field(default_factory=dict)
+    withheld: Mapping[str, Reason] = field(default_factory=dict)
+    holder: str = FULL
+    approvals: tuple[str, ...] = ()
+    consent: str = ""
+
+
+@dataclass(frozen=True)
+class Refused:
+    reason: Reason
+    withheld: Mapping[str, Reason] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    caller: Member
+    license: License
+    license_type: LicenseType
+    matter: Matter | None
+    want: Allowed | Refused
+    approvals: tuple[Approval, ...] = ()
+    consents: tuple[Consent, ...] = ()
+    now: dt.datetime = NOW
+    purpose: str = "办理事项"
+
+    def decide(self) -> Decision:
+        return decide(
+            caller=self.caller,
+            license=self.license,
+            license_type=self.license_type,
+            matter=self.matter,
+            purpose=self.purpose,
+            approvals=self.approvals,
+            consents=self.consents,
+            now=self.now,
+        )
+
+    def access(self) -> Access:
+        return access_state(
+            caller=self.caller,
+            license=self.license,
+            license_type=self.license_type,
+            matter=self.matter,
+            purpose=self.purpose,
+            approvals=self.approvals,
+            consents=self.consents,
+            now=self.now,
+        )
+
+
+R = Reason
+B = Basis
+ALL_NEED = {k: R.NEEDS_AUTHORIZATION for k in ID_KEYS.split()}
+ID_ISSUER_KEYS = "name gender ethnicity birth_date address citizen_id issuing_authority"
+BL_ALL_KEYS = " ".join(f.key for f in BL.fields)
+PASSPORT_ISSUER_KEYS = " ".join(f.key for f in PASSPORT.fields if f.key != "photo")
+MASKED_ZHANG_SAN = "3701**********1238"
+MASKED_ADDRESS = "山东省济******城路1号"
+BL_APPROVAL = approval(issuer_code=MARKET.code, type_code=BL.code, fields=("legal_representative",))
+BL_CONSENT = consent(holder_code=COMPANY.code, license_ids=(), type_codes=(BL.code,))
+PASSPORT_APPROVAL = approval(
+    issuer_code=EXIT.code, type_code=PASSPORT.code, matter_code=PASSPORT_CHECK.code, fields=("name", "birth_date")
+)
+PASSPORT_CONSENT = consent(license_ids=(PASSPORT_LIC.license_id,), matter_code=PASSPORT_CHECK.code)
+
+CASES = [
+    # 无条件共享: 营业执照
+    Case("unconditional/consumer/listed", TAX, BL_LIC, BL, QYKZ, Allowed(BL_KEYS)),
+    Case("unconditional/partner/listed", PARTNER, BL_LIC, BL, QYKZ, Allowed(BL_KEYS)),
+    Case("unconditional/consumer/organisation code in full", TAX, BL_LIC, BL, BL_NAME, Allowed("company_name")),
+    Case("unconditional/consumer/matter not for type", TAX, BL_LIC, BL, CBDJ, Refused(R.MATTER_NOT_FOR_TYPE)),
+    Case("unconditional/consumer/no matter", TAX, BL_LIC, BL, None, Refused(R.NO_MATTER)),
+    Case("unconditional/consumer/blank purpose", TAX, BL_LIC, BL, QYKZ, Refused(R.NO_PURPOSE), purpose=" "),
+    Case("unconditional/holder portal", PORTAL, BL_LIC, BL, QYKZ, Refused(R.NOT_A_CONSUMER)),
+    Case("unconditional/admin", ADMIN, BL_LIC, BL, QYKZ, Refused(R.NOT_A_CONSUMER)),
+    Case("unconditional/issuer/no matter", MARKET, BL_LIC, BL, None, Allowed(BL_ALL_KEYS, via=B.ISSUER)),
+    Case(
+        "unconditional/consumer/live consent not used", TAX, BL_LIC, BL, QYKZ, Allowed(BL_KEYS), consents=(BL_CONSENT,)
+    ),
+    Case(
+        "unconditional/consumer/used-up consent irrelevant",
+        TAX,
+        BL_LIC,
+        BL,
+        QYKZ,
+        Allowed(BL_KEYS),
+        consents=(dataclasses.replace(BL_CONSENT, uses_remaining=0),),
+    ),
+    # 无条件共享 type, 有条件 field
+    Case(
+        "override conditional field/consumer/none",
+        TAX,
+        BL_LIC,
+        BL_STRICT,
+        QYKZ,
+        Allowed("company_name uscc company_type domicile", withheld={"legal_representative": R.NEEDS_AUTHORIZATION}),
+    ),
+    Case(
+        "override conditional field/consumer/live approval",
+        TAX,
+        BL_LIC,
+        BL_STRICT,
+        QYKZ,
+        Allowed(BL_KEYS, via_for={"legal_representative": B.CONDITIONAL_APPROVAL}, approvals=("A1",)),
+        approvals=(BL_APPROVAL,),
+    ),
+    Case(
+        "override conditional field/consumer/live consent",
+        TAX,
+        BL_LIC,
+        BL_STRICT,
+        QYKZ,
+        Allowed(BL_KEYS, via_for={"legal_representative": B.CONDITIONAL_CONSENT}, consent="C1"),
+        consents=(BL_CONSENT,),
+    ),
+    Case(
+        "override conditional field/consumer/expired approval",
+        TAX,
+        BL_LIC,
+        BL_STRICT,
+        QYKZ,
+        Allowed("company_name uscc company_type domicile", withheld={"legal_representative": R.APPROVAL_EXPIRED}),
+        approvals=(dataclasses.replace(BL_APPROVAL, valid_until=NOW - SECOND),),
+    ),
+    Case(
+        "override conditional field/issuer",
+        MARKET,
+        BL_LIC,
+        BL_STRICT,
+        QYKZ,
+        Allowed(BL_ALL_KEYS, via=B.ISSUER),
+    ),
+    # 有条件共享: 居民身份证
+    Case("conditional/consumer/none", TAX, ID_LIC, ID, QYKZ, Refused(R.NEEDS_AUTHORIZATION, ALL_NEED)),
+    Case(
+        "conditional/consumer/live approval",
+        TAX,
+        ID_LIC,
+        ID,
+        QYKZ,
+        Allowed(ID_KEYS, via=B.CONDITIONAL_APPROVAL, approvals=("A1",)),
+        approvals=(ID_APPROVAL,),
+    ),
+    Case(
+        "conditional/partner/live approval",
+        PARTNER,
+        ID_LIC,
+        ID,
+        QYKZ,
+        Allowed(ID_KEYS, via=B.CONDITIONAL_APPROVAL, approvals=("A1",)),
+        approvals=(approval(grantee_code=PARTNER.code),),
+    ),
+    Case(
+        "conditional/consumer/approval for this license",
+        TAX,
+        ID_LIC,
+        ID,
+        QYKZ,
+        Allowed(ID_KEYS, via=B.CONDITIONAL_APPROVAL, approvals=("A1",)),
+        approvals=(approval(license_id=ID_LIC.license_id),),
+    ),
+    Case(
+        "conditional/consumer/approval for another license",
+        TAX,
+        ID_LIC,
+        ID,
+        QYKZ,
+        Refused(R.NEEDS_AUTHORIZATION, ALL_NEED),
+        approvals=(approval(license_id=OTHER_ID_LICENSE),),
+    ),
+    Case(
+        "conditional/consumer/approval with fewer fields",
+        TAX,
+        ID_LIC,
+        ID,
+        QYKZ,
+        Allowed(
+            "name gender",
+            via=B.CONDITIONAL_APPROVAL,
+            withheld={"citizen_id": R.FIELD_NOT_APPROVED, "issuing_authority": R.FIELD_NOT_APPROVED},
+            holder=MASKED_ZHANG_SAN,
+            approvals=("A1",),
+        ),
+        approvals=(approval(fields=("name", "gender")),),
+    ),
+    Case(
+        "conditional/consumer/two approvals together",
+        TAX,
+        ID_LIC,
+        ID,
+        QYKZ,
+        Allowed(ID_KEYS, via=B.CONDITIONAL_APPROVAL, approvals=("A1", "A2")),
+        approvals=(
+            approval(fields=("name", "gender")),
+            approval(approval_id="A2", fields=("citizen_id", "issuing_authority")),
+        ),
+    ),
+    Case(
+        "conditional/consumer/expired approval",
+        TAX,
+        ID_LIC,
+        ID,
+        QYKZ,
+        Refused(R.APPROVAL_EXPIRED),
+        approvals=(approval(valid_until=NOW - dt.timedelta(days=1)),),
+    ),
+    Case(
+        "conditional/consumer/approval marked expired",
+        TAX,
+        ID_LIC,
+        ID,
+        QYKZ,
+        Refused(R.APPROVAL_EXPIRED),
+        approvals=(approval(state=ApprovalState.EXPIRED),),
+    ),
+    Case(
+        "conditional/consumer/rejected approval",
+        TAX,
+        ID_LIC,
+        ID,
+        QYKZ,
+        Refused(R.APPROVAL_REJECTED),
+        approvals=(approval(state=ApprovalState.REJECTED),),
+    ),
+    Case(
+        "conditional/consumer/approval for another matter",
+        TAX,
+        ID_LIC,
+        ID,
+        QYKZ,
+        Refused(R.NEEDS_AUTHORIZATION, ALL_NEED),
+        approvals=(approval(matter_code=CSDJ.code),),
+    ),
+    Case(
+        "conditional/consumer/approval for another grantee",
+        TAX,
+        ID_LIC,
+        ID,
+        QYKZ,
+        Refused(R.NEEDS_AUTHORIZATION, ALL_NEED),
+        approvals=(approval(grantee_code=MEDICAL.code),),
+    ),
+    Case(
+        "conditional/consumer/approval by another issuer",
+        TAX,
+        ID_LIC,
+        ID,
+        QYKZ,
+        Refused(R.NEEDS_AUTHORIZATION, ALL_NEED),
+        approvals=(approval(issuer_code=MARKET.code),),
+    ),
+    Case(
+        "conditional/consumer/live consent",
+        TAX,
+        ID_LIC,
+        ID,
+        QYKZ,
+        Allowed(ID_KEYS, via=B.CONDITIONAL_CONSENT, consent="C1"),
+        consents=(ID_CONSENT,),
+    ),
+    Case(
+        "conditional/consumer/consent for the type",
+        TAX,
+        ID_LIC,
+        ID,
+        QYKZ,
+        Allowed(ID_KEYS, via=B.CONDITIONAL_CONSENT, consent="C1"),
+        consents=(consent(license_ids=(), type_codes=(ID.code,)),),
+    ),
+    Case(
+        "conditional/consumer/consent used up",
+        TAX,
+        ID_LIC,
+        ID,
+        QYKZ,
+        Refused(R.CONSENT_USED_UP, {k: R.CONSENT_USED_UP for k in ID_KEYS.split()}),
+        consents=(consent(uses_remaining=0),),
+    ),
+    Case(
+        "conditional/consumer/withdrawn consent",
+        TAX,
+        ID_LIC,
+        ID,
+        QYKZ,
+        Refused(R.CONSENT_WITHDRAWN),
+        consents=(consent(withdrawn=True),),
+    ),
+    Case(
+        "conditional/consumer/expired consent",
+        TAX,
+        ID_LIC,
+        ID,
+        QYKZ,
+        Refused(R.CONSENT_EXPIRED),
+        consents=(consent(valid_until=NOW - SECOND),),
+    ),
+    Case(
+        "conditional/consumer/consent for another grantee",
+        TAX,
+        ID_LIC,
+        ID,
+        QYKZ,
+        Refused(R.CONSENT_OTHER_GRANTEE),
+        consents=(consent(grantee_code=MEDICAL.code),),
+    ),
+    Case(
+        "conditional/consumer/withdrawn consent for another grantee",
+        TAX,
+        ID_LIC,
+        ID,
+        QYKZ,
+        Refused(R.CONSENT_OTHER_GRANTEE),
+        consents=(consent(grantee_code=MEDICAL.code, withdrawn=True),),
+    ),
+    Case(
+        "conditional/consumer/consent for another matter",
+        TAX,
+        ID_LIC,
+        ID,
+        QYKZ,
+        Refused(R.CONSENT_OTHER_MATTER),
+        consents=(consent(matter_code=CSDJ.code),),
+    ),
+    Case(
+        "conditional/consumer/consent for another license",
+        TAX,
+        ID_LIC,
+        ID,
+        QYKZ,
+        Refused(R.CONSENT_OTHER_LICENSE),
+        consents=(consent(license_ids=(OTHER_ID_LICENSE,)),),
+    ),
+    Case(
+        "conditional/consumer/consent of another holder",
+        TAX,
+        ID_LIC,
+        ID,
+        QYKZ,
+        Refused(R.CONSENT_OTHER_HOLDER),
+        consents=(consent(holder_code=LI_SI),),
+    ),
+    Case(
+        "conditional/consumer/used-up and live consents",
+        TAX,
+        ID_LIC,
+        ID,
+        QYKZ,
+        Allowed(ID_KEYS, via=B.CONDITIONAL_CONSENT, consent="C1"),
+        consents=(consent(consent_id="C0", uses_remaining=0), ID_CONSENT),
+    ),
+    Case(
+        "conditional/consumer/two live consents: the one ending first is used",
+        TAX,
+        ID_LIC,
+        ID,
+        QYKZ,
+        Allowed(ID_KEYS, via=B.CONDITIONAL_CONSENT, consent="C2"),
+        consents=(ID_CONSENT, consent(consent_id="C2", valid_until=NOW + dt.timedelta(days=1))),
+    ),
+    Case(
+        "conditional/consumer/approval with fewer fields and live consent",
+        TAX,
+        ID_LIC,
+        ID,
+        QYKZ,
+        Allowed(
+            ID_KEYS,
+            via=B.CONDITIONAL_CONSENT,
+            via_for={"name": B.CONDITIONAL_APPROVAL, "gender": B.CONDITIONAL_APPROVAL},
+            approvals=("A1",),
+            consent="C1",
+        ),
+        approvals=(approval(fields=("name", "gender")),),
+        consents=(ID_CONSENT,),
+    ),
+    Case(
+        "conditional/consumer/approval covers all: consent not used",
+        TAX,
+        ID_LIC,
+        ID,
+        QYKZ,
+        Allowed(ID_KEYS, via=B.CONDITIONAL_APPROVAL, approvals=("A1",)),
+        approvals=(ID_APPROVAL,),
+        consents=(ID_CONSENT,),
+    ),
+    Case(
+        "conditional/consumer/approval with fewer fields and withdrawn consent",
+        TAX,
+        ID_LIC,
+        ID,
+        QYKZ,
+        Allowed(
+            "name gender",
+            via=B.CONDITIONAL_APPROVAL,
+            withheld={"citizen_id": R.CONSENT_WITHDRAWN, "issuing_authority": R.CONSENT_WITHDRAWN},
+            holder=MASKED_ZHANG_SAN,
+            approvals=("A1",),
+        ),
+        approvals=(approval(fields=("name", "gender")),),
+        consents=(consent(withdrawn=True),),
+    ),
+    Case(
+        "conditional/consumer/expired approval and used-up consent",
+        TAX,
+        ID_LIC,
+        ID,
+        QYKZ,
+        Refused(R.CONSENT_USED_UP),
+        approvals=(approval(valid_until=NOW - SECOND),),
+        consents=(consent(uses_remaining=0),),
+    ),
+    Case(
+        "conditional/consumer/matter not for type",
+        TAX,
+        ID_LIC,
+        ID,
+        CBDJ,
+        Refused(R.MATTER_NOT_FOR_TYPE),
+        approvals=(approval(matter_code=CBDJ.code),),
+    ),
+    Case("conditional/consumer/no matter", TAX, ID_LIC, ID, None, Refused(R.NO_MATTER), approvals=(ID_APPROVAL,)),
+    Case(
+        "conditional/issuer",
+        POLICE,
+        ID_LIC,
+        ID,
+        QYKZ,
+        Allowed(ID_ISSUER_KEYS, via=B.ISSUER, withheld={"photo": R.SECRET}),
+    ),
+    Case(
+        "conditional/holder portal with a consent naming it",
+        PORTAL,
+        ID_LIC,
+        ID,
+        QYKZ,
+        Refused(R.NOT_A_CONSUMER),
+        consents=(consent(grantee_code=PORTAL.code),),
+    ),
+    Case(
+        "conditional/admin with an approval naming it",
+        ADMIN,
+        ID_LIC,
+        ID,
+        QYKZ,
+        Refused(R.NOT_A_CONSUMER),
+        approvals=(approval(grantee_code=ADMIN.code),),
+    ),
+    Case(
+        "conditional/consumer/sensitive field masked, secret withheld",
+        TAX,
+        ID_LIC,
+        ID,
+        ID_ADDRESS,
+        Allowed(
+            "name address",
+            via=B.CONDITIONAL_CONSENT,
+            masked={"address": MASKED_ADDRESS},
+            withheld={"photo": R.SECRET},
+            holder=MASKED_ZHANG_SAN,
+            consent="C1",
+        ),
+        consents=(consent(matter_code=ID_ADDRESS.code),),
+    ),
+    Case(
+        "conditional/consumer/sensitive field in full",
+        TAX,
+        ID_LIC,
+        ID,
+        ID_ADDRESS_FULL,
+        Allowed("name address", via=B.CONDITIONAL_CONSENT, holder=MASKED_ZHANG_SAN, consent="C1"),
+        consents=(consent(matter_code=ID_ADDRESS_FULL.code),),
+    ),
+    Case(
+        "conditional/consumer/出生登记 parents' IDs in full",
+        POLICE,
+        BIRTH_LIC,
+        BIRTH,
+        CSDJ,
+        Allowed(
+            "child_name gender birth_date birth_place mother_name mother_citizen_id father_name father_citizen_id",
+            via=B.CONDITIONAL_APPROVAL,
+            holder="3701**********0017",
+            approvals=("A1",),
+        ),
+        approvals=(
+            approval(
+                issuer_code=HEALTH.code,
+                grantee_code=POLICE.code,
+                type_code=BIRTH.code,
+                matter_code=CSDJ.code,
+                fields=CSDJ.materials[0].fields,
+            ),
+        ),
+    ),
+    # 有条件共享 type, one field 无条件 and one 不予共享
+    Case(
+        "override both ways/consumer/none",
+        TAX,
+        ID_LIC,
+        ID_OPEN,
+        QYKZ,
+        Allowed(
+            "name",
+            withheld={
+                "gender": R.NEEDS_AUTHORIZATION,
+                "citizen_id": R.NEEDS_AUTHORIZATION,
+                "issuing_authority": R.NOT_SHARED,
+            },
+            holder=MASKED_ZHANG_SAN,
+        ),
+    ),
+    Case(
+        "override both ways/consumer/live consent",
+        TAX,
+        ID_LIC,
+        ID_OPEN,
+        QYKZ,
+        Allowed(
+            "name gender citizen_id",
+            via=B.CONDITIONAL_CONSENT,
+            via_for={"name": B.UNCONDITIONAL},
+            withheld={"issuing_authority": R.NOT_SHARED},
+            consent="C1",
+        ),
+        consents=(ID_CONSENT,),
+    ),
+    Case(
+        "override both ways/consumer/live approval of every field",
+        TAX,
+        ID_LIC,
+        ID_OPEN,
+        QYKZ,
+        Allowed(
+            "name gender citizen_id",
+            via=B.CONDITIONAL_APPROVAL,
+            via_for={"name": B.UNCONDITIONAL},
+            withheld={"issuing_authority": R.NOT_SHARED},
+            approvals=("A1",),
+        ),
+        approvals=(ID_APPROVAL,),
+    ),
+    Case(
+        "override both ways/issuer",
+        POLICE,
+        ID_LIC,
+        ID_OPEN,
+        QYKZ,
+        Allowed(ID_ISSUER_KEYS, via=B.ISSUER, withheld={"photo": R.SECRET}),
+    ),
+    # 不予共享: 护照
+    Case(
+        "not shared/consumer/none",
+        TAX,
+        PASSPORT_LIC,
+        PASSPORT,
+        PASSPORT_CHECK,
+        Refused(
+            R.NOT_SHARED,
+            {"name": R.NOT_SHARED, "birth_date": R.NOT_SHARED, "issuing_authority": R.NOT_SHARED, "photo": R.SECRET},
+        ),
+    ),
+    Case(
+        "not shared/consumer/live approval",
+        TAX,
+        PASSPORT_LIC,
+        PASSPORT,
+        PASSPORT_CHECK,
+        Refused(R.NOT_SHARED),
+        approvals=(PASSPORT_APPROVAL,),
+    ),
+    Case(
+        "not shared/consumer/live consent",
+        TAX,
+        PASSPORT_LIC,
+        PASSPORT,
+        PASSPORT_CHECK,
+        Refused(R.NOT_SHARED),
+        consents=(PASSPORT_CONSENT,),
+    ),
+    Case(
+        "not shared/consumer/matter not for type",
+        TAX,
+        PASSPORT_LIC,
+        PASSPORT,
+        QYKZ,
+        Refused(R.MATTER_NOT_FOR_TYPE),
+    ),
+    Case("not shared/holder portal", PORTAL, PASSPORT_LIC, PASSPORT, PASSPORT_CHECK, Refused(R.NOT_A_CONSUMER)),
+    Case(
+        "not shared/issuer",
+        EXIT,
+        PASSPORT_LIC,
+        PASSPORT,
+        None,
+        Allowed(PASSPORT_ISSUER_KEYS, via=B.ISSUER, withheld={"photo": R.SECRET}),
+    ),
+    Case(
+        "override unconditional field/consumer/none",
+        TAX,
+        PASSPORT_LIC,
+        PASSPORT_OPEN,
+        PASSPORT_CHECK,
+        Allowed(
+            "issuing_authority",
+            withheld={"name": R.NOT_SHARED, "birth_date": R.NOT_SHARED, "photo": R.SECRET},
+            holder=MASKED_ZHANG_SAN,
+        ),
+    ),
+    # materials needed without fields: judged by the type's class
+    Case("no fields/unconditional", TAX, BL_LIC, BL, PRESENCE, Allowed("")),
+    Case("no fields/conditional/none", TAX, ID_LIC, ID, PRESENCE, Refused(R.NEEDS_AUTHORIZATION)),
+    Case(
+        "no fields/conditional/live approval",
+        TAX,
+        ID_LIC,
+        ID,
+        PRESENCE,
+        Allowed("", holder=MASKED_ZHANG_SAN, approvals=("A1",)),
+        approvals=(approval(matter_code=PRESENCE.code, fields=()),),
+    ),
+    Case(
+        "no fields/conditional/live consent",
+        TAX,
+        ID_LIC,
+        ID,
+        PRESENCE,
+        Allowed("", holder=MASKED_ZHANG_SAN, consent="C1"),
+        consents=(consent(matter_code=PRESENCE.code),),
+    ),
+    Case("no fields/not shared", TAX, PASSPORT_LIC, PASSPORT, PRESENCE, Refused(R.NOT_SHARED)),
+    # time: valid_until is the first instant that is no longer valid
+    Case(
+        "time/approval a second before its end",
+        TAX,
+        ID_LIC,
+        ID,
+        QYKZ,
+        Allowed(ID_KEYS, via=B.CONDITIONAL_APPROVAL, approvals=("A1",)),
+        approvals=(ID_APPROVAL,),
+        now=NOW + YEAR - SECOND,
+    ),
+    Case(
+        "time/approval at its end",
+        TAX,
+        ID_LIC,
+        ID,
+        QYKZ,
+        Refused(R.APPROVAL_EXPIRED),
+        approvals=(ID_APPROVAL,),
+        now=NOW + YEAR,
+    ),
+    Case(
+        "time/consent a second before its end, in UTC",
+        TAX,
+        ID_LIC,
+        ID,
+        QYKZ,
+        Allowed(ID_KEYS, via=B.CONDITIONAL_CONSENT, consent="C1"),
+        consents=(ID_CONSENT,),
+        now=(NOW + MONTH - SECOND).astimezone(dt.UTC),
+    ),
+    Case(
+        "time/consent at its end, in UTC",
+        TAX,
+        ID_LIC,
+        ID,
+        QYKZ,
+        Refused(R.CONSENT_EXPIRED),
+        consents=(ID_CONSENT,),
+        now=(NOW + MONTH).astimezone(dt.UTC),
+    ),
+    Case(
+        "time/unconditional ignores time",
+        TAX,
+        BL_LIC,
+        BL,
+        QYKZ,
+        Allowed(BL_KEYS),
+        now=NOW + 10 * YEAR,
+    ),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_policy(case: Case) -> None:
+    decision = case.decide()
+    want = case.want
+    if isinstance(want, Refused):
+        assert isinstance(decision, Deny), decision
+        assert decision.reason is want.reason
+        if want.withheld:
+            assert {w.key: w.reason for w in decision.withheld} == want.withheld
+        assert bool(decision.remedy) == want.reason.authorizable
+        return
+    assert isinstance(decision, Permit), decision
+    keys = want.keys.split()
+    raw = case.license.content.fields
+    assert [f.key for f in decision.fields] == keys
+    assert decision.values == {k: want.masked.get(k, raw.get(k, "")) for k in keys}
+    assert {f.key for f in decision.fields if f.masked} == set(want.masked)
+    assert {f.key: f.basis for f in decision.fields} == {k: want.via_for.get(k, want.via) for k in keys}
+    assert {w.key: w.reason for w in decision.withheld} == want.withheld
+    holder_code = case.license.content.holder.code
+    assert decision.holder_code == (holder_code if want.holder == FULL else want.holder)
+    assert decision.approval_ids == want.approvals
+    assert decision.consent_id == want.consent
+    assert bool(decision.remedy) == any(r.authorizable for r in want.withheld.values())
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_access_state_follows_decide(case: Case) -> None:
+    decision = case.decide()
+    access = case.access()
+    if isinstance(decision, Permit) and not any(w.reason.authorizable for w in decision.withheld):
+        assert access == Access(state=AccessState.AVAILABLE)
+    elif isinstance(decision, Deny) and not decision.reason.authorizable:
+        assert (access.state, access.reason) == (AccessState.NOT_SHARED, decision.reason)
+    else:
+        assert access.state is AccessState.NEEDS_AUTHORIZATION
+        assert access.reason is not None and access.reason.authorizable
+        assert access.remedy == decision.remedy != ""
+
+
+ACCESS_CASES = [
+    ("unconditional", TAX, BL_LIC, BL, QYKZ, (), (), AccessState.AVAILABLE, None),
+    ("conditional/none", TAX, ID_LIC, ID, QYKZ, (), (), AccessState.NEEDS_AUTHORIZATION, R.NEEDS_AUTHORIZATION),
+    ("conditional/live approval", TAX, ID_LIC, ID, QYKZ, (ID_APPROVAL,), (), AccessState.AVAILABLE, None),
+    (
+        "conditional/approval with fewer fields",
+        TAX,
+        ID_LIC,
+        ID,
+        QYKZ,
+        (approval(fields=("name",)),),
+        (),
+        AccessState.NEEDS_AUTHORIZATION,
+        R.FIELD_NOT_APPROVED,
+    ),
+    ("conditional/live consent", TAX, ID_LIC, ID, QYKZ, (), (ID_CONSENT,), AccessState.AVAILABLE, None),
+    (
+        "conditional/used-up consent",
+        TAX,
+        ID_LIC,
+        ID,
+        QYKZ,
+        (),
+        (consent(uses_remaining=0),),
+        AccessState.NEEDS_AUTHORIZATION,
+        R.CONSENT_USED_UP,
+    ),
+    (
+        "conditional/secret field withheld, the rest available",
+        TAX,
+        ID_LIC,
+        ID,
+        ID_ADDRESS,
+        (),
+        (consent(matter_code=ID_ADDRESS.code),),
+        AccessState.AVAILABLE,
+        None,
+    ),
+    (
+        "unconditional type, conditional field",
+        TAX,
+        BL_LIC,
+        BL_STRICT,
+        QYKZ,
+        (),
+        (),
+        AccessState.NEEDS_AUTHORIZATION,
+        R.NEEDS_AUTHORIZATION,
+    ),
+    ("not shared", TAX, PASSPORT_LIC, PASSPORT, PASSPORT_CHECK, (), (), AccessState.NOT_SHARED, R.NOT_SHARED),
+    ("matter not for type", TAX, BL_LIC, BL, CBDJ, (), (), AccessState.NOT_SHARED, R.MATTER_NOT_FOR_TYPE),
+    ("admin", ADMIN, BL_LIC, BL, QYKZ, (), (), AccessState.NOT_SHARED, R.NOT_A_CONSUMER),
+    ("issuer", POLICE, ID_LIC, ID, QYKZ, (), (), AccessState.AVAILABLE, None),
+]
+
+
+@pytest.mark.parametrize(
+    ("caller", "lic", "license_type", "matter", "approvals", "consents", "state", "reason"),
+    [pytest.param(*row[1:], id=row[0]) for row in ACCESS_CASES],
+)
+def test_access_state(
+    caller: Member,
+    lic: License,
+    license_type: LicenseType,
+    matter: Matter,
+    approvals: tuple[Approval, ...],
+    consents: tuple[Consent, ...],
+    state: AccessState,
+    reason: Reason | None,
+) -> None:
+    access = access_state(
+        caller=caller,
+        license=lic,
+        license_type=license_type,
+        matter=matter,
+        purpose="办理事项",
+        approvals=approvals,
+        consents=consents,
+        now=NOW,
+    )
+    assert (access.state, access.reason) == (state, reason)
+    if state is AccessState.NEEDS_AUTHORIZATION:
+        assert lic.content.issuer_code in access.remedy
+        assert "RequestAccess" in access.remedy and "GrantConsent" in access.remedy
+
+
+def test_denial_says_how_to_get_authorisation() -> None:
+    decision = Case("", TAX, ID_LIC, ID, QYKZ, Refused(R.NEEDS_AUTHORIZATION)).decide()
+    assert isinstance(decision, Deny)
+    assert decision.detail == "居民身份证: 有条件共享，需发证部门审批或持证人授权"
+    assert (
+        decision.remedy == f"向发证部门 {POLICE.code} 申请审批（RequestAccess），或请持证人出具用证码（GrantConsent）"
+    )
+    error = decision.error()
+    assert isinstance(error, PermissionDeniedError)
+    assert (error.reason, error.message, error.metadata) == (
+        "NEEDS_AUTHORIZATION",
+        decision.detail,
+        {"remedy": decision.remedy},
+    )
+
+
+def test_denial_without_remedy_has_no_metadata() -> None:
+    decision = Case("", ADMIN, BL_LIC, BL, QYKZ, Refused(R.NOT_A_CONSUMER)).decide()
+    assert isinstance(decision, Deny)
+    assert (decision.remedy, decision.error().metadata) == ("", {})
+
+
+def test_decide_needs_an_aware_time() -> None:
+    with pytest.raises(ValueError, match="timezone-aware"):
+        dataclasses.replace(CASES[0], now=dt.datetime(2024, 6, 3, 10, 0)).decide()
+
+
+def test_decide_refuses_a_type_that_is_not_the_license_s() -> None:
+    with pytest.raises(ValueError, match="is not of type"):
+        Case("", TAX, ID_LIC, BL, QYKZ, Refused(R.NOT_SHARED)).decide()
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        pytest.param(lambda: approval(valid_until=dt.datetime(2025, 1, 1)), "timezone-aware", id="approval-naive"),
+        pytest.param(lambda: consent(valid_until=dt.datetime(2025, 1, 1)), "timezone-aware", id="consent-naive"),
+        pytest.param(lambda: consent(uses_remaining=-1), "negative", id="consent-negative-uses"),
+        pytest.param(lambda: consent(license_ids=(), type_codes=()), "at least one", id="consent-covers-nothing"),
+    ],
+)
+def test_grants_check_their_invariants(make: Callable[[], object], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        make()
+
+
+def spec(sensitivity: Sensitivity) -> FieldSpec:
+    return FieldSpec(key="k", label="k", value_type=ValueType.STRING, sensitivity=sensitivity)
+
+
+@pytest.mark.parametrize(
+    ("sensitivity", "value", "full", "shown"),
+    [
+        pytest.param(Sensitivity.SENSITIVE, "370102199003071234", False, "3701**********1234", id="citizen-id-masked"),
+        pytest.param(Sensitivity.SENSITIVE, "370102199003071234", True, "370102199003071234", id="citizen-id-full"),
+        pytest.param(Sensitivity.SENSITIVE, "6217000012345678", False, "6217********5678", id="card-number-masked"),
+        pytest.param(Sensitivity.SENSITIVE, "王芳", False, "**", id="short-value-all-stars"),
+        pytest.param(Sensitivity.SENSITIVE, "", False, "", id="empty"),
+        pytest.param(Sensitivity.NORMAL, "370102199003071234", False, "370102199003071234", id="normal-never-masked"),
+    ],
+)
+def test_mask_value(sensitivity: Sensitivity, value: str, full: bool, shown: str) -> None:
+    assert mask_value(spec(sensitivity), value, full=full) == shown
+
+
+@pytest.mark.parametrize("full", [False, True])
+def test_mask_value_refuses_secret_fields(full: bool) -> None:
+    with pytest.raises(ValueError, match="secret"):
+        mask_value(spec(Sensitivity.SECRET), "photo-ref", full=full)
+
+
+@pytest.mark.parametrize(
+    ("start", "n", "end"),
+    [
+        pytest.param(dt.date(2024, 6, 3), 0, dt.date(2024, 6, 3), id="mon+0"),
+        pytest.param(dt.date(2024, 6, 3), 1, dt.date(2024, 6, 4), id="mon+1"),
+        pytest.param(dt.date(2024, 6, 7), 1, dt.date(2024, 6, 10), id="fri+1-skips-weekend"),
+        pytest.param(dt.date(2024, 6, 8), 1, dt.date(2024, 6, 10), id="sat+1"),
+        pytest.param(dt.date(2024, 6, 9), 0, dt.date(2024, 6, 9), id="sun+0"),
+        pytest.param(dt.date(2024, 6, 3), 5, dt.date(2024, 6, 10), id="mon+5"),
+        pytest.param(dt.date(2024, 6, 3), 10, dt.date(2024, 6, 17), id="mon+10"),
+        pytest.param(dt.date(2024, 6, 7), 10, dt.date(2024, 6, 21), id="fri+10"),
+        pytest.param(dt.date(2024, 12, 27), 3, dt.date(2025, 1, 1), id="across-new-year-holiday-not-modelled"),
+    ],
+)
+def test_working_days_after(start: dt.date, n: int, end: dt.date) -> None:
+    assert working_days_after(start, n) == end
+
+
+def test_working_days_after_refuses_negative_counts() -> None:
+    with pytest.raises(ValueError, match="negative"):
+        working_days_after(dt.date(2024, 6, 3), -1)
+
+
+MONDAY_MORNING = dt.datetime(2024, 6, 3, 9, 0, tzinfo=CHINA_TZ)
+
+
+@pytest.mark.parametrize(
+    ("submitted_at", "now", "expired"),
+    [
+        pytest.param(MONDAY_MORNING, MONDAY_MORNING, False, id="just-submitted"),
+        pytest.param(MONDAY_MORNING, dt.datetime(2024, 6, 17, 23, 59, 59, tzinfo=CHINA_TZ), False, id="last-day"),
+        pytest.param(MONDAY_MORNING, dt.datetime(2024, 6, 18, 0, 0, tzinfo=CHINA_TZ), True, id="day-after"),
+        pytest.param(MONDAY_MORNING, dt.datetime(2024, 6, 17, 16, 0, tzinfo=dt.UTC), True, id="day-after-in-utc"),
+        pytest.param(
+            dt.datetime(2024, 6, 7, 17, 0, tzinfo=dt.UTC),  # Saturday 01:00 in China
+            dt.datetime(2024, 6, 21, 23, 0, tzinfo=CHINA_TZ),
+            False,
+            id="submitted-saturday-china-time",
+        ),
+        pytest.param(
+            dt.datetime(2024, 6, 7, 17, 0, tzinfo=dt.UTC),
+            dt.datetime(2024, 6, 22, 0, 0, tzinfo=CHINA_TZ),
+            True,
+            id="submitted-saturday-china-time-expired",
+        ),
+    ],
+)
+def test_request_expired(submitted_at: dt.datetime, now: dt.datetime, expired: bool) -> None:
+    assert request_expired(submitted_at, now) is expired
+
+
+def test_request_deadline_is_the_end_of_the_tenth_working_day() -> None:
+    assert request_deadline(MONDAY_MORNING) == dt.datetime(2024, 6, 18, 0, 0, tzinfo=CHINA_TZ)
+
+
+def test_request_expired_needs_aware_times() -> None:
+    with pytest.raises(ValueError, match="timezone-aware"):
+        request_expired(dt.datetime(2024, 6, 3, 9, 0), NOW)
+    with pytest.raises(ValueError, match="timezone-aware"):
+        request_expired(MONDAY_MORNING, dt.datetime(2024, 6, 3, 9, 0))
