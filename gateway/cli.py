@@ -39,6 +39,9 @@ def main(argv: list[str] | None = None) -> int:
     imp.add_argument("--format", choices=["csv", "jsonl"], help="file format (default: by suffix)")
     imp.add_argument("--target", help="gateway address (default: the configured gRPC address)")
 
+    audit = commands.add_parser("audit", help="check the audit trail's hash chain, or prune it (retention)")
+    audit.add_argument("action", choices=["verify", "prune"], help="verify: check end to end; prune: drop old records")
+
     args = parser.parse_args(argv)
     try:
         settings = Settings.load(args.config)
@@ -148,7 +151,45 @@ def _import(settings: Settings, args: argparse.Namespace) -> int:
     return 1 if report.failures else 0
 
 
-_COMMANDS = {"init": _init, "serve": _serve, "demo": _demo, "import": _import, "import-ca": _import_ca}
+def _audit(settings: Settings, args: argparse.Namespace) -> int:
+    import datetime as dt
+
+    from gateway.server import Gateway
+
+    gateway = Gateway.open(settings)
+    try:
+        if gateway.audit is None:
+            print("zzgw audit: no audit trail yet: run `zzgw init`", file=sys.stderr)
+            return 2
+        if args.action == "prune":
+            if not settings.audit_retention_days:
+                print("zzgw audit prune: audit_retention_days is 0 (keep for ever): nothing to do")
+                return 0
+            removed = gateway.audit.prune(dt.timedelta(days=settings.audit_retention_days))
+            print(f"removed {removed} access records older than {settings.audit_retention_days} days")
+            return 0
+        check = gateway.audit.check()
+    finally:
+        gateway.close()
+    if check.ok:
+        print(f"audit trail intact: {check.records} records, {check.checkpoints} signed checkpoints")
+        return 0
+    print(
+        f"audit trail BROKEN at {check.first_broken} ({check.reason}); "
+        f"{check.records} records and {check.checkpoints} checkpoints read",
+        file=sys.stderr,
+    )
+    return 1
+
+
+_COMMANDS = {
+    "init": _init,
+    "serve": _serve,
+    "demo": _demo,
+    "import": _import,
+    "import-ca": _import_ca,
+    "audit": _audit,
+}
 
 if __name__ == "__main__":
     sys.exit(main())

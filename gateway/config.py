@@ -20,6 +20,7 @@ ZZGW_WORKERS                workers                 1 (gateway processes sharing
 ZZGW_THREADS                threads                 16 (gRPC handler threads per process)
 ZZGW_MAX_MESSAGE_BYTES      max_message_bytes       4194304
 ZZGW_MAX_WATCHERS           max_watchers            8 (WatchLicenseChanges streams per process)
+ZZGW_AUDIT_RETENTION_DAYS   audit_retention_days    0 (keep access records for ever); ``zzgw audit prune``
 ZZGW_ACCESS_LOG             access_log              ``true``
 ZZGW_LOG_LEVEL              log_level               ``INFO``
 ==========================  ======================  =========================================================
@@ -50,6 +51,7 @@ _ENV = {
     "threads": "ZZGW_THREADS",
     "max_message_bytes": "ZZGW_MAX_MESSAGE_BYTES",
     "max_watchers": "ZZGW_MAX_WATCHERS",
+    "audit_retention_days": "ZZGW_AUDIT_RETENTION_DAYS",
     "access_log": "ZZGW_ACCESS_LOG",
     "log_level": "ZZGW_LOG_LEVEL",
 }
@@ -73,6 +75,7 @@ class Settings:
     threads: int = 16
     max_message_bytes: int = 4 * 1024 * 1024
     max_watchers: int = 8
+    audit_retention_days: int = 0
     access_log: bool = True
     log_level: str = "INFO"
 
@@ -81,6 +84,8 @@ class Settings:
             raise ConfigError(f"mode must be dev or production, not {self.mode!r}")
         if not 1 <= self.workers <= 64 or not 1 <= self.threads <= 1024:
             raise ConfigError("workers must be 1-64 and threads 1-1024")
+        if self.audit_retention_days < 0:
+            raise ConfigError("audit_retention_days must be 0 (keep for ever) or more")
         if not 1024 <= self.max_message_bytes <= 256 * 1024 * 1024:
             raise ConfigError("max_message_bytes must be between 1 KiB and 256 MiB")
 

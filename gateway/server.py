@@ -30,6 +30,7 @@ from grpc_reflection.v1alpha import reflection
 from pyhanko.sign.timestamps import HTTPTimeStamper, TimeStamper
 
 from adapters.http import HttpApp, HttpServer
+from gateway.api.audit import AuditServicer
 from gateway.api.catalog import CatalogServicer
 from gateway.api.interceptors import GatewayInterceptor
 from gateway.api.issuance import IssuanceServicer
@@ -39,6 +40,7 @@ from gateway.config import ConfigError, Settings
 from gateway.domain.catalog import Catalog
 from gateway.domain.errors import ConflictError
 from gateway.domain.model import Clock, Member, Role, SystemClock
+from gateway.services.audit import AuditSigner, AuditTrail
 from gateway.services.documents import DocumentService
 from gateway.services.issuance import IssuanceService, SerialGenerator, random_serial
 from gateway.services.members import Authenticator, MemberService, load_bootstrap_catalog, load_demo_members
@@ -47,6 +49,8 @@ from gateway.services.verification import ReceiptKey, VerificationService
 from gateway.store.changes import ChangeFeed
 from gateway.store.database import Database
 from protos.zzgw.v1 import (
+    audit_pb2,
+    audit_pb2_grpc,
     catalog_pb2,
     catalog_pb2_grpc,
     issuance_pb2,
@@ -68,6 +72,7 @@ SERVICE_NAMES = (
     issuance_pb2.DESCRIPTOR.services_by_name["IssuanceService"].full_name,
     seal_pb2.DESCRIPTOR.services_by_name["SealService"].full_name,
     verification_pb2.DESCRIPTOR.services_by_name["VerificationService"].full_name,
+    audit_pb2.DESCRIPTOR.services_by_name["AuditService"].full_name,
 )
 GRACE_SECONDS = 10.0
 TSA_KEY = "tsa"
@@ -95,6 +100,8 @@ class Gateway:
     documents: DocumentService | None = None
     """None, like ``seals``, until ``zzgw init`` has made the seal-maker CA."""
     feed: ChangeFeed | None = None
+    audit: AuditTrail | None = None
+    """The audit trail; None until ``zzgw init`` has made the gateway's key (the receipt key signs checkpoints)."""
     verification: VerificationService | None = None
     """None until ``zzgw init`` has made the seal-maker CA and the receipt key."""
     _names: TTLCache[str, str] = field(default_factory=lambda: TTLCache(maxsize=10_000, ttl=60.0))
@@ -121,11 +128,19 @@ class Gateway:
         seals = SealService(db, ca, keys, clock, ids=random_serial, timestamper=timestamper, feed=feed) if ca else None
         documents = DocumentService(db, catalog, seals, clock) if seals else None
         receipt_key = _receipt_key(settings, keys)
+        audit = (
+            AuditTrail(db, AuditSigner(key=receipt_key.key, certificate=receipt_key.certificate), clock)
+            if receipt_key
+            else None
+        )
         verification = (
-            VerificationService(db, catalog, seals, receipt_key, clock, feed) if seals and receipt_key else None
+            VerificationService(db, catalog, seals, receipt_key, clock, feed, audit=audit)
+            if seals and receipt_key
+            else None
         )
         return cls(
             feed=feed,
+            audit=audit,
             verification=verification,
             documents=documents,
             seals=seals,
@@ -387,6 +402,7 @@ def build_server(gateway: Gateway, address: str | None = None) -> tuple[grpc.Ser
     seal_pb2_grpc.add_SealServiceServicer_to_server(
         SealServicer(gateway.seals, gateway.clock, gateway.member_name), server
     )
+    audit_pb2_grpc.add_AuditServiceServicer_to_server(AuditServicer(gateway.audit, gateway.member_name), server)
     verification_pb2_grpc.add_VerificationServiceServicer_to_server(
         VerificationServicer(gateway.verification, gateway.catalog, gateway.clock, gateway.member_name), server
     )

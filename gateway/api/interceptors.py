@@ -39,6 +39,21 @@ def caller() -> Member:
     return current_member.get()
 
 
+OPERATOR_METADATA = "x-zzgw-operator"
+"""Request metadata naming the clerk or system user on the caller's side: ASCII, or UTF-8 (e.g. a Chinese name)
+under ``x-zzgw-operator-bin`` (gRPC carries non-ASCII metadata only in ``-bin`` keys)."""
+
+
+def operator(context: grpc.ServicerContext) -> str:
+    """The operator named in the request metadata (``OPERATOR_METADATA``), or empty."""
+    for key, value in context.invocation_metadata() or ():
+        if key == OPERATOR_METADATA + "-bin" and isinstance(value, bytes):
+            return value.decode("utf-8", "replace")
+        if key == OPERATOR_METADATA:
+            return value if isinstance(value, str) else value.decode("ascii", "replace")
+    return ""
+
+
 class _Aborted(Exception):
     """The handler aborted the call itself (context.abort); its status is already set."""
 

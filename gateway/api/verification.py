@@ -7,7 +7,7 @@ from collections.abc import Callable
 import grpc
 
 from gateway.api.convert import timestamp
-from gateway.api.interceptors import caller
+from gateway.api.interceptors import caller, operator
 from gateway.domain.catalog import Catalog
 from gateway.domain.errors import UpstreamUnavailableError
 from gateway.domain.model import Clock, License, LicenseStatus, today
@@ -40,8 +40,8 @@ class VerificationServicer(verification_pb2_grpc.VerificationServiceServicer):
             raise UpstreamUnavailableError("no seal-maker CA or receipt key: run `zzgw init`", reason="NO_SEAL_CA")
         return self._service
 
-    def _use(self, use: verification_pb2.UseContext) -> UseContext:
-        return check_use(use.matter_code, use.purpose, self._catalog)
+    def _use(self, use: verification_pb2.UseContext, context: grpc.ServicerContext) -> UseContext:
+        return check_use(use.matter_code, use.purpose, self._catalog, operator=operator(context))
 
     def VerifyLicense(
         self, request: verification_pb2.VerifyLicenseRequest, context: grpc.ServicerContext
@@ -49,7 +49,7 @@ class VerificationServicer(verification_pb2_grpc.VerificationServiceServicer):
         service = self._verification()
         report = service.verify_license(
             caller(),
-            self._use(request.use),
+            self._use(request.use, context),
             license_id=request.license_id,
             type_code=request.type_code,
             license_number=request.license_number,
@@ -61,7 +61,7 @@ class VerificationServicer(verification_pb2_grpc.VerificationServiceServicer):
         self, request: verification_pb2.VerifyDocumentRequest, context: grpc.ServicerContext
     ) -> verification_pb2.VerifyDocumentResponse:
         service = self._verification()
-        report, registered = service.verify_document(caller(), self._use(request.use), request.pdf)
+        report, registered = service.verify_document(caller(), self._use(request.use, context), request.pdf)
         return verification_pb2.VerifyDocumentResponse(report=self._report(report), registered_document=registered)
 
     def CheckClaim(
@@ -70,7 +70,7 @@ class VerificationServicer(verification_pb2_grpc.VerificationServiceServicer):
         service = self._verification()
         checked = service.check_claim(
             caller(),
-            self._use(request.use),
+            self._use(request.use, context),
             type_code=request.type_code,
             holder_code=request.holder_code,
             license_number=request.license_number,

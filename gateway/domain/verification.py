@@ -20,6 +20,7 @@ from gateway.domain.validation import check_text
 from signing.results import PASSED, CheckResult, Finding
 
 MAX_PURPOSE = 200
+MAX_OPERATOR = 64
 
 _STATUS_REASONS = {
     LicenseStatus.SUSPENDED: ("SUSPENDED", "the license is suspended (暂停)"),
@@ -38,11 +39,22 @@ class UseContext:
 
     matter_code: str
     purpose: str
+    operator: str = ""
+    """The clerk or system user on the caller's side (request metadata ``x-zzgw-operator``), for the audit trail."""
 
 
-def check_use(matter_code: str, purpose: str, catalog: Catalog) -> UseContext:
-    """The use context of a request; INVALID_ARGUMENT when the matter is missing or unknown or the purpose empty."""
+def check_use(matter_code: str, purpose: str, catalog: Catalog, *, operator: str = "") -> UseContext:
+    """The use context of a request; INVALID_ARGUMENT when the matter is missing or unknown, the purpose empty, or
+    the operator id too long or not printable."""
     errors: list[FieldViolation] = []
+    if len(operator) > MAX_OPERATOR or not operator.isprintable():
+        errors.append(
+            FieldViolation(
+                field="x-zzgw-operator",
+                reason="BAD_OPERATOR",
+                description=f"the operator id must be printable and at most {MAX_OPERATOR} characters",
+            )
+        )
     if not matter_code:
         errors.append(FieldViolation(field="use.matter_code", reason="REQUIRED", description="matter_code is required"))
     elif matter_code not in catalog.matters:
@@ -54,7 +66,7 @@ def check_use(matter_code: str, purpose: str, catalog: Catalog) -> UseContext:
     purpose = check_text("use.purpose", purpose, MAX_PURPOSE, errors, required=True)
     if errors:
         raise InvalidRequestError(errors)
-    return UseContext(matter_code=matter_code, purpose=purpose)
+    return UseContext(matter_code=matter_code, purpose=purpose, operator=operator)
 
 
 def status_finding(license: License, on: dt.date) -> Finding:

@@ -40,6 +40,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from pyhanko.pdf_utils.reader import PdfFileReader
 
+from gateway.domain.audit import AuditAction, AuditEntry
 from gateway.domain.catalog import Catalog
 from gateway.domain.errors import (
     FieldViolation,
@@ -58,6 +59,7 @@ from gateway.domain.verification import (
     authority_finding,
     status_finding,
 )
+from gateway.services.audit import AuditTrail
 from gateway.services.seals import SealService
 from gateway.store.changes import ChangeFeed
 from gateway.store.database import Database, UnitOfWork
@@ -133,6 +135,7 @@ class VerificationService:
         clock: Clock,
         feed: ChangeFeed,
         *,
+        audit: AuditTrail | None = None,
         ids: Callable[[], str] = lambda: uuid.uuid4().hex,
     ):
         self._db = db
@@ -147,7 +150,8 @@ class VerificationService:
         self._known_seals: LRUCache[str, _KnownSeal] = LRUCache(SEAL_CACHE_SIZE)
         self._verified: LRUCache[bytes, bool] = LRUCache(VERIFIED_CACHE_SIZE)
         self._crl: bytes | None = None
-        self._receipts = GroupWriter(db, _store_receipts, name="receipts")
+        self._audit = audit
+        self._receipts: GroupWriter[tuple[StoredReceipt, AuditEntry]] = GroupWriter(db, self._store, name="receipts")
         feed.subscribe(self._forget)
 
     def close(self) -> None:
@@ -188,11 +192,23 @@ class VerificationService:
                 license = uow.licenses.get_current(type_code, license_number)
             query = {"by": "license_number", "type_code": type_code}
         if license is None:
-            return self._report(caller, use, query, _NOT_CHECKED, NOT_FOUND, _NOT_CHECKED, None, now)
+            return self._report(
+                AuditAction.VERIFY_LICENSE, caller, use, query, _NOT_CHECKED, NOT_FOUND, _NOT_CHECKED, None, now
+            )
         known = self._seal_by_key(license.seal.key_id)
         if known is None:
             integrity = Finding(result=CheckResult.FAILED, reason="UNKNOWN_SEAL_KEY", detail="no seal has this key")
-            return self._report(caller, use, query, integrity, self._status(license), _NOT_CHECKED, license, now)
+            return self._report(
+                AuditAction.VERIFY_LICENSE,
+                caller,
+                use,
+                query,
+                integrity,
+                self._status(license),
+                _NOT_CHECKED,
+                license,
+                now,
+            )
         integrity = record_integrity(
             license.content.record_mapping(), license.seal, known.public_key_der, verified=self._verified
         )
@@ -207,7 +223,9 @@ class VerificationService:
             _owner_finding(known.seal, license),
             authority_finding(license, self._catalog),
         )
-        return self._report(caller, use, query, integrity, self._status(license), identity, license, now)
+        return self._report(
+            AuditAction.VERIFY_LICENSE, caller, use, query, integrity, self._status(license), identity, license, now
+        )
 
     def verify_document(self, caller: Member, use: UseContext, pdf: bytes) -> tuple[Report, bool]:
         """Verify a PDF an applicant hands over; also says whether it is the very document the gateway stored."""
@@ -231,7 +249,9 @@ class VerificationService:
             detail=checked.issuer_identity.detail,
         )
         if license is None:
-            report = self._report(caller, use, query, checked.integrity, NOT_FOUND, identity, None, now)
+            report = self._report(
+                AuditAction.VERIFY_DOCUMENT, caller, use, query, checked.integrity, NOT_FOUND, identity, None, now
+            )
             return report, False
         if identity.result is CheckResult.PASSED and checked.uscc != license.content.issuer_code:
             identity = Finding(
@@ -240,7 +260,17 @@ class VerificationService:
                 detail="the document is sealed by someone other than the license's issuer",
             )
         identity = _first_failure(identity, authority_finding(license, self._catalog))
-        report = self._report(caller, use, query, checked.integrity, self._status(license), identity, license, now)
+        report = self._report(
+            AuditAction.VERIFY_DOCUMENT,
+            caller,
+            use,
+            query,
+            checked.integrity,
+            self._status(license),
+            identity,
+            license,
+            now,
+        )
         return report, stored is not None
 
     def check_claim(
@@ -279,7 +309,16 @@ class VerificationService:
             "mismatched_fields": list(answer.mismatched_fields),
             "status_reason": answer.status_reason,
         }
-        receipt = self._sign_and_store(caller, use, statement, license.license_id if license else "", now)
+        receipt = self._sign_and_store(
+            AuditAction.CHECK_CLAIM,
+            caller,
+            use,
+            statement,
+            license,
+            answer.result.name,
+            answer.status_reason or ",".join(answer.mismatched_fields),
+            now,
+        )
         return ClaimReport(answer=answer, checked_at=now, receipt=receipt)
 
     def receipt(self, caller: Member, receipt_id: str) -> StoredReceipt:
@@ -305,7 +344,17 @@ class VerificationService:
         envelope = read_qr(text)
         if envelope is None:
             integrity = Finding(result=CheckResult.FAILED, reason="MALFORMED", detail="not a readable ZZ1: code")
-            return self._report(caller, use, {"by": "qr_code"}, integrity, _NOT_CHECKED, _NOT_CHECKED, None, now)
+            return self._report(
+                AuditAction.VERIFY_LICENSE,
+                caller,
+                use,
+                {"by": "qr_code"},
+                integrity,
+                _NOT_CHECKED,
+                _NOT_CHECKED,
+                None,
+                now,
+            )
         license_id = envelope.claims.license_id
         query = {"by": "qr_code", "license_id": license_id}
         license = self._license(license_id)
@@ -313,16 +362,38 @@ class VerificationService:
         if known is None:
             integrity = Finding(result=CheckResult.FAILED, reason="UNKNOWN_SEAL_KEY", detail="no seal has this key")
             status = self._status(license) if license else NOT_FOUND
-            return self._report(caller, use, query, integrity, status, _NOT_CHECKED, license, now)
+            return self._report(
+                AuditAction.VERIFY_LICENSE, caller, use, query, integrity, status, _NOT_CHECKED, license, now
+            )
         check, _ = check_qr_seal(
             text, certificate=known.certificate, base=known.base, revoked_at=known.seal.revoked_at, now=now
         )
         if license is None:
-            return self._report(caller, use, query, check.integrity, NOT_FOUND, check.issuer_identity, None, now)
+            return self._report(
+                AuditAction.VERIFY_LICENSE,
+                caller,
+                use,
+                query,
+                check.integrity,
+                NOT_FOUND,
+                check.issuer_identity,
+                None,
+                now,
+            )
         identity = _first_failure(
             check.issuer_identity, _owner_finding(known.seal, license), authority_finding(license, self._catalog)
         )
-        return self._report(caller, use, query, check.integrity, self._status(license), identity, license, now)
+        return self._report(
+            AuditAction.VERIFY_LICENSE,
+            caller,
+            use,
+            query,
+            check.integrity,
+            self._status(license),
+            identity,
+            license,
+            now,
+        )
 
     def _status(self, license: License) -> Finding:
         return status_finding(license, today(self._clock))
@@ -404,6 +475,7 @@ class VerificationService:
 
     def _report(
         self,
+        action: AuditAction,
         caller: Member,
         use: UseContext,
         query: Mapping[str, object],
@@ -426,7 +498,7 @@ class VerificationService:
             },
             "license": self._summary(license) if license is not None else None,
         }
-        receipt = self._sign_and_store(caller, use, statement, license.license_id if license else "", now)
+        receipt = self._sign_and_store(action, caller, use, statement, license, result.value, reason or "", now)
         return Report(
             verdict=result,
             reason=reason,
@@ -451,8 +523,17 @@ class VerificationService:
         }
 
     def _sign_and_store(
-        self, caller: Member, use: UseContext, statement: Mapping[str, object], license_id: str, now: dt.datetime
+        self,
+        action: AuditAction,
+        caller: Member,
+        use: UseContext,
+        statement: Mapping[str, object],
+        license: License | None,
+        decision: str,
+        reason: str,
+        now: dt.datetime,
     ) -> StoredReceipt:
+        """Sign the receipt, then store it and its access record in one transaction; returns once committed."""
         receipt_id = self._ids()
         full = {
             "receipt_id": receipt_id,
@@ -463,6 +544,7 @@ class VerificationService:
             **statement,
         }
         signed = sign_receipt(self._receipt_key.key, full)
+        license_id = license.license_id if license is not None else ""
         receipt = StoredReceipt(
             receipt_id=receipt_id,
             statement=signed.statement,
@@ -473,12 +555,27 @@ class VerificationService:
             license_id=license_id,
             created_at=now,
         )
-        self._receipts.write(receipt)
+        entry = AuditEntry(
+            at=now,
+            caller=caller.code,
+            operator=use.operator,
+            action=action,
+            matter_code=use.matter_code,
+            purpose=use.purpose,
+            license_id=license_id,
+            issuer_code=license.content.issuer_code if license is not None else "",
+            holder_code=license.content.holder.code if license is not None else "",
+            decision=decision,
+            reason=reason[:64],
+            receipt_id=receipt_id,
+        )
+        self._receipts.write((receipt, entry))
         return receipt
 
-
-def _store_receipts(uow: UnitOfWork, receipts: Sequence[StoredReceipt]) -> None:
-    uow.receipts.add(receipts)
+    def _store(self, uow: UnitOfWork, items: Sequence[tuple[StoredReceipt, AuditEntry]]) -> None:
+        uow.receipts.add([receipt for receipt, _ in items])
+        if self._audit is not None:
+            self._audit.append(uow, [entry for _, entry in items])
 
 
 def _first_failure(*findings: Finding) -> Finding:

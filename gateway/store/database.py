@@ -29,6 +29,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.store.repositories import (
+    AuditRepository,
     DocumentRepository,
     LicenseRepository,
     MemberRepository,
@@ -38,6 +39,7 @@ from gateway.store.repositories import (
 
 _MIGRATIONS = Path(__file__).with_name("migrations")
 _EVENT_LOCK_ID = 0x7A7A6777  # "zzgw"
+_AUDIT_LOCK_ID = 0x7A7A6761  # "zzga"
 
 
 class Database:
@@ -130,11 +132,17 @@ class UnitOfWork:
         self.seals = SealRepository(session)
         self.documents = DocumentRepository(session)
         self.receipts = ReceiptRepository(session)
+        self.audit = AuditRepository(session)
 
     def lock_change_log(self) -> None:
         """Serialise writers of change events until commit (PostgreSQL; SQLite writers are serial already)."""
         if self.dialect == "postgresql":
             self.session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _EVENT_LOCK_ID})
+
+    def lock_audit_chain(self) -> None:
+        """Serialise appends to the audit chain until commit (PostgreSQL; SQLite writers are serial already)."""
+        if self.dialect == "postgresql":
+            self.session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _AUDIT_LOCK_ID})
 
     def commit(self) -> None:
         self.session.commit()

@@ -167,3 +167,43 @@ class ReceiptRow(Base):
     matter_code: Mapped[str] = mapped_column(String(40))
     license_id: Mapped[str] = mapped_column(String(120), default="")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class AccessRecordRow(Base):
+    """The audit trail (用证记录): one row per answered use, numbered without gaps and hash-chained."""
+
+    __tablename__ = "access_records"
+    __table_args__ = (
+        Index("ix_access_records_holder", "holder_code", "seq"),
+        Index("ix_access_records_issuer", "issuer_code", "seq"),
+        Index("ix_access_records_at", "at"),
+    )
+
+    seq: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    caller: Mapped[str] = mapped_column(String(18))
+    operator: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(32))
+    matter_code: Mapped[str] = mapped_column(String(40))
+    purpose: Mapped[str] = mapped_column(String(200))
+    license_id: Mapped[str] = mapped_column(String(120))
+    issuer_code: Mapped[str] = mapped_column(String(18))
+    holder_code: Mapped[str] = mapped_column(String(40))
+    decision: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str] = mapped_column(String(64))
+    receipt_id: Mapped[str] = mapped_column(String(32))
+    prev_hash: Mapped[bytes] = mapped_column(LargeBinary)
+    hash: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class AuditCheckpointRow(Base):
+    """A signed statement of the audit chain's hash at one record."""
+
+    __tablename__ = "audit_checkpoints"
+
+    seq: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
+    hash: Mapped[bytes] = mapped_column(LargeBinary)
+    signature: Mapped[bytes] = mapped_column(LargeBinary)
+    algorithm: Mapped[str] = mapped_column(String(32))
+    key_id: Mapped[str] = mapped_column(String(64))
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))

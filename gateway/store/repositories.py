@@ -29,6 +29,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
+from gateway.domain.audit import AccessRecord, AuditAction, AuditEntry, Checkpoint
 from gateway.domain.model import (
     ChangeKind,
     Holder,
@@ -41,7 +42,16 @@ from gateway.domain.model import (
     Role,
 )
 from gateway.domain.seals import DocumentSource, LicenseDocument, Seal, SealStatus
-from gateway.store.models import DocumentRow, LicenseEventRow, LicenseRow, MemberRow, ReceiptRow, SealRow
+from gateway.store.models import (
+    AccessRecordRow,
+    AuditCheckpointRow,
+    DocumentRow,
+    LicenseEventRow,
+    LicenseRow,
+    MemberRow,
+    ReceiptRow,
+    SealRow,
+)
 
 _L = cast(Table, LicenseRow.__table__)
 _E = cast(Table, LicenseEventRow.__table__)
@@ -612,3 +622,118 @@ class ReceiptRepository:
             license_id=m["license_id"],
             created_at=_utc(m["created_at"]),
         )
+
+
+_A = cast(Table, AccessRecordRow.__table__)
+_C = cast(Table, AuditCheckpointRow.__table__)
+
+
+class AuditRepository:
+    def __init__(self, session: Session):
+        self._s = session
+
+    def head(self) -> tuple[int, bytes] | None:
+        """(number, hash) of the newest record, None when there is none."""
+        row = self._s.execute(select(_A.c.seq, _A.c.hash).order_by(_A.c.seq.desc()).limit(1)).first()
+        return (int(row[0]), bytes(row[1])) if row else None
+
+    def first(self) -> AccessRecord | None:
+        row = self._s.execute(select(_A).order_by(_A.c.seq).limit(1)).first()
+        return _access_record(row) if row else None
+
+    def add(self, records: Sequence[AccessRecord]) -> None:
+        if records:
+            self._s.execute(insert(_A), [_access_row(r) for r in records])
+
+    def page(self, after_seq: int, limit: int) -> list[AccessRecord]:
+        rows = self._s.execute(select(_A).where(_A.c.seq > after_seq).order_by(_A.c.seq).limit(limit)).all()
+        return [_access_record(r) for r in rows]
+
+    def of(
+        self, *, holder_code: str | None = None, issuer_code: str | None = None, before_seq: int | None, limit: int
+    ) -> list[AccessRecord]:
+        """Newest first: the records about one holder's or one issuer's licenses."""
+        query = select(_A).order_by(_A.c.seq.desc()).limit(limit)
+        if holder_code is not None:
+            query = query.where(_A.c.holder_code == holder_code)
+        if issuer_code is not None:
+            query = query.where(_A.c.issuer_code == issuer_code)
+        if before_seq is not None:
+            query = query.where(_A.c.seq < before_seq)
+        return [_access_record(r) for r in self._s.execute(query).all()]
+
+    def add_checkpoint(self, checkpoint: Checkpoint) -> None:
+        self._s.execute(
+            insert(_C).values(
+                seq=checkpoint.seq,
+                hash=checkpoint.hash,
+                signature=checkpoint.signature,
+                algorithm=checkpoint.algorithm,
+                key_id=checkpoint.key_id,
+                at=checkpoint.at,
+            )
+        )
+
+    def checkpoints(self) -> list[Checkpoint]:
+        rows = self._s.execute(select(_C).order_by(_C.c.seq)).all()
+        return [
+            Checkpoint(
+                seq=int(m["seq"]),
+                hash=bytes(m["hash"]),
+                signature=bytes(m["signature"]),
+                algorithm=m["algorithm"],
+                key_id=m["key_id"],
+                at=_utc(m["at"]),
+            )
+            for m in (r._mapping for r in rows)
+        ]
+
+    def delete_through(self, seq: int) -> int:
+        """Remove records numbered up to ``seq`` (retention); returns how many."""
+        count = self._s.execute(select(func.count()).select_from(_A).where(_A.c.seq <= seq)).scalar_one()
+        self._s.execute(_A.delete().where(_A.c.seq <= seq))
+        return int(count)
+
+
+def _access_row(record: AccessRecord) -> dict[str, object]:
+    entry = record.entry
+    return {
+        "seq": record.seq,
+        "at": entry.at,
+        "caller": entry.caller,
+        "operator": entry.operator,
+        "action": entry.action.value,
+        "matter_code": entry.matter_code,
+        "purpose": entry.purpose,
+        "license_id": entry.license_id,
+        "issuer_code": entry.issuer_code,
+        "holder_code": entry.holder_code,
+        "decision": entry.decision,
+        "reason": entry.reason,
+        "receipt_id": entry.receipt_id,
+        "prev_hash": record.prev_hash,
+        "hash": record.hash,
+    }
+
+
+def _access_record(row: Row[tuple[object, ...]]) -> AccessRecord:
+    m = row._mapping
+    return AccessRecord(
+        seq=int(m["seq"]),
+        entry=AuditEntry(
+            at=_utc(m["at"]),
+            caller=m["caller"],
+            operator=m["operator"],
+            action=AuditAction(m["action"]),
+            matter_code=m["matter_code"],
+            purpose=m["purpose"],
+            license_id=m["license_id"],
+            issuer_code=m["issuer_code"],
+            holder_code=m["holder_code"],
+            decision=m["decision"],
+            reason=m["reason"],
+            receipt_id=m["receipt_id"],
+        ),
+        prev_hash=bytes(m["prev_hash"]),
+        hash=bytes(m["hash"]),
+    )

@@ -1,0 +1,64 @@
+"""``zzgw.v1.AuditService``: decode, call the audit trail, encode."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import grpc
+
+from gateway.api.convert import timestamp
+from gateway.api.interceptors import caller
+from gateway.domain.errors import UpstreamUnavailableError
+from gateway.services.audit import AuditTrail
+from protos.zzgw.v1 import audit_pb2, audit_pb2_grpc
+
+
+class AuditServicer(audit_pb2_grpc.AuditServiceServicer):
+    def __init__(self, trail: AuditTrail | None, member_name: Callable[[str], str]):
+        self._trail = trail
+        self._member_name = member_name
+
+    def _audit(self) -> AuditTrail:
+        if self._trail is None:
+            raise UpstreamUnavailableError("no gateway key for the audit trail: run `zzgw init`", reason="NO_SEAL_CA")
+        return self._trail
+
+    def VerifyAuditLog(
+        self, request: audit_pb2.VerifyAuditLogRequest, context: grpc.ServicerContext
+    ) -> audit_pb2.VerifyAuditLogResponse:
+        check = self._audit().check()
+        return audit_pb2.VerifyAuditLogResponse(
+            ok=check.ok,
+            records=check.records,
+            checkpoints=check.checkpoints,
+            first_broken=check.first_broken or 0,
+            reason=check.reason,
+        )
+
+    def ListAccessRecords(
+        self, request: audit_pb2.ListAccessRecordsRequest, context: grpc.ServicerContext
+    ) -> audit_pb2.ListAccessRecordsResponse:
+        limit = request.limit or 100
+        records = self._audit().list(
+            caller(), holder_code=request.holder_code, before_seq=request.before or None, limit=limit
+        )
+        return audit_pb2.ListAccessRecordsResponse(
+            records=[
+                audit_pb2.AccessRecord(
+                    seq=r.seq,
+                    at=timestamp(r.entry.at),
+                    caller=r.entry.caller,
+                    caller_name=self._member_name(r.entry.caller),
+                    operator=r.entry.operator,
+                    action=r.entry.action.value,
+                    matter_code=r.entry.matter_code,
+                    purpose=r.entry.purpose,
+                    license_id=r.entry.license_id,
+                    decision=r.entry.decision,
+                    reason=r.entry.reason,
+                    receipt_id=r.entry.receipt_id,
+                )
+                for r in records
+            ],
+            next_before=records[-1].seq if len(records) == max(1, min(limit, 500)) else 0,
+        )

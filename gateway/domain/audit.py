@@ -1,0 +1,166 @@
+"""The audit trail (用证记录): one access record per answered use of a license, in a hash chain.
+
+Every verification, sharing and authorisation call that is answered appends exactly one record: who called (member
+and the clerk's operator id), for which matter and purpose, about which license or holder, what was decided and why,
+and when. Records are numbered from 1 without gaps and chained: record n carries ``prev_hash`` (record n-1's hash,
+32 zero bytes for record 1) and
+
+    hash = SHA-256(b"zzgw-audit/1\\n" + prev_hash + canonical_json(fields of record n, with its number))
+
+so changing, removing or reordering any record breaks every hash after it. Periodic checkpoints (every
+``CHECKPOINT_EVERY`` records) sign (number, hash) with the gateway's key, so the chain's head cannot be silently
+rewritten by whoever can write the database without the key; ``check_chain`` finds the first broken link.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import hashlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from signing.canonical import canonical_json
+
+ENCODING = "zzgw-audit/1"
+GENESIS = bytes(32)
+CHECKPOINT_EVERY = 1000
+_PREFIX = ENCODING.encode() + b"\n"
+
+
+class AuditAction(enum.StrEnum):
+    VERIFY_LICENSE = "VERIFY_LICENSE"
+    VERIFY_DOCUMENT = "VERIFY_DOCUMENT"
+    CHECK_CLAIM = "CHECK_CLAIM"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AuditEntry:
+    """What one answered call did, before it is numbered and chained."""
+
+    at: dt.datetime
+    caller: str
+    """The member (USCC) that called."""
+    operator: str
+    """The clerk or system user on the caller's side (request metadata ``x-zzgw-operator``); empty if not given."""
+    action: AuditAction
+    matter_code: str
+    purpose: str
+    license_id: str = ""
+    issuer_code: str = ""
+    """The issuer of the license used, so that an issuer can list the uses of its licenses."""
+    holder_code: str = ""
+    """The holder whose license was used, so that a holder portal can list the uses of its holder's licenses."""
+    decision: str
+    """What was answered: PASSED / FAILED / INDETERMINATE for a verification, PERMIT / DENY for sharing, …"""
+    reason: str = ""
+    receipt_id: str = ""
+
+    def mapping(self, seq: int) -> dict[str, object]:
+        return {
+            "seq": seq,
+            "at": self.at.astimezone(dt.UTC).isoformat(timespec="microseconds"),
+            "caller": self.caller,
+            "operator": self.operator,
+            "action": self.action.value,
+            "matter_code": self.matter_code,
+            "purpose": self.purpose,
+            "license_id": self.license_id,
+            "issuer_code": self.issuer_code,
+            "holder_code": self.holder_code,
+            "decision": self.decision,
+            "reason": self.reason,
+            "receipt_id": self.receipt_id,
+        }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AccessRecord:
+    seq: int
+    entry: AuditEntry
+    prev_hash: bytes
+    hash: bytes
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Checkpoint:
+    """A signed statement that record ``seq`` had ``hash``."""
+
+    seq: int
+    hash: bytes
+    signature: bytes
+    algorithm: str
+    key_id: str
+    at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ChainCheck:
+    ok: bool
+    records: int
+    """How many records were checked."""
+    checkpoints: int
+    """How many checkpoints were checked."""
+    first_broken: int | None = None
+    """The number of the first record (or checkpoint) that does not fit, None when the chain is whole."""
+    reason: str = ""
+    """HASH_MISMATCH, PREV_MISMATCH, GAP, CHECKPOINT_MISMATCH, CHECKPOINT_SIGNATURE_INVALID, or empty."""
+
+
+def record_hash(prev_hash: bytes, seq: int, entry: AuditEntry) -> bytes:
+    return hashlib.sha256(_PREFIX + prev_hash + canonical_json(entry.mapping(seq))).digest()
+
+
+def chain(prev_seq: int, prev_hash: bytes, entries: Iterable[AuditEntry]) -> list[AccessRecord]:
+    """Number and chain ``entries`` after record ``prev_seq`` whose hash is ``prev_hash``."""
+    records = []
+    for entry in entries:
+        prev_seq += 1
+        digest = record_hash(prev_hash, prev_seq, entry)
+        records.append(AccessRecord(seq=prev_seq, entry=entry, prev_hash=prev_hash, hash=digest))
+        prev_hash = digest
+    return records
+
+
+def checkpoint_bytes(seq: int, digest: bytes) -> bytes:
+    """What a checkpoint signs."""
+    return _PREFIX + b"checkpoint\n" + str(seq).encode() + b"\n" + digest.hex().encode()
+
+
+class ChainChecker:
+    """Checks records in order, page by page: ``feed`` them, then ``result``."""
+
+    def __init__(self, start_seq: int = 0, start_hash: bytes = GENESIS):
+        self._seq = start_seq
+        self._hash = start_hash
+        self._records = 0
+        self._hashes: dict[int, bytes] = {}
+        self.broken: tuple[int, str] | None = None
+
+    def feed(self, records: Iterable[AccessRecord], wanted: Mapping[int, object] = {}) -> None:
+        """Check the next records; keep the hashes of the numbers in ``wanted`` (the checkpoints)."""
+        for record in records:
+            if self.broken is not None:
+                return
+            self._records += 1
+            if record.seq != self._seq + 1:
+                self.broken = (self._seq + 1, "GAP")
+            elif record.prev_hash != self._hash:
+                self.broken = (record.seq, "PREV_MISMATCH")
+            elif record_hash(record.prev_hash, record.seq, record.entry) != record.hash:
+                self.broken = (record.seq, "HASH_MISMATCH")
+            else:
+                self._seq, self._hash = record.seq, record.hash
+                if record.seq in wanted:
+                    self._hashes[record.seq] = record.hash
+
+    def hash_of(self, seq: int) -> bytes | None:
+        return self._hashes.get(seq)
+
+    @property
+    def records(self) -> int:
+        return self._records
+
+    @property
+    def last_seq(self) -> int:
+        return self._seq

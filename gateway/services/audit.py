@@ -1,0 +1,179 @@
+"""The audit trail's service: append records inside the caller's transaction, check the chain, list uses.
+
+``append`` runs inside the transaction of the work it records (for verifications: the transaction that stores the
+receipt), takes the chain lock (PostgreSQL advisory lock; SQLite has one writer at a time anyway), numbers and
+chains the entries after the newest record, and signs a checkpoint whenever a record number is a multiple of
+``CHECKPOINT_EVERY``. So a record exists exactly when its work committed, and the answer is sent after both.
+
+Retention (``prune``): records older than the retention period are removed up to the newest checkpoint among them;
+the checkpoint stays, so the remaining chain is still anchored by a signed hash and checks end to end.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+
+from gateway.domain.audit import (
+    CHECKPOINT_EVERY,
+    GENESIS,
+    AccessRecord,
+    AuditEntry,
+    ChainCheck,
+    ChainChecker,
+    Checkpoint,
+    chain,
+    checkpoint_bytes,
+)
+from gateway.domain.errors import FieldViolation, InvalidRequestError, PermissionDeniedError
+from gateway.domain.model import Clock, Member, Role
+from gateway.store.database import Database, UnitOfWork
+from signing.errors import InvalidSignature
+from signing.keys import KeyBackend, verify_signature
+
+PAGE = 5000
+MAX_LIST = 500
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AuditSigner:
+    key: KeyBackend
+    certificate: x509.Certificate
+
+
+class AuditTrail:
+    def __init__(self, db: Database, signer: AuditSigner, clock: Clock, *, checkpoint_every: int = CHECKPOINT_EVERY):
+        self._db = db
+        self._signer = signer
+        self._clock = clock
+        self._every = checkpoint_every
+        self._public_key = signer.certificate.public_key().public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+
+    def append(self, uow: UnitOfWork, entries: Sequence[AuditEntry]) -> list[AccessRecord]:
+        """Chain ``entries`` after the newest record, in ``uow``'s transaction (the caller commits)."""
+        if not entries:
+            return []
+        uow.lock_audit_chain()
+        head = uow.audit.head()
+        seq, digest = head if head is not None else (0, GENESIS)
+        records = chain(seq, digest, entries)
+        uow.audit.add(records)
+        for record in records:
+            if record.seq % self._every == 0:
+                uow.audit.add_checkpoint(self._checkpoint(record))
+        return records
+
+    def check(self) -> ChainCheck:
+        """Check the whole chain: every record's hash and link, and every checkpoint's hash and signature."""
+        with self._db.unit_of_work() as uow:
+            checkpoints = {c.seq: c for c in uow.audit.checkpoints()}
+            first = uow.audit.first()
+        for checkpoint in checkpoints.values():
+            if not self._signed(checkpoint):
+                return ChainCheck(
+                    ok=False,
+                    records=0,
+                    checkpoints=len(checkpoints),
+                    first_broken=checkpoint.seq,
+                    reason="CHECKPOINT_SIGNATURE_INVALID",
+                )
+        if first is None:
+            return ChainCheck(ok=True, records=0, checkpoints=len(checkpoints))
+        start_seq = first.seq - 1
+        if start_seq == 0:
+            start_hash = GENESIS
+        else:  # pruned: the first remaining record must follow a signed checkpoint
+            anchor = checkpoints.get(start_seq)
+            if anchor is None:
+                return ChainCheck(
+                    ok=False, records=0, checkpoints=len(checkpoints), first_broken=first.seq, reason="GAP"
+                )
+            start_hash = anchor.hash
+        checker = ChainChecker(start_seq, start_hash)
+        after = start_seq
+        while checker.broken is None:
+            with self._db.unit_of_work() as uow:
+                page = uow.audit.page(after, PAGE)
+            if not page:
+                break
+            checker.feed(page, checkpoints)
+            after = page[-1].seq
+        if checker.broken is not None:
+            seq, reason = checker.broken
+            return ChainCheck(
+                ok=False, records=checker.records, checkpoints=len(checkpoints), first_broken=seq, reason=reason
+            )
+        for seq, checkpoint in sorted(checkpoints.items()):
+            if seq <= start_seq:
+                continue
+            if seq > checker.last_seq or checker.hash_of(seq) != checkpoint.hash:
+                return ChainCheck(
+                    ok=False,
+                    records=checker.records,
+                    checkpoints=len(checkpoints),
+                    first_broken=seq,
+                    reason="CHECKPOINT_MISMATCH",
+                )
+        return ChainCheck(ok=True, records=checker.records, checkpoints=len(checkpoints))
+
+    def list(
+        self,
+        caller: Member,
+        *,
+        holder_code: str = "",
+        before_seq: int | None = None,
+        limit: int = 100,
+    ) -> list[AccessRecord]:
+        """A holder portal lists the uses of its holder's licenses (``holder_code`` required); an issuer the uses
+        of its own licenses; an admin either."""
+        limit = max(1, min(limit, MAX_LIST))
+        if caller.has(Role.HOLDER_PORTAL) or (caller.has(Role.ADMIN) and holder_code):
+            if not holder_code:
+                raise InvalidRequestError(
+                    [FieldViolation(field="holder_code", reason="REQUIRED", description="holder_code is required")]
+                )
+            with self._db.unit_of_work() as uow:
+                return uow.audit.of(holder_code=holder_code, before_seq=before_seq, limit=limit)
+        if caller.has(Role.ISSUER):
+            with self._db.unit_of_work() as uow:
+                return uow.audit.of(issuer_code=caller.code, before_seq=before_seq, limit=limit)
+        raise PermissionDeniedError("only holder portals and issuers list access records", reason="ROLE_NOT_ALLOWED")
+
+    def prune(self, older_than: dt.timedelta) -> int:
+        """Remove records older than ``older_than`` up to the newest checkpoint among them; returns how many."""
+        cutoff = self._clock.now() - older_than
+        with self._db.unit_of_work(write=True) as uow:
+            uow.lock_audit_chain()
+            candidates = [c for c in uow.audit.checkpoints() if c.at < cutoff]
+            if not candidates:
+                return 0
+            removed = uow.audit.delete_through(candidates[-1].seq)
+            uow.commit()
+        return removed
+
+    def _checkpoint(self, record: AccessRecord) -> Checkpoint:
+        key = self._signer.key
+        return Checkpoint(
+            seq=record.seq,
+            hash=record.hash,
+            signature=key.sign(checkpoint_bytes(record.seq, record.hash)),
+            algorithm=key.algorithm,
+            key_id=key.key_id,
+            at=self._clock.now(),
+        )
+
+    def _signed(self, checkpoint: Checkpoint) -> bool:
+        try:
+            verify_signature(
+                self._public_key, checkpoint.algorithm, checkpoint_bytes(checkpoint.seq, checkpoint.hash),
+                checkpoint.signature,
+            )  # fmt: skip
+        except InvalidSignature:
+            return False
+        return True

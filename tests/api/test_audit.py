@@ -1,0 +1,176 @@
+"""The audit trail: one access record per answered verification call, holder- and issuer-scoped listing, the hash
+chain with signed checkpoints, tampering found by VerifyAuditLog and `zzgw audit verify`, retention."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from pathlib import Path
+
+import grpc
+import pytest
+from sqlalchemy import func, select, text
+
+from gateway.cli import main
+from gateway.domain.audit import AuditAction, AuditEntry
+from gateway.services.audit import AuditTrail
+from gateway.store.models import AccessRecordRow
+from protos.zzgw.v1 import audit_pb2, audit_pb2_grpc, verification_pb2, verification_pb2_grpc
+from tests.api.test_documents import document_of
+from tests.api.test_verification import USE, batch_issue, claim, issue, verify
+from tests.conftest import ADMIN, MARKET, POLICE, PORTAL, TAX, RunningGateway, error_details
+
+
+def audit_stub(running: RunningGateway, member: str) -> audit_pb2_grpc.AuditServiceStub:
+    return audit_pb2_grpc.AuditServiceStub(running.channel(member))
+
+
+def record_count(running: RunningGateway) -> int:
+    with running.gateway.db.engine.connect() as connection:
+        return int(connection.execute(select(func.count()).select_from(AccessRecordRow)).scalar_one())
+
+
+def test_every_answered_verification_call_leaves_exactly_one_record(running: RunningGateway) -> None:
+    issued = issue(running, 21)
+    license_id = issued.license.license_id
+    pdf = document_of(running, license_id).pdf
+    before = record_count(running)
+    clerk = verification_pb2_grpc.VerificationServiceStub(running.channel(TAX))
+    answered = 0
+    for _ in range(3):
+        verify(running, license_id=license_id)
+        answered += 1
+    verify(running, type_code=issued.license.type_code, license_number="SC-NOT-THERE")
+    clerk.VerifyDocument(verification_pb2.VerifyDocumentRequest(use=USE, pdf=pdf))
+    claim(running, type_code=issued.license.type_code, license_number=issued.license.license_number, holder_code="x")
+    answered += 3
+    with pytest.raises(grpc.RpcError):  # refused before any license is used: not an answered use
+        clerk.VerifyLicense(verification_pb2.VerifyLicenseRequest(license_id=license_id))
+    assert record_count(running) - before == answered
+
+
+def test_records_carry_the_operator_and_are_listed_for_the_holder_and_the_issuer(running: RunningGateway) -> None:
+    issued = issue(running, 22)
+    holder = issued.license.holder.code
+    clerk = verification_pb2_grpc.VerificationServiceStub(running.channel(TAX))
+    report = clerk.VerifyLicense(
+        verification_pb2.VerifyLicenseRequest(use=USE, license_id=issued.license.license_id),
+        metadata=[("x-zzgw-operator-bin", "窗口-07 王芳".encode())],
+    ).report
+    other = batch_issue(running, 23)
+    verify(running, license_id=other)
+
+    listed = audit_stub(running, PORTAL).ListAccessRecords(audit_pb2.ListAccessRecordsRequest(holder_code=holder))
+    assert [r.license_id for r in listed.records] == [issued.license.license_id]  # only this holder's licenses
+    (record,) = listed.records
+    assert (record.caller, record.caller_name, record.operator) == (TAX, "国家税务总局济南市税务局", "窗口-07 王芳")
+    assert (record.action, record.matter_code, record.purpose) == ("VERIFY_LICENSE", USE.matter_code, USE.purpose)
+    assert (record.decision, record.receipt_id) == ("PASSED", report.receipt.receipt_id)
+
+    own = audit_stub(running, MARKET).ListAccessRecords(audit_pb2.ListAccessRecordsRequest(limit=500)).records
+    assert {issued.license.license_id, other} <= {r.license_id for r in own}
+    assert not audit_stub(running, POLICE).ListAccessRecords(audit_pb2.ListAccessRecordsRequest()).records
+
+    with pytest.raises(grpc.RpcError) as missing:
+        audit_stub(running, PORTAL).ListAccessRecords(audit_pb2.ListAccessRecordsRequest())
+    assert ("holder_code", "REQUIRED") in error_details(missing.value)[1]
+    with pytest.raises(grpc.RpcError) as denied:
+        audit_stub(running, TAX).ListAccessRecords(audit_pb2.ListAccessRecordsRequest(holder_code=holder))
+    assert denied.value.code() == grpc.StatusCode.PERMISSION_DENIED
+
+
+def test_a_changed_record_is_found_by_the_rpc_and_the_cli(
+    running: RunningGateway, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    verify(running, license_id=batch_issue(running, 24))
+    admin = audit_stub(running, ADMIN)
+    intact = admin.VerifyAuditLog(audit_pb2.VerifyAuditLogRequest())
+    assert intact.ok and intact.records >= 1 and intact.first_broken == 0
+    with running.gateway.db.engine.connect() as connection:
+        seq, purpose = connection.execute(
+            text("SELECT seq, purpose FROM access_records ORDER BY seq DESC LIMIT 1")
+        ).one()
+    with running.gateway.db.engine.begin() as connection:
+        connection.execute(text("UPDATE access_records SET purpose = '篡改' WHERE seq = :seq"), {"seq": seq})
+    try:
+        broken = admin.VerifyAuditLog(audit_pb2.VerifyAuditLogRequest())
+        assert (broken.ok, broken.first_broken, broken.reason) == (False, seq, "HASH_MISMATCH")
+
+        monkeypatch.setenv("ZZGW_DATA_DIR", str(running.data_dir))
+        monkeypatch.setenv("ZZGW_DATABASE_URL", running.gateway.settings.effective_database_url)
+        monkeypatch.setenv("ZZGW_KEY_PASSPHRASE", running.gateway.settings.key_passphrase)
+        assert main(["audit", "verify"]) == 1
+        assert f"BROKEN at {seq} (HASH_MISMATCH)" in capsys.readouterr().err
+    finally:
+        with running.gateway.db.engine.begin() as connection:
+            connection.execute(
+                text("UPDATE access_records SET purpose = :p WHERE seq = :seq"), {"p": purpose, "seq": seq}
+            )
+    assert main(["audit", "verify"]) == 0
+    assert "audit trail intact" in capsys.readouterr().out
+    with pytest.raises(grpc.RpcError) as denied:
+        audit_stub(running, TAX).VerifyAuditLog(audit_pb2.VerifyAuditLogRequest())
+    assert denied.value.code() == grpc.StatusCode.PERMISSION_DENIED
+
+
+def entry(n: int, at: dt.datetime) -> AuditEntry:
+    return AuditEntry(
+        at=at,
+        caller=TAX,
+        operator="",
+        action=AuditAction.VERIFY_LICENSE,
+        matter_code=USE.matter_code,
+        purpose=f"核验 {n}",
+        license_id=f"L{n}",
+        issuer_code=MARKET,
+        holder_code="91370100MA3C4K7L6M",
+        decision="PASSED",
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class FrozenClock:
+    at: dt.datetime
+
+    def now(self) -> dt.datetime:
+        return self.at
+
+
+def test_checkpoints_removals_and_retention(running: RunningGateway, tmp_path: Path) -> None:
+    """On a fresh database: checkpoints every 5 records, a forged checkpoint, a removed record, then pruning."""
+    from gateway.store.database import Database
+    from tests.conftest import fresh_database
+
+    gateway = running.gateway
+    assert gateway.audit is not None
+    kind = "postgresql" if gateway.db.dialect == "postgresql" else "sqlite"
+    with fresh_database(kind, tmp_path) as url:
+        db = Database.connect(url)
+        db.migrate()
+        old = dt.datetime.now(dt.UTC) - dt.timedelta(days=40)
+        trail = AuditTrail(db, gateway.audit._signer, FrozenClock(old), checkpoint_every=5)
+        try:
+            with db.unit_of_work(write=True) as uow:
+                records = trail.append(uow, [entry(n, old) for n in range(12)])
+                uow.commit()
+            assert [r.seq for r in records] == list(range(1, 13))
+            check = trail.check()
+            assert (check.ok, check.records, check.checkpoints) == (True, 12, 2)
+
+            with db.engine.begin() as connection:
+                connection.execute(text("UPDATE audit_checkpoints SET hash = :h WHERE seq = 5"), {"h": bytes(32)})
+            assert trail.check().reason == "CHECKPOINT_SIGNATURE_INVALID"
+            with db.engine.begin() as connection:
+                connection.execute(text("UPDATE audit_checkpoints SET hash = :h WHERE seq = 5"), {"h": records[4].hash})
+                connection.execute(text("DELETE FROM access_records WHERE seq = 7"))
+            gap = trail.check()
+            assert (gap.ok, gap.first_broken, gap.reason) == (False, 7, "GAP")
+
+            # retention: records up to the newest checkpoint older than 30 days go; the chain stays anchored
+            current = AuditTrail(db, gateway.audit._signer, gateway.clock, checkpoint_every=5)
+            assert current.prune(dt.timedelta(days=30)) == 9  # 1-10 without the removed 7
+            pruned = current.check()
+            assert (pruned.ok, pruned.records, pruned.checkpoints) == (True, 2, 2)
+            assert current.prune(dt.timedelta(days=60)) == 0
+        finally:
+            db.dispose()
