@@ -31,7 +31,6 @@ from collections.abc import Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
 
 from gateway.domain.model import RecordSeal
 from signing.errors import InvalidSignature
@@ -40,6 +39,7 @@ from signing.qr import QrClaims, QrVerification, check_qr
 from signing.record import ENCODING, record_bytes
 from signing.results import PASSED, CheckResult, Finding, overall
 from signing.seal_ca import IdentityFinding, check_certificate
+from signing.sm2_x509 import public_key_der
 
 NO_TIMESTAMP = Finding(
     result=CheckResult.INDETERMINATE,
@@ -224,6 +224,4 @@ def _check(
 
 
 def _spki(certificate: x509.Certificate) -> bytes:
-    return certificate.public_key().public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
+    return public_key_der(certificate)

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Protocol
 
 from cryptography.exceptions import InvalidSignature as _CryptoInvalidSignature
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
@@ -28,6 +29,9 @@ from signing.errors import InvalidSignature, KeyStoreError
 ECDSA_P256_SHA256 = "ecdsa-p256-sha256"
 RSA2048_SHA256 = "rsa2048-pkcs1v15-sha256"
 ALGORITHMS = (ECDSA_P256_SHA256, RSA2048_SHA256)
+SM2_SM3 = "sm2-sm3"
+"""SM3withSM2 (GB/T 32918.2, default id ``1234567812345678``): keys are ``signing.sm2.Sm2Key``, not in ALGORITHMS
+because the key store and PKCS#11 tokens do not make them."""
 
 
 class KeyBackend(Protocol):
@@ -118,9 +122,14 @@ class SoftwareKey:
 
 def verify_signature(public_key_der: bytes, algorithm: str, data: bytes, signature: bytes) -> None:
     """Return None when ``signature`` is valid, raise InvalidSignature otherwise."""
+    if algorithm == SM2_SM3:
+        from signing.sm2 import verify_sm2  # here: the system libcrypto is loaded only once SM2 is used
+
+        verify_sm2(public_key_der, data, signature)
+        return
     try:
         public_key = _public_key(public_key_der)
-    except ValueError as exc:
+    except (ValueError, UnsupportedAlgorithm) as exc:  # UnsupportedAlgorithm: an SM2 key named as another algorithm
         raise InvalidSignature("the public key cannot be parsed") from exc
     try:
         if algorithm == ECDSA_P256_SHA256 and isinstance(public_key, ec.EllipticCurvePublicKey):

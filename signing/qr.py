@@ -12,7 +12,8 @@ The layout follows the EU digital COVID certificate: a CBOR map of claims is the
 of the result is in the QR alphanumeric set, so the code is printed in alphanumeric mode.
 
 COSE_Sign1 is ``18([protected, {}, payload, signature])``: the protected header is the CBOR map ``{1: alg, 4: kid}``
-with alg -7 (ES256, ECDSA P-256 with SHA-256, signature as raw ``r || s``) or -257 (RS256, RSASSA-PKCS1-v1_5 with
+with alg -7 (ES256, ECDSA P-256 with SHA-256, signature as raw ``r || s``), -65537 (SM2 with SM3, raw ``r || s``;
+private use, as IANA registers no COSE value for SM2) or -257 (RS256, RSASSA-PKCS1-v1_5 with
 SHA-256), and kid the first 8 bytes of the key id (SHA-256 of the SubjectPublicKeyInfo). The signature covers
 ``["Signature1", protected, b"", payload]``. The unprotected header is always empty.
 
@@ -60,7 +61,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from gateway.domain.identifiers import LicenseId
 from gateway.domain.model import CHINA_TZ, LicenseContent, mask
 from signing.errors import InvalidSignature
-from signing.keys import ECDSA_P256_SHA256, RSA2048_SHA256, KeyBackend, key_id_of, verify_signature
+from signing.keys import ECDSA_P256_SHA256, RSA2048_SHA256, SM2_SM3, KeyBackend, key_id_of, verify_signature
 from signing.results import PASSED, CheckResult, Finding, decisive
 
 PREFIX = "ZZ1:"
@@ -73,7 +74,9 @@ _COSE_SIGN1_TAG = 18
 _HEADER_ALG = 1
 _HEADER_KID = 4
 _KID_LENGTH = 8
-_ALGORITHMS = {ECDSA_P256_SHA256: -7, RSA2048_SHA256: -257}
+_SM2_SM3_PRIVATE_USE = -65537  # IANA registers no COSE value for SM2; below -65536 is private use (RFC 9053)
+_ALGORITHMS = {ECDSA_P256_SHA256: -7, RSA2048_SHA256: -257, SM2_SM3: _SM2_SM3_PRIVATE_USE}
+_RAW_R_S = frozenset({ECDSA_P256_SHA256, SM2_SM3})  # COSE carries r || s, not DER
 _ALGORITHM_NAMES = {alg: name for name, alg in _ALGORITHMS.items()}
 _ES256_HALF = 32
 
@@ -185,7 +188,7 @@ def encode_qr(key: KeyBackend, claims: QrClaims) -> str:
     protected = cbor2.dumps({_HEADER_ALG: alg, _HEADER_KID: bytes.fromhex(key.key_id)[:_KID_LENGTH]})
     payload = cbor2.dumps(_claims_map(claims))
     signature = key.sign(_sig_structure(protected, payload))
-    if key.algorithm == ECDSA_P256_SHA256:
+    if key.algorithm in _RAW_R_S:
         r, s = decode_dss_signature(signature)
         signature = r.to_bytes(_ES256_HALF, "big") + s.to_bytes(_ES256_HALF, "big")
     message = cbor2.dumps(cbor2.CBORTag(_COSE_SIGN1_TAG, [protected, {}, payload, signature]))
@@ -214,7 +217,7 @@ def check_qr(text: str, public_key_der: bytes, *, now: dt.datetime) -> QrVerific
         return _failed("UNSUPPORTED_ALGORITHM", claims)
     if kid != bytes.fromhex(key_id_of(public_key_der))[:_KID_LENGTH]:
         return _failed("KEY_MISMATCH", claims)
-    if algorithm == ECDSA_P256_SHA256:
+    if algorithm in _RAW_R_S:
         if len(signature) != 2 * _ES256_HALF:
             return _failed("SIGNATURE_INVALID", claims)
         r, s = int.from_bytes(signature[:_ES256_HALF], "big"), int.from_bytes(signature[_ES256_HALF:], "big")

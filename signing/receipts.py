@@ -19,11 +19,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
 
 from signing.canonical import canonical_json
 from signing.errors import InvalidSignature
 from signing.keys import KeyBackend, key_id_of, verify_signature
+from signing.sm2_x509 import public_key_der
 
 ENCODING = "zzgw-receipt/1"
 _PREFIX = ENCODING.encode() + b"\n"
@@ -50,9 +50,7 @@ def check_receipt(
     """The statement of a receipt whose signature verifies with ``certificate``'s key; InvalidSignature otherwise."""
     if len(statement) > MAX_STATEMENT:
         raise InvalidSignature("the statement is larger than any receipt")
-    public_key = certificate.public_key().public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
+    public_key = public_key_der(certificate)
     verify_signature(public_key, algorithm, _PREFIX + statement, signature)
     try:
         parsed = json.loads(statement)
@@ -64,8 +62,4 @@ def check_receipt(
 
 
 def certificate_key_id(certificate: x509.Certificate) -> str:
-    return key_id_of(
-        certificate.public_key().public_bytes(
-            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-        )
-    )
+    return key_id_of(public_key_der(certificate))

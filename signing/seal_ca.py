@@ -21,6 +21,11 @@ checking at all (no CRLs) and only TLS server/client policies, while a seal chec
 answer ("was the certificate valid and not revoked when the seal was applied?"). pyHanko already validates seals
 in PDFs with the same library, so both checks agree.
 
+``create(..., algorithm=SM2_SM3)`` makes an SM2 CA (root and intermediate keys on the SM2 curve) whose
+certificates and CRLs are signed SM3withSM2 through ``signing.sm2_x509``; its keys are ``signing.sm2.Sm2Key`` and
+are saved as encrypted PKCS#8 like the others. It certifies keys given as DER SubjectPublicKeyInfo, SM2 or not; an
+ECDSA or RSA CA cannot certify an SM2 key. The check reads SM2 certificates and CRLs with the same validator.
+
 Files written by ``save`` (keys encrypted PKCS#8, mode 0600)::
 
     root.pem  root.key.pem  intermediate.pem  intermediate.key.pem  revocations.json
@@ -40,6 +45,7 @@ from pathlib import Path
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature as _CryptoInvalidSignature
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
@@ -58,12 +64,16 @@ from pyhanko_certvalidator.errors import (
 )
 from pyhanko_certvalidator.policy_decl import CertRevTrustPolicy, RevocationCheckingPolicy, RevocationCheckingRule
 
+from signing import sm2_x509
 from signing.errors import KeyStoreError, SigningError
-from signing.keys import ALGORITHMS, ECDSA_P256_SHA256, RSA2048_SHA256
+from signing.keys import ALGORITHMS, ECDSA_P256_SHA256, RSA2048_SHA256, SM2_SM3
 from signing.results import CheckResult
+from signing.sm2 import Sm2Key
 
-PrivateKey = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
+PrivateKey = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey | Sm2Key
 PublicKey = ec.EllipticCurvePublicKey | rsa.RSAPublicKey
+SubjectKey = PublicKey | bytes
+"""A key to certify: a ``cryptography`` public key, or DER SubjectPublicKeyInfo (the only form of an SM2 key)."""
 
 _ROOT_VALIDITY = dt.timedelta(days=20 * 365)
 _INTERMEDIATE_VALIDITY = dt.timedelta(days=10 * 365)
@@ -105,9 +115,9 @@ class SealMakerCA:
         directory: Path | None = None,
     ):
         _require_issued_by(intermediate, root)
-        if intermediate_key is not None and not _same_key(intermediate_key.public_key(), intermediate.public_key()):
+        if intermediate_key is not None and not _holds(intermediate_key, intermediate):
             raise KeyStoreError("the intermediate key does not belong to the intermediate certificate")
-        if root_key is not None and not _same_key(root_key.public_key(), root.public_key()):
+        if root_key is not None and not _holds(root_key, root):
             raise KeyStoreError("the root key does not belong to the root certificate")
         self.root = root
         self.intermediate = intermediate
@@ -122,7 +132,10 @@ class SealMakerCA:
 
     @classmethod
     def create(cls, name: str, now: dt.datetime, *, algorithm: str = ECDSA_P256_SHA256) -> SealMakerCA:
-        """Make a new root (pathlen 1) and issuing intermediate (pathlen 0) named after the seal-maker ``name``."""
+        """Make a new root (pathlen 1) and issuing intermediate (pathlen 0) named after the seal-maker ``name``.
+
+        ``algorithm`` is ECDSA_P256_SHA256, RSA2048_SHA256 or SM2_SM3 (certificates and CRLs signed SM3withSM2).
+        """
         _require_aware(now)
         root_key = _generate(algorithm)
         intermediate_key = _generate(algorithm)
@@ -130,7 +143,7 @@ class SealMakerCA:
         intermediate_name = _ca_name(name, f"{name} Seal Issuing CA")
         root = _ca_certificate(
             subject=root_name,
-            public_key=root_key.public_key(),
+            public_key=_public_of(root_key),
             issuer=None,
             signing_key=root_key,
             path_length=1,
@@ -139,7 +152,7 @@ class SealMakerCA:
         )
         intermediate = _ca_certificate(
             subject=intermediate_name,
-            public_key=intermediate_key.public_key(),
+            public_key=_public_of(intermediate_key),
             issuer=root,
             signing_key=root_key,
             path_length=0,
@@ -219,11 +232,14 @@ class SealMakerCA:
         issuer_name: str,
         issuer_uscc: str,
         seal_name: str,
-        public_key: PublicKey,
+        public_key: SubjectKey,
         not_before: dt.datetime,
         not_after: dt.datetime,
     ) -> x509.Certificate:
-        """Certify a seal key (制章): O=issuer name, CN=seal name, organizationIdentifier=USCC, C=CN."""
+        """Certify a seal key (制章): O=issuer name, CN=seal name, organizationIdentifier=USCC, C=CN.
+
+        ``public_key`` may be DER SubjectPublicKeyInfo; an SM2 key needs an SM2 CA.
+        """
         signing_key = self._issuing_key()
         _require_aware(not_before)
         _require_aware(not_after)
@@ -244,7 +260,7 @@ class SealMakerCA:
         return self._end_entity(signing_key, subject, public_key, not_before, not_after, extended_usage=None)
 
     def issue_tsa_certificate(
-        self, *, name: str, public_key: PublicKey, not_before: dt.datetime, not_after: dt.datetime
+        self, *, name: str, public_key: SubjectKey, not_before: dt.datetime, not_after: dt.datetime
     ) -> x509.Certificate:
         """Certify the gateway's time-stamping key (时间戳服务): C=CN, CN=name.
 
@@ -271,30 +287,28 @@ class SealMakerCA:
         self,
         signing_key: PrivateKey,
         subject: x509.Name,
-        public_key: PublicKey,
+        public_key: SubjectKey,
         not_before: dt.datetime,
         not_after: dt.datetime,
         *,
         extended_usage: x509.ObjectIdentifier | None,
     ) -> x509.Certificate:
         """An end-entity certificate from the intermediate: digitalSignature + nonRepudiation, no CA."""
-        builder = (
-            x509.CertificateBuilder()
-            .subject_name(subject)
-            .issuer_name(self.intermediate.subject)
-            .public_key(public_key)
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(not_before)
-            .not_valid_after(not_after)
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(_key_usage(digital_signature=True, content_commitment=True), critical=True)
-        )
+        extensions: list[tuple[x509.ExtensionType, bool]] = [
+            (x509.BasicConstraints(ca=False, path_length=None), True),
+            (_key_usage(digital_signature=True, content_commitment=True), True),
+        ]
         if extended_usage is not None:
-            builder = builder.add_extension(x509.ExtendedKeyUsage([extended_usage]), critical=True)
-        return (
-            builder.add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
-            .add_extension(_aki(self.intermediate), critical=False)
-            .sign(signing_key, hashes.SHA256())
+            extensions.append((x509.ExtendedKeyUsage([extended_usage]), True))
+        extensions += [(_ski(public_key), False), (_aki(self.intermediate), False)]
+        return _certificate(
+            subject=subject,
+            issuer=self.intermediate.subject,
+            public_key=public_key,
+            not_before=not_before,
+            not_after=not_after,
+            extensions=extensions,
+            signing_key=signing_key,
         )
 
     # --- revocation ----------------------------------------------------------------------------------------------
@@ -337,6 +351,18 @@ class SealMakerCA:
             number = self._crl_number
             revoked = [self._revocations[s] for s in sorted(self._revocations)]
             self._write_state()
+        if isinstance(signing_key, Sm2Key):
+            return sm2_x509.build_crl(
+                issuer=self.intermediate.subject,
+                this_update=now,
+                next_update=next_update,
+                revoked=[
+                    (r.serial, r.revoked_at, None if r.reason is x509.ReasonFlags.unspecified else r.reason)
+                    for r in revoked
+                ],
+                extensions=[(x509.CRLNumber(number), False), (_aki(self.intermediate), False)],
+                signing_key=signing_key,
+            )
         builder = (
             x509.CertificateRevocationListBuilder()
             .issuer_name(self.intermediate.subject)
@@ -462,6 +488,7 @@ async def async_check_certificate(
     if not trust_roots:
         return finding(CheckResult.FAILED, "UNTRUSTED_ROOT", "no trust roots were given")
     context = ValidationContext(
+        signature_validator=sm2_x509.Sm2SignatureValidator(),
         trust_roots=[_to_asn1(c) for c in trust_roots],
         other_certs=[_to_asn1(c) for c in intermediates],
         crls=list(crls),
@@ -568,9 +595,11 @@ def _issued_by_any(cert: x509.Certificate, issuers: Iterable[x509.Certificate]) 
 
 
 def _signed_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
+    if sm2_x509.is_sm2_signed(cert):
+        return sm2_x509.signed_by(cert, issuer)
     try:
         cert.verify_directly_issued_by(issuer)
-    except (ValueError, TypeError, _CryptoInvalidSignature):
+    except (ValueError, TypeError, _CryptoInvalidSignature, UnsupportedAlgorithm):  # Unsupported: an SM2 issuer
         return False
     return True
 
@@ -599,7 +628,9 @@ def _generate(algorithm: str) -> PrivateKey:
         return ec.generate_private_key(ec.SECP256R1())
     if algorithm == RSA2048_SHA256:
         return rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    raise KeyStoreError(f"unknown algorithm {algorithm!r}; use one of {', '.join(ALGORITHMS)}")
+    if algorithm == SM2_SM3:
+        return Sm2Key.generate()
+    raise KeyStoreError(f"unknown algorithm {algorithm!r}; use one of {', '.join((*ALGORITHMS, SM2_SM3))}")
 
 
 def _ca_name(organisation: str, common_name: str) -> x509.Name:
@@ -634,28 +665,93 @@ def _aki(issuer: x509.Certificate) -> x509.AuthorityKeyIdentifier:
 def _ca_certificate(
     *,
     subject: x509.Name,
-    public_key: PublicKey,
+    public_key: SubjectKey,
     issuer: x509.Certificate | None,
     signing_key: PrivateKey,
     path_length: int,
     not_before: dt.datetime,
     not_after: dt.datetime,
 ) -> x509.Certificate:
+    extensions: list[tuple[x509.ExtensionType, bool]] = [
+        (x509.BasicConstraints(ca=True, path_length=path_length), True),
+        (_key_usage(ca=True), True),
+        (_ski(public_key), False),
+    ]
+    if issuer is not None:
+        extensions.append((_aki(issuer), False))
+    return _certificate(
+        subject=subject,
+        issuer=subject if issuer is None else issuer.subject,
+        public_key=public_key,
+        not_before=not_before,
+        not_after=not_after,
+        extensions=extensions,
+        signing_key=signing_key,
+    )
+
+
+def _certificate(
+    *,
+    subject: x509.Name,
+    issuer: x509.Name,
+    public_key: SubjectKey,
+    not_before: dt.datetime,
+    not_after: dt.datetime,
+    extensions: Sequence[tuple[x509.ExtensionType, bool]],
+    signing_key: PrivateKey,
+) -> x509.Certificate:
+    """A certificate signed with SHA-256 by an ECDSA or RSA key, or SM3withSM2 by an Sm2Key."""
+    if isinstance(signing_key, Sm2Key):
+        return sm2_x509.build_certificate(
+            subject=subject,
+            issuer=issuer,
+            public_key_der=_spki(public_key),
+            serial=x509.random_serial_number(),
+            not_before=not_before,
+            not_after=not_after,
+            extensions=extensions,
+            signing_key=signing_key,
+        )
     builder = (
         x509.CertificateBuilder()
         .subject_name(subject)
-        .issuer_name(subject if issuer is None else issuer.subject)
-        .public_key(public_key)
+        .issuer_name(issuer)
+        .public_key(_cryptography_key(public_key))
         .serial_number(x509.random_serial_number())
         .not_valid_before(not_before)
         .not_valid_after(not_after)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=path_length), critical=True)
-        .add_extension(_key_usage(ca=True), critical=True)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
     )
-    if issuer is not None:
-        builder = builder.add_extension(_aki(issuer), critical=False)
+    for value, critical in extensions:
+        builder = builder.add_extension(value, critical=critical)
     return builder.sign(signing_key, hashes.SHA256())
+
+
+def _public_of(key: PrivateKey) -> SubjectKey:
+    return key.public_key_der if isinstance(key, Sm2Key) else key.public_key()
+
+
+def _spki(key: SubjectKey) -> bytes:
+    if isinstance(key, bytes):
+        return key
+    return key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+def _cryptography_key(key: SubjectKey) -> PublicKey:
+    if not isinstance(key, bytes):
+        return key
+    try:
+        loaded = serialization.load_der_public_key(key)
+    except UnsupportedAlgorithm:
+        raise ValueError("an ECDSA or RSA CA cannot certify an SM2 key: create the CA with algorithm=SM2_SM3") from None
+    if not isinstance(loaded, ec.EllipticCurvePublicKey | rsa.RSAPublicKey):
+        raise ValueError("only EC and RSA keys are certified")
+    return loaded
+
+
+def _ski(key: SubjectKey) -> x509.SubjectKeyIdentifier:
+    if isinstance(key, bytes):
+        return sm2_x509.subject_key_identifier(key)
+    return x509.SubjectKeyIdentifier.from_public_key(key)
 
 
 def _require_issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> None:
@@ -665,15 +761,21 @@ def _require_issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> None
         raise SigningError("the root and the intermediate must both be CA certificates")
 
 
-def _same_key(one: object, other: object) -> bool:
-    def spki(key: object) -> bytes:
-        assert isinstance(key, ec.EllipticCurvePublicKey | rsa.RSAPublicKey)
-        return key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
-
-    return spki(one) == spki(other)
+def _holds(key: PrivateKey, cert: x509.Certificate) -> bool:
+    """Whether ``key`` is the private half of ``cert``'s public key."""
+    if isinstance(key, Sm2Key):
+        return key.public_key_der == sm2_x509.public_key_der(cert)
+    try:
+        public = cert.public_key()
+    except UnsupportedAlgorithm:  # an SM2 certificate
+        return False
+    encoding, form = serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    return _spki(key.public_key()) == public.public_bytes(encoding, form)
 
 
 def _encrypted_pem(key: PrivateKey, passphrase: bytes) -> bytes:
+    if isinstance(key, Sm2Key):
+        return key.to_encrypted_pem(passphrase)
     return key.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,
@@ -693,11 +795,15 @@ def _load_key(pem: bytes, passphrase: bytes | None, what: str) -> PrivateKey:
         key = serialization.load_pem_private_key(pem, password=passphrase)
     except (ValueError, TypeError) as exc:
         raise KeyStoreError(f"cannot decrypt the {what} key: wrong passphrase or damaged file") from exc
+    except UnsupportedAlgorithm:  # cryptography decrypts an SM2 key, then refuses its curve
+        if passphrase is None:
+            raise KeyStoreError(f"the {what} key is an SM2 key: it must be encrypted") from None
+        return Sm2Key.from_encrypted_pem(pem, passphrase)
     if isinstance(key, ec.EllipticCurvePrivateKey) and isinstance(key.curve, ec.SECP256R1):
         return key
     if isinstance(key, rsa.RSAPrivateKey) and key.key_size >= 2048:
         return key
-    raise KeyStoreError(f"the {what} key must be ECDSA P-256 or RSA-2048")
+    raise KeyStoreError(f"the {what} key must be ECDSA P-256, RSA-2048 or SM2")
 
 
 def _read_state(path: Path) -> tuple[list[Revocation], int]:

@@ -16,7 +16,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
 
 from gateway.domain.audit import (
     CHECKPOINT_EVERY,
@@ -34,6 +33,7 @@ from gateway.domain.model import Clock, Member, Role
 from gateway.store.database import Database, UnitOfWork
 from signing.errors import InvalidSignature
 from signing.keys import KeyBackend, verify_signature
+from signing.sm2_x509 import public_key_der
 
 PAGE = 5000
 MAX_LIST = 500
@@ -51,9 +51,7 @@ class AuditTrail:
         self._signer = signer
         self._clock = clock
         self._every = checkpoint_every
-        self._public_key = signer.certificate.public_key().public_bytes(
-            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-        )
+        self._public_key = public_key_der(signer.certificate)
 
     def append(self, uow: UnitOfWork, entries: Sequence[AuditEntry]) -> list[AccessRecord]:
         """Chain ``entries`` after the newest record, in ``uow``'s transaction (the caller commits)."""

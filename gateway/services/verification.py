@@ -37,7 +37,6 @@ from typing import Any
 
 from cachetools import LRUCache
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
 from pyhanko.pdf_utils.reader import PdfFileReader
 
 from gateway.domain.audit import AuditAction, AuditEntry
@@ -72,6 +71,7 @@ from signing.qr import read_qr
 from signing.receipts import sign_receipt
 from signing.results import PASSED, CheckResult, Finding
 from signing.seal_ca import IdentityFinding
+from signing.sm2_x509 import public_key_der
 
 MAX_CLAIM_FIELDS = 50
 LICENSE_CACHE_SIZE = 200_000
@@ -437,10 +437,8 @@ class VerificationService:
         base = chain_identity(
             certificate, trust_roots=[ca.root], intermediates=[ca.intermediate], crls=[self._crl_now()]
         )
-        public_key_der = certificate.public_key().public_bytes(
-            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-        )
-        known = _KnownSeal(seal=seal, certificate=certificate, public_key_der=public_key_der, base=base)
+        public_key = public_key_der(certificate)
+        known = _KnownSeal(seal=seal, certificate=certificate, public_key_der=public_key, base=base)
         with self._lock:
             if self._feed.generation == generation:
                 self._known_seals[seal.key_id] = known
