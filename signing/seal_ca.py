@@ -416,7 +416,7 @@ class IdentityFinding:
     """PASSED, FAILED or INDETERMINATE."""
     reason: str | None
     """Stable code when not PASSED: UNTRUSTED_ROOT, LOOKALIKE_CA, REVOKED, EXPIRED, NOT_YET_VALID, BAD_KEY_USAGE,
-    NOT_END_ENTITY, WEAK_ALGORITHM, INVALID_CHAIN, CRL_MISSING, CRL_STALE."""
+    NOT_END_ENTITY, WEAK_ALGORITHM, INVALID_CHAIN, CRL_MISSING, CRL_STALE, MALFORMED_CERTIFICATE."""
     detail: str
     """Human-readable explanation (from the validator), for logs and clerks; empty when PASSED."""
     subject_name: str | None
@@ -467,6 +467,28 @@ async def async_check_certificate(
     are checked only when they declare a CRL distribution point.
     """
     _require_aware(at)
+    try:
+        return await _check_certificate(cert, trust_roots=trust_roots, intermediates=intermediates, crls=crls, at=at)
+    except (ValueError, UnicodeDecodeError) as exc:  # a name or extension that does not decode
+        return IdentityFinding(
+            result=CheckResult.FAILED,
+            reason="MALFORMED_CERTIFICATE",
+            detail=f"the certificate cannot be read: {exc}",
+            subject_name=None,
+            seal_name=None,
+            uscc=None,
+            serial=cert.serial_number,
+        )
+
+
+async def _check_certificate(
+    cert: x509.Certificate,
+    *,
+    trust_roots: Sequence[x509.Certificate],
+    intermediates: Sequence[x509.Certificate],
+    crls: Sequence[bytes],
+    at: dt.datetime,
+) -> IdentityFinding:
     subject_name, seal_name, uscc = _identity(cert)
 
     def finding(

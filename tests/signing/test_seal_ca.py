@@ -358,3 +358,14 @@ def test_external_ca_with_a_foreign_key_is_refused(ca: SealMakerCA, seal_key: ec
     )
     with pytest.raises(KeyStoreError, match="does not belong"):
         SealMakerCA.import_external(pem(ca.root), pem(ca.intermediate), foreign)
+
+
+def test_a_certificate_whose_name_does_not_decode_is_a_finding_not_an_exception(
+    ca: SealMakerCA, seal_key: ec.EllipticCurvePrivateKey
+) -> None:
+    der = issue(ca, seal_key).public_bytes(serialization.Encoding.DER)
+    name = "济南市市场监督管理局电子证照专用章".encode()
+    assert der.count(name) == 1
+    broken = der.replace(name, b"\xff" + name[1:])  # no longer UTF-8, same length: still parses as DER
+    finding = check(ca, x509.load_der_x509_certificate(broken))
+    assert (finding.result, finding.reason) == (CheckResult.FAILED, "MALFORMED_CERTIFICATE")
