@@ -137,6 +137,8 @@ class SealRow(Base):
     crl_reason: Mapped[str] = mapped_column(String(32), default="")
     request_id: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    ses_seal: Mapped[bytes | None] = mapped_column(LargeBinary)
+    """The GB/T 38540 SES_Seal (DER) of an SM2 seal, made by the SM2 seal maker; None for other seals."""
 
 
 class DocumentRow(Base):
