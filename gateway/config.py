@@ -142,6 +142,11 @@ class Settings:
         return self.data_dir / "seal-ca"
 
     @property
+    def sm2_seal_ca_dir(self) -> Path:
+        """The SM2 seal-maker CA (SM3withSM2 certificates) and the maker's certificate for GB/T 38540 seals."""
+        return self.data_dir / "seal-ca-sm2"
+
+    @property
     def keys_dir(self) -> Path:
         return self.data_dir / "keys"
 

@@ -44,7 +44,7 @@ from gateway.services.audit import AuditSigner, AuditTrail
 from gateway.services.documents import DocumentService
 from gateway.services.issuance import IssuanceService, SerialGenerator, random_serial
 from gateway.services.members import Authenticator, MemberService, load_bootstrap_catalog, load_demo_members
-from gateway.services.seals import SealService
+from gateway.services.seals import SealService, Sm2SealMaker
 from gateway.services.verification import ReceiptKey, VerificationService
 from gateway.store.changes import ChangeFeed
 from gateway.store.database import Database
@@ -60,9 +60,10 @@ from protos.zzgw.v1 import (
     verification_pb2,
     verification_pb2_grpc,
 )
-from signing.keys import KeyBackend, KeyStore
+from signing.keys import SM2_SM3, KeyBackend, KeyStore
 from signing.pki import CertificateAuthority, Issued
 from signing.seal_ca import SealMakerCA
+from signing.sm2 import Sm2Unavailable
 from signing.tsa import LocalTimeStamper, TimeStampAuthority
 
 log = logging.getLogger("zzgw")
@@ -80,6 +81,9 @@ TSA_CERT = "tsa.pem"
 RECEIPT_KEY = "receipts"
 RECEIPT_CERT = "receipt.pem"
 RECEIPT_SEAL_NAME = "核验回执专用章"
+SM2_MAKER_KEY = "sm2maker"
+SM2_MAKER_CERT = "maker.pem"
+SM2_MAKER_NAME = "电子印章制章者"
 
 
 @dataclass
@@ -125,7 +129,20 @@ class Gateway:
         tsa = _time_stamping_authority(settings, ca, keys, clock) if ca else None
         timestamper = _timestamper(settings, tsa)
         feed = ChangeFeed(db)
-        seals = SealService(db, ca, keys, clock, ids=random_serial, timestamper=timestamper, feed=feed) if ca else None
+        seals = (
+            SealService(
+                db,
+                ca,
+                keys,
+                clock,
+                ids=random_serial,
+                timestamper=timestamper,
+                feed=feed,
+                sm2=_sm2_seal_maker(settings, keys),
+            )
+            if ca
+            else None
+        )
         documents = DocumentService(db, catalog, seals, clock) if seals else None
         receipt_key = _receipt_key(settings, keys)
         audit = (
@@ -215,6 +232,7 @@ def initialise(settings: Settings, *, rotate_tokens: bool = False, clock: Clock 
             seals = SealService(gateway.db, ca, gateway.keys, gateway.clock, ids=random_serial)
             seals.ensure_default([m for m in members if m.has(Role.ISSUER)])
             _ensure_receipt_key(settings, ca, gateway.keys, gateway.clock, members)
+            _ensure_sm2_seal_maker(settings, gateway.keys, gateway.clock, members)
         if write_tokens:
             _write_private(
                 settings.dev_tokens_path,
@@ -307,6 +325,52 @@ def _ensure_receipt_key(
         not_after=min(now + dt.timedelta(days=1825), ca.intermediate.not_valid_after_utc - dt.timedelta(seconds=1)),
     )
     path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+
+
+def _ensure_sm2_seal_maker(settings: Settings, keys: KeyStore, clock: Clock, members: list[Member]) -> None:
+    """The SM2 seal maker for GB/T 38540 seals, unless it exists or the system OpenSSL has no SM2 (then: a warning,
+    and RegisterSeal offers ECDSA and RSA only)."""
+    directory = settings.sm2_seal_ca_dir
+    if (directory / SM2_MAKER_CERT).exists():
+        return
+    operator = next((m for m in members if m.has(Role.ADMIN)), None)
+    if operator is None:
+        return
+    try:
+        now = clock.now()
+        if not (directory / "root.pem").exists():
+            SealMakerCA.create("zzgw 制章者 SM2 (seal maker)", now, algorithm=SM2_SM3).save(
+                directory, settings.passphrase()
+            )
+        ca = SealMakerCA.load(directory, settings.passphrase())
+        key = keys.load(SM2_MAKER_KEY) if keys.exists(SM2_MAKER_KEY) else keys.create(SM2_MAKER_KEY, SM2_SM3)
+    except Sm2Unavailable as exc:
+        log.warning("no SM2 seals: %s", exc)
+        return
+    cert = ca.issue_seal_certificate(
+        issuer_name=operator.name,
+        issuer_uscc=operator.code,
+        seal_name=SM2_MAKER_NAME,
+        public_key=key.public_key_der,
+        not_before=now - dt.timedelta(minutes=5),
+        not_after=ca.intermediate.not_valid_after_utc - dt.timedelta(seconds=1),
+    )
+    (directory / SM2_MAKER_CERT).write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+
+
+def _sm2_seal_maker(settings: Settings, keys: KeyStore) -> Sm2SealMaker | None:
+    directory = settings.sm2_seal_ca_dir
+    if not (directory / SM2_MAKER_CERT).exists():
+        return None
+    try:
+        return Sm2SealMaker(
+            ca=SealMakerCA.load(directory, settings.passphrase()),
+            key=keys.load(SM2_MAKER_KEY),
+            certificate=x509.load_pem_x509_certificate((directory / SM2_MAKER_CERT).read_bytes()),
+        )
+    except Sm2Unavailable as exc:
+        log.warning("no SM2 seals: %s", exc)
+        return None
 
 
 def _receipt_key(settings: Settings, keys: KeyStore) -> ReceiptKey | None:

@@ -16,7 +16,7 @@ import hashlib
 import os
 import threading
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from cryptography.exceptions import InvalidSignature as _CryptoInvalidSignature
 from cryptography.exceptions import UnsupportedAlgorithm
@@ -32,6 +32,10 @@ ALGORITHMS = (ECDSA_P256_SHA256, RSA2048_SHA256)
 SM2_SM3 = "sm2-sm3"
 """SM3withSM2 (GB/T 32918.2, default id ``1234567812345678``): keys are ``signing.sm2.Sm2Key``, not in ALGORITHMS
 because the key store and PKCS#11 tokens do not make them."""
+
+
+if TYPE_CHECKING:
+    from signing.sm2 import Sm2Key
 
 
 class KeyBackend(Protocol):
@@ -159,7 +163,7 @@ class KeyStore:
             raise KeyStoreError("the key store needs a passphrase (ZZGW_KEY_PASSPHRASE)")
         self._dir = directory
         self._passphrase = passphrase
-        self._loaded: dict[str, SoftwareKey] = {}
+        self._loaded: dict[str, KeyBackend] = {}
         self._lock = threading.Lock()
 
     def path(self, owner: str) -> Path:
@@ -170,9 +174,15 @@ class KeyStore:
     def exists(self, owner: str) -> bool:
         return self.path(owner).exists()
 
-    def create(self, owner: str, algorithm: str = ECDSA_P256_SHA256) -> SoftwareKey:
+    def create(self, owner: str, algorithm: str = ECDSA_P256_SHA256) -> KeyBackend:
         """Generate a key for ``owner`` and write it encrypted (mode 0600); refuses to overwrite one."""
-        key = SoftwareKey.generate(algorithm)
+        key: SoftwareKey | Sm2Key
+        if algorithm == SM2_SM3:
+            from signing.sm2 import Sm2Key  # the system libcrypto is loaded only once SM2 is used
+
+            key = Sm2Key.generate()
+        else:
+            key = SoftwareKey.generate(algorithm)
         path = self.path(owner)
         self._dir.mkdir(parents=True, exist_ok=True)
         try:
@@ -185,16 +195,22 @@ class KeyStore:
             self._loaded[owner] = key
         return key
 
-    def load(self, owner: str) -> SoftwareKey:
+    def load(self, owner: str) -> KeyBackend:
         with self._lock:
-            key = self._loaded.get(owner)
-        if key is not None:
-            return key
+            loaded = self._loaded.get(owner)
+        if loaded is not None:
+            return loaded
         path = self.path(owner)
         try:
             pem = path.read_bytes()
         except FileNotFoundError:
             raise KeyStoreError(f"no key for {owner} at {path}; run `zzgw init`") from None
-        key = SoftwareKey.from_encrypted_pem(pem, self._passphrase)
+        key: KeyBackend
+        try:
+            key = SoftwareKey.from_encrypted_pem(pem, self._passphrase)
+        except UnsupportedAlgorithm:  # an SM2 key: cryptography has no SM2
+            from signing.sm2 import Sm2Key
+
+            key = Sm2Key.from_encrypted_pem(pem, self._passphrase)
         with self._lock:
             return self._loaded.setdefault(owner, key)

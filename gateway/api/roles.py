@@ -37,8 +37,10 @@ ALLOWED_ROLES: Mapping[str, frozenset[Role]] = {
     "/zzgw.v1.SealService/GetSeal": ANY_MEMBER,  # a seal's certificate and image are what verifiers need
     "/zzgw.v1.SealService/RevokeSeal": frozenset({Role.ISSUER}),
     "/zzgw.v1.SealService/SealDocument": frozenset({Role.ISSUER}),
+    "/zzgw.v1.SealService/StampDocument": frozenset({Role.ISSUER}),
     "/zzgw.v1.VerificationService/VerifyLicense": _VERIFIERS,
     "/zzgw.v1.VerificationService/VerifyDocument": _VERIFIERS,
+    "/zzgw.v1.VerificationService/VerifyStamp": _VERIFIERS,
     "/zzgw.v1.VerificationService/CheckClaim": _VERIFIERS,
     "/zzgw.v1.VerificationService/GetReceipt": _VERIFIERS,
     "/zzgw.v1.AuditService/VerifyAuditLog": frozenset({Role.ADMIN}),

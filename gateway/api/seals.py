@@ -64,6 +64,11 @@ class SealServicer(seal_pb2_grpc.SealServiceServicer):
         )
         return seal_pb2.SealDocumentResponse(sealed_pdf=sealed)
 
+    def StampDocument(
+        self, request: seal_pb2.StampDocumentRequest, context: grpc.ServicerContext
+    ) -> seal_pb2.StampDocumentResponse:
+        return seal_pb2.StampDocumentResponse(stamp=self._seals().stamp(caller(), request.seal_id, request.document))
+
     def _message(self, seal: Seal, *, image: bool) -> seal_pb2.Seal:
         message = seal_pb2.Seal(
             seal_id=seal.seal_id,
@@ -74,6 +79,7 @@ class SealServicer(seal_pb2_grpc.SealServiceServicer):
             key_id=seal.key_id,
             certificate_der=seal.certificate_der,
             image_png=seal.image_png if image else b"",
+            ses_seal=(seal.ses_seal or b"") if image else b"",
             status=_STATUS[seal.effective_status(self._clock.now())],
             valid_from=timestamp(seal.valid_from),
             valid_until=timestamp(seal.valid_until),

@@ -64,6 +64,17 @@ class VerificationServicer(verification_pb2_grpc.VerificationServiceServicer):
         report, registered = service.verify_document(caller(), self._use(request.use, context), request.pdf)
         return verification_pb2.VerifyDocumentResponse(report=self._report(report), registered_document=registered)
 
+    def VerifyStamp(
+        self, request: verification_pb2.VerifyStampRequest, context: grpc.ServicerContext
+    ) -> verification_pb2.VerifyStampResponse:
+        service = self._verification()
+        report, checked = service.verify_stamp(
+            caller(), self._use(request.use, context), request.document, request.stamp
+        )
+        return verification_pb2.VerifyStampResponse(
+            report=self._report(report), es_id=checked.es_id or "", seal_name=checked.seal_name or ""
+        )
+
     def CheckClaim(
         self, request: verification_pb2.CheckClaimRequest, context: grpc.ServicerContext
     ) -> verification_pb2.CheckClaimResponse:

@@ -54,6 +54,8 @@ class Seal:
     revoked_at: dt.datetime | None = None
     revocation_reason: str = ""
     crl_reason: str = ""
+    ses_seal: bytes | None = None
+    """For an SM2 seal: its GB/T 38540 SES_Seal (DER), made and signed by the SM2 seal maker."""
 
     def effective_status(self, now: dt.datetime) -> SealStatus:
         if self.status is SealStatus.ACTIVE and now >= self.valid_until:

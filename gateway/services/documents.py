@@ -40,7 +40,7 @@ class DocumentService:
 
     def make(self, issuer: Member, content: LicenseContent, supplied: bytes | None = None) -> LicenseDocument:
         """Seal ``supplied``, or draw and seal ``content``, with the issuer's current seal; nothing is stored."""
-        seal = self._seals.current(issuer.code)
+        seal = self._seals.current(issuer.code, for_pdf=True)
         if supplied:
             pdf = self._seals.apply(seal, supplied, reason=ISSUE_REASON, field="document")
             source = DocumentSource.SUPPLIED

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import hashlib
 import threading
 import uuid
 from collections.abc import Callable, Coroutine
@@ -40,10 +41,11 @@ from gateway.domain.seals import (
 from gateway.domain.validation import MAX_REASON, check_request_id, check_text
 from gateway.store.changes import ChangeFeed
 from gateway.store.database import Database
-from signing.keys import ALGORITHMS, ECDSA_P256_SHA256, KeyBackend, KeyStore
+from signing.keys import ALGORITHMS, ECDSA_P256_SHA256, SM2_SM3, KeyBackend, KeyStore
 from signing.pdf import DEFAULT_REASON, PdfError, PdfSealer, TimestampUnavailable
 from signing.seal_ca import SealMakerCA
 from signing.seal_image import draw_seal
+from signing.ses import make_seal, sign_document
 
 _CRL_REASONS = {
     CrlReason.KEY_COMPROMISE: x509.ReasonFlags.key_compromise,
@@ -54,7 +56,19 @@ _CRL_REASONS = {
 CRL_VALIDITY = dt.timedelta(days=1)
 SEAL_TIMEOUT_SECONDS = 60.0
 DEFAULT_SEAL_NAME = "电子证照专用章"
+SEAL_SIZE_MM = (40, 40)
+MAX_STAMPED_BYTES = 20 * 1024 * 1024
 T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Sm2SealMaker:
+    """The SM2 seal maker: a CA that certifies SM2 seal keys (SM3withSM2) and the maker's own key and certificate,
+    which sign GB/T 38540 seals (SES_Seal)."""
+
+    ca: SealMakerCA
+    key: KeyBackend
+    certificate: x509.Certificate
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -89,7 +103,9 @@ class SealService:
         *,
         timestamper: TimeStamper | None = None,
         feed: ChangeFeed | None = None,
+        sm2: Sm2SealMaker | None = None,
     ):
+        self._sm2 = sm2
         self._feed = feed
         self._db = db
         self._ca = ca
@@ -120,12 +136,13 @@ class SealService:
         errors: list[FieldViolation] = []
         check_request_id(request.request_id, errors)
         algorithm = request.algorithm or ECDSA_P256_SHA256
-        if algorithm not in ALGORITHMS:
+        offered = (*ALGORITHMS, SM2_SM3) if self._sm2 is not None else ALGORITHMS
+        if algorithm not in offered:
             errors.append(
                 FieldViolation(
                     field="algorithm",
                     reason="UNSUPPORTED_ALGORITHM",
-                    description=f"algorithm must be one of {', '.join(ALGORITHMS)}",
+                    description=f"algorithm must be one of {', '.join(offered)}",
                 )
             )
         for violation in (seal_name_violation(request.name), validity_violation(request.validity_days)):
@@ -147,14 +164,18 @@ class SealService:
             now + dt.timedelta(days=request.validity_days or DEFAULT_VALIDITY_DAYS),
             self._ca.intermediate.not_valid_after_utc - dt.timedelta(seconds=1),
         )
-        certificate = self._ca.issue_seal_certificate(
+        ca = self._ca_for(algorithm)
+        certificate = ca.issue_seal_certificate(
             issuer_name=caller.name,
             issuer_uscc=caller.code,
             seal_name=request.name,
-            public_key=serialization.load_der_public_key(key.public_key_der),  # type: ignore[arg-type]
+            public_key=key.public_key_der
+            if algorithm == SM2_SM3
+            else serialization.load_der_public_key(key.public_key_der),  # type: ignore[arg-type]
             not_before=now - dt.timedelta(minutes=5),
-            not_after=not_after,
+            not_after=min(not_after, ca.intermediate.not_valid_after_utc - dt.timedelta(seconds=1)),
         )
+        image = draw_seal(caller.name, request.name)
         seal = Seal(
             seal_id=seal_id,
             issuer_code=caller.code,
@@ -164,15 +185,50 @@ class SealService:
             key_ref=f"file:{owner}",
             certificate_der=certificate.public_bytes(serialization.Encoding.DER),
             certificate_serial=certificate.serial_number,
-            image_png=draw_seal(caller.name, request.name),
+            image_png=image,
             valid_from=certificate.not_valid_before_utc,
             valid_until=certificate.not_valid_after_utc,
             status=SealStatus.ACTIVE,
+            ses_seal=self._ses_seal(seal_id, caller, request.name, certificate, image, now)
+            if algorithm == SM2_SM3
+            else None,
         )
         with self._db.unit_of_work(write=True) as uow:
             uow.seals.add(seal, request.request_id, now)
             uow.commit()
         return seal
+
+    def _ca_for(self, algorithm: str) -> SealMakerCA:
+        if algorithm == SM2_SM3:
+            assert self._sm2 is not None
+            return self._sm2.ca
+        return self._ca
+
+    def _ses_seal(
+        self, seal_id: str, caller: Member, name: str, certificate: x509.Certificate, image: bytes, now: dt.datetime
+    ) -> bytes:
+        """The GB/T 38540 seal of an SM2 seal: its name, picture, validity and holder certificate, signed by the
+        SM2 seal maker."""
+        assert self._sm2 is not None
+        return make_seal(
+            maker_key=self._sm2.key,
+            maker_cert=self._sm2.certificate,
+            es_id=seal_id,
+            name=f"{caller.name}{name}",
+            signer_certs=[certificate],
+            created=now,
+            valid_start=certificate.not_valid_before_utc,
+            valid_end=certificate.not_valid_after_utc,
+            picture=image,
+            picture_size_mm=SEAL_SIZE_MM,
+        )
+
+    def trust_roots(self) -> list[x509.Certificate]:
+        """The roots a seal made here chains to: the seal-maker CA's, and the SM2 seal maker's when there is one."""
+        return [self._ca.root] + ([self._sm2.ca.root] if self._sm2 is not None else [])
+
+    def intermediates(self) -> list[x509.Certificate]:
+        return [self._ca.intermediate] + ([self._sm2.ca.intermediate] if self._sm2 is not None else [])
 
     def list(self, caller: Member) -> list[Seal]:
         with self._db.unit_of_work() as uow:
@@ -196,13 +252,14 @@ class SealService:
             raise PermissionDeniedError("only the seal's issuer may use or revoke it", reason="NOT_SEAL_OWNER")
         return seal
 
-    def current(self, issuer_code: str) -> Seal:
-        """The issuer's newest active seal: the one that seals its records and license documents."""
+    def current(self, issuer_code: str, *, for_pdf: bool = False) -> Seal:
+        """The issuer's newest active seal: the one that seals its records; ``for_pdf``: the newest that can seal a
+        PDF (an SM2 seal stamps in the GB/T 38540 form instead), which seals its license documents."""
         with self._db.unit_of_work() as uow:
-            seal = uow.seals.current(issuer_code, self._clock.now())
+            seal = uow.seals.current(issuer_code, self._clock.now(), except_algorithm=SM2_SM3 if for_pdf else "")
         if seal is None:
             raise ConflictError(
-                "the issuer has no active seal to seal its records with: register one (RegisterSeal)",
+                f"the issuer has no active seal{' for PDFs' if for_pdf else ''}: register one (RegisterSeal)",
                 reason="NO_ACTIVE_SEAL",
             )
         return seal
@@ -247,7 +304,7 @@ class SealService:
         if self._feed is not None:
             self._feed.committed(changed)
         with self._lock:
-            self._ca.revoke(seal.certificate_serial, _CRL_REASONS[crl], now)
+            self._ca_for(seal.algorithm).revoke(seal.certificate_serial, _CRL_REASONS[crl], now)
         return self.get(seal_id)
 
     def seal_document(self, caller: Member, seal_id: str, pdf: bytes, *, reason: str = "", page: int = 0) -> bytes:
@@ -265,9 +322,12 @@ class SealService:
         field: str = "pdf",
     ) -> bytes:
         """Seal ``pdf`` with ``seal`` (which must be active); errors name the request ``field`` the PDF came in."""
-        status = seal.effective_status(self._clock.now())
-        if status is not SealStatus.ACTIVE:
-            raise ConflictError(f"the seal is {status.value.lower()} and cannot seal", reason=f"SEAL_{status.value}")
+        self._require_active(seal)
+        if seal.algorithm == SM2_SM3:
+            raise ConflictError(
+                "an SM2 seal stamps documents in the GB/T 38540 form (StampDocument), not as a PDF signature",
+                reason="SM2_SEAL_NOT_FOR_PDF",
+            )
         if not pdf:
             raise InvalidRequestError(
                 [FieldViolation(field=field, reason="REQUIRED", description=f"{field} is required")]
@@ -309,11 +369,50 @@ class SealService:
 
     def crl(self) -> bytes:
         """The seal-maker CA's CRL with every seal revoked in the store (by any gateway process)."""
+        return self._crl(self._ca, lambda seal: seal.algorithm != SM2_SM3)
+
+    def crls(self) -> tuple[bytes, ...]:
+        """The CRLs of every CA that certifies seals here (the SM2 seal maker's too)."""
+        if self._sm2 is None:
+            return (self.crl(),)
+        return self.crl(), self._crl(self._sm2.ca, lambda seal: seal.algorithm == SM2_SM3)
+
+    def _crl(self, ca: SealMakerCA, covers: Callable[[Seal], bool]) -> bytes:
         with self._db.unit_of_work() as uow:
-            revoked = uow.seals.revoked()
+            revoked = [seal for seal in uow.seals.revoked() if covers(seal)]
         now = self._clock.now()
         with self._lock:
             for seal in revoked:
                 assert seal.revoked_at is not None
-                self._ca.revoke(seal.certificate_serial, _CRL_REASONS[CrlReason(seal.crl_reason)], seal.revoked_at)
-            return self._ca.crl(now, now + CRL_VALIDITY)
+                ca.revoke(seal.certificate_serial, _CRL_REASONS[CrlReason(seal.crl_reason)], seal.revoked_at)
+            return ca.crl(now, now + CRL_VALIDITY)
+
+    def stamp(self, caller: Member, seal_id: str, document: bytes) -> bytes:
+        """A GB/T 38540 stamp (SES_Signature, DER) of one of the caller's SM2 seals over ``document``."""
+        seal = self.owned(caller, seal_id)
+        self._require_active(seal)
+        if seal.ses_seal is None:
+            raise ConflictError(
+                "only SM2 seals stamp in the GB/T 38540 form; seal PDFs with SealDocument", reason="NOT_AN_SM2_SEAL"
+            )
+        if not document:
+            raise InvalidRequestError(
+                [FieldViolation(field="document", reason="REQUIRED", description="document is required")]
+            )
+        if len(document) > MAX_STAMPED_BYTES:
+            raise InvalidRequestError(
+                [FieldViolation(field="document", reason="TOO_LARGE", description=f"at most {MAX_STAMPED_BYTES} bytes")]
+            )
+        return sign_document(
+            document,
+            seal=seal.ses_seal,
+            key=self.key(seal),
+            cert=x509.load_der_x509_certificate(seal.certificate_der),
+            at=self._clock.now(),
+            property_info=f"zzgw:{hashlib.sha256(document).hexdigest()}",
+        )
+
+    def _require_active(self, seal: Seal) -> None:
+        status = seal.effective_status(self._clock.now())
+        if status is not SealStatus.ACTIVE:
+            raise ConflictError(f"the seal is {status.value.lower()} and cannot seal", reason=f"SEAL_{status.value}")

@@ -71,12 +71,18 @@ from signing.qr import read_qr
 from signing.receipts import sign_receipt
 from signing.results import PASSED, CheckResult, Finding
 from signing.seal_ca import IdentityFinding
+from signing.ses import SesVerification, check_stamp
 from signing.sm2_x509 import public_key_der
 
 MAX_CLAIM_FIELDS = 50
 LICENSE_CACHE_SIZE = 200_000
 SEAL_CACHE_SIZE = 10_000
 VERIFIED_CACHE_SIZE = 500_000
+_NOT_REGISTERED = Finding(
+    result=CheckResult.INDETERMINATE,
+    reason="NOT_A_REGISTERED_LICENSE",
+    detail="the document is not a license document of the registry: the stamp is genuine or not, its content unknown",
+)
 _NOT_CHECKED = Finding(result=CheckResult.INDETERMINATE, reason="NOT_CHECKED", detail="no license to check it against")
 
 
@@ -149,7 +155,7 @@ class VerificationService:
         self._licenses: LRUCache[str, License] = LRUCache(LICENSE_CACHE_SIZE)
         self._known_seals: LRUCache[str, _KnownSeal] = LRUCache(SEAL_CACHE_SIZE)
         self._verified: LRUCache[bytes, bool] = LRUCache(VERIFIED_CACHE_SIZE)
-        self._crl: bytes | None = None
+        self._crls: tuple[bytes, ...] | None = None
         self._audit = audit
         self._receipts: GroupWriter[tuple[StoredReceipt, AuditEntry]] = GroupWriter(db, self._store, name="receipts")
         feed.subscribe(self._forget)
@@ -232,9 +238,13 @@ class VerificationService:
         if not pdf:
             raise _invalid("pdf", "REQUIRED", "pdf is required")
         now = self._clock.now()
-        ca = self._seals.ca
         try:
-            checked = validate_sync(pdf, trust_roots=[ca.root], intermediates=[ca.intermediate], crls=[self._crl_now()])
+            checked = validate_sync(
+                pdf,
+                trust_roots=self._seals.trust_roots(),
+                intermediates=self._seals.intermediates(),
+                crls=self._crls_now(),
+            )
         except PdfError as exc:
             raise InvalidRequestError([FieldViolation(field="pdf", reason=exc.reason, description=str(exc))]) from exc
         sha256 = hashlib.sha256(pdf).hexdigest()
@@ -272,6 +282,49 @@ class VerificationService:
             now,
         )
         return report, stored is not None
+
+    def verify_stamp(
+        self, caller: Member, use: UseContext, document: bytes, stamp: bytes
+    ) -> tuple[Report, SesVerification]:
+        """Verify a GB/T 38540 stamp over ``document``; the status is the license's when the document is a license
+        document of the registry, else INDETERMINATE / NOT_A_REGISTERED_LICENSE."""
+        if not document:
+            raise _invalid("document", "REQUIRED", "document is required")
+        if not stamp:
+            raise _invalid("stamp", "REQUIRED", "stamp is required")
+        now = self._clock.now()
+        checked = check_stamp(
+            stamp,
+            document,
+            trust_roots=self._seals.trust_roots(),
+            intermediates=self._seals.intermediates(),
+            crls=self._crls_now(),
+            at=now,
+        )
+        sha256 = hashlib.sha256(document).hexdigest()
+        with self._db.unit_of_work() as uow:
+            stored = uow.documents.by_sha256(sha256)
+        license = self._license(stored.license_id) if stored is not None else None
+        query = {"by": "stamp", "document_sha256": sha256}
+        identity = Finding(
+            result=checked.issuer_identity.result,
+            reason=checked.issuer_identity.reason,
+            detail=checked.issuer_identity.detail,
+        )
+        action = AuditAction.VERIFY_STAMP
+        if license is None:
+            report = self._report(action, caller, use, query, checked.integrity, _NOT_REGISTERED, identity, None, now)
+            return report, checked
+        if identity.result is CheckResult.PASSED and checked.signer_uscc != license.content.issuer_code:
+            identity = Finding(
+                result=CheckResult.FAILED,
+                reason="SEALED_BY_ANOTHER",
+                detail="the document is stamped by someone other than the license's issuer",
+            )
+        identity = _first_failure(identity, authority_finding(license, self._catalog))
+        status = self._status(license)
+        report = self._report(action, caller, use, query, checked.integrity, status, identity, license, now)
+        return report, checked
 
     def check_claim(
         self,
@@ -433,9 +486,11 @@ class VerificationService:
 
     def _remember(self, seal: Seal, generation: int) -> _KnownSeal:
         certificate = x509.load_der_x509_certificate(seal.certificate_der)
-        ca = self._seals.ca
         base = chain_identity(
-            certificate, trust_roots=[ca.root], intermediates=[ca.intermediate], crls=[self._crl_now()]
+            certificate,
+            trust_roots=self._seals.trust_roots(),
+            intermediates=self._seals.intermediates(),
+            crls=self._crls_now(),
         )
         public_key = public_key_der(certificate)
         known = _KnownSeal(seal=seal, certificate=certificate, public_key_der=public_key, base=base)
@@ -444,16 +499,16 @@ class VerificationService:
                 self._known_seals[seal.key_id] = known
         return known
 
-    def _crl_now(self) -> bytes:
+    def _crls_now(self) -> tuple[bytes, ...]:
         with self._lock:
-            crl = self._crl
-        if crl is None:
+            crls = self._crls
+        if crls is None:
             generation = self._feed.generation
-            crl = self._seals.crl()
+            crls = self._seals.crls()
             with self._lock:
                 if self._feed.generation == generation:
-                    self._crl = crl
-        return crl
+                    self._crls = crls
+        return crls
 
     def _forget(self, keys: frozenset[str]) -> None:
         """Change feed listener: drop what changed (everything when told "*")."""
@@ -461,7 +516,7 @@ class VerificationService:
             if "*" in keys:
                 self._licenses.clear()
                 self._known_seals.clear()
-                self._crl = None
+                self._crls = None
                 return
             for key in keys:
                 kind, _, name = key.partition(":")
@@ -469,7 +524,7 @@ class VerificationService:
                     self._licenses.pop(name, None)
                 elif kind == "seal":
                     self._known_seals.pop(name, None)
-                    self._crl = None
+                    self._crls = None
 
     def _report(
         self,

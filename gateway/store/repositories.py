@@ -456,14 +456,14 @@ class SealRepository:
             query = query.where(_S.c.issuer_code == issuer_code)
         return [_seal(r) for r in self._s.execute(query).all()]
 
-    def current(self, issuer_code: str, now: dt.datetime) -> Seal | None:
-        """The issuer's newest active seal still within its validity."""
-        row = self._s.execute(
-            select(_S)
-            .where(_S.c.issuer_code == issuer_code, _S.c.status == SealStatus.ACTIVE.value, _S.c.valid_until > now)
-            .order_by(_S.c.created_at.desc())
-            .limit(1)
-        ).first()
+    def current(self, issuer_code: str, now: dt.datetime, *, except_algorithm: str = "") -> Seal | None:
+        """The issuer's newest active seal still within its validity (of another algorithm than the one named)."""
+        query = select(_S).where(
+            _S.c.issuer_code == issuer_code, _S.c.status == SealStatus.ACTIVE.value, _S.c.valid_until > now
+        )
+        if except_algorithm:
+            query = query.where(_S.c.algorithm != except_algorithm)
+        row = self._s.execute(query.order_by(_S.c.created_at.desc()).limit(1)).first()
         return _seal(row) if row else None
 
     def by_key(self, key_id: str) -> Seal | None:
@@ -505,6 +505,7 @@ def _seal_row(seal: Seal) -> dict[str, object]:
         "revoked_at": seal.revoked_at,
         "revocation_reason": seal.revocation_reason,
         "crl_reason": seal.crl_reason,
+        "ses_seal": seal.ses_seal,
     }
 
 
@@ -526,6 +527,7 @@ def _seal(row: Row[tuple[object, ...]]) -> Seal:
         revoked_at=_utc(m["revoked_at"]) if m["revoked_at"] else None,
         revocation_reason=m["revocation_reason"],
         crl_reason=m["crl_reason"],
+        ses_seal=bytes(m["ses_seal"]) if m["ses_seal"] is not None else None,
     )
 
 

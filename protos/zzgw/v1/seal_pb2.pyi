@@ -22,7 +22,7 @@ SEAL_STATUS_REVOKED: SealStatus
 SEAL_STATUS_EXPIRED: SealStatus
 
 class Seal(_message.Message):
-    __slots__ = ("seal_id", "issuer_code", "issuer_name", "name", "algorithm", "key_id", "certificate_der", "image_png", "status", "valid_from", "valid_until", "revoked_at", "revocation_reason")
+    __slots__ = ("seal_id", "issuer_code", "issuer_name", "name", "algorithm", "key_id", "certificate_der", "image_png", "status", "valid_from", "valid_until", "revoked_at", "revocation_reason", "ses_seal")
     SEAL_ID_FIELD_NUMBER: _ClassVar[int]
     ISSUER_CODE_FIELD_NUMBER: _ClassVar[int]
     ISSUER_NAME_FIELD_NUMBER: _ClassVar[int]
@@ -36,6 +36,7 @@ class Seal(_message.Message):
     VALID_UNTIL_FIELD_NUMBER: _ClassVar[int]
     REVOKED_AT_FIELD_NUMBER: _ClassVar[int]
     REVOCATION_REASON_FIELD_NUMBER: _ClassVar[int]
+    SES_SEAL_FIELD_NUMBER: _ClassVar[int]
     seal_id: str
     issuer_code: str
     issuer_name: str
@@ -49,7 +50,8 @@ class Seal(_message.Message):
     valid_until: _timestamp_pb2.Timestamp
     revoked_at: _timestamp_pb2.Timestamp
     revocation_reason: str
-    def __init__(self, seal_id: _Optional[str] = ..., issuer_code: _Optional[str] = ..., issuer_name: _Optional[str] = ..., name: _Optional[str] = ..., algorithm: _Optional[str] = ..., key_id: _Optional[str] = ..., certificate_der: _Optional[bytes] = ..., image_png: _Optional[bytes] = ..., status: _Optional[_Union[SealStatus, str]] = ..., valid_from: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., valid_until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., revoked_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., revocation_reason: _Optional[str] = ...) -> None: ...
+    ses_seal: bytes
+    def __init__(self, seal_id: _Optional[str] = ..., issuer_code: _Optional[str] = ..., issuer_name: _Optional[str] = ..., name: _Optional[str] = ..., algorithm: _Optional[str] = ..., key_id: _Optional[str] = ..., certificate_der: _Optional[bytes] = ..., image_png: _Optional[bytes] = ..., status: _Optional[_Union[SealStatus, str]] = ..., valid_from: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., valid_until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., revoked_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., revocation_reason: _Optional[str] = ..., ses_seal: _Optional[bytes] = ...) -> None: ...
 
 class RegisterSealRequest(_message.Message):
     __slots__ = ("request_id", "name", "algorithm", "validity_days")
@@ -124,3 +126,17 @@ class SealDocumentResponse(_message.Message):
     SEALED_PDF_FIELD_NUMBER: _ClassVar[int]
     sealed_pdf: bytes
     def __init__(self, sealed_pdf: _Optional[bytes] = ...) -> None: ...
+
+class StampDocumentRequest(_message.Message):
+    __slots__ = ("seal_id", "document")
+    SEAL_ID_FIELD_NUMBER: _ClassVar[int]
+    DOCUMENT_FIELD_NUMBER: _ClassVar[int]
+    seal_id: str
+    document: bytes
+    def __init__(self, seal_id: _Optional[str] = ..., document: _Optional[bytes] = ...) -> None: ...
+
+class StampDocumentResponse(_message.Message):
+    __slots__ = ("stamp",)
+    STAMP_FIELD_NUMBER: _ClassVar[int]
+    stamp: bytes
+    def __init__(self, stamp: _Optional[bytes] = ...) -> None: ...

@@ -60,6 +60,11 @@ class SealServiceStub:
                 request_serializer=protos_dot_zzgw_dot_v1_dot_seal__pb2.SealDocumentRequest.SerializeToString,
                 response_deserializer=protos_dot_zzgw_dot_v1_dot_seal__pb2.SealDocumentResponse.FromString,
                 _registered_method=True)
+        self.StampDocument = channel.unary_unary(
+                '/zzgw.v1.SealService/StampDocument',
+                request_serializer=protos_dot_zzgw_dot_v1_dot_seal__pb2.StampDocumentRequest.SerializeToString,
+                response_deserializer=protos_dot_zzgw_dot_v1_dot_seal__pb2.StampDocumentResponse.FromString,
+                _registered_method=True)
 
 
 class SealServiceServicer:
@@ -102,6 +107,15 @@ class SealServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def StampDocument(self, request, context):
+        """Stamps a document with one of the caller's SM2 seals in the GB/T 38540 form: an SES_Signature over the
+        document's SM3 hash, carrying the seal (SES_Seal) made by the SM2 seal maker. An ECDSA or RSA seal is
+        FAILED_PRECONDITION / NOT_AN_SM2_SEAL (seal PDFs with SealDocument).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_SealServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -129,6 +143,11 @@ def add_SealServiceServicer_to_server(servicer, server):
                     servicer.SealDocument,
                     request_deserializer=protos_dot_zzgw_dot_v1_dot_seal__pb2.SealDocumentRequest.FromString,
                     response_serializer=protos_dot_zzgw_dot_v1_dot_seal__pb2.SealDocumentResponse.SerializeToString,
+            ),
+            'StampDocument': grpc.unary_unary_rpc_method_handler(
+                    servicer.StampDocument,
+                    request_deserializer=protos_dot_zzgw_dot_v1_dot_seal__pb2.StampDocumentRequest.FromString,
+                    response_serializer=protos_dot_zzgw_dot_v1_dot_seal__pb2.StampDocumentResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -267,6 +286,33 @@ class SealService:
             '/zzgw.v1.SealService/SealDocument',
             protos_dot_zzgw_dot_v1_dot_seal__pb2.SealDocumentRequest.SerializeToString,
             protos_dot_zzgw_dot_v1_dot_seal__pb2.SealDocumentResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StampDocument(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/zzgw.v1.SealService/StampDocument',
+            protos_dot_zzgw_dot_v1_dot_seal__pb2.StampDocumentRequest.SerializeToString,
+            protos_dot_zzgw_dot_v1_dot_seal__pb2.StampDocumentResponse.FromString,
             options,
             channel_credentials,
             insecure,

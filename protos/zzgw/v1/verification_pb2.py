@@ -26,7 +26,7 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from protos.zzgw.v1 import common_pb2 as protos_dot_zzgw_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!protos/zzgw/v1/verification.proto\x12\x07zzgw.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1bprotos/zzgw/v1/common.proto\"2\n\nUseContext\x12\x13\n\x0bmatter_code\x18\x01 \x01(\t\x12\x0f\n\x07purpose\x18\x02 \x01(\t\"\x88\x01\n\x14VerifyLicenseRequest\x12 \n\x03use\x18\x01 \x01(\x0b\x32\x13.zzgw.v1.UseContext\x12\x12\n\nlicense_id\x18\x02 \x01(\t\x12\x11\n\ttype_code\x18\x03 \x01(\t\x12\x16\n\x0elicense_number\x18\x04 \x01(\t\x12\x0f\n\x07qr_code\x18\x05 \x01(\t\"D\n\x15VerifyLicenseResponse\x12+\n\x06report\x18\x01 \x01(\x0b\x32\x1b.zzgw.v1.VerificationReport\"F\n\x15VerifyDocumentRequest\x12 \n\x03use\x18\x01 \x01(\x0b\x32\x13.zzgw.v1.UseContext\x12\x0b\n\x03pdf\x18\x02 \x01(\x0c\"b\n\x16VerifyDocumentResponse\x12+\n\x06report\x18\x01 \x01(\x0b\x32\x1b.zzgw.v1.VerificationReport\x12\x1b\n\x13registered_document\x18\x02 \x01(\x08\"O\n\x07\x46inding\x12$\n\x06result\x18\x01 \x01(\x0e\x32\x14.zzgw.v1.CheckResult\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\x0e\n\x06\x64\x65tail\x18\x03 \x01(\t\"\xd6\x01\n\x0eLicenseSummary\x12\x12\n\nlicense_id\x18\x01 \x01(\t\x12\x11\n\ttype_code\x18\x02 \x01(\t\x12\x11\n\ttype_name\x18\x03 \x01(\t\x12\x13\n\x0bissuer_code\x18\x04 \x01(\t\x12\x13\n\x0bissuer_name\x18\x05 \x01(\t\x12\x12\n\nvalid_from\x18\x06 \x01(\t\x12\x13\n\x0bvalid_until\x18\x07 \x01(\t\x12&\n\x06status\x18\x08 \x01(\x0e\x32\x16.zzgw.v1.LicenseStatus\x12\x0f\n\x07version\x18\t \x01(\x05\"\xba\x02\n\x12VerificationReport\x12%\n\x07verdict\x18\x01 \x01(\x0e\x32\x14.zzgw.v1.CheckResult\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12#\n\tintegrity\x18\x03 \x01(\x0b\x32\x10.zzgw.v1.Finding\x12 \n\x06status\x18\x04 \x01(\x0b\x32\x10.zzgw.v1.Finding\x12)\n\x0fissuer_identity\x18\x05 \x01(\x0b\x32\x10.zzgw.v1.Finding\x12(\n\x07license\x18\x06 \x01(\x0b\x32\x17.zzgw.v1.LicenseSummary\x12.\n\nchecked_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12!\n\x07receipt\x18\x08 \x01(\x0b\x32\x10.zzgw.v1.Receipt\"k\n\x07Receipt\x12\x12\n\nreceipt_id\x18\x01 \x01(\t\x12\x11\n\tstatement\x18\x02 \x01(\x0c\x12\x11\n\tsignature\x18\x03 \x01(\x0c\x12\x11\n\talgorithm\x18\x04 \x01(\t\x12\x13\n\x0b\x63\x65rtificate\x18\x05 \x01(\x0c\"\xdc\x01\n\x11\x43heckClaimRequest\x12 \n\x03use\x18\x01 \x01(\x0b\x32\x13.zzgw.v1.UseContext\x12\x11\n\ttype_code\x18\x02 \x01(\t\x12\x13\n\x0bholder_code\x18\x03 \x01(\t\x12\x16\n\x0elicense_number\x18\x04 \x01(\t\x12\x36\n\x06\x66ields\x18\x05 \x03(\x0b\x32&.zzgw.v1.CheckClaimRequest.FieldsEntry\x1a-\n\x0b\x46ieldsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xcd\x01\n\x12\x43heckClaimResponse\x12$\n\x06result\x18\x01 \x01(\x0e\x32\x14.zzgw.v1.ClaimResult\x12\x0c\n\x04\x63ode\x18\x06 \x01(\x05\x12\x19\n\x11mismatched_fields\x18\x02 \x03(\t\x12\x15\n\rstatus_reason\x18\x03 \x01(\t\x12.\n\nchecked_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12!\n\x07receipt\x18\x05 \x01(\x0b\x32\x10.zzgw.v1.Receipt\"\'\n\x11GetReceiptRequest\x12\x12\n\nreceipt_id\x18\x01 \x01(\t\"7\n\x12GetReceiptResponse\x12!\n\x07receipt\x18\x01 \x01(\x0b\x32\x10.zzgw.v1.Receipt*}\n\x0b\x43heckResult\x12\x1c\n\x18\x43HECK_RESULT_UNSPECIFIED\x10\x00\x12\x17\n\x13\x43HECK_RESULT_PASSED\x10\x01\x12\x17\n\x13\x43HECK_RESULT_FAILED\x10\x02\x12\x1e\n\x1a\x43HECK_RESULT_INDETERMINATE\x10\x03*\x85\x02\n\x0b\x43laimResult\x12\x1c\n\x18\x43LAIM_RESULT_UNSPECIFIED\x10\x00\x12\"\n\x1e\x43LAIM_RESULT_CORRECT_AND_VALID\x10\x01\x12\x1e\n\x1a\x43LAIM_RESULT_NOT_YET_VALID\x10\x02\x12\x1a\n\x16\x43LAIM_RESULT_SUSPENDED\x10\x03\x12 \n\x1c\x43LAIM_RESULT_NO_LONGER_VALID\x10\x04\x12\x1b\n\x17\x43LAIM_RESULT_INCOMPLETE\x10\x05\x12\x1a\n\x16\x43LAIM_RESULT_NOT_FOUND\x10\x06\x12\x1d\n\x19\x43LAIM_RESULT_PARTLY_WRONG\x10\x07\x32\xc6\x02\n\x13VerificationService\x12N\n\rVerifyLicense\x12\x1d.zzgw.v1.VerifyLicenseRequest\x1a\x1e.zzgw.v1.VerifyLicenseResponse\x12Q\n\x0eVerifyDocument\x12\x1e.zzgw.v1.VerifyDocumentRequest\x1a\x1f.zzgw.v1.VerifyDocumentResponse\x12\x45\n\nCheckClaim\x12\x1a.zzgw.v1.CheckClaimRequest\x1a\x1b.zzgw.v1.CheckClaimResponse\x12\x45\n\nGetReceipt\x12\x1a.zzgw.v1.GetReceiptRequest\x1a\x1b.zzgw.v1.GetReceiptResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!protos/zzgw/v1/verification.proto\x12\x07zzgw.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1bprotos/zzgw/v1/common.proto\"2\n\nUseContext\x12\x13\n\x0bmatter_code\x18\x01 \x01(\t\x12\x0f\n\x07purpose\x18\x02 \x01(\t\"\x88\x01\n\x14VerifyLicenseRequest\x12 \n\x03use\x18\x01 \x01(\x0b\x32\x13.zzgw.v1.UseContext\x12\x12\n\nlicense_id\x18\x02 \x01(\t\x12\x11\n\ttype_code\x18\x03 \x01(\t\x12\x16\n\x0elicense_number\x18\x04 \x01(\t\x12\x0f\n\x07qr_code\x18\x05 \x01(\t\"D\n\x15VerifyLicenseResponse\x12+\n\x06report\x18\x01 \x01(\x0b\x32\x1b.zzgw.v1.VerificationReport\"F\n\x15VerifyDocumentRequest\x12 \n\x03use\x18\x01 \x01(\x0b\x32\x13.zzgw.v1.UseContext\x12\x0b\n\x03pdf\x18\x02 \x01(\x0c\"b\n\x16VerifyDocumentResponse\x12+\n\x06report\x18\x01 \x01(\x0b\x32\x1b.zzgw.v1.VerificationReport\x12\x1b\n\x13registered_document\x18\x02 \x01(\x08\"W\n\x12VerifyStampRequest\x12 \n\x03use\x18\x01 \x01(\x0b\x32\x13.zzgw.v1.UseContext\x12\x10\n\x08\x64ocument\x18\x02 \x01(\x0c\x12\r\n\x05stamp\x18\x03 \x01(\x0c\"d\n\x13VerifyStampResponse\x12+\n\x06report\x18\x01 \x01(\x0b\x32\x1b.zzgw.v1.VerificationReport\x12\r\n\x05\x65s_id\x18\x02 \x01(\t\x12\x11\n\tseal_name\x18\x03 \x01(\t\"O\n\x07\x46inding\x12$\n\x06result\x18\x01 \x01(\x0e\x32\x14.zzgw.v1.CheckResult\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\x0e\n\x06\x64\x65tail\x18\x03 \x01(\t\"\xd6\x01\n\x0eLicenseSummary\x12\x12\n\nlicense_id\x18\x01 \x01(\t\x12\x11\n\ttype_code\x18\x02 \x01(\t\x12\x11\n\ttype_name\x18\x03 \x01(\t\x12\x13\n\x0bissuer_code\x18\x04 \x01(\t\x12\x13\n\x0bissuer_name\x18\x05 \x01(\t\x12\x12\n\nvalid_from\x18\x06 \x01(\t\x12\x13\n\x0bvalid_until\x18\x07 \x01(\t\x12&\n\x06status\x18\x08 \x01(\x0e\x32\x16.zzgw.v1.LicenseStatus\x12\x0f\n\x07version\x18\t \x01(\x05\"\xba\x02\n\x12VerificationReport\x12%\n\x07verdict\x18\x01 \x01(\x0e\x32\x14.zzgw.v1.CheckResult\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12#\n\tintegrity\x18\x03 \x01(\x0b\x32\x10.zzgw.v1.Finding\x12 \n\x06status\x18\x04 \x01(\x0b\x32\x10.zzgw.v1.Finding\x12)\n\x0fissuer_identity\x18\x05 \x01(\x0b\x32\x10.zzgw.v1.Finding\x12(\n\x07license\x18\x06 \x01(\x0b\x32\x17.zzgw.v1.LicenseSummary\x12.\n\nchecked_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12!\n\x07receipt\x18\x08 \x01(\x0b\x32\x10.zzgw.v1.Receipt\"k\n\x07Receipt\x12\x12\n\nreceipt_id\x18\x01 \x01(\t\x12\x11\n\tstatement\x18\x02 \x01(\x0c\x12\x11\n\tsignature\x18\x03 \x01(\x0c\x12\x11\n\talgorithm\x18\x04 \x01(\t\x12\x13\n\x0b\x63\x65rtificate\x18\x05 \x01(\x0c\"\xdc\x01\n\x11\x43heckClaimRequest\x12 \n\x03use\x18\x01 \x01(\x0b\x32\x13.zzgw.v1.UseContext\x12\x11\n\ttype_code\x18\x02 \x01(\t\x12\x13\n\x0bholder_code\x18\x03 \x01(\t\x12\x16\n\x0elicense_number\x18\x04 \x01(\t\x12\x36\n\x06\x66ields\x18\x05 \x03(\x0b\x32&.zzgw.v1.CheckClaimRequest.FieldsEntry\x1a-\n\x0b\x46ieldsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xcd\x01\n\x12\x43heckClaimResponse\x12$\n\x06result\x18\x01 \x01(\x0e\x32\x14.zzgw.v1.ClaimResult\x12\x0c\n\x04\x63ode\x18\x06 \x01(\x05\x12\x19\n\x11mismatched_fields\x18\x02 \x03(\t\x12\x15\n\rstatus_reason\x18\x03 \x01(\t\x12.\n\nchecked_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12!\n\x07receipt\x18\x05 \x01(\x0b\x32\x10.zzgw.v1.Receipt\"\'\n\x11GetReceiptRequest\x12\x12\n\nreceipt_id\x18\x01 \x01(\t\"7\n\x12GetReceiptResponse\x12!\n\x07receipt\x18\x01 \x01(\x0b\x32\x10.zzgw.v1.Receipt*}\n\x0b\x43heckResult\x12\x1c\n\x18\x43HECK_RESULT_UNSPECIFIED\x10\x00\x12\x17\n\x13\x43HECK_RESULT_PASSED\x10\x01\x12\x17\n\x13\x43HECK_RESULT_FAILED\x10\x02\x12\x1e\n\x1a\x43HECK_RESULT_INDETERMINATE\x10\x03*\x85\x02\n\x0b\x43laimResult\x12\x1c\n\x18\x43LAIM_RESULT_UNSPECIFIED\x10\x00\x12\"\n\x1e\x43LAIM_RESULT_CORRECT_AND_VALID\x10\x01\x12\x1e\n\x1a\x43LAIM_RESULT_NOT_YET_VALID\x10\x02\x12\x1a\n\x16\x43LAIM_RESULT_SUSPENDED\x10\x03\x12 \n\x1c\x43LAIM_RESULT_NO_LONGER_VALID\x10\x04\x12\x1b\n\x17\x43LAIM_RESULT_INCOMPLETE\x10\x05\x12\x1a\n\x16\x43LAIM_RESULT_NOT_FOUND\x10\x06\x12\x1d\n\x19\x43LAIM_RESULT_PARTLY_WRONG\x10\x07\x32\x90\x03\n\x13VerificationService\x12N\n\rVerifyLicense\x12\x1d.zzgw.v1.VerifyLicenseRequest\x1a\x1e.zzgw.v1.VerifyLicenseResponse\x12Q\n\x0eVerifyDocument\x12\x1e.zzgw.v1.VerifyDocumentRequest\x1a\x1f.zzgw.v1.VerifyDocumentResponse\x12H\n\x0bVerifyStamp\x12\x1b.zzgw.v1.VerifyStampRequest\x1a\x1c.zzgw.v1.VerifyStampResponse\x12\x45\n\nCheckClaim\x12\x1a.zzgw.v1.CheckClaimRequest\x1a\x1b.zzgw.v1.CheckClaimResponse\x12\x45\n\nGetReceipt\x12\x1a.zzgw.v1.GetReceiptRequest\x1a\x1b.zzgw.v1.GetReceiptResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,10 +35,10 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_CHECKCLAIMREQUEST_FIELDSENTRY']._loaded_options = None
   _globals['_CHECKCLAIMREQUEST_FIELDSENTRY']._serialized_options = b'8\001'
-  _globals['_CHECKRESULT']._serialized_start=1794
-  _globals['_CHECKRESULT']._serialized_end=1919
-  _globals['_CLAIMRESULT']._serialized_start=1922
-  _globals['_CLAIMRESULT']._serialized_end=2183
+  _globals['_CHECKRESULT']._serialized_start=1985
+  _globals['_CHECKRESULT']._serialized_end=2110
+  _globals['_CLAIMRESULT']._serialized_start=2113
+  _globals['_CLAIMRESULT']._serialized_end=2374
   _globals['_USECONTEXT']._serialized_start=108
   _globals['_USECONTEXT']._serialized_end=158
   _globals['_VERIFYLICENSEREQUEST']._serialized_start=161
@@ -49,24 +49,28 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_VERIFYDOCUMENTREQUEST']._serialized_end=439
   _globals['_VERIFYDOCUMENTRESPONSE']._serialized_start=441
   _globals['_VERIFYDOCUMENTRESPONSE']._serialized_end=539
-  _globals['_FINDING']._serialized_start=541
-  _globals['_FINDING']._serialized_end=620
-  _globals['_LICENSESUMMARY']._serialized_start=623
-  _globals['_LICENSESUMMARY']._serialized_end=837
-  _globals['_VERIFICATIONREPORT']._serialized_start=840
-  _globals['_VERIFICATIONREPORT']._serialized_end=1154
-  _globals['_RECEIPT']._serialized_start=1156
-  _globals['_RECEIPT']._serialized_end=1263
-  _globals['_CHECKCLAIMREQUEST']._serialized_start=1266
-  _globals['_CHECKCLAIMREQUEST']._serialized_end=1486
-  _globals['_CHECKCLAIMREQUEST_FIELDSENTRY']._serialized_start=1441
-  _globals['_CHECKCLAIMREQUEST_FIELDSENTRY']._serialized_end=1486
-  _globals['_CHECKCLAIMRESPONSE']._serialized_start=1489
-  _globals['_CHECKCLAIMRESPONSE']._serialized_end=1694
-  _globals['_GETRECEIPTREQUEST']._serialized_start=1696
-  _globals['_GETRECEIPTREQUEST']._serialized_end=1735
-  _globals['_GETRECEIPTRESPONSE']._serialized_start=1737
-  _globals['_GETRECEIPTRESPONSE']._serialized_end=1792
-  _globals['_VERIFICATIONSERVICE']._serialized_start=2186
-  _globals['_VERIFICATIONSERVICE']._serialized_end=2512
+  _globals['_VERIFYSTAMPREQUEST']._serialized_start=541
+  _globals['_VERIFYSTAMPREQUEST']._serialized_end=628
+  _globals['_VERIFYSTAMPRESPONSE']._serialized_start=630
+  _globals['_VERIFYSTAMPRESPONSE']._serialized_end=730
+  _globals['_FINDING']._serialized_start=732
+  _globals['_FINDING']._serialized_end=811
+  _globals['_LICENSESUMMARY']._serialized_start=814
+  _globals['_LICENSESUMMARY']._serialized_end=1028
+  _globals['_VERIFICATIONREPORT']._serialized_start=1031
+  _globals['_VERIFICATIONREPORT']._serialized_end=1345
+  _globals['_RECEIPT']._serialized_start=1347
+  _globals['_RECEIPT']._serialized_end=1454
+  _globals['_CHECKCLAIMREQUEST']._serialized_start=1457
+  _globals['_CHECKCLAIMREQUEST']._serialized_end=1677
+  _globals['_CHECKCLAIMREQUEST_FIELDSENTRY']._serialized_start=1632
+  _globals['_CHECKCLAIMREQUEST_FIELDSENTRY']._serialized_end=1677
+  _globals['_CHECKCLAIMRESPONSE']._serialized_start=1680
+  _globals['_CHECKCLAIMRESPONSE']._serialized_end=1885
+  _globals['_GETRECEIPTREQUEST']._serialized_start=1887
+  _globals['_GETRECEIPTREQUEST']._serialized_end=1926
+  _globals['_GETRECEIPTRESPONSE']._serialized_start=1928
+  _globals['_GETRECEIPTRESPONSE']._serialized_end=1983
+  _globals['_VERIFICATIONSERVICE']._serialized_start=2377
+  _globals['_VERIFICATIONSERVICE']._serialized_end=2777
 # @@protoc_insertion_point(module_scope)

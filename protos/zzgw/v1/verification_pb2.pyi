@@ -85,6 +85,26 @@ class VerifyDocumentResponse(_message.Message):
     registered_document: bool
     def __init__(self, report: _Optional[_Union[VerificationReport, _Mapping]] = ..., registered_document: _Optional[bool] = ...) -> None: ...
 
+class VerifyStampRequest(_message.Message):
+    __slots__ = ("use", "document", "stamp")
+    USE_FIELD_NUMBER: _ClassVar[int]
+    DOCUMENT_FIELD_NUMBER: _ClassVar[int]
+    STAMP_FIELD_NUMBER: _ClassVar[int]
+    use: UseContext
+    document: bytes
+    stamp: bytes
+    def __init__(self, use: _Optional[_Union[UseContext, _Mapping]] = ..., document: _Optional[bytes] = ..., stamp: _Optional[bytes] = ...) -> None: ...
+
+class VerifyStampResponse(_message.Message):
+    __slots__ = ("report", "es_id", "seal_name")
+    REPORT_FIELD_NUMBER: _ClassVar[int]
+    ES_ID_FIELD_NUMBER: _ClassVar[int]
+    SEAL_NAME_FIELD_NUMBER: _ClassVar[int]
+    report: VerificationReport
+    es_id: str
+    seal_name: str
+    def __init__(self, report: _Optional[_Union[VerificationReport, _Mapping]] = ..., es_id: _Optional[str] = ..., seal_name: _Optional[str] = ...) -> None: ...
+
 class Finding(_message.Message):
     __slots__ = ("result", "reason", "detail")
     RESULT_FIELD_NUMBER: _ClassVar[int]

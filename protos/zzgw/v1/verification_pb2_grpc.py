@@ -48,6 +48,11 @@ class VerificationServiceStub:
                 request_serializer=protos_dot_zzgw_dot_v1_dot_verification__pb2.VerifyDocumentRequest.SerializeToString,
                 response_deserializer=protos_dot_zzgw_dot_v1_dot_verification__pb2.VerifyDocumentResponse.FromString,
                 _registered_method=True)
+        self.VerifyStamp = channel.unary_unary(
+                '/zzgw.v1.VerificationService/VerifyStamp',
+                request_serializer=protos_dot_zzgw_dot_v1_dot_verification__pb2.VerifyStampRequest.SerializeToString,
+                response_deserializer=protos_dot_zzgw_dot_v1_dot_verification__pb2.VerifyStampResponse.FromString,
+                _registered_method=True)
         self.CheckClaim = channel.unary_unary(
                 '/zzgw.v1.VerificationService/CheckClaim',
                 request_serializer=protos_dot_zzgw_dot_v1_dot_verification__pb2.CheckClaimRequest.SerializeToString,
@@ -81,6 +86,14 @@ class VerificationServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def VerifyStamp(self, request, context):
+        """Verifies a GB/T 38540 stamp (SES_Signature) over a document: the stamp, the seal in it, both certificates,
+        and, when the document is a license document in the registry, that license's status.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def CheckClaim(self, request, context):
         """Checks what an applicant claims without returning any data: match, which fields differ, not found, not current.
         """
@@ -107,6 +120,11 @@ def add_VerificationServiceServicer_to_server(servicer, server):
                     servicer.VerifyDocument,
                     request_deserializer=protos_dot_zzgw_dot_v1_dot_verification__pb2.VerifyDocumentRequest.FromString,
                     response_serializer=protos_dot_zzgw_dot_v1_dot_verification__pb2.VerifyDocumentResponse.SerializeToString,
+            ),
+            'VerifyStamp': grpc.unary_unary_rpc_method_handler(
+                    servicer.VerifyStamp,
+                    request_deserializer=protos_dot_zzgw_dot_v1_dot_verification__pb2.VerifyStampRequest.FromString,
+                    response_serializer=protos_dot_zzgw_dot_v1_dot_verification__pb2.VerifyStampResponse.SerializeToString,
             ),
             'CheckClaim': grpc.unary_unary_rpc_method_handler(
                     servicer.CheckClaim,
@@ -177,6 +195,33 @@ class VerificationService:
             '/zzgw.v1.VerificationService/VerifyDocument',
             protos_dot_zzgw_dot_v1_dot_verification__pb2.VerifyDocumentRequest.SerializeToString,
             protos_dot_zzgw_dot_v1_dot_verification__pb2.VerifyDocumentResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def VerifyStamp(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/zzgw.v1.VerificationService/VerifyStamp',
+            protos_dot_zzgw_dot_v1_dot_verification__pb2.VerifyStampRequest.SerializeToString,
+            protos_dot_zzgw_dot_v1_dot_verification__pb2.VerifyStampResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,0 +1,151 @@
+"""国密 seals through the gateway: an SM2 seal with its GB/T 38540 seal, stamps made and verified over gRPC, SM2
+record seals and verification codes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+import grpc
+import pytest
+from asn1crypto import x509 as asn1_x509
+
+from protos.zzgw.v1 import issuance_pb2, seal_pb2, seal_pb2_grpc, verification_pb2, verification_pb2_grpc
+from signing.keys import SM2_SM3
+from signing.qr import QrClaims, encode_qr
+from signing.results import CheckResult
+from signing.ses import Certificates, SESeal, check_stamp
+from tests.api.test_documents import document_of
+from tests.api.test_verification import USE, batch_issue, change, issue, verify
+from tests.conftest import MARKET, TAX, RunningGateway, error_details
+
+SM3_WITH_SM2 = "1.2.156.10197.1.501"
+PASSED, FAILED, INDETERMINATE = (
+    verification_pb2.CHECK_RESULT_PASSED,
+    verification_pb2.CHECK_RESULT_FAILED,
+    verification_pb2.CHECK_RESULT_INDETERMINATE,
+)
+
+
+def seals(running: RunningGateway) -> seal_pb2_grpc.SealServiceStub:
+    return seal_pb2_grpc.SealServiceStub(running.channel(MARKET))
+
+
+@pytest.fixture(scope="module")
+def sm2_seal(running: RunningGateway) -> seal_pb2.Seal:
+    """MARKET's SM2 seal: registered last, so it is also the seal its records are sealed with from now on."""
+    return (
+        seals(running)
+        .RegisterSeal(
+            seal_pb2.RegisterSealRequest(request_id="sm2-" + uuid.uuid4().hex, name="电子证照专用章", algorithm=SM2_SM3)
+        )
+        .seal
+    )
+
+
+def stamp(running: RunningGateway, seal: seal_pb2.Seal, document: bytes) -> bytes:
+    return seals(running).StampDocument(seal_pb2.StampDocumentRequest(seal_id=seal.seal_id, document=document)).stamp
+
+
+def verify_stamp(running: RunningGateway, document: bytes, stamp_der: bytes) -> verification_pb2.VerifyStampResponse:
+    stub = verification_pb2_grpc.VerificationServiceStub(running.channel(TAX))
+    return stub.VerifyStamp(verification_pb2.VerifyStampRequest(use=USE, document=document, stamp=stamp_der))
+
+
+def test_an_sm2_seal_has_an_sm2_certificate_and_a_gbt_38540_seal(
+    running: RunningGateway, sm2_seal: seal_pb2.Seal
+) -> None:
+    assert sm2_seal.algorithm == SM2_SM3 and sm2_seal.status == seal_pb2.SEAL_STATUS_ACTIVE
+    certificate = asn1_x509.Certificate.load(sm2_seal.certificate_der)
+    assert certificate["signature_algorithm"]["algorithm"].dotted == SM3_WITH_SM2
+    seal = SESeal.load(sm2_seal.ses_seal)
+    info = seal["e_seal_info"]
+    assert (info["header"]["id"].native, info["header"]["version"].native) == ("ES", 4)
+    assert (
+        info["es_id"].native == sm2_seal.seal_id
+        and info["property"]["name"].native == "济南市市场监督管理局电子证照专用章"
+    )
+    assert info["property"]["cert_list"].parse(Certificates).native == [sm2_seal.certificate_der]
+    assert info["picture"]["type"].native == "PNG" and info["picture"]["data"].native == sm2_seal.image_png
+    assert seals(running).GetSeal(seal_pb2.GetSealRequest(seal_id=sm2_seal.seal_id)).seal.ses_seal == sm2_seal.ses_seal
+
+
+def test_a_stamp_verifies_offline_and_over_grpc(running: RunningGateway, sm2_seal: seal_pb2.Seal) -> None:
+    document = "<ofd>一份不在登记库中的文件</ofd>".encode()
+    stamp_der = stamp(running, sm2_seal, document)
+    service = running.gateway.seals
+    assert service is not None
+    offline = check_stamp(
+        stamp_der,
+        document,
+        trust_roots=service.trust_roots(),
+        intermediates=service.intermediates(),
+        crls=service.crls(),
+    )
+    assert offline.result is CheckResult.PASSED and offline.es_id == sm2_seal.seal_id
+
+    answer = verify_stamp(running, document, stamp_der)
+    report = answer.report
+    assert (report.integrity.result, report.issuer_identity.result) == (PASSED, PASSED)
+    assert (report.status.result, report.status.reason) == (INDETERMINATE, "NOT_A_REGISTERED_LICENSE")
+    assert report.verdict == INDETERMINATE and answer.es_id == sm2_seal.seal_id and report.receipt.receipt_id
+
+    changed = verify_stamp(running, document + b" ", stamp_der).report
+    assert (changed.verdict, changed.integrity.reason) == (FAILED, "DATA_HASH_MISMATCH")
+    garbage = verify_stamp(running, document, stamp_der[:-20]).report
+    assert garbage.verdict == FAILED and garbage.integrity.result == FAILED
+
+
+def test_a_stamped_license_document_follows_the_license_status(
+    running: RunningGateway, sm2_seal: seal_pb2.Seal
+) -> None:
+    issued = issue(running, 31)  # its document is sealed with the newest seal that seals PDFs (not the SM2 one)
+    pdf = document_of(running, issued.license.license_id).pdf
+    stamp_der = stamp(running, sm2_seal, pdf)
+    report = verify_stamp(running, pdf, stamp_der).report
+    assert report.verdict == PASSED and report.license.license_id == issued.license.license_id
+    change(running, issued.license.license_id, issuance_pb2.STATUS_ACTION_REVOKE)
+    assert verify_stamp(running, pdf, stamp_der).report.status.reason == "REVOKED"
+
+
+def test_sm2_record_seals_and_codes_verify(running: RunningGateway, sm2_seal: seal_pb2.Seal) -> None:
+    license_id = batch_issue(running, 32)
+    stored = running.gateway.issuance._get_stored(license_id)
+    assert stored.seal.algorithm == SM2_SM3  # the newest seal seals the records
+    assert verify(running, license_id=license_id).verdict == PASSED
+    key = running.gateway.seals.record_key(MARKET)  # type: ignore[union-attr]
+    code = encode_qr(key, QrClaims.of(stored.content, issued_at=dt.datetime.now(dt.UTC)))
+    report = verify(running, qr_code=code)
+    assert report.verdict == PASSED and report.license.license_id == license_id
+
+
+def test_each_seal_kind_refuses_the_other_form(running: RunningGateway, sm2_seal: seal_pb2.Seal) -> None:
+    from tests.api.test_seals import license_pdf, register
+
+    with pytest.raises(grpc.RpcError) as pdf_refused:
+        seals(running).SealDocument(seal_pb2.SealDocumentRequest(seal_id=sm2_seal.seal_id, pdf=license_pdf(running)))
+    assert pdf_refused.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert error_details(pdf_refused.value)[0].reason == "SM2_SEAL_NOT_FOR_PDF"
+    ecdsa = register(running)
+    with pytest.raises(grpc.RpcError) as stamp_refused:
+        stamp(running, ecdsa, b"document")
+    assert error_details(stamp_refused.value)[0].reason == "NOT_AN_SM2_SEAL"
+
+
+def test_a_stamp_by_a_seal_revoked_later_is_indeterminate(running: RunningGateway) -> None:
+    """The signing time in a stamp is the signer's claim: once the seal is revoked, when it stamped is unknown."""
+    seal = (
+        seals(running)
+        .RegisterSeal(
+            seal_pb2.RegisterSealRequest(request_id="sm2-" + uuid.uuid4().hex, name="合同专用章", algorithm=SM2_SM3)
+        )
+        .seal
+    )
+    document = b"contract"
+    stamp_der = stamp(running, seal, document)
+    seals(running).RevokeSeal(seal_pb2.RevokeSealRequest(seal_id=seal.seal_id, reason="停用"))
+    report = verify_stamp(running, document, stamp_der).report
+    assert (report.issuer_identity.result, report.issuer_identity.reason) == (
+        INDETERMINATE,
+        "SIGNER_REVOKED_NO_TRUSTED_TIME",
+    )
