@@ -1,8 +1,10 @@
-"""``zzgw demo``: a walk through gathering against a live gateway, printed as it goes.
+"""``zzgw demo``: a walk through gathering and verification against a live gateway, printed as it goes.
 
 Three departments issue a 营业执照, a 食品生产许可证 and a 居民身份证; the market regulator reads and amends the
 business license (法定代表人变更) and revokes the food permit; a consuming department's subscription shows every
-change event as it arrives.
+change event as it arrives. Then 窗口核验: a clerk at the 不动产登记中心 checks an applicant's 结婚证 by number and
+the printed PDF (green), a PDF edited after sealing (red: 签章已被篡改) and a 结婚证 cancelled since (red: 已注销),
+each with a receipt number; the holder's portal then shows who looked at the license, when and why.
 """
 
 from __future__ import annotations
@@ -19,12 +21,43 @@ import grpc
 from adapters.records import issue_request
 from gateway.bootstrap import samples
 from gateway.domain.model import mask
-from protos.zzgw.v1 import common_pb2, issuance_pb2, issuance_pb2_grpc
+from protos.zzgw.v1 import (
+    audit_pb2,
+    audit_pb2_grpc,
+    common_pb2,
+    issuance_pb2,
+    issuance_pb2_grpc,
+    verification_pb2,
+    verification_pb2_grpc,
+)
 
 MARKET = "11370100993701011T"  # 济南市市场监督管理局
 POLICE = "1137010099370102XJ"  # 济南市公安局
+CIVIL = "113701009937010548"  # 济南市民政局 (issues 结婚证)
 TAX = "11370100993701097M"  # 国家税务总局济南市税务局 (watches changes)
+REAL_ESTATE = "123701009937011183"  # 济南市不动产登记中心 (verifies at its window)
+PORTAL = "12370100993701126X"  # 济南市数字政务服务中心 (the holder portal)
+TRANSFER = "370100-BDCZY-001"  # 不动产转移登记
 
+_VERDICT = {1: "通过", 2: "不通过", 3: "无法判定"}
+_DECISIONS = {"PASSED": "通过", "FAILED": "不通过", "INDETERMINATE": "无法判定"}
+_REASONS = {
+    "SIGNATURE_INVALID": "签章已被篡改",
+    "DOCUMENT_MODIFIED": "签章后文件被修改",
+    "RECORD_ALTERED": "登记记录被篡改",
+    "SUSPENDED": "证照状态: 已暂停",
+    "REVOKED": "证照状态: 已吊销",
+    "CANCELLED": "证照状态: 已注销",
+    "SUPERSEDED": "证照状态: 已变更",
+    "EXPIRED": "证照状态: 已过期",
+    "NOT_YET_VALID": "证照状态: 尚未生效",
+    "LICENSE_NOT_FOUND": "查无此证照",
+    "UNTRUSTED_ROOT": "签章证书不受信任",
+    "LOOKALIKE_CA": "签章证书来自仿冒的制章机构",
+}
+"""What a clerk reads for a verification's reason code."""
+
+_CHINA = dt.timezone(dt.timedelta(hours=8))
 _STATUS = {v.number: v.name.removeprefix("LICENSE_STATUS_") for v in common_pb2.LicenseStatus.DESCRIPTOR.values}
 _KIND = {v.number: v.name.removeprefix("CHANGE_KIND_") for v in issuance_pb2.ChangeKind.DESCRIPTOR.values}
 
@@ -95,12 +128,82 @@ def run_demo(channel_for: Callable[[str], grpc.Channel], out: Callable[[str], No
         f"\nSummary: issued 3 licenses of 3 types, amended 1 (now version {amended.license.version}), revoked 1; "
         f"{len(events)} change events delivered. Resume a subscription from the last cursor to miss nothing."
     )
+    checks = _window_check(channel_for, run, out)
     return {
+        **checks,
         "business": amended.license.license_id,
         "food": food.license_id,
         "person": person.license_id,
         "events": len(events),
     }
+
+
+def _window_check(channel_for: Callable[[str], grpc.Channel], run: int, out: Callable[[str], None]) -> dict[str, Any]:
+    """窗口核验 at the 不动产登记中心, then the holder's view of the audit trail."""
+    civil = issuance_pb2_grpc.IssuanceServiceStub(channel_for(CIVIL))
+    clerk = verification_pb2_grpc.VerificationServiceStub(channel_for(REAL_ESTATE))
+    use = verification_pb2.UseContext(matter_code=TRANSFER, purpose="不动产转移登记：核验婚姻状况")
+    clerk_id = [("x-zzgw-operator-bin", "不动产登记中心 3号窗口".encode())]
+
+    marriage = civil.IssueLicense(issue_request(_fresh(samples.marriage_certificate(run % 10**6), run))).license
+    cancelled = civil.IssueLicense(issue_request(_fresh(samples.marriage_certificate(run % 10**6 + 1), run))).license
+    pdf = civil.GetLicenseDocument(issuance_pb2.GetLicenseDocumentRequest(license_id=marriage.license_id)).pdf
+    civil.ChangeLicenseStatus(
+        issuance_pb2.ChangeLicenseStatusRequest(
+            request_id=f"demo-cancel-{run}",
+            license_id=cancelled.license_id,
+            action=issuance_pb2.STATUS_ACTION_CANCEL,
+            reason="离婚登记",
+        )
+    )
+
+    out("\n== 6. 窗口核验: the 不动产登记中心 checks a 结婚证 instead of asking for the paper original ==")
+    answers = [
+        (
+            "by number",
+            clerk.VerifyLicense(
+                verification_pb2.VerifyLicenseRequest(
+                    use=use, type_code=marriage.type_code, license_number=marriage.license_number
+                ),
+                metadata=clerk_id,
+            ).report,
+        ),
+        (
+            "the printed PDF",
+            clerk.VerifyDocument(verification_pb2.VerifyDocumentRequest(use=use, pdf=pdf), metadata=clerk_id).report,
+        ),
+        (
+            "a PDF edited after sealing",
+            clerk.VerifyDocument(
+                verification_pb2.VerifyDocumentRequest(use=use, pdf=_edited(pdf)), metadata=clerk_id
+            ).report,
+        ),
+        (
+            "a 结婚证 cancelled since",
+            clerk.VerifyLicense(
+                verification_pb2.VerifyLicenseRequest(use=use, license_id=cancelled.license_id), metadata=clerk_id
+            ).report,
+        ),
+    ]
+    for what, report in answers:
+        why = _REASONS.get(report.reason, report.reason)
+        verdict = _VERDICT.get(report.verdict, "?")
+        out(f"  {what}: {verdict}{'  ' + why if why else ''}  (回执 {report.receipt.receipt_id})")
+
+    out("\n== 7. The holder's view (用证记录): who used the 结婚证, when and why ==")
+    portal = audit_pb2_grpc.AuditServiceStub(channel_for(PORTAL))
+    records = portal.ListAccessRecords(audit_pb2.ListAccessRecordsRequest(holder_code=marriage.holder.code)).records
+    for record in records:
+        at = dt.datetime.fromtimestamp(record.at.seconds, _CHINA).strftime("%Y-%m-%d %H:%M:%S")
+        decision = _DECISIONS.get(record.decision, record.decision)
+        out(f"  {at}  {record.caller_name} ({record.operator})  {record.purpose}  核验{decision}")
+    return {"verdicts": [report.verdict for _, report in answers], "holder_records": len(records)}
+
+
+def _edited(pdf: bytes) -> bytes:
+    """The PDF with one byte of its first content stream changed, as an edit after sealing would."""
+    start = pdf.index(b"stream", pdf.index(b"/Length")) + 64
+    return pdf[:start] + bytes([pdf[start] ^ 0x20]) + pdf[start + 1 :]
 
 
 def _fresh(record: dict[str, Any], run: int) -> dict[str, Any]:

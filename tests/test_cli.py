@@ -72,6 +72,9 @@ def test_init_serve_demo_import_and_graceful_stop(env: dict[str, str], tmp_path:
         assert demo.returncode == 0, demo.stderr
         assert "营业执照" in demo.stdout and "SUPERSEDED" in demo.stdout and "REVOKED" in demo.stdout
         assert "5 change events delivered" in demo.stdout
+        assert "a PDF edited after sealing: 不通过  签章已被篡改" in demo.stdout
+        assert "a 结婚证 cancelled since: 不通过  证照状态: 已注销" in demo.stdout
+        assert demo.stdout.count("济南市不动产登记中心 (不动产登记中心 3号窗口)") == 3  # the holder's view
 
         lines = [json.dumps(samples.food_permit(i), ensure_ascii=False) for i in range(40)]
         lines[5] = "{broken"
