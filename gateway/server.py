@@ -31,32 +31,40 @@ from pyhanko.sign.timestamps import HTTPTimeStamper, TimeStamper
 
 from adapters.http import HttpApp, HttpServer
 from gateway.api.audit import AuditServicer
+from gateway.api.authorization import AuthorizationServicer
 from gateway.api.catalog import CatalogServicer
 from gateway.api.interceptors import GatewayInterceptor
 from gateway.api.issuance import IssuanceServicer
 from gateway.api.seals import SealServicer
+from gateway.api.sharing import SharingServicer
 from gateway.api.verification import VerificationServicer
 from gateway.config import ConfigError, Settings
 from gateway.domain.catalog import Catalog
 from gateway.domain.errors import ConflictError
 from gateway.domain.model import Clock, Member, Role, SystemClock
 from gateway.services.audit import AuditSigner, AuditTrail
+from gateway.services.authorization import AuthorizationService
 from gateway.services.documents import DocumentService
 from gateway.services.issuance import IssuanceService, SerialGenerator, random_serial
 from gateway.services.members import Authenticator, MemberService, load_bootstrap_catalog, load_demo_members
 from gateway.services.seals import SealService, Sm2SealMaker
+from gateway.services.sharing import SharingService, StampKey, UseStamper
 from gateway.services.verification import ReceiptKey, VerificationService
 from gateway.store.changes import ChangeFeed
 from gateway.store.database import Database
 from protos.zzgw.v1 import (
     audit_pb2,
     audit_pb2_grpc,
+    authorization_pb2,
+    authorization_pb2_grpc,
     catalog_pb2,
     catalog_pb2_grpc,
     issuance_pb2,
     issuance_pb2_grpc,
     seal_pb2,
     seal_pb2_grpc,
+    sharing_pb2,
+    sharing_pb2_grpc,
     verification_pb2,
     verification_pb2_grpc,
 )
@@ -74,6 +82,8 @@ SERVICE_NAMES = (
     seal_pb2.DESCRIPTOR.services_by_name["SealService"].full_name,
     verification_pb2.DESCRIPTOR.services_by_name["VerificationService"].full_name,
     audit_pb2.DESCRIPTOR.services_by_name["AuditService"].full_name,
+    sharing_pb2.DESCRIPTOR.services_by_name["SharingService"].full_name,
+    authorization_pb2.DESCRIPTOR.services_by_name["AuthorizationService"].full_name,
 )
 GRACE_SECONDS = 10.0
 TSA_KEY = "tsa"
@@ -108,6 +118,10 @@ class Gateway:
     """The audit trail; None until ``zzgw init`` has made the gateway's key (the receipt key signs checkpoints)."""
     verification: VerificationService | None = None
     """None until ``zzgw init`` has made the seal-maker CA and the receipt key."""
+    sharing: SharingService | None = None
+    """None, like ``audit``, until ``zzgw init`` has made the gateway's key: no use goes unrecorded."""
+    authorization: AuthorizationService | None = None
+    """None, like ``audit``."""
     _names: TTLCache[str, str] = field(default_factory=lambda: TTLCache(maxsize=10_000, ttl=60.0))
     _names_lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -155,9 +169,20 @@ class Gateway:
             if seals and receipt_key
             else None
         )
+        stamper = (
+            UseStamper(
+                StampKey(key=receipt_key.key, certificate=receipt_key.certificate, chain=(seals.ca.intermediate,)),
+                timestamper=timestamper,
+            )
+            if seals and receipt_key
+            else None
+        )
+        sharing = SharingService(db, catalog, clock, audit, documents=documents, stamper=stamper) if audit else None
         return cls(
             feed=feed,
             audit=audit,
+            sharing=sharing,
+            authorization=AuthorizationService(db, catalog, clock, audit) if audit else None,
             verification=verification,
             documents=documents,
             seals=seals,
@@ -191,6 +216,8 @@ class Gateway:
     def close(self) -> None:
         if self.verification is not None:
             self.verification.close()
+        if self.sharing is not None:
+            self.sharing.close()
         if self.feed is not None:
             self.feed.stop()
         self.db.dispose()
@@ -469,6 +496,12 @@ def build_server(gateway: Gateway, address: str | None = None) -> tuple[grpc.Ser
     audit_pb2_grpc.add_AuditServiceServicer_to_server(AuditServicer(gateway.audit, gateway.member_name), server)
     verification_pb2_grpc.add_VerificationServiceServicer_to_server(
         VerificationServicer(gateway.verification, gateway.catalog, gateway.clock, gateway.member_name), server
+    )
+    sharing_pb2_grpc.add_SharingServiceServicer_to_server(
+        SharingServicer(gateway.sharing, gateway.catalog, gateway.member_name), server
+    )
+    authorization_pb2_grpc.add_AuthorizationServiceServicer_to_server(
+        AuthorizationServicer(gateway.authorization, gateway.catalog, gateway.member_name), server
     )
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)

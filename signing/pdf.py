@@ -497,13 +497,14 @@ async def validate(
         embedded_certs = [_from_asn1(c) for c in embedded.other_embedded_certs]
     except (misc.PdfError, ValueError, KeyError, TypeError) as exc:  # e.g. no signer certificate in the CMS
         raise DamagedPdf(f"the signature cannot be read: {exc}") from exc
-    signer_context = ValidationContext(
-        trust_roots=[_to_asn1(c) for c in trust_roots],
-        other_certs=[_to_asn1(c) for c in intermediates],
-        crls=list(crls),
-        allow_fetching=False,
-        moment=now,
-    )
+    # pyHanko checks the signature's integrity here; the seal certificate's trust is judged once, below, by
+    # check_certificate (at the signing time, with the look-alike check). So pyHanko is told to trust the signing
+    # certificate itself: its path is that one certificate, and the chain is not walked twice.
+    try:
+        signer_anchor = embedded.signer_cert
+    except (misc.PdfError, ValueError, KeyError, TypeError) as exc:
+        raise DamagedPdf(f"the signature cannot be read: {exc}") from exc
+    signer_context = ValidationContext(trust_roots=[signer_anchor], allow_fetching=False, moment=now)
     ts_context = ValidationContext(
         trust_roots=[_to_asn1(c) for c in (trust_roots if tsa_trust_roots is None else tsa_trust_roots)],
         allow_fetching=False,

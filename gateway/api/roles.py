@@ -19,6 +19,8 @@ PUBLIC_SERVICES = (
 
 _ISSUERS = frozenset({Role.ISSUER, Role.ADMIN})
 _VERIFIERS = frozenset({Role.CONSUMER, Role.ISSUER, Role.ADMIN})  # departments handling matters, and their clerks
+_CONSUMERS = frozenset({Role.CONSUMER, Role.PARTNER})  # read data for a matter (an issuer reads its own elsewhere)
+_READERS = frozenset({Role.CONSUMER, Role.PARTNER, Role.ISSUER})  # the policy refuses issuers others' licenses
 
 ALLOWED_ROLES: Mapping[str, frozenset[Role]] = {
     "/zzgw.v1.CatalogService/ListLicenseTypes": ANY_MEMBER,
@@ -45,6 +47,16 @@ ALLOWED_ROLES: Mapping[str, frozenset[Role]] = {
     "/zzgw.v1.VerificationService/GetReceipt": _VERIFIERS,
     "/zzgw.v1.AuditService/VerifyAuditLog": frozenset({Role.ADMIN}),
     "/zzgw.v1.AuditService/ListAccessRecords": frozenset({Role.HOLDER_PORTAL, Role.ISSUER, Role.ADMIN}),
+    "/zzgw.v1.SharingService/ListHolderLicenses": _CONSUMERS,
+    "/zzgw.v1.SharingService/GetLicenseData": _READERS,
+    "/zzgw.v1.SharingService/GetLicenseDocument": _READERS,
+    "/zzgw.v1.SharingService/PrefillForm": _CONSUMERS,
+    "/zzgw.v1.AuthorizationService/RequestAccess": _CONSUMERS,
+    "/zzgw.v1.AuthorizationService/ListAccessRequests": frozenset({Role.ISSUER, Role.CONSUMER, Role.PARTNER}),
+    "/zzgw.v1.AuthorizationService/DecideAccessRequest": frozenset({Role.ISSUER}),
+    "/zzgw.v1.AuthorizationService/GrantConsent": frozenset({Role.HOLDER_PORTAL}),
+    "/zzgw.v1.AuthorizationService/WithdrawConsent": frozenset({Role.HOLDER_PORTAL}),
+    "/zzgw.v1.AuthorizationService/ListConsents": frozenset({Role.HOLDER_PORTAL}),
 }
 
 

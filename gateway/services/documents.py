@@ -65,9 +65,14 @@ class DocumentService:
         """The document of ``license`` for its issuer (or an administrator), made now if it was never made."""
         if not (caller.code == license.content.issuer_code or caller.has(Role.ADMIN)):
             raise PermissionDeniedError("only the license's issuer may fetch its document", reason="NOT_ISSUER")
+        return self.document(license)
+
+    def document(self, license: License) -> LicenseDocument:
+        """The stored document of ``license``, made now (drawn, sealed, kept) if it was never made. No access check:
+        callers check access first (``get`` for issuers, the sharing policy for consumers)."""
         with self._db.unit_of_work() as uow:
             stored = uow.documents.get(license.license_id)
-            issuer = uow.members.get(license.content.issuer_code)
+            issuer = uow.members.get(license.content.issuer_code) if stored is None else None
         if stored is not None:
             return stored
         if issuer is None:

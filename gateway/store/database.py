@@ -29,8 +29,11 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.store.repositories import (
+    AccessRequestRepository,
     AuditRepository,
+    ConsentRepository,
     DocumentRepository,
+    HolderLicenseRepository,
     LicenseRepository,
     MemberRepository,
     ReceiptRepository,
@@ -133,6 +136,9 @@ class UnitOfWork:
         self.documents = DocumentRepository(session)
         self.receipts = ReceiptRepository(session)
         self.audit = AuditRepository(session)
+        self.access_requests = AccessRequestRepository(session)
+        self.consents = ConsentRepository(session)
+        self.holder_licenses = HolderLicenseRepository(session)
 
     def lock_change_log(self) -> None:
         """Serialise writers of change events until commit (PostgreSQL; SQLite writers are serial already)."""

@@ -209,3 +209,54 @@ class AuditCheckpointRow(Base):
     algorithm: Mapped[str] = mapped_column(String(32))
     key_id: Mapped[str] = mapped_column(String(64))
     at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class AccessRequestRow(Base):
+    """A consumer's request for conditional data (有条件共享申请): in the owning issuer's queue until decided or
+    expired."""
+
+    __tablename__ = "access_requests"
+    __table_args__ = (
+        Index("ix_access_requests_issuer", "issuer_code", "seq"),
+        Index("ix_access_requests_requester", "requester", "matter_code"),
+        Index("ix_access_requests_pending", "state", "deadline"),
+    )
+
+    seq: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    request_id: Mapped[str] = mapped_column(String(32), unique=True)
+    requester: Mapped[str] = mapped_column(String(18))
+    issuer_code: Mapped[str] = mapped_column(String(18))
+    type_code: Mapped[str] = mapped_column(String(21))
+    license_id: Mapped[str] = mapped_column(String(120))
+    matter_code: Mapped[str] = mapped_column(String(40))
+    purpose: Mapped[str] = mapped_column(String(200))
+    fields: Mapped[list[str]] = mapped_column(JSON)
+    duration_days: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(16))
+    submitted_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    deadline: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    approved_fields: Mapped[list[str]] = mapped_column(JSON)
+    valid_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    decision_reason: Mapped[str] = mapped_column(String(500))
+
+
+class ConsentRow(Base):
+    """A holder's consent (授权 / 用证码). Only the SHA-256 of the code is kept: the code itself is shown once."""
+
+    __tablename__ = "consents"
+    __table_args__ = (Index("ix_consents_holder", "holder_code", "created_at"),)
+
+    consent_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    code_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    holder_code: Mapped[str] = mapped_column(String(32))
+    portal: Mapped[str] = mapped_column(String(18))
+    grantee: Mapped[str] = mapped_column(String(18))
+    matter_code: Mapped[str] = mapped_column(String(40))
+    license_ids: Mapped[list[str]] = mapped_column(JSON)
+    type_codes: Mapped[list[str]] = mapped_column(JSON)
+    valid_until: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    uses_allowed: Mapped[int] = mapped_column(Integer)
+    uses_left: Mapped[int] = mapped_column(Integer)
+    withdrawn_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))

@@ -44,7 +44,9 @@ from gateway.domain.model import (
 from gateway.domain.seals import DocumentSource, LicenseDocument, Seal, SealStatus
 from gateway.store.models import (
     AccessRecordRow,
+    AccessRequestRow,
     AuditCheckpointRow,
+    ConsentRow,
     DocumentRow,
     LicenseEventRow,
     LicenseRow,
@@ -739,3 +741,284 @@ def _access_record(row: Row[tuple[object, ...]]) -> AccessRecord:
         prev_hash=bytes(m["prev_hash"]),
         hash=bytes(m["hash"]),
     )
+
+
+_Q = cast(Table, AccessRequestRow.__table__)
+_CS = cast(Table, ConsentRow.__table__)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StoredAccessRequest:
+    """A consumer's request for conditional data, as stored; ``state`` is PENDING, APPROVED, REJECTED or EXPIRED."""
+
+    request_id: str
+    requester: str
+    issuer_code: str
+    type_code: str
+    license_id: str
+    """Empty when the request is for every license of the type from the issuer."""
+    matter_code: str
+    purpose: str
+    fields: tuple[str, ...]
+    duration_days: int
+    state: str
+    submitted_at: dt.datetime
+    deadline: dt.datetime
+    decided_at: dt.datetime | None = None
+    approved_fields: tuple[str, ...] = ()
+    valid_until: dt.datetime | None = None
+    decision_reason: str = ""
+    seq: int = 0
+    """The row's number, the paging cursor; 0 before it is stored."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StoredConsent:
+    """A holder's consent as stored: the SHA-256 of its code, never the code."""
+
+    consent_id: str
+    code_sha256: str
+    holder_code: str
+    portal: str
+    grantee: str
+    matter_code: str
+    license_ids: tuple[str, ...]
+    type_codes: tuple[str, ...]
+    valid_until: dt.datetime
+    uses_allowed: int
+    uses_left: int
+    created_at: dt.datetime
+    withdrawn_at: dt.datetime | None = None
+
+
+class AccessRequestRepository:
+    def __init__(self, session: Session):
+        self._s = session
+
+    def add(self, request: StoredAccessRequest) -> None:
+        self._s.execute(
+            insert(_Q).values(
+                request_id=request.request_id,
+                requester=request.requester,
+                issuer_code=request.issuer_code,
+                type_code=request.type_code,
+                license_id=request.license_id,
+                matter_code=request.matter_code,
+                purpose=request.purpose,
+                fields=list(request.fields),
+                duration_days=request.duration_days,
+                state=request.state,
+                submitted_at=_as_utc(request.submitted_at),
+                deadline=_as_utc(request.deadline),
+                decided_at=_as_utc(request.decided_at) if request.decided_at else None,
+                approved_fields=list(request.approved_fields),
+                valid_until=_as_utc(request.valid_until) if request.valid_until else None,
+                decision_reason=request.decision_reason,
+            )
+        )
+
+    def get(self, request_id: str) -> StoredAccessRequest | None:
+        row = self._s.execute(select(_Q).where(_Q.c.request_id == request_id)).first()
+        return _access_request(row) if row else None
+
+    def decided_for(self, requester: str, matter_code: str) -> list[StoredAccessRequest]:
+        """The approved and rejected requests of ``requester`` for ``matter_code``: what the sharing policy weighs."""
+        decided = _Q.c.state.in_(["APPROVED", "REJECTED"])
+        rows = self._s.execute(
+            select(_Q).where(_Q.c.requester == requester, _Q.c.matter_code == matter_code, decided).order_by(_Q.c.seq)
+        ).all()
+        return [_access_request(r) for r in rows]
+
+    def expire_overdue(self, now: dt.datetime) -> int:
+        """Mark the pending requests whose deadline has passed EXPIRED (decided at their deadline); returns how many."""
+        rows = self._s.execute(
+            update(_Q)
+            .where(_Q.c.state == "PENDING", _Q.c.deadline <= _as_utc(now))
+            .values(state="EXPIRED", decided_at=_Q.c.deadline)
+            .returning(_Q.c.seq)
+        ).all()
+        return len(rows)
+
+    def decide(
+        self,
+        request_id: str,
+        *,
+        state: str,
+        at: dt.datetime,
+        approved_fields: Sequence[str],
+        valid_until: dt.datetime | None,
+        reason: str,
+    ) -> bool:
+        """Record the decision on a pending request; False when it is no longer pending (decided meanwhile)."""
+        row = self._s.execute(
+            update(_Q)
+            .where(_Q.c.request_id == request_id, _Q.c.state == "PENDING")
+            .values(
+                state=state,
+                decided_at=_as_utc(at),
+                approved_fields=list(approved_fields),
+                valid_until=_as_utc(valid_until) if valid_until else None,
+                decision_reason=reason,
+            )
+            .returning(_Q.c.seq)
+        ).first()
+        return row is not None
+
+    def page(
+        self,
+        *,
+        issuer_code: str | None = None,
+        requester: str | None = None,
+        state: str | None = None,
+        matter_code: str | None = None,
+        before_seq: int | None = None,
+        limit: int,
+    ) -> list[StoredAccessRequest]:
+        """Newest first, filtered."""
+        query = select(_Q).order_by(_Q.c.seq.desc()).limit(limit)
+        for column, value in (
+            (_Q.c.issuer_code, issuer_code),
+            (_Q.c.requester, requester),
+            (_Q.c.state, state),
+            (_Q.c.matter_code, matter_code),
+        ):
+            if value:
+                query = query.where(column == value)
+        if before_seq is not None:
+            query = query.where(_Q.c.seq < before_seq)
+        return [_access_request(r) for r in self._s.execute(query).all()]
+
+
+def _access_request(row: Row[tuple[object, ...]]) -> StoredAccessRequest:
+    m = row._mapping
+    return StoredAccessRequest(
+        seq=int(m["seq"]),
+        request_id=m["request_id"],
+        requester=m["requester"],
+        issuer_code=m["issuer_code"],
+        type_code=m["type_code"],
+        license_id=m["license_id"],
+        matter_code=m["matter_code"],
+        purpose=m["purpose"],
+        fields=tuple(m["fields"]),
+        duration_days=int(m["duration_days"]),
+        state=m["state"],
+        submitted_at=_utc(m["submitted_at"]),
+        deadline=_utc(m["deadline"]),
+        decided_at=_utc(m["decided_at"]) if m["decided_at"] else None,
+        approved_fields=tuple(m["approved_fields"]),
+        valid_until=_utc(m["valid_until"]) if m["valid_until"] else None,
+        decision_reason=m["decision_reason"],
+    )
+
+
+class ConsentRepository:
+    def __init__(self, session: Session):
+        self._s = session
+
+    def add(self, consent: StoredConsent) -> None:
+        self._s.execute(
+            insert(_CS).values(
+                consent_id=consent.consent_id,
+                code_sha256=consent.code_sha256,
+                holder_code=consent.holder_code,
+                portal=consent.portal,
+                grantee=consent.grantee,
+                matter_code=consent.matter_code,
+                license_ids=list(consent.license_ids),
+                type_codes=list(consent.type_codes),
+                valid_until=_as_utc(consent.valid_until),
+                uses_allowed=consent.uses_allowed,
+                uses_left=consent.uses_left,
+                withdrawn_at=_as_utc(consent.withdrawn_at) if consent.withdrawn_at else None,
+                created_at=_as_utc(consent.created_at),
+            )
+        )
+
+    def get(self, consent_id: str) -> StoredConsent | None:
+        row = self._s.execute(select(_CS).where(_CS.c.consent_id == consent_id)).first()
+        return _consent(row) if row else None
+
+    def by_code(self, code_sha256: str) -> StoredConsent | None:
+        row = self._s.execute(select(_CS).where(_CS.c.code_sha256 == code_sha256)).first()
+        return _consent(row) if row else None
+
+    def of_holder(self, holder_code: str, *, limit: int) -> list[StoredConsent]:
+        """Newest first."""
+        rows = self._s.execute(
+            select(_CS).where(_CS.c.holder_code == holder_code).order_by(_CS.c.created_at.desc()).limit(limit)
+        ).all()
+        return [_consent(r) for r in rows]
+
+    def use(self, consent_id: str, now: dt.datetime) -> int | None:
+        """Count one use, atomically: the uses left afterwards, or None when the consent is used up, withdrawn or
+        expired (by a concurrent use, too: the row lock makes the second of two uses of a one-use code find none)."""
+        row = self._s.execute(
+            update(_CS)
+            .where(
+                _CS.c.consent_id == consent_id,
+                _CS.c.uses_left > 0,
+                _CS.c.withdrawn_at.is_(None),
+                _CS.c.valid_until > _as_utc(now),
+            )
+            .values(uses_left=_CS.c.uses_left - 1)
+            .returning(_CS.c.uses_left)
+        ).first()
+        return int(row[0]) if row else None
+
+    def withdraw(self, consent_id: str, at: dt.datetime) -> bool:
+        """Withdraw the consent; False when it was withdrawn already."""
+        row = self._s.execute(
+            update(_CS)
+            .where(_CS.c.consent_id == consent_id, _CS.c.withdrawn_at.is_(None))
+            .values(withdrawn_at=_as_utc(at))
+            .returning(_CS.c.consent_id)
+        ).first()
+        return row is not None
+
+
+def _consent(row: Row[tuple[object, ...]]) -> StoredConsent:
+    m = row._mapping
+    return StoredConsent(
+        consent_id=m["consent_id"],
+        code_sha256=m["code_sha256"],
+        holder_code=m["holder_code"],
+        portal=m["portal"],
+        grantee=m["grantee"],
+        matter_code=m["matter_code"],
+        license_ids=tuple(m["license_ids"]),
+        type_codes=tuple(m["type_codes"]),
+        valid_until=_utc(m["valid_until"]),
+        uses_allowed=int(m["uses_allowed"]),
+        uses_left=int(m["uses_left"]),
+        withdrawn_at=_utc(m["withdrawn_at"]) if m["withdrawn_at"] else None,
+        created_at=_utc(m["created_at"]),
+    )
+
+
+class HolderLicenseRepository:
+    """A holder's licenses (自动关联), through the ``ix_licenses_holder`` index."""
+
+    def __init__(self, session: Session):
+        self._s = session
+
+    def current(self, code_type: str, code: str, type_codes: Sequence[str]) -> list[License]:
+        """The current versions of the holder's licenses of ``type_codes``, oldest first."""
+        if not type_codes:
+            return []
+        rows = self._s.execute(
+            select(_L)
+            .where(
+                _L.c.holder_code_type == code_type,
+                _L.c.holder_code == code,
+                _L.c.type_code.in_(list(type_codes)),
+                _L.c.is_current,
+            )
+            .order_by(_L.c.created_at, _L.c.id)
+        ).all()
+        return [_license(r) for r in rows]
+
+
+def _as_utc(value: dt.datetime) -> dt.datetime:
+    """Times are bound in UTC: SQLite stores the wall-clock digits only, so a +08:00 time would read back wrong."""
+    return value.astimezone(dt.UTC)

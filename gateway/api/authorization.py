@@ -1,0 +1,170 @@
+"""``zzgw.v1.AuthorizationService``: decode, call the authorisation service, encode."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import grpc
+
+from gateway.api.convert import NameOf, timestamp
+from gateway.api.interceptors import caller, operator
+from gateway.domain.catalog import Catalog
+from gateway.domain.errors import FieldViolation, InvalidRequestError, UpstreamUnavailableError
+from gateway.domain.verification import check_use
+from gateway.services.authorization import (
+    AccessDecision,
+    AccessRequestState,
+    AuthorizationService,
+    RequestView,
+)
+from gateway.store.repositories import StoredAccessRequest, StoredConsent
+from protos.zzgw.v1 import authorization_pb2, authorization_pb2_grpc
+
+_STATES = {s: getattr(authorization_pb2, f"ACCESS_REQUEST_STATE_{s.value}") for s in AccessRequestState}
+_STATE_FILTERS = {v: k for k, v in _STATES.items()}
+_VIEWS = {getattr(authorization_pb2, f"ACCESS_REQUEST_VIEW_{v.value}"): v for v in RequestView}
+_DECISIONS = {getattr(authorization_pb2, f"ACCESS_DECISION_{d.value}"): d for d in AccessDecision}
+
+
+class AuthorizationServicer(authorization_pb2_grpc.AuthorizationServiceServicer):
+    def __init__(self, service: AuthorizationService | None, catalog: Catalog, member_name: NameOf):
+        self._service = service
+        self._catalog = catalog
+        self._member_name = member_name
+
+    def _authorization(self) -> AuthorizationService:
+        if self._service is None:
+            raise UpstreamUnavailableError("no gateway key for the audit trail: run `zzgw init`", reason="NO_SEAL_CA")
+        return self._service
+
+    def RequestAccess(
+        self, request: authorization_pb2.RequestAccessRequest, context: grpc.ServicerContext
+    ) -> authorization_pb2.RequestAccessResponse:
+        service = self._authorization()
+        use = check_use(request.use.matter_code, request.use.purpose, self._catalog, operator=operator(context))
+        submitted = service.request_access(
+            caller(),
+            use,
+            type_code=request.type_code,
+            license_id=request.license_id,
+            issuer_code=request.issuer_code,
+            fields=list(request.fields),
+            duration_days=request.duration_days,
+        )
+        return authorization_pb2.RequestAccessResponse(request=self._request(submitted))
+
+    def ListAccessRequests(
+        self, request: authorization_pb2.ListAccessRequestsRequest, context: grpc.ServicerContext
+    ) -> authorization_pb2.ListAccessRequestsResponse:
+        service = self._authorization()
+        before = None
+        if request.page_token:
+            if not request.page_token.isdigit():
+                raise InvalidRequestError(
+                    [FieldViolation(field="page_token", reason="BAD_PAGE_TOKEN", description="not a page token")]
+                )
+            before = int(request.page_token)
+        limit = request.limit or 100
+        found = service.list_requests(
+            caller(),
+            view=_VIEWS.get(request.view),
+            state=_STATE_FILTERS.get(request.state),
+            matter_code=request.matter_code,
+            requester=request.requester,
+            limit=limit,
+            before_seq=before,
+            operator=operator(context),
+        )
+        full = len(found) == max(1, min(limit, 500))
+        return authorization_pb2.ListAccessRequestsResponse(
+            requests=[self._request(r) for r in found],
+            next_page_token=str(found[-1].seq) if found and full else "",
+        )
+
+    def DecideAccessRequest(
+        self, request: authorization_pb2.DecideAccessRequestRequest, context: grpc.ServicerContext
+    ) -> authorization_pb2.DecideAccessRequestResponse:
+        decided = self._authorization().decide(
+            caller(),
+            request.request_id,
+            _DECISIONS.get(request.decision),
+            approved_fields=list(request.approved_fields),
+            duration_days=request.duration_days,
+            reason=request.reason,
+            operator=operator(context),
+        )
+        return authorization_pb2.DecideAccessRequestResponse(request=self._request(decided))
+
+    def GrantConsent(
+        self, request: authorization_pb2.GrantConsentRequest, context: grpc.ServicerContext
+    ) -> authorization_pb2.GrantConsentResponse:
+        consent, code = self._authorization().grant_consent(
+            caller(),
+            holder_code=request.holder_code,
+            grantee_code=request.grantee_code,
+            matter_code=request.matter_code,
+            license_ids=list(request.license_ids),
+            type_codes=list(request.type_codes),
+            valid_until=request.valid_until.ToDatetime(dt.UTC) if request.HasField("valid_until") else None,
+            uses=request.uses,
+            operator=operator(context),
+        )
+        return authorization_pb2.GrantConsentResponse(consent=self._consent(consent), code=code)
+
+    def WithdrawConsent(
+        self, request: authorization_pb2.WithdrawConsentRequest, context: grpc.ServicerContext
+    ) -> authorization_pb2.WithdrawConsentResponse:
+        consent = self._authorization().withdraw_consent(
+            caller(), request.consent_id, request.holder_code, operator=operator(context)
+        )
+        return authorization_pb2.WithdrawConsentResponse(consent=self._consent(consent))
+
+    def ListConsents(
+        self, request: authorization_pb2.ListConsentsRequest, context: grpc.ServicerContext
+    ) -> authorization_pb2.ListConsentsResponse:
+        consents = self._authorization().list_consents(
+            caller(), request.holder_code, limit=request.limit or 100, operator=operator(context)
+        )
+        return authorization_pb2.ListConsentsResponse(consents=[self._consent(c) for c in consents])
+
+    def _request(self, r: StoredAccessRequest) -> authorization_pb2.AccessRequest:
+        license_type = self._catalog.license_types.get(r.type_code)
+        return authorization_pb2.AccessRequest(
+            request_id=r.request_id,
+            requester=r.requester,
+            requester_name=self._member_name(r.requester),
+            issuer_code=r.issuer_code,
+            type_code=r.type_code,
+            type_name=license_type.name if license_type else "",
+            license_id=r.license_id,
+            matter_code=r.matter_code,
+            purpose=r.purpose,
+            fields=list(r.fields),
+            duration_days=r.duration_days,
+            state=_STATES[AccessRequestState(r.state)],
+            submitted_at=timestamp(r.submitted_at),
+            deadline=timestamp(r.deadline),
+            decided_at=timestamp(r.decided_at) if r.decided_at else None,
+            approved_fields=list(r.approved_fields),
+            valid_until=timestamp(r.valid_until) if r.valid_until else None,
+            decision_reason=r.decision_reason,
+        )
+
+    def _consent(self, c: StoredConsent) -> authorization_pb2.Consent:
+        state = self._authorization().consent_state(c)
+        return authorization_pb2.Consent(
+            consent_id=c.consent_id,
+            holder_code=c.holder_code,
+            grantee_code=c.grantee,
+            grantee_name=self._member_name(c.grantee),
+            matter_code=c.matter_code,
+            license_ids=list(c.license_ids),
+            type_codes=list(c.type_codes),
+            valid_until=timestamp(c.valid_until),
+            uses_allowed=c.uses_allowed,
+            uses_left=c.uses_left,
+            state=getattr(authorization_pb2, f"CONSENT_STATE_{state.value}"),
+            created_at=timestamp(c.created_at),
+            withdrawn_at=timestamp(c.withdrawn_at) if c.withdrawn_at else None,
+            portal_code=c.portal,
+        )

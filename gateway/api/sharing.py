@@ -1,0 +1,164 @@
+"""``zzgw.v1.SharingService``: decode, call the sharing service, encode."""
+
+from __future__ import annotations
+
+import grpc
+
+from gateway.api.convert import NameOf, timestamp
+from gateway.api.interceptors import caller, operator
+from gateway.domain.catalog import Catalog
+from gateway.domain.errors import UpstreamUnavailableError
+from gateway.domain.model import LicenseStatus
+from gateway.domain.sharing import AccessState, Basis
+from gateway.domain.verification import UseContext, check_use
+from gateway.services.sharing import HolderEntry, SharingService
+from protos.zzgw.v1 import common_pb2, sharing_pb2, sharing_pb2_grpc, verification_pb2
+
+_STATUS = {s: getattr(common_pb2, f"LICENSE_STATUS_{s.value}") for s in LicenseStatus}
+_ACCESS = {s: getattr(sharing_pb2, f"ACCESS_STATE_{s.value}") for s in AccessState}
+_BASIS = {
+    Basis.ISSUER: sharing_pb2.SHARING_BASIS_ISSUER,
+    Basis.UNCONDITIONAL: sharing_pb2.SHARING_BASIS_UNCONDITIONAL,
+    Basis.CONDITIONAL_APPROVAL: sharing_pb2.SHARING_BASIS_APPROVAL,
+    Basis.CONDITIONAL_CONSENT: sharing_pb2.SHARING_BASIS_CONSENT,
+}
+
+
+class SharingServicer(sharing_pb2_grpc.SharingServiceServicer):
+    def __init__(self, service: SharingService | None, catalog: Catalog, member_name: NameOf):
+        self._service = service
+        self._catalog = catalog
+        self._member_name = member_name
+
+    def _sharing(self) -> SharingService:
+        if self._service is None:
+            raise UpstreamUnavailableError("no gateway key for the audit trail: run `zzgw init`", reason="NO_SEAL_CA")
+        return self._service
+
+    def _use(self, use: verification_pb2.UseContext, context: grpc.ServicerContext) -> UseContext:
+        return check_use(use.matter_code, use.purpose, self._catalog, operator=operator(context))
+
+    def ListHolderLicenses(
+        self, request: sharing_pb2.ListHolderLicensesRequest, context: grpc.ServicerContext
+    ) -> sharing_pb2.ListHolderLicensesResponse:
+        service = self._sharing()
+        listing = service.list_holder_licenses(
+            caller(),
+            self._use(request.use, context),
+            holder_code_type=request.holder_code_type,
+            holder_code=request.holder_code,
+            consent_code=request.consent_code,
+        )
+        return sharing_pb2.ListHolderLicensesResponse(
+            licenses=[self._entry(e) for e in listing.entries],
+            missing=[
+                sharing_pb2.MissingMaterial(
+                    type_code=m.type_code, type_name=self._type_name(m.type_code), required=m.required
+                )
+                for m in listing.missing
+            ],
+        )
+
+    def GetLicenseData(
+        self, request: sharing_pb2.GetLicenseDataRequest, context: grpc.ServicerContext
+    ) -> sharing_pb2.GetLicenseDataResponse:
+        service = self._sharing()
+        data = service.license_data(
+            caller(), self._use(request.use, context), request.license_id, consent_code=request.consent_code
+        )
+        content, permit = data.license.content, data.permit
+        return sharing_pb2.GetLicenseDataResponse(
+            license_id=content.license_id,
+            type_code=content.type_code,
+            type_name=self._type_name(content.type_code),
+            issuer_code=content.issuer_code,
+            issuer_name=self._member_name(content.issuer_code),
+            status=_STATUS[data.status],
+            valid_from=content.valid_from.isoformat(),
+            valid_until=content.valid_until.isoformat() if content.valid_until else "",
+            holder_code_type=content.holder.code_type,
+            holder_code=permit.holder_code,
+            fields=[
+                sharing_pb2.SharedField(key=f.key, label=f.label, value=f.value, masked=f.masked, basis=_BASIS[f.basis])
+                for f in permit.fields
+            ],
+            withheld=[
+                sharing_pb2.WithheldField(key=w.key, label=w.label, reason=w.reason.value, detail=w.reason.detail)
+                for w in permit.withheld
+            ],
+            remedy=permit.remedy,
+            approval_ids=list(permit.approval_ids),
+            consent_id=permit.consent_id,
+            consent_uses_left=data.consent_uses_left or 0,
+            used_at=timestamp(data.used_at),
+        )
+
+    def GetLicenseDocument(
+        self, request: sharing_pb2.SharingServiceGetLicenseDocumentRequest, context: grpc.ServicerContext
+    ) -> sharing_pb2.SharingServiceGetLicenseDocumentResponse:
+        service = self._sharing()
+        copy = service.license_document(
+            caller(), self._use(request.use, context), request.license_id, consent_code=request.consent_code
+        )
+        return sharing_pb2.SharingServiceGetLicenseDocumentResponse(
+            pdf=copy.pdf,
+            sha256=copy.sha256,
+            original_sha256=copy.original_sha256,
+            use_stamp_field=copy.stamp_field,
+            use_text=copy.use_text,
+            consent_id=copy.consent_id,
+            used_at=timestamp(copy.used_at),
+        )
+
+    def PrefillForm(
+        self, request: sharing_pb2.PrefillFormRequest, context: grpc.ServicerContext
+    ) -> sharing_pb2.PrefillFormResponse:
+        service = self._sharing()
+        form = service.prefill(
+            caller(),
+            self._use(request.use, context),
+            holder_code_type=request.holder_code_type,
+            holder_code=request.holder_code,
+            keys=list(request.field_keys),
+            consent_code=request.consent_code,
+        )
+        return sharing_pb2.PrefillFormResponse(
+            values=[
+                sharing_pb2.PrefilledValue(
+                    key=v.key,
+                    value=v.value,
+                    masked=v.masked,
+                    license_id=v.license_id,
+                    type_code=v.type_code,
+                    field_key=v.field_key,
+                    field_label=v.field_label,
+                    basis=_BASIS[v.basis],
+                )
+                for v in form.values
+            ],
+            unfilled=[sharing_pb2.UnfilledKey(key=u.key, reason=u.reason, detail=u.detail) for u in form.unfilled],
+            remedy=form.remedy,
+            consent_id=form.consent_id,
+            used_at=timestamp(form.used_at),
+        )
+
+    def _entry(self, entry: HolderEntry) -> sharing_pb2.HolderLicense:
+        content = entry.license.content
+        access = entry.access
+        return sharing_pb2.HolderLicense(
+            license_id=content.license_id,
+            type_code=content.type_code,
+            type_name=self._type_name(content.type_code),
+            issuer_code=content.issuer_code,
+            issuer_name=self._member_name(content.issuer_code),
+            status=_STATUS[entry.status],
+            valid_until=content.valid_until.isoformat() if content.valid_until else "",
+            access_state=_ACCESS[access.state],
+            reason=access.reason.value if access.reason else "",
+            detail=access.detail,
+            remedy=access.remedy,
+        )
+
+    def _type_name(self, type_code: str) -> str:
+        license_type = self._catalog.license_types.get(type_code)
+        return license_type.name if license_type else ""

@@ -1,0 +1,575 @@
+"""Authorisation of conditional sharing (有条件共享授权): issuers' approvals of access requests, holders' consents.
+
+>>> request = authorization.request_access(tax, use, type_code=ID_CARD, fields=(), duration_days=365)  # doctest: +SKIP
+>>> authorization.decide(police, request.request_id, AccessDecision.APPROVE)                        # doctest: +SKIP
+>>> consent, code = authorization.grant_consent(portal, holder_code=..., grantee_code=TAX, ...)       # doctest: +SKIP
+
+**Access requests** (统一受理、平台授权): a consumer asks for conditional fields of a license type (or of one license)
+for a matter; the request waits in the queue of the issuer that owns the data until that issuer approves it (possibly
+fewer fields, a shorter duration) or rejects it with a reason. A request not decided by the end of its 10th working
+day expires (``gateway.domain.sharing.request_deadline``). Expiry is applied by every call of this service (an
+``UPDATE`` of the overdue rows in the call's own transaction), and the sharing policy reads decisions as they are
+stored, so decisions and expiry take effect at the next call; nothing is cached.
+
+**Consents** (授权 / 用证码): a holder portal records that its holder lets one consumer use some licenses (by
+identifier or by type) for one matter, until a time, a number of times. The code handed to the holder is 120 random
+bits in base32 (``XXXX-XXXX-XXXX-XXXX-XXXX-XXXX``); only its SHA-256 is stored, so the store cannot give codes away.
+A code is bound to its grantee and matter by the policy, its uses are counted by an atomic ``UPDATE`` in the
+transaction that records the use (``gateway.services.sharing``), and a withdrawn or used-up code is refused.
+
+Every answered call appends one access record in the transaction of its work. Calls refused before anything was
+read or changed (bad input, a request or consent that is not the caller's) are errors, not uses, and leave none.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import enum
+import hashlib
+import re
+import secrets
+import uuid
+from collections.abc import Callable, Sequence
+
+from gateway.domain.audit import AuditAction, AuditEntry
+from gateway.domain.catalog import Catalog, LicenseType, Material, Matter, Sensitivity, SharingClass
+from gateway.domain.errors import (
+    ConflictError,
+    FieldViolation,
+    InvalidRequestError,
+    NotFoundError,
+    PermissionDeniedError,
+)
+from gateway.domain.identifiers import license_id_violation
+from gateway.domain.model import Clock, Member, Role
+from gateway.domain.sharing import CONSUMER_ROLES, request_deadline
+from gateway.domain.validation import MAX_REASON, check_text
+from gateway.domain.verification import MAX_OPERATOR, UseContext
+from gateway.services.audit import AuditTrail
+from gateway.store.database import Database
+from gateway.store.repositories import StoredAccessRequest, StoredConsent
+
+MAX_DURATION_DAYS = 1095
+"""The longest approval (three years)."""
+MAX_CONSENT_DAYS = 366
+MAX_CONSENT_USES = 100
+MAX_CONSENT_ITEMS = 20
+"""Licenses or license types one consent may name."""
+MAX_LIST = 500
+_CODE_BYTES = 15  # 120 bits: 24 base32 characters
+_CODE_RE = re.compile(r"^[A-Z2-7]{24}\Z", re.ASCII)
+_HOLDER_CODE_RE = re.compile(r"^[0-9A-Z\-]{1,32}\Z", re.ASCII)
+
+
+class AccessRequestState(enum.Enum):
+    PENDING = "PENDING"
+    APPROVED = "APPROVED"
+    REJECTED = "REJECTED"
+    EXPIRED = "EXPIRED"
+
+
+class AccessDecision(enum.Enum):
+    APPROVE = "APPROVE"
+    REJECT = "REJECT"
+
+
+class RequestView(enum.Enum):
+    """Whose requests ``list_requests`` shows: the caller's queue as issuer, or what the caller submitted."""
+
+    ISSUER_QUEUE = "ISSUER_QUEUE"
+    SUBMITTED = "SUBMITTED"
+
+
+class ConsentState(enum.Enum):
+    ACTIVE = "ACTIVE"
+    USED_UP = "USED_UP"
+    EXPIRED = "EXPIRED"
+    WITHDRAWN = "WITHDRAWN"
+
+
+def new_consent_code() -> str:
+    """A fresh consent code: 120 random bits, base32 in six groups of four (``7KQ2-…``), easy to read out."""
+    raw = base64.b32encode(secrets.token_bytes(_CODE_BYTES)).decode("ascii")
+    return "-".join(raw[i : i + 4] for i in range(0, len(raw), 4))
+
+
+def consent_code_digest(code: str, *, field: str = "consent_code") -> str | None:
+    """The SHA-256 (hex) by which a presented code is looked up; None for no code. Dashes, spaces and case do not
+    matter; a code of the wrong shape is INVALID_ARGUMENT (``BAD_CONSENT_CODE``)."""
+    normalised = re.sub(r"[\s\-]", "", code).upper()
+    if not normalised:
+        return None
+    if not _CODE_RE.match(normalised):
+        raise _invalid(field, "BAD_CONSENT_CODE", "a consent code is 24 letters and digits (XXXX-XXXX-…)")
+    try:
+        raw = base64.b32decode(normalised)
+    except binascii.Error as exc:
+        raise _invalid(field, "BAD_CONSENT_CODE", "a consent code is 24 letters and digits (XXXX-XXXX-…)") from exc
+    return hashlib.sha256(raw).hexdigest()
+
+
+def consent_state(consent: StoredConsent, now: dt.datetime) -> ConsentState:
+    if consent.withdrawn_at is not None:
+        return ConsentState.WITHDRAWN
+    if now >= consent.valid_until:
+        return ConsentState.EXPIRED
+    if consent.uses_left <= 0:
+        return ConsentState.USED_UP
+    return ConsentState.ACTIVE
+
+
+def check_operator(operator: str) -> str:
+    """The operator id from request metadata (see ``gateway.api.interceptors.operator``), checked."""
+    if len(operator) > MAX_OPERATOR or not operator.isprintable():
+        raise _invalid(
+            "x-zzgw-operator",
+            "BAD_OPERATOR",
+            f"the operator id must be printable and at most {MAX_OPERATOR} characters",
+        )
+    return operator
+
+
+def check_holder_code(code: str, field: str = "holder_code") -> str:
+    code = code.strip().upper()
+    if not code:
+        raise _invalid(field, "REQUIRED", f"{field} is required")
+    if not _HOLDER_CODE_RE.match(code):
+        raise _invalid(field, "BAD_HOLDER_CODE", f"{field} must be 1-32 letters, digits or '-'")
+    return code
+
+
+class AuthorizationService:
+    def __init__(
+        self,
+        db: Database,
+        catalog: Catalog,
+        clock: Clock,
+        audit: AuditTrail,
+        *,
+        ids: Callable[[], str] = lambda: uuid.uuid4().hex,
+        codes: Callable[[], str] = new_consent_code,
+    ):
+        self._db = db
+        self._catalog = catalog
+        self._clock = clock
+        self._audit = audit
+        self._ids = ids
+        self._codes = codes
+
+    # -- access requests -------------------------------------------------------------------------------------------
+
+    def request_access(
+        self,
+        caller: Member,
+        use: UseContext,
+        *,
+        type_code: str = "",
+        license_id: str = "",
+        issuer_code: str = "",
+        fields: Sequence[str] = (),
+        duration_days: int,
+    ) -> StoredAccessRequest:
+        """Put a request for conditional fields in the owning issuer's queue."""
+        matter = self._catalog.matter(use.matter_code)
+        if not (type_code or license_id):
+            raise _invalid("type_code", "REQUIRED", "give type_code, or license_id for one license")
+        if license_id and (violation := license_id_violation("license_id", license_id)):
+            raise InvalidRequestError([violation])
+        if not 1 <= duration_days <= MAX_DURATION_DAYS:
+            raise _invalid("duration_days", "BAD_DURATION", f"duration_days must be 1-{MAX_DURATION_DAYS}")
+        holder_code = ""
+        if license_id:
+            with self._db.unit_of_work() as uow:
+                license = uow.licenses.get(license_id)
+            if license is None:
+                raise NotFoundError("no such license", reason="LICENSE_NOT_FOUND")
+            content = license.content
+            if type_code and type_code != content.type_code:
+                raise _invalid("type_code", "TYPE_MISMATCH", "the license is of another type")
+            if issuer_code and issuer_code != content.issuer_code:
+                raise _invalid("issuer_code", "ISSUER_MISMATCH", "the license is from another issuer")
+            type_code, issuer_code, holder_code = content.type_code, content.issuer_code, content.holder.code
+        license_type = self._catalog.license_types.get(type_code)
+        if license_type is None:
+            raise _invalid("type_code", "UNKNOWN_LICENSE_TYPE", f"unknown license type {type_code!r}")
+        issuer_code = _owning_issuer(license_type, issuer_code)
+        if issuer_code == caller.code:
+            raise _invalid("type_code", "OWN_LICENSES", "an issuer reads its own licenses without approval")
+        material = _material(matter, license_type)
+        wanted = _requested_fields(license_type, material, fields)
+        now = self._clock.now()
+        request = StoredAccessRequest(
+            request_id=self._ids(),
+            requester=caller.code,
+            issuer_code=issuer_code,
+            type_code=type_code,
+            license_id=license_id,
+            matter_code=matter.code,
+            purpose=use.purpose,
+            fields=wanted,
+            duration_days=duration_days,
+            state=AccessRequestState.PENDING.value,
+            submitted_at=now,
+            deadline=request_deadline(now),
+        )
+        entry = AuditEntry(
+            at=now,
+            caller=caller.code,
+            operator=use.operator,
+            action=AuditAction.REQUEST_ACCESS,
+            matter_code=matter.code,
+            purpose=use.purpose,
+            license_id=license_id,
+            issuer_code=issuer_code,
+            holder_code=holder_code,
+            decision="SUBMITTED",
+            reason=f"access_request={request.request_id}",
+        )
+        with self._db.unit_of_work(write=True) as uow:
+            uow.access_requests.expire_overdue(now)
+            uow.access_requests.add(request)
+            self._audit.append(uow, [entry])
+            uow.commit()
+        return request
+
+    def list_requests(
+        self,
+        caller: Member,
+        *,
+        view: RequestView | None = None,
+        state: AccessRequestState | None = None,
+        matter_code: str = "",
+        requester: str = "",
+        limit: int = 100,
+        before_seq: int | None = None,
+        operator: str = "",
+    ) -> list[StoredAccessRequest]:
+        """An issuer's queue or a consumer's submitted requests, newest first; overdue requests show as EXPIRED."""
+        operator = check_operator(operator)
+        view = view or (RequestView.ISSUER_QUEUE if caller.has(Role.ISSUER) else RequestView.SUBMITTED)
+        if view is RequestView.ISSUER_QUEUE and not caller.has(Role.ISSUER):
+            raise PermissionDeniedError("only issuers have a queue of access requests", reason="NOT_AN_ISSUER")
+        if view is RequestView.SUBMITTED and not caller.roles & CONSUMER_ROLES:
+            raise PermissionDeniedError("only consumers submit access requests", reason="NOT_A_CONSUMER")
+        limit = max(1, min(limit, MAX_LIST))
+        now = self._clock.now()
+        with self._db.unit_of_work(write=True) as uow:
+            uow.access_requests.expire_overdue(now)
+            queue = view is RequestView.ISSUER_QUEUE
+            found = uow.access_requests.page(
+                issuer_code=caller.code if queue else None,
+                requester=(requester or None) if queue else caller.code,
+                state=state.value if state else None,
+                matter_code=matter_code or None,
+                before_seq=before_seq,
+                limit=limit,
+            )
+            self._audit.append(
+                uow,
+                [
+                    AuditEntry(
+                        at=now,
+                        caller=caller.code,
+                        operator=operator,
+                        action=AuditAction.LIST_ACCESS_REQUESTS,
+                        matter_code=matter_code,
+                        purpose="",
+                        decision="LISTED",
+                        reason=f"{view.value.lower()}={len(found)}",
+                    )
+                ],
+            )
+            uow.commit()
+        return found
+
+    def decide(
+        self,
+        caller: Member,
+        request_id: str,
+        decision: AccessDecision | None,
+        *,
+        approved_fields: Sequence[str] = (),
+        duration_days: int = 0,
+        reason: str = "",
+        operator: str = "",
+    ) -> StoredAccessRequest:
+        """Approve or reject a pending request in the caller's queue."""
+        operator = check_operator(operator)
+        if not request_id:
+            raise _invalid("request_id", "REQUIRED", "request_id is required")
+        if decision is None:
+            raise _invalid("decision", "REQUIRED", "decision is APPROVE or REJECT")
+        errors: list[FieldViolation] = []
+        reason = check_text("reason", reason, MAX_REASON, errors, required=decision is AccessDecision.REJECT)
+        if errors:
+            raise InvalidRequestError(errors)
+        now = self._clock.now()
+        with self._db.unit_of_work(write=True) as uow:
+            expired = uow.access_requests.expire_overdue(now)
+            request = uow.access_requests.get(request_id)
+            if request is None or request.issuer_code != caller.code:
+                raise NotFoundError("no such access request in your queue", reason="ACCESS_REQUEST_NOT_FOUND")
+            if request.state != AccessRequestState.PENDING.value:
+                if expired:
+                    uow.commit()  # the expiry stands even though this decision comes too late
+                raise _not_pending(request)
+            if decision is AccessDecision.APPROVE:
+                fields = _approved_fields(request, approved_fields)
+                days = duration_days or request.duration_days
+                if not 0 < days <= request.duration_days:
+                    raise _invalid(
+                        "duration_days", "BAD_DURATION", f"duration_days must be 1-{request.duration_days} (requested)"
+                    )
+                state, valid_until = AccessRequestState.APPROVED, now + dt.timedelta(days=days)
+            else:
+                fields, state, valid_until = (), AccessRequestState.REJECTED, None
+            if not uow.access_requests.decide(
+                request_id, state=state.value, at=now, approved_fields=fields, valid_until=valid_until, reason=reason
+            ):
+                raise ConflictError("the request was decided meanwhile", reason="ACCESS_REQUEST_DECIDED")
+            license = uow.licenses.get(request.license_id) if request.license_id else None
+            self._audit.append(
+                uow,
+                [
+                    AuditEntry(
+                        at=now,
+                        caller=caller.code,
+                        operator=operator,
+                        action=AuditAction.DECIDE_ACCESS_REQUEST,
+                        matter_code=request.matter_code,
+                        purpose=request.purpose,
+                        license_id=request.license_id,
+                        issuer_code=request.issuer_code,
+                        holder_code=license.content.holder.code if license else "",
+                        decision=state.value,
+                        reason=f"access_request={request_id}",
+                    )
+                ],
+            )
+            decided = uow.access_requests.get(request_id)
+            uow.commit()
+        assert decided is not None
+        return decided
+
+    # -- consents --------------------------------------------------------------------------------------------------
+
+    def grant_consent(
+        self,
+        caller: Member,
+        *,
+        holder_code: str,
+        grantee_code: str,
+        matter_code: str,
+        license_ids: Sequence[str] = (),
+        type_codes: Sequence[str] = (),
+        valid_until: dt.datetime | None,
+        uses: int = 0,
+        operator: str = "",
+    ) -> tuple[StoredConsent, str]:
+        """Record a holder's consent; returns it and its code (shown this once)."""
+        operator = check_operator(operator)
+        holder_code = check_holder_code(holder_code)
+        if not matter_code:
+            raise _invalid("matter_code", "REQUIRED", "matter_code is required")
+        matter = self._catalog.matters.get(matter_code)
+        if matter is None:
+            raise _invalid("matter_code", "UNKNOWN_MATTER", f"unknown matter {matter_code!r}")
+        needed = {m.type_code for m in matter.materials}
+        license_ids, type_codes = tuple(dict.fromkeys(license_ids)), tuple(dict.fromkeys(type_codes))
+        if not (license_ids or type_codes):
+            raise _invalid("license_ids", "REQUIRED", "name at least one license or license type")
+        if len(license_ids) > MAX_CONSENT_ITEMS or len(type_codes) > MAX_CONSENT_ITEMS:
+            raise _invalid("license_ids", "TOO_MANY", f"at most {MAX_CONSENT_ITEMS} licenses and types")
+        for i, code in enumerate(type_codes):
+            if code not in self._catalog.license_types:
+                raise _invalid(f"type_codes[{i}]", "UNKNOWN_LICENSE_TYPE", f"unknown license type {code!r}")
+            if code not in needed:
+                raise _invalid(f"type_codes[{i}]", "MATTER_NOT_FOR_TYPE", f"事项 {matter.code} 不需要此类证照")
+        for i, license_id in enumerate(license_ids):
+            if violation := license_id_violation(f"license_ids[{i}]", license_id):
+                raise InvalidRequestError([violation])
+        now = self._clock.now()
+        if valid_until is None:
+            raise _invalid("valid_until", "REQUIRED", "valid_until is required")
+        if not now < valid_until <= now + dt.timedelta(days=MAX_CONSENT_DAYS):
+            raise _invalid("valid_until", "BAD_VALIDITY", f"valid_until must be in the next {MAX_CONSENT_DAYS} days")
+        uses = uses or 1
+        if not 1 <= uses <= MAX_CONSENT_USES:
+            raise _invalid("uses", "BAD_USES", f"uses must be 1-{MAX_CONSENT_USES}")
+        with self._db.unit_of_work() as uow:
+            grantee = uow.members.get(grantee_code) if grantee_code else None
+            licenses = [uow.licenses.get(license_id) for license_id in license_ids]
+        if grantee is None or not grantee.roles & CONSUMER_ROLES:
+            raise _invalid("grantee_code", "UNKNOWN_GRANTEE", "the grantee must be a registered consuming department")
+        for i, license in enumerate(licenses):
+            # one answer for "no such license" and "not this holder's": a portal learns nothing of other holders
+            if license is None or license.content.holder.code != holder_code:
+                raise _invalid(f"license_ids[{i}]", "NOT_THE_HOLDERS_LICENSE", "该证照不属于此持证人")
+            if license.content.type_code not in needed:
+                raise _invalid(f"license_ids[{i}]", "MATTER_NOT_FOR_TYPE", f"事项 {matter.code} 不需要此类证照")
+        code = self._codes()
+        digest = consent_code_digest(code)
+        assert digest is not None
+        consent = StoredConsent(
+            consent_id=self._ids(),
+            code_sha256=digest,
+            holder_code=holder_code,
+            portal=caller.code,
+            grantee=grantee.code,
+            matter_code=matter.code,
+            license_ids=license_ids,
+            type_codes=type_codes,
+            valid_until=valid_until,
+            uses_allowed=uses,
+            uses_left=uses,
+            created_at=now,
+        )
+        entry = self._consent_entry(caller, operator, consent, AuditAction.GRANT_CONSENT, "GRANTED", now)
+        with self._db.unit_of_work(write=True) as uow:
+            uow.consents.add(consent)
+            self._audit.append(uow, [entry])
+            uow.commit()
+        return consent, code
+
+    def withdraw_consent(
+        self, caller: Member, consent_id: str, holder_code: str, *, operator: str = ""
+    ) -> StoredConsent:
+        """Withdraw a consent of the holder (again: no change); the code is refused from the next call on."""
+        operator = check_operator(operator)
+        holder_code = check_holder_code(holder_code)
+        if not consent_id:
+            raise _invalid("consent_id", "REQUIRED", "consent_id is required")
+        now = self._clock.now()
+        with self._db.unit_of_work(write=True) as uow:
+            consent = uow.consents.get(consent_id)
+            if consent is None or consent.holder_code != holder_code:
+                raise NotFoundError("no such consent of this holder", reason="CONSENT_NOT_FOUND")
+            uow.consents.withdraw(consent_id, now)
+            withdrawn = uow.consents.get(consent_id)
+            assert withdrawn is not None
+            entry = self._consent_entry(caller, operator, withdrawn, AuditAction.WITHDRAW_CONSENT, "WITHDRAWN", now)
+            self._audit.append(uow, [entry])
+            uow.commit()
+        return withdrawn
+
+    def list_consents(
+        self, caller: Member, holder_code: str, *, limit: int = 100, operator: str = ""
+    ) -> list[StoredConsent]:
+        """The holder's consents, newest first (their codes are not stored, so never shown)."""
+        operator = check_operator(operator)
+        holder_code = check_holder_code(holder_code)
+        limit = max(1, min(limit, MAX_LIST))
+        now = self._clock.now()
+        with self._db.unit_of_work(write=True) as uow:
+            found = uow.consents.of_holder(holder_code, limit=limit)
+            self._audit.append(
+                uow,
+                [
+                    AuditEntry(
+                        at=now,
+                        caller=caller.code,
+                        operator=operator,
+                        action=AuditAction.LIST_CONSENTS,
+                        matter_code="",
+                        purpose="",
+                        holder_code=holder_code,
+                        decision="LISTED",
+                        reason=f"consents={len(found)}",
+                    )
+                ],
+            )
+            uow.commit()
+        return found
+
+    def consent_state(self, consent: StoredConsent) -> ConsentState:
+        return consent_state(consent, self._clock.now())
+
+    def _consent_entry(
+        self,
+        caller: Member,
+        operator: str,
+        consent: StoredConsent,
+        action: AuditAction,
+        decision: str,
+        now: dt.datetime,
+    ) -> AuditEntry:
+        return AuditEntry(
+            at=now,
+            caller=caller.code,
+            operator=operator,
+            action=action,
+            matter_code=consent.matter_code,
+            purpose="",
+            license_id=consent.license_ids[0] if len(consent.license_ids) == 1 and not consent.type_codes else "",
+            holder_code=consent.holder_code,
+            decision=decision,
+            reason=f"consent={consent.consent_id}",
+        )
+
+
+def _owning_issuer(license_type: LicenseType, issuer_code: str) -> str:
+    """The issuer whose queue a request for ``license_type`` goes to (一数一源: one of the type's issuers)."""
+    if issuer_code:
+        if issuer_code not in license_type.issuers:
+            raise _invalid("issuer_code", "NOT_AN_ISSUER_OF_TYPE", f"{issuer_code} does not issue {license_type.name}")
+        return issuer_code
+    if len(license_type.issuers) != 1:
+        raise _invalid("issuer_code", "ISSUER_REQUIRED", f"{license_type.name} has several issuers: name one")
+    (only,) = license_type.issuers
+    return only
+
+
+def _material(matter: Matter, license_type: LicenseType) -> Material:
+    material = next((m for m in matter.materials if m.type_code == license_type.code), None)
+    if material is None:
+        raise _invalid("type_code", "MATTER_NOT_FOR_TYPE", f"事项 {matter.code} 不需要{license_type.name}")
+    return material
+
+
+def _requested_fields(license_type: LicenseType, material: Material, fields: Sequence[str]) -> tuple[str, ...]:
+    """The conditional fields asked for: the material's (all of them when none are named); only these need approval."""
+    if not material.fields:
+        if fields:
+            raise _invalid("fields", "FIELD_NOT_NEEDED", "the matter lists no fields of this license type")
+        if license_type.sharing_class is not SharingClass.CONDITIONAL:
+            raise _invalid("type_code", "NOTHING_TO_APPROVE", f"{license_type.name} is not conditionally shared")
+        return ()
+    asked = tuple(dict.fromkeys(fields)) or material.fields
+    wanted = []
+    for i, key in enumerate(asked):
+        spec = license_type.field_spec(key)
+        if spec is None or key not in material.fields:
+            raise _invalid(f"fields[{i}]", "FIELD_NOT_NEEDED", f"事项材料清单不包含信息项 {key}")
+        sharing = license_type.field_sharing_class(key)
+        if spec.sensitivity is Sensitivity.SECRET or sharing is SharingClass.NOT_SHARED:
+            if fields:
+                raise _invalid(f"fields[{i}]", "FIELD_NOT_SHARED", f"信息项 {spec.label} 不予共享")
+            continue
+        if sharing is SharingClass.CONDITIONAL:
+            wanted.append(key)
+    if not wanted:
+        raise _invalid("fields", "NOTHING_TO_APPROVE", "none of these fields needs an approval")
+    return tuple(wanted)
+
+
+def _approved_fields(request: StoredAccessRequest, approved: Sequence[str]) -> tuple[str, ...]:
+    if not approved:
+        return request.fields
+    for i, key in enumerate(approved):
+        if key not in request.fields:
+            raise _invalid(f"approved_fields[{i}]", "FIELD_NOT_REQUESTED", f"field {key} was not requested")
+    return tuple(dict.fromkeys(approved))
+
+
+def _not_pending(request: StoredAccessRequest) -> ConflictError:
+    if request.state == AccessRequestState.EXPIRED.value:
+        return ConflictError(
+            "the request was not decided within 10 working days and has expired", reason="REQUEST_EXPIRED"
+        )
+    return ConflictError(f"the request is {request.state.lower()} already", reason="ACCESS_REQUEST_DECIDED")
+
+
+def _invalid(field: str, reason: str, description: str) -> InvalidRequestError:
+    return InvalidRequestError([FieldViolation(field=field, reason=reason, description=description)])

@@ -1,0 +1,788 @@
+"""Sharing (用证 / 免提交): a consuming department reads what a matter needs of an applicant's licenses.
+
+>>> listing = sharing.list_holder_licenses(tax, use, holder_code_type="001", holder_code=uscc)   # doctest: +SKIP
+>>> data = sharing.license_data(tax, use, listing.entries[0].license.license_id)                # doctest: +SKIP
+>>> data.permit.values["company_name"]                                                          # doctest: +SKIP
+
+Every answer comes from ``gateway.domain.sharing.decide`` (or ``access_state``, derived from it), fed with what the
+store holds at the time of the call: the caller's decided access requests for the matter (approvals and rejections)
+and the consent whose code the caller presents. Nothing is cached, so decisions, withdrawals and expiry take effect
+at the next call.
+
+**The audit trail.** Every call that reaches the policy appends exactly one access record before it is answered,
+a policy denial (PERMISSION_DENIED, decision DENY with the policy's reason) included. Calls that use no consent
+append their record through a ``GroupWriter`` (many calls, one transaction; each caller waits for its commit).
+A call that uses a consent counts the use and appends its record in one transaction: the count is an atomic
+``UPDATE … SET uses_left = uses_left - 1 WHERE … uses_left > 0 AND withdrawn_at IS NULL``, so of two concurrent uses
+of a one-use code exactly one succeeds; the other is decided again on the consent as it now stands (used up) and
+recorded as such. Requests refused before any license is used (no matter, no purpose, a malformed identifier or
+code, an unknown license) are errors, not uses, and leave no record.
+
+**Documents.** The sealed PDF prints every field of the license but the SECRET ones, in full, with the holder, so it
+goes to a caller only when the policy lets that caller see all of it: every printed field is shared unmasked, or is
+public anyway (UNCONDITIONAL and NORMAL); otherwise DOCUMENT_EXCEEDS_PERMIT (use GetLicenseData for the fields the
+matter needs). The copy carries its use visibly, as provincial platforms watermark copies with the 用证事由: the
+gateway adds a second signature whose appearance is a watermark with the purpose, matter, caller and time, signed
+with the gateway's key (the 核验回执专用章 certificate from the seal-maker CA), its text also in the signature's
+/Reason. A signature added later is an allowed change, so the issuer's seal still validates on the copy.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import hashlib
+import io
+import math
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from cryptography import x509
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.timestamps import TimeStamper
+
+from gateway.domain.audit import AuditAction, AuditEntry
+from gateway.domain.catalog import Catalog, FieldSpec, LicenseType, Material, Matter, Sensitivity, SharingClass
+from gateway.domain.errors import (
+    ConflictError,
+    FieldViolation,
+    InvalidRequestError,
+    NotFoundError,
+    PermissionDeniedError,
+    UpstreamUnavailableError,
+)
+from gateway.domain.identifiers import license_id_violation
+from gateway.domain.model import CHINA_TZ, Clock, License, LicenseStatus, Member, today
+from gateway.domain.seals import LicenseDocument
+from gateway.domain.sharing import (
+    Access,
+    Approval,
+    ApprovalState,
+    Basis,
+    Consent,
+    Decision,
+    Deny,
+    Permit,
+    access_state,
+    decide,
+)
+from gateway.domain.verification import UseContext
+from gateway.services.audit import AuditTrail
+from gateway.services.authorization import AccessRequestState, check_holder_code, consent_code_digest
+from gateway.services.documents import DocumentService
+from gateway.store.database import Database, UnitOfWork
+from gateway.store.group_writer import GroupWriter
+from gateway.store.repositories import StoredAccessRequest, StoredConsent
+from signing.keys import KeyBackend
+from signing.pdf import PdfError, PdfSealer, TimestampUnavailable
+from signing.seal_image import find_cjk_font
+from signing.watermark import Box, draw_watermark
+
+MAX_FORM_KEYS = 100
+MAX_FORM_KEY = 100
+STAMP_TIMEOUT_SECONDS = 60.0
+_USE_STAMP_PREFIX = "zzgw-use-"
+T = TypeVar("T")
+"""(left, bottom, right, top) in PDF points."""
+
+
+# --- answers ------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HolderEntry:
+    """One of the applicant's licenses that the matter needs, with what the caller may do with it."""
+
+    license: License
+    status: LicenseStatus
+    """Effective today."""
+    access: Access
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HolderListing:
+    entries: tuple[HolderEntry, ...]
+    """In the order of the matter's materials, oldest license first within a type."""
+    missing: tuple[Material, ...]
+    """Materials for which the applicant has no ACTIVE license."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LicenseData:
+    license: License
+    status: LicenseStatus
+    permit: Permit
+    consent_uses_left: int | None
+    """Uses of the consent left after this one, when one was counted."""
+    used_at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LicenseCopy:
+    """The sealed document with the use stamped on it."""
+
+    pdf: bytes
+    sha256: str
+    original_sha256: str
+    stamp_field: str
+    use_text: str
+    consent_id: str
+    used_at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PrefilledValue:
+    key: str
+    """The form key as asked."""
+    value: str
+    masked: bool
+    license_id: str
+    type_code: str
+    field_key: str
+    field_label: str
+    basis: Basis
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UnfilledKey:
+    key: str
+    reason: str
+    """UNKNOWN_FIELD, NOT_NEEDED, NO_LICENSE, EMPTY, or the policy's reason."""
+    detail: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PrefilledForm:
+    values: tuple[PrefilledValue, ...]
+    unfilled: tuple[UnfilledKey, ...]
+    remedy: str
+    consent_id: str
+    used_at: dt.datetime
+
+
+# --- the use stamp ------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StampKey:
+    """The gateway's own signing key for use stamps, its certificate, and the CA certificates to embed."""
+
+    key: KeyBackend
+    certificate: x509.Certificate
+    chain: tuple[x509.Certificate, ...]
+
+
+class UseStamper:
+    """Puts the use (用证事由, matter, caller, time) on a copy of a sealed PDF as a second, gateway-applied signature
+    whose appearance is a watermark across the first page; the document's own seals stay valid."""
+
+    def __init__(self, signer: StampKey, *, timestamper: TimeStamper | None = None, font: Path | None = None):
+        self._signer = signer
+        self._timestamper = timestamper
+        self._font = font
+
+    def stamp(self, pdf: bytes, lines: Sequence[str], reason: str) -> tuple[bytes, str]:
+        """The stamped copy and the name of the stamp's signature field."""
+        png, box = draw_watermark(lines, _page_box(pdf), self._font or find_cjk_font())
+        sealer = PdfSealer(
+            self._signer.key, self._signer.certificate, self._signer.chain, seal_png=png, timestamper=self._timestamper
+        )
+        field = _USE_STAMP_PREFIX + uuid.uuid4().hex[:12]
+        try:
+            stamped = asyncio.run(
+                asyncio.wait_for(
+                    sealer.seal(pdf, field_name=field, box=box, reason=reason, location="zzgw"),
+                    STAMP_TIMEOUT_SECONDS,
+                )
+            )
+        except TimestampUnavailable as exc:
+            raise UpstreamUnavailableError(
+                f"the time-stamping authority is unavailable: {exc}", reason="TSA_UNAVAILABLE"
+            ) from exc
+        except PdfError as exc:
+            raise ConflictError(f"the stored document cannot be stamped: {exc}", reason="DOCUMENT_DAMAGED") from exc
+        return stamped, field
+
+
+def _page_box(pdf: bytes) -> Box:
+    """The first page's media box, 1 pt inside it, in whole points (where the watermark goes)."""
+    reader = PdfFileReader(io.BytesIO(pdf), strict=False)
+    page, _ = reader.find_page_for_modification(0)
+    node: Any = page.get_object()
+    while node is not None and "/MediaBox" not in node:
+        parent = node.get("/Parent")
+        node = parent.get_object() if parent is not None else None
+    if node is None:
+        raise ConflictError("the stored document's page has no size", reason="DOCUMENT_DAMAGED")
+    x1, y1, x2, y2 = (float(v) for v in node["/MediaBox"])
+    left, bottom, right, top = min(x1, x2), min(y1, y2), max(x1, x2), max(y1, y2)
+    return math.ceil(left) + 1, math.ceil(bottom) + 1, math.floor(right) - 1, math.floor(top) - 1
+
+
+# --- the service --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Outcome:
+    """What one call decided, for its access record and for the consent count."""
+
+    permitted: bool
+    reason: str
+    """The denial's reason code; for a permit, what granted it (``consent=…``, ``approval=…``) or empty."""
+    consent_id: str = ""
+    """The consent whose use the call counts (empty: none)."""
+    error: PermissionDeniedError | None = None
+    """What a denied call raises (None when a denial is still an answer, as for a form nothing could fill)."""
+    license: License | None = None
+    """The license the record names, when the call is about a holder and used exactly one license."""
+
+
+def _outcome(decision: Decision) -> _Outcome:
+    if isinstance(decision, Deny):
+        return _Outcome(permitted=False, reason=decision.reason.value, error=decision.error())
+    if decision.consent_id:
+        reason = f"consent={decision.consent_id}"
+    elif decision.approval_ids:
+        reason = f"approval={decision.approval_ids[0]}"
+    else:
+        reason = ""
+    return _Outcome(permitted=True, reason=reason, consent_id=decision.consent_id)
+
+
+class SharingService:
+    def __init__(
+        self,
+        db: Database,
+        catalog: Catalog,
+        clock: Clock,
+        audit: AuditTrail,
+        *,
+        documents: DocumentService | None = None,
+        stamper: UseStamper | None = None,
+    ):
+        self._db = db
+        self._catalog = catalog
+        self._clock = clock
+        self._audit = audit
+        self._documents = documents
+        self._stamper = stamper
+        self._records: GroupWriter[AuditEntry] = GroupWriter(db, self._append, name="sharing-audit")
+
+    def close(self) -> None:
+        self._records.close()
+
+    # -- the RPCs --------------------------------------------------------------------------------------------------
+
+    def list_holder_licenses(
+        self, caller: Member, use: UseContext, *, holder_code_type: str, holder_code: str, consent_code: str = ""
+    ) -> HolderListing:
+        """The applicant's current licenses of the types the matter needs (自动关联), each with its access state.
+        A consent code is weighed, not used up."""
+        matter = self._catalog.matter(use.matter_code)
+        code_type, code = _holder(holder_code_type, holder_code)
+        digest = consent_code_digest(consent_code)
+        now = self._clock.now()
+        with self._db.unit_of_work() as uow:
+            licenses = uow.holder_licenses.current(code_type, code, [m.type_code for m in matter.materials])
+            approvals, consents = self._grants(uow, caller, matter, digest)
+        record = _Record(caller, use, AuditAction.LIST_HOLDER_LICENSES, now, holder_code=code)
+        if digest and not consents:
+            self._refuse(record, _unknown_code())
+        on = today(self._clock)
+        entries = []
+        for material in matter.materials:
+            license_type = self._catalog.license_type(material.type_code)
+            for license in (lic for lic in licenses if lic.content.type_code == material.type_code):
+                access = access_state(
+                    caller=caller,
+                    license=license,
+                    license_type=license_type,
+                    matter=matter,
+                    purpose=use.purpose,
+                    approvals=approvals,
+                    consents=consents,
+                    now=now,
+                )
+                entries.append(HolderEntry(license=license, status=license.effective_status(on), access=access))
+        usable = {e.license.content.type_code for e in entries if _usable(e.license, e.status, on)}
+        missing = tuple(m for m in matter.materials if m.type_code not in usable)
+        self._records.write(record.entry(_Outcome(permitted=True, reason=f"licenses={len(entries)}"), "LISTED"))
+        return HolderListing(entries=tuple(entries), missing=missing)
+
+    def license_data(self, caller: Member, use: UseContext, license_id: str, *, consent_code: str = "") -> LicenseData:
+        """The fields of a license that the matter needs and the policy permits (PERMISSION_DENIED if none)."""
+        license, license_type, matter, approvals, consents, record = self._prepare(
+            caller, use, license_id, consent_code, AuditAction.GET_LICENSE_DATA
+        )
+
+        def judge(presented: Sequence[Consent]) -> tuple[Decision, _Outcome]:
+            decision = decide(
+                caller=caller,
+                license=license,
+                license_type=license_type,
+                matter=matter,
+                purpose=use.purpose,
+                approvals=approvals,
+                consents=presented,
+                now=record.at,
+            )
+            return decision, _outcome(decision)
+
+        decision, outcome, uses_left = self._settle(record, judge, consents)
+        if not isinstance(decision, Permit):
+            assert outcome.error is not None
+            raise outcome.error
+        return LicenseData(
+            license=license,
+            status=license.effective_status(today(self._clock)),
+            permit=decision,
+            consent_uses_left=uses_left,
+            used_at=record.at,
+        )
+
+    def license_document(
+        self, caller: Member, use: UseContext, license_id: str, *, consent_code: str = ""
+    ) -> LicenseCopy:
+        """The sealed document with its use stamped on it, when the policy lets the caller see all it shows."""
+        if self._documents is None or self._stamper is None:
+            raise UpstreamUnavailableError("no seal-maker CA or gateway key: run `zzgw init`", reason="NO_SEAL_CA")
+        license, license_type, matter, approvals, consents, record = self._prepare(
+            caller, use, license_id, consent_code, AuditAction.GET_LICENSE_DOCUMENT
+        )
+
+        def judge(presented: Sequence[Consent]) -> tuple[Decision, _Outcome]:
+            decision = decide(
+                caller=caller,
+                license=license,
+                license_type=license_type,
+                matter=matter,
+                purpose=use.purpose,
+                approvals=approvals,
+                consents=presented,
+                now=record.at,
+            )
+            if isinstance(decision, Permit) and (problem := _document_problem(license, license_type, decision)):
+                return decision, problem
+            return decision, _outcome(decision)
+
+        _, first = judge(consents)
+        if first.error is not None:  # denied: record it now, nothing to draw or stamp
+            self._settle(record, lambda _: (None, first), ())
+            raise first.error
+        original = self._document(license)
+        lines, text = _use_lines(caller, use, matter, record.at)
+        stamped, field = self._stamper.stamp(original.pdf, lines, text)
+        # the use is counted and recorded only now; a call denied at this point (its consent just used up or
+        # withdrawn) throws the stamped copy away
+        _, outcome, _ = self._settle(record, judge, consents)
+        if outcome.error is not None:
+            raise outcome.error
+        return LicenseCopy(
+            pdf=stamped,
+            sha256=hashlib.sha256(stamped).hexdigest(),
+            original_sha256=original.sha256,
+            stamp_field=field,
+            use_text=text,
+            consent_id=outcome.consent_id,
+            used_at=record.at,
+        )
+
+    def prefill(
+        self,
+        caller: Member,
+        use: UseContext,
+        *,
+        holder_code_type: str,
+        holder_code: str,
+        keys: Sequence[str],
+        consent_code: str = "",
+    ) -> PrefilledForm:
+        """Fill a form's keys from the applicant's licenses (表单要素免填写), each value with its provenance.
+
+        Each key is looked for in the matter's materials in order, by field key, by Chinese label, or as
+        ``<type code>.<key or label>``; the value comes from the applicant's newest ACTIVE license of that type, as
+        the policy shows it. One consent use is counted for the whole form when a filled value needed it.
+        """
+        matter = self._catalog.matter(use.matter_code)
+        code_type, code = _holder(holder_code_type, holder_code)
+        wanted = _form_keys(keys)
+        digest = consent_code_digest(consent_code)
+        now = self._clock.now()
+        with self._db.unit_of_work() as uow:
+            licenses = uow.holder_licenses.current(code_type, code, [m.type_code for m in matter.materials])
+            approvals, consents = self._grants(uow, caller, matter, digest)
+        record = _Record(caller, use, AuditAction.PREFILL_FORM, now, holder_code=code)
+        if digest and not consents:
+            self._refuse(record, _unknown_code())
+        on = today(self._clock)
+        newest: dict[str, License] = {}  # per type, the newest usable license (they come oldest first)
+        for license in licenses:
+            if _usable(license, license.effective_status(on), on):
+                newest[license.content.type_code] = license
+        filler = _Filler(self._catalog, matter, wanted, newest)
+
+        def judge(presented: Sequence[Consent]) -> tuple[_Form, _Outcome]:
+            return filler.fill(caller, use.purpose, approvals, presented, now)
+
+        form, outcome, _ = self._settle(record, judge, consents)
+        return PrefilledForm(
+            values=form.values,
+            unfilled=form.unfilled,
+            remedy=form.remedy,
+            consent_id=outcome.consent_id,
+            used_at=now,
+        )
+
+    # -- parts -----------------------------------------------------------------------------------------------------
+
+    def _prepare(
+        self, caller: Member, use: UseContext, license_id: str, consent_code: str, action: AuditAction
+    ) -> tuple[License, LicenseType, Matter, list[Approval], list[Consent], _Record]:
+        matter = self._catalog.matter(use.matter_code)
+        if not license_id:
+            raise _invalid("license_id", "REQUIRED", "license_id is required")
+        if violation := license_id_violation("license_id", license_id):
+            raise InvalidRequestError([violation])
+        digest = consent_code_digest(consent_code)
+        now = self._clock.now()
+        with self._db.unit_of_work() as uow:
+            license = uow.licenses.get(license_id)
+            if license is None:
+                raise NotFoundError("no such license", reason="LICENSE_NOT_FOUND")
+            approvals, consents = self._grants(uow, caller, matter, digest)
+        record = _Record(caller, use, action, now, license=license)
+        if digest and not consents:
+            self._refuse(record, _unknown_code())
+        return license, self._catalog.license_type(license.content.type_code), matter, approvals, consents, record
+
+    def _grants(
+        self, uow: UnitOfWork, caller: Member, matter: Matter, digest: str | None
+    ) -> tuple[list[Approval], list[Consent]]:
+        """The caller's decided access requests for the matter, and the consent whose code it presents."""
+        approvals = [_approval(r) for r in uow.access_requests.decided_for(caller.code, matter.code)]
+        stored = uow.consents.by_code(digest) if digest else None
+        return approvals, [_consent(stored)] if stored else []
+
+    def _settle(
+        self,
+        record: _Record,
+        judge: Callable[[Sequence[Consent]], tuple[T, _Outcome]],
+        consents: Sequence[Consent],
+    ) -> tuple[T, _Outcome, int | None]:
+        """Decide, count the consent's use if the decision needs it, and record the call; returns once committed.
+
+        The use is counted by an atomic UPDATE in the record's transaction. When it finds no use left (a concurrent
+        call took the last one, or the consent was withdrawn or expired meanwhile), the call is decided again on the
+        consent as it now stands, and that decision is the one recorded and answered.
+        """
+        result, outcome = judge(consents)
+        if not outcome.consent_id:
+            self._records.write(record.entry(outcome))
+            return result, outcome, None
+        with self._db.unit_of_work(write=True) as uow:
+            left = uow.consents.use(outcome.consent_id, record.at)
+            if left is None:
+                fresh = uow.consents.get(outcome.consent_id)
+                result, outcome = judge([_consent(fresh)] if fresh else [])
+                if outcome.consent_id:  # the store says it is spent, the policy says it is not: never guess
+                    raise ConflictError("the consent changed during the call; try again", reason="CONSENT_CHANGED")
+            self._audit.append(uow, [record.entry(outcome)])
+            uow.commit()
+        return result, outcome, left
+
+    def _refuse(self, record: _Record, error: PermissionDeniedError) -> None:
+        """Record a denial the service makes itself (not the policy), then raise it."""
+        self._records.write(record.entry(_Outcome(permitted=False, reason=error.reason, error=error)))
+        raise error
+
+    def _document(self, license: License) -> LicenseDocument:
+        assert self._documents is not None
+        return self._documents.document(license)  # a batch-issued license's is made on first request (ADR 0003)
+
+    def _append(self, uow: UnitOfWork, entries: Sequence[AuditEntry]) -> None:
+        self._audit.append(uow, entries)
+
+
+class _Record:
+    """The access record of one call, but for its outcome."""
+
+    def __init__(
+        self,
+        caller: Member,
+        use: UseContext,
+        action: AuditAction,
+        at: dt.datetime,
+        *,
+        license: License | None = None,
+        holder_code: str = "",
+    ):
+        self.at = at
+        self._caller = caller
+        self._use = use
+        self._action = action
+        self._license = license
+        self._holder_code = holder_code
+
+    def entry(self, outcome: _Outcome, decision: str = "") -> AuditEntry:
+        license = self._license or outcome.license
+        return AuditEntry(
+            at=self.at,
+            caller=self._caller.code,
+            operator=self._use.operator,
+            action=self._action,
+            matter_code=self._use.matter_code,
+            purpose=self._use.purpose,
+            license_id=license.license_id if license else "",
+            issuer_code=license.content.issuer_code if license else "",
+            holder_code=license.content.holder.code if license else self._holder_code,
+            decision=decision or ("PERMIT" if outcome.permitted else "DENY"),
+            reason=outcome.reason[:64],
+        )
+
+
+# --- documents ----------------------------------------------------------------------------------------------------
+
+
+def _document_problem(license: License, license_type: LicenseType, permit: Permit) -> _Outcome | None:
+    """Why a permit for the data does not extend to the document: the document prints every field but the SECRET ones
+    in full, and the holder's code; each must be shared unmasked, or public anyway (UNCONDITIONAL and NORMAL)."""
+    content = license.content
+    shown = {f.key for f in permit.fields if not f.masked}
+    exceeds = permit.holder_code != content.holder.code
+    for spec in license_type.fields:
+        value = content.fields.get(spec.key, "").strip()
+        if exceeds:
+            break
+        if not value or spec.sensitivity is Sensitivity.SECRET or spec.key in shown:
+            continue  # not printed, or the caller may see it in full anyway
+        sharing = license_type.field_sharing_class(spec.key)
+        exceeds = not (spec.sensitivity is Sensitivity.NORMAL and sharing is SharingClass.UNCONDITIONAL)
+    if not exceeds:
+        return None
+    error = PermissionDeniedError(
+        f"{license_type.name}的版式文件载有本事项无权查看或须脱敏的信息，不能提供；请用 GetLicenseData 读取所需信息项",
+        reason=DOCUMENT_EXCEEDS_PERMIT,
+    )
+    return _Outcome(permitted=False, reason=DOCUMENT_EXCEEDS_PERMIT, error=error)
+
+
+DOCUMENT_EXCEEDS_PERMIT = "DOCUMENT_EXCEEDS_PERMIT"
+
+
+# --- forms --------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Form:
+    values: tuple[PrefilledValue, ...]
+    unfilled: tuple[UnfilledKey, ...]
+    remedy: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Candidate:
+    """A field of a license type of the matter that a form key may mean."""
+
+    license_type: LicenseType
+    spec: FieldSpec
+    listed: bool
+    """Whether the matter's material lists the field."""
+
+
+class _Filler:
+    """Fills form keys from one license per type of the matter, each license decided by the policy."""
+
+    def __init__(self, catalog: Catalog, matter: Matter, keys: Sequence[str], licenses: dict[str, License]):
+        self._catalog = catalog
+        self._matter = matter
+        self._keys = keys
+        self._licenses = licenses
+
+    def fill(
+        self,
+        caller: Member,
+        purpose: str,
+        approvals: Sequence[Approval],
+        consents: Sequence[Consent],
+        now: dt.datetime,
+    ) -> tuple[_Form, _Outcome]:
+        decisions = {
+            type_code: decide(
+                caller=caller,
+                license=license,
+                license_type=self._catalog.license_type(type_code),
+                matter=self._matter,
+                purpose=purpose,
+                approvals=approvals,
+                consents=consents,
+                now=now,
+            )
+            for type_code, license in self._licenses.items()
+        }
+        values: list[PrefilledValue] = []
+        unfilled: list[UnfilledKey] = []
+        remedy = ""
+        for key in self._keys:
+            filled, problem, how = self._one(key, decisions)
+            if filled is not None:
+                values.append(filled)
+            elif problem is not None:
+                unfilled.append(problem)
+                remedy = remedy or how
+        form = _Form(values=tuple(values), unfilled=tuple(unfilled), remedy=remedy)
+        used = {v.license_id for v in values}
+        single = self._licenses[values[0].type_code] if len(used) == 1 else None
+        if not values:
+            policy = next((u.reason for u in unfilled if u.reason not in _FORM_REASONS), "")
+            return form, _Outcome(permitted=False, reason=policy or "NOTHING_FILLED")
+        consent_id = ""
+        if any(v.basis is Basis.CONDITIONAL_CONSENT for v in values):
+            consent_id = next(d.consent_id for d in decisions.values() if isinstance(d, Permit) and d.consent_id)
+        reason = f"filled={len(values)}/{len(self._keys)}"
+        return form, _Outcome(permitted=True, reason=reason, consent_id=consent_id, license=single)
+
+    def _one(self, key: str, decisions: dict[str, Decision]) -> tuple[PrefilledValue | None, UnfilledKey | None, str]:
+        """The value for ``key``, or why there is none and how to get it."""
+        candidates = self._candidates(key)
+        if not candidates:
+            return None, UnfilledKey(key=key, reason="UNKNOWN_FIELD", detail="本事项所需证照没有这个信息项"), ""
+        failures: list[tuple[UnfilledKey, str]] = []
+        for candidate in candidates:
+            type_code = candidate.license_type.code
+            license = self._licenses.get(type_code)
+            decision = decisions.get(type_code)
+            if license is None or decision is None:
+                detail = f"申请人没有有效的{candidate.license_type.name}"
+                failures.append((UnfilledKey(key=key, reason="NO_LICENSE", detail=detail), ""))
+                continue
+            if isinstance(decision, Deny) and not candidate.listed:
+                failures.append((UnfilledKey(key=key, reason="NOT_NEEDED", detail=_NOT_NEEDED), ""))
+                continue
+            if isinstance(decision, Deny):
+                failures.append(
+                    (UnfilledKey(key=key, reason=decision.reason.value, detail=decision.detail), decision.remedy)
+                )
+                continue
+            shared = next((f for f in decision.fields if f.key == candidate.spec.key), None)
+            withheld = next((w for w in decision.withheld if w.key == candidate.spec.key), None)
+            if shared is not None and shared.value:
+                return (
+                    PrefilledValue(
+                        key=key,
+                        value=shared.value,
+                        masked=shared.masked,
+                        license_id=license.license_id,
+                        type_code=type_code,
+                        field_key=shared.key,
+                        field_label=shared.label,
+                        basis=shared.basis,
+                    ),
+                    None,
+                    "",
+                )
+            if shared is not None:
+                failures.append((UnfilledKey(key=key, reason="EMPTY", detail="证照未载明该信息项"), ""))
+            elif withheld is not None:
+                reason = withheld.reason
+                failures.append((UnfilledKey(key=key, reason=reason.value, detail=reason.detail), decision.remedy))
+            else:
+                failures.append((UnfilledKey(key=key, reason="NOT_NEEDED", detail=_NOT_NEEDED), ""))
+        problem, how = failures[0]
+        return None, problem, how if problem.reason not in _FORM_REASONS else ""
+
+    def _candidates(self, key: str) -> list[_Candidate]:
+        type_code, dot, name = key.partition(".")
+        found = []
+        for material in self._matter.materials:
+            if dot and material.type_code != type_code:
+                continue
+            license_type = self._catalog.license_type(material.type_code)
+            wanted = name if dot else key
+            spec = license_type.field_spec(wanted) or next((f for f in license_type.fields if f.label == wanted), None)
+            if spec is not None:
+                found.append(_Candidate(license_type, spec, listed=spec.key in material.fields))
+        return found
+
+
+_FORM_REASONS = frozenset({"UNKNOWN_FIELD", "NOT_NEEDED", "NO_LICENSE", "EMPTY"})
+_NOT_NEEDED = "本事项材料清单不包含该信息项"
+
+
+# --- helpers ------------------------------------------------------------------------------------------------------
+
+
+def _use_lines(caller: Member, use: UseContext, matter: Matter, at: dt.datetime) -> tuple[list[str], str]:
+    """The watermark's lines and the same as one line (the stamp signature's /Reason)."""
+    when = at.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M:%S")
+    parts = [
+        f"用证事由：{use.purpose}",
+        f"办理事项：{matter.name}（{matter.code}）",
+        f"用证单位：{caller.name}（{caller.code}）",
+        f"用证时间：{when}",
+    ]
+    return [*parts, "仅供本次用证使用，他用无效"], "；".join(parts)
+
+
+def _usable(license: License, status: LicenseStatus, on: dt.date) -> bool:
+    return status is LicenseStatus.ACTIVE and license.content.valid_from <= on
+
+
+def _approval(request: StoredAccessRequest) -> Approval:
+    approved = request.state == AccessRequestState.APPROVED.value
+    until = request.valid_until if approved else None
+    return Approval(
+        approval_id=request.request_id,
+        issuer_code=request.issuer_code,
+        grantee_code=request.requester,
+        type_code=request.type_code,
+        license_id=request.license_id,
+        matter_code=request.matter_code,
+        fields=request.approved_fields,
+        valid_until=until or request.decided_at or request.submitted_at,
+        state=ApprovalState.APPROVED if approved else ApprovalState.REJECTED,
+    )
+
+
+def _consent(stored: StoredConsent) -> Consent:
+    return Consent(
+        consent_id=stored.consent_id,
+        holder_code=stored.holder_code,
+        grantee_code=stored.grantee,
+        matter_code=stored.matter_code,
+        license_ids=stored.license_ids,
+        type_codes=stored.type_codes,
+        valid_until=stored.valid_until,
+        uses_remaining=max(0, stored.uses_left),
+        withdrawn=stored.withdrawn_at is not None,
+    )
+
+
+def _holder(code_type: str, code: str) -> tuple[str, str]:
+    if not code_type:
+        raise _invalid("holder_code_type", "REQUIRED", "holder_code_type is required (111 citizen ID, 001 USCC, …)")
+    if len(code_type) != 3 or not code_type.isdigit():
+        raise _invalid("holder_code_type", "BAD_HOLDER_CODE_TYPE", "holder_code_type is a 3-digit code")
+    return code_type, check_holder_code(code)
+
+
+def _form_keys(keys: Iterable[str]) -> tuple[str, ...]:
+    unique = tuple(dict.fromkeys(k.strip() for k in keys))
+    if not unique:
+        raise _invalid("field_keys", "REQUIRED", "name the form's field keys")
+    if len(unique) > MAX_FORM_KEYS:
+        raise _invalid("field_keys", "TOO_MANY", f"at most {MAX_FORM_KEYS} keys")
+    for i, key in enumerate(unique):
+        if not key or len(key) > MAX_FORM_KEY or not key.isprintable():
+            raise _invalid(f"field_keys[{i}]", "BAD_KEY", f"a key is 1-{MAX_FORM_KEY} printable characters")
+    return unique
+
+
+def _unknown_code() -> PermissionDeniedError:
+    return PermissionDeniedError("用证码无效：没有这个用证码", reason="CONSENT_NOT_FOUND")
+
+
+def _invalid(field: str, reason: str, description: str) -> InvalidRequestError:
+    return InvalidRequestError([FieldViolation(field=field, reason=reason, description=description)])

@@ -1,0 +1,111 @@
+"""The watermark of a use copy (用证水印): the use's lines written diagonally across the page in semi-transparent red.
+
+>>> png, box = draw_watermark(["用证事由：不动产转移登记"], (1, 1, 594, 841), font)  # doctest: +SKIP
+
+It is drawn as a PNG for a signature appearance (``signing.pdf.PdfSealer``): a copy carries its use as a second
+signature over the sealed document, so the document's own seals stay valid and the watermark itself is sealed.
+Chinese comes from the CJK font; Droid Sans Fallback has no Latin letters or digits, so those come from Bitstream
+Vera, which reportlab ships.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import reportlab
+from PIL import Image, ImageDraw, ImageFont
+from reportlab.pdfbase.ttfonts import TTFontFile
+
+Box = tuple[int, int, int, int]
+"""(left, bottom, right, top) in whole PDF points."""
+
+_PX_PER_PT = 2
+_TEXT_PT = 13
+_INK = (158, 27, 27)
+_INK_ALPHA = 0.45
+_ANGLE = 30
+_WRAP = 0.75
+_LATIN_FONT = Path(reportlab.__file__).parent / "fonts" / "Vera.ttf"
+
+
+def draw_watermark(lines: Sequence[str], page: Box, cjk_font: Path) -> tuple[bytes, Box]:
+    """``lines`` written diagonally in semi-transparent red, as a PNG, and the box in the middle of ``page`` (points)
+    that it fills."""
+    size = _TEXT_PT * _PX_PER_PT
+    fonts = _Fonts.of(cjk_font, size)
+    left, bottom, right, top = page
+    page_px = ((right - left) * _PX_PER_PT, (top - bottom) * _PX_PER_PT)
+    wrapped = [part for line in lines for part in _wrap(line, page_px[0] * _WRAP, fonts)]
+    leading = int(size * 1.6)
+    tile = Image.new("RGBA", (int(max(map(fonts.length, wrapped))) + size, leading * len(wrapped) + size))
+    draw = ImageDraw.Draw(tile)
+    for row, line in enumerate(wrapped):
+        x = size / 2
+        for font, run in fonts.runs(line):
+            draw.text((x, size / 2 + row * leading), run, font=font, fill=(*_INK, 255))
+            x += font.getlength(run)
+    tile.putalpha(tile.getchannel("A").point(lambda a: int(a * _INK_ALPHA)))
+    tile = tile.rotate(_ANGLE, expand=True, resample=Image.Resampling.BILINEAR)
+    tile.thumbnail(page_px)  # only ever shrinks: a very long purpose still fits the page
+    width, height = math.ceil(tile.width / _PX_PER_PT), math.ceil(tile.height / _PX_PER_PT)
+    x1 = left + (right - left - width) // 2
+    y1 = bottom + (top - bottom - height) // 2
+    out = io.BytesIO()
+    tile.save(out, format="PNG", compress_level=0)  # the sealer decodes and compresses it again
+    return out.getvalue(), (x1, y1, x1 + width, y1 + height)
+
+
+def _wrap(line: str, width: float, fonts: _Fonts) -> list[str]:
+    """``line`` cut into pieces no wider than ``width`` pixels."""
+    pieces, current, used = [], "", 0.0
+    for char in line:
+        advance = fonts.length(char)
+        if current and used + advance > width:
+            pieces.append(current)
+            current, used = "", 0.0
+        current += char
+        used += advance
+    return [*pieces, current]
+
+
+@dataclass(frozen=True, slots=True)
+class _Fonts:
+    """The CJK font for what it has glyphs for, else Vera (Droid Sans Fallback has no Latin letters or digits)."""
+
+    cjk: ImageFont.FreeTypeFont
+    cjk_chars: frozenset[int]
+    latin: ImageFont.FreeTypeFont
+    latin_chars: frozenset[int]
+
+    @classmethod
+    def of(cls, cjk_file: Path, size: int) -> _Fonts:
+        return cls(
+            cjk=ImageFont.truetype(str(cjk_file), size),
+            cjk_chars=_charset(cjk_file),
+            latin=ImageFont.truetype(str(_LATIN_FONT), size),
+            latin_chars=_charset(_LATIN_FONT),
+        )
+
+    def runs(self, text: str) -> list[tuple[ImageFont.FreeTypeFont, str]]:
+        runs: list[tuple[ImageFont.FreeTypeFont, str]] = []
+        for char in text:
+            code = ord(char)
+            font = self.latin if code not in self.cjk_chars and code in self.latin_chars else self.cjk
+            if runs and runs[-1][0] is font:
+                runs[-1] = (font, runs[-1][1] + char)
+            else:
+                runs.append((font, char))
+        return runs
+
+    def length(self, text: str) -> float:
+        return sum(font.getlength(run) for font, run in self.runs(text))
+
+
+@functools.lru_cache(maxsize=8)
+def _charset(path: Path) -> frozenset[int]:
+    return frozenset(int(code) for code in TTFontFile(str(path)).charToGlyph)

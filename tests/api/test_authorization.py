@@ -1,0 +1,422 @@
+"""AuthorizationService over real gRPC: access requests through the issuer's queue (approve, reject, expire), holder
+consents (grant, withdraw, list), bad input, roles, and one access record for every answered call."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+import grpc
+import pytest
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from gateway.domain.identifiers import LicenseId
+from gateway.domain.model import CHINA_TZ
+from gateway.domain.sharing import request_deadline
+from protos.zzgw.v1 import audit_pb2, audit_pb2_grpc, authorization_pb2, sharing_pb2, verification_pb2
+from tests.api import test_sharing
+from tests.api.test_audit import record_count
+from tests.api.test_sharing import (
+    BUSINESS_LICENSE,
+    FPSL,
+    ID_CARD,
+    QYKZ,
+    Clocked,
+    authorization,
+    business_license,
+    data,
+    denied,
+    fields_of,
+    grant,
+    id_card,
+    records_of,
+    sharing,
+)
+from tests.conftest import ADMIN, CIVIL, MARKET, POLICE, PORTAL, TAX, RunningGateway, error_details
+
+clocked = test_sharing.clocked  # the fixture: a gateway with a clock of its own
+
+PENDING = authorization_pb2.ACCESS_REQUEST_STATE_PENDING
+APPROVED = authorization_pb2.ACCESS_REQUEST_STATE_APPROVED
+REJECTED = authorization_pb2.ACCESS_REQUEST_STATE_REJECTED
+EXPIRED = authorization_pb2.ACCESS_REQUEST_STATE_EXPIRED
+APPROVE = authorization_pb2.ACCESS_DECISION_APPROVE
+REJECT = authorization_pb2.ACCESS_DECISION_REJECT
+
+
+def request_access(
+    running: RunningGateway, member: str = TAX, use: verification_pb2.UseContext = QYKZ, **fields: Any
+) -> authorization_pb2.AccessRequest:
+    values: dict[str, Any] = {"type_code": ID_CARD, "duration_days": 30, **fields}
+    return (
+        authorization(running, member).RequestAccess(authorization_pb2.RequestAccessRequest(use=use, **values)).request
+    )
+
+
+def decide_request(
+    running: RunningGateway, request_id: str, decision: int, member: str = POLICE, **fields: Any
+) -> authorization_pb2.AccessRequest:
+    return (
+        authorization(running, member)
+        .DecideAccessRequest(
+            authorization_pb2.DecideAccessRequestRequest(request_id=request_id, decision=decision, **fields)
+        )
+        .request
+    )
+
+
+def queue(running: RunningGateway, member: str = POLICE, **filters: Any) -> list[authorization_pb2.AccessRequest]:
+    return list(
+        authorization(running, member)
+        .ListAccessRequests(authorization_pb2.ListAccessRequestsRequest(limit=500, **filters))
+        .requests
+    )
+
+
+def refused(call: Callable[[], Any]) -> tuple[grpc.StatusCode, str, list[tuple[str, str]]]:
+    with pytest.raises(grpc.RpcError) as caught:
+        call()
+    info, violations = error_details(caught.value)
+    return caught.value.code(), info.reason, violations
+
+
+# --- access requests ------------------------------------------------------------------------------------------------
+
+
+def test_denied_then_requested_approved_allowed_and_denied_again_when_the_approval_ends(clocked: Clocked) -> None:
+    running, clock = clocked.running, clocked.clock
+    card = id_card(running).license
+    assert denied(lambda: data(running, card.license_id, QYKZ))[0] == "NEEDS_AUTHORIZATION"
+
+    submitted = request_access(running)  # all the conditional fields the matter lists
+    assert (submitted.state, submitted.requester, submitted.issuer_code) == (PENDING, TAX, POLICE)
+    assert list(submitted.fields) == ["name", "gender", "citizen_id", "issuing_authority"]
+    assert submitted.deadline.ToDatetime(dt.UTC) == request_deadline(submitted.submitted_at.ToDatetime(dt.UTC))
+    assert submitted.requester_name == "国家税务总局济南市税务局" and submitted.type_name == "居民身份证"
+    assert [r.request_id for r in queue(running, state=PENDING)] == [submitted.request_id]
+    assert denied(lambda: data(running, card.license_id, QYKZ))[0] == "NEEDS_AUTHORIZATION"  # pending is no approval
+
+    approved = decide_request(
+        running, submitted.request_id, APPROVE, approved_fields=["name", "citizen_id"], duration_days=10
+    )
+    assert (approved.state, list(approved.approved_fields)) == (APPROVED, ["name", "citizen_id"])
+    assert approved.valid_until.ToDatetime(dt.UTC) - approved.decided_at.ToDatetime(dt.UTC) == dt.timedelta(days=10)
+
+    read = data(running, card.license_id, QYKZ)  # takes effect at the next call
+    assert fields_of(read) == {"name": card.fields["name"], "citizen_id": card.holder.code}
+    assert {f.basis for f in read.fields} == {sharing_pb2.SHARING_BASIS_APPROVAL}
+    assert [(w.key, w.reason) for w in read.withheld] == [
+        ("gender", "FIELD_NOT_APPROVED"),
+        ("issuing_authority", "FIELD_NOT_APPROVED"),
+    ]
+    assert list(read.approval_ids) == [submitted.request_id] and "RequestAccess" in read.remedy
+    # for this caller and matter only
+    assert denied(lambda: data(running, card.license_id, QYKZ, member=MARKET))[0] == "NEEDS_AUTHORIZATION"
+
+    clock.advance(dt.timedelta(days=10, seconds=1))
+    assert denied(lambda: data(running, card.license_id, QYKZ))[0] == "APPROVAL_EXPIRED"
+    reasons = [(r.action, r.decision, r.reason) for r in records_of(running, card.holder.code)]
+    assert reasons[:2] == [
+        ("GET_LICENSE_DATA", "DENY", "APPROVAL_EXPIRED"),
+        ("GET_LICENSE_DATA", "DENY", "NEEDS_AUTHORIZATION"),
+    ]
+    assert ("GET_LICENSE_DATA", "PERMIT", f"approval={submitted.request_id}") in reasons
+
+
+def test_undecided_requests_expire_after_ten_working_days(clocked: Clocked) -> None:
+    running, clock = clocked.running, clocked.clock
+    submitted = request_access(running, duration_days=365)
+    deadline = submitted.deadline.ToDatetime(dt.UTC)
+    # the end (China time) of the 10th working day after the day of submission: two weekends in between
+    assert deadline.astimezone(CHINA_TZ).time() == dt.time(0, 0)
+    assert dt.timedelta(days=14) <= deadline - submitted.submitted_at.ToDatetime(dt.UTC) <= dt.timedelta(days=17)
+
+    clock.advance(deadline - clock.now() - dt.timedelta(minutes=1))
+    assert {r.request_id: r.state for r in queue(running)}[submitted.request_id] == PENDING
+    clock.advance(dt.timedelta(minutes=2))
+    listed = {r.request_id: r for r in queue(running)}[submitted.request_id]
+    assert listed.state == EXPIRED and listed.decided_at == submitted.deadline
+    mine = {r.request_id: r.state for r in queue(running, TAX)}
+    assert mine[submitted.request_id] == EXPIRED
+
+    code, reason, _ = refused(lambda: decide_request(running, submitted.request_id, APPROVE))
+    assert (code, reason) == (grpc.StatusCode.FAILED_PRECONDITION, "REQUEST_EXPIRED")
+
+
+def test_a_request_decided_at_the_last_moment_expires_on_the_call_that_finds_it_late(clocked: Clocked) -> None:
+    running, clock = clocked.running, clocked.clock
+    submitted = request_access(running)
+    clock.advance(submitted.deadline.ToDatetime(dt.UTC) - clock.now())
+    code, reason, _ = refused(lambda: decide_request(running, submitted.request_id, APPROVE))
+    assert (code, reason) == (grpc.StatusCode.FAILED_PRECONDITION, "REQUEST_EXPIRED")
+    assert {r.request_id: r.state for r in queue(running)}[submitted.request_id] == EXPIRED
+
+
+def test_a_rejection_says_why_and_the_policy_reports_it(running: RunningGateway) -> None:
+    card = id_card(running).license
+    submitted = request_access(running, license_id=card.license_id, type_code="")
+    assert (submitted.license_id, submitted.type_code, submitted.issuer_code) == (card.license_id, ID_CARD, POLICE)
+    code, _, violations = refused(lambda: decide_request(running, submitted.request_id, REJECT))
+    assert code == grpc.StatusCode.INVALID_ARGUMENT and violations == [("reason", "REQUIRED")]
+    # only the owning issuer sees and decides it
+    code, reason, _ = refused(lambda: decide_request(running, submitted.request_id, REJECT, member=CIVIL, reason="x"))
+    assert (code, reason) == (grpc.StatusCode.NOT_FOUND, "ACCESS_REQUEST_NOT_FOUND")
+    assert submitted.request_id not in {r.request_id for r in queue(running, CIVIL)}
+
+    rejected = decide_request(running, submitted.request_id, REJECT, reason="用途与事项不符")
+    assert (rejected.state, rejected.decision_reason) == (REJECTED, "用途与事项不符") and not rejected.approved_fields
+    assert denied(lambda: data(running, card.license_id, QYKZ))[0] == "APPROVAL_REJECTED"
+    code, reason, _ = refused(lambda: decide_request(running, submitted.request_id, APPROVE))
+    assert (code, reason) == (grpc.StatusCode.FAILED_PRECONDITION, "ACCESS_REQUEST_DECIDED")
+    # the holder sees the request about the card and its fate
+    seen = [(r.caller, r.action, r.decision) for r in records_of(running, card.holder.code)]
+    assert seen[1:] == [(POLICE, "DECIDE_ACCESS_REQUEST", "REJECTED"), (TAX, "REQUEST_ACCESS", "SUBMITTED")]
+
+
+def test_an_approval_for_one_license_covers_only_that_license(running: RunningGateway) -> None:
+    card, other = id_card(running).license, id_card(running).license
+    submitted = request_access(running, license_id=card.license_id, type_code="")
+    decide_request(running, submitted.request_id, APPROVE)
+    assert set(fields_of(data(running, card.license_id, QYKZ))) == {"name", "gender", "citizen_id",
+                                                                     "issuing_authority"}  # fmt: skip
+    assert denied(lambda: data(running, other.license_id, QYKZ))[0] == "NEEDS_AUTHORIZATION"
+
+
+def test_queues_filter_and_page(running: RunningGateway) -> None:
+    made = [request_access(running, use=verification_pb2.UseContext(matter_code=QYKZ.matter_code, purpose=f"第{i}次"))
+            for i in range(3)]  # fmt: skip
+    stub = authorization(running, POLICE)
+    first = stub.ListAccessRequests(authorization_pb2.ListAccessRequestsRequest(limit=2, requester=TAX))
+    assert [r.request_id for r in first.requests] == [made[2].request_id, made[1].request_id]
+    second = stub.ListAccessRequests(
+        authorization_pb2.ListAccessRequestsRequest(limit=2, requester=TAX, page_token=first.next_page_token)
+    )
+    assert second.requests[0].request_id == made[0].request_id
+    # POLICE is issuer and consumer: its own submissions are another view
+    view = authorization_pb2.ACCESS_REQUEST_VIEW_SUBMITTED
+    assert made[0].request_id not in {r.request_id for r in queue(running, POLICE, view=view)}
+    code, reason, _ = refused(lambda: queue(running, TAX, view=authorization_pb2.ACCESS_REQUEST_VIEW_ISSUER_QUEUE))
+    assert (code, reason) == (grpc.StatusCode.PERMISSION_DENIED, "NOT_AN_ISSUER")
+    code, _, violations = refused(lambda: queue(running, page_token="abc"))
+    assert violations == [("page_token", "BAD_PAGE_TOKEN")]
+
+
+@pytest.mark.parametrize(
+    ("fields", "violation"),
+    [
+        ({"type_code": ""}, ("type_code", "REQUIRED")),
+        ({"type_code": "111000009910000999001"}, ("type_code", "UNKNOWN_LICENSE_TYPE")),
+        ({"type_code": BUSINESS_LICENSE}, ("type_code", "OWN_LICENSES")),  # MARKET asks below: its own type
+        ({"fields": ["address"]}, ("fields[0]", "FIELD_NOT_NEEDED")),
+        ({"duration_days": 0}, ("duration_days", "BAD_DURATION")),
+        ({"duration_days": 1096}, ("duration_days", "BAD_DURATION")),
+        ({"license_id": "1.2.3"}, ("license_id", "INVALID_LICENSE_ID")),
+        ({"issuer_code": CIVIL}, ("issuer_code", "NOT_AN_ISSUER_OF_TYPE")),
+    ],
+)
+def test_bad_access_requests(running: RunningGateway, fields: dict[str, Any], violation: tuple[str, str]) -> None:
+    before = record_count(running)
+    member = MARKET if fields.get("type_code") == BUSINESS_LICENSE else TAX
+    code, _, violations = refused(lambda: request_access(running, member, **fields))
+    assert code == grpc.StatusCode.INVALID_ARGUMENT and violation in violations
+    assert record_count(running) == before
+
+
+def test_unconditional_data_needs_no_request_and_matters_bound_the_types(running: RunningGateway) -> None:
+    _, _, violations = refused(lambda: request_access(running, type_code=BUSINESS_LICENSE))
+    assert violations == [("fields", "NOTHING_TO_APPROVE")]
+    _, _, violations = refused(lambda: request_access(running, use=FPSL))
+    assert violations == [("type_code", "MATTER_NOT_FOR_TYPE")]
+
+
+def test_a_decision_cannot_widen_the_request(running: RunningGateway) -> None:
+    submitted = request_access(running, fields=["name"], duration_days=5)
+    _, _, violations = refused(lambda: decide_request(running, submitted.request_id, APPROVE,
+                                                      approved_fields=["gender"]))  # fmt: skip
+    assert violations == [("approved_fields[0]", "FIELD_NOT_REQUESTED")]
+    _, _, violations = refused(lambda: decide_request(running, submitted.request_id, APPROVE, duration_days=6))
+    assert violations == [("duration_days", "BAD_DURATION")]
+    _, _, violations = refused(lambda: decide_request(running, submitted.request_id, 0))
+    assert violations == [("decision", "REQUIRED")]
+
+
+# --- consents -------------------------------------------------------------------------------------------------------
+
+
+def test_consents_are_listed_with_their_state_and_never_their_code(running: RunningGateway) -> None:
+    card = id_card(running).license
+    first = grant(running, card.holder.code, uses=2)
+    second = grant(running, card.holder.code, grantee=MARKET, license_ids=(card.license_id,), type_codes=())
+    assert first.code != second.code
+    listed = authorization(running, PORTAL).ListConsents(
+        authorization_pb2.ListConsentsRequest(holder_code=card.holder.code)
+    )
+    assert [c.consent_id for c in listed.consents] == [second.consent.consent_id, first.consent.consent_id]
+    assert listed.consents[1].grantee_name == "国家税务总局济南市税务局" and listed.consents[1].portal_code == PORTAL
+    assert first.code not in str(listed)
+    assert [(r.action, r.decision) for r in records_of(running, card.holder.code)] == [
+        ("LIST_CONSENTS", "LISTED"),
+        ("GRANT_CONSENT", "GRANTED"),
+        ("GRANT_CONSENT", "GRANTED"),
+    ]
+    # withdrawing is for the holder's own consents only, and saying it twice changes nothing
+    other = id_card(running).license
+    code, reason, _ = refused(lambda: authorization(running, PORTAL).WithdrawConsent(
+        authorization_pb2.WithdrawConsentRequest(consent_id=first.consent.consent_id, holder_code=other.holder.code)
+    ))  # fmt: skip
+    assert (code, reason) == (grpc.StatusCode.NOT_FOUND, "CONSENT_NOT_FOUND")
+    for _ in range(2):
+        again = authorization(running, PORTAL).WithdrawConsent(
+            authorization_pb2.WithdrawConsentRequest(consent_id=first.consent.consent_id, holder_code=card.holder.code)
+        )
+        assert again.consent.state == authorization_pb2.CONSENT_STATE_WITHDRAWN
+
+
+def consent_request(holder_code: str, /, **changes: Any) -> authorization_pb2.GrantConsentRequest:
+    until = Timestamp()
+    until.FromDatetime(dt.datetime.now(dt.UTC) + dt.timedelta(days=3))
+    values: dict[str, Any] = {
+        "holder_code": holder_code,
+        "grantee_code": TAX,
+        "matter_code": QYKZ.matter_code,
+        "type_codes": [ID_CARD],
+        "valid_until": until,
+        **changes,
+    }
+    return authorization_pb2.GrantConsentRequest(**values)
+
+
+def past() -> Timestamp:
+    stamp = Timestamp()
+    stamp.FromDatetime(dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1))
+    return stamp
+
+
+@pytest.mark.parametrize(
+    ("changes", "violation"),
+    [
+        ({"holder_code": ""}, ("holder_code", "REQUIRED")),
+        ({"type_codes": []}, ("license_ids", "REQUIRED")),
+        ({"type_codes": ["111000009910000279001"]}, ("type_codes[0]", "MATTER_NOT_FOR_TYPE")),
+        ({"grantee_code": PORTAL}, ("grantee_code", "UNKNOWN_GRANTEE")),
+        ({"grantee_code": ADMIN}, ("grantee_code", "UNKNOWN_GRANTEE")),
+        ({"matter_code": "NOPE"}, ("matter_code", "UNKNOWN_MATTER")),
+        ({"uses": 101}, ("uses", "BAD_USES")),
+        ({"valid_until": None}, ("valid_until", "REQUIRED")),
+        ({"valid_until": "past"}, ("valid_until", "BAD_VALIDITY")),
+        ({"license_ids": ["OTHER"]}, ("license_ids[0]", "NOT_THE_HOLDERS_LICENSE")),
+    ],
+)
+def test_bad_consents(running: RunningGateway, changes: dict[str, Any], violation: tuple[str, str]) -> None:
+    card = id_card(running).license
+    if changes.get("valid_until") == "past":
+        changes = {"valid_until": past()}
+    if changes.get("license_ids") == ["OTHER"]:
+        changes = {"license_ids": [id_card(running).license.license_id]}  # another holder's
+    request = consent_request(card.holder.code, **changes)
+    if "valid_until" in changes and changes["valid_until"] is None:
+        request.ClearField("valid_until")
+    before = record_count(running)
+    code, _, violations = refused(lambda: authorization(running, PORTAL).GrantConsent(request))
+    assert code == grpc.StatusCode.INVALID_ARGUMENT and violation in violations
+    assert record_count(running) == before
+
+
+@pytest.mark.parametrize(
+    ("member", "call"),
+    [
+        (TAX, "GrantConsent"),
+        (TAX, "DecideAccessRequest"),
+        (PORTAL, "RequestAccess"),
+        (PORTAL, "ListAccessRequests"),
+        (POLICE, "ListConsents"),
+        (ADMIN, "WithdrawConsent"),
+    ],
+)
+def test_roles(running: RunningGateway, member: str, call: str) -> None:
+    requests = {
+        "GrantConsent": authorization_pb2.GrantConsentRequest(),
+        "DecideAccessRequest": authorization_pb2.DecideAccessRequestRequest(),
+        "RequestAccess": authorization_pb2.RequestAccessRequest(),
+        "ListAccessRequests": authorization_pb2.ListAccessRequestsRequest(),
+        "ListConsents": authorization_pb2.ListConsentsRequest(),
+        "WithdrawConsent": authorization_pb2.WithdrawConsentRequest(),
+    }
+    code, reason, _ = refused(lambda: getattr(authorization(running, member), call)(requests[call]))
+    assert (code, reason) == (grpc.StatusCode.PERMISSION_DENIED, "ROLE_NOT_ALLOWED")
+
+
+# --- the audit trail ------------------------------------------------------------------------------------------------
+
+
+def test_every_answered_call_leaves_exactly_one_record_and_the_chain_holds(running: RunningGateway) -> None:
+    license_id, uscc = business_license(running, 31)
+    card = id_card(running).license
+    holder = card.holder.code
+    before = record_count(running)
+    answered = 0
+
+    def answer(call: Callable[[], Any]) -> Any:
+        nonlocal answered
+        result = call()
+        answered += 1
+        return result
+
+    def deny(call: Callable[[], Any]) -> None:
+        nonlocal answered
+        denied(call)
+        answered += 1
+
+    def refuse(call: Callable[[], Any]) -> None:
+        with pytest.raises(grpc.RpcError) as caught:
+            call()
+        assert caught.value.code() in (grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.NOT_FOUND)
+
+    stub, portal = sharing(running), authorization(running, PORTAL)
+    listing = sharing_pb2.ListHolderLicensesRequest(use=FPSL, holder_code_type="001", holder_code=uscc)
+    document = sharing_pb2.SharingServiceGetLicenseDocumentRequest(use=FPSL, license_id=license_id)
+    form = sharing_pb2.PrefillFormRequest(use=FPSL, holder_code_type="001", holder_code=uscc, field_keys=["uscc"])
+    answer(lambda: stub.ListHolderLicenses(listing))
+    answer(lambda: data(running, license_id))
+    answer(lambda: stub.GetLicenseDocument(document))
+    answer(lambda: stub.PrefillForm(form))
+    deny(lambda: data(running, card.license_id, QYKZ))
+    submitted = answer(lambda: request_access(running))
+    answer(lambda: queue(running))
+    answer(lambda: decide_request(running, submitted.request_id, REJECT, reason="不符"))
+    granted = answer(lambda: grant(running, holder))
+    answer(lambda: data(running, card.license_id, QYKZ, code=granted.code))
+    deny(lambda: data(running, card.license_id, QYKZ, code=granted.code))
+    withdraw = authorization_pb2.WithdrawConsentRequest(consent_id=granted.consent.consent_id, holder_code=holder)
+    answer(lambda: portal.WithdrawConsent(withdraw))
+    answer(lambda: portal.ListConsents(authorization_pb2.ListConsentsRequest(holder_code=holder)))
+    # errors before any license is used are not uses
+    unknown = str(LicenseId(type_code=BUSINESS_LICENSE, issuer_code=MARKET, serial="Z9", version=1))
+    refuse(lambda: data(running, license_id, verification_pb2.UseContext(purpose="x")))
+    refuse(lambda: data(running, license_id, verification_pb2.UseContext(matter_code=FPSL.matter_code)))
+    refuse(lambda: data(running, license_id[:-1] + ("0" if license_id[-1] != "0" else "1")))  # bad check character
+    refuse(lambda: data(running, unknown))
+    refuse(lambda: request_access(running, duration_days=0))
+    refuse(lambda: authorization(running, PORTAL).ListConsents(authorization_pb2.ListConsentsRequest()))
+
+    assert record_count(running) - before == answered == 13
+    check = audit_pb2_grpc.AuditServiceStub(running.channel(ADMIN)).VerifyAuditLog(audit_pb2.VerifyAuditLogRequest())
+    assert check.ok, check
+    # the holder sees who used the card, for what, and what was decided
+    seen = [(r.caller, r.caller_name, r.action, r.decision) for r in reversed(records_of(running, holder))]
+    assert [s[2:] for s in seen] == [
+        ("GET_LICENSE_DATA", "DENY"),
+        ("GRANT_CONSENT", "GRANTED"),
+        ("GET_LICENSE_DATA", "PERMIT"),
+        ("GET_LICENSE_DATA", "DENY"),
+        ("WITHDRAW_CONSENT", "WITHDRAWN"),
+        ("LIST_CONSENTS", "LISTED"),
+    ]
+    assert seen[0][:2] == (TAX, "国家税务总局济南市税务局")
+    # the issuer sees the uses of its licenses, the decision on the request among them
+    own = audit_pb2_grpc.AuditServiceStub(running.channel(POLICE)).ListAccessRecords(
+        audit_pb2.ListAccessRecordsRequest(limit=500)
+    )
+    actions = {(r.action, r.decision) for r in own.records}
+    assert {("REQUEST_ACCESS", "SUBMITTED"), ("DECIDE_ACCESS_REQUEST", "REJECTED")} <= actions

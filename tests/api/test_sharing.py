@@ -1,0 +1,708 @@
+"""SharingService over real gRPC: unconditional lookups, conditional data behind consents, not-shared types, masking,
+documents stamped with their use, form prefilling, and an access record for every answered call."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import random
+import threading
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import grpc
+import pypdfium2
+import pytest
+from google.protobuf.timestamp_pb2 import Timestamp
+from pyhanko.pdf_utils.reader import PdfFileReader
+from sqlalchemy import select, text
+
+from adapters.records import issue_request
+from gateway.bootstrap import samples
+from gateway.config import Settings
+from gateway.domain.catalog import Catalog
+from gateway.server import Gateway, build_server, initialise
+from gateway.services.members import load_bootstrap_catalog
+from gateway.store.models import ConsentRow
+from protos.zzgw.v1 import (
+    audit_pb2,
+    audit_pb2_grpc,
+    authorization_pb2,
+    authorization_pb2_grpc,
+    issuance_pb2,
+    sharing_pb2,
+    sharing_pb2_grpc,
+    verification_pb2,
+    verification_pb2_grpc,
+)
+from signing.pdf import validate_sync
+from signing.results import CheckResult
+from tests.api.test_audit import record_count
+from tests.api.test_issuance import unique
+from tests.conftest import (
+    ADMIN,
+    MARKET,
+    PASSPHRASE,
+    POLICE,
+    PORTAL,
+    TAX,
+    RunningGateway,
+    backend_params,
+    error_details,
+    fresh_database,
+)
+
+TRAFFIC = "11370100993701038J"  # 公安局交通警察支队: an issuer only
+HR = "11370100993701070X"  # 济南市人力资源和社会保障局: issuer and consumer (社保登记)
+EXIT = "11370100993701046D"  # 出入境管理支队: issues 护照
+ID_CARD = samples.ID_CARD
+BUSINESS_LICENSE = samples.BUSINESS_LICENSE
+PASSPORT = "111000009910000279001"
+
+FPSL = verification_pb2.UseContext(matter_code="370100-FPSL-001", purpose="新办纳税人首次申领发票")
+QYKZ = verification_pb2.UseContext(matter_code="370100-QYKZ-001", purpose="企业印章刻制备案，核验法定代表人身份")
+SBDJ = verification_pb2.UseContext(matter_code="370100-SBDJ-001", purpose="单位社会保险登记")
+TEST_MATTER = "370100-CSSY-001"  # only in the test catalog: lists a sensitive field, a secret one, a passport
+CSSY = verification_pb2.UseContext(matter_code=TEST_MATTER, purpose="测试：脱敏与不予共享")
+NAME_ONLY = verification_pb2.UseContext(matter_code="370100-CSSY-002", purpose="测试：只需姓名")
+
+AVAILABLE = sharing_pb2.ACCESS_STATE_AVAILABLE
+NEEDS_AUTHORIZATION = sharing_pb2.ACCESS_STATE_NEEDS_AUTHORIZATION
+NOT_SHARED = sharing_pb2.ACCESS_STATE_NOT_SHARED
+
+
+# --- helpers ------------------------------------------------------------------------------------------------------
+
+
+def sharing(running: RunningGateway, member: str = TAX) -> sharing_pb2_grpc.SharingServiceStub:
+    return sharing_pb2_grpc.SharingServiceStub(running.channel(member))
+
+
+def authorization(running: RunningGateway, member: str) -> authorization_pb2_grpc.AuthorizationServiceStub:
+    return authorization_pb2_grpc.AuthorizationServiceStub(running.channel(member))
+
+
+def business_license(running: RunningGateway, n: int = 1, *, batch: bool = False) -> tuple[str, str]:
+    """Issue a 营业执照 (with its document, unless ``batch``) to a new company; returns its identifier and the USCC."""
+    record = unique(samples.business_license(n))
+    request = issue_request(record)
+    if batch:
+        (response,) = running.issuance(MARKET).BatchIssueLicenses(
+            iter([issuance_pb2.BatchIssueLicensesRequest(licenses=[request])])
+        )
+        (result,) = response.results
+        assert not result.HasField("error"), result.error
+        return result.license.license_id, record["holder"]["code"]
+    return running.issuance(MARKET).IssueLicense(request).license.license_id, record["holder"]["code"]
+
+
+def person() -> tuple[str, dt.date]:
+    """A fresh citizen ID (check-valid) and birth date, so that every test has holders of its own."""
+    born = dt.date(1960, 1, 1) + dt.timedelta(days=random.randrange(15000))
+    return samples.citizen_id(random.randrange(1000), born), born
+
+
+def id_card(running: RunningGateway, code: str = "", born: dt.date | None = None) -> issuance_pb2.IssueLicenseResponse:
+    """Issue a 居民身份证 to a new person (or to ``code``)."""
+    if not code:
+        code, born = person()
+    assert born is not None
+    record = samples.id_card(0)
+    name = samples.person_name(random.randrange(1000))
+    record = {
+        **record,
+        "request_id": f"id-{uuid.uuid4().hex}",
+        "license_number": code,
+        "holder": {"name": name, "code_type": "111", "code": code},
+        "fields": {
+            **record["fields"],
+            "name": name,
+            "gender": "男" if int(code[16]) % 2 else "女",
+            "birth_date": born.isoformat(),
+            "citizen_id": code,
+            "photo": "photo-ref-0001",
+        },
+    }
+    return running.issuance(POLICE).IssueLicense(issue_request(record))
+
+
+def passport(running: RunningGateway, code: str, born: dt.date) -> str:
+    record = {
+        "request_id": f"pp-{uuid.uuid4().hex}",
+        "type_code": PASSPORT,
+        "license_number": "E" + uuid.uuid4().hex[:8].upper(),
+        "holder": {"name": "王芳", "code_type": "111", "code": code},
+        "issue_date": "2022-01-10",
+        "valid_until": "2032-01-09",
+        "fields": {
+            "passport_type": "P",
+            "country_code": "CHN",
+            "name": "王芳",
+            "name_pinyin": "WANG FANG",
+            "gender": "女",
+            "nationality": "中国",
+            "birth_date": born.isoformat(),
+            "birth_place": "山东",
+            "place_of_issue": "山东",
+            "issuing_authority": "中华人民共和国国家移民管理局",
+        },
+    }
+    return running.issuance(EXIT).IssueLicense(issue_request(record)).license.license_id
+
+
+def grant(
+    running: RunningGateway,
+    holder_code: str,
+    *,
+    grantee: str = TAX,
+    matter: str = QYKZ.matter_code,
+    license_ids: tuple[str, ...] = (),
+    type_codes: tuple[str, ...] = (ID_CARD,),
+    uses: int = 1,
+    days: int = 7,
+) -> authorization_pb2.GrantConsentResponse:
+    until = Timestamp()
+    until.FromDatetime(running.gateway.clock.now() + dt.timedelta(days=days))
+    return authorization(running, PORTAL).GrantConsent(
+        authorization_pb2.GrantConsentRequest(
+            holder_code=holder_code,
+            grantee_code=grantee,
+            matter_code=matter,
+            license_ids=list(license_ids),
+            type_codes=list(type_codes),
+            valid_until=until,
+            uses=uses,
+        )
+    )
+
+
+def data(
+    running: RunningGateway, license_id: str, use: verification_pb2.UseContext = FPSL, member: str = TAX, code: str = ""
+) -> sharing_pb2.GetLicenseDataResponse:
+    return sharing(running, member).GetLicenseData(
+        sharing_pb2.GetLicenseDataRequest(use=use, license_id=license_id, consent_code=code)
+    )
+
+
+def denied(call: Any) -> tuple[str, dict[str, str]]:
+    """Run ``call``; it must fail with PERMISSION_DENIED. Returns the reason and the ErrorInfo metadata."""
+    with pytest.raises(grpc.RpcError) as caught:
+        call()
+    assert caught.value.code() == grpc.StatusCode.PERMISSION_DENIED, caught.value.details()
+    info, _ = error_details(caught.value)
+    return info.reason, dict(info.metadata)
+
+
+def records_of(running: RunningGateway, holder_code: str) -> list[audit_pb2.AccessRecord]:
+    stub = audit_pb2_grpc.AuditServiceStub(running.channel(PORTAL))
+    return list(stub.ListAccessRecords(audit_pb2.ListAccessRecordsRequest(holder_code=holder_code)).records)
+
+
+def uscc_of(running: RunningGateway, license_id: str) -> str:
+    return (
+        running.issuance(MARKET).GetLicense(issuance_pb2.GetLicenseRequest(license_id=license_id)).license.holder.code
+    )
+
+
+def fields_of(response: sharing_pb2.GetLicenseDataResponse) -> dict[str, str]:
+    return {f.key: f.value for f in response.fields}
+
+
+# --- a gateway with a clock of its own and a test matter ----------------------------------------------------------
+
+
+class SettableClock:
+    """The system clock, moved forward by what ``advance`` adds."""
+
+    def __init__(self) -> None:
+        self._offset = dt.timedelta()
+        self._lock = threading.Lock()
+
+    def now(self) -> dt.datetime:
+        with self._lock:
+            return dt.datetime.now(dt.UTC) + self._offset
+
+    def advance(self, delta: dt.timedelta) -> None:
+        with self._lock:
+            self._offset += delta
+
+
+def extended_catalog() -> Catalog:
+    """The bootstrap catalog plus a matter that needs an ID card's address (sensitive, not in full), its photo
+    (secret) and a passport (not shared)."""
+    raw = json.loads((Path(load_bootstrap_catalog.__code__.co_filename).parent.parent / "bootstrap" / "catalog.json")
+                     .read_text(encoding="utf-8"))  # fmt: skip
+    raw["matters"].append(
+        {
+            "code": TEST_MATTER,
+            "name": "测试事项",
+            "department": "测试",
+            "purpose": "测试",
+            "materials": [
+                {"type_code": ID_CARD, "fields": ["name", "address", "citizen_id", "photo"]},
+                {"type_code": PASSPORT, "fields": ["name", "birth_place"], "required": False},
+            ],
+        }
+    )
+    raw["matters"].append(
+        {
+            "code": NAME_ONLY.matter_code,
+            "name": "测试事项（只需姓名）",
+            "department": "测试",
+            "purpose": "测试",
+            "materials": [{"type_code": ID_CARD, "fields": ["name", "gender"]}],
+        }
+    )
+    return Catalog.from_mapping(raw)
+
+
+@dataclass
+class Clocked:
+    running: RunningGateway
+    clock: SettableClock
+
+
+@pytest.fixture(scope="module", params=backend_params())
+def clocked(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Clocked]:
+    with fresh_database(request.param, tmp_path_factory.mktemp("db")) as url:
+        data_dir = tmp_path_factory.mktemp("var")
+        settings = Settings(data_dir=data_dir, database_url=url, key_passphrase=PASSPHRASE, threads=8)  # type: ignore[arg-type]
+        initialise(settings)
+        clock = SettableClock()
+        gateway = Gateway.open(settings, clock=clock, catalog=extended_catalog())
+        server, port = build_server(gateway, "127.0.0.1:0")
+        server.start()
+        raw = json.loads(settings.dev_tokens_path.read_text(encoding="utf-8"))
+        tokens = {code: entry["token"] for code, entry in raw["tokens"].items()}
+        try:
+            yield Clocked(RunningGateway(gateway=gateway, server=server, port=port, tokens=tokens, data_dir=data_dir),
+                          clock)  # fmt: skip
+        finally:
+            server.stop(0)
+            gateway.close()
+
+
+# --- unconditional data ---------------------------------------------------------------------------------------------
+
+
+def test_an_unconditional_license_is_found_read_and_recorded(running: RunningGateway) -> None:
+    license_id, uscc = business_license(running, 1)
+    listed = sharing(running).ListHolderLicenses(
+        sharing_pb2.ListHolderLicensesRequest(use=FPSL, holder_code_type="001", holder_code=uscc)
+    )
+    (entry,) = listed.licenses
+    assert (entry.license_id, entry.type_name, entry.access_state) == (license_id, "营业执照", AVAILABLE)
+    assert entry.issuer_name == "济南市市场监督管理局" and entry.status == 1 and not listed.missing
+
+    read = data(running, license_id)
+    assert [f.key for f in read.fields] == ["company_name", "uscc", "company_type", "legal_representative",
+                                            "domicile", "business_scope", "established_on"]  # fmt: skip
+    assert {f.basis for f in read.fields} == {sharing_pb2.SHARING_BASIS_UNCONDITIONAL}
+    assert not read.withheld and not read.consent_id and not any(f.masked for f in read.fields)
+    assert fields_of(read)["uscc"] == read.holder_code == uscc  # a USCC is public: shown in full
+    assert "registered_capital" not in fields_of(read)  # least privilege: only what the matter lists
+
+    records = records_of(running, uscc)
+    assert [(r.action, r.decision, r.caller) for r in records] == [
+        ("GET_LICENSE_DATA", "PERMIT", TAX),
+        ("LIST_HOLDER_LICENSES", "LISTED", TAX),
+    ]
+    assert records[0].license_id == license_id and records[0].purpose == FPSL.purpose
+
+
+def test_materials_the_applicant_has_no_license_for_are_listed_as_missing(running: RunningGateway) -> None:
+    _, uscc = business_license(running, 2)
+    listed = sharing(running).ListHolderLicenses(
+        sharing_pb2.ListHolderLicensesRequest(use=QYKZ, holder_code_type="001", holder_code=uscc)
+    )
+    assert [e.type_code for e in listed.licenses] == [BUSINESS_LICENSE]
+    assert [(m.type_code, m.type_name, m.required) for m in listed.missing] == [(ID_CARD, "居民身份证", True)]
+    nobody = sharing(running).ListHolderLicenses(
+        sharing_pb2.ListHolderLicensesRequest(use=QYKZ, holder_code_type="001", holder_code=samples.uscc(987654321))
+    )
+    assert not nobody.licenses and [m.type_code for m in nobody.missing] == [BUSINESS_LICENSE, ID_CARD]
+
+
+def test_a_revoked_license_is_listed_with_its_status_and_counts_as_missing(running: RunningGateway) -> None:
+    license_id, uscc = business_license(running, 3, batch=True)
+    running.issuance(MARKET).ChangeLicenseStatus(
+        issuance_pb2.ChangeLicenseStatusRequest(
+            request_id="rv-" + uuid.uuid4().hex, license_id=license_id, action=issuance_pb2.STATUS_ACTION_REVOKE,
+            reason="吊销",
+        )
+    )  # fmt: skip
+    listed = sharing(running).ListHolderLicenses(
+        sharing_pb2.ListHolderLicensesRequest(use=FPSL, holder_code_type="001", holder_code=uscc)
+    )
+    (entry,) = listed.licenses
+    assert entry.status == 3 and [m.type_code for m in listed.missing] == [BUSINESS_LICENSE]
+    assert data(running, license_id).status == 3  # the data says so too
+
+
+# --- conditional data and consents --------------------------------------------------------------------------------
+
+
+def test_conditional_data_without_authorisation_is_denied_with_a_remedy(running: RunningGateway) -> None:
+    card = id_card(running).license
+    listed = sharing(running).ListHolderLicenses(
+        sharing_pb2.ListHolderLicensesRequest(use=QYKZ, holder_code_type="111", holder_code=card.holder.code)
+    )
+    (entry,) = listed.licenses
+    assert (entry.access_state, entry.reason) == (NEEDS_AUTHORIZATION, "NEEDS_AUTHORIZATION")
+    assert "RequestAccess" in entry.remedy and "GrantConsent" in entry.remedy
+
+    reason, metadata = denied(lambda: data(running, card.license_id, QYKZ))
+    assert reason == "NEEDS_AUTHORIZATION" and POLICE in metadata["remedy"]
+    # a matter that does not need the type is refused whatever the caller holds
+    assert denied(lambda: data(running, card.license_id, FPSL))[0] == "MATTER_NOT_FOR_TYPE"
+    actions = [(r.action, r.decision, r.reason) for r in records_of(running, card.holder.code)]
+    assert actions == [
+        ("GET_LICENSE_DATA", "DENY", "MATTER_NOT_FOR_TYPE"),
+        ("GET_LICENSE_DATA", "DENY", "NEEDS_AUTHORIZATION"),
+        ("LIST_HOLDER_LICENSES", "LISTED", "licenses=1"),
+    ]
+
+
+def test_a_one_use_consent_is_used_up(running: RunningGateway) -> None:
+    card = id_card(running).license
+    granted = grant(running, card.holder.code, uses=1)
+    assert granted.consent.state == authorization_pb2.CONSENT_STATE_ACTIVE and len(granted.code) == 29
+
+    listed = sharing(running).ListHolderLicenses(
+        sharing_pb2.ListHolderLicensesRequest(
+            use=QYKZ, holder_code_type="111", holder_code=card.holder.code, consent_code=granted.code
+        )
+    )
+    assert [e.access_state for e in listed.licenses] == [AVAILABLE]  # weighed, not used up by listing
+
+    read = data(running, card.license_id, QYKZ, code=granted.code.lower().replace("-", ""))  # case and dashes free
+    wanted = {key: card.fields[key] for key in ("name", "gender", "citizen_id", "issuing_authority")}
+    assert fields_of(read) == wanted
+    assert {f.basis for f in read.fields} == {sharing_pb2.SHARING_BASIS_CONSENT}
+    assert (read.consent_id, read.consent_uses_left) == (granted.consent.consent_id, 0)
+    assert read.holder_code == card.holder.code  # shown in full: the citizen_id field shows the same value
+
+    assert denied(lambda: data(running, card.license_id, QYKZ, code=granted.code))[0] == "CONSENT_USED_UP"
+    (consent,) = (
+        authorization(running, PORTAL)
+        .ListConsents(authorization_pb2.ListConsentsRequest(holder_code=card.holder.code))
+        .consents
+    )
+    assert (consent.state, consent.uses_left, consent.uses_allowed) == (authorization_pb2.CONSENT_STATE_USED_UP, 0, 1)
+    uses = [
+        (r.action, r.decision, r.reason) for r in records_of(running, card.holder.code) if r.action.startswith("GET")
+    ]
+    assert uses == [
+        ("GET_LICENSE_DATA", "DENY", "CONSENT_USED_UP"),
+        ("GET_LICENSE_DATA", "PERMIT", f"consent={granted.consent.consent_id}"),
+    ]
+
+
+def test_a_withdrawn_consent_is_refused_from_the_next_call(running: RunningGateway) -> None:
+    card = id_card(running).license
+    granted = grant(running, card.holder.code, license_ids=(card.license_id,), type_codes=(), uses=5)
+    assert data(running, card.license_id, QYKZ, code=granted.code).consent_uses_left == 4
+    withdrawn = (
+        authorization(running, PORTAL)
+        .WithdrawConsent(
+            authorization_pb2.WithdrawConsentRequest(
+                consent_id=granted.consent.consent_id, holder_code=card.holder.code
+            )
+        )
+        .consent
+    )
+    assert withdrawn.state == authorization_pb2.CONSENT_STATE_WITHDRAWN and withdrawn.HasField("withdrawn_at")
+    assert denied(lambda: data(running, card.license_id, QYKZ, code=granted.code))[0] == "CONSENT_WITHDRAWN"
+    assert withdrawn.uses_left == 4  # the refused call used nothing
+
+
+def test_a_code_only_works_for_its_grantee_matter_and_holder(running: RunningGateway) -> None:
+    card = id_card(running).license
+    other = id_card(running).license
+    granted = grant(running, card.holder.code, uses=10)
+    # MARKET is a consumer too, but the code was given to TAX
+    assert denied(lambda: data(running, card.license_id, QYKZ, member=MARKET, code=granted.code))[0] == (
+        "CONSENT_OTHER_GRANTEE"
+    )
+    assert denied(lambda: data(running, other.license_id, QYKZ, code=granted.code))[0] == "CONSENT_OTHER_HOLDER"
+    unknown = "AAAA-BBBB-CCCC-DDDD-EEEE-FFFF"
+    assert denied(lambda: data(running, card.license_id, QYKZ, code=unknown))[0] == "CONSENT_NOT_FOUND"
+    with pytest.raises(grpc.RpcError) as malformed:
+        data(running, card.license_id, QYKZ, code="123")
+    assert malformed.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert error_details(malformed.value)[1] == [("consent_code", "BAD_CONSENT_CODE")]
+    # none of these used the consent
+    (consent,) = (
+        authorization(running, PORTAL)
+        .ListConsents(authorization_pb2.ListConsentsRequest(holder_code=card.holder.code))
+        .consents
+    )
+    assert consent.uses_left == 10
+
+
+def test_two_concurrent_uses_of_a_one_use_code_cannot_both_succeed(running: RunningGateway) -> None:
+    card = id_card(running).license
+    granted = grant(running, card.holder.code, uses=1)
+    before = record_count(running)
+    callers = 8
+    barrier = threading.Barrier(callers)
+    outcomes: list[str] = []
+    lock = threading.Lock()
+    stubs = [sharing(running) for _ in range(callers)]  # one channel each: truly concurrent calls
+
+    def use(stub: sharing_pb2_grpc.SharingServiceStub) -> None:
+        request = sharing_pb2.GetLicenseDataRequest(use=QYKZ, license_id=card.license_id, consent_code=granted.code)
+        barrier.wait()
+        try:
+            stub.GetLicenseData(request)
+            outcome = "PERMIT"
+        except grpc.RpcError as exc:
+            outcome = error_details(exc)[0].reason
+        with lock:
+            outcomes.append(outcome)
+
+    threads = [threading.Thread(target=use, args=(stub,)) for stub in stubs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert sorted(outcomes) == ["CONSENT_USED_UP"] * (callers - 1) + ["PERMIT"]
+    assert record_count(running) - before == callers
+    with running.gateway.db.engine.connect() as connection:
+        left = connection.execute(
+            select(ConsentRow.uses_left).where(ConsentRow.consent_id == granted.consent.consent_id)
+        ).scalar_one()
+    assert left == 0
+
+
+def test_the_consent_code_is_kept_only_as_a_hash(running: RunningGateway) -> None:
+    card = id_card(running).license
+    granted = grant(running, card.holder.code)
+    with running.gateway.db.engine.connect() as connection:
+        row = connection.execute(
+            text("SELECT * FROM consents WHERE consent_id = :id"), {"id": granted.consent.consent_id}
+        ).one()
+    stored = " ".join(str(value) for value in row)
+    assert granted.code not in stored and granted.code.replace("-", "") not in stored
+
+
+# --- not shared, secret and masked --------------------------------------------------------------------------------
+
+
+def test_not_shared_secret_and_masked_fields(clocked: Clocked) -> None:
+    running = clocked.running
+    code, born = person()
+    card = id_card(running, code, born).license
+    passport_id = passport(running, code, born)
+    granted = grant(running, code, matter=TEST_MATTER, uses=5)
+
+    listed = sharing(running).ListHolderLicenses(
+        sharing_pb2.ListHolderLicensesRequest(use=CSSY, holder_code_type="111", holder_code=code,
+                                              consent_code=granted.code)
+    )  # fmt: skip
+    states = {e.type_code: (e.access_state, e.reason) for e in listed.licenses}
+    assert states == {ID_CARD: (AVAILABLE, ""), PASSPORT: (NOT_SHARED, "NOT_SHARED")}
+
+    read = data(running, card.license_id, CSSY, code=granted.code)
+    shown = {f.key: (f.value, f.masked) for f in read.fields}
+    address = card.fields["address"]
+    assert shown["address"] == (address[:4] + "*" * (len(address) - 8) + address[-4:], True)
+    assert shown["citizen_id"] == (code, False) and read.holder_code == code
+    assert [(w.key, w.reason) for w in read.withheld] == [("photo", "SECRET")]  # never leaves, consent or not
+
+    assert denied(lambda: data(running, passport_id, CSSY, code=granted.code))[0] == "NOT_SHARED"
+    assert "photo-ref-0001" not in str(read)
+
+
+def test_the_holder_code_is_masked_when_no_field_shows_it(clocked: Clocked) -> None:
+    running = clocked.running
+    card = id_card(running).license
+    code = card.holder.code
+    granted = grant(running, code, matter=NAME_ONLY.matter_code)
+    read = data(running, card.license_id, NAME_ONLY, code=granted.code)
+    assert read.holder_code == code[:4] + "*" * 10 + code[-4:]  # 3701**********1234
+    assert set(fields_of(read)) == {"name", "gender"}
+
+
+# --- documents ------------------------------------------------------------------------------------------------------
+
+
+def verify_pdf(running: RunningGateway, pdf: bytes, field: str | None = None) -> Any:
+    seals = running.gateway.seals
+    assert seals is not None
+    return validate_sync(
+        pdf, trust_roots=[seals.ca.root], intermediates=[seals.ca.intermediate], crls=[seals.crl()], field_name=field
+    )
+
+
+def signature_reasons(pdf: bytes) -> dict[str, str]:
+    reader = PdfFileReader(io.BytesIO(pdf), strict=False)
+    return {str(s.field_name): str(s.sig_object.get("/Reason", "")) for s in reader.embedded_regular_signatures}
+
+
+def rendered(pdf: bytes) -> Any:
+    document = pypdfium2.PdfDocument(pdf)
+    try:
+        document.init_forms()  # signature appearances are widgets: drawn only with forms loaded
+        return document[0].render(scale=1, may_draw_forms=True).to_pil().convert("RGB")
+    finally:
+        document.close()
+
+
+def test_the_document_copy_carries_the_use_and_keeps_the_issuer_seal(running: RunningGateway) -> None:
+    license_id, _ = business_license(running, 4)
+    original = running.issuance(MARKET).GetLicenseDocument(
+        issuance_pb2.GetLicenseDocumentRequest(license_id=license_id)
+    )
+    copy = sharing(running).GetLicenseDocument(sharing_pb2.SharingServiceGetLicenseDocumentRequest(
+        use=FPSL, license_id=license_id))  # fmt: skip
+    assert copy.original_sha256 == original.sha256 and copy.pdf.startswith(original.pdf)  # one incremental update
+    assert copy.use_stamp_field.startswith("zzgw-use-")
+
+    reasons = signature_reasons(copy.pdf)
+    issuer_field = next(name for name in reasons if name != copy.use_stamp_field)
+    issuer_seal = verify_pdf(running, copy.pdf, issuer_field)
+    assert (issuer_seal.result, issuer_seal.uscc) == (CheckResult.PASSED, MARKET)  # the added stamp is allowed
+    stamp = verify_pdf(running, copy.pdf, copy.use_stamp_field)
+    assert stamp.result is CheckResult.PASSED and stamp.seal_name == "核验回执专用章" and stamp.uscc == ADMIN
+
+    use_text = reasons[copy.use_stamp_field]
+    assert use_text == copy.use_text
+    assert f"用证事由：{FPSL.purpose}" in use_text and "用证单位：国家税务总局济南市税务局" in use_text
+    assert "办理事项：发票申领（370100-FPSL-001）" in use_text and "用证时间：" in use_text
+
+    # visibly: the watermark's red ink appears across the middle of the page, where the original has none
+    before, after = rendered(original.pdf), rendered(copy.pdf)
+    middle = (100, 350, 500, 650)
+    red = [sum(1 for r, g, b in image.crop(middle).get_flattened_data() if r - g > 40 and r - b > 40)
+           for image in (before, after)]  # fmt: skip
+    assert red[1] - red[0] > 1000
+
+    # a clerk verifying the copy later still finds the license and a valid seal
+    report = verification_pb2_grpc.VerificationServiceStub(running.channel(TAX)).VerifyDocument(
+        verification_pb2.VerifyDocumentRequest(use=FPSL, pdf=copy.pdf)
+    )
+    assert report.report.verdict == verification_pb2.CHECK_RESULT_PASSED and not report.registered_document
+
+
+def test_a_batch_issued_license_gets_its_document_on_first_request(running: RunningGateway) -> None:
+    license_id, _ = business_license(running, 5, batch=True)
+    copy = sharing(running).GetLicenseDocument(
+        sharing_pb2.SharingServiceGetLicenseDocumentRequest(use=FPSL, license_id=license_id)
+    )
+    again = running.issuance(MARKET).GetLicenseDocument(issuance_pb2.GetLicenseDocumentRequest(license_id=license_id))
+    assert copy.original_sha256 == again.sha256  # made once, kept
+
+
+def test_a_document_showing_more_than_the_permit_is_refused(running: RunningGateway) -> None:
+    card = id_card(running).license
+    granted = grant(running, card.holder.code, uses=3)
+    request = sharing_pb2.SharingServiceGetLicenseDocumentRequest(
+        use=QYKZ, license_id=card.license_id, consent_code=granted.code
+    )
+    reason, _ = denied(lambda: sharing(running).GetLicenseDocument(request))
+    assert reason == "DOCUMENT_EXCEEDS_PERMIT"  # the card prints the address and birth date the matter does not need
+    assert data(running, card.license_id, QYKZ, code=granted.code).consent_uses_left == 2  # the refusal used none
+    (record, *_) = [r for r in records_of(running, card.holder.code) if r.action == "GET_LICENSE_DOCUMENT"]
+    assert (record.decision, record.reason) == ("DENY", "DOCUMENT_EXCEEDS_PERMIT")
+
+
+# --- prefill --------------------------------------------------------------------------------------------------------
+
+
+def test_prefill_fills_a_form_with_provenance(running: RunningGateway) -> None:
+    license_id, uscc = business_license(running, 6)
+    keys = [
+        "company_name",
+        "统一社会信用代码",
+        "法定代表人",
+        "住所",
+        "注册资本",
+        "联系电话",
+        f"{BUSINESS_LICENSE}.domicile",
+    ]
+    form = sharing(running, HR).PrefillForm(
+        sharing_pb2.PrefillFormRequest(use=SBDJ, holder_code_type="001", holder_code=uscc, field_keys=keys)
+    )
+    filled = {v.key: (v.field_key, v.license_id, v.type_code) for v in form.values}
+    assert filled == {
+        "company_name": ("company_name", license_id, BUSINESS_LICENSE),
+        "统一社会信用代码": ("uscc", license_id, BUSINESS_LICENSE),
+        "法定代表人": ("legal_representative", license_id, BUSINESS_LICENSE),
+        "住所": ("domicile", license_id, BUSINESS_LICENSE),
+        f"{BUSINESS_LICENSE}.domicile": ("domicile", license_id, BUSINESS_LICENSE),
+    }
+    assert next(v.value for v in form.values if v.key == "统一社会信用代码") == uscc
+    assert [(u.key, u.reason) for u in form.unfilled] == [("注册资本", "NOT_NEEDED"), ("联系电话", "UNKNOWN_FIELD")]
+    (record, *_) = records_of(running, uscc)
+    assert (record.action, record.decision, record.license_id, record.caller) == (
+        "PREFILL_FORM", "PERMIT", license_id, HR)  # fmt: skip
+
+
+def test_prefill_of_conditional_fields_needs_a_consent_and_counts_one_use(running: RunningGateway) -> None:
+    card = id_card(running).license
+    keys = ["姓名", "公民身份号码", "民族"]
+    request = sharing_pb2.PrefillFormRequest(use=QYKZ, holder_code_type="111", holder_code=card.holder.code,
+                                             field_keys=keys)  # fmt: skip
+    empty = sharing(running).PrefillForm(request)
+    assert not empty.values and "GrantConsent" in empty.remedy
+    assert [(u.key, u.reason) for u in empty.unfilled] == [("姓名", "NEEDS_AUTHORIZATION"),
+                                                           ("公民身份号码", "NEEDS_AUTHORIZATION"),
+                                                           ("民族", "NOT_NEEDED")]  # fmt: skip
+    granted = grant(running, card.holder.code, uses=2)
+    request.consent_code = granted.code
+    form = sharing(running).PrefillForm(request)
+    assert {v.key: v.value for v in form.values} == {"姓名": card.fields["name"], "公民身份号码": card.holder.code}
+    assert {v.basis for v in form.values} == {sharing_pb2.SHARING_BASIS_CONSENT}
+    assert form.consent_id == granted.consent.consent_id
+    assert data(running, card.license_id, QYKZ, code=granted.code).consent_uses_left == 0  # the form took one
+    prefills = [(r.decision, r.reason) for r in records_of(running, card.holder.code) if r.action == "PREFILL_FORM"]
+    assert prefills == [("PERMIT", "filled=2/3"), ("DENY", "NEEDS_AUTHORIZATION")]
+
+
+# --- requests that are not uses -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("use", "license_id", "code", "violation"),
+    [
+        (verification_pb2.UseContext(purpose="x"), "LICENSE", "", ("use.matter_code", "REQUIRED")),
+        (verification_pb2.UseContext(matter_code="NOPE", purpose="x"), "LICENSE", "", ("use.matter_code",
+                                                                                         "UNKNOWN_MATTER")),
+        (verification_pb2.UseContext(matter_code=FPSL.matter_code, purpose=" "), "LICENSE", "", ("use.purpose",
+                                                                                                 "REQUIRED")),
+        (FPSL, "", "", ("license_id", "REQUIRED")),
+        (FPSL, "1.2.3", "", ("license_id", "INVALID_LICENSE_ID")),
+        (FPSL, "LICENSE", "x", ("consent_code", "BAD_CONSENT_CODE")),
+    ],
+)  # fmt: skip
+def test_malformed_requests_are_refused_and_leave_no_record(
+    running: RunningGateway, use: verification_pb2.UseContext, license_id: str, code: str, violation: tuple[str, str]
+) -> None:
+    real, _ = business_license(running, 7, batch=True)
+    before = record_count(running)
+    with pytest.raises(grpc.RpcError) as caught:
+        data(running, real if license_id == "LICENSE" else license_id, use, code=code)
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert violation in error_details(caught.value)[1]
+    assert record_count(running) == before
+
+
+def test_roles(running: RunningGateway) -> None:
+    license_id, _ = business_license(running, 8, batch=True)
+    for member in (PORTAL, ADMIN):
+        with pytest.raises(grpc.RpcError) as caught:
+            data(running, license_id, member=member)
+        assert caught.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    # the issuer reads its own license under rule 1, whatever the matter lists (but the SECRET fields)
+    own = data(running, license_id, member=MARKET)
+    assert {f.basis for f in own.fields} == {sharing_pb2.SHARING_BASIS_ISSUER}
+    assert "registered_capital" in fields_of(own)
+    # an issuer that is not a consumer is refused others' licenses by the policy, and that is recorded
+    assert denied(lambda: data(running, license_id, member=TRAFFIC))[0] == "NOT_A_CONSUMER"
+    (record, *_) = records_of(running, uscc_of(running, license_id))
+    assert (record.caller, record.decision, record.reason) == (TRAFFIC, "DENY", "NOT_A_CONSUMER")
