@@ -45,6 +45,7 @@ ALLOWED_ROLES: Mapping[str, frozenset[Role]] = {
     "/zzgw.v1.VerificationService/VerifyStamp": _VERIFIERS,
     "/zzgw.v1.VerificationService/CheckClaim": _VERIFIERS,
     "/zzgw.v1.VerificationService/GetReceipt": _VERIFIERS,
+    "/zzgw.v1.VerificationService/ListCaseReceipts": _VERIFIERS,
     "/zzgw.v1.AuditService/VerifyAuditLog": frozenset({Role.ADMIN}),
     "/zzgw.v1.AuditService/ListAccessRecords": frozenset({Role.HOLDER_PORTAL, Role.ISSUER, Role.ADMIN}),
     "/zzgw.v1.SharingService/ListHolderLicenses": _CONSUMERS,

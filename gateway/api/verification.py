@@ -41,7 +41,14 @@ class VerificationServicer(verification_pb2_grpc.VerificationServiceServicer):
         return self._service
 
     def _use(self, use: verification_pb2.UseContext, context: grpc.ServicerContext) -> UseContext:
-        return check_use(use.matter_code, use.purpose, self._catalog, operator=operator(context))
+        return check_use(
+            use.matter_code,
+            use.purpose,
+            self._catalog,
+            operator=operator(context),
+            bundle_code=use.bundle_code,
+            case_id=use.case_id,
+        )
 
     def VerifyLicense(
         self, request: verification_pb2.VerifyLicenseRequest, context: grpc.ServicerContext
@@ -102,6 +109,23 @@ class VerificationServicer(verification_pb2_grpc.VerificationServiceServicer):
     ) -> verification_pb2.GetReceiptResponse:
         return verification_pb2.GetReceiptResponse(
             receipt=self._receipt(self._verification().receipt(caller(), request.receipt_id))
+        )
+
+    def ListCaseReceipts(
+        self, request: verification_pb2.ListCaseReceiptsRequest, context: grpc.ServicerContext
+    ) -> verification_pb2.ListCaseReceiptsResponse:
+        receipts = self._verification().case_receipts(caller(), self._use(request.use, context))
+        return verification_pb2.ListCaseReceiptsResponse(
+            receipts=[
+                verification_pb2.CaseReceipt(
+                    receipt=self._receipt(r),
+                    caller=r.caller,
+                    matter_code=r.matter_code,
+                    license_id=r.license_id,
+                    created_at=timestamp(r.created_at),
+                )
+                for r in receipts
+            ]
         )
 
     def _report(self, report: Report) -> verification_pb2.VerificationReport:

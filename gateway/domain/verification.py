@@ -21,6 +21,7 @@ from signing.results import PASSED, CheckResult, Finding
 
 MAX_PURPOSE = 200
 MAX_OPERATOR = 64
+MAX_CASE_ID = 64
 
 _STATUS_REASONS = {
     LicenseStatus.SUSPENDED: ("SUSPENDED", "the license is suspended (暂停)"),
@@ -41,9 +42,21 @@ class UseContext:
     purpose: str
     operator: str = ""
     """The clerk or system user on the caller's side (request metadata ``x-zzgw-operator``), for the audit trail."""
+    bundle_code: str = ""
+    """一件事: the bundle the matter is handled in, with ``case_id``; empty when the matter stands alone."""
+    case_id: str = ""
+    """The case number all departments of the bundle share; receipts are linked to it."""
 
 
-def check_use(matter_code: str, purpose: str, catalog: Catalog, *, operator: str = "") -> UseContext:
+def check_use(
+    matter_code: str,
+    purpose: str,
+    catalog: Catalog,
+    *,
+    operator: str = "",
+    bundle_code: str = "",
+    case_id: str = "",
+) -> UseContext:
     """The use context of a request; INVALID_ARGUMENT when the matter is missing or unknown, the purpose empty, or
     the operator id too long or not printable."""
     errors: list[FieldViolation] = []
@@ -64,9 +77,35 @@ def check_use(matter_code: str, purpose: str, catalog: Catalog, *, operator: str
             )
         )
     purpose = check_text("use.purpose", purpose, MAX_PURPOSE, errors, required=True)
+    if bundle_code or case_id:
+        bundle = catalog.bundles.get(bundle_code)
+        if bundle is None:
+            errors.append(
+                FieldViolation(
+                    field="use.bundle_code", reason="UNKNOWN_BUNDLE", description=f"unknown bundle {bundle_code!r}"
+                )
+            )
+        elif matter_code and matter_code not in bundle.matter_codes:
+            errors.append(
+                FieldViolation(
+                    field="use.bundle_code",
+                    reason="MATTER_NOT_IN_BUNDLE",
+                    description=f"matter {matter_code} is not part of {bundle.name}",
+                )
+            )
+        if not case_id or len(case_id) > MAX_CASE_ID or not case_id.isprintable():
+            errors.append(
+                FieldViolation(
+                    field="use.case_id",
+                    reason="BAD_CASE_ID",
+                    description=f"a bundle's case_id is 1-{MAX_CASE_ID} printable characters",
+                )
+            )
     if errors:
         raise InvalidRequestError(errors)
-    return UseContext(matter_code=matter_code, purpose=purpose, operator=operator)
+    return UseContext(
+        matter_code=matter_code, purpose=purpose, operator=operator, bundle_code=bundle_code, case_id=case_id
+    )
 
 
 def status_finding(license: License, on: dt.date) -> Finding:

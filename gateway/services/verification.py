@@ -383,6 +383,28 @@ class VerificationService:
             raise NotFoundError("no such receipt", reason="RECEIPT_NOT_FOUND")
         return found
 
+    def case_receipts(self, caller: Member, use: UseContext) -> list[StoredReceipt]:
+        """The receipts of one 一件事 case, oldest first (首办核验、接办免收); the call is on the audit trail."""
+        if not use.case_id:
+            raise _invalid("use.case_id", "REQUIRED", "bundle_code and case_id name the case")
+        with self._db.unit_of_work() as uow:
+            receipts = uow.receipts.of_case(use.bundle_code, use.case_id)
+        entry = AuditEntry(
+            at=self._clock.now(),
+            caller=caller.code,
+            operator=use.operator,
+            action=AuditAction.LIST_CASE_RECEIPTS,
+            matter_code=use.matter_code,
+            purpose=use.purpose,
+            decision="ANSWERED",
+            reason=f"{len(receipts)} receipts",
+        )
+        if self._audit is not None:
+            with self._db.unit_of_work(write=True) as uow:
+                self._audit.append(uow, [entry])
+                uow.commit()
+        return receipts
+
     @property
     def receipt_certificate_der(self) -> bytes:
         return self._receipt_key.certificate_der
@@ -594,6 +616,7 @@ class VerificationService:
             "caller": caller.code,
             "matter_code": use.matter_code,
             "purpose": use.purpose,
+            **({"bundle_code": use.bundle_code, "case_id": use.case_id} if use.case_id else {}),
             **statement,
         }
         signed = sign_receipt(self._receipt_key.key, full)
@@ -607,6 +630,8 @@ class VerificationService:
             matter_code=use.matter_code,
             license_id=license_id,
             created_at=now,
+            bundle_code=use.bundle_code,
+            case_id=use.case_id,
         )
         entry = AuditEntry(
             at=now,

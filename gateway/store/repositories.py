@@ -586,6 +586,8 @@ class StoredReceipt:
     matter_code: str
     license_id: str
     created_at: dt.datetime
+    bundle_code: str = ""
+    case_id: str = ""
 
 
 class ReceiptRepository:
@@ -606,6 +608,8 @@ class ReceiptRepository:
                         "matter_code": r.matter_code,
                         "license_id": r.license_id,
                         "created_at": r.created_at,
+                        "bundle_code": r.bundle_code,
+                        "case_id": r.case_id,
                     }
                     for r in receipts
                 ],
@@ -613,19 +617,32 @@ class ReceiptRepository:
 
     def get(self, receipt_id: str) -> StoredReceipt | None:
         row = self._s.execute(select(_R).where(_R.c.receipt_id == receipt_id)).first()
-        if row is None:
-            return None
-        m = row._mapping
-        return StoredReceipt(
-            receipt_id=m["receipt_id"],
-            statement=bytes(m["statement"]),
-            signature=bytes(m["signature"]),
-            algorithm=m["algorithm"],
-            caller=m["caller"],
-            matter_code=m["matter_code"],
-            license_id=m["license_id"],
-            created_at=_utc(m["created_at"]),
-        )
+        return _receipt(row) if row else None
+
+    def of_case(self, bundle_code: str, case_id: str, limit: int = 200) -> list[StoredReceipt]:
+        rows = self._s.execute(
+            select(_R)
+            .where(_R.c.bundle_code == bundle_code, _R.c.case_id == case_id)
+            .order_by(_R.c.created_at, _R.c.receipt_id)
+            .limit(limit)
+        ).all()
+        return [_receipt(r) for r in rows]
+
+
+def _receipt(row: Row[tuple[object, ...]]) -> StoredReceipt:
+    m = row._mapping
+    return StoredReceipt(
+        receipt_id=m["receipt_id"],
+        statement=bytes(m["statement"]),
+        signature=bytes(m["signature"]),
+        algorithm=m["algorithm"],
+        caller=m["caller"],
+        matter_code=m["matter_code"],
+        license_id=m["license_id"],
+        created_at=_utc(m["created_at"]),
+        bundle_code=m["bundle_code"],
+        case_id=m["case_id"],
+    )
 
 
 _A = cast(Table, AccessRecordRow.__table__)

@@ -335,3 +335,41 @@ def test_the_http_side_serves_the_trust_material_for_offline_checks(running: Run
     assert receipt_cert.public_bytes(serialization.Encoding.DER) == report.receipt.certificate
     root = x509.load_pem_x509_certificate(served["seal-maker-root.pem"])
     assert root == running.gateway.seals.ca.root and CERTIFICATES_PATH == "/certificates/"  # type: ignore[union-attr]
+
+
+def test_a_later_matter_of_the_bundle_finds_the_first_verification(running: RunningGateway) -> None:
+    """企业开办: 公安 verifies the 营业执照 for 印章刻制; the tax bureau (发票申领, same case) relies on it."""
+    from tests.conftest import POLICE
+
+    license_id = batch_issue(running, 15)
+    case = "QYKB-" + uuid.uuid4().hex[:12]
+    first_use = verification_pb2.UseContext(
+        matter_code="370100-QYKZ-001", purpose="企业开办：刻制公章", bundle_code="370100-YJS-QYKB", case_id=case
+    )
+    first = (
+        verifier(running, POLICE)
+        .VerifyLicense(verification_pb2.VerifyLicenseRequest(use=first_use, license_id=license_id))
+        .report
+    )
+    verify(running, license_id=license_id)  # outside the case: not linked to it
+    later_use = verification_pb2.UseContext(
+        matter_code="370100-FPSL-001", purpose="企业开办：发票申领", bundle_code="370100-YJS-QYKB", case_id=case
+    )
+    found = verifier(running, TAX).ListCaseReceipts(verification_pb2.ListCaseReceiptsRequest(use=later_use)).receipts
+    assert [r.receipt.receipt_id for r in found] == [first.receipt.receipt_id]
+    (receipt,) = found
+    assert (receipt.caller, receipt.matter_code, receipt.license_id) == (POLICE, "370100-QYKZ-001", license_id)
+    statement = receipt_statement(running, receipt.receipt)
+    assert (statement["verdict"], statement["bundle_code"], statement["case_id"]) == ("PASSED", "370100-YJS-QYKB", case)
+
+    for use, field, reason in (
+        (verification_pb2.UseContext(matter_code=MATTER, purpose="x", bundle_code="NO-SUCH", case_id=case),
+         "use.bundle_code", "UNKNOWN_BUNDLE"),
+        (verification_pb2.UseContext(matter_code="370100-BDCZY-001", purpose="x", bundle_code="370100-YJS-QYKB",
+                                     case_id=case), "use.bundle_code", "MATTER_NOT_IN_BUNDLE"),
+        (verification_pb2.UseContext(matter_code=MATTER, purpose="x", bundle_code="370100-YJS-QYKB"),
+         "use.case_id", "BAD_CASE_ID"),
+    ):  # fmt: skip
+        with pytest.raises(grpc.RpcError) as caught:
+            verifier(running).ListCaseReceipts(verification_pb2.ListCaseReceiptsRequest(use=use))
+        assert (field, reason) in error_details(caught.value)[1]

@@ -42,12 +42,16 @@ CLAIM_RESULT_NOT_FOUND: ClaimResult
 CLAIM_RESULT_PARTLY_WRONG: ClaimResult
 
 class UseContext(_message.Message):
-    __slots__ = ("matter_code", "purpose")
+    __slots__ = ("matter_code", "purpose", "bundle_code", "case_id")
     MATTER_CODE_FIELD_NUMBER: _ClassVar[int]
     PURPOSE_FIELD_NUMBER: _ClassVar[int]
+    BUNDLE_CODE_FIELD_NUMBER: _ClassVar[int]
+    CASE_ID_FIELD_NUMBER: _ClassVar[int]
     matter_code: str
     purpose: str
-    def __init__(self, matter_code: _Optional[str] = ..., purpose: _Optional[str] = ...) -> None: ...
+    bundle_code: str
+    case_id: str
+    def __init__(self, matter_code: _Optional[str] = ..., purpose: _Optional[str] = ..., bundle_code: _Optional[str] = ..., case_id: _Optional[str] = ...) -> None: ...
 
 class VerifyLicenseRequest(_message.Message):
     __slots__ = ("use", "license_id", "type_code", "license_number", "qr_code")
@@ -219,3 +223,29 @@ class GetReceiptResponse(_message.Message):
     RECEIPT_FIELD_NUMBER: _ClassVar[int]
     receipt: Receipt
     def __init__(self, receipt: _Optional[_Union[Receipt, _Mapping]] = ...) -> None: ...
+
+class ListCaseReceiptsRequest(_message.Message):
+    __slots__ = ("use",)
+    USE_FIELD_NUMBER: _ClassVar[int]
+    use: UseContext
+    def __init__(self, use: _Optional[_Union[UseContext, _Mapping]] = ...) -> None: ...
+
+class CaseReceipt(_message.Message):
+    __slots__ = ("receipt", "caller", "matter_code", "license_id", "created_at")
+    RECEIPT_FIELD_NUMBER: _ClassVar[int]
+    CALLER_FIELD_NUMBER: _ClassVar[int]
+    MATTER_CODE_FIELD_NUMBER: _ClassVar[int]
+    LICENSE_ID_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    receipt: Receipt
+    caller: str
+    matter_code: str
+    license_id: str
+    created_at: _timestamp_pb2.Timestamp
+    def __init__(self, receipt: _Optional[_Union[Receipt, _Mapping]] = ..., caller: _Optional[str] = ..., matter_code: _Optional[str] = ..., license_id: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class ListCaseReceiptsResponse(_message.Message):
+    __slots__ = ("receipts",)
+    RECEIPTS_FIELD_NUMBER: _ClassVar[int]
+    receipts: _containers.RepeatedCompositeFieldContainer[CaseReceipt]
+    def __init__(self, receipts: _Optional[_Iterable[_Union[CaseReceipt, _Mapping]]] = ...) -> None: ...

@@ -63,6 +63,11 @@ class VerificationServiceStub:
                 request_serializer=protos_dot_zzgw_dot_v1_dot_verification__pb2.GetReceiptRequest.SerializeToString,
                 response_deserializer=protos_dot_zzgw_dot_v1_dot_verification__pb2.GetReceiptResponse.FromString,
                 _registered_method=True)
+        self.ListCaseReceipts = channel.unary_unary(
+                '/zzgw.v1.VerificationService/ListCaseReceipts',
+                request_serializer=protos_dot_zzgw_dot_v1_dot_verification__pb2.ListCaseReceiptsRequest.SerializeToString,
+                response_deserializer=protos_dot_zzgw_dot_v1_dot_verification__pb2.ListCaseReceiptsResponse.FromString,
+                _registered_method=True)
 
 
 class VerificationServiceServicer:
@@ -108,6 +113,14 @@ class VerificationServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListCaseReceipts(self, request, context):
+        """Lists the receipts of one 一件事 case (use.bundle_code and use.case_id), oldest first, so that a department
+        handling a later matter of the bundle relies on the first one's verification instead of verifying again.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_VerificationServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -135,6 +148,11 @@ def add_VerificationServiceServicer_to_server(servicer, server):
                     servicer.GetReceipt,
                     request_deserializer=protos_dot_zzgw_dot_v1_dot_verification__pb2.GetReceiptRequest.FromString,
                     response_serializer=protos_dot_zzgw_dot_v1_dot_verification__pb2.GetReceiptResponse.SerializeToString,
+            ),
+            'ListCaseReceipts': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListCaseReceipts,
+                    request_deserializer=protos_dot_zzgw_dot_v1_dot_verification__pb2.ListCaseReceiptsRequest.FromString,
+                    response_serializer=protos_dot_zzgw_dot_v1_dot_verification__pb2.ListCaseReceiptsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -276,6 +294,33 @@ class VerificationService:
             '/zzgw.v1.VerificationService/GetReceipt',
             protos_dot_zzgw_dot_v1_dot_verification__pb2.GetReceiptRequest.SerializeToString,
             protos_dot_zzgw_dot_v1_dot_verification__pb2.GetReceiptResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListCaseReceipts(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/zzgw.v1.VerificationService/ListCaseReceipts',
+            protos_dot_zzgw_dot_v1_dot_verification__pb2.ListCaseReceiptsRequest.SerializeToString,
+            protos_dot_zzgw_dot_v1_dot_verification__pb2.ListCaseReceiptsResponse.FromString,
             options,
             channel_credentials,
             insecure,
