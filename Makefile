@@ -50,13 +50,14 @@ lint: install $(BUF)
 protos: install
 	$(PY) -m grpc_tools.protoc -I . --python_out=. --pyi_out=. --grpc_python_out=. $(PROTOS)
 
-## bench: ingest vs a bare gRPC server (SQLite, PostgreSQL), PDF sealing vs raw pyHanko, the server model (ADR 0001), SM2 vs openssl speed
+## bench: ingest vs a bare gRPC server (SQLite, PostgreSQL), PDF sealing vs raw pyHanko, the server model (ADR 0001), SM2 vs openssl speed, verification vs a bare server
 bench: install
 	$(PY) -m benchmarks.ingest
 	$(PY) -m benchmarks.pdf_seal 20
 	$(PY) -m benchmarks.signatures 2000
 	$(PY) -m benchmarks.server_model
 	$(PY) -m benchmarks.sm2 3
+	$(PY) -m benchmarks.verify
 
 clean:
 	rm -rf $(VENV) node_modules build *.egg-info
