@@ -619,7 +619,7 @@ class VerificationService:
             **({"bundle_code": use.bundle_code, "case_id": use.case_id} if use.case_id else {}),
             **statement,
         }
-        signed = sign_receipt(self._receipt_key.key, full)
+        signed = sign_receipt(self._receipt_key.key, full, trusted=True)  # built here: ASCII keys, no floats
         license_id = license.license_id if license is not None else ""
         receipt = StoredReceipt(
             receipt_id=receipt_id,

@@ -596,8 +596,9 @@ class ReceiptRepository:
 
     def add(self, receipts: Sequence[StoredReceipt]) -> None:
         if receipts:
-            self._s.execute(
-                insert(_R),
+            _insert_many(
+                self._s,
+                _R,
                 [
                     {
                         "receipt_id": r.receipt_id,
@@ -664,7 +665,7 @@ class AuditRepository:
 
     def add(self, records: Sequence[AccessRecord]) -> None:
         if records:
-            self._s.execute(insert(_A), [_access_row(r) for r in records])
+            _insert_many(self._s, _A, [_access_row(r) for r in records])
 
     def page(self, after_seq: int, limit: int) -> list[AccessRecord]:
         rows = self._s.execute(select(_A).where(_A.c.seq > after_seq).order_by(_A.c.seq).limit(limit)).all()
