@@ -180,7 +180,6 @@ class AccessRecordRow(Base):
     __table_args__ = (
         Index("ix_access_records_holder", "holder_code", "seq"),
         Index("ix_access_records_issuer", "issuer_code", "seq"),
-        Index("ix_access_records_at", "at"),
     )
 
     seq: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)

@@ -40,7 +40,6 @@ def upgrade() -> None:
     )
     op.create_index("ix_access_records_holder", "access_records", ["holder_code", "seq"])
     op.create_index("ix_access_records_issuer", "access_records", ["issuer_code", "seq"])
-    op.create_index("ix_access_records_at", "access_records", ["at"])
     op.create_table(
         "audit_checkpoints",
         sa.Column("seq", _SEQ, autoincrement=False, nullable=False),
@@ -55,7 +54,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("audit_checkpoints")
-    op.drop_index("ix_access_records_at", table_name="access_records")
     op.drop_index("ix_access_records_issuer", table_name="access_records")
     op.drop_index("ix_access_records_holder", table_name="access_records")
     op.drop_table("access_records")
