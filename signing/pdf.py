@@ -43,7 +43,7 @@ import asyncio
 import datetime as dt
 import io
 import zlib
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -71,7 +71,7 @@ from pyhanko_certvalidator.registry import SimpleCertificateStore
 from signing.errors import SigningError
 from signing.keys import ECDSA_P256_SHA256, RSA2048_SHA256, KeyBackend
 from signing.results import PASSED, CheckResult, Finding, overall
-from signing.seal_ca import async_check_certificate
+from signing.seal_ca import IdentityFinding, async_check_certificate
 
 __all__ = [
     "BadPlacement",
@@ -433,6 +433,8 @@ def _field_names(reader: PdfFileReader) -> set[str]:
 
 
 _PASSED = PASSED
+IdentityCheck = Callable[[x509.Certificate, dt.datetime], Awaitable[IdentityFinding | None]]
+"""(seal certificate, signing time) → the trust check's answer, or None to have it checked in full."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -480,8 +482,13 @@ async def validate(
     tsa_trust_roots: Sequence[x509.Certificate] | None = None,
     field_name: str | None = None,
     max_pdf_bytes: int = MAX_PDF_BYTES,
+    identity_check: IdentityCheck | None = None,
 ) -> PdfVerification:
     """Verify the seal in ``field_name`` (default: the first signature) of ``pdf``; nothing is fetched.
+
+    ``identity_check`` may answer the seal certificate's trust check from what the caller knows already (a cached
+    chain check and the revocation time of a seal it issued, see ``signing.checks.identity_finding_at``); when it
+    returns None, the full check runs (``async_check_certificate``).
 
     ``crls`` (DER) cover the seal certificates; ``at`` is "now" for seals without a trustworthy time (default: the
     system clock). ``tsa_trust_roots`` anchor timestamp authorities (default: ``trust_roots``). Raises PdfError
@@ -524,7 +531,8 @@ async def validate(
         if status.timestamp_validity is not None and timestamp.result is CheckResult.PASSED
         else None
     )
-    identity = await async_check_certificate(
+    known = await identity_check(cert, trusted_time or now) if identity_check is not None else None
+    identity = known or await async_check_certificate(
         cert,
         trust_roots=trust_roots,
         intermediates=[*intermediates, *(c for c in embedded_certs if c != cert)],
@@ -569,6 +577,7 @@ def validate_sync(
     tsa_trust_roots: Sequence[x509.Certificate] | None = None,
     field_name: str | None = None,
     max_pdf_bytes: int = MAX_PDF_BYTES,
+    identity_check: IdentityCheck | None = None,
 ) -> PdfVerification:
     """``validate`` for callers outside an event loop (CLI, scripts); raises RuntimeError inside one."""
     return asyncio.run(
@@ -581,6 +590,7 @@ def validate_sync(
             tsa_trust_roots=tsa_trust_roots,
             field_name=field_name,
             max_pdf_bytes=max_pdf_bytes,
+            identity_check=identity_check,
         )
     )
 

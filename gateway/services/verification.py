@@ -64,13 +64,13 @@ from gateway.store.changes import ChangeFeed
 from gateway.store.database import Database, UnitOfWork
 from gateway.store.group_writer import GroupWriter
 from gateway.store.repositories import StoredReceipt
-from signing.checks import chain_identity, check_qr_seal, identity_at, record_integrity
-from signing.keys import KeyBackend
+from signing.checks import chain_identity, check_qr_seal, identity_at, identity_finding_at, record_integrity
+from signing.keys import KeyBackend, key_id_of
 from signing.pdf import PdfError, validate_sync
 from signing.qr import read_qr
 from signing.receipts import sign_receipt
 from signing.results import PASSED, CheckResult, Finding
-from signing.seal_ca import IdentityFinding
+from signing.seal_ca import IdentityFinding, async_check_certificate
 from signing.ses import SesVerification, check_stamp
 from signing.sm2_x509 import public_key_der
 
@@ -244,6 +244,7 @@ class VerificationService:
                 trust_roots=self._seals.trust_roots(),
                 intermediates=self._seals.intermediates(),
                 crls=self._crls_now(),
+                identity_check=self._known_identity,
             )
         except PdfError as exc:
             raise InvalidRequestError([FieldViolation(field="pdf", reason=exc.reason, description=str(exc))]) from exc
@@ -496,6 +497,30 @@ class VerificationService:
         seal = self._seals.by_key(key_id)
         return self._remember(seal, generation) if seal is not None else None
 
+    async def _known_identity(self, cert: x509.Certificate, at: dt.datetime) -> IdentityFinding | None:
+        """The trust check of a seal certificate the gateway issued, from the cached chain check and the seal's
+        revocation time in the store; None for any other certificate (then checked in full)."""
+        key_id = public_key_id(cert)
+        generation = self._feed.generation
+        with self._lock:
+            known = self._known_seals.get(key_id)
+        if known is None:  # in the event loop of validate: the chain check is awaited, not run in a loop of its own
+            seal = self._seals.by_key(key_id)
+            if seal is None:
+                return None
+            certificate = x509.load_der_x509_certificate(seal.certificate_der)
+            base = await async_check_certificate(
+                certificate,
+                trust_roots=self._seals.trust_roots(),
+                intermediates=self._seals.intermediates(),
+                crls=self._crls_now(),
+                at=certificate.not_valid_before_utc,
+            )
+            known = self._keep(seal, certificate, base, generation)
+        if known.certificate != cert:
+            return None
+        return identity_finding_at(known.base, cert, at=at, revoked_at=known.seal.revoked_at)
+
     def _seal_by_key_prefix(self, prefix: str) -> _KnownSeal | None:
         generation = self._feed.generation
         with self._lock:
@@ -514,10 +539,12 @@ class VerificationService:
             intermediates=self._seals.intermediates(),
             crls=self._crls_now(),
         )
-        public_key = public_key_der(certificate)
-        known = _KnownSeal(seal=seal, certificate=certificate, public_key_der=public_key, base=base)
+        return self._keep(seal, certificate, base, generation)
+
+    def _keep(self, seal: Seal, certificate: x509.Certificate, base: IdentityFinding, generation: int) -> _KnownSeal:
+        known = _KnownSeal(seal=seal, certificate=certificate, public_key_der=public_key_der(certificate), base=base)
         with self._lock:
-            if self._feed.generation == generation:
+            if self._feed.generation == generation:  # nothing changed while we looked: safe to keep
                 self._known_seals[seal.key_id] = known
         return known
 
@@ -654,6 +681,10 @@ class VerificationService:
         uow.receipts.add([receipt for receipt, _ in items])
         if self._audit is not None:
             self._audit.append(uow, [entry for _, entry in items])
+
+
+def public_key_id(cert: x509.Certificate) -> str:
+    return key_id_of(public_key_der(cert))
 
 
 def _first_failure(*findings: Finding) -> Finding:

@@ -373,3 +373,24 @@ def test_a_later_matter_of_the_bundle_finds_the_first_verification(running: Runn
         with pytest.raises(grpc.RpcError) as caught:
             verifier(running).ListCaseReceipts(verification_pb2.ListCaseReceiptsRequest(use=use))
         assert (field, reason) in error_details(caught.value)[1]
+
+
+def test_a_document_sealed_before_its_seal_was_revoked_passes_and_after_fails(running: RunningGateway) -> None:
+    """VerifyDocument judges the seal at the document's timestamp, from the seal store (cached chain check)."""
+    from tests.api.test_seals import register, seals
+
+    seal = register(running, name="电子证照专用章")  # the newest seal: it seals the next document
+    issued = issue(running, 16)
+    pdf = document_of(running, issued.license.license_id).pdf
+    stub = verifier(running)
+    seals(running, MARKET).RevokeSeal(seal_pb2.RevokeSealRequest(seal_id=seal.seal_id, reason="停用"))
+    before = stub.VerifyDocument(verification_pb2.VerifyDocumentRequest(use=USE, pdf=pdf)).report
+    assert before.verdict == PASSED  # revoked after the timestamp: the seal was good when it sealed
+    with running.gateway.db.engine.begin() as connection:
+        connection.execute(
+            text("UPDATE seals SET revoked_at = :at WHERE seal_id = :id"),
+            {"at": dt.datetime.now(dt.UTC) - dt.timedelta(days=1), "id": seal.seal_id},
+        )
+    running.gateway.feed.committed([f"seal:{seal.key_id}"])  # type: ignore[union-attr]
+    after = stub.VerifyDocument(verification_pb2.VerifyDocumentRequest(use=USE, pdf=pdf)).report
+    assert (after.verdict, after.issuer_identity.reason) == (FAILED, "REVOKED")
