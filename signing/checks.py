@@ -29,7 +29,6 @@ import dataclasses
 import datetime as dt
 import hashlib
 from collections.abc import Mapping, MutableMapping, Sequence
-from dataclasses import dataclass
 
 from cryptography import x509
 
@@ -38,7 +37,7 @@ from signing.errors import InvalidSignature
 from signing.keys import key_id_of, verify_signature
 from signing.qr import QrClaims, QrVerification, check_qr
 from signing.record import ENCODING, record_bytes
-from signing.results import PASSED, CheckResult, Finding, overall
+from signing.results import PASSED, CheckResult, Finding, SealCheck, overall
 from signing.seal_ca import IdentityFinding, check_certificate
 from signing.sm2_x509 import public_key_der
 
@@ -48,34 +47,6 @@ NO_TIMESTAMP = Finding(
     detail="the sealing time is the signer's own claim, not a timestamp",
 )
 _NOT_CHECKED = Finding(result=CheckResult.INDETERMINATE, reason="NOT_CHECKED", detail="integrity did not pass")
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SealCheck:
-    """What checking one seal (a record seal or a verification code's signature) found."""
-
-    result: CheckResult
-    """FAILED if any finding failed; else INDETERMINATE if integrity or identity is; else PASSED (a missing
-    timestamp alone does not make a seal indeterminate)."""
-    reason: str | None
-    """The deciding finding's reason, in the order integrity, identity, timestamp; None when PASSED."""
-    integrity: Finding
-    issuer_identity: Finding
-    timestamp: Finding
-    subject_name: str | None
-    """The organisation that owns the seal (certificate subject O)."""
-    seal_name: str | None
-    """The seal's name (subject CN)."""
-    uscc: str | None
-    """The owner's 统一社会信用代码."""
-    serial: int
-    """The seal certificate's serial number."""
-    signing_time: dt.datetime | None
-    signing_time_trusted: bool
-
-    def __post_init__(self) -> None:
-        if (self.result is CheckResult.PASSED) != (self.reason is None):
-            raise ValueError("a check has a reason exactly when it did not pass")
 
 
 def chain_identity(

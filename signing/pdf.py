@@ -70,7 +70,7 @@ from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from signing.errors import SigningError
 from signing.keys import ECDSA_P256_SHA256, RSA2048_SHA256, KeyBackend
-from signing.results import PASSED, CheckResult, Finding, overall
+from signing.results import PASSED, CheckResult, Finding, SealCheck, overall
 from signing.seal_ca import IdentityFinding, async_check_certificate
 
 __all__ = [
@@ -438,38 +438,14 @@ IdentityCheck = Callable[[x509.Certificate, dt.datetime], Awaitable[IdentityFind
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class PdfVerification:
-    """What verifying a sealed PDF found (验章结果)."""
+class PdfVerification(SealCheck):
+    """What verifying a sealed PDF found (验章结果): ``SealCheck``'s findings, for a PDF seal. Integrity:
+    SIGNATURE_INVALID (signed bytes changed) or DOCUMENT_MODIFIED (more than signatures or form data added after
+    sealing); issuer identity: ``check_certificate``'s reasons or *_NO_TRUSTED_TIME; timestamp: NO_TIMESTAMP,
+    TIMESTAMP_INVALID, TIMESTAMP_UNTRUSTED. A missing timestamp alone leaves a seal PASSED."""
 
-    result: CheckResult
-    """FAILED if any finding failed; else INDETERMINATE if integrity or identity is; else PASSED. A missing
-    timestamp alone leaves a seal PASSED."""
-    reason: str | None
-    """The first failing (else indeterminate) finding's reason, in the order integrity, identity, timestamp."""
-    integrity: Finding
-    """Signed bytes unchanged (SIGNATURE_INVALID) and nothing but signatures or form data added (DOCUMENT_MODIFIED)."""
-    issuer_identity: Finding
-    """The seal certificate at signing time: ``check_certificate``'s reasons, or *_NO_TRUSTED_TIME."""
-    timestamp: Finding
-    """The RFC 3161 token over the signature: NO_TIMESTAMP, TIMESTAMP_INVALID, TIMESTAMP_UNTRUSTED."""
     field_name: str
     """The signature field verified."""
-    subject_name: str | None
-    """The organisation that owns the seal (certificate subject O)."""
-    seal_name: str | None
-    """The seal's name (subject CN)."""
-    uscc: str | None
-    """The owner's 统一社会信用代码 (organizationIdentifier, else serialNumber)."""
-    serial: int
-    """The seal certificate's serial number."""
-    signing_time: dt.datetime | None
-    """The timestamp's genTime when the timestamp passed, else the time the signer claimed (untrusted), if any."""
-    signing_time_trusted: bool
-    """Whether ``signing_time`` comes from a valid timestamp."""
-
-    def __post_init__(self) -> None:
-        if (self.result is CheckResult.PASSED) != (self.reason is None):
-            raise ValueError("a verification has a reason exactly when it did not pass")
 
 
 async def validate(

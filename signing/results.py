@@ -8,6 +8,7 @@ Finding(result=<CheckResult.INDETERMINATE: 'INDETERMINATE'>, reason='NO_TIMESTAM
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -37,6 +38,34 @@ class Finding:
 
 
 PASSED = Finding(result=CheckResult.PASSED)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SealCheck:
+    """What checking one seal (a record seal or a verification code's signature) found."""
+
+    result: CheckResult
+    """FAILED if any finding failed; else INDETERMINATE if integrity or identity is; else PASSED (a missing
+    timestamp alone does not make a seal indeterminate)."""
+    reason: str | None
+    """The deciding finding's reason, in the order integrity, identity, timestamp; None when PASSED."""
+    integrity: Finding
+    issuer_identity: Finding
+    timestamp: Finding
+    subject_name: str | None
+    """The organisation that owns the seal (certificate subject O)."""
+    seal_name: str | None
+    """The seal's name (subject CN)."""
+    uscc: str | None
+    """The owner's 统一社会信用代码."""
+    serial: int
+    """The seal certificate's serial number."""
+    signing_time: dt.datetime | None
+    signing_time_trusted: bool
+
+    def __post_init__(self) -> None:
+        if (self.result is CheckResult.PASSED) != (self.reason is None):
+            raise ValueError("a check has a reason exactly when it did not pass")
 
 
 def decisive(findings: Sequence[Finding]) -> Finding:

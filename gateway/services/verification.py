@@ -254,23 +254,13 @@ class VerificationService:
         license_id = stored.license_id if stored is not None else _subject_license_id(pdf)
         license = self._license(license_id) if license_id else None
         query = {"by": "document", "document_sha256": sha256}
-        identity = Finding(
-            result=checked.issuer_identity.result,
-            reason=checked.issuer_identity.reason,
-            detail=checked.issuer_identity.detail,
-        )
+        identity = checked.issuer_identity
         if license is None:
             report = self._report(
                 AuditAction.VERIFY_DOCUMENT, caller, use, query, checked.integrity, NOT_FOUND, identity, None, now
             )
             return report, False
-        if identity.result is CheckResult.PASSED and checked.uscc != license.content.issuer_code:
-            identity = Finding(
-                result=CheckResult.FAILED,
-                reason="SEALED_BY_ANOTHER",
-                detail="the document is sealed by someone other than the license's issuer",
-            )
-        identity = _first_failure(identity, authority_finding(license, self._catalog))
+        identity = self._signer_identity(identity, checked.uscc, license)
         report = self._report(
             AuditAction.VERIFY_DOCUMENT,
             caller,
@@ -307,25 +297,26 @@ class VerificationService:
             stored = uow.documents.by_sha256(sha256)
         license = self._license(stored.license_id) if stored is not None else None
         query = {"by": "stamp", "document_sha256": sha256}
-        identity = Finding(
-            result=checked.issuer_identity.result,
-            reason=checked.issuer_identity.reason,
-            detail=checked.issuer_identity.detail,
-        )
+        identity = checked.issuer_identity
         action = AuditAction.VERIFY_STAMP
         if license is None:
             report = self._report(action, caller, use, query, checked.integrity, _NOT_REGISTERED, identity, None, now)
             return report, checked
-        if identity.result is CheckResult.PASSED and checked.signer_uscc != license.content.issuer_code:
-            identity = Finding(
-                result=CheckResult.FAILED,
-                reason="SEALED_BY_ANOTHER",
-                detail="the document is stamped by someone other than the license's issuer",
-            )
-        identity = _first_failure(identity, authority_finding(license, self._catalog))
+        identity = self._signer_identity(identity, checked.signer_uscc, license)
         status = self._status(license)
         report = self._report(action, caller, use, query, checked.integrity, status, identity, license, now)
         return report, checked
+
+    def _signer_identity(self, identity: Finding, signer_uscc: str | None, license: License) -> Finding:
+        """A document's seal identity for ``license``: the seal's own finding, then that the seal is the license
+        issuer's, then that the issuer is authoritative for the type."""
+        if identity.result is CheckResult.PASSED and signer_uscc != license.content.issuer_code:
+            identity = Finding(
+                result=CheckResult.FAILED,
+                reason="SEALED_BY_ANOTHER",
+                detail="the document is sealed by someone other than the license's issuer",
+            )
+        return _first_failure(identity, authority_finding(license, self._catalog))
 
     def check_claim(
         self,
