@@ -65,3 +65,24 @@ def test_a_committed_change_reaches_the_other_feed(two_feeds) -> None:  # type: 
         assert frozenset({"license:never"}) not in heard
     else:
         assert EVERYTHING in heard  # the shared counter says only "something changed"
+
+
+def test_a_change_elsewhere_is_not_hidden_by_our_own(two_feeds) -> None:  # type: ignore[no-untyped-def]
+    """Another process's change, then ours before we looked: ours must not mask theirs."""
+    (db_a, db_b), (feed_a, feed_b) = two_feeds
+    heard: list[frozenset[str]] = []
+    feed_a.subscribe(heard.append)
+    feed_a.poll()
+    heard.clear()
+    with db_b.unit_of_work(write=True) as uow:
+        feed_b.announce(uow, ["license:theirs"])
+        uow.commit()
+    feed_b.committed(["license:theirs"])
+    with db_a.unit_of_work(write=True) as uow:
+        feed_a.announce(uow, ["license:ours"])
+        uow.commit()
+    feed_a.committed(["license:ours"])
+    deadline = time.monotonic() + 1.0
+    while time.monotonic() < deadline and not any(k == EVERYTHING or "license:theirs" in k for k in heard):
+        time.sleep(0.01)
+    assert any(k == EVERYTHING or "license:theirs" in k for k in heard), heard

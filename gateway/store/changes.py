@@ -57,6 +57,7 @@ class ChangeFeed:
         self._counter: mmap.mmap | None = None
         self._counter_fd: int | None = None
         self._seen = 0
+        self._seen_lock = threading.Lock()
         path = db.engine.url.database if db.dialect == "sqlite" else None
         if path and path != ":memory:":
             self._open_counter(Path(f"{path}.changes"))
@@ -101,24 +102,30 @@ class ChangeFeed:
 
     def committed(self, keys: Iterable[str]) -> None:
         """After the writing transaction committed: drop the keys here, and move the shared counter (SQLite)."""
+        changed = frozenset(keys)
         if self._counter is not None and self._counter_fd is not None:
             fcntl.flock(self._counter_fd, fcntl.LOCK_EX)
             try:
-                value = _COUNTER.unpack_from(self._counter)[0] + 1
-                _COUNTER.pack_into(self._counter, 0, value)
+                before = _COUNTER.unpack_from(self._counter)[0]
+                _COUNTER.pack_into(self._counter, 0, before + 1)
             finally:
                 fcntl.flock(self._counter_fd, fcntl.LOCK_UN)
-            self._seen = value  # our own change: dropped below by key, not everything
-        self._deliver(frozenset(keys))
+            with self._seen_lock:
+                if before != self._seen:  # another process changed something since we last looked
+                    changed = EVERYTHING
+                self._seen = before + 1  # our own change: dropped by key below, not everything
+        self._deliver(changed)
 
     def poll(self) -> None:
         """SQLite: drop everything if another process moved the shared counter since the last look."""
         if self._counter is None:
             return
         value = _COUNTER.unpack_from(self._counter)[0]
-        if value != self._seen:
+        with self._seen_lock:
+            if value == self._seen:
+                return
             self._seen = value
-            self._deliver(EVERYTHING)
+        self._deliver(EVERYTHING)
 
     def _deliver(self, keys: frozenset[str]) -> None:
         with self._lock:
