@@ -262,3 +262,22 @@ def test_seal_document_refuses_encrypted_and_oversize_pdfs(tmp_path: Path) -> No
     finally:
         gw.server.stop(0)
         gw.gateway.close()
+
+
+def test_an_expired_seal_cannot_seal(running: RunningGateway) -> None:
+    from sqlalchemy import text
+
+    seal = register(running)
+    with running.gateway.db.engine.begin() as connection:
+        connection.execute(
+            text("UPDATE seals SET valid_until = :at WHERE seal_id = :id"),
+            {"at": dt.datetime.now(dt.UTC) - dt.timedelta(days=1), "id": seal.seal_id},
+        )
+    with pytest.raises(grpc.RpcError) as caught:
+        seals(running, MARKET).SealDocument(
+            seal_pb2.SealDocumentRequest(seal_id=seal.seal_id, pdf=license_pdf(running))
+        )
+    assert caught.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert error_details(caught.value)[0].reason == "SEAL_EXPIRED"
+    got = seals(running, MARKET).GetSeal(seal_pb2.GetSealRequest(seal_id=seal.seal_id)).seal
+    assert got.status == seal_pb2.SEAL_STATUS_EXPIRED

@@ -149,3 +149,17 @@ def test_a_stamp_by_a_seal_revoked_later_is_indeterminate(running: RunningGatewa
         INDETERMINATE,
         "SIGNER_REVOKED_NO_TRUSTED_TIME",
     )
+
+
+def test_stamp_requests_without_a_document_or_stamp_are_refused(
+    running: RunningGateway, sm2_seal: seal_pb2.Seal
+) -> None:
+    with pytest.raises(grpc.RpcError) as no_document:
+        stamp(running, sm2_seal, b"")
+    assert no_document.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert ("document", "REQUIRED") in error_details(no_document.value)[1]
+    for document, stamp_der, field in ((b"", b"x", "document"), (b"x", b"", "stamp")):
+        with pytest.raises(grpc.RpcError) as caught:
+            verify_stamp(running, document, stamp_der)
+        assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert (field, "REQUIRED") in error_details(caught.value)[1]
