@@ -25,6 +25,7 @@ CAs at the seal certificate's start covers the whole life of the seal certificat
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import datetime as dt
 import hashlib
@@ -38,7 +39,7 @@ from signing.keys import key_id_of, verify_signature
 from signing.qr import QrClaims, QrVerification, check_qr
 from signing.record import ENCODING, record_bytes
 from signing.results import PASSED, CheckResult, Finding, SealCheck, overall
-from signing.seal_ca import IdentityFinding, check_certificate
+from signing.seal_ca import IdentityFinding, async_check_certificate
 from signing.sm2_x509 import public_key_der
 
 NO_TIMESTAMP = Finding(
@@ -56,9 +57,20 @@ def chain_identity(
     intermediates: Sequence[x509.Certificate],
     crls: Sequence[bytes],
 ) -> IdentityFinding:
+    """``async_chain_identity`` for callers outside an event loop."""
+    return asyncio.run(async_chain_identity(cert, trust_roots=trust_roots, intermediates=intermediates, crls=crls))
+
+
+async def async_chain_identity(
+    cert: x509.Certificate,
+    *,
+    trust_roots: Sequence[x509.Certificate],
+    intermediates: Sequence[x509.Certificate],
+    crls: Sequence[bytes],
+) -> IdentityFinding:
     """The time-independent part of the identity check: trusted chain, key usage, not a CA, checked at the
-    certificate's first moment (a revocation after that is left to ``identity_at``). Synchronous (asyncio.run)."""
-    return check_certificate(
+    certificate's first moment (a revocation after that is left to ``identity_at``)."""
+    return await async_check_certificate(
         cert, trust_roots=trust_roots, intermediates=intermediates, crls=crls, at=cert.not_valid_before_utc
     )
 

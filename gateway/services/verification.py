@@ -26,6 +26,7 @@ offline with the receipt certificate (``signing.receipts.check_receipt``).
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import hashlib
 import io
@@ -64,13 +65,13 @@ from gateway.store.changes import ChangeFeed
 from gateway.store.database import Database, UnitOfWork
 from gateway.store.group_writer import GroupWriter
 from gateway.store.repositories import StoredReceipt
-from signing.checks import chain_identity, check_qr_seal, identity_at, identity_finding_at, record_integrity
+from signing.checks import async_chain_identity, check_qr_seal, identity_at, identity_finding_at, record_integrity
 from signing.keys import KeyBackend, key_id_of
 from signing.pdf import PdfError, validate_sync
 from signing.qr import read_qr
 from signing.receipts import sign_receipt
 from signing.results import PASSED, CheckResult, Finding
-from signing.seal_ca import IdentityFinding, async_check_certificate
+from signing.seal_ca import IdentityFinding
 from signing.ses import SesVerification, check_stamp
 from signing.sm2_x509 import public_key_der
 
@@ -481,33 +482,24 @@ class VerificationService:
 
     def _seal_by_key(self, key_id: str) -> _KnownSeal | None:
         generation = self._feed.generation
-        with self._lock:
-            known = self._known_seals.get(key_id)
+        known = self._cached_seal(key_id)
         if known is not None:
             return known
         seal = self._seals.by_key(key_id)
-        return self._remember(seal, generation) if seal is not None else None
+        return asyncio.run(self._learn(seal, generation)) if seal is not None else None
 
     async def _known_identity(self, cert: x509.Certificate, at: dt.datetime) -> IdentityFinding | None:
         """The trust check of a seal certificate the gateway issued, from the cached chain check and the seal's
-        revocation time in the store; None for any other certificate (then checked in full)."""
+        revocation time in the store; None for any other certificate (then checked in full). Runs inside
+        ``validate``'s event loop, so a chain check still to be made is awaited."""
         key_id = public_key_id(cert)
         generation = self._feed.generation
-        with self._lock:
-            known = self._known_seals.get(key_id)
-        if known is None:  # in the event loop of validate: the chain check is awaited, not run in a loop of its own
+        known = self._cached_seal(key_id)
+        if known is None:
             seal = self._seals.by_key(key_id)
             if seal is None:
                 return None
-            certificate = x509.load_der_x509_certificate(seal.certificate_der)
-            base = await async_check_certificate(
-                certificate,
-                trust_roots=self._seals.trust_roots(),
-                intermediates=self._seals.intermediates(),
-                crls=self._crls_now(),
-                at=certificate.not_valid_before_utc,
-            )
-            known = self._keep(seal, certificate, base, generation)
+            known = await self._learn(seal, generation)
         if known.certificate != cert:
             return None
         return identity_finding_at(known.base, cert, at=at, revoked_at=known.seal.revoked_at)
@@ -520,11 +512,16 @@ class VerificationService:
             return known
         with self._db.unit_of_work() as uow:
             seal = uow.seals.by_key_prefix(prefix)
-        return self._remember(seal, generation) if seal is not None else None
+        return asyncio.run(self._learn(seal, generation)) if seal is not None else None
 
-    def _remember(self, seal: Seal, generation: int) -> _KnownSeal:
+    def _cached_seal(self, key_id: str) -> _KnownSeal | None:
+        with self._lock:
+            return self._known_seals.get(key_id)
+
+    async def _learn(self, seal: Seal, generation: int) -> _KnownSeal:
+        """Parse the seal's certificate, check its chain once, and keep both unless the seal changed meanwhile."""
         certificate = x509.load_der_x509_certificate(seal.certificate_der)
-        base = chain_identity(
+        base = await async_chain_identity(
             certificate,
             trust_roots=self._seals.trust_roots(),
             intermediates=self._seals.intermediates(),
