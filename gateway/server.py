@@ -17,12 +17,12 @@ import os
 import signal
 import sys
 import threading
+import time
 from concurrent import futures
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import grpc
-from cachetools import TTLCache
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -86,6 +86,7 @@ SERVICE_NAMES = (
     authorization_pb2.DESCRIPTOR.services_by_name["AuthorizationService"].full_name,
 )
 GRACE_SECONDS = 10.0
+NAMES_TTL_SECONDS = 60.0
 TSA_KEY = "tsa"
 TSA_CERT = "tsa.pem"
 RECEIPT_KEY = "receipts"
@@ -122,8 +123,8 @@ class Gateway:
     """None, like ``audit``, until ``zzgw init`` has made the gateway's key: no use goes unrecorded."""
     authorization: AuthorizationService | None = None
     """None, like ``audit``."""
-    _names: TTLCache[str, str] = field(default_factory=lambda: TTLCache(maxsize=10_000, ttl=60.0))
-    _names_lock: threading.Lock = field(default_factory=threading.Lock)
+    _names: tuple[dict[str, str], float] = ({}, 0.0)
+    """Every member's name and when the list was read (monotonic): replaced whole, so read without a lock."""
 
     @classmethod
     def open(
@@ -200,13 +201,14 @@ class Gateway:
         )
 
     def member_name(self, code: str) -> str:
-        with self._names_lock:
-            name = self._names.get(code)
-        if name is None:
-            name = {m.code: m.name for m in self.members.list()}.get(code, "")
-            with self._names_lock:
-                self._names[code] = name
-        return name
+        """A member's name for replies, from a list read at most once a minute (once a second for a code not in
+        it, so a new member shows up quickly without every unknown code reading the table)."""
+        names, read_at = self._names
+        age = time.monotonic() - read_at
+        if age > NAMES_TTL_SECONDS or (code not in names and age > 1.0):
+            names = {m.code: m.name for m in self.members.list()}
+            self._names = (names, time.monotonic())
+        return names.get(code, "")
 
     def start(self) -> None:
         """Start what runs beside the RPCs: the change listener (PostgreSQL)."""

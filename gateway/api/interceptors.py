@@ -13,8 +13,8 @@ import contextlib
 import contextvars
 import json
 import logging
+import secrets
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -166,8 +166,15 @@ class _Call:
         self.context = context
         self.member = "-"
         self.code = grpc.StatusCode.OK
-        self.request_id = uuid.uuid4().hex[:16]
         self.started = time.perf_counter()
+        self._request_id = ""
+
+    @property
+    def request_id(self) -> str:
+        """Made when first needed (an error, the access log): most calls never need one."""
+        if not self._request_id:
+            self._request_id = secrets.token_hex(8)
+        return self._request_id
 
     def fail(self, exc: BaseException) -> None:
         if isinstance(exc, ZzgwError):

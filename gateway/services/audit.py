@@ -30,7 +30,7 @@ from gateway.domain.audit import (
 )
 from gateway.domain.errors import FieldViolation, InvalidRequestError, PermissionDeniedError
 from gateway.domain.model import Clock, Member, Role
-from gateway.store.database import Database, UnitOfWork
+from gateway.store.database import AppendWork, Database, UnitOfWork
 from signing.errors import InvalidSignature
 from signing.keys import KeyBackend, verify_signature
 from signing.sm2_x509 import public_key_der
@@ -53,7 +53,7 @@ class AuditTrail:
         self._every = checkpoint_every
         self._public_key = public_key_der(signer.certificate)
 
-    def append(self, uow: UnitOfWork, entries: Sequence[AuditEntry]) -> list[AccessRecord]:
+    def append(self, uow: UnitOfWork | AppendWork, entries: Sequence[AuditEntry]) -> list[AccessRecord]:
         """Chain ``entries`` after the newest record, in ``uow``'s transaction (the caller commits)."""
         if not entries:
             return []

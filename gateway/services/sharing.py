@@ -73,7 +73,7 @@ from gateway.domain.verification import UseContext
 from gateway.services.audit import AuditTrail
 from gateway.services.authorization import AccessRequestState, check_holder_code, consent_code_digest
 from gateway.services.documents import DocumentService
-from gateway.store.database import Database, UnitOfWork
+from gateway.store.database import AppendWork, Database, UnitOfWork
 from gateway.store.group_writer import GroupWriter
 from gateway.store.repositories import StoredAccessRequest, StoredConsent
 from signing.keys import KeyBackend
@@ -269,7 +269,7 @@ class SharingService:
         self._audit = audit
         self._documents = documents
         self._stamper = stamper
-        self._records: GroupWriter[AuditEntry] = GroupWriter(db, self._append, name="sharing-audit")
+        self._records: GroupWriter[AuditEntry, None] = GroupWriter(db, self._append, name="sharing-audit")
 
     def close(self) -> None:
         self._records.close()
@@ -502,7 +502,7 @@ class SharingService:
         assert self._documents is not None
         return self._documents.document(license)  # a batch-issued license's is made on first request (ADR 0003)
 
-    def _append(self, uow: UnitOfWork, entries: Sequence[AuditEntry]) -> None:
+    def _append(self, uow: AppendWork, entries: Sequence[AuditEntry]) -> None:
         self._audit.append(uow, entries)
 
 

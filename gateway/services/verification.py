@@ -30,8 +30,8 @@ import asyncio
 import datetime as dt
 import hashlib
 import io
+import secrets
 import threading
-import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -62,7 +62,7 @@ from gateway.domain.verification import (
 from gateway.services.audit import AuditTrail
 from gateway.services.seals import SealService
 from gateway.store.changes import ChangeFeed
-from gateway.store.database import Database, UnitOfWork
+from gateway.store.database import AppendWork, Database
 from gateway.store.group_writer import GroupWriter
 from gateway.store.repositories import StoredReceipt
 from signing.checks import async_chain_identity, check_qr_seal, identity_at, identity_finding_at, record_integrity
@@ -123,6 +123,15 @@ class _KnownSeal:
     base: IdentityFinding
 
 
+@dataclass(frozen=True, slots=True)
+class _Checked:
+    """A stored license with the findings that hold until it or its seal changes (status is found per call)."""
+
+    license: License
+    integrity: Finding
+    identity: Finding
+
+
 def verdict(integrity: Finding, status: Finding, identity: Finding) -> tuple[CheckResult, str | None]:
     """FAILED if any finding failed (the first, in this order), else INDETERMINATE if any is, else PASSED."""
     for result in (CheckResult.FAILED, CheckResult.INDETERMINATE):
@@ -143,7 +152,7 @@ class VerificationService:
         feed: ChangeFeed,
         *,
         audit: AuditTrail | None = None,
-        ids: Callable[[], str] = lambda: uuid.uuid4().hex,
+        ids: Callable[[], str] = lambda: secrets.token_hex(16),
     ):
         self._db = db
         self._catalog = catalog
@@ -154,11 +163,14 @@ class VerificationService:
         self._ids = ids
         self._lock = threading.Lock()
         self._licenses: LRUCache[str, License] = LRUCache(LICENSE_CACHE_SIZE)
+        self._checked: LRUCache[str, _Checked] = LRUCache(LICENSE_CACHE_SIZE)
         self._known_seals: LRUCache[str, _KnownSeal] = LRUCache(SEAL_CACHE_SIZE)
         self._verified: LRUCache[bytes, bool] = LRUCache(VERIFIED_CACHE_SIZE)
         self._crls: tuple[bytes, ...] | None = None
         self._audit = audit
-        self._receipts: GroupWriter[tuple[StoredReceipt, AuditEntry]] = GroupWriter(db, self._store, name="receipts")
+        self._receipts: GroupWriter[tuple[StoredReceipt, AuditEntry], None] = GroupWriter(
+            db, self._store, name="receipts"
+        )
         feed.subscribe(self._forget)
 
     def close(self) -> None:
@@ -186,52 +198,32 @@ class VerificationService:
         if qr_code:
             return self._verify_qr(caller, use, qr_code, now)
         if license_id:
-            if violation := license_id_violation("license_id", license_id):
-                raise InvalidRequestError([violation])
-            license = self._license(license_id)
             query: dict[str, object] = {"by": "license_id", "license_id": license_id}
+            checked = self._checked_by_id(license_id)
         else:
             if not (type_code and license_number):
                 raise _invalid("license_number", "REQUIRED", "type_code and license_number go together")
             if type_code not in self._catalog.license_types:
                 raise _invalid("type_code", "UNKNOWN_LICENSE_TYPE", f"unknown license type {type_code!r}")
             with self._db.unit_of_work() as uow:
-                license = uow.licenses.get_current(type_code, license_number)
+                found = uow.licenses.get_current(type_code, license_number)
             query = {"by": "license_number", "type_code": type_code}
-        if license is None:
+            checked = self._check_record(found) if found is not None else None  # read afresh: never cached
+        if checked is None:
             return self._report(
                 AuditAction.VERIFY_LICENSE, caller, use, query, _NOT_CHECKED, NOT_FOUND, _NOT_CHECKED, None, now
             )
-        known = self._seal_by_key(license.seal.key_id)
-        if known is None:
-            integrity = Finding(result=CheckResult.FAILED, reason="UNKNOWN_SEAL_KEY", detail="no seal has this key")
-            return self._report(
-                AuditAction.VERIFY_LICENSE,
-                caller,
-                use,
-                query,
-                integrity,
-                self._status(license),
-                _NOT_CHECKED,
-                license,
-                now,
-            )
-        integrity = record_integrity(
-            license.content.record_mapping(), license.seal, known.public_key_der, verified=self._verified
-        )
-        identity = _first_failure(
-            identity_at(
-                known.base,
-                known.certificate,
-                at=license.created_at,
-                revoked_at=known.seal.revoked_at,
-                time_trusted=True,
-            ),
-            _owner_finding(known.seal, license),
-            authority_finding(license, self._catalog),
-        )
+        license = checked.license
         return self._report(
-            AuditAction.VERIFY_LICENSE, caller, use, query, integrity, self._status(license), identity, license, now
+            AuditAction.VERIFY_LICENSE,
+            caller,
+            use,
+            query,
+            checked.integrity,
+            self._status(license),
+            checked.identity,
+            license,
+            now,
         )
 
     def verify_document(self, caller: Member, use: UseContext, pdf: bytes) -> tuple[Report, bool]:
@@ -480,6 +472,46 @@ class VerificationService:
                     self._licenses[license_id] = found
         return found
 
+    def _checked_by_id(self, license_id: str) -> _Checked | None:
+        """The license with its record checked, from the cache when nothing changed since; None if unknown."""
+        with self._lock:
+            hit = self._checked.get(license_id)
+        if hit is not None:  # kept only for a well-formed identifier of a stored license
+            return hit
+        if violation := license_id_violation("license_id", license_id):
+            raise InvalidRequestError([violation])
+        generation = self._feed.generation
+        license = self._license(license_id)
+        if license is None:
+            return None
+        checked = self._check_record(license)
+        with self._lock:
+            if self._feed.generation == generation:  # neither license nor seal changed meanwhile: safe to keep
+                self._checked[license_id] = checked
+        return checked
+
+    def _check_record(self, license: License) -> _Checked:
+        """Integrity and issuer identity of a stored record: its seal over the record, the seal's trust."""
+        known = self._seal_by_key(license.seal.key_id)
+        if known is None:
+            integrity = Finding(result=CheckResult.FAILED, reason="UNKNOWN_SEAL_KEY", detail="no seal has this key")
+            return _Checked(license=license, integrity=integrity, identity=_NOT_CHECKED)
+        integrity = record_integrity(
+            license.content.record_mapping(), license.seal, known.public_key_der, verified=self._verified
+        )
+        identity = _first_failure(
+            identity_at(
+                known.base,
+                known.certificate,
+                at=license.created_at,
+                revoked_at=known.seal.revoked_at,
+                time_trusted=True,
+            ),
+            _owner_finding(known.seal, license),
+            authority_finding(license, self._catalog),
+        )
+        return _Checked(license=license, integrity=integrity, identity=identity)
+
     def _seal_by_key(self, key_id: str) -> _KnownSeal | None:
         generation = self._feed.generation
         known = self._cached_seal(key_id)
@@ -552,6 +584,7 @@ class VerificationService:
         with self._lock:
             if "*" in keys:
                 self._licenses.clear()
+                self._checked.clear()
                 self._known_seals.clear()
                 self._crls = None
                 return
@@ -559,8 +592,10 @@ class VerificationService:
                 kind, _, name = key.partition(":")
                 if kind == "license":
                     self._licenses.pop(name, None)
-                elif kind == "seal":
+                    self._checked.pop(name, None)
+                elif kind == "seal":  # rare: a checked license holds its seal's identity, so drop them all
                     self._known_seals.pop(name, None)
+                    self._checked.clear()
                     self._crls = None
 
     def _report(
@@ -665,7 +700,7 @@ class VerificationService:
         self._receipts.write((receipt, entry))
         return receipt
 
-    def _store(self, uow: UnitOfWork, items: Sequence[tuple[StoredReceipt, AuditEntry]]) -> None:
+    def _store(self, uow: AppendWork, items: Sequence[tuple[StoredReceipt, AuditEntry]]) -> None:
         uow.receipts.add([receipt for receipt, _ in items])
         if self._audit is not None:
             self._audit.append(uow, [entry for _, entry in items])

@@ -1,9 +1,11 @@
 """Group commit: many request threads' small writes committed together, each caller answered only once durable.
 
-A verification writes one receipt. Committing each in its own transaction costs a commit (and on SQLite the
-writer lock) per call; ``GroupWriter`` has one thread take whatever is waiting, write it in one transaction, and
-then release every caller whose row it committed. A caller blocks in ``write`` until its row is committed, or gets
-the exception that failed the transaction: nothing is answered before it is stored.
+A verification writes one receipt and one access record. Committing each in its own transaction costs a commit
+(and on SQLite the writer lock) per call; ``GroupWriter`` has one thread take whatever is waiting, write it in one
+transaction on a driver connection (``Database.appending``), and then release every caller whose row it
+committed. A caller blocks in ``write`` until its row is committed, or gets the exception that failed the
+transaction: nothing is answered before it is stored. The write function may return one result per item (what the
+writer made for it, e.g. a receipt's batch signature), which ``write`` hands back to its caller.
 """
 
 from __future__ import annotations
@@ -11,44 +13,53 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
-from gateway.store.database import Database, UnitOfWork
+from gateway.store.database import AppendWork, Database
 
 T = TypeVar("T")
+R = TypeVar("R")
 MAX_GROUP = 500
 WRITE_TIMEOUT_SECONDS = 30.0
 
 
-@dataclass
-class _Pending(Generic[T]):
-    item: T
-    done: threading.Event = field(default_factory=threading.Event)
-    error: BaseException | None = None
+class _Pending(Generic[T, R]):
+    """One caller's item; ``done`` is a plain lock held until the writer releases it (lighter than an Event)."""
+
+    __slots__ = ("done", "error", "item", "result")
+
+    def __init__(self, item: T):
+        self.item = item
+        self.done = threading.Lock()
+        self.done.acquire()
+        self.result: R | None = None
+        self.error: BaseException | None = None
 
 
-class GroupWriter(Generic[T]):
-    def __init__(self, db: Database, write: Callable[[UnitOfWork, Sequence[T]], None], *, name: str):
+class GroupWriter(Generic[T, R]):
+    def __init__(self, db: Database, write: Callable[[AppendWork, Sequence[T]], Sequence[R] | None], *, name: str):
         self._db = db
         self._write = write
-        self._queue: queue.Queue[_Pending[T] | None] = queue.Queue()
+        self._queue: queue.SimpleQueue[_Pending[T, R] | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, daemon=True, name=f"zzgw-{name}-writer")
         self._started = False
         self._lock = threading.Lock()
 
-    def write(self, item: T) -> None:
-        """Store ``item``; returns once it is committed, raises what failed its transaction."""
-        with self._lock:
-            if not self._started:
-                self._thread.start()
-                self._started = True
-        pending = _Pending(item)
+    def write(self, item: T) -> R | None:
+        """Store ``item``; returns once it is committed (with the write function's result for it, if any), raises
+        what failed its transaction."""
+        if not self._started:
+            with self._lock:
+                if not self._started:
+                    self._thread.start()
+                    self._started = True
+        pending: _Pending[T, R] = _Pending(item)
         self._queue.put(pending)
-        if not pending.done.wait(WRITE_TIMEOUT_SECONDS):
+        if not pending.done.acquire(timeout=WRITE_TIMEOUT_SECONDS):
             raise TimeoutError("the store did not commit in time")
         if pending.error is not None:
             raise pending.error
+        return pending.result
 
     def close(self) -> None:
         if self._started:
@@ -71,12 +82,15 @@ class GroupWriter(Generic[T]):
                     break
                 group.append(more)
             error: BaseException | None = None
+            results: Sequence[R] | None = None
             try:
-                with self._db.unit_of_work(write=True) as uow:
-                    self._write(uow, [p.item for p in group])
-                    uow.commit()
+                with self._db.appending() as work:
+                    results = self._write(work, [p.item for p in group])
+                    work.commit()
             except BaseException as exc:  # handed to every waiting caller; the writer goes on
                 error = exc
-            for pending in group:
+            for i, pending in enumerate(group):
                 pending.error = error
-                pending.done.set()
+                if error is None and results is not None:
+                    pending.result = results[i]
+                pending.done.release()

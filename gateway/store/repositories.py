@@ -7,10 +7,12 @@ three to four times as much per row and buys nothing for rows that are written o
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
+import operator
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 from sqlalchemy import (
     JSON,
@@ -279,54 +281,106 @@ _COPY_FROM = 64
 """From this many rows, PostgreSQL inserts go through COPY."""
 
 
+class Statements(Protocol):
+    """Where rows go: the ORM session's connection (``SessionStatements``) or a driver connection of a hot append
+    path (``gateway.store.database.AppendWork``)."""
+
+    @property
+    def dialect(self) -> str: ...
+
+    def executemany(self, sql: str, params: list[tuple[object, ...]]) -> None: ...
+
+    def first(self, sql: str) -> Sequence[Any] | None: ...
+
+
+class SessionStatements:
+    def __init__(self, session: Session):
+        self._connection = session.connection()
+        self.dialect = self._connection.dialect.name
+
+    def executemany(self, sql: str, params: list[tuple[object, ...]]) -> None:
+        self._connection.exec_driver_sql(sql, params)
+
+    def first(self, sql: str) -> Sequence[Any] | None:
+        return self._connection.exec_driver_sql(sql).first()
+
+
 def _insert_many(session: Session, table: Table, rows: list[dict[str, object]]) -> None:
     """Insert many rows with one ``executemany`` of the driver, values converted here once per column kind.
 
     SQLAlchemy's per-parameter bind processing costs about 70 µs a license row, more than validating and sealing
     the license; this path writes the very values SQLAlchemy's types would (dates and times in its SQLite storage
-    formats, JSON as text), so the ORM and Core read them back unchanged. ``tests/store`` checks the round trip.
+    formats, JSON as text), so the ORM and Core read them back unchanged. ``tests/test_store_rows.py`` checks the
+    round trip.
     """
-    connection = session.connection()
-    columns = [c for c in table.columns if c.name in rows[0]]
-    names = ", ".join(c.name for c in columns)
-    if connection.dialect.name == "sqlite":
-        sql = f"INSERT INTO {table.name} ({names}) VALUES ({', '.join('?' * len(columns))})"
-        convert: list[Callable[[Any], object] | None] = [_SQLITE.get(type(c.type).__name__) for c in columns]
-    elif connection.dialect.name == "postgresql" and len(rows) < _COPY_FROM:
-        # a few rows (a group commit of receipts and access records): psycopg's executemany, pipelined, costs less
-        # than setting up a COPY
-        sql = f"INSERT INTO {table.name} ({names}) VALUES ({', '.join(['%s'] * len(columns))})"
-        params = [
-            tuple(json.dumps(row[c.name]) if isinstance(c.type, JSON) else row[c.name] for c in columns) for row in rows
-        ]
-        connection.exec_driver_sql(sql, params)
-        return
-    elif connection.dialect.name == "postgresql":
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql" and len(rows) >= _COPY_FROM:
+        # many rows (a batch of licenses): COPY; a few (a group commit) cost less with psycopg's pipelined
+        # executemany than setting up a COPY
+        columns = [c for c in table.columns if c.name in rows[0]]
         _copy_into(
-            connection,
+            session.connection(),
             table.name,
             [c.name for c in columns],
             [[row[c.name] for c in columns] for row in rows],
             json_columns={i for i, c in enumerate(columns) if isinstance(c.type, JSON)},
         )
-        return
+    elif dialect in ("sqlite", "postgresql"):
+        insert_rows(SessionStatements(session), table, rows)
     else:
         session.execute(insert(table), rows)
-        return
-    keys = [c.name for c in columns]
-    times: dict[object, str] = {}  # a batch shares its timestamps: format each once
 
-    def value(f: Callable[[Any], object] | None, v: object) -> object:
-        if f is None or v is None:
-            return v
-        if f is _sqlite_datetime:
-            if v not in times:
-                times[v] = _sqlite_datetime(v)
-            return times[v]
-        return f(v)
 
-    params = [tuple(value(f, row[k]) for k, f in zip(keys, convert, strict=True)) for row in rows]
-    connection.exec_driver_sql(sql, params)
+def insert_rows(statements: Statements, table: Table, rows: list[dict[str, object]]) -> None:
+    """One driver ``executemany`` of ``rows`` (SQLite or PostgreSQL), values in the forms SQLAlchemy stores."""
+    if rows:
+        sql, values, convert = _insert_plan(statements.dialect, table, tuple(rows[0]))
+        statements.executemany(sql, _params(rows, values, convert))
+
+
+_Plan = tuple[str, Callable[[dict[str, object]], tuple[object, ...]], dict[int, Callable[[Any], object]]]
+
+
+@functools.lru_cache(maxsize=64)
+def _insert_plan(dialect: str, table: Table, keys: tuple[str, ...]) -> _Plan:
+    """The INSERT for ``keys`` of ``table``, a getter of their values in column order, and the converters."""
+    columns = [c for c in table.columns if c.name in keys]
+    names = ", ".join(c.name for c in columns)
+    marks = ", ".join(("?" if dialect == "sqlite" else "%s") for _ in columns)
+    getter = operator.itemgetter(*(c.name for c in columns))
+    values: Callable[[dict[str, object]], tuple[object, ...]] = (
+        getter if len(columns) > 1 else lambda row: (getter(row),)
+    )
+    if dialect == "sqlite":
+        convert = {i: f for i, c in enumerate(columns) if (f := _SQLITE.get(type(c.type).__name__)) is not None}
+    else:
+        convert = {i: json.dumps for i, c in enumerate(columns) if isinstance(c.type, JSON)}
+    return f"INSERT INTO {table.name} ({names}) VALUES ({marks})", values, convert
+
+
+def _params(
+    rows: list[dict[str, object]],
+    values: Callable[[dict[str, object]], tuple[object, ...]],
+    convert: dict[int, Callable[[Any], object]],
+) -> list[tuple[object, ...]]:
+    if not convert:
+        return [values(row) for row in rows]
+    done: dict[tuple[int, object], object] = {}  # a batch shares its timestamps and dates: convert each once
+    params = []
+    for row in rows:
+        converted = list(values(row))
+        for i, f in convert.items():
+            v = converted[i]
+            if v is not None:
+                key = (i, v) if isinstance(v, dt.datetime | dt.date) else None
+                if key is None:
+                    converted[i] = f(v)
+                elif (known := done.get(key)) is not None:
+                    converted[i] = known
+                else:
+                    converted[i] = done[key] = f(v)
+        params.append(tuple(converted))
+    return params
 
 
 def _sqlite_datetime(value: object) -> str:
@@ -603,31 +657,35 @@ class StoredReceipt:
     case_id: str = ""
 
 
+def add_receipts(statements: Statements, receipts: Sequence[StoredReceipt]) -> None:
+    insert_rows(
+        statements,
+        _R,
+        [
+            {
+                "receipt_id": r.receipt_id,
+                "statement": r.statement,
+                "signature": r.signature,
+                "algorithm": r.algorithm,
+                "caller": r.caller,
+                "matter_code": r.matter_code,
+                "license_id": r.license_id,
+                "created_at": r.created_at,
+                "bundle_code": r.bundle_code,
+                "case_id": r.case_id,
+            }
+            for r in receipts
+        ],
+    )
+
+
 class ReceiptRepository:
     def __init__(self, session: Session):
         self._s = session
 
     def add(self, receipts: Sequence[StoredReceipt]) -> None:
         if receipts:
-            _insert_many(
-                self._s,
-                _R,
-                [
-                    {
-                        "receipt_id": r.receipt_id,
-                        "statement": r.statement,
-                        "signature": r.signature,
-                        "algorithm": r.algorithm,
-                        "caller": r.caller,
-                        "matter_code": r.matter_code,
-                        "license_id": r.license_id,
-                        "created_at": r.created_at,
-                        "bundle_code": r.bundle_code,
-                        "case_id": r.case_id,
-                    }
-                    for r in receipts
-                ],
-            )
+            add_receipts(SessionStatements(self._s), receipts)
 
     def get(self, receipt_id: str) -> StoredReceipt | None:
         row = self._s.execute(select(_R).where(_R.c.receipt_id == receipt_id)).first()
@@ -663,14 +721,43 @@ _A = cast(Table, AccessRecordRow.__table__)
 _C = cast(Table, AuditCheckpointRow.__table__)
 
 
+_HEAD_SQL = f"SELECT seq, hash FROM {_A.name} ORDER BY seq DESC LIMIT 1"
+
+
+def audit_head(statements: Statements) -> tuple[int, bytes] | None:
+    """(number, hash) of the newest access record, None when there is none."""
+    row = statements.first(_HEAD_SQL)
+    return (int(row[0]), bytes(row[1])) if row else None
+
+
+def add_access_records(statements: Statements, records: Sequence[AccessRecord]) -> None:
+    insert_rows(statements, _A, [_access_row(r) for r in records])
+
+
+def add_checkpoint(statements: Statements, checkpoint: Checkpoint) -> None:
+    insert_rows(
+        statements,
+        _C,
+        [
+            {
+                "seq": checkpoint.seq,
+                "hash": checkpoint.hash,
+                "signature": checkpoint.signature,
+                "algorithm": checkpoint.algorithm,
+                "key_id": checkpoint.key_id,
+                "at": checkpoint.at,
+            }
+        ],
+    )
+
+
 class AuditRepository:
     def __init__(self, session: Session):
         self._s = session
 
     def head(self) -> tuple[int, bytes] | None:
         """(number, hash) of the newest record, None when there is none."""
-        row = self._s.execute(select(_A.c.seq, _A.c.hash).order_by(_A.c.seq.desc()).limit(1)).first()
-        return (int(row[0]), bytes(row[1])) if row else None
+        return audit_head(SessionStatements(self._s))
 
     def first(self) -> AccessRecord | None:
         row = self._s.execute(select(_A).order_by(_A.c.seq).limit(1)).first()
@@ -678,7 +765,7 @@ class AuditRepository:
 
     def add(self, records: Sequence[AccessRecord]) -> None:
         if records:
-            _insert_many(self._s, _A, [_access_row(r) for r in records])
+            add_access_records(SessionStatements(self._s), records)
 
     def page(self, after_seq: int, limit: int) -> list[AccessRecord]:
         rows = self._s.execute(select(_A).where(_A.c.seq > after_seq).order_by(_A.c.seq).limit(limit)).all()
@@ -698,16 +785,7 @@ class AuditRepository:
         return [_access_record(r) for r in self._s.execute(query).all()]
 
     def add_checkpoint(self, checkpoint: Checkpoint) -> None:
-        self._s.execute(
-            insert(_C).values(
-                seq=checkpoint.seq,
-                hash=checkpoint.hash,
-                signature=checkpoint.signature,
-                algorithm=checkpoint.algorithm,
-                key_id=checkpoint.key_id,
-                at=checkpoint.at,
-            )
-        )
+        add_checkpoint(SessionStatements(self._s), checkpoint)
 
     def checkpoints(self) -> list[Checkpoint]:
         rows = self._s.execute(select(_C).order_by(_C.c.seq)).all()

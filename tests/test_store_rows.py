@@ -1,0 +1,106 @@
+"""Rows written on the driver paths (``_insert_many``, ``Database.appending``) read back through the ORM unchanged,
+on SQLite and on PostgreSQL; a failed append leaves nothing behind and the connection usable."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from gateway.domain.audit import GENESIS, AuditAction, AuditEntry, Checkpoint, chain
+from gateway.store.database import Database
+from gateway.store.repositories import StoredReceipt
+from tests.conftest import backend_params, fresh_database
+
+AT = dt.datetime(2026, 12, 1, 5, 6, 7, 891011, tzinfo=dt.UTC)
+
+
+@pytest.fixture(params=backend_params())
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    with fresh_database(request.param, tmp_path) as url:
+        database = Database.connect(url)
+        database.migrate()
+        try:
+            yield database
+        finally:
+            database.dispose()
+
+
+def receipt(n: int, **changes: object) -> StoredReceipt:
+    values: dict[str, object] = {
+        "receipt_id": f"{n:032x}",
+        "statement": '{"purpose":"企业开办"}'.encode(),
+        "signature": bytes(range(70)),
+        "algorithm": "ecdsa-p256-sha256",
+        "caller": "11370100993701097M",
+        "matter_code": "370100-QYKB-001",
+        "license_id": f"1.2.156.3005.2.111.L{n}",
+        "created_at": AT,
+        "bundle_code": "QYKB" if n % 2 else "",
+        "case_id": f"case-{n}" if n % 2 else "",
+    }
+    values.update(changes)
+    return StoredReceipt(**values)  # type: ignore[arg-type]
+
+
+def entry(n: int) -> AuditEntry:
+    return AuditEntry(
+        at=AT + dt.timedelta(seconds=n),
+        caller="11370100993701097M",
+        operator="窗口 张三" if n % 2 else "",
+        action=AuditAction.VERIFY_LICENSE,
+        matter_code="370100-QYKB-001",
+        purpose="企业开办窗口核验营业执照",
+        license_id=f"1.2.156.3005.2.111.L{n}",
+        issuer_code="11370100993701011T",
+        holder_code="91370100MA3C1234X5",
+        decision="PASSED",
+        reason="",
+        receipt_id=f"{n:032x}",
+    )
+
+
+def test_appended_rows_read_back_unchanged(db: Database) -> None:
+    receipts = [receipt(n) for n in range(1, 6)]
+    records = chain(0, GENESIS, [entry(n) for n in range(1, 6)])
+    checkpoint = Checkpoint(seq=5, hash=records[-1].hash, signature=b"sig", algorithm="ecdsa", key_id="k1", at=AT)
+    with db.appending() as work:
+        work.receipts.add(receipts)
+        work.lock_audit_chain()
+        assert work.audit.head() is None
+        work.audit.add(records)
+        work.audit.add_checkpoint(checkpoint)
+        assert work.audit.head() == (5, records[-1].hash)
+        work.commit()
+    with db.unit_of_work() as uow:
+        assert [uow.receipts.get(r.receipt_id) for r in receipts] == receipts
+        assert uow.receipts.of_case("QYKB", "case-3") == [receipts[2]]
+        assert uow.audit.page(0, 10) == records
+        assert uow.audit.checkpoints() == [checkpoint]
+        assert uow.audit.head() == (5, records[-1].hash)
+
+
+def test_a_failed_append_leaves_nothing_and_the_store_usable(db: Database) -> None:
+    with db.appending() as work:
+        work.receipts.add([receipt(1)])
+        work.commit()
+    with pytest.raises(Exception, match=r"(?i)unique|duplicate"), db.appending() as work:
+        work.receipts.add([receipt(2)])
+        work.receipts.add([receipt(1)])  # the same receipt id again: the whole transaction fails
+        work.commit()
+    with db.appending() as work:  # the next group commits as usual
+        work.receipts.add([receipt(3)])
+        work.commit()
+    with db.unit_of_work() as uow:
+        assert uow.receipts.get(receipt(2).receipt_id) is None
+        assert uow.receipts.get(receipt(3).receipt_id) == receipt(3)
+
+
+def test_an_uncommitted_append_is_rolled_back(db: Database) -> None:
+    with pytest.raises(RuntimeError), db.appending() as work:
+        work.receipts.add([receipt(7)])
+        raise RuntimeError("the group failed before commit")
+    with db.unit_of_work() as uow:
+        assert uow.receipts.get(receipt(7).receipt_id) is None
