@@ -1,20 +1,32 @@
 """Verification receipts (核验回执): a verification's statement, signed by the gateway, checkable offline.
 
->>> signed = sign_receipt(key, {"receipt_id": "R1", "verdict": "PASSED"})                  # doctest: +SKIP
->>> check_receipt(signed.statement, signed.signature, certificate=cert)["verdict"]      # doctest: +SKIP
+>>> [signed] = sign_receipts(key, [canonical_json({"receipt_id": "R1", "verdict": "PASSED"})])  # doctest: +SKIP
+>>> check_receipt(signed.statement, signed.signature, certificate=cert, algorithm=signed.algorithm,
+...               proof=signed.proof)["verdict"]                                                  # doctest: +SKIP
 'PASSED'
 
 The statement is the canonical JSON (``signing.canonical``) of a mapping of strings, numbers, booleans, lists and
-mappings; what is signed is ``b"zzgw-receipt/1\\n"`` followed by the statement, so a receipt signature can never be
-read as a record seal (``zzgw-record/1``) or anything else. Anyone holding the statement, the signature and the
-gateway's receipt certificate can check it; whether to trust that certificate (it is issued by the seal-maker CA)
-is the usual chain check, ``signing.seal_ca.check_certificate``.
+mappings. Receipts are signed a group commit at a time (``zzgw-receipt/2``, ADR 0004): each statement is a leaf of
+a Merkle tree (RFC 9162 §2.1, ``signing.merkle``) whose leaf data is ``b"zzgw-receipt/2\\n"`` followed by the
+statement, and one signature covers the batch:
+
+    signed bytes = b"zzgw-receipt-batch/2\\n" ‖ tree size (8 bytes, big-endian) ‖ tree root (32 bytes)
+
+A receipt carries that signature and its **proof**: its leaf index and the tree size (4 bytes each, big-endian),
+then its inclusion path (32 bytes a hash). Checking folds the statement's leaf hash with the path up to the root
+and verifies the signature over the root and size, so anyone holding the statement, signature, proof and the
+gateway's receipt certificate can check one receipt without seeing the others of its batch. Whether to trust that
+certificate (issued by the seal-maker CA) is the usual chain check, ``signing.seal_ca.check_certificate``.
+
+A receipt with an empty proof is of the first form (``zzgw-receipt/1``): the signature is over
+``b"zzgw-receipt/1\\n"`` followed by the statement. ``check_receipt`` still accepts those.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+import struct
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,11 +35,16 @@ from cryptography import x509
 from signing.canonical import canonical_json
 from signing.errors import InvalidSignature
 from signing.keys import KeyBackend, key_id_of, verify_signature
+from signing.merkle import HASH_SIZE, all_paths, leaf_hash, root_from_path
 from signing.sm2_x509 import public_key_der
 
-ENCODING = "zzgw-receipt/1"
-_PREFIX = ENCODING.encode() + b"\n"
+ENCODING = "zzgw-receipt/2"
+_LEAF_PREFIX = ENCODING.encode() + b"\n"
+_BATCH_PREFIX = b"zzgw-receipt-batch/2\n"
+_V1_PREFIX = b"zzgw-receipt/1\n"
 MAX_STATEMENT = 64 * 1024
+MAX_BATCH = 1 << 16
+_PROOF_HEAD = struct.Struct(">II")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -35,25 +52,55 @@ class SignedReceipt:
     statement: bytes
     """UTF-8 canonical JSON."""
     signature: bytes
+    """The signature over the batch's tree size and root."""
+    proof: bytes
+    """Leaf index and tree size (4 bytes each, big-endian) and the inclusion path."""
     algorithm: str
     key_id: str
 
 
+def sign_receipts(key: KeyBackend, statements: Sequence[bytes]) -> list[SignedReceipt]:
+    """Sign a batch of canonical statements with one signature; each receipt gets its proof."""
+    if not statements or len(statements) > MAX_BATCH:
+        raise ValueError(f"a batch holds 1 to {MAX_BATCH} statements")
+    size = len(statements)
+    root, paths = all_paths([leaf_hash(_LEAF_PREFIX + s) for s in statements])
+    signature = key.sign(batch_bytes(size, root))
+    return [
+        SignedReceipt(
+            statement=statement,
+            signature=signature,
+            proof=_PROOF_HEAD.pack(index, size) + b"".join(path),
+            algorithm=key.algorithm,
+            key_id=key.key_id,
+        )
+        for index, (statement, path) in enumerate(zip(statements, paths, strict=True))
+    ]
+
+
 def sign_receipt(key: KeyBackend, statement: Mapping[str, object], *, trusted: bool = False) -> SignedReceipt:
-    """Sign ``statement``; ``trusted`` skips the check that it holds only JCS-safe values (see
-    ``signing.canonical.canonical_json``), for statements the caller built from typed values."""
-    data = canonical_json(statement, trusted=trusted)
-    return SignedReceipt(statement=data, signature=key.sign(_PREFIX + data), algorithm=key.algorithm, key_id=key.key_id)
+    """One receipt (a batch of one); ``trusted`` skips the check that ``statement`` holds only JCS-safe values
+    (see ``signing.canonical.canonical_json``), for statements the caller built from typed values."""
+    return sign_receipts(key, [canonical_json(statement, trusted=trusted)])[0]
+
+
+def batch_bytes(size: int, root: bytes) -> bytes:
+    """What a batch signature signs."""
+    return _BATCH_PREFIX + size.to_bytes(8, "big") + root
 
 
 def check_receipt(
-    statement: bytes, signature: bytes, *, certificate: x509.Certificate, algorithm: str
+    statement: bytes, signature: bytes, *, certificate: x509.Certificate, algorithm: str, proof: bytes = b""
 ) -> Mapping[str, Any]:
-    """The statement of a receipt whose signature verifies with ``certificate``'s key; InvalidSignature otherwise."""
+    """The statement of a receipt whose signature (and proof) verify with ``certificate``'s key; InvalidSignature
+    otherwise."""
     if len(statement) > MAX_STATEMENT:
         raise InvalidSignature("the statement is larger than any receipt")
     public_key = public_key_der(certificate)
-    verify_signature(public_key, algorithm, _PREFIX + statement, signature)
+    if proof:
+        verify_signature(public_key, algorithm, _batch_signed(statement, proof), signature)
+    else:
+        verify_signature(public_key, algorithm, _V1_PREFIX + statement, signature)
     try:
         parsed = json.loads(statement)
     except ValueError as exc:
@@ -61,6 +108,19 @@ def check_receipt(
     if not isinstance(parsed, dict) or canonical_json(parsed) != statement:
         raise InvalidSignature("the statement is not in canonical form")
     return parsed
+
+
+def _batch_signed(statement: bytes, proof: bytes) -> bytes:
+    """The bytes the batch signature must cover if ``proof`` places ``statement`` in the batch."""
+    if len(proof) < _PROOF_HEAD.size or (len(proof) - _PROOF_HEAD.size) % HASH_SIZE:
+        raise InvalidSignature("the proof is not an index, a size and whole hashes")
+    index, size = _PROOF_HEAD.unpack_from(proof)
+    body = proof[_PROOF_HEAD.size :]
+    path = [body[i : i + HASH_SIZE] for i in range(0, len(body), HASH_SIZE)]
+    root = root_from_path(leaf_hash(_LEAF_PREFIX + statement), index, size, path)
+    if root is None:
+        raise InvalidSignature("the proof does not fit a batch of its size")
+    return batch_bytes(size, root)
 
 
 def certificate_key_id(certificate: x509.Certificate) -> str:

@@ -160,6 +160,7 @@ class VerificationServicer(verification_pb2_grpc.VerificationServiceServicer):
             receipt_id=receipt.receipt_id,
             statement=receipt.statement,
             signature=receipt.signature,
+            proof=receipt.proof,
             algorithm=receipt.algorithm,
             certificate=self._verification().receipt_certificate_der,
         )

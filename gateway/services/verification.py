@@ -11,8 +11,9 @@ A report has three findings, each PASSED / FAILED / INDETERMINATE with a reason 
 
 The verdict is PASSED when all three passed, FAILED when one failed (the reason is the first failing finding's, in
 the order integrity, status, identity), INDETERMINATE otherwise. Every answer carries a receipt: the report as
-canonical JSON signed by the gateway's receipt key, stored before the answer is sent (``GroupWriter``), and checkable
-offline with the receipt certificate (``signing.receipts.check_receipt``).
+canonical JSON signed by the gateway's receipt key — one signature over a Merkle tree of the receipts committed
+together (ADR 0004) — stored before the answer is sent (``GroupWriter``), and checkable offline with the receipt
+certificate and the receipt's proof (``signing.receipts.check_receipt``).
 
 **Caches** hold what is expensive and changes rarely, and every one of them is dropped by the change feed
 (``gateway.store.changes``) when what it holds changes in any process:
@@ -27,6 +28,7 @@ offline with the receipt certificate (``signing.receipts.check_receipt``).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import hashlib
 import io
@@ -65,11 +67,12 @@ from gateway.store.changes import ChangeFeed
 from gateway.store.database import AppendWork, Database
 from gateway.store.group_writer import GroupWriter
 from gateway.store.repositories import StoredReceipt
+from signing.canonical import canonical_json
 from signing.checks import async_chain_identity, check_qr_seal, identity_at, identity_finding_at, record_integrity
 from signing.keys import KeyBackend, key_id_of
 from signing.pdf import PdfError, validate_sync
 from signing.qr import read_qr
-from signing.receipts import sign_receipt
+from signing.receipts import sign_receipts
 from signing.results import PASSED, CheckResult, Finding
 from signing.seal_ca import IdentityFinding
 from signing.ses import SesVerification, check_stamp
@@ -168,7 +171,7 @@ class VerificationService:
         self._verified: LRUCache[bytes, bool] = LRUCache(VERIFIED_CACHE_SIZE)
         self._crls: tuple[bytes, ...] | None = None
         self._audit = audit
-        self._receipts: GroupWriter[tuple[StoredReceipt, AuditEntry], None] = GroupWriter(
+        self._receipts: GroupWriter[tuple[StoredReceipt, AuditEntry], StoredReceipt] = GroupWriter(
             db, self._store, name="receipts"
         )
         feed.subscribe(self._forget)
@@ -658,7 +661,8 @@ class VerificationService:
         reason: str,
         now: dt.datetime,
     ) -> StoredReceipt:
-        """Sign the receipt, then store it and its access record in one transaction; returns once committed."""
+        """Store the receipt and its access record in one group commit, which signs the group's receipts with one
+        signature (``signing.receipts``); returns the signed receipt once committed."""
         receipt_id = self._ids()
         full = {
             "receipt_id": receipt_id,
@@ -669,13 +673,12 @@ class VerificationService:
             **({"bundle_code": use.bundle_code, "case_id": use.case_id} if use.case_id else {}),
             **statement,
         }
-        signed = sign_receipt(self._receipt_key.key, full, trusted=True)  # built here: ASCII keys, no floats
         license_id = license.license_id if license is not None else ""
-        receipt = StoredReceipt(
+        unsigned = StoredReceipt(
             receipt_id=receipt_id,
-            statement=signed.statement,
-            signature=signed.signature,
-            algorithm=signed.algorithm,
+            statement=canonical_json(full, trusted=True),  # built here: ASCII keys, no floats
+            signature=b"",
+            algorithm="",
             caller=caller.code,
             matter_code=use.matter_code,
             license_id=license_id,
@@ -697,13 +700,21 @@ class VerificationService:
             reason=reason[:64],
             receipt_id=receipt_id,
         )
-        self._receipts.write((receipt, entry))
+        receipt = self._receipts.write((unsigned, entry))
+        assert receipt is not None  # _store gives every item its signed receipt
         return receipt
 
-    def _store(self, uow: AppendWork, items: Sequence[tuple[StoredReceipt, AuditEntry]]) -> None:
-        uow.receipts.add([receipt for receipt, _ in items])
+    def _store(self, uow: AppendWork, items: Sequence[tuple[StoredReceipt, AuditEntry]]) -> list[StoredReceipt]:
+        """The group commit: sign the group's receipts with one signature, store them and their access records."""
+        signed = sign_receipts(self._receipt_key.key, [receipt.statement for receipt, _ in items])
+        receipts = [
+            dataclasses.replace(receipt, signature=s.signature, proof=s.proof, algorithm=s.algorithm)
+            for (receipt, _), s in zip(items, signed, strict=True)
+        ]
+        uow.receipts.add(receipts)
         if self._audit is not None:
             self._audit.append(uow, [entry for _, entry in items])
+        return receipts
 
 
 def public_key_id(cert: x509.Certificate) -> str:

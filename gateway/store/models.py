@@ -164,6 +164,8 @@ class ReceiptRow(Base):
     receipt_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     statement: Mapped[bytes] = mapped_column(LargeBinary)
     signature: Mapped[bytes] = mapped_column(LargeBinary)
+    proof: Mapped[bytes] = mapped_column(LargeBinary, server_default=text("''"))
+    """The receipt's place in its signed batch (``signing.receipts``); empty for receipts signed one by one."""
     algorithm: Mapped[str] = mapped_column(String(32))
     caller: Mapped[str] = mapped_column(String(18))
     matter_code: Mapped[str] = mapped_column(String(40))

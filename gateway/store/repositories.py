@@ -655,6 +655,7 @@ class StoredReceipt:
     created_at: dt.datetime
     bundle_code: str = ""
     case_id: str = ""
+    proof: bytes = b""
 
 
 def add_receipts(statements: Statements, receipts: Sequence[StoredReceipt]) -> None:
@@ -666,6 +667,7 @@ def add_receipts(statements: Statements, receipts: Sequence[StoredReceipt]) -> N
                 "receipt_id": r.receipt_id,
                 "statement": r.statement,
                 "signature": r.signature,
+                "proof": r.proof,
                 "algorithm": r.algorithm,
                 "caller": r.caller,
                 "matter_code": r.matter_code,
@@ -707,6 +709,7 @@ def _receipt(row: Row[tuple[object, ...]]) -> StoredReceipt:
         receipt_id=m["receipt_id"],
         statement=bytes(m["statement"]),
         signature=bytes(m["signature"]),
+        proof=bytes(m["proof"]),
         algorithm=m["algorithm"],
         caller=m["caller"],
         matter_code=m["matter_code"],

@@ -84,7 +84,13 @@ def receipt_statement(running: RunningGateway, receipt: verification_pb2.Receipt
     )
     assert chain.result is CheckResult.PASSED and chain.seal_name == "核验回执专用章"
     return dict(
-        check_receipt(receipt.statement, receipt.signature, certificate=certificate, algorithm=receipt.algorithm)
+        check_receipt(
+            receipt.statement,
+            receipt.signature,
+            certificate=certificate,
+            algorithm=receipt.algorithm,
+            proof=receipt.proof,
+        )
     )
 
 
@@ -239,11 +245,18 @@ def test_a_receipt_is_stored_and_a_tampered_one_is_rejected(running: RunningGate
         verification_pb2.GetReceiptRequest(receipt_id=report.receipt.receipt_id)
     )
     assert stored.receipt.statement == report.receipt.statement and stored.receipt.signature == report.receipt.signature
+    assert stored.receipt.proof == report.receipt.proof
     tampered = report.receipt.statement.replace(b'"verdict":"PASSED"', b'"verdict":"FAILED"')
     assert tampered != report.receipt.statement
     certificate = x509.load_der_x509_certificate(report.receipt.certificate)
     with pytest.raises(InvalidSignature):
-        check_receipt(tampered, report.receipt.signature, certificate=certificate, algorithm=report.receipt.algorithm)
+        check_receipt(
+            tampered,
+            report.receipt.signature,
+            certificate=certificate,
+            algorithm=report.receipt.algorithm,
+            proof=report.receipt.proof,
+        )
     with pytest.raises(grpc.RpcError) as missing:
         verifier(running).GetReceipt(verification_pb2.GetReceiptRequest(receipt_id="no-such-receipt"))
     assert missing.value.code() == grpc.StatusCode.NOT_FOUND

@@ -162,18 +162,20 @@ class VerificationReport(_message.Message):
     def __init__(self, verdict: _Optional[_Union[CheckResult, str]] = ..., reason: _Optional[str] = ..., integrity: _Optional[_Union[Finding, _Mapping]] = ..., status: _Optional[_Union[Finding, _Mapping]] = ..., issuer_identity: _Optional[_Union[Finding, _Mapping]] = ..., license: _Optional[_Union[LicenseSummary, _Mapping]] = ..., checked_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., receipt: _Optional[_Union[Receipt, _Mapping]] = ...) -> None: ...
 
 class Receipt(_message.Message):
-    __slots__ = ("receipt_id", "statement", "signature", "algorithm", "certificate")
+    __slots__ = ("receipt_id", "statement", "signature", "algorithm", "certificate", "proof")
     RECEIPT_ID_FIELD_NUMBER: _ClassVar[int]
     STATEMENT_FIELD_NUMBER: _ClassVar[int]
     SIGNATURE_FIELD_NUMBER: _ClassVar[int]
     ALGORITHM_FIELD_NUMBER: _ClassVar[int]
     CERTIFICATE_FIELD_NUMBER: _ClassVar[int]
+    PROOF_FIELD_NUMBER: _ClassVar[int]
     receipt_id: str
     statement: bytes
     signature: bytes
     algorithm: str
     certificate: bytes
-    def __init__(self, receipt_id: _Optional[str] = ..., statement: _Optional[bytes] = ..., signature: _Optional[bytes] = ..., algorithm: _Optional[str] = ..., certificate: _Optional[bytes] = ...) -> None: ...
+    proof: bytes
+    def __init__(self, receipt_id: _Optional[str] = ..., statement: _Optional[bytes] = ..., signature: _Optional[bytes] = ..., algorithm: _Optional[str] = ..., certificate: _Optional[bytes] = ..., proof: _Optional[bytes] = ...) -> None: ...
 
 class CheckClaimRequest(_message.Message):
     __slots__ = ("use", "type_code", "holder_code", "license_number", "fields")

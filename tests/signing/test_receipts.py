@@ -1,0 +1,117 @@
+"""Receipts signed a batch at a time: the Merkle tree against Certificate Transparency's vectors, every receipt of
+a batch checkable on its own, and every way of moving a receipt, proof or signature between batches refused."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import struct
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+
+from signing.canonical import canonical_json
+from signing.errors import InvalidSignature
+from signing.keys import SoftwareKey
+from signing.merkle import all_paths, inclusion_path, leaf_hash, root_from_path, tree_hash
+from signing.receipts import check_receipt, sign_receipt, sign_receipts
+from signing.seal_ca import SealMakerCA
+
+VECTORS = json.loads((Path(__file__).parent.parent / "vectors" / "merkle.json").read_text(encoding="utf-8"))
+LEAVES = [leaf_hash(bytes.fromhex(h)) for h in VECTORS["leaves_hex"]]
+
+
+@pytest.mark.parametrize("size", range(1, 9))
+def test_tree_roots_match_certificate_transparency(size: int) -> None:
+    assert tree_hash(LEAVES[:size]).hex() == VECTORS["roots_hex"][size - 1]
+    root, paths = all_paths(LEAVES[:size])
+    assert root == tree_hash(LEAVES[:size])
+    assert paths == [inclusion_path(LEAVES[:size], i) for i in range(size)]
+
+
+@pytest.mark.parametrize("proof", VECTORS["inclusion_proofs"], ids=lambda p: f"{p['index']}of{p['size']}")
+def test_inclusion_proofs_match_certificate_transparency(proof: dict[str, object]) -> None:
+    index, size = int(proof["index"]), int(proof["size"])  # type: ignore[call-overload]
+    path = [bytes.fromhex(h) for h in proof["path_hex"]]  # type: ignore[attr-defined]
+    assert inclusion_path(LEAVES[:size], index) == path
+    assert root_from_path(LEAVES[index], index, size, path) == bytes.fromhex(VECTORS["roots_hex"][size - 1])
+
+
+def test_a_path_proves_only_its_own_place() -> None:
+    """(A path alone may fit trees of several sizes, e.g. leaf 0 of 7 or of 8: receipts sign the size too.)"""
+    root, paths = all_paths(LEAVES[:7])
+    for i in range(7):
+        assert root_from_path(LEAVES[i], i, 7, paths[i]) == root
+        assert root_from_path(LEAVES[i], (i + 1) % 7, 7, paths[i]) != root
+        assert root_from_path(LEAVES[(i + 1) % 7], i, 7, paths[i]) != root
+        assert root_from_path(LEAVES[i], i, 7, paths[i][:-1]) != root
+    assert root_from_path(LEAVES[0], 7, 7, paths[0]) is None  # index beyond the tree
+    assert root_from_path(LEAVES[0], 0, 1, [LEAVES[1]]) is None  # a path longer than the tree is high
+
+
+@pytest.fixture(scope="module")
+def receipt_key() -> tuple[SoftwareKey, x509.Certificate]:
+    key = SoftwareKey.generate()
+    now = dt.datetime.now(dt.UTC)
+    ca = SealMakerCA.create("济南市制章中心", now)
+    cert = ca.issue_seal_certificate(
+        issuer_name="证照网关",
+        issuer_uscc="11370100993701097M",
+        seal_name="核验回执专用章",
+        public_key=key.public_key_der,
+        not_before=now,
+        not_after=now + dt.timedelta(days=30),
+    )
+    return key, cert
+
+
+def statements(n: int, batch: str = "a") -> list[bytes]:
+    return [canonical_json({"receipt_id": f"{batch}{i}", "verdict": "PASSED", "purpose": "企业开办"}) for i in range(n)]
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 5, 16, 33])
+def test_every_receipt_of_a_batch_checks_on_its_own(receipt_key: tuple[SoftwareKey, x509.Certificate], n: int) -> None:
+    key, cert = receipt_key
+    signed = sign_receipts(key, statements(n))
+    assert len({s.signature for s in signed}) == 1  # one signature for the batch
+    for i, s in enumerate(signed):
+        parsed = check_receipt(s.statement, s.signature, certificate=cert, algorithm=s.algorithm, proof=s.proof)
+        assert parsed["receipt_id"] == f"a{i}"
+        assert struct.unpack(">II", s.proof[:8]) == (i, n)
+
+
+def test_moved_or_changed_receipts_are_refused(receipt_key: tuple[SoftwareKey, x509.Certificate]) -> None:
+    key, cert = receipt_key
+    a, b = sign_receipts(key, statements(5, "a")), sign_receipts(key, statements(5, "b"))
+    alg = a[0].algorithm
+
+    def refused(statement: bytes, signature: bytes, proof: bytes) -> None:
+        with pytest.raises(InvalidSignature):
+            check_receipt(statement, signature, certificate=cert, algorithm=alg, proof=proof)
+
+    refused(a[1].statement.replace(b"PASSED", b"FAILED"), a[1].signature, a[1].proof)  # changed statement
+    refused(a[1].statement, a[1].signature, a[2].proof)  # another receipt's proof
+    refused(a[1].statement, b[1].signature, a[1].proof)  # another batch's signature
+    refused(b[1].statement, a[1].signature, a[1].proof)  # a statement of another batch
+    refused(a[1].statement, a[1].signature, struct.pack(">II", 1, 6) + a[1].proof[8:])  # another size
+    refused(a[1].statement, a[1].signature, a[1].proof[:-1])  # not whole hashes
+    refused(a[1].statement, a[1].signature, a[1].proof[:8])  # no path
+    refused(a[1].statement, a[1].signature, b"\x00" * 3)  # not even an index and a size
+    refused(a[1].statement, a[1].signature, b"")  # read as a single-signed receipt: the signature is the batch's
+
+
+def test_single_signed_receipts_still_check(receipt_key: tuple[SoftwareKey, x509.Certificate]) -> None:
+    key, cert = receipt_key
+    statement = statements(1)[0]
+    signature = key.sign(b"zzgw-receipt/1\n" + statement)  # a receipt stored before batches
+    assert check_receipt(statement, signature, certificate=cert, algorithm=key.algorithm)["receipt_id"] == "a0"
+    with pytest.raises(InvalidSignature):
+        check_receipt(statement + b" ", signature, certificate=cert, algorithm=key.algorithm)
+    one = sign_receipt(key, {"receipt_id": "r", "verdict": "PASSED"})
+    assert check_receipt(one.statement, one.signature, certificate=cert, algorithm=one.algorithm, proof=one.proof)
+
+
+def test_a_batch_is_never_empty(receipt_key: tuple[SoftwareKey, x509.Certificate]) -> None:
+    with pytest.raises(ValueError):
+        sign_receipts(receipt_key[0], [])
