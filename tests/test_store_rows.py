@@ -104,3 +104,34 @@ def test_an_uncommitted_append_is_rolled_back(db: Database) -> None:
         raise RuntimeError("the group failed before commit")
     with db.unit_of_work() as uow:
         assert uow.receipts.get(receipt(7).receipt_id) is None
+
+
+def test_one_appender_goes_on_after_failures_and_replaces_a_broken_connection(db: Database) -> None:
+    appender = db.appender()
+    try:
+        with appender.transaction() as work:
+            work.receipts.add([receipt(11)])
+            work.commit()
+        with pytest.raises(Exception, match=r"(?i)unique|duplicate"), appender.transaction() as work:
+            work.receipts.add([receipt(11)])
+            work.commit()
+        with appender.transaction() as work:  # left uncommitted: rolled back, the connection kept
+            work.receipts.add([receipt(12)])
+        kept = appender._pooled
+        with appender.transaction() as work:
+            work.receipts.add([receipt(13)])
+            work.commit()
+        assert appender._pooled is kept
+        kept.driver_connection.close()  # the server went away under it
+        with pytest.raises(Exception, match=r"(?i)closed"), appender.transaction() as work:
+            work.receipts.add([receipt(14)])
+            work.commit()
+        with appender.transaction() as work:  # a new connection
+            work.receipts.add([receipt(15)])
+            work.commit()
+        assert appender._pooled is not kept
+    finally:
+        appender.close()
+    with db.unit_of_work() as uow:
+        found = {n for n in range(11, 16) if uow.receipts.get(receipt(n).receipt_id) is not None}
+    assert found == {11, 13, 15}

@@ -12,6 +12,7 @@ the checkpoint stays, so the remaining chain is still anchored by a signed hash 
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -36,6 +37,7 @@ from signing.keys import KeyBackend, verify_signature
 from signing.sm2_x509 import public_key_der
 
 PAGE = 5000
+STALE_HEAD_SECONDS = 10.0
 MAX_LIST = 500
 
 
@@ -52,20 +54,49 @@ class AuditTrail:
         self._clock = clock
         self._every = checkpoint_every
         self._public_key = public_key_der(signer.certificate)
+        self._head: tuple[int, bytes] | None = None
+        """The chain's head as this process's group writers last committed it (see ``append``)."""
+        self._stale_until = 0.0
+        """Until then (monotonic), read the head: another process has been appending too."""
 
     def append(self, uow: UnitOfWork | AppendWork, entries: Sequence[AuditEntry]) -> list[AccessRecord]:
-        """Chain ``entries`` after the newest record, in ``uow``'s transaction (the caller commits)."""
+        """Chain ``entries`` after the newest record, in ``uow``'s transaction (the caller commits).
+
+        Under the chain lock, the head is read from the store, except in a group writer's transaction
+        (``AppendWork``), which may chain after the head its previous commit left. That head is taken (and
+        forgotten) here and remembered again only once the transaction commits; if another writer appended in the
+        meantime the records collide with its numbers (the primary key), the transaction fails, and the group
+        writer runs it again with the head read from the store (``stale_head``). So the chain never forks and
+        never has a gap, and a single gateway process skips a query (on PostgreSQL a round trip) per group.
+        """
         if not entries:
             return []
         uow.lock_audit_chain()
-        head = uow.audit.head()
-        seq, digest = head if head is not None else (0, GENESIS)
-        records = chain(seq, digest, entries)
+        head, self._head = self._head, None
+        if not isinstance(uow, AppendWork) or head is None or time.monotonic() < self._stale_until:
+            head = uow.audit.head() or (0, GENESIS)
+        records = chain(head[0], head[1], entries)
         uow.audit.add(records)
         for record in records:
             if record.seq % self._every == 0:
                 uow.audit.add_checkpoint(self._checkpoint(record))
+        if isinstance(uow, AppendWork):
+            last = records[-1]
+            uow.after_commit(lambda: self._remember(last.seq, last.hash))
         return records
+
+    def stale_head(self, error: BaseException) -> bool:
+        """Whether ``error`` failed a transaction because its records collided with another writer's: the group
+        writer then runs it again (reading the head from the store, for a while)."""
+        text = str(error)
+        collided = ("UNIQUE" in text or "unique" in text) and ("access_records" in text or "audit_checkpoints" in text)
+        if collided:
+            self._head = None
+            self._stale_until = time.monotonic() + STALE_HEAD_SECONDS
+        return collided
+
+    def _remember(self, seq: int, digest: bytes) -> None:
+        self._head = (seq, digest)
 
     def check(self) -> ChainCheck:
         """Check the whole chain: every record's hash and link, and every checkpoint's hash and signature."""

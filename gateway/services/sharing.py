@@ -269,7 +269,9 @@ class SharingService:
         self._audit = audit
         self._documents = documents
         self._stamper = stamper
-        self._records: GroupWriter[AuditEntry, None] = GroupWriter(db, self._append, name="sharing-audit")
+        self._records: GroupWriter[AuditEntry, None] = GroupWriter(
+            db, self._append, name="sharing-audit", retry=audit.stale_head
+        )
 
     def close(self) -> None:
         self._records.close()

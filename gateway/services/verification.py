@@ -172,7 +172,7 @@ class VerificationService:
         self._crls: tuple[bytes, ...] | None = None
         self._audit = audit
         self._receipts: GroupWriter[tuple[StoredReceipt, AuditEntry], StoredReceipt] = GroupWriter(
-            db, self._store, name="receipts"
+            db, self._store, name="receipts", retry=audit.stale_head if audit is not None else lambda _: False
         )
         feed.subscribe(self._forget)
 
@@ -477,13 +477,13 @@ class VerificationService:
 
     def _checked_by_id(self, license_id: str) -> _Checked | None:
         """The license with its record checked, from the cache when nothing changed since; None if unknown."""
+        generation = self._feed.generation  # first: on SQLite this hears other processes' changes (drops caches)
         with self._lock:
             hit = self._checked.get(license_id)
         if hit is not None:  # kept only for a well-formed identifier of a stored license
             return hit
         if violation := license_id_violation("license_id", license_id):
             raise InvalidRequestError([violation])
-        generation = self._feed.generation
         license = self._license(license_id)
         if license is None:
             return None

@@ -18,10 +18,11 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+import psycopg
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, text
@@ -109,35 +110,21 @@ class Database:
                 session.rollback()
                 raise
 
-    @contextlib.contextmanager
-    def appending(self) -> Iterator[AppendWork]:
-        """A write transaction on a driver connection for the hot appends (group commits of receipts and access
-        records); the caller commits. Same locking as ``unit_of_work(write=True)``; rolled back on any error."""
+    def appender(self) -> Appender:
+        """Transactions on one driver connection of its own, for a group writer's hot appends."""
         if self.dialect not in ("sqlite", "postgresql"):
             raise NotImplementedError(f"no driver path for {self.dialect}")
-        with self._writer_lock():
-            pooled = self.engine.raw_connection()
-            try:
-                connection: Any = pooled.driver_connection
-                if self.dialect == "sqlite":
-                    connection.execute("BEGIN IMMEDIATE")
-                # PostgreSQL: pipelined, so the statements go out together and only reading the chain head and
-                # the commit wait for the server (two round trips a group instead of one per statement)
-                pipeline = connection.pipeline() if self.dialect == "postgresql" else contextlib.nullcontext()
-                with pipeline:
-                    work = AppendWork(_DriverStatements(connection, self.dialect))
-                    try:
-                        yield work
-                    except BaseException:
-                        connection.rollback()
-                        raise
-                    finally:
-                        work.close()
-            except BaseException:
-                pooled.invalidate()  # a connection in an unknown state never goes back to the pool
-                raise
-            finally:
-                pooled.close()
+        return Appender(self)
+
+    @contextlib.contextmanager
+    def appending(self) -> Iterator[AppendWork]:
+        """One ``Appender`` transaction on a connection of its own (closed after)."""
+        appender = self.appender()
+        try:
+            with appender.transaction() as work:
+                yield work
+        finally:
+            appender.close()
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -193,17 +180,73 @@ class UnitOfWork:
         self.session.rollback()
 
 
+class Appender:
+    """Write transactions straight on a driver connection (sqlite3 or psycopg) for the hot appends: group commits
+    of receipts and access records (ADR 0004).
+
+    The connection is checked out of the pool once and kept, so a group pays no checkout, reset or liveness ping;
+    after a failure it is rolled back and kept, or dropped (and replaced by the next transaction) if even that
+    fails. Same locking as ``Database.unit_of_work(write=True)``: the SQLite writer flock and ``BEGIN IMMEDIATE``.
+    On PostgreSQL a transaction is pipelined, so its statements go out together and only reading the audit chain's
+    head and the commit wait for the server.
+    """
+
+    def __init__(self, db: Database):
+        self._db = db
+        self._pooled: Any = None
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[AppendWork]:
+        """A transaction the caller commits; rolled back on any error, and if it is left uncommitted."""
+        with self._db._writer_lock():
+            if self._pooled is None:
+                self._pooled = self._db.engine.raw_connection()
+            connection: Any = self._pooled.driver_connection
+            dialect = self._db.dialect
+            try:
+                if dialect == "sqlite":
+                    connection.execute("BEGIN IMMEDIATE")
+                with connection.pipeline() if dialect == "postgresql" else contextlib.nullcontext():
+                    work = AppendWork(_DriverStatements(connection, dialect))
+                    try:
+                        yield work
+                    finally:
+                        work.close()
+                if not work.committed:
+                    connection.rollback()
+            except BaseException:
+                self._recover(connection)
+                raise
+
+    def close(self) -> None:
+        if self._pooled is not None:
+            self._pooled.close()
+            self._pooled = None
+
+    def _recover(self, connection: Any) -> None:
+        try:
+            connection.rollback()
+        except Exception:  # the connection itself is broken: never reuse it
+            pooled, self._pooled = self._pooled, None
+            pooled.invalidate()
+
+
 class _DriverStatements:
     """Statements straight on a DBAPI connection (sqlite3 or psycopg): no per-statement ORM or Core machinery,
     which cost about ten times the statements of a group commit themselves."""
 
     def __init__(self, connection: Any, dialect: str):
         self._connection = connection
-        self._cursor = connection.cursor()
+        if dialect == "postgresql":  # $1-style parameters as the server takes them: psycopg parses no query text
+            self._cursor = psycopg.RawCursor(connection)
+            self.placeholder = "$"
+        else:
+            self._cursor = connection.cursor()
+            self.placeholder = "?"
         self.dialect = dialect
 
-    def execute(self, sql: str) -> None:
-        self._cursor.execute(sql)
+    def execute(self, sql: str, params: Sequence[object] = ()) -> None:
+        self._cursor.execute(sql, params or None)
 
     def executemany(self, sql: str, params: list[tuple[object, ...]]) -> None:
         self._cursor.executemany(sql, params)
@@ -251,14 +294,23 @@ class AppendWork:
         self.dialect = statements.dialect
         self.receipts = _AppendReceipts(statements)
         self.audit = _AppendAudit(statements)
+        self.committed = False
+        self._after_commit: list[Callable[[], None]] = []
 
     def lock_audit_chain(self) -> None:
         """As ``UnitOfWork.lock_audit_chain``."""
         if self.dialect == "postgresql":
             self._x.execute(f"SELECT pg_advisory_xact_lock({_AUDIT_LOCK_ID})")
 
+    def after_commit(self, hook: Callable[[], None]) -> None:
+        """Run ``hook`` once this transaction has committed (never if it does not)."""
+        self._after_commit.append(hook)
+
     def commit(self) -> None:
         self._x.commit()
+        self.committed = True
+        for hook in self._after_commit:
+            hook()
 
     def close(self) -> None:
         self._x.close()

@@ -2,7 +2,7 @@
 
 A verification writes one receipt and one access record. Committing each in its own transaction costs a commit
 (and on SQLite the writer lock) per call; ``GroupWriter`` has one thread take whatever is waiting, write it in one
-transaction on a driver connection (``Database.appending``), and then release every caller whose row it
+transaction on a driver connection of its own (``Database.appender``), and then release every caller whose row it
 committed. A caller blocks in ``write`` until its row is committed, or gets the exception that failed the
 transaction: nothing is answered before it is stored. The write function may return one result per item (what the
 writer made for it, e.g. a receipt's batch signature), which ``write`` hands back to its caller.
@@ -37,9 +37,18 @@ class _Pending(Generic[T, R]):
 
 
 class GroupWriter(Generic[T, R]):
-    def __init__(self, db: Database, write: Callable[[AppendWork, Sequence[T]], Sequence[R] | None], *, name: str):
-        self._db = db
+    def __init__(
+        self,
+        db: Database,
+        write: Callable[[AppendWork, Sequence[T]], Sequence[R] | None],
+        *,
+        name: str,
+        retry: Callable[[BaseException], bool] = lambda _: False,
+    ):
+        """``retry`` tells whether a failed group is worth one more transaction (e.g. ``AuditTrail.stale_head``)."""
+        self._appender = db.appender()
         self._write = write
+        self._retry = retry
         self._queue: queue.SimpleQueue[_Pending[T, R] | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, daemon=True, name=f"zzgw-{name}-writer")
         self._started = False
@@ -65,6 +74,8 @@ class GroupWriter(Generic[T, R]):
         if self._started:
             self._queue.put(None)
             self._thread.join(5.0)
+        if not self._thread.is_alive():
+            self._appender.close()
 
     def _run(self) -> None:
         while True:
@@ -83,12 +94,18 @@ class GroupWriter(Generic[T, R]):
                 group.append(more)
             error: BaseException | None = None
             results: Sequence[R] | None = None
-            try:
-                with self._db.appending() as work:
-                    results = self._write(work, [p.item for p in group])
-                    work.commit()
-            except BaseException as exc:  # handed to every waiting caller; the writer goes on
-                error = exc
+            items = [p.item for p in group]
+            for attempt in (1, 2):
+                try:
+                    with self._appender.transaction() as work:
+                        results = self._write(work, items)
+                        work.commit()
+                    error = None
+                    break
+                except BaseException as exc:  # handed to every waiting caller; the writer goes on
+                    error = exc
+                    if attempt == 2 or not self._retry(exc):
+                        break
             for i, pending in enumerate(group):
                 pending.error = error
                 if error is None and results is not None:
