@@ -208,8 +208,7 @@ class VerificationService:
                 raise _invalid("license_number", "REQUIRED", "type_code and license_number go together")
             if type_code not in self._catalog.license_types:
                 raise _invalid("type_code", "UNKNOWN_LICENSE_TYPE", f"unknown license type {type_code!r}")
-            with self._db.unit_of_work() as uow:
-                found = uow.licenses.get_current(type_code, license_number)
+            found = self._db.read_current_license(type_code, license_number)
             query = {"by": "license_number", "type_code": type_code}
             checked = self._check_record(found) if found is not None else None  # read afresh: never cached
         if checked is None:
@@ -467,8 +466,7 @@ class VerificationService:
             cached = self._licenses.get(license_id)
         if cached is not None:
             return cached
-        with self._db.unit_of_work() as uow:
-            found = uow.licenses.get(license_id)
+        found = self._db.read_license(license_id)
         if found is not None:
             with self._lock:
                 if self._feed.generation == generation:  # nothing changed while we read: safe to keep

@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.domain.audit import AccessRecord, Checkpoint
+from gateway.domain.model import License
 from gateway.store.repositories import (
     AccessRequestRepository,
     AuditRepository,
@@ -45,6 +47,8 @@ from gateway.store.repositories import (
     add_checkpoint,
     add_receipts,
     audit_head,
+    read_current_license,
+    read_license,
 )
 
 _MIGRATIONS = Path(__file__).with_name("migrations")
@@ -57,6 +61,9 @@ class Database:
         self.engine = engine
         self.dialect = engine.dialect.name
         self._sessions = sessionmaker(engine, expire_on_commit=False)
+        self._readers = threading.local()
+        self._readers_lock = threading.Lock()
+        self._all_readers: list[_DriverStatements] = []
         database = engine.url.database if self.dialect == "sqlite" else None
         self._lock_path = f"{database}.writer-lock" if database and database != ":memory:" else None
 
@@ -126,7 +133,46 @@ class Database:
         finally:
             appender.close()
 
+    def read_license(self, license_id: str) -> License | None:
+        """``uow.licenses.get`` on this thread's driver connection (``_thread_reader``): no session, no pool."""
+        return self._read(read_license, license_id)
+
+    def read_current_license(self, type_code: str, license_number: str) -> License | None:
+        """``uow.licenses.get_current`` on this thread's driver connection."""
+        return self._read(read_current_license, type_code, license_number)
+
+    def _read(self, read: Callable[..., License | None], *args: str) -> License | None:
+        statements = self._thread_reader()
+        try:
+            return read(statements, *args)
+        except Exception:  # a broken connection: drop it, the next read on this thread opens another
+            self._readers.statements = None
+            with contextlib.suppress(Exception):
+                statements.discard()
+            raise
+
+    def _thread_reader(self) -> _DriverStatements:
+        """The calling thread's own driver connection for single-row reads, in autocommit mode (each read is its
+        own statement, so a PostgreSQL read is one round trip and holds no transaction open), kept until
+        ``dispose``. Request threads are a fixed pool, so a process holds at most one such connection per thread."""
+        statements: _DriverStatements | None = getattr(self._readers, "statements", None)
+        if statements is None:
+            pooled = self.engine.raw_connection()
+            connection: Any = pooled.driver_connection
+            if self.dialect == "postgresql":
+                connection.autocommit = True
+            statements = _DriverStatements(connection, self.dialect, pooled=pooled)
+            self._readers.statements = statements
+            with self._readers_lock:
+                self._all_readers.append(statements)
+        return statements
+
     def dispose(self) -> None:
+        with self._readers_lock:
+            readers, self._all_readers = self._all_readers, []
+        for statements in readers:
+            with contextlib.suppress(Exception):
+                statements.release()
         self.engine.dispose()
 
     @contextlib.contextmanager
@@ -235,8 +281,9 @@ class _DriverStatements:
     """Statements straight on a DBAPI connection (sqlite3 or psycopg): no per-statement ORM or Core machinery,
     which cost about ten times the statements of a group commit themselves."""
 
-    def __init__(self, connection: Any, dialect: str):
+    def __init__(self, connection: Any, dialect: str, *, pooled: Any = None):
         self._connection = connection
+        self._pooled = pooled
         if dialect == "postgresql":  # $1-style parameters as the server takes them: psycopg parses no query text
             self._cursor = psycopg.RawCursor(connection)
             self.placeholder = "$"
@@ -246,13 +293,13 @@ class _DriverStatements:
         self.dialect = dialect
 
     def execute(self, sql: str, params: Sequence[object] = ()) -> None:
-        self._cursor.execute(sql, params or None)
+        self._cursor.execute(sql, params)
 
     def executemany(self, sql: str, params: list[tuple[object, ...]]) -> None:
         self._cursor.executemany(sql, params)
 
-    def first(self, sql: str) -> Any:
-        self._cursor.execute(sql)
+    def first(self, sql: str, params: Sequence[object] = ()) -> Any:
+        self._cursor.execute(sql, params)
         return self._cursor.fetchone()
 
     def commit(self) -> None:
@@ -260,6 +307,17 @@ class _DriverStatements:
 
     def close(self) -> None:
         self._cursor.close()
+
+    def release(self) -> None:
+        """Give a reader's connection back to the pool as the pool lent it (not in autocommit)."""
+        self._cursor.close()
+        if self.dialect == "postgresql":
+            self._connection.autocommit = False
+        self._pooled.close()
+
+    def discard(self) -> None:
+        """Close a reader's broken connection for good."""
+        self._pooled.invalidate()
 
 
 class _AppendReceipts:

@@ -10,7 +10,7 @@ import datetime as dt
 import functools
 import json
 import operator
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, cast
 
@@ -297,7 +297,7 @@ class Statements(Protocol):
 
     def executemany(self, sql: str, params: list[tuple[object, ...]]) -> None: ...
 
-    def first(self, sql: str) -> Sequence[Any] | None: ...
+    def first(self, sql: str, params: Sequence[object] = ()) -> Sequence[Any] | None: ...
 
 
 class SessionStatements:
@@ -312,8 +312,8 @@ class SessionStatements:
     def executemany(self, sql: str, params: list[tuple[object, ...]]) -> None:
         self._connection.exec_driver_sql(sql, params)
 
-    def first(self, sql: str) -> Sequence[Any] | None:
-        return self._connection.exec_driver_sql(sql).first()
+    def first(self, sql: str, params: Sequence[object] = ()) -> Sequence[Any] | None:
+        return self._connection.exec_driver_sql(sql, tuple(params)).first()
 
 
 def _insert_many(session: Session, table: Table, rows: list[dict[str, object]]) -> None:
@@ -501,7 +501,11 @@ def _row(lic: License) -> dict[str, object]:
 
 
 def _license(row: Row[tuple[object, ...]]) -> License:
-    m = row._mapping
+    return license_from(cast(Mapping[str, Any], row._mapping))
+
+
+def license_from(m: Mapping[str, Any]) -> License:
+    """A license from its row's values as SQLAlchemy reads them (see ``read_license``)."""
     return License(
         content=LicenseContent(
             license_id=m["license_id"],
@@ -530,6 +534,46 @@ def _license(row: Row[tuple[object, ...]]) -> License:
         supersedes=m["supersedes"],
         superseded_by=m["superseded_by"],
     )
+
+
+_LICENSE_COLUMNS = tuple(c.name for c in _L.columns)
+_BY_ID = f"SELECT {', '.join(_LICENSE_COLUMNS)} FROM {_L.name} WHERE license_id = {{0}}"
+_CURRENT = (
+    f"SELECT {', '.join(_LICENSE_COLUMNS)} FROM {_L.name} "
+    "WHERE type_code = {0} AND license_number = {1} AND is_current = {2} LIMIT 1"
+)
+
+
+def read_license(statements: Statements, license_id: str) -> License | None:
+    """``LicenseRepository.get`` on a driver connection: the verification hot path's read (ADR 0004)."""
+    return _read_license(statements, _BY_ID, (license_id,))
+
+
+def read_current_license(statements: Statements, type_code: str, license_number: str) -> License | None:
+    """``LicenseRepository.get_current`` on a driver connection."""
+    return _read_license(statements, _CURRENT, (type_code, license_number, True))
+
+
+def _read_license(statements: Statements, template: str, params: tuple[object, ...]) -> License | None:
+    marks = [f"${i}" if statements.placeholder == "$" else statements.placeholder for i in range(1, len(params) + 1)]
+    row = statements.first(template.format(*marks), params)
+    if row is None:
+        return None
+    values = dict(zip(_LICENSE_COLUMNS, row, strict=True))
+    if statements.dialect == "sqlite":  # stored as text: read back as SQLAlchemy's types would
+        for name, convert in _LICENSE_FROM_SQLITE.items():
+            if values[name] is not None:
+                values[name] = convert(values[name])
+    return license_from(values)
+
+
+_FROM_SQLITE: dict[str, Callable[[Any], object]] = {
+    "Date": dt.date.fromisoformat,
+    "DateTime": dt.datetime.fromisoformat,
+    "JSON": json.loads,
+    "Boolean": bool,
+}
+_LICENSE_FROM_SQLITE = {c.name: f for c in _L.columns if (f := _FROM_SQLITE.get(type(c.type).__name__)) is not None}
 
 
 def _chunks(items: list[str] | list[tuple[str, str]], size: int) -> Iterable[list]:

@@ -407,3 +407,30 @@ def test_a_document_sealed_before_its_seal_was_revoked_passes_and_after_fails(ru
     running.gateway.feed.committed([f"seal:{seal.key_id}"])  # type: ignore[union-attr]
     after = stub.VerifyDocument(verification_pb2.VerifyDocumentRequest(use=USE, pdf=pdf)).report
     assert (after.verdict, after.issuer_identity.reason) == (FAILED, "REVOKED")
+
+
+def test_the_driver_reads_give_the_same_licenses_as_the_orm(running: RunningGateway) -> None:
+    """VerifyLicense reads licenses on a driver connection (``Database.read_license``): the same values as the
+    ORM's, for licenses in several states and with and without an end of validity, on both databases."""
+    amended = issue(running, 41)
+    running.issuance(MARKET).AmendLicense(
+        issuance_pb2.AmendLicenseRequest(
+            request_id="am-" + uuid.uuid4().hex,
+            license_id=amended.license.license_id,
+            fields={"food_category": "糕点"},
+            reason="变更",
+        )
+    )
+    revoked = batch_issue(running, 42, valid_until=(today() + dt.timedelta(days=30)).isoformat())
+    change(running, revoked, issuance_pb2.STATUS_ACTION_REVOKE)
+    ids = [amended.license.license_id, revoked, batch_issue(running, 43)]
+    db = running.gateway.db
+    with db.unit_of_work() as uow:
+        stored = [uow.licenses.get(i) for i in ids]
+        current = [uow.licenses.get_current(s.content.type_code, s.content.license_number) for s in stored if s]
+    assert all(stored) and len(current) == 3
+    assert [db.read_license(i) for i in ids] == stored
+    assert [db.read_current_license(s.content.type_code, s.content.license_number) for s in stored if s] == current
+    assert current[0] is not None and current[0].license_id != ids[0]  # the amendment is the current version
+    assert db.read_license("1.2.156.3005.2.no.such.license") is None
+    assert db.read_current_license(stored[0].content.type_code, "SC-NO-SUCH-NUMBER") is None  # type: ignore[union-attr]
