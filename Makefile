@@ -50,7 +50,7 @@ lint: install $(BUF)
 protos: install
 	$(PY) -m grpc_tools.protoc -I . --python_out=. --pyi_out=. --grpc_python_out=. $(PROTOS)
 
-## bench: ingest vs a bare gRPC server (SQLite, PostgreSQL), PDF sealing vs raw pyHanko, the server model (ADR 0001), SM2 vs openssl speed, verification vs a bare server
+## bench: ingest vs a bare gRPC server (SQLite, PostgreSQL), PDF sealing vs raw pyHanko, the server model (ADR 0001), SM2 vs openssl speed, verification vs a bare server (SQLite, PostgreSQL), the audit trail on vs off
 bench: install
 	$(PY) -m benchmarks.ingest
 	$(PY) -m benchmarks.pdf_seal 20
@@ -58,6 +58,9 @@ bench: install
 	$(PY) -m benchmarks.server_model
 	$(PY) -m benchmarks.sm2 3
 	$(PY) -m benchmarks.verify
+	$(PY) -m benchmarks.verify --postgresql --parts warm,cold
+	$(PY) -m benchmarks.audit --rounds 5
+	$(PY) -m benchmarks.audit --rounds 5 --postgresql
 
 clean:
 	rm -rf $(VENV) node_modules build *.egg-info

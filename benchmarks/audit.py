@@ -1,6 +1,6 @@
 """What the audit trail costs verification: VerifyLicense with the audit trail on against the same gateway with it off.
 
-    python -m benchmarks.audit [--licenses 2000] [--seconds 5] [--rounds 3] [--database-url URL]
+    python -m benchmarks.audit [--licenses 2000] [--seconds 5] [--rounds 3] [--database-url URL | --postgresql]
 
 The gateway has no switch to turn the audit trail off (an answered use must always be recorded), so the benchmark
 runs its own server process (``python -m benchmarks.audit serve on|off``): the gateway as ``zzgw serve`` builds it,
@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import free_port, wait_serving
+from benchmarks.common import free_port, postgres_database, wait_serving
 from benchmarks.verify import (
     MARKET,
     ROOT,
@@ -79,10 +79,20 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=1.0)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--database-url", default="")
+    parser.add_argument("--postgresql", action="store_true", help="a PostgreSQL database made and dropped here")
     args = parser.parse_args()
     if args.mode[:1] == ["serve"]:
         serve(args.mode[1])
         return
+    if args.postgresql:
+        with postgres_database() as url:
+            args.database_url = url
+            run(args)
+    else:
+        run(args)
+
+
+def run(args: argparse.Namespace) -> None:
     args.postgres_db = ""
     work = Path(tempfile.mkdtemp(prefix="zzgw-audit-bench-"))
     try:
