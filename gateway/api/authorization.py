@@ -50,6 +50,7 @@ class AuthorizationServicer(authorization_pb2_grpc.AuthorizationServiceServicer)
             issuer_code=request.issuer_code,
             fields=list(request.fields),
             duration_days=request.duration_days,
+            client_request_id=request.client_request_id,
         )
         return authorization_pb2.RequestAccessResponse(request=self._request(submitted))
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import datetime as dt
 import enum
 import hashlib
@@ -33,11 +34,14 @@ import secrets
 import uuid
 from collections.abc import Callable, Sequence
 
+from sqlalchemy.exc import IntegrityError
+
 from gateway.domain.audit import AuditAction, AuditEntry
 from gateway.domain.catalog import Catalog, LicenseType, Material, Matter, Sensitivity, SharingClass
 from gateway.domain.errors import (
     ConflictError,
     FieldViolation,
+    IdempotencyConflictError,
     InvalidRequestError,
     NotFoundError,
     PermissionDeniedError,
@@ -140,6 +144,9 @@ def check_holder_code(code: str, field: str = "holder_code") -> str:
     return code
 
 
+MAX_CLIENT_REQUEST_ID = 64
+
+
 class AuthorizationService:
     def __init__(
         self,
@@ -170,8 +177,19 @@ class AuthorizationService:
         issuer_code: str = "",
         fields: Sequence[str] = (),
         duration_days: int,
+        client_request_id: str = "",
     ) -> StoredAccessRequest:
-        """Put a request for conditional fields in the owning issuer's queue."""
+        """Put a request for conditional fields in the owning issuer's queue. With ``client_request_id``, a retry
+        of the same request returns the one first made (its record on the audit trail says so)."""
+        if len(client_request_id) > MAX_CLIENT_REQUEST_ID or not client_request_id.isprintable():
+            raise _invalid("client_request_id", "BAD_FORMAT", f"at most {MAX_CLIENT_REQUEST_ID} printable characters")
+        if not client_request_id.isascii():
+            raise _invalid("client_request_id", "BAD_FORMAT", "client_request_id must be ASCII")
+        digest = hashlib.sha256(
+            "\x1f".join(
+                [use.matter_code, use.purpose, type_code, license_id, issuer_code, *sorted(fields), str(duration_days)]
+            ).encode()
+        ).hexdigest()
         matter = self._catalog.matter(use.matter_code)
         if not (type_code or license_id):
             raise _invalid("type_code", "REQUIRED", "give type_code, or license_id for one license")
@@ -213,6 +231,8 @@ class AuthorizationService:
             state=AccessRequestState.PENDING.value,
             submitted_at=now,
             deadline=request_deadline(now),
+            client_request_id=client_request_id,
+            client_digest=digest if client_request_id else "",
         )
         entry = AuditEntry(
             at=now,
@@ -227,12 +247,34 @@ class AuthorizationService:
             decision="SUBMITTED",
             reason=f"access_request={request.request_id}",
         )
-        with self._db.unit_of_work(write=True) as uow:
-            uow.access_requests.expire_overdue(now)
-            uow.access_requests.add(request)
-            self._audit.append(uow, [entry])
-            uow.commit()
-        return request
+        for attempt in (1, 2):
+            try:
+                with self._db.unit_of_work(write=True) as uow:
+                    uow.access_requests.expire_overdue(now)
+                    first = (
+                        uow.access_requests.by_client_request_id(caller.code, client_request_id)
+                        if client_request_id
+                        else None
+                    )
+                    if first is not None:  # a retry: answer with the request first made
+                        if first.client_digest != digest:
+                            raise IdempotencyConflictError(
+                                "client_request_id was used before for another request",
+                                metadata={"access_request_id": first.request_id},
+                            )
+                        request = first
+                        entry = dataclasses.replace(
+                            entry, license_id=first.license_id, reason=f"access_request={first.request_id} retry"
+                        )
+                    else:
+                        uow.access_requests.add(request)
+                    self._audit.append(uow, [entry])
+                    uow.commit()
+                return request
+            except IntegrityError:  # the same key committed by a concurrent retry: the next attempt finds it
+                if attempt == 2 or not client_request_id:
+                    raise
+        raise AssertionError("unreachable")
 
     def list_requests(
         self,

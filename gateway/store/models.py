@@ -223,6 +223,14 @@ class AccessRequestRow(Base):
         Index("ix_access_requests_issuer", "issuer_code", "seq"),
         Index("ix_access_requests_requester", "requester", "matter_code"),
         Index("ix_access_requests_pending", "state", "deadline"),
+        Index(
+            "ux_access_requests_client",
+            "requester",
+            "client_request_id",
+            unique=True,
+            sqlite_where=text("client_request_id <> ''"),
+            postgresql_where=text("client_request_id <> ''"),
+        ),
     )
 
     seq: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
@@ -242,6 +250,10 @@ class AccessRequestRow(Base):
     approved_fields: Mapped[list[str]] = mapped_column(JSON)
     valid_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     decision_reason: Mapped[str] = mapped_column(String(500))
+    client_request_id: Mapped[str] = mapped_column(String(64), server_default="")
+    """The requester's idempotency key, empty when none was given."""
+    client_digest: Mapped[str] = mapped_column(String(64), server_default="")
+    """SHA-256 of what was asked with that key, to tell a retry from another request."""
 
 
 class ConsentRow(Base):

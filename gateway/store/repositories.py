@@ -962,6 +962,8 @@ class StoredAccessRequest:
     decision_reason: str = ""
     seq: int = 0
     """The row's number, the paging cursor; 0 before it is stored."""
+    client_request_id: str = ""
+    client_digest: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -1006,11 +1008,19 @@ class AccessRequestRepository:
                 approved_fields=list(request.approved_fields),
                 valid_until=_as_utc(request.valid_until) if request.valid_until else None,
                 decision_reason=request.decision_reason,
+                client_request_id=request.client_request_id,
+                client_digest=request.client_digest,
             )
         )
 
     def get(self, request_id: str) -> StoredAccessRequest | None:
         row = self._s.execute(select(_Q).where(_Q.c.request_id == request_id)).first()
+        return _access_request(row) if row else None
+
+    def by_client_request_id(self, requester: str, client_request_id: str) -> StoredAccessRequest | None:
+        row = self._s.execute(
+            select(_Q).where(_Q.c.requester == requester, _Q.c.client_request_id == client_request_id)
+        ).first()
         return _access_request(row) if row else None
 
     def decided_for(self, requester: str, matter_code: str) -> list[StoredAccessRequest]:
@@ -1101,6 +1111,8 @@ def _access_request(row: Row[tuple[object, ...]]) -> StoredAccessRequest:
         approved_fields=tuple(m["approved_fields"]),
         valid_until=_utc(m["valid_until"]) if m["valid_until"] else None,
         decision_reason=m["decision_reason"],
+        client_request_id=m["client_request_id"],
+        client_digest=m["client_digest"],
     )
 
 

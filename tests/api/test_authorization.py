@@ -4,6 +4,7 @@ consents (grant, withdraw, list), bad input, roles, and one access record for ev
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -200,6 +201,24 @@ def test_queues_filter_and_page(running: RunningGateway) -> None:
     assert (code, reason) == (grpc.StatusCode.PERMISSION_DENIED, "NOT_AN_ISSUER")
     code, _, violations = refused(lambda: queue(running, page_token="abc"))
     assert violations == [("page_token", "BAD_PAGE_TOKEN")]
+
+
+def test_a_retried_request_is_answered_with_the_first_and_queued_once(running: RunningGateway) -> None:
+    key = f"retry-{uuid.uuid4().hex}"
+    use = verification_pb2.UseContext(matter_code=QYKZ.matter_code, purpose="重试同一申请")
+    before = record_count(running)
+    first = request_access(running, use=use, client_request_id=key)
+    again = request_access(running, use=use, client_request_id=key)
+    assert again == first  # the same request, the same state
+    assert record_count(running) == before + 2  # each answered call is on the record
+    mine = [r for r in queue(running, requester=TAX) if r.purpose == "重试同一申请"]
+    assert [r.request_id for r in mine] == [first.request_id]  # one request in the issuer's queue
+    code, reason, _ = refused(lambda: request_access(running, use=use, client_request_id=key, duration_days=7))
+    assert (code, reason) == (grpc.StatusCode.ALREADY_EXISTS, "REQUEST_ID_REUSED")
+    other = request_access(running, use=use, client_request_id=key + "-b")
+    assert other.request_id != first.request_id  # another key, another request
+    code, _, violations = refused(lambda: request_access(running, use=use, client_request_id="x" * 65))
+    assert violations == [("client_request_id", "BAD_FORMAT")]
 
 
 @pytest.mark.parametrize(

@@ -96,20 +96,22 @@ class AccessRequest(_message.Message):
     def __init__(self, request_id: _Optional[str] = ..., requester: _Optional[str] = ..., requester_name: _Optional[str] = ..., issuer_code: _Optional[str] = ..., type_code: _Optional[str] = ..., type_name: _Optional[str] = ..., license_id: _Optional[str] = ..., matter_code: _Optional[str] = ..., purpose: _Optional[str] = ..., fields: _Optional[_Iterable[str]] = ..., duration_days: _Optional[int] = ..., state: _Optional[_Union[AccessRequestState, str]] = ..., submitted_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., deadline: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., decided_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., approved_fields: _Optional[_Iterable[str]] = ..., valid_until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., decision_reason: _Optional[str] = ...) -> None: ...
 
 class RequestAccessRequest(_message.Message):
-    __slots__ = ("use", "type_code", "license_id", "issuer_code", "fields", "duration_days")
+    __slots__ = ("use", "type_code", "license_id", "issuer_code", "fields", "duration_days", "client_request_id")
     USE_FIELD_NUMBER: _ClassVar[int]
     TYPE_CODE_FIELD_NUMBER: _ClassVar[int]
     LICENSE_ID_FIELD_NUMBER: _ClassVar[int]
     ISSUER_CODE_FIELD_NUMBER: _ClassVar[int]
     FIELDS_FIELD_NUMBER: _ClassVar[int]
     DURATION_DAYS_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     use: _verification_pb2.UseContext
     type_code: str
     license_id: str
     issuer_code: str
     fields: _containers.RepeatedScalarFieldContainer[str]
     duration_days: int
-    def __init__(self, use: _Optional[_Union[_verification_pb2.UseContext, _Mapping]] = ..., type_code: _Optional[str] = ..., license_id: _Optional[str] = ..., issuer_code: _Optional[str] = ..., fields: _Optional[_Iterable[str]] = ..., duration_days: _Optional[int] = ...) -> None: ...
+    client_request_id: str
+    def __init__(self, use: _Optional[_Union[_verification_pb2.UseContext, _Mapping]] = ..., type_code: _Optional[str] = ..., license_id: _Optional[str] = ..., issuer_code: _Optional[str] = ..., fields: _Optional[_Iterable[str]] = ..., duration_days: _Optional[int] = ..., client_request_id: _Optional[str] = ...) -> None: ...
 
 class RequestAccessResponse(_message.Message):
     __slots__ = ("request",)
