@@ -17,6 +17,7 @@ from pathlib import Path
 
 import grpc
 import pytest
+from cryptography import x509
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 from sqlalchemy import create_engine, text
@@ -25,7 +26,10 @@ from sqlalchemy.engine import make_url
 from adapters.client import MemberCredentials, connect
 from gateway.config import Settings
 from gateway.server import Gateway, build_server, initialise
+from gateway.store.database import Database
 from protos.zzgw.v1 import catalog_pb2_grpc, issuance_pb2_grpc
+from signing.keys import SoftwareKey
+from signing.seal_ca import SealMakerCA
 
 PG_URL = os.environ.get("ZZGW_TEST_DATABASE_URL", "")
 PASSPHRASE = "test-only-passphrase"
@@ -100,6 +104,33 @@ def fresh_database(kind: str, directory: Path) -> Iterator[str]:
         yield database.url
     finally:
         database.drop()
+
+
+@pytest.fixture(params=backend_params())
+def migrated_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    """A ``Database`` on an empty store of its own, migrated, on each backend."""
+    with fresh_database(request.param, tmp_path) as url:
+        database = Database.connect(url)
+        database.migrate()
+        try:
+            yield database
+        finally:
+            database.dispose()
+
+
+def gateway_key() -> tuple[SoftwareKey, x509.Certificate]:
+    """A fresh key with a 核验回执专用章 certificate from a fresh seal-maker CA (receipts, audit checkpoints)."""
+    key = SoftwareKey.generate()
+    now = dt.datetime.now(dt.UTC)
+    certificate = SealMakerCA.create("济南市制章中心", now).issue_seal_certificate(
+        issuer_name="证照网关",
+        issuer_uscc=TAX,
+        seal_name="核验回执专用章",
+        public_key=key.public_key_der,
+        not_before=now,
+        not_after=now + dt.timedelta(days=30),
+    )
+    return key, certificate
 
 
 @pytest.fixture(scope="module", params=backend_params())

@@ -5,8 +5,7 @@ other's record numbers and the group is written again — on SQLite and on Postg
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Sequence
-from pathlib import Path
+from collections.abc import Sequence
 
 import pytest
 
@@ -15,34 +14,17 @@ from gateway.domain.model import SystemClock
 from gateway.services.audit import AuditSigner, AuditTrail
 from gateway.store.database import AppendWork, Database
 from gateway.store.group_writer import GroupWriter
-from signing.keys import SoftwareKey
-from signing.seal_ca import SealMakerCA
-from tests.conftest import backend_params, fresh_database
+from tests.conftest import gateway_key
 
 
-@pytest.fixture(params=backend_params())
-def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    with fresh_database(request.param, tmp_path) as url:
-        database = Database.connect(url)
-        database.migrate()
-        try:
-            yield database
-        finally:
-            database.dispose()
+@pytest.fixture
+def db(migrated_db: Database) -> Database:
+    return migrated_db
 
 
 @pytest.fixture(scope="module")
 def signer() -> AuditSigner:
-    key = SoftwareKey.generate()
-    now = dt.datetime.now(dt.UTC)
-    certificate = SealMakerCA.create("济南市制章中心", now).issue_seal_certificate(
-        issuer_name="证照网关",
-        issuer_uscc="11370100993701097M",
-        seal_name="核验回执专用章",
-        public_key=key.public_key_der,
-        not_before=now,
-        not_after=now + dt.timedelta(days=1),
-    )
+    key, certificate = gateway_key()
     return AuditSigner(key=key, certificate=certificate)
 
 

@@ -4,28 +4,19 @@ on SQLite and on PostgreSQL; a failed append leaves nothing behind and the conne
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from gateway.domain.audit import GENESIS, AuditAction, AuditEntry, Checkpoint, chain
 from gateway.store.database import Database
 from gateway.store.repositories import StoredReceipt
-from tests.conftest import backend_params, fresh_database
 
 AT = dt.datetime(2026, 12, 1, 5, 6, 7, 891011, tzinfo=dt.UTC)
 
 
-@pytest.fixture(params=backend_params())
-def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    with fresh_database(request.param, tmp_path) as url:
-        database = Database.connect(url)
-        database.migrate()
-        try:
-            yield database
-        finally:
-            database.dispose()
+@pytest.fixture
+def db(migrated_db: Database) -> Database:
+    return migrated_db
 
 
 def receipt(n: int, **changes: object) -> StoredReceipt:

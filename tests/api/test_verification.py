@@ -66,6 +66,14 @@ def change(running: RunningGateway, license_id: str, action: int) -> None:
     )
 
 
+def amend(running: RunningGateway, license_id: str) -> None:
+    running.issuance(MARKET).AmendLicense(
+        issuance_pb2.AmendLicenseRequest(
+            request_id="am-" + uuid.uuid4().hex, license_id=license_id, fields={"food_category": "糕点"}, reason="变更"
+        )
+    )
+
+
 def findings(report: verification_pb2.VerificationReport) -> tuple[tuple[int, str], ...]:
     return tuple((f.result, f.reason) for f in (report.integrity, report.status, report.issuer_identity))
 
@@ -135,14 +143,7 @@ def test_a_status_change_shows_at_the_next_verification(running: RunningGateway,
 
 def test_superseded_expired_not_yet_valid_and_unknown(running: RunningGateway) -> None:
     old = issue(running, 3)
-    running.issuance(MARKET).AmendLicense(
-        issuance_pb2.AmendLicenseRequest(
-            request_id="am-" + uuid.uuid4().hex,
-            license_id=old.license.license_id,
-            fields={"food_category": "糕点"},
-            reason="变更",
-        )
-    )
+    amend(running, old.license.license_id)
     assert verify(running, license_id=old.license.license_id).reason == "SUPERSEDED"
 
     past = today() - dt.timedelta(days=400)
@@ -413,14 +414,7 @@ def test_the_driver_reads_give_the_same_licenses_as_the_orm(running: RunningGate
     """VerifyLicense reads licenses on a driver connection (``Database.read_license``): the same values as the
     ORM's, for licenses in several states and with and without an end of validity, on both databases."""
     amended = issue(running, 41)
-    running.issuance(MARKET).AmendLicense(
-        issuance_pb2.AmendLicenseRequest(
-            request_id="am-" + uuid.uuid4().hex,
-            license_id=amended.license.license_id,
-            fields={"food_category": "糕点"},
-            reason="变更",
-        )
-    )
+    amend(running, amended.license.license_id)
     revoked = batch_issue(running, 42, valid_until=(today() + dt.timedelta(days=30)).isoformat())
     change(running, revoked, issuance_pb2.STATUS_ACTION_REVOKE)
     ids = [amended.license.license_id, revoked, batch_issue(running, 43)]

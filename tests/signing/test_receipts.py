@@ -3,7 +3,6 @@ a batch checkable on its own, and every way of moving a receipt, proof or signat
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import struct
 from pathlib import Path
@@ -16,7 +15,7 @@ from signing.errors import InvalidSignature
 from signing.keys import SoftwareKey
 from signing.merkle import all_paths, inclusion_path, leaf_hash, root_from_path, tree_hash
 from signing.receipts import check_receipt, sign_receipt, sign_receipts
-from signing.seal_ca import SealMakerCA
+from tests.conftest import gateway_key
 
 VECTORS = json.loads((Path(__file__).parent.parent / "vectors" / "merkle.json").read_text(encoding="utf-8"))
 LEAVES = [leaf_hash(bytes.fromhex(h)) for h in VECTORS["leaves_hex"]]
@@ -52,18 +51,7 @@ def test_a_path_proves_only_its_own_place() -> None:
 
 @pytest.fixture(scope="module")
 def receipt_key() -> tuple[SoftwareKey, x509.Certificate]:
-    key = SoftwareKey.generate()
-    now = dt.datetime.now(dt.UTC)
-    ca = SealMakerCA.create("济南市制章中心", now)
-    cert = ca.issue_seal_certificate(
-        issuer_name="证照网关",
-        issuer_uscc="11370100993701097M",
-        seal_name="核验回执专用章",
-        public_key=key.public_key_der,
-        not_before=now,
-        not_after=now + dt.timedelta(days=30),
-    )
-    return key, cert
+    return gateway_key()
 
 
 def statements(n: int, batch: str = "a") -> list[bytes]:
