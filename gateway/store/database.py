@@ -54,6 +54,10 @@ from gateway.store.repositories import (
 _MIGRATIONS = Path(__file__).with_name("migrations")
 _EVENT_LOCK_ID = 0x7A7A6777  # "zzgw"
 _AUDIT_LOCK_ID = 0x7A7A6761  # "zzga"
+_SPARE_CONNECTIONS = 4
+"""Beyond ``pool_size`` sessions (one per request thread), the pool lends as many again for the request threads'
+own reading connections (``_thread_reader``, kept), plus these for the group writers (``Appender``, kept) and
+the odd extra session: so a thread never waits for a connection another thread keeps."""
 
 
 class Database:
@@ -76,10 +80,10 @@ class Database:
                 Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
             kwargs["pool_size"] = pool_size
-            kwargs["max_overflow"] = pool_size
+            kwargs["max_overflow"] = pool_size + _SPARE_CONNECTIONS
         else:
             kwargs["pool_size"] = pool_size
-            kwargs["max_overflow"] = pool_size
+            kwargs["max_overflow"] = pool_size + _SPARE_CONNECTIONS
             kwargs["pool_pre_ping"] = True
             if parsed.get_driver_name() == "psycopg":
                 # No server-side prepared statements: their generic plans turn `= ANY(array)` lookups into
