@@ -497,7 +497,7 @@ def build_server(gateway: Gateway, address: str | None = None) -> tuple[grpc.Ser
     )
     audit_pb2_grpc.add_AuditServiceServicer_to_server(AuditServicer(gateway.audit, gateway.member_name), server)
     verification_pb2_grpc.add_VerificationServiceServicer_to_server(
-        VerificationServicer(gateway.verification, gateway.catalog, gateway.clock, gateway.member_name), server
+        VerificationServicer(gateway.verification, gateway.catalog, gateway.member_name), server
     )
     sharing_pb2_grpc.add_SharingServiceServicer_to_server(
         SharingServicer(gateway.sharing, gateway.catalog, gateway.member_name), server

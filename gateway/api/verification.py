@@ -10,7 +10,7 @@ from gateway.api.convert import timestamp
 from gateway.api.interceptors import caller, operator
 from gateway.domain.catalog import Catalog
 from gateway.domain.errors import UpstreamUnavailableError
-from gateway.domain.model import Clock, License, LicenseStatus, today
+from gateway.domain.model import LicenseStatus
 from gateway.domain.verification import ClaimResult, UseContext, check_use
 from gateway.services.verification import Report, VerificationService
 from gateway.store.repositories import StoredReceipt
@@ -27,10 +27,8 @@ class VerificationServicer(verification_pb2_grpc.VerificationServiceServicer):
         self,
         service: VerificationService | None,
         catalog: Catalog,
-        clock: Clock,
         issuer_name: Callable[[str], str],
     ):
-        self._clock = clock
         self._service = service
         self._catalog = catalog
         self._issuer_name = issuer_name
@@ -135,12 +133,14 @@ class VerificationServicer(verification_pb2_grpc.VerificationServiceServicer):
             integrity=_finding(report.integrity),
             status=_finding(report.status),
             issuer_identity=_finding(report.issuer_identity),
-            license=self._summary(report.license) if report.license is not None else None,
+            license=self._summary(report) if report.license is not None else None,
             checked_at=timestamp(report.checked_at),
             receipt=self._receipt(report.receipt),
         )
 
-    def _summary(self, license: License) -> verification_pb2.LicenseSummary:
+    def _summary(self, report: Report) -> verification_pb2.LicenseSummary:
+        license, status = report.license, report.license_status
+        assert license is not None and status is not None  # a report with a license has its status
         content = license.content
         license_type = self._catalog.license_types.get(content.type_code)
         return verification_pb2.LicenseSummary(
@@ -151,7 +151,7 @@ class VerificationServicer(verification_pb2_grpc.VerificationServiceServicer):
             issuer_name=self._issuer_name(content.issuer_code),
             valid_from=content.valid_from.isoformat(),
             valid_until=content.valid_until.isoformat() if content.valid_until else "",
-            status=_STATUS[license.effective_status(today(self._clock))],
+            status=_STATUS[status],
             version=content.version,
         )
 

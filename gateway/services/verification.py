@@ -50,7 +50,7 @@ from gateway.domain.errors import (
     NotFoundError,
 )
 from gateway.domain.identifiers import license_id_violation
-from gateway.domain.model import Clock, License, Member, today
+from gateway.domain.model import CHINA_TZ, Clock, License, LicenseStatus, Member
 from gateway.domain.seals import Seal
 from gateway.domain.verification import (
     NOT_FOUND,
@@ -107,6 +107,8 @@ class Report:
     status: Finding
     issuer_identity: Finding
     license: License | None
+    license_status: LicenseStatus | None
+    """The license's status on the day of the check, as the receipt states it."""
     checked_at: dt.datetime
     receipt: StoredReceipt
 
@@ -222,7 +224,7 @@ class VerificationService:
             use,
             query,
             checked.integrity,
-            self._status(license),
+            self._status(license, now),
             checked.identity,
             license,
             now,
@@ -262,7 +264,7 @@ class VerificationService:
             use,
             query,
             checked.integrity,
-            self._status(license),
+            self._status(license, now),
             identity,
             license,
             now,
@@ -298,7 +300,7 @@ class VerificationService:
             report = self._report(action, caller, use, query, checked.integrity, _NOT_REGISTERED, identity, None, now)
             return report, checked
         identity = self._signer_identity(identity, checked.signer_uscc, license)
-        status = self._status(license)
+        status = self._status(license, now)
         report = self._report(action, caller, use, query, checked.integrity, status, identity, license, now)
         return report, checked
 
@@ -335,7 +337,7 @@ class VerificationService:
         else:
             with self._db.unit_of_work() as uow:
                 license = uow.licenses.get_current(type_code, license_number.strip())
-            answer = answer_claim(license, holder_code, fields, today(self._clock))
+            answer = answer_claim(license, holder_code, fields, _day(now))
         statement = {
             "kind": "claim",
             "query": {
@@ -423,7 +425,7 @@ class VerificationService:
         known = self._seal_by_key_prefix(envelope.key_id_prefix)
         if known is None:
             integrity = Finding(result=CheckResult.FAILED, reason="UNKNOWN_SEAL_KEY", detail="no seal has this key")
-            status = self._status(license) if license else NOT_FOUND
+            status = self._status(license, now) if license else NOT_FOUND
             return self._report(
                 AuditAction.VERIFY_LICENSE, caller, use, query, integrity, status, _NOT_CHECKED, license, now
             )
@@ -451,14 +453,15 @@ class VerificationService:
             use,
             query,
             check.integrity,
-            self._status(license),
+            self._status(license, now),
             identity,
             license,
             now,
         )
 
-    def _status(self, license: License) -> Finding:
-        return status_finding(license, today(self._clock))
+    def _status(self, license: License, now: dt.datetime) -> Finding:
+        """The status finding on the day (China time) of ``now``, the time of the check."""
+        return status_finding(license, _day(now))
 
     def _license(self, license_id: str) -> License | None:
         generation = self._feed.generation
@@ -622,7 +625,7 @@ class VerificationService:
                 "status": _finding_map(status),
                 "issuer_identity": _finding_map(identity),
             },
-            "license": self._summary(license) if license is not None else None,
+            "license": self._summary(license, _day(now)) if license is not None else None,
         }
         receipt = self._sign_and_store(action, caller, use, statement, license, result.value, reason or "", now)
         return Report(
@@ -632,11 +635,12 @@ class VerificationService:
             status=status,
             issuer_identity=identity,
             license=license,
+            license_status=license.effective_status(_day(now)) if license is not None else None,
             checked_at=now,
             receipt=receipt,
         )
 
-    def _summary(self, license: License) -> dict[str, object]:
+    def _summary(self, license: License, on: dt.date) -> dict[str, object]:
         content = license.content
         return {
             "license_id": license.license_id,
@@ -644,7 +648,7 @@ class VerificationService:
             "issuer_code": content.issuer_code,
             "valid_from": content.valid_from.isoformat(),
             "valid_until": content.valid_until.isoformat() if content.valid_until else "",
-            "status": license.effective_status(today(self._clock)).value,
+            "status": license.effective_status(on).value,
             "version": content.version,
         }
 
@@ -749,6 +753,10 @@ def _subject_license_id(pdf: bytes) -> str:
     except Exception:
         return ""
     return subject if license_id_violation("license_id", subject) is None else ""
+
+
+def _day(now: dt.datetime) -> dt.date:
+    return now.astimezone(CHINA_TZ).date()
 
 
 def _invalid(field: str, reason: str, description: str) -> InvalidRequestError:
