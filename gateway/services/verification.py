@@ -18,9 +18,12 @@ certificate and the receipt's proof (``signing.receipts.check_receipt``).
 **Caches** hold what is expensive and changes rarely, and every one of them is dropped by the change feed
 (``gateway.store.changes``) when what it holds changes in any process:
 
-- licenses by identifier (the store's row; its status, never past a change);
-- record signatures that verified, by the digest of the record, key and signature (the record is still encoded and
-  hashed on every check, so a record changed in the store behind the gateway's back is caught);
+- licenses by identifier (the store's row; its status, never past a change), and for ``VerifyLicense`` by
+  identifier the same row with its integrity and issuer-identity findings (status is found per check, from one
+  reading of the clock); dropped with the license, and all of them when any seal changes;
+- record signatures that verified, by the digest of the record, key and signature (a record read from the store
+  — by number always, by identifier when not cached — is encoded and hashed again, so a record changed in the
+  store behind the gateway's back is caught when it is read);
 - seals by key id, with their parsed certificate and the chain check (``signing.checks.chain_identity``);
 - the seal-maker CA's CRL, rebuilt when a seal is revoked.
 """

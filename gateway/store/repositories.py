@@ -326,8 +326,8 @@ def _insert_many(session: Session, table: Table, rows: list[dict[str, object]]) 
     """
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql" and len(rows) >= _COPY_FROM:
-        # many rows (a batch of licenses): COPY; a few (a group commit) cost less with psycopg's pipelined
-        # executemany than setting up a COPY
+        # many rows (a batch of licenses): COPY; a few (a group commit, a short batch) cost less as one multi-row
+        # INSERT than setting up a COPY
         columns = [c for c in table.columns if c.name in rows[0]]
         _copy_into(
             session.connection(),
