@@ -34,9 +34,11 @@ Files written by ``save`` (keys encrypted PKCS#8, mode 0600)::
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import json
 import os
+import tempfile
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -400,9 +402,16 @@ class SealMakerCA:
             ],
         }
         path = self._directory / _STATE_FILE
-        temporary = path.with_suffix(".tmp")
-        temporary.write_text(json.dumps(state, indent=1) + "\n", encoding="utf-8")
-        os.replace(temporary, path)  # atomic: a crash leaves the old or the new list, never half of one
+        # a temporary file of this writer's own: gateway worker processes sharing the directory write at once
+        fd, temporary = tempfile.mkstemp(dir=self._directory, prefix=f".{_STATE_FILE}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
+                out.write(json.dumps(state, indent=1) + "\n")
+            os.replace(temporary, path)  # atomic: a crash leaves the old or the new list, never half of one
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
+            raise
 
 
 # --- the trust check -------------------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import datetime as dt
 import json
 import stat
@@ -305,6 +306,24 @@ def test_save_load_round_trip(tmp_path: Path, seal_key: ec.EllipticCurvePrivateK
         > number.get_extension_for_class(x509.CRLNumber).value.crl_number
     )
     assert check(loaded, issue(loaded, seal_key)).result is CheckResult.PASSED
+
+
+def test_processes_sharing_the_directory_write_their_state_at_once(tmp_path: Path) -> None:
+    """Gateway workers each load the CA from one directory and make CRLs when they start; writing the state file at
+    the same moment must not fail either (each writes a temporary file of its own, then renames it)."""
+    SealMakerCA.create("济南市制章中心", NOW).save(tmp_path, PASSPHRASE)
+    workers = [SealMakerCA.load(tmp_path, PASSPHRASE) for _ in range(4)]
+
+    def make_crls(ca: SealMakerCA) -> None:
+        for _ in range(50):
+            ca.crl(LATER, LATER + dt.timedelta(days=7))
+
+    with concurrent.futures.ThreadPoolExecutor(len(workers)) as pool:
+        for done in [pool.submit(make_crls, ca) for ca in workers]:
+            done.result()  # raises what the thread raised
+    state = json.loads((tmp_path / "revocations.json").read_text())
+    assert state["crl_number"] >= 50
+    assert not list(tmp_path.glob("*.tmp"))
 
 
 def test_wrong_passphrase_is_a_key_store_error(tmp_path: Path) -> None:
