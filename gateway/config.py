@@ -10,7 +10,7 @@ environment variable        setting                 default
 ZZGW_CONFIG                 (the TOML file)         ``zzgw.toml`` in the working directory, if present
 ZZGW_MODE                   mode                    ``dev`` (bearer tokens); ``production`` requires mTLS
 ZZGW_DATA_DIR               data_dir                ``./var``
-ZZGW_DATABASE_URL           database_url            ``sqlite:///<data_dir>/zzgw.db``; any SQLAlchemy URL
+ZZGW_DATABASE_URL           database_url            ``sqlite:///<data_dir>/zzgw.db``; or ``postgresql+psycopg://…``
 ZZGW_GRPC_ADDR              grpc_addr               ``127.0.0.1:50051``
 ZZGW_HTTP_ADDR              http_addr               ``127.0.0.1:8080`` (TSA, CRL; later the console)
 ZZGW_TSA_URL                tsa_url                 (none): the gateway's own TSA; else an RFC 3161 URL
@@ -57,6 +57,10 @@ _ENV = {
 }
 
 
+SUPPORTED_DATABASES = ("sqlite:", "postgresql+psycopg:")
+"""The stores zzgw runs on (its driver paths, locks and migrations are written for these two)."""
+
+
 class ConfigError(Exception):
     """The configuration is incomplete or contradictory."""
 
@@ -84,6 +88,10 @@ class Settings:
             raise ConfigError(f"mode must be dev or production, not {self.mode!r}")
         if not 1 <= self.workers <= 64 or not 1 <= self.threads <= 1024:
             raise ConfigError("workers must be 1-64 and threads 1-1024")
+        if self.database_url and not self.database_url.startswith(SUPPORTED_DATABASES):
+            raise ConfigError(
+                "database_url must be a SQLite (sqlite:///path) or PostgreSQL (postgresql+psycopg://…) URL"
+            )
         if self.audit_retention_days < 0:
             raise ConfigError("audit_retention_days must be 0 (keep for ever) or more")
         if not 1024 <= self.max_message_bytes <= 256 * 1024 * 1024:

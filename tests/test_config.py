@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from gateway.config import ConfigError, Settings
+from gateway.store.database import Database
 
 
 @pytest.fixture(autouse=True)
@@ -159,3 +160,12 @@ def test_a_missing_passphrase_file_is_a_configuration_error(tmp_path: Path) -> N
             "file, and refuse an empty file too"
         )
     pytest.fail("a missing passphrase file was accepted")
+
+
+@pytest.mark.parametrize("url", ["mysql+pymysql://root@127.0.0.1/test", "postgresql+psycopg2://u@h/db", "oracle://x"])
+def test_only_sqlite_and_postgresql_through_psycopg_are_stores(url: str) -> None:
+    with pytest.raises(ConfigError, match=r"SQLite .* or PostgreSQL"):
+        Settings(database_url=url)
+    with pytest.raises(ValueError, match="SQLite or PostgreSQL through psycopg"):
+        Database.connect(url)
+    assert Settings(database_url="postgresql+psycopg://postgres@127.0.0.1/test").database_url.startswith("postgresql")

@@ -74,6 +74,11 @@ class Database:
     @classmethod
     def connect(cls, url: str, *, pool_size: int = 16, echo: bool = False) -> Database:
         parsed = make_url(url)
+        if (parsed.get_backend_name(), parsed.get_driver_name()) not in (
+            ("sqlite", "pysqlite"),
+            ("postgresql", "psycopg"),
+        ):
+            raise ValueError(f"zzgw stores on SQLite or PostgreSQL through psycopg, not {parsed.drivername}")
         kwargs: dict[str, Any] = {"echo": echo}
         if parsed.get_backend_name() == "sqlite":
             if parsed.database and parsed.database != ":memory:":
@@ -123,8 +128,6 @@ class Database:
 
     def appender(self) -> Appender:
         """Transactions on one driver connection of its own, for a group writer's hot appends."""
-        if self.dialect not in ("sqlite", "postgresql"):
-            raise NotImplementedError(f"no driver path for {self.dialect}")
         return Appender(self)
 
     @contextlib.contextmanager

@@ -336,10 +336,8 @@ def _insert_many(session: Session, table: Table, rows: list[dict[str, object]]) 
             [[row[c.name] for c in columns] for row in rows],
             json_columns={i for i, c in enumerate(columns) if isinstance(c.type, JSON)},
         )
-    elif dialect in ("sqlite", "postgresql"):
-        insert_rows(SessionStatements(session), table, rows)
     else:
-        session.execute(insert(table), rows)
+        insert_rows(SessionStatements(session), table, rows)
 
 
 def insert_rows(statements: Statements, table: Table, rows: list[dict[str, object]]) -> None:
