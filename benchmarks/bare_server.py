@@ -26,12 +26,15 @@ class BareIssuance(issuance_pb2_grpc.IssuanceServiceServicer):
 
 
 def main() -> None:
+    from gateway.server import tune_gc
+
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=16))
     issuance_pb2_grpc.add_IssuanceServiceServicer_to_server(BareIssuance(), server)
     from grpc_health.v1 import health, health_pb2_grpc
 
     health_pb2_grpc.add_HealthServicer_to_server(health.HealthServicer(), server)
     server.add_insecure_port(f"127.0.0.1:{sys.argv[1]}")
+    tune_gc()  # as the gateway
     server.start()
     server.wait_for_termination()
 

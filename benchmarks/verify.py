@@ -23,8 +23,9 @@ whose callback sends the next one, ``--in-flight`` calls always outstanding). St
      ``--document-rounds`` rounds with raw pyHanko (``validate_pdf_signature``, a ValidationContext trusting the
      seal-maker CA root, with its CRL) and the gateway's own validator (``signing.pdf.validate_sync``) checking the
      same PDF in a loop, one thread on CPU 0; medians are reported.
-3. The bare server (sync ``grpc.server``, ThreadPoolExecutor(16), as the gateway) answers every call with the bytes
-   of one real VerifyLicenseResponse, in the same layout.
+3. The bare server (sync ``grpc.server``, ThreadPoolExecutor(16), the collector settings of
+   ``gateway.server.tune_gc``: as the gateway) answers every call with the bytes of one real VerifyLicenseResponse,
+   in the same layout.
 4. **workers**: the warm test with ZZGW_WORKERS=1 (unpinned, as ``zzgw serve`` runs it; and pinned to CPU 0) and
    ZZGW_WORKERS=2 (``zzgw serve`` pins one worker per core), and the bare server as 1 and 2 processes, the client
    unpinned over ``--channels`` connections spread evenly over the server processes (the kernel's SO_REUSEPORT
@@ -91,6 +92,8 @@ class _FixedReply(grpc.GenericRpcHandler):
 def serve_bare(port: int, reply_file: str) -> None:
     from grpc_health.v1 import health, health_pb2_grpc
 
+    from gateway.server import tune_gc
+
     reply = Path(reply_file).read_bytes()
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=THREADS),
@@ -101,6 +104,7 @@ def serve_bare(port: int, reply_file: str) -> None:
     health_pb2_grpc.add_HealthServicer_to_server(health.HealthServicer(), server)
     if server.add_insecure_port(f"127.0.0.1:{port}") == 0:
         raise SystemExit(f"cannot listen on 127.0.0.1:{port}")
+    tune_gc()  # the same server model as the gateway's, collector settings included
     server.start()
     print("READY", flush=True)
     server.wait_for_termination()

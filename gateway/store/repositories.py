@@ -418,10 +418,11 @@ def _params(
 
 
 def _sqlite_datetime(value: object) -> str:
+    """SQLAlchemy's SQLite DATETIME text (``YYYY-MM-DD HH:MM:SS.ffffff``, UTC), by ``isoformat`` (3× strftime)."""
     assert isinstance(value, dt.datetime)
     if value.tzinfo is not None:
         value = value.astimezone(dt.UTC).replace(tzinfo=None)
-    return value.strftime("%Y-%m-%d %H:%M:%S.%f")
+    return value.isoformat(" ", "microseconds")
 
 
 def _copy_into(
