@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import secrets
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -18,6 +20,15 @@ from gateway.domain.errors import FieldViolation, InvalidRequestError
 from gateway.domain.model import License, LicenseStatus
 from gateway.domain.validation import check_text
 from signing.results import PASSED, CheckResult, Finding
+
+
+def new_receipt_id() -> str:
+    """32 hex digits: the milliseconds since 1970 (12 digits), then 80 random bits. Receipts made one after another
+    get ids that sort together, so the receipts' primary-key index grows at its end; random ids put every
+    verification's key on a page of its own, about a third of what a verification wrote to SQLite's WAL
+    (benchmarks.verify). The random part keeps an id unguessable; the time in it is also in the signed statement."""
+    return f"{time.time_ns() // 1_000_000:012x}{secrets.token_hex(10)}"
+
 
 MAX_PURPOSE = 200
 MAX_OPERATOR = 64

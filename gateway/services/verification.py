@@ -35,7 +35,6 @@ import dataclasses
 import datetime as dt
 import hashlib
 import io
-import secrets
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -62,6 +61,7 @@ from gateway.domain.verification import (
     UseContext,
     answer_claim,
     authority_finding,
+    new_receipt_id,
     status_finding,
 )
 from gateway.services.audit import AuditTrail
@@ -160,7 +160,7 @@ class VerificationService:
         feed: ChangeFeed,
         *,
         audit: AuditTrail | None = None,
-        ids: Callable[[], str] = lambda: secrets.token_hex(16),
+        ids: Callable[[], str] = new_receipt_id,
     ):
         self._db = db
         self._catalog = catalog

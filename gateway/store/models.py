@@ -159,7 +159,7 @@ class ReceiptRow(Base):
     """A verification receipt (核验回执): the signed statement of one verification, kept for later matters."""
 
     __tablename__ = "receipts"
-    __table_args__ = (Index("ix_receipts_license", "license_id"), Index("ix_receipts_case", "bundle_code", "case_id"))
+    __table_args__ = (Index("ix_receipts_case", "bundle_code", "case_id"),)
 
     receipt_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     statement: Mapped[bytes] = mapped_column(LargeBinary)
