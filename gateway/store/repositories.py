@@ -421,7 +421,7 @@ def _sqlite_datetime(value: object) -> str:
     """SQLAlchemy's SQLite DATETIME text (``YYYY-MM-DD HH:MM:SS.ffffff``, UTC), by ``isoformat`` (3× strftime)."""
     assert isinstance(value, dt.datetime)
     if value.tzinfo is not None:
-        value = value.astimezone(dt.UTC).replace(tzinfo=None)
+        value = (value if value.tzinfo is dt.UTC else value.astimezone(dt.UTC)).replace(tzinfo=None)
     return value.isoformat(" ", "microseconds")
 
 

@@ -314,3 +314,28 @@ def test_serving_collector_settings() -> None:
     assert found["after"] == found["expected"] == [20_000, 50, 100]
     assert found["frozen"] > 10_000  # the imported gateway: modules, functions, classes
     assert found["cycle_collected"] is True
+
+
+def test_interceptor_guards_each_method_once_and_anew_for_another_handler() -> None:
+    """The guarded handler is made once per method (the dispatching thread reuses it), made again if the service's
+    handler for the method changes, and public methods (health, reflection) pass unwrapped."""
+    from gateway.api.interceptors import GatewayInterceptor
+
+    interceptor = GatewayInterceptor(None, mode="dev")  # type: ignore[arg-type]  # no call runs here
+    first = grpc.unary_unary_rpc_method_handler(lambda request, context: b"first")
+    second = grpc.unary_unary_rpc_method_handler(lambda request, context: b"second")
+    method = "/zzgw.v1.VerificationService/VerifyLicense"
+
+    class Details(grpc.HandlerCallDetails):
+        def __init__(self, method: str):
+            self.method = method
+            self.invocation_metadata = ()
+
+    guarded = interceptor.intercept_service(lambda _: first, Details(method))
+    assert guarded is not None and guarded is not first and guarded.unary_unary is not first.unary_unary
+    assert interceptor.intercept_service(lambda _: first, Details(method)) is guarded
+    again = interceptor.intercept_service(lambda _: second, Details(method))
+    assert again is not guarded and again is not second
+    health = "/grpc.health.v1.Health/Check"
+    assert interceptor.intercept_service(lambda _: first, Details(health)) is first
+    assert interceptor.intercept_service(lambda _: None, Details(method)) is None
