@@ -65,7 +65,7 @@ def server(env: dict[str, str], mode: str, cpu: int | None) -> Iterator[Running]
         ready, _, _ = select.select([proc.stdout], [], [], 60)
         if not ready or proc.stdout.readline().strip() != "READY":
             raise RuntimeError(f"the {mode} server did not start (exit code {proc.poll()})")
-        wait_serving(address)
+        wait_serving(address, process=proc)
         yield Running(address, [proc.pid])
     finally:
         _stop([proc])

@@ -9,11 +9,13 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -25,17 +27,31 @@ PG_URL = os.environ.get("ZZGW_BENCH_DATABASE_URL") or os.environ.get(
 PASSPHRASE = "benchmark-only-passphrase"
 
 
+_HANDED_OUT: set[int] = set()
+_HANDED_OUT_LOCK = threading.Lock()
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A port free on 127.0.0.1 now, and never one this process handed out before: the kernel may offer a port it
+    just gave again, so a gRPC and an HTTP port taken one after the other could otherwise be the same."""
+    with _HANDED_OUT_LOCK:
+        while True:
+            with socket.socket() as s:
+                s.bind(("127.0.0.1", 0))
+                port = int(s.getsockname()[1])
+            if port not in _HANDED_OUT:
+                _HANDED_OUT.add(port)
+                return port
 
 
-def wait_serving(address: str, timeout: float = 60.0) -> None:
+def wait_serving(address: str, timeout: float = 60.0, process: subprocess.Popen[Any] | None = None) -> None:
+    """Until the health service at ``address`` says SERVING; fails at once if ``process`` (the server) has exited."""
     deadline = time.monotonic() + timeout
     with grpc.insecure_channel(address) as channel:
         stub = health_pb2_grpc.HealthStub(channel)
         while time.monotonic() < deadline:
+            if process is not None and process.poll() is not None:
+                raise RuntimeError(f"the server for {address} exited with code {process.returncode} before serving")
             try:
                 if (
                     stub.Check(health_pb2.HealthCheckRequest(), timeout=1).status
@@ -80,7 +96,7 @@ def gateway_process(database_url: str | None, *, workers: int = 1, threads: int 
         subprocess.run([*zzgw, "init"], env=env, cwd=ROOT, check=True, capture_output=True)
         process = subprocess.Popen([*zzgw, "serve"], env=env, cwd=ROOT, stdout=subprocess.DEVNULL)
         try:
-            wait_serving(f"127.0.0.1:{port}")
+            wait_serving(f"127.0.0.1:{port}", process=process)
             yield Gateway(address=f"127.0.0.1:{port}", data_dir=Path(tmp), process=process)
         finally:
             process.terminate()

@@ -23,7 +23,7 @@ def bare(n: int, streams: int) -> dict[str, float]:
     port = free_port()
     process = subprocess.Popen([sys.executable, "-m", "benchmarks.bare_server", str(port)], cwd=ROOT)
     try:
-        wait_serving(f"127.0.0.1:{port}")
+        wait_serving(f"127.0.0.1:{port}", process=process)
         return run_client("benchmarks.ingest_client", f"127.0.0.1:{port}", str(n), str(streams))
     finally:
         process.terminate()

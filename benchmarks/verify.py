@@ -191,7 +191,7 @@ def gateway(env: dict[str, str], *, workers: int, cpu: int | None) -> Iterator[R
     proc = subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL)
     try:
         address = f"127.0.0.1:{grpc_port}"
-        wait_serving(address)
+        wait_serving(address, process=proc)
         pids = [proc.pid] if workers == 1 else _workers(proc.pid, workers, grpc_port)
         yield Running(address, pids, f"http://127.0.0.1:{http_port}")
     finally:

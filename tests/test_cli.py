@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 import urllib.request
 from pathlib import Path
 
@@ -58,7 +59,7 @@ def test_init_serve_demo_import_and_graceful_stop(env: dict[str, str], tmp_path:
         text=True,
     )
     try:
-        wait_serving(env["ZZGW_GRPC_ADDR"], timeout=60)
+        wait_serving(env["ZZGW_GRPC_ADDR"], timeout=60, process=server)
         http = f"http://{env['ZZGW_HTTP_ADDR']}"
         with urllib.request.urlopen(f"{http}/healthz", timeout=10) as response:
             assert response.read() == b"ok\n"
@@ -168,3 +169,37 @@ def test_import_ca_with_a_wrong_key_passphrase(env: dict[str, str], tmp_path: Pa
         str(source / "intermediate.key.pem"),
     )
     assert result.returncode == 2 and "passphrase" in result.stderr.lower(), result.stderr
+
+
+def test_free_ports_are_never_handed_out_twice(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The kernel may offer a just-closed port again; a gRPC and an HTTP port taken one after the other once came
+    out the same and the gateway could not start (benchmarks.ingest). Here the kernel offers 47001 twice."""
+    import benchmarks.common
+
+    offered = iter([47001, 47001, 47002])
+
+    class Socket:
+        def __enter__(self) -> Socket:
+            return self
+
+        def __exit__(self, *_: object) -> None:
+            return None
+
+        def bind(self, _address: object) -> None:
+            return None
+
+        def getsockname(self) -> tuple[str, int]:
+            return ("127.0.0.1", next(offered))
+
+    monkeypatch.setattr(benchmarks.common, "_HANDED_OUT", set())
+    monkeypatch.setattr(benchmarks.common.socket, "socket", Socket)
+    assert [free_port(), free_port()] == [47001, 47002]
+
+
+def test_waiting_for_a_server_that_exited_fails_at_once() -> None:
+    process = subprocess.Popen([sys.executable, "-c", "raise SystemExit(3)"])
+    process.wait(30)
+    began = time.monotonic()
+    with pytest.raises(RuntimeError, match="exited with code 3 before serving"):
+        wait_serving(f"127.0.0.1:{free_port()}", timeout=30, process=process)
+    assert time.monotonic() - began < 5

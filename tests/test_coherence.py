@@ -39,7 +39,7 @@ def serve(env: dict[str, str]) -> subprocess.Popen[bytes]:
         stderr=subprocess.DEVNULL,
     )
     try:
-        wait_serving(env["ZZGW_GRPC_ADDR"], timeout=60)
+        wait_serving(env["ZZGW_GRPC_ADDR"], timeout=60, process=process)
     except BaseException:
         process.kill()
         raise

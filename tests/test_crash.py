@@ -28,7 +28,7 @@ def serve(env: dict[str, str]) -> subprocess.Popen[bytes]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    wait_serving(env["ZZGW_GRPC_ADDR"], timeout=60)
+    wait_serving(env["ZZGW_GRPC_ADDR"], timeout=60, process=process)
     return process
 
 
