@@ -418,7 +418,8 @@ def _params(
 
 
 def _sqlite_datetime(value: object) -> str:
-    """SQLAlchemy's SQLite DATETIME text (``YYYY-MM-DD HH:MM:SS.ffffff``, UTC), by ``isoformat`` (3× strftime)."""
+    """SQLAlchemy's SQLite DATETIME text (``YYYY-MM-DD HH:MM:SS.ffffff``, UTC), by ``isoformat``: a third of the
+    time ``strftime`` took, in every group commit."""
     assert isinstance(value, dt.datetime)
     if value.tzinfo is not None:
         value = (value if value.tzinfo is dt.UTC else value.astimezone(dt.UTC)).replace(tzinfo=None)

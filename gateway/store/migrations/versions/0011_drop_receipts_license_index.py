@@ -2,7 +2,7 @@
 
 No query reads receipts by license (they are read by id, and by bundle and case), and its random-order inserts
 cost every verification's group commit a page of its own: about a third of the WAL a verification wrote on SQLite
-(benchmarks.verify; ADR 0004).
+(benchmarks.verify; ADR 0005).
 
 Revision ID: 0011
 Revises: 0010
