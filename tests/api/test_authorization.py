@@ -129,9 +129,14 @@ def test_undecided_requests_expire_after_ten_working_days(clocked: Clocked) -> N
     running, clock = clocked.running, clocked.clock
     submitted = request_access(running, duration_days=365)
     deadline = submitted.deadline.ToDatetime(dt.UTC)
-    # the end (China time) of the 10th working day after the day of submission: two weekends in between
-    assert deadline.astimezone(CHINA_TZ).time() == dt.time(0, 0)
-    assert dt.timedelta(days=14) <= deadline - submitted.submitted_at.ToDatetime(dt.UTC) <= dt.timedelta(days=17)
+    # the end (China time) of the 10th working day after the day of submission, whatever day this test runs on (a
+    # submission after 16:00 UTC is on the next day in China, and one on a weekend there has a shorter wait)
+    day, counted = submitted.submitted_at.ToDatetime(dt.UTC).astimezone(CHINA_TZ).date(), 0
+    while counted < 10:
+        day += dt.timedelta(days=1)
+        counted += day.weekday() < 5
+    assert deadline == dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0, 0), CHINA_TZ)
+    assert dt.timedelta(days=12) < deadline - submitted.submitted_at.ToDatetime(dt.UTC) <= dt.timedelta(days=17)
 
     clock.advance(deadline - clock.now() - dt.timedelta(minutes=1))
     assert {r.request_id: r.state for r in queue(running)}[submitted.request_id] == PENDING
