@@ -29,6 +29,8 @@ from typing import Any
 
 import uvicorn
 
+from gateway.threads import name_this_thread
+
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
@@ -131,6 +133,7 @@ class HttpServer:
         self._thread = threading.Thread(target=self._run, name="http", daemon=True)
 
     def _run(self) -> None:
+        name_this_thread("zzgw-http")
         self._server.run(sockets=[self._socket])
 
     def start(self) -> None:

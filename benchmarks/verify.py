@@ -92,11 +92,12 @@ class _FixedReply(grpc.GenericRpcHandler):
 def serve_bare(port: int, reply_file: str) -> None:
     from grpc_health.v1 import health, health_pb2_grpc
 
-    from gateway.server import tune_gc
+    from gateway.server import HANDLER_THREAD_NAME, tune_gc
+    from gateway.threads import name_this_thread
 
     reply = Path(reply_file).read_bytes()
-    server = grpc.server(
-        futures.ThreadPoolExecutor(max_workers=THREADS),
+    server = grpc.server(  # handler threads named as the gateway's, for the per-thread CPU table
+        futures.ThreadPoolExecutor(max_workers=THREADS, initializer=name_this_thread, initargs=(HANDLER_THREAD_NAME,)),
         handlers=[_FixedReply(reply)],
         options=[("grpc.so_reuseport", 1)],
         maximum_concurrent_rpcs=THREADS * 16,  # as the gateway
@@ -498,6 +499,19 @@ def _per_call(r: dict[str, Any]) -> str:
     )
 
 
+THREAD_GROUPS = ("zzgw-grpc", "receipts-writer", "event_engine")
+"""The server threads the per-thread table names: gRPC handlers, the receipts' group writer, gRPC's C core."""
+
+
+def _thread_row(label: str, r: dict[str, Any]) -> str:
+    threads: dict[str, float] = r["server_threads"]
+    per_call = {name: cores / r["rate"] * 1e6 for name, cores in threads.items()}
+    known = [per_call.get(name, 0.0) for name in THREAD_GROUPS]
+    other = sum(per_call.values()) - sum(known)
+    cells = " | ".join(f"{v:,.0f}" for v in (*known, other, sum(per_call.values())))
+    return f"| {label} | {cells} |"
+
+
 def _goal(met: bool) -> str:
     return "met" if met else "MISSED"
 
@@ -565,6 +579,16 @@ def report(args: argparse.Namespace, results: dict[str, dict[str, Any]], backend
                 f"cold ≥ 40% of bare: {cold['rate'] / bare['rate']:.0%}, {_goal(cold['rate'] >= 0.4 * bare['rate'])}"
             )
         print("\nGoals: " + "; ".join(goals) + ".")
+        by_thread = [("bare gRPC server", bare), ("gateway, warm caches", results.get("gateway warm")),
+                     ("gateway, cold", results.get("gateway cold"))]  # fmt: skip
+        print(
+            "\nServer CPU per call by thread, µs (kernel thread names, gateway.threads; gRPC's dispatcher thread is "
+            f"unnamed, among 'other'), {args.in_flight} in flight\n"
+        )
+        print(f"| server | {' | '.join(THREAD_GROUPS)} | other | total |\n|---|{'--:|' * (len(THREAD_GROUPS) + 2)}")
+        for label, measured in by_thread:
+            if measured is not None and "server_threads" in measured:
+                print(_thread_row(label, measured))
     if "gateway document" in results:
         doc, raw, own = results["gateway document"], results["raw pyhanko"], results["raw gateway"]
         print(

@@ -57,6 +57,20 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLK_TCK
 
 
+def thread_cpu_seconds(pid: int) -> dict[str, float]:
+    """User + system CPU time of a process's threads, summed by kernel thread name (``gateway.threads``)."""
+    used: dict[str, float] = {}
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/stat", encoding="ascii", errors="replace") as f:
+                head, _, rest = f.read().rpartition(")")
+        except OSError:  # the thread has ended
+            continue
+        name, fields = head.split("(", 1)[1], rest.split()
+        used[name] = used.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / CLK_TCK
+    return used
+
+
 def machine_busy_seconds() -> float:
     """CPU time spent by every process on the machine (all cores), from /proc/stat."""
     with open("/proc/stat", encoding="ascii") as f:
@@ -269,10 +283,14 @@ def run_load(
                     counts["not_passed"] += 1
         fire(slot)
 
-    def meter() -> dict[str, list[float]]:
+    def meter() -> dict[str, Any]:
         watched = database_cpu_seconds(postgres_db) if postgres_db else 0.0
+        threads: dict[str, float] = {}
+        for pid in pids:
+            for name, seconds in thread_cpu_seconds(pid).items():
+                threads[name] = threads.get(name, 0.0) + seconds
         return {"cpu": [cpu_seconds(p) for p in pids] + [watched, time.process_time(), machine_busy_seconds()],
-                "at": [time.perf_counter()]}  # fmt: skip
+                "threads": threads, "at": [time.perf_counter()]}  # fmt: skip
 
     for slot in range(in_flight):
         fire(slot)
@@ -296,6 +314,9 @@ def run_load(
         "p99_ms": _percentile(latencies, 0.99) * 1e3,
         "server_cpu": sum(server),
         "server_cpu_each": server,
+        "server_threads": {
+            name: (seconds - before["threads"].get(name, 0.0)) / metered for name, seconds in after["threads"].items()
+        },
         "client_cpu": client,
         "database_cpu": database if postgres_db else None,
         "other_cpu": max(0.0, machine - sum(server) - database - client),

@@ -53,6 +53,7 @@ from gateway.services.sharing import SharingService, StampKey, UseStamper
 from gateway.services.verification import ReceiptKey, VerificationService
 from gateway.store.changes import ChangeFeed
 from gateway.store.database import Database
+from gateway.threads import name_this_thread
 from protos.zzgw.v1 import (
     audit_pb2,
     audit_pb2_grpc,
@@ -87,6 +88,8 @@ SERVICE_NAMES = (
     authorization_pb2.DESCRIPTOR.services_by_name["AuthorizationService"].full_name,
 )
 GRACE_SECONDS = 10.0
+HANDLER_THREAD_NAME = "zzgw-grpc"
+"""The kernel's name for the gRPC handler threads (``gateway.threads``)."""
 GC_THRESHOLDS = (20_000, 50, 100)
 """The collector's generation thresholds while serving (Python's defaults: 700, 10, 10); see ``tune_gc``."""
 NAMES_TTL_SECONDS = 60.0
@@ -472,7 +475,12 @@ def build_server(gateway: Gateway, address: str | None = None) -> tuple[grpc.Ser
     limit = settings.max_message_bytes
     gateway.start()
     server = grpc.server(
-        futures.ThreadPoolExecutor(max_workers=settings.threads, thread_name_prefix="grpc"),
+        futures.ThreadPoolExecutor(
+            max_workers=settings.threads,
+            thread_name_prefix="grpc",
+            initializer=name_this_thread,
+            initargs=(HANDLER_THREAD_NAME,),
+        ),
         interceptors=[GatewayInterceptor(gateway.authenticator, mode=settings.mode)],
         options=[
             ("grpc.max_receive_message_length", limit),

@@ -41,6 +41,7 @@ from gateway.domain.seals import (
 from gateway.domain.validation import MAX_REASON, check_request_id, check_text
 from gateway.store.changes import ChangeFeed
 from gateway.store.database import Database
+from gateway.threads import name_this_thread
 from signing.keys import ALGORITHMS, ECDSA_P256_SHA256, SM2_SM3, KeyBackend, KeyStore
 from signing.pdf import DEFAULT_REASON, PdfError, PdfSealer, TimestampUnavailable
 from signing.seal_ca import SealMakerCA
@@ -85,8 +86,12 @@ class EventLoopThread:
 
     def __init__(self) -> None:
         self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, name="pdf-loop", daemon=True)
+        self._thread = threading.Thread(target=self._run_forever, name="pdf-loop", daemon=True)
         self._thread.start()
+
+    def _run_forever(self) -> None:
+        name_this_thread("zzgw-pdf-loop")
+        self._loop.run_forever()
 
     def run(self, coroutine: Coroutine[Any, Any, T], timeout: float) -> T:
         return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(timeout)

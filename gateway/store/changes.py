@@ -34,6 +34,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from gateway.store.database import Database, UnitOfWork
+from gateway.threads import name_this_thread
 
 CHANNEL = "zzgw_changes"
 EVERYTHING: frozenset[str] = frozenset({"*"})
@@ -147,6 +148,7 @@ class ChangeFeed:
         self._seen = _COUNTER.unpack_from(self._counter)[0]
 
     def _listen(self, ready: threading.Event) -> None:
+        name_this_thread("zzgw-changes")
         url = make_url(self._db.engine.url.render_as_string(hide_password=False)).set(drivername="postgresql")
         conninfo = url.render_as_string(hide_password=False)
         while not self._stop.is_set():

@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from typing import Generic, TypeVar
 
 from gateway.store.database import AppendWork, Database
+from gateway.threads import name_this_thread
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -50,7 +51,8 @@ class GroupWriter(Generic[T, R]):
         self._write = write
         self._retry = retry
         self._queue: queue.SimpleQueue[_Pending[T, R] | None] = queue.SimpleQueue()
-        self._thread = threading.Thread(target=self._run, daemon=True, name=f"zzgw-{name}-writer")
+        self._name = f"{name}-writer"
+        self._thread = threading.Thread(target=self._run, daemon=True, name=f"zzgw-{self._name}")
         self._started = False
         self._lock = threading.Lock()
 
@@ -78,6 +80,7 @@ class GroupWriter(Generic[T, R]):
             self._appender.close()
 
     def _run(self) -> None:
+        name_this_thread(self._name)
         while True:
             first = self._queue.get()
             if first is None:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 import logging
+import os
 import pkgutil
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -26,6 +29,7 @@ from adapters.records import issue_request
 from gateway.api.roles import ALLOWED_ROLES
 from gateway.bootstrap import samples
 from gateway.server import SERVICE_NAMES
+from gateway.threads import name_this_thread
 from protos.zzgw.v1 import catalog_pb2, issuance_pb2
 from tests.conftest import MARKET, TAX, RunningGateway, error_details, fresh_database, start_gateway
 
@@ -337,3 +341,29 @@ def test_interceptor_guards_each_method_once_and_anew_for_another_handler() -> N
     health = "/grpc.health.v1.Health/Check"
     assert interceptor.intercept_service(lambda _: first, Details(health)) is first
     assert interceptor.intercept_service(lambda _: None, Details(method)) is None
+
+
+def _kernel_thread_names() -> set[str]:
+    names = set()
+    for tid in os.listdir("/proc/self/task"):
+        with contextlib.suppress(OSError):  # a thread that ended meanwhile
+            names.add(Path(f"/proc/self/task/{tid}/comm").read_text(encoding="ascii").strip())
+    return names
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="thread names are read from Linux's /proc")
+def test_threads_carry_kernel_names(running: RunningGateway) -> None:
+    """``top -H`` and /proc show which of the gateway's threads uses the CPU (here the handler threads)."""
+    running.catalog(TAX).ListLicenseTypes(catalog_pb2.ListLicenseTypesRequest())
+    assert "zzgw-grpc" in _kernel_thread_names()
+
+    named: list[str] = []
+
+    def probe() -> None:
+        name_this_thread("a-thread-name-longer-than-15")
+        named.append(Path(f"/proc/self/task/{threading.get_native_id()}/comm").read_text(encoding="ascii").strip())
+
+    thread = threading.Thread(target=probe)
+    thread.start()
+    thread.join()
+    assert named == ["a-thread-name-l"]  # the kernel keeps 15 bytes
