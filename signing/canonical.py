@@ -10,16 +10,19 @@ keys, no whitespace and no ASCII escaping: keys sort the same by code point as b
 in decimal. Floats
 are refused because their JCS form needs ECMAScript number printing. The result never depends on dict order or on
 protobuf serialisation; strings are signed exactly as stored (no Unicode normalisation).
+
+The bytes are made by ``orjson`` with sorted keys, which writes exactly that form 14 times faster than the standard
+library's encoder (0.5 against 6.5 µs for a verification receipt's statement); the tests hold the two to the same
+bytes over every ASCII character and the awkward Unicode ones, besides the JCS vectors.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 
+import orjson
+
 _MAX_SAFE_INTEGER = 2**53 - 1
-_ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-"""One encoder for every call: ``json.dumps`` with options builds a new one each time (a third of its cost)."""
 
 
 def canonical_json(value: object, *, trusted: bool = False) -> bytes:
@@ -30,7 +33,7 @@ def canonical_json(value: object, *, trusted: bool = False) -> bytes:
     """
     if not trusted:
         _check(value)
-    return _ENCODER.encode(value).encode("utf-8")
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
 
 
 def _check(value: object) -> None:

@@ -62,6 +62,24 @@ def test_scalars() -> None:
     assert canonical_json(("a", "b")) == b'["a","b"]'
 
 
+def test_the_same_bytes_as_the_standard_library_encoder() -> None:
+    """``canonical_json`` (orjson) against ``json.dumps`` with sorted keys, no whitespace, no ASCII escaping — the
+    encoder record seals were first made with — over every ASCII character, the Unicode ones JSON encoders treat
+    specially, and nesting; trusted or checked, the bytes are the same."""
+    import json
+
+    awkward = ["".join(map(chr, range(128))), "\u2028\u2029\u00a0\ufeff\ud7ff\ue000\uffff", "𠀀😀", "证照", ""]
+    values: list[object] = [
+        *awkward,
+        {"z": awkward, "a": {"y": [0, -1, 2**53 - 1, -(2**53 - 1)], "x": [True, False, None]}, "": "empty key"},
+        {key: key for key in ("b", "a", "B", "A", "_", "0", "~", "aa", "a0")},
+        [[[]], {}, [{}]],
+    ]
+    for value in values:
+        expected = json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
+        assert canonical_json(value) == canonical_json(value, trusted=True) == expected
+
+
 NOT_CANONICAL = [
     ("float", {"a": 1.5}),
     ("integral float", [1.0]),
