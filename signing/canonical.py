@@ -36,10 +36,17 @@ def canonical_json(value: object, *, trusted: bool = False) -> bytes:
     return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
 
 
+def canonical_fragment(value: object, *, trusted: bool = False) -> orjson.Fragment:
+    """``value`` encoded once by ``canonical_json``, to be placed inside other values given to it: a document
+    holding the fragment encodes to the same bytes as one holding ``value`` itself. For a part that many documents
+    share (a verification's findings, reused by every receipt of the day)."""
+    return orjson.Fragment(canonical_json(value, trusted=trusted))
+
+
 def _check(value: object) -> None:
     if isinstance(value, int) and not isinstance(value, bool) and abs(value) > _MAX_SAFE_INTEGER:
         raise TypeError(f"integer {value} is beyond 2**53 - 1, where JCS prints numbers as floating point")
-    if isinstance(value, str | bool | int) or value is None:
+    if isinstance(value, str | bool | int | orjson.Fragment) or value is None:  # a fragment: checked when made
         return
     if isinstance(value, Mapping):
         for key, item in value.items():

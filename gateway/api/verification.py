@@ -1,10 +1,19 @@
-"""``zzgw.v1.VerificationService``: decode, call the verification service, encode."""
+"""``zzgw.v1.VerificationService``: decode, call the verification service, encode.
+
+A report's encoding is made in two parts: what the service found (verdict, findings, license summary: the
+service's ``Outcome``), and when and under which receipt. ``VerifyLicense`` by identifier answers every check of a
+license on one day with the same outcome object, so its encoding is kept (``ENCODED_OUTCOMES``, keyed by the object)
+and merged into each reply, which then only gets its time and receipt: building the whole reply from Python objects
+on every call cost several times as much in the server as the rest of the reply (benchmarks.verify; ADR 0005).
+"""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 
 import grpc
+from cachetools import LRUCache
 
 from gateway.api.convert import timestamp
 from gateway.api.interceptors import caller, operator
@@ -12,7 +21,7 @@ from gateway.domain.catalog import Catalog
 from gateway.domain.errors import UpstreamUnavailableError
 from gateway.domain.model import LicenseStatus
 from gateway.domain.verification import ClaimResult, UseContext, check_use
-from gateway.services.verification import Report, VerificationService
+from gateway.services.verification import Outcome, Report, VerificationService
 from gateway.store.repositories import StoredReceipt
 from protos.zzgw.v1 import common_pb2, verification_pb2, verification_pb2_grpc
 from signing.results import CheckResult, Finding
@@ -20,6 +29,8 @@ from signing.results import CheckResult, Finding
 _RESULTS = {r: getattr(verification_pb2, f"CHECK_RESULT_{r.value}") for r in CheckResult}
 _CLAIMS = {r: getattr(verification_pb2, f"CLAIM_RESULT_{r.name}") for r in ClaimResult}
 _STATUS = {s: getattr(common_pb2, f"LICENSE_STATUS_{s.value}") for s in LicenseStatus}
+ENCODED_OUTCOMES = 20_000
+"""Kept outcomes whose encoding is kept: ~1 KB each."""
 
 
 class VerificationServicer(verification_pb2_grpc.VerificationServiceServicer):
@@ -32,6 +43,9 @@ class VerificationServicer(verification_pb2_grpc.VerificationServiceServicer):
         self._service = service
         self._catalog = catalog
         self._issuer_name = issuer_name
+        self._lock = threading.Lock()
+        self._encoded: LRUCache[Outcome, tuple[str, bytes]] = LRUCache(ENCODED_OUTCOMES)
+        """A kept outcome's encoding, with the issuer name it holds (a member renamed is seen at once)."""
 
     def _verification(self) -> VerificationService:
         if self._service is None:
@@ -60,14 +74,18 @@ class VerificationServicer(verification_pb2_grpc.VerificationServiceServicer):
             license_number=request.license_number,
             qr_code=request.qr_code,
         )
-        return verification_pb2.VerifyLicenseResponse(report=self._report(report))
+        response = verification_pb2.VerifyLicenseResponse()
+        self._fill_report(response.report, report)
+        return response
 
     def VerifyDocument(
         self, request: verification_pb2.VerifyDocumentRequest, context: grpc.ServicerContext
     ) -> verification_pb2.VerifyDocumentResponse:
         service = self._verification()
         report, registered = service.verify_document(caller(), self._use(request.use, context), request.pdf)
-        return verification_pb2.VerifyDocumentResponse(report=self._report(report), registered_document=registered)
+        response = verification_pb2.VerifyDocumentResponse(registered_document=registered)
+        self._fill_report(response.report, report)
+        return response
 
     def VerifyStamp(
         self, request: verification_pb2.VerifyStampRequest, context: grpc.ServicerContext
@@ -76,9 +94,9 @@ class VerificationServicer(verification_pb2_grpc.VerificationServiceServicer):
         report, checked = service.verify_stamp(
             caller(), self._use(request.use, context), request.document, request.stamp
         )
-        return verification_pb2.VerifyStampResponse(
-            report=self._report(report), es_id=checked.es_id or "", seal_name=checked.seal_name or ""
-        )
+        response = verification_pb2.VerifyStampResponse(es_id=checked.es_id or "", seal_name=checked.seal_name or "")
+        self._fill_report(response.report, report)
+        return response
 
     def CheckClaim(
         self, request: verification_pb2.CheckClaimRequest, context: grpc.ServicerContext
@@ -126,21 +144,38 @@ class VerificationServicer(verification_pb2_grpc.VerificationServiceServicer):
             ]
         )
 
-    def _report(self, report: Report) -> verification_pb2.VerificationReport:
+    def _fill_report(self, message: verification_pb2.VerificationReport, report: Report) -> None:
+        """Encode ``report`` into ``message``: the outcome's part (kept for a kept outcome), the time, the receipt."""
+        outcome = report.outcome
+        issuer_name = self._issuer_name(outcome.license.content.issuer_code) if outcome.license is not None else ""
+        encoded = None
+        if outcome.kept:
+            with self._lock:
+                known = self._encoded.get(outcome)
+            if known is not None and known[0] == issuer_name:
+                encoded = known[1]
+        if encoded is None:
+            encoded = self._outcome_message(outcome, issuer_name).SerializeToString()
+            if outcome.kept:
+                with self._lock:
+                    self._encoded[outcome] = (issuer_name, encoded)
+        message.MergeFromString(encoded)
+        message.checked_at.CopyFrom(timestamp(report.checked_at))
+        self._fill_receipt(message.receipt, report.receipt)
+
+    def _outcome_message(self, outcome: Outcome, issuer_name: str) -> verification_pb2.VerificationReport:
         return verification_pb2.VerificationReport(
-            verdict=_RESULTS[report.verdict],
-            reason=report.reason or "",
-            integrity=_finding(report.integrity),
-            status=_finding(report.status),
-            issuer_identity=_finding(report.issuer_identity),
-            license=self._summary(report) if report.license is not None else None,
-            checked_at=timestamp(report.checked_at),
-            receipt=self._receipt(report.receipt),
+            verdict=_RESULTS[outcome.verdict],
+            reason=outcome.reason or "",
+            integrity=_finding(outcome.integrity),
+            status=_finding(outcome.status),
+            issuer_identity=_finding(outcome.issuer_identity),
+            license=self._summary(outcome, issuer_name) if outcome.license is not None else None,
         )
 
-    def _summary(self, report: Report) -> verification_pb2.LicenseSummary:
-        license, status = report.license, report.license_status
-        assert license is not None and status is not None  # a report with a license has its status
+    def _summary(self, outcome: Outcome, issuer_name: str) -> verification_pb2.LicenseSummary:
+        license, status = outcome.license, outcome.license_status
+        assert license is not None and status is not None  # an outcome with a license has its status
         content = license.content
         license_type = self._catalog.license_types.get(content.type_code)
         return verification_pb2.LicenseSummary(
@@ -148,22 +183,25 @@ class VerificationServicer(verification_pb2_grpc.VerificationServiceServicer):
             type_code=content.type_code,
             type_name=license_type.name if license_type else "",
             issuer_code=content.issuer_code,
-            issuer_name=self._issuer_name(content.issuer_code),
+            issuer_name=issuer_name,
             valid_from=content.valid_from.isoformat(),
             valid_until=content.valid_until.isoformat() if content.valid_until else "",
             status=_STATUS[status],
             version=content.version,
         )
 
+    def _fill_receipt(self, message: verification_pb2.Receipt, receipt: StoredReceipt) -> None:
+        message.receipt_id = receipt.receipt_id
+        message.statement = receipt.statement
+        message.signature = receipt.signature
+        message.proof = receipt.proof
+        message.algorithm = receipt.algorithm
+        message.certificate = self._verification().receipt_certificate_der
+
     def _receipt(self, receipt: StoredReceipt) -> verification_pb2.Receipt:
-        return verification_pb2.Receipt(
-            receipt_id=receipt.receipt_id,
-            statement=receipt.statement,
-            signature=receipt.signature,
-            proof=receipt.proof,
-            algorithm=receipt.algorithm,
-            certificate=self._verification().receipt_certificate_der,
-        )
+        message = verification_pb2.Receipt()
+        self._fill_receipt(message, receipt)
+        return message
 
 
 def _finding(finding: Finding) -> verification_pb2.Finding:

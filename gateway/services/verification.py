@@ -19,8 +19,10 @@ certificate and the receipt's proof (``signing.receipts.check_receipt``).
 (``gateway.store.changes``) when what it holds changes in any process:
 
 - licenses by identifier (the store's row; its status, never past a change), and for ``VerifyLicense`` by
-  identifier the same row with its integrity and issuer-identity findings (status is found per check, from one
-  reading of the clock); dropped with the license, and all of them when any seal changes;
+  identifier the same row with its integrity and issuer-identity findings and the day's ``Outcome`` (the status
+  is found per day, from the check's one reading of the clock; the day's first check makes the outcome, with its
+  part of the receipt statement already encoded, and the day's later checks reuse it); dropped with the license,
+  and all of them when any seal changes;
 - record signatures that verified, by the digest of the record, key and signature (a record read from the store
   — by number always, by identifier when not cached — is encoded and hashed again, so a record changed in the
   store behind the gateway's back is caught when it is read);
@@ -70,7 +72,7 @@ from gateway.store.changes import ChangeFeed
 from gateway.store.database import AppendWork, Database
 from gateway.store.group_writer import GroupWriter
 from gateway.store.repositories import StoredReceipt
-from signing.canonical import canonical_json
+from signing.canonical import canonical_fragment, canonical_json
 from signing.checks import async_chain_identity, check_qr_seal, identity_at, identity_finding_at, record_integrity
 from signing.keys import KeyBackend, key_id_of
 from signing.pdf import PdfError, validate_sync
@@ -102,8 +104,13 @@ class ReceiptKey:
     certificate_der: bytes
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Report:
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
+class Outcome:
+    """What a verification found, apart from when, for whom and under which receipt. ``VerifyLicense`` by identifier
+    finds the same on every check of a license on one day, so that outcome is made on the day's first check and
+    kept with the license until it or its seal changes (``kept``); the API layer keeps its encoding of a kept
+    outcome, keyed by the object (compared by identity)."""
+
     verdict: CheckResult
     reason: str | None
     integrity: Finding
@@ -112,6 +119,15 @@ class Report:
     license: License | None
     license_status: LicenseStatus | None
     """The license's status on the day of the check, as the receipt states it."""
+    statement: Mapping[str, object]
+    """The outcome's part of the receipt statement (kind, verdict, reason, findings, license summary), its nested
+    values already canonical JSON (``canonical_fragment``)."""
+    kept: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Report:
+    outcome: Outcome
     checked_at: dt.datetime
     receipt: StoredReceipt
 
@@ -131,13 +147,15 @@ class _KnownSeal:
     base: IdentityFinding
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Checked:
-    """A stored license with the findings that hold until it or its seal changes (status is found per call)."""
+    """A stored license with the findings that hold until it or its seal changes (status is found per day)."""
 
     license: License
     integrity: Finding
     identity: Finding
+    today: tuple[dt.date, Outcome] | None = None
+    """The outcome on the latest day it was checked (replaced whole, so read without a lock)."""
 
 
 def verdict(integrity: Finding, status: Finding, identity: Finding) -> tuple[CheckResult, str | None]:
@@ -220,18 +238,7 @@ class VerificationService:
             return self._report(
                 AuditAction.VERIFY_LICENSE, caller, use, query, _NOT_CHECKED, NOT_FOUND, _NOT_CHECKED, None, now
             )
-        license = checked.license
-        return self._report(
-            AuditAction.VERIFY_LICENSE,
-            caller,
-            use,
-            query,
-            checked.integrity,
-            self._status(license, now),
-            checked.identity,
-            license,
-            now,
-        )
+        return self._answer(AuditAction.VERIFY_LICENSE, caller, use, query, self._outcome_today(checked, now), now)
 
     def verify_document(self, caller: Member, use: UseContext, pdf: bytes) -> tuple[Report, bool]:
         """Verify a PDF an applicant hands over; also says whether it is the very document the gateway stored."""
@@ -462,6 +469,19 @@ class VerificationService:
             now,
         )
 
+    def _outcome_today(self, checked: _Checked, now: dt.datetime) -> Outcome:
+        """The outcome of checking ``checked`` on the day of ``now``: made on the day's first check, then kept."""
+        day = _day(now)
+        today = checked.today
+        if today is not None and today[0] == day:
+            return today[1]
+        license = checked.license
+        outcome = self._outcome(
+            checked.integrity, status_finding(license, day), checked.identity, license, day, kept=True
+        )
+        checked.today = (day, outcome)
+        return outcome
+
     def _status(self, license: License, now: dt.datetime) -> Finding:
         """The status finding on the day (China time) of ``now``, the time of the check."""
         return status_finding(license, _day(now))
@@ -617,31 +637,58 @@ class VerificationService:
         license: License | None,
         now: dt.datetime,
     ) -> Report:
+        outcome = self._outcome(integrity, status, identity, license, _day(now))
+        return self._answer(action, caller, use, query, outcome, now)
+
+    def _outcome(
+        self,
+        integrity: Finding,
+        status: Finding,
+        identity: Finding,
+        license: License | None,
+        day: dt.date,
+        *,
+        kept: bool = False,
+    ) -> Outcome:
         result, reason = verdict(integrity, status, identity)
-        statement: dict[str, object] = {
-            "kind": "verification",
-            "query": dict(query),
-            "verdict": result.value,
-            "reason": reason or "",
-            "findings": {
-                "integrity": _finding_map(integrity),
-                "status": _finding_map(status),
-                "issuer_identity": _finding_map(identity),
-            },
-            "license": self._summary(license, _day(now)) if license is not None else None,
+        findings = {
+            "integrity": _finding_map(integrity),
+            "status": _finding_map(status),
+            "issuer_identity": _finding_map(identity),
         }
-        receipt = self._sign_and_store(action, caller, use, statement, license, result.value, reason or "", now)
-        return Report(
+        return Outcome(
             verdict=result,
             reason=reason,
             integrity=integrity,
             status=status,
             issuer_identity=identity,
             license=license,
-            license_status=license.effective_status(_day(now)) if license is not None else None,
-            checked_at=now,
-            receipt=receipt,
+            license_status=license.effective_status(day) if license is not None else None,
+            statement={
+                "kind": "verification",
+                "verdict": result.value,
+                "reason": reason or "",
+                "findings": canonical_fragment(findings, trusted=True),
+                "license": canonical_fragment(self._summary(license, day), trusted=True) if license else None,
+            },
+            kept=kept,
         )
+
+    def _answer(
+        self,
+        action: AuditAction,
+        caller: Member,
+        use: UseContext,
+        query: Mapping[str, object],
+        outcome: Outcome,
+        now: dt.datetime,
+    ) -> Report:
+        """The report of ``outcome`` with its receipt, signed and stored."""
+        statement = {"query": query, **outcome.statement}
+        receipt = self._sign_and_store(
+            action, caller, use, statement, outcome.license, outcome.verdict.value, outcome.reason or "", now
+        )
+        return Report(outcome=outcome, checked_at=now, receipt=receipt)
 
     def _summary(self, license: License, on: dt.date) -> dict[str, object]:
         content = license.content

@@ -10,7 +10,7 @@ import pytest
 from gateway.domain.model import CHINA_TZ
 from protos.zzgw.v1 import common_pb2
 from tests.api import test_sharing
-from tests.api.test_verification import PASSED, batch_issue, verify
+from tests.api.test_verification import FAILED, PASSED, batch_issue, receipt_statement, verify
 
 clocked = test_sharing.clocked  # the fixture: a gateway with a clock of its own
 
@@ -33,3 +33,52 @@ def test_a_check_reads_the_clock_once_so_receipt_and_reply_agree_at_midnight(
     assert statement["license"]["status"] == "ACTIVE"
     assert report.license.status == common_pb2.LICENSE_STATUS_ACTIVE
     assert (report.verdict, report.status.result) == (PASSED, PASSED)
+
+
+def test_a_days_checks_share_one_outcome_and_the_next_day_checks_afresh(clocked: test_sharing.Clocked) -> None:
+    """Every check of a license on one day answers the same (the gateway keeps that day's outcome and its encoding),
+    each with a receipt of its own; on the next day the status is found again: a license valid until today is
+    expired tomorrow, in the reply and in the receipt."""
+    running, clock = clocked.running, clocked.clock
+    day = clock.now().astimezone(CHINA_TZ).date()
+    license_id = batch_issue(
+        running, 63, issue_date=(day - dt.timedelta(days=30)).isoformat(), valid_until=day.isoformat()
+    )
+    first, second = verify(running, license_id=license_id), verify(running, license_id=license_id)
+    assert first.receipt.receipt_id != second.receipt.receipt_id
+    for report in (first, second):
+        assert (report.verdict, report.status.result) == (PASSED, PASSED)
+        assert report.license.status == common_pb2.LICENSE_STATUS_ACTIVE and report.license.issuer_name
+        assert report.receipt.certificate and report.checked_at.seconds
+    for report in (first, second):  # everything but the time and the receipt is the same
+        report.ClearField("checked_at")
+        report.ClearField("receipt")
+    assert first == second
+    statement = receipt_statement(running, verify(running, license_id=license_id).receipt)
+    assert statement["license"]["status"] == "ACTIVE" and statement["verdict"] == "PASSED"
+
+    clock.advance(dt.timedelta(days=1))
+    try:
+        report = verify(running, license_id=license_id)
+    finally:
+        clock.advance(-dt.timedelta(days=1))
+    assert (report.verdict, report.reason, report.status.result) == (FAILED, "EXPIRED", FAILED)
+    assert report.license.status == common_pb2.LICENSE_STATUS_EXPIRED
+    statement = receipt_statement(running, report.receipt)
+    assert statement["license"]["status"] == "EXPIRED" and statement["reason"] == "EXPIRED"
+    assert statement["findings"]["status"]["reason"] == "EXPIRED"
+
+
+def test_a_renamed_issuer_shows_in_the_next_reply(clocked: test_sharing.Clocked) -> None:
+    """The kept encoding of a day's outcome holds the issuer's name; a member renamed is not answered by the old."""
+    running = clocked.running
+    license_id = batch_issue(running, 64)
+    before = verify(running, license_id=license_id).license
+    gateway = running.gateway
+    names, read_at = gateway._names
+    gateway._names = ({**names, before.issuer_code: "改名后的市场监督管理局"}, read_at)
+    try:
+        assert verify(running, license_id=license_id).license.issuer_name == "改名后的市场监督管理局"
+    finally:
+        gateway._names = (names, read_at)
+    assert verify(running, license_id=license_id).license.issuer_name == before.issuer_name

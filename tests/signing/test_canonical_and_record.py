@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from gateway.domain.model import Holder, LicenseContent, RecordSeal
-from signing.canonical import canonical_json
+from signing.canonical import canonical_fragment, canonical_json
 from signing.errors import InvalidSignature, KeyStoreError
 from signing.keys import ECDSA_P256_SHA256, RSA2048_SHA256, KeyStore, SoftwareKey, key_id_of
 from signing.record import ENCODING, record_bytes, seal_record, verify_record_seal
@@ -22,6 +22,18 @@ def test_key_order_does_not_matter() -> None:
     one = {"b": 1, "a": {"y": "2", "x": ["3", {"d": True, "c": False}]}}
     other = {"a": {"x": ["3", {"c": False, "d": True}], "y": "2"}, "b": 1}
     assert canonical_json(one) == canonical_json(other) == b'{"a":{"x":["3",{"c":false,"d":true}],"y":"2"},"b":1}'
+
+
+def test_a_fragment_encodes_as_its_value_would_in_place() -> None:
+    """A part encoded once and placed in many documents gives the very bytes of the value in place."""
+    part = {"status": {"result": "FAILED", "reason": "REVOKED", "detail": "已吊销\n"}, "a": [1, True, None]}
+    whole = {"z": "last", "part": part, "id": "0001", "nothing": None}
+    expected = canonical_json(whole)
+    assert canonical_json({**whole, "part": canonical_fragment(part)}) == expected
+    assert canonical_json({**whole, "part": canonical_fragment(part, trusted=True)}, trusted=True) == expected
+    assert canonical_json([canonical_fragment("证照"), 2]) == '["证照",2]'.encode()
+    with pytest.raises(TypeError):  # a fragment's value is checked when it is made
+        canonical_fragment({"x": 1.5})
 
 
 def test_no_whitespace_between_tokens() -> None:
