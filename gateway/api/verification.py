@@ -2,18 +2,16 @@
 
 A report's encoding is made in two parts: what the service found (verdict, findings, license summary: the
 service's ``Outcome``), and when and under which receipt. ``VerifyLicense`` by identifier answers every check of a
-license on one day with the same outcome object, so its encoding is kept (``ENCODED_OUTCOMES``, keyed by the object)
-and merged into each reply, which then only gets its time and receipt: building the whole reply from Python objects
-on every call cost several times as much in the server as the rest of the reply (benchmarks.verify; ADR 0005).
+license on one day with the same outcome object, so its encoding is kept with it (``Outcome.encodings``) and merged
+into each reply, which then only gets its time and receipt: building the whole reply from Python objects on every
+call cost several times as much in the server as it does alone (benchmarks.verify; ADR 0005).
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 
 import grpc
-from cachetools import LRUCache
 
 from gateway.api.convert import timestamp
 from gateway.api.interceptors import caller, operator
@@ -29,8 +27,7 @@ from signing.results import CheckResult, Finding
 _RESULTS = {r: getattr(verification_pb2, f"CHECK_RESULT_{r.value}") for r in CheckResult}
 _CLAIMS = {r: getattr(verification_pb2, f"CLAIM_RESULT_{r.name}") for r in ClaimResult}
 _STATUS = {s: getattr(common_pb2, f"LICENSE_STATUS_{s.value}") for s in LicenseStatus}
-ENCODED_OUTCOMES = 20_000
-"""Kept outcomes whose encoding is kept: ~1 KB each."""
+_REPLY_PART = "reply"
 
 
 class VerificationServicer(verification_pb2_grpc.VerificationServiceServicer):
@@ -43,9 +40,6 @@ class VerificationServicer(verification_pb2_grpc.VerificationServiceServicer):
         self._service = service
         self._catalog = catalog
         self._issuer_name = issuer_name
-        self._lock = threading.Lock()
-        self._encoded: LRUCache[Outcome, tuple[str, bytes]] = LRUCache(ENCODED_OUTCOMES)
-        """A kept outcome's encoding, with the issuer name it holds (a member renamed is seen at once)."""
 
     def _verification(self) -> VerificationService:
         if self._service is None:
@@ -145,33 +139,28 @@ class VerificationServicer(verification_pb2_grpc.VerificationServiceServicer):
         )
 
     def _fill_report(self, message: verification_pb2.VerificationReport, report: Report) -> None:
-        """Encode ``report`` into ``message``: the outcome's part (kept for a kept outcome), the time, the receipt."""
+        """Encode ``report`` into the empty ``message``: the outcome's part (kept with a kept outcome), the time, the
+        receipt."""
         outcome = report.outcome
         issuer_name = self._issuer_name(outcome.license.content.issuer_code) if outcome.license is not None else ""
-        encoded = None
-        if outcome.kept:
-            with self._lock:
-                known = self._encoded.get(outcome)
-            if known is not None and known[0] == issuer_name:
-                encoded = known[1]
-        if encoded is None:
-            encoded = self._outcome_message(outcome, issuer_name).SerializeToString()
+        known = outcome.encodings.get(_REPLY_PART) if outcome.kept else None
+        if isinstance(known, tuple) and known[0] == issuer_name:  # kept with the issuer's name: a rename shows
+            message.MergeFromString(known[1])
+        else:
+            self._fill_outcome(message, outcome, issuer_name)
             if outcome.kept:
-                with self._lock:
-                    self._encoded[outcome] = (issuer_name, encoded)
-        message.MergeFromString(encoded)
+                outcome.encodings[_REPLY_PART] = (issuer_name, message.SerializeToString())
         message.checked_at.CopyFrom(timestamp(report.checked_at))
         self._fill_receipt(message.receipt, report.receipt)
 
-    def _outcome_message(self, outcome: Outcome, issuer_name: str) -> verification_pb2.VerificationReport:
-        return verification_pb2.VerificationReport(
-            verdict=_RESULTS[outcome.verdict],
-            reason=outcome.reason or "",
-            integrity=_finding(outcome.integrity),
-            status=_finding(outcome.status),
-            issuer_identity=_finding(outcome.issuer_identity),
-            license=self._summary(outcome, issuer_name) if outcome.license is not None else None,
-        )
+    def _fill_outcome(self, message: verification_pb2.VerificationReport, outcome: Outcome, issuer_name: str) -> None:
+        message.verdict = _RESULTS[outcome.verdict]
+        message.reason = outcome.reason or ""
+        _fill_finding(message.integrity, outcome.integrity)
+        _fill_finding(message.status, outcome.status)
+        _fill_finding(message.issuer_identity, outcome.issuer_identity)
+        if outcome.license is not None:
+            message.license.CopyFrom(self._summary(outcome, issuer_name))
 
     def _summary(self, outcome: Outcome, issuer_name: str) -> verification_pb2.LicenseSummary:
         license, status = outcome.license, outcome.license_status
@@ -204,5 +193,7 @@ class VerificationServicer(verification_pb2_grpc.VerificationServiceServicer):
         return message
 
 
-def _finding(finding: Finding) -> verification_pb2.Finding:
-    return verification_pb2.Finding(result=_RESULTS[finding.result], reason=finding.reason or "", detail=finding.detail)
+def _fill_finding(message: verification_pb2.Finding, finding: Finding) -> None:
+    message.result = _RESULTS[finding.result]
+    message.reason = finding.reason or ""
+    message.detail = finding.detail

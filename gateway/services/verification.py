@@ -108,8 +108,7 @@ class ReceiptKey:
 class Outcome:
     """What a verification found, apart from when, for whom and under which receipt. ``VerifyLicense`` by identifier
     finds the same on every check of a license on one day, so that outcome is made on the day's first check and
-    kept with the license until it or its seal changes (``kept``); the API layer keeps its encoding of a kept
-    outcome, keyed by the object (compared by identity)."""
+    kept with the license until it or its seal changes (``kept``), and with it what the API layer encoded of it."""
 
     verdict: CheckResult
     reason: str | None
@@ -123,6 +122,8 @@ class Outcome:
     """The outcome's part of the receipt statement (kind, verdict, reason, findings, license summary), its nested
     values already canonical JSON (``canonical_fragment``)."""
     kept: bool = False
+    encodings: dict[str, object] = dataclasses.field(default_factory=dict)
+    """What the layers above keep with a kept outcome, by name: the API layer's encoding of the reply's part."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
