@@ -15,7 +15,11 @@ from sqlalchemy import text
 
 from adapters.records import issue_request
 from gateway.bootstrap import samples
+from gateway.domain.audit import AuditAction
 from gateway.domain.model import LicenseContent
+from gateway.domain.verification import check_use
+from gateway.services.verification import _ToReceipt
+from gateway.store.repositories import StoredReceipt
 from protos.zzgw.v1 import issuance_pb2, seal_pb2, verification_pb2, verification_pb2_grpc
 from signing.errors import InvalidSignature
 from signing.keys import SoftwareKey
@@ -261,6 +265,39 @@ def test_a_receipt_is_stored_and_a_tampered_one_is_rejected(running: RunningGate
     with pytest.raises(grpc.RpcError) as missing:
         verifier(running).GetReceipt(verification_pb2.GetReceiptRequest(receipt_id="no-such-receipt"))
     assert missing.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+def test_an_answer_whose_receipt_cannot_be_made_fails_alone_in_its_group(running: RunningGateway) -> None:
+    """The group commit makes the receipts of the answers it holds; one that cannot be made (a defect: a value
+    without a canonical form) gets its exception, and the others in the same group are signed and stored."""
+    service = running.gateway.verification
+    assert service is not None
+    (tax,) = [m for m in running.gateway.members.list() if m.code == TAX]
+    use = check_use(MATTER, USE.purpose, running.gateway.catalog)
+    good = _ToReceipt(
+        AuditAction.VERIFY_LICENSE, tax, use, {"query": {"by": "test"}}, None, "FAILED", "", dt.datetime.now(dt.UTC)
+    )
+    bad = good._replace(statement={"query": {"by": b"bytes have no JSON form"}})
+    appender = running.gateway.db.appender()
+    try:
+        with appender.transaction() as work:
+            first, failed, last = service._store(work, [good, bad, good])
+            work.commit()
+    finally:
+        appender.close()
+    assert isinstance(failed, TypeError)
+    assert isinstance(first, StoredReceipt) and isinstance(last, StoredReceipt)
+    assert first.receipt_id != last.receipt_id and first.signature == last.signature  # one signature, two leaves
+    for receipt in (first, last):
+        stored = verifier(running, MARKET).GetReceipt(verification_pb2.GetReceiptRequest(receipt_id=receipt.receipt_id))
+        statement = check_receipt(
+            stored.receipt.statement,
+            stored.receipt.signature,
+            certificate=service.receipt_certificate,
+            algorithm=stored.receipt.algorithm,
+            proof=stored.receipt.proof,
+        )
+        assert statement["receipt_id"] == receipt.receipt_id and statement["query"] == {"by": "test"}
 
 
 def test_matter_and_purpose_are_required_and_portals_cannot_verify(running: RunningGateway) -> None:
