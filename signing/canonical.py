@@ -40,7 +40,8 @@ def canonical_fragment(value: object, *, trusted: bool = False) -> orjson.Fragme
     """``value`` encoded once by ``canonical_json``, to be placed inside other values given to it: a document
     holding the fragment encodes to the same bytes as one holding ``value`` itself. For a part that many documents
     share (a verification's findings, reused by every receipt of the day)."""
-    return orjson.Fragment(canonical_json(value, trusted=trusted))
+    # copied: orjson's bytes keep the 4 KB buffer they were written in, and a fragment may be kept for long
+    return orjson.Fragment(memoryview(canonical_json(value, trusted=trusted)).tobytes())
 
 
 def _check(value: object) -> None:

@@ -12,8 +12,9 @@ A report has three findings, each PASSED / FAILED / INDETERMINATE with a reason 
 The verdict is PASSED when all three passed, FAILED when one failed (the reason is the first failing finding's, in
 the order integrity, status, identity), INDETERMINATE otherwise. Every answer carries a receipt: the report as
 canonical JSON signed by the gateway's receipt key — one signature over a Merkle tree of the receipts committed
-together (ADR 0004) — stored before the answer is sent (``GroupWriter``), and checkable offline with the receipt
-certificate and the receipt's proof (``signing.receipts.check_receipt``).
+together (ADR 0004) — made, signed and stored with its access record by the group commit on the writer thread
+before the answer is sent (``GroupWriter``), and checkable offline with the receipt certificate and the receipt's
+proof (``signing.receipts.check_receipt``).
 
 **Caches** hold what is expensive and changes rarely, and every one of them is dropped by the change feed
 (``gateway.store.changes``) when what it holds changes in any process:

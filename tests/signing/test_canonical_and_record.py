@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import stat
+import tracemalloc
 from pathlib import Path
 
 import pytest
@@ -34,6 +35,19 @@ def test_a_fragment_encodes_as_its_value_would_in_place() -> None:
     assert canonical_json([canonical_fragment("证照"), 2]) == '["证照",2]'.encode()
     with pytest.raises(TypeError):  # a fragment's value is checked when it is made
         canonical_fragment({"x": 1.5})
+
+
+def test_a_kept_fragment_holds_its_bytes_not_the_encoders_buffer() -> None:
+    """Fragments live as long as a license stays cached: each must hold its ~100 bytes, not the 4 KB buffer the
+    encoder wrote them in (which made a cached license cost 13 KB instead of 5)."""
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        kept = [canonical_fragment({"license_id": f"{i:032d}", "status": "ACTIVE"}) for i in range(1000)]
+        held = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert len(kept) == 1000 and held < 1000 * 400, f"{held / 1000:.0f} bytes a fragment"
 
 
 def test_no_whitespace_between_tokens() -> None:
