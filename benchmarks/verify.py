@@ -499,8 +499,9 @@ def _per_call(r: dict[str, Any]) -> str:
     )
 
 
-THREAD_GROUPS = ("zzgw-grpc", "receipts-writer", "event_engine")
-"""The server threads the per-thread table names: gRPC handlers, the receipts' group writer, gRPC's C core."""
+THREAD_GROUPS = ("zzgw-grpc", "receipts-prep", "receipts-writer", "event_engine")
+"""The server threads the per-thread table names: gRPC handlers, the receipts' group commit (its preparing stage
+runs on PostgreSQL only), gRPC's C core."""
 
 
 def _thread_row(label: str, r: dict[str, Any]) -> str:

@@ -2,9 +2,10 @@
 
 Python 3.11 names threads for Python only; the kernel sees every thread of a gateway process as ``python``. Named,
 ``top -H``, ``ps -L -o tid,comm,pcpu`` and ``/proc/<pid>/task/*/comm`` show which thread uses the CPU: the gRPC
-handler threads (``zzgw-grpc``), a group writer (``receipts-writer``), the change listener, the PDF loop, the HTTP
-side; gRPC's own threads are ``event_engine`` (its C core) and, unnamed, its dispatcher. ``benchmarks.verify``
-reports the server's CPU per call by these names.
+handler threads (``zzgw-grpc``), a group writer (``receipts-writer``; on PostgreSQL ``receipts-prep`` makes and
+signs the receipts ahead of it), the change listener, the PDF loop, the HTTP side; gRPC's own threads are
+``event_engine`` (its C core) and, unnamed, its dispatcher. ``benchmarks.verify`` reports the server's CPU per call
+by these names.
 """
 
 from __future__ import annotations

@@ -49,7 +49,9 @@ class Process:
     def __init__(self, db: Database, signer: AuditSigner):
         self.trail = AuditTrail(db, signer, SystemClock(), checkpoint_every=7)
         self.retries = 0
-        self.writer: GroupWriter[AuditEntry, None] = GroupWriter(db, self._append, name="test", retry=self._retry)
+        self.writer: GroupWriter[AuditEntry, AuditEntry, None] = GroupWriter(
+            db, self._append, name="test", retry=self._retry
+        )
 
     def _append(self, work: AppendWork, entries: Sequence[AuditEntry]) -> None:
         self.trail.append(work, entries)

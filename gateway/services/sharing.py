@@ -269,7 +269,7 @@ class SharingService:
         self._audit = audit
         self._documents = documents
         self._stamper = stamper
-        self._records: GroupWriter[AuditEntry, None] = GroupWriter(
+        self._records: GroupWriter[AuditEntry, AuditEntry, None] = GroupWriter(
             db, self._append, name="sharing-audit", retry=audit.stale_head
         )
 

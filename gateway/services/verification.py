@@ -12,9 +12,9 @@ A report has three findings, each PASSED / FAILED / INDETERMINATE with a reason 
 The verdict is PASSED when all three passed, FAILED when one failed (the reason is the first failing finding's, in
 the order integrity, status, identity), INDETERMINATE otherwise. Every answer carries a receipt: the report as
 canonical JSON signed by the gateway's receipt key — one signature over a Merkle tree of the receipts committed
-together (ADR 0004) — made, signed and stored with its access record by the group commit on the writer thread
-before the answer is sent (``GroupWriter``), and checkable offline with the receipt certificate and the receipt's
-proof (``signing.receipts.check_receipt``).
+together (ADR 0004) — made, signed and stored with its access record by the group commit before the answer is sent
+(``GroupWriter``; on PostgreSQL made and signed by a thread of its own while the writer waits on the database), and
+checkable offline with the receipt certificate and the receipt's proof (``signing.receipts.check_receipt``).
 
 **Caches** hold what is expensive and changes rarely, and every one of them is dropped by the change feed
 (``gateway.store.changes``) when what it holds changes in any process:
@@ -141,6 +141,10 @@ class ClaimReport:
     receipt: StoredReceipt
 
 
+_Made = tuple[StoredReceipt, AuditEntry]
+"""A signed receipt and its access record, ready to store."""
+
+
 class _ToReceipt(NamedTuple):
     """An answer whose receipt and access record the group commit makes, signs and stores."""
 
@@ -210,8 +214,13 @@ class VerificationService:
         self._verified: LRUCache[bytes, bool] = LRUCache(VERIFIED_CACHE_SIZE)
         self._crls: tuple[bytes, ...] | None = None
         self._audit = audit
-        self._receipts: GroupWriter[_ToReceipt, StoredReceipt | Exception] = GroupWriter(
-            db, self._store, name="receipts", retry=audit.stale_head if audit is not None else lambda _: False
+        self._receipts: GroupWriter[_ToReceipt, _Made | Exception, StoredReceipt | Exception] = GroupWriter(
+            db,
+            self._store,
+            name="receipts",
+            retry=audit.stale_head if audit is not None else lambda _: False,
+            prepare=self._make_receipts,
+            pipelined=db.dialect == "postgresql",  # made while the writer waits on the network (GroupWriter)
         )
         feed.subscribe(self._forget)
 
@@ -731,15 +740,15 @@ class VerificationService:
     ) -> StoredReceipt:
         """Have the group commit make the receipt and its access record, sign the group's receipts with one
         signature (``signing.receipts``) and store them; returns the signed receipt once committed. The records are
-        made on the writer thread, not here: Python on the gRPC handler threads costs several times what it costs
-        on the one writer thread (ADR 0005, second round)."""
+        made by the group commit (its writer thread, or its preparing thread on PostgreSQL), not here: Python on the
+        gRPC handler threads costs several times what it costs on a thread of its own (ADR 0005, second round)."""
         result = self._receipts.write(_ToReceipt(action, caller, use, statement, license, decision, reason, now))
         if isinstance(result, Exception):
             raise result
         assert result is not None  # _store gives every item its signed receipt or its failure
         return result
 
-    def _records(self, answer: _ToReceipt) -> tuple[StoredReceipt, AuditEntry]:
+    def _records(self, answer: _ToReceipt) -> _Made:
         """The unsigned receipt of ``answer`` and its access record."""
         caller, use, license, now = answer.caller, answer.use, answer.license, answer.at
         receipt_id = self._ids()
@@ -781,29 +790,32 @@ class VerificationService:
         )
         return receipt, entry
 
-    def _store(self, uow: AppendWork, answers: Sequence[_ToReceipt]) -> list[StoredReceipt | Exception]:
-        """The group commit: make each answer's receipt and access record, sign the receipts with one signature,
-        store them. An answer whose records cannot be made gets its exception; the rest of the group goes on."""
-        results: list[StoredReceipt | Exception] = []
-        made: list[tuple[StoredReceipt, AuditEntry]] = []
+    def _make_receipts(self, answers: Sequence[_ToReceipt]) -> list[_Made | Exception]:
+        """The group commit's first stage: make each answer's receipt and access record and sign the receipts with
+        one signature. An answer whose records cannot be made gets its exception; the rest of the group goes on."""
+        made: list[_Made | Exception] = []
         for answer in answers:
             try:
                 made.append(self._records(answer))
             except Exception as exc:  # a defect in one answer fails that call only
-                results.append(exc)
-            else:
-                results.append(made[-1][0])
-        if not made:
-            return results
-        signed = iter(sign_receipts(self._receipt_key.key, [receipt.statement for receipt, _ in made]))
-        for i, result in enumerate(results):
-            if isinstance(result, StoredReceipt):
+                made.append(exc)
+        good = [m for m in made if not isinstance(m, Exception)]
+        if not good:
+            return made
+        signed = iter(sign_receipts(self._receipt_key.key, [receipt.statement for receipt, _ in good]))
+        for i, m in enumerate(made):
+            if not isinstance(m, Exception):
                 s = next(signed)
-                results[i] = dataclasses.replace(result, signature=s.signature, proof=s.proof, algorithm=s.algorithm)
-        uow.receipts.add([r for r in results if isinstance(r, StoredReceipt)])
+                made[i] = (dataclasses.replace(m[0], signature=s.signature, proof=s.proof, algorithm=s.algorithm), m[1])
+        return made
+
+    def _store(self, uow: AppendWork, made: Sequence[_Made | Exception]) -> list[StoredReceipt | Exception]:
+        """The group commit's second stage: store the signed receipts and their access records."""
+        good = [m for m in made if not isinstance(m, Exception)]
+        uow.receipts.add([receipt for receipt, _ in good])
         if self._audit is not None:
-            self._audit.append(uow, [entry for _, entry in made])
-        return results
+            self._audit.append(uow, [entry for _, entry in good])
+        return [m if isinstance(m, Exception) else m[0] for m in made]
 
 
 def public_key_id(cert: x509.Certificate) -> str:

@@ -6,6 +6,13 @@ transaction on a driver connection of its own (``Database.appender``), and then 
 committed. A caller blocks in ``write`` until its row is committed, or gets the exception that failed the
 transaction: nothing is answered before it is stored. The write function may return one result per item (what the
 writer made for it, e.g. a receipt's batch signature), which ``write`` hands back to its caller.
+
+``prepare`` is the work on a group that needs no database (making and signing receipts). The writer thread does it
+before each transaction, or, ``pipelined``, a thread of its own does it ahead of the writer: while the writer waits
+on the database for one transaction the next groups are prepared, and the writer then writes every prepared group
+waiting in one transaction. Pipelined suits PostgreSQL, where the writer's round trips would hold the work up
+(``VerifyLicense`` +12% against preparing on the writer thread); not SQLite, where the writer's time is CPU on the
+same core and a second stage only makes smaller groups (−12%) (ADR 0005).
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ from gateway.store.database import AppendWork, Database
 from gateway.threads import name_this_thread
 
 T = TypeVar("T")
+P = TypeVar("P")
 R = TypeVar("R")
 MAX_GROUP = 500
 WRITE_TIMEOUT_SECONDS = 30.0
@@ -37,32 +45,44 @@ class _Pending(Generic[T, R]):
         self.error: BaseException | None = None
 
 
-class GroupWriter(Generic[T, R]):
+class GroupWriter(Generic[T, P, R]):
+    """Callers' items of type ``T``, prepared into ``P`` (by ``prepare`` on its own thread, or as they are when
+    there is none: then ``P`` is ``T``), written in groups; each caller gets its item's result ``R``."""
+
     def __init__(
         self,
         db: Database,
-        write: Callable[[AppendWork, Sequence[T]], Sequence[R] | None],
+        write: Callable[[AppendWork, Sequence[P]], Sequence[R] | None],
         *,
         name: str,
         retry: Callable[[BaseException], bool] = lambda _: False,
+        prepare: Callable[[Sequence[T]], Sequence[P]] | None = None,
+        pipelined: bool = False,
     ):
-        """``retry`` tells whether a failed group is worth one more transaction (e.g. ``AuditTrail.stale_head``)."""
+        """``retry`` tells whether a failed group is worth one more transaction (e.g. ``AuditTrail.stale_head``);
+        ``prepare`` gives one prepared item per item, in order, on a thread of its own when ``pipelined``."""
         self._appender = db.appender()
         self._write = write
         self._retry = retry
+        self._prepare = prepare
         self._queue: queue.SimpleQueue[_Pending[T, R] | None] = queue.SimpleQueue()
-        self._name = f"{name}-writer"
-        self._thread = threading.Thread(target=self._run, daemon=True, name=f"zzgw-{self._name}")
+        self._prepared: queue.SimpleQueue[tuple[list[_Pending[T, R]], Sequence[P]] | None] = queue.SimpleQueue()
+        self._name = name
+        self._pipelined = prepare is not None and pipelined
+        self._threads = [threading.Thread(target=self._run, daemon=True, name=f"zzgw-{name}-writer")]
+        if self._pipelined:
+            self._threads.append(threading.Thread(target=self._run_prepare, daemon=True, name=f"zzgw-{name}-prep"))
         self._started = False
         self._lock = threading.Lock()
 
     def write(self, item: T) -> R | None:
         """Store ``item``; returns once it is committed (with the write function's result for it, if any), raises
-        what failed its transaction."""
+        what failed its preparation or its transaction."""
         if not self._started:
             with self._lock:
                 if not self._started:
-                    self._thread.start()
+                    for thread in self._threads:
+                        thread.start()
                     self._started = True
         pending: _Pending[T, R] = _Pending(item)
         self._queue.put(pending)
@@ -75,29 +95,50 @@ class GroupWriter(Generic[T, R]):
     def close(self) -> None:
         if self._started:
             self._queue.put(None)
-            self._thread.join(5.0)
-        if not self._thread.is_alive():
+            for thread in self._threads:
+                thread.join(5.0)
+        if not any(thread.is_alive() for thread in self._threads):
             self._appender.close()
 
+    def _run_prepare(self) -> None:
+        """The first stage: prepare each group as it comes, hand it to the writer; a group that fails to prepare
+        fails its callers."""
+        assert self._prepare is not None
+        name_this_thread(f"{self._name}-prep")
+        while (group := _take(self._queue)) is not None:
+            try:
+                prepared = self._prepare([p.item for p in group])
+            except BaseException as exc:  # handed to the group's callers; the stage goes on
+                _release(group, exc, None)
+                continue
+            self._prepared.put((group, prepared))
+        self._prepared.put(None)
+
     def _run(self) -> None:
-        name_this_thread(self._name)
+        name_this_thread(f"{self._name}-writer")
         while True:
-            first = self._queue.get()
-            if first is None:
-                return
-            group = [first]
-            while len(group) < MAX_GROUP:
-                try:
-                    more = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if more is None:
-                    self._queue.put(None)
-                    break
-                group.append(more)
+            items: Sequence[P]
+            if self._pipelined:
+                batches = _take(self._prepared)
+                if batches is None:
+                    return
+                group = [p for batch, _ in batches for p in batch]
+                items = [item for _, prepared in batches for item in prepared]
+            else:
+                taken = _take(self._queue)
+                if taken is None:
+                    return
+                group = taken
+                if self._prepare is None:
+                    items = [p.item for p in group]  # type: ignore[misc]  # without prepare, P is T
+                else:
+                    try:
+                        items = self._prepare([p.item for p in group])
+                    except BaseException as exc:  # handed to the group's callers; the writer goes on
+                        _release(group, exc, None)
+                        continue
             error: BaseException | None = None
             results: Sequence[R] | None = None
-            items = [p.item for p in group]
             for attempt in (1, 2):
                 try:
                     with self._appender.transaction() as work:
@@ -109,8 +150,34 @@ class GroupWriter(Generic[T, R]):
                     error = exc
                     if attempt == 2 or not self._retry(exc):
                         break
-            for i, pending in enumerate(group):
-                pending.error = error
-                if error is None and results is not None:
-                    pending.result = results[i]
-                pending.done.release()
+            _release(group, error, results)
+
+
+X = TypeVar("X")
+
+
+def _take(source: queue.SimpleQueue[X | None]) -> list[X] | None:
+    """Wait for the first entry, then take whatever else is waiting (at most MAX_GROUP); None when told to stop
+    (the stop is left in the queue if it follows entries, for the next take)."""
+    first = source.get()
+    if first is None:
+        return None
+    taken = [first]
+    while len(taken) < MAX_GROUP:
+        try:
+            more = source.get_nowait()
+        except queue.Empty:
+            break
+        if more is None:
+            source.put(None)
+            break
+        taken.append(more)
+    return taken
+
+
+def _release(group: Sequence[_Pending[T, R]], error: BaseException | None, results: Sequence[R] | None) -> None:
+    for i, pending in enumerate(group):
+        pending.error = error
+        if error is None and results is not None:
+            pending.result = results[i]
+        pending.done.release()

@@ -281,7 +281,7 @@ def test_an_answer_whose_receipt_cannot_be_made_fails_alone_in_its_group(running
     appender = running.gateway.db.appender()
     try:
         with appender.transaction() as work:
-            first, failed, last = service._store(work, [good, bad, good])
+            first, failed, last = service._store(work, service._make_receipts([good, bad, good]))
             work.commit()
     finally:
         appender.close()

@@ -1,0 +1,96 @@
+"""The group writer's stages: items prepared (on the writer thread, or pipelined on a thread of their own), then
+written — pipelined, several prepared groups in one transaction when the writer was busy — each caller answered
+with its own result only after the commit."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+
+import pytest
+
+from gateway.store.database import AppendWork, Database
+from gateway.store.group_writer import GroupWriter
+
+
+class Stages:
+    """Prepare multiplies by ten, write adds one; both record what they saw and on which thread."""
+
+    def __init__(self) -> None:
+        self.prepared: list[list[int]] = []
+        self.written: list[list[int]] = []
+        self.threads: set[tuple[str, str]] = set()
+        self.hold_first_write = threading.Event()
+        self.hold_first_write.set()
+
+    def prepare(self, items: Sequence[int]) -> list[int]:
+        if any(i < 0 for i in items):
+            raise ValueError("negative")
+        self.threads.add(("prepare", threading.current_thread().name))
+        self.prepared.append(list(items))
+        return [i * 10 for i in items]
+
+    def write(self, work: AppendWork, prepared: Sequence[int]) -> list[int]:
+        self.threads.add(("write", threading.current_thread().name))
+        if not self.written:
+            assert self.hold_first_write.wait(10)
+        self.written.append(list(prepared))
+        return [p + 1 for p in prepared]
+
+
+@pytest.fixture
+def stages() -> Stages:
+    return Stages()
+
+
+def test_callers_get_their_own_results_and_a_busy_writer_takes_several_prepared_groups(
+    migrated_db: Database, stages: Stages
+) -> None:
+    writer: GroupWriter[int, int, int] = GroupWriter(
+        migrated_db, stages.write, name="test", prepare=stages.prepare, pipelined=True
+    )
+    stages.hold_first_write.clear()
+    results: dict[int, int | None] = {}
+
+    def call(i: int) -> None:
+        results[i] = writer.write(i)
+
+    try:
+        first = threading.Thread(target=call, args=(0,))
+        first.start()
+        while not stages.prepared:  # the first group is prepared and its write is held
+            threading.Event().wait(0.005)
+        callers = [threading.Thread(target=call, args=(i,)) for i in range(1, 40)]
+        for thread in callers:
+            thread.start()
+            threading.Event().wait(0.002)  # calls arrive one after another: several prepared groups
+        while sum(map(len, stages.prepared)) < 40:
+            threading.Event().wait(0.005)
+        stages.hold_first_write.set()
+        for thread in [first, *callers]:
+            thread.join(10)
+    finally:
+        writer.close()
+    assert results == {i: i * 10 + 1 for i in range(40)}
+    assert sorted(p for batch in stages.written for p in batch) == [i * 10 for i in range(40)]
+    assert len(stages.written) < len(stages.prepared)  # prepared groups were written together
+    assert stages.threads == {("prepare", "zzgw-test-prep"), ("write", "zzgw-test-writer")}
+
+
+@pytest.mark.parametrize("pipelined", [True, False], ids=["pipelined", "on the writer"])
+def test_a_group_that_cannot_be_prepared_fails_its_callers_and_the_stages_go_on(
+    migrated_db: Database, stages: Stages, pipelined: bool
+) -> None:
+    writer: GroupWriter[int, int, int] = GroupWriter(
+        migrated_db, stages.write, name="test", prepare=stages.prepare, pipelined=pipelined
+    )
+    try:
+        with pytest.raises(ValueError, match="negative"):
+            writer.write(-1)
+        assert writer.write(5) == 51
+        assert stages.written == [[50]]  # the failed group never reached the writer
+    finally:
+        writer.close()
+    assert not any(thread.is_alive() for thread in writer._threads)  # close stops both stages
+    prepared_on = "zzgw-test-prep" if pipelined else "zzgw-test-writer"
+    assert stages.threads == {("prepare", prepared_on), ("write", "zzgw-test-writer")}
