@@ -94,3 +94,32 @@ def test_a_group_that_cannot_be_prepared_fails_its_callers_and_the_stages_go_on(
     assert not any(thread.is_alive() for thread in writer._threads)  # close stops both stages
     prepared_on = "zzgw-test-prep" if pipelined else "zzgw-test-writer"
     assert stages.threads == {("prepare", prepared_on), ("write", "zzgw-test-writer")}
+
+
+@pytest.mark.parametrize("pipelined", [True, False], ids=["pipelined", "on the writer"])
+def test_a_failed_transaction_fails_its_callers_and_the_writer_goes_on(migrated_db: Database, pipelined: bool) -> None:
+    """Nothing is answered as stored that was not committed: a transaction that fails hands its error to every
+    caller in it (after the one retry ``retry`` allows), and the next transaction is written as usual."""
+    attempts: list[list[int]] = []
+
+    def write(work: AppendWork, prepared: Sequence[int]) -> list[int]:
+        attempts.append(list(prepared))
+        if 130 in prepared:
+            raise RuntimeError("the database refused")
+        return list(prepared)
+
+    writer: GroupWriter[int, int, int] = GroupWriter(
+        migrated_db,
+        write,
+        name="test",
+        retry=lambda error: isinstance(error, RuntimeError),
+        prepare=lambda items: [i * 10 for i in items],
+        pipelined=pipelined,
+    )
+    try:
+        with pytest.raises(RuntimeError, match="refused"):
+            writer.write(13)
+        assert attempts == [[130], [130]]  # tried, and tried once more
+        assert writer.write(14) == 140
+    finally:
+        writer.close()
