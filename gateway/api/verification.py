@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 import grpc
 
-from gateway.api.convert import timestamp
+from gateway.api.convert import set_timestamp, timestamp
 from gateway.api.interceptors import caller, operator
 from gateway.domain.catalog import Catalog
 from gateway.domain.errors import UpstreamUnavailableError
@@ -28,6 +28,7 @@ _RESULTS = {r: getattr(verification_pb2, f"CHECK_RESULT_{r.value}") for r in Che
 _CLAIMS = {r: getattr(verification_pb2, f"CLAIM_RESULT_{r.name}") for r in ClaimResult}
 _STATUS = {s: getattr(common_pb2, f"LICENSE_STATUS_{s.value}") for s in LicenseStatus}
 _REPLY_PART = "reply"
+USE_CACHE_SIZE = 10_000
 
 
 class VerificationServicer(verification_pb2_grpc.VerificationServiceServicer):
@@ -40,6 +41,8 @@ class VerificationServicer(verification_pb2_grpc.VerificationServiceServicer):
         self._service = service
         self._catalog = catalog
         self._issuer_name = issuer_name
+        self._uses: dict[tuple[str, ...], UseContext] = {}
+        """Use contexts already checked (the catalog they were checked against is this servicer's for its life)."""
 
     def _verification(self) -> VerificationService:
         if self._service is None:
@@ -47,14 +50,16 @@ class VerificationServicer(verification_pb2_grpc.VerificationServiceServicer):
         return self._service
 
     def _use(self, use: verification_pb2.UseContext, context: grpc.ServicerContext) -> UseContext:
-        return check_use(
-            use.matter_code,
-            use.purpose,
-            self._catalog,
-            operator=operator(context),
-            bundle_code=use.bundle_code,
-            case_id=use.case_id,
-        )
+        """The request's use context, checked (a department sends the same few again and again: each is checked
+        once, then found; a bad one is checked, and refused, every time)."""
+        key = (use.matter_code, use.purpose, operator(context), use.bundle_code, use.case_id)
+        checked = self._uses.get(key)
+        if checked is None:
+            checked = check_use(key[0], key[1], self._catalog, operator=key[2], bundle_code=key[3], case_id=key[4])
+            if len(self._uses) >= USE_CACHE_SIZE:
+                self._uses.clear()
+            self._uses[key] = checked
+        return checked
 
     def VerifyLicense(
         self, request: verification_pb2.VerifyLicenseRequest, context: grpc.ServicerContext
@@ -150,7 +155,7 @@ class VerificationServicer(verification_pb2_grpc.VerificationServiceServicer):
             self._fill_outcome(message, outcome, issuer_name)
             if outcome.kept:
                 outcome.encodings[_REPLY_PART] = (issuer_name, message.SerializeToString())
-        message.checked_at.CopyFrom(timestamp(report.checked_at))
+        set_timestamp(message.checked_at, report.checked_at)
         self._fill_receipt(message.receipt, report.receipt)
 
     def _fill_outcome(self, message: verification_pb2.VerificationReport, outcome: Outcome, issuer_name: str) -> None:

@@ -67,6 +67,14 @@ def test_records_carry_the_operator_and_are_listed_for_the_holder_and_the_issuer
     assert (record.action, record.matter_code, record.purpose) == ("VERIFY_LICENSE", USE.matter_code, USE.purpose)
     assert (record.decision, record.receipt_id) == ("PASSED", report.receipt.receipt_id)
 
+    for operator in ("窗口-08 李强", ""):  # the same use from another clerk, then from none: each recorded as sent
+        clerk.VerifyLicense(
+            verification_pb2.VerifyLicenseRequest(use=USE, license_id=issued.license.license_id),
+            metadata=[("x-zzgw-operator-bin", operator.encode())] if operator else [],
+        )
+    listed = audit_stub(running, PORTAL).ListAccessRecords(audit_pb2.ListAccessRecordsRequest(holder_code=holder))
+    assert sorted(r.operator for r in listed.records) == sorted(["窗口-07 王芳", "窗口-08 李强", ""])
+
     own = audit_stub(running, MARKET).ListAccessRecords(audit_pb2.ListAccessRecordsRequest(limit=500)).records
     assert {issued.license.license_id, other} <= {r.license_id for r in own}
     assert not audit_stub(running, POLICE).ListAccessRecords(audit_pb2.ListAccessRecordsRequest()).records

@@ -302,10 +302,16 @@ def test_an_answer_whose_receipt_cannot_be_made_fails_alone_in_its_group(running
 
 def test_matter_and_purpose_are_required_and_portals_cannot_verify(running: RunningGateway) -> None:
     license_id = batch_issue(running, 10)
-    for use, field, reason in (
+    assert verify(running, license_id=license_id).verdict == PASSED
+    for use, field, reason in 2 * (  # refused every time it is sent, never remembered as checked
         (verification_pb2.UseContext(purpose="核验"), "use.matter_code", "REQUIRED"),
         (verification_pb2.UseContext(matter_code="NO-SUCH", purpose="核验"), "use.matter_code", "UNKNOWN_MATTER"),
         (verification_pb2.UseContext(matter_code=MATTER), "use.purpose", "REQUIRED"),
+        (
+            verification_pb2.UseContext(matter_code=MATTER, purpose=USE.purpose + "\x07"),
+            "use.purpose",
+            "BAD_CHARACTERS",
+        ),
     ):
         with pytest.raises(grpc.RpcError) as caught:
             verifier(running).VerifyLicense(verification_pb2.VerifyLicenseRequest(use=use, license_id=license_id))
