@@ -46,8 +46,9 @@ class _Pending(Generic[T, R]):
 
 
 class GroupWriter(Generic[T, P, R]):
-    """Callers' items of type ``T``, prepared into ``P`` (by ``prepare`` on its own thread, or as they are when
-    there is none: then ``P`` is ``T``), written in groups; each caller gets its item's result ``R``."""
+    """Callers' items of type ``T``, prepared into ``P`` (by ``prepare``, on the writer thread or, ``pipelined``, on
+    a thread of its own; taken as they are when there is none: then ``P`` is ``T``), written in groups; each caller
+    gets its item's result ``R``."""
 
     def __init__(
         self,
