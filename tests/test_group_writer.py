@@ -4,11 +4,13 @@ with its own result only after the commit."""
 
 from __future__ import annotations
 
+import queue
 import threading
 from collections.abc import Sequence
 
 import pytest
 
+from gateway.store import group_writer
 from gateway.store.database import AppendWork, Database
 from gateway.store.group_writer import GroupWriter
 
@@ -123,3 +125,20 @@ def test_a_failed_transaction_fails_its_callers_and_the_writer_goes_on(migrated_
         assert writer.write(14) == 140
     finally:
         writer.close()
+
+
+def test_prepared_groups_taken_together_stop_at_the_item_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A busy writer takes the prepared groups waiting until they hold MAX_GROUP items, not MAX_GROUP groups (which
+    could make one transaction of MAX_GROUP² rows under load); the rest waits for the next transaction."""
+    monkeypatch.setattr(group_writer, "MAX_GROUP", 5)
+    waiting: queue.SimpleQueue[list[int] | None] = queue.SimpleQueue()
+    for batch in ([1, 2, 3], [4, 5, 6], [7, 8, 9], [10]):
+        waiting.put(batch)
+    assert group_writer._take(waiting, len) == [[1, 2, 3], [4, 5, 6]]
+    assert group_writer._take(waiting, len) == [[7, 8, 9], [10]]
+    for i in range(7):
+        waiting.put([i])
+    waiting.put(None)
+    assert group_writer._take(waiting) == [[0], [1], [2], [3], [4]]  # counted one an entry without a size
+    assert group_writer._take(waiting) == [[5], [6]]
+    assert group_writer._take(waiting) is None

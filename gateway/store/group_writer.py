@@ -120,7 +120,7 @@ class GroupWriter(Generic[T, P, R]):
         while True:
             items: Sequence[P]
             if self._pipelined:
-                batches = _take(self._prepared)
+                batches = _take(self._prepared, lambda batch: len(batch[0]))  # one transaction: ~MAX_GROUP items
                 if batches is None:
                     return
                 group = [p for batch, _ in batches for p in batch]
@@ -157,14 +157,15 @@ class GroupWriter(Generic[T, P, R]):
 X = TypeVar("X")
 
 
-def _take(source: queue.SimpleQueue[X | None]) -> list[X] | None:
-    """Wait for the first entry, then take whatever else is waiting (at most MAX_GROUP); None when told to stop
-    (the stop is left in the queue if it follows entries, for the next take)."""
+def _take(source: queue.SimpleQueue[X | None], size: Callable[[X], int] = lambda _: 1) -> list[X] | None:
+    """Wait for the first entry, then take whatever else is waiting until the entries' ``size`` adds up to
+    MAX_GROUP (items, or prepared groups counted by their items); None when told to stop (the stop is left in the
+    queue if it follows entries, for the next take)."""
     first = source.get()
     if first is None:
         return None
-    taken = [first]
-    while len(taken) < MAX_GROUP:
+    taken, total = [first], size(first)
+    while total < MAX_GROUP:
         try:
             more = source.get_nowait()
         except queue.Empty:
@@ -173,6 +174,7 @@ def _take(source: queue.SimpleQueue[X | None]) -> list[X] | None:
             source.put(None)
             break
         taken.append(more)
+        total += size(more)
     return taken
 
 
