@@ -64,7 +64,7 @@ from gateway.domain.verification import (
     UseContext,
     answer_claim,
     authority_finding,
-    new_receipt_id,
+    new_receipt_ids,
     status_finding,
 )
 from gateway.services.audit import AuditTrail
@@ -78,7 +78,7 @@ from signing.checks import async_chain_identity, check_qr_seal, identity_at, ide
 from signing.keys import KeyBackend, key_id_of
 from signing.pdf import PdfError, validate_sync
 from signing.qr import read_qr
-from signing.receipts import sign_receipts
+from signing.receipts import SignedReceipt, sign_receipts
 from signing.results import PASSED, CheckResult, Finding
 from signing.seal_ca import IdentityFinding
 from signing.ses import SesVerification, check_stamp
@@ -198,7 +198,7 @@ class VerificationService:
         feed: ChangeFeed,
         *,
         audit: AuditTrail | None = None,
-        ids: Callable[[], str] = new_receipt_id,
+        ids: Callable[[int], list[str]] = new_receipt_ids,
     ):
         self._db = db
         self._catalog = catalog
@@ -748,10 +748,9 @@ class VerificationService:
         assert result is not None  # _store gives every item its signed receipt or its failure
         return result
 
-    def _records(self, answer: _ToReceipt) -> _Made:
-        """The unsigned receipt of ``answer`` and its access record."""
+    def _records(self, answer: _ToReceipt, receipt_id: str) -> tuple[bytes, AuditEntry]:
+        """The receipt statement of ``answer`` and its access record."""
         caller, use, license, now = answer.caller, answer.use, answer.license, answer.at
-        receipt_id = self._ids()
         full = {
             "receipt_id": receipt_id,
             "issued_at": now.astimezone(dt.UTC).isoformat(timespec="microseconds"),
@@ -761,19 +760,6 @@ class VerificationService:
             **({"bundle_code": use.bundle_code, "case_id": use.case_id} if use.case_id else {}),
             **answer.statement,
         }
-        license_id = license.license_id if license is not None else ""
-        receipt = StoredReceipt(
-            receipt_id=receipt_id,
-            statement=canonical_json(full, trusted=True),  # built here: ASCII keys, no floats
-            signature=b"",
-            algorithm="",
-            caller=caller.code,
-            matter_code=use.matter_code,
-            license_id=license_id,
-            created_at=now,
-            bundle_code=use.bundle_code,
-            case_id=use.case_id,
-        )
         entry = AuditEntry(
             at=now,
             caller=caller.code,
@@ -781,33 +767,48 @@ class VerificationService:
             action=answer.action,
             matter_code=use.matter_code,
             purpose=use.purpose,
-            license_id=license_id,
+            license_id=license.license_id if license is not None else "",
             issuer_code=license.content.issuer_code if license is not None else "",
             holder_code=license.content.holder.code if license is not None else "",
             decision=answer.decision,
             reason=answer.reason[:64],
             receipt_id=receipt_id,
         )
-        return receipt, entry
+        return canonical_json(full, trusted=True), entry  # built here: ASCII keys, no floats
 
     def _make_receipts(self, answers: Sequence[_ToReceipt]) -> list[_Made | Exception]:
         """The group commit's first stage: make each answer's receipt and access record and sign the receipts with
         one signature. An answer whose records cannot be made gets its exception; the rest of the group goes on."""
-        made: list[_Made | Exception] = []
-        for answer in answers:
+        made: list[tuple[bytes, AuditEntry] | Exception] = []
+        for answer, receipt_id in zip(answers, self._ids(len(answers)), strict=True):
             try:
-                made.append(self._records(answer))
+                made.append(self._records(answer, receipt_id))
             except Exception as exc:  # a defect in one answer fails that call only
                 made.append(exc)
         good = [m for m in made if not isinstance(m, Exception)]
-        if not good:
-            return made
-        signed = iter(sign_receipts(self._receipt_key.key, [receipt.statement for receipt, _ in good]))
-        for i, m in enumerate(made):
-            if not isinstance(m, Exception):
-                s = next(signed)
-                made[i] = (dataclasses.replace(m[0], signature=s.signature, proof=s.proof, algorithm=s.algorithm), m[1])
-        return made
+        signed = iter(sign_receipts(self._receipt_key.key, [statement for statement, _ in good]) if good else ())
+        return [
+            m if isinstance(m, Exception) else self._signed(answer, m[1], next(signed))
+            for answer, m in zip(answers, made, strict=True)
+        ]
+
+    @staticmethod
+    def _signed(answer: _ToReceipt, entry: AuditEntry, signed: SignedReceipt) -> _Made:
+        use = answer.use
+        receipt = StoredReceipt(
+            receipt_id=entry.receipt_id,
+            statement=signed.statement,
+            signature=signed.signature,
+            algorithm=signed.algorithm,
+            caller=entry.caller,
+            matter_code=use.matter_code,
+            license_id=entry.license_id,
+            created_at=answer.at,
+            bundle_code=use.bundle_code,
+            case_id=use.case_id,
+            proof=signed.proof,
+        )
+        return receipt, entry
 
     def _store(self, uow: AppendWork, made: Sequence[_Made | Exception]) -> list[StoredReceipt | Exception]:
         """The group commit's second stage: store the signed receipts and their access records."""
