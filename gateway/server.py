@@ -72,6 +72,7 @@ from protos.zzgw.v1 import (
 )
 from signing.keys import SM2_SM3, KeyBackend, KeyStore
 from signing.pki import CertificateAuthority, Issued
+from signing.record import SealMemos
 from signing.seal_ca import SealMakerCA
 from signing.sm2 import Sm2Unavailable
 from signing.tsa import LocalTimeStamper, TimeStampAuthority
@@ -98,6 +99,8 @@ TSA_CERT = "tsa.pem"
 RECEIPT_KEY = "receipts"
 RECEIPT_CERT = "receipt.pem"
 RECEIPT_SEAL_NAME = "核验回执专用章"
+SEAL_MEMO_SECRET = "sealmemo"
+"""The key store's secret behind the memos of record seals stored with licenses (``signing.record.SealMemos``)."""
 SM2_MAKER_KEY = "sm2maker"
 SM2_MAKER_CERT = "maker.pem"
 SM2_MAKER_NAME = "电子印章制章者"
@@ -165,6 +168,7 @@ class Gateway:
             else None
         )
         documents = DocumentService(db, catalog, seals, clock) if seals else None
+        memos = SealMemos(keys.secret(SEAL_MEMO_SECRET)) if seals else None
         receipt_key = _receipt_key(settings, keys)
         audit = (
             AuditTrail(db, AuditSigner(key=receipt_key.key, certificate=receipt_key.certificate), clock)
@@ -172,7 +176,7 @@ class Gateway:
             else None
         )
         verification = (
-            VerificationService(db, catalog, seals, receipt_key, clock, feed, audit=audit)
+            VerificationService(db, catalog, seals, receipt_key, clock, feed, audit=audit, memos=memos)
             if seals and receipt_key
             else None
         )
@@ -200,7 +204,14 @@ class Gateway:
             keys=keys,
             clock=clock,
             issuance=IssuanceService(
-                db, catalog, seals or _NoSealMaker(), clock, serials=serials, documents=documents, feed=feed
+                db,
+                catalog,
+                seals or _NoSealMaker(),
+                clock,
+                serials=serials,
+                documents=documents,
+                feed=feed,
+                memos=memos,
             ),
             members=MemberService(db, clock),
             authenticator=Authenticator(db),

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Protocol
 from cryptography.exceptions import InvalidSignature as _CryptoInvalidSignature
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa, x25519
 from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 
 from signing.errors import InvalidSignature, KeyStoreError
@@ -164,6 +164,7 @@ class KeyStore:
         self._dir = directory
         self._passphrase = passphrase
         self._loaded: dict[str, KeyBackend] = {}
+        self._secrets: dict[str, bytes] = {}
         self._lock = threading.Lock()
 
     def path(self, owner: str) -> Path:
@@ -194,6 +195,43 @@ class KeyStore:
         with self._lock:
             self._loaded[owner] = key
         return key
+
+    def secret(self, owner: str) -> bytes:
+        """``owner``'s 32-byte secret (an HMAC key), made on first use and kept encrypted like the keys: as the
+        private bytes of an X25519 key in an encrypted PKCS#8 file, so one format and one passphrase cover the
+        whole store. Processes asking at once get the same secret: the file appears whole or not at all (written
+        aside, then linked into place, which fails if another process linked first; that one's secret is read)."""
+        with self._lock:
+            kept = self._secrets.get(owner)
+        if kept is not None:
+            return kept
+        path = self.path(owner)
+        if not path.exists():
+            self._dir.mkdir(parents=True, exist_ok=True)
+            fresh = x25519.X25519PrivateKey.generate().private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.BestAvailableEncryption(self._passphrase),
+            )
+            aside = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}")
+            fd = os.open(aside, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "wb") as out:
+                out.write(fresh)
+            try:
+                os.link(aside, path)
+            except FileExistsError:
+                pass  # another process made it first: use that one
+            finally:
+                aside.unlink()
+        try:
+            key = serialization.load_pem_private_key(path.read_bytes(), self._passphrase)
+        except (ValueError, TypeError) as exc:
+            raise KeyStoreError(f"cannot read the secret at {path}: wrong passphrase or not a secret") from exc
+        if not isinstance(key, x25519.X25519PrivateKey):
+            raise KeyStoreError(f"{path} holds a key, not a secret")
+        secret = key.private_bytes_raw()
+        with self._lock:
+            return self._secrets.setdefault(owner, secret)
 
     def load(self, owner: str) -> KeyBackend:
         with self._lock:

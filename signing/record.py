@@ -11,6 +11,7 @@ that a later encoding can be introduced beside this one.
 from __future__ import annotations
 
 import hashlib
+import hmac
 from collections.abc import Mapping
 
 from gateway.domain.model import RecordSeal
@@ -20,6 +21,7 @@ from signing.keys import KeyBackend, key_id_of, verify_signature
 
 ENCODING = "zzgw-record/1"
 _PREFIX = ENCODING.encode() + b"\n"
+_MEMO_PREFIX = b"zzgw-seal-memo/1\n"
 
 
 def record_bytes(record: Mapping[str, object]) -> bytes:
@@ -48,3 +50,38 @@ def verify_record_seal(public_key_der: bytes, record: Mapping[str, object], seal
     if hashlib.sha256(data).digest() != seal.record_digest:
         raise InvalidSignature("the record differs from the one that was sealed")
     verify_signature(public_key_der, seal.algorithm, data, seal.signature)
+
+
+class SealMemos:
+    """The gateway's own note that a record seal is good, kept beside the record: an HMAC-SHA-256, under a secret
+    of the gateway's key store, of the seal (the sealed record's digest, algorithm, key and signature). The gateway
+    writes it when it seals a record; a check with empty caches (a restart, another worker or replica) that finds
+    a matching memo skips verifying the signature (~70 µs of ECDSA P-256, more for RSA and SM2).
+
+    What is still checked every time: the record's bytes against the seal's digest, so a record changed behind the
+    gateway's back fails as before. Changing the seal too needs a signature by the issuer's key *and* a memo under
+    the secret; without the memo (or with a wrong one) the signature is verified as if there were none. Whoever can
+    make memos holds the key store, which holds the issuers' record keys anyway.
+    """
+
+    def __init__(self, secret: bytes):
+        if len(secret) < 32:
+            raise ValueError("a seal memo secret has at least 32 bytes")
+        self._secret = secret
+
+    def memo(self, seal: RecordSeal) -> bytes:
+        return hmac.digest(self._secret, _memo_message(seal), "sha256")
+
+    def vouches(self, seal: RecordSeal, memo: bytes) -> bool:
+        """Whether ``memo`` is this gateway's memo of ``seal`` (an empty memo never is)."""
+        return bool(memo) and hmac.compare_digest(memo, self.memo(seal))
+
+
+def _memo_message(seal: RecordSeal) -> bytes:
+    return (
+        b"\n".join(
+            (_MEMO_PREFIX + seal.encoding.encode(), seal.algorithm.encode(), seal.key_id.encode(), seal.record_digest)
+        )
+        + b"\n"
+        + seal.signature
+    )

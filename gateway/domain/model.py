@@ -164,6 +164,8 @@ class License:
     supersedes: str = ""
     superseded_by: str = ""
     request_id: str = field(default="", compare=False)
+    seal_memo: bytes = field(default=b"", compare=False)
+    """The gateway's memo of ``seal`` (``signing.record.SealMemos``); empty when it was stored without one."""
 
     @property
     def license_id(self) -> str:

@@ -42,6 +42,7 @@ from gateway.domain.model import (
     LicenseDraft,
     LicenseStatus,
     Member,
+    RecordSeal,
     Role,
     today,
 )
@@ -59,7 +60,7 @@ from gateway.store.changes import ChangeFeed
 from gateway.store.database import Database, UnitOfWork
 from gateway.store.repositories import NewEvent
 from signing.keys import KeyBackend
-from signing.record import seal_record
+from signing.record import SealMemos, seal_record
 
 SerialGenerator = Callable[[], str]
 _SERIAL_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -182,7 +183,9 @@ class IssuanceService:
         signal: ChangeSignal | None = None,
         documents: DocumentMaker | None = None,
         feed: ChangeFeed | None = None,
+        memos: SealMemos | None = None,
     ):
+        self._memos = memos
         self._documents = documents
         self._feed = feed
         self._db = db
@@ -277,15 +280,21 @@ class IssuanceService:
             version=1,
         )
         content = _content(valid, str(license_id), caller.code, version=1)
+        seal = seal_record(key, content.record_mapping())
         return License(
             content=content,
             status=LicenseStatus.ACTIVE,
             status_reason="",
             status_changed_at=now,
             created_at=now,
-            seal=seal_record(key, content.record_mapping()),
+            seal=seal,
             request_id=draft.request_id,
+            seal_memo=self._memo(seal),
         )
+
+    def _memo(self, seal: RecordSeal) -> bytes:
+        """The gateway's memo of a seal it made (``SealMemos``), so a check with empty caches trusts it unverified."""
+        return self._memos.memo(seal) if self._memos is not None else b""
 
     def _commit_issues(self, uow: UnitOfWork, caller: Member, pending: list[_Pending], now: dt.datetime) -> None:
         uow.lock_change_log()
@@ -380,14 +389,16 @@ class IssuanceService:
         valid = validate_issue(_amended_draft(old, amendment, on), self._catalog, caller, on)
         new_id = str(LicenseId.parse(old.license_id).next_version())
         content = _content(valid, new_id, caller.code, version=old.content.version + 1)
+        seal = seal_record(self._keys.record_key(caller.code), content.record_mapping())
         new = License(
             content=content,
             status=LicenseStatus.ACTIVE,
             status_reason=reason,
             status_changed_at=now,
             created_at=now,
-            seal=seal_record(self._keys.record_key(caller.code), content.record_mapping()),
+            seal=seal,
             supersedes=old.license_id,
+            seal_memo=self._memo(seal),
         )
         document = self._documents.make(caller, content) if self._documents is not None else None
         with self._db.unit_of_work(write=True) as uow:

@@ -79,6 +79,7 @@ from signing.keys import KeyBackend, key_id_of
 from signing.pdf import PdfError, validate_sync
 from signing.qr import read_qr
 from signing.receipts import SignedReceipt, sign_receipts
+from signing.record import SealMemos
 from signing.results import PASSED, CheckResult, Finding
 from signing.seal_ca import IdentityFinding
 from signing.ses import SesVerification, check_stamp
@@ -199,7 +200,11 @@ class VerificationService:
         *,
         audit: AuditTrail | None = None,
         ids: Callable[[int], list[str]] = new_receipt_ids,
+        memos: SealMemos | None = None,
     ):
+        """``memos`` checks the memos stored with licenses (``signing.record.SealMemos``): a seal with a good
+        memo is not verified again after a restart."""
+        self._memos = memos
         self._db = db
         self._catalog = catalog
         self._seals = seals
@@ -549,7 +554,12 @@ class VerificationService:
             integrity = Finding(result=CheckResult.FAILED, reason="UNKNOWN_SEAL_KEY", detail="no seal has this key")
             return _Checked(license=license, integrity=integrity, identity=_NOT_CHECKED)
         integrity = record_integrity(
-            license.content.record_mapping(), license.seal, known.public_key_der, verified=self._verified
+            license.content.record_mapping(),
+            license.seal,
+            known.public_key_der,
+            verified=self._verified,
+            memo=license.seal_memo,
+            memos=self._memos,
         )
         identity = _first_failure(
             identity_at(

@@ -86,6 +86,7 @@ class LicenseRow(Base):
     seal_encoding: Mapped[str] = mapped_column(String(32))
     seal_signature: Mapped[bytes] = mapped_column(LargeBinary)
     seal_digest: Mapped[bytes] = mapped_column(LargeBinary)
+    seal_memo: Mapped[bytes] = mapped_column(LargeBinary, server_default=text("''"))
 
 
 class LicenseEventRow(Base):

@@ -497,6 +497,7 @@ def _row(lic: License) -> dict[str, object]:
         "seal_encoding": lic.seal.encoding,
         "seal_signature": lic.seal.signature,
         "seal_digest": lic.seal.record_digest,
+        "seal_memo": lic.seal_memo,
     }
 
 
@@ -533,6 +534,7 @@ def license_from(m: Mapping[str, Any]) -> License:
         ),
         supersedes=m["supersedes"],
         superseded_by=m["superseded_by"],
+        seal_memo=bytes(m["seal_memo"]),
     )
 
 

@@ -1,0 +1,78 @@
+"""Licenses carry the gateway's memo of their record seal: a check with empty caches trusts a good memo instead of
+verifying the signature again, and a memo never makes a changed license pass (over gRPC, SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from sqlalchemy import text
+
+import signing.checks
+from signing.errors import InvalidSignature
+from tests.api.test_verification import FAILED, PASSED, batch_issue, verify
+from tests.conftest import RunningGateway
+
+
+def _stored_memo(running: RunningGateway, license_id: str) -> bytes:
+    with running.gateway.db.engine.connect() as connection:
+        memo = connection.execute(
+            text("SELECT seal_memo FROM licenses WHERE license_id = :id"), {"id": license_id}
+        ).scalar_one()
+    return bytes(memo)
+
+
+def _set(running: RunningGateway, license_id: str, column: str, value: bytes) -> None:
+    with running.gateway.db.engine.begin() as connection:
+        connection.execute(
+            text(f"UPDATE licenses SET {column} = :value WHERE license_id = :id"), {"value": value, "id": license_id}
+        )
+
+
+@pytest.fixture
+def no_signature_checks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Any record seal signature verification fails: what passes now passed on its memo."""
+
+    def refuse(*_: object) -> None:
+        raise InvalidSignature("verify_signature was called")
+
+    monkeypatch.setattr(signing.checks, "verify_signature", refuse)
+
+
+def test_an_issued_license_is_stored_with_the_gateways_memo_of_its_seal(running: RunningGateway) -> None:
+    license_id = batch_issue(running, 31)
+    stored = running.gateway.issuance._get_stored(license_id)
+    memos = running.gateway.verification._memos  # type: ignore[union-attr]
+    assert memos is not None and len(stored.seal_memo) == 32
+    assert _stored_memo(running, license_id) == stored.seal_memo == memos.memo(stored.seal)
+
+
+@pytest.mark.usefixtures("no_signature_checks")
+def test_a_license_with_its_memo_passes_without_its_signature_verified(running: RunningGateway) -> None:
+    license_id = batch_issue(running, 32)
+    report = verify(running, license_id=license_id)  # the first check: nothing about it in the caches
+    assert report.verdict == PASSED and report.integrity.result == PASSED
+
+
+@pytest.mark.usefixtures("no_signature_checks")
+@pytest.mark.parametrize("memo", [b"", b"forged memo".ljust(32, b"!")], ids=["none", "forged"])
+def test_without_a_good_memo_the_signature_is_verified(running: RunningGateway, memo: bytes) -> None:
+    license_id = batch_issue(running, 33)
+    _set(running, license_id, "seal_memo", memo)
+    report = verify(running, license_id=license_id)
+    assert (report.verdict, report.reason) == (FAILED, "SIGNATURE_INVALID")  # the refusing check ran
+
+
+def test_a_forged_memo_on_a_genuine_seal_only_costs_the_verification(running: RunningGateway) -> None:
+    license_id = batch_issue(running, 34)
+    _set(running, license_id, "seal_memo", os.urandom(32))
+    assert verify(running, license_id=license_id).verdict == PASSED
+
+
+def test_a_seal_changed_behind_the_gateways_back_fails_though_its_memo_was_kept(running: RunningGateway) -> None:
+    license_id = batch_issue(running, 35)
+    other = running.gateway.issuance._get_stored(batch_issue(running, 36))
+    _set(running, license_id, "seal_signature", other.seal.signature)  # a genuine signature, of another record
+    report = verify(running, license_id=license_id)
+    assert (report.verdict, report.reason) == (FAILED, "SIGNATURE_INVALID")
+    assert report.integrity.result == FAILED
