@@ -4,7 +4,7 @@ of the same model answering a reply of the same size, and VerifyDocument against
     python -m benchmarks.verify [--licenses 100000] [--warm-set 2000] [--seconds 5] [--warmup 1] [--in-flight 64]
                                 [--document-in-flight 4] [--document-rounds 3] [--document-seconds 3]
                                 [--channels 8] [--parts warm,cold,document,workers]
-                                [--database-url URL | --postgresql] [--seed 1] [--json FILE]
+                                [--database-url URL | --postgresql] [--seed 1] [--json FILE] [--sched-batch]
 
 A quick run: ``--licenses 5000 --seconds 3`` (~2.5 minutes); the default run takes about 4 minutes, one of them
 issuing the 100,000 licenses.
@@ -111,8 +111,12 @@ def serve_bare(port: int, reply_file: str) -> None:
     server.wait_for_termination()
 
 
+_POLICY: list[str] = []
+"""``chrt --batch 0`` under ``--sched-batch``: every process of the run (servers and clients) under SCHED_BATCH."""
+
+
 def _taskset(cpu: int | None) -> list[str]:
-    return [TASKSET, "-c", str(cpu)] if cpu is not None and TASKSET else []
+    return [*_POLICY, *([TASKSET, "-c", str(cpu)] if cpu is not None and TASKSET else [])]
 
 
 @dataclass(frozen=True)
@@ -537,6 +541,7 @@ def report(args: argparse.Namespace, results: dict[str, dict[str, Any]], backend
         f"\nverification benchmark, {dt.date.today().isoformat()}, {os.cpu_count()} CPUs, grpcio {grpc.__version__}, "
         f"Python {sys.version.split()[0]}, {backend}{', code ' + version if version else ''}; {args.warmup:g} s "
         f"warm-up + {args.seconds:g} s per row; total {total:.0f} s; load average before {load_before}"
+        + ("; every process under SCHED_BATCH" if args.sched_batch else "")
     )
     if "issue" in results:
         r = results["issue"]
@@ -678,6 +683,11 @@ def main() -> None:
         "--postgresql", action="store_true", help="a throw-away PostgreSQL database (ZZGW_BENCH_DATABASE_URL)"
     )
     parser.add_argument("--json", help="also write the results to this file")
+    parser.add_argument(
+        "--sched-batch",
+        action="store_true",
+        help="run every process under SCHED_BATCH (chrt --batch 0): no wake-up preemption, as README Deployment says",
+    )
     parser.set_defaults(postgres_db="")
     args = parser.parse_args()
     if args.command == "bare-serve":
@@ -685,6 +695,10 @@ def main() -> None:
     elif args.command == "raw-pdf":
         raw_pdf(args.mode, args.pdf, args.seal_ca_dir, args.crl, args.warmup, args.seconds)
     else:
+        if args.sched_batch:
+            if not shutil.which("chrt"):
+                raise SystemExit("--sched-batch needs chrt (util-linux)")
+            _POLICY[:] = ["chrt", "--batch", "0"]
         drive(args)
 
 
