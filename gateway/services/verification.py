@@ -89,6 +89,8 @@ MAX_CLAIM_FIELDS = 50
 LICENSE_CACHE_SIZE = 200_000
 SEAL_CACHE_SIZE = 10_000
 VERIFIED_CACHE_SIZE = 500_000
+MAX_LICENSE_ID = 120
+"""The longest identifier the store holds (its column's size)."""
 _NOT_REGISTERED = Finding(
     result=CheckResult.INDETERMINATE,
     reason="NOT_A_REGISTERED_LICENSE",
@@ -536,10 +538,12 @@ class VerificationService:
             hit = self._checked.get(license_id)
         if hit is not None:  # kept only for a well-formed identifier of a stored license
             return hit
-        if violation := license_id_violation("license_id", license_id):
-            raise InvalidRequestError([violation])
-        license = self._license(license_id)
+        # a stored license's identifier was checked when it was issued: an identifier is checked only when no
+        # license has it (malformed, or unknown), and one too long for any is not looked up
+        license = self._license(license_id) if len(license_id) <= MAX_LICENSE_ID else None
         if license is None:
+            if violation := license_id_violation("license_id", license_id):
+                raise InvalidRequestError([violation])
             return None
         checked = self._check_record(license)
         with self._lock:

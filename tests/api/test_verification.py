@@ -16,6 +16,7 @@ from sqlalchemy import text
 from adapters.records import issue_request
 from gateway.bootstrap import samples
 from gateway.domain.audit import AuditAction
+from gateway.domain.identifiers import LicenseId
 from gateway.domain.model import LicenseContent
 from gateway.domain.verification import check_use
 from gateway.services.verification import _ToReceipt
@@ -471,3 +472,17 @@ def test_the_driver_reads_give_the_same_licenses_as_the_orm(running: RunningGate
     assert current[0] is not None and current[0].license_id != ids[0]  # the amendment is the current version
     assert db.read_license("1.2.156.3005.2.no.such.license") is None
     assert db.read_current_license(stored[0].content.type_code, "SC-NO-SUCH-NUMBER") is None  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("license_id", ["1.2.3", "1.2.156.3005.2." + "9" * 200], ids=["malformed", "too-long"])
+def test_a_malformed_license_id_is_refused_and_a_well_formed_unknown_one_is_not_found(
+    running: RunningGateway, license_id: str
+) -> None:
+    with pytest.raises(grpc.RpcError) as refused:
+        verify(running, license_id=license_id)
+    assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert ("license_id", "INVALID_LICENSE_ID") in error_details(refused.value)[1]
+    stored = LicenseId.parse(batch_issue(running, 41))
+    unknown = str(LicenseId(type_code=stored.type_code, issuer_code=stored.issuer_code, serial="NOSUCH", version=1))
+    report = verify(running, license_id=unknown)
+    assert (report.verdict, report.reason) == (FAILED, "LICENSE_NOT_FOUND") and report.receipt.receipt_id
