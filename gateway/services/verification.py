@@ -540,7 +540,7 @@ class VerificationService:
             return hit
         # a stored license's identifier was checked when it was issued: an identifier is checked only when no
         # license has it (malformed, or unknown), and one too long for any is not looked up
-        license = self._license(license_id) if len(license_id) <= MAX_LICENSE_ID else None
+        license = self._db.read_license(license_id) if len(license_id) <= MAX_LICENSE_ID else None
         if license is None:
             if violation := license_id_violation("license_id", license_id):
                 raise InvalidRequestError([violation])

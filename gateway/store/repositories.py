@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, cast
 
+import orjson
 from sqlalchemy import (
     JSON,
     ColumnElement,
@@ -572,7 +573,7 @@ def _read_license(statements: Statements, template: str, params: tuple[object, .
 _FROM_SQLITE: dict[str, Callable[[Any], object]] = {
     "Date": dt.date.fromisoformat,
     "DateTime": dt.datetime.fromisoformat,
-    "JSON": json.loads,
+    "JSON": orjson.loads,  # the values json.loads gives for what json.dumps stored (strings, lists, maps), faster
     "Boolean": bool,
 }
 _LICENSE_FROM_SQLITE = {c.name: f for c in _L.columns if (f := _FROM_SQLITE.get(type(c.type).__name__)) is not None}
