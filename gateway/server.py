@@ -278,6 +278,7 @@ def initialise(settings: Settings, *, rotate_tokens: bool = False, clock: Clock 
             seals = SealService(gateway.db, ca, gateway.keys, gateway.clock, ids=random_serial)
             seals.ensure_default([m for m in members if m.has(Role.ISSUER)])
             _ensure_receipt_key(settings, ca, gateway.keys, gateway.clock, members)
+            gateway.keys.secret(SEAL_MEMO_SECRET)  # made before any worker starts (else the first one to need it)
             _ensure_sm2_seal_maker(settings, gateway.keys, gateway.clock, members)
         if write_tokens:
             _write_private(

@@ -45,8 +45,11 @@ def test_init_serve_demo_import_and_graceful_stop(env: dict[str, str], tmp_path:
     assert first.returncode == 0, first.stderr
     assert "14 members" in first.stdout and "DEV MODE bearer tokens" in first.stdout
     tokens = json.loads((tmp_path / "var" / "dev-tokens.json").read_text(encoding="utf-8"))["tokens"]
+    memo_secret = tmp_path / "var" / "keys" / "sealmemo.key.pem"
+    made = memo_secret.read_bytes()  # the seal memos' secret exists before any worker starts
     again = zzgw(env, "init")  # idempotent: same keys, same tokens
     assert again.returncode == 0 and "DEV MODE bearer tokens" not in again.stdout
+    assert memo_secret.read_bytes() == made
     assert json.loads((tmp_path / "var" / "dev-tokens.json").read_text(encoding="utf-8"))["tokens"] == tokens
     assert oct((tmp_path / "var" / "dev-tokens.json").stat().st_mode & 0o777) == "0o600"
 
