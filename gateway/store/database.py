@@ -168,6 +168,10 @@ class Database:
             connection: Any = pooled.driver_connection
             if self.dialect == "postgresql":
                 connection.autocommit = True
+                # Server-side prepared statements, off for the engine (``connect``), suit this connection: it only
+                # runs single-row lookups by unique keys, whose generic plan is the index lookup. Prepared on first
+                # use, a license read costs PostgreSQL no planning (~70-90 µs of a 200 µs read on loopback).
+                connection.prepare_threshold = 0
             statements = _DriverStatements(connection, self.dialect, pooled=pooled)
             self._readers.statements = statements
             with self._readers_lock:
@@ -320,6 +324,7 @@ class _DriverStatements:
         self._cursor.close()
         if self.dialect == "postgresql":
             self._connection.autocommit = False
+            self._connection.prepare_threshold = None  # as the engine's other connections
         self._pooled.close()
 
     def discard(self) -> None:

@@ -472,6 +472,13 @@ def test_the_driver_reads_give_the_same_licenses_as_the_orm(running: RunningGate
     assert current[0] is not None and current[0].license_id != ids[0]  # the amendment is the current version
     assert db.read_license("1.2.156.3005.2.no.such.license") is None
     assert db.read_current_license(stored[0].content.type_code, "SC-NO-SUCH-NUMBER") is None  # type: ignore[union-attr]
+    if db.dialect == "postgresql":  # the reads ran as server-side prepared statements, planned once
+        reader = db._thread_reader()._connection
+        with reader.cursor() as cursor:
+            cursor.execute("SELECT statement FROM pg_prepared_statements", prepare=False)
+            prepared = [row[0] for row in cursor.fetchall()]
+        assert any("WHERE license_id = $1" in q for q in prepared), prepared
+        assert any("license_number = $2" in q for q in prepared), prepared
 
 
 @pytest.mark.parametrize("license_id", ["1.2.3", "1.2.156.3005.2." + "9" * 200], ids=["malformed", "too-long"])
