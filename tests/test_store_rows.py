@@ -126,3 +126,29 @@ def test_one_appender_goes_on_after_failures_and_replaces_a_broken_connection(db
     with db.unit_of_work() as uow:
         found = {n for n in range(11, 16) if uow.receipts.get(receipt(n).receipt_id) is not None}
     assert found == {11, 13, 15}
+
+
+def test_a_group_commit_repeated_often_enough_to_be_prepared_survives_a_failure(db: Database) -> None:
+    """On PostgreSQL the appender's statements become server-side prepared statements once a text has run a few
+    times; a transaction that fails on one of them (in pipeline mode) must leave the next ones working."""
+    appender = db.appender()
+    try:
+        for n in range(20, 40, 2):  # the same two-row INSERT text ten times: prepared from the fifth
+            with appender.transaction() as work:
+                work.receipts.add([receipt(n), receipt(n + 1)])
+                work.commit()
+        if db.dialect == "postgresql":
+            with appender._pooled.driver_connection.cursor() as cursor:
+                cursor.execute("SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE 'INSERT INTO rec%'")
+                assert cursor.fetchone()[0] >= 1
+        with pytest.raises(Exception, match=r"(?i)unique|duplicate"), appender.transaction() as work:
+            work.receipts.add([receipt(40), receipt(20)])  # the second one is stored already
+            work.commit()
+        for n in range(40, 50, 2):
+            with appender.transaction() as work:
+                work.receipts.add([receipt(n), receipt(n + 1)])
+                work.commit()
+    finally:
+        appender.close()
+    with db.unit_of_work() as uow:
+        assert all(uow.receipts.get(receipt(n).receipt_id) is not None for n in range(20, 50))
