@@ -1,9 +1,11 @@
-"""The ``zzgw`` command line: init, serve, demo, import.
+"""The ``zzgw`` command line: init, serve, demo, import, audit, memos.
 
 zzgw init                 create the database schema, keys, member CA, demo members (idempotent)
 zzgw serve                run the gateway (gRPC on ZZGW_GRPC_ADDR, default 127.0.0.1:50051)
 zzgw demo                 walk through issue → get → amend → revoke → change events against a live gateway
 zzgw import FILE          issue every license of a CSV or JSON Lines file through BatchIssueLicenses
+zzgw audit verify|prune   check the audit trail's hash chain, or drop records past their retention
+zzgw memos                give licenses stored before schema 0012 the gateway's memo of their seal
 """
 
 from __future__ import annotations
@@ -41,6 +43,12 @@ def main(argv: list[str] | None = None) -> int:
 
     audit = commands.add_parser("audit", help="check the audit trail's hash chain, or prune it (retention)")
     audit.add_argument("action", choices=["verify", "prune"], help="verify: check end to end; prune: drop old records")
+
+    commands.add_parser(
+        "memos",
+        help="verify the seal of every license stored without the gateway's memo of it (before schema 0012) and "
+        "store the memo, so that checks after a restart need not verify it again",
+    )
 
     args = parser.parse_args(argv)
     try:
@@ -182,6 +190,31 @@ def _audit(settings: Settings, args: argparse.Namespace) -> int:
     return 1
 
 
+def _memos(settings: Settings, args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from gateway.server import Gateway
+
+    gateway = Gateway.open(settings)
+    try:
+        service = gateway.verification
+        if service is None:
+            print("zzgw memos: no seal-maker CA or receipt key yet: run `zzgw init`", file=sys.stderr)
+            return 2
+        with gateway.db.unit_of_work() as uow:
+            total = uow.licenses.count_without_memo()
+        with tqdm(total=total, unit=" licenses", desc="checking seals", dynamic_ncols=True, mininterval=0.5) as bar:
+            report = service.store_missing_memos(progress=bar.update)
+    finally:
+        gateway.close()
+    print(f"{report.stored} licenses given the memo of their seal")
+    if report.failed:
+        shown = ", ".join(report.failed[:20]) + (" …" if len(report.failed) > 20 else "")
+        print(f"{len(report.failed)} licenses whose seal does not verify (no memo; they fail every check): {shown}")
+        return 1
+    return 0
+
+
 _COMMANDS = {
     "init": _init,
     "serve": _serve,
@@ -189,6 +222,7 @@ _COMMANDS = {
     "import": _import,
     "import-ca": _import_ca,
     "audit": _audit,
+    "memos": _memos,
 }
 
 if __name__ == "__main__":

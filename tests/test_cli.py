@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -102,6 +103,21 @@ def test_init_serve_demo_import_and_graceful_stop(env: dict[str, str], tmp_path:
     assert f"HTTP (TSA, CRL) on http://{env['ZZGW_HTTP_ADDR']}" in out
     assert "DEV MODE" in out
     assert "stopping" in err
+
+    # licenses stored before schema 0012 have no memo of their seal: `zzgw memos` checks their seals and adds it
+    with sqlite3.connect(tmp_path / "var" / "zzgw.db") as db:
+        cleared = db.execute("UPDATE licenses SET seal_memo = x'' WHERE rowid % 2 = 0").rowcount
+        broken = db.execute("SELECT license_id FROM licenses WHERE rowid % 2 = 0 LIMIT 1").fetchone()[0]
+        db.execute("UPDATE licenses SET holder_name = '冒名公司' WHERE license_id = ?", (broken,))
+    assert cleared > 10
+    memos = zzgw(env, "memos")
+    assert memos.returncode == 1, memos.stderr  # one seal does not verify
+    assert f"{cleared - 1} licenses given the memo of their seal" in memos.stdout
+    assert f"1 licenses whose seal does not verify (no memo; they fail every check): {broken}" in memos.stdout
+    again = zzgw(env, "memos")
+    assert "0 licenses given the memo" in again.stdout and again.returncode == 1
+    with sqlite3.connect(tmp_path / "var" / "zzgw.db") as db:
+        assert db.execute("SELECT count(*) FROM licenses WHERE seal_memo = x''").fetchone()[0] == 1
 
 
 def test_serve_without_init_says_what_to_do(env: dict[str, str]) -> None:

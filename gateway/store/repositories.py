@@ -19,6 +19,7 @@ from sqlalchemy import (
     JSON,
     ColumnElement,
     Connection,
+    CursorResult,
     Row,
     String,
     Table,
@@ -100,6 +101,33 @@ class LicenseRepository:
             select(_L).where(_L.c.type_code == type_code, _L.c.license_number == license_number, _L.c.is_current)
         ).first()
         return _license(row) if row else None
+
+    def without_memo(self, *, after: str, limit: int) -> list[License]:
+        """Licenses stored without the gateway's memo of their seal (before migration 0012), by identifier."""
+        rows = self._s.execute(
+            select(_L).where(_L.c.seal_memo == b"", _L.c.license_id > after).order_by(_L.c.license_id).limit(limit)
+        ).all()
+        return [_license(r) for r in rows]
+
+    def count_without_memo(self) -> int:
+        return int(self._s.execute(select(func.count()).select_from(_L).where(_L.c.seal_memo == b"")).scalar_one())
+
+    def set_memos(self, memos: Sequence[tuple[License, bytes]]) -> int:
+        """Store each license's memo, unless its seal changed since it was read; how many were stored."""
+        stored = 0
+        for license, memo in memos:
+            result = self._s.execute(
+                update(_L)
+                .where(
+                    _L.c.license_id == license.license_id,
+                    _L.c.seal_signature == license.seal.signature,
+                    _L.c.seal_digest == license.seal.record_digest,
+                    _L.c.seal_memo == b"",
+                )
+                .values(seal_memo=memo)
+            )
+            stored += cast(CursorResult[Any], result).rowcount
+        return stored
 
     def history(self, license: License) -> list[License]:
         """Every version of the license (same issuer, type and serial), oldest first."""

@@ -76,3 +76,24 @@ def test_a_seal_changed_behind_the_gateways_back_fails_though_its_memo_was_kept(
     report = verify(running, license_id=license_id)
     assert (report.verdict, report.reason) == (FAILED, "SIGNATURE_INVALID")
     assert report.integrity.result == FAILED
+
+
+def test_licenses_stored_without_a_memo_are_given_theirs_unless_their_seal_fails(running: RunningGateway) -> None:
+    """``zzgw memos`` (``store_missing_memos``): after an upgrade, older licenses get their memo once their seal is
+    verified; one whose seal does not verify gets none and is reported, every time."""
+    service = running.gateway.verification
+    assert service is not None and service._memos is not None
+    good, broken = batch_issue(running, 37), batch_issue(running, 38)
+    for license_id in (good, broken):
+        _set(running, license_id, "seal_memo", b"")
+    with running.gateway.db.engine.begin() as connection:
+        connection.execute(text("UPDATE licenses SET holder_name = '冒名公司' WHERE license_id = :id"), {"id": broken})
+    seen: list[int] = []
+    report = service.store_missing_memos(batch=1, progress=seen.append)
+    assert broken in report.failed and report.stored >= 1 and sum(seen) == report.stored + len(report.failed)
+    stored = running.gateway.issuance._get_stored(good)
+    assert _stored_memo(running, good) == service._memos.memo(stored.seal)
+    assert _stored_memo(running, broken) == b""
+    again = service.store_missing_memos()
+    assert again.stored == 0 and broken in again.failed
+    assert verify(running, license_id=broken).reason == "RECORD_ALTERED"
