@@ -225,6 +225,8 @@ class KeyStore:
                 aside.unlink()
         try:
             key = serialization.load_pem_private_key(path.read_bytes(), self._passphrase)
+        except UnsupportedAlgorithm:  # an SM2 key: cryptography cannot read it, and it is no secret
+            raise KeyStoreError(f"{path} holds a key, not a secret") from None
         except (ValueError, TypeError) as exc:
             raise KeyStoreError(f"cannot read the secret at {path}: wrong passphrase or not a secret") from exc
         if not isinstance(key, x25519.X25519PrivateKey):

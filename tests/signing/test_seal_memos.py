@@ -12,7 +12,7 @@ import pytest
 import signing.checks
 from signing.checks import record_integrity
 from signing.errors import InvalidSignature, KeyStoreError
-from signing.keys import ECDSA_P256_SHA256, KeyStore, SoftwareKey
+from signing.keys import ECDSA_P256_SHA256, SM2_SM3, KeyStore, SoftwareKey
 from signing.record import SealMemos, seal_record
 from signing.results import CheckResult
 from tests.signing.test_canonical_and_record import VECTOR_CONTENT, _replace
@@ -118,8 +118,9 @@ def test_processes_making_a_secret_at_once_get_the_same_one(tmp_path: Path) -> N
     assert sorted(p.name for p in tmp_path.iterdir()) == ["sealmemo.key.pem"]
 
 
-def test_a_signing_key_is_not_taken_for_a_secret(tmp_path: Path) -> None:
+@pytest.mark.parametrize("algorithm", [ECDSA_P256_SHA256, SM2_SM3])
+def test_a_signing_key_is_not_taken_for_a_secret(tmp_path: Path, algorithm: str) -> None:
     store = KeyStore(tmp_path, b"pw")
-    store.create("receipts")
+    store.create("receipts", algorithm)
     with pytest.raises(KeyStoreError, match="holds a key, not a secret"):
         store.secret("receipts")
