@@ -22,18 +22,12 @@ from gateway.domain.validation import check_text
 from signing.results import PASSED, CheckResult, Finding
 
 
-def new_receipt_id() -> str:
-    """32 hex digits: the milliseconds since 1970 (12 digits), then 80 random bits. Receipts made one after another
-    get ids that sort together, so the receipts' primary-key index grows at its end; random ids put every
-    verification's key on a page of its own, about a third of what a verification wrote to SQLite's WAL
-    (benchmarks.verify). The random part keeps an id unguessable; the time in it is also in the signed statement."""
-    return new_receipt_ids(1)[0]
-
-
 def new_receipt_ids(count: int) -> list[str]:
-    """``count`` receipt ids (as ``new_receipt_id``) from one read of the system's random source: a group commit
-    makes its group's ids at once, and each read lets go of the GIL, which on the busy writer thread costs a turn
-    of every thread waiting for it (ADR 0005)."""
+    """``count`` receipt ids from one read of the system's random source (a group commit makes its group's ids at
+    once). Each is 32 hex digits: the milliseconds since 1970 (12 digits), then 80 random bits. Receipts made one
+    after another get ids that sort together, so the receipts' primary-key index grows at its end; random ids put
+    every verification's key on a page of its own, about a third of what a verification wrote to SQLite's WAL
+    (benchmarks.verify). The random part keeps an id unguessable; the time in it is also in the signed statement."""
     millis = f"{time.time_ns() // 1_000_000:012x}"
     random = secrets.token_bytes(10 * count)
     return [millis + random[i : i + 10].hex() for i in range(0, 10 * count, 10)]

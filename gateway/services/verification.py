@@ -96,6 +96,7 @@ _NOT_REGISTERED = Finding(
     reason="NOT_A_REGISTERED_LICENSE",
     detail="the document is not a license document of the registry: the stamp is genuine or not, its content unknown",
 )
+_UNKNOWN_SEAL_KEY = Finding(result=CheckResult.FAILED, reason="UNKNOWN_SEAL_KEY", detail="no seal has this key")
 _NOT_CHECKED = Finding(result=CheckResult.INDETERMINATE, reason="NOT_CHECKED", detail="no license to check it against")
 
 
@@ -257,7 +258,9 @@ class VerificationService:
                 return MemoReport(stored=stored, failed=tuple(failed))
             good = []
             for license in licenses:
-                if self._check_record(license, memos=False).integrity.result is CheckResult.PASSED:
+                known = self._seal_by_key(license.seal.key_id)
+                integrity = self._integrity(license, known, trust_memo=False) if known else _UNKNOWN_SEAL_KEY
+                if integrity.result is CheckResult.PASSED:
                     good.append((license, self._memos.memo(license.seal)))
                 else:
                     failed.append(license.license_id)
@@ -499,10 +502,9 @@ class VerificationService:
         license = self._license(license_id)
         known = self._seal_by_key_prefix(envelope.key_id_prefix)
         if known is None:
-            integrity = Finding(result=CheckResult.FAILED, reason="UNKNOWN_SEAL_KEY", detail="no seal has this key")
             status = self._status(license, now) if license else NOT_FOUND
             return self._report(
-                AuditAction.VERIFY_LICENSE, caller, use, query, integrity, status, _NOT_CHECKED, license, now
+                AuditAction.VERIFY_LICENSE, caller, use, query, _UNKNOWN_SEAL_KEY, status, _NOT_CHECKED, license, now
             )
         check, _ = check_qr_seal(
             text, certificate=known.certificate, base=known.base, revoked_at=known.seal.revoked_at, now=now
@@ -584,21 +586,12 @@ class VerificationService:
                 self._checked[license_id] = checked
         return checked
 
-    def _check_record(self, license: License, *, memos: bool = True) -> _Checked:
-        """Integrity and issuer identity of a stored record: its seal over the record, the seal's trust; with
-        ``memos`` False the seal's signature is verified whatever memo the license holds."""
+    def _check_record(self, license: License) -> _Checked:
+        """Integrity and issuer identity of a stored record: its seal over the record, the seal's trust."""
         known = self._seal_by_key(license.seal.key_id)
         if known is None:
-            integrity = Finding(result=CheckResult.FAILED, reason="UNKNOWN_SEAL_KEY", detail="no seal has this key")
-            return _Checked(license=license, integrity=integrity, identity=_NOT_CHECKED)
-        integrity = record_integrity(
-            license.content.record_mapping(),
-            license.seal,
-            known.public_key_der,
-            verified=self._verified if memos else None,
-            memo=license.seal_memo,
-            memos=self._memos if memos else None,
-        )
+            return _Checked(license=license, integrity=_UNKNOWN_SEAL_KEY, identity=_NOT_CHECKED)
+        integrity = self._integrity(license, known, trust_memo=True)
         identity = _first_failure(
             identity_at(
                 known.base,
@@ -611,6 +604,18 @@ class VerificationService:
             authority_finding(license, self._catalog),
         )
         return _Checked(license=license, integrity=integrity, identity=identity)
+
+    def _integrity(self, license: License, known: _KnownSeal, *, trust_memo: bool) -> Finding:
+        """The record seal's integrity finding; without ``trust_memo`` the signature is verified whatever memo the
+        license holds (and whatever verified before)."""
+        return record_integrity(
+            license.content.record_mapping(),
+            license.seal,
+            known.public_key_der,
+            verified=self._verified if trust_memo else None,
+            memo=license.seal_memo,
+            memos=self._memos if trust_memo else None,
+        )
 
     def _seal_by_key(self, key_id: str) -> _KnownSeal | None:
         generation = self._feed.generation
