@@ -51,7 +51,7 @@ from gateway.store.repositories import (
     read_license,
 )
 
-_MIGRATIONS = Path(__file__).with_name("migrations")
+MIGRATIONS = Path(__file__).with_name("migrations")
 _EVENT_LOCK_ID = 0x7A7A6777  # "zzgw"
 _AUDIT_LOCK_ID = 0x7A7A6761  # "zzga"
 _SPARE_CONNECTIONS = 4
@@ -102,7 +102,7 @@ class Database:
     def migrate(self) -> None:
         """Bring the schema to the newest migration (idempotent)."""
         config = Config()
-        config.set_main_option("script_location", str(_MIGRATIONS))
+        config.set_main_option("script_location", str(MIGRATIONS))
         with self.engine.begin() as connection:
             config.attributes["connection"] = connection
             command.upgrade(config, "head")

@@ -4,14 +4,19 @@ verifying the signature again, and a memo never makes a changed license pass (ov
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
+from alembic import command
+from alembic.config import Config
 from sqlalchemy import text
 
 import signing.checks
 from signing.errors import InvalidSignature
-from tests.api.test_verification import FAILED, PASSED, batch_issue, verify
-from tests.conftest import RunningGateway
+from protos.zzgw.v1 import verification_pb2
+from tests.api.test_verification import FAILED, MARKET, PASSED, batch_issue, verifier, verify
+from gateway.store.database import MIGRATIONS, Database
+from tests.conftest import RunningGateway, backend_params, fresh_database, start_gateway
 
 
 def _stored_memo(running: RunningGateway, license_id: str) -> bytes:
@@ -97,3 +102,54 @@ def test_licenses_stored_without_a_memo_are_given_theirs_unless_their_seal_fails
     again = service.store_missing_memos()
     assert again.stored == 0 and broken in again.failed
     assert verify(running, license_id=broken).reason == "RECORD_ALTERED"
+
+
+@pytest.mark.parametrize("kind", backend_params())
+def test_a_store_upgraded_from_before_proofs_and_memos_reads_checks_and_backfills(kind: str, tmp_path: Path) -> None:
+    """The real upgrade path, not columns cleared by hand: licenses and a receipt stored at schema 0008 (before
+    receipts kept proofs and licenses memos), the store upgraded by ``zzgw init`` (each column added with its
+    default), then read, checked and given their memos."""
+    with fresh_database(kind, tmp_path) as url:
+        before = start_gateway(tmp_path / "var", url)
+        try:
+            issued = [batch_issue(before, n) for n in (41, 42, 43)]
+            old_receipt = verify(before, license_id=issued[0]).receipt
+        finally:
+            before.server.stop(0)
+            before.gateway.close()
+        _migrate(url, "0008")  # the store as schema 0008 left it: no proof column, no memo column
+        after = start_gateway(tmp_path / "var", url)  # `zzgw init` upgrades it
+        try:
+            service = after.gateway.verification
+            assert service is not None and service._memos is not None
+            stored = verifier(after, MARKET).GetReceipt(
+                verification_pb2.GetReceiptRequest(receipt_id=old_receipt.receipt_id)
+            )
+            assert (stored.receipt.statement, stored.receipt.proof) == (old_receipt.statement, b"")
+            with after.gateway.db.unit_of_work() as uow:
+                assert uow.licenses.count_without_memo() == len(issued)
+            for license_id in issued:
+                assert verify(after, license_id=license_id).verdict == PASSED
+            report = service.store_missing_memos()
+            assert (report.stored, report.failed) == (len(issued), ())
+            for license_id in issued:
+                license = after.gateway.issuance._get_stored(license_id)
+                assert _stored_memo(after, license_id) == license.seal_memo == service._memos.memo(license.seal)
+            with after.gateway.db.unit_of_work() as uow:
+                assert uow.licenses.count_without_memo() == 0
+        finally:
+            after.server.stop(0)
+            after.gateway.close()
+
+
+def _migrate(url: str, revision: str) -> None:
+    """Move the store at ``url`` to schema ``revision`` (down, keeping the rows), as ``Database.migrate`` goes up."""
+    db = Database.connect(url)
+    try:
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        with db.engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.downgrade(config, revision)
+    finally:
+        db.dispose()
