@@ -12,10 +12,10 @@ from alembic.config import Config
 from sqlalchemy import text
 
 import signing.checks
-from signing.errors import InvalidSignature
-from protos.zzgw.v1 import verification_pb2
-from tests.api.test_verification import FAILED, MARKET, PASSED, batch_issue, verifier, verify
 from gateway.store.database import MIGRATIONS, Database
+from protos.zzgw.v1 import verification_pb2
+from signing.errors import InvalidSignature
+from tests.api.test_verification import FAILED, MARKET, PASSED, batch_issue, verifier, verify
 from tests.conftest import RunningGateway, backend_params, fresh_database, start_gateway
 
 
