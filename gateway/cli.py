@@ -1,4 +1,4 @@
-"""The ``zzgw`` command line: init, serve, demo, import, audit, memos.
+"""The ``zzgw`` command line: init, serve, demo, import, audit, memos, receipt.
 
 zzgw init                 create the database schema, keys, member CA, demo members (idempotent)
 zzgw serve                run the gateway (gRPC on ZZGW_GRPC_ADDR, default 127.0.0.1:50051)
@@ -6,6 +6,8 @@ zzgw demo                 walk through issue → get → amend → revoke → ch
 zzgw import FILE          issue every license of a CSV or JSON Lines file through BatchIssueLicenses
 zzgw audit verify|prune   check the audit trail's hash chain, or drop records past their retention
 zzgw memos                give licenses stored before schema 0012 the gateway's memo of their seal
+zzgw receipt get ID       fetch a verification receipt (GetReceipt) as a JSON file
+zzgw receipt check FILE   check a receipt file offline with the gateway's published trust material
 """
 
 from __future__ import annotations
@@ -49,6 +51,43 @@ def main(argv: list[str] | None = None) -> int:
         help="verify the seal of every license stored without the gateway's memo of it (before schema 0012) and "
         "store the memo, so that checks after a restart need not verify it again",
     )
+
+    receipt = commands.add_parser("receipt", help="fetch a verification receipt as a file, or check one offline")
+    receipts = receipt.add_subparsers(dest="action", required=True)
+    get = receipts.add_parser("get", help="fetch a receipt (GetReceipt) and write it as JSON (docs/receipts.md)")
+    get.add_argument("receipt_id")
+    get.add_argument("--member", required=True, help="code (USCC) of the member whose credentials are used")
+    get.add_argument("--target", help="gateway address (default: the configured gRPC address)")
+    get.add_argument("-o", "--out", type=Path, help="file to write (default: standard output)")
+    check = receipts.add_parser(
+        "check", help="check a receipt file offline: signature, proof, and the receipt certificate's trust"
+    )
+    check.add_argument("file", type=Path, help="the receipt as JSON (`zzgw receipt get`), - for standard input")
+    check.add_argument(
+        "--root",
+        type=Path,
+        action="append",
+        required=True,
+        help="root certificate(s) to trust, PEM: the gateway's /certificates/seal-maker-root.pem",
+    )
+    check.add_argument(
+        "--intermediate",
+        type=Path,
+        action="append",
+        default=[],
+        help="intermediate certificate(s), PEM: /certificates/seal-maker-intermediate.pem",
+    )
+    check.add_argument(
+        "--crl",
+        type=Path,
+        action="append",
+        default=[],
+        help="CRL(s), DER or PEM: /crl/seal-maker.crl (without one, revocation is unknown)",
+    )
+    check.add_argument(
+        "--certificate", type=Path, help="accept only this receipt certificate, PEM: /certificates/receipts.pem"
+    )
+    check.add_argument("--json", action="store_true", help="print the result as one JSON object")
 
     args = parser.parse_args(argv)
     try:
@@ -215,6 +254,83 @@ def _memos(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _receipt(settings: Settings, args: argparse.Namespace) -> int:
+    if args.action == "get":
+        return _receipt_get(settings, args)
+    return _receipt_check(args)
+
+
+def _receipt_get(settings: Settings, args: argparse.Namespace) -> int:
+    import grpc
+
+    from adapters.client import MemberCredentials, connect
+    from adapters.receipt_file import receipt_json
+    from protos.zzgw.v1 import verification_pb2, verification_pb2_grpc
+
+    target = args.target or settings.grpc_addr
+    try:
+        credentials = MemberCredentials.for_mode(settings.mode, settings.data_dir, args.member)
+    except (OSError, KeyError) as exc:
+        print(f"zzgw receipt get: no credentials for member {args.member}: {exc}", file=sys.stderr)
+        return 2
+    with connect(target, credentials) as channel:
+        try:
+            found = verification_pb2_grpc.VerificationServiceStub(channel).GetReceipt(
+                verification_pb2.GetReceiptRequest(receipt_id=args.receipt_id), timeout=30
+            )
+        except grpc.RpcError as exc:
+            print(f"zzgw receipt get: the gateway at {target} answered {exc.code().name}: {exc.details()}",
+                  file=sys.stderr)  # fmt: skip
+            return 1
+    text = receipt_json(found.receipt)
+    if args.out:
+        args.out.write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+_CHECK_EXIT = {"PASSED": 0, "FAILED": 1, "INDETERMINATE": 3}
+
+
+def _receipt_check(args: argparse.Namespace) -> int:
+    import json
+
+    from cryptography import x509
+
+    from adapters.receipt_file import TrustMaterial, check_json, check_receipt_file, check_text, read_receipt
+
+    try:
+        data = sys.stdin.buffer.read() if str(args.file) == "-" else args.file.read_bytes()
+        receipt = read_receipt(data)
+        trust = TrustMaterial(
+            roots=[c for path in args.root for c in x509.load_pem_x509_certificates(path.read_bytes())],
+            intermediates=[c for path in args.intermediate for c in x509.load_pem_x509_certificates(path.read_bytes())],
+            crls=[_crl_der(path.read_bytes()) for path in args.crl],
+            pinned=x509.load_pem_x509_certificate(args.certificate.read_bytes()) if args.certificate else None,
+        )
+        checked = check_receipt_file(receipt, trust)
+    except OSError as exc:
+        print(f"zzgw receipt check: cannot read {exc.filename}: {exc.strerror}", file=sys.stderr)
+        return 2
+    except ValueError as exc:
+        print(f"zzgw receipt check: {exc}", file=sys.stderr)
+        return 2
+    result = checked.result.value
+    print(json.dumps(check_json(receipt, checked), ensure_ascii=False) if args.json else check_text(receipt, checked))
+    return _CHECK_EXIT[result]
+
+
+def _crl_der(data: bytes) -> bytes:
+    from cryptography import x509
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    if data.lstrip().startswith(b"-----BEGIN"):
+        return x509.load_pem_x509_crl(data).public_bytes(Encoding.DER)
+    x509.load_der_x509_crl(data)  # ValueError here, with the file named by the caller, if it is not a CRL
+    return data
+
+
 _COMMANDS = {
     "init": _init,
     "serve": _serve,
@@ -223,6 +339,7 @@ _COMMANDS = {
     "import-ca": _import_ca,
     "audit": _audit,
     "memos": _memos,
+    "receipt": _receipt,
 }
 
 if __name__ == "__main__":

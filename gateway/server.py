@@ -72,6 +72,7 @@ from protos.zzgw.v1 import (
 )
 from signing.keys import SM2_SM3, KeyBackend, KeyStore
 from signing.pki import CertificateAuthority, Issued
+from signing.receipts import RECEIPT_SEAL_NAME
 from signing.record import SealMemos
 from signing.seal_ca import SealMakerCA
 from signing.sm2 import Sm2Unavailable
@@ -98,7 +99,6 @@ TSA_KEY = "tsa"
 TSA_CERT = "tsa.pem"
 RECEIPT_KEY = "receipts"
 RECEIPT_CERT = "receipt.pem"
-RECEIPT_SEAL_NAME = "核验回执专用章"
 SEAL_MEMO_SECRET = "sealmemo"
 """The key store's secret behind the memos of record seals stored with licenses (``signing.record.SealMemos``)."""
 SM2_MAKER_KEY = "sm2maker"

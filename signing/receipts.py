@@ -20,10 +20,14 @@ certificate (issued by the seal-maker CA) is the usual chain check, ``signing.se
 
 A receipt with an empty proof is of the first form (``zzgw-receipt/1``): the signature is over
 ``b"zzgw-receipt/1\\n"`` followed by the statement. ``check_receipt`` still accepts those.
+
+``check_receipt_offline`` is the whole check a third party makes with only the gateway's published trust material
+(``zzgw receipt check``; the format for implementers in other languages, with test vectors, is docs/receipts.md).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import struct
 from collections.abc import Mapping, Sequence
@@ -36,12 +40,16 @@ from signing.canonical import canonical_json
 from signing.errors import InvalidSignature
 from signing.keys import KeyBackend, key_id_of, verify_signature
 from signing.merkle import HASH_SIZE, all_paths, leaf_hash, root_from_path
+from signing.results import CheckResult
+from signing.seal_ca import IdentityFinding, check_certificate
 from signing.sm2_x509 import public_key_der
 
 ENCODING = "zzgw-receipt/2"
 _LEAF_PREFIX = ENCODING.encode() + b"\n"
 _BATCH_PREFIX = b"zzgw-receipt-batch/2\n"
 _V1_PREFIX = b"zzgw-receipt/1\n"
+RECEIPT_SEAL_NAME = "核验回执专用章"
+"""The seal name (certificate subject CN) of the gateway's receipt key: a receipt is made by no other seal."""
 MAX_STATEMENT = 64 * 1024
 MAX_BATCH = 1 << 16
 _PROOF_HEAD = struct.Struct(">II")
@@ -125,3 +133,70 @@ def _batch_signed(statement: bytes, proof: bytes) -> bytes:
 
 def certificate_key_id(certificate: x509.Certificate) -> str:
     return key_id_of(public_key_der(certificate))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReceiptCheck:
+    """What checking one receipt with the gateway's published trust material found."""
+
+    result: CheckResult
+    reason: str | None
+    """When not PASSED: SIGNATURE_INVALID (signature, proof or canonical form), RECEIPT_ID_MISMATCH,
+    NOT_A_RECEIPT_SEAL, NOT_THE_PINNED_CERTIFICATE, ISSUED_AT_MISSING, or the certificate check's own reason
+    (UNTRUSTED_ROOT, REVOKED, EXPIRED, CRL_MISSING, …: ``signing.seal_ca.IdentityFinding``)."""
+    detail: str
+    statement: Mapping[str, Any] | None
+    """The statement, once its signature verified (also when the certificate then fails)."""
+    signer: IdentityFinding | None
+    """The receipt certificate's check, when it was made."""
+
+
+def check_receipt_offline(
+    receipt_id: str,
+    statement: bytes,
+    signature: bytes,
+    *,
+    certificate: x509.Certificate,
+    algorithm: str,
+    proof: bytes,
+    trust_roots: Sequence[x509.Certificate],
+    intermediates: Sequence[x509.Certificate] = (),
+    crls: Sequence[bytes] = (),
+    pinned: x509.Certificate | None = None,
+) -> ReceiptCheck:
+    """Check a receipt as anyone holding the gateway's trust material can: the signature and proof over the
+    canonical statement (``check_receipt``), the statement naming the receipt's id, and the certificate — a
+    核验回执专用章 (or exactly ``pinned``) chaining to one of ``trust_roots`` and not revoked (``crls``) when the
+    statement says the receipt was issued. Without a CRL covering the certificate the result is INDETERMINATE
+    (CRL_MISSING)."""
+
+    def failed(reason: str, detail: str, parsed: Mapping[str, Any] | None = None) -> ReceiptCheck:
+        return ReceiptCheck(result=CheckResult.FAILED, reason=reason, detail=detail, statement=parsed, signer=None)
+
+    try:
+        parsed = check_receipt(statement, signature, certificate=certificate, algorithm=algorithm, proof=proof)
+    except InvalidSignature as exc:
+        return failed("SIGNATURE_INVALID", str(exc))
+    if parsed.get("receipt_id") != receipt_id:
+        return failed("RECEIPT_ID_MISMATCH", "the signed statement names another receipt", parsed)
+    if pinned is not None and pinned != certificate:
+        return failed("NOT_THE_PINNED_CERTIFICATE", "signed with another certificate than the one trusted", parsed)
+    issued = parsed.get("issued_at")
+    try:
+        at = dt.datetime.fromisoformat(issued) if isinstance(issued, str) else None
+    except ValueError:
+        at = None
+    if at is None or at.tzinfo is None:
+        return failed("ISSUED_AT_MISSING", "the statement has no time of issue with its zone", parsed)
+    signer = check_certificate(certificate, trust_roots=trust_roots, intermediates=intermediates, crls=crls, at=at)
+    if signer.result is CheckResult.PASSED and signer.seal_name != RECEIPT_SEAL_NAME:
+        return ReceiptCheck(
+            result=CheckResult.FAILED,
+            reason="NOT_A_RECEIPT_SEAL",
+            detail=f"signed by the seal {signer.seal_name!r}, not a {RECEIPT_SEAL_NAME}",
+            statement=parsed,
+            signer=signer,
+        )
+    return ReceiptCheck(
+        result=signer.result, reason=signer.reason, detail=signer.detail, statement=parsed, signer=signer
+    )

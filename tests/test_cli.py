@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import signal
@@ -20,6 +21,7 @@ from gateway.bootstrap import samples
 
 ROOT = Path(__file__).resolve().parent.parent
 MARKET = "11370100993701011T"
+TAX = "11370100993701097M"
 
 
 @pytest.fixture
@@ -118,6 +120,90 @@ def test_init_serve_demo_import_and_graceful_stop(env: dict[str, str], tmp_path:
     assert "0 licenses given the memo" in again.stdout and again.returncode == 1
     with sqlite3.connect(tmp_path / "var" / "zzgw.db") as db:
         assert db.execute("SELECT count(*) FROM licenses WHERE seal_memo = x''").fetchone()[0] == 1
+
+
+@pytest.mark.slow
+def test_a_receipt_fetched_as_a_file_and_checked_offline(env: dict[str, str], tmp_path: Path) -> None:
+    """A department keeps a verification's receipt (`zzgw receipt get`) and anyone checks it later with only the
+    trust material the gateway publishes over HTTP (`zzgw receipt check`)."""
+    from adapters.client import MemberCredentials, connect
+    from adapters.records import issue_request
+    from protos.zzgw.v1 import issuance_pb2, issuance_pb2_grpc, verification_pb2, verification_pb2_grpc
+    from tests.api.test_issuance import unique
+
+    assert zzgw(env, "init").returncode == 0
+    server = subprocess.Popen([sys.executable, "-m", "gateway.cli", "serve"], env=env, cwd=ROOT,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        wait_serving(env["ZZGW_GRPC_ADDR"], timeout=60, process=server)
+        data_dir, address = tmp_path / "var", env["ZZGW_GRPC_ADDR"]
+        with connect(address, MemberCredentials.dev(data_dir, MARKET)) as channel:
+            request = issuance_pb2.BatchIssueLicensesRequest(licenses=[issue_request(unique(samples.food_permit(1)))])
+            (issued,) = issuance_pb2_grpc.IssuanceServiceStub(channel).BatchIssueLicenses(iter([request]))
+        license_id = issued.results[0].license.license_id
+        with connect(address, MemberCredentials.dev(data_dir, TAX)) as channel:
+            report = (
+                verification_pb2_grpc.VerificationServiceStub(channel)
+                .VerifyLicense(
+                    verification_pb2.VerifyLicenseRequest(
+                        use=verification_pb2.UseContext(matter_code="370100-FPSL-001", purpose="企业开办：发票申领"),
+                        license_id=license_id,
+                    )
+                )
+                .report
+            )
+        receipt_id = report.receipt.receipt_id
+
+        kept = tmp_path / "receipt.json"
+        got = zzgw(env, "receipt", "get", receipt_id, "--member", TAX, "-o", str(kept))
+        assert got.returncode == 0, got.stderr
+        trust = {}
+        for name in ("certificates/seal-maker-root.pem", "certificates/seal-maker-intermediate.pem",
+                     "certificates/receipts.pem", "crl/seal-maker.crl"):  # fmt: skip
+            trust[name] = tmp_path / name.rsplit("/", 1)[1]
+            with urllib.request.urlopen(f"http://{env['ZZGW_HTTP_ADDR']}/{name}", timeout=10) as response:
+                trust[name].write_bytes(response.read())
+        unknown = zzgw(env, "receipt", "get", "no-such-receipt", "--member", TAX)
+        assert unknown.returncode == 1 and "NOT_FOUND" in unknown.stderr
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.communicate(timeout=30)
+
+    # offline: the gateway is stopped
+    anchors = ["--root", str(trust["certificates/seal-maker-root.pem"]),
+               "--intermediate", str(trust["certificates/seal-maker-intermediate.pem"])]  # fmt: skip
+    full = [
+        *anchors,
+        "--crl",
+        str(trust["crl/seal-maker.crl"]),
+        "--certificate",
+        str(trust["certificates/receipts.pem"]),
+    ]
+    checked = zzgw(env, "receipt", "check", str(kept), *full)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert f"回执 receipt {receipt_id}: 有效 valid" in checked.stdout
+    assert "核验结论 verdict: PASSED" in checked.stdout and license_id in checked.stdout
+    assert "用证事由 purpose: 企业开办：发票申领" in checked.stdout and "核验回执专用章" in checked.stdout
+    as_json = json.loads(zzgw(env, "receipt", "check", str(kept), *full, "--json").stdout)
+    assert (as_json["result"], as_json["statement"]["receipt_id"]) == ("PASSED", receipt_id)
+
+    no_crl = zzgw(env, "receipt", "check", str(kept), *anchors)
+    assert no_crl.returncode == 3 and "无法确认 INDETERMINATE — CRL_MISSING" in no_crl.stdout
+
+    receipt = json.loads(kept.read_text(encoding="utf-8"))
+    statement = base64.b64decode(receipt["statement"]).replace(b'"verdict":"PASSED"', b'"verdict":"FAILED"')
+    forged = tmp_path / "forged.json"
+    forged.write_text(json.dumps({**receipt, "statement": base64.b64encode(statement).decode()}), encoding="utf-8")
+    rejected = zzgw(env, "receipt", "check", str(forged), *full)
+    assert rejected.returncode == 1 and "无效 INVALID — SIGNATURE_INVALID" in rejected.stdout
+    assert "not to be relied on" in rejected.stdout and "核验结论" not in rejected.stdout  # a forgery's claims unshown
+
+    missing = zzgw(env, "receipt", "check", str(tmp_path / "nothing.json"), *full)
+    assert missing.returncode == 2 and "cannot read" in missing.stderr
+    garbage = tmp_path / "garbage.json"
+    garbage.write_text("{}", encoding="utf-8")
+    refused = zzgw(env, "receipt", "check", str(garbage), *full)
+    assert refused.returncode == 2 and "the receipt has no receipt_id" in refused.stderr
 
 
 def test_serve_without_init_says_what_to_do(env: dict[str, str]) -> None:

@@ -1,0 +1,143 @@
+"""A verification receipt (核验回执) as a file a department keeps or hands on: the protobuf JSON mapping of
+``zzgw.v1.Receipt`` — ``receiptId``, ``statement``, ``signature``, ``proof`` (base64), ``algorithm``, and the
+receipt key's ``certificate`` (DER, base64) — and its offline check against the gateway's published trust material
+(docs/receipts.md; ``zzgw receipt get`` and ``zzgw receipt check``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography import x509
+from google.protobuf import json_format
+
+from protos.zzgw.v1 import verification_pb2
+from signing.receipts import MAX_STATEMENT, ReceiptCheck, check_receipt_offline
+from signing.results import CheckResult
+
+MAX_RECEIPT_FILE = 4 * MAX_STATEMENT
+"""Bytes: a statement, its proof and a certificate in base64 with room to spare; anything larger is not a receipt."""
+
+
+def receipt_json(receipt: verification_pb2.Receipt) -> str:
+    """The receipt as its file: protobuf's JSON mapping, keys in the order of the message."""
+    return json_format.MessageToJson(receipt, indent=2) + "\n"
+
+
+def read_receipt(data: bytes) -> verification_pb2.Receipt:
+    """A receipt file read back; ValueError saying what is wrong with one that is not."""
+    if len(data) > MAX_RECEIPT_FILE:
+        raise ValueError(f"{len(data)} bytes: larger than any receipt ({MAX_RECEIPT_FILE})")
+    try:
+        receipt = json_format.Parse(data, verification_pb2.Receipt())
+    except json_format.ParseError as exc:
+        raise ValueError(f"not a receipt in protobuf JSON: {exc}") from None
+    missing = [
+        name
+        for name in ("receipt_id", "statement", "signature", "algorithm", "certificate")
+        if not getattr(receipt, name)
+    ]
+    if missing:
+        raise ValueError(f"the receipt has no {', '.join(missing)}")
+    return receipt
+
+
+@dataclass(frozen=True, slots=True)
+class TrustMaterial:
+    """What the gateway publishes for offline checks (``/certificates/…``, ``/crl/seal-maker.crl``)."""
+
+    roots: Sequence[x509.Certificate]
+    intermediates: Sequence[x509.Certificate] = ()
+    crls: Sequence[bytes] = ()
+    pinned: x509.Certificate | None = None
+    """The gateway's receipt certificate itself (``receipts.pem``), to accept no other."""
+
+
+def check_receipt_file(receipt: verification_pb2.Receipt, trust: TrustMaterial) -> ReceiptCheck:
+    try:
+        certificate = x509.load_der_x509_certificate(receipt.certificate)
+    except ValueError as exc:
+        raise ValueError(f"the receipt's certificate cannot be read: {exc}") from None
+    return check_receipt_offline(
+        receipt.receipt_id,
+        receipt.statement,
+        receipt.signature,
+        certificate=certificate,
+        algorithm=receipt.algorithm,
+        proof=receipt.proof,
+        trust_roots=trust.roots,
+        intermediates=trust.intermediates,
+        crls=trust.crls,
+        pinned=trust.pinned,
+    )
+
+
+_LABELS = {
+    CheckResult.PASSED: "有效 valid",
+    CheckResult.FAILED: "无效 INVALID",
+    CheckResult.INDETERMINATE: "无法确认 INDETERMINATE",
+}
+
+
+def check_text(receipt: verification_pb2.Receipt, checked: ReceiptCheck) -> str:
+    """The check as a clerk reads it: the result, then what the receipt says — unless it failed, when what it
+    says is not to be relied on."""
+    head = f"回执 receipt {receipt.receipt_id}: {_LABELS[checked.result]}"
+    if checked.reason:
+        head += f" — {checked.reason}: {checked.detail}"
+    if checked.result is CheckResult.FAILED:
+        return head + "\n  内容不可采信 what it says is not to be relied on"
+    said = dict(checked.statement or {})
+    if said.get("kind") == "claim":
+        differ = ", ".join(said.get("mismatched_fields") or ())
+        rows = [
+            (
+                "核查结果 claim",
+                f"{said.get('result', '')} ({said.get('code', '')})" + (f", 不符 differ: {differ}" if differ else ""),
+            )
+        ]
+    else:
+        license = said.get("license") or {}
+        rows = [
+            ("核验结论 verdict", " ".join(filter(None, (str(said.get("verdict", "")), said.get("reason"))))),
+            (
+                "证照 license",
+                f"{license.get('license_id', '')} ({license.get('type_code', '')}, {license.get('status', '')})"
+                if license
+                else "未找到 not found",
+            ),
+        ]
+    rows += [
+        ("核验方 caller", said.get("caller", "")),
+        ("事项 matter", said.get("matter_code", "")),
+        ("用证事由 purpose", said.get("purpose", "")),
+        ("回执时间 issued at", said.get("issued_at", "")),
+    ]
+    if said.get("case_id"):
+        rows.append(("一件事 case", f"{said.get('bundle_code', '')} / {said['case_id']}"))
+    if checked.signer is not None:
+        signer = checked.signer
+        rows.append(("回执章 sealed by", f"{signer.subject_name} {signer.seal_name} (serial {signer.serial:x})"))
+    return "\n".join([head, *(f"  {label}: {value}" for label, value in rows)])
+
+
+def check_json(receipt: verification_pb2.Receipt, checked: ReceiptCheck) -> dict[str, Any]:
+    """The check as one JSON object for programs (the statement even when the check failed: ``result`` says)."""
+    signer = checked.signer
+    return {
+        "receipt_id": receipt.receipt_id,
+        "result": checked.result.value,
+        "reason": checked.reason or "",
+        "detail": checked.detail,
+        "statement": dict(checked.statement) if checked.statement is not None else None,
+        "signer": {
+            "organisation": signer.subject_name,
+            "seal": signer.seal_name,
+            "uscc": signer.uscc,
+            "serial": f"{signer.serial:x}",
+        }
+        if signer
+        else None,
+    }

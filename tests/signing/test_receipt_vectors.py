@@ -1,0 +1,184 @@
+"""The receipt test vectors (tests/vectors/receipts.json, docs/receipts.md): the offline check gives each case its
+expected result, and the format's formulas, re-derived here with plain hashlib and cryptography, give the bytes the
+gateway signed."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from adapters.receipt_file import (
+    MAX_RECEIPT_FILE,
+    TrustMaterial,
+    check_json,
+    check_receipt_file,
+    check_text,
+    read_receipt,
+    receipt_json,
+)
+from signing.canonical import canonical_json
+from signing.keys import SoftwareKey
+from signing.receipts import RECEIPT_SEAL_NAME, ReceiptCheck, check_receipt_offline, sign_receipts
+from signing.results import CheckResult
+from signing.seal_ca import SealMakerCA
+
+VECTORS: dict[str, Any] = json.loads(
+    (Path(__file__).parent.parent / "vectors" / "receipts.json").read_text(encoding="utf-8")
+)
+TRUST = VECTORS["trust"]
+ROOT = x509.load_pem_x509_certificate(TRUST["seal_maker_root_pem"].encode())
+INTERMEDIATE = x509.load_pem_x509_certificate(TRUST["seal_maker_intermediate_pem"].encode())
+CRL = base64.b64decode(TRUST["crl_der_base64"])
+RECEIPTS_CERT = x509.load_pem_x509_certificate(TRUST["receipts_pem"].encode())
+FULL = TrustMaterial(roots=[ROOT], intermediates=[INTERMEDIATE], crls=[CRL])
+CASES = {case["name"]: case for case in VECTORS["cases"]}
+VALID = "batch receipt 0 of 3"
+
+
+def _read(case: dict[str, Any]) -> Any:
+    return read_receipt(json.dumps(case["receipt"]).encode())
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_each_vector_checks_as_expected(name: str) -> None:
+    case = CASES[name]
+    checked = check_receipt_file(_read(case), FULL)
+    assert (checked.result.value, checked.reason or "") == (case["expect"]["result"], case["expect"]["reason"])
+
+
+def test_the_vectors_cover_the_ways_a_receipt_fails() -> None:
+    reasons = {case["expect"]["reason"] for case in CASES.values()}
+    assert reasons == {"", "SIGNATURE_INVALID", "RECEIPT_ID_MISMATCH", "NOT_A_RECEIPT_SEAL", "REVOKED"}
+    assert sum(case["expect"]["result"] == "PASSED" for case in CASES.values()) == 4
+
+
+def test_the_formulas_of_the_format_give_the_signed_bytes() -> None:
+    """As a third party would implement docs/receipts.md: leaf = SHA-256(0x00 ‖ "zzgw-receipt/2\\n" ‖ statement),
+    node = SHA-256(0x01 ‖ left ‖ right), signed = "zzgw-receipt-batch/2\\n" ‖ size (8 bytes) ‖ root."""
+    batch = VECTORS["batch"]
+    statements = [base64.b64decode(s) for s in batch["statements_base64"]]
+    leaves = [hashlib.sha256(b"\x00zzgw-receipt/2\n" + s).digest() for s in statements]
+    assert [leaf.hex() for leaf in leaves] == batch["leaf_hashes_hex"]
+
+    def node(left: bytes, right: bytes) -> bytes:
+        return hashlib.sha256(b"\x01" + left + right).digest()
+
+    root = node(node(leaves[0], leaves[1]), leaves[2])  # RFC 9162: the left subtree is the largest power of two
+    signed = b"zzgw-receipt-batch/2\n" + (3).to_bytes(8, "big") + root
+    assert signed.hex() == batch["signed_bytes_hex"]
+    public_key = RECEIPTS_CERT.public_key()
+    assert isinstance(public_key, ec.EllipticCurvePublicKey)
+    public_key.verify(base64.b64decode(batch["signature_base64"]), signed, ec.ECDSA(hashes.SHA256()))
+
+    # the first receipt's proof: index 0 and size 3 (4 bytes each, big-endian), then the path leaf 1, node(2)
+    proof = base64.b64decode(CASES[VALID]["receipt"]["proof"])
+    assert proof == (0).to_bytes(4, "big") + (3).to_bytes(4, "big") + leaves[1] + leaves[2]
+
+
+def test_without_a_crl_revocation_is_unknown_and_said_so() -> None:
+    checked = check_receipt_file(_read(CASES[VALID]), TrustMaterial(roots=[ROOT], intermediates=[INTERMEDIATE]))
+    assert (checked.result, checked.reason) == (CheckResult.INDETERMINATE, "CRL_MISSING")
+    assert checked.statement is not None and checked.statement["verdict"] == "PASSED"  # the signature did verify
+
+
+def test_a_pinned_receipt_certificate_is_the_only_one_accepted() -> None:
+    pinned = TrustMaterial(roots=[ROOT], intermediates=[INTERMEDIATE], crls=[CRL], pinned=RECEIPTS_CERT)
+    assert check_receipt_file(_read(CASES[VALID]), pinned).result is CheckResult.PASSED
+    other = check_receipt_file(_read(CASES["signed by another seal of the same CA"]), pinned)
+    assert (other.result, other.reason) == (CheckResult.FAILED, "NOT_THE_PINNED_CERTIFICATE")
+
+
+def test_a_receipt_under_another_root_is_not_trusted() -> None:
+    stranger = SealMakerCA.create("济南市制章中心（测试）", dt.datetime.now(dt.UTC))  # same name, another key
+    checked = check_receipt_file(_read(CASES[VALID]), TrustMaterial(roots=[stranger.root], crls=[CRL]))
+    assert checked.result is CheckResult.FAILED and checked.reason in ("UNTRUSTED_ROOT", "LOOKALIKE_CA")
+
+
+def test_a_statement_without_its_time_of_issue_fails() -> None:
+    now = dt.datetime.now(dt.UTC)
+    ca, key = SealMakerCA.create("制章中心", now - dt.timedelta(hours=1)), SoftwareKey.generate()
+    cert = ca.issue_seal_certificate(
+        issuer_name="证照网关",
+        issuer_uscc="11370100993701200A",
+        seal_name=RECEIPT_SEAL_NAME,
+        public_key=serialization.load_der_public_key(key.public_key_der),  # type: ignore[arg-type]
+        not_before=now - dt.timedelta(minutes=30),
+        not_after=now + dt.timedelta(days=30),
+    )
+    for issued_at in (None, "yesterday", "2026-12-01T10:00:00"):  # missing, not a time, no zone
+        statement = canonical_json({"receipt_id": "R1", **({"issued_at": issued_at} if issued_at else {})})
+        (signed,) = sign_receipts(key, [statement])
+        checked = check_receipt_offline(
+            "R1",
+            signed.statement,
+            signed.signature,
+            certificate=cert,
+            algorithm=signed.algorithm,
+            proof=signed.proof,
+            trust_roots=[ca.root],
+            intermediates=[ca.intermediate],
+            crls=[ca.crl(now, now + dt.timedelta(days=1))],
+        )
+        assert (checked.result, checked.reason) == (CheckResult.FAILED, "ISSUED_AT_MISSING"), issued_at
+
+
+def test_a_receipt_file_round_trips_and_bad_files_are_refused_with_a_reason() -> None:
+    receipt = _read(CASES[VALID])
+    assert read_receipt(receipt_json(receipt).encode()) == receipt
+    assert json.loads(receipt_json(receipt))["receiptId"] == receipt.receipt_id  # the protobuf JSON mapping
+    for data, message in [
+        (b"not json", "not a receipt in protobuf JSON"),
+        (b'{"receiptId": "R1", "colour": "red"}', "not a receipt in protobuf JSON"),
+        (b'{"receiptId": "R1"}', "the receipt has no statement, signature, algorithm, certificate"),
+        (b" " * (MAX_RECEIPT_FILE + 1), "larger than any receipt"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            read_receipt(data)
+
+
+def test_what_a_clerk_reads_of_a_receipt() -> None:
+    receipt = _read(CASES[VALID])
+    checked = check_receipt_file(receipt, FULL)
+    text = check_text(receipt, checked)
+    assert text.splitlines()[0] == f"回执 receipt {receipt.receipt_id}: 有效 valid"
+    assert "  核验结论 verdict: PASSED" in text and "  用证事由 purpose: 企业开办：发票申领" in text
+    assert f"核验回执专用章 (serial {RECEIPTS_CERT.serial_number:x})" in text
+    assert check_json(receipt, checked)["signer"]["seal"] == RECEIPT_SEAL_NAME
+
+    revoked_case = CASES["receipt certificate revoked before the receipt was issued"]
+    failed = check_receipt_file(_read(revoked_case), FULL)
+    lines = check_text(_read(revoked_case), failed).splitlines()
+    assert lines[0].endswith(f"无效 INVALID — REVOKED: {failed.detail}") and len(lines) == 2  # nothing of its claims
+    assert check_json(_read(revoked_case), failed)["statement"]["verdict"] == "PASSED"  # programs get it, and result
+
+    claim = ReceiptCheck(
+        result=CheckResult.INDETERMINATE,
+        reason="CRL_MISSING",
+        detail="no CRL",
+        statement={
+            "kind": "claim",
+            "result": "PARTLY_WRONG",
+            "code": 7,
+            "mismatched_fields": ["生产地址", "法定代表人"],
+            "caller": "11370100993701097M",
+            "matter_code": "M",
+            "purpose": "P",
+            "issued_at": "T",
+            "bundle_code": "370100-YJS-QYKB",
+            "case_id": "QYKB-1",
+        },
+        signer=None,
+    )
+    text = check_text(receipt, claim)
+    assert "无法确认 INDETERMINATE — CRL_MISSING: no CRL" in text
+    assert "  核查结果 claim: PARTLY_WRONG (7), 不符 differ: 生产地址, 法定代表人" in text
+    assert "  一件事 case: 370100-YJS-QYKB / QYKB-1" in text and "核验结论" not in text

@@ -1,0 +1,223 @@
+"""Make ``receipts.json``: verification receipts (核验回执) to test an offline checker against (docs/receipts.md).
+
+    .venv/bin/python -m tests.vectors.make_receipts > tests/vectors/receipts.json
+
+A throw-away seal-maker CA (ECDSA P-256) issues a 核验回执专用章 certificate for a gateway key; the gateway's own
+signing code (``signing.receipts.sign_receipts``) signs three statements as one batch and a fourth alone in the first
+form (``zzgw-receipt/1``); the cases then change one thing each. ECDSA signatures are randomised, so running this
+again gives other bytes and the same expectations; the committed file is the one the tests read.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import sys
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+
+from signing.canonical import canonical_json
+from signing.keys import SoftwareKey
+from signing.merkle import leaf_hash
+from signing.receipts import RECEIPT_SEAL_NAME, batch_bytes, sign_receipts
+from signing.seal_ca import SealMakerCA
+
+_GATEWAY_ORG, _GATEWAY_USCC = "证照网关运营中心（测试）", "11370100993701200A"
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def _pem(cert: x509.Certificate) -> str:
+    return cert.public_bytes(serialization.Encoding.PEM).decode("ascii")
+
+
+def _statement(receipt_id: str, at: dt.datetime, verdict: str, reason: str = "") -> bytes:
+    return canonical_json(
+        {
+            "receipt_id": receipt_id,
+            "issued_at": at.isoformat(timespec="microseconds"),
+            "caller": "11370100993701097M",
+            "matter_code": "370100-FPSL-001",
+            "purpose": "企业开办：发票申领",
+            "query": {
+                "by": "license_id",
+                "license_id": "1.2.156.3005.2.11100000000000001.11370100993701011T.0MX0001.001.6",
+            },
+            "kind": "verification",
+            "verdict": verdict,
+            "reason": reason,
+            "findings": {
+                "integrity": {"result": "PASSED", "reason": "", "detail": ""},
+                "status": {"result": verdict, "reason": reason, "detail": ""},
+                "issuer_identity": {"result": "PASSED", "reason": "", "detail": ""},
+            },
+            "license": {
+                "license_id": "1.2.156.3005.2.11100000000000001.11370100993701011T.0MX0001.001.6",
+                "type_code": "11100000000000001",
+                "issuer_code": "11370100993701011T",
+                "valid_from": "2026-01-01",
+                "valid_until": "2031-12-31",
+                "status": "ACTIVE" if verdict == "PASSED" else reason,
+                "version": 1,
+            },
+        }
+    )
+
+
+def _receipt(receipt_id: str, statement: bytes, signature: bytes, proof: bytes, algorithm: str, cert: bytes) -> dict:
+    """The protobuf JSON mapping of ``zzgw.v1.Receipt`` (bytes in base64), as ``zzgw receipt get`` writes it."""
+    receipt = {"receiptId": receipt_id, "statement": _b64(statement), "signature": _b64(signature)}
+    if proof:
+        receipt["proof"] = _b64(proof)
+    return {**receipt, "algorithm": algorithm, "certificate": _b64(cert)}
+
+
+def main() -> None:
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    at = now - dt.timedelta(minutes=10)
+    ca = SealMakerCA.create("济南市制章中心（测试）", now - dt.timedelta(days=1))
+
+    def certificate(key: SoftwareKey, seal_name: str) -> x509.Certificate:
+        return ca.issue_seal_certificate(
+            issuer_name=_GATEWAY_ORG,
+            issuer_uscc=_GATEWAY_USCC,
+            seal_name=seal_name,
+            public_key=serialization.load_der_public_key(key.public_key_der),  # type: ignore[arg-type]
+            not_before=now - dt.timedelta(hours=1),
+            not_after=ca.intermediate.not_valid_after_utc - dt.timedelta(seconds=1),
+        )
+
+    key, other_key, revoked_key = SoftwareKey.generate(), SoftwareKey.generate(), SoftwareKey.generate()
+    cert = certificate(key, RECEIPT_SEAL_NAME)
+    issuer_seal = certificate(other_key, "电子证照专用章")  # same CA, same owner: a seal, not the receipt seal
+    revoked = certificate(revoked_key, RECEIPT_SEAL_NAME)
+    ca.revoke(revoked.serial_number, x509.ReasonFlags.key_compromise, at - dt.timedelta(minutes=5))
+    crl = ca.crl(now, now + dt.timedelta(days=3650))
+    der = cert.public_bytes(serialization.Encoding.DER)
+
+    ids = [f"{int(at.timestamp() * 1000):012x}{n:020x}" for n in range(1, 8)]
+    statements = [
+        _statement(ids[0], at, "PASSED"),
+        _statement(ids[1], at, "FAILED", "REVOKED"),
+        _statement(ids[2], at, "PASSED"),
+    ]
+    batch = sign_receipts(key, statements)
+    leaves = [leaf_hash(b"zzgw-receipt/2\n" + s) for s in statements]
+    v1_statement = _statement(ids[3], at, "PASSED")
+    v1_signature = key.sign(b"zzgw-receipt/1\n" + v1_statement)
+    other = sign_receipts(other_key, [_statement(ids[4], at, "PASSED")])[0]
+    gone = sign_receipts(revoked_key, [_statement(ids[5], at, "PASSED")])[0]
+    loose = json.dumps(json.loads(_statement(ids[6], at, "PASSED")), ensure_ascii=False).encode()  # not canonical
+    loose_signed = sign_receipts(key, [loose])[0]
+
+    def case(name: str, receipt: dict, result: str, reason: str = "", note: str = "") -> dict:
+        return {"name": name, "note": note, "receipt": receipt, "expect": {"result": result, "reason": reason}}
+
+    first = _receipt(ids[0], statements[0], batch[0].signature, batch[0].proof, batch[0].algorithm, der)
+    tampered = statements[0].replace(b'"verdict":"PASSED"', b'"verdict":"FAILED"')
+    proof_moved = bytearray(batch[2].proof)
+    proof_moved[3] = 1  # the third statement's path, claimed for the second leaf
+    cases = [
+        *(
+            case(f"batch receipt {i} of 3", _receipt(ids[i], s, r.signature, r.proof, r.algorithm, der), "PASSED")
+            for i, (s, r) in enumerate(zip(statements, batch, strict=True))
+        ),
+        case(
+            "first form (zzgw-receipt/1), no proof",
+            _receipt(ids[3], v1_statement, v1_signature, b"", "ecdsa-p256-sha256", der),
+            "PASSED",
+        ),
+        case("statement changed after signing", {**first, "statement": _b64(tampered)}, "FAILED", "SIGNATURE_INVALID"),
+        case(
+            "proof of another leaf",
+            _receipt(ids[0], statements[0], batch[1].signature, batch[1].proof, batch[1].algorithm, der),
+            "FAILED",
+            "SIGNATURE_INVALID",
+            "the second leaf's proof folds the first statement to another root",
+        ),
+        case(
+            "proof that no batch of its size has",
+            _receipt(ids[2], statements[2], batch[2].signature, bytes(proof_moved), batch[2].algorithm, der),
+            "FAILED",
+            "SIGNATURE_INVALID",
+            "index 1 of 3 has a path of two hashes, this one has one",
+        ),
+        case(
+            "receipt id that the statement does not name",
+            {**first, "receiptId": ids[6]},
+            "FAILED",
+            "RECEIPT_ID_MISMATCH",
+        ),
+        case(
+            "signed by another seal of the same CA",
+            _receipt(
+                ids[4],
+                other.statement,
+                other.signature,
+                other.proof,
+                other.algorithm,
+                issuer_seal.public_bytes(serialization.Encoding.DER),
+            ),
+            "FAILED",
+            "NOT_A_RECEIPT_SEAL",
+            "a 电子证照专用章 chains to the same root: only a 核验回执专用章 makes receipts",
+        ),
+        case(
+            "receipt certificate revoked before the receipt was issued",
+            _receipt(
+                ids[5],
+                gone.statement,
+                gone.signature,
+                gone.proof,
+                gone.algorithm,
+                revoked.public_bytes(serialization.Encoding.DER),
+            ),
+            "FAILED",
+            "REVOKED",
+        ),
+        case(
+            "statement not in canonical form",
+            _receipt(ids[6], loose, loose_signed.signature, loose_signed.proof, loose_signed.algorithm, der),
+            "FAILED",
+            "SIGNATURE_INVALID",
+            "validly signed, but JSON with spaces: a checker must insist on the canonical bytes",
+        ),
+    ]
+    json.dump(
+        {
+            "source": "made by tests/vectors/make_receipts.py with the gateway's own signing code and a throw-away "
+            "seal-maker CA; the format is docs/receipts.md",
+            "made_at": now.isoformat(),
+            "trust": {
+                "seal_maker_root_pem": _pem(ca.root),
+                "seal_maker_intermediate_pem": _pem(ca.intermediate),
+                "crl_der_base64": _b64(crl),
+                "receipts_pem": _pem(cert),
+            },
+            "batch": {
+                "statements_base64": [_b64(s) for s in statements],
+                "leaf_hashes_hex": [h.hex() for h in leaves],
+                "signed_bytes_hex": batch_bytes(3, _root(leaves)).hex(),
+                "signature_base64": _b64(batch[0].signature),
+            },
+            "cases": cases,
+        },
+        sys.stdout,
+        ensure_ascii=False,
+        indent=2,
+    )
+    sys.stdout.write("\n")
+
+
+def _root(leaves: list[bytes]) -> bytes:
+    from signing.merkle import all_paths
+
+    return all_paths(leaves)[0]
+
+
+if __name__ == "__main__":
+    main()
