@@ -26,8 +26,9 @@ from adapters.receipt_file import (
     receipt_json,
 )
 from signing.canonical import canonical_json
+from signing.errors import InvalidSignature
 from signing.keys import SoftwareKey
-from signing.receipts import RECEIPT_SEAL_NAME, ReceiptCheck, check_receipt_offline, sign_receipts
+from signing.receipts import RECEIPT_SEAL_NAME, ReceiptCheck, check_receipt, check_receipt_offline, sign_receipts
 from signing.results import CheckResult
 from signing.seal_ca import SealMakerCA
 
@@ -182,3 +183,26 @@ def test_what_a_clerk_reads_of_a_receipt() -> None:
     assert "无法确认 INDETERMINATE — CRL_MISSING: no CRL" in text
     assert "  核查结果 claim: PARTLY_WRONG (7), 不符 differ: 生产地址, 法定代表人" in text
     assert "  一件事 case: 370100-YJS-QYKB / QYKB-1" in text and "核验结论" not in text
+
+
+@pytest.mark.parametrize("statement", [b'{"receipt_id":"R1","score":1.5}', '{"receipt_id":"R1","名":1}'.encode()])
+def test_a_signed_statement_with_no_canonical_form_is_refused_not_a_crash(statement: bytes) -> None:
+    """Only the gateway's key could sign one (the signature is checked first), and it never does; still refused."""
+    key = SoftwareKey.generate()
+    (signed,) = sign_receipts(key, [statement])
+    with pytest.raises(InvalidSignature, match="not in canonical form"):
+        check_receipt(statement, signed.signature, certificate=_self_signed(key), algorithm=signed.algorithm,
+                      proof=signed.proof)  # fmt: skip
+
+
+def _self_signed(key: SoftwareKey) -> x509.Certificate:
+    ca = SealMakerCA.create("制章中心", dt.datetime.now(dt.UTC) - dt.timedelta(hours=1))
+    now = dt.datetime.now(dt.UTC)
+    return ca.issue_seal_certificate(
+        issuer_name="证照网关",
+        issuer_uscc="11370100993701200A",
+        seal_name=RECEIPT_SEAL_NAME,
+        public_key=serialization.load_der_public_key(key.public_key_der),  # type: ignore[arg-type]
+        not_before=now - dt.timedelta(minutes=30),
+        not_after=now + dt.timedelta(days=30),
+    )
