@@ -2,11 +2,11 @@
 of the same model answering a reply of the same size, and VerifyDocument against raw pyHanko validation.
 
     python -m benchmarks.verify [--licenses 100000] [--warm-set 2000] [--seconds 5] [--warmup 1] [--in-flight 64]
-                                [--document-in-flight 4] [--document-rounds 3] [--document-seconds 3]
+                                [--rounds 3] [--document-in-flight 4] [--document-rounds 3] [--document-seconds 3]
                                 [--channels 8] [--parts warm,cold,document,workers]
                                 [--database-url URL | --postgresql] [--seed 1] [--json FILE] [--sched-batch]
 
-A quick run: ``--licenses 5000 --seconds 3`` (~2.5 minutes); the default run takes about 4 minutes, one of them
+A quick run: ``--licenses 5000 --seconds 3`` (~3 minutes); the default run takes about 5 minutes, one of them
 issuing the 100,000 licenses.
 
 One run, one throw-away data directory (``zzgw init``), everything in separate processes: the gateway (``zzgw
@@ -17,15 +17,17 @@ whose callback sends the next one, ``--in-flight`` calls always outstanding). St
    which draws and seals its PDF (fetched with GetLicenseDocument).
 2. The gateway is restarted (empty caches), one worker pinned to CPU 0, the client on CPU 1, one connection:
    - **cold**: VerifyLicense on a random sample of distinct licenses, each once (every lookup misses the caches);
-   - **warm**: VerifyLicense cycling over ``--warm-set`` licenses, each verified once before the clock starts;
-     also with 8 calls in flight (latency at a lighter load);
+   - **warm**, against the **bare server** (sync ``grpc.server``, ThreadPoolExecutor(16), the collector settings of
+     ``gateway.server.tune_gc``: as the gateway; it answers every call with the bytes of one real
+     VerifyLicenseResponse, in the same layout), started beside the gateway on CPU 0: VerifyLicense cycling over
+     ``--warm-set`` licenses (each verified once before the clock starts), then the bare server, alternating in
+     ``--rounds`` rounds; medians are reported (with every round's rate), the bare median also the baseline of the
+     cold row. Then each with 8 calls in flight (latency at a lighter load);
    - **document**: VerifyDocument of the sealed PDF (``--document-in-flight`` calls in flight), alternating in
      ``--document-rounds`` rounds with raw pyHanko (``validate_pdf_signature``, a ValidationContext trusting the
      seal-maker CA root, with its CRL) and the gateway's own validator (``signing.pdf.validate_sync``) checking the
      same PDF in a loop, one thread on CPU 0; medians are reported.
-3. The bare server (sync ``grpc.server``, ThreadPoolExecutor(16), the collector settings of
-   ``gateway.server.tune_gc``: as the gateway) answers every call with the bytes of one real VerifyLicenseResponse,
-   in the same layout.
+3. (The bare server runs in step 2, beside the gateway, so that the two alternate.)
 4. **workers**: the warm test with ZZGW_WORKERS=1 (unpinned, as ``zzgw serve`` runs it; and pinned to CPU 0) and
    ZZGW_WORKERS=2 (``zzgw serve`` pins one worker per core), and the bare server as 1 and 2 processes, the client
    unpinned over ``--channels`` connections spread evenly over the server processes (the kernel's SO_REUSEPORT
@@ -430,11 +432,30 @@ def drive(args: argparse.Namespace) -> None:
                                           client_cpu=1, in_flight=args.in_flight, order="once"))  # fmt: skip
             reply = one_reply(gw, data_dir, ids[0])
             reply_file.write_bytes(reply.SerializeToString())
-            if "warm" in parts:
-                note("gateway warm", load(gw, kind="license", input_file=warm_file, tok=tax, args=args,
-                                          client_cpu=1, in_flight=args.in_flight, prefill=True))  # fmt: skip
-                note("gateway warm 8", load(gw, kind="license", input_file=warm_file, tok=tax, args=args,
-                                            client_cpu=1, in_flight=8))  # fmt: skip
+            if parts & {"warm", "cold"}:
+                # The bare server beside the idle gateway, both on CPU 0, the two measured in alternated rounds and
+                # reported by their medians: this machine's speed drifts by tens of percent from minute to minute
+                # (the same bare server answered 5,100 and 9,100 calls/s a minute apart), and a comparison of one
+                # run each measured the drift as much as the servers.
+                _note("bare server beside it on CPU 0")
+
+                def cycle(server: Running, in_flight: int, prefill: bool = False) -> dict[str, Any]:
+                    return load(server, kind="license", input_file=warm_file, tok=tax, args=args, client_cpu=1,
+                                in_flight=in_flight, prefill=prefill)  # fmt: skip
+
+                with bare_servers(reply_file, [0]) as bare:
+                    warm_runs: list[dict[str, Any]] = []
+                    bare_runs: list[dict[str, Any]] = []
+                    for i in range(args.rounds):
+                        if "warm" in parts:
+                            warm_runs.append(cycle(gw, args.in_flight, prefill=i == 0))
+                        bare_runs.append(cycle(bare, args.in_flight))
+                    if warm_runs:
+                        note("gateway warm", {**median_run(warm_runs), "rounds": [r["rate"] for r in warm_runs]})
+                    note("bare", {**median_run(bare_runs), "rounds": [r["rate"] for r in bare_runs]})
+                    if "warm" in parts:
+                        note("gateway warm 8", cycle(gw, 8))
+                    note("bare 8", cycle(bare, 8))
             if "document" in parts:
                 # the machine's speed drifts from minute to minute: alternate the three in short rounds, take medians
                 rounds: dict[str, list[dict[str, Any]]] = {"gateway document": [], "raw pyhanko": [], "raw gateway": []}
@@ -446,14 +467,6 @@ def drive(args: argparse.Namespace) -> None:
                         rounds[f"raw {mode}"].append(raw_pdf_run(mode, pdf_file, data_dir, crl_file, args))
                 for name, runs in rounds.items():
                     note(name, {**median_run(runs), "rounds": [r["rate"] for r in runs]})
-
-        if parts & {"warm", "cold"}:
-            _note("bare server on CPU 0, client on CPU 1, one connection")
-            with bare_servers(reply_file, [0]) as bare:
-                note("bare", load(bare, kind="license", input_file=warm_file, tok=tax, args=args, client_cpu=1,
-                                  in_flight=args.in_flight))  # fmt: skip
-                note("bare 8", load(bare, kind="license", input_file=warm_file, tok=tax, args=args, client_cpu=1,
-                                    in_flight=8))  # fmt: skip
 
         if "workers" in parts:
             _note(f"workers: client unpinned, {args.channels} connections spread evenly over the server processes")
@@ -557,9 +570,11 @@ def report(args: argparse.Namespace, results: dict[str, dict[str, Any]], backend
             f"process, sync grpc futures) pinned to CPU 1, one connection\n"
         )
         print(header)
-        print(_row(f"bare gRPC server (sync, ThreadPoolExecutor({THREADS})), {args.in_flight} in flight", bare, None))
+        rounds = f", median of {len(bare['rounds'])} alternated rounds" if len(bare.get("rounds", [])) > 1 else ""
+        print(_row(f"bare gRPC server (sync, ThreadPoolExecutor({THREADS})), {args.in_flight} in flight{rounds}",
+                   bare, None))  # fmt: skip
         if "gateway warm" in results:
-            print(_row(f"gateway, warm caches ({args.warm_set:,} licenses), {args.in_flight} in flight",
+            print(_row(f"gateway, warm caches ({args.warm_set:,} licenses), {args.in_flight} in flight{rounds}",
                        results["gateway warm"], bare["rate"]))  # fmt: skip
         if "gateway cold" in results:
             cold = results["gateway cold"]
@@ -567,6 +582,8 @@ def report(args: argparse.Namespace, results: dict[str, dict[str, Any]], backend
                 f"gateway, cold (a random sample of {cold['distinct_requests']:,} licenses, each verified at most "
                 f"once; {cold['calls']:,} in the window), {args.in_flight} in flight"
             )
+            if not cold["calls"]:
+                label += " — the sample ran out before the clock started: give more --licenses"
             print(_row(label, cold, bare["rate"]))
         print(_row("bare gRPC server, 8 in flight", bare8, None))
         if "gateway warm 8" in results:
@@ -584,6 +601,10 @@ def report(args: argparse.Namespace, results: dict[str, dict[str, Any]], backend
             goals.append(
                 f"cold ≥ 40% of bare: {cold['rate'] / bare['rate']:.0%}, {_goal(cold['rate'] >= 0.4 * bare['rate'])}"
             )
+        if "gateway warm" in results and len(bare.get("rounds", [])) > 1:
+            pairs = zip(results["gateway warm"]["rounds"], bare["rounds"], strict=True)
+            print("\nRounds, gateway warm / bare, req/s: "
+                  + "; ".join(f"{g:,.0f} / {b:,.0f} = {g / b:.0%}" for g, b in pairs))  # fmt: skip
         print("\nGoals: " + "; ".join(goals) + ".")
         by_thread = [("bare gRPC server", bare), ("gateway, warm caches", results.get("gateway warm")),
                      ("gateway, cold", results.get("gateway cold"))]  # fmt: skip
@@ -593,7 +614,7 @@ def report(args: argparse.Namespace, results: dict[str, dict[str, Any]], backend
         )
         print(f"| server | {' | '.join(THREAD_GROUPS)} | other | total |\n|---|{'--:|' * (len(THREAD_GROUPS) + 2)}")
         for label, measured in by_thread:
-            if measured is not None and "server_threads" in measured:
+            if measured is not None and "server_threads" in measured and measured["rate"]:
                 print(_thread_row(label, measured))
     if "gateway document" in results:
         doc, raw, own = results["gateway document"], results["raw pyhanko"], results["raw gateway"]
@@ -672,6 +693,7 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=1.0, help="warm-up per row (default 1)")
     parser.add_argument("--in-flight", type=int, default=64, help="VerifyLicense calls in flight (default 64)")
     parser.add_argument("--document-in-flight", type=int, default=4, help="VerifyDocument calls in flight (4)")
+    parser.add_argument("--rounds", type=int, default=3, help="alternated rounds of gateway warm and bare (3)")
     parser.add_argument("--document-rounds", type=int, default=3, help="rounds of the document rows (default 3)")
     parser.add_argument("--document-seconds", type=float, default=3.0, help="measured time per round (default 3)")
     parser.add_argument("--channels", type=int, default=8, help="connections in part 'workers' (default 8)")

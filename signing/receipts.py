@@ -113,8 +113,10 @@ def check_receipt(
         parsed = json.loads(statement)
     except ValueError as exc:
         raise InvalidSignature(f"the statement is not JSON: {exc}") from exc
+    if not isinstance(parsed, dict):
+        raise InvalidSignature("the statement is not a JSON object")
     try:
-        canonical = isinstance(parsed, dict) and canonical_json(parsed) == statement
+        canonical = canonical_json(parsed) == statement
     except TypeError:  # a value with no canonical form (a float, a non-ASCII key): no receipt holds one
         canonical = False
     if not canonical:
