@@ -105,16 +105,8 @@ def test_a_receipt_under_another_root_is_not_trusted() -> None:
 
 
 def test_a_statement_without_its_time_of_issue_fails() -> None:
-    now = dt.datetime.now(dt.UTC)
-    ca, key = SealMakerCA.create("制章中心", now - dt.timedelta(hours=1)), SoftwareKey.generate()
-    cert = ca.issue_seal_certificate(
-        issuer_name="证照网关",
-        issuer_uscc="11370100993701200A",
-        seal_name=RECEIPT_SEAL_NAME,
-        public_key=serialization.load_der_public_key(key.public_key_der),  # type: ignore[arg-type]
-        not_before=now - dt.timedelta(minutes=30),
-        not_after=now + dt.timedelta(days=30),
-    )
+    now, key = dt.datetime.now(dt.UTC), SoftwareKey.generate()
+    ca, cert = _receipt_certificate(key)
     for issued_at in (None, "yesterday", "2026-12-01T10:00:00"):  # missing, not a time, no zone
         statement = canonical_json({"receipt_id": "R1", **({"issued_at": issued_at} if issued_at else {})})
         (signed,) = sign_receipts(key, [statement])
@@ -190,15 +182,18 @@ def test_a_signed_statement_with_no_canonical_form_is_refused_not_a_crash(statem
     """Only the gateway's key could sign one (the signature is checked first), and it never does; still refused."""
     key = SoftwareKey.generate()
     (signed,) = sign_receipts(key, [statement])
+    _, certificate = _receipt_certificate(key)
     with pytest.raises(InvalidSignature, match="not in canonical form"):
-        check_receipt(statement, signed.signature, certificate=_self_signed(key), algorithm=signed.algorithm,
-                      proof=signed.proof)  # fmt: skip
+        check_receipt(
+            statement, signed.signature, certificate=certificate, algorithm=signed.algorithm, proof=signed.proof
+        )
 
 
-def _self_signed(key: SoftwareKey) -> x509.Certificate:
-    ca = SealMakerCA.create("制章中心", dt.datetime.now(dt.UTC) - dt.timedelta(hours=1))
+def _receipt_certificate(key: SoftwareKey) -> tuple[SealMakerCA, x509.Certificate]:
+    """A fresh seal-maker CA and a 核验回执专用章 certificate from it for ``key``."""
     now = dt.datetime.now(dt.UTC)
-    return ca.issue_seal_certificate(
+    ca = SealMakerCA.create("制章中心", now - dt.timedelta(hours=1))
+    return ca, ca.issue_seal_certificate(
         issuer_name="证照网关",
         issuer_uscc="11370100993701200A",
         seal_name=RECEIPT_SEAL_NAME,
