@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
 from google.protobuf import json_format
 
 from protos.zzgw.v1 import verification_pb2
@@ -53,6 +55,41 @@ class TrustMaterial:
     crls: Sequence[bytes] = ()
     pinned: x509.Certificate | None = None
     """The gateway's receipt certificate itself (``receipts.pem``), to accept no other."""
+
+    @classmethod
+    def read(
+        cls,
+        roots: Sequence[Path],
+        intermediates: Sequence[Path] = (),
+        crls: Sequence[Path] = (),
+        pinned: Path | None = None,
+    ) -> TrustMaterial:
+        """From the files the gateway serves: certificates PEM (several to a file allowed), CRLs DER or PEM;
+        OSError for a file that cannot be read, ValueError for one that is not what it should be."""
+        return cls(
+            roots=[c for path in roots for c in _certificates(path)],
+            intermediates=[c for path in intermediates for c in _certificates(path)],
+            crls=[_crl_der(path) for path in crls],
+            pinned=x509.load_pem_x509_certificate(pinned.read_bytes()) if pinned else None,
+        )
+
+
+def _certificates(path: Path) -> list[x509.Certificate]:
+    try:
+        return x509.load_pem_x509_certificates(path.read_bytes())
+    except ValueError as exc:
+        raise ValueError(f"{path}: not PEM certificates ({exc})") from None
+
+
+def _crl_der(path: Path) -> bytes:
+    data = path.read_bytes()
+    try:
+        if data.lstrip().startswith(b"-----BEGIN"):
+            return x509.load_pem_x509_crl(data).public_bytes(Encoding.DER)
+        x509.load_der_x509_crl(data)
+    except ValueError as exc:
+        raise ValueError(f"{path}: not a CRL ({exc})") from None
+    return data
 
 
 def check_receipt_file(receipt: verification_pb2.Receipt, trust: TrustMaterial) -> ReceiptCheck:

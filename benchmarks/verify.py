@@ -27,8 +27,7 @@ whose callback sends the next one, ``--in-flight`` calls always outstanding). St
      ``--document-rounds`` rounds with raw pyHanko (``validate_pdf_signature``, a ValidationContext trusting the
      seal-maker CA root, with its CRL) and the gateway's own validator (``signing.pdf.validate_sync``) checking the
      same PDF in a loop, one thread on CPU 0; medians are reported.
-3. (The bare server runs in step 2, beside the gateway, so that the two alternate.)
-4. **workers**: the warm test with ZZGW_WORKERS=1 (unpinned, as ``zzgw serve`` runs it; and pinned to CPU 0) and
+3. **workers**: the warm test with ZZGW_WORKERS=1 (unpinned, as ``zzgw serve`` runs it; and pinned to CPU 0) and
    ZZGW_WORKERS=2 (``zzgw serve`` pins one worker per core), and the bare server as 1 and 2 processes, the client
    unpinned over ``--channels`` connections spread evenly over the server processes (the kernel's SO_REUSEPORT
    split is reported too). On a 2-core machine the client shares the cores with the servers.

@@ -296,19 +296,12 @@ _CHECK_EXIT = {"PASSED": 0, "FAILED": 1, "INDETERMINATE": 3}
 def _receipt_check(args: argparse.Namespace) -> int:
     import json
 
-    from cryptography import x509
-
     from adapters.receipt_file import TrustMaterial, check_json, check_receipt_file, check_text, read_receipt
 
     try:
         data = sys.stdin.buffer.read() if str(args.file) == "-" else args.file.read_bytes()
         receipt = read_receipt(data)
-        trust = TrustMaterial(
-            roots=[c for path in args.root for c in x509.load_pem_x509_certificates(path.read_bytes())],
-            intermediates=[c for path in args.intermediate for c in x509.load_pem_x509_certificates(path.read_bytes())],
-            crls=[_crl_der(path.read_bytes()) for path in args.crl],
-            pinned=x509.load_pem_x509_certificate(args.certificate.read_bytes()) if args.certificate else None,
-        )
+        trust = TrustMaterial.read(args.root, args.intermediate, args.crl, args.certificate)
         checked = check_receipt_file(receipt, trust)
     except OSError as exc:
         print(f"zzgw receipt check: cannot read {exc.filename}: {exc.strerror}", file=sys.stderr)
@@ -319,16 +312,6 @@ def _receipt_check(args: argparse.Namespace) -> int:
     result = checked.result.value
     print(json.dumps(check_json(receipt, checked), ensure_ascii=False) if args.json else check_text(receipt, checked))
     return _CHECK_EXIT[result]
-
-
-def _crl_der(data: bytes) -> bytes:
-    from cryptography import x509
-    from cryptography.hazmat.primitives.serialization import Encoding
-
-    if data.lstrip().startswith(b"-----BEGIN"):
-        return x509.load_pem_x509_crl(data).public_bytes(Encoding.DER)
-    x509.load_der_x509_crl(data)  # ValueError here, with the file named by the caller, if it is not a CRL
-    return data
 
 
 _COMMANDS = {

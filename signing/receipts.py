@@ -195,7 +195,7 @@ def check_receipt_offline(
     if at is None or at.tzinfo is None:
         return failed("ISSUED_AT_MISSING", "the statement has no time of issue with its zone", parsed)
     signer = check_certificate(certificate, trust_roots=trust_roots, intermediates=intermediates, crls=crls, at=at)
-    if signer.result is CheckResult.PASSED and signer.seal_name != RECEIPT_SEAL_NAME:
+    if signer.result is not CheckResult.FAILED and signer.seal_name != RECEIPT_SEAL_NAME:  # known without a CRL
         return ReceiptCheck(
             result=CheckResult.FAILED,
             reason="NOT_A_RECEIPT_SEAL",

@@ -198,6 +198,8 @@ def test_a_receipt_fetched_as_a_file_and_checked_offline(env: dict[str, str], tm
     assert rejected.returncode == 1 and "无效 INVALID — SIGNATURE_INVALID" in rejected.stdout
     assert "not to be relied on" in rejected.stdout and "核验结论" not in rejected.stdout  # a forgery's claims unshown
 
+    wrong_crl = zzgw(env, "receipt", "check", str(kept), *anchors, "--crl", str(trust["certificates/receipts.pem"]))
+    assert wrong_crl.returncode == 2 and "receipts.pem: not a CRL" in wrong_crl.stderr
     missing = zzgw(env, "receipt", "check", str(tmp_path / "nothing.json"), *full)
     assert missing.returncode == 2 and "cannot read" in missing.stderr
     garbage = tmp_path / "garbage.json"

@@ -91,6 +91,12 @@ def test_without_a_crl_revocation_is_unknown_and_said_so() -> None:
     assert checked.statement is not None and checked.statement["verdict"] == "PASSED"  # the signature did verify
 
 
+def test_another_seal_is_refused_even_when_revocation_cannot_be_checked() -> None:
+    no_crl = TrustMaterial(roots=[ROOT], intermediates=[INTERMEDIATE])
+    checked = check_receipt_file(_read(CASES["signed by another seal of the same CA"]), no_crl)
+    assert (checked.result, checked.reason) == (CheckResult.FAILED, "NOT_A_RECEIPT_SEAL")
+
+
 def test_a_pinned_receipt_certificate_is_the_only_one_accepted() -> None:
     pinned = TrustMaterial(roots=[ROOT], intermediates=[INTERMEDIATE], crls=[CRL], pinned=RECEIPTS_CERT)
     assert check_receipt_file(_read(CASES[VALID]), pinned).result is CheckResult.PASSED

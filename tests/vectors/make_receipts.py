@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives import serialization
 
 from signing.canonical import canonical_json
 from signing.keys import SoftwareKey
-from signing.merkle import leaf_hash
+from signing.merkle import all_paths, leaf_hash
 from signing.receipts import RECEIPT_SEAL_NAME, batch_bytes, sign_receipts
 from signing.seal_ca import SealMakerCA
 
@@ -201,7 +201,7 @@ def main() -> None:
             "batch": {
                 "statements_base64": [_b64(s) for s in statements],
                 "leaf_hashes_hex": [h.hex() for h in leaves],
-                "signed_bytes_hex": batch_bytes(3, _root(leaves)).hex(),
+                "signed_bytes_hex": batch_bytes(3, all_paths(leaves)[0]).hex(),
                 "signature_base64": _b64(batch[0].signature),
             },
             "cases": cases,
@@ -211,12 +211,6 @@ def main() -> None:
         indent=2,
     )
     sys.stdout.write("\n")
-
-
-def _root(leaves: list[bytes]) -> bytes:
-    from signing.merkle import all_paths
-
-    return all_paths(leaves)[0]
 
 
 if __name__ == "__main__":
