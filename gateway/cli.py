@@ -106,6 +106,12 @@ def _init(settings: Settings, args: argparse.Namespace) -> int:
         f"zzgw initialised in {settings.data_dir}: database {settings.database_label} at schema {report.schema}, "
         f"{report.members} members, keys in {settings.keys_dir}, member CA in {settings.pki_dir}"
     )
+    if report.licenses_without_memo:
+        print(
+            f"{report.licenses_without_memo} licenses were stored before schema 0012, without the gateway's memo of "
+            "their seal: run `zzgw memos` to add them (until then the first check of each after a start verifies "
+            "its seal)"
+        )
     if report.tokens_written:
         print(f"DEV MODE bearer tokens written to {settings.dev_tokens_path} (mode 0600)")
     return 0

@@ -101,6 +101,8 @@ RECEIPT_KEY = "receipts"
 RECEIPT_CERT = "receipt.pem"
 SEAL_MEMO_SECRET = "sealmemo"
 """The key store's secret behind the memos of record seals stored with licenses (``signing.record.SealMemos``)."""
+MEMOS_REVISION = "0012"
+"""The schema revision that added the memos (``licenses.seal_memo``): licenses stored before it have none."""
 SM2_MAKER_KEY = "sm2maker"
 SM2_MAKER_CERT = "maker.pem"
 SM2_MAKER_NAME = "电子印章制章者"
@@ -254,6 +256,9 @@ class InitReport:
     members: int
     tokens_written: bool
     schema: str | None
+    licenses_without_memo: int = 0
+    """Licenses of a store this run upgraded from before schema 0012, stored without the memo of their seal: until
+    ``zzgw memos`` gives them one, the first check of each after a start verifies its seal."""
 
 
 def initialise(settings: Settings, *, rotate_tokens: bool = False, clock: Clock | None = None) -> InitReport:
@@ -266,6 +271,7 @@ def initialise(settings: Settings, *, rotate_tokens: bool = False, clock: Clock 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     gateway = Gateway.open(settings, clock=clock, create_passphrase=True)
     try:
+        before = gateway.db.schema_revision()
         gateway.db.migrate()
         members = load_demo_members()
         certificates = _ensure_pki(settings, members)
@@ -292,7 +298,16 @@ def initialise(settings: Settings, *, rotate_tokens: bool = False, clock: Clock 
                     indent=2,
                 ).encode(),
             )
-        return InitReport(members=len(members), tokens_written=write_tokens, schema=gateway.db.schema_revision())
+        without_memo = 0
+        if before is not None and before < MEMOS_REVISION:
+            with gateway.db.unit_of_work() as uow:
+                without_memo = uow.licenses.count_without_memo()
+        return InitReport(
+            members=len(members),
+            tokens_written=write_tokens,
+            schema=gateway.db.schema_revision(),
+            licenses_without_memo=without_memo,
+        )
     finally:
         gateway.close()
 

@@ -12,11 +12,12 @@ from alembic.config import Config
 from sqlalchemy import text
 
 import signing.checks
+from gateway import cli
 from gateway.store.database import MIGRATIONS, Database
 from protos.zzgw.v1 import verification_pb2
 from signing.errors import InvalidSignature
 from tests.api.test_verification import FAILED, MARKET, PASSED, batch_issue, verifier, verify
-from tests.conftest import RunningGateway, backend_params, fresh_database, start_gateway
+from tests.conftest import PASSPHRASE, RunningGateway, backend_params, fresh_database, start_gateway
 
 
 def _stored_memo(running: RunningGateway, license_id: str) -> bytes:
@@ -105,10 +106,12 @@ def test_licenses_stored_without_a_memo_are_given_theirs_unless_their_seal_fails
 
 
 @pytest.mark.parametrize("kind", backend_params())
-def test_a_store_upgraded_from_before_proofs_and_memos_reads_checks_and_backfills(kind: str, tmp_path: Path) -> None:
+def test_a_store_upgraded_from_before_proofs_and_memos_reads_checks_and_backfills(
+    kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     """The real upgrade path, not columns cleared by hand: licenses and a receipt stored at schema 0008 (before
     receipts kept proofs and licenses memos), the store upgraded by ``zzgw init`` (each column added with its
-    default), then read, checked and given their memos."""
+    default; it says how many licenses lack a memo, once), then read, checked and given their memos."""
     with fresh_database(kind, tmp_path) as url:
         before = start_gateway(tmp_path / "var", url)
         try:
@@ -118,7 +121,16 @@ def test_a_store_upgraded_from_before_proofs_and_memos_reads_checks_and_backfill
             before.server.stop(0)
             before.gateway.close()
         _migrate(url, "0008")  # the store as schema 0008 left it: no proof column, no memo column
-        after = start_gateway(tmp_path / "var", url)  # `zzgw init` upgrades it
+        monkeypatch.setenv("ZZGW_DATA_DIR", str(tmp_path / "var"))
+        monkeypatch.setenv("ZZGW_DATABASE_URL", url)
+        monkeypatch.setenv("ZZGW_KEY_PASSPHRASE", PASSPHRASE)
+        capsys.readouterr()
+        assert cli.main(["init"]) == 0  # upgrades it
+        said = capsys.readouterr().out
+        assert "3 licenses were stored before schema 0012" in said and "zzgw memos" in said
+        assert cli.main(["init"]) == 0  # already at the newest schema: nothing more to say
+        assert "schema 0012" not in capsys.readouterr().out
+        after = start_gateway(tmp_path / "var", url)
         try:
             service = after.gateway.verification
             assert service is not None and service._memos is not None
