@@ -67,10 +67,13 @@ class SealMemos:
     def __init__(self, secret: bytes):
         if len(secret) < 32:
             raise ValueError("a seal memo secret has at least 32 bytes")
-        self._secret = secret
+        self._keyed = hmac.new(secret, digestmod=hashlib.sha256)
+        """The HMAC with the key's pads already hashed: each memo copies it (half the cost of ``hmac.digest``)."""
 
     def memo(self, seal: RecordSeal) -> bytes:
-        return hmac.digest(self._secret, _memo_message(seal), "sha256")
+        mac = self._keyed.copy()
+        mac.update(_memo_message(seal))
+        return mac.digest()
 
     def vouches(self, seal: RecordSeal, memo: bytes) -> bool:
         """Whether ``memo`` is this gateway's memo of ``seal`` (an empty memo never is)."""

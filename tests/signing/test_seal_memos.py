@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import os
 import stat
 import threading
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 
 import signing.checks
+import signing.record
 from signing.checks import record_integrity
 from signing.errors import InvalidSignature, KeyStoreError
 from signing.keys import ECDSA_P256_SHA256, SM2_SM3, KeyStore, SoftwareKey
@@ -31,6 +33,7 @@ def test_a_memo_vouches_for_its_seal_only(key: SoftwareKey) -> None:
     memo = memos.memo(seal)
     assert len(memo) == 32 and memos.vouches(seal, memo)
     assert SealMemos(SECRET).memo(seal) == memo  # the same secret gives the same memo (other workers, replicas)
+    assert memo == hmac.digest(SECRET, signing.record._memo_message(seal), "sha256")  # plain HMAC-SHA-256
     for change in (
         {"signature": seal.signature[:-1] + bytes([seal.signature[-1] ^ 1])},
         {"record_digest": bytes(32)},
@@ -66,6 +69,19 @@ def test_with_a_good_memo_the_signature_is_not_verified_again(
     for memo in (b"", os.urandom(32), SealMemos(bytes(32)).memo(seal)):
         found = record_integrity(record, seal, key.public_key_der, memo=memo, memos=memos)
         assert (found.result, found.reason) == (CheckResult.FAILED, "SIGNATURE_INVALID")
+
+
+def test_a_memo_is_checked_before_the_cache_of_verified_signatures_and_takes_no_place_in_it(
+    key: SoftwareKey,
+) -> None:
+    memos = SealMemos(SECRET)
+    record = VECTOR_CONTENT.record_mapping()
+    seal = seal_record(key, record)
+    verified: dict[bytes, bool] = {}
+    found = record_integrity(record, seal, key.public_key_der, verified=verified, memo=memos.memo(seal), memos=memos)
+    assert found.result is CheckResult.PASSED and verified == {}
+    found = record_integrity(record, seal, key.public_key_der, verified=verified, memo=b"", memos=memos)
+    assert found.result is CheckResult.PASSED and len(verified) == 1  # verified, then remembered
 
 
 def test_a_memo_never_hides_a_changed_record_or_a_bad_signature(key: SoftwareKey) -> None:
