@@ -446,6 +446,9 @@ class PdfVerification(SealCheck):
 
     field_name: str
     """The signature field verified."""
+    signed_subject: str = ""
+    """The document's subject (``/Info /Subject``) as the seal covers it, from the revision it signed: what a later,
+    unsigned update wrote there is not read ("" when the signed revision has none)."""
 
 
 async def validate(
@@ -475,7 +478,8 @@ async def validate(
         raise ValueError("times must carry a time zone (use UTC)")
     if len(pdf) > max_pdf_bytes:
         raise PdfTooLarge(f"the PDF has {len(pdf)} bytes; the limit is {max_pdf_bytes}")
-    embedded = _signature(_read(pdf), field_name)
+    reader = _read(pdf)
+    embedded = _signature(reader, field_name)
     try:
         embedded_certs = [_from_asn1(c) for c in embedded.other_embedded_certs]
     except (misc.PdfError, ValueError, KeyError, TypeError) as exc:  # e.g. no signer certificate in the CMS
@@ -534,6 +538,7 @@ async def validate(
         issuer_identity=identity_finding,
         timestamp=timestamp,
         field_name=str(embedded.field_name),
+        signed_subject=_signed_subject(reader, embedded),
         subject_name=identity.subject_name,
         seal_name=identity.seal_name,
         uscc=identity.uscc,
@@ -580,6 +585,20 @@ def _signature(reader: PdfFileReader, field_name: str | None) -> EmbeddedPdfSign
         if field_name is None or signature.field_name == field_name:
             return signature
     raise NoSignature("the PDF carries no signature" if field_name is None else f"no signature in {field_name!r}")
+
+
+def _signed_subject(reader: PdfFileReader, embedded: EmbeddedPdfSignature) -> str:
+    """``/Info /Subject`` as of the revision ``embedded`` signed (an incremental update after it may rewrite the
+    document information: pyHanko's modification analysis allows that, the seal does not cover it)."""
+    try:
+        resolver = reader.get_historical_resolver(embedded.signed_revision)
+        info = resolver.trailer_view.raw_get("/Info")
+        if isinstance(info, generic.IndirectObject):  # resolved as of that revision, not as of the last one
+            info = resolver.get_object(info.reference)
+        subject = info.get("/Subject", "") if isinstance(info, generic.DictionaryObject) else ""
+    except (misc.PdfError, ValueError, KeyError, TypeError):
+        return ""
+    return str(subject)
 
 
 def _integrity(status: PdfSignatureStatus) -> Finding:

@@ -37,7 +37,6 @@ import asyncio
 import dataclasses
 import datetime as dt
 import hashlib
-import io
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -45,7 +44,6 @@ from typing import Any, NamedTuple
 
 from cachetools import LRUCache
 from cryptography import x509
-from pyhanko.pdf_utils.reader import PdfFileReader
 
 from gateway.domain.audit import AuditAction, AuditEntry
 from gateway.domain.catalog import Catalog
@@ -326,7 +324,7 @@ class VerificationService:
         sha256 = hashlib.sha256(pdf).hexdigest()
         with self._db.unit_of_work() as uow:
             stored = uow.documents.by_sha256(sha256)
-        license_id = stored.license_id if stored is not None else _subject_license_id(pdf)
+        license_id = stored.license_id if stored is not None else _license_id_or_empty(checked.signed_subject)
         license = self._license(license_id) if license_id else None
         query = {"by": "document", "document_sha256": sha256}
         identity = checked.issuer_identity
@@ -898,13 +896,9 @@ def _finding_map(finding: Finding) -> dict[str, Any]:
     return {"result": finding.result.value, "reason": finding.reason or "", "detail": finding.detail}
 
 
-def _subject_license_id(pdf: bytes) -> str:
-    """The license identifier a drawn license carries as its document subject (unsigned: only a lookup key)."""
-    try:
-        info = PdfFileReader(io.BytesIO(pdf), strict=False).trailer_view.get("/Info")
-        subject = str(info.get_object().get("/Subject", "")) if info is not None else ""
-    except Exception:
-        return ""
+def _license_id_or_empty(subject: str) -> str:
+    """The license identifier a drawn license carries as its document subject, as the seal covers it (a subject
+    written by an update after sealing is not read: ``PdfVerification.signed_subject``), or "" when it is none."""
     return subject if license_id_violation("license_id", subject) is None else ""
 
 

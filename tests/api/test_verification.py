@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import io
+import json
 import uuid
 from typing import Any
 
@@ -11,6 +13,8 @@ import grpc
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
+from pyhanko.pdf_utils import generic
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from sqlalchemy import text
 
 from adapters.records import issue_request
@@ -223,6 +227,31 @@ def test_a_genuine_document_passes_and_shows_revocation(running: RunningGateway)
     change(running, issued.license.license_id, issuance_pb2.STATUS_ACTION_REVOKE)
     revoked = stub.VerifyDocument(verification_pb2.VerifyDocumentRequest(use=USE, pdf=pdf)).report
     assert findings(revoked) == ((PASSED, ""), (FAILED, "REVOKED"), (PASSED, ""))
+
+
+def _with_subject(pdf: bytes, subject: str) -> bytes:
+    """``pdf`` with its document information's subject rewritten by an incremental update after the seal."""
+    writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
+    info = writer.trailer.raw_get("/Info")
+    info.get_object()[generic.NameObject("/Subject")] = generic.TextStringObject(subject)
+    writer.mark_update(info)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def test_a_subject_rewritten_after_sealing_does_not_lend_a_document_another_license(running: RunningGateway) -> None:
+    """The license a PDF names is read from the revision its seal covers: a revoked license's genuine document with
+    a valid license's identifier written into its subject afterwards is still the revoked license's."""
+    revoked_id = issue(running, 11).license.license_id
+    valid_id = issue(running, 12).license.license_id
+    pdf = _with_subject(document_of(running, revoked_id).pdf, valid_id)
+    change(running, revoked_id, issuance_pb2.STATUS_ACTION_REVOKE)
+    response = verifier(running).VerifyDocument(verification_pb2.VerifyDocumentRequest(use=USE, pdf=pdf))
+    assert not response.registered_document
+    assert response.report.license.license_id == revoked_id
+    assert (response.report.verdict, response.report.status.reason) == (FAILED, "REVOKED")
+    assert json.loads(response.report.receipt.statement)["license"]["license_id"] == revoked_id
 
 
 def test_a_document_sealed_under_an_untrusted_ca_fails_identity(running: RunningGateway) -> None:
