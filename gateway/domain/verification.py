@@ -173,10 +173,16 @@ HOLDER_NAME = "holder_name"
 """The key under which a claim states the holder's name."""
 
 
-def answer_claim(license: License | None, holder_code: str, fields: Mapping[str, str], on: dt.date) -> ClaimAnswer:
-    """Compare a claim with the registry's current version (None when the number is unknown)."""
+def answer_claim(
+    license: License | None, holder_code: str, fields: Mapping[str, str], on: dt.date, *, record: Finding = PASSED
+) -> ClaimAnswer:
+    """Compare a claim with the registry's current version (None when the number is unknown). ``record`` is the
+    check of that version's record seal and its trust: a record that fails it (changed in the store behind the
+    gateway's back, sealed by another) is not compared with anything: 4, cannot be verified, with its reason."""
     if license is None:
         return ClaimAnswer(result=ClaimResult.NOT_FOUND)
+    if record.result is not CheckResult.PASSED:
+        return ClaimAnswer(result=ClaimResult.INCOMPLETE, status_reason=record.reason or "")
     mismatched = []
     if holder_code.strip().upper() != license.content.holder.code.upper():
         mismatched.append("holder_code")

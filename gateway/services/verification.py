@@ -413,7 +413,11 @@ class VerificationService:
         else:
             with self._db.unit_of_work() as uow:
                 license = uow.licenses.get_current(type_code, license_number.strip())
-            answer = answer_claim(license, holder_code, fields, _day(now))
+            record = PASSED
+            if license is not None:  # what is compared must be what the issuer sealed
+                checked = self._check_record(license)
+                record = _first_failure(checked.integrity, checked.identity)
+            answer = answer_claim(license, holder_code, fields, _day(now), record=record)
         statement = {
             "kind": "claim",
             "query": {

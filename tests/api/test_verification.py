@@ -375,6 +375,27 @@ def test_claims_follow_the_provincial_result_numbers(running: RunningGateway) ->
     assert receipt_statement(running, revoked.receipt)["code"] == 3
 
 
+def test_a_claim_is_not_compared_with_a_record_changed_behind_the_gateways_back(running: RunningGateway) -> None:
+    """The claim's fields match what was written into the store, not what the issuer sealed: 4, cannot be verified,
+    with the integrity reason, and no comparison (found by an independent client: it answered 0)."""
+    record = unique(samples.food_permit(15))
+    issued = running.issuance(MARKET).IssueLicense(issue_request(record)).license
+    base = {"type_code": issued.type_code, "license_number": issued.license_number, "holder_code": issued.holder.code}
+    with running.gateway.db.engine.begin() as connection:
+        connection.execute(
+            text("UPDATE licenses SET holder_name = :name WHERE license_id = :id"),
+            {"name": "冒名公司", "id": issued.license_id},
+        )
+    altered = claim(running, **base, fields={"holder_name": "冒名公司"})
+    assert (altered.result, altered.code, altered.status_reason) == (
+        verification_pb2.CLAIM_RESULT_INCOMPLETE,
+        4,
+        "RECORD_ALTERED",
+    )
+    assert list(altered.mismatched_fields) == []
+    assert receipt_statement(running, altered.receipt)["status_reason"] == "RECORD_ALTERED"
+
+
 def test_a_revoked_seal_fails_identity_only_for_records_sealed_after(running: RunningGateway) -> None:
     """A record sealed before its seal was revoked keeps passing: the registry's time of sealing is trusted."""
     from tests.api.test_seals import register, seals
