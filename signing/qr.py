@@ -248,16 +248,18 @@ class QrEnvelope:
     """The first 8 bytes of the signing key's id, hex: names the seal whose certificate checks the code."""
 
 
-def read_qr(text: str) -> QrEnvelope | None:
-    """The unverified claims and key id of a ``ZZ1:`` text, None when it cannot be read; trust nothing in it until
-    ``check_qr`` passed with the key it names."""
-    if len(text) > MAX_TEXT or not text.startswith(PREFIX):
-        return None
+def read_qr(text: str) -> QrEnvelope | str:
+    """The unverified claims and key id of a ``ZZ1:`` text, or why it cannot be read (``TOO_LARGE``, ``NOT_ZZ1``,
+    ``MALFORMED``, as ``check_qr`` says); trust nothing in it until ``check_qr`` passed with the key it names."""
+    if len(text) > MAX_TEXT:
+        return "TOO_LARGE"
+    if not text.startswith(PREFIX):
+        return "NOT_ZZ1"
     try:
         _, kid, _, payload, _ = _open(text[len(PREFIX) :])
         return QrEnvelope(claims=_claims_of(payload), key_id_prefix=kid.hex())
-    except _Malformed:
-        return None
+    except _Malformed as exc:
+        return exc.reason
 
 
 def qr_png(text: str, *, scale: int = 4) -> bytes:

@@ -96,6 +96,16 @@ _NOT_REGISTERED = Finding(
 )
 _UNKNOWN_SEAL_KEY = Finding(result=CheckResult.FAILED, reason="UNKNOWN_SEAL_KEY", detail="no seal has this key")
 _NOT_CHECKED = Finding(result=CheckResult.INDETERMINATE, reason="NOT_CHECKED", detail="no license to check it against")
+_NOT_GENUINE = Finding(
+    result=CheckResult.INDETERMINATE,
+    reason="NOT_CHECKED",
+    detail="the code is not a genuine one: nothing it names was checked",
+)
+_UNREADABLE_QR = {
+    "TOO_LARGE": "longer than any verification code",
+    "NOT_ZZ1": "not a ZZ1: verification code",
+    "MALFORMED": "not a readable ZZ1: code",
+}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -485,58 +495,39 @@ class VerificationService:
     # -- parts ---------------------------------------------------------------------------------------------------
 
     def _verify_qr(self, caller: Member, use: UseContext, text: str, now: dt.datetime) -> Report:
+        """A scanned code: its signature by the seal it names, then the stored license it names, whose own record
+        is checked too (the summary and status come from it). What a code that is not genuine names is not looked
+        at: its status and issuer are not checked and no license is shown."""
         envelope = read_qr(text)
-        if envelope is None:
-            integrity = Finding(result=CheckResult.FAILED, reason="MALFORMED", detail="not a readable ZZ1: code")
-            return self._report(
-                AuditAction.VERIFY_LICENSE,
-                caller,
-                use,
-                {"by": "qr_code"},
-                integrity,
-                _NOT_CHECKED,
-                _NOT_CHECKED,
-                None,
-                now,
-            )
+        action = AuditAction.VERIFY_LICENSE
+        if isinstance(envelope, str):
+            detail = _UNREADABLE_QR.get(envelope, _UNREADABLE_QR["MALFORMED"])
+            unread = Finding(result=CheckResult.FAILED, reason=envelope, detail=detail)
+            return self._report(action, caller, use, {"by": "qr_code"}, unread, _NOT_GENUINE, _NOT_GENUINE, None, now)
         license_id = envelope.claims.license_id
         query = {"by": "qr_code", "license_id": license_id}
-        license = self._license(license_id)
         known = self._seal_by_key_prefix(envelope.key_id_prefix)
         if known is None:
-            status = self._status(license, now) if license else NOT_FOUND
-            return self._report(
-                AuditAction.VERIFY_LICENSE, caller, use, query, _UNKNOWN_SEAL_KEY, status, _NOT_CHECKED, license, now
-            )
+            return self._report(action, caller, use, query, _UNKNOWN_SEAL_KEY, _NOT_GENUINE, _NOT_GENUINE, None, now)
         check, _ = check_qr_seal(
             text, certificate=known.certificate, base=known.base, revoked_at=known.seal.revoked_at, now=now
         )
-        if license is None:
+        if check.integrity.result is not CheckResult.PASSED:
+            return self._report(action, caller, use, query, check.integrity, _NOT_GENUINE, _NOT_GENUINE, None, now)
+        stored = self._checked_by_id(license_id)
+        if stored is None:
             return self._report(
-                AuditAction.VERIFY_LICENSE,
-                caller,
-                use,
-                query,
-                check.integrity,
-                NOT_FOUND,
-                check.issuer_identity,
-                None,
-                now,
+                action, caller, use, query, check.integrity, NOT_FOUND, check.issuer_identity, None, now
             )
+        license = stored.license
         identity = _first_failure(
-            check.issuer_identity, _owner_finding(known.seal, license), authority_finding(license, self._catalog)
+            check.issuer_identity,
+            _owner_finding(known.seal, license),
+            authority_finding(license, self._catalog),
+            stored.identity,
         )
-        return self._report(
-            AuditAction.VERIFY_LICENSE,
-            caller,
-            use,
-            query,
-            check.integrity,
-            self._status(license, now),
-            identity,
-            license,
-            now,
-        )
+        integrity = _first_failure(check.integrity, stored.integrity)
+        return self._report(action, caller, use, query, integrity, self._status(license, now), identity, license, now)
 
     def _outcome_today(self, checked: _Checked, now: dt.datetime) -> Outcome:
         """The outcome of checking ``checked`` on the day of ``now``: made on the day's first check, then kept."""

@@ -42,6 +42,7 @@ from tests.conftest import MARKET, PORTAL, TAX, RunningGateway, error_details, t
 MATTER = "370100-QYKZ-001"
 USE = verification_pb2.UseContext(matter_code=MATTER, purpose="企业开办窗口核验营业执照")
 PASSED, FAILED = verification_pb2.CHECK_RESULT_PASSED, verification_pb2.CHECK_RESULT_FAILED
+INDETERMINATE = verification_pb2.CHECK_RESULT_INDETERMINATE
 
 
 def verifier(running: RunningGateway, member: str = TAX) -> verification_pb2_grpc.VerificationServiceStub:
@@ -215,6 +216,31 @@ def test_a_qr_code_verifies_and_a_forged_one_fails(running: RunningGateway) -> N
     assert (report.verdict, report.integrity.reason) == (FAILED, "SIGNATURE_INVALID")
     stranger = encode_qr(SoftwareKey.generate(), QrClaims.of(content, issued_at=dt.datetime.now(dt.UTC)))
     assert verify(running, qr_code=stranger).integrity.reason == "UNKNOWN_SEAL_KEY"
+    # what a code that is not genuine names is not vouched for: no status, no issuer, no license shown
+    for not_genuine in (changed, forged, stranger):
+        report = verify(running, qr_code=not_genuine)
+        assert (report.status.result, report.status.reason) == (INDETERMINATE, "NOT_CHECKED")
+        assert (report.issuer_identity.result, report.issuer_identity.reason) == (INDETERMINATE, "NOT_CHECKED")
+        assert not report.HasField("license")
+    # and an unreadable text says why
+    assert verify(running, qr_code="https://example.com/licence").integrity.reason == "NOT_ZZ1"
+    assert verify(running, qr_code="ZZ1:" + "A" * 5000).integrity.reason == "TOO_LARGE"
+    assert verify(running, qr_code="ZZ1:NOT-BASE45-!!").integrity.reason == "MALFORMED"
+
+
+def test_a_genuine_code_of_a_record_changed_behind_the_gateways_back_fails_integrity(
+    running: RunningGateway,
+) -> None:
+    """The report's summary and status come from the stored record the code names: that record is checked too."""
+    license_id = batch_issue(running, 16)
+    code, _ = qr_for(running, license_id)
+    with running.gateway.db.engine.begin() as connection:
+        connection.execute(
+            text("UPDATE licenses SET holder_name = :name WHERE license_id = :id"),
+            {"name": "冒名公司", "id": license_id},
+        )
+    report = verify(running, qr_code=code)
+    assert (report.verdict, report.integrity.reason) == (FAILED, "RECORD_ALTERED")
 
 
 def test_a_genuine_document_passes_and_shows_revocation(running: RunningGateway) -> None:
