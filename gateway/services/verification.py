@@ -101,6 +101,11 @@ _NOT_GENUINE = Finding(
     reason="NOT_CHECKED",
     detail="the code is not a genuine one: nothing it names was checked",
 )
+_NOT_INTACT = Finding(
+    result=CheckResult.INDETERMINATE,
+    reason="NOT_CHECKED",
+    detail="the document is not intact: the license it names was not looked at",
+)
 _UNREADABLE_QR = {
     "TOO_LARGE": "longer than any verification code",
     "NOT_ZZ1": "not a ZZ1: verification code",
@@ -332,29 +337,23 @@ class VerificationService:
         except PdfError as exc:
             raise InvalidRequestError([FieldViolation(field="pdf", reason=exc.reason, description=str(exc))]) from exc
         sha256 = hashlib.sha256(pdf).hexdigest()
+        query = {"by": "document", "document_sha256": sha256}
+        action = AuditAction.VERIFY_DOCUMENT
+        if checked.integrity.result is not CheckResult.PASSED:  # what a changed document names is not looked at
+            report = self._report(action, caller, use, query, checked.integrity, _NOT_INTACT, _NOT_INTACT, None, now)
+            return report, False
         with self._db.unit_of_work() as uow:
             stored = uow.documents.by_sha256(sha256)
         license_id = stored.license_id if stored is not None else _license_id_or_empty(checked.signed_subject)
-        license = self._license(license_id) if license_id else None
-        query = {"by": "document", "document_sha256": sha256}
+        record = self._checked_by_id(license_id) if license_id else None
         identity = checked.issuer_identity
-        if license is None:
-            report = self._report(
-                AuditAction.VERIFY_DOCUMENT, caller, use, query, checked.integrity, NOT_FOUND, identity, None, now
-            )
+        if record is None:
+            report = self._report(action, caller, use, query, checked.integrity, NOT_FOUND, identity, None, now)
             return report, False
-        identity = self._signer_identity(identity, checked.uscc, license)
-        report = self._report(
-            AuditAction.VERIFY_DOCUMENT,
-            caller,
-            use,
-            query,
-            checked.integrity,
-            self._status(license, now),
-            identity,
-            license,
-            now,
-        )
+        license = record.license
+        identity = _first_failure(self._signer_identity(identity, checked.uscc, license), record.identity)
+        integrity = _first_failure(checked.integrity, record.integrity)  # the summary is the stored record's
+        report = self._report(action, caller, use, query, integrity, self._status(license, now), identity, license, now)
         return report, stored is not None
 
     def verify_stamp(
@@ -378,16 +377,18 @@ class VerificationService:
         sha256 = hashlib.sha256(document).hexdigest()
         with self._db.unit_of_work() as uow:
             stored = uow.documents.by_sha256(sha256)
-        license = self._license(stored.license_id) if stored is not None else None
+        record = self._checked_by_id(stored.license_id) if stored is not None else None
         query = {"by": "stamp", "document_sha256": sha256}
         identity = checked.issuer_identity
         action = AuditAction.VERIFY_STAMP
-        if license is None:
+        if record is None:
             report = self._report(action, caller, use, query, checked.integrity, _NOT_REGISTERED, identity, None, now)
             return report, checked
-        identity = self._signer_identity(identity, checked.signer_uscc, license)
+        license = record.license
+        identity = _first_failure(self._signer_identity(identity, checked.signer_uscc, license), record.identity)
+        integrity = _first_failure(checked.integrity, record.integrity)
         status = self._status(license, now)
-        report = self._report(action, caller, use, query, checked.integrity, status, identity, license, now)
+        report = self._report(action, caller, use, query, integrity, status, identity, license, now)
         return report, checked
 
     def _signer_identity(self, identity: Finding, signer_uscc: str | None, license: License) -> Finding:

@@ -255,6 +255,28 @@ def test_a_genuine_document_passes_and_shows_revocation(running: RunningGateway)
     assert findings(revoked) == ((PASSED, ""), (FAILED, "REVOKED"), (PASSED, ""))
 
 
+def test_a_document_checks_the_stored_record_it_names_and_a_changed_one_names_nothing(
+    running: RunningGateway,
+) -> None:
+    license_id = issue(running, 17).license.license_id
+    pdf = document_of(running, license_id).pdf
+    stub = verifier(running)
+    at = pdf.index(b"/Subject")  # a signed byte changed: the seal no longer covers the document
+    changed = stub.VerifyDocument(
+        verification_pb2.VerifyDocumentRequest(use=USE, pdf=pdf[:at] + b"/Subjecu" + pdf[at + 8 :])
+    ).report
+    assert (changed.verdict, changed.integrity.reason) == (FAILED, "SIGNATURE_INVALID")
+    assert (changed.status.result, changed.status.reason) == (INDETERMINATE, "NOT_CHECKED")
+    assert not changed.HasField("license")
+    with running.gateway.db.engine.begin() as connection:  # the record the genuine document names, changed
+        connection.execute(
+            text("UPDATE licenses SET holder_name = :name WHERE license_id = :id"),
+            {"name": "冒名公司", "id": license_id},
+        )
+    report = stub.VerifyDocument(verification_pb2.VerifyDocumentRequest(use=USE, pdf=pdf)).report
+    assert (report.verdict, report.integrity.reason) == (FAILED, "RECORD_ALTERED")
+
+
 def _with_subject(pdf: bytes, subject: str) -> bytes:
     """``pdf`` with its document information's subject rewritten by an incremental update after the seal."""
     writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
