@@ -72,8 +72,9 @@ class TimeStampAuthority:
 
     ``chain`` is what a relying party needs above ``cert`` (the issuing intermediate, optionally the root); it is
     sent with ``cert`` when a request sets certReq. ``serials`` must return a new positive integer on every call,
-    from any thread (a database sequence, or ``x509.random_serial_number``). genTime is the clock's time in UTC,
-    truncated to the second; ``accuracy_seconds`` covers the truncation.
+    from any thread (a database sequence, or ``x509.random_serial_number``). genTime is the clock's time in UTC to
+    the microsecond (RFC 3161's fraction of a second, no trailing zeros): truncated to the second, a seal applied in
+    the second its seal was revoked looked made before the revocation. ``accuracy_seconds`` is the clock's.
     """
 
     def __init__(
@@ -96,7 +97,7 @@ class TimeStampAuthority:
             raise KeyStoreError(f"the time-stamping key's algorithm {key.algorithm!r} is not supported")
         _require_time_stamping_profile(cert)
         if accuracy_seconds < 1:
-            raise ValueError("accuracy_seconds must be at least 1 (genTime is truncated to the second)")
+            raise ValueError("accuracy_seconds must be at least 1")
         self._cert = _to_asn1(cert)
         self._certificates = [self._cert, *(_to_asn1(c) for c in chain)]
         self._key = key
@@ -152,7 +153,7 @@ class TimeStampAuthority:
             "policy": self._policy,
             "message_imprint": request["message_imprint"],
             "serial_number": serial,
-            "gen_time": now.astimezone(dt.UTC).replace(microsecond=0),
+            "gen_time": now.astimezone(dt.UTC),
             "accuracy": {"seconds": self._accuracy_seconds},
             "tsa": asn1_x509.GeneralName(name="directory_name", value=self._cert.subject),
         }

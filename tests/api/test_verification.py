@@ -35,6 +35,7 @@ from signing.results import CheckResult
 from signing.seal_ca import SealMakerCA, check_certificate
 from signing.seal_image import draw_seal
 from tests.api.test_documents import document_of
+from tests.api.test_documents import verify as verify_pdf
 from tests.api.test_issuance import unique
 from tests.api.test_seals import license_pdf
 from tests.conftest import MARKET, PORTAL, TAX, RunningGateway, error_details, today
@@ -536,6 +537,7 @@ def test_a_document_sealed_before_its_seal_was_revoked_passes_and_after_fails(ru
     from tests.api.test_seals import register, seals
 
     seal = register(running, name="电子证照专用章")  # the newest seal: it seals the next document
+    before_sealing = dt.datetime.now(dt.UTC)
     issued = issue(running, 16)
     pdf = document_of(running, issued.license.license_id).pdf
     stub = verifier(running)
@@ -550,6 +552,18 @@ def test_a_document_sealed_before_its_seal_was_revoked_passes_and_after_fails(ru
     running.gateway.feed.committed([f"seal:{seal.key_id}"])  # type: ignore[union-attr]
     after = stub.VerifyDocument(verification_pb2.VerifyDocumentRequest(use=USE, pdf=pdf)).report
     assert (after.verdict, after.issuer_identity.reason) == (FAILED, "REVOKED")
+    # revoked a microsecond before the document's timestamp, which is to the microsecond (truncated to the second,
+    # a seal applied in the second of its revocation read as applied before it, and passed)
+    stamped = verify_pdf(running, pdf).signing_time
+    assert stamped is not None and before_sealing < stamped and stamped.microsecond != 0
+    with running.gateway.db.engine.begin() as connection:
+        connection.execute(
+            text("UPDATE seals SET revoked_at = :at WHERE seal_id = :id"),
+            {"at": stamped - dt.timedelta(microseconds=1), "id": seal.seal_id},
+        )
+    running.gateway.feed.committed([f"seal:{seal.key_id}"])  # type: ignore[union-attr]
+    just = stub.VerifyDocument(verification_pb2.VerifyDocumentRequest(use=USE, pdf=pdf)).report
+    assert (just.verdict, just.issuer_identity.reason) == (FAILED, "REVOKED")
 
 
 def test_the_driver_reads_give_the_same_licenses_as_the_orm(running: RunningGateway) -> None:
