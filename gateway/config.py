@@ -65,6 +65,37 @@ class ConfigError(Exception):
     """The configuration is incomplete or contradictory."""
 
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+
+
+def _typed(name: str, kind: str, value: object) -> object:
+    """A setting's value from TOML (typed) or the environment (a string), or a ConfigError naming it."""
+    if kind == "int":
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+            return int(value)
+        raise ConfigError(f"{name} must be a whole number, not {value!r}")
+    if kind == "bool":
+        if isinstance(value, bool):
+            return value
+        word = str(value).strip().lower()
+        if word in _TRUE or word in _FALSE:
+            return word in _TRUE
+        raise ConfigError(f"{name} must be true or false, not {value!r}")
+    if not isinstance(value, str):
+        raise ConfigError(f"{name} must be a string, not {value!r}")
+    return Path(value) if kind == "Path" else value
+
+
+def _check_address(name: str, address: str) -> None:
+    """``host:port`` (``[v6]:port``): without a port gRPC would listen on 443 without a word."""
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit() or not 0 <= int(port) <= 65535 or (":" in host and not host.startswith("[")):
+        raise ConfigError(f"{name} must be host:port (e.g. 127.0.0.1:50051, [::]:50051), not {address!r}")
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Settings:
     mode: str = "dev"
@@ -96,6 +127,10 @@ class Settings:
             raise ConfigError("audit_retention_days must be 0 (keep for ever) or more")
         if not 1024 <= self.max_message_bytes <= 256 * 1024 * 1024:
             raise ConfigError("max_message_bytes must be between 1 KiB and 256 MiB")
+        if self.log_level.upper() not in LOG_LEVELS:
+            raise ConfigError(f"log_level must be one of {', '.join(LOG_LEVELS)}, not {self.log_level!r}")
+        for name in ("grpc_addr", "http_addr"):
+            _check_address(name, getattr(self, name))
 
     @classmethod
     def load(cls, path: Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
@@ -116,20 +151,7 @@ class Settings:
         unknown = set(values) - set(known)
         if unknown:
             raise ConfigError(f"unknown settings: {', '.join(sorted(unknown))}")
-        typed: dict[str, Any] = {}
-        for name, value in values.items():
-            kind = known[name].type
-            try:
-                if kind == "int":
-                    typed[name] = int(value)
-                elif kind == "bool":
-                    typed[name] = value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes")
-                elif kind == "Path":
-                    typed[name] = Path(value)
-                else:
-                    typed[name] = str(value)
-            except ValueError:
-                raise ConfigError(f"{name} must be a number, not {value!r}") from None
+        typed: dict[str, Any] = {name: _typed(name, str(known[name].type), value) for name, value in values.items()}
         return cls(**typed)
 
     @property

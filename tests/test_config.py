@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import stat
 from pathlib import Path
 
@@ -82,8 +83,30 @@ def test_unreadable_or_broken_file(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("variable", "value"), [("ZZGW_THREADS", "many"), ("ZZGW_WORKERS", "1.5"),
                                                  ("ZZGW_MAX_MESSAGE_BYTES", "4MiB")])  # fmt: skip
 def test_bad_number(variable: str, value: str) -> None:
-    with pytest.raises(ConfigError, match="must be a number"):
+    with pytest.raises(ConfigError, match="must be a whole number"):
         Settings.load(env={variable: value})
+
+
+@pytest.mark.parametrize(("toml", "message"), [
+    ("threads = 2.7\n", "threads must be a whole number, not 2.7"),
+    ("workers = [1]\n", "workers must be a whole number"),
+    ("workers = true\n", "workers must be a whole number"),
+    ("access_log = \"of\"\n", "access_log must be true or false"),
+    ("data_dir = 3\n", "data_dir must be a string"),
+    ("log_level = \"verbose\"\n", "log_level must be one of DEBUG, INFO"),
+    ("http_addr = \"127.0.0.1\"\n", "http_addr must be host:port"),
+    ("grpc_addr = \"::1:50051\"\n", "grpc_addr must be host:port"),
+    ("grpc_addr = \"127.0.0.1:99999\"\n", "grpc_addr must be host:port"),
+])  # fmt: skip
+def test_a_bad_value_in_the_file_is_named(tmp_path: Path, toml: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        Settings.load(write_toml(tmp_path, toml), env={})
+
+
+def test_the_usual_spellings_of_a_switch_and_an_address() -> None:
+    for word, expected in (("on", True), ("OFF", False), ("yes", True), ("0", False)):
+        assert Settings.load(env={"ZZGW_ACCESS_LOG": word}).access_log is expected
+    assert Settings.load(env={"ZZGW_GRPC_ADDR": "[::]:50051", "ZZGW_LOG_LEVEL": "debug"}).grpc_addr == "[::]:50051"
 
 
 @pytest.mark.parametrize(("variable", "value", "message"), [
