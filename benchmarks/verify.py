@@ -160,7 +160,7 @@ def _listening(pid: int, port: int) -> bool:
     return any(local == port and inode in inodes for local, _, inode in tcp_sockets("0A"))
 
 
-def _workers(parent: int, count: int, port: int, timeout: float = 60.0) -> list[int]:
+def worker_pids(parent: int, count: int, port: int, timeout: float = 60.0) -> list[int]:
     """The pids of ``zzgw serve``'s worker processes, once all ``count`` of them listen on ``port``."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -198,7 +198,7 @@ def gateway(env: dict[str, str], *, workers: int, cpu: int | None) -> Iterator[R
     try:
         address = f"127.0.0.1:{grpc_port}"
         wait_serving(address, process=proc)
-        pids = [proc.pid] if workers == 1 else _workers(proc.pid, workers, grpc_port)
+        pids = [proc.pid] if workers == 1 else worker_pids(proc.pid, workers, grpc_port)
         yield Running(address, pids, f"http://127.0.0.1:{http_port}")
     finally:
         _stop([proc])

@@ -13,12 +13,12 @@ import datetime as dt
 import gc
 import json
 import logging
-import multiprocessing
 import os
 import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from concurrent import futures
 from dataclasses import dataclass
 from typing import Any
@@ -53,6 +53,7 @@ from gateway.services.sharing import SharingService, StampKey, UseStamper
 from gateway.services.verification import ReceiptKey, VerificationService
 from gateway.store.changes import ChangeFeed
 from gateway.store.database import Database
+from gateway.supervisor import supervise
 from gateway.threads import name_this_thread
 from protos.zzgw.v1 import (
     audit_pb2,
@@ -273,6 +274,7 @@ def initialise(settings: Settings, *, rotate_tokens: bool = False, clock: Clock 
     try:
         before = gateway.db.schema_revision()
         gateway.db.migrate()
+        _check_authorities(settings, gateway.db)
         members = load_demo_members()
         certificates = _ensure_pki(settings, members)
         _ensure_seal_ca(settings, gateway.clock, gateway.keys)
@@ -312,21 +314,56 @@ def initialise(settings: Settings, *, rotate_tokens: bool = False, clock: Clock 
         gateway.close()
 
 
+def _check_authorities(settings: Settings, db: Database) -> None:
+    """Refuse to make a member CA or a seal-maker CA for a store that already has members certified, or seals made,
+    by others: a replica whose data directory was copied without them would otherwise replace every member's
+    registered client certificate, or trust none of the existing seals."""
+    with db.unit_of_work() as uow:
+        certified, sealed, sm2 = uow.members.any_certificate(), uow.seals.any(), uow.seals.any(sm2=True)
+    copy = "copy the first gateway's data directory (README: deployment beyond one machine)"
+    if certified and not (settings.pki_dir / "ca.pem").exists():
+        raise ConfigError(
+            f"the database has members with client certificates of a member CA that is not in {settings.pki_dir}: "
+            f"{copy}; a new member CA would make every member's certificate unknown"
+        )
+    if sealed and not (settings.seal_ca_dir / "root.pem").exists():
+        raise ConfigError(
+            f"the database has seals made under a seal-maker CA that is not in {settings.seal_ca_dir}: {copy}, or "
+            "`zzgw import-ca` that CA"
+        )
+    if sm2 and not (settings.sm2_seal_ca_dir / "root.pem").exists():
+        raise ConfigError(
+            f"the database has GB/T 38540 seals made by an SM2 seal maker that is not in {settings.sm2_seal_ca_dir}: "
+            f"{copy}"
+        )
+
+
 def _ensure_pki(settings: Settings, members: list[Any]) -> dict[str, bytes]:
+    """The member CA with a server certificate and a client certificate per member; the CA's key is read only
+    when one of them is missing (it may be kept offline otherwise)."""
     pki = settings.pki_dir
-    if (pki / "ca.pem").exists():
-        ca = CertificateAuthority.from_issued(Issued.read(pki, "ca"))
-    else:
+    directory = pki / "members"
+    missing = not (pki / "server.pem").exists() or any(not (directory / f"{m.code}.pem").exists() for m in members)
+    ca: CertificateAuthority | None = None
+    if not (pki / "ca.pem").exists():
         ca = CertificateAuthority.create("zzgw 成员 CA (member CA)")
         ca.as_issued().write(pki, "ca")
+    elif missing:
+        if not (pki / "ca.key").exists():
+            raise ConfigError(
+                f"{pki / 'ca.key'} is needed to issue the server certificate or a member's client certificate "
+                "that is missing: bring the member CA's key back for this run"
+            )
+        ca = CertificateAuthority.from_issued(Issued.read(pki, "ca"))
     if not (pki / "server.pem").exists():
+        assert ca is not None
         host = settings.grpc_addr.rsplit(":", 1)[0].strip("[]")
         hosts = list(dict.fromkeys([h for h in (host, "localhost", "127.0.0.1") if h and h != "0.0.0.0"]))
         ca.issue_server(hosts).write(pki, "server")
     certificates = {}
     for member in members:
-        directory = pki / "members"
         if not (directory / f"{member.code}.pem").exists():
+            assert ca is not None
             ca.issue_client(code=member.code, name=member.name).write(directory, member.code)
         certificates[member.code] = Issued.read(directory, member.code).cert_der
     return certificates
@@ -588,8 +625,8 @@ def tune_gc() -> None:
     gc.set_threshold(*GC_THRESHOLDS)
 
 
-def serve_forever(settings: Settings, *, announce: bool = True) -> None:
-    """Run one gateway process until SIGTERM or SIGINT, then stop gracefully."""
+def serve_forever(settings: Settings, *, announce: bool = True, ready: Callable[[], object] | None = None) -> None:
+    """Run one gateway process until SIGTERM or SIGINT, then stop gracefully; ``ready`` is called once it serves."""
     gateway = Gateway.open(settings)
     check_ready(gateway)
     server, port = build_server(gateway)
@@ -613,46 +650,37 @@ def serve_forever(settings: Settings, *, announce: bool = True) -> None:
     signal.signal(signal.SIGINT, stop)
     if announce:
         _announce(settings, port, http.port)
+    if ready is not None:
+        ready()
     server.wait_for_termination()
     gateway.close()
 
 
-def run(settings: Settings) -> None:
-    """Serve with ``settings.workers`` processes sharing the port (SO_REUSEPORT)."""
+def run(settings: Settings) -> int:
+    """Serve with ``settings.workers`` processes sharing the port (SO_REUSEPORT); the exit status."""
     if settings.workers == 1:
         serve_forever(settings)
-        return
+        return 0
     gateway = Gateway.open(settings)
     try:
         check_ready(gateway)
     finally:
         gateway.close()
-    context = multiprocessing.get_context("spawn")
-    workers = [
-        context.Process(target=_worker, args=(settings, i), name=f"zzgw-worker-{i}") for i in range(settings.workers)
-    ]
-    for worker in workers:
-        worker.start()
-
-    def forward(signum: int, _frame: Any) -> None:
-        for worker in workers:
-            if worker.pid:
-                os.kill(worker.pid, signal.SIGTERM)
-
-    signal.signal(signal.SIGTERM, forward)
-    signal.signal(signal.SIGINT, forward)
-    for worker in workers:
-        worker.join()
+    return supervise(settings, _worker)
 
 
-def _worker(settings: Settings, number: int) -> None:
+def _worker(settings: Settings, number: int, announce: bool, ready: Any) -> None:
     # One worker per core, pinned: an unpinned Python process migrating between cores served 20-40% fewer calls
     # per core in the measurements of docs/adr/0001-server-model.md.
     cores = sorted(os.sched_getaffinity(0))
     if settings.workers <= len(cores):
         os.sched_setaffinity(0, {cores[number % len(cores)]})
     configure_logging(settings)
-    serve_forever(settings, announce=number == 0)
+    try:
+        serve_forever(settings, announce=announce, ready=ready.set)
+    except ConfigError as exc:
+        print(f"zzgw serve: configuration error: {exc}", file=sys.stderr, flush=True)
+        sys.exit(2)
 
 
 def _announce(settings: Settings, port: int, http_port: int) -> None:

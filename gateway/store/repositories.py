@@ -275,6 +275,10 @@ class MemberRepository:
     def all(self) -> list[Member]:
         return [_member(r) for r in self._s.execute(select(_M).order_by(_M.c.code)).all()]
 
+    def any_certificate(self) -> bool:
+        """Whether any member has a client certificate registered (of some member CA)."""
+        return self._s.execute(select(_M.c.code).where(_M.c.cert_sha256.is_not(None)).limit(1)).first() is not None
+
     def save(
         self,
         member: Member,
@@ -707,6 +711,14 @@ class SealRepository:
             return None
         row = self._s.execute(select(_S).where(_S.c.key_id.startswith(prefix, autoescape=True)).limit(1)).first()
         return _seal(row) if row else None
+
+    def any(self, *, sm2: bool = False) -> bool:
+        """Whether any seal was ever registered (under some seal-maker CA); with ``sm2``, any GB/T 38540 seal
+        (made by the SM2 seal maker)."""
+        query = select(_S.c.seal_id)
+        if sm2:
+            query = query.where(_S.c.ses_seal.is_not(None))
+        return self._s.execute(query.limit(1)).first() is not None
 
     def revoked(self) -> list[Seal]:
         return [_seal(r) for r in self._s.execute(select(_S).where(_S.c.status == SealStatus.REVOKED.value)).all()]

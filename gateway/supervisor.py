@@ -1,0 +1,97 @@
+"""Several gateway processes on one port (``ZZGW_WORKERS`` > 1): started, watched, restarted, stopped together.
+
+A worker that fails before it serves (a port taken, a bad key file) stops the others and the command exits with
+its status, as one process would. A worker that dies while serving (killed, out of memory) is logged and replaced;
+one that keeps dying (``MAX_RESTARTS`` in a minute) stops the whole gateway rather than loop. SIGTERM and SIGINT
+are passed on to every worker, which finish their calls in flight (``server.GRACE_SECONDS``).
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import multiprocessing
+import multiprocessing.connection
+import os
+import signal
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from gateway.config import Settings
+
+log = logging.getLogger("zzgw.supervisor")
+
+MAX_RESTARTS = 5
+"""Workers replaced within a minute before the supervisor gives up and stops the gateway."""
+
+Worker = Callable[[Settings, int, bool, Any], None]
+"""(settings, worker number, announce the addresses, a ``multiprocessing.Event`` to set once serving)."""
+
+
+@dataclass(slots=True)
+class _Running:
+    number: int
+    process: multiprocessing.process.BaseProcess
+    ready: Any
+    """Set by the worker once it serves."""
+
+
+def supervise(settings: Settings, worker: Worker) -> int:
+    """Run ``settings.workers`` processes of ``worker`` until a signal stops them; the exit status."""
+    context = multiprocessing.get_context("spawn")
+
+    def start(number: int, *, announce: bool) -> _Running:
+        ready = context.Event()
+        process = context.Process(target=worker, args=(settings, number, announce, ready), name=f"zzgw-worker-{number}")
+        process.start()
+        return _Running(number, process, ready)
+
+    running = {number: start(number, announce=number == 0) for number in range(settings.workers)}
+    stopping = False
+    status = 0
+
+    def stop_all(_signum: int = 0, _frame: Any = None) -> None:
+        nonlocal stopping
+        stopping = True
+        for each in running.values():
+            if each.process.pid and each.process.exitcode is None:
+                os.kill(each.process.pid, signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, stop_all)
+    signal.signal(signal.SIGINT, stop_all)
+    restarts: collections.deque[float] = collections.deque()
+    while running:
+        multiprocessing.connection.wait([each.process.sentinel for each in running.values()], timeout=1.0)
+        for number, each in list(running.items()):
+            code = each.process.exitcode
+            if code is None:
+                continue
+            del running[number]
+            if stopping:
+                continue
+            pid = each.process.pid
+            if not each.ready.is_set():
+                log.error("worker %d (pid %s) did not start (exit code %s): stopping the gateway", number, pid, code)
+                status = code if code and code > 0 else 1
+                stop_all()
+                continue
+            now = time.monotonic()
+            while restarts and now - restarts[0] > 60:
+                restarts.popleft()
+            if len(restarts) >= MAX_RESTARTS:
+                log.error(
+                    "worker %d (pid %s) exited (code %s), more than %d times in a minute: stopping the gateway",
+                    number,
+                    pid,
+                    code,
+                    MAX_RESTARTS,
+                )
+                status = 1
+                stop_all()
+                continue
+            restarts.append(now)
+            log.error("worker %d (pid %s) exited (code %s) while serving: starting another", number, pid, code)
+            running[number] = start(number, announce=False)
+    return status

@@ -1,0 +1,75 @@
+"""``zzgw serve`` with several workers: a worker that cannot start stops the gateway with its status, one killed
+while serving is replaced, a signal stops them all (real processes, real sockets)."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from benchmarks.common import free_port, wait_serving
+from benchmarks.verify import worker_pids
+
+ROOT = Path(__file__).resolve().parent.parent
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    data = tmp_path_factory.mktemp("var")
+    base = {**os.environ, "ZZGW_DATA_DIR": str(data), "ZZGW_KEY_PASSPHRASE": "supervisor-test", "ZZGW_WORKERS": "2"}
+    subprocess.run([sys.executable, "-m", "gateway.cli", "init"], env=base, cwd=ROOT, check=True, capture_output=True)
+    return base
+
+
+def _serve(env: dict[str, str], grpc_port: int, http_port: int) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "gateway.cli", "serve"],
+        env={**env, "ZZGW_GRPC_ADDR": f"127.0.0.1:{grpc_port}", "ZZGW_HTTP_ADDR": f"127.0.0.1:{http_port}"},
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def test_a_worker_that_cannot_start_stops_the_gateway_with_its_status(env: dict[str, str]) -> None:
+    with socket.socket() as taken:  # the HTTP port, held without SO_REUSEPORT: no worker can listen on it
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        process = _serve(env, free_port(), taken.getsockname()[1])
+        _, err = process.communicate(timeout=120)
+    assert process.returncode == 2, err
+    assert "configuration error: cannot listen on" in err
+    assert "did not start" in err and "Traceback" not in err
+
+
+def test_a_worker_killed_while_serving_is_replaced_and_a_signal_stops_all(env: dict[str, str]) -> None:
+    grpc_port, http_port = free_port(), free_port()
+    process = _serve(env, grpc_port, http_port)
+    try:
+        wait_serving(f"127.0.0.1:{grpc_port}", process=process)
+        first = worker_pids(process.pid, 2, grpc_port)
+        os.kill(first[0], signal.SIGKILL)
+        deadline = time.monotonic() + 60
+        while True:
+            now = worker_pids(process.pid, 2, grpc_port)
+            if first[0] not in now:
+                break
+            assert time.monotonic() < deadline, "the killed worker was not replaced"
+            time.sleep(0.2)
+        assert first[1] in now  # the other one served on
+        wait_serving(f"127.0.0.1:{grpc_port}", process=process)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=60)
+    assert process.returncode == 0, err
+    assert re.search(rf"worker \d \(pid {first[0]}\) exited \(code -9\) while serving: starting another", err), err
