@@ -51,22 +51,40 @@ class ImportReport:
         return (self.created + self.existing) / self.seconds if self.seconds else 0.0
 
 
-def count_records(path: Path, fmt: str | None = None) -> int:
-    """How many records the file holds (lines, less the header for CSV, blank lines not counted), for an ETA."""
+ENCODING = "utf-8-sig"
+"""Files are UTF-8, with or without the byte order mark Excel writes for "CSV UTF-8"."""
+
+
+def count_records(path: Path, fmt: str | None = None, *, encoding: str = ENCODING) -> int:
+    """How many records the file holds (lines, less the header for CSV, blank lines not counted), for an ETA; read
+    before anything is sent, so a file in another encoding is refused whole (ValueError naming the first bad
+    line) instead of failing half-way."""
     fmt = fmt or ("csv" if path.suffix.lower() == ".csv" else "jsonl")
     count = 0
     with path.open("rb") as handle:
-        for line in handle:
+        for number, line in enumerate(handle, start=1):
+            try:
+                line.decode(encoding)
+            except UnicodeDecodeError:
+                hint = " (Excel saves Chinese CSV as GBK: use --encoding gb18030, or save as 'CSV UTF-8')"
+                raise ValueError(
+                    f"line {number} of {path} is not {encoding}{hint if 'utf' in encoding else ''}"
+                ) from None
             count += bool(line.strip())
     return max(count - 1, 0) if fmt == "csv" else count
 
 
-def read_records(path: Path, fmt: str | None = None) -> Iterator[tuple[int, dict[str, Any] | Failure]]:
-    """(line number, record or the failure to read it), for JSON Lines or CSV (chosen by suffix unless given)."""
+def read_records(
+    path: Path, fmt: str | None = None, *, encoding: str = ENCODING
+) -> Iterator[tuple[int, dict[str, Any] | Failure]]:
+    """(line number, record or the failure to read it), for JSON Lines or CSV (chosen by suffix unless given). A
+    CSV record's number is the line it begins on (blank lines and values over several lines counted)."""
     fmt = fmt or ("csv" if path.suffix.lower() == ".csv" else "jsonl")
-    with path.open(encoding="utf-8-sig", newline="") as handle:
+    with path.open(encoding=encoding, newline="") as handle:
         if fmt == "csv":
-            for number, row in enumerate(csv.DictReader(handle), start=2):
+            reader = csv.DictReader(handle)
+            for row in reader:
+                number = reader.line_num - sum(str(v).count("\n") for v in row.values() if v)
                 try:
                     yield number, from_csv_row(row)
                 except RecordError as exc:
@@ -88,6 +106,7 @@ def import_file(
     channel_factory: Callable[[], grpc.Channel],
     *,
     fmt: str | None = None,
+    encoding: str = ENCODING,
     progress: Callable[[int], None] | None = None,
 ) -> ImportReport:
     """Import ``path``; ``progress`` is called with the number of lines answered since the last call.
@@ -100,7 +119,7 @@ def import_file(
     inflight: deque[tuple[int, issuance_pb2.IssueLicenseRequest]] = deque()
 
     def readable() -> Iterator[tuple[int, issuance_pb2.IssueLicenseRequest]]:
-        for number, item in read_records(path, fmt):
+        for number, item in read_records(path, fmt, encoding=encoding):
             report.lines += 1
             try:
                 if isinstance(item, Failure):

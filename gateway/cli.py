@@ -41,6 +41,9 @@ def main(argv: list[str] | None = None) -> int:
     imp.add_argument("file", type=Path)
     imp.add_argument("--issuer", required=True, help="USCC of the issuing member whose credentials are used")
     imp.add_argument("--format", choices=["csv", "jsonl"], help="file format (default: by suffix)")
+    imp.add_argument(
+        "--encoding", default="utf-8-sig", help="text encoding (default UTF-8; Excel's Chinese CSV: gb18030)"
+    )
     imp.add_argument("--target", help="gateway address (default: the configured gRPC address)")
 
     audit = commands.add_parser("audit", help="check the audit trail's hash chain, or prune it (retention)")
@@ -90,12 +93,27 @@ def main(argv: list[str] | None = None) -> int:
     check.add_argument("--json", action="store_true", help="print the result as one JSON object")
 
     args = parser.parse_args(argv)
+    from sqlalchemy.exc import InterfaceError, OperationalError
+
+    from signing.errors import KeyStoreError
+
+    settings: Settings | None = None
     try:
         settings = Settings.load(args.config)
         return _COMMANDS[args.command](settings, args)
     except ConfigError as exc:
         print(f"zzgw: configuration error: {exc}", file=sys.stderr)
-        return 2
+    except KeyStoreError as exc:  # e.g. a wrong passphrase
+        print(f"zzgw {args.command}: {exc}", file=sys.stderr)
+    except (OperationalError, InterfaceError) as exc:  # the database cannot be reached or opened
+        label = settings.database_label if settings is not None else "the database"
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else str(exc)
+        print(f"zzgw {args.command}: cannot use {label}: {reason}", file=sys.stderr)
+    except OSError as exc:
+        if exc.filename is None:
+            raise
+        print(f"zzgw {args.command}: {exc.filename}: {exc.strerror}", file=sys.stderr)
+    return 2
 
 
 def _init(settings: Settings, args: argparse.Namespace) -> int:
@@ -150,8 +168,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     from gateway.server import configure_logging, run
 
     configure_logging(settings)
-    run(settings)
-    return 0
+    return run(settings)
 
 
 def _demo(settings: Settings, args: argparse.Namespace) -> int:
@@ -177,6 +194,8 @@ def _demo(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _import(settings: Settings, args: argparse.Namespace) -> int:
+    import codecs
+
     import grpc
     from tqdm import tqdm
 
@@ -188,12 +207,23 @@ def _import(settings: Settings, args: argparse.Namespace) -> int:
         return 2
     target = args.target or settings.grpc_addr
     credentials = MemberCredentials.for_mode(settings.mode, settings.data_dir, args.issuer)
-    total = count_records(args.file, args.format)
+    try:
+        codecs.lookup(args.encoding)
+        total = count_records(args.file, args.format, encoding=args.encoding)
+    except (LookupError, ValueError) as exc:
+        print(f"zzgw import: {exc}", file=sys.stderr)
+        return 2
     with tqdm(
         total=total, unit=" lines", desc=f"importing {args.file.name}", dynamic_ncols=True, mininterval=0.5
     ) as bar:
         try:
-            report = import_file(args.file, lambda: connect(target, credentials), fmt=args.format, progress=bar.update)
+            report = import_file(
+                args.file,
+                lambda: connect(target, credentials),
+                fmt=args.format,
+                encoding=args.encoding,
+                progress=bar.update,
+            )
         except grpc.RpcError as exc:
             print(
                 f"\nzzgw import: the gateway at {target} answered {exc.code().name}: {exc.details()}",

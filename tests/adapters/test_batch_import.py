@@ -11,8 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import grpc
+import pytest
 
-from adapters.batch_import import import_file, read_records, summary
+from adapters.batch_import import count_records, import_file, read_records, summary
 from adapters.records import issue_request
 from gateway.bootstrap import samples
 from protos.zzgw.v1 import issuance_pb2
@@ -159,3 +160,22 @@ def test_count_records_for_the_progress_bar(tmp_path: Path) -> None:
     assert count_records(jsonl) == 3
     assert count_records(csv_file) == 2
     assert count_records(jsonl, "csv") == 2
+
+
+def test_csv_records_are_numbered_by_the_line_they_begin_on(tmp_path: Path) -> None:
+    path = tmp_path / "gaps.csv"
+    path.write_text(
+        'type_code,license_number,holder.name\n\n111000009910000354001,A,甲公司\n"x","B","乙\n公司"\nx,C,丙\n',
+        encoding="utf-8",
+    )
+    assert [number for number, _ in read_records(path)] == [3, 4, 6]  # a blank line 2; a value over lines 4-5
+
+
+def test_a_file_in_another_encoding_is_refused_before_anything_is_sent_or_read_as_told(tmp_path: Path) -> None:
+    path = tmp_path / "excel.csv"
+    path.write_bytes("type_code,license_number,holder.name\nx,A,济南甲公司\n".encode("gbk"))
+    with pytest.raises(ValueError, match=r"line 2 of .* is not utf-8-sig \(Excel saves Chinese CSV as GBK"):
+        count_records(path)
+    assert count_records(path, encoding="gb18030") == 1
+    ((number, record),) = list(read_records(path, encoding="gb18030"))
+    assert number == 2 and isinstance(record, dict) and record["holder"]["name"] == "济南甲公司"
