@@ -6,6 +6,8 @@ receipt key's ``certificate`` (DER, base64) — and its offline check against th
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +38,11 @@ def read_receipt(data: bytes) -> verification_pb2.Receipt:
         receipt = json_format.Parse(data, verification_pb2.Receipt())
     except json_format.ParseError as exc:
         raise ValueError(f"not a receipt in protobuf JSON: {exc}") from None
+    raw = json.loads(data)  # protobuf's own reading lets a value that is no base64 through as empty or garbage
+    for name in ("statement", "signature", "proof", "certificate"):
+        value = raw.get(name)
+        if isinstance(value, str) and not _BASE64.fullmatch(value):
+            raise ValueError(f"the receipt's {name} is not base64")
     missing = [
         name
         for name in ("receipt_id", "statement", "signature", "algorithm", "certificate")
@@ -44,6 +51,10 @@ def read_receipt(data: bytes) -> verification_pb2.Receipt:
     if missing:
         raise ValueError(f"the receipt has no {', '.join(missing)}")
     return receipt
+
+
+_BASE64 = re.compile(r"[A-Za-z0-9+/_-]*={0,2}")
+"""The characters of base64 in either alphabet, padding optional, as the protobuf JSON mapping reads bytes."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -74,12 +74,13 @@ def check_use(
     """The use context of a request; INVALID_ARGUMENT when the matter is missing or unknown, the purpose empty, or
     the operator id too long or not printable."""
     errors: list[FieldViolation] = []
-    if len(operator) > MAX_OPERATOR or not operator.isprintable():
+    if len(operator) > MAX_OPERATOR or not operator.isprintable() or "\ufffd" in operator:
         errors.append(
             FieldViolation(
                 field="x-zzgw-operator",
                 reason="BAD_OPERATOR",
-                description=f"the operator id must be printable and at most {MAX_OPERATOR} characters",
+                description=f"the operator id (x-zzgw-operator, or UTF-8 under x-zzgw-operator-bin) must be printable "
+                f"and at most {MAX_OPERATOR} characters",
             )
         )
     if not matter_code:

@@ -413,6 +413,8 @@ class VerificationService:
         fields: Mapping[str, str],
     ) -> ClaimReport:
         """Compare what an applicant claims with the registry; answers without returning any of its data."""
+        if not type_code:
+            raise _invalid("type_code", "REQUIRED", "type_code is required")
         if type_code not in self._catalog.license_types:
             raise _invalid("type_code", "UNKNOWN_LICENSE_TYPE", f"unknown license type {type_code!r}")
         if len(fields) > MAX_CLAIM_FIELDS or any(len(k) > 64 or len(v) > 2000 for k, v in fields.items()):

@@ -74,6 +74,12 @@ def test_records_carry_the_operator_and_are_listed_for_the_holder_and_the_issuer
         )
     listed = audit_stub(running, PORTAL).ListAccessRecords(audit_pb2.ListAccessRecordsRequest(holder_code=holder))
     assert sorted(r.operator for r in listed.records) == sorted(["窗口-07 王芳", "窗口-08 李强", ""])
+    with pytest.raises(grpc.RpcError) as garbled:  # no UTF-8: refused, not recorded with replacement characters
+        clerk.VerifyLicense(
+            verification_pb2.VerifyLicenseRequest(use=USE, license_id=issued.license.license_id),
+            metadata=[("x-zzgw-operator-bin", "窗口".encode("gbk"))],
+        )
+    assert ("x-zzgw-operator", "BAD_OPERATOR") in error_details(garbled.value)[1]
 
     own = audit_stub(running, MARKET).ListAccessRecords(audit_pb2.ListAccessRecordsRequest(limit=500)).records
     assert {issued.license.license_id, other} <= {r.license_id for r in own}

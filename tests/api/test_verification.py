@@ -416,6 +416,9 @@ def test_claims_follow_the_provincial_result_numbers(running: RunningGateway) ->
     assert "糕点" not in str(wrong)  # the stored value is never returned
     assert claim(running, **{**base, "license_number": "SC-NOT-THERE"}).code == 5
     assert claim(running, **{**base, "holder_code": ""}).code == 4
+    with pytest.raises(grpc.RpcError) as no_type:
+        claim(running, **{**base, "type_code": ""})
+    assert ("type_code", "REQUIRED") in error_details(no_type.value)[1]
     change(running, issued.license_id, issuance_pb2.STATUS_ACTION_SUSPEND)
     assert (claim(running, **base).code, claim(running, **base).status_reason) == (2, "SUSPENDED")
     change(running, issued.license_id, issuance_pb2.STATUS_ACTION_REVOKE)

@@ -139,6 +139,7 @@ def test_a_receipt_file_round_trips_and_bad_files_are_refused_with_a_reason() ->
         (b'{"receiptId": "R1", "colour": "red"}', "not a receipt in protobuf JSON"),
         (b'{"receiptId": "R1"}', "the receipt has no statement, signature, algorithm, certificate"),
         (b" " * (MAX_RECEIPT_FILE + 1), "larger than any receipt"),
+        (receipt_json(receipt).replace('"statement": "', '"statement": "!!').encode(), "statement is not base64"),
     ]:
         with pytest.raises(ValueError, match=message):
             read_receipt(data)
