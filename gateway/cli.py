@@ -124,6 +124,11 @@ def _init(settings: Settings, args: argparse.Namespace) -> int:
         f"zzgw initialised in {settings.data_dir}: database {settings.database_label} at schema {report.schema}, "
         f"{report.members} members, keys in {settings.keys_dir}, member CA in {settings.pki_dir}"
     )
+    if report.statuses_vouched:
+        print(
+            f"{report.statuses_vouched} licenses' statuses recorded with the gateway's memo (schema 0014): from now "
+            "on a status changed in the database behind the gateway's back fails verification (STATUS_ALTERED)"
+        )
     if report.licenses_without_memo:
         print(
             f"{report.licenses_without_memo} licenses were stored before schema 0012, without the gateway's memo of "

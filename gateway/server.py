@@ -104,6 +104,8 @@ SEAL_MEMO_SECRET = "sealmemo"
 """The key store's secret behind the memos of record seals stored with licenses (``signing.record.SealMemos``)."""
 MEMOS_REVISION = "0012"
 """The schema revision that added the memos (``licenses.seal_memo``): licenses stored before it have none."""
+STATUS_MEMOS_REVISION = "0014"
+"""The schema revision that added the memos of statuses (``licenses.status_memo``), given at the upgrade."""
 SM2_MAKER_KEY = "sm2maker"
 SM2_MAKER_CERT = "maker.pem"
 SM2_MAKER_NAME = "电子印章制章者"
@@ -258,6 +260,8 @@ class InitReport:
     tokens_written: bool
     schema: str | None
     licenses_without_memo: int = 0
+    statuses_vouched: int = 0
+    """Licenses of a store this run upgraded from before schema 0014 whose status got the gateway's memo."""
     """Licenses of a store this run upgraded from before schema 0012, stored without the memo of their seal: until
     ``zzgw memos`` gives them one, the first check of each after a start verifies its seal."""
 
@@ -273,6 +277,7 @@ def initialise(settings: Settings, *, rotate_tokens: bool = False, clock: Clock 
     gateway = Gateway.open(settings, clock=clock, create_passphrase=True)
     try:
         before = gateway.db.schema_revision()
+        statuses_vouched = 0
         gateway.db.migrate()
         _check_authorities(settings, gateway.db)
         members = load_demo_members()
@@ -286,7 +291,9 @@ def initialise(settings: Settings, *, rotate_tokens: bool = False, clock: Clock 
             seals = SealService(gateway.db, ca, gateway.keys, gateway.clock, ids=random_serial)
             seals.ensure_default([m for m in members if m.has(Role.ISSUER)])
             _ensure_receipt_key(settings, ca, gateway.keys, gateway.clock, members)
-            gateway.keys.secret(SEAL_MEMO_SECRET)  # made before any worker starts (else the first one to need it)
+            secret = gateway.keys.secret(SEAL_MEMO_SECRET)  # made before any worker starts (else the first to need it)
+            if before is not None and before < STATUS_MEMOS_REVISION:
+                statuses_vouched = _vouch_statuses(gateway.db, SealMemos(secret))
             _ensure_sm2_seal_maker(settings, gateway.keys, gateway.clock, members)
         if write_tokens:
             _write_private(
@@ -309,9 +316,27 @@ def initialise(settings: Settings, *, rotate_tokens: bool = False, clock: Clock 
             tokens_written=write_tokens,
             schema=gateway.db.schema_revision(),
             licenses_without_memo=without_memo,
+            statuses_vouched=statuses_vouched,
         )
     finally:
         gateway.close()
+
+
+def _vouch_statuses(db: Database, memos: SealMemos, batch: int = 5_000) -> int:
+    """Give every license without one the memo of the status it has now (an upgrade across schema 0014: the store
+    is trusted as it is at the upgrade, as it was trusted until then); how many."""
+    done, after = 0, ""
+    while True:
+        with db.unit_of_work(write=True) as uow:
+            found = uow.licenses.statuses_without_memo(after=after, limit=batch)
+            uow.licenses.set_status_memos(
+                [(i, status, memos.status(i, status, reason, at)) for i, status, reason, at in found]
+            )
+            uow.commit()
+        done += len(found)
+        if len(found) < batch:
+            return done
+        after = found[-1][0]
 
 
 def _check_authorities(settings: Settings, db: Database) -> None:

@@ -166,6 +166,8 @@ class License:
     request_id: str = field(default="", compare=False)
     seal_memo: bytes = field(default=b"", compare=False)
     """The gateway's memo of ``seal`` (``signing.record.SealMemos``); empty when it was stored without one."""
+    status_memo: bytes = field(default=b"", compare=False)
+    """The gateway's memo of the stored status (``SealMemos.status``), written with every status it stores."""
 
     @property
     def license_id(self) -> str:

@@ -290,11 +290,17 @@ class IssuanceService:
             seal=seal,
             request_id=draft.request_id,
             seal_memo=self._memo(seal),
+            status_memo=self._status_memo(content.license_id, LicenseStatus.ACTIVE, "", now),
         )
 
     def _memo(self, seal: RecordSeal) -> bytes:
         """The gateway's memo of a seal it made (``SealMemos``), so a check with empty caches trusts it unverified."""
         return self._memos.memo(seal) if self._memos is not None else b""
+
+    def _status_memo(self, license_id: str, status: LicenseStatus, reason: str, at: dt.datetime) -> bytes:
+        """The gateway's memo of a status it stores (``SealMemos.status``): a status changed behind its back fails
+        verification."""
+        return self._memos.status(license_id, status.value, reason, at) if self._memos is not None else b""
 
     def _commit_issues(self, uow: UnitOfWork, caller: Member, pending: list[_Pending], now: dt.datetime) -> None:
         uow.lock_change_log()
@@ -399,6 +405,7 @@ class IssuanceService:
             seal=seal,
             supersedes=old.license_id,
             seal_memo=self._memo(seal),
+            status_memo=self._status_memo(new_id, LicenseStatus.ACTIVE, reason, now),
         )
         document = self._documents.make(caller, content) if self._documents is not None else None
         with self._db.unit_of_work(write=True) as uow:
@@ -413,7 +420,8 @@ class IssuanceService:
                 raise AlreadyExistsError(
                     f"a current license with number {number} exists already", reason="LICENSE_NUMBER_TAKEN"
                 )
-            uow.licenses.supersede(old.license_id, new_id, reason, now)
+            memo = self._status_memo(old.license_id, LicenseStatus.SUPERSEDED, reason, now)
+            uow.licenses.supersede(old.license_id, new_id, reason, now, memo=memo)
             uow.licenses.add([new])
             if document is not None:
                 uow.documents.add(document)
@@ -426,7 +434,12 @@ class IssuanceService:
         self._committed(changed)
         self.signal.notify()
         superseded = dataclasses.replace(
-            old, status=LicenseStatus.SUPERSEDED, status_reason=reason, status_changed_at=now, superseded_by=new_id
+            old,
+            status=LicenseStatus.SUPERSEDED,
+            status_reason=reason,
+            status_changed_at=now,
+            superseded_by=new_id,
+            status_memo=memo,
         )
         return new, superseded
 
@@ -453,8 +466,11 @@ class IssuanceService:
             current = uow.licenses.get(license_id)
             assert current is not None
             status = next_status(current.status, action)
-            uow.licenses.set_status(license_id, status, reason, now)
-            changed = dataclasses.replace(current, status=status, status_reason=reason, status_changed_at=now)
+            memo = self._status_memo(license_id, status, reason, now)
+            uow.licenses.set_status(license_id, status, reason, now, memo=memo)
+            changed = dataclasses.replace(
+                current, status=status, status_reason=reason, status_changed_at=now, status_memo=memo
+            )
             uow.licenses.append_events([_event(ChangeKind.STATUS_CHANGED, changed, caller, request_id, digest, now)])
             self._announce(uow, [f"license:{license_id}"])
             uow.commit()

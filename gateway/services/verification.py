@@ -101,6 +101,11 @@ _NOT_GENUINE = Finding(
     reason="NOT_CHECKED",
     detail="the code is not a genuine one: nothing it names was checked",
 )
+_STATUS_ALTERED = Finding(
+    result=CheckResult.FAILED,
+    reason="STATUS_ALTERED",
+    detail="the stored status is not one the gateway stored: changed behind its back",
+)
 _NOT_INTACT = Finding(
     result=CheckResult.INDETERMINATE,
     reason="NOT_CHECKED",
@@ -587,7 +592,7 @@ class VerificationService:
         known = self._seal_by_key(license.seal.key_id)
         if known is None:
             return _Checked(license=license, integrity=_UNKNOWN_SEAL_KEY, identity=_NOT_CHECKED)
-        integrity = self._integrity(license, known, trust_memo=True)
+        integrity = _first_failure(self._integrity(license, known, trust_memo=True), self._status_integrity(license))
         identity = _first_failure(
             identity_at(
                 known.base,
@@ -612,6 +617,19 @@ class VerificationService:
             memo=license.seal_memo,
             memos=self._memos if trust_memo else None,
         )
+
+    def _status_integrity(self, license: License) -> Finding:
+        """The stored status is one the gateway stored (its memo, ``SealMemos.status``): the record seal does not
+        cover it, and a revoked license set ACTIVE in the store must not pass."""
+        if self._memos is None or self._memos.vouches_status(
+            license.license_id,
+            license.status.value,
+            license.status_reason,
+            license.status_changed_at,
+            license.status_memo,
+        ):
+            return PASSED
+        return _STATUS_ALTERED
 
     def _seal_by_key(self, key_id: str) -> _KnownSeal | None:
         generation = self._feed.generation

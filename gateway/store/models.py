@@ -87,6 +87,7 @@ class LicenseRow(Base):
     seal_signature: Mapped[bytes] = mapped_column(LargeBinary)
     seal_digest: Mapped[bytes] = mapped_column(LargeBinary)
     seal_memo: Mapped[bytes] = mapped_column(LargeBinary, server_default=text("''"))
+    status_memo: Mapped[bytes] = mapped_column(LargeBinary, server_default=text("''"))
 
 
 class LicenseEventRow(Base):

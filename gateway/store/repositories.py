@@ -172,14 +172,17 @@ class LicenseRepository:
         if licenses:
             _insert_many(self._s, _L, [_row(lic) for lic in licenses])
 
-    def set_status(self, license_id: str, status: LicenseStatus, reason: str, at: dt.datetime) -> None:
+    def set_status(
+        self, license_id: str, status: LicenseStatus, reason: str, at: dt.datetime, *, memo: bytes = b""
+    ) -> None:
+        """Store a status with the gateway's memo of it (``SealMemos.status``)."""
         self._s.execute(
             update(_L)
             .where(_L.c.license_id == license_id)
-            .values(status=status.value, status_reason=reason, status_changed_at=at)
+            .values(status=status.value, status_reason=reason, status_changed_at=at, status_memo=memo)
         )
 
-    def supersede(self, license_id: str, by: str, reason: str, at: dt.datetime) -> None:
+    def supersede(self, license_id: str, by: str, reason: str, at: dt.datetime, *, memo: bytes = b"") -> None:
         self._s.execute(
             update(_L)
             .where(_L.c.license_id == license_id)
@@ -189,8 +192,29 @@ class LicenseRepository:
                 status_changed_at=at,
                 superseded_by=by,
                 is_current=False,
+                status_memo=memo,
             )
         )
+
+    def statuses_without_memo(self, *, after: str, limit: int) -> list[tuple[str, str, str, dt.datetime]]:
+        """(identifier, status, reason, set at) of licenses whose status has no memo (stored before migration
+        0014), by identifier."""
+        rows = self._s.execute(
+            select(_L.c.license_id, _L.c.status, _L.c.status_reason, _L.c.status_changed_at)
+            .where(func.length(_L.c.status_memo) == 0, _L.c.license_id > after)
+            .order_by(_L.c.license_id)
+            .limit(limit)
+        ).all()
+        return [(r[0], r[1], r[2], _utc(r[3])) for r in rows]
+
+    def set_status_memos(self, memos: Sequence[tuple[str, str, bytes]]) -> None:
+        """(identifier, the status the memo is of, memo): stored unless the status changed meanwhile."""
+        for license_id, status, memo in memos:
+            self._s.execute(
+                update(_L)
+                .where(_L.c.license_id == license_id, _L.c.status == status, func.length(_L.c.status_memo) == 0)
+                .values(status_memo=memo)
+            )
 
     def prior_requests(self, actor: str, request_ids: Iterable[str]) -> dict[str, PriorRequest]:
         found: dict[str, PriorRequest] = {}
@@ -531,6 +555,7 @@ def _row(lic: License) -> dict[str, object]:
         "seal_signature": lic.seal.signature,
         "seal_digest": lic.seal.record_digest,
         "seal_memo": lic.seal_memo,
+        "status_memo": lic.status_memo,
     }
 
 
@@ -560,6 +585,7 @@ _READ = (
     _L.c.supersedes,
     _L.c.superseded_by,
     _L.c.seal_memo,
+    _L.c.status_memo,
 )
 """The columns a ``License`` is read from, in ``license_from``'s order."""
 
@@ -594,6 +620,7 @@ def license_from(values: Sequence[Any], *, sqlite_text: bool = False) -> License
         supersedes,
         superseded_by,
         seal_memo,
+        status_memo,
     ) = values
     if sqlite_text:
         issue_date = dt.date.fromisoformat(issue_date)
@@ -630,6 +657,7 @@ def license_from(values: Sequence[Any], *, sqlite_text: bool = False) -> License
         supersedes=supersedes,
         superseded_by=superseded_by,
         seal_memo=bytes(seal_memo),
+        status_memo=bytes(status_memo),
     )
 
 
@@ -1305,7 +1333,7 @@ class HolderLicenseRepository:
         if not type_codes:
             return []
         rows = self._s.execute(
-            select(_L)
+            select(*_READ)
             .where(
                 _L.c.holder_code_type == code_type,
                 _L.c.holder_code == code,

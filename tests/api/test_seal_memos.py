@@ -128,6 +128,7 @@ def test_a_store_upgraded_from_before_proofs_and_memos_reads_checks_and_backfill
         assert cli.main(["init"]) == 0  # upgrades it
         said = capsys.readouterr().out
         assert "3 licenses were stored before schema 0012" in said and "zzgw memos" in said
+        assert "3 licenses' statuses recorded with the gateway's memo (schema 0014)" in said
         assert cli.main(["init"]) == 0  # already at the newest schema: nothing more to say
         assert "schema 0012" not in capsys.readouterr().out
         after = start_gateway(tmp_path / "var", url)

@@ -21,7 +21,7 @@ from adapters.records import issue_request
 from gateway.bootstrap import samples
 from gateway.domain.audit import AuditAction
 from gateway.domain.identifiers import LicenseId
-from gateway.domain.model import LicenseContent
+from gateway.domain.model import LicenseContent, LicenseStatus
 from gateway.domain.verification import check_use
 from gateway.services.verification import _ToReceipt
 from gateway.store.repositories import StoredReceipt
@@ -477,11 +477,43 @@ def test_the_status_cache_is_real_and_only_the_change_feed_clears_it(running: Ru
     rests on every write announcing itself (as ChangeLicenseStatus does)."""
     license_id = batch_issue(running, 13)
     assert verify(running, license_id=license_id).verdict == PASSED
-    with running.gateway.db.engine.begin() as connection:
-        connection.execute(text("UPDATE licenses SET status = 'REVOKED' WHERE license_id = :id"), {"id": license_id})
+    memos = running.gateway.verification._memos  # type: ignore[union-attr]
+    assert memos is not None
+    at = dt.datetime.now(dt.UTC)
+    with running.gateway.db.unit_of_work(write=True) as uow:  # as the gateway writes it, with its memo
+        memo = memos.status(license_id, "REVOKED", "吊销", at)
+        uow.licenses.set_status(license_id, LicenseStatus.REVOKED, "吊销", at, memo=memo)
+        uow.commit()
     assert verify(running, license_id=license_id).verdict == PASSED  # served from the cache
     running.gateway.feed.committed([f"license:{license_id}"])  # type: ignore[union-attr]
     assert verify(running, license_id=license_id).reason == "REVOKED"
+
+
+def test_a_status_changed_behind_the_gateways_back_fails_integrity(running: RunningGateway) -> None:
+    """The record seal covers what the issuer stated, not the status: the gateway's memo of the status does. A
+    revoked license set ACTIVE in the store (its memo kept, or cleared) fails, by identifier, number and claim."""
+    record = unique(samples.food_permit(18))
+    issued = running.issuance(MARKET).IssueLicense(issue_request(record)).license
+    change(running, issued.license_id, issuance_pb2.STATUS_ACTION_REVOKE)
+    assert verify(running, license_id=issued.license_id).reason == "REVOKED"
+    for memo in ("status_memo", "X''" if running.gateway.db.dialect == "sqlite" else "''::bytea"):
+        with running.gateway.db.engine.begin() as connection:
+            connection.execute(
+                text(f"UPDATE licenses SET status = 'ACTIVE', status_memo = {memo} WHERE license_id = :id"),
+                {"id": issued.license_id},
+            )
+        running.gateway.feed.committed([f"license:{issued.license_id}"])  # type: ignore[union-attr]
+        report = verify(running, license_id=issued.license_id)
+        assert (report.verdict, report.integrity.reason) == (FAILED, "STATUS_ALTERED")
+        by_number = verify(running, type_code=issued.type_code, license_number=issued.license_number)
+        assert by_number.integrity.reason == "STATUS_ALTERED"
+        claimed = claim(
+            running,
+            type_code=issued.type_code,
+            license_number=issued.license_number,
+            holder_code=issued.holder.code,
+        )
+        assert (claimed.code, claimed.status_reason) == (4, "STATUS_ALTERED")
 
 
 def test_the_http_side_serves_the_trust_material_for_offline_checks(running: RunningGateway) -> None:
