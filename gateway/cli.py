@@ -135,6 +135,8 @@ def _init(settings: Settings, args: argparse.Namespace) -> int:
             "their seal: run `zzgw memos` to add them (until then the first check of each after a start verifies "
             "its seal)"
         )
+    if args.rotate_tokens and settings.mode != "dev":
+        print("--rotate-tokens: no bearer tokens in production mode (members use client certificates)")
     if report.tokens_written:
         print(f"DEV MODE bearer tokens written to {settings.dev_tokens_path} (mode 0600)")
     return 0

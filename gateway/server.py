@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable
 from concurrent import futures
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -29,6 +30,7 @@ from cryptography.hazmat.primitives import serialization
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from pyhanko.sign.timestamps import HTTPTimeStamper, TimeStamper
+from sqlalchemy.engine import make_url
 
 from adapters.http import HttpApp, HttpServer
 from gateway.api.audit import AuditServicer
@@ -152,6 +154,8 @@ class Gateway:
     ) -> Gateway:
         clock = clock or SystemClock()
         catalog = catalog or load_bootstrap_catalog()
+        if not create_passphrase:  # only `zzgw init` makes a store; anything else would leave an empty file behind
+            _require_sqlite_file(settings)
         db = Database.connect(settings.effective_database_url, pool_size=max(4, settings.threads))
         keys = KeyStore(settings.keys_dir, settings.passphrase(create=create_passphrase))
         ca = load_seal_ca(settings)
@@ -173,7 +177,8 @@ class Gateway:
             else None
         )
         documents = DocumentService(db, catalog, seals, clock) if seals else None
-        memos = SealMemos(keys.secret(SEAL_MEMO_SECRET)) if seals else None
+        # made by `zzgw init` only: a process that made its own would report every stored status altered
+        memos = SealMemos(keys.secret(SEAL_MEMO_SECRET, create=create_passphrase)) if seals else None
         receipt_key = _receipt_key(settings, keys)
         audit = (
             AuditTrail(db, AuditSigner(key=receipt_key.key, certificate=receipt_key.certificate), clock)
@@ -279,7 +284,7 @@ def initialise(settings: Settings, *, rotate_tokens: bool = False, clock: Clock 
         before = gateway.db.schema_revision()
         statuses_vouched = 0
         gateway.db.migrate()
-        _check_authorities(settings, gateway.db)
+        _check_authorities(settings, gateway.db, gateway.keys)
         members = load_demo_members()
         certificates = _ensure_pki(settings, members)
         _ensure_seal_ca(settings, gateway.clock, gateway.keys)
@@ -287,13 +292,13 @@ def initialise(settings: Settings, *, rotate_tokens: bool = False, clock: Clock 
         tokens = gateway.members.register(members, issue_tokens=write_tokens, certificates=certificates)
         ca = load_seal_ca(settings)
         assert ca is not None
+        secret = gateway.keys.secret(SEAL_MEMO_SECRET)  # made before any worker starts: they only read it
+        if before is not None and before < STATUS_MEMOS_REVISION:
+            statuses_vouched = _vouch_statuses(gateway.db, SealMemos(secret))
         if ca.can_issue:
             seals = SealService(gateway.db, ca, gateway.keys, gateway.clock, ids=random_serial)
             seals.ensure_default([m for m in members if m.has(Role.ISSUER)])
             _ensure_receipt_key(settings, ca, gateway.keys, gateway.clock, members)
-            secret = gateway.keys.secret(SEAL_MEMO_SECRET)  # made before any worker starts (else the first to need it)
-            if before is not None and before < STATUS_MEMOS_REVISION:
-                statuses_vouched = _vouch_statuses(gateway.db, SealMemos(secret))
             _ensure_sm2_seal_maker(settings, gateway.keys, gateway.clock, members)
         if write_tokens:
             _write_private(
@@ -339,12 +344,20 @@ def _vouch_statuses(db: Database, memos: SealMemos, batch: int = 5_000) -> int:
         after = found[-1][0]
 
 
-def _check_authorities(settings: Settings, db: Database) -> None:
+def _require_sqlite_file(settings: Settings) -> None:
+    url = make_url(settings.effective_database_url)
+    file = url.database if url.get_backend_name() == "sqlite" and url.database != ":memory:" else None
+    if file and not Path(file).exists():
+        raise ConfigError(f"no database at {file}: run `zzgw init` (with the same settings) first")
+
+
+def _check_authorities(settings: Settings, db: Database, keys: KeyStore) -> None:
     """Refuse to make a member CA or a seal-maker CA for a store that already has members certified, or seals made,
     by others: a replica whose data directory was copied without them would otherwise replace every member's
     registered client certificate, or trust none of the existing seals."""
     with db.unit_of_work() as uow:
         certified, sealed, sm2 = uow.members.any_certificate(), uow.seals.any(), uow.seals.any(sm2=True)
+        memos = uow.licenses.any_memo()
     copy = "copy the first gateway's data directory (README: deployment beyond one machine)"
     if certified and not (settings.pki_dir / "ca.pem").exists():
         raise ConfigError(
@@ -355,6 +368,11 @@ def _check_authorities(settings: Settings, db: Database) -> None:
         raise ConfigError(
             f"the database has seals made under a seal-maker CA that is not in {settings.seal_ca_dir}: {copy}, or "
             "`zzgw import-ca` that CA"
+        )
+    if memos and not keys.exists(SEAL_MEMO_SECRET):
+        raise ConfigError(
+            f"the database has licenses with memos under a secret that is not in {settings.keys_dir}: {copy}; "
+            "another secret would report every stored status altered"
         )
     if sm2 and not (settings.sm2_seal_ca_dir / "root.pem").exists():
         raise ConfigError(

@@ -14,12 +14,13 @@ import multiprocessing
 import multiprocessing.connection
 import os
 import signal
+import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from gateway.config import Settings
+from gateway.config import ConfigError, Settings
 
 log = logging.getLogger("zzgw.supervisor")
 
@@ -40,6 +41,31 @@ class _Running:
 
 def supervise(settings: Settings, worker: Worker) -> int:
     """Run ``settings.workers`` processes of ``worker`` until a signal stops them; the exit status."""
+    claim = _claim_port(settings.grpc_addr)
+    try:
+        return _supervise(settings, worker)
+    finally:
+        if claim is not None:
+            claim.close()
+
+
+def _claim_port(address: str) -> socket.socket | None:
+    """One supervised gateway per port on a machine: its workers bind with SO_REUSEPORT, so a second gateway's
+    workers would silently share the port (and clients land on two stores at random). The claim is an abstract
+    Unix socket named after the port, released when the process ends, however it ends."""
+    port = address.rpartition(":")[2]
+    if port == "0":
+        return None
+    claim = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        claim.bind(f"\0zzgw-serve-port-{port}")
+    except OSError:
+        claim.close()
+        raise ConfigError(f"another zzgw gateway with several workers serves port {port} already") from None
+    return claim
+
+
+def _supervise(settings: Settings, worker: Worker) -> int:
     context = multiprocessing.get_context("spawn")
 
     def start(number: int, *, announce: bool) -> _Running:

@@ -196,16 +196,21 @@ class KeyStore:
             self._loaded[owner] = key
         return key
 
-    def secret(self, owner: str) -> bytes:
+    def secret(self, owner: str, *, create: bool = True) -> bytes:
         """``owner``'s 32-byte secret (an HMAC key), made on first use and kept encrypted like the keys: as the
         private bytes of an X25519 key in an encrypted PKCS#8 file, so one format and one passphrase cover the
         whole store. Processes asking at once get the same secret: the file appears whole or not at all (written
-        aside, then linked into place, which fails if another process linked first; that one's secret is read)."""
+        aside, then linked into place, which fails if another process linked first; that one's secret is read).
+        Without ``create``, a missing secret is a KeyStoreError (one made anew would not be the one in use)."""
         with self._lock:
             kept = self._secrets.get(owner)
         if kept is not None:
             return kept
         path = self.path(owner)
+        if not path.exists() and not create:
+            raise KeyStoreError(
+                f"{path} is missing: copy the key store of the gateway that made it, or run `zzgw init`"
+            )
         if not path.exists():
             self._dir.mkdir(parents=True, exist_ok=True)
             fresh = x25519.X25519PrivateKey.generate().private_bytes(

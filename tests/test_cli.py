@@ -238,6 +238,14 @@ def test_what_cannot_be_opened_is_said_without_a_traceback(env: dict[str, str], 
     )
     assert unreachable.returncode == 2 and "Traceback" not in unreachable.stderr
     assert "zzgw serve: cannot use postgresql+psycopg://zzgw:***@127.0.0.1:" in unreachable.stderr  # no password
+    secret = Path(env["ZZGW_DATA_DIR"]) / "keys" / "sealmemo.key.pem"
+    secret.rename(tmp_path / "sealmemo.key.pem")  # a replica whose key store lacks it must not make its own
+    missing = zzgw(env, "serve", timeout=60)
+    assert missing.returncode == 2 and f"{secret} is missing" in missing.stderr and not secret.exists()
+    (tmp_path / "sealmemo.key.pem").rename(secret)
+    nowhere = zzgw({**env, "ZZGW_DATA_DIR": str(tmp_path / "nowhere")}, "serve", timeout=60)
+    assert nowhere.returncode == 2 and "no database at" in nowhere.stderr
+    assert not (tmp_path / "nowhere").exists()  # and nothing left behind
     directory = zzgw(env, "import", str(tmp_path), "--issuer", MARKET, timeout=60)
     assert (directory.returncode, directory.stderr.strip()) == (2, f"zzgw import: {tmp_path}: Is a directory")
     gbk = tmp_path / "excel.csv"

@@ -68,6 +68,11 @@ def test_a_worker_killed_while_serving_is_replaced_and_a_signal_stops_all(env: d
             time.sleep(0.2)
         assert first[1] in now  # the other one served on
         wait_serving(f"127.0.0.1:{grpc_port}", process=process)
+        second = _serve(env, grpc_port, free_port())  # another supervised gateway on the same port: refused
+        _, refused = second.communicate(timeout=120)
+        assert (
+            second.returncode == 2 and f"another zzgw gateway with several workers serves port {grpc_port}" in refused
+        )
     finally:
         process.send_signal(signal.SIGTERM)
         _, err = process.communicate(timeout=60)

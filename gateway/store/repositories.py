@@ -27,6 +27,7 @@ from sqlalchemy import (
     bindparam,
     func,
     insert,
+    or_,
     select,
     update,
 )
@@ -108,6 +109,11 @@ class LicenseRepository:
             select(*_READ).where(_L.c.seal_memo == b"", _L.c.license_id > after).order_by(_L.c.license_id).limit(limit)
         ).all()
         return [license_from(r) for r in rows]
+
+    def any_memo(self) -> bool:
+        """Whether any license carries a memo (of its seal or its status), made under the key store's secret."""
+        query = select(_L.c.license_id).where(or_(func.length(_L.c.seal_memo) > 0, func.length(_L.c.status_memo) > 0))
+        return self._s.execute(query.limit(1)).first() is not None
 
     def count_without_memo(self) -> int:
         return int(self._s.execute(select(func.count()).select_from(_L).where(_L.c.seal_memo == b"")).scalar_one())
