@@ -300,7 +300,8 @@ class VerificationService:
         license_number: str = "",
         qr_code: str = "",
     ) -> Report:
-        """Verify by identifier, by type and number (the current version), or by a scanned ``ZZ1:`` code."""
+        """Verify by identifier, by type and number (the current version; for a number an amendment changed, the
+        version that had it), or by a scanned ``ZZ1:`` code."""
         ways = [bool(license_id), bool(type_code or license_number), bool(qr_code)]
         if sum(ways) != 1:
             raise _invalid(
@@ -317,7 +318,7 @@ class VerificationService:
                 raise _invalid("license_number", "REQUIRED", "type_code and license_number go together")
             if type_code not in self._catalog.license_types:
                 raise _invalid("type_code", "UNKNOWN_LICENSE_TYPE", f"unknown license type {type_code!r}")
-            found = self._db.read_current_license(type_code, license_number)
+            found = self._db.read_license_by_number(type_code, license_number)
             query = {"by": "license_number", "type_code": type_code}
             checked = self._check_record(found) if found is not None else None  # read afresh: never cached
         if checked is None:
@@ -430,7 +431,7 @@ class VerificationService:
             license = None
         else:
             with self._db.unit_of_work() as uow:
-                license = uow.licenses.get_current(type_code, license_number.strip())
+                license = uow.licenses.get_by_number(type_code, license_number.strip())
             record = PASSED
             if license is not None:  # what is compared must be what the issuer sealed
                 checked = self._check_record(license)

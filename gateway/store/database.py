@@ -47,8 +47,8 @@ from gateway.store.repositories import (
     add_checkpoint,
     add_receipts,
     audit_head,
-    read_current_license,
     read_license,
+    read_license_by_number,
 )
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -144,9 +144,9 @@ class Database:
         """``uow.licenses.get`` on this thread's driver connection (``_thread_reader``): no session, no pool."""
         return self._read(read_license, license_id)
 
-    def read_current_license(self, type_code: str, license_number: str) -> License | None:
-        """``uow.licenses.get_current`` on this thread's driver connection."""
-        return self._read(read_current_license, type_code, license_number)
+    def read_license_by_number(self, type_code: str, license_number: str) -> License | None:
+        """``uow.licenses.get_by_number`` on this thread's driver connection."""
+        return self._read(read_license_by_number, type_code, license_number)
 
     def _read(self, read: Callable[..., License | None], *args: str) -> License | None:
         statements = self._thread_reader()

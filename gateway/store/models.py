@@ -55,6 +55,13 @@ class LicenseRow(Base):
             sqlite_where=text("is_current"),
             postgresql_where=text("is_current"),
         ),
+        Index(
+            "ix_licenses_retired_number",
+            "type_code",
+            "license_number",
+            sqlite_where=text("NOT is_current"),
+            postgresql_where=text("NOT is_current"),
+        ),
         Index("ix_licenses_holder", "holder_code_type", "holder_code"),
         Index("ix_licenses_serial", "issuer_code", "type_code", "serial"),
     )

@@ -27,6 +27,7 @@ from sqlalchemy import (
     bindparam,
     func,
     insert,
+    not_,
     or_,
     select,
     update,
@@ -100,6 +101,20 @@ class LicenseRepository:
     def get_current(self, type_code: str, license_number: str) -> License | None:
         row = self._s.execute(
             select(*_READ).where(_L.c.type_code == type_code, _L.c.license_number == license_number, _L.c.is_current)
+        ).first()
+        return license_from(row) if row else None
+
+    def get_by_number(self, type_code: str, license_number: str) -> License | None:
+        """The current version with this number; else the version that had it last before an amendment changed it
+        (SUPERSEDED), through the partial index of numbers that are no longer current."""
+        found = self.get_current(type_code, license_number)
+        if found is not None:
+            return found
+        row = self._s.execute(
+            select(*_READ)
+            .where(_L.c.type_code == type_code, _L.c.license_number == license_number, not_(_L.c.is_current))
+            .order_by(_L.c.status_changed_at.desc())
+            .limit(1)
         ).first()
         return license_from(row) if row else None
 
@@ -672,6 +687,10 @@ _STATUSES = {s.value: s for s in LicenseStatus}
 
 _READ_LIST = ", ".join(c.name for c in _READ)
 _BY_ID = f"SELECT {_READ_LIST} FROM {_L.name} WHERE license_id = {{0}}"
+_RETIRED = (  # "NOT is_current" as the partial index says it, so that SQLite uses the index
+    f"SELECT {_READ_LIST} FROM {_L.name} WHERE type_code = {{0}} AND license_number = {{1}} AND NOT is_current "
+    "ORDER BY status_changed_at DESC LIMIT 1"
+)
 _CURRENT = (
     f"SELECT {_READ_LIST} FROM {_L.name} WHERE type_code = {{0}} AND license_number = {{1}} AND is_current = {{2}} "
     "LIMIT 1"
@@ -683,9 +702,10 @@ def read_license(statements: Statements, license_id: str) -> License | None:
     return _read_license(statements, _BY_ID, (license_id,))
 
 
-def read_current_license(statements: Statements, type_code: str, license_number: str) -> License | None:
-    """``LicenseRepository.get_current`` on a driver connection."""
-    return _read_license(statements, _CURRENT, (type_code, license_number, True))
+def read_license_by_number(statements: Statements, type_code: str, license_number: str) -> License | None:
+    """``LicenseRepository.get_by_number`` on a driver connection."""
+    found = _read_license(statements, _CURRENT, (type_code, license_number, True))
+    return found if found is not None else _read_license(statements, _RETIRED, (type_code, license_number))
 
 
 def _read_license(statements: Statements, template: str, params: tuple[object, ...]) -> License | None:

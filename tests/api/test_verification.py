@@ -24,6 +24,7 @@ from gateway.domain.identifiers import LicenseId
 from gateway.domain.model import LicenseContent, LicenseStatus
 from gateway.domain.verification import check_use
 from gateway.services.verification import _ToReceipt
+from gateway.store import repositories
 from gateway.store.repositories import StoredReceipt
 from protos.zzgw.v1 import issuance_pb2, seal_pb2, verification_pb2, verification_pb2_grpc
 from signing.errors import InvalidSignature
@@ -601,6 +602,39 @@ def test_a_document_sealed_before_its_seal_was_revoked_passes_and_after_fails(ru
     assert (just.verdict, just.issuer_identity.reason) == (FAILED, "REVOKED")
 
 
+def test_a_number_an_amendment_changed_is_answered_by_the_version_that_had_it(running: RunningGateway) -> None:
+    """No current version holds it any more: by number the report is the superseded version's (status FAILED /
+    SUPERSEDED), and a claim answers 3, no longer valid (变更), where both said "not found" before."""
+    record = unique(samples.food_permit(19))
+    issued = running.issuance(MARKET).IssueLicense(issue_request(record)).license
+    new_number = issued.license_number + "A"
+    running.issuance(MARKET).AmendLicense(
+        issuance_pb2.AmendLicenseRequest(
+            request_id="am-" + uuid.uuid4().hex, license_id=issued.license_id, license_number=new_number, reason="换号"
+        )
+    )
+    old = verify(running, type_code=issued.type_code, license_number=issued.license_number)
+    assert (old.verdict, old.status.reason, old.license.license_id) == (FAILED, "SUPERSEDED", issued.license_id)
+    assert old.integrity.result == PASSED
+    new = verify(running, type_code=issued.type_code, license_number=new_number)
+    assert new.verdict == PASSED and new.license.license_id != issued.license_id
+    claimed = claim(
+        running, type_code=issued.type_code, license_number=issued.license_number, holder_code=issued.holder.code
+    )
+    assert (claimed.code, claimed.status_reason) == (3, "SUPERSEDED")
+    db = running.gateway.db
+    with db.unit_of_work() as uow:
+        assert uow.licenses.get_by_number(issued.type_code, issued.license_number) == db.read_license_by_number(
+            issued.type_code, issued.license_number
+        )
+    if db.dialect == "sqlite":  # found through the partial index, not by scanning the table
+        with db.engine.connect() as connection:
+            plan = connection.exec_driver_sql(
+                "EXPLAIN QUERY PLAN " + repositories._RETIRED.format("?", "?"), ("x", "y")
+            ).all()
+        assert "ix_licenses_retired_number" in str(plan)
+
+
 def test_the_driver_reads_give_the_same_licenses_as_the_orm(running: RunningGateway) -> None:
     """VerifyLicense reads licenses on a driver connection (``Database.read_license``): the same values as the
     ORM's, for licenses in several states and with and without an end of validity, on both databases."""
@@ -612,13 +646,13 @@ def test_the_driver_reads_give_the_same_licenses_as_the_orm(running: RunningGate
     db = running.gateway.db
     with db.unit_of_work() as uow:
         stored = [uow.licenses.get(i) for i in ids]
-        current = [uow.licenses.get_current(s.content.type_code, s.content.license_number) for s in stored if s]
+        current = [uow.licenses.get_by_number(s.content.type_code, s.content.license_number) for s in stored if s]
     assert all(stored) and len(current) == 3
     assert [db.read_license(i) for i in ids] == stored
-    assert [db.read_current_license(s.content.type_code, s.content.license_number) for s in stored if s] == current
+    assert [db.read_license_by_number(s.content.type_code, s.content.license_number) for s in stored if s] == current
     assert current[0] is not None and current[0].license_id != ids[0]  # the amendment is the current version
     assert db.read_license("1.2.156.3005.2.no.such.license") is None
-    assert db.read_current_license(stored[0].content.type_code, "SC-NO-SUCH-NUMBER") is None  # type: ignore[union-attr]
+    assert db.read_license_by_number(stored[0].content.type_code, "SC-NO-SUCH-NUMBER") is None  # type: ignore[union-attr]
     if db.dialect == "postgresql":  # the reads ran as server-side prepared statements, planned once
         reader = db._thread_reader()._connection
         with reader.cursor() as cursor:
