@@ -198,7 +198,19 @@ class Gateway:
             if seals and receipt_key
             else None
         )
-        sharing = SharingService(db, catalog, clock, audit, documents=documents, stamper=stamper) if audit else None
+        sharing = (
+            SharingService(
+                db,
+                catalog,
+                clock,
+                audit,
+                documents=documents,
+                stamper=stamper,
+                record_check=verification.record_finding if verification else None,
+            )
+            if audit
+            else None
+        )
         return cls(
             feed=feed,
             audit=audit,

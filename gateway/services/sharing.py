@@ -53,6 +53,7 @@ from gateway.domain.errors import (
     NotFoundError,
     PermissionDeniedError,
     UpstreamUnavailableError,
+    ZzgwError,
 )
 from gateway.domain.identifiers import license_id_violation
 from gateway.domain.model import CHINA_TZ, Clock, License, LicenseStatus, Member, today
@@ -78,6 +79,7 @@ from gateway.store.group_writer import GroupWriter
 from gateway.store.repositories import StoredAccessRequest, StoredConsent
 from signing.keys import KeyBackend
 from signing.pdf import PdfError, PdfSealer, TimestampUnavailable
+from signing.results import PASSED, CheckResult, Finding
 from signing.seal_image import find_cjk_font
 from signing.watermark import Box, draw_watermark
 
@@ -234,7 +236,7 @@ class _Outcome:
     """The denial's reason code; for a permit, what granted it (``consent=…``, ``approval=…``) or empty."""
     consent_id: str = ""
     """The consent whose use the call counts (empty: none)."""
-    error: PermissionDeniedError | None = None
+    error: ZzgwError | None = None
     """What a denied call raises (None when a denial is still an answer, as for a form nothing could fill)."""
     license: License | None = None
     """The license the record names, when the call is about a holder and used exactly one license."""
@@ -262,7 +264,11 @@ class SharingService:
         *,
         documents: DocumentService | None = None,
         stamper: UseStamper | None = None,
+        record_check: Callable[[License], Finding] | None = None,
     ):
+        self._record_check = record_check
+        """The check of a stored record's seal and status (``VerificationService.record_finding``): what is shared is
+        what the issuer sealed and the gateway stored, never a record changed behind its back."""
         self._db = db
         self._catalog = catalog
         self._clock = clock
@@ -309,7 +315,9 @@ class SharingService:
                     now=now,
                 )
                 entries.append(HolderEntry(license=license, status=license.effective_status(on), access=access))
-        usable = {e.license.content.type_code for e in entries if _usable(e.license, e.status, on)}
+        usable = {
+            e.license.content.type_code for e in entries if _usable(e.license, e.status, on) and self._intact(e.license)
+        }
         missing = tuple(m for m in matter.materials if m.type_code not in usable)
         self._records.write(record.entry(_Outcome(permitted=True, reason=f"licenses={len(entries)}"), "LISTED"))
         return HolderListing(entries=tuple(entries), missing=missing)
@@ -422,7 +430,7 @@ class SharingService:
         on = today(self._clock)
         newest: dict[str, License] = {}  # per type, the newest usable license (they come oldest first)
         for license in licenses:
-            if _usable(license, license.effective_status(on), on):
+            if _usable(license, license.effective_status(on), on) and self._intact(license):
                 newest[license.content.type_code] = license
         filler = _Filler(self._catalog, matter, wanted, newest)
 
@@ -458,6 +466,12 @@ class SharingService:
         record = _Record(caller, use, action, now, license=license)
         if digest and not consents:
             self._refuse(record, _unknown_code())
+        finding = self._record_check(license) if self._record_check is not None else PASSED
+        if finding.result is not CheckResult.PASSED:
+            reason = finding.reason or "RECORD_ALTERED"
+            self._refuse(
+                record, ConflictError(f"the stored record fails its check ({reason}): not shared", reason=reason)
+            )
         return license, self._catalog.license_type(license.content.type_code), matter, approvals, consents, record
 
     def _grants(
@@ -495,7 +509,10 @@ class SharingService:
             uow.commit()
         return result, outcome, left
 
-    def _refuse(self, record: _Record, error: PermissionDeniedError) -> None:
+    def _intact(self, license: License) -> bool:
+        return self._record_check is None or self._record_check(license).result is CheckResult.PASSED
+
+    def _refuse(self, record: _Record, error: ZzgwError) -> None:
         """Record a denial the service makes itself (not the policy), then raise it."""
         self._records.write(record.entry(_Outcome(permitted=False, reason=error.reason, error=error)))
         raise error

@@ -588,6 +588,12 @@ class VerificationService:
                 self._checked[license_id] = checked
         return checked
 
+    def record_finding(self, license: License) -> Finding:
+        """The check of a stored record for other services (sharing): its seal over the record, its status memo,
+        the seal's trust; the first failure, or PASSED."""
+        checked = self._check_record(license)
+        return _first_failure(checked.integrity, checked.identity)
+
     def _check_record(self, license: License) -> _Checked:
         """Integrity and issuer identity of a stored record: its seal over the record, the seal's trust."""
         known = self._seal_by_key(license.seal.key_id)

@@ -343,6 +343,46 @@ def test_a_revoked_license_is_listed_with_its_status_and_counts_as_missing(runni
     assert data(running, license_id).status == 3  # the data says so too
 
 
+def test_a_record_changed_behind_the_gateways_back_is_not_shared(running: RunningGateway) -> None:
+    """What is shared is what the issuer sealed and the gateway stored: a changed record is refused (and the refusal
+    recorded), fills no form and counts as missing; a status set ACTIVE behind the gateway's back likewise."""
+    license_id, uscc = business_license(running, 7, batch=True)
+    with running.gateway.db.engine.begin() as connection:
+        connection.execute(
+            text("UPDATE licenses SET holder_name = :name WHERE license_id = :id"),
+            {"name": "冒名公司", "id": license_id},
+        )
+    with pytest.raises(grpc.RpcError) as refused:
+        data(running, license_id)
+    assert refused.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert error_details(refused.value)[0].reason == "RECORD_ALTERED"
+    assert "冒名公司" not in str(refused.value.details())
+    (record, *_) = records_of(running, uscc)
+    assert (record.action, record.decision, record.reason) == ("GET_LICENSE_DATA", "DENY", "RECORD_ALTERED")
+    listed = sharing(running).ListHolderLicenses(
+        sharing_pb2.ListHolderLicensesRequest(use=FPSL, holder_code_type="001", holder_code=uscc)
+    )
+    assert [m.type_code for m in listed.missing] == [BUSINESS_LICENSE]
+    form = sharing(running, HR).PrefillForm(
+        sharing_pb2.PrefillFormRequest(use=SBDJ, holder_code_type="001", holder_code=uscc, field_keys=["company_name"])
+    )
+    assert not form.values
+
+    revived, _ = business_license(running, 8, batch=True)
+    running.issuance(MARKET).ChangeLicenseStatus(
+        issuance_pb2.ChangeLicenseStatusRequest(
+            request_id="rv-" + uuid.uuid4().hex, license_id=revived, action=issuance_pb2.STATUS_ACTION_REVOKE,
+            reason="吊销",
+        )
+    )  # fmt: skip
+    with running.gateway.db.engine.begin() as connection:
+        connection.execute(text("UPDATE licenses SET status = 'ACTIVE' WHERE license_id = :id"), {"id": revived})
+    running.gateway.feed.committed([f"license:{revived}"])  # type: ignore[union-attr]
+    with pytest.raises(grpc.RpcError) as revived_refused:
+        data(running, revived)
+    assert error_details(revived_refused.value)[0].reason == "STATUS_ALTERED"
+
+
 # --- conditional data and consents --------------------------------------------------------------------------------
 
 
