@@ -177,8 +177,14 @@ class Gateway:
             else None
         )
         documents = DocumentService(db, catalog, seals, clock) if seals else None
-        # made by `zzgw init` only: a process that made its own would report every stored status altered
-        memos = SealMemos(keys.secret(SEAL_MEMO_SECRET, create=create_passphrase)) if seals else None
+        # made by `zzgw init` only, after it checked the store (``_check_authorities``): a process that made its
+        # own would report every stored status altered; `zzgw init`'s own gateway makes no memos
+        has_secret = keys.exists(SEAL_MEMO_SECRET)
+        memos = (
+            SealMemos(keys.secret(SEAL_MEMO_SECRET, create=False))
+            if seals and (has_secret or not create_passphrase)
+            else None
+        )
         receipt_key = _receipt_key(settings, keys)
         audit = (
             AuditTrail(db, AuditSigner(key=receipt_key.key, certificate=receipt_key.certificate), clock)

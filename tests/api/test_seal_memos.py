@@ -166,3 +166,26 @@ def _migrate(url: str, revision: str) -> None:
             command.downgrade(config, revision)
     finally:
         db.dispose()
+
+
+def test_init_does_not_make_a_new_memo_secret_for_a_store_that_holds_memos(tmp_path: Path) -> None:
+    """A key store copied without its memo secret (a replica, a restore) must not get a new one: every stored
+    status would then read as altered."""
+    from gateway.config import ConfigError, Settings
+    from gateway.server import initialise
+
+    running = start_gateway(tmp_path / "var", f"sqlite:///{tmp_path / 'var' / 'zzgw.db'}")
+    try:
+        license_id = batch_issue(running, 51)
+        assert verify(running, license_id=license_id).verdict == PASSED
+    finally:
+        running.server.stop(0)
+        running.gateway.close()
+    secret = tmp_path / "var" / "keys" / "sealmemo.key.pem"
+    secret.rename(tmp_path / "kept.pem")
+    settings = Settings(data_dir=tmp_path / "var", key_passphrase=PASSPHRASE)
+    with pytest.raises(ConfigError, match="memos under a secret that is not in"):
+        initialise(settings)
+    assert not secret.exists()
+    (tmp_path / "kept.pem").rename(secret)
+    initialise(settings)  # with it back, nothing to say
