@@ -19,11 +19,12 @@ checkable offline with the receipt certificate and the receipt's proof (``signin
 **Caches** hold what is expensive and changes rarely, and every one of them is dropped by the change feed
 (``gateway.store.changes``) when what it holds changes in any process:
 
-- licenses by identifier (the store's row; its status, never past a change), and for ``VerifyLicense`` by
-  identifier the same row with its integrity and issuer-identity findings and the day's ``Outcome`` (the status
-  is found per day, from the check's one reading of the clock; the day's first check makes the outcome, with its
-  part of the receipt statement already encoded, and the day's later checks reuse it); dropped with the license,
-  and all of them when any seal changes;
+- checked licenses by identifier (the store's row — its status, never past a change — with its integrity,
+  status-memo and issuer-identity findings), used by ``VerifyLicense`` by identifier and by QR code and by the
+  documents that name a license, and for ``VerifyLicense`` by identifier the day's ``Outcome`` (the status is
+  found per day, from the check's one reading of the clock; the day's first check makes the outcome, with its part
+  of the receipt statement already encoded, and the day's later checks reuse it); dropped with the license, and all
+  of them when any seal changes;
 - record signatures that verified, by the digest of the record, key and signature (a record read from the store
   — by number always, by identifier when not cached — is encoded and hashed again, so a record changed in the
   store behind the gateway's back is caught when it is read);
@@ -242,7 +243,6 @@ class VerificationService:
         self._feed = feed
         self._ids = ids
         self._lock = threading.Lock()
-        self._licenses: LRUCache[str, License] = LRUCache(LICENSE_CACHE_SIZE)
         self._checked: LRUCache[str, _Checked] = LRUCache(LICENSE_CACHE_SIZE)
         self._known_seals: LRUCache[str, _KnownSeal] = LRUCache(SEAL_CACHE_SIZE)
         self._verified: LRUCache[bytes, bool] = LRUCache(VERIFIED_CACHE_SIZE)
@@ -555,19 +555,6 @@ class VerificationService:
         """The status finding on the day (China time) of ``now``, the time of the check."""
         return status_finding(license, _day(now))
 
-    def _license(self, license_id: str) -> License | None:
-        generation = self._feed.generation
-        with self._lock:
-            cached = self._licenses.get(license_id)
-        if cached is not None:
-            return cached
-        found = self._db.read_license(license_id)
-        if found is not None:
-            with self._lock:
-                if self._feed.generation == generation:  # nothing changed while we read: safe to keep
-                    self._licenses[license_id] = found
-        return found
-
     def _checked_by_id(self, license_id: str) -> _Checked | None:
         """The license with its record checked, from the cache when nothing changed since; None if unknown."""
         generation = self._feed.generation  # first: on SQLite this hears other processes' changes (drops caches)
@@ -709,7 +696,6 @@ class VerificationService:
         """Change feed listener: drop what changed (everything when told "*")."""
         with self._lock:
             if "*" in keys:
-                self._licenses.clear()
                 self._checked.clear()
                 self._known_seals.clear()
                 self._crls = None
@@ -717,7 +703,6 @@ class VerificationService:
             for key in keys:
                 kind, _, name = key.partition(":")
                 if kind == "license":
-                    self._licenses.pop(name, None)
                     self._checked.pop(name, None)
                 elif kind == "seal":  # rare: a checked license holds its seal's identity, so drop them all
                     self._known_seals.pop(name, None)
