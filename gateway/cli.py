@@ -117,9 +117,22 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _init(settings: Settings, args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
     from gateway.server import initialise
 
-    report = initialise(settings, rotate_tokens=args.rotate_tokens)
+    bars: list[tqdm[None]] = []
+
+    def progress(done: int) -> None:  # a bar only when an upgrade has licenses to give status memos (a long step)
+        if not bars:
+            bars.append(tqdm(unit=" licenses", desc="recording each license's status memo", mininterval=0.5))
+        bars[0].update(done)
+
+    try:
+        report = initialise(settings, rotate_tokens=args.rotate_tokens, progress=progress)
+    finally:
+        for bar in bars:
+            bar.close()
     print(
         f"zzgw initialised in {settings.data_dir}: database {settings.database_label} at schema {report.schema}, "
         f"{report.members} members, keys in {settings.keys_dir}, member CA in {settings.pki_dir}"

@@ -289,12 +289,19 @@ class InitReport:
     ``zzgw memos`` gives them one, the first check of each after a start verifies its seal."""
 
 
-def initialise(settings: Settings, *, rotate_tokens: bool = False, clock: Clock | None = None) -> InitReport:
+def initialise(
+    settings: Settings,
+    *,
+    rotate_tokens: bool = False,
+    clock: Clock | None = None,
+    progress: Callable[[int], object] | None = None,
+) -> InitReport:
     """Create or update everything a gateway needs; running it again changes nothing (unless rotating tokens).
 
     Schema (migrations), demo members, the mTLS authority with a server certificate and a client certificate per
     member, the seal-maker CA and TSA certificate, a 电子证照专用章 for every issuer without an active seal (its key
     seals the issuer's license records), and in dev mode the bearer tokens in ``<data_dir>/dev-tokens.json``.
+    ``progress`` hears of the licenses given the memo of their status by an upgrade across schema 0014.
     """
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     gateway = Gateway.open(settings, clock=clock, create_passphrase=True)
@@ -312,7 +319,7 @@ def initialise(settings: Settings, *, rotate_tokens: bool = False, clock: Clock 
         assert ca is not None
         secret = gateway.keys.secret(SEAL_MEMO_SECRET)  # made before any worker starts: they only read it
         if before is not None and before < STATUS_MEMOS_REVISION:
-            statuses_vouched = _vouch_statuses(gateway.db, SealMemos(secret))
+            statuses_vouched = _vouch_statuses(gateway.db, SealMemos(secret), progress=progress)
         if ca.can_issue:
             seals = SealService(gateway.db, ca, gateway.keys, gateway.clock, ids=random_serial)
             seals.ensure_default([m for m in members if m.has(Role.ISSUER)])
@@ -345,7 +352,9 @@ def initialise(settings: Settings, *, rotate_tokens: bool = False, clock: Clock 
         gateway.close()
 
 
-def _vouch_statuses(db: Database, memos: SealMemos, batch: int = 5_000) -> int:
+def _vouch_statuses(
+    db: Database, memos: SealMemos, *, batch: int = 5_000, progress: Callable[[int], object] | None = None
+) -> int:
     """Give every license without one the memo of the status it has now (an upgrade across schema 0014: the store
     is trusted as it is at the upgrade, as it was trusted until then); how many."""
     done, after = 0, ""
@@ -357,6 +366,8 @@ def _vouch_statuses(db: Database, memos: SealMemos, batch: int = 5_000) -> int:
             )
             uow.commit()
         done += len(found)
+        if progress is not None and found:
+            progress(len(found))
         if len(found) < batch:
             return done
         after = found[-1][0]

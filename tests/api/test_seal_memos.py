@@ -126,7 +126,9 @@ def test_a_store_upgraded_from_before_proofs_and_memos_reads_checks_and_backfill
         monkeypatch.setenv("ZZGW_KEY_PASSPHRASE", PASSPHRASE)
         capsys.readouterr()
         assert cli.main(["init"]) == 0  # upgrades it
-        said = capsys.readouterr().out
+        captured = capsys.readouterr()
+        said = captured.out
+        assert "recording each license's status memo" in captured.err  # the long step has a progress bar
         assert "3 licenses were stored before schema 0012" in said and "zzgw memos" in said
         assert "3 licenses' statuses recorded with the gateway's memo (schema 0014)" in said
         assert cli.main(["init"]) == 0  # already at the newest schema: nothing more to say
