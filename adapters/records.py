@@ -50,11 +50,11 @@ def issue_request(record: Mapping[str, Any]) -> issuance_pb2.IssueLicenseRequest
     fields = record.get("fields") or {}
     if not isinstance(holder, Mapping) or set(holder) - {"name", "code_type", "code"}:
         raise RecordError("holder must be an object with name, code_type and code")
+    if not all(isinstance(v, str) for v in holder.values()):  # a JSON null became the name "None"
+        raise RecordError("holder name, code_type and code must be strings")
     if not isinstance(fields, Mapping) or not all(isinstance(v, str) for v in fields.values()):
         raise RecordError("fields must be an object of strings")
-    return issuance_pb2.IssueLicenseRequest(
-        holder=common_pb2.Holder(**{k: str(v) for k, v in holder.items()}), fields=dict(fields), **values
-    )
+    return issuance_pb2.IssueLicenseRequest(holder=common_pb2.Holder(**holder), fields=dict(fields), **values)
 
 
 def from_csv_row(row: Mapping[str, str]) -> dict[str, Any]:

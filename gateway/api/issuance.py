@@ -214,7 +214,7 @@ def _required(field: str) -> str:
 
 def _cursor(request: issuance_pb2.WatchLicenseChangesRequest) -> int | None:
     if request.cursor:
-        if not request.cursor.isdigit() or len(request.cursor) > 19:
+        if not (request.cursor.isascii() and request.cursor.isdigit()) or len(request.cursor) > 19:  # not "²"
             raise InvalidRequestError(
                 [
                     FieldViolation(

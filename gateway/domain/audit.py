@@ -116,7 +116,8 @@ class ChainCheck:
     first_broken: int | None = None
     """The number of the first record (or checkpoint) that does not fit, None when the chain is whole."""
     reason: str = ""
-    """HASH_MISMATCH, PREV_MISMATCH, GAP, CHECKPOINT_MISMATCH, CHECKPOINT_SIGNATURE_INVALID, or empty."""
+    """HASH_MISMATCH, PREV_MISMATCH, GAP, CHECKPOINT_MISMATCH, CHECKPOINT_MISSING, CHECKPOINT_SIGNATURE_INVALID, or
+    empty."""
 
 
 def record_hash(prev_hash: bytes, seq: int, entry: AuditEntry) -> bytes:

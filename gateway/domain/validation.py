@@ -141,13 +141,16 @@ def check_holder(
     return Holder(name=name, code_type=code_type, code=code)
 
 
+_CALENDAR_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
+
+
 def check_date(field: str, value: str, errors: list[FieldViolation], *, required: bool = False) -> dt.date | None:
     if not value:
         if required:
             errors.append(_v(field, "REQUIRED", f"{field} is required"))
         return None
     try:
-        if len(value) != 10:
+        if not _CALENDAR_DATE.fullmatch(value):  # fromisoformat takes ISO week dates too (2024-W10-5)
             raise ValueError(value)
         return dt.date.fromisoformat(value)
     except ValueError:

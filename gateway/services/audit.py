@@ -138,6 +138,16 @@ class AuditTrail:
             return ChainCheck(
                 ok=False, records=checker.records, checkpoints=len(checkpoints), first_broken=seq, reason=reason
             )
+        first_due = (start_seq // self._every + 1) * self._every
+        for seq in range(first_due, checker.last_seq + 1, self._every):
+            if seq not in checkpoints:  # deleted with the checkpoint, the chain could be rewritten without the key
+                return ChainCheck(
+                    ok=False,
+                    records=checker.records,
+                    checkpoints=len(checkpoints),
+                    first_broken=seq,
+                    reason="CHECKPOINT_MISSING",
+                )
         for seq, checkpoint in sorted(checkpoints.items()):
             if seq <= start_seq:
                 continue
@@ -167,6 +177,7 @@ class AuditTrail:
                 raise InvalidRequestError(
                     [FieldViolation(field="holder_code", reason="REQUIRED", description="holder_code is required")]
                 )
+            holder_code = holder_code.strip().upper()  # as consents and listings take it (`GrantConsent`)
             with self._db.unit_of_work() as uow:
                 return uow.audit.of(holder_code=holder_code, before_seq=before_seq, limit=limit)
         if caller.has(Role.ISSUER):

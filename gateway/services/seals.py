@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from pyhanko.sign.timestamps import TimeStamper
+from sqlalchemy.exc import IntegrityError
 
 from gateway.domain.errors import (
     ConflictError,
@@ -155,11 +156,8 @@ class SealService:
                 errors.append(violation)
         if errors:
             raise InvalidRequestError(errors)
-        with self._db.unit_of_work() as uow:
-            existing = uow.seals.by_request(caller.code, request.request_id)
+        existing = self._registered(caller, request, algorithm)
         if existing is not None:
-            if (existing.name, existing.algorithm) != (request.name, algorithm):
-                raise IdempotencyConflictError(f"request_id {request.request_id} was used for another seal")
             return existing
         now = self._clock.now()
         seal_id = self._ids()
@@ -198,10 +196,25 @@ class SealService:
             if algorithm == SM2_SM3
             else None,
         )
-        with self._db.unit_of_work(write=True) as uow:
-            uow.seals.add(seal, request.request_id, now)
-            uow.commit()
+        try:
+            with self._db.unit_of_work(write=True) as uow:
+                uow.seals.add(seal, request.request_id, now)
+                uow.commit()
+        except IntegrityError:  # the same request_id from a concurrent call committed first: its seal is the answer
+            self._keys.path(owner).unlink(missing_ok=True)  # this call's key certifies nothing
+            existing = self._registered(caller, request, algorithm)
+            if existing is None:
+                raise
+            return existing
         return seal
+
+    def _registered(self, caller: Member, request: SealRequest, algorithm: str) -> Seal | None:
+        """The seal an earlier call with this request_id made (IdempotencyConflictError if it asked for another)."""
+        with self._db.unit_of_work() as uow:
+            existing = uow.seals.by_request(caller.code, request.request_id)
+        if existing is not None and (existing.name, existing.algorithm) != (request.name, algorithm):
+            raise IdempotencyConflictError(f"request_id {request.request_id} was used for another seal")
+        return existing
 
     def _ca_for(self, algorithm: str) -> SealMakerCA:
         if algorithm == SM2_SM3:

@@ -179,3 +179,13 @@ def test_a_file_in_another_encoding_is_refused_before_anything_is_sent_or_read_a
     assert count_records(path, encoding="gb18030") == 1
     ((number, record),) = list(read_records(path, encoding="gb18030"))
     assert number == 2 and isinstance(record, dict) and record["holder"]["name"] == "济南甲公司"
+
+
+def test_a_record_with_a_null_or_a_number_where_text_belongs_is_refused() -> None:
+    from adapters.records import RecordError
+
+    record = samples.business_license(70)
+    for holder in ({**record["holder"], "name": None}, {**record["holder"], "code_type": 1}):
+        with pytest.raises(RecordError, match="must be strings"):
+            issue_request({**record, "holder": holder})
+    assert issue_request(record).holder.name == record["holder"]["name"]

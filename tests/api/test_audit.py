@@ -62,6 +62,10 @@ def test_records_carry_the_operator_and_are_listed_for_the_holder_and_the_issuer
 
     listed = audit_stub(running, PORTAL).ListAccessRecords(audit_pb2.ListAccessRecordsRequest(holder_code=holder))
     assert [r.license_id for r in listed.records] == [issued.license.license_id]  # only this holder's licenses
+    typed = audit_stub(running, PORTAL).ListAccessRecords(
+        audit_pb2.ListAccessRecordsRequest(holder_code=f" {holder.lower()} ")  # as a user may type it
+    )
+    assert typed.records == listed.records
     (record,) = listed.records
     assert (record.caller, record.caller_name, record.operator) == (TAX, "国家税务总局济南市税务局", "窗口-07 王芳")
     assert (record.action, record.matter_code, record.purpose) == ("VERIFY_LICENSE", USE.matter_code, USE.purpose)
@@ -170,6 +174,22 @@ def test_checkpoints_removals_and_retention(running: RunningGateway, tmp_path: P
             assert [r.seq for r in records] == list(range(1, 13))
             check = trail.check()
             assert (check.ok, check.records, check.checkpoints) == (True, 12, 2)
+
+            # without a checkpoint the chain after it could be rewritten with no key: each one due must be there
+            with db.engine.begin() as connection:
+                kept = connection.execute(text("SELECT * FROM audit_checkpoints WHERE seq = 10")).mappings().one()
+                connection.execute(text("DELETE FROM audit_checkpoints WHERE seq = 10"))
+            missing = trail.check()
+            assert (missing.ok, missing.first_broken, missing.reason) == (False, 10, "CHECKPOINT_MISSING")
+            with db.engine.begin() as connection:
+                connection.execute(
+                    text(
+                        "INSERT INTO audit_checkpoints (seq, hash, signature, algorithm, key_id, at) "
+                        "VALUES (:seq, :hash, :signature, :algorithm, :key_id, :at)"
+                    ),
+                    dict(kept),
+                )
+            assert trail.check().ok
 
             with db.engine.begin() as connection:
                 connection.execute(text("UPDATE audit_checkpoints SET hash = :h WHERE seq = 5"), {"h": bytes(32)})

@@ -148,6 +148,8 @@ BAD_INPUT = [
     ("bad request id", "request_id", "has spaces", "request_id", "BAD_REQUEST_ID"),
     ("unknown type", "type_code", "111000009910000354999", "type_code", "UNKNOWN_LICENSE_TYPE"),
     ("bad field date", "fields.established_on", "yesterday", "fields.established_on", "BAD_DATE"),
+    ("ISO week date", "issue_date", "2024-W10-5", "issue_date", "BAD_DATE"),
+    ("ISO week field date", "fields.established_on", "2024-W01-1", "fields.established_on", "BAD_DATE"),
     ("bad field USCC", "fields.uscc", "91370100MA3C4K7L6N", "fields.uscc", "BAD_CHECK_CHARACTER"),
     ("bad region", "region_code", "990000", "region_code", "BAD_REGION_CODE"),
     ("bad serial", "serial", "abc", "serial", "BAD_SERIAL"),
@@ -165,6 +167,25 @@ def test_bad_input_gets_field_level_errors(
     assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT, what
     _, violations = error_details(caught.value)
     assert (field, reason) in violations, violations
+
+
+def test_long_bad_input_is_answered_with_its_error_not_a_metadata_overflow(running: RunningGateway) -> None:
+    """An error echoes what was sent; a status travels in the trailers, which the client refuses past 16 KiB: long
+    values are clipped and at most MAX_VIOLATIONS violations are sent (found by an independent client)."""
+    from gateway.api.errors import MAX_VIOLATIONS
+
+    with pytest.raises(grpc.RpcError) as long_type:
+        issue(running, _bad(unique(samples.business_license(61)), "type_code", "T" * 10_000))
+    assert long_type.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert ("type_code", "UNKNOWN_LICENSE_TYPE") in error_details(long_type.value)[1]
+    record = unique(samples.business_license(62))
+    record["fields"].update({f"unknown_field_{n:03d}_" + "x" * 50: "v" for n in range(300)})
+    with pytest.raises(grpc.RpcError) as many:
+        issue(running, record)
+    assert many.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    _, violations = error_details(many.value)
+    assert len(violations) == MAX_VIOLATIONS and all(reason == "UNKNOWN_FIELD" for _, reason in violations)
+    assert f"(and {300 - MAX_VIOLATIONS} more bad fields)" in (many.value.details() or "")
 
 
 def test_validity_end_required_for_expiring_types(running: RunningGateway) -> None:
@@ -472,3 +493,12 @@ def test_issuer_watch_sees_only_its_own_licenses(running: RunningGateway) -> Non
         for reply in stream:
             assert reply.event.issuer_code == CIVIL
     assert caught.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+
+
+@pytest.mark.parametrize("cursor", ["abc", "-1", "²", "٣", "1" * 20])
+def test_a_cursor_that_no_event_gave_is_refused(running: RunningGateway, cursor: str) -> None:
+    stream = running.issuance(MARKET).WatchLicenseChanges(issuance_pb2.WatchLicenseChangesRequest(cursor=cursor))
+    with pytest.raises(grpc.RpcError) as caught:
+        next(iter(stream))
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT  # "²" was INTERNAL, "٣" cursor 3
+    assert ("cursor", "BAD_CURSOR") in error_details(caught.value)[1]

@@ -281,3 +281,17 @@ def test_an_expired_seal_cannot_seal(running: RunningGateway) -> None:
     assert error_details(caught.value)[0].reason == "SEAL_EXPIRED"
     got = seals(running, MARKET).GetSeal(seal_pb2.GetSealRequest(seal_id=seal.seal_id)).seal
     assert got.status == seal_pb2.SEAL_STATUS_EXPIRED
+
+
+def test_concurrent_registrations_with_one_request_id_make_one_seal(running: RunningGateway) -> None:
+    """The same request_id sent at once from several threads: one seal, every call answered with it (the losers
+    got INTERNAL from the unique constraint; found by an independent client), and no stray key left behind."""
+    import concurrent.futures
+
+    request = seal_pb2.RegisterSealRequest(request_id="seal-race-" + uuid.uuid4().hex, name="并发章")
+    keys = running.data_dir / "keys"
+    before = set(keys.iterdir())
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(lambda _: seals(running, MARKET).RegisterSeal(request).seal, range(4)))
+    assert len({a.seal_id for a in answers}) == 1
+    assert len(set(keys.iterdir()) - before) == 1
