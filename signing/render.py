@@ -92,6 +92,28 @@ class RenderError(SigningError):
     """A license cannot be drawn: a font cannot be read, or the content does not fit on one page."""
 
 
+FIT_CHECK_CHARACTERS = 600
+"""Printed values shorter than this in all fit every template at its largest size with room to spare (a test
+fills each bootstrap type to it), so ``fits`` lays out only longer ones: the check costs no more than a length."""
+
+
+def fits(content: LicenseContent, license_type: LicenseType, *, font: Path | None = None) -> bool:
+    """Whether ``content`` can be drawn on one page (``render_license_pdf`` would not raise RenderError for its
+    size): checked when a license is issued, so that one whose document is drawn later (batches) can be drawn."""
+    rows = _rows(content, license_type)
+    if sum(len(label) + len(value) for label, value in rows) < FIT_CHECK_CHARACTERS:
+        return True
+    try:
+        _fit_table(rows, _fonts(font if font is not None else find_cjk_font()))
+    except DoesNotFit:
+        return False
+    return True
+
+
+class DoesNotFit(RenderError):
+    """The content does not fit on one page even at ``MIN_FONT_SIZE``."""
+
+
 def render_license_pdf(
     content: LicenseContent,
     license_type: LicenseType,
@@ -258,7 +280,7 @@ def _fit_table(rows: list[tuple[str, str]], fonts: _Fonts) -> _Table:
             rows_padded = tuple(_Row(label=row.label, value=row.value, height=row.height + 2 * pad_y) for row in laid)
             return _Table(size=size, pad_y=pad_y, label_width=label_width, rows=rows_padded)
         size -= _SIZE_STEP
-    raise RenderError(f"the license's fields do not fit on one page even at {MIN_FONT_SIZE} pt")
+    raise DoesNotFit(f"the license's fields do not fit on one page even at {MIN_FONT_SIZE} pt")
 
 
 def _wrap(text: str, fonts: _Fonts, size: float, width: float) -> list[str]:

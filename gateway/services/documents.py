@@ -20,13 +20,19 @@ import hashlib
 from sqlalchemy.exc import IntegrityError
 
 from gateway.domain.catalog import Catalog
-from gateway.domain.errors import NotFoundError, PermissionDeniedError
+from gateway.domain.errors import (
+    ConflictError,
+    FieldViolation,
+    InvalidRequestError,
+    NotFoundError,
+    PermissionDeniedError,
+)
 from gateway.domain.model import Clock, License, LicenseContent, Member, Role
 from gateway.domain.seals import DocumentSource, LicenseDocument
 from gateway.services.seals import SealService
 from gateway.store.database import Database
 from signing.qr import QrClaims, encode_qr
-from signing.render import SEAL_BOX, render_license_pdf
+from signing.render import SEAL_BOX, DoesNotFit, fits, render_license_pdf
 
 ISSUE_REASON = "电子证照签发"
 
@@ -38,6 +44,25 @@ class DocumentService:
         self._seals = seals
         self._clock = clock
 
+    def check_printable(self, content: LicenseContent) -> None:
+        """InvalidRequestError when ``content``'s printed form would not fit on one page (its longest value
+        named), before anything is stored: a batch-issued license's document is drawn later and must then succeed."""
+        if fits(content, self._catalog.license_type(content.type_code)):
+            return
+        values = {f"fields.{key}": value for key, value in content.fields.items()}
+        values["holder.name"] = content.holder.name
+        longest = max(values, key=lambda key: len(values[key]))
+        raise InvalidRequestError(
+            [
+                FieldViolation(
+                    field=longest,
+                    reason="TOO_LONG_FOR_DOCUMENT",
+                    description=f"the printed license does not fit on one page even in its smallest type; "
+                    f"{longest} has {len(values[longest])} characters",
+                )
+            ]
+        )
+
     def make(self, issuer: Member, content: LicenseContent, supplied: bytes | None = None) -> LicenseDocument:
         """Seal ``supplied``, or draw and seal ``content``, with the issuer's current seal; nothing is stored."""
         seal = self._seals.current(issuer.code, for_pdf=True)
@@ -47,9 +72,14 @@ class DocumentService:
         else:
             now = self._clock.now()
             qr = encode_qr(self._seals.key(seal), QrClaims.of(content, issued_at=now))
-            drawn = render_license_pdf(
-                content, self._catalog.license_type(content.type_code), issuer_name=issuer.name, qr_text=qr
-            )
+            try:
+                drawn = render_license_pdf(
+                    content, self._catalog.license_type(content.type_code), issuer_name=issuer.name, qr_text=qr
+                )
+            except DoesNotFit as exc:  # a license stored before issuing checked it (``check_printable``)
+                raise ConflictError(
+                    f"the license's printed form cannot be drawn: {exc}", reason="DOES_NOT_FIT"
+                ) from exc
             pdf = self._seals.apply(seal, drawn, reason=ISSUE_REASON, box=SEAL_BOX)
             source = DocumentSource.RENDERED
         return LicenseDocument(

@@ -97,6 +97,10 @@ class DocumentMaker(Protocol):
         """Seal ``supplied``, or draw and seal ``content``; raise a ZzgwError (e.g. TSA_UNAVAILABLE) otherwise."""
         ...
 
+    def check_printable(self, content: LicenseContent) -> None:
+        """Raise InvalidRequestError when ``content``'s printed form could not be drawn (too long for its page)."""
+        ...
+
 
 class ChangeSignal:
     """Wakes watchers in this process when a change commits; watchers also poll, for other processes."""
@@ -235,7 +239,10 @@ class IssuanceService:
             try:
                 valid = validate_issue(item.draft, self._catalog, caller, on)
                 key = key or self._keys.record_key(caller.code)
-                item.license = self._prepare(caller, item.draft, valid, key, now)
+                license = self._prepare(caller, item.draft, valid, key, now)
+                if self._documents is not None and not item.supplied:  # drawn now or when first asked for
+                    self._documents.check_printable(license.content)
+                item.license = license
             except ZzgwError as exc:
                 item.error = exc
         self._make_documents(caller, pending, draw)
@@ -395,6 +402,8 @@ class IssuanceService:
         valid = validate_issue(_amended_draft(old, amendment, on), self._catalog, caller, on)
         new_id = str(LicenseId.parse(old.license_id).next_version())
         content = _content(valid, new_id, caller.code, version=old.content.version + 1)
+        if self._documents is not None:
+            self._documents.check_printable(content)
         seal = seal_record(self._keys.record_key(caller.code), content.record_mapping())
         new = License(
             content=content,

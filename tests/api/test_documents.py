@@ -112,6 +112,32 @@ def test_a_bad_document_fails_the_issue_and_writes_nothing(running: RunningGatew
         assert lookup.value.code() == grpc.StatusCode.NOT_FOUND
 
 
+def test_a_license_whose_printed_form_cannot_fit_is_refused_before_it_is_stored(running: RunningGateway) -> None:
+    """The catalog allows a 经营范围 of 4,000 characters; about half of that fits the page. Issuing such a license
+    answered INTERNAL, and in a batch (drawn later) it was stored and its document failed on every request (found
+    by an independent client): now the field is named, alone and in a batch, and nothing is stored."""
+    record = unique(samples.business_license(14))
+    record["fields"]["business_scope"] = "范" * 4000
+    with pytest.raises(grpc.RpcError) as caught:
+        stub(running).IssueLicense(issue_request(record))
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert ("fields.business_scope", "TOO_LONG_FOR_DOCUMENT") in error_details(caught.value)[1]
+    batch = issuance_pb2.BatchIssueLicensesRequest(
+        licenses=[issue_request(record), issue_request(unique(samples.business_license(15)))]
+    )
+    (response,) = stub(running).BatchIssueLicenses(iter([batch]))
+    refused, issued = response.results
+    assert [(e.field, e.reason) for e in refused.error.field_errors] == [
+        ("fields.business_scope", "TOO_LONG_FOR_DOCUMENT")
+    ]
+    assert not issued.HasField("error") and document_of(running, issued.license.license_id).pdf
+    with pytest.raises(grpc.RpcError) as lookup:
+        stub(running).GetLicense(
+            issuance_pb2.GetLicenseRequest(type_code=record["type_code"], license_number=record["license_number"])
+        )
+    assert lookup.value.code() == grpc.StatusCode.NOT_FOUND
+
+
 def test_the_same_request_with_another_document_is_a_conflict(running: RunningGateway) -> None:
     request = new_request(14, document=license_pdf(running))
     first = stub(running).IssueLicense(request)

@@ -17,7 +17,17 @@ from gateway.bootstrap import samples
 from gateway.domain.catalog import Catalog, LicenseType
 from gateway.domain.model import LicenseContent
 from signing.errors import SigningError
-from signing.render import PAGE_SIZE, QR_BOX, SEAL_BOX, RenderError, render_license_pdf
+from signing.render import (
+    FIT_CHECK_CHARACTERS,
+    PAGE_SIZE,
+    QR_BOX,
+    SEAL_BOX,
+    DoesNotFit,
+    RenderError,
+    _rows,
+    fits,
+    render_license_pdf,
+)
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 CATALOG = Catalog.from_mapping(json.loads((ROOT / "gateway/bootstrap/catalog.json").read_text()))
@@ -193,9 +203,33 @@ def test_long_business_scope_wraps_on_one_page(business: LicenseContent) -> None
 
 def test_scope_too_long_for_one_page_is_refused() -> None:
     long = content_of(samples.business_license(1), MARKET, business_scope="经营" * 3000)
-    with pytest.raises(RenderError, match="one page") as caught:
+    with pytest.raises(DoesNotFit, match="one page") as caught:
         render(long)
-    assert isinstance(caught.value, SigningError)
+    assert isinstance(caught.value, RenderError) and isinstance(caught.value, SigningError)
+    assert not fits(long, license_type(long))
+
+
+@pytest.mark.parametrize("spread", [True, False], ids=["spread over every field", "in one field"])
+@pytest.mark.parametrize("code", [t.code for t in CATALOG.license_types.values()])
+def test_what_fits_skips_always_fits(code: str, spread: bool) -> None:
+    """``fits`` lays out only content of FIT_CHECK_CHARACTERS or more: every type, filled to just under that, in
+    one field or spread over all its text fields, is drawn on one page."""
+    import dataclasses
+
+    license_type = CATALOG.license_type(code)
+    text_fields = [
+        f.key for f in license_type.fields if f.value_type.value == "STRING" and f.sensitivity.value != "SECRET"
+    ]
+    base = content_of(samples.business_license(1), MARKET)
+    empty = dataclasses.replace(base, type_code=code, fields={key: "字" for key in text_fields})
+    budget = FIT_CHECK_CHARACTERS - 1 - sum(len(label) + len(value) for label, value in _rows(empty, license_type))
+    fields = dict(empty.fields)
+    targets = text_fields if spread else text_fields[:1]
+    for n, key in enumerate(targets):
+        fields[key] += "字" * (budget // len(targets) + (1 if n < budget % len(targets) else 0))
+    full = dataclasses.replace(empty, fields=fields)
+    assert sum(len(label) + len(value) for label, value in _rows(full, license_type)) == FIT_CHECK_CHARACTERS - 1
+    render(full)  # no DoesNotFit
 
 
 def test_same_input_same_bytes(business: LicenseContent, business_pdf: bytes) -> None:
