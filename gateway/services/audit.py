@@ -103,15 +103,13 @@ class AuditTrail:
         with self._db.unit_of_work() as uow:
             checkpoints = {c.seq: c for c in uow.audit.checkpoints()}
             first = uow.audit.first()
+
+        def broken(records: int, seq: int, reason: str) -> ChainCheck:
+            return ChainCheck(ok=False, records=records, checkpoints=len(checkpoints), first_broken=seq, reason=reason)
+
         for checkpoint in checkpoints.values():
             if not self._signed(checkpoint):
-                return ChainCheck(
-                    ok=False,
-                    records=0,
-                    checkpoints=len(checkpoints),
-                    first_broken=checkpoint.seq,
-                    reason="CHECKPOINT_SIGNATURE_INVALID",
-                )
+                return broken(0, checkpoint.seq, "CHECKPOINT_SIGNATURE_INVALID")
         if first is None:
             return ChainCheck(ok=True, records=0, checkpoints=len(checkpoints))
         start_seq = first.seq - 1
@@ -120,9 +118,7 @@ class AuditTrail:
         else:  # pruned: the first remaining record must follow a signed checkpoint
             anchor = checkpoints.get(start_seq)
             if anchor is None:
-                return ChainCheck(
-                    ok=False, records=0, checkpoints=len(checkpoints), first_broken=first.seq, reason="GAP"
-                )
+                return broken(0, first.seq, "GAP")
             start_hash = anchor.hash
         checker = ChainChecker(start_seq, start_hash)
         after = start_seq
@@ -134,31 +130,16 @@ class AuditTrail:
             checker.feed(page, checkpoints)
             after = page[-1].seq
         if checker.broken is not None:
-            seq, reason = checker.broken
-            return ChainCheck(
-                ok=False, records=checker.records, checkpoints=len(checkpoints), first_broken=seq, reason=reason
-            )
+            return broken(checker.records, *checker.broken)
         first_due = (start_seq // self._every + 1) * self._every
         for seq in range(first_due, checker.last_seq + 1, self._every):
             if seq not in checkpoints:  # deleted with the checkpoint, the chain could be rewritten without the key
-                return ChainCheck(
-                    ok=False,
-                    records=checker.records,
-                    checkpoints=len(checkpoints),
-                    first_broken=seq,
-                    reason="CHECKPOINT_MISSING",
-                )
+                return broken(checker.records, seq, "CHECKPOINT_MISSING")
         for seq, checkpoint in sorted(checkpoints.items()):
             if seq <= start_seq:
                 continue
             if seq > checker.last_seq or checker.hash_of(seq) != checkpoint.hash:
-                return ChainCheck(
-                    ok=False,
-                    records=checker.records,
-                    checkpoints=len(checkpoints),
-                    first_broken=seq,
-                    reason="CHECKPOINT_MISMATCH",
-                )
+                return broken(checker.records, seq, "CHECKPOINT_MISMATCH")
         return ChainCheck(ok=True, records=checker.records, checkpoints=len(checkpoints))
 
     def list(

@@ -188,6 +188,17 @@ def data(
     )
 
 
+def revoke(running: RunningGateway, license_id: str) -> None:
+    running.issuance(MARKET).ChangeLicenseStatus(
+        issuance_pb2.ChangeLicenseStatusRequest(
+            request_id="rv-" + uuid.uuid4().hex,
+            license_id=license_id,
+            action=issuance_pb2.STATUS_ACTION_REVOKE,
+            reason="吊销",
+        )
+    )
+
+
 def denied(call: Any) -> tuple[str, dict[str, str]]:
     """Run ``call``; it must fail with PERMISSION_DENIED. Returns the reason and the ErrorInfo metadata."""
     with pytest.raises(grpc.RpcError) as caught:
@@ -329,12 +340,7 @@ def test_materials_the_applicant_has_no_license_for_are_listed_as_missing(runnin
 
 def test_a_revoked_license_is_listed_with_its_status_and_counts_as_missing(running: RunningGateway) -> None:
     license_id, uscc = business_license(running, 3, batch=True)
-    running.issuance(MARKET).ChangeLicenseStatus(
-        issuance_pb2.ChangeLicenseStatusRequest(
-            request_id="rv-" + uuid.uuid4().hex, license_id=license_id, action=issuance_pb2.STATUS_ACTION_REVOKE,
-            reason="吊销",
-        )
-    )  # fmt: skip
+    revoke(running, license_id)
     listed = sharing(running).ListHolderLicenses(
         sharing_pb2.ListHolderLicensesRequest(use=FPSL, holder_code_type="001", holder_code=uscc)
     )
@@ -369,12 +375,7 @@ def test_a_record_changed_behind_the_gateways_back_is_not_shared(running: Runnin
     assert not form.values
 
     revived, _ = business_license(running, 8, batch=True)
-    running.issuance(MARKET).ChangeLicenseStatus(
-        issuance_pb2.ChangeLicenseStatusRequest(
-            request_id="rv-" + uuid.uuid4().hex, license_id=revived, action=issuance_pb2.STATUS_ACTION_REVOKE,
-            reason="吊销",
-        )
-    )  # fmt: skip
+    revoke(running, revived)
     with running.gateway.db.engine.begin() as connection:
         connection.execute(text("UPDATE licenses SET status = 'ACTIVE' WHERE license_id = :id"), {"id": revived})
     running.gateway.feed.committed([f"license:{revived}"])  # type: ignore[union-attr]
