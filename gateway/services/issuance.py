@@ -557,6 +557,11 @@ class IssuanceService:
             raise _reused(request_id)
         stored = uow.licenses.get(prior.license_id)
         assert stored is not None
+        if prior.kind == ChangeKind.STATUS_CHANGED.value and prior.at is not None:
+            # the answer the change gave, not the license as later changes left it: a retry must not read as undone
+            return dataclasses.replace(
+                stored, status=LicenseStatus(prior.status), status_reason=prior.reason, status_changed_at=prior.at
+            )
         return stored
 
     def _get_stored(self, license_id: str) -> License:

@@ -72,6 +72,11 @@ class PriorRequest:
 
     digest: str
     license_id: str
+    kind: str = ""
+    status: str = ""
+    reason: str = ""
+    at: dt.datetime | None = None
+    """What the write's event recorded: its kind, and the status, reason and time it left the license with."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -241,12 +246,25 @@ class LicenseRepository:
         found: dict[str, PriorRequest] = {}
         for chunk in _chunks(list(set(request_ids)), 500):
             rows = self._s.execute(
-                select(_E.c.request_id, _E.c.request_digest, _E.c.license_id).where(
-                    _E.c.actor == actor, _in(self._s, _E.c.request_id, chunk)
-                )
+                select(
+                    _E.c.request_id,
+                    _E.c.request_digest,
+                    _E.c.license_id,
+                    _E.c.kind,
+                    _E.c.status,
+                    _E.c.reason,
+                    _E.c.occurred_at,
+                ).where(_E.c.actor == actor, _in(self._s, _E.c.request_id, chunk))
             ).all()
             for r in rows:
-                found[r.request_id] = PriorRequest(digest=r.request_digest or "", license_id=r.license_id)
+                found[r.request_id] = PriorRequest(
+                    digest=r.request_digest or "",
+                    license_id=r.license_id,
+                    kind=r.kind,
+                    status=r.status,
+                    reason=r.reason or "",
+                    at=_utc(r.occurred_at),
+                )
         return found
 
     def append_events(self, events: Sequence[NewEvent]) -> None:

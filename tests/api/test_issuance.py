@@ -502,3 +502,30 @@ def test_a_cursor_that_no_event_gave_is_refused(running: RunningGateway, cursor:
         next(iter(stream))
     assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT  # "²" was INTERNAL, "٣" cursor 3
     assert ("cursor", "BAD_CURSOR") in error_details(caught.value)[1]
+
+
+def test_a_replayed_status_change_answers_as_the_change_did(running: RunningGateway) -> None:
+    """A retried SUSPEND after someone RESUMEd the license answers SUSPENDED, as the first answer did: read as the
+    license is now (ACTIVE), a retrying client could not tell whether its change happened (found by an independent
+    client)."""
+    license_id = issue(running, unique(samples.business_license(63))).license.license_id
+    suspend = issuance_pb2.ChangeLicenseStatusRequest(
+        request_id="st-" + uuid.uuid4().hex,
+        license_id=license_id,
+        action=issuance_pb2.STATUS_ACTION_SUSPEND,
+        reason="整改",
+    )
+    first = running.issuance(MARKET).ChangeLicenseStatus(suspend).license
+    running.issuance(MARKET).ChangeLicenseStatus(
+        issuance_pb2.ChangeLicenseStatusRequest(
+            request_id="st-" + uuid.uuid4().hex, license_id=license_id, action=issuance_pb2.STATUS_ACTION_RESUME,
+            reason="整改完成",
+        )
+    )  # fmt: skip
+    again = running.issuance(MARKET).ChangeLicenseStatus(suspend).license
+    assert (
+        (again.status, again.status_reason) == (first.status, "整改") == (common_pb2.LICENSE_STATUS_SUSPENDED, "整改")
+    )
+    assert again.status_changed_at == first.status_changed_at
+    now = running.issuance(MARKET).GetLicense(issuance_pb2.GetLicenseRequest(license_id=license_id)).license
+    assert now.status == common_pb2.LICENSE_STATUS_ACTIVE
