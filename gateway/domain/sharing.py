@@ -90,6 +90,7 @@ class Reason(enum.StrEnum):
     CONSENT_OTHER_MATTER = "CONSENT_OTHER_MATTER"
     CONSENT_OTHER_GRANTEE = "CONSENT_OTHER_GRANTEE"
     CONSENT_OTHER_HOLDER = "CONSENT_OTHER_HOLDER"
+    RECORD_NOT_INTACT = "RECORD_NOT_INTACT"
 
     @property
     def detail(self) -> str:
@@ -108,6 +109,7 @@ _DETAILS = {
     Reason.NO_PURPOSE: "未说明用证事由",
     Reason.MATTER_NOT_FOR_TYPE: "该事项的材料清单不包含此类证照",
     Reason.NOT_SHARED: "不予共享；持证人出示的证照仍可核验",
+    Reason.RECORD_NOT_INTACT: "登记记录未通过校验（可能在库中被改动），不予共享",
     Reason.SECRET: "该信息项不对外提供",
     Reason.NEEDS_AUTHORIZATION: "有条件共享，需发证部门审批或持证人授权",
     Reason.FIELD_NOT_APPROVED: "审批未包含该信息项",

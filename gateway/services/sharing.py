@@ -60,6 +60,7 @@ from gateway.domain.model import CHINA_TZ, Clock, License, LicenseStatus, Member
 from gateway.domain.seals import LicenseDocument
 from gateway.domain.sharing import (
     Access,
+    AccessState,
     Approval,
     ApprovalState,
     Basis,
@@ -67,6 +68,7 @@ from gateway.domain.sharing import (
     Decision,
     Deny,
     Permit,
+    Reason,
     access_state,
     decide,
 )
@@ -314,9 +316,18 @@ class SharingService:
                     consents=consents,
                     now=now,
                 )
+                finding = self._record_check(license) if self._record_check is not None else PASSED
+                if finding.result is not CheckResult.PASSED:  # listed as it is, but not as something to read
+                    access = Access(
+                        state=AccessState.NOT_SHARED,
+                        reason=Reason.RECORD_NOT_INTACT,
+                        detail=f"{Reason.RECORD_NOT_INTACT.detail}（{finding.reason}）",
+                    )
                 entries.append(HolderEntry(license=license, status=license.effective_status(on), access=access))
         usable = {
-            e.license.content.type_code for e in entries if _usable(e.license, e.status, on) and self._intact(e.license)
+            e.license.content.type_code
+            for e in entries
+            if _usable(e.license, e.status, on) and e.access.reason is not Reason.RECORD_NOT_INTACT
         }
         missing = tuple(m for m in matter.materials if m.type_code not in usable)
         self._records.write(record.entry(_Outcome(permitted=True, reason=f"licenses={len(entries)}"), "LISTED"))

@@ -369,6 +369,9 @@ def test_a_record_changed_behind_the_gateways_back_is_not_shared(running: Runnin
         sharing_pb2.ListHolderLicensesRequest(use=FPSL, holder_code_type="001", holder_code=uscc)
     )
     assert [m.type_code for m in listed.missing] == [BUSINESS_LICENSE]
+    (entry,) = listed.licenses  # listed, but not offered as something to read
+    assert (entry.access_state, entry.reason) == (sharing_pb2.ACCESS_STATE_NOT_SHARED, "RECORD_NOT_INTACT")
+    assert "RECORD_ALTERED" in entry.detail
     form = sharing(running, HR).PrefillForm(
         sharing_pb2.PrefillFormRequest(use=SBDJ, holder_code_type="001", holder_code=uscc, field_keys=["company_name"])
     )
