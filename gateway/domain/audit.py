@@ -1,6 +1,7 @@
 """The audit trail (用证记录): one access record per answered use of a license, in a hash chain.
 
-Every verification, sharing and authorisation call that is answered appends exactly one record: who called (member
+Every verification, sharing and authorisation call that is answered appends exactly one record (a form filled from
+several licenses one per license, written together): who called (member
 and the clerk's operator id), for which matter and purpose, about which license or holder, what was decided and why,
 and when. Records are numbered from 1 without gaps and chained: record n carries ``prev_hash`` (record n-1's hash,
 32 zero bytes for record 1) and

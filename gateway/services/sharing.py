@@ -10,7 +10,8 @@ and the consent whose code the caller presents. Nothing is cached, so decisions,
 at the next call.
 
 **The audit trail.** Every call that reaches the policy appends exactly one access record before it is answered,
-a policy denial (PERMISSION_DENIED, decision DENY with the policy's reason) included. Calls that use no consent
+a policy denial (PERMISSION_DENIED, decision DENY with the policy's reason) included; a form filled from several
+licenses appends one per license, together, so that each issuer sees the use of its own. Calls that use no consent
 append their record through a ``GroupWriter`` (many calls, one transaction; each caller waits for its commit).
 A call that uses a consent counts the use and appends its record in one transaction: the count is an atomic
 ``UPDATE … SET uses_left = uses_left - 1 WHERE … uses_left > 0 AND withdrawn_at IS NULL``, so of two concurrent uses
@@ -242,6 +243,9 @@ class _Outcome:
     """What a denied call raises (None when a denial is still an answer, as for a form nothing could fill)."""
     license: License | None = None
     """The license the record names, when the call is about a holder and used exactly one license."""
+    licenses: tuple[License, ...] = ()
+    """The licenses a call about a holder used, when several (a form filled from two issuers' licenses): the call
+    leaves one record per license, each naming its own, so every issuer sees the use of its license."""
 
 
 def _outcome(decision: Decision) -> _Outcome:
@@ -277,7 +281,7 @@ class SharingService:
         self._audit = audit
         self._documents = documents
         self._stamper = stamper
-        self._records: GroupWriter[AuditEntry, AuditEntry, None] = GroupWriter(
+        self._records: GroupWriter[list[AuditEntry], list[AuditEntry], None] = GroupWriter(
             db, self._append, name="sharing-audit", retry=audit.stale_head
         )
 
@@ -330,7 +334,7 @@ class SharingService:
             if _usable(e.license, e.status, on) and e.access.reason is not Reason.RECORD_NOT_INTACT
         }
         missing = tuple(m for m in matter.materials if m.type_code not in usable)
-        self._records.write(record.entry(_Outcome(permitted=True, reason=f"licenses={len(entries)}"), "LISTED"))
+        self._records.write(record.entries(_Outcome(permitted=True, reason=f"licenses={len(entries)}"), "LISTED"))
         return HolderListing(entries=tuple(entries), missing=missing)
 
     def license_data(self, caller: Member, use: UseContext, license_id: str, *, consent_code: str = "") -> LicenseData:
@@ -507,7 +511,7 @@ class SharingService:
         """
         result, outcome = judge(consents)
         if not outcome.consent_id:
-            self._records.write(record.entry(outcome))
+            self._records.write(record.entries(outcome))
             return result, outcome, None
         with self._db.unit_of_work(write=True) as uow:
             left = uow.consents.use(outcome.consent_id, record.at)
@@ -516,7 +520,7 @@ class SharingService:
                 result, outcome = judge([_consent(fresh)] if fresh else [])
                 if outcome.consent_id:  # the store says it is spent, the policy says it is not: never guess
                     raise ConflictError("the consent changed during the call; try again", reason="CONSENT_CHANGED")
-            self._audit.append(uow, [record.entry(outcome)])
+            self._audit.append(uow, record.entries(outcome))
             uow.commit()
         return result, outcome, left
 
@@ -525,15 +529,16 @@ class SharingService:
 
     def _refuse(self, record: _Record, error: ZzgwError) -> None:
         """Record a denial the service makes itself (not the policy), then raise it."""
-        self._records.write(record.entry(_Outcome(permitted=False, reason=error.reason, error=error)))
+        self._records.write(record.entries(_Outcome(permitted=False, reason=error.reason, error=error)))
         raise error
 
     def _document(self, license: License) -> LicenseDocument:
         assert self._documents is not None
         return self._documents.document(license)  # a batch-issued license's is made on first request (ADR 0003)
 
-    def _append(self, uow: AppendWork, entries: Sequence[AuditEntry]) -> None:
-        self._audit.append(uow, entries)
+    def _append(self, uow: AppendWork, calls: Sequence[list[AuditEntry]]) -> None:
+        """The records of a group of calls, each call's together (several when it used several licenses)."""
+        self._audit.append(uow, [entry for entries in calls for entry in entries])
 
 
 class _Record:
@@ -556,21 +561,25 @@ class _Record:
         self._license = license
         self._holder_code = holder_code
 
-    def entry(self, outcome: _Outcome, decision: str = "") -> AuditEntry:
-        license = self._license or outcome.license
-        return AuditEntry(
-            at=self.at,
-            caller=self._caller.code,
-            operator=self._use.operator,
-            action=self._action,
-            matter_code=self._use.matter_code,
-            purpose=self._use.purpose,
-            license_id=license.license_id if license else "",
-            issuer_code=license.content.issuer_code if license else "",
-            holder_code=license.content.holder.code if license else self._holder_code,
-            decision=decision or ("PERMIT" if outcome.permitted else "DENY"),
-            reason=outcome.reason[:64],
-        )
+    def entries(self, outcome: _Outcome, decision: str = "") -> list[AuditEntry]:
+        """The call's access record; one per license when it used several (``_Outcome.licenses``)."""
+        licenses: Sequence[License | None] = outcome.licenses or [self._license or outcome.license]
+        return [
+            AuditEntry(
+                at=self.at,
+                caller=self._caller.code,
+                operator=self._use.operator,
+                action=self._action,
+                matter_code=self._use.matter_code,
+                purpose=self._use.purpose,
+                license_id=license.license_id if license else "",
+                issuer_code=license.content.issuer_code if license else "",
+                holder_code=license.content.holder.code if license else self._holder_code,
+                decision=decision or ("PERMIT" if outcome.permitted else "DENY"),
+                reason=outcome.reason[:64],
+            )
+            for license in licenses
+        ]
 
 
 # --- documents ----------------------------------------------------------------------------------------------------
@@ -665,6 +674,7 @@ class _Filler:
         form = _Form(values=tuple(values), unfilled=tuple(unfilled), remedy=remedy)
         used = {v.license_id for v in values}
         single = self._licenses[values[0].type_code] if len(used) == 1 else None
+        several = tuple(lic for lic in self._licenses.values() if lic.license_id in used) if single is None else ()
         if not values:
             policy = next((u.reason for u in unfilled if u.reason not in _FORM_REASONS), "")
             return form, _Outcome(permitted=False, reason=policy or "NOTHING_FILLED")
@@ -672,7 +682,7 @@ class _Filler:
         if any(v.basis is Basis.CONDITIONAL_CONSENT for v in values):
             consent_id = next(d.consent_id for d in decisions.values() if isinstance(d, Permit) and d.consent_id)
         reason = f"filled={len(values)}/{len(self._keys)}"
-        return form, _Outcome(permitted=True, reason=reason, consent_id=consent_id, license=single)
+        return form, _Outcome(permitted=True, reason=reason, consent_id=consent_id, license=single, licenses=several)
 
     def _one(self, key: str, decisions: dict[str, Decision]) -> tuple[PrefilledValue | None, UnfilledKey | None, str]:
         """The value for ``key``, or why there is none and how to get it."""

@@ -45,6 +45,7 @@ from tests.api.test_audit import record_count
 from tests.api.test_issuance import unique
 from tests.conftest import (
     ADMIN,
+    CIVIL,
     MARKET,
     PASSPHRASE,
     POLICE,
@@ -60,6 +61,7 @@ TRAFFIC = "11370100993701038J"  # 公安局交通警察支队: an issuer only
 HR = "11370100993701070X"  # 济南市人力资源和社会保障局: issuer and consumer (社保登记)
 EXIT = "11370100993701046D"  # 出入境管理支队: issues 护照
 ID_CARD = samples.ID_CARD
+MARRIAGE = samples.MARRIAGE
 BUSINESS_LICENSE = samples.BUSINESS_LICENSE
 PASSPORT = "111000009910000279001"
 
@@ -750,3 +752,40 @@ def test_roles(running: RunningGateway) -> None:
     assert denied(lambda: data(running, license_id, member=TRAFFIC))[0] == "NOT_A_CONSUMER"
     (record, *_) = records_of(running, uscc_of(running, license_id))
     assert (record.caller, record.decision, record.reason) == (TRAFFIC, "DENY", "NOT_A_CONSUMER")
+
+
+def test_a_form_filled_from_two_issuers_licenses_is_on_both_issuers_trails(running: RunningGateway) -> None:
+    """One record per license the form used, each naming its own, so that each issuer lists the use of its license
+    (one record naming none left both issuers blind; found by an independent client)."""
+    real_estate = "123701009937011183"  # 济南市不动产登记中心
+    code, born = person()
+    card = id_card(running, code, born).license
+    record = samples.marriage_certificate(random.randrange(1000))
+    record = {
+        **record,
+        "request_id": f"mc-{uuid.uuid4().hex}",
+        "license_number": f"J370102-2019-{random.randrange(10**6):06d}",
+        "holder": {**record["holder"], "code": code},
+        "fields": {**record["fields"], "husband_citizen_id": code},
+    }
+    marriage = running.issuance(CIVIL).IssueLicense(issue_request(record)).license
+    use = verification_pb2.UseContext(matter_code="370100-BDCZY-001", purpose="不动产转移登记：两证填表")
+    consent = grant(running, code, grantee=real_estate, matter=use.matter_code, type_codes=(ID_CARD, MARRIAGE))
+    form = sharing(running, real_estate).PrefillForm(
+        sharing_pb2.PrefillFormRequest(
+            use=use,
+            holder_code_type="111",
+            holder_code=code,
+            field_keys=["citizen_id", "registration_date"],
+            consent_code=consent.code,
+        )
+    )
+    assert {v.license_id for v in form.values} == {card.license_id, marriage.license_id}
+    mine = [r for r in records_of(running, code) if r.action == "PREFILL_FORM"]
+    assert sorted(r.license_id for r in mine) == sorted([card.license_id, marriage.license_id])
+    assert len({r.reason for r in mine}) == 1  # the same call
+    for issuer, license_id in ((POLICE, card.license_id), (CIVIL, marriage.license_id)):
+        listed = audit_pb2_grpc.AuditServiceStub(running.channel(issuer)).ListAccessRecords(
+            audit_pb2.ListAccessRecordsRequest(limit=50)
+        )
+        assert any(r.action == "PREFILL_FORM" and r.license_id == license_id for r in listed.records), issuer
