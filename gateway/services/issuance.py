@@ -399,6 +399,18 @@ class IssuanceService:
         check_amendable(old.status)
         now = self._clock.now()
         on = today(self._clock)
+        ended = old.content.valid_until
+        if amendment.valid_until is None and not amendment.issue_date and ended is not None and ended < on:
+            raise InvalidLicenseError(  # said plainly: the validity check would blame a valid_until nobody sent
+                [
+                    FieldViolation(
+                        field="valid_until",
+                        reason="LICENSE_EXPIRED",
+                        description=f"the license expired on {ended.isoformat()}: an amendment issued today needs "
+                        "a new valid_until (or an issue_date within the old validity)",
+                    )
+                ]
+            )
         valid = validate_issue(_amended_draft(old, amendment, on), self._catalog, caller, on)
         new_id = str(LicenseId.parse(old.license_id).next_version())
         content = _content(valid, new_id, caller.code, version=old.content.version + 1)

@@ -529,3 +529,22 @@ def test_a_replayed_status_change_answers_as_the_change_did(running: RunningGate
     assert again.status_changed_at == first.status_changed_at
     now = running.issuance(MARKET).GetLicense(issuance_pb2.GetLicenseRequest(license_id=license_id)).license
     assert now.status == common_pb2.LICENSE_STATUS_ACTIVE
+
+
+def test_amending_an_expired_license_without_dates_says_it_expired(running: RunningGateway) -> None:
+    record = {**unique(samples.food_permit(64)), "issue_date": "2020-01-01", "valid_until": "2021-01-01"}
+    old = issue(running, record).license
+
+    def amend(**extra: str) -> issuance_pb2.AmendLicenseResponse:
+        return running.issuance(MARKET).AmendLicense(
+            issuance_pb2.AmendLicenseRequest(
+                request_id="amend-" + uuid.uuid4().hex, license_id=old.license_id, reason="变更", **extra
+            )
+        )
+
+    with pytest.raises(grpc.RpcError) as caught:
+        amend()
+    assert ("valid_until", "LICENSE_EXPIRED") in error_details(caught.value)[1]  # was VALIDITY_BEFORE_ISSUE
+    assert "expired on 2021-01-01" in (caught.value.details() or "")
+    renewed = amend(valid_until=(today() + dt.timedelta(days=365)).isoformat()).license
+    assert renewed.version == 2
