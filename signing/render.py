@@ -59,6 +59,8 @@ QR_BOX: tuple[int, int, int, int] = (471, 718, 547, 794)
 """Where the QR code is drawn, (left, bottom, right, top) in PDF points: 76 pt (27 mm) in the top right corner."""
 
 MAX_FONT_SIZE = 11.0
+MISSING_GLYPH = "〓"
+"""Printed for a character the fonts cannot draw (GB typesetting's 缺字 mark)."""
 MIN_FONT_SIZE = 6.5
 """Range of the table's type size; a table that does not fit at the smallest raises RenderError."""
 
@@ -164,10 +166,14 @@ class _Fonts:
     latin_chars: frozenset[int]
 
     def runs(self, text: str) -> list[tuple[str, str]]:
-        """``text`` cut into (font name, text) runs: the CJK font where it has the glyph, else Vera where it has."""
+        """``text`` cut into (font name, text) runs: the CJK font where it has the glyph, else Vera where it has;
+        a character neither has (a 生僻字 beyond the fonts, an emoji) is printed as 〓, the typesetter's mark for a
+        missing type, not dropped: the printed name must not silently differ from the record's."""
         runs: list[tuple[str, str]] = []
         for char in text:
             code = ord(char)
+            if code not in self.cjk_chars and code not in self.latin_chars and not char.isspace():
+                char, code = MISSING_GLYPH, ord(MISSING_GLYPH)
             name = self.latin if code not in self.cjk_chars and code in self.latin_chars else self.cjk
             if runs and runs[-1][0] == name:
                 runs[-1] = (name, runs[-1][1] + char)

@@ -239,3 +239,16 @@ def test_same_input_same_bytes(business: LicenseContent, business_pdf: bytes) ->
 def test_content_of_another_type_is_refused(business: LicenseContent, id_card: LicenseContent) -> None:
     with pytest.raises(ValueError, match="template"):
         render_license_pdf(business, license_type(id_card), issuer_name="x", qr_text=QR_TEXT)
+
+
+def test_a_character_the_fonts_cannot_draw_is_printed_as_the_missing_type_mark() -> None:
+    """𠮷 (CJK Extension B) and an emoji are beyond the fonts: printed as 〓, visibly, where they vanished and left
+    the printed name silently shorter than the record's (found by an independent client)."""
+    from signing.render import MISSING_GLYPH
+
+    sample = samples.business_license(1)
+    content = content_of(
+        {**sample, "holder": {**sample["holder"], "name": "𠮷祥😀公司"}}, MARKET, company_name="𠮷祥😀公司"
+    )
+    text = re.sub(r"\s", "", page_text(render(content)))
+    assert f"{MISSING_GLYPH}祥{MISSING_GLYPH}公司" in text and "𠮷" not in text
