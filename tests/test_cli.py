@@ -203,7 +203,7 @@ def test_a_receipt_fetched_as_a_file_and_checked_offline(env: dict[str, str], tm
     wrong_crl = zzgw(env, "receipt", "check", str(kept), *anchors, "--crl", str(trust["certificates/receipts.pem"]))
     assert wrong_crl.returncode == 2 and "receipts.pem: not a CRL" in wrong_crl.stderr
     missing = zzgw(env, "receipt", "check", str(tmp_path / "nothing.json"), *full)
-    assert missing.returncode == 2 and "cannot read" in missing.stderr
+    assert missing.returncode == 2 and f"cannot open {tmp_path / 'nothing.json'}" in missing.stderr
     garbage = tmp_path / "garbage.json"
     garbage.write_text("{}", encoding="utf-8")
     refused = zzgw(env, "receipt", "check", str(garbage), *full)
@@ -247,7 +247,15 @@ def test_what_cannot_be_opened_is_said_without_a_traceback(env: dict[str, str], 
     assert nowhere.returncode == 2 and "no database at" in nowhere.stderr
     assert not (tmp_path / "nowhere").exists()  # and nothing left behind
     directory = zzgw(env, "import", str(tmp_path), "--issuer", MARKET, timeout=60)
-    assert (directory.returncode, directory.stderr.strip()) == (2, f"zzgw import: {tmp_path}: Is a directory")
+    assert (directory.returncode, directory.stderr.strip()) == (
+        2,
+        f"zzgw import: cannot open {tmp_path}: Is a directory",
+    )
+    no_ca = zzgw(env, "import-ca", "--root", str(tmp_path / "r.pem"), "--intermediate", str(tmp_path / "i.pem"))
+    assert (no_ca.returncode, no_ca.stderr.strip()) == (
+        2,
+        f"zzgw import-ca: cannot open {tmp_path / 'r.pem'}: No such file or directory",
+    )
     gbk = tmp_path / "excel.csv"
     gbk.write_bytes("type_code,license_number\nx,济南\n".encode("gbk"))
     refused = zzgw(env, "import", str(gbk), "--issuer", MARKET, timeout=60)
