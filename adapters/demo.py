@@ -44,7 +44,9 @@ _DECISIONS = {"PASSED": "通过", "FAILED": "不通过", "INDETERMINATE": "无�
 _REASONS = {
     "SIGNATURE_INVALID": "签章已被篡改",
     "DOCUMENT_MODIFIED": "签章后文件被修改",
+    "CHANGED_AFTER_SEAL": "签章后文件被加签或填写, 以登记信息为准",
     "RECORD_ALTERED": "登记记录被篡改",
+    "STATUS_ALTERED": "证照状态被篡改",
     "SUSPENDED": "证照状态: 已暂停",
     "REVOKED": "证照状态: 已吊销",
     "CANCELLED": "证照状态: 已注销",

@@ -15,7 +15,9 @@ primitive calls ``KeyBackend.sign``.
 Verification answers three questions, each a ``Finding``:
 
 - integrity: do the signed bytes still hash to what was signed, and was nothing but signatures and form data added
-  afterwards (``SIGNATURE_INVALID``, ``DOCUMENT_MODIFIED``)?
+  afterwards (``SIGNATURE_INVALID``, ``DOCUMENT_MODIFIED``)? Those later signatures and form values are allowed, so
+  the ones drawn on a page are listed (``shown_after_sealing``) for the caller to judge: the seal does not cover
+  what they show.
 - issuer identity: did the seal certificate chain to a trusted seal-maker root and was it valid, for seals, and not
   revoked when the seal was applied (``signing.seal_ca.check_certificate``'s reasons)? The time of sealing is the
   timestamp's genTime; without a valid timestamp there is no trustworthy time, so the certificate is checked as of
@@ -449,6 +451,10 @@ class PdfVerification(SealCheck):
     signed_subject: str = ""
     """The document's subject (``/Info /Subject``) as the seal covers it, from the revision it signed: what a later,
     unsigned update wrote there is not read ("" when the signed revision has none)."""
+    shown_after_sealing: tuple[str, ...] = ()
+    """Form fields signed or filled in after this seal that show on a page (a widget with an area), sorted: the
+    modification analysis allows them, so integrity stays PASSED, but what they show is not covered by this seal —
+    a visible second signature can be drawn over the sealed text. Invisible ones are not listed."""
 
 
 async def validate(
@@ -539,6 +545,7 @@ async def validate(
         timestamp=timestamp,
         field_name=str(embedded.field_name),
         signed_subject=_signed_subject(reader, embedded),
+        shown_after_sealing=_shown_after_sealing(reader, status),
         subject_name=identity.subject_name,
         seal_name=identity.seal_name,
         uscc=identity.uscc,
@@ -599,6 +606,44 @@ def _signed_subject(reader: PdfFileReader, embedded: EmbeddedPdfSignature) -> st
     except (misc.PdfError, ValueError, KeyError, TypeError):
         return ""
     return str(subject)
+
+
+def _shown_after_sealing(reader: PdfFileReader, status: PdfSignatureStatus) -> tuple[str, ...]:
+    """The fields the modification analysis found changed after the seal whose widgets, in the last revision, have
+    an area on a page (a field that cannot be found counts as shown)."""
+    changed = getattr(status.diff_result, "changed_form_fields", None)  # None for a SuspiciousModification
+    if not changed:
+        return ()
+    try:
+        widgets = _widget_rects(reader.root["/AcroForm"]["/Fields"], "")
+    except (misc.PdfError, ValueError, KeyError, TypeError, AttributeError):
+        widgets = {}
+    return tuple(sorted(name for name in changed if any(_has_area(rect) for rect in widgets.get(name, [(1, 1)]))))
+
+
+def _widget_rects(fields_array: Any, parent: str, depth: int = 0) -> dict[str, list[tuple[float, float]]]:
+    """Fully qualified field name → (width, height) of each of its widgets, from an AcroForm /Fields array."""
+    found: dict[str, list[tuple[float, float]]] = {}
+    if depth > 16:  # a form this deep is no license document's; what lies below counts as shown
+        return found
+    for ref in fields_array:
+        field = ref.get_object()
+        partial = field.get("/T")
+        name = parent if partial is None else (f"{parent}.{partial}" if parent else str(partial))
+        kids = field.get("/Kids")
+        if kids is not None and any("/T" in kid.get_object() for kid in kids):
+            for kid_name, rects in _widget_rects(kids, name, depth + 1).items():
+                found.setdefault(kid_name, []).extend(rects)
+            continue
+        boxes = [kid.get_object() for kid in kids] if kids is not None else [field]
+        for box in boxes:
+            rect = [float(v) for v in box.get("/Rect", (0, 0, 0, 0))]
+            found.setdefault(name, []).append((abs(rect[2] - rect[0]), abs(rect[3] - rect[1])))
+    return found
+
+
+def _has_area(size: tuple[float, float]) -> bool:
+    return size[0] > 0 and size[1] > 0
 
 
 def _integrity(status: PdfSignatureStatus) -> Finding:

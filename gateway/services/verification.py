@@ -75,7 +75,7 @@ from gateway.store.repositories import StoredReceipt
 from signing.canonical import canonical_fragment, canonical_json
 from signing.checks import async_chain_identity, check_qr_seal, identity_at, identity_finding_at, record_integrity
 from signing.keys import KeyBackend, key_id_of
-from signing.pdf import PdfError, validate_sync
+from signing.pdf import PdfError, PdfVerification, validate_sync
 from signing.qr import read_qr
 from signing.receipts import SignedReceipt, sign_receipts
 from signing.record import SealMemos
@@ -348,17 +348,18 @@ class VerificationService:
         if checked.integrity.result is not CheckResult.PASSED:  # what a changed document names is not looked at
             report = self._report(action, caller, use, query, checked.integrity, _NOT_INTACT, _NOT_INTACT, None, now)
             return report, False
+        document = _shown_after_sealing(checked)
         with self._db.unit_of_work() as uow:
             stored = uow.documents.by_sha256(sha256)
         license_id = stored.license_id if stored is not None else _license_id_or_empty(checked.signed_subject)
         record = self._checked_by_id(license_id) if license_id else None
         identity = checked.issuer_identity
         if record is None:
-            report = self._report(action, caller, use, query, checked.integrity, NOT_FOUND, identity, None, now)
+            report = self._report(action, caller, use, query, document, NOT_FOUND, identity, None, now)
             return report, False
         license = record.license
         identity = _first_failure(self._signer_identity(identity, checked.uscc, license), record.identity)
-        integrity = _first_failure(checked.integrity, record.integrity)  # the summary is the stored record's
+        integrity = _first_failure(document, record.integrity)  # the summary is the stored record's
         report = self._report(action, caller, use, query, integrity, self._status(license, now), identity, license, now)
         return report, stored is not None
 
@@ -880,6 +881,23 @@ class VerificationService:
 
 def public_key_id(cert: x509.Certificate) -> str:
     return key_id_of(public_key_der(cert))
+
+
+def _shown_after_sealing(checked: PdfVerification) -> Finding:
+    """A sealed document's integrity for a clerk: an intact seal does not vouch for a signature or form value shown
+    on the page after it (one can be drawn over the sealed text), so such a document is INDETERMINATE /
+    CHANGED_AFTER_SEAL; the license its sealed revision names is still found, and its summary is the registry's."""
+    if not checked.shown_after_sealing:
+        return checked.integrity
+    names = ", ".join(repr(name[:64]) for name in checked.shown_after_sealing[:4])
+    more = len(checked.shown_after_sealing) - 4
+    return Finding(
+        result=CheckResult.INDETERMINATE,
+        reason="CHANGED_AFTER_SEAL",
+        detail=f"the seal is intact, but the document was signed or filled in after it ({names}"
+        + (f" and {more} more" if more > 0 else "")
+        + "): what those fields show is not covered by the seal; rely on the registry's summary",
+    )
 
 
 def _first_failure(*findings: Finding) -> Finding:

@@ -40,6 +40,7 @@ from tests.api.test_documents import verify as verify_pdf
 from tests.api.test_issuance import unique
 from tests.api.test_seals import license_pdf
 from tests.conftest import MARKET, PORTAL, TAX, RunningGateway, error_details, today
+from tests.signing.test_pdf import sign_invisibly
 
 MATTER = "370100-QYKZ-001"
 USE = verification_pb2.UseContext(matter_code=MATTER, purpose="企业开办窗口核验营业执照")
@@ -302,6 +303,43 @@ def test_a_subject_rewritten_after_sealing_does_not_lend_a_document_another_lice
     assert response.report.license.license_id == revoked_id
     assert (response.report.verdict, response.report.status.reason) == (FAILED, "REVOKED")
     assert json.loads(response.report.receipt.statement)["license"]["license_id"] == revoked_id
+
+
+def test_a_signature_drawn_over_a_genuine_document_is_not_vouched_for(running: RunningGateway) -> None:
+    """A visible signature added after the issuer's seal (pyHanko allows it) can cover the sealed text with other
+    words: the clerk is told the document was signed after sealing and is shown the registry's summary; an
+    invisible signature changes nothing a clerk sees, and passes."""
+    license_id = issue(running, 18).license.license_id
+    pdf = document_of(running, license_id).pdf
+    key = SoftwareKey.generate()
+    now = dt.datetime.now(dt.UTC)
+    other = SealMakerCA.create("某制章中心", now)
+    cert = other.issue_seal_certificate(
+        issuer_name="某公司",
+        issuer_uscc=PORTAL,
+        seal_name="公章",
+        public_key=serialization.load_der_public_key(key.public_key_der),  # type: ignore[arg-type]
+        not_before=now - dt.timedelta(minutes=5),
+        not_after=now + dt.timedelta(days=30),
+    )
+    sealer = PdfSealer(key, cert, [other.intermediate], seal_png=draw_seal("某公司", "公章"), timestamper=None)
+    covered = asyncio.run(sealer.seal(pdf, field_name="over-the-name", box=(60, 600, 540, 700)))
+    stub = verifier(running)
+
+    response = stub.VerifyDocument(verification_pb2.VerifyDocumentRequest(use=USE, pdf=covered))
+    report = response.report
+    assert (report.verdict, report.integrity.result, report.integrity.reason) == (
+        INDETERMINATE,
+        INDETERMINATE,
+        "CHANGED_AFTER_SEAL",
+    )
+    assert "'over-the-name'" in report.integrity.detail
+    assert (report.status.result, report.issuer_identity.result) == (PASSED, PASSED)
+    assert report.license.license_id == license_id and not response.registered_document
+    assert json.loads(report.receipt.statement)["findings"]["integrity"]["reason"] == "CHANGED_AFTER_SEAL"
+
+    invisible = stub.VerifyDocument(verification_pb2.VerifyDocumentRequest(use=USE, pdf=sign_invisibly(pdf, "x")))
+    assert (invisible.report.verdict, invisible.report.license.license_id) == (PASSED, license_id)
 
 
 def test_a_document_sealed_under_an_untrusted_ca_fails_identity(running: RunningGateway) -> None:

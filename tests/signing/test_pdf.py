@@ -19,14 +19,17 @@ from asn1crypto import keys as asn1_keys
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from PIL import Image, ImageChops
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.writer import PageObject, PdfFileWriter
+from pyhanko.sign import signers
+from pyhanko.sign.fields import SigFieldSpec
 from pyhanko.sign.timestamps import TimeStamper
 from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
+from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from signing.keys import ECDSA_P256_SHA256, RSA2048_SHA256, SoftwareKey
 from signing.pdf import (
@@ -304,6 +307,69 @@ def test_a_second_seal_after_the_first_keeps_both_intact(
             field_name=field,
         )
         assert (field, *findings(report)) == (field, P, None, (P, None), (P, None), (P, None))
+
+
+def sign_invisibly(pdf: bytes, field_name: str) -> bytes:
+    """``pdf`` with a second, invisible signature (a new field with no area) by a self-signed key, as a desktop
+    signer adds one: pyHanko's signer directly, not the sealer, which always draws its seal."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "某申请人")])
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(NOW)
+        .not_valid_after(NOW + dt.timedelta(days=30))
+        .sign(key, hashes.SHA256())
+    )
+    signer = signers.SimpleSigner(
+        signing_cert=asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER)),
+        signing_key=asn1_keys.PrivateKeyInfo.load(
+            key.private_bytes(
+                serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            )
+        ),
+        cert_registry=SimpleCertificateStore(),
+    )
+    out = io.BytesIO()
+    signers.PdfSigner(
+        signers.PdfSignatureMetadata(field_name=field_name, md_algorithm="sha256"),
+        signer,
+        new_field_spec=SigFieldSpec(sig_field_name=field_name),
+    ).sign_pdf(IncrementalPdfFileWriter(io.BytesIO(pdf)), output=out)
+    return out.getvalue()
+
+
+def test_a_second_signature_drawn_on_the_page_is_listed_as_shown_after_sealing(
+    ca: SealMakerCA, seal_png: bytes, tsa: Tsa, plain_pdf: bytes
+) -> None:
+    """pyHanko allows signatures added after a seal (integrity stays PASSED), but a visible one can be drawn over
+    the sealed text: the first seal's verification names it; an invisible one and a metadata update are not named."""
+    key = SoftwareKey.generate()
+    sealer = PdfSealer(key, issue(ca, key), [ca.intermediate], seal_png=seal_png, timestamper=tsa.stamper)
+    first = asyncio.run(sealer.seal(plain_pdf, field_name="Seal1"))
+    over_the_text = asyncio.run(sealer.seal(first, field_name="Seal2", box=(72, 740, 400, 790)))
+    writer = IncrementalPdfFileWriter(io.BytesIO(first))
+    info = writer.trailer.raw_get("/Info")
+    info.get_object()[generic.NameObject("/Title")] = generic.TextStringObject("改过的标题")
+    writer.mark_update(info)
+    retitled = io.BytesIO()
+    writer.write(retitled)
+
+    def shown(pdf: bytes, field: str = "Seal1") -> tuple[object, ...]:
+        found = validate_sync(
+            pdf, trust_roots=[ca.root], intermediates=[ca.intermediate], crls=[], at=LATER, field_name=field
+        )
+        return found.integrity.result, found.shown_after_sealing
+
+    assert shown(first) == (P, ())
+    assert shown(over_the_text) == (P, ("Seal2",))
+    assert shown(over_the_text, "Seal2") == (P, ())
+    assert shown(sign_invisibly(first, "Applicant")) == (P, ())
+    assert shown(retitled.getvalue()) == (P, ())
+    assert shown(sign_invisibly(over_the_text, "Applicant")) == (P, ("Seal2",))
 
 
 def test_a_lookalike_ca_with_the_same_names_fails_issuer_identity(
