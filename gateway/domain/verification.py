@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import hashlib
+import hmac
 import secrets
 import time
 from collections.abc import Mapping
@@ -172,6 +174,30 @@ class ClaimAnswer:
 
 HOLDER_NAME = "holder_name"
 """The key under which a claim states the holder's name."""
+
+
+def claim_query(type_code: str, holder_code: str, license_number: str, fields: Mapping[str, str]) -> dict[str, object]:
+    """What a claim's receipt says was claimed, without the claim: the holder code and number (as compared:
+    trimmed, the code in upper case) each as HMAC-SHA-256 keyed with a random salt of the receipt's own.
+
+    Whoever holds the same claim recomputes them (``claim_digest(bytes.fromhex(query["salt"]), value)``) and sees
+    that the receipt is about it; the salt makes two receipts of one person unlinkable and precomputed tables
+    useless. A single receipt's digest can still be searched value by value (an ID number has few unknown digits):
+    receipts go only to verifying departments (``GetReceipt``), by an unguessable id.
+    """
+    salt = secrets.token_bytes(16)
+    return {
+        "type_code": type_code,
+        "salt": salt.hex(),
+        "license_number_hmac": claim_digest(salt, license_number.strip()),
+        "holder_code_hmac": claim_digest(salt, holder_code.strip().upper()),
+        "fields": sorted(fields),
+    }
+
+
+def claim_digest(salt: bytes, value: str) -> str:
+    """HMAC-SHA-256 of ``value`` (UTF-8) keyed with ``salt``, in hexadecimal."""
+    return hmac.new(salt, value.encode(), hashlib.sha256).hexdigest()
 
 
 def answer_claim(

@@ -63,6 +63,7 @@ from gateway.domain.verification import (
     UseContext,
     answer_claim,
     authority_finding,
+    claim_query,
     new_receipt_ids,
     status_finding,
 )
@@ -440,12 +441,7 @@ class VerificationService:
             answer = answer_claim(license, holder_code, fields, _day(now), record=record)
         statement = {
             "kind": "claim",
-            "query": {
-                "type_code": type_code,
-                "license_number_sha256": hashlib.sha256(license_number.encode()).hexdigest(),
-                "holder_code_sha256": hashlib.sha256(holder_code.encode()).hexdigest(),
-                "fields": sorted(fields),
-            },
+            "query": claim_query(type_code, holder_code, license_number, fields),
             "result": answer.result.name,
             "code": answer.result.value,
             "mismatched_fields": list(answer.mismatched_fields),

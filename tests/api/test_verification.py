@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import hashlib
 import io
 import json
 import uuid
@@ -22,7 +23,7 @@ from gateway.bootstrap import samples
 from gateway.domain.audit import AuditAction
 from gateway.domain.identifiers import LicenseId
 from gateway.domain.model import LicenseContent, LicenseStatus
-from gateway.domain.verification import check_use
+from gateway.domain.verification import check_use, claim_digest
 from gateway.services.verification import _ToReceipt
 from gateway.store import repositories
 from gateway.store.repositories import StoredReceipt
@@ -464,6 +465,35 @@ def test_claims_follow_the_provincial_result_numbers(running: RunningGateway) ->
     revoked = claim(running, **base)
     assert (revoked.code, revoked.status_reason) == (3, "REVOKED")
     assert receipt_statement(running, revoked.receipt)["code"] == 3
+
+
+def test_a_claim_receipt_names_the_claim_only_to_who_holds_it_and_two_receipts_cannot_be_linked(
+    running: RunningGateway,
+) -> None:
+    """A claim's receipt keeps the claimed holder code and number as salted HMACs: a later department with the same
+    claim recomputes them (the code as compared: trimmed, any case), while two receipts about one holder share no
+    digest (an unsalted hash was the same in every receipt, and a table of ID numbers' hashes reversed it)."""
+    issued = running.issuance(MARKET).IssueLicense(issue_request(unique(samples.food_permit(19)))).license
+    asked = {"type_code": issued.type_code, "license_number": issued.license_number}
+    first = receipt_statement(running, claim(running, **asked, holder_code=f" {issued.holder.code.lower()} ").receipt)
+    second = receipt_statement(running, claim(running, **asked, holder_code=issued.holder.code).receipt)
+
+    for statement in (first, second):
+        query = statement["query"]
+        salt = bytes.fromhex(query["salt"])
+        assert len(salt) == 16 and set(query) == {
+            "type_code",
+            "salt",
+            "license_number_hmac",
+            "holder_code_hmac",
+            "fields",
+        }
+        assert query["holder_code_hmac"] == claim_digest(salt, issued.holder.code)
+        assert query["license_number_hmac"] == claim_digest(salt, issued.license_number)
+        assert issued.holder.code not in json.dumps(statement) and issued.license_number not in json.dumps(statement)
+    assert first["query"]["salt"] != second["query"]["salt"]
+    assert first["query"]["holder_code_hmac"] != second["query"]["holder_code_hmac"]
+    assert hashlib.sha256(issued.holder.code.encode()).hexdigest() not in json.dumps(first)
 
 
 def test_a_claim_is_not_compared_with_a_record_changed_behind_the_gateways_back(running: RunningGateway) -> None:
