@@ -45,6 +45,7 @@ from gateway.config import ConfigError, Settings
 from gateway.domain.catalog import Catalog
 from gateway.domain.errors import ConflictError
 from gateway.domain.model import Clock, Member, Role, SystemClock
+from gateway.domain.seals import SM2_MAKER_NAME
 from gateway.services.audit import AuditSigner, AuditTrail
 from gateway.services.authorization import AuthorizationService
 from gateway.services.documents import DocumentService
@@ -110,7 +111,6 @@ STATUS_MEMOS_REVISION = "0014"
 """The schema revision that added the memos of statuses (``licenses.status_memo``), given at the upgrade."""
 SM2_MAKER_KEY = "sm2maker"
 SM2_MAKER_CERT = "maker.pem"
-SM2_MAKER_NAME = "电子印章制章者"
 
 
 @dataclass

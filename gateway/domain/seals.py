@@ -9,14 +9,22 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from gateway.domain.errors import FieldViolation
+from signing.receipts import RECEIPT_SEAL_NAME
 
 SEAL_NAME_MAX = 12
 DEFAULT_VALIDITY_DAYS = 730
 MAX_VALIDITY_DAYS = 1825
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\s]")
+SM2_MAKER_NAME = "电子印章制章者"
+"""The seal name of the gateway's SM2 seal maker (GB/T 38540 制章者)."""
+RESERVED_SEAL_NAMES = (RECEIPT_SEAL_NAME, SM2_MAKER_NAME)
+"""Names only the gateway's own seals carry, under the same seal-maker CA as the issuers': a receipt checked offline
+is accepted as the gateway's by its seal name (``signing.receipts``), so an issuer's seal by that name could sign
+receipts that pass."""
 
 
 class SealStatus(enum.Enum):
@@ -71,6 +79,13 @@ def seal_name_violation(name: str) -> FieldViolation | None:
             field="name",
             reason="BAD_SEAL_NAME",
             description=f"a seal name is 1-{SEAL_NAME_MAX} characters without spaces",
+        )
+    folded = unicodedata.normalize("NFKC", name)
+    if any(reserved in folded for reserved in RESERVED_SEAL_NAMES):
+        return FieldViolation(
+            field="name",
+            reason="RESERVED_SEAL_NAME",
+            description=f"{'、'.join(RESERVED_SEAL_NAMES)} are the gateway's own seals' names",
         )
     return None
 

@@ -76,6 +76,9 @@ def test_register_is_idempotent(running: RunningGateway) -> None:
 BAD = [
     ("name", "", "name", "REQUIRED"),
     ("name", "一个名字特别长的专用章印章名称", "name", "BAD_SEAL_NAME"),
+    ("name", "核验回执专用章", "name", "RESERVED_SEAL_NAME"),  # would sign receipts that pass offline checks
+    ("name", "济南核验回执专用章", "name", "RESERVED_SEAL_NAME"),
+    ("name", "电子印章制章者", "name", "RESERVED_SEAL_NAME"),
     ("algorithm", "dsa-1024", "algorithm", "UNSUPPORTED_ALGORITHM"),
     ("validity_days", 4000, "validity_days", "BAD_VALIDITY"),
     ("request_id", "", "request_id", "REQUIRED"),
