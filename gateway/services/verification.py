@@ -78,7 +78,7 @@ from signing.checks import async_chain_identity, check_qr_seal, identity_at, ide
 from signing.keys import KeyBackend, key_id_of
 from signing.pdf import PdfError, PdfVerification, validate_sync
 from signing.qr import read_qr
-from signing.receipts import SignedReceipt, sign_receipts
+from signing.receipts import RECEIPT_SEAL_NAME, SignedReceipt, sign_receipts
 from signing.record import SealMemos
 from signing.results import PASSED, CheckResult, Finding
 from signing.seal_ca import IdentityFinding
@@ -349,7 +349,8 @@ class VerificationService:
         if checked.integrity.result is not CheckResult.PASSED:  # what a changed document names is not looked at
             report = self._report(action, caller, use, query, checked.integrity, _NOT_INTACT, _NOT_INTACT, None, now)
             return report, False
-        document = _shown_after_sealing(checked)
+        unvouched = [field for field in checked.shown_after_sealing if not self._use_stamp(pdf, field)]
+        document = _shown_after_sealing(checked, unvouched)
         with self._db.unit_of_work() as uow:
             stored = uow.documents.by_sha256(sha256)
         license_id = stored.license_id if stored is not None else _license_id_or_empty(checked.signed_subject)
@@ -398,6 +399,28 @@ class VerificationService:
         status = self._status(license, now)
         report = self._report(action, caller, use, query, integrity, status, identity, license, now)
         return report, checked
+
+    def _use_stamp(self, pdf: bytes, field: str) -> bool:
+        """Whether a field shown after a document's seal is the gateway's own use stamp (the 用证 watermark a
+        sharing copy carries, ``gateway.services.sharing.UseStamper``): intact, by a 核验回执专用章 that chains to
+        the seal-maker root (a name only the gateway's seals have: ``RESERVED_SEAL_NAMES``). What is shown after
+        it is judged by itself."""
+        try:
+            stamp = validate_sync(
+                pdf,
+                trust_roots=self._seals.trust_roots(),
+                intermediates=self._seals.intermediates(),
+                crls=self._crls_now(),
+                field_name=field,
+                identity_check=self._known_identity,
+            )
+        except PdfError:
+            return False
+        return (
+            stamp.integrity.result is CheckResult.PASSED
+            and stamp.issuer_identity.result is CheckResult.PASSED
+            and stamp.seal_name == RECEIPT_SEAL_NAME
+        )
 
     def _signer_identity(self, identity: Finding, signer_uscc: str | None, license: License) -> Finding:
         """A document's seal identity for ``license``: the seal's own finding, then that the seal is the license
@@ -879,14 +902,15 @@ def public_key_id(cert: x509.Certificate) -> str:
     return key_id_of(public_key_der(cert))
 
 
-def _shown_after_sealing(checked: PdfVerification) -> Finding:
+def _shown_after_sealing(checked: PdfVerification, unvouched: Sequence[str]) -> Finding:
     """A sealed document's integrity for a clerk: an intact seal does not vouch for a signature or form value shown
-    on the page after it (one can be drawn over the sealed text), so such a document is INDETERMINATE /
-    CHANGED_AFTER_SEAL; the license its sealed revision names is still found, and its summary is the registry's."""
-    if not checked.shown_after_sealing:
+    on the page after it (one can be drawn over the sealed text), so a document showing ``unvouched`` such fields
+    (those that are not the gateway's own use stamps) is INDETERMINATE / CHANGED_AFTER_SEAL; the license its sealed
+    revision names is still found, and its summary is the registry's."""
+    if not unvouched:
         return checked.integrity
-    names = ", ".join(repr(name[:64]) for name in checked.shown_after_sealing[:4])
-    more = len(checked.shown_after_sealing) - 4
+    names = ", ".join(repr(name[:64]) for name in unvouched[:4])
+    more = len(unvouched) - 4
     return Finding(
         result=CheckResult.INDETERMINATE,
         reason="CHANGED_AFTER_SEAL",

@@ -43,6 +43,7 @@ from signing.pdf import validate_sync
 from signing.results import CheckResult
 from tests.api.test_audit import record_count
 from tests.api.test_issuance import unique
+from tests.api.test_verification import draw_over
 from tests.conftest import (
     ADMIN,
     CIVIL,
@@ -633,6 +634,12 @@ def test_the_document_copy_carries_the_use_and_keeps_the_issuer_seal(running: Ru
         verification_pb2.VerifyDocumentRequest(use=FPSL, pdf=copy.pdf)
     )
     assert report.report.verdict == verification_pb2.CHECK_RESULT_PASSED and not report.registered_document
+    # the gateway's use stamp is vouched for as its own; a signature drawn on the copy afterwards is not
+    covered = verification_pb2_grpc.VerificationServiceStub(running.channel(TAX)).VerifyDocument(
+        verification_pb2.VerifyDocumentRequest(use=FPSL, pdf=draw_over(copy.pdf, "drawn-later"))
+    )
+    assert (covered.report.integrity.reason, covered.report.license.license_id) == ("CHANGED_AFTER_SEAL", license_id)
+    assert "'drawn-later'" in covered.report.integrity.detail and "zzgw-use-" not in covered.report.integrity.detail
 
 
 def test_a_batch_issued_license_gets_its_document_on_first_request(running: RunningGateway) -> None:

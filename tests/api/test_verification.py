@@ -306,12 +306,8 @@ def test_a_subject_rewritten_after_sealing_does_not_lend_a_document_another_lice
     assert json.loads(response.report.receipt.statement)["license"]["license_id"] == revoked_id
 
 
-def test_a_signature_drawn_over_a_genuine_document_is_not_vouched_for(running: RunningGateway) -> None:
-    """A visible signature added after the issuer's seal (pyHanko allows it) can cover the sealed text with other
-    words: the clerk is told the document was signed after sealing and is shown the registry's summary; an
-    invisible signature changes nothing a clerk sees, and passes."""
-    license_id = issue(running, 18).license.license_id
-    pdf = document_of(running, license_id).pdf
+def draw_over(pdf: bytes, field_name: str) -> bytes:
+    """``pdf`` with a second seal, by a key of another CA, whose box covers the top half of the first page."""
     key = SoftwareKey.generate()
     now = dt.datetime.now(dt.UTC)
     other = SealMakerCA.create("某制章中心", now)
@@ -324,7 +320,16 @@ def test_a_signature_drawn_over_a_genuine_document_is_not_vouched_for(running: R
         not_after=now + dt.timedelta(days=30),
     )
     sealer = PdfSealer(key, cert, [other.intermediate], seal_png=draw_seal("某公司", "公章"), timestamper=None)
-    covered = asyncio.run(sealer.seal(pdf, field_name="over-the-name", box=(60, 600, 540, 700)))
+    return asyncio.run(sealer.seal(pdf, field_name=field_name, box=(60, 600, 540, 700)))
+
+
+def test_a_signature_drawn_over_a_genuine_document_is_not_vouched_for(running: RunningGateway) -> None:
+    """A visible signature added after the issuer's seal (pyHanko allows it) can cover the sealed text with other
+    words: the clerk is told the document was signed after sealing and is shown the registry's summary; an
+    invisible signature changes nothing a clerk sees, and passes."""
+    license_id = issue(running, 18).license.license_id
+    pdf = document_of(running, license_id).pdf
+    covered = draw_over(pdf, "over-the-name")
     stub = verifier(running)
 
     response = stub.VerifyDocument(verification_pb2.VerifyDocumentRequest(use=USE, pdf=covered))
