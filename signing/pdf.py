@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import hashlib
 import io
 import zlib
 from collections.abc import Awaitable, Callable, Sequence
@@ -59,6 +60,7 @@ from pyhanko.pdf_utils import generic, misc
 from pyhanko.pdf_utils.images import PdfImage
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.pdf_utils.xref import XRefSectionType
 from pyhanko.sign import fields, signers
 from pyhanko.sign.diff_analysis import ModificationLevel
 from pyhanko.sign.general import SigningError as _PyHankoSigningError
@@ -105,6 +107,13 @@ BYTES_RESERVED = 16384
 """Room for the CMS object: signature, certificate chain and timestamp token (with the TSA's chain)."""
 
 _HEADER_WINDOW = 1024  # ISO 32000: the header may sit anywhere in the first 1024 bytes, %%EOF in the last 1024
+MAX_REVISIONS = 32
+"""Revisions a PDF to verify may have: a license document has two or three (sealed, a use stamp, validation data);
+pyHanko's analysis of what changed after a seal costs time in the square of their number (3,000 empty updates in
+a 375 KB file took 51 s)."""
+_UNREADABLE = (misc.PdfError, ValueError, KeyError, TypeError, IndexError, RecursionError)
+"""What pyHanko raises on a PDF it cannot read (RecursionError: objects nested hundreds deep)."""
+_WHITESPACE = b"\x00\t\n\x0c\r "
 _ECDSA_P256_DER_MAX = 72  # SEQUENCE of two INTEGERs of up to 33 bytes
 _MECHANISMS = {ECDSA_P256_SHA256: "sha256_ecdsa", RSA2048_SHA256: "sha256_rsa"}
 
@@ -386,11 +395,33 @@ def _read(pdf: bytes) -> PdfFileReader:
         encrypted = reader.encrypted
         if not encrypted:
             _ = reader.root["/Pages"]  # resolve the catalogue now, so damage shows here
-    except (misc.PdfError, ValueError, KeyError, TypeError, IndexError) as exc:
+    except _UNREADABLE as exc:
         raise DamagedPdf(f"the PDF cannot be parsed: {exc}") from exc
     if encrypted:
         raise EncryptedPdf("the PDF is encrypted; seal the plain document")
+    _check_xref_pointers(reader, pdf)
+    if reader.xrefs.total_revisions > MAX_REVISIONS:
+        raise DamagedPdf(f"the PDF has {reader.xrefs.total_revisions} revisions; at most {MAX_REVISIONS} are read")
     return reader
+
+
+def _check_xref_pointers(reader: PdfFileReader, pdf: bytes) -> None:
+    """Refuse a file whose ``startxref`` or ``/Prev`` does not point at its cross-reference section. pyHanko, when
+    not strict, finds a section a few bytes off and reads the file by it; PDF viewers (pdfium, poppler, MuPDF)
+    instead rebuild the cross-references by scanning the file, where the last definition of each object wins. An
+    update with a misplaced pointer can so show a page the seal's analysis never saw."""
+    for revision in range(reader.xrefs.total_revisions):
+        section = reader.xrefs.get_xref_container_info(revision)
+        gap = pdf[section.declared_startxref : section.start_location]
+        if section.xref_section_type in (XRefSectionType.STANDARD, XRefSectionType.HYBRID_MAIN):
+            sound = gap.startswith(b"xref") and not gap[4:].strip(_WHITESPACE)  # exactly at it, as writers put it
+        else:  # a stream's object: linearised files put whitespace before it
+            sound = not gap.strip(_WHITESPACE)
+        if not sound:
+            raise DamagedPdf(
+                f"revision {revision + 1}'s cross-reference pointer ({section.declared_startxref}) does not point at"
+                " its cross-reference section: viewers would rebuild the file and may show other objects"
+            )
 
 
 def _placement(
@@ -427,7 +458,7 @@ def _field_names(reader: PdfFileReader) -> set[str]:
         if form is None:
             return set()
         return {str(f.get_object().get("/T", "")) for f in form.get_object().get("/Fields", [])}
-    except (misc.PdfError, ValueError, KeyError, TypeError) as exc:
+    except _UNREADABLE as exc:
         raise DamagedPdf(f"the PDF's form cannot be read: {exc}") from exc
 
 
@@ -448,9 +479,10 @@ class PdfVerification(SealCheck):
 
     field_name: str
     """The signature field verified."""
-    signed_subject: str = ""
-    """The document's subject (``/Info /Subject``) as the seal covers it, from the revision it signed: what a later,
-    unsigned update wrote there is not read ("" when the signed revision has none)."""
+    signed_revisions: tuple[tuple[str, str], ...] = ()
+    """(field name, SHA-256 in hex of the file as it was when that signature was made: the bytes up to the end of
+    its byte range) for each signature of the document, in file order. A document an applicant hands over is a
+    registered one plus later updates when one of these is a registered document's hash."""
     shown_after_sealing: tuple[str, ...] = ()
     """Form fields signed or filled in after this seal that show on a page (a widget with an area), sorted: the
     modification analysis allows them, so integrity stays PASSED, but what they show is not covered by this seal —
@@ -488,14 +520,14 @@ async def validate(
     embedded = _signature(reader, field_name)
     try:
         embedded_certs = [_from_asn1(c) for c in embedded.other_embedded_certs]
-    except (misc.PdfError, ValueError, KeyError, TypeError) as exc:  # e.g. no signer certificate in the CMS
+    except _UNREADABLE as exc:  # e.g. no signer certificate in the CMS
         raise DamagedPdf(f"the signature cannot be read: {exc}") from exc
     # pyHanko checks the signature's integrity here; the seal certificate's trust is judged once, below, by
     # check_certificate (at the signing time, with the look-alike check). So pyHanko is told to trust the signing
     # certificate itself: its path is that one certificate, and the chain is not walked twice.
     try:
         signer_anchor = embedded.signer_cert
-    except (misc.PdfError, ValueError, KeyError, TypeError) as exc:
+    except _UNREADABLE as exc:
         raise DamagedPdf(f"the signature cannot be read: {exc}") from exc
     signer_context = ValidationContext(trust_roots=[signer_anchor], allow_fetching=False, moment=now)
     ts_context = ValidationContext(
@@ -506,7 +538,7 @@ async def validate(
         status: PdfSignatureStatus = await async_validate_pdf_signature(
             embedded, signer_validation_context=signer_context, ts_validation_context=ts_context
         )
-    except (misc.PdfError, ValueError, KeyError, TypeError) as exc:
+    except _UNREADABLE as exc:
         raise DamagedPdf(f"the signature cannot be read: {exc}") from exc
 
     integrity = _integrity(status)
@@ -544,7 +576,7 @@ async def validate(
         issuer_identity=identity_finding,
         timestamp=timestamp,
         field_name=str(embedded.field_name),
-        signed_subject=_signed_subject(reader, embedded),
+        signed_revisions=_signed_revisions(reader, pdf),
         shown_after_sealing=_shown_after_sealing(reader, status),
         subject_name=identity.subject_name,
         seal_name=identity.seal_name,
@@ -586,7 +618,7 @@ def validate_sync(
 def _signature(reader: PdfFileReader, field_name: str | None) -> EmbeddedPdfSignature:
     try:
         signatures: list[EmbeddedPdfSignature] = list(reader.embedded_regular_signatures)
-    except (misc.PdfError, ValueError, KeyError, TypeError) as exc:
+    except _UNREADABLE as exc:
         raise DamagedPdf(f"the PDF's signatures cannot be read: {exc}") from exc
     for signature in signatures:
         if field_name is None or signature.field_name == field_name:
@@ -594,18 +626,15 @@ def _signature(reader: PdfFileReader, field_name: str | None) -> EmbeddedPdfSign
     raise NoSignature("the PDF carries no signature" if field_name is None else f"no signature in {field_name!r}")
 
 
-def _signed_subject(reader: PdfFileReader, embedded: EmbeddedPdfSignature) -> str:
-    """``/Info /Subject`` as of the revision ``embedded`` signed (an incremental update after it may rewrite the
-    document information: pyHanko's modification analysis allows that, the seal does not cover it)."""
-    try:
-        resolver = reader.get_historical_resolver(embedded.signed_revision)
-        info = resolver.trailer_view.raw_get("/Info")
-        if isinstance(info, generic.IndirectObject):  # resolved as of that revision, not as of the last one
-            info = resolver.get_object(info.reference)
-        subject = info.get("/Subject", "") if isinstance(info, generic.DictionaryObject) else ""
-    except (misc.PdfError, ValueError, KeyError, TypeError):
-        return ""
-    return str(subject)
+def _signed_revisions(reader: PdfFileReader, pdf: bytes) -> tuple[tuple[str, str], ...]:
+    found = []
+    for signature in reader.embedded_regular_signatures:
+        try:
+            _, _, start, length = (int(value) for value in signature.byte_range)
+        except (*_UNREADABLE, AttributeError):  # a malformed byte range: its signature cannot be intact anyway
+            continue
+        found.append((str(signature.field_name), hashlib.sha256(pdf[: start + length]).hexdigest()))
+    return tuple(found)
 
 
 def _shown_after_sealing(reader: PdfFileReader, status: PdfSignatureStatus) -> tuple[str, ...]:
@@ -616,7 +645,7 @@ def _shown_after_sealing(reader: PdfFileReader, status: PdfSignatureStatus) -> t
         return ()
     try:
         widgets = _widget_rects(reader.root["/AcroForm"]["/Fields"], "")
-    except (misc.PdfError, ValueError, KeyError, TypeError, AttributeError):
+    except (*_UNREADABLE, AttributeError):
         widgets = {}
     return tuple(sorted(name for name in changed if any(_has_area(rect) for rect in widgets.get(name, [(1, 1)]))))
 

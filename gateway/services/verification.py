@@ -94,7 +94,8 @@ MAX_LICENSE_ID = 120
 _NOT_REGISTERED = Finding(
     result=CheckResult.INDETERMINATE,
     reason="NOT_A_REGISTERED_LICENSE",
-    detail="the document is not a license document of the registry: the stamp is genuine or not, its content unknown",
+    detail="the document is not a license document of the registry (nor one with updates after it): its seal is "
+    "genuine or not, its content unknown",
 )
 _UNKNOWN_SEAL_KEY = Finding(result=CheckResult.FAILED, reason="UNKNOWN_SEAL_KEY", detail="no seal has this key")
 _NOT_CHECKED = Finding(result=CheckResult.INDETERMINATE, reason="NOT_CHECKED", detail="no license to check it against")
@@ -329,41 +330,57 @@ class VerificationService:
         return self._answer(AuditAction.VERIFY_LICENSE, caller, use, query, self._outcome_today(checked, now), now)
 
     def verify_document(self, caller: Member, use: UseContext, pdf: bytes) -> tuple[Report, bool]:
-        """Verify a PDF an applicant hands over; also says whether it is the very document the gateway stored."""
+        """Verify a PDF an applicant hands over; also says whether it is the very document the gateway stored.
+
+        The license is the one whose registered document the PDF is, or starts with (a registered document plus
+        later updates: a use stamp, validation data, a signature): the revision a signature covers must be the
+        registered document byte for byte. What a PDF says of itself (its subject, a license number on the page)
+        names nothing: a department can seal any PDF (``SealDocument``), so a seal alone does not make a license
+        document of it (INDETERMINATE / NOT_A_REGISTERED_LICENSE, as for stamps)."""
         if not pdf:
             raise _invalid("pdf", "REQUIRED", "pdf is required")
         now = self._clock.now()
-        try:
-            checked = validate_sync(
-                pdf,
-                trust_roots=self._seals.trust_roots(),
-                intermediates=self._seals.intermediates(),
-                crls=self._crls_now(),
-                identity_check=self._known_identity,
-            )
-        except PdfError as exc:
-            raise InvalidRequestError([FieldViolation(field="pdf", reason=exc.reason, description=str(exc))]) from exc
+        checked = self._validate_pdf(pdf, None)
         sha256 = hashlib.sha256(pdf).hexdigest()
+        with self._db.unit_of_work() as uow:
+            stored = uow.documents.by_sha256(sha256)
+            field = checked.field_name
+            for candidate, revision_sha256 in () if stored is not None else checked.signed_revisions:
+                if (stored := uow.documents.by_sha256(revision_sha256)) is not None:
+                    field = candidate
+                    break
+        if field != checked.field_name:  # the registered document's seal is not the document's first signature
+            checked = self._validate_pdf(pdf, field)
         query = {"by": "document", "document_sha256": sha256}
         action = AuditAction.VERIFY_DOCUMENT
         if checked.integrity.result is not CheckResult.PASSED:  # what a changed document names is not looked at
             report = self._report(action, caller, use, query, checked.integrity, _NOT_INTACT, _NOT_INTACT, None, now)
             return report, False
-        unvouched = [field for field in checked.shown_after_sealing if not self._use_stamp(pdf, field)]
+        unvouched = [name for name in checked.shown_after_sealing if not self._use_stamp(pdf, name)]
         document = _shown_after_sealing(checked, unvouched)
-        with self._db.unit_of_work() as uow:
-            stored = uow.documents.by_sha256(sha256)
-        license_id = stored.license_id if stored is not None else _license_id_or_empty(checked.signed_subject)
-        record = self._checked_by_id(license_id) if license_id else None
         identity = checked.issuer_identity
+        record = self._checked_by_id(stored.license_id) if stored is not None else None
         if record is None:
-            report = self._report(action, caller, use, query, document, NOT_FOUND, identity, None, now)
+            report = self._report(action, caller, use, query, document, _NOT_REGISTERED, identity, None, now)
             return report, False
         license = record.license
         identity = _first_failure(self._signer_identity(identity, checked.uscc, license), record.identity)
         integrity = _first_failure(document, record.integrity)  # the summary is the stored record's
         report = self._report(action, caller, use, query, integrity, self._status(license, now), identity, license, now)
-        return report, stored is not None
+        return report, sha256 == stored.sha256
+
+    def _validate_pdf(self, pdf: bytes, field: str | None) -> PdfVerification:
+        try:
+            return validate_sync(
+                pdf,
+                trust_roots=self._seals.trust_roots(),
+                intermediates=self._seals.intermediates(),
+                crls=self._crls_now(),
+                field_name=field,
+                identity_check=self._known_identity,
+            )
+        except PdfError as exc:
+            raise InvalidRequestError([FieldViolation(field="pdf", reason=exc.reason, description=str(exc))]) from exc
 
     def verify_stamp(
         self, caller: Member, use: UseContext, document: bytes, stamp: bytes
@@ -406,15 +423,8 @@ class VerificationService:
         the seal-maker root (a name only the gateway's seals have: ``RESERVED_SEAL_NAMES``). What is shown after
         it is judged by itself."""
         try:
-            stamp = validate_sync(
-                pdf,
-                trust_roots=self._seals.trust_roots(),
-                intermediates=self._seals.intermediates(),
-                crls=self._crls_now(),
-                field_name=field,
-                identity_check=self._known_identity,
-            )
-        except PdfError:
+            stamp = self._validate_pdf(pdf, field)
+        except InvalidRequestError:
             return False
         return (
             stamp.integrity.result is CheckResult.PASSED
@@ -940,12 +950,6 @@ def _owner_finding(seal: Seal, license: License) -> Finding:
 
 def _finding_map(finding: Finding) -> dict[str, Any]:
     return {"result": finding.result.value, "reason": finding.reason or "", "detail": finding.detail}
-
-
-def _license_id_or_empty(subject: str) -> str:
-    """The license identifier a drawn license carries as its document subject, as the seal covers it (a subject
-    written by an update after sealing is not read: ``PdfVerification.signed_subject``), or "" when it is none."""
-    return subject if license_id_violation("license_id", subject) is None else ""
 
 
 def _day(now: dt.datetime) -> dt.date:

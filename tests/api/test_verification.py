@@ -16,6 +16,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from reportlab.pdfgen import canvas
 from sqlalchemy import text
 
 from adapters.records import issue_request
@@ -36,10 +37,10 @@ from signing.receipts import check_receipt
 from signing.results import CheckResult
 from signing.seal_ca import SealMakerCA, check_certificate
 from signing.seal_image import draw_seal
-from tests.api.test_documents import document_of
+from tests.api.test_documents import document_of, new_request
 from tests.api.test_documents import verify as verify_pdf
 from tests.api.test_issuance import unique
-from tests.api.test_seals import license_pdf
+from tests.api.test_seals import license_pdf, register, seals
 from tests.conftest import MARKET, PORTAL, TAX, RunningGateway, error_details, today
 from tests.signing.test_pdf import sign_invisibly
 
@@ -348,6 +349,51 @@ def test_a_signature_drawn_over_a_genuine_document_is_not_vouched_for(running: R
     assert (invisible.report.verdict, invisible.report.license.license_id) == (PASSED, license_id)
 
 
+def test_a_pdf_the_issuer_sealed_is_no_license_document_unless_it_is_a_registered_one(running: RunningGateway) -> None:
+    """A department may seal any PDF (SealDocument): one with arbitrary content that names a license in its subject
+    is genuinely sealed by that license's issuer, but it is not the license's document; only a registered document
+    (or one with updates after it) names a license."""
+    license_id = issue(running, 21).license.license_id
+    other = io.BytesIO()
+    drawn = canvas.Canvas(other)
+    drawn.setSubject(license_id)
+    drawn.drawString(80, 760, "FOOD PERMIT  holder: somebody else")
+    drawn.showPage()
+    drawn.save()
+    seal = register(running, name="电子证照专用章")
+    sealed = (
+        seals(running, MARKET)
+        .SealDocument(seal_pb2.SealDocumentRequest(seal_id=seal.seal_id, pdf=other.getvalue()))
+        .sealed_pdf
+    )
+    response = verifier(running).VerifyDocument(verification_pb2.VerifyDocumentRequest(use=USE, pdf=sealed))
+    report = response.report
+    assert (report.verdict, report.status.result, report.status.reason) == (
+        INDETERMINATE,
+        INDETERMINATE,
+        "NOT_A_REGISTERED_LICENSE",
+    )
+    assert (report.integrity.result, report.issuer_identity.result) == (PASSED, PASSED)  # the seal itself is genuine
+    assert not report.HasField("license") and not response.registered_document
+    assert json.loads(report.receipt.statement)["license"] is None
+
+
+def test_an_issuers_own_pdf_is_found_by_its_sealed_revision_after_later_updates(running: RunningGateway) -> None:
+    """An issuer-supplied document does not carry the license's identifier; with an update after the seal (here a
+    new title) it is still found, as the registered document it starts with."""
+    issued = running.issuance(MARKET).IssueLicense(new_request(22, document=license_pdf(running)))
+    pdf = document_of(running, issued.license.license_id).pdf
+    writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
+    info = writer.trailer.raw_get("/Info")
+    info.get_object()[generic.NameObject("/Title")] = generic.TextStringObject("复印件")
+    writer.mark_update(info)
+    updated = io.BytesIO()
+    writer.write(updated)
+    response = verifier(running).VerifyDocument(verification_pb2.VerifyDocumentRequest(use=USE, pdf=updated.getvalue()))
+    assert (response.report.verdict, response.report.license.license_id) == (PASSED, issued.license.license_id)
+    assert not response.registered_document
+
+
 def test_a_document_sealed_under_an_untrusted_ca_fails_identity(running: RunningGateway) -> None:
     other = SealMakerCA.create("zzgw 制章者 (seal maker)", dt.datetime.now(dt.UTC))  # same name as the real one
     key = SoftwareKey.generate()
@@ -366,6 +412,7 @@ def test_a_document_sealed_under_an_untrusted_ca_fails_identity(running: Running
     report = verifier(running).VerifyDocument(verification_pb2.VerifyDocumentRequest(use=USE, pdf=pdf)).report
     assert report.verdict == FAILED and report.issuer_identity.result == FAILED
     assert report.issuer_identity.reason in ("LOOKALIKE_CA", "UNTRUSTED_ROOT")
+    assert not report.HasField("license")  # its content is no registered document's
 
 
 def test_a_receipt_is_stored_and_a_tampered_one_is_rejected(running: RunningGateway) -> None:

@@ -24,6 +24,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from PIL import Image, ImageChops
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.pdf_utils.writer import PageObject, PdfFileWriter
 from pyhanko.sign import signers
 from pyhanko.sign.fields import SigFieldSpec
@@ -33,6 +34,7 @@ from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from signing.keys import ECDSA_P256_SHA256, RSA2048_SHA256, SoftwareKey
 from signing.pdf import (
+    MAX_REVISIONS,
     SEAL_MARGIN_PT,
     SEAL_SIZE_PT,
     CheckResult,
@@ -523,6 +525,60 @@ def test_bad_input_is_refused_by_seal_and_validate(
 
     assert type(sealing.value) is error
     assert sealing.value.reason == reason
+
+
+def _retitled(pdf: bytes, title: str = "x") -> bytes:
+    writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
+    info = writer.trailer.raw_get("/Info")
+    info.get_object()[generic.NameObject("/Title")] = generic.TextStringObject(title)
+    writer.mark_update(info)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def _moved_startxref(pdf: bytes, by: int) -> bytes:
+    """``pdf`` with its last ``startxref`` pointing ``by`` bytes off its cross-reference section."""
+    at = pdf.rindex(b"startxref") + len(b"startxref\n")
+    end = pdf.index(b"\n", at)
+    return pdf[:at] + str(int(pdf[at:end]) + by).encode() + pdf[end:]
+
+
+@pytest.mark.parametrize("by", [2, -2, 1])
+def test_a_cross_reference_pointer_off_its_section_is_damage_not_a_guess(
+    ca: SealMakerCA, seal_png: bytes, plain_pdf: bytes, by: int
+) -> None:
+    """pyHanko would find the section a few bytes off and read the update by it; viewers rebuild the file by
+    scanning it instead, and show whatever an update defined last (a forged page no cross-reference lists)."""
+    updated = _retitled(seal(ca, plain_pdf, seal_png, timestamper=None))
+    assert validate_sync(updated, trust_roots=[ca.root], intermediates=[ca.intermediate], crls=[]).integrity == PASSED
+    with pytest.raises(DamagedPdf, match="cross-reference pointer"):
+        validate_sync(_moved_startxref(updated, by), trust_roots=[ca.root], intermediates=[ca.intermediate], crls=[])
+
+
+def test_a_pdf_of_too_many_revisions_or_objects_nested_too_deep_is_refused(
+    ca: SealMakerCA, seal_png: bytes, plain_pdf: bytes
+) -> None:
+    """Their analysis would cost seconds to hours (time in the square of the revisions) or blow the stack."""
+    sealed = seal(ca, plain_pdf, seal_png, timestamper=None)
+    many = sealed
+    for n in range(MAX_REVISIONS - 2):  # the plain PDF and the seal are two
+        many = _retitled(many, str(n))
+    assert validate_sync(many, trust_roots=[ca.root], intermediates=[ca.intermediate], crls=[]).integrity == PASSED
+    with pytest.raises(DamagedPdf, match=f"{MAX_REVISIONS + 1} revisions"):
+        validate_sync(_retitled(many), trust_roots=[ca.root], intermediates=[ca.intermediate], crls=[])
+
+    # written by hand: pyHanko's own writer cannot write what its reader cannot read
+    reader = PdfFileReader(io.BytesIO(sealed))
+    size, root = int(reader.trailer["/Size"]), reader.trailer.raw_get("/Root")
+    at = len(sealed)
+    body = b"%d 0 obj\n<< /Title (x) /Nested %s%s >>\nendobj\n" % (size, b"[" * 3000, b"]" * 3000)
+    deep = sealed + body + (
+        b"xref\n%d 1\n%010d 00000 n \ntrailer\n<< /Size %d /Root %d 0 R /Info %d 0 R /Prev %d >>\n"
+        b"startxref\n%d\n%%%%EOF\n"
+    ) % (size, at, size + 1, root.idnum, size, reader.xrefs.get_startxref_for_revision(1), at + len(body))
+    with pytest.raises(DamagedPdf):
+        validate_sync(deep, trust_roots=[ca.root], intermediates=[ca.intermediate], crls=[])
 
 
 def test_a_pdf_over_the_limit_is_refused(ca: SealMakerCA, seal_png: bytes) -> None:
