@@ -360,7 +360,7 @@ class VerificationService:
         document = _shown_after_sealing(checked, unvouched)
         identity = checked.issuer_identity
         record = self._checked_by_id(stored.license_id) if stored is not None else None
-        if record is None:
+        if stored is None or record is None:
             report = self._report(action, caller, use, query, document, _NOT_REGISTERED, identity, None, now)
             return report, False
         license = record.license
