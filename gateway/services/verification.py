@@ -559,12 +559,18 @@ class VerificationService:
                 action, caller, use, query, check.integrity, NOT_FOUND, check.issuer_identity, None, now
             )
         license = stored.license
-        identity = _first_failure(
-            check.issuer_identity,
-            _owner_finding(known.seal, license),
-            authority_finding(license, self._catalog),
-            stored.identity,
-        )
+        if known.seal.key_id == license.seal.key_id and envelope.claims.version == license.content.version:
+            # the code of this very version, by the seal that sealed its record: made with the record, whose time
+            # the gateway keeps (the code's own time is only its maker's claim), so a seal retired since (revoked
+            # as superseded) leaves it as good as the record, as for the same license by identifier
+            identity = stored.identity
+        else:
+            identity = _first_failure(
+                check.issuer_identity,
+                _owner_finding(known.seal, license),
+                authority_finding(license, self._catalog),
+                stored.identity,
+            )
         integrity = _first_failure(check.integrity, stored.integrity)
         return self._report(action, caller, use, query, integrity, self._status(license, now), identity, license, now)
 

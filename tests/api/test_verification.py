@@ -575,11 +575,18 @@ def test_a_revoked_seal_fails_identity_only_for_records_sealed_after(running: Ru
 
     seal = register(running, name="电子证照专用章")  # the newest active seal: it seals what MARKET issues next
     license_id = batch_issue(running, 12)
+    code, _ = qr_for(running, license_id)  # by the same seal
     assert verify(running, license_id=license_id).verdict == PASSED
     seals(running, MARKET).RevokeSeal(
         seal_pb2.RevokeSealRequest(seal_id=seal.seal_id, reason="密钥泄露", crl_reason="key_compromise")
     )
     assert verify(running, license_id=license_id).verdict == PASSED  # revoked after it sealed this record
+    # the license's code, by the seal of its record, is judged as the record is (its own time is only claimed):
+    # the same answer by code as by identifier, also after a routine seal rotation
+    assert (verify(running, qr_code=code).verdict, verify(running, qr_code=code).license.license_id) == (
+        PASSED,
+        license_id,
+    )
 
     stored = running.gateway.issuance._get_stored(license_id)
     with running.gateway.db.engine.begin() as connection:  # the compromise is now dated before the record was made
@@ -591,6 +598,10 @@ def test_a_revoked_seal_fails_identity_only_for_records_sealed_after(running: Ru
     report = verify(running, license_id=license_id)
     assert (report.verdict, report.issuer_identity.reason) == (FAILED, "REVOKED")
     assert report.integrity.result == PASSED and report.status.result == PASSED
+    assert (verify(running, qr_code=code).verdict, verify(running, qr_code=code).issuer_identity.reason) == (
+        FAILED,
+        "REVOKED",
+    )
 
 
 def test_the_status_cache_is_real_and_only_the_change_feed_clears_it(running: RunningGateway) -> None:
