@@ -25,7 +25,13 @@ from cryptography.hazmat.primitives.serialization import Encoding
 
 from gateway.api.errors import internal_status, status_code, to_status
 from gateway.api.roles import ALLOWED_ROLES, is_public
-from gateway.domain.errors import PermissionDeniedError, UnauthenticatedError, ZzgwError
+from gateway.domain.errors import (
+    FieldViolation,
+    InvalidRequestError,
+    PermissionDeniedError,
+    UnauthenticatedError,
+    ZzgwError,
+)
 from gateway.domain.model import Member
 from gateway.services.members import Authenticator
 
@@ -177,6 +183,24 @@ def _certificate_der(pem: bytes) -> bytes:
     return x509.load_pem_x509_certificate(pem).public_bytes(Encoding.DER)
 
 
+_NUL_VIOLATION = FieldViolation(
+    field="", reason="BAD_CHARACTERS", description="the request holds a NUL character, which no stored text has"
+)
+
+
+def _nul_in_text(exc: BaseException) -> bool:
+    """Whether ``exc`` is PostgreSQL's driver refusing a NUL in a text parameter: input no field check caught (a
+    NUL is no character any stored value has), not a fault of the gateway's."""
+    seen: BaseException | None = exc
+    for _ in range(4):
+        if seen is None:
+            return False
+        if "NUL (0x00)" in str(getattr(seen, "orig", None) or seen):
+            return True
+        seen = seen.__cause__
+    return False
+
+
 class _Call:
     """Bookkeeping of one call for the access log."""
 
@@ -196,6 +220,8 @@ class _Call:
         return self._request_id
 
     def fail(self, exc: BaseException) -> None:
+        if _nul_in_text(exc):
+            exc = InvalidRequestError([_NUL_VIOLATION])
         if isinstance(exc, ZzgwError):
             self.code = status_code(exc)
             self.context.abort_with_status(to_status(exc))

@@ -38,6 +38,7 @@ import asyncio
 import dataclasses
 import datetime as dt
 import hashlib
+import re
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -90,6 +91,7 @@ LICENSE_CACHE_SIZE = 200_000
 SEAL_CACHE_SIZE = 10_000
 VERIFIED_CACHE_SIZE = 500_000
 MAX_LICENSE_ID = 120
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 """The longest identifier the store holds (its column's size)."""
 _NOT_REGISTERED = Finding(
     result=CheckResult.INDETERMINATE,
@@ -316,6 +318,7 @@ class VerificationService:
             query: dict[str, object] = {"by": "license_id", "license_id": license_id}
             checked = self._checked_by_id(license_id)
         else:
+            license_number = _claimed_number(license_number)
             if not (type_code and license_number):
                 raise _invalid("license_number", "REQUIRED", "type_code and license_number go together")
             if type_code not in self._catalog.license_types:
@@ -461,12 +464,12 @@ class VerificationService:
         if len(fields) > MAX_CLAIM_FIELDS or any(len(k) > 64 or len(v) > 2000 for k, v in fields.items()):
             raise _invalid("fields", "TOO_LARGE", f"at most {MAX_CLAIM_FIELDS} fields of at most 2,000 characters")
         now = self._clock.now()
-        if not holder_code.strip() or not license_number.strip():
+        if not holder_code.strip() or not (number := _claimed_number(license_number)):
             answer = ClaimAnswer(result=ClaimResult.INCOMPLETE)
             license = None
         else:
             with self._db.unit_of_work() as uow:
-                license = uow.licenses.get_by_number(type_code, license_number.strip())
+                license = uow.licenses.get_by_number(type_code, number)
             record = PASSED
             if license is not None:  # what is compared must be what the issuer sealed
                 checked = self._check_record(license)
@@ -600,7 +603,8 @@ class VerificationService:
             return hit
         # a stored license's identifier was checked when it was issued: an identifier is checked only when no
         # license has it (malformed, or unknown), and one too long for any is not looked up
-        license = self._db.read_license(license_id) if len(license_id) <= MAX_LICENSE_ID else None
+        readable = len(license_id) <= MAX_LICENSE_ID and "\x00" not in license_id  # PostgreSQL text holds no NUL
+        license = self._db.read_license(license_id) if readable else None
         if license is None:
             if violation := license_id_violation("license_id", license_id):
                 raise InvalidRequestError([violation])
@@ -956,6 +960,15 @@ def _owner_finding(seal: Seal, license: License) -> Finding:
 
 def _finding_map(finding: Finding) -> dict[str, Any]:
     return {"result": finding.result.value, "reason": finding.reason or "", "detail": finding.detail}
+
+
+def _claimed_number(number: str) -> str:
+    """A license number as asked for: trimmed, as ``CheckClaim`` and ``VerifyLicense`` both compare it; one with
+    control characters inside (NUL, which PostgreSQL text cannot hold) is bad input."""
+    number = number.strip()
+    if _CONTROL_CHARACTERS.search(number):
+        raise _invalid("license_number", "BAD_CHARACTERS", "a license number has no control characters")
+    return number
 
 
 def _day(now: dt.datetime) -> dt.date:

@@ -79,7 +79,7 @@ class Database:
             ("postgresql", "psycopg"),
         ):
             raise ValueError(f"zzgw stores on SQLite or PostgreSQL through psycopg, not {parsed.drivername}")
-        kwargs: dict[str, Any] = {"echo": echo}
+        kwargs: dict[str, Any] = {"echo": echo, "hide_parameters": True}  # errors are logged: no personal data
         if parsed.get_backend_name() == "sqlite":
             if parsed.database and parsed.database != ":memory:":
                 Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)

@@ -30,7 +30,7 @@ from gateway.api.roles import ALLOWED_ROLES
 from gateway.bootstrap import samples
 from gateway.server import SERVICE_NAMES
 from gateway.threads import name_this_thread
-from protos.zzgw.v1 import catalog_pb2, issuance_pb2
+from protos.zzgw.v1 import catalog_pb2, issuance_pb2, verification_pb2, verification_pb2_grpc
 from tests.conftest import MARKET, TAX, RunningGateway, error_details, fresh_database, start_gateway
 
 ISSUANCE_METHODS = ["IssueLicense", "BatchIssueLicenses", "AmendLicense", "ChangeLicenseStatus", "GetLicense",
@@ -238,6 +238,25 @@ def test_an_unexpected_exception_becomes_internal_with_a_request_id(
     assert logged.exc_info is not None and "secret detail" in str(logged.exc_info[1])
     access = wait_for(caplog, lambda r: r.name == "zzgw.access" and request_id in r.getMessage())
     assert json.loads(access.getMessage())["code"] == "INTERNAL"
+
+
+def test_a_nul_that_no_field_check_caught_is_bad_input_not_an_internal_error(running: RunningGateway) -> None:
+    """PostgreSQL's driver refuses NUL in text parameters; on SQLite the same lookups simply find nothing. Either
+    way the client hears INVALID_ARGUMENT (or not found), never INTERNAL, and nothing lands in the error log."""
+    calls = [
+        lambda: verification_pb2_grpc.VerificationServiceStub(running.channel(TAX)).GetReceipt(
+            verification_pb2.GetReceiptRequest(receipt_id="0193\x00ab")
+        ),
+        lambda: running.issuance(MARKET).GetLicense(
+            issuance_pb2.GetLicenseRequest(type_code="11100000000000127W", license_number="JY1\x00")
+        ),
+    ]
+    for call in calls:
+        with pytest.raises(grpc.RpcError) as caught:
+            call()
+        assert caught.value.code() in (grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.NOT_FOUND)
+        if running.gateway.db.dialect == "postgresql":
+            assert error_details(caught.value)[0].reason == "BAD_CHARACTERS"
 
 
 # --- the access log -----------------------------------------------------------------------------------------------

@@ -805,3 +805,26 @@ def test_a_malformed_license_id_is_refused_and_a_well_formed_unknown_one_is_not_
     unknown = str(LicenseId(type_code=stored.type_code, issuer_code=stored.issuer_code, serial="NOSUCH", version=1))
     report = verify(running, license_id=unknown)
     assert (report.verdict, report.reason) == (FAILED, "LICENSE_NOT_FOUND") and report.receipt.receipt_id
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"license_id": "11370100MB0000000X-0001\x00"},
+        {"type_code": "11100000000000127W", "license_number": "JY1\x0037010"},
+    ],
+    ids=["id", "number"],
+)
+def test_a_nul_or_control_character_in_a_lookup_is_bad_input_on_every_store(
+    running: RunningGateway, query: dict[str, str]
+) -> None:
+    """PostgreSQL cannot hold NUL in text: looked up as sent, it was an INTERNAL error there."""
+    with pytest.raises(grpc.RpcError) as caught:
+        verify(running, **query)
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT, caught.value.details()
+
+
+def test_a_number_is_looked_up_trimmed_as_a_claim_compares_it(running: RunningGateway) -> None:
+    issued = issue(running, 23).license
+    report = verify(running, type_code=issued.type_code, license_number=f"  {issued.license_number}\t")
+    assert (report.verdict, report.license.license_id) == (PASSED, issued.license_id)

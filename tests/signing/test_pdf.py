@@ -573,10 +573,15 @@ def test_a_pdf_of_too_many_revisions_or_objects_nested_too_deep_is_refused(
     size, root = int(reader.trailer["/Size"]), reader.trailer.raw_get("/Root")
     at = len(sealed)
     body = b"%d 0 obj\n<< /Title (x) /Nested %s%s >>\nendobj\n" % (size, b"[" * 3000, b"]" * 3000)
-    deep = sealed + body + (
-        b"xref\n%d 1\n%010d 00000 n \ntrailer\n<< /Size %d /Root %d 0 R /Info %d 0 R /Prev %d >>\n"
-        b"startxref\n%d\n%%%%EOF\n"
-    ) % (size, at, size + 1, root.idnum, size, reader.xrefs.get_startxref_for_revision(1), at + len(body))
+    deep = (
+        sealed
+        + body
+        + (
+            b"xref\n%d 1\n%010d 00000 n \ntrailer\n<< /Size %d /Root %d 0 R /Info %d 0 R /Prev %d >>\n"
+            b"startxref\n%d\n%%%%EOF\n"
+        )
+        % (size, at, size + 1, root.idnum, size, reader.xrefs.get_startxref_for_revision(1), at + len(body))
+    )
     with pytest.raises(DamagedPdf):
         validate_sync(deep, trust_roots=[ca.root], intermediates=[ca.intermediate], crls=[])
 
