@@ -48,7 +48,7 @@ from cachetools import LRUCache
 from cryptography import x509
 
 from gateway.domain.audit import AuditAction, AuditEntry
-from gateway.domain.catalog import Catalog
+from gateway.domain.catalog import Catalog, LicenseType, Sensitivity
 from gateway.domain.errors import (
     FieldViolation,
     InvalidRequestError,
@@ -58,6 +58,7 @@ from gateway.domain.identifiers import license_id_violation
 from gateway.domain.model import CHINA_TZ, Clock, License, LicenseStatus, Member
 from gateway.domain.seals import Seal
 from gateway.domain.verification import (
+    HOLDER_NAME,
     NOT_FOUND,
     ClaimAnswer,
     ClaimResult,
@@ -463,6 +464,8 @@ class VerificationService:
             raise _invalid("type_code", "UNKNOWN_LICENSE_TYPE", f"unknown license type {type_code!r}")
         if len(fields) > MAX_CLAIM_FIELDS or any(len(k) > 64 or len(v) > 2000 for k, v in fields.items()):
             raise _invalid("fields", "TOO_LARGE", f"at most {MAX_CLAIM_FIELDS} fields of at most 2,000 characters")
+        if unclaimable := _unclaimable(self._catalog.license_types[type_code], fields):
+            raise InvalidRequestError(unclaimable)
         now = self._clock.now()
         if not holder_code.strip() or not (number := _claimed_number(license_number)):
             answer = ClaimAnswer(result=ClaimResult.INCOMPLETE)
@@ -960,6 +963,28 @@ def _owner_finding(seal: Seal, license: License) -> Finding:
 
 def _finding_map(finding: Finding) -> dict[str, Any]:
     return {"result": finding.result.value, "reason": finding.reason or "", "detail": finding.detail}
+
+
+def _unclaimable(license_type: LicenseType, fields: Mapping[str, str]) -> list[FieldViolation]:
+    """The claimed keys a claim cannot be about: no field of the type (a mistyped key read as a mismatch), or a
+    secret field, which never leaves the gateway (answering "it matches" would confirm a guess of a photo
+    reference or the like). What a holder presents of a field that is not shared may still be checked."""
+    found = []
+    for key in sorted(fields):
+        spec = license_type.field_spec(key)
+        if key == HOLDER_NAME:
+            continue
+        if spec is None:
+            found.append(FieldViolation(field=f"fields.{key}", reason="UNKNOWN_FIELD", description="no such field"))
+        elif spec.sensitivity is Sensitivity.SECRET:
+            found.append(
+                FieldViolation(
+                    field=f"fields.{key}",
+                    reason="NOT_CLAIMABLE",
+                    description=f"{spec.label} is secret: a claim cannot confirm it",
+                )
+            )
+    return found
 
 
 def _claimed_number(number: str) -> str:

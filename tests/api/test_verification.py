@@ -22,6 +22,7 @@ from sqlalchemy import text
 from adapters.records import issue_request
 from gateway.bootstrap import samples
 from gateway.domain.audit import AuditAction
+from gateway.domain.catalog import Sensitivity
 from gateway.domain.identifiers import LicenseId
 from gateway.domain.model import LicenseContent, LicenseStatus
 from gateway.domain.verification import check_use, claim_digest
@@ -546,6 +547,26 @@ def test_a_claim_receipt_names_the_claim_only_to_who_holds_it_and_two_receipts_c
     assert first["query"]["salt"] != second["query"]["salt"]
     assert first["query"]["holder_code_hmac"] != second["query"]["holder_code_hmac"]
     assert hashlib.sha256(issued.holder.code.encode()).hexdigest() not in json.dumps(first)
+
+
+def test_a_claim_cannot_be_about_a_secret_field_or_one_the_type_has_not(running: RunningGateway) -> None:
+    """ "It matches" would confirm a guess of a secret (a photo reference); a mistyped key read as a mismatch (7)."""
+    secret_type, secret = next(
+        (license_type.code, spec.key)
+        for license_type in running.gateway.catalog.license_types.values()
+        for spec in license_type.fields
+        if spec.sensitivity is Sensitivity.SECRET
+    )
+    asked = {"license_number": "ANY-1", "holder_code": "91370100MA3C000000"}
+    with pytest.raises(grpc.RpcError) as caught:
+        claim(running, type_code=secret_type, **asked, fields={secret: "photo/0001.jpg", "no_such_field": "x"})
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert error_details(caught.value)[1] == [
+        ("fields.no_such_field", "UNKNOWN_FIELD"),
+        (f"fields.{secret}", "NOT_CLAIMABLE"),
+    ]
+    answered = claim(running, type_code=secret_type, **asked, fields={"holder_name": "某人"})
+    assert answered.code == 5  # the holder's name may be claimed of any type
 
 
 def test_a_claim_is_not_compared_with_a_record_changed_behind_the_gateways_back(running: RunningGateway) -> None:
