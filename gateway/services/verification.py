@@ -35,12 +35,13 @@ checkable offline with the receipt certificate and the receipt's proof (``signin
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import datetime as dt
 import hashlib
 import re
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -613,8 +614,8 @@ class VerificationService:
                 raise InvalidRequestError([violation])
             return None
         checked = self._check_record(license)
-        with self._lock:
-            if self._feed.generation == generation:  # neither license nor seal changed meanwhile: safe to keep
+        with self._unchanged_since(generation) as unchanged:
+            if unchanged:  # neither license nor seal changed meanwhile: safe to keep
                 self._checked[license_id] = checked
         return checked
 
@@ -719,8 +720,8 @@ class VerificationService:
 
     def _keep(self, seal: Seal, certificate: x509.Certificate, base: IdentityFinding, generation: int) -> _KnownSeal:
         known = _KnownSeal(seal=seal, certificate=certificate, public_key_der=public_key_der(certificate), base=base)
-        with self._lock:
-            if self._feed.generation == generation:  # nothing changed while we looked: safe to keep
+        with self._unchanged_since(generation) as unchanged:
+            if unchanged:  # nothing changed while we looked: safe to keep
                 self._known_seals[seal.key_id] = known
         return known
 
@@ -730,10 +731,20 @@ class VerificationService:
         if crls is None:
             generation = self._feed.generation
             crls = self._seals.crls()
-            with self._lock:
-                if self._feed.generation == generation:
+            with self._unchanged_since(generation) as unchanged:
+                if unchanged:
                     self._crls = crls
         return crls
+
+    @contextlib.contextmanager
+    def _unchanged_since(self, generation: int) -> Iterator[bool]:
+        """Hold the cache lock and say whether no change was heard since ``generation``. Changes are heard first,
+        outside the lock (on SQLite hearing one calls ``_forget``, which takes the lock: heard under it, the thread
+        waited on itself for ever); under the lock only what was heard is compared. A change heard after that
+        comparison is forgotten after the caller's keeping, since its listener waits for the lock."""
+        self._feed.poll()
+        with self._lock:
+            yield self._feed.heard == generation
 
     def _forget(self, keys: frozenset[str]) -> None:
         """Change feed listener: drop what changed (everything when told "*")."""

@@ -69,6 +69,12 @@ class ChangeFeed:
         self.poll()
         return self._generation
 
+    @property
+    def heard(self) -> int:
+        """``generation`` as last heard, without listening again: what a cache compares under its own lock, which
+        a listener takes too (hearing a change there would call the listener, and wait on that lock for ever)."""
+        return self._generation
+
     def subscribe(self, listener: Listener) -> None:
         with self._lock:
             self._listeners.append(listener)

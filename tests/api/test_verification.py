@@ -7,6 +7,7 @@ import datetime as dt
 import hashlib
 import io
 import json
+import threading
 import uuid
 from typing import Any
 
@@ -28,6 +29,8 @@ from gateway.domain.model import LicenseContent, LicenseStatus
 from gateway.domain.verification import check_use, claim_digest
 from gateway.services.verification import _ToReceipt
 from gateway.store import repositories
+from gateway.store.changes import ChangeFeed
+from gateway.store.database import Database
 from gateway.store.repositories import StoredReceipt
 from protos.zzgw.v1 import issuance_pb2, seal_pb2, verification_pb2, verification_pb2_grpc
 from signing.errors import InvalidSignature
@@ -849,3 +852,37 @@ def test_a_number_is_looked_up_trimmed_as_a_claim_compares_it(running: RunningGa
     issued = issue(running, 23).license
     report = verify(running, type_code=issued.type_code, license_number=f"  {issued.license_number}\t")
     assert (report.verdict, report.license.license_id) == (PASSED, issued.license_id)
+
+
+def test_a_change_by_another_process_while_a_license_is_read_is_heard_without_deadlock(
+    running: RunningGateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On SQLite another worker's change is heard by polling the shared counter, which calls the verification
+    caches' listener; polled under the cache's own lock, the thread waited on itself for ever (the worker hung,
+    still reporting healthy). The license read while the change happened is answered, and not kept."""
+    if running.gateway.db.dialect != "sqlite":
+        pytest.skip("PostgreSQL hears changes on a listener thread of its own")
+    license_id = batch_issue(running, 24)
+    other_db = Database.connect(str(running.gateway.db.engine.url))
+    other_worker = ChangeFeed(other_db)
+    service = running.gateway.verification
+    check = service._check_record
+    checks: list[str] = []
+
+    def check_while_another_worker_changes(license: Any) -> Any:
+        checks.append(license.license_id)
+        checked = check(license)
+        other_worker.committed([f"license:{license.license_id}"])  # heard only when the result is to be kept
+        return checked
+
+    monkeypatch.setattr(service, "_check_record", check_while_another_worker_changes)
+    service._forget(frozenset({f"license:{license_id}"}))
+    answered: list[object] = []
+    worker = threading.Thread(target=lambda: answered.append(service._checked_by_id(license_id)), daemon=True)
+    worker.start()
+    worker.join(10)
+    other_worker.stop()
+    other_db.dispose()
+    assert checks == [license_id] and not worker.is_alive(), "the lookup deadlocked"
+    assert answered and answered[0] is not None
+    assert license_id not in service._checked  # read while a change happened: not kept
