@@ -9,6 +9,8 @@ are passed on to every worker, which finish their calls in flight (``server.GRAC
 from __future__ import annotations
 
 import collections
+import ctypes
+import ctypes.util
 import logging
 import multiprocessing
 import multiprocessing.connection
@@ -37,6 +39,21 @@ class _Running:
     process: multiprocessing.process.BaseProcess
     ready: Any
     """Set by the worker once it serves."""
+
+
+def stop_with_parent() -> None:
+    """In a worker: be sent SIGTERM when the supervisor dies, however it dies (``kill -9`` included), rather than
+    serve on unsupervised beside the next gateway started on the port (Linux ``PR_SET_PDEATHSIG``)."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):  # not Linux: the supervisor's own stop still reaches the workers
+        return
+    if os.getppid() == 1:  # the supervisor died before the request took effect
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
+_PR_SET_PDEATHSIG = 1
 
 
 def supervise(settings: Settings, worker: Worker) -> int:

@@ -78,3 +78,31 @@ def test_a_worker_killed_while_serving_is_replaced_and_a_signal_stops_all(env: d
         _, err = process.communicate(timeout=60)
     assert process.returncode == 0, err
     assert re.search(rf"worker \d \(pid {first[0]}\) exited \(code -9\) while serving: starting another", err), err
+
+
+def test_workers_stop_when_their_supervisor_is_killed(env: dict[str, str]) -> None:
+    """kill -9 of `zzgw serve` left its workers serving unsupervised, and the next gateway on the port started
+    beside them; the workers are now told (SIGTERM) when their supervisor dies, however it dies."""
+    grpc_port = free_port()
+    process = _serve(env, grpc_port, free_port())
+    wait_serving(f"127.0.0.1:{grpc_port}", process=process)
+    workers = worker_pids(process.pid, 2, grpc_port)
+    process.kill()
+    process.communicate(timeout=30)
+    deadline = time.monotonic() + 40
+    alive = set(workers)
+    while alive and time.monotonic() < deadline:
+        for pid in list(alive):
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                alive.discard(pid)
+        time.sleep(0.2)
+    assert not alive, f"workers {sorted(alive)} outlived their supervisor"
+    restarted = _serve(env, grpc_port, free_port())  # and the port is free for the next gateway
+    try:
+        wait_serving(f"127.0.0.1:{grpc_port}", process=restarted)
+    finally:
+        restarted.send_signal(signal.SIGTERM)
+        restarted.communicate(timeout=60)
+    assert restarted.returncode == 0
