@@ -30,10 +30,12 @@ from gateway.domain.errors import (
     InvalidRequestError,
     PermissionDeniedError,
     UnauthenticatedError,
+    UpstreamUnavailableError,
     ZzgwError,
 )
 from gateway.domain.model import Member
 from gateway.services.members import Authenticator
+from gateway.store.database import connection_lost
 
 access_log = logging.getLogger("zzgw.access")
 error_log = logging.getLogger("zzgw.error")
@@ -222,6 +224,11 @@ class _Call:
     def fail(self, exc: BaseException) -> None:
         if _nul_in_text(exc):
             exc = InvalidRequestError([_NUL_VIOLATION])
+        elif connection_lost(exc):  # nothing was answered from it: worth a retry, which UNAVAILABLE tells clients
+            error_log.warning(
+                "request %s to %s: database connection lost (%s)", self.request_id, self.method, type(exc).__name__
+            )
+            exc = UpstreamUnavailableError("the database connection was lost: retry", reason="DATABASE_UNAVAILABLE")
         if isinstance(exc, ZzgwError):
             self.code = status_code(exc)
             self.context.abort_with_status(to_status(exc))

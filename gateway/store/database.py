@@ -28,6 +28,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.domain.audit import AccessRecord, Checkpoint
@@ -58,6 +59,25 @@ _SPARE_CONNECTIONS = 4
 """Beyond ``pool_size`` sessions (one per request thread), the pool lends as many again for the request threads'
 own reading connections (``_thread_reader``, kept), plus these for the group writers (``Appender``, kept) and
 the odd extra session: so a thread never waits for a connection another thread keeps."""
+
+
+def connection_lost(error: BaseException) -> bool:
+    """Whether ``error`` is PostgreSQL's connection failing under a statement (a restarted server, a terminated
+    backend, the network): nothing on it committed, so a read or a transaction is worth once more on another
+    connection, and a client told UNAVAILABLE may retry."""
+    seen: BaseException | None = error
+    for _ in range(4):
+        if seen is None:
+            return False
+        if isinstance(seen, psycopg.OperationalError):
+            return True
+        if isinstance(seen, DBAPIError):
+            if seen.connection_invalidated:
+                return True
+            seen = seen.orig
+        else:
+            seen = seen.__cause__
+    return False
 
 
 class Database:
@@ -149,14 +169,17 @@ class Database:
         return self._read(read_license_by_number, type_code, license_number)
 
     def _read(self, read: Callable[..., License | None], *args: str) -> License | None:
-        statements = self._thread_reader()
-        try:
-            return read(statements, *args)
-        except Exception:  # a broken connection: drop it, the next read on this thread opens another
-            self._readers.statements = None
-            with contextlib.suppress(Exception):
-                statements.discard()
-            raise
+        for attempt in (1, 2):
+            statements = self._thread_reader()
+            try:
+                return read(statements, *args)
+            except Exception as exc:  # a broken connection: drop it, the next read on this thread opens another
+                self._readers.statements = None
+                with contextlib.suppress(Exception):
+                    statements.discard()
+                if attempt == 2 or not connection_lost(exc):
+                    raise
+        raise AssertionError("unreachable")
 
     def _thread_reader(self) -> _DriverStatements:
         """The calling thread's own driver connection for single-row reads, in autocommit mode (each read is its

@@ -22,7 +22,7 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Generic, TypeVar
 
-from gateway.store.database import AppendWork, Database
+from gateway.store.database import AppendWork, Database, connection_lost
 from gateway.threads import name_this_thread
 
 T = TypeVar("T")
@@ -60,7 +60,8 @@ class GroupWriter(Generic[T, P, R]):
         prepare: Callable[[Sequence[T]], Sequence[P]] | None = None,
         pipelined: bool = False,
     ):
-        """``retry`` tells whether a failed group is worth one more transaction (e.g. ``AuditTrail.stale_head``);
+        """``retry`` tells whether a failed group is worth one more transaction (e.g. ``AuditTrail.stale_head``;
+        a lost connection always is, ``database.connection_lost``);
         ``prepare`` gives one prepared item per item, in order, on a thread of its own when ``pipelined``."""
         self._appender = db.appender()
         self._write = write
@@ -149,7 +150,7 @@ class GroupWriter(Generic[T, P, R]):
                     break
                 except BaseException as exc:  # handed to every waiting caller; the writer goes on
                     error = exc
-                    if attempt == 2 or not self._retry(exc):
+                    if attempt == 2 or not (connection_lost(exc) or self._retry(exc)):
                         break
             _release(group, error, results)
 

@@ -12,6 +12,7 @@ import uuid
 from typing import Any
 
 import grpc
+import psycopg
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -886,3 +887,31 @@ def test_a_change_by_another_process_while_a_license_is_read_is_heard_without_de
     assert checks == [license_id] and not worker.is_alive(), "the lookup deadlocked"
     assert answered and answered[0] is not None
     assert license_id not in service._checked  # read while a change happened: not kept
+
+
+def test_verifications_survive_postgresql_dropping_every_connection(running: RunningGateway) -> None:
+    """A restarted server or a terminated backend breaks every kept connection: the thread's reading connection
+    and the group writer's. What failed on them had not committed, so each is tried once more on a new connection:
+    the clients see answers, not INTERNAL errors."""
+    if running.gateway.db.dialect != "postgresql":
+        pytest.skip("SQLite has no connections to lose")
+    licenses = [batch_issue(running, 30 + n) for n in range(12)]
+    assert all(verify(running, license_id=license_id).verdict == PASSED for license_id in licenses[:6])
+    url = running.gateway.db.engine.url
+    with psycopg.connect(
+        host=url.host, port=url.port, user=url.username, dbname=url.database, autocommit=True
+    ) as admin:
+        ended = admin.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        ).fetchone()
+    assert ended is not None and ended[0] > 0
+    for license_id in licenses:  # half of them not cached yet: read again, on the threads' broken connections
+        report = verify(running, license_id=license_id)
+        assert (report.verdict, report.license.license_id) == (PASSED, license_id)
+        assert (
+            verifier(running)
+            .GetReceipt(verification_pb2.GetReceiptRequest(receipt_id=report.receipt.receipt_id))
+            .receipt.statement
+            == report.receipt.statement
+        )
