@@ -40,6 +40,7 @@ import json
 import os
 import tempfile
 import threading
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -342,17 +343,24 @@ class SealMakerCA:
             return tuple(self._revocations[s] for s in sorted(self._revocations))
 
     def crl(self, now: dt.datetime, next_update: dt.datetime) -> bytes:
-        """A CRL (DER) signed by the intermediate, listing every revocation; each call takes the next CRL number."""
+        """A CRL (DER) signed by the intermediate, listing every revocation; each call takes a greater CRL number.
+
+        RFC 5280 (5.2.3) wants CRL numbers unique and increasing for the CA, whichever process of whichever
+        replica issues the CRL; a counter of each process's own (a file in each data directory) gave numbers that
+        went back and forth between replicas, and were reused by workers sharing a directory. The number is the
+        count of revocations above the microseconds of the system clock: a CRL listing more revocations always
+        outranks one listing fewer, and between those the later one outranks the earlier (and within a process
+        each call outranks the one before). Two processes in the same microsecond with the same revocations make
+        the same CRL, as RFC 5280 allows one number to. At most 13 octets (the RFC allows 20)."""
         signing_key = self._issuing_key()
         _require_aware(now)
         _require_aware(next_update)
         if not now < next_update:
             raise ValueError("next_update must follow now")
         with self._lock:
-            self._crl_number += 1
-            number = self._crl_number
             revoked = [self._revocations[s] for s in sorted(self._revocations)]
-            self._write_state()
+            number = max(self._crl_number + 1, (len(revoked) << 64) | (time.time_ns() // 1000))
+            self._crl_number = number
         if isinstance(signing_key, Sm2Key):
             return sm2_x509.build_crl(
                 issuer=self.intermediate.subject,
@@ -395,7 +403,7 @@ class SealMakerCA:
         if self._directory is None:
             return
         state = {
-            "crl_number": self._crl_number,
+            "crl_number": self._crl_number,  # read back only by versions that counted CRLs in this file
             "revocations": [
                 {"serial": format(r.serial, "x"), "reason": r.reason.value, "revoked_at": r.revoked_at.isoformat()}
                 for r in (self._revocations[s] for s in sorted(self._revocations))

@@ -321,9 +321,32 @@ def test_processes_sharing_the_directory_write_their_state_at_once(tmp_path: Pat
     with concurrent.futures.ThreadPoolExecutor(len(workers)) as pool:
         for done in [pool.submit(make_crls, ca) for ca in workers]:
             done.result()  # raises what the thread raised
-    state = json.loads((tmp_path / "revocations.json").read_text())
-    assert state["crl_number"] >= 50
     assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_crl_numbers_increase_across_processes_and_more_revocations_outrank_fewer(
+    tmp_path: Path, seal_key: ec.EllipticCurvePrivateKey
+) -> None:
+    """Replicas and workers each hold the CA (a directory copy of their own, or a shared one): alternating between
+    them, CRL numbers still only increase, none is reused for another CRL, and a CRL listing a revocation outranks
+    any listing fewer, whatever each process made before (each used to count in its own file: 27, 39, 28, 40…)."""
+    ca = SealMakerCA.create("济南市制章中心", NOW)
+    ca.save(tmp_path / "a", PASSPHRASE)
+    ca.save(tmp_path / "b", PASSPHRASE)
+    replicas = [SealMakerCA.load(tmp_path / name, PASSPHRASE) for name in ("a", "b")]
+    for _ in range(30):
+        replicas[0].crl(LATER, LATER + dt.timedelta(days=7))  # one replica asked far more often than the other
+
+    def number(crl: bytes) -> int:
+        return x509.load_der_x509_crl(crl).extensions.get_extension_for_class(x509.CRLNumber).value.crl_number
+
+    numbers = [number(replicas[n % 2].crl(LATER, LATER + dt.timedelta(days=7))) for n in range(40)]
+    assert numbers == sorted(numbers) and len(set(numbers)) == len(numbers)
+    assert max(numbers).bit_length() <= 20 * 8 - 1  # RFC 5280: at most 20 octets
+    cert = issue(ca, seal_key)
+    replicas[1].revoke(cert.serial_number, x509.ReasonFlags.superseded, at=SIGNED_AT)
+    with_revocation = number(replicas[1].crl(LATER, LATER + dt.timedelta(days=7)))
+    assert with_revocation > number(replicas[0].crl(LATER, LATER + dt.timedelta(days=7))) > max(numbers)
 
 
 def test_wrong_passphrase_is_a_key_store_error(tmp_path: Path) -> None:
