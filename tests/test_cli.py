@@ -55,6 +55,12 @@ def test_init_serve_demo_import_and_graceful_stop(env: dict[str, str], tmp_path:
     assert memo_secret.read_bytes() == made
     assert json.loads((tmp_path / "var" / "dev-tokens.json").read_text(encoding="utf-8"))["tokens"] == tokens
     assert oct((tmp_path / "var" / "dev-tokens.json").stat().st_mode & 0o777) == "0o600"
+    stores = [
+        tmp_path / "var" / name
+        for name in ("zzgw.db", "zzgw.db-wal", "zzgw.db-shm")
+        if (tmp_path / "var" / name).exists()
+    ]
+    assert stores and {oct(path.stat().st_mode & 0o777) for path in stores} == {"0o600"}  # holders' data: owner only
 
     server = subprocess.Popen(
         [sys.executable, "-m", "gateway.cli", "serve"],

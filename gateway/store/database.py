@@ -103,6 +103,9 @@ class Database:
         if parsed.get_backend_name() == "sqlite":
             if parsed.database and parsed.database != ":memory:":
                 Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+                # made here, readable by its owner only (SQLite would follow the umask, often 0644): it holds
+                # holders' names and ID numbers; SQLite gives its -wal and -shm files the same mode
+                os.close(os.open(parsed.database, os.O_RDWR | os.O_CREAT, 0o600))
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
             kwargs["pool_size"] = pool_size
             kwargs["max_overflow"] = pool_size + _SPARE_CONNECTIONS
