@@ -43,6 +43,7 @@ from gateway.domain.validation import MAX_REASON, check_request_id, check_text
 from gateway.store.changes import ChangeFeed
 from gateway.store.database import Database
 from gateway.threads import name_this_thread
+from signing.errors import KeyStoreError
 from signing.keys import ALGORITHMS, ECDSA_P256_SHA256, SM2_SM3, KeyBackend, KeyStore
 from signing.pdf import DEFAULT_REASON, PdfError, PdfSealer, TimestampUnavailable
 from signing.seal_ca import SealMakerCA
@@ -292,7 +293,18 @@ class SealService:
             return uow.seals.by_key(key_id)
 
     def key(self, seal: Seal) -> KeyBackend:
-        return self._keys.load(seal.key_ref.removeprefix("file:"))
+        owner = seal.key_ref.removeprefix("file:")
+        try:
+            return self._keys.load(owner)
+        except KeyStoreError:
+            if self._keys.exists(owner):
+                raise
+            raise ConflictError(
+                f"the key of seal {seal.seal_id} ({seal.name}) is not in this gateway's key store: the seal was "
+                "registered through another gateway of the same store; replicas share their keys directory (README: "
+                "deployment beyond one machine)",
+                reason="SEAL_KEY_NOT_HERE",
+            ) from None
 
     def revoke(self, caller: Member, seal_id: str, *, reason: str, crl_reason: str = "") -> Seal:
         """Revoke a seal (吊销印章): final; its certificate goes on the CRL. Revoking it again changes nothing."""

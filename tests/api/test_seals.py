@@ -298,3 +298,23 @@ def test_concurrent_registrations_with_one_request_id_make_one_seal(running: Run
         answers = list(pool.map(lambda _: seals(running, MARKET).RegisterSeal(request).seal, range(4)))
     assert len({a.seal_id for a in answers}) == 1
     assert len(set(keys.iterdir()) - before) == 1
+
+
+def test_a_seal_whose_key_is_on_another_replica_is_named_not_an_internal_error(running: RunningGateway) -> None:
+    """Replicas share one store; a seal registered through one has its key in that one's key store. Issuing
+    through a replica without the key (here: the key file gone, as on a replica whose keys/ was copied before)
+    says which seal and why, instead of INTERNAL with "run zzgw init", which cannot help."""
+    from adapters.records import issue_request
+    from gateway.bootstrap import samples
+    from tests.api.test_issuance import unique
+
+    seal = register(running, CIVIL, name="电子证照专用章")  # CIVIL's newest seal: it seals what CIVIL issues next
+    keys = running.gateway.keys
+    owner = f"seal{seal.seal_id}"  # the key store's name for a seal's key (SealService.register)
+    keys.path(owner).unlink()
+    keys._loaded.pop(owner, None)
+    with pytest.raises(grpc.RpcError) as caught:
+        running.issuance(CIVIL).IssueLicense(issue_request(unique(samples.marriage_certificate(1))))
+    assert caught.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    info, _ = error_details(caught.value)
+    assert info.reason == "SEAL_KEY_NOT_HERE" and seal.seal_id in caught.value.details()
