@@ -9,8 +9,12 @@ through SO_REUSEPORT (see docs/adr/0001-server-model.md for the measurements beh
 
 from __future__ import annotations
 
+import base64
+import contextlib
 import datetime as dt
 import gc
+import hashlib
+import hmac
 import json
 import logging
 import os
@@ -18,7 +22,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent import futures
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +35,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from pyhanko.sign.timestamps import HTTPTimeStamper, TimeStamper
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
 
 from adapters.http import HttpApp, HttpServer
 from gateway.api.audit import AuditServicer
@@ -328,6 +333,7 @@ def initialise(
             seals.ensure_default([m for m in members if m.has(Role.ISSUER)])
             _ensure_receipt_key(settings, ca, gateway.keys, gateway.clock, members)
             _ensure_sm2_seal_maker(settings, gateway.keys, gateway.clock, members)
+        _record_facts(settings, gateway.db, gateway.keys)
         if write_tokens:
             _write_private(
                 settings.dev_tokens_path,
@@ -390,6 +396,7 @@ def _check_authorities(settings: Settings, db: Database, keys: KeyStore) -> None
     with db.unit_of_work() as uow:
         certified, sealed, sm2 = uow.members.any_certificate(), uow.seals.any(), uow.seals.any(sm2=True)
         memos = uow.licenses.any_memo()
+        recorded = uow.facts.all()
     copy = "copy the first gateway's data directory (README: deployment beyond one machine)"
     if certified and not (settings.pki_dir / "ca.pem").exists():
         raise ConfigError(
@@ -411,6 +418,7 @@ def _check_authorities(settings: Settings, db: Database, keys: KeyStore) -> None
             f"the database has GB/T 38540 seals made by an SM2 seal maker that is not in {settings.sm2_seal_ca_dir}: "
             f"{copy}"
         )
+    _check_facts(settings, keys, recorded)  # and those a replica could have made its own of while none was needed
 
 
 def _ensure_pki(settings: Settings, members: list[Any]) -> dict[str, bytes]:
@@ -685,8 +693,75 @@ def _server_credentials(settings: Settings) -> grpc.ServerCredentials:
 
 
 def check_ready(gateway: Gateway) -> None:
-    if gateway.db.schema_revision() is None:
+    revision = gateway.db.schema_revision()
+    if revision is None:
         raise ConfigError(f"the database {gateway.settings.database_label} has no schema: run `zzgw init` first")
+    if revision >= FACTS_REVISION:
+        with gateway.db.unit_of_work() as uow:
+            recorded = uow.facts.all()
+        _check_facts(gateway.settings, gateway.keys, recorded)
+
+
+FACTS_REVISION = "0016"
+"""The schema revision that keeps the fingerprints of the store's authorities (``gateway_facts``)."""
+_FACTS = {
+    "memo_secret": ("a memo secret", "keys/sealmemo.key.pem"),
+    "seal_ca_root": ("a seal-maker CA", "seal-ca/root.pem"),
+    "sm2_seal_ca_root": ("an SM2 seal maker's CA", "seal-ca-sm2/root.pem"),
+    "member_ca": ("a member CA", "pki/ca.pem"),
+}
+"""Each authority a store is made with: (what it is, where a data directory holds it)."""
+
+
+def _authority_facts(settings: Settings, keys: KeyStore) -> dict[str, str]:
+    """The fingerprints of the authorities this data directory holds: SHA-256 of each CA's root certificate, and
+    of the memo secret an HMAC (the store never learns the secret)."""
+    facts = {}
+    if keys.exists(SEAL_MEMO_SECRET):
+        secret = keys.secret(SEAL_MEMO_SECRET, create=False)
+        facts["memo_secret"] = hmac.new(secret, b"zzgw-memo-secret-fingerprint/1", hashlib.sha256).hexdigest()
+    for name, path in (
+        ("seal_ca_root", settings.seal_ca_dir / "root.pem"),
+        ("sm2_seal_ca_root", settings.sm2_seal_ca_dir / "root.pem"),
+        ("member_ca", settings.pki_dir / "ca.pem"),
+    ):
+        if path.exists():
+            body = b"".join(line for line in path.read_bytes().splitlines() if line and not line.startswith(b"-----"))
+            facts[name] = hashlib.sha256(base64.b64decode(body)).hexdigest()
+    return facts
+
+
+def _check_facts(settings: Settings, keys: KeyStore, recorded: Mapping[str, str]) -> None:
+    """Refuse a data directory whose authorities are not those the store was made with: a replica that made its
+    own (copied without them while the store had nothing that needed them yet) would disagree with the others for
+    good, each reporting the other's memos STATUS_ALTERED, or trusting none of its seals."""
+    ours = _authority_facts(settings, keys)
+    for name, value in recorded.items():
+        what, where = _FACTS.get(name, (name, name))
+        if name not in ours:
+            raise ConfigError(
+                f"the database was made with {what} that is not in this data directory ({where}): copy the first "
+                "gateway's data directory (README: deployment beyond one machine)"
+            )
+        if ours[name] != value:
+            raise ConfigError(
+                f"this data directory's {what.split(' ', 1)[1]} ({where}) is not the one the database was made with: "
+                "another gateway made its own; copy the first gateway's instead (README: deployment beyond one machine)"
+            )
+
+
+def _record_facts(settings: Settings, db: Database, keys: KeyStore) -> None:
+    """Record the fingerprints of this directory's authorities the store does not have yet (``zzgw init``); two
+    replicas initialised at once with authorities of their own: the second is refused."""
+    ours = _authority_facts(settings, keys)
+    with contextlib.suppress(IntegrityError), db.unit_of_work(write=True) as uow:  # another init recorded first
+        recorded = uow.facts.all()
+        for name, value in ours.items():
+            if name not in recorded:
+                uow.facts.add(name, value)
+        uow.commit()
+    with db.unit_of_work() as uow:
+        _check_facts(settings, keys, uow.facts.all())
 
 
 def tune_gc() -> None:

@@ -299,6 +299,38 @@ def test_init_on_a_replica_without_the_authorities_refuses_and_the_member_ca_key
     assert database.execute("SELECT code, cert_sha256 FROM members ORDER BY code").fetchall() == registered
 
 
+def test_a_replica_with_a_memo_secret_of_its_own_is_refused_by_init_and_serve(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    """Before any license is issued the store holds no memo, so nothing showed that a replica copied without
+    keys/sealmemo.key.pem made a secret of its own: the two then reported each other's licenses STATUS_ALTERED, for
+    good. The store keeps the secret's fingerprint (never the secret) and init and serve compare theirs with it."""
+    import shutil
+
+    assert zzgw(env, "init").returncode == 0
+    first = Path(env["ZZGW_DATA_DIR"])
+    shared = {**env, "ZZGW_DATABASE_URL": f"sqlite:///{first / 'zzgw.db'}"}
+    replica = tmp_path / "replica"
+    shutil.copytree(first, replica, ignore=shutil.ignore_patterns("zzgw.db*", "sealmemo.key.pem"))
+    on_replica = {**shared, "ZZGW_DATA_DIR": str(replica)}
+    refused = zzgw(on_replica, "init")
+    assert refused.returncode == 2, refused.stderr
+    assert "made with a memo secret that is not in this data directory (keys/sealmemo.key.pem)" in refused.stderr
+    assert not (replica / "keys" / "sealmemo.key.pem").exists()  # refused before making one
+
+    other = tmp_path / "other"  # a gateway of its own: its secret is not the store's
+    assert zzgw({**env, "ZZGW_DATA_DIR": str(other)}, "init").returncode == 0
+    shutil.copy(other / "keys" / "sealmemo.key.pem", replica / "keys" / "sealmemo.key.pem")
+    for command in ("init", "serve"):
+        wrong = zzgw(on_replica, command, timeout=60)
+        assert wrong.returncode == 2, (command, wrong.stderr)
+        assert "memo secret (keys/sealmemo.key.pem) is not the one the database was made with" in wrong.stderr
+        assert "Traceback" not in wrong.stderr
+
+    shutil.copy(first / "keys" / "sealmemo.key.pem", replica / "keys" / "sealmemo.key.pem")
+    assert zzgw(on_replica, "init").returncode == 0  # the first gateway's: accepted
+
+
 def test_import_an_existing_seal_maker_ca_then_init(env: dict[str, str], tmp_path: Path) -> None:
     import datetime as dt
 

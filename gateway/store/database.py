@@ -38,6 +38,7 @@ from gateway.store.repositories import (
     AuditRepository,
     ConsentRepository,
     DocumentRepository,
+    FactRepository,
     HolderLicenseRepository,
     LicenseRepository,
     MemberRepository,
@@ -245,6 +246,7 @@ class UnitOfWork:
         self.access_requests = AccessRequestRepository(session)
         self.consents = ConsentRepository(session)
         self.holder_licenses = HolderLicenseRepository(session)
+        self.facts = FactRepository(session)
 
     def lock_change_log(self) -> None:
         """Serialise writers of change events until commit (PostgreSQL; SQLite writers are serial already)."""

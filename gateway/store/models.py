@@ -284,3 +284,13 @@ class ConsentRow(Base):
     uses_left: Mapped[int] = mapped_column(Integer)
     withdrawn_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class GatewayFactRow(Base):
+    """A fingerprint of an authority the store was made with (memo secret, seal-maker CA, member CA): every gateway
+    process on the store must hold the same (``gateway.server``)."""
+
+    __tablename__ = "gateway_facts"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200))

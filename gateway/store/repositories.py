@@ -54,6 +54,7 @@ from gateway.store.models import (
     AuditCheckpointRow,
     ConsentRow,
     DocumentRow,
+    GatewayFactRow,
     LicenseEventRow,
     LicenseRow,
     MemberRow,
@@ -1392,3 +1393,19 @@ class HolderLicenseRepository:
 def _as_utc(value: dt.datetime) -> dt.datetime:
     """Times are bound in UTC: SQLite stores the wall-clock digits only, so a +08:00 time would read back wrong."""
     return value.astimezone(dt.UTC)
+
+
+_F = cast(Table, GatewayFactRow.__table__)
+
+
+class FactRepository:
+    """The store's facts (``GatewayFactRow``): written once, never changed."""
+
+    def __init__(self, session: Session):
+        self._s = session
+
+    def all(self) -> dict[str, str]:
+        return {row.name: row.value for row in self._s.execute(select(_F.c.name, _F.c.value))}
+
+    def add(self, name: str, value: str) -> None:
+        self._s.execute(insert(_F).values(name=name, value=value))
