@@ -46,7 +46,7 @@ from tests.api.test_documents import document_of, new_request
 from tests.api.test_documents import verify as verify_pdf
 from tests.api.test_issuance import unique
 from tests.api.test_seals import license_pdf, register, seals
-from tests.conftest import MARKET, PORTAL, TAX, RunningGateway, error_details, today
+from tests.conftest import MARKET, PORTAL, TAX, RunningGateway, backend_params, error_details, today
 from tests.signing.test_pdf import sign_invisibly
 
 MATTER = "370100-QYKZ-001"
@@ -855,14 +855,13 @@ def test_a_number_is_looked_up_trimmed_as_a_claim_compares_it(running: RunningGa
     assert (report.verdict, report.license.license_id) == (PASSED, issued.license_id)
 
 
+@pytest.mark.parametrize("database_url", [backend_params()[0]], indirect=True)  # PostgreSQL hears on a thread
 def test_a_change_by_another_process_while_a_license_is_read_is_heard_without_deadlock(
     running: RunningGateway, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """On SQLite another worker's change is heard by polling the shared counter, which calls the verification
     caches' listener; polled under the cache's own lock, the thread waited on itself for ever (the worker hung,
     still reporting healthy). The license read while the change happened is answered, and not kept."""
-    if running.gateway.db.dialect != "sqlite":
-        pytest.skip("PostgreSQL hears changes on a listener thread of its own")
     license_id = batch_issue(running, 24)
     other_db = Database.connect(str(running.gateway.db.engine.url))
     other_worker = ChangeFeed(other_db)
@@ -889,12 +888,11 @@ def test_a_change_by_another_process_while_a_license_is_read_is_heard_without_de
     assert license_id not in service._checked  # read while a change happened: not kept
 
 
+@pytest.mark.parametrize("database_url", [backend_params()[1]], indirect=True)  # SQLite has no connections to lose
 def test_verifications_survive_postgresql_dropping_every_connection(running: RunningGateway) -> None:
     """A restarted server or a terminated backend breaks every kept connection: the thread's reading connection
     and the group writer's. What failed on them had not committed, so each is tried once more on a new connection:
     the clients see answers, not INTERNAL errors."""
-    if running.gateway.db.dialect != "postgresql":
-        pytest.skip("SQLite has no connections to lose")
     licenses = [batch_issue(running, 30 + n) for n in range(12)]
     assert all(verify(running, license_id=license_id).verdict == PASSED for license_id in licenses[:6])
     url = running.gateway.db.engine.url
