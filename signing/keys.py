@@ -249,7 +249,10 @@ class KeyStore:
         try:
             pem = path.read_bytes()
         except FileNotFoundError:
-            raise KeyStoreError(f"no key for {owner} at {path}; run `zzgw init`") from None
+            raise KeyStoreError(
+                f"no key for {owner} at {path}: `zzgw init` makes a key with its certificate, and cannot make it "
+                "again for a certificate that exists; copy it from the data directory of the gateway that made it"
+            ) from None
         key: KeyBackend
         try:
             key = SoftwareKey.from_encrypted_pem(pem, self._passphrase)

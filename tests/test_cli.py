@@ -417,3 +417,14 @@ def test_waiting_for_a_server_that_exited_fails_at_once() -> None:
     with pytest.raises(RuntimeError, match="exited with code 3 before serving"):
         wait_serving(f"127.0.0.1:{free_port()}", timeout=30, process=process)
     assert time.monotonic() - began < 5
+
+
+def test_init_with_a_key_missing_beside_its_certificate_says_to_copy_it(env: dict[str, str]) -> None:
+    """init makes a key with its certificate; with the certificate there and the key gone it cannot make it again,
+    and its error said "run `zzgw init`" — to zzgw init."""
+    assert zzgw(env, "init").returncode == 0
+    (Path(env["ZZGW_DATA_DIR"]) / "keys" / "receipts.key.pem").unlink()
+    again = zzgw(env, "init")
+    assert again.returncode == 2 and "Traceback" not in again.stderr
+    assert "no key for receipts" in again.stderr and "copy it from the data directory" in again.stderr
+    assert "run `zzgw init`" not in again.stderr
