@@ -148,6 +148,14 @@ def _init(settings: Settings, args: argparse.Namespace) -> int:
             "their seal: run `zzgw memos` to add them (until then the first check of each after a start verifies "
             "its seal)"
         )
+    if report.seals_without_key:
+        shown = ", ".join(report.seals_without_key[:5]) + (" …" if len(report.seals_without_key) > 5 else "")
+        print(
+            f"warning: {len(report.seals_without_key)} seals in force have no key in {settings.keys_dir} ({shown}): "
+            "registered through another gateway of this database? Its issuers' calls that need them fail here "
+            "(SEAL_KEY_NOT_HERE) until the key files are copied (README: deployment beyond one machine)",
+            file=sys.stderr,
+        )
     if args.rotate_tokens and settings.mode != "dev":
         print("--rotate-tokens: no bearer tokens in production mode (members use client certificates)")
     if report.tokens_written:

@@ -50,7 +50,7 @@ from gateway.config import ConfigError, Settings
 from gateway.domain.catalog import Catalog
 from gateway.domain.errors import ConflictError
 from gateway.domain.model import Clock, Member, Role, SystemClock
-from gateway.domain.seals import SM2_MAKER_NAME
+from gateway.domain.seals import SM2_MAKER_NAME, SealStatus
 from gateway.services.audit import AuditSigner, AuditTrail
 from gateway.services.authorization import AuthorizationService
 from gateway.services.documents import DocumentService
@@ -291,10 +291,13 @@ class InitReport:
     tokens_written: bool
     schema: str | None
     licenses_without_memo: int = 0
-    statuses_vouched: int = 0
-    """Licenses of a store this run upgraded from before schema 0014 whose status got the gateway's memo."""
     """Licenses of a store this run upgraded from before schema 0012, stored without the memo of their seal: until
     ``zzgw memos`` gives them one, the first check of each after a start verifies its seal."""
+    statuses_vouched: int = 0
+    """Licenses of a store this run upgraded from before schema 0014 whose status got the gateway's memo."""
+    seals_without_key: tuple[str, ...] = ()
+    """Seals in force whose keys are not in this data directory's key store (registered through another gateway of
+    the same store): this gateway cannot seal with them (``SEAL_KEY_NOT_HERE``)."""
 
 
 def initialise(
@@ -350,12 +353,19 @@ def initialise(
         if before is not None and before < MEMOS_REVISION:
             with gateway.db.unit_of_work() as uow:
                 without_memo = uow.licenses.count_without_memo()
+        with gateway.db.unit_of_work() as uow:
+            in_force = [seal for seal in uow.seals.of_issuer(None) if seal.status is SealStatus.ACTIVE]
         return InitReport(
             members=len(members),
             tokens_written=write_tokens,
             schema=gateway.db.schema_revision(),
             licenses_without_memo=without_memo,
             statuses_vouched=statuses_vouched,
+            seals_without_key=tuple(
+                seal.seal_id
+                for seal in in_force
+                if seal.key_ref.startswith("file:") and not gateway.keys.exists(seal.key_ref.removeprefix("file:"))
+            ),
         )
     finally:
         gateway.close()

@@ -428,3 +428,14 @@ def test_init_with_a_key_missing_beside_its_certificate_says_to_copy_it(env: dic
     assert again.returncode == 2 and "Traceback" not in again.stderr
     assert "no key for receipts" in again.stderr and "copy it from the data directory" in again.stderr
     assert "run `zzgw init`" not in again.stderr
+
+
+def test_init_warns_of_seals_in_force_whose_keys_are_not_here(env: dict[str, str]) -> None:
+    assert zzgw(env, "init").returncode == 0
+    keys = Path(env["ZZGW_DATA_DIR"]) / "keys"
+    gone = sorted(keys.glob("seal0*.key.pem"))[0]  # an issuer's seal, as if registered through another replica
+    gone.unlink()
+    again = zzgw(env, "init")
+    assert again.returncode == 0, again.stderr
+    seal_id = gone.name.removeprefix("seal").removesuffix(".key.pem")
+    assert f"warning: 1 seals in force have no key in {keys} ({seal_id})" in again.stderr
