@@ -158,6 +158,11 @@ def _init(settings: Settings, args: argparse.Namespace) -> int:
         )
     if args.rotate_tokens and settings.mode != "dev":
         print("--rotate-tokens: no bearer tokens in production mode (members use client certificates)")
+    if report.tokens_elsewhere:
+        print(
+            f"dev bearer tokens of this database were made by another gateway: kept (copy its dev-tokens.json to "
+            f"{settings.dev_tokens_path}; `zzgw init --rotate-tokens` makes new ones and ends those)"
+        )
     if report.tokens_written:
         print(f"DEV MODE bearer tokens written to {settings.dev_tokens_path} (mode 0600)")
     return 0

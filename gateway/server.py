@@ -295,6 +295,9 @@ class InitReport:
     ``zzgw memos`` gives them one, the first check of each after a start verifies its seal."""
     statuses_vouched: int = 0
     """Licenses of a store this run upgraded from before schema 0014 whose status got the gateway's memo."""
+    tokens_elsewhere: bool = False
+    """Dev mode: the store has members' bearer tokens and this data directory has no dev-tokens.json (a replica):
+    they were kept, not replaced."""
     seals_without_key: tuple[str, ...] = ()
     """Seals in force whose keys are not in this data directory's key store (registered through another gateway of
     the same store): this gateway cannot seal with them (``SEAL_KEY_NOT_HERE``)."""
@@ -324,7 +327,12 @@ def initialise(
         members = load_demo_members()
         certificates = _ensure_pki(settings, members)
         _ensure_seal_ca(settings, gateway.clock, gateway.keys)
-        write_tokens = settings.mode == "dev" and (rotate_tokens or not settings.dev_tokens_path.exists())
+        with gateway.db.unit_of_work() as uow:
+            tokens_elsewhere = uow.members.any_token() and not settings.dev_tokens_path.exists()
+        # a replica copied without dev-tokens.json keeps the first gateway's tokens (new ones would end them)
+        write_tokens = settings.mode == "dev" and (
+            rotate_tokens or not (settings.dev_tokens_path.exists() or tokens_elsewhere)
+        )
         tokens = gateway.members.register(members, issue_tokens=write_tokens, certificates=certificates)
         ca = load_seal_ca(settings)
         assert ca is not None
@@ -358,6 +366,7 @@ def initialise(
         return InitReport(
             members=len(members),
             tokens_written=write_tokens,
+            tokens_elsewhere=settings.mode == "dev" and tokens_elsewhere and not write_tokens,
             schema=gateway.db.schema_revision(),
             licenses_without_memo=without_memo,
             statuses_vouched=statuses_vouched,

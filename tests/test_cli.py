@@ -439,3 +439,23 @@ def test_init_warns_of_seals_in_force_whose_keys_are_not_here(env: dict[str, str
     assert again.returncode == 0, again.stderr
     seal_id = gone.name.removeprefix("seal").removesuffix(".key.pem")
     assert f"warning: 1 seals in force have no key in {keys} ({seal_id})" in again.stderr
+
+
+def test_init_on_a_replica_keeps_the_dev_tokens_of_the_first_gateway(env: dict[str, str], tmp_path: Path) -> None:
+    """A replica copied as the README says (keys/, seal-ca/, seal-ca-sm2/, pki/) has no dev-tokens.json: its init
+    made new tokens and so ended the first gateway's for every member."""
+    import shutil
+
+    assert zzgw(env, "init").returncode == 0
+    first = Path(env["ZZGW_DATA_DIR"])
+    database = sqlite3.connect(first / "zzgw.db")
+    before = database.execute("SELECT code, token_sha256 FROM members ORDER BY code").fetchall()
+    replica = tmp_path / "replica"
+    for name in ("keys", "seal-ca", "seal-ca-sm2", "pki"):
+        if (first / name).exists():
+            shutil.copytree(first / name, replica / name)
+    on_replica = {**env, "ZZGW_DATA_DIR": str(replica), "ZZGW_DATABASE_URL": f"sqlite:///{first / 'zzgw.db'}"}
+    result = zzgw(on_replica, "init")
+    assert result.returncode == 0, result.stderr
+    assert "made by another gateway: kept" in result.stdout and not (replica / "dev-tokens.json").exists()
+    assert database.execute("SELECT code, token_sha256 FROM members ORDER BY code").fetchall() == before

@@ -339,6 +339,10 @@ class MemberRepository:
     def all(self) -> list[Member]:
         return [_member(r) for r in self._s.execute(select(_M).order_by(_M.c.code)).all()]
 
+    def any_token(self) -> bool:
+        """Whether any member has a dev bearer token registered."""
+        return self._s.execute(select(_M.c.code).where(_M.c.token_sha256.is_not(None)).limit(1)).first() is not None
+
     def any_certificate(self) -> bool:
         """Whether any member has a client certificate registered (of some member CA)."""
         return self._s.execute(select(_M.c.code).where(_M.c.cert_sha256.is_not(None)).limit(1)).first() is not None
