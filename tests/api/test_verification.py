@@ -16,8 +16,6 @@ import psycopg
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
-from pyhanko.pdf_utils import generic
-from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from reportlab.pdfgen import canvas
 from sqlalchemy import text
 
@@ -47,7 +45,7 @@ from tests.api.test_documents import verify as verify_pdf
 from tests.api.test_issuance import unique
 from tests.api.test_seals import license_pdf, register, seals
 from tests.conftest import MARKET, PORTAL, TAX, RunningGateway, backend_params, error_details, today
-from tests.signing.test_pdf import sign_invisibly
+from tests.signing.test_pdf import sign_invisibly, with_info
 
 MATTER = "370100-QYKZ-001"
 USE = verification_pb2.UseContext(matter_code=MATTER, purpose="企业开办窗口核验营业执照")
@@ -287,23 +285,12 @@ def test_a_document_checks_the_stored_record_it_names_and_a_changed_one_names_no
     assert (report.verdict, report.integrity.reason) == (FAILED, "RECORD_ALTERED")
 
 
-def _with_subject(pdf: bytes, subject: str) -> bytes:
-    """``pdf`` with its document information's subject rewritten by an incremental update after the seal."""
-    writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
-    info = writer.trailer.raw_get("/Info")
-    info.get_object()[generic.NameObject("/Subject")] = generic.TextStringObject(subject)
-    writer.mark_update(info)
-    out = io.BytesIO()
-    writer.write(out)
-    return out.getvalue()
-
-
 def test_a_subject_rewritten_after_sealing_does_not_lend_a_document_another_license(running: RunningGateway) -> None:
     """The license a PDF names is read from the revision its seal covers: a revoked license's genuine document with
     a valid license's identifier written into its subject afterwards is still the revoked license's."""
     revoked_id = issue(running, 11).license.license_id
     valid_id = issue(running, 12).license.license_id
-    pdf = _with_subject(document_of(running, revoked_id).pdf, valid_id)
+    pdf = with_info(document_of(running, revoked_id).pdf, Subject=valid_id)
     change(running, revoked_id, issuance_pb2.STATUS_ACTION_REVOKE)
     response = verifier(running).VerifyDocument(verification_pb2.VerifyDocumentRequest(use=USE, pdf=pdf))
     assert not response.registered_document
@@ -312,20 +299,25 @@ def test_a_subject_rewritten_after_sealing_does_not_lend_a_document_another_lice
     assert json.loads(response.report.receipt.statement)["license"]["license_id"] == revoked_id
 
 
-def draw_over(pdf: bytes, field_name: str) -> bytes:
-    """``pdf`` with a second seal, by a key of another CA, whose box covers the top half of the first page."""
+def foreign_sealer(ca_name: str, issuer_name: str, issuer_uscc: str, seal_name: str) -> PdfSealer:
+    """A sealer with a key certified by a seal-maker CA made here, not the gateway's."""
     key = SoftwareKey.generate()
     now = dt.datetime.now(dt.UTC)
-    other = SealMakerCA.create("某制章中心", now)
+    other = SealMakerCA.create(ca_name, now)
     cert = other.issue_seal_certificate(
-        issuer_name="某公司",
-        issuer_uscc=PORTAL,
-        seal_name="公章",
+        issuer_name=issuer_name,
+        issuer_uscc=issuer_uscc,
+        seal_name=seal_name,
         public_key=serialization.load_der_public_key(key.public_key_der),  # type: ignore[arg-type]
         not_before=now - dt.timedelta(minutes=5),
         not_after=now + dt.timedelta(days=30),
     )
-    sealer = PdfSealer(key, cert, [other.intermediate], seal_png=draw_seal("某公司", "公章"), timestamper=None)
+    return PdfSealer(key, cert, [other.intermediate], seal_png=draw_seal(issuer_name, seal_name), timestamper=None)
+
+
+def draw_over(pdf: bytes, field_name: str) -> bytes:
+    """``pdf`` with a second seal, by a key of another CA, whose box covers the top half of the first page."""
+    sealer = foreign_sealer("某制章中心", "某公司", PORTAL, "公章")
     return asyncio.run(sealer.seal(pdf, field_name=field_name, box=(60, 600, 540, 700)))
 
 
@@ -388,31 +380,15 @@ def test_an_issuers_own_pdf_is_found_by_its_sealed_revision_after_later_updates(
     new title) it is still found, as the registered document it starts with."""
     issued = running.issuance(MARKET).IssueLicense(new_request(22, document=license_pdf(running)))
     pdf = document_of(running, issued.license.license_id).pdf
-    writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
-    info = writer.trailer.raw_get("/Info")
-    info.get_object()[generic.NameObject("/Title")] = generic.TextStringObject("复印件")
-    writer.mark_update(info)
-    updated = io.BytesIO()
-    writer.write(updated)
-    response = verifier(running).VerifyDocument(verification_pb2.VerifyDocumentRequest(use=USE, pdf=updated.getvalue()))
+    updated = with_info(pdf, Title="复印件")
+    response = verifier(running).VerifyDocument(verification_pb2.VerifyDocumentRequest(use=USE, pdf=updated))
     assert (response.report.verdict, response.report.license.license_id) == (PASSED, issued.license.license_id)
     assert not response.registered_document
 
 
 def test_a_document_sealed_under_an_untrusted_ca_fails_identity(running: RunningGateway) -> None:
-    other = SealMakerCA.create("zzgw 制章者 (seal maker)", dt.datetime.now(dt.UTC))  # same name as the real one
-    key = SoftwareKey.generate()
-    now = dt.datetime.now(dt.UTC)
-    cert = other.issue_seal_certificate(
-        issuer_name="济南市市场监督管理局",
-        issuer_uscc=MARKET,
-        seal_name="电子证照专用章",
-        public_key=serialization.load_der_public_key(key.public_key_der),  # type: ignore[arg-type]
-        not_before=now - dt.timedelta(minutes=5),
-        not_after=now + dt.timedelta(days=30),
-    )
-    image = draw_seal("济南市市场监督管理局", "电子证照专用章")
-    sealer = PdfSealer(key, cert, [other.intermediate], seal_png=image, timestamper=None)
+    # a CA of the same name as the gateway's seal maker, certifying the right issuer's seal
+    sealer = foreign_sealer("zzgw 制章者 (seal maker)", "济南市市场监督管理局", MARKET, "电子证照专用章")
     pdf = asyncio.run(sealer.seal(license_pdf(running), field_name="fake"))
     report = verifier(running).VerifyDocument(verification_pb2.VerifyDocumentRequest(use=USE, pdf=pdf)).report
     assert report.verdict == FAILED and report.issuer_identity.result == FAILED

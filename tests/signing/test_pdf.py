@@ -353,12 +353,7 @@ def test_a_second_signature_drawn_on_the_page_is_listed_as_shown_after_sealing(
     sealer = PdfSealer(key, issue(ca, key), [ca.intermediate], seal_png=seal_png, timestamper=tsa.stamper)
     first = asyncio.run(sealer.seal(plain_pdf, field_name="Seal1"))
     over_the_text = asyncio.run(sealer.seal(first, field_name="Seal2", box=(72, 740, 400, 790)))
-    writer = IncrementalPdfFileWriter(io.BytesIO(first))
-    info = writer.trailer.raw_get("/Info")
-    info.get_object()[generic.NameObject("/Title")] = generic.TextStringObject("改过的标题")
-    writer.mark_update(info)
-    retitled = io.BytesIO()
-    writer.write(retitled)
+    retitled = with_info(first, Title="改过的标题")
 
     def shown(pdf: bytes, field: str = "Seal1") -> tuple[object, ...]:
         found = validate_sync(
@@ -370,7 +365,7 @@ def test_a_second_signature_drawn_on_the_page_is_listed_as_shown_after_sealing(
     assert shown(over_the_text) == (P, ("Seal2",))
     assert shown(over_the_text, "Seal2") == (P, ())
     assert shown(sign_invisibly(first, "Applicant")) == (P, ())
-    assert shown(retitled.getvalue()) == (P, ())
+    assert shown(retitled) == (P, ())
     assert shown(sign_invisibly(over_the_text, "Applicant")) == (P, ("Seal2",))
 
 
@@ -527,10 +522,12 @@ def test_bad_input_is_refused_by_seal_and_validate(
     assert sealing.value.reason == reason
 
 
-def _retitled(pdf: bytes, title: str = "x") -> bytes:
+def with_info(pdf: bytes, **entries: str) -> bytes:
+    """``pdf`` with entries of its document information (``Title="…"``) written by an incremental update."""
     writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
     info = writer.trailer.raw_get("/Info")
-    info.get_object()[generic.NameObject("/Title")] = generic.TextStringObject(title)
+    for name, value in entries.items():
+        info.get_object()[generic.NameObject(f"/{name}")] = generic.TextStringObject(value)
     writer.mark_update(info)
     out = io.BytesIO()
     writer.write(out)
@@ -550,7 +547,7 @@ def test_a_cross_reference_pointer_off_its_section_is_damage_not_a_guess(
 ) -> None:
     """pyHanko would find the section a few bytes off and read the update by it; viewers rebuild the file by
     scanning it instead, and show whatever an update defined last (a forged page no cross-reference lists)."""
-    updated = _retitled(seal(ca, plain_pdf, seal_png, timestamper=None))
+    updated = with_info(seal(ca, plain_pdf, seal_png, timestamper=None), Title="x")
     assert validate_sync(updated, trust_roots=[ca.root], intermediates=[ca.intermediate], crls=[]).integrity == PASSED
     with pytest.raises(DamagedPdf, match="cross-reference pointer"):
         validate_sync(_moved_startxref(updated, by), trust_roots=[ca.root], intermediates=[ca.intermediate], crls=[])
@@ -563,10 +560,10 @@ def test_a_pdf_of_too_many_revisions_or_objects_nested_too_deep_is_refused(
     sealed = seal(ca, plain_pdf, seal_png, timestamper=None)
     many = sealed
     for n in range(MAX_REVISIONS - 2):  # the plain PDF and the seal are two
-        many = _retitled(many, str(n))
+        many = with_info(many, Title=str(n))
     assert validate_sync(many, trust_roots=[ca.root], intermediates=[ca.intermediate], crls=[]).integrity == PASSED
     with pytest.raises(DamagedPdf, match=f"{MAX_REVISIONS + 1} revisions"):
-        validate_sync(_retitled(many), trust_roots=[ca.root], intermediates=[ca.intermediate], crls=[])
+        validate_sync(with_info(many, Title="x"), trust_roots=[ca.root], intermediates=[ca.intermediate], crls=[])
 
     # written by hand: pyHanko's own writer cannot write what its reader cannot read
     reader = PdfFileReader(io.BytesIO(sealed))
