@@ -45,6 +45,7 @@ import asyncio
 import datetime as dt
 import hashlib
 import io
+import re
 import zlib
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -399,10 +400,56 @@ def _read(pdf: bytes) -> PdfFileReader:
         raise DamagedPdf(f"the PDF cannot be parsed: {exc}") from exc
     if encrypted:
         raise EncryptedPdf("the PDF is encrypted; seal the plain document")
-    _check_xref_pointers(reader, pdf)
     if reader.xrefs.total_revisions > MAX_REVISIONS:
         raise DamagedPdf(f"the PDF has {reader.xrefs.total_revisions} revisions; at most {MAX_REVISIONS} are read")
+    _check_cross_references(reader, pdf)
     return reader
+
+
+_XREF_TABLE = re.compile(
+    rb"xref[ \t]*(?:\r\n|\n|\r)((?:\d+ \d+[ \t]*(?:\r\n|\n|\r)(?:\d{10} \d{5} [nf](?:\r\n| \n| \r))*)+)trailer"
+)
+_XREF_SUBSECTION = re.compile(rb"(\d+) (\d+)[ \t]*(?:\r\n|\n|\r)")
+_XREF_ENTRY_BYTES = 20
+_OBJECT_HEADER = re.compile(rb"[\x00\t\n\x0c\r ]*(\d+)[\x00\t\n\x0c\r ]+(\d+)[\x00\t\n\x0c\r ]+obj\b")
+
+
+def _check_cross_references(reader: PdfFileReader, pdf: bytes) -> None:
+    """Refuse a file PDF viewers would not read by its cross-references, which they then rebuild by scanning the
+    file, the last definition of each object winning: an update can so show a page that the seal's analysis, which
+    read the cross-references as pyHanko forgives them, never saw. Each ``startxref`` and ``/Prev`` must point at
+    its section; a table's entries must be written as ISO 32000 says (20 bytes each, type ``n`` or ``f``, as many as
+    their subsection says); and every object a section places must be at the place it says."""
+    _check_xref_pointers(reader, pdf)
+    for revision in range(reader.xrefs.total_revisions):
+        section = reader.xrefs.get_xref_container_info(revision)
+        if section.xref_section_type in (XRefSectionType.STANDARD, XRefSectionType.HYBRID_MAIN):
+            _check_xref_table(pdf, section.declared_startxref, revision)
+        for idnum, (generation, offset) in reader.xrefs.get_xref_data(revision).standard_xrefs.items():
+            header = _OBJECT_HEADER.match(pdf, offset) if 0 <= offset < len(pdf) else None
+            if header is None or (int(header[1]), int(header[2])) != (idnum, generation):
+                raise DamagedPdf(
+                    f"revision {revision + 1}'s cross-references place object {idnum} {generation} at {offset}, where"
+                    " it is not: viewers would rebuild the file and may show other objects"
+                )
+
+
+def _check_xref_table(pdf: bytes, start: int, revision: int) -> None:
+    table = _XREF_TABLE.match(pdf, start)
+    sound = table is not None
+    if table is not None:
+        body, at = table[1], 0
+        while at < len(body) and sound:
+            subsection = _XREF_SUBSECTION.match(body, at)
+            assert subsection is not None  # the table's pattern matched it
+            at = subsection.end() + int(subsection[2]) * _XREF_ENTRY_BYTES
+            sound = at <= len(body) and (at == len(body) or _XREF_SUBSECTION.match(body, at) is not None)
+    if not sound:
+        raise DamagedPdf(
+            f"revision {revision + 1}'s cross-reference table is not written as ISO 32000 says (entries of 20 bytes,"
+            " type n or f, as many as each subsection counts): viewers would rebuild the file and may show other"
+            " objects"
+        )
 
 
 def _check_xref_pointers(reader: PdfFileReader, pdf: bytes) -> None:

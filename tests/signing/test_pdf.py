@@ -565,22 +565,44 @@ def test_a_pdf_of_too_many_revisions_or_objects_nested_too_deep_is_refused(
     with pytest.raises(DamagedPdf, match=f"{MAX_REVISIONS + 1} revisions"):
         validate_sync(with_info(many, Title="x"), trust_roots=[ca.root], intermediates=[ca.intermediate], crls=[])
 
-    # written by hand: pyHanko's own writer cannot write what its reader cannot read
-    reader = PdfFileReader(io.BytesIO(sealed))
-    size, root = int(reader.trailer["/Size"]), reader.trailer.raw_get("/Root")
-    at = len(sealed)
-    body = b"%d 0 obj\n<< /Title (x) /Nested %s%s >>\nendobj\n" % (size, b"[" * 3000, b"]" * 3000)
-    deep = (
-        sealed
-        + body
-        + (
-            b"xref\n%d 1\n%010d 00000 n \ntrailer\n<< /Size %d /Root %d 0 R /Info %d 0 R /Prev %d >>\n"
-            b"startxref\n%d\n%%%%EOF\n"
-        )
-        % (size, at, size + 1, root.idnum, size, reader.xrefs.get_startxref_for_revision(1), at + len(body))
-    )
+    deep = new_info_by_hand(sealed, b"<< /Title (x) /Nested %s%s >>" % (b"[" * 3000, b"]" * 3000))
     with pytest.raises(DamagedPdf):
         validate_sync(deep, trust_roots=[ca.root], intermediates=[ca.intermediate], crls=[])
+
+
+def new_info_by_hand(pdf: bytes, info: bytes, *, entry: bytes = b"%010d 00000 n \n", offset_by: int = 0) -> bytes:
+    """``pdf`` with an update, written byte by byte, whose one object is a new document information dictionary: what
+    pyHanko's own writer cannot write (objects its reader cannot read, tables ISO 32000 does not allow)."""
+    reader = PdfFileReader(io.BytesIO(pdf))
+    size, root = int(reader.trailer["/Size"]), reader.trailer.raw_get("/Root")
+    at = len(pdf)
+    body = b"%d 0 obj\n%s\nendobj\n" % (size, info)
+    prev = reader.xrefs.get_startxref_for_revision(reader.xrefs.total_revisions - 1)
+    table = b"xref\n%d 1\n" % size + entry % (at + offset_by)
+    trailer = b"trailer\n<< /Size %d /Root %d 0 R /Info %d 0 R /Prev %d >>\n" % (size + 1, root.idnum, size, prev)
+    return pdf + body + table + trailer + b"startxref\n%d\n%%%%EOF\n" % (at + len(body))
+
+
+@pytest.mark.parametrize(
+    ("entry", "offset_by"),
+    [(b"%010d 00000 n\n", 0), (b"%010d 00000 x \n", 0), (b"%010d 00000 n \n", 3)],
+    ids=["19-byte entry", "entry of type x", "offset off its object"],
+)
+def test_a_cross_reference_table_viewers_would_rebuild_is_damage(
+    ca: SealMakerCA, seal_png: bytes, plain_pdf: bytes, entry: bytes, offset_by: int
+) -> None:
+    """pyHanko forgives these tables; pdfium (a 19-byte entry), poppler and MuPDF (a type other than n or f)
+    rebuild the file by scanning it instead, and an update's objects no table lists then show."""
+    sealed = seal(ca, plain_pdf, seal_png, timestamper=None)
+    sound = new_info_by_hand(sealed, b"<< /Title (x) >>")
+    assert validate_sync(sound, trust_roots=[ca.root], intermediates=[ca.intermediate], crls=[]).integrity == PASSED
+    with pytest.raises(DamagedPdf, match="cross-reference"):
+        validate_sync(
+            new_info_by_hand(sealed, b"<< /Title (x) >>", entry=entry, offset_by=offset_by),
+            trust_roots=[ca.root],
+            intermediates=[ca.intermediate],
+            crls=[],
+        )
 
 
 def test_a_pdf_over_the_limit_is_refused(ca: SealMakerCA, seal_png: bytes) -> None:
