@@ -339,22 +339,23 @@ class VerificationService:
 
         The license is the one whose registered document the PDF is, or starts with (a registered document plus
         later updates: a use stamp, validation data, a signature): the revision a signature covers must be the
-        registered document byte for byte. What a PDF says of itself (its subject, a license number on the page)
-        names nothing: a department can seal any PDF (``SealDocument``), so a seal alone does not make a license
-        document of it (INDETERMINATE / NOT_A_REGISTERED_LICENSE, as for stamps)."""
+        registered document byte for byte, and the latest such revision names the license (an issuer's PDF may have
+        been sealed before, even be another license's document); its seal, the gateway's, is the one judged. What a
+        PDF says of itself (its subject, a license number on the page) names nothing: a department can seal any PDF
+        (``SealDocument``), so a seal alone does not make a license document of it (INDETERMINATE /
+        NOT_A_REGISTERED_LICENSE, as for stamps)."""
         if not pdf:
             raise _invalid("pdf", "REQUIRED", "pdf is required")
         now = self._clock.now()
         checked = self._validate_pdf(pdf, None)
         sha256 = hashlib.sha256(pdf).hexdigest()
-        with self._db.unit_of_work() as uow:
-            stored = uow.documents.by_sha256(sha256)
-            field = checked.field_name
-            for candidate, revision_sha256 in () if stored is not None else checked.signed_revisions:
+        stored, field = None, checked.field_name
+        with self._db.unit_of_work() as uow:  # the latest registered revision: a registered document may hold
+            for candidate, revision_sha256 in reversed(checked.signed_revisions):  # another's, signed before it
                 if (stored := uow.documents.by_sha256(revision_sha256)) is not None:
                     field = candidate
                     break
-        if field != checked.field_name:  # the registered document's seal is not the document's first signature
+        if field != checked.field_name:  # judge the seal the gateway put on that registered document
             checked = self._validate_pdf(pdf, field)
         query = {"by": "document", "document_sha256": sha256}
         action = AuditAction.VERIFY_DOCUMENT

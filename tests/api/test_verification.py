@@ -386,6 +386,31 @@ def test_an_issuers_own_pdf_is_found_by_its_sealed_revision_after_later_updates(
     assert not response.registered_document
 
 
+def test_a_document_names_the_license_of_its_latest_registered_revision(running: RunningGateway) -> None:
+    """An issuer's PDF may carry signatures before the gateway seals it: its own seal (SealDocument), or even
+    another license's whole registered document. The gateway's seal, the last, is judged, and its license named."""
+    seal = register(running, name="电子证照专用章")
+    presealed = (
+        seals(running, MARKET)
+        .SealDocument(seal_pb2.SealDocumentRequest(seal_id=seal.seal_id, pdf=license_pdf(running)))
+        .sealed_pdf
+    )
+    first = running.issuance(MARKET).IssueLicense(new_request(25, document=presealed)).license
+    first_pdf = document_of(running, first.license_id).pdf
+    stub = verifier(running)
+    exact = stub.VerifyDocument(verification_pb2.VerifyDocumentRequest(use=USE, pdf=first_pdf))
+    assert (exact.report.verdict, exact.report.license.license_id, exact.registered_document) == (
+        PASSED,
+        first.license_id,
+        True,
+    )
+    second = running.issuance(MARKET).IssueLicense(new_request(26, document=first_pdf)).license
+    change(running, first.license_id, issuance_pb2.STATUS_ACTION_REVOKE)
+    copy = with_info(document_of(running, second.license_id).pdf, Title="复印件")
+    later = stub.VerifyDocument(verification_pb2.VerifyDocumentRequest(use=USE, pdf=copy)).report
+    assert (later.verdict, later.license.license_id) == (PASSED, second.license_id)  # not the revoked first
+
+
 def test_a_document_sealed_under_an_untrusted_ca_fails_identity(running: RunningGateway) -> None:
     # a CA of the same name as the gateway's seal maker, certifying the right issuer's seal
     sealer = foreign_sealer("zzgw 制章者 (seal maker)", "济南市市场监督管理局", MARKET, "电子证照专用章")
