@@ -567,11 +567,18 @@ class VerificationService:
                 action, caller, use, query, check.integrity, NOT_FOUND, check.issuer_identity, None, now
             )
         license = stored.license
-        if known.seal.key_id == license.seal.key_id and envelope.claims.version == license.content.version:
-            # the code of this very version, by the seal that sealed its record: made with the record, whose time
-            # the gateway keeps (the code's own time is only its maker's claim), so a seal retired since (revoked
-            # as superseded) leaves it as good as the record, as for the same license by identifier
-            identity = stored.identity
+        made_at = self._code_made_at(known, license) if envelope.claims.version == license.content.version else None
+        if made_at is not None:
+            # a code of this very version by the seal of its record or of its document, made with either: the
+            # gateway keeps that time (the code's own is only its maker's claim), so a seal retired since (revoked as
+            # superseded) leaves it as good as what it was printed with, as for the same license by identifier
+            identity = _first_failure(
+                identity_at(
+                    known.base, known.certificate, at=made_at, revoked_at=known.seal.revoked_at, time_trusted=True
+                ),
+                _owner_finding(known.seal, license),
+                stored.identity,
+            )
         else:
             identity = _first_failure(
                 check.issuer_identity,
@@ -581,6 +588,18 @@ class VerificationService:
             )
         integrity = _first_failure(check.integrity, stored.integrity)
         return self._report(action, caller, use, query, integrity, self._status(license, now), identity, license, now)
+
+    def _code_made_at(self, known: _KnownSeal, license: License) -> dt.datetime | None:
+        """When the gateway made a code of ``license`` signed by ``known``'s seal, as it recorded: the record's
+        sealing when that seal sealed the record, the document's drawing when it sealed the document (drawn later,
+        for a batch-issued license, perhaps by a newer seal); None for a seal that did neither."""
+        if known.seal.key_id == license.seal.key_id:
+            return license.created_at
+        with self._db.unit_of_work() as uow:
+            document = uow.documents.get(license.license_id)
+        if document is not None and document.seal_id == known.seal.seal_id:
+            return document.created_at
+        return None
 
     def _outcome_today(self, checked: _Checked, now: dt.datetime) -> Outcome:
         """The outcome of checking ``checked`` on the day of ``now``: made on the day's first check, then kept."""

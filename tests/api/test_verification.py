@@ -595,6 +595,36 @@ def test_a_claim_is_not_compared_with_a_record_changed_behind_the_gateways_back(
     assert receipt_statement(running, altered.receipt)["status_reason"] == "RECORD_ALTERED"
 
 
+def test_the_code_on_a_document_drawn_later_by_a_newer_seal_survives_that_seals_rotation(
+    running: RunningGateway,
+) -> None:
+    """A batch-issued license's document (and its code) is drawn when first asked for, by the issuer's seal of
+    that day; after that seal is retired in turn, the code is judged at the drawing the gateway recorded, as the
+    PDF it is printed on is judged at its timestamp."""
+    from tests.api.test_seals import register, seals
+
+    def rotate(old: seal_pb2.Seal) -> seal_pb2.Seal:
+        new = register(running, name="电子证照专用章")
+        seals(running, MARKET).RevokeSeal(
+            seal_pb2.RevokeSealRequest(seal_id=old.seal_id, reason="印章更换", crl_reason="superseded")
+        )
+        return new
+
+    first = register(running, name="电子证照专用章")
+    license_id = batch_issue(running, 41)  # its record sealed by the first seal
+    second = rotate(first)
+    pdf = document_of(running, license_id).pdf  # drawn now, by the second
+    code, _ = qr_for(running, license_id)  # as the document's code: by the issuer's seal of the day
+    assert running.gateway.seals.current(MARKET, for_pdf=True).seal_id == second.seal_id  # type: ignore[union-attr]
+    rotate(second)
+    for report in (verify(running, qr_code=code), verify(running, license_id=license_id)):
+        assert (report.verdict, report.issuer_identity.result) == (PASSED, PASSED), report.issuer_identity
+    assert (
+        verifier(running).VerifyDocument(verification_pb2.VerifyDocumentRequest(use=USE, pdf=pdf)).report.verdict
+        == PASSED
+    )
+
+
 def test_a_revoked_seal_fails_identity_only_for_records_sealed_after(running: RunningGateway) -> None:
     """A record sealed before its seal was revoked keeps passing: the registry's time of sealing is trusted."""
     from tests.api.test_seals import register, seals
