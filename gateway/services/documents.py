@@ -31,6 +31,7 @@ from gateway.domain.model import Clock, License, LicenseContent, Member, Role
 from gateway.domain.seals import DocumentSource, LicenseDocument
 from gateway.services.seals import SealService
 from gateway.store.database import Database
+from signing.pdf import MAX_SUPPLIED_REVISIONS, PdfError, TooManyRevisions, revisions
 from signing.qr import QrClaims, encode_qr
 from signing.render import SEAL_BOX, DoesNotFit, fits, render_license_pdf
 
@@ -67,6 +68,7 @@ class DocumentService:
         """Seal ``supplied``, or draw and seal ``content``, with the issuer's current seal; nothing is stored."""
         seal = self._seals.current(issuer.code, for_pdf=True)
         if supplied:
+            _check_revisions(supplied)
             pdf = self._seals.apply(seal, supplied, reason=ISSUE_REASON, field="document")
             source = DocumentSource.SUPPLIED
         else:
@@ -123,3 +125,23 @@ class DocumentService:
     def by_sha256(self, sha256: str) -> LicenseDocument | None:
         with self._db.unit_of_work() as uow:
             return uow.documents.by_sha256(sha256)
+
+
+def _check_revisions(supplied: bytes) -> None:
+    """An issuer's PDF must leave room for the gateway's seal and what follows it (a sharing copy's use stamp,
+    validation data): one of 31 revisions was issued, and its sharing copy could then not be read."""
+    try:
+        count = revisions(supplied)
+    except PdfError as exc:
+        raise InvalidRequestError([FieldViolation(field="document", reason=exc.reason, description=str(exc))]) from exc
+    if count > MAX_SUPPLIED_REVISIONS:
+        raise InvalidRequestError(
+            [
+                FieldViolation(
+                    field="document",
+                    reason=TooManyRevisions.reason,
+                    description=f"the PDF has {count} revisions (incremental updates); a license document may have "
+                    f"at most {MAX_SUPPLIED_REVISIONS}, to stay readable with the seals that follow: save it anew",
+                )
+            ]
+        )

@@ -17,12 +17,13 @@ import pytest
 from adapters.records import issue_request
 from gateway.bootstrap import samples
 from protos.zzgw.v1 import issuance_pb2, issuance_pb2_grpc
-from signing.pdf import PdfVerification, validate_sync
+from signing.pdf import MAX_SUPPLIED_REVISIONS, PdfVerification, revisions, validate_sync
 from signing.render import SEAL_BOX
 from signing.results import CheckResult
 from tests.api.test_issuance import unique
 from tests.api.test_seals import license_pdf
 from tests.conftest import CIVIL, MARKET, PORTAL, RunningGateway, error_details, start_gateway
+from tests.signing.test_pdf import new_info_by_hand, with_info
 
 
 def stub(running: RunningGateway, member: str = MARKET) -> issuance_pb2_grpc.IssuanceServiceStub:
@@ -110,6 +111,26 @@ def test_a_bad_document_fails_the_issue_and_writes_nothing(running: RunningGatew
                 issuance_pb2.GetLicenseRequest(type_code=request.type_code, license_number=request.license_number)
             )
         assert lookup.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+def test_a_document_of_too_many_revisions_or_nested_too_deep_fails_its_item_alone(running: RunningGateway) -> None:
+    """An issuer's PDF of 31 revisions was issued and its sharing copy then unreadable; one nested 600 deep answered
+    INTERNAL, and in a batch ended the whole stream with none of its good items committed."""
+    many = license_pdf(running)
+    while revisions(many) <= MAX_SUPPLIED_REVISIONS:
+        many = with_info(many, Title="again")
+    deep = new_info_by_hand(license_pdf(running), b"<< /Title (x) /Nested %s%s >>" % (b"[" * 600, b"]" * 600))
+    with pytest.raises(grpc.RpcError) as caught:
+        stub(running).IssueLicense(new_request(15, document=many))
+    assert ("document", "TOO_MANY_REVISIONS") in error_details(caught.value)[1]
+    batch = issuance_pb2.BatchIssueLicensesRequest(
+        licenses=[new_request(16, document=deep), new_request(17), new_request(18, document=many)]
+    )
+    (response,) = stub(running).BatchIssueLicenses(iter([batch]))
+    nested, issued, revised = response.results
+    assert [(e.field, e.reason) for e in nested.error.field_errors] == [("document", "DAMAGED_PDF")]
+    assert [(e.field, e.reason) for e in revised.error.field_errors] == [("document", "TOO_MANY_REVISIONS")]
+    assert not issued.HasField("error") and issued.license.license_id
 
 
 def test_a_license_whose_printed_form_cannot_fit_is_refused_before_it_is_stored(running: RunningGateway) -> None:

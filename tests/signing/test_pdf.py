@@ -48,7 +48,9 @@ from signing.pdf import (
     PdfTooLarge,
     PdfVerification,
     TimestampUnavailable,
+    TooManyRevisions,
     TruncatedPdf,
+    revisions,
     validate,
     validate_sync,
 )
@@ -562,12 +564,32 @@ def test_a_pdf_of_too_many_revisions_or_objects_nested_too_deep_is_refused(
     for n in range(MAX_REVISIONS - 2):  # the plain PDF and the seal are two
         many = with_info(many, Title=str(n))
     assert validate_sync(many, trust_roots=[ca.root], intermediates=[ca.intermediate], crls=[]).integrity == PASSED
-    with pytest.raises(DamagedPdf, match=f"{MAX_REVISIONS + 1} revisions"):
+    with pytest.raises(TooManyRevisions, match=f"{MAX_REVISIONS + 1} revisions"):
         validate_sync(with_info(many, Title="x"), trust_roots=[ca.root], intermediates=[ca.intermediate], crls=[])
 
     deep = new_info_by_hand(sealed, b"<< /Title (x) /Nested %s%s >>" % (b"[" * 3000, b"]" * 3000))
     with pytest.raises(DamagedPdf):
         validate_sync(deep, trust_roots=[ca.root], intermediates=[ca.intermediate], crls=[])
+
+
+def test_a_pdf_sealed_stays_readable_and_one_nested_too_deep_is_damage(
+    ca: SealMakerCA, seal_png: bytes, plain_pdf: bytes
+) -> None:
+    """A seal that would take a PDF past the revisions that are read is refused; one nested 600 deep made the sealer
+    recurse until INTERNAL (and ended a whole batch)."""
+    key = SoftwareKey.generate()
+    sealer = PdfSealer(key, issue(ca, key), [ca.intermediate], seal_png=seal_png, timestamper=None)
+    full = plain_pdf
+    while revisions(full) < MAX_REVISIONS - 1:
+        full = with_info(full, Title="again")
+    sealed = asyncio.run(sealer.seal(full, field_name="Seal1"))
+    assert revisions(sealed) == MAX_REVISIONS
+    assert validate_sync(sealed, trust_roots=[ca.root], intermediates=[ca.intermediate], crls=[]).integrity == PASSED
+    with pytest.raises(TooManyRevisions, match=f"more than the {MAX_REVISIONS} that are read"):
+        asyncio.run(sealer.seal(sealed, field_name="Seal2", box=(72, 72, 185, 185)))
+    with pytest.raises(DamagedPdf):
+        deep = new_info_by_hand(plain_pdf, b"<< /Title (x) /Nested %s%s >>" % (b"[" * 600, b"]" * 600))
+        asyncio.run(sealer.seal(deep, field_name="Seal1"))
 
 
 def new_info_by_hand(pdf: bytes, info: bytes, *, entry: bytes = b"%010d 00000 n \n", offset_by: int = 0) -> bytes:
