@@ -22,6 +22,8 @@ REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:\-]{1,64}\Z", re.ASCII)
 _SERIAL_RE = re.compile(r"^[0-9A-Z]{1,32}\Z", re.ASCII)
 _OTHER_HOLDER_CODE_RE = re.compile(r"^[0-9A-Za-z\-]{1,32}\Z", re.ASCII)
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]", re.ASCII)
+_TEXT_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", re.ASCII)
+"""Control characters a text field may not hold: all but tab and line breaks (a 经营范围 may run over lines)."""
 _INTEGER_RE = re.compile(r"^-?\d{1,18}\Z", re.ASCII)
 _DECIMAL_RE = re.compile(r"^-?\d{1,18}(\.\d{1,6})?\Z", re.ASCII)
 
@@ -202,7 +204,7 @@ def _field_problem(spec: FieldSpec, value: str) -> FieldViolation | None:
     where = f"fields.{spec.key}"
     if len(value) > spec.max_length:
         return _v(where, "TOO_LONG", f"{spec.label} must be at most {spec.max_length} characters")
-    if _CONTROL_RE.search(value) and spec.value_type is not ValueType.STRING:
+    if (_TEXT_CONTROL_RE if spec.value_type is ValueType.STRING else _CONTROL_RE).search(value):
         return _v(where, "BAD_CHARACTERS", f"{spec.label} contains control characters")
     match spec.value_type:
         case ValueType.DATE:

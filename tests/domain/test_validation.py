@@ -226,6 +226,8 @@ FIELD_CASES = [
      _wrong_check_id(samples.citizen_id(12, dt.date(1992, 4, 30))), "BAD_CHECK_CHARACTER"),
     ("CITIZEN_ID too short", "mother_citizen_id", "37010219900307", "BAD_CITIZEN_ID"),
     ("control character in an INTEGER", "gestational_weeks", "3\x009", "BAD_CHARACTERS"),
+    ("NUL in a text field", "birth_facility", "济南市\x00妇幼保健院", "BAD_CHARACTERS"),
+    ("escape in a text field", "birth_facility", "济南市\x1b妇幼保健院", "BAD_CHARACTERS"),
     ("over-long value", "birth_facility", "院" * 101, "TOO_LONG"),
 ]  # fmt: skip
 
