@@ -398,7 +398,7 @@ class PdfSealer:
             if cause is not None:
                 raise cause from exc
             if isinstance(exc, _PyHankoSigningError | misc.PdfError):
-                raise DamagedPdf(f"cannot seal this PDF: {exc}") from exc
+                raise DamagedPdf(f"cannot seal this PDF: {_why(exc)}") from exc
             raise
         return output.getvalue()
 
@@ -413,6 +413,11 @@ def _timestamp_failure(exc: BaseException) -> TimestampUnavailable | None:
         seen.add(id(current))
         current = current.__cause__ or current.__context__
     return None
+
+
+def _why(exc: BaseException) -> str:
+    """What a reader's exception says of the PDF, in words for its sender."""
+    return "its objects nest too deep to be read" if isinstance(exc, RecursionError) else str(exc)
 
 
 def revisions(pdf: bytes) -> int:
@@ -438,7 +443,7 @@ def _read(pdf: bytes) -> PdfFileReader:
         if not encrypted:
             _ = reader.root["/Pages"]  # resolve the catalogue now, so damage shows here
     except _UNREADABLE as exc:
-        raise DamagedPdf(f"the PDF cannot be parsed: {exc}") from exc
+        raise DamagedPdf(f"the PDF cannot be parsed: {_why(exc)}") from exc
     if encrypted:
         raise EncryptedPdf("the PDF is encrypted; seal the plain document")
     if reader.xrefs.total_revisions > MAX_REVISIONS:
@@ -549,7 +554,7 @@ def _field_names(reader: PdfFileReader) -> set[str]:
             return set()
         return {str(f.get_object().get("/T", "")) for f in form.get_object().get("/Fields", [])}
     except _UNREADABLE as exc:
-        raise DamagedPdf(f"the PDF's form cannot be read: {exc}") from exc
+        raise DamagedPdf(f"the PDF's form cannot be read: {_why(exc)}") from exc
 
 
 # --- verification ----------------------------------------------------------------------------------------------------
@@ -611,14 +616,14 @@ async def validate(
     try:
         embedded_certs = [_from_asn1(c) for c in embedded.other_embedded_certs]
     except _UNREADABLE as exc:  # e.g. no signer certificate in the CMS
-        raise DamagedPdf(f"the signature cannot be read: {exc}") from exc
+        raise DamagedPdf(f"the signature cannot be read: {_why(exc)}") from exc
     # pyHanko checks the signature's integrity here; the seal certificate's trust is judged once, below, by
     # check_certificate (at the signing time, with the look-alike check). So pyHanko is told to trust the signing
     # certificate itself: its path is that one certificate, and the chain is not walked twice.
     try:
         signer_anchor = embedded.signer_cert
     except _UNREADABLE as exc:
-        raise DamagedPdf(f"the signature cannot be read: {exc}") from exc
+        raise DamagedPdf(f"the signature cannot be read: {_why(exc)}") from exc
     signer_context = ValidationContext(trust_roots=[signer_anchor], allow_fetching=False, moment=now)
     ts_context = ValidationContext(
         trust_roots=[_to_asn1(c) for c in (trust_roots if tsa_trust_roots is None else tsa_trust_roots)],
@@ -629,7 +634,7 @@ async def validate(
             embedded, signer_validation_context=signer_context, ts_validation_context=ts_context
         )
     except _UNREADABLE as exc:
-        raise DamagedPdf(f"the signature cannot be read: {exc}") from exc
+        raise DamagedPdf(f"the signature cannot be read: {_why(exc)}") from exc
 
     integrity = _integrity(status)
     timestamp = _timestamp(status)
@@ -709,7 +714,7 @@ def _signature(reader: PdfFileReader, field_name: str | None) -> EmbeddedPdfSign
     try:
         signatures: list[EmbeddedPdfSignature] = list(reader.embedded_regular_signatures)
     except _UNREADABLE as exc:
-        raise DamagedPdf(f"the PDF's signatures cannot be read: {exc}") from exc
+        raise DamagedPdf(f"the PDF's signatures cannot be read: {_why(exc)}") from exc
     for signature in signatures:
         if field_name is None or signature.field_name == field_name:
             return signature

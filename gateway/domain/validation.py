@@ -68,6 +68,9 @@ def validate_issue(draft: LicenseDraft, catalog: Catalog, issuer: Member, today:
     check_issuer(issuer, license_type)
 
     license_number = check_text("license_number", draft.license_number, MAX_LICENSE_NUMBER, errors, required=True)
+    if license_number and not _CONTROL_RE.search(license_number) and not license_number.isprintable():
+        # a zero-width space or another invisible character makes a number that looks like another's
+        errors.append(_v("license_number", "BAD_CHARACTERS", "license_number contains invisible characters"))
     holder = check_holder(draft.holder_name, draft.holder_code_type, draft.holder_code, license_type, errors)
     issue_date = check_date("issue_date", draft.issue_date, errors, required=True)
     if issue_date and issue_date > today:

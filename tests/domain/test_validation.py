@@ -261,6 +261,7 @@ def test_holder_code_of_another_type_is_checked_loosely() -> None:
 CONTROL_CASES = [
     ("holder.name", lambda r: {**r, "holder": {**r["holder"], "name": "王\x07小明"}}),
     ("license_number", lambda r: {**r, "license_number": "Q37\x1b0012345"}),
+    ("license_number", lambda r: {**r, "license_number": "Q37\u200b0012345"}),  # looks like Q370012345
 ]
 
 
