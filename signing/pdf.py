@@ -733,21 +733,22 @@ def _signed_revisions(reader: PdfFileReader, pdf: bytes) -> tuple[tuple[str, str
 
 
 def _shown_after_sealing(reader: PdfFileReader, status: PdfSignatureStatus) -> tuple[str, ...]:
-    """The fields the modification analysis found changed after the seal whose widgets, in the last revision, have
-    an area on a page (a field that cannot be found counts as shown)."""
+    """The fields the modification analysis found changed after the seal that may show on a page, in the last
+    revision: a widget with an area, or with an appearance that draws something (pdfium draws one squeezed into a
+    box of no height); a field that cannot be found counts as shown."""
     changed = getattr(status.diff_result, "changed_form_fields", None)  # None for a SuspiciousModification
     if not changed:
         return ()
     try:
-        widgets = _widget_rects(reader.root["/AcroForm"]["/Fields"], "")
+        widgets = _widgets_shown(reader.root["/AcroForm"]["/Fields"], "")
     except (*_UNREADABLE, AttributeError):
         widgets = {}
-    return tuple(sorted(name for name in changed if any(_has_area(rect) for rect in widgets.get(name, [(1, 1)]))))
+    return tuple(sorted(name for name in changed if any(widgets.get(name, [True]))))
 
 
-def _widget_rects(fields_array: Any, parent: str, depth: int = 0) -> dict[str, list[tuple[float, float]]]:
-    """Fully qualified field name → (width, height) of each of its widgets, from an AcroForm /Fields array."""
-    found: dict[str, list[tuple[float, float]]] = {}
+def _widgets_shown(fields_array: Any, parent: str, depth: int = 0) -> dict[str, list[bool]]:
+    """Fully qualified field name → whether each of its widgets may show, from an AcroForm /Fields array."""
+    found: dict[str, list[bool]] = {}
     if depth > 16:  # a form this deep is no license document's; what lies below counts as shown
         return found
     for ref in fields_array:
@@ -756,18 +757,27 @@ def _widget_rects(fields_array: Any, parent: str, depth: int = 0) -> dict[str, l
         name = parent if partial is None else (f"{parent}.{partial}" if parent else str(partial))
         kids = field.get("/Kids")
         if kids is not None and any("/T" in kid.get_object() for kid in kids):
-            for kid_name, rects in _widget_rects(kids, name, depth + 1).items():
-                found.setdefault(kid_name, []).extend(rects)
+            for kid_name, shown in _widgets_shown(kids, name, depth + 1).items():
+                found.setdefault(kid_name, []).extend(shown)
             continue
         boxes = [kid.get_object() for kid in kids] if kids is not None else [field]
         for box in boxes:
-            rect = [float(v) for v in box.get("/Rect", (0, 0, 0, 0))]
-            found.setdefault(name, []).append((abs(rect[2] - rect[0]), abs(rect[3] - rect[1])))
+            x1, y1, x2, y2 = (float(v) for v in box.get("/Rect", (0, 0, 0, 0)))
+            found.setdefault(name, []).append((x1 != x2 and y1 != y2) or _draws(box))
     return found
 
 
-def _has_area(size: tuple[float, float]) -> bool:
-    return size[0] > 0 and size[1] > 0
+def _draws(widget: Any) -> bool:
+    """Whether a widget's normal appearance draws anything (desktop signers give invisible signatures none, or an
+    empty one)."""
+    appearance = widget.get("/AP")
+    normal = appearance.get("/N") if appearance is not None else None
+    if normal is None:
+        return False
+    streams = [normal.get_object()]
+    if not isinstance(streams[0], generic.StreamObject):  # appearance states: a dictionary of streams
+        streams = [value.get_object() for value in streams[0].values()]
+    return any(isinstance(stream, generic.StreamObject) and stream.data.strip() for stream in streams)
 
 
 def _integrity(status: PdfSignatureStatus) -> Finding:

@@ -27,7 +27,7 @@ from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.pdf_utils.writer import PageObject, PdfFileWriter
 from pyhanko.sign import signers
-from pyhanko.sign.fields import SigFieldSpec
+from pyhanko.sign.fields import SigFieldSpec, append_signature_field
 from pyhanko.sign.timestamps import TimeStamper
 from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
 from pyhanko_certvalidator.registry import SimpleCertificateStore
@@ -369,6 +369,17 @@ def test_a_second_signature_drawn_on_the_page_is_listed_as_shown_after_sealing(
     assert shown(sign_invisibly(first, "Applicant")) == (P, ())
     assert shown(retitled) == (P, ())
     assert shown(sign_invisibly(over_the_text, "Applicant")) == (P, ("Seal2",))
+    # a field of no height whose appearance draws: pdfium squeezes it onto the page all the same
+    writer = IncrementalPdfFileWriter(io.BytesIO(first))
+    append_signature_field(writer, SigFieldSpec("Flat", box=(72, 700, 400, 700)))
+    flat = next(f.get_object() for f in writer.root["/AcroForm"]["/Fields"] if f.get_object().get("/T") == "Flat")
+    box = generic.ArrayObject([generic.NumberObject(n) for n in (0, 0, 328, 40)])
+    drawing = writer.add_object(generic.StreamObject({generic.NameObject("/BBox"): box}, stream_data=b"0 0 1 rg"))
+    flat[generic.NameObject("/AP")] = generic.DictionaryObject({generic.NameObject("/N"): drawing})
+    writer.update_container(flat)
+    squeezed = io.BytesIO()
+    writer.write(squeezed)
+    assert shown(squeezed.getvalue()) == (P, ("Flat",))
 
 
 def test_a_lookalike_ca_with_the_same_names_fails_issuer_identity(
