@@ -455,7 +455,8 @@ def _read(pdf: bytes) -> PdfFileReader:
 
 
 _XREF_TABLE = re.compile(
-    rb"xref[ \t]*(?:\r\n|\n|\r)((?:\d+ \d+[ \t]*(?:\r\n|\n|\r)(?:\d{10} \d{5} [nf](?:\r\n| \n| \r))*)+)trailer"
+    rb"xref[ \t]*(?:\r\n|\n|\r)"  # the keyword; subsections (a header line, 20-byte entries); blank lines; trailer
+    rb"((?:\d+ \d+[ \t]*(?:\r\n|\n|\r)(?:\d{10} \d{5} [nf](?:\r\n| \n| \r))*)+)[\x00\t\n\x0c\r ]*trailer"
 )
 _XREF_SUBSECTION = re.compile(rb"(\d+) (\d+)[ \t]*(?:\r\n|\n|\r)")
 _XREF_ENTRY_BYTES = 20
