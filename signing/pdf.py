@@ -47,6 +47,7 @@ import asyncio
 import datetime as dt
 import hashlib
 import io
+import logging
 import re
 import zlib
 from collections.abc import Awaitable, Callable, Sequence
@@ -62,6 +63,7 @@ from PIL import Image
 from pyhanko.pdf_utils import generic, misc
 from pyhanko.pdf_utils.images import PdfImage
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.metadata.xmp_xml import XmpXmlProcessingError
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.pdf_utils.xref import XRefSectionType
 from pyhanko.sign import fields, signers
@@ -79,6 +81,8 @@ from signing.errors import SigningError
 from signing.keys import ECDSA_P256_SHA256, RSA2048_SHA256, KeyBackend
 from signing.results import PASSED, CheckResult, Finding, SealCheck, overall
 from signing.seal_ca import IdentityFinding, async_check_certificate
+
+_log = logging.getLogger("zzgw.pdf")
 
 __all__ = [
     "BadPlacement",
@@ -119,8 +123,9 @@ a 375 KB file took 51 s)."""
 MAX_SUPPLIED_REVISIONS = MAX_REVISIONS - 4
 """Revisions an issuer's own PDF may have to become a license document: the gateway's seal, a use stamp on a
 sharing copy, validation data and one more must still leave it readable."""
-_UNREADABLE = (misc.PdfError, ValueError, KeyError, TypeError, IndexError, RecursionError)
-"""What pyHanko raises on a PDF it cannot read (RecursionError: objects nested hundreds deep)."""
+_UNREADABLE = (misc.PdfError, ValueError, KeyError, TypeError, IndexError, RecursionError, AssertionError)
+"""What pyHanko raises on a PDF it cannot read (RecursionError: objects nested hundreds deep; AssertionError: some of
+its own checks of the input, e.g. cross-reference stream subsections out of order)."""
 _WHITESPACE = b"\x00\t\n\x0c\r "
 _ECDSA_P256_DER_MAX = 72  # SEQUENCE of two INTEGERs of up to 33 bytes
 _MECHANISMS = {ECDSA_P256_SHA256: "sha256_ecdsa", RSA2048_SHA256: "sha256_rsa"}
@@ -368,7 +373,7 @@ class PdfSealer:
                 f"the PDF has {reader.xrefs.total_revisions} revisions: sealed, it would have more than the "
                 f"{MAX_REVISIONS} that are read"
             )
-        writer = IncrementalPdfFileWriter(io.BytesIO(pdf), prev=reader)
+        writer = _Writer(io.BytesIO(pdf), prev=reader)
         placement = _placement(writer, page, box)
         if field_name in _field_names(writer.prev):
             raise BadPlacement(f"the PDF has a field named {field_name!r} already")
@@ -420,10 +425,40 @@ def _why(exc: BaseException) -> str:
     return "its objects nest too deep to be read" if isinstance(exc, RecursionError) else str(exc)
 
 
+class _Writer(IncrementalPdfFileWriter):
+    """pyHanko's incremental writer, leaving a document's XMP metadata as it is when it is not well-formed XML
+    (Ghostscript 10.00 writes such at PDF 2.0, and pyHanko refused to seal it): a seal needs no metadata update."""
+
+    def _update_meta(self) -> None:
+        try:
+            super()._update_meta()  # type: ignore[no-untyped-call]
+        except XmpXmlProcessingError:
+            _log.info("the PDF's XMP metadata is not well-formed XML: left as it is")
+
+
 def revisions(pdf: bytes) -> int:
     """How many revisions (the first version and each incremental update) ``pdf`` has; raises a PdfError for input
     that is no readable PDF."""
     return int(_read(pdf).xrefs.total_revisions)
+
+
+_DECLARED_SIZE = re.compile(rb"/Size[\x00\t\n\x0c\r ]+(\d+)")
+_DECLARED_INDEX = re.compile(rb"/Index[\x00\t\n\x0c\r ]*\[([\d\x00\t\n\x0c\r ]*)\]")
+
+
+def _check_declared_sizes(pdf: bytes) -> None:
+    """Refuse, before pyHanko reads it, a PDF whose trailers or cross-reference streams declare more objects than
+    its bytes can hold: pyHanko allocates for the declared count (``/Index [0 99999999]`` in a 100 KB file took the
+    gateway to 24 GB until the kernel killed it). Every object takes bytes, so no sound PDF declares more objects
+    than it has bytes. (Those dictionaries are never compressed: a plain scan of the file finds them.)"""
+    bound = len(pdf)
+    for size in _DECLARED_SIZE.finditer(pdf):
+        if int(size[1]) > bound:
+            raise DamagedPdf(f"the PDF declares {int(size[1])} objects (/Size), more than its {bound} bytes can hold")
+    for index in _DECLARED_INDEX.finditer(pdf):
+        declared = sum(int(count) for count in index[1].split()[1::2])
+        if declared > bound:
+            raise DamagedPdf(f"the PDF declares {declared} objects (/Index), more than its {bound} bytes can hold")
 
 
 def _read(pdf: bytes) -> PdfFileReader:
@@ -432,6 +467,7 @@ def _read(pdf: bytes) -> PdfFileReader:
         raise NotAPdf("the data does not start with a %PDF- header")
     if b"%%EOF" not in pdf[-_HEADER_WINDOW:]:
         raise TruncatedPdf("the PDF has no %%EOF marker at its end; it was probably cut off")
+    _check_declared_sizes(pdf)
     try:
         try:
             reader = PdfFileReader(io.BytesIO(pdf), strict=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import io
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -615,6 +616,54 @@ def new_info_by_hand(pdf: bytes, info: bytes, *, entry: bytes = b"%010d 00000 n 
     table = b"xref\n%d 1\n" % size + entry % (at + offset_by)
     trailer = b"trailer\n<< /Size %d /Root %d 0 R /Info %d 0 R /Prev %d >>\n" % (size + 1, root.idnum, size, prev)
     return pdf + body + table + trailer + b"startxref\n%d\n%%%%EOF\n" % (at + len(body))
+
+
+def test_a_pdf_whose_xmp_is_not_well_formed_is_sealed_with_its_xmp_left_as_it_is(
+    ca: SealMakerCA, seal_png: bytes
+) -> None:
+    """Ghostscript 10.00 writes such XMP at PDF 2.0 (tests/vectors/pdf/README.md); sealing it answered INTERNAL."""
+    produced = (Path(__file__).resolve().parents[1] / "vectors" / "pdf" / "ghostscript-10.00-pdf20.pdf").read_bytes()
+    sealed = seal(ca, produced, seal_png, timestamper=None)
+    assert sealed.startswith(produced)
+    assert findings(check(ca, sealed, make_tsa("unused")))[:4] == (P, None, (P, None), (P, None))
+
+
+def xref_stream_update(pdf: bytes, index: Callable[[int, int], list[int]]) -> bytes:
+    """``pdf`` with an update, written by hand, of a new document information dictionary listed by a cross-reference
+    stream whose ``/Index`` is ``index(info object, stream object)``; its rows place the two, then object 1 as it is."""
+    reader = PdfFileReader(io.BytesIO(pdf))
+    size, root = int(reader.trailer["/Size"]), reader.trailer.raw_get("/Root")
+    info_at = len(pdf)
+    body = b"%d 0 obj\n<< /Title (x) >>\nendobj\n" % size
+    stream_at = info_at + len(body)
+    first = [m.start() for m in re.finditer(rb"(?<![0-9])1 0 obj", pdf)][-1]
+    rows = b"".join(b"\x01" + at.to_bytes(4, "big") + b"\x00\x00" for at in (info_at, stream_at, first))
+    prev = reader.xrefs.get_startxref_for_revision(reader.xrefs.total_revisions - 1)
+    stream = b"<< /Type /XRef /Size %d /Root %d 0 R /Info %d 0 R /Prev %d /W [1 4 2] /Index [%s] /Length %d >>" % (
+        size + 2,
+        root.idnum,
+        size,
+        prev,
+        b" ".join(b"%d" % n for n in index(size, size + 1)),
+        len(rows),
+    )
+    xref = b"%d 0 obj\n" % (size + 1) + stream + b"\nstream\n" + rows + b"\nendstream\nendobj\n"
+    return pdf + body + xref + b"startxref\n%d\n%%%%EOF\n" % stream_at
+
+
+def test_cross_reference_streams_pyhanko_trips_or_overspends_on_are_damage(
+    ca: SealMakerCA, seal_png: bytes, plain_pdf: bytes
+) -> None:
+    """Subsections out of order tripped an assertion in pyHanko's reader (INTERNAL on every path); a subsection of
+    99,999,999 objects in a file of some kilobytes made it allocate until the kernel killed the gateway (24 GB)."""
+    sealed = seal(ca, plain_pdf, seal_png, timestamper=None)
+    sound = xref_stream_update(sealed, lambda info, stream: [info, 2])  # the info and the stream, in order
+    assert validate_sync(sound, trust_roots=[ca.root], intermediates=[ca.intermediate], crls=[]).integrity == PASSED
+    for index in (lambda info, stream: [info, 1, stream, 1, 1, 1], lambda info, stream: [0, 99_999_999]):
+        with pytest.raises(DamagedPdf):
+            validate_sync(
+                xref_stream_update(sealed, index), trust_roots=[ca.root], intermediates=[ca.intermediate], crls=[]
+            )
 
 
 @pytest.mark.parametrize(
