@@ -123,9 +123,22 @@ a 375 KB file took 51 s)."""
 MAX_SUPPLIED_REVISIONS = MAX_REVISIONS - 4
 """Revisions an issuer's own PDF may have to become a license document: the gateway's seal, a use stamp on a
 sharing copy, validation data and one more must still leave it readable."""
-_UNREADABLE = (misc.PdfError, ValueError, KeyError, TypeError, IndexError, RecursionError, AssertionError)
-"""What pyHanko raises on a PDF it cannot read (RecursionError: objects nested hundreds deep; AssertionError: some of
-its own checks of the input, e.g. cross-reference stream subsections out of order)."""
+_UNREADABLE = (
+    misc.PdfError,
+    ValueError,
+    LookupError,
+    TypeError,
+    AttributeError,
+    ArithmeticError,
+    RecursionError,
+    AssertionError,
+    NotImplementedError,
+    EOFError,
+    zlib.error,
+)
+"""What pyHanko raises on a PDF it cannot read or write: besides its own errors, whatever a malformed object makes
+Python raise — objects nested hundreds deep, a direct /Root, an /ID of one string, a number past 64 bits, an unknown
+filter, its assertions on the input (cross-reference subsections out of order)."""
 _WHITESPACE = b"\x00\t\n\x0c\r "
 _ECDSA_P256_DER_MAX = 72  # SEQUENCE of two INTEGERs of up to 33 bytes
 _MECHANISMS = {ECDSA_P256_SHA256: "sha256_ecdsa", RSA2048_SHA256: "sha256_rsa"}
@@ -352,8 +365,10 @@ class PdfSealer:
         """
         try:
             return await self._seal(pdf, field_name=field_name, page=page, box=box, reason=reason, location=location)
-        except RecursionError as exc:  # objects nested hundreds deep: writing the update recurses through them
-            raise DamagedPdf("the PDF nests its objects too deep to be sealed") from exc
+        except PdfError:
+            raise
+        except _UNREADABLE as exc:  # a malformed object met while writing the update (objects nested too deep…)
+            raise DamagedPdf(f"cannot seal this PDF: {_why(exc)}") from exc
 
     async def _seal(
         self,

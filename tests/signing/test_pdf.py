@@ -605,7 +605,9 @@ def test_a_pdf_sealed_stays_readable_and_one_nested_too_deep_is_damage(
         asyncio.run(sealer.seal(deep, field_name="Seal1"))
 
 
-def new_info_by_hand(pdf: bytes, info: bytes, *, entry: bytes = b"%010d 00000 n \n", offset_by: int = 0) -> bytes:
+def new_info_by_hand(
+    pdf: bytes, info: bytes, *, entry: bytes = b"%010d 00000 n \n", offset_by: int = 0, trailer_extra: bytes = b""
+) -> bytes:
     """``pdf`` with an update, written byte by byte, whose one object is a new document information dictionary: what
     pyHanko's own writer cannot write (objects its reader cannot read, tables ISO 32000 does not allow)."""
     reader = PdfFileReader(io.BytesIO(pdf))
@@ -614,7 +616,13 @@ def new_info_by_hand(pdf: bytes, info: bytes, *, entry: bytes = b"%010d 00000 n 
     body = b"%d 0 obj\n%s\nendobj\n" % (size, info)
     prev = reader.xrefs.get_startxref_for_revision(reader.xrefs.total_revisions - 1)
     table = b"xref\n%d 1\n" % size + entry % (at + offset_by)
-    trailer = b"trailer\n<< /Size %d /Root %d 0 R /Info %d 0 R /Prev %d >>\n" % (size + 1, root.idnum, size, prev)
+    trailer = b"trailer\n<< /Size %d /Root %d 0 R /Info %d 0 R /Prev %d %s>>\n" % (
+        size + 1,
+        root.idnum,
+        size,
+        prev,
+        trailer_extra,
+    )
     return pdf + body + table + trailer + b"startxref\n%d\n%%%%EOF\n" % (at + len(body))
 
 
@@ -626,6 +634,45 @@ def test_a_pdf_whose_xmp_is_not_well_formed_is_sealed_with_its_xmp_left_as_it_is
     sealed = seal(ca, produced, seal_png, timestamper=None)
     assert sealed.startswith(produced)
     assert findings(check(ca, sealed, make_tsa("unused")))[:4] == (P, None, (P, None), (P, None))
+
+
+@pytest.mark.parametrize(
+    ("info", "trailer_extra"),
+    [
+        (b"<< /Title (x) >>", b"/ID [(a)] "),
+        (b"<< /Title (x) >>", b"/ID 5 "),
+        (b"<< /Title (x) >>", b"/Root << /Type /Catalog >> "),
+        (b"[1 2 3]", b""),
+        (b"<< >>\nstream\nabc\nendstream", b""),
+    ],
+    ids=["an ID of one string", "an ID that is a number", "a direct catalog", "info an array", "info a stream"],
+)
+def test_malformed_objects_are_damage_when_sealing_and_verifying(
+    ca: SealMakerCA, seal_png: bytes, plain_pdf: bytes, info: bytes, trailer_extra: bytes
+) -> None:
+    """Each made Python raise something of its own inside pyHanko (TypeError, AttributeError, KeyError…), which the
+    gateway answered as INTERNAL; in a batch it ended the stream. Sealing and verifying either work or say the PDF
+    is damaged; nothing else escapes."""
+    key = SoftwareKey.generate()
+    sealer = PdfSealer(key, issue(ca, key), [ca.intermediate], seal_png=seal_png, timestamper=None)
+    sealed = seal(ca, plain_pdf, seal_png, timestamper=None)
+    answers = []
+    for attempt in (
+        lambda: asyncio.run(
+            sealer.seal(new_info_by_hand(plain_pdf, info, trailer_extra=trailer_extra), field_name="S")
+        ),
+        lambda: validate_sync(
+            new_info_by_hand(sealed, info, trailer_extra=trailer_extra),
+            trust_roots=[ca.root],
+            intermediates=[ca.intermediate],
+            crls=[],
+        ),
+    ):
+        try:
+            answers.append(type(attempt()).__name__)
+        except DamagedPdf:
+            answers.append("DamagedPdf")
+    assert set(answers) <= {"bytes", "PdfVerification", "DamagedPdf"}, answers
 
 
 def xref_stream_update(pdf: bytes, index: Callable[[int, int], list[int]]) -> bytes:
