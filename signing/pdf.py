@@ -457,8 +457,8 @@ def revisions(pdf: bytes) -> int:
     return int(_read(pdf).xrefs.total_revisions)
 
 
-_DECLARED_SIZE = re.compile(rb"/Size[\x00\t\n\x0c\r ]+(\d+)")
-_DECLARED_INDEX = re.compile(rb"/Index[\x00\t\n\x0c\r ]*\[([\d\x00\t\n\x0c\r ]*)\]")
+_DECLARED_SIZE = re.compile(rb"/Size[\x00\t\n\x0c\r ]*([-+]?\d+)")
+_DECLARED_INDEX = re.compile(rb"/Index[\x00\t\n\x0c\r ]*\[([-+\d\x00\t\n\x0c\r ]*)\]")
 
 
 def _check_declared_sizes(pdf: bytes) -> None:
@@ -468,11 +468,12 @@ def _check_declared_sizes(pdf: bytes) -> None:
     than it has bytes. (Those dictionaries are never compressed: a plain scan of the file finds them.)"""
     bound = len(pdf)
     for size in _DECLARED_SIZE.finditer(pdf):
-        if int(size[1]) > bound:
-            raise DamagedPdf(f"the PDF declares {int(size[1])} objects (/Size), more than its {bound} bytes can hold")
+        if not 0 < int(size[1]) <= bound:  # MuPDF rebuilds a file whose /Size is out of range (-1, 10**12)
+            raise DamagedPdf(f"the PDF declares {int(size[1])} objects (/Size); its {bound} bytes hold 1 to {bound}")
     for index in _DECLARED_INDEX.finditer(pdf):
-        declared = sum(int(count) for count in index[1].split()[1::2])
-        if declared > bound:
+        numbers = [int(number) for number in index[1].split()]
+        declared = sum(numbers[1::2])
+        if declared > bound or any(number < 0 for number in numbers):
             raise DamagedPdf(f"the PDF declares {declared} objects (/Index), more than its {bound} bytes can hold")
 
 
@@ -521,7 +522,18 @@ def _check_cross_references(reader: PdfFileReader, pdf: bytes) -> None:
     its section; a table's entries must be written as ISO 32000 says (20 bytes each, type ``n`` or ``f``, as many as
     their subsection says); and every object a section places must be at the place it says."""
     _check_xref_pointers(reader, pdf)
+    placed = {
+        idnum
+        for revision in range(reader.xrefs.total_revisions)
+        for idnum in reader.xrefs.get_xref_data(revision).standard_xrefs
+    }
     for revision in range(reader.xrefs.total_revisions):
+        streams = {ref.obj_stream_id for ref in reader.xrefs.get_xref_data(revision).xrefs_in_objstm.values()}
+        if missing := streams - placed:
+            raise DamagedPdf(
+                f"revision {revision + 1}'s cross-references place objects in object stream {min(missing)}, which"
+                " is nowhere in the file: viewers would rebuild it and may show other objects"
+            )
         section = reader.xrefs.get_xref_container_info(revision)
         if section.xref_section_type in (XRefSectionType.STANDARD, XRefSectionType.HYBRID_MAIN):
             _check_xref_table(pdf, section.declared_startxref, revision)
@@ -542,13 +554,16 @@ def _check_xref_table(pdf: bytes, start: int, revision: int) -> None:
         while at < len(body) and sound:
             subsection = _XREF_SUBSECTION.match(body, at)
             assert subsection is not None  # the table's pattern matched it
+            # object 0 heads the free list, never in use
+            heads_at_zero = int(subsection[1]) == 0 and int(subsection[2]) > 0
+            free_zero = not heads_at_zero or body[subsection.end() + 17 : subsection.end() + 18] == b"f"
             at = subsection.end() + int(subsection[2]) * _XREF_ENTRY_BYTES
-            sound = at <= len(body) and (at == len(body) or _XREF_SUBSECTION.match(body, at) is not None)
+            sound = free_zero and at <= len(body) and (at == len(body) or _XREF_SUBSECTION.match(body, at) is not None)
     if not sound:
         raise DamagedPdf(
             f"revision {revision + 1}'s cross-reference table is not written as ISO 32000 says (entries of 20 bytes,"
-            " type n or f, as many as each subsection counts): viewers would rebuild the file and may show other"
-            " objects"
+            " type n or f, as many as each subsection counts, object 0 free): viewers would rebuild the file and may"
+            " show other objects"
         )
 
 

@@ -606,7 +606,13 @@ def test_a_pdf_sealed_stays_readable_and_one_nested_too_deep_is_damage(
 
 
 def new_info_by_hand(
-    pdf: bytes, info: bytes, *, entry: bytes = b"%010d 00000 n \n", offset_by: int = 0, trailer_extra: bytes = b""
+    pdf: bytes,
+    info: bytes,
+    *,
+    entry: bytes = b"%010d 00000 n \n",
+    offset_by: int = 0,
+    trailer_extra: bytes = b"",
+    first_subsection: bytes = b"",
 ) -> bytes:
     """``pdf`` with an update, written byte by byte, whose one object is a new document information dictionary: what
     pyHanko's own writer cannot write (objects its reader cannot read, tables ISO 32000 does not allow)."""
@@ -615,7 +621,7 @@ def new_info_by_hand(
     at = len(pdf)
     body = b"%d 0 obj\n%s\nendobj\n" % (size, info)
     prev = reader.xrefs.get_startxref_for_revision(reader.xrefs.total_revisions - 1)
-    table = b"xref\n%d 1\n" % size + entry % (at + offset_by)
+    table = b"xref\n" + first_subsection + b"%d 1\n" % size + entry % (at + offset_by)
     trailer = b"trailer\n<< /Size %d /Root %d 0 R /Info %d 0 R /Prev %d %s>>\n" % (
         size + 1,
         root.idnum,
@@ -711,6 +717,30 @@ def test_cross_reference_streams_pyhanko_trips_or_overspends_on_are_damage(
             validate_sync(
                 xref_stream_update(sealed, index), trust_roots=[ca.root], intermediates=[ca.intermediate], crls=[]
             )
+
+
+@pytest.mark.parametrize(
+    "written_as",
+    [
+        {"trailer_extra": b"/Size -1 "},
+        {"trailer_extra": b"/Size 999999999999 "},
+        {"first_subsection": b"0 1\n0000999999 65535 n \n"},
+    ],
+    ids=["a size of -1", "a size past the file", "object 0 in use"],
+)
+def test_a_trailer_or_table_mupdf_would_rebuild_is_damage(
+    ca: SealMakerCA, seal_png: bytes, plain_pdf: bytes, written_as: dict[str, bytes]
+) -> None:
+    """MuPDF says "trailer Size entry out of range" (or the like), rebuilds the file and shows what an update defined
+    without listing it, while the seal's analysis passed."""
+    sealed = seal(ca, plain_pdf, seal_png, timestamper=None)
+    with pytest.raises(DamagedPdf):
+        validate_sync(
+            new_info_by_hand(sealed, b"<< /Title (x) >>", **written_as),  # type: ignore[arg-type]
+            trust_roots=[ca.root],
+            intermediates=[ca.intermediate],
+            crls=[],
+        )
 
 
 @pytest.mark.parametrize(
