@@ -12,6 +12,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from gateway.domain.errors import FieldViolation
+from gateway.domain.validation import INVISIBLE_RE
 from signing.receipts import RECEIPT_SEAL_NAME
 
 SEAL_NAME_MAX = 12
@@ -72,7 +73,11 @@ class Seal:
 def seal_name_violation(name: str) -> FieldViolation | None:
     if not name:
         return FieldViolation(field="name", reason="REQUIRED", description="the seal's name is required")
-    if len(name) > SEAL_NAME_MAX or any(c.isspace() or not c.isprintable() for c in name):  # as the seal is drawn
+    if (
+        len(name) > SEAL_NAME_MAX
+        or any(c.isspace() or not c.isprintable() for c in name)  # as the seal is drawn
+        or INVISIBLE_RE.search(name)  # or a look-alike of another name, a reserved one too
+    ):
         return FieldViolation(
             field="name",
             reason="BAD_SEAL_NAME",

@@ -21,9 +21,16 @@ from gateway.domain.model import Holder, LicenseDraft, Member, Role
 REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:\-]{1,64}\Z", re.ASCII)
 _SERIAL_RE = re.compile(r"^[0-9A-Z]{1,32}\Z", re.ASCII)
 _OTHER_HOLDER_CODE_RE = re.compile(r"^[0-9A-Za-z\-]{1,32}\Z", re.ASCII)
-_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]", re.ASCII)
-_TEXT_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", re.ASCII)
-"""Control characters a text field may not hold: all but tab and line breaks (a 经营范围 may run over lines)."""
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_TEXT_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+"""Control characters (C0 and C1) a text field may not hold: all but tab and line breaks (a 经营范围 may run over
+lines)."""
+INVISIBLE_RE = re.compile(
+    "[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e\u2060-\u206f"
+    "\u2800\u3164\ufe00-\ufe0f\ufeff\uffa0\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0000-\U000e0fff]"
+)
+"""Characters that print as nothing (Unicode's default-ignorable code points, fillers, the blank braille pattern):
+in a number or a name they make a look-alike of another (``J370102\u034f-2019`` prints as ``J370102-2019``)."""
 _INTEGER_RE = re.compile(r"^-?\d{1,18}\Z", re.ASCII)
 _DECIMAL_RE = re.compile(r"^-?\d{1,18}(\.\d{1,6})?\Z", re.ASCII)
 
@@ -68,7 +75,11 @@ def validate_issue(draft: LicenseDraft, catalog: Catalog, issuer: Member, today:
     check_issuer(issuer, license_type)
 
     license_number = check_text("license_number", draft.license_number, MAX_LICENSE_NUMBER, errors, required=True)
-    if license_number and not _CONTROL_RE.search(license_number) and not license_number.isprintable():
+    if (
+        license_number
+        and not _CONTROL_RE.search(license_number)
+        and (not license_number.isprintable() or INVISIBLE_RE.search(license_number))
+    ):
         # a zero-width space or another invisible character makes a number that looks like another's
         errors.append(_v("license_number", "BAD_CHARACTERS", "license_number contains invisible characters"))
     holder = check_holder(draft.holder_name, draft.holder_code_type, draft.holder_code, license_type, errors)

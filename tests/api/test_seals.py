@@ -78,6 +78,8 @@ BAD = [
     ("name", "一个名字特别长的专用章印章名称", "name", "BAD_SEAL_NAME"),
     ("name", "合同\u200b专用章", "name", "BAD_SEAL_NAME"),  # format and private-use characters cannot be drawn
     ("name", "合同\ue000章", "name", "BAD_SEAL_NAME"),
+    ("name", "核验\u034f回执专用章", "name", "BAD_SEAL_NAME"),  # prints as the gateway's receipt seal
+    ("name", "合同\u3164专用章", "name", "BAD_SEAL_NAME"),  # a Hangul filler prints as nothing
     ("name", "核验回执专用章", "name", "RESERVED_SEAL_NAME"),  # would sign receipts that pass offline checks
     ("name", "济南核验回执专用章", "name", "RESERVED_SEAL_NAME"),
     ("name", "电子印章制章者", "name", "RESERVED_SEAL_NAME"),

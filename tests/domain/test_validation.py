@@ -228,6 +228,7 @@ FIELD_CASES = [
     ("control character in an INTEGER", "gestational_weeks", "3\x009", "BAD_CHARACTERS"),
     ("NUL in a text field", "birth_facility", "济南市\x00妇幼保健院", "BAD_CHARACTERS"),
     ("escape in a text field", "birth_facility", "济南市\x1b妇幼保健院", "BAD_CHARACTERS"),
+    ("C1 escape in a text field", "birth_facility", "济南市\x9b妇幼保健院", "BAD_CHARACTERS"),
     ("over-long value", "birth_facility", "院" * 101, "TOO_LONG"),
 ]  # fmt: skip
 
@@ -262,6 +263,9 @@ CONTROL_CASES = [
     ("holder.name", lambda r: {**r, "holder": {**r["holder"], "name": "王\x07小明"}}),
     ("license_number", lambda r: {**r, "license_number": "Q37\x1b0012345"}),
     ("license_number", lambda r: {**r, "license_number": "Q37\u200b0012345"}),  # looks like Q370012345
+    ("license_number", lambda r: {**r, "license_number": "Q37\u034f0012345"}),  # a combining grapheme joiner
+    ("license_number", lambda r: {**r, "license_number": "Q370012345\ufe0f"}),  # a variation selector
+    ("holder.name", lambda r: {**r, "holder": {**r["holder"], "name": "王\x85小明"}}),  # C1: next line
 ]
 
 
