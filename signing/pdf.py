@@ -364,22 +364,16 @@ class PdfSealer:
         Returns the sealed PDF (the input plus one incremental update); raises a PdfError and returns nothing else.
         """
         try:
-            return await self._seal(pdf, field_name=field_name, page=page, box=box, reason=reason, location=location)
+            return await self._seal(pdf, field_name, page, box, reason, location)
         except PdfError:
             raise
         except _UNREADABLE as exc:  # a malformed object met while writing the update (objects nested too deep…)
             raise DamagedPdf(f"cannot seal this PDF: {_why(exc)}") from exc
 
     async def _seal(
-        self,
-        pdf: bytes,
-        *,
-        field_name: str,
-        page: int = 0,
-        box: tuple[float, float, float, float] | None = None,
-        reason: str = DEFAULT_REASON,
-        location: str | None = None,
-    ) -> bytes:
+        self, pdf: bytes, field_name: str, page: int, box: tuple[float, float, float, float] | None, reason: str,
+        location: str | None,
+    ) -> bytes:  # fmt: skip
         if len(pdf) > self._max_pdf_bytes:
             raise PdfTooLarge(f"the PDF has {len(pdf)} bytes; the limit is {self._max_pdf_bytes}")
         reader = _read(pdf)
