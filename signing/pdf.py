@@ -130,9 +130,8 @@ _UNREADABLE = (
     TypeError,
     AttributeError,
     ArithmeticError,
-    RecursionError,
+    RuntimeError,  # objects nested too deep (RecursionError), a filter pyHanko has no decoder for
     AssertionError,
-    NotImplementedError,
     EOFError,
     zlib.error,
 )

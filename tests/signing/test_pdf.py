@@ -651,7 +651,13 @@ def test_a_pdf_whose_xmp_is_not_well_formed_is_sealed_with_its_xmp_left_as_it_is
         (b"[1 2 3]", b""),
         (b"<< >>\nstream\nabc\nendstream", b""),
     ],
-    ids=["an ID of one string", "an ID that is a number", "a direct catalog", "info an array", "info a stream"],
+    ids=[
+        "an ID of one string",
+        "an ID that is a number",
+        "a direct catalog",
+        "info an array",
+        "info a stream",
+    ],
 )
 def test_malformed_objects_are_damage_when_sealing_and_verifying(
     ca: SealMakerCA, seal_png: bytes, plain_pdf: bytes, info: bytes, trailer_extra: bytes
@@ -681,7 +687,7 @@ def test_malformed_objects_are_damage_when_sealing_and_verifying(
     assert set(answers) <= {"bytes", "PdfVerification", "DamagedPdf"}, answers
 
 
-def xref_stream_update(pdf: bytes, index: Callable[[int, int], list[int]]) -> bytes:
+def xref_stream_update(pdf: bytes, index: Callable[[int, int], list[int]], extra: bytes = b"") -> bytes:
     """``pdf`` with an update, written by hand, of a new document information dictionary listed by a cross-reference
     stream whose ``/Index`` is ``index(info object, stream object)``; its rows place the two, then object 1 as it is."""
     reader = PdfFileReader(io.BytesIO(pdf))
@@ -692,13 +698,14 @@ def xref_stream_update(pdf: bytes, index: Callable[[int, int], list[int]]) -> by
     first = [m.start() for m in re.finditer(rb"(?<![0-9])1 0 obj", pdf)][-1]
     rows = b"".join(b"\x01" + at.to_bytes(4, "big") + b"\x00\x00" for at in (info_at, stream_at, first))
     prev = reader.xrefs.get_startxref_for_revision(reader.xrefs.total_revisions - 1)
-    stream = b"<< /Type /XRef /Size %d /Root %d 0 R /Info %d 0 R /Prev %d /W [1 4 2] /Index [%s] /Length %d >>" % (
+    stream = b"<< /Type /XRef /Size %d /Root %d 0 R /Info %d 0 R /Prev %d /W [1 4 2] /Index [%s] /Length %d %s>>" % (
         size + 2,
         root.idnum,
         size,
         prev,
         b" ".join(b"%d" % n for n in index(size, size + 1)),
         len(rows),
+        extra,
     )
     xref = b"%d 0 obj\n" % (size + 1) + stream + b"\nstream\n" + rows + b"\nendstream\nendobj\n"
     return pdf + body + xref + b"startxref\n%d\n%%%%EOF\n" % stream_at
@@ -712,10 +719,19 @@ def test_cross_reference_streams_pyhanko_trips_or_overspends_on_are_damage(
     sealed = seal(ca, plain_pdf, seal_png, timestamper=None)
     sound = xref_stream_update(sealed, lambda info, stream: [info, 2])  # the info and the stream, in order
     assert validate_sync(sound, trust_roots=[ca.root], intermediates=[ca.intermediate], crls=[]).integrity == PASSED
-    for index in (lambda info, stream: [info, 1, stream, 1, 1, 1], lambda info, stream: [0, 99_999_999]):
+    in_order: Callable[[int, int], list[int]] = lambda info, stream: [info, 2]  # noqa: E731
+    for index, extra in (
+        (lambda info, stream: [info, 1, stream, 1, 1, 1], b""),
+        (lambda info, stream: [0, 99_999_999], b""),
+        (in_order, b"/Filter /NoSuchFilter "),  # NotImplementedError inside pyHanko
+        (in_order, b"/Filter /FlateDecode "),  # zlib.error: the rows are not compressed
+    ):
         with pytest.raises(DamagedPdf):
             validate_sync(
-                xref_stream_update(sealed, index), trust_roots=[ca.root], intermediates=[ca.intermediate], crls=[]
+                xref_stream_update(sealed, index, extra),
+                trust_roots=[ca.root],
+                intermediates=[ca.intermediate],
+                crls=[],
             )
 
 
