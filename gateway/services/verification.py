@@ -54,9 +54,10 @@ from gateway.domain.errors import (
     FieldViolation,
     InvalidRequestError,
     NotFoundError,
+    PermissionDeniedError,
 )
 from gateway.domain.identifiers import license_id_violation
-from gateway.domain.model import CHINA_TZ, Clock, License, LicenseStatus, Member
+from gateway.domain.model import CHINA_TZ, Clock, License, LicenseStatus, Member, Role
 from gateway.domain.seals import Seal
 from gateway.domain.verification import (
     HOLDER_NAME,
@@ -510,11 +511,26 @@ class VerificationService:
         return found
 
     def case_receipts(self, caller: Member, use: UseContext) -> list[StoredReceipt]:
-        """The receipts of one 一件事 case, oldest first (首办核验、接办免收); the call is on the audit trail."""
+        """The receipts of one 一件事 case, oldest first (首办核验、接办免收), for the department that handles the
+        request's matter of the bundle (an administrator may read any case); the call, answered or refused, is on the
+        audit trail."""
         if not use.case_id:
             raise _invalid("use.case_id", "REQUIRED", "bundle_code and case_id name the case")
+        matter = self._catalog.matters[use.matter_code]  # the use context was checked against the catalog
+        if caller.name != matter.department and not caller.has(Role.ADMIN):
+            self._audit_case_listing(caller, use, "DENIED", "NOT_MATTER_DEPARTMENT")
+            raise PermissionDeniedError(
+                f"事项 {matter.code}（{matter.name}）由{matter.department}办理，只有办理该事项的部门可以读取本件的核验回执",
+                reason="NOT_MATTER_DEPARTMENT",
+            )
         with self._db.unit_of_work() as uow:
             receipts = uow.receipts.of_case(use.bundle_code, use.case_id)
+        self._audit_case_listing(caller, use, "ANSWERED", f"{len(receipts)} receipts")
+        return receipts
+
+    def _audit_case_listing(self, caller: Member, use: UseContext, decision: str, reason: str) -> None:
+        if self._audit is None:
+            return
         entry = AuditEntry(
             at=self._clock.now(),
             caller=caller.code,
@@ -522,14 +538,12 @@ class VerificationService:
             action=AuditAction.LIST_CASE_RECEIPTS,
             matter_code=use.matter_code,
             purpose=use.purpose,
-            decision="ANSWERED",
-            reason=f"{len(receipts)} receipts",
+            decision=decision,
+            reason=reason,
         )
-        if self._audit is not None:
-            with self._db.unit_of_work(write=True) as uow:
-                self._audit.append(uow, [entry])
-                uow.commit()
-        return receipts
+        with self._db.unit_of_work(write=True) as uow:
+            self._audit.append(uow, [entry])
+            uow.commit()
 
     @property
     def receipt_certificate_der(self) -> bytes:

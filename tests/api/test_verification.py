@@ -44,7 +44,7 @@ from tests.api.test_documents import document_of, new_request
 from tests.api.test_documents import verify as verify_pdf
 from tests.api.test_issuance import unique
 from tests.api.test_seals import license_pdf, register, seals
-from tests.conftest import MARKET, PORTAL, TAX, RunningGateway, backend_params, error_details, today
+from tests.conftest import ADMIN, MARKET, PORTAL, TAX, RunningGateway, backend_params, error_details, today
 from tests.signing.test_pdf import sign_invisibly, with_info
 
 MATTER = "370100-QYKZ-001"
@@ -741,6 +741,24 @@ def test_a_later_matter_of_the_bundle_finds_the_first_verification(running: Runn
     assert (receipt.caller, receipt.matter_code, receipt.license_id) == (POLICE, "370100-QYKZ-001", license_id)
     statement = receipt_statement(running, receipt.receipt)
     assert (statement["verdict"], statement["bundle_code"], statement["case_id"]) == ("PASSED", "370100-YJS-QYKB", case)
+
+    # the case's receipts are for the department handling the named matter: the 公安局 naming the tax bureau's
+    # matter is refused (and the refusal is on the audit trail); an administrator reads any case
+    with pytest.raises(grpc.RpcError) as refused:
+        verifier(running, POLICE).ListCaseReceipts(verification_pb2.ListCaseReceiptsRequest(use=later_use))
+    assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    assert error_details(refused.value)[0].reason == "NOT_MATTER_DEPARTMENT"
+    assert "国家税务总局济南市税务局" in (refused.value.details() or "")
+    with running.gateway.db.engine.connect() as connection:
+        decisions = connection.execute(
+            text("SELECT caller, decision, reason FROM access_records WHERE action = 'LIST_CASE_RECEIPTS' ORDER BY seq")
+        ).all()
+    assert [tuple(row) for row in decisions[-2:]] == [
+        (TAX, "ANSWERED", "1 receipts"),
+        (POLICE, "DENIED", "NOT_MATTER_DEPARTMENT"),
+    ]
+    by_admin = verifier(running, ADMIN).ListCaseReceipts(verification_pb2.ListCaseReceiptsRequest(use=later_use))
+    assert [r.receipt.receipt_id for r in by_admin.receipts] == [first.receipt.receipt_id]
 
     for use, field, reason in (
         (verification_pb2.UseContext(matter_code=MATTER, purpose="x", bundle_code="NO-SUCH", case_id=case),
