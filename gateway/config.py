@@ -22,6 +22,7 @@ ZZGW_MAX_MESSAGE_BYTES      max_message_bytes       4194304
 ZZGW_MAX_WATCHERS           max_watchers            8 (WatchLicenseChanges streams per process)
 ZZGW_AUDIT_RETENTION_DAYS   audit_retention_days    0 (keep access records for ever); ``zzgw audit prune``
 ZZGW_ACCESS_LOG             access_log              ``true``
+ZZGW_STUCK_CALL_SECONDS     stuck_call_seconds      120: a process with a call in flight longer stops (0: never)
 ZZGW_LOG_LEVEL              log_level               ``INFO``
 ==========================  ======================  =========================================================
 """
@@ -53,6 +54,7 @@ _ENV = {
     "max_watchers": "ZZGW_MAX_WATCHERS",
     "audit_retention_days": "ZZGW_AUDIT_RETENTION_DAYS",
     "access_log": "ZZGW_ACCESS_LOG",
+    "stuck_call_seconds": "ZZGW_STUCK_CALL_SECONDS",
     "log_level": "ZZGW_LOG_LEVEL",
 }
 
@@ -112,6 +114,8 @@ class Settings:
     max_watchers: int = 8
     audit_retention_days: int = 0
     access_log: bool = True
+    stuck_call_seconds: int = 120
+    """A unary call in flight longer means the process is stuck (``gateway.watchdog``); 0 turns the check off."""
     log_level: str = "INFO"
 
     def __post_init__(self) -> None:
@@ -127,6 +131,8 @@ class Settings:
             raise ConfigError("audit_retention_days must be 0 (keep for ever) or more")
         if not 1024 <= self.max_message_bytes <= 256 * 1024 * 1024:
             raise ConfigError("max_message_bytes must be between 1 KiB and 256 MiB")
+        if not 0 <= self.stuck_call_seconds <= 86_400:
+            raise ConfigError("stuck_call_seconds must be 0 (never) or a number of seconds up to 86400")
         if self.log_level.upper() not in LOG_LEVELS:
             raise ConfigError(f"log_level must be one of {', '.join(LOG_LEVELS)}, not {self.log_level!r}")
         for name in ("grpc_addr", "http_addr"):

@@ -63,6 +63,7 @@ from gateway.store.changes import ChangeFeed
 from gateway.store.database import Database
 from gateway.supervisor import stop_with_parent, supervise
 from gateway.threads import name_this_thread
+from gateway.watchdog import EXIT_STUCK, InFlight, Watchdog
 from protos.zzgw.v1 import (
     audit_pb2,
     audit_pb2_grpc,
@@ -635,8 +636,11 @@ def _write_private(path: Any, data: bytes) -> None:
         out.write(data)
 
 
-def build_server(gateway: Gateway, address: str | None = None) -> tuple[grpc.Server, int]:
-    """A started-ready (not yet started) server with every service, health and reflection; returns it and its port."""
+def build_server(
+    gateway: Gateway, address: str | None = None, *, in_flight: InFlight | None = None
+) -> tuple[grpc.Server, int]:
+    """A started-ready (not yet started) server with every service, health and reflection; returns it and its port.
+    Its unary calls are kept in ``in_flight`` while they run, for a watchdog."""
     settings = gateway.settings
     limit = settings.max_message_bytes
     gateway.start()
@@ -647,7 +651,7 @@ def build_server(gateway: Gateway, address: str | None = None) -> tuple[grpc.Ser
             initializer=name_this_thread,
             initargs=(HANDLER_THREAD_NAME,),
         ),
-        interceptors=[GatewayInterceptor(gateway.authenticator, mode=settings.mode)],
+        interceptors=[GatewayInterceptor(gateway.authenticator, mode=settings.mode, in_flight=in_flight)],
         options=[
             ("grpc.max_receive_message_length", limit),
             ("grpc.max_send_message_length", limit),
@@ -798,7 +802,8 @@ def serve_forever(settings: Settings, *, announce: bool = True, ready: Callable[
     """Run one gateway process until SIGTERM or SIGINT, then stop gracefully; ``ready`` is called once it serves."""
     gateway = Gateway.open(settings)
     check_ready(gateway)
-    server, port = build_server(gateway)
+    in_flight = InFlight()
+    server, port = build_server(gateway, in_flight=in_flight)
     try:
         http = HttpServer(http_app(gateway), settings.http_addr, reuse_port=settings.workers > 1)
     except OSError as exc:
@@ -807,31 +812,54 @@ def serve_forever(settings: Settings, *, announce: bool = True, ready: Callable[
     server.start()
     http.start()
     stopping = threading.Event()
+    status = 0
 
-    def stop(signum: int, _frame: Any) -> None:
+    def shut_down(exit_status: int, past_deadline: int, deadline_seconds: float = STOP_DEADLINE_SECONDS) -> None:
+        """Stop serving, calls in flight given ``GRACE_SECONDS``; the process exits ``past_deadline`` if it still
+        runs ``deadline_seconds`` on, else ``exit_status`` once closed."""
+        nonlocal status
+        if stopping.is_set():
+            return
+        stopping.set()
+        status = exit_status
+        deadline = threading.Timer(deadline_seconds, _exit_stuck, args=(past_deadline, deadline_seconds))
+        deadline.daemon = True
+        deadline.start()
+        http.stop()
+        server.stop(GRACE_SECONDS)
+
+    def on_signal(signum: int, _frame: Any) -> None:
         if not stopping.is_set():
-            stopping.set()
             log.info("signal %s: stopping, %ss grace for calls in flight", signum, GRACE_SECONDS)
-            deadline = threading.Timer(STOP_DEADLINE_SECONDS, _exit_stuck)
-            deadline.daemon = True
-            deadline.start()
-            http.stop()
-            server.stop(GRACE_SECONDS)
+        shut_down(0, 1)
 
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    watchdog = None
+    if settings.stuck_call_seconds:
+        # a call is known to be stuck: the others get their grace, the stuck one is not waited for beyond it
+        watchdog = Watchdog(
+            in_flight,
+            settings.stuck_call_seconds,
+            lambda *_: shut_down(EXIT_STUCK, EXIT_STUCK, GRACE_SECONDS + 1),
+        )
+        watchdog.start()
     if announce:
         _announce(settings, port, http.port)
     if ready is not None:
         ready()
     server.wait_for_termination()
+    if watchdog is not None:
+        watchdog.stop()
     gateway.close()
+    if status:
+        sys.exit(status)
 
 
-def _exit_stuck() -> None:
-    log.error("still running %ss after the stop signal: exiting without waiting for the rest", STOP_DEADLINE_SECONDS)
+def _exit_stuck(status: int, after: float) -> None:
+    log.error("still running %ss after stopping began: exiting without waiting for the rest", after)
     logging.shutdown()
-    os._exit(1)
+    os._exit(status)
 
 
 def run(settings: Settings) -> int:

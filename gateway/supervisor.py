@@ -2,7 +2,8 @@
 
 A worker that fails before it serves (a port taken, a bad key file) stops the others and the command exits with
 its status, as one process would. A worker that dies while serving (killed, out of memory) is logged and replaced;
-one that keeps dying (``MAX_RESTARTS`` in a minute) stops the whole gateway rather than loop. SIGTERM and SIGINT
+one that keeps dying (``MAX_RESTARTS`` in a minute) stops the whole gateway rather than loop. A worker whose call
+is stuck stops itself (``gateway.watchdog``, exit status 70) and is replaced the same way. SIGTERM and SIGINT
 are passed on to every worker, which finish their calls in flight (``server.GRACE_SECONDS``).
 """
 

@@ -17,7 +17,7 @@ import logging
 import secrets
 import time
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import grpc
 from cryptography import x509
@@ -36,6 +36,9 @@ from gateway.domain.errors import (
 from gateway.domain.model import Member
 from gateway.services.members import Authenticator
 from gateway.store.database import connection_lost
+
+if TYPE_CHECKING:
+    from gateway.watchdog import InFlight
 
 access_log = logging.getLogger("zzgw.access")
 error_log = logging.getLogger("zzgw.error")
@@ -68,11 +71,13 @@ class _Aborted(Exception):
 
 
 class GatewayInterceptor(grpc.ServerInterceptor):
-    def __init__(self, authenticator: Authenticator, *, mode: str):
+    def __init__(self, authenticator: Authenticator, *, mode: str, in_flight: InFlight | None = None):
         if mode not in ("dev", "production"):
             raise ValueError(f"unknown mode {mode!r}")
         self._auth = authenticator
         self._mode = mode
+        self._in_flight = in_flight
+        """Where unary-unary calls are kept while they run, for the watchdog (``gateway.watchdog``)."""
         self._guarded: dict[str, tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler]] = {}
 
     def intercept_service(
@@ -96,7 +101,9 @@ class GatewayInterceptor(grpc.ServerInterceptor):
     def _guard(self, method: str, handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
         if handler.unary_unary:
             return grpc.unary_unary_rpc_method_handler(
-                self._unary(method, handler.unary_unary), handler.request_deserializer, handler.response_serializer
+                self._unary(method, handler.unary_unary, self._in_flight),
+                handler.request_deserializer,
+                handler.response_serializer,
             )
         if handler.unary_stream:
             return grpc.unary_stream_rpc_method_handler(
@@ -112,16 +119,25 @@ class GatewayInterceptor(grpc.ServerInterceptor):
             self._streaming(method, handler.stream_stream), handler.request_deserializer, handler.response_serializer
         )
 
-    def _unary(self, method: str, behaviour: Callable[[Any, grpc.ServicerContext], Any]) -> Callable[..., Any]:
+    def _unary(
+        self,
+        method: str,
+        behaviour: Callable[[Any, grpc.ServicerContext], Any],
+        in_flight: InFlight | None = None,
+    ) -> Callable[..., Any]:
         def wrapped(request: Any, context: grpc.ServicerContext) -> Any:
             call = _Call(method, context)
             token = None
+            if in_flight is not None:
+                in_flight.add(call)
             try:
                 token = current_member.set(self._authorise(method, context, call))
                 return behaviour(request, context)
             except BaseException as exc:
                 call.fail(exc)
             finally:
+                if in_flight is not None:
+                    in_flight.discard(call)
                 if token is not None:
                     current_member.reset(token)
                 call.log()

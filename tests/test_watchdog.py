@@ -1,0 +1,193 @@
+"""The watchdog: a process whose call has been in flight past the limit stops with ``EXIT_STUCK``, and a
+supervised one is replaced (real ``zzgw serve`` processes, a real lock held on the store)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import grpc
+import psycopg
+import pytest
+from sqlalchemy.engine import make_url
+
+from adapters.client import MemberCredentials, connect
+from adapters.records import issue_request
+from benchmarks.common import free_port, wait_serving
+from benchmarks.verify import worker_pids
+from gateway.bootstrap import samples
+from gateway.config import ConfigError, Settings
+from gateway.watchdog import EXIT_STUCK, InFlight, Watchdog
+from protos.zzgw.v1 import issuance_pb2, issuance_pb2_grpc, verification_pb2, verification_pb2_grpc
+from tests.conftest import MARKET, TAX, backend_params, fresh_database
+
+ROOT = Path(__file__).resolve().parent.parent
+USE = verification_pb2.UseContext(matter_code="370100-QYKZ-001", purpose="看门狗测试")
+
+
+@dataclass(eq=False)
+class call:
+    method: str
+    started: float
+
+
+def test_the_oldest_call_in_flight_is_the_one_watched() -> None:
+    in_flight = InFlight()
+    assert in_flight.oldest() is None
+    first, second = call("/a/First", 10.0), call("/a/Second", 12.0)
+    in_flight.add(second)
+    in_flight.add(first)
+    assert in_flight.oldest() == ("/a/First", 10.0)
+    in_flight.discard(first)
+    assert in_flight.oldest() == ("/a/Second", 12.0)
+    in_flight.discard(first)  # twice: no error
+    in_flight.discard(second)
+    assert in_flight.oldest() is None
+
+
+def test_a_call_past_the_limit_is_stuck_and_reported_once() -> None:
+    now = [100.0]
+    fired: list[tuple[str, float]] = []
+    in_flight = InFlight()
+    watchdog = Watchdog(in_flight, 120, lambda method, age: fired.append((method, age)), clock=lambda: now[0])
+    assert watchdog.stuck() is None  # nothing in flight
+    in_flight.add(call("/zzgw.v1.VerificationService/VerifyLicense", 0.0))
+    now[0] = 120.0
+    assert watchdog.stuck() is None  # at the limit, not past it
+    now[0] = 120.5
+    assert watchdog.stuck() == ("/zzgw.v1.VerificationService/VerifyLicense", 120.5)
+
+    ticking = Watchdog(in_flight, 120, lambda method, age: fired.append((method, age)), every=0.01, clock=lambda: 500.0)
+    ticking.start()
+    deadline = time.monotonic() + 5
+    while not fired and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.1)
+    ticking.stop()
+    assert fired == [("/zzgw.v1.VerificationService/VerifyLicense", 500.0)]  # once, then the thread ends
+
+
+def test_the_limit_is_a_setting() -> None:
+    assert Settings.load(env={}).stuck_call_seconds == 120
+    assert Settings.load(env={"ZZGW_STUCK_CALL_SECONDS": "0"}).stuck_call_seconds == 0
+    with pytest.raises(ConfigError, match="stuck_call_seconds"):
+        Settings.load(env={"ZZGW_STUCK_CALL_SECONDS": "-5"})
+
+
+@contextlib.contextmanager
+def store_locked(url: str) -> Iterator[None]:
+    """Hold a lock that makes the gateway's writes of receipts wait, the way a stuck part of a process would."""
+    if url.startswith("sqlite"):
+        connection = sqlite3.connect(make_url(url).database or "", isolation_level=None, check_same_thread=False)
+        connection.execute("BEGIN EXCLUSIVE")
+        try:
+            yield
+        finally:
+            connection.execute("ROLLBACK")
+            connection.close()
+        return
+    with psycopg.connect(make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)) as pg:
+        pg.execute("LOCK TABLE receipts IN ACCESS EXCLUSIVE MODE")
+        yield
+        pg.rollback()
+
+
+class Served:
+    """A ``zzgw serve`` process on a fresh store, with one license issued through it and a clerk to verify it."""
+
+    def __init__(self, url: str, directory: Path, workers: int) -> None:
+        data_dir = directory / "var"
+        env = {
+            **os.environ,
+            "ZZGW_DATA_DIR": str(data_dir),
+            "ZZGW_KEY_PASSPHRASE": "watchdog-test",
+            "ZZGW_DATABASE_URL": url,
+            "ZZGW_WORKERS": str(workers),
+            "ZZGW_STUCK_CALL_SECONDS": "2",
+        }
+        subprocess.run(
+            [sys.executable, "-m", "gateway.cli", "init"], env=env, cwd=ROOT, check=True, capture_output=True
+        )
+        self.port = free_port()
+        address = f"127.0.0.1:{self.port}"
+        self.log = directory / "serve.log"
+        with self.log.open("w") as stderr:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "gateway.cli", "serve"],
+                env={**env, "ZZGW_GRPC_ADDR": address, "ZZGW_HTTP_ADDR": f"127.0.0.1:{free_port()}"},
+                cwd=ROOT,
+                stdout=subprocess.DEVNULL,
+                stderr=stderr,
+            )
+        wait_serving(address, timeout=60, process=self.process)
+        issuer = issuance_pb2_grpc.IssuanceServiceStub(connect(address, MemberCredentials.dev(data_dir, MARKET)))
+        record = {**samples.food_permit(1), "request_id": uuid.uuid4().hex}
+        record["license_number"] = f"SC{uuid.uuid4().hex[:14].upper()}"
+        (response,) = issuer.BatchIssueLicenses(
+            iter([issuance_pb2.BatchIssueLicensesRequest(licenses=[issue_request(record)])])
+        )
+        self.request = verification_pb2.VerifyLicenseRequest(use=USE, license_id=response.results[0].license.license_id)
+        self.clerk = verification_pb2_grpc.VerificationServiceStub(
+            connect(address, MemberCredentials.dev(data_dir, TAX))
+        )
+
+    def verify_waiting(self) -> None:
+        """A verification whose receipt cannot be stored: it waits, and the client gives up after a second."""
+        with pytest.raises(grpc.RpcError) as waited:
+            self.clerk.VerifyLicense(self.request, timeout=1)
+        assert waited.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+
+    def stop(self) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(60)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", [backend_params()[1]])  # SQLite's lock: the single process's test below
+def test_a_stuck_worker_stops_itself_and_is_replaced(backend: str, tmp_path: Path) -> None:
+    with fresh_database(backend, tmp_path) as url:
+        served = Served(url, tmp_path, workers=2)
+        try:
+            workers = worker_pids(served.process.pid, 2, served.port)
+            with store_locked(url):
+                served.verify_waiting()
+                deadline = time.monotonic() + 90
+                while f"exited (code {EXIT_STUCK}) while serving: starting another" not in served.log.read_text():
+                    assert time.monotonic() < deadline, served.log.read_text()
+                    assert served.process.poll() is None, served.log.read_text()
+                    time.sleep(0.2)
+            text = served.log.read_text()
+            assert "a call to /zzgw.v1.VerificationService/VerifyLicense has been in flight for" in text
+            assert "this process is stuck" in text
+            replaced = worker_pids(served.process.pid, 2, served.port)
+            assert len(set(replaced) - set(workers)) == 1  # the stuck one replaced, the other served on
+            report = served.clerk.VerifyLicense(served.request, timeout=30).report
+            assert report.verdict == verification_pb2.CHECK_RESULT_PASSED
+        finally:
+            status = served.stop()
+        assert status == 0, served.log.read_text()
+
+
+@pytest.mark.slow
+def test_a_stuck_single_process_exits_with_the_stuck_status(tmp_path: Path) -> None:
+    """Without a supervisor the process itself ends, with ``EXIT_STUCK``, for its service manager to restart it."""
+    with fresh_database("sqlite", tmp_path) as url:
+        served = Served(url, tmp_path, workers=1)
+        try:
+            with store_locked(url):
+                served.verify_waiting()
+                status = served.process.wait(90)
+        finally:
+            served.stop()
+    assert status == EXIT_STUCK, served.log.read_text()
+    assert "this process is stuck" in served.log.read_text()
