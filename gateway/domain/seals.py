@@ -25,6 +25,9 @@ RESERVED_SEAL_NAMES = (RECEIPT_SEAL_NAME, SM2_MAKER_NAME)
 is accepted as the gateway's by its seal name (``signing.receipts``), so an issuer's seal by that name could sign
 receipts that pass."""
 
+_TRADITIONAL = str.maketrans("驗執專電製覈迴囘", "验执专电制核回回")
+"""Traditional and variant forms of the reserved names' characters: 核驗回執專用章 reads as the receipts' seal."""
+
 
 class SealStatus(enum.Enum):
     ACTIVE = "ACTIVE"
@@ -83,7 +86,7 @@ def seal_name_violation(name: str) -> FieldViolation | None:
             reason="BAD_SEAL_NAME",
             description=f"a seal name is 1-{SEAL_NAME_MAX} characters without spaces",
         )
-    folded = unicodedata.normalize("NFKC", name)
+    folded = unicodedata.normalize("NFKC", name).translate(_TRADITIONAL)
     if any(reserved in folded for reserved in RESERVED_SEAL_NAMES):
         return FieldViolation(
             field="name",

@@ -83,6 +83,8 @@ BAD = [
     ("name", "核验回执专用章", "name", "RESERVED_SEAL_NAME"),  # would sign receipts that pass offline checks
     ("name", "济南核验回执专用章", "name", "RESERVED_SEAL_NAME"),
     ("name", "电子印章制章者", "name", "RESERVED_SEAL_NAME"),
+    ("name", "核驗回執專用章", "name", "RESERVED_SEAL_NAME"),  # in traditional characters it reads the same
+    ("name", "電子印章製章者", "name", "RESERVED_SEAL_NAME"),
     ("algorithm", "dsa-1024", "algorithm", "UNSUPPORTED_ALGORITHM"),
     ("validity_days", 4000, "validity_days", "BAD_VALIDITY"),
     ("request_id", "", "request_id", "REQUIRED"),
