@@ -35,10 +35,16 @@ def read_receipt(data: bytes) -> verification_pb2.Receipt:
     if len(data) > MAX_RECEIPT_FILE:
         raise ValueError(f"{len(data)} bytes: larger than any receipt ({MAX_RECEIPT_FILE})")
     try:
+        raw = json.loads(data)
+    except ValueError as exc:  # also bytes that are not UTF-8
+        raise ValueError(f"not JSON: {_clipped(str(exc))}") from None
+    if not isinstance(raw, dict):
+        raise ValueError(f"not a receipt: a JSON object is expected, not {type(raw).__name__}")
+    try:
         receipt = json_format.Parse(data, verification_pb2.Receipt())
-    except json_format.ParseError as exc:
-        raise ValueError(f"not a receipt in protobuf JSON: {exc}") from None
-    raw = json.loads(data)  # protobuf's own reading lets a value that is no base64 through as empty or garbage
+    except json_format.ParseError as exc:  # its message may quote the file: clipped
+        raise ValueError(f"not a receipt in protobuf JSON: {_clipped(str(exc))}") from None
+    # protobuf's own reading lets a value that is no base64 through as empty or garbage
     for name in ("statement", "signature", "proof", "certificate"):
         value = raw.get(name)
         if isinstance(value, str) and not _BASE64.fullmatch(value):
@@ -53,6 +59,10 @@ def read_receipt(data: bytes) -> verification_pb2.Receipt:
     return receipt
 
 
+def _clipped(text: str, limit: int = 200) -> str:
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
 _BASE64 = re.compile(r"[A-Za-z0-9+/_-]*={0,2}")
 """The characters of base64 in either alphabet, padding optional, as the protobuf JSON mapping reads bytes."""
 
@@ -64,8 +74,9 @@ class TrustMaterial:
     roots: Sequence[x509.Certificate]
     intermediates: Sequence[x509.Certificate] = ()
     crls: Sequence[bytes] = ()
-    pinned: x509.Certificate | None = None
-    """The gateway's receipt certificate itself (``receipts.pem``), to accept no other."""
+    pinned: Sequence[x509.Certificate] = ()
+    """The gateway's receipt certificates themselves (``receipt-certificates.pem``: the current one and those it had
+    before), to accept no other."""
 
     @classmethod
     def read(
@@ -78,10 +89,10 @@ class TrustMaterial:
         """From the files the gateway serves: certificates PEM (several to a file allowed), CRLs DER or PEM;
         OSError for a file that cannot be read, ValueError for one that is not what it should be."""
         return cls(
-            roots=[c for path in roots for c in _certificates(path)],
+            roots=[_authority(path, c) for path in roots for c in _certificates(path)],
             intermediates=[c for path in intermediates for c in _certificates(path)],
             crls=[_crl_der(path) for path in crls],
-            pinned=x509.load_pem_x509_certificate(pinned.read_bytes()) if pinned else None,
+            pinned=_certificates(pinned) if pinned else (),
         )
 
 
@@ -90,6 +101,21 @@ def _certificates(path: Path) -> list[x509.Certificate]:
         return x509.load_pem_x509_certificates(path.read_bytes())
     except ValueError as exc:
         raise ValueError(f"{path}: not PEM certificates ({exc})") from None
+
+
+def _authority(path: Path, certificate: x509.Certificate) -> x509.Certificate:
+    """A root to trust must be a CA's: trusting the receipt certificate itself as a root would skip its
+    revocation check (nothing above it publishes a CRL), and the answer would pass where it should be undecided."""
+    try:
+        is_ca = certificate.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
+    except x509.ExtensionNotFound:
+        is_ca = False
+    if not is_ca:
+        raise ValueError(
+            f"{path}: {certificate.subject.rfc4514_string()} is not a CA certificate; the root to trust is the "
+            "seal-maker CA's (/certificates/seal-maker-root.pem), a receipt certificate is pinned with --certificate"
+        )
+    return certificate
 
 
 def _crl_der(path: Path) -> bytes:
@@ -106,8 +132,14 @@ def _crl_der(path: Path) -> bytes:
 def check_receipt_file(receipt: verification_pb2.Receipt, trust: TrustMaterial) -> ReceiptCheck:
     try:
         certificate = x509.load_der_x509_certificate(receipt.certificate)
-    except ValueError as exc:
-        raise ValueError(f"the receipt's certificate cannot be read: {exc}") from None
+    except ValueError:  # a receipt whose certificate is damaged is not a receipt anyone can rely on
+        return ReceiptCheck(
+            result=CheckResult.FAILED,
+            reason="CERTIFICATE_UNREADABLE",
+            detail="the receipt's certificate is not a readable X.509 certificate",
+            statement=None,
+            signer=None,
+        )
     return check_receipt_offline(
         receipt.receipt_id,
         receipt.statement,

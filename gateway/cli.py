@@ -88,7 +88,10 @@ def main(argv: list[str] | None = None) -> int:
         help="CRL(s), DER or PEM: /crl/seal-maker.crl (without one, revocation is unknown)",
     )
     check.add_argument(
-        "--certificate", type=Path, help="accept only this receipt certificate, PEM: /certificates/receipts.pem"
+        "--certificate",
+        type=Path,
+        help="accept only these receipt certificates, PEM: /certificates/receipt-certificates.pem (the current one and "
+        "those before it)",
     )
     check.add_argument("--json", action="store_true", help="print the result as one JSON object")
 

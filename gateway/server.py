@@ -56,6 +56,7 @@ from gateway.services.authorization import AuthorizationService
 from gateway.services.documents import DocumentService
 from gateway.services.issuance import IssuanceService, SerialGenerator, random_serial
 from gateway.services.members import Authenticator, MemberService, load_bootstrap_catalog, load_demo_members
+from gateway.services.receipt_certificates import ReceiptCertificates
 from gateway.services.seals import SealService, Sm2SealMaker
 from gateway.services.sharing import SharingService, StampKey, UseStamper
 from gateway.services.verification import ReceiptKey, VerificationService
@@ -148,6 +149,8 @@ class Gateway:
     """None, like ``audit``, until ``zzgw init`` has made the gateway's key: no use goes unrecorded."""
     authorization: AuthorizationService | None = None
     """None, like ``audit``."""
+    receipt_certificates: ReceiptCertificates | None = None
+    """The receipt key's certificates, current and earlier; None, like ``audit``."""
     _names: tuple[dict[str, str], float] = ({}, 0.0)
     """Every member's name and when the list was read (monotonic): replaced whole, so read without a lock."""
 
@@ -195,13 +198,29 @@ class Gateway:
             else None
         )
         receipt_key = _receipt_key(settings, keys)
+        receipt_certificates = ReceiptCertificates(db, receipt_key.certificate) if receipt_key else None
         audit = (
-            AuditTrail(db, AuditSigner(key=receipt_key.key, certificate=receipt_key.certificate), clock)
+            AuditTrail(
+                db,
+                AuditSigner(key=receipt_key.key, certificate=receipt_key.certificate),
+                clock,
+                certificates=receipt_certificates,
+            )
             if receipt_key
             else None
         )
         verification = (
-            VerificationService(db, catalog, seals, receipt_key, clock, feed, audit=audit, memos=memos)
+            VerificationService(
+                db,
+                catalog,
+                seals,
+                receipt_key,
+                clock,
+                feed,
+                audit=audit,
+                memos=memos,
+                certificates=receipt_certificates,
+            )
             if seals and receipt_key
             else None
         )
@@ -229,6 +248,7 @@ class Gateway:
         return cls(
             feed=feed,
             audit=audit,
+            receipt_certificates=receipt_certificates,
             sharing=sharing,
             authorization=AuthorizationService(db, catalog, clock, audit) if audit else None,
             verification=verification,
@@ -346,6 +366,8 @@ def initialise(
             _ensure_receipt_key(settings, ca, gateway.keys, gateway.clock, members)
             _ensure_sm2_seal_maker(settings, gateway.keys, gateway.clock, members)
         _record_facts(settings, gateway.db, gateway.keys)
+        if (receipt_key := _receipt_key(settings, gateway.keys)) is not None:
+            ReceiptCertificates(gateway.db, receipt_key.certificate).record(gateway.clock)
         if write_tokens:
             _write_private(
                 settings.dev_tokens_path,
@@ -623,6 +645,9 @@ def http_app(gateway: Gateway) -> HttpApp:
         certificates["seal-maker-intermediate.pem"] = gateway.seals.ca.intermediate.public_bytes(pem)
     if gateway.verification is not None:
         certificates["receipts.pem"] = gateway.verification.receipt_certificate.public_bytes(serialization.Encoding.PEM)
+    if gateway.receipt_certificates is not None:  # receipts signed before the current certificate check with these
+        every = [gateway.receipt_certificates.current, *gateway.receipt_certificates.earlier()]
+        certificates["receipt-certificates.pem"] = b"".join(c.public_bytes(serialization.Encoding.PEM) for c in every)
     return HttpApp(
         timestamp=gateway.tsa.respond if gateway.tsa else None,
         crl=gateway.seals.crl if gateway.seals else None,
@@ -723,8 +748,12 @@ def check_ready(gateway: Gateway) -> None:
         with gateway.db.unit_of_work() as uow:
             recorded = uow.facts.all()
         _check_facts(gateway.settings, gateway.keys, recorded)
+    if revision >= RECEIPT_CERTIFICATES_REVISION and gateway.receipt_certificates is not None:
+        gateway.receipt_certificates.record(gateway.clock)  # a certificate renewed since `zzgw init` too
 
 
+RECEIPT_CERTIFICATES_REVISION = "0017"
+"""The schema revision that keeps every certificate the receipt key has had (``receipt_certificates``)."""
 FACTS_REVISION = "0016"
 """The schema revision that keeps the fingerprints of the store's authorities (``gateway_facts``)."""
 _FACTS = {

@@ -168,11 +168,11 @@ def check_receipt_offline(
     trust_roots: Sequence[x509.Certificate],
     intermediates: Sequence[x509.Certificate] = (),
     crls: Sequence[bytes] = (),
-    pinned: x509.Certificate | None = None,
+    pinned: Sequence[x509.Certificate] = (),
 ) -> ReceiptCheck:
     """Check a receipt as anyone holding the gateway's trust material can: the signature and proof over the
     canonical statement (``check_receipt``), the statement naming the receipt's id, and the certificate — a
-    核验回执专用章 (or exactly ``pinned``) chaining to one of ``trust_roots`` and not revoked (``crls``) when the
+    核验回执专用章 (or one of ``pinned`` exactly) chaining to one of ``trust_roots`` and not revoked (``crls``) when the
     statement says the receipt was issued. Without a CRL covering the certificate the result is INDETERMINATE
     (CRL_MISSING)."""
 
@@ -185,8 +185,8 @@ def check_receipt_offline(
         return failed("SIGNATURE_INVALID", str(exc))
     if parsed.get("receipt_id") != receipt_id:
         return failed("RECEIPT_ID_MISMATCH", "the signed statement names another receipt", parsed)
-    if pinned is not None and pinned != certificate:
-        return failed("NOT_THE_PINNED_CERTIFICATE", "signed with another certificate than the one trusted", parsed)
+    if pinned and certificate not in pinned:
+        return failed("NOT_THE_PINNED_CERTIFICATE", "signed with another certificate than those trusted", parsed)
     issued = parsed.get("issued_at")
     try:
         at = dt.datetime.fromisoformat(issued) if isinstance(issued, str) else None

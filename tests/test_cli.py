@@ -167,7 +167,8 @@ def test_a_receipt_fetched_as_a_file_and_checked_offline(env: dict[str, str], tm
         assert got.returncode == 0, got.stderr
         trust = {}
         for name in ("certificates/seal-maker-root.pem", "certificates/seal-maker-intermediate.pem",
-                     "certificates/receipts.pem", "crl/seal-maker.crl"):  # fmt: skip
+                     "certificates/receipts.pem", "certificates/receipt-certificates.pem",
+                     "crl/seal-maker.crl"):  # fmt: skip
             trust[name] = tmp_path / name.rsplit("/", 1)[1]
             with urllib.request.urlopen(f"http://{env['ZZGW_HTTP_ADDR']}/{name}", timeout=10) as response:
                 trust[name].write_bytes(response.read())
@@ -185,7 +186,7 @@ def test_a_receipt_fetched_as_a_file_and_checked_offline(env: dict[str, str], tm
         "--crl",
         str(trust["crl/seal-maker.crl"]),
         "--certificate",
-        str(trust["certificates/receipts.pem"]),
+        str(trust["certificates/receipt-certificates.pem"]),
     ]
     checked = zzgw(env, "receipt", "check", str(kept), *full)
     assert checked.returncode == 0, checked.stdout + checked.stderr
@@ -208,6 +209,8 @@ def test_a_receipt_fetched_as_a_file_and_checked_offline(env: dict[str, str], tm
 
     wrong_crl = zzgw(env, "receipt", "check", str(kept), *anchors, "--crl", str(trust["certificates/receipts.pem"]))
     assert wrong_crl.returncode == 2 and "receipts.pem: not a CRL" in wrong_crl.stderr
+    leaf_root = zzgw(env, "receipt", "check", str(kept), "--root", str(trust["certificates/receipts.pem"]))
+    assert leaf_root.returncode == 2 and "is not a CA certificate" in leaf_root.stderr  # it would skip the CRL
     missing = zzgw(env, "receipt", "check", str(tmp_path / "nothing.json"), *full)
     assert missing.returncode == 2 and f"cannot open {tmp_path / 'nothing.json'}" in missing.stderr
     garbage = tmp_path / "garbage.json"

@@ -123,7 +123,7 @@ class VerificationServicer(verification_pb2_grpc.VerificationServiceServicer):
         self, request: verification_pb2.GetReceiptRequest, context: grpc.ServicerContext
     ) -> verification_pb2.GetReceiptResponse:
         return verification_pb2.GetReceiptResponse(
-            receipt=self._receipt(self._verification().receipt(caller(), request.receipt_id))
+            receipt=self._receipt(self._verification().receipt(caller(), request.receipt_id), stored=True)
         )
 
     def ListCaseReceipts(
@@ -133,7 +133,7 @@ class VerificationServicer(verification_pb2_grpc.VerificationServiceServicer):
         return verification_pb2.ListCaseReceiptsResponse(
             receipts=[
                 verification_pb2.CaseReceipt(
-                    receipt=self._receipt(r),
+                    receipt=self._receipt(r, stored=True),
                     caller=r.caller,
                     matter_code=r.matter_code,
                     license_id=r.license_id,
@@ -156,7 +156,7 @@ class VerificationServicer(verification_pb2_grpc.VerificationServiceServicer):
             if outcome.kept:
                 outcome.encodings[_REPLY_PART] = (issuer_name, message.SerializeToString())
         set_timestamp(message.checked_at, report.checked_at)
-        self._fill_receipt(message.receipt, report.receipt)
+        self._fill_receipt(message.receipt, report.receipt, self._verification().receipt_certificate_der)
 
     def _fill_outcome(self, message: verification_pb2.VerificationReport, outcome: Outcome, issuer_name: str) -> None:
         message.verdict = _RESULTS[outcome.verdict]
@@ -184,17 +184,21 @@ class VerificationServicer(verification_pb2_grpc.VerificationServiceServicer):
             version=content.version,
         )
 
-    def _fill_receipt(self, message: verification_pb2.Receipt, receipt: StoredReceipt) -> None:
+    def _fill_receipt(self, message: verification_pb2.Receipt, receipt: StoredReceipt, certificate: bytes) -> None:
         message.receipt_id = receipt.receipt_id
         message.statement = receipt.statement
         message.signature = receipt.signature
         message.proof = receipt.proof
         message.algorithm = receipt.algorithm
-        message.certificate = self._verification().receipt_certificate_der
+        message.certificate = certificate
 
-    def _receipt(self, receipt: StoredReceipt) -> verification_pb2.Receipt:
+    def _receipt(self, receipt: StoredReceipt, *, stored: bool = False) -> verification_pb2.Receipt:
+        """A receipt just made (signed with the current certificate), or a ``stored`` one, with the certificate
+        that signed it."""
+        service = self._verification()
         message = verification_pb2.Receipt()
-        self._fill_receipt(message, receipt)
+        certificate = service.signer_certificate_der(receipt) if stored else service.receipt_certificate_der
+        self._fill_receipt(message, receipt, certificate)
         return message
 
 

@@ -31,6 +31,7 @@ from gateway.domain.audit import (
 )
 from gateway.domain.errors import FieldViolation, InvalidRequestError, PermissionDeniedError
 from gateway.domain.model import Clock, Member, Role
+from gateway.services.receipt_certificates import ReceiptCertificates
 from gateway.store.database import AppendWork, Database, UnitOfWork
 from signing.errors import InvalidSignature
 from signing.keys import KeyBackend, verify_signature
@@ -48,9 +49,20 @@ class AuditSigner:
 
 
 class AuditTrail:
-    def __init__(self, db: Database, signer: AuditSigner, clock: Clock, *, checkpoint_every: int = CHECKPOINT_EVERY):
+    def __init__(
+        self,
+        db: Database,
+        signer: AuditSigner,
+        clock: Clock,
+        *,
+        checkpoint_every: int = CHECKPOINT_EVERY,
+        certificates: ReceiptCertificates | None = None,
+    ):
+        """``certificates`` has the certificates the signing key had before: checkpoints signed under them still
+        verify."""
         self._db = db
         self._signer = signer
+        self._certificates = certificates
         self._clock = clock
         self._every = checkpoint_every
         self._public_key = public_key_der(signer.certificate)
@@ -190,9 +202,15 @@ class AuditTrail:
         )
 
     def _signed(self, checkpoint: Checkpoint) -> bool:
+        public_key = self._public_key
+        if checkpoint.key_id != self._signer.key.key_id and self._certificates is not None:
+            earlier = self._certificates.of_key(checkpoint.key_id)  # signed before the key changed
+            if earlier is None:
+                return False
+            public_key = public_key_der(earlier)
         try:
             verify_signature(
-                self._public_key, checkpoint.algorithm, checkpoint_bytes(checkpoint.seq, checkpoint.hash),
+                public_key, checkpoint.algorithm, checkpoint_bytes(checkpoint.seq, checkpoint.hash),
                 checkpoint.signature,
             )  # fmt: skip
         except InvalidSignature:

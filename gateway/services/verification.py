@@ -47,6 +47,7 @@ from typing import Any, NamedTuple
 
 from cachetools import LRUCache
 from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
 
 from gateway.domain.audit import AuditAction, AuditEntry
 from gateway.domain.catalog import Catalog, LicenseType, Sensitivity
@@ -72,6 +73,7 @@ from gateway.domain.verification import (
     status_finding,
 )
 from gateway.services.audit import AuditTrail
+from gateway.services.receipt_certificates import ReceiptCertificates
 from gateway.services.seals import SealService
 from gateway.store.changes import ChangeFeed
 from gateway.store.database import AppendWork, Database
@@ -238,10 +240,13 @@ class VerificationService:
         audit: AuditTrail | None = None,
         ids: Callable[[int], list[str]] = new_receipt_ids,
         memos: SealMemos | None = None,
+        certificates: ReceiptCertificates | None = None,
     ):
         """``memos`` checks the memos stored with licenses (``signing.record.SealMemos``): a seal with a good
-        memo is not verified again after a restart."""
+        memo is not verified again after a restart. ``certificates`` are the receipt key's certificates, current and
+        earlier: a stored receipt is handed out with the one that signed it."""
         self._memos = memos
+        self._certificates = certificates
         self._db = db
         self._catalog = catalog
         self._seals = seals
@@ -549,6 +554,14 @@ class VerificationService:
     @property
     def receipt_certificate_der(self) -> bytes:
         return self._receipt_key.certificate_der
+
+    def signer_certificate_der(self, receipt: StoredReceipt) -> bytes:
+        """The certificate whose key signed a stored receipt, DER: the current one, or an earlier one of the receipt
+        key (``ReceiptCertificates``) for a receipt made before the certificate changed."""
+        if self._certificates is None:
+            return self._receipt_key.certificate_der
+        signer = self._certificates.signer_of(receipt.statement, receipt.signature, receipt.algorithm, receipt.proof)
+        return signer.public_bytes(Encoding.DER)
 
     @property
     def receipt_certificate(self) -> x509.Certificate:

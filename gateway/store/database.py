@@ -42,6 +42,7 @@ from gateway.store.repositories import (
     HolderLicenseRepository,
     LicenseRepository,
     MemberRepository,
+    ReceiptCertificateRepository,
     ReceiptRepository,
     SealRepository,
     StoredReceipt,
@@ -247,6 +248,7 @@ class UnitOfWork:
         self.consents = ConsentRepository(session)
         self.holder_licenses = HolderLicenseRepository(session)
         self.facts = FactRepository(session)
+        self.receipt_certificates = ReceiptCertificateRepository(session)
 
     def lock_change_log(self) -> None:
         """Serialise writers of change events until commit (PostgreSQL; SQLite writers are serial already)."""

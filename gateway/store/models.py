@@ -294,3 +294,16 @@ class GatewayFactRow(Base):
 
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(String(200))
+
+
+class ReceiptCertificateRow(Base):
+    """A certificate the gateway's receipt key has had: stored receipts and audit checkpoints are handed out and
+    checked with the one whose key signed them, also after the key or its certificate changed."""
+
+    __tablename__ = "receipt_certificates"
+
+    fingerprint: Mapped[str] = mapped_column(String(64), primary_key=True)
+    """SHA-256 of the certificate, hex: a renewal keeps the key, so the key's id does not tell certificates apart."""
+    key_id: Mapped[str] = mapped_column(String(64))
+    certificate: Mapped[bytes] = mapped_column(LargeBinary)
+    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))

@@ -58,6 +58,7 @@ from gateway.store.models import (
     LicenseEventRow,
     LicenseRow,
     MemberRow,
+    ReceiptCertificateRow,
     ReceiptRow,
     SealRow,
 )
@@ -1413,3 +1414,25 @@ class FactRepository:
 
     def add(self, name: str, value: str) -> None:
         self._s.execute(insert(_F).values(name=name, value=value))
+
+
+_RC = cast(Table, ReceiptCertificateRow.__table__)
+
+
+class ReceiptCertificateRepository:
+    """The certificates the receipt key has had (``ReceiptCertificateRow``), DER."""
+
+    def __init__(self, session: Session):
+        self._s = session
+
+    def all(self) -> dict[str, tuple[bytes, dt.datetime]]:
+        """By fingerprint: the certificate and when it was recorded, the latest recorded first."""
+        rows = self._s.execute(
+            select(_RC.c.fingerprint, _RC.c.certificate, _RC.c.recorded_at).order_by(_RC.c.recorded_at.desc())
+        )
+        return {row.fingerprint: (bytes(row.certificate), _utc(row.recorded_at)) for row in rows}
+
+    def add(self, fingerprint: str, key_id: str, certificate: bytes, at: dt.datetime) -> None:
+        self._s.execute(
+            insert(_RC).values(fingerprint=fingerprint, key_id=key_id, certificate=certificate, recorded_at=_as_utc(at))
+        )

@@ -9,6 +9,7 @@ import io
 import json
 import threading
 import uuid
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -19,6 +20,7 @@ from cryptography.hazmat.primitives import serialization
 from reportlab.pdfgen import canvas
 from sqlalchemy import text
 
+from adapters.receipt_file import TrustMaterial, check_receipt_file
 from adapters.records import issue_request
 from gateway.bootstrap import samples
 from gateway.domain.audit import AuditAction
@@ -710,7 +712,15 @@ def test_the_http_side_serves_the_trust_material_for_offline_checks(running: Run
 
     report = verify(running, license_id=batch_issue(running, 14))
     served = http_app(running.gateway)._certificates
-    assert set(served) == {"seal-maker-root.pem", "seal-maker-intermediate.pem", "receipts.pem"}
+    assert set(served) == {
+        "seal-maker-root.pem",
+        "seal-maker-intermediate.pem",
+        "receipts.pem",
+        "receipt-certificates.pem",
+    }
+    assert x509.load_pem_x509_certificates(served["receipt-certificates.pem"]) == [
+        x509.load_pem_x509_certificate(served["receipts.pem"])
+    ]  # no certificate before this one
     receipt_cert = x509.load_pem_x509_certificate(served["receipts.pem"])
     assert receipt_cert.public_bytes(serialization.Encoding.DER) == report.receipt.certificate
     root = x509.load_pem_x509_certificate(served["seal-maker-root.pem"])
@@ -962,3 +972,66 @@ def test_verifications_survive_postgresql_dropping_every_connection(running: Run
             .receipt.statement
             == report.receipt.statement
         )
+
+
+@pytest.mark.parametrize("rotation", ["renewed", "new key"])
+@pytest.mark.parametrize("backend", backend_params())
+def test_receipts_made_before_the_receipt_certificate_changed_still_check_out(
+    backend: str, tmp_path: Path, rotation: str
+) -> None:
+    """The receipt certificate is renewed (same key) or made anew (new key): a receipt fetched again comes with the
+    certificate that signed it, checks out offline, and is accepted when pinned to the published certificates; the
+    audit checkpoints signed before still verify."""
+    from tests.conftest import fresh_database
+
+    with fresh_database(backend, tmp_path) as database_url:
+        _rotate_and_fetch(tmp_path / "var", database_url, rotation)
+
+
+def _rotate_and_fetch(data_dir: Path, database_url: str, rotation: str) -> None:
+    from gateway.server import RECEIPT_CERT, RECEIPT_KEY, http_app
+    from tests.conftest import start_gateway
+
+    first = start_gateway(data_dir, database_url)
+    try:
+        license_id = batch_issue(first, 41)
+        old = verify(first, license_id=license_id).receipt
+        assert first.gateway.audit is not None
+        first.gateway.audit._every = 1  # a checkpoint on every record from here on: signed with the first key
+        verify(first, license_id=license_id)
+    finally:
+        first.server.stop(0)
+        first.gateway.close()
+    (data_dir / "seal-ca" / RECEIPT_CERT).unlink()
+    if rotation == "new key":
+        (data_dir / "keys" / f"{RECEIPT_KEY}.key.pem").unlink()
+    second = start_gateway(data_dir, database_url)  # `zzgw init` makes the new certificate
+    try:
+        new = verify(second, license_id=license_id).receipt
+        assert new.certificate != old.certificate
+        fetched = verifier(second).GetReceipt(verification_pb2.GetReceiptRequest(receipt_id=old.receipt_id)).receipt
+        assert fetched.certificate == old.certificate  # the one that signed it, not the current one
+        again = verifier(second).GetReceipt(verification_pb2.GetReceiptRequest(receipt_id=new.receipt_id)).receipt
+        assert again.certificate == new.certificate
+
+        published = http_app(second.gateway)._certificates
+        every = x509.load_pem_x509_certificates(published["receipt-certificates.pem"])
+        by_der = [c.public_bytes(serialization.Encoding.DER) for c in every]
+        assert by_der == [new.certificate, old.certificate]  # current first
+        assert x509.load_pem_x509_certificate(published["receipts.pem"]) == every[0]
+        seals = second.gateway.seals
+        assert seals is not None
+        trust = TrustMaterial(
+            roots=[seals.ca.root], intermediates=[seals.ca.intermediate], crls=[seals.crl()], pinned=every
+        )
+        for receipt in (fetched, again):
+            assert check_receipt_file(receipt, trust).result is CheckResult.PASSED
+        only_current = TrustMaterial(roots=[seals.ca.root], intermediates=[seals.ca.intermediate], pinned=every[:1])
+        assert check_receipt_file(fetched, only_current).reason == "NOT_THE_PINNED_CERTIFICATE"
+
+        assert second.gateway.audit is not None
+        checked = second.gateway.audit.check()
+        assert checked.ok and checked.checkpoints >= 1, checked
+    finally:
+        second.server.stop(0)
+        second.gateway.close()

@@ -98,7 +98,7 @@ def test_another_seal_is_refused_even_when_revocation_cannot_be_checked() -> Non
 
 
 def test_a_pinned_receipt_certificate_is_the_only_one_accepted() -> None:
-    pinned = TrustMaterial(roots=[ROOT], intermediates=[INTERMEDIATE], crls=[CRL], pinned=RECEIPTS_CERT)
+    pinned = TrustMaterial(roots=[ROOT], intermediates=[INTERMEDIATE], crls=[CRL], pinned=[RECEIPTS_CERT])
     assert check_receipt_file(_read(CASES[VALID]), pinned).result is CheckResult.PASSED
     other = check_receipt_file(_read(CASES["signed by another seal of the same CA"]), pinned)
     assert (other.result, other.reason) == (CheckResult.FAILED, "NOT_THE_PINNED_CERTIFICATE")
@@ -135,7 +135,7 @@ def test_a_receipt_file_round_trips_and_bad_files_are_refused_with_a_reason() ->
     assert read_receipt(receipt_json(receipt).encode()) == receipt
     assert json.loads(receipt_json(receipt))["receiptId"] == receipt.receipt_id  # the protobuf JSON mapping
     for data, message in [
-        (b"not json", "not a receipt in protobuf JSON"),
+        (b"not json", "not JSON"),
         (b'{"receiptId": "R1", "colour": "red"}', "not a receipt in protobuf JSON"),
         (b'{"receiptId": "R1"}', "the receipt has no statement, signature, algorithm, certificate"),
         (b" " * (MAX_RECEIPT_FILE + 1), "larger than any receipt"),
@@ -208,3 +208,45 @@ def _receipt_certificate(key: SoftwareKey) -> tuple[SealMakerCA, x509.Certificat
         not_before=now - dt.timedelta(minutes=30),
         not_after=now + dt.timedelta(days=30),
     )
+
+
+def test_several_pinned_certificates_accept_a_receipt_of_any_of_them() -> None:
+    """``receipt-certificates.pem`` holds the current receipt certificate and those it had before."""
+    stranger = SealMakerCA.create("另一个制章中心（测试）", dt.datetime.now(dt.UTC)).root
+    bundle = TrustMaterial(roots=[ROOT], intermediates=[INTERMEDIATE], crls=[CRL], pinned=[stranger, RECEIPTS_CERT])
+    assert check_receipt_file(_read(CASES[VALID]), bundle).result is CheckResult.PASSED
+    others = TrustMaterial(roots=[ROOT], intermediates=[INTERMEDIATE], crls=[CRL], pinned=[stranger])
+    assert check_receipt_file(_read(CASES[VALID]), others).reason == "NOT_THE_PINNED_CERTIFICATE"
+
+
+def test_a_receipt_certificate_is_no_root(tmp_path: Path) -> None:
+    """Trusted as a root, the receipt certificate would pass without any revocation check."""
+    leaf = tmp_path / "receipts.pem"
+    leaf.write_bytes(RECEIPTS_CERT.public_bytes(serialization.Encoding.PEM))
+    with pytest.raises(ValueError, match="is not a CA certificate"):
+        TrustMaterial.read([leaf])
+    root = tmp_path / "root.pem"
+    root.write_bytes(ROOT.public_bytes(serialization.Encoding.PEM))
+    assert TrustMaterial.read([root], pinned=leaf).pinned == [RECEIPTS_CERT]
+
+
+@pytest.mark.parametrize(
+    ("data", "said"),
+    [
+        (b"[1, 2]", "a JSON object is expected, not list"),
+        (b"\xff\xfe{", "not JSON"),
+        (json.dumps({"receiptId": "x", "nonsense": "y" * 5000}).encode(), "not a receipt in protobuf JSON"),
+    ],
+)
+def test_what_is_no_receipt_file_is_said_briefly(data: bytes, said: str) -> None:
+    with pytest.raises(ValueError, match=said) as refused:
+        read_receipt(data)
+    assert len(str(refused.value)) < 400  # the file is not echoed back
+
+
+def test_a_receipt_whose_certificate_is_damaged_fails() -> None:
+    receipt = _read(CASES[VALID])
+    receipt.certificate = b"\x31" + receipt.certificate[1:]  # the outer SEQUENCE's tag: no certificate at all
+    checked = check_receipt_file(receipt, FULL)
+    assert (checked.result, checked.reason) == (CheckResult.FAILED, "CERTIFICATE_UNREADABLE")
+    assert check_json(receipt, checked)["result"] == "FAILED"

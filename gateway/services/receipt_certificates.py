@@ -1,0 +1,142 @@
+"""Every certificate the gateway's receipt key has had, so that what it signed stays checkable after a change.
+
+A receipt, and an audit checkpoint, is checked with the certificate whose key signed it. The receipt key's
+certificate changes now and then: renewed before its five years run out, or made anew with a new key. Receipts
+that departments keep and rely on (首办核验、接办免收) must still check out afterwards, when fetched again
+(``GetReceipt``, ``ListCaseReceipts``) as when kept as a file; so the store keeps each certificate the key has had
+(``receipt_certificates``, recorded by ``record`` when a gateway starts with it) and a stored receipt is handed out
+with the one whose key verifies it. Which one that is, is found by verifying: receipts carry no key id, and those
+stored before the table existed have nothing else to go by; a renewal keeps the key, so of the certificates whose
+key verifies a receipt it gets the one valid when it was issued. A batch's receipts share one signature, so the
+answer is kept per signature.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import threading
+from typing import NamedTuple
+
+from cachetools import LRUCache
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
+from sqlalchemy.exc import IntegrityError
+
+from gateway.domain.model import Clock
+from gateway.store.database import Database
+from signing.errors import InvalidSignature
+from signing.receipts import certificate_key_id, check_receipt
+
+
+class _Recorded(NamedTuple):
+    certificate: x509.Certificate
+    since: dt.datetime
+    """When a gateway first started with it."""
+
+
+class ReceiptCertificates:
+    """The current receipt certificate and the earlier ones, from the store."""
+
+    def __init__(self, db: Database, current: x509.Certificate):
+        self._db = db
+        self.current = current
+        self.current_der = current.public_bytes(Encoding.DER)
+        self._fingerprint = hashlib.sha256(self.current_der).hexdigest()
+        self._since: dt.datetime | None = None
+        """When the current certificate was recorded; None until ``record``."""
+        self._earlier: list[_Recorded] = []
+        self._signers: LRUCache[bytes, x509.Certificate] = LRUCache(maxsize=4096)
+        self._lock = threading.Lock()
+
+    def record(self, clock: Clock) -> None:
+        """Store the current certificate unless it is stored already (another process may store it first)."""
+        with contextlib.suppress(IntegrityError), self._db.unit_of_work(write=True) as uow:
+            stored = uow.receipt_certificates.all()
+            if self._fingerprint in stored:
+                self._since = stored[self._fingerprint][1]
+                return
+            now = clock.now()
+            uow.receipt_certificates.add(self._fingerprint, certificate_key_id(self.current), self.current_der, now)
+            uow.commit()
+            self._since = now
+
+    def earlier(self) -> list[x509.Certificate]:
+        """The certificates the key had before the current one, the latest recorded first, read from the store."""
+        return [recorded.certificate for recorded in self._read()]
+
+    def _read(self) -> list[_Recorded]:
+        with self._db.unit_of_work() as uow:
+            stored = uow.receipt_certificates.all()
+        found = [
+            _Recorded(x509.load_der_x509_certificate(der), since)
+            for fingerprint, (der, since) in stored.items()
+            if fingerprint != self._fingerprint
+        ]
+        with self._lock:
+            self._earlier = found
+            if self._fingerprint in stored:
+                self._since = stored[self._fingerprint][1]
+        return found
+
+    def of_key(self, key_id: str) -> x509.Certificate | None:
+        """A certificate of the key ``key_id`` (an audit checkpoint names its key), None for a key never had."""
+        if key_id == certificate_key_id(self.current):
+            return self.current
+        for candidates in (lambda: list(self._earlier), self._read):  # the store is read only on a miss
+            for recorded in candidates():
+                if certificate_key_id(recorded.certificate) == key_id:
+                    return recorded.certificate
+        return None
+
+    def signer_of(self, statement: bytes, signature: bytes, algorithm: str, proof: bytes) -> x509.Certificate:
+        """The certificate a stored receipt is checked with: of those whose key verifies it and that were valid
+        when it was issued, the one the gateway was using then (the latest recorded before it; a renewal keeps the
+        key). The current one is taken without reading the store when it was in use already; a receipt no
+        certificate verifies (changed in the store) gets the current one, and its check fails, as it should."""
+        with self._lock:
+            known = self._signers.get(signature)
+        if known is not None:
+            return known
+        issued = _issued_at(self.current, statement, signature, algorithm, proof)
+        if issued is not None and self._since is not None and self._since <= issued:
+            return self._remember(signature, self.current)
+        since = self._since or dt.datetime.min.replace(tzinfo=dt.UTC)
+        in_use: list[_Recorded] = []  # valid at the receipt's issue and recorded by then
+        later: list[_Recorded] = []  # valid then, recorded after it (a store upgraded after the receipt)
+        for recorded in (_Recorded(self.current, since), *self._read()):
+            certificate = recorded.certificate
+            at = (
+                issued
+                if certificate is self.current
+                else _issued_at(certificate, statement, signature, algorithm, proof)
+            )
+            if at is not None and certificate.not_valid_before_utc <= at <= certificate.not_valid_after_utc:
+                (in_use if recorded.since <= at else later).append(recorded)
+        if in_use:
+            return self._remember(signature, max(in_use, key=lambda r: r.since).certificate)
+        if later:
+            return self._remember(signature, min(later, key=lambda r: r.since).certificate)
+        return self.current
+
+    def _remember(self, signature: bytes, certificate: x509.Certificate) -> x509.Certificate:
+        with self._lock:
+            self._signers[signature] = certificate
+        return certificate
+
+
+def _issued_at(
+    certificate: x509.Certificate, statement: bytes, signature: bytes, algorithm: str, proof: bytes
+) -> dt.datetime | None:
+    """When the receipt says it was issued, if ``certificate``'s key verifies it; else None."""
+    try:
+        parsed = check_receipt(statement, signature, certificate=certificate, algorithm=algorithm, proof=proof)
+    except InvalidSignature:
+        return None
+    issued = parsed.get("issued_at")
+    try:
+        at = dt.datetime.fromisoformat(issued) if isinstance(issued, str) else None
+    except ValueError:
+        return None
+    return at if at is not None and at.tzinfo is not None else None
