@@ -129,8 +129,11 @@ class VerificationServicer(verification_pb2_grpc.VerificationServiceServicer):
     def ListCaseReceipts(
         self, request: verification_pb2.ListCaseReceiptsRequest, context: grpc.ServicerContext
     ) -> verification_pb2.ListCaseReceiptsResponse:
-        receipts = self._verification().case_receipts(caller(), self._use(request.use, context))
+        receipts, next_page = self._verification().case_receipts(
+            caller(), self._use(request.use, context), limit=request.limit, page_token=request.page_token
+        )
         return verification_pb2.ListCaseReceiptsResponse(
+            next_page_token=next_page,
             receipts=[
                 verification_pb2.CaseReceipt(
                     receipt=self._receipt(r, stored=True),
@@ -140,7 +143,7 @@ class VerificationServicer(verification_pb2_grpc.VerificationServiceServicer):
                     created_at=timestamp(r.created_at),
                 )
                 for r in receipts
-            ]
+            ],
         )
 
     def _fill_report(self, message: verification_pb2.VerificationReport, report: Report) -> None:

@@ -515,12 +515,17 @@ class VerificationService:
             raise NotFoundError("no such receipt", reason="RECEIPT_NOT_FOUND")
         return found
 
-    def case_receipts(self, caller: Member, use: UseContext) -> list[StoredReceipt]:
-        """The receipts of one 一件事 case, oldest first (首办核验、接办免收), for the department that handles the
-        request's matter of the bundle (an administrator may read any case); the call, answered or refused, is on the
-        audit trail."""
+    def case_receipts(
+        self, caller: Member, use: UseContext, *, limit: int = 0, page_token: str = ""
+    ) -> tuple[list[StoredReceipt], str]:
+        """The receipts of one 一件事 case, oldest first, a page at a time (首办核验、接办免收), for the department
+        that handles the request's matter of the bundle (an administrator may read any case), and the next page's
+        token (empty after the last); the call, answered or refused, is on the audit trail."""
         if not use.case_id:
             raise _invalid("use.case_id", "REQUIRED", "bundle_code and case_id name the case")
+        if not 0 <= limit <= MAX_CASE_PAGE:
+            raise _invalid("limit", "BAD_LIMIT", f"limit is 1-{MAX_CASE_PAGE} (0: {DEFAULT_CASE_PAGE})")
+        after = _case_position(page_token)
         matter = self._catalog.matters[use.matter_code]  # the use context was checked against the catalog
         if caller.name != matter.department and not caller.has(Role.ADMIN):
             self._audit_case_listing(caller, use, "DENIED", "NOT_MATTER_DEPARTMENT")
@@ -529,10 +534,13 @@ class VerificationService:
                 "只有办理该事项的部门可以读取本件的核验回执",
                 reason="NOT_MATTER_DEPARTMENT",
             )
+        size = limit or DEFAULT_CASE_PAGE
         with self._db.unit_of_work() as uow:
-            receipts = uow.receipts.of_case(use.bundle_code, use.case_id)
+            receipts = uow.receipts.of_case(use.bundle_code, use.case_id, size + 1, after)
+        more = len(receipts) > size
+        receipts = receipts[:size]
         self._audit_case_listing(caller, use, "ANSWERED", f"{len(receipts)} receipts")
-        return receipts
+        return receipts, _case_page_token(receipts[-1]) if more else ""
 
     def _audit_case_listing(self, caller: Member, use: UseContext, decision: str, reason: str) -> None:
         if self._audit is None:
@@ -1022,6 +1030,32 @@ def _owner_finding(seal: Seal, license: License) -> Finding:
 
 def _finding_map(finding: Finding) -> dict[str, Any]:
     return {"result": finding.result.value, "reason": finding.reason or "", "detail": finding.detail}
+
+
+DEFAULT_CASE_PAGE = 200
+MAX_CASE_PAGE = 1000
+_CASE_TOKEN = re.compile(r"(\d{1,19})\.([0-9a-f]{1,32})")
+
+
+def _case_page_token(last: StoredReceipt) -> str:
+    """Where the next page of a case's receipts starts: after the last one's time (µs since the epoch) and id."""
+    micros = (last.created_at - _EPOCH) // dt.timedelta(microseconds=1)
+    return f"{micros}.{last.receipt_id}"
+
+
+def _case_position(token: str) -> tuple[dt.datetime, str] | None:
+    if not token:
+        return None
+    found = _CASE_TOKEN.fullmatch(token)
+    try:
+        if found is not None:
+            return _EPOCH + dt.timedelta(microseconds=int(found[1])), found[2]
+    except OverflowError:  # digits past any date
+        pass
+    raise _invalid("page_token", "BAD_PAGE_TOKEN", "not a page token of ListCaseReceipts")
+
+
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
 def _unclaimable(license_type: LicenseType, fields: Mapping[str, str]) -> list[FieldViolation]:

@@ -23,6 +23,7 @@ from sqlalchemy import (
     Row,
     String,
     Table,
+    and_,
     any_,
     bindparam,
     func,
@@ -945,13 +946,15 @@ class ReceiptRepository:
         row = self._s.execute(select(_R).where(_R.c.receipt_id == receipt_id)).first()
         return _receipt(row) if row else None
 
-    def of_case(self, bundle_code: str, case_id: str, limit: int = 200) -> list[StoredReceipt]:
-        rows = self._s.execute(
-            select(_R)
-            .where(_R.c.bundle_code == bundle_code, _R.c.case_id == case_id)
-            .order_by(_R.c.created_at, _R.c.receipt_id)
-            .limit(limit)
-        ).all()
+    def of_case(
+        self, bundle_code: str, case_id: str, limit: int = 200, after: tuple[dt.datetime, str] | None = None
+    ) -> list[StoredReceipt]:
+        """A case's receipts, oldest first, from just after ``after`` (the previous page's last: its time and id)."""
+        query = select(_R).where(_R.c.bundle_code == bundle_code, _R.c.case_id == case_id)
+        if after is not None:
+            at, receipt_id = _as_utc(after[0]), after[1]
+            query = query.where(or_(_R.c.created_at > at, and_(_R.c.created_at == at, _R.c.receipt_id > receipt_id)))
+        rows = self._s.execute(query.order_by(_R.c.created_at, _R.c.receipt_id).limit(limit)).all()
         return [_receipt(r) for r in rows]
 
 

@@ -769,6 +769,35 @@ def test_a_later_matter_of_the_bundle_finds_the_first_verification(running: Runn
     ]
     by_admin = verifier(running, ADMIN).ListCaseReceipts(verification_pb2.ListCaseReceiptsRequest(use=later_use))
     assert [r.receipt.receipt_id for r in by_admin.receipts] == [first.receipt.receipt_id]
+    assert by_admin.next_page_token == ""
+
+    # a case with more receipts than a page: all of them, oldest first, a page at a time (they were cut at 200)
+    police = verifier(running, POLICE)
+    made = [first.receipt.receipt_id] + [
+        police.VerifyLicense(
+            verification_pb2.VerifyLicenseRequest(use=first_use, license_id=license_id)
+        ).report.receipt.receipt_id
+        for _ in range(6)
+    ]
+    tax, pages, token = verifier(running, TAX), [], ""
+    while True:
+        page = tax.ListCaseReceipts(verification_pb2.ListCaseReceiptsRequest(use=later_use, limit=3, page_token=token))
+        pages.append([r.receipt.receipt_id for r in page.receipts])
+        token = page.next_page_token
+        if not token:
+            break
+    assert [len(p) for p in pages] == [3, 3, 1] and sum(pages, []) == made
+    whole = tax.ListCaseReceipts(verification_pb2.ListCaseReceiptsRequest(use=later_use)).receipts
+    assert [r.receipt.receipt_id for r in whole] == made
+    for bad, field, reason in (
+        (verification_pb2.ListCaseReceiptsRequest(use=later_use, page_token="x"), "page_token", "BAD_PAGE_TOKEN"),
+        (verification_pb2.ListCaseReceiptsRequest(use=later_use, page_token="9" * 19 + ".ab"), "page_token",
+         "BAD_PAGE_TOKEN"),
+        (verification_pb2.ListCaseReceiptsRequest(use=later_use, limit=1001), "limit", "BAD_LIMIT"),
+    ):  # fmt: skip
+        with pytest.raises(grpc.RpcError) as caught:
+            tax.ListCaseReceipts(bad)
+        assert (field, reason) in error_details(caught.value)[1]
 
     for use, field, reason in (
         (verification_pb2.UseContext(matter_code=MATTER, purpose="x", bundle_code="NO-SUCH", case_id=case),

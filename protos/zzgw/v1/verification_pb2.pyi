@@ -227,10 +227,14 @@ class GetReceiptResponse(_message.Message):
     def __init__(self, receipt: _Optional[_Union[Receipt, _Mapping]] = ...) -> None: ...
 
 class ListCaseReceiptsRequest(_message.Message):
-    __slots__ = ("use",)
+    __slots__ = ("use", "limit", "page_token")
     USE_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     use: UseContext
-    def __init__(self, use: _Optional[_Union[UseContext, _Mapping]] = ...) -> None: ...
+    limit: int
+    page_token: str
+    def __init__(self, use: _Optional[_Union[UseContext, _Mapping]] = ..., limit: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
 
 class CaseReceipt(_message.Message):
     __slots__ = ("receipt", "caller", "matter_code", "license_id", "created_at")
@@ -247,7 +251,9 @@ class CaseReceipt(_message.Message):
     def __init__(self, receipt: _Optional[_Union[Receipt, _Mapping]] = ..., caller: _Optional[str] = ..., matter_code: _Optional[str] = ..., license_id: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class ListCaseReceiptsResponse(_message.Message):
-    __slots__ = ("receipts",)
+    __slots__ = ("receipts", "next_page_token")
     RECEIPTS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     receipts: _containers.RepeatedCompositeFieldContainer[CaseReceipt]
-    def __init__(self, receipts: _Optional[_Iterable[_Union[CaseReceipt, _Mapping]]] = ...) -> None: ...
+    next_page_token: str
+    def __init__(self, receipts: _Optional[_Iterable[_Union[CaseReceipt, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
