@@ -174,10 +174,15 @@ class License:
         return self.content.license_id
 
     def effective_status(self, on: dt.date) -> LicenseStatus:
-        """The status as of ``on``: ACTIVE past its validity end reads as EXPIRED."""
-        if self.status is LicenseStatus.ACTIVE and self.content.valid_until and on > self.content.valid_until:
+        """The status as of ``on``: ACTIVE or SUSPENDED past its validity end reads as EXPIRED (a suspension is
+        temporary, 暂时失效, but a license past its end cannot become valid again by being resumed)."""
+        if self.status in _LAPSING and self.content.valid_until and on > self.content.valid_until:
             return LicenseStatus.EXPIRED
         return self.status
+
+
+_LAPSING = frozenset({LicenseStatus.ACTIVE, LicenseStatus.SUSPENDED})
+"""The statuses that the end of the validity turns into EXPIRED; the others are final already."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -33,7 +33,7 @@ from gateway.store import repositories
 from gateway.store.changes import ChangeFeed
 from gateway.store.database import Database
 from gateway.store.repositories import StoredReceipt
-from protos.zzgw.v1 import issuance_pb2, seal_pb2, verification_pb2, verification_pb2_grpc
+from protos.zzgw.v1 import common_pb2, issuance_pb2, seal_pb2, verification_pb2, verification_pb2_grpc
 from signing.errors import InvalidSignature
 from signing.keys import SoftwareKey
 from signing.pdf import PdfSealer
@@ -171,6 +171,9 @@ def test_superseded_expired_not_yet_valid_and_unknown(running: RunningGateway) -
         running, 4, issue_date=past.isoformat(), valid_until=(today() - dt.timedelta(days=1)).isoformat()
     )
     assert verify(running, license_id=expired).reason == "EXPIRED"
+    change(running, expired, issuance_pb2.STATUS_ACTION_SUSPEND)  # a suspension cannot bring it back: expired
+    suspended = verify(running, license_id=expired)
+    assert (suspended.reason, suspended.license.status) == ("EXPIRED", common_pb2.LICENSE_STATUS_EXPIRED)
     later = batch_issue(running, 5, valid_from=(today() + dt.timedelta(days=3)).isoformat())
     assert verify(running, license_id=later).reason == "NOT_YET_VALID"
 
