@@ -50,7 +50,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from gateway.domain.audit import AuditAction, AuditEntry
-from gateway.domain.catalog import Catalog, LicenseType, Sensitivity
+from gateway.domain.catalog import Catalog, LicenseType, Matter, Sensitivity
 from gateway.domain.errors import (
     FieldViolation,
     InvalidRequestError,
@@ -472,7 +472,8 @@ class VerificationService:
             raise _invalid("type_code", "UNKNOWN_LICENSE_TYPE", f"unknown license type {type_code!r}")
         if len(fields) > MAX_CLAIM_FIELDS or any(len(k) > 64 or len(v) > 2000 for k, v in fields.items()):
             raise _invalid("fields", "TOO_LARGE", f"at most {MAX_CLAIM_FIELDS} fields of at most 2,000 characters")
-        if unclaimable := _unclaimable(self._catalog.license_types[type_code], fields):
+        matter = self._catalog.matters[use.matter_code]  # the use context was checked against the catalog
+        if unclaimable := _unclaimable(self._catalog.license_types[type_code], fields, matter):
             raise InvalidRequestError(unclaimable)
         now = self._clock.now()
         if not holder_code.strip() or not (number := _claimed_number(license_number)):
@@ -1058,10 +1059,18 @@ def _case_position(token: str) -> tuple[dt.datetime, str] | None:
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
-def _unclaimable(license_type: LicenseType, fields: Mapping[str, str]) -> list[FieldViolation]:
-    """The claimed keys a claim cannot be about: no field of the type (a mistyped key read as a mismatch), or a
-    secret field, which never leaves the gateway (answering "it matches" would confirm a guess of a photo
-    reference or the like). What a holder presents of a field that is not shared may still be checked."""
+def _unclaimable(license_type: LicenseType, fields: Mapping[str, str], matter: Matter) -> list[FieldViolation]:
+    """The claimed keys a claim cannot be about: no field of the type (a mistyped key read as a mismatch); a
+    secret field, which never leaves the gateway (answering "it matches" would confirm a guess of a photo reference
+    or the like); or a field the request's matter does not use of that type (its materials, 材料): a claim confirms
+    what an applicant filled in for the matter, and "it matches" on any other field would confirm guesses of data
+    the sharing policy keeps from the matter. The holder's name may be claimed of any type, with the number."""
+    used = {
+        key
+        for material in matter.materials
+        if material.type_code == license_type.code
+        for key in (*material.fields, *material.full_fields)
+    }
     found = []
     for key in sorted(fields):
         spec = license_type.field_spec(key)
@@ -1075,6 +1084,14 @@ def _unclaimable(license_type: LicenseType, fields: Mapping[str, str]) -> list[F
                     field=f"fields.{key}",
                     reason="NOT_CLAIMABLE",
                     description=f"{spec.label} is secret: a claim cannot confirm it",
+                )
+            )
+        elif key not in used:
+            found.append(
+                FieldViolation(
+                    field=f"fields.{key}",
+                    reason="NOT_USED_BY_MATTER",
+                    description=f"事项 {matter.code}（{matter.name}）不使用{license_type.name}的{spec.label}",
                 )
             )
     return found

@@ -504,8 +504,12 @@ def test_matter_and_purpose_are_required_and_portals_cannot_verify(running: Runn
     assert denied.value.code() == grpc.StatusCode.PERMISSION_DENIED
 
 
+CLAIM_USE = verification_pb2.UseContext(matter_code="370100-SPJC-001", purpose="食品生产经营监督检查：核对许可信息")
+"""A matter that uses the 食品生产许可证 the claims are about, and its 食品类别."""
+
+
 def claim(running: RunningGateway, **fields: Any) -> verification_pb2.CheckClaimResponse:
-    return verifier(running).CheckClaim(verification_pb2.CheckClaimRequest(use=USE, **fields))
+    return verifier(running).CheckClaim(verification_pb2.CheckClaimRequest(use=CLAIM_USE, **fields))
 
 
 def test_claims_follow_the_provincial_result_numbers(running: RunningGateway) -> None:
@@ -577,6 +581,17 @@ def test_a_claim_cannot_be_about_a_secret_field_or_one_the_type_has_not(running:
     ]
     answered = claim(running, type_code=secret_type, **asked, fields={"holder_name": "某人"})
     assert answered.code == 5  # the holder's name may be claimed of any type
+
+    # a field the matter does not use: 发票申领 uses the 营业执照's name and scope, not an ID card's address, and
+    # "it matches" would confirm a guess of what the sharing policy keeps from the matter
+    invoices = verification_pb2.UseContext(matter_code="370100-FPSL-001", purpose="企业开办：发票申领")
+    id_card = samples.id_card(1)["type_code"]
+    with pytest.raises(grpc.RpcError) as unused:
+        verifier(running).CheckClaim(
+            verification_pb2.CheckClaimRequest(use=invoices, type_code=id_card, **asked, fields={"address": "济南"})
+        )
+    assert error_details(unused.value)[1] == [("fields.address", "NOT_USED_BY_MATTER")]
+    assert "不使用" in (unused.value.details() or "")
 
 
 def test_a_claim_is_not_compared_with_a_record_changed_behind_the_gateways_back(running: RunningGateway) -> None:
