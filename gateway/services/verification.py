@@ -82,7 +82,7 @@ from gateway.store.repositories import StoredReceipt
 from signing.canonical import canonical_fragment, canonical_json
 from signing.checks import async_chain_identity, check_qr_seal, identity_at, identity_finding_at, record_integrity
 from signing.keys import KeyBackend, key_id_of
-from signing.pdf import PdfError, PdfVerification, validate_sync
+from signing.pdf import NoSignature, PdfError, PdfVerification, validate_sync
 from signing.qr import read_qr
 from signing.receipts import RECEIPT_SEAL_NAME, SignedReceipt, sign_receipts
 from signing.record import SealMemos
@@ -115,6 +115,12 @@ _STATUS_ALTERED = Finding(
     result=CheckResult.FAILED,
     reason="STATUS_ALTERED",
     detail="the stored status is not one the gateway stored: changed behind its back",
+)
+_UNSEALED = "the PDF carries no seal or signature: nothing vouches for what it shows"
+_NOT_SEALED = Finding(
+    result=CheckResult.INDETERMINATE,
+    reason="NOT_CHECKED",
+    detail="the document carries no seal: the license it may name was not looked at",
 )
 _NOT_INTACT = Finding(
     result=CheckResult.INDETERMINATE,
@@ -353,8 +359,16 @@ class VerificationService:
         if not pdf:
             raise _invalid("pdf", "REQUIRED", "pdf is required")
         now = self._clock.now()
-        checked = self._validate_pdf(pdf, None)
         sha256 = hashlib.sha256(pdf).hexdigest()
+        query = {"by": "document", "document_sha256": sha256}
+        action = AuditAction.VERIFY_DOCUMENT
+        try:
+            checked = self._validate_pdf(pdf, None)
+        except InvalidRequestError as exc:  # a PDF without any seal is a finding, with its receipt, not bad input
+            if not isinstance(exc.__cause__, NoSignature):
+                raise
+            unsealed = Finding(result=CheckResult.FAILED, reason="NO_SIGNATURE", detail=_UNSEALED)
+            return self._report(action, caller, use, query, unsealed, _NOT_SEALED, _NOT_SEALED, None, now), False
         stored, field = None, checked.field_name
         with self._db.unit_of_work() as uow:  # the latest registered revision: a registered document may hold
             for candidate, revision_sha256 in reversed(checked.signed_revisions):  # another's, signed before it
@@ -363,8 +377,6 @@ class VerificationService:
                     break
         if field != checked.field_name:  # judge the seal the gateway put on that registered document
             checked = self._validate_pdf(pdf, field)
-        query = {"by": "document", "document_sha256": sha256}
-        action = AuditAction.VERIFY_DOCUMENT
         if checked.integrity.result is not CheckResult.PASSED:  # what a changed document names is not looked at
             report = self._report(action, caller, use, query, checked.integrity, _NOT_INTACT, _NOT_INTACT, None, now)
             return report, False

@@ -351,6 +351,28 @@ def test_a_signature_drawn_over_a_genuine_document_is_not_vouched_for(running: R
     assert (invisible.report.verdict, invisible.report.license.license_id) == (PASSED, license_id)
 
 
+def test_a_pdf_without_any_seal_fails_with_a_receipt(running: RunningGateway) -> None:
+    """An unsealed printout handed over as a license: a finding (FAILED / NO_SIGNATURE) with its receipt and access
+    record, as a forged code is, not an error that leaves no trace of the check."""
+    license_id = issue(running, 22).license.license_id
+    printed = io.BytesIO()
+    drawn = canvas.Canvas(printed)
+    drawn.setSubject(license_id)
+    drawn.drawString(80, 760, "FOOD PERMIT")
+    drawn.showPage()
+    drawn.save()
+    response = verifier(running).VerifyDocument(verification_pb2.VerifyDocumentRequest(use=USE, pdf=printed.getvalue()))
+    report = response.report
+    assert (report.verdict, report.reason, report.integrity.result) == (FAILED, "NO_SIGNATURE", FAILED)
+    assert (report.status.reason, report.issuer_identity.reason) == ("NOT_CHECKED", "NOT_CHECKED")
+    assert not report.HasField("license") and not response.registered_document
+    statement = receipt_statement(running, report.receipt)
+    assert (statement["verdict"], statement["reason"], statement["license"]) == ("FAILED", "NO_SIGNATURE", None)
+    with pytest.raises(grpc.RpcError) as not_pdf:  # what is no PDF at all is still bad input
+        verifier(running).VerifyDocument(verification_pb2.VerifyDocumentRequest(use=USE, pdf=b"hello"))
+    assert ("pdf", "NOT_A_PDF") in error_details(not_pdf.value)[1]
+
+
 def test_a_pdf_the_issuer_sealed_is_no_license_document_unless_it_is_a_registered_one(running: RunningGateway) -> None:
     """A department may seal any PDF (SealDocument): one with arbitrary content that names a license in its subject
     is genuinely sealed by that license's issuer, but it is not the license's document; only a registered document
