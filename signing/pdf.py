@@ -50,8 +50,8 @@ import io
 import logging
 import re
 import zlib
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 from asn1crypto import algos, cms
@@ -64,10 +64,17 @@ from pyhanko.pdf_utils import generic, misc
 from pyhanko.pdf_utils.images import PdfImage
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.metadata.xmp_xml import XmpXmlProcessingError
-from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.pdf_utils.reader import HistoricalResolver, PdfFileReader
 from pyhanko.pdf_utils.xref import XRefSectionType
 from pyhanko.sign import fields, signers
-from pyhanko.sign.diff_analysis import ModificationLevel
+from pyhanko.sign.diff_analysis import (
+    DEFAULT_DIFF_POLICY,
+    FormUpdate,
+    FormUpdatingRule,
+    ModificationLevel,
+    StandardDiffPolicy,
+)
+from pyhanko.sign.diff_analysis.rules_api import RelativeContext
 from pyhanko.sign.general import SigningError as _PyHankoSigningError
 from pyhanko.sign.timestamps import TimeStamper
 from pyhanko.sign.validation import async_validate_pdf_signature
@@ -691,7 +698,10 @@ async def validate(
     )
     try:
         status: PdfSignatureStatus = await async_validate_pdf_signature(
-            embedded, signer_validation_context=signer_context, ts_validation_context=ts_context
+            embedded,
+            signer_validation_context=signer_context,
+            ts_validation_context=ts_context,
+            diff_policy=_DIFF_POLICY,
         )
     except _UNREADABLE as exc:
         raise DamagedPdf(f"the signature cannot be read: {_why(exc)}") from exc
@@ -768,6 +778,63 @@ def validate_sync(
             identity_check=identity_check,
         )
     )
+
+
+class _FormRule(FormUpdatingRule):
+    """pyHanko's form rule, except that a field's appearance stream that is the same object, unchanged, in the
+    sealed revision and a later one does not make the field count as changed.
+
+    pyHanko 0.38 takes an appearance stream for one rewritten in place unless it was last written in the signed
+    revision itself: the appearance of a field filled in before sealing (written in the original file, revision 0)
+    then counts as changed in every later update, and an issuer's filled-in form, once sealed, was reported
+    CHANGED_AFTER_SEAL after any update at all (a second signature, validation data, a title). Its value, its
+    dictionary and its appearance dictionary are judged as pyHanko judges them; a stream really rewritten, or one
+    that uses objects made after the seal, still counts."""
+
+    def apply(self, old: HistoricalResolver, new: HistoricalResolver) -> Iterator[tuple[ModificationLevel, FormUpdate]]:
+        for level, update in super().apply(old, new):
+            if (
+                isinstance(update.context_checked, RelativeContext)
+                and update.field_name is not None
+                and not update.valid_when_locked
+                and _unchanged(old, new, update.updated_ref)
+            ):
+                update = replace(update, valid_when_locked=True)
+            yield level, update
+
+
+def _unchanged(old: HistoricalResolver, new: HistoricalResolver, ref: generic.Reference) -> bool:
+    """Whether ``ref`` reads the same in both revisions, compared as written (so that no loose comparison of
+    pyHanko's objects can hide a change)."""
+    return _written(old(ref)) == _written(new(ref))
+
+
+def _written(obj: generic.PdfObject) -> bytes:
+    """``obj`` as PDF writes it; a stream's dictionary is written entry by entry, because pyHanko's writer of streams
+    sets and then deletes ``/Length`` in the dictionary it writes, which is here the reader's own."""
+    out = io.BytesIO()
+    if not isinstance(obj, generic.StreamObject):
+        obj.write_to_stream(out)
+        return out.getvalue()
+    for key, value in obj.items():
+        key.write_to_stream(out)
+        out.write(b" ")
+        value.write_to_stream(out)
+        out.write(b"\n")
+    return out.getvalue() + b"stream\n" + obj.encoded_data
+
+
+def _diff_policy() -> StandardDiffPolicy:
+    form_rule = DEFAULT_DIFF_POLICY.form_rule
+    assert form_rule is not None  # pyHanko's default policy has one
+    return StandardDiffPolicy(
+        global_rules=DEFAULT_DIFF_POLICY.global_rules,
+        form_rule=_FormRule(field_rules=form_rule.field_rules, ignored_acroform_keys=form_rule.ignored_acroform_keys),
+    )
+
+
+_DIFF_POLICY = _diff_policy()
+"""pyHanko's default analysis of what changed after a seal, with the form rule corrected (``_FormRule``)."""
 
 
 def _signature(reader: PdfFileReader, field_name: str | None) -> EmbeddedPdfSignature:
