@@ -68,13 +68,21 @@ from pyhanko.pdf_utils.reader import HistoricalResolver, PdfFileReader
 from pyhanko.pdf_utils.xref import XRefSectionType
 from pyhanko.sign import fields, signers
 from pyhanko.sign.diff_analysis import (
-    DEFAULT_DIFF_POLICY,
+    CatalogModificationRule,
+    DocInfoRule,
+    DSSCompareRule,
     FormUpdate,
     FormUpdatingRule,
+    GenericFieldModificationRule,
+    MetadataUpdateRule,
     ModificationLevel,
+    ObjectStreamRule,
+    SigFieldCreationRule,
+    SigFieldModificationRule,
     StandardDiffPolicy,
+    XrefStreamRule,
 )
-from pyhanko.sign.diff_analysis.rules_api import RelativeContext
+from pyhanko.sign.diff_analysis.rules_api import ReferenceUpdate, RelativeContext
 from pyhanko.sign.general import SigningError as _PyHankoSigningError
 from pyhanko.sign.timestamps import TimeStamper
 from pyhanko.sign.validation import async_validate_pdf_signature
@@ -824,17 +832,47 @@ def _written(obj: generic.PdfObject) -> bytes:
     return out.getvalue() + b"stream\n" + obj.encoded_data
 
 
-def _diff_policy() -> StandardDiffPolicy:
-    form_rule = DEFAULT_DIFF_POLICY.form_rule
-    assert form_rule is not None  # pyHanko's default policy has one
-    return StandardDiffPolicy(
-        global_rules=DEFAULT_DIFF_POLICY.global_rules,
-        form_rule=_FormRule(field_rules=form_rule.field_rules, ignored_acroform_keys=form_rule.ignored_acroform_keys),
-    )
+class _MetadataRule(MetadataUpdateRule):
+    """pyHanko's rule on XMP metadata, except that metadata left as it was needs no approval.
+
+    pyHanko checks that the XMP is well-formed XML whenever the catalogue names it, changed or not: a document whose
+    own XMP is not (Ghostscript 10.00 writes such at PDF 2.0) then counted as modified after its seal by any later
+    update at all, the gateway's own use stamp on a sharing copy among them. Metadata written anew is checked as
+    pyHanko checks it."""
+
+    def apply(self, old: HistoricalResolver, new: HistoricalResolver) -> Iterator[ReferenceUpdate]:
+        before: generic.Reference | None
+        after: generic.Reference | None
+        try:
+            before = old.root.get_value_as_reference("/Metadata")
+            after = new.root.get_value_as_reference("/Metadata")
+        except (misc.IndirectObjectExpected, KeyError):
+            before = after = None  # none, or not a reference: pyHanko's rule judges it
+        if before is not None and before == after and _unchanged(old, new, after):
+            return
+        yield from super().apply(old, new)
 
 
-_DIFF_POLICY = _diff_policy()
-"""pyHanko's default analysis of what changed after a seal, with the form rule corrected (``_FormRule``)."""
+_LTA = ModificationLevel.LTA_UPDATES
+_DIFF_POLICY = StandardDiffPolicy(
+    global_rules=[
+        CatalogModificationRule(),  # type: ignore[no-untyped-call]  # pyHanko leaves its constructors untyped
+        DocInfoRule().as_qualified(_LTA),
+        XrefStreamRule().as_qualified(_LTA),
+        ObjectStreamRule().as_qualified(_LTA),
+        DSSCompareRule().as_qualified(_LTA),
+        _MetadataRule().as_qualified(_LTA),  # type: ignore[no-untyped-call]
+    ],
+    form_rule=_FormRule(
+        field_rules=[
+            SigFieldCreationRule(),  # type: ignore[no-untyped-call]
+            SigFieldModificationRule(),
+            GenericFieldModificationRule(),
+        ]
+    ),
+)
+"""pyHanko's default analysis of what changed after a seal (``DEFAULT_DIFF_POLICY``, the same rules at the same
+levels), with two rules corrected: ``_FormRule`` and ``_MetadataRule``."""
 
 
 def _signature(reader: PdfFileReader, field_name: str | None) -> EmbeddedPdfSignature:

@@ -765,6 +765,36 @@ def test_a_pdf_whose_xmp_is_not_well_formed_is_sealed_with_its_xmp_left_as_it_is
     assert findings(check(ca, sealed, make_tsa("unused")))[:4] == (P, None, (P, None), (P, None))
 
 
+def test_a_pdf_whose_xmp_is_not_well_formed_keeps_its_seal_through_later_updates(
+    ca: SealMakerCA, seal_png: bytes
+) -> None:
+    """pyHanko checked the XMP's syntax whenever the catalogue names it, changed or not: any update after the seal of
+    such a document (the gateway's use stamp on a sharing copy, a new title) failed the seal as DOCUMENT_MODIFIED.
+    XMP written anew after the seal is still judged: not well-formed, it fails the seal."""
+    produced = (Path(__file__).resolve().parents[1] / "vectors" / "pdf" / "ghostscript-10.00-pdf20.pdf").read_bytes()
+    key = SoftwareKey.generate()
+    sealer = PdfSealer(key, issue(ca, key), [ca.intermediate], seal_png=seal_png, timestamper=None)
+    sealed = asyncio.run(sealer.seal(produced, field_name="Seal1"))
+    stamped = asyncio.run(sealer.seal(sealed, field_name="Seal2", box=(72, 72, 185, 185)))
+    retitled = new_info_by_hand(sealed, b"<< /Title (x) >>")
+    writer = IncrementalPdfFileWriter(io.BytesIO(sealed))
+    writer._update_meta = lambda: None  # type: ignore[method-assign]  # pyHanko's writer cannot parse this XMP
+    metadata = writer.root.raw_get("/Metadata")
+    writer.objects[(metadata.generation, metadata.idnum)] = generic.StreamObject(
+        {generic.NameObject("/Type"): generic.NameObject("/Metadata")}, stream_data=b"<x:xmpmeta><Title>x</x:xmpmeta>"
+    )
+    rewritten = io.BytesIO()
+    writer.write(rewritten)
+
+    def integrity(pdf: bytes) -> Finding:
+        found = validate_sync(pdf, trust_roots=[ca.root], intermediates=[ca.intermediate], crls=[], field_name="Seal1")
+        return found.integrity
+
+    assert integrity(stamped) == PASSED
+    assert integrity(retitled) == PASSED
+    assert (integrity(rewritten.getvalue()).result, integrity(rewritten.getvalue()).reason) == (F, "DOCUMENT_MODIFIED")
+
+
 @pytest.mark.parametrize(
     ("info", "trailer_extra"),
     [
