@@ -515,7 +515,9 @@ def _read(pdf: bytes) -> PdfFileReader:
 
 
 _XREF_TABLE = re.compile(
-    rb"xref[ \t]*(?:\r\n|\n|\r)"  # the keyword; subsections (a header line, 20-byte entries); blank lines; trailer
+    # the keyword, then its end of line or (as qpdf, MuPDF, poppler and pdfium read it) the first subsection's header
+    # on its line; subsections (a header line, 20-byte entries); blank lines; trailer
+    rb"xref(?:[ \t]*(?:\r\n|\n|\r)|[ \t]+)"
     rb"((?:\d+ \d+[ \t]*(?:\r\n|\n|\r)(?:\d{10} \d{5} [nf](?:\r\n| \n| \r))*)+)[\x00\t\n\x0c\r ]*trailer"
 )
 _XREF_SUBSECTION = re.compile(rb"(\d+) (\d+)[ \t]*(?:\r\n|\n|\r)")

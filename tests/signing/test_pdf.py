@@ -736,6 +736,7 @@ def new_info_by_hand(
     offset_by: int = 0,
     trailer_extra: bytes = b"",
     first_subsection: bytes = b"",
+    keyword: bytes = b"xref\n",
 ) -> bytes:
     """``pdf`` with an update, written byte by byte, whose one object is a new document information dictionary: what
     pyHanko's own writer cannot write (objects its reader cannot read, tables ISO 32000 does not allow)."""
@@ -744,7 +745,7 @@ def new_info_by_hand(
     at = len(pdf)
     body = b"%d 0 obj\n%s\nendobj\n" % (size, info)
     prev = reader.xrefs.get_startxref_for_revision(reader.xrefs.total_revisions - 1)
-    table = b"xref\n" + first_subsection + b"%d 1\n" % size + entry % (at + offset_by)
+    table = keyword + first_subsection + b"%d 1\n" % size + entry % (at + offset_by)
     trailer = b"trailer\n<< /Size %d /Root %d 0 R /Info %d 0 R /Prev %d %s>>\n" % (
         size + 1,
         root.idnum,
@@ -930,6 +931,28 @@ def test_a_cross_reference_table_viewers_would_rebuild_is_damage(
     with pytest.raises(DamagedPdf, match="cross-reference"):
         validate_sync(
             new_info_by_hand(sealed, b"<< /Title (x) >>", entry=entry, offset_by=offset_by),
+            trust_roots=[ca.root],
+            intermediates=[ca.intermediate],
+            crls=[],
+        )
+
+
+def test_a_table_header_on_the_keywords_line_is_read_as_viewers_read_it(
+    ca: SealMakerCA, seal_png: bytes, plain_pdf: bytes
+) -> None:
+    """``xref 0 7`` on one line: qpdf, MuPDF, poppler and pdfium read the table so (none rebuilds the file, which a
+    later, unlisted definition of the page's content would show), and it was refused as damage. A keyword run into
+    its header is still damage."""
+    one_line = plain_pdf.replace(b"xref\n0 ", b"xref 0 ")
+    sealed = seal(ca, one_line, seal_png, timestamper=None)
+    updated = new_info_by_hand(sealed, b"<< /Title (x) >>", keyword=b"xref ")
+
+    assert revisions(one_line) == 1
+    found = validate_sync(updated, trust_roots=[ca.root], intermediates=[ca.intermediate], crls=[])
+    assert found.integrity == PASSED
+    with pytest.raises(DamagedPdf, match="cross-reference"):
+        validate_sync(
+            new_info_by_hand(sealed, b"<< /Title (x) >>", keyword=b"xref"),
             trust_roots=[ca.root],
             intermediates=[ca.intermediate],
             crls=[],
