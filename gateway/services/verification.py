@@ -520,7 +520,8 @@ class VerificationService:
         if caller.name != matter.department and not caller.has(Role.ADMIN):
             self._audit_case_listing(caller, use, "DENIED", "NOT_MATTER_DEPARTMENT")
             raise PermissionDeniedError(
-                f"事项 {matter.code}（{matter.name}）由{matter.department}办理，只有办理该事项的部门可以读取本件的核验回执",
+                f"事项 {matter.code}（{matter.name}）由{matter.department}办理，"
+                "只有办理该事项的部门可以读取本件的核验回执",
                 reason="NOT_MATTER_DEPARTMENT",
             )
         with self._db.unit_of_work() as uow:
