@@ -50,8 +50,8 @@ import io
 import logging
 import re
 import zlib
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 from asn1crypto import algos, cms
@@ -64,10 +64,25 @@ from pyhanko.pdf_utils import generic, misc
 from pyhanko.pdf_utils.images import PdfImage
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.metadata.xmp_xml import XmpXmlProcessingError
-from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.pdf_utils.reader import HistoricalResolver, PdfFileReader
 from pyhanko.pdf_utils.xref import XRefSectionType
 from pyhanko.sign import fields, signers
-from pyhanko.sign.diff_analysis import ModificationLevel
+from pyhanko.sign.diff_analysis import (
+    CatalogModificationRule,
+    DocInfoRule,
+    DSSCompareRule,
+    FormUpdate,
+    FormUpdatingRule,
+    GenericFieldModificationRule,
+    MetadataUpdateRule,
+    ModificationLevel,
+    ObjectStreamRule,
+    SigFieldCreationRule,
+    SigFieldModificationRule,
+    StandardDiffPolicy,
+    XrefStreamRule,
+)
+from pyhanko.sign.diff_analysis.rules_api import ReferenceUpdate, RelativeContext
 from pyhanko.sign.general import SigningError as _PyHankoSigningError
 from pyhanko.sign.timestamps import TimeStamper
 from pyhanko.sign.validation import async_validate_pdf_signature
@@ -500,7 +515,9 @@ def _read(pdf: bytes) -> PdfFileReader:
 
 
 _XREF_TABLE = re.compile(
-    rb"xref[ \t]*(?:\r\n|\n|\r)"  # the keyword; subsections (a header line, 20-byte entries); blank lines; trailer
+    # the keyword, then its end of line or (as qpdf, MuPDF, poppler and pdfium read it) the first subsection's header
+    # on its line; subsections (a header line, 20-byte entries); blank lines; trailer
+    rb"xref(?:[ \t]*(?:\r\n|\n|\r)|[ \t]+)"
     rb"((?:\d+ \d+[ \t]*(?:\r\n|\n|\r)(?:\d{10} \d{5} [nf](?:\r\n| \n| \r))*)+)[\x00\t\n\x0c\r ]*trailer"
 )
 _XREF_SUBSECTION = re.compile(rb"(\d+) (\d+)[ \t]*(?:\r\n|\n|\r)")
@@ -691,7 +708,10 @@ async def validate(
     )
     try:
         status: PdfSignatureStatus = await async_validate_pdf_signature(
-            embedded, signer_validation_context=signer_context, ts_validation_context=ts_context
+            embedded,
+            signer_validation_context=signer_context,
+            ts_validation_context=ts_context,
+            diff_policy=_DIFF_POLICY,
         )
     except _UNREADABLE as exc:
         raise DamagedPdf(f"the signature cannot be read: {_why(exc)}") from exc
@@ -768,6 +788,93 @@ def validate_sync(
             identity_check=identity_check,
         )
     )
+
+
+class _FormRule(FormUpdatingRule):
+    """pyHanko's form rule, except that a field's appearance stream that is the same object, unchanged, in the
+    sealed revision and a later one does not make the field count as changed.
+
+    pyHanko 0.38 takes an appearance stream for one rewritten in place unless it was last written in the signed
+    revision itself: the appearance of a field filled in before sealing (written in the original file, revision 0)
+    then counts as changed in every later update, and an issuer's filled-in form, once sealed, was reported
+    CHANGED_AFTER_SEAL after any update at all (a second signature, validation data, a title). Its value, its
+    dictionary and its appearance dictionary are judged as pyHanko judges them; a stream really rewritten, or one
+    that uses objects made after the seal, still counts."""
+
+    def apply(self, old: HistoricalResolver, new: HistoricalResolver) -> Iterator[tuple[ModificationLevel, FormUpdate]]:
+        for level, update in super().apply(old, new):
+            if (
+                isinstance(update.context_checked, RelativeContext)
+                and update.field_name is not None
+                and not update.valid_when_locked
+                and _unchanged(old, new, update.updated_ref)
+            ):
+                update = replace(update, valid_when_locked=True)
+            yield level, update
+
+
+def _unchanged(old: HistoricalResolver, new: HistoricalResolver, ref: generic.Reference) -> bool:
+    """Whether ``ref`` reads the same in both revisions, compared as written (so that no loose comparison of
+    pyHanko's objects can hide a change)."""
+    return _written(old(ref)) == _written(new(ref))
+
+
+def _written(obj: generic.PdfObject) -> bytes:
+    """``obj`` as PDF writes it; a stream's dictionary is written entry by entry, because pyHanko's writer of streams
+    sets and then deletes ``/Length`` in the dictionary it writes, which is here the reader's own."""
+    out = io.BytesIO()
+    if not isinstance(obj, generic.StreamObject):
+        obj.write_to_stream(out)
+        return out.getvalue()
+    for key, value in obj.items():
+        key.write_to_stream(out)
+        out.write(b" ")
+        value.write_to_stream(out)
+        out.write(b"\n")
+    return out.getvalue() + b"stream\n" + obj.encoded_data
+
+
+class _MetadataRule(MetadataUpdateRule):
+    """pyHanko's rule on XMP metadata, except that metadata left as it was needs no approval.
+
+    pyHanko checks that the XMP is well-formed XML whenever the catalogue names it, changed or not: a document whose
+    own XMP is not (Ghostscript 10.00 writes such at PDF 2.0) then counted as modified after its seal by any later
+    update at all, the gateway's own use stamp on a sharing copy among them. Metadata written anew is checked as
+    pyHanko checks it."""
+
+    def apply(self, old: HistoricalResolver, new: HistoricalResolver) -> Iterator[ReferenceUpdate]:
+        before: generic.Reference | None
+        after: generic.Reference | None
+        try:
+            before = old.root.get_value_as_reference("/Metadata")
+            after = new.root.get_value_as_reference("/Metadata")
+        except (misc.IndirectObjectExpected, KeyError):
+            before = after = None  # none, or not a reference: pyHanko's rule judges it
+        if before is not None and before == after and _unchanged(old, new, after):
+            return
+        yield from super().apply(old, new)
+
+
+_LTA = ModificationLevel.LTA_UPDATES
+_DIFF_POLICY = StandardDiffPolicy(
+    global_rules=[
+        CatalogModificationRule(),  # type: ignore[no-untyped-call]  # pyHanko leaves its constructors untyped
+        DocInfoRule().as_qualified(_LTA),
+        XrefStreamRule().as_qualified(_LTA),
+        ObjectStreamRule().as_qualified(_LTA),
+        DSSCompareRule().as_qualified(_LTA),
+        _MetadataRule().as_qualified(_LTA),  # type: ignore[no-untyped-call]
+    ],
+    form_rule=_FormRule(
+        field_rules=[
+            SigFieldCreationRule(),  # type: ignore[no-untyped-call]
+            SigFieldModificationRule(),
+            GenericFieldModificationRule(),
+        ]
+    ),
+)
+"""pyHanko's default analysis of what changed after a seal (``DEFAULT_DIFF_POLICY``, the same rules at the same
+levels), with two rules corrected: ``_FormRule`` and ``_MetadataRule``."""
 
 
 def _signature(reader: PdfFileReader, field_name: str | None) -> EmbeddedPdfSignature:

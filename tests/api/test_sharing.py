@@ -89,10 +89,14 @@ def authorization(running: RunningGateway, member: str) -> authorization_pb2_grp
     return authorization_pb2_grpc.AuthorizationServiceStub(running.channel(member))
 
 
-def business_license(running: RunningGateway, n: int = 1, *, batch: bool = False) -> tuple[str, str]:
-    """Issue a 营业执照 (with its document, unless ``batch``) to a new company; returns its identifier and the USCC."""
+def business_license(
+    running: RunningGateway, n: int = 1, *, batch: bool = False, document: bytes = b""
+) -> tuple[str, str]:
+    """Issue a 营业执照 (with its document, drawn or the issuer's own ``document``, unless ``batch``) to a new
+    company; returns its identifier and the USCC."""
     record = unique(samples.business_license(n))
     request = issue_request(record)
+    request.document = document
     if batch:
         (response,) = running.issuance(MARKET).BatchIssueLicenses(
             iter([issuance_pb2.BatchIssueLicensesRequest(licenses=[request])])
@@ -640,6 +644,29 @@ def test_the_document_copy_carries_the_use_and_keeps_the_issuer_seal(running: Ru
     )
     assert (covered.report.integrity.reason, covered.report.license.license_id) == ("CHANGED_AFTER_SEAL", license_id)
     assert "'drawn-later'" in covered.report.integrity.detail and "zzgw-use-" not in covered.report.integrity.detail
+
+
+@pytest.mark.parametrize(
+    "vector",
+    ["libreoffice-7.4-form.pdf", "ghostscript-10.00-pdf20.pdf", "qpdf-11.3-linearized.pdf", "chromium-156.pdf"],
+)
+def test_a_copy_of_an_issuers_own_pdf_verifies_as_intact(running: RunningGateway, vector: str) -> None:
+    """Issuers' own PDFs from other producers, stamped for use: the copy's use stamp kept the seal of a PDF whose
+    XMP is not well-formed from passing (DOCUMENT_MODIFIED), and that of a form filled in before issue from passing
+    unqualified (CHANGED_AFTER_SEAL)."""
+    own = (Path(__file__).resolve().parents[1] / "vectors" / "pdf" / vector).read_bytes()
+    license_id, _ = business_license(running, 6, document=own)
+    copy = sharing(running).GetLicenseDocument(
+        sharing_pb2.SharingServiceGetLicenseDocumentRequest(use=FPSL, license_id=license_id)
+    )
+    report = verification_pb2_grpc.VerificationServiceStub(running.channel(TAX)).VerifyDocument(
+        verification_pb2.VerifyDocumentRequest(use=FPSL, pdf=copy.pdf)
+    )
+    assert (report.report.verdict, report.report.integrity.reason, report.report.license.license_id) == (
+        verification_pb2.CHECK_RESULT_PASSED,
+        "",
+        license_id,
+    )
 
 
 def test_a_batch_issued_license_gets_its_document_on_first_request(running: RunningGateway) -> None:

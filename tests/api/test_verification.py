@@ -47,7 +47,7 @@ from tests.api.test_documents import verify as verify_pdf
 from tests.api.test_issuance import unique
 from tests.api.test_seals import license_pdf, register, seals
 from tests.conftest import ADMIN, MARKET, PORTAL, TAX, RunningGateway, backend_params, error_details, today
-from tests.signing.test_pdf import sign_invisibly, with_info
+from tests.signing.test_pdf import prefilled_form_pdf, sign_invisibly, with_info
 
 MATTER = "370100-QYKZ-001"
 USE = verification_pb2.UseContext(matter_code=MATTER, purpose="企业开办窗口核验营业执照")
@@ -411,6 +411,22 @@ def test_an_issuers_own_pdf_is_found_by_its_sealed_revision_after_later_updates(
     response = verifier(running).VerifyDocument(verification_pb2.VerifyDocumentRequest(use=USE, pdf=updated))
     assert (response.report.verdict, response.report.license.license_id) == (PASSED, issued.license.license_id)
     assert not response.registered_document
+
+
+def test_an_issuers_filled_in_form_stays_intact_after_later_updates(running: RunningGateway) -> None:
+    """An issuer's PDF with a form field filled in before issue, once issued, was CHANGED_AFTER_SEAL after any
+    later update (pyHanko took the field's untouched appearance for one redrawn): a clerk was told a genuine
+    document had been filled in after its seal."""
+    issued = running.issuance(MARKET).IssueLicense(new_request(27, document=prefilled_form_pdf()))
+    pdf = document_of(running, issued.license.license_id).pdf
+    stub = verifier(running)
+    for updated in (sign_invisibly(pdf, "Applicant"), with_info(pdf, Title="复印件")):
+        report = stub.VerifyDocument(verification_pb2.VerifyDocumentRequest(use=USE, pdf=updated)).report
+        assert (report.verdict, report.integrity.result, report.license.license_id) == (
+            PASSED,
+            PASSED,
+            issued.license.license_id,
+        )
 
 
 def test_a_document_names_the_license_of_its_latest_registered_revision(running: RunningGateway) -> None:

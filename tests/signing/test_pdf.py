@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pypdfium2 as pdfium
 import pytest
+from asn1crypto import crl as asn1_crl
 from asn1crypto import keys as asn1_keys
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
@@ -31,7 +32,9 @@ from pyhanko.sign import signers
 from pyhanko.sign.fields import SigFieldSpec, append_signature_field
 from pyhanko.sign.timestamps import TimeStamper
 from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
+from pyhanko.sign.validation.dss import DocumentSecurityStore
 from pyhanko_certvalidator.registry import SimpleCertificateStore
+from reportlab.pdfgen import canvas
 
 from signing.keys import ECDSA_P256_SHA256, RSA2048_SHA256, SoftwareKey
 from signing.pdf import (
@@ -383,6 +386,126 @@ def test_a_second_signature_drawn_on_the_page_is_listed_as_shown_after_sealing(
     assert shown(squeezed.getvalue()) == (P, ("Flat",))
 
 
+def prefilled_form_pdf() -> bytes:
+    """A page written by reportlab with a text field filled in before issue, as issuers' form-made PDFs have: the
+    field's value and appearance are in the original file, before any signature."""
+    out = io.BytesIO()
+    page = canvas.Canvas(out, pagesize=PAGE_SIZE, invariant=True)
+    page.drawString(72, 760, PAGE_TEXT.decode())
+    page.acroForm.textfield(name="holder", value="Zhang San", x=72, y=600, width=200, height=20)
+    page.showPage()
+    page.save()
+    return out.getvalue()
+
+
+def with_dss(pdf: bytes, ca: SealMakerCA) -> bytes:
+    """``pdf`` with validation data (a DSS of the intermediate and a CRL) added by an incremental update, as an
+    LTV tool adds it."""
+    writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
+    DocumentSecurityStore.supply_dss_in_writer(
+        writer,
+        None,
+        certs=[asn1_x509.Certificate.load(ca.intermediate.public_bytes(serialization.Encoding.DER))],
+        crls=[asn1_crl.CertificateList.load(ca.crl(LATER, LATER + dt.timedelta(days=7)))],
+    )
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+LATER_UPDATES: list[tuple[str, Callable[[bytes, SealMakerCA, PdfSealer], bytes], tuple[str, ...]]] = [
+    ("an invisible signature", lambda pdf, ca, sealer: sign_invisibly(pdf, "Applicant"), ()),
+    ("a new title", lambda pdf, ca, sealer: with_info(pdf, Title="改过的标题"), ()),
+    ("validation data", lambda pdf, ca, sealer: with_dss(pdf, ca), ()),
+    (
+        "a second seal away from the field",
+        lambda pdf, ca, sealer: asyncio.run(sealer.seal(pdf, field_name="Seal2", box=(72, 72, 185, 185))),
+        ("Seal2",),
+    ),
+]
+
+
+@pytest.mark.parametrize(("update", "listed"), [(c[1], c[2]) for c in LATER_UPDATES], ids=[c[0] for c in LATER_UPDATES])
+def test_a_field_filled_in_before_sealing_is_not_listed_after_a_later_update(
+    ca: SealMakerCA,
+    seal_png: bytes,
+    update: Callable[[bytes, SealMakerCA, PdfSealer], bytes],
+    listed: tuple[str, ...],
+) -> None:
+    """pyHanko took the untouched appearance of a field filled in before the seal for one rewritten after it, so
+    any later update of a sealed form (a signature, validation data, a title) was CHANGED_AFTER_SEAL."""
+    key = SoftwareKey.generate()
+    sealer = PdfSealer(key, issue(ca, key), [ca.intermediate], seal_png=seal_png, timestamper=None)
+    sealed = asyncio.run(sealer.seal(prefilled_form_pdf(), field_name="Seal1"))
+
+    found = validate_sync(
+        update(sealed, ca, sealer), trust_roots=[ca.root], intermediates=[ca.intermediate], crls=[], at=LATER
+    )
+
+    assert (found.field_name, found.integrity, found.shown_after_sealing) == ("Seal1", PASSED, listed)
+
+
+def refill(pdf: bytes, change: Callable[[IncrementalPdfFileWriter, generic.DictionaryObject], None]) -> bytes:
+    """``pdf`` with its ``holder`` field changed by ``change`` in an incremental update."""
+    writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
+    field = next(f.get_object() for f in writer.root["/AcroForm"]["/Fields"] if f.get_object()["/T"] == "holder")
+    change(writer, field)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def new_value(writer: IncrementalPdfFileWriter, field: generic.DictionaryObject, *, drawn: bool = True) -> None:
+    field[generic.NameObject("/V")] = generic.TextStringObject("Li Si")
+    if drawn:
+        box = generic.ArrayObject([generic.NumberObject(n) for n in (0, 0, 200, 20)])
+        drawing = generic.StreamObject({generic.NameObject("/BBox"): box}, stream_data=b"BT 2 5 Td (Li Si) Tj ET")
+        field[generic.NameObject("/AP")] = generic.DictionaryObject(
+            {generic.NameObject("/N"): writer.add_object(drawing)}
+        )
+    writer.update_container(field)
+
+
+def appearance_in_place(writer: IncrementalPdfFileWriter, field: generic.DictionaryObject, *, same: bool) -> None:
+    """The field's appearance stream written again under its own object number: with other text, or as it was."""
+    ref = field["/AP"].raw_get("/N")
+    if same:
+        writer.mark_update(ref)
+        return
+    old = ref.get_object()
+    drawing = generic.StreamObject({generic.NameObject("/BBox"): old["/BBox"]}, stream_data=b"BT 2 5 Td (Li Si) Tj ET")
+    for key in ("/Type", "/Subtype", "/Resources"):
+        if key in old:
+            drawing[generic.NameObject(key)] = old.raw_get(key)
+    writer.objects[(ref.generation, ref.idnum)] = drawing
+
+
+@pytest.mark.parametrize(
+    ("change", "listed"),
+    [
+        (new_value, ("holder",)),
+        (lambda writer, field: new_value(writer, field, drawn=False), ("holder",)),
+        (lambda writer, field: appearance_in_place(writer, field, same=False), ("holder",)),
+        (lambda writer, field: appearance_in_place(writer, field, same=True), ()),
+    ],
+    ids=["a new value and appearance", "a new value only", "its appearance redrawn in place", "its appearance copied"],
+)
+def test_a_field_filled_in_again_after_sealing_is_listed(
+    ca: SealMakerCA,
+    seal_png: bytes,
+    change: Callable[[IncrementalPdfFileWriter, generic.DictionaryObject], None],
+    listed: tuple[str, ...],
+) -> None:
+    """What the seal does not cover is still named, after a later update too: a field whose value or appearance
+    changed after the seal (an appearance stream copied as it was changes nothing)."""
+    sealed = seal(ca, prefilled_form_pdf(), seal_png, timestamper=None)
+    changed = refill(sealed, change)
+
+    for pdf in (changed, sign_invisibly(changed, "Applicant")):
+        found = validate_sync(pdf, trust_roots=[ca.root], intermediates=[ca.intermediate], crls=[], at=LATER)
+        assert (found.integrity, found.shown_after_sealing) == (PASSED, listed)
+
+
 def test_a_lookalike_ca_with_the_same_names_fails_issuer_identity(
     ca: SealMakerCA, seal_png: bytes, tsa: Tsa, plain_pdf: bytes
 ) -> None:
@@ -613,6 +736,7 @@ def new_info_by_hand(
     offset_by: int = 0,
     trailer_extra: bytes = b"",
     first_subsection: bytes = b"",
+    keyword: bytes = b"xref\n",
 ) -> bytes:
     """``pdf`` with an update, written byte by byte, whose one object is a new document information dictionary: what
     pyHanko's own writer cannot write (objects its reader cannot read, tables ISO 32000 does not allow)."""
@@ -621,7 +745,7 @@ def new_info_by_hand(
     at = len(pdf)
     body = b"%d 0 obj\n%s\nendobj\n" % (size, info)
     prev = reader.xrefs.get_startxref_for_revision(reader.xrefs.total_revisions - 1)
-    table = b"xref\n" + first_subsection + b"%d 1\n" % size + entry % (at + offset_by)
+    table = keyword + first_subsection + b"%d 1\n" % size + entry % (at + offset_by)
     trailer = b"trailer\n<< /Size %d /Root %d 0 R /Info %d 0 R /Prev %d %s>>\n" % (
         size + 1,
         root.idnum,
@@ -640,6 +764,36 @@ def test_a_pdf_whose_xmp_is_not_well_formed_is_sealed_with_its_xmp_left_as_it_is
     sealed = seal(ca, produced, seal_png, timestamper=None)
     assert sealed.startswith(produced)
     assert findings(check(ca, sealed, make_tsa("unused")))[:4] == (P, None, (P, None), (P, None))
+
+
+def test_a_pdf_whose_xmp_is_not_well_formed_keeps_its_seal_through_later_updates(
+    ca: SealMakerCA, seal_png: bytes
+) -> None:
+    """pyHanko checked the XMP's syntax whenever the catalogue names it, changed or not: any update after the seal of
+    such a document (the gateway's use stamp on a sharing copy, a new title) failed the seal as DOCUMENT_MODIFIED.
+    XMP written anew after the seal is still judged: not well-formed, it fails the seal."""
+    produced = (Path(__file__).resolve().parents[1] / "vectors" / "pdf" / "ghostscript-10.00-pdf20.pdf").read_bytes()
+    key = SoftwareKey.generate()
+    sealer = PdfSealer(key, issue(ca, key), [ca.intermediate], seal_png=seal_png, timestamper=None)
+    sealed = asyncio.run(sealer.seal(produced, field_name="Seal1"))
+    stamped = asyncio.run(sealer.seal(sealed, field_name="Seal2", box=(72, 72, 185, 185)))
+    retitled = new_info_by_hand(sealed, b"<< /Title (x) >>")
+    writer = IncrementalPdfFileWriter(io.BytesIO(sealed))
+    writer._update_meta = lambda: None  # type: ignore[method-assign]  # pyHanko's writer cannot parse this XMP
+    metadata = writer.root.raw_get("/Metadata")
+    writer.objects[(metadata.generation, metadata.idnum)] = generic.StreamObject(
+        {generic.NameObject("/Type"): generic.NameObject("/Metadata")}, stream_data=b"<x:xmpmeta><Title>x</x:xmpmeta>"
+    )
+    rewritten = io.BytesIO()
+    writer.write(rewritten)
+
+    def integrity(pdf: bytes) -> Finding:
+        found = validate_sync(pdf, trust_roots=[ca.root], intermediates=[ca.intermediate], crls=[], field_name="Seal1")
+        return found.integrity
+
+    assert integrity(stamped) == PASSED
+    assert integrity(retitled) == PASSED
+    assert (integrity(rewritten.getvalue()).result, integrity(rewritten.getvalue()).reason) == (F, "DOCUMENT_MODIFIED")
 
 
 @pytest.mark.parametrize(
@@ -777,6 +931,28 @@ def test_a_cross_reference_table_viewers_would_rebuild_is_damage(
     with pytest.raises(DamagedPdf, match="cross-reference"):
         validate_sync(
             new_info_by_hand(sealed, b"<< /Title (x) >>", entry=entry, offset_by=offset_by),
+            trust_roots=[ca.root],
+            intermediates=[ca.intermediate],
+            crls=[],
+        )
+
+
+def test_a_table_header_on_the_keywords_line_is_read_as_viewers_read_it(
+    ca: SealMakerCA, seal_png: bytes, plain_pdf: bytes
+) -> None:
+    """``xref 0 7`` on one line: qpdf, MuPDF, poppler and pdfium read the table so (none rebuilds the file, which a
+    later, unlisted definition of the page's content would show), and it was refused as damage. A keyword run into
+    its header is still damage."""
+    one_line = plain_pdf.replace(b"xref\n0 ", b"xref 0 ")
+    sealed = seal(ca, one_line, seal_png, timestamper=None)
+    updated = new_info_by_hand(sealed, b"<< /Title (x) >>", keyword=b"xref ")
+
+    assert revisions(one_line) == 1
+    found = validate_sync(updated, trust_roots=[ca.root], intermediates=[ca.intermediate], crls=[])
+    assert found.integrity == PASSED
+    with pytest.raises(DamagedPdf, match="cross-reference"):
+        validate_sync(
+            new_info_by_hand(sealed, b"<< /Title (x) >>", keyword=b"xref"),
             trust_roots=[ca.root],
             intermediates=[ca.intermediate],
             crls=[],
