@@ -668,20 +668,21 @@ def build_server(
             gateway.issuance,
             gateway.catalog,
             gateway.member_name,
+            max_message_bytes=limit,
             documents=gateway.documents,
             max_watchers=settings.max_watchers,
         ),
         server,
     )
     seal_pb2_grpc.add_SealServiceServicer_to_server(
-        SealServicer(gateway.seals, gateway.clock, gateway.member_name), server
+        SealServicer(gateway.seals, gateway.clock, gateway.member_name, max_message_bytes=limit), server
     )
     audit_pb2_grpc.add_AuditServiceServicer_to_server(AuditServicer(gateway.audit, gateway.member_name), server)
     verification_pb2_grpc.add_VerificationServiceServicer_to_server(
         VerificationServicer(gateway.verification, gateway.catalog, gateway.member_name), server
     )
     sharing_pb2_grpc.add_SharingServiceServicer_to_server(
-        SharingServicer(gateway.sharing, gateway.catalog, gateway.member_name), server
+        SharingServicer(gateway.sharing, gateway.catalog, gateway.member_name, max_message_bytes=limit), server
     )
     authorization_pb2_grpc.add_AuthorizationServiceServicer_to_server(
         AuthorizationServicer(gateway.authorization, gateway.catalog, gateway.member_name), server
