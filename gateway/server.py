@@ -181,6 +181,7 @@ class Gateway:
                 timestamper=timestamper,
                 feed=feed,
                 sm2=_sm2_seal_maker(settings, keys),
+                max_message_bytes=settings.max_message_bytes,
             )
             if ca
             else None
@@ -341,7 +342,14 @@ def initialise(
         if before is not None and before < STATUS_MEMOS_REVISION:
             statuses_vouched = _vouch_statuses(gateway.db, SealMemos(secret), progress=progress)
         if ca.can_issue:
-            seals = SealService(gateway.db, ca, gateway.keys, gateway.clock, ids=random_serial)
+            seals = SealService(
+                gateway.db,
+                ca,
+                gateway.keys,
+                gateway.clock,
+                ids=random_serial,
+                max_message_bytes=settings.max_message_bytes,
+            )
             seals.ensure_default([m for m in members if m.has(Role.ISSUER)])
             _ensure_receipt_key(settings, ca, gateway.keys, gateway.clock, members)
             _ensure_sm2_seal_maker(settings, gateway.keys, gateway.clock, members)
