@@ -184,6 +184,7 @@ class Gateway:
                 timestamper=timestamper,
                 feed=feed,
                 sm2=_sm2_seal_maker(settings, keys),
+                max_message_bytes=settings.max_message_bytes,
             )
             if ca
             else None
@@ -361,7 +362,14 @@ def initialise(
         if before is not None and before < STATUS_MEMOS_REVISION:
             statuses_vouched = _vouch_statuses(gateway.db, SealMemos(secret), progress=progress)
         if ca.can_issue:
-            seals = SealService(gateway.db, ca, gateway.keys, gateway.clock, ids=random_serial)
+            seals = SealService(
+                gateway.db,
+                ca,
+                gateway.keys,
+                gateway.clock,
+                ids=random_serial,
+                max_message_bytes=settings.max_message_bytes,
+            )
             seals.ensure_default([m for m in members if m.has(Role.ISSUER)])
             _ensure_receipt_key(settings, ca, gateway.keys, gateway.clock, members)
             _ensure_sm2_seal_maker(settings, gateway.keys, gateway.clock, members)
@@ -693,20 +701,21 @@ def build_server(
             gateway.issuance,
             gateway.catalog,
             gateway.member_name,
+            max_message_bytes=limit,
             documents=gateway.documents,
             max_watchers=settings.max_watchers,
         ),
         server,
     )
     seal_pb2_grpc.add_SealServiceServicer_to_server(
-        SealServicer(gateway.seals, gateway.clock, gateway.member_name), server
+        SealServicer(gateway.seals, gateway.clock, gateway.member_name, max_message_bytes=limit), server
     )
     audit_pb2_grpc.add_AuditServiceServicer_to_server(AuditServicer(gateway.audit, gateway.member_name), server)
     verification_pb2_grpc.add_VerificationServiceServicer_to_server(
         VerificationServicer(gateway.verification, gateway.catalog, gateway.member_name), server
     )
     sharing_pb2_grpc.add_SharingServiceServicer_to_server(
-        SharingServicer(gateway.sharing, gateway.catalog, gateway.member_name), server
+        SharingServicer(gateway.sharing, gateway.catalog, gateway.member_name, max_message_bytes=limit), server
     )
     authorization_pb2_grpc.add_AuthorizationServiceServicer_to_server(
         AuthorizationServicer(gateway.authorization, gateway.catalog, gateway.member_name), server

@@ -7,8 +7,11 @@ request id: the details go to the server log, never to the caller.
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 import grpc
 from google.protobuf import any_pb2
+from google.protobuf.message import Message
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
@@ -27,6 +30,7 @@ from gateway.domain.errors import (
 from protos.zzgw.v1 import common_pb2
 
 ERROR_DOMAIN = "zzgw.v1"
+Reply = TypeVar("Reply", bound=Message)
 
 _CODES: tuple[tuple[type[ZzgwError], grpc.StatusCode], ...] = (
     (InvalidRequestError, grpc.StatusCode.INVALID_ARGUMENT),
@@ -89,6 +93,20 @@ def internal_status(request_id: str) -> grpc.Status:
         code=code_pb2.INTERNAL, message=f"internal error (request id {request_id})", details=[_pack(info)]
     )
     return rpc_status.to_status(proto)
+
+
+def within_limit(reply: Reply, limit: int) -> Reply:
+    """``reply``, unless it is bigger than the gateway's message limit: then ResourceExhaustedError
+    REPLY_TOO_LARGE. gRPC would fail to send it only after the handler returned, with a status of its own and the
+    call in the access log as OK (a document stored under a larger limit, then lowered)."""
+    size = reply.ByteSize()
+    if size > limit:
+        raise ResourceExhaustedError(
+            f"the reply would have {size} bytes, more than the gateway's message limit of {limit} "
+            "(ZZGW_MAX_MESSAGE_BYTES)",
+            reason="REPLY_TOO_LARGE",
+        )
+    return reply
 
 
 def item_error(error: ZzgwError) -> common_pb2.ItemError:

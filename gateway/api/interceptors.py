@@ -4,7 +4,9 @@ One ``intercept`` wraps each of the four call shapes the same way: find the memb
 client certificate in production), check its roles against ``roles.ALLOWED_ROLES``, run the handler with the member
 in ``current_member``, map a ``ZzgwError`` to its status with details, turn anything else into INTERNAL with a
 request id, and write one access-log line: method, peer, member code, status code, duration and request id — no
-request content, so no personal data.
+request content, so no personal data. A request message that does not decode (a string field in GBK from a legacy
+client, truncated bytes) reaches the handler as a marker, and is refused there, after the caller's credentials, as
+INVALID_ARGUMENT / MALFORMED_REQUEST: left to gRPC it was INTERNAL, an error traceback and no access-log line.
 """
 
 from __future__ import annotations
@@ -70,6 +72,60 @@ class _Aborted(Exception):
     """The handler aborted the call itself (context.abort); its status is already set."""
 
 
+class _Undecodable:
+    """What a request message that does not decode becomes: the error its handler raises in its place."""
+
+    __slots__ = ("error",)
+
+    def __init__(self, error: InvalidRequestError):
+        self.error = error
+
+
+def _tolerant(deserializer: Callable[[bytes], Any] | None, method: str) -> Callable[[bytes], Any] | None:
+    """``deserializer``, answering ``_Undecodable`` for bytes that are not its message rather than raising (gRPC
+    would answer INTERNAL before any handler runs). One more call per message: ``VerifyLicense`` runs thousands a
+    second through it."""
+    if deserializer is None:
+        return None
+    message = getattr(getattr(deserializer, "__self__", None), "DESCRIPTOR", None)
+    name = message.full_name if message is not None else f"request of {method.rsplit('/', 1)[-1]}"
+
+    def deserialize(data: bytes) -> Any:
+        try:
+            return deserializer(data)
+        except Exception as exc:  # protobuf's DecodeError: what else parsing bytes raises is no different to us
+            return _Undecodable(_malformed(name, exc))
+
+    return deserialize
+
+
+def _malformed(name: str, exc: Exception) -> InvalidRequestError:
+    why = str(exc).rsplit(": ", 1)[-1]  # upb: "Error parsing message with type '…': String field had bad UTF-8"
+    hint = " (string fields are UTF-8: convert text in another encoding, such as GBK)" if "UTF-8" in why else ""
+    return InvalidRequestError(
+        [
+            FieldViolation(
+                field="",
+                reason="MALFORMED_REQUEST",
+                description=f"the request's bytes are not a valid {name}: {why}{hint}",
+            )
+        ]
+    )
+
+
+def _decoded(requests: Iterator[Any]) -> Iterator[Any]:
+    """A request stream whose undecodable message ends the call with its error."""
+    for request in requests:
+        if type(request) is _Undecodable:
+            raise request.error
+        yield request
+
+
+def _streamed(behaviour: Callable[[Any, grpc.ServicerContext], Any]) -> Callable[[Any, grpc.ServicerContext], Any]:
+    """``behaviour`` of a client-streaming method, reading its requests through ``_decoded``."""
+    return lambda requests, context: behaviour(_decoded(requests), context)
+
+
 class GatewayInterceptor(grpc.ServerInterceptor):
     def __init__(self, authenticator: Authenticator, *, mode: str, in_flight: InFlight | None = None):
         if mode not in ("dev", "production"):
@@ -99,24 +155,21 @@ class GatewayInterceptor(grpc.ServerInterceptor):
         return guarded
 
     def _guard(self, method: str, handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
+        deserializer = _tolerant(handler.request_deserializer, method)
         if handler.unary_unary:
             return grpc.unary_unary_rpc_method_handler(
-                self._unary(method, handler.unary_unary, self._in_flight),
-                handler.request_deserializer,
-                handler.response_serializer,
+                self._unary(method, handler.unary_unary, self._in_flight), deserializer, handler.response_serializer
             )
         if handler.unary_stream:
             return grpc.unary_stream_rpc_method_handler(
-                self._streaming(method, handler.unary_stream),
-                handler.request_deserializer,
-                handler.response_serializer,
+                self._streaming(method, handler.unary_stream), deserializer, handler.response_serializer
             )
         if handler.stream_unary:
             return grpc.stream_unary_rpc_method_handler(
-                self._unary(method, handler.stream_unary), handler.request_deserializer, handler.response_serializer
+                self._unary(method, _streamed(handler.stream_unary)), deserializer, handler.response_serializer
             )
         return grpc.stream_stream_rpc_method_handler(
-            self._streaming(method, handler.stream_stream), handler.request_deserializer, handler.response_serializer
+            self._streaming(method, _streamed(handler.stream_stream)), deserializer, handler.response_serializer
         )
 
     def _unary(
@@ -132,6 +185,8 @@ class GatewayInterceptor(grpc.ServerInterceptor):
                 in_flight.add(call)
             try:
                 token = current_member.set(self._authorise(method, context, call))
+                if type(request) is _Undecodable:
+                    raise request.error
                 return behaviour(request, context)
             except BaseException as exc:
                 call.fail(exc)
@@ -152,6 +207,8 @@ class GatewayInterceptor(grpc.ServerInterceptor):
             token = None
             try:
                 token = current_member.set(self._authorise(method, context, call))
+                if type(request) is _Undecodable:
+                    raise request.error
                 yield from behaviour(request, context)
             except GeneratorExit:
                 call.code = grpc.StatusCode.CANCELLED

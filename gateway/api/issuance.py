@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 import grpc
 
 from gateway.api import convert
-from gateway.api.errors import item_error
+from gateway.api.errors import item_error, within_limit
 from gateway.api.interceptors import caller
 from gateway.domain.catalog import Catalog
 from gateway.domain.errors import ConflictError, FieldViolation, InvalidRequestError, ResourceExhaustedError
@@ -32,10 +32,12 @@ class IssuanceServicer(issuance_pb2_grpc.IssuanceServiceServicer):
         catalog: Catalog,
         issuer_name: Callable[[str], str],
         *,
+        max_message_bytes: int,
         documents: DocumentService | None = None,
         max_watchers: int = 8,
         poll_seconds: float = 0.5,
     ):
+        self._max_message_bytes = max_message_bytes
         self._documents = documents
         self._service = service
         self._catalog = catalog
@@ -156,7 +158,7 @@ class IssuanceServicer(issuance_pb2_grpc.IssuanceServiceServicer):
         if self._documents is None:
             raise ConflictError("no seal-maker CA: run `zzgw init`", reason="NO_SEAL_CA")
         document = self._documents.get(member, license)
-        return issuance_pb2.GetLicenseDocumentResponse(
+        reply = issuance_pb2.GetLicenseDocumentResponse(
             license_id=document.license_id,
             pdf=document.pdf,
             sha256=document.sha256,
@@ -164,6 +166,7 @@ class IssuanceServicer(issuance_pb2_grpc.IssuanceServiceServicer):
             seal_id=document.seal_id,
             created_at=convert.timestamp(document.created_at),
         )
+        return within_limit(reply, self._max_message_bytes)
 
     def WatchLicenseChanges(
         self, request: issuance_pb2.WatchLicenseChangesRequest, context: grpc.ServicerContext

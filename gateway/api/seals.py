@@ -7,6 +7,7 @@ from collections.abc import Callable
 import grpc
 
 from gateway.api.convert import timestamp
+from gateway.api.errors import within_limit
 from gateway.api.interceptors import caller
 from gateway.domain.errors import UpstreamUnavailableError
 from gateway.domain.model import Clock
@@ -18,7 +19,10 @@ _STATUS = {s: getattr(seal_pb2, f"SEAL_STATUS_{s.value}") for s in SealStatus}
 
 
 class SealServicer(seal_pb2_grpc.SealServiceServicer):
-    def __init__(self, service: SealService | None, clock: Clock, issuer_name: Callable[[str], str]):
+    def __init__(
+        self, service: SealService | None, clock: Clock, issuer_name: Callable[[str], str], *, max_message_bytes: int
+    ):
+        self._max_message_bytes = max_message_bytes
         self._service = service
         self._clock = clock
         self._issuer_name = issuer_name
@@ -62,7 +66,7 @@ class SealServicer(seal_pb2_grpc.SealServiceServicer):
         sealed = self._seals().seal_document(
             caller(), request.seal_id, request.pdf, reason=request.reason, page=request.page
         )
-        return seal_pb2.SealDocumentResponse(sealed_pdf=sealed)
+        return within_limit(seal_pb2.SealDocumentResponse(sealed_pdf=sealed), self._max_message_bytes)
 
     def StampDocument(
         self, request: seal_pb2.StampDocumentRequest, context: grpc.ServicerContext

@@ -5,6 +5,7 @@ from __future__ import annotations
 import grpc
 
 from gateway.api.convert import NameOf, timestamp
+from gateway.api.errors import within_limit
 from gateway.api.interceptors import caller, operator
 from gateway.domain.catalog import Catalog
 from gateway.domain.errors import UpstreamUnavailableError
@@ -25,7 +26,10 @@ _BASIS = {
 
 
 class SharingServicer(sharing_pb2_grpc.SharingServiceServicer):
-    def __init__(self, service: SharingService | None, catalog: Catalog, member_name: NameOf):
+    def __init__(
+        self, service: SharingService | None, catalog: Catalog, member_name: NameOf, *, max_message_bytes: int
+    ):
+        self._max_message_bytes = max_message_bytes
         self._service = service
         self._catalog = catalog
         self._member_name = member_name
@@ -100,7 +104,7 @@ class SharingServicer(sharing_pb2_grpc.SharingServiceServicer):
         copy = service.license_document(
             caller(), self._use(request.use, context), request.license_id, consent_code=request.consent_code
         )
-        return sharing_pb2.SharingServiceGetLicenseDocumentResponse(
+        reply = sharing_pb2.SharingServiceGetLicenseDocumentResponse(
             pdf=copy.pdf,
             sha256=copy.sha256,
             original_sha256=copy.original_sha256,
@@ -109,6 +113,7 @@ class SharingServicer(sharing_pb2_grpc.SharingServiceServicer):
             consent_id=copy.consent_id,
             used_at=timestamp(copy.used_at),
         )
+        return within_limit(reply, self._max_message_bytes)
 
     def PrefillForm(
         self, request: sharing_pb2.PrefillFormRequest, context: grpc.ServicerContext

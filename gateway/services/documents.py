@@ -68,6 +68,7 @@ class DocumentService:
         """Seal ``supplied``, or draw and seal ``content``, with the issuer's current seal; nothing is stored."""
         seal = self._seals.current(issuer.code, for_pdf=True)
         if supplied:
+            self._seals.check_size(supplied, field="document")
             _check_revisions(supplied)
             pdf = self._seals.apply(seal, supplied, reason=ISSUE_REASON, field="document")
             source = DocumentSource.SUPPLIED

@@ -61,7 +61,27 @@ SEAL_TIMEOUT_SECONDS = 60.0
 DEFAULT_SEAL_NAME = "电子证照专用章"
 SEAL_SIZE_MM = (40, 40)
 MAX_STAMPED_BYTES = 20 * 1024 * 1024
+DOCUMENT_HEADROOM_BYTES = 1024 * 1024
+"""Room left in a gRPC message for what the gateway adds to a PDF it is sent to seal (an issuer's own license
+document, ``SealDocument``): such a PDF may have ``max_message_bytes`` less this (``max_document_bytes``), so that
+the sealed document, a sharing copy of it and a ``VerifyDocument`` of either still fit in one message. Without it,
+a document of 4,134,976 bytes was issued whose sealed form (4,197,983) could never be fetched.
+
+Measured with ECDSA and RSA seals and the gateway's TSA: the seal adds 62–64 KB, mostly its signature with the
+certificate chain and timestamp token (a fixed 16 KiB reserved, written as 32 KiB of hex, whatever the chain) and
+the seal picture. A sharing copy's use stamp adds its own signature and the watermark, an image that grows with the
+page and the purpose: with a purpose of 200 characters (the most allowed) 312–357 KB on A4, 341–392 KB on A3,
+390–444 KB on A0 and 430–495 KB on a page of 200 × 200 inches (PDF's largest); 111 KB on A4 for a short one. The worst
+case, 558 KB in all, is about half of this room; the rest is margin for what those samples lack (a longer caller
+name, a form's list of fields, which each update writes anew). No room covers a page dictionary of megabytes,
+written again by every update: a reply that outgrows the limit is refused (``RESOURCE_EXHAUSTED`` /
+``REPLY_TOO_LARGE``, ``gateway.api.errors.within_limit``) rather than failing inside gRPC."""
 T = TypeVar("T")
+
+
+def max_document_bytes(max_message_bytes: int) -> int:
+    """The most bytes a PDF sent to be sealed may have under a gateway message limit of ``max_message_bytes``."""
+    return max(0, max_message_bytes - DOCUMENT_HEADROOM_BYTES)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -111,7 +131,11 @@ class SealService:
         timestamper: TimeStamper | None = None,
         feed: ChangeFeed | None = None,
         sm2: Sm2SealMaker | None = None,
+        max_message_bytes: int,
     ):
+        self._max_message_bytes = max_message_bytes
+        self.max_document_bytes = max_document_bytes(max_message_bytes)
+        """The most bytes a PDF sent to be sealed may have (``DOCUMENT_HEADROOM_BYTES``)."""
         self._sm2 = sm2
         self._feed = feed
         self._db = db
@@ -339,7 +363,26 @@ class SealService:
 
     def seal_document(self, caller: Member, seal_id: str, pdf: bytes, *, reason: str = "", page: int = 0) -> bytes:
         """Seal a PDF (PAdES B-T, visible stamp) with one of the caller's active seals."""
-        return self.apply(self.owned(caller, seal_id), pdf, reason=reason, page=page)
+        seal = self.owned(caller, seal_id)
+        self.check_size(pdf, field="pdf")
+        return self.apply(seal, pdf, reason=reason, page=page)
+
+    def check_size(self, pdf: bytes, *, field: str) -> None:
+        """InvalidRequestError DOCUMENT_TOO_LARGE, naming the request ``field``, when ``pdf`` sealed would leave no
+        room under the message limit for the seal and a sharing copy's use stamp (``DOCUMENT_HEADROOM_BYTES``)."""
+        if len(pdf) <= self.max_document_bytes:
+            return
+        raise InvalidRequestError(
+            [
+                FieldViolation(
+                    field=field,
+                    reason="DOCUMENT_TOO_LARGE",
+                    description=f"the PDF has {len(pdf)} bytes; a PDF to seal may have at most "
+                    f"{self.max_document_bytes}: the gateway's message limit ({self._max_message_bytes} bytes) less "
+                    f"{DOCUMENT_HEADROOM_BYTES} kept for the seal and the use stamp of a sharing copy",
+                )
+            ]
+        )
 
     def apply(
         self,

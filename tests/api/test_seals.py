@@ -254,10 +254,12 @@ def test_records_are_sealed_with_the_current_seal_and_not_without_one(tmp_path: 
 
 
 def test_seal_document_refuses_encrypted_and_oversize_pdfs(tmp_path: Path) -> None:
+    from gateway.services.seals import DOCUMENT_HEADROOM_BYTES
     from tests.conftest import start_gateway
     from tests.signing.test_pdf import encrypted_pdf, one_page_pdf
 
-    gw = start_gateway(tmp_path / "var", f"sqlite:///{tmp_path / 'own.db'}", max_message_bytes=256 * 1024)
+    limit = DOCUMENT_HEADROOM_BYTES + 256 * 1024  # room for the seal and a sharing copy, and 256 KiB of PDF
+    gw = start_gateway(tmp_path / "var", f"sqlite:///{tmp_path / 'own.db'}", max_message_bytes=limit)
     try:
         seal = register(gw)
         stub = seals(gw, MARKET)
@@ -265,8 +267,12 @@ def test_seal_document_refuses_encrypted_and_oversize_pdfs(tmp_path: Path) -> No
             stub.SealDocument(seal_pb2.SealDocumentRequest(seal_id=seal.seal_id, pdf=encrypted_pdf()))
         assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
         assert error_details(caught.value)[1] == [("pdf", "ENCRYPTED_PDF")]
-        with pytest.raises(grpc.RpcError) as caught:  # beyond the gateway's message limit: refused before sealing
+        with pytest.raises(grpc.RpcError) as caught:  # within the message limit, but sealed it could not be shared
             stub.SealDocument(seal_pb2.SealDocumentRequest(seal_id=seal.seal_id, pdf=one_page_pdf(300 * 1024)))
+        assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert error_details(caught.value)[1] == [("pdf", "DOCUMENT_TOO_LARGE")]
+        with pytest.raises(grpc.RpcError) as caught:  # beyond the gateway's message limit: refused before sealing
+            stub.SealDocument(seal_pb2.SealDocumentRequest(seal_id=seal.seal_id, pdf=one_page_pdf(limit)))
         assert caught.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
     finally:
         gw.server.stop(0)

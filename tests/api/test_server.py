@@ -8,6 +8,7 @@ import json
 import logging
 import os
 import pkgutil
+import random
 import subprocess
 import sys
 import threading
@@ -20,6 +21,7 @@ from typing import Any
 import grpc
 import pytest
 from google.protobuf import descriptor_pb2
+from google.protobuf.message import DecodeError
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from grpc_status import rpc_status
@@ -257,6 +259,99 @@ def test_a_nul_that_no_field_check_caught_is_bad_input_not_an_internal_error(run
         assert caught.value.code() in (grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.NOT_FOUND)
         if running.gateway.db.dialect == "postgresql":
             assert error_details(caught.value)[0].reason == "BAD_CHARACTERS"
+
+
+# --- requests that do not decode -----------------------------------------------------------------------------------
+
+
+def _field(number: int, payload: bytes) -> bytes:
+    """A length-delimited protobuf field (strings, bytes, messages) encoded by hand, so it can hold what no
+    generated client would send."""
+    assert len(payload) < 128  # one byte of length
+    return bytes([number << 3 | 2, len(payload)]) + payload
+
+
+VERIFY_LICENSE = "/zzgw.v1.VerificationService/VerifyLicense"
+FPSL_USE = _field(1, _field(1, b"370100-FPSL-001") + _field(2, "新办纳税人首次申领发票".encode()))
+UNDECODABLE = [
+    ("invalid_utf8", _field(1, _field(1, b"370100-FPSL-001") + _field(2, b"\xff\xfe")), "bad UTF-8"),
+    ("gbk_purpose", _field(1, _field(1, b"370100-FPSL-001") + _field(2, "申领发票".encode("gbk"))), "bad UTF-8"),
+    ("truncated", (FPSL_USE + _field(2, b"11370100993701011T"))[:-5], "corrupt"),
+    ("random_bytes", random.Random(3).randbytes(64), "corrupt"),
+]
+
+
+def raw(running: RunningGateway, member: str | None, method: str) -> grpc.UnaryUnaryMultiCallable:
+    """``method`` called with request bytes as given."""
+    return running.channel(member).unary_unary(method, request_serializer=bytes, response_deserializer=bytes)
+
+
+@pytest.mark.parametrize(("case", "data", "why"), UNDECODABLE, ids=[c[0] for c in UNDECODABLE])
+def test_a_request_that_does_not_decode_is_invalid_argument(
+    running: RunningGateway, caplog: pytest.LogCaptureFixture, case: str, data: bytes, why: str
+) -> None:  # fmt: skip
+    """A GBK-encoded purpose from a legacy client, truncated or random bytes were INTERNAL (gRPC's "Exception
+    deserializing request!"), with an error traceback in the log and no access-log line."""
+    with pytest.raises(DecodeError):  # what protobuf itself makes of these bytes
+        verification_pb2.VerifyLicenseRequest.FromString(data)
+    caplog.set_level(logging.INFO)
+    with pytest.raises(grpc.RpcError) as caught:
+        raw(running, TAX, VERIFY_LICENSE)(data, timeout=10)
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    info, violations = error_details(caught.value)
+    assert info.reason == "MALFORMED_REQUEST" and violations == [("", "MALFORMED_REQUEST")]
+    details = caught.value.details() or ""
+    assert "not a valid zzgw.v1.VerifyLicenseRequest" in details and why in details
+    line = wait_for(caplog, lambda r: r.name == "zzgw.access" and VERIFY_LICENSE in r.getMessage())
+    assert (json.loads(line.getMessage())["member"], json.loads(line.getMessage())["code"]) == (TAX, "INVALID_ARGUMENT")
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+def test_a_request_that_decodes_is_answered_and_credentials_come_first(running: RunningGateway) -> None:
+    issued = running.issuance(MARKET).IssueLicense(issue_request(unique_food_permit(6))).license
+    answer = raw(running, TAX, VERIFY_LICENSE)(FPSL_USE + _field(2, issued.license_id.encode()), timeout=10)
+    report = verification_pb2.VerifyLicenseResponse.FromString(answer).report
+    assert report.license.license_id == issued.license_id and report.verdict == verification_pb2.CHECK_RESULT_PASSED
+    for member, code in ((None, grpc.StatusCode.UNAUTHENTICATED), (MARKET, grpc.StatusCode.INVALID_ARGUMENT)):
+        with pytest.raises(grpc.RpcError) as caught:  # an unknown caller's garbage is no business of the gateway
+            raw(running, member, VERIFY_LICENSE)(UNDECODABLE[0][1], timeout=10)
+        assert caught.value.code() == code
+    with pytest.raises(grpc.RpcError) as caught:
+        raw(running, TAX, "/zzgw.v1.IssuanceService/IssueLicense")(UNDECODABLE[0][1], timeout=10)
+    assert caught.value.code() == grpc.StatusCode.PERMISSION_DENIED  # the role check too
+
+
+def test_a_message_that_does_not_decode_ends_a_batch_stream(
+    running: RunningGateway, caplog: pytest.LogCaptureFixture
+) -> None:  # fmt: skip
+    """The batch's earlier messages keep their answers and their licenses; the bad one ends the call."""
+    caplog.set_level(logging.INFO)
+    method = "/zzgw.v1.IssuanceService/BatchIssueLicenses"
+    call = running.channel(MARKET).stream_stream(
+        method, request_serializer=bytes, response_deserializer=issuance_pb2.BatchIssueLicensesResponse.FromString
+    )
+    good = issuance_pb2.BatchIssueLicensesRequest(licenses=[issue_request(unique_food_permit(7))])
+    answered = threading.Event()
+
+    def requests() -> Iterator[bytes]:
+        yield good.SerializeToString()
+        answered.wait(10)
+        yield _field(1, _field(1, b"batch-\xff\xfe"))  # an item whose request_id is not UTF-8
+
+    responses = call(requests(), timeout=20)
+    (first,) = next(responses).results
+    answered.set()
+    assert not first.HasField("error") and first.license.license_id
+    with pytest.raises(grpc.RpcError) as caught:
+        next(responses)
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert error_details(caught.value)[0].reason == "MALFORMED_REQUEST"
+    assert "not a valid zzgw.v1.BatchIssueLicensesRequest" in (caught.value.details() or "")
+    found = running.issuance(MARKET).GetLicense(issuance_pb2.GetLicenseRequest(license_id=first.license.license_id))
+    assert found.license.license_id == first.license.license_id
+    line = wait_for(caplog, lambda r: r.name == "zzgw.access" and method in r.getMessage())
+    assert json.loads(line.getMessage())["code"] == "INVALID_ARGUMENT"
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
 
 
 # --- the access log -----------------------------------------------------------------------------------------------

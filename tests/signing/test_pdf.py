@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import io
+import random
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -666,6 +667,27 @@ def with_info(pdf: bytes, **entries: str) -> bytes:
     for name, value in entries.items():
         info.get_object()[generic.NameObject(f"/{name}")] = generic.TextStringObject(value)
     writer.mark_update(info)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def padded(pdf: bytes, size: int) -> bytes:
+    """``pdf`` grown to exactly ``size`` bytes by an incremental update adding a stream of random bytes to its
+    catalog: incompressible, so it weighs as much in a gRPC message as on disk, and quick to make."""
+    grow = size - len(pdf) - 1024
+    for _ in range(3):  # the update's own bytes vary a little with the stream's length (its digits)
+        grown = _with_stream(pdf, random.Random(size).randbytes(grow))
+        if len(grown) == size:
+            return grown
+        grow += size - len(grown)
+    raise AssertionError(f"cannot pad {len(pdf)} bytes to {size}")
+
+
+def _with_stream(pdf: bytes, data: bytes) -> bytes:
+    writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
+    writer.root[generic.NameObject("/ZzgwPadding")] = writer.add_object(generic.StreamObject(stream_data=data))
+    writer.update_root()
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()
