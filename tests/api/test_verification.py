@@ -351,17 +351,22 @@ def test_a_signature_drawn_over_a_genuine_document_is_not_vouched_for(running: R
     assert (invisible.report.verdict, invisible.report.license.license_id) == (PASSED, license_id)
 
 
+def printout(subject: str, text: str) -> bytes:
+    """A one-page PDF of ``text``, naming ``subject`` (a license id) in its metadata, as anyone could make one."""
+    out = io.BytesIO()
+    drawn = canvas.Canvas(out)
+    drawn.setSubject(subject)
+    drawn.drawString(80, 760, text)
+    drawn.showPage()
+    drawn.save()
+    return out.getvalue()
+
+
 def test_a_pdf_without_any_seal_fails_with_a_receipt(running: RunningGateway) -> None:
     """An unsealed printout handed over as a license: a finding (FAILED / NO_SIGNATURE) with its receipt and access
     record, as a forged code is, not an error that leaves no trace of the check."""
-    license_id = issue(running, 22).license.license_id
-    printed = io.BytesIO()
-    drawn = canvas.Canvas(printed)
-    drawn.setSubject(license_id)
-    drawn.drawString(80, 760, "FOOD PERMIT")
-    drawn.showPage()
-    drawn.save()
-    response = verifier(running).VerifyDocument(verification_pb2.VerifyDocumentRequest(use=USE, pdf=printed.getvalue()))
+    printed = printout(issue(running, 22).license.license_id, "FOOD PERMIT")
+    response = verifier(running).VerifyDocument(verification_pb2.VerifyDocumentRequest(use=USE, pdf=printed))
     report = response.report
     assert (report.verdict, report.reason, report.integrity.result) == (FAILED, "NO_SIGNATURE", FAILED)
     assert (report.status.reason, report.issuer_identity.reason) == ("NOT_CHECKED", "NOT_CHECKED")
@@ -377,18 +382,10 @@ def test_a_pdf_the_issuer_sealed_is_no_license_document_unless_it_is_a_registere
     """A department may seal any PDF (SealDocument): one with arbitrary content that names a license in its subject
     is genuinely sealed by that license's issuer, but it is not the license's document; only a registered document
     (or one with updates after it) names a license."""
-    license_id = issue(running, 21).license.license_id
-    other = io.BytesIO()
-    drawn = canvas.Canvas(other)
-    drawn.setSubject(license_id)
-    drawn.drawString(80, 760, "FOOD PERMIT  holder: somebody else")
-    drawn.showPage()
-    drawn.save()
+    other = printout(issue(running, 21).license.license_id, "FOOD PERMIT  holder: somebody else")
     seal = register(running, name="电子证照专用章")
     sealed = (
-        seals(running, MARKET)
-        .SealDocument(seal_pb2.SealDocumentRequest(seal_id=seal.seal_id, pdf=other.getvalue()))
-        .sealed_pdf
+        seals(running, MARKET).SealDocument(seal_pb2.SealDocumentRequest(seal_id=seal.seal_id, pdf=other)).sealed_pdf
     )
     response = verifier(running).VerifyDocument(verification_pb2.VerifyDocumentRequest(use=USE, pdf=sealed))
     report = response.report
