@@ -899,7 +899,7 @@ def test_cross_reference_streams_pyhanko_trips_or_overspends_on_are_damage(
     for index, extra in (
         (lambda info, stream: [info, 1, stream, 1, 1, 1], b""),
         (lambda info, stream: [0, 99_999_999], b""),
-        (in_order, b"/Filter /NoSuchFilter "),  # NotImplementedError inside pyHanko
+        (in_order, b"/Filter /NoSuchFilter "),  # pyHanko has no decoder for it
         (in_order, b"/Filter /FlateDecode "),  # zlib.error: the rows are not compressed
     ):
         with pytest.raises(DamagedPdf):
