@@ -67,6 +67,9 @@ class ConfigError(Exception):
     """The configuration is incomplete or contradictory."""
 
 
+MIN_MESSAGE_BYTES = 2 * 1024 * 1024
+"""The smallest message limit: the room kept for a seal and a sharing copy (``seals.DOCUMENT_HEADROOM_BYTES``, 1 MiB)
+and as much again for the documents themselves."""
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 _TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 
@@ -129,8 +132,11 @@ class Settings:
             )
         if self.audit_retention_days < 0:
             raise ConfigError("audit_retention_days must be 0 (keep for ever) or more")
-        if not 1024 <= self.max_message_bytes <= 256 * 1024 * 1024:
-            raise ConfigError("max_message_bytes must be between 1 KiB and 256 MiB")
+        if not MIN_MESSAGE_BYTES <= self.max_message_bytes <= 256 * 1024 * 1024:
+            raise ConfigError(
+                "max_message_bytes must be between 2 MiB and 256 MiB: 1 MiB of a message is kept for what the gateway "
+                "adds to a PDF it seals, so under 2 MiB no issuer document could be sealed"
+            )
         if not 0 <= self.stuck_call_seconds <= 86_400:
             raise ConfigError("stuck_call_seconds must be 0 (never) or a number of seconds up to 86400")
         if self.log_level.upper() not in LOG_LEVELS:

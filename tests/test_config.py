@@ -115,8 +115,8 @@ def test_the_usual_spellings_of_a_switch_and_an_address() -> None:
     ("ZZGW_WORKERS", "0", "workers must be 1-64"),
     ("ZZGW_WORKERS", "65", "workers must be 1-64"),
     ("ZZGW_THREADS", "1025", "threads 1-1024"),
-    ("ZZGW_MAX_MESSAGE_BYTES", "1023", "between 1 KiB and 256 MiB"),
-    ("ZZGW_MAX_MESSAGE_BYTES", str(256 * 1024 * 1024 + 1), "between 1 KiB and 256 MiB"),
+    ("ZZGW_MAX_MESSAGE_BYTES", str(2 * 1024 * 1024 - 1), "between 2 MiB and 256 MiB"),
+    ("ZZGW_MAX_MESSAGE_BYTES", str(256 * 1024 * 1024 + 1), "between 2 MiB and 256 MiB"),
 ])  # fmt: skip
 def test_values_out_of_range(variable: str, value: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message):

@@ -71,6 +71,7 @@ class DocumentService:
             self._seals.check_size(supplied, field="document")
             _check_revisions(supplied)
             pdf = self._seals.apply(seal, supplied, reason=ISSUE_REASON, field="document")
+            self._seals.check_sealed_size(supplied, pdf, field="document")
             source = DocumentSource.SUPPLIED
         else:
             now = self._clock.now()

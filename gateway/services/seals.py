@@ -79,6 +79,11 @@ written again by every update: a reply that outgrows the limit is refused (``RES
 T = TypeVar("T")
 
 
+STAMP_ROOM_BYTES = 512 * 1024
+"""What a sharing copy's use stamp adds besides the page objects it writes again: its signature and the watermark
+(at most 495 KB measured, ``DOCUMENT_HEADROOM_BYTES``)."""
+
+
 def max_document_bytes(max_message_bytes: int) -> int:
     """The most bytes a PDF sent to be sealed may have under a gateway message limit of ``max_message_bytes``."""
     return max(0, max_message_bytes - DOCUMENT_HEADROOM_BYTES)
@@ -366,6 +371,27 @@ class SealService:
         seal = self.owned(caller, seal_id)
         self.check_size(pdf, field="pdf")
         return self.apply(seal, pdf, reason=reason, page=page)
+
+    def check_sealed_size(self, original: bytes, sealed: bytes, *, field: str) -> None:
+        """InvalidRequestError DOCUMENT_TOO_LARGE when a license document, as sealed, would leave no room for a
+        sharing copy: the use stamp's update writes the page objects again, as the seal's did (a page dictionary of
+        megabytes grows every update by as much), and adds its own signature and watermark (``STAMP_ROOM_BYTES``).
+        ``check_size`` bounds ordinary PDFs before sealing; this catches what only sealing shows."""
+        grown = len(sealed) - len(original)
+        needed = len(sealed) + grown + STAMP_ROOM_BYTES
+        if needed <= self._max_message_bytes:
+            return
+        raise InvalidRequestError(
+            [
+                FieldViolation(
+                    field=field,
+                    reason="DOCUMENT_TOO_LARGE",
+                    description=f"the PDF has {len(original)} bytes, but sealing it added {grown} (its pages are "
+                    "written again with each seal), so a sharing copy would need about "
+                    f"{needed} bytes, more than the gateway's message limit ({self._max_message_bytes})",
+                )
+            ]
+        )
 
     def check_size(self, pdf: bytes, *, field: str) -> None:
         """InvalidRequestError DOCUMENT_TOO_LARGE, naming the request ``field``, when ``pdf`` sealed would leave no

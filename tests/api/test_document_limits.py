@@ -118,6 +118,25 @@ def page_with_a_large_dictionary(size: int) -> bytes:
     return out.getvalue()
 
 
+def test_an_issuers_document_whose_pages_grow_with_every_update_is_refused(running: RunningGateway) -> None:
+    """A page dictionary of 1.5 MB passes the size check before sealing, but the seal writes the page again, and so
+    would a sharing copy's use stamp: the document was issued, then its sharing copy (and, larger still, its
+    document) could never be sent (found by an independent client). Refused at issue, from the sealed size."""
+    grows = page_with_a_large_dictionary(1_500_000)
+    assert len(grows) <= max_document_bytes(running.gateway.settings.max_message_bytes)
+    request = own_business_license(6, grows)
+    with pytest.raises(grpc.RpcError) as caught:
+        stub(running).IssueLicense(request)
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert error_details(caught.value)[1] == [("document", "DOCUMENT_TOO_LARGE")]
+    assert "its pages are written again with each seal" in (caught.value.details() or "")
+    with pytest.raises(grpc.RpcError) as lookup:
+        stub(running).GetLicense(
+            issuance_pb2.GetLicenseRequest(type_code=request.type_code, license_number=request.license_number)
+        )
+    assert lookup.value.code() == grpc.StatusCode.NOT_FOUND  # nothing was stored
+
+
 def test_a_reply_over_the_message_limit_is_refused_with_a_reason(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:  # fmt: skip
@@ -127,28 +146,28 @@ def test_a_reply_over_the_message_limit_is_refused_with_a_reason(
     access log); now their size is checked first, and the refusal has a reason and its code in the access log."""
     caplog.set_level(logging.INFO, logger="zzgw.access")
     database = f"sqlite:///{tmp_path / 'own.db'}"
-    first = start_gateway(tmp_path / "var", database, max_message_bytes=2 * MiB)
+    first = start_gateway(tmp_path / "var", database, max_message_bytes=3 * MiB)
     try:
-        grows = page_with_a_large_dictionary(MiB - 4096)
-        assert len(grows) <= max_document_bytes(2 * MiB)
+        grows = page_with_a_large_dictionary(2 * MiB - 4096)
+        assert len(grows) <= max_document_bytes(3 * MiB)
         seal = register(first)
         with pytest.raises(grpc.RpcError) as caught:
             seals(first, MARKET).SealDocument(seal_pb2.SealDocumentRequest(seal_id=seal.seal_id, pdf=grows))
-        assert_reply_too_large(caught.value, 2 * MiB, caplog, "/zzgw.v1.SealService/SealDocument")
-        issued = stub(first).IssueLicense(own_business_license(5, padded(license_pdf(first), MiB))).license
+        assert_reply_too_large(caught.value, 3 * MiB, caplog, "/zzgw.v1.SealService/SealDocument")
+        issued = stub(first).IssueLicense(own_business_license(5, padded(license_pdf(first), 2 * MiB))).license
     finally:
         first.server.stop(0)
         first.gateway.close()
-    lowered = start_gateway(tmp_path / "var", database, max_message_bytes=MiB)
+    lowered = start_gateway(tmp_path / "var", database, max_message_bytes=2 * MiB)
     try:
         with pytest.raises(grpc.RpcError) as caught:
             document_of(lowered, issued.license_id)
-        assert_reply_too_large(caught.value, MiB, caplog, "/zzgw.v1.IssuanceService/GetLicenseDocument")
+        assert_reply_too_large(caught.value, 2 * MiB, caplog, "/zzgw.v1.IssuanceService/GetLicenseDocument")
         with pytest.raises(grpc.RpcError) as caught:
             sharing(lowered).GetLicenseDocument(
                 sharing_pb2.SharingServiceGetLicenseDocumentRequest(use=FPSL, license_id=issued.license_id)
             )
-        assert_reply_too_large(caught.value, MiB, caplog, "/zzgw.v1.SharingService/GetLicenseDocument")
+        assert_reply_too_large(caught.value, 2 * MiB, caplog, "/zzgw.v1.SharingService/GetLicenseDocument")
     finally:
         lowered.server.stop(0)
         lowered.gateway.close()

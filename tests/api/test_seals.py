@@ -258,7 +258,9 @@ def test_seal_document_refuses_encrypted_and_oversize_pdfs(tmp_path: Path) -> No
     from tests.conftest import start_gateway
     from tests.signing.test_pdf import encrypted_pdf, one_page_pdf
 
-    limit = DOCUMENT_HEADROOM_BYTES + 256 * 1024  # room for the seal and a sharing copy, and 256 KiB of PDF
+    limit = (
+        2 * DOCUMENT_HEADROOM_BYTES
+    )  # the smallest message limit: room for the seal and a sharing copy, 1 MiB of PDF
     gw = start_gateway(tmp_path / "var", f"sqlite:///{tmp_path / 'own.db'}", max_message_bytes=limit)
     try:
         seal = register(gw)
@@ -268,7 +270,11 @@ def test_seal_document_refuses_encrypted_and_oversize_pdfs(tmp_path: Path) -> No
         assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
         assert error_details(caught.value)[1] == [("pdf", "ENCRYPTED_PDF")]
         with pytest.raises(grpc.RpcError) as caught:  # within the message limit, but sealed it could not be shared
-            stub.SealDocument(seal_pb2.SealDocumentRequest(seal_id=seal.seal_id, pdf=one_page_pdf(300 * 1024)))
+            stub.SealDocument(
+                seal_pb2.SealDocumentRequest(
+                    seal_id=seal.seal_id, pdf=one_page_pdf(DOCUMENT_HEADROOM_BYTES + 64 * 1024)
+                )
+            )
         assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
         assert error_details(caught.value)[1] == [("pdf", "DOCUMENT_TOO_LARGE")]
         with pytest.raises(grpc.RpcError) as caught:  # beyond the gateway's message limit: refused before sealing

@@ -30,6 +30,7 @@ import protos.zzgw.v1
 from adapters.records import issue_request
 from gateway.api.roles import ALLOWED_ROLES
 from gateway.bootstrap import samples
+from gateway.config import MIN_MESSAGE_BYTES
 from gateway.server import SERVICE_NAMES
 from gateway.threads import name_this_thread
 from protos.zzgw.v1 import catalog_pb2, issuance_pb2, verification_pb2, verification_pb2_grpc
@@ -198,7 +199,7 @@ def own_database(database_url: str, tmp_path: Path) -> Iterator[str]:
 
 @pytest.fixture
 def small_gateway(own_database: str, tmp_path: Path) -> Iterator[RunningGateway]:
-    gw = start_gateway(tmp_path / "var", own_database, max_message_bytes=64 * 1024)
+    gw = start_gateway(tmp_path / "var", own_database, max_message_bytes=MIN_MESSAGE_BYTES)
     try:
         yield gw
     finally:
@@ -208,7 +209,7 @@ def small_gateway(own_database: str, tmp_path: Path) -> Iterator[RunningGateway]
 
 def test_a_message_over_the_limit_is_refused(small_gateway: RunningGateway) -> None:
     record = unique_food_permit(1)
-    record["fields"]["food_category"] = "x" * 100 * 1024
+    record["fields"]["food_category"] = "x" * (MIN_MESSAGE_BYTES + 100 * 1024)
     with pytest.raises(grpc.RpcError) as caught:
         small_gateway.issuance(MARKET).IssueLicense(issue_request(record), timeout=10)
     assert caught.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
