@@ -12,7 +12,8 @@ Routes:
 ``GET  /crl/seal-maker.crl``  the seal-maker CA's current CRL, DER (``application/pkix-crl``)
 ``GET  /certificates/NAME``   trust material for offline checks, PEM: ``seal-maker-root.pem`` (the root to
                             trust), ``seal-maker-intermediate.pem``, ``receipts.pem`` (the receipt key's
-                            certificate)
+                            certificate), ``receipt-certificates.pem`` (it and the earlier ones, read
+                            from the store when asked)
 ==========================  ==========================================================================
 
 A plain ASGI callable with no framework: three routes do not need one, and the gateway stays one process with
@@ -47,8 +48,9 @@ class HttpApp:
         *,
         timestamp: Callable[[bytes], bytes] | None,
         crl: Callable[[], bytes] | None,
-        certificates: Mapping[str, bytes] | None = None,
+        certificates: Mapping[str, bytes | Callable[[], bytes]] | None = None,
     ):
+        """``certificates``: PEM by name, or what makes it when asked (a list that grows while the gateway runs)."""
         self._timestamp = timestamp
         self._crl = crl
         self._certificates = dict(certificates or {})
@@ -79,6 +81,8 @@ class HttpApp:
             and path[len(CERTIFICATES_PATH) :] in self._certificates
         ):
             pem = self._certificates[path[len(CERTIFICATES_PATH) :]]
+            if callable(pem):
+                pem = await asyncio.get_running_loop().run_in_executor(None, pem)
             await _respond(send, 200, pem, "application/x-pem-file")
         elif path == CRL_PATH and method == "GET" and self._crl is not None:
             crl = await asyncio.get_running_loop().run_in_executor(None, self._crl)

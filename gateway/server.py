@@ -646,16 +646,21 @@ def _timestamper(settings: Settings, tsa: TimeStampAuthority | None) -> TimeStam
 
 
 def http_app(gateway: Gateway) -> HttpApp:
-    certificates = {}
+    certificates: dict[str, bytes | Callable[[], bytes]] = {}
     if gateway.seals is not None:
         pem = serialization.Encoding.PEM
         certificates["seal-maker-root.pem"] = gateway.seals.ca.root.public_bytes(pem)
         certificates["seal-maker-intermediate.pem"] = gateway.seals.ca.intermediate.public_bytes(pem)
     if gateway.verification is not None:
         certificates["receipts.pem"] = gateway.verification.receipt_certificate.public_bytes(serialization.Encoding.PEM)
-    if gateway.receipt_certificates is not None:  # receipts signed before the current certificate check with these
-        every = [gateway.receipt_certificates.current, *gateway.receipt_certificates.earlier()]
-        certificates["receipt-certificates.pem"] = b"".join(c.public_bytes(serialization.Encoding.PEM) for c in every)
+    if (receipt_certificates := gateway.receipt_certificates) is not None:
+
+        def every_receipt_certificate() -> bytes:
+            """Read when asked: a worker started after a new certificate records it while the others still run."""
+            every = [receipt_certificates.current, *receipt_certificates.earlier()]
+            return b"".join(c.public_bytes(serialization.Encoding.PEM) for c in every)
+
+        certificates["receipt-certificates.pem"] = every_receipt_certificate
     return HttpApp(
         timestamp=gateway.tsa.respond if gateway.tsa else None,
         crl=gateway.seals.crl if gateway.seals else None,

@@ -759,12 +759,20 @@ def test_a_status_changed_behind_the_gateways_back_fails_integrity(running: Runn
         assert (claimed.code, claimed.status_reason) == (4, "STATUS_ALTERED")
 
 
+def published(gateway: Any, name: str) -> bytes:
+    """What the HTTP side serves at ``/certificates/<name>``."""
+    from gateway.server import http_app
+
+    made = http_app(gateway)._certificates[name]
+    return made() if callable(made) else made
+
+
 def test_the_http_side_serves_the_trust_material_for_offline_checks(running: RunningGateway) -> None:
     from adapters.http import CERTIFICATES_PATH
     from gateway.server import http_app
 
     report = verify(running, license_id=batch_issue(running, 14))
-    served = http_app(running.gateway)._certificates
+    served = {name: published(running.gateway, name) for name in http_app(running.gateway)._certificates}
     assert set(served) == {
         "seal-maker-root.pem",
         "seal-maker-intermediate.pem",
@@ -1071,7 +1079,7 @@ def test_receipts_made_before_the_receipt_certificate_changed_still_check_out(
 
 
 def _rotate_and_fetch(data_dir: Path, database_url: str, rotation: str) -> None:
-    from gateway.server import RECEIPT_CERT, RECEIPT_KEY, http_app
+    from gateway.server import RECEIPT_CERT, RECEIPT_KEY
     from tests.conftest import start_gateway
 
     first = start_gateway(data_dir, database_url)
@@ -1081,26 +1089,29 @@ def _rotate_and_fetch(data_dir: Path, database_url: str, rotation: str) -> None:
         assert first.gateway.audit is not None
         first.gateway.audit._every = 1  # a checkpoint on every record from here on: signed with the first key
         verify(first, license_id=license_id)
+        (data_dir / "seal-ca" / RECEIPT_CERT).unlink()
+        if rotation == "new key":
+            (data_dir / "keys" / f"{RECEIPT_KEY}.key.pem").unlink()
+        second = start_gateway(data_dir, database_url)  # `zzgw init` makes the new certificate; the first runs on
+        # with the old one, as a worker not yet restarted would: the list it publishes has the new one too
+        in_first = x509.load_pem_x509_certificates(published(first.gateway, "receipt-certificates.pem"))
+        assert len(in_first) == 2 and in_first[0].public_bytes(serialization.Encoding.DER) == old.certificate
     finally:
         first.server.stop(0)
         first.gateway.close()
-    (data_dir / "seal-ca" / RECEIPT_CERT).unlink()
-    if rotation == "new key":
-        (data_dir / "keys" / f"{RECEIPT_KEY}.key.pem").unlink()
-    second = start_gateway(data_dir, database_url)  # `zzgw init` makes the new certificate
     try:
         new = verify(second, license_id=license_id).receipt
+        assert in_first[1].public_bytes(serialization.Encoding.DER) == new.certificate
         assert new.certificate != old.certificate
         fetched = verifier(second).GetReceipt(verification_pb2.GetReceiptRequest(receipt_id=old.receipt_id)).receipt
         assert fetched.certificate == old.certificate  # the one that signed it, not the current one
         again = verifier(second).GetReceipt(verification_pb2.GetReceiptRequest(receipt_id=new.receipt_id)).receipt
         assert again.certificate == new.certificate
 
-        published = http_app(second.gateway)._certificates
-        every = x509.load_pem_x509_certificates(published["receipt-certificates.pem"])
+        every = x509.load_pem_x509_certificates(published(second.gateway, "receipt-certificates.pem"))
         by_der = [c.public_bytes(serialization.Encoding.DER) for c in every]
         assert by_der == [new.certificate, old.certificate]  # current first
-        assert x509.load_pem_x509_certificate(published["receipts.pem"]) == every[0]
+        assert x509.load_pem_x509_certificate(published(second.gateway, "receipts.pem")) == every[0]
         seals = second.gateway.seals
         assert seals is not None
         trust = TrustMaterial(
