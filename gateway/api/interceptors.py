@@ -19,7 +19,7 @@ import logging
 import secrets
 import time
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import grpc
 from cryptography import x509
@@ -102,23 +102,59 @@ def _tolerant(deserializer: Callable[[bytes], Any] | None, method: str) -> Calla
 def _malformed(name: str, exc: Exception) -> InvalidRequestError:
     why = str(exc).rsplit(": ", 1)[-1]  # upb: "Error parsing message with type '…': String field had bad UTF-8"
     hint = " (string fields are UTF-8: convert text in another encoding, such as GBK)" if "UTF-8" in why else ""
-    return InvalidRequestError(
-        [
-            FieldViolation(
-                field="",
-                reason="MALFORMED_REQUEST",
-                description=f"the request's bytes are not a valid {name}: {why}{hint}",
-            )
-        ]
-    )
+    return _malformed_error(f"the request's bytes are not a valid {name}: {why}{hint}")
+
+
+def _malformed_error(description: str) -> InvalidRequestError:
+    """MALFORMED_REQUEST, about the whole request (no field), said without a field's name before it."""
+    violation = FieldViolation(field="", reason="MALFORMED_REQUEST", description=description)
+    return InvalidRequestError([violation], message=description)
 
 
 def _decoded(requests: Iterator[Any]) -> Iterator[Any]:
-    """A request stream whose undecodable message ends the call with its error."""
-    for request in requests:
+    """A request stream whose undecodable message ends the call with its error, saying which message it was."""
+    for number, request in enumerate(requests, 1):
         if type(request) is _Undecodable:
-            raise request.error
+            raise _malformed_error(f"message {number} of the stream: {request.error.message}")
         yield request
+
+
+def _public(handler: grpc.RpcMethodHandler, method: str) -> grpc.RpcMethodHandler:
+    """A public method's handler (health, reflection) whose undecodable requests are INVALID_ARGUMENT, as the
+    gateway's own methods' are; there is no caller to identify and nothing to log."""
+    deserializer = _tolerant(handler.request_deserializer, method)
+
+    def refuse(request: _Undecodable, context: grpc.ServicerContext) -> NoReturn:
+        context.abort(grpc.StatusCode.INVALID_ARGUMENT, request.error.message)
+
+    def single(behaviour: Callable[[Any, grpc.ServicerContext], Any]) -> Callable[[Any, grpc.ServicerContext], Any]:
+        def run(request: Any, context: grpc.ServicerContext) -> Any:
+            if type(request) is _Undecodable:
+                refuse(request, context)
+            return behaviour(request, context)
+
+        return run
+
+    def stream(behaviour: Callable[[Any, grpc.ServicerContext], Any]) -> Callable[[Any, grpc.ServicerContext], Any]:
+        def run(requests: Iterator[Any], context: grpc.ServicerContext) -> Any:
+            def each() -> Iterator[Any]:
+                for request in requests:
+                    if type(request) is _Undecodable:
+                        refuse(request, context)
+                    yield request
+
+            return behaviour(each(), context)
+
+        return run
+
+    serializer = handler.response_serializer
+    if handler.unary_unary:
+        return grpc.unary_unary_rpc_method_handler(single(handler.unary_unary), deserializer, serializer)
+    if handler.unary_stream:
+        return grpc.unary_stream_rpc_method_handler(single(handler.unary_stream), deserializer, serializer)
+    if handler.stream_unary:
+        return grpc.stream_unary_rpc_method_handler(stream(handler.stream_unary), deserializer, serializer)
+    return grpc.stream_stream_rpc_method_handler(stream(handler.stream_stream), deserializer, serializer)
 
 
 def _streamed(behaviour: Callable[[Any, grpc.ServicerContext], Any]) -> Callable[[Any, grpc.ServicerContext], Any]:
@@ -143,14 +179,14 @@ class GatewayInterceptor(grpc.ServerInterceptor):
     ) -> grpc.RpcMethodHandler | None:
         handler = continuation(details)
         method = details.method
-        if handler is None or is_public(method):
+        if handler is None:
             return handler
         # The guarded handler of a method is made once: this runs on gRPC's one dispatching thread for every call
         # (a dict read, where wrapping anew cost about a tenth of that thread's time per call).
         known = self._guarded.get(method)
         if known is not None and known[0] is handler:
             return known[1]
-        guarded = self._guard(method, handler)
+        guarded = _public(handler, method) if is_public(method) else self._guard(method, handler)
         self._guarded[method] = (handler, guarded)
         return guarded
 

@@ -302,7 +302,7 @@ def test_a_request_that_does_not_decode_is_invalid_argument(
     info, violations = error_details(caught.value)
     assert info.reason == "MALFORMED_REQUEST" and violations == [("", "MALFORMED_REQUEST")]
     details = caught.value.details() or ""
-    assert "not a valid zzgw.v1.VerifyLicenseRequest" in details and why in details
+    assert details.startswith("the request's bytes are not a valid zzgw.v1.VerifyLicenseRequest") and why in details
     line = wait_for(caplog, lambda r: r.name == "zzgw.access" and VERIFY_LICENSE in r.getMessage())
     assert (json.loads(line.getMessage())["member"], json.loads(line.getMessage())["code"]) == (TAX, "INVALID_ARGUMENT")
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
@@ -347,12 +347,44 @@ def test_a_message_that_does_not_decode_ends_a_batch_stream(
         next(responses)
     assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert error_details(caught.value)[0].reason == "MALFORMED_REQUEST"
-    assert "not a valid zzgw.v1.BatchIssueLicensesRequest" in (caught.value.details() or "")
+    assert (caught.value.details() or "").startswith(
+        "message 2 of the stream: the request's bytes are not a valid zzgw.v1.BatchIssueLicensesRequest"
+    )
     found = running.issuance(MARKET).GetLicense(issuance_pb2.GetLicenseRequest(license_id=first.license.license_id))
     assert found.license.license_id == first.license.license_id
     line = wait_for(caplog, lambda r: r.name == "zzgw.access" and method in r.getMessage())
     assert json.loads(line.getMessage())["code"] == "INVALID_ARGUMENT"
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+@pytest.mark.parametrize(
+    "method",
+    [
+        "/grpc.health.v1.Health/Check",
+        "/grpc.health.v1.Health/Watch",
+        "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+    ],
+)
+def test_public_services_refuse_what_does_not_decode_too(
+    running: RunningGateway, caplog: pytest.LogCaptureFixture, method: str
+) -> None:  # fmt: skip
+    """Health and reflection, open to anyone, answered undecodable bytes with INTERNAL and an error traceback."""
+    caplog.set_level(logging.INFO)
+    channel = running.channel(None)
+    garbage = random.Random(5).randbytes(20)
+    if method.endswith("Check"):
+        call = lambda: channel.unary_unary(method, request_serializer=bytes)(garbage, timeout=10)  # noqa: E731
+    elif method.endswith("Watch"):
+        call = lambda: next(channel.unary_stream(method, request_serializer=bytes)(garbage, timeout=10))  # noqa: E731
+    else:
+        call = lambda: next(channel.stream_stream(method, request_serializer=bytes)(iter([garbage]), timeout=10))  # noqa: E731
+    with pytest.raises(grpc.RpcError) as caught:
+        call()
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "the request's bytes are not a valid grpc." in (caught.value.details() or "")
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    health = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=10)
+    assert health.status == health_pb2.HealthCheckResponse.SERVING  # what decodes is answered as before
 
 
 # --- the access log -----------------------------------------------------------------------------------------------
@@ -435,7 +467,7 @@ def test_serving_collector_settings() -> None:
 
 def test_interceptor_guards_each_method_once_and_anew_for_another_handler() -> None:
     """The guarded handler is made once per method (the dispatching thread reuses it), made again if the service's
-    handler for the method changes, and public methods (health, reflection) pass unwrapped."""
+    handler for the method changes, and public methods (health, reflection) get no caller check."""
     from gateway.api.interceptors import GatewayInterceptor
 
     interceptor = GatewayInterceptor(None, mode="dev")  # type: ignore[arg-type]  # no call runs here
@@ -453,8 +485,10 @@ def test_interceptor_guards_each_method_once_and_anew_for_another_handler() -> N
     assert interceptor.intercept_service(lambda _: first, Details(method)) is guarded
     again = interceptor.intercept_service(lambda _: second, Details(method))
     assert again is not guarded and again is not second
-    health = "/grpc.health.v1.Health/Check"
-    assert interceptor.intercept_service(lambda _: first, Details(health)) is first
+    health = "/grpc.health.v1.Health/Check"  # no caller to check: wrapped only to refuse what does not decode
+    public = interceptor.intercept_service(lambda _: first, Details(health))
+    assert public is not None and public is not guarded and public.unary_unary(b"", None) == b"first"
+    assert interceptor.intercept_service(lambda _: first, Details(health)) is public
     assert interceptor.intercept_service(lambda _: None, Details(method)) is None
 
 
