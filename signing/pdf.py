@@ -445,7 +445,9 @@ def _timestamp_failure(exc: BaseException) -> TimestampUnavailable | None:
 
 def _why(exc: BaseException) -> str:
     """What a reader's exception says of the PDF, in words for its sender."""
-    return "its objects nest too deep to be read" if isinstance(exc, RecursionError) else str(exc)
+    if isinstance(exc, RecursionError):
+        return "its objects nest too deep to be read"
+    return str(exc) or f"{type(exc).__name__} in its structure"  # some of pyHanko's errors say nothing
 
 
 class _Writer(IncrementalPdfFileWriter):

@@ -19,7 +19,7 @@ import logging
 import secrets
 import time
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any
 
 import grpc
 from cryptography import x509
@@ -124,8 +124,8 @@ def _public(handler: grpc.RpcMethodHandler, method: str) -> grpc.RpcMethodHandle
     gateway's own methods' are; there is no caller to identify and nothing to log."""
     deserializer = _tolerant(handler.request_deserializer, method)
 
-    def refuse(request: _Undecodable, context: grpc.ServicerContext) -> NoReturn:
-        context.abort(grpc.StatusCode.INVALID_ARGUMENT, request.error.message)
+    def refuse(request: _Undecodable, context: grpc.ServicerContext) -> None:
+        context.abort(grpc.StatusCode.INVALID_ARGUMENT, request.error.message)  # raises: the call ends here
 
     def single(behaviour: Callable[[Any, grpc.ServicerContext], Any]) -> Callable[[Any, grpc.ServicerContext], Any]:
         def run(request: Any, context: grpc.ServicerContext) -> Any:

@@ -1013,3 +1013,12 @@ def test_a_failing_timestamper_raises_timestamp_unavailable(ca: SealMakerCA, sea
 
     assert caught.value.reason == "TIMESTAMP_UNAVAILABLE"
     assert "connection refused" in str(caught.value)
+
+
+def test_a_read_error_that_says_nothing_is_named() -> None:
+    """Some of pyHanko's errors carry no message: "the PDF cannot be parsed: " ended in nothing."""
+    from signing.pdf import _why
+
+    assert _why(ValueError()) == "ValueError in its structure"
+    assert _why(ValueError("xref entry malformed")) == "xref entry malformed"
+    assert _why(RecursionError("maximum recursion depth exceeded")) == "its objects nest too deep to be read"
