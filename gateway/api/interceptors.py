@@ -246,8 +246,10 @@ class GatewayInterceptor(grpc.ServerInterceptor):
                 if type(request) is _Undecodable:
                     raise request.error
                 yield from behaviour(request, context)
+                if not context.is_active():  # the stream ended because its client went: not OK
+                    call.code = _gone(context)
             except GeneratorExit:
-                call.code = grpc.StatusCode.CANCELLED
+                call.code = _gone(context)
                 raise
             except BaseException as exc:
                 call.fail(exc)
@@ -310,6 +312,12 @@ def _nul_in_text(exc: BaseException) -> bool:
             return True
         seen = seen.__cause__
     return False
+
+
+def _gone(context: grpc.ServicerContext) -> grpc.StatusCode:
+    """Why a call's client is gone: its deadline passed, or it cancelled."""
+    remaining = context.time_remaining()
+    return grpc.StatusCode.DEADLINE_EXCEEDED if remaining is not None and remaining <= 0 else grpc.StatusCode.CANCELLED
 
 
 class _Call:

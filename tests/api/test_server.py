@@ -516,3 +516,18 @@ def test_threads_carry_kernel_names(running: RunningGateway) -> None:
     thread.start()
     thread.join()
     assert named == ["a-thread-name-l"]  # the kernel keeps 15 bytes
+
+
+def test_a_stream_its_client_gave_up_on_is_not_logged_ok(
+    running: RunningGateway, caplog: pytest.LogCaptureFixture
+) -> None:  # fmt: skip
+    """A ``WatchLicenseChanges`` stream ended by its client's deadline was logged "OK" (found by an independent
+    client): the access log says why it ended."""
+    caplog.set_level(logging.INFO, logger="zzgw.access")
+    method = "/zzgw.v1.IssuanceService/WatchLicenseChanges"
+    stream = running.issuance(MARKET).WatchLicenseChanges(issuance_pb2.WatchLicenseChangesRequest(), timeout=1.0)
+    with pytest.raises(grpc.RpcError) as caught:
+        list(stream)
+    assert caught.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+    line = wait_for(caplog, lambda r: r.name == "zzgw.access" and method in r.getMessage())
+    assert json.loads(line.getMessage())["code"] in ("DEADLINE_EXCEEDED", "CANCELLED")
