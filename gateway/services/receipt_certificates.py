@@ -102,10 +102,11 @@ class ReceiptCertificates:
         issued = _issued_at(self.current, statement, signature, algorithm, proof)
         if issued is not None and self._since is not None and self._since <= issued:
             return self._remember(signature, self.current)
+        earlier = self._read()  # which also learns when the current one was recorded
         since = self._since or dt.datetime.min.replace(tzinfo=dt.UTC)
         in_use: list[_Recorded] = []  # valid at the receipt's issue and recorded by then
         later: list[_Recorded] = []  # valid then, recorded after it (a store upgraded after the receipt)
-        for recorded in (_Recorded(self.current, since), *self._read()):
+        for recorded in (_Recorded(self.current, since), *earlier):
             certificate = recorded.certificate
             at = (
                 issued
