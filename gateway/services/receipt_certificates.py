@@ -44,6 +44,7 @@ class ReceiptCertificates:
         self.current = current
         self.current_der = current.public_bytes(Encoding.DER)
         self._fingerprint = hashlib.sha256(self.current_der).hexdigest()
+        self._key_id = certificate_key_id(current)
         self._since: dt.datetime | None = None
         """When the current certificate was recorded; None until ``record``."""
         self._earlier: list[_Recorded] = []
@@ -58,7 +59,7 @@ class ReceiptCertificates:
                 self._since = stored[self._fingerprint][1]
                 return
             now = clock.now()
-            uow.receipt_certificates.add(self._fingerprint, certificate_key_id(self.current), self.current_der, now)
+            uow.receipt_certificates.add(self._fingerprint, self._key_id, self.current_der, now)
             uow.commit()
             self._since = now
 
@@ -82,7 +83,7 @@ class ReceiptCertificates:
 
     def of_key(self, key_id: str) -> x509.Certificate | None:
         """A certificate of the key ``key_id`` (an audit checkpoint names its key), None for a key never had."""
-        if key_id == certificate_key_id(self.current):
+        if key_id == self._key_id:
             return self.current
         for candidates in (lambda: list(self._earlier), self._read):  # the store is read only on a miss
             for recorded in candidates():

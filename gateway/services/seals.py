@@ -84,6 +84,10 @@ STAMP_ROOM_BYTES = 512 * 1024
 (at most 495 KB measured, ``DOCUMENT_HEADROOM_BYTES``)."""
 
 
+def _too_large(field: str, description: str) -> InvalidRequestError:
+    return InvalidRequestError([FieldViolation(field=field, reason="DOCUMENT_TOO_LARGE", description=description)])
+
+
 def max_document_bytes(max_message_bytes: int) -> int:
     """The most bytes a PDF sent to be sealed may have under a gateway message limit of ``max_message_bytes``."""
     return max(0, max_message_bytes - DOCUMENT_HEADROOM_BYTES)
@@ -379,36 +383,24 @@ class SealService:
         ``check_size`` bounds ordinary PDFs before sealing; this catches what only sealing shows."""
         grown = len(sealed) - len(original)
         needed = len(sealed) + grown + STAMP_ROOM_BYTES
-        if needed <= self._max_message_bytes:
-            return
-        raise InvalidRequestError(
-            [
-                FieldViolation(
-                    field=field,
-                    reason="DOCUMENT_TOO_LARGE",
-                    description=f"the PDF has {len(original)} bytes, but sealing it added {grown} (its pages are "
-                    "written again with each seal), so a sharing copy would need about "
-                    f"{needed} bytes, more than the gateway's message limit ({self._max_message_bytes})",
-                )
-            ]
-        )
+        if needed > self._max_message_bytes:
+            raise _too_large(
+                field,
+                f"the PDF has {len(original)} bytes, but sealing it added {grown} (its pages are written again with "
+                f"each seal), so a sharing copy would need about {needed} bytes, more than the gateway's message "
+                f"limit ({self._max_message_bytes})",
+            )
 
     def check_size(self, pdf: bytes, *, field: str) -> None:
         """InvalidRequestError DOCUMENT_TOO_LARGE, naming the request ``field``, when ``pdf`` sealed would leave no
         room under the message limit for the seal and a sharing copy's use stamp (``DOCUMENT_HEADROOM_BYTES``)."""
-        if len(pdf) <= self.max_document_bytes:
-            return
-        raise InvalidRequestError(
-            [
-                FieldViolation(
-                    field=field,
-                    reason="DOCUMENT_TOO_LARGE",
-                    description=f"the PDF has {len(pdf)} bytes; a PDF to seal may have at most "
-                    f"{self.max_document_bytes}: the gateway's message limit ({self._max_message_bytes} bytes) less "
-                    f"{DOCUMENT_HEADROOM_BYTES} kept for the seal and the use stamp of a sharing copy",
-                )
-            ]
-        )
+        if len(pdf) > self.max_document_bytes:
+            raise _too_large(
+                field,
+                f"the PDF has {len(pdf)} bytes; a PDF to seal may have at most {self.max_document_bytes}: the "
+                f"gateway's message limit ({self._max_message_bytes} bytes) less {DOCUMENT_HEADROOM_BYTES} kept for "
+                "the seal and the use stamp of a sharing copy",
+            )
 
     def apply(
         self,

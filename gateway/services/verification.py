@@ -581,8 +581,9 @@ class VerificationService:
         key (``ReceiptCertificates``) for a receipt made before the certificate changed."""
         if self._certificates is None:
             return self._receipt_key.certificate_der
-        signer = self._certificates.signer_of(receipt.statement, receipt.signature, receipt.algorithm, receipt.proof)
-        return signer.public_bytes(Encoding.DER)
+        certificates = self._certificates
+        signer = certificates.signer_of(receipt.statement, receipt.signature, receipt.algorithm, receipt.proof)
+        return certificates.current_der if signer is certificates.current else signer.public_bytes(Encoding.DER)
 
     @property
     def receipt_certificate(self) -> x509.Certificate:
