@@ -242,6 +242,7 @@ class Gateway:
                 documents=documents,
                 stamper=stamper,
                 record_check=verification.record_finding if verification else None,
+                max_reply_bytes=settings.max_message_bytes,
             )
             if audit
             else None

@@ -53,6 +53,7 @@ from gateway.domain.errors import (
     InvalidRequestError,
     NotFoundError,
     PermissionDeniedError,
+    ResourceExhaustedError,
     UpstreamUnavailableError,
     ZzgwError,
 )
@@ -271,7 +272,11 @@ class SharingService:
         documents: DocumentService | None = None,
         stamper: UseStamper | None = None,
         record_check: Callable[[License], Finding] | None = None,
+        max_reply_bytes: int | None = None,
     ):
+        self._max_reply_bytes = max_reply_bytes
+        """The gateway's message limit: a sharing copy that would not fit in a reply is refused before its use is
+        counted (the API checks the reply's exact size again)."""
         self._record_check = record_check
         """The check of a stored record's seal and status (``VerificationService.record_finding``): what is shared is
         what the issuer sealed and the gateway stored, never a record changed behind its back."""
@@ -400,6 +405,9 @@ class SharingService:
         original = self._document(license)
         lines, text = _use_lines(caller, use, matter, record.at)
         stamped, field = self._stamper.stamp(original.pdf, lines, text)
+        size = _copy_reply_size(stamped, field, text)
+        if self._max_reply_bytes is not None and size > self._max_reply_bytes:
+            self._refuse(record, _copy_too_large(size, self._max_reply_bytes))
         # the use is counted and recorded only now; a call denied at this point (its consent just used up or
         # withdrawn) throws the stamped copy away
         _, outcome, _ = self._settle(record, judge, consents)
@@ -609,6 +617,24 @@ def _document_problem(license: License, license_type: LicenseType, permit: Permi
 
 
 DOCUMENT_EXCEEDS_PERMIT = "DOCUMENT_EXCEEDS_PERMIT"
+_COPY_REPLY_FIELDS_BYTES = 256
+"""More than a sharing copy's reply needs besides its PDF, use text and stamp field: two SHA-256 in hex, a consent
+id, a timestamp and the fields' tags and lengths."""
+
+
+def _copy_reply_size(stamped: bytes, field: str, text: str) -> int:
+    """At least the size of the reply that would carry a sharing copy (``SharingServiceGetLicenseDocumentResponse``)."""
+    return len(stamped) + len(field.encode()) + len(text.encode()) + _COPY_REPLY_FIELDS_BYTES
+
+
+def _copy_too_large(size: int, limit: int) -> ResourceExhaustedError:
+    """A sharing copy that no reply can carry (its document was stored under a larger message limit): refused as a
+    denial, so it is not counted as a use and a one-use consent is not spent on it."""
+    return ResourceExhaustedError(
+        f"the reply would have about {size} bytes, more than the gateway's message limit of {limit} "
+        "(ZZGW_MAX_MESSAGE_BYTES)",
+        reason="REPLY_TOO_LARGE",
+    )
 
 
 # --- forms --------------------------------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from tests.api.test_documents import document_of, new_request, stub
 from tests.api.test_issuance import unique
 from tests.api.test_seals import license_pdf, register, seals
 from tests.api.test_server import access_lines, wait_for
-from tests.api.test_sharing import FPSL, sharing
+from tests.api.test_sharing import FPSL, records_of, sharing
 from tests.conftest import MARKET, TAX, RunningGateway, error_details, start_gateway
 from tests.signing.test_pdf import one_page_pdf, padded
 
@@ -143,7 +143,9 @@ def test_a_reply_over_the_message_limit_is_refused_with_a_reason(
     """What the room kept cannot cover still fails honestly: a PDF whose page dictionary is large grows by as much
     again when sealed, and a gateway whose message limit is lowered holds documents it sealed under the old one.
     gRPC failed to send such replies after the handler returned (RESOURCE_EXHAUSTED with no reason, OK in the
-    access log); now their size is checked first, and the refusal has a reason and its code in the access log."""
+    access log); now their size is checked first, and the refusal has a reason and its code in the access log. A
+    sharing copy too large to send was also recorded as a use (and would have spent a one-use consent): it is now
+    refused before its use is counted."""
     caplog.set_level(logging.INFO, logger="zzgw.access")
     database = f"sqlite:///{tmp_path / 'own.db'}"
     first = start_gateway(tmp_path / "var", database, max_message_bytes=3 * MiB)
@@ -168,6 +170,9 @@ def test_a_reply_over_the_message_limit_is_refused_with_a_reason(
                 sharing_pb2.SharingServiceGetLicenseDocumentRequest(use=FPSL, license_id=issued.license_id)
             )
         assert_reply_too_large(caught.value, 2 * MiB, caplog, "/zzgw.v1.SharingService/GetLicenseDocument")
+        # the copy never left the gateway: on the holder's trail it is a refusal, not a use (nor a consent's use)
+        uses = [r for r in records_of(lowered, issued.holder.code) if r.action == "GET_LICENSE_DOCUMENT"]
+        assert [(r.decision, r.reason) for r in uses] == [("DENY", "REPLY_TOO_LARGE")]
     finally:
         lowered.server.stop(0)
         lowered.gateway.close()
