@@ -19,8 +19,11 @@ Every type is drawn on one A4 portrait page, card-like types (居民身份证, �
 - at the foot, in small type, the GB/T 36904 identifier (电子证照标识).
 
 Chinese is set in the CJK font (``find_cjk_font``); Droid Sans Fallback has no Latin letters or digits, so characters
-it lacks come from Bitstream Vera, which reportlab ships. Both are embedded as subsets. The PDF is drawn with
-reportlab's ``invariant`` mode: the same inputs give the same bytes.
+it lacks come from Bitstream Vera, which reportlab ships. A rare character (生僻字) that neither has, such as 𠮷
+(U+20BB7, CJK Extension B) in a holder's name, comes from the first of the fallback fonts (``find_fallback_fonts``:
+Hanazono Mincho A and B) that has it, and one that no font has is printed as 〓. Fonts are embedded as subsets of the
+characters printed, so a fallback font is in the PDF only when the page needs it. The PDF is drawn with reportlab's
+``invariant`` mode: the same inputs give the same bytes.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import reportlab
 from reportlab.lib.colors import Color, HexColor
@@ -45,7 +49,7 @@ from gateway.domain.catalog import HOLDER_CODE_TYPES, LicenseType, Sensitivity, 
 from gateway.domain.model import LicenseContent
 from signing.errors import SigningError
 from signing.qr import qr_png
-from signing.seal_image import find_cjk_font
+from signing.seal_image import find_cjk_font, find_fallback_fonts
 
 PAGE_SIZE: tuple[float, float] = A4
 """Width and height of the page in PDF points (1/72 inch): A4 portrait, 595.28 × 841.89."""
@@ -85,6 +89,7 @@ _LABEL_FILL = HexColor("#F7F1E8")
 
 _LATIN_FONT_FILE = Path(reportlab.__file__).parent / "fonts" / "Vera.ttf"
 _LATIN_FONT = "zzgw-latin-vera"
+_WIDE_TO_UNICODE = re.compile(r"^(<[0-9A-F]{2}> )<([0-9A-F]{5,6})>$", re.MULTILINE)
 _WORD = re.compile(r"[A-Za-z0-9@._/+\-]+|.", re.DOTALL)
 _NO_LINE_START = frozenset("，。、；：？！）》」』】,.;:?!)%")
 """Punctuation that may not begin a line (避头点): it stays at the end of the line before, overhanging a little."""
@@ -106,7 +111,7 @@ def fits(content: LicenseContent, license_type: LicenseType, *, font: Path | Non
     if sum(len(label) + len(value) for label, value in rows) < FIT_CHECK_CHARACTERS:
         return True
     try:
-        _fit_table(rows, _fonts(font if font is not None else find_cjk_font()))
+        _fit_table(rows, _fonts(font if font is not None else find_cjk_font(), find_fallback_fonts()))
     except DoesNotFit:
         return False
     return True
@@ -126,18 +131,19 @@ def render_license_pdf(
 ) -> bytes:
     """Draw ``content`` on its type's template as a one-page PDF, with ``qr_text`` as the verification code.
 
-    ``font`` is a TrueType font with Chinese glyphs (default: ``find_cjk_font()``). Raises ValueError when the
-    content is of another type, RenderError when a font cannot be read or the content does not fit on one page,
-    SealImageError when there is no CJK font.
+    ``font`` is a TrueType font with Chinese glyphs (default: ``find_cjk_font()``); characters it lacks come from
+    Vera and then ``find_fallback_fonts()``. Raises ValueError when the content is of another type, RenderError when
+    a font cannot be read or the content does not fit on one page, SealImageError when there is no CJK font or
+    ``$ZZGW_CJK_FALLBACK_FONTS`` names a file that is not there.
     """
     if content.type_code != license_type.code:
         raise ValueError(f"content of type {content.type_code} drawn on the template of {license_type.code}")
-    fonts = _fonts(font if font is not None else find_cjk_font())
+    fonts = _fonts(font if font is not None else find_cjk_font(), find_fallback_fonts())
     rows = _rows(content, license_type)
     table = _fit_table(rows, fonts)
 
     out = io.BytesIO()
-    canvas = Canvas(out, pagesize=PAGE_SIZE, invariant=1, pageCompression=1, initialFontName=fonts.cjk)
+    canvas = Canvas(out, pagesize=PAGE_SIZE, invariant=1, pageCompression=1, initialFontName=fonts.cjk.name)
     canvas.setTitle(f"{license_type.name} {content.license_number}")
     canvas.setAuthor(issuer_name)
     canvas.setSubject(content.license_id)
@@ -157,29 +163,55 @@ def render_license_pdf(
 
 
 @dataclass(frozen=True, slots=True)
-class _Fonts:
-    """Registered reportlab font names and the characters each can draw."""
+class _Face:
+    """A font registered with reportlab: the name it is set by, and the characters it has glyphs for."""
 
-    cjk: str
-    cjk_chars: frozenset[int]
-    latin: str
-    latin_chars: frozenset[int]
+    name: str
+    chars: frozenset[int]
+
+
+@dataclass(frozen=True, slots=True)
+class _Fonts:
+    """The fonts a license is set in, each character from the first that has it."""
+
+    cjk: _Face
+    latin: _Face
+    fallbacks: tuple[Path, ...]
+    """Read only when a character needs them (``_face``): HanaMinA and B are 22 and 30 MB, and most names do not."""
 
     def runs(self, text: str) -> list[tuple[str, str]]:
-        """``text`` cut into (font name, text) runs: the CJK font where it has the glyph, else Vera where it has;
-        a character neither has (a 生僻字 beyond the fonts, an emoji) is printed as 〓, the typesetter's mark for a
-        missing type, not dropped: the printed name must not silently differ from the record's."""
+        """``text`` cut into (font name, text) runs of one font each (``face_for``).
+
+        Line breaking measures each line again for every character it adds, so the common case, a character of the
+        CJK font, is decided here without the call."""
         runs: list[tuple[str, str]] = []
+        cjk_name, cjk_chars = self.cjk.name, self.cjk.chars
         for char in text:
-            code = ord(char)
-            if code not in self.cjk_chars and code not in self.latin_chars and not char.isspace():
-                char, code = MISSING_GLYPH, ord(MISSING_GLYPH)
-            name = self.latin if code not in self.cjk_chars and code in self.latin_chars else self.cjk
+            name, char = (cjk_name, char) if ord(char) in cjk_chars else self.face_for(char)
             if runs and runs[-1][0] == name:
                 runs[-1] = (name, runs[-1][1] + char)
             else:
                 runs.append((name, char))
         return runs
+
+    def face_for(self, char: str) -> tuple[str, str]:
+        """The font that draws ``char``, and what it draws: the CJK font where it has the glyph, else Vera where it
+        has, else the first fallback font that has it. A character none has (an emoji) is printed as 〓, the
+        typesetter's mark for a missing type, not dropped: the printed name must not silently differ from the
+        record's. Whitespace that neither the CJK font nor Vera has stays with the CJK font: a tab is no reason to
+        read a fallback font."""
+        code = ord(char)
+        if code in self.cjk.chars:
+            return self.cjk.name, char
+        if code in self.latin.chars:
+            return self.latin.name, char
+        if char.isspace():
+            return self.cjk.name, char
+        for path in self.fallbacks:
+            face = _face(path, fallback=True)
+            if code in face.chars:
+                return face.name, char
+        return self.cjk.name, MISSING_GLYPH
 
     def width(self, text: str, size: float, char_space: float = 0.0) -> float:
         glyphs = sum(float(pdfmetrics.stringWidth(run, name, size)) for name, run in self.runs(text))
@@ -187,30 +219,64 @@ class _Fonts:
 
 
 _FONTS_LOCK = threading.Lock()
-_FONTS: dict[Path, _Fonts] = {}
+_FONTS: dict[tuple[Path, tuple[Path, ...]], _Fonts] = {}
+_FACES: dict[Path, _Face] = {}
 
 
-def _fonts(cjk_file: Path) -> _Fonts:
-    """Register the CJK font (once per file) and Vera with reportlab, whose font registry is process-wide."""
-    key = cjk_file.resolve()
+def _fonts(cjk_file: Path, fallback_files: tuple[Path, ...] = ()) -> _Fonts:
+    """The CJK font and Vera, registered with reportlab, and the fallback fonts to read when a character needs one."""
+    key = (cjk_file.resolve(), tuple(path.resolve() for path in fallback_files))
     with _FONTS_LOCK:
         fonts = _FONTS.get(key)
-        if fonts is None:
-            name = "zzgw-cjk-" + hashlib.sha256(str(key).encode()).hexdigest()[:12]
-            cjk = _register(name, key)
-            latin = _register(_LATIN_FONT, _LATIN_FONT_FILE)
-            fonts = _Fonts(cjk=name, cjk_chars=cjk, latin=_LATIN_FONT, latin_chars=latin)
-            _FONTS[key] = fonts
+    if fonts is None:
+        fonts = _Fonts(cjk=_face(key[0]), latin=_face(_LATIN_FONT_FILE, name=_LATIN_FONT), fallbacks=key[1])
+        with _FONTS_LOCK:
+            fonts = _FONTS.setdefault(key, fonts)
     return fonts
 
 
-def _register(name: str, path: Path) -> frozenset[int]:
+def _face(path: Path, *, name: str | None = None, fallback: bool = False) -> _Face:
+    """The font in ``path`` (resolved), read and registered with reportlab once per process: the registry is
+    process-wide, and reading a font costs 0.2 s for Droid Sans Fallback, 0.3 s for HanaMinB.
+
+    A ``fallback`` font draws only what the CJK font and Vera lack, never ASCII, so it does not get reportlab's
+    readable ASCII codes, which embed a font's 95 ASCII glyphs in every PDF that uses it (10 KB of Hanazono's)."""
+    with _FONTS_LOCK:
+        face = _FACES.get(path)
+        if face is None:
+            name = name or "zzgw-cjk-" + hashlib.sha256(str(path).encode()).hexdigest()[:12]
+            face = _register(name, path, ascii_readable=not fallback)
+            _FACES[path] = face
+    return face
+
+
+def _register(name: str, path: Path, *, ascii_readable: bool) -> _Face:
     try:
-        face = TTFont(name, str(path))
+        font = _TTFont(name, str(path), asciiReadable=ascii_readable)
     except (TTFError, OSError) as exc:
         raise RenderError(f"cannot read font {path}: {exc}") from exc
-    pdfmetrics.registerFont(face)
-    return frozenset(int(code) for code in face.face.charToGlyph)
+    pdfmetrics.registerFont(font)
+    return _Face(name=name, chars=frozenset(int(code) for code in font.face.charToGlyph))
+
+
+class _TTFont(TTFont):  # type: ignore[misc]  # reportlab ships no type information
+    """reportlab's TrueType font, with text that reads back right for characters beyond the BMP.
+
+    reportlab maps them (HanaMinB's format 12 cmap) and embeds their glyphs, but writes their entries in the subset's
+    ToUnicode CMap as the bare code point, ``<20BB7>``, where PDF wants UTF-16BE, ``<D842DFB7>``: the page shows
+    𠮷, and copying, searching or extracting its text (poppler, pdfium) gives ₻ (U+20BB). Those entries are
+    rewritten once reportlab has made the font's objects, before the document is written out."""
+
+    def addObjects(self, doc: Any) -> None:
+        super().addObjects(doc)
+        suffix = "+" + (self.face.name + self.face.subfontNameX).decode("pdfdoc")  # as reportlab names it
+        for key, stream in doc.idToObject.items():
+            if key.startswith("toUnicodeCMap:") and key.endswith(suffix):
+                stream.content = _WIDE_TO_UNICODE.sub(_utf16_entry, stream.content)
+
+
+def _utf16_entry(entry: re.Match[str]) -> str:
+    return f"{entry[1]}<{chr(int(entry[2], 16)).encode('utf-16-be').hex().upper()}>"
 
 
 # --- content ----------------------------------------------------------------------------------------------------

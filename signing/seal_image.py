@@ -11,7 +11,8 @@ there is deliberately no ink texture.
 
 Chinese needs a CJK font that the project installs itself (``scripts/install-system-deps``, Debian's
 ``fonts-droid-fallback``). It is a plain TrueType file rather than a TTC collection, so the same font can later be
-embedded and subset in PDFs.
+embedded and subset in PDFs. The printed license also draws, from ``find_fallback_fonts``, the rare characters (生僻字)
+that Droid Sans Fallback lacks; a seal's text is the issuer's name and purpose, which it has.
 """
 
 from __future__ import annotations
@@ -34,6 +35,18 @@ KNOWN_FONTS = (
     Path("/usr/share/fonts/truetype/arphic-gkai00mp/gkai00mp.ttf"),  # fonts-arphic-gkai00mp (楷体)
 )
 """Plain TrueType CJK fonts from Debian packages, in order of preference."""
+
+FALLBACK_FONTS_ENV = "ZZGW_CJK_FALLBACK_FONTS"
+"""Environment variable listing, separated by ``os.pathsep`` and in the order they are tried, the TrueType fonts that
+draw characters the CJK font lacks; when set it replaces ``KNOWN_FALLBACK_FONTS``, and set but empty it names none."""
+
+KNOWN_FALLBACK_FONTS = (
+    Path("/usr/share/fonts/truetype/hanazono/HanaMinA.ttf"),  # fonts-hanazono: to U+9FEA, some of Ext B-F
+    Path("/usr/share/fonts/truetype/hanazono/HanaMinB.ttf"),  # fonts-hanazono: all of Ext B to F (the SIP)
+)
+"""Fonts for the rare characters (生僻字) beyond Droid Sans Fallback, whose ideographs stop at U+9FA5 and which has
+nothing beyond the BMP: 鿏 (U+9FCF) comes from HanaMinA, 𠮷 (U+20BB7, Ext B) too, 𬺰 (U+2CEB0, Ext F) from HanaMinB.
+Optional: those absent are skipped, and their characters printed as 〓."""
 
 SEAL_RED = (208, 2, 27)
 """The seal's ink, #D0021B."""
@@ -85,6 +98,22 @@ def find_cjk_font() -> Path:
         + ", ".join(str(p) for p in KNOWN_FONTS)
         + f"); run scripts/install-system-deps, or set {FONT_ENV} to a TrueType font with Chinese glyphs"
     )
+
+
+def find_fallback_fonts() -> tuple[Path, ...]:
+    """The fonts tried, in order, for a character the CJK font lacks: ``$ZZGW_CJK_FALLBACK_FONTS`` if set (each must
+    be a file: a misspelt path would silently print 〓 in names), else those of ``KNOWN_FALLBACK_FONTS`` that exist."""
+    override = os.environ.get(FALLBACK_FONTS_ENV)
+    if override is None:
+        return tuple(path for path in KNOWN_FALLBACK_FONTS if path.is_file())
+    paths = tuple(Path(part) for part in override.split(os.pathsep) if part)
+    missing = [str(path) for path in paths if not path.is_file()]
+    if missing:
+        raise SealImageError(
+            f"{FALLBACK_FONTS_ENV} names {', '.join(missing)}, which is not a font file; list TrueType fonts separated "
+            f"by {os.pathsep!r}, set it empty for none, or unset it and run scripts/install-system-deps"
+        )
+    return paths
 
 
 def draw_seal(issuer_name: str, seal_name: str = "", *, size_px: int = 600, font: Path | None = None) -> bytes:

@@ -12,6 +12,7 @@ import pypdfium2 as pdfium
 import pytest
 from PIL import Image
 from pyhanko.pdf_utils.reader import PdfFileReader
+from reportlab.pdfbase.ttfonts import TTFontFile
 
 from gateway.bootstrap import samples
 from gateway.domain.catalog import Catalog, LicenseType
@@ -19,6 +20,7 @@ from gateway.domain.model import LicenseContent
 from signing.errors import SigningError
 from signing.render import (
     FIT_CHECK_CHARACTERS,
+    MISSING_GLYPH,
     PAGE_SIZE,
     QR_BOX,
     SEAL_BOX,
@@ -28,6 +30,7 @@ from signing.render import (
     fits,
     render_license_pdf,
 )
+from signing.seal_image import FALLBACK_FONTS_ENV, KNOWN_FALLBACK_FONTS, SealImageError
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 CATALOG = Catalog.from_mapping(json.loads((ROOT / "gateway/bootstrap/catalog.json").read_text()))
@@ -54,6 +57,12 @@ def page_text(pdf: bytes) -> str:
     document = pdfium.PdfDocument(pdf)
     assert len(document) == 1
     return str(document[0].get_textpage().get_text_range())
+
+
+def embedded_fonts(pdf: bytes) -> dict[str, Any]:
+    """The page's fonts by base name without the subset tag (DroidSansFallback, HanaMinB, ...)."""
+    fonts = PdfFileReader(io.BytesIO(pdf)).root["/Pages"]["/Kids"][0].get_object()["/Resources"]["/Font"]
+    return {str(ref.get_object()["/BaseFont"]).split("+", 1)[1]: ref.get_object() for ref in fonts.values()}
 
 
 def page_image(pdf: bytes) -> Image.Image:
@@ -127,6 +136,7 @@ def test_fonts_are_embedded_as_subsets(business_pdf: bytes) -> None:
     assert names
     assert all(re.fullmatch(r"/[A-Z]{6}\+\S+", name) for name in names), names
     assert any("DroidSansFallback" in name for name in names), names
+    assert not any("HanaMin" in name for name in names), "a fallback font is embedded where no character needs it"
 
 
 def test_text_has_title_fields_number_and_identifier(business: LicenseContent, business_pdf: bytes) -> None:
@@ -241,14 +251,99 @@ def test_content_of_another_type_is_refused(business: LicenseContent, id_card: L
         render_license_pdf(business, license_type(id_card), issuer_name="x", qr_text=QR_TEXT)
 
 
-def test_a_character_the_fonts_cannot_draw_is_printed_as_the_missing_type_mark() -> None:
-    """𠮷 (CJK Extension B) and an emoji are beyond the fonts: printed as 〓, visibly, where they vanished and left
-    the printed name silently shorter than the record's (found by an independent client)."""
-    from signing.render import MISSING_GLYPH
+RARE_NAME = "𠮷祥䶮鿏𬺰😂公司"
+"""A holder's name with rare characters: 𠮷 (U+20BB7, Ext B, which HanaMinA has too), 䶮 (U+4DAE, Ext A, which Droid
+Sans Fallback has), 鿏 (U+9FCF, BMP but after Droid's U+9FA5: HanaMinA), 𬺰 (U+2CEB0, Ext F: HanaMinB only), and an
+emoji that no font has (HanaMinA has a few, 😀 among them, but not 😂)."""
+RARE_PRINTED = "𠮷祥䶮鿏𬺰" + MISSING_GLYPH + "公司"
+HANAZONO_A, HANAZONO_B = KNOWN_FALLBACK_FONTS
+needs_hanazono = pytest.mark.skipif(
+    not all(path.is_file() for path in KNOWN_FALLBACK_FONTS),
+    reason="fonts-hanazono is not installed (scripts/install-system-deps installs it): rare characters print as 〓",
+)
 
+
+def rare_content() -> LicenseContent:
     sample = samples.business_license(1)
-    content = content_of(
-        {**sample, "holder": {**sample["holder"], "name": "𠮷祥😀公司"}}, MARKET, company_name="𠮷祥😀公司"
-    )
-    text = re.sub(r"\s", "", page_text(render(content)))
-    assert f"{MISSING_GLYPH}祥{MISSING_GLYPH}公司" in text and "𠮷" not in text
+    return content_of({**sample, "holder": {**sample["holder"], "name": RARE_NAME}}, MARKET, company_name=RARE_NAME)
+
+
+@pytest.fixture(scope="module")
+def rare_pdf() -> bytes:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv(FALLBACK_FONTS_ENV, raising=False)
+        return render(rare_content())
+
+
+def to_unicode(font: Any) -> dict[int, str]:
+    """A simple font's ToUnicode CMap: character code to text."""
+    cmap = font["/ToUnicode"].data.decode("ascii")
+    entries = re.findall(r"^<([0-9A-F]{2})> <([0-9A-F]+)>$", cmap.split("beginbfchar")[1], re.MULTILINE)
+    return {int(code, 16): bytes.fromhex(text).decode("utf-16-be") for code, text in entries}
+
+
+def glyph_outline(font: TTFontFile, glyph: int) -> bytes:
+    """A glyph's entry in the glyf table, as the loca table delimits it."""
+    long_offsets = font.get_ushort(font.get_table_pos("head")[0] + 50)
+    loca, glyf = font.get_table_pos("loca")[0], font.get_table_pos("glyf")[0]
+    if long_offsets:
+        start, end = font.get_ulong(loca + 4 * glyph), font.get_ulong(loca + 4 * glyph + 4)
+    else:
+        start, end = 2 * font.get_ushort(loca + 2 * glyph), 2 * font.get_ushort(loca + 2 * glyph + 2)
+    return bytes(font._ttf_data[glyf + start : glyf + end])
+
+
+@needs_hanazono
+def test_rare_characters_are_printed_from_the_fallback_fonts(rare_pdf: bytes) -> None:
+    """A name with characters beyond Droid Sans Fallback reads back as the record's, in the PDF's text (pdfium, an
+    independent extractor): 鿏 and 𠮷 come from HanaMinA, 𬺰 from HanaMinB, and only the emoji is 〓."""
+    text = re.sub(r"\s", "", page_text(rare_pdf))
+    assert "名称" + RARE_PRINTED in text, text
+    fonts = embedded_fonts(rare_pdf)
+    assert {"DroidSansFallback", "HanaMinA", "HanaMinB"} <= fonts.keys(), fonts.keys()
+    assert all("/FontFile2" in font["/FontDescriptor"] for font in fonts.values())
+    assert set(to_unicode(fonts["HanaMinA"]).values()) >= {"𠮷", "鿏"}
+    assert "䶮" not in to_unicode(fonts["HanaMinA"]).values()  # Droid's, the font tried first
+
+
+@needs_hanazono
+def test_the_embedded_subset_has_the_fallback_fonts_glyph(rare_pdf: bytes) -> None:
+    """The code the ToUnicode CMap names 𬺰 draws HanaMinB's own outline of 𬺰: reportlab maps characters beyond
+    the BMP (a format 12 cmap) and subsets their glyphs."""
+    font = embedded_fonts(rare_pdf)["HanaMinB"]
+    (code,) = (code for code, text in to_unicode(font).items() if text == "𬺰")
+    subset = TTFontFile(io.BytesIO(font["/FontDescriptor"]["/FontFile2"].data))
+    original = TTFontFile(str(HANAZONO_B))
+    drawn = glyph_outline(subset, subset.charToGlyph[code])
+    outline = glyph_outline(original, original.charToGlyph[0x2CEB0])
+    assert len(outline) > 100  # a real outline, not an empty glyph
+    assert drawn[: len(outline)] == outline and not drawn[len(outline) :].strip(b"\0")  # padded to 4 bytes
+
+
+@needs_hanazono
+def test_the_fallback_fonts_are_those_the_variable_names(monkeypatch: pytest.MonkeyPatch) -> None:
+    """$ZZGW_CJK_FALLBACK_FONTS replaces the list: with HanaMinB alone, 鿏 (in the BMP, HanaMinA's) is 〓."""
+    monkeypatch.setenv(FALLBACK_FONTS_ENV, str(HANAZONO_B))
+    pdf = render(rare_content())
+    assert f"𠮷祥䶮{MISSING_GLYPH}𬺰{MISSING_GLYPH}公司" in re.sub(r"\s", "", page_text(pdf))
+    assert "HanaMinA" not in embedded_fonts(pdf)
+
+
+def test_without_fallback_fonts_a_character_the_fonts_cannot_draw_is_printed_as_the_missing_type_mark(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With no fallback fonts (fonts-hanazono not installed, or the variable set empty) what Droid Sans Fallback and
+    Vera lack is printed as 〓, visibly, where it vanished and left the printed name silently shorter than the
+    record's (found by an independent client)."""
+    monkeypatch.setenv(FALLBACK_FONTS_ENV, "")
+    pdf = render(rare_content())
+    text = re.sub(r"\s", "", page_text(pdf))
+    assert f"{MISSING_GLYPH}祥䶮{MISSING_GLYPH * 3}公司" in text and "𠮷" not in text
+    assert not any(name.startswith("HanaMin") for name in embedded_fonts(pdf))
+
+
+def test_a_fallback_font_that_is_not_there_is_an_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A misspelt path would print 〓 in names without a word: it is refused, naming the variable."""
+    monkeypatch.setenv(FALLBACK_FONTS_ENV, str(tmp_path / "HanaMinB.ttf"))
+    with pytest.raises(SealImageError, match=FALLBACK_FONTS_ENV):
+        render(rare_content())
