@@ -5,7 +5,9 @@
 It is drawn as a PNG for a signature appearance (``signing.pdf.PdfSealer``): a copy carries its use as a second
 signature over the sealed document, so the document's own seals stay valid and the watermark itself is sealed.
 Chinese comes from the CJK font; Droid Sans Fallback has no Latin letters or digits, so those come from Bitstream
-Vera, which reportlab ships.
+Vera, which reportlab ships. A rare character (生僻字) neither has, in a purpose a clerk typed, comes from the fallback
+fonts (``find_fallback_fonts``), as on the license itself (``signing.render``); one no font has is written as 〓,
+never left out.
 """
 
 from __future__ import annotations
@@ -14,12 +16,15 @@ import functools
 import io
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import reportlab
 from PIL import Image, ImageDraw, ImageFont
 from reportlab.pdfbase.ttfonts import TTFontFile
+
+from signing.render import MISSING_GLYPH
+from signing.seal_image import find_fallback_fonts
 
 Box = tuple[int, int, int, int]
 """(left, bottom, right, top) in whole PDF points."""
@@ -33,11 +38,15 @@ _WRAP = 0.75
 _LATIN_FONT = Path(reportlab.__file__).parent / "fonts" / "Vera.ttf"
 
 
-def draw_watermark(lines: Sequence[str], page: Box, cjk_font: Path) -> tuple[bytes, Box]:
+def draw_watermark(
+    lines: Sequence[str], page: Box, cjk_font: Path, fallback_fonts: Sequence[Path] | None = None
+) -> tuple[bytes, Box]:
     """``lines`` written diagonally in semi-transparent red, as a PNG, and the box in the middle of ``page`` (points)
-    that it fills."""
+    that it fills; characters the CJK font and Vera lack come from ``fallback_fonts`` (default:
+    ``find_fallback_fonts()``)."""
     size = _TEXT_PT * _PX_PER_PT
-    fonts = _Fonts.of(cjk_font, size)
+    fallbacks = tuple(find_fallback_fonts() if fallback_fonts is None else fallback_fonts)
+    fonts = _Fonts.of(cjk_font, size, fallbacks)
     left, bottom, right, top = page
     page_px = ((right - left) * _PX_PER_PT, (top - bottom) * _PX_PER_PT)
     wrapped = [part for line in lines for part in _wrap(line, page_px[0] * _WRAP, fonts)]
@@ -75,32 +84,53 @@ def _wrap(line: str, width: float, fonts: _Fonts) -> list[str]:
 
 @dataclass(frozen=True, slots=True)
 class _Fonts:
-    """The CJK font for what it has glyphs for, else Vera (Droid Sans Fallback has no Latin letters or digits)."""
+    """The CJK font for what it has glyphs for, else Vera (Droid Sans Fallback has no Latin letters or digits), else
+    the first fallback font that has it, else 〓."""
 
     cjk: ImageFont.FreeTypeFont
     cjk_chars: frozenset[int]
     latin: ImageFont.FreeTypeFont
     latin_chars: frozenset[int]
+    fallbacks: tuple[Path, ...]
+    size: int
+    loaded: dict[Path, ImageFont.FreeTypeFont] = field(default_factory=dict)
+    """The fallback fonts opened for this drawing (a font object is not shared between threads)."""
 
     @classmethod
-    def of(cls, cjk_file: Path, size: int) -> _Fonts:
+    def of(cls, cjk_file: Path, size: int, fallbacks: tuple[Path, ...] = ()) -> _Fonts:
         return cls(
             cjk=ImageFont.truetype(str(cjk_file), size),
             cjk_chars=_charset(cjk_file),
             latin=ImageFont.truetype(str(_LATIN_FONT), size),
             latin_chars=_charset(_LATIN_FONT),
+            fallbacks=fallbacks,
+            size=size,
         )
 
     def runs(self, text: str) -> list[tuple[ImageFont.FreeTypeFont, str]]:
         runs: list[tuple[ImageFont.FreeTypeFont, str]] = []
         for char in text:
-            code = ord(char)
-            font = self.latin if code not in self.cjk_chars and code in self.latin_chars else self.cjk
+            font, char = self._font_for(char)
             if runs and runs[-1][0] is font:
                 runs[-1] = (font, runs[-1][1] + char)
             else:
                 runs.append((font, char))
         return runs
+
+    def _font_for(self, char: str) -> tuple[ImageFont.FreeTypeFont, str]:
+        code = ord(char)
+        if code in self.cjk_chars:
+            return self.cjk, char
+        if code in self.latin_chars:
+            return self.latin, char
+        if not char.isspace():
+            for path in self.fallbacks:
+                if code in _charset(path):  # read only when a character needs it (HanaMinB: 30 MB, 0.3 s)
+                    if path not in self.loaded:
+                        self.loaded[path] = ImageFont.truetype(str(path), self.size)
+                    return self.loaded[path], char
+            return self.cjk, MISSING_GLYPH
+        return self.cjk, char
 
     def length(self, text: str) -> float:
         return sum(font.getlength(run) for font, run in self.runs(text))
