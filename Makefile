@@ -35,9 +35,10 @@ serve: $(STAMP)
 	$(ZZGW) init
 	exec $(ZZGW) serve
 
-## test: set up and run the whole suite (PostgreSQL tests too when ZZGW_TEST_DATABASE_URL is set)
+## test: set up and run the whole suite (PostgreSQL tests too when ZZGW_TEST_DATABASE_URL is set), one worker per
+## core (pytest-xdist: 450 s on 2 cores against 772 s in one process); `.venv/bin/pytest` alone runs it in one process
 test: install $(BUF)
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n auto
 
 ## lint: buf lint, ruff, mypy and the import-layer contracts
 lint: install $(BUF)
