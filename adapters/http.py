@@ -1,4 +1,4 @@
-"""The gateway's HTTP side (ASGI): the time-stamping authority and the CRL now; the console and partner adapter later.
+"""The gateway's HTTP side (ASGI): the time-stamping authority, the CRL and trust material, and the clerk's console.
 
 >>> app = HttpApp(timestamp=tsa.respond, crl=lambda: ca.crl(now, next_update))   # doctest: +SKIP
 >>> HttpServer(app, "127.0.0.1:8080").start()                                    # doctest: +SKIP
@@ -14,15 +14,19 @@ Routes:
                             trust), ``seal-maker-intermediate.pem``, ``receipts.pem`` (the receipt key's
                             certificate), ``receipt-certificates.pem`` (it and the earlier ones, read
                             from the store when asked)
+``/console/…``              the clerk's console: its page and JSON calls (``adapters.console``)
 ==========================  ==========================================================================
 
-A plain ASGI callable with no framework: three routes do not need one, and the gateway stays one process with
+A plain ASGI callable with no framework: a few routes do not need one, and the gateway stays one process with
 gRPC and HTTP side by side (``HttpServer`` runs uvicorn in a thread of its own).
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
+import logging
+import secrets
 import socket
 import threading
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
@@ -30,6 +34,10 @@ from typing import Any
 
 import uvicorn
 
+from adapters.console import PREFIX as CONSOLE_PREFIX
+from adapters.console import Console, error_reply, run_blocking
+from adapters.console import headers as console_headers
+from gateway.domain.errors import ResourceExhaustedError
 from gateway.threads import name_this_thread
 
 Scope = MutableMapping[str, Any]
@@ -40,6 +48,7 @@ Send = Callable[[Message], Awaitable[None]]
 MAX_TSA_REQUEST_BYTES = 4096
 CRL_PATH = "/crl/seal-maker.crl"
 CERTIFICATES_PATH = "/certificates/"
+error_log = logging.getLogger("zzgw.error")
 
 
 class HttpApp:
@@ -49,11 +58,13 @@ class HttpApp:
         timestamp: Callable[[bytes], bytes] | None,
         crl: Callable[[], bytes] | None,
         certificates: Mapping[str, bytes | Callable[[], bytes]] | None = None,
+        console: Console | None = None,
     ):
         """``certificates``: PEM by name, or what makes it when asked (a list that grows while the gateway runs)."""
         self._timestamp = timestamp
         self._crl = crl
         self._certificates = dict(certificates or {})
+        self._console = console
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -87,8 +98,54 @@ class HttpApp:
         elif path == CRL_PATH and method == "GET" and self._crl is not None:
             crl = await asyncio.get_running_loop().run_in_executor(None, self._crl)
             await _respond(send, 200, crl, "application/pkix-crl")
+        elif self._console is not None and (path == CONSOLE_PREFIX or path.startswith(CONSOLE_PREFIX + "/")):
+            await self._serve_console(self._console, scope, receive, send)
         else:
             await _respond(send, 404, b"not found\n", "text/plain; charset=utf-8")
+
+    async def _serve_console(self, console: Console, scope: Scope, receive: Receive, send: Send) -> None:
+        method, path = scope["method"], scope["path"]
+        if path == CONSOLE_PREFIX:
+            location = [(b"location", (CONSOLE_PREFIX + "/").encode())]
+            await _respond(send, 308, b"", "text/plain; charset=utf-8", location)
+            return
+        static = console.static(path)
+        if static is not None:
+            if method not in ("GET", "HEAD"):
+                await _respond(send, 405, b"GET the page\n", "text/plain; charset=utf-8")
+                return
+            body, kind = static
+            await _send(send, 200, body, console_headers(kind))
+            return
+        authorization = _header(scope, b"authorization")
+        try:
+            if path == CONSOLE_PREFIX + "/api/session" and method == "GET":
+                status, body = await run_blocking(lambda: console.session(authorization))
+            elif path == CONSOLE_PREFIX + "/api/verify" and method == "POST":
+                request = await _read_body(receive, console.max_request_bytes)
+                if request is None:
+                    too_large = f"the request is larger than {console.max_request_bytes:,} bytes"
+                    status, body = error_reply(ResourceExhaustedError(too_large, reason="REQUEST_TOO_LARGE"))
+                else:
+                    status, body = await run_blocking(lambda: console.verify(authorization, request))
+            else:
+                await _respond(send, 404, b"not found\n", "text/plain; charset=utf-8")
+                return
+        except Exception:  # a defect: logged with an id the clerk can quote, nothing of the request
+            request_id = secrets.token_hex(8)
+            error_log.exception("console call %s failed (request %s)", path, request_id)
+            status = 500
+            body = json.dumps(
+                {"error": {"status": 500, "reason": "INTERNAL", "message": f"internal error (request {request_id})"}}
+            ).encode()
+        await _send(send, status, body, console_headers("application/json; charset=utf-8"))
+
+
+def _header(scope: Scope, name: bytes) -> str:
+    for key, value in scope.get("headers", ()):
+        if key == name:
+            return bytes(value).decode("latin-1")
+    return ""
 
 
 async def _read_body(receive: Receive, limit: int) -> bytes | None:
@@ -105,8 +162,14 @@ async def _read_body(receive: Receive, limit: int) -> bytes | None:
             return b"".join(chunks)
 
 
-async def _respond(send: Send, status: int, body: bytes, content_type: str) -> None:
-    headers = [(b"content-type", content_type.encode()), (b"content-length", str(len(body)).encode())]
+async def _respond(
+    send: Send, status: int, body: bytes, content_type: str, extra: list[tuple[bytes, bytes]] | None = None
+) -> None:
+    await _send(send, status, body, [(b"content-type", content_type.encode()), *(extra or [])])
+
+
+async def _send(send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]]) -> None:
+    headers = [*headers, (b"content-length", str(len(body)).encode())]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 

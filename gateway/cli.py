@@ -55,6 +55,12 @@ def main(argv: list[str] | None = None) -> int:
         "store the memo, so that checks after a restart need not verify it again",
     )
 
+    console = commands.add_parser(
+        "console-token",
+        help="issue a token for a member's clerks to sign in to the console with (production mode; ends the last one)",
+    )
+    console.add_argument("member", help="code (USCC) of the member")
+
     receipt = commands.add_parser("receipt", help="fetch a verification receipt as a file, or check one offline")
     receipts = receipt.add_subparsers(dest="action", required=True)
     get = receipts.add_parser("get", help="fetch a receipt (GetReceipt) and write it as JSON (docs/receipts.md)")
@@ -380,6 +386,34 @@ def _receipt_check(args: argparse.Namespace) -> int:
     return _CHECK_EXIT[result]
 
 
+def _console_token(settings: Settings, args: argparse.Namespace) -> int:
+    from gateway.domain.errors import NotFoundError
+    from gateway.server import Gateway
+
+    if settings.mode == "dev":
+        print(
+            f"zzgw console-token: in dev mode the console takes the member's dev bearer token "
+            f"({settings.dev_tokens_path}); a console token would replace it",
+            file=sys.stderr,
+        )
+        return 2
+    gateway = Gateway.open(settings)
+    try:
+        token = gateway.members.issue_console_token(args.member.strip().upper())
+    except NotFoundError as exc:
+        print(f"zzgw console-token: {exc.message}", file=sys.stderr)
+        return 2
+    finally:
+        gateway.close()
+    print(token)
+    print(
+        f"console token of {args.member}: give it to the department's clerks (it signs in to "
+        f"http://{settings.http_addr}/console/); the one before works for at most 30 s more",
+        file=sys.stderr,
+    )
+    return 0
+
+
 _COMMANDS = {
     "init": _init,
     "serve": _serve,
@@ -389,6 +423,7 @@ _COMMANDS = {
     "audit": _audit,
     "memos": _memos,
     "receipt": _receipt,
+    "console-token": _console_token,
 }
 
 if __name__ == "__main__":

@@ -37,12 +37,14 @@ from pyhanko.sign.timestamps import HTTPTimeStamper, TimeStamper
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 
+from adapters.console import Console, ConsoleBackend
 from adapters.http import HttpApp, HttpServer
 from gateway.api.audit import AuditServicer
 from gateway.api.authorization import AuthorizationServicer
 from gateway.api.catalog import CatalogServicer
 from gateway.api.interceptors import GatewayInterceptor
 from gateway.api.issuance import IssuanceServicer
+from gateway.api.roles import ALLOWED_ROLES
 from gateway.api.seals import SealServicer
 from gateway.api.sharing import SharingServicer
 from gateway.api.verification import VerificationServicer
@@ -662,10 +664,19 @@ def http_app(gateway: Gateway) -> HttpApp:
             return b"".join(c.public_bytes(serialization.Encoding.PEM) for c in every)
 
         certificates["receipt-certificates.pem"] = every_receipt_certificate
+    console = ConsoleBackend(
+        authenticate=gateway.authenticator.by_token,
+        allowed_roles=lambda method: ALLOWED_ROLES.get(method, frozenset()),
+        verification=gateway.verification,
+        catalog=gateway.catalog,
+        issuer_name=gateway.member_name,
+        max_document_bytes=gateway.settings.max_message_bytes,
+    )
     return HttpApp(
         timestamp=gateway.tsa.respond if gateway.tsa else None,
         crl=gateway.seals.crl if gateway.seals else None,
         certificates=certificates,
+        console=Console(console),
     )
 
 

@@ -225,6 +225,19 @@ def test_serve_without_init_says_what_to_do(env: dict[str, str]) -> None:
     assert "run `zzgw init`" in result.stderr
 
 
+def test_console_tokens_are_for_production_members(env: dict[str, str]) -> None:
+    dev = zzgw(env, "console-token", "11370100993701097M")
+    assert dev.returncode == 2 and "dev bearer token" in dev.stderr
+    production = {**env, "ZZGW_MODE": "production"}
+    assert zzgw(production, "init").returncode == 0
+    issued = zzgw(production, "console-token", "11370100993701097m")
+    assert issued.returncode == 0, issued.stderr
+    assert issued.stdout.startswith("zzgw-console-") and len(issued.stdout.split()) == 1
+    assert "/console/" in issued.stderr
+    unknown = zzgw(production, "console-token", "91370100MA3C00000X")
+    assert unknown.returncode == 2 and "no member '91370100MA3C00000X'" in unknown.stderr
+
+
 def test_import_of_a_missing_file(env: dict[str, str]) -> None:
     result = zzgw(env, "import", "/nonexistent/file.jsonl", "--issuer", MARKET, timeout=60)
     assert result.returncode == 2 and "no such file" in result.stderr

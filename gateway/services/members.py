@@ -2,7 +2,8 @@
 
 Dev mode identifies a caller by a bearer token (``authorization: Bearer <token>``) whose SHA-256 is stored with
 the member; production mode identifies it by the SHA-256 fingerprint of the client certificate presented in the
-mTLS handshake. Lookups are cached for a short time, so a removed member is locked out within that time.
+mTLS handshake, and takes a member's token (``zzgw console-token``) only at the clerk's console. Lookups are cached
+for a short time, so a removed member is locked out within that time.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 from cachetools import TTLCache
 
 from gateway.domain.catalog import Catalog
-from gateway.domain.errors import UnauthenticatedError
+from gateway.domain.errors import NotFoundError, UnauthenticatedError
 from gateway.domain.identifiers import region_code_problem, uscc_problem
 from gateway.domain.model import Clock, Member, Role
 from gateway.store.database import Database
@@ -120,3 +121,16 @@ class MemberService:
     def list(self) -> list[Member]:
         with self._db.unit_of_work() as uow:
             return uow.members.all()
+
+    def issue_console_token(self, code: str) -> str:
+        """A new token for ``code``'s clerks to sign in to the console with, ending the one before (within the
+        authenticator's cache time). In production mode gRPC callers present client certificates and never a token,
+        so this token opens the console only; in dev mode it would replace the member's dev bearer token."""
+        token = "zzgw-console-" + secrets.token_urlsafe(32)
+        with self._db.unit_of_work(write=True) as uow:
+            member = uow.members.get(code)
+            if member is None:
+                raise NotFoundError(f"no member {code!r}", reason="MEMBER_NOT_FOUND")
+            uow.members.save(member, at=self._clock.now(), token_sha256=token_digest(token))
+            uow.commit()
+        return token

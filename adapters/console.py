@@ -1,0 +1,343 @@
+"""The clerk's console (窗口核验): one web page for window clerks, and the JSON calls it makes.
+
+A clerk types a license identifier, a license number or a pasted ``ZZ1:`` code, or uploads the PDF or a photo of the
+QR code an applicant hands over, and sees a large verdict with the three findings, the license summary a verifier may
+see, and a receipt to print or keep as a file (``zzgw receipt check`` checks it offline). The page is static (HTML,
+CSS and a script, Chinese labels, no framework, nothing fetched from elsewhere); it calls:
+
+=================================  ================================================================================
+``GET  /console/``                 the page (``console.js`` and ``console.css`` beside it)
+``GET  /console/api/session``      who the token belongs to, the matters and license types to choose from
+``POST /console/api/verify``       JSON: ``use`` (``matter_code``, ``purpose``, ``operator``, optional
+                                   ``bundle_code`` and ``case_id``) and one of ``query`` (an identifier, a ``ZZ1:``
+                                   code, or a license number with ``type_code``), ``pdf`` or ``qr_image`` (base64)
+=================================  ================================================================================
+
+Each call carries the department's token (``Authorization: Bearer …``): the member's dev bearer token, or in
+production mode a console token from ``zzgw console-token`` (gRPC callers there use client certificates only). The
+role check is the gRPC method's own (``allowed_roles`` of the RPC the call stands for), and the verification is the
+service's: the same findings, receipt and access record as ``VerifyLicense`` and ``VerifyDocument``, with the clerk
+as operator. Errors are JSON ``{"error": {"status", "reason", "message", "violations"}}`` with the HTTP status of
+the gRPC code. Nothing of a request is logged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import io
+import json
+import warnings
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+from gateway.domain.catalog import Catalog
+from gateway.domain.errors import (
+    AlreadyExistsError,
+    ConflictError,
+    FieldViolation,
+    InvalidRequestError,
+    NotFoundError,
+    PermissionDeniedError,
+    ResourceExhaustedError,
+    UnauthenticatedError,
+    UpstreamUnavailableError,
+    ZzgwError,
+)
+from gateway.domain.identifiers import license_id_violation
+from gateway.domain.model import Member, Role
+from gateway.domain.verification import check_use
+from gateway.services.verification import Report, VerificationService
+from protos.zzgw.v1 import verification_pb2
+
+from .receipt_file import receipt_json
+
+PREFIX = "/console"
+STATIC = {
+    "/console/": ("index.html", "text/html; charset=utf-8"),
+    "/console/console.js": ("console.js", "text/javascript; charset=utf-8"),
+    "/console/console.css": ("console.css", "text/css; charset=utf-8"),
+}
+VERIFY_LICENSE = "/zzgw.v1.VerificationService/VerifyLicense"
+VERIFY_DOCUMENT = "/zzgw.v1.VerificationService/VerifyDocument"
+LIST_MATTERS = "/zzgw.v1.CatalogService/ListMatters"
+LICENSE_ID_ROOT = "1.2.156."
+"""How every license identifier begins (GB/T 36904: the OID arc of China)."""
+MAX_QR_IMAGE_BYTES = 8 * 1024 * 1024
+MAX_QR_IMAGE_PIXELS = 40_000_000
+"""A phone photo is 12–50 megapixels; more than this is refused before it is decoded (a small file can claim a huge
+image)."""
+_HTTP_STATUS: tuple[tuple[type[ZzgwError], int], ...] = (
+    (InvalidRequestError, 400),
+    (UnauthenticatedError, 401),
+    (PermissionDeniedError, 403),
+    (NotFoundError, 404),
+    (AlreadyExistsError, 409),
+    (ConflictError, 409),
+    (ResourceExhaustedError, 413),
+    (UpstreamUnavailableError, 503),
+)
+_SECURITY_HEADERS = [
+    (b"content-security-policy", b"default-src 'self'; img-src 'self' data: blob:; frame-ancestors 'none'"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"cache-control", b"no-store"),
+]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ConsoleBackend:
+    """What the console needs of the gateway (given by ``gateway.server``, which owns the role table)."""
+
+    authenticate: Callable[[str], Member]
+    """The member behind a bearer token; ``UnauthenticatedError`` for an unknown one."""
+    allowed_roles: Callable[[str], frozenset[Role]]
+    """The roles allowed to call a gRPC method (none for an unknown one: fail closed)."""
+    verification: VerificationService | None
+    catalog: Catalog
+    issuer_name: Callable[[str], str]
+    max_document_bytes: int
+
+
+class Console:
+    """The console's routes, for ``adapters.http.HttpApp``: ``handle`` answers a path under ``PREFIX``."""
+
+    def __init__(self, backend: ConsoleBackend):
+        self._backend = backend
+        self._static = {path: (_static(name), kind) for path, (name, kind) in STATIC.items()}
+        # base64 of the largest document, and room for the rest of the request
+        self.max_request_bytes = (backend.max_document_bytes + 2) // 3 * 4 + 64 * 1024
+
+    def static(self, path: str) -> tuple[bytes, str] | None:
+        """The page or one of its files at ``path``, with its content type."""
+        return self._static.get(path)
+
+    def session(self, authorization: str) -> tuple[int, bytes]:
+        member = self._member(authorization, LIST_MATTERS)
+        catalog = self._backend.catalog
+        return 200, _json(
+            {
+                "member": {"code": member.code, "name": member.name},
+                "matters": [
+                    {"code": m.code, "name": m.name, "purpose": m.purpose, "department": m.department}
+                    for m in catalog.matters.values()
+                ],
+                "license_types": [{"code": t.code, "name": t.name} for t in catalog.license_types.values()],
+            }
+        )
+
+    def verify(self, authorization: str, body: bytes) -> tuple[int, bytes]:
+        """Verify what the request names; blocking (the receipt is committed before the answer): run it off the
+        event loop."""
+        request = _request(body)
+        document, image = _base64(request, "pdf"), _base64(request, "qr_image")
+        query = _text(request, "query").strip()
+        if sum(bool(x) for x in (query, document, image)) != 1:
+            raise _invalid("query", "ONE_OF", "give exactly one of query, pdf, qr_image")
+        member = self._member(authorization, VERIFY_DOCUMENT if document else VERIFY_LICENSE)
+        raw_use = request.get("use")
+        if not isinstance(raw_use, dict):
+            raise _invalid("use", "REQUIRED", "use (matter_code, purpose, operator) is required")
+        use = check_use(
+            _text(raw_use, "matter_code"),
+            _text(raw_use, "purpose"),
+            self._backend.catalog,
+            operator=_text(raw_use, "operator"),
+            bundle_code=_text(raw_use, "bundle_code"),
+            case_id=_text(raw_use, "case_id"),
+        )
+        service = self._backend.verification
+        if service is None:
+            raise UpstreamUnavailableError("no seal-maker CA or receipt key: run `zzgw init`", reason="NO_SEAL_CA")
+        registered: bool | None = None
+        if document:
+            if len(document) > self._backend.max_document_bytes:
+                raise ResourceExhaustedError(
+                    f"the PDF is {len(document):,} bytes; at most {self._backend.max_document_bytes:,}",
+                    reason="PDF_TOO_LARGE",
+                )
+            report, registered = service.verify_document(member, use, document)
+        else:
+            code = decode_qr_image(image) if image else query
+            report = service.verify_license(member, use, **self._query(code, _text(request, "type_code")))
+        return 200, _json(self._report(report, registered, by="qr_image" if image else "pdf" if document else ""))
+
+    def _member(self, authorization: str, method: str) -> Member:
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise UnauthenticatedError("send the department's token: Authorization: Bearer …", reason="NO_CREDENTIAL")
+        member = self._backend.authenticate(token.strip())
+        if not member.roles & self._backend.allowed_roles(method):
+            raise PermissionDeniedError(
+                f"{member.name} may not call {method.rsplit('/', 1)[-1]}", reason="ROLE_NOT_ALLOWED"
+            )
+        return member
+
+    def _query(self, text: str, type_code: str) -> dict[str, str]:
+        """What a clerk typed, as ``verify_license``'s keywords: a ``ZZ1:`` code, an identifier, or a number."""
+        if text.upper().startswith("ZZ1:"):
+            return {"qr_code": text}
+        if text.startswith(LICENSE_ID_ROOT) or license_id_violation("query", text) is None:
+            return {"license_id": text}  # one that does not parse is refused by the service, saying why
+        if not type_code:
+            raise _invalid(
+                "type_code",
+                "REQUIRED",
+                f"{text!r} is not a license identifier or a ZZ1: code: choose the license type to look the number up",
+            )
+        return {"type_code": type_code, "license_number": text}
+
+    def _report(self, report: Report, registered: bool | None, *, by: str) -> dict[str, Any]:
+        outcome = report.outcome
+        license, status = outcome.license, outcome.license_status
+        summary = None
+        if license is not None and status is not None:
+            content = license.content
+            license_type = self._backend.catalog.license_types.get(content.type_code)
+            summary = {
+                "license_id": license.license_id,
+                "type_code": content.type_code,
+                "type_name": license_type.name if license_type else "",
+                "issuer_code": content.issuer_code,
+                "issuer_name": self._backend.issuer_name(content.issuer_code),
+                "valid_from": content.valid_from.isoformat(),
+                "valid_until": content.valid_until.isoformat() if content.valid_until else "",
+                "status": status.value,
+                "version": content.version,
+            }
+        receipt = report.receipt
+        service = self._backend.verification
+        assert service is not None  # a report came from it
+        message = verification_pb2.Receipt(
+            receipt_id=receipt.receipt_id,
+            statement=receipt.statement,
+            signature=receipt.signature,
+            proof=receipt.proof,
+            algorithm=receipt.algorithm,
+            certificate=service.receipt_certificate_der,
+        )
+        return {
+            "verdict": outcome.verdict.value,
+            "reason": outcome.reason or "",
+            "findings": {
+                name: {"result": f.result.value, "reason": f.reason or "", "detail": f.detail}
+                for name, f in (
+                    ("integrity", outcome.integrity),
+                    ("status", outcome.status),
+                    ("issuer_identity", outcome.issuer_identity),
+                )
+            },
+            "license": summary,
+            "checked_at": report.checked_at.isoformat(timespec="seconds"),
+            "by": by,
+            **({"registered_document": registered} if registered is not None else {}),
+            "receipt": {
+                "receipt_id": receipt.receipt_id,
+                "algorithm": receipt.algorithm,
+                "statement": json.loads(receipt.statement),
+                "file": receipt_json(message),
+            },
+        }
+
+
+def decode_qr_image(data: bytes) -> str:
+    """The text of the one QR code in a photo or scan (PNG, JPEG, …); INVALID_ARGUMENT naming what is wrong."""
+    import zxingcpp
+    from PIL import Image  # imported when a clerk first uploads a photo: not every gateway serves the console
+
+    if len(data) > MAX_QR_IMAGE_BYTES:
+        raise ResourceExhaustedError(
+            f"the image is {len(data):,} bytes; at most {MAX_QR_IMAGE_BYTES:,}", reason="IMAGE_TOO_LARGE"
+        )
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data))
+            if image.width * image.height > MAX_QR_IMAGE_PIXELS:
+                raise ResourceExhaustedError(
+                    f"the image is {image.width}×{image.height} pixels; at most {MAX_QR_IMAGE_PIXELS:,}",
+                    reason="IMAGE_TOO_LARGE",
+                )
+            image.load()
+    except ZzgwError:
+        raise
+    except Exception as exc:  # PIL raises many kinds for a file that is not an image it reads
+        raise _invalid("qr_image", "NOT_AN_IMAGE", f"not an image this console reads (PNG, JPEG): {exc}") from None
+    found = zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode))
+    codes = [c.text for c in found if c.valid]
+    if not codes:
+        raise _invalid("qr_image", "NO_QR_CODE", "no QR code found in the image: photograph it closer and flat")
+    if len(set(codes)) > 1:
+        raise _invalid("qr_image", "SEVERAL_QR_CODES", f"{len(codes)} different QR codes in the image: show one")
+    return codes[0]
+
+
+def error_reply(error: ZzgwError) -> tuple[int, bytes]:
+    """The HTTP status and JSON body of a refusal."""
+    status = next((code for kind, code in _HTTP_STATUS if isinstance(error, kind)), 500)
+    violations = getattr(error, "violations", ())
+    return status, _json(
+        {
+            "error": {
+                "status": status,
+                "reason": error.reason,
+                "message": error.message,
+                "violations": [
+                    {"field": v.field, "reason": v.reason, "description": v.description} for v in violations
+                ],
+            }
+        }
+    )
+
+
+def headers(content_type: str) -> list[tuple[bytes, bytes]]:
+    """The console's response headers: its content type, and no framing, sniffing, referrer or caching."""
+    return [(b"content-type", content_type.encode()), *_SECURITY_HEADERS]
+
+
+def _static(name: str) -> bytes:
+    return resources.files("adapters").joinpath("console_static", name).read_bytes()
+
+
+def _json(value: object) -> bytes:
+    return json.dumps(value, ensure_ascii=False).encode()
+
+
+def _request(body: bytes) -> Mapping[str, Any]:
+    try:
+        request = json.loads(body)
+    except ValueError:  # also bytes that are not UTF-8
+        raise _invalid("", "MALFORMED_REQUEST", "the request is not JSON") from None
+    if not isinstance(request, dict):
+        raise _invalid("", "MALFORMED_REQUEST", "the request is not a JSON object")
+    return request
+
+
+def _text(request: Mapping[str, Any], key: str) -> str:
+    value = request.get(key, "")
+    if not isinstance(value, str):
+        raise _invalid(key, "NOT_TEXT", f"{key} must be a string")
+    return value
+
+
+def _base64(request: Mapping[str, Any], key: str) -> bytes:
+    text = _text(request, key)
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise _invalid(key, "NOT_BASE64", f"{key} must be base64") from None
+
+
+def _invalid(field: str, reason: str, description: str) -> InvalidRequestError:
+    return InvalidRequestError([FieldViolation(field=field, reason=reason, description=description)])
+
+
+async def run_blocking(call: Callable[[], tuple[int, bytes]]) -> tuple[int, bytes]:
+    """``call`` on the loop's executor, its refusal as a JSON error (anything else propagates: a defect)."""
+    try:
+        return await asyncio.get_running_loop().run_in_executor(None, call)
+    except ZzgwError as error:
+        return error_reply(error)

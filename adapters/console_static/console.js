@@ -1,0 +1,273 @@
+// The clerk's console (窗口核验): sign in with the department's token, choose the matter, verify, print the receipt.
+// Everything shown is set as text (never as HTML), so nothing a license or an error says can run as script.
+"use strict";
+
+const VERDICTS = { PASSED: "核验通过", FAILED: "核验未通过", INDETERMINATE: "无法确定" };
+const RESULTS = { PASSED: "通过", FAILED: "未通过", INDETERMINATE: "无法确定" };
+const FINDINGS = [
+  ["integrity", "完整性（印章与签名未被篡改）"],
+  ["status", "状态（现行有效）"],
+  ["issuer_identity", "签发机构身份（印章证书可信、机构有权签发）"],
+];
+const STATUS = {
+  ACTIVE: "有效", SUSPENDED: "受限（暂停使用）", REVOKED: "已吊销 / 撤销", CANCELLED: "已注销 / 废止",
+  SUPERSEDED: "已变更（有新版本）", EXPIRED: "已过期",
+};
+const REASONS = {
+  SUSPENDED: "证照受限，暂停使用", REVOKED: "证照已吊销 / 撤销", CANCELLED: "证照已注销 / 废止",
+  SUPERSEDED: "证照已变更，此版本不再现行", EXPIRED: "证照已过有效期", NOT_YET_VALID: "证照尚未生效",
+  LICENSE_NOT_FOUND: "未找到该证照", NOT_CHECKED: "未核验（没有可对照的证照）",
+  RECORD_ALTERED: "证照数据与印章不符（数据被改动）", STATUS_ALTERED: "证照状态被绕过网关改动",
+  SIGNATURE_INVALID: "签名无效", DOCUMENT_MODIFIED: "盖章后文件被改动", CHANGED_AFTER_SEAL: "盖章后页面内容被改动",
+  NO_SIGNATURE: "文件上没有电子印章", NOT_A_REGISTERED_LICENSE: "不是网关登记的电子证照文件",
+  UNTRUSTED_ROOT: "印章证书不是可信的制章机构签发", NOT_AUTHORITATIVE_ISSUER: "签发机构无权签发此类证照",
+  SEALED_BY_ANOTHER: "印章不属于证照的签发机构", UNKNOWN_SEAL_KEY: "核验码的印章未知（可能是伪造的）",
+  NOT_ZZ1: "不是证照核验码", MALFORMED: "核验码无法读取", TOO_LARGE: "核验码过长",
+  REVOKED_NO_TRUSTED_TIME: "印章已吊销，且无可信时间", KEY_MISMATCH: "印章密钥不符",
+  DAMAGED_PDF: "PDF 文件已损坏", TRUNCATED_PDF: "PDF 文件不完整", ENCRYPTED_PDF: "PDF 文件已加密",
+  NOT_A_PDF: "不是 PDF 文件", TOO_MANY_REVISIONS: "PDF 文件修订次数过多",
+};
+const ERRORS = {
+  NO_CREDENTIAL: "请先登录（输入部门接入令牌）", UNKNOWN_CREDENTIAL: "接入令牌无效，请核对后重新登录",
+  ROLE_NOT_ALLOWED: "本部门无核验权限", NO_QR_CODE: "图片中没有找到二维码，请拍得更近、更平整",
+  SEVERAL_QR_CODES: "图片中有多个二维码，请只拍一个", NOT_AN_IMAGE: "无法读取该图片（请用 PNG 或 JPEG）",
+  IMAGE_TOO_LARGE: "图片过大", PDF_TOO_LARGE: "PDF 文件过大", REQUEST_TOO_LARGE: "文件过大",
+  UNKNOWN_MATTER: "未知的办理事项", ONE_OF: "请只选择一种核验方式",
+};
+const FIELD_ERRORS = {
+  "type_code:REQUIRED": "按证照编号核验时，请选择证照类型",
+  "use.purpose:REQUIRED": "请填写用证事由",
+  "use.matter_code:REQUIRED": "请选择办理事项",
+  "x-zzgw-operator:BAD_OPERATOR": "核验人姓名或工号过长或含有不可打印的字符，请重新登录",
+};
+const SUMMARY = [
+  ["type_name", "证照类型"], ["license_id", "证照标识"], ["issuer_name", "签发机构"], ["valid_from", "有效期起"],
+  ["valid_until", "有效期至"], ["status", "状态"], ["version", "版本"],
+];
+
+const $ = (id) => document.getElementById(id);
+let session = null;
+let lastReceipt = null;
+
+function credentials() {
+  return { token: sessionStorage.getItem("zzgw.token"), operator: sessionStorage.getItem("zzgw.operator") };
+}
+
+async function call(path, body) {
+  const init = { headers: { Authorization: "Bearer " + credentials().token } };
+  if (body !== undefined) {
+    init.method = "POST";
+    init.headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(body);
+  }
+  const response = await fetch(path, init);
+  let answer;
+  try {
+    answer = await response.json();
+  } catch (e) {
+    throw new Error("网关返回了无法识别的内容（HTTP " + response.status + "）");
+  }
+  if (!response.ok) {
+    const error = answer.error || {};
+    const violation = (error.violations || [])[0];
+    const reason = (violation && violation.reason) || error.reason;
+    const known = (violation && FIELD_ERRORS[violation.field + ":" + violation.reason]) || ERRORS[reason] || REASONS[reason];
+    const failure = new Error((known ? known + "：" : "") + (violation ? violation.description : error.message));
+    failure.reason = error.reason;
+    throw failure;
+  }
+  return answer;
+}
+
+function show(id, visible) {
+  $(id).hidden = !visible;
+}
+
+function say(text) {
+  $("message").textContent = text;
+  show("message", Boolean(text));
+}
+
+async function signIn() {
+  try {
+    session = await call("api/session");
+  } catch (error) {
+    if (error.reason === "UNKNOWN_CREDENTIAL" || error.reason === "NO_CREDENTIAL") {
+      sessionStorage.removeItem("zzgw.token");
+    }
+    say(error.message);
+    show("sign-in", true);
+    show("work", false);
+    show("who", false);
+    return;
+  }
+  say("");
+  $("member-name").textContent = session.member.name;
+  $("operator-name").textContent = credentials().operator;
+  const matter = $("matter");
+  matter.replaceChildren(...session.matters.map((m) => new Option(m.name + "（" + m.department + "）", m.code)));
+  const types = session.license_types.map((t) => new Option(t.name, t.code));
+  $("type-code").replaceChildren(new Option("—", ""), ...types);
+  choose(matter.value);
+  show("sign-in", false);
+  show("work", true);
+  show("who", true);
+}
+
+function choose(code) {
+  const matter = session.matters.find((m) => m.code === code);
+  $("purpose").value = matter ? matter.purpose : "";
+}
+
+function use() {
+  return {
+    matter_code: $("matter").value,
+    purpose: $("purpose").value.trim(),
+    operator: credentials().operator,
+    bundle_code: $("bundle").value.trim(),
+    case_id: $("case").value.trim(),
+  };
+}
+
+function base64(file) {
+  return new Promise((resolve, reject) => {
+    const reader = new FileReader();
+    reader.onload = () => resolve(String(reader.result).split(",", 2)[1] || "");
+    reader.onerror = () => reject(new Error("无法读取文件"));
+    reader.readAsDataURL(file);
+  });
+}
+
+async function verify(what) {
+  if (!$("use-form").reportValidity()) return;
+  const buttons = document.querySelectorAll("#work button");
+  buttons.forEach((b) => (b.disabled = true));
+  say("");
+  show("result", false);
+  show("busy", true);
+  try {
+    const request = { use: use() };
+    if (what === "text") {
+      request.query = $("query").value.trim();
+      request.type_code = $("type-code").value;
+    } else if (what === "pdf") {
+      request.pdf = await base64($("pdf").files[0]);
+    } else {
+      request.qr_image = await base64($("qr-image").files[0]);
+    }
+    render(await call("api/verify", request));
+  } catch (error) {
+    say(error.message);
+  } finally {
+    show("busy", false);
+    buttons.forEach((b) => (b.disabled = false));
+  }
+}
+
+function row(table, label, value) {
+  const tr = table.insertRow();
+  const th = document.createElement("th");
+  th.textContent = label;
+  tr.append(th);
+  tr.insertCell().textContent = value;
+}
+
+function reasonText(reason) {
+  return reason ? REASONS[reason] || reason : "";
+}
+
+function render(report) {
+  const verdict = $("verdict");
+  verdict.className = "verdict " + report.verdict;
+  $("verdict-text").textContent = VERDICTS[report.verdict] || report.verdict;
+  $("verdict-reason").textContent = report.reason ? reasonText(report.reason) + "（" + report.reason + "）" : "";
+
+  const findings = FINDINGS.map(([key, label]) => {
+    const finding = report.findings[key];
+    const li = document.createElement("li");
+    li.className = finding.result;
+    li.dataset.finding = key;
+    li.textContent = label + "：" + (RESULTS[finding.result] || finding.result);
+    if (finding.reason) {
+      const detail = document.createElement("span");
+      detail.className = "detail";
+      detail.textContent = reasonText(finding.reason) + "（" + finding.reason + "）" + (finding.detail ? " " + finding.detail : "");
+      li.append(detail);
+    }
+    return li;
+  });
+  $("findings").replaceChildren(...findings);
+  if (report.registered_document !== undefined) {
+    $("registered").textContent = report.registered_document
+      ? "该文件与网关登记的电子证照文件一致。"
+      : "该文件不是网关登记的文件本身（可能含有后续的用证标注或签名）。";
+  }
+  show("registered", report.registered_document !== undefined);
+
+  const summary = $("summary");
+  summary.replaceChildren();
+  if (report.license) {
+    for (const [key, label] of SUMMARY) {
+      let value = report.license[key];
+      if (key === "status") value = STATUS[value] || value;
+      if (key === "valid_until" && !value) value = "长期";
+      row(summary, label, String(value));
+    }
+  }
+  show("no-license", !report.license);
+
+  const statement = report.receipt.statement;
+  const receipt = $("receipt-table");
+  receipt.replaceChildren();
+  row(receipt, "回执编号", report.receipt.receipt_id);
+  row(receipt, "核验时间", new Date(report.checked_at).toLocaleString("zh-CN", { hour12: false }));
+  row(receipt, "核验部门", session.member.name + "（" + statement.caller + "）");
+  row(receipt, "核验人", credentials().operator);
+  const matter = session.matters.find((m) => m.code === statement.matter_code);
+  row(receipt, "办理事项", (matter ? matter.name + " " : "") + statement.matter_code);
+  row(receipt, "用证事由", statement.purpose);
+  row(receipt, "核验结论", VERDICTS[report.verdict] || report.verdict);
+  row(receipt, "签名算法", report.receipt.algorithm);
+  lastReceipt = report.receipt;
+  show("result", true);
+}
+
+function download() {
+  if (!lastReceipt) return;
+  const blob = new Blob([lastReceipt.file], { type: "application/json" });
+  const link = document.createElement("a");
+  link.href = URL.createObjectURL(blob);
+  link.download = "receipt-" + lastReceipt.receipt_id + ".json";
+  link.click();
+  URL.revokeObjectURL(link.href);
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  $("sign-in-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    sessionStorage.setItem("zzgw.token", $("token").value.trim());
+    sessionStorage.setItem("zzgw.operator", $("operator").value.trim());
+    $("token").value = "";
+    signIn();
+  });
+  $("sign-out").addEventListener("click", () => {
+    sessionStorage.clear();
+    session = null;
+    show("result", false);
+    show("work", false);
+    show("who", false);
+    show("sign-in", true);
+  });
+  $("matter").addEventListener("change", (event) => choose(event.target.value));
+  for (const [form, what] of [["by-text", "text"], ["by-pdf", "pdf"], ["by-qr", "qr"]]) {
+    $(form).addEventListener("submit", (event) => {
+      event.preventDefault();
+      verify(what);
+    });
+  }
+  $("print").addEventListener("click", () => window.print());
+  $("download").addEventListener("click", download);
+  if (credentials().token) {
+    signIn();
+  }
+});

@@ -1,0 +1,20 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from adapters.http import HttpServer
+from gateway.server import http_app
+from tests.conftest import RunningGateway
+
+
+@pytest.fixture(scope="module")
+def console(running: RunningGateway) -> Iterator[str]:
+    """The clerk's console of a running gateway, on its HTTP side, over a real socket: its base URL."""
+    http = HttpServer(http_app(running.gateway), "127.0.0.1:0")
+    http.start()
+    try:
+        yield f"http://127.0.0.1:{http.port}/console"
+    finally:
+        http.stop()

@@ -1,0 +1,230 @@
+"""The clerk's console over a real socket, against a real gateway: its page, its sign-in, and every way to verify
+(identifier, number, pasted code, QR photo, PDF), with the refusals a clerk meets. The browser drives the same
+calls in tests/adapters/test_console_browser.py."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import urllib.error
+import urllib.request
+from typing import Any
+
+import pytest
+from PIL import Image
+
+from adapters.console import Console, ConsoleBackend
+from adapters.http import HttpApp, HttpServer
+from adapters.receipt_file import read_receipt
+from gateway.api.roles import ALLOWED_ROLES
+from gateway.domain.audit import AuditAction
+from protos.zzgw.v1 import issuance_pb2
+from signing.errors import InvalidSignature
+from signing.qr import qr_png
+from tests.api.test_documents import document_of
+from tests.api.test_verification import MATTER, change, issue, qr_for, receipt_statement
+from tests.conftest import MARKET, PORTAL, TAX, RunningGateway
+
+USE = {"matter_code": MATTER, "purpose": "企业开办窗口核验", "operator": "窗口03 王敏"}
+
+
+def fetch(url: str, body: object = None, token: str | None = None, raw: bytes | None = None) -> tuple[int, Any]:
+    """The status and the JSON answer (or the bytes and headers of a page) of one console call."""
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+    if data is not None:
+        headers["Content-Type"] = "application/json"
+    request = urllib.request.Request(url, data=data, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            status, kind, content, head = response.status, response.headers["Content-Type"], response.read(), response
+    except urllib.error.HTTPError as error:
+        status, kind, content, head = error.code, error.headers["Content-Type"], error.read(), error
+    if kind.startswith("application/json"):
+        return status, json.loads(content)
+    return status, (content, head.headers)  # case-insensitive names
+
+
+def verify(console: str, running: RunningGateway, member: str = TAX, **request: object) -> tuple[int, Any]:
+    return fetch(f"{console}/api/verify", {"use": USE, **request}, running.tokens[member])
+
+
+def refusal(answer: dict[str, Any]) -> tuple[int, str, list[tuple[str, str]]]:
+    error = answer["error"]
+    return error["status"], error["reason"], [(v["field"], v["reason"]) for v in error["violations"]]
+
+
+def test_the_page_and_its_files_are_served_with_chinese_labels_and_a_strict_policy(console: str) -> None:
+    status, (page, headers) = fetch(f"{console}/")
+    assert status == 200 and headers["Content-Type"] == "text/html; charset=utf-8"
+    text = page.decode()
+    for label in ("窗口核验", "办理事项", "用证事由", "上传电子证照（PDF）", "上传二维码图片", "打印回执"):
+        assert label in text
+    assert headers["Content-Security-Policy"].startswith("default-src 'self'")
+    assert headers["X-Content-Type-Options"] == "nosniff" and headers["Cache-Control"] == "no-store"
+    status, (script, headers) = fetch(f"{console}/console.js")
+    assert status == 200 and headers["Content-Type"].startswith("text/javascript") and b"textContent" in script
+    assert b"innerHTML" not in script  # everything shown is set as text
+    assert fetch(f"{console}/console.css")[0] == 200
+    assert fetch(f"{console}/nothing-here")[0] == 404
+
+
+def test_signing_in_names_the_department_and_lists_the_matters(console: str, running: RunningGateway) -> None:
+    status, session = fetch(f"{console}/api/session", token=running.tokens[TAX])
+    assert status == 200
+    assert session["member"] == {"code": TAX, "name": "国家税务总局济南市税务局"}
+    matter = next(m for m in session["matters"] if m["code"] == MATTER)
+    assert matter["purpose"] and matter["department"]
+    assert any(t["name"] == "营业执照" for t in session["license_types"])
+    status, answer = fetch(f"{console}/api/session")
+    assert status == 401 and refusal(answer)[1] == "NO_CREDENTIAL"
+    status, answer = fetch(f"{console}/api/session", token="not-a-token")
+    assert status == 401 and refusal(answer)[1] == "UNKNOWN_CREDENTIAL"
+
+
+def test_a_holder_portal_may_not_verify(console: str, running: RunningGateway) -> None:
+    license_id = issue(running, 31).license.license_id
+    status, answer = verify(console, running, PORTAL, query=license_id)
+    assert status == 403 and refusal(answer)[1] == "ROLE_NOT_ALLOWED"
+
+
+def test_a_valid_license_passes_with_a_receipt_that_checks_offline(console: str, running: RunningGateway) -> None:
+    license_id = issue(running, 32).license.license_id
+    status, report = verify(console, running, query=license_id)
+    assert status == 200, report
+    assert report["verdict"] == "PASSED" and report["reason"] == ""
+    assert {k: f["result"] for k, f in report["findings"].items()} == {
+        "integrity": "PASSED",
+        "status": "PASSED",
+        "issuer_identity": "PASSED",
+    }
+    summary = report["license"]
+    assert summary["license_id"] == license_id and summary["status"] == "ACTIVE"
+    assert summary["type_name"] == "食品生产许可证" and summary["issuer_name"] == "济南市市场监督管理局"
+    assert "holder" not in json.dumps(summary)  # a verifier sees type, issuer, validity and status only
+    receipt = read_receipt(report["receipt"]["file"].encode())
+    assert receipt.receipt_id == report["receipt"]["receipt_id"]
+    statement = receipt_statement(running, receipt)  # its certificate chains, its signature verifies
+    assert statement["caller"] == TAX and statement["matter_code"] == MATTER and statement["verdict"] == "PASSED"
+    assert report["receipt"]["statement"] == json.loads(receipt.statement)
+    tampered = receipt.statement.replace(b'"PASSED"', b'"FAILED"', 1)
+    receipt.statement = tampered
+    with pytest.raises(InvalidSignature):
+        receipt_statement(running, receipt)
+    # the access record names the clerk as operator, like a gRPC call's x-zzgw-operator
+    trail = running.gateway.audit
+    assert trail is not None
+    issuer = running.gateway.authenticator.by_token(running.tokens[MARKET])
+    entries = [r.entry for r in trail.list(issuer)]
+    used = [e for e in entries if e.license_id == license_id and e.action is AuditAction.VERIFY_LICENSE]
+    assert [(e.caller, e.operator, e.purpose) for e in used] == [(TAX, "窗口03 王敏", "企业开办窗口核验")]
+
+
+def test_a_revoked_license_fails_on_status_at_once(console: str, running: RunningGateway) -> None:
+    license_id = issue(running, 33).license.license_id
+    assert verify(console, running, query=license_id)[1]["verdict"] == "PASSED"
+    change(running, license_id, issuance_pb2.STATUS_ACTION_REVOKE)
+    status, report = verify(console, running, query=license_id)
+    assert status == 200 and report["verdict"] == "FAILED" and report["reason"] == "REVOKED"
+    assert report["findings"]["status"]["result"] == "FAILED" and report["license"]["status"] == "REVOKED"
+
+
+def test_by_number_the_type_is_needed_and_an_unknown_license_shows_nothing(
+    console: str, running: RunningGateway
+) -> None:
+    issued = issue(running, 34).license
+    number, type_code = issued.license_number, issued.type_code
+    status, answer = verify(console, running, query=number)
+    assert status == 400 and refusal(answer)[2] == [("type_code", "REQUIRED")]
+    status, report = verify(console, running, query=number, type_code=type_code)
+    assert status == 200 and report["verdict"] == "PASSED" and report["license"]["license_id"] == issued.license_id
+    status, report = verify(console, running, query=number + "9", type_code=type_code)
+    assert status == 200 and report["license"] is None
+    assert (report["verdict"], report["findings"]["status"]["reason"]) == ("FAILED", "LICENSE_NOT_FOUND")
+
+
+def test_a_pasted_code_and_a_photo_of_it_verify(console: str, running: RunningGateway) -> None:
+    license_id = issue(running, 35).license.license_id
+    code, _ = qr_for(running, license_id)
+    status, report = verify(console, running, query=code)
+    assert status == 200 and report["verdict"] == "PASSED" and report["license"]["license_id"] == license_id
+    # a phone photo: the code small in a larger grey picture, saved as JPEG
+    photo = Image.new("RGB", (1200, 900), (200, 200, 190))
+    photo.paste(Image.open(io.BytesIO(qr_png(code, scale=3))).convert("RGB"), (400, 250))
+    jpeg = io.BytesIO()
+    photo.save(jpeg, "JPEG", quality=85)
+    status, report = verify(console, running, qr_image=base64.b64encode(jpeg.getvalue()).decode())
+    assert status == 200, report
+    assert report["verdict"] == "PASSED" and report["by"] == "qr_image"
+    assert report["license"]["license_id"] == license_id
+    forged = code[:-8] + ("A" if code[-8] != "A" else "B") + code[-7:]
+    status, report = verify(console, running, qr_image=base64.b64encode(qr_png(forged)).decode())
+    assert status == 200 and report["verdict"] == "FAILED" and report["license"] is None
+
+
+def test_a_photo_without_a_code_and_a_file_that_is_no_image_are_refused(console: str, running: RunningGateway) -> None:
+    blank = io.BytesIO()
+    Image.new("RGB", (300, 300), (255, 255, 255)).save(blank, "PNG")
+    status, answer = verify(console, running, qr_image=base64.b64encode(blank.getvalue()).decode())
+    assert status == 400 and refusal(answer)[2] == [("qr_image", "NO_QR_CODE")]
+    status, answer = verify(console, running, qr_image=base64.b64encode(b"%PDF-1.7 not a picture").decode())
+    assert status == 400 and refusal(answer)[2] == [("qr_image", "NOT_AN_IMAGE")]
+    status, answer = verify(console, running, qr_image="not base64!")
+    assert status == 400 and refusal(answer)[2] == [("qr_image", "NOT_BASE64")]
+
+
+def test_a_genuine_pdf_passes_and_a_changed_one_does_not(console: str, running: RunningGateway) -> None:
+    license_id = issue(running, 36).license.license_id
+    pdf = document_of(running, license_id).pdf
+    status, report = verify(console, running, pdf=base64.b64encode(pdf).decode())
+    assert status == 200 and report["verdict"] == "PASSED" and report["registered_document"] is True
+    assert report["license"]["license_id"] == license_id and report["by"] == "pdf"
+    box = pdf.index(b"/MediaBox [")  # the page's size, under the seal: changed by a point
+    tampered = pdf[:box] + pdf[box:].replace(b"0 0 595", b"0 0 594", 1)
+    assert tampered != pdf
+    status, report = verify(console, running, pdf=base64.b64encode(tampered).decode())
+    assert status == 200, report
+    assert report["verdict"] == "FAILED" and report["findings"]["integrity"]["result"] == "FAILED"
+    assert report["license"] is None  # what a changed document names is not looked at
+
+
+def test_requests_a_clerk_gets_wrong_are_refused_with_the_field(console: str, running: RunningGateway) -> None:
+    token = running.tokens[TAX]
+    status, answer = fetch(f"{console}/api/verify", {"use": {**USE, "matter_code": ""}, "query": "x"}, token)
+    assert status == 400 and ("use.matter_code", "REQUIRED") in refusal(answer)[2]
+    status, answer = fetch(f"{console}/api/verify", {"use": {**USE, "purpose": " "}, "query": "x"}, token)
+    assert status == 400 and ("use.purpose", "REQUIRED") in refusal(answer)[2]
+    status, answer = fetch(f"{console}/api/verify", {"use": USE}, token)
+    assert status == 400 and refusal(answer)[2] == [("query", "ONE_OF")]
+    status, answer = fetch(f"{console}/api/verify", {"use": USE, "query": "x", "pdf": "JVBERg=="}, token)
+    assert status == 400 and refusal(answer)[2] == [("query", "ONE_OF")]
+    status, answer = fetch(f"{console}/api/verify", raw=b"{not json", token=token)
+    assert status == 400 and refusal(answer)[1] == "MALFORMED_REQUEST"
+    status, answer = fetch(f"{console}/api/verify", {"query": "x"}, token)
+    assert status == 400 and refusal(answer)[2] == [("use", "REQUIRED")]
+
+
+def test_a_request_larger_than_any_document_is_refused_before_it_is_read(running: RunningGateway) -> None:
+    gateway = running.gateway
+    backend = ConsoleBackend(
+        authenticate=gateway.authenticator.by_token,
+        allowed_roles=lambda method: ALLOWED_ROLES.get(method, frozenset()),
+        verification=gateway.verification,
+        catalog=gateway.catalog,
+        issuer_name=gateway.member_name,
+        max_document_bytes=30_000,
+    )
+    http = HttpServer(HttpApp(timestamp=None, crl=None, console=Console(backend)), "127.0.0.1:0")
+    http.start()
+    try:
+        url = f"http://127.0.0.1:{http.port}/console"
+        pdf = base64.b64encode(b"%PDF" + b"0" * 20_000).decode()
+        status, answer = verify(url, running, pdf=pdf)  # under the limit: read, and found no PDF
+        assert status == 400 and refusal(answer)[0:2] == (400, "NOT_A_PDF")
+        status, answer = verify(url, running, pdf=base64.b64encode(b"%PDF" + b"0" * 29_000).decode() * 4)
+        assert status == 413 and refusal(answer)[1] == "REQUEST_TOO_LARGE"
+        status, answer = verify(url, running, pdf=base64.b64encode(b"%PDF" + b"0" * 31_000).decode())
+        assert status == 413 and refusal(answer)[1] == "PDF_TOO_LARGE"
+    finally:
+        http.stop()

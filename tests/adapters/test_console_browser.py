@@ -1,0 +1,158 @@
+"""The clerk's console in a real browser: Debian's chromium, headless, driven by Playwright (never a downloaded
+browser). A clerk signs in, verifies by identifier, sees a revocation at the next check, uploads the PDF and a photo
+of the QR code, meets a plain Chinese message for a mistake, prints the receipt and downloads its file."""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pypdfium2
+import pytest
+from PIL import Image
+
+from adapters.receipt_file import read_receipt
+from protos.zzgw.v1 import issuance_pb2
+from signing.qr import qr_png
+from tests.api.test_documents import document_of
+from tests.api.test_verification import MATTER, change, issue, qr_for, receipt_statement
+from tests.conftest import TAX, RunningGateway
+
+CHROMIUM = os.environ.get("ZZGW_CHROMIUM", "/usr/bin/chromium")
+pytestmark = pytest.mark.skipif(
+    not Path(CHROMIUM).exists(),
+    reason=f"no browser at {CHROMIUM}: `make install` installs Debian's chromium (or set ZZGW_CHROMIUM)",
+)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def page(browser: Any, console: str, running: RunningGateway) -> Iterator[Any]:
+    """The console, signed in as a clerk of the tax bureau, the matter chosen."""
+    context = browser.new_context(accept_downloads=True, locale="zh-CN")
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    page.goto(f"{console}/")
+    page.fill("#token", running.tokens[TAX])
+    page.fill("#operator", "窗口03 王敏")
+    page.click("#sign-in-form button")
+    page.wait_for_selector("#work:not([hidden])")
+    page.select_option("#matter", MATTER)
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+def verdict(page: Any, expected: str) -> str:
+    """Wait for a verdict of ``expected`` class after a submission; its text with the reason."""
+    page.wait_for_selector(f"#result:not([hidden]) #verdict.{expected}")
+    return str(page.inner_text("#verdict"))
+
+
+def check(page: Any, form: str) -> None:
+    page.evaluate("document.getElementById('result').hidden = true")  # so the next verdict is this check's
+    page.click(f"#{form} button")
+
+
+def test_a_clerk_signs_in_and_sees_a_green_verdict_then_red_once_revoked(page: Any, running: RunningGateway) -> None:
+    assert page.inner_text("#member-name") == "国家税务总局济南市税务局"
+    assert page.inner_text("#operator-name") == "窗口03 王敏"
+    assert page.input_value("#purpose")  # the matter's own purpose, ready to use
+    license_id = issue(running, 41).license.license_id
+    page.fill("#query", license_id)
+    check(page, "by-text")
+    assert "核验通过" in verdict(page, "PASSED")
+    findings = page.locator("#findings li")
+    assert findings.count() == 3
+    assert [findings.nth(i).get_attribute("class") for i in range(3)] == ["PASSED"] * 3
+    assert "完整性" in findings.nth(0).inner_text() and "签发机构身份" in findings.nth(2).inner_text()
+    summary = page.inner_text("#summary")
+    assert "食品生产许可证" in summary and "济南市市场监督管理局" in summary and "有效" in summary
+    assert re.search(r"回执编号\s+[0-9a-f]{12}", page.inner_text("#receipt-table"))
+
+    change(running, license_id, issuance_pb2.STATUS_ACTION_REVOKE)
+    check(page, "by-text")
+    text = verdict(page, "FAILED")
+    assert "核验未通过" in text and "证照已吊销" in text
+    assert page.locator("#findings li").nth(1).get_attribute("class") == "FAILED"
+    assert "已吊销" in page.inner_text("#summary")
+
+
+def test_a_clerk_uploads_the_pdf_and_a_photo_of_the_code(page: Any, running: RunningGateway) -> None:
+    license_id = issue(running, 42).license.license_id
+    pdf = document_of(running, license_id).pdf
+    page.set_input_files("#pdf", {"name": "营业执照.pdf", "mimeType": "application/pdf", "buffer": pdf})
+    check(page, "by-pdf")
+    assert "核验通过" in verdict(page, "PASSED")
+    assert "一致" in page.inner_text("#registered") and license_id in page.inner_text("#summary")
+
+    code, _ = qr_for(running, license_id)
+    photo = Image.new("RGB", (1000, 800), (210, 205, 200))
+    photo.paste(Image.open(io.BytesIO(qr_png(code, scale=3))).convert("RGB"), (300, 200))
+    jpeg = io.BytesIO()
+    photo.save(jpeg, "JPEG", quality=85)
+    page.set_input_files("#qr-image", {"name": "photo.jpg", "mimeType": "image/jpeg", "buffer": jpeg.getvalue()})
+    check(page, "by-qr")
+    assert "核验通过" in verdict(page, "PASSED") and license_id in page.inner_text("#summary")
+
+    blank = io.BytesIO()
+    Image.new("RGB", (200, 200), (255, 255, 255)).save(blank, "PNG")
+    page.set_input_files("#qr-image", {"name": "blank.png", "mimeType": "image/png", "buffer": blank.getvalue()})
+    check(page, "by-qr")
+    page.wait_for_selector("#message:not([hidden])")
+    assert "图片中没有找到二维码" in page.inner_text("#message")
+    assert page.is_hidden("#result")
+
+
+def test_a_number_without_its_type_gets_a_plain_chinese_message(page: Any, running: RunningGateway) -> None:
+    issued = issue(running, 43).license
+    page.fill("#query", issued.license_number)
+    check(page, "by-text")
+    page.wait_for_selector("#message:not([hidden])")
+    assert "请选择证照类型" in page.inner_text("#message")
+    page.select_option("#type-code", issued.type_code)
+    check(page, "by-text")
+    assert "核验通过" in verdict(page, "PASSED") and issued.license_id in page.inner_text("#summary")
+
+
+def test_the_receipt_prints_alone_and_downloads_as_a_file_that_checks(page: Any, running: RunningGateway) -> None:
+    license_id = issue(running, 44).license.license_id
+    page.fill("#query", license_id)
+    check(page, "by-text")
+    verdict(page, "PASSED")
+    receipt_id = page.locator("#receipt-table td").first.inner_text()
+
+    page.emulate_media(media="print")
+    assert page.is_hidden("#work") and page.is_hidden(".actions") and page.is_visible("#receipt")
+    printed = pypdfium2.PdfDocument(page.pdf(format="A4"))
+    text = "".join(printed[i].get_textpage().get_text_range() for i in range(len(printed)))
+    assert receipt_id in text and "核验通过" in text and "用证事由" in text and "登录" not in text
+    page.emulate_media(media="screen")
+
+    with page.expect_download() as download:
+        page.click("#download")
+    saved = download.value
+    assert saved.suggested_filename == f"receipt-{receipt_id}.json"
+    receipt = read_receipt(Path(saved.path()).read_bytes())
+    # chains to the seal-maker CA, signature verifies (checked on a thread of its own: Playwright's event loop runs
+    # on this one, and the certificate check runs one of its own)
+    with ThreadPoolExecutor(1) as thread:
+        statement = thread.submit(receipt_statement, running, receipt).result()
+    assert statement["receipt_id"] == receipt_id and statement["verdict"] == "PASSED"
