@@ -950,7 +950,7 @@ def _announce(settings: Settings, port: int, http_port: int) -> None:
     http_host = settings.http_addr.rsplit(":", 1)[0]
     banner = [
         f"zzgw gateway listening on {host}:{port} (gRPC, {settings.workers} worker(s) × {settings.threads} threads)",
-        f"HTTP (TSA, CRL) on http://{http_host}:{http_port}",
+        f"HTTP (TSA, CRL) on http://{http_host}:{http_port}, the clerk's console at http://{http_host}:{http_port}/console/",
         f"database: {settings.database_label}",
     ]
     if settings.mode == "dev":
