@@ -32,7 +32,7 @@ import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from importlib import resources
-from typing import Any
+from typing import Any, NamedTuple
 
 from gateway.domain.catalog import Catalog
 from gateway.domain.errors import (
@@ -88,6 +88,15 @@ _SECURITY_HEADERS = [
 ]
 
 
+class Reply(NamedTuple):
+    """A console call's answer, with what its access-log line names (who called, why it was refused)."""
+
+    status: int
+    body: bytes
+    member: str = ""
+    reason: str = ""
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ConsoleBackend:
     """What the console needs of the gateway (given by ``gateway.server``, which owns the role table)."""
@@ -115,21 +124,25 @@ class Console:
         """The page or one of its files at ``path``, with its content type."""
         return self._static.get(path)
 
-    def session(self, authorization: str) -> tuple[int, bytes]:
+    def session(self, authorization: str) -> Reply:
         member = self._member(authorization, LIST_MATTERS)
         catalog = self._backend.catalog
-        return 200, _json(
-            {
-                "member": {"code": member.code, "name": member.name},
-                "matters": [
-                    {"code": m.code, "name": m.name, "purpose": m.purpose, "department": m.department}
-                    for m in catalog.matters.values()
-                ],
-                "license_types": [{"code": t.code, "name": t.name} for t in catalog.license_types.values()],
-            }
+        return Reply(
+            200,
+            _json(
+                {
+                    "member": {"code": member.code, "name": member.name},
+                    "matters": [
+                        {"code": m.code, "name": m.name, "purpose": m.purpose, "department": m.department}
+                        for m in catalog.matters.values()
+                    ],
+                    "license_types": [{"code": t.code, "name": t.name} for t in catalog.license_types.values()],
+                }
+            ),
+            member.code,
         )
 
-    def verify(self, authorization: str, body: bytes) -> tuple[int, bytes]:
+    def verify(self, authorization: str, body: bytes) -> Reply:
         """Verify what the request names; blocking (the receipt is committed before the answer): run it off the
         event loop."""
         request = _request(body)
@@ -163,7 +176,8 @@ class Console:
         else:
             code = decode_qr_image(image) if image else query
             report = service.verify_license(member, use, **self._query(code, _text(request, "type_code")))
-        return 200, _json(self._report(report, registered, by="qr_image" if image else "pdf" if document else ""))
+        by = "qr_image" if image else "pdf" if document else ""
+        return Reply(200, _json(self._report(report, registered, by=by)), member.code)
 
     def _member(self, authorization: str, method: str) -> Member:
         scheme, _, token = authorization.partition(" ")
@@ -275,21 +289,25 @@ def decode_qr_image(data: bytes) -> str:
     return codes[0]
 
 
-def error_reply(error: ZzgwError) -> tuple[int, bytes]:
+def error_reply(error: ZzgwError) -> Reply:
     """The HTTP status and JSON body of a refusal."""
     status = next((code for kind, code in _HTTP_STATUS if isinstance(error, kind)), 500)
     violations = getattr(error, "violations", ())
-    return status, _json(
-        {
-            "error": {
-                "status": status,
-                "reason": error.reason,
-                "message": error.message,
-                "violations": [
-                    {"field": v.field, "reason": v.reason, "description": v.description} for v in violations
-                ],
+    return Reply(
+        status,
+        _json(
+            {
+                "error": {
+                    "status": status,
+                    "reason": error.reason,
+                    "message": error.message,
+                    "violations": [
+                        {"field": v.field, "reason": v.reason, "description": v.description} for v in violations
+                    ],
+                }
             }
-        }
+        ),
+        reason=error.reason,
     )
 
 
@@ -335,7 +353,7 @@ def _invalid(field: str, reason: str, description: str) -> InvalidRequestError:
     return InvalidRequestError([FieldViolation(field=field, reason=reason, description=description)])
 
 
-async def run_blocking(call: Callable[[], tuple[int, bytes]]) -> tuple[int, bytes]:
+async def run_blocking(call: Callable[[], Reply]) -> Reply:
     """``call`` on the loop's executor, its refusal as a JSON error (anything else propagates: a defect)."""
     try:
         return await asyncio.get_running_loop().run_in_executor(None, call)

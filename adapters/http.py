@@ -29,13 +29,14 @@ import logging
 import secrets
 import socket
 import threading
+import time
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from typing import Any
 
 import uvicorn
 
 from adapters.console import PREFIX as CONSOLE_PREFIX
-from adapters.console import Console, error_reply, run_blocking
+from adapters.console import Console, Reply, error_reply, run_blocking
 from adapters.console import headers as console_headers
 from gateway.domain.errors import ResourceExhaustedError
 from gateway.threads import name_this_thread
@@ -49,6 +50,7 @@ MAX_TSA_REQUEST_BYTES = 4096
 CRL_PATH = "/crl/seal-maker.crl"
 CERTIFICATES_PATH = "/certificates/"
 error_log = logging.getLogger("zzgw.error")
+access_log = logging.getLogger("zzgw.access")
 
 
 class HttpApp:
@@ -118,27 +120,39 @@ class HttpApp:
             await _send(send, 200, body, console_headers(kind))
             return
         authorization = _header(scope, b"authorization")
+        started = time.perf_counter()
         try:
             if path == CONSOLE_PREFIX + "/api/session" and method == "GET":
-                status, body = await run_blocking(lambda: console.session(authorization))
+                reply = await run_blocking(lambda: console.session(authorization))
             elif path == CONSOLE_PREFIX + "/api/verify" and method == "POST":
                 request = await _read_body(receive, console.max_request_bytes)
                 if request is None:
                     too_large = f"the request is larger than {console.max_request_bytes:,} bytes"
-                    status, body = error_reply(ResourceExhaustedError(too_large, reason="REQUEST_TOO_LARGE"))
+                    reply = error_reply(ResourceExhaustedError(too_large, reason="REQUEST_TOO_LARGE"))
                 else:
-                    status, body = await run_blocking(lambda: console.verify(authorization, request))
+                    reply = await run_blocking(lambda: console.verify(authorization, request))
             else:
                 await _respond(send, 404, b"not found\n", "text/plain; charset=utf-8")
                 return
         except Exception:  # a defect: logged with an id the clerk can quote, nothing of the request
             request_id = secrets.token_hex(8)
             error_log.exception("console call %s failed (request %s)", path, request_id)
-            status = 500
-            body = json.dumps(
-                {"error": {"status": 500, "reason": "INTERNAL", "message": f"internal error (request {request_id})"}}
-            ).encode()
-        await _send(send, status, body, console_headers("application/json; charset=utf-8"))
+            message = f"internal error (request {request_id})"
+            body = json.dumps({"error": {"status": 500, "reason": "INTERNAL", "message": message}}).encode()
+            reply = Reply(500, body, reason="INTERNAL")
+        if access_log.isEnabledFor(logging.INFO):  # like a gRPC call's line: who, what, how it ended; no content
+            client = scope.get("client") or ("", 0)
+            line = {
+                "method": f"{method} {path}",
+                "peer": f"{client[0]}:{client[1]}",
+                "member": reply.member,
+                "status": reply.status,
+                "reason": reply.reason,
+                "ms": round((time.perf_counter() - started) * 1000, 2),
+            }
+            access_log.info(json.dumps(line))
+        # logged before the answer is sent, so that a caller who has it finds the line written
+        await _send(send, reply.status, reply.body, console_headers("application/json; charset=utf-8"))
 
 
 def _header(scope: Scope, name: bytes) -> str:

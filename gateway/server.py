@@ -664,19 +664,23 @@ def http_app(gateway: Gateway) -> HttpApp:
             return b"".join(c.public_bytes(serialization.Encoding.PEM) for c in every)
 
         certificates["receipt-certificates.pem"] = every_receipt_certificate
-    console = ConsoleBackend(
+    return HttpApp(
+        timestamp=gateway.tsa.respond if gateway.tsa else None,
+        crl=gateway.seals.crl if gateway.seals else None,
+        certificates=certificates,
+        console=Console(console_backend(gateway)),
+    )
+
+
+def console_backend(gateway: Gateway) -> ConsoleBackend:
+    """What the clerk's console uses of ``gateway``: its members' tokens, the gRPC role table, verification."""
+    return ConsoleBackend(
         authenticate=gateway.authenticator.by_token,
         allowed_roles=lambda method: ALLOWED_ROLES.get(method, frozenset()),
         verification=gateway.verification,
         catalog=gateway.catalog,
         issuer_name=gateway.member_name,
         max_document_bytes=gateway.settings.max_message_bytes,
-    )
-    return HttpApp(
-        timestamp=gateway.tsa.respond if gateway.tsa else None,
-        crl=gateway.seals.crl if gateway.seals else None,
-        certificates=certificates,
-        console=Console(console),
     )
 
 

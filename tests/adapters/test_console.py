@@ -5,8 +5,10 @@ calls in tests/adapters/test_console_browser.py."""
 from __future__ import annotations
 
 import base64
+import dataclasses
 import io
 import json
+import logging
 import urllib.error
 import urllib.request
 from typing import Any
@@ -14,11 +16,11 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from adapters.console import Console, ConsoleBackend
+from adapters.console import Console
 from adapters.http import HttpApp, HttpServer
 from adapters.receipt_file import read_receipt
-from gateway.api.roles import ALLOWED_ROLES
 from gateway.domain.audit import AuditAction
+from gateway.server import console_backend
 from protos.zzgw.v1 import issuance_pb2
 from signing.errors import InvalidSignature
 from signing.qr import qr_png
@@ -206,15 +208,7 @@ def test_requests_a_clerk_gets_wrong_are_refused_with_the_field(console: str, ru
 
 
 def test_a_request_larger_than_any_document_is_refused_before_it_is_read(running: RunningGateway) -> None:
-    gateway = running.gateway
-    backend = ConsoleBackend(
-        authenticate=gateway.authenticator.by_token,
-        allowed_roles=lambda method: ALLOWED_ROLES.get(method, frozenset()),
-        verification=gateway.verification,
-        catalog=gateway.catalog,
-        issuer_name=gateway.member_name,
-        max_document_bytes=30_000,
-    )
+    backend = dataclasses.replace(console_backend(running.gateway), max_document_bytes=30_000)
     http = HttpServer(HttpApp(timestamp=None, crl=None, console=Console(backend)), "127.0.0.1:0")
     http.start()
     try:
@@ -228,3 +222,19 @@ def test_a_request_larger_than_any_document_is_refused_before_it_is_read(running
         assert status == 413 and refusal(answer)[1] == "PDF_TOO_LARGE"
     finally:
         http.stop()
+
+
+def test_each_call_has_an_access_log_line_without_its_content(
+    console: str, running: RunningGateway, caplog: pytest.LogCaptureFixture
+) -> None:
+    license_id = issue(running, 37).license.license_id
+    caplog.set_level(logging.INFO, logger="zzgw.access")
+    assert verify(console, running, query=license_id)[0] == 200
+    assert verify(console, running, use=USE)[0] == 400
+    lines = [json.loads(r.getMessage()) for r in caplog.records if r.name == "zzgw.access"]
+    assert [(x["method"], x["member"], x["status"], x["reason"]) for x in lines[-2:]] == [
+        ("POST /console/api/verify", TAX, 200, ""),
+        ("POST /console/api/verify", "", 400, "ONE_OF"),
+    ]
+    logged = caplog.text
+    assert license_id not in logged and USE["purpose"] not in logged and USE["operator"] not in logged
