@@ -112,7 +112,8 @@ class ConsoleBackend:
 
 
 class Console:
-    """The console's routes, for ``adapters.http.HttpApp``: ``handle`` answers a path under ``PREFIX``."""
+    """What ``adapters.http.HttpApp`` serves under ``PREFIX``: the page's files (``static``) and the JSON calls
+    (``session``, ``verify``), each answering a ``Reply`` or raising the ``ZzgwError`` that refuses it."""
 
     def __init__(self, backend: ConsoleBackend):
         self._backend = backend
@@ -144,13 +145,23 @@ class Console:
 
     def verify(self, authorization: str, body: bytes) -> Reply:
         """Verify what the request names; blocking (the receipt is committed before the answer): run it off the
-        event loop."""
-        request = _request(body)
+        event loop. The caller's credentials are checked first, as for gRPC: a refusal names who was refused."""
+        try:
+            request = _request(body)
+        except InvalidRequestError:
+            self._member(authorization, VERIFY_LICENSE)
+            raise
+        member = self._member(authorization, VERIFY_DOCUMENT if request.get("pdf") else VERIFY_LICENSE)
+        try:
+            return Reply(200, _json(self._verify(member, request)), member.code)
+        except ZzgwError as error:
+            return error_reply(error)._replace(member=member.code)
+
+    def _verify(self, member: Member, request: Mapping[str, Any]) -> dict[str, Any]:
         document, image = _base64(request, "pdf"), _base64(request, "qr_image")
         query = _text(request, "query").strip()
         if sum(bool(x) for x in (query, document, image)) != 1:
             raise _invalid("query", "ONE_OF", "give exactly one of query, pdf, qr_image")
-        member = self._member(authorization, VERIFY_DOCUMENT if document else VERIFY_LICENSE)
         raw_use = request.get("use")
         if not isinstance(raw_use, dict):
             raise _invalid("use", "REQUIRED", "use (matter_code, purpose, operator) is required")
@@ -176,8 +187,7 @@ class Console:
         else:
             code = decode_qr_image(image) if image else query
             report = service.verify_license(member, use, **self._query(code, _text(request, "type_code")))
-        by = "qr_image" if image else "pdf" if document else ""
-        return Reply(200, _json(self._report(report, registered, by=by)), member.code)
+        return self._report(report, registered, by="qr_image" if image else "pdf" if document else "")
 
     def _member(self, authorization: str, method: str) -> Member:
         scheme, _, token = authorization.partition(" ")

@@ -83,6 +83,10 @@ def test_signing_in_names_the_department_and_lists_the_matters(console: str, run
     assert status == 401 and refusal(answer)[1] == "NO_CREDENTIAL"
     status, answer = fetch(f"{console}/api/session", token="not-a-token")
     assert status == 401 and refusal(answer)[1] == "UNKNOWN_CREDENTIAL"
+    # credentials come first, as for gRPC: a stranger learns nothing of what is wrong with a request
+    for body in (b"{not json", b'{"query": ""}'):
+        status, answer = fetch(f"{console}/api/verify", raw=body, token="not-a-token")
+        assert status == 401 and refusal(answer)[1] == "UNKNOWN_CREDENTIAL"
 
 
 def test_a_holder_portal_may_not_verify(console: str, running: RunningGateway) -> None:
@@ -234,7 +238,7 @@ def test_each_call_has_an_access_log_line_without_its_content(
     lines = [json.loads(r.getMessage()) for r in caplog.records if r.name == "zzgw.access"]
     assert [(x["method"], x["member"], x["status"], x["reason"]) for x in lines[-2:]] == [
         ("POST /console/api/verify", TAX, 200, ""),
-        ("POST /console/api/verify", "", 400, "ONE_OF"),
+        ("POST /console/api/verify", TAX, 400, "ONE_OF"),
     ]
     logged = caplog.text
     assert license_id not in logged and USE["purpose"] not in logged and USE["operator"] not in logged
