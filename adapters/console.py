@@ -230,6 +230,7 @@ class Console:
                 "valid_from": content.valid_from.isoformat(),
                 "valid_until": content.valid_until.isoformat() if content.valid_until else "",
                 "status": status.value,
+                "status_since": outcome.status_since.isoformat() if outcome.status_since else "",
                 "version": content.version,
             }
         receipt = report.receipt

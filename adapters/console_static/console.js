@@ -209,7 +209,10 @@ function render(report) {
   if (report.license) {
     for (const [key, label] of SUMMARY) {
       let value = report.license[key];
-      if (key === "status") value = STATUS[value] || value;
+      if (key === "status") {
+        value = STATUS[value] || value;
+        if (report.license.status_since) value += "（" + report.license.status_since + " 起）";
+      }
       if (key === "valid_until" && !value) value = "长期";
       row(summary, label, String(value));
     }

@@ -185,6 +185,7 @@ class VerificationServicer(verification_pb2_grpc.VerificationServiceServicer):
             valid_until=content.valid_until.isoformat() if content.valid_until else "",
             status=_STATUS[status],
             version=content.version,
+            status_since=outcome.status_since.isoformat() if outcome.status_since else "",
         )
 
     def _fill_receipt(self, message: verification_pb2.Receipt, receipt: StoredReceipt, certificate: bytes) -> None:

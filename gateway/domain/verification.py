@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from gateway.domain.catalog import Catalog
 from gateway.domain.errors import FieldViolation, InvalidRequestError
-from gateway.domain.model import License, LicenseStatus
+from gateway.domain.model import CHINA_TZ, License, LicenseStatus
 from gateway.domain.validation import check_text
 from signing.results import PASSED, CheckResult, Finding
 
@@ -138,6 +138,19 @@ def status_finding(license: License, on: dt.date) -> Finding:
         return PASSED
     reason, detail = _STATUS_REASONS[status]
     return Finding(result=CheckResult.FAILED, reason=reason, detail=detail)
+
+
+def status_since(license: License, on: dt.date) -> dt.date | None:
+    """The day (China time) the status ``license`` has on ``on`` began: the day it was suspended, revoked,
+    cancelled or superseded, or the day after its validity ended; None while it is ACTIVE. A clerk reads "已注销
+    (2026-11-02)", not just "已注销"."""
+    status = license.effective_status(on)
+    if status is LicenseStatus.ACTIVE:
+        return None
+    if status is LicenseStatus.EXPIRED:
+        assert license.content.valid_until is not None  # only a license with an end expires
+        return license.content.valid_until + dt.timedelta(days=1)
+    return license.status_changed_at.astimezone(CHINA_TZ).date()
 
 
 def authority_finding(license: License, catalog: Catalog) -> Finding:

@@ -71,6 +71,7 @@ from gateway.domain.verification import (
     claim_query,
     new_receipt_ids,
     status_finding,
+    status_since,
 )
 from gateway.services.audit import AuditTrail
 from gateway.services.receipt_certificates import ReceiptCertificates
@@ -157,6 +158,8 @@ class Outcome:
     license: License | None
     license_status: LicenseStatus | None
     """The license's status on the day of the check, as the receipt states it."""
+    status_since: dt.date | None
+    """The day that status began (``gateway.domain.verification.status_since``); None while ACTIVE."""
     statement: Mapping[str, object]
     """The outcome's part of the receipt statement (kind, verdict, reason, findings, license summary), its nested
     values already canonical JSON (``canonical_fragment``)."""
@@ -872,6 +875,7 @@ class VerificationService:
             issuer_identity=identity,
             license=license,
             license_status=license.effective_status(day) if license is not None else None,
+            status_since=status_since(license, day) if license is not None else None,
             statement={
                 "kind": "verification",
                 "verdict": result.value,
@@ -907,6 +911,7 @@ class VerificationService:
             "valid_from": content.valid_from.isoformat(),
             "valid_until": content.valid_until.isoformat() if content.valid_until else "",
             "status": license.effective_status(on).value,
+            "status_since": since.isoformat() if (since := status_since(license, on)) else "",
             "version": content.version,
         }
 

@@ -26,7 +26,7 @@ from signing.errors import InvalidSignature
 from signing.qr import qr_png
 from tests.api.test_documents import document_of
 from tests.api.test_verification import MATTER, change, issue, qr_for, receipt_statement
-from tests.conftest import MARKET, PORTAL, TAX, RunningGateway
+from tests.conftest import MARKET, PORTAL, TAX, RunningGateway, today
 
 USE = {"matter_code": MATTER, "purpose": "企业开办窗口核验", "operator": "窗口03 王敏"}
 
@@ -134,6 +134,7 @@ def test_a_revoked_license_fails_on_status_at_once(console: str, running: Runnin
     status, report = verify(console, running, query=license_id)
     assert status == 200 and report["verdict"] == "FAILED" and report["reason"] == "REVOKED"
     assert report["findings"]["status"]["result"] == "FAILED" and report["license"]["status"] == "REVOKED"
+    assert report["license"]["status_since"] == today().isoformat()
 
 
 def test_by_number_the_type_is_needed_and_an_unknown_license_shows_nothing(

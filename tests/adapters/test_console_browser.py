@@ -21,7 +21,7 @@ from protos.zzgw.v1 import issuance_pb2
 from signing.qr import qr_png
 from tests.api.test_documents import document_of
 from tests.api.test_verification import MATTER, change, issue, qr_for, receipt_statement
-from tests.conftest import TAX, RunningGateway
+from tests.conftest import TAX, RunningGateway, today
 
 CHROMIUM = os.environ.get("ZZGW_CHROMIUM", "/usr/bin/chromium")
 pytestmark = pytest.mark.skipif(
@@ -92,7 +92,7 @@ def test_a_clerk_signs_in_and_sees_a_green_verdict_then_red_once_revoked(page: A
     text = verdict(page, "FAILED")
     assert "核验未通过" in text and "证照已吊销" in text
     assert page.locator("#findings li").nth(1).get_attribute("class") == "FAILED"
-    assert "已吊销" in page.inner_text("#summary")
+    assert f"已吊销 / 撤销（{today().isoformat()} 起）" in page.inner_text("#summary")
 
 
 def test_a_clerk_uploads_the_pdf_and_a_photo_of_the_code(page: Any, running: RunningGateway) -> None:

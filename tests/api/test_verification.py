@@ -159,21 +159,27 @@ def test_a_status_change_shows_at_the_next_verification(running: RunningGateway,
     report = verify(running, license_id=license_id)
     assert (report.verdict, report.reason) == (FAILED, reason)
     assert findings(report) == ((PASSED, ""), (FAILED, reason), (PASSED, ""))
+    assert report.license.status_since == today().isoformat()  # "已注销 (date)": since the day of the change
+    assert receipt_statement(running, report.receipt)["license"]["status_since"] == today().isoformat()
 
 
 def test_superseded_expired_not_yet_valid_and_unknown(running: RunningGateway) -> None:
     old = issue(running, 3)
+    assert verify(running, license_id=old.license.license_id).license.status_since == ""  # ACTIVE: no date
     amend(running, old.license.license_id)
-    assert verify(running, license_id=old.license.license_id).reason == "SUPERSEDED"
+    superseded = verify(running, license_id=old.license.license_id)
+    assert (superseded.reason, superseded.license.status_since) == ("SUPERSEDED", today().isoformat())
 
     past = today() - dt.timedelta(days=400)
     expired = batch_issue(
         running, 4, issue_date=past.isoformat(), valid_until=(today() - dt.timedelta(days=1)).isoformat()
     )
-    assert verify(running, license_id=expired).reason == "EXPIRED"
+    lapsed = verify(running, license_id=expired)
+    assert (lapsed.reason, lapsed.license.status_since) == ("EXPIRED", today().isoformat())  # the day after its end
     change(running, expired, issuance_pb2.STATUS_ACTION_SUSPEND)  # a suspension cannot bring it back: expired
     suspended = verify(running, license_id=expired)
     assert (suspended.reason, suspended.license.status) == ("EXPIRED", common_pb2.LICENSE_STATUS_EXPIRED)
+    assert suspended.license.status_since == today().isoformat()
     later = batch_issue(running, 5, valid_from=(today() + dt.timedelta(days=3)).isoformat())
     assert verify(running, license_id=later).reason == "NOT_YET_VALID"
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import itertools
 
 import pytest
@@ -9,6 +11,8 @@ import pytest
 from gateway.domain.errors import ConflictError
 from gateway.domain.model import LicenseStatus
 from gateway.domain.status import StatusAction, check_amendable, next_status
+from gateway.domain.verification import status_since
+from tests.domain.test_sharing import BL_LIC
 
 S, A = LicenseStatus, StatusAction
 
@@ -64,3 +68,16 @@ def test_amending_any_other_status_is_refused(current: LicenseStatus) -> None:
     assert caught.value.reason == "NOT_AMENDABLE"
     assert caught.value.metadata == {"status": current.value}
     assert current.label in caught.value.message
+
+
+def test_a_status_is_dated_from_its_change_or_the_day_after_the_validity_ended() -> None:
+    changed = dt.datetime(2026, 11, 1, 17, 30, tzinfo=dt.UTC)  # 01:30 on 2 November in China
+    base = BL_LIC
+    content = dataclasses.replace(base.content, valid_until=dt.date(2027, 5, 9))
+    license = dataclasses.replace(base, content=content, status=LicenseStatus.CANCELLED, status_changed_at=changed)
+    assert status_since(license, dt.date(2026, 12, 2)) == dt.date(2026, 11, 2)
+    active = dataclasses.replace(license, status=LicenseStatus.ACTIVE)
+    assert status_since(active, dt.date(2026, 12, 2)) is None
+    assert status_since(active, dt.date(2027, 5, 10)) == dt.date(2027, 5, 10)  # expired: the day after the end
+    suspended = dataclasses.replace(license, status=LicenseStatus.SUSPENDED)
+    assert status_since(suspended, dt.date(2027, 6, 1)) == dt.date(2027, 5, 10)  # a suspension lapses too

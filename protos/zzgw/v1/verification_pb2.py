@@ -26,7 +26,7 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from protos.zzgw.v1 import common_pb2 as protos_dot_zzgw_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!protos/zzgw/v1/verification.proto\x12\x07zzgw.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1bprotos/zzgw/v1/common.proto\"X\n\nUseContext\x12\x13\n\x0bmatter_code\x18\x01 \x01(\t\x12\x0f\n\x07purpose\x18\x02 \x01(\t\x12\x13\n\x0b\x62undle_code\x18\x03 \x01(\t\x12\x0f\n\x07\x63\x61se_id\x18\x04 \x01(\t\"\x88\x01\n\x14VerifyLicenseRequest\x12 \n\x03use\x18\x01 \x01(\x0b\x32\x13.zzgw.v1.UseContext\x12\x12\n\nlicense_id\x18\x02 \x01(\t\x12\x11\n\ttype_code\x18\x03 \x01(\t\x12\x16\n\x0elicense_number\x18\x04 \x01(\t\x12\x0f\n\x07qr_code\x18\x05 \x01(\t\"D\n\x15VerifyLicenseResponse\x12+\n\x06report\x18\x01 \x01(\x0b\x32\x1b.zzgw.v1.VerificationReport\"F\n\x15VerifyDocumentRequest\x12 \n\x03use\x18\x01 \x01(\x0b\x32\x13.zzgw.v1.UseContext\x12\x0b\n\x03pdf\x18\x02 \x01(\x0c\"b\n\x16VerifyDocumentResponse\x12+\n\x06report\x18\x01 \x01(\x0b\x32\x1b.zzgw.v1.VerificationReport\x12\x1b\n\x13registered_document\x18\x02 \x01(\x08\"W\n\x12VerifyStampRequest\x12 \n\x03use\x18\x01 \x01(\x0b\x32\x13.zzgw.v1.UseContext\x12\x10\n\x08\x64ocument\x18\x02 \x01(\x0c\x12\r\n\x05stamp\x18\x03 \x01(\x0c\"d\n\x13VerifyStampResponse\x12+\n\x06report\x18\x01 \x01(\x0b\x32\x1b.zzgw.v1.VerificationReport\x12\r\n\x05\x65s_id\x18\x02 \x01(\t\x12\x11\n\tseal_name\x18\x03 \x01(\t\"O\n\x07\x46inding\x12$\n\x06result\x18\x01 \x01(\x0e\x32\x14.zzgw.v1.CheckResult\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\x0e\n\x06\x64\x65tail\x18\x03 \x01(\t\"\xd6\x01\n\x0eLicenseSummary\x12\x12\n\nlicense_id\x18\x01 \x01(\t\x12\x11\n\ttype_code\x18\x02 \x01(\t\x12\x11\n\ttype_name\x18\x03 \x01(\t\x12\x13\n\x0bissuer_code\x18\x04 \x01(\t\x12\x13\n\x0bissuer_name\x18\x05 \x01(\t\x12\x12\n\nvalid_from\x18\x06 \x01(\t\x12\x13\n\x0bvalid_until\x18\x07 \x01(\t\x12&\n\x06status\x18\x08 \x01(\x0e\x32\x16.zzgw.v1.LicenseStatus\x12\x0f\n\x07version\x18\t \x01(\x05\"\xba\x02\n\x12VerificationReport\x12%\n\x07verdict\x18\x01 \x01(\x0e\x32\x14.zzgw.v1.CheckResult\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12#\n\tintegrity\x18\x03 \x01(\x0b\x32\x10.zzgw.v1.Finding\x12 \n\x06status\x18\x04 \x01(\x0b\x32\x10.zzgw.v1.Finding\x12)\n\x0fissuer_identity\x18\x05 \x01(\x0b\x32\x10.zzgw.v1.Finding\x12(\n\x07license\x18\x06 \x01(\x0b\x32\x17.zzgw.v1.LicenseSummary\x12.\n\nchecked_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12!\n\x07receipt\x18\x08 \x01(\x0b\x32\x10.zzgw.v1.Receipt\"z\n\x07Receipt\x12\x12\n\nreceipt_id\x18\x01 \x01(\t\x12\x11\n\tstatement\x18\x02 \x01(\x0c\x12\x11\n\tsignature\x18\x03 \x01(\x0c\x12\x11\n\talgorithm\x18\x04 \x01(\t\x12\x13\n\x0b\x63\x65rtificate\x18\x05 \x01(\x0c\x12\r\n\x05proof\x18\x06 \x01(\x0c\"\xdc\x01\n\x11\x43heckClaimRequest\x12 \n\x03use\x18\x01 \x01(\x0b\x32\x13.zzgw.v1.UseContext\x12\x11\n\ttype_code\x18\x02 \x01(\t\x12\x13\n\x0bholder_code\x18\x03 \x01(\t\x12\x16\n\x0elicense_number\x18\x04 \x01(\t\x12\x36\n\x06\x66ields\x18\x05 \x03(\x0b\x32&.zzgw.v1.CheckClaimRequest.FieldsEntry\x1a-\n\x0b\x46ieldsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xcd\x01\n\x12\x43heckClaimResponse\x12$\n\x06result\x18\x01 \x01(\x0e\x32\x14.zzgw.v1.ClaimResult\x12\x0c\n\x04\x63ode\x18\x06 \x01(\x05\x12\x19\n\x11mismatched_fields\x18\x02 \x03(\t\x12\x15\n\rstatus_reason\x18\x03 \x01(\t\x12.\n\nchecked_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12!\n\x07receipt\x18\x05 \x01(\x0b\x32\x10.zzgw.v1.Receipt\"\'\n\x11GetReceiptRequest\x12\x12\n\nreceipt_id\x18\x01 \x01(\t\"7\n\x12GetReceiptResponse\x12!\n\x07receipt\x18\x01 \x01(\x0b\x32\x10.zzgw.v1.Receipt\"^\n\x17ListCaseReceiptsRequest\x12 \n\x03use\x18\x01 \x01(\x0b\x32\x13.zzgw.v1.UseContext\x12\r\n\x05limit\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"\x99\x01\n\x0b\x43\x61seReceipt\x12!\n\x07receipt\x18\x01 \x01(\x0b\x32\x10.zzgw.v1.Receipt\x12\x0e\n\x06\x63\x61ller\x18\x02 \x01(\t\x12\x13\n\x0bmatter_code\x18\x03 \x01(\t\x12\x12\n\nlicense_id\x18\x04 \x01(\t\x12.\n\ncreated_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"[\n\x18ListCaseReceiptsResponse\x12&\n\x08receipts\x18\x01 \x03(\x0b\x32\x14.zzgw.v1.CaseReceipt\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t*}\n\x0b\x43heckResult\x12\x1c\n\x18\x43HECK_RESULT_UNSPECIFIED\x10\x00\x12\x17\n\x13\x43HECK_RESULT_PASSED\x10\x01\x12\x17\n\x13\x43HECK_RESULT_FAILED\x10\x02\x12\x1e\n\x1a\x43HECK_RESULT_INDETERMINATE\x10\x03*\x85\x02\n\x0b\x43laimResult\x12\x1c\n\x18\x43LAIM_RESULT_UNSPECIFIED\x10\x00\x12\"\n\x1e\x43LAIM_RESULT_CORRECT_AND_VALID\x10\x01\x12\x1e\n\x1a\x43LAIM_RESULT_NOT_YET_VALID\x10\x02\x12\x1a\n\x16\x43LAIM_RESULT_SUSPENDED\x10\x03\x12 \n\x1c\x43LAIM_RESULT_NO_LONGER_VALID\x10\x04\x12\x1b\n\x17\x43LAIM_RESULT_INCOMPLETE\x10\x05\x12\x1a\n\x16\x43LAIM_RESULT_NOT_FOUND\x10\x06\x12\x1d\n\x19\x43LAIM_RESULT_PARTLY_WRONG\x10\x07\x32\xe9\x03\n\x13VerificationService\x12N\n\rVerifyLicense\x12\x1d.zzgw.v1.VerifyLicenseRequest\x1a\x1e.zzgw.v1.VerifyLicenseResponse\x12Q\n\x0eVerifyDocument\x12\x1e.zzgw.v1.VerifyDocumentRequest\x1a\x1f.zzgw.v1.VerifyDocumentResponse\x12H\n\x0bVerifyStamp\x12\x1b.zzgw.v1.VerifyStampRequest\x1a\x1c.zzgw.v1.VerifyStampResponse\x12\x45\n\nCheckClaim\x12\x1a.zzgw.v1.CheckClaimRequest\x1a\x1b.zzgw.v1.CheckClaimResponse\x12\x45\n\nGetReceipt\x12\x1a.zzgw.v1.GetReceiptRequest\x1a\x1b.zzgw.v1.GetReceiptResponse\x12W\n\x10ListCaseReceipts\x12 .zzgw.v1.ListCaseReceiptsRequest\x1a!.zzgw.v1.ListCaseReceiptsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!protos/zzgw/v1/verification.proto\x12\x07zzgw.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1bprotos/zzgw/v1/common.proto\"X\n\nUseContext\x12\x13\n\x0bmatter_code\x18\x01 \x01(\t\x12\x0f\n\x07purpose\x18\x02 \x01(\t\x12\x13\n\x0b\x62undle_code\x18\x03 \x01(\t\x12\x0f\n\x07\x63\x61se_id\x18\x04 \x01(\t\"\x88\x01\n\x14VerifyLicenseRequest\x12 \n\x03use\x18\x01 \x01(\x0b\x32\x13.zzgw.v1.UseContext\x12\x12\n\nlicense_id\x18\x02 \x01(\t\x12\x11\n\ttype_code\x18\x03 \x01(\t\x12\x16\n\x0elicense_number\x18\x04 \x01(\t\x12\x0f\n\x07qr_code\x18\x05 \x01(\t\"D\n\x15VerifyLicenseResponse\x12+\n\x06report\x18\x01 \x01(\x0b\x32\x1b.zzgw.v1.VerificationReport\"F\n\x15VerifyDocumentRequest\x12 \n\x03use\x18\x01 \x01(\x0b\x32\x13.zzgw.v1.UseContext\x12\x0b\n\x03pdf\x18\x02 \x01(\x0c\"b\n\x16VerifyDocumentResponse\x12+\n\x06report\x18\x01 \x01(\x0b\x32\x1b.zzgw.v1.VerificationReport\x12\x1b\n\x13registered_document\x18\x02 \x01(\x08\"W\n\x12VerifyStampRequest\x12 \n\x03use\x18\x01 \x01(\x0b\x32\x13.zzgw.v1.UseContext\x12\x10\n\x08\x64ocument\x18\x02 \x01(\x0c\x12\r\n\x05stamp\x18\x03 \x01(\x0c\"d\n\x13VerifyStampResponse\x12+\n\x06report\x18\x01 \x01(\x0b\x32\x1b.zzgw.v1.VerificationReport\x12\r\n\x05\x65s_id\x18\x02 \x01(\t\x12\x11\n\tseal_name\x18\x03 \x01(\t\"O\n\x07\x46inding\x12$\n\x06result\x18\x01 \x01(\x0e\x32\x14.zzgw.v1.CheckResult\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\x0e\n\x06\x64\x65tail\x18\x03 \x01(\t\"\xec\x01\n\x0eLicenseSummary\x12\x12\n\nlicense_id\x18\x01 \x01(\t\x12\x11\n\ttype_code\x18\x02 \x01(\t\x12\x11\n\ttype_name\x18\x03 \x01(\t\x12\x13\n\x0bissuer_code\x18\x04 \x01(\t\x12\x13\n\x0bissuer_name\x18\x05 \x01(\t\x12\x12\n\nvalid_from\x18\x06 \x01(\t\x12\x13\n\x0bvalid_until\x18\x07 \x01(\t\x12&\n\x06status\x18\x08 \x01(\x0e\x32\x16.zzgw.v1.LicenseStatus\x12\x0f\n\x07version\x18\t \x01(\x05\x12\x14\n\x0cstatus_since\x18\n \x01(\t\"\xba\x02\n\x12VerificationReport\x12%\n\x07verdict\x18\x01 \x01(\x0e\x32\x14.zzgw.v1.CheckResult\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12#\n\tintegrity\x18\x03 \x01(\x0b\x32\x10.zzgw.v1.Finding\x12 \n\x06status\x18\x04 \x01(\x0b\x32\x10.zzgw.v1.Finding\x12)\n\x0fissuer_identity\x18\x05 \x01(\x0b\x32\x10.zzgw.v1.Finding\x12(\n\x07license\x18\x06 \x01(\x0b\x32\x17.zzgw.v1.LicenseSummary\x12.\n\nchecked_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12!\n\x07receipt\x18\x08 \x01(\x0b\x32\x10.zzgw.v1.Receipt\"z\n\x07Receipt\x12\x12\n\nreceipt_id\x18\x01 \x01(\t\x12\x11\n\tstatement\x18\x02 \x01(\x0c\x12\x11\n\tsignature\x18\x03 \x01(\x0c\x12\x11\n\talgorithm\x18\x04 \x01(\t\x12\x13\n\x0b\x63\x65rtificate\x18\x05 \x01(\x0c\x12\r\n\x05proof\x18\x06 \x01(\x0c\"\xdc\x01\n\x11\x43heckClaimRequest\x12 \n\x03use\x18\x01 \x01(\x0b\x32\x13.zzgw.v1.UseContext\x12\x11\n\ttype_code\x18\x02 \x01(\t\x12\x13\n\x0bholder_code\x18\x03 \x01(\t\x12\x16\n\x0elicense_number\x18\x04 \x01(\t\x12\x36\n\x06\x66ields\x18\x05 \x03(\x0b\x32&.zzgw.v1.CheckClaimRequest.FieldsEntry\x1a-\n\x0b\x46ieldsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xcd\x01\n\x12\x43heckClaimResponse\x12$\n\x06result\x18\x01 \x01(\x0e\x32\x14.zzgw.v1.ClaimResult\x12\x0c\n\x04\x63ode\x18\x06 \x01(\x05\x12\x19\n\x11mismatched_fields\x18\x02 \x03(\t\x12\x15\n\rstatus_reason\x18\x03 \x01(\t\x12.\n\nchecked_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12!\n\x07receipt\x18\x05 \x01(\x0b\x32\x10.zzgw.v1.Receipt\"\'\n\x11GetReceiptRequest\x12\x12\n\nreceipt_id\x18\x01 \x01(\t\"7\n\x12GetReceiptResponse\x12!\n\x07receipt\x18\x01 \x01(\x0b\x32\x10.zzgw.v1.Receipt\"^\n\x17ListCaseReceiptsRequest\x12 \n\x03use\x18\x01 \x01(\x0b\x32\x13.zzgw.v1.UseContext\x12\r\n\x05limit\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"\x99\x01\n\x0b\x43\x61seReceipt\x12!\n\x07receipt\x18\x01 \x01(\x0b\x32\x10.zzgw.v1.Receipt\x12\x0e\n\x06\x63\x61ller\x18\x02 \x01(\t\x12\x13\n\x0bmatter_code\x18\x03 \x01(\t\x12\x12\n\nlicense_id\x18\x04 \x01(\t\x12.\n\ncreated_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"[\n\x18ListCaseReceiptsResponse\x12&\n\x08receipts\x18\x01 \x03(\x0b\x32\x14.zzgw.v1.CaseReceipt\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t*}\n\x0b\x43heckResult\x12\x1c\n\x18\x43HECK_RESULT_UNSPECIFIED\x10\x00\x12\x17\n\x13\x43HECK_RESULT_PASSED\x10\x01\x12\x17\n\x13\x43HECK_RESULT_FAILED\x10\x02\x12\x1e\n\x1a\x43HECK_RESULT_INDETERMINATE\x10\x03*\x85\x02\n\x0b\x43laimResult\x12\x1c\n\x18\x43LAIM_RESULT_UNSPECIFIED\x10\x00\x12\"\n\x1e\x43LAIM_RESULT_CORRECT_AND_VALID\x10\x01\x12\x1e\n\x1a\x43LAIM_RESULT_NOT_YET_VALID\x10\x02\x12\x1a\n\x16\x43LAIM_RESULT_SUSPENDED\x10\x03\x12 \n\x1c\x43LAIM_RESULT_NO_LONGER_VALID\x10\x04\x12\x1b\n\x17\x43LAIM_RESULT_INCOMPLETE\x10\x05\x12\x1a\n\x16\x43LAIM_RESULT_NOT_FOUND\x10\x06\x12\x1d\n\x19\x43LAIM_RESULT_PARTLY_WRONG\x10\x07\x32\xe9\x03\n\x13VerificationService\x12N\n\rVerifyLicense\x12\x1d.zzgw.v1.VerifyLicenseRequest\x1a\x1e.zzgw.v1.VerifyLicenseResponse\x12Q\n\x0eVerifyDocument\x12\x1e.zzgw.v1.VerifyDocumentRequest\x1a\x1f.zzgw.v1.VerifyDocumentResponse\x12H\n\x0bVerifyStamp\x12\x1b.zzgw.v1.VerifyStampRequest\x1a\x1c.zzgw.v1.VerifyStampResponse\x12\x45\n\nCheckClaim\x12\x1a.zzgw.v1.CheckClaimRequest\x1a\x1b.zzgw.v1.CheckClaimResponse\x12\x45\n\nGetReceipt\x12\x1a.zzgw.v1.GetReceiptRequest\x1a\x1b.zzgw.v1.GetReceiptResponse\x12W\n\x10ListCaseReceipts\x12 .zzgw.v1.ListCaseReceiptsRequest\x1a!.zzgw.v1.ListCaseReceiptsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,10 +35,10 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_CHECKCLAIMREQUEST_FIELDSENTRY']._loaded_options = None
   _globals['_CHECKCLAIMREQUEST_FIELDSENTRY']._serialized_options = b'8\001'
-  _globals['_CHECKRESULT']._serialized_start=2383
-  _globals['_CHECKRESULT']._serialized_end=2508
-  _globals['_CLAIMRESULT']._serialized_start=2511
-  _globals['_CLAIMRESULT']._serialized_end=2772
+  _globals['_CHECKRESULT']._serialized_start=2405
+  _globals['_CHECKRESULT']._serialized_end=2530
+  _globals['_CLAIMRESULT']._serialized_start=2533
+  _globals['_CLAIMRESULT']._serialized_end=2794
   _globals['_USECONTEXT']._serialized_start=108
   _globals['_USECONTEXT']._serialized_end=196
   _globals['_VERIFYLICENSEREQUEST']._serialized_start=199
@@ -56,27 +56,27 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_FINDING']._serialized_start=770
   _globals['_FINDING']._serialized_end=849
   _globals['_LICENSESUMMARY']._serialized_start=852
-  _globals['_LICENSESUMMARY']._serialized_end=1066
-  _globals['_VERIFICATIONREPORT']._serialized_start=1069
-  _globals['_VERIFICATIONREPORT']._serialized_end=1383
-  _globals['_RECEIPT']._serialized_start=1385
-  _globals['_RECEIPT']._serialized_end=1507
-  _globals['_CHECKCLAIMREQUEST']._serialized_start=1510
-  _globals['_CHECKCLAIMREQUEST']._serialized_end=1730
-  _globals['_CHECKCLAIMREQUEST_FIELDSENTRY']._serialized_start=1685
-  _globals['_CHECKCLAIMREQUEST_FIELDSENTRY']._serialized_end=1730
-  _globals['_CHECKCLAIMRESPONSE']._serialized_start=1733
-  _globals['_CHECKCLAIMRESPONSE']._serialized_end=1938
-  _globals['_GETRECEIPTREQUEST']._serialized_start=1940
-  _globals['_GETRECEIPTREQUEST']._serialized_end=1979
-  _globals['_GETRECEIPTRESPONSE']._serialized_start=1981
-  _globals['_GETRECEIPTRESPONSE']._serialized_end=2036
-  _globals['_LISTCASERECEIPTSREQUEST']._serialized_start=2038
-  _globals['_LISTCASERECEIPTSREQUEST']._serialized_end=2132
-  _globals['_CASERECEIPT']._serialized_start=2135
-  _globals['_CASERECEIPT']._serialized_end=2288
-  _globals['_LISTCASERECEIPTSRESPONSE']._serialized_start=2290
-  _globals['_LISTCASERECEIPTSRESPONSE']._serialized_end=2381
-  _globals['_VERIFICATIONSERVICE']._serialized_start=2775
-  _globals['_VERIFICATIONSERVICE']._serialized_end=3264
+  _globals['_LICENSESUMMARY']._serialized_end=1088
+  _globals['_VERIFICATIONREPORT']._serialized_start=1091
+  _globals['_VERIFICATIONREPORT']._serialized_end=1405
+  _globals['_RECEIPT']._serialized_start=1407
+  _globals['_RECEIPT']._serialized_end=1529
+  _globals['_CHECKCLAIMREQUEST']._serialized_start=1532
+  _globals['_CHECKCLAIMREQUEST']._serialized_end=1752
+  _globals['_CHECKCLAIMREQUEST_FIELDSENTRY']._serialized_start=1707
+  _globals['_CHECKCLAIMREQUEST_FIELDSENTRY']._serialized_end=1752
+  _globals['_CHECKCLAIMRESPONSE']._serialized_start=1755
+  _globals['_CHECKCLAIMRESPONSE']._serialized_end=1960
+  _globals['_GETRECEIPTREQUEST']._serialized_start=1962
+  _globals['_GETRECEIPTREQUEST']._serialized_end=2001
+  _globals['_GETRECEIPTRESPONSE']._serialized_start=2003
+  _globals['_GETRECEIPTRESPONSE']._serialized_end=2058
+  _globals['_LISTCASERECEIPTSREQUEST']._serialized_start=2060
+  _globals['_LISTCASERECEIPTSREQUEST']._serialized_end=2154
+  _globals['_CASERECEIPT']._serialized_start=2157
+  _globals['_CASERECEIPT']._serialized_end=2310
+  _globals['_LISTCASERECEIPTSRESPONSE']._serialized_start=2312
+  _globals['_LISTCASERECEIPTSRESPONSE']._serialized_end=2403
+  _globals['_VERIFICATIONSERVICE']._serialized_start=2797
+  _globals['_VERIFICATIONSERVICE']._serialized_end=3286
 # @@protoc_insertion_point(module_scope)

@@ -120,7 +120,7 @@ class Finding(_message.Message):
     def __init__(self, result: _Optional[_Union[CheckResult, str]] = ..., reason: _Optional[str] = ..., detail: _Optional[str] = ...) -> None: ...
 
 class LicenseSummary(_message.Message):
-    __slots__ = ("license_id", "type_code", "type_name", "issuer_code", "issuer_name", "valid_from", "valid_until", "status", "version")
+    __slots__ = ("license_id", "type_code", "type_name", "issuer_code", "issuer_name", "valid_from", "valid_until", "status", "version", "status_since")
     LICENSE_ID_FIELD_NUMBER: _ClassVar[int]
     TYPE_CODE_FIELD_NUMBER: _ClassVar[int]
     TYPE_NAME_FIELD_NUMBER: _ClassVar[int]
@@ -130,6 +130,7 @@ class LicenseSummary(_message.Message):
     VALID_UNTIL_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
+    STATUS_SINCE_FIELD_NUMBER: _ClassVar[int]
     license_id: str
     type_code: str
     type_name: str
@@ -139,7 +140,8 @@ class LicenseSummary(_message.Message):
     valid_until: str
     status: _common_pb2.LicenseStatus
     version: int
-    def __init__(self, license_id: _Optional[str] = ..., type_code: _Optional[str] = ..., type_name: _Optional[str] = ..., issuer_code: _Optional[str] = ..., issuer_name: _Optional[str] = ..., valid_from: _Optional[str] = ..., valid_until: _Optional[str] = ..., status: _Optional[_Union[_common_pb2.LicenseStatus, str]] = ..., version: _Optional[int] = ...) -> None: ...
+    status_since: str
+    def __init__(self, license_id: _Optional[str] = ..., type_code: _Optional[str] = ..., type_name: _Optional[str] = ..., issuer_code: _Optional[str] = ..., issuer_name: _Optional[str] = ..., valid_from: _Optional[str] = ..., valid_until: _Optional[str] = ..., status: _Optional[_Union[_common_pb2.LicenseStatus, str]] = ..., version: _Optional[int] = ..., status_since: _Optional[str] = ...) -> None: ...
 
 class VerificationReport(_message.Message):
     __slots__ = ("verdict", "reason", "integrity", "status", "issuer_identity", "license", "checked_at", "receipt")
