@@ -103,6 +103,12 @@ def test_a_clerk_uploads_the_pdf_and_a_photo_of_the_code(page: Any, running: Run
     assert "核验通过" in verdict(page, "PASSED")
     assert "一致" in page.inner_text("#registered") and license_id in page.inner_text("#summary")
 
+    box = pdf.index(b"/MediaBox [")  # the page under the seal, changed: red, 签章已被篡改
+    edited = pdf[:box] + pdf[box:].replace(b"0 0 595", b"0 0 594", 1)
+    page.set_input_files("#pdf", {"name": "edited.pdf", "mimeType": "application/pdf", "buffer": edited})
+    check(page, "by-pdf")
+    assert "签章已被篡改" in verdict(page, "FAILED") and page.is_visible("#no-license")
+
     code, _ = qr_for(running, license_id)
     photo = Image.new("RGB", (1000, 800), (210, 205, 200))
     photo.paste(Image.open(io.BytesIO(qr_png(code, scale=3))).convert("RGB"), (300, 200))
