@@ -28,6 +28,7 @@ import json
 import logging
 import secrets
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
@@ -201,7 +202,14 @@ async def _lifespan(receive: Receive, send: Send) -> None:
 class HttpServer:
     """uvicorn in a thread of its own, bound before it starts (so port 0 works and the port is known)."""
 
-    def __init__(self, app: HttpApp, address: str, *, reuse_port: bool = False):
+    def __init__(self, app: HttpApp, address: str, *, reuse_port: bool = False, tls: tuple[str, str] | None = None):
+        """``tls``: the paths of a PEM certificate (chain) and its key, to serve HTTPS; checked here, so that a bad
+        pair fails at start (``ssl.SSLError``, ``OSError``) rather than in the server's thread."""
+        if tls is not None:
+            for path in tls:  # an OSError naming the file (ssl's own names none)
+                with open(path, "rb"):
+                    pass
+            ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(*tls)
         host, _, port = address.rpartition(":")
         self._socket = socket.socket(socket.AF_INET6 if ":" in host.strip("[]") else socket.AF_INET)
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -209,7 +217,10 @@ class HttpServer:
             self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         self._socket.bind((host.strip("[]"), int(port)))
         self.port: int = self._socket.getsockname()[1]
-        config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on")
+        certificate, key = tls or (None, None)
+        config = uvicorn.Config(
+            app, log_level="warning", access_log=False, lifespan="on", ssl_certfile=certificate, ssl_keyfile=key
+        )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._run, name="http", daemon=True)
 

@@ -408,7 +408,7 @@ def _console_token(settings: Settings, args: argparse.Namespace) -> int:
     print(token)
     print(
         f"console token of {args.member}: give it to the department's clerks (it signs in to "
-        f"http://{settings.http_addr}/console/); the one before works for at most 30 s more",
+        f"{settings.http_url}/console/); the one before works for at most 30 s more",
         file=sys.stderr,
     )
     return 0

@@ -19,6 +19,7 @@ import json
 import logging
 import os
 import signal
+import ssl
 import sys
 import threading
 import time
@@ -863,9 +864,14 @@ def serve_forever(settings: Settings, *, announce: bool = True, ready: Callable[
     check_ready(gateway)
     in_flight = InFlight()
     server, port = build_server(gateway, in_flight=in_flight)
+    tls = (settings.http_tls_cert, settings.http_tls_key) if settings.http_tls_cert else None
     try:
-        http = HttpServer(http_app(gateway), settings.http_addr, reuse_port=settings.workers > 1)
+        http = HttpServer(http_app(gateway), settings.http_addr, reuse_port=settings.workers > 1, tls=tls)
+    except ssl.SSLError as exc:
+        raise ConfigError(f"cannot use http_tls_cert and http_tls_key: {exc.reason or exc}") from None
     except OSError as exc:
+        if tls is not None and exc.filename is not None:
+            raise ConfigError(f"cannot read {exc.filename} (HTTP TLS): {exc.strerror}") from None
         raise ConfigError(f"cannot listen on {settings.http_addr} (HTTP): {exc.strerror}") from None
     tune_gc()
     server.start()
@@ -952,15 +958,22 @@ def _worker(settings: Settings, number: int, announce: bool, ready: Any) -> None
 def _announce(settings: Settings, port: int, http_port: int) -> None:
     host = settings.grpc_addr.rsplit(":", 1)[0]
     http_host = settings.http_addr.rsplit(":", 1)[0]
+    scheme = "https" if settings.http_tls_cert else "http"
     banner = [
         f"zzgw gateway listening on {host}:{port} (gRPC, {settings.workers} worker(s) × {settings.threads} threads)",
-        f"HTTP (TSA, CRL) on http://{http_host}:{http_port}, the clerk's console at http://{http_host}:{http_port}/console/",
+        f"HTTP (TSA, CRL) on {scheme}://{http_host}:{http_port}, the clerk's console at "
+        f"{scheme}://{http_host}:{http_port}/console/",
         f"database: {settings.database_label}",
     ]
     if settings.mode == "dev":
         banner.append(f"DEV MODE: bearer tokens from {settings.dev_tokens_path}, no TLS. Never expose this port.")
     else:
         banner.append(f"production mode: mTLS, member CA in {settings.pki_dir}")
+        if scheme == "http" and http_host not in ("127.0.0.1", "localhost", "[::1]"):
+            banner.append(
+                "warning: the HTTP side is plain HTTP on a network address: console tokens travel in clear; set "
+                "ZZGW_HTTP_TLS_CERT and ZZGW_HTTP_TLS_KEY, or keep it behind a TLS proxy"
+            )
     print("\n".join(banner), flush=True)
 
 

@@ -236,6 +236,10 @@ def test_console_tokens_are_for_production_members(env: dict[str, str]) -> None:
     assert "/console/" in issued.stderr
     unknown = zzgw(production, "console-token", "91370100MA3C00000X")
     assert unknown.returncode == 2 and "no member '91370100MA3C00000X'" in unknown.stderr
+    missing = {**production, "ZZGW_HTTP_TLS_CERT": "/nonexistent/web.pem", "ZZGW_HTTP_TLS_KEY": "/nonexistent/web.key"}
+    refused = zzgw(missing, "serve", timeout=60)  # the console's HTTPS cannot start: said, no traceback
+    assert refused.returncode == 2 and "cannot read /nonexistent/web.pem (HTTP TLS)" in refused.stderr
+    assert "Traceback" not in refused.stderr
 
 
 def test_import_of_a_missing_file(env: dict[str, str]) -> None:

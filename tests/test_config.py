@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import stat
 from pathlib import Path
@@ -192,3 +193,24 @@ def test_only_sqlite_and_postgresql_through_psycopg_are_stores(url: str) -> None
     with pytest.raises(ValueError, match="SQLite or PostgreSQL through psycopg"):
         Database.connect(url)
     assert Settings(database_url="postgresql+psycopg://postgres@127.0.0.1/test").database_url.startswith("postgresql")
+
+
+def test_the_http_side_speaks_https_with_a_certificate_and_its_key_together() -> None:
+    settings = Settings.load(env={"ZZGW_HTTP_TLS_CERT": "/etc/zzgw/web.pem", "ZZGW_HTTP_TLS_KEY": "/etc/zzgw/web.key"})
+    assert settings.http_url == "https://127.0.0.1:8080"
+    assert Settings.load(env={}).http_url == "http://127.0.0.1:8080"
+    with pytest.raises(ConfigError, match="go together"):
+        Settings.load(env={"ZZGW_HTTP_TLS_CERT": "/etc/zzgw/web.pem"})
+
+
+def test_a_production_gateway_on_a_network_address_warns_of_plain_http(capsys: pytest.CaptureFixture[str]) -> None:
+    from gateway.server import _announce
+
+    exposed = Settings(mode="production", http_addr="0.0.0.0:8080", key_passphrase="x")
+    _announce(exposed, 50051, 8080)
+    assert "console tokens travel in clear" in capsys.readouterr().out
+    _announce(dataclasses.replace(exposed, http_tls_cert="web.pem", http_tls_key="web.key"), 50051, 8080)
+    said = capsys.readouterr().out
+    assert "https://0.0.0.0:8080/console/" in said and "in clear" not in said
+    _announce(dataclasses.replace(exposed, http_addr="127.0.0.1:8080"), 50051, 8080)  # this machine only
+    assert "in clear" not in capsys.readouterr().out

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import http.client as http_client
+import ssl
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from adapters.http import CRL_PATH, MAX_TSA_REQUEST_BYTES, HttpApp, HttpServer
+from signing.pki import CertificateAuthority
 
 
 @pytest.fixture
@@ -65,3 +69,30 @@ def test_certificates_are_served_by_name_only(server: str) -> None:
 
 def test_unknown_paths_are_404(server: str) -> None:
     assert fetch(f"{server}/console")[0] == 404
+
+
+def test_with_a_certificate_the_side_speaks_https_only(tmp_path: Path) -> None:
+    authority = CertificateAuthority.create("测试网站CA")
+    authority.issue_server(["127.0.0.1", "localhost"]).write(tmp_path, "web")
+    tls = (str(tmp_path / "web.pem"), str(tmp_path / "web.key"))
+    http = HttpServer(HttpApp(timestamp=None, crl=lambda: b"\x30\x03crl"), "127.0.0.1:0", tls=tls)
+    http.start()
+    try:
+        trusting = ssl.create_default_context(cadata=authority.cert_pem.decode())
+        with urllib.request.urlopen(f"https://127.0.0.1:{http.port}/healthz", context=trusting, timeout=10) as answer:
+            assert answer.read() == b"ok\n"
+        with pytest.raises(urllib.error.URLError, match="CERTIFICATE_VERIFY_FAILED"):  # a stranger's certificate
+            urllib.request.urlopen(f"https://127.0.0.1:{http.port}/healthz", timeout=10)
+        with pytest.raises((urllib.error.URLError, http_client.HTTPException, ConnectionError)):
+            urllib.request.urlopen(f"http://127.0.0.1:{http.port}/healthz", timeout=10)  # plain HTTP: no answer
+    finally:
+        http.stop()
+
+
+def test_a_key_that_is_not_the_certificates_fails_at_start(tmp_path: Path) -> None:
+    authority = CertificateAuthority.create("测试网站CA")
+    authority.issue_server(["127.0.0.1"]).write(tmp_path, "web")
+    authority.issue_server(["127.0.0.1"]).write(tmp_path, "other")
+    mismatched = (str(tmp_path / "web.pem"), str(tmp_path / "other.key"))
+    with pytest.raises(ssl.SSLError):
+        HttpServer(HttpApp(timestamp=None, crl=None), "127.0.0.1:0", tls=mismatched)
