@@ -2,23 +2,27 @@
 
 A clerk types a license identifier, a license number or a pasted ``ZZ1:`` code, or uploads the PDF or a photo of the
 QR code an applicant hands over, and sees a large verdict with the three findings, the license summary a verifier may
-see, and a receipt to print or keep as a file (``zzgw receipt check`` checks it offline). The page is static (HTML,
-CSS and a script, Chinese labels, no framework, nothing fetched from elsewhere); it calls:
+see, and a receipt to print or keep as a file (``zzgw receipt check`` checks it offline). A later department of a
+一件事 case lists the receipts the earlier ones made (首办核验、接办免收). The page is static (HTML, CSS and a
+script, Chinese labels, no framework, nothing fetched from elsewhere); it calls:
 
-=================================  ================================================================================
-``GET  /console/``                 the page (``console.js`` and ``console.css`` beside it)
-``GET  /console/api/session``      who the token belongs to, the matters and license types to choose from
-``POST /console/api/verify``       JSON: ``use`` (``matter_code``, ``purpose``, ``operator``, optional
-                                   ``bundle_code`` and ``case_id``) and one of ``query`` (an identifier, a ``ZZ1:``
-                                   code, or a license number with ``type_code``), ``pdf`` or ``qr_image`` (base64)
-=================================  ================================================================================
+=====================================  ============================================================================
+``GET  /console/``                     the page (``console.js`` and ``console.css`` beside it)
+``GET  /console/api/session``          who the token belongs to, the matters and license types to choose from
+``POST /console/api/verify``           JSON: ``use`` (``matter_code``, ``purpose``, ``operator``, optional
+                                       ``bundle_code`` and ``case_id``) and one of ``query`` (an identifier, a
+                                       ``ZZ1:`` code, or a license number with ``type_code``), ``pdf`` or
+                                       ``qr_image`` (base64)
+``POST /console/api/case-receipts``    JSON: ``use`` naming a 一件事 case, optional ``page_token``: the receipts
+                                       the case's departments made, oldest first
+=====================================  ============================================================================
 
 Each call carries the department's token (``Authorization: Bearer …``): the member's dev bearer token, or in
 production mode a console token from ``zzgw console-token`` (gRPC callers there use client certificates only). The
-role check is the gRPC method's own (``allowed_roles`` of the RPC the call stands for), and the verification is the
-service's: the same findings, receipt and access record as ``VerifyLicense`` and ``VerifyDocument``, with the clerk
-as operator. Errors are JSON ``{"error": {"status", "reason", "message", "violations"}}`` with the HTTP status of
-the gRPC code. Nothing of a request is logged.
+role check is the gRPC method's own (``allowed_roles`` of the RPC the call stands for), and the work is the
+service's: the same findings, receipts and access records as ``VerifyLicense``, ``VerifyDocument`` and
+``ListCaseReceipts``, with the clerk as operator. Errors are JSON ``{"error": {"status", "reason", "message",
+"violations"}}`` with the HTTP status of the gRPC code. Nothing of a request is logged.
 """
 
 from __future__ import annotations
@@ -49,8 +53,9 @@ from gateway.domain.errors import (
 )
 from gateway.domain.identifiers import license_id_violation
 from gateway.domain.model import Member, Role
-from gateway.domain.verification import check_use
+from gateway.domain.verification import UseContext, check_use
 from gateway.services.verification import Report, VerificationService
+from gateway.store.repositories import StoredReceipt
 from protos.zzgw.v1 import verification_pb2
 
 from .receipt_file import receipt_json
@@ -63,6 +68,7 @@ STATIC = {
 }
 VERIFY_LICENSE = "/zzgw.v1.VerificationService/VerifyLicense"
 VERIFY_DOCUMENT = "/zzgw.v1.VerificationService/VerifyDocument"
+LIST_CASE_RECEIPTS = "/zzgw.v1.VerificationService/ListCaseReceipts"
 LIST_MATTERS = "/zzgw.v1.CatalogService/ListMatters"
 LICENSE_ID_ROOT = "1.2.156."
 """How every license identifier begins (GB/T 36904: the OID arc of China)."""
@@ -138,6 +144,10 @@ class Console:
                         for m in catalog.matters.values()
                     ],
                     "license_types": [{"code": t.code, "name": t.name} for t in catalog.license_types.values()],
+                    "bundles": [
+                        {"code": b.code, "name": b.name, "matter_codes": list(b.matter_codes)}
+                        for b in catalog.bundles.values()
+                    ],
                 }
             ),
             member.code,
@@ -145,27 +155,40 @@ class Console:
 
     def verify(self, authorization: str, body: bytes) -> Reply:
         """Verify what the request names; blocking (the receipt is committed before the answer): run it off the
-        event loop. The caller's credentials are checked first, as for gRPC: a refusal names who was refused."""
+        event loop."""
+        return self._call(authorization, body, self._verify)
+
+    def case_receipts(self, authorization: str, body: bytes) -> Reply:
+        """The receipts of the request's 一件事 case (首办核验、接办免收), oldest first, a page at a time, for the
+        department handling the request's matter (``VerificationService.case_receipts``)."""
+        return self._call(authorization, body, self._case_receipts, LIST_CASE_RECEIPTS)
+
+    def _call(
+        self,
+        authorization: str,
+        body: bytes,
+        work: Callable[[Member, Mapping[str, Any]], dict[str, Any]],
+        method: str = "",
+    ) -> Reply:
+        """``work`` for the caller behind ``authorization``, checked first, as for gRPC: a stranger learns nothing of
+        a request, and a refusal after the check names who was refused. ``method``: the RPC whose roles apply
+        (a verification's is ``VerifyDocument``'s for a PDF, else ``VerifyLicense``'s)."""
         try:
             request = _request(body)
         except InvalidRequestError:
-            self._member(authorization, VERIFY_LICENSE)
+            self._member(authorization, method or VERIFY_LICENSE)
             raise
-        member = self._member(authorization, VERIFY_DOCUMENT if request.get("pdf") else VERIFY_LICENSE)
+        member = self._member(authorization, method or (VERIFY_DOCUMENT if request.get("pdf") else VERIFY_LICENSE))
         try:
-            return Reply(200, _json(self._verify(member, request)), member.code)
+            return Reply(200, _json(work(member, request)), member.code)
         except ZzgwError as error:
             return error_reply(error)._replace(member=member.code)
 
-    def _verify(self, member: Member, request: Mapping[str, Any]) -> dict[str, Any]:
-        document, image = _base64(request, "pdf"), _base64(request, "qr_image")
-        query = _text(request, "query").strip()
-        if sum(bool(x) for x in (query, document, image)) != 1:
-            raise _invalid("query", "ONE_OF", "give exactly one of query, pdf, qr_image")
+    def _use(self, request: Mapping[str, Any]) -> UseContext:
         raw_use = request.get("use")
         if not isinstance(raw_use, dict):
             raise _invalid("use", "REQUIRED", "use (matter_code, purpose, operator) is required")
-        use = check_use(
+        return check_use(
             _text(raw_use, "matter_code"),
             _text(raw_use, "purpose"),
             self._backend.catalog,
@@ -173,9 +196,47 @@ class Console:
             bundle_code=_text(raw_use, "bundle_code"),
             case_id=_text(raw_use, "case_id"),
         )
-        service = self._backend.verification
-        if service is None:
+
+    def _service(self) -> VerificationService:
+        if self._backend.verification is None:
             raise UpstreamUnavailableError("no seal-maker CA or receipt key: run `zzgw init`", reason="NO_SEAL_CA")
+        return self._backend.verification
+
+    def _case_receipts(self, member: Member, request: Mapping[str, Any]) -> dict[str, Any]:
+        service = self._service()
+        receipts, next_page = service.case_receipts(member, self._use(request), page_token=_text(request, "page_token"))
+        catalog = self._backend.catalog
+        listed = []
+        for receipt in receipts:
+            statement = json.loads(receipt.statement)
+            summary = statement.get("license") or {}
+            matter = catalog.matters.get(receipt.matter_code)
+            license_type = catalog.license_types.get(summary.get("type_code", ""))
+            listed.append(
+                {
+                    "receipt_id": receipt.receipt_id,
+                    "created_at": receipt.created_at.isoformat(timespec="seconds"),
+                    "caller": receipt.caller,
+                    "caller_name": self._backend.issuer_name(receipt.caller),
+                    "matter_code": receipt.matter_code,
+                    "matter_name": matter.name if matter else "",
+                    "license_id": receipt.license_id,
+                    "type_name": license_type.name if license_type else "",
+                    "kind": statement.get("kind", ""),
+                    "verdict": statement.get("verdict", ""),
+                    "reason": statement.get("reason", ""),
+                    "file": receipt_json(_receipt_message(receipt, service.signer_certificate_der(receipt))),
+                }
+            )
+        return {"receipts": listed, "next_page_token": next_page}
+
+    def _verify(self, member: Member, request: Mapping[str, Any]) -> dict[str, Any]:
+        document, image = _base64(request, "pdf"), _base64(request, "qr_image")
+        query = _text(request, "query").strip()
+        if sum(bool(x) for x in (query, document, image)) != 1:
+            raise _invalid("query", "ONE_OF", "give exactly one of query, pdf, qr_image")
+        use = self._use(request)
+        service = self._service()
         registered: bool | None = None
         if document:
             if len(document) > self._backend.max_document_bytes:
@@ -234,16 +295,7 @@ class Console:
                 "version": content.version,
             }
         receipt = report.receipt
-        service = self._backend.verification
-        assert service is not None  # a report came from it
-        message = verification_pb2.Receipt(
-            receipt_id=receipt.receipt_id,
-            statement=receipt.statement,
-            signature=receipt.signature,
-            proof=receipt.proof,
-            algorithm=receipt.algorithm,
-            certificate=service.receipt_certificate_der,
-        )
+        message = _receipt_message(receipt, self._service().receipt_certificate_der)
         return {
             "verdict": outcome.verdict.value,
             "reason": outcome.reason or "",
@@ -325,6 +377,18 @@ def error_reply(error: ZzgwError) -> Reply:
 def headers(content_type: str) -> list[tuple[bytes, bytes]]:
     """The console's response headers: its content type, and no framing, sniffing, referrer or caching."""
     return [(b"content-type", content_type.encode()), *_SECURITY_HEADERS]
+
+
+def _receipt_message(receipt: StoredReceipt, certificate: bytes) -> verification_pb2.Receipt:
+    """The receipt as ``zzgw.v1.Receipt``, whose JSON is the receipt file, with the certificate that signed it."""
+    return verification_pb2.Receipt(
+        receipt_id=receipt.receipt_id,
+        statement=receipt.statement,
+        signature=receipt.signature,
+        proof=receipt.proof,
+        algorithm=receipt.algorithm,
+        certificate=certificate,
+    )
 
 
 def _static(name: str) -> bytes:

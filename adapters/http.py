@@ -121,17 +121,22 @@ class HttpApp:
             await _send(send, 200, body, console_headers(kind))
             return
         authorization = _header(scope, b"authorization")
+        calls = {
+            CONSOLE_PREFIX + "/api/verify": console.verify,
+            CONSOLE_PREFIX + "/api/case-receipts": console.case_receipts,
+        }
         started = time.perf_counter()
         try:
             if path == CONSOLE_PREFIX + "/api/session" and method == "GET":
                 reply = await run_blocking(lambda: console.session(authorization))
-            elif path == CONSOLE_PREFIX + "/api/verify" and method == "POST":
+            elif path in calls and method == "POST":
                 request = await _read_body(receive, console.max_request_bytes)
                 if request is None:
                     too_large = f"the request is larger than {console.max_request_bytes:,} bytes"
                     reply = error_reply(ResourceExhaustedError(too_large, reason="REQUEST_TOO_LARGE"))
                 else:
-                    reply = await run_blocking(lambda: console.verify(authorization, request))
+                    call = calls[path]
+                    reply = await run_blocking(lambda: call(authorization, request))
             else:
                 await _respond(send, 404, b"not found\n", "text/plain; charset=utf-8")
                 return

@@ -109,6 +109,8 @@ async function signIn() {
   matter.replaceChildren(...session.matters.map((m) => new Option(m.name + "（" + m.department + "）", m.code)));
   const types = session.license_types.map((t) => new Option(t.name, t.code));
   $("type-code").replaceChildren(new Option("—", ""), ...types);
+  const bundles = session.bundles.map((b) => new Option(b.name, b.code));
+  $("bundle").replaceChildren(new Option("—", ""), ...bundles);
   choose(matter.value);
   show("sign-in", false);
   show("work", true);
@@ -162,6 +164,51 @@ async function verify(what) {
   } finally {
     show("busy", false);
     buttons.forEach((b) => (b.disabled = false));
+  }
+}
+
+async function listCase() {
+  if (!$("use-form").reportValidity()) return;
+  if (!$("bundle").value || !$("case").value.trim()) {
+    say("请选择一件事并填写办件编号");
+    return;
+  }
+  say("");
+  show("case-receipts", false);
+  try {
+    const answer = await call("api/case-receipts", { use: use() });
+    const table = $("case-table");
+    const head = document.createElement("tr");
+    table.replaceChildren();
+    for (const label of ["核验时间", "核验部门", "办理事项", "证照类型", "结论", "回执编号", ""]) {
+      const th = document.createElement("th");
+      th.textContent = label;
+      head.append(th);
+    }
+    table.append(head);
+    for (const receipt of answer.receipts) {
+      const tr = table.insertRow();
+      tr.dataset.receipt = receipt.receipt_id;
+      const cells = [
+        new Date(receipt.created_at).toLocaleString("zh-CN", { hour12: false }),
+        receipt.caller_name || receipt.caller,
+        receipt.matter_name || receipt.matter_code,
+        receipt.type_name || (receipt.kind === "claim" ? "信息比对" : "—"),
+        VERDICTS[receipt.verdict] || receipt.verdict || "—",
+        receipt.receipt_id,
+      ];
+      for (const value of cells) tr.insertCell().textContent = value;
+      const button = document.createElement("button");
+      button.type = "button";
+      button.textContent = "下载";
+      button.addEventListener("click", () => save(receipt));
+      tr.insertCell().append(button);
+    }
+    show("case-empty", answer.receipts.length === 0);
+    show("case-more", Boolean(answer.next_page_token));
+    show("case-receipts", true);
+  } catch (error) {
+    say(error.message);
   }
 }
 
@@ -236,14 +283,17 @@ function render(report) {
   show("result", true);
 }
 
-function download() {
-  if (!lastReceipt) return;
-  const blob = new Blob([lastReceipt.file], { type: "application/json" });
+function save(receipt) {
+  const blob = new Blob([receipt.file], { type: "application/json" });
   const link = document.createElement("a");
   link.href = URL.createObjectURL(blob);
-  link.download = "receipt-" + lastReceipt.receipt_id + ".json";
+  link.download = "receipt-" + receipt.receipt_id + ".json";
   link.click();
   URL.revokeObjectURL(link.href);
+}
+
+function download() {
+  if (lastReceipt) save(lastReceipt);
 }
 
 document.addEventListener("DOMContentLoaded", () => {
@@ -258,6 +308,7 @@ document.addEventListener("DOMContentLoaded", () => {
     sessionStorage.clear();
     session = null;
     show("result", false);
+    show("case-receipts", false);
     show("work", false);
     show("who", false);
     show("sign-in", true);
@@ -270,6 +321,7 @@ document.addEventListener("DOMContentLoaded", () => {
     });
   }
   $("print").addEventListener("click", () => window.print());
+  $("case-list").addEventListener("click", listCase);
   $("download").addEventListener("click", download);
   if (credentials().token) {
     signIn();

@@ -9,8 +9,10 @@ import dataclasses
 import io
 import json
 import logging
+import re
 import urllib.error
 import urllib.request
+import uuid
 from typing import Any
 
 import pytest
@@ -26,7 +28,7 @@ from signing.errors import InvalidSignature
 from signing.qr import qr_png
 from tests.api.test_documents import document_of
 from tests.api.test_verification import MATTER, change, issue, qr_for, receipt_statement
-from tests.conftest import MARKET, PORTAL, TAX, RunningGateway, today
+from tests.conftest import MARKET, POLICE, PORTAL, TAX, RunningGateway, today
 
 USE = {"matter_code": MATTER, "purpose": "企业开办窗口核验", "operator": "窗口03 王敏"}
 
@@ -63,6 +65,8 @@ def test_the_page_and_its_files_are_served_with_chinese_labels_and_a_strict_poli
     text = page.decode()
     for label in ("窗口核验", "办理事项", "用证事由", "上传电子证照（PDF）", "上传二维码图片", "打印回执"):
         assert label in text
+    ids = re.findall(r'\bid="([^"]+)"', text)
+    assert len(ids) == len(set(ids)), "an id used twice: the script finds only the first"
     assert headers["Content-Security-Policy"].startswith("default-src 'self'")
     assert headers["X-Content-Type-Options"] == "nosniff" and headers["Cache-Control"] == "no-store"
     status, (script, headers) = fetch(f"{console}/console.js")
@@ -243,3 +247,30 @@ def test_each_call_has_an_access_log_line_without_its_content(
     ]
     logged = caplog.text
     assert license_id not in logged and USE["purpose"] not in logged and USE["operator"] not in logged
+
+
+def test_a_later_department_of_a_case_lists_the_receipts_it_can_rely_on(console: str, running: RunningGateway) -> None:
+    """企业开办: the 公安局's clerk verifies the 营业执照 for 印章刻制; the tax bureau's clerk (发票申领, same case)
+    finds that receipt instead of asking for the paper again (首办核验、接办免收)."""
+    license_id = issue(running, 38).license.license_id
+    case = "QYKB-" + uuid.uuid4().hex[:10]
+    first = {"matter_code": "370100-QYKZ-001", "purpose": "企业开办：刻制公章", "operator": "公安窗口01"}
+    bundle = {"bundle_code": "370100-YJS-QYKB", "case_id": case}
+    status, report = verify(console, running, POLICE, query=license_id, use={**first, **bundle})
+    assert status == 200 and report["verdict"] == "PASSED"
+    later = {"matter_code": "370100-FPSL-001", "purpose": "企业开办：发票申领", "operator": "税务窗口02", **bundle}
+    status, answer = fetch(f"{console}/api/case-receipts", {"use": later}, running.tokens[TAX])
+    assert status == 200 and answer["next_page_token"] == ""
+    (listed,) = answer["receipts"]
+    assert listed["receipt_id"] == report["receipt"]["receipt_id"]
+    assert (listed["caller"], listed["caller_name"], listed["matter_name"]) == (POLICE, "济南市公安局", "企业印章刻制")
+    assert (listed["license_id"], listed["type_name"], listed["verdict"]) == (license_id, "食品生产许可证", "PASSED")
+    statement = receipt_statement(running, read_receipt(listed["file"].encode()))  # checks offline
+    assert (statement["case_id"], statement["caller"]) == (case, POLICE)
+    # only the department handling the named matter reads the case; a case is named by bundle and case id
+    status, answer = fetch(f"{console}/api/case-receipts", {"use": later}, running.tokens[POLICE])
+    assert status == 403 and refusal(answer)[1] == "NOT_MATTER_DEPARTMENT"
+    status, answer = fetch(f"{console}/api/case-receipts", {"use": USE}, running.tokens[TAX])
+    assert status == 400 and refusal(answer)[2] == [("use.case_id", "REQUIRED")]
+    status, answer = fetch(f"{console}/api/case-receipts", {"use": later}, running.tokens[PORTAL])
+    assert status == 403 and refusal(answer)[1] == "ROLE_NOT_ALLOWED"

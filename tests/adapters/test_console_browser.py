@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import os
 import re
+import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -17,11 +18,11 @@ import pytest
 from PIL import Image
 
 from adapters.receipt_file import read_receipt
-from protos.zzgw.v1 import issuance_pb2
+from protos.zzgw.v1 import issuance_pb2, verification_pb2
 from signing.qr import qr_png
 from tests.api.test_documents import document_of
-from tests.api.test_verification import MATTER, change, issue, qr_for, receipt_statement
-from tests.conftest import TAX, RunningGateway, today
+from tests.api.test_verification import MATTER, change, issue, qr_for, receipt_statement, verifier
+from tests.conftest import POLICE, TAX, RunningGateway, today
 
 CHROMIUM = os.environ.get("ZZGW_CHROMIUM", "/usr/bin/chromium")
 pytestmark = pytest.mark.skipif(
@@ -162,3 +163,32 @@ def test_the_receipt_prints_alone_and_downloads_as_a_file_that_checks(page: Any,
     with ThreadPoolExecutor(1) as thread:
         statement = thread.submit(receipt_statement, running, receipt).result()
     assert statement["receipt_id"] == receipt_id and statement["verdict"] == "PASSED"
+
+
+def test_a_later_department_sees_the_case_receipts_and_downloads_one(page: Any, running: RunningGateway) -> None:
+    """The tax bureau's clerk (发票申领) lists the receipt the 公安局 made for the same 企业开办 case."""
+    license_id = issue(running, 45).license.license_id
+    case = "QYKB-" + uuid.uuid4().hex[:10]
+    first = verification_pb2.UseContext(
+        matter_code=MATTER, purpose="企业开办：刻制公章", bundle_code="370100-YJS-QYKB", case_id=case
+    )
+    earlier = verifier(running, POLICE).VerifyLicense(
+        verification_pb2.VerifyLicenseRequest(use=first, license_id=license_id)
+    )
+    page.select_option("#matter", "370100-FPSL-001")
+    page.click("#case-details summary")
+    page.click("#case-list")  # no case named yet: said in words
+    page.wait_for_selector("#message:not([hidden])")
+    assert "请选择一件事并填写办件编号" in page.inner_text("#message")
+    page.select_option("#bundle", "370100-YJS-QYKB")
+    page.fill("#case", case)
+    page.click("#case-list")
+    page.wait_for_selector("#case-receipts:not([hidden])")
+    row = page.locator(f"#case-table tr[data-receipt='{earlier.report.receipt.receipt_id}']")
+    text = row.inner_text()
+    assert "济南市公安局" in text and "企业印章刻制" in text and "食品生产许可证" in text and "核验通过" in text
+    assert page.locator("#case-table tr[data-receipt]").count() == 1 and page.is_hidden("#case-empty")
+    with page.expect_download() as download:
+        row.locator("button").click()
+    receipt = read_receipt(Path(download.value.path()).read_bytes())
+    assert receipt.receipt_id == earlier.report.receipt.receipt_id
