@@ -119,7 +119,8 @@ class ConsoleBackend:
 
 class Console:
     """What ``adapters.http.HttpApp`` serves under ``PREFIX``: the page's files (``static``) and the JSON calls
-    (``session``, ``verify``), each answering a ``Reply`` or raising the ``ZzgwError`` that refuses it."""
+    (``session``, ``verify``, ``case_receipts``), each answering a ``Reply``: an answer, or the JSON error of the
+    ``ZzgwError`` that refused it (one raised before the caller is known propagates, for ``run_blocking``)."""
 
     def __init__(self, backend: ConsoleBackend):
         self._backend = backend
