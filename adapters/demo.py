@@ -189,6 +189,8 @@ def _window_check(channel_for: Callable[[str], grpc.Channel], run: int, out: Cal
     ]
     for what, report in answers:
         why = _REASONS.get(report.reason, report.reason)
+        if why and report.license.status_since:  # "已注销 (date)"
+            why += f" ({report.license.status_since})"
         verdict = _VERDICT.get(report.verdict, "?")
         out(f"  {what}: {verdict}{'  ' + why if why else ''}  (回执 {report.receipt.receipt_id})")
 
@@ -199,7 +201,11 @@ def _window_check(channel_for: Callable[[str], grpc.Channel], run: int, out: Cal
         at = dt.datetime.fromtimestamp(record.at.seconds, _CHINA).strftime("%Y-%m-%d %H:%M:%S")
         decision = _DECISIONS.get(record.decision, record.decision)
         out(f"  {at}  {record.caller_name} ({record.operator})  {record.purpose}  核验{decision}")
-    return {"verdicts": [report.verdict for _, report in answers], "holder_records": len(records)}
+    return {
+        "verdicts": [report.verdict for _, report in answers],
+        "holder_records": len(records),
+        "marriage": marriage.license_id,
+    }
 
 
 def _edited(pdf: bytes) -> bytes:

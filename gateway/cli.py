@@ -222,13 +222,18 @@ def _demo(settings: Settings, args: argparse.Namespace) -> int:
         return connect(target, MemberCredentials.for_mode(settings.mode, settings.data_dir, code))
 
     try:
-        run_demo(channel_for)
+        done = run_demo(channel_for)
     except grpc.RpcError as exc:
         print(
             f"zzgw demo: the gateway at {target} answered {exc.code().name}: {exc.details()}",
             file=sys.stderr,
         )
         return 1
+    print(
+        f"\nThe same checks in the clerk's console: {settings.http_url}/console/ — sign in with the token of "
+        f"济南市不动产登记中心 ({'var/dev-tokens.json' if settings.mode == 'dev' else '`zzgw console-token`'}) and "
+        f"verify {done['marriage']}"
+    )
     return 0
 
 

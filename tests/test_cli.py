@@ -18,6 +18,7 @@ from cryptography import x509
 
 from benchmarks.common import free_port, wait_serving
 from gateway.bootstrap import samples
+from tests.conftest import today
 
 ROOT = Path(__file__).resolve().parent.parent
 MARKET = "11370100993701011T"
@@ -86,7 +87,8 @@ def test_init_serve_demo_import_and_graceful_stop(env: dict[str, str], tmp_path:
         assert "营业执照" in demo.stdout and "SUPERSEDED" in demo.stdout and "REVOKED" in demo.stdout
         assert "5 change events delivered" in demo.stdout
         assert "a PDF edited after sealing: 不通过  签章已被篡改" in demo.stdout
-        assert "a 结婚证 cancelled since: 不通过  证照状态: 已注销" in demo.stdout
+        assert f"a 结婚证 cancelled since: 不通过  证照状态: 已注销 ({today().isoformat()})" in demo.stdout
+        assert f"clerk's console: http://{env['ZZGW_HTTP_ADDR']}/console/" in demo.stdout
         # the holder's view: checked by number and by the printed PDF (the edited PDF names no license: what a
         # document that is not intact says is not looked at)
         assert demo.stdout.count("济南市不动产登记中心 (不动产登记中心 3号窗口)") == 2
