@@ -149,6 +149,7 @@ class Console:
                         {"code": b.code, "name": b.name, "matter_codes": list(b.matter_codes)}
                         for b in catalog.bundles.values()
                     ],
+                    "limits": {"pdf_bytes": self._backend.max_document_bytes, "image_bytes": MAX_QR_IMAGE_BYTES},
                 }
             ),
             member.code,

@@ -132,6 +132,18 @@ function use() {
   };
 }
 
+function megabytes(bytes) {
+  return (bytes / 1048576).toFixed(1) + " MB";
+}
+
+function small(file, limit, what) {
+  // refused here, before a long upload the gateway would refuse anyway
+  if (file.size > limit) {
+    throw new Error(what + "过大（" + megabytes(file.size) + "），最大 " + megabytes(limit));
+  }
+  return file;
+}
+
 function base64(file) {
   return new Promise((resolve, reject) => {
     const reader = new FileReader();
@@ -154,9 +166,9 @@ async function verify(what) {
       request.query = $("query").value.trim();
       request.type_code = $("type-code").value;
     } else if (what === "pdf") {
-      request.pdf = await base64($("pdf").files[0]);
+      request.pdf = await base64(small($("pdf").files[0], session.limits.pdf_bytes, "PDF 文件"));
     } else {
-      request.qr_image = await base64($("qr-image").files[0]);
+      request.qr_image = await base64(small($("qr-image").files[0], session.limits.image_bytes, "图片"));
     }
     render(await call("api/verify", request));
   } catch (error) {

@@ -83,6 +83,9 @@ def test_signing_in_names_the_department_and_lists_the_matters(console: str, run
     matter = next(m for m in session["matters"] if m["code"] == MATTER)
     assert matter["purpose"] and matter["department"]
     assert any(t["name"] == "营业执照" for t in session["license_types"])
+    assert any(b["name"] == "企业开办" and MATTER in b["matter_codes"] for b in session["bundles"])
+    max_bytes = running.gateway.settings.max_message_bytes
+    assert session["limits"] == {"pdf_bytes": max_bytes, "image_bytes": 8 * 1024 * 1024}
     status, answer = fetch(f"{console}/api/session")
     assert status == 401 and refusal(answer)[1] == "NO_CREDENTIAL"
     status, answer = fetch(f"{console}/api/session", token="not-a-token")

@@ -119,6 +119,13 @@ def test_a_clerk_uploads_the_pdf_and_a_photo_of_the_code(page: Any, running: Run
     check(page, "by-qr")
     assert "核验通过" in verdict(page, "PASSED") and license_id in page.inner_text("#summary")
 
+    limit = running.gateway.settings.max_message_bytes
+    huge = b"%PDF-1.7\n" + b"0" * limit
+    page.set_input_files("#pdf", {"name": "huge.pdf", "mimeType": "application/pdf", "buffer": huge})
+    check(page, "by-pdf")
+    page.wait_for_selector("#message:not([hidden])")
+    assert "PDF 文件过大（4.0 MB），最大 4.0 MB" in page.inner_text("#message") and page.is_hidden("#result")
+
     blank = io.BytesIO()
     Image.new("RGB", (200, 200), (255, 255, 255)).save(blank, "PNG")
     page.set_input_files("#qr-image", {"name": "blank.png", "mimeType": "image/png", "buffer": blank.getvalue()})
