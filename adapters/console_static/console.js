@@ -61,7 +61,12 @@ async function call(path, body) {
     init.headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(body);
   }
-  const response = await fetch(path, init);
+  let response;
+  try {
+    response = await fetch(path, init);
+  } catch (e) {
+    throw new Error("无法连接证照网关，请检查网络后重试");
+  }
   let answer;
   try {
     answer = await response.json();
