@@ -199,3 +199,12 @@ def test_a_later_department_sees_the_case_receipts_and_downloads_one(page: Any, 
         row.locator("button").click()
     receipt = read_receipt(Path(download.value.path()).read_bytes())
     assert receipt.receipt_id == earlier.report.receipt.receipt_id
+
+
+def test_a_gateway_out_of_reach_is_said_in_words(page: Any, running: RunningGateway) -> None:
+    page.route("**/api/verify", lambda route: route.abort("connectionrefused"))
+    page.fill("#query", issue(running, 46).license.license_id)
+    check(page, "by-text")
+    page.wait_for_selector("#message:not([hidden])")
+    assert page.inner_text("#message") == "无法连接证照网关，请检查网络后重试"
+    assert page.is_enabled("#by-text button")  # the clerk can try again
