@@ -119,6 +119,7 @@ async function signIn() {
   choose(matter.value);
   show("sign-in", false);
   show("work", true);
+  $("query").focus(); // ready for a handheld scanner, which types the code and Enter
   show("who", true);
 }
 
@@ -181,6 +182,7 @@ async function verify(what) {
   } finally {
     show("busy", false);
     buttons.forEach((b) => (b.disabled = false));
+    if (what === "text") $("query").select(); // the next scan replaces what this one typed
   }
 }
 

@@ -208,3 +208,17 @@ def test_a_gateway_out_of_reach_is_said_in_words(page: Any, running: RunningGate
     page.wait_for_selector("#message:not([hidden])")
     assert page.inner_text("#message") == "无法连接证照网关，请检查网络后重试"
     assert page.is_enabled("#by-text button")  # the clerk can try again
+
+
+def test_a_handheld_scanner_types_the_code_and_enter_and_the_next_scan_replaces_it(
+    page: Any, running: RunningGateway
+) -> None:
+    """A window's QR scanner is a keyboard: the field has the focus after signing in and after each check."""
+    first, second = (issue(running, n).license.license_id for n in (47, 48))
+    change(running, second, issuance_pb2.STATUS_ACTION_SUSPEND)
+    assert page.evaluate("document.activeElement.id") == "query"
+    page.keyboard.type(qr_for(running, first)[0] + "\n")
+    assert "核验通过" in verdict(page, "PASSED") and first in page.inner_text("#summary")
+    page.evaluate("document.getElementById('result').hidden = true")
+    page.keyboard.type(qr_for(running, second)[0] + "\n")
+    assert "证照受限" in verdict(page, "FAILED") and second in page.inner_text("#summary")
