@@ -13,6 +13,9 @@ script, Chinese labels, no framework, nothing fetched from elsewhere); it calls:
                                        ``bundle_code`` and ``case_id``) and one of ``query`` (an identifier, a
                                        ``ZZ1:`` code, or a license number with ``type_code``), ``pdf`` or
                                        ``qr_image`` (base64)
+``POST /console/api/check-claim``      JSON: ``use``, ``type_code``, ``holder_code``, ``license_number`` and
+                                       optional ``fields``: 信息比对, answered with the provincial result code and the
+                                       fields that differ, never the registry's data
 ``POST /console/api/case-receipts``    JSON: ``use`` naming a 一件事 case, optional ``page_token``: the receipts
                                        the case's departments made, oldest first
 =====================================  ============================================================================
@@ -20,8 +23,8 @@ script, Chinese labels, no framework, nothing fetched from elsewhere); it calls:
 Each call carries the department's token (``Authorization: Bearer …``): the member's dev bearer token, or in
 production mode a console token from ``zzgw console-token`` (gRPC callers there use client certificates only). The
 role check is the gRPC method's own (``allowed_roles`` of the RPC the call stands for), and the work is the
-service's: the same findings, receipts and access records as ``VerifyLicense``, ``VerifyDocument`` and
-``ListCaseReceipts``, with the clerk as operator. Errors are JSON ``{"error": {"status", "reason", "message",
+service's: the same findings, receipts and access records as ``VerifyLicense``, ``VerifyDocument``, ``CheckClaim``
+and ``ListCaseReceipts``, with the clerk as operator. Errors are JSON ``{"error": {"status", "reason", "message",
 "violations"}}`` with the HTTP status of the gRPC code. Nothing of a request is logged.
 """
 
@@ -69,6 +72,7 @@ STATIC = {
 VERIFY_LICENSE = "/zzgw.v1.VerificationService/VerifyLicense"
 VERIFY_DOCUMENT = "/zzgw.v1.VerificationService/VerifyDocument"
 LIST_CASE_RECEIPTS = "/zzgw.v1.VerificationService/ListCaseReceipts"
+CHECK_CLAIM = "/zzgw.v1.VerificationService/CheckClaim"
 LIST_MATTERS = "/zzgw.v1.CatalogService/ListMatters"
 LICENSE_ID_ROOT = "1.2.156."
 """How every license identifier begins (GB/T 36904: the OID arc of China)."""
@@ -119,8 +123,9 @@ class ConsoleBackend:
 
 class Console:
     """What ``adapters.http.HttpApp`` serves under ``PREFIX``: the page's files (``static``) and the JSON calls
-    (``session``, ``verify``, ``case_receipts``), each answering a ``Reply``: an answer, or the JSON error of the
-    ``ZzgwError`` that refused it (one raised before the caller is known propagates, for ``run_blocking``)."""
+    (``session``, ``verify``, ``check_claim``, ``case_receipts``), each answering a ``Reply``: an answer, or the
+    JSON error of the ``ZzgwError`` that refused it (one raised before the caller is known propagates, for
+    ``run_blocking``)."""
 
     def __init__(self, backend: ConsoleBackend):
         self._backend = backend
@@ -165,6 +170,11 @@ class Console:
         department handling the request's matter (``VerificationService.case_receipts``)."""
         return self._call(authorization, body, self._case_receipts, LIST_CASE_RECEIPTS)
 
+    def check_claim(self, authorization: str, body: bytes) -> Reply:
+        """信息比对: is what the applicant claims (type, holder code, number, some field values) the registry's, and
+        the license current? Answered without any of the registry's data (``VerificationService.check_claim``)."""
+        return self._call(authorization, body, self._check_claim, CHECK_CLAIM)
+
     def _call(
         self,
         authorization: str,
@@ -203,6 +213,30 @@ class Console:
         if self._backend.verification is None:
             raise UpstreamUnavailableError("no seal-maker CA or receipt key: run `zzgw init`", reason="NO_SEAL_CA")
         return self._backend.verification
+
+    def _check_claim(self, member: Member, request: Mapping[str, Any]) -> dict[str, Any]:
+        raw_fields = request.get("fields", {})
+        if not isinstance(raw_fields, dict) or not all(isinstance(v, str) for v in raw_fields.values()):
+            raise _invalid("fields", "NOT_TEXT", "fields must map field names to strings")
+        fields = {str(k): v.strip() for k, v in raw_fields.items() if v.strip()}  # a field left empty claims nothing
+        service = self._service()
+        checked = service.check_claim(
+            member,
+            self._use(request),
+            type_code=_text(request, "type_code"),
+            holder_code=_text(request, "holder_code"),
+            license_number=_text(request, "license_number"),
+            fields=fields,
+        )
+        answer = checked.answer
+        return {
+            "result": answer.result.name,
+            "code": answer.result.value,
+            "mismatched_fields": list(answer.mismatched_fields),
+            "status_reason": answer.status_reason,
+            "checked_at": checked.checked_at.isoformat(timespec="seconds"),
+            "receipt": self._receipt_part(checked.receipt),
+        }
 
     def _case_receipts(self, member: Member, request: Mapping[str, Any]) -> dict[str, Any]:
         service = self._service()
@@ -296,8 +330,6 @@ class Console:
                 "status_since": outcome.status_since.isoformat() if outcome.status_since else "",
                 "version": content.version,
             }
-        receipt = report.receipt
-        message = _receipt_message(receipt, self._service().receipt_certificate_der)
         return {
             "verdict": outcome.verdict.value,
             "reason": outcome.reason or "",
@@ -313,12 +345,17 @@ class Console:
             "checked_at": report.checked_at.isoformat(timespec="seconds"),
             "by": by,
             **({"registered_document": registered} if registered is not None else {}),
-            "receipt": {
-                "receipt_id": receipt.receipt_id,
-                "algorithm": receipt.algorithm,
-                "statement": json.loads(receipt.statement),
-                "file": receipt_json(message),
-            },
+            "receipt": self._receipt_part(report.receipt),
+        }
+
+    def _receipt_part(self, receipt: StoredReceipt) -> dict[str, Any]:
+        """A receipt just made: what the page shows of it, and its file."""
+        message = _receipt_message(receipt, self._service().receipt_certificate_der)
+        return {
+            "receipt_id": receipt.receipt_id,
+            "algorithm": receipt.algorithm,
+            "statement": json.loads(receipt.statement),
+            "file": receipt_json(message),
         }
 
 

@@ -123,6 +123,7 @@ class HttpApp:
         authorization = _header(scope, b"authorization")
         calls = {
             CONSOLE_PREFIX + "/api/verify": console.verify,
+            CONSOLE_PREFIX + "/api/check-claim": console.check_claim,
             CONSOLE_PREFIX + "/api/case-receipts": console.case_receipts,
         }
         started = time.perf_counter()

@@ -41,6 +41,11 @@ const FIELD_ERRORS = {
   "use.matter_code:REQUIRED": "请选择办理事项",
   "x-zzgw-operator:BAD_OPERATOR": "核验人姓名或工号过长或含有不可打印的字符，请重新登录",
 };
+const CLAIMS = {
+  0: "信息一致，证照有效", 1: "信息一致，证照尚未生效", 2: "信息一致，但证照受限（暂停使用）",
+  3: "信息一致，但证照已失效", 4: "信息不完整，无法比对", 5: "未找到该证照", 7: "部分信息不一致",
+};
+const CLAIM_FIELDS = { holder_name: "持证人姓名", holder_code: "持证人证件号码", license_number: "证照编号" };
 const SUMMARY = [
   ["type_name", "证照类型"], ["license_id", "证照标识"], ["issuer_name", "签发机构"], ["valid_from", "有效期起"],
   ["valid_until", "有效期至"], ["status", "状态"], ["version", "版本"],
@@ -114,6 +119,7 @@ async function signIn() {
   matter.replaceChildren(...session.matters.map((m) => new Option(m.name + "（" + m.department + "）", m.code)));
   const types = session.license_types.map((t) => new Option(t.name, t.code));
   $("type-code").replaceChildren(new Option("—", ""), ...types);
+  $("claim-type").replaceChildren(...session.license_types.map((t) => new Option(t.name, t.code)));
   const bundles = session.bundles.map((b) => new Option(b.name, b.code));
   $("bundle").replaceChildren(new Option("—", ""), ...bundles);
   choose(matter.value);
@@ -171,6 +177,16 @@ async function verify(what) {
     if (what === "text") {
       request.query = $("query").value.trim();
       request.type_code = $("type-code").value;
+    } else if (what === "claim") {
+      const answer = await call("api/check-claim", {
+        use: use(),
+        type_code: $("claim-type").value,
+        holder_code: $("claim-holder").value.trim(),
+        license_number: $("claim-number").value.trim(),
+        fields: { holder_name: $("claim-name").value.trim() },
+      });
+      renderClaim(answer);
+      return;
     } else if (what === "pdf") {
       request.pdf = await base64(small($("pdf").files[0], session.limits.pdf_bytes, "PDF 文件"));
     } else {
@@ -284,21 +300,45 @@ function render(report) {
       row(summary, label, String(value));
     }
   }
+  $("no-license").textContent = "未找到对应的证照，不显示证照信息。";
   show("no-license", !report.license);
+  showReceipt(report.receipt, report.checked_at, VERDICTS[report.verdict] || report.verdict);
+}
 
-  const statement = report.receipt.statement;
+function renderClaim(answer) {
+  const outcome = answer.code === 0 ? "PASSED" : answer.code === 4 ? "INDETERMINATE" : "FAILED";
+  $("verdict").className = "verdict " + outcome;
+  $("verdict-text").textContent = CLAIMS[answer.code] || answer.result;
+  const differ = answer.mismatched_fields.map((f) => CLAIM_FIELDS[f] || f);
+  const why = [];
+  if (differ.length) why.push("不符：" + differ.join("、"));
+  if (answer.status_reason) why.push(reasonText(answer.status_reason) + "（" + answer.status_reason + "）");
+  $("verdict-reason").textContent = why.join("；");
+  const li = document.createElement("li");
+  li.className = outcome;
+  li.textContent = "信息比对结果代码：" + answer.code + "（" + answer.result + "）";
+  $("findings").replaceChildren(li);
+  show("registered", false);
+  $("summary").replaceChildren();
+  $("no-license").textContent = "信息比对只回答是否一致，不返回证照数据。";
+  show("no-license", true);
+  showReceipt(answer.receipt, answer.checked_at, CLAIMS[answer.code] || answer.result);
+}
+
+function showReceipt(made, checkedAt, conclusion) {
+  const statement = made.statement;
   const receipt = $("receipt-table");
   receipt.replaceChildren();
-  row(receipt, "回执编号", report.receipt.receipt_id);
-  row(receipt, "核验时间", new Date(report.checked_at).toLocaleString("zh-CN", { hour12: false }));
+  row(receipt, "回执编号", made.receipt_id);
+  row(receipt, "核验时间", new Date(checkedAt).toLocaleString("zh-CN", { hour12: false }));
   row(receipt, "核验部门", session.member.name + "（" + statement.caller + "）");
   row(receipt, "核验人", credentials().operator);
   const matter = session.matters.find((m) => m.code === statement.matter_code);
   row(receipt, "办理事项", (matter ? matter.name + " " : "") + statement.matter_code);
   row(receipt, "用证事由", statement.purpose);
-  row(receipt, "核验结论", VERDICTS[report.verdict] || report.verdict);
-  row(receipt, "签名算法", report.receipt.algorithm);
-  lastReceipt = report.receipt;
+  row(receipt, "核验结论", conclusion);
+  row(receipt, "签名算法", made.algorithm);
+  lastReceipt = made;
   show("result", true);
 }
 
@@ -333,7 +373,7 @@ document.addEventListener("DOMContentLoaded", () => {
     show("sign-in", true);
   });
   $("matter").addEventListener("change", (event) => choose(event.target.value));
-  for (const [form, what] of [["by-text", "text"], ["by-pdf", "pdf"], ["by-qr", "qr"]]) {
+  for (const [form, what] of [["by-text", "text"], ["by-pdf", "pdf"], ["by-qr", "qr"], ["by-claim", "claim"]]) {
     $(form).addEventListener("submit", (event) => {
       event.preventDefault();
       verify(what);

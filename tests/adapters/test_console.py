@@ -277,3 +277,32 @@ def test_a_later_department_of_a_case_lists_the_receipts_it_can_rely_on(console:
     assert status == 400 and refusal(answer)[2] == [("use.case_id", "REQUIRED")]
     status, answer = fetch(f"{console}/api/case-receipts", {"use": later}, running.tokens[PORTAL])
     assert status == 403 and refusal(answer)[1] == "ROLE_NOT_ALLOWED"
+
+
+def test_a_claim_is_compared_without_any_data_coming_back(console: str, running: RunningGateway) -> None:
+    """信息比对: the applicant's paper says who holds which license; the clerk learns only whether it matches."""
+    issued = issue(running, 39).license
+    claim = {
+        "use": USE,
+        "type_code": issued.type_code,
+        "holder_code": issued.holder.code,
+        "license_number": issued.license_number,
+    }
+    status, answer = fetch(
+        f"{console}/api/check-claim", {**claim, "fields": {"holder_name": issued.holder.name}}, running.tokens[TAX]
+    )
+    assert status == 200, answer
+    assert (answer["result"], answer["code"], answer["mismatched_fields"]) == ("CORRECT_AND_VALID", 0, [])
+    wrong = {**claim, "fields": {"holder_name": issued.holder.name + "某"}}
+    status, answer = fetch(f"{console}/api/check-claim", wrong, running.tokens[TAX])
+    assert (status, answer["code"], answer["mismatched_fields"]) == (200, 7, ["holder_name"])
+    assert issued.holder.name not in json.dumps(answer, ensure_ascii=False)  # nothing of the registry comes back
+    statement = receipt_statement(running, read_receipt(answer["receipt"]["file"].encode()))
+    assert statement["kind"] == "claim" and statement["code"] == 7
+    assert issued.holder.code not in json.dumps(statement) and issued.license_number not in json.dumps(statement)
+    status, answer = fetch(f"{console}/api/check-claim", {**claim, "license_number": "SC-NONE"}, running.tokens[TAX])
+    assert (status, answer["code"]) == (200, 5)
+    status, answer = fetch(f"{console}/api/check-claim", claim, running.tokens[PORTAL])
+    assert status == 403 and refusal(answer)[1] == "ROLE_NOT_ALLOWED"
+    status, answer = fetch(f"{console}/api/check-claim", {**claim, "fields": ["x"]}, running.tokens[TAX])
+    assert status == 400 and refusal(answer)[2] == [("fields", "NOT_TEXT")]

@@ -222,3 +222,19 @@ def test_a_handheld_scanner_types_the_code_and_enter_and_the_next_scan_replaces_
     page.evaluate("document.getElementById('result').hidden = true")
     page.keyboard.type(qr_for(running, second)[0] + "\n")
     assert "证照受限" in verdict(page, "FAILED") and second in page.inner_text("#summary")
+
+
+def test_a_clerk_compares_a_claim_and_sees_which_field_differs(page: Any, running: RunningGateway) -> None:
+    issued = issue(running, 49).license
+    page.select_option("#claim-type", issued.type_code)
+    page.fill("#claim-holder", issued.holder.code)
+    page.fill("#claim-number", issued.license_number)
+    page.fill("#claim-name", issued.holder.name)
+    check(page, "by-claim")
+    assert "信息一致，证照有效" in verdict(page, "PASSED")
+    assert "不返回证照数据" in page.inner_text("#no-license") and issued.holder.name not in page.inner_text("#result")
+    page.fill("#claim-name", "王某某")
+    check(page, "by-claim")
+    text = verdict(page, "FAILED")
+    assert "部分信息不一致" in text and "不符：持证人姓名" in text
+    assert re.search(r"回执编号\s+[0-9a-f]{12}", page.inner_text("#receipt-table"))
