@@ -82,7 +82,7 @@ from pyhanko.sign.diff_analysis import (
     StandardDiffPolicy,
     XrefStreamRule,
 )
-from pyhanko.sign.diff_analysis.rules_api import ReferenceUpdate, RelativeContext
+from pyhanko.sign.diff_analysis.rules_api import QualifiedWhitelistRule, ReferenceUpdate, RelativeContext
 from pyhanko.sign.general import SigningError as _PyHankoSigningError
 from pyhanko.sign.timestamps import TimeStamper
 from pyhanko.sign.validation import async_validate_pdf_signature
@@ -661,6 +661,10 @@ class PdfVerification(SealCheck):
     """Form fields signed or filled in after this seal that show on a page (a widget with an area), sorted: the
     modification analysis allows them, so integrity stays PASSED, but what they show is not covered by this seal —
     a visible second signature can be drawn over the sealed text. Invisible ones are not listed."""
+    annotated_after_sealing: tuple[str, ...] = ()
+    """Comments and markings added to pages after this seal ("page 1: Text"): PDF annotations other than form
+    widgets, which a reader adds without touching the sealed content (``_AnnotationRule``). Integrity stays PASSED,
+    but what they draw is not covered by this seal, as for ``shown_after_sealing``."""
 
 
 async def validate(
@@ -755,6 +759,11 @@ async def validate(
         field_name=str(embedded.field_name),
         signed_revisions=_signed_revisions(reader, pdf),
         shown_after_sealing=_shown_after_sealing(reader, status),
+        annotated_after_sealing=(
+            annotations_added(reader, embedded.signed_revision)
+            if status.modification_level is ModificationLevel.ANNOTATIONS and integrity.result is CheckResult.PASSED
+            else ()
+        ),
         subject_name=identity.subject_name,
         seal_name=identity.seal_name,
         uscc=identity.uscc,
@@ -857,6 +866,157 @@ class _MetadataRule(MetadataUpdateRule):
         yield from super().apply(old, new)
 
 
+MAX_ANNOTATION_OBJECTS = 256
+"""Objects one added annotation may bring along (its appearance streams, a popup, their resources): a comment has
+a handful; more are not cleared, and the document counts as modified."""
+
+
+class _AnnotationRule(QualifiedWhitelistRule):
+    """Comments and markings added to pages after the seal, as a reader's "add a comment, save" writes them: PDF
+    annotations that are not form widgets, at pyHanko's ANNOTATIONS level (pyHanko has no rule for them: its known
+    issues; every comment made a sealed document count as modified beyond repair).
+
+    A page is cleared only when its dictionary is the same, written entry by entry, but for ``/Annots``; when the
+    annotations it had are all still there; and when each one added is a new object (no object of the sealed revision
+    re-used) that is not a widget (a form field's, judged by the form rule). The new objects an added annotation
+    reaches (its appearance streams, a popup) are cleared with it; one it reaches that the sealed revision had and
+    this update rewrote is not. What such an annotation draws is not covered by the seal: ``validate`` lists them
+    (``annotated_after_sealing``) for the caller to judge, as it lists fields signed after the seal."""
+
+    def apply_qualified(
+        self, old: HistoricalResolver, new: HistoricalResolver
+    ) -> Iterator[tuple[ModificationLevel, ReferenceUpdate]]:
+        level = ModificationLevel.ANNOTATIONS
+        try:
+            pages = _page_refs(old.root["/Pages"])
+            if pages != _page_refs(new.root["/Pages"]):
+                return  # the page tree changed: not a comment
+        except (*_UNREADABLE, AttributeError, TypeError, RecursionError):
+            return
+        for page_ref in pages:
+            added = _annotations_added_to(old, new, page_ref)
+            if not added:
+                continue
+            yield level, ReferenceUpdate(page_ref)
+            annots = new(page_ref).raw_get("/Annots")
+            if isinstance(annots, generic.IndirectObject) and old.is_ref_unassignable(annots.reference):
+                yield level, ReferenceUpdate(annots.reference)
+            for ref in added:
+                for made in _new_objects_of(old, new, ref, page_ref):
+                    yield level, ReferenceUpdate(made)
+
+
+def _page_refs(node: Any, depth: int = 0) -> list[generic.Reference]:
+    """The page objects of a page tree, in order (a tree deeper than 32 levels counts as none)."""
+    if depth > 32:
+        raise TypeError("page tree too deep")
+    found: list[generic.Reference] = []
+    for kid in node["/Kids"]:
+        kid_node = kid.get_object()
+        if kid_node.get("/Type") == "/Pages":
+            found.extend(_page_refs(kid_node, depth + 1))
+        else:
+            found.append(kid.reference)
+    return found
+
+
+def _annotations_added_to(
+    old: HistoricalResolver, new: HistoricalResolver, page_ref: generic.Reference
+) -> list[generic.Reference]:
+    """The annotations added to the page at ``page_ref`` between ``old`` and ``new``, when that is the only change
+    to the page and they are fresh objects that are not widgets; else none (what changed is left to the other rules,
+    or to count as a modification)."""
+    try:
+        before, after = old(page_ref), new(page_ref)
+        if not (isinstance(before, generic.DictionaryObject) and isinstance(after, generic.DictionaryObject)):
+            return []
+        keys = set(before.keys()) - {"/Annots"}
+        if keys != set(after.keys()) - {"/Annots"}:
+            return []
+        if any(_written(before.raw_get(key)) != _written(after.raw_get(key)) for key in keys):
+            return []
+        had = _annotation_refs(before)
+        has = _annotation_refs(after)
+        if not set(had) <= set(has):
+            return []  # an annotation removed
+        added = [ref for ref in has if ref not in had]
+        for ref in added:
+            annotation = new(ref)
+            if (
+                not old.is_ref_unassignable(ref)
+                or not isinstance(annotation, generic.DictionaryObject)
+                or annotation.get("/Subtype") == "/Widget"
+                or "/FT" in annotation
+            ):
+                return []
+            owner = annotation.raw_get("/P") if "/P" in annotation else None
+            if owner is not None and getattr(owner, "reference", None) != page_ref:
+                return []  # said to be another page's
+        return added
+    except (*_UNREADABLE, AttributeError, TypeError, ValueError):
+        return []
+
+
+def _annotation_refs(page: generic.DictionaryObject) -> list[generic.Reference]:
+    """A page's annotations, each an indirect object (a direct one in ``/Annots`` makes the page not comparable)."""
+    annots = page.get("/Annots")
+    if annots is None:
+        return []
+    refs = []
+    for item in page.raw_get("/Annots").get_object():
+        if not isinstance(item, generic.IndirectObject):
+            raise TypeError("a direct annotation")
+        refs.append(item.reference)
+    return refs
+
+
+def _new_objects_of(
+    old: HistoricalResolver, new: HistoricalResolver, ref: generic.Reference, page_ref: generic.Reference
+) -> list[generic.Reference]:
+    """``ref`` and the objects made after ``old`` that it reaches, not through the page it is on (at most
+    ``MAX_ANNOTATION_OBJECTS``; an object of ``old`` is not followed, and if this update rewrote it, it stays
+    unexplained)."""
+    found: list[generic.Reference] = []
+    waiting = [ref]
+    while waiting and len(found) < MAX_ANNOTATION_OBJECTS:
+        current = waiting.pop()
+        if current in found or current == page_ref or not old.is_ref_unassignable(current):
+            continue
+        found.append(current)
+        stack: list[Any] = [new(current)]
+        while stack:
+            item = stack.pop()
+            if isinstance(item, generic.IndirectObject):
+                waiting.append(item.reference)
+            elif isinstance(item, generic.DictionaryObject):  # a stream's dictionary too
+                stack.extend(item.raw_get(key) for key in item)
+            elif isinstance(item, generic.ArrayObject):
+                stack.extend(item)
+    return found
+
+
+def annotations_added(reader: PdfFileReader, revision: int) -> tuple[str, ...]:
+    """The annotations (other than form widgets) on the pages of the file's last revision that ``revision`` did not
+    have, as "page N: Subtype", in page order."""
+    try:
+        old = reader.get_historical_resolver(revision)
+        new = reader.get_historical_resolver(reader.xrefs.total_revisions - 1)
+        pages = _page_refs(new.root["/Pages"])
+    except (*_UNREADABLE, AttributeError, TypeError, RecursionError):
+        return ()
+    found = []
+    for number, page_ref in enumerate(pages, 1):
+        try:
+            before = set(_annotation_refs(old(page_ref)))
+            for ref in _annotation_refs(new(page_ref)):
+                annotation = new(ref)
+                if ref not in before and annotation.get("/Subtype") != "/Widget":
+                    found.append(f"page {number}: {str(annotation.get('/Subtype', '/Annot')).lstrip('/')}")
+        except (*_UNREADABLE, AttributeError, TypeError, KeyError):
+            continue
+    return tuple(found)
+
+
 _LTA = ModificationLevel.LTA_UPDATES
 _DIFF_POLICY = StandardDiffPolicy(
     global_rules=[
@@ -866,6 +1026,7 @@ _DIFF_POLICY = StandardDiffPolicy(
         ObjectStreamRule().as_qualified(_LTA),
         DSSCompareRule().as_qualified(_LTA),
         _MetadataRule().as_qualified(_LTA),  # type: ignore[no-untyped-call]
+        _AnnotationRule(),
     ],
     form_rule=_FormRule(
         field_rules=[
@@ -876,7 +1037,7 @@ _DIFF_POLICY = StandardDiffPolicy(
     ),
 )
 """pyHanko's default analysis of what changed after a seal (``DEFAULT_DIFF_POLICY``, the same rules at the same
-levels), with two rules corrected: ``_FormRule`` and ``_MetadataRule``."""
+levels), with two rules corrected, ``_FormRule`` and ``_MetadataRule``, and one added, ``_AnnotationRule``."""
 
 
 def _signature(reader: PdfFileReader, field_name: str | None) -> EmbeddedPdfSignature:
@@ -969,7 +1130,7 @@ def _integrity(status: PdfSignatureStatus) -> Finding:
             reason="DOCUMENT_MODIFIED",
             detail="the signature does not cover its whole revision",
         )
-    if level is None or level > ModificationLevel.FORM_FILLING or status.docmdp_ok is False:
+    if level is None or level > ModificationLevel.ANNOTATIONS or status.docmdp_ok is False:
         name = "unknown" if level is None else level.name
         return Finding(
             result=CheckResult.FAILED,

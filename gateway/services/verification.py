@@ -384,7 +384,7 @@ class VerificationService:
             report = self._report(action, caller, use, query, checked.integrity, _NOT_INTACT, _NOT_INTACT, None, now)
             return report, False
         unvouched = [name for name in checked.shown_after_sealing if not self._use_stamp(pdf, name)]
-        document = _shown_after_sealing(checked, unvouched)
+        document = _shown_after_sealing(checked, [*unvouched, *checked.annotated_after_sealing])
         identity = checked.issuer_identity
         record = self._checked_by_id(stored.license_id) if stored is not None else None
         if stored is None or record is None:
@@ -1012,10 +1012,11 @@ def public_key_id(cert: x509.Certificate) -> str:
 
 
 def _shown_after_sealing(checked: PdfVerification, unvouched: Sequence[str]) -> Finding:
-    """A sealed document's integrity for a clerk: an intact seal does not vouch for a signature or form value shown
-    on the page after it (one can be drawn over the sealed text), so a document showing ``unvouched`` such fields
-    (those that are not the gateway's own use stamps) is INDETERMINATE / CHANGED_AFTER_SEAL; the license its sealed
-    revision names is still found, and its summary is the registry's."""
+    """A sealed document's integrity for a clerk: an intact seal does not vouch for a signature, form value or
+    comment shown on the page after it (one can be drawn over the sealed text), so a document showing ``unvouched``
+    such things (fields that are not the gateway's own use stamps, and annotations: "page 1: Text") is
+    INDETERMINATE / CHANGED_AFTER_SEAL; the license its sealed revision names is still found, and its summary is the
+    registry's."""
     if not unvouched:
         return checked.integrity
     names = ", ".join(repr(name[:64]) for name in unvouched[:4])
@@ -1023,9 +1024,9 @@ def _shown_after_sealing(checked: PdfVerification, unvouched: Sequence[str]) -> 
     return Finding(
         result=CheckResult.INDETERMINATE,
         reason="CHANGED_AFTER_SEAL",
-        detail=f"the seal is intact, but the document was signed or filled in after it ({names}"
+        detail=f"the seal is intact, but the document was signed, filled in or commented after it ({names}"
         + (f" and {more} more" if more > 0 else "")
-        + "): what those fields show is not covered by the seal; rely on the registry's summary",
+        + "): what those show is not covered by the seal; rely on the registry's summary",
     )
 
 

@@ -1134,3 +1134,18 @@ def _rotate_and_fetch(data_dir: Path, database_url: str, rotation: str) -> None:
     finally:
         second.server.stop(0)
         second.gateway.close()
+
+
+def test_a_comment_added_to_a_genuine_document_is_no_tampering(running: RunningGateway) -> None:
+    """A reader's "add a comment, save" on a license PDF: the seal is intact and the license is found, but what the
+    comment draws is not the issuer's (INDETERMINATE / CHANGED_AFTER_SEAL, naming it), not 签章已被篡改."""
+    from tests.signing.test_pdf_annotations import comment, updated
+
+    license_id = issue(running, 16).license.license_id
+    commented = updated(document_of(running, license_id).pdf, comment)
+    response = verifier(running).VerifyDocument(verification_pb2.VerifyDocumentRequest(use=USE, pdf=commented))
+    report = response.report
+    assert (report.verdict, report.reason) == (INDETERMINATE, "CHANGED_AFTER_SEAL")
+    assert findings(report) == ((INDETERMINATE, "CHANGED_AFTER_SEAL"), (PASSED, ""), (PASSED, ""))
+    assert "page 1: Text" in report.integrity.detail and "commented" in report.integrity.detail
+    assert report.license.license_id == license_id and not response.registered_document
