@@ -23,6 +23,7 @@ from signing.qr import qr_png
 from tests.api.test_documents import document_of
 from tests.api.test_verification import MATTER, change, issue, qr_for, receipt_statement, verifier
 from tests.conftest import POLICE, TAX, RunningGateway, today
+from tests.signing.test_pdf_annotations import comment, updated
 
 CHROMIUM = os.environ.get("ZZGW_CHROMIUM", "/usr/bin/chromium")
 pytestmark = pytest.mark.skipif(
@@ -109,6 +110,11 @@ def test_a_clerk_uploads_the_pdf_and_a_photo_of_the_code(page: Any, running: Run
     page.set_input_files("#pdf", {"name": "edited.pdf", "mimeType": "application/pdf", "buffer": edited})
     check(page, "by-pdf")
     assert "签章已被篡改" in verdict(page, "FAILED") and page.is_visible("#no-license")
+
+    commented = updated(pdf, comment)  # a reader's "add a comment, save": amber, the license still shown
+    page.set_input_files("#pdf", {"name": "commented.pdf", "mimeType": "application/pdf", "buffer": commented})
+    check(page, "by-pdf")
+    assert "盖章后页面上有新增内容" in verdict(page, "INDETERMINATE") and license_id in page.inner_text("#summary")
 
     code, _ = qr_for(running, license_id)
     photo = Image.new("RGB", (1000, 800), (210, 205, 200))
