@@ -64,7 +64,7 @@ from pyhanko.pdf_utils import generic, misc
 from pyhanko.pdf_utils.images import PdfImage
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.metadata.xmp_xml import XmpXmlProcessingError
-from pyhanko.pdf_utils.reader import HistoricalResolver, PdfFileReader
+from pyhanko.pdf_utils.reader import HistoricalResolver, PdfFileReader, RawPdfPath
 from pyhanko.pdf_utils.xref import XRefSectionType
 from pyhanko.sign import fields, signers
 from pyhanko.sign.diff_analysis import (
@@ -899,8 +899,13 @@ class _AnnotationRule(QualifiedWhitelistRule):
                 continue
             yield level, ReferenceUpdate(page_ref)
             annots = new(page_ref).raw_get("/Annots")
-            if isinstance(annots, generic.IndirectObject) and old.is_ref_unassignable(annots.reference):
-                yield level, ReferenceUpdate(annots.reference)
+            if isinstance(annots, generic.IndirectObject):  # an array of its own: new, or the page's, rewritten
+                before = old(page_ref).raw_get("/Annots") if "/Annots" in old(page_ref) else None
+                if old.is_ref_unassignable(annots.reference):
+                    yield level, ReferenceUpdate(annots.reference)
+                elif isinstance(before, generic.IndirectObject) and before.reference == annots.reference:
+                    context = RelativeContext(page_ref, RawPdfPath("/Annots"))  # as this page's /Annots only
+                    yield level, ReferenceUpdate(annots.reference, context_checked=context)
             for ref in added:
                 for made in _new_objects_of(old, new, ref, page_ref):
                     yield level, ReferenceUpdate(made)

@@ -130,6 +130,10 @@ def rewrite_content(
     writer: IncrementalPdfFileWriter, page_ref: generic.IndirectObject, page: generic.DictionaryObject
 ) -> None:
     comment(writer, page_ref, page)
+    rewrite_content_only(writer, page)
+
+
+def rewrite_content_only(writer: IncrementalPdfFileWriter, page: generic.DictionaryObject) -> None:
     stream_ref = page.raw_get("/Contents").reference
     stream = writer.get_object(stream_ref)
     stream.pop("/Filter", None)
@@ -205,3 +209,38 @@ def test_what_rides_along_with_a_comment_still_counts_as_modified(
     report = check(ca, updated(sealed, edit), tsa)
     assert findings(report) == (F, "DOCUMENT_MODIFIED", (F, "DOCUMENT_MODIFIED"), (P, None), (P, None))
     assert report.annotated_after_sealing == ()
+
+
+def test_a_comment_on_a_page_whose_annotations_are_an_array_of_their_own(ca: SealMakerCA, tsa: Tsa) -> None:
+    """Some writers keep a page's ``/Annots`` as an indirect array and rewrite that array in place to add a comment:
+    the page itself is not rewritten. The array is cleared as that page's annotations only."""
+    writer = IncrementalPdfFileWriter(io.BytesIO(one_page_pdf()))
+    page = writer.root["/Pages"]["/Kids"][0]
+    page[generic.NameObject("/Annots")] = writer.add_object(generic.ArrayObject())
+    writer.update_container(page)
+    out = io.BytesIO()
+    writer.write(out)
+    sealed = seal(ca, out.getvalue(), draw_seal(ISSUER, SEAL_NAME, size_px=400), timestamper=tsa.stamper)
+
+    def in_place(
+        writer: IncrementalPdfFileWriter, page_ref: generic.IndirectObject, page: generic.DictionaryObject
+    ) -> None:
+        annots_ref = page.raw_get("/Annots").reference
+        array = writer.get_object(annots_ref)
+        array.append(note(writer, page_ref))
+        writer.mark_update(annots_ref)
+
+    commented = updated(sealed, in_place)
+    update = commented[len(sealed) :]
+    assert b"/Subtype /Text" in update and b"/Type /Page" not in update  # the array written again, not the page
+    report = check(ca, commented, tsa)
+    assert findings(report) == (P, None, (P, None), (P, None), (P, None))
+    assert report.annotated_after_sealing == ("page 1: Text",)
+
+    def and_the_content(
+        writer: IncrementalPdfFileWriter, page_ref: generic.IndirectObject, page: generic.DictionaryObject
+    ) -> None:
+        in_place(writer, page_ref, page)
+        rewrite_content_only(writer, page)
+
+    assert check(ca, updated(sealed, and_the_content), tsa).integrity.reason == "DOCUMENT_MODIFIED"
