@@ -132,6 +132,12 @@ class Console:
         self._static = {path: (_static(name), kind) for path, (name, kind) in STATIC.items()}
         # base64 of the largest document, and room for the rest of the request
         self.max_request_bytes = (backend.max_document_bytes + 2) // 3 * 4 + 64 * 1024
+        self.calls: dict[str, Callable[[str, bytes], Reply]] = {
+            PREFIX + "/api/verify": self.verify,
+            PREFIX + "/api/check-claim": self.check_claim,
+            PREFIX + "/api/case-receipts": self.case_receipts,
+        }
+        """The JSON calls a request POSTs to, by path (the caller's ``Authorization`` header and the body)."""
 
     def static(self, path: str) -> tuple[bytes, str] | None:
         """The page or one of its files at ``path``, with its content type."""
@@ -312,23 +318,18 @@ class Console:
         return {"type_code": type_code, "license_number": text}
 
     def _report(self, report: Report, registered: bool | None, *, by: str) -> dict[str, Any]:
+        """The report for the page. The license summary is the one the receipt states (the service decides what a
+        verifier may see), with the names of its type and issuer."""
         outcome = report.outcome
-        license, status = outcome.license, outcome.license_status
+        receipt = self._receipt_part(report.receipt)
+        stated = receipt["statement"].get("license")
         summary = None
-        if license is not None and status is not None:
-            content = license.content
-            license_type = self._backend.catalog.license_types.get(content.type_code)
+        if stated is not None:
+            license_type = self._backend.catalog.license_types.get(stated["type_code"])
             summary = {
-                "license_id": license.license_id,
-                "type_code": content.type_code,
+                **stated,
                 "type_name": license_type.name if license_type else "",
-                "issuer_code": content.issuer_code,
-                "issuer_name": self._backend.issuer_name(content.issuer_code),
-                "valid_from": content.valid_from.isoformat(),
-                "valid_until": content.valid_until.isoformat() if content.valid_until else "",
-                "status": status.value,
-                "status_since": outcome.status_since.isoformat() if outcome.status_since else "",
-                "version": content.version,
+                "issuer_name": self._backend.issuer_name(stated["issuer_code"]),
             }
         return {
             "verdict": outcome.verdict.value,
@@ -345,7 +346,7 @@ class Console:
             "checked_at": report.checked_at.isoformat(timespec="seconds"),
             "by": by,
             **({"registered_document": registered} if registered is not None else {}),
-            "receipt": self._receipt_part(report.receipt),
+            "receipt": receipt,
         }
 
     def _receipt_part(self, receipt: StoredReceipt) -> dict[str, Any]:

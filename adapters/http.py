@@ -121,22 +121,17 @@ class HttpApp:
             await _send(send, 200, body, console_headers(kind))
             return
         authorization = _header(scope, b"authorization")
-        calls = {
-            CONSOLE_PREFIX + "/api/verify": console.verify,
-            CONSOLE_PREFIX + "/api/check-claim": console.check_claim,
-            CONSOLE_PREFIX + "/api/case-receipts": console.case_receipts,
-        }
         started = time.perf_counter()
         try:
             if path == CONSOLE_PREFIX + "/api/session" and method == "GET":
                 reply = await run_blocking(lambda: console.session(authorization))
-            elif path in calls and method == "POST":
+            elif path in console.calls and method == "POST":
                 request = await _read_body(receive, console.max_request_bytes)
                 if request is None:
                     too_large = f"the request is larger than {console.max_request_bytes:,} bytes"
                     reply = error_reply(ResourceExhaustedError(too_large, reason="REQUEST_TOO_LARGE"))
                 else:
-                    call = calls[path]
+                    call = console.calls[path]
                     reply = await run_blocking(lambda: call(authorization, request))
             else:
                 await _respond(send, 404, b"not found\n", "text/plain; charset=utf-8")

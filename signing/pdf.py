@@ -964,8 +964,7 @@ def _annotations_added_to(
 
 def _annotation_refs(page: generic.DictionaryObject) -> list[generic.Reference]:
     """A page's annotations, each an indirect object (a direct one in ``/Annots`` makes the page not comparable)."""
-    annots = page.get("/Annots")
-    if annots is None:
+    if "/Annots" not in page:
         return []
     refs = []
     for item in page.raw_get("/Annots").get_object():
