@@ -289,7 +289,7 @@ class Console:
             report, registered = service.verify_document(member, use, document)
         else:
             code = decode_qr_image(image) if image else query
-            report = service.verify_license(member, use, **self._query(code, _text(request, "type_code")))
+            report = service.verify_license(member, use, **query_of(code, _text(request, "type_code")))
         return self._report(report, registered, by="qr_image" if image else "pdf" if document else "")
 
     def _member(self, authorization: str, method: str) -> Member:
@@ -302,20 +302,6 @@ class Console:
                 f"{member.name} may not call {method.rsplit('/', 1)[-1]}", reason="ROLE_NOT_ALLOWED"
             )
         return member
-
-    def _query(self, text: str, type_code: str) -> dict[str, str]:
-        """What a clerk typed, as ``verify_license``'s keywords: a ``ZZ1:`` code, an identifier, or a number."""
-        if text.upper().startswith("ZZ1:"):
-            return {"qr_code": text}
-        if text.startswith(LICENSE_ID_ROOT) or license_id_violation("query", text) is None:
-            return {"license_id": text}  # one that does not parse is refused by the service, saying why
-        if not type_code:
-            raise _invalid(
-                "type_code",
-                "REQUIRED",
-                f"{text!r} is not a license identifier or a ZZ1: code: choose the license type to look the number up",
-            )
-        return {"type_code": type_code, "license_number": text}
 
     def _report(self, report: Report, registered: bool | None, *, by: str) -> dict[str, Any]:
         """The report for the page. The license summary is the one the receipt states (the service decides what a
@@ -360,10 +346,29 @@ class Console:
         }
 
 
+def query_of(text: str, type_code: str) -> dict[str, str]:
+    """What a clerk typed or scanned, as ``verify_license``'s keywords: a ``ZZ1:`` code, an identifier, or a license
+    number (with ``type_code``)."""
+    if text.upper().startswith("ZZ1:"):
+        return {"qr_code": text}
+    if text.startswith(LICENSE_ID_ROOT) or license_id_violation("query", text) is None:
+        return {"license_id": text}  # one that does not parse is refused by the service, saying why
+    if not type_code:
+        raise _invalid(
+            "type_code",
+            "REQUIRED",
+            f"{text!r} is not a license identifier or a ZZ1: code: choose the license type to look the number up",
+        )
+    return {"type_code": type_code, "license_number": text}
+
+
 def decode_qr_image(data: bytes) -> str:
     """The text of the one QR code in a photo or scan (PNG, JPEG, …); INVALID_ARGUMENT naming what is wrong."""
     import zxingcpp
-    from PIL import Image  # imported when a clerk first uploads a photo: not every gateway serves the console
+    from PIL import (
+        Image,
+        UnidentifiedImageError,
+    )  # imported when a clerk first uploads a photo: not every gateway serves the console
 
     if len(data) > MAX_QR_IMAGE_BYTES:
         raise ResourceExhaustedError(
@@ -381,8 +386,10 @@ def decode_qr_image(data: bytes) -> str:
             image.load()
     except ZzgwError:
         raise
-    except Exception as exc:  # PIL raises many kinds for a file that is not an image it reads
-        raise _invalid("qr_image", "NOT_AN_IMAGE", f"not an image this console reads (PNG, JPEG): {exc}") from None
+    except UnidentifiedImageError:
+        raise _invalid("qr_image", "NOT_AN_IMAGE", "not an image of a kind that can be read (PNG, JPEG)") from None
+    except Exception as exc:  # PIL raises many kinds for an image it cannot read through, e.g. a truncated one
+        raise _invalid("qr_image", "NOT_AN_IMAGE", f"the image cannot be read: {exc}") from None
     found = zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode))
     codes = [c.text for c in found if c.valid]
     if not codes:

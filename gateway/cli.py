@@ -1,4 +1,4 @@
-"""The ``zzgw`` command line: init, serve, demo, import, audit, memos, receipt.
+"""The ``zzgw`` command line: init, serve, demo, import, audit, memos, verify, receipt.
 
 zzgw init                 create the database schema, keys, member CA, demo members (idempotent)
 zzgw serve                run the gateway (gRPC on ZZGW_GRPC_ADDR, default 127.0.0.1:50051)
@@ -6,6 +6,7 @@ zzgw demo                 walk through issue → get → amend → revoke → ch
 zzgw import FILE          issue every license of a CSV or JSON Lines file through BatchIssueLicenses
 zzgw audit verify|prune   check the audit trail's hash chain, or drop records past their retention
 zzgw memos                give licenses stored before schema 0012 the gateway's memo of their seal
+zzgw verify WHAT          verify a license (identifier, number, ZZ1: code), a PDF or a photo of its QR code
 zzgw receipt get ID       fetch a verification receipt (GetReceipt) as a JSON file
 zzgw receipt check FILE   check a receipt file offline with the gateway's published trust material
 """
@@ -60,6 +61,32 @@ def main(argv: list[str] | None = None) -> int:
         help="issue a token for a member's clerks to sign in to the console with (production mode; ends the last one)",
     )
     console.add_argument("member", help="code (USCC) of the member")
+
+    verify = commands.add_parser(
+        "verify",
+        help="verify a license, a PDF or a photo of its QR code against a live gateway, as a member",
+        description="Verify as a member: VerifyDocument for a PDF file, VerifyLicense for the rest. Prints the "
+        "verdict, the three findings, the license summary the member may see and the receipt's id.",
+        epilog="exit status: 0 PASSED, 1 FAILED, 3 INDETERMINATE; 2 the request could not be made (bad input, no "
+        "credentials), 4 the gateway refused it or could not be reached",
+    )
+    verify.add_argument(
+        "what",
+        help="a PDF file, an image file of the QR code, a ZZ1: code, a license identifier, or a license number "
+        "(with --type)",
+    )
+    verify.add_argument("--member", required=True, help="code (USCC) of the member whose credentials are used")
+    verify.add_argument("--matter", required=True, help="事项编码 of the matter the check is for (the catalog's)")
+    verify.add_argument("--purpose", required=True, help="用证事由, why the license is used (1-200 characters)")
+    verify.add_argument(
+        "--type", dest="type_", default="", help="the license type, code or name (e.g. 结婚证), for a number"
+    )
+    verify.add_argument("--operator", default="", help="the clerk or user the check is made for (in the access record)")
+    verify.add_argument("--bundle", default="", help="一件事: the bundle's code (with --case)")
+    verify.add_argument("--case", default="", help="一件事: the case number the bundle's departments share")
+    verify.add_argument("--receipt", type=Path, help="write the receipt to this file (`zzgw receipt check` checks it)")
+    verify.add_argument("--json", action="store_true", help="print the response as protobuf JSON")
+    verify.add_argument("--target", help="gateway address (default: the configured gRPC address)")
 
     receipt = commands.add_parser("receipt", help="fetch a verification receipt as a file, or check one offline")
     receipts = receipt.add_subparsers(dest="action", required=True)
@@ -334,6 +361,48 @@ def _memos(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _verify(settings: Settings, args: argparse.Namespace) -> int:
+    import grpc
+
+    from adapters import verify_command
+    from adapters.client import MemberCredentials, connect
+    from protos.zzgw.v1 import verification_pb2
+
+    target = args.target or settings.grpc_addr
+    try:
+        credentials = MemberCredentials.for_mode(settings.mode, settings.data_dir, args.member)
+    except (OSError, KeyError, SystemExit) as exc:  # SystemExit: no dev token, saying where it looked
+        print(f"zzgw verify: no credentials for member {args.member}: {exc}", file=sys.stderr)
+        return verify_command.EXIT_BAD_REQUEST
+    use = verification_pb2.UseContext(
+        matter_code=args.matter, purpose=args.purpose, bundle_code=args.bundle, case_id=args.case
+    )
+    with connect(target, credentials) as channel:
+        try:
+            answer = verify_command.verify(
+                channel,
+                args.what,
+                use,
+                type_=args.type_,
+                operator=args.operator,
+                max_file_bytes=settings.max_message_bytes,
+            )
+        except verify_command.BadInput as exc:
+            print(f"zzgw verify: {exc}", file=sys.stderr)
+            return verify_command.EXIT_BAD_REQUEST
+        except grpc.RpcError as exc:
+            print(f"zzgw verify: the gateway at {target} answered {exc.code().name}: {exc.details()}",
+                  file=sys.stderr)  # fmt: skip
+            return verify_command.EXIT_NO_ANSWER
+    if args.receipt is not None:
+        verify_command.write_receipt(answer, args.receipt)
+    if args.json:
+        sys.stdout.write(verify_command.answer_json(answer))
+    else:
+        sys.stdout.write(verify_command.answer_text(answer, receipt_file=args.receipt))
+    return answer.exit_status
+
+
 def _receipt(settings: Settings, args: argparse.Namespace) -> int:
     if args.action == "get":
         return _receipt_get(settings, args)
@@ -427,6 +496,7 @@ _COMMANDS = {
     "import-ca": _import_ca,
     "audit": _audit,
     "memos": _memos,
+    "verify": _verify,
     "receipt": _receipt,
     "console-token": _console_token,
 }

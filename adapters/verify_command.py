@@ -1,0 +1,211 @@
+"""``zzgw verify``: one verification from the command line, made as a member (its dev token or client certificate),
+for a matter and a purpose, with its receipt kept as a file if asked.
+
+What to verify is read as a clerk's console reads it: a PDF file (``VerifyDocument``); an image file, a photo or scan
+of the license's QR code (decoded here, then ``VerifyLicense`` by the code); a ``ZZ1:`` code; a license identifier;
+or a license number with its type (code or name, e.g. 结婚证). The answer is printed as the report's verdict, its
+three findings and the license summary the member may see, or as the protobuf JSON of the response (``--json``).
+The exit status tells a script the verdict: 0 PASSED, 1 FAILED, 3 INDETERMINATE; 2 for a request that could not be
+made (bad input, no credentials), 4 for a gateway that refused it or could not be reached.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import grpc
+from google.protobuf import json_format
+
+from gateway.domain.errors import ZzgwError
+from gateway.domain.model import CHINA_TZ
+from protos.zzgw.v1 import catalog_pb2, catalog_pb2_grpc, common_pb2, verification_pb2, verification_pb2_grpc
+
+from .console import MAX_QR_IMAGE_BYTES, decode_qr_image, query_of
+from .receipt_file import receipt_json
+
+EXIT_PASSED, EXIT_FAILED, EXIT_INDETERMINATE, EXIT_BAD_REQUEST, EXIT_NO_ANSWER = 0, 1, 3, 2, 4
+_EXIT = {
+    verification_pb2.CHECK_RESULT_PASSED: EXIT_PASSED,
+    verification_pb2.CHECK_RESULT_FAILED: EXIT_FAILED,
+    verification_pb2.CHECK_RESULT_INDETERMINATE: EXIT_INDETERMINATE,
+}
+_RESULTS = {
+    verification_pb2.CHECK_RESULT_PASSED: "通过 PASSED",
+    verification_pb2.CHECK_RESULT_FAILED: "未通过 FAILED",
+    verification_pb2.CHECK_RESULT_INDETERMINATE: "无法确定 INDETERMINATE",
+}
+_VERDICTS = {
+    verification_pb2.CHECK_RESULT_PASSED: "核验通过 PASSED",
+    verification_pb2.CHECK_RESULT_FAILED: "核验未通过 FAILED",
+    verification_pb2.CHECK_RESULT_INDETERMINATE: "无法确定 INDETERMINATE",
+}
+_STATUS = {
+    common_pb2.LICENSE_STATUS_ACTIVE: "有效 ACTIVE",
+    common_pb2.LICENSE_STATUS_SUSPENDED: "受限 SUSPENDED",
+    common_pb2.LICENSE_STATUS_REVOKED: "已吊销 REVOKED",
+    common_pb2.LICENSE_STATUS_CANCELLED: "已注销 CANCELLED",
+    common_pb2.LICENSE_STATUS_SUPERSEDED: "已变更 SUPERSEDED",
+    common_pb2.LICENSE_STATUS_EXPIRED: "已过期 EXPIRED",
+}
+_FINDINGS = (
+    ("integrity", "完整性 integrity"),
+    ("status", "状态 status"),
+    ("issuer_identity", "签发机构身份 issuer identity"),
+)
+_PDF_MAGIC = b"%PDF-"
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """A verification's response, and which RPC gave it."""
+
+    report: verification_pb2.VerificationReport
+    response: verification_pb2.VerifyLicenseResponse | verification_pb2.VerifyDocumentResponse
+
+    @property
+    def registered_document(self) -> bool | None:
+        if isinstance(self.response, verification_pb2.VerifyDocumentResponse):
+            return self.response.registered_document
+        return None
+
+    @property
+    def exit_status(self) -> int:
+        return _EXIT.get(self.report.verdict, EXIT_INDETERMINATE)
+
+
+class BadInput(ValueError):
+    """What was given to verify cannot be made into a request; the message says why."""
+
+
+def verify(
+    channel: grpc.Channel,
+    what: str,
+    use: verification_pb2.UseContext,
+    *,
+    type_: str = "",
+    operator: str = "",
+    max_file_bytes: int,
+) -> Answer:
+    """Verify ``what`` (a file's path, a ``ZZ1:`` code, an identifier, or a number of the license type ``type_``)
+    over ``channel``; BadInput for what cannot be asked, ``grpc.RpcError`` for the gateway's refusal."""
+    metadata = _operator_metadata(operator)
+    stub = verification_pb2_grpc.VerificationServiceStub(channel)
+    path = Path(what)
+    if path.is_file():
+        data = _read(path, max(max_file_bytes, MAX_QR_IMAGE_BYTES))  # a photo is decoded here, not sent
+        if data.startswith(_PDF_MAGIC) or path.suffix.lower() == ".pdf":
+            if len(data) > max_file_bytes:
+                raise BadInput(
+                    f"{path} is {len(data):,} bytes; the gateway takes at most {max_file_bytes:,} "
+                    "(ZZGW_MAX_MESSAGE_BYTES)"
+                )
+            request = verification_pb2.VerifyDocumentRequest(use=use, pdf=data)
+            response = stub.VerifyDocument(request, metadata=metadata, timeout=60)
+            return Answer(report=response.report, response=response)
+        try:
+            what = decode_qr_image(data)
+        except ZzgwError as exc:
+            raise BadInput(f"{path}: {_description(exc)}") from None
+    elif path.suffix.lower() in (".pdf", ".png", ".jpg", ".jpeg") and not what.upper().startswith("ZZ1:"):
+        raise BadInput(f"no such file: {path}")
+    type_code = _type_code(channel, type_) if type_ else ""
+    try:
+        keywords = query_of(what.strip(), type_code)
+    except ZzgwError:
+        raise BadInput(
+            f"{what!r} is not a file, a license identifier or a ZZ1: code: give --type to look a license number up"
+        ) from None
+    response = stub.VerifyLicense(verification_pb2.VerifyLicenseRequest(use=use, **keywords), metadata=metadata,
+                                  timeout=30)  # fmt: skip
+    return Answer(report=response.report, response=response)
+
+
+def _description(error: ZzgwError) -> str:
+    violations = getattr(error, "violations", ())
+    return violations[0].description if violations else error.message
+
+
+def _read(path: Path, limit: int) -> bytes:
+    size = path.stat().st_size
+    if size == 0:
+        raise BadInput(f"{path} is empty")
+    if size > limit:
+        raise BadInput(f"{path} is {size:,} bytes: larger than any license PDF or photo this command sends or reads")
+    return path.read_bytes()
+
+
+def _operator_metadata(operator: str) -> Sequence[tuple[str, str | bytes]]:
+    """The clerk or user on whose behalf the check is made, as the gateway reads it (``x-zzgw-operator``; UTF-8
+    under ``-bin``, which gRPC needs for a Chinese name)."""
+    if not operator:
+        return ()
+    if operator.isascii():
+        return (("x-zzgw-operator", operator),)
+    return (("x-zzgw-operator-bin", operator.encode("utf-8")),)
+
+
+def _type_code(channel: grpc.Channel, given: str) -> str:
+    """A license type's code: ``given`` itself when it is one of the catalog's codes, or the code of the type
+    named ``given`` (Chinese or English name)."""
+    types = catalog_pb2_grpc.CatalogServiceStub(channel).ListLicenseTypes(catalog_pb2.ListLicenseTypesRequest(),
+                                                                            timeout=30).license_types  # fmt: skip
+    for license_type in types:
+        if given in (license_type.type_code, license_type.name) or given.casefold() == license_type.name_en.casefold():
+            return license_type.type_code
+    names = "、".join(t.name for t in types)
+    raise BadInput(f"no license type {given!r} in the gateway's catalog; its types: {names}")
+
+
+def answer_json(answer: Answer) -> str:
+    """The response as protobuf's JSON mapping (the receipt's bytes in base64)."""
+    return json_format.MessageToJson(answer.response, indent=2, ensure_ascii=False) + "\n"
+
+
+def answer_text(answer: Answer, *, receipt_file: Path | None = None) -> str:
+    """The report as an operator reads it: the verdict, the three findings, the license and the receipt."""
+    report = answer.report
+    head = _VERDICTS.get(report.verdict, "无法确定 INDETERMINATE") + (f" — {report.reason}" if report.reason else "")
+    rows: list[tuple[str, str]] = []
+    for name, label in _FINDINGS:
+        finding: verification_pb2.Finding = getattr(report, name)
+        said = _RESULTS.get(finding.result, "?")
+        if finding.reason:
+            said += f" — {finding.reason}" + (f": {finding.detail}" if finding.detail else "")
+        rows.append((label, said))
+    if report.HasField("license"):
+        license = report.license
+        rows += [
+            ("证照 license", f"{license.type_name} {license.license_id} (版本 version {license.version})"),
+            ("签发机构 issuer", f"{license.issuer_name} ({license.issuer_code})"),
+            ("有效期 validity", f"{license.valid_from} 至 {license.valid_until or '长期'}"),
+            (
+                "证照状态 license status",
+                _STATUS.get(license.status, common_pb2.LicenseStatus.Name(license.status))
+                + (f" 自 since {license.status_since}" if license.status_since else ""),
+            ),
+        ]
+    elif report.status.reason == "LICENSE_NOT_FOUND":
+        rows.append(("证照 license", "未找到 none found"))
+    else:
+        rows.append(("证照 license", "未查看 not looked at"))
+    if answer.registered_document is not None:
+        rows.append(("登记的文件 registered document", "是 yes" if answer.registered_document else "否 no"))
+    checked = report.checked_at.ToDatetime(dt.UTC).astimezone(CHINA_TZ)
+    rows.append(("核验时间 checked at", checked.strftime("%Y-%m-%d %H:%M:%S") + " (UTC+8)"))
+    receipt = report.receipt.receipt_id + (f" → {receipt_file}" if receipt_file is not None else "")
+    rows.append(("回执 receipt", receipt))
+    width = max(_display_width(label) for label, _ in rows)
+    lines = [head] + [f"  {label}{' ' * (width - _display_width(label))}  {value}" for label, value in rows]
+    return "\n".join(lines) + "\n"
+
+
+def write_receipt(answer: Answer, path: Path) -> None:
+    path.write_text(receipt_json(answer.report.receipt), encoding="utf-8")
+
+
+def _display_width(text: str) -> int:
+    """Columns a terminal gives ``text``: two for each CJK character."""
+    return sum(2 if ord(c) > 0x2E80 else 1 for c in text)

@@ -1,0 +1,154 @@
+"""``zzgw verify`` against a real gateway over a socket: every way in (identifier, number with the type's code or
+name, ``ZZ1:`` code, a photo of the QR code, the PDF), the report as an operator reads it, its exit status, the
+receipt file, and what cannot be asked refused before anything is sent."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from adapters.receipt_file import read_receipt
+from adapters.verify_command import BadInput, answer_json, answer_text, verify
+from gateway.domain.audit import AuditAction
+from protos.zzgw.v1 import issuance_pb2, verification_pb2
+from signing.qr import qr_png
+from tests.api.test_documents import document_of
+from tests.api.test_verification import MATTER, change, issue, qr_for, receipt_statement
+from tests.conftest import MARKET, TAX, RunningGateway, today
+
+ROOT = Path(__file__).resolve().parents[2]
+USE = verification_pb2.UseContext(matter_code=MATTER, purpose="企业开办窗口核验")
+LIMIT = 4 * 1024 * 1024
+
+
+def check(running: RunningGateway, what: str, **options: str) -> tuple[int, str, verification_pb2.VerificationReport]:
+    answer = verify(running.channel(TAX), what, USE, max_file_bytes=LIMIT, **options)
+    return answer.exit_status, answer_text(answer), answer.report
+
+
+def test_every_way_in_gives_the_report_with_its_exit_status(running: RunningGateway, tmp_path: Path) -> None:
+    issued = issue(running, 41).license
+    license_id = issued.license_id
+
+    status, text, report = check(running, license_id, operator="窗口05 李娜")
+    assert status == 0 and report.verdict == verification_pb2.CHECK_RESULT_PASSED
+    lines = text.splitlines()
+    assert lines[0] == "核验通过 PASSED"
+    assert any(line.split() == ["完整性", "integrity", "通过", "PASSED"] for line in lines)
+    assert f"食品生产许可证 {license_id} (版本 version 1)" in text and "有效 ACTIVE" in text
+    assert "登记的文件" not in text and "回执 receipt" in text and report.receipt.receipt_id in text
+
+    by_name = check(running, issued.license_number, type_="食品生产许可证")[2]
+    by_code = check(running, issued.license_number, type_=issued.type_code)[2]
+    assert by_name.license.license_id == by_code.license.license_id == license_id
+
+    code, _ = qr_for(running, license_id)
+    assert check(running, code)[2].license.license_id == license_id
+    photo = Image.new("RGB", (900, 700), "white")  # the code photographed on a page
+    photo.paste(Image.open(io.BytesIO(qr_png(code, scale=3))).convert("RGB"), (300, 200))
+    jpeg = tmp_path / "photo.jpg"
+    photo.save(jpeg, format="JPEG", quality=90)
+    status, _, report = check(running, str(jpeg))
+    assert status == 0 and report.license.license_id == license_id
+
+    pdf = document_of(running, license_id).pdf
+    (tmp_path / "license.pdf").write_bytes(pdf)
+    status, text, report = check(running, str(tmp_path / "license.pdf"))
+    assert status == 0 and report.license.license_id == license_id and "是 yes" in text.split("登记的文件")[1]
+    (tmp_path / "edited.pdf").write_bytes(pdf.replace(b"/Contents", b"/Contentz", 1))  # no suffix check: bytes
+    status, text, report = check(running, str(tmp_path / "edited.pdf"))
+    assert status == 1 and report.integrity.result == verification_pb2.CHECK_RESULT_FAILED
+    assert "核验未通过 FAILED" in text and "未查看 not looked at" in text  # a changed document names nothing
+
+    change(running, license_id, issuance_pb2.STATUS_ACTION_REVOKE)
+    status, text, report = check(running, license_id)
+    assert status == 1 and text.startswith("核验未通过 FAILED — REVOKED\n")
+    assert f"已吊销 REVOKED 自 since {today().isoformat()}" in text
+
+    status, text, report = check(running, "SC-NO-SUCH-NUMBER", type_="食品生产许可证")
+    assert status == 1 and report.reason == "LICENSE_NOT_FOUND" and "未找到 none found" in text
+
+    # the access record names the operator, as x-zzgw-operator(-bin) does for any gRPC caller
+    trail = running.gateway.audit
+    assert trail is not None
+    issuer = running.gateway.authenticator.by_token(running.tokens[MARKET])
+    used = [
+        r.entry.operator
+        for r in trail.list(issuer)
+        if r.entry.license_id == license_id and r.entry.action is AuditAction.VERIFY_LICENSE
+    ]
+    assert "窗口05 李娜" in used
+
+
+def test_what_cannot_be_asked_is_refused_before_anything_is_sent(running: RunningGateway, tmp_path: Path) -> None:
+    def refused(what: str, **options: object) -> str:
+        with pytest.raises(BadInput) as caught:
+            verify(running.channel(TAX), what, USE, **{"max_file_bytes": LIMIT, **options})  # type: ignore[arg-type]
+        return str(caught.value)
+
+    assert "give --type to look a license number up" in refused("SC-12345")
+    said = refused("SC-12345", type_="驾照本")
+    assert "no license type '驾照本'" in said and "结婚证" in said  # the types there are
+    assert refused(str(tmp_path / "missing.pdf")) == f"no such file: {tmp_path / 'missing.pdf'}"
+    (tmp_path / "empty.pdf").write_bytes(b"")
+    assert refused(str(tmp_path / "empty.pdf")).endswith("is empty")
+    (tmp_path / "notes.txt").write_text("not a picture", encoding="utf-8")
+    assert refused(str(tmp_path / "notes.txt")).endswith("not an image of a kind that can be read (PNG, JPEG)")
+    blank = tmp_path / "blank.png"
+    Image.new("RGB", (300, 300), "white").save(blank)
+    assert "no QR code found in the image" in refused(str(blank))
+    (tmp_path / "big.pdf").write_bytes(b"%PDF-1.7\n" + b"0" * 5000)
+    assert "the gateway takes at most 4,000 (ZZGW_MAX_MESSAGE_BYTES)" in refused(str(tmp_path / "big.pdf"),
+                                                                               max_file_bytes=4000)  # fmt: skip
+
+
+def zzgw_verify(running: RunningGateway, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "ZZGW_DATA_DIR": str(running.data_dir), "ZZGW_DATABASE_URL": "", "ZZGW_CONFIG": ""}
+    command = [sys.executable, "-m", "gateway.cli", "verify", *args, "--target", running.address]
+    return subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=60)
+
+
+def test_the_command_writes_the_receipt_and_exits_with_the_verdict(running: RunningGateway, tmp_path: Path) -> None:
+    license_id = issue(running, 42).license.license_id
+    use = ["--member", TAX, "--matter", MATTER, "--purpose", "企业开办：发票申领", "--operator", "税务窗口02"]
+    kept = tmp_path / "receipt.json"
+    done = zzgw_verify(running, license_id, *use, "--receipt", str(kept))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("核验通过 PASSED\n") and f"→ {kept}" in done.stdout
+    statement = receipt_statement(running, read_receipt(kept.read_bytes()))  # a real receipt: it chains, it verifies
+    assert (statement["receipt_id"], statement["license"]["license_id"]) == (
+        read_receipt(kept.read_bytes()).receipt_id,
+        license_id,
+    )
+    assert statement["purpose"] == "企业开办：发票申领"
+
+    change(running, license_id, issuance_pb2.STATUS_ACTION_CANCEL)
+    as_json = zzgw_verify(running, license_id, *use, "--json")
+    assert as_json.returncode == 1
+    report = json.loads(as_json.stdout)["report"]
+    assert (report["verdict"], report["reason"], report["license"]["status"]) == (
+        "CHECK_RESULT_FAILED",
+        "CANCELLED",
+        "LICENSE_STATUS_CANCELLED",
+    )
+
+    refused = zzgw_verify(running, license_id, "--member", TAX, "--matter", "NO-SUCH-MATTER", "--purpose", "x")
+    assert refused.returncode == 4 and "answered INVALID_ARGUMENT: use.matter_code: unknown matter" in refused.stderr
+    stranger = zzgw_verify(running, license_id, "--member", "91370100MA00000000", "--matter", MATTER, "--purpose", "x")
+    assert stranger.returncode == 2 and "zzgw verify: no credentials for member 91370100MA00000000" in stranger.stderr
+    unreadable = zzgw_verify(running, str(tmp_path / "nothing.pdf"), *use)
+    assert unreadable.returncode == 2 and "no such file" in unreadable.stderr
+
+
+def test_the_json_is_the_response_in_protobuf_json(running: RunningGateway) -> None:
+    license_id = issue(running, 43).license.license_id
+    answer = verify(running.channel(TAX), license_id, USE, max_file_bytes=LIMIT)
+    parsed = json.loads(answer_json(answer))
+    assert parsed["report"]["license"]["licenseId"] == license_id and "receipt" in parsed["report"]
