@@ -21,8 +21,9 @@ script, Chinese labels, no framework, nothing fetched from elsewhere); it calls:
 =====================================  ============================================================================
 
 Each call carries the department's token (``Authorization: Bearer …``): the member's dev bearer token, or in
-production mode a console token from ``zzgw console-token`` (gRPC callers there use client certificates only). The
-role check is the gRPC method's own (``allowed_roles`` of the RPC the call stands for), and the work is the
+production mode a console token from ``zzgw console-token`` (gRPC callers there use client certificates only), with
+the name the clerk typed as the operator; or the clerk's own token (``zzgw console-token USCC --clerk NAME``), which
+names the operator itself. The role check is the gRPC method's own (``allowed_roles`` of the RPC the call stands for), and the work is the
 service's: the same findings, receipts and access records as ``VerifyLicense``, ``VerifyDocument``, ``CheckClaim``
 and ``ListCaseReceipts``, with the clerk as operator. Errors are JSON ``{"error": {"status", "reason", "message",
 "violations"}}`` with the HTTP status of the gRPC code. Nothing of a request is logged.
@@ -55,8 +56,9 @@ from gateway.domain.errors import (
     ZzgwError,
 )
 from gateway.domain.identifiers import license_id_violation
-from gateway.domain.model import Member, Role
+from gateway.domain.model import Role
 from gateway.domain.verification import UseContext, check_use
+from gateway.services.members import ConsoleUser
 from gateway.services.verification import Report, VerificationService
 from gateway.store.repositories import StoredReceipt
 from protos.zzgw.v1 import verification_pb2
@@ -111,8 +113,9 @@ class Reply(NamedTuple):
 class ConsoleBackend:
     """What the console needs of the gateway (given by ``gateway.server``, which owns the role table)."""
 
-    authenticate: Callable[[str], Member]
-    """The member behind a bearer token; ``UnauthenticatedError`` for an unknown one."""
+    authenticate: Callable[[str], ConsoleUser]
+    """Who a bearer token signs in (the member, and the clerk for a clerk's own token); ``UnauthenticatedError``
+    for an unknown one."""
     allowed_roles: Callable[[str], frozenset[Role]]
     """The roles allowed to call a gRPC method (none for an unknown one: fail closed)."""
     verification: VerificationService | None
@@ -144,13 +147,15 @@ class Console:
         return self._static.get(path)
 
     def session(self, authorization: str) -> Reply:
-        member = self._member(authorization, LIST_MATTERS)
+        user = self._user(authorization, LIST_MATTERS)
+        member = user.member
         catalog = self._backend.catalog
         return Reply(
             200,
             _json(
                 {
                     "member": {"code": member.code, "name": member.name},
+                    "clerk": user.clerk,
                     "matters": [
                         {"code": m.code, "name": m.name, "purpose": m.purpose, "department": m.department}
                         for m in catalog.matters.values()
@@ -185,7 +190,7 @@ class Console:
         self,
         authorization: str,
         body: bytes,
-        work: Callable[[Member, Mapping[str, Any]], dict[str, Any]],
+        work: Callable[[ConsoleUser, Mapping[str, Any]], dict[str, Any]],
         method: str = "",
     ) -> Reply:
         """``work`` for the caller behind ``authorization``, checked first, as for gRPC: a stranger learns nothing of
@@ -194,23 +199,30 @@ class Console:
         try:
             request = _request(body)
         except InvalidRequestError:
-            self._member(authorization, method or VERIFY_LICENSE)
+            self._user(authorization, method or VERIFY_LICENSE)
             raise
-        member = self._member(authorization, method or (VERIFY_DOCUMENT if request.get("pdf") else VERIFY_LICENSE))
+        user = self._user(authorization, method or (VERIFY_DOCUMENT if request.get("pdf") else VERIFY_LICENSE))
         try:
-            return Reply(200, _json(work(member, request)), member.code)
+            return Reply(200, _json(work(user, request)), user.member.code)
         except ZzgwError as error:
-            return error_reply(error)._replace(member=member.code)
+            return error_reply(error)._replace(member=user.member.code)
 
-    def _use(self, request: Mapping[str, Any]) -> UseContext:
+    def _use(self, request: Mapping[str, Any], user: ConsoleUser) -> UseContext:
+        """The request's use. Its operator is the clerk a clerk's own token names (what the page sends is not
+        looked at); with the department's token, the name or staff number the clerk typed, which is required."""
         raw_use = request.get("use")
         if not isinstance(raw_use, dict):
             raise _invalid("use", "REQUIRED", "use (matter_code, purpose, operator) is required")
+        operator = user.clerk or _text(raw_use, "operator").strip()
+        if not operator:
+            raise _invalid(
+                "use.operator", "REQUIRED", "the clerk's name or staff number is required with a department's token"
+            )
         return check_use(
             _text(raw_use, "matter_code"),
             _text(raw_use, "purpose"),
             self._backend.catalog,
-            operator=_text(raw_use, "operator"),
+            operator=operator,
             bundle_code=_text(raw_use, "bundle_code"),
             case_id=_text(raw_use, "case_id"),
         )
@@ -220,15 +232,15 @@ class Console:
             raise UpstreamUnavailableError("no seal-maker CA or receipt key: run `zzgw init`", reason="NO_SEAL_CA")
         return self._backend.verification
 
-    def _check_claim(self, member: Member, request: Mapping[str, Any]) -> dict[str, Any]:
+    def _check_claim(self, user: ConsoleUser, request: Mapping[str, Any]) -> dict[str, Any]:
         raw_fields = request.get("fields", {})
         if not isinstance(raw_fields, dict) or not all(isinstance(v, str) for v in raw_fields.values()):
             raise _invalid("fields", "NOT_TEXT", "fields must map field names to strings")
         fields = {str(k): v.strip() for k, v in raw_fields.items() if v.strip()}  # a field left empty claims nothing
         service = self._service()
         checked = service.check_claim(
-            member,
-            self._use(request),
+            user.member,
+            self._use(request, user),
             type_code=_text(request, "type_code"),
             holder_code=_text(request, "holder_code"),
             license_number=_text(request, "license_number"),
@@ -244,9 +256,10 @@ class Console:
             "receipt": self._receipt_part(checked.receipt),
         }
 
-    def _case_receipts(self, member: Member, request: Mapping[str, Any]) -> dict[str, Any]:
+    def _case_receipts(self, user: ConsoleUser, request: Mapping[str, Any]) -> dict[str, Any]:
         service = self._service()
-        receipts, next_page = service.case_receipts(member, self._use(request), page_token=_text(request, "page_token"))
+        use = self._use(request, user)
+        receipts, next_page = service.case_receipts(user.member, use, page_token=_text(request, "page_token"))
         catalog = self._backend.catalog
         listed = []
         for receipt in receipts:
@@ -272,12 +285,12 @@ class Console:
             )
         return {"receipts": listed, "next_page_token": next_page}
 
-    def _verify(self, member: Member, request: Mapping[str, Any]) -> dict[str, Any]:
+    def _verify(self, user: ConsoleUser, request: Mapping[str, Any]) -> dict[str, Any]:
         document, image = _base64(request, "pdf"), _base64(request, "qr_image")
         query = _text(request, "query").strip()
         if sum(bool(x) for x in (query, document, image)) != 1:
             raise _invalid("query", "ONE_OF", "give exactly one of query, pdf, qr_image")
-        use = self._use(request)
+        use = self._use(request, user)
         service = self._service()
         registered: bool | None = None
         if document:
@@ -286,22 +299,22 @@ class Console:
                     f"the PDF is {len(document):,} bytes; at most {self._backend.max_document_bytes:,}",
                     reason="PDF_TOO_LARGE",
                 )
-            report, registered = service.verify_document(member, use, document)
+            report, registered = service.verify_document(user.member, use, document)
         else:
             code = decode_qr_image(image) if image else query
-            report = service.verify_license(member, use, **query_of(code, _text(request, "type_code")))
+            report = service.verify_license(user.member, use, **query_of(code, _text(request, "type_code")))
         return self._report(report, registered, by="qr_image" if image else "pdf" if document else "")
 
-    def _member(self, authorization: str, method: str) -> Member:
+    def _user(self, authorization: str, method: str) -> ConsoleUser:
         scheme, _, token = authorization.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise UnauthenticatedError("send the department's token: Authorization: Bearer …", reason="NO_CREDENTIAL")
-        member = self._backend.authenticate(token.strip())
-        if not member.roles & self._backend.allowed_roles(method):
+        user = self._backend.authenticate(token.strip())
+        if not user.member.roles & self._backend.allowed_roles(method):
             raise PermissionDeniedError(
-                f"{member.name} may not call {method.rsplit('/', 1)[-1]}", reason="ROLE_NOT_ALLOWED"
+                f"{user.member.name} may not call {method.rsplit('/', 1)[-1]}", reason="ROLE_NOT_ALLOWED"
             )
-        return member
+        return user
 
     def _report(self, report: Report, registered: bool | None, *, by: str) -> dict[str, Any]:
         """The report for the page. The license summary is the one the receipt states (the service decides what a

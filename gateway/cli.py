@@ -58,9 +58,17 @@ def main(argv: list[str] | None = None) -> int:
 
     console = commands.add_parser(
         "console-token",
-        help="issue a token for a member's clerks to sign in to the console with (production mode; ends the last one)",
+        help="issue a token for a member's clerks to sign in to the console with (production mode; ends the last one), "
+        "or one for a single clerk (--clerk)",
     )
     console.add_argument("member", help="code (USCC) of the member")
+    console.add_argument(
+        "--clerk",
+        help="a token of this clerk's own (name or staff number): the access records name the clerk from it, and it "
+        "ends alone; in either mode",
+    )
+    console.add_argument("--end", action="store_true", help="end the --clerk's token instead of issuing one")
+    console.add_argument("--list", action="store_true", help="list the member's clerks with a token in force")
 
     verify = commands.add_parser(
         "verify",
@@ -464,6 +472,8 @@ def _console_token(settings: Settings, args: argparse.Namespace) -> int:
     from gateway.domain.errors import NotFoundError
     from gateway.server import Gateway
 
+    if args.list or args.clerk is not None or args.end:
+        return _clerk_tokens(settings, args)
     if settings.mode == "dev":
         print(
             f"zzgw console-token: in dev mode the console takes the member's dev bearer token "
@@ -483,6 +493,46 @@ def _console_token(settings: Settings, args: argparse.Namespace) -> int:
     print(
         f"console token of {args.member}: give it to the department's clerks (it signs in to "
         f"{settings.http_url}/console/); the one before works for at most 30 s more",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def _clerk_tokens(settings: Settings, args: argparse.Namespace) -> int:
+    """A clerk's own console token: issue (``--clerk``), end (``--clerk --end``), or list those in force."""
+    from gateway.domain.errors import InvalidRequestError, NotFoundError
+    from gateway.domain.model import CHINA_TZ
+    from gateway.server import Gateway
+
+    code = args.member.strip().upper()
+    if args.list and (args.clerk is not None or args.end):
+        print("zzgw console-token: --list goes alone", file=sys.stderr)
+        return 2
+    if args.end and args.clerk is None:
+        print("zzgw console-token: --end needs --clerk NAME", file=sys.stderr)
+        return 2
+    gateway = Gateway.open(settings)
+    try:
+        if args.list:
+            for clerk in gateway.members.clerks(code):
+                issued = clerk.issued_at.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M")
+                print(f"{clerk.clerk}\tissued {issued}")
+            return 0
+        if args.end:
+            gateway.members.end_clerk_token(code, args.clerk)
+            print(f"the console token of {args.clerk.strip()} at {code} is ended (at most 30 s more)", file=sys.stderr)
+            return 0
+        token = gateway.members.issue_clerk_token(code, args.clerk)
+    except (NotFoundError, InvalidRequestError) as exc:
+        print(f"zzgw console-token: {exc.message}", file=sys.stderr)
+        return 2
+    finally:
+        gateway.close()
+    print(token)
+    print(
+        f"console token of {args.clerk.strip()} at {code}: give it to that clerk alone (it signs in to "
+        f"{settings.http_url}/console/ and names them in the access records); a token they had before works for at "
+        "most 30 s more",
         file=sys.stderr,
     )
     return 0

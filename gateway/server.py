@@ -676,7 +676,7 @@ def http_app(gateway: Gateway) -> HttpApp:
 def console_backend(gateway: Gateway) -> ConsoleBackend:
     """What the clerk's console uses of ``gateway``: its members' tokens, the gRPC role table, verification."""
     return ConsoleBackend(
-        authenticate=gateway.authenticator.by_token,
+        authenticate=gateway.authenticator.by_console_token,
         allowed_roles=lambda method: ALLOWED_ROLES.get(method, frozenset()),
         verification=gateway.verification,
         catalog=gateway.catalog,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -242,6 +243,25 @@ def test_console_tokens_are_for_production_members(env: dict[str, str]) -> None:
     refused = zzgw(missing, "serve", timeout=60)  # the console's HTTPS cannot start: said, no traceback
     assert refused.returncode == 2 and "cannot read /nonexistent/web.pem (HTTP TLS)" in refused.stderr
     assert "Traceback" not in refused.stderr
+
+
+def test_a_clerk_gets_a_console_token_of_their_own(env: dict[str, str]) -> None:
+    assert zzgw(env, "init").returncode == 0
+    issued = zzgw(env, "console-token", TAX, "--clerk", "窗口01 李娜")  # in dev mode too: it replaces nothing
+    assert issued.returncode == 0, issued.stderr
+    assert issued.stdout.startswith("zzgw-clerk-") and "give it to that clerk alone" in issued.stderr
+    listed = zzgw(env, "console-token", TAX, "--list")
+    assert listed.returncode == 0 and re.fullmatch(r"窗口01 李娜\tissued \d{4}-\d\d-\d\d \d\d:\d\d\n", listed.stdout)
+    assert issued.stdout.strip() not in listed.stdout
+    ended = zzgw(env, "console-token", TAX, "--clerk", "窗口01 李娜", "--end")
+    assert ended.returncode == 0 and "is ended" in ended.stderr
+    assert zzgw(env, "console-token", TAX, "--list").stdout == ""
+    again = zzgw(env, "console-token", TAX, "--clerk", "窗口01 李娜", "--end")
+    assert again.returncode == 2 and "has no console token in force" in again.stderr
+    blank = zzgw(env, "console-token", TAX, "--clerk", " ")
+    assert blank.returncode == 2 and "1-64 printable characters" in blank.stderr
+    alone = zzgw(env, "console-token", TAX, "--end")
+    assert alone.returncode == 2 and "--end needs --clerk" in alone.stderr
 
 
 def test_import_of_a_missing_file(env: dict[str, str]) -> None:

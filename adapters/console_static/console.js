@@ -39,6 +39,7 @@ const FIELD_ERRORS = {
   "type_code:REQUIRED": "按证照编号核验时，请选择证照类型",
   "use.purpose:REQUIRED": "请填写用证事由",
   "use.matter_code:REQUIRED": "请选择办理事项",
+  "use.operator:REQUIRED": "使用部门令牌时，请填写核验人姓名或工号",
   "x-zzgw-operator:BAD_OPERATOR": "核验人姓名或工号过长或含有不可打印的字符，请重新登录",
 };
 const CLAIMS = {
@@ -57,6 +58,11 @@ let lastReceipt = null;
 
 function credentials() {
   return { token: sessionStorage.getItem("zzgw.token"), operator: sessionStorage.getItem("zzgw.operator") };
+}
+
+// The clerk named by a personal token, else the name or staff number typed at sign-in with the department's token.
+function operatorName() {
+  return (session && session.clerk) || credentials().operator || "";
 }
 
 async function call(path, body) {
@@ -112,9 +118,17 @@ async function signIn() {
     show("who", false);
     return;
   }
+  if (!operatorName()) {
+    say(FIELD_ERRORS["use.operator:REQUIRED"]);
+    session = null;
+    show("sign-in", true);
+    $("operator").focus();
+    return;
+  }
   say("");
+  $("token").value = ""; // kept in the tab's storage only
   $("member-name").textContent = session.member.name;
-  $("operator-name").textContent = credentials().operator;
+  $("operator-name").textContent = operatorName();
   const matter = $("matter");
   matter.replaceChildren(...session.matters.map((m) => new Option(m.name + "（" + m.department + "）", m.code)));
   const types = session.license_types.map((t) => new Option(t.name, t.code));
@@ -332,7 +346,7 @@ function showReceipt(made, checkedAt, conclusion) {
   row(receipt, "回执编号", made.receipt_id);
   row(receipt, "核验时间", new Date(checkedAt).toLocaleString("zh-CN", { hour12: false }));
   row(receipt, "核验部门", session.member.name + "（" + statement.caller + "）");
-  row(receipt, "核验人", credentials().operator);
+  row(receipt, "核验人", operatorName());
   const matter = session.matters.find((m) => m.code === statement.matter_code);
   row(receipt, "办理事项", (matter ? matter.name + " " : "") + statement.matter_code);
   row(receipt, "用证事由", statement.purpose);
@@ -360,7 +374,6 @@ document.addEventListener("DOMContentLoaded", () => {
     event.preventDefault();
     sessionStorage.setItem("zzgw.token", $("token").value.trim());
     sessionStorage.setItem("zzgw.operator", $("operator").value.trim());
-    $("token").value = "";
     signIn();
   });
   $("sign-out").addEventListener("click", () => {

@@ -2,8 +2,9 @@
 
 Dev mode identifies a caller by a bearer token (``authorization: Bearer <token>``) whose SHA-256 is stored with
 the member; production mode identifies it by the SHA-256 fingerprint of the client certificate presented in the
-mTLS handshake, and takes a member's token (``zzgw console-token``) only at the clerk's console. Lookups are cached
-for a short time, so a removed member is locked out within that time.
+mTLS handshake, and takes a member's token (``zzgw console-token``) only at the clerk's console. A clerk may have a
+console token of their own (``--clerk``, table ``console_clerks``), which names the operator of their checks. Lookups
+are cached for a short time, so a removed member or an ended token is locked out within that time.
 """
 
 from __future__ import annotations
@@ -13,16 +14,19 @@ import json
 import secrets
 import threading
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
 from cachetools import TTLCache
 
 from gateway.domain.catalog import Catalog
-from gateway.domain.errors import NotFoundError, UnauthenticatedError
+from gateway.domain.errors import FieldViolation, InvalidRequestError, NotFoundError, UnauthenticatedError
 from gateway.domain.identifiers import region_code_problem, uscc_problem
 from gateway.domain.model import Clock, Member, Role
+from gateway.domain.verification import MAX_OPERATOR
 from gateway.store.database import Database
+from gateway.store.repositories import ConsoleClerk
 
 _CACHE_SECONDS = 30.0
 
@@ -51,12 +55,21 @@ def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+@dataclass(frozen=True, slots=True)
+class ConsoleUser:
+    """Who a console token signs in: the member, and the clerk when the token is the clerk's own (else empty)."""
+
+    member: Member
+    clerk: str
+
+
 class Authenticator:
     """Finds the member behind a bearer token or a client certificate fingerprint."""
 
     def __init__(self, db: Database):
         self._db = db
         self._cache: TTLCache[str, Member | None] = TTLCache(maxsize=4096, ttl=_CACHE_SECONDS)
+        self._clerks: TTLCache[str, ConsoleUser | None] = TTLCache(maxsize=4096, ttl=_CACHE_SECONDS)
         self._lock = threading.Lock()
 
     def by_token(self, token: str) -> Member:
@@ -80,6 +93,22 @@ class Authenticator:
         if member is None:
             raise UnauthenticatedError(f"unknown {what}", reason="UNKNOWN_CREDENTIAL")
         return member
+
+    def by_console_token(self, token: str) -> ConsoleUser:
+        """Who signs in to the console with ``token``: a clerk's own token names the clerk, the department's
+        token (``by_token``) names none. Cached as the other lookups: an ended token works at most that long."""
+        key = "k:" + token_digest(token)
+        with self._lock:
+            known = key in self._clerks
+            clerk = self._clerks.get(key)
+        if not known:
+            with self._db.unit_of_work() as uow:
+                found = uow.console_clerks.by_token_hash(key[2:])
+                member = uow.members.get(found.member_code) if found is not None else None
+            clerk = ConsoleUser(member, found.clerk) if found is not None and member is not None else None
+            with self._lock:
+                self._clerks[key] = clerk
+        return clerk if clerk is not None else ConsoleUser(self.by_token(token), "")
 
 
 class MemberService:
@@ -134,3 +163,46 @@ class MemberService:
             uow.members.save(member, at=self._clock.now(), token_sha256=token_digest(token))
             uow.commit()
         return token
+
+    def issue_clerk_token(self, code: str, clerk: str) -> str:
+        """A console token of ``clerk``'s own (a name or staff number, as the access records will name them) at
+        member ``code``, ending the clerk's token before (within the authenticator's cache time). It opens the
+        console only, in either mode, and the operator of each check is the clerk it names."""
+        clerk = _clerk_name(clerk)
+        token = "zzgw-clerk-" + secrets.token_urlsafe(32)
+        with self._db.unit_of_work(write=True) as uow:
+            if uow.members.get(code) is None:
+                raise NotFoundError(f"no member {code!r}", reason="MEMBER_NOT_FOUND")
+            uow.console_clerks.issue(code, clerk, token_digest(token), self._clock.now())
+            uow.commit()
+        return token
+
+    def end_clerk_token(self, code: str, clerk: str) -> None:
+        """End ``clerk``'s console token at member ``code`` (within the authenticator's cache time)."""
+        with self._db.unit_of_work(write=True) as uow:
+            if not uow.console_clerks.end(code, _clerk_name(clerk), self._clock.now()):
+                raise NotFoundError(f"{clerk!r} of {code} has no console token in force", reason="NO_CLERK_TOKEN")
+            uow.commit()
+
+    def clerks(self, code: str) -> tuple[ConsoleClerk, ...]:
+        """``code``'s clerks with a console token in force, by name."""
+        with self._db.unit_of_work() as uow:
+            if uow.members.get(code) is None:
+                raise NotFoundError(f"no member {code!r}", reason="MEMBER_NOT_FOUND")
+            return tuple(uow.console_clerks.in_force(code))
+
+
+def _clerk_name(clerk: str) -> str:
+    """A clerk's name or staff number as the access records hold an operator: 1-64 printable characters."""
+    clerk = clerk.strip()
+    if not clerk or len(clerk) > MAX_OPERATOR or not clerk.isprintable():
+        raise InvalidRequestError(
+            [
+                FieldViolation(
+                    field="clerk",
+                    reason="BAD_CLERK",
+                    description=f"a clerk's name or staff number: 1-{MAX_OPERATOR} printable characters",
+                )
+            ]
+        )
+    return clerk

@@ -37,6 +37,7 @@ from gateway.store.repositories import (
     AccessRequestRepository,
     AuditRepository,
     ConsentRepository,
+    ConsoleClerkRepository,
     DocumentRepository,
     FactRepository,
     HolderLicenseRepository,
@@ -249,6 +250,7 @@ class UnitOfWork:
         self.holder_licenses = HolderLicenseRepository(session)
         self.facts = FactRepository(session)
         self.receipt_certificates = ReceiptCertificateRepository(session)
+        self.console_clerks = ConsoleClerkRepository(session)
 
     def lock_change_log(self) -> None:
         """Serialise writers of change events until commit (PostgreSQL; SQLite writers are serial already)."""

@@ -307,3 +307,18 @@ class ReceiptCertificateRow(Base):
     key_id: Mapped[str] = mapped_column(String(64))
     certificate: Mapped[bytes] = mapped_column(LargeBinary)
     recorded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ConsoleClerkRow(Base):
+    """A clerk's own token for the console (``zzgw console-token USCC --clerk NAME``): signed in with it, the clerk
+    is the operator of every access record, named by the gateway, not typed. A new token for the same clerk, or
+    ending it, sets ``ended_at``."""
+
+    __tablename__ = "console_clerks"
+    __table_args__ = (Index("ix_console_clerks_member", "member_code", "clerk"),)
+
+    token_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    member_code: Mapped[str] = mapped_column(String(18))
+    clerk: Mapped[str] = mapped_column(String(64))
+    issued_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    ended_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))

@@ -54,6 +54,7 @@ from gateway.store.models import (
     AccessRequestRow,
     AuditCheckpointRow,
     ConsentRow,
+    ConsoleClerkRow,
     DocumentRow,
     GatewayFactRow,
     LicenseEventRow,
@@ -1439,3 +1440,58 @@ class ReceiptCertificateRepository:
         self._s.execute(
             insert(_RC).values(fingerprint=fingerprint, key_id=key_id, certificate=certificate, recorded_at=_as_utc(at))
         )
+
+
+_CC = cast(Table, ConsoleClerkRow.__table__)
+
+
+@dataclass(frozen=True, slots=True)
+class ConsoleClerk:
+    """A clerk with a console token of their own (``ConsoleClerkRow``; the token itself is never stored)."""
+
+    member_code: str
+    clerk: str
+    issued_at: dt.datetime
+
+
+class ConsoleClerkRepository:
+    """Clerks' console tokens, by SHA-256; at most one in force per clerk of a member."""
+
+    def __init__(self, session: Session):
+        self._s = session
+
+    def issue(self, member_code: str, clerk: str, token_sha256: str, at: dt.datetime) -> None:
+        """Record a new token for ``clerk`` of ``member_code``, ending the one in force."""
+        self.end(member_code, clerk, at)
+        self._s.execute(
+            insert(_CC).values(
+                token_sha256=token_sha256, member_code=member_code, clerk=clerk, issued_at=_as_utc(at), ended_at=None
+            )
+        )
+
+    def end(self, member_code: str, clerk: str, at: dt.datetime) -> int:
+        """End ``clerk``'s token in force; how many were (0 or 1)."""
+        ended = self._s.execute(
+            update(_CC)
+            .where(_CC.c.member_code == member_code, _CC.c.clerk == clerk, _CC.c.ended_at.is_(None))
+            .values(ended_at=_as_utc(at))
+        )
+        return int(ended.rowcount or 0)  # type: ignore[attr-defined]
+
+    def by_token_hash(self, token_sha256: str) -> ConsoleClerk | None:
+        """The clerk whose token in force has this SHA-256."""
+        row = self._s.execute(
+            select(_CC.c.member_code, _CC.c.clerk, _CC.c.issued_at).where(
+                _CC.c.token_sha256 == token_sha256, _CC.c.ended_at.is_(None)
+            )
+        ).first()
+        return ConsoleClerk(row.member_code, row.clerk, _utc(row.issued_at)) if row else None
+
+    def in_force(self, member_code: str) -> list[ConsoleClerk]:
+        """``member_code``'s clerks with a token in force, by name."""
+        rows = self._s.execute(
+            select(_CC.c.member_code, _CC.c.clerk, _CC.c.issued_at)
+            .where(_CC.c.member_code == member_code, _CC.c.ended_at.is_(None))
+            .order_by(_CC.c.clerk)
+        )
+        return [ConsoleClerk(row.member_code, row.clerk, _utc(row.issued_at)) for row in rows]

@@ -22,6 +22,7 @@ from adapters.console import Console
 from adapters.http import HttpApp, HttpServer
 from adapters.receipt_file import read_receipt
 from gateway.domain.audit import AuditAction
+from gateway.domain.errors import InvalidRequestError, NotFoundError
 from gateway.server import console_backend
 from protos.zzgw.v1 import issuance_pb2
 from signing.errors import InvalidSignature
@@ -217,6 +218,51 @@ def test_requests_a_clerk_gets_wrong_are_refused_with_the_field(console: str, ru
     assert status == 400 and refusal(answer)[1] == "MALFORMED_REQUEST"
     status, answer = fetch(f"{console}/api/verify", {"query": "x"}, token)
     assert status == 400 and refusal(answer)[2] == [("use", "REQUIRED")]
+
+
+def test_a_clerk_signed_in_with_a_token_of_their_own_is_the_operator(console: str, running: RunningGateway) -> None:
+    """A clerk's own token (`zzgw console-token USCC --clerk NAME`) names the operator; what the page sends as the
+    operator is not looked at. With the department's token the typed name is required."""
+    members = running.gateway.members
+    token = members.issue_clerk_token(TAX, " 窗口07 赵磊 ")
+    assert token.startswith("zzgw-clerk-")
+    status, session = fetch(f"{console}/api/session", token=token)
+    assert status == 200 and session["member"]["code"] == TAX and session["clerk"] == "窗口07 赵磊"
+    assert fetch(f"{console}/api/session", token=running.tokens[TAX])[1]["clerk"] == ""
+
+    license_id = issue(running, 38).license.license_id
+    use = {**USE, "operator": "冒名者"}
+    status, report = fetch(f"{console}/api/verify", {"use": use, "query": license_id}, token)
+    assert status == 200 and report["verdict"] == "PASSED"
+    trail = running.gateway.audit
+    assert trail is not None
+    issuer = running.gateway.authenticator.by_token(running.tokens[MARKET])
+    operators = [r.entry.operator for r in trail.list(issuer) if r.entry.license_id == license_id]
+    assert operators == ["窗口07 赵磊"]
+
+    status, answer = fetch(f"{console}/api/verify", {"use": {**USE, "operator": " "}, "query": license_id},
+                           running.tokens[TAX])  # fmt: skip
+    assert status == 400 and refusal(answer)[2] == [("use.operator", "REQUIRED")]
+
+    # a new token ends the one before; an ended token signs no one in (neither was looked up before: no cache)
+    first = members.issue_clerk_token(TAX, "窗口08 钱芳")
+    second = members.issue_clerk_token(TAX, "窗口08 钱芳")
+    assert fetch(f"{console}/api/session", token=first)[0] == 401
+    third = members.issue_clerk_token(TAX, "窗口09 孙伟")
+    assert {c.clerk for c in members.clerks(TAX)} >= {"窗口07 赵磊", "窗口08 钱芳", "窗口09 孙伟"}
+    members.end_clerk_token(TAX, "窗口09 孙伟")
+    status, answer = fetch(f"{console}/api/session", token=third)
+    assert status == 401 and refusal(answer)[1] == "UNKNOWN_CREDENTIAL"
+    assert "窗口09 孙伟" not in {c.clerk for c in members.clerks(TAX)}
+    assert fetch(f"{console}/api/session", token=second)[1]["clerk"] == "窗口08 钱芳"
+    with pytest.raises(NotFoundError, match="no console token in force"):
+        members.end_clerk_token(TAX, "窗口09 孙伟")
+    for bad in ("", "   ", "x" * 65, "窗口\n01"):
+        with pytest.raises(InvalidRequestError) as refused:
+            members.issue_clerk_token(TAX, bad)
+        assert refused.value.reason == "BAD_CLERK"
+    with pytest.raises(NotFoundError, match="no member"):
+        members.issue_clerk_token("91370100MA3C00000X", "窗口01")
 
 
 def test_a_request_larger_than_any_document_is_refused_before_it_is_read(running: RunningGateway) -> None:

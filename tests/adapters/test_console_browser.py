@@ -244,3 +244,33 @@ def test_a_clerk_compares_a_claim_and_sees_which_field_differs(page: Any, runnin
     text = verdict(page, "FAILED")
     assert "部分信息不一致" in text and "不符：持证人姓名" in text
     assert re.search(r"回执编号\s+[0-9a-f]{12}", page.inner_text("#receipt-table"))
+
+
+def test_a_clerk_with_a_token_of_their_own_is_named_by_it(browser: Any, console: str, running: RunningGateway) -> None:
+    """A personal token (`zzgw console-token USCC --clerk NAME`) names the clerk: nothing to type but the token, and
+    the printed receipt names them. The department's token without a name is sent back to the name field."""
+    context = browser.new_context(locale="zh-CN")
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    try:
+        page.goto(f"{console}/")
+        page.fill("#token", running.tokens[TAX])
+        page.click("#sign-in-form button")
+        page.wait_for_selector("#message:not([hidden])")
+        assert "请填写核验人姓名或工号" in page.inner_text("#message")
+        assert page.is_visible("#sign-in") and not page.is_visible("#work")
+        assert page.input_value("#token") == running.tokens[TAX]  # kept: the clerk only adds the name
+        assert page.evaluate("document.activeElement.id") == "operator"
+
+        page.fill("#token", running.gateway.members.issue_clerk_token(TAX, "窗口11 周静"))
+        page.click("#sign-in-form button")
+        page.wait_for_selector("#work:not([hidden])")
+        assert page.inner_text("#operator-name") == "窗口11 周静"
+        assert page.input_value("#token") == ""  # signed in: the token is in the tab's storage only
+        page.select_option("#matter", MATTER)
+        page.fill("#query", issue(running, 49).license.license_id)
+        check(page, "by-text")
+        assert "核验通过" in verdict(page, "PASSED")
+        assert re.search(r"核验人\s+窗口11 周静", page.inner_text("#receipt-table"))
+    finally:
+        context.close()
