@@ -23,10 +23,11 @@ script, Chinese labels, no framework, nothing fetched from elsewhere); it calls:
 Each call carries the department's token (``Authorization: Bearer …``): the member's dev bearer token, or in
 production mode a console token from ``zzgw console-token`` (gRPC callers there use client certificates only), with
 the name the clerk typed as the operator; or the clerk's own token (``zzgw console-token USCC --clerk NAME``), which
-names the operator itself. The role check is the gRPC method's own (``allowed_roles`` of the RPC the call stands for), and the work is the
-service's: the same findings, receipts and access records as ``VerifyLicense``, ``VerifyDocument``, ``CheckClaim``
-and ``ListCaseReceipts``, with the clerk as operator. Errors are JSON ``{"error": {"status", "reason", "message",
-"violations"}}`` with the HTTP status of the gRPC code. Nothing of a request is logged.
+names the operator itself. The role check is the gRPC method's own (``allowed_roles`` of the RPC the call stands
+for), and the work is the service's: the same findings, receipts and access records as ``VerifyLicense``,
+``VerifyDocument``, ``CheckClaim`` and ``ListCaseReceipts``, with the clerk as operator. Errors are JSON ``{"error":
+{"status", "reason", "message", "violations"}}`` with the HTTP status of the gRPC code. Nothing of a request is
+logged.
 """
 
 from __future__ import annotations
