@@ -76,7 +76,6 @@ VERIFY_LICENSE = "/zzgw.v1.VerificationService/VerifyLicense"
 VERIFY_DOCUMENT = "/zzgw.v1.VerificationService/VerifyDocument"
 LIST_CASE_RECEIPTS = "/zzgw.v1.VerificationService/ListCaseReceipts"
 CHECK_CLAIM = "/zzgw.v1.VerificationService/CheckClaim"
-LIST_MATTERS = "/zzgw.v1.CatalogService/ListMatters"
 LICENSE_ID_ROOT = "1.2.156."
 """How every license identifier begins (GB/T 36904: the OID arc of China)."""
 MAX_QR_IMAGE_BYTES = 8 * 1024 * 1024
@@ -148,7 +147,7 @@ class Console:
         return self._static.get(path)
 
     def session(self, authorization: str) -> Reply:
-        user = self._user(authorization, LIST_MATTERS)
+        user = self._user(authorization, VERIFY_LICENSE)  # who may not verify has no use for the console
         member = user.member
         catalog = self._backend.catalog
         return Reply(
@@ -302,7 +301,7 @@ class Console:
                 )
             report, registered = service.verify_document(user.member, use, document)
         else:
-            code = decode_qr_image(image) if image else query
+            code = license_code_in(image) if image else query
             report = service.verify_license(user.member, use, **query_of(code, _text(request, "type_code")))
         return self._report(report, registered, by="qr_image" if image else "pdf" if document else "")
 
@@ -374,6 +373,17 @@ def query_of(text: str, type_code: str) -> dict[str, str]:
             f"{text!r} is not a license identifier or a ZZ1: code: choose the license type to look the number up",
         )
     return {"type_code": type_code, "license_number": text}
+
+
+def license_code_in(image: bytes) -> str:
+    """The ``ZZ1:`` code a photo or scan of a license's QR code shows; INVALID_ARGUMENT for an image without one,
+    or whose code is something else (a web address, another province's code)."""
+    code = decode_qr_image(image)
+    if not code.upper().startswith("ZZ1:"):
+        raise _invalid(
+            "qr_image", "NOT_A_LICENSE_CODE", "the QR code in the image is not a license's verification code (ZZ1:…)"
+        )
+    return code
 
 
 def decode_qr_image(data: bytes) -> str:

@@ -23,7 +23,7 @@ from gateway.domain.errors import ZzgwError
 from gateway.domain.model import CHINA_TZ
 from protos.zzgw.v1 import catalog_pb2, catalog_pb2_grpc, common_pb2, verification_pb2, verification_pb2_grpc
 
-from .console import MAX_QR_IMAGE_BYTES, decode_qr_image, query_of
+from .console import MAX_QR_IMAGE_BYTES, license_code_in, query_of
 from .receipt_file import receipt_json
 
 EXIT_PASSED, EXIT_FAILED, EXIT_INDETERMINATE, EXIT_BAD_REQUEST, EXIT_NO_ANSWER = 0, 1, 3, 2, 4
@@ -94,7 +94,7 @@ def verify(
     metadata = _operator_metadata(operator)
     stub = verification_pb2_grpc.VerificationServiceStub(channel)
     path = Path(what)
-    if path.is_file():
+    if not what.upper().startswith("ZZ1:") and _is_file(path):
         data = _read(path, max(max_file_bytes, MAX_QR_IMAGE_BYTES))  # a photo is decoded here, not sent
         if data.startswith(_PDF_MAGIC) or path.suffix.lower() == ".pdf":
             if len(data) > max_file_bytes:
@@ -106,7 +106,7 @@ def verify(
             response = stub.VerifyDocument(request, metadata=metadata, timeout=60)
             return Answer(report=response.report, response=response)
         try:
-            what = decode_qr_image(data)
+            what = license_code_in(data)
         except ZzgwError as exc:
             raise BadInput(f"{path}: {_description(exc)}") from None
     elif path.suffix.lower() in (".pdf", ".png", ".jpg", ".jpeg") and not what.upper().startswith("ZZ1:"):
@@ -121,6 +121,13 @@ def verify(
     response = stub.VerifyLicense(verification_pb2.VerifyLicenseRequest(use=use, **keywords), metadata=metadata,
                                   timeout=30)  # fmt: skip
     return Answer(report=response.report, response=response)
+
+
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except OSError:  # e.g. a name too long to be a file's: then it is not one
+        return False
 
 
 def _description(error: ZzgwError) -> str:
@@ -181,11 +188,7 @@ def answer_text(answer: Answer, *, receipt_file: Path | None = None) -> str:
             ("证照 license", f"{license.type_name} {license.license_id} (版本 version {license.version})"),
             ("签发机构 issuer", f"{license.issuer_name} ({license.issuer_code})"),
             ("有效期 validity", f"{license.valid_from} 至 {license.valid_until or '长期'}"),
-            (
-                "证照状态 license status",
-                _STATUS.get(license.status, common_pb2.LicenseStatus.Name(license.status))
-                + (f" 自 since {license.status_since}" if license.status_since else ""),
-            ),
+            ("证照状态 license status", _status_text(report)),
         ]
     elif report.status.reason == "LICENSE_NOT_FOUND":
         rows.append(("证照 license", "未找到 none found"))
@@ -200,6 +203,14 @@ def answer_text(answer: Answer, *, receipt_file: Path | None = None) -> str:
     width = max(_display_width(label) for label, _ in rows)
     lines = [head] + [f"  {label}{' ' * (width - _display_width(label))}  {value}" for label, value in rows]
     return "\n".join(lines) + "\n"
+
+
+def _status_text(report: verification_pb2.VerificationReport) -> str:
+    license = report.license
+    if report.status.reason == "NOT_YET_VALID":  # ACTIVE, but its validity has not begun
+        return f"尚未生效 not yet valid: from {license.valid_from}"
+    text = _STATUS.get(license.status, common_pb2.LicenseStatus.Name(license.status))
+    return text + (f" 自 since {license.status_since}" if license.status_since else "")
 
 
 def write_receipt(answer: Answer, path: Path) -> None:

@@ -16,8 +16,12 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gateway.config import ConfigError, Settings
+
+if TYPE_CHECKING:
+    from gateway.server import Gateway
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -483,6 +487,9 @@ def _console_token(settings: Settings, args: argparse.Namespace) -> int:
         return 2
     gateway = Gateway.open(settings)
     try:
+        if refusal := _may_not_verify(gateway, args.member.strip().upper()):
+            print(f"zzgw console-token: {refusal}", file=sys.stderr)
+            return 2
         token = gateway.members.issue_console_token(args.member.strip().upper())
     except NotFoundError as exc:
         print(f"zzgw console-token: {exc.message}", file=sys.stderr)
@@ -496,6 +503,16 @@ def _console_token(settings: Settings, args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     return 0
+
+
+def _may_not_verify(gateway: Gateway, code: str) -> str:
+    """Why ``code``'s clerks would have no use for the console (it verifies, and the member may not), or empty."""
+    from gateway.api.roles import ALLOWED_ROLES
+
+    member = next((m for m in gateway.members.list() if m.code == code), None)
+    if member is None or member.roles & ALLOWED_ROLES["/zzgw.v1.VerificationService/VerifyLicense"]:
+        return ""  # an unknown member is said by the service
+    return f"{member.name} ({code}) may not verify licenses: the console would refuse its clerks (本部门无核验权限)"
 
 
 def _clerk_tokens(settings: Settings, args: argparse.Namespace) -> int:
@@ -522,6 +539,9 @@ def _clerk_tokens(settings: Settings, args: argparse.Namespace) -> int:
             gateway.members.end_clerk_token(code, args.clerk)
             print(f"the console token of {args.clerk.strip()} at {code} is ended (at most 30 s more)", file=sys.stderr)
             return 0
+        if refusal := _may_not_verify(gateway, code):
+            print(f"zzgw console-token: {refusal}", file=sys.stderr)
+            return 2
         token = gateway.members.issue_clerk_token(code, args.clerk)
     except (NotFoundError, InvalidRequestError) as exc:
         print(f"zzgw console-token: {exc.message}", file=sys.stderr)

@@ -34,6 +34,10 @@ const ERRORS = {
   SEVERAL_QR_CODES: "图片中有多个二维码，请只拍一个", NOT_AN_IMAGE: "无法读取该图片（请用 PNG 或 JPEG）",
   IMAGE_TOO_LARGE: "图片过大", PDF_TOO_LARGE: "PDF 文件过大", REQUEST_TOO_LARGE: "文件过大",
   UNKNOWN_MATTER: "未知的办理事项", ONE_OF: "请只选择一种核验方式",
+  INVALID_LICENSE_ID: "证照标识格式不正确或校验位不符，请核对后重新输入", NOT_A_LICENSE_CODE: "该二维码不是电子证照核验码",
+  MATTER_NOT_IN_BUNDLE: "所选办理事项不属于该一件事", UNKNOWN_BUNDLE: "未知的一件事", BAD_CASE_ID: "办件编号过长或含有不可打印的字符",
+  NOT_MATTER_DEPARTMENT: "该事项不由本部门办理，不能查看本件的核验回执", BAD_PAGE_TOKEN: "回执列表已失效，请重新查询",
+  MALFORMED_REQUEST: "请求格式有误，请刷新页面后重试", REQUEST_TOO_LARGE: "文件过大",
 };
 const FIELD_ERRORS = {
   "type_code:REQUIRED": "按证照编号核验时，请选择证照类型",
@@ -89,8 +93,12 @@ async function call(path, body) {
     const violation = (error.violations || [])[0];
     const reason = (violation && violation.reason) || error.reason;
     const known = (violation && FIELD_ERRORS[violation.field + ":" + violation.reason]) || ERRORS[reason] || REASONS[reason];
-    const failure = new Error((known ? known + "：" : "") + (violation ? violation.description : error.message));
+    // a clerk reads Chinese: the gateway's own words (English) only when there is no Chinese for the reason
+    const failure = new Error(known || (violation ? violation.description : error.message) || "核验失败，请重试");
     failure.reason = error.reason;
+    if (session && (error.reason === "UNKNOWN_CREDENTIAL" || error.reason === "NO_CREDENTIAL")) {
+      signedOut(failure.message);
+    }
     throw failure;
   }
   return answer;
@@ -103,13 +111,33 @@ function show(id, visible) {
 function say(text) {
   $("message").textContent = text;
   show("message", Boolean(text));
+  if (text) reveal("message");
+}
+
+// Bring what a check answered into view (the page may be scrolled past the forms); the focus stays where it is, so
+// a handheld scanner's next code still goes into the identifier field.
+function reveal(id) {
+  $(id).scrollIntoView({ block: "nearest" });
+}
+
+// The clerk is signed out (a token ended or rotated while the page was open): back to 登录, saying why.
+function signedOut(message) {
+  sessionStorage.removeItem("zzgw.token");
+  session = null;
+  show("result", false);
+  show("case-receipts", false);
+  show("work", false);
+  show("who", false);
+  show("sign-in", true);
+  say(message);
+  $("token").focus();
 }
 
 async function signIn() {
   try {
     session = await call("api/session");
   } catch (error) {
-    if (error.reason === "UNKNOWN_CREDENTIAL" || error.reason === "NO_CREDENTIAL") {
+    if (["UNKNOWN_CREDENTIAL", "NO_CREDENTIAL", "ROLE_NOT_ALLOWED"].includes(error.reason)) {
       sessionStorage.removeItem("zzgw.token");
     }
     say(error.message);
@@ -130,7 +158,13 @@ async function signIn() {
   $("member-name").textContent = session.member.name;
   $("operator-name").textContent = operatorName();
   const matter = $("matter");
-  matter.replaceChildren(...session.matters.map((m) => new Option(m.name + "（" + m.department + "）", m.code)));
+  // the department's own matters first, the first of them chosen, unless the clerk chose one before in this tab
+  const own = session.matters.filter((m) => m.department === session.member.name);
+  const others = session.matters.filter((m) => m.department !== session.member.name);
+  const option = (m) => new Option(m.name + "（" + m.department + "）", m.code);
+  matter.replaceChildren(new Option("— 请选择办理事项 —", ""), ...own.map(option), ...others.map(option));
+  const kept = sessionStorage.getItem("zzgw.matter");
+  matter.value = kept && session.matters.some((m) => m.code === kept) ? kept : own.length ? own[0].code : "";
   const types = session.license_types.map((t) => new Option(t.name, t.code));
   $("type-code").replaceChildren(new Option("—", ""), ...types);
   $("claim-type").replaceChildren(...session.license_types.map((t) => new Option(t.name, t.code)));
@@ -146,6 +180,13 @@ async function signIn() {
 function choose(code) {
   const matter = session.matters.find((m) => m.code === code);
   $("purpose").value = matter ? matter.purpose : "";
+}
+
+// The matter and purpose a check needs, said in Chinese when missing (the forms do not use the browser's messages).
+function useReady() {
+  const missing = !$("matter").value ? "请选择办理事项" : !$("purpose").value.trim() ? "请填写用证事由" : "";
+  if (missing) say(missing);
+  return !missing;
 }
 
 function use() {
@@ -180,7 +221,7 @@ function base64(file) {
 }
 
 async function verify(what) {
-  if (!$("use-form").reportValidity()) return;
+  if (!useReady()) return;
   const buttons = document.querySelectorAll("#work button");
   buttons.forEach((b) => (b.disabled = true));
   say("");
@@ -190,8 +231,12 @@ async function verify(what) {
     const request = { use: use() };
     if (what === "text") {
       request.query = $("query").value.trim();
+      if (!request.query) throw new Error("请输入证照标识、证照编号或核验码");
       request.type_code = $("type-code").value;
     } else if (what === "claim") {
+      if (!$("claim-holder").value.trim() || !$("claim-number").value.trim()) {
+        throw new Error("请填写持证人证件号码和证照编号");
+      }
       const answer = await call("api/check-claim", {
         use: use(),
         type_code: $("claim-type").value,
@@ -202,22 +247,29 @@ async function verify(what) {
       renderClaim(answer);
       return;
     } else if (what === "pdf") {
-      request.pdf = await base64(small($("pdf").files[0], session.limits.pdf_bytes, "PDF 文件"));
+      request.pdf = await base64(small(chosen("pdf", "PDF 文件"), session.limits.pdf_bytes, "PDF 文件"));
     } else {
-      request.qr_image = await base64(small($("qr-image").files[0], session.limits.image_bytes, "图片"));
+      request.qr_image = await base64(small(chosen("qr-image", "二维码图片"), session.limits.image_bytes, "图片"));
     }
     render(await call("api/verify", request));
   } catch (error) {
-    say(error.message);
+    if (session) say(error.message);
   } finally {
     show("busy", false);
     buttons.forEach((b) => (b.disabled = false));
-    if (what === "text") $("query").select(); // the next scan replaces what this one typed
+    if (session && what !== "claim") $("query").select(); // the next scan replaces what this one typed
   }
 }
 
+function chosen(input, what) {
+  const file = $(input).files[0];
+  if (!file) throw new Error("请选择" + what);
+  if (file.size === 0) throw new Error("所选文件是空的（0 字节），请重新选择" + what);
+  return file;
+}
+
 async function listCase() {
-  if (!$("use-form").reportValidity()) return;
+  if (!useReady()) return;
   if (!$("bundle").value || !$("case").value.trim()) {
     say("请选择一件事并填写办件编号");
     return;
@@ -239,7 +291,7 @@ async function listCase() {
       const tr = table.insertRow();
       tr.dataset.receipt = receipt.receipt_id;
       const cells = [
-        new Date(receipt.created_at).toLocaleString("zh-CN", { hour12: false }),
+        beijingTime(receipt.created_at),
         receipt.caller_name || receipt.caller,
         receipt.matter_name || receipt.matter_code,
         receipt.type_name || (receipt.kind === "claim" ? "信息比对" : "—"),
@@ -256,8 +308,10 @@ async function listCase() {
     show("case-empty", answer.receipts.length === 0);
     show("case-more", Boolean(answer.next_page_token));
     show("case-receipts", true);
+    reveal("case-receipts");
   } catch (error) {
-    say(error.message);
+    show("case-receipts", false);
+    if (session) say(error.message);
   }
 }
 
@@ -277,7 +331,7 @@ function render(report) {
   const verdict = $("verdict");
   verdict.className = "verdict " + report.verdict;
   $("verdict-text").textContent = VERDICTS[report.verdict] || report.verdict;
-  $("verdict-reason").textContent = report.reason ? reasonText(report.reason) + "（" + report.reason + "）" : "";
+  $("verdict-reason").textContent = reasonText(report.reason);
 
   const findings = FINDINGS.map(([key, label]) => {
     const finding = report.findings[key];
@@ -288,18 +342,19 @@ function render(report) {
     if (finding.reason) {
       const detail = document.createElement("span");
       detail.className = "detail";
-      detail.textContent = reasonText(finding.reason) + "（" + finding.reason + "）" + (finding.detail ? " " + finding.detail : "");
+      detail.textContent = REASONS[finding.reason] ? REASONS[finding.reason] + advice(finding.reason) : finding.detail;
+      detail.title = finding.reason + (finding.detail ? "：" + finding.detail : ""); // the gateway's words, on hover
       li.append(detail);
     }
     return li;
   });
   $("findings").replaceChildren(...findings);
-  if (report.registered_document !== undefined) {
+  if (report.registered_document !== undefined && report.license) {
     $("registered").textContent = report.registered_document
       ? "该文件与网关登记的电子证照文件一致。"
       : "该文件不是网关登记的文件本身（可能含有后续的用证标注或签名）。";
   }
-  show("registered", report.registered_document !== undefined);
+  show("registered", report.registered_document !== undefined && Boolean(report.license));
 
   const summary = $("summary");
   summary.replaceChildren();
@@ -309,6 +364,7 @@ function render(report) {
       if (key === "status") {
         value = STATUS[value] || value;
         if (report.license.status_since) value += "（" + report.license.status_since + " 起）";
+        if (report.findings.status.reason === "NOT_YET_VALID") value = "尚未生效（" + report.license.valid_from + " 起生效）";
       }
       if (key === "valid_until" && !value) value = "长期";
       row(summary, label, String(value));
@@ -317,6 +373,13 @@ function render(report) {
   $("no-license").textContent = "未找到对应的证照，不显示证照信息。";
   show("no-license", !report.license);
   showReceipt(report.receipt, report.checked_at, VERDICTS[report.verdict] || report.verdict);
+}
+
+// What a clerk should do about a finding that is not a plain pass or fail.
+function advice(reason) {
+  if (reason === "CHANGED_AFTER_SEAL") return "（签名、填写或批注），这些内容不受印章保护，请以证照摘要中的登记信息为准";
+  if (reason === "NOT_A_REGISTERED_LICENSE") return "，印章有效但不能证明其内容是登记的证照";
+  return "";
 }
 
 function renderClaim(answer) {
@@ -330,7 +393,7 @@ function renderClaim(answer) {
   $("verdict-reason").textContent = why.join("；");
   const li = document.createElement("li");
   li.className = outcome;
-  li.textContent = "信息比对结果代码：" + answer.code + "（" + answer.result + "）";
+  li.textContent = "信息比对结果代码：" + answer.code;
   $("findings").replaceChildren(li);
   show("registered", false);
   $("summary").replaceChildren();
@@ -344,16 +407,22 @@ function showReceipt(made, checkedAt, conclusion) {
   const receipt = $("receipt-table");
   receipt.replaceChildren();
   row(receipt, "回执编号", made.receipt_id);
-  row(receipt, "核验时间", new Date(checkedAt).toLocaleString("zh-CN", { hour12: false }));
+  row(receipt, "核验时间", beijingTime(checkedAt));
   row(receipt, "核验部门", session.member.name + "（" + statement.caller + "）");
   row(receipt, "核验人", operatorName());
   const matter = session.matters.find((m) => m.code === statement.matter_code);
   row(receipt, "办理事项", (matter ? matter.name + " " : "") + statement.matter_code);
   row(receipt, "用证事由", statement.purpose);
   row(receipt, "核验结论", conclusion);
-  row(receipt, "签名算法", made.algorithm);
   lastReceipt = made;
   show("result", true);
+  reveal("result");
+}
+
+// "2026-12-02 19:55:38（北京时间）", whatever the browser's own zone and locale.
+function beijingTime(iso) {
+  const at = new Date(new Date(iso).getTime() + 8 * 3600 * 1000).toISOString();
+  return at.slice(0, 10) + " " + at.slice(11, 19) + "（北京时间）";
 }
 
 function save(receipt) {
@@ -372,6 +441,11 @@ function download() {
 document.addEventListener("DOMContentLoaded", () => {
   $("sign-in-form").addEventListener("submit", (event) => {
     event.preventDefault();
+    if (!$("token").value.trim()) {
+      say("请输入接入令牌");
+      $("token").focus();
+      return;
+    }
     sessionStorage.setItem("zzgw.token", $("token").value.trim());
     sessionStorage.setItem("zzgw.operator", $("operator").value.trim());
     signIn();
@@ -385,7 +459,10 @@ document.addEventListener("DOMContentLoaded", () => {
     show("who", false);
     show("sign-in", true);
   });
-  $("matter").addEventListener("change", (event) => choose(event.target.value));
+  $("matter").addEventListener("change", (event) => {
+    sessionStorage.setItem("zzgw.matter", event.target.value);
+    choose(event.target.value);
+  });
   for (const [form, what] of [["by-text", "text"], ["by-pdf", "pdf"], ["by-qr", "qr"], ["by-claim", "claim"]]) {
     $(form).addEventListener("submit", (event) => {
       event.preventDefault();
@@ -397,5 +474,7 @@ document.addEventListener("DOMContentLoaded", () => {
   $("download").addEventListener("click", download);
   if (credentials().token) {
     signIn();
+  } else {
+    $("token").focus();
   }
 });

@@ -101,6 +101,8 @@ def test_a_holder_portal_may_not_verify(console: str, running: RunningGateway) -
     license_id = issue(running, 31).license.license_id
     status, answer = verify(console, running, PORTAL, query=license_id)
     assert status == 403 and refusal(answer)[1] == "ROLE_NOT_ALLOWED"
+    status, answer = fetch(f"{console}/api/session", token=running.tokens[PORTAL])  # not even signed in
+    assert status == 403 and refusal(answer)[1] == "ROLE_NOT_ALLOWED"
 
 
 def test_a_valid_license_passes_with_a_receipt_that_checks_offline(console: str, running: RunningGateway) -> None:
@@ -187,6 +189,8 @@ def test_a_photo_without_a_code_and_a_file_that_is_no_image_are_refused(console:
     assert status == 400 and refusal(answer)[2] == [("qr_image", "NOT_AN_IMAGE")]
     status, answer = verify(console, running, qr_image="not base64!")
     assert status == 400 and refusal(answer)[2] == [("qr_image", "NOT_BASE64")]
+    status, answer = verify(console, running, qr_image=base64.b64encode(qr_png("HTTPS://WWW.EXAMPLE.COM/")).decode())
+    assert status == 400 and refusal(answer)[2] == [("qr_image", "NOT_A_LICENSE_CODE")]  # not read as a number
 
 
 def test_a_genuine_pdf_passes_and_a_changed_one_does_not(console: str, running: RunningGateway) -> None:

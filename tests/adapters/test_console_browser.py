@@ -4,6 +4,7 @@ of the QR code, meets a plain Chinese message for a mistake, prints the receipt 
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import os
 import re
@@ -272,5 +273,70 @@ def test_a_clerk_with_a_token_of_their_own_is_named_by_it(browser: Any, console:
         check(page, "by-text")
         assert "核验通过" in verdict(page, "PASSED")
         assert re.search(r"核验人\s+窗口11 周静", page.inner_text("#receipt-table"))
+    finally:
+        context.close()
+
+
+def test_the_verdict_comes_into_view_on_a_small_screen_and_mistakes_are_said_in_chinese(
+    page: Any, running: RunningGateway
+) -> None:
+    """At 1024×768 the verdict is shown where the clerk looks (the page scrolls to it, the focus stays for the next
+    scan); a clerk's mistakes are said in Chinese alone; a token that stops working sends the clerk to 登录."""
+    page.set_viewport_size({"width": 1024, "height": 768})
+    license_id = issue(running, 51).license.license_id
+    page.fill("#query", license_id)
+    check(page, "by-text")
+    verdict(page, "PASSED")
+    top = page.evaluate("document.getElementById('verdict').getBoundingClientRect().top")
+    assert 0 <= top < 768 and page.evaluate("window.scrollY") > 0
+    assert page.evaluate("document.activeElement.id") == "query"
+    assert re.search(r"核验时间\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d（北京时间）", page.inner_text("#receipt-table"))
+    assert "签名算法" not in page.inner_text("#receipt-table") and "zzgw" not in page.inner_text("#receipt")
+
+    pdf = document_of(running, license_id).pdf
+    page.set_input_files("#pdf", {"name": "营业执照.pdf", "mimeType": "application/pdf", "buffer": pdf})
+    check(page, "by-pdf")
+    verdict(page, "PASSED")
+    assert page.evaluate("document.activeElement.id") == "query"  # after a file too: ready for the next scan
+
+    page.fill("#query", "SC-NUMBER-ONLY")
+    check(page, "by-text")
+    page.wait_for_selector("#message:not([hidden])")
+    assert page.inner_text("#message") == "按证照编号核验时，请选择证照类型"  # no English tail
+    page.fill("#query", "")
+    check(page, "by-text")
+    assert page.inner_text("#message") == "请输入证照标识、证照编号或核验码"
+
+    later = (today() + dt.timedelta(days=3)).isoformat()
+    record = {"valid_from": later}
+    page.fill("#query", issue(running, 52, **record).license.license_id)
+    check(page, "by-text")
+    verdict(page, "FAILED")
+    assert f"状态\t尚未生效（{later} 起生效）\n" in page.inner_text("#summary")  # not 有效, as the record says
+
+    page.evaluate("sessionStorage.setItem('zzgw.token', 'an-ended-token')")
+    page.fill("#query", license_id)
+    page.click("#by-text button")
+    page.wait_for_selector("#sign-in:not([hidden])")
+    assert page.inner_text("#message") == "接入令牌无效，请核对后重新登录" and not page.is_visible("#work")
+
+
+def test_the_departments_own_matter_is_chosen_and_kept(browser: Any, console: str, running: RunningGateway) -> None:
+    context = browser.new_context(locale="zh-CN")
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    try:
+        page.goto(f"{console}/")
+        assert page.evaluate("document.activeElement.id") == "token"
+        page.fill("#token", running.tokens[TAX])
+        page.fill("#operator", "窗口03 王敏")
+        page.click("#sign-in-form button")
+        page.wait_for_selector("#work:not([hidden])")
+        chosen = page.eval_on_selector("#matter", "s => s.options[s.selectedIndex].text")
+        assert chosen.endswith("（国家税务总局济南市税务局）")
+        page.select_option("#matter", MATTER)
+        page.reload()
+        page.wait_for_selector("#work:not([hidden])")
+        assert page.input_value("#matter") == MATTER  # the clerk's choice, kept in the tab
     finally:
         context.close()

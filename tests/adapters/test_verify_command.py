@@ -4,6 +4,7 @@ receipt file, and what cannot be asked refused before anything is sent."""
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 import os
@@ -20,7 +21,7 @@ from gateway.domain.audit import AuditAction
 from protos.zzgw.v1 import issuance_pb2, verification_pb2
 from signing.qr import qr_png
 from tests.api.test_documents import document_of
-from tests.api.test_verification import MATTER, change, issue, qr_for, receipt_statement
+from tests.api.test_verification import MATTER, batch_issue, change, issue, qr_for, receipt_statement
 from tests.conftest import MARKET, TAX, RunningGateway, today
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -94,6 +95,7 @@ def test_what_cannot_be_asked_is_refused_before_anything_is_sent(running: Runnin
         return str(caught.value)
 
     assert "give --type to look a license number up" in refused("SC-12345")
+    assert "give --type" in refused("X" * 300 + "/" + "Y" * 300)  # no file can have that name: not an OSError
     said = refused("SC-12345", type_="驾照本")
     assert "no license type '驾照本'" in said and "结婚证" in said  # the types there are
     assert refused(str(tmp_path / "missing.pdf")) == f"no such file: {tmp_path / 'missing.pdf'}"
@@ -101,6 +103,8 @@ def test_what_cannot_be_asked_is_refused_before_anything_is_sent(running: Runnin
     assert refused(str(tmp_path / "empty.pdf")).endswith("is empty")
     (tmp_path / "notes.txt").write_text("not a picture", encoding="utf-8")
     assert refused(str(tmp_path / "notes.txt")).endswith("not an image of a kind that can be read (PNG, JPEG)")
+    (tmp_path / "web.png").write_bytes(qr_png("HTTPS://WWW.EXAMPLE.COM/"))
+    assert refused(str(tmp_path / "web.png")).endswith("is not a license's verification code (ZZ1:…)")
     blank = tmp_path / "blank.png"
     Image.new("RGB", (300, 300), "white").save(blank)
     assert "no QR code found in the image" in refused(str(blank))
@@ -145,6 +149,14 @@ def test_the_command_writes_the_receipt_and_exits_with_the_verdict(running: Runn
     assert stranger.returncode == 2 and "zzgw verify: no credentials for member 91370100MA00000000" in stranger.stderr
     unreadable = zzgw_verify(running, str(tmp_path / "nothing.pdf"), *use)
     assert unreadable.returncode == 2 and "no such file" in unreadable.stderr
+
+
+def test_a_license_not_yet_valid_is_not_shown_as_active(running: RunningGateway) -> None:
+    later = (today() + dt.timedelta(days=3)).isoformat()
+    license_id = batch_issue(running, 44, valid_from=later)
+    status, text, report = check(running, license_id)
+    assert status == 1 and report.reason == "NOT_YET_VALID"
+    assert f"尚未生效 not yet valid: from {later}" in text and "有效 ACTIVE" not in text
 
 
 def test_the_json_is_the_response_in_protobuf_json(running: RunningGateway) -> None:
