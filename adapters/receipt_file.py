@@ -6,6 +6,7 @@ receipt key's ``certificate`` (DER, base64) — and its offline check against th
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from collections.abc import Sequence
@@ -140,7 +141,7 @@ def check_receipt_file(receipt: verification_pb2.Receipt, trust: TrustMaterial) 
             statement=None,
             signer=None,
         )
-    return check_receipt_offline(
+    checked = check_receipt_offline(
         receipt.receipt_id,
         receipt.statement,
         receipt.signature,
@@ -152,6 +153,17 @@ def check_receipt_file(receipt: verification_pb2.Receipt, trust: TrustMaterial) 
         crls=trust.crls,
         pinned=trust.pinned,
     )
+    given = [*trust.roots, *trust.intermediates]
+    if checked.reason == "UNTRUSTED_ROOT" and all(c.subject != certificate.issuer for c in given):
+        # no path for want of the certificate between the receipt's and the root: undecided, not forged
+        return dataclasses.replace(
+            checked,
+            result=CheckResult.INDETERMINATE,
+            reason="CHAIN_INCOMPLETE",
+            detail=f"the receipt certificate was issued by {certificate.issuer.rfc4514_string()}, which is none of the "
+            "certificates given: add the gateway's /certificates/seal-maker-intermediate.pem with --intermediate",
+        )
+    return checked
 
 
 _LABELS = {

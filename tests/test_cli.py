@@ -201,6 +201,9 @@ def test_a_receipt_fetched_as_a_file_and_checked_offline(env: dict[str, str], tm
 
     no_crl = zzgw(env, "receipt", "check", str(kept), *anchors)
     assert no_crl.returncode == 3 and "无法确认 INDETERMINATE — CRL_MISSING" in no_crl.stdout
+    no_intermediate = zzgw(env, "receipt", "check", str(kept), "--root", str(trust["certificates/seal-maker-root.pem"]))
+    assert no_intermediate.returncode == 3 and "无法确认 INDETERMINATE — CHAIN_INCOMPLETE" in no_intermediate.stdout
+    assert "with --intermediate" in no_intermediate.stdout  # a genuine receipt is not called forged for want of it
 
     receipt = json.loads(kept.read_text(encoding="utf-8"))
     statement = base64.b64decode(receipt["statement"]).replace(b'"verdict":"PASSED"', b'"verdict":"FAILED"')
@@ -262,6 +265,8 @@ def test_a_clerk_gets_a_console_token_of_their_own(env: dict[str, str]) -> None:
     assert blank.returncode == 2 and "1-64 printable characters" in blank.stderr
     alone = zzgw(env, "console-token", TAX, "--end")
     assert alone.returncode == 2 and "--end needs --clerk" in alone.stderr
+    portal = zzgw(env, "console-token", "12370100993701126X", "--clerk", "窗口01")  # a holder portal: no verifying
+    assert portal.returncode == 2 and "may not verify licenses" in portal.stderr and not portal.stdout
 
 
 def test_import_of_a_missing_file(env: dict[str, str]) -> None:
