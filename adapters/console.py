@@ -186,6 +186,18 @@ class Console:
         the license current? Answered without any of the registry's data (``VerificationService.check_claim``)."""
         return self._call(authorization, body, self._check_claim, CHECK_CLAIM)
 
+    def too_large(self, authorization: str) -> Reply:
+        """The answer to a request larger than any the console takes (``max_request_bytes``, not read past): as for
+        any other request, credentials first, so a stranger learns nothing of the limits."""
+        try:
+            user = self._user(authorization, VERIFY_LICENSE)
+        except ZzgwError as error:
+            return error_reply(error)
+        too_large = f"the request is larger than {self.max_request_bytes:,} bytes"
+        return error_reply(ResourceExhaustedError(too_large, reason="REQUEST_TOO_LARGE"))._replace(
+            member=user.member.code
+        )
+
     def _call(
         self,
         authorization: str,

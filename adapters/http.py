@@ -37,9 +37,8 @@ from typing import Any
 import uvicorn
 
 from adapters.console import PREFIX as CONSOLE_PREFIX
-from adapters.console import Console, Reply, error_reply, run_blocking
+from adapters.console import Console, Reply, run_blocking
 from adapters.console import headers as console_headers
-from gateway.domain.errors import ResourceExhaustedError
 from gateway.threads import name_this_thread
 
 Scope = MutableMapping[str, Any]
@@ -128,8 +127,7 @@ class HttpApp:
             elif path in console.calls and method == "POST":
                 request = await _read_body(receive, console.max_request_bytes)
                 if request is None:
-                    too_large = f"the request is larger than {console.max_request_bytes:,} bytes"
-                    reply = error_reply(ResourceExhaustedError(too_large, reason="REQUEST_TOO_LARGE"))
+                    reply = await run_blocking(lambda: console.too_large(authorization))
                 else:
                     call = console.calls[path]
                     reply = await run_blocking(lambda: call(authorization, request))

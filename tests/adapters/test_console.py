@@ -280,6 +280,9 @@ def test_a_request_larger_than_any_document_is_refused_before_it_is_read(running
         assert status == 400 and refusal(answer)[0:2] == (400, "NOT_A_PDF")
         status, answer = verify(url, running, pdf=base64.b64encode(b"%PDF" + b"0" * 29_000).decode() * 4)
         assert status == 413 and refusal(answer)[1] == "REQUEST_TOO_LARGE"
+        huge = {"use": USE, "pdf": base64.b64encode(b"%PDF" + b"0" * 29_000).decode() * 4}
+        status, answer = fetch(f"{url}/api/verify", huge, "not-a-token")  # credentials first, as for any request
+        assert status == 401 and refusal(answer)[1] == "UNKNOWN_CREDENTIAL"
         status, answer = verify(url, running, pdf=base64.b64encode(b"%PDF" + b"0" * 31_000).decode())
         assert status == 413 and refusal(answer)[1] == "PDF_TOO_LARGE"
     finally:
