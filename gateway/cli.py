@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,6 +23,7 @@ from gateway.config import ConfigError, Settings
 
 if TYPE_CHECKING:
     from gateway.server import Gateway
+    from gateway.services.members import MemberService
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -473,11 +475,26 @@ def _receipt_check(args: argparse.Namespace) -> int:
 
 
 def _console_token(settings: Settings, args: argparse.Namespace) -> int:
-    from gateway.domain.errors import NotFoundError
-    from gateway.server import Gateway
-
-    if args.list or args.clerk is not None or args.end:
-        return _clerk_tokens(settings, args)
+    """A console token: the department's (production mode; ends the one before), a clerk's own (``--clerk``), a
+    clerk's ended (``--clerk --end``), or the clerks with one in force (``--list``)."""
+    code = args.member.strip().upper()
+    if args.list and (args.clerk is not None or args.end):
+        print("zzgw console-token: --list goes alone", file=sys.stderr)
+        return 2
+    if args.end and args.clerk is None:
+        print("zzgw console-token: --end needs --clerk NAME", file=sys.stderr)
+        return 2
+    if args.list or args.end:
+        return _clerk_tokens(settings, code, args.clerk, listing=args.list)
+    if args.clerk is not None:
+        return _issue_token(
+            settings,
+            code,
+            lambda members: members.issue_clerk_token(code, args.clerk),
+            f"console token of {args.clerk.strip()} at {code}: give it to that clerk alone (it signs in to "
+            f"{settings.http_url}/console/ and names them in the access records); a token they had before works for "
+            "at most 30 s more",
+        )
     if settings.mode == "dev":
         print(
             f"zzgw console-token: in dev mode the console takes the member's dev bearer token "
@@ -485,23 +502,34 @@ def _console_token(settings: Settings, args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    return _issue_token(
+        settings,
+        code,
+        lambda members: members.issue_console_token(code),
+        f"console token of {code}: give it to the department's clerks (it signs in to {settings.http_url}/console/); "
+        "the one before works for at most 30 s more",
+    )
+
+
+def _issue_token(settings: Settings, code: str, issue: Callable[[MemberService], str], told: str) -> int:
+    """Print the token ``issue`` makes for member ``code``, and ``told`` to the operator; refused for a member
+    that may not verify (the console would turn its clerks away)."""
+    from gateway.domain.errors import InvalidRequestError, NotFoundError
+    from gateway.server import Gateway
+
     gateway = Gateway.open(settings)
     try:
-        if refusal := _may_not_verify(gateway, args.member.strip().upper()):
+        if refusal := _may_not_verify(gateway, code):
             print(f"zzgw console-token: {refusal}", file=sys.stderr)
             return 2
-        token = gateway.members.issue_console_token(args.member.strip().upper())
-    except NotFoundError as exc:
+        token = issue(gateway.members)
+    except (NotFoundError, InvalidRequestError) as exc:
         print(f"zzgw console-token: {exc.message}", file=sys.stderr)
         return 2
     finally:
         gateway.close()
     print(token)
-    print(
-        f"console token of {args.member}: give it to the department's clerks (it signs in to "
-        f"{settings.http_url}/console/); the one before works for at most 30 s more",
-        file=sys.stderr,
-    )
+    print(told, file=sys.stderr)
     return 0
 
 
@@ -515,46 +543,26 @@ def _may_not_verify(gateway: Gateway, code: str) -> str:
     return f"{member.name} ({code}) may not verify licenses: the console would refuse its clerks (本部门无核验权限)"
 
 
-def _clerk_tokens(settings: Settings, args: argparse.Namespace) -> int:
-    """A clerk's own console token: issue (``--clerk``), end (``--clerk --end``), or list those in force."""
+def _clerk_tokens(settings: Settings, code: str, clerk: str | None, *, listing: bool) -> int:
+    """List ``code``'s clerks with a console token in force, or end ``clerk``'s."""
     from gateway.domain.errors import InvalidRequestError, NotFoundError
     from gateway.domain.model import CHINA_TZ
     from gateway.server import Gateway
 
-    code = args.member.strip().upper()
-    if args.list and (args.clerk is not None or args.end):
-        print("zzgw console-token: --list goes alone", file=sys.stderr)
-        return 2
-    if args.end and args.clerk is None:
-        print("zzgw console-token: --end needs --clerk NAME", file=sys.stderr)
-        return 2
     gateway = Gateway.open(settings)
     try:
-        if args.list:
-            for clerk in gateway.members.clerks(code):
-                issued = clerk.issued_at.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M")
-                print(f"{clerk.clerk}\tissued {issued}")
+        if listing:
+            for found in gateway.members.clerks(code):
+                print(f"{found.clerk}\tissued {found.issued_at.astimezone(CHINA_TZ).strftime('%Y-%m-%d %H:%M')}")
             return 0
-        if args.end:
-            gateway.members.end_clerk_token(code, args.clerk)
-            print(f"the console token of {args.clerk.strip()} at {code} is ended (at most 30 s more)", file=sys.stderr)
-            return 0
-        if refusal := _may_not_verify(gateway, code):
-            print(f"zzgw console-token: {refusal}", file=sys.stderr)
-            return 2
-        token = gateway.members.issue_clerk_token(code, args.clerk)
+        assert clerk is not None
+        gateway.members.end_clerk_token(code, clerk)
     except (NotFoundError, InvalidRequestError) as exc:
         print(f"zzgw console-token: {exc.message}", file=sys.stderr)
         return 2
     finally:
         gateway.close()
-    print(token)
-    print(
-        f"console token of {args.clerk.strip()} at {code}: give it to that clerk alone (it signs in to "
-        f"{settings.http_url}/console/ and names them in the access records); a token they had before works for at "
-        "most 30 s more",
-        file=sys.stderr,
-    )
+    print(f"the console token of {clerk.strip()} at {code} is ended (at most 30 s more)", file=sys.stderr)
     return 0
 
 

@@ -452,12 +452,7 @@ document.addEventListener("DOMContentLoaded", () => {
   });
   $("sign-out").addEventListener("click", () => {
     sessionStorage.clear();
-    session = null;
-    show("result", false);
-    show("case-receipts", false);
-    show("work", false);
-    show("who", false);
-    show("sign-in", true);
+    signedOut("");
   });
   $("matter").addEventListener("change", (event) => {
     sessionStorage.setItem("zzgw.matter", event.target.value);
