@@ -106,8 +106,15 @@ def test_a_pinned_receipt_certificate_is_the_only_one_accepted() -> None:
 
 def test_a_receipt_under_another_root_is_not_trusted() -> None:
     stranger = SealMakerCA.create("济南市制章中心（测试）", dt.datetime.now(dt.UTC))  # same name, another key
-    checked = check_receipt_file(_read(CASES[VALID]), TrustMaterial(roots=[stranger.root], crls=[CRL]))
+    trust = TrustMaterial(roots=[stranger.root], intermediates=[INTERMEDIATE], crls=[CRL])
+    checked = check_receipt_file(_read(CASES[VALID]), trust)
     assert checked.result is CheckResult.FAILED and checked.reason in ("UNTRUSTED_ROOT", "LOOKALIKE_CA")
+    # without the intermediate no path can be tried at all: undecided (never valid), saying what is missing
+    checked = check_receipt_file(_read(CASES[VALID]), TrustMaterial(roots=[stranger.root], crls=[CRL]))
+    assert (checked.result, checked.reason) == (CheckResult.INDETERMINATE, "CHAIN_INCOMPLETE")
+    checked = check_receipt_file(_read(CASES[VALID]), TrustMaterial(roots=[ROOT], crls=[CRL]))
+    assert (checked.result, checked.reason) == (CheckResult.INDETERMINATE, "CHAIN_INCOMPLETE")
+    assert "--intermediate" in checked.detail
 
 
 def test_a_statement_without_its_time_of_issue_fails() -> None:
