@@ -43,6 +43,7 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any, NamedTuple
 
+from gateway.domain.audit import AuditAction
 from gateway.domain.catalog import Catalog
 from gateway.domain.errors import (
     AlreadyExistsError,
@@ -58,7 +59,7 @@ from gateway.domain.errors import (
 )
 from gateway.domain.identifiers import license_id_violation
 from gateway.domain.model import Role
-from gateway.domain.verification import UseContext, check_use
+from gateway.domain.verification import UseContext, check_use, matters_of
 from gateway.services.members import ConsoleUser
 from gateway.services.verification import Report, VerificationService
 from gateway.store.repositories import StoredReceipt
@@ -150,6 +151,9 @@ class Console:
         user = self._user(authorization, VERIFY_LICENSE)  # who may not verify has no use for the console
         member = user.member
         catalog = self._backend.catalog
+        matters = matters_of(member, catalog)
+        if not matters:  # nor has a department without a matter of its own: every check names one
+            raise PermissionDeniedError(f"{member.name} handles no matter of the catalog", reason="NO_MATTERS")
         return Reply(
             200,
             _json(
@@ -158,12 +162,13 @@ class Console:
                     "clerk": user.clerk,
                     "matters": [
                         {"code": m.code, "name": m.name, "purpose": m.purpose, "department": m.department}
-                        for m in catalog.matters.values()
+                        for m in matters
                     ],
                     "license_types": [{"code": t.code, "name": t.name} for t in catalog.license_types.values()],
                     "bundles": [
                         {"code": b.code, "name": b.name, "matter_codes": list(b.matter_codes)}
                         for b in catalog.bundles.values()
+                        if any(m.code in b.matter_codes for m in matters)
                     ],
                     "limits": {"pdf_bytes": self._backend.max_document_bytes, "image_bytes": MAX_QR_IMAGE_BYTES},
                 }
@@ -219,9 +224,10 @@ class Console:
         except ZzgwError as error:
             return error_reply(error)._replace(member=user.member.code)
 
-    def _use(self, request: Mapping[str, Any], user: ConsoleUser) -> UseContext:
+    def _use(self, request: Mapping[str, Any], user: ConsoleUser, action: AuditAction) -> UseContext:
         """The request's use. Its operator is the clerk a clerk's own token names (what the page sends is not
-        looked at); with the department's token, the name or staff number the clerk typed, which is required."""
+        looked at); with the department's token, the name or staff number the clerk typed, which is required. A
+        matter another department handles is refused on the audit trail as the call ``action``."""
         raw_use = request.get("use")
         if not isinstance(raw_use, dict):
             raise _invalid("use", "REQUIRED", "use (matter_code, purpose, operator) is required")
@@ -234,9 +240,11 @@ class Console:
             _text(raw_use, "matter_code"),
             _text(raw_use, "purpose"),
             self._backend.catalog,
+            caller=user.member,
             operator=operator,
             bundle_code=_text(raw_use, "bundle_code"),
             case_id=_text(raw_use, "case_id"),
+            on_refusal=lambda refused: self._service().refuse_use(user.member, refused, action),
         )
 
     def _service(self) -> VerificationService:
@@ -252,7 +260,7 @@ class Console:
         service = self._service()
         checked = service.check_claim(
             user.member,
-            self._use(request, user),
+            self._use(request, user, AuditAction.CHECK_CLAIM),
             type_code=_text(request, "type_code"),
             holder_code=_text(request, "holder_code"),
             license_number=_text(request, "license_number"),
@@ -270,7 +278,7 @@ class Console:
 
     def _case_receipts(self, user: ConsoleUser, request: Mapping[str, Any]) -> dict[str, Any]:
         service = self._service()
-        use = self._use(request, user)
+        use = self._use(request, user, AuditAction.LIST_CASE_RECEIPTS)
         receipts, next_page = service.case_receipts(user.member, use, page_token=_text(request, "page_token"))
         catalog = self._backend.catalog
         listed = []
@@ -302,7 +310,7 @@ class Console:
         query = _text(request, "query").strip()
         if sum(bool(x) for x in (query, document, image)) != 1:
             raise _invalid("query", "ONE_OF", "give exactly one of query, pdf, qr_image")
-        use = self._use(request, user)
+        use = self._use(request, user, AuditAction.VERIFY_DOCUMENT if document else AuditAction.VERIFY_LICENSE)
         service = self._service()
         registered: bool | None = None
         if document:

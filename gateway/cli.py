@@ -534,13 +534,22 @@ def _issue_token(settings: Settings, code: str, issue: Callable[[MemberService],
 
 
 def _may_not_verify(gateway: Gateway, code: str) -> str:
-    """Why ``code``'s clerks would have no use for the console (it verifies, and the member may not), or empty."""
+    """Why ``code``'s clerks would have no use for the console (it verifies, under a matter the member handles, and
+    the member may not verify or handles no matter), or empty."""
     from gateway.api.roles import ALLOWED_ROLES
+    from gateway.domain.verification import matters_of
 
     member = next((m for m in gateway.members.list() if m.code == code), None)
-    if member is None or member.roles & ALLOWED_ROLES["/zzgw.v1.VerificationService/VerifyLicense"]:
+    if member is None:
         return ""  # an unknown member is said by the service
-    return f"{member.name} ({code}) may not verify licenses: the console would refuse its clerks (本部门无核验权限)"
+    if not member.roles & ALLOWED_ROLES["/zzgw.v1.VerificationService/VerifyLicense"]:
+        return f"{member.name} ({code}) may not verify licenses: the console would refuse its clerks (本部门无核验权限)"
+    if not matters_of(member, gateway.catalog):
+        return (
+            f"{member.name} ({code}) handles no matter of the catalog, and every check names one: the console would "
+            "refuse its clerks (本部门在事项目录中没有办理事项)"
+        )
+    return ""
 
 
 def _clerk_tokens(settings: Settings, code: str, clerk: str | None, *, listing: bool) -> int:

@@ -242,6 +242,11 @@ def test_console_tokens_are_for_production_members(env: dict[str, str]) -> None:
     assert "/console/" in issued.stderr
     unknown = zzgw(production, "console-token", "91370100MA3C00000X")
     assert unknown.returncode == 2 and "no member '91370100MA3C00000X'" in unknown.stderr
+    civil = zzgw(production, "console-token", "113701009937010548")  # 济南市民政局: issues, handles no matter
+    assert civil.returncode == 2 and not civil.stdout
+    assert "handles no matter of the catalog" in civil.stderr and "本部门在事项目录中没有办理事项" in civil.stderr
+    clerk = zzgw(env, "console-token", "113701009937010548", "--clerk", "窗口01")  # nor a clerk's own, in dev mode
+    assert clerk.returncode == 2 and not clerk.stdout and "本部门在事项目录中没有办理事项" in clerk.stderr
     missing = {**production, "ZZGW_HTTP_TLS_CERT": "/nonexistent/web.pem", "ZZGW_HTTP_TLS_KEY": "/nonexistent/web.key"}
     refused = zzgw(missing, "serve", timeout=60)  # the console's HTTPS cannot start: said, no traceback
     assert refused.returncode == 2 and "cannot read /nonexistent/web.pem (HTTP TLS)" in refused.stderr

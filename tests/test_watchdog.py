@@ -31,7 +31,8 @@ from protos.zzgw.v1 import issuance_pb2, issuance_pb2_grpc, verification_pb2, ve
 from tests.conftest import MARKET, TAX, backend_params, fresh_database
 
 ROOT = Path(__file__).resolve().parent.parent
-USE = verification_pb2.UseContext(matter_code="370100-QYKZ-001", purpose="看门狗测试")
+USE = verification_pb2.UseContext(matter_code="370100-FPSL-001", purpose="看门狗测试")
+"""The tax bureau's own matter (a department verifies under the matters it handles)."""
 
 
 @dataclass(eq=False)

@@ -36,7 +36,8 @@ const ERRORS = {
   UNKNOWN_MATTER: "未知的办理事项", ONE_OF: "请只选择一种核验方式",
   INVALID_LICENSE_ID: "证照标识格式不正确或校验位不符，请核对后重新输入", NOT_A_LICENSE_CODE: "该二维码不是电子证照核验码",
   MATTER_NOT_IN_BUNDLE: "所选办理事项不属于该一件事", UNKNOWN_BUNDLE: "未知的一件事", BAD_CASE_ID: "办件编号过长或含有不可打印的字符",
-  NOT_MATTER_DEPARTMENT: "该事项不由本部门办理，不能查看本件的核验回执", BAD_PAGE_TOKEN: "回执列表已失效，请重新查询",
+  NOT_MATTER_DEPARTMENT: "该事项不由本部门办理，请选择本部门的办理事项",
+  NO_MATTERS: "本部门在事项目录中没有办理事项，不能核验，请联系管理员", BAD_PAGE_TOKEN: "回执列表已失效，请重新查询",
   MALFORMED_REQUEST: "请求格式有误，请刷新页面后重试", REQUEST_TOO_LARGE: "文件过大",
 };
 const FIELD_ERRORS = {
@@ -137,7 +138,7 @@ async function signIn() {
   try {
     session = await call("api/session");
   } catch (error) {
-    if (["UNKNOWN_CREDENTIAL", "NO_CREDENTIAL", "ROLE_NOT_ALLOWED"].includes(error.reason)) {
+    if (["UNKNOWN_CREDENTIAL", "NO_CREDENTIAL", "ROLE_NOT_ALLOWED", "NO_MATTERS"].includes(error.reason)) {
       sessionStorage.removeItem("zzgw.token");
     }
     say(error.message);
@@ -158,13 +159,13 @@ async function signIn() {
   $("member-name").textContent = session.member.name;
   $("operator-name").textContent = operatorName();
   const matter = $("matter");
-  // the department's own matters first, the first of them chosen, unless the clerk chose one before in this tab
-  const own = session.matters.filter((m) => m.department === session.member.name);
-  const others = session.matters.filter((m) => m.department !== session.member.name);
+  // the matters the department handles (the session lists no other), the first chosen unless the clerk chose one
+  // before in this tab
   const option = (m) => new Option(m.name + "（" + m.department + "）", m.code);
-  matter.replaceChildren(new Option("— 请选择办理事项 —", ""), ...own.map(option), ...others.map(option));
+  matter.replaceChildren(new Option("— 请选择办理事项 —", ""), ...session.matters.map(option));
   const kept = sessionStorage.getItem("zzgw.matter");
-  matter.value = kept && session.matters.some((m) => m.code === kept) ? kept : own.length ? own[0].code : "";
+  const listed = kept && session.matters.some((m) => m.code === kept);
+  matter.value = listed ? kept : session.matters.length ? session.matters[0].code : "";
   const types = session.license_types.map((t) => new Option(t.name, t.code));
   $("type-code").replaceChildren(new Option("—", ""), ...types);
   $("claim-type").replaceChildren(...session.license_types.map((t) => new Option(t.name, t.code)));

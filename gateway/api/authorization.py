@@ -8,6 +8,7 @@ import grpc
 
 from gateway.api.convert import NameOf, timestamp
 from gateway.api.interceptors import caller, operator
+from gateway.domain.audit import AuditAction
 from gateway.domain.catalog import Catalog
 from gateway.domain.errors import FieldViolation, InvalidRequestError, UpstreamUnavailableError
 from gateway.domain.verification import check_use
@@ -41,7 +42,15 @@ class AuthorizationServicer(authorization_pb2_grpc.AuthorizationServiceServicer)
         self, request: authorization_pb2.RequestAccessRequest, context: grpc.ServicerContext
     ) -> authorization_pb2.RequestAccessResponse:
         service = self._authorization()
-        use = check_use(request.use.matter_code, request.use.purpose, self._catalog, operator=operator(context))
+        member = caller()
+        use = check_use(
+            request.use.matter_code,
+            request.use.purpose,
+            self._catalog,
+            caller=member,
+            operator=operator(context),
+            on_refusal=lambda refused: service.refuse_use(member, refused, AuditAction.REQUEST_ACCESS),
+        )
         submitted = service.request_access(
             caller(),
             use,

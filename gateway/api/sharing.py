@@ -7,6 +7,7 @@ import grpc
 from gateway.api.convert import NameOf, timestamp
 from gateway.api.errors import within_limit
 from gateway.api.interceptors import caller, operator
+from gateway.domain.audit import AuditAction
 from gateway.domain.catalog import Catalog
 from gateway.domain.errors import UpstreamUnavailableError
 from gateway.domain.model import LicenseStatus
@@ -39,8 +40,17 @@ class SharingServicer(sharing_pb2_grpc.SharingServiceServicer):
             raise UpstreamUnavailableError("no gateway key for the audit trail: run `zzgw init`", reason="NO_SEAL_CA")
         return self._service
 
-    def _use(self, use: verification_pb2.UseContext, context: grpc.ServicerContext) -> UseContext:
-        return check_use(use.matter_code, use.purpose, self._catalog, operator=operator(context))
+    def _use(self, use: verification_pb2.UseContext, context: grpc.ServicerContext, action: AuditAction) -> UseContext:
+        """The request's use context; a matter another department handles is refused on the audit trail."""
+        member = caller()
+        return check_use(
+            use.matter_code,
+            use.purpose,
+            self._catalog,
+            caller=member,
+            operator=operator(context),
+            on_refusal=lambda refused: self._sharing().refuse_use(member, refused, action),
+        )
 
     def ListHolderLicenses(
         self, request: sharing_pb2.ListHolderLicensesRequest, context: grpc.ServicerContext
@@ -48,7 +58,7 @@ class SharingServicer(sharing_pb2_grpc.SharingServiceServicer):
         service = self._sharing()
         listing = service.list_holder_licenses(
             caller(),
-            self._use(request.use, context),
+            self._use(request.use, context, AuditAction.LIST_HOLDER_LICENSES),
             holder_code_type=request.holder_code_type,
             holder_code=request.holder_code,
             consent_code=request.consent_code,
@@ -68,7 +78,10 @@ class SharingServicer(sharing_pb2_grpc.SharingServiceServicer):
     ) -> sharing_pb2.GetLicenseDataResponse:
         service = self._sharing()
         data = service.license_data(
-            caller(), self._use(request.use, context), request.license_id, consent_code=request.consent_code
+            caller(),
+            self._use(request.use, context, AuditAction.GET_LICENSE_DATA),
+            request.license_id,
+            consent_code=request.consent_code,
         )
         content, permit = data.license.content, data.permit
         return sharing_pb2.GetLicenseDataResponse(
@@ -102,7 +115,10 @@ class SharingServicer(sharing_pb2_grpc.SharingServiceServicer):
     ) -> sharing_pb2.SharingServiceGetLicenseDocumentResponse:
         service = self._sharing()
         copy = service.license_document(
-            caller(), self._use(request.use, context), request.license_id, consent_code=request.consent_code
+            caller(),
+            self._use(request.use, context, AuditAction.GET_LICENSE_DOCUMENT),
+            request.license_id,
+            consent_code=request.consent_code,
         )
         reply = sharing_pb2.SharingServiceGetLicenseDocumentResponse(
             pdf=copy.pdf,
@@ -121,7 +137,7 @@ class SharingServicer(sharing_pb2_grpc.SharingServiceServicer):
         service = self._sharing()
         form = service.prefill(
             caller(),
-            self._use(request.use, context),
+            self._use(request.use, context, AuditAction.PREFILL_FORM),
             holder_code_type=request.holder_code_type,
             holder_code=request.holder_code,
             keys=list(request.field_keys),

@@ -15,6 +15,7 @@ import grpc
 
 from gateway.api.convert import set_timestamp, timestamp
 from gateway.api.interceptors import caller, operator
+from gateway.domain.audit import AuditAction
 from gateway.domain.catalog import Catalog
 from gateway.domain.errors import UpstreamUnavailableError
 from gateway.domain.model import LicenseStatus
@@ -49,13 +50,24 @@ class VerificationServicer(verification_pb2_grpc.VerificationServiceServicer):
             raise UpstreamUnavailableError("no seal-maker CA or receipt key: run `zzgw init`", reason="NO_SEAL_CA")
         return self._service
 
-    def _use(self, use: verification_pb2.UseContext, context: grpc.ServicerContext) -> UseContext:
+    def _use(self, use: verification_pb2.UseContext, context: grpc.ServicerContext, action: AuditAction) -> UseContext:
         """The request's use context, checked (a department sends the same few again and again: each is checked
-        once, then found; a bad one is checked, and refused, every time)."""
-        key = (use.matter_code, use.purpose, operator(context), use.bundle_code, use.case_id)
+        once, then found; a bad one is checked, and refused, every time). A matter another department handles is
+        refused on the audit trail as the call ``action``."""
+        member = caller()
+        key = (member.code, use.matter_code, use.purpose, operator(context), use.bundle_code, use.case_id)
         checked = self._uses.get(key)
         if checked is None:
-            checked = check_use(key[0], key[1], self._catalog, operator=key[2], bundle_code=key[3], case_id=key[4])
+            checked = check_use(
+                key[1],
+                key[2],
+                self._catalog,
+                caller=member,
+                operator=key[3],
+                bundle_code=key[4],
+                case_id=key[5],
+                on_refusal=lambda refused: self._verification().refuse_use(member, refused, action),
+            )
             if len(self._uses) >= USE_CACHE_SIZE:
                 self._uses.clear()
             self._uses[key] = checked
@@ -67,7 +79,7 @@ class VerificationServicer(verification_pb2_grpc.VerificationServiceServicer):
         service = self._verification()
         report = service.verify_license(
             caller(),
-            self._use(request.use, context),
+            self._use(request.use, context, AuditAction.VERIFY_LICENSE),
             license_id=request.license_id,
             type_code=request.type_code,
             license_number=request.license_number,
@@ -81,7 +93,9 @@ class VerificationServicer(verification_pb2_grpc.VerificationServiceServicer):
         self, request: verification_pb2.VerifyDocumentRequest, context: grpc.ServicerContext
     ) -> verification_pb2.VerifyDocumentResponse:
         service = self._verification()
-        report, registered = service.verify_document(caller(), self._use(request.use, context), request.pdf)
+        report, registered = service.verify_document(
+            caller(), self._use(request.use, context, AuditAction.VERIFY_DOCUMENT), request.pdf
+        )
         response = verification_pb2.VerifyDocumentResponse(registered_document=registered)
         self._fill_report(response.report, report)
         return response
@@ -91,7 +105,7 @@ class VerificationServicer(verification_pb2_grpc.VerificationServiceServicer):
     ) -> verification_pb2.VerifyStampResponse:
         service = self._verification()
         report, checked = service.verify_stamp(
-            caller(), self._use(request.use, context), request.document, request.stamp
+            caller(), self._use(request.use, context, AuditAction.VERIFY_STAMP), request.document, request.stamp
         )
         response = verification_pb2.VerifyStampResponse(es_id=checked.es_id or "", seal_name=checked.seal_name or "")
         self._fill_report(response.report, report)
@@ -103,7 +117,7 @@ class VerificationServicer(verification_pb2_grpc.VerificationServiceServicer):
         service = self._verification()
         checked = service.check_claim(
             caller(),
-            self._use(request.use, context),
+            self._use(request.use, context, AuditAction.CHECK_CLAIM),
             type_code=request.type_code,
             holder_code=request.holder_code,
             license_number=request.license_number,
@@ -130,7 +144,10 @@ class VerificationServicer(verification_pb2_grpc.VerificationServiceServicer):
         self, request: verification_pb2.ListCaseReceiptsRequest, context: grpc.ServicerContext
     ) -> verification_pb2.ListCaseReceiptsResponse:
         receipts, next_page = self._verification().case_receipts(
-            caller(), self._use(request.use, context), limit=request.limit, page_token=request.page_token
+            caller(),
+            self._use(request.use, context, AuditAction.LIST_CASE_RECEIPTS),
+            limit=request.limit,
+            page_token=request.page_token,
         )
         return verification_pb2.ListCaseReceiptsResponse(
             next_page_token=next_page,

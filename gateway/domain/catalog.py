@@ -147,6 +147,13 @@ class Matter:
     """Name of the department that handles it."""
     materials: tuple[Material, ...]
 
+    @property
+    def region(self) -> str:
+        """The administrative division (行政区划代码) the matter's code starts with, e.g. 370100 for
+        ``370100-QYKZ-001``; empty when the code does not start with one."""
+        head, dash, _ = self.code.partition("-")
+        return head if dash and len(head) == 6 and head.isascii() and head.isdigit() else ""
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Bundle:

@@ -14,12 +14,12 @@ import hashlib
 import hmac
 import secrets
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from gateway.domain.catalog import Catalog
-from gateway.domain.errors import FieldViolation, InvalidRequestError
-from gateway.domain.model import CHINA_TZ, License, LicenseStatus
+from gateway.domain.catalog import Catalog, Matter
+from gateway.domain.errors import FieldViolation, InvalidRequestError, PermissionDeniedError
+from gateway.domain.model import CHINA_TZ, License, LicenseStatus, Member, Role
 from gateway.domain.validation import check_text
 from signing.results import PASSED, CheckResult, Finding
 
@@ -64,17 +64,36 @@ class UseContext:
     """The case number all departments of the bundle share; receipts are linked to it."""
 
 
+def uses_matter(member: Member, matter: Matter) -> bool:
+    """Whether ``member`` may act under ``matter``: the department that handles it; a partner gateway for the
+    matters of its own region (it acts for that region's departments, e.g. 广州 for 440100-…); an administrator for
+    any (it verifies to check the gateway for a department; the roles give it no data to read)."""
+    if member.name == matter.department or member.has(Role.ADMIN):
+        return True
+    return member.has(Role.PARTNER) and bool(matter.region) and matter.region == member.region
+
+
+def matters_of(member: Member, catalog: Catalog) -> list[Matter]:
+    """The catalog's matters ``member`` may act under, in catalog order."""
+    return [matter for matter in catalog.matters.values() if uses_matter(member, matter)]
+
+
 def check_use(
     matter_code: str,
     purpose: str,
     catalog: Catalog,
     *,
+    caller: Member,
     operator: str = "",
     bundle_code: str = "",
     case_id: str = "",
+    on_refusal: Callable[[MatterNotHandledError], None] | None = None,
 ) -> UseContext:
     """The use context of a request; INVALID_ARGUMENT when the matter is missing or unknown, the purpose empty, or
-    the operator id too long or not printable."""
+    the operator id too long or not printable; PERMISSION_DENIED (NOT_MATTER_DEPARTMENT) when ``caller`` does not
+    handle the matter (``uses_matter``): a matter decides which fields a department reads and is written into the
+    holder's access log, so a department names only its own. ``on_refusal`` is told of that refusal first (to put
+    it on the audit trail)."""
     errors: list[FieldViolation] = []
     if len(operator) > MAX_OPERATOR or not operator.isprintable() or "\ufffd" in operator:
         errors.append(
@@ -120,9 +139,27 @@ def check_use(
             )
     if errors:
         raise InvalidRequestError(errors)
-    return UseContext(
+    use = UseContext(
         matter_code=matter_code, purpose=purpose, operator=operator, bundle_code=bundle_code, case_id=case_id
     )
+    matter = catalog.matters[matter_code]
+    if not uses_matter(caller, matter):
+        refused = MatterNotHandledError(matter, use)
+        if on_refusal is not None:
+            on_refusal(refused)
+        raise refused
+    return use
+
+
+class MatterNotHandledError(PermissionDeniedError):
+    """The caller named a matter that another department handles. ``use`` is the request's use context, valid but
+    for that, so that the refusal can go on the audit trail."""
+
+    reason = "NOT_MATTER_DEPARTMENT"
+
+    def __init__(self, matter: Matter, use: UseContext):
+        super().__init__(f"事项 {matter.code}（{matter.name}）由{matter.department}办理，只有办理该事项的部门可以用它")
+        self.use = use
 
 
 def status_finding(license: License, on: dt.date) -> Finding:

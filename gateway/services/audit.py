@@ -22,6 +22,7 @@ from gateway.domain.audit import (
     CHECKPOINT_EVERY,
     GENESIS,
     AccessRecord,
+    AuditAction,
     AuditEntry,
     ChainCheck,
     ChainChecker,
@@ -31,6 +32,7 @@ from gateway.domain.audit import (
 )
 from gateway.domain.errors import FieldViolation, InvalidRequestError, PermissionDeniedError
 from gateway.domain.model import Clock, Member, Role
+from gateway.domain.verification import MatterNotHandledError
 from gateway.services.receipt_certificates import ReceiptCertificates
 from gateway.store.database import AppendWork, Database, UnitOfWork
 from signing.errors import InvalidSignature
@@ -96,6 +98,29 @@ class AuditTrail:
             last = records[-1]
             uow.after_commit(lambda: self._remember(last.seq, last.hash))
         return records
+
+    def record(self, entry: AuditEntry) -> None:
+        """Append one record in a transaction of its own, for a call no group writer carries (a refusal)."""
+        with self._db.unit_of_work(write=True) as uow:
+            self.append(uow, [entry])
+            uow.commit()
+
+    def refuse_use(self, caller: Member, refused: MatterNotHandledError, action: AuditAction) -> None:
+        """Record a call refused because ``caller`` named a matter another department handles (``check_use``):
+        DENIED / NOT_MATTER_DEPARTMENT, with the matter and purpose it named; no license was looked up."""
+        use = refused.use
+        self.record(
+            AuditEntry(
+                at=self._clock.now(),
+                caller=caller.code,
+                operator=use.operator,
+                action=action,
+                matter_code=use.matter_code,
+                purpose=use.purpose,
+                decision="DENIED",
+                reason=refused.reason,
+            )
+        )
 
     def stale_head(self, error: BaseException) -> bool:
         """Whether ``error`` failed a transaction because its records collided with another writer's: the group

@@ -50,7 +50,7 @@ from gateway.domain.identifiers import license_id_violation
 from gateway.domain.model import Clock, Member, Role
 from gateway.domain.sharing import CONSUMER_ROLES, request_deadline
 from gateway.domain.validation import MAX_REASON, check_text
-from gateway.domain.verification import MAX_OPERATOR, UseContext
+from gateway.domain.verification import MAX_OPERATOR, MatterNotHandledError, UseContext, uses_matter
 from gateway.services.audit import AuditTrail
 from gateway.store.database import Database
 from gateway.store.repositories import StoredAccessRequest, StoredConsent
@@ -166,6 +166,10 @@ class AuthorizationService:
         self._codes = codes
 
     # -- access requests -------------------------------------------------------------------------------------------
+
+    def refuse_use(self, caller: Member, refused: MatterNotHandledError, action: AuditAction) -> None:
+        """Put on the audit trail a call refused because the caller named another department's matter."""
+        self._audit.refuse_use(caller, refused, action)
 
     def request_access(
         self,
@@ -445,6 +449,12 @@ class AuthorizationService:
             licenses = [uow.licenses.get(license_id) for license_id in license_ids]
         if grantee is None or not grantee.roles & CONSUMER_ROLES:
             raise _invalid("grantee_code", "UNKNOWN_GRANTEE", "the grantee must be a registered consuming department")
+        if not uses_matter(grantee, matter):  # it could never present the code: it may not name the matter
+            raise _invalid(
+                "matter_code",
+                "NOT_GRANTEES_MATTER",
+                f"事项 {matter.code}（{matter.name}）由{matter.department}办理，不是被授权部门{grantee.name}的事项",
+            )
         for i, license in enumerate(licenses):
             # one answer for "no such license" and "not this holder's": a portal learns nothing of other holders
             if license is None or license.content.holder.code != holder_code:

@@ -74,7 +74,7 @@ from gateway.domain.sharing import (
     access_state,
     decide,
 )
-from gateway.domain.verification import UseContext
+from gateway.domain.verification import MatterNotHandledError, UseContext
 from gateway.services.audit import AuditTrail
 from gateway.services.authorization import AccessRequestState, check_holder_code, consent_code_digest
 from gateway.services.documents import DocumentService
@@ -292,6 +292,10 @@ class SharingService:
 
     def close(self) -> None:
         self._records.close()
+
+    def refuse_use(self, caller: Member, refused: MatterNotHandledError, action: AuditAction) -> None:
+        """Put on the audit trail a call refused because the caller named another department's matter."""
+        self._audit.refuse_use(caller, refused, action)
 
     # -- the RPCs --------------------------------------------------------------------------------------------------
 

@@ -55,16 +55,16 @@ from gateway.domain.errors import (
     FieldViolation,
     InvalidRequestError,
     NotFoundError,
-    PermissionDeniedError,
 )
 from gateway.domain.identifiers import license_id_violation
-from gateway.domain.model import CHINA_TZ, Clock, License, LicenseStatus, Member, Role
+from gateway.domain.model import CHINA_TZ, Clock, License, LicenseStatus, Member
 from gateway.domain.seals import Seal
 from gateway.domain.verification import (
     HOLDER_NAME,
     NOT_FOUND,
     ClaimAnswer,
     ClaimResult,
+    MatterNotHandledError,
     UseContext,
     answer_claim,
     authority_finding,
@@ -535,45 +535,42 @@ class VerificationService:
         self, caller: Member, use: UseContext, *, limit: int = 0, page_token: str = ""
     ) -> tuple[list[StoredReceipt], str]:
         """The receipts of one 一件事 case, oldest first, a page at a time (首办核验、接办免收), for the department
-        that handles the request's matter of the bundle (an administrator may read any case), and the next page's
-        token (empty after the last); the call, answered or refused, is on the audit trail."""
+        that handles the request's matter of the bundle (``check_use`` refuses the others; an administrator may read
+        any case), and the next page's token (empty after the last); the call is on the audit trail, and so is a
+        refusal (``refuse_use``)."""
         if not use.case_id:
             raise _invalid("use.case_id", "REQUIRED", "bundle_code and case_id name the case")
         if not 0 <= limit <= MAX_CASE_PAGE:
             raise _invalid("limit", "BAD_LIMIT", f"limit is 1-{MAX_CASE_PAGE} (0: {DEFAULT_CASE_PAGE})")
         after = _case_position(page_token)
-        matter = self._catalog.matters[use.matter_code]  # the use context was checked against the catalog
-        if caller.name != matter.department and not caller.has(Role.ADMIN):
-            self._audit_case_listing(caller, use, "DENIED", "NOT_MATTER_DEPARTMENT")
-            raise PermissionDeniedError(
-                f"事项 {matter.code}（{matter.name}）由{matter.department}办理，"
-                "只有办理该事项的部门可以读取本件的核验回执",
-                reason="NOT_MATTER_DEPARTMENT",
-            )
         size = limit or DEFAULT_CASE_PAGE
         with self._db.unit_of_work() as uow:
             receipts = uow.receipts.of_case(use.bundle_code, use.case_id, size + 1, after)
         more = len(receipts) > size
         receipts = receipts[:size]
-        self._audit_case_listing(caller, use, "ANSWERED", f"{len(receipts)} receipts")
+        self._audit_case_listing(caller, use, len(receipts))
         return receipts, _case_page_token(receipts[-1]) if more else ""
 
-    def _audit_case_listing(self, caller: Member, use: UseContext, decision: str, reason: str) -> None:
+    def refuse_use(self, caller: Member, refused: MatterNotHandledError, action: AuditAction) -> None:
+        """Put on the audit trail a call refused because the caller named another department's matter."""
+        if self._audit is not None:
+            self._audit.refuse_use(caller, refused, action)
+
+    def _audit_case_listing(self, caller: Member, use: UseContext, listed: int) -> None:
         if self._audit is None:
             return
-        entry = AuditEntry(
-            at=self._clock.now(),
-            caller=caller.code,
-            operator=use.operator,
-            action=AuditAction.LIST_CASE_RECEIPTS,
-            matter_code=use.matter_code,
-            purpose=use.purpose,
-            decision=decision,
-            reason=reason,
+        self._audit.record(
+            AuditEntry(
+                at=self._clock.now(),
+                caller=caller.code,
+                operator=use.operator,
+                action=AuditAction.LIST_CASE_RECEIPTS,
+                matter_code=use.matter_code,
+                purpose=use.purpose,
+                decision="ANSWERED",
+                reason=f"{listed} receipts",
+            )
         )
-        with self._db.unit_of_work(write=True) as uow:
-            self._audit.append(uow, [entry])
-            uow.commit()
 
     @property
     def receipt_certificate_der(self) -> bytes:

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 from PIL import Image
+from sqlalchemy import text
 
 from adapters.console import Console
 from adapters.http import HttpApp, HttpServer
@@ -29,9 +30,12 @@ from signing.errors import InvalidSignature
 from signing.qr import qr_png
 from tests.api.test_documents import document_of
 from tests.api.test_verification import MATTER, change, issue, qr_for, receipt_statement
-from tests.conftest import MARKET, POLICE, PORTAL, TAX, RunningGateway, today
+from tests.conftest import ADMIN, CIVIL, MARKET, POLICE, PORTAL, TAX, RunningGateway, today
 
 USE = {"matter_code": MATTER, "purpose": "企业开办窗口核验", "operator": "窗口03 王敏"}
+"""The tax bureau's use: ``MATTER`` is 发票申领, a matter it handles (a department acts only under its own)."""
+QYKZ, FPSL, SBDJ, CSDJ = "370100-QYKZ-001", "370100-FPSL-001", "370100-SBDJ-001", "370100-CSDJ-001"
+QYKB, XSECS = "370100-YJS-QYKB", "370100-YJS-XSECS"
 
 
 def fetch(url: str, body: object = None, token: str | None = None, raw: bytes | None = None) -> tuple[int, Any]:
@@ -77,14 +81,28 @@ def test_the_page_and_its_files_are_served_with_chinese_labels_and_a_strict_poli
     assert fetch(f"{console}/nothing-here")[0] == 404
 
 
-def test_signing_in_names_the_department_and_lists_the_matters(console: str, running: RunningGateway) -> None:
+def test_signing_in_names_the_department_and_lists_its_own_matters(console: str, running: RunningGateway) -> None:
+    """The session lists the matters the department handles (a check names one of them) and the bundles they are
+    in; every license type, since a matter's department may be shown any."""
+    assert MATTER == FPSL
     status, session = fetch(f"{console}/api/session", token=running.tokens[TAX])
     assert status == 200
     assert session["member"] == {"code": TAX, "name": "国家税务总局济南市税务局"}
-    matter = next(m for m in session["matters"] if m["code"] == MATTER)
-    assert matter["purpose"] and matter["department"]
+    (matter,) = session["matters"]  # 发票申领 alone: not 公安局's 企业印章刻制 nor any other department's
+    assert (matter["code"], matter["name"], matter["department"]) == (FPSL, "发票申领", "国家税务总局济南市税务局")
+    assert matter["purpose"]
     assert any(t["name"] == "营业执照" for t in session["license_types"])
-    assert any(b["name"] == "企业开办" and MATTER in b["matter_codes"] for b in session["bundles"])
+    assert [(b["code"], b["name"], b["matter_codes"]) for b in session["bundles"]] == [
+        (QYKB, "企业开办", [QYKZ, FPSL, SBDJ])  # the whole bundle, to name the case; not 新生儿出生一件事
+    ]
+    status, police = fetch(f"{console}/api/session", token=running.tokens[POLICE])
+    assert status == 200  # two matters of its own, in two bundles, in catalog order
+    assert [(m["code"], m["department"]) for m in police["matters"]] == [(QYKZ, "济南市公安局"), (CSDJ, "济南市公安局")]
+    assert [b["code"] for b in police["bundles"]] == [QYKB, XSECS]
+    status, admin = fetch(f"{console}/api/session", token=running.tokens[ADMIN])
+    assert status == 200  # an administrator acts under any matter (the sharing policy still refuses it data)
+    assert [m["code"] for m in admin["matters"]] == list(running.gateway.catalog.matters)
+    assert [b["code"] for b in admin["bundles"]] == list(running.gateway.catalog.bundles)
     max_bytes = running.gateway.settings.max_message_bytes
     assert session["limits"] == {"pdf_bytes": max_bytes, "image_bytes": 8 * 1024 * 1024}
     status, answer = fetch(f"{console}/api/session")
@@ -103,6 +121,61 @@ def test_a_holder_portal_may_not_verify(console: str, running: RunningGateway) -
     assert status == 403 and refusal(answer)[1] == "ROLE_NOT_ALLOWED"
     status, answer = fetch(f"{console}/api/session", token=running.tokens[PORTAL])  # not even signed in
     assert status == 403 and refusal(answer)[1] == "ROLE_NOT_ALLOWED"
+
+
+def test_a_department_that_handles_no_matter_is_not_signed_in(console: str, running: RunningGateway) -> None:
+    """济南市民政局 issues 结婚证 and so may verify, but handles no matter of the catalog: every check names a matter
+    of the department's own, so it could make none, and the console says so at sign-in."""
+    assert not any(m.department == "济南市民政局" for m in running.gateway.catalog.matters.values())
+    status, answer = fetch(f"{console}/api/session", token=running.tokens[CIVIL])
+    assert status == 403 and refusal(answer) == (403, "NO_MATTERS", [])
+    assert "济南市民政局" in answer["error"]["message"]
+    license_id = issue(running, 30).license.license_id
+    status, answer = verify(console, running, CIVIL, query=license_id)  # nor does a check made without the page
+    assert status == 403 and refusal(answer)[1] == "NOT_MATTER_DEPARTMENT"
+
+
+def test_a_check_under_another_departments_matter_is_refused_and_on_the_trail(
+    console: str, running: RunningGateway
+) -> None:
+    """The tax bureau naming the 公安局's 企业印章刻制: each kind of check is refused before anything is looked up,
+    and each refusal is a DENIED entry of its action on the audit trail, naming the clerk and the matter."""
+    issued = issue(running, 29).license
+    license_id = issued.license_id
+    operator = "税务窗口" + uuid.uuid4().hex[:8]  # finds this test's entries
+    use = {"matter_code": QYKZ, "purpose": "企业开办：刻制公章", "operator": operator}
+    pdf = base64.b64encode(document_of(running, license_id).pdf).decode()
+    claim = {"type_code": issued.type_code, "holder_code": issued.holder.code, "license_number": issued.license_number}
+    refused = [
+        verify(console, running, query=license_id, use=use),
+        verify(console, running, pdf=pdf, use=use),
+        fetch(f"{console}/api/check-claim", {"use": use, **claim}, running.tokens[TAX]),
+    ]
+    for status, answer in refused:
+        assert status == 403 and refusal(answer) == (403, "NOT_MATTER_DEPARTMENT", [])
+        assert "由济南市公安局办理" in answer["error"]["message"]
+    with running.gateway.db.engine.connect() as connection:
+        entries = connection.execute(
+            text(
+                "SELECT caller, action, matter_code, purpose, license_id, decision, reason FROM access_records "
+                "WHERE operator = :operator ORDER BY seq"
+            ),
+            {"operator": operator},
+        ).all()
+    assert [tuple(row) for row in entries] == [
+        (TAX, action.value, QYKZ, "企业开办：刻制公章", "", "DENIED", "NOT_MATTER_DEPARTMENT")
+        for action in (AuditAction.VERIFY_LICENSE, AuditAction.VERIFY_DOCUMENT, AuditAction.CHECK_CLAIM)
+    ]
+    # the license was not looked up: its issuer sees no use of it, and the same check under 发票申领 is answered
+    trail = running.gateway.audit
+    assert trail is not None
+    issuer = running.gateway.authenticator.by_token(running.tokens[MARKET])
+    assert [r.entry for r in trail.list(issuer) if r.entry.license_id == license_id] == []
+    status, report = verify(console, running, query=license_id, use={**use, "matter_code": FPSL})
+    assert status == 200 and report["verdict"] == "PASSED"
+    # the 公安局 under its own matter is answered too: the refusal is of the pair, not of the matter
+    status, report = verify(console, running, POLICE, query=license_id, use=use)
+    assert status == 200 and report["verdict"] == "PASSED"
 
 
 def test_a_valid_license_passes_with_a_receipt_that_checks_offline(console: str, running: RunningGateway) -> None:
@@ -310,11 +383,11 @@ def test_a_later_department_of_a_case_lists_the_receipts_it_can_rely_on(console:
     finds that receipt instead of asking for the paper again (首办核验、接办免收)."""
     license_id = issue(running, 38).license.license_id
     case = "QYKB-" + uuid.uuid4().hex[:10]
-    first = {"matter_code": "370100-QYKZ-001", "purpose": "企业开办：刻制公章", "operator": "公安窗口01"}
-    bundle = {"bundle_code": "370100-YJS-QYKB", "case_id": case}
+    first = {"matter_code": QYKZ, "purpose": "企业开办：刻制公章", "operator": "公安窗口01"}
+    bundle = {"bundle_code": QYKB, "case_id": case}
     status, report = verify(console, running, POLICE, query=license_id, use={**first, **bundle})
     assert status == 200 and report["verdict"] == "PASSED"
-    later = {"matter_code": "370100-FPSL-001", "purpose": "企业开办：发票申领", "operator": "税务窗口02", **bundle}
+    later = {"matter_code": FPSL, "purpose": "企业开办：发票申领", "operator": "税务窗口02", **bundle}
     status, answer = fetch(f"{console}/api/case-receipts", {"use": later}, running.tokens[TAX])
     assert status == 200 and answer["next_page_token"] == ""
     (listed,) = answer["receipts"]
@@ -323,9 +396,18 @@ def test_a_later_department_of_a_case_lists_the_receipts_it_can_rely_on(console:
     assert (listed["license_id"], listed["type_name"], listed["verdict"]) == (license_id, "食品生产许可证", "PASSED")
     statement = receipt_statement(running, read_receipt(listed["file"].encode()))  # checks offline
     assert (statement["case_id"], statement["caller"]) == (case, POLICE)
-    # only the department handling the named matter reads the case; a case is named by bundle and case id
-    status, answer = fetch(f"{console}/api/case-receipts", {"use": later}, running.tokens[POLICE])
+    # only the department handling the named matter reads the case (the refusal is on the audit trail); a case is
+    # named by bundle and case id
+    status, answer = fetch(f"{console}/api/case-receipts", {"use": {**later, "operator": case}}, running.tokens[POLICE])
     assert status == 403 and refusal(answer)[1] == "NOT_MATTER_DEPARTMENT"
+    with running.gateway.db.engine.connect() as connection:
+        entries = connection.execute(
+            text("SELECT caller, action, matter_code, decision, reason FROM access_records WHERE operator = :case"),
+            {"case": case},
+        ).all()
+    assert [tuple(row) for row in entries] == [
+        (POLICE, AuditAction.LIST_CASE_RECEIPTS.value, FPSL, "DENIED", "NOT_MATTER_DEPARTMENT")
+    ]
     status, answer = fetch(f"{console}/api/case-receipts", {"use": USE}, running.tokens[TAX])
     assert status == 400 and refusal(answer)[2] == [("use.case_id", "REQUIRED")]
     status, answer = fetch(f"{console}/api/case-receipts", {"use": later}, running.tokens[PORTAL])

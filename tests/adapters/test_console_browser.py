@@ -23,9 +23,10 @@ from protos.zzgw.v1 import issuance_pb2, verification_pb2
 from signing.qr import qr_png
 from tests.api.test_documents import document_of
 from tests.api.test_verification import MATTER, change, issue, qr_for, receipt_statement, verifier
-from tests.conftest import POLICE, TAX, RunningGateway, today
+from tests.conftest import CIVIL, POLICE, TAX, RunningGateway, today
 from tests.signing.test_pdf_annotations import comment, updated
 
+QYKZ, CSDJ = "370100-QYKZ-001", "370100-CSDJ-001"  # the 公安局's matters; MATTER (发票申领) is the tax bureau's
 CHROMIUM = os.environ.get("ZZGW_CHROMIUM", "/usr/bin/chromium")
 pytestmark = pytest.mark.skipif(
     not Path(CHROMIUM).exists(),
@@ -74,9 +75,15 @@ def check(page: Any, form: str) -> None:
     page.click(f"#{form} button")
 
 
+def options(page: Any, select: str) -> list[str]:
+    """The texts of a select's options, in order."""
+    return list(page.eval_on_selector_all(f"{select} option", "os => os.map(o => o.text)"))
+
+
 def test_a_clerk_signs_in_and_sees_a_green_verdict_then_red_once_revoked(page: Any, running: RunningGateway) -> None:
     assert page.inner_text("#member-name") == "国家税务总局济南市税务局"
     assert page.inner_text("#operator-name") == "窗口03 王敏"
+    assert options(page, "#matter") == ["— 请选择办理事项 —", "发票申领（国家税务总局济南市税务局）"]  # its own only
     assert page.input_value("#purpose")  # the matter's own purpose, ready to use
     license_id = issue(running, 41).license.license_id
     page.fill("#query", license_id)
@@ -184,12 +191,13 @@ def test_a_later_department_sees_the_case_receipts_and_downloads_one(page: Any, 
     license_id = issue(running, 45).license.license_id
     case = "QYKB-" + uuid.uuid4().hex[:10]
     first = verification_pb2.UseContext(
-        matter_code=MATTER, purpose="企业开办：刻制公章", bundle_code="370100-YJS-QYKB", case_id=case
+        matter_code=QYKZ, purpose="企业开办：刻制公章", bundle_code="370100-YJS-QYKB", case_id=case
     )
     earlier = verifier(running, POLICE).VerifyLicense(
         verification_pb2.VerifyLicenseRequest(use=first, license_id=license_id)
     )
-    page.select_option("#matter", "370100-FPSL-001")
+    page.select_option("#matter", MATTER)  # 发票申领
+    assert options(page, "#bundle") == ["—", "企业开办"]  # the bundles of its matters only
     page.click("#case-details summary")
     page.click("#case-list")  # no case named yet: said in words
     page.wait_for_selector("#message:not([hidden])")
@@ -321,22 +329,76 @@ def test_the_verdict_comes_into_view_on_a_small_screen_and_mistakes_are_said_in_
     assert page.inner_text("#message") == "接入令牌无效，请核对后重新登录" and not page.is_visible("#work")
 
 
-def test_the_departments_own_matter_is_chosen_and_kept(browser: Any, console: str, running: RunningGateway) -> None:
+def sign_in(browser: Any, console: str, token: str) -> tuple[Any, Any]:
+    """A new tab's context and page, the token and a clerk's name entered and sent."""
     context = browser.new_context(locale="zh-CN")
     page = context.new_page()
     page.set_default_timeout(20_000)
+    page.goto(f"{console}/")
+    assert page.evaluate("document.activeElement.id") == "token"
+    page.fill("#token", token)
+    page.fill("#operator", "窗口03 王敏")
+    page.click("#sign-in-form button")
+    return context, page
+
+
+def test_only_the_departments_own_matters_are_offered_the_first_chosen_and_a_choice_kept(
+    browser: Any, console: str, running: RunningGateway
+) -> None:
+    """The 公安局 handles 企业印章刻制 and 出生登记: its clerk is offered those two, the first chosen with its purpose,
+    and the bundles they are in; a choice is kept in the tab, but not one of a matter the department does not
+    handle (a choice kept from before)."""
+    context, page = sign_in(browser, console, running.tokens[POLICE])
     try:
-        page.goto(f"{console}/")
-        assert page.evaluate("document.activeElement.id") == "token"
-        page.fill("#token", running.tokens[TAX])
-        page.fill("#operator", "窗口03 王敏")
-        page.click("#sign-in-form button")
         page.wait_for_selector("#work:not([hidden])")
-        chosen = page.eval_on_selector("#matter", "s => s.options[s.selectedIndex].text")
-        assert chosen.endswith("（国家税务总局济南市税务局）")
-        page.select_option("#matter", MATTER)
+        assert page.inner_text("#member-name") == "济南市公安局"
+        assert options(page, "#matter") == [
+            "— 请选择办理事项 —",
+            "企业印章刻制（济南市公安局）",
+            "出生登记（济南市公安局）",
+        ]
+        catalog = running.gateway.catalog
+        assert page.input_value("#matter") == QYKZ
+        assert page.input_value("#purpose") == catalog.matters[QYKZ].purpose
+        assert options(page, "#bundle") == ["—", "企业开办", "新生儿出生一件事"]
+        page.select_option("#matter", CSDJ)
         page.reload()
         page.wait_for_selector("#work:not([hidden])")
-        assert page.input_value("#matter") == MATTER  # the clerk's choice, kept in the tab
+        assert page.input_value("#matter") == CSDJ  # the clerk's choice, kept in the tab
+        assert page.input_value("#purpose") == catalog.matters[CSDJ].purpose
+        page.evaluate(f"sessionStorage.setItem('zzgw.matter', '{MATTER}')")  # the tax bureau's: not offered
+        page.reload()
+        page.wait_for_selector("#work:not([hidden])")
+        assert page.input_value("#matter") == QYKZ
     finally:
         context.close()
+
+
+def test_a_department_without_a_matter_is_told_so_at_sign_in(
+    browser: Any, console: str, running: RunningGateway
+) -> None:
+    """济南市民政局 may verify but handles no matter of the catalog: the clerk stays at 登录 and is told why."""
+    context, page = sign_in(browser, console, running.tokens[CIVIL])
+    try:
+        page.wait_for_selector("#message:not([hidden])")
+        assert page.inner_text("#message") == "本部门在事项目录中没有办理事项，不能核验，请联系管理员"
+        assert page.is_visible("#sign-in") and not page.is_visible("#work")
+    finally:
+        context.close()
+
+
+def test_another_departments_matter_is_refused_in_words(page: Any, running: RunningGateway) -> None:
+    """Were another department's matter sent (the page offers none; a stale or altered page might), the gateway
+    refuses it and the clerk is told to choose one of the department's own."""
+    page.evaluate(
+        f"""() => {{
+            const matter = document.getElementById('matter');
+            matter.add(new Option('企业印章刻制（济南市公安局）', '{QYKZ}'));
+            matter.value = '{QYKZ}';
+        }}"""
+    )
+    page.fill("#query", issue(running, 53).license.license_id)
+    check(page, "by-text")
+    page.wait_for_selector("#message:not([hidden])")
+    assert page.inner_text("#message") == "该事项不由本部门办理，请选择本部门的办理事项"
+    assert page.is_hidden("#result")

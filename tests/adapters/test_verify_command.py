@@ -10,22 +10,25 @@ import json
 import os
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
 from PIL import Image
+from sqlalchemy import text
 
 from adapters.receipt_file import read_receipt
-from adapters.verify_command import BadInput, answer_json, answer_text, verify
+from adapters.verify_command import EXIT_NO_ANSWER, BadInput, answer_json, answer_text, verify
 from gateway.domain.audit import AuditAction
 from protos.zzgw.v1 import issuance_pb2, verification_pb2
 from signing.qr import qr_png
 from tests.api.test_documents import document_of
 from tests.api.test_verification import MATTER, batch_issue, change, issue, qr_for, receipt_statement
-from tests.conftest import MARKET, TAX, RunningGateway, today
+from tests.conftest import MARKET, POLICE, TAX, RunningGateway, today
 
 ROOT = Path(__file__).resolve().parents[2]
 USE = verification_pb2.UseContext(matter_code=MATTER, purpose="企业开办窗口核验")
+"""The tax bureau's use: ``MATTER`` is 发票申领, a matter it handles (a department acts only under its own)."""
 LIMIT = 4 * 1024 * 1024
 
 
@@ -149,6 +152,31 @@ def test_the_command_writes_the_receipt_and_exits_with_the_verdict(running: Runn
     assert stranger.returncode == 2 and "zzgw verify: no credentials for member 91370100MA00000000" in stranger.stderr
     unreadable = zzgw_verify(running, str(tmp_path / "nothing.pdf"), *use)
     assert unreadable.returncode == 2 and "no such file" in unreadable.stderr
+
+
+def test_a_matter_of_another_department_is_refused_by_the_gateway(running: RunningGateway, tmp_path: Path) -> None:
+    """The tax bureau naming the 公安局's 企业印章刻制: the gateway refuses (exit 4, its words printed, no report and
+    no receipt) and puts the refusal on the audit trail with the operator."""
+    license_id = issue(running, 45).license.license_id
+    operator = "税务窗口" + uuid.uuid4().hex[:8]
+    kept = tmp_path / "receipt.json"
+    use = ["--matter", "370100-QYKZ-001", "--purpose", "企业开办：刻制公章", "--operator", operator]
+    done = zzgw_verify(running, license_id, "--member", TAX, *use, "--receipt", str(kept))
+    assert done.returncode == EXIT_NO_ANSWER == 4 and done.stdout == ""
+    assert done.stderr.startswith(f"zzgw verify: the gateway at {running.address} answered PERMISSION_DENIED: ")
+    assert "事项 370100-QYKZ-001（企业印章刻制）由济南市公安局办理，只有办理该事项的部门可以用它" in done.stderr
+    assert not kept.exists()
+    with running.gateway.db.engine.connect() as connection:
+        entries = connection.execute(
+            text("SELECT caller, action, matter_code, decision, reason FROM access_records WHERE operator = :operator"),
+            {"operator": operator},
+        ).all()
+    assert [tuple(row) for row in entries] == [
+        (TAX, AuditAction.VERIFY_LICENSE.value, "370100-QYKZ-001", "DENIED", "NOT_MATTER_DEPARTMENT")
+    ]
+    # the 公安局 under the same matter is answered: the refusal is of the pair
+    answered = zzgw_verify(running, license_id, "--member", POLICE, *use)
+    assert answered.returncode == 0 and answered.stdout.startswith("核验通过 PASSED\n"), answered.stderr
 
 
 def test_a_license_not_yet_valid_is_not_shown_as_active(running: RunningGateway) -> None:

@@ -19,10 +19,15 @@ from protos.zzgw.v1 import audit_pb2, audit_pb2_grpc, authorization_pb2, sharing
 from tests.api import test_sharing
 from tests.api.test_audit import record_count
 from tests.api.test_sharing import (
+    BDCZY,
     BUSINESS_LICENSE,
     FPSL,
     ID_CARD,
+    PARTNER,
     QYKZ,
+    REAL_ESTATE,
+    SBZY,
+    SPJC,
     Clocked,
     authorization,
     business_license,
@@ -47,7 +52,7 @@ REJECT = authorization_pb2.ACCESS_DECISION_REJECT
 
 
 def request_access(
-    running: RunningGateway, member: str = TAX, use: verification_pb2.UseContext = QYKZ, **fields: Any
+    running: RunningGateway, member: str = REAL_ESTATE, use: verification_pb2.UseContext = BDCZY, **fields: Any
 ) -> authorization_pb2.AccessRequest:
     values: dict[str, Any] = {"type_code": ID_CARD, "duration_days": 30, **fields}
     return (
@@ -88,15 +93,15 @@ def refused(call: Callable[[], Any]) -> tuple[grpc.StatusCode, str, list[tuple[s
 def test_denied_then_requested_approved_allowed_and_denied_again_when_the_approval_ends(clocked: Clocked) -> None:
     running, clock = clocked.running, clocked.clock
     card = id_card(running).license
-    assert denied(lambda: data(running, card.license_id, QYKZ))[0] == "NEEDS_AUTHORIZATION"
+    assert denied(lambda: data(running, card.license_id, BDCZY))[0] == "NEEDS_AUTHORIZATION"
 
     submitted = request_access(running)  # all the conditional fields the matter lists
-    assert (submitted.state, submitted.requester, submitted.issuer_code) == (PENDING, TAX, POLICE)
-    assert list(submitted.fields) == ["name", "gender", "citizen_id", "issuing_authority"]
+    assert (submitted.state, submitted.requester, submitted.issuer_code) == (PENDING, REAL_ESTATE, POLICE)
+    assert list(submitted.fields) == ["name", "gender", "citizen_id"]
     assert submitted.deadline.ToDatetime(dt.UTC) == request_deadline(submitted.submitted_at.ToDatetime(dt.UTC))
-    assert submitted.requester_name == "国家税务总局济南市税务局" and submitted.type_name == "居民身份证"
+    assert submitted.requester_name == "济南市不动产登记中心" and submitted.type_name == "居民身份证"
     assert [r.request_id for r in queue(running, state=PENDING)] == [submitted.request_id]
-    assert denied(lambda: data(running, card.license_id, QYKZ))[0] == "NEEDS_AUTHORIZATION"  # pending is no approval
+    assert denied(lambda: data(running, card.license_id, BDCZY))[0] == "NEEDS_AUTHORIZATION"  # pending is no approval
 
     approved = decide_request(
         running, submitted.request_id, APPROVE, approved_fields=["name", "citizen_id"], duration_days=10
@@ -104,19 +109,18 @@ def test_denied_then_requested_approved_allowed_and_denied_again_when_the_approv
     assert (approved.state, list(approved.approved_fields)) == (APPROVED, ["name", "citizen_id"])
     assert approved.valid_until.ToDatetime(dt.UTC) - approved.decided_at.ToDatetime(dt.UTC) == dt.timedelta(days=10)
 
-    read = data(running, card.license_id, QYKZ)  # takes effect at the next call
+    read = data(running, card.license_id, BDCZY)  # takes effect at the next call
     assert fields_of(read) == {"name": card.fields["name"], "citizen_id": card.holder.code}
     assert {f.basis for f in read.fields} == {sharing_pb2.SHARING_BASIS_APPROVAL}
-    assert [(w.key, w.reason) for w in read.withheld] == [
-        ("gender", "FIELD_NOT_APPROVED"),
-        ("issuing_authority", "FIELD_NOT_APPROVED"),
-    ]
+    assert [(w.key, w.reason) for w in read.withheld] == [("gender", "FIELD_NOT_APPROVED")]
     assert list(read.approval_ids) == [submitted.request_id] and "RequestAccess" in read.remedy
-    # for this caller and matter only
-    assert denied(lambda: data(running, card.license_id, QYKZ, member=MARKET))[0] == "NEEDS_AUTHORIZATION"
+    # for this caller and matter only: another consumer cannot name the matter, and one that reads ID cards for a
+    # matter of its own has no approval there
+    assert denied(lambda: data(running, card.license_id, BDCZY, member=MARKET))[0] == "NOT_MATTER_DEPARTMENT"
+    assert denied(lambda: data(running, card.license_id, SBZY))[0] == "NEEDS_AUTHORIZATION"
 
     clock.advance(dt.timedelta(days=10, seconds=1))
-    assert denied(lambda: data(running, card.license_id, QYKZ))[0] == "APPROVAL_EXPIRED"
+    assert denied(lambda: data(running, card.license_id, BDCZY))[0] == "APPROVAL_EXPIRED"
     reasons = [(r.action, r.decision, r.reason) for r in records_of(running, card.holder.code)]
     assert reasons[:2] == [
         ("GET_LICENSE_DATA", "DENY", "APPROVAL_EXPIRED"),
@@ -143,7 +147,7 @@ def test_undecided_requests_expire_after_ten_working_days(clocked: Clocked) -> N
     clock.advance(dt.timedelta(minutes=2))
     listed = {r.request_id: r for r in queue(running)}[submitted.request_id]
     assert listed.state == EXPIRED and listed.decided_at == submitted.deadline
-    mine = {r.request_id: r.state for r in queue(running, TAX)}
+    mine = {r.request_id: r.state for r in queue(running, REAL_ESTATE)}
     assert mine[submitted.request_id] == EXPIRED
 
     code, reason, _ = refused(lambda: decide_request(running, submitted.request_id, APPROVE))
@@ -172,37 +176,38 @@ def test_a_rejection_says_why_and_the_policy_reports_it(running: RunningGateway)
 
     rejected = decide_request(running, submitted.request_id, REJECT, reason="用途与事项不符")
     assert (rejected.state, rejected.decision_reason) == (REJECTED, "用途与事项不符") and not rejected.approved_fields
-    assert denied(lambda: data(running, card.license_id, QYKZ))[0] == "APPROVAL_REJECTED"
+    assert denied(lambda: data(running, card.license_id, BDCZY))[0] == "APPROVAL_REJECTED"
     code, reason, _ = refused(lambda: decide_request(running, submitted.request_id, APPROVE))
     assert (code, reason) == (grpc.StatusCode.FAILED_PRECONDITION, "ACCESS_REQUEST_DECIDED")
     # the holder sees the request about the card and its fate
     seen = [(r.caller, r.action, r.decision) for r in records_of(running, card.holder.code)]
-    assert seen[1:] == [(POLICE, "DECIDE_ACCESS_REQUEST", "REJECTED"), (TAX, "REQUEST_ACCESS", "SUBMITTED")]
+    assert seen[1:] == [(POLICE, "DECIDE_ACCESS_REQUEST", "REJECTED"), (REAL_ESTATE, "REQUEST_ACCESS", "SUBMITTED")]
 
 
 def test_an_approval_for_one_license_covers_only_that_license(running: RunningGateway) -> None:
     card, other = id_card(running).license, id_card(running).license
     submitted = request_access(running, license_id=card.license_id, type_code="")
     decide_request(running, submitted.request_id, APPROVE)
-    assert set(fields_of(data(running, card.license_id, QYKZ))) == {"name", "gender", "citizen_id",
-                                                                     "issuing_authority"}  # fmt: skip
-    assert denied(lambda: data(running, other.license_id, QYKZ))[0] == "NEEDS_AUTHORIZATION"
+    assert set(fields_of(data(running, card.license_id, BDCZY))) == {"name", "gender", "citizen_id"}
+    assert denied(lambda: data(running, other.license_id, BDCZY))[0] == "NEEDS_AUTHORIZATION"
 
 
 def test_queues_filter_and_page(running: RunningGateway) -> None:
-    made = [request_access(running, use=verification_pb2.UseContext(matter_code=QYKZ.matter_code, purpose=f"第{i}次"))
+    made = [request_access(running, use=verification_pb2.UseContext(matter_code=BDCZY.matter_code, purpose=f"第{i}次"))
             for i in range(3)]  # fmt: skip
     stub = authorization(running, POLICE)
-    first = stub.ListAccessRequests(authorization_pb2.ListAccessRequestsRequest(limit=2, requester=TAX))
+    first = stub.ListAccessRequests(authorization_pb2.ListAccessRequestsRequest(limit=2, requester=REAL_ESTATE))
     assert [r.request_id for r in first.requests] == [made[2].request_id, made[1].request_id]
     second = stub.ListAccessRequests(
-        authorization_pb2.ListAccessRequestsRequest(limit=2, requester=TAX, page_token=first.next_page_token)
+        authorization_pb2.ListAccessRequestsRequest(limit=2, requester=REAL_ESTATE, page_token=first.next_page_token)
     )
     assert second.requests[0].request_id == made[0].request_id
     # POLICE is issuer and consumer: its own submissions are another view
     view = authorization_pb2.ACCESS_REQUEST_VIEW_SUBMITTED
     assert made[0].request_id not in {r.request_id for r in queue(running, POLICE, view=view)}
-    code, reason, _ = refused(lambda: queue(running, TAX, view=authorization_pb2.ACCESS_REQUEST_VIEW_ISSUER_QUEUE))
+    code, reason, _ = refused(
+        lambda: queue(running, REAL_ESTATE, view=authorization_pb2.ACCESS_REQUEST_VIEW_ISSUER_QUEUE)
+    )
     assert (code, reason) == (grpc.StatusCode.PERMISSION_DENIED, "NOT_AN_ISSUER")
     code, _, violations = refused(lambda: queue(running, page_token="abc"))
     assert violations == [("page_token", "BAD_PAGE_TOKEN")]
@@ -210,13 +215,13 @@ def test_queues_filter_and_page(running: RunningGateway) -> None:
 
 def test_a_retried_request_is_answered_with_the_first_and_queued_once(running: RunningGateway) -> None:
     key = f"retry-{uuid.uuid4().hex}"
-    use = verification_pb2.UseContext(matter_code=QYKZ.matter_code, purpose="重试同一申请")
+    use = verification_pb2.UseContext(matter_code=BDCZY.matter_code, purpose="重试同一申请")
     before = record_count(running)
     first = request_access(running, use=use, client_request_id=key)
     again = request_access(running, use=use, client_request_id=key)
     assert again == first  # the same request, the same state
     assert record_count(running) == before + 2  # each answered call is on the record
-    mine = [r for r in queue(running, requester=TAX) if r.purpose == "重试同一申请"]
+    mine = [r for r in queue(running, requester=REAL_ESTATE) if r.purpose == "重试同一申请"]
     assert [r.request_id for r in mine] == [first.request_id]  # one request in the issuer's queue
     code, reason, _ = refused(lambda: request_access(running, use=use, client_request_id=key, duration_days=7))
     assert (code, reason) == (grpc.StatusCode.ALREADY_EXISTS, "REQUEST_ID_REUSED")
@@ -226,12 +231,31 @@ def test_a_retried_request_is_answered_with_the_first_and_queued_once(running: R
     assert violations == [("client_request_id", "BAD_FORMAT")]
 
 
+def test_access_is_requested_only_under_a_matter_the_requester_handles(running: RunningGateway) -> None:
+    """The matter bounds what a request may ask for and tells the issuer why; a department names only its own (the
+    partner gateway: those of its region). The refusal comes before the request is looked at, and queues nothing."""
+    before = record_count(running)
+    code, reason, _ = refused(lambda: request_access(running, REAL_ESTATE, QYKZ))  # 企业印章刻制 is the police's
+    assert (code, reason) == (grpc.StatusCode.PERMISSION_DENIED, "NOT_MATTER_DEPARTMENT")
+    assert record_count(running) == before + 1  # the refusal is on the audit trail
+    # the Guangzhou partner asks for ID cards under 440100-SBZY-001 ...
+    submitted = request_access(running, PARTNER, SBZY)
+    assert (submitted.state, submitted.requester, submitted.issuer_code) == (PENDING, PARTNER, POLICE)
+    assert (submitted.matter_code, list(submitted.fields)) == (SBZY.matter_code, ["name", "gender", "citizen_id"])
+    # ... but not under 发票申领 (which needs no ID card either: the matter is refused first)
+    code, reason, _ = refused(lambda: request_access(running, PARTNER, FPSL))
+    assert (code, reason) == (grpc.StatusCode.PERMISSION_DENIED, "NOT_MATTER_DEPARTMENT")
+    requested = {(r.requester, r.matter_code) for r in queue(running)}
+    assert (PARTNER, SBZY.matter_code) in requested
+    assert not requested & {(REAL_ESTATE, QYKZ.matter_code), (PARTNER, FPSL.matter_code)}
+
+
 @pytest.mark.parametrize(
     ("fields", "violation"),
     [
         ({"type_code": ""}, ("type_code", "REQUIRED")),
         ({"type_code": "111000009910000999001"}, ("type_code", "UNKNOWN_LICENSE_TYPE")),
-        ({"type_code": BUSINESS_LICENSE}, ("type_code", "OWN_LICENSES")),  # MARKET asks below: its own type
+        ({"type_code": BUSINESS_LICENSE}, ("type_code", "OWN_LICENSES")),  # MARKET asks below (SPJC): its own type
         ({"fields": ["address"]}, ("fields[0]", "FIELD_NOT_NEEDED")),
         ({"duration_days": 0}, ("duration_days", "BAD_DURATION")),
         ({"duration_days": 1096}, ("duration_days", "BAD_DURATION")),
@@ -241,16 +265,17 @@ def test_a_retried_request_is_answered_with_the_first_and_queued_once(running: R
 )
 def test_bad_access_requests(running: RunningGateway, fields: dict[str, Any], violation: tuple[str, str]) -> None:
     before = record_count(running)
-    member = MARKET if fields.get("type_code") == BUSINESS_LICENSE else TAX
-    code, _, violations = refused(lambda: request_access(running, member, **fields))
+    own = fields.get("type_code") == BUSINESS_LICENSE
+    member, use = (MARKET, SPJC) if own else (REAL_ESTATE, BDCZY)
+    code, _, violations = refused(lambda: request_access(running, member, use, **fields))
     assert code == grpc.StatusCode.INVALID_ARGUMENT and violation in violations
     assert record_count(running) == before
 
 
 def test_unconditional_data_needs_no_request_and_matters_bound_the_types(running: RunningGateway) -> None:
-    _, _, violations = refused(lambda: request_access(running, type_code=BUSINESS_LICENSE))
+    _, _, violations = refused(lambda: request_access(running, TAX, FPSL, type_code=BUSINESS_LICENSE))
     assert violations == [("fields", "NOTHING_TO_APPROVE")]
-    _, _, violations = refused(lambda: request_access(running, use=FPSL))
+    _, _, violations = refused(lambda: request_access(running, TAX, FPSL))  # 发票申领 needs no ID card
     assert violations == [("type_code", "MATTER_NOT_FOR_TYPE")]
 
 
@@ -271,13 +296,14 @@ def test_a_decision_cannot_widen_the_request(running: RunningGateway) -> None:
 def test_consents_are_listed_with_their_state_and_never_their_code(running: RunningGateway) -> None:
     card = id_card(running).license
     first = grant(running, card.holder.code, uses=2)
-    second = grant(running, card.holder.code, grantee=MARKET, license_ids=(card.license_id,), type_codes=())
+    second = grant(running, card.holder.code, grantee=PARTNER, matter=SBZY.matter_code,
+                   license_ids=(card.license_id,), type_codes=())  # fmt: skip
     assert first.code != second.code
     listed = authorization(running, PORTAL).ListConsents(
         authorization_pb2.ListConsentsRequest(holder_code=card.holder.code)
     )
     assert [c.consent_id for c in listed.consents] == [second.consent.consent_id, first.consent.consent_id]
-    assert listed.consents[1].grantee_name == "国家税务总局济南市税务局" and listed.consents[1].portal_code == PORTAL
+    assert listed.consents[1].grantee_name == "济南市不动产登记中心" and listed.consents[1].portal_code == PORTAL
     assert first.code not in str(listed)
     assert [(r.action, r.decision) for r in records_of(running, card.holder.code)] == [
         ("LIST_CONSENTS", "LISTED"),
@@ -302,8 +328,8 @@ def consent_request(holder_code: str, /, **changes: Any) -> authorization_pb2.Gr
     until.FromDatetime(dt.datetime.now(dt.UTC) + dt.timedelta(days=3))
     values: dict[str, Any] = {
         "holder_code": holder_code,
-        "grantee_code": TAX,
-        "matter_code": QYKZ.matter_code,
+        "grantee_code": REAL_ESTATE,
+        "matter_code": BDCZY.matter_code,
         "type_codes": [ID_CARD],
         "valid_until": until,
         **changes,
@@ -325,6 +351,7 @@ def past() -> Timestamp:
         ({"type_codes": ["111000009910000279001"]}, ("type_codes[0]", "MATTER_NOT_FOR_TYPE")),
         ({"grantee_code": PORTAL}, ("grantee_code", "UNKNOWN_GRANTEE")),
         ({"grantee_code": ADMIN}, ("grantee_code", "UNKNOWN_GRANTEE")),
+        ({"grantee_code": TAX}, ("matter_code", "NOT_GRANTEES_MATTER")),  # it could never present the code
         ({"matter_code": "NOPE"}, ("matter_code", "UNKNOWN_MATTER")),
         ({"uses": 101}, ("uses", "BAD_USES")),
         ({"valid_until": None}, ("valid_until", "REQUIRED")),
@@ -405,13 +432,13 @@ def test_every_answered_call_leaves_exactly_one_record_and_the_chain_holds(runni
     answer(lambda: data(running, license_id))
     answer(lambda: stub.GetLicenseDocument(document))
     answer(lambda: stub.PrefillForm(form))
-    deny(lambda: data(running, card.license_id, QYKZ))
+    deny(lambda: data(running, card.license_id, BDCZY))
     submitted = answer(lambda: request_access(running))
     answer(lambda: queue(running))
     answer(lambda: decide_request(running, submitted.request_id, REJECT, reason="不符"))
     granted = answer(lambda: grant(running, holder))
-    answer(lambda: data(running, card.license_id, QYKZ, code=granted.code))
-    deny(lambda: data(running, card.license_id, QYKZ, code=granted.code))
+    answer(lambda: data(running, card.license_id, BDCZY, code=granted.code))
+    deny(lambda: data(running, card.license_id, BDCZY, code=granted.code))
     withdraw = authorization_pb2.WithdrawConsentRequest(consent_id=granted.consent.consent_id, holder_code=holder)
     answer(lambda: portal.WithdrawConsent(withdraw))
     answer(lambda: portal.ListConsents(authorization_pb2.ListConsentsRequest(holder_code=holder)))
@@ -437,7 +464,7 @@ def test_every_answered_call_leaves_exactly_one_record_and_the_chain_holds(runni
         ("WITHDRAW_CONSENT", "WITHDRAWN"),
         ("LIST_CONSENTS", "LISTED"),
     ]
-    assert seen[0][:2] == (TAX, "国家税务总局济南市税务局")
+    assert seen[0][:2] == (REAL_ESTATE, "济南市不动产登记中心")
     # the issuer sees the uses of its licenses, the decision on the request among them
     own = audit_pb2_grpc.AuditServiceStub(running.channel(POLICE)).ListAccessRecords(
         audit_pb2.ListAccessRecordsRequest(limit=500)

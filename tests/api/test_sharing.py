@@ -61,17 +61,42 @@ from tests.conftest import (
 TRAFFIC = "11370100993701038J"  # 公安局交通警察支队: an issuer only
 HR = "11370100993701070X"  # 济南市人力资源和社会保障局: issuer and consumer (社保登记)
 EXIT = "11370100993701046D"  # 出入境管理支队: issues 护照
+REAL_ESTATE = "123701009937011183"  # 济南市不动产登记中心: a consumer only (不动产转移登记)
+PARTNER = "11440100994401010G"  # 广州市政务服务和数据管理局: the partner gateway of region 440100
 ID_CARD = samples.ID_CARD
 MARRIAGE = samples.MARRIAGE
 BUSINESS_LICENSE = samples.BUSINESS_LICENSE
 PASSPORT = "111000009910000279001"
+SOCIAL_SECURITY_CARD = "11100000991000051R001"
 
 FPSL = verification_pb2.UseContext(matter_code="370100-FPSL-001", purpose="新办纳税人首次申领发票")
 QYKZ = verification_pb2.UseContext(matter_code="370100-QYKZ-001", purpose="企业印章刻制备案，核验法定代表人身份")
+"""济南市公安局's matter: the police issue the ID cards it lists, so they read them as the issuer (rule 1)."""
 SBDJ = verification_pb2.UseContext(matter_code="370100-SBDJ-001", purpose="单位社会保险登记")
+BDCZY = verification_pb2.UseContext(matter_code="370100-BDCZY-001", purpose="不动产转移登记，核验权利人身份")
+"""济南市不动产登记中心's matter: a plain consumer of the ID card, whose fields it lists need an authorisation."""
+SPJC = verification_pb2.UseContext(matter_code="370100-SPJC-001", purpose="食品生产经营监督检查")
+SBZY = verification_pb2.UseContext(matter_code="440100-SBZY-001", purpose="社会保险关系转移（跨省通办）")
+"""A matter of region 440100: the Guangzhou partner gateway may name it (it reads the ID card as a consumer)."""
 TEST_MATTER = "370100-CSSY-001"  # only in the test catalog: lists a sensitive field, a secret one, a passport
 CSSY = verification_pb2.UseContext(matter_code=TEST_MATTER, purpose="测试：脱敏与不予共享")
 NAME_ONLY = verification_pb2.UseContext(matter_code="370100-CSSY-002", purpose="测试：只需姓名")
+TEST_DEPARTMENT = "国家税务总局济南市税务局"  # handles the test catalog's matters: TAX uses them
+BY_AN_ISSUER = verification_pb2.UseContext(matter_code="370100-CSSY-003", purpose="测试：只发证的部门办理的事项")
+"""In the test catalog only: a matter of TRAFFIC, an issuer without the CONSUMER role."""
+
+HANDLERS = {
+    FPSL.matter_code: TAX,
+    QYKZ.matter_code: POLICE,
+    SBDJ.matter_code: HR,
+    BDCZY.matter_code: REAL_ESTATE,
+    SPJC.matter_code: MARKET,
+    SBZY.matter_code: PARTNER,
+    TEST_MATTER: TAX,
+    NAME_ONLY.matter_code: TAX,
+    BY_AN_ISSUER.matter_code: TRAFFIC,
+}
+"""The member that may name each matter the tests use (a department names only the matters it handles)."""
 
 AVAILABLE = sharing_pb2.ACCESS_STATE_AVAILABLE
 NEEDS_AUTHORIZATION = sharing_pb2.ACCESS_STATE_NEEDS_AUTHORIZATION
@@ -165,8 +190,8 @@ def grant(
     running: RunningGateway,
     holder_code: str,
     *,
-    grantee: str = TAX,
-    matter: str = QYKZ.matter_code,
+    grantee: str = REAL_ESTATE,
+    matter: str = BDCZY.matter_code,
     license_ids: tuple[str, ...] = (),
     type_codes: tuple[str, ...] = (ID_CARD,),
     uses: int = 1,
@@ -188,9 +213,11 @@ def grant(
 
 
 def data(
-    running: RunningGateway, license_id: str, use: verification_pb2.UseContext = FPSL, member: str = TAX, code: str = ""
+    running: RunningGateway, license_id: str, use: verification_pb2.UseContext = FPSL, member: str = "", code: str = ""
 ) -> sharing_pb2.GetLicenseDataResponse:
-    return sharing(running, member).GetLicenseData(
+    """GetLicenseData by ``member``, by default the department that handles the ``use``'s matter (``HANDLERS``; TAX
+    for a matter that is missing or unknown)."""
+    return sharing(running, member or HANDLERS.get(use.matter_code, TAX)).GetLicenseData(
         sharing_pb2.GetLicenseDataRequest(use=use, license_id=license_id, consent_code=code)
     )
 
@@ -251,14 +278,14 @@ class SettableClock:
 
 def extended_catalog() -> Catalog:
     """The bootstrap catalog plus a matter that needs an ID card's address (sensitive, not in full), its photo
-    (secret) and a passport (not shared)."""
+    (secret) and a passport (not shared), one that needs only a name, both TAX's, and one of TRAFFIC's."""
     raw = json.loads((Path(load_bootstrap_catalog.__code__.co_filename).parent.parent / "bootstrap" / "catalog.json")
                      .read_text(encoding="utf-8"))  # fmt: skip
     raw["matters"].append(
         {
             "code": TEST_MATTER,
             "name": "测试事项",
-            "department": "测试",
+            "department": TEST_DEPARTMENT,
             "purpose": "测试",
             "materials": [
                 {"type_code": ID_CARD, "fields": ["name", "address", "citizen_id", "photo"]},
@@ -270,9 +297,18 @@ def extended_catalog() -> Catalog:
         {
             "code": NAME_ONLY.matter_code,
             "name": "测试事项（只需姓名）",
-            "department": "测试",
+            "department": TEST_DEPARTMENT,
             "purpose": "测试",
             "materials": [{"type_code": ID_CARD, "fields": ["name", "gender"]}],
+        }
+    )
+    raw["matters"].append(
+        {
+            "code": BY_AN_ISSUER.matter_code,
+            "name": "测试事项（发证部门办理）",
+            "department": "济南市公安局交通警察支队",
+            "purpose": "测试",
+            "materials": [{"type_code": BUSINESS_LICENSE, "fields": ["company_name", "uscc"]}],
         }
     )
     return Catalog.from_mapping(raw)
@@ -334,12 +370,12 @@ def test_an_unconditional_license_is_found_read_and_recorded(running: RunningGat
 
 def test_materials_the_applicant_has_no_license_for_are_listed_as_missing(running: RunningGateway) -> None:
     _, uscc = business_license(running, 2)
-    listed = sharing(running).ListHolderLicenses(
+    listed = sharing(running, POLICE).ListHolderLicenses(
         sharing_pb2.ListHolderLicensesRequest(use=QYKZ, holder_code_type="001", holder_code=uscc)
     )
     assert [e.type_code for e in listed.licenses] == [BUSINESS_LICENSE]
     assert [(m.type_code, m.type_name, m.required) for m in listed.missing] == [(ID_CARD, "居民身份证", True)]
-    nobody = sharing(running).ListHolderLicenses(
+    nobody = sharing(running, POLICE).ListHolderLicenses(
         sharing_pb2.ListHolderLicensesRequest(use=QYKZ, holder_code_type="001", holder_code=samples.uscc(987654321))
     )
     assert not nobody.licenses and [m.type_code for m in nobody.missing] == [BUSINESS_LICENSE, ID_CARD]
@@ -399,14 +435,14 @@ def test_a_record_changed_behind_the_gateways_back_is_not_shared(running: Runnin
 
 def test_conditional_data_without_authorisation_is_denied_with_a_remedy(running: RunningGateway) -> None:
     card = id_card(running).license
-    listed = sharing(running).ListHolderLicenses(
-        sharing_pb2.ListHolderLicensesRequest(use=QYKZ, holder_code_type="111", holder_code=card.holder.code)
+    listed = sharing(running, REAL_ESTATE).ListHolderLicenses(
+        sharing_pb2.ListHolderLicensesRequest(use=BDCZY, holder_code_type="111", holder_code=card.holder.code)
     )
     (entry,) = listed.licenses
     assert (entry.access_state, entry.reason) == (NEEDS_AUTHORIZATION, "NEEDS_AUTHORIZATION")
     assert "RequestAccess" in entry.remedy and "GrantConsent" in entry.remedy
 
-    reason, metadata = denied(lambda: data(running, card.license_id, QYKZ))
+    reason, metadata = denied(lambda: data(running, card.license_id, BDCZY))
     assert reason == "NEEDS_AUTHORIZATION" and POLICE in metadata["remedy"]
     # a matter that does not need the type is refused whatever the caller holds
     assert denied(lambda: data(running, card.license_id, FPSL))[0] == "MATTER_NOT_FOR_TYPE"
@@ -423,21 +459,21 @@ def test_a_one_use_consent_is_used_up(running: RunningGateway) -> None:
     granted = grant(running, card.holder.code, uses=1)
     assert granted.consent.state == authorization_pb2.CONSENT_STATE_ACTIVE and len(granted.code) == 29
 
-    listed = sharing(running).ListHolderLicenses(
+    listed = sharing(running, REAL_ESTATE).ListHolderLicenses(
         sharing_pb2.ListHolderLicensesRequest(
-            use=QYKZ, holder_code_type="111", holder_code=card.holder.code, consent_code=granted.code
+            use=BDCZY, holder_code_type="111", holder_code=card.holder.code, consent_code=granted.code
         )
     )
     assert [e.access_state for e in listed.licenses] == [AVAILABLE]  # weighed, not used up by listing
 
-    read = data(running, card.license_id, QYKZ, code=granted.code.lower().replace("-", ""))  # case and dashes free
-    wanted = {key: card.fields[key] for key in ("name", "gender", "citizen_id", "issuing_authority")}
+    read = data(running, card.license_id, BDCZY, code=granted.code.lower().replace("-", ""))  # case and dashes free
+    wanted = {key: card.fields[key] for key in ("name", "gender", "citizen_id")}
     assert fields_of(read) == wanted
     assert {f.basis for f in read.fields} == {sharing_pb2.SHARING_BASIS_CONSENT}
     assert (read.consent_id, read.consent_uses_left) == (granted.consent.consent_id, 0)
     assert read.holder_code == card.holder.code  # shown in full: the citizen_id field shows the same value
 
-    assert denied(lambda: data(running, card.license_id, QYKZ, code=granted.code))[0] == "CONSENT_USED_UP"
+    assert denied(lambda: data(running, card.license_id, BDCZY, code=granted.code))[0] == "CONSENT_USED_UP"
     (consent,) = (
         authorization(running, PORTAL)
         .ListConsents(authorization_pb2.ListConsentsRequest(holder_code=card.holder.code))
@@ -456,7 +492,7 @@ def test_a_one_use_consent_is_used_up(running: RunningGateway) -> None:
 def test_a_withdrawn_consent_is_refused_from_the_next_call(running: RunningGateway) -> None:
     card = id_card(running).license
     granted = grant(running, card.holder.code, license_ids=(card.license_id,), type_codes=(), uses=5)
-    assert data(running, card.license_id, QYKZ, code=granted.code).consent_uses_left == 4
+    assert data(running, card.license_id, BDCZY, code=granted.code).consent_uses_left == 4
     withdrawn = (
         authorization(running, PORTAL)
         .WithdrawConsent(
@@ -467,7 +503,7 @@ def test_a_withdrawn_consent_is_refused_from_the_next_call(running: RunningGatew
         .consent
     )
     assert withdrawn.state == authorization_pb2.CONSENT_STATE_WITHDRAWN and withdrawn.HasField("withdrawn_at")
-    assert denied(lambda: data(running, card.license_id, QYKZ, code=granted.code))[0] == "CONSENT_WITHDRAWN"
+    assert denied(lambda: data(running, card.license_id, BDCZY, code=granted.code))[0] == "CONSENT_WITHDRAWN"
     assert withdrawn.uses_left == 4  # the refused call used nothing
 
 
@@ -475,15 +511,17 @@ def test_a_code_only_works_for_its_grantee_matter_and_holder(running: RunningGat
     card = id_card(running).license
     other = id_card(running).license
     granted = grant(running, card.holder.code, uses=10)
-    # MARKET is a consumer too, but the code was given to TAX
-    assert denied(lambda: data(running, card.license_id, QYKZ, member=MARKET, code=granted.code))[0] == (
-        "CONSENT_OTHER_GRANTEE"
+    # MARKET is a consumer too, but it cannot even name the matter: 不动产转移登记 is not its own
+    assert denied(lambda: data(running, card.license_id, BDCZY, member=MARKET, code=granted.code))[0] == (
+        "NOT_MATTER_DEPARTMENT"
     )
-    assert denied(lambda: data(running, other.license_id, QYKZ, code=granted.code))[0] == "CONSENT_OTHER_HOLDER"
+    # the Guangzhou partner reads ID cards for a matter of its own, but the code was given to REAL_ESTATE
+    assert denied(lambda: data(running, card.license_id, SBZY, code=granted.code))[0] == "CONSENT_OTHER_GRANTEE"
+    assert denied(lambda: data(running, other.license_id, BDCZY, code=granted.code))[0] == "CONSENT_OTHER_HOLDER"
     unknown = "AAAA-BBBB-CCCC-DDDD-EEEE-FFFF"
-    assert denied(lambda: data(running, card.license_id, QYKZ, code=unknown))[0] == "CONSENT_NOT_FOUND"
+    assert denied(lambda: data(running, card.license_id, BDCZY, code=unknown))[0] == "CONSENT_NOT_FOUND"
     with pytest.raises(grpc.RpcError) as malformed:
-        data(running, card.license_id, QYKZ, code="123")
+        data(running, card.license_id, BDCZY, code="123")
     assert malformed.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert error_details(malformed.value)[1] == [("consent_code", "BAD_CONSENT_CODE")]
     # none of these used the consent
@@ -503,10 +541,10 @@ def test_two_concurrent_uses_of_a_one_use_code_cannot_both_succeed(running: Runn
     barrier = threading.Barrier(callers)
     outcomes: list[str] = []
     lock = threading.Lock()
-    stubs = [sharing(running) for _ in range(callers)]  # one channel each: truly concurrent calls
+    stubs = [sharing(running, REAL_ESTATE) for _ in range(callers)]  # one channel each: truly concurrent calls
 
     def use(stub: sharing_pb2_grpc.SharingServiceStub) -> None:
-        request = sharing_pb2.GetLicenseDataRequest(use=QYKZ, license_id=card.license_id, consent_code=granted.code)
+        request = sharing_pb2.GetLicenseDataRequest(use=BDCZY, license_id=card.license_id, consent_code=granted.code)
         barrier.wait()
         try:
             stub.GetLicenseData(request)
@@ -549,7 +587,7 @@ def test_not_shared_secret_and_masked_fields(clocked: Clocked) -> None:
     code, born = person()
     card = id_card(running, code, born).license
     passport_id = passport(running, code, born)
-    granted = grant(running, code, matter=TEST_MATTER, uses=5)
+    granted = grant(running, code, grantee=TAX, matter=TEST_MATTER, uses=5)
 
     listed = sharing(running).ListHolderLicenses(
         sharing_pb2.ListHolderLicensesRequest(use=CSSY, holder_code_type="111", holder_code=code,
@@ -573,7 +611,7 @@ def test_the_holder_code_is_masked_when_no_field_shows_it(clocked: Clocked) -> N
     running = clocked.running
     card = id_card(running).license
     code = card.holder.code
-    granted = grant(running, code, matter=NAME_ONLY.matter_code)
+    granted = grant(running, code, grantee=TAX, matter=NAME_ONLY.matter_code)
     read = data(running, card.license_id, NAME_ONLY, code=granted.code)
     assert read.holder_code == code[:4] + "*" * 10 + code[-4:]  # 3701**********1234
     assert set(fields_of(read)) == {"name", "gender"}
@@ -682,11 +720,11 @@ def test_a_document_showing_more_than_the_permit_is_refused(running: RunningGate
     card = id_card(running).license
     granted = grant(running, card.holder.code, uses=3)
     request = sharing_pb2.SharingServiceGetLicenseDocumentRequest(
-        use=QYKZ, license_id=card.license_id, consent_code=granted.code
+        use=BDCZY, license_id=card.license_id, consent_code=granted.code
     )
-    reason, _ = denied(lambda: sharing(running).GetLicenseDocument(request))
+    reason, _ = denied(lambda: sharing(running, REAL_ESTATE).GetLicenseDocument(request))
     assert reason == "DOCUMENT_EXCEEDS_PERMIT"  # the card prints the address and birth date the matter does not need
-    assert data(running, card.license_id, QYKZ, code=granted.code).consent_uses_left == 2  # the refusal used none
+    assert data(running, card.license_id, BDCZY, code=granted.code).consent_uses_left == 2  # the refusal used none
     (record, *_) = [r for r in records_of(running, card.holder.code) if r.action == "GET_LICENSE_DOCUMENT"]
     assert (record.decision, record.reason) == ("DENY", "DOCUMENT_EXCEEDS_PERMIT")
 
@@ -726,20 +764,20 @@ def test_prefill_fills_a_form_with_provenance(running: RunningGateway) -> None:
 def test_prefill_of_conditional_fields_needs_a_consent_and_counts_one_use(running: RunningGateway) -> None:
     card = id_card(running).license
     keys = ["姓名", "公民身份号码", "民族"]
-    request = sharing_pb2.PrefillFormRequest(use=QYKZ, holder_code_type="111", holder_code=card.holder.code,
+    request = sharing_pb2.PrefillFormRequest(use=BDCZY, holder_code_type="111", holder_code=card.holder.code,
                                              field_keys=keys)  # fmt: skip
-    empty = sharing(running).PrefillForm(request)
+    empty = sharing(running, REAL_ESTATE).PrefillForm(request)
     assert not empty.values and "GrantConsent" in empty.remedy
     assert [(u.key, u.reason) for u in empty.unfilled] == [("姓名", "NEEDS_AUTHORIZATION"),
                                                            ("公民身份号码", "NEEDS_AUTHORIZATION"),
                                                            ("民族", "NOT_NEEDED")]  # fmt: skip
     granted = grant(running, card.holder.code, uses=2)
     request.consent_code = granted.code
-    form = sharing(running).PrefillForm(request)
+    form = sharing(running, REAL_ESTATE).PrefillForm(request)
     assert {v.key: v.value for v in form.values} == {"姓名": card.fields["name"], "公民身份号码": card.holder.code}
     assert {v.basis for v in form.values} == {sharing_pb2.SHARING_BASIS_CONSENT}
     assert form.consent_id == granted.consent.consent_id
-    assert data(running, card.license_id, QYKZ, code=granted.code).consent_uses_left == 0  # the form took one
+    assert data(running, card.license_id, BDCZY, code=granted.code).consent_uses_left == 0  # the form took one
     prefills = [(r.decision, r.reason) for r in records_of(running, card.holder.code) if r.action == "PREFILL_FORM"]
     assert prefills == [("PERMIT", "filled=2/3"), ("DENY", "NEEDS_AUTHORIZATION")]
 
@@ -774,24 +812,70 @@ def test_malformed_requests_are_refused_and_leave_no_record(
 
 def test_roles(running: RunningGateway) -> None:
     license_id, _ = business_license(running, 8, batch=True)
-    for member in (PORTAL, ADMIN):
-        with pytest.raises(grpc.RpcError) as caught:
-            data(running, license_id, member=member)
-        assert caught.value.code() == grpc.StatusCode.PERMISSION_DENIED
-    # the issuer reads its own license under rule 1, whatever the matter lists (but the SECRET fields)
-    own = data(running, license_id, member=MARKET)
+    assert denied(lambda: data(running, license_id, member=PORTAL))[0] == "ROLE_NOT_ALLOWED"
+    # the issuer reads its own license under rule 1, whatever its own matter lists (but the SECRET fields)
+    own = data(running, license_id, SPJC)
     assert {f.basis for f in own.fields} == {sharing_pb2.SHARING_BASIS_ISSUER}
     assert "registered_capital" in fields_of(own)
-    # an issuer that is not a consumer is refused others' licenses by the policy, and that is recorded
-    assert denied(lambda: data(running, license_id, member=TRAFFIC))[0] == "NOT_A_CONSUMER"
-    (record, *_) = records_of(running, uscc_of(running, license_id))
+    # ... but names only a matter it handles, as every department does
+    assert denied(lambda: data(running, license_id, FPSL, member=MARKET))[0] == "NOT_MATTER_DEPARTMENT"
+    # an issuer that is not a consumer handles none of the bootstrap catalog's matters (see the next test)
+    assert denied(lambda: data(running, license_id, member=TRAFFIC))[0] == "NOT_MATTER_DEPARTMENT"
+
+
+def test_an_issuer_that_is_not_a_consumer_is_refused_others_licenses_under_its_own_matter(clocked: Clocked) -> None:
+    """Naming its own matter, an issuer without the CONSUMER role reaches the policy, which refuses it others'
+    licenses (NOT_A_CONSUMER), and that is recorded."""
+    running = clocked.running
+    license_id, uscc = business_license(running, 10, batch=True)
+    assert denied(lambda: data(running, license_id, BY_AN_ISSUER))[0] == "NOT_A_CONSUMER"
+    (record, *_) = records_of(running, uscc)
     assert (record.caller, record.decision, record.reason) == (TRAFFIC, "DENY", "NOT_A_CONSUMER")
+
+
+def test_a_department_names_only_the_matters_it_handles(running: RunningGateway) -> None:
+    """A matter decides which fields a department reads and is written into the holder's access log, so a consumer
+    naming another department's matter is refused (NOT_MATTER_DEPARTMENT), however it would fare under it; the
+    partner gateway names the matters of its own region."""
+    license_id, uscc = business_license(running, 9, batch=True)
+    listing = sharing_pb2.ListHolderLicensesRequest(use=FPSL, holder_code_type="001", holder_code=uscc)
+    # HR reads a 营业执照 unconditionally for its own 社保登记, but 发票申领 is the tax bureau's
+    assert {f.basis for f in data(running, license_id, SBDJ).fields} == {sharing_pb2.SHARING_BASIS_UNCONDITIONAL}
+    before = record_count(running)
+    with pytest.raises(grpc.RpcError) as caught:
+        data(running, license_id, FPSL, member=HR)
+    assert caught.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    assert error_details(caught.value)[0].reason == "NOT_MATTER_DEPARTMENT"
+    message = str(caught.value.details())
+    assert "370100-FPSL-001" in message and "国家税务总局济南市税务局" in message  # the matter and who handles it
+    assert denied(lambda: sharing(running, HR).ListHolderLicenses(listing))[0] == "NOT_MATTER_DEPARTMENT"
+    # each refusal is on the audit trail, but not on the holder's: no license was looked up
+    assert record_count(running) == before + 2
+    assert [(r.action, r.decision) for r in records_of(running, uscc) if r.caller == HR] == [
+        ("GET_LICENSE_DATA", "PERMIT")
+    ]
+
+    # the Guangzhou partner (region 440100) uses 440100-SBZY-001, reading an ID card as a consumer ...
+    card = id_card(running).license
+    code = card.holder.code
+    listed = sharing(running, PARTNER).ListHolderLicenses(
+        sharing_pb2.ListHolderLicensesRequest(use=SBZY, holder_code_type="111", holder_code=code)
+    )
+    assert [(e.type_code, e.access_state) for e in listed.licenses] == [(ID_CARD, NEEDS_AUTHORIZATION)]
+    assert [(m.type_code, m.type_name) for m in listed.missing] == [(SOCIAL_SECURITY_CARD, "社会保障卡")]
+    assert denied(lambda: data(running, card.license_id, SBZY))[0] == "NEEDS_AUTHORIZATION"
+    granted = grant(running, code, grantee=PARTNER, matter=SBZY.matter_code)
+    read = data(running, card.license_id, SBZY, code=granted.code)
+    assert fields_of(read) == {key: card.fields[key] for key in ("name", "gender", "citizen_id")}
+    assert {f.basis for f in read.fields} == {sharing_pb2.SHARING_BASIS_CONSENT}
+    # ... but not a matter of Jinan's
+    assert denied(lambda: data(running, license_id, FPSL, member=PARTNER))[0] == "NOT_MATTER_DEPARTMENT"
+    assert denied(lambda: sharing(running, PARTNER).ListHolderLicenses(listing))[0] == "NOT_MATTER_DEPARTMENT"
 
 
 def test_a_form_filled_from_two_issuers_licenses_is_on_both_issuers_trails(running: RunningGateway) -> None:
     """One record per license the form used, each naming its own, so that each issuer lists the use of its license
     (one record naming none left both issuers blind; found by an independent client)."""
-    real_estate = "123701009937011183"  # 济南市不动产登记中心
     code, born = person()
     card = id_card(running, code, born).license
     record = samples.marriage_certificate(random.randrange(1000))
@@ -803,9 +887,9 @@ def test_a_form_filled_from_two_issuers_licenses_is_on_both_issuers_trails(runni
         "fields": {**record["fields"], "husband_citizen_id": code},
     }
     marriage = running.issuance(CIVIL).IssueLicense(issue_request(record)).license
-    use = verification_pb2.UseContext(matter_code="370100-BDCZY-001", purpose="不动产转移登记：两证填表")
-    consent = grant(running, code, grantee=real_estate, matter=use.matter_code, type_codes=(ID_CARD, MARRIAGE))
-    form = sharing(running, real_estate).PrefillForm(
+    use = verification_pb2.UseContext(matter_code=BDCZY.matter_code, purpose="不动产转移登记：两证填表")
+    consent = grant(running, code, type_codes=(ID_CARD, MARRIAGE))
+    form = sharing(running, REAL_ESTATE).PrefillForm(
         sharing_pb2.PrefillFormRequest(
             use=use,
             holder_code_type="111",

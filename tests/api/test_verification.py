@@ -46,11 +46,11 @@ from tests.api.test_documents import document_of, new_request
 from tests.api.test_documents import verify as verify_pdf
 from tests.api.test_issuance import unique
 from tests.api.test_seals import license_pdf, register, seals
-from tests.conftest import ADMIN, MARKET, PORTAL, TAX, RunningGateway, backend_params, error_details, today
+from tests.conftest import ADMIN, MARKET, POLICE, PORTAL, TAX, RunningGateway, backend_params, error_details, today
 from tests.signing.test_pdf import prefilled_form_pdf, sign_invisibly, with_info
 
-MATTER = "370100-QYKZ-001"
-USE = verification_pb2.UseContext(matter_code=MATTER, purpose="企业开办窗口核验营业执照")
+MATTER = "370100-FPSL-001"  # the tax bureau's own matter: a department verifies under the matters it handles
+USE = verification_pb2.UseContext(matter_code=MATTER, purpose="企业开办：发票申领时核验营业执照")
 PASSED, FAILED = verification_pb2.CHECK_RESULT_PASSED, verification_pb2.CHECK_RESULT_FAILED
 INDETERMINATE = verification_pb2.CHECK_RESULT_INDETERMINATE
 
@@ -496,7 +496,7 @@ def test_an_answer_whose_receipt_cannot_be_made_fails_alone_in_its_group(running
     service = running.gateway.verification
     assert service is not None
     (tax,) = [m for m in running.gateway.members.list() if m.code == TAX]
-    use = check_use(MATTER, USE.purpose, running.gateway.catalog)
+    use = check_use(MATTER, USE.purpose, running.gateway.catalog, caller=tax)
     good = _ToReceipt(
         AuditAction.VERIFY_LICENSE, tax, use, {"query": {"by": "test"}}, None, "FAILED", "", dt.datetime.now(dt.UTC)
     )
@@ -545,12 +545,56 @@ def test_matter_and_purpose_are_required_and_portals_cannot_verify(running: Runn
     assert denied.value.code() == grpc.StatusCode.PERMISSION_DENIED
 
 
+def test_a_department_verifies_only_under_the_matters_it_handles(running: RunningGateway) -> None:
+    """A matter decides which fields a verifier sees and goes into the holder's access log, so naming another
+    department's is refused (PERMISSION_DENIED, NOT_MATTER_DEPARTMENT) for every kind of check, every time it is
+    sent (the servicer remembers checked use contexts per caller), and the refusal is on the audit trail."""
+    license_id = batch_issue(running, 12)
+    police = verification_pb2.UseContext(matter_code="370100-QYKZ-001", purpose="企业印章刻制备案")
+    calls = {
+        "VERIFY_LICENSE": lambda: verifier(running).VerifyLicense(
+            verification_pb2.VerifyLicenseRequest(use=police, license_id=license_id)
+        ),
+        "VERIFY_DOCUMENT": lambda: verifier(running).VerifyDocument(
+            verification_pb2.VerifyDocumentRequest(use=police, pdf=b"%PDF-1.7")
+        ),
+        "CHECK_CLAIM": lambda: verifier(running).CheckClaim(
+            verification_pb2.CheckClaimRequest(use=police, type_code=samples.FOOD_PERMIT, license_number="x")
+        ),
+    }
+    assert verify(running, license_id=license_id).verdict == PASSED  # the same caller under its own matter
+    for _ in range(2):
+        for call in calls.values():
+            with pytest.raises(grpc.RpcError) as refused:
+                call()
+            assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED
+            assert error_details(refused.value)[0].reason == "NOT_MATTER_DEPARTMENT"
+            assert "济南市公安局" in (refused.value.details() or "")
+    with running.gateway.db.engine.connect() as connection:
+        denials = connection.execute(
+            text(
+                "SELECT action, caller, matter_code, purpose, license_id FROM access_records "
+                "WHERE decision = 'DENIED' AND reason = 'NOT_MATTER_DEPARTMENT' AND caller = :tax ORDER BY seq"
+            ),
+            {"tax": TAX},
+        ).all()
+    assert [tuple(row) for row in denials[-6:]] == 2 * [
+        (action, TAX, "370100-QYKZ-001", "企业印章刻制备案", "") for action in calls
+    ]
+    # the 公安局 itself, and an administrator, may name it
+    for member in (POLICE, ADMIN):
+        answer = verifier(running, member).VerifyLicense(
+            verification_pb2.VerifyLicenseRequest(use=police, license_id=license_id)
+        )
+        assert answer.report.verdict == PASSED
+
+
 CLAIM_USE = verification_pb2.UseContext(matter_code="370100-SPJC-001", purpose="食品生产经营监督检查：核对许可信息")
-"""A matter that uses the 食品生产许可证 the claims are about, and its 食品类别."""
+"""A matter that uses the 食品生产许可证 the claims are about, and its 食品类别; the 市场监督管理局 handles it."""
 
 
 def claim(running: RunningGateway, **fields: Any) -> verification_pb2.CheckClaimResponse:
-    return verifier(running).CheckClaim(verification_pb2.CheckClaimRequest(use=CLAIM_USE, **fields))
+    return verifier(running, MARKET).CheckClaim(verification_pb2.CheckClaimRequest(use=CLAIM_USE, **fields))
 
 
 def test_claims_follow_the_provincial_result_numbers(running: RunningGateway) -> None:
@@ -796,8 +840,6 @@ def test_the_http_side_serves_the_trust_material_for_offline_checks(running: Run
 
 def test_a_later_matter_of_the_bundle_finds_the_first_verification(running: RunningGateway) -> None:
     """企业开办: 公安 verifies the 营业执照 for 印章刻制; the tax bureau (发票申领, same case) relies on it."""
-    from tests.conftest import POLICE
-
     license_id = batch_issue(running, 15)
     case = "QYKB-" + uuid.uuid4().hex[:12]
     first_use = verification_pb2.UseContext(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,8 @@ from gateway.domain.catalog import (
     ValueType,
 )
 from gateway.domain.identifiers import region_code_problem, type_code_problem, uscc_problem
+from gateway.domain.model import Member, Role
+from gateway.domain.verification import matters_of, uses_matter
 
 BOOTSTRAP = Path(__file__).resolve().parent.parent.parent / "gateway" / "bootstrap"
 RAW_CATALOG: dict[str, Any] = json.loads((BOOTSTRAP / "catalog.json").read_text(encoding="utf-8"))
@@ -273,6 +276,45 @@ def test_matter_departments_match_scenarios(catalog: Catalog) -> None:
     assert departments["出生登记"] == "济南市公安局"
     assert departments["参保登记"] == "济南市医疗保障局"
     assert departments["不动产转移登记"] == "济南市不动产登记中心"
+
+
+def test_every_matter_has_a_member_to_handle_it(catalog: Catalog) -> None:
+    """Departments act only under the matters they handle, matched by name (``uses_matter``), so a matter whose
+    department is spelled differently from the member's name could be used by no one: each is a member's name, or
+    a matter of another region that region's partner gateway uses."""
+    members = [_member(raw) for raw in RAW_MEMBERS]
+    for matter in catalog.matters.values():
+        users = [m.name for m in members if uses_matter(m, matter) and not m.has(Role.ADMIN)]
+        assert users, matter.code
+        assert matter.department in users or matter.region != "370100", (matter.code, users)
+    assert [m.code for m in matters_of(_named(members, "国家税务总局济南市税务局"), catalog)] == ["370100-FPSL-001"]
+    assert [m.code for m in matters_of(_named(members, "广州市政务服务和数据管理局"), catalog)] == ["440100-SBZY-001"]
+    assert matters_of(_named(members, "济南市民政局"), catalog) == []  # issues 结婚证, handles no matter here
+    assert len(matters_of(_named(members, "济南市大数据局"), catalog)) == len(catalog.matters)
+
+
+def test_a_matter_region_is_its_code_leading_division(catalog: Catalog) -> None:
+    assert catalog.matter("370100-QYKZ-001").region == "370100"
+    assert catalog.matter("440100-SBZY-001").region == "440100"
+    matter = catalog.matter("370100-QYKZ-001")
+    for code in ("QYKZ-001", "37010-QYKZ-001", "３７０１００-QYKZ-001", "370100", "3701000-X"):
+        assert dataclasses.replace(matter, code=code).region == "", code
+    partner = Member(
+        code="11440100994401010G", name="广州市政务服务和数据管理局", region="440100", roles=frozenset({Role.PARTNER})
+    )
+    assert not uses_matter(partner, dataclasses.replace(matter, code="440100"))  # no region: not the partner's
+    assert not uses_matter(
+        dataclasses.replace(partner, roles=frozenset({Role.CONSUMER})), catalog.matter("440100-SBZY-001")
+    )  # a region's own consumer names its matters by name
+
+
+def _member(raw: dict[str, Any]) -> Member:
+    return Member(code=raw["code"], name=raw["name"], region=raw["region"], roles=frozenset(map(Role, raw["roles"])))
+
+
+def _named(members: list[Member], name: str) -> Member:
+    (member,) = [m for m in members if m.name == name]
+    return member
 
 
 def test_social_insurance_registration_prefills_four_keys(catalog: Catalog) -> None:
