@@ -981,4 +981,20 @@ def configure_logging(settings: Settings) -> None:
     logging.basicConfig(
         level=settings.log_level.upper(), stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(library_tracebacks_cut)
     logging.getLogger("zzgw.access").setLevel(logging.INFO if settings.access_log else logging.WARNING)
+
+
+def library_tracebacks_cut(record: logging.LogRecord) -> bool:
+    """pyHanko logs what it finds wrong in a document it validates with the exception's traceback, at WARNING (a PDF
+    edited after sealing: "Error in diff operation …" and the whole SuspiciousModification). The verification
+    report says it already; the log keeps pyHanko's line and the exception's class only (its text may quote the
+    document), below ERROR. The gateway's own tracebacks are untouched."""
+    if record.exc_info and record.levelno < logging.ERROR and record.name.split(".", 1)[0] == "pyhanko":
+        error = record.exc_info[1]
+        record.msg = f"{record.getMessage()} ({type(error).__name__})"
+        record.args = None
+        record.exc_info = None
+        record.exc_text = None
+    return True

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import io
 import json
 import logging
 import os
@@ -31,7 +32,7 @@ from adapters.records import issue_request
 from gateway.api.roles import ALLOWED_ROLES
 from gateway.bootstrap import samples
 from gateway.config import MIN_MESSAGE_BYTES
-from gateway.server import SERVICE_NAMES
+from gateway.server import SERVICE_NAMES, library_tracebacks_cut
 from gateway.threads import name_this_thread
 from protos.zzgw.v1 import catalog_pb2, issuance_pb2, verification_pb2, verification_pb2_grpc
 from tests.conftest import MARKET, TAX, RunningGateway, error_details, fresh_database, start_gateway
@@ -531,3 +532,35 @@ def test_a_stream_its_client_gave_up_on_is_not_logged_ok(
     assert caught.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
     line = wait_for(caplog, lambda r: r.name == "zzgw.access" and method in r.getMessage())
     assert json.loads(line.getMessage())["code"] in ("DEADLINE_EXCEEDED", "CANCELLED")
+
+
+def test_pyhankos_tracebacks_are_cut_to_one_line_below_error() -> None:
+    """A PDF edited after sealing makes pyHanko log its SuspiciousModification with the traceback at WARNING; the
+    gateway's handlers keep the line and the exception's class, not the traceback nor the exception's text."""
+    from pyhanko.sign.diff_analysis import SuspiciousModification
+    from pyhanko.sign.general import SigningError
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(library_tracebacks_cut)
+    logger = logging.getLogger("test-tracebacks")
+    logger.addHandler(handler)
+    try:
+        for name, level, error in (
+            ("pyhanko.sign.diff_analysis.policies", logging.WARNING, SuspiciousModification("field 张三 changed")),
+            ("pyhanko.sign.validation", logging.ERROR, SigningError("kept at ERROR")),
+            ("zzgw", logging.WARNING, ValueError("ours")),
+        ):
+            try:
+                raise error
+            except Exception as caught:
+                record = logger.makeRecord(
+                    name, level, __file__, 0, "diff %s and %s", (0, 1), (type(caught), caught, caught.__traceback__)
+                )
+            handler.handle(record)
+    finally:
+        logger.removeHandler(handler)
+    first, *rest = stream.getvalue().split("\n", 1)
+    assert first == "diff 0 and 1 (SuspiciousModification)"
+    assert "张三" not in stream.getvalue()
+    assert rest[0].count("Traceback") == 2 and "kept at ERROR" in rest[0] and "ValueError: ours" in rest[0]
