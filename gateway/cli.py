@@ -31,7 +31,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config", type=Path, help="TOML settings file (default: $ZZGW_CONFIG or ./zzgw.toml)")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    init = commands.add_parser("init", help="create schema, keys, member CA and demo members (idempotent)")
+    init = commands.add_parser(
+        "init",
+        help="create schema, keys, member CA and the members (the demo ones, or $ZZGW_MEMBERS's) (idempotent; run it "
+        "again after adding members to the file)",
+    )
     init.add_argument("--rotate-tokens", action="store_true", help="issue new dev bearer tokens")
 
     commands.add_parser("serve", help="run the gateway")
@@ -55,6 +59,11 @@ def main(argv: list[str] | None = None) -> int:
 
     audit = commands.add_parser("audit", help="check the audit trail's hash chain, or prune it (retention)")
     audit.add_argument("action", choices=["verify", "prune"], help="verify: check end to end; prune: drop old records")
+
+    commands.add_parser(
+        "members",
+        help="list the registered members: code, roles, region, credential, name, and the matters each may name",
+    )
 
     commands.add_parser(
         "memos",
@@ -204,6 +213,15 @@ def _init(settings: Settings, args: argparse.Namespace) -> int:
             f"warning: {len(report.seals_without_key)} seals in force have no key in {settings.keys_dir} ({shown}): "
             "registered through another gateway of this database? Its issuers' calls that need them fail here "
             "(SEAL_KEY_NOT_HERE) until the key files are copied (README: deployment beyond one machine)",
+            file=sys.stderr,
+        )
+    if report.tokens_added:
+        print(f"{report.tokens_added} new members got a dev bearer token, added to {settings.dev_tokens_path}")
+    if report.matters_unhandled:
+        print(
+            f"warning: no registered member may name {len(report.matters_unhandled)} matters of the catalog "
+            f"({', '.join(report.matters_unhandled)}): a matter names the department that handles it by the member's "
+            "name (see `zzgw members`); until it matches, no one can verify or read data under it",
             file=sys.stderr,
         )
     if args.rotate_tokens and settings.mode != "dev":
@@ -575,6 +593,31 @@ def _clerk_tokens(settings: Settings, code: str, clerk: str | None, *, listing: 
     return 0
 
 
+def _members(settings: Settings, args: argparse.Namespace) -> int:
+    """The registered members, one a line: code, roles, region, credential, name, the matters it may name."""
+    from gateway.domain.verification import matters_of
+    from gateway.server import Gateway
+
+    gateway = Gateway.open(settings)
+    try:
+        with gateway.db.unit_of_work() as uow:
+            credentials = {code: (token, cert) for code, token, cert in uow.members.credentials()}
+        for member in gateway.members.list():
+            roles = ",".join(sorted(role.value for role in member.roles))
+            token, cert = credentials.get(member.code, (False, False))
+            credential = "+".join(name for name, held in (("token", token), ("certificate", cert)) if held) or "none"
+            matters = matters_of(member, gateway.catalog)
+            named = (
+                "any matter"
+                if len(matters) == len(gateway.catalog.matters) and len(matters) > 1
+                else " ".join(m.code for m in matters) or "no matter"
+            )
+            print(f"{member.code}\t{roles}\t{member.region}\t{credential}\t{member.name}\t{named}")
+    finally:
+        gateway.close()
+    return 0
+
+
 _COMMANDS = {
     "init": _init,
     "serve": _serve,
@@ -583,6 +626,7 @@ _COMMANDS = {
     "import-ca": _import_ca,
     "audit": _audit,
     "memos": _memos,
+    "members": _members,
     "verify": _verify,
     "receipt": _receipt,
     "console-token": _console_token,

@@ -26,6 +26,10 @@ ZZGW_AUDIT_RETENTION_DAYS   audit_retention_days    0 (keep access records for e
 ZZGW_ACCESS_LOG             access_log              ``true``
 ZZGW_STUCK_CALL_SECONDS     stuck_call_seconds      120: a process with a call in flight longer stops (0: never)
 ZZGW_LOG_LEVEL              log_level               ``INFO``
+ZZGW_CATALOG                catalog                 (none): the demo catalog; else a JSON file of license types,
+                                                    matters and bundles (the form of gateway/bootstrap/catalog.json)
+ZZGW_MEMBERS                members                 (none): the demo members; else a JSON file of the members
+                                                    ``zzgw init`` registers (the form of bootstrap/members.json)
 ==========================  ======================  =========================================================
 """
 
@@ -60,6 +64,8 @@ _ENV = {
     "access_log": "ZZGW_ACCESS_LOG",
     "stuck_call_seconds": "ZZGW_STUCK_CALL_SECONDS",
     "log_level": "ZZGW_LOG_LEVEL",
+    "catalog": "ZZGW_CATALOG",
+    "members": "ZZGW_MEMBERS",
 }
 
 
@@ -127,6 +133,10 @@ class Settings:
     stuck_call_seconds: int = 120
     """A unary call in flight longer means the process is stuck (``gateway.watchdog``); 0 turns the check off."""
     log_level: str = "INFO"
+    catalog: str = ""
+    """A catalog file (JSON); every process and replica of one gateway must use the same. Empty: the demo catalog."""
+    members: str = ""
+    """A members file (JSON) for ``zzgw init`` to register. Empty: the demo members."""
 
     def __post_init__(self) -> None:
         if self.mode not in ("dev", "production"):

@@ -54,11 +54,12 @@ from gateway.domain.catalog import Catalog
 from gateway.domain.errors import ConflictError
 from gateway.domain.model import Clock, Member, Role, SystemClock
 from gateway.domain.seals import SM2_MAKER_NAME, SealStatus
+from gateway.domain.verification import uses_matter
 from gateway.services.audit import AuditSigner, AuditTrail
 from gateway.services.authorization import AuthorizationService
 from gateway.services.documents import DocumentService
 from gateway.services.issuance import IssuanceService, SerialGenerator, random_serial
-from gateway.services.members import Authenticator, MemberService, load_bootstrap_catalog, load_demo_members
+from gateway.services.members import Authenticator, MemberService, load_catalog, load_members
 from gateway.services.receipt_certificates import ReceiptCertificates
 from gateway.services.seals import SealService, Sm2SealMaker
 from gateway.services.sharing import SharingService, StampKey, UseStamper
@@ -168,7 +169,7 @@ class Gateway:
         create_passphrase: bool = False,
     ) -> Gateway:
         clock = clock or SystemClock()
-        catalog = catalog or load_bootstrap_catalog()
+        catalog = catalog or configured_catalog(settings)
         if not create_passphrase:  # only `zzgw init` makes a store; anything else would leave an empty file behind
             _require_sqlite_file(settings)
         db = Database.connect(settings.effective_database_url, pool_size=max(4, settings.threads))
@@ -327,6 +328,11 @@ class InitReport:
     seals_without_key: tuple[str, ...] = ()
     """Seals in force whose keys are not in this data directory's key store (registered through another gateway of
     the same store): this gateway cannot seal with them (``SEAL_KEY_NOT_HERE``)."""
+    matters_unhandled: tuple[str, ...] = ()
+    """Matters of the catalog that no registered member may name (``uses_matter``): a misspelt department, or a
+    department not yet registered; no one can verify or read data under them."""
+    tokens_added: int = 0
+    """Dev mode: members new since dev-tokens.json was written, given a bearer token and added to the file."""
 
 
 def initialise(
@@ -338,7 +344,7 @@ def initialise(
 ) -> InitReport:
     """Create or update everything a gateway needs; running it again changes nothing (unless rotating tokens).
 
-    Schema (migrations), demo members, the mTLS authority with a server certificate and a client certificate per
+    Schema (migrations), the members (``configured_members``), the mTLS authority with a server certificate and a client certificate per
     member, the seal-maker CA and TSA certificate, a 电子证照专用章 for every issuer without an active seal (its key
     seals the issuer's license records), and in dev mode the bearer tokens in ``<data_dir>/dev-tokens.json``.
     ``progress`` hears of the licenses given the memo of their status by an upgrade across schema 0014.
@@ -350,7 +356,7 @@ def initialise(
         statuses_vouched = 0
         gateway.db.migrate()
         _check_authorities(settings, gateway.db, gateway.keys)
-        members = load_demo_members()
+        members = configured_members(settings)
         certificates = _ensure_pki(settings, members)
         _ensure_seal_ca(settings, gateway.clock, gateway.keys)
         with gateway.db.unit_of_work() as uow:
@@ -360,6 +366,10 @@ def initialise(
             rotate_tokens or not (settings.dev_tokens_path.exists() or tokens_elsewhere)
         )
         tokens = gateway.members.register(members, issue_tokens=write_tokens, certificates=certificates)
+        kept_tokens = {} if write_tokens or settings.mode != "dev" else _dev_tokens(settings)
+        newcomers = [m for m in members if kept_tokens and m.code not in kept_tokens]
+        if newcomers:  # registered since the file was written: a token each, the others' kept
+            tokens = {**kept_tokens, **gateway.members.register(newcomers, issue_tokens=True)}
         ca = load_seal_ca(settings)
         assert ca is not None
         secret = gateway.keys.secret(SEAL_MEMO_SECRET)  # made before any worker starts: they only read it
@@ -380,13 +390,16 @@ def initialise(
         _record_facts(settings, gateway.db, gateway.keys)
         if (receipt_key := _receipt_key(settings, gateway.keys)) is not None:
             ReceiptCertificates(gateway.db, receipt_key.certificate).record(gateway.clock)
-        if write_tokens:
+        if write_tokens or newcomers:
+            names = {m.code: m.name for m in members}
             _write_private(
                 settings.dev_tokens_path,
                 json.dumps(
                     {
                         "warning": "DEV MODE bearer tokens: never use them in production",
-                        "tokens": {m.code: {"name": m.name, "token": tokens[m.code]} for m in members},
+                        "tokens": {
+                            code: {"name": names.get(code, ""), "token": token} for code, token in tokens.items()
+                        },
                     },
                     ensure_ascii=False,
                     indent=2,
@@ -410,9 +423,40 @@ def initialise(
                 for seal in in_force
                 if seal.key_ref.startswith("file:") and not gateway.keys.exists(seal.key_ref.removeprefix("file:"))
             ),
+            matters_unhandled=tuple(
+                matter.code
+                for matter in gateway.catalog.matters.values()
+                if not any(uses_matter(m, matter) and not m.has(Role.ADMIN) for m in gateway.members.list())
+            ),
+            tokens_added=len(newcomers),
         )
     finally:
         gateway.close()
+
+
+def configured_catalog(settings: Settings) -> Catalog:
+    """The catalog the settings name (``ZZGW_CATALOG``), or the demo catalog; ConfigError for a bad file."""
+    try:
+        return load_catalog(settings.catalog)
+    except ValueError as exc:
+        raise ConfigError(f"catalog: {exc}") from None
+
+
+def configured_members(settings: Settings) -> list[Member]:
+    """The members the settings name (``ZZGW_MEMBERS``), or the demo members; ConfigError for a bad file."""
+    try:
+        return load_members(settings.members)
+    except ValueError as exc:
+        raise ConfigError(f"members: {exc}") from None
+
+
+def _dev_tokens(settings: Settings) -> dict[str, str]:
+    """The dev bearer tokens in dev-tokens.json, by member code (none when there is no such file)."""
+    try:
+        listed = json.loads(settings.dev_tokens_path.read_text(encoding="utf-8"))["tokens"]
+    except FileNotFoundError:
+        return {}
+    return {code: entry["token"] for code, entry in listed.items()}
 
 
 def _vouch_statuses(

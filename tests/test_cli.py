@@ -511,3 +511,94 @@ def test_init_on_a_replica_keeps_the_dev_tokens_of_the_first_gateway(env: dict[s
     assert result.returncode == 0, result.stderr
     assert "made by another gateway: kept" in result.stdout and not (replica / "dev-tokens.json").exists()
     assert database.execute("SELECT code, token_sha256 FROM members ORDER BY code").fetchall() == before
+
+
+def test_a_deployment_registers_its_own_members_under_its_own_catalog(env: dict[str, str], tmp_path: Path) -> None:
+    """ZZGW_MEMBERS and ZZGW_CATALOG replace the demo members and catalog: init registers the file's members (a
+    client certificate and, in dev mode, a bearer token each; members added later get theirs on the next init, the
+    others' kept), warns of a matter no member may name, and the gateway serves the file's catalog."""
+    from gateway.config import Settings
+    from gateway.server import Gateway
+
+    bootstrap = ROOT / "gateway" / "bootstrap"
+    members = json.loads((bootstrap / "members.json").read_text(encoding="utf-8"))
+    catalog = json.loads((bootstrap / "catalog.json").read_text(encoding="utf-8"))
+    lixia = {
+        "code": samples.uscc(7001, "370102"),
+        "name": "济南市历下区行政审批服务局",
+        "region": "370102",
+        "roles": ["CONSUMER"],
+    }
+    members["members"].append(lixia)
+    matter = {**catalog["matters"][1], "code": "370102-FPSL-001", "department": lixia["name"]}
+    misspelt = {**catalog["matters"][1], "code": "370100-FPSL-002", "department": "济南市税务局"}
+    catalog["matters"] += [matter, misspelt]
+    (tmp_path / "members.json").write_text(json.dumps(members, ensure_ascii=False), encoding="utf-8")
+    (tmp_path / "catalog.json").write_text(json.dumps(catalog, ensure_ascii=False), encoding="utf-8")
+    env = {**env, "ZZGW_MEMBERS": str(tmp_path / "members.json"), "ZZGW_CATALOG": str(tmp_path / "catalog.json")}
+
+    done = zzgw(env, "init")
+    assert done.returncode == 0, done.stderr
+    assert "15 members" in done.stdout
+    assert "no registered member may name 1 matters of the catalog (370100-FPSL-002)" in done.stderr
+    listed = {line.split("\t")[0]: line.split("\t") for line in zzgw(env, "members").stdout.splitlines()}
+    assert listed[lixia["code"]][1:] == ["CONSUMER", "370102", "token+certificate", lixia["name"], "370102-FPSL-001"]
+    assert listed[TAX][-1] == "370100-FPSL-001"  # not the matter that misspells its name
+    data_dir = Path(env["ZZGW_DATA_DIR"])
+    tokens = json.loads((data_dir / "dev-tokens.json").read_text(encoding="utf-8"))["tokens"]
+    assert len(tokens) == 15 and tokens[lixia["code"]]["name"] == lixia["name"]
+    assert (data_dir / "pki" / "members" / f"{lixia['code']}.pem").exists()
+    settings = Settings.load(env=env)
+    gateway = Gateway.open(settings)
+    try:
+        assert gateway.catalog.matter("370102-FPSL-001").department == lixia["name"]
+        assert gateway.authenticator.by_token(tokens[lixia["code"]]["token"]).name == lixia["name"]
+    finally:
+        gateway.close()
+
+    # a member added later: a token of its own on the next init; the others' tokens stay as they were
+    shizhong = {**lixia, "code": samples.uscc(7002, "370103"), "name": "济南市市中区行政审批服务局", "region": "370103"}
+    members["members"].append(shizhong)
+    (tmp_path / "members.json").write_text(json.dumps(members, ensure_ascii=False), encoding="utf-8")
+    again = zzgw(env, "init")
+    assert again.returncode == 0, again.stderr
+    assert "1 new members got a dev bearer token" in again.stdout
+    after = json.loads((data_dir / "dev-tokens.json").read_text(encoding="utf-8"))["tokens"]
+    assert {code: entry for code, entry in after.items() if code != shizhong["code"]} == tokens
+    assert after[shizhong["code"]]["token"].startswith("zzgw-dev-")
+
+
+@pytest.mark.parametrize(
+    ("setting", "content", "said"),
+    [
+        ("ZZGW_MEMBERS", None, "members: cannot read"),
+        ("ZZGW_MEMBERS", "{", "members: {file}: not UTF-8 JSON"),
+        ("ZZGW_MEMBERS", {"members": []}, 'members: {file}: expected {"members"'),
+        (
+            "ZZGW_MEMBERS",
+            {"members": [{"code": "x", "name": "甲", "region": "370100", "roles": ["CONSUMER"]}]},
+            "members: {file}: member 1 (甲):",
+        ),
+        (
+            "ZZGW_MEMBERS",
+            {"members": [{"code": samples.uscc(1), "name": "甲", "region": "370100", "roles": ["BOSS"]}]},
+            "members: {file}: member 1: 'BOSS' is not a valid Role",
+        ),
+        (
+            "ZZGW_MEMBERS",
+            {"members": 2 * [{"code": samples.uscc(1), "name": "甲", "region": "370100", "roles": ["CONSUMER"]}]},
+            "members: {file}: the same code for several members: " + samples.uscc(1),
+        ),
+        ("ZZGW_CATALOG", {"license_types": [{"code": "111"}]}, "catalog: {file}: not a catalog: missing 'name'"),
+        ("ZZGW_CATALOG", {"matters": []}, "catalog: {file}: not a catalog: missing 'license_types'"),
+    ],
+)
+def test_a_bad_members_or_catalog_file_is_said_before_anything_is_made(
+    env: dict[str, str], tmp_path: Path, setting: str, content: object, said: str
+) -> None:
+    file = tmp_path / "given.json"
+    if content is not None:
+        file.write_text(content if isinstance(content, str) else json.dumps(content, ensure_ascii=False), "utf-8")
+    done = zzgw({**env, setting: str(file)}, "init")
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "zzgw: configuration error: " + said.replace("{file}", str(file)) in done.stderr, done.stderr

@@ -1,4 +1,5 @@
-"""Members (成员): who may call, how they prove it, and the demo members that ``zzgw init`` registers.
+"""Members (成员): who may call, how they prove it, and the members ``zzgw init`` registers (the demo ones, or a
+deployment's file, ``ZZGW_MEMBERS``), with the catalog (the demo one, or ``ZZGW_CATALOG``).
 
 Dev mode identifies a caller by a bearer token (``authorization: Bearer <token>``) whose SHA-256 is stored with
 the member; production mode identifies it by the SHA-256 fingerprint of the client certificate presented in the
@@ -16,6 +17,7 @@ import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from cachetools import TTLCache
@@ -36,15 +38,71 @@ def load_bootstrap_catalog() -> Catalog:
 
 
 def load_demo_members() -> list[Member]:
-    members = []
-    for raw in _bootstrap_json("members.json")["members"]:
-        member = Member(
-            code=raw["code"], name=raw["name"], region=raw["region"], roles=frozenset(Role(r) for r in raw["roles"])
-        )
+    return members_from(_bootstrap_json("members.json"), "the demo members")
+
+
+def load_catalog(path: str = "") -> Catalog:
+    """The catalog in the JSON file ``path`` (the form of ``gateway/bootstrap/catalog.json``), or the bootstrap
+    (demo) catalog without one. ValueError says what is wrong with the file."""
+    if not path:
+        return load_bootstrap_catalog()
+    data = _json_file(path)
+    try:
+        return Catalog.from_mapping(data)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise ValueError(f"{path}: not a catalog: {_said(exc)}") from None
+
+
+def load_members(path: str = "") -> list[Member]:
+    """The members in the JSON file ``path`` (the form of ``gateway/bootstrap/members.json``), or the demo members
+    without one. ValueError says what is wrong with the file."""
+    return members_from(_json_file(path), path) if path else load_demo_members()
+
+
+def members_from(data: Any, where: str) -> list[Member]:
+    """Members from their JSON form, checked: a valid USCC and region for each, known roles, and no code or name
+    twice (a matter names the department that handles it by name)."""
+    raw_members = data.get("members") if isinstance(data, dict) else None
+    if not isinstance(raw_members, list) or not raw_members:
+        raise ValueError(f'{where}: expected {{"members": [{{"code", "name", "region", "roles"}}, …]}}')
+    members: list[Member] = []
+    for number, raw in enumerate(raw_members, 1):
+        try:
+            if not isinstance(raw, dict) or set(raw) != {"code", "name", "region", "roles"}:
+                raise ValueError("needs exactly code, name, region and roles")
+            if not isinstance(raw["name"], str) or not raw["name"].strip() or not isinstance(raw["roles"], list):
+                raise ValueError("needs a name and a list of roles")
+            member = Member(
+                code=str(raw["code"]),
+                name=raw["name"].strip(),
+                region=str(raw["region"]),
+                roles=frozenset(Role(r) for r in raw["roles"]),
+            )
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"{where}: member {number}: {_said(exc)}") from None
         if problem := uscc_problem(member.code) or region_code_problem(member.region):
-            raise ValueError(f"demo member {member.name}: {problem}")
+            raise ValueError(f"{where}: member {number} ({member.name}): {problem}")
+        if not member.roles:
+            raise ValueError(f"{where}: member {number} ({member.name}): no role")
         members.append(member)
+    for attribute in ("code", "name"):
+        values = [getattr(m, attribute) for m in members]
+        if twice := sorted({v for v in values if values.count(v) > 1}):
+            raise ValueError(f"{where}: the same {attribute} for several members: {', '.join(twice)}")
     return members
+
+
+def _json_file(path: str) -> Any:
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ValueError(f"cannot read {path}: {exc.strerror}") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"{path}: not UTF-8 JSON: {exc}") from None
+
+
+def _said(exc: BaseException) -> str:
+    return f"missing {exc}" if isinstance(exc, KeyError) else str(exc)
 
 
 def _bootstrap_json(name: str) -> Any:

@@ -342,6 +342,12 @@ class MemberRepository:
     def all(self) -> list[Member]:
         return [_member(r) for r in self._s.execute(select(_M).order_by(_M.c.code)).all()]
 
+    def credentials(self) -> list[tuple[str, bool, bool]]:
+        """Each member's code, whether it has a token (a dev bearer token, or in production a console token) and
+        whether a client certificate."""
+        rows = self._s.execute(select(_M.c.code, _M.c.token_sha256, _M.c.cert_sha256).order_by(_M.c.code)).all()
+        return [(code, token is not None, cert is not None) for code, token, cert in rows]
+
     def any_token(self) -> bool:
         """Whether any member has a dev bearer token registered."""
         return self._s.execute(select(_M.c.code).where(_M.c.token_sha256.is_not(None)).limit(1)).first() is not None
