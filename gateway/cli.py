@@ -60,9 +60,16 @@ def main(argv: list[str] | None = None) -> int:
     audit = commands.add_parser("audit", help="check the audit trail's hash chain, or prune it (retention)")
     audit.add_argument("action", choices=["verify", "prune"], help="verify: check end to end; prune: drop old records")
 
-    commands.add_parser(
+    members = commands.add_parser(
         "members",
-        help="list the registered members: code, roles, region, credential, name, and the matters each may name",
+        help="list the registered members: code, roles, region, credential, name, and the matters each may name; or "
+        "take a member's credentials (--revoke)",
+    )
+    members.add_argument(
+        "--revoke",
+        metavar="CODE",
+        help="take every credential from this member (its client certificate's registration, its token, its clerks' "
+        "console tokens): locked out within 30 s; it stays named in the records",
     )
 
     commands.add_parser(
@@ -217,6 +224,13 @@ def _init(settings: Settings, args: argparse.Namespace) -> int:
         )
     if report.tokens_added:
         print(f"{report.tokens_added} new members got a dev bearer token, added to {settings.dev_tokens_path}")
+    if report.members_not_listed:
+        print(
+            f"warning: {len(report.members_not_listed)} registered members with credentials in force are not in the "
+            f"members file ({', '.join(report.members_not_listed)}): init does not remove members; take their "
+            "credentials with `zzgw members --revoke CODE` if they left",
+            file=sys.stderr,
+        )
     if report.matters_unhandled:
         print(
             f"warning: no registered member may name {len(report.matters_unhandled)} matters of the catalog "
@@ -600,6 +614,8 @@ def _members(settings: Settings, args: argparse.Namespace) -> int:
 
     gateway = Gateway.open(settings)
     try:
+        if args.revoke:
+            return _revoke(gateway, args.revoke.strip().upper())
         with gateway.db.unit_of_work() as uow:
             credentials = {code: (token, cert) for code, token, cert in uow.members.credentials()}
         for member in gateway.members.list():
@@ -615,6 +631,25 @@ def _members(settings: Settings, args: argparse.Namespace) -> int:
             print(f"{member.code}\t{roles}\t{member.region}\t{credential}\t{member.name}\t{named}")
     finally:
         gateway.close()
+    return 0
+
+
+def _revoke(gateway: Gateway, code: str) -> int:
+    from gateway.domain.errors import NotFoundError
+
+    try:
+        taken = gateway.members.revoke(code)
+    except NotFoundError as exc:
+        print(f"zzgw members: {exc.message}", file=sys.stderr)
+        return 2
+    if not taken:
+        print(f"{code} had no credential in force", file=sys.stderr)
+    else:
+        print(
+            f"{code}: {taken} credentials taken; its calls are refused within 30 s (UNAUTHENTICATED). Remove it from "
+            "the members file too, or the next `zzgw init` registers its client certificate again",
+            file=sys.stderr,
+        )
     return 0
 
 

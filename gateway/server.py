@@ -331,6 +331,9 @@ class InitReport:
     matters_unhandled: tuple[str, ...] = ()
     """Matters of the catalog that no registered member may name (``uses_matter``): a misspelt department, or a
     department not yet registered; no one can verify or read data under them."""
+    members_not_listed: tuple[str, ...] = ()
+    """Registered members with a credential in force that the members file (or the demo members) does not list:
+    init does not remove them (``zzgw members --revoke``)."""
     tokens_added: int = 0
     """Dev mode: members new since dev-tokens.json was written, given a bearer token and added to the file."""
 
@@ -344,9 +347,10 @@ def initialise(
 ) -> InitReport:
     """Create or update everything a gateway needs; running it again changes nothing (unless rotating tokens).
 
-    Schema (migrations), the members (``configured_members``), the mTLS authority with a server certificate and a client certificate per
-    member, the seal-maker CA and TSA certificate, a 电子证照专用章 for every issuer without an active seal (its key
-    seals the issuer's license records), and in dev mode the bearer tokens in ``<data_dir>/dev-tokens.json``.
+    Schema (migrations), the members (``configured_members``), the mTLS authority with a server certificate and a
+    client certificate per member, the seal-maker CA and TSA certificate, a 电子证照专用章 for every issuer without an
+    active seal (its key seals the issuer's license records), and in dev mode the bearer tokens in
+    ``<data_dir>/dev-tokens.json`` (a token for each member new since the file was written).
     ``progress`` hears of the licenses given the memo of their status by an upgrade across schema 0014.
     """
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -429,6 +433,7 @@ def initialise(
                 if not any(uses_matter(m, matter) and not m.has(Role.ADMIN) for m in gateway.members.list())
             ),
             tokens_added=len(newcomers),
+            members_not_listed=_not_listed(gateway.db, members),
         )
     finally:
         gateway.close()
@@ -448,6 +453,13 @@ def configured_members(settings: Settings) -> list[Member]:
         return load_members(settings.members)
     except ValueError as exc:
         raise ConfigError(f"members: {exc}") from None
+
+
+def _not_listed(db: Database, members: list[Member]) -> tuple[str, ...]:
+    listed = {m.code for m in members}
+    with db.unit_of_work() as uow:
+        held = uow.members.credentials()
+    return tuple(code for code, token, cert in held if code not in listed and (token or cert))
 
 
 def _dev_tokens(settings: Settings) -> dict[str, str]:

@@ -518,6 +518,7 @@ def test_a_deployment_registers_its_own_members_under_its_own_catalog(env: dict[
     client certificate and, in dev mode, a bearer token each; members added later get theirs on the next init, the
     others' kept), warns of a matter no member may name, and the gateway serves the file's catalog."""
     from gateway.config import Settings
+    from gateway.domain.errors import UnauthenticatedError
     from gateway.server import Gateway
 
     bootstrap = ROOT / "gateway" / "bootstrap"
@@ -566,6 +567,28 @@ def test_a_deployment_registers_its_own_members_under_its_own_catalog(env: dict[
     after = json.loads((data_dir / "dev-tokens.json").read_text(encoding="utf-8"))["tokens"]
     assert {code: entry for code, entry in after.items() if code != shizhong["code"]} == tokens
     assert after[shizhong["code"]]["token"].startswith("zzgw-dev-")
+
+    # a member that left the file: init says it keeps its credentials; `zzgw members --revoke` takes them
+    members["members"].remove(lixia)
+    (tmp_path / "members.json").write_text(json.dumps(members, ensure_ascii=False), encoding="utf-8")
+    left = zzgw(env, "init")
+    assert left.returncode == 0, left.stderr
+    assert f"1 registered members with credentials in force are not in the members file ({lixia['code']})" in (
+        left.stderr
+    )
+    revoked = zzgw(env, "members", "--revoke", lixia["code"].lower())
+    assert revoked.returncode == 0 and f"{lixia['code']}: 2 credentials taken" in revoked.stderr
+    listed = {line.split("\t")[0]: line.split("\t") for line in zzgw(env, "members").stdout.splitlines()}
+    assert listed[lixia["code"]][3] == "none"
+    assert "not in the members file" not in zzgw(env, "init").stderr
+    gateway = Gateway.open(settings)
+    try:
+        with pytest.raises(UnauthenticatedError):
+            gateway.authenticator.by_token(tokens[lixia["code"]]["token"])
+    finally:
+        gateway.close()
+    unknown = zzgw(env, "members", "--revoke", "913701000000000033")
+    assert unknown.returncode == 2 and "no member '913701000000000033'" in unknown.stderr
 
 
 @pytest.mark.parametrize(

@@ -235,6 +235,18 @@ class MemberService:
             uow.commit()
         return token
 
+    def revoke(self, code: str) -> int:
+        """Take every credential from member ``code``: its client certificate's registration, its token (dev bearer
+        or console) and its clerks' console tokens; locked out within the authenticator's cache time. The member
+        stays, named in the records that name it; ``zzgw init`` registers its certificate again if the members file
+        still lists it. How many credentials were taken (0: it had none)."""
+        with self._db.unit_of_work(write=True) as uow:
+            if uow.members.get(code) is None:
+                raise NotFoundError(f"no member {code!r}", reason="MEMBER_NOT_FOUND")
+            taken = uow.members.revoke(code) + uow.console_clerks.end(code, None, self._clock.now())
+            uow.commit()
+        return taken
+
     def end_clerk_token(self, code: str, clerk: str) -> None:
         """End ``clerk``'s console token at member ``code`` (within the authenticator's cache time)."""
         with self._db.unit_of_work(write=True) as uow:

@@ -342,6 +342,14 @@ class MemberRepository:
     def all(self) -> list[Member]:
         return [_member(r) for r in self._s.execute(select(_M).order_by(_M.c.code)).all()]
 
+    def revoke(self, code: str) -> int:
+        """Forget ``code``'s token and client certificate; how many of the two it had."""
+        row = self._s.execute(select(_M.c.token_sha256, _M.c.cert_sha256).where(_M.c.code == code)).first()
+        if row is None:
+            return 0
+        self._s.execute(update(_M).where(_M.c.code == code).values(token_sha256=None, cert_sha256=None))
+        return (row.token_sha256 is not None) + (row.cert_sha256 is not None)
+
     def credentials(self) -> list[tuple[str, bool, bool]]:
         """Each member's code, whether it has a token (a dev bearer token, or in production a console token) and
         whether a client certificate."""
@@ -1475,13 +1483,12 @@ class ConsoleClerkRepository:
             )
         )
 
-    def end(self, member_code: str, clerk: str, at: dt.datetime) -> int:
-        """End ``clerk``'s token in force; how many were (0 or 1)."""
-        ended = self._s.execute(
-            update(_CC)
-            .where(_CC.c.member_code == member_code, _CC.c.clerk == clerk, _CC.c.ended_at.is_(None))
-            .values(ended_at=_as_utc(at))
-        )
+    def end(self, member_code: str, clerk: str | None, at: dt.datetime) -> int:
+        """End ``clerk``'s token in force (None: every clerk's of the member); how many were."""
+        which = [_CC.c.member_code == member_code, _CC.c.ended_at.is_(None)]
+        if clerk is not None:
+            which.append(_CC.c.clerk == clerk)
+        ended = self._s.execute(update(_CC).where(*which).values(ended_at=_as_utc(at)))
         return int(ended.rowcount or 0)  # type: ignore[attr-defined]
 
     def by_token_hash(self, token_sha256: str) -> ConsoleClerk | None:

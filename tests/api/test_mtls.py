@@ -16,7 +16,7 @@ from adapters.client import MemberCredentials, connect
 from adapters.http import HttpServer
 from adapters.records import issue_request
 from gateway.bootstrap import samples
-from gateway.domain.errors import NotFoundError
+from gateway.domain.errors import NotFoundError, UnauthenticatedError
 from gateway.server import http_app
 from protos.zzgw.v1 import catalog_pb2, catalog_pb2_grpc, issuance_pb2_grpc
 from signing.pki import CertificateAuthority, Issued
@@ -142,3 +142,25 @@ def test_a_console_token_signs_a_clerk_in_to_the_console(production: RunningGate
         http.stop()
     with pytest.raises(NotFoundError, match="no member"):
         production.gateway.members.issue_console_token("91370100MA3C00000X")
+
+
+def test_a_revoked_member_is_refused_its_certificate_and_console_tokens(production: RunningGateway) -> None:
+    """`zzgw members --revoke`: the member's registered certificate, its console token and its clerks' tokens stop
+    working (a member not called before in this module, so no lookup of it is cached); the member stays."""
+    hr = "11370100993701070X"  # 济南市人力资源和社会保障局
+    department_token = production.gateway.members.issue_console_token(hr)
+    clerk_token = production.gateway.members.issue_clerk_token(hr, "社保窗口 01")
+    assert production.gateway.members.revoke(hr) == 3  # its certificate, its console token, one clerk's
+    channel = connect(production.address, MemberCredentials.production(production.data_dir, hr))
+    with pytest.raises(grpc.RpcError) as caught:
+        catalog_pb2_grpc.CatalogServiceStub(channel).ListLicenseTypes(catalog_pb2.ListLicenseTypesRequest(),
+                                                                      timeout=TIMEOUT)  # fmt: skip
+    assert caught.value.code() == grpc.StatusCode.UNAUTHENTICATED and reason(caught.value) == "UNKNOWN_CREDENTIAL"
+    channel.close()
+    for token in (department_token, clerk_token):
+        with pytest.raises(UnauthenticatedError):
+            production.gateway.authenticator.by_console_token(token)
+    assert any(m.code == hr for m in production.gateway.members.list())  # still named in its records
+    assert production.gateway.members.revoke(hr) == 0  # nothing left to take
+    with pytest.raises(NotFoundError):
+        production.gateway.members.revoke("913701000000000033")
