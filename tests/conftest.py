@@ -139,6 +139,13 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
         yield url
 
 
+def trail_rows(running: RunningGateway, columns: str, where: str, **params: object) -> list[tuple[object, ...]]:
+    """The ``columns`` of the audit trail's access records that match ``where`` (bound ``params``), oldest first."""
+    query = text(f"SELECT {columns} FROM access_records WHERE {where} ORDER BY seq")
+    with running.gateway.db.engine.connect() as connection:
+        return [tuple(row) for row in connection.execute(query, params).all()]
+
+
 def error_details(error: grpc.RpcError) -> tuple[error_details_pb2.ErrorInfo, list[tuple[str, str]]]:
     """The google.rpc ErrorInfo of a failed call and its BadRequest violations as (field, reason) pairs."""
     status = rpc_status.from_call(error)  # type: ignore[arg-type]

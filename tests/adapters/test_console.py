@@ -17,7 +17,6 @@ from typing import Any
 
 import pytest
 from PIL import Image
-from sqlalchemy import text
 
 from adapters.console import Console
 from adapters.http import HttpApp, HttpServer
@@ -30,7 +29,7 @@ from signing.errors import InvalidSignature
 from signing.qr import qr_png
 from tests.api.test_documents import document_of
 from tests.api.test_verification import MATTER, change, issue, qr_for, receipt_statement
-from tests.conftest import ADMIN, CIVIL, MARKET, POLICE, PORTAL, TAX, RunningGateway, today
+from tests.conftest import ADMIN, CIVIL, MARKET, POLICE, PORTAL, TAX, RunningGateway, today, trail_rows
 
 USE = {"matter_code": MATTER, "purpose": "企业开办窗口核验", "operator": "窗口03 王敏"}
 """The tax bureau's use: ``MATTER`` is 发票申领, a matter it handles (a department acts only under its own)."""
@@ -154,15 +153,8 @@ def test_a_check_under_another_departments_matter_is_refused_and_on_the_trail(
     for status, answer in refused:
         assert status == 403 and refusal(answer) == (403, "NOT_MATTER_DEPARTMENT", [])
         assert "由济南市公安局办理" in answer["error"]["message"]
-    with running.gateway.db.engine.connect() as connection:
-        entries = connection.execute(
-            text(
-                "SELECT caller, action, matter_code, purpose, license_id, decision, reason FROM access_records "
-                "WHERE operator = :operator ORDER BY seq"
-            ),
-            {"operator": operator},
-        ).all()
-    assert [tuple(row) for row in entries] == [
+    columns = "caller, action, matter_code, purpose, license_id, decision, reason"
+    assert trail_rows(running, columns, "operator = :operator", operator=operator) == [
         (TAX, action.value, QYKZ, "企业开办：刻制公章", "", "DENIED", "NOT_MATTER_DEPARTMENT")
         for action in (AuditAction.VERIFY_LICENSE, AuditAction.VERIFY_DOCUMENT, AuditAction.CHECK_CLAIM)
     ]
@@ -400,12 +392,7 @@ def test_a_later_department_of_a_case_lists_the_receipts_it_can_rely_on(console:
     # named by bundle and case id
     status, answer = fetch(f"{console}/api/case-receipts", {"use": {**later, "operator": case}}, running.tokens[POLICE])
     assert status == 403 and refusal(answer)[1] == "NOT_MATTER_DEPARTMENT"
-    with running.gateway.db.engine.connect() as connection:
-        entries = connection.execute(
-            text("SELECT caller, action, matter_code, decision, reason FROM access_records WHERE operator = :case"),
-            {"case": case},
-        ).all()
-    assert [tuple(row) for row in entries] == [
+    assert trail_rows(running, "caller, action, matter_code, decision, reason", "operator = :case", case=case) == [
         (POLICE, AuditAction.LIST_CASE_RECEIPTS.value, FPSL, "DENIED", "NOT_MATTER_DEPARTMENT")
     ]
     status, answer = fetch(f"{console}/api/case-receipts", {"use": USE}, running.tokens[TAX])

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
-from sqlalchemy import text
 
 from adapters.receipt_file import read_receipt
 from adapters.verify_command import EXIT_NO_ANSWER, BadInput, answer_json, answer_text, verify
@@ -24,7 +23,7 @@ from protos.zzgw.v1 import issuance_pb2, verification_pb2
 from signing.qr import qr_png
 from tests.api.test_documents import document_of
 from tests.api.test_verification import MATTER, batch_issue, change, issue, qr_for, receipt_statement
-from tests.conftest import MARKET, POLICE, TAX, RunningGateway, today
+from tests.conftest import MARKET, POLICE, TAX, RunningGateway, today, trail_rows
 
 ROOT = Path(__file__).resolve().parents[2]
 USE = verification_pb2.UseContext(matter_code=MATTER, purpose="企业开办窗口核验")
@@ -166,12 +165,8 @@ def test_a_matter_of_another_department_is_refused_by_the_gateway(running: Runni
     assert done.stderr.startswith(f"zzgw verify: the gateway at {running.address} answered PERMISSION_DENIED: ")
     assert "事项 370100-QYKZ-001（企业印章刻制）由济南市公安局办理，只有办理该事项的部门可以用它" in done.stderr
     assert not kept.exists()
-    with running.gateway.db.engine.connect() as connection:
-        entries = connection.execute(
-            text("SELECT caller, action, matter_code, decision, reason FROM access_records WHERE operator = :operator"),
-            {"operator": operator},
-        ).all()
-    assert [tuple(row) for row in entries] == [
+    columns = "caller, action, matter_code, decision, reason"
+    assert trail_rows(running, columns, "operator = :operator", operator=operator) == [
         (TAX, AuditAction.VERIFY_LICENSE.value, "370100-QYKZ-001", "DENIED", "NOT_MATTER_DEPARTMENT")
     ]
     # the 公安局 under the same matter is answered: the refusal is of the pair

@@ -46,7 +46,18 @@ from tests.api.test_documents import document_of, new_request
 from tests.api.test_documents import verify as verify_pdf
 from tests.api.test_issuance import unique
 from tests.api.test_seals import license_pdf, register, seals
-from tests.conftest import ADMIN, MARKET, POLICE, PORTAL, TAX, RunningGateway, backend_params, error_details, today
+from tests.conftest import (
+    ADMIN,
+    MARKET,
+    POLICE,
+    PORTAL,
+    TAX,
+    RunningGateway,
+    backend_params,
+    error_details,
+    today,
+    trail_rows,
+)
 from tests.signing.test_pdf import prefilled_form_pdf, sign_invisibly, with_info
 
 MATTER = "370100-FPSL-001"  # the tax bureau's own matter: a department verifies under the matters it handles
@@ -570,17 +581,13 @@ def test_a_department_verifies_only_under_the_matters_it_handles(running: Runnin
             assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED
             assert error_details(refused.value)[0].reason == "NOT_MATTER_DEPARTMENT"
             assert "济南市公安局" in (refused.value.details() or "")
-    with running.gateway.db.engine.connect() as connection:
-        denials = connection.execute(
-            text(
-                "SELECT action, caller, matter_code, purpose, license_id FROM access_records "
-                "WHERE decision = 'DENIED' AND reason = 'NOT_MATTER_DEPARTMENT' AND caller = :tax ORDER BY seq"
-            ),
-            {"tax": TAX},
-        ).all()
-    assert [tuple(row) for row in denials[-6:]] == 2 * [
-        (action, TAX, "370100-QYKZ-001", "企业印章刻制备案", "") for action in calls
-    ]
+    denials = trail_rows(
+        running,
+        "action, caller, matter_code, purpose, license_id",
+        "decision = 'DENIED' AND reason = 'NOT_MATTER_DEPARTMENT' AND caller = :tax",
+        tax=TAX,
+    )
+    assert denials[-6:] == 2 * [(action, TAX, "370100-QYKZ-001", "企业印章刻制备案", "") for action in calls]
     # the 公安局 itself, and an administrator, may name it
     for member in (POLICE, ADMIN):
         answer = verifier(running, member).VerifyLicense(
@@ -868,11 +875,8 @@ def test_a_later_matter_of_the_bundle_finds_the_first_verification(running: Runn
     assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED
     assert error_details(refused.value)[0].reason == "NOT_MATTER_DEPARTMENT"
     assert "国家税务总局济南市税务局" in (refused.value.details() or "")
-    with running.gateway.db.engine.connect() as connection:
-        decisions = connection.execute(
-            text("SELECT caller, decision, reason FROM access_records WHERE action = 'LIST_CASE_RECEIPTS' ORDER BY seq")
-        ).all()
-    assert [tuple(row) for row in decisions[-2:]] == [
+    decisions = trail_rows(running, "caller, decision, reason", "action = 'LIST_CASE_RECEIPTS'")
+    assert decisions[-2:] == [
         (TAX, "ANSWERED", "1 receipts"),
         (POLICE, "DENIED", "NOT_MATTER_DEPARTMENT"),
     ]
