@@ -5,8 +5,9 @@
 '营业执照'
 
 The catalog is data, never code: ``gateway/bootstrap/catalog.json`` holds the bootstrap catalog and
-``Catalog.from_mapping`` checks it when it is loaded (unknown keys, bad codes, duplicate fields and matters that
-name unknown types all fail loudly at start-up, not at the first request).
+``Catalog.from_mapping`` checks it when it is loaded (unknown keys, values of the wrong JSON type, bad or duplicate
+codes, blank or overlong names, duplicate fields and matters that name unknown types all fail loudly at start-up, not
+at the first request).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import enum
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from gateway.domain.errors import NotFoundError
 from gateway.domain.identifiers import type_code_problem, uscc_problem
@@ -200,19 +201,38 @@ class Catalog:
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> Catalog:
-        """Build a catalog from its JSON form (see ``gateway/bootstrap/catalog.json``)."""
-        types = {t.code: t for t in map(_license_type, data["license_types"])}
-        if len(types) != len(data["license_types"]):
+        """Build a catalog from its JSON form (see ``gateway/bootstrap/catalog.json``). ValueError says what is wrong
+        and where: an unknown or missing key, a value of the wrong JSON type (``"false"`` is no boolean), a bad or
+        duplicate code, a blank, overlong or unprintable name."""
+        if not isinstance(data, Mapping):
+            raise ValueError("expected an object with license_types, matters and bundles")
+        _only(data, {"license_types", "matters", "bundles"}, "catalog")
+        raw_types = _list(data, "license_types", dict, "catalog", required=True)
+        types = {t.code: t for t in map(_license_type, raw_types)}
+        if len(types) != len(raw_types):
             raise ValueError("duplicate license type codes")
-        matters = {m.code: m for m in map(_matter, data.get("matters", ()))}
-        bundles = {
-            b["code"]: Bundle(code=b["code"], name=b["name"], matter_codes=tuple(b["matters"]))
-            for b in data.get("bundles", ())
-        }
+        matters = _by_code(map(_matter, _list(data, "matters", dict, "catalog")), "matter")
+        bundles = _by_code(map(_bundle, _list(data, "bundles", dict, "catalog")), "bundle")
         return cls(types, matters, bundles)
 
 
+MAX_CODE = 40
+"""Matter and bundle codes are 1-40 printable ASCII characters without spaces (VARCHAR(40) in the database)."""
+MAX_TEXT = 200
+"""Names, departments and purposes (a purpose is VARCHAR(200), so is the member name a department is matched with)."""
+
+_CODE_RE = re.compile(rf"[!-~]{{1,{MAX_CODE}}}")
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_KINDS: dict[type, str] = {bool: "true or false", int: "an integer", str: "a string", list: "a list", dict: "an object"}
+_ITEMS: dict[type, str] = {str: "strings", dict: "objects"}
+
+_T = TypeVar("_T")
+_E = TypeVar("_E", bound=enum.Enum)
+_Coded = TypeVar("_Coded", Matter, Bundle)
+
+
 def _license_type(raw: Mapping[str, Any]) -> LicenseType:
+    where = f"license type {raw.get('code')}"
     _only(
         raw,
         {
@@ -227,63 +247,146 @@ def _license_type(raw: Mapping[str, Any]) -> LicenseType:
             "fields",
             "license_number_label",
         },
-        f"license type {raw.get('code')}",
+        where,
     )
+    code = _get(raw, "code", str, where)
     return LicenseType(
-        code=raw["code"],
-        name=raw["name"],
-        name_en=raw.get("name_en", ""),
-        holder_kind=HolderKind(raw["holder_kind"]),
-        holder_code_types=tuple(raw["holder_code_types"]),
-        sharing_class=SharingClass(raw["sharing_class"]),
-        expires=bool(raw["expires"]),
-        issuers=frozenset(raw["issuers"]),
-        fields=tuple(_field(f, raw["code"]) for f in raw["fields"]),
-        license_number_label=raw.get("license_number_label", "证照编号"),
+        code=code,
+        name=_text(raw, "name", where),
+        name_en=_text(raw, "name_en", where, ""),
+        holder_kind=_enum(raw, "holder_kind", HolderKind, where),
+        holder_code_types=tuple(_list(raw, "holder_code_types", str, where, required=True)),
+        sharing_class=_enum(raw, "sharing_class", SharingClass, where),
+        expires=_get(raw, "expires", bool, where),
+        issuers=frozenset(_list(raw, "issuers", str, where, required=True)),
+        fields=tuple(_field(f, code) for f in _list(raw, "fields", dict, where, required=True)),
+        license_number_label=_text(raw, "license_number_label", where, "证照编号"),
     )
 
 
 def _field(raw: Mapping[str, Any], type_code: str) -> FieldSpec:
     if not re.fullmatch(r"[a-z][a-z0-9_]{0,63}", str(raw.get("key", ""))):
         raise ValueError(f"field {raw.get('key')!r} of {type_code}: keys are ASCII snake_case (a-z, 0-9, _)")
-    _only(
-        raw,
-        {"key", "label", "type", "required", "max_length", "sensitivity", "sharing_class", "choices"},
-        f"field {raw.get('key')} of {type_code}",
-    )
-    value_type = ValueType(raw["type"])
-    choices = tuple(raw.get("choices", ()))
+    where = f"field {raw['key']} of {type_code}"
+    _only(raw, {"key", "label", "type", "required", "max_length", "sensitivity", "sharing_class", "choices"}, where)
+    value_type = _enum(raw, "type", ValueType, where)
+    choices = tuple(_list(raw, "choices", str, where))
     if value_type is ValueType.ENUM and not choices:
-        raise ValueError(f"field {raw['key']} of {type_code}: ENUM needs choices")
+        raise ValueError(f"{where}: ENUM needs choices")
+    max_length = _get(raw, "max_length", int, where, 200)
+    if max_length < 1:
+        raise ValueError(f"{where}: max_length must be at least 1")
     return FieldSpec(
         key=raw["key"],
-        label=raw["label"],
+        label=_text(raw, "label", where),
         value_type=value_type,
-        required=bool(raw.get("required", False)),
-        max_length=int(raw.get("max_length", 200)),
-        sensitivity=Sensitivity(raw.get("sensitivity", "NORMAL")),
-        sharing_class=SharingClass(raw["sharing_class"]) if raw.get("sharing_class") else None,
+        required=_get(raw, "required", bool, where, False),
+        max_length=max_length,
+        sensitivity=_enum(raw, "sensitivity", Sensitivity, where, "NORMAL"),
+        sharing_class=_enum(raw, "sharing_class", SharingClass, where) if "sharing_class" in raw else None,
         choices=choices,
     )
 
 
 def _matter(raw: Mapping[str, Any]) -> Matter:
-    _only(raw, {"code", "name", "purpose", "department", "materials"}, f"matter {raw.get('code')}")
+    where = _code(raw, "matter")
+    _only(raw, {"code", "name", "purpose", "department", "materials"}, where)
     return Matter(
         code=raw["code"],
-        name=raw["name"],
-        purpose=raw["purpose"],
-        department=raw["department"],
-        materials=tuple(
-            Material(
-                type_code=m["type_code"],
-                fields=tuple(m.get("fields", ())),
-                full_fields=tuple(m.get("full_fields", ())),
-                required=bool(m.get("required", True)),
-            )
-            for m in raw["materials"]
-        ),
+        name=_text(raw, "name", where),
+        purpose=_text(raw, "purpose", where),
+        department=_text(raw, "department", where),
+        materials=tuple(_material(m, where) for m in _list(raw, "materials", dict, where, required=True)),
     )
+
+
+def _material(raw: Mapping[str, Any], matter: str) -> Material:
+    where = f"{matter}: material {raw.get('type_code')}"
+    _only(raw, {"type_code", "fields", "full_fields", "required"}, where)
+    return Material(
+        type_code=_get(raw, "type_code", str, where),
+        fields=tuple(_list(raw, "fields", str, where)),
+        full_fields=tuple(_list(raw, "full_fields", str, where)),
+        required=_get(raw, "required", bool, where, True),
+    )
+
+
+def _bundle(raw: Mapping[str, Any]) -> Bundle:
+    where = _code(raw, "bundle")
+    _only(raw, {"code", "name", "matters"}, where)
+    return Bundle(
+        code=raw["code"],
+        name=_text(raw, "name", where),
+        matter_codes=tuple(_list(raw, "matters", str, where, required=True)),
+    )
+
+
+def _code(raw: Mapping[str, Any], what: str) -> str:
+    """Where a matter or bundle is (``matter 370100-QYKZ-001``), once its code is checked."""
+    if "code" not in raw:
+        raise ValueError(f"missing 'code' in {what}")
+    code = raw["code"]
+    if not isinstance(code, str) or not _CODE_RE.fullmatch(code):
+        raise ValueError(
+            f"{what} {code!r}: code must be a string of 1-{MAX_CODE} printable ASCII characters, no spaces"
+        )
+    return f"{what} {code}"
+
+
+def _by_code(items: Iterable[_Coded], what: str) -> dict[str, _Coded]:
+    """``items`` by code, refusing a code given twice, or two that differ only in case."""
+    by_folded: dict[str, _Coded] = {}
+    for item in items:
+        other = by_folded.setdefault(item.code.lower(), item)
+        if other.code == item.code and other is not item:
+            raise ValueError(f"{what} {item.code}: duplicate code")
+        if other.code != item.code:
+            raise ValueError(f"{what} {item.code}: code differs from {other.code} only in case")
+    return {item.code: item for item in by_folded.values()}
+
+
+def _get(raw: Mapping[str, Any], key: str, kind: type[_T], where: str, default: _T | None = None) -> _T:
+    """``raw[key]``, which must be of JSON type ``kind`` (true and false are no integers); ``default`` when it is
+    absent, required without one."""
+    if key not in raw:
+        if default is None:
+            raise ValueError(f"missing {key!r} in {where}")
+        return default
+    value = raw[key]
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise ValueError(f"{where}: {key} must be {_KINDS[kind]}")
+    return value
+
+
+def _list(raw: Mapping[str, Any], key: str, kind: type[_T], where: str, *, required: bool = False) -> list[_T]:
+    """``raw[key]``: a list of strings or of objects (``kind``); empty when absent unless ``required``."""
+    items = _get(raw, key, list, where, None if required else [])
+    if not all(isinstance(item, kind) for item in items):
+        raise ValueError(f"{where}: {key} must be a list of {_ITEMS[kind]}")
+    return items
+
+
+def _text(raw: Mapping[str, Any], key: str, where: str, default: str | None = None) -> str:
+    """``raw[key]``, a string stripped of surrounding whitespace (U+3000 too: a department is matched with a member's
+    name, which is stripped), of at most MAX_TEXT characters and none a control character; blank only if
+    ``default`` (used when absent) is."""
+    value = _get(raw, key, str, where, default).strip()
+    if not value and default != "":
+        raise ValueError(f"{where}: {key} must not be blank")
+    if len(value) > MAX_TEXT:
+        raise ValueError(f"{where}: {key} is longer than {MAX_TEXT} characters")
+    if _CONTROL_RE.search(value):
+        raise ValueError(f"{where}: {key} contains control characters")
+    return value
+
+
+def _enum(raw: Mapping[str, Any], key: str, kind: type[_E], where: str, default: str | None = None) -> _E:
+    value = _get(raw, key, str, where, default)
+    try:
+        return kind(value)
+    except ValueError:
+        choices = ", ".join(str(member.value) for member in kind)
+        raise ValueError(f"{where}: {key} {value!r} is not one of {choices}") from None
 
 
 def _only(raw: Mapping[str, Any], allowed: Iterable[str], where: str) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -471,5 +472,204 @@ def test_loader_rejects_duplicate_type_codes() -> None:
 def test_loader_rejects_unknown_enum_values(key: str, value: str) -> None:
     data = raw()
     id_card(data)[key] = value
-    with pytest.raises(ValueError, match=rf"'{value}' is not a valid"):
+    with pytest.raises(ValueError, match=rf"^license type 11100000991000019E001: {key} '{value}' is not one of "):
         Catalog.from_mapping(data)
+
+
+ID_CARD = "11100000991000019E001"
+QYKZ = "370100-QYKZ-001"
+QYKB = "370100-YJS-QYKB"
+Mutation = Callable[[dict[str, Any]], object]
+
+
+def matter(data: dict[str, Any]) -> dict[str, Any]:
+    return data["matters"][0]  # 370100-QYKZ-001
+
+
+def bundle(data: dict[str, Any]) -> dict[str, Any]:
+    return data["bundles"][0]  # 370100-YJS-QYKB
+
+
+def id_card_field(data: dict[str, Any], key: str) -> dict[str, Any]:
+    return next(f for f in id_card(data)["fields"] if f["key"] == key)
+
+
+def refused(mutate: Mutation, message: str) -> None:
+    data = raw()
+    mutate(data)
+    with pytest.raises(ValueError) as excinfo:
+        Catalog.from_mapping(data)
+    assert str(excinfo.value) == message
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (lambda d: d["matters"].append(copy.deepcopy(matter(d))), f"matter {QYKZ}: duplicate code"),
+        (lambda d: d["bundles"].append(copy.deepcopy(bundle(d))), f"bundle {QYKB}: duplicate code"),
+        (
+            lambda d: d["matters"].append({**copy.deepcopy(matter(d)), "code": QYKZ.lower()}),
+            f"matter {QYKZ.lower()}: code differs from {QYKZ} only in case",
+        ),
+        (
+            lambda d: d["bundles"].append({**copy.deepcopy(bundle(d)), "code": "370100-yjs-qykb"}),
+            f"bundle 370100-yjs-qykb: code differs from {QYKB} only in case",
+        ),
+    ],
+)
+def test_loader_rejects_duplicate_codes(mutate: Mutation, message: str) -> None:
+    refused(mutate, message)
+
+
+@pytest.mark.parametrize("what", ["matter", "bundle"])
+@pytest.mark.parametrize(
+    "code",
+    ["", "X" * 41, " 370100-QYKZ-001", "370100-QYKZ-001 ", "370100 QYKZ", "370100-QYKZ\n001", "事项-001", 370100, None],
+)
+def test_loader_rejects_bad_matter_and_bundle_codes(what: str, code: object) -> None:
+    refused(
+        lambda d: d[f"{what}s"][0].update(code=code),
+        f"{what} {code!r}: code must be a string of 1-40 printable ASCII characters, no spaces",
+    )
+
+
+def test_loader_takes_a_40_character_code() -> None:
+    data = raw()
+    matter(data)["code"] = bundle(data)["matters"][0] = "370100-" + "X" * 33
+    assert "370100-" + "X" * 33 in Catalog.from_mapping(data).matters
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (lambda d: matter(d).update(department=""), f"matter {QYKZ}: department must not be blank"),
+        (lambda d: matter(d).update(department=" \u3000"), f"matter {QYKZ}: department must not be blank"),
+        (lambda d: matter(d).update(department=None), f"matter {QYKZ}: department must be a string"),
+        (lambda d: matter(d).update(department=["济南市公安局"]), f"matter {QYKZ}: department must be a string"),
+        (lambda d: matter(d).pop("department"), f"missing 'department' in matter {QYKZ}"),
+        (
+            lambda d: matter(d).update(department="济南市\t公安局"),
+            f"matter {QYKZ}: department contains control characters",
+        ),
+        (
+            lambda d: matter(d).update(department="济" * 201),
+            f"matter {QYKZ}: department is longer than 200 characters",
+        ),
+        (lambda d: matter(d).update(name=""), f"matter {QYKZ}: name must not be blank"),
+        (lambda d: matter(d).update(name=42), f"matter {QYKZ}: name must be a string"),
+        (lambda d: matter(d).update(purpose="  "), f"matter {QYKZ}: purpose must not be blank"),
+        (lambda d: matter(d).update(purpose="事" * 201), f"matter {QYKZ}: purpose is longer than 200 characters"),
+        (lambda d: matter(d).update(purpose="刻章\x00"), f"matter {QYKZ}: purpose contains control characters"),
+        (lambda d: bundle(d).update(name=""), f"bundle {QYKB}: name must not be blank"),
+        (lambda d: bundle(d).update(name=None), f"bundle {QYKB}: name must be a string"),
+        (lambda d: bundle(d).update(name="企业\n开办"), f"bundle {QYKB}: name contains control characters"),
+        (lambda d: id_card(d).update(name=" "), f"license type {ID_CARD}: name must not be blank"),
+        (lambda d: id_card(d).update(name_en=5), f"license type {ID_CARD}: name_en must be a string"),
+        (lambda d: id_card_field(d, "name").update(label=""), f"field name of {ID_CARD}: label must not be blank"),
+    ],
+)
+def test_loader_rejects_bad_names(mutate: Mutation, message: str) -> None:
+    refused(mutate, message)
+
+
+def test_loader_strips_departments_and_purposes() -> None:
+    data = raw()
+    matter(data)["department"] = " \u3000济南市公安局\u3000 "
+    matter(data)["purpose"] = "  " + "事" * 200 + "\u3000"
+    loaded = Catalog.from_mapping(data).matter(QYKZ)
+    assert loaded.department == "济南市公安局"
+    assert loaded.purpose == "事" * 200
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (lambda d: d.update({"$comment": "济南"}), "catalog: unknown keys ['$comment']"),
+        (
+            lambda d: matter(d)["materials"][0].update(optional=True),
+            f"matter {QYKZ}: material 111000009910000354001: unknown keys ['optional']",
+        ),
+        (lambda d: bundle(d).update(region="370100"), f"bundle {QYKB}: unknown keys ['region']"),
+    ],
+)
+def test_loader_rejects_unknown_keys_everywhere(mutate: Mutation, message: str) -> None:
+    refused(mutate, message)
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (lambda d: id_card(d).update(expires="false"), f"license type {ID_CARD}: expires must be true or false"),
+        (lambda d: id_card(d).update(expires=0), f"license type {ID_CARD}: expires must be true or false"),
+        (
+            lambda d: id_card_field(d, "name").update(required="false"),
+            f"field name of {ID_CARD}: required must be true or false",
+        ),
+        (
+            lambda d: matter(d)["materials"][1].update(required="false"),
+            f"matter {QYKZ}: material {ID_CARD}: required must be true or false",
+        ),
+        (
+            lambda d: id_card_field(d, "name").update(max_length="50"),
+            f"field name of {ID_CARD}: max_length must be an integer",
+        ),
+        (
+            lambda d: id_card_field(d, "name").update(max_length=True),
+            f"field name of {ID_CARD}: max_length must be an integer",
+        ),
+        (
+            lambda d: id_card_field(d, "name").update(max_length=50.0),
+            f"field name of {ID_CARD}: max_length must be an integer",
+        ),
+        (
+            lambda d: id_card_field(d, "name").update(max_length=0),
+            f"field name of {ID_CARD}: max_length must be at least 1",
+        ),
+        (
+            lambda d: id_card(d).update(holder_code_types="111"),
+            f"license type {ID_CARD}: holder_code_types must be a list",
+        ),
+        (lambda d: id_card(d).update(issuers="1137010099370102XJ"), f"license type {ID_CARD}: issuers must be a list"),
+        (lambda d: id_card(d).update(issuers=[None]), f"license type {ID_CARD}: issuers must be a list of strings"),
+        (lambda d: id_card(d).update(fields={}), f"license type {ID_CARD}: fields must be a list"),
+        (
+            lambda d: id_card_field(d, "gender").update(choices="男女"),
+            f"field gender of {ID_CARD}: choices must be a list",
+        ),
+        (
+            lambda d: id_card_field(d, "gender").update(choices=["男", 2]),
+            f"field gender of {ID_CARD}: choices must be a list of strings",
+        ),
+        (
+            lambda d: id_card_field(d, "photo").update(sharing_class=None),
+            f"field photo of {ID_CARD}: sharing_class must be a string",
+        ),
+        (
+            lambda d: id_card_field(d, "photo").update(sharing_class=""),
+            f"field photo of {ID_CARD}: sharing_class '' is not one of UNCONDITIONAL, CONDITIONAL, NOT_SHARED",
+        ),
+        (
+            lambda d: matter(d)["materials"][1].update(fields="name"),
+            f"matter {QYKZ}: material {ID_CARD}: fields must be a list",
+        ),
+        (
+            lambda d: matter(d)["materials"][1].update(full_fields=[["name"]]),
+            f"matter {QYKZ}: material {ID_CARD}: full_fields must be a list of strings",
+        ),
+        (lambda d: matter(d).update(materials=[ID_CARD]), f"matter {QYKZ}: materials must be a list of objects"),
+        (lambda d: bundle(d).update(matters=QYKZ), f"bundle {QYKB}: matters must be a list"),
+        (lambda d: d.update(matters={}), "catalog: matters must be a list"),
+        (lambda d: d.update(license_types=[[]]), "catalog: license_types must be a list of objects"),
+    ],
+)
+def test_loader_rejects_values_of_the_wrong_type(mutate: Mutation, message: str) -> None:
+    refused(mutate, message)
+
+
+def test_loader_says_what_is_missing() -> None:
+    with pytest.raises(ValueError, match=r"^missing 'license_types' in catalog$"):
+        Catalog.from_mapping({"matters": []})
+    with pytest.raises(ValueError, match=r"^missing 'name' in license type 111$"):
+        Catalog.from_mapping({"license_types": [{"code": "111"}]})
+    with pytest.raises(ValueError, match=r"^expected an object with license_types, matters and bundles$"):
+        Catalog.from_mapping([])  # type: ignore[arg-type]
