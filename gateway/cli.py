@@ -14,6 +14,7 @@ zzgw receipt check FILE   check a receipt file offline with the gateway's publis
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -57,19 +58,31 @@ def main(argv: list[str] | None = None) -> int:
     )
     imp.add_argument("--target", help="gateway address (default: the configured gRPC address)")
 
-    audit = commands.add_parser("audit", help="check the audit trail's hash chain, or prune it (retention)")
-    audit.add_argument("action", choices=["verify", "prune"], help="verify: check end to end; prune: drop old records")
+    audit = commands.add_parser(
+        "audit", help="check the audit trail's hash chain, prune it (retention), or list refused uses of matters"
+    )
+    audit.add_argument(
+        "action",
+        choices=["verify", "prune", "refusals"],
+        help="verify: check end to end; prune: drop old records; refusals: the newest calls refused because the "
+        "caller named a matter another department handles (NOT_MATTER_DEPARTMENT)",
+    )
+    audit.add_argument("--limit", type=int, default=100, help="refusals: how many, newest first (default 100)")
 
     members = commands.add_parser(
         "members",
         help="list the registered members: code, roles, region, credential, name, and the matters each may name; or "
         "take a member's credentials (--revoke)",
     )
-    members.add_argument(
+    which = members.add_mutually_exclusive_group()
+    which.add_argument(
         "--revoke",
         metavar="CODE",
         help="take every credential from this member (its client certificate's registration, its token, its clerks' "
-        "console tokens): locked out within 30 s; it stays named in the records",
+        "console tokens): locked out within 30 s, and kept so by `zzgw init`; it stays named in the records",
+    )
+    which.add_argument(
+        "--restore", metavar="CODE", help="end a member's revocation: the next `zzgw init` gives its credentials back"
     )
 
     commands.add_parser(
@@ -224,6 +237,12 @@ def _init(settings: Settings, args: argparse.Namespace) -> int:
         )
     if report.tokens_added:
         print(f"{report.tokens_added} new members got a dev bearer token, added to {settings.dev_tokens_path}")
+    if report.members_revoked:
+        print(
+            f"{len(report.members_revoked)} members of the file are revoked and were given no credential "
+            f"({', '.join(report.members_revoked)}): `zzgw members --restore CODE` admits one again",
+            file=sys.stderr,
+        )
     if report.members_not_listed:
         print(
             f"warning: {len(report.members_not_listed)} registered members with credentials in force are not in the "
@@ -361,6 +380,8 @@ def _audit(settings: Settings, args: argparse.Namespace) -> int:
         if gateway.audit is None:
             print("zzgw audit: no audit trail yet: run `zzgw init`", file=sys.stderr)
             return 2
+        if args.action == "refusals":
+            return _refusals(gateway, args.limit)
         if args.action == "prune":
             if not settings.audit_retention_days:
                 print("zzgw audit prune: audit_retention_days is 0 (keep for ever): nothing to do")
@@ -380,6 +401,36 @@ def _audit(settings: Settings, args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     return 1
+
+
+def _refusals(gateway: Gateway, limit: int) -> int:
+    """The newest access records of calls refused for naming another department's matter, one a line: sequence,
+    time (UTC+8), caller's code and name, action, matter, purpose, operator."""
+    from gateway.domain.model import CHINA_TZ
+
+    if not 1 <= limit <= 10_000:
+        print("zzgw audit refusals: --limit is 1-10000", file=sys.stderr)
+        return 2
+    names = {m.code: m.name for m in gateway.members.list()}
+    with gateway.db.unit_of_work() as uow:
+        records = uow.audit.of(reason="NOT_MATTER_DEPARTMENT", before_seq=None, limit=limit)
+    lines = [
+        "\t".join(
+            (
+                str(record.seq),
+                record.entry.at.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M:%S"),
+                record.entry.caller,
+                names.get(record.entry.caller, ""),
+                record.entry.action.value,
+                record.entry.matter_code,
+                record.entry.purpose,
+                record.entry.operator,
+            )
+        )
+        for record in records
+    ]
+    _print_lines(lines)
+    return 0
 
 
 def _memos(settings: Settings, args: argparse.Namespace) -> int:
@@ -608,49 +659,62 @@ def _clerk_tokens(settings: Settings, code: str, clerk: str | None, *, listing: 
 
 
 def _members(settings: Settings, args: argparse.Namespace) -> int:
-    """The registered members, one a line: code, roles, region, credential, name, the matters it may name."""
+    """The registered members, one a line: code, roles, region, credential ("revoked" for a revoked member), name,
+    the matters it may name; or revoke or restore one."""
+    from gateway.domain.errors import NotFoundError
     from gateway.domain.verification import matters_of
-    from gateway.server import Gateway
+    from gateway.server import Gateway, forget_dev_token
 
     gateway = Gateway.open(settings)
     try:
-        if args.revoke:
-            return _revoke(gateway, args.revoke.strip().upper())
+        if args.revoke or args.restore:
+            code = (args.revoke or args.restore).strip().upper()
+            try:
+                if args.restore:
+                    gateway.members.restore(code)
+                    print(f"{code} is no longer revoked: `zzgw init` registers its credentials again", file=sys.stderr)
+                    return 0
+                taken = gateway.members.revoke(code)
+            except NotFoundError as exc:
+                print(f"zzgw members: {exc.message}", file=sys.stderr)
+                return 2
+            forget_dev_token(settings, code)
+            print(
+                f"{code}: revoked, {taken} credentials taken; its calls are refused within 30 s (UNAUTHENTICATED), "
+                "and `zzgw init` gives it none until `zzgw members --restore`",
+                file=sys.stderr,
+            )
+            return 0
+        revoked = gateway.members.revoked()
         with gateway.db.unit_of_work() as uow:
             credentials = {code: (token, cert) for code, token, cert in uow.members.credentials()}
+        lines = []
         for member in gateway.members.list():
             roles = ",".join(sorted(role.value for role in member.roles))
             token, cert = credentials.get(member.code, (False, False))
-            credential = "+".join(name for name, held in (("token", token), ("certificate", cert)) if held) or "none"
+            held = "+".join(name for name, has in (("token", token), ("certificate", cert)) if has) or "none"
             matters = matters_of(member, gateway.catalog)
             named = (
                 "any matter"
                 if len(matters) == len(gateway.catalog.matters) and len(matters) > 1
                 else " ".join(m.code for m in matters) or "no matter"
             )
-            print(f"{member.code}\t{roles}\t{member.region}\t{credential}\t{member.name}\t{named}")
+            credential = "revoked" if member.code in revoked else held
+            lines.append(f"{member.code}\t{roles}\t{member.region}\t{credential}\t{member.name}\t{named}")
     finally:
         gateway.close()
+    _print_lines(lines)
     return 0
 
 
-def _revoke(gateway: Gateway, code: str) -> int:
-    from gateway.domain.errors import NotFoundError
-
+def _print_lines(lines: list[str]) -> None:
+    """Print ``lines``; a reader that stops early (``| head``) ends the output without a traceback."""
     try:
-        taken = gateway.members.revoke(code)
-    except NotFoundError as exc:
-        print(f"zzgw members: {exc.message}", file=sys.stderr)
-        return 2
-    if not taken:
-        print(f"{code} had no credential in force", file=sys.stderr)
-    else:
-        print(
-            f"{code}: {taken} credentials taken; its calls are refused within 30 s (UNAUTHENTICATED). Remove it from "
-            "the members file too, or the next `zzgw init` registers its client certificate again",
-            file=sys.stderr,
-        )
-    return 0
+        for line in lines:
+            print(line)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # Python flushes stdout again at exit
 
 
 _COMMANDS = {

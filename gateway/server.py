@@ -334,6 +334,8 @@ class InitReport:
     members_not_listed: tuple[str, ...] = ()
     """Registered members with a credential in force that the members file (or the demo members) does not list:
     init does not remove them (``zzgw members --revoke``)."""
+    members_revoked: tuple[str, ...] = ()
+    """Members of the file that ``zzgw members --revoke`` revoked: registered without credentials."""
     tokens_added: int = 0
     """Dev mode: members new since dev-tokens.json was written, given a bearer token and added to the file."""
 
@@ -361,6 +363,7 @@ def initialise(
         gateway.db.migrate()
         _check_authorities(settings, gateway.db, gateway.keys)
         members = configured_members(settings)
+        _refuse_a_name_taken(gateway, members)
         certificates = _ensure_pki(settings, members)
         _ensure_seal_ca(settings, gateway.clock, gateway.keys)
         with gateway.db.unit_of_work() as uow:
@@ -369,11 +372,14 @@ def initialise(
         write_tokens = settings.mode == "dev" and (
             rotate_tokens or not (settings.dev_tokens_path.exists() or tokens_elsewhere)
         )
+        revoked = gateway.members.revoked()
         tokens = gateway.members.register(members, issue_tokens=write_tokens, certificates=certificates)
         kept_tokens = {} if write_tokens or settings.mode != "dev" else _dev_tokens(settings)
-        newcomers = [m for m in members if kept_tokens and m.code not in kept_tokens]
+        newcomers = [m for m in members if kept_tokens and m.code not in kept_tokens and m.code not in revoked]
         if newcomers:  # registered since the file was written: a token each, the others' kept
             tokens = {**kept_tokens, **gateway.members.register(newcomers, issue_tokens=True)}
+        if write_tokens or newcomers:  # at once: a later step that fails must not lose the tokens just registered
+            _write_dev_tokens(settings, tokens, {m.code: m.name for m in members})
         ca = load_seal_ca(settings)
         assert ca is not None
         secret = gateway.keys.secret(SEAL_MEMO_SECRET)  # made before any worker starts: they only read it
@@ -394,21 +400,6 @@ def initialise(
         _record_facts(settings, gateway.db, gateway.keys)
         if (receipt_key := _receipt_key(settings, gateway.keys)) is not None:
             ReceiptCertificates(gateway.db, receipt_key.certificate).record(gateway.clock)
-        if write_tokens or newcomers:
-            names = {m.code: m.name for m in members}
-            _write_private(
-                settings.dev_tokens_path,
-                json.dumps(
-                    {
-                        "warning": "DEV MODE bearer tokens: never use them in production",
-                        "tokens": {
-                            code: {"name": names.get(code, ""), "token": token} for code, token in tokens.items()
-                        },
-                    },
-                    ensure_ascii=False,
-                    indent=2,
-                ).encode(),
-            )
         without_memo = 0
         if before is not None and before < MEMOS_REVISION:
             with gateway.db.unit_of_work() as uow:
@@ -427,13 +418,12 @@ def initialise(
                 for seal in in_force
                 if seal.key_ref.startswith("file:") and not gateway.keys.exists(seal.key_ref.removeprefix("file:"))
             ),
-            matters_unhandled=tuple(
-                matter.code
-                for matter in gateway.catalog.matters.values()
-                if not any(uses_matter(m, matter) and not m.has(Role.ADMIN) for m in gateway.members.list())
+            matters_unhandled=unhandled_matters(
+                gateway.catalog, [m for m in gateway.members.list() if m.code not in revoked]
             ),
             tokens_added=len(newcomers),
             members_not_listed=_not_listed(gateway.db, members),
+            members_revoked=tuple(m.code for m in members if m.code in revoked),
         )
     finally:
         gateway.close()
@@ -460,6 +450,60 @@ def _not_listed(db: Database, members: list[Member]) -> tuple[str, ...]:
     with db.unit_of_work() as uow:
         held = uow.members.credentials()
     return tuple(code for code, token, cert in held if code not in listed and (token or cert))
+
+
+def unhandled_matters(catalog: Catalog, members: list[Member]) -> tuple[str, ...]:
+    """The codes of the catalog's matters that none of ``members`` but an administrator may name (``uses_matter``):
+    a department's name spelt otherwise in the catalog, or a department not registered."""
+    return tuple(
+        matter.code
+        for matter in catalog.matters.values()
+        if not any(uses_matter(m, matter) and not m.has(Role.ADMIN) for m in members)
+    )
+
+
+def _refuse_a_name_taken(gateway: Gateway, members: list[Member]) -> None:
+    """A matter names its department by the member's name, so two members in force may not share one: refuse a
+    member of the file whose name another registered member (not revoked) has under another code."""
+    revoked = gateway.members.revoked()
+    holders = {m.name: m.code for m in gateway.members.list() if m.code not in revoked}
+    for member in members:
+        if holders.get(member.name, member.code) != member.code:
+            raise ConfigError(
+                f"members: {member.name} ({member.code}): the name is registered to member {holders[member.name]}; "
+                "a matter names its department by name, so revoke that one first (`zzgw members --revoke CODE`)"
+            )
+
+
+def _write_dev_tokens(settings: Settings, tokens: Mapping[str, str], names: Mapping[str, str]) -> None:
+    _write_private(
+        settings.dev_tokens_path,
+        json.dumps(
+            {
+                "warning": "DEV MODE bearer tokens: never use them in production",
+                "tokens": {code: {"name": names.get(code, ""), "token": token} for code, token in tokens.items()},
+            },
+            ensure_ascii=False,
+            indent=2,
+        ).encode(),
+    )
+
+
+def forget_dev_token(settings: Settings, code: str) -> bool:
+    """Take ``code`` out of dev-tokens.json (its token no longer works: ``zzgw members --revoke``); whether it was
+    there."""
+    path = settings.dev_tokens_path
+    if not path.exists():
+        return False
+    listed = json.loads(path.read_text(encoding="utf-8"))["tokens"]
+    if code not in listed:
+        return False
+    _write_dev_tokens(
+        settings,
+        {c: entry["token"] for c, entry in listed.items() if c != code},
+        {c: entry["name"] for c, entry in listed.items()},
+    )
+    return True
 
 
 def _dev_tokens(settings: Settings) -> dict[str, str]:
@@ -967,6 +1011,16 @@ def serve_forever(settings: Settings, *, announce: bool = True, ready: Callable[
         watchdog.start()
     if announce:
         _announce(settings, port, http.port)
+        revoked = gateway.members.revoked()
+        if unhandled := unhandled_matters(
+            gateway.catalog, [m for m in gateway.members.list() if m.code not in revoked]
+        ):
+            log.warning(
+                "no member may name %d matters of the catalog (%s): a matter names its department by the member's "
+                "name (`zzgw members`)",
+                len(unhandled),
+                ", ".join(unhandled),
+            )
     if ready is not None:
         ready()
     server.wait_for_termination()

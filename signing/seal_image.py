@@ -147,12 +147,23 @@ def draw_seal(issuer_name: str, seal_name: str = "", *, size_px: int = 600, font
     return out.getvalue()
 
 
-def _check(issuer: str, purpose: str, size_px: int) -> None:
+def issuer_name_problem(issuer: str) -> str:
+    """Why ``issuer`` cannot be drawn around a seal, or empty."""
     low, high = ISSUER_NAME_LENGTH
     if not low <= len(issuer) <= high:
-        raise ValueError(f"issuer name (发证机关名称) must be {low}–{high} characters, got {len(issuer)}")
-    if any(c.isspace() or not c.isprintable() for c in issuer + purpose):
-        raise ValueError("seal text must not contain spaces or control characters")
+        return f"issuer name (发证机关名称) must be {low}–{high} characters, got {len(issuer)}"
+    return _text_problem(issuer)
+
+
+def _text_problem(text: str) -> str:
+    if any(c.isspace() or not c.isprintable() for c in text):
+        return "seal text must not contain spaces or control characters"
+    return ""
+
+
+def _check(issuer: str, purpose: str, size_px: int) -> None:
+    if problem := issuer_name_problem(issuer) or _text_problem(purpose):
+        raise ValueError(problem)
     if len(purpose) > SEAL_NAME_MAX_LENGTH:
         raise ValueError(f"seal name (印章名称) must be at most {SEAL_NAME_MAX_LENGTH} characters, got {len(purpose)}")
     low, high = SIZE_PX_RANGE

@@ -577,9 +577,10 @@ def test_a_deployment_registers_its_own_members_under_its_own_catalog(env: dict[
         left.stderr
     )
     revoked = zzgw(env, "members", "--revoke", lixia["code"].lower())
-    assert revoked.returncode == 0 and f"{lixia['code']}: 2 credentials taken" in revoked.stderr
+    assert revoked.returncode == 0 and f"{lixia['code']}: revoked, 2 credentials taken" in revoked.stderr
     listed = {line.split("\t")[0]: line.split("\t") for line in zzgw(env, "members").stdout.splitlines()}
-    assert listed[lixia["code"]][3] == "none"
+    assert listed[lixia["code"]][3] == "revoked"
+    assert lixia["code"] not in json.loads((data_dir / "dev-tokens.json").read_text(encoding="utf-8"))["tokens"]
     assert "not in the members file" not in zzgw(env, "init").stderr
     gateway = Gateway.open(settings)
     try:
@@ -587,6 +588,36 @@ def test_a_deployment_registers_its_own_members_under_its_own_catalog(env: dict[
             gateway.authenticator.by_token(tokens[lixia["code"]]["token"])
     finally:
         gateway.close()
+
+    # back in the file, it stays revoked (init says so, and gives it nothing, rotating tokens or not) until restored
+    members["members"].append(lixia)
+    (tmp_path / "members.json").write_text(json.dumps(members, ensure_ascii=False), encoding="utf-8")
+    for args in (("init",), ("init", "--rotate-tokens")):
+        kept = zzgw(env, *args)
+        assert kept.returncode == 0, kept.stderr
+        assert f"1 members of the file are revoked and were given no credential ({lixia['code']})" in kept.stderr
+        assert zzgw(env, "members").stdout.count("\trevoked\t") == 1
+        assert lixia["code"] not in json.loads((data_dir / "dev-tokens.json").read_text(encoding="utf-8"))["tokens"]
+    assert zzgw(env, "members", "--restore", lixia["code"]).returncode == 0
+    restored = zzgw(env, "init")
+    assert restored.returncode == 0 and "1 new members got a dev bearer token" in restored.stdout
+    token = json.loads((data_dir / "dev-tokens.json").read_text(encoding="utf-8"))["tokens"][lixia["code"]]["token"]
+    assert token != tokens[lixia["code"]]["token"]
+    gateway = Gateway.open(settings)
+    try:
+        assert gateway.authenticator.by_token(token).code == lixia["code"]
+    finally:
+        gateway.close()
+    again = zzgw(env, "members", "--restore", lixia["code"])
+    assert again.returncode == 2 and f"member {lixia['code']} is not revoked" in again.stderr
+
+    # a new code under the name of a member in force that left the file: refused, matters name departments by name
+    members["members"] = [m for m in members["members"] if m != lixia] + [
+        {**lixia, "code": samples.uscc(7003, "370102")}
+    ]
+    (tmp_path / "members.json").write_text(json.dumps(members, ensure_ascii=False), encoding="utf-8")
+    clash = zzgw(env, "init")
+    assert clash.returncode == 2 and f"the name is registered to member {lixia['code']}" in clash.stderr
     unknown = zzgw(env, "members", "--revoke", "913701000000000033")
     assert unknown.returncode == 2 and "no member '913701000000000033'" in unknown.stderr
 
@@ -612,6 +643,26 @@ def test_a_deployment_registers_its_own_members_under_its_own_catalog(env: dict[
             {"members": 2 * [{"code": samples.uscc(1), "name": "甲", "region": "370100", "roles": ["CONSUMER"]}]},
             "members: {file}: the same code for several members: " + samples.uscc(1),
         ),
+        (
+            "ZZGW_MEMBERS",
+            {"members": [{"code": samples.uscc(1), "name": "济南 市场", "region": "370100", "roles": ["ISSUER"]}]},
+            "members: {file}: member 1 (济南 市场): seal text must not contain spaces",
+        ),
+        (
+            "ZZGW_MEMBERS",
+            {"members": [{"code": samples.uscc(1), "name": "局" * 31, "region": "370100", "roles": ["ISSUER"]}]},
+            "members: {file}: member 1 (" + "局" * 31 + "): issuer name (发证机关名称) must be 2–30 characters, got 31",
+        ),
+        (
+            "ZZGW_MEMBERS",
+            {"members": [{"code": samples.uscc(1), "name": "甲\u200b乙", "region": "370100", "roles": ["CONSUMER"]}]},
+            "members: {file}: member 1 (甲\u200b乙): the name must be 1-200 printable characters",
+        ),
+        (
+            "ZZGW_MEMBERS",
+            {"members": [{"code": samples.uscc(1), "name": "甲", "region": 370100, "roles": ["CONSUMER"]}]},
+            "members: {file}: member 1: code and region are strings",
+        ),
         ("ZZGW_CATALOG", {"license_types": [{"code": "111"}]}, "catalog: {file}: not a catalog: missing 'name'"),
         ("ZZGW_CATALOG", {"matters": []}, "catalog: {file}: not a catalog: missing 'license_types'"),
     ],
@@ -625,3 +676,34 @@ def test_a_bad_members_or_catalog_file_is_said_before_anything_is_made(
     done = zzgw({**env, setting: str(file)}, "init")
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert "zzgw: configuration error: " + said.replace("{file}", str(file)) in done.stderr, done.stderr
+
+
+def test_audit_refusals_lists_uses_of_another_departments_matter(env: dict[str, str]) -> None:
+    """A department naming a matter it does not handle is refused on the audit trail; `zzgw audit refusals` shows
+    those records, newest first, with the caller's name, the action, the matter, the purpose and the operator."""
+    from gateway.config import Settings
+    from gateway.domain.audit import AuditAction
+    from gateway.domain.verification import MatterNotHandledError, check_use
+    from gateway.server import Gateway
+
+    assert zzgw(env, "init").returncode == 0
+    gateway = Gateway.open(Settings.load(env=env))
+    try:
+        (tax,) = [m for m in gateway.members.list() if m.code == TAX]
+        assert gateway.audit is not None
+        for purpose in ("刻章备案", "出生登记"):
+            matter = "370100-QYKZ-001" if purpose == "刻章备案" else "370100-CSDJ-001"
+            with pytest.raises(MatterNotHandledError) as refused:
+                check_use(matter, purpose, gateway.catalog, caller=tax, operator="税务窗口 07")
+            gateway.audit.refuse_use(tax, refused.value, AuditAction.VERIFY_LICENSE)
+    finally:
+        gateway.close()
+    listed = zzgw(env, "audit", "refusals", "--limit", "5")
+    assert listed.returncode == 0, listed.stderr
+    rows = [line.split("\t") for line in listed.stdout.splitlines()]
+    assert [row[2:] for row in rows] == [
+        [TAX, "国家税务总局济南市税务局", "VERIFY_LICENSE", "370100-CSDJ-001", "出生登记", "税务窗口 07"],
+        [TAX, "国家税务总局济南市税务局", "VERIFY_LICENSE", "370100-QYKZ-001", "刻章备案", "税务窗口 07"],
+    ]
+    assert int(rows[0][0]) > int(rows[1][0]) and re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", rows[0][1])
+    assert zzgw(env, "audit", "refusals", "--limit", "0").returncode == 2

@@ -29,8 +29,10 @@ from gateway.domain.model import Clock, Member, Role
 from gateway.domain.verification import MAX_OPERATOR
 from gateway.store.database import Database
 from gateway.store.repositories import ConsoleClerk
+from signing.seal_image import issuer_name_problem
 
 _CACHE_SECONDS = 30.0
+MAX_MEMBER_NAME = 200
 
 
 def load_bootstrap_catalog() -> Catalog:
@@ -72,15 +74,17 @@ def members_from(data: Any, where: str) -> list[Member]:
                 raise ValueError("needs exactly code, name, region and roles")
             if not isinstance(raw["name"], str) or not raw["name"].strip() or not isinstance(raw["roles"], list):
                 raise ValueError("needs a name and a list of roles")
+            if not all(isinstance(raw[key], str) for key in ("code", "region")):
+                raise ValueError("code and region are strings")
             member = Member(
-                code=str(raw["code"]),
+                code=raw["code"],
                 name=raw["name"].strip(),
-                region=str(raw["region"]),
+                region=raw["region"],
                 roles=frozenset(Role(r) for r in raw["roles"]),
             )
         except (TypeError, ValueError) as exc:
             raise ValueError(f"{where}: member {number}: {_said(exc)}") from None
-        if problem := uscc_problem(member.code) or region_code_problem(member.region):
+        if problem := uscc_problem(member.code) or region_code_problem(member.region) or _name_problem(member):
             raise ValueError(f"{where}: member {number} ({member.name}): {problem}")
         if not member.roles:
             raise ValueError(f"{where}: member {number} ({member.name}): no role")
@@ -90,6 +94,14 @@ def members_from(data: Any, where: str) -> list[Member]:
         if twice := sorted({v for v in values if values.count(v) > 1}):
             raise ValueError(f"{where}: the same {attribute} for several members: {', '.join(twice)}")
     return members
+
+
+def _name_problem(member: Member) -> str:
+    """Why a member's name will not do, or empty: at most 200 printable characters (the column), and an issuer's
+    fits around its seal (2–30 characters, no spaces: ``signing.seal_image``)."""
+    if len(member.name) > MAX_MEMBER_NAME or not member.name.isprintable():
+        return f"the name must be 1-{MAX_MEMBER_NAME} printable characters"
+    return issuer_name_problem(member.name) if member.has(Role.ISSUER) else ""
 
 
 def _json_file(path: str) -> Any:
@@ -185,12 +197,17 @@ class MemberService:
     ) -> dict[str, str]:
         """Register or update members. Returns new dev tokens by member code.
 
-        Running it again keeps what exists; with ``issue_tokens`` it replaces the dev tokens.
+        Running it again keeps what exists; with ``issue_tokens`` it replaces the dev tokens. A revoked member
+        (``revoke``) is updated but given no credential until it is restored.
         """
         tokens: dict[str, str] = {}
         now = self._clock.now()
         with self._db.unit_of_work(write=True) as uow:
+            revoked = uow.members.revoked()
             for member in members:
+                if member.code in revoked:
+                    uow.members.save(member, at=now)
+                    continue
                 token_hash = None
                 if issue_tokens:
                     tokens[member.code] = "zzgw-dev-" + secrets.token_urlsafe(24)
@@ -238,14 +255,29 @@ class MemberService:
     def revoke(self, code: str) -> int:
         """Take every credential from member ``code``: its client certificate's registration, its token (dev bearer
         or console) and its clerks' console tokens; locked out within the authenticator's cache time. The member
-        stays, named in the records that name it; ``zzgw init`` registers its certificate again if the members file
-        still lists it. How many credentials were taken (0: it had none)."""
+        stays, named in the records that name it, and stays revoked (``zzgw init`` gives it no credential) until
+        ``restore``. How many credentials were taken (0: it had none)."""
+        now = self._clock.now()
         with self._db.unit_of_work(write=True) as uow:
             if uow.members.get(code) is None:
                 raise NotFoundError(f"no member {code!r}", reason="MEMBER_NOT_FOUND")
-            taken = uow.members.revoke(code) + uow.console_clerks.end(code, None, self._clock.now())
+            taken = uow.members.revoke(code, now) + uow.console_clerks.end(code, None, now)
             uow.commit()
         return taken
+
+    def restore(self, code: str) -> None:
+        """End ``code``'s revocation: the next ``zzgw init`` registers its credentials again."""
+        with self._db.unit_of_work(write=True) as uow:
+            if uow.members.get(code) is None:
+                raise NotFoundError(f"no member {code!r}", reason="MEMBER_NOT_FOUND")
+            if not uow.members.restore(code):
+                raise NotFoundError(f"member {code} is not revoked", reason="NOT_REVOKED")
+            uow.commit()
+
+    def revoked(self) -> set[str]:
+        """The codes of the revoked members."""
+        with self._db.unit_of_work() as uow:
+            return uow.members.revoked()
 
     def end_clerk_token(self, code: str, clerk: str) -> None:
         """End ``clerk``'s console token at member ``code`` (within the authenticator's cache time)."""

@@ -42,6 +42,8 @@ class MemberRow(Base):
     token_sha256: Mapped[str | None] = mapped_column(String(64), unique=True)
     cert_sha256: Mapped[str | None] = mapped_column(String(64), unique=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    """Set by ``zzgw members --revoke``: no credential is registered for the member until it is restored."""
 
 
 class LicenseRow(Base):

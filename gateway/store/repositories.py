@@ -342,13 +342,26 @@ class MemberRepository:
     def all(self) -> list[Member]:
         return [_member(r) for r in self._s.execute(select(_M).order_by(_M.c.code)).all()]
 
-    def revoke(self, code: str) -> int:
-        """Forget ``code``'s token and client certificate; how many of the two it had."""
+    def revoke(self, code: str, at: dt.datetime) -> int:
+        """Forget ``code``'s token and client certificate and mark it revoked; how many of the two it had."""
         row = self._s.execute(select(_M.c.token_sha256, _M.c.cert_sha256).where(_M.c.code == code)).first()
         if row is None:
             return 0
-        self._s.execute(update(_M).where(_M.c.code == code).values(token_sha256=None, cert_sha256=None))
+        self._s.execute(
+            update(_M).where(_M.c.code == code).values(token_sha256=None, cert_sha256=None, revoked_at=_as_utc(at))
+        )
         return (row.token_sha256 is not None) + (row.cert_sha256 is not None)
+
+    def restore(self, code: str) -> bool:
+        """Clear ``code``'s revocation (its credentials are registered again by ``zzgw init``); whether it was."""
+        restored = self._s.execute(
+            update(_M).where(_M.c.code == code, _M.c.revoked_at.is_not(None)).values(revoked_at=None)
+        )
+        return bool(restored.rowcount)  # type: ignore[attr-defined]
+
+    def revoked(self) -> set[str]:
+        """The codes of the revoked members."""
+        return set(self._s.execute(select(_M.c.code).where(_M.c.revoked_at.is_not(None))).scalars())
 
     def credentials(self) -> list[tuple[str, bool, bool]]:
         """Each member's code, whether it has a token (a dev bearer token, or in production a console token) and
@@ -1045,14 +1058,22 @@ class AuditRepository:
         return [_access_record(r) for r in rows]
 
     def of(
-        self, *, holder_code: str | None = None, issuer_code: str | None = None, before_seq: int | None, limit: int
+        self,
+        *,
+        holder_code: str | None = None,
+        issuer_code: str | None = None,
+        reason: str | None = None,
+        before_seq: int | None,
+        limit: int,
     ) -> list[AccessRecord]:
-        """Newest first: the records about one holder's or one issuer's licenses."""
+        """Newest first: the records about one holder's or one issuer's licenses, or those of one reason."""
         query = select(_A).order_by(_A.c.seq.desc()).limit(limit)
         if holder_code is not None:
             query = query.where(_A.c.holder_code == holder_code)
         if issuer_code is not None:
             query = query.where(_A.c.issuer_code == issuer_code)
+        if reason is not None:
+            query = query.where(_A.c.reason == reason)
         if before_seq is not None:
             query = query.where(_A.c.seq < before_seq)
         return [_access_record(r) for r in self._s.execute(query).all()]
