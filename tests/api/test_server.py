@@ -564,3 +564,23 @@ def test_pyhankos_tracebacks_are_cut_to_one_line_below_error() -> None:
     assert first == "diff 0 and 1 (SuspiciousModification)"
     assert "张三" not in stream.getvalue()
     assert rest[0].count("Traceback") == 2 and "kept at ERROR" in rest[0] and "ValueError: ours" in rest[0]
+
+
+def test_unhandled_matters_are_those_only_an_admin_may_name() -> None:
+    """`zzgw init` and `zzgw serve` warn of them: a department spelt otherwise, or not registered (or revoked)."""
+    import dataclasses
+
+    from gateway.domain.model import Role
+    from gateway.server import unhandled_matters
+    from gateway.services.members import load_bootstrap_catalog, load_demo_members
+
+    catalog, members = load_bootstrap_catalog(), load_demo_members()
+    assert unhandled_matters(catalog, members) == ()
+    without_tax = [m for m in members if m.name != "国家税务总局济南市税务局"]
+    assert unhandled_matters(catalog, without_tax) == ("370100-FPSL-001",)
+    renamed = [
+        dataclasses.replace(m, name="济南市税务局") if m.name == "国家税务总局济南市税务局" else m for m in members
+    ]
+    assert unhandled_matters(catalog, renamed) == ("370100-FPSL-001",)
+    admins = [m for m in members if Role.ADMIN in m.roles]
+    assert unhandled_matters(catalog, admins) == tuple(catalog.matters)
