@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING
 from gateway.config import ConfigError, Settings
 
 if TYPE_CHECKING:
+    import grpc
+
     from gateway.server import Gateway
     from gateway.services.members import MemberService
 
@@ -316,10 +318,7 @@ def _demo(settings: Settings, args: argparse.Namespace) -> int:
     try:
         done = run_demo(channel_for)
     except grpc.RpcError as exc:
-        print(
-            f"zzgw demo: the gateway at {target} answered {exc.code().name}: {exc.details()}",
-            file=sys.stderr,
-        )
+        print(f"zzgw demo: {_refusal(target, exc)}", file=sys.stderr)
         return 1
     print(
         f"\nThe same checks in the clerk's console: {settings.http_url}/console/ — sign in with the token of "
@@ -361,10 +360,7 @@ def _import(settings: Settings, args: argparse.Namespace) -> int:
                 progress=bar.update,
             )
         except grpc.RpcError as exc:
-            print(
-                f"\nzzgw import: the gateway at {target} answered {exc.code().name}: {exc.details()}",
-                file=sys.stderr,
-            )
+            print(f"\nzzgw import: {_refusal(target, exc)}", file=sys.stderr)
             return 1
     print(summary(report))
     return 1 if report.failures else 0
@@ -488,8 +484,7 @@ def _verify(settings: Settings, args: argparse.Namespace) -> int:
             print(f"zzgw verify: {exc}", file=sys.stderr)
             return verify_command.EXIT_BAD_REQUEST
         except grpc.RpcError as exc:
-            print(f"zzgw verify: the gateway at {target} answered {exc.code().name}: {exc.details()}",
-                  file=sys.stderr)  # fmt: skip
+            print(f"zzgw verify: {_refusal(target, exc)}", file=sys.stderr)
             return verify_command.EXIT_NO_ANSWER
     if args.receipt is not None:
         verify_command.write_receipt(answer, args.receipt)
@@ -525,8 +520,7 @@ def _receipt_get(settings: Settings, args: argparse.Namespace) -> int:
                 verification_pb2.GetReceiptRequest(receipt_id=args.receipt_id), timeout=30
             )
         except grpc.RpcError as exc:
-            print(f"zzgw receipt get: the gateway at {target} answered {exc.code().name}: {exc.details()}",
-                  file=sys.stderr)  # fmt: skip
+            print(f"zzgw receipt get: {_refusal(target, exc)}", file=sys.stderr)
             return 1
     text = receipt_json(found.receipt)
     if args.out:
@@ -715,6 +709,23 @@ def _print_lines(lines: list[str]) -> None:
         sys.stdout.flush()
     except BrokenPipeError:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # Python flushes stdout again at exit
+
+
+def _refusal(target: str, error: grpc.RpcError) -> str:
+    """What the gateway answered, for an operator: the status, the stable reason (ErrorInfo) when there is one, and
+    the message (``the gateway at H:P answered PERMISSION_DENIED (NOT_MATTER_DEPARTMENT): …``)."""
+    from google.rpc import error_details_pb2
+    from grpc_status import rpc_status
+
+    status = rpc_status.from_call(error)  # type: ignore[arg-type]
+    reasons = []
+    for detail in status.details if status is not None else ():
+        if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
+            info = error_details_pb2.ErrorInfo()
+            detail.Unpack(info)
+            reasons.append(info.reason)
+    why = f" ({reasons[0]})" if reasons else ""
+    return f"the gateway at {target} answered {error.code().name}{why}: {error.details()}"
 
 
 _COMMANDS = {

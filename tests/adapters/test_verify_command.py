@@ -146,7 +146,8 @@ def test_the_command_writes_the_receipt_and_exits_with_the_verdict(running: Runn
     )
 
     refused = zzgw_verify(running, license_id, "--member", TAX, "--matter", "NO-SUCH-MATTER", "--purpose", "x")
-    assert refused.returncode == 4 and "answered INVALID_ARGUMENT: use.matter_code: unknown matter" in refused.stderr
+    assert refused.returncode == 4
+    assert "answered INVALID_ARGUMENT (UNKNOWN_MATTER): use.matter_code: unknown matter" in refused.stderr
     stranger = zzgw_verify(running, license_id, "--member", "91370100MA00000000", "--matter", MATTER, "--purpose", "x")
     assert stranger.returncode == 2 and "zzgw verify: no credentials for member 91370100MA00000000" in stranger.stderr
     unreadable = zzgw_verify(running, str(tmp_path / "nothing.pdf"), *use)
@@ -162,7 +163,8 @@ def test_a_matter_of_another_department_is_refused_by_the_gateway(running: Runni
     use = ["--matter", "370100-QYKZ-001", "--purpose", "企业开办：刻制公章", "--operator", operator]
     done = zzgw_verify(running, license_id, "--member", TAX, *use, "--receipt", str(kept))
     assert done.returncode == EXIT_NO_ANSWER == 4 and done.stdout == ""
-    assert done.stderr.startswith(f"zzgw verify: the gateway at {running.address} answered PERMISSION_DENIED: ")
+    said = f"zzgw verify: the gateway at {running.address} answered PERMISSION_DENIED (NOT_MATTER_DEPARTMENT): "
+    assert done.stderr.startswith(said)
     assert "事项 370100-QYKZ-001（企业印章刻制）由济南市公安局办理，只有办理该事项的部门可以用它" in done.stderr
     assert not kept.exists()
     columns = "caller, action, matter_code, decision, reason"
