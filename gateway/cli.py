@@ -239,6 +239,13 @@ def _init(settings: Settings, args: argparse.Namespace) -> int:
         )
     if report.tokens_added:
         print(f"{report.tokens_added} new members got a dev bearer token, added to {settings.dev_tokens_path}")
+    if report.partner_overlaps:
+        print(
+            f"warning: a partner gateway may name {len(report.partner_overlaps)} matters of registered departments "
+            f"({', '.join(report.partner_overlaps)}): a partner names its region's matters (the code's first six "
+            "digits) for departments that are not members here; check the partner's region",
+            file=sys.stderr,
+        )
     if report.members_revoked:
         print(
             f"{len(report.members_revoked)} members of the file are revoked and were given no credential "
@@ -717,7 +724,7 @@ def _refusal(target: str, error: grpc.RpcError) -> str:
     from google.rpc import error_details_pb2
     from grpc_status import rpc_status
 
-    status = rpc_status.from_call(error)  # type: ignore[arg-type]
+    status = rpc_status.from_call(error)
     reasons = []
     for detail in status.details if status is not None else ():
         if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):

@@ -334,6 +334,8 @@ class InitReport:
     members_not_listed: tuple[str, ...] = ()
     """Registered members with a credential in force that the members file (or the demo members) does not list:
     init does not remove them (``zzgw members --revoke``)."""
+    partner_overlaps: tuple[str, ...] = ()
+    """Matters of registered departments that a partner may name too (``partners_over_members``)."""
     members_revoked: tuple[str, ...] = ()
     """Members of the file that ``zzgw members --revoke`` revoked: registered without credentials."""
     tokens_added: int = 0
@@ -424,6 +426,9 @@ def initialise(
             tokens_added=len(newcomers),
             members_not_listed=_not_listed(gateway.db, members),
             members_revoked=tuple(m.code for m in members if m.code in revoked),
+            partner_overlaps=partners_over_members(
+                gateway.catalog, [m for m in gateway.members.list() if m.code not in revoked]
+            ),
         )
     finally:
         gateway.close()
@@ -459,6 +464,18 @@ def unhandled_matters(catalog: Catalog, members: list[Member]) -> tuple[str, ...
         matter.code
         for matter in catalog.matters.values()
         if not any(uses_matter(m, matter) and not m.has(Role.ADMIN) for m in members)
+    )
+
+
+def partners_over_members(catalog: Catalog, members: list[Member]) -> tuple[str, ...]:
+    """The codes of matters that a partner gateway may name (its region's) although the department that handles
+    them is a registered member: a partner acts for its region's departments that are not members here, so such a
+    partner's region is likely wrong."""
+    names = {m.name for m in members if not m.has(Role.PARTNER)}
+    return tuple(
+        matter.code
+        for matter in catalog.matters.values()
+        if matter.department in names and any(m.has(Role.PARTNER) and uses_matter(m, matter) for m in members)
     )
 
 

@@ -584,3 +584,17 @@ def test_unhandled_matters_are_those_only_an_admin_may_name() -> None:
     assert unhandled_matters(catalog, renamed) == ("370100-FPSL-001",)
     admins = [m for m in members if Role.ADMIN in m.roles]
     assert unhandled_matters(catalog, admins) == tuple(catalog.matters)
+
+
+def test_a_partner_of_this_region_would_name_registered_departments_matters() -> None:
+    """`zzgw init` warns of it: the Guangzhou partner given region 370100 could name every Jinan department's matter."""
+    import dataclasses
+
+    from gateway.domain.model import Role
+    from gateway.server import partners_over_members
+    from gateway.services.members import load_bootstrap_catalog, load_demo_members
+
+    catalog, members = load_bootstrap_catalog(), load_demo_members()
+    assert partners_over_members(catalog, members) == ()
+    misplaced = [dataclasses.replace(m, region="370100") if Role.PARTNER in m.roles else m for m in members]
+    assert partners_over_members(catalog, misplaced) == tuple(c for c in catalog.matters if c.startswith("370100-"))
