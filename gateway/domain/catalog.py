@@ -273,6 +273,8 @@ def _field(raw: Mapping[str, Any], type_code: str) -> FieldSpec:
     choices = tuple(_list(raw, "choices", str, where))
     if value_type is ValueType.ENUM and not choices:
         raise ValueError(f"{where}: ENUM needs choices")
+    if choices and value_type is not ValueType.ENUM:
+        raise ValueError(f"{where}: choices are for an ENUM field")
     max_length = _get(raw, "max_length", int, where, 200)
     if max_length < 1:
         raise ValueError(f"{where}: max_length must be at least 1")
@@ -296,17 +298,28 @@ def _matter(raw: Mapping[str, Any]) -> Matter:
         name=_text(raw, "name", where),
         purpose=_text(raw, "purpose", where),
         department=_text(raw, "department", where),
-        materials=tuple(_material(m, where) for m in _list(raw, "materials", dict, where, required=True)),
+        materials=_materials(raw, where),
     )
+
+
+def _materials(raw: Mapping[str, Any], where: str) -> tuple[Material, ...]:
+    materials = tuple(_material(m, where) for m in _list(raw, "materials", dict, where, required=True))
+    if not materials:
+        raise ValueError(f"{where}: materials must name the license types the matter uses")
+    return materials
 
 
 def _material(raw: Mapping[str, Any], matter: str) -> Material:
     where = f"{matter}: material {raw.get('type_code')}"
     _only(raw, {"type_code", "fields", "full_fields", "required"}, where)
+    fields = tuple(_list(raw, "fields", str, where))
+    full_fields = tuple(_list(raw, "full_fields", str, where))
+    if unlisted := [key for key in full_fields if key not in fields]:
+        raise ValueError(f"{where}: full_fields must be among its fields, not {', '.join(unlisted)}")
     return Material(
         type_code=_get(raw, "type_code", str, where),
-        fields=tuple(_list(raw, "fields", str, where)),
-        full_fields=tuple(_list(raw, "full_fields", str, where)),
+        fields=fields,
+        full_fields=full_fields,
         required=_get(raw, "required", bool, where, True),
     )
 
@@ -314,11 +327,10 @@ def _material(raw: Mapping[str, Any], matter: str) -> Material:
 def _bundle(raw: Mapping[str, Any]) -> Bundle:
     where = _code(raw, "bundle")
     _only(raw, {"code", "name", "matters"}, where)
-    return Bundle(
-        code=raw["code"],
-        name=_text(raw, "name", where),
-        matter_codes=tuple(_list(raw, "matters", str, where, required=True)),
-    )
+    matter_codes = tuple(_list(raw, "matters", str, where, required=True))
+    if not matter_codes or len(set(matter_codes)) != len(matter_codes):
+        raise ValueError(f"{where}: matters must name one matter or more, each once")
+    return Bundle(code=raw["code"], name=_text(raw, "name", where), matter_codes=matter_codes)
 
 
 def _code(raw: Mapping[str, Any], what: str) -> str:

@@ -666,6 +666,32 @@ def test_loader_rejects_values_of_the_wrong_type(mutate: Mutation, message: str)
     refused(mutate, message)
 
 
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (
+            lambda d: matter(d)["materials"][0].update(full_fields=["photo"]),
+            f"matter {QYKZ}: material 111000009910000354001: full_fields must be among its fields, not photo",
+        ),
+        (
+            lambda d: matter(d).update(materials=[]),
+            f"matter {QYKZ}: materials must name the license types the matter uses",
+        ),
+        (lambda d: bundle(d).update(matters=[]), f"bundle {QYKB}: matters must name one matter or more, each once"),
+        (
+            lambda d: bundle(d)["matters"].append(QYKZ),
+            f"bundle {QYKB}: matters must name one matter or more, each once",
+        ),
+        (
+            lambda d: d["license_types"][0]["fields"][0].update(choices=["甲"]),
+            "field name of 11100000991000019E001: choices are for an ENUM field",
+        ),
+    ],
+)
+def test_loader_rejects_what_would_be_ignored(mutate: Mutation, message: str) -> None:
+    refused(mutate, message)
+
+
 def test_loader_says_what_is_missing() -> None:
     with pytest.raises(ValueError, match=r"^missing 'license_types' in catalog$"):
         Catalog.from_mapping({"matters": []})
