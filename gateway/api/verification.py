@@ -55,17 +55,18 @@ class VerificationServicer(verification_pb2_grpc.VerificationServiceServicer):
         once, then found; a bad one is checked, and refused, every time). A matter another department handles is
         refused on the audit trail as the call ``action``."""
         member = caller()
-        key = (member.code, use.matter_code, use.purpose, operator(context), use.bundle_code, use.case_id)
+        # the caller's name too: a member renamed by `zzgw init` is checked again (matters name departments by name)
+        key = (member.code, member.name, use.matter_code, use.purpose, operator(context), use.bundle_code, use.case_id)
         checked = self._uses.get(key)
         if checked is None:
             checked = check_use(
-                key[1],
                 key[2],
+                key[3],
                 self._catalog,
                 caller=member,
-                operator=key[3],
-                bundle_code=key[4],
-                case_id=key[5],
+                operator=key[4],
+                bundle_code=key[5],
+                case_id=key[6],
                 on_refusal=lambda refused: self._verification().refuse_use(member, refused, action),
             )
             if len(self._uses) >= USE_CACHE_SIZE:
