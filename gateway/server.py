@@ -23,7 +23,7 @@ import ssl
 import sys
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent import futures
 from dataclasses import dataclass
 from pathlib import Path
@@ -408,6 +408,7 @@ def initialise(
                 without_memo = uow.licenses.count_without_memo()
         with gateway.db.unit_of_work() as uow:
             in_force = [seal for seal in uow.seals.of_issuer(None) if seal.status is SealStatus.ACTIVE]
+        members_in_force = gateway.members.in_force()
         return InitReport(
             members=len(members),
             tokens_written=write_tokens,
@@ -420,15 +421,11 @@ def initialise(
                 for seal in in_force
                 if seal.key_ref.startswith("file:") and not gateway.keys.exists(seal.key_ref.removeprefix("file:"))
             ),
-            matters_unhandled=unhandled_matters(
-                gateway.catalog, [m for m in gateway.members.list() if m.code not in revoked]
-            ),
+            matters_unhandled=unhandled_matters(gateway.catalog, members_in_force),
             tokens_added=len(newcomers),
             members_not_listed=_not_listed(gateway.db, members),
             members_revoked=tuple(m.code for m in members if m.code in revoked),
-            partner_overlaps=partners_over_members(
-                gateway.catalog, [m for m in gateway.members.list() if m.code not in revoked]
-            ),
+            partner_overlaps=partners_over_members(gateway.catalog, members_in_force),
         )
     finally:
         gateway.close()
@@ -457,7 +454,7 @@ def _not_listed(db: Database, members: list[Member]) -> tuple[str, ...]:
     return tuple(code for code, token, cert in held if code not in listed and (token or cert))
 
 
-def unhandled_matters(catalog: Catalog, members: list[Member]) -> tuple[str, ...]:
+def unhandled_matters(catalog: Catalog, members: Sequence[Member]) -> tuple[str, ...]:
     """The codes of the catalog's matters that none of ``members`` but an administrator may name (``uses_matter``):
     a department's name spelt otherwise in the catalog, or a department not registered."""
     return tuple(
@@ -467,7 +464,7 @@ def unhandled_matters(catalog: Catalog, members: list[Member]) -> tuple[str, ...
     )
 
 
-def partners_over_members(catalog: Catalog, members: list[Member]) -> tuple[str, ...]:
+def partners_over_members(catalog: Catalog, members: Sequence[Member]) -> tuple[str, ...]:
     """The codes of matters that a partner gateway may name (its region's) although the department that handles
     them is a registered member: a partner acts for its region's departments that are not members here, so such a
     partner's region is likely wrong."""
@@ -482,8 +479,7 @@ def partners_over_members(catalog: Catalog, members: list[Member]) -> tuple[str,
 def _refuse_a_name_taken(gateway: Gateway, members: list[Member]) -> None:
     """A matter names its department by the member's name, so two members in force may not share one: refuse a
     member of the file whose name another registered member (not revoked) has under another code."""
-    revoked = gateway.members.revoked()
-    holders = {m.name: m.code for m in gateway.members.list() if m.code not in revoked}
+    holders = {m.name: m.code for m in gateway.members.in_force()}
     for member in members:
         if holders.get(member.name, member.code) != member.code:
             raise ConfigError(
@@ -1028,10 +1024,7 @@ def serve_forever(settings: Settings, *, announce: bool = True, ready: Callable[
         watchdog.start()
     if announce:
         _announce(settings, port, http.port)
-        revoked = gateway.members.revoked()
-        if unhandled := unhandled_matters(
-            gateway.catalog, [m for m in gateway.members.list() if m.code not in revoked]
-        ):
+        if unhandled := unhandled_matters(gateway.catalog, gateway.members.in_force()):
             log.warning(
                 "no member may name %d matters of the catalog (%s): a matter names its department by the member's "
                 "name (`zzgw members`)",

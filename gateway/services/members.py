@@ -279,6 +279,12 @@ class MemberService:
         with self._db.unit_of_work() as uow:
             return uow.members.revoked()
 
+    def in_force(self) -> tuple[Member, ...]:
+        """The members not revoked."""
+        with self._db.unit_of_work() as uow:
+            revoked = uow.members.revoked()
+            return tuple(m for m in uow.members.all() if m.code not in revoked)
+
     def end_clerk_token(self, code: str, clerk: str) -> None:
         """End ``clerk``'s console token at member ``code`` (within the authenticator's cache time)."""
         with self._db.unit_of_work(write=True) as uow:
