@@ -35,8 +35,9 @@ serve: $(STAMP)
 	$(ZZGW) init
 	exec $(ZZGW) serve
 
-## test: set up and run the whole suite (PostgreSQL tests too when ZZGW_TEST_DATABASE_URL is set), one worker per
-## core (pytest-xdist: 450 s on 2 cores against 772 s in one process); `.venv/bin/pytest` alone runs it in one process
+## test: set up and run the whole suite (PostgreSQL tests too: ZZGW_TEST_DATABASE_URL, else 127.0.0.1:5432/test
+## if it answers), one worker per core (pytest-xdist: 450 s on 2 cores against 772 s in one process);
+## `.venv/bin/pytest` alone runs it in one process
 test: install $(BUF)
 	$(PY) -m pytest -q -n auto
 
