@@ -10,8 +10,9 @@ A check answers three questions, like ``signing.pdf.PdfVerification``:
 - **integrity**: the signature verifies over exactly these bytes with the certificate's key (SIGNATURE_INVALID,
   RECORD_ALTERED, KEY_MISMATCH, or a verification code's decoding reasons);
 - **issuer identity**: the seal certificate chains to a trusted root, is a seal certificate (key usage), was within
-  its validity and not revoked when it sealed (``check_certificate``'s reasons; REVOKED_NO_TRUSTED_TIME when the
-  certificate is revoked and the sealing time is only the signer's own claim);
+  its validity and not revoked when it sealed (``check_certificate``'s reasons: CERT_NOT_YET_VALID, CERT_EXPIRED,
+  CERT_REVOKED, …; CERT_REVOKED_NO_TRUSTED_TIME / CERT_EXPIRED_NO_TRUSTED_TIME when the sealing time is only the
+  signer's own claim). The certificate's codes carry the CERT_ prefix so that none reads as a license status;
 - **timestamp**: where the sealing time comes from. A record seal's time is the registry's: the gateway wrote the
   record and its time in one transaction, so the time is trusted (PASSED). A verification code carries only the
   issuer's own claim of when it was made (INDETERMINATE, NO_TIMESTAMP), which alone does not fail it.
@@ -88,23 +89,25 @@ def identity_at(
     if base.result is not CheckResult.PASSED:
         return Finding(result=base.result, reason=base.reason, detail=base.detail)
     if at < cert.not_valid_before_utc:
-        return Finding(result=CheckResult.FAILED, reason="NOT_YET_VALID", detail="sealed before the certificate began")
+        return Finding(
+            result=CheckResult.FAILED, reason="CERT_NOT_YET_VALID", detail="sealed before the certificate began"
+        )
     if at > cert.not_valid_after_utc:
         suffix = "" if time_trusted else "_NO_TRUSTED_TIME"
         result = CheckResult.FAILED if time_trusted else CheckResult.INDETERMINATE
-        return Finding(result=result, reason="EXPIRED" + suffix, detail="sealed after the certificate expired")
+        return Finding(result=result, reason="CERT_EXPIRED" + suffix, detail="sealed after the certificate expired")
     if revoked_at is not None:
         if not time_trusted:
             return Finding(
                 result=CheckResult.INDETERMINATE,
-                reason="REVOKED_NO_TRUSTED_TIME",
+                reason="CERT_REVOKED_NO_TRUSTED_TIME",
                 detail=f"the certificate was revoked at {revoked_at.isoformat()}; without a trusted time it is "
                 "unknown whether the seal was made before",
             )
         if revoked_at <= at:
             return Finding(
                 result=CheckResult.FAILED,
-                reason="REVOKED",
+                reason="CERT_REVOKED",
                 detail=f"the certificate was revoked at {revoked_at.isoformat()}, before it sealed",
             )
     return PASSED
@@ -120,11 +123,11 @@ def identity_finding_at(
         return base
     reason, detail, revoked = None, "", None
     if at < cert.not_valid_before_utc:
-        reason, detail = "NOT_YET_VALID", "sealed before the certificate began"
+        reason, detail = "CERT_NOT_YET_VALID", "sealed before the certificate began"
     elif at > cert.not_valid_after_utc:
-        reason, detail = "EXPIRED", "sealed after the certificate expired"
+        reason, detail = "CERT_EXPIRED", "sealed after the certificate expired"
     elif revoked_at is not None and revoked_at <= at:
-        reason, detail, revoked = "REVOKED", f"revoked at {revoked_at.isoformat()}, before it sealed", revoked_at
+        reason, detail, revoked = "CERT_REVOKED", f"revoked at {revoked_at.isoformat()}, before it sealed", revoked_at
     if reason is None:
         return base
     return dataclasses.replace(base, result=CheckResult.FAILED, reason=reason, detail=detail, revoked_at=revoked)

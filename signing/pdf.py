@@ -19,10 +19,11 @@ Verification answers three questions, each a ``Finding``:
   the ones drawn on a page are listed (``shown_after_sealing``) for the caller to judge: the seal does not cover
   what they show.
 - issuer identity: did the seal certificate chain to a trusted seal-maker root and was it valid, for seals, and not
-  revoked when the seal was applied (``signing.seal_ca.check_certificate``'s reasons)? The time of sealing is the
-  timestamp's genTime; without a valid timestamp there is no trustworthy time, so the certificate is checked as of
-  now and a certificate revoked or expired by now gives INDETERMINATE (``REVOKED_NO_TRUSTED_TIME``,
-  ``EXPIRED_NO_TRUSTED_TIME``): it may have been sealed before, or not.
+  revoked when the seal was applied (``signing.seal_ca.check_certificate``'s reasons: ``CERT_REVOKED``,
+  ``CERT_EXPIRED``, ``CERT_NOT_YET_VALID``, ``UNTRUSTED_ROOT``, …)? The time of sealing is the timestamp's genTime;
+  without a valid timestamp there is no trustworthy time, so the certificate is checked as of now and a certificate
+  revoked or expired by now gives INDETERMINATE (``CERT_REVOKED_NO_TRUSTED_TIME``, ``CERT_EXPIRED_NO_TRUSTED_TIME``):
+  it may have been sealed before, or not.
 - timestamp: PASSED for a valid token from a trusted TSA, INDETERMINATE ``NO_TIMESTAMP`` when there is none (a B-B
   seal: this does not lower the overall result), FAILED ``TIMESTAMP_INVALID`` / ``TIMESTAMP_UNTRUSTED`` otherwise.
 
@@ -86,6 +87,7 @@ from pyhanko.sign.diff_analysis.rules_api import QualifiedWhitelistRule, Referen
 from pyhanko.sign.general import SigningError as _PyHankoSigningError
 from pyhanko.sign.timestamps import TimeStamper
 from pyhanko.sign.validation import async_validate_pdf_signature
+from pyhanko.sign.validation.errors import SignatureValidationError
 from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
 from pyhanko.sign.validation.status import PdfSignatureStatus, SignatureCoverageLevel
 from pyhanko.stamp import StaticStampStyle
@@ -648,7 +650,7 @@ IdentityCheck = Callable[[x509.Certificate, dt.datetime], Awaitable[IdentityFind
 class PdfVerification(SealCheck):
     """What verifying a sealed PDF found (验章结果): ``SealCheck``'s findings, for a PDF seal. Integrity:
     SIGNATURE_INVALID (signed bytes changed) or DOCUMENT_MODIFIED (more than signatures or form data added after
-    sealing); issuer identity: ``check_certificate``'s reasons or *_NO_TRUSTED_TIME; timestamp: NO_TIMESTAMP,
+    sealing); issuer identity: ``check_certificate``'s reasons or CERT_*_NO_TRUSTED_TIME; timestamp: NO_TIMESTAMP,
     TIMESTAMP_INVALID, TIMESTAMP_UNTRUSTED. A missing timestamp alone leaves a seal PASSED."""
 
     field_name: str
@@ -698,7 +700,9 @@ async def validate(
     embedded = _signature(reader, field_name)
     try:
         embedded_certs = [_from_asn1(c) for c in embedded.other_embedded_certs]
-    except _UNREADABLE as exc:  # e.g. no signer certificate in the CMS
+    except SignatureValidationError as exc:  # it carries a certificate other than the one its signed attributes name
+        return _not_intact(embedded, reader, pdf, 0, exc)
+    except _UNREADABLE as exc:
         raise DamagedPdf(f"the signature cannot be read: {_why(exc)}") from exc
     # pyHanko checks the signature's integrity here; the seal certificate's trust is judged once, below, by
     # check_certificate (at the signing time, with the look-alike check). So pyHanko is told to trust the signing
@@ -719,6 +723,8 @@ async def validate(
             ts_validation_context=ts_context,
             diff_policy=_DIFF_POLICY,
         )
+    except SignatureValidationError as exc:  # read, and wrong: e.g. the certificate it carries is not the one signed
+        return _not_intact(embedded, reader, pdf, signer_anchor.serial_number, exc)
     except _UNREADABLE as exc:
         raise DamagedPdf(f"the signature cannot be read: {_why(exc)}") from exc
 
@@ -738,7 +744,7 @@ async def validate(
         crls=crls,
         at=trusted_time or now,
     )
-    if trusted_time is None and identity.reason in ("REVOKED", "EXPIRED"):
+    if trusted_time is None and identity.reason in ("CERT_REVOKED", "CERT_EXPIRED"):
         identity_finding = Finding(
             result=CheckResult.INDETERMINATE,
             reason=f"{identity.reason}_NO_TRUSTED_TIME",
@@ -770,6 +776,31 @@ async def validate(
         serial=cert.serial_number,
         signing_time=trusted_time or status.signer_reported_dt,
         signing_time_trusted=trusted_time is not None,
+    )
+
+
+def _not_intact(
+    embedded: EmbeddedPdfSignature, reader: PdfFileReader, pdf: bytes, serial: int, why: Exception
+) -> PdfVerification:
+    """A signature that reads but does not validate (its signed attributes name another certificate than the one
+    it carries, an algorithm it claims is not the one used): the seal does not vouch for the document, a finding
+    (integrity FAILED / SIGNATURE_INVALID), not unreadable input. Nothing else is judged."""
+    integrity = Finding(result=CheckResult.FAILED, reason="SIGNATURE_INVALID", detail=_why(why)[:300])
+    not_checked = Finding(result=CheckResult.INDETERMINATE, reason="NOT_CHECKED", detail="the seal is not intact")
+    return PdfVerification(
+        result=CheckResult.FAILED,
+        reason="SIGNATURE_INVALID",
+        integrity=integrity,
+        issuer_identity=not_checked,
+        timestamp=not_checked,
+        field_name=str(embedded.field_name),
+        signed_revisions=_signed_revisions(reader, pdf),
+        subject_name=None,
+        seal_name=None,
+        uscc=None,
+        serial=serial,
+        signing_time=None,
+        signing_time_trusted=False,
     )
 
 

@@ -149,7 +149,7 @@ class ReceiptCheck:
     reason: str | None
     """When not PASSED: SIGNATURE_INVALID (signature, proof or canonical form), RECEIPT_ID_MISMATCH,
     NOT_A_RECEIPT_SEAL, NOT_THE_PINNED_CERTIFICATE, ISSUED_AT_MISSING, or the certificate check's own reason
-    (UNTRUSTED_ROOT, REVOKED, EXPIRED, CRL_MISSING, …: ``signing.seal_ca.IdentityFinding``)."""
+    (UNTRUSTED_ROOT, CERT_REVOKED, CERT_EXPIRED, CRL_MISSING, …: ``signing.seal_ca.IdentityFinding``)."""
     detail: str
     statement: Mapping[str, Any] | None
     """The statement, once its signature verified (also when the certificate then fails)."""

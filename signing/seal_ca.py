@@ -296,7 +296,13 @@ class SealMakerCA:
         *,
         extended_usage: x509.ObjectIdentifier | None,
     ) -> x509.Certificate:
-        """An end-entity certificate from the intermediate: digitalSignature + nonRepudiation, no CA."""
+        """An end-entity certificate from the intermediate: digitalSignature + nonRepudiation, no CA. It begins no
+        earlier than the intermediate: a seal's chain is checked at the time it sealed, at the earliest its start, and
+        a certificate backdated (for clocks a little behind) past an intermediate made minutes ago — an imported CA —
+        would leave every seal it certifies NOT_YET_VALID for good."""
+        not_before = max(not_before, self.intermediate.not_valid_before_utc)
+        if not not_before < not_after:
+            raise ValueError("the certificate would end before the issuing CA begins")
         extensions: list[tuple[x509.ExtensionType, bool]] = [
             (x509.BasicConstraints(ca=False, path_length=None), True),
             (_key_usage(digital_signature=True, content_commitment=True), True),
@@ -432,8 +438,10 @@ class IdentityFinding:
     result: CheckResult
     """PASSED, FAILED or INDETERMINATE."""
     reason: str | None
-    """Stable code when not PASSED: UNTRUSTED_ROOT, LOOKALIKE_CA, REVOKED, EXPIRED, NOT_YET_VALID, BAD_KEY_USAGE,
-    NOT_END_ENTITY, WEAK_ALGORITHM, INVALID_CHAIN, CRL_MISSING, CRL_STALE, MALFORMED_CERTIFICATE."""
+    """Stable code when not PASSED: UNTRUSTED_ROOT, LOOKALIKE_CA, CERT_REVOKED, CERT_EXPIRED, CERT_NOT_YET_VALID,
+    BAD_KEY_USAGE, NOT_END_ENTITY, WEAK_ALGORITHM, INVALID_CHAIN, CRL_MISSING, CRL_STALE, MALFORMED_CERTIFICATE.
+    The certificate's own validity and revocation carry the CERT_ prefix: a report's reason must never read as a
+    license status (REVOKED, EXPIRED, NOT_YET_VALID are those of the license)."""
     detail: str
     """Human-readable explanation (from the validator), for logs and clerks; empty when PASSED."""
     subject_name: str | None
@@ -480,7 +488,7 @@ async def async_check_certificate(
     """Check ``cert`` as at ``at`` (the time the seal was applied), with only the material given: nothing is fetched.
 
     ``crls`` (DER) may be issued after ``at``: a certificate revoked after ``at`` passes, one revoked before fails
-    with REVOKED. The seal certificate must be covered by a CRL (else INDETERMINATE, CRL_MISSING); CA certificates
+    with CERT_REVOKED. The seal certificate must be covered by a CRL (else INDETERMINATE, CRL_MISSING); CA certificates
     are checked only when they declare a CRL distribution point.
     """
     _require_aware(at)
@@ -550,11 +558,11 @@ async def _check_certificate(
             {"digital_signature", "non_repudiation"}, extended_optional=False
         )
     except RevokedError as exc:
-        return finding(CheckResult.FAILED, "REVOKED", exc.failure_msg, revoked_at=exc.revocation_dt)
+        return finding(CheckResult.FAILED, "CERT_REVOKED", exc.failure_msg, revoked_at=exc.revocation_dt)
     except ExpiredError as exc:
-        return finding(CheckResult.FAILED, "EXPIRED", exc.failure_msg)
+        return finding(CheckResult.FAILED, "CERT_EXPIRED", exc.failure_msg)
     except NotYetValidError as exc:
-        return finding(CheckResult.FAILED, "NOT_YET_VALID", exc.failure_msg)
+        return finding(CheckResult.FAILED, "CERT_NOT_YET_VALID", exc.failure_msg)
     except StaleRevinfoError as exc:
         return finding(CheckResult.INDETERMINATE, "CRL_STALE", exc.failure_msg)
     except InsufficientRevinfoError as exc:

@@ -24,10 +24,11 @@ time, the document's hash. It returns three findings, as ``signing.pdf.PdfVerifi
   ``UNSUPPORTED_ALGORITHM``, ``UNSUPPORTED_CERT_LIST_TYPE``, ``STAMP_SIGNATURE_INVALID``,
   ``SIGNER_NOT_IN_SEAL``, ``SEAL_SIGNATURE_INVALID``, ``DATA_HASH_MISMATCH``;
 - issuer identity: the maker's and the signer's certificates, ``MAKER_`` or ``SIGNER_`` before a
-  ``check_certificate`` reason (``SIGNER_REVOKED``, ``MAKER_LOOKALIKE_CA``, …), checked at the signing time; a
-  certificate that passes then but is revoked or expired by now gives INDETERMINATE ``…_REVOKED_NO_TRUSTED_TIME``
-  / ``…_EXPIRED_NO_TRUSTED_TIME``, because the signing time is only the signer's claim. Then the seal itself:
-  ``SEAL_NOT_YET_VALID``, ``SEAL_EXPIRED`` when the signing time lies outside validStart–validEnd;
+  ``check_certificate`` reason, its ``CERT_`` prefix dropped (``SIGNER_REVOKED`` for ``CERT_REVOKED``,
+  ``MAKER_LOOKALIKE_CA``, …), checked at the signing time; a certificate that passes then but is revoked or expired
+  by now gives INDETERMINATE ``…_REVOKED_NO_TRUSTED_TIME`` / ``…_EXPIRED_NO_TRUSTED_TIME``, because the signing
+  time is only the signer's claim. Then the seal itself: ``SEAL_NOT_YET_VALID``, ``SEAL_EXPIRED`` when the signing
+  time lies outside validStart–validEnd;
 - timestamp: where the signing time comes from. ``SIGNING_TIME_IN_FUTURE`` (FAILED) for a time after now;
   otherwise ``NO_TIMESTAMP``, or ``TIMESTAMP_NOT_CHECKED`` when the stamp carries a timeStamp (RFC 3161 tokens are
   not verified here), both INDETERMINATE, which leaves a stamp PASSED as a missing timestamp leaves a PDF seal.
@@ -638,16 +639,23 @@ async def _identity(
     except ValueError as exc:  # a certificate the path validator cannot read, though both parsers could
         return _failed(f"{role}_INVALID_CERTIFICATE", f"the certificate cannot be validated: {exc}")
     if then.result is not CheckResult.PASSED:
-        return Finding(result=then.result, reason=f"{role}_{then.reason}", detail=then.detail)
+        return Finding(result=then.result, reason=_role_reason(role, then.reason), detail=then.detail)
     if now > claimed:
         current = await at(now)
-        if current.reason in ("REVOKED", "EXPIRED"):
+        if current.reason in ("CERT_REVOKED", "CERT_EXPIRED"):
             return Finding(
                 result=CheckResult.INDETERMINATE,
-                reason=f"{role}_{current.reason}_NO_TRUSTED_TIME",
+                reason=f"{_role_reason(role, current.reason)}_NO_TRUSTED_TIME",
                 detail=f"{current.detail}; with no trusted signing time it is unknown whether the stamp came before",
             )
     return PASSED
+
+
+def _role_reason(role: str, reason: str | None) -> str:
+    """``check_certificate``'s reason for ``role``'s certificate: SIGNER_REVOKED for CERT_REVOKED, MAKER_LOOKALIKE_CA
+    for LOOKALIKE_CA. The role names the certificate already, so the CERT_ prefix is dropped (SIGNER_CERT_REVOKED
+    would say it twice); with the role, none of these reads as a license status."""
+    return f"{role}_{(reason or '').removeprefix('CERT_')}"
 
 
 def _first_failure(findings: Sequence[Finding]) -> Finding | None:

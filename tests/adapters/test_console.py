@@ -80,6 +80,28 @@ def test_the_page_and_its_files_are_served_with_chinese_labels_and_a_strict_poli
     assert fetch(f"{console}/nothing-here")[0] == 404
 
 
+def test_a_seal_certificates_reasons_read_apart_from_the_license_status(console: str) -> None:
+    """A clerk reads 签章证书已吊销 for a seal certificate revoked before it sealed, 证照已吊销 only for a license."""
+    script = fetch(f"{console}/console.js")[1][0].decode()
+    block = script[script.index("const REASONS = {") : script.index("};", script.index("const REASONS = {"))]
+    labels = dict(re.findall(r'\b([A-Z_]+): "([^"]*)"', block))
+    assert (labels["REVOKED"], labels["NOT_YET_VALID"], labels["EXPIRED"]) == (
+        "证照已吊销 / 撤销",
+        "证照尚未生效",
+        "证照已过有效期",
+    )
+    assert (labels["CERT_REVOKED"], labels["CERT_NOT_YET_VALID"], labels["CERT_EXPIRED"]) == (
+        "签章证书已吊销",
+        "签章时证书尚未生效",
+        "签章时证书已过期",
+    )
+    for code in ("CERT_REVOKED_NO_TRUSTED_TIME", "CERT_EXPIRED_NO_TRUSTED_TIME"):
+        assert "证书" in labels[code] and "无法确定签章" in labels[code]
+    assert "REVOKED_NO_TRUSTED_TIME" not in labels  # no longer given
+    # what an edit behind the gateway's back is reported as (ADR 0009)
+    assert "签章时间" in labels["STATUS_ALTERED"] and "证照" in labels["REGISTRY_ALTERED"]
+
+
 def test_signing_in_names_the_department_and_lists_its_own_matters(console: str, running: RunningGateway) -> None:
     """The session lists the matters the department handles (a check names one of them) and the bundles they are
     in; every license type, since a matter's department may be shown any."""

@@ -10,8 +10,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from gateway.bootstrap import samples
-from gateway.domain.model import LicenseContent
-from signing.checks import chain_identity, check_qr_seal, check_record_seal
+from gateway.domain.model import LicenseContent, LicenseStatus
+from signing.checks import chain_identity, check_qr_seal, check_record_seal, identity_at, identity_finding_at
 from signing.keys import ECDSA_P256_SHA256, RSA2048_SHA256, SoftwareKey
 from signing.qr import QrClaims, encode_qr
 from signing.record import seal_record
@@ -118,11 +118,47 @@ def test_revocation_counts_from_its_time(ca: SealMakerCA) -> None:
     after = check_record_seal(
         record, seal, certificate=cert, base=base, revoked_at=revoked_at, sealed_at=revoked_at + dt.timedelta(hours=1)
     )
-    assert (after.result, after.reason) == (CheckResult.FAILED, "REVOKED")
+    assert (after.result, after.reason) == (CheckResult.FAILED, "CERT_REVOKED")
     outside = check_record_seal(
         record, seal, certificate=cert, base=base, revoked_at=None, sealed_at=NOW + dt.timedelta(days=400)
     )
-    assert (outside.result, outside.reason) == (CheckResult.FAILED, "EXPIRED")
+    assert (outside.result, outside.reason) == (CheckResult.FAILED, "CERT_EXPIRED")
+
+
+def test_the_certificates_codes_are_never_a_license_status(ca: SealMakerCA) -> None:
+    """A seal certificate revoked, expired or not yet valid when it sealed has its own codes (CERT_…): a verdict's
+    reason must not read as the license's status (REVOKED, EXPIRED, NOT_YET_VALID, …)."""
+    cert = certify(ca, SoftwareKey.generate())
+    base = chain_identity(cert, trust_roots=[ca.root], intermediates=[ca.intermediate], crls=[crl(ca)])
+    early, late = NOW - dt.timedelta(days=1), NOW + dt.timedelta(days=400)
+    found = {
+        short(identity_at(base, cert, at=at, revoked_at=revoked_at, time_trusted=trusted))
+        for at, revoked_at, trusted in (
+            (early, None, True),
+            (late, None, True),
+            (late, None, False),
+            (SEALED_AT, NOW, True),
+            (SEALED_AT, NOW, False),
+        )
+    }
+    assert found == {
+        (CheckResult.FAILED, "CERT_NOT_YET_VALID"),
+        (CheckResult.FAILED, "CERT_EXPIRED"),
+        (CheckResult.INDETERMINATE, "CERT_EXPIRED_NO_TRUSTED_TIME"),
+        (CheckResult.FAILED, "CERT_REVOKED"),
+        (CheckResult.INDETERMINATE, "CERT_REVOKED_NO_TRUSTED_TIME"),
+    }
+    known = {
+        short(identity_finding_at(base, cert, at=at, revoked_at=revoked_at))
+        for at, revoked_at in ((early, None), (late, None), (SEALED_AT, NOW))
+    }
+    assert known == {
+        (CheckResult.FAILED, "CERT_NOT_YET_VALID"),
+        (CheckResult.FAILED, "CERT_EXPIRED"),
+        (CheckResult.FAILED, "CERT_REVOKED"),
+    }
+    status_codes = {s.value for s in LicenseStatus} | {"NOT_YET_VALID", "LICENSE_NOT_FOUND"}
+    assert not {reason for _, reason in found | known} & status_codes
 
 
 def test_a_qr_code_passes_offline_with_its_certificate(ca: SealMakerCA) -> None:
@@ -136,7 +172,7 @@ def test_a_qr_code_passes_offline_with_its_certificate(ca: SealMakerCA) -> None:
     assert verification.claims is not None and verification.claims.license_id == content().license_id
 
     revoked, _ = check_qr_seal(text, certificate=cert, base=base, revoked_at=LATER, now=LATER)
-    assert (revoked.result, revoked.reason) == (CheckResult.INDETERMINATE, "REVOKED_NO_TRUSTED_TIME")
+    assert (revoked.result, revoked.reason) == (CheckResult.INDETERMINATE, "CERT_REVOKED_NO_TRUSTED_TIME")
 
 
 def test_a_qr_code_with_a_character_changed_fails_integrity(ca: SealMakerCA) -> None:

@@ -281,6 +281,37 @@ def test_a_flipped_byte_in_the_signed_range_fails_integrity(
     assert findings(report) == (F, "SIGNATURE_INVALID", (F, "SIGNATURE_INVALID"), (P, None), (P, None))
 
 
+def test_a_changed_certificate_in_the_signature_is_a_failed_seal_not_unreadable_input(
+    ca: SealMakerCA, seal_png: bytes, tsa: Tsa, plain_pdf: bytes
+) -> None:
+    """The seal's certificate travels in the signature's unsigned part; its signed attributes name it by hash. One
+    changed there (here its serial number) reads as a certificate still, and the seal no longer vouches for it."""
+    key = SoftwareKey.generate(ECDSA_P256_SHA256)
+    cert = issue(ca, key)
+    sealed = seal(ca, plain_pdf, seal_png, timestamper=tsa.stamper, key=key, cert=cert)
+    der = cert.public_bytes(serialization.Encoding.DER)
+
+    def with_certificate_changed(at: int) -> bytes:
+        changed = der[:at] + bytes([der[at] ^ 0x01]) + der[at + 1 :]
+        for case in (str.upper, str.lower):
+            if (original := case(der.hex()).encode()) in sealed:
+                return sealed.replace(original, case(changed.hex()).encode())
+        raise AssertionError("the certificate's hex is not in the signature")
+
+    # its end of validity (a UTCTime's last digit of the seconds: still a certificate, with the same issuer and
+    # serial the signature names): the signed attributes' hash of the signer's certificate no longer matches
+    until = cert.not_valid_after_utc.strftime("%y%m%d%H%M%SZ").encode()
+    report = check(ca, with_certificate_changed(der.index(until) + len(until) - 2), tsa)
+    assert findings(report)[:3] == (F, "SIGNATURE_INVALID", (F, "SIGNATURE_INVALID"))
+    assert "certificate" in (report.integrity.detail or "")
+    assert report.issuer_identity.result is I and report.field_name == "Seal1"
+
+    # its serial number: the same
+    serial = cert.serial_number.to_bytes((cert.serial_number.bit_length() + 8) // 8, "big")
+    report = check(ca, with_certificate_changed(der.index(serial) + len(serial) - 1), tsa)
+    assert findings(report)[:3] == (F, "SIGNATURE_INVALID", (F, "SIGNATURE_INVALID"))
+
+
 def test_page_content_added_after_sealing_fails_as_document_modified(
     ca: SealMakerCA, seal_png: bytes, tsa: Tsa, plain_pdf: bytes
 ) -> None:
@@ -545,7 +576,7 @@ def test_revocation_before_the_timestamped_sealing_fails_as_revoked(
 
     report = check(ca, sealed, tsa)
 
-    assert findings(report) == (F, "REVOKED", (P, None), (F, "REVOKED"), (P, None))
+    assert findings(report) == (F, "CERT_REVOKED", (P, None), (F, "CERT_REVOKED"), (P, None))
 
 
 def test_a_revoked_certificate_without_timestamp_is_indeterminate(
@@ -558,7 +589,13 @@ def test_a_revoked_certificate_without_timestamp_is_indeterminate(
 
     report = check(ca, sealed, tsa)
 
-    expected = (I, "REVOKED_NO_TRUSTED_TIME", (P, None), (I, "REVOKED_NO_TRUSTED_TIME"), (I, "NO_TIMESTAMP"))
+    expected = (
+        I,
+        "CERT_REVOKED_NO_TRUSTED_TIME",
+        (P, None),
+        (I, "CERT_REVOKED_NO_TRUSTED_TIME"),
+        (I, "NO_TIMESTAMP"),
+    )
     assert findings(report) == expected
 
 

@@ -138,6 +138,17 @@ def test_seal_certificate_cannot_outlive_the_intermediate(
 # --- the trust check ------------------------------------------------------------------------------------------------
 
 
+def test_a_seal_certificate_backdated_past_a_newer_intermediate_begins_with_it(
+    ca: SealMakerCA, seal_key: ec.EllipticCurvePrivateKey
+) -> None:
+    """A CA imported minutes after it was made: the gateway backdates seal certificates a few minutes (for clocks
+    a little behind); one that began before its intermediate would fail its chain check at its own start for good."""
+    begins = ca.intermediate.not_valid_before_utc
+    cert = issue(ca, seal_key, start=begins - dt.timedelta(minutes=5))
+    assert cert.not_valid_before_utc == begins
+    assert check(ca, cert, at=cert.not_valid_before_utc).result is CheckResult.PASSED  # where its chain is checked
+
+
 def test_valid_chain_passes_with_identity(ca: SealMakerCA, seal_key: ec.EllipticCurvePrivateKey) -> None:
     cert = issue(ca, seal_key)
     finding = check(ca, cert)
@@ -207,16 +218,16 @@ def test_revoked_before_signing_fails_after_passes(seal_key: ec.EllipticCurvePri
     crl = ca.crl(LATER, LATER + dt.timedelta(days=7))
 
     finding = check(ca, early, crl=crl)
-    assert (finding.result, finding.reason, finding.revoked_at) == (CheckResult.FAILED, "REVOKED", early_at)
+    assert (finding.result, finding.reason, finding.revoked_at) == (CheckResult.FAILED, "CERT_REVOKED", early_at)
     assert check(ca, late, crl=crl).result is CheckResult.PASSED
     assert check(ca, early, crl=crl, at=early_at - dt.timedelta(hours=1)).result is CheckResult.PASSED
 
 
 def test_expired_and_not_yet_valid(ca: SealMakerCA, seal_key: ec.EllipticCurvePrivateKey) -> None:
     expired = check(ca, issue(ca, seal_key, days=5))
-    assert (expired.result, expired.reason) == (CheckResult.FAILED, "EXPIRED")
+    assert (expired.result, expired.reason) == (CheckResult.FAILED, "CERT_EXPIRED")
     future = check(ca, issue(ca, seal_key, start=SIGNED_AT + dt.timedelta(days=1)))
-    assert (future.result, future.reason) == (CheckResult.FAILED, "NOT_YET_VALID")
+    assert (future.result, future.reason) == (CheckResult.FAILED, "CERT_NOT_YET_VALID")
 
 
 def test_wrong_key_usage_fails(tmp_path: Path, seal_key: ec.EllipticCurvePrivateKey) -> None:

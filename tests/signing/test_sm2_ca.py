@@ -203,7 +203,7 @@ def test_revoked_before_signing_fails_after_passes(seal_key: Sm2Key) -> None:
     ca.revoke(late.serial_number, x509.ReasonFlags.cessation_of_operation, at=SIGNED_AT + dt.timedelta(days=1))
     crl = crl_of(ca)
     finding = check(ca, early, crl=crl)
-    assert (finding.result, finding.reason, finding.revoked_at) == (CheckResult.FAILED, "REVOKED", early_at)
+    assert (finding.result, finding.reason, finding.revoked_at) == (CheckResult.FAILED, "CERT_REVOKED", early_at)
     assert check(ca, late, crl=crl).result is CheckResult.PASSED
     assert check(ca, early, crl=crl, at=early_at - dt.timedelta(hours=1)).result is CheckResult.PASSED
 
@@ -216,9 +216,9 @@ def test_a_crl_from_a_lookalike_does_not_count(ca: SealMakerCA, seal_key: Sm2Key
 
 def test_expired_not_yet_valid_no_crl(ca: SealMakerCA, seal_key: Sm2Key) -> None:
     expired = check(ca, issue(ca, seal_key, days=5))
-    assert (expired.result, expired.reason) == (CheckResult.FAILED, "EXPIRED")
+    assert (expired.result, expired.reason) == (CheckResult.FAILED, "CERT_EXPIRED")
     future = check(ca, issue(ca, seal_key, start=SIGNED_AT + dt.timedelta(days=1)))
-    assert (future.result, future.reason) == (CheckResult.FAILED, "NOT_YET_VALID")
+    assert (future.result, future.reason) == (CheckResult.FAILED, "CERT_NOT_YET_VALID")
     missing = check_certificate(
         issue(ca, seal_key), trust_roots=[ca.root], intermediates=[ca.intermediate], crls=[], at=SIGNED_AT
     )

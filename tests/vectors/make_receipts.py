@@ -177,7 +177,7 @@ def main() -> None:
                 revoked.public_bytes(serialization.Encoding.DER),
             ),
             "FAILED",
-            "REVOKED",
+            "CERT_REVOKED",
         ),
         case(
             "statement not in canonical form",
