@@ -38,6 +38,8 @@ TAX = "11370100993701097M"  # 国家税务总局济南市税务局 (watches chan
 REAL_ESTATE = "123701009937011183"  # 济南市不动产登记中心 (verifies at its window)
 PORTAL = "12370100993701126X"  # 济南市数字政务服务中心 (the holder portal)
 TRANSFER = "370100-BDCZY-001"  # 不动产转移登记
+DEMO_MEMBERS = (MARKET, POLICE, CIVIL, TAX, REAL_ESTATE, PORTAL)
+"""The demo members whose credentials the demo uses: a gateway must have registered them (the demo members)."""
 
 _VERDICT = {1: "通过", 2: "不通过", 3: "无法判定"}
 _DECISIONS = {"PASSED": "通过", "FAILED": "不通过", "INDETERMINATE": "无法判定"}
@@ -56,6 +58,11 @@ _REASONS = {
     "LICENSE_NOT_FOUND": "查无此证照",
     "UNTRUSTED_ROOT": "签章证书不受信任",
     "LOOKALIKE_CA": "签章证书来自仿冒的制章机构",
+    "CERT_REVOKED": "签章证书已吊销",
+    "CERT_NOT_YET_VALID": "签章时证书尚未生效",
+    "CERT_EXPIRED": "签章时证书已过期",
+    "CERT_REVOKED_NO_TRUSTED_TIME": "签章证书已吊销, 无法确定签章时间",
+    "CERT_EXPIRED_NO_TRUSTED_TIME": "签章证书已过期, 无法确定签章时间",
 }
 """What a clerk reads for a verification's reason code."""
 

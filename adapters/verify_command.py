@@ -80,6 +80,17 @@ class BadInput(ValueError):
     """What was given to verify cannot be made into a request; the message says why."""
 
 
+def check_use(use: verification_pb2.UseContext) -> None:
+    """BadInput for a use the gateway would refuse whatever is verified: a bundle without its case or a case without
+    its bundle (the gateway's answer, UNKNOWN_BUNDLE for an empty bundle, would not say which option is missing)."""
+    if bool(use.bundle_code) != bool(use.case_id):
+        given, needed = ("--case", "--bundle") if use.case_id else ("--bundle", "--case")
+        raise BadInput(
+            f"{given} needs {needed}: a 一件事 case is named by its bundle's code and its case number together "
+            "(give both, or neither)"
+        )
+
+
 def verify(
     channel: grpc.Channel,
     what: str,
@@ -91,6 +102,7 @@ def verify(
 ) -> Answer:
     """Verify ``what`` (a file's path, a ``ZZ1:`` code, an identifier, or a number of the license type ``type_``)
     over ``channel``; BadInput for what cannot be asked, ``grpc.RpcError`` for the gateway's refusal."""
+    check_use(use)
     metadata = _operator_metadata(operator)
     stub = verification_pb2_grpc.VerificationServiceStub(channel)
     path = Path(what)

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="zzgw", description="zzgw, the e-license exchange gateway (证照网关)")
-    parser.add_argument("--config", type=Path, help="TOML settings file (default: $ZZGW_CONFIG or ./zzgw.toml)")
+    parser.add_argument("--config", type=Path, help=_CONFIG_HELP)
     commands = parser.add_subparsers(dest="command", required=True)
 
     init = commands.add_parser(
@@ -51,7 +51,14 @@ def main(argv: list[str] | None = None) -> int:
     demo = commands.add_parser("demo", help="run the demo against a live gateway")
     demo.add_argument("--target", help="gateway address (default: the configured gRPC address)")
 
-    imp = commands.add_parser("import", help="import licenses from a CSV or JSON Lines file")
+    imp = commands.add_parser(
+        "import",
+        help="import licenses from a CSV or JSON Lines file",
+        epilog="A JSON Lines record is an IssueLicense request as JSON: request_id, type_code, license_number, "
+        "holder {name, code_type, code}, issue_date, valid_from, valid_until (YYYY-MM-DD), region_code, serial, "
+        "fields {key: value} (the license type's field keys in the catalog). A CSV file has the same names as "
+        "columns: holder.name, holder.code_type, holder.code, and fields.<key> for each field.",
+    )
     imp.add_argument("file", type=Path)
     imp.add_argument("--issuer", required=True, help="USCC of the issuing member whose credentials are used")
     imp.add_argument("--format", choices=["csv", "jsonl"], help="file format (default: by suffix)")
@@ -173,6 +180,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     check.add_argument("--json", action="store_true", help="print the result as one JSON object")
 
+    _config_after_the_command(parser)
     args = parser.parse_args(argv)
     from sqlalchemy.exc import InterfaceError, OperationalError
 
@@ -185,7 +193,13 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"zzgw: configuration error: {exc}", file=sys.stderr)
     except KeyStoreError as exc:  # e.g. a wrong passphrase
-        print(f"zzgw {args.command}: {exc}", file=sys.stderr)
+        hint = ""
+        if "wrong passphrase" in str(exc) and settings is not None:
+            hint = (
+                f" (the key passphrase: ZZGW_KEY_PASSPHRASE or ZZGW_KEY_PASSPHRASE_FILE, in dev mode "
+                f"{settings.generated_passphrase_path}; a replica needs the first gateway's)"
+            )
+        print(f"zzgw {args.command}: {exc}{hint}", file=sys.stderr)
     except (OperationalError, InterfaceError) as exc:  # the database cannot be reached or opened
         label = settings.database_label if settings is not None else "the database"
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else str(exc)
@@ -195,6 +209,19 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"zzgw {args.command}: cannot open {exc.filename}: {exc.strerror}", file=sys.stderr)
     return 2
+
+
+_CONFIG_HELP = "TOML settings file (default: $ZZGW_CONFIG or ./zzgw.toml)"
+
+
+def _config_after_the_command(parser: argparse.ArgumentParser) -> None:
+    """Let every command take ``--config`` after its name too (``zzgw serve --config other.toml``), as well as before
+    it: SUPPRESS keeps a value given before the command unless one is given after it."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for command in action.choices.values():
+                command.add_argument("--config", type=Path, default=argparse.SUPPRESS, help=_CONFIG_HELP)
+                _config_after_the_command(command)
 
 
 def _init(settings: Settings, args: argparse.Namespace) -> int:
@@ -222,6 +249,11 @@ def _init(settings: Settings, args: argparse.Namespace) -> int:
         print(
             f"{report.statuses_vouched} licenses' statuses recorded with the gateway's memo (schema 0014): from now "
             "on a status changed in the database behind the gateway's back fails verification (STATUS_ALTERED)"
+        )
+    if report.documents_vouched:
+        print(
+            f"{report.documents_vouched} license documents recorded with the gateway's memo (schema 0021): from now "
+            "on a document moved to another license in the database fails verification (REGISTRY_ALTERED)"
         )
     if report.licenses_without_memo:
         print(
@@ -315,9 +347,16 @@ def _demo(settings: Settings, args: argparse.Namespace) -> int:
     import grpc
 
     from adapters.client import MemberCredentials, connect
-    from adapters.demo import run_demo
+    from adapters.demo import DEMO_MEMBERS, run_demo
 
     target = args.target or settings.grpc_addr
+    if settings.members and (missing := _not_among_members(settings, DEMO_MEMBERS)):
+        print(
+            "zzgw demo: zzgw demo runs the demo departments' journeys; this gateway's members (ZZGW_MEMBERS, "
+            f"{settings.members}) do not include {', '.join(missing)}",
+            file=sys.stderr,
+        )
+        return 2
 
     def channel_for(code: str) -> grpc.Channel:
         return connect(target, MemberCredentials.for_mode(settings.mode, settings.data_dir, code))
@@ -329,10 +368,20 @@ def _demo(settings: Settings, args: argparse.Namespace) -> int:
         return 1
     print(
         f"\nThe same checks in the clerk's console: {settings.http_url}/console/ — sign in with the token of "
-        f"济南市不动产登记中心 ({'var/dev-tokens.json' if settings.mode == 'dev' else '`zzgw console-token`'}) and "
+        f"济南市不动产登记中心 ({settings.dev_tokens_path if settings.mode == 'dev' else '`zzgw console-token`'}) and "
         f"verify {done['marriage']}"
     )
     return 0
+
+
+def _not_among_members(settings: Settings, codes: tuple[str, ...]) -> list[str]:
+    """Those of the demo members ``codes`` that the settings' members file does not list, as "name (code)"."""
+    from gateway.server import configured_members
+    from gateway.services.members import load_demo_members
+
+    listed = {member.code for member in configured_members(settings)}
+    names = {member.code: member.name for member in load_demo_members()}
+    return [f"{names.get(code, '')} ({code})".lstrip() for code in codes if code not in listed]
 
 
 def _import(settings: Settings, args: argparse.Namespace) -> int:
@@ -469,14 +518,19 @@ def _verify(settings: Settings, args: argparse.Namespace) -> int:
     from protos.zzgw.v1 import verification_pb2
 
     target = args.target or settings.grpc_addr
+    use = verification_pb2.UseContext(
+        matter_code=args.matter, purpose=args.purpose, bundle_code=args.bundle, case_id=args.case
+    )
+    try:
+        verify_command.check_use(use)
+    except verify_command.BadInput as exc:
+        print(f"zzgw verify: {exc}", file=sys.stderr)
+        return verify_command.EXIT_BAD_REQUEST
     try:
         credentials = MemberCredentials.for_mode(settings.mode, settings.data_dir, args.member)
     except (OSError, KeyError, SystemExit) as exc:  # SystemExit: no dev token, saying where it looked
         print(f"zzgw verify: no credentials for member {args.member}: {exc}", file=sys.stderr)
         return verify_command.EXIT_BAD_REQUEST
-    use = verification_pb2.UseContext(
-        matter_code=args.matter, purpose=args.purpose, bundle_code=args.bundle, case_id=args.case
-    )
     with connect(target, credentials) as channel:
         try:
             answer = verify_command.verify(

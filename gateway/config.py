@@ -21,7 +21,7 @@ ZZGW_KEY_PASSPHRASE_FILE    key_passphrase_file     (none)
 ZZGW_WORKERS                workers                 1 (gateway processes sharing the port)
 ZZGW_THREADS                threads                 16 (gRPC handler threads per process)
 ZZGW_MAX_MESSAGE_BYTES      max_message_bytes       4194304
-ZZGW_MAX_WATCHERS           max_watchers            8 (WatchLicenseChanges streams per process)
+ZZGW_MAX_WATCHERS           max_watchers            8 (WatchLicenseChanges streams per process, 1-1024)
 ZZGW_AUDIT_RETENTION_DAYS   audit_retention_days    0 (keep access records for ever); ``zzgw audit prune``
 ZZGW_ACCESS_LOG             access_log              ``true``
 ZZGW_STUCK_CALL_SECONDS     stuck_call_seconds      120: a process with a call in flight longer stops (0: never)
@@ -42,6 +42,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from sqlalchemy.engine import make_url
 
@@ -80,6 +81,8 @@ class ConfigError(Exception):
 MIN_MESSAGE_BYTES = 2 * 1024 * 1024
 """The smallest message limit: the room kept for a seal and a sharing copy (``seals.DOCUMENT_HEADROOM_BYTES``, 1 MiB)
 and as much again for the documents themselves."""
+MAX_WATCHERS = 1024
+"""The most WatchLicenseChanges streams a process may hold open (as many as handler threads may be)."""
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 _TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 
@@ -109,6 +112,32 @@ def _check_address(name: str, address: str) -> None:
     host, _, port = address.rpartition(":")
     if not host or not port.isdigit() or not 0 <= int(port) <= 65535 or (":" in host and not host.startswith("[")):
         raise ConfigError(f"{name} must be host:port (e.g. 127.0.0.1:50051, [::]:50051), not {address!r}")
+
+
+def _check_tsa_url(url: str) -> None:
+    """An RFC 3161 service's URL: http or https, a host, and a port that is a number if one is given."""
+    try:
+        parts = urlsplit(url)
+        good = parts.scheme in ("http", "https") and bool(parts.hostname)
+        parts.port  # noqa: B018  ValueError when it is not a number from 0 to 65535
+    except ValueError:
+        good = False
+    if not good:
+        raise ConfigError(
+            "tsa_url (ZZGW_TSA_URL) must be an http:// or https:// URL with a host (e.g. https://tsa.example.cn/tsr), "
+            f"not {url_without_credentials(url)!r}"
+        )
+
+
+def url_without_credentials(url: str) -> str:
+    """``url`` without a user name, password, query or fragment (where a service's credentials go), for messages."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        parts = urlsplit("")
+    if not parts.netloc:  # not a URL: what follows the last @, before any query
+        return url.split("#")[0].split("?")[0].rpartition("@")[2]
+    return urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2], parts.path, "", ""))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -162,6 +191,13 @@ class Settings:
             _check_address(name, getattr(self, name))
         if bool(self.http_tls_cert) != bool(self.http_tls_key):
             raise ConfigError("http_tls_cert and http_tls_key go together: set both for HTTPS, or neither")
+        if not 1 <= self.max_watchers <= MAX_WATCHERS:
+            raise ConfigError(
+                f"max_watchers (ZZGW_MAX_WATCHERS) must be 1-{MAX_WATCHERS}, not {self.max_watchers}: each "
+                "WatchLicenseChanges stream holds one of the process's handler threads while it runs"
+            )
+        if self.tsa_url:
+            _check_tsa_url(self.tsa_url)
 
     @property
     def http_url(self) -> str:
@@ -224,6 +260,13 @@ class Settings:
     def generated_passphrase_path(self) -> Path:
         return self.data_dir / "secrets" / "key-passphrase"
 
+    def _encrypted_keys(self) -> Path | None:
+        """A key of the data directory that the passphrase encrypts (the key store's, the seal-maker CAs'), if any."""
+        for folder, pattern in (("keys", "*.pem"), ("seal-ca", "*.key.pem"), ("seal-ca-sm2", "*.key.pem")):
+            if found := next(iter(sorted((self.data_dir / folder).glob(pattern))), None):
+                return found
+        return None
+
     def passphrase(self, *, create: bool = False) -> bytes:
         """The key store passphrase: from the setting, the file setting, or (dev mode) the generated file."""
         if self.key_passphrase:
@@ -243,6 +286,11 @@ class Settings:
         if not path.exists():
             if not create:
                 raise ConfigError(f"no key passphrase: set ZZGW_KEY_PASSPHRASE or run `zzgw init` ({path})")
+            if encrypted := self._encrypted_keys():  # a copied data directory (a replica): a new one opens nothing
+                raise ConfigError(
+                    f"{encrypted} is encrypted but there is no key passphrase: copy {path.relative_to(self.data_dir)} "
+                    "from the gateway these keys come from (or set ZZGW_KEY_PASSPHRASE)"
+                )
             import secrets
 
             path.parent.mkdir(parents=True, exist_ok=True)

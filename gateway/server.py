@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import datetime as dt
+import functools
 import gc
 import hashlib
 import hmac
@@ -31,10 +32,11 @@ from typing import Any
 
 import grpc
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
-from pyhanko.sign.timestamps import HTTPTimeStamper, TimeStamper
+from pyhanko.sign.timestamps import HTTPTimeStamper, TimeStamper, TimestampRequestError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 
@@ -49,7 +51,7 @@ from gateway.api.roles import ALLOWED_ROLES
 from gateway.api.seals import SealServicer
 from gateway.api.sharing import SharingServicer
 from gateway.api.verification import VerificationServicer
-from gateway.config import ConfigError, Settings
+from gateway.config import ConfigError, Settings, url_without_credentials
 from gateway.domain.catalog import Catalog
 from gateway.domain.errors import ConflictError
 from gateway.domain.model import Clock, Member, Role, SystemClock
@@ -85,11 +87,13 @@ from protos.zzgw.v1 import (
     verification_pb2,
     verification_pb2_grpc,
 )
+from signing import seal_image
 from signing.keys import SM2_SM3, KeyBackend, KeyStore
 from signing.pki import CertificateAuthority, Issued
 from signing.receipts import RECEIPT_SEAL_NAME
 from signing.record import SealMemos
 from signing.seal_ca import SealMakerCA
+from signing.seal_image import FALLBACK_FONTS_ENV, FONT_ENV, SealImageError, find_cjk_font, find_fallback_fonts
 from signing.sm2 import Sm2Unavailable
 from signing.tsa import LocalTimeStamper, TimeStampAuthority
 
@@ -123,6 +127,9 @@ MEMOS_REVISION = "0012"
 """The schema revision that added the memos (``licenses.seal_memo``): licenses stored before it have none."""
 STATUS_MEMOS_REVISION = "0014"
 """The schema revision that added the memos of statuses (``licenses.status_memo``), given at the upgrade."""
+DOCUMENT_MEMOS_REVISION = "0021"
+"""The schema revision that added the memos of license documents (``license_documents.memo``), given at the
+upgrade."""
 SM2_MAKER_KEY = "sm2maker"
 SM2_MAKER_CERT = "maker.pem"
 
@@ -193,7 +200,6 @@ class Gateway:
             if ca
             else None
         )
-        documents = DocumentService(db, catalog, seals, clock) if seals else None
         # made by `zzgw init` only, after it checked the store (``_check_authorities``): a process that made its
         # own would report every stored status altered; `zzgw init`'s own gateway makes no memos
         has_secret = keys.exists(SEAL_MEMO_SECRET)
@@ -202,6 +208,7 @@ class Gateway:
             if seals and (has_secret or not create_passphrase)
             else None
         )
+        documents = DocumentService(db, catalog, seals, clock, memos=memos) if seals else None
         receipt_key = _receipt_key(settings, keys)
         receipt_certificates = ReceiptCertificates(db, receipt_key.certificate) if receipt_key else None
         audit = (
@@ -322,6 +329,8 @@ class InitReport:
     ``zzgw memos`` gives them one, the first check of each after a start verifies its seal."""
     statuses_vouched: int = 0
     """Licenses of a store this run upgraded from before schema 0014 whose status got the gateway's memo."""
+    documents_vouched: int = 0
+    """License documents of a store this run upgraded from before schema 0021 that got the gateway's memo."""
     tokens_elsewhere: bool = False
     """Dev mode: the store has members' bearer tokens and this data directory has no dev-tokens.json (a replica):
     they were kept, not replaced."""
@@ -357,11 +366,12 @@ def initialise(
     ``<data_dir>/dev-tokens.json`` (a token for each member new since the file was written).
     ``progress`` hears of the licenses given the memo of their status by an upgrade across schema 0014.
     """
+    check_fonts()  # seals are drawn with the CJK font: refused before anything is made
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     gateway = Gateway.open(settings, clock=clock, create_passphrase=True)
     try:
         before = gateway.db.schema_revision()
-        statuses_vouched = 0
+        statuses_vouched = documents_vouched = 0
         gateway.db.migrate()
         _check_authorities(settings, gateway.db, gateway.keys)
         members = configured_members(settings)
@@ -387,6 +397,8 @@ def initialise(
         secret = gateway.keys.secret(SEAL_MEMO_SECRET)  # made before any worker starts: they only read it
         if before is not None and before < STATUS_MEMOS_REVISION:
             statuses_vouched = _vouch_statuses(gateway.db, SealMemos(secret), progress=progress)
+        if before is not None and before < DOCUMENT_MEMOS_REVISION:
+            documents_vouched = _vouch_documents(gateway.db, SealMemos(secret))
         if ca.can_issue:
             seals = SealService(
                 gateway.db,
@@ -416,6 +428,7 @@ def initialise(
             schema=gateway.db.schema_revision(),
             licenses_without_memo=without_memo,
             statuses_vouched=statuses_vouched,
+            documents_vouched=documents_vouched,
             seals_without_key=tuple(
                 seal.seal_id
                 for seal in in_force
@@ -528,6 +541,23 @@ def _dev_tokens(settings: Settings) -> dict[str, str]:
     return {code: entry["token"] for code, entry in listed.items()}
 
 
+def _vouch_documents(db: Database, memos: SealMemos, *, batch: int = 5_000) -> int:
+    """Give every license document without one the memo of its row as the upgrade across schema 0021 finds it
+    (trusted as it was until then); how many."""
+    done, after = 0, ""
+    while True:
+        with db.unit_of_work(write=True) as uow:
+            found = uow.documents.without_memo(after=after, limit=batch)
+            uow.documents.set_memos(
+                [(d.license_id, memos.document(d.license_id, d.sha256, d.seal_id, d.created_at)) for d in found]
+            )
+            uow.commit()
+        done += len(found)
+        if len(found) < batch:
+            return done
+        after = found[-1].license_id
+
+
 def _vouch_statuses(
     db: Database, memos: SealMemos, *, batch: int = 5_000, progress: Callable[[int], object] | None = None
 ) -> int:
@@ -538,7 +568,7 @@ def _vouch_statuses(
         with db.unit_of_work(write=True) as uow:
             found = uow.licenses.statuses_without_memo(after=after, limit=batch)
             uow.licenses.set_status_memos(
-                [(i, status, memos.status(i, status, reason, at)) for i, status, reason, at in found]
+                [(i, status, memos.status(i, status, reason, at, made)) for i, status, reason, at, made in found]
             )
             uow.commit()
         done += len(found)
@@ -758,8 +788,37 @@ def _time_stamping_authority(
 def _timestamper(settings: Settings, tsa: TimeStampAuthority | None) -> TimeStamper | None:
     """An external TSA when one is configured, else the gateway's own, in process (no HTTP round trip)."""
     if settings.tsa_url:
-        return HTTPTimeStamper(settings.tsa_url, timeout=10)
+        return _NamedTimeStamper(settings.tsa_url, timeout=10)
     return LocalTimeStamper(tsa) if tsa is not None else None
+
+
+class _NamedTimeStamper(HTTPTimeStamper):
+    """pyHanko's HTTP client, whose failure names the service (``ZZGW_TSA_URL`` without credentials) and why: its
+    own says only "Error while contacting timestamp service"."""
+
+    async def async_request_tsa_response(self, req: Any) -> Any:
+        try:
+            return await super().async_request_tsa_response(req)
+        except TimestampRequestError as exc:
+            raise TimestampRequestError(
+                f"no timestamp from ZZGW_TSA_URL {url_without_credentials(self.url)}: {_tsa_failure(exc)}"
+            ) from exc
+
+
+def _tsa_failure(exc: BaseException) -> str:
+    """Why a request to the TSA failed, in words that carry no URL (aiohttp's would, credentials and all)."""
+    import aiohttp
+
+    cause = exc.__cause__
+    if isinstance(cause, aiohttp.ContentTypeError):
+        return "the answer is not an RFC 3161 timestamp reply (its Content-Type is not application/timestamp-reply)"
+    if isinstance(cause, aiohttp.ClientResponseError):
+        return f"HTTP {cause.status} {cause.message}".strip()
+    if isinstance(cause, TimeoutError | aiohttp.ServerTimeoutError):
+        return "no answer in time"
+    if isinstance(cause, aiohttp.ClientConnectorError):
+        return f"cannot connect to {cause.host}:{cause.port} ({cause.os_error.strerror or cause.os_error})"
+    return type(cause).__name__ if cause is not None else str(exc)
 
 
 def http_app(gateway: Gateway) -> HttpApp:
@@ -884,6 +943,100 @@ def _server_credentials(settings: Settings) -> grpc.ServerCredentials:
     )
 
 
+def check_fonts() -> None:
+    """The fonts seals and licenses are drawn with (``ZZGW_CJK_FONT``, ``ZZGW_CJK_FALLBACK_FONTS``), read once at start:
+    a ConfigError naming the setting and the file, rather than a failure at the first seal or license."""
+    try:
+        font = find_cjk_font()
+    except SealImageError:
+        if os.environ.get(FONT_ENV):
+            raise ConfigError(
+                f"{FONT_ENV}={os.environ[FONT_ENV]} is not a font file: seals and printed licenses are drawn with it; "
+                "point it at a TrueType font with Chinese glyphs, or unset it and install Debian's "
+                "fonts-droid-fallback (scripts/install-system-deps does, as root)"
+            ) from None
+        raise ConfigError(
+            "no CJK font to draw seals and print licenses with (tried "
+            + ", ".join(str(path) for path in seal_image.KNOWN_FONTS)
+            + f"): install Debian's fonts-droid-fallback (scripts/install-system-deps does, as root), or set {FONT_ENV}"
+            " to a TrueType font with Chinese glyphs"
+        ) from None
+    what = f"{FONT_ENV}={font}" if os.environ.get(FONT_ENV) else f"the CJK font {font}"
+    glyphs = _font_glyphs(font, what)
+    if not all(ord(char) in glyphs for char in "电子证照专用章"):
+        raise ConfigError(f"{what} has no Chinese glyphs: seals need a TrueType font with Chinese glyphs ({FONT_ENV})")
+    try:
+        fallbacks = find_fallback_fonts()
+    except SealImageError:
+        given = [part for part in os.environ.get(FALLBACK_FONTS_ENV, "").split(os.pathsep) if part]
+        missing = ", ".join(part for part in given if not Path(part).is_file())
+        raise ConfigError(
+            f"{FALLBACK_FONTS_ENV} names {missing}, which is not a font file: list TrueType fonts separated by "
+            f"{os.pathsep!r}, set it empty for none, or unset it for Debian's fonts-hanazono"
+        ) from None
+    for fallback in fallbacks:
+        _font_glyphs(
+            fallback,
+            f"{FALLBACK_FONTS_ENV} names {fallback}, which"
+            if os.environ.get(FALLBACK_FONTS_ENV)
+            else f"the fallback font {fallback}",
+        )
+
+
+def _font_glyphs(path: Path, what: str) -> frozenset[int]:
+    """The characters the TrueType font at ``path`` draws, as the PDF renderer reads them; ConfigError saying ``what``
+    when it cannot be read (not a font, PostScript outlines, unreadable)."""
+    from reportlab.pdfbase.ttfonts import TTFError
+
+    try:
+        found = path.stat()
+        return _read_font_glyphs(str(path), found.st_mtime_ns, found.st_size)
+    except (TTFError, OSError) as exc:
+        raise ConfigError(f"{what} is not a TrueType font the gateway can use ({exc})") from None
+
+
+@functools.lru_cache(maxsize=8)
+def _read_font_glyphs(path: str, _mtime_ns: int, _size: int) -> frozenset[int]:
+    """Read once per process and version of the file: reading Droid Sans Fallback takes 0.1 s, HanaMinB 0.2 s."""
+    from reportlab.pdfbase.ttfonts import TTFontFile
+
+    return frozenset(TTFontFile(path).charToGlyph)
+
+
+def check_http_tls(settings: Settings) -> None:
+    """The HTTP side's certificate and key (``ZZGW_HTTP_TLS_CERT``, ``ZZGW_HTTP_TLS_KEY``), read before serving: a
+    ConfigError in plain words naming the setting and the file (ssl's own says ``[SSL] PEM lib``)."""
+    if not settings.http_tls_cert:
+        return
+    cert_path, key_path = settings.http_tls_cert, settings.http_tls_key
+    cert_setting, key_setting = f"ZZGW_HTTP_TLS_CERT ({cert_path})", f"ZZGW_HTTP_TLS_KEY ({key_path})"
+    contents = {}
+    for path in (cert_path, key_path):
+        try:
+            contents[path] = Path(path).read_bytes()
+        except OSError as exc:
+            raise ConfigError(f"cannot read {path} (HTTP TLS): {exc.strerror}") from None
+    cert_pem, key_pem = contents[cert_path], contents[key_path]
+    swapped = (
+        "; are ZZGW_HTTP_TLS_CERT and ZZGW_HTTP_TLS_KEY swapped?"
+        if b"PRIVATE KEY-----" in cert_pem and b"-----BEGIN CERTIFICATE-----" in key_pem
+        else ""
+    )
+    try:
+        certificate = x509.load_pem_x509_certificates(cert_pem)[0]
+    except ValueError:
+        raise ConfigError(f"{cert_setting} is not a PEM certificate (-----BEGIN CERTIFICATE-----){swapped}") from None
+    try:
+        key = serialization.load_pem_private_key(key_pem, password=None)
+    except TypeError:  # a key under a passphrase
+        raise ConfigError(f"{key_setting} is encrypted: the HTTP side needs its key without a passphrase") from None
+    except (ValueError, UnsupportedAlgorithm):
+        raise ConfigError(f"{key_setting} is not a PEM private key (-----BEGIN PRIVATE KEY-----){swapped}") from None
+    der, spki = serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    if certificate.public_key().public_bytes(der, spki) != key.public_key().public_bytes(der, spki):
+        raise ConfigError(f"{key_setting} is not the private key of the certificate in {cert_setting}")
+
+
 def check_ready(gateway: Gateway) -> None:
     revision = gateway.db.schema_revision()
     if revision is None:
@@ -981,7 +1134,10 @@ def serve_forever(settings: Settings, *, announce: bool = True, ready: Callable[
     try:
         http = HttpServer(http_app(gateway), settings.http_addr, reuse_port=settings.workers > 1, tls=tls)
     except ssl.SSLError as exc:
-        raise ConfigError(f"cannot use http_tls_cert and http_tls_key: {exc.reason or exc}") from None
+        raise ConfigError(
+            f"cannot use ZZGW_HTTP_TLS_CERT ({settings.http_tls_cert}) and ZZGW_HTTP_TLS_KEY "
+            f"({settings.http_tls_key}): {exc.reason or exc}"
+        ) from None
     except OSError as exc:
         if tls is not None and exc.filename is not None:
             raise ConfigError(f"cannot read {exc.filename} (HTTP TLS): {exc.strerror}") from None
@@ -1049,6 +1205,8 @@ def _exit_stuck(status: int, after: float) -> None:
 
 def run(settings: Settings) -> int:
     """Serve with ``settings.workers`` processes sharing the port (SO_REUSEPORT); the exit status."""
+    check_fonts()
+    check_http_tls(settings)
     if settings.workers == 1:
         serve_forever(settings)
         return 0

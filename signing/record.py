@@ -80,20 +80,63 @@ class SealMemos:
         """Whether ``memo`` is this gateway's memo of ``seal`` (an empty memo never is)."""
         return bool(memo) and hmac.compare_digest(memo, self.memo(seal))
 
-    def status(self, license_id: str, status: str, reason: str, changed_at: dt.datetime) -> bytes:
-        """The memo of a license's stored status: what the issuer's record seal does not cover (a status changes
-        without a new version), vouched for by the gateway that stored it. Same secret, another message prefix."""
+    def status(
+        self, license_id: str, status: str, reason: str, changed_at: dt.datetime, created_at: dt.datetime
+    ) -> bytes:
+        """The memo of what the issuer's record seal does not cover and the gateway stored beside it: the license's
+        status (it changes without a new version) and the time the gateway sealed the record (``created_at``, the
+        time a seal revoked since is judged at). Same secret, another message prefix."""
         mac = self._keyed.copy()
-        when = changed_at.astimezone(dt.UTC).isoformat(timespec="microseconds")
-        mac.update(b"\n".join((_STATUS_PREFIX, license_id.encode(), status.encode(), when.encode(), reason.encode())))
+        mac.update(_status_message(_STATUS_PREFIX, license_id, status, reason, changed_at) + b"\n" + _utc(created_at))
         return mac.digest()
 
-    def vouches_status(self, license_id: str, status: str, reason: str, changed_at: dt.datetime, memo: bytes) -> bool:
-        """Whether ``memo`` is this gateway's memo of that status (an empty memo never is)."""
-        return bool(memo) and hmac.compare_digest(memo, self.status(license_id, status, reason, changed_at))
+    def vouches_status(
+        self,
+        license_id: str,
+        status: str,
+        reason: str,
+        changed_at: dt.datetime,
+        created_at: dt.datetime,
+        memo: bytes,
+    ) -> bool:
+        """Whether ``memo`` is this gateway's memo of that status and sealing time (an empty memo never is). A memo
+        made before the sealing time was added (``zzgw-status-memo/1``) still vouches for the status alone."""
+        if not memo:
+            return False
+        if hmac.compare_digest(memo, self.status(license_id, status, reason, changed_at, created_at)):
+            return True
+        mac = self._keyed.copy()
+        mac.update(_status_message(_STATUS_PREFIX_V1, license_id, status, reason, changed_at))
+        return hmac.compare_digest(memo, mac.digest())
+
+    def document(self, license_id: str, sha256: str, seal_id: str, created_at: dt.datetime) -> bytes:
+        """The memo of a registered license document: which license version the PDF of ``sha256`` is, by which
+        seal and when the gateway sealed it. VerifyDocument finds a license by its document's hash; without this a
+        row of the registry moved to another license (its PDF then naming a license it is not) went unnoticed."""
+        mac = self._keyed.copy()
+        mac.update(
+            b"\n".join((_DOCUMENT_PREFIX, license_id.encode(), sha256.encode(), seal_id.encode(), _utc(created_at)))
+        )
+        return mac.digest()
+
+    def vouches_document(
+        self, license_id: str, sha256: str, seal_id: str, created_at: dt.datetime, memo: bytes
+    ) -> bool:
+        """Whether ``memo`` is this gateway's memo of that document (an empty memo never is)."""
+        return bool(memo) and hmac.compare_digest(memo, self.document(license_id, sha256, seal_id, created_at))
 
 
-_STATUS_PREFIX = b"zzgw-status-memo/1"
+def _utc(at: dt.datetime) -> bytes:
+    return at.astimezone(dt.UTC).isoformat(timespec="microseconds").encode()
+
+
+def _status_message(prefix: bytes, license_id: str, status: str, reason: str, changed_at: dt.datetime) -> bytes:
+    return b"\n".join((prefix, license_id.encode(), status.encode(), _utc(changed_at), reason.encode()))
+
+
+_STATUS_PREFIX = b"zzgw-status-memo/2"
+_STATUS_PREFIX_V1 = b"zzgw-status-memo/1"
+_DOCUMENT_PREFIX = b"zzgw-document-memo/1"
 """Status memos and seal memos share the secret; their messages never coincide (``_MEMO_PREFIX`` differs)."""
 
 

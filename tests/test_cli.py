@@ -15,6 +15,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+import reportlab
 from cryptography import x509
 
 from benchmarks.common import free_port, wait_serving
@@ -90,6 +91,7 @@ def test_init_serve_demo_import_and_graceful_stop(env: dict[str, str], tmp_path:
         assert "a PDF edited after sealing: 不通过  签章已被篡改" in demo.stdout
         assert f"a 结婚证 cancelled since: 不通过  证照状态: 已注销 ({today().isoformat()})" in demo.stdout
         assert f"clerk's console: http://{env['ZZGW_HTTP_ADDR']}/console/" in demo.stdout
+        assert f"济南市不动产登记中心 ({tmp_path / 'var' / 'dev-tokens.json'})" in demo.stdout  # where it is, not var/
         # the holder's view: checked by number and by the printed PDF (the edited PDF names no license: what a
         # document that is not intact says is not looked at)
         assert demo.stdout.count("济南市不动产登记中心 (不动产登记中心 3号窗口)") == 2
@@ -287,10 +289,9 @@ def test_bad_configuration_is_reported(env: dict[str, str]) -> None:
 def test_what_cannot_be_opened_is_said_without_a_traceback(env: dict[str, str], tmp_path: Path) -> None:
     assert zzgw(env, "init").returncode == 0
     wrong = zzgw({**env, "ZZGW_KEY_PASSPHRASE": "not-the-passphrase"}, "audit", "verify", timeout=60)
-    assert (wrong.returncode, wrong.stderr.strip()) == (
-        2,
-        "zzgw audit: cannot decrypt the root key: wrong passphrase or damaged file",
-    )
+    assert wrong.returncode == 2 and wrong.stderr.count("\n") == 1
+    assert wrong.stderr.startswith("zzgw audit: cannot decrypt the root key: wrong passphrase or damaged file (")
+    assert "ZZGW_KEY_PASSPHRASE" in wrong.stderr and "a replica needs the first gateway's" in wrong.stderr
     unreachable = zzgw(
         {**env, "ZZGW_DATABASE_URL": f"postgresql+psycopg://zzgw:secret@127.0.0.1:{free_port()}/zzgw"}, "serve"
     )
@@ -707,3 +708,150 @@ def test_audit_refusals_lists_uses_of_another_departments_matter(env: dict[str, 
     ]
     assert int(rows[0][0]) > int(rows[1][0]) and re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", rows[0][1])
     assert zzgw(env, "audit", "refusals", "--limit", "0").returncode == 2
+
+
+VERA = Path(reportlab.__file__).parent / "fonts" / "Vera.ttf"
+"""A TrueType font without Chinese glyphs (reportlab's), on every machine the tests run on."""
+
+
+@pytest.mark.parametrize(("command", "setting", "value", "said"), [
+    ("init", "ZZGW_CJK_FONT", "/nonexistent/cjk.ttf",
+     "ZZGW_CJK_FONT=/nonexistent/cjk.ttf is not a font file: seals and printed licenses are drawn with it; point it "
+     "at a TrueType font with Chinese glyphs, or unset it and install Debian's fonts-droid-fallback"),
+    ("serve", "ZZGW_CJK_FONT", "/nonexistent/cjk.ttf", "ZZGW_CJK_FONT=/nonexistent/cjk.ttf is not a font file"),
+    ("init", "ZZGW_CJK_FONT", str(VERA), f"ZZGW_CJK_FONT={VERA} has no Chinese glyphs"),
+    ("init", "ZZGW_CJK_FONT", __file__, f"ZZGW_CJK_FONT={__file__} is not a TrueType font the gateway can use (Not a "
+     "recognized TrueType font"),
+    ("serve", "ZZGW_CJK_FALLBACK_FONTS", "/nonexistent/rare.ttf",
+     "ZZGW_CJK_FALLBACK_FONTS names /nonexistent/rare.ttf, which is not a font file"),
+    ("init", "ZZGW_CJK_FALLBACK_FONTS", f"{VERA}:/nonexistent/rare.ttf",
+     "ZZGW_CJK_FALLBACK_FONTS names /nonexistent/rare.ttf, which is not a font file"),
+    ("serve", "ZZGW_TSA_URL", "notaurl",
+     "tsa_url (ZZGW_TSA_URL) must be an http:// or https:// URL with a host (e.g. https://tsa.example.cn/tsr), "
+     "not 'notaurl'"),
+    ("init", "ZZGW_TSA_URL", "ftp://tsa.example.cn/tsr", "must be an http:// or https:// URL with a host"),
+    ("serve", "ZZGW_MAX_WATCHERS", "-1", "max_watchers (ZZGW_MAX_WATCHERS) must be 1-1024, not -1"),
+    ("serve", "ZZGW_MAX_WATCHERS", "0", "max_watchers (ZZGW_MAX_WATCHERS) must be 1-1024, not 0"),
+    ("init", "ZZGW_MAX_WATCHERS", "1025", "max_watchers (ZZGW_MAX_WATCHERS) must be 1-1024, not 1025"),
+])  # fmt: skip
+def test_a_bad_start_setting_is_said_before_anything_is_made(
+    env: dict[str, str], command: str, setting: str, value: str, said: str
+) -> None:
+    """What `zzgw init` and `zzgw serve` need is checked at start, not at the first call: one line, exit 2."""
+    done = zzgw({**env, setting: value}, command, timeout=60)
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    assert done.stderr.startswith("zzgw: configuration error: ") and said in done.stderr, done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert not Path(env["ZZGW_DATA_DIR"]).exists()
+
+
+def test_no_cjk_font_on_the_machine_says_how_to_get_one(env: dict[str, str]) -> None:
+    """As on a machine without Debian's fonts-droid-fallback: the known font paths are made to miss."""
+    env = {k: v for k, v in env.items() if k not in ("ZZGW_CJK_FONT", "ZZGW_CJK_FALLBACK_FONTS")}
+    script = (
+        "import sys, pathlib, signing.seal_image as fonts; "
+        "fonts.KNOWN_FONTS = (pathlib.Path('/nonexistent/droid.ttf'),); "
+        "from gateway.cli import main; sys.exit(main(sys.argv[1:]))"
+    )
+    for command in ("init", "serve"):
+        done = subprocess.run(
+            [sys.executable, "-c", script, command], env=env, cwd=ROOT, capture_output=True, text=True, timeout=60
+        )
+        assert (done.returncode, done.stderr.strip()) == (
+            2,
+            "zzgw: configuration error: no CJK font to draw seals and print licenses with (tried "
+            "/nonexistent/droid.ttf): install Debian's fonts-droid-fallback (scripts/install-system-deps does, as "
+            "root), or set ZZGW_CJK_FONT to a TrueType font with Chinese glyphs",
+        )
+    assert not Path(env["ZZGW_DATA_DIR"]).exists()
+
+
+def test_https_material_that_does_not_fit_is_said_in_plain_words(env: dict[str, str], tmp_path: Path) -> None:
+    import datetime as dt
+
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    def key_file(name: str) -> tuple[Path, ec.EllipticCurvePrivateKey]:
+        key = ec.generate_private_key(ec.SECP256R1())
+        path = tmp_path / name
+        pem = key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+        path.write_bytes(pem)
+        return path, key
+
+    key, private = key_file("web.key")
+    other, _ = key_file("other.key")
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = dt.datetime.now(dt.UTC)
+    certificate = (
+        x509.CertificateBuilder(subject_name=name, issuer_name=name, public_key=private.public_key(),
+                                serial_number=x509.random_serial_number(), not_valid_before=now,
+                                not_valid_after=now + dt.timedelta(days=1))
+        .sign(private, hashes.SHA256())
+    )  # fmt: skip
+    cert = tmp_path / "web.pem"
+    cert.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    der = tmp_path / "web.der"
+    der.write_bytes(certificate.public_bytes(serialization.Encoding.DER))
+    text = tmp_path / "web.txt"
+    text.write_text("not a key\n", encoding="utf-8")
+    cases = [
+        (cert, other, f"ZZGW_HTTP_TLS_KEY ({other}) is not the private key of the certificate in ZZGW_HTTP_TLS_CERT "
+                      f"({cert})"),
+        (key, cert, f"ZZGW_HTTP_TLS_CERT ({key}) is not a PEM certificate (-----BEGIN CERTIFICATE-----); are "
+                    "ZZGW_HTTP_TLS_CERT and ZZGW_HTTP_TLS_KEY swapped?"),
+        (der, key, f"ZZGW_HTTP_TLS_CERT ({der}) is not a PEM certificate (-----BEGIN CERTIFICATE-----)"),
+        (cert, text, f"ZZGW_HTTP_TLS_KEY ({text}) is not a PEM private key (-----BEGIN PRIVATE KEY-----)"),
+    ]  # fmt: skip
+    for cert_file, key_file_, said in cases:
+        done = zzgw({**env, "ZZGW_HTTP_TLS_CERT": str(cert_file), "ZZGW_HTTP_TLS_KEY": str(key_file_)}, "serve")
+        assert (done.returncode, done.stderr.strip()) == (2, f"zzgw: configuration error: {said}")
+    fitting = zzgw({**env, "ZZGW_HTTP_TLS_CERT": str(cert), "ZZGW_HTTP_TLS_KEY": str(key)}, "serve")
+    assert fitting.returncode == 2 and "run `zzgw init`" in fitting.stderr  # the pair passed; the store is next
+
+
+def test_config_is_taken_before_and_after_the_command(env: dict[str, str], tmp_path: Path) -> None:
+    settings = tmp_path / "other.toml"
+    settings.write_text('mode = "staging"\n', encoding="utf-8")
+    for args in (("--config", str(settings), "init"), ("init", "--config", str(settings)),
+                 ("serve", "--config", str(settings)), ("receipt", "get", "R1", "--member", TAX, "--config",
+                                                        str(settings))):  # fmt: skip
+        done = zzgw(env, *args, timeout=60)
+        assert (done.returncode, done.stderr.strip()) == (
+            2,
+            "zzgw: configuration error: mode must be dev or production, not 'staging'",
+        ), args
+    good = tmp_path / "good.toml"
+    elsewhere = tmp_path / "elsewhere.db"
+    good.write_text(f'database_url = "sqlite:///{elsewhere}"\n', encoding="utf-8")
+    said = f"zzgw: configuration error: no database at {elsewhere}: run `zzgw init` (with the same settings) first"
+    for args in (("audit", "verify", "--config", str(good)), ("--config", str(good), "audit", "verify"),
+                 ("--config", str(settings), "audit", "verify", "--config", str(good))):  # fmt: skip
+        done = zzgw(env, *args, timeout=60)  # the file's database: after the command, before it, or both (after wins)
+        assert (done.returncode, done.stderr.strip()) == (2, said), args
+
+
+def test_the_demo_needs_the_demo_members(env: dict[str, str], tmp_path: Path) -> None:
+    members = tmp_path / "members.json"
+    lixia = {"code": samples.uscc(1), "name": "历下区行政审批服务局", "region": "370102", "roles": ["CONSUMER"]}
+    members.write_text(json.dumps({"members": [lixia]}, ensure_ascii=False), encoding="utf-8")
+    done = zzgw({**env, "ZZGW_MEMBERS": str(members)}, "demo", timeout=60)
+    assert done.returncode == 2 and not done.stdout and len(done.stderr.strip().splitlines()) == 1
+    assert done.stderr.startswith(
+        "zzgw demo: zzgw demo runs the demo departments' journeys; this gateway's members (ZZGW_MEMBERS, "
+        f"{members}) do not include 济南市市场监督管理局 (11370100993701011T), 济南市公安局 (1137010099370102XJ), "
+    ), done.stderr
+
+
+def test_the_import_help_names_every_key_a_record_may_have(capsys: pytest.CaptureFixture[str]) -> None:
+    from adapters.records import KEYS
+    from gateway import cli
+
+    with pytest.raises(SystemExit):
+        cli.main(["import", "--help"])
+    said = " ".join(capsys.readouterr().out.split())
+    assert all(key in said for key in KEYS), sorted(key for key in KEYS if key not in said)
+    assert "holder.name" in said and "fields.<key>" in said

@@ -118,6 +118,14 @@ def test_the_usual_spellings_of_a_switch_and_an_address() -> None:
     ("ZZGW_THREADS", "1025", "threads 1-1024"),
     ("ZZGW_MAX_MESSAGE_BYTES", str(2 * 1024 * 1024 - 1), "between 2 MiB and 256 MiB"),
     ("ZZGW_MAX_MESSAGE_BYTES", str(256 * 1024 * 1024 + 1), "between 2 MiB and 256 MiB"),
+    ("ZZGW_MAX_WATCHERS", "-1", r"max_watchers \(ZZGW_MAX_WATCHERS\) must be 1-1024, not -1"),
+    ("ZZGW_MAX_WATCHERS", "0", r"max_watchers \(ZZGW_MAX_WATCHERS\) must be 1-1024, not 0"),
+    ("ZZGW_MAX_WATCHERS", "1025", r"max_watchers \(ZZGW_MAX_WATCHERS\) must be 1-1024, not 1025"),
+    ("ZZGW_TSA_URL", "notaurl", r"tsa_url \(ZZGW_TSA_URL\) must be an http:// or https:// URL with a host"),
+    ("ZZGW_TSA_URL", "tsa.example.cn/tsr", "must be an http:// or https:// URL with a host"),
+    ("ZZGW_TSA_URL", "ftp://tsa.example.cn/tsr", "must be an http:// or https:// URL with a host"),
+    ("ZZGW_TSA_URL", "https:///tsr", "must be an http:// or https:// URL with a host"),
+    ("ZZGW_TSA_URL", "http://tsa.example.cn:port/tsr", "must be an http:// or https:// URL with a host"),
 ])  # fmt: skip
 def test_values_out_of_range(variable: str, value: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
@@ -214,3 +222,55 @@ def test_a_production_gateway_on_a_network_address_warns_of_plain_http(capsys: p
     assert "https://0.0.0.0:8080/console/" in said and "in clear" not in said
     _announce(dataclasses.replace(exposed, http_addr="127.0.0.1:8080"), 50051, 8080)  # this machine only
     assert "in clear" not in capsys.readouterr().out
+
+
+def test_the_ends_of_the_ranges_and_good_tsa_urls_are_accepted() -> None:
+    assert Settings.load(env={"ZZGW_MAX_WATCHERS": "1"}).max_watchers == 1
+    assert Settings.load(env={"ZZGW_MAX_WATCHERS": "1024"}).max_watchers == 1024
+    for url in ("http://127.0.0.1:3180/tsr", "https://tsa.example.cn/tsr", "https://user:pw@[::1]:8443/"):
+        assert Settings.load(env={"ZZGW_TSA_URL": url}).tsa_url == url
+
+
+def test_a_bad_tsa_url_is_said_without_its_credentials() -> None:
+    with pytest.raises(ConfigError) as caught:
+        Settings.load(env={"ZZGW_TSA_URL": "ftp://alice:s3cret@tsa.example.cn/tsr?key=k3y"})
+    assert str(caught.value).endswith("not 'ftp://tsa.example.cn/tsr'")
+    with pytest.raises(ConfigError) as caught:
+        Settings.load(env={"ZZGW_TSA_URL": "alice:s3cret@tsa.example.cn"})
+    assert "s3cret" not in str(caught.value) and str(caught.value).endswith("not 'tsa.example.cn'")
+
+
+def test_a_tsa_that_does_not_answer_is_named_without_its_credentials() -> None:
+    """pyHanko says only "Error while contacting timestamp service"; the gateway's UNAVAILABLE carries this."""
+    import asyncio
+    import hashlib
+
+    from pyhanko.sign.timestamps import TimestampRequestError
+
+    from benchmarks.common import free_port
+    from gateway.server import _timestamper
+
+    port = free_port()
+    timestamper = _timestamper(Settings(tsa_url=f"http://alice:s3cret@127.0.0.1:{port}/tsr?key=k3y"), None)
+    assert timestamper is not None
+    with pytest.raises(TimestampRequestError) as caught:
+        asyncio.run(timestamper.async_timestamp(hashlib.sha256(b"x").digest(), "sha256"))
+    said = str(caught.value)
+    assert said.startswith(f"no timestamp from ZZGW_TSA_URL http://127.0.0.1:{port}/tsr: cannot connect to 127.0.0.1:")
+    assert "s3cret" not in said and "k3y" not in said and "alice" not in said
+
+
+def test_a_copied_data_directory_without_its_passphrase_is_refused_not_given_a_new_one(tmp_path: Path) -> None:
+    """A dev replica made by copying keys/ and seal-ca/ but not secrets/: a new passphrase would open none of the
+    copied keys (init then failed with "cannot decrypt the root key"); say what to copy instead."""
+    (tmp_path / "seal-ca").mkdir()
+    (tmp_path / "seal-ca" / "intermediate.key.pem").write_text("-----BEGIN ENCRYPTED PRIVATE KEY-----\n")
+    settings = Settings(data_dir=tmp_path)
+    with pytest.raises(ConfigError) as refused:
+        settings.passphrase(create=True)
+    said = str(refused.value)
+    assert "intermediate.key.pem is encrypted but there is no key passphrase" in said
+    assert "copy secrets/key-passphrase" in said and "ZZGW_KEY_PASSPHRASE" in said
+    assert not settings.generated_passphrase_path.exists()
+    fresh = Settings(data_dir=tmp_path / "new")
+    assert len(fresh.passphrase(create=True)) > 20 and fresh.generated_passphrase_path.exists()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from gateway.domain.errors import FieldViolation
 from gateway.domain.validation import INVISIBLE_RE
@@ -127,3 +127,6 @@ class LicenseDocument:
     seal_id: str
     """The seal that sealed it."""
     created_at: dt.datetime
+    memo: bytes = field(default=b"", compare=False, repr=False)
+    """The gateway's memo of which license this document is (``signing.record.SealMemos.document``); empty when
+    the gateway keeps no memos."""

@@ -33,17 +33,22 @@ from gateway.services.seals import SealService
 from gateway.store.database import Database
 from signing.pdf import MAX_SUPPLIED_REVISIONS, PdfError, TooManyRevisions, revisions
 from signing.qr import QrClaims, encode_qr
+from signing.record import SealMemos
 from signing.render import SEAL_BOX, DoesNotFit, fits, render_license_pdf
 
 ISSUE_REASON = "电子证照签发"
 
 
 class DocumentService:
-    def __init__(self, db: Database, catalog: Catalog, seals: SealService, clock: Clock):
+    def __init__(
+        self, db: Database, catalog: Catalog, seals: SealService, clock: Clock, *, memos: SealMemos | None = None
+    ):
+        """``memos``: the gateway's memos, to vouch for which license each document it makes is (none: no memo)."""
         self._db = db
         self._catalog = catalog
         self._seals = seals
         self._clock = clock
+        self._memos = memos
 
     def check_printable(self, content: LicenseContent) -> None:
         """InvalidRequestError when ``content``'s printed form would not fit on one page (its longest value
@@ -86,13 +91,16 @@ class DocumentService:
                 ) from exc
             pdf = self._seals.apply(seal, drawn, reason=ISSUE_REASON, box=SEAL_BOX)
             source = DocumentSource.RENDERED
+        sha256, made = hashlib.sha256(pdf).hexdigest(), self._clock.now()
+        memo = self._memos.document(content.license_id, sha256, seal.seal_id, made) if self._memos else b""
         return LicenseDocument(
             license_id=content.license_id,
             pdf=pdf,
-            sha256=hashlib.sha256(pdf).hexdigest(),
+            sha256=sha256,
             source=source,
             seal_id=seal.seal_id,
-            created_at=self._clock.now(),
+            created_at=made,
+            memo=memo,
         )
 
     def get(self, caller: Member, license: License) -> LicenseDocument:

@@ -297,17 +297,21 @@ class IssuanceService:
             seal=seal,
             request_id=draft.request_id,
             seal_memo=self._memo(seal),
-            status_memo=self._status_memo(content.license_id, LicenseStatus.ACTIVE, "", now),
+            status_memo=self._status_memo(content.license_id, LicenseStatus.ACTIVE, "", now, created_at=now),
         )
 
     def _memo(self, seal: RecordSeal) -> bytes:
         """The gateway's memo of a seal it made (``SealMemos``), so a check with empty caches trusts it unverified."""
         return self._memos.memo(seal) if self._memos is not None else b""
 
-    def _status_memo(self, license_id: str, status: LicenseStatus, reason: str, at: dt.datetime) -> bytes:
-        """The gateway's memo of a status it stores (``SealMemos.status``): a status changed behind its back fails
-        verification."""
-        return self._memos.status(license_id, status.value, reason, at) if self._memos is not None else b""
+    def _status_memo(
+        self, license_id: str, status: LicenseStatus, reason: str, at: dt.datetime, *, created_at: dt.datetime
+    ) -> bytes:
+        """The gateway's memo of a status it stores and of the record's sealing time (``SealMemos.status``): either
+        changed behind its back fails verification."""
+        if self._memos is None:
+            return b""
+        return self._memos.status(license_id, status.value, reason, at, created_at)
 
     def _commit_issues(self, uow: UnitOfWork, caller: Member, pending: list[_Pending], now: dt.datetime) -> None:
         uow.lock_change_log()
@@ -426,7 +430,7 @@ class IssuanceService:
             seal=seal,
             supersedes=old.license_id,
             seal_memo=self._memo(seal),
-            status_memo=self._status_memo(new_id, LicenseStatus.ACTIVE, reason, now),
+            status_memo=self._status_memo(new_id, LicenseStatus.ACTIVE, reason, now, created_at=now),
         )
         document = self._documents.make(caller, content) if self._documents is not None else None
         with self._db.unit_of_work(write=True) as uow:
@@ -441,7 +445,9 @@ class IssuanceService:
                 raise AlreadyExistsError(
                     f"a current license with number {number} exists already", reason="LICENSE_NUMBER_TAKEN"
                 )
-            memo = self._status_memo(old.license_id, LicenseStatus.SUPERSEDED, reason, now)
+            memo = self._status_memo(
+                old.license_id, LicenseStatus.SUPERSEDED, reason, now, created_at=current.created_at
+            )
             uow.licenses.supersede(old.license_id, new_id, reason, now, memo=memo)
             uow.licenses.add([new])
             if document is not None:
@@ -487,7 +493,7 @@ class IssuanceService:
             current = uow.licenses.get(license_id)
             assert current is not None
             status = next_status(current.status, action)
-            memo = self._status_memo(license_id, status, reason, now)
+            memo = self._status_memo(license_id, status, reason, now, created_at=current.created_at)
             uow.licenses.set_status(license_id, status, reason, now, memo=memo)
             changed = dataclasses.replace(
                 current, status=status, status_reason=reason, status_changed_at=now, status_memo=memo

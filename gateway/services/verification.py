@@ -58,7 +58,7 @@ from gateway.domain.errors import (
 )
 from gateway.domain.identifiers import license_id_violation
 from gateway.domain.model import CHINA_TZ, Clock, License, LicenseStatus, Member
-from gateway.domain.seals import Seal
+from gateway.domain.seals import LicenseDocument, Seal
 from gateway.domain.verification import (
     HOLDER_NAME,
     NOT_FOUND,
@@ -115,7 +115,22 @@ _NOT_GENUINE = Finding(
 _STATUS_ALTERED = Finding(
     result=CheckResult.FAILED,
     reason="STATUS_ALTERED",
-    detail="the stored status is not one the gateway stored: changed behind its back",
+    detail="the stored status or the record's sealing time is not what the gateway stored: changed behind its back",
+)
+_REGISTRY_ALTERED = Finding(
+    result=CheckResult.FAILED,
+    reason="REGISTRY_ALTERED",
+    detail="the registry's record of this document (which license it is) was changed behind the gateway's back",
+)
+_UNREGISTERED_LINK = Finding(
+    result=CheckResult.INDETERMINATE,
+    reason="NOT_CHECKED",
+    detail="which license the document is cannot be trusted: no license was looked at",
+)
+_STATUS_UNKNOWN = Finding(
+    result=CheckResult.INDETERMINATE,
+    reason="STATUS_ALTERED",
+    detail="the stored status was changed behind the gateway's back: the license's real status is unknown",
 )
 _UNSEALED = "the PDF carries no seal or signature: nothing vouches for what it shows"
 _NOT_SEALED = Finding(
@@ -330,7 +345,7 @@ class VerificationService:
             )
         now = self._clock.now()
         if qr_code:
-            return self._verify_qr(caller, use, qr_code, now)
+            return self._verify_qr(caller, use, _scanned(qr_code), now)
         if license_id:
             query: dict[str, object] = {"by": "license_id", "license_id": license_id}
             checked = self._checked_by_id(license_id)
@@ -386,6 +401,11 @@ class VerificationService:
         unvouched = [name for name in checked.shown_after_sealing if not self._use_stamp(pdf, name)]
         document = _shown_after_sealing(checked, [*unvouched, *checked.annotated_after_sealing])
         identity = checked.issuer_identity
+        if stored is not None and not self._vouched(stored):
+            report = self._report(
+                action, caller, use, query, _REGISTRY_ALTERED, _UNREGISTERED_LINK, identity, None, now
+            )
+            return report, False
         record = self._checked_by_id(stored.license_id) if stored is not None else None
         if stored is None or record is None:
             report = self._report(action, caller, use, query, document, _NOT_REGISTERED, identity, None, now)
@@ -430,10 +450,15 @@ class VerificationService:
         sha256 = hashlib.sha256(document).hexdigest()
         with self._db.unit_of_work() as uow:
             stored = uow.documents.by_sha256(sha256)
-        record = self._checked_by_id(stored.license_id) if stored is not None else None
         query = {"by": "stamp", "document_sha256": sha256}
         identity = checked.issuer_identity
         action = AuditAction.VERIFY_STAMP
+        if stored is not None and not self._vouched(stored):
+            report = self._report(
+                action, caller, use, query, _REGISTRY_ALTERED, _UNREGISTERED_LINK, identity, None, now
+            )
+            return report, checked
+        record = self._checked_by_id(stored.license_id) if stored is not None else None
         if record is None:
             report = self._report(action, caller, use, query, checked.integrity, _NOT_REGISTERED, identity, None, now)
             return report, checked
@@ -525,8 +550,10 @@ class VerificationService:
     def receipt(self, caller: Member, receipt_id: str) -> StoredReceipt:
         if not receipt_id:
             raise _invalid("receipt_id", "REQUIRED", "receipt_id is required")
+        if _CONTROL_CHARACTERS.search(receipt_id):  # refused alike on both databases (PostgreSQL text holds no NUL)
+            raise _invalid("receipt_id", "BAD_CHARACTERS", "a receipt id has no control characters")
         with self._db.unit_of_work() as uow:
-            found = uow.receipts.get(receipt_id)
+            found = uow.receipts.get(receipt_id) if len(receipt_id) <= MAX_RECEIPT_ID else None
         if found is None:
             raise NotFoundError("no such receipt", reason="RECEIPT_NOT_FOUND")
         return found
@@ -647,9 +674,16 @@ class VerificationService:
             return license.created_at
         with self._db.unit_of_work() as uow:
             document = uow.documents.get(license.license_id)
-        if document is not None and document.seal_id == known.seal.seal_id:
+        if document is not None and document.seal_id == known.seal.seal_id and self._vouched(document):
             return document.created_at
         return None
+
+    def _vouched(self, document: LicenseDocument) -> bool:
+        """Whether the registry's row of ``document`` is one the gateway stored (its memo): which license the
+        document is, by which seal and when it was sealed."""
+        return self._memos is None or self._memos.vouches_document(
+            document.license_id, document.sha256, document.seal_id, document.created_at, document.memo
+        )
 
     def _outcome_today(self, checked: _Checked, now: dt.datetime) -> Outcome:
         """The outcome of checking ``checked`` on the day of ``now``: made on the day's first check, then kept."""
@@ -659,14 +693,21 @@ class VerificationService:
             return today[1]
         license = checked.license
         outcome = self._outcome(
-            checked.integrity, status_finding(license, day), checked.identity, license, day, kept=True
+            checked.integrity, self._status_on(license, day), checked.identity, license, day, kept=True
         )
         checked.today = (day, outcome)
         return outcome
 
     def _status(self, license: License, now: dt.datetime) -> Finding:
         """The status finding on the day (China time) of ``now``, the time of the check."""
-        return status_finding(license, _day(now))
+        return self._status_on(license, _day(now))
+
+    def _status_on(self, license: License, day: dt.date) -> Finding:
+        """The status finding on ``day``; a stored status the gateway did not store (no memo of it) says nothing of
+        the license's real status, so it is INDETERMINATE, not judged (its integrity finding says why)."""
+        if self._status_integrity(license) is not PASSED:
+            return _STATUS_UNKNOWN
+        return status_finding(license, day)
 
     def _checked_by_id(self, license_id: str) -> _Checked | None:
         """The license with its record checked, from the cache when nothing changed since; None if unknown."""
@@ -734,6 +775,7 @@ class VerificationService:
             license.status.value,
             license.status_reason,
             license.status_changed_at,
+            license.created_at,
             license.status_memo,
         ):
             return PASSED
@@ -1049,6 +1091,8 @@ def _finding_map(finding: Finding) -> dict[str, Any]:
     return {"result": finding.result.value, "reason": finding.reason or "", "detail": finding.detail}
 
 
+MAX_RECEIPT_ID = 64
+"""Receipt ids are 32 hex digits (``new_receipt_ids``); a longer one names no receipt and is not looked up."""
 DEFAULT_CASE_PAGE = 200
 MAX_CASE_PAGE = 1000
 _CASE_TOKEN = re.compile(r"(\d{1,19})\.([0-9a-f]{1,32})")
@@ -1111,6 +1155,13 @@ def _unclaimable(license_type: LicenseType, fields: Mapping[str, str], matter: M
                 )
             )
     return found
+
+
+def _scanned(code: str) -> str:
+    """A scanned code as a scanner or a clerk's paste gives it, without what surrounds it: whitespace before it (a
+    code starts ``ZZ1:``) and line ends, tabs and full-width spaces after it (a scanner typing the code and Enter). A
+    trailing ASCII space stays: it is a base45 character, the last of a genuine code."""
+    return code.lstrip().rstrip("\r\n\t\v\f\u3000\x85\u2028\u2029")
 
 
 def _claimed_number(number: str) -> str:

@@ -1,17 +1,37 @@
 """Cache coherence across gateway processes: every process learns that a license or a seal changed.
 
-Caches in front of the store (``gateway.services.cache``) may keep a license's row only until it changes. A write
-that changes a license or a seal *announces* the keys it changed (``license:<id>``, ``seal:<key id>``):
+Caches in front of the store (``gateway.services.cache``) may keep a license's row only until it changes. A change
+to a license or a seal is *announced* by the keys it changed (``license:<id>``, ``seal:<key id>``), twice over:
 
-- **PostgreSQL** (several processes, several machines): the announcement is ``pg_notify('zzgw_changes', keys)``
-  inside the writing transaction, so it is delivered exactly when the change commits, to every process listening
-  on the same database. Each process runs one listener thread (``LISTEN zzgw_changes`` on a connection of its own)
-  and drops the named keys. A listener that loses its connection drops everything it holds and reconnects.
-- **SQLite** (one machine, several worker processes): a shared counter in a small file beside the database, mapped
-  into memory by every process. A writer increments it after commit; a reader compares it with the value it saw
-  last before each lookup (one memory read) and drops everything when it moved.
-- In both, the writing process drops the keys in its own caches right after its commit, so the very next lookup
-  on the same process sees the change.
+- **The gateway's own writes** announce the keys they change, in the writing transaction:
+
+  - **PostgreSQL** (several processes, several machines): ``pg_notify('zzgw_changes', keys)`` inside the writing
+    transaction, so it is delivered exactly when the change commits, to every process listening on the same
+    database. Each process runs one listener thread (``zzgw-changes``: ``LISTEN zzgw_changes`` on a connection of
+    its own) and drops the named keys. A listener that loses its connection drops everything it holds and
+    reconnects.
+  - **SQLite** (one machine, several worker processes): a shared counter in a small file beside the database,
+    mapped into memory by every process. A writer increments it after commit; a reader compares it with the value
+    it saw last before each lookup (one memory read) and drops everything when it moved.
+  - In both, the writing process drops the keys in its own caches right after its commit, so the very next lookup
+    on the same process sees the change.
+
+- **Every UPDATE and DELETE of a row of ``licenses`` or ``seals``, whoever makes it** (a DBA in psql or the sqlite3
+  shell as much as the gateway), is announced by triggers in the store (migration 0020), with the old key and, if
+  the update changed it, the new one; an INSERT changes nothing a cache holds and announces nothing. On PostgreSQL
+  the trigger sends the same NOTIFY (a ``TRUNCATE`` sends ``*``), heard by the listener above. On SQLite it writes
+  the key into ``store_edits``; each process reads the rows after the last one it saw every quarter of a second on
+  a thread of its own (``zzgw-edits``, started by ``start``) and drops exactly those keys, or everything when more
+  than ``EDITS_BATCH`` arrived at once or rows it had not read were pruned (each process prunes rows older than
+  five minutes once a minute, never the newest). So a record changed behind the gateway's back leaves every cache
+  within a second; lookups read nothing more than before (the reading is on that thread). The gateway's own writes
+  fire the triggers too: their keys are dropped once more, which costs a cache fill at most.
+
+The triggers are the guarantee's limit: a DBA who drops or disables them (or a later SQLite migration that rebuilds
+``licenses`` or ``seals`` without making them again) changes rows unannounced, and a cached license then keeps its
+old answer until it is dropped for another reason or the process restarts. A record read from the store is still
+checked whole (the record seal, the gateway's memos of its seal and status): by license number, or once it is read
+again, such a change answers ``RECORD_ALTERED`` or ``STATUS_ALTERED``.
 
 A lookup that fills a cache remembers the feed's ``generation`` before it reads the store and stores its result
 only if no announcement arrived in between; so a row read just before a change committed is never kept after it.
@@ -26,10 +46,12 @@ import mmap
 import os
 import struct
 import threading
+import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import psycopg
+from sqlalchemy import exc as sa_exc
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
@@ -40,6 +62,16 @@ CHANNEL = "zzgw_changes"
 EVERYTHING: frozenset[str] = frozenset({"*"})
 _MAX_PAYLOAD = 7_000  # PostgreSQL's limit is 8,000 bytes; past this a change announces everything
 _COUNTER = struct.Struct("<Q")
+EDITS_EVERY = 0.25
+"""SQLite: seconds between two reads of ``store_edits``."""
+EDITS_BATCH = 500
+"""SQLite: at most this many keys are read from ``store_edits`` in one look; more new rows drop everything."""
+EDITS_KEPT = 300
+"""SQLite: seconds a row of ``store_edits`` is kept (a process that was stopped longer finds a gap)."""
+PRUNE_EVERY = 60.0
+"""SQLite: seconds between two prunings of ``store_edits`` by one process."""
+PRUNE_MOST = 100_000
+"""SQLite: at most this many rows of ``store_edits`` are deleted by one pruning (it holds the writer lock)."""
 _log = logging.getLogger("zzgw.changes")
 
 Listener = Callable[[frozenset[str]], None]
@@ -48,8 +80,10 @@ Listener = Callable[[frozenset[str]], None]
 class ChangeFeed:
     """Announce changes to every gateway process on the same store and hear theirs (see the module docstring)."""
 
-    def __init__(self, db: Database):
+    def __init__(self, db: Database, *, edits_every: float = EDITS_EVERY, prune_every: float = PRUNE_EVERY):
         self._db = db
+        self._edits_every = edits_every
+        self._prune_every = prune_every
         self._listeners: list[Listener] = []
         self._lock = threading.Lock()
         self._generation = 0
@@ -59,8 +93,13 @@ class ChangeFeed:
         self._counter_fd: int | None = None
         self._seen = 0
         self._seen_lock = threading.Lock()
+        self._edits_seen: int | None = None
+        """SQLite: the last ``store_edits.seq`` heard (None: not looked yet)."""
+        self._edits_failing = False
+        self._edits_lock = threading.Lock()
         path = db.engine.url.database if db.dialect == "sqlite" else None
-        if path and path != ":memory:":
+        self._on_file = bool(path and path != ":memory:")
+        if self._on_file:
             self._open_counter(Path(f"{path}.changes"))
 
     @property
@@ -80,13 +119,20 @@ class ChangeFeed:
             self._listeners.append(listener)
 
     def start(self) -> None:
-        """Start listening (PostgreSQL); a no-op on SQLite, where ``poll`` reads the shared counter."""
-        if self._db.dialect != "postgresql" or self._thread is not None:
+        """Start listening: for NOTIFY on PostgreSQL; on a SQLite file, reading ``store_edits`` every quarter of a
+        second (``poll`` reads the shared counter before each lookup). Nothing on an in-memory SQLite database."""
+        if self._thread is not None:
             return
-        ready = threading.Event()
-        self._thread = threading.Thread(target=self._listen, args=(ready,), daemon=True, name="zzgw-changes")
-        self._thread.start()
-        ready.wait(5.0)
+        if self._db.dialect == "postgresql":
+            ready = threading.Event()
+            self._thread = threading.Thread(target=self._listen, args=(ready,), daemon=True, name="zzgw-changes")
+            self._thread.start()
+            ready.wait(5.0)
+        elif self._on_file:
+            with contextlib.suppress(Exception):  # else the thread's first look notes where the table ends
+                self.hear_edits()
+            self._thread = threading.Thread(target=self._watch_edits, daemon=True, name="zzgw-edits")
+            self._thread.start()
 
     def stop(self) -> None:
         self._stop.set()
@@ -133,6 +179,80 @@ class ChangeFeed:
                 return
             self._seen = value
         self._deliver(EVERYTHING)
+
+    def hear_edits(self) -> None:
+        """SQLite: drop the keys of the rows of ``store_edits`` written since the last look (by the triggers of
+        every change to ``licenses`` and ``seals``, whoever made it); everything if rows not read yet were pruned
+        meanwhile, if there are more than ``EDITS_BATCH``, and at the first look, which notes where the table ends."""
+        with self._edits_lock:
+            heard = self._read_edits()
+        if heard:
+            self._deliver(heard)
+
+    def _read_edits(self) -> frozenset[str]:
+        with self._db.engine.connect() as connection:  # one read transaction: one snapshot for both reads
+            try:
+                first, last = connection.execute(text("SELECT min(seq), max(seq) FROM store_edits")).one()
+            except sa_exc.OperationalError as exc:
+                if "no such table" in str(exc):  # a store from before schema 0020: nothing announces edits
+                    return frozenset()
+                raise
+            seen = self._edits_seen
+            if seen is None:  # the first look: from here on (what a cache filled before holds is unknown)
+                self._edits_seen = last or 0
+                return EVERYTHING
+            if last is None or last <= seen:
+                return frozenset()
+            if first > seen + 1:  # pruned before we read them: whatever they named is unknown
+                self._edits_seen = last
+                return EVERYTHING
+            rows = connection.execute(
+                text("SELECT seq, key FROM store_edits WHERE seq > :seen ORDER BY seq LIMIT :n"),
+                {"seen": seen, "n": EDITS_BATCH + 1},
+            ).all()
+        if len(rows) > EDITS_BATCH:  # a mass edit: reading every key would cost more than the caches are worth
+            self._edits_seen = last
+            return EVERYTHING
+        self._edits_seen = rows[-1][0] if rows else last
+        return frozenset(key for _, key in rows)
+
+    def prune_edits(self, older_than: float = EDITS_KEPT) -> int:
+        """SQLite: delete the rows of ``store_edits`` older than ``older_than`` seconds (at most ``PRUNE_MOST``),
+        the oldest first and never the newest row, so a reader that had not read pruned rows sees the gap; returns
+        how many went."""
+        try:
+            with self._db.unit_of_work(write=True) as uow:
+                deleted = uow.session.execute(
+                    text(
+                        "DELETE FROM store_edits WHERE seq < (SELECT max(seq) FROM store_edits) "
+                        "AND seq <= (SELECT max(seq) FROM store_edits WHERE at < datetime('now', :age)) "
+                        "AND seq < (SELECT min(seq) FROM store_edits) + :most"
+                    ),
+                    {"age": f"-{older_than:f} seconds", "most": PRUNE_MOST},
+                )
+                uow.commit()
+        except sa_exc.OperationalError as exc:
+            if "no such table" in str(exc):  # a store from before schema 0020
+                return 0
+            raise
+        return int(getattr(deleted, "rowcount", 0) or 0)
+
+    def _watch_edits(self) -> None:
+        name_this_thread("zzgw-edits")
+        next_prune = time.monotonic() + self._prune_every
+        while not self._stop.wait(self._edits_every):
+            try:
+                self.hear_edits()
+                if time.monotonic() >= next_prune:
+                    next_prune = time.monotonic() + self._prune_every
+                    self.prune_edits()
+                if self._edits_failing:
+                    _log.info("reading store edits again")
+                self._edits_failing = False
+            except Exception as exc:  # the rows wait in the table: the next look reads them (or finds a gap)
+                if not self._edits_failing:
+                    _log.warning("reading store edits failed (%s); trying again", type(exc).__name__)
+                self._edits_failing = True
 
     def _deliver(self, keys: frozenset[str]) -> None:
         with self._lock:

@@ -21,6 +21,7 @@ from sqlalchemy import (
     LargeBinary,
     String,
     UniqueConstraint,
+    func,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -164,6 +165,7 @@ class DocumentRow(Base):
     source: Mapped[str] = mapped_column(String(16))
     seal_id: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    memo: Mapped[bytes] = mapped_column(LargeBinary, server_default=text("''"))
 
 
 class ReceiptRow(Base):
@@ -324,3 +326,17 @@ class ConsoleClerkRow(Base):
     clerk: Mapped[str] = mapped_column(String(64))
     issued_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     ended_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class StoreEditRow(Base):
+    """SQLite: a license or a seal changed, by anyone (the triggers of migration 0020 write the row in the changing
+    transaction); every gateway process reads the new rows to drop the key from its caches, and old rows are pruned
+    (``gateway.store.changes``). On PostgreSQL the triggers NOTIFY instead and the table stays empty."""
+
+    __tablename__ = "store_edits"
+    __table_args__ = ({"sqlite_autoincrement": True},)
+
+    seq: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(200))
+    """``license:<license_id>`` or ``seal:<key_id>``."""
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.current_timestamp())

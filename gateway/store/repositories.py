@@ -226,16 +226,16 @@ class LicenseRepository:
             )
         )
 
-    def statuses_without_memo(self, *, after: str, limit: int) -> list[tuple[str, str, str, dt.datetime]]:
-        """(identifier, status, reason, set at) of licenses whose status has no memo (stored before migration
-        0014), by identifier."""
+    def statuses_without_memo(self, *, after: str, limit: int) -> list[tuple[str, str, str, dt.datetime, dt.datetime]]:
+        """(identifier, status, reason, set at, sealed at) of licenses whose status has no memo (stored before
+        migration 0014), by identifier."""
         rows = self._s.execute(
-            select(_L.c.license_id, _L.c.status, _L.c.status_reason, _L.c.status_changed_at)
+            select(_L.c.license_id, _L.c.status, _L.c.status_reason, _L.c.status_changed_at, _L.c.created_at)
             .where(func.length(_L.c.status_memo) == 0, _L.c.license_id > after)
             .order_by(_L.c.license_id)
             .limit(limit)
         ).all()
-        return [(r[0], r[1], r[2], _utc(r[3])) for r in rows]
+        return [(r[0], r[1], r[2], _utc(r[3]), _utc(r[4])) for r in rows]
 
     def set_status_memos(self, memos: Sequence[tuple[str, str, bytes]]) -> None:
         """(identifier, the status the memo is of, memo): stored unless the status changed meanwhile."""
@@ -897,8 +897,31 @@ class DocumentRepository:
                 source=document.source.value,
                 seal_id=document.seal_id,
                 created_at=document.created_at,
+                memo=document.memo,
             )
         )
+
+    def without_memo(self, *, after: str, limit: int) -> list[LicenseDocument]:
+        """Documents stored before migration 0021 (no memo), by license identifier, without their PDFs."""
+        rows = self._s.execute(
+            select(_D.c.license_id, _D.c.sha256, _D.c.source, _D.c.seal_id, _D.c.created_at)
+            .where(func.length(_D.c.memo) == 0, _D.c.license_id > after)
+            .order_by(_D.c.license_id)
+            .limit(limit)
+        ).all()
+        return [
+            LicenseDocument(
+                license_id=r[0], pdf=b"", sha256=r[1], source=DocumentSource(r[2]), seal_id=r[3], created_at=_utc(r[4])
+            )
+            for r in rows
+        ]
+
+    def set_memos(self, memos: Sequence[tuple[str, bytes]]) -> None:
+        """(license identifier, memo) of documents that have none."""
+        for license_id, memo in memos:
+            self._s.execute(
+                update(_D).where(_D.c.license_id == license_id, func.length(_D.c.memo) == 0).values(memo=memo)
+            )
 
     def get(self, license_id: str) -> LicenseDocument | None:
         row = self._s.execute(select(_D).where(_D.c.license_id == license_id)).first()
@@ -918,6 +941,7 @@ def _document(row: Row[tuple[object, ...]]) -> LicenseDocument:
         source=DocumentSource(m["source"]),
         seal_id=m["seal_id"],
         created_at=_utc(m["created_at"]),
+        memo=bytes(m["memo"]),
     )
 
 

@@ -189,3 +189,22 @@ def test_the_json_is_the_response_in_protobuf_json(running: RunningGateway) -> N
     answer = verify(running.channel(TAX), license_id, USE, max_file_bytes=LIMIT)
     parsed = json.loads(answer_json(answer))
     assert parsed["report"]["license"]["licenseId"] == license_id and "receipt" in parsed["report"]
+
+
+def test_a_case_without_its_bundle_or_a_bundle_without_its_case_is_bad_input(running: RunningGateway) -> None:
+    """The gateway would answer UNKNOWN_BUNDLE (exit 4, "the gateway refused"): the command refuses it itself, exit 2,
+    saying which option is missing, before looking for credentials or sending anything."""
+    license_id = issue(running, 46).license.license_id
+    use = ["--matter", MATTER, "--purpose", "企业开办：发票申领"]
+    for given, said in (
+        (["--case", "1"], "zzgw verify: --case needs --bundle"),
+        (["--bundle", "QYKB"], "zzgw verify: --bundle needs --case"),
+    ):
+        for member in (TAX, "91370100MA00000000"):  # a member without credentials too: the options are said first
+            done = zzgw_verify(running, license_id, "--member", member, *use, *given)
+            assert (done.returncode, done.stdout) == (2, ""), done.stderr
+            why = "a 一件事 case is named by its bundle's code and its case number together (give both, or neither)"
+            assert done.stderr == f"{said}: {why}\n"
+    alone = verification_pb2.UseContext(matter_code=MATTER, purpose="x", case_id="1")
+    with pytest.raises(BadInput, match="--case needs --bundle"):
+        verify(running.channel(TAX), license_id, alone, max_file_bytes=LIMIT)

@@ -16,7 +16,8 @@ from gateway import cli
 from gateway.store.database import MIGRATIONS, Database
 from protos.zzgw.v1 import verification_pb2
 from signing.errors import InvalidSignature
-from tests.api.test_verification import FAILED, MARKET, PASSED, batch_issue, verifier, verify
+from tests.api.test_documents import document_of
+from tests.api.test_verification import FAILED, MARKET, PASSED, USE, batch_issue, verifier, verify
 from tests.conftest import PASSPHRASE, RunningGateway, backend_params, fresh_database, start_gateway
 
 
@@ -117,6 +118,7 @@ def test_a_store_upgraded_from_before_proofs_and_memos_reads_checks_and_backfill
         try:
             issued = [batch_issue(before, n) for n in (41, 42, 43)]
             old_receipt = verify(before, license_id=issued[0]).receipt
+            old_document = document_of(before, issued[1]).pdf
         finally:
             before.server.stop(0)
             before.gateway.close()
@@ -131,6 +133,7 @@ def test_a_store_upgraded_from_before_proofs_and_memos_reads_checks_and_backfill
         assert "recording each license's status memo" in captured.err  # the long step has a progress bar
         assert "3 licenses were stored before schema 0012" in said and "zzgw memos" in said
         assert "3 licenses' statuses recorded with the gateway's memo (schema 0014)" in said
+        assert "1 license documents recorded with the gateway's memo (schema 0021)" in said
         assert cli.main(["init"]) == 0  # already at the newest schema: nothing more to say
         assert "schema 0012" not in capsys.readouterr().out
         after = start_gateway(tmp_path / "var", url)
@@ -145,6 +148,8 @@ def test_a_store_upgraded_from_before_proofs_and_memos_reads_checks_and_backfill
                 assert uow.licenses.count_without_memo() == len(issued)
             for license_id in issued:
                 assert verify(after, license_id=license_id).verdict == PASSED
+            document = verifier(after).VerifyDocument(verification_pb2.VerifyDocumentRequest(use=USE, pdf=old_document))
+            assert (document.report.verdict, document.report.license.license_id) == (PASSED, issued[1])
             report = service.store_missing_memos()
             assert (report.stored, report.failed) == (len(issued), ())
             for license_id in issued:

@@ -261,6 +261,18 @@ def test_a_nul_that_no_field_check_caught_is_bad_input_not_an_internal_error(run
         assert caught.value.code() in (grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.NOT_FOUND)
         if running.gateway.db.dialect == "postgresql":
             assert error_details(caught.value)[0].reason == "BAD_CHARACTERS"
+    # a receipt id is refused alike on both databases, before any lookup
+    with pytest.raises(grpc.RpcError) as caught:
+        calls[0]()
+    assert (caught.value.code(), error_details(caught.value)[0].reason) == (
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "BAD_CHARACTERS",
+    )
+    with pytest.raises(grpc.RpcError) as caught:
+        verification_pb2_grpc.VerificationServiceStub(running.channel(TAX)).GetReceipt(
+            verification_pb2.GetReceiptRequest(receipt_id="f" * 10_000)
+        )
+    assert caught.value.code() == grpc.StatusCode.NOT_FOUND
 
 
 # --- requests that do not decode -----------------------------------------------------------------------------------

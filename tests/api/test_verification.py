@@ -8,6 +8,7 @@ import hashlib
 import io
 import json
 import threading
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ from gateway.domain.catalog import Sensitivity
 from gateway.domain.identifiers import LicenseId
 from gateway.domain.model import LicenseContent, LicenseStatus
 from gateway.domain.verification import check_use, claim_digest
+from gateway.server import SEAL_MEMO_SECRET
 from gateway.services.verification import _ToReceipt
 from gateway.store import repositories
 from gateway.store.changes import ChangeFeed
@@ -258,6 +260,16 @@ def test_a_qr_code_verifies_and_a_forged_one_fails(running: RunningGateway) -> N
     assert verify(running, qr_code="ZZ1:NOT-BASE45-!!").integrity.reason == "MALFORMED"
 
 
+def test_a_scanned_code_passes_with_what_a_scanner_or_a_paste_puts_around_it(running: RunningGateway) -> None:
+    license_id = batch_issue(running, 7)
+    code, _ = qr_for(running, license_id)
+    for scanned in (code + "\r\n", code + "\n", " " + code, "\t" + code + "\u3000", "\n" + code + "\r"):
+        report = verify(running, qr_code=scanned)
+        assert (report.verdict, report.license.license_id) == (PASSED, license_id), repr(scanned[:2] + scanned[-2:])
+    # inside the code nothing is forgiven: a space is a base45 character
+    assert verify(running, qr_code=code[:10] + " " + code[10:]).verdict == FAILED
+
+
 def test_a_genuine_code_of_a_record_changed_behind_the_gateways_back_fails_integrity(
     running: RunningGateway,
 ) -> None:
@@ -283,6 +295,29 @@ def test_a_genuine_document_passes_and_shows_revocation(running: RunningGateway)
     change(running, issued.license.license_id, issuance_pb2.STATUS_ACTION_REVOKE)
     revoked = stub.VerifyDocument(verification_pb2.VerifyDocumentRequest(use=USE, pdf=pdf)).report
     assert findings(revoked) == ((PASSED, ""), (FAILED, "REVOKED"), (PASSED, ""))
+
+
+def test_a_document_moved_to_another_license_in_the_registry_fails_integrity(running: RunningGateway) -> None:
+    """The registry's row that says which license a document is carries the gateway's memo: the genuine PDF of a
+    revoked license, its row swapped with another's behind the gateway's back, does not pass as the other."""
+    revoked_id = issue(running, 21).license.license_id
+    other_id = issue(running, 22).license.license_id
+    pdf = document_of(running, revoked_id).pdf
+    document_of(running, other_id)
+    change(running, revoked_id, issuance_pb2.STATUS_ACTION_REVOKE)
+    stub = verifier(running)
+    assert stub.VerifyDocument(verification_pb2.VerifyDocumentRequest(use=USE, pdf=pdf)).report.reason == "REVOKED"
+    with running.gateway.db.engine.begin() as connection:  # swap the two rows' licenses
+        for old, new in ((revoked_id, "swap"), (other_id, revoked_id), ("swap", other_id)):
+            connection.execute(
+                text("UPDATE license_documents SET license_id = :new WHERE license_id = :old"),
+                {"old": old, "new": new},
+            )
+    response = stub.VerifyDocument(verification_pb2.VerifyDocumentRequest(use=USE, pdf=pdf))
+    report = response.report
+    assert (report.verdict, report.integrity.result, report.integrity.reason) == (FAILED, FAILED, "REGISTRY_ALTERED")
+    assert (report.status.result, report.status.reason) == (INDETERMINATE, "NOT_CHECKED")
+    assert not report.HasField("license") and not response.registered_document
 
 
 def test_a_document_checks_the_stored_record_it_names_and_a_changed_one_names_nothing(
@@ -764,29 +799,39 @@ def test_a_revoked_seal_fails_identity_only_for_records_sealed_after(running: Ru
         )
     running.gateway.feed.committed([f"seal:{seal.key_id}"])  # type: ignore[union-attr]
     report = verify(running, license_id=license_id)
-    assert (report.verdict, report.issuer_identity.reason) == (FAILED, "REVOKED")
+    assert (report.verdict, report.reason, report.issuer_identity.reason) == (FAILED, "CERT_REVOKED", "CERT_REVOKED")
     assert report.integrity.result == PASSED and report.status.result == PASSED
     assert (verify(running, qr_code=code).verdict, verify(running, qr_code=code).issuer_identity.reason) == (
         FAILED,
-        "REVOKED",
+        "CERT_REVOKED",
     )
 
 
-def test_the_status_cache_is_real_and_only_the_change_feed_clears_it(running: RunningGateway) -> None:
-    """A status written behind the gateway's back is not seen until announced: the cache is in use, and coherence
-    rests on every write announcing itself (as ChangeLicenseStatus does)."""
+def test_the_status_cache_is_real_and_a_write_the_gateway_did_not_announce_is_still_seen(
+    running: RunningGateway,
+) -> None:
+    """The checked license is kept after the first check (the same object answers the next), and a status written
+    to the store without the gateway announcing it is still seen within a second: the store announces its own
+    edits (migration 0020: a trigger's NOTIFY on PostgreSQL, a row the change feed polls on SQLite)."""
     license_id = batch_issue(running, 13)
+    service = running.gateway.verification
+    assert service is not None
     assert verify(running, license_id=license_id).verdict == PASSED
+    kept = service._checked[license_id]
+    assert verify(running, license_id=license_id).verdict == PASSED
+    assert service._checked[license_id] is kept  # served from the cache, not read again
     memos = running.gateway.verification._memos  # type: ignore[union-attr]
     assert memos is not None
     at = dt.datetime.now(dt.UTC)
     with running.gateway.db.unit_of_work(write=True) as uow:  # as the gateway writes it, with its memo
-        memo = memos.status(license_id, "REVOKED", "吊销", at)
+        made = uow.licenses.get(license_id).created_at  # type: ignore[union-attr]
+        memo = memos.status(license_id, "REVOKED", "吊销", at, made)
         uow.licenses.set_status(license_id, LicenseStatus.REVOKED, "吊销", at, memo=memo)
         uow.commit()
-    assert verify(running, license_id=license_id).verdict == PASSED  # served from the cache
-    running.gateway.feed.committed([f"license:{license_id}"])  # type: ignore[union-attr]
-    assert verify(running, license_id=license_id).reason == "REVOKED"
+    deadline = time.monotonic() + 1.0
+    while (reason := verify(running, license_id=license_id).reason) != "REVOKED" and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert reason == "REVOKED"
 
 
 def test_a_status_changed_behind_the_gateways_back_fails_integrity(running: RunningGateway) -> None:
@@ -805,6 +850,7 @@ def test_a_status_changed_behind_the_gateways_back_fails_integrity(running: Runn
         running.gateway.feed.committed([f"license:{issued.license_id}"])  # type: ignore[union-attr]
         report = verify(running, license_id=issued.license_id)
         assert (report.verdict, report.integrity.reason) == (FAILED, "STATUS_ALTERED")
+        assert (report.status.result, report.status.reason) == (INDETERMINATE, "STATUS_ALTERED")  # not "ACTIVE"
         by_number = verify(running, type_code=issued.type_code, license_number=issued.license_number)
         assert by_number.integrity.reason == "STATUS_ALTERED"
         claimed = claim(
@@ -814,6 +860,51 @@ def test_a_status_changed_behind_the_gateways_back_fails_integrity(running: Runn
             holder_code=issued.holder.code,
         )
         assert (claimed.code, claimed.status_reason) == (4, "STATUS_ALTERED")
+
+
+def test_a_sealing_time_changed_behind_the_gateways_back_fails_integrity(running: RunningGateway) -> None:
+    """The time the gateway sealed a record is when a seal revoked since is judged at; the record seal does not
+    cover it, the gateway's status memo does. Moved back before the seal's certificate began, it fails integrity,
+    not the issuer's identity."""
+    record = unique(samples.food_permit(19))
+    issued = running.issuance(MARKET).IssueLicense(issue_request(record)).license
+    assert verify(running, license_id=issued.license_id).verdict == PASSED
+    with running.gateway.db.engine.begin() as connection:
+        connection.execute(
+            text("UPDATE licenses SET created_at = :at WHERE license_id = :id"),
+            {"at": dt.datetime(2020, 1, 1, tzinfo=dt.UTC), "id": issued.license_id},
+        )
+    running.gateway.feed.committed([f"license:{issued.license_id}"])  # type: ignore[union-attr]
+    report = verify(running, license_id=issued.license_id)
+    assert (report.verdict, report.reason, report.integrity.reason) == (FAILED, "STATUS_ALTERED", "STATUS_ALTERED")
+    assert report.status.result == INDETERMINATE
+    by_number = verify(running, type_code=issued.type_code, license_number=issued.license_number)
+    assert (by_number.verdict, by_number.integrity.reason) == (FAILED, "STATUS_ALTERED")
+
+
+def test_a_status_memo_made_before_the_sealing_time_was_covered_still_vouches_for_the_status(
+    running: RunningGateway,
+) -> None:
+    """Stores upgraded from before: a ``zzgw-status-memo/1`` memo (status only) keeps its license passing."""
+    import hmac
+
+    record = unique(samples.food_permit(20))
+    issued = running.issuance(MARKET).IssueLicense(issue_request(record)).license
+    secret = running.gateway.keys.secret(SEAL_MEMO_SECRET, create=False)
+    with running.gateway.db.unit_of_work() as uow:
+        stored = uow.licenses.get(issued.license_id)
+    assert stored is not None
+    when = stored.status_changed_at.astimezone(dt.UTC).isoformat(timespec="microseconds")
+    message = b"\n".join((b"zzgw-status-memo/1", issued.license_id.encode(), b"ACTIVE", when.encode(), b""))
+    old_memo = hmac.new(secret, message, "sha256").digest()
+    assert old_memo != stored.status_memo  # today's memo covers the sealing time too
+    with running.gateway.db.engine.begin() as connection:
+        connection.execute(
+            text("UPDATE licenses SET status_memo = :memo WHERE license_id = :id"),
+            {"memo": old_memo, "id": issued.license_id},
+        )
+    running.gateway.feed.committed([f"license:{issued.license_id}"])  # type: ignore[union-attr]
+    assert verify(running, license_id=issued.license_id).verdict == PASSED
 
 
 def published(gateway: Any, name: str) -> bytes:
@@ -944,7 +1035,7 @@ def test_a_document_sealed_before_its_seal_was_revoked_passes_and_after_fails(ru
         )
     running.gateway.feed.committed([f"seal:{seal.key_id}"])  # type: ignore[union-attr]
     after = stub.VerifyDocument(verification_pb2.VerifyDocumentRequest(use=USE, pdf=pdf)).report
-    assert (after.verdict, after.issuer_identity.reason) == (FAILED, "REVOKED")
+    assert (after.verdict, after.issuer_identity.reason) == (FAILED, "CERT_REVOKED")
     # revoked a microsecond before the document's timestamp, which is to the microsecond (truncated to the second,
     # a seal applied in the second of its revocation read as applied before it, and passed)
     stamped = verify_pdf(running, pdf).signing_time
@@ -956,7 +1047,7 @@ def test_a_document_sealed_before_its_seal_was_revoked_passes_and_after_fails(ru
         )
     running.gateway.feed.committed([f"seal:{seal.key_id}"])  # type: ignore[union-attr]
     just = stub.VerifyDocument(verification_pb2.VerifyDocumentRequest(use=USE, pdf=pdf)).report
-    assert (just.verdict, just.issuer_identity.reason) == (FAILED, "REVOKED")
+    assert (just.verdict, just.issuer_identity.reason) == (FAILED, "CERT_REVOKED")
 
 
 def test_a_number_an_amendment_changed_is_answered_by_the_version_that_had_it(running: RunningGateway) -> None:

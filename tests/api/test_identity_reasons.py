@@ -1,0 +1,69 @@
+"""The issuer identity finding's codes for the seal's certificate are its own (CERT_…), never a license status code:
+a verdict's reason of REVOKED means the license is revoked, not the seal certificate."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+from cryptography import x509
+
+from gateway.domain.model import LicenseStatus
+from protos.zzgw.v1 import issuance_pb2, seal_pb2, verification_pb2
+from signing.pdf import PdfSealer
+from tests.api.test_documents import document_of
+from tests.api.test_seals import register, seals
+from tests.api.test_verification import FAILED, INDETERMINATE, PASSED, USE, change, issue, printout, verifier, verify
+from tests.conftest import MARKET, RunningGateway
+
+STATUS_CODES = {s.value for s in LicenseStatus} | {"NOT_YET_VALID", "LICENSE_NOT_FOUND"}
+"""Every reason the status finding gives."""
+
+
+def sealer_of(running: RunningGateway, seal: seal_pb2.Seal) -> PdfSealer:
+    """A sealer with the seal's own key and certificate, as whoever holds a compromised key can still make one
+    (SealDocument refuses a revoked seal)."""
+    service = running.gateway.seals
+    assert service is not None
+    return PdfSealer(
+        running.gateway.keys.load(f"seal{seal.seal_id}"),  # the key store's name for a seal's key
+        x509.load_der_x509_certificate(seal.certificate_der),
+        [service.ca.intermediate],
+        seal_png=seal.image_png,
+        timestamper=service._timestamper,
+    )
+
+
+def test_a_document_sealed_by_a_revoked_seal_after_its_revocation_fails_as_cert_revoked(
+    running: RunningGateway,
+) -> None:
+    seal = register(running, name="电子证照专用章")  # the newest seal: it seals what MARKET issues next
+    issued = issue(running, 41).license
+    genuine = document_of(running, issued.license_id).pdf
+    seals(running, MARKET).RevokeSeal(
+        seal_pb2.RevokeSealRequest(seal_id=seal.seal_id, reason="密钥泄露", crl_reason="key_compromise")
+    )
+    made_up = printout(issued.license_id, "FOOD PERMIT  holder: somebody else")
+    forged = asyncio.run(sealer_of(running, seal).seal(made_up, field_name="after-revocation"))
+    stub = verifier(running)
+
+    report = stub.VerifyDocument(verification_pb2.VerifyDocumentRequest(use=USE, pdf=forged)).report
+    assert (report.issuer_identity.result, report.issuer_identity.reason) == (FAILED, "CERT_REVOKED")
+    assert "before it sealed" in report.issuer_identity.detail
+    assert (report.verdict, report.reason) == (FAILED, "CERT_REVOKED")
+    assert report.reason not in STATUS_CODES  # read as a status it would say "the license is revoked": it is not
+    assert (report.integrity.result, report.status.result) == (PASSED, INDETERMINATE)  # no registered document
+    statement = json.loads(report.receipt.statement)
+    assert (statement["reason"], statement["findings"]["issuer_identity"]["reason"]) == ("CERT_REVOKED",) * 2
+
+    # sealed before the revocation, the genuine document passes; the license revoked, its status says REVOKED
+    assert stub.VerifyDocument(verification_pb2.VerifyDocumentRequest(use=USE, pdf=genuine)).report.verdict == PASSED
+    change(running, issued.license_id, issuance_pb2.STATUS_ACTION_REVOKE)
+    revoked = stub.VerifyDocument(verification_pb2.VerifyDocumentRequest(use=USE, pdf=genuine)).report
+    assert (revoked.verdict, revoked.reason) == (FAILED, "REVOKED")
+    assert (revoked.status.result, revoked.status.reason) == (FAILED, "REVOKED")
+    assert (revoked.issuer_identity.result, revoked.issuer_identity.reason) == (PASSED, "")
+    by_id = verify(running, license_id=issued.license_id)
+    assert (by_id.verdict, by_id.reason, by_id.issuer_identity.result) == (FAILED, "REVOKED", PASSED)
+    again = stub.VerifyDocument(verification_pb2.VerifyDocumentRequest(use=USE, pdf=forged)).report
+    assert (again.reason, again.issuer_identity.reason) == ("CERT_REVOKED", "CERT_REVOKED")

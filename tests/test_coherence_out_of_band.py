@@ -1,0 +1,468 @@
+"""A license or a seal changed behind the gateway's back (a DBA in psql or the sqlite3 shell) is dropped from every
+gateway process's caches within 1 s: the triggers of migration 0020 announce every UPDATE and DELETE of ``licenses``
+and ``seals`` (PostgreSQL: NOTIFY; SQLite: a row of ``store_edits``, read by each process every quarter of a
+second, ``gateway.store.changes``). The edits here are made on a connection of the database's own driver, never
+through the gateway; the gateways are called over real sockets.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import re
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config
+from alembic.migration import MigrationContext
+from sqlalchemy.engine import make_url
+
+from adapters.client import MemberCredentials, connect
+from adapters.records import issue_request
+from gateway.bootstrap import samples
+from gateway.store import changes
+from gateway.store.changes import EVERYTHING, ChangeFeed
+from gateway.store.database import MIGRATIONS, Database
+from gateway.store.models import Base
+from protos.zzgw.v1 import issuance_pb2, issuance_pb2_grpc, verification_pb2, verification_pb2_grpc
+from signing.qr import QrClaims, encode_qr
+from tests.conftest import MARKET, TAX, RunningGateway, backend_params, fresh_database
+from tests.test_coherence import TwoGateways, two_gateways  # noqa: F401  (the fixture: two `zzgw serve` processes)
+
+USE = verification_pb2.UseContext(matter_code="370100-FPSL-001", purpose="库外修改后的缓存一致性测试")
+PASSED, FAILED = verification_pb2.CHECK_RESULT_PASSED, verification_pb2.CHECK_RESULT_FAILED
+Report = verification_pb2.VerificationReport
+
+
+# -- helpers -----------------------------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def dba(database_url: str) -> Iterator[Callable[..., list[tuple[Any, ...]]]]:
+    """A connection of the database's own driver (sqlite3 or psycopg), as a DBA's shell would have: ``run(sql,
+    **params)`` (``:name`` placeholders) runs one statement and commits it, and returns its rows."""
+    url = make_url(database_url)
+    connection: Any
+    if url.get_backend_name() == "sqlite":
+        connection = sqlite3.connect(str(url.database), timeout=30)
+    else:
+        connection = psycopg.connect(url.set(drivername="postgresql").render_as_string(hide_password=False))
+
+    def run(sql: str, **params: object) -> list[tuple[Any, ...]]:
+        if url.get_backend_name() != "sqlite":
+            sql = re.sub(r"(?<!:):(\w+)", r"%(\1)s", sql)
+        cursor = connection.execute(sql, params)
+        rows = list(cursor.fetchall()) if cursor.description else []
+        connection.commit()
+        return rows
+
+    try:
+        yield run
+    finally:
+        connection.close()
+
+
+def url_of(running: RunningGateway) -> str:
+    return running.gateway.db.engine.url.render_as_string(hide_password=False)
+
+
+def issue(issuer: issuance_pb2_grpc.IssuanceServiceStub, n: int) -> str:
+    record = samples.food_permit(n)
+    record = {**record, "request_id": uuid.uuid4().hex, "license_number": f"SC{uuid.uuid4().hex[:14].upper()}"}
+    (response,) = issuer.BatchIssueLicenses(
+        iter([issuance_pb2.BatchIssueLicensesRequest(licenses=[issue_request(record)])])
+    )
+    (result,) = response.results
+    assert not result.HasField("error"), result.error
+    return result.license.license_id
+
+
+def clerk(running: RunningGateway) -> verification_pb2_grpc.VerificationServiceStub:
+    return verification_pb2_grpc.VerificationServiceStub(running.channel(TAX))
+
+
+def by_id(stub: verification_pb2_grpc.VerificationServiceStub, license_id: str) -> Callable[[], Report]:
+    return lambda: stub.VerifyLicense(verification_pb2.VerifyLicenseRequest(use=USE, license_id=license_id)).report
+
+
+def within_a_second(since: float, verify: Callable[[], Report], done: Callable[[Report], bool]) -> Report:
+    """Verify again until ``done``; fails if that takes 1 s from ``since`` (monotonic, just after the edit)."""
+    while True:
+        report = verify()
+        if done(report):
+            assert time.monotonic() - since < 1.0
+            return report
+        assert time.monotonic() - since < 1.0, f"still {report.verdict} {report.reason!r} 1 s after the edit"
+        time.sleep(0.01)
+
+
+def cached(verify: Callable[[], Report]) -> None:
+    for _ in range(3):  # checked, and now in the cache
+        report = verify()
+        assert (report.verdict, report.reason) == (PASSED, ""), report
+
+
+# -- one gateway, each backend ------------------------------------------------------------------------------------
+
+
+def test_a_record_changed_out_of_band_fails_integrity_within_a_second(running: RunningGateway) -> None:
+    license_id = issue(running.issuance(MARKET), 31)
+    stub = clerk(running)
+    stored = running.gateway.issuance._get_stored(license_id)
+    key = running.gateway.seals.record_key(MARKET)  # type: ignore[union-attr]
+    code = encode_qr(key, QrClaims.of(stored.content, issued_at=dt.datetime.now(dt.UTC)))
+    by_code = lambda: stub.VerifyLicense(verification_pb2.VerifyLicenseRequest(use=USE, qr_code=code)).report  # noqa: E731
+    cached(by_id(stub, license_id))
+    cached(by_code)
+
+    with dba(url_of(running)) as run:
+        run("UPDATE licenses SET holder_name = :name WHERE license_id = :id", name="冒名公司", id=license_id)
+        edited = time.monotonic()
+    report = within_a_second(edited, by_id(stub, license_id), lambda r: r.verdict != PASSED)
+    assert (report.verdict, report.reason, report.integrity.reason) == (FAILED, "RECORD_ALTERED", "RECORD_ALTERED")
+    assert (by_code().verdict, by_code().integrity.reason) == (FAILED, "RECORD_ALTERED")
+
+
+def test_a_record_deleted_out_of_band_is_not_found_within_a_second(running: RunningGateway) -> None:
+    license_id = issue(running.issuance(MARKET), 32)
+    verify = by_id(clerk(running), license_id)
+    cached(verify)
+    with dba(url_of(running)) as run:
+        run("DELETE FROM licenses WHERE license_id = :id", id=license_id)
+        edited = time.monotonic()
+    report = within_a_second(edited, verify, lambda r: r.verdict != PASSED)
+    assert (report.verdict, report.reason, report.status.reason) == (FAILED, "LICENSE_NOT_FOUND", "LICENSE_NOT_FOUND")
+    assert not report.HasField("license")
+
+
+def test_a_seal_revoked_and_restored_out_of_band_is_seen_within_a_second(running: RunningGateway) -> None:
+    """The seal cache (by key id, with its revocation time) and the licenses checked with it are dropped."""
+    license_id = issue(running.issuance(MARKET), 33)
+    verify = by_id(clerk(running), license_id)
+    cached(verify)
+    with dba(url_of(running)) as run:
+        ((key_id,),) = run("SELECT seal_key_id FROM licenses WHERE license_id = :id", id=license_id)
+        try:  # dated when the seal was made: before it sealed this record
+            run("UPDATE seals SET revoked_at = created_at WHERE key_id = :key", key=key_id)
+            edited = time.monotonic()
+            report = within_a_second(edited, verify, lambda r: r.issuer_identity.result != PASSED)
+            assert (report.verdict, report.issuer_identity.result) == (FAILED, FAILED)
+            assert "REVOKED" in report.issuer_identity.reason and report.integrity.result == PASSED
+            cached_revoked = verify()
+            assert cached_revoked.issuer_identity.result == FAILED
+        finally:
+            run("UPDATE seals SET revoked_at = NULL WHERE key_id = :key", key=key_id)  # a DBA clears it again
+            restored = time.monotonic()
+    report = within_a_second(restored, verify, lambda r: r.issuer_identity.result == PASSED)
+    assert (report.verdict, report.reason) == (PASSED, "")
+
+
+def test_issuing_announces_nothing_and_status_changes_still_work(running: RunningGateway) -> None:
+    """INSERTs fire no trigger (ingest stays as it was); the gateway's own status change fires them too, which
+    only drops the key once more, and its answer is the new status at once."""
+    issuer = running.issuance(MARKET)
+    url = url_of(running)
+    sqlite = running.gateway.db.dialect == "sqlite"
+    with contextlib.ExitStack() as stack:
+        listener: Any = None
+        if sqlite:
+            run = stack.enter_context(dba(url))
+            (before,) = run("SELECT count(*) FROM store_edits")
+        else:
+            conninfo = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+            listener = stack.enter_context(psycopg.connect(conninfo, autocommit=True))
+            listener.execute("LISTEN zzgw_changes")
+        license_id = issue(issuer, 34)
+        if sqlite:
+            assert run("SELECT count(*) FROM store_edits") == [before]
+        else:
+            heard = [n.payload for n in listener.notifies(timeout=0.5)]
+            assert not [p for p in heard if license_id in p], heard
+
+        verify = by_id(clerk(running), license_id)
+        cached(verify)
+        issuer.ChangeLicenseStatus(
+            issuance_pb2.ChangeLicenseStatusRequest(
+                request_id=uuid.uuid4().hex,
+                license_id=license_id,
+                action=issuance_pb2.STATUS_ACTION_REVOKE,
+                reason="以欺骗手段取得许可",
+            )
+        )
+        report = verify()
+        assert (report.verdict, report.reason) == (FAILED, "REVOKED")
+        if sqlite:
+            assert run("SELECT key FROM store_edits ORDER BY seq DESC LIMIT 1") == [(f"license:{license_id}",)]
+        else:
+            heard = [n.payload for n in listener.notifies(timeout=0.5, stop_after=1)]
+            assert f"license:{license_id}" in heard
+    time.sleep(0.3)  # the edit heard again (by the poller on SQLite) changes nothing
+    assert (verify().verdict, verify().reason) == (FAILED, "REVOKED")
+
+
+# -- two `zzgw serve` processes, each backend -------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_both_gateway_processes_drop_a_record_changed_out_of_band_within_a_second(
+    two_gateways: TwoGateways,  # noqa: F811
+) -> None:
+    issuer = issuance_pb2_grpc.IssuanceServiceStub(
+        connect(two_gateways.first, MemberCredentials.dev(two_gateways.data_dir, MARKET))
+    )
+    license_id = issue(issuer, 35)
+    verifies = [
+        by_id(
+            verification_pb2_grpc.VerificationServiceStub(
+                connect(address, MemberCredentials.dev(two_gateways.data_dir, TAX))
+            ),
+            license_id,
+        )
+        for address in (two_gateways.first, two_gateways.second)
+    ]
+    for verify in verifies:
+        cached(verify)
+    with dba(two_gateways.env["ZZGW_DATABASE_URL"]) as run:
+        run("UPDATE licenses SET holder_name = :name WHERE license_id = :id", name="冒名公司", id=license_id)
+        edited = time.monotonic()
+    for verify in verifies:
+        report = within_a_second(edited, verify, lambda r: r.verdict != PASSED)
+        assert (report.verdict, report.integrity.reason) == (FAILED, "RECORD_ALTERED")
+
+
+# -- the migration ---------------------------------------------------------------------------------------------------
+
+
+def _alembic(db: Database, step: Callable[[Config], None]) -> None:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with db.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        step(config)
+
+
+def _triggers(db: Database) -> set[str]:
+    with dba(db.engine.url.render_as_string(hide_password=False)) as run:
+        if db.dialect == "sqlite":
+            rows = run("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+        else:
+            rows = run("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal")
+            rows += run("SELECT proname FROM pg_proc WHERE proname = 'zzgw_announce_store_edit'")
+        rows += run(
+            "SELECT 'table:' || name FROM sqlite_master WHERE name = 'store_edits'"
+            if db.dialect == "sqlite"
+            else "SELECT 'table:' || tablename FROM pg_tables WHERE tablename = 'store_edits'"
+        )
+    return {name for (name,) in rows}
+
+
+@pytest.mark.parametrize("kind", backend_params())
+def test_the_migration_makes_the_triggers_and_downgrades_cleanly(kind: str, tmp_path: Path) -> None:
+    expected = {
+        "sqlite": {"zzgw_licenses_updated", "zzgw_licenses_deleted", "zzgw_seals_updated", "zzgw_seals_deleted"},
+        "postgresql": {
+            "zzgw_licenses_edited",
+            "zzgw_licenses_truncated",
+            "zzgw_seals_edited",
+            "zzgw_seals_truncated",
+            "zzgw_announce_store_edit",
+        },
+    }[kind] | {"table:store_edits"}
+    with fresh_database(kind, tmp_path) as url:
+        db = Database.connect(url)
+        try:
+            db.migrate()
+            assert _triggers(db) == expected  # a later batch migration of licenses or seals (SQLite) loses them
+            _alembic(db, lambda config: command.downgrade(config, "0019"))
+            assert _triggers(db) == set()
+            assert db.schema_revision() == "0019"
+            db.migrate()
+            assert _triggers(db) == expected
+            with db.engine.connect() as connection:
+                context = MigrationContext.configure(connection, opts={"compare_type": True})
+                differences = [d for d in compare_metadata(context, Base.metadata) if "alembic_version" not in str(d)]
+            assert differences == []
+        finally:
+            db.dispose()
+
+
+# -- ChangeFeed on SQLite: reading store_edits, pruning, gaps -------------------------------------------------------
+
+
+@pytest.fixture
+def sqlite_store(tmp_path: Path) -> Iterator[tuple[Database, str]]:
+    with fresh_database("sqlite", tmp_path) as url:
+        db = Database.connect(url)
+        db.migrate()
+        try:
+            yield db, url
+        finally:
+            db.dispose()
+
+
+def _edit(run: Callable[..., list[tuple[Any, ...]]], *keys: str, minutes_ago: int = 0) -> None:
+    for key in keys:  # as the triggers write them
+        run(
+            "INSERT INTO store_edits (key, at) VALUES (:key, datetime('now', :ago))",
+            key=key,
+            ago=f"-{minutes_ago} minutes",
+        )
+
+
+def _feed(db: Database) -> tuple[ChangeFeed, list[frozenset[str]]]:
+    feed = ChangeFeed(db)
+    heard: list[frozenset[str]] = []
+    feed.subscribe(heard.append)
+    return feed, heard
+
+
+def test_the_feed_delivers_exactly_the_new_edits(sqlite_store: tuple[Database, str]) -> None:
+    db, url = sqlite_store
+    feed, heard = _feed(db)
+    try:
+        with dba(url) as run:
+            _edit(run, "license:before")
+            feed.hear_edits()
+            assert heard == [EVERYTHING]  # the first look: anything a cache filled before holds is unknown
+            heard.clear()
+            feed.hear_edits()
+            assert heard == []
+            _edit(run, "license:A", "seal:B", "license:A")
+            feed.hear_edits()
+            assert heard == [frozenset({"license:A", "seal:B"})]
+            feed.hear_edits()
+            assert heard == [frozenset({"license:A", "seal:B"})]  # nothing new
+    finally:
+        feed.stop()
+
+
+def test_more_edits_than_a_look_reads_drop_everything(
+    sqlite_store: tuple[Database, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db, url = sqlite_store
+    monkeypatch.setattr(changes, "EDITS_BATCH", 5)
+    feed, heard = _feed(db)
+    try:
+        feed.hear_edits()
+        heard.clear()
+        with dba(url) as run:
+            _edit(run, *(f"license:{i}" for i in range(6)))
+            feed.hear_edits()
+            assert heard == [EVERYTHING]
+            _edit(run, "license:next")
+            feed.hear_edits()
+            assert heard == [EVERYTHING, frozenset({"license:next"})]  # and on from the end of the mass edit
+    finally:
+        feed.stop()
+
+
+def test_pruning_keeps_recent_edits_and_the_newest(sqlite_store: tuple[Database, str]) -> None:
+    db, url = sqlite_store
+    feed = ChangeFeed(db)
+    try:
+        with dba(url) as run:
+            assert feed.prune_edits() == 0  # an empty table
+            _edit(run, "license:old1", "license:old2", minutes_ago=10)
+            _edit(run, "license:new")
+            assert feed.prune_edits(older_than=300) == 2
+            assert run("SELECT key FROM store_edits") == [("license:new",)]
+            run("UPDATE store_edits SET at = datetime('now', '-10 minutes')")
+            assert feed.prune_edits(older_than=300) == 0  # the newest row stays, old as it is: it marks the end
+            assert run("SELECT key FROM store_edits") == [("license:new",)]
+    finally:
+        feed.stop()
+
+
+def test_a_reader_that_missed_pruned_edits_drops_everything(sqlite_store: tuple[Database, str]) -> None:
+    db, url = sqlite_store
+    behind, heard = _feed(db)
+    caught_up, heard_too = _feed(db)
+    try:
+        behind.hear_edits()
+        with dba(url) as run:
+            _edit(run, "license:1", "license:2", minutes_ago=10)
+            caught_up.hear_edits()
+            heard_too.clear()
+            _edit(run, "license:3", minutes_ago=10)
+            _edit(run, "license:4")
+            assert caught_up.prune_edits(older_than=300) == 3
+        heard.clear()
+        behind.hear_edits()  # never read 1..3: what they named is unknown
+        assert heard == [EVERYTHING]
+        caught_up.hear_edits()  # read 1 and 2; 3 is gone too
+        assert heard_too == [EVERYTHING]
+        with dba(url) as run:
+            _edit(run, "license:5")
+        behind.hear_edits()
+        assert heard == [EVERYTHING, frozenset({"license:5"})]
+    finally:
+        behind.stop()
+        caught_up.stop()
+
+
+def test_a_reader_that_read_everything_pruned_sees_no_gap(sqlite_store: tuple[Database, str]) -> None:
+    db, url = sqlite_store
+    feed, heard = _feed(db)
+    try:
+        feed.hear_edits()
+        with dba(url) as run:
+            _edit(run, "license:1", "license:2", minutes_ago=10)
+            _edit(run, "license:3")
+            feed.hear_edits()
+            assert feed.prune_edits(older_than=300) == 2
+            heard.clear()
+            _edit(run, "license:4")
+        feed.hear_edits()
+        assert heard == [frozenset({"license:4"})]
+    finally:
+        feed.stop()
+
+
+def test_the_feed_thread_reads_and_prunes_edits_and_stops(sqlite_store: tuple[Database, str]) -> None:
+    db, url = sqlite_store
+    feed = ChangeFeed(db, edits_every=0.05, prune_every=0.1)
+    arrived = threading.Event()
+    heard: list[frozenset[str]] = []
+
+    def listener(keys: frozenset[str]) -> None:
+        heard.append(keys)
+        if "license:A" in keys:
+            arrived.set()
+
+    feed.subscribe(listener)
+    feed.start()
+    try:
+        assert "zzgw-edits" in {t.name for t in threading.enumerate()}
+        with dba(url) as run:
+            _edit(run, "license:old", minutes_ago=10)
+            _edit(run, "license:A")
+            assert arrived.wait(1.0), heard
+            deadline = time.monotonic() + 2.0
+            while run("SELECT count(*) FROM store_edits") != [(1,)] and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert run("SELECT key FROM store_edits") == [("license:A",)]
+    finally:
+        feed.stop()
+    assert "zzgw-edits" not in {t.name for t in threading.enumerate()}
+
+
+def test_a_store_from_before_the_migration_has_nothing_to_hear(tmp_path: Path) -> None:
+    with fresh_database("sqlite", tmp_path) as url:
+        db = Database.connect(url)
+        try:
+            _alembic(db, lambda config: command.upgrade(config, "0019"))
+            feed, heard = _feed(db)
+            feed.hear_edits()
+            assert feed.prune_edits() == 0 and heard == []
+            feed.stop()
+        finally:
+            db.dispose()
