@@ -116,6 +116,13 @@ class DocumentService:
             stored = uow.documents.get(license.license_id)
             issuer = uow.members.get(license.content.issuer_code) if stored is None else None
         if stored is not None:
+            if self._memos is not None and not self._memos.vouches_document(
+                stored.license_id, stored.sha256, stored.seal_id, stored.created_at, stored.memo
+            ):  # the PDF of another license moved to this one behind the gateway's back: not handed out
+                raise ConflictError(
+                    "the registry's record of this license's document was changed behind the gateway's back",
+                    reason="REGISTRY_ALTERED",
+                )
             return stored
         if issuer is None:
             raise NotFoundError("the license's issuer is not a member any more", reason="ISSUER_NOT_FOUND")

@@ -130,7 +130,7 @@ _UNREGISTERED_LINK = Finding(
 _STATUS_UNKNOWN = Finding(
     result=CheckResult.INDETERMINATE,
     reason="STATUS_ALTERED",
-    detail="the stored status was changed behind the gateway's back: the license's real status is unknown",
+    detail="the stored status or sealing time was changed behind the gateway's back: the real status is unknown",
 )
 _UNSEALED = "the PDF carries no seal or signature: nothing vouches for what it shows"
 _NOT_SEALED = Finding(

@@ -318,6 +318,11 @@ def test_a_document_moved_to_another_license_in_the_registry_fails_integrity(run
     assert (report.verdict, report.integrity.result, report.integrity.reason) == (FAILED, FAILED, "REGISTRY_ALTERED")
     assert (report.status.result, report.status.reason) == (INDETERMINATE, "NOT_CHECKED")
     assert not report.HasField("license") and not response.registered_document
+    # nor is the other license's PDF handed out as this one's
+    with pytest.raises(grpc.RpcError) as refused:
+        document_of(running, other_id)
+    assert refused.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert error_details(refused.value)[0].reason == "REGISTRY_ALTERED"
 
 
 def test_a_document_checks_the_stored_record_it_names_and_a_changed_one_names_nothing(
