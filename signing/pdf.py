@@ -748,7 +748,7 @@ async def validate(
         identity_finding = Finding(
             result=CheckResult.INDETERMINATE,
             reason=f"{identity.reason}_NO_TRUSTED_TIME",
-            detail=f"{identity.detail}; with no valid timestamp it is unknown whether the seal was applied before",
+            detail=_untimed(identity, cert),
         )
     elif identity.result is CheckResult.PASSED:
         identity_finding = _PASSED
@@ -777,6 +777,17 @@ async def validate(
         signing_time=trusted_time or status.signer_reported_dt,
         signing_time_trusted=trusted_time is not None,
     )
+
+
+def _untimed(identity: IdentityFinding, cert: x509.Certificate) -> str:
+    """Why a seal without a trusted time cannot be judged against its certificate's revocation or expiry (the
+    check's own detail says "before it sealed", which without a time nobody knows)."""
+    if identity.reason == "CERT_REVOKED":
+        when = f" at {identity.revoked_at.isoformat()}" if identity.revoked_at is not None else ""
+        what = f"the certificate was revoked{when}"
+    else:
+        what = f"the certificate expired at {cert.not_valid_after_utc.isoformat()}"
+    return f"{what}; with no valid timestamp it is unknown whether the seal was applied before"
 
 
 def _not_intact(

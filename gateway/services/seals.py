@@ -8,6 +8,7 @@ source of truth for revocations: the CRL is rebuilt from it, so every gateway pr
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import hashlib
 import threading
@@ -314,6 +315,12 @@ class SealService:
                 f"the issuer has no active seal{' for PDFs' if for_pdf else ''}: register one (RegisterSeal)",
                 reason="NO_ACTIVE_SEAL",
             )
+        if self.as_revoked(seal).status is SealStatus.REVOKED:  # set ACTIVE again in the store: its key seals nothing
+            raise ConflictError(
+                "the issuer's newest seal was revoked, but the store shows it active: changed behind the gateway's "
+                "back; revoke it again (RevokeSeal) or register a new seal",
+                reason="SEAL_REVOKED",
+            )
         return seal
 
     def record_key(self, issuer_code: str) -> KeyBackend:
@@ -458,6 +465,16 @@ class SealService:
                 self._loop = EventLoopThread()
             return self._loop
 
+    def as_revoked(self, seal: Seal) -> Seal:
+        """``seal`` with the revocation the seal-maker CA holds for its certificate when the store shows none, or a
+        later one: revocations are final, and the CA keeps each one it made or saw in the store (``revocations.json``
+        beside its certificates, and every CRL it signed), so a seal set back to ACTIVE in the database behind the
+        gateway's back stays revoked from the time it was."""
+        recorded = self._ca_for(seal.algorithm).revocation_time(seal.certificate_serial)
+        if recorded is None or (seal.revoked_at is not None and seal.revoked_at <= recorded):
+            return seal
+        return dataclasses.replace(seal, status=SealStatus.REVOKED, revoked_at=recorded)
+
     def crl(self) -> bytes:
         """The seal-maker CA's CRL with every seal revoked in the store (by any gateway process)."""
         return self._crl(self._ca, lambda seal: seal.algorithm != SM2_SM3)
@@ -504,6 +521,6 @@ class SealService:
         )
 
     def _require_active(self, seal: Seal) -> None:
-        status = seal.effective_status(self._clock.now())
+        status = self.as_revoked(seal).effective_status(self._clock.now())
         if status is not SealStatus.ACTIVE:
             raise ConflictError(f"the seal is {status.value.lower()} and cannot seal", reason=f"SEAL_{status.value}")

@@ -122,6 +122,11 @@ _REGISTRY_ALTERED = Finding(
     reason="REGISTRY_ALTERED",
     detail="the registry's record of this document (which license it is) was changed behind the gateway's back",
 )
+_LICENSE_GONE = Finding(
+    result=CheckResult.FAILED,
+    reason="REGISTRY_ALTERED",
+    detail="the registry holds this document but not its license: removed behind the gateway's back",
+)
 _UNREGISTERED_LINK = Finding(
     result=CheckResult.INDETERMINATE,
     reason="NOT_CHECKED",
@@ -407,8 +412,11 @@ class VerificationService:
             )
             return report, False
         record = self._checked_by_id(stored.license_id) if stored is not None else None
-        if stored is None or record is None:
+        if stored is None:
             report = self._report(action, caller, use, query, document, _NOT_REGISTERED, identity, None, now)
+            return report, False
+        if record is None:  # a registered document whose license is gone from the store
+            report = self._report(action, caller, use, query, _LICENSE_GONE, NOT_FOUND, identity, None, now)
             return report, False
         license = record.license
         identity = _first_failure(self._signer_identity(identity, checked.uscc, license), record.identity)
@@ -459,6 +467,9 @@ class VerificationService:
             )
             return report, checked
         record = self._checked_by_id(stored.license_id) if stored is not None else None
+        if stored is not None and record is None:  # a registered document whose license is gone from the store
+            report = self._report(action, caller, use, query, _LICENSE_GONE, NOT_FOUND, identity, None, now)
+            return report, checked
         if record is None:
             report = self._report(action, caller, use, query, checked.integrity, _NOT_REGISTERED, identity, None, now)
             return report, checked
@@ -831,6 +842,7 @@ class VerificationService:
         return self._keep(seal, certificate, base, generation)
 
     def _keep(self, seal: Seal, certificate: x509.Certificate, base: IdentityFinding, generation: int) -> _KnownSeal:
+        seal = self._seals.as_revoked(seal)  # a revocation undone in the store is not undone (revocations are final)
         known = _KnownSeal(seal=seal, certificate=certificate, public_key_der=public_key_der(certificate), base=base)
         with self._unchanged_since(generation) as unchanged:
             if unchanged:  # nothing changed while we looked: safe to keep

@@ -6,7 +6,10 @@ from __future__ import annotations
 import asyncio
 import json
 
+import grpc
+import pytest
 from cryptography import x509
+from sqlalchemy import text
 
 from gateway.domain.model import LicenseStatus
 from protos.zzgw.v1 import issuance_pb2, seal_pb2, verification_pb2
@@ -14,7 +17,7 @@ from signing.pdf import PdfSealer
 from tests.api.test_documents import document_of
 from tests.api.test_seals import register, seals
 from tests.api.test_verification import FAILED, INDETERMINATE, PASSED, USE, change, issue, printout, verifier, verify
-from tests.conftest import MARKET, RunningGateway
+from tests.conftest import MARKET, RunningGateway, error_details
 
 STATUS_CODES = {s.value for s in LicenseStatus} | {"NOT_YET_VALID", "LICENSE_NOT_FOUND"}
 """Every reason the status finding gives."""
@@ -67,3 +70,38 @@ def test_a_document_sealed_by_a_revoked_seal_after_its_revocation_fails_as_cert_
     assert (by_id.verdict, by_id.reason, by_id.issuer_identity.result) == (FAILED, "REVOKED", PASSED)
     again = stub.VerifyDocument(verification_pb2.VerifyDocumentRequest(use=USE, pdf=forged)).report
     assert (again.reason, again.issuer_identity.reason) == ("CERT_REVOKED", "CERT_REVOKED")
+
+
+def test_a_seal_revocation_undone_in_the_database_is_not_undone(running: RunningGateway) -> None:
+    """Revocations are final: the seal-maker CA keeps each one (``revocations.json``, its CRLs). A seal set back to
+    ACTIVE in the store behind the gateway's back (the store announces the edit, the caches let the seal go) still
+    fails what its compromised key sealed after the revocation."""
+    seal = register(running, name="电子证照专用章")
+    issued = issue(running, 42).license
+    seals(running, MARKET).RevokeSeal(
+        seal_pb2.RevokeSealRequest(seal_id=seal.seal_id, reason="密钥泄露", crl_reason="key_compromise")
+    )
+    forged = asyncio.run(
+        sealer_of(running, seal).seal(printout(issued.license_id, "FOOD PERMIT"), field_name="after-revocation")
+    )
+    stub = verifier(running)
+
+    def identity() -> tuple[int, str]:
+        report = stub.VerifyDocument(verification_pb2.VerifyDocumentRequest(use=USE, pdf=forged)).report
+        return report.issuer_identity.result, report.issuer_identity.reason
+
+    assert identity() == (FAILED, "CERT_REVOKED")
+    with running.gateway.db.engine.begin() as connection:
+        connection.execute(
+            text("UPDATE seals SET status = 'ACTIVE', revoked_at = NULL, crl_reason = '' WHERE seal_id = :id"),
+            {"id": seal.seal_id},
+        )
+    running.gateway.feed.committed([f"seal:{seal.key_id}"])  # type: ignore[union-attr]  # at once, not in 1 s
+    service = running.gateway.verification
+    assert service is not None and seal.key_id not in service._known_seals  # dropped: read again from the store
+    assert identity() == (FAILED, "CERT_REVOKED")
+    # nor does its key seal anything more: the issuer's newest seal, it is refused, not used
+    with pytest.raises(grpc.RpcError) as refused:
+        issue(running, 43)
+    assert refused.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert error_details(refused.value)[0].reason == "SEAL_REVOKED"

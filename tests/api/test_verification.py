@@ -325,6 +325,22 @@ def test_a_document_moved_to_another_license_in_the_registry_fails_integrity(run
     assert error_details(refused.value)[0].reason == "REGISTRY_ALTERED"
 
 
+def test_the_document_of_a_license_removed_from_the_store_fails(running: RunningGateway) -> None:
+    """A genuine, registered document whose license was deleted behind the gateway's back is no unknown PDF: its
+    registry says whose it is, and that license is gone."""
+    license_id = issue(running, 23).license.license_id
+    pdf = document_of(running, license_id).pdf
+    stub = verifier(running)
+    assert stub.VerifyDocument(verification_pb2.VerifyDocumentRequest(use=USE, pdf=pdf)).report.verdict == PASSED
+    with running.gateway.db.engine.begin() as connection:
+        connection.execute(text("DELETE FROM licenses WHERE license_id = :id"), {"id": license_id})
+    running.gateway.feed.committed([f"license:{license_id}"])  # type: ignore[union-attr]
+    report = stub.VerifyDocument(verification_pb2.VerifyDocumentRequest(use=USE, pdf=pdf)).report
+    assert (report.verdict, report.integrity.reason) == (FAILED, "REGISTRY_ALTERED")
+    assert (report.status.result, report.status.reason) == (FAILED, "LICENSE_NOT_FOUND")
+    assert not report.HasField("license")
+
+
 def test_a_document_checks_the_stored_record_it_names_and_a_changed_one_names_nothing(
     running: RunningGateway,
 ) -> None:

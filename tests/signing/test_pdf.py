@@ -597,6 +597,11 @@ def test_a_revoked_certificate_without_timestamp_is_indeterminate(
         (I, "NO_TIMESTAMP"),
     )
     assert findings(report) == expected
+    revoked = (SIGNED_AT + dt.timedelta(days=5)).isoformat()
+    assert report.issuer_identity.detail == (
+        f"the certificate was revoked at {revoked}; with no valid timestamp it is unknown whether the seal was "
+        "applied before"
+    )  # not "before it sealed": without a time nobody knows
 
 
 def test_a_timestamp_from_an_untrusted_tsa_fails_the_timestamp(
