@@ -286,7 +286,8 @@ class Console:
             statement = json.loads(receipt.statement)
             summary = statement.get("license") or {}
             matter = catalog.matters.get(receipt.matter_code)
-            license_type = catalog.license_types.get(summary.get("type_code", ""))
+            query = statement.get("query") or {}  # a claim's type is in its query: it returns no license
+            license_type = catalog.license_types.get(summary.get("type_code") or query.get("type_code", ""))
             listed.append(
                 {
                     "receipt_id": receipt.receipt_id,
@@ -300,6 +301,7 @@ class Console:
                     "kind": statement.get("kind", ""),
                     "verdict": statement.get("verdict", ""),
                     "reason": statement.get("reason", ""),
+                    "claim_code": statement.get("code") if statement.get("kind") == "claim" else None,
                     "file": receipt_json(_receipt_message(receipt, service.signer_certificate_der(receipt))),
                 }
             )

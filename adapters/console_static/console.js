@@ -29,6 +29,11 @@ const REASONS = {
   CERT_REVOKED_NO_TRUSTED_TIME: "签章证书已吊销，且无可信时间，无法确定签章是否在吊销之前",
   CERT_EXPIRED_NO_TRUSTED_TIME: "签章证书已过期，且无可信时间，无法确定签章是否在有效期内",
   KEY_MISMATCH: "印章密钥不符",
+  LOOKALIKE_CA: "印章证书系仿冒可信制章机构的机构签发（伪造）", INVALID_CHAIN: "印章证书链无效",
+  BAD_KEY_USAGE: "印章证书的用途不是签章", NOT_END_ENTITY: "签章用的不是印章证书", WEAK_ALGORITHM: "印章证书使用的算法不安全",
+  MALFORMED_CERTIFICATE: "印章证书无法读取", UNSUPPORTED_ALGORITHM: "不支持的签名算法",
+  CRL_MISSING: "缺少吊销列表，无法确认印章证书是否已吊销", CRL_STALE: "吊销列表已过期，无法确认印章证书是否已吊销",
+  NO_TIMESTAMP: "签章没有可信时间戳", TIMESTAMP_INVALID: "签章时间戳无效", TIMESTAMP_UNTRUSTED: "签章时间戳不是可信机构签发",
   DAMAGED_PDF: "PDF 文件已损坏", TRUNCATED_PDF: "PDF 文件不完整", ENCRYPTED_PDF: "PDF 文件已加密",
   NOT_A_PDF: "不是 PDF 文件", TOO_MANY_REVISIONS: "PDF 文件修订次数过多",
 };
@@ -43,6 +48,7 @@ const ERRORS = {
   NOT_MATTER_DEPARTMENT: "该事项不由本部门办理，请选择本部门的办理事项",
   NO_MATTERS: "本部门在事项目录中没有办理事项，不能核验，请联系管理员", BAD_PAGE_TOKEN: "回执列表已失效，请重新查询",
   MALFORMED_REQUEST: "请求格式有误，请刷新页面后重试", REQUEST_TOO_LARGE: "文件过大",
+  BAD_CHARACTERS: "输入内容含有不可打印的字符（如制表符、换行），请删除后重试", TOO_LONG: "输入内容过长，请删减后重试",
 };
 const FIELD_ERRORS = {
   "type_code:REQUIRED": "按证照编号核验时，请选择证照类型",
@@ -62,6 +68,7 @@ const SUMMARY = [
 ];
 
 const $ = (id) => document.getElementById(id);
+const CALL_SECONDS = 60; // a gateway that does not answer in this time is said to, not waited for
 let session = null;
 let lastReceipt = null;
 
@@ -81,11 +88,17 @@ async function call(path, body) {
     init.headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(body);
   }
+  const timer = new AbortController();
+  init.signal = timer.signal;
+  const timeout = setTimeout(() => timer.abort(), CALL_SECONDS * 1000);
   let response;
   try {
     response = await fetch(path, init);
   } catch (e) {
+    if (timer.signal.aborted) throw new Error("证照网关 " + CALL_SECONDS + " 秒内没有应答，请稍后重试");
     throw new Error("无法连接证照网关，请检查网络后重试");
+  } finally {
+    clearTimeout(timeout);
   }
   let answer;
   try {
@@ -129,6 +142,10 @@ function reveal(id) {
 function signedOut(message) {
   sessionStorage.removeItem("zzgw.token");
   session = null;
+  lastReceipt = null;
+  document.querySelectorAll("#work form").forEach((form) => form.reset()); // nothing of the last applicant stays
+  for (const input of document.querySelectorAll("#work input")) if (input.type !== "button") input.value = "";
+  $("operator").value = ""; // the next clerk types their own
   show("result", false);
   show("case-receipts", false);
   show("work", false);
@@ -197,7 +214,7 @@ function useReady() {
 function use() {
   return {
     matter_code: $("matter").value,
-    purpose: $("purpose").value.trim(),
+    purpose: $("purpose").value.replace(/[\u0000-\u001f\u007f]+/g, " ").trim(),
     operator: credentials().operator,
     bundle_code: $("bundle").value.trim(),
     case_id: $("case").value.trim(),
@@ -226,11 +243,11 @@ function base64(file) {
 }
 
 async function verify(what) {
+  say("");
+  show("result", false); // a new check starts: the last one's answer is not this one's
   if (!useReady()) return;
   const buttons = document.querySelectorAll("#work button");
   buttons.forEach((b) => (b.disabled = true));
-  say("");
-  show("result", false);
   show("busy", true);
   try {
     const request = { use: use() };
@@ -274,6 +291,7 @@ function chosen(input, what) {
 }
 
 async function listCase() {
+  show("case-receipts", false);
   if (!useReady()) return;
   if (!$("bundle").value || !$("case").value.trim()) {
     say("请选择一件事并填写办件编号");
@@ -299,8 +317,8 @@ async function listCase() {
         beijingTime(receipt.created_at),
         receipt.caller_name || receipt.caller,
         receipt.matter_name || receipt.matter_code,
-        receipt.type_name || (receipt.kind === "claim" ? "信息比对" : "—"),
-        VERDICTS[receipt.verdict] || receipt.verdict || "—",
+        (receipt.type_name || "—") + (receipt.kind === "claim" ? "（信息比对）" : ""),
+        receipt.kind === "claim" ? CLAIMS[receipt.claim_code] || "信息比对" : VERDICTS[receipt.verdict] || receipt.verdict || "—",
         receipt.receipt_id,
       ];
       for (const value of cells) tr.insertCell().textContent = value;
@@ -347,7 +365,7 @@ function render(report) {
     if (finding.reason) {
       const detail = document.createElement("span");
       detail.className = "detail";
-      detail.textContent = REASONS[finding.reason] ? REASONS[finding.reason] + advice(finding.reason) : finding.detail;
+      detail.textContent = REASONS[finding.reason] ? REASONS[finding.reason] + advice(finding.reason, report) : finding.detail;
       detail.title = finding.reason + (finding.detail ? "：" + finding.detail : ""); // the gateway's words, on hover
       li.append(detail);
     }
@@ -381,9 +399,12 @@ function render(report) {
 }
 
 // What a clerk should do about a finding that is not a plain pass or fail.
-function advice(reason) {
+function advice(reason, report) {
   if (reason === "CHANGED_AFTER_SEAL") return "（签名、填写或批注），这些内容不受印章保护，请以证照摘要中的登记信息为准";
-  if (reason === "NOT_A_REGISTERED_LICENSE") return "，印章有效但不能证明其内容是登记的证照";
+  if (reason === "NOT_A_REGISTERED_LICENSE") {
+    const sealGood = report.findings.integrity.result === "PASSED" && report.findings.issuer_identity.result === "PASSED";
+    return sealGood ? "，印章有效但不能证明其内容是登记的证照" : "";
+  }
   return "";
 }
 
@@ -394,7 +415,7 @@ function renderClaim(answer) {
   const differ = answer.mismatched_fields.map((f) => CLAIM_FIELDS[f] || f);
   const why = [];
   if (differ.length) why.push("不符：" + differ.join("、"));
-  if (answer.status_reason) why.push(reasonText(answer.status_reason) + "（" + answer.status_reason + "）");
+  if (answer.status_reason) why.push(reasonText(answer.status_reason));
   $("verdict-reason").textContent = why.join("；");
   const li = document.createElement("li");
   li.className = outcome;
@@ -449,6 +470,11 @@ document.addEventListener("DOMContentLoaded", () => {
     if (!$("token").value.trim()) {
       say("请输入接入令牌");
       $("token").focus();
+      return;
+    }
+    if (/[\u0000-\u001f\u007f]/.test($("operator").value)) {
+      say("核验人姓名或工号含有不可打印的字符（如制表符），请重新输入");
+      $("operator").focus();
       return;
     }
     sessionStorage.setItem("zzgw.token", $("token").value.trim());

@@ -100,6 +100,11 @@ def test_a_seal_certificates_reasons_read_apart_from_the_license_status(console:
     assert "REVOKED_NO_TRUSTED_TIME" not in labels  # no longer given
     # what an edit behind the gateway's back is reported as (ADR 0009)
     assert "签章时间" in labels["STATUS_ALTERED"] and "证照" in labels["REGISTRY_ALTERED"]
+    # every code the seal certificate's chain check and the timestamp check give has Chinese (signing.seal_ca)
+    for code in ("LOOKALIKE_CA", "INVALID_CHAIN", "CRL_MISSING", "CRL_STALE", "WEAK_ALGORITHM", "BAD_KEY_USAGE"):
+        assert "证书" in labels[code] or "吊销列表" in labels[code], code
+    for code in ("NO_TIMESTAMP", "TIMESTAMP_INVALID", "TIMESTAMP_UNTRUSTED"):
+        assert "时间戳" in labels[code], code
 
 
 def test_signing_in_names_the_department_and_lists_its_own_matters(console: str, running: RunningGateway) -> None:

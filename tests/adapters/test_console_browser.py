@@ -188,7 +188,8 @@ def test_the_receipt_prints_alone_and_downloads_as_a_file_that_checks(page: Any,
 
 def test_a_later_department_sees_the_case_receipts_and_downloads_one(page: Any, running: RunningGateway) -> None:
     """The tax bureau's clerk (发票申领) lists the receipt the 公安局 made for the same 企业开办 case."""
-    license_id = issue(running, 45).license.license_id
+    issued = issue(running, 45).license
+    license_id = issued.license_id
     case = "QYKB-" + uuid.uuid4().hex[:10]
     first = verification_pb2.UseContext(
         matter_code=QYKZ, purpose="企业开办：刻制公章", bundle_code="370100-YJS-QYKB", case_id=case
@@ -214,6 +215,16 @@ def test_a_later_department_sees_the_case_receipts_and_downloads_one(page: Any, 
         row.locator("button").click()
     receipt = read_receipt(Path(download.value.path()).read_bytes())
     assert receipt.receipt_id == earlier.report.receipt.receipt_id
+    # a claim checked in the same case shows its license type and its answer, not a bare "信息比对 —"
+    claimed = verifier(running, POLICE).CheckClaim(
+        verification_pb2.CheckClaimRequest(
+            use=first, type_code=issued.type_code, holder_code=issued.holder.code, license_number=issued.license_number
+        )
+    )
+    page.click("#case-list")
+    page.wait_for_selector(f"#case-table tr[data-receipt='{claimed.receipt.receipt_id}']")
+    text = page.locator(f"#case-table tr[data-receipt='{claimed.receipt.receipt_id}']").inner_text()
+    assert "食品生产许可证（信息比对）" in text and "信息一致，证照有效" in text
 
 
 def test_a_gateway_out_of_reach_is_said_in_words(page: Any, running: RunningGateway) -> None:
@@ -402,3 +413,37 @@ def test_another_departments_matter_is_refused_in_words(page: Any, running: Runn
     page.wait_for_selector("#message:not([hidden])")
     assert page.inner_text("#message") == "该事项不由本部门办理，请选择本部门的办理事项"
     assert page.is_hidden("#result")
+
+
+def test_a_new_check_hides_the_last_answer_and_signing_out_leaves_nothing_for_the_next_clerk(
+    page: Any, running: RunningGateway
+) -> None:
+    issued = issue(running, 52).license
+    page.fill("#query", issued.license_id)
+    check(page, "by-text")
+    verdict(page, "PASSED")
+    # the next check is refused before it is sent: the last (green) answer is not left beside the refusal
+    page.fill("#purpose", "")
+    page.click("#by-text button")
+    page.wait_for_selector("#message:not([hidden])")
+    assert page.inner_text("#message") == "请填写用证事由" and page.is_hidden("#result")
+
+    # a purpose pasted from a spreadsheet (a tab, a line end) is used, not refused in English
+    page.fill("#purpose", "企业开办\t发票申领\n核验")
+    check(page, "by-text")
+    assert "核验通过" in verdict(page, "PASSED")
+
+    # a claim on a suspended license says so in Chinese only, without the code
+    change(running, issued.license_id, issuance_pb2.STATUS_ACTION_SUSPEND)
+    page.select_option("#claim-type", issued.type_code)
+    page.fill("#claim-holder", issued.holder.code)
+    page.fill("#claim-number", issued.license_number)
+    check(page, "by-claim")
+    text = verdict(page, "FAILED")
+    assert "证照受限，暂停使用" in text and "SUSPENDED" not in text
+
+    page.click("#sign-out")
+    page.wait_for_selector("#sign-in:not([hidden])")
+    assert page.is_hidden("#result")
+    for field in ("#claim-holder", "#claim-number", "#claim-name", "#query", "#case", "#operator"):
+        assert page.input_value(field) == "", field
