@@ -447,3 +447,20 @@ def test_a_new_check_hides_the_last_answer_and_signing_out_leaves_nothing_for_th
     assert page.is_hidden("#result")
     for field in ("#claim-holder", "#claim-number", "#claim-name", "#query", "#case", "#operator"):
         assert page.input_value(field) == "", field
+
+
+def test_a_long_clerk_name_on_a_phone_sized_screen_keeps_the_page_its_width(
+    browser: Any, console: str, running: RunningGateway
+) -> None:
+    context = browser.new_context(locale="zh-CN", viewport={"width": 390, "height": 800})
+    try:
+        page = context.new_page()
+        page.goto(f"{console}/")
+        page.fill("#token", running.tokens[TAX])
+        page.fill("#operator", "窗口" + "0123456789" * 6)  # 62 characters, no break in them
+        page.click("#sign-in-form button")
+        page.wait_for_selector("#work:not([hidden])")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        assert page.evaluate("document.querySelector('.bar h1').getBoundingClientRect().height") < 40  # one line
+    finally:
+        context.close()
