@@ -116,9 +116,7 @@ class DocumentService:
             stored = uow.documents.get(license.license_id)
             issuer = uow.members.get(license.content.issuer_code) if stored is None else None
         if stored is not None:
-            if self._memos is not None and not self._memos.vouches_document(
-                stored.license_id, stored.sha256, stored.seal_id, stored.created_at, stored.memo
-            ):  # the PDF of another license moved to this one behind the gateway's back: not handed out
+            if not vouched(stored, self._memos):  # another license's PDF moved to this one behind the gateway's back
                 raise ConflictError(
                     "the registry's record of this license's document was changed behind the gateway's back",
                     reason="REGISTRY_ALTERED",
@@ -142,6 +140,14 @@ class DocumentService:
     def by_sha256(self, sha256: str) -> LicenseDocument | None:
         with self._db.unit_of_work() as uow:
             return uow.documents.by_sha256(sha256)
+
+
+def vouched(document: LicenseDocument, memos: SealMemos | None) -> bool:
+    """Whether the registry's row of ``document`` is one the gateway stored (its memo, ``SealMemos.document``): which
+    license the document is, by which seal, and when it was sealed. Without memos (none kept) every row is."""
+    return memos is None or memos.vouches_document(
+        document.license_id, document.sha256, document.seal_id, document.created_at, document.memo
+    )
 
 
 def _check_revisions(supplied: bytes) -> None:

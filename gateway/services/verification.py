@@ -58,7 +58,7 @@ from gateway.domain.errors import (
 )
 from gateway.domain.identifiers import license_id_violation
 from gateway.domain.model import CHINA_TZ, Clock, License, LicenseStatus, Member
-from gateway.domain.seals import LicenseDocument, Seal
+from gateway.domain.seals import Seal
 from gateway.domain.verification import (
     HOLDER_NAME,
     NOT_FOUND,
@@ -74,6 +74,7 @@ from gateway.domain.verification import (
     status_since,
 )
 from gateway.services.audit import AuditTrail
+from gateway.services.documents import vouched
 from gateway.services.receipt_certificates import ReceiptCertificates
 from gateway.services.seals import SealService
 from gateway.store.changes import ChangeFeed
@@ -243,6 +244,8 @@ class _Checked:
     license: License
     integrity: Finding
     identity: Finding
+    status_vouched: bool = True
+    """Whether the stored status is one the gateway stored (its memo); the status finding is judged only then."""
     today: tuple[dt.date, Outcome] | None = None
     """The outcome on the latest day it was checked (replaced whole, so read without a lock)."""
 
@@ -406,7 +409,7 @@ class VerificationService:
         unvouched = [name for name in checked.shown_after_sealing if not self._use_stamp(pdf, name)]
         document = _shown_after_sealing(checked, [*unvouched, *checked.annotated_after_sealing])
         identity = checked.issuer_identity
-        if stored is not None and not self._vouched(stored):
+        if stored is not None and not vouched(stored, self._memos):
             report = self._report(
                 action, caller, use, query, _REGISTRY_ALTERED, _UNREGISTERED_LINK, identity, None, now
             )
@@ -421,7 +424,7 @@ class VerificationService:
         license = record.license
         identity = _first_failure(self._signer_identity(identity, checked.uscc, license), record.identity)
         integrity = _first_failure(document, record.integrity)  # the summary is the stored record's
-        report = self._report(action, caller, use, query, integrity, self._status(license, now), identity, license, now)
+        report = self._report(action, caller, use, query, integrity, self._status(record, now), identity, license, now)
         return report, sha256 == stored.sha256
 
     def _validate_pdf(self, pdf: bytes, field: str | None) -> PdfVerification:
@@ -461,7 +464,7 @@ class VerificationService:
         query = {"by": "stamp", "document_sha256": sha256}
         identity = checked.issuer_identity
         action = AuditAction.VERIFY_STAMP
-        if stored is not None and not self._vouched(stored):
+        if stored is not None and not vouched(stored, self._memos):
             report = self._report(
                 action, caller, use, query, _REGISTRY_ALTERED, _UNREGISTERED_LINK, identity, None, now
             )
@@ -476,7 +479,7 @@ class VerificationService:
         license = record.license
         identity = _first_failure(self._signer_identity(identity, checked.signer_uscc, license), record.identity)
         integrity = _first_failure(checked.integrity, record.integrity)
-        status = self._status(license, now)
+        status = self._status(record, now)
         report = self._report(action, caller, use, query, integrity, status, identity, license, now)
         return report, checked
 
@@ -675,7 +678,7 @@ class VerificationService:
                 stored.identity,
             )
         integrity = _first_failure(check.integrity, stored.integrity)
-        return self._report(action, caller, use, query, integrity, self._status(license, now), identity, license, now)
+        return self._report(action, caller, use, query, integrity, self._status(stored, now), identity, license, now)
 
     def _code_made_at(self, known: _KnownSeal, license: License) -> dt.datetime | None:
         """When the gateway made a code of ``license`` signed by ``known``'s seal, as it recorded: the record's
@@ -685,16 +688,9 @@ class VerificationService:
             return license.created_at
         with self._db.unit_of_work() as uow:
             document = uow.documents.get(license.license_id)
-        if document is not None and document.seal_id == known.seal.seal_id and self._vouched(document):
+        if document is not None and document.seal_id == known.seal.seal_id and vouched(document, self._memos):
             return document.created_at
         return None
-
-    def _vouched(self, document: LicenseDocument) -> bool:
-        """Whether the registry's row of ``document`` is one the gateway stored (its memo): which license the
-        document is, by which seal and when it was sealed."""
-        return self._memos is None or self._memos.vouches_document(
-            document.license_id, document.sha256, document.seal_id, document.created_at, document.memo
-        )
 
     def _outcome_today(self, checked: _Checked, now: dt.datetime) -> Outcome:
         """The outcome of checking ``checked`` on the day of ``now``: made on the day's first check, then kept."""
@@ -704,21 +700,21 @@ class VerificationService:
             return today[1]
         license = checked.license
         outcome = self._outcome(
-            checked.integrity, self._status_on(license, day), checked.identity, license, day, kept=True
+            checked.integrity, self._status_on(checked, day), checked.identity, license, day, kept=True
         )
         checked.today = (day, outcome)
         return outcome
 
-    def _status(self, license: License, now: dt.datetime) -> Finding:
+    def _status(self, checked: _Checked, now: dt.datetime) -> Finding:
         """The status finding on the day (China time) of ``now``, the time of the check."""
-        return self._status_on(license, _day(now))
+        return self._status_on(checked, _day(now))
 
-    def _status_on(self, license: License, day: dt.date) -> Finding:
+    def _status_on(self, checked: _Checked, day: dt.date) -> Finding:
         """The status finding on ``day``; a stored status the gateway did not store (no memo of it) says nothing of
         the license's real status, so it is INDETERMINATE, not judged (its integrity finding says why)."""
-        if self._status_integrity(license) is not PASSED:
+        if not checked.status_vouched:
             return _STATUS_UNKNOWN
-        return status_finding(license, day)
+        return status_finding(checked.license, day)
 
     def _checked_by_id(self, license_id: str) -> _Checked | None:
         """The license with its record checked, from the cache when nothing changed since; None if unknown."""
@@ -750,9 +746,11 @@ class VerificationService:
     def _check_record(self, license: License) -> _Checked:
         """Integrity and issuer identity of a stored record: its seal over the record, the seal's trust."""
         known = self._seal_by_key(license.seal.key_id)
+        status = self._status_integrity(license)
+        vouched = status is PASSED
         if known is None:
-            return _Checked(license=license, integrity=_UNKNOWN_SEAL_KEY, identity=_NOT_CHECKED)
-        integrity = _first_failure(self._integrity(license, known, trust_memo=True), self._status_integrity(license))
+            return _Checked(license=license, integrity=_UNKNOWN_SEAL_KEY, identity=_NOT_CHECKED, status_vouched=vouched)
+        integrity = _first_failure(self._integrity(license, known, trust_memo=True), status)
         identity = _first_failure(
             identity_at(
                 known.base,
@@ -764,7 +762,7 @@ class VerificationService:
             _owner_finding(known.seal, license),
             authority_finding(license, self._catalog),
         )
-        return _Checked(license=license, integrity=integrity, identity=identity)
+        return _Checked(license=license, integrity=integrity, identity=identity, status_vouched=vouched)
 
     def _integrity(self, license: License, known: _KnownSeal, *, trust_memo: bool) -> Finding:
         """The record seal's integrity finding; without ``trust_memo`` the signature is verified whatever memo the
