@@ -145,6 +145,7 @@ function signedOut(message) {
   lastReceipt = null;
   document.querySelectorAll("#work form").forEach((form) => form.reset()); // nothing of the last applicant stays
   for (const input of document.querySelectorAll("#work input")) if (input.type !== "button") input.value = "";
+  document.querySelectorAll(".chosen").forEach(showChosen);
   $("operator").value = ""; // the next clerk types their own
   show("result", false);
   show("case-receipts", false);
@@ -221,14 +222,16 @@ function use() {
   };
 }
 
-function megabytes(bytes) {
+function size(bytes) {
+  if (bytes < 1024) return bytes + " 字节";
+  if (bytes < 1048576) return (bytes / 1024).toFixed(1) + " KB";
   return (bytes / 1048576).toFixed(1) + " MB";
 }
 
 function small(file, limit, what) {
   // refused here, before a long upload the gateway would refuse anyway
   if (file.size > limit) {
-    throw new Error(what + "过大（" + megabytes(file.size) + "），最大 " + megabytes(limit));
+    throw new Error(what + "过大（" + size(file.size) + "），最大 " + size(limit));
   }
   return file;
 }
@@ -281,6 +284,12 @@ async function verify(what) {
     buttons.forEach((b) => (b.disabled = false));
     if (session && what !== "claim") $("query").select(); // the next scan replaces what this one typed
   }
+}
+
+// The file picker's own words (the browser's button speaks the browser's language): the chosen file's name and size.
+function showChosen(label) {
+  const file = $(label.dataset.for).files[0];
+  label.textContent = file ? file.name + "（" + size(file.size) + "）" : "未选择文件";
 }
 
 function chosen(input, what) {
@@ -495,6 +504,20 @@ document.addEventListener("DOMContentLoaded", () => {
       verify(what);
     });
   }
+  // a file dropped beside its form would otherwise make the browser leave the console to show it
+  window.addEventListener("dragover", (event) => event.preventDefault());
+  window.addEventListener("drop", (event) => event.preventDefault());
+  document.querySelectorAll(".chosen").forEach((label) => {
+    const input = $(label.dataset.for);
+    input.addEventListener("change", () => showChosen(label));
+    // a file dropped anywhere on its form is chosen, as the browser's own picker would take it
+    input.form.addEventListener("drop", (event) => {
+      event.preventDefault();
+      if (!event.dataTransfer.files.length) return;
+      input.files = event.dataTransfer.files;
+      showChosen(label);
+    });
+  });
   $("print").addEventListener("click", () => window.print());
   $("case-list").addEventListener("click", listCase);
   $("download").addEventListener("click", download);

@@ -108,7 +108,11 @@ def test_a_clerk_signs_in_and_sees_a_green_verdict_then_red_once_revoked(page: A
 def test_a_clerk_uploads_the_pdf_and_a_photo_of_the_code(page: Any, running: RunningGateway) -> None:
     license_id = issue(running, 42).license.license_id
     pdf = document_of(running, license_id).pdf
+    # the picker speaks Chinese whatever the browser's own language, then names the chosen file
+    assert page.inner_text("#by-pdf .pick") == "选择文件" and page.inner_text("#by-pdf .chosen") == "未选择文件"
+    assert page.eval_on_selector("#pdf", "e => getComputedStyle(e).opacity") == "0"
     page.set_input_files("#pdf", {"name": "营业执照.pdf", "mimeType": "application/pdf", "buffer": pdf})
+    assert page.inner_text("#by-pdf .chosen") == f"营业执照.pdf（{len(pdf) / 1024:.1f} KB）"
     check(page, "by-pdf")
     assert "核验通过" in verdict(page, "PASSED")
     assert "一致" in page.inner_text("#registered") and license_id in page.inner_text("#summary")
@@ -442,9 +446,18 @@ def test_a_new_check_hides_the_last_answer_and_signing_out_leaves_nothing_for_th
     text = verdict(page, "FAILED")
     assert "证照受限，暂停使用" in text and "SUSPENDED" not in text
 
+    page.evaluate(  # a file dropped on the form is chosen, as on the browser's own picker
+        """() => { const files = new DataTransfer(); files.items.add(new File(["x".repeat(10)], "photo.png"));
+                   document.getElementById("by-qr").dispatchEvent(
+                       new DragEvent("drop", {dataTransfer: files, bubbles: true, cancelable: true})); }"""
+    )
+    assert page.inner_text("#by-qr .chosen") == "photo.png（10 字节）"
+    assert page.eval_on_selector("#qr-image", "e => e.files[0].name") == "photo.png"
     page.click("#sign-out")
     page.wait_for_selector("#sign-in:not([hidden])")
     assert page.is_hidden("#result")
+    assert page.eval_on_selector("#qr-image", "e => e.files.length") == 0
+    assert page.text_content("#by-qr .chosen") == "未选择文件"  # the last applicant's file name is gone too
     for field in ("#claim-holder", "#claim-number", "#claim-name", "#query", "#case", "#operator"):
         assert page.input_value(field) == "", field
 
