@@ -28,7 +28,7 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent import futures
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import grpc
 from cryptography import x509
@@ -67,7 +67,7 @@ from gateway.services.seals import SealService, Sm2SealMaker
 from gateway.services.sharing import SharingService, StampKey, UseStamper
 from gateway.services.verification import ReceiptKey, VerificationService
 from gateway.store.changes import ChangeFeed
-from gateway.store.database import Database
+from gateway.store.database import Database, UnitOfWork
 from gateway.supervisor import stop_with_parent, supervise
 from gateway.threads import name_this_thread
 from gateway.watchdog import EXIT_STUCK, InFlight, Watchdog
@@ -541,42 +541,59 @@ def _dev_tokens(settings: Settings) -> dict[str, str]:
     return {code: entry["token"] for code, entry in listed.items()}
 
 
-def _vouch_documents(db: Database, memos: SealMemos, *, batch: int = 5_000) -> int:
+_Row = TypeVar("_Row")
+
+
+def _vouch_documents(db: Database, memos: SealMemos) -> int:
     """Give every license document without one the memo of its row as the upgrade across schema 0021 finds it
     (trusted as it was until then); how many."""
-    done, after = 0, ""
-    while True:
-        with db.unit_of_work(write=True) as uow:
-            found = uow.documents.without_memo(after=after, limit=batch)
-            uow.documents.set_memos(
-                [(d.license_id, memos.document(d.license_id, d.sha256, d.seal_id, d.created_at)) for d in found]
-            )
-            uow.commit()
-        done += len(found)
-        if len(found) < batch:
-            return done
-        after = found[-1].license_id
+    return _backfill(
+        db,
+        lambda uow, after, limit: uow.documents.without_memo(after=after, limit=limit),
+        lambda uow, found: uow.documents.set_memos(
+            [(d.license_id, memos.document(d.license_id, d.sha256, d.seal_id, d.created_at)) for d in found]
+        ),
+        key=lambda d: d.license_id,
+    )
 
 
-def _vouch_statuses(
-    db: Database, memos: SealMemos, *, batch: int = 5_000, progress: Callable[[int], object] | None = None
-) -> int:
+def _vouch_statuses(db: Database, memos: SealMemos, *, progress: Callable[[int], object] | None = None) -> int:
     """Give every license without one the memo of the status it has now (an upgrade across schema 0014: the store
     is trusted as it is at the upgrade, as it was trusted until then); how many."""
+    return _backfill(
+        db,
+        lambda uow, after, limit: uow.licenses.statuses_without_memo(after=after, limit=limit),
+        lambda uow, found: uow.licenses.set_status_memos(
+            [(i, status, memos.status(i, status, reason, at, made)) for i, status, reason, at, made in found]
+        ),
+        key=lambda row: row[0],
+        progress=progress,
+    )
+
+
+def _backfill(
+    db: Database,
+    page: Callable[[UnitOfWork, str, int], Sequence[_Row]],
+    store: Callable[[UnitOfWork, Sequence[_Row]], object],
+    *,
+    key: Callable[[_Row], str],
+    batch: int = 5_000,
+    progress: Callable[[int], object] | None = None,
+) -> int:
+    """Go through the rows ``page`` finds after a key, ``batch`` at a time, each batch stored and committed in a
+    transaction of its own (an upgrade stopped half-way goes on where it stopped); how many."""
     done, after = 0, ""
     while True:
         with db.unit_of_work(write=True) as uow:
-            found = uow.licenses.statuses_without_memo(after=after, limit=batch)
-            uow.licenses.set_status_memos(
-                [(i, status, memos.status(i, status, reason, at, made)) for i, status, reason, at, made in found]
-            )
+            found = page(uow, after, batch)
+            store(uow, found)
             uow.commit()
         done += len(found)
         if progress is not None and found:
             progress(len(found))
         if len(found) < batch:
             return done
-        after = found[-1][0]
+        after = key(found[-1])
 
 
 def _require_sqlite_file(settings: Settings) -> None:
