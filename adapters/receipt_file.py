@@ -15,15 +15,20 @@ from pathlib import Path
 from typing import Any
 
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature as CryptoInvalidSignature
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives.serialization import Encoding
 from google.protobuf import json_format
 
 from protos.zzgw.v1 import verification_pb2
-from signing.receipts import MAX_STATEMENT, ReceiptCheck, check_receipt_offline
+from signing import sm2_x509
+from signing.receipts import MAX_STATEMENT, RECEIPT_SEAL_NAME, ReceiptCheck, check_receipt_offline
 from signing.results import CheckResult
 
 MAX_RECEIPT_FILE = 4 * MAX_STATEMENT
 """Bytes: a statement, its proof and a certificate in base64 with room to spare; anything larger is not a receipt."""
+REQUIRED = ("receipt_id", "statement", "signature", "algorithm", "certificate")
+"""The fields without which a file is no receipt (refused, never judged); ``proof`` is empty in the first form."""
 
 
 def receipt_json(receipt: verification_pb2.Receipt) -> str:
@@ -36,13 +41,17 @@ def read_receipt(data: bytes) -> verification_pb2.Receipt:
     if len(data) > MAX_RECEIPT_FILE:
         raise ValueError(f"{len(data)} bytes: larger than any receipt ({MAX_RECEIPT_FILE})")
     try:
-        raw = json.loads(data)
-    except ValueError as exc:  # also bytes that are not UTF-8
+        text = data.decode("utf-8")  # json.loads would take UTF-16 and UTF-32 too, protobuf's reading would not
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"not JSON in UTF-8: {_clipped(str(exc))}") from None
+    try:
+        raw = json.loads(text)
+    except ValueError as exc:
         raise ValueError(f"not JSON: {_clipped(str(exc))}") from None
     if not isinstance(raw, dict):
         raise ValueError(f"not a receipt: a JSON object is expected, not {type(raw).__name__}")
     try:
-        receipt = json_format.Parse(data, verification_pb2.Receipt())
+        receipt = json_format.Parse(text, verification_pb2.Receipt())
     except json_format.ParseError as exc:  # its message may quote the file: clipped
         raise ValueError(f"not a receipt in protobuf JSON: {_clipped(str(exc))}") from None
     # protobuf's own reading lets a value that is no base64 through as empty or garbage
@@ -50,14 +59,14 @@ def read_receipt(data: bytes) -> verification_pb2.Receipt:
         value = raw.get(name)
         if isinstance(value, str) and not _BASE64.fullmatch(value):
             raise ValueError(f"the receipt's {name} is not base64")
-    missing = [
-        name
-        for name in ("receipt_id", "statement", "signature", "algorithm", "certificate")
-        if not getattr(receipt, name)
-    ]
+    _require_fields(receipt)
+    return receipt
+
+
+def _require_fields(receipt: verification_pb2.Receipt) -> None:
+    missing = [name for name in REQUIRED if not getattr(receipt, name)]
     if missing:
         raise ValueError(f"the receipt has no {', '.join(missing)}")
-    return receipt
 
 
 def _clipped(text: str, limit: int = 200) -> str:
@@ -93,7 +102,7 @@ class TrustMaterial:
             roots=[_authority(path, c) for path in roots for c in _certificates(path)],
             intermediates=[c for path in intermediates for c in _certificates(path)],
             crls=[_crl_der(path) for path in crls],
-            pinned=_certificates(pinned) if pinned else (),
+            pinned=[_receipt_certificate(pinned, c) for c in _certificates(pinned)] if pinned else (),
         )
 
 
@@ -105,18 +114,58 @@ def _certificates(path: Path) -> list[x509.Certificate]:
 
 
 def _authority(path: Path, certificate: x509.Certificate) -> x509.Certificate:
-    """A root to trust must be a CA's: trusting the receipt certificate itself as a root would skip its
-    revocation check (nothing above it publishes a CRL), and the answer would pass where it should be undecided."""
-    try:
-        is_ca = certificate.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
-    except x509.ExtensionNotFound:
-        is_ca = False
-    if not is_ca:
+    """A root to trust must be a CA's own, self-signed: trusting the receipt certificate itself as a root would skip
+    its revocation check (nothing above it publishes a CRL), and the answer would pass where it should be undecided;
+    trusting the intermediate as a root leaves its CRL with no chain of trust, so every receipt would be undecided
+    (CRL_MISSING) for want of a CRL that was given."""
+    subject = certificate.subject.rfc4514_string()
+    if not _is_ca(certificate):
         raise ValueError(
-            f"{path}: {certificate.subject.rfc4514_string()} is not a CA certificate; the root to trust is the "
+            f"{path}: {subject} is not a CA certificate; the root to trust is the "
             "seal-maker CA's (/certificates/seal-maker-root.pem), a receipt certificate is pinned with --certificate"
         )
+    if certificate.issuer != certificate.subject:
+        raise ValueError(
+            f"{path}: {subject} is not a root: it is a CA certificate issued by {certificate.issuer.rfc4514_string()}. "
+            "The root to trust is self-signed, the seal-maker CA's root (/certificates/seal-maker-root.pem); an "
+            "intermediate is given with --intermediate"
+        )
+    if not _self_signed(certificate):
+        raise ValueError(
+            f"{path}: {subject} names itself as its issuer, but its signature does not verify with its own key: it "
+            "is not a root. The root to trust is the seal-maker CA's (/certificates/seal-maker-root.pem)"
+        )
     return certificate
+
+
+def _receipt_certificate(path: Path, certificate: x509.Certificate) -> x509.Certificate:
+    """A pinned certificate must be a receipt certificate: pinning a CA's would fail every receipt, genuine or not
+    (NOT_THE_PINNED_CERTIFICATE)."""
+    if _is_ca(certificate):
+        raise ValueError(
+            f"{path}: {certificate.subject.rfc4514_string()} is a CA certificate, not a receipt certificate; "
+            "--certificate takes the gateway's receipt certificates (/certificates/receipt-certificates.pem), the CA's "
+            "root is given with --root and its intermediate with --intermediate"
+        )
+    return certificate
+
+
+def _is_ca(certificate: x509.Certificate) -> bool:
+    try:
+        return certificate.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
+    except x509.ExtensionNotFound:
+        return False
+
+
+def _self_signed(certificate: x509.Certificate) -> bool:
+    """Whether ``certificate``'s signature verifies with its own key (SM3withSM2 too)."""
+    if sm2_x509.is_sm2_signed(certificate):
+        return sm2_x509.signed_by(certificate, certificate)
+    try:
+        certificate.verify_directly_issued_by(certificate)
+    except (ValueError, TypeError, CryptoInvalidSignature, UnsupportedAlgorithm):
+        return False
+    return True
 
 
 def _crl_der(path: Path) -> bytes:
@@ -131,6 +180,9 @@ def _crl_der(path: Path) -> bytes:
 
 
 def check_receipt_file(receipt: verification_pb2.Receipt, trust: TrustMaterial) -> ReceiptCheck:
+    """The receipt judged (docs/receipts.md, "Checking a receipt"); ValueError for one without a field it needs
+    (``REQUIRED``), which is no receipt to judge, as ``read_receipt`` says."""
+    _require_fields(receipt)
     try:
         certificate = x509.load_der_x509_certificate(receipt.certificate)
     except ValueError:  # a receipt whose certificate is damaged is not a receipt anyone can rely on
@@ -155,6 +207,13 @@ def check_receipt_file(receipt: verification_pb2.Receipt, trust: TrustMaterial) 
     )
     given = [*trust.roots, *trust.intermediates]
     if checked.reason == "UNTRUSTED_ROOT" and all(c.subject != certificate.issuer for c in given):
+        seal = checked.signer.seal_name if checked.signer is not None else None
+        if seal != RECEIPT_SEAL_NAME:  # no complete chain could make another seal's receipt valid
+            return dataclasses.replace(
+                checked,
+                reason="NOT_A_RECEIPT_SEAL",
+                detail=f"signed by the seal {seal!r}, not a {RECEIPT_SEAL_NAME}",
+            )
         # no path for want of the certificate between the receipt's and the root: undecided, not forged
         return dataclasses.replace(
             checked,

@@ -148,7 +148,11 @@ def main(argv: list[str] | None = None) -> int:
     get.add_argument("--target", help="gateway address (default: the configured gRPC address)")
     get.add_argument("-o", "--out", type=Path, help="file to write (default: standard output)")
     check = receipts.add_parser(
-        "check", help="check a receipt file offline: signature, proof, and the receipt certificate's trust"
+        "check",
+        help="check a receipt file offline: signature, proof, and the receipt certificate's trust",
+        epilog="Exit status: 0 valid, 1 invalid, 3 undecided (INDETERMINATE: CRL_MISSING, CRL_STALE, "
+        "CHAIN_INCOMPLETE); 2 no result: the file is no receipt, the trust material is not what its option takes, a "
+        "file cannot be read, or the check could not be made. docs/receipts.md says which is which.",
     )
     check.add_argument("file", type=Path, help="the receipt as JSON (`zzgw receipt get`), - for standard input")
     check.add_argument(
@@ -595,21 +599,37 @@ _CHECK_EXIT = {"PASSED": 0, "FAILED": 1, "INDETERMINATE": 3}
 
 
 def _receipt_check(args: argparse.Namespace) -> int:
+    """Exit 0 valid, 1 invalid, 3 undecided, 2 no result (docs/receipts.md, "What a checker answers"): exit 1 says
+    the receipt is invalid, so nothing else may end with it."""
     import json
+    import traceback
 
     from adapters.receipt_file import TrustMaterial, check_json, check_receipt_file, check_text, read_receipt
+    from signing.errors import SigningError
 
     try:
         data = sys.stdin.buffer.read() if str(args.file) == "-" else args.file.read_bytes()
         receipt = read_receipt(data)
         trust = TrustMaterial.read(args.root, args.intermediate, args.crl, args.certificate)
         checked = check_receipt_file(receipt, trust)
-    except ValueError as exc:  # an unreadable file is main's to say (OSError)
+        answer = (
+            json.dumps(check_json(receipt, checked), ensure_ascii=False) if args.json else check_text(receipt, checked)
+        )
+    except ValueError as exc:  # no receipt, or trust material that is not what its option takes
         print(f"zzgw receipt check: {exc}", file=sys.stderr)
         return 2
-    result = checked.result.value
-    print(json.dumps(check_json(receipt, checked), ensure_ascii=False) if args.json else check_text(receipt, checked))
-    return _CHECK_EXIT[result]
+    except OSError as exc:  # the receipt or a trust file cannot be read
+        print(f"zzgw receipt check: cannot open {exc.filename or args.file}: {exc.strerror}", file=sys.stderr)
+        return 2
+    except SigningError as exc:  # e.g. an SM2 receipt where this libcrypto has no SM2
+        print(f"zzgw receipt check: the receipt cannot be checked here, no result: {exc}", file=sys.stderr)
+        return 2
+    except Exception:  # a defect of the checker, not a verdict on the receipt
+        traceback.print_exc()
+        print("zzgw receipt check: the check failed (a defect of zzgw, not of the receipt), no result", file=sys.stderr)
+        return 2
+    print(answer)
+    return _CHECK_EXIT[checked.result.value]
 
 
 def _console_token(settings: Settings, args: argparse.Namespace) -> int:

@@ -27,7 +27,7 @@ from adapters.receipt_file import (
 )
 from signing.canonical import canonical_json
 from signing.errors import InvalidSignature
-from signing.keys import SoftwareKey
+from signing.keys import SM2_SM3, SoftwareKey
 from signing.receipts import RECEIPT_SEAL_NAME, ReceiptCheck, check_receipt, check_receipt_offline, sign_receipts
 from signing.results import CheckResult
 from signing.seal_ca import SealMakerCA
@@ -41,7 +41,9 @@ INTERMEDIATE = x509.load_pem_x509_certificate(TRUST["seal_maker_intermediate_pem
 CRL = base64.b64decode(TRUST["crl_der_base64"])
 RECEIPTS_CERT = x509.load_pem_x509_certificate(TRUST["receipts_pem"].encode())
 FULL = TrustMaterial(roots=[ROOT], intermediates=[INTERMEDIATE], crls=[CRL])
+PINNED = TrustMaterial(roots=[ROOT], intermediates=[INTERMEDIATE], crls=[CRL], pinned=[RECEIPTS_CERT])
 CASES = {case["name"]: case for case in VECTORS["cases"]}
+REFUSED = {refused["name"]: refused for refused in VECTORS["refused"]}
 VALID = "batch receipt 0 of 3"
 
 
@@ -51,15 +53,48 @@ def _read(case: dict[str, Any]) -> Any:
 
 @pytest.mark.parametrize("name", list(CASES))
 def test_each_vector_checks_as_expected(name: str) -> None:
+    """With the root, the intermediate and the CRL (``expect``), and with the receipt certificate pinned too
+    (``expect_pinned``), as the vectors' ``check`` and docs/receipts.md say."""
     case = CASES[name]
     checked = check_receipt_file(_read(case), FULL)
     assert (checked.result.value, checked.reason or "") == (case["expect"]["result"], case["expect"]["reason"])
+    pinned = check_receipt_file(_read(case), PINNED)
+    expected = case["expect_pinned"]
+    assert (pinned.result.value, pinned.reason or "") == (expected["result"], expected["reason"])
 
 
 def test_the_vectors_cover_the_ways_a_receipt_fails() -> None:
     reasons = {case["expect"]["reason"] for case in CASES.values()}
-    assert reasons == {"", "SIGNATURE_INVALID", "RECEIPT_ID_MISMATCH", "NOT_A_RECEIPT_SEAL", "CERT_REVOKED"}
+    assert reasons == {
+        "",
+        "SIGNATURE_INVALID",
+        "RECEIPT_ID_MISMATCH",
+        "NOT_A_RECEIPT_SEAL",
+        "CERT_REVOKED",
+        "ISSUED_AT_MISSING",
+        "CERTIFICATE_UNREADABLE",
+    }
     assert sum(case["expect"]["result"] == "PASSED" for case in CASES.values()) == 4
+    assert {case["expect_pinned"]["reason"] for case in CASES.values()} - reasons == {"NOT_THE_PINNED_CERTIFICATE"}
+    assert {name.split()[0] for name in REFUSED} >= {"no", "empty", "null", "signature", "a", "not"}
+
+
+@pytest.mark.parametrize("name", list(REFUSED))
+def test_each_file_that_is_no_receipt_is_refused_not_judged(name: str) -> None:
+    with pytest.raises(ValueError):
+        read_receipt(REFUSED[name]["file"].encode())
+
+
+def test_a_receipt_without_a_field_it_needs_is_not_judged_by_the_library_either() -> None:
+    """``check_receipt_file`` refuses what ``read_receipt`` does: an empty certificate is no CERTIFICATE_UNREADABLE."""
+    for name in ("receipt_id", "statement", "signature", "algorithm", "certificate"):
+        receipt = _read(CASES[VALID])
+        receipt.ClearField(name)
+        with pytest.raises(ValueError, match=f"the receipt has no {name}$"):
+            check_receipt_file(receipt, FULL)
+    receipt = _read(CASES[VALID])
+    receipt.ClearField("proof")  # the first form: judged (the batch signature is not over the statement alone)
+    assert check_receipt_file(receipt, FULL).reason == "SIGNATURE_INVALID"
 
 
 def test_the_formulas_of_the_format_give_the_signed_bytes() -> None:
@@ -95,6 +130,14 @@ def test_another_seal_is_refused_even_when_revocation_cannot_be_checked() -> Non
     no_crl = TrustMaterial(roots=[ROOT], intermediates=[INTERMEDIATE])
     checked = check_receipt_file(_read(CASES["signed by another seal of the same CA"]), no_crl)
     assert (checked.result, checked.reason) == (CheckResult.FAILED, "NOT_A_RECEIPT_SEAL")
+
+
+def test_another_seal_is_refused_even_when_the_intermediate_is_left_out() -> None:
+    """Undecided (CHAIN_INCOMPLETE) would be wrong: no intermediate could make another seal's receipt valid."""
+    no_intermediate = TrustMaterial(roots=[ROOT], crls=[CRL])
+    checked = check_receipt_file(_read(CASES["signed by another seal of the same CA"]), no_intermediate)
+    assert (checked.result, checked.reason) == (CheckResult.FAILED, "NOT_A_RECEIPT_SEAL")
+    assert "电子证照专用章" in checked.detail and checked.signer is not None
 
 
 def test_a_pinned_receipt_certificate_is_the_only_one_accepted() -> None:
@@ -238,11 +281,73 @@ def test_a_receipt_certificate_is_no_root(tmp_path: Path) -> None:
     assert TrustMaterial.read([root], pinned=leaf).pinned == [RECEIPTS_CERT]
 
 
+def test_the_intermediate_is_no_root(tmp_path: Path) -> None:
+    """Trusted as a root, the intermediate left its own CRL without a chain: every receipt was CRL_MISSING."""
+    intermediate = tmp_path / "seal-maker-intermediate.pem"
+    intermediate.write_bytes(INTERMEDIATE.public_bytes(serialization.Encoding.PEM))
+    with pytest.raises(ValueError) as refused:
+        TrustMaterial.read([intermediate])
+    said = str(refused.value)
+    assert said.startswith(f"{intermediate}: {INTERMEDIATE.subject.rfc4514_string()} is not a root")
+    assert f"issued by {ROOT.subject.rfc4514_string()}" in said  # which certificate it is, and what is expected
+    assert "self-signed" in said and "seal-maker-root.pem" in said and "--intermediate" in said
+    both = tmp_path / "both.pem"  # a root file that also holds the intermediate
+    both.write_bytes(ROOT.public_bytes(serialization.Encoding.PEM) + intermediate.read_bytes())
+    with pytest.raises(ValueError, match="is not a root"):
+        TrustMaterial.read([both])
+
+
+def test_a_root_must_verify_with_its_own_key(tmp_path: Path) -> None:
+    """A CA certificate that names itself as issuer but was signed by another key is no root."""
+    now = dt.datetime.now(dt.UTC)
+    key, other = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    name = ROOT.subject
+    forged = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(other, hashes.SHA256())
+    )
+    path = tmp_path / "root.pem"
+    path.write_bytes(forged.public_bytes(serialization.Encoding.PEM))
+    with pytest.raises(ValueError, match="names itself as its issuer, but its signature does not verify"):
+        TrustMaterial.read([path])
+
+
+def test_an_sm2_root_is_a_root(tmp_path: Path) -> None:
+    ca = SealMakerCA.create("国密制章中心（测试）", dt.datetime.now(dt.UTC), algorithm=SM2_SM3)
+    root, intermediate = tmp_path / "root.pem", tmp_path / "intermediate.pem"
+    root.write_bytes(ca.root.public_bytes(serialization.Encoding.PEM))
+    intermediate.write_bytes(ca.intermediate.public_bytes(serialization.Encoding.PEM))
+    assert TrustMaterial.read([root]).roots == [ca.root]
+    with pytest.raises(ValueError, match="is not a root"):
+        TrustMaterial.read([intermediate])
+
+
+def test_a_ca_certificate_is_not_pinned(tmp_path: Path) -> None:
+    """Pinned, a CA certificate would fail every receipt, genuine ones too, as NOT_THE_PINNED_CERTIFICATE."""
+    root = tmp_path / "root.pem"
+    root.write_bytes(ROOT.public_bytes(serialization.Encoding.PEM))
+    for ca in (ROOT, INTERMEDIATE):
+        pin = tmp_path / "pin.pem"
+        pin.write_bytes(
+            RECEIPTS_CERT.public_bytes(serialization.Encoding.PEM) + ca.public_bytes(serialization.Encoding.PEM)
+        )
+        with pytest.raises(ValueError, match="is a CA certificate, not a receipt certificate"):
+            TrustMaterial.read([root], pinned=pin)
+
+
 @pytest.mark.parametrize(
     ("data", "said"),
     [
         (b"[1, 2]", "a JSON object is expected, not list"),
         (b"\xff\xfe{", "not JSON"),
+        (receipt_json(_read(CASES[VALID])).encode("utf-16"), "not JSON in UTF-8"),
         (json.dumps({"receiptId": "x", "nonsense": "y" * 5000}).encode(), "not a receipt in protobuf JSON"),
     ],
 )

@@ -4,8 +4,11 @@
 
 A throw-away seal-maker CA (ECDSA P-256) issues a 核验回执专用章 certificate for a gateway key; the gateway's own
 signing code (``signing.receipts.sign_receipts``) signs three statements as one batch and a fourth alone in the first
-form (``zzgw-receipt/1``); the cases then change one thing each. ECDSA signatures are randomised, so running this
-again gives other bytes and the same expectations; the committed file is the one the tests read.
+form (``zzgw-receipt/1``); the cases then change one thing each. Each case says what a checker must answer given the
+root, the intermediate and the CRL (``expect``), and given the receipt certificate pinned as well
+(``expect_pinned``); ``refused`` holds files that are no receipt at all, which a checker must not judge. ECDSA
+signatures are randomised, so running this again gives other bytes and the same expectations; the committed file
+is the one the tests read.
 """
 
 from __future__ import annotations
@@ -35,45 +38,58 @@ def _pem(cert: x509.Certificate) -> str:
     return cert.public_bytes(serialization.Encoding.PEM).decode("ascii")
 
 
-def _statement(receipt_id: str, at: dt.datetime, verdict: str, reason: str = "") -> bytes:
+def _statement(receipt_id: str, at: dt.datetime, verdict: str, reason: str = "", *, leave_out: str = "") -> bytes:
     return canonical_json(
         {
-            "receipt_id": receipt_id,
-            "issued_at": at.isoformat(timespec="microseconds"),
-            "caller": "11370100993701097M",
-            "matter_code": "370100-FPSL-001",
-            "purpose": "企业开办：发票申领",
-            "query": {
-                "by": "license_id",
-                "license_id": "1.2.156.3005.2.11100000000000001.11370100993701011T.0MX0001.001.6",
-            },
-            "kind": "verification",
-            "verdict": verdict,
-            "reason": reason,
-            "findings": {
-                "integrity": {"result": "PASSED", "reason": "", "detail": ""},
-                "status": {"result": verdict, "reason": reason, "detail": ""},
-                "issuer_identity": {"result": "PASSED", "reason": "", "detail": ""},
-            },
-            "license": {
-                "license_id": "1.2.156.3005.2.11100000000000001.11370100993701011T.0MX0001.001.6",
-                "type_code": "11100000000000001",
-                "issuer_code": "11370100993701011T",
-                "valid_from": "2026-01-01",
-                "valid_until": "2031-12-31",
-                "status": "ACTIVE" if verdict == "PASSED" else reason,
-                "version": 1,
-            },
+            name: value
+            for name, value in _fields(receipt_id, at, verdict, reason).items()
+            if name != leave_out  # to sign a statement the gateway never makes
         }
     )
 
 
+def _fields(receipt_id: str, at: dt.datetime, verdict: str, reason: str) -> dict[str, object]:
+    return {
+        "receipt_id": receipt_id,
+        "issued_at": at.isoformat(timespec="microseconds"),
+        "caller": "11370100993701097M",
+        "matter_code": "370100-FPSL-001",
+        "purpose": "企业开办：发票申领",
+        "query": {
+            "by": "license_id",
+            "license_id": "1.2.156.3005.2.11100000000000001.11370100993701011T.0MX0001.001.6",
+        },
+        "kind": "verification",
+        "verdict": verdict,
+        "reason": reason,
+        "findings": {
+            "integrity": {"result": "PASSED", "reason": "", "detail": ""},
+            "status": {"result": verdict, "reason": reason, "detail": ""},
+            "issuer_identity": {"result": "PASSED", "reason": "", "detail": ""},
+        },
+        "license": {
+            "license_id": "1.2.156.3005.2.11100000000000001.11370100993701011T.0MX0001.001.6",
+            "type_code": "11100000000000001",
+            "issuer_code": "11370100993701011T",
+            "valid_from": "2026-01-01",
+            "valid_until": "2031-12-31",
+            "status": "ACTIVE" if verdict == "PASSED" else reason,
+            "version": 1,
+        },
+    }
+
+
 def _receipt(receipt_id: str, statement: bytes, signature: bytes, proof: bytes, algorithm: str, cert: bytes) -> dict:
-    """The protobuf JSON mapping of ``zzgw.v1.Receipt`` (bytes in base64), as ``zzgw receipt get`` writes it."""
-    receipt = {"receiptId": receipt_id, "statement": _b64(statement), "signature": _b64(signature)}
-    if proof:
-        receipt["proof"] = _b64(proof)
-    return {**receipt, "algorithm": algorithm, "certificate": _b64(cert)}
+    """The protobuf JSON mapping of ``zzgw.v1.Receipt`` (bytes in base64), as ``zzgw receipt get`` writes it: the
+    fields in the order of the message, and no ``proof`` in the first form."""
+    receipt = {
+        "receiptId": receipt_id,
+        "statement": _b64(statement),
+        "signature": _b64(signature),
+        "algorithm": algorithm,
+        "certificate": _b64(cert),
+    }
+    return {**receipt, "proof": _b64(proof)} if proof else receipt
 
 
 def main() -> None:
@@ -99,7 +115,7 @@ def main() -> None:
     crl = ca.crl(now, now + dt.timedelta(days=3650))
     der = cert.public_bytes(serialization.Encoding.DER)
 
-    ids = [f"{int(at.timestamp() * 1000):012x}{n:020x}" for n in range(1, 8)]
+    ids = [f"{int(at.timestamp() * 1000):012x}{n:020x}" for n in range(1, 10)]
     statements = [
         _statement(ids[0], at, "PASSED"),
         _statement(ids[1], at, "FAILED", "REVOKED"),
@@ -113,9 +129,20 @@ def main() -> None:
     gone = sign_receipts(revoked_key, [_statement(ids[5], at, "PASSED")])[0]
     loose = json.dumps(json.loads(_statement(ids[6], at, "PASSED")), ensure_ascii=False).encode()  # not canonical
     loose_signed = sign_receipts(key, [loose])[0]
+    no_id, no_time = (
+        _statement(ids[n], at, "PASSED", leave_out=name) for n, name in ((7, "receipt_id"), (8, "issued_at"))
+    )
+    no_id_signed, no_time_signed = sign_receipts(key, [no_id, no_time])
 
-    def case(name: str, receipt: dict, result: str, reason: str = "", note: str = "") -> dict:
-        return {"name": name, "note": note, "receipt": receipt, "expect": {"result": result, "reason": reason}}
+    def case(name: str, receipt: dict, result: str, reason: str = "", note: str = "", *, pinned: str = "") -> dict:
+        """``pinned``: the reason when the receipt certificate is pinned, if it differs (the same result, FAILED)."""
+        return {
+            "name": name,
+            "note": note,
+            "receipt": receipt,
+            "expect": {"result": result, "reason": reason},
+            "expect_pinned": {"result": "FAILED", "reason": pinned} if pinned else {"result": result, "reason": reason},
+        }
 
     first = _receipt(ids[0], statements[0], batch[0].signature, batch[0].proof, batch[0].algorithm, der)
     tampered = statements[0].replace(b'"verdict":"PASSED"', b'"verdict":"FAILED"')
@@ -165,6 +192,7 @@ def main() -> None:
             "FAILED",
             "NOT_A_RECEIPT_SEAL",
             "a 电子证照专用章 chains to the same root: only a 核验回执专用章 makes receipts",
+            pinned="NOT_THE_PINNED_CERTIFICATE",
         ),
         case(
             "receipt certificate revoked before the receipt was issued",
@@ -178,6 +206,7 @@ def main() -> None:
             ),
             "FAILED",
             "CERT_REVOKED",
+            pinned="NOT_THE_PINNED_CERTIFICATE",
         ),
         case(
             "statement not in canonical form",
@@ -186,12 +215,61 @@ def main() -> None:
             "SIGNATURE_INVALID",
             "validly signed, but JSON with spaces: a checker must insist on the canonical bytes",
         ),
+        case(
+            "statement without receipt_id",
+            _receipt(ids[7], no_id, no_id_signed.signature, no_id_signed.proof, no_id_signed.algorithm, der),
+            "FAILED",
+            "RECEIPT_ID_MISMATCH",
+            "validly signed: what the statement lacks makes the receipt invalid, it is not refused",
+        ),
+        case(
+            "statement without issued_at",
+            _receipt(ids[8], no_time, no_time_signed.signature, no_time_signed.proof, no_time_signed.algorithm, der),
+            "FAILED",
+            "ISSUED_AT_MISSING",
+            "validly signed: without its time of issue the certificate cannot be checked",
+        ),
+        case(
+            "certificate that is no X.509 certificate",
+            {**first, "certificate": _b64(b"\x31" + der[1:])},
+            "FAILED",
+            "CERTIFICATE_UNREADABLE",
+            "the outer SEQUENCE's tag changed to SET: a receipt with every field, judged",
+        ),
+        case(
+            "algorithm that is none of the three",
+            {**first, "algorithm": "ed25519"},
+            "FAILED",
+            "SIGNATURE_INVALID",
+        ),
+    ]
+
+    def refused(name: str, file: str, note: str = "") -> dict:
+        return {"name": name, "note": note, "file": file}
+
+    def without(field: str) -> str:
+        return json.dumps({k: v for k, v in first.items() if k != field})
+
+    refusals = [
+        *(refused(f"no {field}", without(field)) for field in ("receiptId", "statement", "signature", "algorithm")),
+        refused("no certificate", without("certificate")),
+        refused("empty certificate", json.dumps({**first, "certificate": ""}), "empty is the same as missing"),
+        refused("null signature", json.dumps({**first, "signature": None}), "null is the same as missing"),
+        refused("signature that is not base64", json.dumps({**first, "signature": "!" + first["signature"]})),
+        refused("a field the message has not", json.dumps({**first, "keyId": "k1"})),
+        refused("a number for the id", json.dumps({**first, "receiptId": 7})),
+        refused("a key twice", json.dumps(first)[:-1] + ', "receiptId": "' + ids[1] + '"}'),
+        refused("a JSON array", json.dumps([first])),
+        refused("not JSON", "receipt " + ids[0]),
     ]
     json.dump(
         {
             "source": "made by tests/vectors/make_receipts.py with the gateway's own signing code and a throw-away "
             "seal-maker CA; the format is docs/receipts.md",
             "made_at": now.isoformat(),
+            "check": "each case is checked as at its statement's issued_at with trust's root as the only root to "
+            "trust, its intermediate and its CRL: expect with no certificate pinned, expect_pinned with receipts_pem "
+            "pinned as the only receipt certificate accepted. A refused file is no receipt: it gets no result.",
             "trust": {
                 "seal_maker_root_pem": _pem(ca.root),
                 "seal_maker_intermediate_pem": _pem(ca.intermediate),
@@ -205,6 +283,7 @@ def main() -> None:
                 "signature_base64": _b64(batch[0].signature),
             },
             "cases": cases,
+            "refused": refusals,
         },
         sys.stdout,
         ensure_ascii=False,

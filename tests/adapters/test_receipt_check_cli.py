@@ -1,0 +1,190 @@
+"""`zzgw receipt check` as a script runs it: each answer and its exit status (docs/receipts.md, "What a checker
+answers"), on the receipt test vectors and the trust material they come with, without a gateway."""
+
+from __future__ import annotations
+
+import base64
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gateway.cli import main
+from signing.errors import SigningError
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+VECTORS: dict[str, Any] = json.loads((ROOT / "tests" / "vectors" / "receipts.json").read_text(encoding="utf-8"))
+CASES = {case["name"]: case for case in VECTORS["cases"]}
+REFUSED = {refused["name"]: refused for refused in VECTORS["refused"]}
+VALID, INVALID = "batch receipt 0 of 3", "statement changed after signing"
+
+
+@pytest.fixture
+def trust(tmp_path: Path) -> dict[str, Path]:
+    """The vectors' trust material as the files the gateway serves."""
+    given = VECTORS["trust"]
+    files = {
+        "root": (tmp_path / "seal-maker-root.pem", given["seal_maker_root_pem"].encode()),
+        "intermediate": (tmp_path / "seal-maker-intermediate.pem", given["seal_maker_intermediate_pem"].encode()),
+        "crl": (tmp_path / "seal-maker.crl", base64.b64decode(given["crl_der_base64"])),
+        "receipts": (tmp_path / "receipts.pem", given["receipts_pem"].encode()),
+    }
+    for path, data in files.values():
+        path.write_bytes(data)
+    return {key: path for key, (path, _) in files.items()}
+
+
+def receipt_file(tmp_path: Path, name: str) -> Path:
+    path = tmp_path / "receipt.json"
+    path.write_text(json.dumps(CASES[name]["receipt"]), encoding="utf-8")
+    return path
+
+
+def full(trust: dict[str, Path]) -> list[str]:
+    return ["--root", str(trust["root"]), "--intermediate", str(trust["intermediate"]), "--crl", str(trust["crl"])]
+
+
+def check(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    status = main(["receipt", "check", *args])
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def test_valid_is_0(tmp_path: Path, trust: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, err = check(capsys, str(receipt_file(tmp_path, VALID)), *full(trust))
+    assert (status, err) == (0, "")
+    assert out.startswith(f"回执 receipt {CASES[VALID]['receipt']['receiptId']}: 有效 valid\n")
+
+
+def test_invalid_is_1(tmp_path: Path, trust: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, err = check(capsys, str(receipt_file(tmp_path, INVALID)), *full(trust))
+    assert (status, err) == (1, "")
+    assert "无效 INVALID — SIGNATURE_INVALID: " in out.splitlines()[0]
+    assert out.splitlines()[1:] == ["  内容不可采信 what it says is not to be relied on"]
+
+
+@pytest.mark.parametrize(("left_out", "reason"), [("--crl", "CRL_MISSING"), ("--intermediate", "CHAIN_INCOMPLETE")])
+def test_undecided_is_3(
+    tmp_path: Path, trust: dict[str, Path], capsys: pytest.CaptureFixture[str], left_out: str, reason: str
+) -> None:
+    args = full(trust)
+    at = args.index(left_out)
+    del args[at : at + 2]
+    status, out, err = check(capsys, str(receipt_file(tmp_path, VALID)), *args)
+    assert (status, err) == (3, "")
+    assert f"无法确认 INDETERMINATE — {reason}: " in out.splitlines()[0]
+    assert "  核验结论 verdict: PASSED" in out  # what it says is shown, marked undecided
+
+
+@pytest.mark.parametrize("name", list(REFUSED))
+def test_a_file_that_is_no_receipt_is_2_and_no_result(
+    tmp_path: Path, trust: dict[str, Path], capsys: pytest.CaptureFixture[str], name: str
+) -> None:
+    path = tmp_path / "receipt.json"
+    path.write_text(REFUSED[name]["file"], encoding="utf-8")
+    for json_output in ([], ["--json"]):
+        status, out, err = check(capsys, str(path), *full(trust), *json_output)
+        assert (status, out) == (2, "")  # nothing on standard output, not even with --json
+        assert err.startswith("zzgw receipt check: ")
+
+
+def test_a_file_that_cannot_be_read_is_2(
+    tmp_path: Path, trust: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, out, err = check(capsys, str(tmp_path / "nothing.json"), *full(trust))
+    assert (status, out) == (2, "")
+    assert err == f"zzgw receipt check: cannot open {tmp_path / 'nothing.json'}: No such file or directory\n"
+    status, out, err = check(capsys, str(receipt_file(tmp_path, VALID)), *full(trust), "--crl", str(tmp_path / "x"))
+    assert (status, out) == (2, "") and err.startswith(f"zzgw receipt check: cannot open {tmp_path / 'x'}: ")
+    status, out, err = check(capsys, str(tmp_path), *full(trust))  # a directory
+    assert (status, out) == (2, "") and err.startswith(f"zzgw receipt check: cannot open {tmp_path}: ")
+
+
+def test_the_intermediate_given_as_the_root_is_2_saying_so(
+    tmp_path: Path, trust: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """It used to be taken as a root, and every receipt, genuine or not, came out undecided (CRL_MISSING)."""
+    receipt = str(receipt_file(tmp_path, VALID))
+    for extra in ([], ["--crl", str(trust["crl"])], ["--intermediate", str(trust["root"]), "--crl", str(trust["crl"])]):
+        status, out, err = check(capsys, receipt, "--root", str(trust["intermediate"]), *extra)
+        assert (status, out) == (2, "")
+        assert err.startswith(f"zzgw receipt check: {trust['intermediate']}: ")
+        assert "is not a root: it is a CA certificate issued by " in err
+        assert "seal-maker-root.pem" in err and "--intermediate" in err
+
+
+def test_other_trust_material_in_the_wrong_place_is_2(
+    tmp_path: Path, trust: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    receipt = str(receipt_file(tmp_path, VALID))
+    for args, said in [
+        (["--root", str(trust["receipts"])], "is not a CA certificate"),
+        ([*full(trust), "--certificate", str(trust["root"])], "is a CA certificate, not a receipt certificate"),
+        ([*full(trust)[:4], "--crl", str(trust["root"])], "not a CRL"),
+        (["--root", str(trust["crl"])], "not PEM certificates"),
+    ]:
+        status, out, err = check(capsys, receipt, *args)
+        assert (status, out) == (2, ""), args
+        assert said in err
+
+
+def test_the_pinned_certificate(tmp_path: Path, trust: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    pinned = [*full(trust), "--certificate", str(trust["receipts"])]
+    assert check(capsys, str(receipt_file(tmp_path, VALID)), *pinned)[0] == 0
+    status, out, _ = check(capsys, str(receipt_file(tmp_path, "signed by another seal of the same CA")), *pinned)
+    assert status == 1 and "NOT_THE_PINNED_CERTIFICATE" in out
+
+
+def test_json_says_the_result_and_reason(
+    tmp_path: Path, trust: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, out, _ = check(capsys, str(receipt_file(tmp_path, VALID)), *full(trust), "--json")
+    answer = json.loads(out)
+    assert status == 0 and set(answer) == {"receipt_id", "result", "reason", "detail", "statement", "signer"}
+    assert (answer["result"], answer["reason"], answer["signer"]["seal"]) == ("PASSED", "", "核验回执专用章")
+    status, out, _ = check(capsys, str(receipt_file(tmp_path, INVALID)), *full(trust), "--json")
+    answer = json.loads(out)
+    assert (status, answer["result"], answer["reason"]) == (1, "FAILED", "SIGNATURE_INVALID")
+    assert answer["statement"] is None and answer["signer"] is None  # the signature did not verify
+    status, out, _ = check(capsys, str(receipt_file(tmp_path, "receipt id that the statement does not name")),
+                           *full(trust), "--json")  # fmt: skip
+    answer = json.loads(out)
+    assert (status, answer["reason"], answer["signer"]) == (1, "RECEIPT_ID_MISMATCH", None)
+    assert answer["statement"]["verdict"] == "PASSED"  # given to programs; `result` says not to rely on it
+
+
+@pytest.mark.parametrize("error", [SigningError("no SM2 in this libcrypto"), RuntimeError("a defect")])
+def test_a_check_that_cannot_be_made_is_2_never_1(
+    tmp_path: Path,
+    trust: dict[str, Path],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    error: Exception,
+) -> None:
+    """Exit 1 says the receipt is invalid: a receipt this checker cannot check, or a defect of it, is no answer."""
+
+    def fail(*_: object) -> None:
+        raise error
+
+    monkeypatch.setattr("adapters.receipt_file.check_receipt_file", fail)
+    status, out, err = check(capsys, str(receipt_file(tmp_path, VALID)), *full(trust))
+    assert (status, out) == (2, "")
+    assert "no result" in err and str(error) in err
+
+
+def test_the_exit_status_of_the_command(tmp_path: Path, trust: dict[str, Path]) -> None:
+    """The process's own exit status, as a script sees it: 0, 1, 3, 2."""
+
+    def run(*args: str, stdin: str = "") -> int:
+        done = subprocess.run([sys.executable, "-m", "gateway.cli", "receipt", "check", *args], input=stdin,
+                              cwd=ROOT, capture_output=True, text=True, timeout=60)  # fmt: skip
+        return done.returncode
+
+    assert run(str(receipt_file(tmp_path, VALID)), *full(trust)) == 0
+    assert run(str(receipt_file(tmp_path, INVALID)), *full(trust)) == 1
+    assert run(str(receipt_file(tmp_path, VALID)), *full(trust)[:4]) == 3
+    assert run("-", *full(trust), stdin=REFUSED["no certificate"]["file"]) == 2
+    assert run(str(receipt_file(tmp_path, VALID)), "--root", str(trust["intermediate"])) == 2
