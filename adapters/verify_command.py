@@ -27,6 +27,8 @@ from .console import MAX_QR_IMAGE_BYTES, license_code_in, query_of
 from .receipt_file import receipt_json
 
 EXIT_PASSED, EXIT_FAILED, EXIT_INDETERMINATE, EXIT_BAD_REQUEST, EXIT_NO_ANSWER = 0, 1, 3, 2, 4
+EXIT_DEFECT = 5
+"""zzgw itself failed (a defect): no verdict. Python's own exit status for an uncaught exception is 1, FAILED's."""
 _EXIT = {
     verification_pb2.CHECK_RESULT_PASSED: EXIT_PASSED,
     verification_pb2.CHECK_RESULT_FAILED: EXIT_FAILED,

@@ -116,12 +116,7 @@ class DocumentService:
             stored = uow.documents.get(license.license_id)
             issuer = uow.members.get(license.content.issuer_code) if stored is None else None
         if stored is not None:
-            if not vouched(stored, self._memos):  # another license's PDF moved to this one behind the gateway's back
-                raise ConflictError(
-                    "the registry's record of this license's document was changed behind the gateway's back",
-                    reason="REGISTRY_ALTERED",
-                )
-            return stored
+            return self._as_stored(stored)
         if issuer is None:
             raise NotFoundError("the license's issuer is not a member any more", reason="ISSUER_NOT_FOUND")
         document = self.make(issuer, license.content)
@@ -134,8 +129,24 @@ class DocumentService:
             with self._db.unit_of_work() as uow:
                 first = uow.documents.get(license.license_id)
             assert first is not None
-            return first
+            return self._as_stored(first)
         return document
+
+    def _as_stored(self, stored: LicenseDocument) -> LicenseDocument:
+        """``stored``, if its row is the gateway's (the memo) and its bytes are the ones the row names: another
+        license's PDF, or any other bytes, put in the row behind the gateway's back are never handed out as it."""
+        if not vouched(stored, self._memos):  # another license's row moved to this one
+            raise ConflictError(
+                "the registry's record of this license's document was changed behind the gateway's back",
+                reason="REGISTRY_ALTERED",
+            )
+        if hashlib.sha256(stored.pdf).hexdigest() != stored.sha256:  # the memo vouches for the hash, not the bytes
+            raise ConflictError(
+                "the registry's copy of this license's document is not the document it registered: its bytes were "
+                "changed behind the gateway's back",
+                reason="REGISTRY_ALTERED",
+            )
+        return stored
 
     def by_sha256(self, sha256: str) -> LicenseDocument | None:
         with self._db.unit_of_work() as uow:

@@ -188,3 +188,18 @@ def test_the_exit_status_of_the_command(tmp_path: Path, trust: dict[str, Path]) 
     assert run(str(receipt_file(tmp_path, VALID)), *full(trust)[:4]) == 3
     assert run("-", *full(trust), stdin=REFUSED["no certificate"]["file"]) == 2
     assert run(str(receipt_file(tmp_path, VALID)), "--root", str(trust["intermediate"])) == 2
+
+
+def test_the_check_reads_no_gateway_settings(
+    tmp_path: Path, trust: dict[str, Path], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An auditor's machine may have a broken zzgw.toml, or a gateway's settings it cannot read: the check needs
+    only the files it is given."""
+    broken = tmp_path / "zzgw.toml"
+    broken.write_text("mode = [not toml", encoding="utf-8")
+    monkeypatch.setenv("ZZGW_CONFIG", str(broken))
+    monkeypatch.setenv("ZZGW_MODE", "nonsense")
+    status, out, err = check(capsys, str(receipt_file(tmp_path, VALID)), *full(trust))
+    assert (status, err) == (0, "") and "有效 valid" in out
+    status, out, err = check(capsys, str(receipt_file(tmp_path, INVALID)), *full(trust), "--config", str(broken))
+    assert (status, err) == (1, "") and "SIGNATURE_INVALID" in out

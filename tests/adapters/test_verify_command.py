@@ -16,8 +16,10 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from adapters import verify_command
 from adapters.receipt_file import read_receipt
 from adapters.verify_command import EXIT_NO_ANSWER, BadInput, answer_json, answer_text, verify
+from gateway.cli import main
 from gateway.domain.audit import AuditAction
 from protos.zzgw.v1 import issuance_pb2, verification_pb2
 from signing.qr import qr_png
@@ -152,6 +154,24 @@ def test_the_command_writes_the_receipt_and_exits_with_the_verdict(running: Runn
     assert stranger.returncode == 2 and "zzgw verify: no credentials for member 91370100MA00000000" in stranger.stderr
     unreadable = zzgw_verify(running, str(tmp_path / "nothing.pdf"), *use)
     assert unreadable.returncode == 2 and "no such file" in unreadable.stderr
+
+
+def test_a_defect_of_zzgw_is_no_verdict(
+    running: RunningGateway, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A crash of the command itself ends with 5 and says so; Python's own 1 would read as FAILED to a script."""
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("a defect")
+
+    monkeypatch.setattr(verify_command, "verify", broken)
+    for name, value in {"ZZGW_DATA_DIR": str(running.data_dir), "ZZGW_DATABASE_URL": "", "ZZGW_CONFIG": ""}.items():
+        monkeypatch.setenv(name, value)
+    use = ["--member", TAX, "--matter", MATTER, "--purpose", "企业开办：发票申领"]
+    status = main(["verify", issue(running, 46).license.license_id, *use, "--target", running.address])
+    err = capsys.readouterr().err
+    assert status == verify_command.EXIT_DEFECT == 5
+    assert "RuntimeError: a defect" in err and err.endswith("no verdict\n")
 
 
 def test_a_matter_of_another_department_is_refused_by_the_gateway(running: RunningGateway, tmp_path: Path) -> None:

@@ -684,6 +684,39 @@ def test_the_document_copy_carries_the_use_and_keeps_the_issuer_seal(running: Ru
     assert "'drawn-later'" in covered.report.integrity.detail and "zzgw-use-" not in covered.report.integrity.detail
 
 
+def test_a_documents_bytes_changed_in_the_registry_are_handed_out_to_nobody(running: RunningGateway) -> None:
+    """The memo of a document's row vouches for its hash; the bytes beside it must still be the ones that hash
+    names. Another company's PDF, or a forgery, put in the row behind the gateway's back would otherwise go out as
+    this license's document: to its issuer, and to a department with the gateway's use stamp on it."""
+    license_id, _ = business_license(running, 7)
+    other_id, _ = business_license(running, 8)
+    issued = running.issuance(MARKET).GetLicenseDocument(issuance_pb2.GetLicenseDocumentRequest(license_id=license_id))
+    request = sharing_pb2.SharingServiceGetLicenseDocumentRequest(use=FPSL, license_id=license_id)
+    assert sharing(running).GetLicenseDocument(request).original_sha256 == issued.sha256
+    for bytes_in_row in ("(SELECT pdf FROM license_documents WHERE license_id = :other)", ":forged"):
+        with running.gateway.db.engine.begin() as connection:
+            connection.execute(
+                text(f"UPDATE license_documents SET pdf = {bytes_in_row} WHERE license_id = :id"),
+                {"id": license_id, "other": other_id, "forged": b"%PDF-1.7\n% FORGED BUSINESS LICENSE\n%%EOF\n"},
+            )
+        for fetch in (
+            lambda: running.issuance(MARKET).GetLicenseDocument(
+                issuance_pb2.GetLicenseDocumentRequest(license_id=license_id)
+            ),
+            lambda: sharing(running).GetLicenseDocument(request),
+        ):
+            with pytest.raises(grpc.RpcError) as refused:
+                fetch()
+            assert refused.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+            assert error_details(refused.value)[0].reason == "REGISTRY_ALTERED"
+    with running.gateway.db.engine.begin() as connection:  # the registered bytes back: handed out again
+        connection.execute(
+            text("UPDATE license_documents SET pdf = :pdf WHERE license_id = :id"),
+            {"id": license_id, "pdf": issued.pdf},
+        )
+    assert sharing(running).GetLicenseDocument(request).original_sha256 == issued.sha256
+
+
 @pytest.mark.parametrize(
     "vector",
     ["libreoffice-7.4-form.pdf", "ghostscript-10.00-pdf20.pdf", "qpdf-11.3-linearized.pdf", "chromium-156.pdf"],
