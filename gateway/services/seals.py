@@ -57,6 +57,7 @@ _CRL_REASONS = {
     CrlReason.SUPERSEDED: x509.ReasonFlags.superseded,
     CrlReason.CESSATION_OF_OPERATION: x509.ReasonFlags.cessation_of_operation,
 }
+_CRL_REASON_OF = {flag: reason for reason, flag in _CRL_REASONS.items()}
 CRL_VALIDITY = dt.timedelta(days=1)
 SEAL_TIMEOUT_SECONDS = 60.0
 DEFAULT_SEAL_NAME = "电子证照专用章"
@@ -284,11 +285,18 @@ class SealService:
         return [self._ca.intermediate] + ([self._sm2.ca.intermediate] if self._sm2 is not None else [])
 
     def list(self, caller: Member) -> list[Seal]:
+        """The caller's seals (every seal for an administrator), each revoked as the seal-maker CA knows it."""
         with self._db.unit_of_work() as uow:
-            return uow.seals.of_issuer(None if caller.has(Role.ADMIN) else caller.code)
+            found = uow.seals.of_issuer(None if caller.has(Role.ADMIN) else caller.code)
+        return [self.as_revoked(seal) for seal in found]
 
     def get(self, seal_id: str) -> Seal:
-        """Any member may read a seal: its certificate and image are what verifiers need."""
+        """Any member may read a seal: its certificate and image are what verifiers need, and its revocation as the
+        seal-maker CA knows it (a seal set back to ACTIVE in the store is shown revoked, from the CA's time)."""
+        return self.as_revoked(self._stored(seal_id))
+
+    def _stored(self, seal_id: str) -> Seal:
+        """The seal as the store has it."""
         if not seal_id:
             raise InvalidRequestError(
                 [FieldViolation(field="seal_id", reason="REQUIRED", description="seal_id is required")]
@@ -300,7 +308,8 @@ class SealService:
         return seal
 
     def owned(self, caller: Member, seal_id: str) -> Seal:
-        seal = self.get(seal_id)
+        """The caller's seal as the store has it (``_require_active`` judges it with the CA's revocations)."""
+        seal = self._stored(seal_id)
         if seal.issuer_code != caller.code:
             raise PermissionDeniedError("only the seal's issuer may use or revoke it", reason="NOT_SEAL_OWNER")
         return seal
@@ -363,18 +372,21 @@ class SealService:
             raise InvalidRequestError(errors)
         seal = self.owned(caller, seal_id)
         if seal.status is SealStatus.REVOKED:
-            return seal
-        now = self._clock.now()
+            return self.as_revoked(seal)
+        # a revocation the CA holds already (the seal set back to ACTIVE in the store behind the gateway's back) is
+        # written back as it was made: its time and CRL reason, not this call's
+        with self._lock:
+            first = self._ca_for(seal.algorithm).revoke(seal.certificate_serial, _CRL_REASONS[crl], self._clock.now())
         changed = [f"seal:{seal.key_id}"]
         with self._db.unit_of_work(write=True) as uow:
-            uow.seals.revoke(seal_id, at=now, reason=reason, crl_reason=crl.value)
+            uow.seals.revoke(
+                seal_id, at=first.revoked_at, reason=reason, crl_reason=_CRL_REASON_OF.get(first.reason, crl).value
+            )
             if self._feed is not None:
                 self._feed.announce(uow, changed)
             uow.commit()
         if self._feed is not None:
             self._feed.committed(changed)
-        with self._lock:
-            self._ca_for(seal.algorithm).revoke(seal.certificate_serial, _CRL_REASONS[crl], now)
         return self.get(seal_id)
 
     def seal_document(self, caller: Member, seal_id: str, pdf: bytes, *, reason: str = "", page: int = 0) -> bytes:

@@ -105,3 +105,24 @@ def test_a_seal_revocation_undone_in_the_database_is_not_undone(running: Running
         issue(running, 43)
     assert refused.value.code() == grpc.StatusCode.FAILED_PRECONDITION
     assert error_details(refused.value)[0].reason == "SEAL_REVOKED"
+    # nor is it shown active: GetSeal (any member) and ListSeals (its issuer) show it revoked, from the CA's time
+    serial = x509.load_der_x509_certificate(seal.certificate_der).serial_number
+    recorded = running.gateway.seals.ca.revocation_time(serial)  # type: ignore[union-attr]
+    assert recorded is not None
+    shown = seals(running, MARKET).GetSeal(seal_pb2.GetSealRequest(seal_id=seal.seal_id)).seal
+    listed = {s.seal_id: s for s in seals(running, MARKET).ListSeals(seal_pb2.ListSealsRequest()).seals}
+    for each in (shown, listed[seal.seal_id]):
+        assert each.status == seal_pb2.SEAL_STATUS_REVOKED
+        assert each.revoked_at.ToDatetime(tzinfo=recorded.tzinfo) == recorded
+    # revoked again through the API, the store gets the first revocation back, not this call's time
+    again = seals(running, MARKET).RevokeSeal(
+        seal_pb2.RevokeSealRequest(seal_id=seal.seal_id, reason="再次吊销", crl_reason="superseded")
+    ).seal
+    assert again.status == seal_pb2.SEAL_STATUS_REVOKED
+    assert again.revoked_at.ToDatetime(tzinfo=recorded.tzinfo) == recorded
+    with running.gateway.db.engine.begin() as connection:
+        stored = connection.execute(
+            text("SELECT status, crl_reason FROM seals WHERE seal_id = :id"), {"id": seal.seal_id}
+        ).one()
+    assert tuple(stored) == ("REVOKED", "key_compromise")
+    assert issue(running, 44).license.license_id  # the issuer's next seal in line seals again
