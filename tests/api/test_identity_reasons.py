@@ -115,9 +115,11 @@ def test_a_seal_revocation_undone_in_the_database_is_not_undone(running: Running
         assert each.status == seal_pb2.SEAL_STATUS_REVOKED
         assert each.revoked_at.ToDatetime(tzinfo=recorded.tzinfo) == recorded
     # revoked again through the API, the store gets the first revocation back, not this call's time
-    again = seals(running, MARKET).RevokeSeal(
-        seal_pb2.RevokeSealRequest(seal_id=seal.seal_id, reason="再次吊销", crl_reason="superseded")
-    ).seal
+    again = (
+        seals(running, MARKET)
+        .RevokeSeal(seal_pb2.RevokeSealRequest(seal_id=seal.seal_id, reason="再次吊销", crl_reason="superseded"))
+        .seal
+    )
     assert again.status == seal_pb2.SEAL_STATUS_REVOKED
     assert again.revoked_at.ToDatetime(tzinfo=recorded.tzinfo) == recorded
     with running.gateway.db.engine.begin() as connection:
