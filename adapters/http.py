@@ -37,8 +37,9 @@ from typing import Any
 import uvicorn
 
 from adapters.console import PREFIX as CONSOLE_PREFIX
-from adapters.console import Console, Reply, run_blocking
+from adapters.console import Console, Reply, error_reply, run_blocking
 from adapters.console import headers as console_headers
+from gateway.store.database import store_unavailable
 from gateway.threads import name_this_thread
 
 Scope = MutableMapping[str, Any]
@@ -134,12 +135,16 @@ class HttpApp:
             else:
                 await _respond(send, 404, b"not found\n", "text/plain; charset=utf-8")
                 return
-        except Exception:  # a defect: logged with an id the clerk can quote, nothing of the request
-            request_id = secrets.token_hex(8)
-            error_log.exception("console call %s failed (request %s)", path, request_id)
-            message = f"internal error (request {request_id})"
-            body = json.dumps({"error": {"status": 500, "reason": "INTERNAL", "message": message}}).encode()
-            reply = Reply(500, body, reason="INTERNAL")
+        except Exception as exc:
+            if (unavailable := store_unavailable(exc)) is not None:  # the store's, not the call's: retry later
+                error_log.warning("console call %s: %s (%s)", path, unavailable.reason, type(exc).__name__)
+                reply = error_reply(unavailable)
+            else:  # a defect: logged with an id the clerk can quote, nothing of the request
+                request_id = secrets.token_hex(8)
+                error_log.exception("console call %s failed (request %s)", path, request_id)
+                message = f"internal error (request {request_id})"
+                body = json.dumps({"error": {"status": 500, "reason": "INTERNAL", "message": message}}).encode()
+                reply = Reply(500, body, reason="INTERNAL")
         if access_log.isEnabledFor(logging.INFO):  # like a gRPC call's line: who, what, how it ended; no content
             client = scope.get("client") or ("", 0)
             line = {

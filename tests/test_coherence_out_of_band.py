@@ -382,6 +382,35 @@ def test_pruning_keeps_recent_edits_and_the_newest(sqlite_store: tuple[Database,
         feed.stop()
 
 
+def test_a_pruning_that_meets_another_writer_waits_briefly_and_the_edits_are_still_read(
+    sqlite_store: tuple[Database, str],
+) -> None:
+    """A DBA's open write transaction holds the SQLite file: the pruning, the one write of the edits thread, gives
+    up within a fraction of a second (not the writers' 30 s, while edits go unread) and prunes at a later look."""
+    db, url = sqlite_store
+    feed, heard = _feed(db)
+    try:
+        with dba(url) as run:
+            _edit(run, "license:old1", "license:old2", minutes_ago=10)
+            _edit(run, "license:new")
+        feed.hear_edits()
+        holder = sqlite3.connect(make_url(url).database, isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")
+        try:
+            started = time.monotonic()
+            assert feed.prune_edits(older_than=300) == 0
+            assert time.monotonic() - started < 2
+            holder.execute("INSERT INTO store_edits (key) VALUES ('license:during')")  # the DBA's own edit
+        finally:
+            holder.execute("COMMIT")
+            holder.close()
+        feed.hear_edits()
+        assert heard[-1] == frozenset({"license:during"})
+        assert feed.prune_edits(older_than=300) == 2  # the next one prunes
+    finally:
+        feed.stop()
+
+
 def test_a_reader_that_missed_pruned_edits_drops_everything(sqlite_store: tuple[Database, str]) -> None:
     db, url = sqlite_store
     behind, heard = _feed(db)

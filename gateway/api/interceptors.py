@@ -32,12 +32,11 @@ from gateway.domain.errors import (
     InvalidRequestError,
     PermissionDeniedError,
     UnauthenticatedError,
-    UpstreamUnavailableError,
     ZzgwError,
 )
 from gateway.domain.model import Member
 from gateway.services.members import Authenticator
-from gateway.store.database import connection_lost
+from gateway.store.database import store_unavailable
 
 if TYPE_CHECKING:
     from gateway.watchdog import InFlight
@@ -341,11 +340,11 @@ class _Call:
     def fail(self, exc: BaseException) -> None:
         if _nul_in_text(exc):
             exc = InvalidRequestError([_NUL_VIOLATION])
-        elif connection_lost(exc):  # nothing was answered from it: worth a retry, which UNAVAILABLE tells clients
+        elif (unavailable := store_unavailable(exc)) is not None:  # nothing was answered from it: worth a retry
             error_log.warning(
-                "request %s to %s: database connection lost (%s)", self.request_id, self.method, type(exc).__name__
+                "request %s to %s: %s (%s)", self.request_id, self.method, unavailable.reason, type(exc).__name__
             )
-            exc = UpstreamUnavailableError("the database connection was lost: retry", reason="DATABASE_UNAVAILABLE")
+            exc = unavailable
         if isinstance(exc, ZzgwError):
             self.code = status_code(exc)
             self.context.abort_with_status(to_status(exc))

@@ -44,6 +44,7 @@ import fcntl
 import logging
 import mmap
 import os
+import sqlite3
 import struct
 import threading
 import time
@@ -55,7 +56,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from gateway.store.database import Database, UnitOfWork
+from gateway.store.database import Database, UnitOfWork, store_busy
 from gateway.threads import name_this_thread
 
 CHANNEL = "zzgw_changes"
@@ -72,6 +73,8 @@ PRUNE_EVERY = 60.0
 """SQLite: seconds between two prunings of ``store_edits`` by one process."""
 PRUNE_MOST = 100_000
 """SQLite: at most this many rows of ``store_edits`` are deleted by one pruning (it holds the writer lock)."""
+PRUNE_WAIT = 0.2
+"""SQLite: seconds a pruning waits for the writer lock before leaving it to a later one."""
 _log = logging.getLogger("zzgw.changes")
 
 Listener = Callable[[frozenset[str]], None]
@@ -220,22 +223,28 @@ class ChangeFeed:
         """SQLite: delete the rows of ``store_edits`` older than ``older_than`` seconds (at most ``PRUNE_MOST``),
         the oldest first and never the newest row, so a reader that had not read pruned rows sees the gap; returns
         how many went."""
+        # on a connection of its own that waits briefly for the writer lock: the store held by another writer (a
+        # DBA's open transaction) is pruned at a later look, not waited for the writers' 30 s while edits go unread
+        path = str(self._db.engine.url.database)
         try:
-            with self._db.unit_of_work(write=True) as uow:
-                deleted = uow.session.execute(
-                    text(
+            with contextlib.closing(sqlite3.connect(path, timeout=PRUNE_WAIT, isolation_level=None)) as connection:
+                connection.execute("BEGIN IMMEDIATE")
+                try:
+                    deleted = connection.execute(
                         "DELETE FROM store_edits WHERE seq < (SELECT max(seq) FROM store_edits) "
                         "AND seq <= (SELECT max(seq) FROM store_edits WHERE at < datetime('now', :age)) "
-                        "AND seq < (SELECT min(seq) FROM store_edits) + :most"
-                    ),
-                    {"age": f"-{older_than:f} seconds", "most": PRUNE_MOST},
-                )
-                uow.commit()
-        except sa_exc.OperationalError as exc:
-            if "no such table" in str(exc):  # a store from before schema 0020
+                        "AND seq < (SELECT min(seq) FROM store_edits) + :most",
+                        {"age": f"-{older_than:f} seconds", "most": PRUNE_MOST},
+                    ).rowcount
+                    connection.execute("COMMIT")
+                except BaseException:
+                    connection.execute("ROLLBACK")
+                    raise
+        except sqlite3.OperationalError as exc:
+            if "no such table" in str(exc) or store_busy(exc):  # a store from before schema 0020; held by another
                 return 0
             raise
-        return int(getattr(deleted, "rowcount", 0) or 0)
+        return max(deleted, 0)
 
     def _watch_edits(self) -> None:
         name_this_thread("zzgw-edits")

@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -32,6 +33,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.domain.audit import AccessRecord, Checkpoint
+from gateway.domain.errors import UpstreamUnavailableError
 from gateway.domain.model import License
 from gateway.store.repositories import (
     AccessRequestRepository,
@@ -81,6 +83,45 @@ def connection_lost(error: BaseException) -> bool:
         else:
             seen = seen.__cause__
     return False
+
+
+BUSY_TIMEOUT_MS = 30_000
+"""SQLite: how long a statement waits for another connection's write lock before ``database is locked``."""
+
+
+class StoreTimeout(TimeoutError):
+    """A write waited past its time for the store: another writer (a DBA's open transaction on a SQLite file, a
+    long migration) holds it."""
+
+
+def store_busy(error: BaseException) -> bool:
+    """Whether ``error`` is the store held by another writer past the wait: a SQLite file locked (``database is
+    locked``), or a write that timed out waiting for its commit. Nothing was answered from it: a client told
+    UNAVAILABLE may retry."""
+    seen: BaseException | None = error
+    for _ in range(4):
+        if seen is None:
+            return False
+        if isinstance(seen, StoreTimeout):
+            return True
+        if isinstance(seen, sqlite3.OperationalError):
+            return str(seen).startswith(("database is locked", "database is busy", "database table is locked"))
+        seen = seen.orig if isinstance(seen, DBAPIError) else seen.__cause__
+    return False
+
+
+def store_unavailable(error: BaseException) -> UpstreamUnavailableError | None:
+    """What to answer for ``error`` when it is the store's and not the call's (a client may retry): a PostgreSQL
+    connection lost under it (``connection_lost``), or the store held by another writer (``store_busy``); None for
+    any other error."""
+    if connection_lost(error):
+        return UpstreamUnavailableError("the database connection was lost: retry", reason="DATABASE_UNAVAILABLE")
+    if store_busy(error):
+        return UpstreamUnavailableError(
+            "the store is held by another writer and did not take this call's records in time: retry",
+            reason="DATABASE_BUSY",
+        )
+    return None
 
 
 class Database:
@@ -437,7 +478,7 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 

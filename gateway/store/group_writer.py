@@ -22,7 +22,7 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Generic, TypeVar
 
-from gateway.store.database import AppendWork, Database, connection_lost
+from gateway.store.database import AppendWork, Database, StoreTimeout, connection_lost
 from gateway.threads import name_this_thread
 
 T = TypeVar("T")
@@ -89,7 +89,7 @@ class GroupWriter(Generic[T, P, R]):
         pending: _Pending[T, R] = _Pending(item)
         self._queue.put(pending)
         if not pending.done.acquire(timeout=WRITE_TIMEOUT_SECONDS):
-            raise TimeoutError("the store did not commit in time")
+            raise StoreTimeout("the store did not commit in time")
         if pending.error is not None:
             raise pending.error
         return pending.result

@@ -10,11 +10,13 @@ import io
 import json
 import logging
 import re
+import sqlite3
 import urllib.error
 import urllib.request
 import uuid
 from typing import Any
 
+import grpc
 import pytest
 from PIL import Image
 
@@ -24,12 +26,26 @@ from adapters.receipt_file import read_receipt
 from gateway.domain.audit import AuditAction
 from gateway.domain.errors import InvalidRequestError, NotFoundError
 from gateway.server import console_backend
-from protos.zzgw.v1 import issuance_pb2
+from gateway.store import group_writer
+from protos.zzgw.v1 import issuance_pb2, verification_pb2
 from signing.errors import InvalidSignature
 from signing.qr import qr_png
 from tests.api.test_documents import document_of
 from tests.api.test_verification import MATTER, change, issue, qr_for, receipt_statement
-from tests.conftest import ADMIN, CIVIL, MARKET, POLICE, PORTAL, TAX, RunningGateway, today, trail_rows
+from tests.api.test_verification import verify as grpc_verify
+from tests.conftest import (
+    ADMIN,
+    CIVIL,
+    MARKET,
+    POLICE,
+    PORTAL,
+    TAX,
+    RunningGateway,
+    backend_params,
+    error_details,
+    today,
+    trail_rows,
+)
 
 USE = {"matter_code": MATTER, "purpose": "企业开办窗口核验", "operator": "窗口03 王敏"}
 """The tax bureau's use: ``MATTER`` is 发票申领, a matter it handles (a department acts only under its own)."""
@@ -455,3 +471,29 @@ def test_a_claim_is_compared_without_any_data_coming_back(console: str, running:
     assert status == 403 and refusal(answer)[1] == "ROLE_NOT_ALLOWED"
     status, answer = fetch(f"{console}/api/check-claim", {**claim, "fields": ["x"]}, running.tokens[TAX])
     assert status == 400 and refusal(answer)[2] == [("fields", "NOT_TEXT")]
+
+
+@pytest.mark.parametrize("database_url", [backend_params()[0]], indirect=True)  # a SQLite file's write lock
+def test_a_store_held_by_another_writer_is_unavailable_to_retry_not_an_internal_error(
+    console: str, running: RunningGateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A DBA's open write transaction on the SQLite file holds every writer: a verification cannot store its
+    receipt in time. That is the store's state, not a defect of the call: UNAVAILABLE / DATABASE_BUSY over gRPC and
+    503 on the console, which a client may retry, and answers again once the transaction ends."""
+    license_id = issue(running, 60).license.license_id
+    assert verify(console, running, query=license_id)[1]["verdict"] == "PASSED"
+    monkeypatch.setattr(group_writer, "WRITE_TIMEOUT_SECONDS", 1.0)  # not the 30 s a call waits by default
+    holder = sqlite3.connect(str(running.gateway.db.engine.url.database), isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(grpc.RpcError) as refused:
+            grpc_verify(running, license_id=license_id)
+        assert refused.value.code() == grpc.StatusCode.UNAVAILABLE
+        assert error_details(refused.value)[0].reason == "DATABASE_BUSY"
+        status, answer = verify(console, running, query=license_id)
+        assert (status, answer["error"]["reason"]) == (503, "DATABASE_BUSY")
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert verify(console, running, query=license_id)[1]["verdict"] == "PASSED"
+    assert grpc_verify(running, license_id=license_id).verdict == verification_pb2.CHECK_RESULT_PASSED
