@@ -47,7 +47,9 @@ const ERRORS = {
   MATTER_NOT_IN_BUNDLE: "所选办理事项不属于该一件事", UNKNOWN_BUNDLE: "未知的一件事", BAD_CASE_ID: "办件编号过长或含有不可打印的字符",
   NOT_MATTER_DEPARTMENT: "该事项不由本部门办理，请选择本部门的办理事项",
   NO_MATTERS: "本部门在事项目录中没有办理事项，不能核验，请联系管理员", BAD_PAGE_TOKEN: "回执列表已失效，请重新查询",
-  MALFORMED_REQUEST: "请求格式有误，请刷新页面后重试", REQUEST_TOO_LARGE: "文件过大",
+  MALFORMED_REQUEST: "请求格式有误，请刷新页面后重试",
+  DATABASE_BUSY: "证照网关的数据库正被占用，本次核验未完成，请稍后重试",
+  DATABASE_UNAVAILABLE: "证照网关暂时无法连接数据库，本次核验未完成，请稍后重试",
   BAD_CHARACTERS: "输入内容含有不可打印的字符（如制表符、换行），请删除后重试", TOO_LONG: "输入内容过长，请删减后重试",
 };
 const FIELD_ERRORS = {
@@ -110,7 +112,8 @@ async function call(path, body) {
     const error = answer.error || {};
     const violation = (error.violations || [])[0];
     const reason = (violation && violation.reason) || error.reason;
-    const known = (violation && FIELD_ERRORS[violation.field + ":" + violation.reason]) || ERRORS[reason] || REASONS[reason];
+    const known = (violation && FIELD_ERRORS[violation.field + ":" + violation.reason]) || ERRORS[reason] || REASONS[reason]
+      || (reason === "INTERNAL" && "证照网关内部错误，请稍后重试；如仍出错，请将以下内容告知管理员：" + error.message);
     // a clerk reads Chinese: the gateway's own words (English) only when there is no Chinese for the reason
     const failure = new Error(known || (violation ? violation.description : error.message) || "核验失败，请重试");
     failure.reason = error.reason;

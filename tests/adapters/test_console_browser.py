@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import json
 import os
 import re
 import uuid
@@ -238,6 +239,30 @@ def test_a_gateway_out_of_reach_is_said_in_words(page: Any, running: RunningGate
     page.wait_for_selector("#message:not([hidden])")
     assert page.inner_text("#message") == "无法连接证照网关，请检查网络后重试"
     assert page.is_enabled("#by-text button")  # the clerk can try again
+
+
+def test_a_busy_store_and_an_internal_error_are_said_in_chinese(page: Any, running: RunningGateway) -> None:
+    """The gateway's answers for what the clerk cannot fix (tests/adapters/test_console.py makes the real 503): in
+    Chinese, with the request id of an internal error kept for the administrator."""
+    answers = iter(
+        [
+            (503, {"error": {"status": 503, "reason": "DATABASE_BUSY", "message": "the store is held: retry"}}),
+            (500, {"error": {"status": 500, "reason": "INTERNAL", "message": "internal error (request 0123abcd)"}}),
+        ]
+    )
+
+    def answer(route: Any) -> None:
+        status, body = next(answers)
+        route.fulfill(status=status, content_type="application/json", body=json.dumps(body))
+
+    page.route("**/api/verify", answer)
+    page.fill("#query", issue(running, 47).license.license_id)
+    check(page, "by-text")
+    page.wait_for_selector("#message:not([hidden])")
+    assert page.inner_text("#message") == "证照网关的数据库正被占用，本次核验未完成，请稍后重试"
+    check(page, "by-text")
+    page.wait_for_function("document.getElementById('message').innerText.includes('0123abcd')")
+    assert page.inner_text("#message").startswith("证照网关内部错误，请稍后重试")
 
 
 def test_a_handheld_scanner_types_the_code_and_enter_and_the_next_scan_replaces_it(
