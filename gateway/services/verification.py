@@ -138,6 +138,12 @@ _STATUS_UNKNOWN = Finding(
     reason="STATUS_ALTERED",
     detail="the stored status or sealing time was changed behind the gateway's back: the real status is unknown",
 )
+_TIME_UNVOUCHED = Finding(
+    result=CheckResult.INDETERMINATE,
+    reason="NOT_CHECKED",
+    detail="the record's stored sealing time may have been changed behind the gateway's back: the seal's trust at "
+    "that time was not judged",
+)
 _UNSEALED = "the PDF carries no seal or signature: nothing vouches for what it shows"
 _NOT_SEALED = Finding(
     result=CheckResult.INDETERMINATE,
@@ -751,6 +757,8 @@ class VerificationService:
         if known is None:
             return _Checked(license=license, integrity=_UNKNOWN_SEAL_KEY, identity=_NOT_CHECKED, status_vouched=vouched)
         integrity = _first_failure(self._integrity(license, known, trust_memo=True), status)
+        if not vouched:  # the sealing time the seal's trust is judged at is not the one the gateway stored
+            return _Checked(license=license, integrity=integrity, identity=_TIME_UNVOUCHED, status_vouched=vouched)
         identity = _first_failure(
             identity_at(
                 known.base,

@@ -899,6 +899,9 @@ def test_a_sealing_time_changed_behind_the_gateways_back_fails_integrity(running
     report = verify(running, license_id=issued.license_id)
     assert (report.verdict, report.reason, report.integrity.reason) == (FAILED, "STATUS_ALTERED", "STATUS_ALTERED")
     assert report.status.result == INDETERMINATE
+    # nor is the seal's trust judged at the altered time (it would say CERT_NOT_YET_VALID): not judged at all
+    assert (report.issuer_identity.result, report.issuer_identity.reason) == (INDETERMINATE, "NOT_CHECKED")
+    assert "sealing time" in report.issuer_identity.detail
     by_number = verify(running, type_code=issued.type_code, license_number=issued.license_number)
     assert (by_number.verdict, by_number.integrity.reason) == (FAILED, "STATUS_ALTERED")
 
