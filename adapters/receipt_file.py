@@ -15,15 +15,13 @@ from pathlib import Path
 from typing import Any
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature as CryptoInvalidSignature
-from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives.serialization import Encoding
 from google.protobuf import json_format
 
 from protos.zzgw.v1 import verification_pb2
-from signing import sm2_x509
 from signing.receipts import MAX_STATEMENT, RECEIPT_SEAL_NAME, ReceiptCheck, check_receipt_offline
 from signing.results import CheckResult
+from signing.seal_ca import is_ca, signed_by
 
 MAX_RECEIPT_FILE = 4 * MAX_STATEMENT
 """Bytes: a statement, its proof and a certificate in base64 with room to spare; anything larger is not a receipt."""
@@ -119,7 +117,7 @@ def _authority(path: Path, certificate: x509.Certificate) -> x509.Certificate:
     trusting the intermediate as a root leaves its CRL with no chain of trust, so every receipt would be undecided
     (CRL_MISSING) for want of a CRL that was given."""
     subject = certificate.subject.rfc4514_string()
-    if not _is_ca(certificate):
+    if not is_ca(certificate):
         raise ValueError(
             f"{path}: {subject} is not a CA certificate; the root to trust is the "
             "seal-maker CA's (/certificates/seal-maker-root.pem), a receipt certificate is pinned with --certificate"
@@ -130,7 +128,7 @@ def _authority(path: Path, certificate: x509.Certificate) -> x509.Certificate:
             "The root to trust is self-signed, the seal-maker CA's root (/certificates/seal-maker-root.pem); an "
             "intermediate is given with --intermediate"
         )
-    if not _self_signed(certificate):
+    if not signed_by(certificate, certificate):
         raise ValueError(
             f"{path}: {subject} names itself as its issuer, but its signature does not verify with its own key: it "
             "is not a root. The root to trust is the seal-maker CA's (/certificates/seal-maker-root.pem)"
@@ -141,31 +139,13 @@ def _authority(path: Path, certificate: x509.Certificate) -> x509.Certificate:
 def _receipt_certificate(path: Path, certificate: x509.Certificate) -> x509.Certificate:
     """A pinned certificate must be a receipt certificate: pinning a CA's would fail every receipt, genuine or not
     (NOT_THE_PINNED_CERTIFICATE)."""
-    if _is_ca(certificate):
+    if is_ca(certificate):
         raise ValueError(
             f"{path}: {certificate.subject.rfc4514_string()} is a CA certificate, not a receipt certificate; "
             "--certificate takes the gateway's receipt certificates (/certificates/receipt-certificates.pem), the CA's "
             "root is given with --root and its intermediate with --intermediate"
         )
     return certificate
-
-
-def _is_ca(certificate: x509.Certificate) -> bool:
-    try:
-        return certificate.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
-    except x509.ExtensionNotFound:
-        return False
-
-
-def _self_signed(certificate: x509.Certificate) -> bool:
-    """Whether ``certificate``'s signature verifies with its own key (SM3withSM2 too)."""
-    if sm2_x509.is_sm2_signed(certificate):
-        return sm2_x509.signed_by(certificate, certificate)
-    try:
-        certificate.verify_directly_issued_by(certificate)
-    except (ValueError, TypeError, CryptoInvalidSignature, UnsupportedAlgorithm):
-        return False
-    return True
 
 
 def _crl_der(path: Path) -> bytes:

@@ -530,7 +530,7 @@ async def _check_certificate(
             revoked_at=revoked_at,
         )
 
-    if _is_ca(cert):
+    if is_ca(cert):
         return finding(CheckResult.FAILED, "NOT_END_ENTITY", "a seal certificate must not be a CA certificate")
     if not trust_roots:
         return finding(CheckResult.FAILED, "UNTRUSTED_ROOT", "no trust roots were given")
@@ -616,7 +616,7 @@ def _lookalike_of(
             return None  # the break lies elsewhere (e.g. a CA certificate of its own)
         if any(t.subject == current.issuer for t in trusted):
             return current.issuer
-        parents = [c for c in intermediates if c != current and _signed_by(current, c)]
+        parents = [c for c in intermediates if c != current and signed_by(current, c)]
         if not parents:
             return None
         current = parents[0]
@@ -630,7 +630,7 @@ def _chains_to(
     for _ in range(len(intermediates) + 1):
         if _issued_by_any(current, trust_roots):
             return True
-        parents = [c for c in intermediates if c != current and _signed_by(current, c)]
+        parents = [c for c in intermediates if c != current and signed_by(current, c)]
         if not parents:
             return False
         current = parents[0]
@@ -638,10 +638,11 @@ def _chains_to(
 
 
 def _issued_by_any(cert: x509.Certificate, issuers: Iterable[x509.Certificate]) -> bool:
-    return any(_signed_by(cert, issuer) for issuer in issuers)
+    return any(signed_by(cert, issuer) for issuer in issuers)
 
 
-def _signed_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
+def signed_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
+    """Whether ``cert``'s signature verifies with ``issuer``'s key (SM3withSM2 too); signed_by(c, c): self-signed."""
     if sm2_x509.is_sm2_signed(cert):
         return sm2_x509.signed_by(cert, issuer)
     try:
@@ -651,7 +652,8 @@ def _signed_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
     return True
 
 
-def _is_ca(cert: x509.Certificate) -> bool:
+def is_ca(cert: x509.Certificate) -> bool:
+    """Whether ``cert`` is a CA's (basic constraints, cA true)."""
     try:
         return cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
     except x509.ExtensionNotFound:
@@ -802,9 +804,14 @@ def _ski(key: SubjectKey) -> x509.SubjectKeyIdentifier:
 
 
 def _require_issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> None:
-    if not _signed_by(cert, issuer):
+    if issuer.issuer != issuer.subject or not signed_by(issuer, issuer):
+        raise SigningError(
+            f"the root certificate ({issuer.subject.rfc4514_string()}) is not self-signed: it is issued by "
+            f"{issuer.issuer.rfc4514_string()}; give the CA's own root, which checkers trust"
+        )
+    if not signed_by(cert, issuer):
         raise SigningError("the intermediate certificate is not issued by the root certificate")
-    if not _is_ca(cert) or not _is_ca(issuer):
+    if not is_ca(cert) or not is_ca(issuer):
         raise SigningError("the root and the intermediate must both be CA certificates")
 
 

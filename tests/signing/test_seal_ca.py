@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from signing.errors import KeyStoreError
+from signing.errors import KeyStoreError, SigningError
 from signing.keys import RSA2048_SHA256
 from signing.results import CheckResult
 from signing.seal_ca import IdentityFinding, SealMakerCA, async_check_certificate, check_certificate
@@ -411,6 +411,29 @@ def test_external_ca_with_a_foreign_key_is_refused(ca: SealMakerCA, seal_key: ec
     )
     with pytest.raises(KeyStoreError, match="does not belong"):
         SealMakerCA.import_external(pem(ca.root), pem(ca.intermediate), foreign)
+
+
+def test_external_ca_whose_root_is_not_self_signed_is_refused(tmp_path: Path) -> None:
+    """A "root" that is itself another CA's certificate (the intermediate given as root, with one it issued as the
+    intermediate) is no trust anchor: checkers (``zzgw receipt check --root``) refuse it, so the import does."""
+    ca = SealMakerCA.create("济南市制章中心", NOW)
+    ca.save(tmp_path, PASSPHRASE)
+    sub_key = ec.generate_private_key(ec.SECP256R1())
+    intermediate_key = serialization.load_pem_private_key((tmp_path / "intermediate.key.pem").read_bytes(), PASSPHRASE)
+    below = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "below the intermediate")]))
+        .issuer_name(ca.intermediate.subject)
+        .public_key(sub_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(NOW)
+        .not_valid_after(NOW + dt.timedelta(days=30))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(intermediate_key, hashes.SHA256())  # type: ignore[arg-type]
+    )
+    with pytest.raises(SigningError, match="is not self-signed: it is issued by"):
+        SealMakerCA.import_external(pem(ca.intermediate), pem(below), None)
+    assert SealMakerCA.import_external(pem(ca.root), pem(ca.intermediate), None).root == ca.root  # the real root
 
 
 def test_a_certificate_whose_name_does_not_decode_is_a_finding_not_an_exception(
