@@ -134,8 +134,8 @@ class Console:
     def __init__(self, backend: ConsoleBackend):
         self._backend = backend
         self._static = {path: (_static(name), kind) for path, (name, kind) in STATIC.items()}
-        # base64 of the largest document, and room for the rest of the request
-        self.max_request_bytes = (backend.max_document_bytes + 2) // 3 * 4 + 64 * 1024
+        # base64 of the largest file taken (a document, or a photo of a QR code), and room for the rest
+        self.max_request_bytes = (max(backend.max_document_bytes, MAX_QR_IMAGE_BYTES) + 2) // 3 * 4 + 64 * 1024
         self.calls: dict[str, Callable[[str, bytes], Reply]] = {
             PREFIX + "/api/verify": self.verify,
             PREFIX + "/api/check-claim": self.check_claim,
@@ -427,7 +427,7 @@ def decode_qr_image(data: bytes) -> str:
             if image.width * image.height > MAX_QR_IMAGE_PIXELS:
                 raise ResourceExhaustedError(
                     f"the image is {image.width}×{image.height} pixels; at most {MAX_QR_IMAGE_PIXELS:,}",
-                    reason="IMAGE_TOO_LARGE",
+                    reason="IMAGE_TOO_MANY_PIXELS",
                 )
             image.load()
     except ZzgwError:

@@ -41,7 +41,8 @@ const ERRORS = {
   NO_CREDENTIAL: "请先登录（输入部门接入令牌）", UNKNOWN_CREDENTIAL: "接入令牌无效，请核对后重新登录",
   ROLE_NOT_ALLOWED: "本部门无核验权限", NO_QR_CODE: "图片中没有找到二维码，请拍得更近、更平整",
   SEVERAL_QR_CODES: "图片中有多个二维码，请只拍一个", NOT_AN_IMAGE: "无法读取该图片（请用 PNG 或 JPEG）",
-  IMAGE_TOO_LARGE: "图片过大", PDF_TOO_LARGE: "PDF 文件过大", REQUEST_TOO_LARGE: "文件过大",
+  IMAGE_TOO_LARGE: "图片过大（最大 8 MB）", IMAGE_TOO_MANY_PIXELS: "图片像素过多（最多 4000 万像素），请缩小后重试",
+  PDF_TOO_LARGE: "PDF 文件过大", REQUEST_TOO_LARGE: "文件过大",
   UNKNOWN_MATTER: "未知的办理事项", ONE_OF: "请只选择一种核验方式",
   INVALID_LICENSE_ID: "证照标识格式不正确或校验位不符，请核对后重新输入", NOT_A_LICENSE_CODE: "该二维码不是电子证照核验码",
   MATTER_NOT_IN_BUNDLE: "所选办理事项不属于该一件事", UNKNOWN_BUNDLE: "未知的一件事", BAD_CASE_ID: "办件编号过长或含有不可打印的字符",
@@ -56,6 +57,7 @@ const FIELD_ERRORS = {
   "type_code:REQUIRED": "按证照编号核验时，请选择证照类型",
   "use.purpose:REQUIRED": "请填写用证事由",
   "use.matter_code:REQUIRED": "请选择办理事项",
+  "use.bundle_code:REQUIRED": "填写了办件编号，请选择它所属的一件事（或清空办件编号）",
   "use.operator:REQUIRED": "使用部门令牌时，请填写核验人姓名或工号",
   "x-zzgw-operator:BAD_OPERATOR": "核验人姓名或工号过长或含有不可打印的字符，请重新登录",
 };
@@ -150,6 +152,11 @@ function signedOut(message) {
   for (const input of document.querySelectorAll("#work input")) if (input.type !== "button") input.value = "";
   document.querySelectorAll(".chosen").forEach(showChosen);
   $("operator").value = ""; // the next clerk types their own
+  // nor does the last answer wait in the page, hidden: its license, findings, receipt and the case's receipts
+  for (const id of ["verdict-text", "verdict-reason", "findings", "registered", "summary", "receipt-table", "case-table"]) {
+    $(id).replaceChildren();
+  }
+  $("case-details").open = false;
   show("result", false);
   show("case-receipts", false);
   show("work", false);
@@ -293,6 +300,17 @@ async function verify(what) {
 function showChosen(label) {
   const file = $(label.dataset.for).files[0];
   label.textContent = file ? file.name + "（" + size(file.size) + "）" : "未选择文件";
+}
+
+// Whether ``file`` is of a kind an input's ``accept`` names (".pdf", "application/pdf", "image/*").
+function accepted(file, accept) {
+  const name = file.name.toLowerCase();
+  return accept.split(",").some((kind) => {
+    kind = kind.trim().toLowerCase();
+    if (kind.startsWith(".")) return name.endsWith(kind);
+    if (kind.endsWith("/*")) return file.type.startsWith(kind.slice(0, -1));
+    return file.type === kind;
+  });
 }
 
 function chosen(input, what) {
@@ -516,8 +534,13 @@ document.addEventListener("DOMContentLoaded", () => {
     // a file dropped anywhere on its form is chosen, as the browser's own picker would take it
     input.form.addEventListener("drop", (event) => {
       event.preventDefault();
-      if (!event.dataTransfer.files.length) return;
-      input.files = event.dataTransfer.files;
+      const files = event.dataTransfer.files;
+      if (!files.length) return;
+      // as the picker would take it: one file, of the kind the box is for
+      if (files.length > 1) return say("请只拖入一个文件");
+      if (!accepted(files[0], input.accept)) return say(input.id === "pdf" ? "请拖入 PDF 文件" : "请拖入图片文件（PNG 或 JPEG）");
+      say("");
+      input.files = files;
       showChosen(label);
     });
   });

@@ -115,7 +115,15 @@ def check_use(
     purpose = check_text("use.purpose", purpose, MAX_PURPOSE, errors, required=True)
     if bundle_code or case_id:
         bundle = catalog.bundles.get(bundle_code)
-        if bundle is None:
+        if not bundle_code:
+            errors.append(
+                FieldViolation(
+                    field="use.bundle_code",
+                    reason="REQUIRED",
+                    description="a case_id is a case of a bundle (一件事): bundle_code is required with it",
+                )
+            )
+        elif bundle is None:
             errors.append(
                 FieldViolation(
                     field="use.bundle_code", reason="UNKNOWN_BUNDLE", description=f"unknown bundle {bundle_code!r}"

@@ -20,6 +20,7 @@ import grpc
 import pytest
 from PIL import Image
 
+from adapters import console as console_module
 from adapters.console import Console
 from adapters.http import HttpApp, HttpServer
 from adapters.receipt_file import read_receipt
@@ -377,7 +378,25 @@ def test_a_clerk_signed_in_with_a_token_of_their_own_is_the_operator(console: st
         members.issue_clerk_token("91370100MA3C00000X", "窗口01")
 
 
-def test_a_request_larger_than_any_document_is_refused_before_it_is_read(running: RunningGateway) -> None:
+def test_a_photo_larger_than_the_largest_document_is_read_not_refused_unread(
+    console: str, running: RunningGateway
+) -> None:
+    """The page takes a photo of a QR code up to 8 MB, past the 4 MB of a document: such a request is read (here,
+    5 MB that are no image) and the photo judged, not refused as a request too large; past 8 MB it is refused."""
+    status, answer = verify(console, running, qr_image=base64.b64encode(b"\x00" * 5_000_000).decode())
+    assert status == 400 and refusal(answer)[2] == [("qr_image", "NOT_AN_IMAGE")]
+    status, answer = verify(console, running, qr_image=base64.b64encode(b"\x00" * (8 * 1024 * 1024 + 1)).decode())
+    assert status == 413 and refusal(answer)[1] == "IMAGE_TOO_LARGE"
+    wide = io.BytesIO()
+    Image.new("1", (8000, 6000)).save(wide, "PNG")  # small in bytes, 48 megapixels
+    status, answer = verify(console, running, qr_image=base64.b64encode(wide.getvalue()).decode())
+    assert status == 413 and refusal(answer)[1] == "IMAGE_TOO_MANY_PIXELS"
+
+
+def test_a_request_larger_than_any_document_is_refused_before_it_is_read(
+    running: RunningGateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(console_module, "MAX_QR_IMAGE_BYTES", 20_000)  # the largest file taken: the document here
     backend = dataclasses.replace(console_backend(running.gateway), max_document_bytes=30_000)
     http = HttpServer(HttpApp(timestamp=None, crl=None, console=Console(backend)), "127.0.0.1:0")
     http.start()

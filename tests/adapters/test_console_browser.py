@@ -261,7 +261,7 @@ def test_a_busy_store_and_an_internal_error_are_said_in_chinese(page: Any, runni
     page.wait_for_selector("#message:not([hidden])")
     assert page.inner_text("#message") == "证照网关的数据库正被占用，本次核验未完成，请稍后重试"
     check(page, "by-text")
-    page.wait_for_function("document.getElementById('message').innerText.includes('0123abcd')")
+    page.locator("#message", has_text="0123abcd").wait_for()  # (wait_for_function would need eval: the CSP refuses)
     assert page.inner_text("#message").startswith("证照网关内部错误，请稍后重试")
 
 
@@ -471,18 +471,25 @@ def test_a_new_check_hides_the_last_answer_and_signing_out_leaves_nothing_for_th
     text = verdict(page, "FAILED")
     assert "证照受限，暂停使用" in text and "SUSPENDED" not in text
 
-    page.evaluate(  # a file dropped on the form is chosen, as on the browser's own picker
-        """() => { const files = new DataTransfer(); files.items.add(new File(["x".repeat(10)], "photo.png"));
-                   document.getElementById("by-qr").dispatchEvent(
-                       new DragEvent("drop", {dataTransfer: files, bubbles: true, cancelable: true})); }"""
-    )
-    assert page.inner_text("#by-qr .chosen") == "photo.png（10 字节）"
+    drop = """([names, type]) => { const files = new DataTransfer();
+                  for (const name of names) files.items.add(new File(["x".repeat(10)], name, {type}));
+                  document.getElementById("by-qr").dispatchEvent(
+                      new DragEvent("drop", {dataTransfer: files, bubbles: true, cancelable: true})); }"""
+    page.evaluate(drop, [["paper.pdf"], "application/pdf"])  # not what the box takes, as the picker would not
+    assert page.inner_text("#message") == "请拖入图片文件（PNG 或 JPEG）"
+    page.evaluate(drop, [["a.png", "b.png"], "image/png"])  # nor two at once
+    assert page.inner_text("#message") == "请只拖入一个文件"
+    assert page.eval_on_selector("#qr-image", "e => e.files.length") == 0
+    page.evaluate(drop, [["photo.png"], "image/png"])  # one image dropped on its box is chosen
+    assert page.inner_text("#by-qr .chosen") == "photo.png（10 字节）" and page.is_hidden("#message")
     assert page.eval_on_selector("#qr-image", "e => e.files[0].name") == "photo.png"
     page.click("#sign-out")
     page.wait_for_selector("#sign-in:not([hidden])")
     assert page.is_hidden("#result")
     assert page.eval_on_selector("#qr-image", "e => e.files.length") == 0
     assert page.text_content("#by-qr .chosen") == "未选择文件"  # the last applicant's file name is gone too
+    for shown in ("#summary", "#findings", "#receipt-table", "#verdict-text", "#case-table"):  # and the last answer
+        assert page.eval_on_selector(shown, "e => e.childNodes.length") == 0, shown
     for field in ("#claim-holder", "#claim-number", "#claim-name", "#query", "#case", "#operator"):
         assert page.input_value(field) == "", field
 

@@ -1034,6 +1034,7 @@ def test_a_later_matter_of_the_bundle_finds_the_first_verification(running: Runn
                                      case_id=case), "use.bundle_code", "MATTER_NOT_IN_BUNDLE"),
         (verification_pb2.UseContext(matter_code=MATTER, purpose="x", bundle_code="370100-YJS-QYKB"),
          "use.case_id", "BAD_CASE_ID"),
+        (verification_pb2.UseContext(matter_code=MATTER, purpose="x", case_id=case), "use.bundle_code", "REQUIRED"),
     ):  # fmt: skip
         with pytest.raises(grpc.RpcError) as caught:
             verifier(running).ListCaseReceipts(verification_pb2.ListCaseReceiptsRequest(use=use))
