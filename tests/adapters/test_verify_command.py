@@ -212,8 +212,8 @@ def test_the_json_is_the_response_in_protobuf_json(running: RunningGateway) -> N
 
 
 def test_a_case_without_its_bundle_or_a_bundle_without_its_case_is_bad_input(running: RunningGateway) -> None:
-    """The gateway would answer use.bundle_code REQUIRED (exit 4, "the gateway refused"): the command refuses it itself, exit 2,
-    saying which option is missing, before looking for credentials or sending anything."""
+    """The gateway would answer use.bundle_code REQUIRED (exit 4, "the gateway refused"): the command refuses it
+    itself, exit 2, saying which option is missing, before looking for credentials or sending anything."""
     license_id = issue(running, 46).license.license_id
     use = ["--matter", MATTER, "--purpose", "企业开办：发票申领"]
     for given, said in (
