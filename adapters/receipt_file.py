@@ -48,6 +48,9 @@ def read_receipt(data: bytes) -> verification_pb2.Receipt:
         raise ValueError(f"not JSON: {_clipped(str(exc))}") from None
     if not isinstance(raw, dict):
         raise ValueError(f"not a receipt: a JSON object is expected, not {type(raw).__name__}")
+    for field in verification_pb2.Receipt.DESCRIPTOR.fields:  # protobuf keeps whichever of the two comes last
+        if field.name != field.json_name and field.name in raw and field.json_name in raw:
+            raise ValueError(f"not a receipt: {field.json_name} is given twice, also as {field.name}")
     try:
         receipt = json_format.Parse(text, verification_pb2.Receipt())
     except json_format.ParseError as exc:  # its message may quote the file: clipped

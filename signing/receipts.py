@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import struct
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -51,6 +52,9 @@ _V1_PREFIX = b"zzgw-receipt/1\n"
 RECEIPT_SEAL_NAME = "核验回执专用章"
 """The seal name (certificate subject CN) of the gateway's receipt key: a receipt is made by no other seal."""
 MAX_STATEMENT = 64 * 1024
+ISSUED_AT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})")
+"""The form of a statement's ``issued_at`` a checker accepts: RFC 3339's date-time (upper-case ``T``, seconds, up to
+microseconds, ``Z`` or an offset), as the gateway writes it; anything else is ``ISSUED_AT_MISSING``."""
 MAX_BATCH = 1 << 16
 _PROOF_HEAD = struct.Struct(">II")
 
@@ -189,10 +193,10 @@ def check_receipt_offline(
         return failed("NOT_THE_PINNED_CERTIFICATE", "signed with another certificate than those trusted", parsed)
     issued = parsed.get("issued_at")
     try:
-        at = dt.datetime.fromisoformat(issued) if isinstance(issued, str) else None
-    except ValueError:
+        at = dt.datetime.fromisoformat(issued) if isinstance(issued, str) and ISSUED_AT.fullmatch(issued) else None
+    except ValueError:  # the form, but no such date or time (a 30th of February)
         at = None
-    if at is None or at.tzinfo is None:
+    if at is None:
         return failed("ISSUED_AT_MISSING", "the statement has no time of issue with its zone", parsed)
     signer = check_certificate(certificate, trust_roots=trust_roots, intermediates=intermediates, crls=crls, at=at)
     if signer.result is not CheckResult.FAILED and signer.seal_name != RECEIPT_SEAL_NAME:  # known without a CRL

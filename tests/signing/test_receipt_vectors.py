@@ -160,10 +160,25 @@ def test_a_receipt_under_another_root_is_not_trusted() -> None:
     assert "--intermediate" in checked.detail
 
 
+CHINA = dt.timezone(dt.timedelta(hours=8))
+
+
 def test_a_statement_without_its_time_of_issue_fails() -> None:
+    """``issued_at`` is RFC 3339's date-time, as the gateway writes it (docs/receipts.md); what Python's own reading
+    would also take (a space for the T, ISO 8601's basic form, no seconds) is no time of issue to a checker."""
     now, key = dt.datetime.now(dt.UTC), SoftwareKey.generate()
     ca, cert = _receipt_certificate(key)
-    for issued_at in (None, "yesterday", "2026-12-01T10:00:00"):  # missing, not a time, no zone
+    for issued_at in (
+        None,  # missing
+        "yesterday",
+        "2026-12-01T10:00:00",  # no zone
+        "2026-12-01 10:00:00+00:00",
+        "20261201T100000+0000",
+        "2026-12-01T10:00+00:00",
+        "2026-12-01t10:00:00z",
+        "2026-02-30T10:00:00Z",  # the form, no such day
+        "2026-12-01T10:00:00.1234567+00:00",
+    ):
         statement = canonical_json({"receipt_id": "R1", **({"issued_at": issued_at} if issued_at else {})})
         (signed,) = sign_receipts(key, [statement])
         checked = check_receipt_offline(
@@ -178,6 +193,21 @@ def test_a_statement_without_its_time_of_issue_fails() -> None:
             crls=[ca.crl(now, now + dt.timedelta(days=1))],
         )
         assert (checked.result, checked.reason) == (CheckResult.FAILED, "ISSUED_AT_MISSING"), issued_at
+    for issued_at in (now.strftime("%Y-%m-%dT%H:%M:%SZ"), now.astimezone(CHINA).strftime("%Y-%m-%dT%H:%M:%S.1+08:00")):
+        statement = canonical_json({"receipt_id": "R1", "issued_at": issued_at})
+        (signed,) = sign_receipts(key, [statement])
+        checked = check_receipt_offline(
+            "R1",
+            signed.statement,
+            signed.signature,
+            certificate=cert,
+            algorithm=signed.algorithm,
+            proof=signed.proof,
+            trust_roots=[ca.root],
+            intermediates=[ca.intermediate],
+            crls=[ca.crl(now, now + dt.timedelta(days=1))],
+        )
+        assert checked.result is CheckResult.PASSED, (issued_at, checked)
 
 
 def test_a_receipt_file_round_trips_and_bad_files_are_refused_with_a_reason() -> None:

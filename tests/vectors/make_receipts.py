@@ -259,6 +259,11 @@ def main() -> None:
         refused("a field the message has not", json.dumps({**first, "keyId": "k1"})),
         refused("a number for the id", json.dumps({**first, "receiptId": 7})),
         refused("a key twice", json.dumps(first)[:-1] + ', "receiptId": "' + ids[1] + '"}'),
+        refused(
+            "the id under both its names",
+            json.dumps(first)[:-1] + ', "receipt_id": "' + ids[1] + '"}',
+            "protobuf reads receipt_id as receiptId: the same member twice, whichever the order",
+        ),
         refused("a JSON array", json.dumps([first])),
         refused("not JSON", "receipt " + ids[0]),
     ]
