@@ -97,6 +97,7 @@ class AuditTrail:
         if isinstance(uow, AppendWork):
             last = records[-1]
             uow.after_commit(lambda: self._remember(last.seq, last.hash))
+            uow.landed_if(lambda later: later.audit.hash_at(last.seq) == last.hash)  # the chain's record is ours
         return records
 
     def record(self, entry: AuditEntry) -> None:

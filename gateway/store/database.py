@@ -417,6 +417,11 @@ class _DriverStatements:
         self._pooled.invalidate()
 
 
+def _first_parameter(statements: _DriverStatements) -> str:
+    """The placeholder of a statement's one parameter: ``$1`` (psycopg's raw cursor) or ``?`` (sqlite3)."""
+    return "$1" if statements.placeholder == "$" else statements.placeholder
+
+
 class _AppendReceipts:
     def __init__(self, statements: _DriverStatements):
         self._x = statements
@@ -425,6 +430,12 @@ class _AppendReceipts:
         if receipts:
             add_receipts(self._x, receipts)
 
+    def exists(self, receipt_id: str) -> bool:
+        return (
+            self._x.first(f"SELECT 1 FROM receipts WHERE receipt_id = {_first_parameter(self._x)}", (receipt_id,))
+            is not None
+        )
+
 
 class _AppendAudit:
     def __init__(self, statements: _DriverStatements):
@@ -432,6 +443,11 @@ class _AppendAudit:
 
     def head(self) -> tuple[int, bytes] | None:
         return audit_head(self._x)
+
+    def hash_at(self, seq: int) -> bytes | None:
+        """The hash of access record ``seq``, None when there is none."""
+        row = self._x.first(f"SELECT hash FROM access_records WHERE seq = {_first_parameter(self._x)}", (seq,))
+        return bytes(row[0]) if row else None
 
     def add(self, records: Sequence[AccessRecord]) -> None:
         if records:
@@ -451,6 +467,18 @@ class AppendWork:
         self.audit = _AppendAudit(statements)
         self.committed = False
         self._after_commit: list[Callable[[], None]] = []
+        self._landed_if: list[Callable[[AppendWork], bool]] = []
+
+    def landed_if(self, check: Callable[[AppendWork], bool]) -> None:
+        """How to tell, in another transaction, whether this one committed when its connection was lost at the
+        commit (PostgreSQL may have committed what the client never heard back about): ``check`` looks for a row
+        that this transaction wrote and no other could have."""
+        self._landed_if.append(check)
+
+    def landed(self, other: AppendWork) -> bool:
+        """Whether this transaction's rows are in the store, as ``other`` (a later transaction) sees them; False
+        when nothing tells (no ``landed_if``)."""
+        return any(check(other) for check in self._landed_if)
 
     def lock_audit_chain(self) -> None:
         """As ``UnitOfWork.lock_audit_chain``."""

@@ -33,16 +33,22 @@ WRITE_TIMEOUT_SECONDS = 30.0
 
 
 class _Pending(Generic[T, R]):
-    """One caller's item; ``done`` is a plain lock held until the writer releases it (lighter than an Event)."""
+    """One caller's item; ``done`` is a plain lock held until the writer releases it (lighter than an Event).
+    ``state`` (under ``claim``): queued, taken by the writer, or given up by its caller while still queued."""
 
-    __slots__ = ("done", "error", "item", "result")
+    __slots__ = ("claim", "done", "error", "item", "result", "state")
 
     def __init__(self, item: T):
         self.item = item
         self.done = threading.Lock()
         self.done.acquire()
+        self.claim = threading.Lock()
+        self.state = _QUEUED
         self.result: R | None = None
         self.error: BaseException | None = None
+
+
+_QUEUED, _TAKEN, _ABANDONED = 0, 1, 2
 
 
 class GroupWriter(Generic[T, P, R]):
@@ -89,7 +95,14 @@ class GroupWriter(Generic[T, P, R]):
         pending: _Pending[T, R] = _Pending(item)
         self._queue.put(pending)
         if not pending.done.acquire(timeout=WRITE_TIMEOUT_SECONDS):
-            raise StoreTimeout("the store did not commit in time")
+            with pending.claim:
+                if pending.state == _QUEUED:  # never written: the writer will skip it
+                    pending.state = _ABANDONED
+                    raise StoreTimeout("the store did not take this call's records in time")
+            # in a transaction already: its outcome is the answer (a store held by another writer fails the
+            # transaction once SQLite's wait ends), not a guess that it will not commit
+            if not pending.done.acquire(timeout=WRITE_TIMEOUT_SECONDS):
+                raise StoreTimeout("the store did not commit this call's records in time; they may yet be committed")
         if pending.error is not None:
             raise pending.error
         return pending.result
@@ -107,7 +120,9 @@ class GroupWriter(Generic[T, P, R]):
         fails its callers."""
         assert self._prepare is not None
         name_this_thread(f"{self._name}-prep")
-        while (group := _take(self._queue)) is not None:
+        while (taken := _take(self._queue)) is not None:
+            if not (group := _claimed(taken)):
+                continue
             try:
                 prepared = self._prepare([p.item for p in group])
             except BaseException as exc:  # handed to the group's callers; the stage goes on
@@ -130,7 +145,9 @@ class GroupWriter(Generic[T, P, R]):
                 taken = _take(self._queue)
                 if taken is None:
                     return
-                group = taken
+                group = _claimed(taken)
+                if not group:
+                    continue
                 if self._prepare is None:
                     items = [p.item for p in group]  # type: ignore[misc]  # without prepare, P is T
                 else:
@@ -142,20 +159,45 @@ class GroupWriter(Generic[T, P, R]):
             error: BaseException | None = None
             results: Sequence[R] | None = None
             for attempt in (1, 2):
+                tried: AppendWork | None = None
                 try:
                     with self._appender.transaction() as work:
+                        tried = work
                         results = self._write(work, items)
                         work.commit()
                     error = None
                     break
                 except BaseException as exc:  # handed to every waiting caller; the writer goes on
                     error = exc
+                    if connection_lost(exc) and tried is not None and self._landed(tried):
+                        error = None  # lost at the commit, which the server made: written once, not twice
+                        break
                     if attempt == 2 or not (connection_lost(exc) or self._retry(exc)):
                         break
             _release(group, error, results)
 
+    def _landed(self, tried: AppendWork) -> bool:
+        """Whether a transaction whose connection was lost committed all the same (``AppendWork.landed_if``),
+        looked up on a new connection; False when that cannot be told either."""
+        try:
+            with self._appender.transaction() as later:
+                return tried.landed(later)
+        except Exception:  # the store is still out of reach: treated as not committed, and tried again
+            return False
+
 
 X = TypeVar("X")
+
+
+def _claimed(taken: list[_Pending[T, R]]) -> list[_Pending[T, R]]:
+    """The items of ``taken`` the writer now holds: those whose callers gave up waiting are left out, unwritten."""
+    held = []
+    for pending in taken:
+        with pending.claim:
+            if pending.state == _QUEUED:
+                pending.state = _TAKEN
+                held.append(pending)
+    return held
 
 
 def _take(source: queue.SimpleQueue[X | None], size: Callable[[X], int] = lambda _: 1) -> list[X] | None:

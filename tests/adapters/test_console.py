@@ -504,15 +504,19 @@ def test_a_store_held_by_another_writer_is_unavailable_to_retry_not_an_internal_
     monkeypatch.setattr(group_writer, "WRITE_TIMEOUT_SECONDS", 1.0)  # not the 30 s a call waits by default
     holder = sqlite3.connect(str(running.gateway.db.engine.url.database), isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")
+    given_up = {**USE, "operator": f"窗口-未完成-{uuid.uuid4().hex[:6]}"}
     try:
         with pytest.raises(grpc.RpcError) as refused:
-            grpc_verify(running, license_id=license_id)
+            grpc_verify(running, license_id=license_id)  # its records in the writer's waiting transaction
         assert refused.value.code() == grpc.StatusCode.UNAVAILABLE
         assert error_details(refused.value)[0].reason == "DATABASE_BUSY"
-        status, answer = verify(console, running, query=license_id)
-        assert (status, answer["error"]["reason"]) == (503, "DATABASE_BUSY")
+        for _ in range(2):  # queued behind it: given up, and never written
+            status, answer = fetch(f"{console}/api/verify", {"use": given_up, "query": license_id}, running.tokens[TAX])
+            assert (status, answer["error"]["reason"]) == (503, "DATABASE_BUSY")
     finally:
         holder.execute("ROLLBACK")
         holder.close()
     assert verify(console, running, query=license_id)[1]["verdict"] == "PASSED"
+    # a client told to retry that does so leaves one record of its use, not two: those refused were not stored
+    assert trail_rows(running, "seq", "operator = :operator", operator=given_up["operator"]) == []
     assert grpc_verify(running, license_id=license_id).verdict == verification_pb2.CHECK_RESULT_PASSED

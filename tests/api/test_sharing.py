@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import grpc
+import psycopg
 import pypdfium2
 import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -27,6 +28,7 @@ from gateway.config import Settings
 from gateway.domain.catalog import Catalog
 from gateway.server import Gateway, build_server, initialise
 from gateway.services.members import load_bootstrap_catalog
+from gateway.store.database import AppendWork
 from gateway.store.models import ConsentRow
 from protos.zzgw.v1 import (
     audit_pb2,
@@ -43,7 +45,7 @@ from signing.pdf import validate_sync
 from signing.results import CheckResult
 from tests.api.test_audit import record_count
 from tests.api.test_issuance import unique
-from tests.api.test_verification import draw_over
+from tests.api.test_verification import draw_over, verify
 from tests.conftest import (
     ADMIN,
     CIVIL,
@@ -682,6 +684,42 @@ def test_the_document_copy_carries_the_use_and_keeps_the_issuer_seal(running: Ru
     )
     assert (covered.report.integrity.reason, covered.report.license.license_id) == ("CHANGED_AFTER_SEAL", license_id)
     assert "'drawn-later'" in covered.report.integrity.detail and "zzgw-use-" not in covered.report.integrity.detail
+
+
+def test_a_commit_whose_answer_the_connection_lost_is_written_once_and_answered(
+    running: RunningGateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A connection lost at the commit (PostgreSQL restarted, the backend ended) may have lost only the server's
+    answer: the group writer looks for the transaction's rows on a new connection before it writes them again. The
+    receipt is not inserted twice (that answered INTERNAL), nor the access records chained twice."""
+    license_id, _ = business_license(running, 9)
+    real_commit = AppendWork.commit
+    lost: list[int] = []
+
+    def commit_then_lose_the_answer(work: AppendWork) -> None:
+        real_commit(work)
+        if len(lost) < 1:
+            lost.append(1)
+            raise psycopg.OperationalError("server closed the connection unexpectedly")
+
+    for call in (
+        lambda: verify(running, license_id=license_id),  # the receipts' group writer (receipt and access record)
+        lambda: sharing(running).GetLicenseDocument(  # the sharing calls' group writer (access records only)
+            sharing_pb2.SharingServiceGetLicenseDocumentRequest(use=FPSL, license_id=license_id)
+        ),
+    ):
+        lost.clear()
+        before = record_count(running)
+        monkeypatch.setattr(AppendWork, "commit", commit_then_lose_the_answer)
+        try:
+            call()
+        finally:
+            monkeypatch.setattr(AppendWork, "commit", real_commit)
+        assert lost == [1] and record_count(running) == before + 1
+    assert verify(running, license_id=license_id).verdict == verification_pb2.CHECK_RESULT_PASSED
+    with running.gateway.db.engine.connect() as connection:  # the chain goes on without a fork or a repeat
+        hashes = [bytes(h) for (h,) in connection.execute(text("SELECT hash FROM access_records ORDER BY seq"))]
+    assert len(hashes) == len(set(hashes))
 
 
 def test_a_documents_bytes_changed_in_the_registry_are_handed_out_to_nobody(running: RunningGateway) -> None:
