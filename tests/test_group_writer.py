@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 from collections.abc import Sequence
+from pathlib import Path
 
 import pytest
 
-from gateway.store import group_writer
-from gateway.store.database import AppendWork, Database
+from gateway.store import database, group_writer
+from gateway.store.database import AppendWork, Database, StoreTimeout, store_busy
 from gateway.store.group_writer import GroupWriter
+from tests.conftest import fresh_database
 
 
 class Stages:
@@ -142,3 +145,37 @@ def test_prepared_groups_taken_together_stop_at_the_item_limit(monkeypatch: pyte
     assert group_writer._take(waiting) == [[0], [1], [2], [3], [4]]  # counted one an entry without a size
     assert group_writer._take(waiting) == [[5], [6]]
     assert group_writer._take(waiting) is None
+
+
+def test_a_write_queued_behind_a_stuck_writer_of_its_process_gives_up_as_the_store_busy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite: a writer waiting for another connection's lock (a DBA's open transaction) holds the writer lock; one
+    queued behind it gives up after the store's busy wait (DATABASE_BUSY to its client) instead of waiting as long
+    as the lock is held: the flock's own wait cannot end early."""
+    monkeypatch.setattr(database, "BUSY_TIMEOUT_MS", 500)
+    with fresh_database("sqlite", tmp_path) as url:
+        db = Database.connect(url)
+        db.migrate()
+        try:
+            holding, release = threading.Event(), threading.Event()
+
+            def stuck_writer() -> None:
+                with db._writer_lock():
+                    holding.set()
+                    release.wait(10)
+
+            ahead = threading.Thread(target=stuck_writer)
+            ahead.start()
+            assert holding.wait(5)
+            started = time.monotonic()
+            with pytest.raises(StoreTimeout), db.unit_of_work(write=True):
+                pass
+            assert 0.4 < time.monotonic() - started < 3
+            assert store_busy(StoreTimeout("x"))  # which the API answers UNAVAILABLE / DATABASE_BUSY
+            release.set()
+            ahead.join(5)
+            with db.unit_of_work(write=True) as uow:  # the writer ahead done: the next one goes
+                uow.commit()
+        finally:
+            db.dispose()

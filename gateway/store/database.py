@@ -134,6 +134,8 @@ class Database:
         self._all_readers: list[_DriverStatements] = []
         database = engine.url.database if self.dialect == "sqlite" else None
         self._lock_path = f"{database}.writer-lock" if database and database != ":memory:" else None
+        self._writers_here = threading.Lock()
+        """This process's writers, one at a time before the flock: a wait that can end (``_writer_lock``)."""
 
     @classmethod
     def connect(cls, url: str, *, pool_size: int = 16, echo: bool = False) -> Database:
@@ -266,12 +268,20 @@ class Database:
         if self._lock_path is None:
             yield
             return
-        fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        # the flock's wait cannot end early; this process's own queue can: a writer held up behind one that waits
+        # for another connection's lock (a DBA's open transaction) gives up as the store's busy wait does, instead
+        # of waiting as long as the lock is held (each writer ahead then waits its own 30 s in turn)
+        if not self._writers_here.acquire(timeout=BUSY_TIMEOUT_MS / 1000):
+            raise StoreTimeout("the store is held by another writer: this write waited its turn too long")
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            yield
+            fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                yield
+            finally:
+                os.close(fd)  # releases the lock
         finally:
-            os.close(fd)  # releases the lock
+            self._writers_here.release()
 
 
 class UnitOfWork:
