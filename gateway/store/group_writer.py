@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 from collections.abc import Callable, Sequence
 from typing import Generic, TypeVar
 
@@ -30,6 +31,8 @@ P = TypeVar("P")
 R = TypeVar("R")
 MAX_GROUP = 500
 WRITE_TIMEOUT_SECONDS = 30.0
+LANDED_LOOKUP_WAITS = (0.05, 0.2, 0.5)
+"""Seconds between the tries to tell whether a transaction whose connection was lost committed."""
 
 
 class _Pending(Generic[T, R]):
@@ -121,7 +124,7 @@ class GroupWriter(Generic[T, P, R]):
         assert self._prepare is not None
         name_this_thread(f"{self._name}-prep")
         while (taken := _take(self._queue)) is not None:
-            if not (group := _claimed(taken)):
+            if not (group := [p for p in taken if p.state != _ABANDONED]):
                 continue
             try:
                 prepared = self._prepare([p.item for p in group])
@@ -145,7 +148,7 @@ class GroupWriter(Generic[T, P, R]):
                 taken = _take(self._queue)
                 if taken is None:
                     return
-                group = _claimed(taken)
+                group = [p for p in taken if p.state != _ABANDONED]  # (a later give-up is seen when claimed)
                 if not group:
                     continue
                 if self._prepare is None:
@@ -157,46 +160,66 @@ class GroupWriter(Generic[T, P, R]):
                         _release(group, exc, None)
                         continue
             error: BaseException | None = None
+            written: list[_Pending[T, R]] = []
             results: Sequence[R] | None = None
+            lost: tuple[AppendWork, list[_Pending[T, R]], Sequence[R] | None] | None = None
             for attempt in (1, 2):
                 tried: AppendWork | None = None
+                written, results = [], None
                 try:
                     with self._appender.transaction() as work:
                         tried = work
-                        results = self._write(work, items)
+                        # claimed only now that the transaction holds the store (SQLite: the writer locks and
+                        # BEGIN IMMEDIATE, which wait for a DBA's transaction): a caller that gave up meanwhile is
+                        # left out and never written, one still waiting gets this transaction's outcome
+                        kept = _claimed(group)
+                        written = [group[i] for i in kept]
+                        results = self._write(work, [items[i] for i in kept]) if kept else None
                         work.commit()
                     error = None
                     break
                 except BaseException as exc:  # handed to every waiting caller; the writer goes on
                     error = exc
-                    if connection_lost(exc) and tried is not None and self._landed(tried):
-                        error = None  # lost at the commit, which the server made: written once, not twice
-                        break
+                    if connection_lost(exc) and tried is not None:
+                        lost = lost or (tried, written, results)
+                        if self._landed(tried):
+                            error = None  # lost at the commit, which the server made: written once, not twice
+                            break
                     if attempt == 2 or not (connection_lost(exc) or self._retry(exc)):
                         break
-            _release(group, error, results)
+            if error is not None and lost is not None and self._landed(lost[0]):
+                # the first attempt's commit landed after all (its lookup had failed too): the second attempt met
+                # its rows; answered as written, not as the duplicate
+                error, written, results = None, lost[1], lost[2]
+            if error is not None:  # every caller still waiting is told, whether or not the transaction claimed it
+                written, results = [group[i] for i in _claimed(group)], None
+            _release(written, error, results)
 
     def _landed(self, tried: AppendWork) -> bool:
         """Whether a transaction whose connection was lost committed all the same (``AppendWork.landed_if``),
-        looked up on a new connection; False when that cannot be told either."""
-        try:
-            with self._appender.transaction() as later:
-                return tried.landed(later)
-        except Exception:  # the store is still out of reach: treated as not committed, and tried again
-            return False
+        looked up on a new connection, a few times while the store is still out of reach; False when that cannot
+        be told (the group is then written again: a receipt met twice fails, which the caller then checks again)."""
+        for wait in LANDED_LOOKUP_WAITS:
+            try:
+                with self._appender.transaction() as later:
+                    return tried.landed(later)
+            except Exception:  # the store is still out of reach
+                time.sleep(wait)
+        return False
 
 
 X = TypeVar("X")
 
 
-def _claimed(taken: list[_Pending[T, R]]) -> list[_Pending[T, R]]:
-    """The items of ``taken`` the writer now holds: those whose callers gave up waiting are left out, unwritten."""
+def _claimed(group: Sequence[_Pending[T, R]]) -> list[int]:
+    """The indices of the items of ``group`` the writer holds (taken now, or before): those whose callers gave up
+    waiting are left out, unwritten."""
     held = []
-    for pending in taken:
+    for i, pending in enumerate(group):
         with pending.claim:
-            if pending.state == _QUEUED:
+            if pending.state != _ABANDONED:
                 pending.state = _TAKEN
-                held.append(pending)
+                held.append(i)
     return held
 
 

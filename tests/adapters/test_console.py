@@ -31,6 +31,7 @@ from gateway.store import group_writer
 from protos.zzgw.v1 import issuance_pb2, verification_pb2
 from signing.errors import InvalidSignature
 from signing.qr import qr_png
+from tests.api.test_audit import record_count
 from tests.api.test_documents import document_of
 from tests.api.test_verification import MATTER, change, issue, qr_for, receipt_statement
 from tests.api.test_verification import verify as grpc_verify
@@ -505,6 +506,7 @@ def test_a_store_held_by_another_writer_is_unavailable_to_retry_not_an_internal_
     holder = sqlite3.connect(str(running.gateway.db.engine.url.database), isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")
     given_up = {**USE, "operator": f"窗口-未完成-{uuid.uuid4().hex[:6]}"}
+    before = record_count(running)
     try:
         with pytest.raises(grpc.RpcError) as refused:
             grpc_verify(running, license_id=license_id)  # its records in the writer's waiting transaction
@@ -517,6 +519,8 @@ def test_a_store_held_by_another_writer_is_unavailable_to_retry_not_an_internal_
         holder.execute("ROLLBACK")
         holder.close()
     assert verify(console, running, query=license_id)[1]["verdict"] == "PASSED"
-    # a client told to retry that does so leaves one record of its use, not two: those refused were not stored
+    # a client told to retry that does so leaves one record of its use, not two: none of those refused was stored,
+    # not even the first, which the writer had taken while it waited for the lock (claimed only once it has it)
     assert trail_rows(running, "seq", "operator = :operator", operator=given_up["operator"]) == []
     assert grpc_verify(running, license_id=license_id).verdict == verification_pb2.CHECK_RESULT_PASSED
+    assert record_count(running) == before + 2

@@ -28,6 +28,7 @@ from gateway.config import Settings
 from gateway.domain.catalog import Catalog
 from gateway.server import Gateway, build_server, initialise
 from gateway.services.members import load_bootstrap_catalog
+from gateway.store import group_writer
 from gateway.store.database import AppendWork
 from gateway.store.models import ConsentRow
 from protos.zzgw.v1 import (
@@ -716,6 +717,27 @@ def test_a_commit_whose_answer_the_connection_lost_is_written_once_and_answered(
         finally:
             monkeypatch.setattr(AppendWork, "commit", real_commit)
         assert lost == [1] and record_count(running) == before + 1
+    # the store out of reach for every lookup the first time: the group is written again, meets its own receipt
+    # (a duplicate key), and is then found to have landed: answered, one record
+    real_landed, lookups = AppendWork.landed, [0]
+
+    def unreachable_three_times(work: AppendWork, later: AppendWork) -> bool:
+        lookups[0] += 1
+        if lookups[0] <= len(group_writer.LANDED_LOOKUP_WAITS):
+            raise psycopg.OperationalError("connection refused")
+        return real_landed(work, later)
+
+    lost.clear()
+    before = record_count(running)
+    monkeypatch.setattr(AppendWork, "commit", commit_then_lose_the_answer)
+    monkeypatch.setattr(AppendWork, "landed", unreachable_three_times)
+    monkeypatch.setattr(group_writer, "LANDED_LOOKUP_WAITS", (0.0, 0.0, 0.0))
+    try:
+        assert verify(running, license_id=license_id).verdict == verification_pb2.CHECK_RESULT_PASSED
+    finally:
+        monkeypatch.setattr(AppendWork, "commit", real_commit)
+        monkeypatch.setattr(AppendWork, "landed", real_landed)
+    assert lost == [1] and lookups[0] == 4 and record_count(running) == before + 1
     assert verify(running, license_id=license_id).verdict == verification_pb2.CHECK_RESULT_PASSED
     with running.gateway.db.engine.connect() as connection:  # the chain goes on without a fork or a repeat
         hashes = [bytes(h) for (h,) in connection.execute(text("SELECT hash FROM access_records ORDER BY seq"))]
