@@ -168,6 +168,22 @@ def test_a_statement_without_its_time_of_issue_fails() -> None:
     would also take (a space for the T, ISO 8601's basic form, no seconds) is no time of issue to a checker."""
     now, key = dt.datetime.now(dt.UTC), SoftwareKey.generate()
     ca, cert = _receipt_certificate(key)
+
+    def check(issued_at: str | None) -> ReceiptCheck:
+        statement = canonical_json({"receipt_id": "R1", **({"issued_at": issued_at} if issued_at else {})})
+        (signed,) = sign_receipts(key, [statement])
+        return check_receipt_offline(
+            "R1",
+            signed.statement,
+            signed.signature,
+            certificate=cert,
+            algorithm=signed.algorithm,
+            proof=signed.proof,
+            trust_roots=[ca.root],
+            intermediates=[ca.intermediate],
+            crls=[ca.crl(now, now + dt.timedelta(days=1))],
+        )
+
     for issued_at in (
         None,  # missing
         "yesterday",
@@ -179,34 +195,10 @@ def test_a_statement_without_its_time_of_issue_fails() -> None:
         "2026-02-30T10:00:00Z",  # the form, no such day
         "2026-12-01T10:00:00.1234567+00:00",
     ):
-        statement = canonical_json({"receipt_id": "R1", **({"issued_at": issued_at} if issued_at else {})})
-        (signed,) = sign_receipts(key, [statement])
-        checked = check_receipt_offline(
-            "R1",
-            signed.statement,
-            signed.signature,
-            certificate=cert,
-            algorithm=signed.algorithm,
-            proof=signed.proof,
-            trust_roots=[ca.root],
-            intermediates=[ca.intermediate],
-            crls=[ca.crl(now, now + dt.timedelta(days=1))],
-        )
+        checked = check(issued_at)
         assert (checked.result, checked.reason) == (CheckResult.FAILED, "ISSUED_AT_MISSING"), issued_at
     for issued_at in (now.strftime("%Y-%m-%dT%H:%M:%SZ"), now.astimezone(CHINA).strftime("%Y-%m-%dT%H:%M:%S.1+08:00")):
-        statement = canonical_json({"receipt_id": "R1", "issued_at": issued_at})
-        (signed,) = sign_receipts(key, [statement])
-        checked = check_receipt_offline(
-            "R1",
-            signed.statement,
-            signed.signature,
-            certificate=cert,
-            algorithm=signed.algorithm,
-            proof=signed.proof,
-            trust_roots=[ca.root],
-            intermediates=[ca.intermediate],
-            crls=[ca.crl(now, now + dt.timedelta(days=1))],
-        )
+        checked = check(issued_at)
         assert checked.result is CheckResult.PASSED, (issued_at, checked)
 
 
