@@ -102,8 +102,8 @@ class GroupWriter(Generic[T, P, R]):
                 if pending.state == _QUEUED:  # never written: the writer will skip it
                     pending.state = _ABANDONED
                     raise StoreTimeout("the store did not take this call's records in time")
-            # in a transaction already: its outcome is the answer (a store held by another writer fails the
-            # transaction once SQLite's wait ends), not a guess that it will not commit
+            # claimed by a transaction that holds the store: its outcome, due in moments, is the answer, not a
+            # guess that it will not commit
             if not pending.done.acquire(timeout=WRITE_TIMEOUT_SECONDS):
                 raise StoreTimeout("the store did not commit this call's records in time; they may yet be committed")
         if pending.error is not None:
