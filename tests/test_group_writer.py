@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from gateway.store import database, group_writer
-from gateway.store.database import AppendWork, Database, StoreTimeout, store_busy
+from gateway.store.database import AppendWork, Database, StoreTimeout, store_busy, store_unavailable
 from gateway.store.group_writer import GroupWriter
 from tests.conftest import fresh_database
 
@@ -173,6 +173,10 @@ def test_a_write_queued_behind_a_stuck_writer_of_its_process_gives_up_as_the_sto
                 pass
             assert 0.4 < time.monotonic() - started < 3
             assert store_busy(StoreTimeout("x"))  # which the API answers UNAVAILABLE / DATABASE_BUSY
+            # the rare wait past a transaction that held the store is not told as "nothing was stored"
+            answer = store_unavailable(StoreTimeout("they may yet be committed"))
+            assert answer is not None and answer.reason == "DATABASE_BUSY"
+            assert "they may yet be committed" in answer.message
             release.set()
             ahead.join(5)
             with db.unit_of_work(write=True) as uow:  # the writer ahead done: the next one goes

@@ -117,10 +117,8 @@ def store_unavailable(error: BaseException) -> UpstreamUnavailableError | None:
     if connection_lost(error):
         return UpstreamUnavailableError("the database connection was lost: retry", reason="DATABASE_UNAVAILABLE")
     if store_busy(error):
-        return UpstreamUnavailableError(
-            "the store is held by another writer and did not take this call's records in time: retry",
-            reason="DATABASE_BUSY",
-        )
+        said = str(error) if isinstance(error, StoreTimeout) else "the store did not take this call's records in time"
+        return UpstreamUnavailableError(f"the store is held by another writer; {said}: retry", reason="DATABASE_BUSY")
     return None
 
 
@@ -272,7 +270,7 @@ class Database:
         # for another connection's lock (a DBA's open transaction) gives up as the store's busy wait does, instead
         # of waiting as long as the lock is held (each writer ahead then waits its own 30 s in turn)
         if not self._writers_here.acquire(timeout=BUSY_TIMEOUT_MS / 1000):
-            raise StoreTimeout("the store is held by another writer: this write waited its turn too long")
+            raise StoreTimeout("this write waited too long for its turn behind another")
         try:
             fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o600)
             try:
