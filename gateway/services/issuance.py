@@ -129,7 +129,7 @@ class IssueResult:
     license: License
     created: bool
     document_sha256: str = ""
-    """SHA-256 of the sealed document made with the license, when one was made by this call."""
+    """SHA-256 of the license's sealed document, when it has one (a repeated request: the one stored)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -331,7 +331,9 @@ class IssuanceService:
                 else:
                     stored = uow.licenses.get(earlier.license_id)
                     assert stored is not None
-                    item.outcome = IssueResult(license=stored, created=False)
+                    item.outcome = IssueResult(
+                        license=stored, created=False, document_sha256=uow.documents.sha256_of(stored.license_id)
+                    )
             elif request_id in first_of:
                 first = first_of[request_id]
                 if first.digest != item.digest:
@@ -378,7 +380,7 @@ class IssuanceService:
         uow.commit()
         for item, first in repeats:  # a request id repeated inside the batch shares the first one's outcome
             item.outcome = (
-                IssueResult(license=first.outcome.license, created=False)
+                dataclasses.replace(first.outcome, created=False)
                 if isinstance(first.outcome, IssueResult)
                 else first.outcome
             )
@@ -415,9 +417,11 @@ class IssuanceService:
                     )
                 ]
             )
+        _check_cleared(self._catalog, old, amendment)
         valid = validate_issue(_amended_draft(old, amendment, on), self._catalog, caller, on)
         new_id = str(LicenseId.parse(old.license_id).next_version())
         content = _content(valid, new_id, caller.code, version=old.content.version + 1)
+        _check_changes(old.content, content, dated=bool(amendment.issue_date))
         if self._documents is not None:
             self._documents.check_printable(content)
         seal = seal_record(self._keys.record_key(caller.code), content.record_mapping())
@@ -640,6 +644,47 @@ def _amended_draft(old: License, amendment: Amendment, on: dt.date) -> LicenseDr
         region_code=c.region_code,
         fields=fields,
     )
+
+
+def _check_cleared(catalog: Catalog, old: License, amendment: Amendment) -> None:
+    """Each key to clear is a field of the license's type, and not also given a value."""
+    license_type = catalog.license_types[old.content.type_code]
+    errors = [
+        FieldViolation(
+            field=f"clear_fields.{key[:64]}",
+            reason="UNKNOWN_FIELD",
+            description=f"{license_type.name} has no field {key[:64]!r}",
+        )
+        for key in amendment.clear_fields
+        if license_type.field_spec(key) is None
+    ] + [
+        FieldViolation(
+            field=f"clear_fields.{key[:64]}",
+            reason="SET_AND_CLEARED",
+            description=f"field {key[:64]!r} is both given a value and cleared",
+        )
+        for key in amendment.clear_fields
+        if key in amendment.fields
+    ]
+    if errors:
+        raise InvalidLicenseError(errors)
+
+
+def _check_changes(old: LicenseContent, new: LicenseContent, *, dated: bool) -> None:
+    """An amendment changes something the license states: a new version of the same record would only supersede
+    the old one (and ask every holder of a copy to fetch it again). The issue date counts when it was given."""
+    ignored = ("license_id", "version") if dated else ("license_id", "version", "issue_date")
+    before, after = old.record_mapping(), new.record_mapping()
+    if all(before[key] == after[key] for key in before if key not in ignored):
+        raise InvalidLicenseError(
+            [
+                FieldViolation(
+                    field="fields",
+                    reason="NOTHING_CHANGED",
+                    description="the amendment changes nothing the license states; nothing was issued",
+                )
+            ]
+        )
 
 
 def _number_key(license: License) -> tuple[str, str]:

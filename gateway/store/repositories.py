@@ -931,6 +931,11 @@ class DocumentRepository:
         row = self._s.execute(select(_D).where(_D.c.sha256 == sha256).limit(1)).first()
         return _document(row) if row else None
 
+    def sha256_of(self, license_id: str) -> str:
+        """The hex SHA-256 of the license's document, without reading its PDF; empty when it has none."""
+        found = self._s.execute(select(_D.c.sha256).where(_D.c.license_id == license_id)).scalar()
+        return found or ""
+
 
 def _document(row: Row[tuple[object, ...]]) -> LicenseDocument:
     m = row._mapping

@@ -98,6 +98,7 @@ def test_same_request_id_same_content_returns_the_same_license(running: RunningG
     assert first.created and not again.created
     assert again.license.license_id == first.license.license_id
     assert again.license.record_seal.signature == first.license.record_seal.signature
+    assert len(first.document_sha256) == 64 and again.document_sha256 == first.document_sha256
 
 
 def test_same_request_id_other_content_is_rejected(running: RunningGateway) -> None:
@@ -283,6 +284,38 @@ def test_amend_with_an_invalid_field_is_rejected(running: RunningGateway) -> Non
             )
         )
     assert ("fields.established_on", "BAD_DATE") in error_details(caught.value)[1]
+
+
+@pytest.mark.parametrize(
+    ("change_of", "expected"),
+    [
+        ({"clear_fields": ["no_such_field"]}, ("clear_fields.no_such_field", "UNKNOWN_FIELD")),
+        (
+            {"fields": {"domicile": "山东省济南市历城区新址2号"}, "clear_fields": ["domicile"]},
+            ("clear_fields.domicile", "SET_AND_CLEARED"),
+        ),
+        ({}, ("fields", "NOTHING_CHANGED")),
+        ("same values", ("fields", "NOTHING_CHANGED")),
+    ],
+)
+def test_an_amendment_that_changes_nothing_or_clears_what_is_not_there_is_refused(
+    running: RunningGateway, change_of: dict | str, expected: tuple[str, str]
+) -> None:
+    first = issue(running, unique(samples.business_license(14))).license
+    if change_of == "same values":
+        change_of = {"fields": {"domicile": first.fields["domicile"]}, "holder_name": first.holder.name}
+    assert isinstance(change_of, dict)
+    stub = running.issuance(MARKET)
+    with pytest.raises(grpc.RpcError) as caught:
+        stub.AmendLicense(
+            issuance_pb2.AmendLicenseRequest(
+                request_id="amend-" + uuid.uuid4().hex, license_id=first.license_id, reason="变更", **change_of
+            )
+        )
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert expected in error_details(caught.value)[1]
+    got = stub.GetLicense(issuance_pb2.GetLicenseRequest(license_id=first.license_id)).license
+    assert got.status == S.LICENSE_STATUS_ACTIVE and not got.superseded_by  # no version was made
 
 
 def change(running: RunningGateway, license_id: str, action: int, member: str = MARKET, reason: str = "依法处理"):  # type: ignore[no-untyped-def]
