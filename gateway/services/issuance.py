@@ -366,13 +366,22 @@ class IssuanceService:
                     created=True,
                     document_sha256=item.document.sha256 if item.document is not None else "",
                 )
+        retired = uow.licenses.retire_ended(_number_key(item.license) for item in inserted if item.license)
         uow.licenses.add([item.license for item in inserted if item.license])
         for item in inserted:
             if item.document is not None:
                 uow.documents.add(item.document)
         uow.licenses.append_events(
             [
-                _event(ChangeKind.ISSUED, item.license, caller, item.draft.request_id, item.digest, now)
+                _event(
+                    ChangeKind.ISSUED,
+                    item.license,
+                    caller,
+                    item.draft.request_id,
+                    item.digest,
+                    now,
+                    previous=retired.get(_number_key(item.license), ""),
+                )
                 for item in inserted
                 if item.license
             ]
@@ -452,6 +461,8 @@ class IssuanceService:
             memo = self._status_memo(
                 old.license_id, LicenseStatus.SUPERSEDED, reason, now, created_at=current.created_at
             )
+            if number != old.content.license_number:
+                uow.licenses.retire_ended([(content.type_code, number)])
             uow.licenses.supersede(old.license_id, new_id, reason, now, memo=memo)
             uow.licenses.add([new])
             if document is not None:

@@ -1,7 +1,8 @@
 """SQLAlchemy 2.0 typed models. The schema itself is made by the Alembic migrations beside this file.
 
 Times are stored in UTC. ``licenses`` keeps every version (history): a row is one version, ``is_current`` marks
-the newest of a license, and a license number is unique per type among current versions. ``license_events`` is
+the newest of a license, and a license number is unique per type among current versions (a CANCELLED or REVOKED
+license stops being current when a new license takes its number). ``license_events`` is
 the change log: its ``seq`` is the watch cursor, and ``(actor, request_id)`` makes every write idempotent.
 """
 

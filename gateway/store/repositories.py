@@ -99,6 +99,10 @@ class NewEvent:
     previous_license_id: str = ""
 
 
+_ENDED = (LicenseStatus.CANCELLED.value, LicenseStatus.REVOKED.value)
+"""Statuses after which a license's number may be issued again."""
+
+
 class LicenseRepository:
     def __init__(self, session: Session):
         self._s = session
@@ -174,23 +178,42 @@ class LicenseRepository:
         return [license_from(r) for r in rows]
 
     def taken_numbers(self, pairs: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
-        """Which (type_code, license_number) pairs a current license holds already.
+        """Which (type_code, license_number) pairs a current license that has not ended holds already: a number held
+        only by a CANCELLED or REVOKED license may be issued again (补领, 换领), which retires that license
+        (``retire_ended``).
 
         One query per type with ``license_number IN (...)``: a row-value ``IN`` of pairs makes SQLite scan the table.
         """
+        return {(t, number) for t, number, _ in self._current_holders(pairs, ended=False)}
+
+    def retire_ended(self, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], str]:
+        """Make the CANCELLED or REVOKED licenses holding these numbers no longer current, so that a new license may
+        take the number; returns their identifiers by (type_code, license_number). They keep their status, and are
+        still found by identifier, and by number while no current license has it."""
+        retired = {(t, number): license_id for t, number, license_id in self._current_holders(pairs, ended=True)}
+        for chunk in _chunks(sorted(retired.values()), 500):
+            self._s.execute(update(_L).where(_in(self._s, _L.c.license_id, chunk)).values(is_current=False))
+        return retired
+
+    def _current_holders(self, pairs: Iterable[tuple[str, str]], *, ended: bool) -> list[tuple[str, str, str]]:
+        """(type_code, license_number, license_id) of the current licenses with these numbers, ended or not."""
         by_type: dict[str, set[str]] = {}
         for type_code, number in pairs:
             by_type.setdefault(type_code, set()).add(number)
-        taken: set[tuple[str, str]] = set()
+        ended_only = _L.c.status.in_(_ENDED) if ended else _L.c.status.not_in(_ENDED)
+        found: list[tuple[str, str, str]] = []
         for type_code, numbers in by_type.items():
             for chunk in _chunks(sorted(numbers), 500):
                 rows = self._s.execute(
-                    select(_L.c.license_number).where(
-                        _L.c.type_code == type_code, _in(self._s, _L.c.license_number, chunk), _L.c.is_current
+                    select(_L.c.license_number, _L.c.license_id).where(
+                        _L.c.type_code == type_code,
+                        _in(self._s, _L.c.license_number, chunk),
+                        _L.c.is_current,
+                        ended_only,
                     )
-                ).scalars()
-                taken.update((type_code, number) for number in rows)
-        return taken
+                ).all()
+                found.extend((type_code, number, license_id) for number, license_id in rows)
+        return found
 
     def existing_ids(self, license_ids: Sequence[str]) -> set[str]:
         found: set[str] = set()

@@ -201,6 +201,66 @@ def test_superseded_expired_not_yet_valid_and_unknown(running: RunningGateway) -
     assert not unknown.HasField("license") and unknown.receipt.receipt_id
 
 
+@pytest.mark.parametrize("ended_by", [issuance_pb2.STATUS_ACTION_CANCEL, issuance_pb2.STATUS_ACTION_REVOKE])
+def test_the_number_of_an_ended_license_is_issued_again_and_found_by_number(
+    running: RunningGateway, ended_by: int
+) -> None:
+    record = unique(samples.food_permit(31))
+    old = running.issuance(MARKET).IssueLicense(issue_request(record)).license
+    suspended = running.issuance(MARKET).IssueLicense(issue_request(unique(samples.food_permit(32)))).license
+    change(running, suspended.license_id, issuance_pb2.STATUS_ACTION_SUSPEND)
+    with pytest.raises(grpc.RpcError) as caught:  # a license that has not ended keeps its number
+        running.issuance(MARKET).IssueLicense(
+            issue_request(
+                {**record, "request_id": "again-" + uuid.uuid4().hex, "license_number": suspended.license_number}
+            )
+        )
+    assert error_details(caught.value)[0].reason == "LICENSE_NUMBER_TAKEN"
+    change(running, old.license_id, ended_by)
+    replacement = running.issuance(MARKET).IssueLicense(
+        issue_request({**record, "request_id": "again-" + uuid.uuid4().hex, "valid_until": "2031-12-31"})
+    )  # 补领: the same number, a license of its own
+    new = replacement.license
+    assert replacement.created and new.license_id != old.license_id and new.license_number == old.license_number
+    by_number = verify(running, type_code=new.type_code, license_number=new.license_number)
+    assert (by_number.verdict, by_number.license.license_id) == (PASSED, new.license_id)
+    ended = verify(running, license_id=old.license_id)  # the ended one keeps its status, found by identifier
+    assert ended.verdict == FAILED and ended.reason in ("CANCELLED", "REVOKED")
+    got = running.issuance(MARKET).GetLicense(
+        issuance_pb2.GetLicenseRequest(type_code=new.type_code, license_number=new.license_number)
+    )
+    assert got.license.license_id == new.license_id
+    with pytest.raises(grpc.RpcError) as caught:  # and the number is taken again
+        running.issuance(MARKET).IssueLicense(issue_request({**record, "request_id": "third-" + uuid.uuid4().hex}))
+    assert error_details(caught.value)[0].reason == "LICENSE_NUMBER_TAKEN"
+    events = running.issuance(MARKET).WatchLicenseChanges(
+        issuance_pb2.WatchLicenseChangesRequest(from_beginning=True, type_codes=[new.type_code]), timeout=30
+    )
+    issued = next(r.event for r in events if r.event.license_id == new.license_id)
+    events.cancel()
+    assert (issued.kind, issued.previous_license_id) == (issuance_pb2.CHANGE_KIND_ISSUED, old.license_id)
+
+
+def test_an_amendment_may_take_the_number_of_an_ended_license(running: RunningGateway) -> None:
+    ended = issue(running, 33).license
+    change(running, ended.license_id, issuance_pb2.STATUS_ACTION_CANCEL)
+    other = issue(running, 34).license
+    amended = (
+        running.issuance(MARKET)
+        .AmendLicense(
+            issuance_pb2.AmendLicenseRequest(
+                request_id="am-" + uuid.uuid4().hex,
+                license_id=other.license_id,
+                license_number=ended.license_number,
+                reason="证号更正",
+            )
+        )
+        .license
+    )
+    by_number = verify(running, type_code=ended.type_code, license_number=ended.license_number)
+    assert (by_number.verdict, by_number.license.license_id) == (PASSED, amended.license_id)
+
+
 def test_a_record_changed_behind_the_gateways_back_fails_integrity(running: RunningGateway) -> None:
     license_id = batch_issue(running, 6)
     with running.gateway.db.engine.begin() as connection:
