@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import grpc
 
-from gateway.api.convert import timestamp
+from gateway.api.convert import page_size, timestamp
 from gateway.api.interceptors import caller
 from gateway.domain.errors import UpstreamUnavailableError
 from gateway.services.audit import AuditTrail
@@ -38,7 +38,7 @@ class AuditServicer(audit_pb2_grpc.AuditServiceServicer):
     def ListAccessRecords(
         self, request: audit_pb2.ListAccessRecordsRequest, context: grpc.ServicerContext
     ) -> audit_pb2.ListAccessRecordsResponse:
-        limit = request.limit or 100
+        limit = page_size(request.limit)
         records = self._audit().list(
             caller(), holder_code=request.holder_code, before_seq=request.before or None, limit=limit
         )
@@ -60,5 +60,5 @@ class AuditServicer(audit_pb2_grpc.AuditServiceServicer):
                 )
                 for r in records
             ],
-            next_before=records[-1].seq if len(records) == max(1, min(limit, 500)) else 0,
+            next_before=records[-1].seq if len(records) == limit else 0,
         )

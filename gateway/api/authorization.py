@@ -6,7 +6,7 @@ import datetime as dt
 
 import grpc
 
-from gateway.api.convert import NameOf, timestamp
+from gateway.api.convert import NameOf, page_size, timestamp
 from gateway.api.interceptors import caller, operator
 from gateway.domain.audit import AuditAction
 from gateway.domain.catalog import Catalog
@@ -74,7 +74,7 @@ class AuthorizationServicer(authorization_pb2_grpc.AuthorizationServiceServicer)
                     [FieldViolation(field="page_token", reason="BAD_PAGE_TOKEN", description="not a page token")]
                 )
             before = int(request.page_token)
-        limit = request.limit or 100
+        limit = page_size(request.limit)
         found = service.list_requests(
             caller(),
             view=_VIEWS.get(request.view),
@@ -85,7 +85,7 @@ class AuthorizationServicer(authorization_pb2_grpc.AuthorizationServiceServicer)
             before_seq=before,
             operator=operator(context),
         )
-        full = len(found) == max(1, min(limit, 500))
+        full = len(found) == limit
         return authorization_pb2.ListAccessRequestsResponse(
             requests=[self._request(r) for r in found],
             next_page_token=str(found[-1].seq) if found and full else "",
@@ -133,7 +133,7 @@ class AuthorizationServicer(authorization_pb2_grpc.AuthorizationServiceServicer)
         self, request: authorization_pb2.ListConsentsRequest, context: grpc.ServicerContext
     ) -> authorization_pb2.ListConsentsResponse:
         consents = self._authorization().list_consents(
-            caller(), request.holder_code, limit=request.limit or 100, operator=operator(context)
+            caller(), request.holder_code, limit=page_size(request.limit), operator=operator(context)
         )
         return authorization_pb2.ListConsentsResponse(consents=[self._consent(c) for c in consents])
 

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from gateway.domain.catalog import Bundle, HolderKind, LicenseType, Matter, Sensitivity, SharingClass
+from gateway.domain.errors import FieldViolation, InvalidRequestError
 from gateway.domain.model import ChangeKind, License, LicenseChange, LicenseDraft, LicenseStatus
 from gateway.domain.status import StatusAction
 from gateway.services.issuance import Amendment
@@ -198,3 +199,13 @@ def bundle_message(b: Bundle) -> catalog_pb2.Bundle:
 
 
 NameOf = Callable[[str], str]
+
+
+def page_size(limit: int, *, default: int = 100, most: int = 500) -> int:
+    """A list call's page size from its request's ``limit``: 0 for the default, more than ``most`` taken as
+    ``most``; a negative one is INVALID_ARGUMENT / BAD_LIMIT."""
+    if limit < 0:
+        raise InvalidRequestError(
+            [FieldViolation(field="limit", reason="BAD_LIMIT", description=f"limit is 1-{most} (0: {default})")]
+        )
+    return min(limit or default, most)

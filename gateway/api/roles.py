@@ -47,7 +47,8 @@ ALLOWED_ROLES: Mapping[str, frozenset[Role]] = {
     "/zzgw.v1.VerificationService/GetReceipt": _VERIFIERS,
     "/zzgw.v1.VerificationService/ListCaseReceipts": _VERIFIERS,
     "/zzgw.v1.AuditService/VerifyAuditLog": frozenset({Role.ADMIN}),
-    "/zzgw.v1.AuditService/ListAccessRecords": frozenset({Role.HOLDER_PORTAL, Role.ISSUER, Role.ADMIN}),
+    # not admins: a holder's log says which departments used whose licenses, and admins read no personal data
+    "/zzgw.v1.AuditService/ListAccessRecords": frozenset({Role.HOLDER_PORTAL, Role.ISSUER}),
     "/zzgw.v1.SharingService/ListHolderLicenses": _CONSUMERS,
     "/zzgw.v1.SharingService/GetLicenseData": _READERS,
     "/zzgw.v1.SharingService/GetLicenseDocument": _READERS,

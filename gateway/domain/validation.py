@@ -25,6 +25,9 @@ _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _TEXT_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 """Control characters (C0 and C1) a text field may not hold: all but tab and line breaks (a 经营范围 may run over
 lines)."""
+_BIDI_CONTROL_RE = re.compile("[\u202a-\u202e\u2066-\u2069]")
+"""Embeddings, overrides and isolates, which make a text display in another order than it reads (a purpose or a
+name shown reversed on a stamp or in the audit trail); the marks (U+200E, U+200F, U+061C) stay allowed."""
 INVISIBLE_RE = re.compile(
     "[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e\u2060-\u206f"
     "\u2800\u3164\ufe00-\ufe0f\ufeff\uffa0\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0000-\U000e0fff]"
@@ -126,6 +129,10 @@ def check_text(field: str, value: str, limit: int, errors: list[FieldViolation],
         errors.append(_v(field, "TOO_LONG", f"{field} must be at most {limit} characters"))
     elif _CONTROL_RE.search(value):
         errors.append(_v(field, "BAD_CHARACTERS", f"{field} contains control characters"))
+    elif _BIDI_CONTROL_RE.search(value):
+        errors.append(
+            _v(field, "BAD_CHARACTERS", f"{field} contains bidirectional controls (U+202A-202E, U+2066-2069)")
+        )
     return value
 
 
@@ -220,6 +227,8 @@ def _field_problem(spec: FieldSpec, value: str) -> FieldViolation | None:
         return _v(where, "TOO_LONG", f"{spec.label} must be at most {spec.max_length} characters")
     if (_TEXT_CONTROL_RE if spec.value_type is ValueType.STRING else _CONTROL_RE).search(value):
         return _v(where, "BAD_CHARACTERS", f"{spec.label} contains control characters")
+    if _BIDI_CONTROL_RE.search(value):
+        return _v(where, "BAD_CHARACTERS", f"{spec.label} contains bidirectional controls (U+202A-202E, U+2066-2069)")
     match spec.value_type:
         case ValueType.DATE:
             errors: list[FieldViolation] = []

@@ -78,6 +78,20 @@ def matters_of(member: Member, catalog: Catalog) -> list[Matter]:
     return [matter for matter in catalog.matters.values() if uses_matter(member, matter)]
 
 
+def operator_violation(operator: str) -> FieldViolation | None:
+    """What is wrong with an operator id from request metadata, if anything: too long, not printable, or bytes
+    under ``x-zzgw-operator-bin`` that were not UTF-8 (decoded with U+FFFD in their place): the id is written into
+    the audit trail as it is."""
+    if len(operator) <= MAX_OPERATOR and operator.isprintable() and "\ufffd" not in operator:
+        return None
+    return FieldViolation(
+        field="x-zzgw-operator",
+        reason="BAD_OPERATOR",
+        description=f"the operator id (x-zzgw-operator, or UTF-8 under x-zzgw-operator-bin) must be printable "
+        f"and at most {MAX_OPERATOR} characters",
+    )
+
+
 def check_use(
     matter_code: str,
     purpose: str,
@@ -95,15 +109,8 @@ def check_use(
     holder's access log, so a department names only its own. ``on_refusal`` is told of that refusal first (to put
     it on the audit trail)."""
     errors: list[FieldViolation] = []
-    if len(operator) > MAX_OPERATOR or not operator.isprintable() or "\ufffd" in operator:
-        errors.append(
-            FieldViolation(
-                field="x-zzgw-operator",
-                reason="BAD_OPERATOR",
-                description=f"the operator id (x-zzgw-operator, or UTF-8 under x-zzgw-operator-bin) must be printable "
-                f"and at most {MAX_OPERATOR} characters",
-            )
-        )
+    if violation := operator_violation(operator):
+        errors.append(violation)
     if not matter_code:
         errors.append(FieldViolation(field="use.matter_code", reason="REQUIRED", description="matter_code is required"))
     elif matter_code not in catalog.matters:

@@ -189,9 +189,9 @@ class AuditTrail:
         limit: int = 100,
     ) -> list[AccessRecord]:
         """A holder portal lists the uses of its holder's licenses (``holder_code`` required); an issuer the uses
-        of its own licenses; an admin either."""
+        of its own licenses. Not an admin, who reads no personal data (``gateway.domain.sharing``, rule 2)."""
         limit = max(1, min(limit, MAX_LIST))
-        if caller.has(Role.HOLDER_PORTAL) or (caller.has(Role.ADMIN) and holder_code):
+        if caller.has(Role.HOLDER_PORTAL):
             if not holder_code:
                 raise InvalidRequestError(
                     [FieldViolation(field="holder_code", reason="REQUIRED", description="holder_code is required")]

@@ -50,7 +50,7 @@ from gateway.domain.identifiers import license_id_violation
 from gateway.domain.model import Clock, Member, Role
 from gateway.domain.sharing import CONSUMER_ROLES, request_deadline
 from gateway.domain.validation import MAX_REASON, check_text
-from gateway.domain.verification import MAX_OPERATOR, MatterNotHandledError, UseContext, uses_matter
+from gateway.domain.verification import MatterNotHandledError, UseContext, operator_violation, uses_matter
 from gateway.services.audit import AuditTrail
 from gateway.store.database import Database
 from gateway.store.repositories import StoredAccessRequest, StoredConsent
@@ -126,12 +126,8 @@ def consent_state(consent: StoredConsent, now: dt.datetime) -> ConsentState:
 
 def check_operator(operator: str) -> str:
     """The operator id from request metadata (see ``gateway.api.interceptors.operator``), checked."""
-    if len(operator) > MAX_OPERATOR or not operator.isprintable():
-        raise _invalid(
-            "x-zzgw-operator",
-            "BAD_OPERATOR",
-            f"the operator id must be printable and at most {MAX_OPERATOR} characters",
-        )
+    if violation := operator_violation(operator):
+        raise InvalidRequestError([violation])
     return operator
 
 

@@ -760,7 +760,7 @@ class _Filler:
                 failures.append((UnfilledKey(key=key, reason=reason.value, detail=reason.detail), decision.remedy))
             else:
                 failures.append((UnfilledKey(key=key, reason="NOT_NEEDED", detail=_NOT_NEEDED), ""))
-        problem, how = failures[0]
+        problem, how = min(failures, key=_actionable)
         return None, problem, how if problem.reason not in _FORM_REASONS else ""
 
     def _candidates(self, key: str) -> list[_Candidate]:
@@ -778,6 +778,19 @@ class _Filler:
 
 
 _FORM_REASONS = frozenset({"UNKNOWN_FIELD", "NOT_NEEDED", "NO_LICENSE", "EMPTY"})
+_FORM_RANK = {"EMPTY": 2, "NO_LICENSE": 3, "NOT_NEEDED": 4}
+
+
+def _actionable(failure: tuple[UnfilledKey, str]) -> int:
+    """Which of a key's failures to report, the first that ranks lowest: one that an approval or consent would lift
+    (with its remedy), then any other of the policy's reasons, then the license's empty field, a license the
+    applicant lacks, and last a material that does not list the key (another material may)."""
+    problem, remedy = failure
+    if problem.reason not in _FORM_REASONS:
+        return 0 if remedy else 1
+    return _FORM_RANK.get(problem.reason, 5)
+
+
 _NOT_NEEDED = "本事项材料清单不包含该信息项"
 
 

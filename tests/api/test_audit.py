@@ -92,9 +92,14 @@ def test_records_carry_the_operator_and_are_listed_for_the_holder_and_the_issuer
     with pytest.raises(grpc.RpcError) as missing:
         audit_stub(running, PORTAL).ListAccessRecords(audit_pb2.ListAccessRecordsRequest())
     assert ("holder_code", "REQUIRED") in error_details(missing.value)[1]
-    with pytest.raises(grpc.RpcError) as denied:
-        audit_stub(running, TAX).ListAccessRecords(audit_pb2.ListAccessRecordsRequest(holder_code=holder))
-    assert denied.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    with pytest.raises(grpc.RpcError) as negative:
+        audit_stub(running, PORTAL).ListAccessRecords(audit_pb2.ListAccessRecordsRequest(holder_code=holder, limit=-1))
+    assert ("limit", "BAD_LIMIT") in error_details(negative.value)[1]
+    for member in (TAX, ADMIN):  # an admin reads no personal data: not who used a holder's licenses either
+        with pytest.raises(grpc.RpcError) as denied:
+            audit_stub(running, member).ListAccessRecords(audit_pb2.ListAccessRecordsRequest(holder_code=holder))
+        assert denied.value.code() == grpc.StatusCode.PERMISSION_DENIED
+        assert error_details(denied.value)[0].reason == "ROLE_NOT_ALLOWED"
 
 
 def test_a_changed_record_is_found_by_the_rpc_and_the_cli(

@@ -374,6 +374,22 @@ def test_bad_consents(running: RunningGateway, changes: dict[str, Any], violatio
     assert record_count(running) == before
 
 
+def test_an_operator_id_that_is_not_utf8_is_refused_by_the_authorisation_calls(running: RunningGateway) -> None:
+    """As by sharing and verification: not written into the audit trail with replacement characters."""
+    card = id_card(running).license
+    garbled = [("x-zzgw-operator-bin", "窗口".encode("gbk"))]
+    before = record_count(running)
+    for call in (
+        lambda: authorization(running, PORTAL).GrantConsent(consent_request(card.holder.code), metadata=garbled),
+        lambda: authorization(running, PORTAL).ListConsents(
+            authorization_pb2.ListConsentsRequest(holder_code=card.holder.code), metadata=garbled
+        ),
+    ):
+        code, _, violations = refused(call)
+        assert code == grpc.StatusCode.INVALID_ARGUMENT and ("x-zzgw-operator", "BAD_OPERATOR") in violations
+    assert record_count(running) == before
+
+
 @pytest.mark.parametrize(
     ("member", "call"),
     [

@@ -966,6 +966,23 @@ def test_a_department_names_only_the_matters_it_handles(running: RunningGateway)
     assert denied(lambda: sharing(running, PARTNER).ListHolderLicenses(listing))[0] == "NOT_MATTER_DEPARTMENT"
 
 
+def test_prefill_names_the_authorisation_that_would_fill_a_key_before_a_license_the_applicant_lacks(
+    running: RunningGateway,
+) -> None:
+    """Both materials of 440100-SBZY-001 list gender, the 社会保障卡 first; the applicant has only an ID card, whose
+    gender waits for a consent: the clerk is told that, with the remedy, not that the applicant has no license
+    (found by an independent client)."""
+    card = id_card(running).license
+    form = sharing(running, PARTNER).PrefillForm(
+        sharing_pb2.PrefillFormRequest(
+            use=SBZY, holder_code_type="111", holder_code=card.holder.code, field_keys=["gender"]
+        )
+    )
+    assert not form.values
+    assert [(u.key, u.reason) for u in form.unfilled] == [("gender", "NEEDS_AUTHORIZATION")]
+    assert form.remedy
+
+
 def test_a_form_filled_from_two_issuers_licenses_is_on_both_issuers_trails(running: RunningGateway) -> None:
     """One record per license the form used, each naming its own, so that each issuer lists the use of its license
     (one record naming none left both issuers blind; found by an independent client)."""

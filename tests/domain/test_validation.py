@@ -266,6 +266,8 @@ CONTROL_CASES = [
     ("license_number", lambda r: {**r, "license_number": "Q37\u034f0012345"}),  # a combining grapheme joiner
     ("license_number", lambda r: {**r, "license_number": "Q370012345\ufe0f"}),  # a variation selector
     ("holder.name", lambda r: {**r, "holder": {**r["holder"], "name": "王\x85小明"}}),  # C1: next line
+    ("holder.name", lambda r: {**r, "holder": {**r["holder"], "name": "\u202e明小王"}}),  # shown reversed
+    ("fields.birth_facility", lambda r: {**r, "fields": {**r["fields"], "birth_facility": "济南\u2067市\u2069医院"}}),
 ]
 
 

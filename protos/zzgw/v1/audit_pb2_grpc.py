@@ -26,8 +26,8 @@ if _version_not_supported:
 
 
 class AuditServiceStub:
-    """The audit trail (用证记录): every answered verification (and, with the sharing issue, sharing and authorisation)
-    call appends one access record, in a hash chain with signed checkpoints.
+    """The audit trail (用证记录): every answered verification, sharing and authorisation call appends one access record
+    (or one per license it used), in a hash chain with signed checkpoints.
     """
 
     def __init__(self, channel):
@@ -49,8 +49,8 @@ class AuditServiceStub:
 
 
 class AuditServiceServicer:
-    """The audit trail (用证记录): every answered verification (and, with the sharing issue, sharing and authorisation)
-    call appends one access record, in a hash chain with signed checkpoints.
+    """The audit trail (用证记录): every answered verification, sharing and authorisation call appends one access record
+    (or one per license it used), in a hash chain with signed checkpoints.
     """
 
     def VerifyAuditLog(self, request, context):
@@ -90,8 +90,8 @@ def add_AuditServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class AuditService:
-    """The audit trail (用证记录): every answered verification (and, with the sharing issue, sharing and authorisation)
-    call appends one access record, in a hash chain with signed checkpoints.
+    """The audit trail (用证记录): every answered verification, sharing and authorisation call appends one access record
+    (or one per license it used), in a hash chain with signed checkpoints.
     """
 
     @staticmethod
