@@ -711,7 +711,7 @@ class _Filler:
         consent_id = ""
         if any(v.basis is Basis.CONDITIONAL_CONSENT for v in values):
             consent_id = next(d.consent_id for d in decisions.values() if isinstance(d, Permit) and d.consent_id)
-        reason = f"filled={len(values)}/{len(self._keys)}"
+        reason = f"filled={len(values)}/{len(self._keys)}" + (f" consent={consent_id}" if consent_id else "")
         return form, _Outcome(permitted=True, reason=reason, consent_id=consent_id, license=single, licenses=several)
 
     def _one(self, key: str, decisions: dict[str, Decision]) -> tuple[PrefilledValue | None, UnfilledKey | None, str]:

@@ -872,7 +872,8 @@ def test_prefill_of_conditional_fields_needs_a_consent_and_counts_one_use(runnin
     assert form.consent_id == granted.consent.consent_id
     assert data(running, card.license_id, BDCZY, code=granted.code).consent_uses_left == 0  # the form took one
     prefills = [(r.decision, r.reason) for r in records_of(running, card.holder.code) if r.action == "PREFILL_FORM"]
-    assert prefills == [("PERMIT", "filled=2/3"), ("DENY", "NEEDS_AUTHORIZATION")]
+    # the use of the consent is named, as GetLicenseData's record names it
+    assert prefills == [("PERMIT", f"filled=2/3 consent={granted.consent.consent_id}"), ("DENY", "NEEDS_AUTHORIZATION")]
 
 
 # --- requests that are not uses -------------------------------------------------------------------------------------
