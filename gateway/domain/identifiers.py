@@ -123,9 +123,11 @@ def citizen_id_problem(value: str) -> str | None:
     if region_code_problem(value[:6]) is not None:
         return "starts with an unknown region code"
     try:
-        dt.date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
+        born = dt.date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
     except ValueError:
         return "carries a birth date that does not exist"
+    if born > dt.date.today() + dt.timedelta(days=1):  # a day's slack for the time zones; nobody is born later
+        return "carries a birth date in the future"
     if citizen_id_check_char(value[:17]) != value[17]:
         return "check character does not match (GB 11643)"
     return None

@@ -219,6 +219,7 @@ def test_invalid_citizen_ids_from_vectors(value: str, problem: str) -> None:
         ("990105194912310028", "starts with an unknown region code"),
         ("000000194912310020", "starts with an unknown region code"),
         ("900105194912310023", "starts with an unknown region code"),
+        ("370102209901010011", "carries a birth date in the future"),  # its check character is right
     ],
 )
 def test_invalid_citizen_ids(value: str, problem: str) -> None:
