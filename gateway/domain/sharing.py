@@ -36,8 +36,8 @@ The rules, in the order they apply:
 7. The reason for a withheld conditional field: the best consent failure if consents were presented (in the order
    CONSENT_WITHDRAWN, CONSENT_EXPIRED, CONSENT_USED_UP, CONSENT_OTHER_LICENSE, CONSENT_OTHER_MATTER,
    CONSENT_OTHER_GRANTEE, CONSENT_OTHER_HOLDER); else FIELD_NOT_APPROVED when a live approval exists without the
-   field; else APPROVAL_EXPIRED, then APPROVAL_REJECTED; else NEEDS_AUTHORIZATION. All of these carry a remedy: ask the
-   issuer (RequestAccess) or the holder (GrantConsent).
+   field; else APPROVAL_WITHDRAWN, APPROVAL_EXPIRED, then APPROVAL_REJECTED; else NEEDS_AUTHORIZATION. All of these
+   carry a remedy: ask the issuer (RequestAccess) or the holder (GrantConsent).
 8. Partial results: a ``Permit`` as soon as one field is shared, listing the withheld fields with their reasons;
    a ``Deny`` when none is, whose reason is the conditional fields' reason if any, else NOT_SHARED, else SECRET.
 9. Masking: SENSITIVE fields are masked (``3701**********1234``) unless the material's ``full_fields`` names them;
@@ -81,6 +81,7 @@ class Reason(enum.StrEnum):
     SECRET = "SECRET"
     NEEDS_AUTHORIZATION = "NEEDS_AUTHORIZATION"
     FIELD_NOT_APPROVED = "FIELD_NOT_APPROVED"
+    APPROVAL_WITHDRAWN = "APPROVAL_WITHDRAWN"
     APPROVAL_EXPIRED = "APPROVAL_EXPIRED"
     APPROVAL_REJECTED = "APPROVAL_REJECTED"
     CONSENT_WITHDRAWN = "CONSENT_WITHDRAWN"
@@ -113,6 +114,7 @@ _DETAILS = {
     Reason.SECRET: "该信息项不对外提供",
     Reason.NEEDS_AUTHORIZATION: "有条件共享，需发证部门审批或持证人授权",
     Reason.FIELD_NOT_APPROVED: "审批未包含该信息项",
+    Reason.APPROVAL_WITHDRAWN: "发证部门已撤回审批",
     Reason.APPROVAL_EXPIRED: "审批已过期",
     Reason.APPROVAL_REJECTED: "申请已被发证部门拒绝",
     Reason.CONSENT_WITHDRAWN: "持证人已撤回授权",
@@ -132,7 +134,7 @@ _CONSENT_FAILURES = (
     Reason.CONSENT_OTHER_GRANTEE,
     Reason.CONSENT_OTHER_HOLDER,
 )
-_APPROVAL_FAILURES = (Reason.APPROVAL_EXPIRED, Reason.APPROVAL_REJECTED)
+_APPROVAL_FAILURES = (Reason.APPROVAL_WITHDRAWN, Reason.APPROVAL_EXPIRED, Reason.APPROVAL_REJECTED)
 _AUTHORIZABLE = frozenset(
     {Reason.NEEDS_AUTHORIZATION, Reason.FIELD_NOT_APPROVED, *_APPROVAL_FAILURES, *_CONSENT_FAILURES}
 )
@@ -144,6 +146,7 @@ class ApprovalState(enum.Enum):
     APPROVED = "APPROVED"
     REJECTED = "REJECTED"
     EXPIRED = "EXPIRED"  # marked expired by the service; a past ``valid_until`` counts the same
+    WITHDRAWN = "WITHDRAWN"  # approved, then withdrawn by the issuer
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -433,6 +436,8 @@ def _grants(
             continue
         if approval.state is ApprovalState.REJECTED:
             approval_failures.add(Reason.APPROVAL_REJECTED)
+        elif approval.state is ApprovalState.WITHDRAWN:
+            approval_failures.add(Reason.APPROVAL_WITHDRAWN)
         elif approval.state is ApprovalState.EXPIRED or now >= approval.valid_until:
             approval_failures.add(Reason.APPROVAL_EXPIRED)
         else:

@@ -52,7 +52,7 @@ from gateway.domain.sharing import CONSUMER_ROLES, request_deadline
 from gateway.domain.validation import MAX_REASON, check_text
 from gateway.domain.verification import MatterNotHandledError, UseContext, operator_violation, uses_matter
 from gateway.services.audit import AuditTrail
-from gateway.store.database import Database
+from gateway.store.database import Database, UnitOfWork
 from gateway.store.repositories import StoredAccessRequest, StoredConsent
 
 MAX_DURATION_DAYS = 1095
@@ -72,11 +72,13 @@ class AccessRequestState(enum.Enum):
     APPROVED = "APPROVED"
     REJECTED = "REJECTED"
     EXPIRED = "EXPIRED"
+    WITHDRAWN = "WITHDRAWN"
 
 
 class AccessDecision(enum.Enum):
     APPROVE = "APPROVE"
     REJECT = "REJECT"
+    WITHDRAW = "WITHDRAW"
 
 
 class RequestView(enum.Enum):
@@ -337,14 +339,15 @@ class AuthorizationService:
         reason: str = "",
         operator: str = "",
     ) -> StoredAccessRequest:
-        """Approve or reject a pending request in the caller's queue."""
+        """Approve or reject a pending request in the caller's queue, or withdraw an approval given (from the next
+        call on, it shares nothing)."""
         operator = check_operator(operator)
         if not request_id:
             raise _invalid("request_id", "REQUIRED", "request_id is required")
         if decision is None:
-            raise _invalid("decision", "REQUIRED", "decision is APPROVE or REJECT")
+            raise _invalid("decision", "REQUIRED", "decision is APPROVE, REJECT or WITHDRAW")
         errors: list[FieldViolation] = []
-        reason = check_text("reason", reason, MAX_REASON, errors, required=decision is AccessDecision.REJECT)
+        reason = check_text("reason", reason, MAX_REASON, errors, required=decision is not AccessDecision.APPROVE)
         if errors:
             raise InvalidRequestError(errors)
         now = self._clock.now()
@@ -353,24 +356,12 @@ class AuthorizationService:
             request = uow.access_requests.get(request_id)
             if request is None or request.issuer_code != caller.code:
                 raise NotFoundError("no such access request in your queue", reason="ACCESS_REQUEST_NOT_FOUND")
-            if request.state != AccessRequestState.PENDING.value:
+            try:
+                state = _apply(uow, request, decision, approved_fields, duration_days, reason, now)
+            except ConflictError:
                 if expired:
                     uow.commit()  # the expiry stands even though this decision comes too late
-                raise _not_pending(request)
-            if decision is AccessDecision.APPROVE:
-                fields = _approved_fields(request, approved_fields)
-                days = duration_days or request.duration_days
-                if not 0 < days <= request.duration_days:
-                    raise _invalid(
-                        "duration_days", "BAD_DURATION", f"duration_days must be 1-{request.duration_days} (requested)"
-                    )
-                state, valid_until = AccessRequestState.APPROVED, now + dt.timedelta(days=days)
-            else:
-                fields, state, valid_until = (), AccessRequestState.REJECTED, None
-            if not uow.access_requests.decide(
-                request_id, state=state.value, at=now, approved_fields=fields, valid_until=valid_until, reason=reason
-            ):
-                raise ConflictError("the request was decided meanwhile", reason="ACCESS_REQUEST_DECIDED")
+                raise
             license = uow.licenses.get(request.license_id) if request.license_id else None
             self._audit.append(
                 uow,
@@ -609,6 +600,44 @@ def _approved_fields(request: StoredAccessRequest, approved: Sequence[str]) -> t
         if key not in request.fields:
             raise _invalid(f"approved_fields[{i}]", "FIELD_NOT_REQUESTED", f"field {key} was not requested")
     return tuple(dict.fromkeys(approved))
+
+
+def _apply(
+    uow: UnitOfWork,
+    request: StoredAccessRequest,
+    decision: AccessDecision,
+    approved_fields: Sequence[str],
+    duration_days: int,
+    reason: str,
+    now: dt.datetime,
+) -> AccessRequestState:
+    """Store a decision on ``request``: approve or reject it while it is pending, withdraw it once approved."""
+    if decision is AccessDecision.WITHDRAW:
+        if request.state != AccessRequestState.APPROVED.value:
+            raise ConflictError(
+                f"only an approval can be withdrawn; the request is {request.state.lower()}",
+                reason="ACCESS_REQUEST_NOT_APPROVED",
+            )
+        if not uow.access_requests.withdraw(request.request_id, at=now, reason=reason):
+            raise ConflictError("the request was changed meanwhile", reason="ACCESS_REQUEST_DECIDED")
+        return AccessRequestState.WITHDRAWN
+    if request.state != AccessRequestState.PENDING.value:
+        raise _not_pending(request)
+    if decision is AccessDecision.APPROVE:
+        fields = _approved_fields(request, approved_fields)
+        days = duration_days or request.duration_days
+        if not 0 < days <= request.duration_days:
+            raise _invalid(
+                "duration_days", "BAD_DURATION", f"duration_days must be 1-{request.duration_days} (requested)"
+            )
+        state, valid_until = AccessRequestState.APPROVED, now + dt.timedelta(days=days)
+    else:
+        fields, state, valid_until = (), AccessRequestState.REJECTED, None
+    if not uow.access_requests.decide(
+        request.request_id, state=state.value, at=now, approved_fields=fields, valid_until=valid_until, reason=reason
+    ):
+        raise ConflictError("the request was decided meanwhile", reason="ACCESS_REQUEST_DECIDED")
+    return state
 
 
 def _not_pending(request: StoredAccessRequest) -> ConflictError:

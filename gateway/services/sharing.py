@@ -813,6 +813,12 @@ def _usable(license: License, status: LicenseStatus, on: dt.date) -> bool:
     return status is LicenseStatus.ACTIVE and license.content.valid_from <= on
 
 
+_APPROVAL_STATES = {
+    AccessRequestState.APPROVED.value: ApprovalState.APPROVED,
+    AccessRequestState.WITHDRAWN.value: ApprovalState.WITHDRAWN,
+}
+
+
 def _approval(request: StoredAccessRequest) -> Approval:
     approved = request.state == AccessRequestState.APPROVED.value
     until = request.valid_until if approved else None
@@ -825,7 +831,7 @@ def _approval(request: StoredAccessRequest) -> Approval:
         matter_code=request.matter_code,
         fields=request.approved_fields,
         valid_until=until or request.decided_at or request.submitted_at,
-        state=ApprovalState.APPROVED if approved else ApprovalState.REJECTED,
+        state=_APPROVAL_STATES.get(request.state, ApprovalState.REJECTED),
     )
 
 

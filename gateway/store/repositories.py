@@ -1287,8 +1287,9 @@ class AccessRequestRepository:
         return _access_request(row) if row else None
 
     def decided_for(self, requester: str, matter_code: str) -> list[StoredAccessRequest]:
-        """The approved and rejected requests of ``requester`` for ``matter_code``: what the sharing policy weighs."""
-        decided = _Q.c.state.in_(["APPROVED", "REJECTED"])
+        """The approved, rejected and withdrawn requests of ``requester`` for ``matter_code``: what the sharing policy
+        weighs."""
+        decided = _Q.c.state.in_(["APPROVED", "REJECTED", "WITHDRAWN"])
         rows = self._s.execute(
             select(_Q).where(_Q.c.requester == requester, _Q.c.matter_code == matter_code, decided).order_by(_Q.c.seq)
         ).all()
@@ -1303,6 +1304,17 @@ class AccessRequestRepository:
             .returning(_Q.c.seq)
         ).all()
         return len(rows)
+
+    def withdraw(self, request_id: str, *, at: dt.datetime, reason: str) -> bool:
+        """Withdraw an approval: the request's state becomes WITHDRAWN, its decision time and reason the
+        withdrawal's (the approved fields and validity stay, for the record); False when it is not APPROVED."""
+        row = self._s.execute(
+            update(_Q)
+            .where(_Q.c.request_id == request_id, _Q.c.state == "APPROVED")
+            .values(state="WITHDRAWN", decided_at=_as_utc(at), decision_reason=reason)
+            .returning(_Q.c.seq)
+        ).first()
+        return row is not None
 
     def decide(
         self,

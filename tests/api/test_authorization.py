@@ -49,6 +49,7 @@ REJECTED = authorization_pb2.ACCESS_REQUEST_STATE_REJECTED
 EXPIRED = authorization_pb2.ACCESS_REQUEST_STATE_EXPIRED
 APPROVE = authorization_pb2.ACCESS_DECISION_APPROVE
 REJECT = authorization_pb2.ACCESS_DECISION_REJECT
+WITHDRAW = authorization_pb2.ACCESS_DECISION_WITHDRAW
 
 
 def request_access(
@@ -190,6 +191,35 @@ def test_an_approval_for_one_license_covers_only_that_license(running: RunningGa
     decide_request(running, submitted.request_id, APPROVE)
     assert set(fields_of(data(running, card.license_id, BDCZY))) == {"name", "gender", "citizen_id"}
     assert denied(lambda: data(running, other.license_id, BDCZY))[0] == "NEEDS_AUTHORIZATION"
+
+
+def test_an_issuer_withdraws_an_approval_and_the_next_call_shares_nothing(running: RunningGateway) -> None:
+    card = id_card(running).license
+    submitted = request_access(running, license_id=card.license_id, type_code="")
+    code, reason, _ = refused(lambda: decide_request(running, submitted.request_id, WITHDRAW, reason="误批"))
+    assert (code, reason) == (grpc.StatusCode.FAILED_PRECONDITION, "ACCESS_REQUEST_NOT_APPROVED")  # still pending
+    approved = decide_request(running, submitted.request_id, APPROVE)
+    assert set(fields_of(data(running, card.license_id, BDCZY))) == {"name", "gender", "citizen_id"}
+    code, _, violations = refused(lambda: decide_request(running, submitted.request_id, WITHDRAW))
+    assert code == grpc.StatusCode.INVALID_ARGUMENT and violations == [("reason", "REQUIRED")]
+    code, reason, _ = refused(lambda: decide_request(running, submitted.request_id, WITHDRAW, member=CIVIL, reason="x"))
+    assert (code, reason) == (grpc.StatusCode.NOT_FOUND, "ACCESS_REQUEST_NOT_FOUND")  # only its own issuer
+
+    withdrawn = decide_request(running, submitted.request_id, WITHDRAW, reason="审批有误，撤回")
+    assert (withdrawn.state, withdrawn.decision_reason) == (
+        authorization_pb2.ACCESS_REQUEST_STATE_WITHDRAWN,
+        "审批有误，撤回",
+    )
+    assert list(withdrawn.approved_fields) == list(approved.approved_fields)  # kept for the record
+    assert withdrawn.decided_at.ToDatetime() >= approved.decided_at.ToDatetime()
+    reason, metadata = denied(lambda: data(running, card.license_id, BDCZY))
+    assert reason == "APPROVAL_WITHDRAWN" and metadata.get("remedy")  # ask again, or ask the holder
+    code, reason, _ = refused(lambda: decide_request(running, submitted.request_id, WITHDRAW, reason="again"))
+    assert (code, reason) == (grpc.StatusCode.FAILED_PRECONDITION, "ACCESS_REQUEST_NOT_APPROVED")
+    assert [r.state for r in queue(running, state=authorization_pb2.ACCESS_REQUEST_STATE_WITHDRAWN)
+            if r.request_id == submitted.request_id] == [authorization_pb2.ACCESS_REQUEST_STATE_WITHDRAWN]  # fmt: skip
+    seen = [(r.caller, r.action, r.decision) for r in records_of(running, card.holder.code)]
+    assert (POLICE, "DECIDE_ACCESS_REQUEST", "WITHDRAWN") in seen
 
 
 def test_queues_filter_and_page(running: RunningGateway) -> None:

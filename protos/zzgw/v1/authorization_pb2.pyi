@@ -18,6 +18,7 @@ class AccessRequestState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     ACCESS_REQUEST_STATE_APPROVED: _ClassVar[AccessRequestState]
     ACCESS_REQUEST_STATE_REJECTED: _ClassVar[AccessRequestState]
     ACCESS_REQUEST_STATE_EXPIRED: _ClassVar[AccessRequestState]
+    ACCESS_REQUEST_STATE_WITHDRAWN: _ClassVar[AccessRequestState]
 
 class AccessRequestView(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -30,6 +31,7 @@ class AccessDecision(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     ACCESS_DECISION_UNSPECIFIED: _ClassVar[AccessDecision]
     ACCESS_DECISION_APPROVE: _ClassVar[AccessDecision]
     ACCESS_DECISION_REJECT: _ClassVar[AccessDecision]
+    ACCESS_DECISION_WITHDRAW: _ClassVar[AccessDecision]
 
 class ConsentState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -43,12 +45,14 @@ ACCESS_REQUEST_STATE_PENDING: AccessRequestState
 ACCESS_REQUEST_STATE_APPROVED: AccessRequestState
 ACCESS_REQUEST_STATE_REJECTED: AccessRequestState
 ACCESS_REQUEST_STATE_EXPIRED: AccessRequestState
+ACCESS_REQUEST_STATE_WITHDRAWN: AccessRequestState
 ACCESS_REQUEST_VIEW_UNSPECIFIED: AccessRequestView
 ACCESS_REQUEST_VIEW_ISSUER_QUEUE: AccessRequestView
 ACCESS_REQUEST_VIEW_SUBMITTED: AccessRequestView
 ACCESS_DECISION_UNSPECIFIED: AccessDecision
 ACCESS_DECISION_APPROVE: AccessDecision
 ACCESS_DECISION_REJECT: AccessDecision
+ACCESS_DECISION_WITHDRAW: AccessDecision
 CONSENT_STATE_UNSPECIFIED: ConsentState
 CONSENT_STATE_ACTIVE: ConsentState
 CONSENT_STATE_USED_UP: ConsentState
