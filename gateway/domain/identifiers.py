@@ -220,3 +220,9 @@ def license_id_violation(field: str, text: str) -> FieldViolation | None:
     except ValueError as exc:
         return FieldViolation(field=field, reason="INVALID_LICENSE_ID", description=str(exc))
     return None
+
+
+def same_license(a: str, b: str) -> bool:
+    """Whether two license identifiers name versions of one license (type, issuer and serial alike): an approval or a
+    consent for a license stays with it through its amendments."""
+    return a.rsplit(".", 2)[0] == b.rsplit(".", 2)[0]

@@ -26,9 +26,11 @@ The rules, in the order they apply:
    consent covers the license, else withheld with the reason of rule 7.
    A material that lists no fields is judged once by the type's class and yields a permit without fields.
 6. Live approval: state APPROVED, ``now < valid_until``, granted by the license's issuer to the caller, for this
-   matter, for the license's type (and, when ``license_id`` is set, for this very license). Approvals that do not
-   name this caller, matter, issuer and license are not about this request and are ignored.
-   Live consent: for this holder, this caller, this matter, covering the license (by id or by type), not withdrawn,
+   matter, for the license's type (and, when ``license_id`` is set, for this very license, in any of its versions:
+   an amendment does not end it). Approvals that do not name this caller, matter, issuer and license are not about
+   this request and are ignored.
+   Live consent: for this holder, this caller, this matter, covering the license (by id, any of its versions, or by
+   type), not withdrawn,
    ``now < valid_until`` and uses left. A consent is presented by the caller, so a mismatch is reported; identity is
    checked before state, so a caller holding someone else's code learns nothing about its state. When several
    consents are live, the one that expires first is used. Approvals are preferred: a consent is used (and its use
@@ -59,6 +61,7 @@ from dataclasses import dataclass
 
 from gateway.domain.catalog import FieldSpec, LicenseType, Material, Matter, Sensitivity, SharingClass
 from gateway.domain.errors import PermissionDeniedError
+from gateway.domain.identifiers import same_license
 from gateway.domain.model import CHINA_TZ, Holder, License, LicenseContent, Member, Role, mask
 
 CONSUMER_ROLES = frozenset({Role.CONSUMER, Role.PARTNER})
@@ -194,7 +197,11 @@ class Consent:
             raise ValueError("a consent covers at least one license or license type")
 
     def covers(self, content: LicenseContent) -> bool:
-        return content.license_id in self.license_ids or content.type_code in self.type_codes
+        """Whether the consent names the license (any of its versions: it stays with the license through amendments)
+        or its type."""
+        return content.type_code in self.type_codes or any(
+            same_license(named, content.license_id) for named in self.license_ids
+        )
 
 
 class Basis(enum.Enum):
@@ -471,7 +478,7 @@ def _approval_applies(approval: Approval, caller: Member, content: LicenseConten
         and approval.matter_code == matter.code
         and approval.issuer_code == content.issuer_code
         and approval.type_code == content.type_code
-        and approval.license_id in ("", content.license_id)
+        and (not approval.license_id or same_license(approval.license_id, content.license_id))
     )
 
 

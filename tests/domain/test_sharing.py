@@ -150,6 +150,12 @@ ID_LIC = make_license(
     issuing_authority="济南市公安局历下分局",
     photo="photo-ref-secret",
 )
+ID_LIC_AMENDED = dataclasses.replace(  # version 2 of the same card
+    ID_LIC,
+    content=dataclasses.replace(
+        ID_LIC.content, license_id=str(LicenseId.parse(ID_LIC.license_id).next_version()), version=2
+    ),
+)
 OTHER_ID_LICENSE = str(LicenseId(type_code=ID.code, issuer_code=POLICE.code, serial="ID0002", version=1))
 BIRTH_LIC = make_license(
     BIRTH,
@@ -381,6 +387,15 @@ CASES = [
         approvals=(approval(license_id=ID_LIC.license_id),),
     ),
     Case(
+        "conditional/consumer/approval for the license before its amendment",
+        TAX,
+        ID_LIC_AMENDED,
+        ID,
+        QYKZ,
+        Allowed(ID_KEYS, via=B.CONDITIONAL_APPROVAL, approvals=("A1",)),
+        approvals=(approval(license_id=ID_LIC.license_id),),
+    ),
+    Case(
         "conditional/consumer/approval for another license",
         TAX,
         ID_LIC,
@@ -541,6 +556,15 @@ CASES = [
         QYKZ,
         Refused(R.CONSENT_OTHER_MATTER),
         consents=(consent(matter_code=CSDJ.code),),
+    ),
+    Case(
+        "conditional/consumer/consent for the license before its amendment",
+        TAX,
+        ID_LIC_AMENDED,
+        ID,
+        QYKZ,
+        Allowed(ID_KEYS, via=B.CONDITIONAL_CONSENT, consent="C1"),
+        consents=(consent(),),
     ),
     Case(
         "conditional/consumer/consent for another license",
