@@ -196,6 +196,12 @@ class Settings:
                 f"max_watchers (ZZGW_MAX_WATCHERS) must be 1-{MAX_WATCHERS}, not {self.max_watchers}: each "
                 "WatchLicenseChanges stream holds one of the process's handler threads while it runs"
             )
+        if self.max_watchers >= self.threads:
+            raise ConfigError(
+                f"max_watchers (ZZGW_MAX_WATCHERS, {self.max_watchers}) must be below threads (ZZGW_THREADS, "
+                f"{self.threads}): each WatchLicenseChanges stream holds a handler thread while it runs, and with all "
+                "of them held no other call would be answered"
+            )
         if self.tsa_url:
             _check_tsa_url(self.tsa_url)
 

@@ -368,12 +368,18 @@ def initialise(
     """
     check_fonts()  # seals are drawn with the CJK font: refused before anything is made
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    passphrase_here = settings.generated_passphrase_path.exists()
     gateway = Gateway.open(settings, clock=clock, create_passphrase=True)
     try:
         before = gateway.db.schema_revision()
         statuses_vouched = documents_vouched = 0
         gateway.db.migrate()
-        _check_authorities(settings, gateway.db, gateway.keys)
+        try:
+            _check_authorities(settings, gateway.db, gateway.keys)
+        except ConfigError:
+            if not passphrase_here:  # made by this run, which encrypted nothing with it: a replica needs the first's
+                settings.generated_passphrase_path.unlink(missing_ok=True)
+            raise
         members = configured_members(settings)
         _refuse_a_name_taken(gateway, members)
         certificates = _ensure_pki(settings, members)
@@ -640,7 +646,19 @@ def _ensure_pki(settings: Settings, members: list[Any]) -> dict[str, bytes]:
     when one of them is missing (it may be kept offline otherwise)."""
     pki = settings.pki_dir
     directory = pki / "members"
-    missing = not (pki / "server.pem").exists() or any(not (directory / f"{m.code}.pem").exists() for m in members)
+    host = settings.grpc_addr.rsplit(":", 1)[0].strip("[]")
+    hosts = list(dict.fromkeys([h for h in (host, "localhost", "127.0.0.1") if h and h not in ("0.0.0.0", "::")]))
+    named = _server_names(pki / "server.pem")
+    unnamed = [h for h in hosts if named is not None and h not in named]
+    if unnamed and not (pki / "ca.key").exists():
+        log.warning(
+            "the server certificate %s does not name %s (ZZGW_GRPC_ADDR): clients that check it will refuse the "
+            "connection; bring the member CA's key (ca.key) back and run `zzgw init` to issue one that does",
+            pki / "server.pem",
+            ", ".join(unnamed),
+        )
+        unnamed = []
+    missing = named is None or bool(unnamed) or any(not (directory / f"{m.code}.pem").exists() for m in members)
     ca: CertificateAuthority | None = None
     if not (pki / "ca.pem").exists():
         ca = CertificateAuthority.create("zzgw 成员 CA (member CA)")
@@ -652,11 +670,11 @@ def _ensure_pki(settings: Settings, members: list[Any]) -> dict[str, bytes]:
                 "that is missing: bring the member CA's key back for this run"
             )
         ca = CertificateAuthority.from_issued(Issued.read(pki, "ca"))
-    if not (pki / "server.pem").exists():
+    if named is None or unnamed:  # a new host keeps the names the certificate had (replicas may share the file)
         assert ca is not None
-        host = settings.grpc_addr.rsplit(":", 1)[0].strip("[]")
-        hosts = list(dict.fromkeys([h for h in (host, "localhost", "127.0.0.1") if h and h != "0.0.0.0"]))
-        ca.issue_server(hosts).write(pki, "server")
+        ca.issue_server(list(dict.fromkeys([*hosts, *(named or [])]))).write(pki, "server")
+        if unnamed:
+            log.info("issued a server certificate that names %s too", ", ".join(unnamed))
     certificates = {}
     for member in members:
         if not (directory / f"{member.code}.pem").exists():
@@ -664,6 +682,18 @@ def _ensure_pki(settings: Settings, members: list[Any]) -> dict[str, bytes]:
             ca.issue_client(code=member.code, name=member.name).write(directory, member.code)
         certificates[member.code] = Issued.read(directory, member.code).cert_der
     return certificates
+
+
+def _server_names(path: Path) -> list[str] | None:
+    """The host names and addresses a server certificate names, or None when there is none."""
+    if not path.exists():
+        return None
+    certificate = x509.load_pem_x509_certificate(path.read_bytes())
+    try:
+        names = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        return []
+    return [*names.get_values_for_type(x509.DNSName), *(str(a) for a in names.get_values_for_type(x509.IPAddress))]
 
 
 def import_seal_ca(

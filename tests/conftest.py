@@ -203,7 +203,8 @@ class RunningGateway:
 
 
 def start_gateway(data_dir: Path, database_url: str, **overrides: object) -> RunningGateway:
-    settings = Settings(data_dir=data_dir, database_url=database_url, key_passphrase=PASSPHRASE, threads=8, **overrides)  # type: ignore[arg-type]
+    sized: dict[str, object] = {"threads": 8, "max_watchers": 4, **overrides}  # watchers below the handler threads
+    settings = Settings(data_dir=data_dir, database_url=database_url, key_passphrase=PASSPHRASE, **sized)  # type: ignore[arg-type]
     initialise(settings)
     gateway = Gateway.open(settings)
     server, port = build_server(gateway, "127.0.0.1:0")

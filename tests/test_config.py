@@ -121,6 +121,8 @@ def test_the_usual_spellings_of_a_switch_and_an_address() -> None:
     ("ZZGW_MAX_WATCHERS", "-1", r"max_watchers \(ZZGW_MAX_WATCHERS\) must be 1-1024, not -1"),
     ("ZZGW_MAX_WATCHERS", "0", r"max_watchers \(ZZGW_MAX_WATCHERS\) must be 1-1024, not 0"),
     ("ZZGW_MAX_WATCHERS", "1025", r"max_watchers \(ZZGW_MAX_WATCHERS\) must be 1-1024, not 1025"),
+    ("ZZGW_MAX_WATCHERS", "16", r"max_watchers \(ZZGW_MAX_WATCHERS, 16\) must be below threads \(ZZGW_THREADS, 16\)"),
+    ("ZZGW_THREADS", "2", r"max_watchers \(ZZGW_MAX_WATCHERS, 8\) must be below threads \(ZZGW_THREADS, 2\)"),
     ("ZZGW_TSA_URL", "notaurl", r"tsa_url \(ZZGW_TSA_URL\) must be an http:// or https:// URL with a host"),
     ("ZZGW_TSA_URL", "tsa.example.cn/tsr", "must be an http:// or https:// URL with a host"),
     ("ZZGW_TSA_URL", "ftp://tsa.example.cn/tsr", "must be an http:// or https:// URL with a host"),
@@ -226,7 +228,7 @@ def test_a_production_gateway_on_a_network_address_warns_of_plain_http(capsys: p
 
 def test_the_ends_of_the_ranges_and_good_tsa_urls_are_accepted() -> None:
     assert Settings.load(env={"ZZGW_MAX_WATCHERS": "1"}).max_watchers == 1
-    assert Settings.load(env={"ZZGW_MAX_WATCHERS": "1024"}).max_watchers == 1024
+    assert Settings.load(env={"ZZGW_MAX_WATCHERS": "1023", "ZZGW_THREADS": "1024"}).max_watchers == 1023
     for url in ("http://127.0.0.1:3180/tsr", "https://tsa.example.cn/tsr", "https://user:pw@[::1]:8443/"):
         assert Settings.load(env={"ZZGW_TSA_URL": url}).tsa_url == url
 

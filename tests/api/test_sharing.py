@@ -327,7 +327,7 @@ class Clocked:
 def clocked(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Clocked]:
     with fresh_database(request.param, tmp_path_factory.mktemp("db")) as url:
         data_dir = tmp_path_factory.mktemp("var")
-        settings = Settings(data_dir=data_dir, database_url=url, key_passphrase=PASSPHRASE, threads=8)  # type: ignore[arg-type]
+        settings = Settings(data_dir=data_dir, database_url=url, key_passphrase=PASSPHRASE, threads=8, max_watchers=4)  # type: ignore[arg-type]
         initialise(settings)
         clock = SettableClock()
         gateway = Gateway.open(settings, clock=clock, catalog=extended_catalog())
