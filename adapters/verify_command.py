@@ -12,6 +12,7 @@ made (bad input, no credentials), 4 for a gateway that refused it or could not b
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -225,6 +226,17 @@ def _status_text(report: verification_pb2.VerificationReport) -> str:
         return f"尚未生效 not yet valid: from {license.valid_from}"
     text = _STATUS.get(license.status, common_pb2.LicenseStatus.Name(license.status))
     return text + (f" 自 since {license.status_since}" if license.status_since else "")
+
+
+def check_receipt_path(path: Path) -> None:
+    """Refuse a receipt file that could not be written, before anything is verified (BadInput)."""
+    folder = path.parent
+    if path.is_dir():
+        raise BadInput(f"--receipt {path} is a directory: name a file")
+    if not folder.is_dir():
+        raise BadInput(f"--receipt {path}: no directory {folder}")
+    if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise BadInput(f"--receipt {path}: not writable here")
 
 
 def write_receipt(answer: Answer, path: Path) -> None:

@@ -543,6 +543,8 @@ def _verify_as_told(settings: Settings, args: argparse.Namespace) -> int:
     )
     try:
         verify_command.check_use(use)
+        if args.receipt is not None:
+            verify_command.check_receipt_path(args.receipt)
     except verify_command.BadInput as exc:
         print(f"zzgw verify: {exc}", file=sys.stderr)
         return verify_command.EXIT_BAD_REQUEST
@@ -568,7 +570,12 @@ def _verify_as_told(settings: Settings, args: argparse.Namespace) -> int:
             print(f"zzgw verify: {_refusal(target, exc)}", file=sys.stderr)
             return verify_command.EXIT_NO_ANSWER
     if args.receipt is not None:
-        verify_command.write_receipt(answer, args.receipt)
+        try:
+            verify_command.write_receipt(answer, args.receipt)
+        except OSError as exc:  # checked before the call, so rare: the verdict stands, the receipt is the gateway's
+            receipt_id = answer.report.receipt.receipt_id
+            print(f"zzgw verify: cannot write {args.receipt}: {exc.strerror}; `zzgw receipt get {receipt_id}` fetches "
+                  "it", file=sys.stderr)  # fmt: skip
     if args.json:
         sys.stdout.write(verify_command.answer_json(answer))
     else:
@@ -643,7 +650,7 @@ def _receipt_check(args: argparse.Namespace) -> int:
         traceback.print_exc()
         print("zzgw receipt check: the check failed (a defect of zzgw, not of the receipt), no result", file=sys.stderr)
         return 2
-    print(answer)
+    _print_lines([answer])  # a reader that stops early (`| head`) changes nothing of the verdict
     return _CHECK_EXIT[checked.result.value]
 
 

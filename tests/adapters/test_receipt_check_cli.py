@@ -188,6 +188,11 @@ def test_the_exit_status_of_the_command(tmp_path: Path, trust: dict[str, Path]) 
     assert run(str(receipt_file(tmp_path, VALID)), *full(trust)[:4]) == 3
     assert run("-", *full(trust), stdin=REFUSED["no certificate"]["file"]) == 2
     assert run(str(receipt_file(tmp_path, VALID)), "--root", str(trust["intermediate"])) == 2
+    # a reader that stops early (`| head`, `| true`) changes nothing of the verdict, and no traceback
+    command = f"{sys.executable} -m gateway.cli receipt check {receipt_file(tmp_path, VALID)} {' '.join(full(trust))}"
+    piped = subprocess.run(f'{command} | true; echo "${{PIPESTATUS[0]}}"', shell=True, executable="/bin/bash",
+                           cwd=ROOT, capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert piped.stdout.strip() == "0" and "Traceback" not in piped.stderr
 
 
 def test_the_check_reads_no_gateway_settings(

@@ -136,6 +136,11 @@ def test_the_command_writes_the_receipt_and_exits_with_the_verdict(running: Runn
         license_id,
     )
     assert statement["purpose"] == "企业开办：发票申领"
+    before = len(trail_rows(running, "seq", "1 = 1"))
+    for unwritable in (tmp_path / "no-such-folder" / "r.json", tmp_path):  # refused before anything is verified
+        refused = zzgw_verify(running, license_id, *use, "--receipt", str(unwritable))
+        assert refused.returncode == 2 and "--receipt" in refused.stderr and "Traceback" not in refused.stderr
+    assert len(trail_rows(running, "seq", "1 = 1")) == before
 
     change(running, license_id, issuance_pb2.STATUS_ACTION_CANCEL)
     as_json = zzgw_verify(running, license_id, *use, "--json")
