@@ -205,6 +205,10 @@ def check_receipt_file(receipt: verification_pb2.Receipt, trust: TrustMaterial) 
             detail=f"the receipt certificate was issued by {certificate.issuer.rfc4514_string()}, which is none of the "
             "certificates given: add the gateway's /certificates/seal-maker-intermediate.pem with --intermediate",
         )
+    if checked.reason == "CRL_MISSING" and not trust.crls:
+        return dataclasses.replace(
+            checked, detail=f"{checked.detail} (no CRL given: add the gateway's /crl/seal-maker.crl with --crl)"
+        )
     return checked
 
 

@@ -76,6 +76,7 @@ def test_undecided_is_3(
     status, out, err = check(capsys, str(receipt_file(tmp_path, VALID)), *args)
     assert (status, err) == (3, "")
     assert f"无法确认 INDETERMINATE — {reason}: " in out.splitlines()[0]
+    assert f"with {left_out}" in out.splitlines()[0]  # what to give
     assert "  核验结论 verdict: PASSED" in out  # what it says is shown, marked undecided
 
 
