@@ -3,23 +3,29 @@
 >>> report = import_file(Path("licenses.jsonl"), channel)   # doctest: +SKIP
 >>> report.created, report.existing, len(report.failures)   # doctest: +SKIP
 
-Each line becomes one request; a line that cannot even be read (bad JSON, unknown keys) is reported with its number
-and never sent. A record without a ``request_id`` gets one derived from its content, so importing the same file
-again creates nothing new. If the connection drops, the import reconnects and resends what was not yet answered —
-safe, because every request is idempotent.
+Each record becomes one request; a record that cannot even be read (bad JSON, unknown keys, text that is no Unicode,
+longer than ``MAX_RECORD_CHARS``) is reported with its line number and never sent, and whatever one line holds, the
+others go on. A record without a ``request_id`` gets one derived from its content, so importing the same file again
+creates nothing new. If the connection drops, the import reconnects and resends what was not yet answered — safe,
+because every request is idempotent.
+
+An import that stops before the end of the file raises, with the report of what was answered before:
+``ImportInterrupted`` (a ``KeyboardInterrupt``: Ctrl-C) and ``ImportStopped`` (an error of the import itself, such
+as a file that can no longer be read: never the gateway's answer, which is a ``grpc.RpcError``).
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import hashlib
 import json
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import grpc
 
@@ -28,6 +34,14 @@ from protos.zzgw.v1 import issuance_pb2, issuance_pb2_grpc
 
 MAX_RECONNECTS = 5
 ITEMS_PER_MESSAGE = 100
+MESSAGE_BYTES = 1024 * 1024
+"""The most bytes of requests in one stream message: half the least message limit a gateway may have
+(``ZZGW_MAX_MESSAGE_BYTES``: 2 MiB at least, 4 MiB by default), which a client cannot ask it for."""
+MAX_RECORD_CHARS = 128 * 1024
+"""The most characters a record may take in the file (a CSV record with its commas and line breaks): Python's csv
+field limit by default, and far more than a license holds (the bundled catalog's longest field takes 4,000). A longer
+one is read through without being kept and fails as ``RECORD_TOO_LARGE``: a line of a gigabyte costs time, not
+memory."""
 
 
 @dataclass(frozen=True)
@@ -45,10 +59,39 @@ class ImportReport:
     existing: int = 0
     failures: list[Failure] = field(default_factory=list)
     seconds: float = 0.0
+    stopped: str = ""
+    """Why the import ended before the end of the file ("interrupted", …); empty when it read all of it."""
 
     @property
     def rate(self) -> float:
         return (self.created + self.existing) / self.seconds if self.seconds else 0.0
+
+    @property
+    def failed(self) -> int:
+        """Lines that failed (a line may fail on several fields)."""
+        return len({f.line for f in self.failures})
+
+    @property
+    def unanswered(self) -> int:
+        """Lines sent and not answered: after an interruption, issued or not."""
+        return self.lines - self.created - self.existing - self.failed
+
+
+class ImportStopped(Exception):
+    """The import stopped before the end of the file on an error of its own, not the gateway's (the file could not be
+    read on; a defect): the lines before were sent and answered, ``report`` says how; the error is the cause."""
+
+    def __init__(self, message: str, report: ImportReport) -> None:
+        super().__init__(message)
+        self.report = report
+
+
+class ImportInterrupted(KeyboardInterrupt):
+    """Ctrl-C during an import: ``report`` holds what was answered, so committed, before."""
+
+    def __init__(self, report: ImportReport) -> None:
+        super().__init__("import interrupted")
+        self.report = report
 
 
 ENCODING = "utf-8-sig"
@@ -56,22 +99,15 @@ ENCODING = "utf-8-sig"
 
 
 def count_records(path: Path, fmt: str | None = None, *, encoding: str = ENCODING) -> int:
-    """How many records the file holds (lines, less the header for CSV, blank lines not counted), for an ETA; read
-    before anything is sent, so a file in another encoding is refused whole (ValueError naming the first bad
-    line) instead of failing half-way."""
-    fmt = fmt or ("csv" if path.suffix.lower() == ".csv" else "jsonl")
-    count = 0
-    with path.open("rb") as handle:
-        for number, line in enumerate(handle, start=1):
-            try:
-                line.decode(encoding)
-            except UnicodeDecodeError:
-                hint = " (Excel saves Chinese CSV as GBK: use --encoding gb18030, or save as 'CSV UTF-8')"
-                raise ValueError(
-                    f"line {number} of {path} is not {encoding}{hint if 'utf' in encoding else ''}"
-                ) from None
-            count += bool(line.strip())
-    return max(count - 1, 0) if fmt == "csv" else count
+    """How many records ``read_records`` gives (each a line of the import's report and of its progress bar, which so
+    ends at 100% with the import). Read before anything is sent, so a file in another encoding is refused whole
+    (ValueError naming the first bad line) instead of failing half-way, as is a CSV file without a readable header."""
+    try:
+        return sum(1 for _ in _entries(path, fmt, encoding))
+    except UnicodeDecodeError:
+        hint = " (Excel saves Chinese CSV as GBK: use --encoding gb18030, or save as 'CSV UTF-8')"
+        number = _first_undecodable_line(path, encoding)
+        raise ValueError(f"line {number} of {path} is not {encoding}{hint if 'utf' in encoding else ''}") from None
 
 
 def read_records(
@@ -79,26 +115,148 @@ def read_records(
 ) -> Iterator[tuple[int, dict[str, Any] | Failure]]:
     """(line number, record or the failure to read it), for JSON Lines or CSV (chosen by suffix unless given). A
     CSV record's number is the line it begins on (blank lines and values over several lines counted)."""
+    for number, entry in _entries(path, fmt, encoding):
+        yield number, entry if isinstance(entry, Failure) else _read(number, entry)
+
+
+def _read(number: int, entry: str | dict[Any, Any]) -> dict[str, Any] | Failure:
+    """A JSON line or a CSV row as a record; whatever it holds, it fails alone."""
+    try:
+        record: dict[str, Any] = json.loads(entry) if isinstance(entry, str) else from_csv_row(entry)
+    except json.JSONDecodeError as exc:
+        return Failure(number, "", "BAD_JSON", f"not JSON: {exc.msg} at column {exc.colno}")
+    except RecordError as exc:
+        return Failure(number, exc.field, exc.reason, str(exc))
+    except Exception as exc:  # e.g. a number of 5,000 digits, arrays nested 50,000 deep
+        reason = "BAD_JSON" if isinstance(entry, str) else "BAD_RECORD"
+        return Failure(number, "", reason, f"cannot be read: {type(exc).__name__}: {exc}")
+    return record
+
+
+def _entries(path: Path, fmt: str | None, encoding: str) -> Iterator[tuple[int, str | dict[Any, Any] | Failure]]:
+    """The file's records before they are read: (line number, a JSON line, a CSV row by column, or a record too
+    large to read). A CSV row with more cells than the header has columns keeps the rest under None."""
     fmt = fmt or ("csv" if path.suffix.lower() == ".csv" else "jsonl")
     with path.open(encoding=encoding, newline="") as handle:
-        if fmt == "csv":
-            reader = csv.DictReader(handle)
-            for row in reader:
-                number = reader.line_num - sum(str(v).count("\n") for v in row.values() if v)
-                try:
-                    yield number, from_csv_row(row)
-                except RecordError as exc:
-                    yield number, Failure(number, "", "BAD_RECORD", str(exc))
+        if fmt != "csv":
+            for number, (line, length, _) in enumerate(_lines(handle, MAX_RECORD_CHARS), start=1):
+                if line is None:
+                    yield number, Failure(number, "", "RECORD_TOO_LARGE", _too_large(number, number, length))
+                elif line.strip():
+                    yield number, line
             return
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
+        lines = _CsvLines(handle, MAX_RECORD_CHARS)
+        reader = csv.reader(lines)
+        header: list[str] | None = None
+        while True:
+            lines.start_record()
             try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                yield number, Failure(number, "", "BAD_JSON", f"not JSON: {exc.msg} at column {exc.colno}")
-                continue
-            yield number, record
+                row = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                failure = Failure(lines.first, "", "BAD_CSV", f"not CSV: {exc}")
+            else:
+                if lines.too_large:
+                    failure = Failure(
+                        lines.first, "", "RECORD_TOO_LARGE", _too_large(lines.first, lines.number, lines.length)
+                    )
+                elif not row:  # a blank line
+                    continue
+                elif header is None:
+                    header = row
+                    continue
+                else:
+                    cells: dict[Any, Any] = dict(zip(header, row, strict=False))
+                    if len(row) > len(header):
+                        cells[None] = row[len(header) :]
+                    yield lines.first, cells
+                    continue
+            if header is None:
+                raise ValueError(f"the header of {path} (line {lines.first}) cannot be read: {failure.message}")
+            yield lines.first, failure
+
+
+def _too_large(first: int, last: int, length: int) -> str:
+    where = f"line {first} is" if first == last else f"the record on lines {first}-{last} is"
+    return (
+        f"{where} {length} characters, more than a record may have ({MAX_RECORD_CHARS}): not read; check what it holds"
+    )
+
+
+def _lines(handle: TextIO, limit: int) -> Iterator[tuple[str | None, int, int]]:
+    """Each line of ``handle`` as (the line with its end, or None when it is longer than ``limit`` characters; its
+    length; its number of double quotes). A longer line is read through in pieces and never kept whole."""
+    piece = handle.readline(limit + 1)
+    while piece:
+        if len(piece) <= limit:  # readline stopped at the line's end (or the file's)
+            yield piece, len(piece), piece.count('"')
+            piece = handle.readline(limit + 1)
+            continue
+        length = quotes = 0
+        while True:
+            length += len(piece)
+            quotes += piece.count('"')
+            ended = len(piece) <= limit or piece.endswith("\n")
+            cut = not ended and piece.endswith("\r")  # "\r" ends a line, and the "\n" of a "\r\n" may come next
+            piece = handle.readline(limit + 1)
+            if cut and piece == "\n":
+                length += 1
+                piece = handle.readline(limit + 1)
+            if ended or cut:
+                break
+        yield None, length, quotes
+
+
+class _CsvLines:
+    """The lines of a CSV file as csv.reader takes them (it asks for a record's lines only as it reads the record),
+    a record at most ``limit`` characters. The lines of a longer record are not passed on: each is replaced by a
+    stand-in that leaves the parser where the line would have, by its number of quotes: ``"`` for an odd number (into
+    a quoted value or out of it), a blank line for an even number at a record's start, nothing within a quoted value.
+    So the parser never holds more than ``limit`` characters, and the records after it are read as they are."""
+
+    def __init__(self, handle: TextIO, limit: int) -> None:
+        self._lines = _lines(handle, limit)
+        self._limit = limit
+        self.number = 0
+        """Lines read."""
+        self.first = 1
+        """The line the record being read begins on."""
+        self.length = 0
+        """Its characters so far."""
+        self.too_large = False
+
+    def start_record(self) -> None:
+        self.first, self.length, self.too_large = self.number + 1, 0, False
+
+    def __iter__(self) -> _CsvLines:
+        return self
+
+    def __next__(self) -> str:
+        while True:
+            line, length, quotes = next(self._lines)
+            self.number += 1
+            self.length += length
+            if line is not None and not self.too_large and self.length <= self._limit:
+                return line
+            self.too_large = True
+            if quotes % 2:
+                return '"\n'
+            if self.number == self.first:
+                return "\n"
+
+
+def _first_undecodable_line(path: Path, encoding: str) -> int:
+    decoder = codecs.getincrementaldecoder(encoding)()
+    number = 1
+    with path.open("rb") as handle:
+        while piece := handle.readline(1 << 16):
+            try:
+                decoder.decode(piece)
+            except UnicodeDecodeError:
+                return number
+            number += piece.endswith(b"\n")
+    return number
 
 
 def import_file(
@@ -108,69 +266,135 @@ def import_file(
     fmt: str | None = None,
     encoding: str = ENCODING,
     progress: Callable[[int], None] | None = None,
+    message_bytes: int = MESSAGE_BYTES,
 ) -> ImportReport:
     """Import ``path``; ``progress`` is called with the number of lines answered since the last call.
 
     The file is read as it is sent, so its size does not matter; only the requests sent and not yet answered are
-    kept, to be sent again after a reconnect.
+    kept, to be sent again after a reconnect. Requests go ``ITEMS_PER_MESSAGE`` to a message, fewer when they would
+    take more than ``message_bytes``; a request larger than that alone fails as ``RECORD_TOO_LARGE``.
     """
     report = ImportReport()
     started = time.perf_counter()
     inflight: deque[tuple[int, issuance_pb2.IssueLicenseRequest]] = deque()
+    own_errors: list[Exception] = []  # the import's own, from the request stream (another thread): raised after it
 
-    def readable() -> Iterator[tuple[int, issuance_pb2.IssueLicenseRequest]]:
-        for number, item in read_records(path, fmt, encoding=encoding):
-            report.lines += 1
-            try:
-                if isinstance(item, Failure):
-                    raise RecordError(item.message)
-                request = issue_request(item)
-            except RecordError as exc:
-                reason = item.reason if isinstance(item, Failure) else "BAD_RECORD"
-                report.failures.append(Failure(number, "", reason, str(exc)))
-                if progress:
-                    progress(1)
-                continue
-            if not request.request_id:
-                digest = hashlib.sha256(request.SerializeToString(deterministic=True)).hexdigest()
-                request.request_id = "import-" + digest[:40]
-            yield number, request
+    def fail(failure: Failure) -> None:
+        report.failures.append(failure)
+        if progress:
+            progress(1)
+
+    def readable() -> Iterator[issuance_pb2.IssueLicenseRequest]:
+        """The requests to send; an error that ends the reading ends them, so the ones before still go."""
+        try:
+            for number, item in read_records(path, fmt, encoding=encoding):
+                if report.stopped:  # interrupted: what the call's thread reads on was never sent
+                    return
+                report.lines += 1
+                request = item if isinstance(item, Failure) else _request(number, item, message_bytes)
+                if isinstance(request, Failure):
+                    fail(request)
+                    continue
+                inflight.append((number, request))
+                yield request
+        except Exception as exc:
+            own_errors.append(exc)
 
     source = readable()
 
     def requests() -> Iterator[issuance_pb2.BatchIssueLicensesRequest]:
-        resend = [request for _, request in inflight]  # unanswered before a reconnect: send again (idempotent)
-        for start in range(0, len(resend), ITEMS_PER_MESSAGE):
-            yield issuance_pb2.BatchIssueLicensesRequest(licenses=resend[start : start + ITEMS_PER_MESSAGE])
-        group: list[issuance_pb2.IssueLicenseRequest] = []
-        for number, request in source:
-            inflight.append((number, request))
-            group.append(request)
-            if len(group) == ITEMS_PER_MESSAGE:
-                yield issuance_pb2.BatchIssueLicensesRequest(licenses=group)
-                group = []
-        if group:
-            yield issuance_pb2.BatchIssueLicensesRequest(licenses=group)
-
-    for attempt in range(MAX_RECONNECTS + 1):
-        channel = channel_factory()
+        # An error here would make gRPC cancel the call, as if the gateway had answered UNKNOWN: it ends the stream
+        # instead, the answers to what was sent are read, and it is raised as the import's own.
         try:
-            for reply in issuance_pb2_grpc.IssuanceServiceStub(channel).BatchIssueLicenses(requests()):
-                for result in reply.results:
-                    number, _ = inflight.popleft()
-                    _record(report, number, result)
-                if progress:
-                    progress(len(reply.results))
-            break
-        except grpc.RpcError as exc:
-            if exc.code() != grpc.StatusCode.UNAVAILABLE or attempt == MAX_RECONNECTS:
-                raise
-            time.sleep(min(2.0**attempt * 0.2, 5.0))
-        finally:
-            channel.close()
+            yield from _messages([request for _, request in inflight], message_bytes)  # unanswered: again
+            yield from _messages(source, message_bytes)
+        except Exception as exc:
+            own_errors.append(exc)
+
+    try:
+        for attempt in range(MAX_RECONNECTS + 1):
+            channel = channel_factory()
+            try:
+                for reply in issuance_pb2_grpc.IssuanceServiceStub(channel).BatchIssueLicenses(requests()):
+                    for result in reply.results:
+                        number, _ = inflight.popleft()
+                        _record(report, number, result)
+                    if progress:
+                        progress(len(reply.results))
+                break
+            except grpc.RpcError as exc:
+                if exc.code() != grpc.StatusCode.UNAVAILABLE or attempt == MAX_RECONNECTS:
+                    raise
+                time.sleep(min(2.0**attempt * 0.2, 5.0))
+            finally:
+                channel.close()
+    except KeyboardInterrupt as exc:
+        _finish(report, started, "interrupted")
+        raise ImportInterrupted(report) from exc
+    if own_errors:
+        error = own_errors[0]
+        _finish(report, started, "stopped by an error of the import itself")
+        raise ImportStopped(
+            f"stopped after {report.lines} lines of {path} by an error of the import itself, not the gateway's: "
+            f"{type(error).__name__}: {error}",
+            report,
+        ) from error
+    _finish(report, started, "")
+    return report
+
+
+def _request(number: int, record: dict[str, Any], message_bytes: int) -> issuance_pb2.IssueLicenseRequest | Failure:
+    """The request for a record read from line ``number``, or why there is none: whatever a record holds, it fails
+    alone."""
+    try:
+        request = issue_request(record)
+        if not request.request_id:
+            digest = hashlib.sha256(request.SerializeToString(deterministic=True)).hexdigest()
+            request.request_id = "import-" + digest[:40]
+        size = _item_bytes(request)
+    except RecordError as exc:
+        return Failure(number, exc.field, exc.reason, str(exc))
+    except Exception as exc:  # a record this code did not foresee fails alone, said as it is
+        return Failure(number, "", "BAD_RECORD", f"cannot be made a request: {type(exc).__name__}: {exc}")
+    if size > message_bytes:
+        return Failure(
+            number,
+            "",
+            "RECORD_TOO_LARGE",
+            f"its request is {size} bytes, more than a message carries ({message_bytes}): not sent",
+        )
+    return request
+
+
+def _item_bytes(request: issuance_pb2.IssueLicenseRequest) -> int:
+    """What ``request`` adds to a message: itself, its field's tag and its length (a varint)."""
+    size = request.ByteSize()
+    return size + 1 + (size.bit_length() + 6) // 7
+
+
+def _messages(
+    requests: Iterable[issuance_pb2.IssueLicenseRequest], message_bytes: int
+) -> Iterator[issuance_pb2.BatchIssueLicensesRequest]:
+    group: list[issuance_pb2.IssueLicenseRequest] = []
+    size = 0
+    for request in requests:
+        item = _item_bytes(request)
+        if group and size + item > message_bytes:
+            yield issuance_pb2.BatchIssueLicensesRequest(licenses=group)
+            group, size = [], 0
+        group.append(request)
+        size += item
+        if len(group) == ITEMS_PER_MESSAGE:  # sent at once: the next line may be long in coming (a pipe)
+            yield issuance_pb2.BatchIssueLicensesRequest(licenses=group)
+            group, size = [], 0
+    if group:
+        yield issuance_pb2.BatchIssueLicensesRequest(licenses=group)
+
+
+def _finish(report: ImportReport, started: float, stopped: str) -> None:
+    report.stopped = stopped
     report.failures.sort(key=lambda f: f.line)
     report.seconds = time.perf_counter() - started
-    return report
 
 
 def _record(report: ImportReport, number: int, reply: issuance_pb2.BatchItemResult) -> None:
@@ -187,14 +411,23 @@ def _record(report: ImportReport, number: int, reply: issuance_pb2.BatchItemResu
 
 
 def summary(report: ImportReport, limit: int = 50) -> str:
-    lines = [
-        f"{report.lines} lines: {report.created} issued, {report.existing} already present, "
-        f"{len({f.line for f in report.failures})} failed ({report.seconds:.1f} s, {report.rate:.0f} licenses/s)"
-    ]
+    counts = f"{report.created} issued, {report.existing} already present, {report.failed} failed"
+    if report.stopped:
+        unanswered = f", {report.unanswered} sent and not answered (issued or not)" if report.unanswered else ""
+        lines = [
+            f"{report.stopped} after reading {report.lines} lines: {counts} so far{unanswered} "
+            f"({report.seconds:.1f} s). Run the same command again to import the rest: what is in already is answered "
+            "as already present, never issued twice"
+        ]
+    elif not report.lines:
+        lines = ["0 lines: the file holds no records (empty, or a CSV header alone); nothing was sent"]
+    else:
+        lines = [f"{report.lines} lines: {counts} ({report.seconds:.1f} s, {report.rate:.0f} licenses/s)"]
     if report.failures:
         lines.append("failures (line, field, reason, message):")
         for failure in report.failures[:limit]:
             lines.append(f"  line {failure.line}: {failure.field or '-'} {failure.reason}: {failure.message}")
         if len(report.failures) > limit:
             lines.append(f"  … and {len(report.failures) - limit} more")
-    return "\n".join(lines)
+    # a key or message may hold what no terminal can print (a lone surrogate from a JSON escape)
+    return "\n".join(lines).encode("utf-8", "backslashreplace").decode("utf-8")

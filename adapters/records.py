@@ -12,6 +12,7 @@ holder and ``fields.<key>`` for each field.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -28,10 +29,17 @@ _SCALARS = (
     "serial",
 )
 KEYS = frozenset((*_SCALARS, "holder", "fields"))
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class RecordError(ValueError):
-    """A record that cannot become a request at all (not an object, unknown keys, non-string values)."""
+    """A record that cannot become a request at all (not an object, unknown keys, non-string values, text that is no
+    Unicode); ``field`` names the value at fault when it is one, ``reason`` is the import's failure code."""
+
+    def __init__(self, message: str, *, field: str = "", reason: str = "BAD_RECORD") -> None:
+        super().__init__(message)
+        self.field = field
+        self.reason = reason
 
 
 def issue_request(record: Mapping[str, Any]) -> issuance_pb2.IssueLicenseRequest:
@@ -54,7 +62,28 @@ def issue_request(record: Mapping[str, Any]) -> issuance_pb2.IssueLicenseRequest
         raise RecordError("holder name, code_type and code must be strings")
     if not isinstance(fields, Mapping) or not all(isinstance(v, str) for v in fields.values()):
         raise RecordError("fields must be an object of strings")
+    for where, text in (
+        *values.items(),
+        *((f"holder.{k}", v) for k, v in holder.items()),
+        *(("fields", k) for k in fields),
+        *((f"fields.{k}", v) for k, v in fields.items()),
+    ):
+        _check_unicode(where, text)
     return issuance_pb2.IssueLicenseRequest(holder=common_pb2.Holder(**holder), fields=dict(fields), **values)
+
+
+def _check_unicode(where: str, text: str) -> None:
+    """A JSON ``\\ud800``-style escape may stand for half of a UTF-16 pair alone, which is no character: nothing can
+    send or store it."""
+    lone = _LONE_SURROGATE.search(text)
+    if lone:
+        raise RecordError(
+            f"{where} holds \\u{ord(lone.group()):04x}, half of a UTF-16 surrogate pair without its other half, which "
+            "is no character: correct the \\u escape in the file (a character beyond U+FFFF is written as a pair, "
+            "e.g. \\ud842\\udfb7 for 𠮷)",
+            field=where,
+            reason="BAD_CHARACTERS",
+        )
 
 
 def from_csv_row(row: Mapping[str, str]) -> dict[str, Any]:

@@ -396,7 +396,7 @@ def _import(settings: Settings, args: argparse.Namespace) -> int:
     import grpc
     from tqdm import tqdm
 
-    from adapters.batch_import import count_records, import_file, summary
+    from adapters.batch_import import ImportInterrupted, ImportStopped, count_records, import_file, summary
     from adapters.client import MemberCredentials, connect
 
     if not args.file.exists():
@@ -410,6 +410,9 @@ def _import(settings: Settings, args: argparse.Namespace) -> int:
     except (LookupError, ValueError) as exc:
         print(f"zzgw import: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("\nzzgw import: interrupted while counting the file's records, before anything was sent", file=sys.stderr)
+        return 130
     with tqdm(
         total=total, unit=" lines", desc=f"importing {args.file.name}", dynamic_ncols=True, mininterval=0.5
     ) as bar:
@@ -424,8 +427,15 @@ def _import(settings: Settings, args: argparse.Namespace) -> int:
         except grpc.RpcError as exc:
             print(f"\nzzgw import: {_refusal(target, exc)}", file=sys.stderr)
             return 1
+        except ImportInterrupted as exc:  # Ctrl-C: what was committed, and how to go on
+            report, status = exc.report, 130
+        except ImportStopped as exc:  # the import's own error, not the gateway's
+            print(f"\nzzgw import: {exc}", file=sys.stderr)
+            report, status = exc.report, 1
+        else:
+            status = 1 if report.failures else 0
     print(summary(report))
-    return 1 if report.failures else 0
+    return status
 
 
 def _audit(settings: Settings, args: argparse.Namespace) -> int:

@@ -5,21 +5,38 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import tracemalloc
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import grpc
 import pytest
 
-from adapters.batch_import import count_records, import_file, read_records, summary
+from adapters.batch_import import (
+    MAX_RECORD_CHARS,
+    MESSAGE_BYTES,
+    Failure,
+    ImportStopped,
+    count_records,
+    import_file,
+    read_records,
+    summary,
+)
 from adapters.records import issue_request
 from gateway.bootstrap import samples
 from protos.zzgw.v1 import issuance_pb2
 from tests.conftest import MARKET, RunningGateway
 
 BAD_USCC = "91370100MA3C4K7L6N"  # wrong check character
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def permits(count: int, tag: str, start: int = 0) -> list[dict[str, Any]]:
@@ -189,3 +206,283 @@ def test_a_record_with_a_null_or_a_number_where_text_belongs_is_refused() -> Non
         with pytest.raises(RecordError, match="must be strings"):
             issue_request({**record, "holder": holder})
     assert issue_request(record).holder.name == record["holder"]["name"]
+
+
+def test_a_line_that_cannot_be_read_fails_alone_and_the_others_go_in(running: RunningGateway, tmp_path: Path) -> None:
+    tag = uuid.uuid4().hex[:8].upper()
+    records = permits(6, tag, start=400)
+    records[1]["holder"] = {**records[1]["holder"], "name": "张\ud800三"}  # a lone surrogate, as JSON allows
+    lines = [json.dumps(r, ensure_ascii=False) for r in records]
+    lines[1] = json.dumps(records[1])  # ensure_ascii: the file holds the escape "\ud800"
+    lines[2] = lines[2].replace('"fields": {', '"fields": {"n": ' + "9" * 5000 + ", ", 1)  # int() refuses 5,000 digits
+    lines[3] = "[" * 50_000 + "]" * 50_000  # deeper than Python's recursion limit
+    path = write_jsonl(tmp_path / "odd.jsonl", lines)
+
+    report = import_file(path, factory(running))
+
+    assert (report.lines, report.created, report.existing) == (6, 3, 0)
+    assert [(f.line, f.field, f.reason) for f in report.failures] == [
+        (2, "holder.name", "BAD_CHARACTERS"),
+        (3, "", "BAD_JSON"),
+        (4, "", "BAD_JSON"),
+    ]
+    by_line = {f.line: f.message for f in report.failures}
+    assert "holds \\ud800, half of a UTF-16 surrogate pair" in by_line[2]
+    assert "Exceeds the limit (4300 digits)" in by_line[3] and "RecursionError" in by_line[4]
+    text = summary(report)
+    text.encode("utf-8")  # printable, whatever the failures quote
+    assert "line 2: holder.name BAD_CHARACTERS: holder.name holds \\ud800" in text
+
+
+def test_a_csv_cell_over_the_csv_field_limit_fails_alone_with_its_size(running: RunningGateway, tmp_path: Path) -> None:
+    tag = uuid.uuid4().hex[:8].upper()
+    records = permits(3, tag, start=420)
+    records[1]["fields"]["food_category"] = "饮" * 200_000  # Python's csv stops at 131,072 characters a value
+    path = write_csv(tmp_path / "bigcell.csv", records)
+
+    report = import_file(path, factory(running))
+
+    assert (report.lines, report.created) == (3, 2)
+    ((failure),) = report.failures
+    assert (failure.line, failure.reason) == (3, "RECORD_TOO_LARGE")
+    line_length = len(path.read_bytes().decode("utf-8").splitlines(keepends=True)[2])  # with its "\r\n"
+    assert f"line 3 is {line_length} characters, more than a record may have ({MAX_RECORD_CHARS})" in failure.message
+
+
+class MessageSizes(grpc.StreamStreamClientInterceptor):
+    """Records the size of every stream message the client sends."""
+
+    def __init__(self) -> None:
+        self.sizes: list[int] = []
+
+    def intercept_stream_stream(self, continuation: Any, details: Any, request_iterator: Any) -> Any:
+        def recorded() -> Iterator[Any]:
+            for message in request_iterator:
+                self.sizes.append(message.ByteSize())
+                yield message
+
+        return continuation(details, recorded())
+
+
+def test_messages_stay_under_the_gateways_limit_and_long_values_reach_it(
+    running: RunningGateway, tmp_path: Path
+) -> None:
+    tag = uuid.uuid4().hex[:8].upper()
+    records = permits(105, tag, start=500)
+    for record in records[5:]:  # 100 lines of 15,000 characters in one field: 4.5 MB, over the 4 MiB limit together
+        record["fields"]["producer_name"] = "食" * 15_000
+    sent = MessageSizes()
+
+    report = import_file(
+        write_jsonl(tmp_path / "long.jsonl", [json.dumps(r, ensure_ascii=False) for r in records]),
+        lambda: grpc.intercept_channel(running.channel(MARKET), sent),
+    )
+
+    assert (report.lines, report.created) == (105, 5)
+    assert [(f.line, f.field, f.reason) for f in report.failures] == [
+        (n, "fields.producer_name", "TOO_LONG") for n in range(6, 106)
+    ]
+    assert sum(sent.sizes) > 4 * 1024 * 1024 and max(sent.sizes) <= MESSAGE_BYTES
+
+
+def test_a_request_larger_than_a_message_is_not_sent_and_the_rest_are(running: RunningGateway, tmp_path: Path) -> None:
+    tag = uuid.uuid4().hex[:8].upper()
+    records = permits(30, tag, start=620)
+    records[12]["fields"]["producer_name"] = "食" * 4_000  # read (under MAX_RECORD_CHARS), 12 KB as a request
+    sent = MessageSizes()
+
+    report = import_file(
+        write_jsonl(tmp_path / "one-large.jsonl", [json.dumps(r, ensure_ascii=False) for r in records]),
+        lambda: grpc.intercept_channel(running.channel(MARKET), sent),
+        message_bytes=8_000,
+    )
+
+    assert (report.lines, report.created) == (30, 29)
+    ((failure),) = report.failures
+    assert (failure.line, failure.reason) == (13, "RECORD_TOO_LARGE")
+    size = issue_request(records[12]).ByteSize()
+    assert re.fullmatch(r"its request is (\d+) bytes, more than a message carries \(8000\): not sent", failure.message)
+    assert size < int(failure.message.split()[3]) < size + 8  # with its framing in the message
+    assert sum(sent.sizes) > 8_000 >= max(sent.sizes)  # split, each under the bound
+
+
+def test_a_line_over_the_record_limit_is_read_through_not_kept(running: RunningGateway, tmp_path: Path) -> None:
+    tag = uuid.uuid4().hex[:8].upper()
+    records = permits(3, tag, start=640)
+    records[1]["fields"]["producer_name"] = "食" * 3_000_000  # a 9 MB line
+    lines = [json.dumps(r, ensure_ascii=False) for r in records]
+    path = write_jsonl(tmp_path / "huge.jsonl", lines)
+
+    tracemalloc.start()
+    try:
+        read = list(read_records(path))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert [number for number, _ in read] == [1, 2, 3] and peak < 2 * 1024 * 1024  # the line alone takes 6 MB
+
+    report = import_file(path, factory(running))
+    assert (report.lines, report.created) == (3, 2)
+    assert [(f.line, f.reason, f.message) for f in report.failures] == [
+        (2, "RECORD_TOO_LARGE", f"line 2 is {len(lines[1]) + 1} characters, more than a record may have (131072): "
+         "not read; check what it holds"),
+    ]  # fmt: skip
+
+
+def test_csv_records_over_the_limit_are_skipped_in_step_with_the_quotes(tmp_path: Path) -> None:
+    big = "x" * 5_000_000
+    rows = [
+        "type_code,license_number,holder.name",  # 1
+        "t,A,甲",  # 2
+        f't,B,"乙\n{big}\n"',  # 3-5: a value over lines, its middle line too long
+        f't,C,"{big},""quoted"""',  # 6: too long, its quotes even
+        f't,D,"{big}\n丁"',  # 7-8: too long, opening a value that ends on line 8
+        't,E,"' + "\n".join(["戊" * 1000] * 2000) + '"',  # 9-2008: lines short, the record too long
+        "t,F,己",  # 2009
+        'x,"G,H",庚',  # 2010
+    ]
+    path = tmp_path / "long-records.csv"
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+
+    tracemalloc.start()
+    try:
+        read = list(read_records(path))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+    assert [(n, r.reason if isinstance(r, Failure) else r["license_number"]) for n, r in read] == [
+        (2, "A"), (3, "RECORD_TOO_LARGE"), (6, "RECORD_TOO_LARGE"), (7, "RECORD_TOO_LARGE"), (9, "RECORD_TOO_LARGE"),
+        (2009, "F"), (2010, "G,H"),
+    ]  # fmt: skip
+    messages = {n: r.message for n, r in read if isinstance(r, Failure)}
+    assert messages[3].startswith(f"the record on lines 3-5 is {len(rows[2]) + 1} characters, more than a record")
+    assert messages[7].startswith(f"the record on lines 7-8 is {len(rows[4]) + 1} characters")
+    assert messages[9].startswith(f"the record on lines 9-2008 is {len(rows[5]) + 1} characters")
+    assert peak < 2 * 1024 * 1024  # a line of 5 MB and a record of 4 MB as Python text: neither is kept
+    assert count_records(path) == len(read)
+
+
+def test_the_progress_bar_counts_records_as_they_are_read(running: RunningGateway, tmp_path: Path) -> None:
+    tag = uuid.uuid4().hex[:8].upper()
+    records = permits(7, tag, start=660)
+    records[2]["fields"]["domicile"] = "山东省济南市\n章丘区工业园"  # a value over two lines
+    path = write_csv(tmp_path / "multiline.csv", records)
+    physical = len(path.read_text(encoding="utf-8").splitlines()) - 1
+    answered: list[int] = []
+
+    total = count_records(path)
+    report = import_file(path, factory(running), progress=answered.append)
+
+    assert physical == 8 and total == 7 == report.lines == sum(answered) == report.created
+
+
+def test_an_import_that_stops_on_its_own_error_says_so_after_the_answers(
+    running: RunningGateway, tmp_path: Path
+) -> None:
+    tag = uuid.uuid4().hex[:8].upper()
+    lines = [json.dumps(r, ensure_ascii=False) for r in permits(400, tag, start=700)]
+    path = tmp_path / "turns-gbk.jsonl"
+    path.write_bytes("\n".join(lines).encode("utf-8") + "\n济南\n".encode("gbk"))  # not checked by count_records
+
+    with pytest.raises(ImportStopped) as stopped:
+        import_file(path, factory(running))
+
+    report = stopped.value.report
+    assert 100 <= report.lines < 400 and (report.created, report.failures, report.unanswered) == (report.lines, [], 0)
+    assert str(stopped.value).startswith(
+        f"stopped after {report.lines} lines of {path} by an error of the import itself, not the gateway's: "
+        "UnicodeDecodeError: 'utf-8' codec can't decode"
+    )
+    assert isinstance(stopped.value.__cause__, UnicodeDecodeError)
+    assert summary(report).startswith(
+        f"stopped by an error of the import itself after reading {report.lines} lines: {report.lines} issued, "
+        "0 already present, 0 failed so far ("
+    )
+
+
+def test_ctrl_c_ends_with_what_was_committed_and_130_and_a_second_run_finishes(
+    running: RunningGateway, tmp_path: Path
+) -> None:
+    tag = uuid.uuid4().hex[:8].upper()
+    records = permits(500, tag, start=1000)
+    content = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
+    fifo = tmp_path / "permits.jsonl"  # a pipe: the import reads what the test writes, when it writes it
+    os.mkfifo(fifo)
+    env = {**os.environ, "ZZGW_DATA_DIR": str(running.data_dir), "ZZGW_DATABASE_URL": ""}
+    command = [sys.executable, "-m", "gateway.cli", "import", "--issuer", MARKET, "--target", running.address]
+    process = subprocess.Popen([*command, str(fifo)], env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        with fifo.open("w", encoding="utf-8") as out:  # count_records reads it all
+            out.write(content)
+        assert process.stderr is not None
+        seen = b""
+        while b"importing" not in seen:  # the bar is drawn once the count is done and the file closed
+            chunk = os.read(process.stderr.fileno(), 4096)
+            assert chunk, f"zzgw import ended before importing: {seen!r}"
+            seen += chunk
+        with fifo.open("w", encoding="utf-8") as out:  # the import reads it again
+            out.write("".join(content.splitlines(keepends=True)[:300]))
+            out.flush()
+            deadline = time.monotonic() + 60
+            while not _committed(running, records[299]["request_id"]):
+                assert time.monotonic() < deadline, "the first 300 lines were never committed"
+                time.sleep(0.05)
+            process.send_signal(signal.SIGINT)
+            stdout, stderr = process.communicate(timeout=60)
+    finally:
+        process.kill()
+        process.wait()
+
+    assert process.returncode == 130, stderr
+    assert b"Traceback" not in stderr and b"KeyboardInterrupt" not in stderr
+    text = stdout.decode("utf-8")
+    done = re.match(
+        r"interrupted after reading 300 lines: (\d+) issued, 0 already present, 0 failed so far(?:, (\d+) sent and not "
+        r"answered \(issued or not\))? \(\d+\.\d s\)\. Run the same command again to import the rest: what is in "
+        r"already is answered as already present, never issued twice\n",
+        text,
+    )
+    assert done, text
+    assert int(done[1]) + int(done[2] or 0) == 300
+
+    whole = tmp_path / "permits-again.jsonl"
+    whole.write_text(content, encoding="utf-8")
+    again = subprocess.run([*command, str(whole)], env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.startswith("500 lines: 200 issued, 300 already present, 0 failed")
+
+
+def test_files_without_records_or_with_only_failures_end_with_a_summary(
+    running: RunningGateway, tmp_path: Path
+) -> None:
+    header_only = tmp_path / "header.csv"
+    header_only.write_text("type_code,license_number,holder.name\n", encoding="utf-8")
+    for path in (header_only, write_jsonl(tmp_path / "nothing.jsonl", [])):
+        report = import_file(path, factory(running))
+        assert count_records(path) == report.lines == 0
+        assert summary(report) == "0 lines: the file holds no records (empty, or a CSV header alone); nothing was sent"
+
+    report = import_file(write_jsonl(tmp_path / "all-bad.jsonl", ["{", "[]", '{"colour": "red"}']), factory(running))
+    assert [(f.line, f.reason) for f in report.failures] == [(1, "BAD_JSON"), (2, "BAD_RECORD"), (3, "BAD_RECORD")]
+    assert summary(report).startswith("3 lines: 0 issued, 0 already present, 3 failed (")
+
+
+def _committed(running: RunningGateway, request_id: str) -> bool:
+    with running.gateway.db.unit_of_work() as uow:
+        return request_id in uow.licenses.prior_requests(MARKET, [request_id])
+
+
+def write_csv(path: Path, records: list[dict[str, Any]]) -> Path:
+    columns = ["request_id", "type_code", "license_number", "holder.name", "holder.code_type", "holder.code",
+               "issue_date", "valid_until", *(f"fields.{k}" for k in records[0]["fields"])]  # fmt: skip
+    with path.open("w", encoding="utf-8", newline="") as out:
+        writer = csv.DictWriter(out, fieldnames=columns)
+        writer.writeheader()
+        for r in records:
+            writer.writerow({
+                "request_id": r["request_id"], "type_code": r["type_code"], "license_number": r["license_number"],
+                **{f"holder.{k}": v for k, v in r["holder"].items()}, "issue_date": r["issue_date"],
+                "valid_until": r["valid_until"], **{f"fields.{k}": v for k, v in r["fields"].items()},
+            })  # fmt: skip
+    return path
