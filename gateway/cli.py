@@ -751,8 +751,11 @@ def _clerk_tokens(settings: Settings, code: str, clerk: str | None, *, listing: 
     gateway = Gateway.open(settings)
     try:
         if listing:
-            for found in gateway.members.clerks(code):
+            clerks = gateway.members.clerks(code)
+            for found in clerks:
                 print(f"{found.clerk}\tissued {found.issued_at.astimezone(CHINA_TZ).strftime('%Y-%m-%d %H:%M')}")
+            if not clerks:  # said aside, so that a script reading the list reads none
+                print(f"zzgw console-token: no clerk of {code} has a console token in force", file=sys.stderr)
             return 0
         assert clerk is not None
         gateway.members.end_clerk_token(code, clerk)
