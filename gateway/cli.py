@@ -435,6 +435,10 @@ def _import(settings: Settings, args: argparse.Namespace) -> int:
         else:
             status = 1 if report.failures else 0
     print(summary(report))
+    read_as_lines = args.format is None and args.file.suffix.lower() != ".csv"
+    if read_as_lines and report.failures and all(f.reason == "BAD_JSON" for f in report.failures):
+        print(f"zzgw import: {args.file.name} was read as JSON Lines (by its name); if it is CSV, add --format csv",
+              file=sys.stderr)  # fmt: skip
     return status
 
 

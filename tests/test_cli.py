@@ -110,6 +110,11 @@ def test_init_serve_demo_import_and_graceful_stop(env: dict[str, str], tmp_path:
         assert "line 41: holder.code BAD_CHECK_CHARACTER" in imported.stdout
         repeated = zzgw(env, "import", str(source), "--issuer", MARKET)
         assert "0 issued, 39 already present, 2 failed" in repeated.stdout
+        assert "--format csv" not in repeated.stderr  # some lines were JSON
+        spreadsheet = tmp_path / "permits.txt"  # CSV under a name that says nothing
+        spreadsheet.write_text("type_code,license_number\nx,1\n", encoding="utf-8")
+        misread = zzgw(env, "import", str(spreadsheet), "--issuer", MARKET)
+        assert misread.returncode == 1 and "if it is CSV, add --format csv" in misread.stderr
     finally:
         server.send_signal(signal.SIGTERM)
         out, err = server.communicate(timeout=30)
