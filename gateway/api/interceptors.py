@@ -359,6 +359,10 @@ class _Call:
 
     def log(self) -> None:
         if access_log.isEnabledFor(logging.INFO):
+            if self.code is grpc.StatusCode.OK and not self.context.is_active():
+                # answered after its client had gone, or after the server cancelled it (a stop, the stuck-call
+                # watchdog): the answer reached nobody
+                self.code = _gone(self.context)
             access_log.info(
                 json.dumps(
                     {

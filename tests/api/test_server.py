@@ -244,6 +244,29 @@ def test_an_unexpected_exception_becomes_internal_with_a_request_id(
     assert json.loads(access.getMessage())["code"] == "INTERNAL"
 
 
+def test_an_answer_that_came_after_its_client_gave_up_is_not_logged_ok(
+    running: RunningGateway, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:  # fmt: skip
+    """The access log said OK for a call answered after its deadline (or after a stop cancelled it): the answer
+    reached nobody."""
+    license_id = (
+        running.issuance(MARKET).IssueLicense(issue_request(unique_food_permit(3)), timeout=10).license.license_id
+    )
+    get = running.gateway.issuance.get
+
+    def slow(*args: Any, **kwargs: Any) -> Any:
+        time.sleep(1.0)
+        return get(*args, **kwargs)
+
+    monkeypatch.setattr(running.gateway.issuance, "get", slow)
+    caplog.set_level(logging.INFO, logger="zzgw")
+    with pytest.raises(grpc.RpcError) as caught:
+        running.issuance(MARKET).GetLicense(issuance_pb2.GetLicenseRequest(license_id=license_id), timeout=0.3)
+    assert caught.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+    access = wait_for(caplog, lambda r: r.name == "zzgw.access" and 'GetLicense"' in r.getMessage())
+    assert json.loads(access.getMessage())["code"] == "DEADLINE_EXCEEDED"
+
+
 def test_a_nul_that_no_field_check_caught_is_bad_input_not_an_internal_error(running: RunningGateway) -> None:
     """PostgreSQL's driver refuses NUL in text parameters; on SQLite the same lookups simply find nothing. Either
     way the client hears INVALID_ARGUMENT (or not found), never INTERNAL, and nothing lands in the error log."""
