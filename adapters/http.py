@@ -10,10 +10,13 @@ Routes:
 ``POST /tsa``               RFC 3161 over HTTP: ``application/timestamp-query`` in,
                             ``application/timestamp-reply`` out (RFC 3161 §3.4)
 ``GET  /crl/seal-maker.crl``  the seal-maker CA's current CRL, DER (``application/pkix-crl``)
+``GET  /crl/seal-maker-sm2.crl``  the SM2 seal maker's, signed SM3withSM2 (with SM2 seals)
 ``GET  /certificates/NAME``   trust material for offline checks, PEM: ``seal-maker-root.pem`` (the root to
-                            trust), ``seal-maker-intermediate.pem``, ``receipts.pem`` (the receipt key's
-                            certificate), ``receipt-certificates.pem`` (it and the earlier ones, read
-                            from the store when asked)
+                            trust), ``seal-maker-intermediate.pem``, ``seal-maker-sm2-root.pem`` and
+                            ``seal-maker-sm2-intermediate.pem`` (with SM2 seals), ``tsa.pem`` (the TSA's
+                            certificate, for replies to queries that did not ask for it), ``receipts.pem``
+                            (the receipt key's certificate), ``receipt-certificates.pem`` (it and the
+                            earlier ones, read from the store when asked)
 ``/console/…``              the clerk's console: its page and JSON calls (``adapters.console``)
 ==========================  ==========================================================================
 
@@ -49,6 +52,7 @@ Send = Callable[[Message], Awaitable[None]]
 
 MAX_TSA_REQUEST_BYTES = 4096
 CRL_PATH = "/crl/seal-maker.crl"
+SM2_CRL_PATH = "/crl/seal-maker-sm2.crl"
 CERTIFICATES_PATH = "/certificates/"
 error_log = logging.getLogger("zzgw.error")
 access_log = logging.getLogger("zzgw.access")
@@ -60,12 +64,14 @@ class HttpApp:
         *,
         timestamp: Callable[[bytes], bytes] | None,
         crl: Callable[[], bytes] | None,
+        sm2_crl: Callable[[], bytes] | None = None,
         certificates: Mapping[str, bytes | Callable[[], bytes]] | None = None,
         console: Console | None = None,
     ):
-        """``certificates``: PEM by name, or what makes it when asked (a list that grows while the gateway runs)."""
+        """``crl``, ``sm2_crl``: what makes the CRL of the seal-maker CA and of the SM2 seal maker when asked;
+        ``certificates``: PEM by name, or what makes it when asked (a list that grows while the gateway runs)."""
         self._timestamp = timestamp
-        self._crl = crl
+        self._crls = {path: made for path, made in ((CRL_PATH, crl), (SM2_CRL_PATH, sm2_crl)) if made is not None}
         self._certificates = dict(certificates or {})
         self._console = console
 
@@ -98,8 +104,8 @@ class HttpApp:
             if callable(pem):
                 pem = await asyncio.get_running_loop().run_in_executor(None, pem)
             await _respond(send, 200, pem, "application/x-pem-file")
-        elif path == CRL_PATH and method == "GET" and self._crl is not None:
-            crl = await asyncio.get_running_loop().run_in_executor(None, self._crl)
+        elif method == "GET" and path in self._crls:
+            crl = await asyncio.get_running_loop().run_in_executor(None, self._crls[path])
             await _respond(send, 200, crl, "application/pkix-crl")
         elif self._console is not None and (path == CONSOLE_PREFIX or path.startswith(CONSOLE_PREFIX + "/")):
             await self._serve_console(self._console, scope, receive, send)

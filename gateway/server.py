@@ -870,10 +870,15 @@ def _tsa_failure(exc: BaseException) -> str:
 
 def http_app(gateway: Gateway) -> HttpApp:
     certificates: dict[str, bytes | Callable[[], bytes]] = {}
+    pem = serialization.Encoding.PEM
     if gateway.seals is not None:
-        pem = serialization.Encoding.PEM
         certificates["seal-maker-root.pem"] = gateway.seals.ca.root.public_bytes(pem)
         certificates["seal-maker-intermediate.pem"] = gateway.seals.ca.intermediate.public_bytes(pem)
+    if gateway.seals is not None and (sm2 := gateway.seals.sm2_ca) is not None:
+        certificates["seal-maker-sm2-root.pem"] = sm2.root.public_bytes(pem)
+        certificates["seal-maker-sm2-intermediate.pem"] = sm2.intermediate.public_bytes(pem)
+    if gateway.tsa is not None:  # for replies to queries that did not ask for the certificate (certReq false)
+        certificates["tsa.pem"] = (gateway.settings.seal_ca_dir / TSA_CERT).read_bytes()
     if gateway.verification is not None:
         certificates["receipts.pem"] = gateway.verification.receipt_certificate.public_bytes(serialization.Encoding.PEM)
     if (receipt_certificates := gateway.receipt_certificates) is not None:
@@ -887,6 +892,7 @@ def http_app(gateway: Gateway) -> HttpApp:
     return HttpApp(
         timestamp=gateway.tsa.respond if gateway.tsa else None,
         crl=gateway.seals.crl if gateway.seals else None,
+        sm2_crl=gateway.seals.sm2_crl if gateway.seals and gateway.seals.sm2_ca else None,
         certificates=certificates,
         console=Console(console_backend(gateway)),
     )

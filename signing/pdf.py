@@ -36,7 +36,7 @@ Errors (all ``PdfError``, a ``SigningError``; ``reason`` is the stable code)::
     ├── DamagedPdf             DAMAGED_PDF            header and trailer present, but it does not parse, or
     │   │                                             viewers would not read it by its cross-references
     │   └── TooManyRevisions   TOO_MANY_REVISIONS     more updates than are read (32), or than leave room to seal
-    ├── EncryptedPdf           ENCRYPTED_PDF          encrypted documents are not sealed
+    ├── EncryptedPdf           ENCRYPTED_PDF          encrypted documents are neither sealed nor verified
     ├── BadPlacement           BAD_PLACEMENT          no such page, a box off the page, field name taken
     ├── NoSignature            NO_SIGNATURE           nothing to verify
     └── TimestampUnavailable   TIMESTAMP_UNAVAILABLE  the timestamper failed: retry later (gRPC UNAVAILABLE)
@@ -201,7 +201,7 @@ class TooManyRevisions(DamagedPdf):
 
 
 class EncryptedPdf(PdfError):
-    """The PDF is encrypted; seals are applied to plain documents only."""
+    """The PDF is encrypted: seals are applied to plain documents only, and verified on them only."""
 
     reason = "ENCRYPTED_PDF"
 
@@ -696,7 +696,12 @@ async def validate(
         raise ValueError("times must carry a time zone (use UTC)")
     if len(pdf) > max_pdf_bytes:
         raise PdfTooLarge(f"the PDF has {len(pdf)} bytes; the limit is {max_pdf_bytes}")
-    reader = _read(pdf)
+    try:
+        reader = _read(pdf)
+    except EncryptedPdf:  # _read's words are a sealer's
+        raise EncryptedPdf(
+            "the PDF is encrypted, so its seal cannot be checked: ask the applicant for the unencrypted original"
+        ) from None
     embedded = _signature(reader, field_name)
     try:
         embedded_certs = [_from_asn1(c) for c in embedded.other_embedded_certs]

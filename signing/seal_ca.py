@@ -809,8 +809,17 @@ def _require_issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> None
             f"the root certificate ({issuer.subject.rfc4514_string()}) is not self-signed: it is issued by "
             f"{issuer.issuer.rfc4514_string()}; give the CA's own root, which checkers trust"
         )
+    if sm2_x509.public_key_der(cert) == sm2_x509.public_key_der(issuer):
+        # its key would then be the root's, held online to certify seals: the root's key must stay offline
+        what = "is the root certificate itself" if cert == issuer else "carries the root's key"
+        raise SigningError(
+            f"the intermediate certificate {what}: give the issuing CA's certificate, which the root signed for a "
+            "key of its own; the root's key stays offline"
+        )
     if not signed_by(cert, issuer):
-        raise SigningError("the intermediate certificate is not issued by the root certificate")
+        self_signed = cert.issuer == cert.subject and signed_by(cert, cert)
+        alone = " (it is self-signed, a root of its own)" if self_signed else ""
+        raise SigningError(f"the intermediate certificate is not issued by the root certificate{alone}")
     if not is_ca(cert) or not is_ca(issuer):
         raise SigningError("the root and the intermediate must both be CA certificates")
 

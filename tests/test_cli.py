@@ -454,6 +454,32 @@ def test_import_an_existing_seal_maker_ca_then_init(env: dict[str, str], tmp_pat
     assert external.intermediate.public_bytes(serialization.Encoding.PEM) == (seal_ca / "intermediate.pem").read_bytes()
 
 
+def test_import_ca_refuses_the_root_as_its_own_intermediate(env: dict[str, str], tmp_path: Path) -> None:
+    """`--intermediate R --key R.key` made the root's key certify seals online; nothing is imported."""
+    import datetime as dt
+
+    from signing.seal_ca import SealMakerCA
+
+    SealMakerCA.create("制章中心", dt.datetime.now(dt.UTC)).save(tmp_path / "external", b"theirs")
+    source = tmp_path / "external"
+    result = zzgw(
+        {**env, "ZZGW_SEAL_CA_KEY_PASSPHRASE": "theirs"},
+        "import-ca",
+        "--root",
+        str(source / "root.pem"),
+        "--intermediate",
+        str(source / "root.pem"),
+        "--key",
+        str(source / "root.key.pem"),
+    )
+    assert (result.returncode, result.stderr.strip()) == (
+        2,
+        "zzgw import-ca: the intermediate certificate is the root certificate itself: give the issuing CA's "
+        "certificate, which the root signed for a key of its own; the root's key stays offline",
+    )
+    assert not (tmp_path / "var" / "seal-ca" / "root.pem").exists()
+
+
 def test_import_ca_with_a_wrong_key_passphrase(env: dict[str, str], tmp_path: Path) -> None:
     import datetime as dt
 

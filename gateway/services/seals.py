@@ -62,6 +62,10 @@ CRL_VALIDITY = dt.timedelta(days=1)
 SEAL_TIMEOUT_SECONDS = 60.0
 DEFAULT_SEAL_NAME = "电子证照专用章"
 SEAL_SIZE_MM = (40, 40)
+MAX_SEAL_REASON = 200
+"""The most characters of a ``SealDocument`` reason: PDF viewers show a signature's /Reason on one line."""
+_BACKDATE = dt.timedelta(minutes=5)
+"""How far a seal's certificate begins before it is registered: for verifiers' clocks a little behind."""
 MAX_STAMPED_BYTES = 20 * 1024 * 1024
 DOCUMENT_HEADROOM_BYTES = 1024 * 1024
 """Room left in a gRPC message for what the gateway adds to a PDF it is sent to seal (an issuer's own license
@@ -84,6 +88,11 @@ T = TypeVar("T")
 STAMP_ROOM_BYTES = 512 * 1024
 """What a sharing copy's use stamp adds besides the page objects it writes again: its signature and the watermark
 (at most 495 KB measured, ``DOCUMENT_HEADROOM_BYTES``)."""
+
+
+def _last_moment(ca: SealMakerCA) -> dt.datetime:
+    """The latest end a certificate of ``ca`` may have: a second before its intermediate's."""
+    return ca.intermediate.not_valid_after_utc - dt.timedelta(seconds=1)
 
 
 def _too_large(field: str, description: str) -> InvalidRequestError:
@@ -199,10 +208,6 @@ class SealService:
         seal_id = self._ids()
         owner = f"seal{seal_id}"
         key = self._keys.create(owner, algorithm)
-        not_after = min(
-            now + dt.timedelta(days=request.validity_days or DEFAULT_VALIDITY_DAYS),
-            self._ca.intermediate.not_valid_after_utc - dt.timedelta(seconds=1),
-        )
         ca = self._ca_for(algorithm)
         certificate = ca.issue_seal_certificate(
             issuer_name=caller.name,
@@ -211,8 +216,8 @@ class SealService:
             public_key=key.public_key_der
             if algorithm == SM2_SM3
             else serialization.load_der_public_key(key.public_key_der),  # type: ignore[arg-type]
-            not_before=now - dt.timedelta(minutes=5),
-            not_after=min(not_after, ca.intermediate.not_valid_after_utc - dt.timedelta(seconds=1)),
+            not_before=now - _BACKDATE,
+            not_after=min(now + dt.timedelta(days=request.validity_days or DEFAULT_VALIDITY_DAYS), _last_moment(ca)),
         )
         image = draw_seal(caller.name, request.name)
         seal = Seal(
@@ -245,12 +250,29 @@ class SealService:
         return seal
 
     def _registered(self, caller: Member, request: SealRequest, algorithm: str) -> Seal | None:
-        """The seal an earlier call with this request_id made (IdempotencyConflictError if it asked for another)."""
+        """The seal an earlier call with this request_id made (IdempotencyConflictError if it asked for another:
+        another name, algorithm or validity)."""
         with self._db.unit_of_work() as uow:
             existing = uow.seals.by_request(caller.code, request.request_id)
-        if existing is not None and (existing.name, existing.algorithm) != (request.name, algorithm):
-            raise IdempotencyConflictError(f"request_id {request.request_id} was used for another seal")
+        if existing is None:
+            return None
+        days = request.validity_days or DEFAULT_VALIDITY_DAYS
+        if (existing.name, existing.algorithm) != (request.name, algorithm) or not self._lasts(existing, days):
+            raise IdempotencyConflictError(
+                f"request_id {request.request_id} was used for another seal ({existing.name}, {existing.algorithm}, "
+                f"valid until {existing.valid_until.date().isoformat()}): use a new request_id for this one"
+            )
         return existing
+
+    def _lasts(self, seal: Seal, days: int) -> bool:
+        """Whether ``seal`` is what a request for ``days`` of validity made. Its certificate begins ``_BACKDATE``
+        before it was registered (or with the CA's intermediate, if later) and ends ``days`` after, to the second:
+        the days asked for are its length rounded to whole days. A seal cut short at the intermediate's end is what
+        any request that reached that end made (the store keeps no more of the request than the seal)."""
+        length = seal.valid_until - seal.valid_from
+        if seal.valid_until >= _last_moment(self._ca_for(seal.algorithm)):
+            return dt.timedelta(days=days) + _BACKDATE + dt.timedelta(seconds=1) >= length
+        return round(length / dt.timedelta(days=1)) == days
 
     def _ca_for(self, algorithm: str) -> SealMakerCA:
         if algorithm == SM2_SM3:
@@ -390,7 +412,18 @@ class SealService:
         return self.get(seal_id)
 
     def seal_document(self, caller: Member, seal_id: str, pdf: bytes, *, reason: str = "", page: int = 0) -> bytes:
-        """Seal a PDF (PAdES B-T, visible stamp) with one of the caller's active seals."""
+        """Seal a PDF (PAdES B-T, visible stamp) with one of the caller's active seals, on ``page`` (from 0), with
+        ``reason`` as the signature's /Reason (at most ``MAX_SEAL_REASON`` characters, no control characters)."""
+        errors: list[FieldViolation] = []
+        reason = check_text("reason", reason, MAX_SEAL_REASON, errors)
+        if page < 0:
+            errors.append(
+                FieldViolation(
+                    field="page", reason="BAD_PLACEMENT", description=f"pages count from 0: page {page} is none of them"
+                )
+            )
+        if errors:
+            raise InvalidRequestError(errors)
         seal = self.owned(caller, seal_id)
         self.check_size(pdf, field="pdf")
         return self.apply(seal, pdf, reason=reason, page=page)
@@ -491,11 +524,23 @@ class SealService:
         """The seal-maker CA's CRL with every seal revoked in the store (by any gateway process)."""
         return self._crl(self._ca, lambda seal: seal.algorithm != SM2_SM3)
 
+    @property
+    def sm2_ca(self) -> SealMakerCA | None:
+        """The SM2 seal maker's CA, which certifies SM2 seals and the maker; None without SM2 seals."""
+        return None if self._sm2 is None else self._sm2.ca
+
+    def sm2_crl(self) -> bytes:
+        """The SM2 seal maker's CRL, signed SM3withSM2 by its intermediate, with every SM2 seal revoked in the
+        store; KeyStoreError without an SM2 seal maker."""
+        if self._sm2 is None:
+            raise KeyStoreError("this gateway has no SM2 seal maker: run `zzgw init` with SM2 in the system OpenSSL")
+        return self._crl(self._sm2.ca, lambda seal: seal.algorithm == SM2_SM3)
+
     def crls(self) -> tuple[bytes, ...]:
         """The CRLs of every CA that certifies seals here (the SM2 seal maker's too)."""
         if self._sm2 is None:
             return (self.crl(),)
-        return self.crl(), self._crl(self._sm2.ca, lambda seal: seal.algorithm == SM2_SM3)
+        return self.crl(), self.sm2_crl()
 
     def _crl(self, ca: SealMakerCA, covers: Callable[[Seal], bool]) -> bytes:
         with self._db.unit_of_work() as uow:

@@ -450,7 +450,8 @@ class VerificationService:
         self, caller: Member, use: UseContext, document: bytes, stamp: bytes
     ) -> tuple[Report, SesVerification]:
         """Verify a GB/T 38540 stamp over ``document``; the status is the license's when the document is a license
-        document of the registry, else INDETERMINATE / NOT_A_REGISTERED_LICENSE."""
+        document of the registry, else INDETERMINATE / NOT_A_REGISTERED_LICENSE. The issuer identity is judged at the
+        stamp's signing time, so a signing time after now (``SIGNING_TIME_IN_FUTURE``) fails it."""
         if not document:
             raise _invalid("document", "REQUIRED", "document is required")
         if not stamp:
@@ -468,7 +469,10 @@ class VerificationService:
         with self._db.unit_of_work() as uow:
             stored = uow.documents.by_sha256(sha256)
         query = {"by": "stamp", "document_sha256": sha256}
-        identity = checked.issuer_identity
+        # the signer states the signing time and the seal's window is judged at it: a time that has not come is a
+        # false claim, which fails the identity first (a missing timestamp, INDETERMINATE, leaves a stamp PASSED)
+        timestamp = checked.timestamp
+        identity = timestamp if timestamp.result is CheckResult.FAILED else checked.issuer_identity
         action = AuditAction.VERIFY_STAMP
         if stored is not None and not vouched(stored, self._memos):
             report = self._report(

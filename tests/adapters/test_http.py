@@ -1,18 +1,25 @@
-"""The HTTP side over a real socket: health, the TSA route's limits and content types, the CRL route."""
+"""The HTTP side over a real socket: health, the TSA route's limits and content types, the CRL routes, and a
+gateway's trust material checked with OpenSSL as an outsider would."""
 
 from __future__ import annotations
 
 import http.client as http_client
+import shutil
 import ssl
+import subprocess
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from cryptography import x509
+from cryptography.x509.oid import ExtendedKeyUsageOID
 
-from adapters.http import CRL_PATH, MAX_TSA_REQUEST_BYTES, HttpApp, HttpServer
+from adapters.http import CRL_PATH, MAX_TSA_REQUEST_BYTES, SM2_CRL_PATH, HttpApp, HttpServer
+from gateway.server import http_app
 from signing.pki import CertificateAuthority
+from tests.conftest import RunningGateway
 
 
 @pytest.fixture
@@ -20,6 +27,7 @@ def server() -> Iterator[str]:
     app = HttpApp(
         timestamp=lambda query: b"reply-to:" + query,
         crl=lambda: b"\x30\x03crl",
+        sm2_crl=lambda: b"\x30\x03sm2",
         certificates={"receipts.pem": b"-----BEGIN CERTIFICATE-----\n"},
     )
     http = HttpServer(app, "127.0.0.1:0")
@@ -53,8 +61,65 @@ def test_tsa_refuses_oversize_queries_and_gets(server: str) -> None:
     assert fetch(f"{server}/tsa")[0] == 405
 
 
-def test_crl_is_served_as_der(server: str) -> None:
+def test_crls_are_served_as_der(server: str) -> None:
     assert fetch(f"{server}{CRL_PATH}") == (200, "application/pkix-crl", b"\x30\x03crl")
+    assert fetch(f"{server}{SM2_CRL_PATH}") == (200, "application/pkix-crl", b"\x30\x03sm2")
+    assert fetch(f"{server}/crl/other.crl")[0] == 404
+
+
+def test_without_sm2_seals_there_is_no_sm2_crl() -> None:
+    http = HttpServer(HttpApp(timestamp=None, crl=lambda: b"\x30\x03crl"), "127.0.0.1:0")
+    http.start()
+    try:
+        assert fetch(f"http://127.0.0.1:{http.port}{SM2_CRL_PATH}")[0] == 404
+    finally:
+        http.stop()
+
+
+@pytest.fixture(scope="module")
+def gateway_http(running: RunningGateway) -> Iterator[str]:
+    """A running gateway's HTTP side, over a real socket: its base URL."""
+    http = HttpServer(http_app(running.gateway), "127.0.0.1:0")
+    http.start()
+    try:
+        yield f"http://127.0.0.1:{http.port}"
+    finally:
+        http.stop()
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command")
+def test_a_timestamp_without_its_certificate_verifies_with_the_published_trust_material(
+    gateway_http: str, tmp_path: Path
+) -> None:
+    """An RFC 3161 client that does not ask for the certificate (certReq false, ``openssl ts -query``'s default)
+    gets a token without it: the TSA's certificate is published beside the root and the intermediate."""
+
+    def openssl(*args: str) -> subprocess.CompletedProcess[bytes]:
+        return subprocess.run(["openssl", "ts", *args], capture_output=True, timeout=30, cwd=tmp_path)
+
+    (tmp_path / "document").write_bytes("一份要加时间戳的文件".encode())
+    assert openssl("-query", "-data", "document", "-sha256", "-out", "query.tsq").returncode == 0
+    status, content_type, reply = fetch(
+        f"{gateway_http}/tsa", (tmp_path / "query.tsq").read_bytes(), "application/timestamp-query"
+    )
+    assert (status, content_type) == (200, "application/timestamp-reply")
+    (tmp_path / "reply.tsr").write_bytes(reply)
+    for name in ("seal-maker-root.pem", "seal-maker-intermediate.pem", "tsa.pem"):
+        status, content_type, pem = fetch(f"{gateway_http}/certificates/{name}")
+        assert (status, content_type) == (200, "application/x-pem-file"), name
+        (tmp_path / name).write_bytes(pem)
+    tsa = x509.load_pem_x509_certificate((tmp_path / "tsa.pem").read_bytes())
+    assert tsa.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value == x509.ExtendedKeyUsage(
+        [ExtendedKeyUsageOID.TIME_STAMPING]
+    )
+    (tmp_path / "chain.pem").write_bytes(
+        (tmp_path / "seal-maker-intermediate.pem").read_bytes() + (tmp_path / "tsa.pem").read_bytes()
+    )
+    verify = ("-verify", "-data", "document", "-in", "reply.tsr", "-CAfile", "seal-maker-root.pem", "-untrusted")
+    verified = openssl(*verify, "chain.pem")
+    assert verified.returncode == 0 and b"Verification: OK" in verified.stdout, verified.stderr
+    without = openssl(*verify, "seal-maker-intermediate.pem")  # the token carries no certificate of its own
+    assert without.returncode != 0 and b"signer certificate not found" in without.stderr
 
 
 def test_certificates_are_served_by_name_only(server: str) -> None:

@@ -61,16 +61,64 @@ def test_register_makes_a_certified_seal_with_its_image(running: RunningGateway,
     assert identity(running, seal, dt.datetime.now(dt.UTC)) is CheckResult.PASSED
 
 
-def test_register_is_idempotent(running: RunningGateway) -> None:
-    request = seal_pb2.RegisterSealRequest(request_id="seal-" + uuid.uuid4().hex, name="合同专用章")
+OTHER_CONTENT = [("name", "财务专用章"), ("algorithm", "rsa2048-pkcs1v15-sha256"), ("validity_days", 30)]
+
+
+@pytest.mark.parametrize(("field", "value"), OTHER_CONTENT, ids=[f for f, _ in OTHER_CONTENT])
+def test_register_is_idempotent(running: RunningGateway, field: str, value: object) -> None:
+    request = seal_pb2.RegisterSealRequest(request_id="seal-" + uuid.uuid4().hex, name="合同专用章", validity_days=730)
     first = seals(running, MARKET).RegisterSeal(request).seal
     again = seals(running, MARKET).RegisterSeal(request).seal
     assert again.seal_id == first.seal_id and again.certificate_der == first.certificate_der
-    request.name = "财务专用章"
+    request.validity_days = 0  # the default, 730 days: the same request
+    assert seals(running, MARKET).RegisterSeal(request).seal.seal_id == first.seal_id
+    setattr(request, field, value)
     with pytest.raises(grpc.RpcError) as caught:
         seals(running, MARKET).RegisterSeal(request)
     assert caught.value.code() == grpc.StatusCode.ALREADY_EXISTS
     assert error_details(caught.value)[0].reason == "REQUEST_ID_REUSED"
+    assert f"request_id {request.request_id} was used for another seal" in (caught.value.details() or "")
+    assert [s.seal_id for s in seals(running, MARKET).ListSeals(seal_pb2.ListSealsRequest()).seals].count(
+        first.seal_id
+    ) == 1
+
+
+def test_a_seal_cut_short_at_its_seal_makers_end_is_what_any_longer_request_made(tmp_path: Path) -> None:
+    """A seal ends no later than the seal-maker's intermediate (an imported CA 100 days from its end): a request for
+    more days than it has left got the same seal as any other such request, and one for fewer did not."""
+    from gateway.config import Settings
+    from gateway.server import import_seal_ca
+    from signing.seal_ca import SealMakerCA
+    from tests.conftest import PASSPHRASE, start_gateway
+
+    ending = SealMakerCA.create("某省电子印章制章中心", dt.datetime.now(dt.UTC) - dt.timedelta(days=10 * 365 - 100))
+    ending.save(tmp_path / "external", b"theirs")
+    data_dir, database = tmp_path / "var", f"sqlite:///{tmp_path / 'own.db'}"
+    import_seal_ca(
+        Settings(data_dir=data_dir, database_url=database, key_passphrase=PASSPHRASE),  # type: ignore[arg-type]
+        (tmp_path / "external" / "root.pem").read_bytes(),
+        (tmp_path / "external" / "intermediate.pem").read_bytes(),
+        (tmp_path / "external" / "intermediate.key.pem").read_bytes(),
+        b"theirs",
+    )
+    gw = start_gateway(data_dir, database)
+    try:
+        stub = seals(gw, MARKET)
+        cut = seal_pb2.RegisterSealRequest(request_id="seal-" + uuid.uuid4().hex, name="合同专用章", validity_days=365)
+        seal = stub.RegisterSeal(cut).seal
+        assert seal.valid_until.ToDatetime(dt.UTC) == ending.intermediate.not_valid_after_utc - dt.timedelta(seconds=1)
+        cut.validity_days = 200
+        assert stub.RegisterSeal(cut).seal.seal_id == seal.seal_id
+        whole = seal_pb2.RegisterSealRequest(request_id="seal-" + uuid.uuid4().hex, name="合同专用章", validity_days=50)
+        assert stub.RegisterSeal(whole).seal.seal_id != seal.seal_id
+        for request, days in ((cut, 30), (whole, 60)):
+            request.validity_days = days
+            with pytest.raises(grpc.RpcError) as caught:
+                stub.RegisterSeal(request)
+            assert error_details(caught.value)[0].reason == "REQUEST_ID_REUSED", days
+    finally:
+        gw.server.stop(0)
+        gw.gateway.close()
 
 
 BAD = [
@@ -197,6 +245,38 @@ def test_seal_document_refuses_what_is_not_a_sealable_pdf(running: RunningGatewa
     assert error_details(caught.value)[1][0][1] in (reason, "DAMAGED_PDF")
 
 
+BAD_SEALING = {
+    "page -1": ({"page": -1}, ("page", "BAD_PLACEMENT")),  # pages count from 0
+    "reason of 201 characters": ({"reason": "理" * 201}, ("reason", "TOO_LONG")),
+    "reason with NUL": ({"reason": "a\x00b"}, ("reason", "BAD_CHARACTERS")),
+    "reason with a line break": ({"reason": "第一行\n第二行"}, ("reason", "BAD_CHARACTERS")),
+    "reason with a C1 control": ({"reason": "核验\x9b专用"}, ("reason", "BAD_CHARACTERS")),
+}
+
+
+@pytest.mark.parametrize(("fields", "violation"), BAD_SEALING.values(), ids=BAD_SEALING.keys())
+def test_seal_document_refuses_a_bad_page_or_reason(
+    running: RunningGateway, fields: dict[str, object], violation: tuple[str, str]
+) -> None:
+    seal = register(running)
+    request = seal_pb2.SealDocumentRequest(seal_id=seal.seal_id, pdf=license_pdf(running), **fields)  # type: ignore[arg-type]
+    with pytest.raises(grpc.RpcError) as caught:
+        seals(running, MARKET).SealDocument(request)
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert error_details(caught.value)[1] == [violation]
+
+
+def test_seal_document_shows_a_reason_of_200_characters_in_the_signature(running: RunningGateway) -> None:
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    seal = register(running)
+    reason = "依申请出具证明材料" * 22 + "专用"  # 200 characters
+    request = seal_pb2.SealDocumentRequest(seal_id=seal.seal_id, pdf=license_pdf(running), reason=f" {reason} ")
+    sealed = seals(running, MARKET).SealDocument(request).sealed_pdf
+    (signature,) = PdfFileReader(io.BytesIO(sealed)).embedded_signatures
+    assert signature.sig_object["/Reason"] == reason
+
+
 def test_a_revoked_or_foreign_seal_cannot_seal(running: RunningGateway) -> None:
     seal = register(running)
     with pytest.raises(grpc.RpcError) as caught:
@@ -251,6 +331,25 @@ def test_records_are_sealed_with_the_current_seal_and_not_without_one(tmp_path: 
     finally:
         gw.server.stop(0)
         gw.gateway.close()
+
+
+def test_an_encrypted_pdf_is_refused_with_advice_for_its_sealer_and_for_its_verifier(running: RunningGateway) -> None:
+    from protos.zzgw.v1 import verification_pb2, verification_pb2_grpc
+    from tests.api.test_verification import USE
+    from tests.signing.test_pdf import encrypted_pdf
+
+    seal = register(running)
+    with pytest.raises(grpc.RpcError) as sealing:
+        seals(running, MARKET).SealDocument(seal_pb2.SealDocumentRequest(seal_id=seal.seal_id, pdf=encrypted_pdf()))
+    verifier = verification_pb2_grpc.VerificationServiceStub(running.channel(TAX))
+    with pytest.raises(grpc.RpcError) as verifying:
+        verifier.VerifyDocument(verification_pb2.VerifyDocumentRequest(use=USE, pdf=encrypted_pdf()))
+    for caught in (sealing, verifying):
+        assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert error_details(caught.value)[1] == [("pdf", "ENCRYPTED_PDF")]
+    assert "seal the plain document" in (sealing.value.details() or "")
+    said = verifying.value.details() or ""
+    assert "ask the applicant for the unencrypted original" in said and "seal the plain document" not in said
 
 
 def test_seal_document_refuses_encrypted_and_oversize_pdfs(tmp_path: Path) -> None:

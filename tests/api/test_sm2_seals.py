@@ -4,19 +4,27 @@ record seals and verification codes."""
 from __future__ import annotations
 
 import datetime as dt
+import urllib.request
 import uuid
 
 import grpc
 import pytest
 from asn1crypto import x509 as asn1_x509
+from cryptography import x509
+from gmssl import sm2 as gmssl_sm2
 
+from adapters.http import SM2_CRL_PATH, HttpServer
+from gateway.server import http_app
 from protos.zzgw.v1 import issuance_pb2, seal_pb2, seal_pb2_grpc, verification_pb2, verification_pb2_grpc
 from signing.keys import SM2_SM3
 from signing.qr import QrClaims, encode_qr
 from signing.results import CheckResult
-from signing.ses import Certificates, SESeal, check_stamp
+from signing.seal_ca import signed_by
+from signing.ses import Certificates, SESeal, SesVerification, check_stamp, sign_document
+from signing.sm2 import verify_sm2
+from signing.sm2_x509 import public_key_der
 from tests.api.test_documents import document_of
-from tests.api.test_verification import USE, batch_issue, change, issue, verify
+from tests.api.test_verification import USE, batch_issue, change, issue, receipt_statement, verify
 from tests.conftest import MARKET, TAX, RunningGateway, error_details
 
 SM3_WITH_SM2 = "1.2.156.10197.1.501"
@@ -108,6 +116,43 @@ def test_a_stamped_license_document_follows_the_license_status(
     assert verify_stamp(running, pdf, stamp_der).report.status.reason == "REVOKED"
 
 
+def stamped_at(running: RunningGateway, seal: seal_pb2.Seal, document: bytes, at: dt.datetime) -> bytes:
+    """A stamp the seal's holder made with its own key, as its signing software would, stating ``at`` as its time."""
+    service = running.gateway.seals
+    assert service is not None
+    return sign_document(
+        document,
+        seal=seal.ses_seal,
+        key=service.key(service.get(seal.seal_id)),
+        cert=x509.load_der_x509_certificate(seal.certificate_der),
+        at=at,
+        property_info="signing-software",
+    )
+
+
+@pytest.mark.parametrize("ahead", [dt.timedelta(days=300), dt.timedelta(days=3)], ids=["300 days", "3 days"])
+def test_a_stamp_claiming_a_signing_time_to_come_fails_its_issuer_identity(
+    running: RunningGateway, sm2_seal: seal_pb2.Seal, ahead: dt.timedelta
+) -> None:
+    """The signing time (timeInfo) is the signer's claim; one after now is false, whatever else the stamp gets right:
+    check_stamp fails it, and so must VerifyStamp's report and its receipt, for any document."""
+    registered = document_of(running, issue(running, 33).license.license_id).pdf
+    for document in (registered, "<ofd>一份不在登记库中的文件</ofd>".encode()):
+        stamp_der = stamped_at(running, sm2_seal, document, dt.datetime.now(dt.UTC) + ahead)
+        answer = verify_stamp(running, document, stamp_der)
+        report = answer.report
+        assert (report.verdict, report.reason) == (FAILED, "SIGNING_TIME_IN_FUTURE")
+        assert (report.issuer_identity.result, report.issuer_identity.reason) == (FAILED, "SIGNING_TIME_IN_FUTURE")
+        assert "after now" in report.issuer_identity.detail
+        assert report.integrity.result == PASSED and answer.es_id == sm2_seal.seal_id
+        statement = receipt_statement(running, report.receipt)
+        assert (statement["verdict"], statement["reason"]) == ("FAILED", "SIGNING_TIME_IN_FUTURE")
+    assert report.status.reason == "NOT_A_REGISTERED_LICENSE"  # the last document is no license's
+
+    now = verify_stamp(running, registered, stamped_at(running, sm2_seal, registered, dt.datetime.now(dt.UTC)))
+    assert now.report.verdict == PASSED  # the same stamp at the present time passes
+
+
 def test_sm2_record_seals_and_codes_verify(running: RunningGateway, sm2_seal: seal_pb2.Seal) -> None:
     license_id = batch_issue(running, 32)
     stored = running.gateway.issuance._get_stored(license_id)
@@ -149,6 +194,63 @@ def test_a_stamp_by_a_seal_revoked_later_is_indeterminate(running: RunningGatewa
         INDETERMINATE,
         "SIGNER_REVOKED_NO_TRUSTED_TIME",
     )
+
+
+def test_an_sm2_seals_revocation_is_published_with_the_sm2_seal_makers_trust_material(
+    running: RunningGateway, sm2_seal: seal_pb2.Seal
+) -> None:
+    """What the gateway serves over HTTP is enough to check a stamp offline: the SM2 seal maker's root and
+    intermediate, and its CRL, signed SM3withSM2 by the intermediate, on which RevokeSeal puts an SM2 seal."""
+    revoked = (
+        seals(running)
+        .RegisterSeal(
+            seal_pb2.RegisterSealRequest(request_id="sm2-" + uuid.uuid4().hex, name="合同专用章", algorithm=SM2_SM3)
+        )
+        .seal
+    )
+    document = b"<ofd>contract</ofd>"
+    stamps = {seal.seal_id: stamp(running, seal, document) for seal in (revoked, sm2_seal)}
+    seals(running).RevokeSeal(
+        seal_pb2.RevokeSealRequest(seal_id=revoked.seal_id, reason="印章遗失", crl_reason="key_compromise")
+    )
+    http = HttpServer(http_app(running.gateway), "127.0.0.1:0")
+    http.start()
+    try:
+        served = {
+            path: urllib.request.urlopen(f"http://127.0.0.1:{http.port}{path}", timeout=10).read()
+            for path in (
+                "/certificates/seal-maker-sm2-root.pem",
+                "/certificates/seal-maker-sm2-intermediate.pem",
+                SM2_CRL_PATH,
+            )
+        }
+    finally:
+        http.stop()
+    root = x509.load_pem_x509_certificate(served["/certificates/seal-maker-sm2-root.pem"])
+    intermediate = x509.load_pem_x509_certificate(served["/certificates/seal-maker-sm2-intermediate.pem"])
+    assert signed_by(root, root) and signed_by(intermediate, root)
+    assert x509.load_der_x509_certificate(revoked.certificate_der).issuer == intermediate.subject
+
+    crl = x509.load_der_x509_crl(served[SM2_CRL_PATH])
+    assert crl.signature_algorithm_oid.dotted_string == SM3_WITH_SM2 and crl.issuer == intermediate.subject
+    verify_sm2(public_key_der(intermediate), crl.tbs_certlist_bytes, crl.signature)
+    independent = gmssl_sm2.CryptSM2(private_key="", public_key="", asn1=True)
+    independent.public_key = public_key_der(intermediate)[-64:].hex()  # x || y, past gmssl's lstrip("04")
+    assert independent.verify_with_sm3(crl.signature.hex(), crl.tbs_certlist_bytes)
+    assert not independent.verify_with_sm3(crl.signature.hex(), crl.tbs_certlist_bytes + b"\x00")
+    entry = crl.get_revoked_certificate_by_serial_number(
+        x509.load_der_x509_certificate(revoked.certificate_der).serial_number
+    )
+    assert entry is not None
+    assert entry.extensions.get_extension_for_class(x509.CRLReason).value.reason is x509.ReasonFlags.key_compromise
+
+    def offline(seal: seal_pb2.Seal) -> SesVerification:
+        crls = [served[SM2_CRL_PATH]]
+        return check_stamp(stamps[seal.seal_id], document, trust_roots=[root], intermediates=[intermediate], crls=crls)
+
+    assert offline(sm2_seal).result is CheckResult.PASSED
+    identity = offline(revoked).issuer_identity
+    assert (identity.result, identity.reason) == (CheckResult.INDETERMINATE, "SIGNER_REVOKED_NO_TRUSTED_TIME")
 
 
 def test_stamp_requests_without_a_document_or_stamp_are_refused(

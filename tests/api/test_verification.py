@@ -1005,19 +1005,27 @@ def test_the_http_side_serves_the_trust_material_for_offline_checks(running: Run
 
     report = verify(running, license_id=batch_issue(running, 14))
     served = {name: published(running.gateway, name) for name in http_app(running.gateway)._certificates}
+    seals = running.gateway.seals
+    assert seals is not None and seals.sm2_ca is not None  # `zzgw init` made the SM2 seal maker
     assert set(served) == {
         "seal-maker-root.pem",
         "seal-maker-intermediate.pem",
+        "seal-maker-sm2-root.pem",
+        "seal-maker-sm2-intermediate.pem",
+        "tsa.pem",
         "receipts.pem",
         "receipt-certificates.pem",
     }
+    assert x509.load_pem_x509_certificate(served["seal-maker-sm2-root.pem"]) == seals.sm2_ca.root
+    assert x509.load_pem_x509_certificate(served["seal-maker-sm2-intermediate.pem"]) == seals.sm2_ca.intermediate
+    assert x509.load_pem_x509_certificate(served["tsa.pem"]).issuer == seals.ca.intermediate.subject
     assert x509.load_pem_x509_certificates(served["receipt-certificates.pem"]) == [
         x509.load_pem_x509_certificate(served["receipts.pem"])
     ]  # no certificate before this one
     receipt_cert = x509.load_pem_x509_certificate(served["receipts.pem"])
     assert receipt_cert.public_bytes(serialization.Encoding.DER) == report.receipt.certificate
     root = x509.load_pem_x509_certificate(served["seal-maker-root.pem"])
-    assert root == running.gateway.seals.ca.root and CERTIFICATES_PATH == "/certificates/"  # type: ignore[union-attr]
+    assert root == seals.ca.root and CERTIFICATES_PATH == "/certificates/"
 
 
 def test_a_later_matter_of_the_bundle_finds_the_first_verification(running: RunningGateway) -> None:

@@ -436,6 +436,50 @@ def test_external_ca_whose_root_is_not_self_signed_is_refused(tmp_path: Path) ->
     assert SealMakerCA.import_external(pem(ca.root), pem(ca.intermediate), None).root == ca.root  # the real root
 
 
+def test_external_ca_whose_intermediate_is_the_root_or_holds_its_key_is_refused(tmp_path: Path) -> None:
+    """The root given as its own intermediate (with the root's key as the issuing key) was taken: the root's key then
+    certified seals online. A certificate the root made for its own key, or another root, is no intermediate either."""
+    ca = SealMakerCA.create("济南市制章中心", NOW)
+    ca.save(tmp_path, PASSPHRASE)
+    root_key_pem = (tmp_path / "root.key.pem").read_bytes()
+    root_key = serialization.load_pem_private_key(root_key_pem, PASSPHRASE)
+    assert isinstance(root_key, ec.EllipticCurvePrivateKey)
+
+    def ca_certificate(
+        subject: x509.Name, key: ec.EllipticCurvePrivateKey, issuer: x509.Name, signer: ec.EllipticCurvePrivateKey
+    ) -> x509.Certificate:
+        return (
+            x509.CertificateBuilder()
+            .subject_name(subject)
+            .issuer_name(issuer)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(NOW)
+            .not_valid_after(NOW + dt.timedelta(days=365))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+            .sign(signer, hashes.SHA256())
+        )
+
+    named = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "the root's key again")])
+    root_again = ca_certificate(named, root_key, ca.root.subject, root_key)
+    other_key = ec.generate_private_key(ec.SECP256R1())
+    other = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "another root")])
+    other_root = ca_certificate(other, other_key, other, other_key)
+    refused = [
+        (ca.root, root_key_pem, "the intermediate certificate is the root certificate itself"),
+        (ca.root, None, "the intermediate certificate is the root certificate itself"),
+        (root_again, None, "the intermediate certificate carries the root's key"),
+        (other_root, None, r"not issued by the root certificate \(it is self-signed, a root of its own\)"),
+    ]
+    for intermediate, key_pem, message in refused:
+        with pytest.raises(SigningError, match=message):
+            SealMakerCA.import_external(pem(ca.root), pem(intermediate), key_pem, key_passphrase=PASSPHRASE)
+    with pytest.raises(SigningError, match="the root's key stays offline"):
+        SealMakerCA.import_external(pem(ca.root), pem(ca.root), root_key_pem, key_passphrase=PASSPHRASE)
+    key_pem = (tmp_path / "intermediate.key.pem").read_bytes()
+    assert SealMakerCA.import_external(pem(ca.root), pem(ca.intermediate), key_pem, key_passphrase=PASSPHRASE).can_issue
+
+
 def test_a_certificate_whose_name_does_not_decode_is_a_finding_not_an_exception(
     ca: SealMakerCA, seal_key: ec.EllipticCurvePrivateKey
 ) -> None:

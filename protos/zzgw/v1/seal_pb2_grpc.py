@@ -93,7 +93,8 @@ class SealServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def RevokeSeal(self, request, context):
-        """Revokes a seal: its certificate goes on the seal-maker CA's CRL.
+        """Revokes a seal: its certificate goes on the CRL of the CA that certified it, served over HTTP: the seal-maker
+        CA's (/crl/seal-maker.crl), or for an SM2 seal the SM2 seal maker's (/crl/seal-maker-sm2.crl).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
