@@ -332,7 +332,9 @@ def _import_ca(settings: Settings, args: argparse.Namespace) -> int:
             passphrase,
         )
     except SigningError as exc:
-        print(f"zzgw import-ca: {exc}", file=sys.stderr)
+        unopened = args.key is not None and "wrong passphrase" in str(exc)
+        hint = " (the key's own passphrase, in ZZGW_SEAL_CA_KEY_PASSPHRASE)" if unopened else ""
+        print(f"zzgw import-ca: {exc}{hint}", file=sys.stderr)
         return 2
     subject = ca.intermediate.subject.rfc4514_string()
     print(

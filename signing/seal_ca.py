@@ -82,6 +82,7 @@ _ROOT_VALIDITY = dt.timedelta(days=20 * 365)
 _INTERMEDIATE_VALIDITY = dt.timedelta(days=10 * 365)
 _BACKDATE = dt.timedelta(minutes=5)
 _STATE_FILE = "revocations.json"
+_RESTORE = "restore the directory from the gateway it was copied from (README: deployment beyond one machine)"
 # certificateHold can be lifted (removeFromCRL); the check reads later CRLs retroactively, which is only sound
 # when a revocation is final, so holds are refused.
 _REFUSED_REASONS = frozenset({x509.ReasonFlags.certificate_hold, x509.ReasonFlags.remove_from_crl})
@@ -201,26 +202,36 @@ class SealMakerCA:
 
     @classmethod
     def load(cls, directory: Path, passphrase: bytes) -> SealMakerCA:
-        """Read a CA written by ``save``; a missing key file yields a verification-only CA."""
-        try:
-            root = x509.load_pem_x509_certificate((directory / "root.pem").read_bytes())
-            intermediate = x509.load_pem_x509_certificate((directory / "intermediate.pem").read_bytes())
-        except FileNotFoundError as exc:
-            raise KeyStoreError(f"no seal-maker CA in {directory}: {exc.filename} is missing") from None
+        """Read a CA written by ``save``; a missing key file yields a verification-only CA. A directory whose files
+        cannot be read or do not belong together is KeyStoreError, naming it."""
+        certificates = {}
+        for stem in ("root", "intermediate"):
+            path = directory / f"{stem}.pem"
+            try:
+                certificates[stem] = x509.load_pem_x509_certificate(path.read_bytes())
+            except FileNotFoundError:
+                raise KeyStoreError(f"no seal-maker CA in {directory}: {path} is missing") from None
+            except ValueError:
+                raise KeyStoreError(f"{path} is not a PEM certificate: {_RESTORE}") from None
         keys: dict[str, PrivateKey | None] = {}
         for stem in ("root", "intermediate"):
             path = directory / f"{stem}.key.pem"
             keys[stem] = _load_key(path.read_bytes(), passphrase, stem) if path.exists() else None
         revocations, crl_number = _read_state(directory / _STATE_FILE)
-        return cls(
-            root=root,
-            intermediate=intermediate,
-            root_key=keys["root"],
-            intermediate_key=keys["intermediate"],
-            revocations=revocations,
-            crl_number=crl_number,
-            directory=directory,
-        )
+        try:
+            return cls(
+                root=certificates["root"],
+                intermediate=certificates["intermediate"],
+                root_key=keys["root"],
+                intermediate_key=keys["intermediate"],
+                revocations=revocations,
+                crl_number=crl_number,
+                directory=directory,
+            )
+        except KeyStoreError:
+            raise
+        except SigningError as exc:  # certificates of two CAs, or keys of another: files mixed up in a copy
+            raise KeyStoreError(f"the seal-maker CA in {directory} does not hold together: {exc}; {_RESTORE}") from None
 
     @property
     def can_issue(self) -> bool:

@@ -298,6 +298,13 @@ def test_what_cannot_be_opened_is_said_without_a_traceback(env: dict[str, str], 
     assert wrong.returncode == 2 and wrong.stderr.count("\n") == 1
     assert wrong.stderr.startswith("zzgw audit: cannot decrypt the root key: wrong passphrase or damaged file (")
     assert "ZZGW_KEY_PASSPHRASE" in wrong.stderr and "a replica needs the first gateway's" in wrong.stderr
+    root = Path(env["ZZGW_DATA_DIR"]) / "seal-ca" / "root.pem"
+    kept = root.read_bytes()
+    root.write_bytes(b"")  # a copy gone wrong
+    damaged = zzgw(env, "audit", "verify", timeout=60)
+    assert damaged.returncode == 2 and "Traceback" not in damaged.stderr
+    assert f"{root} is not a PEM certificate: restore the directory" in damaged.stderr
+    root.write_bytes(kept)
     unreachable = zzgw(
         {**env, "ZZGW_DATABASE_URL": f"postgresql+psycopg://zzgw:secret@127.0.0.1:{free_port()}/zzgw"}, "serve"
     )
@@ -430,6 +437,9 @@ def test_import_an_existing_seal_maker_ca_then_init(env: dict[str, str], tmp_pat
     external = SealMakerCA.create("某省电子印章制章中心", dt.datetime.now(dt.UTC))
     external.save(tmp_path / "external", b"their-passphrase")
     source = tmp_path / "external"
+    key_args = ["--intermediate", str(source / "intermediate.pem"), "--key", str(source / "intermediate.key.pem")]
+    unopened = zzgw(env, "import-ca", "--root", str(source / "root.pem"), *key_args)  # its passphrase not given
+    assert unopened.returncode == 2 and "ZZGW_SEAL_CA_KEY_PASSPHRASE" in unopened.stderr
     imported = zzgw(
         {**env, "ZZGW_SEAL_CA_KEY_PASSPHRASE": "their-passphrase"},
         "import-ca",

@@ -6,6 +6,7 @@ import asyncio
 import concurrent.futures
 import datetime as dt
 import json
+import re
 import stat
 from pathlib import Path
 from typing import TypeVar
@@ -369,6 +370,18 @@ def test_wrong_passphrase_is_a_key_store_error(tmp_path: Path) -> None:
 def test_missing_directory_is_a_key_store_error(tmp_path: Path) -> None:
     with pytest.raises(KeyStoreError, match="no seal-maker CA"):
         SealMakerCA.load(tmp_path / "nothing", PASSPHRASE)
+
+
+def test_a_damaged_or_mixed_up_directory_is_a_key_store_error_naming_it(tmp_path: Path) -> None:
+    """What the commands report as a configuration to mend (exit 2), not a traceback."""
+    SealMakerCA.create("济南市制章中心", NOW).save(tmp_path / "a", PASSPHRASE)
+    SealMakerCA.create("青岛市制章中心", NOW).save(tmp_path / "b", PASSPHRASE)
+    (tmp_path / "a" / "root.pem").write_bytes((tmp_path / "b" / "root.pem").read_bytes())  # another CA's root
+    with pytest.raises(KeyStoreError, match=re.escape(f"the seal-maker CA in {tmp_path / 'a'} does not hold together")):
+        SealMakerCA.load(tmp_path / "a", PASSPHRASE)
+    (tmp_path / "a" / "root.pem").write_bytes(b"")
+    with pytest.raises(KeyStoreError, match=r"root\.pem is not a PEM certificate: restore the directory"):
+        SealMakerCA.load(tmp_path / "a", PASSPHRASE)
 
 
 # --- an external CA -------------------------------------------------------------------------------------------------
