@@ -104,19 +104,7 @@ def test_csv_import(running: RunningGateway, tmp_path: Path) -> None:
     tag = uuid.uuid4().hex[:8].upper()
     records = permits(5, tag, start=200)
     records[3]["fields"]["food_category"] = ""  # a required field left empty
-    columns = ["request_id", "type_code", "license_number", "holder.name", "holder.code_type", "holder.code",
-               "issue_date", "valid_until", *(f"fields.{k}" for k in records[0]["fields"])]  # fmt: skip
-    path = tmp_path / "permits.csv"
-    with path.open("w", encoding="utf-8", newline="") as out:
-        writer = csv.DictWriter(out, fieldnames=columns)
-        writer.writeheader()
-        for r in records:
-            writer.writerow({
-                "request_id": r["request_id"], "type_code": r["type_code"], "license_number": r["license_number"],
-                **{f"holder.{k}": v for k, v in r["holder"].items()}, "issue_date": r["issue_date"],
-                "valid_until": r["valid_until"], **{f"fields.{k}": v for k, v in r["fields"].items()},
-            })  # fmt: skip
-
+    path = write_csv(tmp_path / "permits.csv", records)
     assert [number for number, _ in read_records(path)] == [2, 3, 4, 5, 6]  # the header is line 1
     report = import_file(path, factory(running))
     assert report.lines == 5 and report.created == 4 and report.existing == 0
