@@ -371,30 +371,6 @@ def test_init_on_a_replica_without_the_authorities_refuses_and_the_member_ca_key
     assert refused.returncode == 2 and not (tmp_path / "empty" / "secrets" / "key-passphrase").exists()
 
 
-def test_init_issues_a_server_certificate_for_a_new_host(env: dict[str, str], tmp_path: Path) -> None:
-    """Behind another name (ZZGW_GRPC_ADDR), init issues a server certificate that names it, keeping the names the
-    last one had; with the member CA's key offline it says what is needed instead of keeping the old one silently."""
-    from cryptography import x509
-
-    def names() -> set[str]:
-        certificate = x509.load_pem_x509_certificate((pki / "server.pem").read_bytes())
-        san = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-        return {*san.get_values_for_type(x509.DNSName), *(str(a) for a in san.get_values_for_type(x509.IPAddress))}
-
-    assert zzgw(env, "init").returncode == 0
-    pki = Path(env["ZZGW_DATA_DIR"]) / "pki"
-    assert names() == {"127.0.0.1", "localhost"}
-    (pki / "ca.key").rename(tmp_path / "ca.key")
-    elsewhere = {**env, "ZZGW_GRPC_ADDR": "gw1.zzgw.example:50051"}
-    offline = zzgw(elsewhere, "init")
-    assert offline.returncode == 0 and "does not name gw1.zzgw.example" in offline.stderr and "ca.key" in offline.stderr
-    assert names() == {"127.0.0.1", "localhost"}
-    (tmp_path / "ca.key").rename(pki / "ca.key")
-    assert zzgw(elsewhere, "init").returncode == 0
-    assert names() == {"gw1.zzgw.example", "127.0.0.1", "localhost"}
-    assert zzgw(env, "init").returncode == 0 and names() == {"gw1.zzgw.example", "127.0.0.1", "localhost"}
-
-
 def test_a_replica_with_a_memo_secret_of_its_own_is_refused_by_init_and_serve(
     env: dict[str, str], tmp_path: Path
 ) -> None:

@@ -6,6 +6,7 @@ import json
 import urllib.request
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import grpc
 import pytest
@@ -164,3 +165,34 @@ def test_a_revoked_member_is_refused_its_certificate_and_console_tokens(producti
     assert production.gateway.members.revoke(hr) == 0  # nothing left to take
     with pytest.raises(NotFoundError):
         production.gateway.members.revoke("913701000000000033")
+
+
+def test_init_issues_a_server_certificate_for_a_new_host(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Behind another name (ZZGW_GRPC_ADDR), init issues a server certificate that names it, keeping the names the
+    last one had; with the member CA's key offline it says what is needed instead of keeping the old one silently."""
+    from cryptography import x509
+
+    from gateway.config import Settings
+    from gateway.server import _ensure_pki
+
+    pki = tmp_path / "pki"
+
+    def names() -> set[str]:
+        certificate = x509.load_pem_x509_certificate((pki / "server.pem").read_bytes())
+        san = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        return {*san.get_values_for_type(x509.DNSName), *(str(a) for a in san.get_values_for_type(x509.IPAddress))}
+
+    here = Settings(data_dir=tmp_path, grpc_addr="127.0.0.1:50051")
+    elsewhere = Settings(data_dir=tmp_path, grpc_addr="gw1.zzgw.example:50051")
+    _ensure_pki(here, [])
+    assert names() == {"127.0.0.1", "localhost"}
+    (pki / "ca.key").rename(tmp_path / "ca.key")  # kept offline
+    with caplog.at_level("WARNING", logger="zzgw"):
+        _ensure_pki(elsewhere, [])
+    assert "does not name gw1.zzgw.example" in caplog.text and "ca.key" in caplog.text
+    assert names() == {"127.0.0.1", "localhost"}
+    (tmp_path / "ca.key").rename(pki / "ca.key")
+    _ensure_pki(elsewhere, [])
+    assert names() == {"gw1.zzgw.example", "127.0.0.1", "localhost"}
+    _ensure_pki(here, [])  # the first host again: nothing to issue, the names stay
+    assert names() == {"gw1.zzgw.example", "127.0.0.1", "localhost"}
