@@ -173,6 +173,19 @@ class IssuanceServicer(issuance_pb2_grpc.IssuanceServiceServicer):
     ) -> Iterator[issuance_pb2.WatchLicenseChangesResponse]:
         member = caller()
         cursor = _cursor(request)
+        if cursor and cursor > (newest := self._service.last_cursor()):
+            # no event gave it: another store's, or this store restored from a backup older than the watcher's
+            # last event; followed, it would skip every event until the numbering caught up
+            raise InvalidRequestError(
+                [
+                    FieldViolation(
+                        field="cursor",
+                        reason="BAD_CURSOR",
+                        description=f"no event has cursor {cursor} (the newest is {newest}): it comes from another "
+                        "store or from before a restore; resume from an event of this store, or from_beginning",
+                    )
+                ]
+            )
         if not self._watchers.acquire(blocking=False):
             raise ResourceExhaustedError(
                 "too many watchers on this gateway process; retry later", reason="TOO_MANY_WATCHERS"
