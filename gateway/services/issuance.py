@@ -431,6 +431,17 @@ class IssuanceService:
         new_id = str(LicenseId.parse(old.license_id).next_version())
         content = _content(valid, new_id, caller.code, version=old.content.version + 1)
         _check_changes(old.content, content, dated=bool(amendment.issue_date))
+        if content.issue_date < old.content.issue_date:  # a version issued before the one it supersedes
+            raise InvalidLicenseError(
+                [
+                    FieldViolation(
+                        field="issue_date",
+                        reason="ISSUE_DATE_BEFORE_PREVIOUS",
+                        description=f"version {old.content.version} was issued on {old.content.issue_date}: its "
+                        "amendment cannot be issued earlier",
+                    )
+                ]
+            )
         if self._documents is not None:
             self._documents.check_printable(content)
         seal = seal_record(self._keys.record_key(caller.code), content.record_mapping())

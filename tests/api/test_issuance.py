@@ -296,6 +296,10 @@ def test_amend_with_an_invalid_field_is_rejected(running: RunningGateway) -> Non
         ),
         ({}, ("fields", "NOTHING_CHANGED")),
         ("same values", ("fields", "NOTHING_CHANGED")),
+        (
+            {"fields": {"domicile": "山东省济南市历城区新址3号"}, "issue_date": "2024-02-29"},  # version 1: 2024-03-01
+            ("issue_date", "ISSUE_DATE_BEFORE_PREVIOUS"),
+        ),
     ],
 )
 def test_an_amendment_that_changes_nothing_or_clears_what_is_not_there_is_refused(
