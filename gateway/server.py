@@ -713,11 +713,15 @@ def _ensure_seal_ca(settings: Settings, clock: Clock, keys: KeyStore) -> None:
     directory = settings.seal_ca_dir
     if not (directory / "root.pem").exists():
         SealMakerCA.create("zzgw 制章者 (seal maker)", clock.now()).save(directory, settings.passphrase())
+    ca = SealMakerCA.load(directory, settings.passphrase())
+    if not ca.can_issue:  # imported without its key, or intermediate.key.pem lost from a copy
+        log.warning(
+            "the seal-maker CA in %s holds no issuing key: no TSA certificate (set ZZGW_TSA_URL), no seals "
+            "registered, and its CRL is not served here (the CA publishes its own)",
+            directory,
+        )
+        return
     if not (directory / TSA_CERT).exists():
-        ca = SealMakerCA.load(directory, settings.passphrase())
-        if not ca.can_issue:
-            log.warning("the seal-maker CA holds no issuing key: no TSA certificate (set ZZGW_TSA_URL)")
-            return
         key = keys.load(TSA_KEY) if keys.exists(TSA_KEY) else keys.create(TSA_KEY)
         now = clock.now()
         cert = ca.issue_tsa_certificate(
@@ -891,7 +895,7 @@ def http_app(gateway: Gateway) -> HttpApp:
         certificates["receipt-certificates.pem"] = every_receipt_certificate
     return HttpApp(
         timestamp=gateway.tsa.respond if gateway.tsa else None,
-        crl=gateway.seals.crl if gateway.seals else None,
+        crl=gateway.seals.crl if gateway.seals and gateway.seals.ca.can_issue else None,  # else the CA's own
         sm2_crl=gateway.seals.sm2_crl if gateway.seals and gateway.seals.sm2_ca else None,
         certificates=certificates,
         console=Console(console_backend(gateway)),

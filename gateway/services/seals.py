@@ -204,11 +204,17 @@ class SealService:
         existing = self._registered(caller, request, algorithm)
         if existing is not None:
             return existing
+        ca = self._ca_for(algorithm)
+        if not ca.can_issue:
+            raise ConflictError(
+                "this gateway's seal-maker CA holds no issuing key (imported without --key, or its "
+                "intermediate.key.pem is gone): it validates seals but certifies none",
+                reason="SEAL_MAKER_CANNOT_ISSUE",
+            )
         now = self._clock.now()
         seal_id = self._ids()
         owner = f"seal{seal_id}"
         key = self._keys.create(owner, algorithm)
-        ca = self._ca_for(algorithm)
         certificate = ca.issue_seal_certificate(
             issuer_name=caller.name,
             issuer_uscc=caller.code,

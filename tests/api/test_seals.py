@@ -333,6 +333,43 @@ def test_records_are_sealed_with_the_current_seal_and_not_without_one(tmp_path: 
         gw.gateway.close()
 
 
+def test_a_seal_maker_ca_without_its_issuing_key_makes_no_seal_and_serves_no_crl(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Imported without --key, or intermediate.key.pem lost from a copy: RegisterSeal was INTERNAL and the CRL's
+    URL answered 500. Now a refusal with its reason, no CRL of the gateway's (the CA publishes its own), and init
+    says so."""
+    import urllib.error
+    import urllib.request
+
+    from adapters.http import CRL_PATH, HttpServer
+    from gateway.server import http_app
+    from tests.conftest import start_gateway
+
+    database = f"sqlite:///{tmp_path / 'own.db'}"
+    gw = start_gateway(tmp_path / "var", database)
+    gw.server.stop(0)
+    gw.gateway.close()
+    (tmp_path / "var" / "seal-ca" / "intermediate.key.pem").unlink()
+    with caplog.at_level("WARNING", logger="zzgw"):
+        gw = start_gateway(tmp_path / "var", database)
+    assert "holds no issuing key" in caplog.text
+    http = HttpServer(http_app(gw.gateway), "127.0.0.1:0")
+    http.start()
+    try:
+        with pytest.raises(grpc.RpcError) as caught:
+            register(gw, CIVIL, name="婚姻登记专用章")
+        assert caught.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+        assert error_details(caught.value)[0].reason == "SEAL_MAKER_CANNOT_ISSUE"
+        with pytest.raises(urllib.error.HTTPError) as missing:
+            urllib.request.urlopen(f"http://127.0.0.1:{http.port}{CRL_PATH}", timeout=10)
+        assert missing.value.code == 404
+    finally:
+        http.stop()
+        gw.server.stop(0)
+        gw.gateway.close()
+
+
 def test_an_encrypted_pdf_is_refused_with_advice_for_its_sealer_and_for_its_verifier(running: RunningGateway) -> None:
     from protos.zzgw.v1 import verification_pb2, verification_pb2_grpc
     from tests.api.test_verification import USE
