@@ -543,10 +543,11 @@ class SealService:
         return self._crl(self._sm2.ca, lambda seal: seal.algorithm == SM2_SM3)
 
     def crls(self) -> tuple[bytes, ...]:
-        """The CRLs of every CA that certifies seals here (the SM2 seal maker's too)."""
-        if self._sm2 is None:
-            return (self.crl(),)
-        return self.crl(), self.sm2_crl()
+        """The CRLs this gateway signs: its seal-maker CA's, unless that CA holds no issuing key (its seals are then
+        checked against the store's revocations, and others' against nothing here: undecided), and the SM2 seal
+        maker's."""
+        own = (self.crl(),) if self._ca.can_issue else ()
+        return own if self._sm2 is None else (*own, self.sm2_crl())
 
     def _crl(self, ca: SealMakerCA, covers: Callable[[Seal], bool]) -> bytes:
         with self._db.unit_of_work() as uow:

@@ -343,7 +343,12 @@ def test_a_seal_maker_ca_without_its_issuing_key_makes_no_seal_and_serves_no_crl
     import urllib.request
 
     from adapters.http import CRL_PATH, HttpServer
+    from adapters.records import issue_request
+    from gateway.bootstrap import samples
     from gateway.server import http_app
+    from protos.zzgw.v1 import issuance_pb2, issuance_pb2_grpc, verification_pb2, verification_pb2_grpc
+    from tests.api.test_issuance import unique
+    from tests.api.test_verification import USE
     from tests.conftest import start_gateway
 
     database = f"sqlite:///{tmp_path / 'own.db'}"
@@ -364,6 +369,21 @@ def test_a_seal_maker_ca_without_its_issuing_key_makes_no_seal_and_serves_no_crl
         with pytest.raises(urllib.error.HTTPError) as missing:
             urllib.request.urlopen(f"http://127.0.0.1:{http.port}{CRL_PATH}", timeout=10)
         assert missing.value.code == 404
+        # what its seals sealed is judged, undecided for want of the CA's CRL (it was INTERNAL: the check asked the CA
+        # for a CRL it cannot sign)
+        issuance = issuance_pb2_grpc.IssuanceServiceStub(gw.channel(MARKET))
+        license_id = issuance.IssueLicense(issue_request(unique(samples.food_permit(7)))).license.license_id
+        document = issuance.GetLicenseDocument(issuance_pb2.GetLicenseDocumentRequest(license_id=license_id))
+        report = (
+            verification_pb2_grpc.VerificationServiceStub(gw.channel(TAX))
+            .VerifyDocument(verification_pb2.VerifyDocumentRequest(use=USE, pdf=document.pdf))
+            .report
+        )
+        assert (report.verdict, report.license.license_id) == (verification_pb2.CHECK_RESULT_INDETERMINATE, license_id)
+        assert (report.integrity.result, report.issuer_identity.reason) == (
+            verification_pb2.CHECK_RESULT_PASSED,
+            "CRL_MISSING",
+        )
     finally:
         http.stop()
         gw.server.stop(0)
