@@ -824,12 +824,19 @@ def _members(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _print_lines(lines: list[str]) -> None:
-    """Print ``lines``; a reader that stops early (``| head``) ends the output without a traceback."""
+    """Print ``lines``; output that cannot be written — a reader that stops early (``| head``), a full disk, no
+    standard output at all — ends without a traceback, said aside unless the reader just stopped, and changes
+    nothing of the command's exit status (a checker's verdict)."""
+    if sys.stdout is None:  # started with standard output closed
+        print("zzgw: no standard output to write to", file=sys.stderr)
+        return
     try:
         for line in lines:
             print(line)
         sys.stdout.flush()
-    except BrokenPipeError:
+    except OSError as exc:
+        if not isinstance(exc, BrokenPipeError):
+            print(f"zzgw: cannot write the output: {exc.strerror}", file=sys.stderr)
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # Python flushes stdout again at exit
 
 

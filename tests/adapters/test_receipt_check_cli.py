@@ -194,6 +194,10 @@ def test_the_exit_status_of_the_command(tmp_path: Path, trust: dict[str, Path]) 
     piped = subprocess.run(f'{command} | true; echo "${{PIPESTATUS[0]}}"', shell=True, executable="/bin/bash",
                            cwd=ROOT, capture_output=True, text=True, timeout=60)  # fmt: skip
     assert piped.stdout.strip() == "0" and "Traceback" not in piped.stderr
+    for redirect in (">&-", ">/dev/full"):  # no standard output, a full disk: said aside, the verdict kept
+        unwritten = subprocess.run(f"{command} {redirect}", shell=True, executable="/bin/bash", cwd=ROOT,
+                                   capture_output=True, text=True, timeout=60)  # fmt: skip
+        assert unwritten.returncode == 0 and "Traceback" not in unwritten.stderr, unwritten.stderr
 
 
 def test_the_check_reads_no_gateway_settings(
