@@ -10,11 +10,17 @@ from tests.conftest import RunningGateway
 
 
 @pytest.fixture(scope="module")
-def console(running: RunningGateway) -> Iterator[str]:
-    """The clerk's console of a running gateway, on its HTTP side, over a real socket: its base URL."""
+def gateway_http(running: RunningGateway) -> Iterator[str]:
+    """A running gateway's HTTP side, over a real socket: its base URL."""
     http = HttpServer(http_app(running.gateway), "127.0.0.1:0")
     http.start()
     try:
-        yield f"http://127.0.0.1:{http.port}/console"
+        yield f"http://127.0.0.1:{http.port}"
     finally:
         http.stop()
+
+
+@pytest.fixture(scope="module")
+def console(gateway_http: str) -> str:
+    """The clerk's console of a running gateway, on its HTTP side: its base URL."""
+    return f"{gateway_http}/console"

@@ -301,12 +301,7 @@ def test_a_line_over_the_record_limit_is_read_through_not_kept(running: RunningG
     lines = [json.dumps(r, ensure_ascii=False) for r in records]
     path = write_jsonl(tmp_path / "huge.jsonl", lines)
 
-    tracemalloc.start()
-    try:
-        read = list(read_records(path))
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    read, peak = read_with_peak_memory(path)
     assert [number for number, _ in read] == [1, 2, 3] and peak < 2 * 1024 * 1024  # the line alone takes 6 MB
 
     report = import_file(path, factory(running))
@@ -315,6 +310,15 @@ def test_a_line_over_the_record_limit_is_read_through_not_kept(running: RunningG
         (2, "RECORD_TOO_LARGE", f"line 2 is {len(lines[1]) + 1} characters, more than a record may have (131072): "
          "not read; check what it holds"),
     ]  # fmt: skip
+
+
+def read_with_peak_memory(path: Path) -> tuple[list[tuple[int, Any]], int]:
+    """The file's records as ``read_records`` gives them, and the most memory that took (bytes)."""
+    tracemalloc.start()
+    try:
+        return list(read_records(path)), tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
 
 
 def test_csv_records_over_the_limit_are_skipped_in_step_with_the_quotes(tmp_path: Path) -> None:
@@ -332,12 +336,7 @@ def test_csv_records_over_the_limit_are_skipped_in_step_with_the_quotes(tmp_path
     path = tmp_path / "long-records.csv"
     path.write_text("\n".join(rows) + "\n", encoding="utf-8")
 
-    tracemalloc.start()
-    try:
-        read = list(read_records(path))
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    read, peak = read_with_peak_memory(path)
 
     assert [(n, r.reason if isinstance(r, Failure) else r["license_number"]) for n, r in read] == [
         (2, "A"), (3, "RECORD_TOO_LARGE"), (6, "RECORD_TOO_LARGE"), (7, "RECORD_TOO_LARGE"), (9, "RECORD_TOO_LARGE"),

@@ -17,9 +17,7 @@ from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from adapters.http import CRL_PATH, MAX_TSA_REQUEST_BYTES, SM2_CRL_PATH, HttpApp, HttpServer
-from gateway.server import http_app
 from signing.pki import CertificateAuthority
-from tests.conftest import RunningGateway
 
 
 @pytest.fixture
@@ -72,17 +70,6 @@ def test_without_sm2_seals_there_is_no_sm2_crl() -> None:
     http.start()
     try:
         assert fetch(f"http://127.0.0.1:{http.port}{SM2_CRL_PATH}")[0] == 404
-    finally:
-        http.stop()
-
-
-@pytest.fixture(scope="module")
-def gateway_http(running: RunningGateway) -> Iterator[str]:
-    """A running gateway's HTTP side, over a real socket: its base URL."""
-    http = HttpServer(http_app(running.gateway), "127.0.0.1:0")
-    http.start()
-    try:
-        yield f"http://127.0.0.1:{http.port}"
     finally:
         http.stop()
 
