@@ -143,7 +143,7 @@ def draw_seal(issuer_name: str, seal_name: str = "", *, size_px: int = 600, font
     seal = Image.new("RGBA", (size_px, size_px), (*SEAL_RED, 0))
     seal.putalpha(ink)
     out = io.BytesIO()
-    seal.save(out, format="PNG", optimize=True)
+    seal.save(out, format="PNG")  # optimize=True: 10x the time for 3% fewer bytes
     return out.getvalue()
 
 

@@ -774,6 +774,8 @@ VERA = Path(reportlab.__file__).parent / "fonts" / "Vera.ttf"
      "ZZGW_CJK_FALLBACK_FONTS names /nonexistent/rare.ttf, which is not a font file"),
     ("init", "ZZGW_CJK_FALLBACK_FONTS", f"{VERA}:/nonexistent/rare.ttf",
      "ZZGW_CJK_FALLBACK_FONTS names /nonexistent/rare.ttf, which is not a font file"),
+    ("serve", "ZZGW_CJK_FALLBACK_FONTS", f"{VERA}:{__file__}",
+     f"ZZGW_CJK_FALLBACK_FONTS names {__file__}, which is not a TrueType font the gateway can use"),
     ("serve", "ZZGW_TSA_URL", "notaurl",
      "tsa_url (ZZGW_TSA_URL) must be an http:// or https:// URL with a host (e.g. https://tsa.example.cn/tsr), "
      "not 'notaurl'"),
