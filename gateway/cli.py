@@ -186,6 +186,14 @@ def main(argv: list[str] | None = None) -> int:
 
     _config_after_the_command(parser)
     args = parser.parse_args(argv)
+    try:
+        return _run(args)
+    except KeyboardInterrupt:  # Ctrl-C before a command's own handling (loading, opening the store): no traceback
+        print(f"\nzzgw {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+def _run(args: argparse.Namespace) -> int:
     from sqlalchemy.exc import InterfaceError, OperationalError
 
     from signing.errors import KeyStoreError

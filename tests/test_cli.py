@@ -816,6 +816,19 @@ def test_no_cjk_font_on_the_machine_says_how_to_get_one(env: dict[str, str]) -> 
     assert not Path(env["ZZGW_DATA_DIR"]).exists()
 
 
+def test_ctrl_c_while_a_command_loads_or_opens_the_store_ends_without_a_traceback(env: dict[str, str]) -> None:
+    """SIGINT at a moment no command handles it itself (here: as init starts making the store): a line, exit 130."""
+    script = (
+        "import os, signal, sys, gateway.server as server; "
+        "server.initialise = lambda *args, **kwargs: os.kill(os.getpid(), signal.SIGINT); "
+        "from gateway.cli import main; sys.exit(main(sys.argv[1:]))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, "init"], env=env, cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert (done.returncode, done.stderr.strip()) == (130, "zzgw init: interrupted"), done.stderr
+
+
 def test_https_material_that_does_not_fit_is_said_in_plain_words(env: dict[str, str], tmp_path: Path) -> None:
     import datetime as dt
 
