@@ -128,6 +128,8 @@ class SharingServicer(sharing_pb2_grpc.SharingServiceServicer):
             use_text=copy.use_text,
             consent_id=copy.consent_id,
             used_at=timestamp(copy.used_at),
+            status=_STATUS[copy.status],
+            status_since=copy.status_since.isoformat() if copy.status_since else "",
         )
         return within_limit(reply, self._max_message_bytes)
 

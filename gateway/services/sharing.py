@@ -74,7 +74,7 @@ from gateway.domain.sharing import (
     access_state,
     decide,
 )
-from gateway.domain.verification import MatterNotHandledError, UseContext
+from gateway.domain.verification import MatterNotHandledError, UseContext, status_since
 from gateway.services.audit import AuditTrail
 from gateway.services.authorization import AccessRequestState, check_holder_code, consent_code_digest
 from gateway.services.documents import DocumentService
@@ -137,6 +137,9 @@ class LicenseCopy:
     use_text: str
     consent_id: str
     used_at: dt.datetime
+    status: LicenseStatus
+    """The license's status when it was used (on the copy too, when it is not in force)."""
+    status_since: dt.date | None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -407,7 +410,9 @@ class SharingService:
             self._settle(record, lambda _: (None, first), ())
             raise first.error
         original = self._document(license)
-        lines, text = _use_lines(caller, use, matter, record.at)
+        on = record.at.astimezone(CHINA_TZ).date()
+        status, since = license.effective_status(on), status_since(license, on)
+        lines, text = _use_lines(caller, use, matter, record.at, _status_line(license, status, since, on))
         stamped, field = self._stamper.stamp(original.pdf, lines, text)
         size = _copy_reply_size(stamped, field, text)
         if self._max_reply_bytes is not None and size > self._max_reply_bytes:
@@ -425,6 +430,8 @@ class SharingService:
             use_text=text,
             consent_id=outcome.consent_id,
             used_at=record.at,
+            status=status,
+            status_since=since,
         )
 
     def prefill(
@@ -797,10 +804,25 @@ _NOT_NEEDED = "本事项材料清单不包含该信息项"
 # --- helpers ------------------------------------------------------------------------------------------------------
 
 
-def _use_lines(caller: Member, use: UseContext, matter: Matter, at: dt.datetime) -> tuple[list[str], str]:
-    """The watermark's lines and the same as one line (the stamp signature's /Reason)."""
+def _status_line(license: License, status: LicenseStatus, since: dt.date | None, on: dt.date) -> str:
+    """The copy's line for a license not in force on ``on`` (证照状态：已吊销（2026-11-02 起）), or empty: a copy
+    stamped for a use must not pass for a valid license's."""
+    if status is not LicenseStatus.ACTIVE:
+        assert since is not None  # every status but ACTIVE began on a day
+        return f"证照状态：{status.label}（{since.isoformat()} 起）"
+    if license.content.valid_from > on:
+        return f"证照状态：尚未生效（{license.content.valid_from.isoformat()} 起有效）"
+    return ""
+
+
+def _use_lines(
+    caller: Member, use: UseContext, matter: Matter, at: dt.datetime, status_line: str = ""
+) -> tuple[list[str], str]:
+    """The watermark's lines and the same as one line (the stamp signature's /Reason); a license not in force has
+    its status first."""
     when = at.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M:%S")
     parts = [
+        *([status_line] if status_line else []),
         f"用证事由：{use.purpose}",
         f"办理事项：{matter.name}（{matter.code}）",
         f"用证单位：{caller.name}（{caller.code}）",

@@ -36,6 +36,7 @@ from protos.zzgw.v1 import (
     audit_pb2_grpc,
     authorization_pb2,
     authorization_pb2_grpc,
+    common_pb2,
     issuance_pb2,
     sharing_pb2,
     sharing_pb2_grpc,
@@ -59,6 +60,7 @@ from tests.conftest import (
     backend_params,
     error_details,
     fresh_database,
+    today,
 )
 
 TRAFFIC = "11370100993701038J"  # 公安局交通警察支队: an issuer only
@@ -685,6 +687,23 @@ def test_the_document_copy_carries_the_use_and_keeps_the_issuer_seal(running: Ru
     )
     assert (covered.report.integrity.reason, covered.report.license.license_id) == ("CHANGED_AFTER_SEAL", license_id)
     assert "'drawn-later'" in covered.report.integrity.detail and "zzgw-use-" not in covered.report.integrity.detail
+
+
+def test_a_copy_of_a_license_not_in_force_says_its_status_on_the_page_and_in_the_reply(running: RunningGateway) -> None:
+    """A use copy carries the gateway's stamp (仅供本次用证使用); a revoked license's copy must not pass for a valid
+    one's: its status is the watermark's first line, in the stamp's /Reason and in the reply."""
+    license_id, _ = business_license(running, 5)
+    request = sharing_pb2.SharingServiceGetLicenseDocumentRequest(use=FPSL, license_id=license_id)
+    valid = sharing(running).GetLicenseDocument(request)
+    assert (valid.status, valid.status_since) == (common_pb2.LICENSE_STATUS_ACTIVE, "")
+    assert "证照状态" not in valid.use_text
+
+    revoke(running, license_id)
+    copy = sharing(running).GetLicenseDocument(request)
+    on = today().isoformat()
+    assert (copy.status, copy.status_since) == (common_pb2.LICENSE_STATUS_REVOKED, on)
+    assert copy.use_text.startswith(f"证照状态：已吊销（{on} 起）；用证事由：{FPSL.purpose}")
+    assert signature_reasons(copy.pdf)[copy.use_stamp_field] == copy.use_text
 
 
 def test_a_commit_whose_answer_the_connection_lost_is_written_once_and_answered(

@@ -177,7 +177,7 @@ class SharingServiceGetLicenseDocumentRequest(_message.Message):
     def __init__(self, use: _Optional[_Union[_verification_pb2.UseContext, _Mapping]] = ..., license_id: _Optional[str] = ..., consent_code: _Optional[str] = ...) -> None: ...
 
 class SharingServiceGetLicenseDocumentResponse(_message.Message):
-    __slots__ = ("pdf", "sha256", "original_sha256", "use_stamp_field", "use_text", "consent_id", "used_at")
+    __slots__ = ("pdf", "sha256", "original_sha256", "use_stamp_field", "use_text", "consent_id", "used_at", "status", "status_since")
     PDF_FIELD_NUMBER: _ClassVar[int]
     SHA256_FIELD_NUMBER: _ClassVar[int]
     ORIGINAL_SHA256_FIELD_NUMBER: _ClassVar[int]
@@ -185,6 +185,8 @@ class SharingServiceGetLicenseDocumentResponse(_message.Message):
     USE_TEXT_FIELD_NUMBER: _ClassVar[int]
     CONSENT_ID_FIELD_NUMBER: _ClassVar[int]
     USED_AT_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    STATUS_SINCE_FIELD_NUMBER: _ClassVar[int]
     pdf: bytes
     sha256: str
     original_sha256: str
@@ -192,7 +194,9 @@ class SharingServiceGetLicenseDocumentResponse(_message.Message):
     use_text: str
     consent_id: str
     used_at: _timestamp_pb2.Timestamp
-    def __init__(self, pdf: _Optional[bytes] = ..., sha256: _Optional[str] = ..., original_sha256: _Optional[str] = ..., use_stamp_field: _Optional[str] = ..., use_text: _Optional[str] = ..., consent_id: _Optional[str] = ..., used_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    status: _common_pb2.LicenseStatus
+    status_since: str
+    def __init__(self, pdf: _Optional[bytes] = ..., sha256: _Optional[str] = ..., original_sha256: _Optional[str] = ..., use_stamp_field: _Optional[str] = ..., use_text: _Optional[str] = ..., consent_id: _Optional[str] = ..., used_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., status: _Optional[_Union[_common_pb2.LicenseStatus, str]] = ..., status_since: _Optional[str] = ...) -> None: ...
 
 class PrefillFormRequest(_message.Message):
     __slots__ = ("use", "holder_code_type", "holder_code", "field_keys", "consent_code")
