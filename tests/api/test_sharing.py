@@ -705,6 +705,18 @@ def test_a_copy_of_a_license_not_in_force_says_its_status_on_the_page_and_in_the
     assert copy.use_text.startswith(f"证照状态：已吊销（{on} 起）；用证事由：{FPSL.purpose}")
     assert signature_reasons(copy.pdf)[copy.use_stamp_field] == copy.use_text
 
+    starts = (today() + dt.timedelta(days=3)).isoformat()
+    later = issue_request({**unique(samples.business_license(6)), "valid_from": starts})
+    (response,) = running.issuance(MARKET).BatchIssueLicenses(
+        iter([issuance_pb2.BatchIssueLicensesRequest(licenses=[later])])
+    )
+    request = sharing_pb2.SharingServiceGetLicenseDocumentRequest(
+        use=FPSL, license_id=response.results[0].license.license_id
+    )
+    early = sharing(running).GetLicenseDocument(request)
+    assert (early.status, early.status_since) == (common_pb2.LICENSE_STATUS_ACTIVE, "")
+    assert early.use_text.startswith(f"证照状态：尚未生效（{starts} 起有效）；用证事由：")
+
 
 def test_a_commit_whose_answer_the_connection_lost_is_written_once_and_answered(
     running: RunningGateway, monkeypatch: pytest.MonkeyPatch
