@@ -35,9 +35,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-import io
 import json
-import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from importlib import resources
@@ -57,7 +55,6 @@ from gateway.domain.errors import (
     UpstreamUnavailableError,
     ZzgwError,
 )
-from gateway.domain.identifiers import license_id_violation
 from gateway.domain.model import Role
 from gateway.domain.verification import UseContext, check_use, matters_of
 from gateway.services.members import ConsoleUser
@@ -65,6 +62,7 @@ from gateway.services.verification import Report, VerificationService
 from gateway.store.repositories import StoredReceipt
 from protos.zzgw.v1 import verification_pb2
 
+from .license_codes import MAX_QR_IMAGE_BYTES, license_code_in, query_of
 from .receipt_file import receipt_json
 
 PREFIX = "/console"
@@ -77,12 +75,6 @@ VERIFY_LICENSE = "/zzgw.v1.VerificationService/VerifyLicense"
 VERIFY_DOCUMENT = "/zzgw.v1.VerificationService/VerifyDocument"
 LIST_CASE_RECEIPTS = "/zzgw.v1.VerificationService/ListCaseReceipts"
 CHECK_CLAIM = "/zzgw.v1.VerificationService/CheckClaim"
-LICENSE_ID_ROOT = "1.2.156."
-"""How every license identifier begins (GB/T 36904: the OID arc of China)."""
-MAX_QR_IMAGE_BYTES = 8 * 1024 * 1024
-MAX_QR_IMAGE_PIXELS = 40_000_000
-"""A phone photo is 12–50 megapixels; more than this is refused before it is decoded (a small file can claim a huge
-image)."""
 _HTTP_STATUS: tuple[tuple[type[ZzgwError], int], ...] = (
     (InvalidRequestError, 400),
     (UnauthenticatedError, 401),
@@ -379,70 +371,6 @@ class Console:
             "statement": json.loads(receipt.statement),
             "file": receipt_json(message),
         }
-
-
-def query_of(text: str, type_code: str) -> dict[str, str]:
-    """What a clerk typed or scanned, as ``verify_license``'s keywords: a ``ZZ1:`` code, an identifier, or a license
-    number (with ``type_code``)."""
-    if text.upper().startswith("ZZ1:"):
-        return {"qr_code": text}
-    if text.startswith(LICENSE_ID_ROOT) or license_id_violation("query", text) is None:
-        return {"license_id": text}  # one that does not parse is refused by the service, saying why
-    if not type_code:
-        raise _invalid(
-            "type_code",
-            "REQUIRED",
-            f"{text!r} is not a license identifier or a ZZ1: code: choose the license type to look the number up",
-        )
-    return {"type_code": type_code, "license_number": text}
-
-
-def license_code_in(image: bytes) -> str:
-    """The ``ZZ1:`` code a photo or scan of a license's QR code shows; INVALID_ARGUMENT for an image without one,
-    or whose code is something else (a web address, another province's code)."""
-    code = decode_qr_image(image)
-    if not code.upper().startswith("ZZ1:"):
-        raise _invalid(
-            "qr_image", "NOT_A_LICENSE_CODE", "the QR code in the image is not a license's verification code (ZZ1:…)"
-        )
-    return code
-
-
-def decode_qr_image(data: bytes) -> str:
-    """The text of the one QR code in a photo or scan (PNG, JPEG, …); INVALID_ARGUMENT naming what is wrong."""
-    import zxingcpp
-    from PIL import (
-        Image,
-        UnidentifiedImageError,
-    )  # imported when a clerk first uploads a photo: not every gateway serves the console
-
-    if len(data) > MAX_QR_IMAGE_BYTES:
-        raise ResourceExhaustedError(
-            f"the image is {len(data):,} bytes; at most {MAX_QR_IMAGE_BYTES:,}", reason="IMAGE_TOO_LARGE"
-        )
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data))
-            if image.width * image.height > MAX_QR_IMAGE_PIXELS:
-                raise ResourceExhaustedError(
-                    f"the image is {image.width}×{image.height} pixels; at most {MAX_QR_IMAGE_PIXELS:,}",
-                    reason="IMAGE_TOO_MANY_PIXELS",
-                )
-            image.load()
-    except ZzgwError:
-        raise
-    except UnidentifiedImageError:
-        raise _invalid("qr_image", "NOT_AN_IMAGE", "not an image of a kind that can be read (PNG, JPEG)") from None
-    except Exception as exc:  # PIL raises many kinds for an image it cannot read through, e.g. a truncated one
-        raise _invalid("qr_image", "NOT_AN_IMAGE", f"the image cannot be read: {exc}") from None
-    found = zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode))
-    codes = [c.text for c in found if c.valid]
-    if not codes:
-        raise _invalid("qr_image", "NO_QR_CODE", "no QR code found in the image: photograph it closer and flat")
-    if len(set(codes)) > 1:
-        raise _invalid("qr_image", "SEVERAL_QR_CODES", f"{len(codes)} different QR codes in the image: show one")
-    return codes[0]
 
 
 def error_reply(error: ZzgwError) -> Reply:

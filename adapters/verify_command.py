@@ -24,7 +24,7 @@ from gateway.domain.errors import ZzgwError
 from gateway.domain.model import CHINA_TZ
 from protos.zzgw.v1 import catalog_pb2, catalog_pb2_grpc, common_pb2, verification_pb2, verification_pb2_grpc
 
-from .console import MAX_QR_IMAGE_BYTES, license_code_in, query_of
+from .license_codes import MAX_QR_IMAGE_BYTES, license_code_in, query_of
 from .receipt_file import receipt_json
 
 EXIT_PASSED, EXIT_FAILED, EXIT_INDETERMINATE, EXIT_BAD_REQUEST, EXIT_NO_ANSWER = 0, 1, 3, 2, 4
