@@ -673,10 +673,15 @@ class VerificationService:
             # a code of this very version by the seal of its record or of its document, made with either: the
             # gateway keeps that time (the code's own is only its maker's claim), so a seal retired since (revoked as
             # superseded) leaves it as good as what it was printed with, as for the same license by identifier
+            # the record's sealing time is vouched for by its status memo: one changed behind the gateway's back is
+            # not judged at (a seal "not yet valid" then), as for the same license by identifier
+            time_vouched = stored.status_vouched or known.seal.key_id != license.seal.key_id
             identity = _first_failure(
                 identity_at(
                     known.base, known.certificate, at=made_at, revoked_at=known.seal.revoked_at, time_trusted=True
-                ),
+                )
+                if time_vouched
+                else _TIME_UNVOUCHED,
                 _owner_finding(known.seal, license),
                 stored.identity,
             )

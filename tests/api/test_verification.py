@@ -964,6 +964,9 @@ def test_a_sealing_time_changed_behind_the_gateways_back_fails_integrity(running
     assert "sealing time" in report.issuer_identity.detail
     by_number = verify(running, type_code=issued.type_code, license_number=issued.license_number)
     assert (by_number.verdict, by_number.integrity.reason) == (FAILED, "STATUS_ALTERED")
+    by_code = verify(running, qr_code=qr_for(running, issued.license_id)[0])  # the code's time is the record's too
+    assert (by_code.verdict, by_code.integrity.reason) == (FAILED, "STATUS_ALTERED")
+    assert (by_code.issuer_identity.result, by_code.issuer_identity.reason) == (INDETERMINATE, "NOT_CHECKED")
 
 
 def test_a_status_memo_made_before_the_sealing_time_was_covered_still_vouches_for_the_status(
