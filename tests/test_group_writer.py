@@ -10,6 +10,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from gateway.store import database, group_writer
@@ -126,6 +127,42 @@ def test_a_failed_transaction_fails_its_callers_and_the_writer_goes_on(migrated_
             writer.write(13)
         assert attempts == [[130], [130]]  # tried, and tried once more
         assert writer.write(14) == 140
+    finally:
+        writer.close()
+
+
+@pytest.mark.parametrize("landed", [False, True], ids=["not landed", "landed after all"])
+def test_a_stale_head_met_after_a_lost_connection_is_retried_once_more_or_found_written(
+    migrated_db: Database, monkeypatch: pytest.MonkeyPatch, landed: bool
+) -> None:
+    """A connection lost at a commit, then on the new connection an audit head another replica moved on meanwhile:
+    each is worth its own retry (it answered INTERNAL after the restart of a shared PostgreSQL). When the lost commit
+    landed after all, the collision was with its own rows: answered as written, not written twice."""
+    attempts: list[list[int]] = []
+
+    def write(work: AppendWork, prepared: Sequence[int]) -> list[int]:
+        attempts.append(list(prepared))
+        if len(attempts) == 2:
+            raise RuntimeError("the audit head moved on")
+        return [p + 1 for p in prepared]
+
+    commit, commits = AppendWork.commit, []
+
+    def lost_first(work: AppendWork) -> None:
+        commits.append(work)
+        if len(commits) == 1:
+            raise psycopg.OperationalError("terminating connection due to administrator command")
+        commit(work)
+
+    monkeypatch.setattr(AppendWork, "commit", lost_first)
+    lookups = iter([False, landed])  # the lost commit looked up: not found yet, then again after the collision
+    monkeypatch.setattr(GroupWriter, "_landed", lambda self, tried: next(lookups))
+    writer: GroupWriter[int, int, int] = GroupWriter(
+        migrated_db, write, name="test", retry=lambda error: isinstance(error, RuntimeError)
+    )
+    try:
+        assert writer.write(7) == 8
+        assert attempts == ([[7], [7]] if landed else [[7], [7], [7]])  # lost, collided(, written)
     finally:
         writer.close()
 

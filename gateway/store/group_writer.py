@@ -163,7 +163,9 @@ class GroupWriter(Generic[T, P, R]):
             written: list[_Pending[T, R]] = []
             results: Sequence[R] | None = None
             lost: tuple[AppendWork, list[_Pending[T, R]], Sequence[R] | None] | None = None
-            for attempt in (1, 2):
+            retried: set[str] = set()  # one more transaction for each kind of failure: after a lost connection,
+            # the new one may meet an audit head another process moved on meanwhile, which is worth its own retry
+            while True:
                 tried: AppendWork | None = None
                 written, results = [], None
                 try:
@@ -180,13 +182,21 @@ class GroupWriter(Generic[T, P, R]):
                     break
                 except BaseException as exc:  # handed to every waiting caller; the writer goes on
                     error = exc
-                    if connection_lost(exc) and tried is not None:
+                    lost_now = connection_lost(exc)
+                    if lost_now and tried is not None:
                         lost = lost or (tried, written, results)
                         if self._landed(tried):
                             error = None  # lost at the commit, which the server made: written once, not twice
                             break
-                    if attempt == 2 or not (connection_lost(exc) or self._retry(exc)):
+                    elif lost is not None and self._landed(lost[0]):
+                        # the lost attempt's commit landed after all (its lookup had failed): this one met its rows
+                        # (as a stale head, too); answered as written, never written twice
+                        error, written, results = None, lost[1], lost[2]
                         break
+                    kind = "connection" if lost_now else "retry" if self._retry(exc) else None
+                    if kind is None or kind in retried:
+                        break
+                    retried.add(kind)
             if error is not None and lost is not None and self._landed(lost[0]):
                 # the first attempt's commit landed after all (its lookup had failed too): the second attempt met
                 # its rows; answered as written, not as the duplicate
