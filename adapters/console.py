@@ -153,7 +153,13 @@ class Console:
                     "member": {"code": member.code, "name": member.name},
                     "clerk": user.clerk,
                     "matters": [
-                        {"code": m.code, "name": m.name, "purpose": m.purpose, "department": m.department}
+                        {
+                            "code": m.code,
+                            "name": m.name,
+                            "purpose": m.purpose,
+                            "department": m.department,
+                            "type_codes": [material.type_code for material in m.materials],
+                        }
                         for m in matters
                     ],
                     "license_types": [{"code": t.code, "name": t.name} for t in catalog.license_types.values()],

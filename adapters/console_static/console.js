@@ -200,7 +200,6 @@ async function signIn() {
   matter.value = listed ? kept : session.matters.length ? session.matters[0].code : "";
   const types = session.license_types.map((t) => new Option(t.name, t.code));
   $("type-code").replaceChildren(new Option("—", ""), ...types);
-  $("claim-type").replaceChildren(...session.license_types.map((t) => new Option(t.name, t.code)));
   const bundles = session.bundles.map((b) => new Option(b.name, b.code));
   $("bundle").replaceChildren(new Option("—", ""), ...bundles);
   choose(matter.value);
@@ -213,6 +212,9 @@ async function signIn() {
 function choose(code) {
   const matter = session.matters.find((m) => m.code === code);
   $("purpose").value = matter ? matter.purpose : "";
+  // a claim is compared only for the types the matter's materials list (the gateway refuses others)
+  const used = session.license_types.filter((t) => matter && matter.type_codes.includes(t.code));
+  $("claim-type").replaceChildren(...used.map((t) => new Option(t.name, t.code)));
 }
 
 // The matter and purpose a check needs, said in Chinese when missing (the forms do not use the browser's messages).

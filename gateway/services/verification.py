@@ -537,6 +537,13 @@ class VerificationService:
         if len(fields) > MAX_CLAIM_FIELDS or any(len(k) > 64 or len(v) > 2000 for k, v in fields.items()):
             raise _invalid("fields", "TOO_LARGE", f"at most {MAX_CLAIM_FIELDS} fields of at most 2,000 characters")
         matter = self._catalog.matters[use.matter_code]  # the use context was checked against the catalog
+        if not any(material.type_code == type_code for material in matter.materials):
+            # "it matches" would confirm a guess of a name, number or holder code the matter has no need of
+            raise _invalid(
+                "type_code",
+                "NOT_USED_BY_MATTER",
+                f"事项 {matter.code}（{matter.name}）不使用{self._catalog.license_types[type_code].name}",
+            )
         if unclaimable := _unclaimable(self._catalog.license_types[type_code], fields, matter):
             raise InvalidRequestError(unclaimable)
         now = self._clock.now()

@@ -24,6 +24,7 @@ from adapters import console as console_module
 from adapters.console import Console
 from adapters.http import HttpApp, HttpServer
 from adapters.receipt_file import read_receipt
+from gateway.bootstrap import samples
 from gateway.domain.audit import AuditAction
 from gateway.domain.errors import InvalidRequestError, NotFoundError
 from gateway.server import console_backend
@@ -466,7 +467,7 @@ def test_a_later_department_of_a_case_lists_the_receipts_it_can_rely_on(console:
 
 def test_a_claim_is_compared_without_any_data_coming_back(console: str, running: RunningGateway) -> None:
     """信息比对: the applicant's paper says who holds which license; the clerk learns only whether it matches."""
-    issued = issue(running, 39).license
+    issued = issue(running, 39, samples.business_license).license  # what 发票申领 needs
     claim = {
         "use": USE,
         "type_code": issued.type_code,

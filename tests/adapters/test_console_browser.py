@@ -20,6 +20,7 @@ import pytest
 from PIL import Image
 
 from adapters.receipt_file import read_receipt
+from gateway.bootstrap import samples
 from protos.zzgw.v1 import issuance_pb2, verification_pb2
 from signing.qr import qr_png
 from tests.api.test_documents import document_of
@@ -193,7 +194,7 @@ def test_the_receipt_prints_alone_and_downloads_as_a_file_that_checks(page: Any,
 
 def test_a_later_department_sees_the_case_receipts_and_downloads_one(page: Any, running: RunningGateway) -> None:
     """The tax bureau's clerk (发票申领) lists the receipt the 公安局 made for the same 企业开办 case."""
-    issued = issue(running, 45).license
+    issued = issue(running, 45, samples.business_license).license  # what both matters need
     license_id = issued.license_id
     case = "QYKB-" + uuid.uuid4().hex[:10]
     first = verification_pb2.UseContext(
@@ -214,7 +215,7 @@ def test_a_later_department_sees_the_case_receipts_and_downloads_one(page: Any, 
     page.wait_for_selector("#case-receipts:not([hidden])")
     row = page.locator(f"#case-table tr[data-receipt='{earlier.report.receipt.receipt_id}']")
     text = row.inner_text()
-    assert "济南市公安局" in text and "企业印章刻制" in text and "食品生产许可证" in text and "核验通过" in text
+    assert "济南市公安局" in text and "企业印章刻制" in text and "营业执照" in text and "核验通过" in text
     assert page.locator("#case-table tr[data-receipt]").count() == 1 and page.is_hidden("#case-empty")
     with page.expect_download() as download:
         row.locator("button").click()
@@ -229,7 +230,7 @@ def test_a_later_department_sees_the_case_receipts_and_downloads_one(page: Any, 
     page.click("#case-list")
     page.wait_for_selector(f"#case-table tr[data-receipt='{claimed.receipt.receipt_id}']")
     text = page.locator(f"#case-table tr[data-receipt='{claimed.receipt.receipt_id}']").inner_text()
-    assert "食品生产许可证（信息比对）" in text and "信息一致，证照有效" in text
+    assert "营业执照（信息比对）" in text and "信息一致，证照有效" in text
 
 
 def test_a_gateway_out_of_reach_is_said_in_words(page: Any, running: RunningGateway) -> None:
@@ -280,7 +281,9 @@ def test_a_handheld_scanner_types_the_code_and_enter_and_the_next_scan_replaces_
 
 
 def test_a_clerk_compares_a_claim_and_sees_which_field_differs(page: Any, running: RunningGateway) -> None:
-    issued = issue(running, 49).license
+    issued = issue(running, 49, samples.business_license).license  # what 发票申领 needs
+    offered = page.eval_on_selector_all("#claim-type option", "options => options.map(o => o.value)")
+    assert offered == [issued.type_code]  # the types the matter uses, not every type a claim could name
     page.select_option("#claim-type", issued.type_code)
     page.fill("#claim-holder", issued.holder.code)
     page.fill("#claim-number", issued.license_number)
@@ -447,7 +450,7 @@ def test_another_departments_matter_is_refused_in_words(page: Any, running: Runn
 def test_a_new_check_hides_the_last_answer_and_signing_out_leaves_nothing_for_the_next_clerk(
     page: Any, running: RunningGateway
 ) -> None:
-    issued = issue(running, 52).license
+    issued = issue(running, 52, samples.business_license).license  # what 发票申领 needs
     page.fill("#query", issued.license_id)
     check(page, "by-text")
     verdict(page, "PASSED")

@@ -10,6 +10,7 @@ import json
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -73,8 +74,10 @@ def verifier(running: RunningGateway, member: str = TAX) -> verification_pb2_grp
     return verification_pb2_grpc.VerificationServiceStub(running.channel(member))
 
 
-def issue(running: RunningGateway, n: int, **changes: Any) -> issuance_pb2.IssueLicenseResponse:
-    record = {**unique(samples.food_permit(n)), **changes}
+def issue(
+    running: RunningGateway, n: int, sample: Callable[[int], dict[str, Any]] = samples.food_permit, **changes: Any
+) -> issuance_pb2.IssueLicenseResponse:
+    record = {**unique(sample(n)), **changes}
     return running.issuance(MARKET).IssueLicense(issue_request(record))
 
 
@@ -772,35 +775,54 @@ def test_a_claim_receipt_names_the_claim_only_to_who_holds_it_and_two_receipts_c
     assert hashlib.sha256(issued.holder.code.encode()).hexdigest() not in json.dumps(first)
 
 
-def test_a_claim_cannot_be_about_a_secret_field_or_one_the_type_has_not(running: RunningGateway) -> None:
-    """ "It matches" would confirm a guess of a secret (a photo reference); a mistyped key read as a mismatch (7)."""
+def test_a_claim_cannot_be_about_a_secret_field_one_the_type_has_not_or_a_type_the_matter_does_not_use(
+    running: RunningGateway,
+) -> None:
+    """ "It matches" would confirm a guess of a secret (a photo reference), or of data the matter has no need of; a
+    mistyped key read as a mismatch (7)."""
     secret_type, secret = next(
         (license_type.code, spec.key)
         for license_type in running.gateway.catalog.license_types.values()
         for spec in license_type.fields
         if spec.sensitivity is Sensitivity.SECRET
     )
+    assert secret_type == samples.id_card(1)["type_code"]  # which 企业印章刻制 uses (the legal representative's)
+    seals = verification_pb2.UseContext(matter_code="370100-QYKZ-001", purpose="企业印章刻制：核对法定代表人身份")
     asked = {"license_number": "ANY-1", "holder_code": "91370100MA3C000000"}
+
+    def police_claim(type_code: str, fields: dict[str, str]) -> verification_pb2.CheckClaimResponse:
+        return verifier(running, POLICE).CheckClaim(
+            verification_pb2.CheckClaimRequest(use=seals, type_code=type_code, **asked, fields=fields)
+        )
+
     with pytest.raises(grpc.RpcError) as caught:
-        claim(running, type_code=secret_type, **asked, fields={secret: "photo/0001.jpg", "no_such_field": "x"})
+        police_claim(secret_type, {secret: "photo/0001.jpg", "no_such_field": "x"})
     assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert error_details(caught.value)[1] == [
         ("fields.no_such_field", "UNKNOWN_FIELD"),
         (f"fields.{secret}", "NOT_CLAIMABLE"),
     ]
-    answered = claim(running, type_code=secret_type, **asked, fields={"holder_name": "某人"})
-    assert answered.code == 5  # the holder's name may be claimed of any type
+    assert police_claim(secret_type, {"holder_name": "某人"}).code == 5  # the holder's name, of any type it uses
 
-    # a field the matter does not use: 发票申领 uses the 营业执照's name and scope, not an ID card's address, and
-    # "it matches" would confirm a guess of what the sharing policy keeps from the matter
-    invoices = verification_pb2.UseContext(matter_code="370100-FPSL-001", purpose="企业开办：发票申领")
-    id_card = samples.id_card(1)["type_code"]
+    # a field the matter does not use: 企业印章刻制 checks the ID card's name, number and issuer, not its address,
+    # and "it matches" would confirm a guess of what the sharing policy keeps from the matter
     with pytest.raises(grpc.RpcError) as unused:
-        verifier(running).CheckClaim(
-            verification_pb2.CheckClaimRequest(use=invoices, type_code=id_card, **asked, fields={"address": "济南"})
-        )
+        police_claim(secret_type, {"address": "济南"})
     assert error_details(unused.value)[1] == [("fields.address", "NOT_USED_BY_MATTER")]
     assert "不使用" in (unused.value.details() or "")
+
+    # nor a type the matter does not use at all: 发票申领 needs a 营业执照, and "it matches" on an ID card's (or a
+    # newborn's 出生医学证明's) number, holder and name would confirm a guess of personal data it has no need of
+    invoices = verification_pb2.UseContext(matter_code="370100-FPSL-001", purpose="企业开办：发票申领")
+    with pytest.raises(grpc.RpcError) as unneeded:
+        verifier(running).CheckClaim(
+            verification_pb2.CheckClaimRequest(
+                use=invoices, type_code=secret_type, **asked, fields={"holder_name": "某人"}
+            )
+        )
+    assert unneeded.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert error_details(unneeded.value)[1] == [("type_code", "NOT_USED_BY_MATTER")]
+    assert "事项 370100-FPSL-001（发票申领）不使用居民身份证" in (unneeded.value.details() or "")
 
 
 def test_a_claim_is_not_compared_with_a_record_changed_behind_the_gateways_back(running: RunningGateway) -> None:
