@@ -72,6 +72,7 @@ from pyhanko.sign.diff_analysis import (
     CatalogModificationRule,
     DocInfoRule,
     DSSCompareRule,
+    FieldMDPRule,
     FormUpdate,
     FormUpdatingRule,
     GenericFieldModificationRule,
@@ -81,6 +82,7 @@ from pyhanko.sign.diff_analysis import (
     SigFieldCreationRule,
     SigFieldModificationRule,
     StandardDiffPolicy,
+    SuspiciousModification,
     XrefStreamRule,
 )
 from pyhanko.sign.diff_analysis.rules_api import QualifiedWhitelistRule, ReferenceUpdate, RelativeContext
@@ -849,8 +851,15 @@ def validate_sync(
 
 
 class _FormRule(FormUpdatingRule):
-    """pyHanko's form rule, except that a field's appearance stream that is the same object, unchanged, in the
-    sealed revision and a later one does not make the field count as changed.
+    """pyHanko's form rule, stricter on the form's defaults, and except that a field's appearance stream that is
+    the same object, unchanged, in the sealed revision and a later one does not make the field count as changed.
+
+    pyHanko lets an update change the form dictionary's ``/NeedAppearances``, ``/DA``, ``/Q`` and ``/DR`` (the
+    default resources) and whatever ``/DR`` refers to. Set ``/NeedAppearances`` true and viewers draw every field
+    anew: a seal's picture, the gateway's use stamp or a field's text disappeared from the page, or a field showed a
+    value other than the one drawn when it was sealed, and the seal still verified (an independent tester's
+    shadow attack). Here the defaults may not change after a seal, and ``/DR`` may only gain resources: what it held
+    at the seal, and everything that refers to, stays as it was.
 
     pyHanko 0.38 takes an appearance stream for one rewritten in place unless it was last written in the signed
     revision itself: the appearance of a field filled in before sealing (written in the original file, revision 0)
@@ -859,7 +868,11 @@ class _FormRule(FormUpdatingRule):
     dictionary and its appearance dictionary are judged as pyHanko judges them; a stream really rewritten, or one
     that uses objects made after the seal, still counts."""
 
+    def __init__(self, field_rules: list[FieldMDPRule]) -> None:
+        super().__init__(field_rules, ignored_acroform_keys=frozenset({"/Fields", "/DR"}))
+
     def apply(self, old: HistoricalResolver, new: HistoricalResolver) -> Iterator[tuple[ModificationLevel, FormUpdate]]:
+        _sealed_resources_kept(old, new)
         for level, update in super().apply(old, new):
             if (
                 isinstance(update.context_checked, RelativeContext)
@@ -869,6 +882,45 @@ class _FormRule(FormUpdatingRule):
             ):
                 update = replace(update, valid_when_locked=True)
             yield level, update
+
+
+def _sealed_resources_kept(old: HistoricalResolver, new: HistoricalResolver) -> None:
+    """SuspiciousModification unless the form's default resources (``/AcroForm /DR``) of the sealed revision are all
+    in the new one, each the same object, and every object they refer to unchanged (a font given another encoding
+    would show a field's text as other letters)."""
+    before = _form_dictionary(old)
+    if before is None or "/DR" not in before:
+        return
+    after = _form_dictionary(new)
+    if after is None:
+        return  # no form dictionary any more: pyHanko's rule judges that
+    sealed, now = before["/DR"], _entry(after, "/DR")
+    if not isinstance(sealed, generic.DictionaryObject):
+        return
+    if not isinstance(now, generic.DictionaryObject):
+        raise SuspiciousModification("the form's default resources were removed after sealing")
+    for category in sealed:
+        entries, kept = sealed[category], _entry(now, category)
+        if isinstance(entries, generic.DictionaryObject):
+            if not isinstance(kept, generic.DictionaryObject) or any(
+                name not in kept or kept.raw_get(name) != entries.raw_get(name) for name in entries
+            ):
+                raise SuspiciousModification(f"the form's default resources {category} changed after sealing")
+        elif kept is None or _written(kept) != _written(entries):
+            raise SuspiciousModification(f"the form's default resources {category} changed after sealing")
+    for ref in old.collect_dependencies(before.raw_get("/DR")):
+        if not _unchanged(old, new, ref):
+            raise SuspiciousModification("an object the form's default resources refer to changed after sealing")
+
+
+def _form_dictionary(revision: HistoricalResolver) -> generic.DictionaryObject | None:
+    form = _entry(revision.root, "/AcroForm")
+    return form if isinstance(form, generic.DictionaryObject) else None
+
+
+def _entry(dictionary: generic.DictionaryObject, key: str) -> generic.PdfObject | None:
+    """``dictionary[key]``, an indirect object read (pyHanko's ``get`` leaves it a reference), or None."""
+    return dictionary[key] if key in dictionary else None
 
 
 def _unchanged(old: HistoricalResolver, new: HistoricalResolver, ref: generic.Reference) -> bool:
