@@ -72,7 +72,6 @@ from pyhanko.sign.diff_analysis import (
     CatalogModificationRule,
     DocInfoRule,
     DSSCompareRule,
-    FieldMDPRule,
     FormUpdate,
     FormUpdatingRule,
     GenericFieldModificationRule,
@@ -858,8 +857,9 @@ class _FormRule(FormUpdatingRule):
     default resources) and whatever ``/DR`` refers to. Set ``/NeedAppearances`` true and viewers draw every field
     anew: a seal's picture, the gateway's use stamp or a field's text disappeared from the page, or a field showed a
     value other than the one drawn when it was sealed, and the seal still verified (an independent tester's
-    shadow attack). Here the defaults may not change after a seal, and ``/DR`` may only gain resources: what it held
-    at the seal, and everything that refers to, stays as it was.
+    shadow attack). Here ``/NeedAppearances`` may not change after a seal, ``/DA`` and ``/Q`` may be added where the
+    sealed form had none (as a desktop signer adds them with its field) but not changed, and ``/DR`` may only gain
+    resources: what it held at the seal, and everything that refers to, stays as it was.
 
     pyHanko 0.38 takes an appearance stream for one rewritten in place unless it was last written in the signed
     revision itself: the appearance of a field filled in before sealing (written in the original file, revision 0)
@@ -868,11 +868,8 @@ class _FormRule(FormUpdatingRule):
     dictionary and its appearance dictionary are judged as pyHanko judges them; a stream really rewritten, or one
     that uses objects made after the seal, still counts."""
 
-    def __init__(self, field_rules: list[FieldMDPRule]) -> None:
-        super().__init__(field_rules, ignored_acroform_keys=frozenset({"/Fields", "/DR"}))
-
     def apply(self, old: HistoricalResolver, new: HistoricalResolver) -> Iterator[tuple[ModificationLevel, FormUpdate]]:
-        _sealed_resources_kept(old, new)
+        _sealed_defaults_kept(old, new)
         for level, update in super().apply(old, new):
             if (
                 isinstance(update.context_checked, RelativeContext)
@@ -884,16 +881,22 @@ class _FormRule(FormUpdatingRule):
             yield level, update
 
 
-def _sealed_resources_kept(old: HistoricalResolver, new: HistoricalResolver) -> None:
-    """SuspiciousModification unless the form's default resources (``/AcroForm /DR``) of the sealed revision are all
-    in the new one, each the same object, and every object they refer to unchanged (a font given another encoding
-    would show a field's text as other letters)."""
+def _sealed_defaults_kept(old: HistoricalResolver, new: HistoricalResolver) -> None:
+    """SuspiciousModification unless the form's defaults are as they were at the seal: ``/NeedAppearances`` (read as
+    false when absent), ``/DA`` and ``/Q`` where the sealed form had them; and the default resources (``/DR``) of the
+    sealed revision all in the new one, each the same object, and every object they refer to unchanged (a font given
+    another encoding would show a field's text as other letters)."""
     before = _form_dictionary(old)
-    if before is None or "/DR" not in before:
-        return
     after = _form_dictionary(new)
-    if after is None:
-        return  # no form dictionary any more: pyHanko's rule judges that
+    if before is None or after is None:
+        return  # no form at the seal (pyHanko's rule judges one made since), or none any more (it refuses that)
+    if bool(_entry(before, "/NeedAppearances")) != bool(_entry(after, "/NeedAppearances")):
+        raise SuspiciousModification("the form's /NeedAppearances changed after sealing: viewers would redraw it")
+    for key in ("/DA", "/Q"):
+        if key in before and (key not in after or _written(before[key]) != _written(after[key])):
+            raise SuspiciousModification(f"the form's default {key} changed after sealing")
+    if "/DR" not in before:
+        return
     sealed, now = before["/DR"], _entry(after, "/DR")
     if not isinstance(sealed, generic.DictionaryObject):
         return
@@ -920,7 +923,7 @@ def _form_dictionary(revision: HistoricalResolver) -> generic.DictionaryObject |
 
 def _entry(dictionary: generic.DictionaryObject, key: str) -> generic.PdfObject | None:
     """``dictionary[key]``, an indirect object read (pyHanko's ``get`` leaves it a reference), or None."""
-    return dictionary[key] if key in dictionary else None
+    return dictionary[key] if key in dictionary else None  # noqa: SIM401 (get would not read it)
 
 
 def _unchanged(old: HistoricalResolver, new: HistoricalResolver, ref: generic.Reference) -> bool:

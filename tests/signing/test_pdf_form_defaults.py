@@ -100,13 +100,14 @@ def sealed(ca: SealMakerCA, tsa: Tsa) -> bytes:
         )
         form[generic.pdf_name("/DR")] = resources
         form[generic.pdf_name("/DA")] = generic.TextStringObject("/Helv 0 Tf 0 g")
+        form[generic.pdf_name("/Q")] = generic.NumberObject(0)
 
     return seal(
         ca, update(one_page_pdf(), defaults), draw_seal(ISSUER, SEAL_NAME, size_px=400), timestamper=tsa.stamper
     )
 
 
-def test_the_sealed_document_and_a_font_added_to_the_form_keep_the_seal_intact(
+def test_the_sealed_document_and_a_font_added_to_its_form_keep_the_seal_intact(
     ca: SealMakerCA, tsa: Tsa, sealed: bytes
 ) -> None:
     assert findings(check(ca, sealed, tsa)) == INTACT
@@ -118,8 +119,33 @@ def test_the_sealed_document_and_a_font_added_to_the_form_keep_the_seal_intact(
     assert findings(check(ca, update(sealed, add_font), tsa)) == INTACT
 
 
+def test_defaults_added_where_the_sealed_form_had_none_keep_the_seal_intact(ca: SealMakerCA, tsa: Tsa) -> None:
+    """A gateway-sealed document's form holds only its signature field; a desktop signer adding its own signature
+    gives the form a default appearance and fonts: nothing sealed is drawn with them."""
+    plain = seal(ca, one_page_pdf(), draw_seal(ISSUER, SEAL_NAME, size_px=400), timestamper=tsa.stamper)
+
+    def as_a_desktop_signer(writer: IncrementalPdfFileWriter) -> None:
+        form = with_form(writer)
+        form[generic.pdf_name("/DA")] = generic.TextStringObject("/Helv 0 Tf 0 g")
+        form[generic.pdf_name("/DR")] = generic.DictionaryObject(
+            {
+                generic.pdf_name("/Font"): generic.DictionaryObject(
+                    {generic.pdf_name("/Helv"): writer.add_object(font("/Helvetica"))}
+                )
+            }
+        )
+        form[generic.pdf_name("/NeedAppearances")] = generic.BooleanObject(False)  # false, as when absent
+
+    assert findings(check(ca, update(plain, as_a_desktop_signer), tsa)) == INTACT
+    assert findings(check(ca, update(plain, need_appearances), tsa)) == MODIFIED
+
+
 def need_appearances(writer: IncrementalPdfFileWriter) -> None:
     with_form(writer)[generic.pdf_name("/NeedAppearances")] = generic.BooleanObject(True)
+
+
+def no_default_appearance(writer: IncrementalPdfFileWriter) -> None:
+    del with_form(writer)["/DA"]
 
 
 def white_text(writer: IncrementalPdfFileWriter) -> None:
@@ -150,7 +176,16 @@ def resources_dropped(writer: IncrementalPdfFileWriter) -> None:
 
 
 @pytest.mark.parametrize(
-    "edit", [need_appearances, white_text, centred, another_font_by_the_same_name, remapped_in_place, resources_dropped]
+    "edit",
+    [
+        need_appearances,
+        white_text,
+        no_default_appearance,
+        centred,
+        another_font_by_the_same_name,
+        remapped_in_place,
+        resources_dropped,
+    ],
 )
 def test_an_update_that_would_redraw_the_sealed_fields_is_a_modification(
     ca: SealMakerCA, tsa: Tsa, sealed: bytes, edit: object
