@@ -35,7 +35,8 @@ Errors (all ``PdfError``, a ``SigningError``; ``reason`` is the stable code)::
     ├── TruncatedPdf           TRUNCATED_PDF          no %%EOF at the end
     ├── DamagedPdf             DAMAGED_PDF            header and trailer present, but it does not parse, or
     │   │                                             viewers would not read it by its cross-references
-    │   └── TooManyRevisions   TOO_MANY_REVISIONS     more updates than are read (32), or than leave room to seal
+    │   ├── TooManyRevisions   TOO_MANY_REVISIONS     more updates than are read (32), or than leave room to seal
+    │   └── UnreadableSignature SIGNATURE_UNREADABLE  a signature whose /ByteRange, /Contents or CMS cannot be read
     ├── EncryptedPdf           ENCRYPTED_PDF          encrypted documents are neither sealed nor verified
     ├── BadPlacement           BAD_PLACEMENT          no such page, a box off the page, field name taken
     ├── NoSignature            NO_SIGNATURE           nothing to verify
@@ -141,6 +142,7 @@ a 375 KB file took 51 s)."""
 MAX_SUPPLIED_REVISIONS = MAX_REVISIONS - 4
 """Revisions an issuer's own PDF may have to become a license document: the gateway's seal, a use stamp on a
 sharing copy, validation data and one more must still leave it readable."""
+_UNREADABLE_SIGNATURE = "a signature of the PDF cannot be read: its byte range or its contents are malformed"
 _UNREADABLE = (
     misc.PdfError,
     ValueError,
@@ -217,6 +219,13 @@ class NoSignature(PdfError):
     """The PDF carries no signature to verify (or not the one named)."""
 
     reason = "NO_SIGNATURE"
+
+
+class UnreadableSignature(DamagedPdf):
+    """A signature of the PDF cannot be read: its /ByteRange or /Contents is malformed, or what it holds is no CMS
+    signature (a forged or broken seal, which vouches for nothing)."""
+
+    reason = "SIGNATURE_UNREADABLE"
 
 
 class TimestampUnavailable(PdfError):
@@ -444,6 +453,14 @@ def _timestamp_failure(exc: BaseException) -> TimestampUnavailable | None:
         seen.add(id(current))
         current = current.__cause__ or current.__context__
     return None
+
+
+def _unreadable_signature(exc: BaseException) -> DamagedPdf:
+    """What reading a signature raised, said: damage to the document's structure (objects missing or nested too deep)
+    as such, anything else as a signature that cannot be read."""
+    if isinstance(exc, RecursionError | KeyError):
+        return DamagedPdf(f"the signature cannot be read: {_why(exc)}")
+    return UnreadableSignature(_UNREADABLE_SIGNATURE)
 
 
 def _why(exc: BaseException) -> str:
@@ -709,14 +726,14 @@ async def validate(
     except SignatureValidationError as exc:  # it carries a certificate other than the one its signed attributes name
         return _not_intact(embedded, reader, pdf, 0, exc)
     except _UNREADABLE as exc:
-        raise DamagedPdf(f"the signature cannot be read: {_why(exc)}") from exc
+        raise _unreadable_signature(exc) from exc
     # pyHanko checks the signature's integrity here; the seal certificate's trust is judged once, below, by
     # check_certificate (at the signing time, with the look-alike check). So pyHanko is told to trust the signing
     # certificate itself: its path is that one certificate, and the chain is not walked twice.
     try:
         signer_anchor = embedded.signer_cert
     except _UNREADABLE as exc:
-        raise DamagedPdf(f"the signature cannot be read: {_why(exc)}") from exc
+        raise _unreadable_signature(exc) from exc
     signer_context = ValidationContext(trust_roots=[signer_anchor], allow_fetching=False, moment=now)
     ts_context = ValidationContext(
         trust_roots=[_to_asn1(c) for c in (trust_roots if tsa_trust_roots is None else tsa_trust_roots)],
@@ -732,7 +749,7 @@ async def validate(
     except SignatureValidationError as exc:  # read, and wrong: e.g. the certificate it carries is not the one signed
         return _not_intact(embedded, reader, pdf, signer_anchor.serial_number, exc)
     except _UNREADABLE as exc:
-        raise DamagedPdf(f"the signature cannot be read: {_why(exc)}") from exc
+        raise _unreadable_signature(exc) from exc
 
     integrity = _integrity(status)
     timestamp = _timestamp(status)
@@ -1150,7 +1167,7 @@ def _signature(reader: PdfFileReader, field_name: str | None) -> EmbeddedPdfSign
     try:
         signatures: list[EmbeddedPdfSignature] = list(reader.embedded_regular_signatures)
     except _UNREADABLE as exc:
-        raise DamagedPdf(f"the PDF's signatures cannot be read: {_why(exc)}") from exc
+        raise _unreadable_signature(exc) from exc
     for signature in signatures:
         if field_name is None or signature.field_name == field_name:
             return signature

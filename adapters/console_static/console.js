@@ -34,7 +34,7 @@ const REASONS = {
   MALFORMED_CERTIFICATE: "印章证书无法读取", UNSUPPORTED_ALGORITHM: "不支持的签名算法",
   CRL_MISSING: "缺少吊销列表，无法确认印章证书是否已吊销", CRL_STALE: "吊销列表已过期，无法确认印章证书是否已吊销",
   NO_TIMESTAMP: "签章没有可信时间戳", TIMESTAMP_INVALID: "签章时间戳无效", TIMESTAMP_UNTRUSTED: "签章时间戳不是可信机构签发",
-  DAMAGED_PDF: "PDF 文件已损坏", TRUNCATED_PDF: "PDF 文件不完整", ENCRYPTED_PDF: "PDF 文件已加密",
+  DAMAGED_PDF: "PDF 文件已损坏", SIGNATURE_UNREADABLE: "签章无法读取", TRUNCATED_PDF: "PDF 文件不完整", ENCRYPTED_PDF: "PDF 文件已加密",
   NOT_A_PDF: "不是 PDF 文件", TOO_MANY_REVISIONS: "PDF 文件修订次数过多",
 };
 const ERRORS = {

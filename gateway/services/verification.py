@@ -84,7 +84,7 @@ from gateway.store.repositories import StoredReceipt
 from signing.canonical import canonical_fragment, canonical_json
 from signing.checks import async_chain_identity, check_qr_seal, identity_at, identity_finding_at, record_integrity
 from signing.keys import KeyBackend, key_id_of
-from signing.pdf import NoSignature, PdfError, PdfVerification, validate_sync
+from signing.pdf import NoSignature, PdfError, PdfVerification, UnreadableSignature, validate_sync
 from signing.qr import read_qr
 from signing.receipts import RECEIPT_SEAL_NAME, SignedReceipt, sign_receipts
 from signing.record import SealMemos
@@ -396,11 +396,19 @@ class VerificationService:
         action = AuditAction.VERIFY_DOCUMENT
         try:
             checked = self._validate_pdf(pdf, None)
-        except InvalidRequestError as exc:  # a PDF without any seal is a finding, with its receipt, not bad input
-            if not isinstance(exc.__cause__, NoSignature):
+        except InvalidRequestError as exc:  # a PDF without any seal, or with one that cannot be read, is a finding,
+            # with its receipt, not bad input: what it carries vouches for nothing
+            if isinstance(exc.__cause__, NoSignature):
+                unsealed, unchecked = (
+                    Finding(result=CheckResult.FAILED, reason="NO_SIGNATURE", detail=_UNSEALED),
+                    _NOT_SEALED,
+                )
+            elif isinstance(exc.__cause__, UnreadableSignature):
+                unsealed = Finding(result=CheckResult.FAILED, reason="SIGNATURE_INVALID", detail=str(exc.__cause__))
+                unchecked = _NOT_INTACT
+            else:
                 raise
-            unsealed = Finding(result=CheckResult.FAILED, reason="NO_SIGNATURE", detail=_UNSEALED)
-            return self._report(action, caller, use, query, unsealed, _NOT_SEALED, _NOT_SEALED, None, now), False
+            return self._report(action, caller, use, query, unsealed, unchecked, unchecked, None, now), False
         stored, field = None, checked.field_name
         with self._db.unit_of_work() as uow:  # the latest registered revision: a registered document may hold
             for candidate, revision_sha256 in reversed(checked.signed_revisions):  # another's, signed before it

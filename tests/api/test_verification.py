@@ -62,7 +62,7 @@ from tests.conftest import (
     today,
     trail_rows,
 )
-from tests.signing.test_pdf import prefilled_form_pdf, sign_invisibly, with_info
+from tests.signing.test_pdf import broken_signatures, prefilled_form_pdf, sign_invisibly, with_info
 
 MATTER = "370100-FPSL-001"  # the tax bureau's own matter: a department verifies under the matters it handles
 USE = verification_pb2.UseContext(matter_code=MATTER, purpose="企业开办：发票申领时核验营业执照")
@@ -513,6 +513,23 @@ def test_a_pdf_without_any_seal_fails_with_a_receipt(running: RunningGateway) ->
     with pytest.raises(grpc.RpcError) as not_pdf:  # what is no PDF at all is still bad input
         verifier(running).VerifyDocument(verification_pb2.VerifyDocumentRequest(use=USE, pdf=b"hello"))
     assert ("pdf", "NOT_A_PDF") in error_details(not_pdf.value)[1]
+
+
+def test_a_pdf_whose_seal_cannot_be_read_fails_with_a_receipt(running: RunningGateway) -> None:
+    """A seal whose signature dictionary is forged past reading (no byte range, null contents): a finding (FAILED /
+    SIGNATURE_INVALID) with its receipt, as for one whose byte range is merely wrong, not an error in Python's
+    words that leaves no trace of the check."""
+    genuine = document_of(running, issue(running, 23).license.license_id).pdf
+    for shape, broken in broken_signatures(genuine).items():
+        response = verifier(running).VerifyDocument(verification_pb2.VerifyDocumentRequest(use=USE, pdf=broken))
+        report = response.report
+        assert (report.verdict, report.reason, report.integrity.reason) == (
+            FAILED,
+            "SIGNATURE_INVALID",
+            "SIGNATURE_INVALID",
+        ), shape
+        assert "cannot be read" in report.integrity.detail and report.status.reason == "NOT_CHECKED"
+        assert not report.HasField("license") and receipt_statement(running, report.receipt)["verdict"] == "FAILED"
 
 
 def test_a_pdf_the_issuer_sealed_is_no_license_document_unless_it_is_a_registered_one(running: RunningGateway) -> None:

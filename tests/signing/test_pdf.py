@@ -55,6 +55,7 @@ from signing.pdf import (
     TimestampUnavailable,
     TooManyRevisions,
     TruncatedPdf,
+    UnreadableSignature,
     revisions,
     validate,
     validate_sync,
@@ -1037,6 +1038,33 @@ def test_a_pdf_over_the_limit_is_refused(ca: SealMakerCA, seal_png: bytes) -> No
 def test_an_unsigned_pdf_has_no_signature_to_verify(ca: SealMakerCA, plain_pdf: bytes) -> None:
     with pytest.raises(NoSignature):
         validate_sync(plain_pdf, trust_roots=[ca.root], intermediates=[], crls=[], at=LATER)
+
+
+def broken_signatures(sealed: bytes) -> dict[str, bytes]:
+    """The seal's signature dictionary rewritten in place (offsets kept) so that no signature can be read from it:
+    universal signature forgery's shapes that pyHanko refuses to read rather than judges."""
+    found = re.search(rb"/ByteRange \[(\d+) (\d+) (\d+) (\d+)\]", sealed)
+    assert found is not None
+    start, end = int(found.group(2)), int(found.group(3))  # the /Contents hex string
+
+    def put(at: int, until: int, new: bytes) -> bytes:
+        return sealed[:at] + new.ljust(until - at) + sealed[until:]
+
+    return {
+        "no byte range": put(found.start(), found.end(), b""),
+        "a byte range that is no array": put(found.start(), found.end(), b"/ByteRange 5"),
+        "contents null": put(start, end, b"null"),
+        "contents all zeros": put(start, end, b"<" + b"0" * (end - start - 2) + b">"),
+    }
+
+
+def test_a_signature_that_cannot_be_read_is_said_in_plain_words(ca: SealMakerCA, seal_png: bytes) -> None:
+    sealed = seal(ca, one_page_pdf(), seal_png, timestamper=None)
+    for shape, broken in broken_signatures(sealed).items():
+        with pytest.raises(UnreadableSignature) as caught:
+            validate_sync(broken, trust_roots=[ca.root], intermediates=[ca.intermediate], crls=[], at=LATER)
+        assert caught.value.reason == "SIGNATURE_UNREADABLE", shape
+        assert str(caught.value).endswith("its byte range or its contents are malformed"), shape  # no Python's words
 
 
 class FailingTimeStamper(TimeStamper):
