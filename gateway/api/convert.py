@@ -175,6 +175,7 @@ def license_type_message(t: LicenseType) -> catalog_pb2.LicenseType:
                 sensitivity=_SENSITIVITY[f.sensitivity],
                 sharing_class=_SHARING[t.field_sharing_class(f.key)],
                 choices=f.choices,
+                form_labels=f.form_labels,
             )
             for f in t.fields
         ],

@@ -81,6 +81,12 @@ class FieldSpec:
     sharing_class: SharingClass | None = None
     """Overrides the type's sharing class for this field when set."""
     choices: tuple[str, ...] = ()
+    form_labels: tuple[str, ...] = ()
+    """Other names forms give the field (企业名称 for a 营业执照's 名称): ``PrefillForm`` finds it by them too."""
+
+    def named(self, name: str) -> bool:
+        """Whether ``name`` is the field's label or one of its form labels."""
+        return name == self.label or name in self.form_labels
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -259,7 +265,7 @@ def _license_type(raw: Mapping[str, Any]) -> LicenseType:
         sharing_class=_enum(raw, "sharing_class", SharingClass, where),
         expires=_get(raw, "expires", bool, where),
         issuers=frozenset(_list(raw, "issuers", str, where, required=True)),
-        fields=tuple(_field(f, code) for f in _list(raw, "fields", dict, where, required=True)),
+        fields=_fields(raw, code, where),
         license_number_label=_text(raw, "license_number_label", where, "证照编号"),
     )
 
@@ -268,7 +274,11 @@ def _field(raw: Mapping[str, Any], type_code: str) -> FieldSpec:
     if not re.fullmatch(r"[a-z][a-z0-9_]{0,63}", str(raw.get("key", ""))):
         raise ValueError(f"field {raw.get('key')!r} of {type_code}: keys are ASCII snake_case (a-z, 0-9, _)")
     where = f"field {raw['key']} of {type_code}"
-    _only(raw, {"key", "label", "type", "required", "max_length", "sensitivity", "sharing_class", "choices"}, where)
+    _only(
+        raw,
+        {"key", "label", "type", "required", "max_length", "sensitivity", "sharing_class", "choices", "form_labels"},
+        where,
+    )
     value_type = _enum(raw, "type", ValueType, where)
     choices = tuple(_list(raw, "choices", str, where))
     if value_type is ValueType.ENUM and not choices:
@@ -287,7 +297,21 @@ def _field(raw: Mapping[str, Any], type_code: str) -> FieldSpec:
         sensitivity=_enum(raw, "sensitivity", Sensitivity, where, "NORMAL"),
         sharing_class=_enum(raw, "sharing_class", SharingClass, where) if "sharing_class" in raw else None,
         choices=choices,
+        form_labels=tuple(
+            _text({"form_labels": name}, "form_labels", where) for name in _list(raw, "form_labels", str, where)
+        ),
     )
+
+
+def _fields(raw: Mapping[str, Any], code: str, where: str) -> tuple[FieldSpec, ...]:
+    """The type's fields; ValueError when a label or form label names two of them (a form key would be ambiguous)."""
+    fields = tuple(_field(f, code) for f in _list(raw, "fields", dict, where, required=True))
+    named: dict[str, str] = {}
+    for spec in fields:
+        for name in dict.fromkeys((spec.label, *spec.form_labels)):
+            if (other := named.setdefault(name, spec.key)) != spec.key:
+                raise ValueError(f"{where}: {name!r} names both {other} and {spec.key}")
+    return fields
 
 
 def _matter(raw: Mapping[str, Any]) -> Matter:

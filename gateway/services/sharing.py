@@ -778,7 +778,7 @@ class _Filler:
                 continue
             license_type = self._catalog.license_type(material.type_code)
             wanted = name if dot else key
-            spec = license_type.field_spec(wanted) or next((f for f in license_type.fields if f.label == wanted), None)
+            spec = license_type.field_spec(wanted) or next((f for f in license_type.fields if f.named(wanted)), None)
             if spec is not None:
                 found.append(_Candidate(license_type, spec, listed=spec.key in material.fields))
         return found

@@ -860,6 +860,7 @@ def test_prefill_fills_a_form_with_provenance(running: RunningGateway) -> None:
     license_id, uscc = business_license(running, 6)
     keys = [
         "company_name",
+        "企业名称",  # what the 社保登记 form calls the 营业执照's 名称 (the catalog's form_labels)
         "统一社会信用代码",
         "法定代表人",
         "住所",
@@ -873,6 +874,7 @@ def test_prefill_fills_a_form_with_provenance(running: RunningGateway) -> None:
     filled = {v.key: (v.field_key, v.license_id, v.type_code) for v in form.values}
     assert filled == {
         "company_name": ("company_name", license_id, BUSINESS_LICENSE),
+        "企业名称": ("company_name", license_id, BUSINESS_LICENSE),
         "统一社会信用代码": ("uscc", license_id, BUSINESS_LICENSE),
         "法定代表人": ("legal_representative", license_id, BUSINESS_LICENSE),
         "住所": ("domicile", license_id, BUSINESS_LICENSE),

@@ -325,6 +325,20 @@ def test_social_insurance_registration_prefills_four_keys(catalog: Catalog) -> N
     assert license_type.name == "营业执照"
     labels = [license_type.field_spec(key).label for key in material.fields]  # type: ignore[union-attr]
     assert labels == ["名称", "统一社会信用代码", "法定代表人", "住所"]
+    # the form's 企业名称 (SCENARIOS: 企业名称, 统一社会信用代码, 法定代表人, 住所) is the license's 名称
+    assert [f.key for f in license_type.fields if f.named("企业名称")] == ["company_name"]
+
+
+def test_a_name_that_would_name_two_fields_of_a_type_is_refused() -> None:
+    """A form key is matched by label or form label: one naming two fields could fill either."""
+    data = raw()
+    id_card(data)["fields"][0]["form_labels"] = ["住址"]  # the address field's label
+    with pytest.raises(ValueError, match=r"^license type 11100000991000019E001: '住址' names both name and address$"):
+        Catalog.from_mapping(data)
+    data = raw()
+    id_card(data)["fields"][0]["form_labels"] = ["  "]
+    with pytest.raises(ValueError, match="form_labels must not be blank"):
+        Catalog.from_mapping(data)
 
 
 def test_seal_engraving_needs_licence_and_id_card_but_no_photo(catalog: Catalog) -> None:
