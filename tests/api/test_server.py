@@ -113,7 +113,9 @@ def test_get_license_type(running: RunningGateway) -> None:
     assert got.license_type.name == "居民身份证" and got.license_type.expires
     gender = {f.key: f for f in got.license_type.fields}["gender"]
     assert gender.label == "性别" and gender.value_type == "ENUM" and list(gender.choices) == ["男", "女"]
-    business = running.catalog(TAX).GetLicenseType(catalog_pb2.GetLicenseTypeRequest(type_code=samples.BUSINESS_LICENSE))
+    business = running.catalog(TAX).GetLicenseType(
+        catalog_pb2.GetLicenseTypeRequest(type_code=samples.BUSINESS_LICENSE)
+    )
     name = {f.key: f for f in business.license_type.fields}["company_name"]
     assert (name.label, list(name.form_labels)) == ("名称", ["企业名称"])  # what PrefillForm also finds it by
 
