@@ -124,7 +124,8 @@ def _read(number: int, entry: str | dict[Any, Any]) -> dict[str, Any] | Failure:
     try:
         record: dict[str, Any] = json.loads(entry) if isinstance(entry, str) else from_csv_row(entry)
     except json.JSONDecodeError as exc:
-        return Failure(number, "", "BAD_JSON", f"not JSON: {exc.msg} at column {exc.colno}")
+        # some of Python's messages end in "at" ("Invalid control character at"), which the column completes
+        return Failure(number, "", "BAD_JSON", f"not JSON: {exc.msg.removesuffix(' at')} at column {exc.colno}")
     except RecordError as exc:
         return Failure(number, exc.field, exc.reason, str(exc))
     except Exception as exc:  # e.g. a number of 5,000 digits, arrays nested 50,000 deep
@@ -135,7 +136,8 @@ def _read(number: int, entry: str | dict[Any, Any]) -> dict[str, Any] | Failure:
 
 def _entries(path: Path, fmt: str | None, encoding: str) -> Iterator[tuple[int, str | dict[Any, Any] | Failure]]:
     """The file's records before they are read: (line number, a JSON line, a CSV row by column, or a record too
-    large to read). A CSV row with more cells than the header has columns keeps the rest under None."""
+    large to read). A CSV row with more cells than the header has columns keeps the rest under None; one with fewer
+    is a failure."""
     fmt = fmt or ("csv" if path.suffix.lower() == ".csv" else "jsonl")
     with path.open(encoding=encoding, newline="") as handle:
         if fmt != "csv":
@@ -166,6 +168,14 @@ def _entries(path: Path, fmt: str | None, encoding: str) -> Iterator[tuple[int, 
                 elif header is None:
                     header = row
                     continue
+                elif len(row) < len(header):  # said as such, not as every field of the missing cells REQUIRED
+                    failure = Failure(
+                        lines.first,
+                        "",
+                        "BAD_RECORD",
+                        f"the row has {len(row)} cells, fewer than the header's {len(header)} columns (an empty cell "
+                        "is still written, between its commas)",
+                    )
                 else:
                     cells: dict[Any, Any] = dict(zip(header, row, strict=False))
                     if len(row) > len(header):

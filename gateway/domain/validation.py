@@ -72,6 +72,9 @@ def validate_issue(draft: LicenseDraft, catalog: Catalog, issuer: Member, today:
     errors: list[FieldViolation] = []
     check_request_id(draft.request_id, errors)
     license_type = catalog.license_types.get(draft.type_code)
+    if not draft.type_code:
+        errors.append(_v("type_code", "REQUIRED", "type_code is required"))
+        raise InvalidLicenseError(errors)
     if license_type is None:
         errors.append(_v("type_code", "UNKNOWN_LICENSE_TYPE", f"unknown license type {draft.type_code!r}"))
         raise InvalidLicenseError(errors)
@@ -203,7 +206,10 @@ def check_fields(
 ) -> dict[str, str]:
     """Check the type's fields. ``partial`` (for amendments) skips the required check for absent keys."""
     fields: dict[str, str] = {}
-    for key, value in raw.items():
+    order = {spec.key: i for i, spec in enumerate(license_type.fields)}
+    # in the type's order, then unknown keys by name: a request's map has no order of its own (protobuf's iterates by
+    # hash, which differs from process to process), and the same file imported twice must report alike
+    for key, value in sorted(raw.items(), key=lambda item: (order.get(item[0], len(order)), item[0])):
         spec = license_type.field_spec(key)
         if spec is None:
             errors.append(_v(f"fields.{key[:64]}", "UNKNOWN_FIELD", f"{license_type.name} has no field {key[:64]!r}"))

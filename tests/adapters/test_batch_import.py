@@ -118,11 +118,32 @@ def test_csv_import(running: RunningGateway, tmp_path: Path) -> None:
     assert import_file(path, factory(running)).created == 0
 
 
-def test_csv_row_with_too_many_cells(running: RunningGateway, tmp_path: Path) -> None:
+def test_csv_rows_with_too_many_or_too_few_cells(running: RunningGateway, tmp_path: Path) -> None:
+    """Each is one plain failure (a short row was every field of its missing cells REQUIRED)."""
     path = tmp_path / "ragged.csv"
-    path.write_text("request_id,type_code\nr1,x,extra\n", encoding="utf-8")
+    path.write_text("request_id,type_code,license_number\nr1,x,n,extra\nr2,x\n", encoding="utf-8")
     report = import_file(path, factory(running))
-    assert [(f.line, f.reason) for f in report.failures] == [(2, "BAD_RECORD")] and report.created == 0
+    assert [(f.line, f.reason) for f in report.failures] == [(2, "BAD_RECORD"), (3, "BAD_RECORD")]
+    assert report.failures[1].message.startswith("the row has 2 cells, fewer than the header's 3 columns")
+    assert report.created == 0
+
+
+def test_a_line_fails_in_words_and_alike_every_time(running: RunningGateway, tmp_path: Path) -> None:
+    """Python's "Invalid control character at" made "at at column"; a missing type code is REQUIRED, not an unknown
+    type ''; one line's violations come in an order of their own, the same in every run (the request's map has
+    none: protobuf iterates it by hash, which differs from process to process)."""
+    wrong_type = {**permits(1, uuid.uuid4().hex[:8].upper(), start=900)[0], "type_code": samples.BUSINESS_LICENSE}
+    untyped = {k: v for k, v in wrong_type.items() if k != "type_code"}
+    lines = ['{"request_id": "a' + chr(1) + '"}', json.dumps(untyped), json.dumps(wrong_type)]
+    failures = import_file(write_jsonl(tmp_path / "bad.jsonl", lines), factory(running)).failures
+    assert failures[0].message == "not JSON: Invalid control character at column 18"
+    assert (failures[1].field, failures[1].reason) == ("type_code", "REQUIRED")
+    unknown = [f.field for f in failures if f.line == 3 and f.reason == "UNKNOWN_FIELD"]
+    required = [f.field for f in failures if f.line == 3 and f.reason == "REQUIRED"]
+    business = running.gateway.catalog.license_type(samples.BUSINESS_LICENSE)
+    assert len(unknown) > 3 and unknown == sorted(unknown)  # a food permit's fields, which a 营业执照 has not
+    order = [f"fields.{f.key}" for f in business.fields]
+    assert len(required) > 1 and required == sorted(required, key=order.index)  # in the catalog's order
 
 
 def test_records_without_a_request_id_get_one_from_their_content(running: RunningGateway, tmp_path: Path) -> None:
