@@ -17,32 +17,19 @@ from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from signing.seal_ca import SealMakerCA
 from signing.seal_image import draw_seal
 from tests.signing.test_pdf import (
-    CA_NAME,
     ISSUER,
-    NOW,
     SEAL_NAME,
     F,
     P,
     Tsa,
     check,
     findings,
-    make_tsa,
     one_page_pdf,
     seal,
 )
 
 MODIFIED = (F, "DOCUMENT_MODIFIED", (F, "DOCUMENT_MODIFIED"), (P, None), (P, None))
 INTACT = (P, None, (P, None), (P, None), (P, None))
-
-
-@pytest.fixture(scope="module")
-def ca() -> SealMakerCA:
-    return SealMakerCA.create(CA_NAME, NOW)
-
-
-@pytest.fixture(scope="module")
-def tsa() -> Tsa:
-    return make_tsa("Test TSA Root")
 
 
 def font(name: str, encoding: generic.PdfObject | None = None) -> generic.DictionaryObject:
