@@ -910,17 +910,18 @@ def _sealed_defaults_kept(old: HistoricalResolver, new: HistoricalResolver) -> N
     if bool(_entry(before, "/NeedAppearances")) != bool(_entry(after, "/NeedAppearances")):
         raise SuspiciousModification("the form's /NeedAppearances changed after sealing: viewers would redraw it")
     for key in ("/DA", "/Q"):
-        if key in before and (key not in after or _written(before[key]) != _written(after[key])):
+        sealed_default, default = _entry(before, key), _entry(after, key)
+        if sealed_default is not None and (default is None or _written(sealed_default) != _written(default)):
             raise SuspiciousModification(f"the form's default {key} changed after sealing")
-    if "/DR" not in before:
-        return
-    sealed, now = before["/DR"], _entry(after, "/DR")
+    sealed, now = _entry(before, "/DR"), _entry(after, "/DR")
     if not isinstance(sealed, generic.DictionaryObject):
         return
     if not isinstance(now, generic.DictionaryObject):
         raise SuspiciousModification("the form's default resources were removed after sealing")
     for category in sealed:
-        entries, kept = sealed[category], _entry(now, category)
+        entries, kept = _entry(sealed, category), _entry(now, category)
+        if entries is None:
+            continue
         if isinstance(entries, generic.DictionaryObject):
             if not isinstance(kept, generic.DictionaryObject) or any(
                 name not in kept or kept.raw_get(name) != entries.raw_get(name) for name in entries
@@ -939,8 +940,13 @@ def _form_dictionary(revision: HistoricalResolver) -> generic.DictionaryObject |
 
 
 def _entry(dictionary: generic.DictionaryObject, key: str) -> generic.PdfObject | None:
-    """``dictionary[key]``, an indirect object read (pyHanko's ``get`` leaves it a reference), or None."""
-    return dictionary[key] if key in dictionary else None  # noqa: SIM401 (get would not read it)
+    """``dictionary[key]``, an indirect object read (pyHanko's ``get`` leaves it a reference); None when absent or
+    null (PDF reads a null value as no entry; pyHanko's ``[]`` raises KeyError for it)."""
+    try:
+        value = dictionary[key]
+    except KeyError:
+        return None
+    return None if isinstance(value, generic.NullObject) else value
 
 
 def _unchanged(old: HistoricalResolver, new: HistoricalResolver, ref: generic.Reference) -> bool:

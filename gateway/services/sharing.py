@@ -771,13 +771,13 @@ class _Filler:
         return None, problem, how if problem.reason not in _FORM_REASONS else ""
 
     def _candidates(self, key: str) -> list[_Candidate]:
-        type_code, dot, name = key.partition(".")
+        type_code, dot, name = key.strip().partition(".")
         found = []
         for material in self._matter.materials:
             if dot and material.type_code != type_code:
                 continue
             license_type = self._catalog.license_type(material.type_code)
-            wanted = name if dot else key
+            wanted = name if dot else key.strip()
             spec = license_type.field_spec(wanted) or next((f for f in license_type.fields if f.named(wanted)), None)
             if spec is not None:
                 found.append(_Candidate(license_type, spec, listed=spec.key in material.fields))
@@ -880,13 +880,15 @@ def _holder(code_type: str, code: str) -> tuple[str, str]:
 
 
 def _form_keys(keys: Iterable[str]) -> tuple[str, ...]:
-    unique = tuple(dict.fromkeys(k.strip() for k in keys))
+    """The form's keys as asked (each answered under the key the caller sent, spaces and all), once each; they are
+    looked up without their surrounding spaces."""
+    unique = tuple(dict.fromkeys(keys))
     if not unique:
         raise _invalid("field_keys", "REQUIRED", "name the form's field keys")
     if len(unique) > MAX_FORM_KEYS:
         raise _invalid("field_keys", "TOO_MANY", f"at most {MAX_FORM_KEYS} keys")
     for i, key in enumerate(unique):
-        if not key or len(key) > MAX_FORM_KEY or not key.isprintable():
+        if not key.strip() or len(key) > MAX_FORM_KEY or not key.isprintable():
             raise _invalid(f"field_keys[{i}]", "BAD_KEY", f"a key is 1-{MAX_FORM_KEY} printable characters")
     return unique
 

@@ -9,6 +9,7 @@ pyHanko's form rule lets ``/NeedAppearances``, ``/DA``, ``/Q`` and ``/DR`` (and 
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 
 import pytest
 from pyhanko.pdf_utils import generic
@@ -125,6 +126,19 @@ def test_defaults_added_where_the_sealed_form_had_none_keep_the_seal_intact(ca: 
 
     assert findings(check(ca, update(plain, as_a_desktop_signer), tsa)) == INTACT
     assert findings(check(ca, update(plain, need_appearances), tsa)) == MODIFIED
+
+
+def test_a_null_default_reads_as_none(ca: SealMakerCA, tsa: Tsa, sealed: bytes) -> None:
+    """PDF reads a null value as no entry: /NeedAppearances null is the sealed form's (absent, so false), and not a
+    signature that cannot be read (it answered INVALID_ARGUMENT in Python's words, found by a re-check); /DA or /DR
+    null takes the sealed default away."""
+
+    def nulled(key: str) -> Callable[[IncrementalPdfFileWriter], None]:
+        return lambda writer: with_form(writer).__setitem__(generic.pdf_name(key), generic.NullObject())
+
+    assert findings(check(ca, update(sealed, nulled("/NeedAppearances")), tsa)) == INTACT
+    assert findings(check(ca, update(sealed, nulled("/DA")), tsa)) == MODIFIED
+    assert findings(check(ca, update(sealed, nulled("/DR")), tsa)) == MODIFIED
 
 
 def need_appearances(writer: IncrementalPdfFileWriter) -> None:
