@@ -23,7 +23,10 @@ time, the document's hash. It returns three findings, as ``signing.pdf.PdfVerifi
 - integrity: ``MALFORMED``, ``TOO_LARGE``, ``UNSUPPORTED_VERSION``, ``VERSION_MISMATCH``,
   ``UNSUPPORTED_ALGORITHM``, ``UNSUPPORTED_CERT_LIST_TYPE``, ``STAMP_SIGNATURE_INVALID``,
   ``SIGNER_NOT_IN_SEAL``, ``SEAL_SIGNATURE_INVALID``, ``DATA_HASH_MISMATCH``;
-- issuer identity: the maker's and the signer's certificates, ``MAKER_`` or ``SIGNER_`` before a
+- issuer identity: the maker's certificate must be a seal maker's (its seal name ``SEAL_MAKER_NAME``, a name no
+  holder's seal may carry), else ``MAKER_NOT_A_SEAL_MAKER``: a holder's own seal key, which every issuer has, could
+  otherwise make seals in any issuer's name. Then the maker's and the signer's certificates, ``MAKER_`` or
+  ``SIGNER_`` before a
   ``check_certificate`` reason, its ``CERT_`` prefix dropped (``SIGNER_REVOKED`` for ``CERT_REVOKED``,
   ``MAKER_LOOKALIKE_CA``, …), checked at the signing time; a certificate that passes then but is revoked or expired
   by now gives INDETERMINATE ``…_REVOKED_NO_TRUSTED_TIME`` / ``…_EXPIRED_NO_TRUSTED_TIME``, because the signing
@@ -109,6 +112,9 @@ ORGANISATION_SEAL = 1
 """Seal type 1, 单位印章 (2 is a personal seal, 个人印章)."""
 CERT_LIST_CERTIFICATES = 1
 """certListType: the seal lists its holders' certificates (2, digests of them, is read but not supported)."""
+SEAL_MAKER_NAME = "电子印章制章者"
+"""The seal name (certificate subject CN) of a seal maker's certificate (GB/T 38540 制章者): what sets it apart from a
+holder's seal certificate under the same CA. A seal-maker CA must not give a holder's seal this name."""
 MAX_STAMP_BYTES = 4 * 1024 * 1024
 """Largest stamp ``check_stamp`` reads; the seal picture is most of it."""
 CLOCK_SKEW = dt.timedelta(minutes=5)
@@ -381,13 +387,23 @@ def check_stamp(
     intermediates: Sequence[x509.Certificate],
     crls: Sequence[bytes],
     at: dt.datetime | None = None,
+    maker_seal_name: str = SEAL_MAKER_NAME,
 ) -> SesVerification:
-    """Verify ``stamp`` over ``document`` with only the material given; ``at`` is now (default: the system clock).
+    """Verify ``stamp`` over ``document`` with only the material given; ``at`` is now (default: the system clock);
+    the seal's maker certificate must carry ``maker_seal_name``.
 
     Synchronous wrapper over ``async_check_stamp``; do not call it from a running event loop.
     """
     return asyncio.run(
-        async_check_stamp(stamp, document, trust_roots=trust_roots, intermediates=intermediates, crls=crls, at=at)
+        async_check_stamp(
+            stamp,
+            document,
+            trust_roots=trust_roots,
+            intermediates=intermediates,
+            crls=crls,
+            at=at,
+            maker_seal_name=maker_seal_name,
+        )
     )
 
 
@@ -415,6 +431,7 @@ async def async_check_stamp(
     intermediates: Sequence[x509.Certificate],
     crls: Sequence[bytes],
     at: dt.datetime | None = None,
+    maker_seal_name: str = SEAL_MAKER_NAME,
 ) -> SesVerification:
     """``check_stamp`` for callers inside an event loop."""
     now = at if at is not None else dt.datetime.now(dt.UTC)
@@ -437,6 +454,7 @@ async def async_check_stamp(
         ("integrity", _stamp_signature(parts)),
         ("integrity", _signer_listed(parts)),
         ("integrity", _seal_signature(parts)),
+        ("identity", _maker_role(maker, maker_seal_name)),
         ("identity", maker_identity),
         ("identity", signer_identity),
         ("timestamp", _signing_time(parts, now)),
@@ -694,6 +712,19 @@ def _unreadable(integrity: Finding) -> SesVerification:
         signer_uscc=None,
         maker_name=None,
         signing_time=None,
+    )
+
+
+def _maker_role(maker: x509.Certificate, maker_seal_name: str) -> Finding:
+    """Whether the seal was made with a seal maker's certificate, not a holder's seal certificate."""
+    seal_name = _subject(maker, NameOID.COMMON_NAME)
+    if seal_name == maker_seal_name:
+        return PASSED
+    holder = _subject(maker, NameOID.ORGANIZATION_NAME) or "an unnamed holder"
+    return _failed(
+        "MAKER_NOT_A_SEAL_MAKER",
+        f"the seal was made with the certificate of {holder}'s seal {seal_name!r}, not a seal maker's "
+        f"({maker_seal_name}): a holder's seal key cannot make seals",
     )
 
 

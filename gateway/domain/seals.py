@@ -14,12 +14,14 @@ from dataclasses import dataclass, field
 from gateway.domain.errors import FieldViolation
 from gateway.domain.validation import INVISIBLE_RE
 from signing.receipts import RECEIPT_SEAL_NAME
+from signing.ses import SEAL_MAKER_NAME
 
 SEAL_NAME_MAX = 12
 DEFAULT_VALIDITY_DAYS = 730
 MAX_VALIDITY_DAYS = 1825
-SM2_MAKER_NAME = "电子印章制章者"
-"""The seal name of the gateway's SM2 seal maker (GB/T 38540 制章者)."""
+SM2_MAKER_NAME = SEAL_MAKER_NAME
+"""The seal name of the gateway's SM2 seal maker (GB/T 38540 制章者): a stamp's seal made with another certificate
+fails (``signing.ses``)."""
 RESERVED_SEAL_NAMES = (RECEIPT_SEAL_NAME, SM2_MAKER_NAME)
 """Names only the gateway's own seals carry, under the same seal-maker CA as the issuers': a receipt checked offline
 is accepted as the gateway's by its seal name (``signing.receipts``), so an issuer's seal by that name could sign

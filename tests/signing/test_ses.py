@@ -25,6 +25,7 @@ from signing.results import CheckResult
 from signing.seal_ca import SealMakerCA
 from signing.ses import (
     MAX_STAMP_BYTES,
+    SEAL_MAKER_NAME,
     Certificates,
     SealInfo,
     SESeal,
@@ -58,11 +59,13 @@ def png() -> bytes:
 PICTURE = png()
 
 
-def certify(ca: SealMakerCA, key: Sm2Key, organisation: str = "济南市市场监督管理局") -> x509.Certificate:
+def certify(
+    ca: SealMakerCA, key: Sm2Key, organisation: str = "济南市市场监督管理局", seal_name: str = "电子证照专用章"
+) -> x509.Certificate:
     return ca.issue_seal_certificate(
         issuer_name=organisation,
         issuer_uscc=USCC,
-        seal_name="电子证照专用章",
+        seal_name=seal_name,
         public_key=key.public_key_der,
         not_before=NOW,
         not_after=NOW + dt.timedelta(days=730),
@@ -133,7 +136,7 @@ def seal_for(
 def make_world(*, valid_start: dt.datetime = NOW, valid_end: dt.datetime = NOW + dt.timedelta(days=365)) -> World:
     ca = SealMakerCA.create("济南市制章中心", NOW, algorithm=SM2_SM3)
     maker_key, holder_key = Sm2Key.generate(), Sm2Key.generate()
-    maker_cert = certify(ca, maker_key, "济南市制章中心")
+    maker_cert = certify(ca, maker_key, "济南市制章中心", SEAL_MAKER_NAME)
     holder_cert = certify(ca, holder_key)
     seal = seal_for(maker_key, maker_cert, [holder_cert], valid_start=valid_start, valid_end=valid_end)
     return World(ca, maker_key, maker_cert, holder_key, holder_cert, seal)
@@ -384,7 +387,7 @@ def test_a_seal_from_a_lookalike_maker_fails() -> None:
     world = make_world()
     fake = SealMakerCA.create("济南市制章中心", NOW, algorithm=SM2_SM3)
     fake_maker = Sm2Key.generate()
-    fake_maker_cert = certify(fake, fake_maker, "济南市制章中心")
+    fake_maker_cert = certify(fake, fake_maker, "济南市制章中心", SEAL_MAKER_NAME)
     seal = seal_for(fake_maker, fake_maker_cert, [world.holder_cert])
     verification = world.check(
         world.stamp(seal=seal),
@@ -394,6 +397,23 @@ def test_a_seal_from_a_lookalike_maker_fails() -> None:
     assert outcome(verification) == (CheckResult.FAILED, "MAKER_LOOKALIKE_CA")
     assert verification.integrity.result is CheckResult.PASSED  # the forger's signatures are consistent
     assert verification.maker_name == "济南市制章中心"  # named, but not vouched for
+
+
+def test_a_seal_made_with_a_holders_seal_key_fails() -> None:
+    """Every issuer holds its own seal's key and certificate under the same CA as the maker's: with them it could
+    make a seal in any issuer's name and picture, whose stamps passed as that issuer's (found by an independent
+    tester). A seal's maker certificate must be a seal maker's."""
+    world = make_world()
+    civil_key = Sm2Key.generate()
+    civil_cert = world.certify(civil_key, "济南市民政局")  # a holder's seal certificate, valid and trusted
+    forged = seal_for(civil_key, civil_cert, [world.holder_cert])
+    verification = world.check(world.stamp(seal=forged))
+    assert outcome(verification) == (CheckResult.FAILED, "MAKER_NOT_A_SEAL_MAKER")
+    assert verification.integrity.result is CheckResult.PASSED  # its signatures are consistent
+    assert (
+        "济南市民政局" in verification.issuer_identity.detail and SEAL_MAKER_NAME in verification.issuer_identity.detail
+    )
+    assert outcome(world.check(world.stamp())) == (CheckResult.PASSED, None)  # the maker's own seal still passes
 
 
 def test_an_untrusted_maker_and_signer() -> None:
