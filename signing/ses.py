@@ -72,6 +72,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import hashlib
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -90,6 +91,7 @@ from signing.sm2_x509 import SM3_WITH_SM2_OID, public_key_der
 
 __all__ = [
     "MAX_STAMP_BYTES",
+    "SEAL_MAKER_NAME",
     "SEAL_VERSION",
     "Certificates",
     "SESSignature",
@@ -557,8 +559,30 @@ class _Parts:
         except _Malformed:
             raise
         except (ValueError, TypeError, KeyError, OverflowError) as exc:
-            raise _Malformed("MALFORMED", f"the stamp is not a GB/T 38540 SES_Signature: {exc}") from exc
+            why = _unread(stamp, exc)
+            raise _Malformed("MALFORMED", f"the stamp is not a GB/T 38540 SES_Signature: {why}") from exc
         return parts
+
+
+_BASE64 = re.compile(rb"[A-Za-z0-9+/=\s]+")
+
+
+def _unread(stamp: bytes, exc: BaseException) -> str:
+    """Why the bytes given as a stamp could not be read, in words for the sender (the parsers' own messages are
+    codec errors and ASN.1 internals)."""
+    if stamp.lstrip().startswith(b"-----BEGIN"):
+        return "it is PEM text; send the DER bytes it armours"
+    if len(stamp) >= 16 and _BASE64.fullmatch(stamp):
+        return "it is base64 text; send the decoded DER bytes"
+    if stamp.startswith(b"%PDF"):
+        return "it is a PDF; a stamp is the DER SES_Signature that StampDocument returned"
+    if isinstance(exc, UnicodeDecodeError):
+        return "a text in it (the seal's code, name or a property) is not in the character set its type requires"
+    if "trailing data" in str(exc):
+        return "bytes follow the end of its DER structure"
+    if isinstance(exc, ValueError) and ("must be in" in str(exc) or "GeneralizedTime" in str(exc)):
+        return "a time in it is not a valid date and time"
+    return "its DER structure cannot be read (truncated, or not this structure)"
 
 
 def _holder_certificates(prop: PropertyInfo) -> list[bytes]:
@@ -587,7 +611,7 @@ def _certificate(der: bytes, role: str) -> x509.Certificate:
         x509.DuplicateExtension,
         x509.UnsupportedGeneralNameType,
     ) as exc:
-        raise _Malformed("MALFORMED", f"the {role} certificate cannot be read: {exc}") from exc
+        raise _Malformed("MALFORMED", f"the {role} certificate cannot be read as a DER X.509 certificate") from exc
     return cert
 
 

@@ -506,6 +506,27 @@ def test_unreadable_stamps_fail_without_raising(world: World, case: str) -> None
     assert verification.integrity.reason == reason
 
 
+def test_an_unreadable_stamp_is_said_in_words_for_its_sender(world: World) -> None:
+    """Not the parsers' codec errors, ASN.1 internals or "trailing data" for a stamp sent as text."""
+    import base64
+
+    stamp = world.stamp()
+    pem = b"-----BEGIN SES SIGNATURE-----\n" + base64.encodebytes(stamp) + b"-----END SES SIGNATURE-----\n"
+    said = {
+        "pem": (pem, "it is PEM text; send the DER bytes it armours"),
+        "base64": (base64.b64encode(stamp), "it is base64 text; send the decoded DER bytes"),
+        "pdf": (DOCUMENT, "it is a PDF; a stamp is the DER SES_Signature that StampDocument returned"),
+        "trailing": (stamp + b"\x00", "bytes follow the end of its DER structure"),
+    }
+    for case, (given, words) in said.items():
+        detail = world.check(given).integrity.detail
+        assert detail == f"the stamp is not a GB/T 38540 SES_Signature: {words}", case
+    garbage_cert = edited(stamp, lambda p: p.__setitem__("cert", b"\x30\x03\x02\x01\x01"))
+    assert (
+        world.check(garbage_cert).integrity.detail == "the signer certificate cannot be read as a DER X.509 certificate"
+    )
+
+
 def test_verify_stamp_raises_with_the_reason(world: World) -> None:
     with pytest.raises(InvalidSignature, match="DATA_HASH_MISMATCH"):
         verify_stamp(world.stamp(), b"other", trust_roots=[world.ca.root], intermediates=[world.ca.intermediate],
