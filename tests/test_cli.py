@@ -819,8 +819,8 @@ def test_no_cjk_font_on_the_machine_says_how_to_get_one(env: dict[str, str]) -> 
 def test_ctrl_c_while_a_command_loads_or_opens_the_store_ends_without_a_traceback(env: dict[str, str]) -> None:
     """SIGINT at a moment no command handles it itself (here: as init starts making the store): a line, exit 130."""
     script = (
-        "import os, signal, sys, gateway.server as server; "
-        "server.initialise = lambda *args, **kwargs: os.kill(os.getpid(), signal.SIGINT); "
+        "import os, signal, sys, time, gateway.server as server; "  # the signal is taken at once: the sleep ends
+        "server.initialise = lambda *args, **kwargs: (os.kill(os.getpid(), signal.SIGINT), time.sleep(30)); "
         "from gateway.cli import main; sys.exit(main(sys.argv[1:]))"
     )
     done = subprocess.run(
