@@ -364,9 +364,9 @@ def import_file(
 class _CtrlC:
     """Ctrl-C during the stream, taken as a request to stop rather than raised wherever the main thread happens to be:
     a KeyboardInterrupt raised inside gRPC's or the progress bar's locking could leave the command frozen until a
-    second Ctrl-C (seen once in ~45 runs, and in a loaded test run). The first Ctrl-C cancels the call from a thread of
-    its own, and the reading of answers ends in the caller's thread as an interruption; a second one raises at once.
-    Off the main thread (no signals there) it does nothing."""
+    second Ctrl-C (seen once in ~45 runs). The first Ctrl-C cancels the call from a thread of its own, and the reading
+    of answers ends in the caller's thread as an interruption; a second one raises at once. Off the main thread (no
+    signals there), or where SIGINT is ignored, it does nothing."""
 
     def __init__(self) -> None:
         self.pressed = False
@@ -374,7 +374,8 @@ class _CtrlC:
         self._previous: Any = None
 
     def __enter__(self) -> _CtrlC:
-        if threading.current_thread() is threading.main_thread():
+        # a command started in the background by a script ignores SIGINT (the shell set it so): it keeps doing so
+        if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGINT) != signal.SIG_IGN:
             self._previous = signal.signal(signal.SIGINT, self._pressed)
         return self
 

@@ -10,6 +10,7 @@ import contextlib
 import datetime as dt
 import json
 import os
+import signal
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -200,6 +201,13 @@ class RunningGateway:
 
     def catalog(self, member: str | None) -> catalog_pb2_grpc.CatalogServiceStub:
         return catalog_pb2_grpc.CatalogServiceStub(self.channel(member))
+
+
+def as_from_a_terminal() -> None:
+    """``preexec_fn`` for a command a test interrupts with SIGINT, as Ctrl-C in a terminal would: SIGINT handled by
+    default, also when the test run itself was started in the background by a shell, which makes every process under
+    it ignore SIGINT (and Python then leaves it ignored)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def start_gateway(data_dir: Path, database_url: str, **overrides: object) -> RunningGateway:

@@ -20,7 +20,7 @@ from cryptography import x509
 
 from benchmarks.common import free_port, wait_serving
 from gateway.bootstrap import samples
-from tests.conftest import today
+from tests.conftest import as_from_a_terminal, today
 
 ROOT = Path(__file__).resolve().parent.parent
 MARKET = "11370100993701011T"
@@ -824,7 +824,13 @@ def test_ctrl_c_while_a_command_loads_or_opens_the_store_ends_without_a_tracebac
         "from gateway.cli import main; sys.exit(main(sys.argv[1:]))"
     )
     done = subprocess.run(
-        [sys.executable, "-c", script, "init"], env=env, cwd=ROOT, capture_output=True, text=True, timeout=60
+        [sys.executable, "-c", script, "init"],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        preexec_fn=as_from_a_terminal,
     )
     assert (done.returncode, done.stderr.strip()) == (130, "zzgw init: interrupted"), done.stderr
 
