@@ -476,7 +476,9 @@ class VerificationService:
         sha256 = hashlib.sha256(document).hexdigest()
         with self._db.unit_of_work() as uow:
             stored = uow.documents.by_sha256(sha256)
-        query = {"by": "stamp", "document_sha256": sha256}
+        query = {"by": "stamp", "document_sha256": sha256, "stamp_sha256": hashlib.sha256(stamp).hexdigest()}
+        # which seal and signer the stamp claims: two departments' stamps on one document must not read alike
+        query.update({k: v for k, v in (("seal_code", checked.es_id), ("signer_uscc", checked.signer_uscc)) if v})
         # the signer states the signing time and the seal's window is judged at it: a time that has not come is a
         # false claim, which fails the identity first (a missing timestamp, INDETERMINATE, leaves a stamp PASSED)
         timestamp = checked.timestamp

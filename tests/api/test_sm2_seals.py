@@ -4,6 +4,7 @@ record seals and verification codes."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import urllib.request
 import uuid
 
@@ -97,6 +98,14 @@ def test_a_stamp_verifies_offline_and_over_grpc(running: RunningGateway, sm2_sea
     assert (report.integrity.result, report.issuer_identity.result) == (PASSED, PASSED)
     assert (report.status.result, report.status.reason) == (INDETERMINATE, "NOT_A_REGISTERED_LICENSE")
     assert report.verdict == INDETERMINATE and answer.es_id == sm2_seal.seal_id and report.receipt.receipt_id
+    query = receipt_statement(running, report.receipt)["query"]  # the receipt names the stamp, its seal, its signer
+    assert query == {
+        "by": "stamp",
+        "document_sha256": hashlib.sha256(document).hexdigest(),
+        "stamp_sha256": hashlib.sha256(stamp_der).hexdigest(),
+        "seal_code": sm2_seal.seal_id,
+        "signer_uscc": MARKET,
+    }
 
     changed = verify_stamp(running, document + b" ", stamp_der).report
     assert (changed.verdict, changed.integrity.reason) == (FAILED, "DATA_HASH_MISMATCH")
