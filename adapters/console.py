@@ -46,7 +46,6 @@ from gateway.domain.catalog import Catalog
 from gateway.domain.errors import (
     AlreadyExistsError,
     ConflictError,
-    FieldViolation,
     InvalidRequestError,
     NotFoundError,
     PermissionDeniedError,
@@ -54,6 +53,7 @@ from gateway.domain.errors import (
     UnauthenticatedError,
     UpstreamUnavailableError,
     ZzgwError,
+    invalid,
 )
 from gateway.domain.model import Role
 from gateway.domain.verification import UseContext, check_use, matters_of
@@ -228,10 +228,10 @@ class Console:
         matter another department handles is refused on the audit trail as the call ``action``."""
         raw_use = request.get("use")
         if not isinstance(raw_use, dict):
-            raise _invalid("use", "REQUIRED", "use (matter_code, purpose, operator) is required")
+            raise invalid("use", "REQUIRED", "use (matter_code, purpose, operator) is required")
         operator = user.clerk or _text(raw_use, "operator").strip()
         if not operator:
-            raise _invalid(
+            raise invalid(
                 "use.operator", "REQUIRED", "the clerk's name or staff number is required with a department's token"
             )
         return check_use(
@@ -253,7 +253,7 @@ class Console:
     def _check_claim(self, user: ConsoleUser, request: Mapping[str, Any]) -> dict[str, Any]:
         raw_fields = request.get("fields", {})
         if not isinstance(raw_fields, dict) or not all(isinstance(v, str) for v in raw_fields.values()):
-            raise _invalid("fields", "NOT_TEXT", "fields must map field names to strings")
+            raise invalid("fields", "NOT_TEXT", "fields must map field names to strings")
         fields = {str(k): v.strip() for k, v in raw_fields.items() if v.strip()}  # a field left empty claims nothing
         service = self._service()
         checked = service.check_claim(
@@ -309,7 +309,7 @@ class Console:
         document, image = _base64(request, "pdf"), _base64(request, "qr_image")
         query = _text(request, "query").strip()
         if sum(bool(x) for x in (query, document, image)) != 1:
-            raise _invalid("query", "ONE_OF", "give exactly one of query, pdf, qr_image")
+            raise invalid("query", "ONE_OF", "give exactly one of query, pdf, qr_image")
         use = self._use(request, user, AuditAction.VERIFY_DOCUMENT if document else AuditAction.VERIFY_LICENSE)
         service = self._service()
         registered: bool | None = None
@@ -430,16 +430,16 @@ def _request(body: bytes) -> Mapping[str, Any]:
     try:
         request = json.loads(body)
     except ValueError:  # also bytes that are not UTF-8
-        raise _invalid("", "MALFORMED_REQUEST", "the request is not JSON") from None
+        raise invalid("", "MALFORMED_REQUEST", "the request is not JSON") from None
     if not isinstance(request, dict):
-        raise _invalid("", "MALFORMED_REQUEST", "the request is not a JSON object")
+        raise invalid("", "MALFORMED_REQUEST", "the request is not a JSON object")
     return request
 
 
 def _text(request: Mapping[str, Any], key: str) -> str:
     value = request.get(key, "")
     if not isinstance(value, str):
-        raise _invalid(key, "NOT_TEXT", f"{key} must be a string")
+        raise invalid(key, "NOT_TEXT", f"{key} must be a string")
     return value
 
 
@@ -448,11 +448,7 @@ def _base64(request: Mapping[str, Any], key: str) -> bytes:
     try:
         return base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError):
-        raise _invalid(key, "NOT_BASE64", f"{key} must be base64") from None
-
-
-def _invalid(field: str, reason: str, description: str) -> InvalidRequestError:
-    return InvalidRequestError([FieldViolation(field=field, reason=reason, description=description)])
+        raise invalid(key, "NOT_BASE64", f"{key} must be base64") from None
 
 
 async def run_blocking(call: Callable[[], Reply]) -> Reply:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import io
 import warnings
 
-from gateway.domain.errors import FieldViolation, InvalidRequestError, ResourceExhaustedError, ZzgwError
+from gateway.domain.errors import ResourceExhaustedError, ZzgwError, invalid
 from gateway.domain.identifiers import license_id_violation
 
 LICENSE_ID_ROOT = "1.2.156."
@@ -27,7 +27,7 @@ def query_of(text: str, type_code: str) -> dict[str, str]:
     if text.startswith(LICENSE_ID_ROOT) or license_id_violation("query", text) is None:
         return {"license_id": text}  # one that does not parse is refused by the service, saying why
     if not type_code:
-        raise _invalid(
+        raise invalid(
             "type_code",
             "REQUIRED",
             f"{text!r} is not a license identifier or a ZZ1: code: choose the license type to look the number up",
@@ -40,7 +40,7 @@ def license_code_in(image: bytes) -> str:
     or whose code is something else (a web address, another province's code)."""
     code = decode_qr_image(image)
     if not code.upper().startswith("ZZ1:"):
-        raise _invalid(
+        raise invalid(
             "qr_image", "NOT_A_LICENSE_CODE", "the QR code in the image is not a license's verification code (ZZ1:…)"
         )
     return code
@@ -71,17 +71,13 @@ def decode_qr_image(data: bytes) -> str:
     except ZzgwError:
         raise
     except UnidentifiedImageError:
-        raise _invalid("qr_image", "NOT_AN_IMAGE", "not an image of a kind that can be read (PNG, JPEG)") from None
+        raise invalid("qr_image", "NOT_AN_IMAGE", "not an image of a kind that can be read (PNG, JPEG)") from None
     except Exception as exc:  # PIL raises many kinds for an image it cannot read through, e.g. a truncated one
-        raise _invalid("qr_image", "NOT_AN_IMAGE", f"the image cannot be read: {exc}") from None
+        raise invalid("qr_image", "NOT_AN_IMAGE", f"the image cannot be read: {exc}") from None
     found = zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode))
     codes = [c.text for c in found if c.valid]
     if not codes:
-        raise _invalid("qr_image", "NO_QR_CODE", "no QR code found in the image: photograph it closer and flat")
+        raise invalid("qr_image", "NO_QR_CODE", "no QR code found in the image: photograph it closer and flat")
     if len(set(codes)) > 1:
-        raise _invalid("qr_image", "SEVERAL_QR_CODES", f"{len(codes)} different QR codes in the image: show one")
+        raise invalid("qr_image", "SEVERAL_QR_CODES", f"{len(codes)} different QR codes in the image: show one")
     return codes[0]
-
-
-def _invalid(field: str, reason: str, description: str) -> InvalidRequestError:
-    return InvalidRequestError([FieldViolation(field=field, reason=reason, description=description)])

@@ -60,6 +60,11 @@ class InvalidRequestError(ZzgwError):
         )
 
 
+def invalid(field: str, reason: str, description: str) -> InvalidRequestError:
+    """A refusal of one field of a request (``field``, its stable ``reason``, what is wrong in words)."""
+    return InvalidRequestError([FieldViolation(field=field, reason=reason, description=description)])
+
+
 class InvalidLicenseError(InvalidRequestError):
     """The license in an issue or amend request is invalid."""
 

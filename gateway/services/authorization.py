@@ -45,6 +45,7 @@ from gateway.domain.errors import (
     InvalidRequestError,
     NotFoundError,
     PermissionDeniedError,
+    invalid,
 )
 from gateway.domain.identifiers import license_id_violation
 from gateway.domain.model import Clock, Member, Role
@@ -108,11 +109,11 @@ def consent_code_digest(code: str, *, field: str = "consent_code") -> str | None
     if not normalised:
         return None
     if not _CODE_RE.match(normalised):
-        raise _invalid(field, "BAD_CONSENT_CODE", "a consent code is 24 letters and digits (XXXX-XXXX-…)")
+        raise invalid(field, "BAD_CONSENT_CODE", "a consent code is 24 letters and digits (XXXX-XXXX-…)")
     try:
         raw = base64.b32decode(normalised)
     except binascii.Error as exc:
-        raise _invalid(field, "BAD_CONSENT_CODE", "a consent code is 24 letters and digits (XXXX-XXXX-…)") from exc
+        raise invalid(field, "BAD_CONSENT_CODE", "a consent code is 24 letters and digits (XXXX-XXXX-…)") from exc
     return hashlib.sha256(raw).hexdigest()
 
 
@@ -136,9 +137,9 @@ def check_operator(operator: str) -> str:
 def check_holder_code(code: str, field: str = "holder_code") -> str:
     code = code.strip().upper()
     if not code:
-        raise _invalid(field, "REQUIRED", f"{field} is required")
+        raise invalid(field, "REQUIRED", f"{field} is required")
     if not _HOLDER_CODE_RE.match(code):
-        raise _invalid(field, "BAD_HOLDER_CODE", f"{field} must be 1-32 letters, digits or '-'")
+        raise invalid(field, "BAD_HOLDER_CODE", f"{field} must be 1-32 letters, digits or '-'")
     return code
 
 
@@ -184,9 +185,9 @@ class AuthorizationService:
         """Put a request for conditional fields in the owning issuer's queue. With ``client_request_id``, a retry
         of the same request returns the one first made (its record on the audit trail says so)."""
         if len(client_request_id) > MAX_CLIENT_REQUEST_ID or not client_request_id.isprintable():
-            raise _invalid("client_request_id", "BAD_FORMAT", f"at most {MAX_CLIENT_REQUEST_ID} printable characters")
+            raise invalid("client_request_id", "BAD_FORMAT", f"at most {MAX_CLIENT_REQUEST_ID} printable characters")
         if not client_request_id.isascii():
-            raise _invalid("client_request_id", "BAD_FORMAT", "client_request_id must be ASCII")
+            raise invalid("client_request_id", "BAD_FORMAT", "client_request_id must be ASCII")
         digest = hashlib.sha256(
             "\x1f".join(
                 [use.matter_code, use.purpose, type_code, license_id, issuer_code, *sorted(fields), str(duration_days)]
@@ -194,11 +195,11 @@ class AuthorizationService:
         ).hexdigest()
         matter = self._catalog.matter(use.matter_code)
         if not (type_code or license_id):
-            raise _invalid("type_code", "REQUIRED", "give type_code, or license_id for one license")
+            raise invalid("type_code", "REQUIRED", "give type_code, or license_id for one license")
         if license_id and (violation := license_id_violation("license_id", license_id)):
             raise InvalidRequestError([violation])
         if not 1 <= duration_days <= MAX_DURATION_DAYS:
-            raise _invalid("duration_days", "BAD_DURATION", f"duration_days must be 1-{MAX_DURATION_DAYS}")
+            raise invalid("duration_days", "BAD_DURATION", f"duration_days must be 1-{MAX_DURATION_DAYS}")
         holder_code = ""
         if license_id:
             with self._db.unit_of_work() as uow:
@@ -207,16 +208,16 @@ class AuthorizationService:
                 raise NotFoundError("no such license", reason="LICENSE_NOT_FOUND")
             content = license.content
             if type_code and type_code != content.type_code:
-                raise _invalid("type_code", "TYPE_MISMATCH", "the license is of another type")
+                raise invalid("type_code", "TYPE_MISMATCH", "the license is of another type")
             if issuer_code and issuer_code != content.issuer_code:
-                raise _invalid("issuer_code", "ISSUER_MISMATCH", "the license is from another issuer")
+                raise invalid("issuer_code", "ISSUER_MISMATCH", "the license is from another issuer")
             type_code, issuer_code, holder_code = content.type_code, content.issuer_code, content.holder.code
         license_type = self._catalog.license_types.get(type_code)
         if license_type is None:
-            raise _invalid("type_code", "UNKNOWN_LICENSE_TYPE", f"unknown license type {type_code!r}")
+            raise invalid("type_code", "UNKNOWN_LICENSE_TYPE", f"unknown license type {type_code!r}")
         issuer_code = _owning_issuer(license_type, issuer_code)
         if issuer_code == caller.code:
-            raise _invalid("type_code", "OWN_LICENSES", "an issuer reads its own licenses without approval")
+            raise invalid("type_code", "OWN_LICENSES", "an issuer reads its own licenses without approval")
         material = _material(matter, license_type)
         wanted = _requested_fields(license_type, material, fields)
         now = self._clock.now()
@@ -343,9 +344,9 @@ class AuthorizationService:
         call on, it shares nothing)."""
         operator = check_operator(operator)
         if not request_id:
-            raise _invalid("request_id", "REQUIRED", "request_id is required")
+            raise invalid("request_id", "REQUIRED", "request_id is required")
         if decision is None:
-            raise _invalid("decision", "REQUIRED", "decision is APPROVE, REJECT or WITHDRAW")
+            raise invalid("decision", "REQUIRED", "decision is APPROVE, REJECT or WITHDRAW")
         errors: list[FieldViolation] = []
         reason = check_text("reason", reason, MAX_REASON, errors, required=decision is not AccessDecision.APPROVE)
         if errors:
@@ -405,39 +406,39 @@ class AuthorizationService:
         operator = check_operator(operator)
         holder_code = check_holder_code(holder_code)
         if not matter_code:
-            raise _invalid("matter_code", "REQUIRED", "matter_code is required")
+            raise invalid("matter_code", "REQUIRED", "matter_code is required")
         matter = self._catalog.matters.get(matter_code)
         if matter is None:
-            raise _invalid("matter_code", "UNKNOWN_MATTER", f"unknown matter {matter_code!r}")
+            raise invalid("matter_code", "UNKNOWN_MATTER", f"unknown matter {matter_code!r}")
         needed = {m.type_code for m in matter.materials}
         license_ids, type_codes = tuple(dict.fromkeys(license_ids)), tuple(dict.fromkeys(type_codes))
         if not (license_ids or type_codes):
-            raise _invalid("license_ids", "REQUIRED", "name at least one license or license type")
+            raise invalid("license_ids", "REQUIRED", "name at least one license or license type")
         if len(license_ids) > MAX_CONSENT_ITEMS or len(type_codes) > MAX_CONSENT_ITEMS:
-            raise _invalid("license_ids", "TOO_MANY", f"at most {MAX_CONSENT_ITEMS} licenses and types")
+            raise invalid("license_ids", "TOO_MANY", f"at most {MAX_CONSENT_ITEMS} licenses and types")
         for i, code in enumerate(type_codes):
             if code not in self._catalog.license_types:
-                raise _invalid(f"type_codes[{i}]", "UNKNOWN_LICENSE_TYPE", f"unknown license type {code!r}")
+                raise invalid(f"type_codes[{i}]", "UNKNOWN_LICENSE_TYPE", f"unknown license type {code!r}")
             if code not in needed:
-                raise _invalid(f"type_codes[{i}]", "MATTER_NOT_FOR_TYPE", f"事项 {matter.code} 不需要此类证照")
+                raise invalid(f"type_codes[{i}]", "MATTER_NOT_FOR_TYPE", f"事项 {matter.code} 不需要此类证照")
         for i, license_id in enumerate(license_ids):
             if violation := license_id_violation(f"license_ids[{i}]", license_id):
                 raise InvalidRequestError([violation])
         now = self._clock.now()
         if valid_until is None:
-            raise _invalid("valid_until", "REQUIRED", "valid_until is required")
+            raise invalid("valid_until", "REQUIRED", "valid_until is required")
         if not now < valid_until <= now + dt.timedelta(days=MAX_CONSENT_DAYS):
-            raise _invalid("valid_until", "BAD_VALIDITY", f"valid_until must be in the next {MAX_CONSENT_DAYS} days")
+            raise invalid("valid_until", "BAD_VALIDITY", f"valid_until must be in the next {MAX_CONSENT_DAYS} days")
         uses = uses or 1
         if not 1 <= uses <= MAX_CONSENT_USES:
-            raise _invalid("uses", "BAD_USES", f"uses must be 1-{MAX_CONSENT_USES}")
+            raise invalid("uses", "BAD_USES", f"uses must be 1-{MAX_CONSENT_USES}")
         with self._db.unit_of_work() as uow:
             grantee = uow.members.get(grantee_code) if grantee_code else None
             licenses = [uow.licenses.get(license_id) for license_id in license_ids]
         if grantee is None or not grantee.roles & CONSUMER_ROLES:
-            raise _invalid("grantee_code", "UNKNOWN_GRANTEE", "the grantee must be a registered consuming department")
+            raise invalid("grantee_code", "UNKNOWN_GRANTEE", "the grantee must be a registered consuming department")
         if not uses_matter(grantee, matter):  # it could never present the code: it may not name the matter
-            raise _invalid(
+            raise invalid(
                 "matter_code",
                 "NOT_GRANTEES_MATTER",
                 f"事项 {matter.code}（{matter.name}）由{matter.department}办理，不是被授权部门{grantee.name}的事项",
@@ -445,9 +446,9 @@ class AuthorizationService:
         for i, license in enumerate(licenses):
             # one answer for "no such license" and "not this holder's": a portal learns nothing of other holders
             if license is None or license.content.holder.code != holder_code:
-                raise _invalid(f"license_ids[{i}]", "NOT_THE_HOLDERS_LICENSE", "该证照不属于此持证人")
+                raise invalid(f"license_ids[{i}]", "NOT_THE_HOLDERS_LICENSE", "该证照不属于此持证人")
             if license.content.type_code not in needed:
-                raise _invalid(f"license_ids[{i}]", "MATTER_NOT_FOR_TYPE", f"事项 {matter.code} 不需要此类证照")
+                raise invalid(f"license_ids[{i}]", "MATTER_NOT_FOR_TYPE", f"事项 {matter.code} 不需要此类证照")
         code = self._codes()
         digest = consent_code_digest(code)
         assert digest is not None
@@ -479,7 +480,7 @@ class AuthorizationService:
         operator = check_operator(operator)
         holder_code = check_holder_code(holder_code)
         if not consent_id:
-            raise _invalid("consent_id", "REQUIRED", "consent_id is required")
+            raise invalid("consent_id", "REQUIRED", "consent_id is required")
         now = self._clock.now()
         with self._db.unit_of_work(write=True) as uow:
             consent = uow.consents.get(consent_id)
@@ -552,10 +553,10 @@ def _owning_issuer(license_type: LicenseType, issuer_code: str) -> str:
     """The issuer whose queue a request for ``license_type`` goes to (一数一源: one of the type's issuers)."""
     if issuer_code:
         if issuer_code not in license_type.issuers:
-            raise _invalid("issuer_code", "NOT_AN_ISSUER_OF_TYPE", f"{issuer_code} does not issue {license_type.name}")
+            raise invalid("issuer_code", "NOT_AN_ISSUER_OF_TYPE", f"{issuer_code} does not issue {license_type.name}")
         return issuer_code
     if len(license_type.issuers) != 1:
-        raise _invalid("issuer_code", "ISSUER_REQUIRED", f"{license_type.name} has several issuers: name one")
+        raise invalid("issuer_code", "ISSUER_REQUIRED", f"{license_type.name} has several issuers: name one")
     (only,) = license_type.issuers
     return only
 
@@ -563,7 +564,7 @@ def _owning_issuer(license_type: LicenseType, issuer_code: str) -> str:
 def _material(matter: Matter, license_type: LicenseType) -> Material:
     material = next((m for m in matter.materials if m.type_code == license_type.code), None)
     if material is None:
-        raise _invalid("type_code", "MATTER_NOT_FOR_TYPE", f"事项 {matter.code} 不需要{license_type.name}")
+        raise invalid("type_code", "MATTER_NOT_FOR_TYPE", f"事项 {matter.code} 不需要{license_type.name}")
     return material
 
 
@@ -571,25 +572,25 @@ def _requested_fields(license_type: LicenseType, material: Material, fields: Seq
     """The conditional fields asked for: the material's (all of them when none are named); only these need approval."""
     if not material.fields:
         if fields:
-            raise _invalid("fields", "FIELD_NOT_NEEDED", "the matter lists no fields of this license type")
+            raise invalid("fields", "FIELD_NOT_NEEDED", "the matter lists no fields of this license type")
         if license_type.sharing_class is not SharingClass.CONDITIONAL:
-            raise _invalid("type_code", "NOTHING_TO_APPROVE", f"{license_type.name} is not conditionally shared")
+            raise invalid("type_code", "NOTHING_TO_APPROVE", f"{license_type.name} is not conditionally shared")
         return ()
     asked = tuple(dict.fromkeys(fields)) or material.fields
     wanted = []
     for i, key in enumerate(asked):
         spec = license_type.field_spec(key)
         if spec is None or key not in material.fields:
-            raise _invalid(f"fields[{i}]", "FIELD_NOT_NEEDED", f"事项材料清单不包含信息项 {key}")
+            raise invalid(f"fields[{i}]", "FIELD_NOT_NEEDED", f"事项材料清单不包含信息项 {key}")
         sharing = license_type.field_sharing_class(key)
         if spec.sensitivity is Sensitivity.SECRET or sharing is SharingClass.NOT_SHARED:
             if fields:
-                raise _invalid(f"fields[{i}]", "FIELD_NOT_SHARED", f"信息项 {spec.label} 不予共享")
+                raise invalid(f"fields[{i}]", "FIELD_NOT_SHARED", f"信息项 {spec.label} 不予共享")
             continue
         if sharing is SharingClass.CONDITIONAL:
             wanted.append(key)
     if not wanted:
-        raise _invalid("fields", "NOTHING_TO_APPROVE", "none of these fields needs an approval")
+        raise invalid("fields", "NOTHING_TO_APPROVE", "none of these fields needs an approval")
     return tuple(wanted)
 
 
@@ -598,7 +599,7 @@ def _approved_fields(request: StoredAccessRequest, approved: Sequence[str]) -> t
         return request.fields
     for i, key in enumerate(approved):
         if key not in request.fields:
-            raise _invalid(f"approved_fields[{i}]", "FIELD_NOT_REQUESTED", f"field {key} was not requested")
+            raise invalid(f"approved_fields[{i}]", "FIELD_NOT_REQUESTED", f"field {key} was not requested")
     return tuple(dict.fromkeys(approved))
 
 
@@ -627,7 +628,7 @@ def _apply(
         fields = _approved_fields(request, approved_fields)
         days = duration_days or request.duration_days
         if not 0 < days <= request.duration_days:
-            raise _invalid(
+            raise invalid(
                 "duration_days", "BAD_DURATION", f"duration_days must be 1-{request.duration_days} (requested)"
             )
         state, valid_until = AccessRequestState.APPROVED, now + dt.timedelta(days=days)
@@ -646,7 +647,3 @@ def _not_pending(request: StoredAccessRequest) -> ConflictError:
             "the request was not decided within 10 working days and has expired", reason="REQUEST_EXPIRED"
         )
     return ConflictError(f"the request is {request.state.lower()} already", reason="ACCESS_REQUEST_DECIDED")
-
-
-def _invalid(field: str, reason: str, description: str) -> InvalidRequestError:
-    return InvalidRequestError([FieldViolation(field=field, reason=reason, description=description)])

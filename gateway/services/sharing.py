@@ -49,13 +49,13 @@ from gateway.domain.audit import AuditAction, AuditEntry
 from gateway.domain.catalog import Catalog, FieldSpec, LicenseType, Material, Matter, Sensitivity, SharingClass
 from gateway.domain.errors import (
     ConflictError,
-    FieldViolation,
     InvalidRequestError,
     NotFoundError,
     PermissionDeniedError,
     ResourceExhaustedError,
     UpstreamUnavailableError,
     ZzgwError,
+    invalid,
 )
 from gateway.domain.identifiers import license_id_violation
 from gateway.domain.model import CHINA_TZ, Clock, License, LicenseStatus, Member, today
@@ -487,7 +487,7 @@ class SharingService:
     ) -> tuple[License, LicenseType, Matter, list[Approval], list[Consent], _Record]:
         matter = self._catalog.matter(use.matter_code)
         if not license_id:
-            raise _invalid("license_id", "REQUIRED", "license_id is required")
+            raise invalid("license_id", "REQUIRED", "license_id is required")
         if violation := license_id_violation("license_id", license_id):
             raise InvalidRequestError([violation])
         digest = consent_code_digest(consent_code)
@@ -873,9 +873,9 @@ def _consent(stored: StoredConsent) -> Consent:
 
 def _holder(code_type: str, code: str) -> tuple[str, str]:
     if not code_type:
-        raise _invalid("holder_code_type", "REQUIRED", "holder_code_type is required (111 citizen ID, 001 USCC, …)")
+        raise invalid("holder_code_type", "REQUIRED", "holder_code_type is required (111 citizen ID, 001 USCC, …)")
     if len(code_type) != 3 or not code_type.isdigit():
-        raise _invalid("holder_code_type", "BAD_HOLDER_CODE_TYPE", "holder_code_type is a 3-digit code")
+        raise invalid("holder_code_type", "BAD_HOLDER_CODE_TYPE", "holder_code_type is a 3-digit code")
     return code_type, check_holder_code(code)
 
 
@@ -884,18 +884,14 @@ def _form_keys(keys: Iterable[str]) -> tuple[str, ...]:
     looked up without their surrounding spaces."""
     unique = tuple(dict.fromkeys(keys))
     if not unique:
-        raise _invalid("field_keys", "REQUIRED", "name the form's field keys")
+        raise invalid("field_keys", "REQUIRED", "name the form's field keys")
     if len(unique) > MAX_FORM_KEYS:
-        raise _invalid("field_keys", "TOO_MANY", f"at most {MAX_FORM_KEYS} keys")
+        raise invalid("field_keys", "TOO_MANY", f"at most {MAX_FORM_KEYS} keys")
     for i, key in enumerate(unique):
         if not key.strip() or len(key) > MAX_FORM_KEY or not key.isprintable():
-            raise _invalid(f"field_keys[{i}]", "BAD_KEY", f"a key is 1-{MAX_FORM_KEY} printable characters")
+            raise invalid(f"field_keys[{i}]", "BAD_KEY", f"a key is 1-{MAX_FORM_KEY} printable characters")
     return unique
 
 
 def _unknown_code() -> PermissionDeniedError:
     return PermissionDeniedError("用证码无效：没有这个用证码", reason="CONSENT_NOT_FOUND")
-
-
-def _invalid(field: str, reason: str, description: str) -> InvalidRequestError:
-    return InvalidRequestError([FieldViolation(field=field, reason=reason, description=description)])

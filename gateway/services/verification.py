@@ -55,6 +55,7 @@ from gateway.domain.errors import (
     FieldViolation,
     InvalidRequestError,
     NotFoundError,
+    invalid,
 )
 from gateway.domain.identifiers import license_id_violation
 from gateway.domain.model import CHINA_TZ, Clock, License, LicenseStatus, Member
@@ -354,7 +355,7 @@ class VerificationService:
         version that had it), or by a scanned ``ZZ1:`` code."""
         ways = [bool(license_id), bool(type_code or license_number), bool(qr_code)]
         if sum(ways) != 1:
-            raise _invalid(
+            raise invalid(
                 "license_id", "ONE_OF", "give exactly one of license_id, type_code with license_number, qr_code"
             )
         now = self._clock.now()
@@ -366,9 +367,9 @@ class VerificationService:
         else:
             license_number = _claimed_number(license_number)
             if not (type_code and license_number):
-                raise _invalid("license_number", "REQUIRED", "type_code and license_number go together")
+                raise invalid("license_number", "REQUIRED", "type_code and license_number go together")
             if type_code not in self._catalog.license_types:
-                raise _invalid("type_code", "UNKNOWN_LICENSE_TYPE", f"unknown license type {type_code!r}")
+                raise invalid("type_code", "UNKNOWN_LICENSE_TYPE", f"unknown license type {type_code!r}")
             found = self._db.read_license_by_number(type_code, license_number)
             query = {"by": "license_number", "type_code": type_code}
             checked = self._check_record(found) if found is not None else None  # read afresh: never cached
@@ -389,7 +390,7 @@ class VerificationService:
         (``SealDocument``), so a seal alone does not make a license document of it (INDETERMINATE /
         NOT_A_REGISTERED_LICENSE, as for stamps)."""
         if not pdf:
-            raise _invalid("pdf", "REQUIRED", "pdf is required")
+            raise invalid("pdf", "REQUIRED", "pdf is required")
         now = self._clock.now()
         sha256 = hashlib.sha256(pdf).hexdigest()
         query = {"by": "document", "document_sha256": sha256}
@@ -461,9 +462,9 @@ class VerificationService:
         document of the registry, else INDETERMINATE / NOT_A_REGISTERED_LICENSE. The issuer identity is judged at the
         stamp's signing time, so a signing time after now (``SIGNING_TIME_IN_FUTURE``) fails it."""
         if not document:
-            raise _invalid("document", "REQUIRED", "document is required")
+            raise invalid("document", "REQUIRED", "document is required")
         if not stamp:
-            raise _invalid("stamp", "REQUIRED", "stamp is required")
+            raise invalid("stamp", "REQUIRED", "stamp is required")
         now = self._clock.now()
         checked = check_stamp(
             stamp,
@@ -541,15 +542,15 @@ class VerificationService:
     ) -> ClaimReport:
         """Compare what an applicant claims with the registry; answers without returning any of its data."""
         if not type_code:
-            raise _invalid("type_code", "REQUIRED", "type_code is required")
+            raise invalid("type_code", "REQUIRED", "type_code is required")
         if type_code not in self._catalog.license_types:
-            raise _invalid("type_code", "UNKNOWN_LICENSE_TYPE", f"unknown license type {type_code!r}")
+            raise invalid("type_code", "UNKNOWN_LICENSE_TYPE", f"unknown license type {type_code!r}")
         if len(fields) > MAX_CLAIM_FIELDS or any(len(k) > 64 or len(v) > 2000 for k, v in fields.items()):
-            raise _invalid("fields", "TOO_LARGE", f"at most {MAX_CLAIM_FIELDS} fields of at most 2,000 characters")
+            raise invalid("fields", "TOO_LARGE", f"at most {MAX_CLAIM_FIELDS} fields of at most 2,000 characters")
         matter = self._catalog.matters[use.matter_code]  # the use context was checked against the catalog
         if not any(material.type_code == type_code for material in matter.materials):
             # "it matches" would confirm a guess of a name, number or holder code the matter has no need of
-            raise _invalid(
+            raise invalid(
                 "type_code",
                 "NOT_USED_BY_MATTER",
                 f"事项 {matter.code}（{matter.name}）不使用{self._catalog.license_types[type_code].name}",
@@ -590,9 +591,9 @@ class VerificationService:
 
     def receipt(self, caller: Member, receipt_id: str) -> StoredReceipt:
         if not receipt_id:
-            raise _invalid("receipt_id", "REQUIRED", "receipt_id is required")
+            raise invalid("receipt_id", "REQUIRED", "receipt_id is required")
         if _CONTROL_CHARACTERS.search(receipt_id):  # refused alike on both databases (PostgreSQL text holds no NUL)
-            raise _invalid("receipt_id", "BAD_CHARACTERS", "a receipt id has no control characters")
+            raise invalid("receipt_id", "BAD_CHARACTERS", "a receipt id has no control characters")
         with self._db.unit_of_work() as uow:
             found = uow.receipts.get(receipt_id) if len(receipt_id) <= MAX_RECEIPT_ID else None
         if found is None:
@@ -607,9 +608,9 @@ class VerificationService:
         any case), and the next page's token (empty after the last); the call is on the audit trail, and so is a
         refusal (``refuse_use``)."""
         if not use.case_id:
-            raise _invalid("use.case_id", "REQUIRED", "bundle_code and case_id name the case")
+            raise invalid("use.case_id", "REQUIRED", "bundle_code and case_id name the case")
         if not 0 <= limit <= MAX_CASE_PAGE:
-            raise _invalid("limit", "BAD_LIMIT", f"limit is 1-{MAX_CASE_PAGE} (0: {DEFAULT_CASE_PAGE})")
+            raise invalid("limit", "BAD_LIMIT", f"limit is 1-{MAX_CASE_PAGE} (0: {DEFAULT_CASE_PAGE})")
         after = _case_position(page_token)
         size = limit or DEFAULT_CASE_PAGE
         with self._db.unit_of_work() as uow:
@@ -1160,7 +1161,7 @@ def _case_position(token: str) -> tuple[dt.datetime, str] | None:
             return _EPOCH + dt.timedelta(microseconds=int(found[1])), found[2]
     except OverflowError:  # digits past any date
         pass
-    raise _invalid("page_token", "BAD_PAGE_TOKEN", "not a page token of ListCaseReceipts")
+    raise invalid("page_token", "BAD_PAGE_TOKEN", "not a page token of ListCaseReceipts")
 
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
@@ -1216,13 +1217,9 @@ def _claimed_number(number: str) -> str:
     control characters inside (NUL, which PostgreSQL text cannot hold) is bad input."""
     number = number.strip()
     if _CONTROL_CHARACTERS.search(number):
-        raise _invalid("license_number", "BAD_CHARACTERS", "a license number has no control characters")
+        raise invalid("license_number", "BAD_CHARACTERS", "a license number has no control characters")
     return number
 
 
 def _day(now: dt.datetime) -> dt.date:
     return now.astimezone(CHINA_TZ).date()
-
-
-def _invalid(field: str, reason: str, description: str) -> InvalidRequestError:
-    return InvalidRequestError([FieldViolation(field=field, reason=reason, description=description)])
