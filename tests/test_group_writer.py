@@ -167,6 +167,31 @@ def test_a_stale_head_met_after_a_lost_connection_is_retried_once_more_or_found_
         writer.close()
 
 
+def test_a_commit_lost_twice_whose_first_landed_after_all_is_answered_as_written(
+    migrated_db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both attempts lose their connection at the commit; the first one's lookup failed at the time, and a later
+    one finds that it landed: its results are the answer, and nothing is written a third time."""
+    attempts: list[list[int]] = []
+
+    def write(work: AppendWork, prepared: Sequence[int]) -> list[int]:
+        attempts.append(list(prepared))
+        return [p + len(attempts) for p in prepared]  # which attempt answered shows in the result
+
+    def lost(work: AppendWork) -> None:
+        raise psycopg.OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(AppendWork, "commit", lost)
+    lookups = iter([False, False, True])  # the first attempt, the second, the first again after the loop
+    monkeypatch.setattr(GroupWriter, "_landed", lambda self, tried: next(lookups))
+    writer: GroupWriter[int, int, int] = GroupWriter(migrated_db, write, name="test")
+    try:
+        assert writer.write(7) == 8  # the first attempt's result
+        assert attempts == [[7], [7]]
+    finally:
+        writer.close()
+
+
 def test_prepared_groups_taken_together_stop_at_the_item_limit(monkeypatch: pytest.MonkeyPatch) -> None:
     """A busy writer takes the prepared groups waiting until they hold MAX_GROUP items, not MAX_GROUP groups (which
     could make one transaction of MAX_GROUP² rows under load); the rest waits for the next transaction."""

@@ -197,9 +197,10 @@ class GroupWriter(Generic[T, P, R]):
                     if kind is None or kind in retried:
                         break
                     retried.add(kind)
-            if error is not None and lost is not None and self._landed(lost[0]):
-                # the first attempt's commit landed after all (its lookup had failed too): the second attempt met
-                # its rows; answered as written, not as the duplicate
+            # lost again on a later attempt: the first lost commit may have landed after all (its lookup had failed);
+            # the loop looked it up already when a later attempt failed otherwise. Answered as written, not twice.
+            again = error is not None and lost is not None and connection_lost(error) and lost[0] is not tried
+            if again and lost is not None and self._landed(lost[0]):
                 error, written, results = None, lost[1], lost[2]
             if error is not None:  # every caller still waiting is told, whether or not the transaction claimed it
                 written, results = [group[i] for i in _claimed(group)], None
