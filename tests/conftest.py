@@ -10,7 +10,7 @@ import contextlib
 import datetime as dt
 import json
 import os
-import signal
+import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -203,11 +203,17 @@ class RunningGateway:
         return catalog_pb2_grpc.CatalogServiceStub(self.channel(member))
 
 
-def as_from_a_terminal() -> None:
-    """``preexec_fn`` for a command a test interrupts with SIGINT, as Ctrl-C in a terminal would: SIGINT handled by
-    default, also when the test run itself was started in the background by a shell, which makes every process under
-    it ignore SIGINT (and Python then leaves it ignored)."""
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
+AS_FROM_A_TERMINAL = "import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+"""The start of a ``python -c`` script for a command a test interrupts with SIGINT, as Ctrl-C in a terminal would:
+SIGINT handled by default, also when the test run itself was started in the background by a shell, which makes every
+process under it ignore SIGINT (Python then leaves it ignored). Set in the child's own code: a ``preexec_fn`` in the
+test process, which runs gateways' threads, can deadlock the child before it starts."""
+
+
+def zzgw_command(*args: str, before: str = "") -> list[str]:
+    """``zzgw *args`` as a test interrupting it runs it (``AS_FROM_A_TERMINAL``); ``before`` runs first."""
+    script = AS_FROM_A_TERMINAL + before + "from gateway.cli import main; sys.exit(main(sys.argv[1:]))"
+    return [sys.executable, "-c", script, *args]
 
 
 def start_gateway(data_dir: Path, database_url: str, **overrides: object) -> RunningGateway:

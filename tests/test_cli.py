@@ -20,7 +20,7 @@ from cryptography import x509
 
 from benchmarks.common import free_port, wait_serving
 from gateway.bootstrap import samples
-from tests.conftest import as_from_a_terminal, today
+from tests.conftest import today, zzgw_command
 
 ROOT = Path(__file__).resolve().parent.parent
 MARKET = "11370100993701011T"
@@ -818,19 +818,12 @@ def test_no_cjk_font_on_the_machine_says_how_to_get_one(env: dict[str, str]) -> 
 
 def test_ctrl_c_while_a_command_loads_or_opens_the_store_ends_without_a_traceback(env: dict[str, str]) -> None:
     """SIGINT at a moment no command handles it itself (here: as init starts making the store): a line, exit 130."""
-    script = (
-        "import os, signal, sys, time, gateway.server as server; "  # the signal is taken at once: the sleep ends
+    interrupt = (  # the signal is taken at once: the sleep ends
+        "import os, time, gateway.server as server; "
         "server.initialise = lambda *args, **kwargs: (os.kill(os.getpid(), signal.SIGINT), time.sleep(30)); "
-        "from gateway.cli import main; sys.exit(main(sys.argv[1:]))"
     )
     done = subprocess.run(
-        [sys.executable, "-c", script, "init"],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        preexec_fn=as_from_a_terminal,
+        zzgw_command("init", before=interrupt), env=env, cwd=ROOT, capture_output=True, text=True, timeout=60
     )
     assert (done.returncode, done.stderr.strip()) == (130, "zzgw init: interrupted"), done.stderr
 

@@ -9,7 +9,6 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import time
 import tracemalloc
 import uuid
@@ -33,7 +32,7 @@ from adapters.batch_import import (
 from adapters.records import issue_request
 from gateway.bootstrap import samples
 from protos.zzgw.v1 import issuance_pb2
-from tests.conftest import MARKET, RunningGateway, as_from_a_terminal
+from tests.conftest import MARKET, RunningGateway, zzgw_command
 
 BAD_USCC = "91370100MA3C4K7L6N"  # wrong check character
 ROOT = Path(__file__).resolve().parents[2]
@@ -418,14 +417,13 @@ def test_ctrl_c_ends_with_what_was_committed_and_130_and_a_second_run_finishes(
     fifo = tmp_path / "permits.jsonl"  # a pipe: the import reads what the test writes, when it writes it
     os.mkfifo(fifo)
     env = {**os.environ, "ZZGW_DATA_DIR": str(running.data_dir), "ZZGW_DATABASE_URL": ""}
-    command = [sys.executable, "-m", "gateway.cli", "import", "--issuer", MARKET, "--target", running.address]
+    command = zzgw_command("import", "--issuer", MARKET, "--target", running.address)
     process = subprocess.Popen(
         [*command, str(fifo)],
         env=env,
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        preexec_fn=as_from_a_terminal,
     )
     try:
         with fifo.open("w", encoding="utf-8") as out:  # count_records reads it all
