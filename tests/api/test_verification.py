@@ -937,10 +937,16 @@ def test_the_status_cache_is_real_and_a_write_the_gateway_did_not_announce_is_st
     license_id = batch_issue(running, 13)
     service = running.gateway.verification
     assert service is not None
-    assert verify(running, license_id=license_id).verdict == PASSED
-    kept = service._checked[license_id]
-    assert verify(running, license_id=license_id).verdict == PASSED
-    assert service._checked[license_id] is kept  # served from the cache, not read again
+
+    def served_from_the_cache() -> bool:
+        assert verify(running, license_id=license_id).verdict == PASSED
+        kept = service._checked.get(license_id)
+        assert verify(running, license_id=license_id).verdict == PASSED
+        return kept is not None and service._checked.get(license_id) is kept  # not read again
+
+    # the feed may hear the issue's own announcement after the first check and drop the caches once (on a loaded
+    # machine a CI run saw it): then the next pair is served from the cache
+    assert any(served_from_the_cache() for _ in range(5))
     memos = running.gateway.verification._memos  # type: ignore[union-attr]
     assert memos is not None
     at = dt.datetime.now(dt.UTC)
