@@ -176,6 +176,7 @@ def license_type_message(t: LicenseType) -> catalog_pb2.LicenseType:
                 sharing_class=_SHARING[t.field_sharing_class(f.key)],
                 choices=f.choices,
                 form_labels=f.form_labels,
+                of_holder=f.of_holder.value if f.of_holder else "",
             )
             for f in t.fields
         ],

@@ -48,6 +48,15 @@ class ValueType(enum.Enum):
     ENUM = "ENUM"  # one of ``choices``
 
 
+class OfHolder(enum.Enum):
+    """What a field states about the license's holder, which the field must then agree with."""
+
+    NAME = "name"  # the holder's name (a 居民身份证's 姓名, a 营业执照's 名称)
+    CODE = "code"  # the holder's code (a 营业执照's 统一社会信用代码)
+    BIRTH_DATE = "birth_date"  # the birth date a holder's 公民身份号码 carries (digits 7-14)
+    SEX = "sex"  # the sex a holder's 公民身份号码 carries (digit 17: odd 男, even 女)
+
+
 class Sensitivity(enum.Enum):
     NORMAL = "NORMAL"
     SENSITIVE = "SENSITIVE"  # masked unless a matter needs it in full
@@ -83,6 +92,9 @@ class FieldSpec:
     choices: tuple[str, ...] = ()
     form_labels: tuple[str, ...] = ()
     """Other names forms give the field (企业名称 for a 营业执照's 名称): ``PrefillForm`` finds it by them too."""
+    of_holder: OfHolder | None = None
+    """What the field states about the holder, if anything: a license whose field disagrees with its holder is refused
+    (``BIRTH_DATE`` and ``SEX`` where the holder's code is a 公民身份号码, which carries them)."""
 
     def named(self, name: str) -> bool:
         """Whether ``name`` is the field's label or one of its form labels."""
@@ -276,7 +288,18 @@ def _field(raw: Mapping[str, Any], type_code: str) -> FieldSpec:
     where = f"field {raw['key']} of {type_code}"
     _only(
         raw,
-        {"key", "label", "type", "required", "max_length", "sensitivity", "sharing_class", "choices", "form_labels"},
+        {
+            "key",
+            "label",
+            "type",
+            "required",
+            "max_length",
+            "sensitivity",
+            "sharing_class",
+            "choices",
+            "form_labels",
+            "of_holder",
+        },
         where,
     )
     value_type = _enum(raw, "type", ValueType, where)
@@ -288,6 +311,12 @@ def _field(raw: Mapping[str, Any], type_code: str) -> FieldSpec:
     max_length = _get(raw, "max_length", int, where, 200)
     if max_length < 1:
         raise ValueError(f"{where}: max_length must be at least 1")
+    of_holder = _enum(raw, "of_holder", OfHolder, where) if "of_holder" in raw else None
+    if of_holder is not None and value_type not in _OF_HOLDER_TYPES[of_holder]:
+        allowed = ", ".join(kind.value for kind in _OF_HOLDER_TYPES[of_holder])
+        raise ValueError(f"{where}: of_holder {of_holder.value} needs a field of type {allowed}")
+    if of_holder is OfHolder.SEX and not {"男", "女"} <= set(choices):
+        raise ValueError(f"{where}: of_holder sex needs the choices 男 and 女")
     return FieldSpec(
         key=raw["key"],
         label=_text(raw, "label", where),
@@ -300,7 +329,16 @@ def _field(raw: Mapping[str, Any], type_code: str) -> FieldSpec:
         form_labels=tuple(
             _text({"form_labels": name}, "form_labels", where) for name in _list(raw, "form_labels", str, where)
         ),
+        of_holder=of_holder,
     )
+
+
+_OF_HOLDER_TYPES: Mapping[OfHolder, tuple[ValueType, ...]] = {
+    OfHolder.NAME: (ValueType.STRING,),
+    OfHolder.CODE: (ValueType.CITIZEN_ID, ValueType.USCC, ValueType.STRING),
+    OfHolder.BIRTH_DATE: (ValueType.DATE,),
+    OfHolder.SEX: (ValueType.ENUM,),
+}
 
 
 def _fields(raw: Mapping[str, Any], code: str, where: str) -> tuple[FieldSpec, ...]:

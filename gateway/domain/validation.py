@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from gateway.domain.catalog import Catalog, FieldSpec, LicenseType, ValueType
+from gateway.domain.catalog import HOLDER_CODE_TYPES, Catalog, FieldSpec, LicenseType, OfHolder, ValueType
 from gateway.domain.errors import FieldViolation, InvalidLicenseError, PermissionDeniedError
 from gateway.domain.identifiers import citizen_id_problem, region_code_problem, uscc_problem
 from gateway.domain.model import Holder, LicenseDraft, Member, Role
@@ -80,14 +80,7 @@ def validate_issue(draft: LicenseDraft, catalog: Catalog, issuer: Member, today:
         raise InvalidLicenseError(errors)
     check_issuer(issuer, license_type)
 
-    license_number = check_text("license_number", draft.license_number, MAX_LICENSE_NUMBER, errors, required=True)
-    if (
-        license_number
-        and not _CONTROL_RE.search(license_number)
-        and (not license_number.isprintable() or INVISIBLE_RE.search(license_number))
-    ):
-        # a zero-width space or another invisible character makes a number that looks like another's
-        errors.append(_v("license_number", "BAD_CHARACTERS", "license_number contains invisible characters"))
+    license_number = check_visible("license_number", draft.license_number, MAX_LICENSE_NUMBER, errors)
     holder = check_holder(draft.holder_name, draft.holder_code_type, draft.holder_code, license_type, errors)
     issue_date = check_date("issue_date", draft.issue_date, errors, required=True)
     if issue_date and issue_date > today:
@@ -100,6 +93,8 @@ def validate_issue(draft: LicenseDraft, catalog: Catalog, issuer: Member, today:
     if draft.serial and not _SERIAL_RE.match(draft.serial):
         errors.append(_v("serial", "BAD_SERIAL", "serial must be 1-32 characters of 0-9A-Z"))
     fields = check_fields(license_type, draft.fields, errors, partial=False)
+    if holder is not None:
+        check_holder_fields(license_type, holder, fields, errors)
     if errors:
         raise InvalidLicenseError(errors)
     assert issue_date is not None and valid_from is not None and holder is not None
@@ -139,11 +134,21 @@ def check_text(field: str, value: str, limit: int, errors: list[FieldViolation],
     return value
 
 
+def check_visible(field: str, value: str, limit: int, errors: list[FieldViolation]) -> str:
+    """A required text that must print as it is compared: a zero-width space or another invisible character makes a
+    license number or a holder's name that looks like another's (王\u200b伟 prints as 王伟 and matches no claim)."""
+    before = len(errors)
+    value = check_text(field, value, limit, errors, required=True)
+    if len(errors) == before and value and (not value.isprintable() or INVISIBLE_RE.search(value)):
+        errors.append(_v(field, "BAD_CHARACTERS", f"{field} contains invisible characters"))
+    return value
+
+
 def check_holder(
     name: str, code_type: str, code: str, license_type: LicenseType, errors: list[FieldViolation]
 ) -> Holder | None:
     before = len(errors)
-    name = check_text("holder.name", name, MAX_HOLDER_NAME, errors, required=True)
+    name = check_visible("holder.name", name, MAX_HOLDER_NAME, errors)
     if not code_type:
         errors.append(_v("holder.code_type", "REQUIRED", "holder.code_type is required"))
     elif code_type not in license_type.holder_code_types:
@@ -165,6 +170,39 @@ def check_holder(
     if len(errors) > before:
         return None
     return Holder(name=name, code_type=code_type, code=code)
+
+
+def check_holder_fields(
+    license_type: LicenseType, holder: Holder, fields: Mapping[str, str], errors: list[FieldViolation]
+) -> None:
+    """Each field that states something about the holder (the catalog's ``of_holder``) agrees with the holder: a
+    居民身份证 whose 姓名 is not its holder's name, or whose 出生 is not the birth date its 公民身份号码 carries, would
+    verify as genuine and be shared as the holder's. The descriptions name the fields, not their values."""
+    code_label = HOLDER_CODE_TYPES.get(holder.code_type, "code")
+    for spec in license_type.fields:
+        value = fields.get(spec.key)
+        if spec.of_holder is None or value is None:
+            continue
+        match spec.of_holder:
+            case OfHolder.NAME if value != holder.name:
+                problem = "is not the holder's name (holder.name)"
+            case OfHolder.CODE if value.upper() != holder.code:
+                problem = f"is not the holder's {code_label} (holder.code)"
+            case OfHolder.BIRTH_DATE if holder.code_type == "111" and value != _born(holder.code):
+                problem = "is not the birth date the holder's 公民身份号码 carries"
+            case OfHolder.SEX if holder.code_type == "111" and value != _sex(holder.code):
+                problem = "is not the sex the holder's 公民身份号码 carries"
+            case _:
+                continue
+        errors.append(_v(f"fields.{spec.key}", "DISAGREES_WITH_HOLDER", f"{spec.label} ({spec.key}) {problem}"))
+
+
+def _born(citizen_id: str) -> str:
+    return f"{citizen_id[6:10]}-{citizen_id[10:12]}-{citizen_id[12:14]}"
+
+
+def _sex(citizen_id: str) -> str:
+    return "男" if int(citizen_id[16]) % 2 else "女"
 
 
 _CALENDAR_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)

@@ -286,6 +286,31 @@ def test_amend_with_an_invalid_field_is_rejected(running: RunningGateway) -> Non
     assert ("fields.established_on", "BAD_DATE") in error_details(caught.value)[1]
 
 
+def test_a_renamed_company_must_rename_its_name_field_too(running: RunningGateway) -> None:
+    """名称变更: the holder's name and the 营业执照's 名称 are one fact (the catalog's ``of_holder``); an amendment
+    that changes one without the other would leave a license whose 名称 names another company."""
+    first = issue(running, unique(samples.business_license(14))).license
+    stub = running.issuance(MARKET)
+
+    def amend(**change: object) -> issuance_pb2.AmendLicenseResponse:
+        request = issuance_pb2.AmendLicenseRequest(request_id="amend-" + uuid.uuid4().hex, license_id=first.license_id)
+        for key, value in change.items():
+            if key == "fields":
+                request.fields.update(value)  # type: ignore[arg-type]
+            else:
+                setattr(request, key, value)
+        return stub.AmendLicense(request)
+
+    with pytest.raises(grpc.RpcError) as caught:
+        amend(holder_name="济南新名科技有限公司", reason="名称变更")
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert error_details(caught.value)[1] == [("fields.company_name", "DISAGREES_WITH_HOLDER")]
+    renamed = amend(
+        holder_name="济南新名科技有限公司", fields={"company_name": "济南新名科技有限公司"}, reason="名称变更"
+    )
+    assert renamed.license.holder.name == renamed.license.fields["company_name"] == "济南新名科技有限公司"
+
+
 @pytest.mark.parametrize(
     ("change_of", "expected"),
     [

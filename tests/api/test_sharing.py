@@ -180,7 +180,7 @@ def passport(running: RunningGateway, code: str, born: dt.date) -> str:
             "country_code": "CHN",
             "name": "王芳",
             "name_pinyin": "WANG FANG",
-            "gender": "女",
+            "gender": "男" if int(code[16]) % 2 else "女",
             "nationality": "中国",
             "birth_date": born.isoformat(),
             "birth_place": "山东",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -424,6 +425,39 @@ def test_loader_rejects_enum_without_choices() -> None:
     del gender["choices"]
     with pytest.raises(ValueError, match=r"^field gender of 11100000991000019E001: ENUM needs choices$"):
         Catalog.from_mapping(data)
+
+
+@pytest.mark.parametrize(
+    ("key", "of_holder", "message"),
+    [
+        ("ethnicity", "birth_date", "of_holder birth_date needs a field of type DATE"),
+        ("birth_date", "name", "of_holder name needs a field of type STRING"),
+        ("ethnicity", "sex", "of_holder sex needs a field of type ENUM"),
+        ("name", "nickname", "of_holder 'nickname' is not one of name, code, birth_date, sex"),
+    ],
+)
+def test_loader_rejects_an_of_holder_the_field_cannot_state(key: str, of_holder: str, message: str) -> None:
+    data = raw()
+    next(f for f in id_card(data)["fields"] if f["key"] == key)["of_holder"] = of_holder
+    with pytest.raises(ValueError, match=f"^field {key} of 11100000991000019E001: {re.escape(message)}$"):
+        Catalog.from_mapping(data)
+
+
+def test_loader_rejects_a_sex_field_without_both_choices() -> None:
+    data = raw()
+    next(f for f in id_card(data)["fields"] if f["key"] == "gender")["choices"] = ["M", "F"]
+    with pytest.raises(ValueError, match=r"^field gender of 11100000991000019E001: of_holder sex needs the choices"):
+        Catalog.from_mapping(data)
+
+
+def test_the_bootstrap_catalog_ties_names_codes_births_and_sexes_to_the_holder(catalog: Catalog) -> None:
+    tied = {(t.name, f.key, f.of_holder.value) for t in catalog.license_types.values() for f in t.fields if f.of_holder}
+    assert {
+        ("居民身份证", "citizen_id", "code"),
+        ("营业执照", "company_name", "name"),
+        ("出生医学证明", "gender", "sex"),
+    } <= tied
+    assert len(tied) == 21
 
 
 @pytest.mark.parametrize(

@@ -267,6 +267,9 @@ CONTROL_CASES = [
     ("license_number", lambda r: {**r, "license_number": "Q370012345\ufe0f"}),  # a variation selector
     ("holder.name", lambda r: {**r, "holder": {**r["holder"], "name": "王\x85小明"}}),  # C1: next line
     ("holder.name", lambda r: {**r, "holder": {**r["holder"], "name": "\u202e明小王"}}),  # shown reversed
+    # prints as 王小明 and matches no claim of 王小明; the field is the plain name, so only the holder's is refused
+    ("holder.name", lambda r: {**r, "holder": {**r["holder"], "name": "王\u200b小明"}}),
+    ("holder.name", lambda r: {**r, "holder": {**r["holder"], "name": "王小明\u3164"}}),  # a Hangul filler
     ("fields.birth_facility", lambda r: {**r, "fields": {**r["fields"], "birth_facility": "济南\u2067市\u2069医院"}}),
 ]
 
@@ -274,6 +277,64 @@ CONTROL_CASES = [
 @pytest.mark.parametrize(("field", "mutate"), CONTROL_CASES, ids=[c[0] for c in CONTROL_CASES])
 def test_control_characters_in_text(field: str, mutate: Any) -> None:
     assert violations(mutate(birth_certificate()), HEALTH) == {(field, "BAD_CHARACTERS")}
+
+
+DISAGREEING = [
+    ("the name", "child_name", "王晓明"),
+    ("the birth date", "birth_date", "2024-01-06"),
+    ("the sex", "gender", "女"),
+]
+
+
+@pytest.mark.parametrize(("what", "key", "value"), DISAGREEING, ids=[c[0] for c in DISAGREEING])
+def test_a_field_that_disagrees_with_the_holder_is_refused(what: str, key: str, value: str) -> None:
+    """The child's 公民身份号码 says born 2024-01-05, male (digit 17 odd); the holder is 王小明."""
+    assert violations(with_fields(birth_certificate(), **{key: value}), HEALTH) == {
+        (f"fields.{key}", "DISAGREES_WITH_HOLDER")
+    }
+
+
+def test_the_description_names_the_field_not_the_values() -> None:
+    record = with_fields(birth_certificate(), birth_date="2024-01-06", child_name="王晓明")
+    with pytest.raises(InvalidLicenseError) as caught:
+        validate_issue(draft(record), CATALOG, MEMBERS[HEALTH], TODAY)
+    described = {v.field: v.description for v in caught.value.violations}
+    assert described == {
+        "fields.child_name": "新生儿姓名 (child_name) is not the holder's name (holder.name)",
+        "fields.birth_date": "出生日期 (birth_date) is not the birth date the holder's 公民身份号码 carries",
+    }
+
+
+def test_birth_date_and_sex_are_checked_only_against_a_citizen_id() -> None:
+    """A newborn registered under a hospital's own number (099) has no 公民身份号码 to carry them; the name still
+    must agree."""
+    record = with_fields(birth_certificate(), birth_date="2024-01-06", gender="女")
+    record["holder"] = {**record["holder"], "code_type": "099", "code": "TMP-2024-0001"}
+    assert validate_issue(draft(record), CATALOG, MEMBERS[HEALTH], TODAY).fields["gender"] == "女"
+    assert violations(with_fields(record, child_name="王晓明"), HEALTH) == {
+        ("fields.child_name", "DISAGREES_WITH_HOLDER")
+    }
+
+
+def test_a_code_field_agrees_with_the_holder_code_whatever_its_case() -> None:
+    record = samples.business_license(3)
+    lower = with_fields(record, uscc=record["holder"]["code"].lower())
+    assert validate_issue(draft(lower), CATALOG, MEMBERS[MARKET], TODAY).fields["uscc"] == record["holder"]["code"]
+    other = samples.uscc(4)
+    assert violations(with_fields(record, uscc=other), MARKET) == {("fields.uscc", "DISAGREES_WITH_HOLDER")}
+
+
+def test_an_id_card_whose_fields_disagree_with_its_number() -> None:
+    card = samples.id_card(5)
+    code = card["holder"]["code"]
+    wrong_sex = "女" if card["fields"]["gender"] == "男" else "男"
+    assert violations(
+        with_fields(card, gender=wrong_sex, citizen_id=samples.citizen_id(6, dt.date(1990, 1, 1))), POLICE
+    ) == {
+        ("fields.gender", "DISAGREES_WITH_HOLDER"),
+        ("fields.citizen_id", "DISAGREES_WITH_HOLDER"),
+    }
+    assert validate_issue(draft(card), CATALOG, MEMBERS[POLICE], TODAY).holder.code == code
 
 
 def test_a_trailing_newline_is_not_accepted_by_a_pattern() -> None:
