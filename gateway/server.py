@@ -955,6 +955,7 @@ def build_server(
             max_message_bytes=limit,
             documents=gateway.documents,
             max_watchers=settings.max_watchers,
+            max_watchers_per_member=settings.max_watchers_per_member,
         ),
         server,
     )

@@ -123,6 +123,10 @@ def test_the_usual_spellings_of_a_switch_and_an_address() -> None:
     ("ZZGW_MAX_WATCHERS", "1025", r"max_watchers \(ZZGW_MAX_WATCHERS\) must be 1-1024, not 1025"),
     ("ZZGW_MAX_WATCHERS", "16", r"max_watchers \(ZZGW_MAX_WATCHERS, 16\) must be below threads \(ZZGW_THREADS, 16\)"),
     ("ZZGW_THREADS", "2", r"max_watchers \(ZZGW_MAX_WATCHERS, 8\) must be below threads \(ZZGW_THREADS, 2\)"),
+    ("ZZGW_MAX_WATCHERS_PER_MEMBER", "0", r"^max_watchers_per_member \(ZZGW_MAX_WATCHERS_PER_MEMBER\) must be 1-8,"),
+    ("ZZGW_MAX_WATCHERS_PER_MEMBER", "-1", r"must be 1-8, not -1"),
+    ("ZZGW_MAX_WATCHERS_PER_MEMBER", "9", r"must be 1-8, not 9: .* at most max_watchers \(ZZGW_MAX_WATCHERS, 8\)"),
+    ("ZZGW_MAX_WATCHERS_PER_MEMBER", "two", r"max_watchers_per_member must be a whole number, not 'two'"),
     ("ZZGW_TSA_URL", "notaurl", r"tsa_url \(ZZGW_TSA_URL\) must be an http:// or https:// URL with a host"),
     ("ZZGW_TSA_URL", "tsa.example.cn/tsr", "must be an http:// or https:// URL with a host"),
     ("ZZGW_TSA_URL", "ftp://tsa.example.cn/tsr", "must be an http:// or https:// URL with a host"),
@@ -231,6 +235,29 @@ def test_the_ends_of_the_ranges_and_good_tsa_urls_are_accepted() -> None:
     assert Settings.load(env={"ZZGW_MAX_WATCHERS": "1023", "ZZGW_THREADS": "1024"}).max_watchers == 1023
     for url in ("http://127.0.0.1:3180/tsr", "https://tsa.example.cn/tsr", "https://user:pw@[::1]:8443/"):
         assert Settings.load(env={"ZZGW_TSA_URL": url}).tsa_url == url
+
+
+def test_a_members_share_of_the_watchers() -> None:
+    """Two streams per member unless set; never more than the process's total, and unset it follows a total set
+    lower (ZZGW_MAX_WATCHERS=1 alone still starts)."""
+    assert Settings.load(env={}).max_watchers_per_member == 2 == Settings().max_watchers_per_member
+    assert Settings.load(env={"ZZGW_MAX_WATCHERS": "1"}).max_watchers_per_member == 1
+    assert Settings.load(env={"ZZGW_MAX_WATCHERS": "6"}).max_watchers_per_member == 2
+    both = {"ZZGW_MAX_WATCHERS": "4", "ZZGW_MAX_WATCHERS_PER_MEMBER": "4"}
+    assert Settings.load(env=both).max_watchers_per_member == 4
+    assert Settings.load(env={"ZZGW_MAX_WATCHERS_PER_MEMBER": "1"}).max_watchers_per_member == 1
+    with pytest.raises(ConfigError, match=r"must be 1-2, not 3"):
+        Settings.load(env={"ZZGW_MAX_WATCHERS": "2", "ZZGW_MAX_WATCHERS_PER_MEMBER": "3"})
+    with pytest.raises(ConfigError, match=r"must be 1-1, not 2"):
+        Settings(max_watchers=1)  # in code, the default share is not lowered: say both
+    assert Settings(max_watchers=1, max_watchers_per_member=1).max_watchers_per_member == 1
+
+
+def test_a_members_share_from_the_file(tmp_path: Path) -> None:
+    path = write_toml(tmp_path, "max_watchers = 5\nmax_watchers_per_member = 3\n")
+    loaded = Settings.load(path, env={})
+    assert (loaded.max_watchers, loaded.max_watchers_per_member) == (5, 3)
+    assert Settings.load(write_toml(tmp_path, "max_watchers = 1\n"), env={}).max_watchers_per_member == 1
 
 
 def test_a_bad_tsa_url_is_said_without_its_credentials() -> None:

@@ -13,7 +13,7 @@ from gateway.api.errors import item_error, within_limit
 from gateway.api.interceptors import caller
 from gateway.domain.catalog import Catalog
 from gateway.domain.errors import ConflictError, FieldViolation, InvalidRequestError, ResourceExhaustedError
-from gateway.domain.model import License, LicenseDraft
+from gateway.domain.model import License, LicenseDraft, Member
 from gateway.domain.seals import DocumentSource
 from gateway.services.documents import DocumentService
 from gateway.services.issuance import IssuanceService, IssueResult
@@ -35,6 +35,7 @@ class IssuanceServicer(issuance_pb2_grpc.IssuanceServiceServicer):
         max_message_bytes: int,
         documents: DocumentService | None = None,
         max_watchers: int = 8,
+        max_watchers_per_member: int = 2,
         poll_seconds: float = 0.5,
     ):
         self._max_message_bytes = max_message_bytes
@@ -42,7 +43,7 @@ class IssuanceServicer(issuance_pb2_grpc.IssuanceServiceServicer):
         self._service = service
         self._catalog = catalog
         self._issuer_name = issuer_name
-        self._watchers = threading.BoundedSemaphore(max_watchers)
+        self._watchers = _WatcherSlots(max_watchers, max_watchers_per_member)
         self._poll = poll_seconds
 
     def IssueLicense(
@@ -186,24 +187,38 @@ class IssuanceServicer(issuance_pb2_grpc.IssuanceServiceServicer):
                     )
                 ]
             )
-        if not self._watchers.acquire(blocking=False):
-            raise ResourceExhaustedError(
-                "too many watchers on this gateway process; retry later", reason="TOO_MANY_WATCHERS"
-            )
+        scope = self._service.watch_scope(member, request.type_codes)
+        release = self._watchers.take(member)
+        signal = self._service.signal
+        ended = threading.Event()
+
+        def on_end() -> None:
+            # however the stream ends (its client cancels or goes, its deadline passes, the server stops) its slot
+            # is free at once, even if this generator is never resumed, and the handler thread leaves its wait
+            ended.set()
+            release()
+            signal.wake()
+
+        if not context.add_callback(on_end):  # it has ended already
+            release()
+            return
         try:
             if cursor is None:
                 cursor = self._service.last_cursor()
-            signal = self._service.signal
-            while context.is_active():
+            while context.is_active() and not ended.is_set():
                 seen = signal.generation
-                changes = self._service.changes_after(member, cursor, type_codes=list(request.type_codes))
-                for change in changes:
+                page = self._service.changes_after(scope, cursor)
+                for change in page.changes:
                     yield issuance_pb2.WatchLicenseChangesResponse(event=convert.change_event(change))
-                    cursor = change.seq
-                if not changes:
-                    signal.wait(seen, self._poll)
+                if page.cursor == cursor:
+                    signal.wait(seen, self._poll, ended=ended)
+                cursor = page.cursor  # past the events left out too: they are not read again
         finally:
-            self._watchers.release()
+            release()
+
+    def open_watchers(self) -> dict[str, int]:
+        """The WatchLicenseChanges streams open in this process now, by member code."""
+        return self._watchers.held()
 
     def _summary(self, license: License) -> common_pb2.License:
         return convert.license_summary(license, status=self._service.effective_status(license))
@@ -240,6 +255,54 @@ def _cursor(request: issuance_pb2.WatchLicenseChangesRequest) -> int | None:
             )
         return int(request.cursor)
     return 0 if request.from_beginning else None
+
+
+class _WatcherSlots:
+    """The WatchLicenseChanges streams a process holds open, at most ``total`` in all and ``per_member`` for any one
+    member: each holds a handler thread, and the change feed is how every department learns of revocations, so no
+    one member may take every slot."""
+
+    def __init__(self, total: int, per_member: int):
+        self._total = total
+        self._per_member = per_member
+        self._lock = threading.Lock()
+        self._held: dict[str, int] = {}
+
+    def take(self, member: Member) -> Callable[[], None]:
+        """Take a slot for ``member`` and return what frees it (once, however often it is called); a
+        ResourceExhaustedError when the member holds its share or the process every slot."""
+        with self._lock:
+            mine = self._held.get(member.code, 0)
+            if mine >= self._per_member:
+                raise ResourceExhaustedError(
+                    f"{member.name} already has {mine} WatchLicenseChanges streams open on this gateway process, the "
+                    f"most one member may hold: close one before opening another (one stream carries any number of "
+                    "license types: name them all in type_codes, or none for every type the member may watch)",
+                    reason="TOO_MANY_WATCHERS_FOR_MEMBER",
+                )
+            if sum(self._held.values()) >= self._total:
+                raise ResourceExhaustedError(
+                    "too many watchers on this gateway process; retry later", reason="TOO_MANY_WATCHERS"
+                )
+            self._held[member.code] = mine + 1
+        freed = threading.Event()
+
+        def release() -> None:
+            with self._lock:
+                if freed.is_set():
+                    return
+                freed.set()
+                left = self._held[member.code] - 1
+                if left:
+                    self._held[member.code] = left
+                else:
+                    del self._held[member.code]
+
+        return release
+
+    def held(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self._held)
 
 
 def _drain(requests: Iterator[object], inbox: queue.Queue[object]) -> None:

@@ -56,6 +56,7 @@ from gateway.domain.validation import (
     check_text,
     validate_issue,
 )
+from gateway.domain.verification import matters_of
 from gateway.store.changes import ChangeFeed
 from gateway.store.database import Database, UnitOfWork
 from gateway.store.repositories import NewEvent
@@ -102,6 +103,50 @@ class DocumentMaker(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WatchScope:
+    """Which change events a member watching the change log receives, and whether whole; made by
+    ``IssuanceService.watch_scope``."""
+
+    member_code: str
+    everything: bool = False
+    """An administrator's: every event, whole."""
+    own: bool = False
+    """An issuer's: every event of its own licenses, whole, whatever the type."""
+    type_codes: frozenset[str] = frozenset()
+    """Other issuers' events of these license types (those the member's matters use), without ``reason``."""
+    requested: tuple[str, ...] = ()
+    """Only events of these types, when not empty: the watcher's own choice, within the above."""
+
+    def admits(self, change: LicenseChange) -> bool:
+        """Whether the member receives ``change``."""
+        if self.requested and change.type_code not in self.requested:
+            return False
+        return (
+            self.everything
+            or (self.own and change.issuer_code == self.member_code)
+            or change.type_code in self.type_codes
+        )
+
+    def shown(self, change: LicenseChange) -> LicenseChange:
+        """``change`` as the member receives it: without the issuer's free-text reason, which may name the holder,
+        unless the member is the license's issuer or an administrator."""
+        if self.everything or change.issuer_code == self.member_code or not change.reason:
+            return change
+        return dataclasses.replace(change, reason="")
+
+
+@dataclass(frozen=True, slots=True)
+class ChangePage:
+    """One read of the change log for a watcher."""
+
+    changes: list[LicenseChange]
+    """The events the watcher receives, oldest first."""
+    cursor: int
+    """The last event read, received or left out (the cursor given when none was read): where the next read
+    starts."""
+
+
 class ChangeSignal:
     """Wakes watchers in this process when a change commits; watchers also poll, for other processes."""
 
@@ -118,10 +163,17 @@ class ChangeSignal:
     def generation(self) -> int:
         return self._generation
 
-    def wait(self, seen: int, timeout: float) -> int:
+    def wait(self, seen: int, timeout: float, *, ended: threading.Event | None = None) -> int:
+        """Wait until a change after generation ``seen``, ``ended`` is set, or ``timeout`` seconds have passed."""
         with self._cond:
-            self._cond.wait_for(lambda: self._generation != seen, timeout)
+            self._cond.wait_for(lambda: self._generation != seen or (ended is not None and ended.is_set()), timeout)
             return self._generation
+
+    def wake(self) -> None:
+        """Wake every waiting watcher without announcing a change, so that one whose stream has ended sees it now
+        (the others find nothing new and wait on)."""
+        with self._cond:
+            self._cond.notify_all()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -570,15 +622,80 @@ class IssuanceService:
         with self._db.unit_of_work() as uow:
             return [v for v in uow.licenses.history(license) if v.license_id != license.license_id]
 
-    def changes_after(
-        self, caller: Member, cursor: int, *, type_codes: Sequence[str] = (), limit: int = 500
-    ) -> list[LicenseChange]:
-        """Change events after ``cursor``; an issuer that is not also a consumer sees only its own licenses'."""
-        own_only = not (caller.has(Role.CONSUMER) or caller.has(Role.ADMIN))
-        with self._db.unit_of_work() as uow:
-            return uow.licenses.events_after(
-                cursor, limit=limit, type_codes=type_codes, issuer_code=caller.code if own_only else None
+    def watch_scope(self, caller: Member, type_codes: Sequence[str] = ()) -> WatchScope:
+        """What of the change log ``caller`` may watch, narrowed to ``type_codes`` when given.
+
+        An administrator watches every event whole. An issuer watches its own licenses' events whole, of any type.
+        A consumer, and a partner gateway (whose matters are its region's), watches the events of the license types
+        its matters use, as their materials name them, without the issuer's free-text ``reason``: that text may
+        name the holder, and a department learns of other issuers' licenses only what its matters need. A type in
+        ``type_codes`` that the caller neither uses nor issues is refused (INVALID_ARGUMENT, NOT_USED_BY_MATTER),
+        and so is a consumer that handles no matter at all (PERMISSION_DENIED, NO_MATTERS): no event would ever
+        be for it.
+        """
+        requested = tuple(dict.fromkeys(type_codes))
+        if caller.has(Role.ADMIN):
+            return WatchScope(member_code=caller.code, everything=True, requested=requested)
+        own = caller.has(Role.ISSUER)
+        used: frozenset[str] = frozenset()
+        if caller.has(Role.CONSUMER) or caller.has(Role.PARTNER):
+            used = frozenset(
+                material.type_code for matter in matters_of(caller, self._catalog) for material in matter.materials
             )
+            if not used and not own:
+                raise PermissionDeniedError(
+                    f"{caller.name} handles no matter of the catalog, so no license type's changes are for it: "
+                    "add its matters to the catalog (ZZGW_CATALOG)",
+                    reason="NO_MATTERS",
+                )
+        issued = (
+            {code for code, license_type in self._catalog.license_types.items() if caller.code in license_type.issuers}
+            if own
+            else set()
+        )
+        errors: list[FieldViolation] = []
+        for index, type_code in enumerate(type_codes):
+            if type_code in used or type_code in issued:
+                continue
+            license_type = self._catalog.license_types.get(type_code)
+            if license_type is None:
+                errors.append(
+                    FieldViolation(
+                        field=f"type_codes[{index}]",
+                        reason="UNKNOWN_LICENSE_TYPE",
+                        description=f"unknown license type {type_code!r}",
+                    )
+                )
+            else:
+                errors.append(
+                    FieldViolation(
+                        field=f"type_codes[{index}]",
+                        reason="NOT_USED_BY_MATTER",
+                        description=f"{caller.name}的事项不使用{license_type.name}"
+                        + ("，也不签发该类证照" if own else ""),
+                    )
+                )
+        if errors:
+            raise InvalidRequestError(errors)
+        return WatchScope(member_code=caller.code, own=own, type_codes=used, requested=requested)
+
+    def changes_after(self, scope: WatchScope, cursor: int, *, limit: int = 500) -> ChangePage:
+        """The change events after ``cursor`` that ``scope`` shows, as it shows them, read up to ``limit`` events
+        at a time. The page's cursor is the last event read, shown or not, so that the next page starts after the
+        events this one left out instead of reading them again."""
+        if scope.everything or not scope.own:  # the store narrows to the types: what it reads is shown
+            types = scope.requested or tuple(sorted(scope.type_codes))
+            issuer_code = None
+        elif not scope.type_codes:  # an issuer only: its own licenses
+            types, issuer_code = scope.requested, scope.member_code
+        else:  # an issuer that also uses others' licenses: its own of any type, others' of the types it uses
+            types, issuer_code = scope.requested, None
+        with self._db.unit_of_work() as uow:
+            read = uow.licenses.events_after(cursor, limit=limit, type_codes=types, issuer_code=issuer_code)
+        return ChangePage(
+            changes=[scope.shown(change) for change in read if scope.admits(change)],
+            cursor=read[-1].seq if read else cursor,
+        )
 
     def last_cursor(self) -> int:
         with self._db.unit_of_work() as uow:

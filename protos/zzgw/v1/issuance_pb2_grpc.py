@@ -116,7 +116,11 @@ class IssuanceServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def WatchLicenseChanges(self, request, context):
-        """Streams change events from a cursor; reconnecting with the last cursor misses nothing.
+        """Streams change events from a cursor; reconnecting with the last cursor misses nothing. An administrator
+        receives every event; an issuer every event of its own licenses; a consumer the events of the license types its
+        matters use (their materials), others' without `reason`. A process holds a few streams per member
+        (ZZGW_MAX_WATCHERS_PER_MEMBER, 2 by default): one more is RESOURCE_EXHAUSTED / TOO_MANY_WATCHERS_FOR_MEMBER;
+        one stream carries any number of types.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
