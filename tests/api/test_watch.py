@@ -1,0 +1,401 @@
+"""WatchLicenseChanges over real gRPC, on SQLite and PostgreSQL: who receives which events, and whole or without the
+issuer's reason; type_codes outside the caller's scope; resuming past events left out; the streams one member may
+hold, and their slots freed however a stream ends."""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from concurrent import futures
+
+import grpc
+import pytest
+
+from adapters.client import MemberCredentials, connect
+from adapters.records import issue_request
+from gateway.api.interceptors import GatewayInterceptor
+from gateway.api.issuance import IssuanceServicer
+from gateway.bootstrap import samples
+from gateway.domain.errors import InvalidRequestError, PermissionDeniedError
+from gateway.domain.model import Member, Role
+from protos.zzgw.v1 import common_pb2, issuance_pb2, issuance_pb2_grpc
+from tests.api.test_issuance import unique
+from tests.conftest import (
+    ADMIN,
+    BUSINESS_LICENSE,
+    CIVIL,
+    FOOD_PERMIT,
+    ID_CARD,
+    MARKET,
+    MARRIAGE,
+    POLICE,
+    TAX,
+    RunningGateway,
+    error_details,
+)
+
+STATUS_CHANGED = issuance_pb2.CHANGE_KIND_STATUS_CHANGED
+PERSONAL_REASON = "持证人张伟（370102196003150020）涉嫌冒用，暂停使用"
+_numbers = itertools.count(7000)
+
+
+def issue_business_license(running: RunningGateway) -> str:
+    record = unique(samples.business_license(next(_numbers)))
+    return running.issuance(MARKET).IssueLicense(issue_request(record)).license.license_id
+
+
+def issue_food_permit(running: RunningGateway) -> str:
+    record = unique(samples.food_permit(next(_numbers)))
+    return running.issuance(MARKET).IssueLicense(issue_request(record)).license.license_id
+
+
+def issue_id_card(running: RunningGateway) -> str:
+    record = {**samples.id_card(next(_numbers)), "request_id": f"id-{uuid.uuid4().hex}"}
+    return running.issuance(POLICE).IssueLicense(issue_request(record)).license.license_id
+
+
+def suspend(running: RunningGateway, member: str, license_id: str, reason: str) -> None:
+    running.issuance(member).ChangeLicenseStatus(
+        issuance_pb2.ChangeLicenseStatusRequest(
+            request_id=f"st-{uuid.uuid4().hex}",
+            license_id=license_id,
+            action=issuance_pb2.STATUS_ACTION_SUSPEND,
+            reason=reason,
+        )
+    )
+
+
+def newest_cursor(running: RunningGateway) -> str:
+    return str(running.gateway.issuance.last_cursor())
+
+
+def read_until(
+    running: RunningGateway, member: str, request: issuance_pb2.WatchLicenseChangesRequest, license_id: str
+) -> list[issuance_pb2.LicenseChangeEvent]:
+    """The events ``member`` receives for ``request`` up to and including the first status change of
+    ``license_id``."""
+    stream = running.issuance(member).WatchLicenseChanges(request, timeout=20)
+    received = []
+    try:
+        for reply in stream:
+            received.append(reply.event)
+            if reply.event.license_id == license_id and reply.event.kind == STATUS_CHANGED:
+                return received
+    finally:
+        stream.cancel()
+    raise AssertionError("the stream ended before the awaited event")
+
+
+def refusal(stream: Iterator[issuance_pb2.WatchLicenseChangesResponse]) -> grpc.RpcError:
+    with pytest.raises(grpc.RpcError) as caught:
+        next(stream)
+    return caught.value
+
+
+# -- who receives what --------------------------------------------------------------------------------------------
+
+
+def test_a_consumer_receives_only_its_matters_types_and_no_reasons(running: RunningGateway) -> None:
+    """The tax bureau's only matter (发票申领) uses the 营业执照: an ID card's suspension, whose reason names its
+    holder, never reaches it; a 营业执照's change does, without the issuer's reason."""
+    start = newest_cursor(running)
+    card = issue_id_card(running)
+    suspend(running, POLICE, card, PERSONAL_REASON)
+    company = issue_business_license(running)
+    suspend(running, MARKET, company, "经营异常，责令整改")
+    received = read_until(running, TAX, issuance_pb2.WatchLicenseChangesRequest(cursor=start), company)
+    assert {e.type_code for e in received} == {BUSINESS_LICENSE}
+    assert [(e.license_id, e.kind) for e in received] == [
+        (company, issuance_pb2.CHANGE_KIND_ISSUED),
+        (company, STATUS_CHANGED),
+    ]
+    assert all(e.reason == "" for e in received)
+    assert received[1].status == common_pb2.LICENSE_STATUS_SUSPENDED and received[1].issuer_code == MARKET
+
+
+def test_issuers_see_their_own_events_whole_and_admins_see_all(running: RunningGateway) -> None:
+    """济南市公安局 issues ID cards and handles 企业印章刻制 (营业执照, 居民身份证): its own card's suspension comes
+    with its reason, a 营业执照's without; the administrator gets both whole."""
+    start = newest_cursor(running)
+    card = issue_id_card(running)
+    suspend(running, POLICE, card, PERSONAL_REASON)
+    company = issue_business_license(running)
+    suspend(running, MARKET, company, "经营异常，责令整改")
+    request = issuance_pb2.WatchLicenseChangesRequest(cursor=start)
+    police = {(e.license_id, e.kind): e.reason for e in read_until(running, POLICE, request, company)}
+    assert police[(card, STATUS_CHANGED)] == PERSONAL_REASON
+    assert police[(company, STATUS_CHANGED)] == ""
+    admin = {(e.license_id, e.kind): e.reason for e in read_until(running, ADMIN, request, company)}
+    assert admin[(card, STATUS_CHANGED)] == PERSONAL_REASON
+    assert admin[(company, STATUS_CHANGED)] == "经营异常，责令整改"
+    market = read_until(running, MARKET, request, company)  # its matters use neither the ID card nor ...
+    assert card not in {e.license_id for e in market}
+    assert [e.reason for e in market if e.kind == STATUS_CHANGED] == ["经营异常，责令整改"]  # ... and its own whole
+
+
+def test_an_issuer_that_uses_no_others_licenses_sees_only_its_own(running: RunningGateway) -> None:
+    """济南市民政局 issues 结婚证 and handles no matter: an ID card's suspension is not for it."""
+    start = newest_cursor(running)
+    card = issue_id_card(running)
+    suspend(running, POLICE, card, PERSONAL_REASON)
+    stream = running.issuance(CIVIL).WatchLicenseChanges(
+        issuance_pb2.WatchLicenseChangesRequest(cursor=start), timeout=1.5
+    )
+    with pytest.raises(grpc.RpcError) as caught:
+        for reply in stream:
+            assert reply.event.issuer_code == CIVIL
+    assert caught.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+
+
+@pytest.mark.parametrize(
+    ("member", "type_codes", "field", "reason", "description"),
+    [
+        (TAX, [ID_CARD], "type_codes[0]", "NOT_USED_BY_MATTER", "国家税务总局济南市税务局的事项不使用居民身份证"),
+        (TAX, [BUSINESS_LICENSE, FOOD_PERMIT], "type_codes[1]", "NOT_USED_BY_MATTER", "不使用食品生产许可证"),
+        (
+            POLICE,
+            [FOOD_PERMIT],
+            "type_codes[0]",
+            "NOT_USED_BY_MATTER",
+            "济南市公安局的事项不使用食品生产许可证，也不签发",
+        ),
+        (CIVIL, [BUSINESS_LICENSE], "type_codes[0]", "NOT_USED_BY_MATTER", "不使用营业执照"),
+        (TAX, ["111000009910000354999"], "type_codes[0]", "UNKNOWN_LICENSE_TYPE", "unknown license type"),
+    ],
+)
+def test_a_type_outside_the_callers_scope_is_refused(
+    running: RunningGateway, member: str, type_codes: list[str], field: str, reason: str, description: str
+) -> None:
+    stream = running.issuance(member).WatchLicenseChanges(
+        issuance_pb2.WatchLicenseChangesRequest(type_codes=type_codes)
+    )
+    error = refusal(stream)
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert error_details(error)[1] == [(field, reason)]
+    assert description in (error.details() or "")
+
+
+@pytest.mark.parametrize(
+    ("member", "type_codes"),
+    [(TAX, [BUSINESS_LICENSE]), (POLICE, [BUSINESS_LICENSE, ID_CARD]), (CIVIL, [MARRIAGE]), (ADMIN, [FOOD_PERMIT])],
+)
+def test_a_type_within_the_callers_scope_is_watched(
+    running: RunningGateway, member: str, type_codes: list[str]
+) -> None:
+    stream = running.issuance(member).WatchLicenseChanges(
+        issuance_pb2.WatchLicenseChangesRequest(type_codes=type_codes), timeout=0.5
+    )
+    with pytest.raises(grpc.RpcError) as caught:
+        list(stream)
+    assert caught.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED  # open until its deadline, nothing refused
+
+
+def test_partner_gateways_are_scoped_like_consumers(running: RunningGateway) -> None:
+    """A partner gateway acts under its region's matters (广州: 社会保险关系转移, 社会保障卡 and 居民身份证); the role
+    table does not admit it to the stream today, and were it admitted its scope is a consumer's."""
+    guangzhou = Member(code="11440100994401010G", name="广州市政务服务和数据管理局", region="440100",
+                       roles=frozenset({Role.PARTNER}))  # fmt: skip
+    service = running.gateway.issuance
+    scope = service.watch_scope(guangzhou)
+    assert scope.type_codes == {"11100000991000051R001", ID_CARD} and not scope.own and not scope.everything
+    with pytest.raises(InvalidRequestError):
+        service.watch_scope(guangzhou, [BUSINESS_LICENSE])
+    stream = running.issuance("11440100994401010G").WatchLicenseChanges(issuance_pb2.WatchLicenseChangesRequest())
+    assert refusal(stream).code() == grpc.StatusCode.PERMISSION_DENIED
+
+
+def test_a_consumer_that_handles_no_matter_is_told_so(running: RunningGateway) -> None:
+    nobody = Member(code="11370100993701999X", name="济南市某某局", region="370100", roles=frozenset({Role.CONSUMER}))
+    with pytest.raises(PermissionDeniedError) as caught:
+        running.gateway.issuance.watch_scope(nobody)
+    assert caught.value.reason == "NO_MATTERS" and "ZZGW_CATALOG" in str(caught.value)
+
+
+# -- cursors ------------------------------------------------------------------------------------------------------
+
+
+def test_resuming_passes_over_the_events_left_out_once_and_for_all(running: RunningGateway) -> None:
+    """Events a consumer does not receive lie between the ones it does; resuming from any event it received gives
+    each later one exactly once, and never one left out."""
+    start = newest_cursor(running)
+    first = issue_business_license(running)
+    card = issue_id_card(running)
+    suspend(running, POLICE, card, PERSONAL_REASON)
+    second = issue_business_license(running)
+    suspend(running, MARKET, second, "经营异常")
+    whole = read_until(running, ADMIN, issuance_pb2.WatchLicenseChangesRequest(cursor=start), second)
+    seen = read_until(running, TAX, issuance_pb2.WatchLicenseChangesRequest(cursor=start), second)
+    assert [e.license_id for e in seen] == [first, second, second]
+    assert [e.cursor for e in seen] == [e.cursor for e in whole if e.type_code == BUSINESS_LICENSE]
+    left_out = [int(e.cursor) for e in whole if e.license_id == card]
+    assert int(seen[0].cursor) < min(left_out) and max(left_out) < int(seen[1].cursor)
+    for index, event in enumerate(seen[:-1]):
+        resumed = read_until(running, TAX, issuance_pb2.WatchLicenseChangesRequest(cursor=event.cursor), second)
+        assert [e.cursor for e in resumed] == [e.cursor for e in seen[index + 1 :]]
+    # after the last event: the next one only, not a second time anything before it
+    third = issue_business_license(running)
+    suspend(running, MARKET, third, "经营异常")
+    resumed = read_until(running, TAX, issuance_pb2.WatchLicenseChangesRequest(cursor=seen[-1].cursor), third)
+    assert [e.license_id for e in resumed] == [third, third]
+
+
+def test_a_page_of_events_all_left_out_still_moves_the_read_on(running: RunningGateway) -> None:
+    """济南市公安局 receives its own events and others' of the types its matters use, sorted out after reading: a
+    page holding none of them must end after the events it read, or the stream would read that page for ever."""
+    service = running.gateway.issuance
+    issue_id_card(running)  # its own: received, before the page
+    cursor = int(newest_cursor(running))
+    foods = [issue_food_permit(running) for _ in range(3)]  # another issuer's, of a type its matters do not use
+    company = issue_business_license(running)  # another issuer's, of a type a matter of its uses
+    police = Member(code=POLICE, name="济南市公安局", region="370100", roles=frozenset({Role.ISSUER, Role.CONSUMER}))
+    scope = service.watch_scope(police)
+    pages: list[list[str]] = []
+    while True:
+        page = service.changes_after(scope, cursor, limit=2)
+        if page.cursor == cursor:
+            break
+        pages.append([c.license_id for c in page.changes])
+        cursor = page.cursor
+    assert pages == [[], [company]]  # two food permits, then the third with the 营业执照
+    assert not set(foods) & set(pages[1])
+    assert cursor == int(newest_cursor(running))
+
+
+# -- the streams a member may hold ----------------------------------------------------------------------------------
+
+
+def test_one_member_cannot_take_every_watcher_slot(running: RunningGateway) -> None:
+    """The gateway holds 4 streams, 2 per member (the default share): the tax bureau's third is refused with what
+    to do, and the issuer of ID cards still gets a stream."""
+    start = newest_cursor(running)
+    issue_business_license(running)
+    issue_id_card(running)
+    request = issuance_pb2.WatchLicenseChangesRequest(cursor=start)
+    streams = [running.issuance(TAX).WatchLicenseChanges(request, timeout=20) for _ in range(2)]
+    try:
+        for stream in streams:
+            assert next(stream).event.type_code == BUSINESS_LICENSE  # open, each holding its slot
+        error = refusal(running.issuance(TAX).WatchLicenseChanges(request))
+        assert error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+        assert error_details(error)[0].reason == "TOO_MANY_WATCHERS_FOR_MEMBER"
+        assert "close one" in (error.details() or "") and "type_codes" in (error.details() or "")
+        police = running.issuance(POLICE).WatchLicenseChanges(request, timeout=20)
+        assert next(police).event.issuer_code in (MARKET, POLICE)
+        police.cancel()
+        streams[0].cancel()  # a slot of its own again: a new stream opens (once the server has seen the cancel)
+        deadline = time.monotonic() + 5
+        while True:
+            again = running.issuance(TAX).WatchLicenseChanges(request, timeout=20)
+            try:
+                next(again)
+                break
+            except grpc.RpcError as exc:
+                assert exc.code() == grpc.StatusCode.RESOURCE_EXHAUSTED and time.monotonic() < deadline
+                time.sleep(0.05)
+        streams.append(again)
+    finally:
+        for stream in streams:
+            stream.cancel()
+
+
+@contextlib.contextmanager
+def watch_server(
+    running: RunningGateway, *, total: int, per_member: int
+) -> Iterator[tuple[IssuanceServicer, grpc.Server, Callable[[str], issuance_pb2_grpc.IssuanceServiceStub]]]:
+    """A server of the running gateway's issuance service alone, whose servicer the test holds to count the
+    streams it has open."""
+    gateway = running.gateway
+    servicer = IssuanceServicer(
+        gateway.issuance,
+        gateway.catalog,
+        gateway.member_name,
+        max_message_bytes=gateway.settings.max_message_bytes,
+        max_watchers=total,
+        max_watchers_per_member=per_member,
+    )
+    server = grpc.server(
+        futures.ThreadPoolExecutor(max_workers=total + 2),
+        interceptors=[GatewayInterceptor(gateway.authenticator, mode="dev")],
+    )
+    issuance_pb2_grpc.add_IssuanceServiceServicer_to_server(servicer, server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    channels: list[grpc.Channel] = []
+
+    def stub(member: str) -> issuance_pb2_grpc.IssuanceServiceStub:
+        channels.append(connect(f"127.0.0.1:{port}", MemberCredentials(code=member, token=running.tokens[member])))
+        return issuance_pb2_grpc.IssuanceServiceStub(channels[-1])
+
+    try:
+        yield servicer, server, stub
+    finally:
+        server.stop(None).wait()
+        for channel in channels:
+            channel.close()
+
+
+def held_becomes(servicer: IssuanceServicer, expected: dict[str, int], within: float = 5.0) -> bool:
+    deadline = time.monotonic() + within
+    while servicer.open_watchers() != expected:
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
+def test_the_process_total_still_holds(running: RunningGateway) -> None:
+    with watch_server(running, total=3, per_member=2) as (servicer, _server, stub):
+        request = issuance_pb2.WatchLicenseChangesRequest()
+        streams = [stub(TAX).WatchLicenseChanges(request) for _ in range(2)]
+        streams.append(stub(POLICE).WatchLicenseChanges(request))
+        assert held_becomes(servicer, {TAX: 2, POLICE: 1})
+        error = refusal(stub(MARKET).WatchLicenseChanges(request))
+        assert error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+        assert error_details(error)[0].reason == "TOO_MANY_WATCHERS"
+        for stream in streams:
+            stream.cancel()
+        assert held_becomes(servicer, {})
+
+
+def test_a_cancelled_stream_frees_its_slot(running: RunningGateway) -> None:
+    with watch_server(running, total=4, per_member=2) as (servicer, _server, stub):
+        request = issuance_pb2.WatchLicenseChangesRequest()
+        streams = [stub(TAX).WatchLicenseChanges(request) for _ in range(2)]
+        assert held_becomes(servicer, {TAX: 2})
+        assert error_details(refusal(stub(TAX).WatchLicenseChanges(request)))[0].reason == (
+            "TOO_MANY_WATCHERS_FOR_MEMBER"
+        )
+        streams[0].cancel()
+        assert held_becomes(servicer, {TAX: 1}, within=0.4)  # at once, not after the stream's next poll (0.5 s)
+        streams.append(stub(TAX).WatchLicenseChanges(request))
+        assert held_becomes(servicer, {TAX: 2})
+        for stream in streams:
+            stream.cancel()
+        assert held_becomes(servicer, {})
+
+
+def test_a_stream_past_its_deadline_frees_its_slot(running: RunningGateway) -> None:
+    with watch_server(running, total=4, per_member=2) as (servicer, _server, stub):
+        streams = [
+            stub(TAX).WatchLicenseChanges(issuance_pb2.WatchLicenseChangesRequest(), timeout=1.0) for _ in range(2)
+        ]
+        assert held_becomes(servicer, {TAX: 2})
+        for stream in streams:
+            with pytest.raises(grpc.RpcError) as caught:
+                list(stream)
+            assert caught.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+        assert held_becomes(servicer, {})
+
+
+def test_a_server_stop_frees_every_slot(running: RunningGateway) -> None:
+    with watch_server(running, total=4, per_member=2) as (servicer, server, stub):
+        request = issuance_pb2.WatchLicenseChangesRequest()
+        streams = [stub(member).WatchLicenseChanges(request) for member in (TAX, TAX, POLICE)]
+        assert held_becomes(servicer, {TAX: 2, POLICE: 1})
+        server.stop(None).wait()
+        assert held_becomes(servicer, {})
+        for stream in streams:
+            assert refusal(stream).code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED)
