@@ -20,14 +20,15 @@ script, Chinese labels, no framework, nothing fetched from elsewhere); it calls:
                                        the case's departments made, oldest first
 =====================================  ============================================================================
 
-Each call carries the department's token (``Authorization: Bearer …``): the member's dev bearer token, or in
-production mode a console token from ``zzgw console-token`` (gRPC callers there use client certificates only), with
-the name the clerk typed as the operator; or the clerk's own token (``zzgw console-token USCC --clerk NAME``), which
-names the operator itself. The role check is the gRPC method's own (``allowed_roles`` of the RPC the call stands
-for), and the work is the service's: the same findings, receipts and access records as ``VerifyLicense``,
-``VerifyDocument``, ``CheckClaim`` and ``ListCaseReceipts``, with the clerk as operator. Errors are JSON ``{"error":
-{"status", "reason", "message", "violations"}}`` with the HTTP status of the gRPC code. Nothing of a request is
-logged.
+Each call carries the department's token (``Authorization: Bearer …``): the member's dev bearer token (dev mode
+only), or a console token from ``zzgw console-token`` (gRPC callers in production mode use client certificates
+only), with the name the clerk typed as the operator; or the clerk's own token (``zzgw console-token USCC --clerk
+NAME``), which names the operator itself. The token and the role of the gRPC method the call stands for
+(``allowed_roles`` of its RPC) are checked before the request is read (``Console.caller``): a stranger's request is
+neither read nor parsed. The work is the service's: the same findings, receipts and access records as
+``VerifyLicense``, ``VerifyDocument``, ``CheckClaim`` and ``ListCaseReceipts``, with the clerk as operator. Errors
+are JSON ``{"error": {"status", "reason", "message", "violations"}}`` with the HTTP status of the gRPC code. Nothing
+of a request is logged.
 """
 
 from __future__ import annotations
@@ -102,6 +103,14 @@ class Reply(NamedTuple):
     reason: str = ""
 
 
+class Call(NamedTuple):
+    """One of the console's JSON calls: the gRPC method whose roles its caller needs, checked before the request is
+    read, and what answers it, given the caller and the request's body."""
+
+    method: str
+    answer: Callable[[ConsoleUser, bytes], Reply]
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ConsoleBackend:
     """What the console needs of the gateway (given by ``gateway.server``, which owns the role table)."""
@@ -119,25 +128,33 @@ class ConsoleBackend:
 
 class Console:
     """What ``adapters.http.HttpApp`` serves under ``PREFIX``: the page's files (``static``) and the JSON calls
-    (``session``, ``verify``, ``check_claim``, ``case_receipts``), each answering a ``Reply``: an answer, or the
-    JSON error of the ``ZzgwError`` that refused it (one raised before the caller is known propagates, for
-    ``run_blocking``)."""
+    (``session``, and in ``calls`` ``verify``, ``check_claim`` and ``case_receipts``). A call's caller is known first
+    (``session``, ``caller``: a refusal is a ``ZzgwError`` raised, for ``run_blocking``); its answer is a ``Reply``,
+    the work's or the JSON error of the ``ZzgwError`` that refused it."""
 
     def __init__(self, backend: ConsoleBackend):
         self._backend = backend
         self._static = {path: (_static(name), kind) for path, (name, kind) in STATIC.items()}
         # base64 of the largest file taken (a document, or a photo of a QR code), and room for the rest
         self.max_request_bytes = (max(backend.max_document_bytes, MAX_QR_IMAGE_BYTES) + 2) // 3 * 4 + 64 * 1024
-        self.calls: dict[str, Callable[[str, bytes], Reply]] = {
-            PREFIX + "/api/verify": self.verify,
-            PREFIX + "/api/check-claim": self.check_claim,
-            PREFIX + "/api/case-receipts": self.case_receipts,
+        self.calls: dict[str, Call] = {
+            PREFIX + "/api/verify": Call(VERIFY_LICENSE, self.verify),
+            PREFIX + "/api/check-claim": Call(CHECK_CLAIM, self.check_claim),
+            PREFIX + "/api/case-receipts": Call(LIST_CASE_RECEIPTS, self.case_receipts),
         }
-        """The JSON calls a request POSTs to, by path (the caller's ``Authorization`` header and the body)."""
+        """The JSON calls a request POSTs to, by path."""
 
     def static(self, path: str) -> tuple[bytes, str] | None:
         """The page or one of its files at ``path``, with its content type."""
         return self._static.get(path)
+
+    def caller(self, authorization: str, call: Call) -> ConsoleUser:
+        """Who makes ``call`` with the ``Authorization`` header ``authorization``, checked before the request is read
+        (ADR 0007): a request without a token in force, or from a member without the role of the call's gRPC
+        method, is refused unread (``UnauthenticatedError``, ``PermissionDeniedError``), so a stranger learns
+        nothing of a request and cannot make the gateway read or parse one. Blocking (the token may be looked up in
+        the store): run it off the event loop."""
+        return self._user(authorization, call.method)
 
     def session(self, authorization: str) -> Reply:
         user = self._user(authorization, VERIFY_LICENSE)  # who may not verify has no use for the console
@@ -174,51 +191,36 @@ class Console:
             member.code,
         )
 
-    def verify(self, authorization: str, body: bytes) -> Reply:
-        """Verify what the request names; blocking (the receipt is committed before the answer): run it off the
-        event loop."""
-        return self._call(authorization, body, self._verify)
+    def verify(self, user: ConsoleUser, body: bytes) -> Reply:
+        """Verify what the request names, for ``user`` (``caller``); blocking (the receipt is committed before the
+        answer): run it off the event loop."""
+        return self._call(user, body, self._verify)
 
-    def case_receipts(self, authorization: str, body: bytes) -> Reply:
+    def case_receipts(self, user: ConsoleUser, body: bytes) -> Reply:
         """The receipts of the request's 一件事 case (首办核验、接办免收), oldest first, a page at a time, for the
         department handling the request's matter (``VerificationService.case_receipts``)."""
-        return self._call(authorization, body, self._case_receipts, LIST_CASE_RECEIPTS)
+        return self._call(user, body, self._case_receipts)
 
-    def check_claim(self, authorization: str, body: bytes) -> Reply:
+    def check_claim(self, user: ConsoleUser, body: bytes) -> Reply:
         """信息比对: is what the applicant claims (type, holder code, number, some field values) the registry's, and
         the license current? Answered without any of the registry's data (``VerificationService.check_claim``)."""
-        return self._call(authorization, body, self._check_claim, CHECK_CLAIM)
+        return self._call(user, body, self._check_claim)
 
-    def too_large(self, authorization: str) -> Reply:
-        """The answer to a request larger than any the console takes (``max_request_bytes``, not read past): as for
-        any other request, credentials first, so a stranger learns nothing of the limits."""
-        try:
-            user = self._user(authorization, VERIFY_LICENSE)
-        except ZzgwError as error:
-            return error_reply(error)
+    def too_large(self, user: ConsoleUser) -> Reply:
+        """The answer to ``user``'s request larger than any the console takes (``max_request_bytes``, not read
+        past). Only a caller already signed in (``caller``) is told the limit: a stranger learns nothing of it."""
         too_large = f"the request is larger than {self.max_request_bytes:,} bytes"
         return error_reply(ResourceExhaustedError(too_large, reason="REQUEST_TOO_LARGE"))._replace(
             member=user.member.code
         )
 
     def _call(
-        self,
-        authorization: str,
-        body: bytes,
-        work: Callable[[ConsoleUser, Mapping[str, Any]], dict[str, Any]],
-        method: str = "",
+        self, user: ConsoleUser, body: bytes, work: Callable[[ConsoleUser, Mapping[str, Any]], dict[str, Any]]
     ) -> Reply:
-        """``work`` for the caller behind ``authorization``, checked first, as for gRPC: a stranger learns nothing of
-        a request, and a refusal after the check names who was refused. ``method``: the RPC whose roles apply
-        (a verification's is ``VerifyDocument``'s for a PDF, else ``VerifyLicense``'s)."""
+        """``work`` on the request in ``body`` for ``user``, whose token and role were checked before the request
+        was read (``caller``); a refusal names who was refused."""
         try:
-            request = _request(body)
-        except InvalidRequestError:
-            self._user(authorization, method or VERIFY_LICENSE)
-            raise
-        user = self._user(authorization, method or (VERIFY_DOCUMENT if request.get("pdf") else VERIFY_LICENSE))
-        try:
-            return Reply(200, _json(work(user, request)), user.member.code)
+            return Reply(200, _json(work(user, _request(body))), user.member.code)
         except ZzgwError as error:
             return error_reply(error)._replace(member=user.member.code)
 
@@ -306,6 +308,8 @@ class Console:
         return {"receipts": listed, "next_page_token": next_page}
 
     def _verify(self, user: ConsoleUser, request: Mapping[str, Any]) -> dict[str, Any]:
+        if request.get("pdf"):  # a document's check is VerifyDocument's (``caller`` checked VerifyLicense's role)
+            self._allow(user, VERIFY_DOCUMENT)
         document, image = _base64(request, "pdf"), _base64(request, "qr_image")
         query = _text(request, "query").strip()
         if sum(bool(x) for x in (query, document, image)) != 1:
@@ -330,11 +334,15 @@ class Console:
         if scheme.lower() != "bearer" or not token.strip():
             raise UnauthenticatedError("send the department's token: Authorization: Bearer …", reason="NO_CREDENTIAL")
         user = self._backend.authenticate(token.strip())
+        self._allow(user, method)
+        return user
+
+    def _allow(self, user: ConsoleUser, method: str) -> None:
+        """Refuse ``user`` a call standing for the gRPC ``method`` when the member has none of its roles."""
         if not user.member.roles & self._backend.allowed_roles(method):
             raise PermissionDeniedError(
                 f"{user.member.name} may not call {method.rsplit('/', 1)[-1]}", reason="ROLE_NOT_ALLOWED"
             )
-        return user
 
     def _report(self, report: Report, registered: bool | None, *, by: str) -> dict[str, Any]:
         """The report for the page. The license summary is the one the receipt states (the service decides what a
@@ -429,7 +437,9 @@ def _json(value: object) -> bytes:
 def _request(body: bytes) -> Mapping[str, Any]:
     try:
         request = json.loads(body)
-    except ValueError:  # also bytes that are not UTF-8
+    except (ValueError, RecursionError):
+        # also bytes that are not UTF-8, and arrays or objects nested deeper than the interpreter's recursion limit
+        # ('[' * 200_000): malformed like any other request, not a defect of the gateway's
         raise invalid("", "MALFORMED_REQUEST", "the request is not JSON") from None
     if not isinstance(request, dict):
         raise invalid("", "MALFORMED_REQUEST", "the request is not a JSON object")

@@ -20,6 +20,11 @@ Routes:
 ``/console/…``              the clerk's console: its page and JSON calls (``adapters.console``)
 ==========================  ==========================================================================
 
+A console call's credentials are checked before its request is read (ADR 0007). One refused, or one whose request
+is larger than the console takes, is answered without reading the request's body, and the connection is closed
+after the answer (``Connection: close``): the gateway does not read the rest, and the rest is never taken for a
+request of its own.
+
 A plain ASGI callable with no framework: a few routes do not need one, and the gateway stays one process with
 gRPC and HTTP side by side (``HttpServer`` runs uvicorn in a thread of its own).
 """
@@ -40,8 +45,9 @@ from typing import Any
 import uvicorn
 
 from adapters.console import PREFIX as CONSOLE_PREFIX
-from adapters.console import Console, Reply, error_reply, run_blocking
+from adapters.console import Call, Console, Reply, error_reply, run_blocking
 from adapters.console import headers as console_headers
+from gateway.domain.errors import ZzgwError
 from gateway.store.database import store_unavailable
 from gateway.threads import name_this_thread
 
@@ -128,16 +134,13 @@ class HttpApp:
             return
         authorization = _header(scope, b"authorization")
         started = time.perf_counter()
+        unread = False  # a call answered before its body was read whole: the connection closes after the answer
         try:
             if path == CONSOLE_PREFIX + "/api/session" and method == "GET":
                 reply = await run_blocking(lambda: console.session(authorization))
             elif path in console.calls and method == "POST":
-                request = await _read_body(receive, console.max_request_bytes)
-                if request is None:
-                    reply = await run_blocking(lambda: console.too_large(authorization))
-                else:
-                    call = console.calls[path]
-                    reply = await run_blocking(lambda: call(authorization, request))
+                unread = True  # until its work answers: a store unavailable or a defect may come before the read
+                reply, unread = await _console_call(console, console.calls[path], authorization, scope, receive)
             else:
                 await _respond(send, 404, b"not found\n", "text/plain; charset=utf-8")
                 return
@@ -163,7 +166,36 @@ class HttpApp:
             }
             access_log.info(json.dumps(line))
         # logged before the answer is sent, so that a caller who has it finds the line written
-        await _send(send, reply.status, reply.body, console_headers("application/json; charset=utf-8"))
+        answer_headers = console_headers("application/json; charset=utf-8")
+        if unread:
+            answer_headers.append((b"connection", b"close"))
+        await _send(send, reply.status, reply.body, answer_headers)
+
+
+async def _console_call(
+    console: Console, call: Call, authorization: str, scope: Scope, receive: Receive
+) -> tuple[Reply, bool]:
+    """The answer to a console ``call``, and whether its request's body was left unread. The caller is checked
+    first (``Console.caller``), before a byte of the body is read: a stranger's request is refused unread, however
+    large, and never parsed. A request larger than the console takes is refused unread too, at once when its
+    ``Content-Length`` says so, else once that much has come."""
+    loop = asyncio.get_running_loop()
+    try:
+        user = await loop.run_in_executor(None, console.caller, authorization, call)
+    except ZzgwError as error:
+        return error_reply(error), True
+    limit = console.max_request_bytes
+    declared = _content_length(scope)
+    request = None if declared is not None and declared > limit else await _read_body(receive, limit)
+    if request is None:
+        return console.too_large(user), True
+    return await run_blocking(lambda: call.answer(user, request)), False
+
+
+def _content_length(scope: Scope) -> int | None:
+    """The length the request's ``Content-Length`` header states (none without one, or with one not a number)."""
+    stated = _header(scope, b"content-length").strip()
+    return int(stated) if stated.isascii() and stated.isdigit() else None
 
 
 def _header(scope: Scope, name: bytes) -> str:

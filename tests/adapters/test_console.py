@@ -160,6 +160,26 @@ def test_signing_in_names_the_department_and_lists_its_own_matters(console: str,
         assert status == 401 and refusal(answer)[1] == "UNKNOWN_CREDENTIAL"
 
 
+def test_json_nested_past_the_parsers_depth_is_malformed_not_an_internal_error(
+    console: str, running: RunningGateway, caplog: pytest.LogCaptureFixture
+) -> None:
+    """200,000 '[', or {"a": {"a": …}} as deep, is past the depth json parses (a RecursionError): from a signed-in
+    clerk it is malformed like any other broken JSON (400, MALFORMED_REQUEST), from a stranger it is refused on the
+    credentials, unread (401); never an internal error, and nothing is logged as a defect."""
+    caplog.set_level(logging.WARNING, logger="zzgw.error")
+    token = running.tokens[TAX]
+    status, answer = fetch(f"{console}/api/verify", raw=b"{not json", token=token)
+    malformed = (status, refusal(answer))
+    assert malformed == (400, (400, "MALFORMED_REQUEST", [("", "MALFORMED_REQUEST")]))
+    for body in (b"[" * 200_000, b'{"a":' * 50_000 + b"1" + b"}" * 50_000):
+        for call in ("verify", "check-claim", "case-receipts"):
+            status, answer = fetch(f"{console}/api/{call}", raw=body, token=token)
+            assert (status, refusal(answer)) == malformed, call
+        status, answer = fetch(f"{console}/api/verify", raw=body, token="not-a-token")
+        assert status == 401 and refusal(answer)[1] == "UNKNOWN_CREDENTIAL"
+    assert [record.getMessage() for record in caplog.records if record.name == "zzgw.error"] == []
+
+
 def test_a_holder_portal_may_not_verify(console: str, running: RunningGateway) -> None:
     license_id = issue(running, 31).license.license_id
     status, answer = verify(console, running, PORTAL, query=license_id)

@@ -1,15 +1,18 @@
-"""The HTTP side over a real socket: health, the TSA route's limits and content types, the CRL routes, and a
-gateway's trust material checked with OpenSSL as an outsider would."""
+"""The HTTP side over a real socket: health, the TSA route's limits and content types, the CRL routes, a
+gateway's trust material checked with OpenSSL as an outsider would, and when the console reads a request's body."""
 
 from __future__ import annotations
 
 import http.client as http_client
+import json
 import shutil
+import socket
 import ssl
 import subprocess
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from email.message import Message
 from pathlib import Path
 
 import pytest
@@ -18,6 +21,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from adapters.http import CRL_PATH, MAX_TSA_REQUEST_BYTES, SM2_CRL_PATH, HttpApp, HttpServer
 from signing.pki import CertificateAuthority
+from tests.conftest import PORTAL, TAX, RunningGateway
 
 
 @pytest.fixture
@@ -148,3 +152,60 @@ def test_a_key_that_is_not_the_certificates_fails_at_start(tmp_path: Path) -> No
     mismatched = (str(tmp_path / "web.pem"), str(tmp_path / "other.key"))
     with pytest.raises(ssl.SSLError):
         HttpServer(HttpApp(timestamp=None, crl=None), "127.0.0.1:0", tls=mismatched)
+
+
+def post_head(path: str, length: int, token: str | None = None) -> bytes:
+    """The start of a console call: its request line and headers, stating a body of ``length`` bytes."""
+    lines = [f"POST {path} HTTP/1.1", "Host: 127.0.0.1", "Content-Type: application/json", f"Content-Length: {length}"]
+    if token is not None:
+        lines.append(f"Authorization: Bearer {token}")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode()
+
+
+def exchange(sock: socket.socket, sent: bytes) -> tuple[int, Message, bytes]:
+    """Send ``sent`` (a request, or only its start) on ``sock`` and read one answer: its status, headers and body."""
+    sock.sendall(sent)
+    response = http_client.HTTPResponse(sock)
+    response.begin()
+    return response.status, response.headers, response.read()
+
+
+def test_a_console_call_is_refused_on_its_credentials_before_its_body_is_read(
+    gateway_http: str, running: RunningGateway
+) -> None:
+    """ADR 0007: the credentials are checked before the request is read. A call that states 10 MB of body, of which
+    only the first 64 KB come, is answered at once without waiting for the rest: a stranger (no token, or an unknown
+    one) and a member without the call's role are refused unread. The connection is closed after the answer, so the
+    rest is never read, nor taken for a request of its own (one written into the body is not answered)."""
+    address = gateway_http.removeprefix("http://").rsplit(":", 1)
+    smuggled = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+    started = smuggled + b"[" * 65_536
+    for token, refused in (
+        (None, (401, "NO_CREDENTIAL")),
+        ("not-a-token", (401, "UNKNOWN_CREDENTIAL")),
+        (running.tokens[PORTAL], (403, "ROLE_NOT_ALLOWED")),  # a holder portal may not verify
+    ):
+        for path in ("/console/api/verify", "/console/api/check-claim", "/console/api/case-receipts"):
+            with socket.create_connection((address[0], int(address[1])), timeout=10) as sock:
+                status, headers, body = exchange(sock, post_head(path, 10_000_000, token) + started)
+                assert (status, json.loads(body)["error"]["reason"]) == refused, (path, token)
+                assert headers["Connection"] == "close"
+                assert sock.recv(1024) == b""  # closed: nothing more is read, nor answered
+
+
+def test_a_console_request_stated_larger_than_any_is_refused_unread(gateway_http: str, running: RunningGateway) -> None:
+    """A signed-in clerk's request whose Content-Length is past what the console takes is refused at once (413),
+    without reading what it states, and the connection closed; a request read whole keeps the connection."""
+    address = gateway_http.removeprefix("http://").rsplit(":", 1)
+    with socket.create_connection((address[0], int(address[1])), timeout=10) as sock:
+        status, headers, body = exchange(sock, post_head("/console/api/verify", 10**9, running.tokens[TAX]))
+        assert (status, json.loads(body)["error"]["reason"]) == (413, "REQUEST_TOO_LARGE")
+        assert headers["Connection"] == "close" and sock.recv(1024) == b""
+    with socket.create_connection((address[0], int(address[1])), timeout=10) as sock:
+        request = b'{"query": "x"}'
+        status, headers, body = exchange(
+            sock, post_head("/console/api/verify", len(request), running.tokens[TAX]) + request
+        )
+        assert (status, json.loads(body)["error"]["violations"][0]["field"]) == (400, "use")
+        assert headers["Connection"] is None  # read whole: the connection serves the next request
+        assert exchange(sock, b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")[::2] == (200, b"ok\n")
