@@ -14,6 +14,7 @@ zzgw receipt check FILE   check a receipt file offline with the gateway's publis
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 from collections.abc import Callable
@@ -314,6 +315,7 @@ def _init(settings: Settings, args: argparse.Namespace) -> int:
         )
     if args.rotate_tokens and settings.mode != "dev":
         print("--rotate-tokens: no bearer tokens in production mode (members use client certificates)")
+    _warn_of_dev_tokens(settings)
     if report.tokens_elsewhere:
         print(
             f"dev bearer tokens of this database were made by another gateway: kept (copy its dev-tokens.json to "
@@ -356,7 +358,21 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     from gateway.server import configure_logging, run
 
     configure_logging(settings)
+    _warn_of_dev_tokens(settings)
     return run(settings)
+
+
+def _warn_of_dev_tokens(settings: Settings) -> None:
+    """Production mode: say that the dev bearer tokens ``zzgw init`` wrote when the store was in dev mode are not
+    honoured, naming their file for the operator to delete. The file is left alone: it opens nothing in production
+    mode (``gateway.services.members.Authenticator``), and it is the only copy of the tokens should the store go
+    back to dev mode."""
+    if settings.mode == "production" and settings.dev_tokens_path.exists():
+        logging.getLogger("zzgw").warning(
+            "production mode: the dev bearer tokens in %s are not honoured (gRPC takes members' client "
+            "certificates, the console tokens from `zzgw console-token`); delete the file",
+            settings.dev_tokens_path,
+        )
 
 
 def _demo(settings: Settings, args: argparse.Namespace) -> int:

@@ -284,7 +284,7 @@ class Gateway:
                 memos=memos,
             ),
             members=MemberService(db, clock),
-            authenticator=Authenticator(db),
+            authenticator=Authenticator(db, dev_tokens=settings.mode == "dev"),
         )
 
     def member_name(self, code: str) -> str:

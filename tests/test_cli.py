@@ -11,6 +11,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from cryptography import x509
 
 from benchmarks.common import free_port, wait_serving
 from gateway.bootstrap import samples
-from tests.conftest import today, zzgw_command
+from tests.conftest import ADMIN, today, zzgw_command
 
 ROOT = Path(__file__).resolve().parent.parent
 MARKET = "11370100993701011T"
@@ -280,6 +281,84 @@ def test_a_clerk_gets_a_console_token_of_their_own(env: dict[str, str]) -> None:
     assert alone.returncode == 2 and "--end needs --clerk" in alone.stderr
     portal = zzgw(env, "console-token", "12370100993701126X", "--clerk", "窗口01")  # a holder portal: no verifying
     assert portal.returncode == 2 and "may not verify licenses" in portal.stderr and not portal.stdout
+
+
+def test_a_store_moved_to_production_honours_none_of_its_dev_tokens(env: dict[str, str]) -> None:
+    """A dev store switched to production mode (ZZGW_MODE=production, `zzgw init`, `zzgw serve`) keeps its members'
+    dev tokens in the store, but neither the console nor gRPC takes them, the administrator's included; init and
+    serve say so, naming the file to delete. The tokens `zzgw console-token` issues, a department's and a clerk's own,
+    sign in."""
+    import grpc
+
+    from protos.zzgw.v1 import catalog_pb2, catalog_pb2_grpc
+
+    assert zzgw(env, "init").returncode == 0
+    data_dir = Path(env["ZZGW_DATA_DIR"])
+    listed = json.loads((data_dir / "dev-tokens.json").read_text(encoding="utf-8"))["tokens"]
+    dev_tokens = {code: entry["token"] for code, entry in listed.items()}
+    production = {**env, "ZZGW_MODE": "production"}
+    said = f"the dev bearer tokens in {data_dir / 'dev-tokens.json'} are not honoured"
+    init = zzgw(production, "init")
+    assert init.returncode == 0, init.stderr
+    assert said in init.stderr and "delete the file" in init.stderr
+    assert (data_dir / "dev-tokens.json").exists()  # the operator's to delete: it opens nothing in production mode
+    department = zzgw(production, "console-token", TAX).stdout.strip()
+    clerk = zzgw(production, "console-token", TAX, "--clerk", "窗口01 李娜").stdout.strip()
+    assert department.startswith("zzgw-console-") and clerk.startswith("zzgw-clerk-")
+
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gateway.cli", "serve"],
+        env=production,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    http = f"http://{env['ZZGW_HTTP_ADDR']}"
+
+    def session(token: str) -> tuple[int, dict[str, object]]:
+        request = urllib.request.Request(f"{http}/console/api/session", headers={"Authorization": f"Bearer {token}"})
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read())
+
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert server.poll() is None, server.communicate()[1]
+            try:
+                with urllib.request.urlopen(f"{http}/healthz", timeout=2):
+                    break
+            except OSError:
+                assert time.monotonic() < deadline, "the gateway did not serve HTTP within 60 s"
+                time.sleep(0.2)
+        for code in (ADMIN, TAX, MARKET):
+            status, answer = session(dev_tokens[code])
+            assert status == 401, (code, answer)
+            error = answer["error"]
+            assert isinstance(error, dict) and error["reason"] == "UNKNOWN_CREDENTIAL"  # the page signs out on it
+            assert "not accepted in production mode" in error["message"]
+        status, answer = session(department)
+        assert status == 200 and answer["member"] == {"code": TAX, "name": "国家税务总局济南市税务局"}
+        status, answer = session(clerk)
+        assert status == 200 and answer["clerk"] == "窗口01 李娜"
+        # gRPC takes client certificates only: a dev token without one does not get past the TLS handshake
+        ca = (data_dir / "pki" / "ca.pem").read_bytes()
+        with grpc.secure_channel(env["ZZGW_GRPC_ADDR"], grpc.ssl_channel_credentials(ca)) as channel:
+            with pytest.raises(grpc.RpcError) as refused:
+                catalog_pb2_grpc.CatalogServiceStub(channel).ListLicenseTypes(
+                    catalog_pb2.ListLicenseTypesRequest(),
+                    metadata=[("authorization", f"Bearer {dev_tokens[ADMIN]}")],
+                    timeout=10,
+                )
+            assert refused.value.code() == grpc.StatusCode.UNAVAILABLE
+    finally:
+        server.send_signal(signal.SIGTERM)
+        _, err = server.communicate(timeout=30)
+    assert server.returncode == 0, err
+    assert said in err
 
 
 def test_import_of_a_missing_file(env: dict[str, str]) -> None:

@@ -1,11 +1,13 @@
 """Members (成员): who may call, how they prove it, and the members ``zzgw init`` registers (the demo ones, or a
 deployment's file, ``ZZGW_MEMBERS``), with the catalog (the demo one, or ``ZZGW_CATALOG``).
 
-Dev mode identifies a caller by a bearer token (``authorization: Bearer <token>``) whose SHA-256 is stored with
-the member; production mode identifies it by the SHA-256 fingerprint of the client certificate presented in the
-mTLS handshake, and takes a member's token (``zzgw console-token``) only at the clerk's console. A clerk may have a
-console token of their own (``--clerk``, table ``console_clerks``), which names the operator of their checks. Lookups
-are cached for a short time, so a removed member or an ended token is locked out within that time.
+Dev mode identifies a caller by a bearer token (``authorization: Bearer <token>``) whose SHA-256 is stored with the
+member; production mode identifies it by the SHA-256 fingerprint of the client certificate presented in the mTLS
+handshake, and takes a member's token only at the clerk's console, and only a console token (``zzgw
+console-token``): the dev tokens of a store that began in dev mode stay in its members' column until replaced, and
+are refused (``Authenticator``, ``dev_tokens``). A clerk may have a console token of their own (``--clerk``, table
+``console_clerks``), which names the operator of their checks. Lookups are cached for a short time, so a removed
+member or an ended token is locked out within that time.
 """
 
 from __future__ import annotations
@@ -33,6 +35,10 @@ from signing.seal_image import issuer_name_problem
 
 _CACHE_SECONDS = 30.0
 MAX_MEMBER_NAME = 200
+DEV_TOKEN_PREFIX = "zzgw-dev-"
+"""How a dev bearer token (``zzgw init`` in dev mode, ``<data_dir>/dev-tokens.json``) begins."""
+CONSOLE_TOKEN_PREFIX = "zzgw-console-"
+"""How a department's console token (``zzgw console-token USCC``) begins."""
 
 
 def load_bootstrap_catalog() -> Catalog:
@@ -136,13 +142,28 @@ class ConsoleUser:
 class Authenticator:
     """Finds the member behind a bearer token or a client certificate fingerprint."""
 
-    def __init__(self, db: Database):
+    def __init__(self, db: Database, *, dev_tokens: bool = True):
+        """``dev_tokens``: whether a member's dev bearer token signs in, as in dev mode. In production mode (false)
+        a member's token is taken only if it is a console token (``zzgw console-token``): dev tokens and console
+        tokens share the members' token column, and a store that began in dev mode keeps its members' dev tokens
+        there until ``zzgw console-token`` replaces them, one member at a time."""
         self._db = db
+        self._dev_tokens = dev_tokens
         self._cache: TTLCache[str, Member | None] = TTLCache(maxsize=4096, ttl=_CACHE_SECONDS)
         self._clerks: TTLCache[str, ConsoleUser | None] = TTLCache(maxsize=4096, ttl=_CACHE_SECONDS)
         self._lock = threading.Lock()
 
     def by_token(self, token: str) -> Member:
+        """The member whose token (a dev bearer token, or a console token) ``token`` is; in production mode
+        (``dev_tokens`` false) a console token only, whatever the store holds."""
+        if not self._dev_tokens and not token.startswith(CONSOLE_TOKEN_PREFIX):
+            said = (
+                "a dev bearer token is not accepted in production mode: the console takes a token from `zzgw "
+                "console-token`"
+                if token.startswith(DEV_TOKEN_PREFIX)
+                else "unknown bearer token"
+            )
+            raise UnauthenticatedError(said, reason="UNKNOWN_CREDENTIAL")  # the reason the console signs out on
         return self._lookup("t:" + token_digest(token), "bearer token")
 
     def by_certificate(self, cert_der: bytes) -> Member:
@@ -210,7 +231,7 @@ class MemberService:
                     continue
                 token_hash = None
                 if issue_tokens:
-                    tokens[member.code] = "zzgw-dev-" + secrets.token_urlsafe(24)
+                    tokens[member.code] = DEV_TOKEN_PREFIX + secrets.token_urlsafe(24)
                     token_hash = token_digest(tokens[member.code])
                 cert = (certificates or {}).get(member.code)
                 uow.members.save(
@@ -230,7 +251,7 @@ class MemberService:
         """A new token for ``code``'s clerks to sign in to the console with, ending the one before (within the
         authenticator's cache time). In production mode gRPC callers present client certificates and never a token,
         so this token opens the console only; in dev mode it would replace the member's dev bearer token."""
-        token = "zzgw-console-" + secrets.token_urlsafe(32)
+        token = CONSOLE_TOKEN_PREFIX + secrets.token_urlsafe(32)
         with self._db.unit_of_work(write=True) as uow:
             member = uow.members.get(code)
             if member is None:
