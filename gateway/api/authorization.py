@@ -115,7 +115,7 @@ class AuthorizationServicer(authorization_pb2_grpc.AuthorizationServiceServicer)
             matter_code=request.matter_code,
             license_ids=list(request.license_ids),
             type_codes=list(request.type_codes),
-            valid_until=request.valid_until.ToDatetime(dt.UTC) if request.HasField("valid_until") else None,
+            valid_until=_valid_until(request),
             uses=request.uses,
             operator=operator(context),
         )
@@ -178,3 +178,14 @@ class AuthorizationServicer(authorization_pb2_grpc.AuthorizationServiceServicer)
             withdrawn_at=timestamp(c.withdrawn_at) if c.withdrawn_at else None,
             portal_code=c.portal,
         )
+
+
+def _valid_until(request: authorization_pb2.GrantConsentRequest) -> dt.datetime | None:
+    """The consent's end, None when not given; a Timestamp outside protobuf's range (before year 1 or after 9999,
+    which ``ToDatetime`` refuses) reads as the latest time, which no consent may have (``BAD_VALIDITY``)."""
+    if not request.HasField("valid_until"):
+        return None
+    try:
+        return request.valid_until.ToDatetime(dt.UTC)
+    except (ValueError, OverflowError):
+        return dt.datetime.max.replace(tzinfo=dt.UTC)

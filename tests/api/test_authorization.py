@@ -386,6 +386,10 @@ def past() -> Timestamp:
         ({"uses": 101}, ("uses", "BAD_USES")),
         ({"valid_until": None}, ("valid_until", "REQUIRED")),
         ({"valid_until": "past"}, ("valid_until", "BAD_VALIDITY")),
+        # outside protobuf's Timestamp range (after 9999-12-31, before year 1): it was INTERNAL with a traceback
+        ({"valid_until": Timestamp(seconds=253402300800)}, ("valid_until", "BAD_VALIDITY")),
+        ({"valid_until": Timestamp(seconds=2**62)}, ("valid_until", "BAD_VALIDITY")),
+        ({"valid_until": Timestamp(seconds=-(2**40))}, ("valid_until", "BAD_VALIDITY")),
         ({"license_ids": ["OTHER"]}, ("license_ids[0]", "NOT_THE_HOLDERS_LICENSE")),
     ],
 )
