@@ -35,6 +35,7 @@ from gateway.store.database import MIGRATIONS, Database
 from gateway.store.models import Base
 from protos.zzgw.v1 import issuance_pb2, issuance_pb2_grpc, verification_pb2, verification_pb2_grpc
 from signing.qr import QrClaims, encode_qr
+from tests.api.test_issuance import unique
 from tests.conftest import MARKET, TAX, RunningGateway, backend_params, fresh_database
 from tests.test_coherence import TwoGateways, two_gateways  # noqa: F401  (the fixture: two `zzgw serve` processes)
 
@@ -76,8 +77,7 @@ def url_of(running: RunningGateway) -> str:
 
 
 def issue(issuer: issuance_pb2_grpc.IssuanceServiceStub, n: int) -> str:
-    record = samples.food_permit(n)
-    record = {**record, "request_id": uuid.uuid4().hex, "license_number": f"SC{uuid.uuid4().hex[:14].upper()}"}
+    record = unique(samples.business_license(n))  # what 发票申领, the tax bureau's matter, uses
     (response,) = issuer.BatchIssueLicenses(
         iter([issuance_pb2.BatchIssueLicensesRequest(licenses=[issue_request(record)])])
     )
@@ -474,8 +474,8 @@ def test_the_feed_thread_reads_and_prunes_edits_and_stops(sqlite_store: tuple[Da
         with dba(url) as run:
             _edit(run, "license:old", minutes_ago=10)
             _edit(run, "license:A")
-            assert arrived.wait(1.0), heard
-            deadline = time.monotonic() + 2.0
+            assert arrived.wait(5.0), heard
+            deadline = time.monotonic() + 5.0
             while run("SELECT count(*) FROM store_edits") != [(1,)] and time.monotonic() < deadline:
                 time.sleep(0.05)
             assert run("SELECT key FROM store_edits") == [("license:A",)]
