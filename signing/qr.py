@@ -93,13 +93,6 @@ class _Malformed(Exception):
         self.reason = reason
 
 
-def mask_name(name: str) -> str:
-    """A name with all but its first character hidden (``张三`` → ``张*``); a one-character name is hidden whole."""
-    if len(name) <= 1:
-        return "*" * len(name)
-    return name[0] + "*" * (len(name) - 1)
-
-
 @dataclass(frozen=True, slots=True, kw_only=True)
 class QrClaims:
     """What a verification code states about one license version; the holder is masked."""
@@ -128,7 +121,7 @@ class QrClaims:
         if (parts.type_code, parts.issuer_code, parts.version) != (self.type_code, self.issuer_code, self.version):
             raise ValueError("type_code, issuer_code and version differ from those in license_id")
         if "*" not in self.holder_name or "*" not in self.holder_code:
-            raise ValueError("the holder must be masked (see mask_name and gateway.domain.model.mask)")
+            raise ValueError("the holder must be masked (see gateway.domain.model.mask_name and mask)")
         if self.valid_until is not None and self.valid_until < self.valid_from:
             raise ValueError("valid_until is before valid_from")
         if self.issued_at.tzinfo is None or self.issued_at.microsecond:
@@ -144,7 +137,7 @@ class QrClaims:
             issuer_code=content.issuer_code,
             valid_from=content.valid_from,
             valid_until=content.valid_until,
-            holder_name=mask_name(content.holder.name),
+            holder_name=content.holder.masked_name,
             holder_code=mask(content.holder.code),
             issued_at=issued_at.replace(microsecond=0),
         )

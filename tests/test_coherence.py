@@ -24,6 +24,7 @@ from adapters.records import issue_request
 from benchmarks.common import free_port, wait_serving
 from gateway.bootstrap import samples
 from protos.zzgw.v1 import issuance_pb2, issuance_pb2_grpc, verification_pb2, verification_pb2_grpc
+from tests.api.test_issuance import unique
 from tests.conftest import MARKET, TAX, backend_params, fresh_database
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -89,8 +90,7 @@ def test_a_revocation_through_one_gateway_is_seen_by_the_other_within_a_second(
     first, second, data_dir, _ = two_gateways
     issuer = issuance_pb2_grpc.IssuanceServiceStub(connect(first, MemberCredentials.dev(data_dir, MARKET)))
     clerk = verification_pb2_grpc.VerificationServiceStub(connect(second, MemberCredentials.dev(data_dir, TAX)))
-    record = samples.food_permit(1)
-    record = {**record, "request_id": uuid.uuid4().hex, "license_number": f"SC{uuid.uuid4().hex[:14].upper()}"}
+    record = unique(samples.business_license(1))  # what 发票申领, the tax bureau's matter, uses
     request = issuance_pb2.BatchIssueLicensesRequest(licenses=[issue_request(record)])
     (response,) = issuer.BatchIssueLicenses(iter([request]))
     license_id = response.results[0].license.license_id
@@ -129,7 +129,7 @@ def test_both_gateways_append_to_one_whole_audit_trail(two_gateways: TwoGateways
     issuer = issuance_pb2_grpc.IssuanceServiceStub(
         connect(two_gateways.first, MemberCredentials.dev(two_gateways.data_dir, MARKET))
     )
-    record = {**samples.food_permit(2), "request_id": uuid.uuid4().hex, "license_number": f"SC{uuid.uuid4().hex[:14]}"}
+    record = unique(samples.business_license(2))
     (response,) = issuer.BatchIssueLicenses(
         iter([issuance_pb2.BatchIssueLicensesRequest(licenses=[issue_request(record)])])
     )

@@ -132,6 +132,7 @@ class VerificationServicer(verification_pb2_grpc.VerificationServiceServicer):
             status_reason=answer.status_reason,
             checked_at=timestamp(checked.checked_at),
             receipt=self._receipt(checked.receipt),
+            claim_key=checked.claim_key,
         )
 
     def GetReceipt(
@@ -190,7 +191,7 @@ class VerificationServicer(verification_pb2_grpc.VerificationServiceServicer):
 
     def _summary(self, outcome: Outcome, issuer_name: str) -> verification_pb2.LicenseSummary:
         license, status = outcome.license, outcome.license_status
-        assert license is not None and status is not None  # an outcome with a license has its status
+        assert license is not None  # status None: the stored one is not the gateway's (STATUS_ALTERED), unknown
         content = license.content
         license_type = self._catalog.license_types.get(content.type_code)
         return verification_pb2.LicenseSummary(
@@ -201,9 +202,11 @@ class VerificationServicer(verification_pb2_grpc.VerificationServiceServicer):
             issuer_name=issuer_name,
             valid_from=content.valid_from.isoformat(),
             valid_until=content.valid_until.isoformat() if content.valid_until else "",
-            status=_STATUS[status],
+            status=_STATUS[status] if status is not None else common_pb2.LICENSE_STATUS_UNSPECIFIED,
             version=content.version,
             status_since=outcome.status_since.isoformat() if outcome.status_since else "",
+            holder_name_masked=content.holder.masked_name,
+            holder_code_masked=content.holder.masked_code,
         )
 
     def _fill_receipt(self, message: verification_pb2.Receipt, receipt: StoredReceipt, certificate: bytes) -> None:

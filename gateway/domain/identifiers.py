@@ -19,9 +19,13 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from gateway.domain.errors import FieldViolation
+
+_T = TypeVar("_T")
 
 LICENSE_ID_ROOT = "1.2.156.3005.2"
 
@@ -211,6 +215,28 @@ class LicenseId:
         if parsed.check_char != check:
             raise ValueError("check character does not match (ISO/IEC 7064 MOD 37,36)")
         return parsed
+
+
+_ASCII_UPPER = str.maketrans("abcdefghijklmnopqrstuvwxyz", "ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+
+
+def normal_number(number: str) -> str:
+    """A license number as the gateway keeps and finds it: trimmed, its ASCII letters in upper case. Numbers on paper
+    do not tell cases apart: a 公民身份号码 whose check character is typed ``x``, a USCC typed in lower case, name
+    the license printed with ``X``.
+
+    >>> normal_number(" 37010219600421003x ")
+    '37010219600421003X'
+    """
+    return number.strip().translate(_ASCII_UPPER)
+
+
+def find_by_number(read: Callable[[str, str], _T | None], type_code: str, number: str) -> _T | None:
+    """What ``read(type_code, number)`` finds for a claimed number: by its normal form, then as given (trimmed) when
+    that differs, for a license stored before numbers were kept in upper case (its record is sealed as issued)."""
+    normal, given = normal_number(number), number.strip()
+    found = read(type_code, normal)
+    return read(type_code, given) if found is None and given != normal else found
 
 
 def license_id_violation(field: str, text: str) -> FieldViolation | None:

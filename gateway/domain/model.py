@@ -99,6 +99,18 @@ class Holder:
         """The code with all but the first and last four characters hidden (``3701**********1234``)."""
         return mask(self.code)
 
+    @property
+    def masked_name(self) -> str:
+        """The name with all but its first character hidden (``张*``), as a license's verification code states it."""
+        return mask_name(self.name)
+
+
+def mask_name(name: str) -> str:
+    """A name with all but its first character hidden (``张三`` → ``张*``); a one-character name is hidden whole."""
+    if len(name) <= 1:
+        return "*" * len(name)
+    return name[0] + "*" * (len(name) - 1)
+
 
 def mask(value: str, keep: int = 4) -> str:
     if len(value) <= 2 * keep:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from gateway.domain.catalog import HOLDER_CODE_TYPES, Catalog, FieldSpec, LicenseType, OfHolder, ValueType
 from gateway.domain.errors import FieldViolation, InvalidLicenseError, PermissionDeniedError
-from gateway.domain.identifiers import citizen_id_problem, region_code_problem, uscc_problem
+from gateway.domain.identifiers import citizen_id_problem, normal_number, region_code_problem, uscc_problem
 from gateway.domain.model import Holder, LicenseDraft, Member, Role
 
 REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:\-]{1,64}\Z", re.ASCII)
@@ -80,7 +80,7 @@ def validate_issue(draft: LicenseDraft, catalog: Catalog, issuer: Member, today:
         raise InvalidLicenseError(errors)
     check_issuer(issuer, license_type)
 
-    license_number = check_visible("license_number", draft.license_number, MAX_LICENSE_NUMBER, errors)
+    license_number = normal_number(check_visible("license_number", draft.license_number, MAX_LICENSE_NUMBER, errors))
     holder = check_holder(draft.holder_name, draft.holder_code_type, draft.holder_code, license_type, errors)
     issue_date = check_date("issue_date", draft.issue_date, errors, required=True)
     if issue_date and issue_date > today:

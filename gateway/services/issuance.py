@@ -32,7 +32,7 @@ from gateway.domain.errors import (
     PermissionDeniedError,
     ZzgwError,
 )
-from gateway.domain.identifiers import LicenseId, license_id_violation
+from gateway.domain.identifiers import LicenseId, find_by_number, license_id_violation
 from gateway.domain.model import (
     ChangeKind,
     Clock,
@@ -602,7 +602,7 @@ class IssuanceService:
                 found = uow.licenses.get(license_id)
         elif type_code and license_number:
             with self._db.unit_of_work() as uow:
-                found = uow.licenses.get_current(type_code, license_number)
+                found = find_by_number(uow.licenses.get_current, type_code, license_number)
         else:
             raise InvalidRequestError(
                 [

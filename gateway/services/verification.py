@@ -57,7 +57,7 @@ from gateway.domain.errors import (
     NotFoundError,
     invalid,
 )
-from gateway.domain.identifiers import license_id_violation
+from gateway.domain.identifiers import find_by_number, license_id_violation
 from gateway.domain.model import CHINA_TZ, Clock, License, LicenseStatus, Member
 from gateway.domain.seals import Seal
 from gateway.domain.verification import (
@@ -216,6 +216,8 @@ class ClaimReport:
     answer: ClaimAnswer
     checked_at: dt.datetime
     receipt: StoredReceipt
+    claim_key: bytes
+    """The key of the receipt's digests of the claim, for the claimant alone (``claim_query``)."""
 
 
 _Made = tuple[StoredReceipt, AuditEntry]
@@ -362,6 +364,8 @@ class VerificationService:
         if qr_code:
             return self._verify_qr(caller, use, _scanned(qr_code), now)
         if license_id:
+            # before it is looked up: whether a license exists, and its status, is what the matter may not learn
+            self._used_by_matter(use, _type_of(license_id), "license_id")
             query: dict[str, object] = {"by": "license_id", "license_id": license_id}
             checked = self._checked_by_id(license_id)
         else:
@@ -370,7 +374,8 @@ class VerificationService:
                 raise invalid("license_number", "REQUIRED", "type_code and license_number go together")
             if type_code not in self._catalog.license_types:
                 raise invalid("type_code", "UNKNOWN_LICENSE_TYPE", f"unknown license type {type_code!r}")
-            found = self._db.read_license_by_number(type_code, license_number)
+            self._used_by_matter(use, type_code, "type_code")
+            found = find_by_number(self._db.read_license_by_number, type_code, license_number)
             query = {"by": "license_number", "type_code": type_code}
             checked = self._check_record(found) if found is not None else None  # read afresh: never cached
         if checked is None:
@@ -416,6 +421,8 @@ class VerificationService:
                 if (stored := uow.documents.by_sha256(revision_sha256)) is not None:
                     field = candidate
                     break
+        if stored is not None:  # the status of a license the matter does not use is not told, even of its document
+            self._used_by_matter(use, _type_of(stored.license_id), "pdf")
         if field != checked.field_name:  # judge the seal the gateway put on that registered document
             checked = self._validate_pdf(pdf, field)
         if checked.integrity.result is not CheckResult.PASSED:  # what a changed document names is not looked at
@@ -477,6 +484,8 @@ class VerificationService:
         sha256 = hashlib.sha256(document).hexdigest()
         with self._db.unit_of_work() as uow:
             stored = uow.documents.by_sha256(sha256)
+        if stored is not None:  # as for the document alone
+            self._used_by_matter(use, _type_of(stored.license_id), "document")
         query = {"by": "stamp", "document_sha256": sha256, "stamp_sha256": hashlib.sha256(stamp).hexdigest()}
         # which seal and signer the stamp claims: two departments' stamps on one document must not read alike
         query.update({k: v for k, v in (("seal_code", checked.es_id), ("signer_uscc", checked.signer_uscc)) if v})
@@ -530,6 +539,20 @@ class VerificationService:
             )
         return _first_failure(identity, authority_finding(license, self._catalog))
 
+    def _used_by_matter(self, use: UseContext, type_code: str, field: str) -> Matter:
+        """The use's matter, when its materials list ``type_code`` or no license type has that code (an identifier
+        of no type is answered as unknown); else INVALID_ARGUMENT / NOT_USED_BY_MATTER on ``field``. A department
+        verifies what an applicant presents for the matter it handles: the existence, validity and status of the
+        licenses it has no need of (a citizen's 居民身份证 under 发票申领; whether a 结婚证 is still in force) are not
+        its to learn, as their fields are not (``GetLicenseData``)."""
+        matter = self._catalog.matters[use.matter_code]  # the use context was checked against the catalog
+        if any(material.type_code == type_code for material in matter.materials):
+            return matter
+        license_type = self._catalog.license_types.get(type_code)
+        if license_type is None:
+            return matter
+        raise invalid(field, "NOT_USED_BY_MATTER", f"事项 {matter.code}（{matter.name}）不使用{license_type.name}")
+
     def check_claim(
         self,
         caller: Member,
@@ -547,14 +570,8 @@ class VerificationService:
             raise invalid("type_code", "UNKNOWN_LICENSE_TYPE", f"unknown license type {type_code!r}")
         if len(fields) > MAX_CLAIM_FIELDS or any(len(k) > 64 or len(v) > 2000 for k, v in fields.items()):
             raise invalid("fields", "TOO_LARGE", f"at most {MAX_CLAIM_FIELDS} fields of at most 2,000 characters")
-        matter = self._catalog.matters[use.matter_code]  # the use context was checked against the catalog
-        if not any(material.type_code == type_code for material in matter.materials):
-            # "it matches" would confirm a guess of a name, number or holder code the matter has no need of
-            raise invalid(
-                "type_code",
-                "NOT_USED_BY_MATTER",
-                f"事项 {matter.code}（{matter.name}）不使用{self._catalog.license_types[type_code].name}",
-            )
+        # "it matches" would confirm a guess of a name, number or holder code the matter has no need of
+        matter = self._used_by_matter(use, type_code, "type_code")
         if unclaimable := _unclaimable(self._catalog.license_types[type_code], fields, matter):
             raise InvalidRequestError(unclaimable)
         now = self._clock.now()
@@ -563,15 +580,16 @@ class VerificationService:
             license = None
         else:
             with self._db.unit_of_work() as uow:
-                license = uow.licenses.get_by_number(type_code, number)
+                license = find_by_number(uow.licenses.get_by_number, type_code, number)
             record = PASSED
             if license is not None:  # what is compared must be what the issuer sealed
                 checked = self._check_record(license)
                 record = _first_failure(checked.integrity, checked.identity)
             answer = answer_claim(license, holder_code, fields, _day(now), record=record)
+        query, claim_key = claim_query(type_code, holder_code, license_number, fields)
         statement = {
             "kind": "claim",
-            "query": claim_query(type_code, holder_code, license_number, fields),
+            "query": query,
             "result": answer.result.name,
             "code": answer.result.value,
             "mismatched_fields": list(answer.mismatched_fields),
@@ -587,7 +605,7 @@ class VerificationService:
             answer.status_reason or ",".join(answer.mismatched_fields),
             now,
         )
-        return ClaimReport(answer=answer, checked_at=now, receipt=receipt)
+        return ClaimReport(answer=answer, checked_at=now, receipt=receipt, claim_key=claim_key)
 
     def receipt(self, caller: Member, receipt_id: str) -> StoredReceipt:
         if not receipt_id:
@@ -671,6 +689,7 @@ class VerificationService:
             unread = Finding(result=CheckResult.FAILED, reason=envelope, detail=detail)
             return self._report(action, caller, use, {"by": "qr_code"}, unread, _NOT_GENUINE, _NOT_GENUINE, None, now)
         license_id = envelope.claims.license_id
+        self._used_by_matter(use, _type_of(license_id), "qr_code")  # as by identifier
         query = {"by": "qr_code", "license_id": license_id}
         known = self._seal_by_key_prefix(envelope.key_id_prefix)
         if known is None:
@@ -946,6 +965,8 @@ class VerificationService:
         kept: bool = False,
     ) -> Outcome:
         result, reason = verdict(integrity, status, identity)
+        # a stored status the gateway did not store is not stated as the license's, in the summary or the receipt
+        known = license is not None and status is not _STATUS_UNKNOWN
         findings = {
             "integrity": _finding_map(integrity),
             "status": _finding_map(status),
@@ -958,14 +979,14 @@ class VerificationService:
             status=status,
             issuer_identity=identity,
             license=license,
-            license_status=license.effective_status(day) if license is not None else None,
-            status_since=status_since(license, day) if license is not None else None,
+            license_status=license.effective_status(day) if known and license is not None else None,
+            status_since=status_since(license, day) if known and license is not None else None,
             statement={
                 "kind": "verification",
                 "verdict": result.value,
                 "reason": reason or "",
                 "findings": canonical_fragment(findings, trusted=True),
-                "license": canonical_fragment(self._summary(license, day), trusted=True) if license else None,
+                "license": canonical_fragment(self._summary(license, day, known), trusted=True) if license else None,
             },
             kept=kept,
         )
@@ -986,16 +1007,18 @@ class VerificationService:
         )
         return Report(outcome=outcome, checked_at=now, receipt=receipt)
 
-    def _summary(self, license: License, on: dt.date) -> dict[str, object]:
+    def _summary(self, license: License, on: dt.date, status_known: bool) -> dict[str, object]:
+        """The receipt's summary of ``license``; its status and date are empty when unknown (``STATUS_ALTERED``)."""
         content = license.content
+        since = status_since(license, on) if status_known else None
         return {
             "license_id": license.license_id,
             "type_code": content.type_code,
             "issuer_code": content.issuer_code,
             "valid_from": content.valid_from.isoformat(),
             "valid_until": content.valid_until.isoformat() if content.valid_until else "",
-            "status": license.effective_status(on).value,
-            "status_since": since.isoformat() if (since := status_since(license, on)) else "",
+            "status": license.effective_status(on).value if status_known else "",
+            "status_since": since.isoformat() if since else "",
             "version": content.version,
         }
 
@@ -1203,6 +1226,12 @@ def _unclaimable(license_type: LicenseType, fields: Mapping[str, str], matter: M
                 )
             )
     return found
+
+
+def _type_of(license_id: str) -> str:
+    """The license type code an identifier names (its sixth dot-separated part: 1.2.156.3005.2.<type>.…), or ""."""
+    parts = license_id.split(".", 7)
+    return parts[5] if len(parts) > 6 else ""
 
 
 def _scanned(code: str) -> str:

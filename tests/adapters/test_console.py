@@ -34,7 +34,9 @@ from signing.errors import InvalidSignature
 from signing.qr import qr_png
 from tests.api.test_audit import record_count
 from tests.api.test_documents import document_of
-from tests.api.test_verification import MATTER, change, issue, qr_for, receipt_statement
+from tests.api.test_verification import FPSL as MATTER
+from tests.api.test_verification import change, qr_for, receipt_statement
+from tests.api.test_verification import issue_for_invoices as issue
 from tests.api.test_verification import verify as grpc_verify
 from tests.conftest import (
     ADMIN,
@@ -248,7 +250,7 @@ def test_a_valid_license_passes_with_a_receipt_that_checks_offline(console: str,
     }
     summary = report["license"]
     assert summary["license_id"] == license_id and summary["status"] == "ACTIVE"
-    assert summary["type_name"] == "食品生产许可证" and summary["issuer_name"] == "济南市市场监督管理局"
+    assert summary["type_name"] == "营业执照" and summary["issuer_name"] == "济南市市场监督管理局"
     assert "holder" not in json.dumps(summary)  # a verifier sees type, issuer, validity and status only
     receipt = read_receipt(report["receipt"]["file"].encode())
     assert receipt.receipt_id == report["receipt"]["receipt_id"]
@@ -469,7 +471,7 @@ def test_a_later_department_of_a_case_lists_the_receipts_it_can_rely_on(console:
     (listed,) = answer["receipts"]
     assert listed["receipt_id"] == report["receipt"]["receipt_id"]
     assert (listed["caller"], listed["caller_name"], listed["matter_name"]) == (POLICE, "济南市公安局", "企业印章刻制")
-    assert (listed["license_id"], listed["type_name"], listed["verdict"]) == (license_id, "食品生产许可证", "PASSED")
+    assert (listed["license_id"], listed["type_name"], listed["verdict"]) == (license_id, "营业执照", "PASSED")
     statement = receipt_statement(running, read_receipt(listed["file"].encode()))  # checks offline
     assert (statement["case_id"], statement["caller"]) == (case, POLICE)
     # only the department handling the named matter reads the case (the refusal is on the audit trail); a case is

@@ -24,7 +24,9 @@ from gateway.bootstrap import samples
 from protos.zzgw.v1 import issuance_pb2, verification_pb2
 from signing.qr import qr_png
 from tests.api.test_documents import document_of
-from tests.api.test_verification import MATTER, change, issue, qr_for, receipt_statement, verifier
+from tests.api.test_verification import FPSL as MATTER
+from tests.api.test_verification import change, qr_for, receipt_statement, verifier
+from tests.api.test_verification import issue_for_invoices as issue
 from tests.conftest import CIVIL, POLICE, TAX, RunningGateway, today
 from tests.signing.test_pdf_annotations import comment, updated
 
@@ -96,7 +98,7 @@ def test_a_clerk_signs_in_and_sees_a_green_verdict_then_red_once_revoked(page: A
     assert [findings.nth(i).get_attribute("class") for i in range(3)] == ["PASSED"] * 3
     assert "完整性" in findings.nth(0).inner_text() and "签发机构身份" in findings.nth(2).inner_text()
     summary = page.inner_text("#summary")
-    assert "食品生产许可证" in summary and "济南市市场监督管理局" in summary and "有效" in summary
+    assert "营业执照" in summary and "济南市市场监督管理局" in summary and "有效" in summary
     assert re.search(r"回执编号\s+[0-9a-f]{12}", page.inner_text("#receipt-table"))
 
     change(running, license_id, issuance_pb2.STATUS_ACTION_REVOKE)

@@ -24,7 +24,10 @@ from gateway.domain.audit import AuditAction
 from protos.zzgw.v1 import issuance_pb2, verification_pb2
 from signing.qr import qr_png
 from tests.api.test_documents import document_of
-from tests.api.test_verification import MATTER, batch_issue, change, issue, qr_for, receipt_statement
+from tests.api.test_verification import FPSL as MATTER
+from tests.api.test_verification import batch_issue_for_invoices as batch_issue
+from tests.api.test_verification import change, qr_for, receipt_statement
+from tests.api.test_verification import issue_for_invoices as issue
 from tests.conftest import MARKET, POLICE, TAX, RunningGateway, today, trail_rows
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -47,10 +50,10 @@ def test_every_way_in_gives_the_report_with_its_exit_status(running: RunningGate
     lines = text.splitlines()
     assert lines[0] == "核验通过 PASSED"
     assert any(line.split() == ["完整性", "integrity", "通过", "PASSED"] for line in lines)
-    assert f"食品生产许可证 {license_id} (版本 version 1)" in text and "有效 ACTIVE" in text
+    assert f"营业执照 {license_id} (版本 version 1)" in text and "有效 ACTIVE" in text
     assert "登记的文件" not in text and "回执 receipt" in text and report.receipt.receipt_id in text
 
-    by_name = check(running, issued.license_number, type_="食品生产许可证")[2]
+    by_name = check(running, issued.license_number, type_="营业执照")[2]
     by_code = check(running, issued.license_number, type_=issued.type_code)[2]
     assert by_name.license.license_id == by_code.license.license_id == license_id
 
@@ -77,7 +80,7 @@ def test_every_way_in_gives_the_report_with_its_exit_status(running: RunningGate
     assert status == 1 and text.startswith("核验未通过 FAILED — REVOKED\n")
     assert f"已吊销 REVOKED 自 since {today().isoformat()}" in text
 
-    status, text, report = check(running, "SC-NO-SUCH-NUMBER", type_="食品生产许可证")
+    status, text, report = check(running, "SC-NO-SUCH-NUMBER", type_="营业执照")
     assert status == 1 and report.reason == "LICENSE_NOT_FOUND" and "未找到 none found" in text
 
     # the access record names the operator, as x-zzgw-operator(-bin) does for any gRPC caller

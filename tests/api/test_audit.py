@@ -11,6 +11,7 @@ import grpc
 import pytest
 from sqlalchemy import func, select, text
 
+from gateway.bootstrap import samples
 from gateway.cli import main
 from gateway.domain.audit import AuditAction, AuditEntry
 from gateway.services.audit import AuditTrail
@@ -30,8 +31,12 @@ def record_count(running: RunningGateway) -> int:
         return int(connection.execute(select(func.count()).select_from(AccessRecordRow)).scalar_one())
 
 
+FPSL = verification_pb2.UseContext(matter_code="370100-FPSL-001", purpose="企业开办：发票申领时核验营业执照")
+"""The tax bureau's own matter, which uses the 营业执照: the clerk of these tests is another department's."""
+
+
 def test_every_answered_verification_call_leaves_exactly_one_record(running: RunningGateway) -> None:
-    issued = issue(running, 21)
+    issued = issue(running, 21, samples.business_license)
     license_id = issued.license.license_id
     pdf = document_of(running, license_id).pdf
     before = record_count(running)
@@ -41,7 +46,7 @@ def test_every_answered_verification_call_leaves_exactly_one_record(running: Run
         verify(running, license_id=license_id)
         answered += 1
     verify(running, type_code=issued.license.type_code, license_number="SC-NOT-THERE")
-    clerk.VerifyDocument(verification_pb2.VerifyDocumentRequest(use=USE, pdf=pdf))
+    clerk.VerifyDocument(verification_pb2.VerifyDocumentRequest(use=FPSL, pdf=pdf))
     claim(running, type_code=issued.license.type_code, license_number=issued.license.license_number, holder_code="x")
     answered += 3
     with pytest.raises(grpc.RpcError):  # refused before any license is used: not an answered use
@@ -50,11 +55,11 @@ def test_every_answered_verification_call_leaves_exactly_one_record(running: Run
 
 
 def test_records_carry_the_operator_and_are_listed_for_the_holder_and_the_issuer(running: RunningGateway) -> None:
-    issued = issue(running, 22)
+    issued = issue(running, 22, samples.business_license)
     holder = issued.license.holder.code
     clerk = verification_pb2_grpc.VerificationServiceStub(running.channel(TAX))
     report = clerk.VerifyLicense(
-        verification_pb2.VerifyLicenseRequest(use=USE, license_id=issued.license.license_id),
+        verification_pb2.VerifyLicenseRequest(use=FPSL, license_id=issued.license.license_id),
         metadata=[("x-zzgw-operator-bin", "窗口-07 王芳".encode())],
     ).report
     other = batch_issue(running, 23)
@@ -68,19 +73,19 @@ def test_records_carry_the_operator_and_are_listed_for_the_holder_and_the_issuer
     assert typed.records == listed.records
     (record,) = listed.records
     assert (record.caller, record.caller_name, record.operator) == (TAX, "国家税务总局济南市税务局", "窗口-07 王芳")
-    assert (record.action, record.matter_code, record.purpose) == ("VERIFY_LICENSE", USE.matter_code, USE.purpose)
+    assert (record.action, record.matter_code, record.purpose) == ("VERIFY_LICENSE", FPSL.matter_code, FPSL.purpose)
     assert (record.decision, record.receipt_id) == ("PASSED", report.receipt.receipt_id)
 
     for operator in ("窗口-08 李强", ""):  # the same use from another clerk, then from none: each recorded as sent
         clerk.VerifyLicense(
-            verification_pb2.VerifyLicenseRequest(use=USE, license_id=issued.license.license_id),
+            verification_pb2.VerifyLicenseRequest(use=FPSL, license_id=issued.license.license_id),
             metadata=[("x-zzgw-operator-bin", operator.encode())] if operator else [],
         )
     listed = audit_stub(running, PORTAL).ListAccessRecords(audit_pb2.ListAccessRecordsRequest(holder_code=holder))
     assert sorted(r.operator for r in listed.records) == sorted(["窗口-07 王芳", "窗口-08 李强", ""])
     with pytest.raises(grpc.RpcError) as garbled:  # no UTF-8: refused, not recorded with replacement characters
         clerk.VerifyLicense(
-            verification_pb2.VerifyLicenseRequest(use=USE, license_id=issued.license.license_id),
+            verification_pb2.VerifyLicenseRequest(use=FPSL, license_id=issued.license.license_id),
             metadata=[("x-zzgw-operator-bin", "窗口".encode("gbk"))],
         )
     assert ("x-zzgw-operator", "BAD_OPERATOR") in error_details(garbled.value)[1]

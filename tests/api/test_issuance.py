@@ -121,6 +121,23 @@ def test_license_number_taken_by_another_request(running: RunningGateway) -> Non
     assert error_details(caught.value)[0].reason == "LICENSE_NUMBER_TAKEN"
 
 
+def test_a_number_is_kept_in_upper_case_and_found_in_either(running: RunningGateway) -> None:
+    """Numbers on paper do not tell cases apart: one issued as ``…x`` is the license printed ``…X``, is found by
+    either, and a second license with the other spelling is the same number (it was let in as another)."""
+    record = unique(samples.business_license(6))
+    lower = {**record, "license_number": record["license_number"].lower()}
+    issued = issue(running, lower).license
+    assert issued.license_number == record["license_number"] == issued.holder.code
+    with pytest.raises(grpc.RpcError) as caught:
+        issue(running, {**record, "request_id": record["request_id"] + "-upper"})
+    assert error_details(caught.value)[0].reason == "LICENSE_NUMBER_TAKEN"
+    for spelling in (record["license_number"].lower(), f" {record['license_number']} "):
+        got = running.issuance(MARKET).GetLicense(
+            issuance_pb2.GetLicenseRequest(type_code=BUSINESS_LICENSE, license_number=spelling)
+        )
+        assert got.license.license_id == issued.license_id
+
+
 def _bad(record: dict, path: str, value: object) -> dict:
     record = {**record, "holder": dict(record["holder"]), "fields": dict(record["fields"])}
     target = record

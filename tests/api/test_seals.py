@@ -375,7 +375,7 @@ def test_a_seal_maker_ca_without_its_issuing_key_makes_no_seal_and_serves_no_crl
         license_id = issuance.IssueLicense(issue_request(unique(samples.food_permit(7)))).license.license_id
         document = issuance.GetLicenseDocument(issuance_pb2.GetLicenseDocumentRequest(license_id=license_id))
         report = (
-            verification_pb2_grpc.VerificationServiceStub(gw.channel(TAX))
+            verification_pb2_grpc.VerificationServiceStub(gw.channel(MARKET))
             .VerifyDocument(verification_pb2.VerifyDocumentRequest(use=USE, pdf=document.pdf))
             .report
         )
@@ -398,7 +398,7 @@ def test_an_encrypted_pdf_is_refused_with_advice_for_its_sealer_and_for_its_veri
     seal = register(running)
     with pytest.raises(grpc.RpcError) as sealing:
         seals(running, MARKET).SealDocument(seal_pb2.SealDocumentRequest(seal_id=seal.seal_id, pdf=encrypted_pdf()))
-    verifier = verification_pb2_grpc.VerificationServiceStub(running.channel(TAX))
+    verifier = verification_pb2_grpc.VerificationServiceStub(running.channel(MARKET))
     with pytest.raises(grpc.RpcError) as verifying:
         verifier.VerifyDocument(verification_pb2.VerifyDocumentRequest(use=USE, pdf=encrypted_pdf()))
     for caught in (sealing, verifying):

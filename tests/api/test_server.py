@@ -35,6 +35,7 @@ from gateway.config import MIN_MESSAGE_BYTES
 from gateway.server import SERVICE_NAMES, library_tracebacks_cut
 from gateway.threads import name_this_thread
 from protos.zzgw.v1 import catalog_pb2, issuance_pb2, verification_pb2, verification_pb2_grpc
+from tests.api.test_issuance import unique
 from tests.conftest import MARKET, TAX, RunningGateway, error_details, fresh_database, start_gateway
 
 ISSUANCE_METHODS = ["IssueLicense", "BatchIssueLicenses", "AmendLicense", "ChangeLicenseStatus", "GetLicense",
@@ -352,7 +353,7 @@ def test_a_request_that_does_not_decode_is_invalid_argument(
 
 
 def test_a_request_that_decodes_is_answered_and_credentials_come_first(running: RunningGateway) -> None:
-    issued = running.issuance(MARKET).IssueLicense(issue_request(unique_food_permit(6))).license
+    issued = running.issuance(MARKET).IssueLicense(issue_request(unique(samples.business_license(6)))).license
     answer = raw(running, TAX, VERIFY_LICENSE)(FPSL_USE + _field(2, issued.license_id.encode()), timeout=10)
     report = verification_pb2.VerifyLicenseResponse.FromString(answer).report
     assert report.license.license_id == issued.license_id and report.verdict == verification_pb2.CHECK_RESULT_PASSED

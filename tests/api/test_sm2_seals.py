@@ -57,7 +57,7 @@ def stamp(running: RunningGateway, seal: seal_pb2.Seal, document: bytes) -> byte
 
 
 def verify_stamp(running: RunningGateway, document: bytes, stamp_der: bytes) -> verification_pb2.VerifyStampResponse:
-    stub = verification_pb2_grpc.VerificationServiceStub(running.channel(TAX))
+    stub = verification_pb2_grpc.VerificationServiceStub(running.channel(MARKET))
     return stub.VerifyStamp(verification_pb2.VerifyStampRequest(use=USE, document=document, stamp=stamp_der))
 
 
@@ -123,6 +123,13 @@ def test_a_stamped_license_document_follows_the_license_status(
     assert report.verdict == PASSED and report.license.license_id == issued.license.license_id
     change(running, issued.license.license_id, issuance_pb2.STATUS_ACTION_REVOKE)
     assert verify_stamp(running, pdf, stamp_der).report.status.reason == "REVOKED"
+    # a department whose matter does not use the type learns nothing of it through a stamp either
+    invoices = verification_pb2.UseContext(matter_code="370100-FPSL-001", purpose="发票申领")
+    with pytest.raises(grpc.RpcError) as caught:
+        verification_pb2_grpc.VerificationServiceStub(running.channel(TAX)).VerifyStamp(
+            verification_pb2.VerifyStampRequest(use=invoices, document=pdf, stamp=stamp_der)
+        )
+    assert error_details(caught.value)[1] == [("document", "NOT_USED_BY_MATTER")]
 
 
 def stamped_at(running: RunningGateway, seal: seal_pb2.Seal, document: bytes, at: dt.datetime) -> bytes:

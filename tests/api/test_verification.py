@@ -27,7 +27,7 @@ from adapters.records import issue_request
 from gateway.bootstrap import samples
 from gateway.domain.audit import AuditAction
 from gateway.domain.catalog import Sensitivity
-from gateway.domain.identifiers import LicenseId
+from gateway.domain.identifiers import LicenseId, find_by_number
 from gateway.domain.model import LicenseContent, LicenseStatus
 from gateway.domain.verification import check_use, claim_digest
 from gateway.server import SEAL_MEMO_SECRET
@@ -64,13 +64,14 @@ from tests.conftest import (
 )
 from tests.signing.test_pdf import broken_signatures, prefilled_form_pdf, sign_invisibly, with_info
 
-MATTER = "370100-FPSL-001"  # the tax bureau's own matter: a department verifies under the matters it handles
-USE = verification_pb2.UseContext(matter_code=MATTER, purpose="企业开办：发票申领时核验营业执照")
+MATTER = "370100-SPJC-001"  # the 市场监督管理局's own matter: a department verifies under the matters it handles,
+USE = verification_pb2.UseContext(matter_code=MATTER, purpose="食品生产经营监督检查：核验食品生产许可证")
+"""the license types their materials list (食品生产许可证 and 营业执照 here: the samples the tests verify)."""
 PASSED, FAILED = verification_pb2.CHECK_RESULT_PASSED, verification_pb2.CHECK_RESULT_FAILED
 INDETERMINATE = verification_pb2.CHECK_RESULT_INDETERMINATE
 
 
-def verifier(running: RunningGateway, member: str = TAX) -> verification_pb2_grpc.VerificationServiceStub:
+def verifier(running: RunningGateway, member: str = MARKET) -> verification_pb2_grpc.VerificationServiceStub:
     return verification_pb2_grpc.VerificationServiceStub(running.channel(member))
 
 
@@ -81,9 +82,26 @@ def issue(
     return running.issuance(MARKET).IssueLicense(issue_request(record))
 
 
-def batch_issue(running: RunningGateway, n: int, **changes: Any) -> str:
+FPSL = "370100-FPSL-001"
+"""发票申领, the tax bureau's matter (a department acts only under its own), which uses the 营业执照 only."""
+
+
+def issue_for_invoices(
+    running: RunningGateway, n: int, sample: Callable[[int], dict[str, Any]] = samples.business_license, **changes: Any
+) -> issuance_pb2.IssueLicenseResponse:
+    """A license of a type 发票申领 uses (a department verifies only those): a 营业执照 unless told."""
+    return issue(running, n, sample, **changes)
+
+
+def batch_issue_for_invoices(running: RunningGateway, n: int, **changes: Any) -> str:
+    return batch_issue(running, n, samples.business_license, **changes)
+
+
+def batch_issue(
+    running: RunningGateway, n: int, sample: Callable[[int], dict[str, Any]] = samples.food_permit, **changes: Any
+) -> str:
     """Issue without a document (as batches do): a quick way to make licenses in many states."""
-    record = {**unique(samples.food_permit(n)), **changes}
+    record = {**unique(sample(n)), **changes}
     request = issuance_pb2.BatchIssueLicensesRequest(licenses=[issue_request(record)])
     (response,) = running.issuance(MARKET).BatchIssueLicenses(iter([request]))
     (result,) = response.results
@@ -156,9 +174,35 @@ def test_a_valid_license_passes_by_id_and_by_number(running: RunningGateway) -> 
         assert summary.issuer_name == "济南市市场监督管理局" and summary.valid_until == issued.license.valid_until
         statement = receipt_statement(running, report.receipt)
         assert statement["receipt_id"] == report.receipt.receipt_id and statement["verdict"] == "PASSED"
-        assert (statement["caller"], statement["matter_code"], statement["purpose"]) == (TAX, MATTER, USE.purpose)
+        assert (statement["caller"], statement["matter_code"], statement["purpose"]) == (MARKET, MATTER, USE.purpose)
         assert statement["license"]["license_id"] == issued.license.license_id
         assert issued.license.holder.code not in report.receipt.statement.decode()  # no personal data in receipts
+
+
+def test_a_number_typed_in_lower_case_finds_the_license(running: RunningGateway) -> None:
+    """A clerk types a USCC or a 公民身份号码's check character in lower case: the license printed in upper case is
+    found (it was 未找到该证照, FAILED, with a signed receipt saying so)."""
+    issued = running.issuance(MARKET).IssueLicense(issue_request(unique(samples.business_license(41)))).license
+    typed = issued.license_number.lower()
+    assert typed != issued.license_number
+    report = verify(running, type_code=issued.type_code, license_number=typed)
+    assert (report.verdict, report.license.license_id) == (PASSED, issued.license_id)
+    answer = claim(running, type_code=issued.type_code, license_number=typed, holder_code=issued.holder.code.lower())
+    assert answer.code == 0
+
+
+def test_a_number_is_looked_up_as_normal_then_as_given() -> None:
+    """A license stored before numbers were kept in upper case is still found by the number as it was issued."""
+    stored = {("T", "SC1X"): "new", ("T", "sc1x-old"): "old"}
+    asked: list[str] = []
+
+    def read(type_code: str, number: str) -> str | None:
+        asked.append(number)
+        return stored.get((type_code, number))
+
+    assert find_by_number(read, "T", " sc1x ") == "new" and asked == ["SC1X"]
+    assert find_by_number(read, "T", "sc1x-old") == "old" and asked[1:] == ["SC1X-OLD", "sc1x-old"]
+    assert find_by_number(read, "T", "NONE") is None and asked[3:] == ["NONE"]
 
 
 @pytest.mark.parametrize(
@@ -347,6 +391,60 @@ def test_a_genuine_code_of_a_record_changed_behind_the_gateways_back_fails_integ
         )
     report = verify(running, qr_code=code)
     assert (report.verdict, report.integrity.reason) == (FAILED, "RECORD_ALTERED")
+
+
+def test_a_license_the_matter_does_not_use_is_not_verified_in_any_way(running: RunningGateway) -> None:
+    """A department verifies what an applicant presents for its matter: the tax bureau, under 发票申领 (营业执照
+    only), learns nothing of a food permit by identifier, number, code or document, not even whether one exists
+    (a made-up number is refused alike): it could confirm any citizen's ID card and whether a 结婚证 is still in
+    force (found by two independent testers); CheckClaim and GetLicenseData already refused it."""
+    issued = issue(running, 42).license
+    code, _ = qr_for(running, issued.license_id)
+    pdf = document_of(running, issued.license_id).pdf
+    invoices = verification_pb2.UseContext(matter_code="370100-FPSL-001", purpose="企业开办：发票申领")
+    tax = verifier(running, TAX)
+    before = len(trail_rows(running, "caller", "caller = :tax", tax=TAX))
+    for call, field in (
+        (lambda: tax.VerifyLicense(verification_pb2.VerifyLicenseRequest(use=invoices, license_id=issued.license_id)),
+         "license_id"),
+        (lambda: tax.VerifyLicense(verification_pb2.VerifyLicenseRequest(
+            use=invoices, type_code=issued.type_code, license_number=issued.license_number)), "type_code"),
+        (lambda: tax.VerifyLicense(verification_pb2.VerifyLicenseRequest(
+            use=invoices, type_code=issued.type_code, license_number="SC-MADE-UP")), "type_code"),
+        (lambda: tax.VerifyLicense(verification_pb2.VerifyLicenseRequest(use=invoices, qr_code=code)), "qr_code"),
+        (lambda: tax.VerifyDocument(verification_pb2.VerifyDocumentRequest(use=invoices, pdf=pdf)), "pdf"),
+    ):  # fmt: skip
+        with pytest.raises(grpc.RpcError) as caught:
+            call()
+        assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert error_details(caught.value)[1] == [(field, "NOT_USED_BY_MATTER")]
+        assert "事项 370100-FPSL-001（发票申领）不使用食品生产许可证" in (caught.value.details() or "")
+    assert len(trail_rows(running, "caller", "caller = :tax", tax=TAX)) == before  # no receipt, no access record
+    # an identifier of no known type is answered as before (malformed or unknown), and the matter's own type is
+    business = issue(running, 43, samples.business_license).license
+    answer = tax.VerifyLicense(verification_pb2.VerifyLicenseRequest(use=invoices, license_id=business.license_id))
+    assert answer.report.verdict == PASSED
+    with pytest.raises(grpc.RpcError) as malformed:
+        tax.VerifyLicense(verification_pb2.VerifyLicenseRequest(use=invoices, license_id="1.2.156.3005.2.x.y"))
+    assert error_details(malformed.value)[1][0][1] != "NOT_USED_BY_MATTER"
+
+
+def test_a_license_that_passes_shows_its_holder_masked_but_the_receipt_does_not(running: RunningGateway) -> None:
+    """A borrowed code or number passes as the license it is: the clerk compares the holder the code states, masked,
+    with the applicant (found by a console tester: nothing tied a green result to the person at the window)."""
+    issued = issue(running, 44).license
+    code, _ = qr_for(running, issued.license_id)
+    name, holder_code = issued.holder.name, issued.holder.code
+    for report in (
+        verify(running, license_id=issued.license_id),
+        verify(running, type_code=issued.type_code, license_number=issued.license_number),
+        verify(running, qr_code=code),
+    ):
+        assert report.verdict == PASSED
+        assert report.license.holder_name_masked == name[0] + "*" * (len(name) - 1)
+        assert report.license.holder_code_masked == holder_code[:4] + "*" * (len(holder_code) - 8) + holder_code[-4:]
+        statement = json.dumps(receipt_statement(running, report.receipt), ensure_ascii=False)
+        assert report.license.holder_name_masked not in statement and holder_code[-4:] not in statement
 
 
 def test_a_genuine_document_passes_and_shows_revocation(running: RunningGateway) -> None:
@@ -643,10 +741,10 @@ def test_an_answer_whose_receipt_cannot_be_made_fails_alone_in_its_group(running
     without a canonical form) gets its exception, and the others in the same group are signed and stored."""
     service = running.gateway.verification
     assert service is not None
-    (tax,) = [m for m in running.gateway.members.list() if m.code == TAX]
-    use = check_use(MATTER, USE.purpose, running.gateway.catalog, caller=tax)
+    (market,) = [m for m in running.gateway.members.list() if m.code == MARKET]
+    use = check_use(MATTER, USE.purpose, running.gateway.catalog, caller=market)
     good = _ToReceipt(
-        AuditAction.VERIFY_LICENSE, tax, use, {"query": {"by": "test"}}, None, "FAILED", "", dt.datetime.now(dt.UTC)
+        AuditAction.VERIFY_LICENSE, market, use, {"query": {"by": "test"}}, None, "FAILED", "", dt.datetime.now(dt.UTC)
     )
     bad = good._replace(statement={"query": {"by": b"bytes have no JSON form"}})
     appender = running.gateway.db.appender()
@@ -697,20 +795,22 @@ def test_a_department_verifies_only_under_the_matters_it_handles(running: Runnin
     """A matter decides which fields a verifier sees and goes into the holder's access log, so naming another
     department's is refused (PERMISSION_DENIED, NOT_MATTER_DEPARTMENT) for every kind of check, every time it is
     sent (the servicer remembers checked use contexts per caller), and the refusal is on the audit trail."""
-    license_id = batch_issue(running, 12)
+    license_id = issue(running, 12, samples.business_license).license.license_id
     police = verification_pb2.UseContext(matter_code="370100-QYKZ-001", purpose="企业印章刻制备案")
+    own = verification_pb2.UseContext(matter_code="370100-FPSL-001", purpose="发票申领")
     calls = {
-        "VERIFY_LICENSE": lambda: verifier(running).VerifyLicense(
+        "VERIFY_LICENSE": lambda: verifier(running, TAX).VerifyLicense(
             verification_pb2.VerifyLicenseRequest(use=police, license_id=license_id)
         ),
-        "VERIFY_DOCUMENT": lambda: verifier(running).VerifyDocument(
+        "VERIFY_DOCUMENT": lambda: verifier(running, TAX).VerifyDocument(
             verification_pb2.VerifyDocumentRequest(use=police, pdf=b"%PDF-1.7")
         ),
-        "CHECK_CLAIM": lambda: verifier(running).CheckClaim(
-            verification_pb2.CheckClaimRequest(use=police, type_code=samples.FOOD_PERMIT, license_number="x")
+        "CHECK_CLAIM": lambda: verifier(running, TAX).CheckClaim(
+            verification_pb2.CheckClaimRequest(use=police, type_code=samples.BUSINESS_LICENSE, license_number="x")
         ),
     }
-    assert verify(running, license_id=license_id).verdict == PASSED  # the same caller under its own matter
+    answer = verifier(running, TAX).VerifyLicense(verification_pb2.VerifyLicenseRequest(use=own, license_id=license_id))
+    assert answer.report.verdict == PASSED  # the same caller under its own matter
     for _ in range(2):
         for call in calls.values():
             with pytest.raises(grpc.RpcError) as refused:
@@ -766,28 +866,31 @@ def test_claims_follow_the_provincial_result_numbers(running: RunningGateway) ->
 def test_a_claim_receipt_names_the_claim_only_to_who_holds_it_and_two_receipts_cannot_be_linked(
     running: RunningGateway,
 ) -> None:
-    """A claim's receipt keeps the claimed holder code and number as salted HMACs: a later department with the same
-    claim recomputes them (the code as compared: trimmed, any case), while two receipts about one holder share no
-    digest (an unsalted hash was the same in every receipt, and a table of ID numbers' hashes reversed it)."""
+    """A claim's receipt keeps the claimed holder code and number as HMACs under a key given to the claimant alone:
+    with the claim and the key a later department recomputes them (the code and number as compared: trimmed, any
+    case); the receipt alone, as anyone with its id fetches it, holds no key to try ID numbers against (its salt was
+    in it, and a tester recovered a 公民身份号码 in 1.7 s), and two receipts about one holder share no digest."""
     issued = running.issuance(MARKET).IssueLicense(issue_request(unique(samples.food_permit(19)))).license
     asked = {"type_code": issued.type_code, "license_number": issued.license_number}
-    first = receipt_statement(running, claim(running, **asked, holder_code=f" {issued.holder.code.lower()} ").receipt)
-    second = receipt_statement(running, claim(running, **asked, holder_code=issued.holder.code).receipt)
-
-    for statement in (first, second):
+    answers = [
+        claim(
+            running,
+            **{**asked, "license_number": issued.license_number.lower()},
+            holder_code=f" {issued.holder.code.lower()} ",
+        ),
+        claim(running, **asked, holder_code=issued.holder.code),
+    ]
+    first, second = (receipt_statement(running, answer.receipt) for answer in answers)
+    for statement, answer in zip((first, second), answers, strict=True):
         query = statement["query"]
-        salt = bytes.fromhex(query["salt"])
-        assert len(salt) == 16 and set(query) == {
-            "type_code",
-            "salt",
-            "license_number_hmac",
-            "holder_code_hmac",
-            "fields",
-        }
-        assert query["holder_code_hmac"] == claim_digest(salt, issued.holder.code)
-        assert query["license_number_hmac"] == claim_digest(salt, issued.license_number)
+        assert len(answer.claim_key) == 16 and answer.claim_key.hex() not in json.dumps(statement)
+        assert set(query) == {"type_code", "license_number_hmac", "holder_code_hmac", "fields"}
+        assert query["holder_code_hmac"] == claim_digest(answer.claim_key, issued.holder.code)
+        assert query["license_number_hmac"] == claim_digest(answer.claim_key, issued.license_number)
         assert issued.holder.code not in json.dumps(statement) and issued.license_number not in json.dumps(statement)
-    assert first["query"]["salt"] != second["query"]["salt"]
+        fetched = verifier(running).GetReceipt(verification_pb2.GetReceiptRequest(receipt_id=answer.receipt.receipt_id))
+        assert answer.claim_key not in fetched.SerializeToString()  # nor is it kept where others fetch the receipt
+    assert answers[0].claim_key != answers[1].claim_key
     assert first["query"]["holder_code_hmac"] != second["query"]["holder_code_hmac"]
     assert hashlib.sha256(issued.holder.code.encode()).hexdigest() not in json.dumps(first)
 
@@ -832,7 +935,7 @@ def test_a_claim_cannot_be_about_a_secret_field_one_the_type_has_not_or_a_type_t
     # newborn's 出生医学证明's) number, holder and name would confirm a guess of personal data it has no need of
     invoices = verification_pb2.UseContext(matter_code="370100-FPSL-001", purpose="企业开办：发票申领")
     with pytest.raises(grpc.RpcError) as unneeded:
-        verifier(running).CheckClaim(
+        verifier(running, TAX).CheckClaim(
             verification_pb2.CheckClaimRequest(
                 use=invoices, type_code=secret_type, **asked, fields={"holder_name": "某人"}
             )
@@ -978,6 +1081,10 @@ def test_a_status_changed_behind_the_gateways_back_fails_integrity(running: Runn
         report = verify(running, license_id=issued.license_id)
         assert (report.verdict, report.integrity.reason) == (FAILED, "STATUS_ALTERED")
         assert (report.status.result, report.status.reason) == (INDETERMINATE, "STATUS_ALTERED")  # not "ACTIVE"
+        # nor is the forged status stated as the license's, in the summary or in the signed receipt
+        assert report.license.status == common_pb2.LICENSE_STATUS_UNSPECIFIED and report.license.status_since == ""
+        stated = receipt_statement(running, report.receipt)["license"]
+        assert (stated["license_id"], stated["status"], stated["status_since"]) == (issued.license_id, "", "")
         by_number = verify(running, type_code=issued.type_code, license_number=issued.license_number)
         assert by_number.integrity.reason == "STATUS_ALTERED"
         claimed = claim(
@@ -1079,7 +1186,7 @@ def test_the_http_side_serves_the_trust_material_for_offline_checks(running: Run
 
 def test_a_later_matter_of_the_bundle_finds_the_first_verification(running: RunningGateway) -> None:
     """企业开办: 公安 verifies the 营业执照 for 印章刻制; the tax bureau (发票申领, same case) relies on it."""
-    license_id = batch_issue(running, 15)
+    license_id = batch_issue(running, 15, samples.business_license)
     case = "QYKB-" + uuid.uuid4().hex[:12]
     first_use = verification_pb2.UseContext(
         matter_code="370100-QYKZ-001", purpose="企业开办：刻制公章", bundle_code="370100-YJS-QYKB", case_id=case
@@ -1144,17 +1251,18 @@ def test_a_later_matter_of_the_bundle_finds_the_first_verification(running: Runn
             tax.ListCaseReceipts(bad)
         assert (field, reason) in error_details(caught.value)[1]
 
+    invoices = "370100-FPSL-001"
     for use, field, reason in (
-        (verification_pb2.UseContext(matter_code=MATTER, purpose="x", bundle_code="NO-SUCH", case_id=case),
+        (verification_pb2.UseContext(matter_code=invoices, purpose="x", bundle_code="NO-SUCH", case_id=case),
          "use.bundle_code", "UNKNOWN_BUNDLE"),
-        (verification_pb2.UseContext(matter_code="370100-BDCZY-001", purpose="x", bundle_code="370100-YJS-QYKB",
+        (verification_pb2.UseContext(matter_code=MATTER, purpose="x", bundle_code="370100-YJS-QYKB",
                                      case_id=case), "use.bundle_code", "MATTER_NOT_IN_BUNDLE"),
-        (verification_pb2.UseContext(matter_code=MATTER, purpose="x", bundle_code="370100-YJS-QYKB"),
+        (verification_pb2.UseContext(matter_code=invoices, purpose="x", bundle_code="370100-YJS-QYKB"),
          "use.case_id", "BAD_CASE_ID"),
-        (verification_pb2.UseContext(matter_code=MATTER, purpose="x", case_id=case), "use.bundle_code", "REQUIRED"),
+        (verification_pb2.UseContext(matter_code=invoices, purpose="x", case_id=case), "use.bundle_code", "REQUIRED"),
     ):  # fmt: skip
         with pytest.raises(grpc.RpcError) as caught:
-            verifier(running).ListCaseReceipts(verification_pb2.ListCaseReceiptsRequest(use=use))
+            tax.ListCaseReceipts(verification_pb2.ListCaseReceiptsRequest(use=use))
         assert (field, reason) in error_details(caught.value)[1]
 
 

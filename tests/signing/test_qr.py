@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
 
 from gateway.domain.identifiers import LicenseId
-from gateway.domain.model import Holder, LicenseContent
+from gateway.domain.model import Holder, LicenseContent, mask_name
 from signing.errors import InvalidSignature
 from signing.keys import ECDSA_P256_SHA256, RSA2048_SHA256, SoftwareKey
 from signing.qr import (
@@ -25,7 +25,6 @@ from signing.qr import (
     QrVerification,
     check_qr,
     encode_qr,
-    mask_name,
     qr_png,
     verify_qr,
 )

@@ -120,7 +120,7 @@ class Finding(_message.Message):
     def __init__(self, result: _Optional[_Union[CheckResult, str]] = ..., reason: _Optional[str] = ..., detail: _Optional[str] = ...) -> None: ...
 
 class LicenseSummary(_message.Message):
-    __slots__ = ("license_id", "type_code", "type_name", "issuer_code", "issuer_name", "valid_from", "valid_until", "status", "version", "status_since")
+    __slots__ = ("license_id", "type_code", "type_name", "issuer_code", "issuer_name", "valid_from", "valid_until", "status", "version", "status_since", "holder_name_masked", "holder_code_masked")
     LICENSE_ID_FIELD_NUMBER: _ClassVar[int]
     TYPE_CODE_FIELD_NUMBER: _ClassVar[int]
     TYPE_NAME_FIELD_NUMBER: _ClassVar[int]
@@ -131,6 +131,8 @@ class LicenseSummary(_message.Message):
     STATUS_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
     STATUS_SINCE_FIELD_NUMBER: _ClassVar[int]
+    HOLDER_NAME_MASKED_FIELD_NUMBER: _ClassVar[int]
+    HOLDER_CODE_MASKED_FIELD_NUMBER: _ClassVar[int]
     license_id: str
     type_code: str
     type_name: str
@@ -141,7 +143,9 @@ class LicenseSummary(_message.Message):
     status: _common_pb2.LicenseStatus
     version: int
     status_since: str
-    def __init__(self, license_id: _Optional[str] = ..., type_code: _Optional[str] = ..., type_name: _Optional[str] = ..., issuer_code: _Optional[str] = ..., issuer_name: _Optional[str] = ..., valid_from: _Optional[str] = ..., valid_until: _Optional[str] = ..., status: _Optional[_Union[_common_pb2.LicenseStatus, str]] = ..., version: _Optional[int] = ..., status_since: _Optional[str] = ...) -> None: ...
+    holder_name_masked: str
+    holder_code_masked: str
+    def __init__(self, license_id: _Optional[str] = ..., type_code: _Optional[str] = ..., type_name: _Optional[str] = ..., issuer_code: _Optional[str] = ..., issuer_name: _Optional[str] = ..., valid_from: _Optional[str] = ..., valid_until: _Optional[str] = ..., status: _Optional[_Union[_common_pb2.LicenseStatus, str]] = ..., version: _Optional[int] = ..., status_since: _Optional[str] = ..., holder_name_masked: _Optional[str] = ..., holder_code_masked: _Optional[str] = ...) -> None: ...
 
 class VerificationReport(_message.Message):
     __slots__ = ("verdict", "reason", "integrity", "status", "issuer_identity", "license", "checked_at", "receipt")
@@ -201,20 +205,22 @@ class CheckClaimRequest(_message.Message):
     def __init__(self, use: _Optional[_Union[UseContext, _Mapping]] = ..., type_code: _Optional[str] = ..., holder_code: _Optional[str] = ..., license_number: _Optional[str] = ..., fields: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class CheckClaimResponse(_message.Message):
-    __slots__ = ("result", "code", "mismatched_fields", "status_reason", "checked_at", "receipt")
+    __slots__ = ("result", "code", "mismatched_fields", "status_reason", "checked_at", "receipt", "claim_key")
     RESULT_FIELD_NUMBER: _ClassVar[int]
     CODE_FIELD_NUMBER: _ClassVar[int]
     MISMATCHED_FIELDS_FIELD_NUMBER: _ClassVar[int]
     STATUS_REASON_FIELD_NUMBER: _ClassVar[int]
     CHECKED_AT_FIELD_NUMBER: _ClassVar[int]
     RECEIPT_FIELD_NUMBER: _ClassVar[int]
+    CLAIM_KEY_FIELD_NUMBER: _ClassVar[int]
     result: ClaimResult
     code: int
     mismatched_fields: _containers.RepeatedScalarFieldContainer[str]
     status_reason: str
     checked_at: _timestamp_pb2.Timestamp
     receipt: Receipt
-    def __init__(self, result: _Optional[_Union[ClaimResult, str]] = ..., code: _Optional[int] = ..., mismatched_fields: _Optional[_Iterable[str]] = ..., status_reason: _Optional[str] = ..., checked_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., receipt: _Optional[_Union[Receipt, _Mapping]] = ...) -> None: ...
+    claim_key: bytes
+    def __init__(self, result: _Optional[_Union[ClaimResult, str]] = ..., code: _Optional[int] = ..., mismatched_fields: _Optional[_Iterable[str]] = ..., status_reason: _Optional[str] = ..., checked_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., receipt: _Optional[_Union[Receipt, _Mapping]] = ..., claim_key: _Optional[bytes] = ...) -> None: ...
 
 class GetReceiptRequest(_message.Message):
     __slots__ = ("receipt_id",)
