@@ -26,7 +26,7 @@ from benchmarks.common import free_port, postgres_database, wait_serving
 from benchmarks.verify import (
     MARKET,
     ROOT,
-    TAX,
+    VERIFIER,
     Running,
     _stop,
     _taskset,
@@ -110,7 +110,7 @@ def run(args: argparse.Namespace) -> None:
             for mode in ("on", "off"):
                 with server(env, mode, cpu=0) as running:
                     result = load(
-                        running, kind="license", input_file=ids, tok=token(data_dir, TAX), args=args, client_cpu=1,
+                        running, kind="license", input_file=ids, tok=token(data_dir, VERIFIER), args=args, client_cpu=1,
                         in_flight=64, prefill=True,
                     )  # fmt: skip
                 runs[mode].append(result)

@@ -69,7 +69,8 @@ from benchmarks.payloads import MARKET, batch_requests
 from benchmarks.verify_client import USE, machine_busy_seconds, socket_inodes, tcp_sockets
 from protos.zzgw.v1 import issuance_pb2, issuance_pb2_grpc, verification_pb2, verification_pb2_grpc
 
-TAX = "11370100993701097M"  # the demo 税务局: a CONSUMER, verifies licenses for its matters
+VERIFIER = MARKET  # the 市场监督管理局 verifies the food permits under its 食品生产经营监督检查 (a department
+# verifies only the license types its matter uses; the tax bureau's 发票申领 uses the 营业执照 alone)
 THREADS = 16  # as the gateway's default ZZGW_THREADS
 TASKSET = shutil.which("taskset")
 CRL_PATH = "/crl/seal-maker.crl"
@@ -301,7 +302,7 @@ def one_reply(running: Running, data_dir: Path, license_id: str) -> verification
         stub = verification_pb2_grpc.VerificationServiceStub(channel)
         reply: verification_pb2.VerifyLicenseResponse = stub.VerifyLicense(
             verification_pb2.VerifyLicenseRequest(use=USE, license_id=license_id),
-            metadata=(("authorization", f"Bearer {token(data_dir, TAX)}"),),
+            metadata=(("authorization", f"Bearer {token(data_dir, VERIFIER)}"),),
             timeout=30,
         )
     if reply.report.verdict != verification_pb2.CHECK_RESULT_PASSED:
@@ -404,7 +405,7 @@ def drive(args: argparse.Namespace) -> None:
         _note(f"zzgw init in {data_dir} ({backend})")
         subprocess.run([sys.executable, "-m", "gateway.cli", "init"], env=env, cwd=ROOT, check=True,
                        capture_output=True)  # fmt: skip
-        market, tax = token(data_dir, MARKET), token(data_dir, TAX)
+        market, verifier = token(data_dir, MARKET), token(data_dir, VERIFIER)
         ids_file, pdf_file, crl_file = work / "ids.txt", work / "license.pdf", work / "seal-maker.crl"
 
         _note(f"issuing {args.licenses:,} licenses")
@@ -427,7 +428,7 @@ def drive(args: argparse.Namespace) -> None:
         _note("restarted gateway: 1 worker on CPU 0, client on CPU 1, one connection")
         with gateway(env, workers=1, cpu=0) as gw:
             if "cold" in parts:
-                note("gateway cold", load(gw, kind="license", input_file=cold_file, tok=tax, args=args,
+                note("gateway cold", load(gw, kind="license", input_file=cold_file, tok=verifier, args=args,
                                           client_cpu=1, in_flight=args.in_flight, order="once"))  # fmt: skip
             reply = one_reply(gw, data_dir, ids[0])
             reply_file.write_bytes(reply.SerializeToString())
@@ -439,7 +440,7 @@ def drive(args: argparse.Namespace) -> None:
                 _note("bare server beside it on CPU 0")
 
                 def cycle(server: Running, in_flight: int, prefill: bool = False) -> dict[str, Any]:
-                    return load(server, kind="license", input_file=warm_file, tok=tax, args=args, client_cpu=1,
+                    return load(server, kind="license", input_file=warm_file, tok=verifier, args=args, client_cpu=1,
                                 in_flight=in_flight, prefill=prefill)  # fmt: skip
 
                 with bare_servers(reply_file, [0]) as bare:
@@ -459,7 +460,7 @@ def drive(args: argparse.Namespace) -> None:
                 # the machine's speed drifts from minute to minute: alternate the three in short rounds, take medians
                 rounds: dict[str, list[dict[str, Any]]] = {"gateway document": [], "raw pyhanko": [], "raw gateway": []}
                 for _ in range(args.document_rounds):
-                    rounds["gateway document"].append(load(gw, kind="document", input_file=pdf_file, tok=tax,
+                    rounds["gateway document"].append(load(gw, kind="document", input_file=pdf_file, tok=verifier,
                                                            args=args, client_cpu=1, in_flight=args.document_in_flight,
                                                            seconds=args.document_seconds))  # fmt: skip
                     for mode in ("pyhanko", "gateway"):
@@ -472,13 +473,13 @@ def drive(args: argparse.Namespace) -> None:
             layouts: list[tuple[str, int, int | None]] = [("1", 1, None), ("1 pinned", 1, 0), ("2", 2, None)]
             for name, workers, cpu in layouts:
                 with gateway(env, workers=workers, cpu=cpu) as gw:
-                    note(f"workers gateway {name}", load(gw, kind="license", input_file=warm_file, tok=tax,
+                    note(f"workers gateway {name}", load(gw, kind="license", input_file=warm_file, tok=verifier,
                                                          args=args, client_cpu=None, in_flight=args.in_flight,
                                                          channels=args.channels, prefill=True,
                                                          balance=True))  # fmt: skip
             for name, cpus in (("1 pinned", [0]), ("2", [0, 1])):
                 with bare_servers(reply_file, list(cpus)) as bare:
-                    note(f"workers bare {name}", load(bare, kind="license", input_file=warm_file, tok=tax,
+                    note(f"workers bare {name}", load(bare, kind="license", input_file=warm_file, tok=verifier,
                                                       args=args, client_cpu=None, in_flight=args.in_flight,
                                                       channels=args.channels, balance=True))  # fmt: skip
     total = time.monotonic() - began

@@ -37,8 +37,8 @@ import grpc
 from benchmarks.payloads import ITEMS_PER_MESSAGE, MARKET, batch_requests
 from protos.zzgw.v1 import issuance_pb2_grpc, verification_pb2
 
-MATTER = "370100-FPSL-001"  # the tax bureau's own matter (a department verifies under the ones it handles)
-USE = verification_pb2.UseContext(matter_code=MATTER, purpose="企业开办：发票申领时核验营业执照")
+MATTER = "370100-SPJC-001"  # the 市场监督管理局's own matter, which uses the food permits the benchmark issues
+USE = verification_pb2.UseContext(matter_code=MATTER, purpose="食品生产经营监督检查：核验食品生产许可证")
 VERIFY_LICENSE = "/zzgw.v1.VerificationService/VerifyLicense"
 VERIFY_DOCUMENT = "/zzgw.v1.VerificationService/VerifyDocument"
 HEALTH_CHECK = "/grpc.health.v1.Health/Check"
