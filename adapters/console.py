@@ -57,7 +57,7 @@ from gateway.domain.errors import (
     invalid,
 )
 from gateway.domain.model import Role
-from gateway.domain.verification import UseContext, check_use, matters_of
+from gateway.domain.verification import UseContext, check_use, matters_of, plain_operator
 from gateway.services.members import ConsoleUser
 from gateway.services.verification import Report, VerificationService
 from gateway.store.repositories import StoredReceipt
@@ -231,7 +231,7 @@ class Console:
         raw_use = request.get("use")
         if not isinstance(raw_use, dict):
             raise invalid("use", "REQUIRED", "use (matter_code, purpose, operator) is required")
-        operator = user.clerk or _text(raw_use, "operator").strip()
+        operator = user.clerk or plain_operator(_text(raw_use, "operator"))
         if not operator:
             raise invalid(
                 "use.operator", "REQUIRED", "the clerk's name or staff number is required with a department's token"

@@ -35,6 +35,7 @@ from gateway.domain.errors import (
     ZzgwError,
 )
 from gateway.domain.model import Member
+from gateway.domain.verification import plain_operator
 from gateway.services.members import Authenticator
 from gateway.store.database import store_unavailable
 
@@ -61,9 +62,9 @@ def operator(context: grpc.ServicerContext) -> str:
     """The operator named in the request metadata (``OPERATOR_METADATA``), or empty."""
     for key, value in context.invocation_metadata() or ():
         if key == OPERATOR_METADATA + "-bin" and isinstance(value, bytes):
-            return value.decode("utf-8", "replace")
+            return plain_operator(value.decode("utf-8", "replace"))
         if key == OPERATOR_METADATA:
-            return value if isinstance(value, str) else value.decode("ascii", "replace")
+            return plain_operator(value if isinstance(value, str) else value.decode("ascii", "replace"))
     return ""
 
 

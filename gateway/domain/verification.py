@@ -79,6 +79,24 @@ def matters_of(member: Member, catalog: Catalog) -> list[Matter]:
     return [matter for matter in catalog.matters.values() if uses_matter(member, matter)]
 
 
+_SPACES = str.maketrans(
+    dict.fromkeys(
+        "\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u202f\u205f\u3000", " "
+    )
+)
+
+
+def plain_operator(operator: str) -> str:
+    """An operator id as the access records keep it: every kind of space a plain one (a Chinese input method's
+    full-width U+3000, a no-break space pasted from a document: ``3号窗口　王敏`` signed in, then every check was
+    refused as "not printable"), without spaces around it.
+
+    >>> plain_operator("3号窗口\u3000王敏\u00a0")
+    '3号窗口 王敏'
+    """
+    return operator.translate(_SPACES).strip()
+
+
 def operator_violation(operator: str) -> FieldViolation | None:
     """What is wrong with an operator id from request metadata, if anything: too long, not printable, or bytes
     under ``x-zzgw-operator-bin`` that were not UTF-8 (decoded with U+FFFD in their place): the id is written into

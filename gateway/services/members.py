@@ -28,7 +28,7 @@ from gateway.domain.catalog import Catalog
 from gateway.domain.errors import FieldViolation, InvalidRequestError, NotFoundError, UnauthenticatedError
 from gateway.domain.identifiers import region_code_problem, uscc_problem
 from gateway.domain.model import Clock, Member, Role
-from gateway.domain.verification import MAX_OPERATOR
+from gateway.domain.verification import MAX_OPERATOR, plain_operator
 from gateway.store.database import Database
 from gateway.store.repositories import ConsoleClerk
 from signing.seal_image import issuer_name_problem
@@ -323,7 +323,7 @@ class MemberService:
 
 def _clerk_name(clerk: str) -> str:
     """A clerk's name or staff number as the access records hold an operator: 1-64 printable characters."""
-    clerk = clerk.strip()
+    clerk = plain_operator(clerk.strip())
     if not clerk or len(clerk) > MAX_OPERATOR or not clerk.isprintable():
         raise InvalidRequestError(
             [

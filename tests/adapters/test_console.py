@@ -398,6 +398,8 @@ def test_a_clerk_signed_in_with_a_token_of_their_own_is_the_operator(console: st
         with pytest.raises(InvalidRequestError) as refused:
             members.issue_clerk_token(TAX, bad)
         assert refused.value.reason == "BAD_CLERK"
+    spaced = members.issue_clerk_token(TAX, "6号窗口\u3000赵敏")  # typed with a Chinese input method's space
+    assert fetch(f"{console}/api/session", token=spaced)[1]["clerk"] == "6号窗口 赵敏"
     with pytest.raises(NotFoundError, match="no member"):
         members.issue_clerk_token("91370100MA3C00000X", "窗口01")
 

@@ -81,8 +81,13 @@ def test_records_carry_the_operator_and_are_listed_for_the_holder_and_the_issuer
             verification_pb2.VerifyLicenseRequest(use=FPSL, license_id=issued.license.license_id),
             metadata=[("x-zzgw-operator-bin", operator.encode())] if operator else [],
         )
+    # a full-width space (a Chinese input method's) or a no-break space (pasted) is a space, not "unprintable"
+    clerk.VerifyLicense(
+        verification_pb2.VerifyLicenseRequest(use=FPSL, license_id=issued.license.license_id),
+        metadata=[("x-zzgw-operator-bin", "3号窗口\u3000王敏\u00a0".encode())],
+    )
     listed = audit_stub(running, PORTAL).ListAccessRecords(audit_pb2.ListAccessRecordsRequest(holder_code=holder))
-    assert sorted(r.operator for r in listed.records) == sorted(["窗口-07 王芳", "窗口-08 李强", ""])
+    assert sorted(r.operator for r in listed.records) == sorted(["窗口-07 王芳", "窗口-08 李强", "", "3号窗口 王敏"])
     with pytest.raises(grpc.RpcError) as garbled:  # no UTF-8: refused, not recorded with replacement characters
         clerk.VerifyLicense(
             verification_pb2.VerifyLicenseRequest(use=FPSL, license_id=issued.license.license_id),
