@@ -151,19 +151,19 @@ class VerificationServicer(verification_pb2_grpc.VerificationServiceServicer):
             limit=request.limit,
             page_token=request.page_token,
         )
-        return verification_pb2.ListCaseReceiptsResponse(
-            next_page_token=next_page,
-            receipts=[
-                verification_pb2.CaseReceipt(
-                    receipt=self._receipt(r, stored=True),
-                    caller=r.caller,
-                    matter_code=r.matter_code,
-                    license_id=r.license_id,
-                    created_at=timestamp(r.created_at),
-                )
-                for r in receipts
-            ],
-        )
+        standing = self._verification().standing_now(r.license_id for r in receipts)
+        response = verification_pb2.ListCaseReceiptsResponse(next_page_token=next_page)
+        for r in receipts:
+            listed = response.receipts.add(
+                receipt=self._receipt(r, stored=True),
+                caller=r.caller,
+                matter_code=r.matter_code,
+                license_id=r.license_id,
+                created_at=timestamp(r.created_at),
+            )
+            if r.license_id:
+                _fill_finding(listed.standing_now, standing[r.license_id])
+        return response
 
     def _fill_report(self, message: verification_pb2.VerificationReport, report: Report) -> None:
         """Encode ``report`` into the empty ``message``: the outcome's part (kept with a kept outcome), the time, the

@@ -41,7 +41,7 @@ import datetime as dt
 import hashlib
 import re
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -637,6 +637,21 @@ class VerificationService:
         receipts = receipts[:size]
         self._audit_case_listing(caller, use, len(receipts))
         return receipts, _case_page_token(receipts[-1]) if more else ""
+
+    def standing_now(self, license_ids: Iterable[str]) -> dict[str, Finding]:
+        """Each license's standing at this moment, for a case's receipts (a later department relies on an earlier
+        check, 接办免收, and must see a license revoked since): the first finding of its record, its status today and
+        its issuer's identity that did not pass, else PASSED; ``LICENSE_NOT_FOUND`` for one no longer stored. No
+        receipt is made: the listing is on the audit trail."""
+        now = self._clock.now()
+        standing: dict[str, Finding] = {}
+        for license_id in dict.fromkeys(i for i in license_ids if i):
+            checked = self._checked_by_id(license_id)
+            if checked is None:
+                standing[license_id] = NOT_FOUND
+            else:
+                standing[license_id] = _first_failure(checked.integrity, self._status(checked, now), checked.identity)
+        return standing
 
     def refuse_use(self, caller: Member, refused: MatterNotHandledError, action: AuditAction) -> None:
         """Put on the audit trail a call refused because the caller named another department's matter."""

@@ -1206,6 +1206,7 @@ def test_a_later_matter_of_the_bundle_finds_the_first_verification(running: Runn
     assert (receipt.caller, receipt.matter_code, receipt.license_id) == (POLICE, "370100-QYKZ-001", license_id)
     statement = receipt_statement(running, receipt.receipt)
     assert (statement["verdict"], statement["bundle_code"], statement["case_id"]) == ("PASSED", "370100-YJS-QYKB", case)
+    assert (receipt.standing_now.result, receipt.standing_now.reason) == (PASSED, "")
 
     # the case's receipts are for the department handling the named matter: the 公安局 naming the tax bureau's
     # matter is refused (and the refusal is on the audit trail); an administrator reads any case
@@ -1264,6 +1265,27 @@ def test_a_later_matter_of_the_bundle_finds_the_first_verification(running: Runn
         with pytest.raises(grpc.RpcError) as caught:
             tax.ListCaseReceipts(verification_pb2.ListCaseReceiptsRequest(use=use))
         assert (field, reason) in error_details(caught.value)[1]
+
+
+def test_a_case_receipt_says_how_its_license_stands_now(running: RunningGateway) -> None:
+    """接办免收 relies on an earlier check, not on the license as it stands: one revoked since its receipt was listed
+    as the earlier department's PASSED with nothing to say otherwise (found by a console tester). The receipt stays
+    what it was; ``standing_now`` says REVOKED, and LICENSE_NOT_FOUND for a license no longer stored."""
+    license_id = batch_issue(running, 16, samples.business_license)
+    case = "QYKB-" + uuid.uuid4().hex[:12]
+    first_use = verification_pb2.UseContext(
+        matter_code="370100-QYKZ-001", purpose="企业开办：刻制公章", bundle_code="370100-YJS-QYKB", case_id=case
+    )
+    verifier(running, POLICE).VerifyLicense(verification_pb2.VerifyLicenseRequest(use=first_use, license_id=license_id))
+    change(running, license_id, issuance_pb2.STATUS_ACTION_REVOKE)
+    later_use = verification_pb2.UseContext(
+        matter_code=FPSL, purpose="企业开办：发票申领", bundle_code="370100-YJS-QYKB", case_id=case
+    )
+    (listed,) = (
+        verifier(running, TAX).ListCaseReceipts(verification_pb2.ListCaseReceiptsRequest(use=later_use)).receipts
+    )
+    assert receipt_statement(running, listed.receipt)["verdict"] == "PASSED"  # what was found then
+    assert (listed.standing_now.result, listed.standing_now.reason) == (FAILED, "REVOKED")  # and now
 
 
 def test_a_document_sealed_before_its_seal_was_revoked_passes_and_after_fails(running: RunningGateway) -> None:

@@ -245,18 +245,20 @@ class ListCaseReceiptsRequest(_message.Message):
     def __init__(self, use: _Optional[_Union[UseContext, _Mapping]] = ..., limit: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
 
 class CaseReceipt(_message.Message):
-    __slots__ = ("receipt", "caller", "matter_code", "license_id", "created_at")
+    __slots__ = ("receipt", "caller", "matter_code", "license_id", "created_at", "standing_now")
     RECEIPT_FIELD_NUMBER: _ClassVar[int]
     CALLER_FIELD_NUMBER: _ClassVar[int]
     MATTER_CODE_FIELD_NUMBER: _ClassVar[int]
     LICENSE_ID_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    STANDING_NOW_FIELD_NUMBER: _ClassVar[int]
     receipt: Receipt
     caller: str
     matter_code: str
     license_id: str
     created_at: _timestamp_pb2.Timestamp
-    def __init__(self, receipt: _Optional[_Union[Receipt, _Mapping]] = ..., caller: _Optional[str] = ..., matter_code: _Optional[str] = ..., license_id: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    standing_now: Finding
+    def __init__(self, receipt: _Optional[_Union[Receipt, _Mapping]] = ..., caller: _Optional[str] = ..., matter_code: _Optional[str] = ..., license_id: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., standing_now: _Optional[_Union[Finding, _Mapping]] = ...) -> None: ...
 
 class ListCaseReceiptsResponse(_message.Message):
     __slots__ = ("receipts", "next_page_token")
