@@ -225,9 +225,17 @@ def status_since(license: License, on: dt.date) -> dt.date | None:
 
 
 def authority_finding(license: License, catalog: Catalog) -> Finding:
-    """The issuer is authoritative for the license's type (一数一源)."""
+    """The issuer is authoritative for the license's type (一数一源). A type no longer in the catalog (taken out of
+    ``ZZGW_CATALOG``) leaves that unknown, not false: INDETERMINATE, so that a genuine license does not read as an
+    unauthorised one at the window."""
     license_type = catalog.license_types.get(license.content.type_code)
-    if license_type is None or license.content.issuer_code not in license_type.issuers:
+    if license_type is None:
+        return Finding(
+            result=CheckResult.INDETERMINATE,
+            reason="LICENSE_TYPE_NOT_IN_CATALOG",
+            detail="the license's type is not in this gateway's catalog: who may issue it cannot be told",
+        )
+    if license.content.issuer_code not in license_type.issuers:
         return Finding(
             result=CheckResult.FAILED,
             reason="NOT_AUTHORITATIVE_ISSUER",
