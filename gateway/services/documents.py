@@ -31,10 +31,11 @@ from gateway.domain.model import Clock, License, LicenseContent, Member, Role
 from gateway.domain.seals import DocumentSource, LicenseDocument
 from gateway.services.seals import SealService
 from gateway.store.database import Database
-from signing.pdf import MAX_SUPPLIED_REVISIONS, PdfError, TooManyRevisions, revisions
+from signing.pdf import MAX_SUPPLIED_REVISIONS, PdfError, TooManyRevisions, revisions, validate_sync
 from signing.qr import QrClaims, encode_qr
 from signing.record import SealMemos
 from signing.render import SEAL_BOX, DoesNotFit, fits, render_license_pdf
+from signing.results import CheckResult
 
 ISSUE_REASON = "电子证照签发"
 
@@ -77,6 +78,7 @@ class DocumentService:
             _check_revisions(supplied)
             pdf = self._seals.apply(seal, supplied, reason=ISSUE_REASON, field="document")
             self._seals.check_sealed_size(supplied, pdf, field="document")
+            _check_verifies(pdf, self._seals)
             source = DocumentSource.SUPPLIED
         else:
             now = self._clock.now()
@@ -159,6 +161,42 @@ def vouched(document: LicenseDocument, memos: SealMemos | None) -> bool:
     return memos is None or memos.vouches_document(
         document.license_id, document.sha256, document.seal_id, document.created_at, document.memo
     )
+
+
+def _check_verifies(pdf: bytes, seals: SealService) -> None:
+    """An issuer's PDF, once sealed, reads and verifies as VerifyDocument will read it: the signatures can be
+    listed (an AcroForm whose fields are each other's /Kids could be sealed, and then every copy of the registered
+    document failed at the window as SIGNATURE_INVALID), and the gateway's seal, the last, is intact. No trust check:
+    the seal was just made with the issuer's current seal."""
+    try:
+        found = validate_sync(pdf, trust_roots=seals.trust_roots(), intermediates=seals.intermediates(), crls=())
+        ours = validate_sync(
+            pdf,
+            trust_roots=seals.trust_roots(),
+            intermediates=seals.intermediates(),
+            crls=(),
+            field_name=found.signed_revisions[-1][0],
+        )
+    except PdfError as exc:
+        raise InvalidRequestError(
+            [
+                FieldViolation(
+                    field="document",
+                    reason="DAMAGED_PDF",
+                    description=f"the PDF, once sealed, could not be verified ({exc}): save it anew (print to PDF)",
+                )
+            ]
+        ) from exc
+    if ours.integrity.result is not CheckResult.PASSED:
+        raise InvalidRequestError(
+            [
+                FieldViolation(
+                    field="document",
+                    reason="DAMAGED_PDF",
+                    description=f"the PDF, once sealed, does not verify ({ours.integrity.reason}): save it anew",
+                )
+            ]
+        )
 
 
 def _check_revisions(supplied: bytes) -> None:

@@ -99,8 +99,36 @@ def test_an_issuers_own_pdf_is_sealed_as_it_is(running: RunningGateway) -> None:
     assert verify(running, document.pdf).result is CheckResult.PASSED
 
 
+def by_hand(*objects: bytes) -> bytes:
+    """A PDF written object by object, with its cross-reference table (object 1 is the catalog)."""
+    out, offsets = bytearray(b"%PDF-1.7\n"), []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+    start = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, start)
+    return bytes(out)
+
+
+FIELDS_IN_A_CYCLE = by_hand(
+    b"<< /Type /Catalog /Pages 2 0 R /AcroForm << /Fields [4 0 R] >> >>",
+    b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+    b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>",
+    b"<< /T (a) /Kids [5 0 R] >>",
+    b"<< /T (b) /Parent 4 0 R /Kids [4 0 R] >>",
+)
+"""A form whose two fields are each other's kids (a security tester's file): it could be sealed, and the registered
+document then failed VerifyDocument as SIGNATURE_INVALID at every window."""
+
+
 def test_a_bad_document_fails_the_issue_and_writes_nothing(running: RunningGateway) -> None:
-    for bad, reason in ((b"hello, not a pdf", "NOT_A_PDF"), (license_pdf(running)[:2000], "TRUNCATED_PDF")):
+    for bad, reason in (
+        (b"hello, not a pdf", "NOT_A_PDF"),
+        (license_pdf(running)[:2000], "TRUNCATED_PDF"),
+        (FIELDS_IN_A_CYCLE, "DAMAGED_PDF"),
+    ):
         request = new_request(13, document=bad)
         with pytest.raises(grpc.RpcError) as caught:
             stub(running).IssueLicense(request)
