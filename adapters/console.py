@@ -17,7 +17,8 @@ script, Chinese labels, no framework, nothing fetched from elsewhere); it calls:
                                        optional ``fields``: 信息比对, answered with the provincial result code and the
                                        fields that differ, never the registry's data
 ``POST /console/api/case-receipts``    JSON: ``use`` naming a 一件事 case, optional ``page_token``: the receipts
-                                       the case's departments made, oldest first
+                                       the case's departments made, oldest first, each with its license's standing
+                                       now (``standing_now``, as ``ListCaseReceipts`` gives it)
 =====================================  ============================================================================
 
 Each call carries the department's token (``Authorization: Bearer …``): the member's dev bearer token (dev mode
@@ -62,6 +63,7 @@ from gateway.services.members import ConsoleUser
 from gateway.services.verification import Report, VerificationService
 from gateway.store.repositories import StoredReceipt
 from protos.zzgw.v1 import verification_pb2
+from signing.results import Finding
 
 from .license_codes import MAX_QR_IMAGE_BYTES, license_code_in, query_of
 from .receipt_file import receipt_json
@@ -280,9 +282,12 @@ class Console:
         service = self._service()
         use = self._use(request, user, AuditAction.LIST_CASE_RECEIPTS)
         receipts, next_page = service.case_receipts(user.member, use, page_token=_text(request, "page_token"))
+        # each license's standing now, beside the earlier receipt's verdict: a license revoked since is not relied on
+        standing = service.standing_now(r.license_id for r in receipts)
         catalog = self._backend.catalog
         listed = []
         for receipt in receipts:
+            now = standing.get(receipt.license_id) if receipt.license_id else None
             statement = json.loads(receipt.statement)
             summary = statement.get("license") or {}
             matter = catalog.matters.get(receipt.matter_code)
@@ -302,6 +307,7 @@ class Console:
                     "verdict": statement.get("verdict", ""),
                     "reason": statement.get("reason", ""),
                     "claim_code": statement.get("code") if statement.get("kind") == "claim" else None,
+                    "standing_now": _finding(now) if now is not None else None,
                     "file": receipt_json(_receipt_message(receipt, service.signer_certificate_der(receipt))),
                 }
             )
@@ -346,23 +352,29 @@ class Console:
 
     def _report(self, report: Report, registered: bool | None, *, by: str) -> dict[str, Any]:
         """The report for the page. The license summary is the one the receipt states (the service decides what a
-        verifier may see), with the names of its type and issuer."""
+        verifier may see; its status is "" when the stored one is not the gateway's, STATUS_ALTERED), with the names
+        of its type and issuer, and its holder masked as the license's printed code states it (张*,
+        3701**********1234), as gRPC's ``LicenseSummary`` gives it: in the reply only, never in the receipt, so that
+        the clerk can see the license that passed is the applicant's."""
         outcome = report.outcome
         receipt = self._receipt_part(report.receipt)
         stated = receipt["statement"].get("license")
         summary = None
         if stated is not None:
             license_type = self._backend.catalog.license_types.get(stated["type_code"])
+            holder = outcome.license.content.holder if outcome.license is not None else None
             summary = {
                 **stated,
                 "type_name": license_type.name if license_type else "",
                 "issuer_name": self._backend.issuer_name(stated["issuer_code"]),
+                "holder_name_masked": holder.masked_name if holder is not None else "",
+                "holder_code_masked": holder.masked_code if holder is not None else "",
             }
         return {
             "verdict": outcome.verdict.value,
             "reason": outcome.reason or "",
             "findings": {
-                name: {"result": f.result.value, "reason": f.reason or "", "detail": f.detail}
+                name: _finding(f)
                 for name, f in (
                     ("integrity", outcome.integrity),
                     ("status", outcome.status),
@@ -412,6 +424,10 @@ def error_reply(error: ZzgwError) -> Reply:
 def headers(content_type: str) -> list[tuple[bytes, bytes]]:
     """The console's response headers: its content type, and no framing, sniffing, referrer or caching."""
     return [(b"content-type", content_type.encode()), *_SECURITY_HEADERS]
+
+
+def _finding(finding: Finding) -> dict[str, str]:
+    return {"result": finding.result.value, "reason": finding.reason or "", "detail": finding.detail}
 
 
 def _receipt_message(receipt: StoredReceipt, certificate: bytes) -> verification_pb2.Receipt:

@@ -19,6 +19,7 @@ from typing import Any
 import grpc
 import pytest
 from PIL import Image
+from sqlalchemy import text
 
 from adapters import console as console_module
 from adapters.console import Console
@@ -27,6 +28,7 @@ from adapters.receipt_file import read_receipt
 from gateway.bootstrap import samples
 from gateway.domain.audit import AuditAction
 from gateway.domain.errors import InvalidRequestError, NotFoundError
+from gateway.domain.model import mask, mask_name
 from gateway.server import console_backend
 from gateway.store import group_writer
 from protos.zzgw.v1 import issuance_pb2, verification_pb2
@@ -77,6 +79,11 @@ def fetch(url: str, body: object = None, token: str | None = None, raw: bytes | 
 
 def verify(console: str, running: RunningGateway, member: str = TAX, **request: object) -> tuple[int, Any]:
     return fetch(f"{console}/api/verify", {"use": USE, **request}, running.tokens[member])
+
+
+def masked(issued: Any) -> tuple[str, str]:
+    """The holder of an issued license as its printed code states it: 张*, 3701**********1234."""
+    return mask_name(issued.holder.name), mask(issued.holder.code)
 
 
 def refusal(answer: dict[str, Any]) -> tuple[int, str, list[tuple[str, str]]]:
@@ -239,7 +246,8 @@ def test_a_check_under_another_departments_matter_is_refused_and_on_the_trail(
 
 
 def test_a_valid_license_passes_with_a_receipt_that_checks_offline(console: str, running: RunningGateway) -> None:
-    license_id = issue(running, 32).license.license_id
+    issued = issue(running, 32).license
+    license_id = issued.license_id
     status, report = verify(console, running, query=license_id)
     assert status == 200, report
     assert report["verdict"] == "PASSED" and report["reason"] == ""
@@ -251,7 +259,11 @@ def test_a_valid_license_passes_with_a_receipt_that_checks_offline(console: str,
     summary = report["license"]
     assert summary["license_id"] == license_id and summary["status"] == "ACTIVE"
     assert summary["type_name"] == "营业执照" and summary["issuer_name"] == "济南市市场监督管理局"
-    assert "holder" not in json.dumps(summary)  # a verifier sees type, issuer, validity and status only
+    # the holder, masked as the printed code states it, so the clerk can tell the license is the applicant's; in the
+    # reply only, not in the receipt
+    assert (summary["holder_name_masked"], summary["holder_code_masked"]) == masked(issued)
+    assert issued.holder.name not in json.dumps(summary, ensure_ascii=False) and issued.holder.code not in str(summary)
+    assert "holder" not in json.dumps(report["receipt"]["statement"])
     receipt = read_receipt(report["receipt"]["file"].encode())
     assert receipt.receipt_id == report["receipt"]["receipt_id"]
     statement = receipt_statement(running, receipt)  # its certificate chains, its signature verifies
@@ -289,16 +301,21 @@ def test_by_number_the_type_is_needed_and_an_unknown_license_shows_nothing(
     assert status == 400 and refusal(answer)[2] == [("type_code", "REQUIRED")]
     status, report = verify(console, running, query=number, type_code=type_code)
     assert status == 200 and report["verdict"] == "PASSED" and report["license"]["license_id"] == issued.license_id
+    shown = report["license"]
+    assert (shown["holder_name_masked"], shown["holder_code_masked"]) == masked(issued)  # whose number it is
     status, report = verify(console, running, query=number + "9", type_code=type_code)
     assert status == 200 and report["license"] is None
     assert (report["verdict"], report["findings"]["status"]["reason"]) == ("FAILED", "LICENSE_NOT_FOUND")
 
 
 def test_a_pasted_code_and_a_photo_of_it_verify(console: str, running: RunningGateway) -> None:
-    license_id = issue(running, 35).license.license_id
+    issued = issue(running, 35).license
+    license_id = issued.license_id
     code, _ = qr_for(running, license_id)
     status, report = verify(console, running, query=code)
     assert status == 200 and report["verdict"] == "PASSED" and report["license"]["license_id"] == license_id
+    shown = report["license"]  # the holder the code states: a borrowed code shows someone else's
+    assert (shown["holder_name_masked"], shown["holder_code_masked"]) == masked(issued)
     # a phone photo: the code small in a larger grey picture, saved as JPEG
     photo = Image.new("RGB", (1200, 900), (200, 200, 190))
     photo.paste(Image.open(io.BytesIO(qr_png(code, scale=3))).convert("RGB"), (400, 250))
@@ -308,6 +325,7 @@ def test_a_pasted_code_and_a_photo_of_it_verify(console: str, running: RunningGa
     assert status == 200, report
     assert report["verdict"] == "PASSED" and report["by"] == "qr_image"
     assert report["license"]["license_id"] == license_id
+    assert (report["license"]["holder_name_masked"], report["license"]["holder_code_masked"]) == masked(issued)
     forged = code[:-8] + ("A" if code[-8] != "A" else "B") + code[-7:]
     status, report = verify(console, running, qr_image=base64.b64encode(qr_png(forged)).decode())
     assert status == 200 and report["verdict"] == "FAILED" and report["license"] is None
@@ -474,6 +492,7 @@ def test_a_later_department_of_a_case_lists_the_receipts_it_can_rely_on(console:
     assert listed["receipt_id"] == report["receipt"]["receipt_id"]
     assert (listed["caller"], listed["caller_name"], listed["matter_name"]) == (POLICE, "济南市公安局", "企业印章刻制")
     assert (listed["license_id"], listed["type_name"], listed["verdict"]) == (license_id, "营业执照", "PASSED")
+    assert listed["standing_now"] == {"result": "PASSED", "reason": "", "detail": ""}
     statement = receipt_statement(running, read_receipt(listed["file"].encode()))  # checks offline
     assert (statement["case_id"], statement["caller"]) == (case, POLICE)
     # only the department handling the named matter reads the case (the refusal is on the audit trail); a case is
@@ -485,8 +504,33 @@ def test_a_later_department_of_a_case_lists_the_receipts_it_can_rely_on(console:
     ]
     status, answer = fetch(f"{console}/api/case-receipts", {"use": USE}, running.tokens[TAX])
     assert status == 400 and refusal(answer)[2] == [("use.case_id", "REQUIRED")]
+    # a bundle chosen and no case number: BAD_CASE_ID (1-64 characters), which the page says as 请填写办件编号
+    status, answer = verify(console, running, query=license_id, use={**USE, "bundle_code": QYKB, "case_id": ""})
+    assert status == 400 and refusal(answer)[2] == [("use.case_id", "BAD_CASE_ID")]
+
+    # revoked since the earlier check: the receipt still says PASSED (then), its license's standing now says REVOKED
+    change(running, license_id, issuance_pb2.STATUS_ACTION_REVOKE)
+    status, answer = fetch(f"{console}/api/case-receipts", {"use": later}, running.tokens[TAX])
+    (listed,) = answer["receipts"]
+    assert status == 200 and listed["verdict"] == "PASSED"
+    assert (listed["standing_now"]["result"], listed["standing_now"]["reason"]) == ("FAILED", "REVOKED")
     status, answer = fetch(f"{console}/api/case-receipts", {"use": later}, running.tokens[PORTAL])
     assert status == 403 and refusal(answer)[1] == "ROLE_NOT_ALLOWED"
+
+
+def test_a_status_changed_behind_the_gateways_back_is_not_stated(console: str, running: RunningGateway) -> None:
+    """A revoked license set ACTIVE in the store: red, and its summary states no status (the page shows 无法确认),
+    neither the forged ACTIVE nor anything in the receipt."""
+    license_id = issue(running, 31).license.license_id
+    change(running, license_id, issuance_pb2.STATUS_ACTION_REVOKE)
+    with running.gateway.db.engine.begin() as connection:
+        connection.execute(text("UPDATE licenses SET status = 'ACTIVE' WHERE license_id = :id"), {"id": license_id})
+    running.gateway.feed.committed([f"license:{license_id}"])  # type: ignore[union-attr]
+    status, report = verify(console, running, query=license_id)
+    assert status == 200 and report["verdict"] == "FAILED"
+    assert report["findings"]["integrity"]["reason"] == "STATUS_ALTERED"
+    assert (report["license"]["status"], report["license"]["status_since"]) == ("", "")
+    assert report["receipt"]["statement"]["license"]["status"] == ""
 
 
 def test_a_claim_is_compared_without_any_data_coming_back(console: str, running: RunningGateway) -> None:
