@@ -201,6 +201,7 @@ def answer_text(answer: Answer, *, receipt_file: Path | None = None) -> str:
         license = report.license
         rows += [
             ("证照 license", f"{license.type_name} {license.license_id} (版本 version {license.version})"),
+            *_holder_rows(license),
             ("签发机构 issuer", f"{license.issuer_name} ({license.issuer_code})"),
             ("有效期 validity", f"{license.valid_from} 至 {license.valid_until or '长期'}"),
             ("证照状态 license status", _status_text(report)),
@@ -220,8 +221,22 @@ def answer_text(answer: Answer, *, receipt_file: Path | None = None) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _holder_rows(license: verification_pb2.LicenseSummary) -> list[tuple[str, str]]:
+    """The holder, masked as the license's printed code states it, for the operator to compare with the applicant's
+    ID: a code or number that passed may be someone else's."""
+    if not (license.holder_name_masked or license.holder_code_masked):
+        return []
+    return [
+        ("持证人 holder", license.holder_name_masked),
+        ("持证人证件号码 holder code", license.holder_code_masked),
+        ("核对 check", "请与申请人身份证件核对，确认是本人的证照 compare with the applicant's ID"),
+    ]
+
+
 def _status_text(report: verification_pb2.VerificationReport) -> str:
     license = report.license
+    if license.status == common_pb2.LICENSE_STATUS_UNSPECIFIED:  # the stored status is not the gateway's
+        return "无法确认（记录被改动） unknown: the record was changed behind the gateway's back"
     if report.status.reason == "NOT_YET_VALID":  # ACTIVE, but its validity has not begun
         return f"尚未生效 not yet valid: from {license.valid_from}"
     text = _STATUS.get(license.status, common_pb2.LicenseStatus.Name(license.status))

@@ -15,12 +15,14 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
+from sqlalchemy import text as sql
 
 from adapters import verify_command
 from adapters.receipt_file import read_receipt
 from adapters.verify_command import EXIT_NO_ANSWER, BadInput, answer_json, answer_text, verify
 from gateway.cli import main
 from gateway.domain.audit import AuditAction
+from gateway.domain.model import mask, mask_name
 from protos.zzgw.v1 import issuance_pb2, verification_pb2
 from signing.qr import qr_png
 from tests.api.test_documents import document_of
@@ -51,6 +53,10 @@ def test_every_way_in_gives_the_report_with_its_exit_status(running: RunningGate
     assert lines[0] == "核验通过 PASSED"
     assert any(line.split() == ["完整性", "integrity", "通过", "PASSED"] for line in lines)
     assert f"营业执照 {license_id} (版本 version 1)" in text and "有效 ACTIVE" in text
+    # whose license it is, masked as its printed code states it, to compare with the applicant's ID
+    holder = {line.split()[0]: line.split()[-1] for line in lines if line.strip().startswith("持证人")}
+    assert holder == {"持证人": mask_name(issued.holder.name), "持证人证件号码": mask(issued.holder.code)}
+    assert "请与申请人身份证件核对" in text and issued.holder.code not in text
     assert "登记的文件" not in text and "回执 receipt" in text and report.receipt.receipt_id in text
 
     by_name = check(running, issued.license_number, type_="营业执照")[2]
@@ -58,7 +64,8 @@ def test_every_way_in_gives_the_report_with_its_exit_status(running: RunningGate
     assert by_name.license.license_id == by_code.license.license_id == license_id
 
     code, _ = qr_for(running, license_id)
-    assert check(running, code)[2].license.license_id == license_id
+    status, text, report = check(running, code)
+    assert report.license.license_id == license_id and mask(issued.holder.code) in text
     photo = Image.new("RGB", (900, 700), "white")  # the code photographed on a page
     photo.paste(Image.open(io.BytesIO(qr_png(code, scale=3))).convert("RGB"), (300, 200))
     jpeg = tmp_path / "photo.jpg"
@@ -210,6 +217,18 @@ def test_a_license_not_yet_valid_is_not_shown_as_active(running: RunningGateway)
     status, text, report = check(running, license_id)
     assert status == 1 and report.reason == "NOT_YET_VALID"
     assert f"尚未生效 not yet valid: from {later}" in text and "有效 ACTIVE" not in text
+
+
+def test_a_status_changed_behind_the_gateways_back_is_not_stated(running: RunningGateway) -> None:
+    license_id = issue(running, 47).license.license_id
+    change(running, license_id, issuance_pb2.STATUS_ACTION_REVOKE)
+    with running.gateway.db.engine.begin() as connection:
+        connection.execute(sql("UPDATE licenses SET status = 'ACTIVE' WHERE license_id = :id"), {"id": license_id})
+    running.gateway.feed.committed([f"license:{license_id}"])  # type: ignore[union-attr]
+    status, said, report = check(running, license_id)
+    assert status == 1 and report.integrity.reason == "STATUS_ALTERED"
+    (line,) = [line for line in said.splitlines() if "证照状态 license status" in line]
+    assert "无法确认（记录被改动）" in line and "有效" not in line and "UNSPECIFIED" not in line
 
 
 def test_the_json_is_the_response_in_protobuf_json(running: RunningGateway) -> None:
