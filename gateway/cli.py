@@ -14,6 +14,7 @@ zzgw receipt check FILE   check a receipt file offline with the gateway's publis
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import logging
 import os
 import sys
@@ -798,6 +799,23 @@ def _clerk_tokens(settings: Settings, code: str, clerk: str | None, *, listing: 
     return 0
 
 
+def _retire_client_certificate(settings: Settings, code: str) -> str:
+    """Move a revoked member's client certificate and key out of the way (``CODE.revoked-<UTC time>.pem`` and
+    ``.key``), so that ``zzgw init`` after ``--restore`` issues a new pair: a revocation is often for a key that
+    leaked, and restoring re-registered the very certificate revoked. Returns the new name's stem, or "" when the
+    member had no certificate on this host (other replicas keep their copies: retire them there too, or copy pki/
+    again)."""
+    directory = settings.pki_dir / "members"
+    stem = f"{code}.revoked-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%SZ}"
+    moved = ""
+    for suffix in (".pem", ".key"):
+        current = directory / f"{code}{suffix}"
+        if current.exists():
+            current.rename(directory / f"{stem}{suffix}")
+            moved = str(directory / stem)
+    return moved
+
+
 def _members(settings: Settings, args: argparse.Namespace) -> int:
     """The registered members, one a line: code, roles, region, credential ("revoked" for a revoked member), name,
     the matters it may name; or revoke or restore one."""
@@ -819,9 +837,11 @@ def _members(settings: Settings, args: argparse.Namespace) -> int:
                 print(f"zzgw members: {exc.message}", file=sys.stderr)
                 return 2
             forget_dev_token(settings, code)
+            retired = _retire_client_certificate(settings, code)
+            aside = f"; its client certificate and key are kept aside as {retired}.*, never trusted again"
             print(
                 f"{code}: revoked, {taken} credentials taken; its calls are refused within 30 s (UNAUTHENTICATED), "
-                "and `zzgw init` gives it none until `zzgw members --restore`",
+                "and `zzgw init` gives it none until `zzgw members --restore`" + (aside if retired else ""),
                 file=sys.stderr,
             )
             return 0

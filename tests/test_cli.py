@@ -706,8 +706,14 @@ def test_a_deployment_registers_its_own_members_under_its_own_catalog(env: dict[
     assert f"1 registered members with credentials in force are not in the members file ({lixia['code']})" in (
         left.stderr
     )
+    certificate = data_dir / "pki" / "members" / f"{lixia['code']}.pem"
+    revoked_pem = certificate.read_bytes()
     revoked = zzgw(env, "members", "--revoke", lixia["code"].lower())
     assert revoked.returncode == 0 and f"{lixia['code']}: revoked, 2 credentials taken" in revoked.stderr
+    # its certificate and key are put aside, so that a restored member gets a new pair, not the one revoked
+    assert not certificate.exists() and "kept aside" in revoked.stderr
+    (aside,) = certificate.parent.glob(f"{lixia['code']}.revoked-*.pem")
+    assert aside.read_bytes() == revoked_pem and aside.with_suffix(".key").exists()
     listed = {line.split("\t")[0]: line.split("\t") for line in zzgw(env, "members").stdout.splitlines()}
     assert listed[lixia["code"]][3] == "revoked"
     assert lixia["code"] not in json.loads((data_dir / "dev-tokens.json").read_text(encoding="utf-8"))["tokens"]
@@ -731,6 +737,7 @@ def test_a_deployment_registers_its_own_members_under_its_own_catalog(env: dict[
     assert zzgw(env, "members", "--restore", lixia["code"]).returncode == 0
     restored = zzgw(env, "init")
     assert restored.returncode == 0 and "1 new members got a dev bearer token" in restored.stdout
+    assert certificate.exists() and certificate.read_bytes() != revoked_pem  # a new client certificate
     token = json.loads((data_dir / "dev-tokens.json").read_text(encoding="utf-8"))["tokens"][lixia["code"]]["token"]
     assert token != tokens[lixia["code"]]["token"]
     gateway = Gateway.open(settings)
