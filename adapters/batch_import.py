@@ -89,10 +89,21 @@ class ImportStopped(Exception):
 
 
 class ImportInterrupted(KeyboardInterrupt):
-    """Ctrl-C during an import: ``report`` holds what was answered, so committed, before."""
+    """Ctrl-C (or SIGTERM: ``signum``) during an import: ``report`` holds what was answered, so committed, before."""
 
-    def __init__(self, report: ImportReport) -> None:
+    def __init__(self, report: ImportReport, signum: int = signal.SIGINT) -> None:
         super().__init__("import interrupted")
+        self.report = report
+        self.signum = signum
+
+
+class ImportRefused(Exception):
+    """The gateway ended the import with an error (``error``, its answer: it went away for longer than the
+    reconnections, or refused the call): ``report`` holds what was answered, so committed, before."""
+
+    def __init__(self, error: grpc.RpcError, report: ImportReport) -> None:
+        super().__init__(str(error))
+        self.error = error
         self.report = report
 
 
@@ -348,7 +359,10 @@ def import_file(
                     channel.close()
     except KeyboardInterrupt as exc:
         _finish(report, started, "interrupted")
-        raise ImportInterrupted(report) from exc
+        raise ImportInterrupted(report, ctrl_c.signum) from exc
+    except grpc.RpcError as exc:  # the gateway's answer ended it: what was committed before is said too
+        _finish(report, started, "stopped by the gateway")
+        raise ImportRefused(exc, report) from exc
     if own_errors:
         error = own_errors[0]
         _finish(report, started, "stopped by an error of the import itself")
@@ -365,23 +379,29 @@ class _CtrlC:
     """Ctrl-C during the stream, taken as a request to stop rather than raised wherever the main thread happens to be:
     a KeyboardInterrupt raised inside gRPC's or the progress bar's locking could leave the command frozen until a
     second Ctrl-C (seen once in ~45 runs). The first Ctrl-C cancels the call from a thread of its own, and the reading
-    of answers ends in the caller's thread as an interruption; a second one raises at once. Off the main thread (no
-    signals there), or where SIGINT is ignored, it does nothing."""
+    of answers ends in the caller's thread as an interruption; a second one raises at once. SIGTERM (``kill``,
+    ``timeout``, a service manager's stop) is taken alike: it ended the command with nothing said of what was
+    committed. Off the main thread (no signals there), or where a signal is ignored, it does nothing."""
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
     def __init__(self) -> None:
         self.pressed = False
+        self.signum: int = signal.SIGINT
         self._calls: list[grpc.Future] = []
-        self._previous: Any = None
+        self._previous: dict[int, Any] = {}
 
     def __enter__(self) -> _CtrlC:
         # a command started in the background by a script ignores SIGINT (the shell set it so): it keeps doing so
-        if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGINT) != signal.SIG_IGN:
-            self._previous = signal.signal(signal.SIGINT, self._pressed)
+        if threading.current_thread() is threading.main_thread():
+            for signum in self.SIGNALS:
+                if signal.getsignal(signum) != signal.SIG_IGN:
+                    self._previous[signum] = signal.signal(signum, self._pressed)
         return self
 
     def __exit__(self, *_: object) -> None:
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
+        for signum, previous in self._previous.items():
+            signal.signal(signum, previous)
 
     def cancels(self, call: grpc.Future) -> None:
         self._calls = [call]
@@ -391,7 +411,7 @@ class _CtrlC:
     def _pressed(self, signum: int, frame: object) -> None:
         if self.pressed:
             raise KeyboardInterrupt
-        self.pressed = True
+        self.pressed, self.signum = True, signum
         for call in self._calls:
             threading.Thread(target=call.cancel, name="import-cancel", daemon=True).start()
 

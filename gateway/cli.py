@@ -420,10 +420,16 @@ def _not_among_members(settings: Settings, codes: tuple[str, ...]) -> list[str]:
 def _import(settings: Settings, args: argparse.Namespace) -> int:
     import codecs
 
-    import grpc
     from tqdm import tqdm
 
-    from adapters.batch_import import ImportInterrupted, ImportStopped, count_records, import_file, summary
+    from adapters.batch_import import (
+        ImportInterrupted,
+        ImportRefused,
+        ImportStopped,
+        count_records,
+        import_file,
+        summary,
+    )
     from adapters.client import MemberCredentials, connect
 
     if not args.file.exists():
@@ -451,11 +457,11 @@ def _import(settings: Settings, args: argparse.Namespace) -> int:
                 encoding=args.encoding,
                 progress=bar.update,
             )
-        except grpc.RpcError as exc:
-            print(f"\nzzgw import: {_refusal(target, exc)}", file=sys.stderr)
-            return 1
-        except ImportInterrupted as exc:  # Ctrl-C: what was committed, and how to go on
-            report, status = exc.report, 130
+        except ImportRefused as exc:  # the gateway's answer: what was committed before, and how to go on
+            print(f"\nzzgw import: {_refusal(target, exc.error)}", file=sys.stderr)
+            report, status = exc.report, 1
+        except ImportInterrupted as exc:  # Ctrl-C or SIGTERM: what was committed, and how to go on
+            report, status = exc.report, 128 + exc.signum
         except ImportStopped as exc:  # the import's own error, not the gateway's
             print(f"\nzzgw import: {exc}", file=sys.stderr)
             report, status = exc.report, 1

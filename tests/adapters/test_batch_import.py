@@ -23,12 +23,14 @@ from adapters.batch_import import (
     MAX_RECORD_CHARS,
     MESSAGE_BYTES,
     Failure,
+    ImportRefused,
     ImportStopped,
     count_records,
     import_file,
     read_records,
     summary,
 )
+from adapters.client import MemberCredentials, connect
 from adapters.records import issue_request
 from gateway.bootstrap import samples
 from protos.zzgw.v1 import issuance_pb2
@@ -408,9 +410,22 @@ def test_an_import_that_stops_on_its_own_error_says_so_after_the_answers(
     )
 
 
+def test_a_refusal_by_the_gateway_ends_with_what_was_committed(running: RunningGateway, tmp_path: Path) -> None:
+    """The gateway's answer ends the import (it went away past the reconnections, or refused the call): the error
+    comes with the report of what was committed before, which the command prints (it printed the error alone)."""
+    path = write_jsonl(tmp_path / "refused.jsonl", [json.dumps(r, ensure_ascii=False) for r in permits(3, "RF")])
+    stranger = MemberCredentials(code=MARKET, token="zzgw-dev-not-a-token")
+    with pytest.raises(ImportRefused) as refused:
+        import_file(path, lambda: connect(running.address, stranger))
+    assert refused.value.error.code() == grpc.StatusCode.UNAUTHENTICATED
+    assert summary(refused.value.report).startswith("stopped by the gateway after reading ")
+
+
+@pytest.mark.parametrize(("signum", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)], ids=["INT", "TERM"])
 def test_ctrl_c_ends_with_what_was_committed_and_130_and_a_second_run_finishes(
-    running: RunningGateway, tmp_path: Path
+    running: RunningGateway, tmp_path: Path, signum: int, status: int
 ) -> None:
+    """Ctrl-C, or SIGTERM (``kill``, ``timeout``, a service manager), which ended the command with nothing said."""
     tag = uuid.uuid4().hex[:8].upper()
     records = permits(500, tag, start=1000)
     content = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
@@ -441,13 +456,13 @@ def test_ctrl_c_ends_with_what_was_committed_and_130_and_a_second_run_finishes(
             while not _committed(running, records[299]["request_id"]):
                 assert time.monotonic() < deadline, "the first 300 lines were never committed"
                 time.sleep(0.05)
-            process.send_signal(signal.SIGINT)
+            process.send_signal(signum)
             stdout, stderr = process.communicate(timeout=60)
     finally:
         process.kill()
         process.wait()
 
-    assert process.returncode == 130, stderr
+    assert process.returncode == status, stderr
     assert b"Traceback" not in stderr and b"KeyboardInterrupt" not in stderr
     text = stdout.decode("utf-8")
     done = re.match(
