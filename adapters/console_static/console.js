@@ -13,6 +13,20 @@ const STATUS = {
   ACTIVE: "有效", SUSPENDED: "受限（暂停使用）", REVOKED: "已吊销 / 撤销", CANCELLED: "已注销 / 废止",
   SUPERSEDED: "已变更（有新版本）", EXPIRED: "已过期",
 };
+// The summary's status when the stored one is not the gateway's (STATUS_ALTERED): what the store says is not stated.
+const STATUS_UNKNOWN = "无法确认（记录被改动）";
+// A license's standing now, beside an earlier receipt of a 一件事 case: what it is, and what the clerk should do.
+const STANDING = {
+  REVOKED: ["已吊销", "该证照在核验后已吊销，请重新核验"],
+  SUSPENDED: ["受限（暂停使用）", "该证照在核验后已暂停使用，请重新核验"],
+  CANCELLED: ["已注销", "该证照在核验后已注销，请重新核验"],
+  SUPERSEDED: ["已变更（有新版本）", "该证照在核验后已变更，此版本不再现行，请重新核验"],
+  EXPIRED: ["已过期", "该证照在核验后已过有效期，请重新核验"],
+  NOT_YET_VALID: ["尚未生效", "该证照现在尚未生效，请重新核验"],
+  LICENSE_NOT_FOUND: ["未找到该证照", "现在找不到该证照，请重新核验"],
+};
+// What a clerk holding a scan or a photo of a license should do instead: only the file the issuer sealed verifies.
+const SCAN_HINT = "扫描件、照片或截图不能作为电子证照文件核验，请改用“上传二维码图片”或“输入证照”（按证照编号核验）";
 const REASONS = {
   SUSPENDED: "证照受限，暂停使用", REVOKED: "证照已吊销 / 撤销", CANCELLED: "证照已注销 / 废止",
   SUPERSEDED: "证照已变更，此版本不再现行", EXPIRED: "证照已过有效期", NOT_YET_VALID: "证照尚未生效",
@@ -52,12 +66,14 @@ const ERRORS = {
   DATABASE_BUSY: "证照网关的数据库正被占用，本次核验未完成，请稍后重试",
   DATABASE_UNAVAILABLE: "证照网关暂时无法连接数据库，本次核验未完成，请稍后重试",
   BAD_CHARACTERS: "输入内容含有不可打印的字符（如制表符、换行），请删除后重试", TOO_LONG: "输入内容过长，请删减后重试",
+  NOT_A_PDF: "所选文件不是 PDF 文件。" + SCAN_HINT,
 };
 const FIELD_ERRORS = {
   "type_code:REQUIRED": "按证照编号核验时，请选择证照类型",
   "use.purpose:REQUIRED": "请填写用证事由",
   "use.matter_code:REQUIRED": "请选择办理事项",
   "use.bundle_code:REQUIRED": "填写了办件编号，请选择它所属的一件事（或清空办件编号）",
+  "use.case_id:REQUIRED": "请填写办件编号",
   "use.operator:REQUIRED": "使用部门令牌时，请填写核验人姓名或工号",
   "x-zzgw-operator:BAD_OPERATOR": "核验人姓名或工号过长或含有不可打印的字符，请重新登录",
 };
@@ -67,9 +83,11 @@ const CLAIMS = {
 };
 const CLAIM_FIELDS = { holder_name: "持证人姓名", holder_code: "持证人证件号码", license_number: "证照编号" };
 const SUMMARY = [
-  ["type_name", "证照类型"], ["license_id", "证照标识"], ["issuer_name", "签发机构"], ["valid_from", "有效期起"],
+  ["type_name", "证照类型"], ["license_id", "证照标识"], ["holder_name_masked", "持证人"],
+  ["holder_code_masked", "持证人证件号码"], ["issuer_name", "签发机构"], ["valid_from", "有效期起"],
   ["valid_until", "有效期至"], ["status", "状态"], ["version", "版本"],
 ];
+const MAX_OPERATOR = 64; // characters, as the gateway counts them (code points)
 
 const $ = (id) => document.getElementById(id);
 const CALL_SECONDS = 60; // a gateway that does not answer in this time is said to, not waited for
@@ -114,6 +132,9 @@ async function call(path, body) {
     const error = answer.error || {};
     const violation = (error.violations || [])[0];
     const reason = (violation && violation.reason) || error.reason;
+    if (violation && violation.field === "use.case_id" && body && body.use && !body.use.case_id) {
+      violation.reason = "REQUIRED"; // the gateway says BAD_CASE_ID (1-64 characters) for an empty one too
+    }
     const known = (violation && FIELD_ERRORS[violation.field + ":" + violation.reason]) || ERRORS[reason] || REASONS[reason]
       || (reason === "INTERNAL" && "证照网关内部错误，请稍后重试；如仍出错，请将以下内容告知管理员：" + error.message);
     // a clerk reads Chinese: the gateway's own words (English) only when there is no Chinese for the reason
@@ -153,7 +174,8 @@ function signedOut(message) {
   document.querySelectorAll(".chosen").forEach(showChosen);
   $("operator").value = ""; // the next clerk types their own
   // nor does the last answer wait in the page, hidden: its license, findings, receipt and the case's receipts
-  for (const id of ["verdict-text", "verdict-reason", "findings", "registered", "summary", "receipt-table", "case-table"]) {
+  for (const id of ["verdict-text", "verdict-reason", "findings", "registered", "summary", "receipt-table", "case-table",
+    "receipt-operator"]) {
     $(id).replaceChildren();
   }
   $("case-details").open = false;
@@ -164,6 +186,29 @@ function signedOut(message) {
   show("sign-in", true);
   say(message);
   $("token").focus();
+}
+
+// The clerk's name as the gateway keeps it: every kind of space (a Chinese input method's full-width U+3000, a
+// no-break space pasted from a document) a plain one, none around it (gateway.domain.verification.plain_operator).
+function plainOperator(text) {
+  return text.replace(/[\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]/g, " ").trim();
+}
+
+// What the gateway would refuse in a clerk's name, said at sign-in rather than at every check after it: more than
+// 64 characters, or one that is not printable (Python's str.isprintable: controls, format and unassigned
+// characters, line and paragraph separators), named.
+function operatorProblem(name) {
+  const characters = [...name];
+  if (characters.length > MAX_OPERATOR) {
+    return "核验人姓名或工号过长（" + characters.length + " 个字符，最多 " + MAX_OPERATOR + " 个），请删减后重新输入";
+  }
+  const index = characters.findIndex((c) => /[\p{C}\p{Zl}\p{Zp}]/u.test(c));
+  if (index < 0) return "";
+  const c = characters[index];
+  const code = "U+" + c.codePointAt(0).toString(16).toUpperCase().padStart(4, "0");
+  const what = c === "\t" ? "制表符" : c === "\n" || c === "\r" ? "换行符" : /\p{Cf}/u.test(c) ? "不可见的格式字符 " + code
+    : "不可打印的字符 " + code;
+  return "核验人姓名或工号的第 " + (index + 1) + " 个字符是" + what + "，请删除后重新输入";
 }
 
 async function signIn() {
@@ -202,6 +247,7 @@ async function signIn() {
   $("type-code").replaceChildren(new Option("—", ""), ...types);
   const bundles = session.bundles.map((b) => new Option(b.name, b.code));
   $("bundle").replaceChildren(new Option("—", ""), ...bundles);
+  show("case-details", bundles.length > 0); // a department none of whose matters is in a 一件事 has no case
   choose(matter.value);
   show("sign-in", false);
   show("work", true);
@@ -219,7 +265,8 @@ function choose(code) {
 
 // The matter and purpose a check needs, said in Chinese when missing (the forms do not use the browser's messages).
 function useReady() {
-  const missing = !$("matter").value ? "请选择办理事项" : !$("purpose").value.trim() ? "请填写用证事由" : "";
+  const missing = !$("matter").value ? "请选择办理事项" : !$("purpose").value.trim() ? "请填写用证事由"
+    : $("bundle").value && !$("case").value.trim() ? "请填写办件编号" : "";
   if (missing) say(missing);
   return !missing;
 }
@@ -317,9 +364,14 @@ function accepted(file, accept) {
 
 function chosen(input, what) {
   const file = $(input).files[0];
-  if (!file) throw new Error("请选择" + what);
-  if (file.size === 0) throw new Error("所选文件是空的（0 字节），请重新选择" + what);
+  if (!file) throw new Error(spaced("请选择", what));
+  if (file.size === 0) throw new Error(spaced("所选文件是空的（0 字节），请重新选择", what));
   return file;
+}
+
+// Chinese followed by a word in Latin letters ("PDF 文件") takes a space between them, as the page's labels do.
+function spaced(text, word) {
+  return text + (/^[A-Za-z0-9]/.test(word) ? " " : "") + word;
 }
 
 async function listCase() {
@@ -336,7 +388,7 @@ async function listCase() {
     const table = $("case-table");
     const head = document.createElement("tr");
     table.replaceChildren();
-    for (const label of ["核验时间", "核验部门", "办理事项", "证照类型", "结论", "回执编号", ""]) {
+    for (const label of ["核验时间", "核验部门", "办理事项", "证照类型", "证照标识", "当时结论", "现在状态", "回执编号", ""]) {
       const th = document.createElement("th");
       th.textContent = label;
       head.append(th);
@@ -350,10 +402,12 @@ async function listCase() {
         receipt.caller_name || receipt.caller,
         receipt.matter_name || receipt.matter_code,
         (receipt.type_name || "—") + (receipt.kind === "claim" ? "（信息比对）" : ""),
+        receipt.license_id || "—",
         receipt.kind === "claim" ? CLAIMS[receipt.claim_code] || "信息比对" : VERDICTS[receipt.verdict] || receipt.verdict || "—",
-        receipt.receipt_id,
       ];
       for (const value of cells) tr.insertCell().textContent = value;
+      standing(tr.insertCell(), receipt.standing_now);
+      tr.insertCell().textContent = receipt.receipt_id;
       const button = document.createElement("button");
       button.type = "button";
       button.textContent = "下载";
@@ -368,6 +422,29 @@ async function listCase() {
     show("case-receipts", false);
     if (session) say(error.message);
   }
+}
+
+// A case receipt's license as it stands now (the receipt says what it was then): 有效, or in red what it is now and
+// that the clerk must check again rather than rely on the earlier receipt.
+function standing(cell, finding) {
+  cell.className = "standing";
+  if (!finding) {
+    cell.textContent = "—";
+    return;
+  }
+  if (finding.result === "PASSED") {
+    cell.textContent = "有效";
+    return;
+  }
+  const known = STANDING[finding.reason];
+  const label = known ? known[0] : finding.result === "INDETERMINATE" ? "无法确定" : "核验未通过";
+  const warning = known ? known[1] : "该证照现在核验不通过（" + (reasonText(finding.reason) || "原因不明") + "），请重新核验";
+  cell.classList.add("changed");
+  cell.textContent = label;
+  const why = document.createElement("span");
+  why.className = "warning";
+  why.textContent = warning;
+  cell.append(why);
 }
 
 function row(table, label, value) {
@@ -386,7 +463,7 @@ function render(report) {
   const verdict = $("verdict");
   verdict.className = "verdict " + report.verdict;
   $("verdict-text").textContent = VERDICTS[report.verdict] || report.verdict;
-  $("verdict-reason").textContent = reasonText(report.reason);
+  $("verdict-reason").textContent = reasonText(report.reason) + (report.reason === "NO_SIGNATURE" ? "。" + SCAN_HINT : "");
 
   const findings = FINDINGS.map(([key, label]) => {
     const finding = report.findings[key];
@@ -416,15 +493,22 @@ function render(report) {
   if (report.license) {
     for (const [key, label] of SUMMARY) {
       let value = report.license[key];
+      if (key.startsWith("holder_") && !value) continue;
       if (key === "status") {
-        value = STATUS[value] || value;
-        if (report.license.status_since) value += "（" + report.license.status_since + " 起）";
-        if (report.findings.status.reason === "NOT_YET_VALID") value = "尚未生效（" + report.license.valid_from + " 起生效）";
+        if (!value) {
+          value = STATUS_UNKNOWN; // the stored status was changed behind the gateway's back: not stated
+        } else {
+          value = STATUS[value] || value;
+          if (report.license.status_since) value += "（" + report.license.status_since + " 起）";
+          if (report.findings.status.reason === "NOT_YET_VALID") value = "尚未生效（" + report.license.valid_from + " 起生效）";
+        }
       }
       if (key === "valid_until" && !value) value = "长期";
       row(summary, label, String(value));
     }
   }
+  // the license's code or number may be someone else's: the masked holder is what ties it to the applicant
+  show("holder-check", Boolean(report.license && report.license.holder_name_masked));
   $("no-license").textContent = "未找到对应的证照，不显示证照信息。";
   show("no-license", !report.license);
   showReceipt(report.receipt, report.checked_at, VERDICTS[report.verdict] || report.verdict);
@@ -454,6 +538,7 @@ function renderClaim(answer) {
   li.textContent = "信息比对结果代码：" + answer.code;
   $("findings").replaceChildren(li);
   show("registered", false);
+  show("holder-check", false);
   $("summary").replaceChildren();
   $("no-license").textContent = "信息比对只回答是否一致，不返回证照数据。";
   show("no-license", true);
@@ -467,11 +552,12 @@ function showReceipt(made, checkedAt, conclusion) {
   row(receipt, "回执编号", made.receipt_id);
   row(receipt, "核验时间", beijingTime(checkedAt));
   row(receipt, "核验部门", session.member.name + "（" + statement.caller + "）");
-  row(receipt, "核验人", operatorName());
   const matter = session.matters.find((m) => m.code === statement.matter_code);
   row(receipt, "办理事项", (matter ? matter.name + " " : "") + statement.matter_code);
   row(receipt, "用证事由", statement.purpose);
   row(receipt, "核验结论", conclusion);
+  // not in the signed statement: printed below the signed part, and said so
+  $("receipt-operator").textContent = operatorName();
   lastReceipt = made;
   show("result", true);
   reveal("result");
@@ -504,13 +590,15 @@ document.addEventListener("DOMContentLoaded", () => {
       $("token").focus();
       return;
     }
-    if (/[\u0000-\u001f\u007f]/.test($("operator").value)) {
-      say("核验人姓名或工号含有不可打印的字符（如制表符），请重新输入");
+    const operator = plainOperator($("operator").value);
+    const wrong = operatorProblem(operator);
+    if (wrong) {
+      say(wrong);
       $("operator").focus();
       return;
     }
     sessionStorage.setItem("zzgw.token", $("token").value.trim());
-    sessionStorage.setItem("zzgw.operator", $("operator").value.trim());
+    sessionStorage.setItem("zzgw.operator", operator);
     signIn();
   });
   $("sign-out").addEventListener("click", () => {

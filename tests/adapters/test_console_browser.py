@@ -18,16 +18,18 @@ from typing import Any
 import pypdfium2
 import pytest
 from PIL import Image
+from sqlalchemy import text as sql
 
 from adapters.receipt_file import read_receipt
 from gateway.bootstrap import samples
+from gateway.domain.model import mask, mask_name
 from protos.zzgw.v1 import issuance_pb2, verification_pb2
 from signing.qr import qr_png
 from tests.api.test_documents import document_of
 from tests.api.test_verification import FPSL as MATTER
 from tests.api.test_verification import change, qr_for, receipt_statement, verifier
 from tests.api.test_verification import issue_for_invoices as issue
-from tests.conftest import CIVIL, POLICE, TAX, RunningGateway, today
+from tests.conftest import CIVIL, MARKET, POLICE, TAX, RunningGateway, today
 from tests.signing.test_pdf_annotations import comment, updated
 
 QYKZ, CSDJ = "370100-QYKZ-001", "370100-CSDJ-001"  # the 公安局's matters; MATTER (发票申领) is the tax bureau's
@@ -79,6 +81,16 @@ def check(page: Any, form: str) -> None:
     page.click(f"#{form} button")
 
 
+def holder_shown(page: Any, issued: Any) -> None:
+    """The summary names the license's holder masked, as its printed code does, and asks for the ID to be compared."""
+    summary = page.inner_text("#summary")
+    assert f"持证人\t{mask_name(issued.holder.name)}\n" in summary
+    assert f"持证人证件号码\t{mask(issued.holder.code)}\n" in summary
+    assert issued.holder.code not in summary and issued.holder.name not in summary
+    assert "请与申请人身份证件核对，确认是本人的证照" in page.inner_text("#holder-check")
+    assert page.is_visible("#holder-check")
+
+
 def options(page: Any, select: str) -> list[str]:
     """The texts of a select's options, in order."""
     return list(page.eval_on_selector_all(f"{select} option", "os => os.map(o => o.text)"))
@@ -108,9 +120,21 @@ def test_a_clerk_signs_in_and_sees_a_green_verdict_then_red_once_revoked(page: A
     assert page.locator("#findings li").nth(1).get_attribute("class") == "FAILED"
     assert f"已吊销 / 撤销（{today().isoformat()} 起）" in page.inner_text("#summary")
 
+    # set back to ACTIVE behind the gateway's back: red, and the summary states no status, not the forged 有效
+    with running.gateway.db.engine.begin() as connection:
+        connection.execute(sql("UPDATE licenses SET status = 'ACTIVE' WHERE license_id = :id"), {"id": license_id})
+    running.gateway.feed.committed([f"license:{license_id}"])  # type: ignore[union-attr]
+    check(page, "by-text")
+    assert "证照状态或签章时间被绕过网关改动" in verdict(page, "FAILED")
+    summary = page.inner_text("#summary")
+    assert "状态\t无法确认（记录被改动）\n" in summary and "有效" not in summary.split("状态\t")[1]
+    # a screen reader hears that a check is running
+    assert (page.get_attribute("#busy", "role"), page.get_attribute("#busy", "aria-live")) == ("status", "polite")
+
 
 def test_a_clerk_uploads_the_pdf_and_a_photo_of_the_code(page: Any, running: RunningGateway) -> None:
-    license_id = issue(running, 42).license.license_id
+    issued = issue(running, 42).license
+    license_id = issued.license_id
     pdf = document_of(running, license_id).pdf
     # the picker speaks Chinese whatever the browser's own language, then names the chosen file
     assert page.inner_text("#by-pdf .pick") == "选择文件" and page.inner_text("#by-pdf .chosen") == "未选择文件"
@@ -140,6 +164,7 @@ def test_a_clerk_uploads_the_pdf_and_a_photo_of_the_code(page: Any, running: Run
     page.set_input_files("#qr-image", {"name": "photo.jpg", "mimeType": "image/jpeg", "buffer": jpeg.getvalue()})
     check(page, "by-qr")
     assert "核验通过" in verdict(page, "PASSED") and license_id in page.inner_text("#summary")
+    holder_shown(page, issued)  # the holder the code states: a code photographed off someone else's paper shows
 
     limit = running.gateway.settings.max_message_bytes
     huge = b"%PDF-1.7\n" + b"0" * limit
@@ -147,6 +172,15 @@ def test_a_clerk_uploads_the_pdf_and_a_photo_of_the_code(page: Any, running: Run
     check(page, "by-pdf")
     page.wait_for_selector("#message:not([hidden])")
     assert "PDF 文件过大（4.0 MB），最大 4.0 MB" in page.inner_text("#message") and page.is_hidden("#result")
+    page.set_input_files("#pdf", {"name": "empty.pdf", "mimeType": "application/pdf", "buffer": b""})
+    check(page, "by-pdf")
+    page.locator("#message", has_text="0 字节").wait_for()
+    assert page.inner_text("#message") == "所选文件是空的（0 字节），请重新选择 PDF 文件"
+    # a photo saved as .pdf is no document: the clerk is pointed to the ways a scan or photo can be checked
+    page.set_input_files("#pdf", {"name": "photo.pdf", "mimeType": "application/pdf", "buffer": jpeg.getvalue()})
+    check(page, "by-pdf")
+    page.locator("#message", has_text="不是 PDF").wait_for()
+    assert "上传二维码图片" in page.inner_text("#message") and "扫描件" in page.inner_text("#message")
 
     blank = io.BytesIO()
     Image.new("RGB", (200, 200), (255, 255, 255)).save(blank, "PNG")
@@ -166,6 +200,7 @@ def test_a_number_without_its_type_gets_a_plain_chinese_message(page: Any, runni
     page.select_option("#type-code", issued.type_code)
     check(page, "by-text")
     assert "核验通过" in verdict(page, "PASSED") and issued.license_id in page.inner_text("#summary")
+    holder_shown(page, issued)  # a number may be someone else's: whose it is, to compare with the applicant's ID
 
 
 def test_the_receipt_prints_alone_and_downloads_as_a_file_that_checks(page: Any, running: RunningGateway) -> None:
@@ -180,6 +215,10 @@ def test_the_receipt_prints_alone_and_downloads_as_a_file_that_checks(page: Any,
     printed = pypdfium2.PdfDocument(page.pdf(format="A4"))
     text = "".join(printed[i].get_textpage().get_text_range() for i in range(len(printed)))
     assert receipt_id in text and "核验通过" in text and "用证事由" in text and "登录" not in text
+    # the clerk's name is printed apart from the signed part, which does not state it
+    assert "以上回执内容经证照网关电子签名" in text and "核验人（本机填写，不在签名内容中）" in text
+    assert text.index("核验人（本机填写") > text.index("以上回执内容经证照网关电子签名")
+    assert "核验人" not in page.inner_text("#receipt-table")
     page.emulate_media(media="screen")
 
     with page.expect_download() as download:
@@ -233,6 +272,18 @@ def test_a_later_department_sees_the_case_receipts_and_downloads_one(page: Any, 
     page.wait_for_selector(f"#case-table tr[data-receipt='{claimed.receipt.receipt_id}']")
     text = page.locator(f"#case-table tr[data-receipt='{claimed.receipt.receipt_id}']").inner_text()
     assert "营业执照（信息比对）" in text and "信息一致，证照有效" in text
+
+    # the columns say the verdict was then's, and the license's standing now; revoked since: red, check again
+    assert page.locator("#case-table th").all_inner_texts()[4:7] == ["证照标识", "当时结论", "现在状态"]
+    assert license_id in row.inner_text() and row.locator("td.standing").inner_text() == "有效"
+    change(running, license_id, issuance_pb2.STATUS_ACTION_REVOKE)
+    page.click("#case-list")
+    page.locator("#case-table td.standing.changed").first.wait_for()
+    row = page.locator(f"#case-table tr[data-receipt='{earlier.report.receipt.receipt_id}']")
+    assert "核验通过" in row.locator("td").nth(5).inner_text()  # what it was then
+    standing = row.locator("td.standing")
+    assert standing.inner_text().startswith("已吊销") and "该证照在核验后已吊销，请重新核验" in standing.inner_text()
+    assert standing.evaluate("e => getComputedStyle(e).color") == "rgb(183, 28, 28)"
 
 
 def test_a_gateway_out_of_reach_is_said_in_words(page: Any, running: RunningGateway) -> None:
@@ -325,7 +376,9 @@ def test_a_clerk_with_a_token_of_their_own_is_named_by_it(browser: Any, console:
         page.fill("#query", issue(running, 49).license.license_id)
         check(page, "by-text")
         assert "核验通过" in verdict(page, "PASSED")
-        assert re.search(r"核验人\s+窗口11 周静", page.inner_text("#receipt-table"))
+        # the clerk is not in the signed statement: shown apart from the signed part, and said so
+        assert re.search(r"核验人（本机填写，不在签名内容中）\s+窗口11 周静", page.inner_text("#receipt"))
+        assert "周静" not in page.inner_text("#receipt-table")
     finally:
         context.close()
 
@@ -512,5 +565,91 @@ def test_a_long_clerk_name_on_a_phone_sized_screen_keeps_the_page_its_width(
         page.wait_for_selector("#work:not([hidden])")
         assert page.evaluate("document.documentElement.scrollWidth") <= 390
         assert page.evaluate("document.querySelector('.bar h1').getBoundingClientRect().height") < 40  # one line
+    finally:
+        context.close()
+
+
+def test_a_clerk_name_is_taken_as_the_gateway_takes_it_and_what_it_refuses_is_said_at_sign_in(
+    browser: Any, console: str, running: RunningGateway
+) -> None:
+    """A Chinese input method's full-width space, a no-break space pasted: plain spaces, trimmed, as the gateway
+    keeps them; a character the gateway would refuse, or more than 64 characters, refused at sign-in, named."""
+    context = browser.new_context(locale="zh-CN")
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    try:
+        page.goto(f"{console}/")
+        page.fill("#token", running.tokens[TAX])
+        for name, said in (
+            ("窗口\u200b01", "核验人姓名或工号的第 3 个字符是不可见的格式字符 U+200B，请删除后重新输入"),
+            ("窗口\t01", "核验人姓名或工号的第 3 个字符是制表符，请删除后重新输入"),
+            ("窗口" + "1" * 63, "核验人姓名或工号过长（65 个字符，最多 64 个），请删减后重新输入"),
+        ):
+            page.fill("#operator", name)
+            page.click("#sign-in-form button")
+            page.locator("#message", has_text=said).wait_for()
+            assert page.is_visible("#sign-in") and page.evaluate("document.activeElement.id") == "operator"
+        page.fill("#operator", " 3号窗口\u3000王敏\u00a0")
+        page.click("#sign-in-form button")
+        page.wait_for_selector("#work:not([hidden])")
+        assert page.inner_text("#operator-name") == "3号窗口 王敏"
+        page.select_option("#matter", MATTER)
+        license_id = issue(running, 54).license.license_id
+        page.fill("#query", license_id)
+        check(page, "by-text")
+        assert "核验通过" in verdict(page, "PASSED")  # not refused at every check after signing in
+        assert re.search(r"核验人（本机填写，不在签名内容中）\s+3号窗口 王敏", page.inner_text("#receipt"))
+    finally:
+        context.close()
+
+
+def test_a_case_named_without_its_number_is_asked_for_it(page: Any, running: RunningGateway) -> None:
+    page.click("#case-details summary")
+    page.select_option("#bundle", "370100-YJS-QYKB")
+    page.fill("#query", issue(running, 55).license.license_id)
+    check(page, "by-text")
+    page.wait_for_selector("#message:not([hidden])")
+    assert page.inner_text("#message") == "请填写办件编号" and page.is_hidden("#result")
+
+
+def test_a_department_without_a_case_is_not_offered_one(browser: Any, console: str, running: RunningGateway) -> None:
+    """济南市市场监督管理局's matters are in no 一件事: no 一件事 / 办件编号 panel."""
+    context, page = sign_in(browser, console, running.tokens[MARKET])
+    try:
+        page.wait_for_selector("#work:not([hidden])")
+        assert page.is_hidden("#case-details")
+    finally:
+        context.close()
+
+
+def test_the_case_receipts_keep_a_phone_sized_page_its_width(
+    browser: Any, console: str, running: RunningGateway
+) -> None:
+    """At 360 px the case's receipts scroll sideways in their own box: the page keeps the screen's width."""
+    license_id = issue(running, 56).license.license_id
+    case = "QYKB-" + uuid.uuid4().hex[:10]
+    first = verification_pb2.UseContext(
+        matter_code=QYKZ, purpose="企业开办：刻制公章", bundle_code="370100-YJS-QYKB", case_id=case
+    )
+    verifier(running, POLICE).VerifyLicense(verification_pb2.VerifyLicenseRequest(use=first, license_id=license_id))
+    context = browser.new_context(locale="zh-CN", viewport={"width": 360, "height": 740})
+    try:
+        page = context.new_page()
+        page.set_default_timeout(20_000)
+        page.goto(f"{console}/")
+        page.fill("#token", running.tokens[TAX])
+        page.fill("#operator", "窗口03 王敏")
+        page.click("#sign-in-form button")
+        page.wait_for_selector("#work:not([hidden])")
+        page.click("#case-details summary")
+        page.select_option("#bundle", "370100-YJS-QYKB")
+        page.fill("#case", case)
+        page.click("#case-list")
+        page.wait_for_selector("#case-table tr[data-receipt]")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 360
+        box = page.eval_on_selector(".table-box", "e => [e.scrollWidth, e.clientWidth]")
+        assert box[0] > box[1]  # the table scrolls in its box
+        height = page.eval_on_selector("#case-table tr[data-receipt]", "e => e.getBoundingClientRect().height")
+        assert height < 200  # no cell squeezed to a character a line
     finally:
         context.close()
