@@ -34,14 +34,14 @@ import grpc
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
-from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_health.v1 import health, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from pyhanko.sign.timestamps import HTTPTimeStamper, TimeStamper, TimestampRequestError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 
 from adapters.console import Console, ConsoleBackend
-from adapters.http import HttpApp, HttpServer
+from adapters.http import HttpApp, HttpServer, Receive, Scope, Send
 from gateway.api.audit import AuditServicer
 from gateway.api.authorization import AuthorizationServicer
 from gateway.api.catalog import CatalogServicer
@@ -57,6 +57,7 @@ from gateway.domain.errors import ConflictError
 from gateway.domain.model import Clock, Member, Role, SystemClock
 from gateway.domain.seals import SM2_MAKER_NAME, SealStatus
 from gateway.domain.verification import uses_matter
+from gateway.health import HealthServicer, Readiness, database_check, wait_until_quiet
 from gateway.services.audit import AuditSigner, AuditTrail
 from gateway.services.authorization import AuthorizationService
 from gateway.services.documents import DocumentService
@@ -112,6 +113,15 @@ GRACE_SECONDS = 10.0
 STOP_DEADLINE_SECONDS = GRACE_SECONDS + 10.0
 """After a stop signal, a process still running this long (a call stuck past its grace, a thread that never ends)
 exits anyway, with status 1 and a line in the log, rather than ignore the signal for ever."""
+DRAIN_QUIET_SECONDS = 0.5
+DRAIN_LONGEST_SECONDS = 5.0
+"""On a stop signal a process first says it is stopping (gRPC health NOT_SERVING, ``/readyz`` 503) and still takes
+new calls until none has started for ``DRAIN_QUIET_SECONDS``, ``DRAIN_LONGEST_SECONDS`` at most: the time for
+load balancers to see it and send new calls elsewhere (a client watching health learns at once, one probing every
+second within a second or two), instead of having them refused. An idle process waits the half second only; one
+still sent calls once its balancers should have moved them (a balancer that ignores health) stops after 5 s. Then
+the stop proceeds as before: new calls refused, ``GRACE_SECONDS`` for those in flight; 5 + 10 s ends well within
+``STOP_DEADLINE_SECONDS``."""
 HANDLER_THREAD_NAME = "zzgw-grpc"
 """The kernel's name for the gRPC handler threads (``gateway.threads``)."""
 GC_THRESHOLDS = (20_000, 50, 100)
@@ -146,6 +156,8 @@ class Gateway:
     issuance: IssuanceService
     members: MemberService
     authenticator: Authenticator
+    readiness: Readiness
+    """Whether this process should be sent calls (gRPC health, ``/readyz``); checking from ``start`` on."""
     seals: SealService | None = None
     """None until ``zzgw init`` has made the seal-maker CA."""
     tsa: TimeStampAuthority | None = None
@@ -285,6 +297,7 @@ class Gateway:
             ),
             members=MemberService(db, clock),
             authenticator=Authenticator(db, dev_tokens=settings.mode == "dev"),
+            readiness=Readiness(database_check(db)),
         )
 
     def member_name(self, code: str) -> str:
@@ -298,11 +311,14 @@ class Gateway:
         return names.get(code, "")
 
     def start(self) -> None:
-        """Start what runs beside the RPCs: the change listener (PostgreSQL)."""
+        """Start what runs beside the RPCs: the change listener (PostgreSQL), the readiness checks
+        (``gateway.health``)."""
         if self.feed is not None:
             self.feed.start()
+        self.readiness.start()
 
     def close(self) -> None:
+        self.readiness.stop()
         if self.verification is not None:
             self.verification.close()
         if self.sharing is not None:
@@ -872,6 +888,32 @@ def _tsa_failure(exc: BaseException) -> str:
     return type(cause).__name__ if cause is not None else str(exc)
 
 
+READY_PATH = "/readyz"
+
+
+class GatewayHttpApp(HttpApp):
+    """The HTTP side with ``GET /readyz``: 200 ``{"ready": true}`` while this process is ready, else 503 with the
+    reason (``gateway.health``), read from the last check: a probe never waits for the database. ``/healthz`` stays
+    liveness: ``ok`` while the process runs, whatever its database."""
+
+    def __init__(self, *, readiness: Readiness, **parts: Any):
+        super().__init__(**parts)
+        self._readiness = readiness
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] == READY_PATH and scope["method"] == "GET":
+            status, body = self._readiness.state.http_answer()
+            headers = [
+                (b"content-type", b"application/json"),
+                (b"cache-control", b"no-store"),
+                (b"content-length", str(len(body)).encode()),
+            ]
+            await send({"type": "http.response.start", "status": status, "headers": headers})
+            await send({"type": "http.response.body", "body": body})
+            return
+        await super().__call__(scope, receive, send)
+
+
 def http_app(gateway: Gateway) -> HttpApp:
     certificates: dict[str, bytes | Callable[[], bytes]] = {}
     pem = serialization.Encoding.PEM
@@ -893,7 +935,8 @@ def http_app(gateway: Gateway) -> HttpApp:
             return b"".join(c.public_bytes(serialization.Encoding.PEM) for c in every)
 
         certificates["receipt-certificates.pem"] = every_receipt_certificate
-    return HttpApp(
+    return GatewayHttpApp(
+        readiness=gateway.readiness,
         timestamp=gateway.tsa.respond if gateway.tsa else None,
         crl=gateway.seals.crl if gateway.seals and gateway.seals.ca.can_issue else None,  # else the CA's own
         sm2_crl=gateway.seals.sm2_crl if gateway.seals and gateway.seals.sm2_ca else None,
@@ -972,10 +1015,8 @@ def build_server(
     authorization_pb2_grpc.add_AuthorizationServiceServicer_to_server(
         AuthorizationServicer(gateway.authorization, gateway.catalog, gateway.member_name), server
     )
-    health_servicer = health.HealthServicer()
-    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    for name in ("", *SERVICE_NAMES):
-        health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+    # SERVING while the database answers and the process is not stopping (gateway.health)
+    health_pb2_grpc.add_HealthServicer_to_server(HealthServicer(gateway.readiness, SERVICE_NAMES), server)
     reflection.enable_server_reflection((*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
     address = address or settings.grpc_addr
     credentials = _server_credentials(settings) if settings.mode == "production" else None
@@ -1218,9 +1259,13 @@ def serve_forever(settings: Settings, *, announce: bool = True, ready: Callable[
     stopping = threading.Event()
     status = 0
 
-    def shut_down(exit_status: int, past_deadline: int, deadline_seconds: float = STOP_DEADLINE_SECONDS) -> None:
-        """Stop serving, calls in flight given ``GRACE_SECONDS``; the process exits ``past_deadline`` if it still
-        runs ``deadline_seconds`` on, else ``exit_status`` once closed."""
+    def shut_down(
+        exit_status: int, past_deadline: int, deadline_seconds: float = STOP_DEADLINE_SECONDS, *, drain: bool = True
+    ) -> None:
+        """Say the process is stopping (health NOT_SERVING, ``/readyz`` 503), then, with ``drain``, take calls until
+        they stop coming (``DRAIN_QUIET_SECONDS``, ``DRAIN_LONGEST_SECONDS``); then stop serving, calls in flight
+        given ``GRACE_SECONDS``. The process exits ``past_deadline`` if it still runs ``deadline_seconds`` after
+        the start, else ``exit_status`` once closed."""
         nonlocal status
         if stopping.is_set():
             return
@@ -1229,23 +1274,35 @@ def serve_forever(settings: Settings, *, announce: bool = True, ready: Callable[
         deadline = threading.Timer(deadline_seconds, _exit_stuck, args=(past_deadline, deadline_seconds))
         deadline.daemon = True
         deadline.start()
+        gateway.readiness.drain()
+        if drain:
+            waited = wait_until_quiet(
+                lambda: in_flight.latest, quiet=DRAIN_QUIET_SECONDS, longest=DRAIN_LONGEST_SECONDS
+            )
+            log.info("drained for %.1f s: refusing new calls, %ss grace for calls in flight", waited, GRACE_SECONDS)
+        gateway.readiness.close_watches()  # an open health Watch would hold the stop for the whole grace
         http.stop()
         server.stop(GRACE_SECONDS)
 
     def on_signal(signum: int, _frame: Any) -> None:
         if not stopping.is_set():
-            log.info("signal %s: stopping, %ss grace for calls in flight", signum, GRACE_SECONDS)
+            log.info(
+                "signal %s: stopping: health NOT_SERVING, new calls taken until they stop coming (%ss at most)",
+                signum,
+                DRAIN_LONGEST_SECONDS,
+            )
         shut_down(0, 1)
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     watchdog = None
     if settings.stuck_call_seconds:
-        # a call is known to be stuck: the others get their grace, the stuck one is not waited for beyond it
+        # a call is known to be stuck: the others get their grace, the stuck one is not waited for beyond it; no
+        # drain: new calls to a stuck process may well get stuck too (health says NOT_SERVING at once all the same)
         watchdog = Watchdog(
             in_flight,
             settings.stuck_call_seconds,
-            lambda *_: shut_down(EXIT_STUCK, EXIT_STUCK, GRACE_SECONDS + 1),
+            lambda *_: shut_down(EXIT_STUCK, EXIT_STUCK, GRACE_SECONDS + 1, drain=False),
         )
         watchdog.start()
     if announce:

@@ -35,13 +35,17 @@ class InFlight:
     """The unary calls in flight: objects with ``method`` (the gRPC method) and ``started`` (``time.perf_counter``),
     added when a call starts and discarded when it ends."""
 
-    __slots__ = ("_calls",)
+    __slots__ = ("_calls", "latest")
 
     def __init__(self) -> None:
         self._calls: set[Any] = set()
+        self.latest: float | None = None
+        """When the newest call started (``time.perf_counter``); None before the first. A stopping process takes
+        calls until none has started for a moment (``gateway.health.wait_until_quiet``)."""
 
     def add(self, call: Any) -> None:
         self._calls.add(call)
+        self.latest = call.started
 
     def discard(self, call: Any) -> None:
         self._calls.discard(call)

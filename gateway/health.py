@@ -1,0 +1,295 @@
+"""Readiness: whether this process should be sent new calls. It is when its database answers and it is not stopping.
+
+gRPC health (``grpc.health.v1``, ``HealthServicer`` here) and the HTTP side's ``/readyz`` answer from it; the HTTP
+side's ``/healthz`` does not (liveness: the process is up, whatever its database), so that a supervisor does not
+restart a process whose database is down, which a restart would not mend.
+
+A thread of its own (``zzgw-health``) has the database checked every ``CHECK_EVERY_SECONDS``: on SQLite the file is
+opened anew (as it exists now, never created) and its schema's version read; on PostgreSQL ``SELECT 1`` runs on a
+connection of the pool (checked by the pool first, so a lost one is replaced). The check runs on a second thread
+(``zzgw-health-db``), so a database that hangs (a frozen server, a network that drops packets) cannot hang the answer:
+a check not answered within ``CHECK_TIMEOUT_SECONDS`` makes the process not ready until one is. Probes read the last
+outcome and never touch the database, so however many a load balancer sends, a process asks its database once a
+second.
+
+On a stop signal the process is not ready for good (``drain``: ``STOPPING``) while it still takes calls for a moment
+(``wait_until_quiet``), so that balancers move new calls elsewhere before the port closes.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sqlite3
+import threading
+import time
+import urllib.parse
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from sqlalchemy import text
+
+from gateway.store.database import Database
+from gateway.threads import name_this_thread
+
+log = logging.getLogger("zzgw.health")
+
+CHECK_EVERY_SECONDS = 1.0
+"""How often a process checks its database: at most one check a second, whatever the probes."""
+CHECK_TIMEOUT_SECONDS = 2.0
+"""A check not answered within this is a database that does not answer: not ready until one is."""
+WAKE_EVERY_SECONDS = 1.0
+"""How often a health ``Watch`` looks whether its client is gone, besides being told."""
+
+
+@dataclass(frozen=True)
+class State:
+    """Whether the process is ready; when not, why: a ``reason`` (a code that stays) and a ``message``."""
+
+    ready: bool
+    reason: str = ""
+    message: str = ""
+
+    def http_answer(self) -> tuple[int, bytes]:
+        """``/readyz``'s status and JSON body: 200 ``{"ready": true}``, or 503 with the reason and a message. The
+        message never quotes the database's error (the log has it): the HTTP side may face the network."""
+        if self.ready:
+            return 200, b'{"ready": true}\n'
+        body = {"ready": False, "reason": self.reason, "message": self.message}
+        return 503, json.dumps(body).encode() + b"\n"
+
+
+READY = State(True)
+STARTING = State(False, "STARTING", "the database has not been checked yet")
+STOPPING = State(False, "STOPPING", "the process is stopping: calls in flight finish, new ones go elsewhere")
+
+
+def _unavailable() -> State:
+    return State(False, "DATABASE_UNAVAILABLE", "the database check failed: calls that use the store would fail")
+
+
+def _not_answering(timeout: float) -> State:
+    return State(False, "DATABASE_NOT_ANSWERING", f"the database has not answered a check within {timeout:g} s")
+
+
+def database_check(db: Database) -> Callable[[], object]:
+    """A cheap check that this process reaches ``db``: raises when it does not."""
+    path = db.engine.url.database if db.dialect == "sqlite" else None
+    if path and path != ":memory:":
+        # The file as it is now: a connection of the pool holds the file it opened, even one deleted, renamed or
+        # on a volume gone; a new connection (the pool's next, another worker's) opens the path. mode=rw: a missing
+        # file is an error, not a new empty database.
+        uri = f"file:{urllib.parse.quote(os.path.abspath(path))}?mode=rw"
+
+        def check_file() -> object:
+            # a lock in the way (rare for a reader in WAL mode) fails the check before the check's own time is up
+            connection = sqlite3.connect(uri, uri=True, timeout=CHECK_TIMEOUT_SECONDS / 2)
+            try:
+                return connection.execute("SELECT version_num FROM alembic_version").fetchone()
+            finally:
+                connection.close()
+
+        return check_file
+
+    def check_pool() -> object:
+        with db.engine.connect() as connection:
+            return connection.execute(text("SELECT 1")).scalar()
+
+    return check_pool
+
+
+def _said(error: BaseException) -> str:
+    """An error in one line for the log (its class and the first line of its text, clipped)."""
+    first = (str(error).strip().splitlines() or [""])[0]
+    return f"{type(error).__name__}: {first[:300]}"
+
+
+class Readiness:
+    """The process's readiness, kept by checking the database in the background (see the module docstring)."""
+
+    def __init__(
+        self,
+        check: Callable[[], object],
+        *,
+        every: float = CHECK_EVERY_SECONDS,
+        timeout: float = CHECK_TIMEOUT_SECONDS,
+    ):
+        self._check = check
+        self._every = every
+        self._timeout = timeout
+        self._state = STARTING
+        self._changed = threading.Condition()
+        self._draining = False
+        self._closed = False
+        """Health watches end (the server stops)."""
+        self._stopped = threading.Event()
+        self._wanted = threading.Event()
+        """A check is asked of the checking thread."""
+        self._answered = threading.Event()
+        self._outcome: BaseException | None = None
+        self._asked = False
+        """A check is asked and not answered yet (read and written by one thread at a time: ``start``, then the
+        monitor)."""
+        self._started = False
+        self._monitor = threading.Thread(target=self._watch_database, name="zzgw-health", daemon=True)
+        self._prober = threading.Thread(target=self._run_checks, name="zzgw-health-db", daemon=True)
+
+    @property
+    def state(self) -> State:
+        return self._state
+
+    @property
+    def ready(self) -> bool:
+        return self._state.ready
+
+    def start(self) -> None:
+        """Check once before returning (so that the first probe is answered truly), then every ``every`` seconds."""
+        if self._started:
+            return
+        self._started = True
+        self._prober.start()
+        self._look()
+        self._monitor.start()
+
+    def stop(self) -> None:
+        """Stop checking and end the health watches. A check that hangs is left to its (daemon) thread."""
+        self.close_watches()
+        self._stopped.set()
+        self._wanted.set()
+        self._answered.set()
+        if self._monitor.is_alive():
+            self._monitor.join(1.0)
+
+    def drain(self) -> None:
+        """Not ready from now on, whatever the database (``STOPPING``): the process is stopping."""
+        with self._changed:
+            self._draining = True
+            self._state = STOPPING
+            self._changed.notify_all()
+
+    def close_watches(self) -> None:
+        """End every health watch (``states``): the server is about to stop, and a stream left open would hold
+        its stop until the grace ends."""
+        with self._changed:
+            self._closed = True
+            self._changed.notify_all()
+
+    def wake(self) -> None:
+        """Have every ``states`` look at its ``until`` now (a watching client has gone)."""
+        with self._changed:
+            self._changed.notify_all()
+
+    def states(self, until: Callable[[], bool]) -> Iterator[State]:
+        """The state now, then each new one, until ``until()`` or ``close_watches``."""
+        seen: State | None = None
+        while not until():
+            with self._changed:
+                if self._state is seen and not self._closed:
+                    self._changed.wait(WAKE_EVERY_SECONDS)
+                state, closed = self._state, self._closed
+            if closed:
+                return
+            if state is not seen:
+                seen = state
+                yield state
+
+    # --- the checking threads ---------------------------------------------------------------------------------
+
+    def _watch_database(self) -> None:
+        name_this_thread("zzgw-health")
+        while not self._stopped.wait(self._every):
+            self._look()
+
+    def _look(self) -> None:
+        """Ask for a check (unless the last one asked is still running) and publish what it says within the
+        timeout; a check still running past it is a database that does not answer."""
+        if not self._asked:
+            self._asked = True
+            self._answered.clear()
+            self._wanted.set()
+        if not self._answered.wait(self._timeout):
+            self._publish(_not_answering(self._timeout), None)
+            return
+        if self._stopped.is_set():
+            return
+        self._asked = False
+        error = self._outcome
+        self._publish(READY if error is None else _unavailable(), error)
+
+    def _run_checks(self) -> None:
+        name_this_thread("zzgw-health-db")
+        while True:
+            self._wanted.wait()
+            self._wanted.clear()
+            if self._stopped.is_set():
+                return
+            try:
+                self._check()
+                self._outcome = None
+            except Exception as exc:  # any failure to reach the store is the answer, not a defect of this thread
+                self._outcome = exc
+            self._answered.set()
+
+    def _publish(self, state: State, error: BaseException | None) -> None:
+        with self._changed:
+            if self._draining or state == self._state:
+                return
+            before, self._state = self._state, state
+            self._changed.notify_all()
+        if not state.ready:
+            log.warning("not ready (%s): %s%s", state.reason, state.message, f" ({_said(error)})" if error else "")
+        elif before is not STARTING:
+            log.info("ready again: the database answers")
+
+
+def wait_until_quiet(
+    latest: Callable[[], float | None],
+    *,
+    quiet: float,
+    longest: float,
+    clock: Callable[[], float] = time.perf_counter,
+    sleep: Callable[[float], object] = time.sleep,
+) -> float:
+    """Wait until no call has started for ``quiet`` seconds (``latest``: when the newest call started, on
+    ``clock``; None for none yet), counting from now, or ``longest`` seconds at most; the seconds waited."""
+    start = clock()
+    end = start + longest
+    while True:
+        now = clock()
+        last = max(start, latest() or start)
+        if now - last >= quiet or now >= end:
+            return now - start
+        sleep(max(0.01, min(last + quiet, end) - now))
+
+
+class HealthServicer(health_pb2_grpc.HealthServicer):
+    """``grpc.health.v1.Health`` from ``Readiness``: the whole server (``""``) and each of ``services`` SERVING
+    when ready, else NOT_SERVING; another service is NOT_FOUND (``Check``) or SERVICE_UNKNOWN (``Watch``), as
+    ``grpc_health``'s own servicer answers. A ``Watch`` sends each change and ends when the server stops."""
+
+    def __init__(self, readiness: Readiness, services: Iterable[str]):
+        self._readiness = readiness
+        self._services = frozenset(("", *services))
+
+    def Check(self, request: health_pb2.HealthCheckRequest, context: grpc.ServicerContext) -> Any:
+        if request.service not in self._services:
+            context.abort(grpc.StatusCode.NOT_FOUND, f"unknown service {request.service!r}")
+        return health_pb2.HealthCheckResponse(status=_status(self._readiness.state))
+
+    def Watch(self, request: health_pb2.HealthCheckRequest, context: grpc.ServicerContext) -> Iterator[Any]:
+        known = request.service in self._services
+        context.add_callback(self._readiness.wake)  # a client gone ends its watch at once
+        sent = None
+        for state in self._readiness.states(until=lambda: not context.is_active()):
+            status = _status(state) if known else health_pb2.HealthCheckResponse.SERVICE_UNKNOWN
+            if status != sent:
+                sent = status
+                yield health_pb2.HealthCheckResponse(status=status)
+
+
+def _status(state: State) -> Any:
+    return health_pb2.HealthCheckResponse.SERVING if state.ready else health_pb2.HealthCheckResponse.NOT_SERVING

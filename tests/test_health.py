@@ -1,0 +1,403 @@
+"""Readiness: gRPC health and ``/readyz`` follow the database (unreachable, hanging, back), ``/healthz`` stays
+liveness, and a stop signal says NOT_SERVING first while calls are still taken (real sockets, both databases, and a
+real ``zzgw serve`` process for the signal)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import grpc
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from sqlalchemy.engine import make_url
+
+from adapters.client import MemberCredentials, connect
+from adapters.http import HttpServer
+from benchmarks.common import free_port, wait_serving
+from gateway.health import STOPPING, Readiness, State, wait_until_quiet
+from gateway.server import DRAIN_LONGEST_SECONDS, GRACE_SECONDS, SERVICE_NAMES, http_app
+from protos.zzgw.v1 import catalog_pb2, catalog_pb2_grpc
+from tests.conftest import TAX, RunningGateway, backend_params, fresh_database, start_gateway
+
+ROOT = Path(__file__).resolve().parent.parent
+SERVING = health_pb2.HealthCheckResponse.SERVING
+NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
+
+
+def eventually(what: Callable[[], bool], seconds: float = 15.0, message: str = "") -> None:
+    """Until ``what()`` holds (the checks run every second; the machine may be slow)."""
+    deadline = time.monotonic() + seconds
+    while not what():
+        assert time.monotonic() < deadline, message or "not within the time"
+        time.sleep(0.05)
+
+
+# --- the readiness checks alone -------------------------------------------------------------------------------
+
+
+class Database:
+    """A check that answers, fails or hangs as told, and counts how often it ran."""
+
+    def __init__(self) -> None:
+        self.mode = "up"
+        self.calls = 0
+        self.released = threading.Event()
+
+    def __call__(self) -> None:
+        self.calls += 1
+        if self.mode == "down":
+            raise ConnectionRefusedError("connection to server at 127.0.0.1 port 1 failed")
+        if self.mode == "hanging":
+            self.released.wait(30)
+
+
+@pytest.fixture
+def database() -> Iterator[Database]:
+    db = Database()
+    yield db
+    db.released.set()
+
+
+def test_readiness_follows_the_database_failing_hanging_and_back(
+    database: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    readiness = Readiness(database, every=0.05, timeout=0.3)
+    assert readiness.state.reason == "STARTING"  # not checked yet: not ready
+    readiness.start()
+    try:
+        assert readiness.ready  # checked once before start returned
+        with caplog.at_level(logging.INFO, logger="zzgw.health"):
+            database.mode = "down"
+            eventually(lambda: readiness.state.reason == "DATABASE_UNAVAILABLE")
+            database.mode = "up"
+            eventually(lambda: readiness.ready)
+            database.mode = "hanging"
+            eventually(lambda: readiness.state.reason == "DATABASE_NOT_ANSWERING")
+            assert not readiness.ready
+            stuck = database.calls
+            time.sleep(0.3)
+            assert database.calls == stuck  # a check that hangs is waited for, not piled up
+            database.mode = "up"
+            database.released.set()
+            eventually(lambda: readiness.ready)
+        said = [record.getMessage() for record in caplog.records]
+        assert any("DATABASE_UNAVAILABLE" in line and "ConnectionRefusedError" in line for line in said), said
+        assert any("DATABASE_NOT_ANSWERING" in line and "within 0.3 s" in line for line in said), said
+        assert "ready again: the database answers" in said
+    finally:
+        readiness.stop()
+
+
+def test_probes_never_reach_the_database(database: Database) -> None:
+    readiness = Readiness(database, every=0.2, timeout=1.0)
+    readiness.start()
+    try:
+        started = time.monotonic()
+        probes = 0
+        while time.monotonic() - started < 1.0:
+            assert readiness.state.http_answer()[0] == 200
+            probes += 1
+        assert probes > 1000 and database.calls <= 1 + 1.0 / 0.2 + 1  # once at start, then one per interval
+    finally:
+        readiness.stop()
+
+
+def test_stopping_is_for_good_and_ends_the_watches(database: Database) -> None:
+    readiness = Readiness(database, every=0.05, timeout=0.3)
+    readiness.start()
+    try:
+        states = readiness.states(until=lambda: False)
+        assert next(states).ready
+        readiness.drain()
+        assert next(states) == STOPPING
+        time.sleep(0.2)  # checks that answer do not make it ready again
+        assert readiness.state == STOPPING
+        readiness.close_watches()
+        assert list(states) == []
+    finally:
+        readiness.stop()
+
+
+def test_the_http_answers() -> None:
+    assert State(True).http_answer() == (200, b'{"ready": true}\n')
+    status, body = STOPPING.http_answer()
+    assert status == 503 and json.loads(body)["reason"] == "STOPPING"
+
+
+def test_a_drain_waits_until_calls_stop_coming() -> None:
+    now = [100.0]
+
+    def clock() -> float:
+        return now[0]
+
+    def sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    def quiet_after(latest: Callable[[], float | None]) -> float:
+        return wait_until_quiet(latest, quiet=0.5, longest=5, clock=clock, sleep=sleep)
+
+    assert quiet_after(lambda: None) == pytest.approx(0.5)  # no call at all: the half second only
+    now[0] = 200.0
+    assert quiet_after(lambda: 199.9) == pytest.approx(0.5)  # a call just before the signal: counted from it
+    now[0] = 300.0
+    coming = (300.0, 300.3, 300.7, 301.1)  # calls keep coming for a while, then stop
+    assert quiet_after(lambda: max(at for at in coming if at <= now[0])) == pytest.approx(1.6)
+    now[0] = 400.0
+    assert quiet_after(lambda: now[0]) == pytest.approx(5.0)  # a balancer that never moves them: 5 s at most
+
+
+# --- over real sockets, on both databases ------------------------------------------------------------------------
+
+
+class Proxy:
+    """A TCP proxy in front of PostgreSQL: it passes, refuses (every connection closed, new ones closed at once:
+    a server down) or freezes (nothing forwarded: a server paused, packets dropped)."""
+
+    def __init__(self, target: tuple[str, int]):
+        self._target = target
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self._listener.getsockname()[1]
+        self.mode = "pass"
+        self._open: set[socket.socket] = set()
+        self._lock = threading.Lock()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def refuse(self) -> None:
+        self.mode = "refuse"
+        self._close_all()
+
+    def freeze(self) -> None:
+        self.mode = "freeze"
+
+    def restore(self) -> None:
+        self.mode = "pass"
+
+    def close(self) -> None:
+        self.mode = "refuse"
+        self._listener.close()
+        self._close_all()
+
+    def _close_all(self) -> None:
+        with self._lock:
+            sockets, self._open = list(self._open), set()
+        for each in sockets:
+            with contextlib.suppress(OSError):
+                each.shutdown(socket.SHUT_RDWR)
+            each.close()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            if self.mode == "refuse":
+                client.close()
+                continue
+            try:
+                upstream = socket.create_connection(self._target, timeout=5)
+            except OSError:
+                client.close()
+                continue
+            upstream.settimeout(None)
+            with self._lock:
+                self._open |= {client, upstream}
+            for source, sink in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
+
+    def _pump(self, source: socket.socket, sink: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while data := source.recv(65536):
+                while self.mode == "freeze":
+                    time.sleep(0.02)
+                if self.mode == "refuse":
+                    break
+                sink.sendall(data)
+        for each in (source, sink):
+            with contextlib.suppress(OSError):
+                each.shutdown(socket.SHUT_RDWR)
+
+
+class Outage:
+    """Makes the gateway's database unreachable and reachable again."""
+
+    def __init__(self, cut: Callable[[], None], restore: Callable[[], None], hang: Callable[[], None] | None = None):
+        self.cut, self.restore, self.hang = cut, restore, hang
+
+
+@contextlib.contextmanager
+def gateway_with_an_outage(kind: str, tmp_path: Path) -> Iterator[tuple[RunningGateway, Outage]]:
+    """A gateway whose database can be taken away: on SQLite its directory is reached through a symbolic link,
+    pointed at an empty directory for the outage (a volume gone: the files themselves untouched); on PostgreSQL
+    the gateway connects through ``Proxy``."""
+    if kind == "sqlite":
+        real, empty, link = tmp_path / "store", tmp_path / "gone", tmp_path / "volume"
+        real.mkdir()
+        empty.mkdir()
+        link.symlink_to(real)
+
+        def point(to: Path) -> None:
+            (tmp_path / "volume.new").symlink_to(to)
+            os.replace(tmp_path / "volume.new", link)
+
+        running = start_gateway(tmp_path / "var", f"sqlite:///{link / 'zzgw.db'}")
+        try:
+            yield running, Outage(cut=lambda: point(empty), restore=lambda: point(real))
+        finally:
+            point(real)
+            running.server.stop(0)
+            running.gateway.close()
+        return
+    with fresh_database("postgresql", tmp_path) as url:
+        target = make_url(url)
+        proxy = Proxy((target.host or "127.0.0.1", target.port or 5432))
+        proxied = target.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
+        try:
+            running = start_gateway(tmp_path / "var", proxied)
+            try:
+                yield running, Outage(cut=proxy.refuse, restore=proxy.restore, hang=proxy.freeze)
+            finally:
+                proxy.restore()
+                running.server.stop(0)
+                running.gateway.close()
+        finally:
+            proxy.close()
+
+
+def fetch(url: str) -> tuple[int, bytes]:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as answer:
+            return answer.status, answer.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+@pytest.mark.parametrize("kind", backend_params())
+def test_health_and_readiness_follow_the_database(kind: str, tmp_path: Path) -> None:
+    with gateway_with_an_outage(kind, tmp_path) as (running, outage):
+        http = HttpServer(http_app(running.gateway), "127.0.0.1:0")
+        http.start()
+        base = f"http://127.0.0.1:{http.port}"
+        health = health_pb2_grpc.HealthStub(running.channel(None))
+
+        def statuses() -> set[int]:
+            return {
+                health.Check(health_pb2.HealthCheckRequest(service=name), timeout=10).status
+                for name in ("", *SERVICE_NAMES)
+            }
+
+        watch = health.Watch(health_pb2.HealthCheckRequest(), timeout=120)
+        try:
+            assert next(watch).status == SERVING
+            assert statuses() == {SERVING}
+            assert fetch(f"{base}/readyz") == (200, b'{"ready": true}\n')
+
+            outage.cut()
+            assert next(watch).status == NOT_SERVING  # pushed to a watching client
+            eventually(lambda: statuses() == {NOT_SERVING}, message="gRPC health still SERVING without a database")
+            status, body = fetch(f"{base}/readyz")
+            assert status == 503 and json.loads(body)["reason"] == "DATABASE_UNAVAILABLE", body
+            assert "127.0.0.1" not in body.decode() and "volume" not in body.decode()  # the log has the details
+            assert fetch(f"{base}/healthz") == (200, b"ok\n")  # liveness: the process is up
+            with pytest.raises(grpc.RpcError) as unknown:
+                health.Check(health_pb2.HealthCheckRequest(service="zzgw.v1.Nope"), timeout=10)
+            assert unknown.value.code() == grpc.StatusCode.NOT_FOUND
+
+            outage.restore()
+            assert next(watch).status == SERVING
+            eventually(lambda: statuses() == {SERVING})
+            assert fetch(f"{base}/readyz")[0] == 200
+
+            if outage.hang is not None:  # a server that stops answering without closing anything
+                outage.hang()
+                assert next(watch).status == NOT_SERVING
+                status, body = fetch(f"{base}/readyz")  # answered at once, from the last check
+                assert status == 503 and json.loads(body)["reason"] == "DATABASE_NOT_ANSWERING", body
+                outage.restore()
+                assert next(watch).status == SERVING
+        finally:
+            watch.cancel()
+            http.stop()
+
+
+# --- a stop signal -------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_a_stop_signal_says_not_serving_first_and_takes_calls_meanwhile(tmp_path: Path) -> None:
+    data_dir = tmp_path / "var"
+    address, http_address = f"127.0.0.1:{free_port()}", f"127.0.0.1:{free_port()}"
+    env = {
+        **os.environ,
+        "ZZGW_DATA_DIR": str(data_dir),
+        "ZZGW_GRPC_ADDR": address,
+        "ZZGW_HTTP_ADDR": http_address,
+        "ZZGW_KEY_PASSPHRASE": "health-test-passphrase",
+        "ZZGW_DATABASE_URL": "",
+    }
+    zzgw = [sys.executable, "-m", "gateway.cli"]
+    init = subprocess.run([*zzgw, "init"], env=env, cwd=ROOT, capture_output=True, text=True, timeout=180)
+    assert init.returncode == 0, init.stderr
+    server = subprocess.Popen(
+        [*zzgw, "serve"], env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
+    answered: list[tuple[float, bool]] = []
+    enough = threading.Event()
+    try:
+        wait_serving(address, timeout=90, process=server)
+        assert fetch(f"http://{http_address}/readyz")[0] == 200
+        with connect(address, MemberCredentials.dev(data_dir, TAX)) as channel, grpc.insecure_channel(address) as bare:
+            catalog = catalog_pb2_grpc.CatalogServiceStub(channel)
+            health = health_pb2_grpc.HealthStub(bare)
+
+            def keep_calling() -> None:  # a client the balancer still sends here
+                while not enough.is_set():
+                    try:
+                        catalog.ListLicenseTypes(catalog_pb2.ListLicenseTypesRequest(), timeout=10)
+                        answered.append((time.monotonic(), True))
+                    except grpc.RpcError:
+                        answered.append((time.monotonic(), False))
+                    time.sleep(0.1)
+
+            caller = threading.Thread(target=keep_calling, daemon=True)
+            caller.start()
+            watch = health.Watch(health_pb2.HealthCheckRequest(), timeout=60)
+            assert next(watch).status == SERVING
+            signalled = time.monotonic()
+            server.send_signal(signal.SIGTERM)
+            assert next(watch).status == NOT_SERVING
+            told = time.monotonic()
+            assert health.Check(health_pb2.HealthCheckRequest(), timeout=10).status == NOT_SERVING
+            status, body = fetch(f"http://{http_address}/readyz")
+            assert status == 503 and json.loads(body)["reason"] == "STOPPING"
+            time.sleep(0.5)
+            enough.set()
+            stopped_calling = time.monotonic()
+            caller.join(15)
+            assert list(watch) == []  # the watch ends when the server stops, not after the grace
+    finally:
+        enough.set()
+        if server.poll() is None:
+            server.send_signal(signal.SIGTERM)
+        _, err = server.communicate(timeout=60)
+    exited = time.monotonic()
+    assert server.returncode == 0, err
+    after = [ok for at, ok in answered if at > told]
+    assert after and after[0], answered  # still answered while saying NOT_SERVING
+    if stopped_calling - signalled < DRAIN_LONGEST_SECONDS - 1:  # within the drain: none refused
+        assert all(ok for at, ok in answered if at <= stopped_calling), answered
+    assert exited - stopped_calling < GRACE_SECONDS, "the stop waited for the grace (an open health watch?)"
+    assert "health NOT_SERVING" in err and "drained for" in err, err
