@@ -28,6 +28,7 @@ from gateway.bootstrap import samples
 from gateway.config import ConfigError, Settings
 from gateway.watchdog import EXIT_STUCK, InFlight, Watchdog
 from protos.zzgw.v1 import issuance_pb2, issuance_pb2_grpc, verification_pb2, verification_pb2_grpc
+from tests.api.test_issuance import unique
 from tests.conftest import MARKET, TAX, backend_params, fresh_database
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -131,7 +132,7 @@ class Served:
             )
         wait_serving(address, timeout=60, process=self.process)
         issuer = issuance_pb2_grpc.IssuanceServiceStub(connect(address, MemberCredentials.dev(data_dir, MARKET)))
-        record = {**samples.food_permit(1), "request_id": uuid.uuid4().hex}
+        record = unique(samples.business_license(1))  # what 发票申领, the tax bureau's matter, uses
         record["license_number"] = f"SC{uuid.uuid4().hex[:14].upper()}"
         (response,) = issuer.BatchIssueLicenses(
             iter([issuance_pb2.BatchIssueLicensesRequest(licenses=[issue_request(record)])])
