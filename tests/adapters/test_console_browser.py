@@ -55,13 +55,7 @@ def browser() -> Iterator[Any]:
 @pytest.fixture
 def page(browser: Any, console: str, running: RunningGateway) -> Iterator[Any]:
     """The console, signed in as a clerk of the tax bureau, the matter chosen."""
-    context = browser.new_context(accept_downloads=True, locale="zh-CN")
-    page = context.new_page()
-    page.set_default_timeout(20_000)
-    page.goto(f"{console}/")
-    page.fill("#token", running.tokens[TAX])
-    page.fill("#operator", "窗口03 王敏")
-    page.click("#sign-in-form button")
+    context, page = sign_in(browser, console, running.tokens[TAX], accept_downloads=True)
     page.wait_for_selector("#work:not([hidden])")
     page.select_option("#matter", MATTER)
     try:
@@ -427,9 +421,10 @@ def test_the_verdict_comes_into_view_on_a_small_screen_and_mistakes_are_said_in_
     assert page.inner_text("#message") == "接入令牌无效，请核对后重新登录" and not page.is_visible("#work")
 
 
-def sign_in(browser: Any, console: str, token: str) -> tuple[Any, Any]:
-    """A new tab's context and page, the token and a clerk's name entered and sent."""
-    context = browser.new_context(locale="zh-CN")
+def sign_in(browser: Any, console: str, token: str, **context_options: Any) -> tuple[Any, Any]:
+    """A new tab's context (``context_options``: a viewport, downloads) and page, the token and a clerk's name
+    entered and sent."""
+    context = browser.new_context(locale="zh-CN", **context_options)
     page = context.new_page()
     page.set_default_timeout(20_000)
     page.goto(f"{console}/")
@@ -632,14 +627,8 @@ def test_the_case_receipts_keep_a_phone_sized_page_its_width(
         matter_code=QYKZ, purpose="企业开办：刻制公章", bundle_code="370100-YJS-QYKB", case_id=case
     )
     verifier(running, POLICE).VerifyLicense(verification_pb2.VerifyLicenseRequest(use=first, license_id=license_id))
-    context = browser.new_context(locale="zh-CN", viewport={"width": 360, "height": 740})
+    context, page = sign_in(browser, console, running.tokens[TAX], viewport={"width": 360, "height": 740})
     try:
-        page = context.new_page()
-        page.set_default_timeout(20_000)
-        page.goto(f"{console}/")
-        page.fill("#token", running.tokens[TAX])
-        page.fill("#operator", "窗口03 王敏")
-        page.click("#sign-in-form button")
         page.wait_for_selector("#work:not([hidden])")
         page.click("#case-details summary")
         page.select_option("#bundle", "370100-YJS-QYKB")
