@@ -169,14 +169,12 @@ def _check_verifies(pdf: bytes, seals: SealService) -> None:
     document failed at the window as SIGNATURE_INVALID), and the gateway's seal, the last, is intact. No trust check:
     the seal was just made with the issuer's current seal."""
     try:
-        found = validate_sync(pdf, trust_roots=seals.trust_roots(), intermediates=seals.intermediates(), crls=())
-        ours = validate_sync(
-            pdf,
-            trust_roots=seals.trust_roots(),
-            intermediates=seals.intermediates(),
-            crls=(),
-            field_name=found.signed_revisions[-1][0],
-        )
+        # as VerifyDocument reads it first: the first signature, which is the gateway's unless the PDF had one before
+        ours = validate_sync(pdf, trust_roots=seals.trust_roots(), intermediates=seals.intermediates(), crls=())
+        if (last := ours.signed_revisions[-1][0]) != ours.field_name:
+            ours = validate_sync(
+                pdf, trust_roots=seals.trust_roots(), intermediates=seals.intermediates(), crls=(), field_name=last
+            )
     except PdfError as exc:
         raise InvalidRequestError(
             [

@@ -348,12 +348,8 @@ def test_a_clerk_compares_a_claim_and_sees_which_field_differs(page: Any, runnin
 def test_a_clerk_with_a_token_of_their_own_is_named_by_it(browser: Any, console: str, running: RunningGateway) -> None:
     """A personal token (`zzgw console-token USCC --clerk NAME`) names the clerk: nothing to type but the token, and
     the printed receipt names them. The department's token without a name is sent back to the name field."""
-    context = browser.new_context(locale="zh-CN")
-    page = context.new_page()
-    page.set_default_timeout(20_000)
+    context, page = open_console(browser, console, running.tokens[TAX])
     try:
-        page.goto(f"{console}/")
-        page.fill("#token", running.tokens[TAX])
         page.click("#sign-in-form button")
         page.wait_for_selector("#message:not([hidden])")
         assert "请填写核验人姓名或工号" in page.inner_text("#message")
@@ -421,15 +417,20 @@ def test_the_verdict_comes_into_view_on_a_small_screen_and_mistakes_are_said_in_
     assert page.inner_text("#message") == "接入令牌无效，请核对后重新登录" and not page.is_visible("#work")
 
 
-def sign_in(browser: Any, console: str, token: str, **context_options: Any) -> tuple[Any, Any]:
-    """A new tab's context (``context_options``: a viewport, downloads) and page, the token and a clerk's name
-    entered and sent."""
+def open_console(browser: Any, console: str, token: str, **context_options: Any) -> tuple[Any, Any]:
+    """A new tab's context (``context_options``: a viewport, downloads) and page on the console, the token entered."""
     context = browser.new_context(locale="zh-CN", **context_options)
     page = context.new_page()
     page.set_default_timeout(20_000)
     page.goto(f"{console}/")
     assert page.evaluate("document.activeElement.id") == "token"
     page.fill("#token", token)
+    return context, page
+
+
+def sign_in(browser: Any, console: str, token: str, **context_options: Any) -> tuple[Any, Any]:
+    """``open_console``, and a clerk's name entered and sent."""
+    context, page = open_console(browser, console, token, **context_options)
     page.fill("#operator", "窗口03 王敏")
     page.click("#sign-in-form button")
     return context, page
@@ -569,12 +570,8 @@ def test_a_clerk_name_is_taken_as_the_gateway_takes_it_and_what_it_refuses_is_sa
 ) -> None:
     """A Chinese input method's full-width space, a no-break space pasted: plain spaces, trimmed, as the gateway
     keeps them; a character the gateway would refuse, or more than 64 characters, refused at sign-in, named."""
-    context = browser.new_context(locale="zh-CN")
-    page = context.new_page()
-    page.set_default_timeout(20_000)
+    context, page = open_console(browser, console, running.tokens[TAX])
     try:
-        page.goto(f"{console}/")
-        page.fill("#token", running.tokens[TAX])
         for name, said in (
             ("窗口\u200b01", "核验人姓名或工号的第 3 个字符是不可见的格式字符 U+200B，请删除后重新输入"),
             ("窗口\t01", "核验人姓名或工号的第 3 个字符是制表符，请删除后重新输入"),
