@@ -19,6 +19,10 @@ script, Chinese labels, no framework, nothing fetched from elsewhere); it calls:
 ``POST /console/api/case-receipts``    JSON: ``use`` naming a 一件事 case, optional ``page_token``: the receipts
                                        the case's departments made, oldest first, each with its license's standing
                                        now (``standing_now``, as ``ListCaseReceipts`` gives it)
+``POST /console/api/receipt``          JSON: ``receipt_id`` (a receipt's number, as printed) or ``file`` (a receipt
+                                       file's text): the receipt with its signature checked as ``zzgw receipt
+                                       check`` checks it, whether the archive holds the same one, and what it says
+                                       (only once its signature verified)
 =====================================  ============================================================================
 
 Each call carries the department's token (``Authorization: Bearer …``): the member's dev bearer token (dev mode
@@ -27,9 +31,9 @@ only), with the name the clerk typed as the operator; or the clerk's own token (
 NAME``), which names the operator itself. The token and the role of the gRPC method the call stands for
 (``allowed_roles`` of its RPC) are checked before the request is read (``Console.caller``): a stranger's request is
 neither read nor parsed. The work is the service's: the same findings, receipts and access records as
-``VerifyLicense``, ``VerifyDocument``, ``CheckClaim`` and ``ListCaseReceipts``, with the clerk as operator. Errors
-are JSON ``{"error": {"status", "reason", "message", "violations"}}`` with the HTTP status of the gRPC code. Nothing
-of a request is logged.
+``VerifyLicense``, ``VerifyDocument``, ``CheckClaim``, ``ListCaseReceipts`` and ``GetReceipt``, with the clerk as
+operator. Errors are JSON ``{"error": {"status", "reason", "message", "violations"}}`` with the HTTP status of the
+gRPC code. Nothing of a request is logged.
 """
 
 from __future__ import annotations
@@ -60,13 +64,13 @@ from gateway.domain.errors import (
 from gateway.domain.model import Role
 from gateway.domain.verification import UseContext, check_use, matters_of, plain_operator
 from gateway.services.members import ConsoleUser
-from gateway.services.verification import Report, VerificationService
+from gateway.services.verification import Report, SignedParts, VerificationService
 from gateway.store.repositories import StoredReceipt
 from protos.zzgw.v1 import verification_pb2
-from signing.results import Finding
+from signing.results import CheckResult, Finding
 
 from .license_codes import MAX_QR_IMAGE_BYTES, license_code_in, query_of
-from .receipt_file import receipt_json
+from .receipt_file import read_receipt, receipt_json
 
 PREFIX = "/console"
 STATIC = {
@@ -78,6 +82,7 @@ VERIFY_LICENSE = "/zzgw.v1.VerificationService/VerifyLicense"
 VERIFY_DOCUMENT = "/zzgw.v1.VerificationService/VerifyDocument"
 LIST_CASE_RECEIPTS = "/zzgw.v1.VerificationService/ListCaseReceipts"
 CHECK_CLAIM = "/zzgw.v1.VerificationService/CheckClaim"
+GET_RECEIPT = "/zzgw.v1.VerificationService/GetReceipt"
 _HTTP_STATUS: tuple[tuple[type[ZzgwError], int], ...] = (
     (InvalidRequestError, 400),
     (UnauthenticatedError, 401),
@@ -130,9 +135,9 @@ class ConsoleBackend:
 
 class Console:
     """What ``adapters.http.HttpApp`` serves under ``PREFIX``: the page's files (``static``) and the JSON calls
-    (``session``, and in ``calls`` ``verify``, ``check_claim`` and ``case_receipts``). A call's caller is known first
-    (``session``, ``caller``: a refusal is a ``ZzgwError`` raised, for ``run_blocking``); its answer is a ``Reply``,
-    the work's or the JSON error of the ``ZzgwError`` that refused it."""
+    (``session``, and in ``calls`` ``verify``, ``check_claim``, ``case_receipts`` and ``receipt``). A call's caller
+    is known first (``session``, ``caller``: a refusal is a ``ZzgwError`` raised, for ``run_blocking``); its answer
+    is a ``Reply``, the work's or the JSON error of the ``ZzgwError`` that refused it."""
 
     def __init__(self, backend: ConsoleBackend):
         self._backend = backend
@@ -143,6 +148,7 @@ class Console:
             PREFIX + "/api/verify": Call(VERIFY_LICENSE, self.verify),
             PREFIX + "/api/check-claim": Call(CHECK_CLAIM, self.check_claim),
             PREFIX + "/api/case-receipts": Call(LIST_CASE_RECEIPTS, self.case_receipts),
+            PREFIX + "/api/receipt": Call(GET_RECEIPT, self.receipt),
         }
         """The JSON calls a request POSTs to, by path."""
 
@@ -207,6 +213,11 @@ class Console:
         """信息比对: is what the applicant claims (type, holder code, number, some field values) the registry's, and
         the license current? Answered without any of the registry's data (``VerificationService.check_claim``)."""
         return self._call(user, body, self._check_claim)
+
+    def receipt(self, user: ConsoleUser, body: bytes) -> Reply:
+        """A receipt by its number or as a file a clerk was handed (another department's, 接办免收; the applicant's),
+        checked again (``VerificationService.review_receipt``)."""
+        return self._call(user, body, self._receipt)
 
     def too_large(self, user: ConsoleUser) -> Reply:
         """The answer to ``user``'s request larger than any the console takes (``max_request_bytes``, not read
@@ -312,6 +323,57 @@ class Console:
                 }
             )
         return {"receipts": listed, "next_page_token": next_page}
+
+    def _receipt(self, user: ConsoleUser, request: Mapping[str, Any]) -> dict[str, Any]:
+        receipt_id, file = _text(request, "receipt_id").strip(), _text(request, "file")
+        if bool(receipt_id) == bool(file.strip()):
+            raise invalid("receipt_id", "ONE_OF", "give exactly one of receipt_id, file")
+        service = self._service()
+        if receipt_id:
+            review = service.review_receipt(user.member, receipt_id)
+        else:
+            try:
+                given = read_receipt(file.encode())
+            except ValueError as exc:
+                raise invalid("file", "NOT_A_RECEIPT", f"not a receipt file: {exc}") from None
+            review = service.review_receipt_file(
+                user.member,
+                SignedParts(
+                    receipt_id=given.receipt_id,
+                    statement=given.statement,
+                    signature=given.signature,
+                    proof=given.proof,
+                    algorithm=given.algorithm,
+                    certificate=given.certificate,
+                ),
+            )
+        check, parts = review.check, review.receipt
+        # what a receipt says is shown only once its signature verified: a forged one's words are not repeated
+        statement = dict(check.statement) if check.statement and check.result is not CheckResult.FAILED else None
+        said = statement or {}
+        summary = said.get("license") or {}
+        matter = self._backend.catalog.matters.get(said.get("matter_code", ""))
+        query = said.get("query") or {}
+        license_type = self._backend.catalog.license_types.get(summary.get("type_code") or query.get("type_code", ""))
+        message = verification_pb2.Receipt(
+            receipt_id=parts.receipt_id,
+            statement=parts.statement,
+            signature=parts.signature,
+            proof=parts.proof,
+            algorithm=parts.algorithm,
+            certificate=parts.certificate,
+        )
+        return {
+            "receipt_id": parts.receipt_id,
+            "check": {"result": check.result.value, "reason": check.reason or "", "detail": check.detail},
+            "archived": review.archived.value,
+            "statement": statement,
+            "caller_name": self._backend.issuer_name(said["caller"]) if said.get("caller") else "",
+            "matter_name": matter.name if matter else "",
+            "type_name": license_type.name if license_type else "",
+            "issuer_name": self._backend.issuer_name(summary["issuer_code"]) if summary.get("issuer_code") else "",
+            "file": receipt_json(message),
+        }
 
     def _verify(self, user: ConsoleUser, request: Mapping[str, Any]) -> dict[str, Any]:
         if request.get("pdf"):  # a document's check is VerifyDocument's (``caller`` checked VerifyLicense's role)

@@ -67,6 +67,8 @@ const ERRORS = {
   DATABASE_UNAVAILABLE: "证照网关暂时无法连接数据库，本次核验未完成，请稍后重试",
   BAD_CHARACTERS: "输入内容含有不可打印的字符（如制表符、换行），请删除后重试", TOO_LONG: "输入内容过长，请删减后重试",
   NOT_A_PDF: "所选文件不是 PDF 文件。" + SCAN_HINT,
+  RECEIPT_NOT_FOUND: "证照网关中没有这个编号的回执，请核对回执编号",
+  NOT_A_RECEIPT: "所选文件不是核验回执文件（请选择“下载回执文件”得到的 .json 文件）",
 };
 const FIELD_ERRORS = {
   "type_code:REQUIRED": "按证照编号核验时，请选择证照类型",
@@ -87,12 +89,32 @@ const SUMMARY = [
   ["holder_code_masked", "持证人证件号码"], ["issuer_name", "签发机构"], ["valid_from", "有效期起"],
   ["valid_until", "有效期至"], ["status", "状态"], ["version", "版本"],
 ];
+// A receipt looked up by number or handed over as a file: whether its signature holds, and whether the gateway's
+// archive has it.
+const REVIEWS = { PASSED: "回执有效", FAILED: "回执无效，内容不可采信", INDETERMINATE: "无法确认回执" };
+const REVIEW_REASONS = {
+  SIGNATURE_INVALID: "回执的签名与内容不符（回执被改动或伪造）", RECEIPT_ID_MISMATCH: "回执编号与签名的内容不符",
+  NOT_THE_PINNED_CERTIFICATE: "回执不是本证照网关的回执专用章签发的", NOT_A_RECEIPT_SEAL: "签名用的不是核验回执专用章",
+  CERTIFICATE_UNREADABLE: "回执的证书无法读取", ISSUED_AT_MISSING: "回执没有签发时间",
+  UNTRUSTED_ROOT: "回执证书不是可信的制章机构签发", CERT_REVOKED: "回执专用章的证书在回执签发时已吊销",
+  CERT_EXPIRED: "回执签发时回执专用章的证书已过期", CERT_NOT_YET_VALID: "回执签发时回执专用章的证书尚未生效",
+  CRL_MISSING: "缺少吊销列表，无法确认回执专用章的证书是否已吊销",
+};
+const ARCHIVED = {
+  SAME: "与证照网关存档的回执一致。",
+  MISSING: "证照网关存档中没有这张回执：它不是本网关出具的，或是伪造的，不能凭它免收材料。",
+  DIFFERENT: "与证照网关存档中同一编号的回执不一致：请以存档为准（按回执编号查验）。",
+};
+const QUERY_BY = {
+  license_id: "证照标识", license_number: "证照编号", qr_code: "核验码", document: "电子证照文件", stamp: "电子印章",
+};
 const MAX_OPERATOR = 64; // characters, as the gateway counts them (code points)
 
 const $ = (id) => document.getElementById(id);
 const CALL_SECONDS = 60; // a gateway that does not answer in this time is said to, not waited for
 let session = null;
 let lastReceipt = null;
+let reviewed = null; // the receipt last looked up: its file, and the license to verify again
 
 function credentials() {
   return { token: sessionStorage.getItem("zzgw.token"), operator: sessionStorage.getItem("zzgw.operator") };
@@ -169,17 +191,19 @@ function signedOut(message) {
   sessionStorage.removeItem("zzgw.token");
   session = null;
   lastReceipt = null;
+  reviewed = null;
   document.querySelectorAll("#work form").forEach((form) => form.reset()); // nothing of the last applicant stays
   for (const input of document.querySelectorAll("#work input")) if (input.type !== "button") input.value = "";
   document.querySelectorAll(".chosen").forEach(showChosen);
   $("operator").value = ""; // the next clerk types their own
   // nor does the last answer wait in the page, hidden: its license, findings, receipt and the case's receipts
   for (const id of ["verdict-text", "verdict-reason", "findings", "registered", "summary", "receipt-table", "case-table",
-    "receipt-operator"]) {
+    "receipt-operator", "review-text", "review-reason", "review-archive", "review-table"]) {
     $(id).replaceChildren();
   }
   $("case-details").open = false;
   show("result", false);
+  show("receipt-review", false);
   show("case-receipts", false);
   show("work", false);
   show("who", false);
@@ -307,6 +331,7 @@ function base64(file) {
 async function verify(what) {
   say("");
   show("result", false); // a new check starts: the last one's answer is not this one's
+  show("receipt-review", false);
   if (!useReady()) return;
   const buttons = document.querySelectorAll("#work button");
   buttons.forEach((b) => (b.disabled = true));
@@ -343,6 +368,98 @@ async function verify(what) {
     buttons.forEach((b) => (b.disabled = false));
     if (session && what !== "claim") $("query").select(); // the next scan replaces what this one typed
   }
+}
+
+// A receipt by its number or as a file (another department's, 接办免收; one the applicant brings): checked again by
+// the gateway, shown only when its signature holds, with whether the archive has it.
+async function reviewReceipt() {
+  say("");
+  show("result", false);
+  show("receipt-review", false);
+  const number = $("receipt-id").value.trim();
+  const file = $("receipt-file").files[0];
+  if (!number && !file) return say("请填写回执编号，或选择回执文件");
+  if (number && file) return say("请只填写回执编号或只选择回执文件（清空其中一个）");
+  const buttons = document.querySelectorAll("#work button");
+  buttons.forEach((b) => (b.disabled = true));
+  show("busy", true);
+  try {
+    const request = number ? { receipt_id: number } : { file: await readText(small(chosen("receipt-file", "回执文件"), 262144, "回执文件")) };
+    renderReview(await call("api/receipt", request));
+  } catch (error) {
+    if (session) say(error.message);
+  } finally {
+    show("busy", false);
+    buttons.forEach((b) => (b.disabled = false));
+  }
+}
+
+function readText(file) {
+  return new Promise((resolve, reject) => {
+    const reader = new FileReader();
+    reader.onload = () => resolve(String(reader.result));
+    reader.onerror = () => reject(new Error("无法读取文件"));
+    reader.readAsText(file, "utf-8");
+  });
+}
+
+function renderReview(answer) {
+  const check = answer.check;
+  $("review-verdict").className = "verdict " + check.result;
+  $("review-text").textContent = REVIEWS[check.result] || check.result;
+  $("review-reason").textContent = check.reason ? REVIEW_REASONS[check.reason] || check.detail || check.reason : "";
+  $("review-reason").title = check.reason ? check.reason + (check.detail ? "：" + check.detail : "") : "";
+  $("review-archive").textContent = ARCHIVED[answer.archived] || "";
+  $("review-archive").className = "check" + (answer.archived === "SAME" ? "" : " changed");
+  const table = $("review-table");
+  table.replaceChildren();
+  row(table, "回执编号", answer.receipt_id);
+  const said = answer.statement;
+  if (said) {
+    row(table, "核验时间", beijingTime(said.issued_at));
+    row(table, "核验部门", (answer.caller_name || "") + "（" + said.caller + "）");
+    row(table, "办理事项", (answer.matter_name ? answer.matter_name + " " : "") + said.matter_code);
+    row(table, "用证事由", said.purpose);
+    if (said.case_id) row(table, "一件事 / 办件编号", said.bundle_code + " / " + said.case_id);
+    const query = said.query || {};
+    if (said.kind === "claim") {
+      row(table, "核验方式", "信息比对（" + (answer.type_name || query.type_code || "") + "）");
+      const differ = (said.mismatched_fields || []).map((f) => CLAIM_FIELDS[f] || f);
+      row(table, "当时结论", (CLAIMS[said.code] || said.result) + (differ.length ? "；不符：" + differ.join("、") : ""));
+    } else {
+      row(table, "核验方式", QUERY_BY[query.by] || query.by || "—");
+      row(table, "当时结论", (VERDICTS[said.verdict] || said.verdict) + (said.reason ? "（" + reasonText(said.reason) + "）" : ""));
+      const findings = said.findings || {};
+      for (const [key, label] of FINDINGS) {
+        const finding = findings[key];
+        if (!finding) continue;
+        const result = (RESULTS[finding.result] || finding.result) + (finding.reason ? "：" + reasonText(finding.reason) : "");
+        row(table, label.split("（")[0], result); // 完整性, 状态, 签发机构身份
+      }
+      const license = said.license;
+      if (license) {
+        row(table, "证照类型", answer.type_name || license.type_code);
+        row(table, "证照标识", license.license_id);
+        row(table, "签发机构", answer.issuer_name || license.issuer_code);
+        row(table, "有效期", license.valid_from + " 至 " + (license.valid_until || "长期"));
+        row(table, "当时状态", license.status ? STATUS[license.status] || license.status : STATUS_UNKNOWN);
+      } else {
+        row(table, "证照", "当时未找到对应的证照");
+      }
+    }
+  }
+  reviewed = { receipt_id: answer.receipt_id, file: answer.file, license: said && said.license ? said.license : null };
+  show("review-again", Boolean(reviewed.license));
+  show("receipt-review", true);
+  reveal("receipt-review");
+}
+
+// The license of a receipt looked up, verified now under the clerk's own matter (a new check, with its own receipt).
+function verifyAgain() {
+  if (!reviewed || !reviewed.license) return;
+  $("query").value = reviewed.license.license_id;
+  $("type-code").value = "";
+  verify("text");
 }
 
 // The file picker's own words (the browser's button speaks the browser's language): the chosen file's name and size.
@@ -628,13 +745,22 @@ document.addEventListener("DOMContentLoaded", () => {
       if (!files.length) return;
       // as the picker would take it: one file, of the kind the box is for
       if (files.length > 1) return say("请只拖入一个文件");
-      if (!accepted(files[0], input.accept)) return say(input.id === "pdf" ? "请拖入 PDF 文件" : "请拖入图片文件（PNG 或 JPEG）");
+      if (!accepted(files[0], input.accept)) {
+        return say({ pdf: "请拖入 PDF 文件", "receipt-file": "请拖入回执文件（.json）" }[input.id] || "请拖入图片文件（PNG 或 JPEG）");
+      }
       say("");
       input.files = files;
       showChosen(label);
     });
   });
   $("print").addEventListener("click", () => window.print());
+  $("by-receipt").addEventListener("submit", (event) => {
+    event.preventDefault();
+    reviewReceipt();
+  });
+  $("review-again").addEventListener("click", verifyAgain);
+  $("review-print").addEventListener("click", () => window.print());
+  $("review-download").addEventListener("click", () => reviewed && save(reviewed));
   $("case-list").addEventListener("click", listCase);
   $("download").addEventListener("click", download);
   if (credentials().token) {

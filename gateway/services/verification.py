@@ -38,6 +38,7 @@ import asyncio
 import contextlib
 import dataclasses
 import datetime as dt
+import enum
 import hashlib
 import re
 import threading
@@ -87,7 +88,7 @@ from signing.checks import async_chain_identity, check_qr_seal, identity_at, ide
 from signing.keys import KeyBackend, key_id_of
 from signing.pdf import NoSignature, PdfError, PdfVerification, UnreadableSignature, validate_sync
 from signing.qr import read_qr
-from signing.receipts import RECEIPT_SEAL_NAME, SignedReceipt, sign_receipts
+from signing.receipts import RECEIPT_SEAL_NAME, ReceiptCheck, SignedReceipt, check_receipt_offline, sign_receipts
 from signing.record import SealMemos
 from signing.results import PASSED, CheckResult, Finding
 from signing.seal_ca import IdentityFinding
@@ -236,6 +237,40 @@ class _ToReceipt(NamedTuple):
     decision: str
     reason: str
     at: dt.datetime
+
+
+class Archived(enum.Enum):
+    """Whether the gateway's archive holds a receipt a clerk was handed: with the same statement and signature,
+    with other ones (the file is not what the gateway made, or the archive was changed), or not at all."""
+
+    SAME = "SAME"
+    DIFFERENT = "DIFFERENT"
+    MISSING = "MISSING"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SignedParts:
+    """What a receipt's signature covers and is checked with: its id, canonical statement, signature, batch proof
+    (empty in the first form), algorithm, and the certificate (DER) whose key signed it."""
+
+    receipt_id: str
+    statement: bytes
+    signature: bytes
+    proof: bytes
+    algorithm: str
+    certificate: bytes
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReceiptReview:
+    """A receipt looked up by number or handed over as a file, judged as ``zzgw receipt check`` judges one with
+    this gateway's published trust material (``signing.receipts.check_receipt_offline``), and held against the
+    archive."""
+
+    receipt: SignedParts
+    """What was judged: the archive's receipt (by number), or the file's."""
+    check: ReceiptCheck
+    archived: Archived
 
 
 @dataclass(frozen=True, slots=True)
@@ -617,6 +652,67 @@ class VerificationService:
         if found is None:
             raise NotFoundError("no such receipt", reason="RECEIPT_NOT_FOUND")
         return found
+
+    def review_receipt(self, caller: Member, receipt_id: str) -> ReceiptReview:
+        """The archived receipt ``receipt_id`` with its signature and certificate checked again: a printed receipt
+        says it can be looked up by its number (可凭回执编号向网关查询), and what the archive holds now is judged, not
+        trusted."""
+        stored = self.receipt(caller, receipt_id)
+        parts = SignedParts(
+            receipt_id=stored.receipt_id,
+            statement=stored.statement,
+            signature=stored.signature,
+            proof=stored.proof,
+            algorithm=stored.algorithm,
+            certificate=self.signer_certificate_der(stored),
+        )
+        return ReceiptReview(receipt=parts, check=self._check_receipt(parts), archived=Archived.SAME)
+
+    def review_receipt_file(self, caller: Member, given: SignedParts) -> ReceiptReview:
+        """A receipt a clerk was handed as a file, judged with the certificate it carries, and whether the archive
+        holds the same receipt (statement, signature, proof and algorithm)."""
+        try:
+            stored: StoredReceipt | None = self.receipt(caller, given.receipt_id)
+        except (NotFoundError, InvalidRequestError):  # an id the archive cannot hold is a receipt it does not hold
+            stored = None
+        signed = (given.statement, given.signature, given.proof, given.algorithm)
+        if stored is None:
+            archived = Archived.MISSING
+        elif (stored.statement, stored.signature, stored.proof, stored.algorithm) == signed:
+            archived = Archived.SAME
+        else:
+            archived = Archived.DIFFERENT
+        return ReceiptReview(receipt=given, check=self._check_receipt(given), archived=archived)
+
+    def _check_receipt(self, receipt: SignedParts) -> ReceiptCheck:
+        """``receipt`` checked with this gateway's trust material: its seal-maker roots, intermediates and CRLs, and
+        its receipt certificates (current and earlier) as the only ones accepted."""
+        try:
+            certificate = x509.load_der_x509_certificate(receipt.certificate)
+        except ValueError:
+            return ReceiptCheck(
+                result=CheckResult.FAILED,
+                reason="CERTIFICATE_UNREADABLE",
+                detail="the receipt's certificate is not a readable X.509 certificate",
+                statement=None,
+                signer=None,
+            )
+        if self._certificates is None:
+            pinned = [x509.load_der_x509_certificate(self._receipt_key.certificate_der)]
+        else:
+            pinned = [self._certificates.current, *self._certificates.earlier()]
+        return check_receipt_offline(
+            receipt.receipt_id,
+            receipt.statement,
+            receipt.signature,
+            certificate=certificate,
+            algorithm=receipt.algorithm,
+            proof=receipt.proof,
+            trust_roots=self._seals.trust_roots(),
+            intermediates=self._seals.intermediates(),
+            crls=self._crls_now(),
+            pinned=pinned,
+        )
 
     def case_receipts(
         self, caller: Member, use: UseContext, *, limit: int = 0, page_token: str = ""

@@ -518,6 +518,78 @@ def test_a_later_department_of_a_case_lists_the_receipts_it_can_rely_on(console:
     assert status == 403 and refusal(answer)[1] == "ROLE_NOT_ALLOWED"
 
 
+def test_a_receipt_is_looked_up_by_its_number_or_its_file_and_checked_again(
+    console: str, running: RunningGateway
+) -> None:
+    """A printed receipt says it can be looked up by its number (可凭回执编号向网关查询): a later department looks up
+    the 公安局's receipt by number, or checks the file it was handed. The signature is checked again (a receipt
+    changed in the archive or in the file fails, and what it says is not repeated), and the file is held against the
+    archive."""
+    license_id = issue(running, 39).license.license_id
+    use = {"matter_code": QYKZ, "purpose": "企业开办：刻制公章", "operator": "公安窗口01"}
+    status, report = verify(console, running, POLICE, query=license_id, use=use)
+    assert status == 200 and report["verdict"] == "PASSED"
+    receipt_id, file = report["receipt"]["receipt_id"], report["receipt"]["file"]
+
+    def look_up(**request: str) -> tuple[int, Any]:
+        return fetch(f"{console}/api/receipt", request, running.tokens[TAX])
+
+    passed = {"result": "PASSED", "reason": "", "detail": ""}
+    for request in ({"receipt_id": receipt_id}, {"receipt_id": f"  {receipt_id} "}, {"file": file}):
+        status, answer = look_up(**request)
+        assert status == 200, answer
+        assert (answer["receipt_id"], answer["check"], answer["archived"]) == (receipt_id, passed, "SAME")
+        said = answer["statement"]
+        assert (said["caller"], said["matter_code"], said["verdict"]) == (POLICE, QYKZ, "PASSED")
+        assert said["license"]["license_id"] == license_id
+        assert (answer["caller_name"], answer["matter_name"]) == ("济南市公安局", "企业印章刻制")
+        assert (answer["type_name"], answer["issuer_name"]) == ("营业执照", "济南市市场监督管理局")
+        assert answer["file"] == file  # the same file, with the certificate that signed it
+
+    # a file whose statement was edited: its signature fails, nothing it says is repeated, the archive differs
+    given = read_receipt(file.encode())
+    edited = verification_pb2.Receipt()
+    edited.CopyFrom(given)
+    edited.statement = given.statement.replace(b'"PASSED"', b'"FAILED"', 1)
+    status, answer = look_up(file=console_module.receipt_json(edited))
+    assert status == 200 and answer["check"]["result"] == "FAILED"
+    assert (answer["check"]["reason"], answer["archived"], answer["statement"]) == (
+        "SIGNATURE_INVALID",
+        "DIFFERENT",
+        None,
+    )
+    # one that names a receipt the archive does not hold
+    edited.CopyFrom(given)
+    edited.receipt_id = "0" * 32
+    status, answer = look_up(file=console_module.receipt_json(edited))
+    assert status == 200 and (answer["check"]["reason"], answer["archived"]) == ("RECEIPT_ID_MISMATCH", "MISSING")
+    assert answer["statement"] is None
+
+    # the archive's copy changed behind the gateway's back: looked up by number, it fails too
+    with running.gateway.db.engine.begin() as connection:
+        connection.execute(
+            text("UPDATE receipts SET statement = :s WHERE receipt_id = :id"),
+            {"s": given.statement.replace("刻制公章".encode(), "刻制印章".encode()), "id": receipt_id},
+        )
+    status, answer = look_up(receipt_id=receipt_id)
+    assert status == 200 and (answer["check"]["result"], answer["check"]["reason"]) == ("FAILED", "SIGNATURE_INVALID")
+    assert answer["statement"] is None and answer["caller_name"] == ""
+    status, answer = look_up(file=file)  # the genuine file still checks, and no longer matches the archive
+    assert status == 200 and (answer["check"], answer["archived"]) == (passed, "DIFFERENT")
+
+    status, answer = look_up(receipt_id="0" * 32)
+    assert status == 404 and refusal(answer)[1] == "RECEIPT_NOT_FOUND"
+    status, answer = look_up(receipt_id=receipt_id, file=file)
+    assert status == 400 and refusal(answer)[2] == [("receipt_id", "ONE_OF")]
+    status, answer = look_up()
+    assert status == 400 and refusal(answer)[2] == [("receipt_id", "ONE_OF")]
+    status, answer = look_up(file='{"receiptId": "x"}')
+    assert status == 400 and refusal(answer)[2] == [("file", "NOT_A_RECEIPT")]
+    assert "the receipt has no statement, signature" in answer["error"]["violations"][0]["description"]
+    status, answer = fetch(f"{console}/api/receipt", {"receipt_id": receipt_id}, running.tokens[PORTAL])
+    assert status == 403 and refusal(answer)[1] == "ROLE_NOT_ALLOWED"
+
+
 def test_a_status_changed_behind_the_gateways_back_is_not_stated(console: str, running: RunningGateway) -> None:
     """A revoked license set ACTIVE in the store: red, and its summary states no status (the page shows 无法确认),
     neither the forged ACTIVE nor anything in the receipt."""

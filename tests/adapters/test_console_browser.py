@@ -17,6 +17,7 @@ from typing import Any
 
 import pypdfium2
 import pytest
+from google.protobuf import json_format
 from PIL import Image
 from sqlalchemy import text as sql
 
@@ -278,6 +279,63 @@ def test_a_later_department_sees_the_case_receipts_and_downloads_one(page: Any, 
     standing = row.locator("td.standing")
     assert standing.inner_text().startswith("已吊销") and "该证照在核验后已吊销，请重新核验" in standing.inner_text()
     assert standing.evaluate("e => getComputedStyle(e).color") == "rgb(183, 28, 28)"
+
+
+def test_a_receipt_is_looked_up_by_number_or_file_and_its_license_verified_again(
+    page: Any, running: RunningGateway, tmp_path: Path
+) -> None:
+    """The tax bureau's clerk is handed the 公安局's receipt: by its printed number it shows what was found then and
+    that it is the archive's; 重新核验此证照 checks the license now; an edited file is refused in red."""
+    license_id = issue(running, 47, samples.business_license).license.license_id
+    use = verification_pb2.UseContext(matter_code=QYKZ, purpose="企业开办：刻制公章")
+    earlier = verifier(running, POLICE).VerifyLicense(
+        verification_pb2.VerifyLicenseRequest(use=use, license_id=license_id)
+    )
+    receipt_id = earlier.report.receipt.receipt_id
+    page.fill("#receipt-id", receipt_id)
+    page.click("#by-receipt button")
+    page.wait_for_selector("#receipt-review:not([hidden]) #review-verdict.PASSED")
+    assert page.inner_text("#review-text") == "回执有效"
+    assert page.inner_text("#review-archive") == "与证照网关存档的回执一致。"
+    table = page.inner_text("#review-table")
+    for shown in (receipt_id, "济南市公安局（", "企业印章刻制", "企业开办：刻制公章", "证照标识", "当时结论\t核验通过"):
+        assert shown in table, shown
+    assert license_id in table and "营业执照" in table and "当时状态\t有效" in table
+    page.emulate_media(media="print")  # the looked-up receipt prints alone, without the buttons
+    assert page.is_hidden("#work") and page.is_visible("#review-table") and page.is_hidden("#receipt-review .actions")
+    page.emulate_media(media="screen")
+    with page.expect_download() as download:
+        page.click("#review-download")
+    saved = Path(download.value.path()).read_bytes()
+    assert read_receipt(saved).receipt_id == receipt_id
+
+    change(running, license_id, issuance_pb2.STATUS_ACTION_REVOKE)
+    page.click("#review-again")  # a new check, under the clerk's own matter: red now
+    assert "证照已吊销" in verdict(page, "FAILED") and page.is_hidden("#receipt-review")
+
+    # the same receipt as a file: still what it said then; an edited one is invalid and says nothing more
+    page.fill("#receipt-id", "")
+    page.set_input_files("#receipt-file", {"name": "r.json", "mimeType": "application/json", "buffer": saved})
+    page.click("#by-receipt button")
+    page.wait_for_selector("#receipt-review:not([hidden]) #review-verdict.PASSED")
+    assert "当时结论\t核验通过" in page.inner_text("#review-table")
+    receipt = read_receipt(saved)
+    receipt.statement = receipt.statement.replace(b'"PASSED"', b'"FAILED"', 1)
+    edited = json_format.MessageToJson(receipt).encode()
+    page.set_input_files("#receipt-file", {"name": "r.json", "mimeType": "application/json", "buffer": edited})
+    page.click("#by-receipt button")
+    page.wait_for_selector("#receipt-review:not([hidden]) #review-verdict.FAILED")
+    assert page.inner_text("#review-text") == "回执无效，内容不可采信"
+    assert "签名与内容不符" in page.inner_text("#review-reason")
+    assert "不一致" in page.inner_text("#review-archive")
+    assert page.inner_text("#review-table").strip() == f"回执编号\t{receipt_id}" and page.is_hidden("#review-again")
+    page.fill("#receipt-id", "0" * 32)  # both given: said; then a number the gateway does not have
+    page.click("#by-receipt button")
+    page.wait_for_selector("#message:not([hidden])")
+    assert "只填写回执编号或只选择回执文件" in page.inner_text("#message")
+    page.set_input_files("#receipt-file", [])
+    page.click("#by-receipt button")
+    page.locator("#message", has_text="证照网关中没有这个编号的回执").wait_for()
 
 
 def test_a_gateway_out_of_reach_is_said_in_words(page: Any, running: RunningGateway) -> None:
