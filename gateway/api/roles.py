@@ -18,7 +18,9 @@ PUBLIC_SERVICES = (
 )
 
 _ISSUERS = frozenset({Role.ISSUER, Role.ADMIN})
-_VERIFIERS = frozenset({Role.CONSUMER, Role.ISSUER, Role.ADMIN})  # departments handling matters, and their clerks
+# departments handling matters and their clerks, and partner gateways for their region's matters (跨省通办: a
+# partner province's department verifies through its own gateway, which forwards here and relies on the receipt)
+_VERIFIERS = frozenset({Role.CONSUMER, Role.ISSUER, Role.ADMIN, Role.PARTNER})
 _CONSUMERS = frozenset({Role.CONSUMER, Role.PARTNER})  # read data for a matter (an issuer reads its own elsewhere)
 _READERS = frozenset({Role.CONSUMER, Role.PARTNER, Role.ISSUER})  # the policy refuses issuers others' licenses
 
@@ -33,7 +35,7 @@ ALLOWED_ROLES: Mapping[str, frozenset[Role]] = {
     "/zzgw.v1.IssuanceService/ChangeLicenseStatus": frozenset({Role.ISSUER}),
     "/zzgw.v1.IssuanceService/GetLicense": _ISSUERS,
     "/zzgw.v1.IssuanceService/GetLicenseDocument": _ISSUERS,
-    "/zzgw.v1.IssuanceService/WatchLicenseChanges": frozenset({Role.ISSUER, Role.CONSUMER, Role.ADMIN}),
+    "/zzgw.v1.IssuanceService/WatchLicenseChanges": frozenset({Role.ISSUER, Role.CONSUMER, Role.PARTNER, Role.ADMIN}),
     "/zzgw.v1.SealService/RegisterSeal": frozenset({Role.ISSUER}),
     "/zzgw.v1.SealService/ListSeals": _ISSUERS,
     "/zzgw.v1.SealService/GetSeal": ANY_MEMBER,  # a seal's certificate and image are what verifiers need

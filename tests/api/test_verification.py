@@ -833,6 +833,53 @@ def test_a_department_verifies_only_under_the_matters_it_handles(running: Runnin
         assert answer.report.verdict == PASSED
 
 
+PARTNER = "11440100994401010G"  # 广州市政务服务和数据管理局: the partner gateway of region 440100
+
+
+def test_a_partner_gateway_verifies_under_its_regions_matters_with_a_receipt(running: RunningGateway) -> None:
+    """跨省通办: Guangzhou's department verifies a Shandong 居民身份证 through its own gateway, which forwards to this
+    one under its region's matter (社会保险关系转移, 440100-SBZY-001): a report, a receipt naming the partner, and the
+    use on the holder's access log; not under a Jinan matter, nor a type its matter does not use."""
+    record = {**samples.id_card(13), "request_id": f"id-{uuid.uuid4().hex}"}
+    card = running.issuance(POLICE).IssueLicense(issue_request(record)).license
+    use = verification_pb2.UseContext(matter_code="440100-SBZY-001", purpose="跨省通办：社保关系转移，核验居民身份证")
+    answer = verifier(running, PARTNER).VerifyLicense(
+        verification_pb2.VerifyLicenseRequest(use=use, license_id=card.license_id)
+    )
+    assert answer.report.verdict == PASSED and answer.report.license.holder_name_masked
+    statement = receipt_statement(running, answer.report.receipt)
+    assert (statement["caller"], statement["matter_code"], statement["verdict"]) == (PARTNER, use.matter_code, "PASSED")
+    claimed = verifier(running, PARTNER).CheckClaim(
+        verification_pb2.CheckClaimRequest(
+            use=use, type_code=card.type_code, holder_code=card.holder.code, license_number=card.license_number
+        )
+    )
+    assert claimed.result == verification_pb2.CLAIM_RESULT_CORRECT_AND_VALID
+    fetched = verifier(running, PARTNER).GetReceipt(
+        verification_pb2.GetReceiptRequest(receipt_id=claimed.receipt.receipt_id)
+    )
+    assert fetched.receipt.statement == claimed.receipt.statement
+    assert trail_rows(
+        running, "action, matter_code, decision", "caller = :p AND license_id = :id", p=PARTNER, id=card.license_id
+    ) == [
+        (AuditAction.VERIFY_LICENSE.value, use.matter_code, "PASSED"),
+        (AuditAction.CHECK_CLAIM.value, use.matter_code, "CORRECT_AND_VALID"),
+    ]
+    business = issue(running, 14, samples.business_license).license.license_id
+    for request, reason in (
+        (verification_pb2.VerifyLicenseRequest(use=use, license_id=business), "NOT_USED_BY_MATTER"),
+        (
+            verification_pb2.VerifyLicenseRequest(
+                use=verification_pb2.UseContext(matter_code=FPSL, purpose="发票申领"), license_id=card.license_id
+            ),
+            "NOT_MATTER_DEPARTMENT",
+        ),
+    ):
+        with pytest.raises(grpc.RpcError) as refused:
+            verifier(running, PARTNER).VerifyLicense(request)
+        assert reason in {error_details(refused.value)[0].reason, *(r for _, r in error_details(refused.value)[1])}
+
+
 CLAIM_USE = verification_pb2.UseContext(matter_code="370100-SPJC-001", purpose="食品生产经营监督检查：核对许可信息")
 """A matter that uses the 食品生产许可证 the claims are about, and its 食品类别; the 市场监督管理局 handles it."""
 

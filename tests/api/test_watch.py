@@ -194,8 +194,8 @@ def test_a_type_within_the_callers_scope_is_watched(
 
 
 def test_partner_gateways_are_scoped_like_consumers(running: RunningGateway) -> None:
-    """A partner gateway acts under its region's matters (广州: 社会保险关系转移, 社会保障卡 and 居民身份证); the role
-    table does not admit it to the stream today, and were it admitted its scope is a consumer's."""
+    """A partner gateway acts under its region's matters (广州: 社会保险关系转移, 社会保障卡 and 居民身份证) and watches
+    the changes of the types they use, as a consumer does: a Shandong ID card revoked reaches Guangzhou at once."""
     guangzhou = Member(code="11440100994401010G", name="广州市政务服务和数据管理局", region="440100",
                        roles=frozenset({Role.PARTNER}))  # fmt: skip
     service = running.gateway.issuance
@@ -203,8 +203,13 @@ def test_partner_gateways_are_scoped_like_consumers(running: RunningGateway) -> 
     assert scope.type_codes == {"11100000991000051R001", ID_CARD} and not scope.own and not scope.everything
     with pytest.raises(InvalidRequestError):
         service.watch_scope(guangzhou, [BUSINESS_LICENSE])
-    stream = running.issuance("11440100994401010G").WatchLicenseChanges(issuance_pb2.WatchLicenseChangesRequest())
-    assert refusal(stream).code() == grpc.StatusCode.PERMISSION_DENIED
+    start = newest_cursor(running)
+    business = issue_business_license(running)
+    card = issue_id_card(running)
+    suspend(running, POLICE, card, PERSONAL_REASON)
+    seen = read_until(running, guangzhou.code, issuance_pb2.WatchLicenseChangesRequest(cursor=start), card)
+    assert [e.license_id for e in seen] == [card, card] and business not in {e.license_id for e in seen}
+    assert all(e.type_code == ID_CARD and not e.reason for e in seen)  # the issuer's words stay with the issuer
 
 
 def test_a_consumer_that_handles_no_matter_is_told_so(running: RunningGateway) -> None:
