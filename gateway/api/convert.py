@@ -177,6 +177,7 @@ def license_type_message(t: LicenseType) -> catalog_pb2.LicenseType:
                 choices=f.choices,
                 form_labels=f.form_labels,
                 of_holder=f.of_holder.value if f.of_holder else "",
+                masking=f.masking.value,
             )
             for f in t.fields
         ],

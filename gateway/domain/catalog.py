@@ -57,6 +57,14 @@ class OfHolder(enum.Enum):
     SEX = "sex"  # the sex a holder's 公民身份号码 carries (digit 17: odd 男, even 女)
 
 
+class Masking(enum.Enum):
+    """How a SENSITIVE field's value is shown when a matter does not need it in full."""
+
+    ENDS = "ends"  # the first and last four characters (3701**********1234): identifiers and card numbers
+    PREFIX = "prefix"  # the first characters only, at most six (an address's province and city), length hidden
+    WHOLE = "whole"  # nothing of it, length hidden: free text that names people (户内成员)
+
+
 class Sensitivity(enum.Enum):
     NORMAL = "NORMAL"
     SENSITIVE = "SENSITIVE"  # masked unless a matter needs it in full
@@ -95,6 +103,9 @@ class FieldSpec:
     of_holder: OfHolder | None = None
     """What the field states about the holder, if anything: a license whose field disagrees with its holder is refused
     (``BIRTH_DATE`` and ``SEX`` where the holder's code is a 公民身份号码, which carries them)."""
+    masking: Masking = Masking.ENDS
+    """How the value is masked when SENSITIVE and not needed in full: the catalog's ``masking``, else ``ENDS`` for
+    codes and ``WHOLE`` for free text (``STRING``), whose ends could name a person or a flat."""
 
     def named(self, name: str) -> bool:
         """Whether ``name`` is the field's label or one of its form labels."""
@@ -299,6 +310,7 @@ def _field(raw: Mapping[str, Any], type_code: str) -> FieldSpec:
             "choices",
             "form_labels",
             "of_holder",
+            "masking",
         },
         where,
     )
@@ -330,6 +342,7 @@ def _field(raw: Mapping[str, Any], type_code: str) -> FieldSpec:
             _text({"form_labels": name}, "form_labels", where) for name in _list(raw, "form_labels", str, where)
         ),
         of_holder=of_holder,
+        masking=_enum(raw, "masking", Masking, where, "whole" if value_type is ValueType.STRING else "ends"),
     )
 
 

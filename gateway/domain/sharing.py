@@ -59,11 +59,15 @@ import enum
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from gateway.domain.catalog import FieldSpec, LicenseType, Material, Matter, Sensitivity, SharingClass
+from gateway.domain.catalog import FieldSpec, LicenseType, Masking, Material, Matter, Sensitivity, SharingClass
 from gateway.domain.errors import PermissionDeniedError
 from gateway.domain.identifiers import same_license
 from gateway.domain.model import CHINA_TZ, Holder, License, LicenseContent, Member, Role, mask
 
+MASKED = "******"
+"""What stands for the hidden part of a value masked ``PREFIX`` or ``WHOLE``: always six, so its length is not told."""
+MASK_PREFIX = 6
+"""Characters a ``PREFIX`` mask keeps at most (an address's 山东省济南市), and never more than half the value."""
 CONSUMER_ROLES = frozenset({Role.CONSUMER, Role.PARTNER})
 """Roles that may read license data for a matter."""
 
@@ -385,7 +389,9 @@ def mask_value(spec: FieldSpec, value: str, *, full: bool) -> str:
     if spec.sensitivity is Sensitivity.SECRET:
         raise ValueError(f"field {spec.key} is secret and never leaves the gateway")
     if spec.sensitivity is Sensitivity.SENSITIVE and not full:
-        return mask(value)
+        if spec.masking is Masking.PREFIX:
+            return value[: min(MASK_PREFIX, len(value) // 2)] + MASKED
+        return mask(value) if spec.masking is Masking.ENDS else MASKED
     return value
 
 

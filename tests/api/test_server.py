@@ -121,6 +121,8 @@ def test_get_license_type(running: RunningGateway) -> None:
     assert (name.label, list(name.form_labels)) == ("名称", ["企业名称"])  # what PrefillForm also finds it by
     assert name.of_holder == "name" and gender.of_holder == "sex"  # what must agree with the holder
     assert {f.key: f for f in business.license_type.fields}["domicile"].of_holder == ""
+    card = {f.key: f for f in got.license_type.fields}
+    assert (card["address"].masking, card["citizen_id"].masking) == ("prefix", "ends")  # how a masked value reads
 
 
 def test_get_license_type_unknown_and_empty(running: RunningGateway) -> None:

@@ -10,7 +10,16 @@ from typing import Any
 
 import pytest
 
-from gateway.domain.catalog import FieldSpec, LicenseType, Material, Matter, Sensitivity, SharingClass, ValueType
+from gateway.domain.catalog import (
+    FieldSpec,
+    LicenseType,
+    Masking,
+    Material,
+    Matter,
+    Sensitivity,
+    SharingClass,
+    ValueType,
+)
 from gateway.domain.errors import PermissionDeniedError
 from gateway.domain.identifiers import LicenseId
 from gateway.domain.model import CHINA_TZ, Holder, License, LicenseContent, LicenseStatus, Member, RecordSeal
@@ -282,7 +291,7 @@ ID_ISSUER_KEYS = "name gender ethnicity birth_date address citizen_id issuing_au
 BL_ALL_KEYS = " ".join(f.key for f in BL.fields)
 PASSPORT_ISSUER_KEYS = " ".join(f.key for f in PASSPORT.fields if f.key != "photo")
 MASKED_ZHANG_SAN = "3701**********1238"
-MASKED_ADDRESS = "山东省济******城路1号"
+MASKED_ADDRESS = "山东省济南市******"  # the province and city; the rest, and its length, hidden
 BL_APPROVAL = approval(issuer_code=MARKET.code, type_code=BL.code, fields=("legal_representative",))
 BL_CONSENT = consent(holder_code=COMPANY.code, license_ids=(), type_codes=(BL.code,))
 PASSPORT_APPROVAL = approval(
@@ -1098,23 +1107,49 @@ def test_grants_check_their_invariants(make: Callable[[], object], message: str)
         make()
 
 
-def spec(sensitivity: Sensitivity) -> FieldSpec:
-    return FieldSpec(key="k", label="k", value_type=ValueType.STRING, sensitivity=sensitivity)
+def spec(sensitivity: Sensitivity, masking: Masking = Masking.ENDS) -> FieldSpec:
+    return FieldSpec(key="k", label="k", value_type=ValueType.STRING, sensitivity=sensitivity, masking=masking)
+
+
+ADDRESS = "山东省济南市历下区泉城路1号3单元501"
+SENSITIVE, NORMAL = Sensitivity.SENSITIVE, Sensitivity.NORMAL
 
 
 @pytest.mark.parametrize(
-    ("sensitivity", "value", "full", "shown"),
+    ("sensitivity", "masking", "value", "full", "shown"),
     [
-        pytest.param(Sensitivity.SENSITIVE, "370102199003071234", False, "3701**********1234", id="citizen-id-masked"),
-        pytest.param(Sensitivity.SENSITIVE, "370102199003071234", True, "370102199003071234", id="citizen-id-full"),
-        pytest.param(Sensitivity.SENSITIVE, "6217000012345678", False, "6217********5678", id="card-number-masked"),
-        pytest.param(Sensitivity.SENSITIVE, "王芳", False, "**", id="short-value-all-stars"),
-        pytest.param(Sensitivity.SENSITIVE, "", False, "", id="empty"),
-        pytest.param(Sensitivity.NORMAL, "370102199003071234", False, "370102199003071234", id="normal-never-masked"),
+        pytest.param(SENSITIVE, Masking.ENDS, "370102199003071234", False, "3701**********1234", id="citizen-id"),
+        pytest.param(SENSITIVE, Masking.ENDS, "370102199003071234", True, "370102199003071234", id="citizen-id-full"),
+        pytest.param(SENSITIVE, Masking.ENDS, "6217000012345678", False, "6217********5678", id="card-number"),
+        pytest.param(SENSITIVE, Masking.ENDS, "王芳", False, "**", id="short-value-all-stars"),
+        pytest.param(SENSITIVE, Masking.ENDS, "", False, "", id="empty"),
+        # an address keeps its province and city, never the 单元 and room at its end, nor its length
+        pytest.param(SENSITIVE, Masking.PREFIX, ADDRESS, False, "山东省济南市******", id="address"),
+        pytest.param(SENSITIVE, Masking.PREFIX, "济南市历下区", False, "济南市******", id="short-address-half"),
+        pytest.param(SENSITIVE, Masking.PREFIX, ADDRESS, True, ADDRESS, id="address-full"),
+        pytest.param(SENSITIVE, Masking.WHOLE, "张伟（户主）；李娜（妻）", False, "******", id="names-whole"),
+        pytest.param(SENSITIVE, Masking.WHOLE, "", False, "******", id="whole-empty-same"),
+        pytest.param(NORMAL, Masking.ENDS, "370102199003071234", False, "370102199003071234", id="normal-never-masked"),
     ],
 )
-def test_mask_value(sensitivity: Sensitivity, value: str, full: bool, shown: str) -> None:
-    assert mask_value(spec(sensitivity), value, full=full) == shown
+def test_mask_value(sensitivity: Sensitivity, masking: Masking, value: str, full: bool, shown: str) -> None:
+    assert mask_value(spec(sensitivity, masking), value, full=full) == shown
+
+
+def test_the_catalog_masks_free_text_whole_unless_it_says_otherwise() -> None:
+    """A SENSITIVE free-text field whose ends would name a person or a flat is hidden whole by default; the bootstrap
+    catalog keeps addresses' province and city and card numbers' ends."""
+    catalog = load_bootstrap_catalog()
+    maskings = {
+        (t.name, f.key): f.masking
+        for t in catalog.license_types.values()
+        for f in t.fields
+        if f.sensitivity is Sensitivity.SENSITIVE
+    }
+    assert maskings[("居民身份证", "address")] is Masking.PREFIX
+    assert maskings[("户口簿", "household_members")] is Masking.WHOLE
+    assert maskings[("社会保障卡", "card_number")] is Masking.ENDS
+    assert maskings[("出生医学证明", "mother_citizen_id")] is Masking.ENDS
 
 
 @pytest.mark.parametrize("full", [False, True])

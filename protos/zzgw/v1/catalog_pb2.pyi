@@ -39,7 +39,7 @@ SENSITIVITY_SENSITIVE: Sensitivity
 SENSITIVITY_SECRET: Sensitivity
 
 class FieldSpec(_message.Message):
-    __slots__ = ("key", "label", "value_type", "required", "max_length", "sensitivity", "sharing_class", "choices", "form_labels", "of_holder")
+    __slots__ = ("key", "label", "value_type", "required", "max_length", "sensitivity", "sharing_class", "choices", "form_labels", "of_holder", "masking")
     KEY_FIELD_NUMBER: _ClassVar[int]
     LABEL_FIELD_NUMBER: _ClassVar[int]
     VALUE_TYPE_FIELD_NUMBER: _ClassVar[int]
@@ -50,6 +50,7 @@ class FieldSpec(_message.Message):
     CHOICES_FIELD_NUMBER: _ClassVar[int]
     FORM_LABELS_FIELD_NUMBER: _ClassVar[int]
     OF_HOLDER_FIELD_NUMBER: _ClassVar[int]
+    MASKING_FIELD_NUMBER: _ClassVar[int]
     key: str
     label: str
     value_type: str
@@ -60,7 +61,8 @@ class FieldSpec(_message.Message):
     choices: _containers.RepeatedScalarFieldContainer[str]
     form_labels: _containers.RepeatedScalarFieldContainer[str]
     of_holder: str
-    def __init__(self, key: _Optional[str] = ..., label: _Optional[str] = ..., value_type: _Optional[str] = ..., required: _Optional[bool] = ..., max_length: _Optional[int] = ..., sensitivity: _Optional[_Union[Sensitivity, str]] = ..., sharing_class: _Optional[_Union[SharingClass, str]] = ..., choices: _Optional[_Iterable[str]] = ..., form_labels: _Optional[_Iterable[str]] = ..., of_holder: _Optional[str] = ...) -> None: ...
+    masking: str
+    def __init__(self, key: _Optional[str] = ..., label: _Optional[str] = ..., value_type: _Optional[str] = ..., required: _Optional[bool] = ..., max_length: _Optional[int] = ..., sensitivity: _Optional[_Union[Sensitivity, str]] = ..., sharing_class: _Optional[_Union[SharingClass, str]] = ..., choices: _Optional[_Iterable[str]] = ..., form_labels: _Optional[_Iterable[str]] = ..., of_holder: _Optional[str] = ..., masking: _Optional[str] = ...) -> None: ...
 
 class LicenseType(_message.Message):
     __slots__ = ("type_code", "name", "name_en", "holder_kind", "holder_code_types", "sharing_class", "expires", "issuer_codes", "fields", "license_number_label")
