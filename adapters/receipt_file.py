@@ -19,7 +19,13 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from google.protobuf import json_format
 
 from protos.zzgw.v1 import verification_pb2
-from signing.receipts import MAX_STATEMENT, RECEIPT_SEAL_NAME, ReceiptCheck, check_receipt_offline
+from signing.receipts import (
+    MAX_STATEMENT,
+    RECEIPT_SEAL_NAME,
+    UNREADABLE_CERTIFICATE,
+    ReceiptCheck,
+    check_receipt_offline,
+)
 from signing.results import CheckResult
 from signing.seal_ca import is_ca, signed_by
 
@@ -168,14 +174,8 @@ def check_receipt_file(receipt: verification_pb2.Receipt, trust: TrustMaterial) 
     _require_fields(receipt)
     try:
         certificate = x509.load_der_x509_certificate(receipt.certificate)
-    except ValueError:  # a receipt whose certificate is damaged is not a receipt anyone can rely on
-        return ReceiptCheck(
-            result=CheckResult.FAILED,
-            reason="CERTIFICATE_UNREADABLE",
-            detail="the receipt's certificate is not a readable X.509 certificate",
-            statement=None,
-            signer=None,
-        )
+    except ValueError:
+        return UNREADABLE_CERTIFICATE
     checked = check_receipt_offline(
         receipt.receipt_id,
         receipt.statement,

@@ -161,6 +161,16 @@ class ReceiptCheck:
     """The receipt certificate's check, when it was made."""
 
 
+UNREADABLE_CERTIFICATE = ReceiptCheck(
+    result=CheckResult.FAILED,
+    reason="CERTIFICATE_UNREADABLE",
+    detail="the receipt's certificate is not a readable X.509 certificate",
+    statement=None,
+    signer=None,
+)
+"""A receipt whose certificate cannot be read: not one anyone can rely on."""
+
+
 def check_receipt_offline(
     receipt_id: str,
     statement: bytes,

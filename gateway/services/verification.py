@@ -88,7 +88,14 @@ from signing.checks import async_chain_identity, check_qr_seal, identity_at, ide
 from signing.keys import KeyBackend, key_id_of
 from signing.pdf import NoSignature, PdfError, PdfVerification, UnreadableSignature, validate_sync
 from signing.qr import read_qr
-from signing.receipts import RECEIPT_SEAL_NAME, ReceiptCheck, SignedReceipt, check_receipt_offline, sign_receipts
+from signing.receipts import (
+    RECEIPT_SEAL_NAME,
+    UNREADABLE_CERTIFICATE,
+    ReceiptCheck,
+    SignedReceipt,
+    check_receipt_offline,
+    sign_receipts,
+)
 from signing.record import SealMemos
 from signing.results import PASSED, CheckResult, Finding
 from signing.seal_ca import IdentityFinding
@@ -690,13 +697,7 @@ class VerificationService:
         try:
             certificate = x509.load_der_x509_certificate(receipt.certificate)
         except ValueError:
-            return ReceiptCheck(
-                result=CheckResult.FAILED,
-                reason="CERTIFICATE_UNREADABLE",
-                detail="the receipt's certificate is not a readable X.509 certificate",
-                statement=None,
-                signer=None,
-            )
+            return UNREADABLE_CERTIFICATE
         if self._certificates is None:
             pinned = [x509.load_der_x509_certificate(self._receipt_key.certificate_der)]
         else:
