@@ -107,6 +107,19 @@ class ImportRefused(Exception):
         self.report = report
 
 
+REFUSED = "refused by the gateway"
+"""How an import the gateway refused for good ends (``ImportReport.stopped``): running it again as it is would not
+help, unlike an import the gateway went away from."""
+_FOR_GOOD = frozenset(
+    {
+        grpc.StatusCode.PERMISSION_DENIED,
+        grpc.StatusCode.UNAUTHENTICATED,
+        grpc.StatusCode.INVALID_ARGUMENT,
+        grpc.StatusCode.NOT_FOUND,
+        grpc.StatusCode.UNIMPLEMENTED,
+    }
+)
+
 ENCODING = "utf-8-sig"
 """Files are UTF-8, with or without the byte order mark Excel writes for "CSV UTF-8"."""
 
@@ -137,6 +150,9 @@ def _read(number: int, entry: str | dict[Any, Any]) -> dict[str, Any] | Failure:
     try:
         record: dict[str, Any] = json.loads(entry) if isinstance(entry, str) else from_csv_row(entry)
     except json.JSONDecodeError as exc:
+        assert isinstance(entry, str)  # a CSV row is never decoded as JSON
+        if exc.pos >= len(entry.rstrip("\r\n")):  # Python calls a line cut inside a string "Invalid control character"
+            return Failure(number, "", "BAD_JSON", "not JSON: the line ends inside the record (cut short?)")
         # some of Python's messages end in "at" ("Invalid control character at"), which the column completes
         return Failure(number, "", "BAD_JSON", f"not JSON: {exc.msg.removesuffix(' at')} at column {exc.colno}")
     except RecordError as exc:
@@ -361,7 +377,7 @@ def import_file(
         _finish(report, started, "interrupted")
         raise ImportInterrupted(report, ctrl_c.signum) from exc
     except grpc.RpcError as exc:  # the gateway's answer ended it: what was committed before is said too
-        _finish(report, started, "stopped by the gateway")
+        _finish(report, started, REFUSED if exc.code() in _FOR_GOOD else "stopped by the gateway")
         raise ImportRefused(exc, report) from exc
     if own_errors:
         error = own_errors[0]
@@ -487,10 +503,16 @@ def summary(report: ImportReport, limit: int = 50) -> str:
     counts = f"{report.created} issued, {report.existing} already present, {report.failed} failed"
     if report.stopped:
         unanswered = f", {report.unanswered} sent and not answered (issued or not)" if report.unanswered else ""
+        advice = (
+            "The same command would be refused alike: change what the gateway said (the member, its role, its "
+            "credentials) first; then what is in already is answered as already present, never issued twice"
+            if report.stopped == REFUSED
+            else "Run the same command again to import the rest: what is in already is answered as already present, "
+            "never issued twice"
+        )
         lines = [
             f"{report.stopped} after reading {report.lines} lines: {counts} so far{unanswered} "
-            f"({report.seconds:.1f} s). Run the same command again to import the rest: what is in already is answered "
-            "as already present, never issued twice"
+            f"({report.seconds:.1f} s). {advice}"
         ]
     elif not report.lines:
         lines = ["0 lines: the file holds no records (empty, or a CSV header alone); nothing was sent"]

@@ -136,8 +136,11 @@ def test_a_line_fails_in_words_and_alike_every_time(running: RunningGateway, tmp
     wrong_type = {**permits(1, uuid.uuid4().hex[:8].upper(), start=900)[0], "type_code": samples.BUSINESS_LICENSE}
     untyped = {k: v for k, v in wrong_type.items() if k != "type_code"}
     lines = ['{"request_id": "a' + chr(1) + '"}', json.dumps(untyped), json.dumps(wrong_type)]
+    lines += ['{"request_id": "r-cut', '{"request_id": "r", ']  # lines cut short, in a string and after a comma
     failures = import_file(write_jsonl(tmp_path / "bad.jsonl", lines), factory(running)).failures
     assert failures[0].message == "not JSON: Invalid control character at column 18"
+    cut = "not JSON: the line ends inside the record (cut short?)"  # not "Invalid control character at column 21"
+    assert [(f.line, f.message) for f in failures if f.line > 3] == [(4, cut), (5, cut)]
     assert (failures[1].field, failures[1].reason) == ("type_code", "REQUIRED")
     unknown = [f.field for f in failures if f.line == 3 and f.reason == "UNKNOWN_FIELD"]
     required = [f.field for f in failures if f.line == 3 and f.reason == "REQUIRED"]
@@ -418,7 +421,10 @@ def test_a_refusal_by_the_gateway_ends_with_what_was_committed(running: RunningG
     with pytest.raises(ImportRefused) as refused:
         import_file(path, lambda: connect(running.address, stranger))
     assert refused.value.error.code() == grpc.StatusCode.UNAUTHENTICATED
-    assert summary(refused.value.report).startswith("stopped by the gateway after reading ")
+    # refused for good: running it again as it is would be refused alike, so it is not advised
+    said = summary(refused.value.report)
+    assert said.startswith("refused by the gateway after reading ") and "Run the same command again" not in said
+    assert "The same command would be refused alike: change what the gateway said" in said
 
 
 @pytest.mark.parametrize(("signum", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)], ids=["INT", "TERM"])
