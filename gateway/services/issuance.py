@@ -619,8 +619,9 @@ class IssuanceService:
         return found
 
     def history(self, license: License) -> list[License]:
+        """The versions before ``license``, oldest first (a superseded version's later ones are not its history)."""
         with self._db.unit_of_work() as uow:
-            return [v for v in uow.licenses.history(license) if v.license_id != license.license_id]
+            return [v for v in uow.licenses.history(license) if v.content.version < license.content.version]
 
     def watch_scope(self, caller: Member, type_codes: Sequence[str] = ()) -> WatchScope:
         """What of the change log ``caller`` may watch, narrowed to ``type_codes`` when given.

@@ -282,6 +282,8 @@ def test_amend_makes_a_new_version_and_supersedes_the_old(running: RunningGatewa
     )
     assert current.license.license_id == new.license_id
     assert [v.license_id for v in current.history] == [first.license_id]
+    earlier = stub.GetLicense(issuance_pb2.GetLicenseRequest(license_id=first.license_id, include_history=True))
+    assert not earlier.history  # the versions before it: none, and not the later one
     with pytest.raises(grpc.RpcError) as caught:
         stub.AmendLicense(
             issuance_pb2.AmendLicenseRequest(
