@@ -10,6 +10,7 @@ from gateway.api.convert import page_size, timestamp
 from gateway.api.interceptors import caller
 from gateway.domain.errors import UpstreamUnavailableError
 from gateway.services.audit import AuditTrail
+from gateway.services.authorization import check_holder_code
 from protos.zzgw.v1 import audit_pb2, audit_pb2_grpc
 
 
@@ -39,9 +40,10 @@ class AuditServicer(audit_pb2_grpc.AuditServiceServicer):
         self, request: audit_pb2.ListAccessRecordsRequest, context: grpc.ServicerContext
     ) -> audit_pb2.ListAccessRecordsResponse:
         limit = page_size(request.limit)
-        records = self._audit().list(
-            caller(), holder_code=request.holder_code, before_seq=request.before or None, limit=limit
-        )
+        # checked here as consents check it: a mistyped check character would list nothing, as if nobody had
+        # used the holder's licenses
+        holder_code = check_holder_code(request.holder_code) if request.holder_code else ""
+        records = self._audit().list(caller(), holder_code=holder_code, before_seq=request.before or None, limit=limit)
         return audit_pb2.ListAccessRecordsResponse(
             records=[
                 audit_pb2.AccessRecord(

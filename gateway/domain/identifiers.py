@@ -147,6 +147,33 @@ def uscc_problem(value: str) -> str | None:
     return None
 
 
+def holder_code_type_by_form(code: str) -> str:
+    """The holder code type (持证主体代码类型) that a code given without its type has by its form, so that the calls
+    that name a holder by code alone (consents, a holder's access records) check it by that type's rules: ``111`` for
+    a 公民身份号码's form (17 digits with a birth date at the 7th to 14th, then a digit or X) and ``554`` for that form
+    beginning with 9 (the 2023 外国人永久居留身份证: no region code begins with 9), unless the code is a valid
+    统一社会信用代码; ``001`` for any other code of a USCC's form (18 characters of its alphabet: a government
+    body's may be digits only); ``099`` (其他) for any other.
+
+    >>> [holder_code_type_by_form(c) for c in ("91370100MA3C4K7L6M", "37010219600421003x", "E12345678")]
+    ['001', '111', '099']
+    """
+    code = normal_number(code)
+    if len(code) == 18 and uscc_problem(code) is None:
+        return "001"
+    if _CITIZEN_RE.match(code) and _is_date(code[6:14]):
+        return "554" if code.startswith("9") else "111"
+    return "001" if _USCC_RE.match(code) else "099"
+
+
+def _is_date(yyyymmdd: str) -> bool:
+    try:
+        dt.date(int(yyyymmdd[:4]), int(yyyymmdd[4:6]), int(yyyymmdd[6:]))
+    except ValueError:
+        return False
+    return True
+
+
 def region_code_problem(value: str) -> str | None:
     """Why ``value`` is not a GB/T 2260 region code, or None when it is."""
     if not _REGION_RE.match(value) or value[:2] not in _PROVINCES:

@@ -156,20 +156,29 @@ def check_holder(
         errors.append(
             _v("holder.code_type", "BAD_HOLDER_CODE_TYPE", f"{license_type.name} holders use code type {allowed}")
         )
-    code = code.strip().upper()
-    if not code:
-        errors.append(_v("holder.code", "REQUIRED", "holder.code is required"))
-    elif code_type == "111":
-        if problem := citizen_id_problem(code):
-            errors.append(_v("holder.code", _reason(problem, "BAD_CITIZEN_ID"), f"公民身份号码 {problem}"))
-    elif code_type == "001":
-        if problem := uscc_problem(code):
-            errors.append(_v("holder.code", _reason(problem, "BAD_USCC"), f"统一社会信用代码 {problem}"))
-    elif not _OTHER_HOLDER_CODE_RE.match(code):
-        errors.append(_v("holder.code", "BAD_HOLDER_CODE", "holder.code must be 1-32 letters, digits or '-'"))
+    code = check_holder_code("holder.code", code_type, code, errors)
     if len(errors) > before:
         return None
     return Holder(name=name, code_type=code_type, code=code)
+
+
+def check_holder_code(field: str, code_type: str, code: str, errors: list[FieldViolation]) -> str:
+    """A holder's code (持证主体代码) as the gateway keeps it, trimmed and in upper case (a 公民身份号码 typed with
+    ``x`` is the one printed with ``X``), checked by the rules of ``code_type``: a 公民身份号码 and a 统一社会信用代码
+    with their check characters (``BAD_CHECK_CHARACTER``), a code of any other type as 1-32 letters, digits or '-'.
+    Issuance checks a license's holder here, and every call that names a holder its code."""
+    code = code.strip().upper()
+    if not code:
+        errors.append(_v(field, "REQUIRED", f"{field} is required"))
+    elif code_type == "111":
+        if problem := citizen_id_problem(code):
+            errors.append(_v(field, _reason(problem, "BAD_CITIZEN_ID"), f"公民身份号码 {problem}"))
+    elif code_type == "001":
+        if problem := uscc_problem(code):
+            errors.append(_v(field, _reason(problem, "BAD_USCC"), f"统一社会信用代码 {problem}"))
+    elif not _OTHER_HOLDER_CODE_RE.match(code):
+        errors.append(_v(field, "BAD_HOLDER_CODE", f"{field} must be 1-32 letters, digits or '-'"))
+    return code
 
 
 def check_holder_fields(

@@ -36,6 +36,7 @@ from collections.abc import Callable, Sequence
 
 from sqlalchemy.exc import IntegrityError
 
+from gateway.domain import validation
 from gateway.domain.audit import AuditAction, AuditEntry
 from gateway.domain.catalog import Catalog, LicenseType, Material, Matter, Sensitivity, SharingClass
 from gateway.domain.errors import (
@@ -47,7 +48,7 @@ from gateway.domain.errors import (
     PermissionDeniedError,
     invalid,
 )
-from gateway.domain.identifiers import license_id_violation
+from gateway.domain.identifiers import holder_code_type_by_form, license_id_violation
 from gateway.domain.model import Clock, Member, Role
 from gateway.domain.sharing import CONSUMER_ROLES, request_deadline
 from gateway.domain.validation import MAX_REASON, check_text
@@ -65,7 +66,6 @@ MAX_CONSENT_ITEMS = 20
 MAX_LIST = 500
 _CODE_BYTES = 15  # 120 bits: 24 base32 characters
 _CODE_RE = re.compile(r"^[A-Z2-7]{24}\Z", re.ASCII)
-_HOLDER_CODE_RE = re.compile(r"^[0-9A-Z\-]{1,32}\Z", re.ASCII)
 
 
 class AccessRequestState(enum.Enum):
@@ -134,12 +134,15 @@ def check_operator(operator: str) -> str:
     return operator
 
 
-def check_holder_code(code: str, field: str = "holder_code") -> str:
-    code = code.strip().upper()
-    if not code:
-        raise invalid(field, "REQUIRED", f"{field} is required")
-    if not _HOLDER_CODE_RE.match(code):
-        raise invalid(field, "BAD_HOLDER_CODE", f"{field} must be 1-32 letters, digits or '-'")
+def check_holder_code(code: str, *, code_type: str = "", field: str = "holder_code") -> str:
+    """A holder's code as a request names it, checked as issuance checks a license's holder
+    (``validation.check_holder_code``), so that a mistyped check character is refused (``BAD_CHECK_CHARACTER``)
+    instead of matching nobody; a code given without its type by the type its form tells
+    (``holder_code_type_by_form``)."""
+    errors: list[FieldViolation] = []
+    code = validation.check_holder_code(field, code_type or holder_code_type_by_form(code), code, errors)
+    if errors:
+        raise InvalidRequestError(errors)
     return code
 
 

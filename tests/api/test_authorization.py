@@ -36,8 +36,10 @@ from tests.api.test_sharing import (
     fields_of,
     grant,
     id_card,
+    person_with_x,
     records_of,
     sharing,
+    wrong_check,
 )
 from tests.conftest import ADMIN, CIVIL, MARKET, POLICE, PORTAL, TAX, RunningGateway, error_details
 
@@ -406,6 +408,51 @@ def test_bad_consents(running: RunningGateway, changes: dict[str, Any], violatio
     code, _, violations = refused(lambda: authorization(running, PORTAL).GrantConsent(request))
     assert code == grpc.StatusCode.INVALID_ARGUMENT and violation in violations
     assert record_count(running) == before
+
+
+@pytest.mark.parametrize("holder", ["person", "company"])
+@pytest.mark.parametrize("call", ["GrantConsent", "WithdrawConsent", "ListConsents", "ListAccessRecords"])
+def test_a_holder_code_with_a_wrong_check_character_is_refused_by_the_consent_and_audit_calls(
+    running: RunningGateway, holder: str, call: str
+) -> None:
+    """A 用证码 was granted for a person who cannot exist, and a holder's uses listed as none: the code is checked as
+    issuance checks it, by the type its form tells (found by an independent client)."""
+    wrong = wrong_check(id_card(running).license.holder.code if holder == "person" else business_license(running)[1])
+    requests: dict[str, Callable[[], Any]] = {
+        "GrantConsent": lambda: authorization(running, PORTAL).GrantConsent(consent_request(wrong)),
+        "WithdrawConsent": lambda: authorization(running, PORTAL).WithdrawConsent(
+            authorization_pb2.WithdrawConsentRequest(consent_id="x", holder_code=wrong)
+        ),
+        "ListConsents": lambda: authorization(running, PORTAL).ListConsents(
+            authorization_pb2.ListConsentsRequest(holder_code=wrong)
+        ),
+        "ListAccessRecords": lambda: audit_pb2_grpc.AuditServiceStub(running.channel(PORTAL)).ListAccessRecords(
+            audit_pb2.ListAccessRecordsRequest(holder_code=wrong)
+        ),
+    }
+    before = record_count(running)
+    code, _, violations = refused(requests[call])
+    assert (code, violations) == (grpc.StatusCode.INVALID_ARGUMENT, [("holder_code", "BAD_CHECK_CHARACTER")])
+    assert record_count(running) == before
+
+
+def test_a_holder_code_without_a_check_character_is_taken_as_it_is(running: RunningGateway) -> None:
+    """A passport number and the like carry no check character."""
+    listed = authorization(running, PORTAL).ListConsents(authorization_pb2.ListConsentsRequest(holder_code="E12345678"))
+    assert not listed.consents
+
+
+def test_a_consent_for_a_citizen_id_typed_with_a_lower_case_x_is_the_holders(running: RunningGateway) -> None:
+    code, born = person_with_x()
+    card = id_card(running, code, born).license
+    granted = authorization(running, PORTAL).GrantConsent(consent_request(code.lower()))
+    assert granted.consent.holder_code == code
+    assert fields_of(data(running, card.license_id, BDCZY, code=granted.code))["citizen_id"] == code
+    listed = records_of(running, code.lower())  # the holder's uses, found by the code as typed
+    assert [(r.action, r.decision) for r in listed[:2]] == [
+        ("GET_LICENSE_DATA", "PERMIT"),
+        ("GRANT_CONSENT", "GRANTED"),
+    ]
 
 
 def test_an_operator_id_that_is_not_utf8_is_refused_by_the_authorisation_calls(running: RunningGateway) -> None:

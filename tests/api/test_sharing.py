@@ -26,6 +26,7 @@ from adapters.records import issue_request
 from gateway.bootstrap import samples
 from gateway.config import Settings
 from gateway.domain.catalog import Catalog
+from gateway.domain.identifiers import citizen_id_problem, uscc_problem
 from gateway.server import Gateway, build_server, initialise
 from gateway.services.members import load_bootstrap_catalog
 from gateway.store import group_writer
@@ -936,6 +937,73 @@ def test_malformed_requests_are_refused_and_leave_no_record(
     assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert violation in error_details(caught.value)[1]
     assert record_count(running) == before
+
+
+def wrong_check(code: str) -> str:
+    """``code`` (a 公民身份号码 or a USCC) with another check character: the typo its check character is there to
+    catch (and not a valid code of the other kind, as one ID number in 31 so mistyped is)."""
+    alphabet = "0123456789X" if code[:17].isdigit() else "0123456789ABCDEFGHJKLMNPQRTUWXY"
+    return next(
+        wrong
+        for wrong in (code[:17] + c for c in alphabet if c != code[17])
+        if citizen_id_problem(wrong) and uscc_problem(wrong)
+    )
+
+
+def person_with_x() -> tuple[str, dt.date]:
+    """A fresh citizen ID whose check character is X, and its birth date."""
+    while True:
+        code, born = person()
+        if code.endswith("X"):
+            return code, born
+
+
+@pytest.mark.parametrize("call", ["ListHolderLicenses", "PrefillForm"])
+@pytest.mark.parametrize(
+    ("code_type", "code", "violation"),
+    [
+        ("001", "WRONG_USCC", ("holder_code", "BAD_CHECK_CHARACTER")),
+        ("111", "WRONG_ID", ("holder_code", "BAD_CHECK_CHARACTER")),
+        ("111", "USCC", ("holder_code", "BAD_CITIZEN_ID")),  # a company's code under a person's type
+        ("999", "USCC", ("holder_code_type", "BAD_HOLDER_CODE_TYPE")),
+        ("", "USCC", ("holder_code_type", "REQUIRED")),
+        ("001", "", ("holder_code", "REQUIRED")),
+    ],
+)
+def test_a_holder_code_that_cannot_exist_is_refused_not_reported_as_having_no_licenses(
+    running: RunningGateway, call: str, code_type: str, code: str, violation: tuple[str, str]
+) -> None:
+    """A USCC mistyped in one character found no 营业执照, and the clerk would have asked for the paper one: the
+    code is checked as issuance checks it (found by an independent client)."""
+    _, uscc = business_license(running, 12, batch=True)
+    card = id_card(running).license
+    given = {"WRONG_USCC": wrong_check(uscc), "WRONG_ID": wrong_check(card.holder.code), "USCC": uscc, "": ""}[code]
+    before = record_count(running)
+    with pytest.raises(grpc.RpcError) as caught:
+        if call == "ListHolderLicenses":
+            sharing(running).ListHolderLicenses(
+                sharing_pb2.ListHolderLicensesRequest(use=FPSL, holder_code_type=code_type, holder_code=given)
+            )
+        else:
+            sharing(running).PrefillForm(
+                sharing_pb2.PrefillFormRequest(
+                    use=FPSL, holder_code_type=code_type, holder_code=given, field_keys=["企业名称"]
+                )
+            )
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert error_details(caught.value)[1] == [violation]
+    if violation[1] == "BAD_CHECK_CHARACTER":  # said as issuance says it
+        assert "check character does not match" in str(caught.value.details())
+    assert record_count(running) == before
+
+
+def test_a_citizen_id_typed_with_a_lower_case_x_names_the_same_holder(running: RunningGateway) -> None:
+    code, born = person_with_x()
+    card = id_card(running, code, born).license
+    listed = sharing(running, REAL_ESTATE).ListHolderLicenses(
+        sharing_pb2.ListHolderLicensesRequest(use=BDCZY, holder_code_type="111", holder_code=code.lower())
+    )
+    assert [e.license_id for e in listed.licenses] == [card.license_id]
 
 
 def test_roles(running: RunningGateway) -> None:

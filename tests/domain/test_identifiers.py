@@ -16,6 +16,7 @@ from gateway.domain.identifiers import (
     LicenseId,
     citizen_id_check_char,
     citizen_id_problem,
+    holder_code_type_by_form,
     license_check_char,
     license_id_violation,
     region_code_problem,
@@ -304,3 +305,26 @@ REGION = "must be a 6-digit GB/T 2260 administrative division code"
 )
 def test_region_codes(value: str, problem: str | None) -> None:
     assert region_code_problem(value) == problem
+
+
+# --- a holder code given without its type ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("code", "code_type"),
+    [
+        (VALID_USCCS[0], "001"),
+        (VALID_USCCS[0][:17] + ("0" if VALID_USCCS[0][17] != "0" else "1"), "001"),  # mistyped: checked as a USCC
+        ("123701009937011183", "001"),  # a USCC of digits only, valid: not taken for an ID number
+        (VALID_CITIZEN_IDS[0], "111"),
+        ("370102202611202010", "111"),  # the check character is wrong: checked as a 公民身份号码, and refused
+        ("37010219600421003x", "111"),  # the check character typed in lower case
+        (" 370102196004210033 ", "111"),
+        ("937156199001011237", "554"),  # the 2023 外国人永久居留身份证's form: no region code begins with 9
+        ("E12345678", "099"),  # a passport number
+        ("H1234567801", "099"),  # 港澳居民来往内地通行证
+        ("", "099"),
+    ],
+)
+def test_holder_code_type_by_form(code: str, code_type: str) -> None:
+    assert holder_code_type_by_form(code) == code_type
