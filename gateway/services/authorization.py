@@ -31,6 +31,7 @@ import enum
 import hashlib
 import re
 import secrets
+import unicodedata
 import uuid
 from collections.abc import Callable, Sequence
 
@@ -103,18 +104,33 @@ def new_consent_code() -> str:
 
 
 def consent_code_digest(code: str, *, field: str = "consent_code") -> str | None:
-    """The SHA-256 (hex) by which a presented code is looked up; None for no code. Dashes, spaces and case do not
-    matter; a code of the wrong shape is INVALID_ARGUMENT (``BAD_CONSENT_CODE``)."""
-    normalised = re.sub(r"[\s\-]", "", code).upper()
+    """The SHA-256 (hex) by which a presented code is looked up; None for no code. A code is taken as people type
+    it: case, spaces and dashes do not matter, full-width letters, digits and dashes (a Chinese input method's) are
+    their ASCII selves, other dashes are dashes, and 0 and 1 are the O and I they were read for (a code has no 0 or
+    1). A code of another shape is INVALID_ARGUMENT (``BAD_CONSENT_CODE``).
+
+    >>> consent_code_digest("dy1e－kxq3 6lim—n0fd-ABCD-EFGH") == consent_code_digest("DYIE-KXQ3-6LIM-NOFD-ABCD-EFGH")
+    True
+    """
+    normalised = re.sub(r"[\s\-]", "", unicodedata.normalize("NFKC", code).translate(_CODE_AS_TYPED)).upper()
     if not normalised:
         return None
     if not _CODE_RE.match(normalised):
-        raise invalid(field, "BAD_CONSENT_CODE", "a consent code is 24 letters and digits (XXXX-XXXX-…)")
+        raise invalid(field, "BAD_CONSENT_CODE", _MALFORMED_CODE)
     try:
         raw = base64.b32decode(normalised)
     except binascii.Error as exc:
-        raise invalid(field, "BAD_CONSENT_CODE", "a consent code is 24 letters and digits (XXXX-XXXX-…)") from exc
+        raise invalid(field, "BAD_CONSENT_CODE", _MALFORMED_CODE) from exc
     return hashlib.sha256(raw).hexdigest()
+
+
+_CODE_AS_TYPED = str.maketrans({"0": "O", "1": "I", **dict.fromkeys("\u2010\u2011\u2012\u2013\u2014\u2015\u2212", "-")})
+"""After NFKC (which makes the full-width ＡＢ１２ and －, and the small ﹣, ASCII): 0 and 1 as O and I, and the
+dashes word processors and Chinese input methods put for '-' (hyphens, en and em dashes, ——, the minus sign)."""
+_MALFORMED_CODE = (
+    "用证码格式不正确：应为24位字母和数字，每4位一组，用“-”分隔"
+    "（a consent code is 24 letters and digits in groups of four: XXXX-XXXX-XXXX-XXXX-XXXX-XXXX）"
+)
 
 
 def consent_state(consent: StoredConsent, now: dt.datetime) -> ConsentState:

@@ -539,6 +539,38 @@ def test_a_code_only_works_for_its_grantee_matter_and_holder(running: RunningGat
     assert consent.uses_left == 10
 
 
+def test_a_consent_code_is_taken_as_people_type_it(running: RunningGateway) -> None:
+    """A code has O and I but never 0 or 1: a clerk who reads DYIE as DY1E, a Chinese input method's full-width
+    letters and dashes (－, ——), spaces and lower case all name the code (0 and 1 were refused, found by an
+    independent client)."""
+    card = id_card(running).license
+    granted = grant(running, card.holder.code, uses=5)
+    while not {"O", "I"} & set(granted.code):  # one code in five has neither
+        granted = grant(running, card.holder.code, uses=5)
+    code = granted.code
+    full_width = "".join("－" if c == "-" else chr(ord(c) + 0xFEE0) for c in code)
+    for typed in (
+        code.replace("O", "0").replace("I", "1"),
+        full_width,
+        code.replace("-", "——"),
+        code.replace("-", "‐"),
+        code.lower().replace("-", " "),
+    ):
+        read = data(running, card.license_id, BDCZY, code=typed)
+        assert read.consent_id == granted.consent.consent_id, typed
+    assert read.consent_uses_left == 0
+
+
+@pytest.mark.parametrize("typed", ["123", "DYIE-KXQ3-6LIM-NOFD-ABCD-EFG", "DYIE-KXQ3-6LIM-NOFD-ABCD-EFG8"])
+def test_a_malformed_consent_code_is_refused_saying_what_a_code_looks_like(running: RunningGateway, typed: str) -> None:
+    card = id_card(running).license
+    with pytest.raises(grpc.RpcError) as malformed:
+        data(running, card.license_id, BDCZY, code=typed)
+    assert malformed.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert error_details(malformed.value)[1] == [("consent_code", "BAD_CONSENT_CODE")]
+    assert "用证码格式不正确：应为24位字母和数字，每4位一组，用“-”分隔" in str(malformed.value.details())
+
+
 def test_two_concurrent_uses_of_a_one_use_code_cannot_both_succeed(running: RunningGateway) -> None:
     card = id_card(running).license
     granted = grant(running, card.holder.code, uses=1)
