@@ -311,8 +311,10 @@ def decide(
     approvals: Sequence[Approval] = (),
     consents: Sequence[Consent] = (),
     now: dt.datetime,
+    issuer_name: str = "",
 ) -> Decision:
-    """Decide what ``caller`` may read of ``license`` for ``matter`` (rules in the module docstring)."""
+    """Decide what ``caller`` may read of ``license`` for ``matter`` (rules in the module docstring). ``issuer_name``
+    is the license's issuer's name, for the remedy that tells the clerk whom to ask."""
     _require_aware("now", now)
     content = license.content
     if license_type.code != content.type_code:
@@ -329,7 +331,7 @@ def decide(
     if material is None:
         return _deny(Reason.MATTER_NOT_FOR_TYPE, license_type, f"事项 {matter.code} 不需要{license_type.name}")
     grants = _grants(caller, content, matter, approvals, consents, now)
-    remedy = _remedy(content)
+    remedy = _remedy(content, issuer_name)
     if not material.fields:
         verdict = _judge(license_type.sharing_class, Sensitivity.NORMAL, None, grants)
         if isinstance(verdict, Reason):
@@ -353,6 +355,7 @@ def access_state(
     approvals: Sequence[Approval] = (),
     consents: Sequence[Consent] = (),
     now: dt.datetime,
+    issuer_name: str = "",
 ) -> Access:
     """The access state of ``license`` for ``matter`` (ListHolderLicenses), derived from ``decide``.
 
@@ -369,6 +372,7 @@ def access_state(
         approvals=approvals,
         consents=consents,
         now=now,
+        issuer_name=issuer_name,
     )
     if isinstance(decision, Deny):
         state = AccessState.NEEDS_AUTHORIZATION if decision.reason.authorizable else AccessState.NOT_SHARED
@@ -605,8 +609,11 @@ def _shown_holder_code(holder: Holder, shared: Iterable[SharedField]) -> str:
     return holder.masked_code
 
 
-def _remedy(content: LicenseContent) -> str:
-    return f"向发证部门 {content.issuer_code} 申请审批（RequestAccess），或请持证人出具用证码（GrantConsent）"
+def _remedy(content: LicenseContent, issuer_name: str) -> str:
+    """Whom to ask: the issuer by name and code (济南市卫生健康委员会（113701009937010623）), by code alone when its
+    name is not known; or the holder."""
+    issuer = f"{issuer_name}（{content.issuer_code}）" if issuer_name else f" {content.issuer_code} "
+    return f"向发证部门{issuer}申请审批（RequestAccess），或请持证人出具用证码（GrantConsent）"
 
 
 def _deny(

@@ -214,29 +214,47 @@ class AuthorizationService:
         ).hexdigest()
         matter = self._catalog.matter(use.matter_code)
         if not (type_code or license_id):
-            raise invalid("type_code", "REQUIRED", "give type_code, or license_id for one license")
+            raise invalid(
+                "type_code",
+                "REQUIRED",
+                "请填写证照类型，或某一证照的标识（give type_code, or license_id for one license）",
+            )
         if license_id and (violation := license_id_violation("license_id", license_id)):
             raise InvalidRequestError([violation])
         if not 1 <= duration_days <= MAX_DURATION_DAYS:
-            raise invalid("duration_days", "BAD_DURATION", f"duration_days must be 1-{MAX_DURATION_DAYS}")
+            raise invalid(
+                "duration_days",
+                "BAD_DURATION",
+                f"申请期限须为1至{MAX_DURATION_DAYS}天（duration_days must be 1-{MAX_DURATION_DAYS}）",
+            )
         holder_code = ""
         if license_id:
             with self._db.unit_of_work() as uow:
                 license = uow.licenses.get(license_id)
             if license is None:
-                raise NotFoundError("no such license", reason="LICENSE_NOT_FOUND")
+                raise NotFoundError("没有这个证照（no such license）", reason="LICENSE_NOT_FOUND")
             content = license.content
             if type_code and type_code != content.type_code:
-                raise invalid("type_code", "TYPE_MISMATCH", "the license is of another type")
+                raise invalid(
+                    "type_code", "TYPE_MISMATCH", "该证照不是所填的证照类型（the license is of another type）"
+                )
             if issuer_code and issuer_code != content.issuer_code:
-                raise invalid("issuer_code", "ISSUER_MISMATCH", "the license is from another issuer")
+                raise invalid(
+                    "issuer_code",
+                    "ISSUER_MISMATCH",
+                    "该证照不是所填的发证部门发放的（the license is from another issuer）",
+                )
             type_code, issuer_code, holder_code = content.type_code, content.issuer_code, content.holder.code
         license_type = self._catalog.license_types.get(type_code)
         if license_type is None:
             raise invalid("type_code", "UNKNOWN_LICENSE_TYPE", f"unknown license type {type_code!r}")
         issuer_code = _owning_issuer(license_type, issuer_code)
         if issuer_code == caller.code:
-            raise invalid("type_code", "OWN_LICENSES", "an issuer reads its own licenses without approval")
+            raise invalid(
+                "type_code",
+                "OWN_LICENSES",
+                "发证部门读取本部门的证照无需审批（an issuer reads its own licenses without approval）",
+            )
         material = _material(matter, license_type)
         wanted = _requested_fields(license_type, material, fields)
         now = self._clock.now()
@@ -375,7 +393,10 @@ class AuthorizationService:
             expired = uow.access_requests.expire_overdue(now)
             request = uow.access_requests.get(request_id)
             if request is None or request.issuer_code != caller.code:
-                raise NotFoundError("no such access request in your queue", reason="ACCESS_REQUEST_NOT_FOUND")
+                raise NotFoundError(
+                    "本部门的待审批队列中没有这个共享申请（no such access request in your queue）",
+                    reason="ACCESS_REQUEST_NOT_FOUND",
+                )
             try:
                 state = _apply(uow, request, decision, approved_fields, duration_days, reason, now)
             except ConflictError:
@@ -445,17 +466,28 @@ class AuthorizationService:
                 raise InvalidRequestError([violation])
         now = self._clock.now()
         if valid_until is None:
-            raise invalid("valid_until", "REQUIRED", "valid_until is required")
+            raise invalid("valid_until", "REQUIRED", "请填写授权有效期（valid_until is required）")
         if not now < valid_until <= now + dt.timedelta(days=MAX_CONSENT_DAYS):
-            raise invalid("valid_until", "BAD_VALIDITY", f"valid_until must be in the next {MAX_CONSENT_DAYS} days")
+            raise invalid(
+                "valid_until",
+                "BAD_VALIDITY",
+                f"授权有效期须在今后{MAX_CONSENT_DAYS}天以内"
+                f"（valid_until must be in the next {MAX_CONSENT_DAYS} days）",
+            )
         uses = uses or 1
         if not 1 <= uses <= MAX_CONSENT_USES:
-            raise invalid("uses", "BAD_USES", f"uses must be 1-{MAX_CONSENT_USES}")
+            raise invalid(
+                "uses", "BAD_USES", f"授权使用次数须为1至{MAX_CONSENT_USES}次（uses must be 1-{MAX_CONSENT_USES}）"
+            )
         with self._db.unit_of_work() as uow:
             grantee = uow.members.get(grantee_code) if grantee_code else None
             licenses = [uow.licenses.get(license_id) for license_id in license_ids]
         if grantee is None or not grantee.roles & CONSUMER_ROLES:
-            raise invalid("grantee_code", "UNKNOWN_GRANTEE", "the grantee must be a registered consuming department")
+            raise invalid(
+                "grantee_code",
+                "UNKNOWN_GRANTEE",
+                "被授权部门须为已登记的用证部门（the grantee must be a registered consuming department）",
+            )
         if not uses_matter(grantee, matter):  # it could never present the code: it may not name the matter
             raise invalid(
                 "matter_code",
@@ -504,7 +536,9 @@ class AuthorizationService:
         with self._db.unit_of_work(write=True) as uow:
             consent = uow.consents.get(consent_id)
             if consent is None or consent.holder_code != holder_code:
-                raise NotFoundError("no such consent of this holder", reason="CONSENT_NOT_FOUND")
+                raise NotFoundError(
+                    "此持证人没有这项授权（no such consent of this holder）", reason="CONSENT_NOT_FOUND"
+                )
             uow.consents.withdraw(consent_id, now)
             withdrawn = uow.consents.get(consent_id)
             assert withdrawn is not None
@@ -572,10 +606,19 @@ def _owning_issuer(license_type: LicenseType, issuer_code: str) -> str:
     """The issuer whose queue a request for ``license_type`` goes to (一数一源: one of the type's issuers)."""
     if issuer_code:
         if issuer_code not in license_type.issuers:
-            raise invalid("issuer_code", "NOT_AN_ISSUER_OF_TYPE", f"{issuer_code} does not issue {license_type.name}")
+            raise invalid(
+                "issuer_code",
+                "NOT_AN_ISSUER_OF_TYPE",
+                f"{issuer_code} 不发放{license_type.name}（{issuer_code} does not issue {license_type.name}）",
+            )
         return issuer_code
     if len(license_type.issuers) != 1:
-        raise invalid("issuer_code", "ISSUER_REQUIRED", f"{license_type.name} has several issuers: name one")
+        raise invalid(
+            "issuer_code",
+            "ISSUER_REQUIRED",
+            f"{license_type.name}有多个发证部门，请指明向哪一个申请"
+            f"（{license_type.name} has several issuers: name one）",
+        )
     (only,) = license_type.issuers
     return only
 
@@ -591,9 +634,17 @@ def _requested_fields(license_type: LicenseType, material: Material, fields: Seq
     """The conditional fields asked for: the material's (all of them when none are named); only these need approval."""
     if not material.fields:
         if fields:
-            raise invalid("fields", "FIELD_NOT_NEEDED", "the matter lists no fields of this license type")
+            raise invalid(
+                "fields",
+                "FIELD_NOT_NEEDED",
+                "事项材料清单未列此类证照的信息项（the matter lists no fields of this license type）",
+            )
         if license_type.sharing_class is not SharingClass.CONDITIONAL:
-            raise invalid("type_code", "NOTHING_TO_APPROVE", f"{license_type.name} is not conditionally shared")
+            raise invalid(
+                "type_code",
+                "NOTHING_TO_APPROVE",
+                f"{license_type.name}不是有条件共享的证照，无需审批（{license_type.name} is not conditionally shared）",
+            )
         return ()
     asked = tuple(dict.fromkeys(fields)) or material.fields
     wanted = []
@@ -609,7 +660,7 @@ def _requested_fields(license_type: LicenseType, material: Material, fields: Seq
         if sharing is SharingClass.CONDITIONAL:
             wanted.append(key)
     if not wanted:
-        raise invalid("fields", "NOTHING_TO_APPROVE", "none of these fields needs an approval")
+        raise invalid("fields", "NOTHING_TO_APPROVE", "这些信息项都无需审批（none of these fields needs an approval）")
     return tuple(wanted)
 
 
@@ -618,7 +669,11 @@ def _approved_fields(request: StoredAccessRequest, approved: Sequence[str]) -> t
         return request.fields
     for i, key in enumerate(approved):
         if key not in request.fields:
-            raise invalid(f"approved_fields[{i}]", "FIELD_NOT_REQUESTED", f"field {key} was not requested")
+            raise invalid(
+                f"approved_fields[{i}]",
+                "FIELD_NOT_REQUESTED",
+                f"申请中没有信息项 {key}，不能批准（field {key} was not requested）",
+            )
     return tuple(dict.fromkeys(approved))
 
 
@@ -635,11 +690,15 @@ def _apply(
     if decision is AccessDecision.WITHDRAW:
         if request.state != AccessRequestState.APPROVED.value:
             raise ConflictError(
-                f"only an approval can be withdrawn; the request is {request.state.lower()}",
+                f"只能撤回已批准的申请，该申请{_STATE_LABELS[request.state]}"
+                f"（only an approval can be withdrawn; the request is {request.state.lower()}）",
                 reason="ACCESS_REQUEST_NOT_APPROVED",
             )
         if not uow.access_requests.withdraw(request.request_id, at=now, reason=reason):
-            raise ConflictError("the request was changed meanwhile", reason="ACCESS_REQUEST_DECIDED")
+            raise ConflictError(
+                "该申请刚被另一操作改变，请刷新后再试（the request was changed meanwhile）",
+                reason="ACCESS_REQUEST_DECIDED",
+            )
         return AccessRequestState.WITHDRAWN
     if request.state != AccessRequestState.PENDING.value:
         raise _not_pending(request)
@@ -648,7 +707,10 @@ def _apply(
         days = duration_days or request.duration_days
         if not 0 < days <= request.duration_days:
             raise invalid(
-                "duration_days", "BAD_DURATION", f"duration_days must be 1-{request.duration_days} (requested)"
+                "duration_days",
+                "BAD_DURATION",
+                f"批准期限须为1至{request.duration_days}天，不超过申请的期限"
+                f"（duration_days must be 1-{request.duration_days} (requested)）",
             )
         state, valid_until = AccessRequestState.APPROVED, now + dt.timedelta(days=days)
     else:
@@ -656,13 +718,29 @@ def _apply(
     if not uow.access_requests.decide(
         request.request_id, state=state.value, at=now, approved_fields=fields, valid_until=valid_until, reason=reason
     ):
-        raise ConflictError("the request was decided meanwhile", reason="ACCESS_REQUEST_DECIDED")
+        raise ConflictError(
+            "该申请刚被另一操作审批，请刷新后再试（the request was decided meanwhile）", reason="ACCESS_REQUEST_DECIDED"
+        )
     return state
 
 
 def _not_pending(request: StoredAccessRequest) -> ConflictError:
     if request.state == AccessRequestState.EXPIRED.value:
         return ConflictError(
-            "the request was not decided within 10 working days and has expired", reason="REQUEST_EXPIRED"
+            "该申请未在10个工作日内审批，已过期（the request was not decided within 10 working days and has expired）",
+            reason="REQUEST_EXPIRED",
         )
-    return ConflictError(f"the request is {request.state.lower()} already", reason="ACCESS_REQUEST_DECIDED")
+    return ConflictError(
+        f"该申请{_STATE_LABELS[request.state]}，不能再审批（the request is {request.state.lower()} already）",
+        reason="ACCESS_REQUEST_DECIDED",
+    )
+
+
+_STATE_LABELS = {
+    AccessRequestState.PENDING.value: "尚待审批",
+    AccessRequestState.APPROVED.value: "已批准",
+    AccessRequestState.REJECTED.value: "已拒绝",
+    AccessRequestState.EXPIRED.value: "已过期",
+    AccessRequestState.WITHDRAWN.value: "已撤回",
+}
+"""An access request's state as a clerk reads it in a refusal."""

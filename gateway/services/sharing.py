@@ -323,6 +323,7 @@ class SharingService:
         with self._db.unit_of_work() as uow:
             licenses = uow.holder_licenses.current(code_type, code, [m.type_code for m in matter.materials])
             approvals, consents = self._grants(uow, caller, matter, digest)
+            names = _issuer_names(uow, licenses)
         record = _Record(caller, use, AuditAction.LIST_HOLDER_LICENSES, now, holder_code=code)
         if digest and not consents:
             self._refuse(record, _unknown_code())
@@ -340,6 +341,7 @@ class SharingService:
                     approvals=approvals,
                     consents=consents,
                     now=now,
+                    issuer_name=names[license.content.issuer_code],
                 )
                 finding = self._record_check(license) if self._record_check is not None else PASSED
                 if finding.result is not CheckResult.PASSED:  # listed as it is, but not as something to read
@@ -360,7 +362,7 @@ class SharingService:
 
     def license_data(self, caller: Member, use: UseContext, license_id: str, *, consent_code: str = "") -> LicenseData:
         """The fields of a license that the matter needs and the policy permits (PERMISSION_DENIED if none)."""
-        license, license_type, matter, approvals, consents, record = self._prepare(
+        license, license_type, matter, approvals, consents, record, issuer_name = self._prepare(
             caller, use, license_id, consent_code, AuditAction.GET_LICENSE_DATA
         )
 
@@ -374,6 +376,7 @@ class SharingService:
                 approvals=approvals,
                 consents=presented,
                 now=record.at,
+                issuer_name=issuer_name,
             )
             return decision, _outcome(decision)
 
@@ -395,7 +398,7 @@ class SharingService:
         """The sealed document with its use stamped on it, when the policy lets the caller see all it shows."""
         if self._documents is None or self._stamper is None:
             raise UpstreamUnavailableError("no seal-maker CA or gateway key: run `zzgw init`", reason="NO_SEAL_CA")
-        license, license_type, matter, approvals, consents, record = self._prepare(
+        license, license_type, matter, approvals, consents, record, issuer_name = self._prepare(
             caller, use, license_id, consent_code, AuditAction.GET_LICENSE_DOCUMENT
         )
 
@@ -409,6 +412,7 @@ class SharingService:
                 approvals=approvals,
                 consents=presented,
                 now=record.at,
+                issuer_name=issuer_name,
             )
             if isinstance(decision, Permit) and (problem := _document_problem(license, license_type, decision)):
                 return decision, problem
@@ -467,6 +471,7 @@ class SharingService:
         with self._db.unit_of_work() as uow:
             licenses = uow.holder_licenses.current(code_type, code, [m.type_code for m in matter.materials])
             approvals, consents = self._grants(uow, caller, matter, digest)
+            names = _issuer_names(uow, licenses)
         record = _Record(caller, use, AuditAction.PREFILL_FORM, now, holder_code=code)
         if digest and not consents:
             self._refuse(record, _unknown_code())
@@ -475,7 +480,7 @@ class SharingService:
         for license in licenses:
             if _usable(license, license.effective_status(on), on) and self._intact(license):
                 newest[license.content.type_code] = license
-        filler = _Filler(self._catalog, matter, wanted, newest)
+        filler = _Filler(self._catalog, matter, wanted, newest, names)
 
         def judge(presented: Sequence[Consent]) -> tuple[_Form, _Outcome]:
             return filler.fill(caller, use.purpose, approvals, presented, now)
@@ -493,7 +498,9 @@ class SharingService:
 
     def _prepare(
         self, caller: Member, use: UseContext, license_id: str, consent_code: str, action: AuditAction
-    ) -> tuple[License, LicenseType, Matter, list[Approval], list[Consent], _Record]:
+    ) -> tuple[License, LicenseType, Matter, list[Approval], list[Consent], _Record, str]:
+        """What a call about one license needs: the license, its type, the matter, the caller's approvals and the
+        consent it presents, the call's record, and the issuer's name (for a remedy)."""
         matter = self._catalog.matter(use.matter_code)
         if not license_id:
             raise invalid("license_id", "REQUIRED", "license_id is required")
@@ -506,6 +513,7 @@ class SharingService:
             if license is None:
                 raise NotFoundError("no such license", reason="LICENSE_NOT_FOUND")
             approvals, consents = self._grants(uow, caller, matter, digest)
+            issuer_name = _issuer_names(uow, [license])[license.content.issuer_code]
         record = _Record(caller, use, action, now, license=license)
         if digest and not consents:
             self._refuse(record, _unknown_code())
@@ -515,7 +523,8 @@ class SharingService:
             self._refuse(
                 record, ConflictError(f"the stored record fails its check ({reason}): not shared", reason=reason)
             )
-        return license, self._catalog.license_type(license.content.type_code), matter, approvals, consents, record
+        license_type = self._catalog.license_type(license.content.type_code)
+        return license, license_type, matter, approvals, consents, record, issuer_name
 
     def _grants(
         self, uow: UnitOfWork, caller: Member, matter: Matter, digest: str | None
@@ -680,11 +689,19 @@ class _Candidate:
 class _Filler:
     """Fills form keys from one license per type of the matter, each license decided by the policy."""
 
-    def __init__(self, catalog: Catalog, matter: Matter, keys: Sequence[str], licenses: dict[str, License]):
+    def __init__(
+        self,
+        catalog: Catalog,
+        matter: Matter,
+        keys: Sequence[str],
+        licenses: dict[str, License],
+        issuer_names: dict[str, str],
+    ):
         self._catalog = catalog
         self._matter = matter
         self._keys = keys
         self._licenses = licenses
+        self._issuer_names = issuer_names
 
     def fill(
         self,
@@ -704,6 +721,7 @@ class _Filler:
                 approvals=approvals,
                 consents=consents,
                 now=now,
+                issuer_name=self._issuer_names[license.content.issuer_code],
             )
             for type_code, license in self._licenses.items()
         }
@@ -900,6 +918,16 @@ def _holder(code_type: str, code: str) -> tuple[str, str]:
 
 
 _CODE_TYPES = "111 公民身份号码、001 统一社会信用代码"
+
+
+def _issuer_names(uow: UnitOfWork, licenses: Iterable[License]) -> dict[str, str]:
+    """The names of the licenses' issuers by code (empty for one no longer a member), for the remedy that tells the
+    clerk whom to ask (向发证部门济南市卫生健康委员会（113701009937010623）申请审批)."""
+    names = {}
+    for code in {license.content.issuer_code for license in licenses}:
+        member = uow.members.get(code)
+        names[code] = member.name if member else ""
+    return names
 
 
 def _form_keys(keys: Iterable[str]) -> tuple[str, ...]:

@@ -322,6 +322,66 @@ def test_a_decision_cannot_widen_the_request(running: RunningGateway) -> None:
     assert violations == [("decision", "REQUIRED")]
 
 
+def said(call: Callable[[], Any]) -> tuple[str, str]:
+    """The reason and the message of a refused call."""
+    with pytest.raises(grpc.RpcError) as caught:
+        call()
+    return error_details(caught.value)[0].reason, str(caught.value.details())
+
+
+def test_refusals_to_holder_portals_and_issuers_clerks_are_said_in_chinese_first(running: RunningGateway) -> None:
+    """Clerks and holders read these: Chinese first, the English after, the reasons as they were (found by an
+    independent client)."""
+    card = id_card(running).license
+    portal = authorization(running, PORTAL)
+    assert said(lambda: portal.GrantConsent(consent_request(card.holder.code, valid_until=past()))) == (
+        "BAD_VALIDITY",
+        "valid_until: 授权有效期须在今后366天以内（valid_until must be in the next 366 days）",
+    )
+    assert said(lambda: portal.GrantConsent(consent_request(card.holder.code, uses=101))) == (
+        "BAD_USES",
+        "uses: 授权使用次数须为1至100次（uses must be 1-100）",
+    )
+    granted = grant(running, card.holder.code)
+    other = id_card(running).license.holder.code
+    withdraw = authorization_pb2.WithdrawConsentRequest(consent_id=granted.consent.consent_id, holder_code=other)
+    assert said(lambda: portal.WithdrawConsent(withdraw)) == (
+        "CONSENT_NOT_FOUND",
+        "此持证人没有这项授权（no such consent of this holder）",
+    )
+
+    assert said(lambda: request_access(running, duration_days=1096)) == (
+        "BAD_DURATION",
+        "duration_days: 申请期限须为1至1095天（duration_days must be 1-1095）",
+    )
+    assert said(lambda: request_access(running, license_id=card.license_id, type_code=BUSINESS_LICENSE)) == (
+        "TYPE_MISMATCH",
+        "type_code: 该证照不是所填的证照类型（the license is of another type）",
+    )
+    submitted = request_access(running, fields=["name"], duration_days=5)
+    assert said(lambda: decide_request(running, submitted.request_id, APPROVE, member=CIVIL)) == (
+        "ACCESS_REQUEST_NOT_FOUND",
+        "本部门的待审批队列中没有这个共享申请（no such access request in your queue）",
+    )
+    assert said(lambda: decide_request(running, submitted.request_id, APPROVE, approved_fields=["photo"])) == (
+        "FIELD_NOT_REQUESTED",
+        "approved_fields[0]: 申请中没有信息项 photo，不能批准（field photo was not requested）",
+    )
+    assert said(lambda: decide_request(running, submitted.request_id, APPROVE, duration_days=6)) == (
+        "BAD_DURATION",
+        "duration_days: 批准期限须为1至5天，不超过申请的期限（duration_days must be 1-5 (requested)）",
+    )
+    assert said(lambda: decide_request(running, submitted.request_id, WITHDRAW, reason="误批")) == (
+        "ACCESS_REQUEST_NOT_APPROVED",
+        "只能撤回已批准的申请，该申请尚待审批（only an approval can be withdrawn; the request is pending）",
+    )
+    decide_request(running, submitted.request_id, APPROVE)
+    assert said(lambda: decide_request(running, submitted.request_id, APPROVE)) == (
+        "ACCESS_REQUEST_DECIDED",
+        "该申请已批准，不能再审批（the request is approved already）",
+    )
+
+
 # --- consents -------------------------------------------------------------------------------------------------------
 
 

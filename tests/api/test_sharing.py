@@ -446,15 +446,24 @@ def test_conditional_data_without_authorisation_is_denied_with_a_remedy(running:
     )
     (entry,) = listed.licenses
     assert (entry.access_state, entry.reason) == (NEEDS_AUTHORIZATION, "NEEDS_AUTHORIZATION")
-    assert "RequestAccess" in entry.remedy and "GrantConsent" in entry.remedy
+    # the issuer by name and code: a clerk asks a department, not a code
+    remedy = f"向发证部门济南市公安局（{POLICE}）申请审批（RequestAccess），或请持证人出具用证码（GrantConsent）"
+    assert entry.remedy == remedy
 
     reason, metadata = denied(lambda: data(running, card.license_id, BDCZY))
-    assert reason == "NEEDS_AUTHORIZATION" and POLICE in metadata["remedy"]
+    assert reason == "NEEDS_AUTHORIZATION" and metadata["remedy"] == remedy
+    form = sharing(running, REAL_ESTATE).PrefillForm(
+        sharing_pb2.PrefillFormRequest(
+            use=BDCZY, holder_code_type="111", holder_code=card.holder.code, field_keys=["姓名"]
+        )
+    )
+    assert form.remedy == remedy
     # a matter that does not need the type is refused whatever the caller holds
     assert denied(lambda: data(running, card.license_id, FPSL))[0] == "MATTER_NOT_FOR_TYPE"
     actions = [(r.action, r.decision, r.reason) for r in records_of(running, card.holder.code)]
     assert actions == [
         ("GET_LICENSE_DATA", "DENY", "MATTER_NOT_FOR_TYPE"),
+        ("PREFILL_FORM", "DENY", "NEEDS_AUTHORIZATION"),
         ("GET_LICENSE_DATA", "DENY", "NEEDS_AUTHORIZATION"),
         ("LIST_HOLDER_LICENSES", "LISTED", "licenses=1"),
     ]

@@ -1068,6 +1068,17 @@ def test_denial_says_how_to_get_authorisation() -> None:
     assert (
         decision.remedy == f"向发证部门 {POLICE.code} 申请审批（RequestAccess），或请持证人出具用证码（GrantConsent）"
     )
+
+
+def test_the_remedy_names_the_issuer_by_name_and_code() -> None:
+    """A clerk asks a department, not a code."""
+    decision = decide(
+        caller=TAX, license=ID_LIC, license_type=ID, matter=QYKZ, purpose="办理", now=NOW, issuer_name=POLICE.name
+    )
+    assert isinstance(decision, Deny)
+    assert decision.remedy == (
+        f"向发证部门济南市公安局（{POLICE.code}）申请审批（RequestAccess），或请持证人出具用证码（GrantConsent）"
+    )
     error = decision.error()
     assert isinstance(error, PermissionDeniedError)
     assert (error.reason, error.message, error.metadata) == (
