@@ -8,10 +8,10 @@ import grpc
 
 from gateway.api.convert import NameOf, page_size, timestamp
 from gateway.api.interceptors import caller, operator
+from gateway.api.sharing import use_context
 from gateway.domain.audit import AuditAction
 from gateway.domain.catalog import Catalog
 from gateway.domain.errors import FieldViolation, InvalidRequestError, UpstreamUnavailableError
-from gateway.domain.verification import check_use
 from gateway.services.authorization import (
     AccessDecision,
     AccessRequestState,
@@ -43,12 +43,10 @@ class AuthorizationServicer(authorization_pb2_grpc.AuthorizationServiceServicer)
     ) -> authorization_pb2.RequestAccessResponse:
         service = self._authorization()
         member = caller()
-        use = check_use(
-            request.use.matter_code,
-            request.use.purpose,
+        use = use_context(
+            request.use,
             self._catalog,
-            caller=member,
-            operator=operator(context),
+            context,
             on_refusal=lambda refused: service.refuse_use(member, refused, AuditAction.REQUEST_ACCESS),
         )
         submitted = service.request_access(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import grpc
 
 from gateway.api.convert import NameOf, timestamp
@@ -12,7 +14,7 @@ from gateway.domain.catalog import Catalog
 from gateway.domain.errors import UpstreamUnavailableError
 from gateway.domain.model import LicenseStatus
 from gateway.domain.sharing import AccessState, Basis
-from gateway.domain.verification import UseContext, check_use
+from gateway.domain.verification import MatterNotHandledError, UseContext, check_use
 from gateway.services.sharing import HolderEntry, SharingService
 from protos.zzgw.v1 import common_pb2, sharing_pb2, sharing_pb2_grpc, verification_pb2
 
@@ -24,6 +26,29 @@ _BASIS = {
     Basis.CONDITIONAL_APPROVAL: sharing_pb2.SHARING_BASIS_APPROVAL,
     Basis.CONDITIONAL_CONSENT: sharing_pb2.SHARING_BASIS_CONSENT,
 }
+
+
+def use_context(
+    use: verification_pb2.UseContext,
+    catalog: Catalog,
+    context: grpc.ServicerContext,
+    *,
+    on_refusal: Callable[[MatterNotHandledError], None],
+) -> UseContext:
+    """A sharing or authorisation request's use context, checked whole by the rules verification checks it by
+    (``check_use``): matter, purpose, operator, and a 一件事 bundle with its case. Checked without the bundle and the
+    case, a matter outside its bundle, an unknown bundle or a malformed case was taken and dropped here while
+    VerifyLicense refused it."""
+    return check_use(
+        use.matter_code,
+        use.purpose,
+        catalog,
+        caller=caller(),
+        operator=operator(context),
+        bundle_code=use.bundle_code,
+        case_id=use.case_id,
+        on_refusal=on_refusal,
+    )
 
 
 class SharingServicer(sharing_pb2_grpc.SharingServiceServicer):
@@ -43,13 +68,8 @@ class SharingServicer(sharing_pb2_grpc.SharingServiceServicer):
     def _use(self, use: verification_pb2.UseContext, context: grpc.ServicerContext, action: AuditAction) -> UseContext:
         """The request's use context; a matter another department handles is refused on the audit trail."""
         member = caller()
-        return check_use(
-            use.matter_code,
-            use.purpose,
-            self._catalog,
-            caller=member,
-            operator=operator(context),
-            on_refusal=lambda refused: self._sharing().refuse_use(member, refused, action),
+        return use_context(
+            use, self._catalog, context, on_refusal=lambda refused: self._sharing().refuse_use(member, refused, action)
         )
 
     def ListHolderLicenses(

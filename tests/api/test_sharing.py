@@ -1047,6 +1047,67 @@ def test_a_citizen_id_typed_with_a_lower_case_x_names_the_same_holder(running: R
     assert [e.license_id for e in listed.licenses] == [card.license_id]
 
 
+def bundled(bundle_code: str, case_id: str, use: verification_pb2.UseContext = FPSL) -> verification_pb2.UseContext:
+    return verification_pb2.UseContext(
+        matter_code=use.matter_code, purpose=use.purpose, bundle_code=bundle_code, case_id=case_id
+    )
+
+
+@pytest.mark.parametrize("call", ["VerifyLicense", "GetLicenseData", "GetLicenseDocument", "ListHolderLicenses",
+                                  "PrefillForm", "RequestAccess"])  # fmt: skip
+@pytest.mark.parametrize(
+    ("bundle_code", "case_id", "violation"),
+    [
+        ("370100-YJS-XSECS", "2026-0001", ("use.bundle_code", "MATTER_NOT_IN_BUNDLE")),  # 发票申领 is not in it
+        ("NOPE", "2026-0001", ("use.bundle_code", "UNKNOWN_BUNDLE")),
+        ("370100-YJS-QYKB", "", ("use.case_id", "BAD_CASE_ID")),
+        ("370100-YJS-QYKB", "x" * 65, ("use.case_id", "BAD_CASE_ID")),
+        ("", "2026-0001", ("use.bundle_code", "REQUIRED")),
+    ],
+)
+def test_a_bad_bundle_or_case_is_refused_by_every_call_as_by_verification(
+    running: RunningGateway, call: str, bundle_code: str, case_id: str, violation: tuple[str, str]
+) -> None:
+    """One use context, one set of rules: sharing and access requests took a bad 一件事 bundle or case and dropped
+    it where VerifyLicense refused it (found by an independent client)."""
+    license_id, uscc = business_license(running, 14, batch=True)
+    use = bundled(bundle_code, case_id, BDCZY if call == "RequestAccess" else FPSL)
+    requests: dict[str, Any] = {
+        "VerifyLicense": lambda: verification_pb2_grpc.VerificationServiceStub(running.channel(TAX)).VerifyLicense(
+            verification_pb2.VerifyLicenseRequest(use=use, license_id=license_id)
+        ),
+        "GetLicenseData": lambda: data(running, license_id, use),
+        "GetLicenseDocument": lambda: sharing(running).GetLicenseDocument(
+            sharing_pb2.SharingServiceGetLicenseDocumentRequest(use=use, license_id=license_id)
+        ),
+        "ListHolderLicenses": lambda: sharing(running).ListHolderLicenses(
+            sharing_pb2.ListHolderLicensesRequest(use=use, holder_code_type="001", holder_code=uscc)
+        ),
+        "PrefillForm": lambda: sharing(running).PrefillForm(
+            sharing_pb2.PrefillFormRequest(use=use, holder_code_type="001", holder_code=uscc, field_keys=["企业名称"])
+        ),
+        "RequestAccess": lambda: authorization(running, REAL_ESTATE).RequestAccess(
+            authorization_pb2.RequestAccessRequest(use=use, type_code=ID_CARD, duration_days=30)
+        ),
+    }
+    before = record_count(running)
+    with pytest.raises(grpc.RpcError) as caught:
+        requests[call]()
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert violation in error_details(caught.value)[1]
+    assert record_count(running) == before
+
+
+def test_a_use_in_a_bundle_case_is_shared(running: RunningGateway) -> None:
+    license_id, uscc = business_license(running, 15, batch=True)
+    use = bundled("370100-YJS-QYKB", f"QYKB-{uuid.uuid4().hex[:8]}")
+    assert data(running, license_id, use).license_id == license_id
+    listed = sharing(running).ListHolderLicenses(
+        sharing_pb2.ListHolderLicensesRequest(use=use, holder_code_type="001", holder_code=uscc)
+    )
+    assert [e.license_id for e in listed.licenses] == [license_id]
+
+
 def test_roles(running: RunningGateway) -> None:
     license_id, _ = business_license(running, 8, batch=True)
     assert denied(lambda: data(running, license_id, member=PORTAL))[0] == "ROLE_NOT_ALLOWED"
