@@ -598,11 +598,17 @@ class IssuanceService:
         if license_id:
             if violation := license_id_violation("license_id", license_id):
                 raise InvalidRequestError([violation])
+            if not caller.has(Role.ADMIN):
+                _check_named_issuer(caller, license_id)
             with self._db.unit_of_work() as uow:
                 found = uow.licenses.get(license_id)
         elif type_code and license_number:
+            if not caller.has(Role.ADMIN):  # who issues none of the type learns nothing of its numbers
+                check_issuer(caller, self._catalog.license_type(type_code))
             with self._db.unit_of_work() as uow:
                 found = find_by_number(uow.licenses.get_current, type_code, license_number)
+            if found is not None and not caller.has(Role.ADMIN) and found.content.issuer_code != caller.code:
+                found = None  # another issuer of the type's: told as none, as a number nobody holds
         else:
             raise InvalidRequestError(
                 [
@@ -615,7 +621,6 @@ class IssuanceService:
             )
         if found is None:
             raise NotFoundError("no such license", reason="LICENSE_NOT_FOUND")
-        _check_reader(caller, found)
         return found
 
     def history(self, license: License) -> list[License]:
@@ -734,20 +739,24 @@ class IssuanceService:
         return found
 
     def _owned(self, caller: Member, license_id: str) -> License:
+        _check_named_issuer(caller, license_id)
         found = self._get_stored(license_id)
-        if found.content.issuer_code != caller.code:
-            raise PermissionDeniedError("only the issuer of a license may change it", reason="NOT_LICENSE_ISSUER")
         check_issuer(caller, self._catalog.license_type(found.content.type_code))
         return found
 
 
-def _check_reader(caller: Member, license: License) -> None:
-    if caller.has(Role.ADMIN) or license.content.issuer_code == caller.code:
-        return
-    raise PermissionDeniedError(
-        "only the issuer of a license reads it here; other departments use verification and sharing",
-        reason="NOT_LICENSE_ISSUER",
-    )
+def _check_named_issuer(caller: Member, license_id: str) -> None:
+    """Refuse ``caller`` a license whose identifier names another issuer, before it is looked up: the answer is the
+    same whether or not such a license exists (another department would learn, by identifier, that it does)."""
+    try:
+        issuer_code = LicenseId.parse(license_id).issuer_code
+    except ValueError:  # not an identifier at all: none of the caller's
+        issuer_code = ""
+    if issuer_code != caller.code:
+        raise PermissionDeniedError(
+            "only the issuer of a license reads or changes it here; other departments use verification and sharing",
+            reason="NOT_LICENSE_ISSUER",
+        )
 
 
 def _content(valid: ValidIssue, license_id: str, issuer_code: str, *, version: int) -> LicenseContent:

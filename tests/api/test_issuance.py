@@ -6,6 +6,7 @@ import datetime as dt
 import threading
 import time
 import uuid
+from typing import Any
 
 import grpc
 import pytest
@@ -413,6 +414,35 @@ def test_another_issuer_cannot_change_or_read_the_license(running: RunningGatewa
     assert caught.value.code() == grpc.StatusCode.PERMISSION_DENIED
     admin_view = running.issuance(ADMIN).GetLicense(issuance_pb2.GetLicenseRequest(license_id=lic.license_id))
     assert admin_view.license.license_id == lic.license_id
+
+
+def test_another_issuer_learns_nothing_of_whether_a_license_exists(running: RunningGateway) -> None:
+    """By identifier or by number, a license another department issued and one that does not exist are refused
+    alike: the 公安局 could otherwise tell whether a food permit's number, or the 市场监督管理局 whether a 公民身份号码,
+    is held (found by an independent client)."""
+    lic = issue(running, unique(samples.food_permit(17))).license
+    parsed = LicenseId.parse(lic.license_id)
+    made_up = str(LicenseId(type_code=parsed.type_code, issuer_code=MARKET, serial="NOSUCHSERIAL", version=1))
+    police = running.issuance(POLICE)
+    answers = []
+    for license_id, number in ((lic.license_id, lic.license_number), (made_up, lic.license_number + "9")):
+        status = issuance_pb2.ChangeLicenseStatusRequest(
+            request_id=f"st-{uuid.uuid4().hex}", license_id=license_id, action=issuance_pb2.STATUS_ACTION_REVOKE
+        )
+        status.reason = "吊销"
+        calls: list[tuple[Any, Any]] = [
+            (police.GetLicense, issuance_pb2.GetLicenseRequest(license_id=license_id)),
+            (police.ChangeLicenseStatus, status),
+            (police.GetLicenseDocument, issuance_pb2.GetLicenseDocumentRequest(license_id=license_id)),
+            (police.GetLicense, issuance_pb2.GetLicenseRequest(type_code=lic.type_code, license_number=number)),
+        ]
+        for method, request in calls:
+            with pytest.raises(grpc.RpcError) as caught:
+                method(request)
+            answers.append((caught.value.code(), error_details(caught.value)[0].reason))
+    denied = (grpc.StatusCode.PERMISSION_DENIED, "NOT_LICENSE_ISSUER")
+    not_issuer = (grpc.StatusCode.PERMISSION_DENIED, "NOT_AUTHORITATIVE_ISSUER")  # of food permits at all
+    assert answers == 2 * [denied, denied, denied, not_issuer]
 
 
 def test_get_unknown_and_malformed_identifiers(running: RunningGateway) -> None:
