@@ -130,10 +130,16 @@ class AuthorizationServicer(authorization_pb2_grpc.AuthorizationServiceServicer)
     def ListConsents(
         self, request: authorization_pb2.ListConsentsRequest, context: grpc.ServicerContext
     ) -> authorization_pb2.ListConsentsResponse:
-        consents = self._authorization().list_consents(
-            caller(), request.holder_code, limit=page_size(request.limit), operator=operator(context)
+        page = self._authorization().list_consents(
+            caller(),
+            request.holder_code,
+            limit=page_size(request.limit),
+            page_token=request.page_token,
+            operator=operator(context),
         )
-        return authorization_pb2.ListConsentsResponse(consents=[self._consent(c) for c in consents])
+        return authorization_pb2.ListConsentsResponse(
+            consents=[self._consent(c) for c in page.consents], next_page_token=page.next_page_token
+        )
 
     def _request(self, r: StoredAccessRequest) -> authorization_pb2.AccessRequest:
         license_type = self._catalog.license_types.get(r.type_code)

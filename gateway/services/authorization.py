@@ -34,6 +34,7 @@ import secrets
 import unicodedata
 import uuid
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from sqlalchemy.exc import IntegrityError
 
@@ -548,15 +549,16 @@ class AuthorizationService:
         return withdrawn
 
     def list_consents(
-        self, caller: Member, holder_code: str, *, limit: int = 100, operator: str = ""
-    ) -> list[StoredConsent]:
-        """The holder's consents, newest first (their codes are not stored, so never shown)."""
+        self, caller: Member, holder_code: str, *, limit: int = 100, page_token: str = "", operator: str = ""
+    ) -> ConsentPage:
+        """The holder's consents, newest first (their codes are not stored, so never shown), a page at a time."""
         operator = check_operator(operator)
         holder_code = check_holder_code(holder_code)
+        cursor = _ConsentCursor.parse(page_token)
         limit = max(1, min(limit, MAX_LIST))
         now = self._clock.now()
         with self._db.unit_of_work(write=True) as uow:
-            found = uow.consents.of_holder(holder_code, limit=limit)
+            found = _consents_after(uow, holder_code, cursor, limit)
             self._audit.append(
                 uow,
                 [
@@ -574,7 +576,12 @@ class AuthorizationService:
                 ],
             )
             uow.commit()
-        return found
+        seen = (cursor.seen if cursor else 0) + len(found)
+        last = found[-1] if len(found) == limit else None
+        return ConsentPage(
+            consents=tuple(found),
+            next_page_token=str(_ConsentCursor(seen=seen, key=_newness(last))) if last else "",
+        )
 
     def consent_state(self, consent: StoredConsent) -> ConsentState:
         return consent_state(consent, self._clock.now())
@@ -600,6 +607,72 @@ class AuthorizationService:
             decision=decision,
             reason=f"consent={consent.consent_id}",
         )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ConsentPage:
+    """A page of a holder's consents (``list_consents``)."""
+
+    consents: tuple[StoredConsent, ...]
+    """Newest first."""
+    next_page_token: str
+    """For the next page; empty when there is none."""
+
+
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_MICROSECOND = dt.timedelta(microseconds=1)
+_CONSENT_TOKEN_RE = re.compile(r"^(\d{1,9})\.(\d{1,19})\.([0-9A-Za-z_\-]{1,32})\Z", re.ASCII)
+
+
+def _newness(consent: StoredConsent) -> tuple[dt.datetime, str]:
+    """The order consents are listed in, newest first: by the time granted, then (for one time) by id."""
+    return consent.created_at, consent.consent_id
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _ConsentCursor:
+    """Where a page of consents ends: the last consent listed, and how many were listed up to it."""
+
+    seen: int
+    key: tuple[dt.datetime, str]
+
+    def __str__(self) -> str:
+        created_at, consent_id = self.key
+        return f"{self.seen}.{(created_at - _EPOCH) // _MICROSECOND}.{consent_id}"
+
+    @classmethod
+    def parse(cls, token: str) -> _ConsentCursor | None:
+        if not token:
+            return None
+        match = _CONSENT_TOKEN_RE.match(token)
+        if match is None:
+            raise invalid("page_token", "BAD_PAGE_TOKEN", "不是翻页令牌（not a page token）")
+        seen, micros, consent_id = match.groups()
+        try:
+            created_at = _EPOCH + int(micros) * _MICROSECOND
+        except OverflowError:
+            raise invalid("page_token", "BAD_PAGE_TOKEN", "不是翻页令牌（not a page token）") from None
+        return cls(seen=int(seen), key=(created_at, consent_id))
+
+
+def _consents_after(
+    uow: UnitOfWork, holder_code: str, cursor: _ConsentCursor | None, limit: int
+) -> list[StoredConsent]:
+    """Up to ``limit`` of the holder's consents after ``cursor``, newest first (``_newness``), each listed once
+    across pages however many share a time. The repository reads a holder's newest consents by time alone
+    (``of_holder``), so this reads a window reaching past the cursor (the consents the token counted, and a page
+    more) and widens it while a tie at its oldest time, or consents granted since, leave the page short."""
+    window = (cursor.seen if cursor else 0) + limit + 1
+    while True:
+        read = uow.consents.of_holder(holder_code, limit=window)
+        after = sorted((c for c in read if cursor is None or _newness(c) < cursor.key), key=_newness, reverse=True)
+        if len(read) < window:  # all of them
+            return after[:limit]
+        oldest = read[-1].created_at  # more may share this time beyond the window: only the newer are certain
+        certain = [c for c in after if c.created_at > oldest]
+        if len(certain) >= limit:
+            return certain[:limit]
+        window *= 2
 
 
 def _owning_issuer(license_type: LicenseType, issuer_code: str) -> str:

@@ -240,15 +240,19 @@ class WithdrawConsentResponse(_message.Message):
     def __init__(self, consent: _Optional[_Union[Consent, _Mapping]] = ...) -> None: ...
 
 class ListConsentsRequest(_message.Message):
-    __slots__ = ("holder_code", "limit")
+    __slots__ = ("holder_code", "limit", "page_token")
     HOLDER_CODE_FIELD_NUMBER: _ClassVar[int]
     LIMIT_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     holder_code: str
     limit: int
-    def __init__(self, holder_code: _Optional[str] = ..., limit: _Optional[int] = ...) -> None: ...
+    page_token: str
+    def __init__(self, holder_code: _Optional[str] = ..., limit: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
 
 class ListConsentsResponse(_message.Message):
-    __slots__ = ("consents",)
+    __slots__ = ("consents", "next_page_token")
     CONSENTS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     consents: _containers.RepeatedCompositeFieldContainer[Consent]
-    def __init__(self, consents: _Optional[_Iterable[_Union[Consent, _Mapping]]] = ...) -> None: ...
+    next_page_token: str
+    def __init__(self, consents: _Optional[_Iterable[_Union[Consent, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...

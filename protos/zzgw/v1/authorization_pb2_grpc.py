@@ -114,7 +114,7 @@ class AuthorizationServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListConsents(self, request, context):
-        """A holder portal lists its holder's consents (never their codes), newest first.
+        """A holder portal lists its holder's consents (never their codes), newest first, a page at a time.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
