@@ -52,6 +52,7 @@ from gateway.api.seals import SealServicer
 from gateway.api.sharing import SharingServicer
 from gateway.api.verification import VerificationServicer
 from gateway.config import ConfigError, Settings, url_without_credentials
+from gateway.domain.audit import HeadMemos
 from gateway.domain.catalog import Catalog
 from gateway.domain.errors import ConflictError
 from gateway.domain.model import Clock, Member, Role, SystemClock
@@ -228,9 +229,10 @@ class Gateway:
                 db,
                 AuditSigner(key=receipt_key.key, certificate=receipt_key.certificate),
                 clock,
+                memos=HeadMemos(keys.secret(SEAL_MEMO_SECRET, create=False)),
                 certificates=receipt_certificates,
             )
-            if receipt_key
+            if receipt_key and (has_secret or not create_passphrase)
             else None
         )
         verification = (

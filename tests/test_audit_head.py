@@ -1,20 +1,27 @@
-"""The audit chain's remembered head: group writers of two gateway processes (two ``AuditTrail``s on one store)
-appending in turn never fork the chain, never leave a gap and never fail a caller — a stale head collides with the
-other's record numbers and the group is written again — on SQLite and on PostgreSQL."""
+"""The audit chain's head: group writers of two gateway processes (two ``AuditTrail``s on one store) appending in
+turn never fork the chain, never leave a gap and never fail a caller — a stale head collides with the other's record
+numbers and the group is written again — and the head memo written with each group finds records deleted from the
+chain's end (or a memo deleted, changed, not yet written after an upgrade), on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from pathlib import Path
 
 import pytest
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import text
 
-from gateway.domain.audit import AuditAction, AuditEntry
+from gateway.domain.audit import AuditAction, AuditEntry, ChainCheck, HeadMemos, chain
 from gateway.domain.model import SystemClock
 from gateway.services.audit import AuditSigner, AuditTrail
-from gateway.store.database import AppendWork, Database
+from gateway.store.database import MIGRATIONS, AppendWork, Database
 from gateway.store.group_writer import GroupWriter
-from tests.conftest import gateway_key
+from tests.conftest import backend_params, fresh_database, gateway_key
+
+MEMOS = HeadMemos(b"the memo secret of these tests, 32+ bytes")
 
 
 @pytest.fixture
@@ -47,7 +54,7 @@ class Process:
     """What one gateway process has: its audit trail and a group writer appending through it."""
 
     def __init__(self, db: Database, signer: AuditSigner):
-        self.trail = AuditTrail(db, signer, SystemClock(), checkpoint_every=7)
+        self.trail = AuditTrail(db, signer, SystemClock(), memos=MEMOS, checkpoint_every=7)
         self.retries = 0
         self.writer: GroupWriter[AuditEntry, AuditEntry, None] = GroupWriter(
             db, self._append, name="test", retry=self._retry
@@ -83,19 +90,214 @@ def test_one_process_reads_the_head_only_once(db: Database, signer: AuditSigner)
     a = Process(db, signer)
     reads = 0
     with db.appending() as work:
-        original = type(work.audit).head
+        original = type(work.audit).heads
 
-    def counting(self: object) -> tuple[int, bytes] | None:
+    def counting(self: object) -> object:
         nonlocal reads
         reads += 1
         return original(self)  # type: ignore[arg-type]
 
-    type(work.audit).head = counting  # type: ignore[method-assign]
+    type(work.audit).heads = counting  # type: ignore[method-assign]
     try:
         for n in range(10):
             a.writer.write(entry(n))
     finally:
-        type(work.audit).head = original  # type: ignore[method-assign]
+        type(work.audit).heads = original  # type: ignore[method-assign]
         a.writer.close()
     assert reads == 1 and a.retries == 0
     assert a.trail.check().records == 10
+    assert head_row(db)[0] == 10  # the memo, written with every group, is never read on the way
+
+
+def sql(db: Database, statement: str, **params: object) -> None:
+    """A change behind the gateway's back (psql, the sqlite3 shell)."""
+    with db.engine.begin() as connection:
+        connection.execute(text(statement), params)
+
+
+def head_row(db: Database) -> tuple[int, bytes, bytes]:
+    with db.engine.connect() as connection:
+        seq, digest, memo = connection.execute(text("SELECT seq, hash, memo FROM audit_head")).one()
+    return int(seq), bytes(digest), bytes(memo)
+
+
+def numbers(db: Database) -> list[int]:
+    with db.engine.connect() as connection:
+        return [int(n) for (n,) in connection.execute(text("SELECT seq FROM access_records ORDER BY seq"))]
+
+
+def said(check: ChainCheck) -> tuple[bool, int | None, int | None, str]:
+    return check.ok, check.first_broken, check.last_broken, check.reason
+
+
+def test_records_deleted_from_the_end_are_found_and_their_numbers_never_used_again(
+    db: Database, signer: AuditSigner
+) -> None:
+    a, b = Process(db, signer), Process(db, signer)
+    try:
+        for n in range(20):
+            a.writer.write(entry(n))
+        assert a.trail.check().ok
+        sql(db, "DELETE FROM access_records WHERE seq > (SELECT max(seq) - 3 FROM access_records)")  # the finding
+        assert said(a.trail.check()) == (False, 18, 20, "TRUNCATED")
+
+        b.writer.write(entry(20))  # another process, which reads the head from the store: after the memo's record
+        a.writer.write(entry(21))  # this one, after the head it remembers
+    finally:
+        a.writer.close()
+        b.writer.close()
+    assert numbers(db) == [*range(1, 18), 21, 22]
+    assert said(a.trail.check()) == (False, 18, 20, "GAP")  # for good: the deletion stays a gap
+
+
+def test_a_process_that_starts_after_a_deletion_numbers_after_the_memo(db: Database, signer: AuditSigner) -> None:
+    first = Process(db, signer)
+    try:
+        for n in range(5):
+            first.writer.write(entry(n))
+    finally:
+        first.writer.close()
+    sql(db, "DELETE FROM access_records WHERE seq >= 4")
+    restarted = Process(db, signer)  # knows nothing but the store
+    try:
+        restarted.writer.write(entry(5))
+    finally:
+        restarted.writer.close()
+    assert numbers(db) == [1, 2, 3, 6]
+    assert said(restarted.trail.check()) == (False, 4, 5, "GAP")
+
+
+def test_every_record_deleted_is_found(db: Database, signer: AuditSigner) -> None:
+    a = Process(db, signer)
+    try:
+        for n in range(3):
+            a.writer.write(entry(n))
+    finally:
+        a.writer.close()
+    sql(db, "DELETE FROM access_records")
+    assert said(a.trail.check()) == (False, 1, 3, "TRUNCATED")
+
+
+def test_a_rewritten_end_is_found(db: Database, signer: AuditSigner) -> None:
+    """The last records replaced by others, chained properly (the chain needs no key), up to the memo's number."""
+    a = Process(db, signer)
+    try:
+        for n in range(6):
+            a.writer.write(entry(n))
+    finally:
+        a.writer.close()
+    with db.unit_of_work() as uow:
+        kept = uow.audit.page(0, 4)
+    forged = chain(4, kept[-1].hash, [entry(100), entry(101)])
+    sql(db, "DELETE FROM access_records WHERE seq > 4")
+    with db.unit_of_work(write=True) as uow:
+        uow.audit.add(forged)
+        uow.commit()
+    assert said(a.trail.check()) == (False, 6, None, "HEAD_MISMATCH")
+
+    more = chain(6, forged[-1].hash, [entry(102)])  # and one more after it, which no memo names
+    with db.unit_of_work(write=True) as uow:
+        uow.audit.add(more)
+        uow.commit()
+    assert said(a.trail.check()) == (False, 6, None, "HEAD_MISMATCH")
+
+
+def test_records_added_after_the_memo_are_not_vouched_for(db: Database, signer: AuditSigner) -> None:
+    a = Process(db, signer)
+    try:
+        for n in range(3):
+            a.writer.write(entry(n))
+    finally:
+        a.writer.close()
+    with db.unit_of_work() as uow:
+        last = uow.audit.page(0, 10)[-1]
+    with db.unit_of_work(write=True) as uow:
+        uow.audit.add(chain(3, last.hash, [entry(50), entry(51)]))  # a use that never was, at the end
+        uow.commit()
+    assert said(a.trail.check()) == (False, 4, 5, "UNVOUCHED_RECORDS")
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ("DELETE FROM audit_head", "HEAD_MEMO_MISSING"),
+        ("UPDATE audit_head SET memo = :zeros", "HEAD_MEMO_INVALID"),
+        # moved back to the shortened chain's end, its memo kept: the memo names the record it was made for
+        ("UPDATE audit_head SET seq = seq - 2", "HEAD_MEMO_INVALID"),
+        ("UPDATE audit_head SET hash = :zeros", "HEAD_MEMO_INVALID"),
+    ],
+)
+def test_a_head_memo_deleted_or_changed_is_reported(
+    db: Database, signer: AuditSigner, change: str, reason: str
+) -> None:
+    a = Process(db, signer)
+    try:
+        for n in range(4):
+            a.writer.write(entry(n))
+        sql(db, change, zeros=bytes(32))
+        assert said(a.trail.check()) == (False, 4, None, reason)
+        a.writer.write(entry(4))  # never fails a caller; the new memo vouches for the chain as it is
+    finally:
+        a.writer.close()
+    assert a.trail.check() == ChainCheck(ok=True, records=5, checkpoints=0)
+
+
+def test_two_processes_and_refusals_keep_the_memo_at_the_end(db: Database, signer: AuditSigner) -> None:
+    a, b = Process(db, signer), Process(db, signer)
+    try:
+        for n in range(12):
+            (a if n % 2 else b).writer.write(entry(n))
+            if n % 5 == 0:
+                a.trail.record(entry(100 + n))  # a refusal: a transaction of its own, not the group writer's
+    finally:
+        a.writer.close()
+        b.writer.close()
+    check = b.trail.check()
+    assert (check.ok, check.records) == (True, 15)
+    seq, digest, memo = head_row(db)
+    assert seq == 15 and MEMOS.head(seq, digest).memo == memo
+
+
+def test_pruning_keeps_the_memo_valid(db: Database, signer: AuditSigner) -> None:
+    trail = AuditTrail(db, signer, SystemClock(), memos=MEMOS, checkpoint_every=5)
+    for n in range(12):
+        trail.record(entry(n))
+    assert trail.prune(dt.timedelta(seconds=-1)) == 10  # through checkpoint 10
+    assert trail.check() == ChainCheck(ok=True, records=2, checkpoints=2)
+    for n in range(12, 15):
+        trail.record(entry(n))
+    assert trail.prune(dt.timedelta(seconds=-1)) == 5  # through checkpoint 15, the chain's end: no record is left
+    assert trail.check() == ChainCheck(ok=True, records=0, checkpoints=3)
+    again = AuditTrail(db, signer, SystemClock(), memos=MEMOS, checkpoint_every=5)  # a restart: the store only
+    again.record(entry(15))
+    assert numbers(db) == [16]
+    assert again.check() == ChainCheck(ok=True, records=1, checkpoints=3)
+
+
+@pytest.mark.parametrize("kind", backend_params())
+def test_a_store_from_before_the_head_memo_says_so_until_the_next_record(
+    kind: str, tmp_path: Path, signer: AuditSigner
+) -> None:
+    with fresh_database(kind, tmp_path) as url:
+        db = Database.connect(url)
+        try:
+            config = Config()
+            config.set_main_option("script_location", str(MIGRATIONS))
+            with db.engine.begin() as connection:
+                config.attributes["connection"] = connection
+                command.upgrade(config, "0021")
+            records = chain(0, bytes(32), [entry(n) for n in range(3)])
+            with db.unit_of_work(write=True) as uow:
+                uow.audit.add(records)
+                uow.commit()
+            db.migrate()
+            trail = AuditTrail(db, signer, SystemClock(), memos=MEMOS)
+            assert said(trail.check()) == (False, 3, None, "HEAD_NOT_YET_VOUCHED")
+            trail.record(entry(3))
+            assert trail.check() == ChainCheck(ok=True, records=4, checkpoints=0)
+        finally:
+            db.dispose()
+
+
+def test_a_new_store_is_whole(db: Database, signer: AuditSigner) -> None:
+    assert AuditTrail(db, signer, SystemClock(), memos=MEMOS).check() == ChainCheck(ok=True, records=0, checkpoints=0)

@@ -7,7 +7,7 @@ import datetime as dt
 
 import pytest
 
-from gateway.domain.audit import GENESIS, AuditAction, AuditEntry, Checkpoint, chain
+from gateway.domain.audit import GENESIS, AuditAction, AuditEntry, Checkpoint, HeadMemo, chain
 from gateway.store.database import Database
 from gateway.store.repositories import StoredReceipt
 
@@ -60,17 +60,19 @@ def test_appended_rows_read_back_unchanged(db: Database) -> None:
     with db.appending() as work:
         work.receipts.add(receipts)
         work.lock_audit_chain()
-        assert work.audit.head() is None
+        assert work.audit.heads() == (None, None)
         work.audit.add(records)
         work.audit.add_checkpoint(checkpoint)
-        assert work.audit.head() == (5, records[-1].hash)
+        work.audit.set_head_memo(HeadMemo(seq=5, hash=records[-1].hash, memo=b"memo"))
+        assert work.audit.heads() == ((5, records[-1].hash), HeadMemo(seq=5, hash=records[-1].hash, memo=b"memo"))
         work.commit()
     with db.unit_of_work() as uow:
         assert [uow.receipts.get(r.receipt_id) for r in receipts] == receipts
         assert uow.receipts.of_case("QYKB", "case-3") == [receipts[2]]
         assert uow.audit.page(0, 10) == records
         assert uow.audit.checkpoints() == [checkpoint]
-        assert uow.audit.head() == (5, records[-1].hash)
+        assert uow.audit.heads() == ((5, records[-1].hash), HeadMemo(seq=5, hash=records[-1].hash, memo=b"memo"))
+        assert uow.audit.head_memo() == HeadMemo(seq=5, hash=records[-1].hash, memo=b"memo")
 
 
 def test_a_failed_append_leaves_nothing_and_the_store_usable(db: Database) -> None:

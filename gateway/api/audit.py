@@ -34,6 +34,7 @@ class AuditServicer(audit_pb2_grpc.AuditServiceServicer):
             checkpoints=check.checkpoints,
             first_broken=check.first_broken or 0,
             reason=check.reason,
+            last_broken=check.last_broken or 0,
         )
 
     def ListAccessRecords(

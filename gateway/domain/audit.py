@@ -10,7 +10,12 @@ and when. Records are numbered from 1 without gaps and chained: record n carries
 
 so changing, removing or reordering any record breaks every hash after it. Periodic checkpoints (every
 ``CHECKPOINT_EVERY`` records) sign (number, hash) with the gateway's key, so the chain's head cannot be silently
-rewritten by whoever can write the database without the key; ``check_chain`` finds the first broken link.
+rewritten by whoever can write the database without the key; ``ChainChecker`` finds the first broken link.
+
+Records removed from the end leave no broken link, and the last checkpoint may be 999 records back. So the store
+keeps one more row, the head memo (``HeadMemo``): the newest record's number and hash with an HMAC over both under
+the gateway's memo secret (``HeadMemos``, ADR 0010), rewritten with every group of records appended. A chain that
+ends before the memo's record was cut short (``TRUNCATED``).
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import hashlib
+import hmac
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -27,6 +33,7 @@ ENCODING = "zzgw-audit/1"
 GENESIS = bytes(32)
 CHECKPOINT_EVERY = 1000
 _PREFIX = ENCODING.encode() + b"\n"
+_HEAD_PREFIX = b"zzgw-audit-head/1\n"
 
 
 class AuditAction(enum.StrEnum):
@@ -116,9 +123,44 @@ class ChainCheck:
     """How many checkpoints were checked."""
     first_broken: int | None = None
     """The number of the first record (or checkpoint) that does not fit, None when the chain is whole."""
+    last_broken: int | None = None
+    """With ``first_broken``, the last number of the records missing (GAP, TRUNCATED) or not vouched for
+    (UNVOUCHED_RECORDS); None for the other reasons."""
     reason: str = ""
-    """HASH_MISMATCH, PREV_MISMATCH, GAP, CHECKPOINT_MISMATCH, CHECKPOINT_MISSING, CHECKPOINT_SIGNATURE_INVALID, or
-    empty."""
+    """HASH_MISMATCH, PREV_MISMATCH, GAP, CHECKPOINT_MISMATCH, CHECKPOINT_MISSING, CHECKPOINT_SIGNATURE_INVALID;
+    for the chain's end (the head memo): TRUNCATED, HEAD_MISMATCH, UNVOUCHED_RECORDS, HEAD_MEMO_MISSING,
+    HEAD_MEMO_INVALID, HEAD_NOT_YET_VOUCHED; or empty."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HeadMemo:
+    """The store's note of the chain's newest record as the gateway last appended it (one row, ``audit_head``)."""
+
+    seq: int
+    hash: bytes
+    memo: bytes
+    """``HeadMemos.memo`` of ``seq`` and ``hash``; empty in the row an upgrade leaves until the first append."""
+
+
+class HeadMemos:
+    """The gateway's HMAC-SHA-256 of the audit chain's head, under the key store's memo secret (the secret of
+    ``signing.record.SealMemos``, with a message prefix of its own), which the database does not hold: whoever
+    can write the database cannot move the head memo back to the shortened chain's end."""
+
+    def __init__(self, secret: bytes):
+        if len(secret) < 32:
+            raise ValueError("a memo secret has at least 32 bytes")
+        self._keyed = hmac.new(secret, digestmod=hashlib.sha256)
+
+    def head(self, seq: int, digest: bytes) -> HeadMemo:
+        """The memo naming record ``seq`` of hash ``digest`` the chain's newest."""
+        mac = self._keyed.copy()
+        mac.update(_HEAD_PREFIX + str(seq).encode() + b"\n" + digest)
+        return HeadMemo(seq=seq, hash=digest, memo=mac.digest())
+
+    def vouches(self, memo: HeadMemo) -> bool:
+        """Whether ``memo`` is this gateway's (an empty memo never is)."""
+        return bool(memo.memo) and hmac.compare_digest(memo.memo, self.head(memo.seq, memo.hash).memo)
 
 
 def record_hash(prev_hash: bytes, seq: int, entry: AuditEntry) -> bytes:
@@ -149,8 +191,10 @@ class ChainChecker:
         self._seq = start_seq
         self._hash = start_hash
         self._records = 0
-        self._hashes: dict[int, bytes] = {}
+        self._hashes: dict[int, bytes] = {start_seq: start_hash}
         self.broken: tuple[int, str] | None = None
+        self.missing_through: int | None = None
+        """For a GAP, the last number missing (the record after it is numbered one more)."""
 
     def feed(self, records: Iterable[AccessRecord], wanted: Mapping[int, object] = {}) -> None:
         """Check the next records; keep the hashes of the numbers in ``wanted`` (the checkpoints)."""
@@ -160,6 +204,7 @@ class ChainChecker:
             self._records += 1
             if record.seq != self._seq + 1:
                 self.broken = (self._seq + 1, "GAP")
+                self.missing_through = record.seq - 1 if record.seq > self._seq + 1 else None
             elif record.prev_hash != self._hash:
                 self.broken = (record.seq, "PREV_MISMATCH")
             elif record_hash(record.prev_hash, record.seq, record.entry) != record.hash:
@@ -170,7 +215,12 @@ class ChainChecker:
                     self._hashes[record.seq] = record.hash
 
     def hash_of(self, seq: int) -> bytes | None:
+        """The hash of record ``seq`` if it was in ``wanted`` (or is the record the check started after)."""
         return self._hashes.get(seq)
+
+    @property
+    def last_hash(self) -> bytes:
+        return self._hash
 
     @property
     def records(self) -> int:

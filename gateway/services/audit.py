@@ -7,6 +7,13 @@ chains the entries after the newest record, and signs a checkpoint whenever a re
 
 Retention (``prune``): records older than the retention period are removed up to the newest checkpoint among them;
 the checkpoint stays, so the remaining chain is still anchored by a signed hash and checks end to end.
+
+The chain's end (ADR 0010): each append also rewrites the head memo, the newest record's number and hash with the
+gateway's HMAC (``HeadMemos``), in the same transaction; one small write per group commit. ``check`` reports a
+chain that ends before the memo's record (``TRUNCATED``, with the numbers missing), another record at the memo's
+number (``HEAD_MISMATCH``), records after it (``UNVOUCHED_RECORDS``), and a memo missing or not the gateway's. An
+append never follows a chain's end that the memo (or this process's own last commit) shows was cut back: it numbers
+after the vouched record, so deleted numbers are never used again and the deletion stays a ``GAP``.
 """
 
 from __future__ import annotations
@@ -27,6 +34,8 @@ from gateway.domain.audit import (
     ChainCheck,
     ChainChecker,
     Checkpoint,
+    HeadMemo,
+    HeadMemos,
     chain,
     checkpoint_bytes,
 )
@@ -57,19 +66,24 @@ class AuditTrail:
         signer: AuditSigner,
         clock: Clock,
         *,
+        memos: HeadMemos,
         checkpoint_every: int = CHECKPOINT_EVERY,
         certificates: ReceiptCertificates | None = None,
     ):
-        """``certificates`` has the certificates the signing key had before: checkpoints signed under them still
+        """``memos`` makes and checks the head memo (the key store's memo secret, the same on every replica);
+        ``certificates`` has the certificates the signing key had before: checkpoints signed under them still
         verify."""
         self._db = db
         self._signer = signer
+        self._memos = memos
         self._certificates = certificates
         self._clock = clock
         self._every = checkpoint_every
         self._public_key = public_key_der(signer.certificate)
         self._head: tuple[int, bytes] | None = None
         """The chain's head as this process's group writers last committed it (see ``append``)."""
+        self._committed: tuple[int, bytes] | None = None
+        """The newest record this process committed (kept, unlike ``_head``): a chain read back shorter was cut."""
         self._stale_until = 0.0
         """Until then (monotonic), read the head: another process has been appending too."""
 
@@ -82,20 +96,24 @@ class AuditTrail:
         meantime the records collide with its numbers (the primary key), the transaction fails, and the group
         writer runs it again with the head read from the store (``stale_head``). So the chain never forks and
         never has a gap, and a single gateway process skips a query (on PostgreSQL a round trip) per group.
+
+        The head memo is written after the records (an upsert of its one row): one statement per group, which
+        commits or fails with them.
         """
         if not entries:
             return []
         uow.lock_audit_chain()
         head, self._head = self._head, None
         if not isinstance(uow, AppendWork) or head is None or time.monotonic() < self._stale_until:
-            head = uow.audit.head() or (0, GENESIS)
+            head = self._follow(*uow.audit.heads())
         records = chain(head[0], head[1], entries)
         uow.audit.add(records)
         for record in records:
             if record.seq % self._every == 0:
                 uow.audit.add_checkpoint(self._checkpoint(record))
+        last = records[-1]
+        uow.audit.set_head_memo(self._memos.head(last.seq, last.hash))
         if isinstance(uow, AppendWork):
-            last = records[-1]
             uow.after_commit(lambda: self._remember(last.seq, last.hash))
             uow.landed_if(lambda later: later.audit.hash_at(last.seq) == last.hash)  # the chain's record is ours
         return records
@@ -103,8 +121,21 @@ class AuditTrail:
     def record(self, entry: AuditEntry) -> None:
         """Append one record in a transaction of its own, for a call no group writer carries (a refusal)."""
         with self._db.unit_of_work(write=True) as uow:
-            self.append(uow, [entry])
+            (record,) = self.append(uow, [entry])
             uow.commit()
+        self._remember_committed(record.seq, record.hash)
+
+    def _follow(self, newest: tuple[int, bytes] | None, memo: HeadMemo | None) -> tuple[int, bytes]:
+        """The record to chain after: the store's newest, unless the gateway vouched for a later one or another at
+        its number (the head memo, or this process's last commit): the chain's end was then cut back or rewritten
+        behind the gateway's back, and numbering after the vouched record leaves that a GAP (PREV_MISMATCH) for
+        ``check`` to report for good, instead of using the deleted numbers again. A head memo missing or not
+        the gateway's (an upgrade's, until this append) is passed over: the append must not fail its callers."""
+        vouched = (memo.seq, memo.hash) if memo is not None and self._memos.vouches(memo) else None
+        ahead = max((h for h in (self._committed, vouched) if h is not None), key=lambda h: h[0], default=None)
+        if ahead is not None and (newest is None or ahead[0] >= newest[0]):
+            return ahead
+        return newest or (0, GENESIS)
 
     def refuse_use(self, caller: Member, refused: MatterNotHandledError, action: AuditAction) -> None:
         """Record a call refused because ``caller`` named a matter another department handles (``check_use``):
@@ -135,29 +166,51 @@ class AuditTrail:
 
     def _remember(self, seq: int, digest: bytes) -> None:
         self._head = (seq, digest)
+        self._remember_committed(seq, digest)
+
+    def _remember_committed(self, seq: int, digest: bytes) -> None:
+        # unlocked: two writers' commits racing here may keep the lower one, which only checks less
+        if self._committed is None or seq > self._committed[0]:
+            self._committed = (seq, digest)
 
     def check(self) -> ChainCheck:
-        """Check the whole chain: every record's hash and link, and every checkpoint's hash and signature."""
+        """Check the whole chain: every record's hash and link, every checkpoint's hash and signature, and the
+        chain's end against the head memo.
+
+        The memo is read before the records and again after them: a record appended meanwhile is past the first
+        (not a deletion), and one the gateway appended is never past the second (it commits with its memo)."""
         with self._db.unit_of_work() as uow:
+            before = uow.audit.head_memo()
             checkpoints = {c.seq: c for c in uow.audit.checkpoints()}
             first = uow.audit.first()
 
-        def broken(records: int, seq: int, reason: str) -> ChainCheck:
-            return ChainCheck(ok=False, records=records, checkpoints=len(checkpoints), first_broken=seq, reason=reason)
+        def broken(records: int, seq: int, reason: str, through: int | None = None) -> ChainCheck:
+            return ChainCheck(
+                ok=False,
+                records=records,
+                checkpoints=len(checkpoints),
+                first_broken=seq,
+                last_broken=through,
+                reason=reason,
+            )
 
         for checkpoint in checkpoints.values():
             if not self._signed(checkpoint):
                 return broken(0, checkpoint.seq, "CHECKPOINT_SIGNATURE_INVALID")
-        if first is None:
-            return ChainCheck(ok=True, records=0, checkpoints=len(checkpoints))
-        start_seq = first.seq - 1
-        if start_seq == 0:
-            start_hash = GENESIS
+        if first is None and before is None and not checkpoints:
+            return ChainCheck(ok=True, records=0, checkpoints=0)  # a new store
+        if first is None:  # none yet, or all pruned (the newest checkpoint is then the chain's end), or all deleted
+            start_seq = max(checkpoints, default=0)
+            start_hash = checkpoints[start_seq].hash if checkpoints else GENESIS
+        elif first.seq == 1:
+            start_seq, start_hash = 0, GENESIS
         else:  # pruned: the first remaining record must follow a signed checkpoint
+            start_seq = first.seq - 1
             anchor = checkpoints.get(start_seq)
             if anchor is None:
                 return broken(0, first.seq, "GAP")
             start_hash = anchor.hash
+        wanted: dict[int, object] = {**checkpoints, **({before.seq: before} if before else {})}
         checker = ChainChecker(start_seq, start_hash)
         after = start_seq
         while checker.broken is None:
@@ -165,10 +218,16 @@ class AuditTrail:
                 page = uow.audit.page(after, PAGE)
             if not page:
                 break
-            checker.feed(page, checkpoints)
+            checker.feed(page, wanted)
             after = page[-1].seq
         if checker.broken is not None:
-            return broken(checker.records, *checker.broken)
+            seq, reason = checker.broken
+            return broken(checker.records, seq, reason, checker.missing_through)
+        with self._db.unit_of_work() as uow:
+            later = uow.audit.head_memo()
+        end = self._judge_end(checker, before, later)
+        if end is not None:
+            return broken(checker.records, *end)
         first_due = (start_seq // self._every + 1) * self._every
         for seq in range(first_due, checker.last_seq + 1, self._every):
             if seq not in checkpoints:  # deleted with the checkpoint, the chain could be rewritten without the key
@@ -179,6 +238,28 @@ class AuditTrail:
             if seq > checker.last_seq or checker.hash_of(seq) != checkpoint.hash:
                 return broken(checker.records, seq, "CHECKPOINT_MISMATCH")
         return ChainCheck(ok=True, records=checker.records, checkpoints=len(checkpoints))
+
+    def _judge_end(
+        self, checker: ChainChecker, before: HeadMemo | None, later: HeadMemo | None
+    ) -> tuple[int, str, int | None] | None:
+        """(first number, reason, last number) when the chain's end is not the one the head memo vouches for,
+        read ``before`` the records and ``later``; None when it is."""
+        last = checker.last_seq
+        for memo in (before, later):
+            if memo is None:
+                return last, "HEAD_MEMO_MISSING", None
+            if not memo.memo:  # the row an upgrade left: vouched for at the first append
+                return last, "HEAD_NOT_YET_VOUCHED", None
+            if not self._memos.vouches(memo):
+                return last, "HEAD_MEMO_INVALID", None
+        assert before is not None and later is not None
+        if before.seq > last:
+            return last + 1, "TRUNCATED", before.seq
+        if checker.hash_of(before.seq) != before.hash:
+            return before.seq, "HEAD_MISMATCH", None
+        if later.seq < last:  # committed before the memo was read again, yet not the gateway's
+            return later.seq + 1, "UNVOUCHED_RECORDS", last
+        return None
 
     def list(
         self,

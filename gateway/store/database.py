@@ -32,7 +32,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
-from gateway.domain.audit import AccessRecord, Checkpoint
+from gateway.domain.audit import AccessRecord, Checkpoint, HeadMemo
 from gateway.domain.errors import UpstreamUnavailableError
 from gateway.domain.model import License
 from gateway.store.repositories import (
@@ -52,9 +52,10 @@ from gateway.store.repositories import (
     add_access_records,
     add_checkpoint,
     add_receipts,
-    audit_head,
+    audit_heads,
     read_license,
     read_license_by_number,
+    set_head_memo,
 )
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -449,8 +450,11 @@ class _AppendAudit:
     def __init__(self, statements: _DriverStatements):
         self._x = statements
 
-    def head(self) -> tuple[int, bytes] | None:
-        return audit_head(self._x)
+    def heads(self) -> tuple[tuple[int, bytes] | None, HeadMemo | None]:
+        return audit_heads(self._x)
+
+    def set_head_memo(self, memo: HeadMemo) -> None:
+        set_head_memo(self._x, memo)
 
     def hash_at(self, seq: int) -> bytes | None:
         """The hash of access record ``seq``, None when there is none."""

@@ -228,6 +228,18 @@ class AuditCheckpointRow(Base):
     at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
 
 
+class AuditHeadRow(Base):
+    """The audit chain's newest record as the gateway last appended it, with the gateway's memo of it (one row,
+    ``id`` 1; ``gateway.domain.audit.HeadMemo``): a chain that ends before it was cut short."""
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(BigId)
+    hash: Mapped[bytes] = mapped_column(LargeBinary)
+    memo: Mapped[bytes] = mapped_column(LargeBinary)
+
+
 class AccessRequestRow(Base):
     """A consumer's request for conditional data (有条件共享申请): in the owning issuer's queue until decided or
     expired."""

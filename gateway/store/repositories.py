@@ -36,7 +36,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
-from gateway.domain.audit import AccessRecord, AuditAction, AuditEntry, Checkpoint
+from gateway.domain.audit import AccessRecord, AuditAction, AuditEntry, Checkpoint, HeadMemo
 from gateway.domain.model import (
     ChangeKind,
     Holder,
@@ -53,6 +53,7 @@ from gateway.store.models import (
     AccessRecordRow,
     AccessRequestRow,
     AuditCheckpointRow,
+    AuditHeadRow,
     ConsentRow,
     ConsoleClerkRow,
     DocumentRow,
@@ -1059,13 +1060,33 @@ _A = cast(Table, AccessRecordRow.__table__)
 _C = cast(Table, AuditCheckpointRow.__table__)
 
 
-_HEAD_SQL = f"SELECT seq, hash FROM {_A.name} ORDER BY seq DESC LIMIT 1"
+_H = cast(Table, AuditHeadRow.__table__)
+_HEADS_SQL = (
+    f"SELECT a.seq, a.hash, h.seq, h.hash, h.memo FROM (SELECT 1 AS one) AS o "
+    f"LEFT JOIN (SELECT seq, hash FROM {_A.name} ORDER BY seq DESC LIMIT 1) AS a ON 1 = 1 "
+    f"LEFT JOIN {_H.name} AS h ON h.id = 1"
+)
+_HEAD_MEMO_SQL = f"SELECT seq, hash, memo FROM {_H.name} WHERE id = 1"
 
 
-def audit_head(statements: Statements) -> tuple[int, bytes] | None:
-    """(number, hash) of the newest access record, None when there is none."""
-    row = statements.first(_HEAD_SQL)
-    return (int(row[0]), bytes(row[1])) if row else None
+def audit_heads(statements: Statements) -> tuple[tuple[int, bytes] | None, HeadMemo | None]:
+    """(number, hash) of the newest access record (None when there is none) and the head memo (None when there is
+    no row), in one statement: one round trip."""
+    row = statements.first(_HEADS_SQL)
+    assert row is not None
+    newest = (int(row[0]), bytes(row[1])) if row[0] is not None else None
+    memo = HeadMemo(seq=int(row[2]), hash=bytes(row[3]), memo=bytes(row[4])) if row[2] is not None else None
+    return newest, memo
+
+
+def set_head_memo(statements: Statements, memo: HeadMemo) -> None:
+    """Write the head memo's one row (made when there is none)."""
+    sql = (
+        f"INSERT INTO {_H.name} (id, seq, hash, memo)"
+        + _values_sql(statements.placeholder, 4, 1)
+        + " ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, memo = excluded.memo"
+    )
+    statements.execute(sql, (1, memo.seq, memo.hash, memo.memo))
 
 
 def add_access_records(statements: Statements, records: Sequence[AccessRecord]) -> None:
@@ -1093,9 +1114,16 @@ class AuditRepository:
     def __init__(self, session: Session):
         self._s = session
 
-    def head(self) -> tuple[int, bytes] | None:
-        """(number, hash) of the newest record, None when there is none."""
-        return audit_head(SessionStatements(self._s))
+    def heads(self) -> tuple[tuple[int, bytes] | None, HeadMemo | None]:
+        """The newest record's (number, hash) and the head memo (``audit_heads``)."""
+        return audit_heads(SessionStatements(self._s))
+
+    def head_memo(self) -> HeadMemo | None:
+        row = SessionStatements(self._s).first(_HEAD_MEMO_SQL)
+        return HeadMemo(seq=int(row[0]), hash=bytes(row[1]), memo=bytes(row[2])) if row else None
+
+    def set_head_memo(self, memo: HeadMemo) -> None:
+        set_head_memo(SessionStatements(self._s), memo)
 
     def first(self) -> AccessRecord | None:
         row = self._s.execute(select(_A).order_by(_A.c.seq).limit(1)).first()

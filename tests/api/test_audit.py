@@ -9,7 +9,7 @@ from pathlib import Path
 
 import grpc
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, insert, select, text
 
 from gateway.bootstrap import samples
 from gateway.cli import main
@@ -146,6 +146,36 @@ def test_a_changed_record_is_found_by_the_rpc_and_the_cli(
     assert denied.value.code() == grpc.StatusCode.PERMISSION_DENIED
 
 
+def test_records_deleted_from_the_end_are_found_by_the_rpc_and_the_cli(
+    running: RunningGateway, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A sharing tester's finding: the newest records deleted with one statement went unnoticed."""
+    for _ in range(3):
+        verify(running, license_id=batch_issue(running, 25))
+    admin = audit_stub(running, ADMIN)
+    intact = admin.VerifyAuditLog(audit_pb2.VerifyAuditLogRequest())
+    assert intact.ok and (intact.first_broken, intact.last_broken) == (0, 0)
+    newest = int(intact.records)  # the store is this module's own: its records are numbered from 1
+    with running.gateway.db.engine.connect() as connection:
+        deleted = connection.execute(select(AccessRecordRow.__table__).where(AccessRecordRow.seq > newest - 3)).all()
+    with running.gateway.db.engine.begin() as connection:
+        connection.execute(text("DELETE FROM access_records WHERE seq > (SELECT max(seq) - 3 FROM access_records)"))
+    try:
+        cut = admin.VerifyAuditLog(audit_pb2.VerifyAuditLogRequest())
+        assert (cut.ok, cut.reason, cut.first_broken, cut.last_broken) == (False, "TRUNCATED", newest - 2, newest)
+        assert cut.records == newest - 3
+
+        monkeypatch.setenv("ZZGW_DATA_DIR", str(running.data_dir))
+        monkeypatch.setenv("ZZGW_DATABASE_URL", running.gateway.settings.effective_database_url)
+        monkeypatch.setenv("ZZGW_KEY_PASSPHRASE", running.gateway.settings.key_passphrase)
+        assert main(["audit", "verify"]) == 1
+        assert f"BROKEN at {newest - 2} (TRUNCATED)" in capsys.readouterr().err
+    finally:
+        with running.gateway.db.engine.begin() as connection:
+            connection.execute(insert(AccessRecordRow), [row._asdict() for row in deleted])
+    assert admin.VerifyAuditLog(audit_pb2.VerifyAuditLogRequest()).ok
+
+
 def entry(n: int, at: dt.datetime) -> AuditEntry:
     return AuditEntry(
         at=at,
@@ -181,7 +211,7 @@ def test_checkpoints_removals_and_retention(running: RunningGateway, tmp_path: P
         db = Database.connect(url)
         db.migrate()
         old = dt.datetime.now(dt.UTC) - dt.timedelta(days=40)
-        trail = AuditTrail(db, gateway.audit._signer, FrozenClock(old), checkpoint_every=5)
+        trail = AuditTrail(db, gateway.audit._signer, FrozenClock(old), memos=gateway.audit._memos, checkpoint_every=5)
         try:
             with db.unit_of_work(write=True) as uow:
                 records = trail.append(uow, [entry(n, old) for n in range(12)])
@@ -216,7 +246,9 @@ def test_checkpoints_removals_and_retention(running: RunningGateway, tmp_path: P
             assert (gap.ok, gap.first_broken, gap.reason) == (False, 7, "GAP")
 
             # retention: records up to the newest checkpoint older than 30 days go; the chain stays anchored
-            current = AuditTrail(db, gateway.audit._signer, gateway.clock, checkpoint_every=5)
+            current = AuditTrail(
+                db, gateway.audit._signer, gateway.clock, memos=gateway.audit._memos, checkpoint_every=5
+            )
             assert current.prune(dt.timedelta(days=30)) == 9  # 1-10 without the removed 7
             pruned = current.check()
             assert (pruned.ok, pruned.records, pruned.checkpoints) == (True, 2, 2)

@@ -14,18 +14,20 @@ class VerifyAuditLogRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class VerifyAuditLogResponse(_message.Message):
-    __slots__ = ("ok", "records", "checkpoints", "first_broken", "reason")
+    __slots__ = ("ok", "records", "checkpoints", "first_broken", "reason", "last_broken")
     OK_FIELD_NUMBER: _ClassVar[int]
     RECORDS_FIELD_NUMBER: _ClassVar[int]
     CHECKPOINTS_FIELD_NUMBER: _ClassVar[int]
     FIRST_BROKEN_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
+    LAST_BROKEN_FIELD_NUMBER: _ClassVar[int]
     ok: bool
     records: int
     checkpoints: int
     first_broken: int
     reason: str
-    def __init__(self, ok: _Optional[bool] = ..., records: _Optional[int] = ..., checkpoints: _Optional[int] = ..., first_broken: _Optional[int] = ..., reason: _Optional[str] = ...) -> None: ...
+    last_broken: int
+    def __init__(self, ok: _Optional[bool] = ..., records: _Optional[int] = ..., checkpoints: _Optional[int] = ..., first_broken: _Optional[int] = ..., reason: _Optional[str] = ..., last_broken: _Optional[int] = ...) -> None: ...
 
 class ListAccessRecordsRequest(_message.Message):
     __slots__ = ("holder_code", "limit", "before")
