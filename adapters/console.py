@@ -424,7 +424,8 @@ class Console:
         summary = None
         if stated is not None:
             license_type = self._backend.catalog.license_types.get(stated["type_code"])
-            holder = outcome.license.content.holder if outcome.license is not None else None
+            # nothing of a record whose seal fails beyond its identifier: its holder may be the edit's
+            holder = outcome.license.content.holder if outcome.license is not None and outcome.record_vouched else None
             summary = {
                 **stated,
                 "type_name": license_type.name if license_type else "",

@@ -203,7 +203,7 @@ def answer_text(answer: Answer, *, receipt_file: Path | None = None) -> str:
             ("证照 license", f"{license.type_name} {license.license_id} (版本 version {license.version})"),
             *_holder_rows(license),
             ("签发机构 issuer", f"{license.issuer_name} ({license.issuer_code})"),
-            ("有效期 validity", f"{license.valid_from} 至 {license.valid_until or '长期'}"),
+            ("有效期 validity", _validity_text(license)),
             ("证照状态 license status", _status_text(report)),
         ]
     elif report.status.reason == "LICENSE_NOT_FOUND":
@@ -231,6 +231,12 @@ def _holder_rows(license: verification_pb2.LicenseSummary) -> list[tuple[str, st
         ("持证人证件号码 holder code", license.holder_code_masked),
         ("核对 check", "请与申请人身份证件核对，确认是本人的证照 compare with the applicant's ID"),
     ]
+
+
+def _validity_text(license: verification_pb2.LicenseSummary) -> str:
+    if not license.valid_from:  # a record whose seal fails: its dates are not stated
+        return "无法确认（记录被改动） unknown: the record was changed behind the gateway's back"
+    return f"{license.valid_from} 至 {license.valid_until or '长期'}"
 
 
 def _status_text(report: verification_pb2.VerificationReport) -> str:

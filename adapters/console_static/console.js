@@ -441,7 +441,7 @@ function renderReview(answer) {
         row(table, "证照类型", answer.type_name || license.type_code);
         row(table, "证照标识", license.license_id);
         row(table, "签发机构", answer.issuer_name || license.issuer_code);
-        row(table, "有效期", license.valid_from + " 至 " + (license.valid_until || "长期"));
+        row(table, "有效期", license.valid_from ? license.valid_from + " 至 " + (license.valid_until || "长期") : STATUS_UNKNOWN);
         row(table, "当时状态", license.status ? STATUS[license.status] || license.status : STATUS_UNKNOWN);
       } else {
         row(table, "证照", "当时未找到对应的证照");
@@ -620,7 +620,9 @@ function render(report) {
           if (report.findings.status.reason === "NOT_YET_VALID") value = "尚未生效（" + report.license.valid_from + " 起生效）";
         }
       }
-      if (key === "valid_until" && !value) value = "长期";
+      // a record whose seal fails states no dates (nothing of the edit is shown as the license's)
+      if (key.startsWith("valid_") && !report.license.valid_from) value = STATUS_UNKNOWN;
+      else if (key === "valid_until" && !value) value = "长期";
       row(summary, label, String(value));
     }
   }

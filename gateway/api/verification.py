@@ -18,6 +18,7 @@ from gateway.api.interceptors import caller, operator
 from gateway.domain.audit import AuditAction
 from gateway.domain.catalog import Catalog
 from gateway.domain.errors import UpstreamUnavailableError
+from gateway.domain.identifiers import LicenseId
 from gateway.domain.model import LicenseStatus
 from gateway.domain.verification import ClaimResult, UseContext, check_use
 from gateway.services.verification import Outcome, Report, VerificationService
@@ -169,7 +170,7 @@ class VerificationServicer(verification_pb2_grpc.VerificationServiceServicer):
         """Encode ``report`` into the empty ``message``: the outcome's part (kept with a kept outcome), the time, the
         receipt."""
         outcome = report.outcome
-        issuer_name = self._issuer_name(outcome.license.content.issuer_code) if outcome.license is not None else ""
+        issuer_name = self._issuer_name(_issuer_of(outcome)) if outcome.license is not None else ""
         known = outcome.encodings.get(_REPLY_PART) if outcome.kept else None
         if isinstance(known, tuple) and known[0] == issuer_name:  # kept with the issuer's name: a rename shows
             message.MergeFromString(known[1])
@@ -192,6 +193,17 @@ class VerificationServicer(verification_pb2_grpc.VerificationServiceServicer):
     def _summary(self, outcome: Outcome, issuer_name: str) -> verification_pb2.LicenseSummary:
         license, status = outcome.license, outcome.license_status
         assert license is not None  # status None: the stored one is not the gateway's (STATUS_ALTERED), unknown
+        if not outcome.record_vouched:  # a record whose seal fails: what its identifier says, nothing of the edit's
+            named = LicenseId.parse(license.license_id)
+            named_type = self._catalog.license_types.get(named.type_code)
+            return verification_pb2.LicenseSummary(
+                license_id=license.license_id,
+                type_code=named.type_code,
+                type_name=named_type.name if named_type else "",
+                issuer_code=named.issuer_code,
+                issuer_name=issuer_name,
+                version=named.version,
+            )
         content = license.content
         license_type = self._catalog.license_types.get(content.type_code)
         return verification_pb2.LicenseSummary(
@@ -225,6 +237,14 @@ class VerificationServicer(verification_pb2_grpc.VerificationServiceServicer):
         certificate = service.signer_certificate_der(receipt) if stored else service.receipt_certificate_der
         self._fill_receipt(message, receipt, certificate)
         return message
+
+
+def _issuer_of(outcome: Outcome) -> str:
+    """The issuer the report names: the record's, or for a record whose seal fails the one its identifier names."""
+    assert outcome.license is not None
+    if outcome.record_vouched:
+        return outcome.license.content.issuer_code
+    return LicenseId.parse(outcome.license.license_id).issuer_code
 
 
 def _fill_finding(message: verification_pb2.Finding, finding: Finding) -> None:

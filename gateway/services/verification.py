@@ -58,7 +58,7 @@ from gateway.domain.errors import (
     NotFoundError,
     invalid,
 )
-from gateway.domain.identifiers import find_by_number, license_id_violation
+from gateway.domain.identifiers import LicenseId, find_by_number, license_id_violation
 from gateway.domain.model import CHINA_TZ, Clock, License, LicenseStatus, Member
 from gateway.domain.seals import Seal
 from gateway.domain.verification import (
@@ -147,6 +147,11 @@ _STATUS_UNKNOWN = Finding(
     reason="STATUS_ALTERED",
     detail="the stored status or sealing time was changed behind the gateway's back: the real status is unknown",
 )
+_RECORD_UNVOUCHED = Finding(
+    result=CheckResult.INDETERMINATE,
+    reason="RECORD_ALTERED",
+    detail="the stored record was changed behind the gateway's back: its validity and status are not the license's",
+)
 _TIME_UNVOUCHED = Finding(
     result=CheckResult.INDETERMINATE,
     reason="NOT_CHECKED",
@@ -196,6 +201,9 @@ class Outcome:
     """The license's status on the day of the check, as the receipt states it."""
     status_since: dt.date | None
     """The day that status began (``gateway.domain.verification.status_since``); None while ACTIVE."""
+    record_vouched: bool = True
+    """Whether the license's record passed its seal check: when not (``RECORD_ALTERED``), nothing of it beyond its
+    identifier (type, issuer, version) is stated — not its validity, status or holder, which may be the edit's."""
     statement: Mapping[str, object]
     """The outcome's part of the receipt statement (kind, verdict, reason, findings, license summary), its nested
     values already canonical JSON (``canonical_fragment``)."""
@@ -874,8 +882,11 @@ class VerificationService:
         return self._status_on(checked, _day(now))
 
     def _status_on(self, checked: _Checked, day: dt.date) -> Finding:
-        """The status finding on ``day``; a stored status the gateway did not store (no memo of it) says nothing of
-        the license's real status, so it is INDETERMINATE, not judged (its integrity finding says why)."""
+        """The status finding on ``day``; a stored status the gateway did not store (no memo of it), or validity
+        dates in a record whose seal fails, say nothing of the license's real status, so it is INDETERMINATE, not
+        judged (its integrity finding says why)."""
+        if checked.integrity.reason == "RECORD_ALTERED":
+            return _RECORD_UNVOUCHED
         if not checked.status_vouched:
             return _STATUS_UNKNOWN
         return status_finding(checked.license, day)
@@ -1077,8 +1088,10 @@ class VerificationService:
         kept: bool = False,
     ) -> Outcome:
         result, reason = verdict(integrity, status, identity)
-        # a stored status the gateway did not store is not stated as the license's, in the summary or the receipt
-        known = license is not None and status is not _STATUS_UNKNOWN
+        # a stored status the gateway did not store is not stated as the license's, in the summary or the receipt;
+        # nor is anything of a record whose seal fails beyond what its identifier says
+        vouched = status is not _RECORD_UNVOUCHED
+        known = license is not None and vouched and status is not _STATUS_UNKNOWN
         findings = {
             "integrity": _finding_map(integrity),
             "status": _finding_map(status),
@@ -1093,12 +1106,15 @@ class VerificationService:
             license=license,
             license_status=license.effective_status(day) if known and license is not None else None,
             status_since=status_since(license, day) if known and license is not None else None,
+            record_vouched=vouched,
             statement={
                 "kind": "verification",
                 "verdict": result.value,
                 "reason": reason or "",
                 "findings": canonical_fragment(findings, trusted=True),
-                "license": canonical_fragment(self._summary(license, day, known), trusted=True) if license else None,
+                "license": canonical_fragment(self._summary(license, day, known, vouched), trusted=True)
+                if license
+                else None,
             },
             kept=kept,
         )
@@ -1119,8 +1135,21 @@ class VerificationService:
         )
         return Report(outcome=outcome, checked_at=now, receipt=receipt)
 
-    def _summary(self, license: License, on: dt.date, status_known: bool) -> dict[str, object]:
-        """The receipt's summary of ``license``; its status and date are empty when unknown (``STATUS_ALTERED``)."""
+    def _summary(self, license: License, on: dt.date, status_known: bool, vouched: bool) -> dict[str, object]:
+        """The receipt's summary of ``license``; its status and date are empty when unknown (``STATUS_ALTERED``), and
+        of a record whose seal fails (not ``vouched``) only what its identifier says: type, issuer and version."""
+        if not vouched:
+            named = LicenseId.parse(license.license_id)
+            return {
+                "license_id": license.license_id,
+                "type_code": named.type_code,
+                "issuer_code": named.issuer_code,
+                "valid_from": "",
+                "valid_until": "",
+                "status": "",
+                "status_since": "",
+                "version": named.version,
+            }
         content = license.content
         since = status_since(license, on) if status_known else None
         return {

@@ -605,6 +605,32 @@ def test_a_status_changed_behind_the_gateways_back_is_not_stated(console: str, r
     assert report["receipt"]["statement"]["license"]["status"] == ""
 
 
+def test_a_record_changed_behind_the_gateways_back_shows_nothing_of_the_edit(
+    console: str, running: RunningGateway
+) -> None:
+    """Its validity moved and its holder renamed in the store: red, and the summary states only what the identifier
+    says, no dates, status or holder (the page shows 无法确认)."""
+    license_id = issue(running, 30).license.license_id
+    with running.gateway.db.engine.begin() as connection:
+        connection.execute(
+            text("UPDATE licenses SET valid_until = '2099-12-31', holder_name = '冒名公司' WHERE license_id = :id"),
+            {"id": license_id},
+        )
+    running.gateway.feed.committed([f"license:{license_id}"])  # type: ignore[union-attr]
+    status, report = verify(console, running, query=license_id)
+    assert status == 200 and (report["verdict"], report["reason"]) == ("FAILED", "RECORD_ALTERED")
+    assert report["findings"]["status"] == {
+        "result": "INDETERMINATE",
+        "reason": "RECORD_ALTERED",
+        "detail": "the stored record was changed behind the gateway's back: its validity and status are not the "
+        "license's",
+    }
+    summary = report["license"]
+    assert (summary["valid_from"], summary["valid_until"], summary["status"]) == ("", "", "")
+    assert (summary["holder_name_masked"], summary["holder_code_masked"]) == ("", "")
+    assert summary["type_name"] == "营业执照" and summary["issuer_name"] == "济南市市场监督管理局"
+
+
 def test_a_claim_is_compared_without_any_data_coming_back(console: str, running: RunningGateway) -> None:
     """信息比对: the applicant's paper says who holds which license; the clerk learns only whether it matches."""
     issued = issue(running, 39, samples.business_license).license  # what 发票申领 needs

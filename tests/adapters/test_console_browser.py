@@ -123,6 +123,17 @@ def test_a_clerk_signs_in_and_sees_a_green_verdict_then_red_once_revoked(page: A
     assert "证照状态或签章时间被绕过网关改动" in verdict(page, "FAILED")
     summary = page.inner_text("#summary")
     assert "状态\t无法确认（记录被改动）\n" in summary and "有效" not in summary.split("状态\t")[1]
+    # its validity moved to 2099 as well, which the record seal covers: no dates either, nor 长期
+    with running.gateway.db.engine.begin() as connection:
+        connection.execute(
+            sql("UPDATE licenses SET valid_until = '2099-12-31' WHERE license_id = :id"), {"id": license_id}
+        )
+    running.gateway.feed.committed([f"license:{license_id}"])  # type: ignore[union-attr]
+    check(page, "by-text")
+    assert "签章已被篡改（证照数据与印章不符）" in verdict(page, "FAILED")
+    summary = page.inner_text("#summary")
+    assert "有效期起\t无法确认（记录被改动）\n有效期至\t无法确认（记录被改动）\n" in summary
+    assert "2099" not in summary and "长期" not in summary and "持证人" not in summary
     # a screen reader hears that a check is running
     assert (page.get_attribute("#busy", "role"), page.get_attribute("#busy", "aria-live")) == ("status", "polite")
 

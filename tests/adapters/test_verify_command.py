@@ -231,6 +231,21 @@ def test_a_status_changed_behind_the_gateways_back_is_not_stated(running: Runnin
     assert "无法确认（记录被改动）" in line and "有效" not in line and "UNSPECIFIED" not in line
 
 
+def test_a_record_changed_behind_the_gateways_back_states_no_dates_and_no_holder(running: RunningGateway) -> None:
+    license_id = issue(running, 48).license.license_id
+    with running.gateway.db.engine.begin() as connection:
+        connection.execute(
+            sql("UPDATE licenses SET valid_until = '2099-12-31', holder_name = '冒名公司' WHERE license_id = :id"),
+            {"id": license_id},
+        )
+    running.gateway.feed.committed([f"license:{license_id}"])  # type: ignore[union-attr]
+    status, said, report = check(running, license_id)
+    assert status == 1 and report.integrity.reason == "RECORD_ALTERED"
+    (validity,) = [line for line in said.splitlines() if "有效期 validity" in line]
+    assert "无法确认（记录被改动）" in validity and "2099" not in said and "长期" not in said
+    assert "持证人" not in said and "冒" not in said
+
+
 def test_the_json_is_the_response_in_protobuf_json(running: RunningGateway) -> None:
     license_id = issue(running, 43).license.license_id
     answer = verify(running.channel(TAX), license_id, USE, max_file_bytes=LIMIT)

@@ -309,16 +309,48 @@ def test_an_amendment_may_take_the_number_of_an_ended_license(running: RunningGa
     assert (by_number.verdict, by_number.license.license_id) == (PASSED, amended.license_id)
 
 
-def test_a_record_changed_behind_the_gateways_back_fails_integrity(running: RunningGateway) -> None:
-    license_id = batch_issue(running, 6)
+def test_a_record_changed_behind_the_gateways_back_fails_integrity_and_states_nothing_of_the_edit(
+    running: RunningGateway,
+) -> None:
+    """An expired license whose validity was moved to 2099 and whose holder was renamed in the store: RECORD_ALTERED,
+    and neither the reply nor the signed receipt states the edit's validity, status or holder as the license's (they
+    had said status PASSED, ACTIVE until 2099-12-31, holder 冒***; found by an independent client)."""
+    expired = (today() - dt.timedelta(days=10)).isoformat()
+    license_id = batch_issue(running, 6, valid_from="2020-01-01", valid_until=expired)
+    assert verify(running, license_id=license_id).status.reason == "EXPIRED"
     with running.gateway.db.engine.begin() as connection:
         connection.execute(
-            text("UPDATE licenses SET holder_name = :name WHERE license_id = :id"),
-            {"name": "冒名公司", "id": license_id},
+            text("UPDATE licenses SET holder_name = :name, valid_until = :until WHERE license_id = :id"),
+            {"name": "冒名公司", "until": "2099-12-31", "id": license_id},
         )
+    running.gateway.feed.committed([f"license:{license_id}"])  # type: ignore[union-attr]
     report = verify(running, license_id=license_id)
     assert (report.verdict, report.reason) == (FAILED, "RECORD_ALTERED")
-    assert report.integrity.result == FAILED and report.status.result == PASSED
+    assert report.integrity.result == FAILED
+    assert (report.status.result, report.status.reason) == (INDETERMINATE, "RECORD_ALTERED")
+    named = LicenseId.parse(license_id)
+    summary = report.license
+    assert (summary.license_id, summary.type_code, summary.issuer_code, summary.version) == (
+        license_id,
+        named.type_code,
+        named.issuer_code,
+        named.version,
+    )
+    assert summary.type_name == "食品生产许可证" and summary.issuer_name == "济南市市场监督管理局"
+    assert (summary.valid_from, summary.valid_until, summary.status, summary.status_since) == ("", "", 0, "")
+    assert (summary.holder_name_masked, summary.holder_code_masked) == ("", "")
+    stated = receipt_statement(running, report.receipt)
+    assert stated["findings"]["status"]["reason"] == "RECORD_ALTERED"
+    assert stated["license"] == {
+        "license_id": license_id,
+        "type_code": named.type_code,
+        "issuer_code": named.issuer_code,
+        "valid_from": "",
+        "valid_until": "",
+        "status": "",
+        "status_since": "",
+        "version": named.version,
+    }
 
 
 def qr_for(running: RunningGateway, license_id: str) -> tuple[str, LicenseContent]:
