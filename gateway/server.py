@@ -19,6 +19,7 @@ import hmac
 import json
 import logging
 import os
+import secrets
 import signal
 import ssl
 import sys
@@ -726,11 +727,20 @@ def import_seal_ca(
     return ca
 
 
+def _deployment_ca_name(name: str) -> str:
+    """``name`` with a tag of this deployment's own (6 random hex digits): two gateways' seal makers never share a
+    name, so a document of another deployment is UNTRUSTED_ROOT here, not a look-alike of this one's CA
+    (LOOKALIKE_CA, the finding for a forger's CA that copies a trusted one's name)."""
+    return f"{name} {secrets.token_hex(3).upper()}"
+
+
 def _ensure_seal_ca(settings: Settings, clock: Clock, keys: KeyStore) -> None:
     """The seal-maker CA (制章者) and the gateway's TSA certificate, unless they exist (made or imported earlier)."""
     directory = settings.seal_ca_dir
     if not (directory / "root.pem").exists():
-        SealMakerCA.create("zzgw 制章者 (seal maker)", clock.now()).save(directory, settings.passphrase())
+        SealMakerCA.create(_deployment_ca_name("zzgw 制章者 (seal maker)"), clock.now()).save(
+            directory, settings.passphrase()
+        )
     ca = SealMakerCA.load(directory, settings.passphrase())
     if not ca.can_issue:  # imported without its key, or intermediate.key.pem lost from a copy
         log.warning(
@@ -787,7 +797,7 @@ def _ensure_sm2_seal_maker(settings: Settings, keys: KeyStore, clock: Clock, mem
     try:
         now = clock.now()
         if not (directory / "root.pem").exists():
-            SealMakerCA.create("zzgw 制章者 SM2 (seal maker)", now, algorithm=SM2_SM3).save(
+            SealMakerCA.create(_deployment_ca_name("zzgw 制章者 SM2 (seal maker)"), now, algorithm=SM2_SM3).save(
                 directory, settings.passphrase()
             )
         ca = SealMakerCA.load(directory, settings.passphrase())

@@ -19,6 +19,7 @@ import psycopg
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
+from cryptography.x509.oid import NameOID
 from reportlab.pdfgen import canvas
 from sqlalchemy import text
 
@@ -736,13 +737,22 @@ def test_a_document_names_the_license_of_its_latest_registered_revision(running:
 
 
 def test_a_document_sealed_under_an_untrusted_ca_fails_identity(running: RunningGateway) -> None:
-    # a CA of the same name as the gateway's seal maker, certifying the right issuer's seal
-    sealer = foreign_sealer("zzgw 制章者 (seal maker)", "济南市市场监督管理局", MARKET, "电子证照专用章")
-    pdf = asyncio.run(sealer.seal(license_pdf(running), field_name="fake"))
-    report = verifier(running).VerifyDocument(verification_pb2.VerifyDocumentRequest(use=USE, pdf=pdf)).report
-    assert report.verdict == FAILED and report.issuer_identity.result == FAILED
-    assert report.issuer_identity.reason in ("LOOKALIKE_CA", "UNTRUSTED_ROOT")
-    assert not report.HasField("license")  # its content is no registered document's
+    """A CA that copies the name of the gateway's seal maker is a forger's (LOOKALIKE_CA); another deployment's,
+    whose seal maker is named with a tag of its own (``zzgw init``), is merely not trusted here (UNTRUSTED_ROOT: it
+    had read as a forgery, every deployment's seal maker having had one name)."""
+    assert running.gateway.seals is not None
+    root = running.gateway.seals.ca.root.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value
+    ours = str(root).removesuffix(" Seal Root CA")
+    assert ours.startswith("zzgw 制章者 (seal maker) ") and len(ours.rsplit(" ", 1)[1]) == 6
+    for ca_name, reason in ((ours, "LOOKALIKE_CA"), ("zzgw 制章者 (seal maker) 0A1B2C", "UNTRUSTED_ROOT")):
+        sealer = foreign_sealer(ca_name, "济南市市场监督管理局", MARKET, "电子证照专用章")
+        pdf = asyncio.run(sealer.seal(license_pdf(running), field_name="fake"))
+        report = verifier(running).VerifyDocument(verification_pb2.VerifyDocumentRequest(use=USE, pdf=pdf)).report
+        assert report.verdict == FAILED and (report.issuer_identity.result, report.issuer_identity.reason) == (
+            FAILED,
+            reason,
+        )
+        assert not report.HasField("license")  # its content is no registered document's
 
 
 def test_a_receipt_is_stored_and_a_tampered_one_is_rejected(running: RunningGateway) -> None:
