@@ -105,13 +105,21 @@ class RenderError(SigningError):
 FIT_CHECK_CHARACTERS = 600
 """Printed values shorter than this in all fit every template at its largest size with room to spare (a test
 fills each bootstrap type to it), so ``fits`` lays out only longer ones: the check costs no more than a length."""
+LINE_BREAK_CHARACTERS = 60
+"""What a line break in a value weighs in that count: the characters of a whole line of the widest template at its
+largest size, which the break may leave empty (60 breaks in 120 characters of a 住所 did not fit)."""
+
+
+def printed_weight(value: str) -> int:
+    """How much of a page ``value`` may take, in characters: its length, and a whole line for each line break."""
+    return len(value) + LINE_BREAK_CHARACTERS * (len(value.splitlines()) - 1 if value else 0)
 
 
 def fits(content: LicenseContent, license_type: LicenseType, *, font: Path | None = None) -> bool:
     """Whether ``content`` can be drawn on one page (``render_license_pdf`` would not raise RenderError for its
     size): checked when a license is issued, so that one whose document is drawn later (batches) can be drawn."""
     rows = _rows(content, license_type)
-    if sum(len(label) + len(value) for label, value in rows) < FIT_CHECK_CHARACTERS:
+    if sum(len(label) + printed_weight(value) for label, value in rows) < FIT_CHECK_CHARACTERS:
         return True
     try:
         _fit_table(rows, _fonts(font if font is not None else find_cjk_font(), find_fallback_fonts()))

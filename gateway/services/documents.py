@@ -34,7 +34,7 @@ from gateway.store.database import Database
 from signing.pdf import MAX_SUPPLIED_REVISIONS, PdfError, TooManyRevisions, revisions, validate_sync
 from signing.qr import QrClaims, encode_qr
 from signing.record import SealMemos
-from signing.render import SEAL_BOX, DoesNotFit, fits, render_license_pdf
+from signing.render import SEAL_BOX, DoesNotFit, fits, printed_weight, render_license_pdf
 from signing.results import CheckResult
 
 ISSUE_REASON = "电子证照签发"
@@ -58,14 +58,16 @@ class DocumentService:
             return
         values = {f"fields.{key}": value for key, value in content.fields.items()}
         values["holder.name"] = content.holder.name
-        longest = max(values, key=lambda key: len(values[key]))
+        longest = max(values, key=lambda key: printed_weight(values[key]))
+        value = values[longest]
+        breaks = len(value.splitlines()) - 1 if value else 0
         raise InvalidRequestError(
             [
                 FieldViolation(
                     field=longest,
                     reason="TOO_LONG_FOR_DOCUMENT",
                     description=f"the printed license does not fit on one page even in its smallest type; "
-                    f"{longest} has {len(values[longest])} characters",
+                    f"{longest} has {len(value)} characters" + (f" and {breaks} line breaks" if breaks else ""),
                 )
             ]
         )

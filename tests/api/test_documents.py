@@ -187,6 +187,27 @@ def test_a_license_whose_printed_form_cannot_fit_is_refused_before_it_is_stored(
     assert lookup.value.code() == grpc.StatusCode.NOT_FOUND
 
 
+def test_a_value_of_many_line_breaks_is_weighed_by_its_lines_not_its_length(running: RunningGateway) -> None:
+    """A 住所 of 60 line breaks in 120 characters was taken by a batch (its length fits) and its document then failed
+    on every request (DOES_NOT_FIT); alone it answered FAILED_PRECONDITION without naming the field (found by an
+    independent client)."""
+    record = unique(samples.business_license(16))
+    record["fields"]["domicile"] = "1\n" * 60
+    with pytest.raises(grpc.RpcError) as caught:
+        stub(running).IssueLicense(issue_request(record))
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    (violation,) = [v for v in error_details(caught.value)[1] if v[1] == "TOO_LONG_FOR_DOCUMENT"]
+    assert violation == ("fields.domicile", "TOO_LONG_FOR_DOCUMENT")
+    (response,) = stub(running).BatchIssueLicenses(
+        iter([issuance_pb2.BatchIssueLicensesRequest(licenses=[issue_request(record)])])
+    )
+    assert [(e.field, e.reason) for e in response.results[0].error.field_errors] == [
+        ("fields.domicile", "TOO_LONG_FOR_DOCUMENT")
+    ]
+    record["fields"]["domicile"] = "山东省济南市\n历下区泉城路1号"  # a line break or two is a value like any other
+    assert document_of(running, stub(running).IssueLicense(issue_request(record)).license.license_id).pdf
+
+
 def test_the_same_request_with_another_document_is_a_conflict(running: RunningGateway) -> None:
     request = new_request(14, document=license_pdf(running))
     first = stub(running).IssueLicense(request)
