@@ -137,11 +137,20 @@ def citizen_id_problem(value: str) -> str | None:
     return None
 
 
-@functools.lru_cache(maxsize=4096)
+_USCC_SHAPE = "must be 18 characters from 0-9 and A-Y without I, O, S, V, Z"
+
+
 def uscc_problem(value: str) -> str | None:
     """Why ``value`` is not a valid 统一社会信用代码, or None when it is."""
-    if len(value) != 18 or not _USCC_RE.match(value):
-        return "must be 18 characters from 0-9 and A-Y without I, O, S, V, Z"
+    if len(value) != 18:  # before the cache, which would keep the last 4,096 values of any length callers sent
+        return _USCC_SHAPE
+    return _uscc_problem(value)
+
+
+@functools.lru_cache(maxsize=4096)
+def _uscc_problem(value: str) -> str | None:
+    if not _USCC_RE.match(value):
+        return _USCC_SHAPE
     if uscc_check_char(value[:17]) != value[17]:
         return "check character does not match (GB 32100)"
     return None
@@ -181,11 +190,20 @@ def region_code_problem(value: str) -> str | None:
     return None
 
 
-@functools.lru_cache(maxsize=1024)
+_TYPE_CODE_SHAPE = "must be the defining authority's 18-character USCC followed by 3 digits"
+
+
 def type_code_problem(value: str) -> str | None:
     """Why ``value`` is not a license type code (defining authority's USCC + 3 digits), or None."""
+    if len(value) != 21:  # before the cache, as in uscc_problem
+        return _TYPE_CODE_SHAPE
+    return _type_code_problem(value)
+
+
+@functools.lru_cache(maxsize=1024)
+def _type_code_problem(value: str) -> str | None:
     if not _TYPE_CODE_RE.match(value):
-        return "must be the defining authority's 18-character USCC followed by 3 digits"
+        return _TYPE_CODE_SHAPE
     return uscc_problem(value[:18])
 
 
