@@ -139,7 +139,8 @@ class HeadMemo:
     seq: int
     hash: bytes
     memo: bytes
-    """``HeadMemos.memo`` of ``seq`` and ``hash``; empty in the row an upgrade leaves until the first append."""
+    """The HMAC of ``seq`` and ``hash`` (``HeadMemos.head``); empty in the row an upgrade leaves until the first
+    append."""
 
 
 class HeadMemos:
@@ -217,10 +218,6 @@ class ChainChecker:
     def hash_of(self, seq: int) -> bytes | None:
         """The hash of record ``seq`` if it was in ``wanted`` (or is the record the check started after)."""
         return self._hashes.get(seq)
-
-    @property
-    def last_hash(self) -> bytes:
-        return self._hash
 
     @property
     def records(self) -> int:

@@ -1062,7 +1062,7 @@ _C = cast(Table, AuditCheckpointRow.__table__)
 
 _H = cast(Table, AuditHeadRow.__table__)
 _HEADS_SQL = (
-    f"SELECT a.seq, a.hash, h.seq, h.hash, h.memo FROM (SELECT 1 AS one) AS o "
+    "SELECT a.seq, a.hash, h.seq, h.hash, h.memo FROM (SELECT 1 AS one) AS o "
     f"LEFT JOIN (SELECT seq, hash FROM {_A.name} ORDER BY seq DESC LIMIT 1) AS a ON 1 = 1 "
     f"LEFT JOIN {_H.name} AS h ON h.id = 1"
 )
@@ -1081,12 +1081,16 @@ def audit_heads(statements: Statements) -> tuple[tuple[int, bytes] | None, HeadM
 
 def set_head_memo(statements: Statements, memo: HeadMemo) -> None:
     """Write the head memo's one row (made when there is none)."""
-    sql = (
+    statements.execute(_set_head_memo_sql(statements.placeholder), (1, memo.seq, memo.hash, memo.memo))
+
+
+@functools.lru_cache(maxsize=4)
+def _set_head_memo_sql(placeholder: str) -> str:
+    return (
         f"INSERT INTO {_H.name} (id, seq, hash, memo)"
-        + _values_sql(statements.placeholder, 4, 1)
+        + _values_sql(placeholder, 4, 1)
         + " ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, memo = excluded.memo"
     )
-    statements.execute(sql, (1, memo.seq, memo.hash, memo.memo))
 
 
 def add_access_records(statements: Statements, records: Sequence[AccessRecord]) -> None:
