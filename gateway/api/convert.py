@@ -165,6 +165,8 @@ def license_type_message(t: LicenseType) -> catalog_pb2.LicenseType:
         expires=t.expires,
         issuer_codes=sorted(t.issuers),
         license_number_label=t.license_number_label,
+        license_number_of_holder=t.license_number_of_holder,
+        lifelong=t.lifelong,
         fields=[
             catalog_pb2.FieldSpec(
                 key=f.key,

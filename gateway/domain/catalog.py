@@ -129,6 +129,12 @@ class LicenseType:
     fields: tuple[FieldSpec, ...]
     license_number_label: str = "证照编号"
     name_en: str = ""
+    license_number_of_holder: bool = False
+    """Whether a license's number is its holder's code (a 居民身份证's 公民身份号码, a 营业执照's 统一社会信用代码): one
+    that is not is refused, else a card would verify by another person's number."""
+    lifelong: bool = False
+    """Whether a license of a type that ``expires`` may have no end date all the same (长期: the 居民身份证 of a
+    holder aged 46 or more)."""
 
     def __post_init__(self) -> None:
         keys = [f.key for f in self.fields]
@@ -275,6 +281,8 @@ def _license_type(raw: Mapping[str, Any]) -> LicenseType:
             "issuers",
             "fields",
             "license_number_label",
+            "license_number_of_holder",
+            "lifelong",
         },
         where,
     )
@@ -290,6 +298,8 @@ def _license_type(raw: Mapping[str, Any]) -> LicenseType:
         issuers=frozenset(_list(raw, "issuers", str, where, required=True)),
         fields=_fields(raw, code, where),
         license_number_label=_text(raw, "license_number_label", where, "证照编号"),
+        license_number_of_holder=_get(raw, "license_number_of_holder", bool, where, False),
+        lifelong=_get(raw, "lifelong", bool, where, False),
     )
 
 

@@ -95,6 +95,16 @@ def validate_issue(draft: LicenseDraft, catalog: Catalog, issuer: Member, today:
     fields = check_fields(license_type, draft.fields, errors, partial=False)
     if holder is not None:
         check_holder_fields(license_type, holder, fields, errors)
+        if license_type.license_number_of_holder and license_number and license_number != holder.code:
+            label = license_type.license_number_label
+            errors.append(
+                _v(
+                    "license_number",
+                    "DISAGREES_WITH_HOLDER",
+                    f"{label} (license_number) is not the holder's code (holder.code): a {license_type.name}'s "
+                    f"number is its holder's {HOLDER_CODE_TYPES.get(holder.code_type, 'code')}",
+                )
+            )
     if errors:
         raise InvalidLicenseError(errors)
     assert issue_date is not None and valid_from is not None and holder is not None
@@ -239,7 +249,7 @@ def check_validity(
     errors: list[FieldViolation],
 ) -> dt.date | None:
     valid_until = check_date("valid_until", raw_until, errors)
-    if license_type.expires and not raw_until:
+    if license_type.expires and not raw_until and not license_type.lifelong:
         errors.append(_v("valid_until", "REQUIRED", f"{license_type.name} must have a validity end date"))
     if valid_until and issue_date and valid_until < issue_date:
         errors.append(_v("valid_until", "VALIDITY_BEFORE_ISSUE", "validity ends before the issue date"))

@@ -22,7 +22,7 @@ from signing.render import SEAL_BOX
 from signing.results import CheckResult
 from tests.api.test_issuance import unique
 from tests.api.test_seals import license_pdf
-from tests.conftest import CIVIL, MARKET, PORTAL, RunningGateway, error_details, start_gateway
+from tests.conftest import CIVIL, MARKET, POLICE, PORTAL, RunningGateway, error_details, start_gateway
 from tests.signing.test_pdf import new_info_by_hand, with_info
 
 
@@ -277,3 +277,20 @@ def test_with_the_tsa_down_nothing_is_issued(tmp_path: Path) -> None:
     finally:
         gw.server.stop(0)
         gw.gateway.close()
+
+
+def test_an_id_card_may_be_valid_for_life_and_prints_so(running: RunningGateway) -> None:
+    """长期: a 居民身份证 of a holder aged 46 or more has no end date (the catalog's ``lifelong``); a food permit
+    still must have one."""
+    card = {**samples.id_card(807), "request_id": f"id-{uuid.uuid4().hex}", "valid_until": ""}
+    issued = running.issuance(POLICE).IssueLicense(issue_request(card)).license
+    assert issued.valid_until == ""
+    pdf = (
+        running.issuance(POLICE)
+        .GetLicenseDocument(issuance_pb2.GetLicenseDocumentRequest(license_id=issued.license_id))
+        .pdf
+    )
+    assert "长期" in page_text(pdf)
+    with pytest.raises(grpc.RpcError) as caught:
+        stub(running).IssueLicense(issue_request({**unique(samples.food_permit(808)), "valid_until": ""}))
+    assert ("valid_until", "REQUIRED") in error_details(caught.value)[1]

@@ -295,6 +295,37 @@ def test_amend_makes_a_new_version_and_supersedes_the_old(running: RunningGatewa
     assert error_details(caught.value)[0].reason == "NOT_AMENDABLE"
 
 
+def test_a_number_that_is_the_holders_code_must_be_the_holders(running: RunningGateway) -> None:
+    """A 居民身份证's number is its 公民身份号码 and a 营业执照's its 统一社会信用代码: the police had issued a card
+    whose number was another person's (or "ABC"), which then verified PASSED by that person's number (found by an
+    independent client); on amendment too."""
+    card = {**samples.id_card(801), "request_id": f"id-{uuid.uuid4().hex}"}
+    other = samples.id_card(802)["license_number"]
+    for number in (other, "ABC"):
+        with pytest.raises(grpc.RpcError) as caught:
+            issue(running, {**card, "license_number": number}, member=POLICE)
+        assert ("license_number", "DISAGREES_WITH_HOLDER") in error_details(caught.value)[1]
+        assert "公民身份号码 (license_number) is not the holder's code" in str(caught.value.details())
+    business = unique(samples.business_license(803))
+    with pytest.raises(grpc.RpcError) as caught:
+        issue(running, {**business, "license_number": samples.uscc(804)})
+    assert ("license_number", "DISAGREES_WITH_HOLDER") in error_details(caught.value)[1]
+    issued = issue(running, business).license
+    with pytest.raises(grpc.RpcError) as caught:
+        running.issuance(MARKET).AmendLicense(
+            issuance_pb2.AmendLicenseRequest(
+                request_id="amend-" + uuid.uuid4().hex,
+                license_id=issued.license_id,
+                license_number=samples.uscc(805),
+                reason="换号",
+            )
+        )
+    assert ("license_number", "DISAGREES_WITH_HOLDER") in error_details(caught.value)[1]
+    # a type whose number is its own (食品生产许可证编号) takes any well-formed number
+    permit = unique(samples.food_permit(806))
+    assert issue(running, permit).license.license_number == permit["license_number"]
+
+
 def test_amend_with_an_invalid_field_is_rejected(running: RunningGateway) -> None:
     first = issue(running, unique(samples.business_license(13))).license
     with pytest.raises(grpc.RpcError) as caught:

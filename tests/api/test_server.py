@@ -285,7 +285,7 @@ def test_a_nul_that_no_field_check_caught_is_bad_input_not_an_internal_error(run
             verification_pb2.GetReceiptRequest(receipt_id="0193\x00ab")
         ),
         lambda: running.issuance(MARKET).GetLicense(
-            issuance_pb2.GetLicenseRequest(type_code="11100000000000127W", license_number="JY1\x00")
+            issuance_pb2.GetLicenseRequest(type_code=samples.BUSINESS_LICENSE, license_number="JY1\x00")
         ),
     ]
     for call in calls:

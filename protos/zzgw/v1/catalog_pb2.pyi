@@ -65,7 +65,7 @@ class FieldSpec(_message.Message):
     def __init__(self, key: _Optional[str] = ..., label: _Optional[str] = ..., value_type: _Optional[str] = ..., required: _Optional[bool] = ..., max_length: _Optional[int] = ..., sensitivity: _Optional[_Union[Sensitivity, str]] = ..., sharing_class: _Optional[_Union[SharingClass, str]] = ..., choices: _Optional[_Iterable[str]] = ..., form_labels: _Optional[_Iterable[str]] = ..., of_holder: _Optional[str] = ..., masking: _Optional[str] = ...) -> None: ...
 
 class LicenseType(_message.Message):
-    __slots__ = ("type_code", "name", "name_en", "holder_kind", "holder_code_types", "sharing_class", "expires", "issuer_codes", "fields", "license_number_label")
+    __slots__ = ("type_code", "name", "name_en", "holder_kind", "holder_code_types", "sharing_class", "expires", "issuer_codes", "fields", "license_number_label", "license_number_of_holder", "lifelong")
     TYPE_CODE_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     NAME_EN_FIELD_NUMBER: _ClassVar[int]
@@ -76,6 +76,8 @@ class LicenseType(_message.Message):
     ISSUER_CODES_FIELD_NUMBER: _ClassVar[int]
     FIELDS_FIELD_NUMBER: _ClassVar[int]
     LICENSE_NUMBER_LABEL_FIELD_NUMBER: _ClassVar[int]
+    LICENSE_NUMBER_OF_HOLDER_FIELD_NUMBER: _ClassVar[int]
+    LIFELONG_FIELD_NUMBER: _ClassVar[int]
     type_code: str
     name: str
     name_en: str
@@ -86,7 +88,9 @@ class LicenseType(_message.Message):
     issuer_codes: _containers.RepeatedScalarFieldContainer[str]
     fields: _containers.RepeatedCompositeFieldContainer[FieldSpec]
     license_number_label: str
-    def __init__(self, type_code: _Optional[str] = ..., name: _Optional[str] = ..., name_en: _Optional[str] = ..., holder_kind: _Optional[_Union[HolderKind, str]] = ..., holder_code_types: _Optional[_Iterable[str]] = ..., sharing_class: _Optional[_Union[SharingClass, str]] = ..., expires: _Optional[bool] = ..., issuer_codes: _Optional[_Iterable[str]] = ..., fields: _Optional[_Iterable[_Union[FieldSpec, _Mapping]]] = ..., license_number_label: _Optional[str] = ...) -> None: ...
+    license_number_of_holder: bool
+    lifelong: bool
+    def __init__(self, type_code: _Optional[str] = ..., name: _Optional[str] = ..., name_en: _Optional[str] = ..., holder_kind: _Optional[_Union[HolderKind, str]] = ..., holder_code_types: _Optional[_Iterable[str]] = ..., sharing_class: _Optional[_Union[SharingClass, str]] = ..., expires: _Optional[bool] = ..., issuer_codes: _Optional[_Iterable[str]] = ..., fields: _Optional[_Iterable[_Union[FieldSpec, _Mapping]]] = ..., license_number_label: _Optional[str] = ..., license_number_of_holder: _Optional[bool] = ..., lifelong: _Optional[bool] = ...) -> None: ...
 
 class Material(_message.Message):
     __slots__ = ("type_code", "fields", "full_fields", "required")
