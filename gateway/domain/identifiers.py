@@ -265,15 +265,30 @@ class LicenseId:
 _ASCII_UPPER = str.maketrans("abcdefghijklmnopqrstuvwxyz", "ABCDEFGHIJKLMNOPQRSTUVWXYZ")
 
 
+_FULL_WIDTH_ALNUM = str.maketrans(
+    {
+        **{0xFF10 + i: ord("0") + i for i in range(10)},
+        **{0xFF21 + i: ord("A") + i for i in range(26)},
+        **{0xFF41 + i: ord("A") + i for i in range(26)},
+    }
+)
+_SPACES = re.compile(r"\s+")
+
+
 def normal_number(number: str) -> str:
-    """A license number as the gateway keeps and finds it: trimmed, its ASCII letters in upper case. Numbers on paper
-    do not tell cases apart: a 公民身份号码 whose check character is typed ``x``, a USCC typed in lower case, name
-    the license printed with ``X``.
+    """A license number as the gateway keeps and finds it: its ASCII letters in upper case, its full-width letters
+    and digits (a Chinese input method's ＳＣ８５…) as ASCII ones, and no spaces (``SC8566 1857041627``). Numbers on
+    paper tell none of these apart: each of them had been a second current license under one printed number.
+    Punctuation stays as it is (a 不动产权证号's full-width brackets are printed so).
 
     >>> normal_number(" 37010219600421003x ")
     '37010219600421003X'
+    >>> normal_number("ＳＣ８５６６\u3000１８５７０４１６２７")
+    'SC85661857041627'
+    >>> normal_number("鲁（2024）济南市不动产权第 0012345号")
+    '鲁（2024）济南市不动产权第0012345号'
     """
-    return number.strip().translate(_ASCII_UPPER)
+    return _SPACES.sub("", number).translate(_ASCII_UPPER).translate(_FULL_WIDTH_ALNUM)
 
 
 def find_by_number(read: Callable[[str, str], _T | None], type_code: str, number: str) -> _T | None:

@@ -192,6 +192,24 @@ def test_a_number_typed_in_lower_case_finds_the_license(running: RunningGateway)
     assert answer.code == 0
 
 
+def test_a_number_in_full_width_or_with_spaces_is_the_same_number(running: RunningGateway) -> None:
+    """A Chinese input method's full-width ＳＣ８５… and a number typed with a space had each become a second current
+    license under one printed number (found by an independent client); now they are that number, at issue and at
+    the window."""
+    permit = unique(samples.food_permit(42))
+    issued = running.issuance(MARKET).IssueLicense(issue_request(permit)).license
+    number = issued.license_number
+    full_width = "".join(chr(ord(c) + 0xFEE0) if c.isascii() and c.isalnum() else c for c in number)
+    spaced = number[:6] + " " + number[6:]
+    for other in (full_width, spaced, "\u3000" + number.lower()):
+        again = {**unique(samples.food_permit(43)), "license_number": other}
+        with pytest.raises(grpc.RpcError) as caught:
+            running.issuance(MARKET).IssueLicense(issue_request(again))
+        assert error_details(caught.value)[0].reason == "LICENSE_NUMBER_TAKEN", other
+        report = verify(running, type_code=issued.type_code, license_number=other)
+        assert (report.verdict, report.license.license_id) == (PASSED, issued.license_id)
+
+
 def test_a_number_is_looked_up_as_normal_then_as_given() -> None:
     """A license stored before numbers were kept in upper case is still found by the number as it was issued."""
     stored = {("T", "SC1X"): "new", ("T", "sc1x-old"): "old"}
