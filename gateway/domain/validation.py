@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -128,11 +129,21 @@ def check_request_id(request_id: str, errors: list[FieldViolation]) -> None:
         errors.append(_v("request_id", "BAD_REQUEST_ID", "request_id must be 1-64 characters of A-Z a-z 0-9 . _ : -"))
 
 
+def composed(value: str) -> str:
+    """``value`` with its combining marks composed (NFC) where it has any: a name typed as ``e`` and U+0301 is the
+    same name as one typed ``é``, compares so, and prints the font's ``é`` (it printed ``e〓``). A value without
+    combining marks is kept as it is: NFC would also replace CJK compatibility ideographs (U+F900-FAFF) that a
+    person's registered name may be written with."""
+    return unicodedata.normalize("NFC", value) if any(unicodedata.combining(c) for c in value) else value
+
+
 def check_text(field: str, value: str, limit: int, errors: list[FieldViolation], *, required: bool = False) -> str:
-    value = value.strip()
+    value = composed(value.strip())
     if not value:
         if required:
             errors.append(_v(field, "REQUIRED", f"{field} is required"))
+    elif unicodedata.combining(value[0]):
+        errors.append(_v(field, "BAD_CHARACTERS", f"{field} begins with a combining mark, which has nothing to mark"))
     elif len(value) > limit:
         errors.append(_v(field, "TOO_LONG", f"{field} must be at most {limit} characters"))
     elif _CONTROL_RE.search(value):
@@ -271,7 +282,7 @@ def check_fields(
         if spec is None:
             errors.append(_v(f"fields.{key[:64]}", "UNKNOWN_FIELD", f"{license_type.name} has no field {key[:64]!r}"))
             continue
-        value = value.strip()
+        value = composed(value.strip())
         if value:
             if problem := _field_problem(spec, value):
                 errors.append(problem)
@@ -286,6 +297,8 @@ def check_fields(
 
 def _field_problem(spec: FieldSpec, value: str) -> FieldViolation | None:
     where = f"fields.{spec.key}"
+    if unicodedata.combining(value[0]):
+        return _v(where, "BAD_CHARACTERS", f"{spec.label} begins with a combining mark, which has nothing to mark")
     if len(value) > spec.max_length:
         return _v(where, "TOO_LONG", f"{spec.label} must be at most {spec.max_length} characters")
     if (_TEXT_CONTROL_RE if spec.value_type is ValueType.STRING else _CONTROL_RE).search(value):

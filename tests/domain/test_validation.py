@@ -399,3 +399,26 @@ def test_a_consumer_only_member_is_refused() -> None:
     with pytest.raises(PermissionDeniedError) as caught:
         validate_issue(draft(samples.food_permit(13)), CATALOG, MEMBERS[TAX], TODAY)
     assert caught.value.reason == "NOT_AUTHORITATIVE_ISSUER"
+
+
+def test_a_name_with_a_combining_accent_is_the_composed_name() -> None:
+    """济南Jose\u0301 as the holder and 济南José as the 名称 are one name (they were DISAGREES_WITH_HOLDER), kept
+    composed, so the printed license shows the font's é (it printed e〓); a value that begins with a combining mark,
+    which marks nothing, is refused."""
+    record = samples.business_license(3)
+    decomposed, precomposed = "济南Jose\u0301科技有限公司", "济南José科技有限公司"
+    record = {**with_fields(record, company_name=precomposed), "holder": {**record["holder"], "name": decomposed}}
+    valid = validate_issue(draft(record), CATALOG, MEMBERS[MARKET], TODAY)
+    assert valid.holder.name == precomposed and valid.fields["company_name"] == precomposed
+    leading = {**record, "holder": {**record["holder"], "name": "\u0301济南科技有限公司"}}
+    assert ("holder.name", "BAD_CHARACTERS") in violations(leading, MARKET)
+    assert ("fields.domicile", "BAD_CHARACTERS") in violations(with_fields(record, domicile="\u0301济南"), MARKET)
+
+
+def test_a_compatibility_ideograph_in_a_name_is_kept_as_written() -> None:
+    """NFC would replace U+F9xx compatibility ideographs with their unified twins; a name without combining marks is
+    kept as the issuer wrote it."""
+    record = samples.business_license(4)
+    name = "济南\uf900科技有限公司"  # 豈, a compatibility ideograph
+    record = {**with_fields(record, company_name=name), "holder": {**record["holder"], "name": name}}
+    assert validate_issue(draft(record), CATALOG, MEMBERS[MARKET], TODAY).holder.name == name
