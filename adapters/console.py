@@ -63,6 +63,7 @@ from gateway.domain.errors import (
 )
 from gateway.domain.model import Role
 from gateway.domain.verification import UseContext, check_use, matters_of, plain_operator
+from gateway.services.audit import UseTarget
 from gateway.services.members import ConsoleUser
 from gateway.services.verification import Report, SignedParts, VerificationService
 from gateway.store.repositories import StoredReceipt
@@ -237,10 +238,13 @@ class Console:
         except ZzgwError as error:
             return error_reply(error)._replace(member=user.member.code)
 
-    def _use(self, request: Mapping[str, Any], user: ConsoleUser, action: AuditAction) -> UseContext:
+    def _use(
+        self, request: Mapping[str, Any], user: ConsoleUser, action: AuditAction, target: UseTarget | None = None
+    ) -> UseContext:
         """The request's use. Its operator is the clerk a clerk's own token names (what the page sends is not
         looked at); with the department's token, the name or staff number the clerk typed, which is required. A
-        matter another department handles is refused on the audit trail as the call ``action``."""
+        matter another department handles is refused on the audit trail as the call ``action``, with the license or
+        holder the request named (``target``)."""
         raw_use = request.get("use")
         if not isinstance(raw_use, dict):
             raise invalid("use", "REQUIRED", "use (matter_code, purpose, operator) is required")
@@ -257,7 +261,7 @@ class Console:
             operator=operator,
             bundle_code=_text(raw_use, "bundle_code"),
             case_id=_text(raw_use, "case_id"),
-            on_refusal=lambda refused: self._service().refuse_use(user.member, refused, action),
+            on_refusal=lambda refused: self._service().refuse_use(user.member, refused, action, target),
         )
 
     def _service(self) -> VerificationService:
@@ -273,7 +277,16 @@ class Console:
         service = self._service()
         checked = service.check_claim(
             user.member,
-            self._use(request, user, AuditAction.CHECK_CLAIM),
+            self._use(
+                request,
+                user,
+                AuditAction.CHECK_CLAIM,
+                UseTarget(
+                    type_code=_text(request, "type_code"),
+                    license_number=_text(request, "license_number"),
+                    holder_code=_text(request, "holder_code"),
+                ),
+            ),
             type_code=_text(request, "type_code"),
             holder_code=_text(request, "holder_code"),
             license_number=_text(request, "license_number"),
@@ -382,7 +395,9 @@ class Console:
         query = _text(request, "query").strip()
         if sum(bool(x) for x in (query, document, image)) != 1:
             raise invalid("query", "ONE_OF", "give exactly one of query, pdf, qr_image")
-        use = self._use(request, user, AuditAction.VERIFY_DOCUMENT if document else AuditAction.VERIFY_LICENSE)
+        # a query is an identifier, or a number with its type (a code names its license only once read)
+        named = UseTarget(license_id=query, type_code=_text(request, "type_code"), license_number=query)
+        use = self._use(request, user, AuditAction.VERIFY_DOCUMENT if document else AuditAction.VERIFY_LICENSE, named)
         service = self._service()
         registered: bool | None = None
         if document:

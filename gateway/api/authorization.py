@@ -12,6 +12,7 @@ from gateway.api.sharing import use_context
 from gateway.domain.audit import AuditAction
 from gateway.domain.catalog import Catalog
 from gateway.domain.errors import FieldViolation, InvalidRequestError, UpstreamUnavailableError
+from gateway.services.audit import UseTarget
 from gateway.services.authorization import (
     AccessDecision,
     AccessRequestState,
@@ -47,7 +48,9 @@ class AuthorizationServicer(authorization_pb2_grpc.AuthorizationServiceServicer)
             request.use,
             self._catalog,
             context,
-            on_refusal=lambda refused: service.refuse_use(member, refused, AuditAction.REQUEST_ACCESS),
+            on_refusal=lambda refused: service.refuse_use(
+                member, refused, AuditAction.REQUEST_ACCESS, UseTarget(license_id=request.license_id)
+            ),
         )
         submitted = service.request_access(
             caller(),

@@ -15,6 +15,7 @@ from gateway.domain.errors import UpstreamUnavailableError
 from gateway.domain.model import LicenseStatus
 from gateway.domain.sharing import AccessState, Basis
 from gateway.domain.verification import MatterNotHandledError, UseContext, check_use
+from gateway.services.audit import UseTarget
 from gateway.services.sharing import HolderEntry, SharingService
 from protos.zzgw.v1 import common_pb2, sharing_pb2, sharing_pb2_grpc, verification_pb2
 
@@ -65,11 +66,21 @@ class SharingServicer(sharing_pb2_grpc.SharingServiceServicer):
             raise UpstreamUnavailableError("no gateway key for the audit trail: run `zzgw init`", reason="NO_SEAL_CA")
         return self._service
 
-    def _use(self, use: verification_pb2.UseContext, context: grpc.ServicerContext, action: AuditAction) -> UseContext:
-        """The request's use context; a matter another department handles is refused on the audit trail."""
+    def _use(
+        self,
+        use: verification_pb2.UseContext,
+        context: grpc.ServicerContext,
+        action: AuditAction,
+        target: UseTarget,
+    ) -> UseContext:
+        """The request's use context; a matter another department handles is refused on the audit trail, with the
+        license or holder the request named (``target``)."""
         member = caller()
         return use_context(
-            use, self._catalog, context, on_refusal=lambda refused: self._sharing().refuse_use(member, refused, action)
+            use,
+            self._catalog,
+            context,
+            on_refusal=lambda refused: self._sharing().refuse_use(member, refused, action, target),
         )
 
     def ListHolderLicenses(
@@ -78,7 +89,9 @@ class SharingServicer(sharing_pb2_grpc.SharingServiceServicer):
         service = self._sharing()
         listing = service.list_holder_licenses(
             caller(),
-            self._use(request.use, context, AuditAction.LIST_HOLDER_LICENSES),
+            self._use(
+                request.use, context, AuditAction.LIST_HOLDER_LICENSES, UseTarget(holder_code=request.holder_code)
+            ),
             holder_code_type=request.holder_code_type,
             holder_code=request.holder_code,
             consent_code=request.consent_code,
@@ -99,7 +112,7 @@ class SharingServicer(sharing_pb2_grpc.SharingServiceServicer):
         service = self._sharing()
         data = service.license_data(
             caller(),
-            self._use(request.use, context, AuditAction.GET_LICENSE_DATA),
+            self._use(request.use, context, AuditAction.GET_LICENSE_DATA, UseTarget(license_id=request.license_id)),
             request.license_id,
             consent_code=request.consent_code,
         )
@@ -136,7 +149,7 @@ class SharingServicer(sharing_pb2_grpc.SharingServiceServicer):
         service = self._sharing()
         copy = service.license_document(
             caller(),
-            self._use(request.use, context, AuditAction.GET_LICENSE_DOCUMENT),
+            self._use(request.use, context, AuditAction.GET_LICENSE_DOCUMENT, UseTarget(license_id=request.license_id)),
             request.license_id,
             consent_code=request.consent_code,
         )
@@ -159,7 +172,7 @@ class SharingServicer(sharing_pb2_grpc.SharingServiceServicer):
         service = self._sharing()
         form = service.prefill(
             caller(),
-            self._use(request.use, context, AuditAction.PREFILL_FORM),
+            self._use(request.use, context, AuditAction.PREFILL_FORM, UseTarget(holder_code=request.holder_code)),
             holder_code_type=request.holder_code_type,
             holder_code=request.holder_code,
             keys=list(request.field_keys),

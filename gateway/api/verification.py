@@ -21,6 +21,7 @@ from gateway.domain.errors import UpstreamUnavailableError
 from gateway.domain.identifiers import LicenseId
 from gateway.domain.model import LicenseStatus
 from gateway.domain.verification import ClaimResult, UseContext, check_use
+from gateway.services.audit import UseTarget
 from gateway.services.verification import Outcome, Report, VerificationService
 from gateway.store.repositories import StoredReceipt
 from protos.zzgw.v1 import common_pb2, verification_pb2, verification_pb2_grpc
@@ -51,10 +52,16 @@ class VerificationServicer(verification_pb2_grpc.VerificationServiceServicer):
             raise UpstreamUnavailableError("no seal-maker CA or receipt key: run `zzgw init`", reason="NO_SEAL_CA")
         return self._service
 
-    def _use(self, use: verification_pb2.UseContext, context: grpc.ServicerContext, action: AuditAction) -> UseContext:
+    def _use(
+        self,
+        use: verification_pb2.UseContext,
+        context: grpc.ServicerContext,
+        action: AuditAction,
+        target: UseTarget | None = None,
+    ) -> UseContext:
         """The request's use context, checked (a department sends the same few again and again: each is checked
         once, then found; a bad one is checked, and refused, every time). A matter another department handles is
-        refused on the audit trail as the call ``action``."""
+        refused on the audit trail as the call ``action``, with the license or holder the request named."""
         member = caller()
         # the caller's name too: a member renamed by `zzgw init` is checked again (matters name departments by name)
         key = (member.code, member.name, use.matter_code, use.purpose, operator(context), use.bundle_code, use.case_id)
@@ -68,7 +75,7 @@ class VerificationServicer(verification_pb2_grpc.VerificationServiceServicer):
                 operator=key[4],
                 bundle_code=key[5],
                 case_id=key[6],
-                on_refusal=lambda refused: self._verification().refuse_use(member, refused, action),
+                on_refusal=lambda refused: self._verification().refuse_use(member, refused, action, target),
             )
             if len(self._uses) >= USE_CACHE_SIZE:
                 self._uses.clear()
@@ -81,7 +88,14 @@ class VerificationServicer(verification_pb2_grpc.VerificationServiceServicer):
         service = self._verification()
         report = service.verify_license(
             caller(),
-            self._use(request.use, context, AuditAction.VERIFY_LICENSE),
+            self._use(
+                request.use,
+                context,
+                AuditAction.VERIFY_LICENSE,
+                UseTarget(
+                    license_id=request.license_id, type_code=request.type_code, license_number=request.license_number
+                ),
+            ),
             license_id=request.license_id,
             type_code=request.type_code,
             license_number=request.license_number,
@@ -119,7 +133,14 @@ class VerificationServicer(verification_pb2_grpc.VerificationServiceServicer):
         service = self._verification()
         checked = service.check_claim(
             caller(),
-            self._use(request.use, context, AuditAction.CHECK_CLAIM),
+            self._use(
+                request.use,
+                context,
+                AuditAction.CHECK_CLAIM,
+                UseTarget(
+                    type_code=request.type_code, license_number=request.license_number, holder_code=request.holder_code
+                ),
+            ),
             type_code=request.type_code,
             holder_code=request.holder_code,
             license_number=request.license_number,

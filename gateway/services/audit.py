@@ -19,6 +19,7 @@ after the vouched record, so deleted numbers are never used again and the deleti
 from __future__ import annotations
 
 import datetime as dt
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -40,6 +41,7 @@ from gateway.domain.audit import (
     checkpoint_bytes,
 )
 from gateway.domain.errors import FieldViolation, InvalidRequestError, PermissionDeniedError
+from gateway.domain.identifiers import find_by_number, holder_code_type_by_form, license_id_violation, normal_number
 from gateway.domain.model import Clock, Member, Role
 from gateway.domain.verification import MatterNotHandledError
 from gateway.services.receipt_certificates import ReceiptCertificates
@@ -48,6 +50,18 @@ from signing.errors import InvalidSignature
 from signing.keys import KeyBackend, verify_signature
 from signing.sm2_x509 import public_key_der
 
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UseTarget:
+    """What a refused request named: a license (by identifier, or by type and number), or a holder (by code)."""
+
+    license_id: str = ""
+    type_code: str = ""
+    license_number: str = ""
+    holder_code: str = ""
+
+
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f]")
 PAGE = 5000
 STALE_HEAD_SECONDS = 10.0
 MAX_LIST = 500
@@ -137,10 +151,16 @@ class AuditTrail:
             return ahead
         return newest or (0, GENESIS)
 
-    def refuse_use(self, caller: Member, refused: MatterNotHandledError, action: AuditAction) -> None:
+    def refuse_use(
+        self, caller: Member, refused: MatterNotHandledError, action: AuditAction, target: UseTarget | None = None
+    ) -> None:
         """Record a call refused because ``caller`` named a matter another department handles (``check_use``):
-        DENIED / NOT_MATTER_DEPARTMENT, with the matter and purpose it named; no license was looked up."""
+        DENIED / NOT_MATTER_DEPARTMENT, with the matter and purpose it named, and the license or holder the request
+        named (``target``): the holder's and the issuer's logs show an attempt on their licenses under another
+        department's matter as they show one under the caller's own. The license is looked up for the record alone;
+        the caller is told nothing of it."""
         use = refused.use
+        license_id, issuer_code, holder_code = self._target(target) if target is not None else ("", "", "")
         self.record(
             AuditEntry(
                 at=self._clock.now(),
@@ -149,10 +169,28 @@ class AuditTrail:
                 action=action,
                 matter_code=use.matter_code,
                 purpose=use.purpose,
+                license_id=license_id,
+                issuer_code=issuer_code,
+                holder_code=holder_code,
                 decision="DENIED",
                 reason=refused.reason,
             )
         )
+
+    def _target(self, target: UseTarget) -> tuple[str, str, str]:
+        """The license id, issuer and holder of the license ``target`` names, if stored; else the holder it names,
+        if its code is well-formed (a made-up one is nobody's)."""
+        found = None
+        if target.license_id and license_id_violation("license_id", target.license_id) is None:
+            with self._db.unit_of_work() as uow:
+                found = uow.licenses.get(target.license_id)
+        elif target.type_code and target.license_number and not _UNPRINTABLE.search(target.license_number):
+            with self._db.unit_of_work() as uow:
+                found = find_by_number(uow.licenses.get_current, target.type_code, target.license_number[:64])
+        if found is not None:
+            return found.license_id, found.content.issuer_code, found.content.holder.code
+        holder = normal_number(target.holder_code)
+        return "", "", holder if holder_code_type_by_form(holder) != "099" else ""
 
     def stale_head(self, error: BaseException) -> bool:
         """Whether ``error`` failed a transaction because its records collided with another writer's: the group

@@ -55,7 +55,7 @@ from gateway.domain.model import Clock, Member, Role
 from gateway.domain.sharing import CONSUMER_ROLES, request_deadline
 from gateway.domain.validation import MAX_REASON, check_text
 from gateway.domain.verification import MatterNotHandledError, UseContext, operator_violation, uses_matter
-from gateway.services.audit import AuditTrail
+from gateway.services.audit import AuditTrail, UseTarget
 from gateway.store.database import Database, UnitOfWork
 from gateway.store.repositories import StoredAccessRequest, StoredConsent
 
@@ -186,9 +186,12 @@ class AuthorizationService:
 
     # -- access requests -------------------------------------------------------------------------------------------
 
-    def refuse_use(self, caller: Member, refused: MatterNotHandledError, action: AuditAction) -> None:
-        """Put on the audit trail a call refused because the caller named another department's matter."""
-        self._audit.refuse_use(caller, refused, action)
+    def refuse_use(
+        self, caller: Member, refused: MatterNotHandledError, action: AuditAction, target: UseTarget | None = None
+    ) -> None:
+        """Put on the audit trail a call refused because the caller named another department's matter, with the
+        license or holder the request named (``AuditTrail.refuse_use``)."""
+        self._audit.refuse_use(caller, refused, action, target)
 
     def request_access(
         self,

@@ -84,7 +84,7 @@ from gateway.domain.sharing import (
     decide,
 )
 from gateway.domain.verification import MatterNotHandledError, UseContext, status_since
-from gateway.services.audit import AuditTrail
+from gateway.services.audit import AuditTrail, UseTarget
 from gateway.services.authorization import AccessRequestState, check_holder_code, consent_code_digest
 from gateway.services.documents import DocumentService
 from gateway.store.database import AppendWork, Database, UnitOfWork
@@ -305,9 +305,12 @@ class SharingService:
     def close(self) -> None:
         self._records.close()
 
-    def refuse_use(self, caller: Member, refused: MatterNotHandledError, action: AuditAction) -> None:
-        """Put on the audit trail a call refused because the caller named another department's matter."""
-        self._audit.refuse_use(caller, refused, action)
+    def refuse_use(
+        self, caller: Member, refused: MatterNotHandledError, action: AuditAction, target: UseTarget | None = None
+    ) -> None:
+        """Put on the audit trail a call refused because the caller named another department's matter, with the
+        license or holder the request named (``AuditTrail.refuse_use``)."""
+        self._audit.refuse_use(caller, refused, action, target)
 
     # -- the RPCs --------------------------------------------------------------------------------------------------
 

@@ -75,7 +75,7 @@ from gateway.domain.verification import (
     status_finding,
     status_since,
 )
-from gateway.services.audit import AuditTrail
+from gateway.services.audit import AuditTrail, UseTarget
 from gateway.services.documents import vouched
 from gateway.services.receipt_certificates import ReceiptCertificates
 from gateway.services.seals import SealService
@@ -758,10 +758,13 @@ class VerificationService:
                 standing[license_id] = _first_failure(checked.integrity, self._status(checked, now), checked.identity)
         return standing
 
-    def refuse_use(self, caller: Member, refused: MatterNotHandledError, action: AuditAction) -> None:
-        """Put on the audit trail a call refused because the caller named another department's matter."""
+    def refuse_use(
+        self, caller: Member, refused: MatterNotHandledError, action: AuditAction, target: UseTarget | None = None
+    ) -> None:
+        """Put on the audit trail a call refused because the caller named another department's matter, with the
+        license or holder the request named (``AuditTrail.refuse_use``)."""
         if self._audit is not None:
-            self._audit.refuse_use(caller, refused, action)
+            self._audit.refuse_use(caller, refused, action, target)
 
     def _audit_case_listing(self, caller: Member, use: UseContext, listed: int) -> None:
         if self._audit is None:

@@ -212,8 +212,9 @@ def test_a_department_that_handles_no_matter_is_not_signed_in(console: str, runn
 def test_a_check_under_another_departments_matter_is_refused_and_on_the_trail(
     console: str, running: RunningGateway
 ) -> None:
-    """The tax bureau naming the 公安局's 企业印章刻制: each kind of check is refused before anything is looked up,
-    and each refusal is a DENIED entry of its action on the audit trail, naming the clerk and the matter."""
+    """The tax bureau naming the 公安局's 企业印章刻制: each kind of check is refused before it is made, and each
+    refusal is a DENIED entry of its action on the audit trail, naming the clerk, the matter and the license it
+    named (so the issuer and the holder see the attempt; a document names its license only once read)."""
     issued = issue(running, 29).license
     license_id = issued.license_id
     operator = "税务窗口" + uuid.uuid4().hex[:8]  # finds this test's entries
@@ -230,14 +231,19 @@ def test_a_check_under_another_departments_matter_is_refused_and_on_the_trail(
         assert "由济南市公安局办理" in answer["error"]["message"]
     columns = "caller, action, matter_code, purpose, license_id, decision, reason"
     assert trail_rows(running, columns, "operator = :operator", operator=operator) == [
-        (TAX, action.value, QYKZ, "企业开办：刻制公章", "", "DENIED", "NOT_MATTER_DEPARTMENT")
-        for action in (AuditAction.VERIFY_LICENSE, AuditAction.VERIFY_DOCUMENT, AuditAction.CHECK_CLAIM)
+        (TAX, action.value, QYKZ, "企业开办：刻制公章", named, "DENIED", "NOT_MATTER_DEPARTMENT")
+        for action, named in (
+            (AuditAction.VERIFY_LICENSE, license_id),
+            (AuditAction.VERIFY_DOCUMENT, ""),
+            (AuditAction.CHECK_CLAIM, license_id),
+        )
     ]
-    # the license was not looked up: its issuer sees no use of it, and the same check under 发票申领 is answered
+    # its issuer sees the attempts on its license; the same check under 发票申领 is answered
     trail = running.gateway.audit
     assert trail is not None
     issuer = running.gateway.authenticator.by_token(running.tokens[MARKET])
-    assert [r.entry for r in trail.list(issuer) if r.entry.license_id == license_id] == []
+    seen = [(r.entry.action, r.entry.decision) for r in trail.list(issuer) if r.entry.license_id == license_id]
+    assert seen == [(AuditAction.CHECK_CLAIM, "DENIED"), (AuditAction.VERIFY_LICENSE, "DENIED")]  # newest first
     status, report = verify(console, running, query=license_id, use={**use, "matter_code": FPSL})
     assert status == 200 and report["verdict"] == "PASSED"
     # the 公安局 under its own matter is answered too: the refusal is of the pair, not of the matter

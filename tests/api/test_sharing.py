@@ -1147,10 +1147,12 @@ def test_a_department_names_only_the_matters_it_handles(running: RunningGateway)
     message = str(caught.value.details())
     assert "370100-FPSL-001" in message and "国家税务总局济南市税务局" in message  # the matter and who handles it
     assert denied(lambda: sharing(running, HR).ListHolderLicenses(listing))[0] == "NOT_MATTER_DEPARTMENT"
-    # each refusal is on the audit trail, but not on the holder's: no license was looked up
+    # each refusal is on the audit trail, and on the holder's, who sees the attempts on its license
     assert record_count(running) == before + 2
-    assert [(r.action, r.decision) for r in records_of(running, uscc) if r.caller == HR] == [
-        ("GET_LICENSE_DATA", "PERMIT")
+    assert [(r.action, r.decision, r.matter_code) for r in records_of(running, uscc) if r.caller == HR] == [
+        ("LIST_HOLDER_LICENSES", "DENIED", FPSL.matter_code),  # newest first
+        ("GET_LICENSE_DATA", "DENIED", FPSL.matter_code),
+        ("GET_LICENSE_DATA", "PERMIT", SBDJ.matter_code),
     ]
 
     # the Guangzhou partner (region 440100) uses 440100-SBZY-001, reading an ID card as a consumer ...

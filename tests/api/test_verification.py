@@ -884,7 +884,9 @@ def test_a_department_verifies_only_under_the_matters_it_handles(running: Runnin
         "decision = 'DENIED' AND reason = 'NOT_MATTER_DEPARTMENT' AND caller = :tax",
         tax=TAX,
     )
-    assert denials[-6:] == 2 * [(action, TAX, "370100-QYKZ-001", "企业印章刻制备案", "") for action in calls]
+    # with the license each named, when it names a stored one: its issuer and holder see the attempt
+    named = {"VERIFY_LICENSE": license_id, "VERIFY_DOCUMENT": "", "CHECK_CLAIM": ""}  # the claim's number is "x"
+    assert denials[-6:] == 2 * [(action, TAX, "370100-QYKZ-001", "企业印章刻制备案", named[action]) for action in calls]
     # the 公安局 itself, and an administrator, may name it
     for member in (POLICE, ADMIN):
         answer = verifier(running, member).VerifyLicense(
