@@ -500,9 +500,11 @@ def _audit(settings: Settings, args: argparse.Namespace) -> int:
     if check.ok:
         print(f"audit trail intact: {check.records} records, {check.checkpoints} signed checkpoints")
         return 0
+    last = check.last_broken
+    where = f"{check.first_broken}-{last}" if last is not None and last != check.first_broken else check.first_broken
     print(
-        f"audit trail BROKEN at {check.first_broken} ({check.reason}); "
-        f"{check.records} records and {check.checkpoints} checkpoints read",
+        f"audit trail BROKEN at {where} ({check.reason}); {check.records} records and {check.checkpoints} checkpoints "
+        "read",
         file=sys.stderr,
     )
     return 1

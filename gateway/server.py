@@ -1242,7 +1242,9 @@ def tune_gc() -> None:
     A call allocates a few hundred objects that reference counting frees; with the defaults the collector ran every
     few calls and its full passes over the caches were the slowest calls' tail (VerifyLicense at 64 in flight: p99
     88 → 44 ms, and the bare server's 25 → 9 ms; benchmarks.verify runs its bare server with the same settings).
-    Cyclic garbage waits at most one young collection longer, a few megabytes at most."""
+    Cyclic garbage that is garbage when a young collection runs goes then; a cycle still alive at a young collection
+    (a failed batch item's error whose traceback held its batch, until ``_detached``) moves to older generations,
+    which are collected only after millions more allocations: keep no exception with its traceback past its call."""
     gc.freeze()
     gc.set_threshold(*GC_THRESHOLDS)
 
