@@ -174,7 +174,7 @@ class IssuanceServicer(issuance_pb2_grpc.IssuanceServiceServicer):
     ) -> Iterator[issuance_pb2.WatchLicenseChangesResponse]:
         member = caller()
         cursor = _cursor(request)
-        if cursor and cursor > (newest := self._service.last_cursor()):
+        if cursor and cursor > self._service.last_cursor():
             # no event gave it: another store's, or this store restored from a backup older than the watcher's
             # last event; followed, it would skip every event until the numbering caught up
             raise InvalidRequestError(
@@ -182,8 +182,9 @@ class IssuanceServicer(issuance_pb2_grpc.IssuanceServiceServicer):
                     FieldViolation(
                         field="cursor",
                         reason="BAD_CURSOR",
-                        description=f"no event has cursor {cursor} (the newest is {newest}): it comes from another "
-                        "store or from before a restore; resume from an event of this store, or from_beginning",
+                        # not the newest cursor: that is how many changes every issuer's licenses have had
+                        description=f"no event has cursor {cursor}: it comes from another store or from before a "
+                        "restore; resume from an event of this store, or from_beginning",
                     )
                 ]
             )

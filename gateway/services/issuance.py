@@ -469,7 +469,7 @@ class IssuanceService:
         check_request_id(amendment.request_id, errors)
         if violation := license_id_violation("license_id", amendment.license_id):
             errors.append(violation)
-        reason = check_text("reason", amendment.reason, MAX_REASON, errors)
+        reason = check_text("reason", amendment.reason, MAX_REASON, errors, required=True)  # as a status change
         if errors:
             raise InvalidLicenseError(errors)
         digest = _digest(amendment.digest_mapping())

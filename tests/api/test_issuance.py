@@ -288,7 +288,10 @@ def test_amend_makes_a_new_version_and_supersedes_the_old(running: RunningGatewa
     with pytest.raises(grpc.RpcError) as caught:
         stub.AmendLicense(
             issuance_pb2.AmendLicenseRequest(
-                request_id="amend-" + uuid.uuid4().hex, license_id=first.license_id, fields={"domicile": "x"}
+                request_id="amend-" + uuid.uuid4().hex,
+                license_id=first.license_id,
+                fields={"domicile": "x"},
+                reason="住所变更",
             )
         )
     assert caught.value.code() == grpc.StatusCode.FAILED_PRECONDITION
@@ -331,10 +334,21 @@ def test_amend_with_an_invalid_field_is_rejected(running: RunningGateway) -> Non
     with pytest.raises(grpc.RpcError) as caught:
         running.issuance(MARKET).AmendLicense(
             issuance_pb2.AmendLicenseRequest(
-                request_id="amend-" + uuid.uuid4().hex, license_id=first.license_id, fields={"established_on": "soon"}
+                request_id="amend-" + uuid.uuid4().hex,
+                license_id=first.license_id,
+                fields={"established_on": "soon"},
+                reason="变更",
             )
         )
     assert ("fields.established_on", "BAD_DATE") in error_details(caught.value)[1]
+    # nor without its reason, which verifiers and watchers are shown, as for a status change
+    with pytest.raises(grpc.RpcError) as caught:
+        running.issuance(MARKET).AmendLicense(
+            issuance_pb2.AmendLicenseRequest(
+                request_id="amend-" + uuid.uuid4().hex, license_id=first.license_id, fields={"domicile": "新址"}
+            )
+        )
+    assert ("reason", "REQUIRED") in error_details(caught.value)[1]
 
 
 def test_a_renamed_company_must_rename_its_name_field_too(running: RunningGateway) -> None:
@@ -644,6 +658,9 @@ def test_a_cursor_that_no_event_gave_is_refused(running: RunningGateway, cursor:
         next(iter(stream))
     assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT  # "²" was INTERNAL, "٣" cursor 3
     assert ("cursor", "BAD_CURSOR") in error_details(caught.value)[1]
+    # how many changes every issuer's licenses have had is not told (it named the newest cursor)
+    newest = str(running.gateway.issuance.last_cursor())
+    assert newest not in (caught.value.details() or "").replace(cursor, "")
 
 
 def test_a_replayed_status_change_answers_as_the_change_did(running: RunningGateway) -> None:
