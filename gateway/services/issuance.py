@@ -225,6 +225,8 @@ class _Pending:
     supplied: bytes | None = None
     """The PDF the issuer sent with the license, to be sealed as its document."""
     document: LicenseDocument | None = None
+    replayed: bool = False
+    """Answered before with the same content (its request id and digest): not prepared, answered as it was."""
 
 
 def _detached(error: ZzgwError) -> ZzgwError:
@@ -301,8 +303,16 @@ class IssuanceService:
             )
             for i, d in enumerate(drafts)
         ]
+        # a request answered before (an import run again after an interruption) is not validated and sealed again
+        # only to be answered as it was: the commit finds it by its request id and digest, as it would have
+        with self._db.unit_of_work() as uow:
+            answered = uow.licenses.prior_requests(caller.code, [p.draft.request_id for p in pending])
         key: KeyBackend | None = None  # looked up once, when the first item is valid
         for item in pending:
+            earlier = answered.get(item.draft.request_id)
+            if earlier is not None and earlier.digest == item.digest:
+                item.replayed = True
+                continue
             try:
                 valid = validate_issue(item.draft, self._catalog, caller, on)
                 key = key or self._keys.record_key(caller.code)
@@ -384,8 +394,11 @@ class IssuanceService:
         uow.lock_change_log()
         for item in pending:
             item.outcome = item.error
-        open_items = [p for p in pending if p.license is not None]
+        open_items = [p for p in pending if p.license is not None or p.replayed]
         prior = uow.licenses.prior_requests(caller.code, [p.draft.request_id for p in open_items])
+        answered = [prior[p.draft.request_id].license_id for p in open_items if p.draft.request_id in prior]
+        stored_licenses = uow.licenses.get_many(answered)
+        documents = uow.documents.sha256_of_many(answered)
         first_of: dict[str, _Pending] = {}
         repeats: list[tuple[_Pending, _Pending]] = []
         fresh: list[_Pending] = []
@@ -395,12 +408,20 @@ class IssuanceService:
             if earlier is not None:
                 if earlier.digest != item.digest:
                     item.outcome = _reused(request_id)
-                else:
-                    stored = uow.licenses.get(earlier.license_id)
-                    assert stored is not None
+                elif (stored := stored_licenses.get(earlier.license_id)) is not None:
                     item.outcome = IssueResult(
-                        license=stored, created=False, document_sha256=uow.documents.sha256_of(stored.license_id)
+                        license=stored, created=False, document_sha256=documents.get(stored.license_id, "")
                     )
+                else:  # its change log names a license the store no longer has: deleted behind the gateway's back
+                    item.outcome = NotFoundError(
+                        f"request {request_id} issued {earlier.license_id}, which the store no longer has",
+                        reason="LICENSE_NOT_FOUND",
+                    )
+            elif item.replayed:  # answered before preparing, and not now: its change-log record went meanwhile
+                item.outcome = NotFoundError(
+                    f"request {request_id} was answered before, and its record is gone from the store",
+                    reason="REQUEST_RECORD_GONE",
+                )
             elif request_id in first_of:
                 first = first_of[request_id]
                 if first.digest != item.digest:

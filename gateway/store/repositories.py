@@ -112,6 +112,15 @@ class LicenseRepository:
         row = self._s.execute(select(*_READ).where(_L.c.license_id == license_id)).first()
         return license_from(row) if row else None
 
+    def get_many(self, license_ids: Sequence[str]) -> dict[str, License]:
+        """The stored licenses of ``license_ids`` (those there are), by identifier: a batch's replays in one read."""
+        found: dict[str, License] = {}
+        for chunk in _chunks(list(set(license_ids)), 500):
+            for row in self._s.execute(select(*_READ).where(_in(self._s, _L.c.license_id, chunk))).all():
+                license = license_from(row)
+                found[license.license_id] = license
+        return found
+
     def get_current(self, type_code: str, license_number: str) -> License | None:
         row = self._s.execute(
             select(*_READ).where(_L.c.type_code == type_code, _L.c.license_number == license_number, _L.c.is_current)
@@ -959,6 +968,14 @@ class DocumentRepository:
         """The hex SHA-256 of the license's document, without reading its PDF; empty when it has none."""
         found = self._s.execute(select(_D.c.sha256).where(_D.c.license_id == license_id)).scalar()
         return found or ""
+
+    def sha256_of_many(self, license_ids: Sequence[str]) -> dict[str, str]:
+        """``sha256_of`` for several licenses in one read: those with a document, by identifier."""
+        found: dict[str, str] = {}
+        for chunk in _chunks(list(set(license_ids)), 500):
+            rows = self._s.execute(select(_D.c.license_id, _D.c.sha256).where(_in(self._s, _D.c.license_id, chunk)))
+            found.update((license_id, sha256) for license_id, sha256 in rows.all())
+        return found
 
 
 def _document(row: Row[tuple[object, ...]]) -> LicenseDocument:

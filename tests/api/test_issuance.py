@@ -329,6 +329,41 @@ def test_a_number_that_is_the_holders_code_must_be_the_holders(running: RunningG
     assert issue(running, permit).license.license_number == permit["license_number"]
 
 
+def test_a_batch_sent_again_is_answered_from_the_store_without_sealing_again(
+    running: RunningGateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An import run again after an interruption (the documented way on) had every line validated and sealed again
+    only to be answered "already present", one read at a time: 2.5-3.5 times slower than the first run (found by an
+    independent client). A replay is now answered from its request's record; one with other content still is
+    REQUEST_ID_REUSED."""
+    records = [unique(samples.food_permit(810 + i)) for i in range(3)]
+    batch = issuance_pb2.BatchIssueLicensesRequest(licenses=[issue_request(r) for r in records])
+    (first,) = running.issuance(MARKET).BatchIssueLicenses(iter([batch]))
+    assert all(r.created for r in first.results)
+    prepared: list[str] = []
+    service = running.gateway.issuance
+    original = service._prepare
+    monkeypatch.setattr(
+        service,
+        "_prepare",
+        lambda caller, draft, *rest: prepared.append(draft.request_id) or original(caller, draft, *rest),
+    )
+    changed = issue_request({**records[2], "fields": {**records[2]["fields"], "legal_representative": "另一人"}})
+    again = issuance_pb2.BatchIssueLicensesRequest(licenses=[*batch.licenses[:2], changed])
+    (second,) = running.issuance(MARKET).BatchIssueLicenses(iter([again]))
+    assert [(r.created, r.license.license_id) for r in second.results[:2]] == [
+        (False, r.license.license_id) for r in first.results[:2]
+    ]
+    stored = running.issuance(MARKET).GetLicenseDocument(  # a batch's documents are drawn when first asked for
+        issuance_pb2.GetLicenseDocumentRequest(license_id=first.results[0].license.license_id)
+    )
+    single = running.issuance(MARKET).IssueLicense(batch.licenses[0])  # one call alike, with its document's hash
+    assert not single.created and single.license.license_id == first.results[0].license.license_id
+    assert single.document_sha256 == stored.sha256
+    assert second.results[2].error.reason == "REQUEST_ID_REUSED"
+    assert prepared == [records[2]["request_id"]]  # only the one whose content differs is checked and sealed
+
+
 def test_amend_with_an_invalid_field_is_rejected(running: RunningGateway) -> None:
     first = issue(running, unique(samples.business_license(13))).license
     with pytest.raises(grpc.RpcError) as caught:
