@@ -137,6 +137,12 @@ _LICENSE_GONE = Finding(
     reason="REGISTRY_ALTERED",
     detail="the registry holds this document but not its license: removed behind the gateway's back",
 )
+_CODE_LICENSE_GONE = Finding(
+    result=CheckResult.FAILED,
+    reason="REGISTRY_ALTERED",
+    detail="the code is genuine but the registry does not hold the license it names: removed behind the gateway's "
+    "back, or the store restored from before it was issued",
+)
 _UNREGISTERED_LINK = Finding(
     result=CheckResult.INDETERMINATE,
     reason="NOT_CHECKED",
@@ -823,9 +829,9 @@ class VerificationService:
         if check.integrity.result is not CheckResult.PASSED:
             return self._report(action, caller, use, query, check.integrity, _NOT_GENUINE, _NOT_GENUINE, None, now)
         stored = self._checked_by_id(license_id)
-        if stored is None:
+        if stored is None:  # a code this gateway's seal made names a license it issued: not found, the store lost it
             return self._report(
-                action, caller, use, query, check.integrity, NOT_FOUND, check.issuer_identity, None, now
+                action, caller, use, query, _CODE_LICENSE_GONE, NOT_FOUND, check.issuer_identity, None, now
             )
         license = stored.license
         made_at = self._code_made_at(known, license) if envelope.claims.version == license.content.version else None

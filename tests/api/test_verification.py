@@ -540,9 +540,11 @@ def test_a_document_moved_to_another_license_in_the_registry_fails_integrity(run
 
 def test_the_document_of_a_license_removed_from_the_store_fails(running: RunningGateway) -> None:
     """A genuine, registered document whose license was deleted behind the gateway's back is no unknown PDF: its
-    registry says whose it is, and that license is gone."""
+    registry says whose it is, and that license is gone; nor is a genuine code of it, which the gateway's seal made
+    for a license it issued (it read as a plain "no such license", found by an independent client)."""
     license_id = issue(running, 23).license.license_id
     pdf = document_of(running, license_id).pdf
+    code, _ = qr_for(running, license_id)
     stub = verifier(running)
     assert stub.VerifyDocument(verification_pb2.VerifyDocumentRequest(use=USE, pdf=pdf)).report.verdict == PASSED
     with running.gateway.db.engine.begin() as connection:
@@ -552,6 +554,13 @@ def test_the_document_of_a_license_removed_from_the_store_fails(running: Running
     assert (report.verdict, report.integrity.reason) == (FAILED, "REGISTRY_ALTERED")
     assert (report.status.result, report.status.reason) == (FAILED, "LICENSE_NOT_FOUND")
     assert not report.HasField("license")
+    by_code = verify(running, qr_code=code)
+    assert (by_code.verdict, by_code.integrity.reason, by_code.status.reason) == (
+        FAILED,
+        "REGISTRY_ALTERED",
+        "LICENSE_NOT_FOUND",
+    )
+    assert "does not hold the license it names" in by_code.integrity.detail
 
 
 def test_a_document_checks_the_stored_record_it_names_and_a_changed_one_names_nothing(
