@@ -53,10 +53,13 @@ def next_status(current: LicenseStatus, action: StatusAction) -> LicenseStatus:
         ) from None
 
 
-def check_amendable(current: LicenseStatus) -> None:
+def check_amendable(current: LicenseStatus, superseded_by: str = "") -> None:
+    """Only an ACTIVE version is amended; a SUPERSEDED one's refusal names the version that replaced it
+    (``superseded_by``), the one to amend instead."""
     if current is not LicenseStatus.ACTIVE:
+        instead = f": amend {superseded_by}, which replaced it" if superseded_by else ""
         raise ConflictError(
-            f"only an active license can be amended; this one is {current.label}",
+            f"only an active license can be amended; this one is {current.label}{instead}",
             reason="NOT_AMENDABLE",
-            metadata={"status": current.value},
+            metadata={"status": current.value, **({"superseded_by": superseded_by} if superseded_by else {})},
         )

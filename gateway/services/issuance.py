@@ -499,7 +499,7 @@ class IssuanceService:
             old = self._get_stored(replay.supersedes)
             return replay, old
         old = self._owned(caller, amendment.license_id)
-        check_amendable(old.status)
+        check_amendable(old.status, old.superseded_by)
         now = self._clock.now()
         on = today(self._clock)
         ended = old.content.valid_until
@@ -551,7 +551,7 @@ class IssuanceService:
                 return replay, self._get_stored(replay.supersedes)
             current = uow.licenses.get(old.license_id)
             assert current is not None
-            check_amendable(current.status)
+            check_amendable(current.status, current.superseded_by)
             number = content.license_number
             if number != old.content.license_number and uow.licenses.taken_numbers([(content.type_code, number)]):
                 raise AlreadyExistsError(

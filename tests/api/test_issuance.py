@@ -295,7 +295,10 @@ def test_amend_makes_a_new_version_and_supersedes_the_old(running: RunningGatewa
             )
         )
     assert caught.value.code() == grpc.StatusCode.FAILED_PRECONDITION
-    assert error_details(caught.value)[0].reason == "NOT_AMENDABLE"
+    info = error_details(caught.value)[0]
+    # the version to amend instead is named
+    assert (info.reason, info.metadata["superseded_by"]) == ("NOT_AMENDABLE", new.license_id)
+    assert f"amend {new.license_id}, which replaced it" in str(caught.value.details())
 
 
 def test_a_number_that_is_the_holders_code_must_be_the_holders(running: RunningGateway) -> None:
