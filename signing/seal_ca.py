@@ -587,8 +587,9 @@ async def _check_certificate(
         if lookalike is not None:
             detail = f"issued under {lookalike.rfc4514_string()}, which copies the name of a trusted CA but not its key"
             return finding(CheckResult.FAILED, "LOOKALIKE_CA", detail)
-        if isinstance(exc, PathBuildingError):
-            return finding(CheckResult.FAILED, "UNTRUSTED_ROOT", str(exc))
+        if isinstance(exc, PathBuildingError):  # said in the gateway's words, naming the unknown issuer
+            detail = f"issued under {cert.issuer.rfc4514_string()}, which chains to none of the trusted CAs"
+            return finding(CheckResult.FAILED, "UNTRUSTED_ROOT", detail)
         return finding(CheckResult.FAILED, "INVALID_CHAIN", str(exc))
     except InvalidCertificateError as exc:
         return finding(CheckResult.FAILED, "BAD_KEY_USAGE", exc.failure_msg)

@@ -208,6 +208,10 @@ def test_unrelated_ca_is_untrusted(ca: SealMakerCA, seal_key: ec.EllipticCurvePr
         at=SIGNED_AT,
     )
     assert (finding.result, finding.reason) == (CheckResult.FAILED, "UNTRUSTED_ROOT")
+    # in the gateway's words, naming the issuer (it was pyHanko's "Unable to build a validation path …")
+    assert finding.detail == (
+        f"issued under {other.intermediate.subject.rfc4514_string()}, which chains to none of the trusted CAs"
+    )
 
 
 def test_revoked_before_signing_fails_after_passes(seal_key: ec.EllipticCurvePrivateKey) -> None:
