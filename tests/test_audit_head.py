@@ -69,6 +69,17 @@ class Process:
         return stale
 
 
+def appended(db: Database, signer: AuditSigner, count: int) -> Process:
+    """A process that appended ``count`` records, its writer closed (its trail still checks)."""
+    process = Process(db, signer)
+    try:
+        for n in range(count):
+            process.writer.write(entry(n))
+    finally:
+        process.writer.close()
+    return process
+
+
 def test_two_processes_appending_in_turn_keep_one_whole_chain(db: Database, signer: AuditSigner) -> None:
     a, b = Process(db, signer), Process(db, signer)
     try:
@@ -151,12 +162,7 @@ def test_records_deleted_from_the_end_are_found_and_their_numbers_never_used_aga
 
 
 def test_a_process_that_starts_after_a_deletion_numbers_after_the_memo(db: Database, signer: AuditSigner) -> None:
-    first = Process(db, signer)
-    try:
-        for n in range(5):
-            first.writer.write(entry(n))
-    finally:
-        first.writer.close()
+    appended(db, signer, 5)
     sql(db, "DELETE FROM access_records WHERE seq >= 4")
     restarted = Process(db, signer)  # knows nothing but the store
     try:
@@ -168,24 +174,14 @@ def test_a_process_that_starts_after_a_deletion_numbers_after_the_memo(db: Datab
 
 
 def test_every_record_deleted_is_found(db: Database, signer: AuditSigner) -> None:
-    a = Process(db, signer)
-    try:
-        for n in range(3):
-            a.writer.write(entry(n))
-    finally:
-        a.writer.close()
+    a = appended(db, signer, 3)
     sql(db, "DELETE FROM access_records")
     assert said(a.trail.check()) == (False, 1, 3, "TRUNCATED")
 
 
 def test_a_rewritten_end_is_found(db: Database, signer: AuditSigner) -> None:
     """The last records replaced by others, chained properly (the chain needs no key), up to the memo's number."""
-    a = Process(db, signer)
-    try:
-        for n in range(6):
-            a.writer.write(entry(n))
-    finally:
-        a.writer.close()
+    a = appended(db, signer, 6)
     with db.unit_of_work() as uow:
         kept = uow.audit.page(0, 4)
     forged = chain(4, kept[-1].hash, [entry(100), entry(101)])
@@ -203,12 +199,7 @@ def test_a_rewritten_end_is_found(db: Database, signer: AuditSigner) -> None:
 
 
 def test_records_added_after_the_memo_are_not_vouched_for(db: Database, signer: AuditSigner) -> None:
-    a = Process(db, signer)
-    try:
-        for n in range(3):
-            a.writer.write(entry(n))
-    finally:
-        a.writer.close()
+    a = appended(db, signer, 3)
     with db.unit_of_work() as uow:
         last = uow.audit.page(0, 10)[-1]
     with db.unit_of_work(write=True) as uow:

@@ -10,6 +10,7 @@ call cost several times as much in the server as it does alone (benchmarks.verif
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import grpc
 
@@ -214,32 +215,30 @@ class VerificationServicer(verification_pb2_grpc.VerificationServiceServicer):
     def _summary(self, outcome: Outcome, issuer_name: str) -> verification_pb2.LicenseSummary:
         license, status = outcome.license, outcome.license_status
         assert license is not None  # status None: the stored one is not the gateway's (STATUS_ALTERED), unknown
-        if not outcome.record_vouched:  # a record whose seal fails: what its identifier says, nothing of the edit's
+        stated: dict[str, Any] = {}
+        if outcome.record_vouched:
+            content = license.content
+            type_code, issuer_code, version = content.type_code, content.issuer_code, content.version
+            stated = {
+                "valid_from": content.valid_from.isoformat(),
+                "valid_until": content.valid_until.isoformat() if content.valid_until else "",
+                "status": _STATUS[status] if status is not None else common_pb2.LICENSE_STATUS_UNSPECIFIED,
+                "status_since": outcome.status_since.isoformat() if outcome.status_since else "",
+                "holder_name_masked": content.holder.masked_name,
+                "holder_code_masked": content.holder.masked_code,
+            }
+        else:  # a record whose seal fails: what its identifier says, nothing of the edit's
             named = LicenseId.parse(license.license_id)
-            named_type = self._catalog.license_types.get(named.type_code)
-            return verification_pb2.LicenseSummary(
-                license_id=license.license_id,
-                type_code=named.type_code,
-                type_name=named_type.name if named_type else "",
-                issuer_code=named.issuer_code,
-                issuer_name=issuer_name,
-                version=named.version,
-            )
-        content = license.content
-        license_type = self._catalog.license_types.get(content.type_code)
+            type_code, issuer_code, version = named.type_code, named.issuer_code, named.version
+        license_type = self._catalog.license_types.get(type_code)
         return verification_pb2.LicenseSummary(
             license_id=license.license_id,
-            type_code=content.type_code,
+            type_code=type_code,
             type_name=license_type.name if license_type else "",
-            issuer_code=content.issuer_code,
+            issuer_code=issuer_code,
             issuer_name=issuer_name,
-            valid_from=content.valid_from.isoformat(),
-            valid_until=content.valid_until.isoformat() if content.valid_until else "",
-            status=_STATUS[status] if status is not None else common_pb2.LICENSE_STATUS_UNSPECIFIED,
-            version=content.version,
-            status_since=outcome.status_since.isoformat() if outcome.status_since else "",
-            holder_name_masked=content.holder.masked_name,
-            holder_code_masked=content.holder.masked_code,
+            version=version,
+            **stated,
         )
 
     def _fill_receipt(self, message: verification_pb2.Receipt, receipt: StoredReceipt, certificate: bytes) -> None:
