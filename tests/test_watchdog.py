@@ -10,7 +10,6 @@ import sqlite3
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -133,10 +132,10 @@ class Served:
         wait_serving(address, timeout=60, process=self.process)
         issuer = issuance_pb2_grpc.IssuanceServiceStub(connect(address, MemberCredentials.dev(data_dir, MARKET)))
         record = unique(samples.business_license(1))  # what 发票申领, the tax bureau's matter, uses
-        record["license_number"] = f"SC{uuid.uuid4().hex[:14].upper()}"
         (response,) = issuer.BatchIssueLicenses(
             iter([issuance_pb2.BatchIssueLicensesRequest(licenses=[issue_request(record)])])
         )
+        assert not response.results[0].HasField("error"), response.results[0].error
         self.request = verification_pb2.VerifyLicenseRequest(use=USE, license_id=response.results[0].license.license_id)
         self.clerk = verification_pb2_grpc.VerificationServiceStub(
             connect(address, MemberCredentials.dev(data_dir, TAX))
