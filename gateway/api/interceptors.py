@@ -266,8 +266,9 @@ class GatewayInterceptor(grpc.ServerInterceptor):
         call.member = member.code
         allowed = ALLOWED_ROLES.get(method)
         if allowed is None or not (member.roles & allowed):
-            raise PermissionDeniedError(
-                f"{member.name} may not call {method.rsplit('/', 1)[-1]}",
+            name = method.rsplit("/", 1)[-1]
+            raise PermissionDeniedError(  # Chinese first, as the other refusals a department's people read
+                f"{member.name}无权调用 {name}（{member.name} may not call {name}）",
                 reason="ROLE_NOT_ALLOWED",
                 metadata={"method": method},
             )

@@ -243,6 +243,9 @@ def test_a_consumer_cannot_issue_at_all(running: RunningGateway) -> None:
         issue(running, unique(samples.business_license(10)), TAX)
     assert caught.value.code() == grpc.StatusCode.PERMISSION_DENIED
     assert error_details(caught.value)[0].reason == "ROLE_NOT_ALLOWED"
+    assert caught.value.details() == (
+        "国家税务总局济南市税务局无权调用 IssueLicense（国家税务总局济南市税务局 may not call IssueLicense）"
+    )
 
 
 @pytest.mark.parametrize("token", [None, "zzgw-dev-not-a-real-token"])
