@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
@@ -289,6 +290,14 @@ def normal_number(number: str) -> str:
     '鲁（2024）济南市不动产权第0012345号'
     """
     return _SPACES.sub("", number).translate(_ASCII_UPPER).translate(_FULL_WIDTH_ALNUM)
+
+
+def composed(value: str) -> str:
+    """``value`` with its combining marks composed (NFC) where it has any: a name typed as ``e`` and U+0301 is the
+    same name as one typed ``é``, compares so, and prints the font's ``é`` (it printed ``e〓``). A value without
+    combining marks is kept as it is: NFC would also replace CJK compatibility ideographs (U+F900-FAFF) that a
+    person's registered name may be written with."""
+    return unicodedata.normalize("NFC", value) if any(unicodedata.combining(c) for c in value) else value
 
 
 def find_by_number(read: Callable[[str, str], _T | None], type_code: str, number: str) -> _T | None:

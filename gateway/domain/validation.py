@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from gateway.domain.catalog import HOLDER_CODE_TYPES, Catalog, FieldSpec, LicenseType, OfHolder, ValueType
 from gateway.domain.errors import FieldViolation, InvalidLicenseError, PermissionDeniedError
-from gateway.domain.identifiers import citizen_id_problem, normal_number, region_code_problem, uscc_problem
+from gateway.domain.identifiers import citizen_id_problem, composed, normal_number, region_code_problem, uscc_problem
 from gateway.domain.model import Holder, LicenseDraft, Member, Role
 
 REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:\-]{1,64}\Z", re.ASCII)
@@ -127,14 +127,6 @@ def check_request_id(request_id: str, errors: list[FieldViolation]) -> None:
         errors.append(_v("request_id", "REQUIRED", "request_id is required (the idempotency key)"))
     elif not REQUEST_ID_RE.match(request_id):
         errors.append(_v("request_id", "BAD_REQUEST_ID", "request_id must be 1-64 characters of A-Z a-z 0-9 . _ : -"))
-
-
-def composed(value: str) -> str:
-    """``value`` with its combining marks composed (NFC) where it has any: a name typed as ``e`` and U+0301 is the
-    same name as one typed ``é``, compares so, and prints the font's ``é`` (it printed ``e〓``). A value without
-    combining marks is kept as it is: NFC would also replace CJK compatibility ideographs (U+F900-FAFF) that a
-    person's registered name may be written with."""
-    return unicodedata.normalize("NFC", value) if any(unicodedata.combining(c) for c in value) else value
 
 
 def check_text(field: str, value: str, limit: int, errors: list[FieldViolation], *, required: bool = False) -> str:

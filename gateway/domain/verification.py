@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from gateway.domain.catalog import Catalog, Matter
 from gateway.domain.errors import FieldViolation, InvalidRequestError, PermissionDeniedError
-from gateway.domain.identifiers import normal_number
+from gateway.domain.identifiers import composed, normal_number
 from gateway.domain.model import CHINA_TZ, License, LicenseStatus, Member, Role
 from gateway.domain.validation import check_text
 from signing.results import PASSED, CheckResult, Finding
@@ -272,7 +272,8 @@ def claim_query(
     type_code: str, holder_code: str, license_number: str, fields: Mapping[str, str]
 ) -> tuple[dict[str, object], bytes]:
     """What a claim's receipt says was claimed, without the claim, and the key that ties it to the claim: the holder
-    code and number (as compared: trimmed, in upper case) each as HMAC-SHA-256 keyed with 16 random bytes of the
+    code (trimmed, in upper case) and the number (as numbers are kept, ``normal_number``), as compared, each as
+    HMAC-SHA-256 keyed with 16 random bytes of the
     receipt's own, which only the claimant is given (``CheckClaimResponse.claim_key``), never the receipt.
 
     Whoever holds the claim and its key recomputes the digests (``claim_digest(key, value)``) and sees that the
@@ -310,8 +311,8 @@ def answer_claim(
         mismatched.append("holder_code")
     stored = dict(license.content.fields)
     stored[HOLDER_NAME] = license.content.holder.name
-    for key in sorted(fields):
-        if fields[key].strip() != stored.get(key, ""):
+    for key in sorted(fields):  # composed as issued text is: e + U+0301 claims the é a license was issued with
+        if composed(fields[key].strip()) != stored.get(key, ""):
             mismatched.append(key)
     if mismatched:
         return ClaimAnswer(result=ClaimResult.PARTLY_WRONG, mismatched_fields=tuple(mismatched))

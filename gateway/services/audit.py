@@ -41,7 +41,15 @@ from gateway.domain.audit import (
     checkpoint_bytes,
 )
 from gateway.domain.errors import FieldViolation, InvalidRequestError, PermissionDeniedError
-from gateway.domain.identifiers import find_by_number, holder_code_type_by_form, license_id_violation, normal_number
+from gateway.domain.identifiers import (
+    citizen_id_problem,
+    find_by_number,
+    holder_code_type_by_form,
+    license_id_violation,
+    normal_number,
+    type_code_problem,
+    uscc_problem,
+)
 from gateway.domain.model import Clock, Member, Role
 from gateway.domain.verification import MatterNotHandledError
 from gateway.services.receipt_certificates import ReceiptCertificates
@@ -179,18 +187,30 @@ class AuditTrail:
 
     def _target(self, target: UseTarget) -> tuple[str, str, str]:
         """The license id, issuer and holder of the license ``target`` names, if stored; else the holder it names,
-        if its code is well-formed (a made-up one is nobody's)."""
+        if its code is a valid one (a made-up code is nobody's). Whatever the request holds, the refusal is recorded:
+        a lookup that fails (a NUL in a type code, refused by PostgreSQL's driver) records it without the license."""
         found = None
-        if target.license_id and license_id_violation("license_id", target.license_id) is None:
-            with self._db.unit_of_work() as uow:
-                found = uow.licenses.get(target.license_id)
-        elif target.type_code and target.license_number and not _UNPRINTABLE.search(target.license_number):
-            with self._db.unit_of_work() as uow:
-                found = find_by_number(uow.licenses.get_current, target.type_code, target.license_number[:64])
+        try:
+            if target.license_id and license_id_violation("license_id", target.license_id) is None:
+                with self._db.unit_of_work() as uow:
+                    found = uow.licenses.get(target.license_id)
+            elif (
+                target.license_number
+                and type_code_problem(target.type_code) is None
+                and not _UNPRINTABLE.search(target.license_number)
+            ):
+                with self._db.unit_of_work() as uow:
+                    found = find_by_number(uow.licenses.get_current, target.type_code, target.license_number[:64])
+        except Exception:  # the refusal is what must be recorded; the license only adds to it (nothing logged:
+            found = None  # a driver's message quotes the parameters, a number or a code)
         if found is not None:
             return found.license_id, found.content.issuer_code, found.content.holder.code
         holder = normal_number(target.holder_code)
-        return "", "", holder if holder_code_type_by_form(holder) != "099" else ""
+        kind = holder_code_type_by_form(holder)
+        valid = (kind == "111" and citizen_id_problem(holder) is None) or (
+            kind == "001" and uscc_problem(holder) is None
+        )
+        return "", "", holder if valid else ""
 
     def stale_head(self, error: BaseException) -> bool:
         """Whether ``error`` failed a transaction because its records collided with another writer's: the group

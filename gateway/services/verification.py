@@ -311,6 +311,9 @@ class _Checked:
     identity: Finding
     status_vouched: bool = True
     """Whether the stored status is one the gateway stored (its memo); the status finding is judged only then."""
+    record_vouched: bool = True
+    """Whether the record's seal holds over it (for whatever reason it does not: altered fields, a digest or key
+    rewritten with them, an unknown key); nothing of a record it does not vouch for is stated as the license's."""
     today: tuple[dt.date, Outcome] | None = None
     """The outcome on the latest day it was checked (replaced whole, so read without a lock)."""
 
@@ -894,7 +897,7 @@ class VerificationService:
         """The status finding on ``day``; a stored status the gateway did not store (no memo of it), or validity
         dates in a record whose seal fails, say nothing of the license's real status, so it is INDETERMINATE, not
         judged (its integrity finding says why)."""
-        if checked.integrity.reason == "RECORD_ALTERED":
+        if not checked.record_vouched:
             return _RECORD_UNVOUCHED
         if not checked.status_vouched:
             return _STATUS_UNKNOWN
@@ -933,10 +936,24 @@ class VerificationService:
         status = self._status_integrity(license)
         vouched = status is PASSED
         if known is None:
-            return _Checked(license=license, integrity=_UNKNOWN_SEAL_KEY, identity=_NOT_CHECKED, status_vouched=vouched)
-        integrity = _first_failure(self._integrity(license, known, trust_memo=True), status)
+            return _Checked(
+                license=license,
+                integrity=_UNKNOWN_SEAL_KEY,
+                identity=_NOT_CHECKED,
+                status_vouched=vouched,
+                record_vouched=False,
+            )
+        sealed = self._integrity(license, known, trust_memo=True)
+        integrity = _first_failure(sealed, status)
+        record_vouched = sealed.result is CheckResult.PASSED
         if not vouched:  # the sealing time the seal's trust is judged at is not the one the gateway stored
-            return _Checked(license=license, integrity=integrity, identity=_TIME_UNVOUCHED, status_vouched=vouched)
+            return _Checked(
+                license=license,
+                integrity=integrity,
+                identity=_TIME_UNVOUCHED,
+                status_vouched=vouched,
+                record_vouched=record_vouched,
+            )
         identity = _first_failure(
             identity_at(
                 known.base,
@@ -948,7 +965,13 @@ class VerificationService:
             _owner_finding(known.seal, license),
             authority_finding(license, self._catalog),
         )
-        return _Checked(license=license, integrity=integrity, identity=identity, status_vouched=vouched)
+        return _Checked(
+            license=license,
+            integrity=integrity,
+            identity=identity,
+            status_vouched=vouched,
+            record_vouched=record_vouched,
+        )
 
     def _integrity(self, license: License, known: _KnownSeal, *, trust_memo: bool) -> Finding:
         """The record seal's integrity finding; without ``trust_memo`` the signature is verified whatever memo the

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import hashlib
 import io
@@ -43,6 +44,7 @@ from signing.keys import SoftwareKey
 from signing.pdf import PdfSealer
 from signing.qr import QrClaims, encode_qr
 from signing.receipts import check_receipt
+from signing.record import record_bytes
 from signing.results import CheckResult
 from signing.seal_ca import SealMakerCA, check_certificate
 from signing.seal_image import draw_seal
@@ -358,6 +360,21 @@ def test_a_record_changed_behind_the_gateways_back_fails_integrity_and_states_no
     assert summary.type_name == "食品生产许可证" and summary.issuer_name == "济南市市场监督管理局"
     assert (summary.valid_from, summary.valid_until, summary.status, summary.status_since) == ("", "", 0, "")
     assert (summary.holder_name_masked, summary.holder_code_masked) == ("", "")
+    # the same when the edit rewrites the seal's digest too: the seal still fails (another reason), and nothing of
+    # the record is stated (found in review)
+    other = batch_issue(running, 7, valid_from="2020-01-01", valid_until=expired)
+    stored = running.gateway.issuance._get_stored(other)
+    edited = dataclasses.replace(stored.content, valid_until=dt.date(2099, 12, 31))
+    digest = hashlib.sha256(record_bytes(edited.record_mapping())).digest()
+    with running.gateway.db.engine.begin() as connection:
+        connection.execute(
+            text("UPDATE licenses SET valid_until = '2099-12-31', seal_digest = :d WHERE license_id = :id"),
+            {"d": digest, "id": other},
+        )
+    running.gateway.feed.committed([f"license:{other}"])  # type: ignore[union-attr]
+    rewritten = verify(running, license_id=other)
+    assert rewritten.verdict == FAILED and rewritten.integrity.reason != "RECORD_ALTERED"
+    assert (rewritten.status.result, rewritten.license.valid_until, rewritten.license.status) == (INDETERMINATE, "", 0)
     stated = receipt_statement(running, report.receipt)
     assert stated["findings"]["status"]["reason"] == "RECORD_ALTERED"
     assert stated["license"] == {
@@ -951,12 +968,55 @@ def test_a_partner_gateway_verifies_under_its_regions_matters_with_a_receipt(run
         assert reason in {error_details(refused.value)[0].reason, *(r for _, r in error_details(refused.value)[1])}
 
 
+def test_a_refusal_is_recorded_whatever_the_request_names(running: RunningGateway) -> None:
+    """The license a refused request names is looked up for its access record only: a type code with a NUL (which
+    PostgreSQL's driver refuses) made the refusal INVALID_ARGUMENT and left it off the trail; a made-up holder code
+    names nobody (found in review)."""
+    police = verification_pb2.UseContext(matter_code="370100-QYKZ-001", purpose="企业印章刻制备案")
+    marker = f"查验-{uuid.uuid4().hex[:8]}"
+    use = verification_pb2.UseContext(matter_code=police.matter_code, purpose=marker)
+    requests = [
+        verification_pb2.CheckClaimRequest(
+            use=use, type_code=samples.BUSINESS_LICENSE + "\x00", license_number="91370100MA3C4K7L6M", holder_code="x"
+        ),
+        verification_pb2.CheckClaimRequest(
+            use=use, type_code=samples.BUSINESS_LICENSE, license_number="none", holder_code="91370100MA3C4K7L6X"
+        ),
+    ]
+    for request in requests:
+        with pytest.raises(grpc.RpcError) as refused:
+            verifier(running, TAX).CheckClaim(request)
+        assert (refused.value.code(), error_details(refused.value)[0].reason) == (
+            grpc.StatusCode.PERMISSION_DENIED,
+            "NOT_MATTER_DEPARTMENT",
+        )
+    rows = trail_rows(running, "decision, license_id, holder_code", "purpose = :p AND caller = :tax", p=marker, tax=TAX)
+    assert rows == 2 * [("DENIED", "", "")]  # both recorded, naming no one
+
+
 CLAIM_USE = verification_pb2.UseContext(matter_code="370100-SPJC-001", purpose="食品生产经营监督检查：核对许可信息")
 """A matter that uses the 食品生产许可证 the claims are about, and its 食品类别; the 市场监督管理局 handles it."""
 
 
 def claim(running: RunningGateway, **fields: Any) -> verification_pb2.CheckClaimResponse:
     return verifier(running, MARKET).CheckClaim(verification_pb2.CheckClaimRequest(use=CLAIM_USE, **fields))
+
+
+def test_a_claim_typed_with_a_combining_accent_is_the_name_issued(running: RunningGateway) -> None:
+    """A name issued as e + U+0301 is kept composed (é); the same name claimed as typed matches it, as it did before
+    issued text was composed (found in review)."""
+    name = "济南Jose\u0301食品有限公司"
+    record = unique(samples.food_permit(12))
+    record = {
+        **record,
+        "holder": {**record["holder"], "name": name},
+        "fields": {**record["fields"], "producer_name": name},
+    }
+    issued = running.issuance(MARKET).IssueLicense(issue_request(record)).license
+    assert issued.holder.name == "济南José食品有限公司"
+    base = {"type_code": issued.type_code, "license_number": issued.license_number, "holder_code": issued.holder.code}
+    for typed in (name, issued.holder.name):
+        assert claim(running, **base, fields={"holder_name": typed}).code == 0
 
 
 def test_claims_follow_the_provincial_result_numbers(running: RunningGateway) -> None:
