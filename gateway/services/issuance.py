@@ -50,6 +50,7 @@ from gateway.domain.seals import LicenseDocument
 from gateway.domain.status import StatusAction, check_amendable, next_status
 from gateway.domain.validation import (
     MAX_REASON,
+    REQUEST_ID_RE,
     ValidIssue,
     check_issuer,
     check_request_id,
@@ -305,8 +306,11 @@ class IssuanceService:
         ]
         # a request answered before (an import run again after an interruption) is not validated and sealed again
         # only to be answered as it was: the commit finds it by its request id and digest, as it would have
+        # (well-formed ids only: one with a NUL, which PostgreSQL's driver refuses, is the item's BAD_REQUEST_ID)
         with self._db.unit_of_work() as uow:
-            answered = uow.licenses.prior_requests(caller.code, [p.draft.request_id for p in pending])
+            answered = uow.licenses.prior_requests(
+                caller.code, [p.draft.request_id for p in pending if REQUEST_ID_RE.match(p.draft.request_id)]
+            )
         key: KeyBackend | None = None  # looked up once, when the first item is valid
         for item in pending:
             earlier = answered.get(item.draft.request_id)

@@ -368,6 +368,13 @@ def test_a_batch_sent_again_is_answered_from_the_store_without_sealing_again(
     assert single.document_sha256 == stored.sha256
     assert second.results[2].error.reason == "REQUEST_ID_REUSED"
     assert prepared == [records[2]["request_id"]]  # only the one whose content differs is checked and sealed
+    # a request id that no store holds (a NUL: PostgreSQL's driver refuses it) fails its item alone, as before
+    odd = issue_request({**unique(samples.food_permit(813)), "request_id": "r\x00"})
+    (third,) = running.issuance(MARKET).BatchIssueLicenses(
+        iter([issuance_pb2.BatchIssueLicensesRequest(licenses=[odd, batch.licenses[0]])])
+    )
+    assert [(e.field, e.reason) for e in third.results[0].error.field_errors] == [("request_id", "BAD_REQUEST_ID")]
+    assert not third.results[1].created and third.results[1].license.license_id == first.results[0].license.license_id
 
 
 def test_amend_with_an_invalid_field_is_rejected(running: RunningGateway) -> None:
