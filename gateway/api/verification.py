@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 import grpc
+from google.protobuf.message import Message
 
 from gateway.api.convert import set_timestamp, timestamp
 from gateway.api.interceptors import caller, operator
@@ -58,11 +59,12 @@ class VerificationServicer(verification_pb2_grpc.VerificationServiceServicer):
         use: verification_pb2.UseContext,
         context: grpc.ServicerContext,
         action: AuditAction,
-        target: UseTarget | None = None,
+        request: Message | None = None,
     ) -> UseContext:
         """The request's use context, checked (a department sends the same few again and again: each is checked
         once, then found; a bad one is checked, and refused, every time). A matter another department handles is
-        refused on the audit trail as the call ``action``, with the license or holder the request named."""
+        refused on the audit trail as the call ``action``, with the license or holder ``request`` named (read only
+        then: nothing is made of it on the way of a call that is answered)."""
         member = caller()
         # the caller's name too: a member renamed by `zzgw init` is checked again (matters name departments by name)
         key = (member.code, member.name, use.matter_code, use.purpose, operator(context), use.bundle_code, use.case_id)
@@ -76,7 +78,9 @@ class VerificationServicer(verification_pb2_grpc.VerificationServiceServicer):
                 operator=key[4],
                 bundle_code=key[5],
                 case_id=key[6],
-                on_refusal=lambda refused: self._verification().refuse_use(member, refused, action, target),
+                on_refusal=lambda refused: self._verification().refuse_use(
+                    member, refused, action, _target_of(request) if request is not None else None
+                ),
             )
             if len(self._uses) >= USE_CACHE_SIZE:
                 self._uses.clear()
@@ -89,14 +93,7 @@ class VerificationServicer(verification_pb2_grpc.VerificationServiceServicer):
         service = self._verification()
         report = service.verify_license(
             caller(),
-            self._use(
-                request.use,
-                context,
-                AuditAction.VERIFY_LICENSE,
-                UseTarget(
-                    license_id=request.license_id, type_code=request.type_code, license_number=request.license_number
-                ),
-            ),
+            self._use(request.use, context, AuditAction.VERIFY_LICENSE, request),
             license_id=request.license_id,
             type_code=request.type_code,
             license_number=request.license_number,
@@ -134,14 +131,7 @@ class VerificationServicer(verification_pb2_grpc.VerificationServiceServicer):
         service = self._verification()
         checked = service.check_claim(
             caller(),
-            self._use(
-                request.use,
-                context,
-                AuditAction.CHECK_CLAIM,
-                UseTarget(
-                    type_code=request.type_code, license_number=request.license_number, holder_code=request.holder_code
-                ),
-            ),
+            self._use(request.use, context, AuditAction.CHECK_CLAIM, request),
             type_code=request.type_code,
             holder_code=request.holder_code,
             license_number=request.license_number,
@@ -257,6 +247,13 @@ class VerificationServicer(verification_pb2_grpc.VerificationServiceServicer):
         certificate = service.signer_certificate_der(receipt) if stored else service.receipt_certificate_der
         self._fill_receipt(message, receipt, certificate)
         return message
+
+
+def _target_of(request: Message) -> UseTarget:
+    """The license or holder a refused ``VerifyLicense`` or ``CheckClaim`` named, for its access record."""
+    return UseTarget(
+        **{field: getattr(request, field, "") for field in ("license_id", "type_code", "license_number", "holder_code")}
+    )
 
 
 def _issuer_of(outcome: Outcome) -> str:

@@ -944,33 +944,26 @@ class VerificationService:
                 record_vouched=False,
             )
         sealed = self._integrity(license, known, trust_memo=True)
-        integrity = _first_failure(sealed, status)
-        record_vouched = sealed.result is CheckResult.PASSED
         if not vouched:  # the sealing time the seal's trust is judged at is not the one the gateway stored
-            return _Checked(
-                license=license,
-                integrity=integrity,
-                identity=_TIME_UNVOUCHED,
-                status_vouched=vouched,
-                record_vouched=record_vouched,
+            identity = _TIME_UNVOUCHED
+        else:
+            identity = _first_failure(
+                identity_at(
+                    known.base,
+                    known.certificate,
+                    at=license.created_at,
+                    revoked_at=known.seal.revoked_at,
+                    time_trusted=True,
+                ),
+                _owner_finding(known.seal, license),
+                authority_finding(license, self._catalog),
             )
-        identity = _first_failure(
-            identity_at(
-                known.base,
-                known.certificate,
-                at=license.created_at,
-                revoked_at=known.seal.revoked_at,
-                time_trusted=True,
-            ),
-            _owner_finding(known.seal, license),
-            authority_finding(license, self._catalog),
-        )
         return _Checked(
             license=license,
-            integrity=integrity,
+            integrity=_first_failure(sealed, status),
             identity=identity,
             status_vouched=vouched,
-            record_vouched=record_vouched,
+            record_vouched=sealed.result is CheckResult.PASSED,
         )
 
     def _integrity(self, license: License, known: _KnownSeal, *, trust_memo: bool) -> Finding:
