@@ -41,6 +41,9 @@ _DECIMAL_RE = re.compile(r"^-?\d{1,18}(\.\d{1,6})?\Z", re.ASCII)
 MAX_LICENSE_NUMBER = 64
 MAX_HOLDER_NAME = 200
 MAX_REASON = 500
+EARLIEST_ISSUE_DATE = dt.date(1900, 1, 1)
+"""No license in the registry was issued before this: an earlier issue date is a typing slip or a system's empty date
+(0001-01-01), which would print on the document and make the license look valid since antiquity."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -86,6 +89,10 @@ def validate_issue(draft: LicenseDraft, catalog: Catalog, issuer: Member, today:
     issue_date = check_date("issue_date", draft.issue_date, errors, required=True)
     if issue_date and issue_date > today:
         errors.append(_v("issue_date", "ISSUE_DATE_IN_FUTURE", f"issue date {issue_date} is after today"))
+    elif issue_date and issue_date < EARLIEST_ISSUE_DATE:
+        errors.append(
+            _v("issue_date", "ISSUE_DATE_TOO_EARLY", f"issue date {issue_date} is before {EARLIEST_ISSUE_DATE}")
+        )
     valid_from = check_date("valid_from", draft.valid_from, errors) or issue_date
     valid_until = check_validity(license_type, issue_date, valid_from, draft.valid_until, errors)
     region_code = draft.region_code or issuer.region

@@ -176,6 +176,9 @@ def test_unknown_type_stops_before_the_fields() -> None:
 DATE_CASES = [
     ("issue date in the future", {"issue_date": "2025-01-02"}, ("issue_date", "ISSUE_DATE_IN_FUTURE")),
     ("issue date today is fine", {"issue_date": "2025-01-01"}, None),
+    ("a system's empty date", {"issue_date": "0001-01-01"}, ("issue_date", "ISSUE_DATE_TOO_EARLY")),
+    ("issue date before 1900", {"issue_date": "1899-12-31"}, ("issue_date", "ISSUE_DATE_TOO_EARLY")),
+    ("issue date in 1900 is fine", {"issue_date": "1900-01-01"}, None),
     ("validity before issue", {"valid_until": "2024-05-09"}, ("valid_until", "VALIDITY_BEFORE_ISSUE")),
     ("validity before start", {"valid_from": "2024-06-01", "valid_until": "2024-05-31"},
      ("valid_until", "VALIDITY_BEFORE_START")),
