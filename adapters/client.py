@@ -17,6 +17,10 @@ from typing import Any
 import grpc
 
 
+class NoCredentials(Exception):
+    """This machine holds no credentials for the member: the message says where it looked."""
+
+
 @dataclass(frozen=True)
 class MemberCredentials:
     code: str
@@ -31,20 +35,32 @@ class MemberCredentials:
         try:
             tokens = json.loads(path.read_text(encoding="utf-8"))["tokens"]
         except FileNotFoundError:
-            raise SystemExit(f"no dev tokens at {path}: run `zzgw init` first") from None
+            raise NoCredentials(f"no dev tokens at {path}: run `zzgw init` first") from None
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise NoCredentials(f"cannot read the dev tokens at {path}: {exc!r}") from None
         if code not in tokens:
-            raise SystemExit(f"no dev token for member {code} in {path}")
-        return cls(code=code, token=tokens[code]["token"])
+            raise NoCredentials(f"no dev token for member {code} in {path} (`zzgw members` lists the members)")
+        try:
+            return cls(code=code, token=str(tokens[code]["token"]))
+        except (KeyError, TypeError):
+            raise NoCredentials(f"the dev tokens at {path} hold no token for member {code}") from None
 
     @classmethod
     def production(cls, data_dir: Path, code: str) -> MemberCredentials:
         pki = data_dir / "pki"
-        return cls(
-            code=code,
-            cert_pem=(pki / "members" / f"{code}.pem").read_bytes(),
-            key_pem=(pki / "members" / f"{code}.key").read_bytes(),
-            ca_pem=(pki / "ca.pem").read_bytes(),
-        )
+        try:
+            return cls(
+                code=code,
+                cert_pem=(pki / "members" / f"{code}.pem").read_bytes(),
+                key_pem=(pki / "members" / f"{code}.key").read_bytes(),
+                ca_pem=(pki / "ca.pem").read_bytes(),
+            )
+        except FileNotFoundError as exc:
+            raise NoCredentials(
+                f"no client certificate for member {code}: {exc.filename} is missing (`zzgw members` lists the members)"
+            ) from None
+        except OSError as exc:
+            raise NoCredentials(f"cannot read member {code}'s client certificate: {exc}") from None
 
     @classmethod
     def for_mode(cls, mode: str, data_dir: Path, code: str) -> MemberCredentials:

@@ -379,7 +379,7 @@ def _warn_of_dev_tokens(settings: Settings) -> None:
 def _demo(settings: Settings, args: argparse.Namespace) -> int:
     import grpc
 
-    from adapters.client import MemberCredentials, connect
+    from adapters.client import MemberCredentials, NoCredentials, connect
     from adapters.demo import DEMO_MEMBERS, run_demo
 
     target = args.target or settings.grpc_addr
@@ -396,6 +396,9 @@ def _demo(settings: Settings, args: argparse.Namespace) -> int:
 
     try:
         done = run_demo(channel_for)
+    except NoCredentials as exc:
+        print(f"zzgw demo: {exc}", file=sys.stderr)
+        return 2
     except grpc.RpcError as exc:
         print(f"zzgw demo: {_refusal(target, exc)}", file=sys.stderr)
         return 1
@@ -430,13 +433,17 @@ def _import(settings: Settings, args: argparse.Namespace) -> int:
         import_file,
         summary,
     )
-    from adapters.client import MemberCredentials, connect
+    from adapters.client import MemberCredentials, NoCredentials, connect
 
     if not args.file.exists():
         print(f"zzgw import: no such file {args.file}", file=sys.stderr)
         return 2
     target = args.target or settings.grpc_addr
-    credentials = MemberCredentials.for_mode(settings.mode, settings.data_dir, args.issuer)
+    try:
+        credentials = MemberCredentials.for_mode(settings.mode, settings.data_dir, args.issuer)
+    except NoCredentials as exc:
+        print(f"zzgw import: {exc}", file=sys.stderr)
+        return 2
     try:
         codecs.lookup(args.encoding)
         total = count_records(args.file, args.format, encoding=args.encoding)
@@ -583,7 +590,7 @@ def _verify_as_told(settings: Settings, args: argparse.Namespace) -> int:
     import grpc
 
     from adapters import verify_command
-    from adapters.client import MemberCredentials, connect
+    from adapters.client import MemberCredentials, NoCredentials, connect
     from protos.zzgw.v1 import verification_pb2
 
     target = args.target or settings.grpc_addr
@@ -599,8 +606,8 @@ def _verify_as_told(settings: Settings, args: argparse.Namespace) -> int:
         return verify_command.EXIT_BAD_REQUEST
     try:
         credentials = MemberCredentials.for_mode(settings.mode, settings.data_dir, args.member)
-    except (OSError, KeyError, SystemExit) as exc:  # SystemExit: no dev token, saying where it looked
-        print(f"zzgw verify: no credentials for member {args.member}: {exc}", file=sys.stderr)
+    except NoCredentials as exc:
+        print(f"zzgw verify: {exc}", file=sys.stderr)
         return verify_command.EXIT_BAD_REQUEST
     with connect(target, credentials) as channel:
         try:
@@ -640,15 +647,15 @@ def _receipt(settings: Settings, args: argparse.Namespace) -> int:
 def _receipt_get(settings: Settings, args: argparse.Namespace) -> int:
     import grpc
 
-    from adapters.client import MemberCredentials, connect
+    from adapters.client import MemberCredentials, NoCredentials, connect
     from adapters.receipt_file import receipt_json
     from protos.zzgw.v1 import verification_pb2, verification_pb2_grpc
 
     target = args.target or settings.grpc_addr
     try:
         credentials = MemberCredentials.for_mode(settings.mode, settings.data_dir, args.member)
-    except (OSError, KeyError) as exc:
-        print(f"zzgw receipt get: no credentials for member {args.member}: {exc}", file=sys.stderr)
+    except NoCredentials as exc:
+        print(f"zzgw receipt get: {exc}", file=sys.stderr)
         return 2
     with connect(target, credentials) as channel:
         try:

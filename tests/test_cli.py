@@ -368,6 +368,21 @@ def test_import_of_a_missing_file(env: dict[str, str]) -> None:
     assert result.returncode == 2 and "no such file" in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("mode", "said"),
+    [
+        ("dev", "zzgw import: no dev tokens at "),
+        ("production", "zzgw import: no client certificate for member 91XXXXXXXXXXXXXXXX: "),
+    ],
+)
+def test_import_for_a_member_without_credentials(env: dict[str, str], tmp_path: Path, mode: str, said: str) -> None:
+    records = tmp_path / "permits.jsonl"
+    records.write_text("{}\n", encoding="utf-8")
+    result = zzgw({**env, "ZZGW_MODE": mode}, "import", str(records), "--issuer", "91XXXXXXXXXXXXXXXX", timeout=60)
+    assert result.returncode == 2 and result.stderr.startswith(said), result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_bad_configuration_is_reported(env: dict[str, str]) -> None:
     result = zzgw({**env, "ZZGW_MODE": "staging"}, "init", timeout=60)
     assert result.returncode == 2 and "mode must be dev or production" in result.stderr

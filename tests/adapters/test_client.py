@@ -1,0 +1,41 @@
+"""Member credentials for zzgw's own tools: a member this machine holds nothing for is said, never a traceback."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from adapters.client import MemberCredentials, NoCredentials
+
+MARKET = "11370100993701011T"
+
+
+def test_dev_token_of_a_listed_member(tmp_path: Path) -> None:
+    (tmp_path / "dev-tokens.json").write_text(json.dumps({"tokens": {MARKET: {"token": "t0k"}}}), encoding="utf-8")
+    assert MemberCredentials.dev(tmp_path, MARKET) == MemberCredentials(code=MARKET, token="t0k")
+
+
+@pytest.mark.parametrize(
+    ("content", "said"),
+    [
+        (None, "no dev tokens at "),
+        ('{"tokens": {}}', f"no dev token for member {MARKET} in "),
+        ("{not json", "cannot read the dev tokens at "),
+        ('{"tokens": {"11370100993701011T": "t0k"}}', f"hold no token for member {MARKET}"),
+    ],
+)
+def test_dev_token_missing(tmp_path: Path, content: str | None, said: str) -> None:
+    if content is not None:
+        (tmp_path / "dev-tokens.json").write_text(content, encoding="utf-8")
+    with pytest.raises(NoCredentials) as caught:
+        MemberCredentials.for_mode("dev", tmp_path, MARKET)
+    assert said in str(caught.value)
+
+
+def test_client_certificate_missing(tmp_path: Path) -> None:
+    with pytest.raises(NoCredentials) as caught:
+        MemberCredentials.for_mode("production", tmp_path, MARKET)
+    assert str(caught.value).startswith(f"no client certificate for member {MARKET}: ")
+    assert str(tmp_path / "pki" / "members" / f"{MARKET}.pem") in str(caught.value)
