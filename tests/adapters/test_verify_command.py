@@ -166,7 +166,7 @@ def test_the_command_writes_the_receipt_and_exits_with_the_verdict(running: Runn
     assert refused.returncode == 4
     assert "answered INVALID_ARGUMENT (UNKNOWN_MATTER): use.matter_code: unknown matter" in refused.stderr
     stranger = zzgw_verify(running, license_id, "--member", "91370100MA00000000", "--matter", MATTER, "--purpose", "x")
-    assert stranger.returncode == 2 and "zzgw verify: no credentials for member 91370100MA00000000" in stranger.stderr
+    assert stranger.returncode == 2 and "zzgw verify: no dev token for member 91370100MA00000000 in " in stranger.stderr
     unreadable = zzgw_verify(running, str(tmp_path / "nothing.pdf"), *use)
     assert unreadable.returncode == 2 and "no such file" in unreadable.stderr
 
