@@ -867,7 +867,9 @@ def _members(settings: Settings, args: argparse.Namespace) -> int:
         for member in gateway.members.list():
             roles = ",".join(sorted(role.value for role in member.roles))
             token, cert = credentials.get(member.code, (False, False))
-            held = "+".join(name for name, has in (("token", token), ("certificate", cert)) if has) or "none"
+            dev = settings.mode == "dev"  # a production gateway takes no bearer token, even one stored in dev mode
+            kinds = (("token", token and dev), ("certificate", cert), ("unused-dev-token", token and not dev))
+            held = "+".join(name for name, has in kinds if has) or "none"
             matters = matters_of(member, gateway.catalog)
             named = (
                 "any matter"

@@ -263,6 +263,18 @@ def test_console_tokens_are_for_production_members(env: dict[str, str]) -> None:
     assert "Traceback" not in refused.stderr
 
 
+def test_members_lists_the_credentials_the_mode_takes(env: dict[str, str]) -> None:
+    assert zzgw(env, "init").returncode == 0  # dev mode: a bearer token and a client certificate each
+
+    def credential(mode: str) -> str:
+        listed = zzgw({**env, "ZZGW_MODE": mode}, "members", timeout=60)
+        assert listed.returncode == 0, listed.stderr
+        return {line.split("\t")[0]: line.split("\t")[3] for line in listed.stdout.splitlines()}[TAX]
+
+    assert credential("dev") == "token+certificate"
+    assert credential("production") == "certificate+unused-dev-token"  # production takes no bearer token
+
+
 def test_a_clerk_gets_a_console_token_of_their_own(env: dict[str, str]) -> None:
     assert zzgw(env, "init").returncode == 0
     issued = zzgw(env, "console-token", TAX, "--clerk", "窗口01 李娜")  # in dev mode too: it replaces nothing
