@@ -195,7 +195,11 @@ class ChangeFeed:
     def _read_edits(self) -> frozenset[str]:
         with self._db.engine.connect() as connection:  # one read transaction: one snapshot for both reads
             try:
-                first, last = connection.execute(text("SELECT min(seq), max(seq) FROM store_edits")).one()
+                # two subqueries, each one seek: "min(seq), max(seq)" in one query made SQLite scan every row kept
+                # (1.5 million under a bulk load of 5,000 licenses a second, 75 ms every quarter of a second)
+                first, last = connection.execute(
+                    text("SELECT (SELECT min(seq) FROM store_edits), (SELECT max(seq) FROM store_edits)")
+                ).one()
             except sa_exc.OperationalError as exc:
                 if "no such table" in str(exc):  # a store from before schema 0020: nothing announces edits
                     return frozenset()

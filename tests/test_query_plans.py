@@ -1,0 +1,116 @@
+"""SQLite's query plans for what a serving gateway asks its store: no statement reads a table that grows with the
+registry row by row.
+
+SQLite uses a partial index only when the query's WHERE implies the index's own, as written: ``is_current = 1``
+does not imply ``is_current``, so every look-up of a license by number scanned the whole table (100 ms at 200,000
+licenses) while every test passed. Here a gateway serves the demo's journeys and the look-ups by number (verify,
+claim, get, issue again, batches), every statement its connections run is recorded, and each one's plan is read.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import threading
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, event
+
+from adapters.demo import run_demo
+from adapters.records import issue_request
+from gateway.bootstrap import samples
+from protos.zzgw.v1 import issuance_pb2, verification_pb2
+from tests.api.test_issuance import unique
+from tests.api.test_verification import MARKET, batch_issue, change, claim, verify
+from tests.conftest import RunningGateway, start_gateway
+
+GROWING = (
+    "licenses",
+    "license_events",
+    "license_documents",
+    "receipts",
+    "access_records",
+    "access_requests",
+    "consents",
+    "store_edits",
+)
+"""Tables that grow with the registry and its use; the others (members, seals, the catalog's facts) stay small."""
+
+
+class Statements:
+    """The SQL text (with its values, as SQLite's trace gives it) of every statement run while ``on``."""
+
+    def __init__(self) -> None:
+        self.on = False
+        self.seen: set[str] = set()
+        self._lock = threading.Lock()
+
+    def connected(self, dbapi_connection: object, _record: object) -> None:
+        if isinstance(dbapi_connection, sqlite3.Connection):
+            dbapi_connection.set_trace_callback(self._heard)
+
+    def _heard(self, sql: str) -> None:
+        if self.on:
+            with self._lock:
+                self.seen.add(sql)
+
+
+@pytest.fixture
+def recorded(tmp_path: Path) -> Iterator[tuple[RunningGateway, Statements]]:
+    statements = Statements()
+    event.listen(Engine, "connect", statements.connected)  # before the gateway opens any connection
+    try:
+        running = start_gateway(tmp_path / "var", f"sqlite:///{tmp_path}/zzgw.db")
+        try:
+            yield running, statements
+        finally:
+            running.server.stop(0)
+            running.gateway.close()
+    finally:
+        event.remove(Engine, "connect", statements.connected)
+
+
+_NEWEST = re.compile(r"ORDER BY seq DESC LIMIT 1\b")
+"""The newest row by its integer key: a scan in key order that stops at the first row (the audit chain's head)."""
+
+
+def scans(database: Path, statements: set[str]) -> dict[str, list[str]]:
+    """The statements whose plan scans a growing table, with that plan."""
+    found: dict[str, list[str]] = {}
+    scan = re.compile(r"SCAN ({})\b".format("|".join(GROWING)))
+    with sqlite3.connect(database) as connection:
+        for sql in statements:
+            if sql.split(None, 1)[0].upper() not in ("SELECT", "INSERT", "UPDATE", "DELETE", "WITH"):
+                continue
+            plan = [row[-1] for row in connection.execute("EXPLAIN QUERY PLAN " + sql)]
+            scanned = [step for step in plan if scan.match(step)]
+            ordered = _NEWEST.search(sql) and not any("TEMP B-TREE" in step for step in plan)
+            if scanned and not (ordered and len(scanned) == 1):
+                found[sql[:300]] = plan
+    return found
+
+
+def test_serving_reads_no_growing_table_row_by_row(recorded: tuple[RunningGateway, Statements], tmp_path: Path) -> None:
+    running, statements = recorded
+    statements.on = True
+    run_demo(running.channel, out=lambda _line: None)  # the journeys: issue, verify, documents, status, audit
+    issued = running.issuance(MARKET).IssueLicense(issue_request(unique(samples.food_permit(7)))).license
+    number = {"type_code": issued.type_code, "license_number": issued.license_number}
+    assert verify(running, **number).license.license_id == issued.license_id
+    assert verify(running, type_code=issued.type_code, license_number="SC-NO-SUCH-NUMBER").reason
+    answer = claim(running, **number, holder_code=issued.holder.code)
+    assert answer.result == verification_pb2.CLAIM_RESULT_CORRECT_AND_VALID
+    got = running.issuance(MARKET).GetLicense(issuance_pb2.GetLicenseRequest(**number))
+    assert got.license.license_id == issued.license_id
+    batch_issue(running, 8)  # a batch's check of the numbers it takes
+    change(running, issued.license_id, issuance_pb2.STATUS_ACTION_REVOKE)
+    again = {**unique(samples.food_permit(7)), "license_number": issued.license_number, "valid_until": "2031-12-31"}
+    reissued = running.issuance(MARKET).IssueLicense(issue_request({**again, "request_id": "re-" + uuid.uuid4().hex}))
+    assert reissued.license.license_number == issued.license_number  # 补领: the revoked one is retired
+    statements.on = False
+
+    assert len(statements.seen) > 50  # the recording heard the gateway's connections
+    assert scans(tmp_path / "zzgw.db", statements.seen) == {}
