@@ -23,6 +23,7 @@ class LicenseStatus(enum.Enum):
     CANCELLED = "CANCELLED"  # 注销 / 废止
     SUPERSEDED = "SUPERSEDED"  # 已变更
     EXPIRED = "EXPIRED"  # 已过期 (derived)
+    UNSPECIFIED = "UNSPECIFIED"  # read for a stored status that is none of these (edited in the store); never stored
 
     @property
     def label(self) -> str:
@@ -36,6 +37,7 @@ _STATUS_LABELS = {
     LicenseStatus.CANCELLED: "已注销",
     LicenseStatus.SUPERSEDED: "已变更",
     LicenseStatus.EXPIRED: "已过期",
+    LicenseStatus.UNSPECIFIED: "状态无法识别",
 }
 
 

@@ -770,7 +770,7 @@ def license_from(values: Sequence[Any], *, sqlite_text: bool = False) -> License
             fields=fields,
             version=version,
         ),
-        status=_STATUSES[status],
+        status=_STATUSES.get(status, LicenseStatus.UNSPECIFIED),  # not the gateway's: its memo fails (STATUS_ALTERED)
         status_reason=status_reason,
         status_changed_at=_utc(status_changed_at),
         created_at=_utc(created_at),

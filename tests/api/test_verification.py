@@ -1244,16 +1244,18 @@ def test_the_status_cache_is_real_and_a_write_the_gateway_did_not_announce_is_st
 
 def test_a_status_changed_behind_the_gateways_back_fails_integrity(running: RunningGateway) -> None:
     """The record seal covers what the issuer stated, not the status: the gateway's memo of the status does. A
-    revoked license set ACTIVE in the store (its memo kept, or cleared) fails, by identifier, number and claim."""
+    revoked license set ACTIVE in the store (its memo kept, or cleared), or set to a status that is none of the
+    gateway's, fails, by identifier, number and claim."""
     record = unique(samples.food_permit(18))
     issued = running.issuance(MARKET).IssueLicense(issue_request(record)).license
     change(running, issued.license_id, issuance_pb2.STATUS_ACTION_REVOKE)
     assert verify(running, license_id=issued.license_id).reason == "REVOKED"
-    for memo in ("status_memo", "X''" if running.gateway.db.dialect == "sqlite" else "''::bytea"):
+    cleared = "X''" if running.gateway.db.dialect == "sqlite" else "''::bytea"
+    for status, memo in (("ACTIVE", "status_memo"), ("ACTIVE", cleared), ("REVOKED_BY_DBA", "status_memo")):
         with running.gateway.db.engine.begin() as connection:
             connection.execute(
-                text(f"UPDATE licenses SET status = 'ACTIVE', status_memo = {memo} WHERE license_id = :id"),
-                {"id": issued.license_id},
+                text(f"UPDATE licenses SET status = :status, status_memo = {memo} WHERE license_id = :id"),
+                {"id": issued.license_id, "status": status},
             )
         running.gateway.feed.committed([f"license:{issued.license_id}"])  # type: ignore[union-attr]
         report = verify(running, license_id=issued.license_id)
@@ -1272,6 +1274,14 @@ def test_a_status_changed_behind_the_gateways_back_fails_integrity(running: Runn
             holder_code=issued.holder.code,
         )
         assert (claimed.code, claimed.status_reason) == (4, "STATUS_ALTERED")
+    # a status none of the gateway's (it had been INTERNAL everywhere): the issuer reads it as unknown, and changes
+    # nothing from it
+    got = running.issuance(MARKET).GetLicense(issuance_pb2.GetLicenseRequest(license_id=issued.license_id))
+    assert got.license.status == common_pb2.LICENSE_STATUS_UNSPECIFIED
+    with pytest.raises(grpc.RpcError) as caught:
+        change(running, issued.license_id, issuance_pb2.STATUS_ACTION_CANCEL)
+    assert error_details(caught.value)[0].reason == "TRANSITION_NOT_ALLOWED"
+    assert "状态无法识别" in (caught.value.details() or "")
 
 
 def test_a_sealing_time_changed_behind_the_gateways_back_fails_integrity(running: RunningGateway) -> None:
