@@ -442,8 +442,14 @@ def test_a_scanned_code_passes_with_what_a_scanner_or_a_paste_puts_around_it(run
     for scanned in (code + "\r\n", code + "\n", " " + code, "\t" + code + "\u3000", "\n" + code + "\r"):
         report = verify(running, qr_code=scanned)
         assert (report.verdict, report.license.license_id) == (PASSED, license_id), repr(scanned[:2] + scanned[-2:])
+    # a handheld scanner typing with Caps Lock on, or through a Chinese input method in full-width mode
+    full_width = code.translate({0x20: 0x3000, **{0x21 + i: 0xFF01 + i for i in range(94)}})
+    for scanned in (code.swapcase() + "\r\n", "zz1:" + code[4:], full_width, full_width.swapcase() + "\n"):
+        report = verify(running, qr_code=scanned)
+        assert (report.verdict, report.license.license_id) == (PASSED, license_id), repr(scanned[:6])
     # inside the code nothing is forgiven: a space is a base45 character
     assert verify(running, qr_code=code[:10] + " " + code[10:]).verdict == FAILED
+    assert verify(running, qr_code=code[:10] + "\u3000" + code[10:]).verdict == FAILED  # in an ASCII code
 
 
 def test_a_genuine_code_of_a_record_changed_behind_the_gateways_back_fails_integrity(
