@@ -6,6 +6,7 @@ the gateway's server side, so the command line starts quickly.
 from __future__ import annotations
 
 import io
+import unicodedata
 import warnings
 
 from gateway.domain.errors import ResourceExhaustedError, ZzgwError, invalid
@@ -22,8 +23,8 @@ image)."""
 def query_of(text: str, type_code: str) -> dict[str, str]:
     """What a clerk typed or scanned, as ``verify_license``'s keywords: a ``ZZ1:`` code, an identifier, or a license
     number (with ``type_code``)."""
-    if text.upper().startswith("ZZ1:"):
-        return {"qr_code": text}
+    if unicodedata.normalize("NFKC", text.lstrip()[:4]).upper() == "ZZ1:":  # as a scanner types it (the service
+        return {"qr_code": text}  # reads it in capitals and ASCII: Caps Lock, a full-width input method)
     if text.startswith(LICENSE_ID_ROOT) or license_id_violation("query", text) is None:
         return {"license_id": text}  # one that does not parse is refused by the service, saying why
     if not type_code:
@@ -70,6 +71,10 @@ def decode_qr_image(data: bytes) -> str:
             image.load()
     except ZzgwError:
         raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):  # its header claims a far larger image
+        raise ResourceExhaustedError(
+            f"the image has more than {MAX_QR_IMAGE_PIXELS:,} pixels", reason="IMAGE_TOO_MANY_PIXELS"
+        ) from None
     except UnidentifiedImageError:
         raise invalid("qr_image", "NOT_AN_IMAGE", "not an image of a kind that can be read (PNG, JPEG)") from None
     except Exception as exc:  # PIL raises many kinds for an image it cannot read through, e.g. a truncated one

@@ -11,9 +11,11 @@ import json
 import logging
 import re
 import sqlite3
+import struct
 import urllib.error
 import urllib.request
 import uuid
+import zlib
 from typing import Any
 
 import grpc
@@ -441,6 +443,14 @@ def test_a_photo_larger_than_the_largest_document_is_read_not_refused_unread(
     Image.new("1", (8000, 6000)).save(wide, "PNG")  # small in bytes, 48 megapixels
     status, answer = verify(console, running, qr_image=base64.b64encode(wide.getvalue()).decode())
     assert status == 413 and refusal(answer)[1] == "IMAGE_TOO_MANY_PIXELS"
+    # a PNG of a hundred bytes whose header claims 10,000 megapixels: the same limit, not the image library's words
+    tiny = io.BytesIO()
+    Image.new("1", (1, 1)).save(tiny, "PNG")
+    header = b"IHDR" + struct.pack(">II", 100_000, 100_000) + tiny.getvalue()[24:29]
+    claimed = tiny.getvalue()[:12] + header + struct.pack(">I", zlib.crc32(header)) + tiny.getvalue()[33:]
+    status, answer = verify(console, running, qr_image=base64.b64encode(claimed).decode())
+    assert status == 413 and refusal(answer)[1] == "IMAGE_TOO_MANY_PIXELS"
+    assert "decompression bomb" not in answer["error"]["message"]
 
 
 def test_a_request_larger_than_any_document_is_refused_before_it_is_read(
