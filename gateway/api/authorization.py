@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import grpc
 
@@ -11,7 +12,7 @@ from gateway.api.interceptors import caller, operator
 from gateway.api.sharing import use_context
 from gateway.domain.audit import AuditAction
 from gateway.domain.catalog import Catalog
-from gateway.domain.errors import FieldViolation, InvalidRequestError, UpstreamUnavailableError
+from gateway.domain.errors import UpstreamUnavailableError, invalid
 from gateway.services.audit import UseTarget
 from gateway.services.authorization import (
     AccessDecision,
@@ -68,13 +69,7 @@ class AuthorizationServicer(authorization_pb2_grpc.AuthorizationServiceServicer)
         self, request: authorization_pb2.ListAccessRequestsRequest, context: grpc.ServicerContext
     ) -> authorization_pb2.ListAccessRequestsResponse:
         service = self._authorization()
-        before = None
-        if request.page_token:
-            if not request.page_token.isdigit():
-                raise InvalidRequestError(
-                    [FieldViolation(field="page_token", reason="BAD_PAGE_TOKEN", description="not a page token")]
-                )
-            before = int(request.page_token)
+        before = _request_position(request.page_token)
         limit = page_size(request.limit)
         found = service.list_requests(
             caller(),
@@ -185,6 +180,23 @@ class AuthorizationServicer(authorization_pb2_grpc.AuthorizationServiceServicer)
             withdrawn_at=timestamp(c.withdrawn_at) if c.withdrawn_at else None,
             portal_code=c.portal,
         )
+
+
+_REQUEST_TOKEN = re.compile(r"[0-9]{1,19}", re.ASCII)
+_MAX_SEQ = 2**63 - 1
+"""The largest number a request's ``seq`` (a 64-bit integer in both stores) can hold."""
+
+
+def _request_position(token: str) -> int | None:
+    """Where a page of access requests starts (below the ``seq`` its token names), None for the first page. A token
+    is what ``next_page_token`` gave: ASCII digits of a number a ``seq`` can be. Anything else is BAD_PAGE_TOKEN:
+    ``str.isdigit`` let superscripts (², which ``int`` refuses) and other scripts' digits (١٢, which it reads) through,
+    and a number past 64 bits reached the store, which failed on it (INTERNAL)."""
+    if not token:
+        return None
+    if _REQUEST_TOKEN.fullmatch(token) and (seq := int(token)) <= _MAX_SEQ:
+        return seq
+    raise invalid("page_token", "BAD_PAGE_TOKEN", "不是翻页令牌（not a page token）")
 
 
 def _valid_until(request: authorization_pb2.GrantConsentRequest) -> dt.datetime | None:

@@ -247,6 +247,47 @@ def test_queues_filter_and_page(running: RunningGateway) -> None:
     assert violations == [("page_token", "BAD_PAGE_TOKEN")]
 
 
+@pytest.mark.parametrize(
+    "token",
+    [
+        "9223372036854775808",  # 2**63: past what a seq can be, the store failed on it
+        "11111111111111111111",
+        "9" * 40,
+        "\u00b2",  # ², which str.isdigit() calls a digit and int() refuses
+        "\u0661\u0662",  # Arabic-Indic ١٢, which int() read as 12
+        "\uff11\uff12",  # full-width １２
+        "-5",
+        "+3",
+        " 3",
+        "3.0",
+        "garbage",
+    ],
+)
+@pytest.mark.parametrize("member", [REAL_ESTATE, POLICE])  # a consumer's submissions, an issuer's queue
+def test_a_page_token_that_no_page_gave_is_refused_not_an_internal_error(
+    running: RunningGateway, member: str, token: str
+) -> None:
+    """Found by a black-box tester: large numbers and non-ASCII digits answered INTERNAL (a traceback logged for
+    each) or were read as another number."""
+    before = record_count(running)
+    stub = authorization(running, member)
+    with pytest.raises(grpc.RpcError) as caught:
+        stub.ListAccessRequests(authorization_pb2.ListAccessRequestsRequest(page_token=token))
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert error_details(caught.value)[1] == [("page_token", "BAD_PAGE_TOKEN")]
+    assert caught.value.details() == "page_token: 不是翻页令牌（not a page token）"
+    assert record_count(running) == before  # refused before anything was listed
+
+
+def test_the_largest_page_token_a_seq_can_be_is_a_page(running: RunningGateway) -> None:
+    request_access(running)
+    newest = queue(running, REAL_ESTATE)[0]
+    stub = authorization(running, REAL_ESTATE)
+    for token in ("9223372036854775807", "0"):
+        listed = stub.ListAccessRequests(authorization_pb2.ListAccessRequestsRequest(page_token=token))
+        assert (newest.request_id in {r.request_id for r in listed.requests}) == (token != "0")
+
+
 def test_a_retried_request_is_answered_with_the_first_and_queued_once(running: RunningGateway) -> None:
     key = f"retry-{uuid.uuid4().hex}"
     use = verification_pb2.UseContext(matter_code=BDCZY.matter_code, purpose="重试同一申请")
