@@ -142,6 +142,10 @@ a 375 KB file took 51 s)."""
 MAX_SUPPLIED_REVISIONS = MAX_REVISIONS - 4
 """Revisions an issuer's own PDF may have to become a license document: the gateway's seal, a use stamp on a
 sharing copy, validation data and one more must still leave it readable."""
+MAX_CARRIED_CERTIFICATES = 16
+"""Certificates a seal's signature and its timestamp may carry between them: a seal of this registry carries its own,
+its CA's and the timestamp authority's. A forged one with thousands (all copying a trusted CA's name) cost seconds
+of path building per hundred, up to 30 s a document, and held up every other call."""
 _UNREADABLE_SIGNATURE = "a signature of the PDF cannot be read: its byte range or its contents are malformed"
 _UNREADABLE = (
     misc.PdfError,
@@ -154,6 +158,7 @@ _UNREADABLE = (
     AssertionError,
     EOFError,
     zlib.error,
+    x509.InvalidVersion,  # a carried certificate of no X.509 version, which cryptography will not load
 )
 """What pyHanko raises on a PDF it cannot read or write: besides its own errors, whatever a malformed object makes
 Python raise — objects nested hundreds deep, a direct /Root, an /ID of one string, a number past 64 bits, an unknown
@@ -721,6 +726,11 @@ async def validate(
             "the PDF is encrypted, so its seal cannot be checked: ask the applicant for the unencrypted original"
         ) from None
     embedded = _signature(reader, field_name)
+    if (carried := _certificates_carried(embedded)) > MAX_CARRIED_CERTIFICATES:
+        raise UnreadableSignature(
+            f"the seal carries {carried:,} certificates; a seal carries at most {MAX_CARRIED_CERTIFICATES}, so it was "
+            "not checked (no seal of this registry carries more than a few)"
+        )
     try:
         embedded_certs = [_from_asn1(c) for c in embedded.other_embedded_certs]
     except SignatureValidationError as exc:  # it carries a certificate other than the one its signed attributes name
@@ -1167,6 +1177,19 @@ _DIFF_POLICY = StandardDiffPolicy(
 )
 """pyHanko's default analysis of what changed after a seal (``DEFAULT_DIFF_POLICY``, the same rules at the same
 levels), with two rules corrected, ``_FormRule`` and ``_MetadataRule``, and one added, ``_AnnotationRule``."""
+
+
+def _certificates_carried(embedded: EmbeddedPdfSignature) -> int:
+    """How many certificates the signature's CMS and its timestamp tokens carry, counted before any is parsed."""
+    try:
+        carried = len(embedded.signed_data["certificates"] or ())
+        for attribute in embedded.signer_info["unsigned_attrs"] or ():
+            if attribute["type"].native == "signature_time_stamp_token":
+                for token in attribute["values"]:
+                    carried += len(token["content"]["certificates"] or ())
+    except _UNREADABLE as exc:
+        raise _unreadable_signature(exc) from exc
+    return carried
 
 
 def _signature(reader: PdfFileReader, field_name: str | None) -> EmbeddedPdfSignature:

@@ -39,6 +39,7 @@ from reportlab.pdfgen import canvas
 
 from signing.keys import ECDSA_P256_SHA256, RSA2048_SHA256, SoftwareKey
 from signing.pdf import (
+    MAX_CARRIED_CERTIFICATES,
     MAX_REVISIONS,
     SEAL_MARGIN_PT,
     SEAL_SIZE_PT,
@@ -311,6 +312,59 @@ def test_a_changed_certificate_in_the_signature_is_a_failed_seal_not_unreadable_
     serial = cert.serial_number.to_bytes((cert.serial_number.bit_length() + 8) // 8, "big")
     report = check(ca, with_certificate_changed(der.index(serial) + len(serial) - 1), tsa)
     assert findings(report)[:3] == (F, "SIGNATURE_INVALID", (F, "SIGNATURE_INVALID"))
+
+
+def lookalike_intermediates(ca: SealMakerCA, n: int) -> list[x509.Certificate]:
+    """``n`` CA certificates that copy the seal maker's intermediate name, each with a key of its own."""
+    made = []
+    for _ in range(n):
+        key = ec.generate_private_key(ec.SECP256R1())
+        made.append(
+            x509.CertificateBuilder()
+            .subject_name(ca.intermediate.subject)
+            .issuer_name(ca.root.subject)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(NOW)
+            .not_valid_after(NOW + dt.timedelta(days=365))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+            .sign(key, hashes.SHA256())
+        )
+    return made
+
+
+def test_a_seal_carrying_many_certificates_is_refused_before_any_is_checked(
+    ca: SealMakerCA, seal_png: bytes, plain_pdf: bytes
+) -> None:
+    """Each certificate a seal carries that copies a trusted CA's name is a candidate path to check: thousands of
+    them cost half a minute a document (found by a black-box test). A seal may carry a few; past the limit its
+    signature is not read further."""
+    key = SoftwareKey.generate(ECDSA_P256_SHA256)
+    cert = issue(ca, key)
+    carried = [ca.intermediate, *lookalike_intermediates(ca, MAX_CARRIED_CERTIFICATES)]  # its own certificate too
+    many = PdfSealer(key, cert, carried, seal_png=seal_png, timestamper=None, bytes_reserved=65_536)
+    with pytest.raises(UnreadableSignature, match=f"carries {MAX_CARRIED_CERTIFICATES + 2} certificates"):
+        check(ca, asyncio.run(many.seal(plain_pdf, field_name="Seal1")), make_tsa("不用"))
+    enough = PdfSealer(
+        key, cert, carried[: MAX_CARRIED_CERTIFICATES - 1], seal_png=seal_png, timestamper=None, bytes_reserved=65_536
+    )
+    report = check(ca, asyncio.run(enough.seal(plain_pdf, field_name="Seal1")), make_tsa("不用"))
+    assert report.result is CheckResult.PASSED  # the look-alikes it carries are not on its path
+
+
+def test_a_carried_certificate_of_no_x509_version_is_an_unreadable_seal(
+    ca: SealMakerCA, seal_png: bytes, tsa: Tsa, plain_pdf: bytes
+) -> None:
+    """The CA's certificate a seal carries sits outside what the seal signs: one byte of it changed to version 4
+    (``a0 03 02 01 03``), which cryptography will not load, had made verification an internal error."""
+    sealed = seal(ca, plain_pdf, seal_png, timestamper=tsa.stamper)
+    der = ca.intermediate.public_bytes(serialization.Encoding.DER)
+    broken = der.replace(bytes.fromhex("a003020102"), bytes.fromhex("a003020103"), 1)
+    for case in (str.upper, str.lower):
+        sealed = sealed.replace(case(der.hex()).encode(), case(broken.hex()).encode())
+    assert broken.hex().encode() in sealed.lower()
+    with pytest.raises(UnreadableSignature):
+        check(ca, sealed, tsa)
 
 
 def test_page_content_added_after_sealing_fails_as_document_modified(
