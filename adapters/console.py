@@ -42,6 +42,8 @@ import asyncio
 import base64
 import binascii
 import json
+import re
+import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from importlib import resources
@@ -338,7 +340,7 @@ class Console:
         return {"receipts": listed, "next_page_token": next_page}
 
     def _receipt(self, user: ConsoleUser, request: Mapping[str, Any]) -> dict[str, Any]:
-        receipt_id, file = _text(request, "receipt_id").strip(), _text(request, "file")
+        receipt_id, file = _typed_receipt_id(_text(request, "receipt_id")), _text(request, "file")
         if bool(receipt_id) == bool(file.strip()):
             raise invalid("receipt_id", "ONE_OF", "give exactly one of receipt_id, file")
         service = self._service()
@@ -561,3 +563,15 @@ async def run_blocking(call: Callable[[], Reply]) -> Reply:
         return await asyncio.get_running_loop().run_in_executor(None, call)
     except ZzgwError as error:
         return error_reply(error)
+
+
+_HEX_RECEIPT_ID = re.compile(r"[0-9A-Fa-f]{32}")
+_GROUPING = re.compile(r"[\s\-]+")
+
+
+def _typed_receipt_id(typed: str) -> str:
+    """A receipt's number as a clerk types it from paper: 32 hexadecimal digits (``new_receipt_id``) in either case,
+    in full width, in groups split by spaces or dashes, is the number; anything else is looked up as given."""
+    typed = typed.strip()
+    number = _GROUPING.sub("", unicodedata.normalize("NFKC", typed))
+    return number.lower() if _HEX_RECEIPT_ID.fullmatch(number) else typed

@@ -25,6 +25,7 @@ from signing.receipts import (
     UNREADABLE_CERTIFICATE,
     ReceiptCheck,
     check_receipt_offline,
+    receipt_certificate,
 )
 from signing.results import CheckResult
 from signing.seal_ca import is_ca, signed_by
@@ -52,6 +53,8 @@ def read_receipt(data: bytes) -> verification_pb2.Receipt:
         raw = json.loads(text)
     except ValueError as exc:
         raise ValueError(f"not JSON: {_clipped(str(exc))}") from None
+    except RecursionError:  # arrays nested thousands deep: the decoder's recursion, not a defect of the checker
+        raise ValueError("not a receipt: its JSON nests too deep") from None
     if not isinstance(raw, dict):
         raise ValueError(f"not a receipt: a JSON object is expected, not {type(raw).__name__}")
     for field in verification_pb2.Receipt.DESCRIPTOR.fields:  # protobuf keeps whichever of the two comes last
@@ -172,9 +175,7 @@ def check_receipt_file(receipt: verification_pb2.Receipt, trust: TrustMaterial) 
     """The receipt judged (docs/receipts.md, "Checking a receipt"); ValueError for one without a field it needs
     (``REQUIRED``), which is no receipt to judge, as ``read_receipt`` says."""
     _require_fields(receipt)
-    try:
-        certificate = x509.load_der_x509_certificate(receipt.certificate)
-    except ValueError:
+    if (certificate := receipt_certificate(receipt.certificate)) is None:
         return UNREADABLE_CERTIFICATE
     checked = check_receipt_offline(
         receipt.receipt_id,

@@ -171,6 +171,15 @@ UNREADABLE_CERTIFICATE = ReceiptCheck(
 """A receipt whose certificate cannot be read: not one anyone can rely on."""
 
 
+def receipt_certificate(der: bytes) -> x509.Certificate | None:
+    """A receipt's certificate, or None for bytes that are none (``UNREADABLE_CERTIFICATE``): not DER, or of no
+    X.509 version (one byte changed in a genuine certificate), which cryptography will not load."""
+    try:
+        return x509.load_der_x509_certificate(der)
+    except (ValueError, x509.InvalidVersion):
+        return None
+
+
 def check_receipt_offline(
     receipt_id: str,
     statement: bytes,

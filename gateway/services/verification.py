@@ -94,6 +94,7 @@ from signing.receipts import (
     ReceiptCheck,
     SignedReceipt,
     check_receipt_offline,
+    receipt_certificate,
     sign_receipts,
 )
 from signing.record import SealMemos
@@ -694,15 +695,21 @@ class VerificationService:
 
     def review_receipt_file(self, caller: Member, given: SignedParts) -> ReceiptReview:
         """A receipt a clerk was handed as a file, judged with the certificate it carries, and whether the archive
-        holds the same receipt (statement, signature, proof and algorithm)."""
+        holds the same receipt (statement, signature, proof, algorithm and the certificate it was signed under)."""
         try:
             stored: StoredReceipt | None = self.receipt(caller, given.receipt_id)
         except (NotFoundError, InvalidRequestError):  # an id the archive cannot hold is a receipt it does not hold
             stored = None
-        signed = (given.statement, given.signature, given.proof, given.algorithm)
+        signed = (given.statement, given.signature, given.proof, given.algorithm, given.certificate)
         if stored is None:
             archived = Archived.MISSING
-        elif (stored.statement, stored.signature, stored.proof, stored.algorithm) == signed:
+        elif (
+            stored.statement,
+            stored.signature,
+            stored.proof,
+            stored.algorithm,
+            self.signer_certificate_der(stored),
+        ) == signed:
             archived = Archived.SAME
         else:
             archived = Archived.DIFFERENT
@@ -711,9 +718,7 @@ class VerificationService:
     def _check_receipt(self, receipt: SignedParts) -> ReceiptCheck:
         """``receipt`` checked with this gateway's trust material: its seal-maker roots, intermediates and CRLs, and
         its receipt certificates (current and earlier) as the only ones accepted."""
-        try:
-            certificate = x509.load_der_x509_certificate(receipt.certificate)
-        except ValueError:
+        if (certificate := receipt_certificate(receipt.certificate)) is None:
             return UNREADABLE_CERTIFICATE
         if self._certificates is None:
             pinned = [x509.load_der_x509_certificate(self._receipt_key.certificate_der)]

@@ -551,7 +551,9 @@ def test_a_receipt_is_looked_up_by_its_number_or_its_file_and_checked_again(
         return fetch(f"{console}/api/receipt", request, running.tokens[TAX])
 
     passed = {"result": "PASSED", "reason": "", "detail": ""}
-    for request in ({"receipt_id": receipt_id}, {"receipt_id": f"  {receipt_id} "}, {"file": file}):
+    grouped = " ".join(receipt_id[i : i + 4] for i in range(0, 32, 4)).upper()  # as a clerk types it from paper
+    typed = ({"receipt_id": f"  {receipt_id} "}, {"receipt_id": grouped}, {"receipt_id": grouped.replace(" ", "-")})
+    for request in ({"receipt_id": receipt_id}, *typed, {"file": file}):
         status, answer = look_up(**request)
         assert status == 200, answer
         assert (answer["receipt_id"], answer["check"], answer["archived"]) == (receipt_id, passed, "SAME")
@@ -580,6 +582,14 @@ def test_a_receipt_is_looked_up_by_its_number_or_its_file_and_checked_again(
     status, answer = look_up(file=console_module.receipt_json(edited))
     assert status == 200 and (answer["check"]["reason"], answer["archived"]) == ("RECEIPT_ID_MISMATCH", "MISSING")
     assert answer["statement"] is None
+
+    # one whose certificate had a byte changed (its version, which cryptography will not load): unreadable, and not
+    # the archive's receipt, though statement and signature are
+    edited.CopyFrom(given)
+    edited.certificate = given.certificate.replace(bytes.fromhex("a003020102"), bytes.fromhex("a003020103"), 1)
+    assert edited.certificate != given.certificate
+    status, answer = look_up(file=console_module.receipt_json(edited))
+    assert status == 200 and (answer["check"]["reason"], answer["archived"]) == ("CERTIFICATE_UNREADABLE", "DIFFERENT")
 
     # the archive's copy changed behind the gateway's back: looked up by number, it fails too
     with running.gateway.db.engine.begin() as connection:

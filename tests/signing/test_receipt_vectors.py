@@ -8,6 +8,7 @@ import base64
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -369,6 +370,7 @@ def test_a_ca_certificate_is_not_pinned(tmp_path: Path) -> None:
     [
         (b"[1, 2]", "a JSON object is expected, not list"),
         (b"\xff\xfe{", "not JSON"),
+        (b'{"file": ' + b"[" * 100_000, "nests too deep"),
         (receipt_json(_read(CASES[VALID])).encode("utf-16"), "not JSON in UTF-8"),
         (json.dumps({"receiptId": "x", "nonsense": "y" * 5000}).encode(), "not a receipt in protobuf JSON"),
     ],
@@ -379,9 +381,17 @@ def test_what_is_no_receipt_file_is_said_briefly(data: bytes, said: str) -> None
     assert len(str(refused.value)) < 400  # the file is not echoed back
 
 
-def test_a_receipt_whose_certificate_is_damaged_fails() -> None:
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda der: b"\x31" + der[1:],  # the outer SEQUENCE's tag: no certificate at all
+        lambda der: der.replace(bytes.fromhex("a003020102"), bytes.fromhex("a003020103"), 1),  # X.509 "v4"
+    ],
+    ids=["not DER", "no X.509 version"],
+)
+def test_a_receipt_whose_certificate_is_damaged_fails(damage: Callable[[bytes], bytes]) -> None:
     receipt = _read(CASES[VALID])
-    receipt.certificate = b"\x31" + receipt.certificate[1:]  # the outer SEQUENCE's tag: no certificate at all
+    receipt.certificate = damage(receipt.certificate)
     checked = check_receipt_file(receipt, FULL)
     assert (checked.result, checked.reason) == (CheckResult.FAILED, "CERTIFICATE_UNREADABLE")
     assert check_json(receipt, checked)["result"] == "FAILED"
