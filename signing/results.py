@@ -21,6 +21,11 @@ class CheckResult(enum.Enum):
     """Could not be judged (no usable CRL, no trusted time, …): ask again with better data."""
 
 
+MAX_DETAIL = 600
+"""Characters of a finding's detail: it travels in replies, access records and signed receipts, whose statements
+are bounded (``signing.receipts.MAX_STATEMENT``), and some details quote what the checked input says of itself."""
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Finding:
     """The answer to one of a verification's questions."""
@@ -35,6 +40,8 @@ class Finding:
     def __post_init__(self) -> None:
         if (self.result is CheckResult.PASSED) != (self.reason is None):
             raise ValueError("a finding has a reason exactly when it did not pass")
+        if len(self.detail) > MAX_DETAIL:  # it names what a forger chose (a CA's name of 600 attributes)
+            object.__setattr__(self, "detail", self.detail[: MAX_DETAIL - 1] + "…")
 
 
 PASSED = Finding(result=CheckResult.PASSED)

@@ -15,7 +15,7 @@ from signing.checks import chain_identity, check_qr_seal, check_record_seal, ide
 from signing.keys import ECDSA_P256_SHA256, RSA2048_SHA256, SoftwareKey
 from signing.qr import QrClaims, encode_qr
 from signing.record import seal_record
-from signing.results import CheckResult
+from signing.results import MAX_DETAIL, CheckResult, Finding
 from signing.seal_ca import SealMakerCA
 
 NOW = dt.datetime(2025, 3, 1, 8, 0, tzinfo=dt.UTC)
@@ -188,3 +188,14 @@ def test_a_qr_code_with_a_character_changed_fails_integrity(ca: SealMakerCA) -> 
     other = certify(ca, SoftwareKey.generate())
     wrong, _ = check_qr_seal(text, certificate=other, base=base, revoked_at=None, now=SEALED_AT)
     assert (wrong.result, wrong.reason) == (CheckResult.FAILED, "KEY_MISMATCH")
+
+
+def test_a_findings_detail_is_clipped_to_what_a_receipt_holds() -> None:
+    """A detail may quote what the checked input says of itself (the name of a forger's CA, 600 attributes long);
+    it travels in replies and signed receipts, whose statements are bounded, so it is clipped."""
+    name = ",".join(f"OU=部门{i}" for i in range(600))
+    finding = Finding(result=CheckResult.FAILED, reason="UNTRUSTED_ROOT", detail=f"issued under {name}")
+    assert len(finding.detail) == MAX_DETAIL and finding.detail.endswith("…")
+    assert finding.detail.startswith("issued under OU=部门0,OU=部门1")
+    short = Finding(result=CheckResult.FAILED, reason="UNTRUSTED_ROOT", detail="issued under CN=某CA")
+    assert short.detail == "issued under CN=某CA"
