@@ -18,7 +18,8 @@ A code is bound to its grantee and matter by the policy, its uses are counted by
 transaction that records the use (``gateway.services.sharing``), and a withdrawn or used-up code is refused.
 
 Every answered call appends one access record in the transaction of its work. Calls refused before anything was
-read or changed (bad input, a request or consent that is not the caller's) are errors, not uses, and leave none.
+read or changed (bad input, a license named by an identifier of a type the matter does not use, a request or
+consent that is not the caller's) are errors, not uses, and leave none.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ from gateway.domain.errors import (
     PermissionDeniedError,
     invalid,
 )
-from gateway.domain.identifiers import holder_code_type_by_form, license_id_violation
+from gateway.domain.identifiers import LicenseId, holder_code_type_by_form, license_id_violation
 from gateway.domain.model import Clock, Member, Role
 from gateway.domain.sharing import CONSUMER_ROLES, request_deadline
 from gateway.domain.validation import MAX_REASON, check_text
@@ -163,6 +164,20 @@ def check_holder_code(code: str, *, code_type: str = "", field: str = "holder_co
     return code
 
 
+def check_type_used(catalog: Catalog, matter: Matter, type_code: str, field: str) -> None:
+    """INVALID_ARGUMENT / NOT_USED_BY_MATTER on ``field`` when ``type_code`` is a license type that ``matter``'s
+    materials do not list, with the words and reason verification refuses it with (``VerifyLicense``): a call that
+    names a license by identifier is checked so before the license is looked up, so that whether a license the
+    matter has no need of exists is not told (LICENSE_NOT_FOUND for a missing one, another answer for one that
+    exists), and nothing of it goes on the audit trail. A code of no type the catalog knows passes: the lookup
+    answers it."""
+    if any(material.type_code == type_code for material in matter.materials):
+        return
+    license_type = catalog.license_types.get(type_code)
+    if license_type is not None:
+        raise invalid(field, "NOT_USED_BY_MATTER", f"事项 {matter.code}（{matter.name}）不使用{license_type.name}")
+
+
 MAX_CLIENT_REQUEST_ID = 64
 
 
@@ -233,21 +248,25 @@ class AuthorizationService:
             )
         holder_code = ""
         if license_id:
-            with self._db.unit_of_work() as uow:
-                license = uow.licenses.get(license_id)
-            if license is None:
-                raise NotFoundError("没有这个证照（no such license）", reason="LICENSE_NOT_FOUND")
-            content = license.content
-            if type_code and type_code != content.type_code:
+            # what the identifier says (its type and issuer) is checked before the license is looked up: whether a
+            # license of a type the matter does not use exists is not the requester's to learn
+            named = LicenseId.parse(license_id)
+            if type_code and type_code != named.type_code:
                 raise invalid(
                     "type_code", "TYPE_MISMATCH", "该证照不是所填的证照类型（the license is of another type）"
                 )
-            if issuer_code and issuer_code != content.issuer_code:
+            if issuer_code and issuer_code != named.issuer_code:
                 raise invalid(
                     "issuer_code",
                     "ISSUER_MISMATCH",
                     "该证照不是所填的发证部门发放的（the license is from another issuer）",
                 )
+            check_type_used(self._catalog, matter, named.type_code, "license_id")
+            with self._db.unit_of_work() as uow:
+                license = uow.licenses.get(license_id)
+            if license is None:
+                raise NotFoundError("没有这个证照（no such license）", reason="LICENSE_NOT_FOUND")
+            content = license.content
             type_code, issuer_code, holder_code = content.type_code, content.issuer_code, content.holder.code
         license_type = self._catalog.license_types.get(type_code)
         if license_type is None:

@@ -17,7 +17,9 @@ A call that uses a consent counts the use and appends its record in one transact
 ``UPDATE … SET uses_left = uses_left - 1 WHERE … uses_left > 0 AND withdrawn_at IS NULL``, so of two concurrent uses
 of a one-use code exactly one succeeds; the other is decided again on the consent as it now stands (used up) and
 recorded as such. Requests refused before any license is used (no matter, no purpose, a malformed identifier or
-code, an unknown license) are errors, not uses, and leave no record.
+code, an identifier of a license type the matter does not use, an unknown license) are errors, not uses, and leave
+no record. A type the matter does not use is refused from the identifier before the license is looked up
+(NOT_USED_BY_MATTER, as verification refuses it), so that whether such a license exists is not told.
 
 **Documents.** The sealed PDF prints every field of the license but the SECRET ones, in full, with the holder, so it
 goes to a caller only when the policy lets that caller see all of it: every printed field is shared unmasked, or is
@@ -66,7 +68,7 @@ from gateway.domain.errors import (
     ZzgwError,
     invalid,
 )
-from gateway.domain.identifiers import license_id_violation
+from gateway.domain.identifiers import LicenseId, license_id_violation
 from gateway.domain.model import CHINA_TZ, Clock, License, LicenseStatus, Member, today
 from gateway.domain.seals import LicenseDocument
 from gateway.domain.sharing import (
@@ -85,7 +87,12 @@ from gateway.domain.sharing import (
 )
 from gateway.domain.verification import MatterNotHandledError, UseContext, status_since
 from gateway.services.audit import AuditTrail, UseTarget
-from gateway.services.authorization import AccessRequestState, check_holder_code, consent_code_digest
+from gateway.services.authorization import (
+    AccessRequestState,
+    check_holder_code,
+    check_type_used,
+    consent_code_digest,
+)
 from gateway.services.documents import DocumentService
 from gateway.store.database import AppendWork, Database, UnitOfWork
 from gateway.store.group_writer import GroupWriter
@@ -509,6 +516,10 @@ class SharingService:
             raise invalid("license_id", "REQUIRED", "license_id is required")
         if violation := license_id_violation("license_id", license_id):
             raise InvalidRequestError([violation])
+        named = LicenseId.parse(license_id)
+        if named.issuer_code != caller.code:  # an issuer reads its own licenses whatever its matter (rule 1)
+            # before the lookup, as verification: whether such a license exists is not the matter's to learn
+            check_type_used(self._catalog, matter, named.type_code, "license_id")
         digest = consent_code_digest(consent_code)
         now = self._clock.now()
         with self._db.unit_of_work() as uow:

@@ -26,7 +26,7 @@ from adapters.records import issue_request
 from gateway.bootstrap import samples
 from gateway.config import Settings
 from gateway.domain.catalog import Catalog
-from gateway.domain.identifiers import citizen_id_problem, uscc_problem
+from gateway.domain.identifiers import LicenseId, citizen_id_problem, uscc_problem
 from gateway.server import Gateway, build_server, initialise
 from gateway.services.members import load_bootstrap_catalog
 from gateway.store import group_writer
@@ -458,15 +458,82 @@ def test_conditional_data_without_authorisation_is_denied_with_a_remedy(running:
         )
     )
     assert form.remedy == remedy
-    # a matter that does not need the type is refused whatever the caller holds
-    assert denied(lambda: data(running, card.license_id, FPSL))[0] == "MATTER_NOT_FOR_TYPE"
+    # a matter that does not need the type is refused whatever the caller holds, before the card is looked up
+    with pytest.raises(grpc.RpcError) as unused:
+        data(running, card.license_id, FPSL)
+    assert error_details(unused.value)[1] == [("license_id", "NOT_USED_BY_MATTER")]
     actions = [(r.action, r.decision, r.reason) for r in records_of(running, card.holder.code)]
     assert actions == [
-        ("GET_LICENSE_DATA", "DENY", "MATTER_NOT_FOR_TYPE"),
         ("PREFILL_FORM", "DENY", "NEEDS_AUTHORIZATION"),
         ("GET_LICENSE_DATA", "DENY", "NEEDS_AUTHORIZATION"),
         ("LIST_HOLDER_LICENSES", "LISTED", "licenses=1"),
     ]
+
+
+def missing_twin(license_id: str) -> str:
+    """The identifier of a license that does not exist: ``license_id``'s type and issuer, another serial."""
+    named = LicenseId.parse(license_id)
+    return str(
+        LicenseId(
+            type_code=named.type_code,
+            issuer_code=named.issuer_code,
+            serial=f"NONE{uuid.uuid4().hex[:8]}".upper(),
+            version=1,
+        )
+    )
+
+
+def test_a_license_of_a_type_the_matter_does_not_use_is_refused_before_it_is_looked_up(running: RunningGateway) -> None:
+    """发票申领 uses the 营业执照 alone: naming an ID card under it, the tax bureau's reads and access requests had
+    looked the card up first, answering PERMISSION_DENIED / MATTER_NOT_FOR_TYPE (RequestAccess: INVALID_ARGUMENT) for
+    an existing card, NOT_FOUND for a missing one, and putting a DENY naming the card on its holder's log: whether
+    another department's license exists was told (found by a black-box tester). Now they answer as VerifyLicense
+    does, the same for both, and record nothing (README: "before anything is looked up")."""
+    card = id_card(running).license
+    tax = sharing(running, TAX)
+    verifier = verification_pb2_grpc.VerificationServiceStub(running.channel(TAX))
+    message = "license_id: 事项 370100-FPSL-001（发票申领）不使用居民身份证"
+    refusal = (grpc.StatusCode.INVALID_ARGUMENT, [("license_id", "NOT_USED_BY_MATTER")], message)
+    before, seen_by_holder = record_count(running), len(records_of(running, card.holder.code))
+    for license_id in (card.license_id, missing_twin(card.license_id)):
+        calls: list[tuple[Any, Any]] = [
+            (verifier.VerifyLicense, verification_pb2.VerifyLicenseRequest(use=FPSL, license_id=license_id)),
+            (tax.GetLicenseData, sharing_pb2.GetLicenseDataRequest(use=FPSL, license_id=license_id)),
+            (
+                tax.GetLicenseDocument,
+                sharing_pb2.SharingServiceGetLicenseDocumentRequest(use=FPSL, license_id=license_id),
+            ),
+            (
+                authorization(running, TAX).RequestAccess,
+                authorization_pb2.RequestAccessRequest(use=FPSL, license_id=license_id, duration_days=30),
+            ),
+        ]
+        for method, request in calls:
+            with pytest.raises(grpc.RpcError) as caught:
+                method(request)
+            answer = (caught.value.code(), error_details(caught.value)[1], caught.value.details())
+            assert answer == refusal, type(request).__name__
+    assert record_count(running) == before  # as VerifyLicense: no record, none naming the card
+    assert len(records_of(running, card.holder.code)) == seen_by_holder
+    # a type the matter uses is still looked up: a missing one is not found
+    business, _ = business_license(running, 11)
+    for call in (
+        lambda: data(running, missing_twin(business), FPSL),
+        lambda: tax.GetLicenseDocument(
+            sharing_pb2.SharingServiceGetLicenseDocumentRequest(use=FPSL, license_id=missing_twin(business))
+        ),
+    ):
+        with pytest.raises(grpc.RpcError) as missing:
+            call()
+        assert (missing.value.code(), error_details(missing.value)[0].reason) == (
+            grpc.StatusCode.NOT_FOUND,
+            "LICENSE_NOT_FOUND",
+        )
+    # and an issuer still reads its own licenses whatever its matter lists (the policy's rule 1): the police's
+    # 出生登记 uses no ID card
+    births = verification_pb2.UseContext(matter_code="370100-CSDJ-001", purpose="出生登记，核对户主")
+    own = data(running, card.license_id, births, member=POLICE)
+    assert {f.basis for f in own.fields} == {sharing_pb2.SHARING_BASIS_ISSUER}
 
 
 def test_a_one_use_consent_is_used_up(running: RunningGateway) -> None:
