@@ -115,6 +115,22 @@ const CALL_SECONDS = 60; // a gateway that does not answer in this time is said 
 let session = null;
 let lastReceipt = null;
 let reviewed = null; // the receipt last looked up: its file, and the license to verify again
+// Which sign-in the page is in: a call started under one and answered after it ended (退出, a new sign-in) is not
+// shown, so nothing of one clerk's applicant reaches the next clerk's screen. Signing out also abandons the calls
+// still in flight (``ending``).
+let generation = 0;
+let ending = new AbortController();
+
+// An answer for a sign-in that has ended: dropped, not shown.
+class Dropped extends Error {}
+
+// A new sign-in, or none: what was started before it is abandoned, and answers to it are dropped.
+function nextGeneration() {
+  ending.abort();
+  ending = new AbortController();
+  generation += 1;
+  return generation;
+}
 
 function credentials() {
   return { token: sessionStorage.getItem("zzgw.token"), operator: sessionStorage.getItem("zzgw.operator") };
@@ -125,7 +141,10 @@ function operatorName() {
   return (session && session.clerk) || credentials().operator || "";
 }
 
-async function call(path, body) {
+// A call of the console's API for the sign-in ``asOf`` (the ``generation`` its work started under): refused with
+// ``Dropped`` when that sign-in has ended before it is sent or answered, and abandoned at sign-out.
+async function call(path, body, asOf) {
+  if (asOf !== generation) throw new Dropped();
   const init = { headers: { Authorization: "Bearer " + credentials().token } };
   if (body !== undefined) {
     init.method = "POST";
@@ -135,21 +154,30 @@ async function call(path, body) {
   const timer = new AbortController();
   init.signal = timer.signal;
   const timeout = setTimeout(() => timer.abort(), CALL_SECONDS * 1000);
+  const signedOff = ending.signal;
+  const abandon = () => timer.abort();
+  signedOff.addEventListener("abort", abandon);
   let response;
-  try {
-    response = await fetch(path, init);
-  } catch (e) {
-    if (timer.signal.aborted) throw new Error("证照网关 " + CALL_SECONDS + " 秒内没有应答，请稍后重试");
-    throw new Error("无法连接证照网关，请检查网络后重试");
-  } finally {
-    clearTimeout(timeout);
-  }
   let answer;
   try {
-    answer = await response.json();
-  } catch (e) {
-    throw new Error("网关返回了无法识别的内容（HTTP " + response.status + "）");
+    try {
+      response = await fetch(path, init);
+    } catch (e) {
+      if (asOf !== generation) throw new Dropped();
+      if (timer.signal.aborted) throw new Error("证照网关 " + CALL_SECONDS + " 秒内没有应答，请稍后重试");
+      throw new Error("无法连接证照网关，请检查网络后重试");
+    }
+    try {
+      answer = await response.json();
+    } catch (e) {
+      if (asOf !== generation) throw new Dropped();
+      throw new Error("网关返回了无法识别的内容（HTTP " + response.status + "）");
+    }
+  } finally {
+    clearTimeout(timeout);
+    signedOff.removeEventListener("abort", abandon);
   }
+  if (asOf !== generation) throw new Dropped(); // nor is a refusal of the last clerk's token this clerk's
   if (!response.ok) {
     const error = answer.error || {};
     const violation = (error.violations || [])[0];
@@ -189,6 +217,7 @@ function reveal(id) {
 // The clerk is signed out (a token ended or rotated while the page was open): back to 登录, saying why.
 function signedOut(message) {
   sessionStorage.removeItem("zzgw.token");
+  nextGeneration(); // what is still on its way to the page is abandoned, and dropped should it answer
   session = null;
   lastReceipt = null;
   reviewed = null;
@@ -207,6 +236,8 @@ function signedOut(message) {
   show("case-receipts", false);
   show("work", false);
   show("who", false);
+  show("busy", false); // a check abandoned: its buttons are the next clerk's to use
+  document.querySelectorAll("#work button").forEach((b) => (b.disabled = false));
   show("sign-in", true);
   say(message);
   $("token").focus();
@@ -236,9 +267,11 @@ function operatorProblem(name) {
 }
 
 async function signIn() {
+  const asOf = nextGeneration(); // a new clerk: nothing started before is theirs
   try {
-    session = await call("api/session");
+    session = await call("api/session", undefined, asOf);
   } catch (error) {
+    if (error instanceof Dropped) return;
     if (["UNKNOWN_CREDENTIAL", "NO_CREDENTIAL", "ROLE_NOT_ALLOWED", "NO_MATTERS"].includes(error.reason)) {
       sessionStorage.removeItem("zzgw.token");
     }
@@ -328,11 +361,19 @@ function base64(file) {
   });
 }
 
+// Who makes a check, as it starts: the department and the clerk its receipt names, whatever happens to the page
+// before the answer arrives.
+function checker() {
+  return { member: session.member, matters: session.matters, bundles: session.bundles, operator: operatorName() };
+}
+
 async function verify(what) {
   say("");
   show("result", false); // a new check starts: the last one's answer is not this one's
   show("receipt-review", false);
   if (!useReady()) return;
+  const asOf = generation;
+  const by = checker();
   const buttons = document.querySelectorAll("#work button");
   buttons.forEach((b) => (b.disabled = true));
   show("busy", true);
@@ -347,26 +388,28 @@ async function verify(what) {
         throw new Error("请填写持证人证件号码和证照编号");
       }
       const answer = await call("api/check-claim", {
-        use: use(),
+        use: request.use,
         type_code: $("claim-type").value,
         holder_code: $("claim-holder").value.trim(),
         license_number: $("claim-number").value.trim(),
         fields: { holder_name: $("claim-name").value.trim() },
-      });
-      renderClaim(answer);
+      }, asOf);
+      renderClaim(answer, by);
       return;
     } else if (what === "pdf") {
       request.pdf = await base64(small(chosen("pdf", "PDF 文件"), session.limits.pdf_bytes, "PDF 文件"));
     } else {
       request.qr_image = await base64(small(chosen("qr-image", "二维码图片"), session.limits.image_bytes, "图片"));
     }
-    render(await call("api/verify", request));
+    render(await call("api/verify", request, asOf), by);
   } catch (error) {
-    if (session) say(error.message);
+    if (session && asOf === generation) say(error.message);
   } finally {
-    show("busy", false);
-    buttons.forEach((b) => (b.disabled = false));
-    if (session && what !== "claim") $("query").select(); // the next scan replaces what this one typed
+    if (asOf === generation) { // else the page is another clerk's (or none's) now: it is left as it is
+      show("busy", false);
+      buttons.forEach((b) => (b.disabled = false));
+      if (session && what !== "claim") $("query").select(); // the next scan replaces what this one typed
+    }
   }
 }
 
@@ -380,17 +423,20 @@ async function reviewReceipt() {
   const file = $("receipt-file").files[0];
   if (!number && !file) return say("请填写回执编号，或选择回执文件");
   if (number && file) return say("请只填写回执编号或只选择回执文件（清空其中一个）");
+  const asOf = generation;
   const buttons = document.querySelectorAll("#work button");
   buttons.forEach((b) => (b.disabled = true));
   show("busy", true);
   try {
     const request = number ? { receipt_id: number } : { file: await readText(small(chosen("receipt-file", "回执文件"), 262144, "回执文件")) };
-    renderReview(await call("api/receipt", request));
+    renderReview(await call("api/receipt", request, asOf));
   } catch (error) {
-    if (session) say(error.message);
+    if (session && asOf === generation) say(error.message);
   } finally {
-    show("busy", false);
-    buttons.forEach((b) => (b.disabled = false));
+    if (asOf === generation) {
+      show("busy", false);
+      buttons.forEach((b) => (b.disabled = false));
+    }
   }
 }
 
@@ -500,8 +546,9 @@ async function listCase() {
   }
   say("");
   show("case-receipts", false);
+  const asOf = generation;
   try {
-    const answer = await call("api/case-receipts", { use: use() });
+    const answer = await call("api/case-receipts", { use: use() }, asOf);
     const table = $("case-table");
     const head = document.createElement("tr");
     table.replaceChildren();
@@ -536,6 +583,7 @@ async function listCase() {
     show("case-receipts", true);
     reveal("case-receipts");
   } catch (error) {
+    if (asOf !== generation) return; // the clerk who asked has signed out: nothing of it is shown
     show("case-receipts", false);
     if (session) say(error.message);
   }
@@ -576,7 +624,7 @@ function reasonText(reason) {
   return reason ? REASONS[reason] || reason : "";
 }
 
-function render(report) {
+function render(report, by) {
   const verdict = $("verdict");
   verdict.className = "verdict " + report.verdict;
   $("verdict-text").textContent = VERDICTS[report.verdict] || report.verdict;
@@ -630,7 +678,7 @@ function render(report) {
   show("holder-check", Boolean(report.license && report.license.holder_name_masked));
   $("no-license").textContent = "未找到对应的证照，不显示证照信息。";
   show("no-license", !report.license);
-  showReceipt(report.receipt, report.checked_at, VERDICTS[report.verdict] || report.verdict);
+  showReceipt(report.receipt, report.checked_at, VERDICTS[report.verdict] || report.verdict, by);
 }
 
 // What a clerk should do about a finding that is not a plain pass or fail.
@@ -643,7 +691,7 @@ function advice(reason, report) {
   return "";
 }
 
-function renderClaim(answer) {
+function renderClaim(answer, by) {
   const outcome = answer.code === 0 ? "PASSED" : answer.code === 4 ? "INDETERMINATE" : "FAILED";
   $("verdict").className = "verdict " + outcome;
   $("verdict-text").textContent = CLAIMS[answer.code] || answer.result;
@@ -661,22 +709,26 @@ function renderClaim(answer) {
   $("summary").replaceChildren();
   $("no-license").textContent = "信息比对只回答是否一致，不返回证照数据。";
   show("no-license", true);
-  showReceipt(answer.receipt, answer.checked_at, CLAIMS[answer.code] || answer.result);
+  showReceipt(answer.receipt, answer.checked_at, CLAIMS[answer.code] || answer.result, by);
 }
 
-function showReceipt(made, checkedAt, conclusion) {
+// The receipt of a check made by ``by`` (``checker``, as the check started): its department and clerk, not whoever
+// is signed in when the answer arrives.
+function showReceipt(made, checkedAt, conclusion, by) {
   const statement = made.statement;
   const receipt = $("receipt-table");
   receipt.replaceChildren();
   row(receipt, "回执编号", made.receipt_id);
   row(receipt, "核验时间", beijingTime(checkedAt));
-  row(receipt, "核验部门", session.member.name + "（" + statement.caller + "）");
-  const matter = session.matters.find((m) => m.code === statement.matter_code);
+  // the department the signed statement names, by the name of that department only
+  const caller = by.member.code === statement.caller ? by.member.name + "（" + statement.caller + "）" : statement.caller;
+  row(receipt, "核验部门", caller);
+  const matter = by.matters.find((m) => m.code === statement.matter_code);
   row(receipt, "办理事项", (matter ? matter.name + " " : "") + statement.matter_code);
   row(receipt, "用证事由", statement.purpose);
   row(receipt, "核验结论", conclusion);
   // not in the signed statement: printed below the signed part, and said so
-  $("receipt-operator").textContent = operatorName();
+  $("receipt-operator").textContent = by.operator;
   lastReceipt = made;
   show("result", true);
   reveal("result");

@@ -4,6 +4,7 @@ of the QR code, meets a plain Chinese message for a mistake, prints the receipt 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import io
 import json
@@ -706,5 +707,92 @@ def test_the_case_receipts_keep_a_phone_sized_page_its_width(
         assert box[0] > box[1]  # the table scrolls in its box
         height = page.eval_on_selector("#case-table tr[data-receipt]", "e => e.getBoundingClientRect().height")
         assert height < 200  # no cell squeezed to a character a line
+    finally:
+        context.close()
+
+
+def held_calls(page: Any, pattern: str) -> list[Any]:
+    """The console's calls to ``pattern``, held unanswered until the test lets each go on (``let_go``)."""
+    held: list[Any] = []
+    page.route(pattern, lambda route: held.append(route))
+    return held
+
+
+def let_go(route: Any) -> None:
+    """A held call sent on to the gateway and its answer given to the page, if the page still waits for it (one it
+    abandoned is not answered)."""
+    from playwright.sync_api import Error
+
+    with contextlib.suppress(Error):  # the page abandoned it: nothing to answer
+        route.fulfill(response=route.fetch())
+
+
+def sign_in_again(page: Any, token: str, clerk: str) -> None:
+    """On a page signed out, another clerk signs in."""
+    page.wait_for_selector("#sign-in:not([hidden])")
+    page.fill("#token", token)
+    page.fill("#operator", clerk)
+    page.click("#sign-in-form button")
+    page.wait_for_selector("#work:not([hidden])")
+
+
+def nothing_shown(page: Any) -> None:
+    """The page shows no answer, no message and no check running, and its buttons can be used."""
+    for hidden in ("#result", "#case-receipts", "#receipt-review", "#message", "#busy"):
+        assert page.is_hidden(hidden), hidden
+    for emptied in ("#verdict-text", "#summary", "#receipt-table", "#case-table", "#review-table"):
+        assert page.eval_on_selector(emptied, "e => e.childNodes.length") == 0, emptied
+    assert page.locator("#work button:disabled").count() == 0
+
+
+def test_an_answer_that_arrives_after_sign_out_is_not_shown_to_the_next_clerk(
+    browser: Any, console: str, running: RunningGateway
+) -> None:
+    """Clerk A (tax bureau) lists a case's receipts and checks a license; both are still on their way when A signs
+    out and clerk B of the 公安局 signs in. Neither answer reaches B's screen, and B's own check names B's department
+    and B. A receipt looked up by B, still on its way when B signs out and a clerk of the tax bureau takes the
+    window, is not shown either."""
+    issued = issue(running, 61, samples.business_license).license
+    context, page = sign_in(browser, console, running.tokens[TAX])
+    try:
+        page.wait_for_selector("#work:not([hidden])")
+        page.select_option("#matter", MATTER)
+        case_calls, verify_calls = held_calls(page, "**/api/case-receipts"), held_calls(page, "**/api/verify")
+        page.click("#case-details summary")
+        page.select_option("#bundle", "370100-YJS-QYKB")
+        page.fill("#case", "QYKB-" + uuid.uuid4().hex[:10])
+        page.click("#case-list")
+        page.fill("#query", issued.license_id)
+        page.click("#by-text button")
+        page.wait_for_selector("#busy:not([hidden])")
+        while len(case_calls) + len(verify_calls) < 2:
+            page.wait_for_timeout(50)
+        page.click("#sign-out")
+        sign_in_again(page, running.tokens[POLICE], "窗口07 赵刚")
+        page.unroute("**/api/verify")
+        for route in case_calls + verify_calls:
+            let_go(route)
+        page.wait_for_timeout(1000)  # what A's answers would have done to the page, done
+        nothing_shown(page)
+        assert page.input_value("#query") == ""
+
+        page.fill("#query", issued.license_id)  # B's own check: B's department and B on its receipt
+        check(page, "by-text")
+        verdict(page, "PASSED")
+        receipt = page.inner_text("#receipt")
+        assert f"核验部门\t济南市公安局（{POLICE}）" in receipt and "企业印章刻制" in receipt
+        assert re.search(r"核验人（本机填写，不在签名内容中）\s+窗口07 赵刚", receipt) and TAX not in receipt
+
+        receipt_id = page.locator("#receipt-table td").first.inner_text()
+        receipt_calls = held_calls(page, "**/api/receipt")
+        page.fill("#receipt-id", receipt_id)
+        page.click("#by-receipt button")
+        while not receipt_calls:
+            page.wait_for_timeout(50)
+        page.click("#sign-out")
+        sign_in_again(page, running.tokens[TAX], "窗口05 李强")  # the same window, the next clerk
+        let_go(receipt_calls[0])
+        page.wait_for_timeout(1000)
+        nothing_shown(page)
     finally:
         context.close()
