@@ -35,6 +35,11 @@ INVISIBLE_RE = re.compile(
 )
 """Characters that print as nothing (Unicode's default-ignorable code points, fillers, the blank braille pattern):
 in a number or a name they make a look-alike of another (``J370102\u034f-2019`` prints as ``J370102-2019``)."""
+_HIDDEN_RE = re.compile(INVISIBLE_RE.pattern[:-1] + "\ufff9-\ufffb\ufdd0-\ufdef\ufffe\uffff]")
+"""What no free text holds (a value, a reason, a purpose): the invisible characters, interlinear annotation marks and
+noncharacters. A 法定代表人 of 张\u200b三 prints as 张三 and answers a claim of 张三 PARTLY_WRONG; a purpose is signed
+into receipts and shown in holders' access logs. Private-use characters stay: some registries write rare characters
+(生僻字) with them."""
 _INTEGER_RE = re.compile(r"^-?\d{1,18}\Z", re.ASCII)
 _DECIMAL_RE = re.compile(r"^-?\d{1,18}(\.\d{1,6})?\Z", re.ASCII)
 
@@ -151,6 +156,8 @@ def check_text(field: str, value: str, limit: int, errors: list[FieldViolation],
         errors.append(
             _v(field, "BAD_CHARACTERS", f"{field} contains bidirectional controls (U+202A-202E, U+2066-2069)")
         )
+    elif _HIDDEN_RE.search(value):
+        errors.append(_v(field, "BAD_CHARACTERS", f"{field} contains invisible characters"))
     return value
 
 
@@ -304,6 +311,8 @@ def _field_problem(spec: FieldSpec, value: str) -> FieldViolation | None:
         return _v(where, "BAD_CHARACTERS", f"{spec.label} contains control characters")
     if _BIDI_CONTROL_RE.search(value):
         return _v(where, "BAD_CHARACTERS", f"{spec.label} contains bidirectional controls (U+202A-202E, U+2066-2069)")
+    if _HIDDEN_RE.search(value):
+        return _v(where, "BAD_CHARACTERS", f"{spec.label} contains invisible characters")
     match spec.value_type:
         case ValueType.DATE:
             errors: list[FieldViolation] = []

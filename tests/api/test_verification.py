@@ -873,6 +873,11 @@ def test_matter_and_purpose_are_required_and_portals_cannot_verify(running: Runn
             "use.purpose",
             "BAD_CHARACTERS",
         ),
+        (  # signed into the receipt and shown in the holder's access log as what it does not say
+            verification_pb2.UseContext(matter_code=MATTER, purpose="食品\u200b生产\ufeff核验"),
+            "use.purpose",
+            "BAD_CHARACTERS",
+        ),
     ):
         with pytest.raises(grpc.RpcError) as caught:
             verifier(running).VerifyLicense(verification_pb2.VerifyLicenseRequest(use=use, license_id=license_id))

@@ -233,7 +233,19 @@ FIELD_CASES = [
     ("escape in a text field", "birth_facility", "济南市\x1b妇幼保健院", "BAD_CHARACTERS"),
     ("C1 escape in a text field", "birth_facility", "济南市\x9b妇幼保健院", "BAD_CHARACTERS"),
     ("over-long value", "birth_facility", "院" * 101, "TOO_LONG"),
+    ("zero-width space in a text field", "birth_facility", "济南市\u200b妇幼保健院", "BAD_CHARACTERS"),
+    ("byte order mark in a text field", "birth_facility", "济南市\ufeff妇幼保健院", "BAD_CHARACTERS"),
+    ("soft hyphen in a text field", "birth_facility", "济南市\u00ad妇幼保健院", "BAD_CHARACTERS"),
+    ("noncharacter in a text field", "birth_facility", "济南市\uffff妇幼保健院", "BAD_CHARACTERS"),
+    ("tag character in a text field", "birth_facility", "济南市\U000e0041妇幼保健院", "BAD_CHARACTERS"),
 ]  # fmt: skip
+
+
+def test_a_rare_character_written_in_private_use_stays() -> None:
+    """Some registries write rare characters (生僻字) in the private-use area: a value may hold them."""
+    record = with_fields(birth_certificate(), birth_facility="济南市\ue000妇幼保健院")
+    valid = validate_issue(draft(record), CATALOG, MEMBERS[HEALTH], TODAY)
+    assert valid.fields["birth_facility"] == "济南市\ue000妇幼保健院"
 
 
 @pytest.mark.parametrize(("what", "key", "value", "reason"), FIELD_CASES, ids=[c[0] for c in FIELD_CASES])
