@@ -328,19 +328,23 @@ class AuditTrail:
         limit: int = 100,
     ) -> list[AccessRecord]:
         """A holder portal lists the uses of its holder's licenses (``holder_code`` required); an issuer the uses
-        of its own licenses. Not an admin, who reads no personal data (``gateway.domain.sharing``, rule 2)."""
+        of its own licenses, with ``holder_code`` those of one holder's (it had been ignored: every holder's were
+        listed as if they were that one's). Not an admin, who reads no personal data (``gateway.domain.sharing``,
+        rule 2)."""
         limit = max(1, min(limit, MAX_LIST))
+        holder_code = holder_code.strip().upper()  # as consents and listings take it (`GrantConsent`)
         if caller.has(Role.HOLDER_PORTAL):
             if not holder_code:
                 raise InvalidRequestError(
                     [FieldViolation(field="holder_code", reason="REQUIRED", description="holder_code is required")]
                 )
-            holder_code = holder_code.strip().upper()  # as consents and listings take it (`GrantConsent`)
             with self._db.unit_of_work() as uow:
                 return uow.audit.of(holder_code=holder_code, before_seq=before_seq, limit=limit)
         if caller.has(Role.ISSUER):
             with self._db.unit_of_work() as uow:
-                return uow.audit.of(issuer_code=caller.code, before_seq=before_seq, limit=limit)
+                return uow.audit.of(
+                    issuer_code=caller.code, holder_code=holder_code or None, before_seq=before_seq, limit=limit
+                )
         raise PermissionDeniedError("only holder portals and issuers list access records", reason="ROLE_NOT_ALLOWED")
 
     def prune(self, older_than: dt.timedelta) -> int:

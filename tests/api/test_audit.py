@@ -112,6 +112,33 @@ def test_records_carry_the_operator_and_are_listed_for_the_holder_and_the_issuer
         assert error_details(denied.value)[0].reason == "ROLE_NOT_ALLOWED"
 
 
+def test_an_issuer_lists_the_records_of_one_holders_licenses(running: RunningGateway) -> None:
+    """An issuer's clerk asking who used one company's licenses got every holder's records: the holder_code an issuer
+    sent was accepted and ignored (found by a black-box tester)."""
+    first = issue(running, 24, samples.business_license).license
+    second = issue(running, 25, samples.business_license).license
+    for license in (first, second, first):
+        verify(running, license_id=license.license_id)
+    market = audit_stub(running, MARKET)
+
+    def listed(holder_code: str) -> list[audit_pb2.AccessRecord]:
+        return list(
+            market.ListAccessRecords(audit_pb2.ListAccessRecordsRequest(holder_code=holder_code, limit=500)).records
+        )
+
+    mine = listed(first.holder.code)
+    assert [r.license_id for r in mine] == [first.license_id, first.license_id]  # newest first, the holder's only
+    assert listed(f" {first.holder.code.lower()} ") == mine  # as a clerk may type it
+    assert [r.license_id for r in listed(second.holder.code)] == [second.license_id]
+    # a citizen the market never licensed, and a department: nothing (not every record of the market's)
+    nobody = samples.citizen_id(7, dt.date(1990, 5, 17))
+    assert listed(nobody) == [] and listed(TAX) == []
+    assert {first.license_id, second.license_id} <= {r.license_id for r in listed("")}  # unfiltered: all its own
+    # the filter narrows an issuer's own records, never widens them: the police issued none of the company's licenses
+    police = audit_stub(running, POLICE)
+    assert not police.ListAccessRecords(audit_pb2.ListAccessRecordsRequest(holder_code=first.holder.code)).records
+
+
 def test_a_changed_record_is_found_by_the_rpc_and_the_cli(
     running: RunningGateway, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
