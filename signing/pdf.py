@@ -463,14 +463,27 @@ def _timestamp_failure(exc: BaseException) -> TimestampUnavailable | None:
 def _unreadable_signature(exc: BaseException) -> DamagedPdf:
     """What reading a signature raised, said: damage to the document's structure (objects missing or nested too deep)
     as such, anything else as a signature that cannot be read."""
-    if isinstance(exc, RecursionError | KeyError):
+    if isinstance(exc, KeyError) or _nested_too_deep(exc):
         return DamagedPdf(f"the signature cannot be read: {_why(exc)}")
     return UnreadableSignature(_UNREADABLE_SIGNATURE)
 
 
+def _nested_too_deep(exc: BaseException) -> bool:
+    """Whether ``exc`` is, or was caused by, Python's recursion limit: pyHanko reports a dictionary nested thousands
+    deep as a dictionary key it failed to read, raised from the RecursionError (an array as the RecursionError)."""
+    seen: BaseException | None = exc
+    for _ in range(8):
+        if seen is None:
+            return False
+        if isinstance(seen, RecursionError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
 def _why(exc: BaseException) -> str:
     """What a reader's exception says of the PDF, in words for its sender."""
-    if isinstance(exc, RecursionError):
+    if _nested_too_deep(exc):
         return "its objects nest too deep to be read"
     return str(exc) or f"{type(exc).__name__} in its structure"  # some of pyHanko's errors say nothing
 
