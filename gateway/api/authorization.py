@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Mapping
+from typing import TypeVar
 
 import grpc
 
@@ -73,8 +75,8 @@ class AuthorizationServicer(authorization_pb2_grpc.AuthorizationServiceServicer)
         limit = page_size(request.limit)
         found = service.list_requests(
             caller(),
-            view=_VIEWS.get(request.view),
-            state=_STATE_FILTERS.get(request.state),
+            view=_known(_VIEWS, request.view, "view", _VIEW_WORDS),
+            state=_known(_STATE_FILTERS, request.state, "state", _STATE_WORDS),
             matter_code=request.matter_code,
             requester=request.requester,
             limit=limit,
@@ -180,6 +182,28 @@ class AuthorizationServicer(authorization_pb2_grpc.AuthorizationServiceServicer)
             withdrawn_at=timestamp(c.withdrawn_at) if c.withdrawn_at else None,
             portal_code=c.portal,
         )
+
+
+_VIEW_WORDS = (
+    "未知的申请列表视图 {0}：须为 ISSUER_QUEUE 或 SUBMITTED，或不填"
+    "（unknown view {0}: ISSUER_QUEUE, SUBMITTED or unset）"
+)
+_STATE_WORDS = (
+    "未知的申请状态 {0}：须为 PENDING、APPROVED、REJECTED、EXPIRED 或 WITHDRAWN，或不填"
+    "（unknown state {0}: PENDING, APPROVED, REJECTED, EXPIRED, WITHDRAWN or unset）"
+)
+_T = TypeVar("_T")
+
+
+def _known(values: Mapping[int, _T], value: int, field: str, words: str) -> _T | None:
+    """The filter an enum ``value`` of the request names, None when unset (0); a number the API does not define (a
+    newer client's, or garbage) is INVALID_ARGUMENT / UNKNOWN_VIEW or UNKNOWN_STATE: it had been taken as unset, and
+    the caller given an unfiltered list as if filtered."""
+    if not value:
+        return None
+    if value not in values:
+        raise invalid(field, f"UNKNOWN_{field.upper()}", words.format(value))
+    return values[value]
 
 
 _REQUEST_TOKEN = re.compile(r"[0-9]{1,19}", re.ASCII)

@@ -279,6 +279,41 @@ def test_a_page_token_that_no_page_gave_is_refused_not_an_internal_error(
     assert record_count(running) == before  # refused before anything was listed
 
 
+@pytest.mark.parametrize(
+    ("filters", "violation", "message"),
+    [
+        (
+            {"view": 99},
+            ("view", "UNKNOWN_VIEW"),
+            "view: 未知的申请列表视图 99：须为 ISSUER_QUEUE 或 SUBMITTED，或不填"
+            "（unknown view 99: ISSUER_QUEUE, SUBMITTED or unset）",
+        ),
+        (
+            {"state": 99},
+            ("state", "UNKNOWN_STATE"),
+            "state: 未知的申请状态 99：须为 PENDING、APPROVED、REJECTED、EXPIRED 或 WITHDRAWN，或不填"
+            "（unknown state 99: PENDING, APPROVED, REJECTED, EXPIRED, WITHDRAWN or unset）",
+        ),
+        ({"state": -1}, ("state", "UNKNOWN_STATE"), None),
+        ({"view": 3, "state": authorization_pb2.ACCESS_REQUEST_STATE_PENDING}, ("view", "UNKNOWN_VIEW"), None),
+    ],
+)
+@pytest.mark.parametrize("member", [REAL_ESTATE, POLICE])
+def test_a_view_or_state_the_api_does_not_define_is_refused_not_taken_as_unset(
+    running: RunningGateway, member: str, filters: dict[str, int], violation: tuple[str, str], message: str | None
+) -> None:
+    """ListAccessRequests took view 99 and state 99 as unset and listed everything, as DecideAccessRequest does not
+    take decision 99 (found by a black-box tester): a newer client's filter is not silently dropped."""
+    before = record_count(running)
+    with pytest.raises(grpc.RpcError) as caught:
+        authorization(running, member).ListAccessRequests(authorization_pb2.ListAccessRequestsRequest(**filters))
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert error_details(caught.value)[1] == [violation]
+    if message is not None:
+        assert caught.value.details() == message
+    assert record_count(running) == before
+
+
 def test_the_largest_page_token_a_seq_can_be_is_a_page(running: RunningGateway) -> None:
     request_access(running)
     newest = queue(running, REAL_ESTATE)[0]
