@@ -173,7 +173,8 @@ class Console:
         catalog = self._backend.catalog
         matters = matters_of(member, catalog)
         if not matters:  # nor has a department without a matter of its own: every check names one
-            raise PermissionDeniedError(f"{member.name} handles no matter of the catalog", reason="NO_MATTERS")
+            refused = PermissionDeniedError(f"{member.name} handles no matter of the catalog", reason="NO_MATTERS")
+            raise attributed(refused, member.code)
         return Reply(
             200,
             _json(
@@ -239,6 +240,9 @@ class Console:
             return Reply(200, _json(work(user, _request(body))), user.member.code)
         except ZzgwError as error:
             return error_reply(error)._replace(member=user.member.code)
+        except Exception as failed:  # the store unavailable, or a defect: answered by the server, for this member
+            attributed(failed, user.member.code)
+            raise
 
     def _use(
         self, request: Mapping[str, Any], user: ConsoleUser, action: AuditAction, target: UseTarget | None = None
@@ -419,15 +423,18 @@ class Console:
         if scheme.lower() != "bearer" or not token.strip():
             raise UnauthenticatedError("send the department's token: Authorization: Bearer …", reason="NO_CREDENTIAL")
         user = self._backend.authenticate(token.strip())
-        self._allow(user, method)
+        try:
+            self._allow(user, method)
+        except ZzgwError as refused:
+            raise attributed(refused, user.member.code) from None
         return user
 
     def _allow(self, user: ConsoleUser, method: str) -> None:
         """Refuse ``user`` a call standing for the gRPC ``method`` when the member has none of its roles."""
         if not user.member.roles & self._backend.allowed_roles(method):
-            raise PermissionDeniedError(
-                f"{user.member.name} may not call {method.rsplit('/', 1)[-1]}", reason="ROLE_NOT_ALLOWED"
-            )
+            name, call = user.member.name, method.rsplit("/", 1)[-1]
+            refusal = f"{name}无权调用 {call}（{name} may not call {call}）"
+            raise PermissionDeniedError(refusal, reason="ROLE_NOT_ALLOWED")
 
     def _report(self, report: Report, registered: bool | None, *, by: str) -> dict[str, Any]:
         """The report for the page. The license summary is the one the receipt states (the service decides what a
@@ -575,3 +582,14 @@ def _typed_receipt_id(typed: str) -> str:
     typed = typed.strip()
     number = _GROUPING.sub("", unicodedata.normalize("NFKC", typed))
     return number.lower() if _HEX_RECEIPT_ID.fullmatch(number) else typed
+
+
+def attributed(error: BaseException, member: str) -> BaseException:
+    """``error`` marked as raised for ``member``'s call, for the access log's line of an answer the server makes
+    (a refusal after the token was recognised, the store unavailable, a defect): ``attributed_member``."""
+    error.zzgw_console_member = member  # type: ignore[attr-defined]
+    return error
+
+
+def attributed_member(error: BaseException) -> str:
+    return str(getattr(error, "zzgw_console_member", ""))

@@ -45,7 +45,7 @@ from typing import Any
 import uvicorn
 
 from adapters.console import PREFIX as CONSOLE_PREFIX
-from adapters.console import Call, Console, Reply, error_reply, run_blocking
+from adapters.console import Call, Console, Reply, attributed_member, error_reply, run_blocking
 from adapters.console import headers as console_headers
 from gateway.domain.errors import ZzgwError
 from gateway.store.database import store_unavailable
@@ -145,15 +145,16 @@ class HttpApp:
                 await _respond(send, 404, b"not found\n", "text/plain; charset=utf-8")
                 return
         except Exception as exc:
+            member = attributed_member(exc)
             if (unavailable := store_unavailable(exc)) is not None:  # the store's, not the call's: retry later
                 error_log.warning("console call %s: %s (%s)", path, unavailable.reason, type(exc).__name__)
-                reply = error_reply(unavailable)
+                reply = error_reply(unavailable)._replace(member=member)
             else:  # a defect: logged with an id the clerk can quote, nothing of the request
                 request_id = secrets.token_hex(8)
                 error_log.exception("console call %s failed (request %s)", path, request_id)
                 message = f"internal error (request {request_id})"
                 body = json.dumps({"error": {"status": 500, "reason": "INTERNAL", "message": message}}).encode()
-                reply = Reply(500, body, reason="INTERNAL")
+                reply = Reply(500, body, member, reason="INTERNAL")
         if access_log.isEnabledFor(logging.INFO):  # like a gRPC call's line: who, what, how it ended; no content
             client = scope.get("client") or ("", 0)
             line = {
@@ -183,7 +184,7 @@ async def _console_call(
     try:
         user = await loop.run_in_executor(None, console.caller, authorization, call)
     except ZzgwError as error:
-        return error_reply(error), True
+        return error_reply(error)._replace(member=attributed_member(error)), True
     limit = console.max_request_bytes
     declared = _content_length(scope)
     request = None if declared is not None and declared > limit else await _read_body(receive, limit)

@@ -492,6 +492,29 @@ def test_each_call_has_an_access_log_line_without_its_content(
     assert license_id not in logged and USE["purpose"] not in logged and USE["operator"] not in logged
 
 
+def test_an_answer_the_server_makes_names_the_member_whose_call_it_was(
+    console: str, running: RunningGateway, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A refusal after the token was recognised, and a defect's 500, name the member in the access log (they had
+    named nobody), so that an operator looking into a clerk's complaint finds the department."""
+    caplog.set_level(logging.INFO, logger="zzgw.access")
+    status, answer = verify(console, running, PORTAL, query="x")
+    assert status == 403 and refusal(answer)[1] == "ROLE_NOT_ALLOWED"
+    assert answer["error"]["message"].startswith("济南市数字政务服务中心无权调用 VerifyLicense（")
+
+    def broken(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("a defect")
+
+    monkeypatch.setattr(running.gateway.verification, "verify_license", broken)
+    assert verify(console, running, query=issue(running, 36).license.license_id)[0] == 500
+    lines = [json.loads(r.getMessage()) for r in caplog.records if r.name == "zzgw.access"]
+    lines = [line for line in lines if line["method"].startswith("POST /console/")]  # not the gRPC issue's
+    assert [(x["member"], x["status"], x["reason"]) for x in lines[-2:]] == [
+        (PORTAL, 403, "ROLE_NOT_ALLOWED"),
+        (TAX, 500, "INTERNAL"),
+    ]
+
+
 def test_a_later_department_of_a_case_lists_the_receipts_it_can_rely_on(console: str, running: RunningGateway) -> None:
     """企业开办: the 公安局's clerk verifies the 营业执照 for 印章刻制; the tax bureau's clerk (发票申领, same case)
     finds that receipt instead of asking for the paper again (首办核验、接办免收)."""
