@@ -108,8 +108,9 @@ LICENSE_CACHE_SIZE = 200_000
 SEAL_CACHE_SIZE = 10_000
 VERIFIED_CACHE_SIZE = 500_000
 MAX_LICENSE_ID = 120
-_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
-"""The longest identifier the store holds (its column's size)."""
+_CONTROL_CHARACTERS = re.compile("[\x00-\x1f\x7f\ud800-\udfff]")
+"""What no looked-up code or number holds: control characters (NUL, which PostgreSQL text cannot hold; a tab) and
+lone surrogates (a console request's JSON may carry one; no UTF-8 encodes it)."""
 _NOT_REGISTERED = Finding(
     result=CheckResult.INDETERMINATE,
     reason="NOT_A_REGISTERED_LICENSE",
@@ -635,7 +636,9 @@ class VerificationService:
         if unclaimable := _unclaimable(self._catalog.license_types[type_code], fields, matter):
             raise InvalidRequestError(unclaimable)
         now = self._clock.now()
-        if not holder_code.strip() or not (number := _claimed_number(license_number)):
+        if _CONTROL_CHARACTERS.search(holder_code := holder_code.strip()):
+            raise invalid("holder_code", "BAD_CHARACTERS", "a holder code has no control characters")
+        if not holder_code or not (number := _claimed_number(license_number)):
             answer = ClaimAnswer(result=ClaimResult.INCOMPLETE)
             license = None
         else:

@@ -1616,6 +1616,13 @@ def test_a_number_is_looked_up_trimmed_as_a_claim_compares_it(running: RunningGa
     issued = issue(running, 23).license
     report = verify(running, type_code=issued.type_code, license_number=f"  {issued.license_number}\t")
     assert (report.verdict, report.license.license_id) == (PASSED, issued.license_id)
+    answer = claim(running, type_code=issued.type_code, license_number=issued.license_number,
+                   holder_code=f" {issued.holder.code}\t")  # fmt: skip
+    assert answer.result == verification_pb2.CLAIM_RESULT_CORRECT_AND_VALID
+    with pytest.raises(grpc.RpcError) as caught:  # inside the code a tab is bad input, as in a number
+        claim(running, type_code=issued.type_code, license_number=issued.license_number,
+              holder_code=issued.holder.code[:6] + "\t" + issued.holder.code[6:])  # fmt: skip
+    assert ("holder_code", "BAD_CHARACTERS") in error_details(caught.value)[1]
 
 
 @pytest.mark.parametrize("database_url", [backend_params()[0]], indirect=True)  # PostgreSQL hears on a thread
