@@ -30,7 +30,7 @@ const SCAN_HINT = "扫描件、照片或截图不能作为电子证照文件核�
 const REASONS = {
   SUSPENDED: "证照受限，暂停使用", REVOKED: "证照已吊销 / 撤销", CANCELLED: "证照已注销 / 废止",
   SUPERSEDED: "证照已变更，此版本不再现行", EXPIRED: "证照已过有效期", NOT_YET_VALID: "证照尚未生效",
-  LICENSE_NOT_FOUND: "未找到该证照", NOT_CHECKED: "未核验（没有可对照的证照）",
+  LICENSE_NOT_FOUND: "未找到该证照", NOT_CHECKED: "未核验",
   RECORD_ALTERED: "签章已被篡改（证照数据与印章不符）", STATUS_ALTERED: "证照状态或签章时间被绕过网关改动",
   REGISTRY_ALTERED: "登记库中该文件所属证照被绕过网关改动",
   SIGNATURE_INVALID: "签章已被篡改（签名与文件内容不符）", DOCUMENT_MODIFIED: "签章已被篡改（盖章后文件被改动）",
@@ -474,12 +474,14 @@ function renderReview(answer) {
       row(table, "当时结论", (CLAIMS[said.code] || said.result) + (differ.length ? "；不符：" + differ.join("、") : ""));
     } else {
       row(table, "核验方式", QUERY_BY[query.by] || query.by || "—");
-      row(table, "当时结论", (VERDICTS[said.verdict] || said.verdict) + (said.reason ? "（" + reasonText(said.reason) + "）" : ""));
       const findings = said.findings || {};
+      const why = findingText(said.reason, findings, query.by);
+      row(table, "当时结论", (VERDICTS[said.verdict] || said.verdict) + (said.reason ? "（" + why + "）" : ""));
       for (const [key, label] of FINDINGS) {
         const finding = findings[key];
         if (!finding) continue;
-        const result = (RESULTS[finding.result] || finding.result) + (finding.reason ? "：" + reasonText(finding.reason) : "");
+        const result = (RESULTS[finding.result] || finding.result)
+          + (finding.reason ? "：" + findingText(finding.reason, findings, query.by) : "");
         row(table, label.split("（")[0], result); // 完整性, 状态, 签发机构身份
       }
       const license = said.license;
@@ -624,11 +626,48 @@ function reasonText(reason) {
   return reason ? REASONS[reason] || reason : "";
 }
 
+// Why a finding was not judged (NOT_CHECKED), in words: the gateway gives that one reason for several situations,
+// which the check's other findings and how the license was named (``by``, the statement's query) tell apart.
+function notChecked(findings, by) {
+  const integrity = findings.integrity || {};
+  const status = findings.status || {};
+  if (integrity.reason === "NO_SIGNATURE") return "未核验（文件上没有电子印章，未查看它所指的证照）";
+  if (integrity.reason === "REGISTRY_ALTERED" && by === "document") {
+    return "未核验（登记库中该文件属于哪张证照已被改动，未查看证照）";
+  }
+  if (status.reason === "LICENSE_NOT_FOUND" && integrity.reason === "NOT_CHECKED") {
+    return "未核验（未找到该证照，没有可对照的证照）";
+  }
+  if (by === "document" && integrity.result !== "PASSED") {
+    return "未核验（文件的签章未通过完整性核验，未查看它所指的证照）";
+  }
+  if (by === "stamp" && integrity.result !== "PASSED") return "未核验（电子印章未通过完整性核验）";
+  if (integrity.reason === "STATUS_ALTERED" || integrity.reason === "RECORD_ALTERED") {
+    // the record's sealing time is vouched for with its status: the seal's trust at that time is not judged
+    return "未判断（证照记录被绕过网关改动，签章时间不可信，未判断印章在签章时是否可信）";
+  }
+  if (by === "qr_code" && ["NOT_ZZ1", "MALFORMED", "TOO_LARGE"].includes(integrity.reason)) {
+    return "未核验（核验码无法读取，未查看它所指的证照）";
+  }
+  if (by === "qr_code" && integrity.result !== "PASSED") {
+    return "未核验（核验码未通过核验，可能是伪造的，未查看它所指的证照）";
+  }
+  if (integrity.reason === "UNKNOWN_SEAL_KEY") return "未核验（证照记录的印章未知，无法判断签发机构）";
+  return integrity.result !== "PASSED" ? "未核验（完整性未通过，此项未判断）" : "未核验";
+}
+
+// A finding's reason in words, with what else the check found (``findings``) and how it named the license (``by``).
+function findingText(reason, findings, by) {
+  return reason === "NOT_CHECKED" ? notChecked(findings || {}, by) : reasonText(reason);
+}
+
 function render(report, by) {
   const verdict = $("verdict");
   verdict.className = "verdict " + report.verdict;
   $("verdict-text").textContent = VERDICTS[report.verdict] || report.verdict;
-  $("verdict-reason").textContent = reasonText(report.reason) + (report.reason === "NO_SIGNATURE" ? "。" + SCAN_HINT : "");
+  const named = (report.receipt.statement.query || {}).by; // how the check named the license
+  $("verdict-reason").textContent = findingText(report.reason, report.findings, named)
+    + (report.reason === "NO_SIGNATURE" ? "。" + SCAN_HINT : "");
 
   const findings = FINDINGS.map(([key, label]) => {
     const finding = report.findings[key];
@@ -639,7 +678,8 @@ function render(report, by) {
     if (finding.reason) {
       const detail = document.createElement("span");
       detail.className = "detail";
-      detail.textContent = REASONS[finding.reason] ? REASONS[finding.reason] + advice(finding.reason, report) : finding.detail;
+      detail.textContent = finding.reason === "NOT_CHECKED" ? notChecked(report.findings, named)
+        : REASONS[finding.reason] ? REASONS[finding.reason] + advice(finding.reason, report) : finding.detail;
       detail.title = finding.reason + (finding.detail ? "：" + finding.detail : ""); // the gateway's words, on hover
       li.append(detail);
     }

@@ -796,3 +796,58 @@ def test_an_answer_that_arrives_after_sign_out_is_not_shown_to_the_next_clerk(
         nothing_shown(page)
     finally:
         context.close()
+
+
+def finding_texts(page: Any) -> list[str]:
+    """What the three findings say, in order: 完整性, 状态, 签发机构身份."""
+    return [text.split("\n", 1)[1] if "\n" in text else "" for text in page.locator("#findings li").all_inner_texts()]
+
+
+def test_a_finding_not_judged_says_why_in_words(page: Any, running: RunningGateway) -> None:
+    """The gateway's NOT_CHECKED covers several situations; each is said in its own words beside the finding (not
+    "no license to compare against" beside a license shown), on the screen and in a receipt looked up."""
+    issued = issue(running, 62).license
+    license_id = issued.license_id
+    change(running, license_id, issuance_pb2.STATUS_ACTION_REVOKE)
+    with running.gateway.db.engine.begin() as connection:  # set back to ACTIVE behind the gateway's back
+        connection.execute(sql("UPDATE licenses SET status = 'ACTIVE' WHERE license_id = :id"), {"id": license_id})
+    running.gateway.feed.committed([f"license:{license_id}"])  # type: ignore[union-attr]
+    page.fill("#query", license_id)
+    check(page, "by-text")
+    verdict(page, "FAILED")
+    altered = "未判断（证照记录被绕过网关改动，签章时间不可信，未判断印章在签章时是否可信）"
+    assert finding_texts(page)[2] == altered and license_id in page.inner_text("#summary")
+    receipt_id = page.locator("#receipt-table td").first.inner_text()
+    page.fill("#receipt-id", receipt_id)  # the same words in the receipt looked up
+    page.click("#by-receipt button")
+    page.wait_for_selector("#receipt-review:not([hidden]) #review-verdict.PASSED")
+    assert f"签发机构身份\t无法确定：{altered}\n" in page.inner_text("#review-table")
+
+    pdf = document_of(running, issue(running, 63).license.license_id).pdf
+    box = pdf.index(b"/MediaBox [")
+    edited = pdf[:box] + pdf[box:].replace(b"0 0 595", b"0 0 594", 1)
+    page.set_input_files("#pdf", {"name": "edited.pdf", "mimeType": "application/pdf", "buffer": edited})
+    check(page, "by-pdf")
+    verdict(page, "FAILED")
+    assert finding_texts(page)[1:] == ["未核验（文件的签章未通过完整性核验，未查看它所指的证照）"] * 2
+
+    scan = io.BytesIO()
+    Image.new("RGB", (200, 200), (255, 255, 255)).save(scan, "PDF")  # a PDF with no seal at all
+    page.set_input_files("#pdf", {"name": "scan.pdf", "mimeType": "application/pdf", "buffer": scan.getvalue()})
+    check(page, "by-pdf")
+    verdict(page, "FAILED")
+    assert finding_texts(page) == ["文件上没有电子印章", *["未核验（文件上没有电子印章，未查看它所指的证照）"] * 2]
+
+    page.fill("#query", "NO-SUCH-NUMBER")
+    page.select_option("#type-code", issued.type_code)
+    check(page, "by-text")
+    verdict(page, "FAILED")
+    not_found = "未核验（未找到该证照，没有可对照的证照）"
+    assert finding_texts(page) == [not_found, "未找到该证照", not_found]
+
+    page.select_option("#type-code", "")
+    page.fill("#query", "ZZ1:ABC")
+    check(page, "by-text")
+    verdict(page, "FAILED")
+    assert finding_texts(page)[1:] == ["未核验（核验码无法读取，未查看它所指的证照）"] * 2
+    assert "没有可对照的证照" not in page.inner_text("#findings")
