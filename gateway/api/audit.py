@@ -6,7 +6,8 @@ from collections.abc import Callable
 
 import grpc
 
-from gateway.api.convert import page_size, timestamp
+from gateway.api.authorization import page_limit
+from gateway.api.convert import timestamp
 from gateway.api.interceptors import caller
 from gateway.domain.errors import UpstreamUnavailableError
 from gateway.services.audit import AuditTrail
@@ -40,7 +41,7 @@ class AuditServicer(audit_pb2_grpc.AuditServiceServicer):
     def ListAccessRecords(
         self, request: audit_pb2.ListAccessRecordsRequest, context: grpc.ServicerContext
     ) -> audit_pb2.ListAccessRecordsResponse:
-        limit = page_size(request.limit)
+        limit = page_limit(request.limit)
         # checked here as consents check it: a mistyped check character would list nothing, as if nobody had
         # used the holder's licenses
         holder_code = check_holder_code(request.holder_code) if request.holder_code else ""

@@ -336,7 +336,13 @@ class AuditTrail:
         if caller.has(Role.HOLDER_PORTAL):
             if not holder_code:
                 raise InvalidRequestError(
-                    [FieldViolation(field="holder_code", reason="REQUIRED", description="holder_code is required")]
+                    [
+                        FieldViolation(
+                            field="holder_code",
+                            reason="REQUIRED",
+                            description="请填写持证主体代码（holder_code is required）",
+                        )
+                    ]
                 )
             with self._db.unit_of_work() as uow:
                 return uow.audit.of(holder_code=holder_code, before_seq=before_seq, limit=limit)

@@ -160,8 +160,23 @@ def check_holder_code(code: str, *, code_type: str = "", field: str = "holder_co
     errors: list[FieldViolation] = []
     code = validation.check_holder_code(field, code_type or holder_code_type_by_form(code), code, errors)
     if errors:
-        raise InvalidRequestError(errors)
+        raise InvalidRequestError([_said_for_holders(e) for e in errors])
     return code
+
+
+_HOLDER_CODE_WORDS = {
+    "REQUIRED": "请填写持证主体代码（{field} is required）",
+    "BAD_HOLDER_CODE": "持证主体代码须为1至32位字母、数字或“-”（{field} must be 1-32 letters, digits or '-'）",
+}
+"""The words of the holder code's refusals that holder portals and issuers' clerks read (the consent calls,
+ListAccessRecords), Chinese first; issuance says them in English."""
+
+
+def _said_for_holders(violation: FieldViolation) -> FieldViolation:
+    words = _HOLDER_CODE_WORDS.get(violation.reason)
+    if words is None:
+        return violation
+    return dataclasses.replace(violation, description=words.format(field=violation.field))
 
 
 def check_type_used(catalog: Catalog, matter: Matter, type_code: str, field: str) -> None:
@@ -404,9 +419,11 @@ class AuthorizationService:
         call on, it shares nothing)."""
         operator = check_operator(operator)
         if not request_id:
-            raise invalid("request_id", "REQUIRED", "request_id is required")
+            raise invalid("request_id", "REQUIRED", "请填写共享申请编号（request_id is required）")
         if decision is None:
-            raise invalid("decision", "REQUIRED", "decision is APPROVE, REJECT or WITHDRAW")
+            raise invalid(
+                "decision", "REQUIRED", "审批决定须为批准、拒绝或撤回（decision is APPROVE, REJECT or WITHDRAW）"
+            )
         errors: list[FieldViolation] = []
         reason = check_text("reason", reason, MAX_REASON, errors, required=decision is not AccessDecision.APPROVE)
         if errors:
@@ -469,19 +486,34 @@ class AuthorizationService:
         operator = check_operator(operator)
         holder_code = check_holder_code(holder_code)
         if not matter_code:
-            raise invalid("matter_code", "REQUIRED", "matter_code is required")
+            raise invalid("matter_code", "REQUIRED", "请填写事项编码（matter_code is required）")
         matter = self._catalog.matters.get(matter_code)
         if matter is None:
-            raise invalid("matter_code", "UNKNOWN_MATTER", f"unknown matter {matter_code!r}")
+            raise invalid(
+                "matter_code", "UNKNOWN_MATTER", f"没有事项 {matter_code[:64]}（unknown matter {matter_code[:64]!r}）"
+            )
         needed = {m.type_code for m in matter.materials}
         license_ids, type_codes = tuple(dict.fromkeys(license_ids)), tuple(dict.fromkeys(type_codes))
         if not (license_ids or type_codes):
-            raise invalid("license_ids", "REQUIRED", "name at least one license or license type")
+            raise invalid(
+                "license_ids",
+                "REQUIRED",
+                "请至少指明一个证照或一类证照（name at least one license or license type）",
+            )
         if len(license_ids) > MAX_CONSENT_ITEMS or len(type_codes) > MAX_CONSENT_ITEMS:
-            raise invalid("license_ids", "TOO_MANY", f"at most {MAX_CONSENT_ITEMS} licenses and types")
+            raise invalid(
+                "license_ids",
+                "TOO_MANY",
+                f"一项授权至多指明{MAX_CONSENT_ITEMS}个证照、{MAX_CONSENT_ITEMS}类证照"
+                f"（at most {MAX_CONSENT_ITEMS} licenses and types）",
+            )
         for i, code in enumerate(type_codes):
             if code not in self._catalog.license_types:
-                raise invalid(f"type_codes[{i}]", "UNKNOWN_LICENSE_TYPE", f"unknown license type {code!r}")
+                raise invalid(
+                    f"type_codes[{i}]",
+                    "UNKNOWN_LICENSE_TYPE",
+                    f"没有证照类型 {code[:64]}（unknown license type {code[:64]!r}）",
+                )
             if code not in needed:
                 raise invalid(f"type_codes[{i}]", "MATTER_NOT_FOR_TYPE", f"事项 {matter.code} 不需要此类证照")
         for i, license_id in enumerate(license_ids):
@@ -554,7 +586,7 @@ class AuthorizationService:
         operator = check_operator(operator)
         holder_code = check_holder_code(holder_code)
         if not consent_id:
-            raise invalid("consent_id", "REQUIRED", "consent_id is required")
+            raise invalid("consent_id", "REQUIRED", "请填写授权编号（consent_id is required）")
         now = self._clock.now()
         with self._db.unit_of_work(write=True) as uow:
             consent = uow.consents.get(consent_id)

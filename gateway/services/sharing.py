@@ -513,7 +513,7 @@ class SharingService:
         consent it presents, the call's record, and the issuer's name (for a remedy)."""
         matter = self._catalog.matter(use.matter_code)
         if not license_id:
-            raise invalid("license_id", "REQUIRED", "license_id is required")
+            raise invalid("license_id", "REQUIRED", "请填写证照标识（license_id is required）")
         if violation := license_id_violation("license_id", license_id):
             raise InvalidRequestError([violation])
         named = LicenseId.parse(license_id)
@@ -525,7 +525,7 @@ class SharingService:
         with self._db.unit_of_work() as uow:
             license = uow.licenses.get(license_id)
             if license is None:
-                raise NotFoundError("no such license", reason="LICENSE_NOT_FOUND")
+                raise NotFoundError("没有这个证照（no such license）", reason="LICENSE_NOT_FOUND")
             approvals, consents = self._grants(uow, caller, matter, digest)
             issuer_name = _issuer_names(uow, [license])[license.content.issuer_code]
         record = _Record(caller, use, action, now, license=license)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import grpc
@@ -459,6 +460,89 @@ def test_refusals_to_holder_portals_and_issuers_clerks_are_said_in_chinese_first
         "ACCESS_REQUEST_DECIDED",
         "该申请已批准，不能再审批（the request is approved already）",
     )
+
+
+def test_list_holder_and_license_refusals_are_said_in_chinese_first_too(running: RunningGateway) -> None:
+    """Page sizes, page tokens, holder codes, missing licenses and the consent and decision calls' missing or unknown
+    values had been refused in English only, though holder portals and issuers' clerks read them (found by a
+    black-box tester); the reasons stay as they were."""
+    card = id_card(running).license
+    portal, police = authorization(running, PORTAL), authorization(running, POLICE)
+    records = audit_pb2_grpc.AuditServiceStub(running.channel(PORTAL))
+    issuer_records = audit_pb2_grpc.AuditServiceStub(running.channel(MARKET))
+    limit = "limit: 每页条数须为1至500，0为默认的100（limit is 1-500 (0: 100)）"
+    for call in (
+        lambda: portal.ListConsents(authorization_pb2.ListConsentsRequest(holder_code=card.holder.code, limit=-1)),
+        lambda: police.ListAccessRequests(authorization_pb2.ListAccessRequestsRequest(limit=-1)),
+        lambda: records.ListAccessRecords(audit_pb2.ListAccessRecordsRequest(holder_code=card.holder.code, limit=-1)),
+        lambda: issuer_records.ListAccessRecords(audit_pb2.ListAccessRecordsRequest(limit=-(2**31))),
+    ):
+        assert said(call) == ("BAD_LIMIT", limit)
+    assert said(lambda: police.ListAccessRequests(authorization_pb2.ListAccessRequestsRequest(page_token="x"))) == (
+        "BAD_PAGE_TOKEN",
+        "page_token: 不是翻页令牌（not a page token）",
+    )
+    bad_holder = (
+        "holder_code: 持证主体代码须为1至32位字母、数字或“-”（holder_code must be 1-32 letters, digits or '-'）"
+    )
+    for stub in (records, issuer_records):
+        listing = audit_pb2.ListAccessRecordsRequest(holder_code="张三")
+        assert said(partial(stub.ListAccessRecords, listing)) == ("BAD_HOLDER_CODE", bad_holder)
+    missing_holder = "holder_code: 请填写持证主体代码（holder_code is required）"
+    for blank in ("", " "):
+        listing = audit_pb2.ListAccessRecordsRequest(holder_code=blank)
+        assert said(partial(records.ListAccessRecords, listing)) == ("REQUIRED", missing_holder)
+    assert said(lambda: portal.ListConsents(authorization_pb2.ListConsentsRequest(holder_code="张三"))) == (
+        "BAD_HOLDER_CODE",
+        bad_holder,
+    )
+
+    # a license that does not exist, of a type the matter uses, read by a consumer and by its issuer
+    nowhere = LicenseId.parse(card.license_id)
+    missing = str(LicenseId(type_code=nowhere.type_code, issuer_code=POLICE, serial="NOSUCHCARD", version=1))
+    for member, use in ((REAL_ESTATE, BDCZY), (POLICE, QYKZ)):
+        assert said(partial(data, running, missing, use, member=member)) == (
+            "LICENSE_NOT_FOUND",
+            "没有这个证照（no such license）",
+        )
+        assert said(partial(data, running, "", use, member=member)) == (
+            "REQUIRED",
+            "license_id: 请填写证照标识（license_id is required）",
+        )
+
+    for changes, answer in (
+        ({"matter_code": ""}, ("REQUIRED", "matter_code: 请填写事项编码（matter_code is required）")),
+        ({"matter_code": "X-1"}, ("UNKNOWN_MATTER", "matter_code: 没有事项 X-1（unknown matter 'X-1'）")),
+        (
+            {"type_codes": []},
+            ("REQUIRED", "license_ids: 请至少指明一个证照或一类证照（name at least one license or license type）"),
+        ),
+        (
+            {"type_codes": [f"T{i}" for i in range(21)]},
+            ("TOO_MANY", "license_ids: 一项授权至多指明20个证照、20类证照（at most 20 licenses and types）"),
+        ),
+        (
+            {"type_codes": ["T1"]},
+            ("UNKNOWN_LICENSE_TYPE", "type_codes[0]: 没有证照类型 T1（unknown license type 'T1'）"),
+        ),
+        ({"holder_code": " "}, ("REQUIRED", missing_holder)),
+    ):
+        request = consent_request(card.holder.code, **changes)
+        assert said(partial(portal.GrantConsent, request)) == answer, changes
+    withdraw = authorization_pb2.WithdrawConsentRequest(consent_id="", holder_code=card.holder.code)
+    assert said(lambda: portal.WithdrawConsent(withdraw)) == (
+        "REQUIRED",
+        "consent_id: 请填写授权编号（consent_id is required）",
+    )
+    assert said(lambda: decide_request(running, "", APPROVE)) == (
+        "REQUIRED",
+        "request_id: 请填写共享申请编号（request_id is required）",
+    )
+    for decision in (0, 99):
+        assert said(partial(decide_request, running, "some-request", decision)) == (
+            "REQUIRED",
+            "decision: 审批决定须为批准、拒绝或撤回（decision is APPROVE, REJECT or WITHDRAW）",
+        )
 
 
 # --- consents -------------------------------------------------------------------------------------------------------
