@@ -361,10 +361,12 @@ function base64(file) {
   });
 }
 
-// Who makes a check, as it starts: the department and the clerk its receipt names, whatever happens to the page
-// before the answer arrives.
+// Who makes a check, as it starts: the department and the clerk its receipt names, and the use it sends (its
+// matter, purpose and case), whatever happens to the page before the answer arrives.
 function checker() {
-  return { member: session.member, matters: session.matters, bundles: session.bundles, operator: operatorName() };
+  return {
+    member: session.member, matters: session.matters, bundles: session.bundles, operator: operatorName(), use: use(),
+  };
 }
 
 async function verify(what) {
@@ -378,7 +380,7 @@ async function verify(what) {
   buttons.forEach((b) => (b.disabled = true));
   show("busy", true);
   try {
-    const request = { use: use() };
+    const request = { use: by.use };
     if (what === "text") {
       request.query = $("query").value.trim();
       if (!request.query) throw new Error("请输入证照标识、证照编号或核验码");
@@ -766,6 +768,14 @@ function showReceipt(made, checkedAt, conclusion, by) {
   const matter = by.matters.find((m) => m.code === statement.matter_code);
   row(receipt, "办理事项", (matter ? matter.name + " " : "") + statement.matter_code);
   row(receipt, "用证事由", statement.purpose);
+  // the 一件事 case the check is linked to, as the signed statement names it (else as the check sent it): the paper
+  // handed on to the case's next department says which case it is for
+  const bundleCode = statement.case_id ? statement.bundle_code : by.use.case_id ? by.use.bundle_code : "";
+  if (bundleCode) {
+    const bundle = by.bundles.find((b) => b.code === bundleCode);
+    const caseId = statement.case_id || by.use.case_id;
+    row(receipt, "一件事 / 办件编号", (bundle ? bundle.name + " " : "") + bundleCode + " / " + caseId);
+  }
   row(receipt, "核验结论", conclusion);
   // not in the signed statement: printed below the signed part, and said so
   $("receipt-operator").textContent = by.operator;

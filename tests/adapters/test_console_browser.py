@@ -851,3 +851,35 @@ def test_a_finding_not_judged_says_why_in_words(page: Any, running: RunningGatew
     verdict(page, "FAILED")
     assert finding_texts(page)[1:] == ["未核验（核验码无法读取，未查看它所指的证照）"] * 2
     assert "没有可对照的证照" not in page.inner_text("#findings")
+
+
+def test_the_receipt_shown_and_printed_names_the_case_the_check_was_linked_to(
+    page: Any, running: RunningGateway
+) -> None:
+    """A check made with the 一件事 and 办件编号 filled in is linked to the case: its receipt says so on the screen
+    and on paper, which the case's next department is handed (接办免收); a check without a case says none."""
+    license_id = issue(running, 64).license.license_id
+    page.fill("#query", license_id)
+    check(page, "by-text")
+    verdict(page, "PASSED")
+    assert "一件事" not in page.inner_text("#receipt-table")
+
+    case = "QYKB-" + uuid.uuid4().hex[:10]
+    page.click("#case-details summary")
+    page.select_option("#bundle", "370100-YJS-QYKB")
+    page.fill("#case", case)
+    check(page, "by-text")
+    verdict(page, "PASSED")
+    assert f"一件事 / 办件编号\t企业开办 370100-YJS-QYKB / {case}\n" in page.inner_text("#receipt-table")
+    page.emulate_media(media="print")
+    printed = pypdfium2.PdfDocument(page.pdf(format="A4"))
+    text = "".join(printed[i].get_textpage().get_text_range() for i in range(len(printed)))
+    assert "370100-YJS-QYKB" in text and case in text
+    page.emulate_media(media="screen")
+
+    page.select_option("#claim-type", index=0)  # a claim in the case is linked to it too
+    page.fill("#claim-holder", "91370100MA0000000X")
+    page.fill("#claim-number", "NO-SUCH-NUMBER")
+    check(page, "by-claim")
+    verdict(page, "FAILED")
+    assert f"一件事 / 办件编号\t企业开办 370100-YJS-QYKB / {case}\n" in page.inner_text("#receipt-table")
