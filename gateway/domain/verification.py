@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from gateway.domain.catalog import Catalog, Matter
-from gateway.domain.errors import FieldViolation, InvalidRequestError, PermissionDeniedError
+from gateway.domain.errors import FieldViolation, InvalidRequestError, PermissionDeniedError, invalid
 from gateway.domain.identifiers import composed, normal_number
 from gateway.domain.model import CHINA_TZ, License, LicenseStatus, Member, Role
 from gateway.domain.validation import check_text
@@ -325,3 +325,17 @@ def answer_claim(
     if reason == "SUSPENDED":
         return ClaimAnswer(result=ClaimResult.SUSPENDED, status_reason=reason)
     return ClaimAnswer(result=ClaimResult.NO_LONGER_VALID, status_reason=reason)
+
+
+def check_type_used(catalog: Catalog, matter: Matter, type_code: str, field: str) -> None:
+    """INVALID_ARGUMENT / NOT_USED_BY_MATTER on ``field`` when ``type_code`` is a license type that ``matter``'s
+    materials do not list, with the words and reason verification refuses it with (``VerifyLicense``): a call that
+    names a license by identifier is checked so before the license is looked up, so that whether a license the
+    matter has no need of exists is not told (LICENSE_NOT_FOUND for a missing one, another answer for one that
+    exists), and nothing of it goes on the audit trail. A code of no type the catalog knows passes: the lookup
+    answers it."""
+    if any(material.type_code == type_code for material in matter.materials):
+        return
+    license_type = catalog.license_types.get(type_code)
+    if license_type is not None:
+        raise invalid(field, "NOT_USED_BY_MATTER", f"事项 {matter.code}（{matter.name}）不使用{license_type.name}")

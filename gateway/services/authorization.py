@@ -55,7 +55,13 @@ from gateway.domain.identifiers import LicenseId, holder_code_type_by_form, lice
 from gateway.domain.model import Clock, Member, Role
 from gateway.domain.sharing import CONSUMER_ROLES, request_deadline
 from gateway.domain.validation import MAX_REASON, check_text
-from gateway.domain.verification import MatterNotHandledError, UseContext, operator_violation, uses_matter
+from gateway.domain.verification import (
+    MatterNotHandledError,
+    UseContext,
+    check_type_used,
+    operator_violation,
+    uses_matter,
+)
 from gateway.services.audit import AuditTrail, UseTarget
 from gateway.store.database import Database, UnitOfWork
 from gateway.store.repositories import StoredAccessRequest, StoredConsent
@@ -177,20 +183,6 @@ def _said_for_holders(violation: FieldViolation) -> FieldViolation:
     if words is None:
         return violation
     return dataclasses.replace(violation, description=words.format(field=violation.field))
-
-
-def check_type_used(catalog: Catalog, matter: Matter, type_code: str, field: str) -> None:
-    """INVALID_ARGUMENT / NOT_USED_BY_MATTER on ``field`` when ``type_code`` is a license type that ``matter``'s
-    materials do not list, with the words and reason verification refuses it with (``VerifyLicense``): a call that
-    names a license by identifier is checked so before the license is looked up, so that whether a license the
-    matter has no need of exists is not told (LICENSE_NOT_FOUND for a missing one, another answer for one that
-    exists), and nothing of it goes on the audit trail. A code of no type the catalog knows passes: the lookup
-    answers it."""
-    if any(material.type_code == type_code for material in matter.materials):
-        return
-    license_type = catalog.license_types.get(type_code)
-    if license_type is not None:
-        raise invalid(field, "NOT_USED_BY_MATTER", f"事项 {matter.code}（{matter.name}）不使用{license_type.name}")
 
 
 MAX_CLIENT_REQUEST_ID = 64

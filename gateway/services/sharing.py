@@ -85,12 +85,11 @@ from gateway.domain.sharing import (
     access_state,
     decide,
 )
-from gateway.domain.verification import MatterNotHandledError, UseContext, status_since
+from gateway.domain.verification import MatterNotHandledError, UseContext, check_type_used, status_since
 from gateway.services.audit import AuditTrail, UseTarget
 from gateway.services.authorization import (
     AccessRequestState,
     check_holder_code,
-    check_type_used,
     consent_code_digest,
 )
 from gateway.services.documents import DocumentService

@@ -70,6 +70,7 @@ from gateway.domain.verification import (
     UseContext,
     answer_claim,
     authority_finding,
+    check_type_used,
     claim_query,
     new_receipt_ids,
     status_finding,
@@ -607,12 +608,8 @@ class VerificationService:
         licenses it has no need of (a citizen's 居民身份证 under 发票申领; whether a 结婚证 is still in force) are not
         its to learn, as their fields are not (``GetLicenseData``)."""
         matter = self._catalog.matters[use.matter_code]  # the use context was checked against the catalog
-        if any(material.type_code == type_code for material in matter.materials):
-            return matter
-        license_type = self._catalog.license_types.get(type_code)
-        if license_type is None:
-            return matter
-        raise invalid(field, "NOT_USED_BY_MATTER", f"事项 {matter.code}（{matter.name}）不使用{license_type.name}")
+        check_type_used(self._catalog, matter, type_code, field)
+        return matter
 
     def check_claim(
         self,
