@@ -6,10 +6,9 @@ from collections.abc import Callable
 
 import grpc
 
-from gateway.api.authorization import page_limit
-from gateway.api.convert import timestamp
+from gateway.api.convert import page_size, timestamp
 from gateway.api.interceptors import caller
-from gateway.domain.errors import UpstreamUnavailableError
+from gateway.domain.errors import UpstreamUnavailableError, invalid
 from gateway.services.audit import AuditTrail
 from gateway.services.authorization import check_holder_code
 from protos.zzgw.v1 import audit_pb2, audit_pb2_grpc
@@ -41,7 +40,10 @@ class AuditServicer(audit_pb2_grpc.AuditServiceServicer):
     def ListAccessRecords(
         self, request: audit_pb2.ListAccessRecordsRequest, context: grpc.ServicerContext
     ) -> audit_pb2.ListAccessRecordsResponse:
-        limit = page_limit(request.limit)
+        limit = page_size(request.limit)
+        if request.before < 0:  # it had listed nothing, as if nobody had used the licenses
+            said = "before 须为记录序号，或0表示从最新起（a record's seq, 0: the newest）"
+            raise invalid("before", "BAD_BEFORE", said)
         # checked here as consents check it: a mistyped check character would list nothing, as if nobody had
         # used the holder's licenses
         holder_code = check_holder_code(request.holder_code) if request.holder_code else ""

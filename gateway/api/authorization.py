@@ -72,7 +72,7 @@ class AuthorizationServicer(authorization_pb2_grpc.AuthorizationServiceServicer)
     ) -> authorization_pb2.ListAccessRequestsResponse:
         service = self._authorization()
         before = _request_position(request.page_token)
-        limit = page_limit(request.limit)
+        limit = page_size(request.limit)
         found = service.list_requests(
             caller(),
             view=_known(_VIEWS, request.view, "view", _VIEW_WORDS),
@@ -133,7 +133,7 @@ class AuthorizationServicer(authorization_pb2_grpc.AuthorizationServiceServicer)
         page = self._authorization().list_consents(
             caller(),
             request.holder_code,
-            limit=page_limit(request.limit),
+            limit=page_size(request.limit),
             page_token=request.page_token,
             operator=operator(context),
         )
@@ -182,21 +182,6 @@ class AuthorizationServicer(authorization_pb2_grpc.AuthorizationServiceServicer)
             withdrawn_at=timestamp(c.withdrawn_at) if c.withdrawn_at else None,
             portal_code=c.portal,
         )
-
-
-PAGE_DEFAULT, PAGE_MOST = 100, 500
-
-
-def page_limit(limit: int) -> int:
-    """A list call's page size (``page_size``: 0 for the default, more than the most taken as the most), its
-    refusal of a negative one said as holder portals and issuers' clerks read it, Chinese first."""
-    if limit < 0:
-        raise invalid(
-            "limit",
-            "BAD_LIMIT",
-            f"每页条数须为1至{PAGE_MOST}，0为默认的{PAGE_DEFAULT}（limit is 1-{PAGE_MOST} (0: {PAGE_DEFAULT})）",
-        )
-    return page_size(limit, default=PAGE_DEFAULT, most=PAGE_MOST)
 
 
 _VIEW_WORDS = (

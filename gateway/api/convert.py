@@ -208,9 +208,9 @@ NameOf = Callable[[str], str]
 
 def page_size(limit: int, *, default: int = 100, most: int = 500) -> int:
     """A list call's page size from its request's ``limit``: 0 for the default, more than ``most`` taken as
-    ``most``; a negative one is INVALID_ARGUMENT / BAD_LIMIT."""
+    ``most``; a negative one is INVALID_ARGUMENT / BAD_LIMIT, said as holder portals and issuers' clerks read it,
+    Chinese first."""
     if limit < 0:
-        raise InvalidRequestError(
-            [FieldViolation(field="limit", reason="BAD_LIMIT", description=f"limit is 1-{most} (0: {default})")]
-        )
+        said = f"每页条数须为1至{most}，0为默认的{default}（limit is 1-{most} (0: {default})）"
+        raise InvalidRequestError([FieldViolation(field="limit", reason="BAD_LIMIT", description=said)])
     return min(limit or default, most)

@@ -70,7 +70,8 @@ def check_issuer(member: Member, license_type: LicenseType) -> None:
     """一数一源: only an authoritative issuer of the type may issue or change it."""
     if not member.has(Role.ISSUER) or member.code not in license_type.issuers:
         raise PermissionDeniedError(
-            f"{member.name} is not an authoritative issuer of {license_type.name} (一数一源)",
+            f"{member.name}不是{license_type.name}的权威发证部门，一数一源"
+            f"（{member.name} is not an authoritative issuer of {license_type.name}）",
             reason="NOT_AUTHORITATIVE_ISSUER",
             metadata={"type_code": license_type.code},
         )

@@ -794,7 +794,8 @@ def _check_named_issuer(caller: Member, license_id: str) -> None:
         issuer_code = ""
     if issuer_code != caller.code:
         raise PermissionDeniedError(
-            "only the issuer of a license reads or changes it here; other departments use verification and sharing",
+            "只有发证部门在此查阅或变更本部门的证照，其他部门请使用核验与共享（only the issuer of a license reads or "
+            "changes it here; other departments use verification and sharing）",
             reason="NOT_LICENSE_ISSUER",
         )
 

@@ -747,7 +747,12 @@ class VerificationService:
         if not use.case_id:
             raise invalid("use.case_id", "REQUIRED", "bundle_code and case_id name the case")
         if not 0 <= limit <= MAX_CASE_PAGE:
-            raise invalid("limit", "BAD_LIMIT", f"limit is 1-{MAX_CASE_PAGE} (0: {DEFAULT_CASE_PAGE})")
+            raise invalid(
+                "limit",
+                "BAD_LIMIT",
+                f"每页条数须为1至{MAX_CASE_PAGE}，0为默认的{DEFAULT_CASE_PAGE}"
+                f"（limit is 1-{MAX_CASE_PAGE} (0: {DEFAULT_CASE_PAGE})）",
+            )
         after = _case_position(page_token)
         size = limit or DEFAULT_CASE_PAGE
         with self._db.unit_of_work() as uow:
@@ -1355,7 +1360,7 @@ def _case_position(token: str) -> tuple[dt.datetime, str] | None:
             return _EPOCH + dt.timedelta(microseconds=int(found[1])), found[2]
     except OverflowError:  # digits past any date
         pass
-    raise invalid("page_token", "BAD_PAGE_TOKEN", "not a page token of ListCaseReceipts")
+    raise invalid("page_token", "BAD_PAGE_TOKEN", "不是本件回执列表的翻页令牌（not a page token of ListCaseReceipts）")
 
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
