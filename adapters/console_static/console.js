@@ -300,8 +300,6 @@ async function signIn() {
   const kept = sessionStorage.getItem("zzgw.matter");
   const listed = kept && session.matters.some((m) => m.code === kept);
   matter.value = listed ? kept : session.matters.length ? session.matters[0].code : "";
-  const types = session.license_types.map((t) => new Option(t.name, t.code));
-  $("type-code").replaceChildren(new Option("—", ""), ...types);
   const bundles = session.bundles.map((b) => new Option(b.name, b.code));
   $("bundle").replaceChildren(new Option("—", ""), ...bundles);
   show("case-details", bundles.length > 0); // a department none of whose matters is in a 一件事 has no case
@@ -315,8 +313,12 @@ async function signIn() {
 function choose(code) {
   const matter = session.matters.find((m) => m.code === code);
   $("purpose").value = matter ? matter.purpose : "";
-  // a claim is compared only for the types the matter's materials list (the gateway refuses others)
+  // a license is verified, and a claim compared, only for the types the matter's materials list (the gateway
+  // refuses others): those are offered, a type chosen before kept if the matter uses it too
   const used = session.license_types.filter((t) => matter && matter.type_codes.includes(t.code));
+  const typeCode = $("type-code").value;
+  $("type-code").replaceChildren(new Option("—", ""), ...used.map((t) => new Option(t.name, t.code)));
+  $("type-code").value = used.some((t) => t.code === typeCode) ? typeCode : "";
   $("claim-type").replaceChildren(...used.map((t) => new Option(t.name, t.code)));
 }
 

@@ -883,3 +883,25 @@ def test_the_receipt_shown_and_printed_names_the_case_the_check_was_linked_to(
     check(page, "by-claim")
     verdict(page, "FAILED")
     assert f"一件事 / 办件编号\t企业开办 370100-YJS-QYKB / {case}\n" in page.inner_text("#receipt-table")
+
+
+def test_the_type_of_a_number_is_chosen_among_the_matters_types(
+    browser: Any, console: str, running: RunningGateway
+) -> None:
+    """输入证照's 证照类型, as 信息比对's, offers the license types the chosen matter's materials list (another the
+    gateway refuses), and follows the matter when the clerk changes it."""
+    context, page = sign_in(browser, console, running.tokens[POLICE])
+    try:
+        page.wait_for_selector("#work:not([hidden])")
+        page.select_option("#matter", QYKZ)  # 企业印章刻制: the 营业执照 and the 居民身份证
+        assert options(page, "#type-code") == ["—", "居民身份证", "营业执照"]
+        assert options(page, "#claim-type") == ["居民身份证", "营业执照"]
+        page.select_option("#type-code", label="营业执照")
+        page.select_option("#matter", CSDJ)  # 出生登记: no 营业执照, so none chosen
+        assert options(page, "#type-code") == ["—", "结婚证", "出生医学证明", "户口簿"]
+        assert page.input_value("#type-code") == ""
+        page.select_option("#type-code", label="户口簿")
+        page.select_option("#matter", QYKZ)
+        assert page.input_value("#type-code") == ""
+    finally:
+        context.close()
