@@ -80,7 +80,8 @@ class DocumentService:
             _check_revisions(supplied)
             pdf = self._seals.apply(seal, supplied, reason=ISSUE_REASON, field="document")
             self._seals.check_sealed_size(supplied, pdf, field="document")
-            _check_verifies(pdf, self._seals)
+            sealed = _check_verifies(pdf, self._seals)
+            self._check_not_registered([hashlib.sha256(supplied).hexdigest(), *(h for _, h in sealed[:-1])])
             source = DocumentSource.SUPPLIED
         else:
             now = self._clock.now()
@@ -152,6 +153,23 @@ class DocumentService:
             )
         return stored
 
+    def _check_not_registered(self, revisions: list[str]) -> None:
+        """An issuer's PDF that is, or starts with, a license's registered document (its revision a seal of the
+        gateway covers) would show that license's page, number and code under another license's identifier, and
+        verify PASSED as the other: refused, without naming whose it is."""
+        with self._db.unit_of_work() as uow:
+            if any(uow.documents.by_sha256(sha256) is not None for sha256 in revisions):
+                raise InvalidRequestError(
+                    [
+                        FieldViolation(
+                            field="document",
+                            reason="REGISTERED_DOCUMENT",
+                            description="该文件已是一份证照的登记文件，不能作为另一份证照的文件（the PDF is already a "
+                            "license's registered document: give this license's own)",
+                        )
+                    ]
+                )
+
     def by_sha256(self, sha256: str) -> LicenseDocument | None:
         with self._db.unit_of_work() as uow:
             return uow.documents.by_sha256(sha256)
@@ -165,11 +183,12 @@ def vouched(document: LicenseDocument, memos: SealMemos | None) -> bool:
     )
 
 
-def _check_verifies(pdf: bytes, seals: SealService) -> None:
+def _check_verifies(pdf: bytes, seals: SealService) -> tuple[tuple[str, str], ...]:
     """An issuer's PDF, once sealed, reads and verifies as VerifyDocument will read it: the signatures can be
     listed (an AcroForm whose fields are each other's /Kids could be sealed, and then every copy of the registered
     document failed at the window as SIGNATURE_INVALID), and the gateway's seal, the last, is intact. No trust check:
-    the seal was just made with the issuer's current seal."""
+    the seal was just made with the issuer's current seal. Returns the revisions its signatures cover (field name,
+    SHA-256), the gateway's seal last."""
     try:
         # as VerifyDocument reads it first: the first signature, which is the gateway's unless the PDF had one before
         ours = validate_sync(pdf, trust_roots=seals.trust_roots(), intermediates=seals.intermediates(), crls=())
@@ -197,6 +216,7 @@ def _check_verifies(pdf: bytes, seals: SealService) -> None:
                 )
             ]
         )
+    return ours.signed_revisions
 
 
 def _check_revisions(supplied: bytes) -> None:

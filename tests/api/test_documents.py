@@ -220,6 +220,25 @@ def test_the_same_request_with_another_document_is_a_conflict(running: RunningGa
     assert error_details(caught.value)[0].reason == "REQUEST_ID_REUSED"
 
 
+def test_a_registered_document_is_not_another_licenses_document(running: RunningGateway) -> None:
+    """An issuer that uploads a license's registered PDF (or one with updates after it) as another license's would
+    make a document that shows the first's page, number and code and verifies PASSED as the second: refused, and
+    nothing is issued."""
+    from tests.signing.test_pdf import with_info
+
+    first = stub(running).IssueLicense(new_request(19)).license
+    registered = document_of(running, first.license_id).pdf
+    for given in (registered, with_info(registered, Title="又一份")):
+        request = new_request(20, document=given)
+        with pytest.raises(grpc.RpcError) as caught:
+            stub(running).IssueLicense(request)
+        assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert ("document", "REGISTERED_DOCUMENT") in error_details(caught.value)[1]
+        assert first.license_id not in (caught.value.details() or "")
+        with running.gateway.db.unit_of_work() as uow:
+            assert uow.licenses.get_current(request.type_code, request.license_number) is None
+
+
 def test_a_batch_issued_license_gets_its_document_when_first_asked(running: RunningGateway) -> None:
     request = new_request(15)
     (response,) = stub(running).BatchIssueLicenses(iter([issuance_pb2.BatchIssueLicensesRequest(licenses=[request])]))

@@ -762,8 +762,9 @@ def test_an_issuers_filled_in_form_stays_intact_after_later_updates(running: Run
 
 
 def test_a_document_names_the_license_of_its_latest_registered_revision(running: RunningGateway) -> None:
-    """An issuer's PDF may carry signatures before the gateway seals it: its own seal (SealDocument), or even
-    another license's whole registered document. The gateway's seal, the last, is judged, and its license named."""
+    """An issuer's PDF may carry signatures before the gateway seals it: its own seal (SealDocument). The gateway's
+    seal, the last, is judged, and its license named. Another license's whole registered document is refused as a
+    license's document: it would show the other's page under this one's identifier."""
     seal = register(running, name="电子证照专用章")
     presealed = (
         seals(running, MARKET)
@@ -779,11 +780,12 @@ def test_a_document_names_the_license_of_its_latest_registered_revision(running:
         first.license_id,
         True,
     )
-    second = running.issuance(MARKET).IssueLicense(new_request(26, document=first_pdf)).license
-    change(running, first.license_id, issuance_pb2.STATUS_ACTION_REVOKE)
-    copy = with_info(document_of(running, second.license_id).pdf, Title="复印件")
+    with pytest.raises(grpc.RpcError) as caught:
+        running.issuance(MARKET).IssueLicense(new_request(26, document=first_pdf))
+    assert ("document", "REGISTERED_DOCUMENT") in error_details(caught.value)[1]
+    copy = with_info(first_pdf, Title="复印件")  # a copy with a later update still names the license
     later = stub.VerifyDocument(verification_pb2.VerifyDocumentRequest(use=USE, pdf=copy)).report
-    assert (later.verdict, later.license.license_id) == (PASSED, second.license_id)  # not the revoked first
+    assert (later.verdict, later.license.license_id) == (PASSED, first.license_id)
 
 
 def test_a_document_sealed_under_an_untrusted_ca_fails_identity(running: RunningGateway) -> None:
