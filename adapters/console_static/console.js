@@ -112,6 +112,13 @@ const MAX_OPERATOR = 64; // characters, as the gateway counts them (code points)
 
 const $ = (id) => document.getElementById(id);
 const CALL_SECONDS = 60; // a gateway that does not answer in this time is said to, not waited for
+// A page left this long without the clerk's input (a key, a click or touch, a file chosen or dropped) signs out, as
+// 退出 does, and says why: a window left unattended does not stay signed in with the department's token. Nothing
+// the page is given lengthens it.
+const IDLE_MINUTES = 30;
+const IDLE_MESSAGE = "长时间未操作（" + IDLE_MINUTES + " 分钟），已自动退出，请重新登录";
+const INPUT_EVENTS = ["keydown", "pointerdown", "wheel", "change", "drop"];
+let idleTimer = null;
 let session = null;
 let lastReceipt = null;
 let reviewed = null; // the receipt last looked up: its file, and the license to verify again
@@ -214,9 +221,48 @@ function reveal(id) {
   $(id).scrollIntoView({ block: "nearest" });
 }
 
+// When the clerk last gave the page input, kept in the tab (a reload does not start the wait again); 0 for never.
+function lastInput() {
+  return Number(sessionStorage.getItem("zzgw.input")) || 0;
+}
+
+function idle() {
+  return Date.now() - lastInput() >= IDLE_MINUTES * 60 * 1000;
+}
+
+// Signed out after IDLE_MINUTES without input: checked when the wait is up, and at the next input (a computer
+// that slept may not have run the page's timer), so the input after a long absence signs out rather than goes on.
+function watchIdle() {
+  clearTimeout(idleTimer);
+  idleTimer = null;
+  if (!session) return;
+  if (idle()) {
+    idleOut();
+    return;
+  }
+  idleTimer = setTimeout(watchIdle, lastInput() + IDLE_MINUTES * 60 * 1000 - Date.now());
+}
+
+function noteInput() {
+  if (!session) return;
+  if (idle()) {
+    idleOut();
+    return;
+  }
+  sessionStorage.setItem("zzgw.input", String(Date.now()));
+}
+
+function idleOut() {
+  sessionStorage.clear(); // as 退出: the token, the clerk's name and the choices kept in the tab
+  signedOut(IDLE_MESSAGE);
+}
+
 // The clerk is signed out (a token ended or rotated while the page was open): back to 登录, saying why.
 function signedOut(message) {
   sessionStorage.removeItem("zzgw.token");
+  sessionStorage.removeItem("zzgw.input");
+  clearTimeout(idleTimer);
+  idleTimer = null;
   nextGeneration(); // what is still on its way to the page is abandoned, and dropped should it answer
   session = null;
   lastReceipt = null;
@@ -308,6 +354,8 @@ async function signIn() {
   show("work", true);
   $("query").focus(); // ready for a handheld scanner, which types the code and Enter
   show("who", true);
+  sessionStorage.setItem("zzgw.input", String(Date.now())); // signing in is input
+  watchIdle();
 }
 
 function choose(code) {
@@ -869,7 +917,10 @@ document.addEventListener("DOMContentLoaded", () => {
   $("review-download").addEventListener("click", () => reviewed && save(reviewed));
   $("case-list").addEventListener("click", listCase);
   $("download").addEventListener("click", download);
-  if (credentials().token) {
+  for (const name of INPUT_EVENTS) document.addEventListener(name, noteInput, { capture: true, passive: true });
+  if (credentials().token && sessionStorage.getItem("zzgw.input") && idle()) {
+    idleOut(); // a page reloaded after it was left alone: signed out, as it would have been
+  } else if (credentials().token) {
     signIn();
   } else {
     $("token").focus();

@@ -905,3 +905,46 @@ def test_the_type_of_a_number_is_chosen_among_the_matters_types(
         assert page.input_value("#type-code") == ""
     finally:
         context.close()
+
+
+def test_a_page_left_alone_for_half_an_hour_signs_out_and_says_why(
+    browser: Any, console: str, running: RunningGateway
+) -> None:
+    """30 minutes without the clerk's input sign the page out, as 退出 does, with the reason said; input meanwhile
+    starts the wait again. The browser's clock is Playwright's, moved on by the test (nothing in the page shortens
+    or lengthens the wait). A page reloaded after it was left alone is signed out too."""
+    context = browser.new_context(locale="zh-CN")
+    try:
+        page = context.new_page()
+        page.set_default_timeout(20_000)
+        page.clock.install()
+        page.goto(f"{console}/")
+        page.fill("#token", running.tokens[TAX])
+        page.fill("#operator", "窗口03 王敏")
+        page.click("#sign-in-form button")
+        page.wait_for_selector("#work:not([hidden])")
+        page.fill("#query", "QUERY-BEFORE")
+        page.clock.run_for("29:00")
+        assert page.is_visible("#work")
+        page.keyboard.type("1")  # the clerk is there: the wait starts again
+        page.clock.run_for("29:00")
+        assert page.is_visible("#work")
+        page.clock.run_for("01:05")
+        page.wait_for_selector("#sign-in:not([hidden])")
+        assert page.inner_text("#message") == "长时间未操作（30 分钟），已自动退出，请重新登录"
+        assert page.is_hidden("#work") and page.is_hidden("#who")
+        assert page.evaluate("document.activeElement.id") == "token"
+        assert page.input_value("#query") == "" and page.input_value("#operator") == ""
+        assert page.evaluate("sessionStorage.length") == 0  # as 退出: nothing of the clerk kept in the tab
+
+        page.fill("#token", running.tokens[TAX])  # signed in again, left alone, then reloaded
+        page.fill("#operator", "窗口03 王敏")
+        page.click("#sign-in-form button")
+        page.wait_for_selector("#work:not([hidden])")
+        page.evaluate("sessionStorage.setItem('zzgw.input', String(Date.now() - 31 * 60 * 1000))")
+        page.reload()
+        page.wait_for_selector("#message:not([hidden])")
+        assert page.inner_text("#message") == "长时间未操作（30 分钟），已自动退出，请重新登录"
+        assert page.is_hidden("#work") and page.evaluate("sessionStorage.getItem('zzgw.token')") is None
+    finally:
+        context.close()
