@@ -1,10 +1,14 @@
 """Several gateway processes on one port (``ZZGW_WORKERS`` > 1): started, watched, restarted, stopped together.
 
-A worker that fails before it serves (a port taken, a bad key file) stops the others and the command exits with
-its status, as one process would. A worker that dies while serving (killed, out of memory) is logged and replaced;
-one that keeps dying (``MAX_RESTARTS`` in a minute) stops the whole gateway rather than loop. A worker whose call
-is stuck stops itself (``gateway.watchdog``, exit status 70) and is replaced the same way. SIGTERM and SIGINT
-are passed on to every worker, which finish their calls in flight (``server.GRACE_SECONDS``).
+A worker that fails at the gateway's start, before it serves (a port taken, a bad key file), stops the others and
+the command exits with its status, as one process would. A worker that dies while serving (killed, out of memory) is
+logged and replaced; one that keeps dying (``MAX_RESTARTS`` in a minute) stops the whole gateway rather than loop. A
+replacement that cannot start (the database down for a while, as when it restarts or fails over) is tried again,
+after 1, 2, 4 … up to ``RETRY_MOST`` seconds, while the other workers serve on: they become ready again by
+themselves once the database answers, and stopping them too had taken the whole gateway down for one worker's death
+during a database outage. A worker whose call is stuck stops itself (``gateway.watchdog``, exit status 70) and is
+replaced the same way. SIGTERM and SIGINT are passed on to every worker, which finish their calls in flight
+(``server.GRACE_SECONDS``).
 """
 
 from __future__ import annotations
@@ -29,6 +33,8 @@ log = logging.getLogger("zzgw.supervisor")
 
 MAX_RESTARTS = 5
 """Workers replaced within a minute before the supervisor gives up and stops the gateway."""
+RETRY_MOST = 30.0
+"""Seconds, at most, between two tries to start a replacement worker that could not start."""
 
 Worker = Callable[[Settings, int, bool, Any], None]
 """(settings, worker number, announce the addresses, a ``multiprocessing.Event`` to set once serving)."""
@@ -40,6 +46,8 @@ class _Running:
     process: multiprocessing.process.BaseProcess
     ready: Any
     """Set by the worker once it serves."""
+    failed_starts: int = 0
+    """For a replacement: how many replacements of this worker before it failed to start in a row."""
 
 
 def stop_with_parent() -> None:
@@ -86,13 +94,16 @@ def _claim_port(address: str) -> socket.socket | None:
 def _supervise(settings: Settings, worker: Worker) -> int:
     context = multiprocessing.get_context("spawn")
 
-    def start(number: int, *, announce: bool) -> _Running:
+    def start(number: int, *, announce: bool, failed_starts: int = 0) -> _Running:
         ready = context.Event()
         process = context.Process(target=worker, args=(settings, number, announce, ready), name=f"zzgw-worker-{number}")
         process.start()
-        return _Running(number, process, ready)
+        return _Running(number, process, ready, failed_starts)
 
     running = {number: start(number, announce=number == 0) for number in range(settings.workers)}
+    replacing: set[int] = set()  # workers started again since the gateway served
+    retry_at: dict[int, tuple[float, int]] = {}  # a replacement to try again: when, and its failed starts so far
+    served = False
     stopping = False
     status = 0
 
@@ -106,8 +117,21 @@ def _supervise(settings: Settings, worker: Worker) -> int:
     signal.signal(signal.SIGTERM, stop_all)
     signal.signal(signal.SIGINT, stop_all)
     restarts: collections.deque[float] = collections.deque()
-    while running:
-        multiprocessing.connection.wait([each.process.sentinel for each in running.values()], timeout=1.0)
+    while running or (retry_at and not stopping):
+        waiting = min((at for at, _ in retry_at.values()), default=time.monotonic() + 1.0) - time.monotonic()
+        sentinels = [each.process.sentinel for each in running.values()]
+        if sentinels:
+            multiprocessing.connection.wait(sentinels, timeout=min(max(waiting, 0.0), 1.0))
+        else:
+            time.sleep(min(max(waiting, 0.0), 1.0))
+        served = served or any(each.ready.is_set() for each in running.values())
+        for number, (at, failed) in list(retry_at.items()):
+            if stopping:
+                retry_at.clear()
+            elif time.monotonic() >= at:
+                del retry_at[number]
+                running[number] = start(number, announce=False, failed_starts=failed)
+                replacing.add(number)
         for number, each in list(running.items()):
             code = each.process.exitcode
             if code is None:
@@ -116,10 +140,22 @@ def _supervise(settings: Settings, worker: Worker) -> int:
             if stopping:
                 continue
             pid = each.process.pid
-            if not each.ready.is_set():
+            if not each.ready.is_set() and not (served and number in replacing):  # the gateway's own start
                 log.error("worker %d (pid %s) did not start (exit code %s): stopping the gateway", number, pid, code)
                 status = code if code and code > 0 else 1
                 stop_all()
+                continue
+            if not each.ready.is_set():  # a replacement: the others serve on, and it is tried again later
+                failed = each.failed_starts + 1
+                delay = min(2.0 ** (failed - 1), RETRY_MOST)
+                log.error(
+                    "worker %d (pid %s) did not start (exit code %s): trying again in %.0f s; the other workers serve",
+                    number,
+                    pid,
+                    code,
+                    delay,
+                )
+                retry_at[number] = (time.monotonic() + delay, failed)
                 continue
             now = time.monotonic()
             while restarts and now - restarts[0] > 60:
@@ -138,4 +174,5 @@ def _supervise(settings: Settings, worker: Worker) -> int:
             restarts.append(now)
             log.error("worker %d (pid %s) exited (code %s) while serving: starting another", number, pid, code)
             running[number] = start(number, announce=False)
+            replacing.add(number)
     return status

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -106,3 +107,49 @@ def test_workers_stop_when_their_supervisor_is_killed(env: dict[str, str]) -> No
         restarted.send_signal(signal.SIGTERM)
         restarted.communicate(timeout=60)
     assert restarted.returncode == 0
+
+
+def flaky_worker(settings: Any, number: int, _announce: bool, ready: Any) -> None:
+    """A worker for ``supervise``: worker 1 serves throughout; worker 0 serves, dies, then cannot start twice (the
+    database down), then serves. Each start is counted in a file of the data directory."""
+    record = Path(settings.data_dir) / f"starts-{number}"
+    with record.open("a", encoding="utf-8") as starts:
+        starts.write(f"{os.getpid()}\n")
+    start = len(record.read_text(encoding="utf-8").split())
+    if number == 0 and start in (2, 3):
+        raise SystemExit(1)  # before it serves: a replacement that cannot start
+    ready.set()
+    if number == 0 and start == 1:
+        time.sleep(0.3)
+        os._exit(3)  # dies while serving
+    signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
+    while True:
+        time.sleep(0.1)
+
+
+def test_a_replacement_that_cannot_start_is_tried_again_while_the_others_serve(tmp_path: Path) -> None:
+    """A worker that dies during a database outage is replaced by one that cannot connect: the others serve on,
+    and the replacement is tried again until it starts (it had stopped the whole gateway)."""
+    script = (
+        "import sys; from pathlib import Path; from gateway.config import Settings; "
+        "from gateway.supervisor import supervise; from tests.test_supervisor import flaky_worker; "
+        f"sys.exit(supervise(Settings(data_dir=Path({str(tmp_path)!r}), workers=2, grpc_addr='127.0.0.1:0'), "
+        "flaky_worker))"
+    )
+    process = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not (tmp_path / "starts-0").exists() or len((tmp_path / "starts-0").read_text().split()) < 4:
+            assert process.poll() is None, "the supervisor stopped"
+            assert time.monotonic() < deadline, "worker 0 was not started again"
+            time.sleep(0.1)
+        time.sleep(0.5)
+        assert process.poll() is None  # still serving
+        assert len((tmp_path / "starts-1").read_text().split()) == 1  # the other worker was never stopped
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=60)
+    assert process.returncode == 0, err
+    assert "exited (code 3) while serving: starting another" in err
+    assert "did not start (exit code 1): trying again in 1 s" in err
+    assert "did not start (exit code 1): trying again in 2 s" in err and "stopping the gateway" not in err
