@@ -325,6 +325,7 @@ async function signIn() {
     show("sign-in", true);
     show("work", false);
     show("who", false);
+    $("token").select(); // the focus back in the token field, its text chosen: the right token pasted replaces it
     return;
   }
   if (!operatorName()) {

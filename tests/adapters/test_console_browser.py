@@ -948,3 +948,23 @@ def test_a_page_left_alone_for_half_an_hour_signs_out_and_says_why(
         assert page.is_hidden("#work") and page.evaluate("sessionStorage.getItem('zzgw.token')") is None
     finally:
         context.close()
+
+
+def test_a_refused_sign_in_puts_the_focus_back_in_the_token_field(
+    browser: Any, console: str, running: RunningGateway
+) -> None:
+    """A token the gateway does not know, or a department that cannot use the console: said, and the focus is back
+    in the token field (it had been nowhere), its text chosen so that the right token typed or pasted replaces it."""
+    for token, said in (
+        ("not-a-token", "接入令牌无效，请核对后重新登录"),
+        (running.tokens[CIVIL], "本部门在事项目录中没有办理事项，不能核验，请联系管理员"),
+    ):
+        context, page = sign_in(browser, console, token)
+        try:
+            page.locator("#message", has_text=said).wait_for()
+            assert page.evaluate("document.activeElement.id") == "token"
+            page.keyboard.type(running.tokens[TAX])
+            page.keyboard.press("Enter")
+            page.wait_for_selector("#work:not([hidden])")
+        finally:
+            context.close()
