@@ -22,7 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from gateway.config import ConfigError, Settings
+from gateway.config import Settings
 
 if TYPE_CHECKING:
     import grpc
@@ -196,9 +196,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from sqlalchemy.exc import InterfaceError, OperationalError
-
-    from signing.errors import KeyStoreError
+    from gateway.failures import said
 
     if args.command == "receipt" and args.action == "check":
         return _receipt_check(args)  # offline, with the trust material given: nothing of the gateway's settings
@@ -206,24 +204,11 @@ def _run(args: argparse.Namespace) -> int:
     try:
         settings = Settings.load(args.config)
         return _COMMANDS[args.command](settings, args)
-    except ConfigError as exc:
-        print(f"zzgw: configuration error: {exc}", file=sys.stderr)
-    except KeyStoreError as exc:  # e.g. a wrong passphrase
-        hint = ""
-        if "wrong passphrase" in str(exc) and settings is not None:
-            hint = (
-                f" (the key passphrase: ZZGW_KEY_PASSPHRASE or ZZGW_KEY_PASSPHRASE_FILE, in dev mode "
-                f"{settings.generated_passphrase_path}; a replica needs the first gateway's)"
-            )
-        print(f"zzgw {args.command}: {exc}{hint}", file=sys.stderr)
-    except (OperationalError, InterfaceError) as exc:  # the database cannot be reached or opened
-        label = settings.database_label if settings is not None else "the database"
-        reason = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else str(exc)
-        print(f"zzgw {args.command}: cannot use {label}: {reason}", file=sys.stderr)
-    except OSError as exc:
-        if exc.filename is None:
+    except Exception as exc:
+        line = said(exc, args.command, settings)
+        if line is None:
             raise
-        print(f"zzgw {args.command}: cannot open {exc.filename}: {exc.strerror}", file=sys.stderr)
+        print(line, file=sys.stderr)
     return 2
 
 

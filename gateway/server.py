@@ -59,6 +59,7 @@ from gateway.domain.errors import ConflictError
 from gateway.domain.model import Clock, Member, Role, SystemClock
 from gateway.domain.seals import SM2_MAKER_NAME, SealStatus
 from gateway.domain.verification import uses_matter
+from gateway.failures import said
 from gateway.health import HealthServicer, Readiness, database_check, wait_until_quiet
 from gateway.services.audit import AuditSigner, AuditTrail
 from gateway.services.authorization import AuthorizationService
@@ -1369,8 +1370,11 @@ def _worker(settings: Settings, number: int, announce: bool, ready: Any) -> None
     configure_logging(settings)
     try:
         serve_forever(settings, announce=announce, ready=ready.set)
-    except ConfigError as exc:
-        print(f"zzgw serve: configuration error: {exc}", file=sys.stderr, flush=True)
+    except Exception as exc:  # said in one line, as the command says it (a setting, a key, the database, a file)
+        line = said(exc, "serve", settings)
+        if line is None:
+            raise
+        print(line, file=sys.stderr, flush=True)
         sys.exit(2)
 
 

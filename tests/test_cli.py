@@ -423,6 +423,12 @@ def test_what_cannot_be_opened_is_said_without_a_traceback(env: dict[str, str], 
     missing = zzgw(env, "serve", timeout=60)
     assert missing.returncode == 2 and f"{secret} is missing" in missing.stderr and not secret.exists()
     (tmp_path / "sealmemo.key.pem").rename(secret)
+    not_a_store = tmp_path / "garbage.db"
+    not_a_store.write_bytes(b"this is not a database at all" * 100)
+    for command in (("init",), ("serve",), ("audit", "verify")):
+        garbage = zzgw({**env, "ZZGW_DATABASE_URL": f"sqlite:///{not_a_store}"}, *command, timeout=60)
+        assert garbage.returncode == 2 and "Traceback" not in garbage.stderr, garbage.stderr
+        assert garbage.stderr.endswith(f"cannot use sqlite:///{not_a_store}: file is not a database\n")
     nowhere = zzgw({**env, "ZZGW_DATA_DIR": str(tmp_path / "nowhere")}, "serve", timeout=60)
     assert nowhere.returncode == 2 and "no database at" in nowhere.stderr
     assert not (tmp_path / "nowhere").exists()  # and nothing left behind
