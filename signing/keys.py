@@ -190,8 +190,14 @@ class KeyStore:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         except FileExistsError:
             raise KeyStoreError(f"a key for {owner} exists already at {path}") from None
-        with os.fdopen(fd, "wb") as out:
-            out.write(key.to_encrypted_pem(self._passphrase))
+        try:
+            with os.fdopen(fd, "wb") as out:
+                out.write(key.to_encrypted_pem(self._passphrase))
+                out.flush()
+                os.fsync(out.fileno())
+        except BaseException:  # a full disk: no empty or partial key file is left under the owner's name
+            path.unlink(missing_ok=True)
+            raise
         with self._lock:
             self._loaded[owner] = key
         return key

@@ -4,6 +4,7 @@ with its own result only after the commit."""
 
 from __future__ import annotations
 
+import errno
 import queue
 import threading
 import time
@@ -12,6 +13,8 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.exc import DBAPIError
 
 from gateway.store import database, group_writer
 from gateway.store.database import AppendWork, Database, StoreTimeout, store_busy, store_unavailable
@@ -245,3 +248,25 @@ def test_a_write_queued_behind_a_stuck_writer_of_its_process_gives_up_as_the_sto
                 uow.commit()
         finally:
             db.dispose()
+
+
+def test_a_full_disk_is_the_store_unavailable_not_a_defect(tmp_path: Path) -> None:
+    """SQLite's "database or disk is full" (here: the file held to its pages by max_page_count, as a full disk holds
+    it) and ENOSPC writing a key file are answered UNAVAILABLE / STORE_FULL, which a client may retry once space is
+    freed: they had been INTERNAL, with a traceback for each call."""
+    engine = create_engine(f"sqlite:///{tmp_path}/full.db")
+    with engine.begin() as connection:
+        connection.execute(text("CREATE TABLE t (v BLOB)"))
+    with engine.connect() as connection:
+        pages = connection.execute(text("PRAGMA page_count")).scalar()
+        connection.execute(text(f"PRAGMA max_page_count = {pages}"))
+        with pytest.raises(DBAPIError) as caught:
+            connection.execute(text("INSERT INTO t VALUES (zeroblob(100000))"))
+    engine.dispose()
+    answer = store_unavailable(caught.value)
+    assert answer is not None and answer.reason == "STORE_FULL" and "retry once space is freed" in answer.message
+    try:
+        raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "key.pem"))
+    except OSError as exc:
+        assert (full := store_unavailable(exc)) is not None and full.reason == "STORE_FULL"
+    assert store_unavailable(ValueError("a defect")) is None

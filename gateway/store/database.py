@@ -16,6 +16,7 @@ watcher reading ``seq > cursor`` never skips one that commits late.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import os
 import sqlite3
@@ -111,12 +112,33 @@ def store_busy(error: BaseException) -> bool:
     return False
 
 
+def disk_full(error: BaseException) -> bool:
+    """Whether ``error`` is a full disk under the store or the key store: SQLite's ``database or disk is full``,
+    PostgreSQL's ``disk_full`` (SQLSTATE 53100), or ENOSPC writing a file. Nothing was written (the transaction rolled
+    back): a client told UNAVAILABLE may retry once space is freed."""
+    seen: BaseException | None = error
+    for _ in range(4):
+        if seen is None:
+            return False
+        if isinstance(seen, sqlite3.OperationalError):
+            return str(seen).startswith("database or disk is full")
+        if getattr(seen, "sqlstate", None) == "53100" or (isinstance(seen, OSError) and seen.errno == errno.ENOSPC):
+            return True
+        seen = seen.orig if isinstance(seen, DBAPIError) else seen.__cause__
+    return False
+
+
 def store_unavailable(error: BaseException) -> UpstreamUnavailableError | None:
     """What to answer for ``error`` when it is the store's and not the call's (a client may retry): a PostgreSQL
-    connection lost under it (``connection_lost``), or the store held by another writer (``store_busy``); None for
-    any other error."""
+    connection lost under it (``connection_lost``), the store held by another writer (``store_busy``), or its disk
+    full (``disk_full``); None for any other error."""
     if connection_lost(error):
         return UpstreamUnavailableError("the database connection was lost: retry", reason="DATABASE_UNAVAILABLE")
+    if disk_full(error):
+        return UpstreamUnavailableError(
+            "the gateway's disk is full: nothing of this call was written; retry once space is freed",
+            reason="STORE_FULL",
+        )
     if store_busy(error):
         said = str(error) if isinstance(error, StoreTimeout) else "the store did not take this call's records in time"
         return UpstreamUnavailableError(f"the store is held by another writer; {said}: retry", reason="DATABASE_BUSY")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import hashlib
 import stat
 import tracemalloc
@@ -312,3 +313,16 @@ def test_a_damaged_key_file(tmp_path: Path) -> None:
     )
     with pytest.raises(KeyStoreError):
         KeyStore(tmp_path, b"pw").load(OWNER)
+
+
+def test_a_key_that_cannot_be_written_leaves_no_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A full disk while a seal's key is written (RegisterSeal) had left an empty key file under the seal's name."""
+    store = KeyStore(tmp_path, b"pw")
+
+    def full(self: SoftwareKey, passphrase: bytes) -> bytes:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(SoftwareKey, "to_encrypted_pem", full)
+    with pytest.raises(OSError, match="No space left"):
+        store.create(OWNER)
+    assert not store.exists(OWNER) and list(tmp_path.iterdir()) == []
