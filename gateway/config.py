@@ -81,6 +81,11 @@ class ConfigError(Exception):
     """The configuration is incomplete or contradictory."""
 
 
+def _named(name: str) -> str:
+    """A setting as an operator sets it: its name in the settings file and its environment variable."""
+    return f"{name} ({_ENV[name]})" if name in _ENV else name
+
+
 MIN_MESSAGE_BYTES = 2 * 1024 * 1024
 """The smallest message limit: the room kept for a seal and a sharing copy (``seals.DOCUMENT_HEADROOM_BYTES``, 1 MiB)
 and as much again for the documents themselves."""
@@ -100,16 +105,16 @@ def _typed(name: str, kind: str, value: object) -> object:
             return value
         if isinstance(value, str) and value.strip().lstrip("-").isdigit():
             return int(value)
-        raise ConfigError(f"{name} must be a whole number, not {value!r}")
+        raise ConfigError(f"{_named(name)} must be a whole number, not {value!r}")
     if kind == "bool":
         if isinstance(value, bool):
             return value
         word = str(value).strip().lower()
         if word in _TRUE or word in _FALSE:
             return word in _TRUE
-        raise ConfigError(f"{name} must be true or false, not {value!r}")
+        raise ConfigError(f"{_named(name)} must be true or false, not {value!r}")
     if not isinstance(value, str):
-        raise ConfigError(f"{name} must be a string, not {value!r}")
+        raise ConfigError(f"{_named(name)} must be a string, not {value!r}")
     return Path(value) if kind == "Path" else value
 
 
@@ -117,7 +122,7 @@ def _check_address(name: str, address: str) -> None:
     """``host:port`` (``[v6]:port``): without a port gRPC would listen on 443 without a word."""
     host, _, port = address.rpartition(":")
     if not host or not port.isdigit() or not 0 <= int(port) <= 65535 or (":" in host and not host.startswith("[")):
-        raise ConfigError(f"{name} must be host:port (e.g. 127.0.0.1:50051, [::]:50051), not {address!r}")
+        raise ConfigError(f"{_named(name)} must be host:port (e.g. 127.0.0.1:8080, [::]:8080), not {address!r}")
 
 
 def _check_tsa_url(url: str) -> None:
@@ -178,28 +183,34 @@ class Settings:
 
     def __post_init__(self) -> None:
         if self.mode not in ("dev", "production"):
-            raise ConfigError(f"mode must be dev or production, not {self.mode!r}")
-        if not 1 <= self.workers <= 64 or not 1 <= self.threads <= 1024:
-            raise ConfigError("workers must be 1-64 and threads 1-1024")
+            raise ConfigError(f"{_named('mode')} must be dev or production, not {self.mode!r}")
+        if not 1 <= self.workers <= 64:
+            raise ConfigError(f"{_named('workers')} must be 1-64, not {self.workers}")
+        if not 1 <= self.threads <= 1024:
+            raise ConfigError(f"{_named('threads')} must be 1-1024, not {self.threads}")
         if self.database_url and not self.database_url.startswith(SUPPORTED_DATABASES):
             raise ConfigError(
-                "database_url must be a SQLite (sqlite:///path) or PostgreSQL (postgresql+psycopg://…) URL"
+                f"{_named('database_url')} must be a SQLite (sqlite:///path) or PostgreSQL (postgresql+psycopg://…) "
+                f"URL, not {url_without_credentials(self.database_url)!r}"
             )
         if self.audit_retention_days < 0:
-            raise ConfigError("audit_retention_days must be 0 (keep for ever) or more")
+            raise ConfigError(f"{_named('audit_retention_days')} must be 0 (keep for ever) or more")
         if not MIN_MESSAGE_BYTES <= self.max_message_bytes <= 256 * 1024 * 1024:
             raise ConfigError(
-                "max_message_bytes must be between 2 MiB and 256 MiB: 1 MiB of a message is kept for what the gateway "
-                "adds to a PDF it seals, so under 2 MiB no issuer document could be sealed"
+                f"{_named('max_message_bytes')} must be between 2 MiB and 256 MiB, not {self.max_message_bytes}: "
+                "1 MiB of a message is kept for what the gateway adds to a PDF it seals, so under 2 MiB no issuer "
+                "document could be sealed"
             )
         if not 0 <= self.stuck_call_seconds <= 86_400:
-            raise ConfigError("stuck_call_seconds must be 0 (never) or a number of seconds up to 86400")
+            raise ConfigError(f"{_named('stuck_call_seconds')} must be 0 (never) or a number of seconds up to 86400")
         if self.log_level.upper() not in LOG_LEVELS:
-            raise ConfigError(f"log_level must be one of {', '.join(LOG_LEVELS)}, not {self.log_level!r}")
+            raise ConfigError(f"{_named('log_level')} must be one of {', '.join(LOG_LEVELS)}, not {self.log_level!r}")
         for name in ("grpc_addr", "http_addr"):
             _check_address(name, getattr(self, name))
         if bool(self.http_tls_cert) != bool(self.http_tls_key):
-            raise ConfigError("http_tls_cert and http_tls_key go together: set both for HTTPS, or neither")
+            raise ConfigError(
+                f"{_named('http_tls_cert')} and {_named('http_tls_key')} go together: set both for HTTPS, or neither"
+            )
         if not 1 <= self.max_watchers <= MAX_WATCHERS:
             raise ConfigError(
                 f"max_watchers (ZZGW_MAX_WATCHERS) must be 1-{MAX_WATCHERS}, not {self.max_watchers}: each "

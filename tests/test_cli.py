@@ -397,7 +397,7 @@ def test_import_for_a_member_without_credentials(env: dict[str, str], tmp_path: 
 
 def test_bad_configuration_is_reported(env: dict[str, str]) -> None:
     result = zzgw({**env, "ZZGW_MODE": "staging"}, "init", timeout=60)
-    assert result.returncode == 2 and "mode must be dev or production" in result.stderr
+    assert result.returncode == 2 and "mode (ZZGW_MODE) must be dev or production" in result.stderr
 
 
 def test_what_cannot_be_opened_is_said_without_a_traceback(env: dict[str, str], tmp_path: Path) -> None:
@@ -1005,7 +1005,7 @@ def test_config_is_taken_before_and_after_the_command(env: dict[str, str], tmp_p
         done = zzgw(env, *args, timeout=60)
         assert (done.returncode, done.stderr.strip()) == (
             2,
-            "zzgw: configuration error: mode must be dev or production, not 'staging'",
+            "zzgw: configuration error: mode (ZZGW_MODE) must be dev or production, not 'staging'",
         ), args
     good = tmp_path / "good.toml"
     elsewhere = tmp_path / "elsewhere.db"

@@ -89,15 +89,15 @@ def test_bad_number(variable: str, value: str) -> None:
 
 
 @pytest.mark.parametrize(("toml", "message"), [
-    ("threads = 2.7\n", "threads must be a whole number, not 2.7"),
-    ("workers = [1]\n", "workers must be a whole number"),
-    ("workers = true\n", "workers must be a whole number"),
-    ("access_log = \"of\"\n", "access_log must be true or false"),
-    ("data_dir = 3\n", "data_dir must be a string"),
-    ("log_level = \"verbose\"\n", "log_level must be one of DEBUG, INFO"),
-    ("http_addr = \"127.0.0.1\"\n", "http_addr must be host:port"),
-    ("grpc_addr = \"::1:50051\"\n", "grpc_addr must be host:port"),
-    ("grpc_addr = \"127.0.0.1:99999\"\n", "grpc_addr must be host:port"),
+    ("threads = 2.7\n", "threads (ZZGW_THREADS) must be a whole number, not 2.7"),
+    ("workers = [1]\n", "workers (ZZGW_WORKERS) must be a whole number"),
+    ("workers = true\n", "workers (ZZGW_WORKERS) must be a whole number"),
+    ("access_log = \"of\"\n", "access_log (ZZGW_ACCESS_LOG) must be true or false"),
+    ("data_dir = 3\n", "data_dir (ZZGW_DATA_DIR) must be a string"),
+    ("log_level = \"verbose\"\n", "log_level (ZZGW_LOG_LEVEL) must be one of DEBUG, INFO"),
+    ("http_addr = \"127.0.0.1\"\n", "http_addr (ZZGW_HTTP_ADDR) must be host:port"),
+    ("grpc_addr = \"::1:50051\"\n", "grpc_addr (ZZGW_GRPC_ADDR) must be host:port"),
+    ("grpc_addr = \"127.0.0.1:99999\"\n", "grpc_addr (ZZGW_GRPC_ADDR) must be host:port"),
 ])  # fmt: skip
 def test_a_bad_value_in_the_file_is_named(tmp_path: Path, toml: str, message: str) -> None:
     with pytest.raises(ConfigError, match=re.escape(message)):
@@ -111,11 +111,13 @@ def test_the_usual_spellings_of_a_switch_and_an_address() -> None:
 
 
 @pytest.mark.parametrize(("variable", "value", "message"), [
-    ("ZZGW_MODE", "prod", "mode must be dev or production"),
-    ("ZZGW_MODE", "DEV", "mode must be dev or production"),
-    ("ZZGW_WORKERS", "0", "workers must be 1-64"),
-    ("ZZGW_WORKERS", "65", "workers must be 1-64"),
-    ("ZZGW_THREADS", "1025", "threads 1-1024"),
+    ("ZZGW_MODE", "prod", r"mode \(ZZGW_MODE\) must be dev or production, not 'prod'"),
+    ("ZZGW_MODE", "DEV", r"mode \(ZZGW_MODE\) must be dev or production"),
+    ("ZZGW_WORKERS", "0", r"^workers \(ZZGW_WORKERS\) must be 1-64, not 0$"),
+    ("ZZGW_WORKERS", "65", r"^workers \(ZZGW_WORKERS\) must be 1-64, not 65$"),
+    ("ZZGW_THREADS", "1025", r"^threads \(ZZGW_THREADS\) must be 1-1024, not 1025$"),
+    ("ZZGW_THREADS", "0", r"^threads \(ZZGW_THREADS\) must be 1-1024, not 0$"),
+    ("ZZGW_DATABASE_URL", "mysql://u:secret@db/z", r"ZZGW_DATABASE_URL\) must be .*, not 'mysql://db/z'$"),
     ("ZZGW_MAX_MESSAGE_BYTES", str(2 * 1024 * 1024 - 1), "between 2 MiB and 256 MiB"),
     ("ZZGW_MAX_MESSAGE_BYTES", str(256 * 1024 * 1024 + 1), "between 2 MiB and 256 MiB"),
     ("ZZGW_MAX_WATCHERS", "-1", r"max_watchers \(ZZGW_MAX_WATCHERS\) must be 1-1024, not -1"),
@@ -126,7 +128,7 @@ def test_the_usual_spellings_of_a_switch_and_an_address() -> None:
     ("ZZGW_MAX_WATCHERS_PER_MEMBER", "0", r"^max_watchers_per_member \(ZZGW_MAX_WATCHERS_PER_MEMBER\) must be 1-8,"),
     ("ZZGW_MAX_WATCHERS_PER_MEMBER", "-1", r"must be 1-8, not -1"),
     ("ZZGW_MAX_WATCHERS_PER_MEMBER", "9", r"must be 1-8, not 9: .* at most max_watchers \(ZZGW_MAX_WATCHERS, 8\)"),
-    ("ZZGW_MAX_WATCHERS_PER_MEMBER", "two", r"max_watchers_per_member must be a whole number, not 'two'"),
+    ("ZZGW_MAX_WATCHERS_PER_MEMBER", "two", r"\(ZZGW_MAX_WATCHERS_PER_MEMBER\) must be a whole number, not 'two'"),
     ("ZZGW_TSA_URL", "notaurl", r"tsa_url \(ZZGW_TSA_URL\) must be an http:// or https:// URL with a host"),
     ("ZZGW_TSA_URL", "tsa.example.cn/tsr", "must be an http:// or https:// URL with a host"),
     ("ZZGW_TSA_URL", "ftp://tsa.example.cn/tsr", "must be an http:// or https:// URL with a host"),
