@@ -917,6 +917,12 @@ document.addEventListener("DOMContentLoaded", () => {
   $("review-print").addEventListener("click", () => window.print());
   $("review-download").addEventListener("click", () => reviewed && save(reviewed));
   $("case-list").addEventListener("click", listCase);
+  // Enter in 办件编号 lists the case's receipts, as the button beside it does (not while an input method composes)
+  $("case").addEventListener("keydown", (event) => {
+    if (event.key !== "Enter" || event.isComposing) return;
+    event.preventDefault();
+    if (!$("case-list").disabled) listCase();
+  });
   $("download").addEventListener("click", download);
   for (const name of INPUT_EVENTS) document.addEventListener(name, noteInput, { capture: true, passive: true });
   if (credentials().token && sessionStorage.getItem("zzgw.input") && idle()) {

@@ -968,3 +968,23 @@ def test_a_refused_sign_in_puts_the_focus_back_in_the_token_field(
             page.wait_for_selector("#work:not([hidden])")
         finally:
             context.close()
+
+
+def test_enter_in_the_case_number_lists_the_cases_receipts(page: Any, running: RunningGateway) -> None:
+    """A later department's clerk types the case number and Enter: the case's receipts are listed, as the button
+    查看本件已有核验回执 lists them, and the focus stays in the field."""
+    license_id = issue(running, 65).license.license_id
+    case = "QYKB-" + uuid.uuid4().hex[:10]
+    first = verification_pb2.UseContext(
+        matter_code=QYKZ, purpose="企业开办：刻制公章", bundle_code="370100-YJS-QYKB", case_id=case
+    )
+    earlier = verifier(running, POLICE).VerifyLicense(
+        verification_pb2.VerifyLicenseRequest(use=first, license_id=license_id)
+    )
+    page.click("#case-details summary")
+    page.select_option("#bundle", "370100-YJS-QYKB")
+    page.click("#case")
+    page.keyboard.type(case)
+    page.keyboard.press("Enter")
+    page.wait_for_selector(f"#case-table tr[data-receipt='{earlier.report.receipt.receipt_id}']")
+    assert page.evaluate("document.activeElement.id") == "case"
