@@ -391,83 +391,94 @@ def initialise(
     passphrase_here = settings.generated_passphrase_path.exists()
     gateway = Gateway.open(settings, clock=clock, create_passphrase=True)
     try:
-        before = gateway.db.schema_revision()
-        statuses_vouched = documents_vouched = 0
-        gateway.db.migrate()
-        try:
-            _check_authorities(settings, gateway.db, gateway.keys)
-        except ConfigError:
-            if not passphrase_here:  # made by this run, which encrypted nothing with it: a replica needs the first's
-                settings.generated_passphrase_path.unlink(missing_ok=True)
-            raise
-        members = configured_members(settings)
-        _refuse_a_name_taken(gateway, members)
-        certificates = _ensure_pki(settings, members)
-        _ensure_seal_ca(settings, gateway.clock, gateway.keys)
-        with gateway.db.unit_of_work() as uow:
-            tokens_elsewhere = uow.members.any_token() and not settings.dev_tokens_path.exists()
-        # a replica copied without dev-tokens.json keeps the first gateway's tokens (new ones would end them)
-        write_tokens = settings.mode == "dev" and (
-            rotate_tokens or not (settings.dev_tokens_path.exists() or tokens_elsewhere)
-        )
-        revoked = gateway.members.revoked()
-        tokens = gateway.members.register(members, issue_tokens=write_tokens, certificates=certificates)
-        kept_tokens = {} if write_tokens or settings.mode != "dev" else _dev_tokens(settings)
-        newcomers = [m for m in members if kept_tokens and m.code not in kept_tokens and m.code not in revoked]
-        if newcomers:  # registered since the file was written: a token each, the others' kept
-            tokens = {**kept_tokens, **gateway.members.register(newcomers, issue_tokens=True)}
-        if write_tokens or newcomers:  # at once: a later step that fails must not lose the tokens just registered
-            _write_dev_tokens(settings, tokens, {m.code: m.name for m in members})
-        ca = load_seal_ca(settings)
-        assert ca is not None
-        secret = gateway.keys.secret(SEAL_MEMO_SECRET)  # made before any worker starts: they only read it
-        if before is not None and before < STATUS_MEMOS_REVISION:
-            statuses_vouched = _vouch_statuses(gateway.db, SealMemos(secret), progress=progress)
-        if before is not None and before < DOCUMENT_MEMOS_REVISION:
-            documents_vouched = _vouch_documents(gateway.db, SealMemos(secret))
-        if ca.can_issue:
-            seals = SealService(
-                gateway.db,
-                ca,
-                gateway.keys,
-                gateway.clock,
-                ids=random_serial,
-                max_message_bytes=settings.max_message_bytes,
-            )
-            seals.ensure_default([m for m in members if m.has(Role.ISSUER)])
-            _ensure_receipt_key(settings, ca, gateway.keys, gateway.clock, members)
-            _ensure_sm2_seal_maker(settings, gateway.keys, gateway.clock, members)
-        _record_facts(settings, gateway.db, gateway.keys)
-        if (receipt_key := _receipt_key(settings, gateway.keys)) is not None:
-            ReceiptCertificates(gateway.db, receipt_key.certificate).record(gateway.clock)
-        without_memo = 0
-        if before is not None and before < MEMOS_REVISION:
-            with gateway.db.unit_of_work() as uow:
-                without_memo = uow.licenses.count_without_memo()
-        with gateway.db.unit_of_work() as uow:
-            in_force = [seal for seal in uow.seals.of_issuer(None) if seal.status is SealStatus.ACTIVE]
-        members_in_force = gateway.members.in_force()
-        return InitReport(
-            members=len(members),
-            tokens_written=write_tokens,
-            tokens_elsewhere=settings.mode == "dev" and tokens_elsewhere and not write_tokens,
-            schema=gateway.db.schema_revision(),
-            licenses_without_memo=without_memo,
-            statuses_vouched=statuses_vouched,
-            documents_vouched=documents_vouched,
-            seals_without_key=tuple(
-                seal.seal_id
-                for seal in in_force
-                if seal.key_ref.startswith("file:") and not gateway.keys.exists(seal.key_ref.removeprefix("file:"))
-            ),
-            matters_unhandled=unhandled_matters(gateway.catalog, members_in_force),
-            tokens_added=len(newcomers),
-            members_not_listed=_not_listed(gateway.db, members),
-            members_revoked=tuple(m.code for m in members if m.code in revoked),
-            partner_overlaps=partners_over_members(gateway.catalog, members_in_force),
-        )
+        with gateway.db.setup_lock():  # two replicas' inits at once: one after the other
+            return _initialise(settings, gateway, passphrase_here, rotate_tokens, progress)
     finally:
         gateway.close()
+
+
+def _initialise(
+    settings: Settings,
+    gateway: Gateway,
+    passphrase_here: bool,
+    rotate_tokens: bool,
+    progress: Callable[[int], object] | None,
+) -> InitReport:
+    before = gateway.db.schema_revision()
+    statuses_vouched = documents_vouched = 0
+    gateway.db.migrate()
+    try:
+        _check_authorities(settings, gateway.db, gateway.keys)
+    except ConfigError:
+        if not passphrase_here:  # made by this run, which encrypted nothing with it: a replica needs the first's
+            settings.generated_passphrase_path.unlink(missing_ok=True)
+        raise
+    members = configured_members(settings)
+    _refuse_a_name_taken(gateway, members)
+    certificates = _ensure_pki(settings, members)
+    _ensure_seal_ca(settings, gateway.clock, gateway.keys)
+    with gateway.db.unit_of_work() as uow:
+        tokens_elsewhere = uow.members.any_token() and not settings.dev_tokens_path.exists()
+    # a replica copied without dev-tokens.json keeps the first gateway's tokens (new ones would end them)
+    write_tokens = settings.mode == "dev" and (
+        rotate_tokens or not (settings.dev_tokens_path.exists() or tokens_elsewhere)
+    )
+    revoked = gateway.members.revoked()
+    tokens = gateway.members.register(members, issue_tokens=write_tokens, certificates=certificates)
+    kept_tokens = {} if write_tokens or settings.mode != "dev" else _dev_tokens(settings)
+    newcomers = [m for m in members if kept_tokens and m.code not in kept_tokens and m.code not in revoked]
+    if newcomers:  # registered since the file was written: a token each, the others' kept
+        tokens = {**kept_tokens, **gateway.members.register(newcomers, issue_tokens=True)}
+    if write_tokens or newcomers:  # at once: a later step that fails must not lose the tokens just registered
+        _write_dev_tokens(settings, tokens, {m.code: m.name for m in members})
+    ca = load_seal_ca(settings)
+    assert ca is not None
+    secret = gateway.keys.secret(SEAL_MEMO_SECRET)  # made before any worker starts: they only read it
+    if before is not None and before < STATUS_MEMOS_REVISION:
+        statuses_vouched = _vouch_statuses(gateway.db, SealMemos(secret), progress=progress)
+    if before is not None and before < DOCUMENT_MEMOS_REVISION:
+        documents_vouched = _vouch_documents(gateway.db, SealMemos(secret))
+    if ca.can_issue:
+        seals = SealService(
+            gateway.db,
+            ca,
+            gateway.keys,
+            gateway.clock,
+            ids=random_serial,
+            max_message_bytes=settings.max_message_bytes,
+        )
+        seals.ensure_default([m for m in members if m.has(Role.ISSUER)])
+        _ensure_receipt_key(settings, ca, gateway.keys, gateway.clock, members)
+        _ensure_sm2_seal_maker(settings, gateway.keys, gateway.clock, members)
+    _record_facts(settings, gateway.db, gateway.keys)
+    if (receipt_key := _receipt_key(settings, gateway.keys)) is not None:
+        ReceiptCertificates(gateway.db, receipt_key.certificate).record(gateway.clock)
+    without_memo = 0
+    if before is not None and before < MEMOS_REVISION:
+        with gateway.db.unit_of_work() as uow:
+            without_memo = uow.licenses.count_without_memo()
+    with gateway.db.unit_of_work() as uow:
+        in_force = [seal for seal in uow.seals.of_issuer(None) if seal.status is SealStatus.ACTIVE]
+    members_in_force = gateway.members.in_force()
+    return InitReport(
+        members=len(members),
+        tokens_written=write_tokens,
+        tokens_elsewhere=settings.mode == "dev" and tokens_elsewhere and not write_tokens,
+        schema=gateway.db.schema_revision(),
+        licenses_without_memo=without_memo,
+        statuses_vouched=statuses_vouched,
+        documents_vouched=documents_vouched,
+        seals_without_key=tuple(
+            seal.seal_id
+            for seal in in_force
+            if seal.key_ref.startswith("file:") and not gateway.keys.exists(seal.key_ref.removeprefix("file:"))
+        ),
+        matters_unhandled=unhandled_matters(gateway.catalog, members_in_force),
+        tokens_added=len(newcomers),
+        members_not_listed=_not_listed(gateway.db, members),
+        members_revoked=tuple(m.code for m in members if m.code in revoked),
+        partner_overlaps=partners_over_members(gateway.catalog, members_in_force),
+    )
 
 
 def configured_catalog(settings: Settings) -> Catalog:

@@ -21,7 +21,7 @@ from cryptography import x509
 
 from benchmarks.common import free_port, wait_serving
 from gateway.bootstrap import samples
-from tests.conftest import ADMIN, today, zzgw_command
+from tests.conftest import ADMIN, backend_params, fresh_database, today, zzgw_command
 
 ROOT = Path(__file__).resolve().parent.parent
 MARKET = "11370100993701011T"
@@ -393,6 +393,28 @@ def test_import_for_a_member_without_credentials(env: dict[str, str], tmp_path: 
     result = zzgw({**env, "ZZGW_MODE": mode}, "import", str(records), "--issuer", "91XXXXXXXXXXXXXXXX", timeout=60)
     assert result.returncode == 2 and result.stderr.startswith(said), result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("kind", backend_params())
+def test_two_inits_at_once_on_an_empty_store_run_one_after_the_other(
+    env: dict[str, str], tmp_path: Path, kind: str
+) -> None:
+    """Two replicas' first ``zzgw init`` at once (their init containers): on PostgreSQL one had failed in the
+    migrations' CREATE TABLE with a unique violation and a traceback."""
+    with fresh_database(kind, tmp_path) as url:
+        both = {**env, "ZZGW_DATABASE_URL": url}
+        started = [
+            subprocess.Popen(
+                [sys.executable, "-m", "gateway.cli", "init"], env=both, cwd=ROOT, stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE, text=True,
+            )
+            for _ in range(2)
+        ]  # fmt: skip
+        results = [process.communicate(timeout=180) for process in started]
+        for process, (_, err) in zip(started, results, strict=True):
+            assert process.returncode == 0 and "Traceback" not in err, err
+        listed = zzgw(both, "members", timeout=60)
+        assert listed.returncode == 0 and len(listed.stdout.splitlines()) == 14
 
 
 def test_bad_configuration_is_reported(env: dict[str, str]) -> None:

@@ -145,6 +145,9 @@ def store_unavailable(error: BaseException) -> UpstreamUnavailableError | None:
     return None
 
 
+_SETUP_LOCK_KEY = 0x7A7A_6777_696E_6974  # "zzgwinit": the advisory lock key of ``Database.setup_lock``
+
+
 class Database:
     def __init__(self, engine: Engine):
         self.engine = engine
@@ -278,6 +281,32 @@ class Database:
             with contextlib.suppress(Exception):
                 statements.release()
         self.engine.dispose()
+
+    @contextlib.contextmanager
+    def setup_lock(self) -> Iterator[None]:
+        """One ``zzgw init`` at a time on this store, across processes and machines: two replicas' first inits at
+        once on an empty PostgreSQL database had raced in CREATE TABLE (one failed with a unique violation). A
+        PostgreSQL session advisory lock on a connection of its own (released when it closes, however the process
+        ends); an flock on a file beside a SQLite database."""
+        if self.dialect == "postgresql":
+            with self.engine.connect() as connection:
+                connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": _SETUP_LOCK_KEY})
+                connection.commit()
+                try:
+                    yield
+                finally:
+                    connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _SETUP_LOCK_KEY})
+                    connection.commit()
+            return
+        if self._lock_path is None:
+            yield
+            return
+        fd = os.open(self._lock_path.removesuffix(".writer-lock") + ".setup-lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)
 
     @contextlib.contextmanager
     def _writer_lock(self) -> Iterator[None]:
