@@ -212,6 +212,9 @@ def _run(args: argparse.Namespace) -> int:
     return 2
 
 
+MIN_PASSPHRASE = 16
+"""Characters below which ``zzgw init`` warns of a production key passphrase (dev mode makes its own, 43 long)."""
+
 _CONFIG_HELP = "TOML settings file (default: $ZZGW_CONFIG or ./zzgw.toml)"
 
 
@@ -302,6 +305,14 @@ def _init(settings: Settings, args: argparse.Namespace) -> int:
     if args.rotate_tokens and settings.mode != "dev":
         print("--rotate-tokens: no bearer tokens in production mode (members use client certificates)")
     _warn_of_dev_tokens(settings)
+    if settings.mode == "production" and len(settings.passphrase()) < MIN_PASSPHRASE:
+        print(
+            f"warning: the key passphrase (ZZGW_KEY_PASSPHRASE or ZZGW_KEY_PASSPHRASE_FILE) has fewer than "
+            f"{MIN_PASSPHRASE} characters, and it alone protects every seal key, the CAs' keys and the memo secret "
+            "wherever the key files are copied (a shared volume, a backup): use a long random one "
+            "(`openssl rand -base64 32`)",
+            file=sys.stderr,
+        )
     if report.tokens_elsewhere:
         print(
             f"dev bearer tokens of this database were made by another gateway: kept (copy its dev-tokens.json to "

@@ -245,7 +245,8 @@ def test_console_tokens_are_for_production_members(env: dict[str, str]) -> None:
     dev = zzgw(env, "console-token", "11370100993701097M")
     assert dev.returncode == 2 and "dev bearer token" in dev.stderr
     production = {**env, "ZZGW_MODE": "production"}
-    assert zzgw(production, "init").returncode == 0
+    made = zzgw(production, "init")
+    assert made.returncode == 0 and "fewer than 16 characters" not in made.stderr
     issued = zzgw(production, "console-token", "11370100993701097m")
     assert issued.returncode == 0, issued.stderr
     assert issued.stdout.startswith("zzgw-console-") and len(issued.stdout.split()) == 1
@@ -273,6 +274,15 @@ def test_members_lists_the_credentials_the_mode_takes(env: dict[str, str]) -> No
 
     assert credential("dev") == "token+certificate"
     assert credential("production") == "certificate+unused-dev-token"  # production takes no bearer token
+
+
+def test_a_short_production_passphrase_is_warned_of(env: dict[str, str], tmp_path: Path) -> None:
+    short = {**env, "ZZGW_MODE": "production", "ZZGW_KEY_PASSPHRASE": "short", "ZZGW_DATA_DIR": str(tmp_path / "p")}
+    made = zzgw(short, "init")
+    assert made.returncode == 0, made.stderr
+    assert "warning: the key passphrase (ZZGW_KEY_PASSPHRASE or ZZGW_KEY_PASSPHRASE_FILE) has fewer than 16" in (
+        made.stderr
+    )
 
 
 def test_a_clerk_gets_a_console_token_of_their_own(env: dict[str, str]) -> None:
