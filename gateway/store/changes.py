@@ -90,6 +90,8 @@ class ChangeFeed:
         self._listeners: list[Listener] = []
         self._lock = threading.Lock()
         self._generation = 0
+        self._deaf = db.dialect == "postgresql"
+        """PostgreSQL: not listening (before the first LISTEN, and from a lost connection until LISTEN again)."""
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._counter: mmap.mmap | None = None
@@ -107,9 +109,12 @@ class ChangeFeed:
 
     @property
     def generation(self) -> int:
-        """Moves on every change heard; a cache fill started at one generation is dropped if it moved since."""
+        """Moves on every change heard; a cache fill started at one generation is dropped if it moved since. While
+        the PostgreSQL listener is not listening it is -1, which no heard generation equals: nothing read then is
+        kept, so a change made meanwhile (heard by nobody here) is read from the store by the very next call,
+        however long the reconnection takes (it had been visible only once LISTEN was back, 0.5-1 s later)."""
         self.poll()
-        return self._generation
+        return -1 if self._deaf else self._generation
 
     @property
     def heard(self) -> int:
@@ -294,12 +299,14 @@ class ChangeFeed:
             try:
                 with psycopg.connect(conninfo, autocommit=True) as connection:
                     connection.execute(f"LISTEN {CHANNEL}")
+                    self._deaf = False
                     self._deliver(EVERYTHING)  # anything may have changed while we were not listening
                     ready.set()
                     while not self._stop.is_set():
                         for notice in connection.notifies(timeout=0.5):
                             self._deliver(EVERYTHING if notice.payload == "*" else frozenset(notice.payload.split(",")))
             except psycopg.Error as exc:
+                self._deaf = True  # what the caches hold, or would be filled with, may be stale: keep nothing
                 if self._stop.is_set():
                     return
                 _log.warning("change listener lost its connection (%s); reconnecting", type(exc).__name__)
