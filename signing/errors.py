@@ -7,6 +7,8 @@ SigningError               root
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 
 class SigningError(Exception):
     """Root of the signing package's errors."""
@@ -18,3 +20,14 @@ class KeyStoreError(SigningError):
 
 class InvalidSignature(SigningError):
     """A signature did not verify against the data and key."""
+
+
+def causes(error: BaseException, most: int = 8) -> Iterator[BaseException]:
+    """``error`` and what caused it, nearest first: the driver's error under a SQLAlchemy one (``orig``), else the
+    explicit cause (``raise … from``); at most ``most``."""
+    seen: BaseException | None = error
+    for _ in range(most):
+        if seen is None:
+            return
+        yield seen
+        seen = getattr(seen, "orig", None) or seen.__cause__

@@ -96,7 +96,7 @@ from pyhanko.stamp import StaticStampStyle
 from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
-from signing.errors import SigningError
+from signing.errors import SigningError, causes
 from signing.keys import ECDSA_P256_SHA256, RSA2048_SHA256, KeyBackend
 from signing.results import PASSED, CheckResult, Finding, SealCheck, overall
 from signing.seal_ca import IdentityFinding, async_check_certificate
@@ -471,14 +471,7 @@ def _unreadable_signature(exc: BaseException) -> DamagedPdf:
 def _nested_too_deep(exc: BaseException) -> bool:
     """Whether ``exc`` is, or was caused by, Python's recursion limit: pyHanko reports a dictionary nested thousands
     deep as a dictionary key it failed to read, raised from the RecursionError (an array as the RecursionError)."""
-    seen: BaseException | None = exc
-    for _ in range(8):
-        if seen is None:
-            return False
-        if isinstance(seen, RecursionError):
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return False
+    return any(isinstance(cause, RecursionError) for cause in causes(exc))
 
 
 def _why(exc: BaseException) -> str:

@@ -58,6 +58,7 @@ from gateway.store.repositories import (
     read_license_by_number,
     set_head_memo,
 )
+from signing.errors import causes
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 _EVENT_LOCK_ID = 0x7A7A6777  # "zzgw"
@@ -72,19 +73,10 @@ def connection_lost(error: BaseException) -> bool:
     """Whether ``error`` is PostgreSQL's connection failing under a statement (a restarted server, a terminated
     backend, the network): nothing on it committed, so a read or a transaction is worth once more on another
     connection, and a client told UNAVAILABLE may retry."""
-    seen: BaseException | None = error
-    for _ in range(4):
-        if seen is None:
-            return False
-        if isinstance(seen, psycopg.OperationalError):
-            return True
-        if isinstance(seen, DBAPIError):
-            if seen.connection_invalidated:
-                return True
-            seen = seen.orig
-        else:
-            seen = seen.__cause__
-    return False
+    return any(
+        isinstance(cause, psycopg.OperationalError) or (isinstance(cause, DBAPIError) and cause.connection_invalidated)
+        for cause in causes(error, 4)
+    )
 
 
 BUSY_TIMEOUT_MS = 30_000
@@ -100,15 +92,11 @@ def store_busy(error: BaseException) -> bool:
     """Whether ``error`` is the store held by another writer past the wait: a SQLite file locked (``database is
     locked``), or a write that timed out waiting for its commit. Nothing was answered from it: a client told
     UNAVAILABLE may retry."""
-    seen: BaseException | None = error
-    for _ in range(4):
-        if seen is None:
-            return False
-        if isinstance(seen, StoreTimeout):
+    for cause in causes(error, 4):
+        if isinstance(cause, StoreTimeout):
             return True
-        if isinstance(seen, sqlite3.OperationalError):
-            return str(seen).startswith(("database is locked", "database is busy", "database table is locked"))
-        seen = seen.orig if isinstance(seen, DBAPIError) else seen.__cause__
+        if isinstance(cause, sqlite3.OperationalError):
+            return str(cause).startswith(("database is locked", "database is busy", "database table is locked"))
     return False
 
 
@@ -116,15 +104,11 @@ def disk_full(error: BaseException) -> bool:
     """Whether ``error`` is a full disk under the store or the key store: SQLite's ``database or disk is full``,
     PostgreSQL's ``disk_full`` (SQLSTATE 53100), or ENOSPC writing a file. Nothing was written (the transaction rolled
     back): a client told UNAVAILABLE may retry once space is freed."""
-    seen: BaseException | None = error
-    for _ in range(4):
-        if seen is None:
-            return False
-        if isinstance(seen, sqlite3.OperationalError):
-            return str(seen).startswith("database or disk is full")
-        if getattr(seen, "sqlstate", None) == "53100" or (isinstance(seen, OSError) and seen.errno == errno.ENOSPC):
+    for cause in causes(error, 4):
+        if isinstance(cause, sqlite3.OperationalError):
+            return str(cause).startswith("database or disk is full")
+        if getattr(cause, "sqlstate", None) == "53100" or (isinstance(cause, OSError) and cause.errno == errno.ENOSPC):
             return True
-        seen = seen.orig if isinstance(seen, DBAPIError) else seen.__cause__
     return False
 
 
