@@ -4,6 +4,8 @@ file it cannot use. Shared by ``zzgw`` commands and by ``zzgw serve``'s workers,
 
 from __future__ import annotations
 
+import sqlite3
+
 from sqlalchemy.exc import DatabaseError, InterfaceError, OperationalError
 
 from gateway.config import ConfigError, Settings
@@ -22,9 +24,7 @@ def said(exc: BaseException, command: str, settings: Settings | None) -> str | N
                 f"{settings.generated_passphrase_path}; a replica needs the first gateway's)"
             )
         return f"zzgw {command}: {exc}{hint}"
-    # cannot be reached or opened (Operational, Interface), or is no database at all (SQLite's plain DatabaseError:
-    # "file is not a database"); not its subclasses a defect raises (ProgrammingError, IntegrityError)
-    if isinstance(exc, OperationalError | InterfaceError) or type(exc) is DatabaseError:
+    if store_unusable(exc):
         label = settings.database_label if settings is not None else "the database"
         orig = getattr(exc, "orig", None)
         reason = (str(orig).strip().splitlines() or [""])[0] if orig is not None else str(exc)
@@ -32,3 +32,39 @@ def said(exc: BaseException, command: str, settings: Settings | None) -> str | N
     if isinstance(exc, OSError) and exc.filename is not None:
         return f"zzgw {command}: cannot open {exc.filename}: {exc.strerror}"
     return None
+
+
+_SQLITE_FILE_TROUBLE = (
+    "unable to open",
+    "file is not a database",
+    "disk i/o error",
+    "database is locked",
+    "attempt to write a readonly database",
+    "database or disk is full",
+    "database disk image is malformed",
+)
+"""What SQLite says of its file, not of a statement: "no such column" or a syntax error is a defect, with its
+traceback."""
+
+
+def store_unusable(exc: BaseException) -> bool:
+    """Whether ``exc`` is the store that cannot be reached or opened, not a defect of a statement: PostgreSQL's
+    connection failing (OperationalError, InterfaceError), or SQLite's file (``_SQLITE_FILE_TROUBLE``)."""
+    if not isinstance(exc, DatabaseError | InterfaceError):
+        return False
+    orig = getattr(exc, "orig", None)
+    if isinstance(orig, sqlite3.Error):
+        return str(orig).lower().startswith(_SQLITE_FILE_TROUBLE)
+    return isinstance(exc, OperationalError | InterfaceError)
+
+
+def store_unreachable(exc: BaseException) -> bool:
+    """Whether ``exc`` is the store out of reach for a while (a database server down or restarting; a SQLite file
+    held by another writer), which a worker started again later may find back: not a file that is no database, nor
+    a setting, a key or a defect."""
+    if not store_unusable(exc):
+        return False
+    orig = getattr(exc, "orig", None)
+    if isinstance(orig, sqlite3.Error):
+        return str(orig).lower().startswith(("database is locked", "unable to open", "disk i/o error"))
+    return True

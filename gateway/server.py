@@ -59,7 +59,7 @@ from gateway.domain.errors import ConflictError
 from gateway.domain.model import Clock, Member, Role, SystemClock
 from gateway.domain.seals import SM2_MAKER_NAME, SealStatus
 from gateway.domain.verification import uses_matter
-from gateway.failures import said
+from gateway.failures import said, store_unreachable
 from gateway.health import HealthServicer, Readiness, database_check, wait_until_quiet
 from gateway.services.audit import AuditSigner, AuditTrail
 from gateway.services.authorization import AuthorizationService
@@ -72,7 +72,7 @@ from gateway.services.sharing import SharingService, StampKey, UseStamper
 from gateway.services.verification import ReceiptKey, VerificationService
 from gateway.store.changes import ChangeFeed
 from gateway.store.database import Database, UnitOfWork
-from gateway.supervisor import stop_with_parent, supervise
+from gateway.supervisor import EXIT_STORE_UNAVAILABLE, stop_with_parent, supervise
 from gateway.threads import name_this_thread
 from gateway.watchdog import EXIT_STUCK, InFlight, Watchdog
 from protos.zzgw.v1 import (
@@ -1386,7 +1386,7 @@ def _worker(settings: Settings, number: int, announce: bool, ready: Any) -> None
         if line is None:
             raise
         print(line, file=sys.stderr, flush=True)
-        sys.exit(2)
+        sys.exit(EXIT_STORE_UNAVAILABLE if store_unreachable(exc) else 2)  # the supervisor tries the first again
 
 
 def _announce(settings: Settings, port: int, http_port: int) -> None:

@@ -1,14 +1,15 @@
 """Several gateway processes on one port (``ZZGW_WORKERS`` > 1): started, watched, restarted, stopped together.
 
 A worker that fails at the gateway's start, before it serves (a port taken, a bad key file), stops the others and
-the command exits with its status, as one process would. A worker that dies while serving (killed, out of memory) is
-logged and replaced; one that keeps dying (``MAX_RESTARTS`` in a minute) stops the whole gateway rather than loop. A
-replacement that cannot start (the database down for a while, as when it restarts or fails over) is tried again,
-after 1, 2, 4 … up to ``RETRY_MOST`` seconds, while the other workers serve on: they become ready again by
-themselves once the database answers, and stopping them too had taken the whole gateway down for one worker's death
-during a database outage. A worker whose call is stuck stops itself (``gateway.watchdog``, exit status 70) and is
-replaced the same way. SIGTERM and SIGINT are passed on to every worker, which finish their calls in flight
-(``server.GRACE_SECONDS``).
+the command exits with its status, as one process would; so does a replacement that fails for any reason but the
+store unavailable (``EXIT_STORE_UNAVAILABLE``). A worker that dies while serving (killed, out of memory) is logged
+and replaced; one that keeps dying (``MAX_RESTARTS`` in a minute) stops the whole gateway rather than loop. A
+replacement that cannot reach the store as it starts (the database down for a while, as when it restarts or fails
+over) is tried again after 1, 2, 4 … up to ``RETRY_MOST`` seconds while the other workers serve on: they become
+ready again by themselves once the database answers, and stopping them too had taken the whole gateway down for one
+worker's death during a database outage. A worker whose call is stuck stops itself (``gateway.watchdog``, exit
+status 70) and is replaced the same way. SIGTERM and SIGINT are passed on to every worker, which finish their calls
+in flight (``server.GRACE_SECONDS``).
 """
 
 from __future__ import annotations
@@ -33,6 +34,9 @@ log = logging.getLogger("zzgw.supervisor")
 
 MAX_RESTARTS = 5
 """Workers replaced within a minute before the supervisor gives up and stops the gateway."""
+EXIT_STORE_UNAVAILABLE = 75
+"""A worker's exit status when the store cannot be reached as it starts (EX_TEMPFAIL): the one failure of a
+replacement that is tried again; any other (a setting, a key file, a defect) stops the gateway as at its start."""
 RETRY_MOST = 30.0
 """Seconds, at most, between two tries to start a replacement worker that could not start."""
 
@@ -114,6 +118,12 @@ def _supervise(settings: Settings, worker: Worker) -> int:
             if each.process.pid and each.process.exitcode is None:
                 os.kill(each.process.pid, signal.SIGTERM)
 
+    def stop_if_stopping(each: _Running) -> None:
+        """A worker started while a stop signal came (its handler signalled only the workers it saw): stopped too,
+        else the supervisor would wait for ever on a worker nobody told to stop."""
+        if stopping and each.process.pid and each.process.exitcode is None:
+            os.kill(each.process.pid, signal.SIGTERM)
+
     signal.signal(signal.SIGTERM, stop_all)
     signal.signal(signal.SIGINT, stop_all)
     restarts: collections.deque[float] = collections.deque()
@@ -132,6 +142,7 @@ def _supervise(settings: Settings, worker: Worker) -> int:
                 del retry_at[number]
                 running[number] = start(number, announce=False, failed_starts=failed)
                 replacing.add(number)
+                stop_if_stopping(running[number])
         for number, each in list(running.items()):
             code = each.process.exitcode
             if code is None:
@@ -140,14 +151,15 @@ def _supervise(settings: Settings, worker: Worker) -> int:
             if stopping:
                 continue
             pid = each.process.pid
-            if not each.ready.is_set() and not (served and number in replacing):  # the gateway's own start
+            temporary = code == EXIT_STORE_UNAVAILABLE and served and number in replacing
+            if not each.ready.is_set() and not temporary:  # the gateway's own start, or a lasting failure
                 log.error("worker %d (pid %s) did not start (exit code %s): stopping the gateway", number, pid, code)
                 status = code if code and code > 0 else 1
                 stop_all()
                 continue
-            if not each.ready.is_set():  # a replacement: the others serve on, and it is tried again later
+            if not each.ready.is_set():  # a replacement that met the store unavailable: tried again later
                 failed = each.failed_starts + 1
-                delay = min(2.0 ** (failed - 1), RETRY_MOST)
+                delay = min(2.0 ** min(failed - 1, 16), RETRY_MOST)  # 2.0 ** 1024 would overflow, ~9 h on
                 log.error(
                     "worker %d (pid %s) did not start (exit code %s): trying again in %.0f s; the other workers serve",
                     number,
@@ -175,4 +187,5 @@ def _supervise(settings: Settings, worker: Worker) -> int:
             log.error("worker %d (pid %s) exited (code %s) while serving: starting another", number, pid, code)
             running[number] = start(number, announce=False)
             replacing.add(number)
+            stop_if_stopping(running[number])
     return status

@@ -17,6 +17,7 @@ import pytest
 
 from benchmarks.common import free_port, wait_serving
 from benchmarks.verify import worker_pids
+from gateway.supervisor import EXIT_STORE_UNAVAILABLE
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -117,7 +118,9 @@ def flaky_worker(settings: Any, number: int, _announce: bool, ready: Any) -> Non
         starts.write(f"{os.getpid()}\n")
     start = len(record.read_text(encoding="utf-8").split())
     if number == 0 and start in (2, 3):
-        raise SystemExit(1)  # before it serves: a replacement that cannot start
+        raise SystemExit(EXIT_STORE_UNAVAILABLE)  # before it serves: a replacement that cannot reach the store
+    if number == 0 and start == 2 + int(os.environ.get("ZZGW_TEST_LASTING", "9")):
+        raise SystemExit(2)  # a replacement that cannot start for good (a key file gone): not tried again
     ready.set()
     if number == 0 and start == 1:
         time.sleep(0.3)
@@ -151,5 +154,23 @@ def test_a_replacement_that_cannot_start_is_tried_again_while_the_others_serve(t
         _, err = process.communicate(timeout=60)
     assert process.returncode == 0, err
     assert "exited (code 3) while serving: starting another" in err
-    assert "did not start (exit code 1): trying again in 1 s" in err
-    assert "did not start (exit code 1): trying again in 2 s" in err and "stopping the gateway" not in err
+    assert "did not start (exit code 75): trying again in 1 s" in err
+    assert "did not start (exit code 75): trying again in 2 s" in err and "stopping the gateway" not in err
+
+
+def test_a_replacement_that_cannot_start_for_another_reason_stops_the_gateway(tmp_path: Path) -> None:
+    """Only the store out of reach is waited out: a replacement that fails otherwise (a setting, a key file, a
+    defect) stops the gateway with its status, so that a process manager restarts it or an operator sees it."""
+    script = (
+        "import sys; from pathlib import Path; from gateway.config import Settings; "
+        "from gateway.supervisor import supervise; from tests.test_supervisor import flaky_worker; "
+        f"sys.exit(supervise(Settings(data_dir=Path({str(tmp_path)!r}), workers=2, grpc_addr='127.0.0.1:0'), "
+        "flaky_worker))"
+    )
+    env = {**os.environ, "ZZGW_TEST_LASTING": "2"}  # its 4th start fails for good, after two waits for the store
+    process = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert process.returncode == 2, process.stderr
+    assert "did not start (exit code 75): trying again in 2 s" in process.stderr
+    assert "did not start (exit code 2): stopping the gateway" in process.stderr

@@ -1,0 +1,45 @@
+"""What stops a command or a worker is said in one line when it is the store, a setting or a file; a defect keeps
+its traceback (``gateway.failures``)."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.exc import DBAPIError
+
+from benchmarks.common import free_port
+from gateway.failures import said, store_unreachable, store_unusable
+
+
+def _error(url: str, sql: str) -> DBAPIError:
+    engine = create_engine(url)
+    try:
+        with pytest.raises(DBAPIError) as caught, engine.connect() as connection:
+            connection.execute(text(sql))
+        return caught.value
+    finally:
+        engine.dispose()
+
+
+def test_a_statement_defect_on_sqlite_is_not_the_store_unusable(tmp_path: Path) -> None:
+    """SQLite says "no such column" as an OperationalError, as it says a file it cannot open: the first is a
+    defect, to be raised with its traceback, not "cannot use the database"."""
+    defect = _error(f"sqlite:///{tmp_path}/a.db", "SELECT nothing FROM sqlite_master")
+    assert not store_unusable(defect) and said(defect, "serve", None) is None
+
+
+def test_a_file_that_is_no_database_is_unusable_and_not_waited_for(tmp_path: Path) -> None:
+    (tmp_path / "b.db").write_bytes(b"this is not a database at all" * 100)
+    garbage = _error(f"sqlite:///{tmp_path}/b.db", "SELECT 1 FROM sqlite_master")
+    assert isinstance(garbage.orig, sqlite3.DatabaseError)
+    assert store_unusable(garbage) and not store_unreachable(garbage)
+    assert said(garbage, "serve", None) == "zzgw serve: cannot use the database: file is not a database"
+
+
+def test_a_database_server_out_of_reach_is_waited_for() -> None:
+    refused = _error(f"postgresql+psycopg://zzgw@127.0.0.1:{free_port()}/zzgw", "SELECT 1")
+    assert store_unusable(refused) and store_unreachable(refused)
+    assert not store_unreachable(ValueError("a defect")) and said(ValueError("a defect"), "serve", None) is None
