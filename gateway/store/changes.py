@@ -52,6 +52,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import psycopg
+from psycopg.conninfo import make_conninfo
 from sqlalchemy import exc as sa_exc
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
@@ -75,6 +76,16 @@ PRUNE_MOST = 100_000
 """SQLite: at most this many rows of ``store_edits`` are deleted by one pruning (it holds the writer lock)."""
 PRUNE_WAIT = 0.2
 """SQLite: seconds a pruning waits for the writer lock before leaving it to a later one."""
+HEARTBEAT_EVERY = 5.0
+"""PostgreSQL: seconds between two round trips on the listener's connection, so that a connection whose peer is gone
+without a word is found out (with ``_LISTENER_KEEPALIVES``) in seconds, not after the system's two hours."""
+_LISTENER_KEEPALIVES = {
+    "keepalives": 1,
+    "keepalives_idle": 10,
+    "keepalives_interval": 5,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 15_000,
+}
 _log = logging.getLogger("zzgw.changes")
 
 Listener = Callable[[frozenset[str]], None]
@@ -294,7 +305,7 @@ class ChangeFeed:
     def _listen(self, ready: threading.Event) -> None:
         name_this_thread("zzgw-changes")
         url = make_url(self._db.engine.url.render_as_string(hide_password=False)).set(drivername="postgresql")
-        conninfo = url.render_as_string(hide_password=False)
+        conninfo = make_conninfo(url.render_as_string(hide_password=False), **_LISTENER_KEEPALIVES)
         while not self._stop.is_set():
             try:
                 with psycopg.connect(conninfo, autocommit=True) as connection:
@@ -302,10 +313,14 @@ class ChangeFeed:
                     self._deaf = False
                     self._deliver(EVERYTHING)  # anything may have changed while we were not listening
                     ready.set()
+                    beat = time.monotonic()
                     while not self._stop.is_set():
                         for notice in connection.notifies(timeout=0.5):
                             self._deliver(EVERYTHING if notice.payload == "*" else frozenset(notice.payload.split(",")))
-            except psycopg.Error as exc:
+                        if time.monotonic() - beat >= HEARTBEAT_EVERY:  # a peer gone without a word (a failover
+                            connection.execute("SELECT 1")  # moving an address) answers no notice and raises nothing
+                            beat = time.monotonic()
+            except Exception as exc:  # psycopg's, or any other: the listener goes on, never silently gone
                 self._deaf = True  # what the caches hold, or would be filled with, may be stale: keep nothing
                 if self._stop.is_set():
                     return
