@@ -35,11 +35,19 @@ INVISIBLE_RE = re.compile(
 )
 """Characters that print as nothing (Unicode's default-ignorable code points, fillers, the blank braille pattern):
 in a number or a name they make a look-alike of another (``J370102\u034f-2019`` prints as ``J370102-2019``)."""
-_HIDDEN_RE = re.compile(INVISIBLE_RE.pattern[:-1] + "\ufff9-\ufffb\ufdd0-\ufdef\ufffe\uffff]")
-"""What no free text holds (a value, a reason, a purpose): the invisible characters, interlinear annotation marks and
-noncharacters. A 法定代表人 of 张\u200b三 prints as 张三 and answers a claim of 张三 PARTLY_WRONG; a purpose is signed
-into receipts and shown in holders' access logs. Private-use characters stay: some registries write rare characters
-(生僻字) with them."""
+_HIDDEN_RE = re.compile(
+    "[\u00ad\u115f\u1160\u17b4\u17b5\u200b\u2060-\u2064\u2800\u3164\ufeff\uffa0\ufff9-\ufffb\U000e0000-\U000e007f"
+    "\ufdd0-\ufdef\ufffe\uffff\U0001fffe\U0001ffff\U0002fffe\U0002ffff\U0003fffe\U0003ffff\U000efffe\U000effff"
+    "\U000ffffe\U000fffff\U0010fffe\U0010ffff]"
+)
+"""What no free text holds (a value, a reason, a purpose): characters that print as nothing and serve no script
+(zero-width space, word joiners, byte order mark, soft hyphen, Hangul and braille fillers, tag characters),
+interlinear annotation marks and noncharacters. A 法定代表人 of 张\u200b三 prints as 张三 and answers a claim of 张三
+PARTLY_WRONG; a purpose is signed into receipts and shown in holders' access logs. What a script needs stays, unlike
+in numbers and names (``INVISIBLE_RE``): Mongolian's variation selectors and vowel separator (U+180B-180F), the
+joiners of Mongolian and Arabic-script Uyghur and Kazakh (U+200C, U+200D), the direction marks (U+200E, U+200F,
+U+061C), the variation selectors of rare Han characters (U+FE00-FE0F, U+E0100-E01EF), and private-use characters,
+with which some registries write rare characters (生僻字)."""
 _INTEGER_RE = re.compile(r"^-?\d{1,18}\Z", re.ASCII)
 _DECIMAL_RE = re.compile(r"^-?\d{1,18}(\.\d{1,6})?\Z", re.ASCII)
 
