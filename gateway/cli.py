@@ -241,7 +241,12 @@ def _init(settings: Settings, args: argparse.Namespace) -> int:
         bars[0].update(done)
 
     try:
-        report = initialise(settings, rotate_tokens=args.rotate_tokens, progress=progress)
+        report = initialise(
+            settings,
+            rotate_tokens=args.rotate_tokens,
+            progress=progress,
+            waiting=lambda: print("another `zzgw init` of this store is running: waiting for it", file=sys.stderr),
+        )
     finally:
         for bar in bars:
             bar.close()

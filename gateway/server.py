@@ -377,6 +377,7 @@ def initialise(
     rotate_tokens: bool = False,
     clock: Clock | None = None,
     progress: Callable[[int], object] | None = None,
+    waiting: Callable[[], object] = lambda: None,
 ) -> InitReport:
     """Create or update everything a gateway needs; running it again changes nothing (unless rotating tokens).
 
@@ -384,14 +385,15 @@ def initialise(
     client certificate per member, the seal-maker CA and TSA certificate, a 电子证照专用章 for every issuer without an
     active seal (its key seals the issuer's license records), and in dev mode the bearer tokens in
     ``<data_dir>/dev-tokens.json`` (a token for each member new since the file was written).
-    ``progress`` hears of the licenses given the memo of their status by an upgrade across schema 0014.
+    ``progress`` hears of the licenses given the memo of their status by an upgrade across schema 0014;
+    ``waiting``, that another init of the same store runs (this one waits for it).
     """
     check_fonts()  # seals are drawn with the CJK font: refused before anything is made
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     passphrase_here = settings.generated_passphrase_path.exists()
     gateway = Gateway.open(settings, clock=clock, create_passphrase=True)
     try:
-        with gateway.db.setup_lock():  # two replicas' inits at once: one after the other
+        with gateway.db.setup_lock(waiting):  # two replicas' inits at once: one after the other
             return _initialise(settings, gateway, passphrase_here, rotate_tokens, progress)
     finally:
         gateway.close()

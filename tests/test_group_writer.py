@@ -19,7 +19,7 @@ from sqlalchemy.exc import DBAPIError
 from gateway.store import database, group_writer
 from gateway.store.database import AppendWork, Database, StoreTimeout, store_busy, store_unavailable
 from gateway.store.group_writer import GroupWriter
-from tests.conftest import fresh_database
+from tests.conftest import backend_params, fresh_database
 
 
 class Stages:
@@ -270,3 +270,53 @@ def test_a_full_disk_is_the_store_unavailable_not_a_defect(tmp_path: Path) -> No
     except OSError as exc:
         assert (full := store_unavailable(exc)) is not None and full.reason == "STORE_FULL"
     assert store_unavailable(ValueError("a defect")) is None
+
+
+@pytest.mark.parametrize("kind", backend_params())
+def test_the_setup_lock_makes_a_second_init_wait_and_say_so(kind: str, tmp_path: Path) -> None:
+    """Two ``zzgw init`` on one store run one after the other; the second is told it waits. An error inside is the
+    one raised, also when the lock's PostgreSQL session died meanwhile (its unlock fails, and had replaced it)."""
+    with fresh_database(kind, tmp_path) as url:
+        first, second = Database.connect(url), Database.connect(url)
+        try:
+            told: list[float] = []
+            inside = threading.Event()
+            release = threading.Event()
+            entered: list[float] = []
+
+            def hold() -> None:
+                with first.setup_lock():
+                    inside.set()
+                    release.wait(10)
+
+            holder = threading.Thread(target=hold)
+            holder.start()
+            assert inside.wait(10)
+
+            def wait_turn() -> None:
+                with second.setup_lock(lambda: told.append(time.monotonic())):
+                    entered.append(time.monotonic())
+
+            waiter = threading.Thread(target=wait_turn)
+            waiter.start()
+            time.sleep(0.3)
+            assert told and not entered  # told, and still waiting
+            released = time.monotonic()
+            release.set()
+            holder.join(10)
+            waiter.join(10)
+            assert entered and entered[0] >= released
+            if kind == "postgresql":
+                with pytest.raises(ValueError, match="the init's own error"), first.setup_lock():
+                    with second.engine.connect() as other:
+                        other.execute(
+                            text(
+                                "SELECT pg_terminate_backend(pid) FROM pg_locks "
+                                "WHERE locktype = 'advisory' AND database = "
+                                "(SELECT oid FROM pg_database WHERE datname = current_database())"
+                            )
+                        )
+                    raise ValueError("the init's own error")
+        finally:
+            first.dispose()
+            second.dispose()

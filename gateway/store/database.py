@@ -267,27 +267,35 @@ class Database:
         self.engine.dispose()
 
     @contextlib.contextmanager
-    def setup_lock(self) -> Iterator[None]:
+    def setup_lock(self, waiting: Callable[[], object] = lambda: None) -> Iterator[None]:
         """One ``zzgw init`` at a time on this store, across processes and machines: two replicas' first inits at
         once on an empty PostgreSQL database had raced in CREATE TABLE (one failed with a unique violation). A
         PostgreSQL session advisory lock on a connection of its own (released when it closes, however the process
-        ends); an flock on a file beside a SQLite database."""
+        ends); an flock on a file beside a SQLite database. ``waiting`` is told when another holds it."""
         if self.dialect == "postgresql":
             with self.engine.connect() as connection:
-                connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": _SETUP_LOCK_KEY})
+                key = {"key": _SETUP_LOCK_KEY}
+                if not connection.execute(text("SELECT pg_try_advisory_lock(:key)"), key).scalar():
+                    waiting()
+                    connection.execute(text("SELECT pg_advisory_lock(:key)"), key)
                 connection.commit()
                 try:
                     yield
-                finally:
-                    connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _SETUP_LOCK_KEY})
-                    connection.commit()
+                finally:  # a session already gone released it: its error is not the one to tell
+                    with contextlib.suppress(DBAPIError):
+                        connection.execute(text("SELECT pg_advisory_unlock(:key)"), key)
+                        connection.commit()
             return
         if self._lock_path is None:
             yield
             return
         fd = os.open(self._lock_path.removesuffix(".writer-lock") + ".setup-lock", os.O_RDWR | os.O_CREAT, 0o600)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                waiting()
+                fcntl.flock(fd, fcntl.LOCK_EX)
             yield
         finally:
             os.close(fd)
