@@ -22,7 +22,7 @@ from sqlalchemy import Engine, event
 from adapters.demo import run_demo
 from adapters.records import issue_request
 from gateway.bootstrap import samples
-from protos.zzgw.v1 import issuance_pb2, verification_pb2
+from protos.zzgw.v1 import audit_pb2, audit_pb2_grpc, issuance_pb2, verification_pb2
 from tests.api.test_issuance import unique
 from tests.api.test_verification import MARKET, batch_issue, change, claim, verify
 from tests.conftest import RunningGateway, start_gateway
@@ -110,7 +110,16 @@ def test_serving_reads_no_growing_table_row_by_row(recorded: tuple[RunningGatewa
     again = {**unique(samples.food_permit(7)), "license_number": issued.license_number, "valid_until": "2031-12-31"}
     reissued = running.issuance(MARKET).IssueLicense(issue_request({**again, "request_id": "re-" + uuid.uuid4().hex}))
     assert reissued.license.license_number == issued.license_number  # 补领: the revoked one is retired
+    audit = audit_pb2_grpc.AuditServiceStub(running.channel(MARKET))  # an issuer's records about one holder
+    audit.ListAccessRecords(audit_pb2.ListAccessRecordsRequest(holder_code=issued.holder.code))
     statements.on = False
 
     assert len(statements.seen) > 50  # the recording heard the gateway's connections
     assert scans(tmp_path / "zzgw.db", statements.seen) == {}
+    # by the holder's index, not the issuer's: that one walks every record of the issuer's licenses
+    by_both = [s for s in statements.seen if "access_records.holder_code =" in s and "access_records.issuer_code" in s]
+    assert by_both
+    with sqlite3.connect(tmp_path / "zzgw.db") as connection:
+        for sql in by_both:
+            plan = [row[-1] for row in connection.execute("EXPLAIN QUERY PLAN " + sql)]
+            assert any("ix_access_records_holder" in step for step in plan), (sql, plan)

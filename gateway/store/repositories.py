@@ -1190,7 +1190,9 @@ class AuditRepository:
         query = select(_A).order_by(_A.c.seq.desc()).limit(limit)
         if holder_code is not None:
             query = query.where(_A.c.holder_code == holder_code)
-        if issuer_code is not None:
+        if issuer_code is not None and holder_code is not None:  # by the holder's index, the issuer's a filter:
+            query = query.where(_A.c.issuer_code.concat("") == issuer_code)  # not a walk of the issuer's whole log
+        elif issuer_code is not None:
             query = query.where(_A.c.issuer_code == issuer_code)
         if reason is not None:
             query = query.where(_A.c.reason == reason)
