@@ -300,6 +300,13 @@ def _init(settings: Settings, args: argparse.Namespace) -> int:
             "credentials with `zzgw members --revoke CODE` if they left",
             file=sys.stderr,
         )
+    if report.types_left:
+        print(
+            f"warning: the catalog has no type for {len(report.types_left)} license types of current licenses "
+            f"({', '.join(report.types_left)}): they verify INDETERMINATE (LICENSE_TYPE_NOT_IN_CATALOG) and no "
+            "matter can use them, until the catalog (ZZGW_CATALOG) has them again",
+            file=sys.stderr,
+        )
     if report.matters_unhandled:
         print(
             f"warning: no registered member may name {len(report.matters_unhandled)} matters of the catalog "
@@ -310,7 +317,7 @@ def _init(settings: Settings, args: argparse.Namespace) -> int:
     if args.rotate_tokens and settings.mode != "dev":
         print("--rotate-tokens: no bearer tokens in production mode (members use client certificates)")
     _warn_of_dev_tokens(settings)
-    if settings.mode == "production" and len(settings.passphrase()) < MIN_PASSPHRASE:
+    if settings.mode == "production" and len(settings.passphrase().decode(errors="replace")) < MIN_PASSPHRASE:
         print(
             f"warning: the key passphrase (ZZGW_KEY_PASSPHRASE or ZZGW_KEY_PASSPHRASE_FILE) has fewer than "
             f"{MIN_PASSPHRASE} characters, and it alone protects every seal key, the CAs' keys and the memo secret "

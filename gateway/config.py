@@ -122,7 +122,8 @@ def _check_address(name: str, address: str) -> None:
     """``host:port`` (``[v6]:port``): without a port gRPC would listen on 443 without a word."""
     host, _, port = address.rpartition(":")
     if not host or not port.isdigit() or not 0 <= int(port) <= 65535 or (":" in host and not host.startswith("[")):
-        raise ConfigError(f"{_named(name)} must be host:port (e.g. 127.0.0.1:8080, [::]:8080), not {address!r}")
+        port = "50051" if name == "grpc_addr" else "8080"
+        raise ConfigError(f"{_named(name)} must be host:port (e.g. 127.0.0.1:{port}, [::]:{port}), not {address!r}")
 
 
 def _check_tsa_url(url: str) -> None:

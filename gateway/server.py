@@ -367,6 +367,8 @@ class InitReport:
     """Matters of registered departments that a partner may name too (``partners_over_members``)."""
     members_revoked: tuple[str, ...] = ()
     """Members of the file that ``zzgw members --revoke`` revoked: registered without credentials."""
+    types_left: tuple[str, ...] = ()
+    """License types of current licenses that the catalog no longer has, each with how many (``types_left``)."""
     tokens_added: int = 0
     """Dev mode: members new since dev-tokens.json was written, given a bearer token and added to the file."""
 
@@ -480,7 +482,17 @@ def _initialise(
         members_not_listed=_not_listed(gateway.db, members),
         members_revoked=tuple(m.code for m in members if m.code in revoked),
         partner_overlaps=partners_over_members(gateway.catalog, members_in_force),
+        types_left=types_left(gateway.db, gateway.catalog),
     )
+
+
+def types_left(db: Database, catalog: Catalog) -> tuple[str, ...]:
+    """``type_code (N licenses)`` for each license type that current licenses have and the catalog does not (a
+    catalog file that dropped or misspelt one): they verify INDETERMINATE / LICENSE_TYPE_NOT_IN_CATALOG, and no
+    matter can use them. Found by a seek per type (``current_type_codes``), so a store of millions answers at once."""
+    with db.unit_of_work() as uow:
+        left = [code for code in uow.licenses.current_type_codes() if code not in catalog.license_types]
+        return tuple(f"{code} ({uow.licenses.count_current(code):,} licenses)" for code in left)
 
 
 def configured_catalog(settings: Settings) -> Catalog:
@@ -1335,6 +1347,13 @@ def serve_forever(settings: Settings, *, announce: bool = True, ready: Callable[
         watchdog.start()
     if announce:
         _announce(settings, port, http.port)
+        if left := types_left(gateway.db, gateway.catalog):
+            log.warning(
+                "the catalog has no type for %d license types of current licenses (%s): they verify INDETERMINATE "
+                "(LICENSE_TYPE_NOT_IN_CATALOG) until the catalog has them again (ZZGW_CATALOG)",
+                len(left),
+                ", ".join(left),
+            )
         if unhandled := unhandled_matters(gateway.catalog, gateway.members.in_force()):
             log.warning(
                 "no member may name %d matters of the catalog (%s): a matter names its department by the member's "

@@ -427,6 +427,29 @@ def test_two_inits_at_once_on_an_empty_store_run_one_after_the_other(
         assert listed.returncode == 0 and len(listed.stdout.splitlines()) == 14
 
 
+def test_init_warns_of_licenses_whose_type_the_catalog_has_not(env: dict[str, str], tmp_path: Path) -> None:
+    """A catalog file that dropped or misspelt a type leaves its licenses unverifiable: init says which, and how
+    many, by one index seek per type."""
+    from adapters.records import issue_request
+    from tests.api.test_issuance import unique
+    from tests.conftest import PASSPHRASE, start_gateway
+
+    url = f"sqlite:///{tmp_path / 'var' / 'zzgw.db'}"
+    running = start_gateway(tmp_path / "var", url)
+    try:
+        for n in (1, 2):
+            running.issuance(MARKET).IssueLicense(issue_request(unique(samples.food_permit(n))))
+    finally:
+        running.server.stop(0)
+        running.gateway.close()
+    gone = "111000009910000354999"
+    with sqlite3.connect(tmp_path / "var" / "zzgw.db") as connection:  # as if the catalog no longer had the type
+        connection.execute("UPDATE licenses SET type_code = ? WHERE type_code = ?", (gone, samples.FOOD_PERMIT))
+    again = zzgw({**env, "ZZGW_DATABASE_URL": url, "ZZGW_KEY_PASSPHRASE": PASSPHRASE}, "init", timeout=120)
+    assert again.returncode == 0, again.stderr
+    assert f"the catalog has no type for 1 license types of current licenses ({gone} (2 licenses))" in again.stderr
+
+
 def test_bad_configuration_is_reported(env: dict[str, str]) -> None:
     result = zzgw({**env, "ZZGW_MODE": "staging"}, "init", timeout=60)
     assert result.returncode == 2 and "mode (ZZGW_MODE) must be dev or production" in result.stderr

@@ -15,7 +15,8 @@ from typing import Protocol
 
 
 class LicenseStatus(enum.Enum):
-    """Stored statuses, plus EXPIRED, which is derived at read time and never stored."""
+    """Stored statuses, plus EXPIRED, which is derived at read time and never stored, and UNSPECIFIED, read for a
+    stored status that is none of these (``LicenseStatus.read``)."""
 
     ACTIVE = "ACTIVE"  # 有效
     SUSPENDED = "SUSPENDED"  # 受限
@@ -28,6 +29,15 @@ class LicenseStatus(enum.Enum):
     @property
     def label(self) -> str:
         return _STATUS_LABELS[self]
+
+    @classmethod
+    def read(cls, stored: str) -> LicenseStatus:
+        """The status a stored value names; UNSPECIFIED for one that is none of the gateway's (edited in the store),
+        which fails its memo (STATUS_ALTERED) instead of failing the read."""
+        try:
+            return cls(stored)
+        except ValueError:
+            return cls.UNSPECIFIED
 
 
 _STATUS_LABELS = {

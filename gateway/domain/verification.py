@@ -47,6 +47,11 @@ _STATUS_REASONS = {
     LicenseStatus.SUPERSEDED: ("SUPERSEDED", "a newer version replaced this one (已变更)"),
     LicenseStatus.EXPIRED: ("EXPIRED", "the license is past its validity (已过期)"),
 }
+_STATUS_UNKNOWN = Finding(
+    result=CheckResult.INDETERMINATE,
+    reason="STATUS_ALTERED",
+    detail="the stored status is none of the gateway's: it was changed behind the gateway's back",
+)
 NOT_FOUND = Finding(result=CheckResult.FAILED, reason="LICENSE_NOT_FOUND", detail="no such license in the registry")
 
 
@@ -207,6 +212,8 @@ def status_finding(license: License, on: dt.date) -> Finding:
         )
     if status is LicenseStatus.ACTIVE:
         return PASSED
+    if status not in _STATUS_REASONS:  # UNSPECIFIED: a caller that checked the status memo never gets here
+        return _STATUS_UNKNOWN
     reason, detail = _STATUS_REASONS[status]
     return Finding(result=CheckResult.FAILED, reason=reason, detail=detail)
 

@@ -767,7 +767,7 @@ class IssuanceService:
         if prior.kind == ChangeKind.STATUS_CHANGED.value and prior.at is not None:
             # the answer the change gave, not the license as later changes left it: a retry must not read as undone
             return dataclasses.replace(
-                stored, status=LicenseStatus(prior.status), status_reason=prior.reason, status_changed_at=prior.at
+                stored, status=LicenseStatus.read(prior.status), status_reason=prior.reason, status_changed_at=prior.at
             )
         return stored
 

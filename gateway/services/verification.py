@@ -109,9 +109,9 @@ LICENSE_CACHE_SIZE = 200_000
 SEAL_CACHE_SIZE = 10_000
 VERIFIED_CACHE_SIZE = 500_000
 MAX_LICENSE_ID = 120
-_CONTROL_CHARACTERS = re.compile("[\x00-\x1f\x7f\ud800-\udfff]")
-"""What no looked-up code or number holds: control characters (NUL, which PostgreSQL text cannot hold; a tab) and
-lone surrogates (a console request's JSON may carry one; no UTF-8 encodes it)."""
+_CONTROL_CHARACTERS = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+"""What no looked-up code or number holds: control characters, C0 and C1 (NUL, which PostgreSQL text cannot hold; a
+tab), and lone surrogates (a console request's JSON may carry one; no UTF-8 encodes it)."""
 _NOT_REGISTERED = Finding(
     result=CheckResult.INDETERMINATE,
     reason="NOT_A_REGISTERED_LICENSE",

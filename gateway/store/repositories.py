@@ -364,7 +364,7 @@ class LicenseRepository:
                 type_code=r.type_code,
                 issuer_code=r.issuer_code,
                 version=r.version,
-                status=LicenseStatus(r.status),
+                status=LicenseStatus.read(r.status),
                 reason=r.reason,
                 occurred_at=_utc(r.occurred_at),
                 previous_license_id=r.previous_license_id,
@@ -770,7 +770,7 @@ def license_from(values: Sequence[Any], *, sqlite_text: bool = False) -> License
             fields=fields,
             version=version,
         ),
-        status=_STATUSES.get(status, LicenseStatus.UNSPECIFIED),  # not the gateway's: its memo fails (STATUS_ALTERED)
+        status=_STATUSES.get(status, LicenseStatus.UNSPECIFIED),  # LicenseStatus.read, without a call's cost
         status_reason=status_reason,
         status_changed_at=_utc(status_changed_at),
         created_at=_utc(created_at),
