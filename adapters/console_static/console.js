@@ -254,11 +254,15 @@ function noteInput() {
 
 function idleOut() {
   sessionStorage.clear(); // as 退出: the token, the clerk's name and the choices kept in the tab
-  signedOut(IDLE_MESSAGE);
+  signedOut(IDLE_MESSAGE, false);
+  // no field has the focus: a window's handheld scanner that types the next applicant's code would otherwise type
+  // it, and its Enter, into the token field, and send the code to the gateway as a token
+  if (document.activeElement instanceof HTMLElement) document.activeElement.blur();
 }
 
-// The clerk is signed out (a token ended or rotated while the page was open): back to 登录, saying why.
-function signedOut(message) {
+// The clerk is signed out (a token ended or rotated while the page was open): back to 登录, saying why, with the
+// focus in the token field unless told otherwise.
+function signedOut(message, focusToken = true) {
   sessionStorage.removeItem("zzgw.token");
   sessionStorage.removeItem("zzgw.input");
   clearTimeout(idleTimer);
@@ -286,7 +290,7 @@ function signedOut(message) {
   document.querySelectorAll("#work button").forEach((b) => (b.disabled = false));
   show("sign-in", true);
   say(message);
-  $("token").focus();
+  if (focusToken) $("token").focus();
 }
 
 // The clerk's name as the gateway keeps it: every kind of space (a Chinese input method's full-width U+3000, a

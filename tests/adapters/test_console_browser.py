@@ -933,9 +933,13 @@ def test_a_page_left_alone_for_half_an_hour_signs_out_and_says_why(
         page.wait_for_selector("#sign-in:not([hidden])")
         assert page.inner_text("#message") == "长时间未操作（30 分钟），已自动退出，请重新登录"
         assert page.is_hidden("#work") and page.is_hidden("#who")
-        assert page.evaluate("document.activeElement.id") == "token"
         assert page.input_value("#query") == "" and page.input_value("#operator") == ""
         assert page.evaluate("sessionStorage.length") == 0  # as 退出: nothing of the clerk kept in the tab
+        # no field has the focus: the next applicant's code, typed by a scanner with its Enter, goes nowhere (it had
+        # gone into the token field, and to the gateway as a token)
+        assert page.evaluate("document.activeElement === document.body")
+        page.keyboard.type("ZZ1:NCFOA0A0\n")
+        assert page.input_value("#token") == "" and page.inner_text("#message").startswith("长时间未操作")
 
         page.fill("#token", running.tokens[TAX])  # signed in again, left alone, then reloaded
         page.fill("#operator", "窗口03 王敏")
