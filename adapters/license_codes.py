@@ -6,11 +6,10 @@ the gateway's server side, so the command line starts quickly.
 from __future__ import annotations
 
 import io
-import unicodedata
 import warnings
 
 from gateway.domain.errors import ResourceExhaustedError, ZzgwError, invalid
-from gateway.domain.identifiers import license_id_violation
+from gateway.domain.identifiers import license_id_violation, scanned_code
 
 LICENSE_ID_ROOT = "1.2.156."
 """How every license identifier begins (GB/T 36904: the OID arc of China)."""
@@ -23,8 +22,8 @@ image)."""
 def query_of(text: str, type_code: str) -> dict[str, str]:
     """What a clerk typed or scanned, as ``verify_license``'s keywords: a ``ZZ1:`` code, an identifier, or a license
     number (with ``type_code``)."""
-    if unicodedata.normalize("NFKC", text.lstrip()[:4]).upper() == "ZZ1:":  # as a scanner types it (the service
-        return {"qr_code": text}  # reads it in capitals and ASCII: Caps Lock, a full-width input method)
+    if scanned_code(text).startswith("ZZ1:"):  # as a scanner types it: Caps Lock, a full-width input method
+        return {"qr_code": text}
     if text.startswith(LICENSE_ID_ROOT) or license_id_violation("query", text) is None:
         return {"license_id": text}  # one that does not parse is refused by the service, saying why
     if not type_code:

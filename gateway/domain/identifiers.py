@@ -321,3 +321,26 @@ def same_license(a: str, b: str) -> bool:
     """Whether two license identifiers name versions of one license (type, issuer and serial alike): an approval or a
     consent for a license stays with it through its amendments."""
     return a.rsplit(".", 2)[0] == b.rsplit(".", 2)[0]
+
+
+_FULL_WIDTH = {0x3000: 0x20, **{0xFF01 + i: 0x21 + i for i in range(94)}}
+"""Full-width forms (U+FF01-FF5E) and the ideographic space to their ASCII characters."""
+_LINE_ENDS = "\r\n\t\v\f\x85\u2028\u2029"
+
+
+def scanned_code(code: str) -> str:
+    """A scanned code as a scanner or a clerk's paste gives it, without what surrounds it: whitespace before it (a
+    code starts ``ZZ1:``) and line ends, tabs and full-width spaces after it (a scanner typing the code and Enter). A
+    trailing ASCII space stays: it is a base45 character, the last of a genuine code.
+
+    A handheld scanner types the code as keystrokes: with Caps Lock on its letters arrive in the other case, and
+    through a Chinese input method in full-width mode as full-width forms (ＺＺ１：…, its spaces as U+3000). Base45
+    has capitals, digits and ``$%*+-./:`` and space only, so a code that begins ``ZZ1:`` in any case or width is
+    taken in capitals and ASCII: that changes nothing of a genuine code, and no forgery passes for one by it. (A
+    code typed in full width keeps a trailing U+3000 as its last space: one a clerk adds after it fails the code.)"""
+    code = code.lstrip()
+    if code[:4].translate(_FULL_WIDTH).upper() != "ZZ1:":
+        return code.rstrip(_LINE_ENDS + "\u3000")
+    if code[0] != "Z" and code[0] != "z":  # typed in full width: its spaces too, the last one a base45 character
+        return code.translate(_FULL_WIDTH).rstrip(_LINE_ENDS).upper()
+    return code.rstrip(_LINE_ENDS + "\u3000").upper()

@@ -58,7 +58,7 @@ from gateway.domain.errors import (
     NotFoundError,
     invalid,
 )
-from gateway.domain.identifiers import LicenseId, find_by_number, license_id_violation
+from gateway.domain.identifiers import LicenseId, find_by_number, license_id_violation, scanned_code
 from gateway.domain.model import CHINA_TZ, Clock, License, LicenseStatus, Member
 from gateway.domain.seals import Seal
 from gateway.domain.verification import (
@@ -424,7 +424,7 @@ class VerificationService:
             )
         now = self._clock.now()
         if qr_code:
-            return self._verify_qr(caller, use, _scanned(qr_code), now)
+            return self._verify_qr(caller, use, scanned_code(qr_code), now)
         if license_id:
             # before it is looked up: whether a license exists, and its status, is what the matter may not learn
             self._used_by_matter(use, _type_of(license_id), "license_id")
@@ -1408,28 +1408,6 @@ def _type_of(license_id: str) -> str:
     """The license type code an identifier names (its sixth dot-separated part: 1.2.156.3005.2.<type>.…), or ""."""
     parts = license_id.split(".", 7)
     return parts[5] if len(parts) > 6 else ""
-
-
-_FULL_WIDTH = {0x3000: 0x20, **{0xFF01 + i: 0x21 + i for i in range(94)}}
-"""Full-width forms (U+FF01-FF5E) and the ideographic space to their ASCII characters."""
-_LINE_ENDS = "\r\n\t\v\f\x85\u2028\u2029"
-
-
-def _scanned(code: str) -> str:
-    """A scanned code as a scanner or a clerk's paste gives it, without what surrounds it: whitespace before it (a
-    code starts ``ZZ1:``) and line ends, tabs and full-width spaces after it (a scanner typing the code and Enter). A
-    trailing ASCII space stays: it is a base45 character, the last of a genuine code.
-
-    A handheld scanner types the code as keystrokes: with Caps Lock on its letters arrive in the other case, and
-    through a Chinese input method in full-width mode as full-width forms (ＺＺ１：…, its spaces as U+3000). Base45
-    has capitals, digits and ``$%*+-./:`` and space only, so a code that begins ``ZZ1:`` in any case or width is
-    taken in capitals and ASCII: that changes nothing of a genuine code, and no forgery passes for one by it."""
-    code = code.lstrip()
-    if code[:4].translate(_FULL_WIDTH).upper() != "ZZ1:":
-        return code.rstrip(_LINE_ENDS + "\u3000")
-    if code[0] != "Z" and code[0] != "z":  # typed in full width: its spaces too, the last one a base45 character
-        return code.translate(_FULL_WIDTH).rstrip(_LINE_ENDS).upper()
-    return code.rstrip(_LINE_ENDS + "\u3000").upper()
 
 
 def _claimed_number(number: str) -> str:
