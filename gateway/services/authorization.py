@@ -484,7 +484,6 @@ class AuthorizationService:
             raise invalid(
                 "matter_code", "UNKNOWN_MATTER", f"没有事项 {matter_code[:64]}（unknown matter {matter_code[:64]!r}）"
             )
-        needed = {m.type_code for m in matter.materials}
         license_ids, type_codes = tuple(dict.fromkeys(license_ids)), tuple(dict.fromkeys(type_codes))
         if not (license_ids or type_codes):
             raise invalid(
@@ -506,8 +505,7 @@ class AuthorizationService:
                     "UNKNOWN_LICENSE_TYPE",
                     f"没有证照类型 {code[:64]}（unknown license type {code[:64]!r}）",
                 )
-            if code not in needed:
-                raise invalid(f"type_codes[{i}]", "MATTER_NOT_FOR_TYPE", f"事项 {matter.code} 不需要此类证照")
+            check_type_used(self._catalog, matter, code, f"type_codes[{i}]")
         for i, license_id in enumerate(license_ids):
             if violation := license_id_violation(f"license_ids[{i}]", license_id):
                 raise InvalidRequestError([violation])
@@ -545,8 +543,7 @@ class AuthorizationService:
             # one answer for "no such license" and "not this holder's": a portal learns nothing of other holders
             if license is None or license.content.holder.code != holder_code:
                 raise invalid(f"license_ids[{i}]", "NOT_THE_HOLDERS_LICENSE", "该证照不属于此持证人")
-            if license.content.type_code not in needed:
-                raise invalid(f"license_ids[{i}]", "MATTER_NOT_FOR_TYPE", f"事项 {matter.code} 不需要此类证照")
+            check_type_used(self._catalog, matter, license.content.type_code, f"license_ids[{i}]")
         code = self._codes()
         digest = consent_code_digest(code)
         assert digest is not None
@@ -744,8 +741,10 @@ def _owning_issuer(license_type: LicenseType, issuer_code: str) -> str:
 
 def _material(matter: Matter, license_type: LicenseType) -> Material:
     material = next((m for m in matter.materials if m.type_code == license_type.code), None)
-    if material is None:
-        raise invalid("type_code", "MATTER_NOT_FOR_TYPE", f"事项 {matter.code} 不需要{license_type.name}")
+    if material is None:  # as verification and sharing refuse it
+        raise invalid(
+            "type_code", "NOT_USED_BY_MATTER", f"事项 {matter.code}（{matter.name}）不使用{license_type.name}"
+        )
     return material
 
 

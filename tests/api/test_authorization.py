@@ -387,7 +387,7 @@ def test_unconditional_data_needs_no_request_and_matters_bound_the_types(running
     _, _, violations = refused(lambda: request_access(running, TAX, FPSL, type_code=BUSINESS_LICENSE))
     assert violations == [("fields", "NOTHING_TO_APPROVE")]
     _, _, violations = refused(lambda: request_access(running, TAX, FPSL))  # 发票申领 needs no ID card
-    assert violations == [("type_code", "MATTER_NOT_FOR_TYPE")]
+    assert violations == [("type_code", "NOT_USED_BY_MATTER")]
 
 
 def test_a_decision_cannot_widen_the_request(running: RunningGateway) -> None:
@@ -655,7 +655,7 @@ def past() -> Timestamp:
     [
         ({"holder_code": ""}, ("holder_code", "REQUIRED")),
         ({"type_codes": []}, ("license_ids", "REQUIRED")),
-        ({"type_codes": ["111000009910000279001"]}, ("type_codes[0]", "MATTER_NOT_FOR_TYPE")),
+        ({"type_codes": ["111000009910000279001"]}, ("type_codes[0]", "NOT_USED_BY_MATTER")),
         ({"grantee_code": PORTAL}, ("grantee_code", "UNKNOWN_GRANTEE")),
         ({"grantee_code": ADMIN}, ("grantee_code", "UNKNOWN_GRANTEE")),
         ({"grantee_code": TAX}, ("matter_code", "NOT_GRANTEES_MATTER")),  # it could never present the code
