@@ -140,12 +140,13 @@ class AuditTrail:
             uow.landed_if(lambda later: later.audit.hash_at(last.seq) == last.hash)  # the chain's record is ours
         return records
 
-    def record(self, entry: AuditEntry) -> None:
-        """Append one record in a transaction of its own, for a call no group writer carries (a refusal)."""
+    def record(self, entry: AuditEntry, *more: AuditEntry) -> None:
+        """Append the records of one call in a transaction of their own, for a call no group writer carries (a
+        refusal, a listing)."""
         with self._db.unit_of_work(write=True) as uow:
-            (record,) = self.append(uow, [entry])
+            records = self.append(uow, [entry, *more])
             uow.commit()
-        self._remember_committed(record.seq, record.hash)
+        self._remember_committed(records[-1].seq, records[-1].hash)
 
     def _follow(self, newest: tuple[int, bytes] | None, memo: HeadMemo | None) -> tuple[int, bytes]:
         """The record to chain after: the store's newest, unless the gateway vouched for a later one or another at

@@ -759,7 +759,7 @@ class VerificationService:
             receipts = uow.receipts.of_case(use.bundle_code, use.case_id, size + 1, after)
         more = len(receipts) > size
         receipts = receipts[:size]
-        self._audit_case_listing(caller, use, len(receipts))
+        self._audit_case_listing(caller, use, receipts)
         return receipts, _case_page_token(receipts[-1]) if more else ""
 
     def standing_now(self, license_ids: Iterable[str]) -> dict[str, Finding]:
@@ -785,21 +785,35 @@ class VerificationService:
         if self._audit is not None:
             self._audit.refuse_use(caller, refused, action, target)
 
-    def _audit_case_listing(self, caller: Member, use: UseContext, listed: int) -> None:
+    def _audit_case_listing(self, caller: Member, use: UseContext, receipts: Sequence[StoredReceipt]) -> None:
+        """One record per license the listed receipts name (or one naming none): relying on an earlier department's
+        check of a license is the later department's use of it (接办免收), shown in the holder's and the issuer's
+        logs as the earlier check is."""
         if self._audit is None:
             return
-        self._audit.record(
-            AuditEntry(
-                at=self._clock.now(),
+        now = self._clock.now()
+        named = list(dict.fromkeys(r.license_id for r in receipts if r.license_id))
+        with self._db.unit_of_work() as uow:
+            licenses = uow.licenses.get_many(named) if named else {}
+
+        def entry(license_id: str = "") -> AuditEntry:
+            license = licenses.get(license_id)
+            return AuditEntry(
+                at=now,
                 caller=caller.code,
                 operator=use.operator,
                 action=AuditAction.LIST_CASE_RECEIPTS,
                 matter_code=use.matter_code,
                 purpose=use.purpose,
+                license_id=license_id,
+                issuer_code=license.content.issuer_code if license else "",
+                holder_code=license.content.holder.code if license else "",
                 decision="ANSWERED",
-                reason=f"{listed} receipts",
+                reason=f"{len(receipts)} receipts",
             )
-        )
+
+        entries = [entry(license_id) for license_id in named] or [entry()]
+        self._audit.record(*entries)
 
     @property
     def receipt_certificate_der(self) -> bytes:

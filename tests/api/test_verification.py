@@ -1385,6 +1385,13 @@ def test_the_http_side_serves_the_trust_material_for_offline_checks(running: Run
     assert root == seals.ca.root and CERTIFICATES_PATH == "/certificates/"
 
 
+def receipt_holder(running: RunningGateway, license_id: str) -> str:
+    with running.gateway.db.unit_of_work() as uow:
+        license = uow.licenses.get(license_id)
+    assert license is not None
+    return license.content.holder.code
+
+
 def test_a_later_matter_of_the_bundle_finds_the_first_verification(running: RunningGateway) -> None:
     """企业开办: 公安 verifies the 营业执照 for 印章刻制; the tax bureau (发票申领, same case) relies on it."""
     license_id = batch_issue(running, 15, samples.business_license)
@@ -1408,6 +1415,15 @@ def test_a_later_matter_of_the_bundle_finds_the_first_verification(running: Runn
     statement = receipt_statement(running, receipt.receipt)
     assert (statement["verdict"], statement["bundle_code"], statement["case_id"]) == ("PASSED", "370100-YJS-QYKB", case)
     assert (receipt.standing_now.result, receipt.standing_now.reason) == (PASSED, "")
+    # relying on the earlier check is the tax bureau's use of the license: in the holder's and the issuer's logs
+    relied = trail_rows(
+        running,
+        "caller, license_id, issuer_code, holder_code",
+        "action = 'LIST_CASE_RECEIPTS' AND caller = :tax AND license_id = :id",
+        tax=TAX,
+        id=license_id,
+    )
+    assert relied == [(TAX, license_id, MARKET, receipt_holder(running, license_id))]
 
     # the case's receipts are for the department handling the named matter: the 公安局 naming the tax bureau's
     # matter is refused (and the refusal is on the audit trail); an administrator reads any case
