@@ -77,6 +77,7 @@ from gateway.domain.verification import (
     status_since,
 )
 from gateway.services.audit import AuditTrail, UseTarget
+from gateway.services.authorization import check_holder_code
 from gateway.services.documents import vouched
 from gateway.services.receipt_certificates import ReceiptCertificates
 from gateway.services.seals import SealService
@@ -635,6 +636,8 @@ class VerificationService:
         now = self._clock.now()
         if _CONTROL_CHARACTERS.search(holder_code := holder_code.strip()):
             raise invalid("holder_code", "BAD_CHARACTERS", "a holder code has no control characters")
+        if holder_code:  # a mistyped check character is bad input, not a license "not found" (5) on a receipt
+            holder_code = check_holder_code(holder_code)
         if not holder_code or not (number := _claimed_number(license_number)):
             answer = ClaimAnswer(result=ClaimResult.INCOMPLETE)
             license = None

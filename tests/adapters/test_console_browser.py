@@ -878,7 +878,7 @@ def test_the_receipt_shown_and_printed_names_the_case_the_check_was_linked_to(
     page.emulate_media(media="screen")
 
     page.select_option("#claim-type", index=0)  # a claim in the case is linked to it too
-    page.fill("#claim-holder", "91370100MA0000000X")
+    page.fill("#claim-holder", samples.uscc(424243))  # a company of no license
     page.fill("#claim-number", "NO-SUCH-NUMBER")
     check(page, "by-claim")
     verdict(page, "FAILED")

@@ -1038,7 +1038,7 @@ def test_claims_follow_the_provincial_result_numbers(running: RunningGateway) ->
     base = {"type_code": issued.type_code, "license_number": issued.license_number, "holder_code": issued.holder.code}
     right = claim(running, **base, fields={"holder_name": issued.holder.name, "food_category": "糕点；饮料"})
     assert (right.result, right.code) == (verification_pb2.CLAIM_RESULT_CORRECT_AND_VALID, 0)
-    wrong = claim(running, **{**base, "holder_code": "91370100MA3C000000"}, fields={"food_category": "饮料"})
+    wrong = claim(running, **{**base, "holder_code": samples.uscc(424242)}, fields={"food_category": "饮料"})
     assert (wrong.code, list(wrong.mismatched_fields)) == (7, ["holder_code", "food_category"])
     assert "糕点" not in str(wrong)  # the stored value is never returned
     assert claim(running, **{**base, "license_number": "SC-NOT-THERE"}).code == 5
@@ -1099,7 +1099,7 @@ def test_a_claim_cannot_be_about_a_secret_field_one_the_type_has_not_or_a_type_t
     )
     assert secret_type == samples.id_card(1)["type_code"]  # which 企业印章刻制 uses (the legal representative's)
     seals = verification_pb2.UseContext(matter_code="370100-QYKZ-001", purpose="企业印章刻制：核对法定代表人身份")
-    asked = {"license_number": "ANY-1", "holder_code": "91370100MA3C000000"}
+    asked = {"license_number": "ANY-1", "holder_code": samples.uscc(424242)}
 
     def police_claim(type_code: str, fields: dict[str, str]) -> verification_pb2.CheckClaimResponse:
         return verifier(running, POLICE).CheckClaim(
@@ -1641,6 +1641,10 @@ def test_a_number_is_looked_up_trimmed_as_a_claim_compares_it(running: RunningGa
         claim(running, type_code=issued.type_code, license_number=issued.license_number,
               holder_code=issued.holder.code[:6] + "\t" + issued.holder.code[6:])  # fmt: skip
     assert ("holder_code", "BAD_CHARACTERS") in error_details(caught.value)[1]
+    wrong = issued.holder.code[:-1] + ("0" if issued.holder.code[-1] != "0" else "1")  # a mistyped check character
+    with pytest.raises(grpc.RpcError) as caught:  # bad input, not "5 not found" on a signed receipt
+        claim(running, type_code=issued.type_code, license_number=issued.license_number, holder_code=wrong)
+    assert ("holder_code", "BAD_CHECK_CHARACTER") in error_details(caught.value)[1]
 
 
 @pytest.mark.parametrize("database_url", [backend_params()[0]], indirect=True)  # PostgreSQL hears on a thread
