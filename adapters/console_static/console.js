@@ -78,6 +78,10 @@ const FIELD_ERRORS = {
   "use.case_id:REQUIRED": "请填写办件编号",
   "use.operator:REQUIRED": "使用部门令牌时，请填写核验人姓名或工号",
   "x-zzgw-operator:BAD_OPERATOR": "核验人姓名或工号过长或含有不可打印的字符，请重新登录",
+  "holder_code:BAD_CHECK_CHARACTER": "持证人证件号码的校验位不符，请核对后重新输入（可能是输入有误）",
+  "holder_code:BAD_CITIZEN_ID": "持证人证件号码不是有效的公民身份号码，请核对后重新输入",
+  "holder_code:BAD_USCC": "持证人证件号码不是有效的统一社会信用代码，请核对后重新输入",
+  "holder_code:BAD_HOLDER_CODE": "持证人证件号码须为1至32位字母、数字或“-”，请核对后重新输入",
 };
 const CLAIMS = {
   0: "信息一致，证照有效", 1: "信息一致，证照尚未生效", 2: "信息一致，但证照受限（暂停使用）",

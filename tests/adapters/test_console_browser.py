@@ -413,6 +413,12 @@ def test_a_clerk_compares_a_claim_and_sees_which_field_differs(page: Any, runnin
     text = verdict(page, "FAILED")
     assert "部分信息不一致" in text and "不符：持证人姓名" in text
     assert re.search(r"回执编号\s+[0-9a-f]{12}", page.inner_text("#receipt-table"))
+    # a mistyped check character is said as such, with no verdict and no receipt (it had been 5 未找到该证照)
+    wrong = issued.holder.code[:-1] + ("0" if issued.holder.code[-1] != "0" else "1")
+    page.fill("#claim-holder", wrong)
+    check(page, "by-claim")
+    page.wait_for_selector("#message:not([hidden])")
+    assert "持证人证件号码的校验位不符" in page.inner_text("#message") and page.is_hidden("#result")
 
 
 def test_a_clerk_with_a_token_of_their_own_is_named_by_it(browser: Any, console: str, running: RunningGateway) -> None:
