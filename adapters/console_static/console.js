@@ -777,7 +777,11 @@ function render(report, by) {
   }
   // the license's code or number may be someone else's: the masked holder is what ties it to the applicant
   show("holder-check", Boolean(report.license && report.license.holder_name_masked));
-  $("no-license").textContent = "未找到对应的证照，不显示证照信息。";
+  // a license not found, or one the gateway did not look at (the document or code failed first): said apart
+  const lookedAt = ((report.findings || {}).status || {}).reason !== "NOT_CHECKED";
+  $("no-license").textContent = lookedAt
+    ? "未找到对应的证照，不显示证照信息。"
+    : "未查看它所指的证照（见上方核验结果），不显示证照信息。";
   show("no-license", !report.license);
   showReceipt(report.receipt, report.checked_at, VERDICTS[report.verdict] || report.verdict, by);
 }

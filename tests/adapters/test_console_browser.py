@@ -157,6 +157,8 @@ def test_a_clerk_uploads_the_pdf_and_a_photo_of_the_code(page: Any, running: Run
     page.set_input_files("#pdf", {"name": "edited.pdf", "mimeType": "application/pdf", "buffer": edited})
     check(page, "by-pdf")
     assert "签章已被篡改" in verdict(page, "FAILED") and page.is_visible("#no-license")
+    # the license was not looked at, not "not found": it exists, and the document failed first
+    assert page.inner_text("#no-license") == "未查看它所指的证照（见上方核验结果），不显示证照信息。"
 
     commented = updated(pdf, comment)  # a reader's "add a comment, save": amber, the license still shown
     page.set_input_files("#pdf", {"name": "commented.pdf", "mimeType": "application/pdf", "buffer": commented})
