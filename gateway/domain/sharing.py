@@ -38,8 +38,13 @@ The rules, in the order they apply:
 7. The reason for a withheld conditional field: the best consent failure if consents were presented (in the order
    CONSENT_WITHDRAWN, CONSENT_EXPIRED, CONSENT_USED_UP, CONSENT_OTHER_LICENSE, CONSENT_OTHER_MATTER,
    CONSENT_OTHER_GRANTEE, CONSENT_OTHER_HOLDER); else FIELD_NOT_APPROVED when a live approval exists without the
-   field; else APPROVAL_WITHDRAWN, APPROVAL_EXPIRED, then APPROVAL_REJECTED; else NEEDS_AUTHORIZATION. All of these
-   carry a remedy: ask the issuer (RequestAccess) or the holder (GrantConsent).
+   field; else the fate of the most relevant approval that applies (rule 6) but no longer grants: of those that name
+   the field (all of them for a material without fields), else of all, the one that stopped granting last decides:
+   APPROVAL_WITHDRAWN (stopped when withdrawn, or at its end if that came first), APPROVAL_EXPIRED (at its end),
+   APPROVAL_REJECTED (when rejected); on the same instant in that order. So an approval that ran out is reported as
+   expired even when an older one for the type was withdrawn, and a withdrawal or rejection after an expiry is
+   reported as such; else NEEDS_AUTHORIZATION. All of these carry a remedy: ask the issuer (RequestAccess) or the
+   holder (GrantConsent).
 8. Partial results: a ``Permit`` as soon as one field is shared, listing the withheld fields with their reasons;
    a ``Deny`` when none is, whose reason is the conditional fields' reason if any, else NOT_SHARED, else SECRET.
 9. Masking: SENSITIVE fields are masked (``3701**********1234``) unless the material's ``full_fields`` names them;
@@ -170,12 +175,29 @@ class Approval:
     """One license of the type, or every license of the type from the issuer when empty."""
     matter_code: str
     fields: tuple[str, ...]
-    """Approved field keys, possibly fewer than requested."""
+    """Approved field keys, possibly fewer than requested (kept when withdrawn); for a rejection, the keys refused."""
     valid_until: dt.datetime
+    """The end of the approval as given (kept when withdrawn); for a rejection, when it was rejected."""
     state: ApprovalState = ApprovalState.APPROVED
+    decided_at: dt.datetime | None = None
+    """The issuer's latest decision on it: when it was approved or rejected, or withdrawn. With WITHDRAWN, it says
+    when the approval stopped granting (rule 7 weighs approvals by that); unknown, ``valid_until`` stands for it."""
 
     def __post_init__(self) -> None:
         _require_aware("valid_until", self.valid_until)
+        if self.decided_at is not None:
+            _require_aware("decided_at", self.decided_at)
+
+    def failure(self, now: dt.datetime) -> tuple[Reason, dt.datetime] | None:
+        """Why the approval no longer grants at ``now``, and since when; None while it is live."""
+        if self.state is ApprovalState.REJECTED:
+            return Reason.APPROVAL_REJECTED, self.decided_at or self.valid_until
+        if self.state is ApprovalState.WITHDRAWN:
+            withdrawn = self.decided_at or self.valid_until
+            return Reason.APPROVAL_WITHDRAWN, min(withdrawn, self.valid_until)
+        if self.state is ApprovalState.EXPIRED or now >= self.valid_until:
+            return Reason.APPROVAL_EXPIRED, self.valid_until
+        return None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -430,12 +452,33 @@ class _Via(enum.Enum):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class _Ended:
+    """An approval that applies to the request but no longer grants: why, and since when."""
+
+    fields: tuple[str, ...]
+    reason: Reason
+    since: dt.datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class _Grants:
-    """The approvals and consent that apply to one request, and the reason when they do not suffice."""
+    """The approvals and consent that apply to one request, and what to say when they do not suffice."""
 
     approvals: tuple[Approval, ...]
     consent: Consent | None
-    failure: Reason
+    consent_failure: Reason | None
+    ended: tuple[_Ended, ...]
+    """Newest first: the one that stopped granting last, on the same instant in the order of rule 7."""
+
+    def failure(self, key: str | None) -> Reason:
+        """The reason to withhold field ``key`` (None: a material without fields) that no grant lets through."""
+        if self.consent_failure is not None:
+            return self.consent_failure
+        if self.approvals:
+            return Reason.FIELD_NOT_APPROVED
+        naming = [e for e in self.ended if key is None or key in e.fields]
+        relevant = naming or self.ended
+        return relevant[0].reason if relevant else Reason.NEEDS_AUTHORIZATION
 
 
 def _grants(
@@ -447,18 +490,16 @@ def _grants(
     now: dt.datetime,
 ) -> _Grants:
     live_approvals: list[Approval] = []
-    approval_failures: set[Reason] = set()
+    ended: list[_Ended] = []
     for approval in approvals:
         if not _approval_applies(approval, caller, content, matter):
             continue
-        if approval.state is ApprovalState.REJECTED:
-            approval_failures.add(Reason.APPROVAL_REJECTED)
-        elif approval.state is ApprovalState.WITHDRAWN:
-            approval_failures.add(Reason.APPROVAL_WITHDRAWN)
-        elif approval.state is ApprovalState.EXPIRED or now >= approval.valid_until:
-            approval_failures.add(Reason.APPROVAL_EXPIRED)
-        else:
+        failure = approval.failure(now)
+        if failure is None:
             live_approvals.append(approval)
+        else:
+            reason, since = failure
+            ended.append(_Ended(fields=approval.fields, reason=reason, since=since))
     live_consents: list[Consent] = []
     consent_failures: set[Reason] = set()
     for consent in consents:
@@ -467,18 +508,13 @@ def _grants(
             live_consents.append(consent)
         else:
             consent_failures.add(problem)
-    if consent_failures:
-        failure = _first(_CONSENT_FAILURES, consent_failures)
-    elif live_approvals:
-        failure = Reason.FIELD_NOT_APPROVED
-    elif approval_failures:
-        failure = _first(_APPROVAL_FAILURES, approval_failures)
-    else:
-        failure = Reason.NEEDS_AUTHORIZATION
+    ended.sort(key=lambda e: _APPROVAL_FAILURES.index(e.reason))
+    ended.sort(key=lambda e: e.since, reverse=True)  # stable: on the same instant, in the order of rule 7
     return _Grants(
         approvals=tuple(live_approvals),
         consent=min(live_consents, key=lambda c: c.valid_until) if live_consents else None,
-        failure=failure,
+        consent_failure=_first(_CONSENT_FAILURES, consent_failures) if consent_failures else None,
+        ended=tuple(ended),
     )
 
 
@@ -532,7 +568,7 @@ def _judge(sharing: SharingClass, sensitivity: Sensitivity, key: str | None, gra
         return _Via.APPROVAL
     if grants.consent is not None:
         return _Via.CONSENT
-    return grants.failure
+    return grants.failure(key)
 
 
 def _judge_fields(

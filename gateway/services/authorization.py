@@ -9,7 +9,9 @@ for a matter; the request waits in the queue of the issuer that owns the data un
 fewer fields, a shorter duration) or rejects it with a reason. A request not decided by the end of its 10th working
 day expires (``gateway.domain.sharing.request_deadline``). Expiry is applied by every call of this service (an
 ``UPDATE`` of the overdue rows in the call's own transaction), and the sharing policy reads decisions as they are
-stored, so decisions and expiry take effect at the next call; nothing is cached.
+stored, so decisions and expiry take effect at the next call; nothing is cached. An approval past its end is
+EXPIRED too: stored APPROVED, it is told EXPIRED when read (``request_state``: listed, filtered and answered so, as
+of the call's time), and it can no longer be withdrawn.
 
 **Consents** (授权 / 用证码): a holder portal records that its holder lets one consumer use some licenses (by
 identifier or by type) for one matter, until a time, a number of times. The code handed to the holder is 120 random
@@ -139,6 +141,21 @@ _MALFORMED_CODE = (
     "用证码格式不正确：应为24位字母和数字，每4位一组，用“-”分隔"
     "（a consent code is 24 letters and digits in groups of four: XXXX-XXXX-XXXX-XXXX-XXXX-XXXX）"
 )
+
+
+def request_state(request: StoredAccessRequest, now: dt.datetime) -> AccessRequestState:
+    """An access request's state at ``now``: as stored, but an approval past its end (``now >= valid_until``, when
+    the policy stops granting it) is EXPIRED, as an undecided request past its deadline is."""
+    state = AccessRequestState(request.state)
+    if state is AccessRequestState.APPROVED and request.valid_until is not None and now >= request.valid_until:
+        return AccessRequestState.EXPIRED
+    return state
+
+
+def as_of(request: StoredAccessRequest, now: dt.datetime) -> StoredAccessRequest:
+    """``request`` with its state at ``now`` (``request_state``)."""
+    state = request_state(request, now).value
+    return request if state == request.state else dataclasses.replace(request, state=state)
 
 
 def consent_state(consent: StoredConsent, now: dt.datetime) -> ConsentState:
@@ -332,7 +349,7 @@ class AuthorizationService:
                                 "client_request_id was used before for another request",
                                 metadata={"access_request_id": first.request_id},
                             )
-                        request = first
+                        request = as_of(first, now)
                         entry = dataclasses.replace(
                             entry, license_id=first.license_id, reason=f"access_request={first.request_id} retry"
                         )
@@ -358,7 +375,8 @@ class AuthorizationService:
         before_seq: int | None = None,
         operator: str = "",
     ) -> list[StoredAccessRequest]:
-        """An issuer's queue or a consumer's submitted requests, newest first; overdue requests show as EXPIRED."""
+        """An issuer's queue or a consumer's submitted requests, newest first, each in its state now
+        (``request_state``): overdue requests and approvals past their end show, and filter, as EXPIRED."""
         operator = check_operator(operator)
         view = view or (RequestView.ISSUER_QUEUE if caller.has(Role.ISSUER) else RequestView.SUBMITTED)
         if view is RequestView.ISSUER_QUEUE and not caller.has(Role.ISSUER):
@@ -370,10 +388,12 @@ class AuthorizationService:
         with self._db.unit_of_work(write=True) as uow:
             uow.access_requests.expire_overdue(now)
             queue = view is RequestView.ISSUER_QUEUE
-            found = uow.access_requests.page(
+            found = _page_as_of(
+                uow,
+                now,
+                state,
                 issuer_code=caller.code if queue else None,
                 requester=(requester or None) if queue else caller.code,
-                state=state.value if state else None,
                 matter_code=matter_code or None,
                 before_seq=before_seq,
                 limit=limit,
@@ -457,7 +477,7 @@ class AuthorizationService:
             decided = uow.access_requests.get(request_id)
             uow.commit()
         assert decided is not None
-        return decided
+        return as_of(decided, now)
 
     # -- consents --------------------------------------------------------------------------------------------------
 
@@ -718,6 +738,40 @@ def _consents_after(
         window *= 2
 
 
+def _page_as_of(
+    uow: UnitOfWork,
+    now: dt.datetime,
+    state: AccessRequestState | None,
+    *,
+    before_seq: int | None,
+    limit: int,
+    **filters: str | None,
+) -> list[StoredAccessRequest]:
+    """Up to ``limit`` access requests matching ``filters`` below ``before_seq``, newest first, each in its state at
+    ``now`` (``as_of``) and filtered by that state. The store filters by the state it holds, so APPROVED reads the
+    stored approvals and keeps those in force, and EXPIRED merges the stored EXPIRED with the stored approvals past
+    their end."""
+
+    def stored(value: AccessRequestState | None, below: int | None) -> list[StoredAccessRequest]:
+        found = uow.access_requests.page(state=value.value if value else None, before_seq=below, limit=limit, **filters)
+        return [as_of(r, now) for r in found]
+
+    if state not in (AccessRequestState.APPROVED, AccessRequestState.EXPIRED):
+        return stored(state, before_seq)
+    approvals: list[StoredAccessRequest] = []  # the stored approvals in ``state`` now, read until ``limit`` are found
+    below = before_seq
+    while len(approvals) < limit:
+        page = stored(AccessRequestState.APPROVED, below)
+        approvals += [r for r in page if r.state == state.value]
+        if len(page) < limit:
+            break
+        below = page[-1].seq
+    if state is AccessRequestState.APPROVED:
+        return approvals[:limit]
+    merged = approvals[:limit] + stored(AccessRequestState.EXPIRED, before_seq)
+    return sorted(merged, key=lambda r: r.seq, reverse=True)[:limit]
+
+
 def _owning_issuer(license_type: LicenseType, issuer_code: str) -> str:
     """The issuer whose queue a request for ``license_type`` goes to (一数一源: one of the type's issuers)."""
     if issuer_code:
@@ -806,10 +860,11 @@ def _apply(
 ) -> AccessRequestState:
     """Store a decision on ``request``: approve or reject it while it is pending, withdraw it once approved."""
     if decision is AccessDecision.WITHDRAW:
-        if request.state != AccessRequestState.APPROVED.value:
+        state_now = request_state(request, now).value  # an approval past its end shares nothing already
+        if state_now != AccessRequestState.APPROVED.value:
             raise ConflictError(
-                f"只能撤回已批准的申请，该申请{_STATE_LABELS[request.state]}"
-                f"（only an approval can be withdrawn; the request is {request.state.lower()}）",
+                f"只能撤回已批准的申请，该申请{_STATE_LABELS[state_now]}"
+                f"（only an approval can be withdrawn; the request is {state_now.lower()}）",
                 reason="ACCESS_REQUEST_NOT_APPROVED",
             )
         if not uow.access_requests.withdraw(request.request_id, at=now, reason=reason):

@@ -882,8 +882,10 @@ _APPROVAL_STATES = {
 
 
 def _approval(request: StoredAccessRequest) -> Approval:
-    approved = request.state == AccessRequestState.APPROVED.value
-    until = request.valid_until if approved else None
+    """A decided request as the policy weighs it: an approval (live, past its end or withdrawn: its fields and end
+    as approved, kept when withdrawn) or a rejection (the fields it refused; its ``valid_until`` is when)."""
+    state = _APPROVAL_STATES.get(request.state, ApprovalState.REJECTED)
+    rejected = state is ApprovalState.REJECTED
     return Approval(
         approval_id=request.request_id,
         issuer_code=request.issuer_code,
@@ -891,9 +893,10 @@ def _approval(request: StoredAccessRequest) -> Approval:
         type_code=request.type_code,
         license_id=request.license_id,
         matter_code=request.matter_code,
-        fields=request.approved_fields,
-        valid_until=until or request.decided_at or request.submitted_at,
-        state=_APPROVAL_STATES.get(request.state, ApprovalState.REJECTED),
+        fields=request.fields if rejected else request.approved_fields,
+        valid_until=(None if rejected else request.valid_until) or request.decided_at or request.submitted_at,
+        state=state,
+        decided_at=request.decided_at,
     )
 
 

@@ -26,6 +26,7 @@ from tests.api.test_sharing import (
     BUSINESS_LICENSE,
     FPSL,
     ID_CARD,
+    NAME_ONLY,
     PARTNER,
     QYKZ,
     REAL_ESTATE,
@@ -225,6 +226,89 @@ def test_an_issuer_withdraws_an_approval_and_the_next_call_shares_nothing(runnin
             if r.request_id == submitted.request_id] == [authorization_pb2.ACCESS_REQUEST_STATE_WITHDRAWN]  # fmt: skip
     seen = [(r.caller, r.action, r.decision) for r in records_of(running, card.holder.code)]
     assert (POLICE, "DECIDE_ACCESS_REQUEST", "WITHDRAWN") in seen
+
+
+SUBMITTED = authorization_pb2.ACCESS_REQUEST_VIEW_SUBMITTED
+WITHDRAWN = authorization_pb2.ACCESS_REQUEST_STATE_WITHDRAWN
+
+
+def test_an_approval_that_ran_out_is_refused_and_listed_as_expired_though_an_older_one_was_withdrawn(
+    clocked: Clocked,
+) -> None:
+    """The journeys report's finding 3: an approval for every license of the type, given and withdrawn, then one for
+    this license that ran out. The refusal names the expiry (审批已过期), not the older withdrawal, and the listings
+    show the approval EXPIRED from its end on."""
+    running, clock = clocked.running, clocked.clock
+    card = id_card(running).license
+    holder = sharing_pb2.ListHolderLicensesRequest(use=NAME_ONLY, holder_code_type="111", holder_code=card.holder.code)
+    wide = request_access(running, TAX, NAME_ONLY)
+    decide_request(running, wide.request_id, APPROVE)
+    decide_request(running, wide.request_id, WITHDRAW, reason="审批有误，撤回")
+    assert denied(lambda: data(running, card.license_id, NAME_ONLY))[0] == "APPROVAL_WITHDRAWN"
+
+    clock.advance(dt.timedelta(days=1))
+    mine = request_access(running, TAX, NAME_ONLY, license_id=card.license_id, type_code="", duration_days=365)
+    approved = decide_request(running, mine.request_id, APPROVE)
+    end = approved.valid_until.ToDatetime(dt.UTC)
+    clock.advance(end - clock.now() - dt.timedelta(seconds=1))  # its last second
+    assert set(fields_of(data(running, card.license_id, NAME_ONLY))) == {"name", "gender"}
+    listed = {r.request_id: r.state for r in queue(running, TAX, view=SUBMITTED)}
+    assert (listed[mine.request_id], listed[wide.request_id]) == (APPROVED, WITHDRAWN)
+
+    clock.advance(dt.timedelta(seconds=1))  # its end
+    with pytest.raises(grpc.RpcError) as caught:
+        data(running, card.license_id, NAME_ONLY)
+    info, _ = error_details(caught.value)
+    assert (caught.value.code(), info.reason) == (grpc.StatusCode.PERMISSION_DENIED, "APPROVAL_EXPIRED")
+    assert caught.value.details() == "居民身份证: 审批已过期" and "RequestAccess" in info.metadata["remedy"]
+    (entry,) = sharing(running, TAX).ListHolderLicenses(holder).licenses
+    assert (entry.access_state, entry.reason) == (test_sharing.NEEDS_AUTHORIZATION, "APPROVAL_EXPIRED")
+    assert ("GET_LICENSE_DATA", "DENY", "APPROVAL_EXPIRED") in [
+        (r.action, r.decision, r.reason) for r in records_of(running, card.holder.code)
+    ]
+
+    # the requester's and the issuer's listings say EXPIRED, keep what was approved, and filter by the state now
+    for member, view in ((TAX, SUBMITTED), (POLICE, authorization_pb2.ACCESS_REQUEST_VIEW_ISSUER_QUEUE)):
+        listed_now = {r.request_id: r for r in queue(running, member, view=view)}
+        assert (listed_now[mine.request_id].state, listed_now[wide.request_id].state) == (EXPIRED, WITHDRAWN)
+        assert listed_now[mine.request_id].valid_until == approved.valid_until
+        assert list(listed_now[mine.request_id].approved_fields) == ["name", "gender"]
+        assert mine.request_id in {r.request_id for r in queue(running, member, view=view, state=EXPIRED)}
+        assert mine.request_id not in {r.request_id for r in queue(running, member, view=view, state=APPROVED)}
+    # it shares nothing already: the issuer cannot withdraw it
+    code, reason, _ = refused(lambda: decide_request(running, mine.request_id, WITHDRAW, reason="撤回"))
+    assert (code, reason) == (grpc.StatusCode.FAILED_PRECONDITION, "ACCESS_REQUEST_NOT_APPROVED")
+
+
+def test_approvals_past_their_end_filter_as_expired_across_pages(clocked: Clocked) -> None:
+    running, clock = clocked.running, clocked.clock
+    made = []
+    for days in (30, 1, 1):  # the newest two run out first
+        card = id_card(running).license
+        made.append(
+            request_access(running, TAX, NAME_ONLY, license_id=card.license_id, type_code="", duration_days=days)
+        )
+        decide_request(running, made[-1].request_id, APPROVE)
+    clock.advance(dt.timedelta(days=1, seconds=1))
+    stub = authorization(running, TAX)
+
+    def page(state: int, token: str = "", limit: int = 1) -> authorization_pb2.ListAccessRequestsResponse:
+        return stub.ListAccessRequests(
+            authorization_pb2.ListAccessRequestsRequest(
+                view=SUBMITTED, state=state, matter_code=NAME_ONLY.matter_code, limit=limit, page_token=token
+            )
+        )
+
+    in_force = page(APPROVED)
+    assert [(r.request_id, r.state) for r in in_force.requests] == [(made[0].request_id, APPROVED)]
+    assert all(r.request_id != made[0].request_id for r in page(APPROVED, in_force.next_page_token, 500).requests)
+    first = page(EXPIRED)
+    second = page(EXPIRED, first.next_page_token)
+    assert [(r.request_id, r.state) for r in [*first.requests, *second.requests]] == [
+        (made[2].request_id, EXPIRED),
+        (made[1].request_id, EXPIRED),
+    ]
+    assert made[0].request_id not in {r.request_id for r in page(EXPIRED, limit=500).requests}
 
 
 def test_queues_filter_and_page(running: RunningGateway) -> None:

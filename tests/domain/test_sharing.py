@@ -298,6 +298,29 @@ PASSPORT_APPROVAL = approval(
     issuer_code=EXIT.code, type_code=PASSPORT.code, matter_code=PASSPORT_CHECK.code, fields=("name", "birth_date")
 )
 PASSPORT_CONSENT = consent(license_ids=(PASSPORT_LIC.license_id,), matter_code=PASSPORT_CHECK.code)
+DAY = dt.timedelta(days=1)
+# ended approvals: what a refusal names when several approvals applied and none grants any more
+TYPE_WIDE_WITHDRAWN = approval(  # approved 401 days ago for a year, withdrawn the next day
+    approval_id="A0", state=ApprovalState.WITHDRAWN, decided_at=NOW - 400 * DAY, valid_until=NOW - 401 * DAY + YEAR
+)
+LICENSE_EXPIRED = approval(  # approved for this card 399 days ago, for a year: ran out 34 days ago
+    license_id=ID_LIC.license_id, decided_at=NOW - 399 * DAY, valid_until=NOW - 399 * DAY + YEAR
+)
+EXPIRED_A_MONTH_AGO = approval(approval_id="A2", decided_at=NOW - 2 * MONTH, valid_until=NOW - MONTH)
+WITHDRAWN_YESTERDAY = approval(
+    approval_id="A3", state=ApprovalState.WITHDRAWN, decided_at=NOW - DAY, valid_until=NOW - DAY + YEAR
+)
+REJECTED_YESTERDAY = approval(
+    approval_id="A4", state=ApprovalState.REJECTED, decided_at=NOW - DAY, valid_until=NOW - DAY
+)
+REJECTED_A_YEAR_AGO = approval(
+    approval_id="A5", state=ApprovalState.REJECTED, decided_at=NOW - YEAR, valid_until=NOW - YEAR
+)
+
+
+def all_ended(reason: Reason) -> Refused:
+    return Refused(reason, {k: reason for k in ID_KEYS.split()})
+
 
 CASES = [
     # 无条件共享: 营业执照
@@ -882,6 +905,143 @@ CASES = [
         consents=(consent(matter_code=PRESENCE.code),),
     ),
     Case("no fields/not shared", TAX, PASSPORT_LIC, PASSPORT, PRESENCE, Refused(R.NOT_SHARED)),
+    # ended approvals: of those that applied, the one that stopped granting last is named (rule 7)
+    Case(
+        "ended approvals/one for the license expired after one for the type was withdrawn",
+        TAX,
+        ID_LIC,
+        ID,
+        QYKZ,
+        all_ended(R.APPROVAL_EXPIRED),
+        approvals=(TYPE_WIDE_WITHDRAWN, LICENSE_EXPIRED),
+    ),
+    Case(
+        "ended approvals/whatever order they come in",
+        TAX,
+        ID_LIC,
+        ID,
+        QYKZ,
+        all_ended(R.APPROVAL_EXPIRED),
+        approvals=(LICENSE_EXPIRED, TYPE_WIDE_WITHDRAWN),
+    ),
+    Case(
+        "ended approvals/a withdrawal after an expiry",
+        TAX,
+        ID_LIC,
+        ID,
+        QYKZ,
+        all_ended(R.APPROVAL_WITHDRAWN),
+        approvals=(WITHDRAWN_YESTERDAY, EXPIRED_A_MONTH_AGO),
+    ),
+    Case(
+        "ended approvals/a rejection after an expiry",
+        TAX,
+        ID_LIC,
+        ID,
+        QYKZ,
+        all_ended(R.APPROVAL_REJECTED),
+        approvals=(EXPIRED_A_MONTH_AGO, REJECTED_YESTERDAY),
+    ),
+    Case(
+        "ended approvals/an expiry after a rejection",
+        TAX,
+        ID_LIC,
+        ID,
+        QYKZ,
+        all_ended(R.APPROVAL_EXPIRED),
+        approvals=(REJECTED_A_YEAR_AGO, EXPIRED_A_MONTH_AGO),
+    ),
+    Case(
+        "ended approvals/one withdrawn after its end stopped granting at its end",
+        TAX,
+        ID_LIC,
+        ID,
+        QYKZ,
+        all_ended(R.APPROVAL_EXPIRED),
+        approvals=(
+            approval(approval_id="A6", state=ApprovalState.WITHDRAWN, decided_at=NOW - DAY, valid_until=NOW - MONTH),
+            approval(decided_at=NOW - MONTH, valid_until=NOW - 7 * DAY),
+        ),
+    ),
+    Case(
+        "ended approvals/on the same instant withdrawn before expired before rejected",
+        TAX,
+        ID_LIC,
+        ID,
+        QYKZ,
+        all_ended(R.APPROVAL_WITHDRAWN),
+        approvals=(
+            approval(approval_id="A7", state=ApprovalState.REJECTED, decided_at=NOW - DAY, valid_until=NOW - DAY),
+            approval(approval_id="A8", valid_until=NOW - DAY),
+            approval(approval_id="A9", state=ApprovalState.WITHDRAWN, decided_at=NOW - DAY, valid_until=NOW + DAY),
+        ),
+    ),
+    Case(
+        "ended approvals/each field named by the approval that covered it",
+        TAX,
+        ID_LIC,
+        ID,
+        QYKZ,
+        Refused(
+            R.APPROVAL_EXPIRED,
+            {
+                "name": R.APPROVAL_EXPIRED,
+                "gender": R.APPROVAL_EXPIRED,
+                "citizen_id": R.APPROVAL_WITHDRAWN,
+                "issuing_authority": R.APPROVAL_WITHDRAWN,
+            },
+        ),
+        approvals=(
+            dataclasses.replace(EXPIRED_A_MONTH_AGO, fields=("name", "gender")),
+            dataclasses.replace(WITHDRAWN_YESTERDAY, fields=("citizen_id", "issuing_authority")),
+        ),
+    ),
+    Case(
+        "ended approvals/a field none covered by the newest",
+        TAX,
+        ID_LIC,
+        ID,
+        QYKZ,
+        Refused(
+            R.APPROVAL_REJECTED,
+            {
+                "name": R.APPROVAL_REJECTED,
+                "gender": R.APPROVAL_EXPIRED,
+                "citizen_id": R.APPROVAL_REJECTED,
+                "issuing_authority": R.APPROVAL_REJECTED,
+            },
+        ),
+        approvals=(
+            dataclasses.replace(EXPIRED_A_MONTH_AGO, fields=("gender",)),
+            dataclasses.replace(REJECTED_YESTERDAY, fields=("name",)),
+        ),
+    ),
+    Case(
+        "ended approvals/a live approval without the field says so",
+        TAX,
+        ID_LIC,
+        ID,
+        QYKZ,
+        Allowed(
+            "name",
+            via=B.CONDITIONAL_APPROVAL,
+            withheld={k: R.FIELD_NOT_APPROVED for k in ("gender", "citizen_id", "issuing_authority")},
+            holder=MASKED_ZHANG_SAN,
+            approvals=("A1",),
+        ),
+        approvals=(approval(fields=("name",)), WITHDRAWN_YESTERDAY),
+    ),
+    Case(
+        "ended approvals/no fields/the last to stop granting",
+        TAX,
+        ID_LIC,
+        ID,
+        PRESENCE,
+        Refused(R.APPROVAL_EXPIRED),
+        approvals=tuple(
+            dataclasses.replace(a, matter_code=PRESENCE.code, fields=()) for a in (TYPE_WIDE_WITHDRAWN, LICENSE_EXPIRED)
+        ),
+    ),
     # time: valid_until is the first instant that is no longer valid
     Case(
         "time/approval a second before its end",
@@ -1099,6 +1259,53 @@ def test_decide_needs_an_aware_time() -> None:
         dataclasses.replace(CASES[0], now=dt.datetime(2024, 6, 3, 10, 0)).decide()
 
 
+def test_an_approval_that_ran_out_is_named_over_an_older_withdrawn_one() -> None:
+    """公安局's approval for one 出生医学证明 ran out; an older one for every 出生医学证明 from 卫健委 had been
+    withdrawn. The clerk is told that the approval expired (ask again), not that 卫健委 withdrew it."""
+    for_birth = approval(
+        issuer_code=HEALTH.code,
+        grantee_code=POLICE.code,
+        type_code=BIRTH.code,
+        matter_code=CSDJ.code,
+        fields=CSDJ.materials[0].fields,
+    )
+    withdrawn = dataclasses.replace(
+        for_birth,
+        approval_id="A0",
+        state=ApprovalState.WITHDRAWN,
+        decided_at=NOW - 400 * DAY,
+        valid_until=NOW - 401 * DAY + YEAR,
+    )
+    for_this = dataclasses.replace(
+        for_birth, license_id=BIRTH_LIC.license_id, decided_at=NOW - 399 * DAY, valid_until=NOW - 34 * DAY
+    )
+
+    def case(*approvals: Approval, now: dt.datetime = NOW) -> Case:
+        return Case("", POLICE, BIRTH_LIC, BIRTH, CSDJ, Refused(R.APPROVAL_EXPIRED), approvals=approvals, now=now)
+
+    decision = decide(
+        caller=POLICE,
+        license=BIRTH_LIC,
+        license_type=BIRTH,
+        matter=CSDJ,
+        purpose="出生登记",
+        approvals=(withdrawn, for_this),
+        now=NOW,
+        issuer_name=HEALTH.name,
+    )
+    assert isinstance(decision, Deny)
+    assert (decision.reason, decision.detail) == (R.APPROVAL_EXPIRED, "出生医学证明: 审批已过期")
+    assert HEALTH.name in decision.remedy
+    access = case(withdrawn, for_this).access()
+    assert (access.state, access.reason) == (AccessState.NEEDS_AUTHORIZATION, R.APPROVAL_EXPIRED)
+    # a year before, the card's approval granted what the withdrawn one no longer did
+    earlier = case(withdrawn, for_this, now=NOW - YEAR).decide()
+    assert isinstance(earlier, Permit) and earlier.approval_ids == ("A1",)
+    # alone, the withdrawn one is named
+    alone = case(withdrawn).decide()
+    assert isinstance(alone, Deny) and alone.reason is R.APPROVAL_WITHDRAWN
+
+
 def test_decide_refuses_a_type_that_is_not_the_license_s() -> None:
     with pytest.raises(ValueError, match="is not of type"):
         Case("", TAX, ID_LIC, BL, QYKZ, Refused(R.NOT_SHARED)).decide()
@@ -1108,6 +1315,7 @@ def test_decide_refuses_a_type_that_is_not_the_license_s() -> None:
     ("make", "message"),
     [
         pytest.param(lambda: approval(valid_until=dt.datetime(2025, 1, 1)), "timezone-aware", id="approval-naive"),
+        pytest.param(lambda: approval(decided_at=dt.datetime(2025, 1, 1)), "timezone-aware", id="decided-at-naive"),
         pytest.param(lambda: consent(valid_until=dt.datetime(2025, 1, 1)), "timezone-aware", id="consent-naive"),
         pytest.param(lambda: consent(uses_remaining=-1), "negative", id="consent-negative-uses"),
         pytest.param(lambda: consent(license_ids=(), type_codes=()), "at least one", id="consent-covers-nothing"),
