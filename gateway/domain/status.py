@@ -5,7 +5,7 @@
 >>> next_status(LicenseStatus.CANCELLED, StatusAction.RESUME)
 Traceback (most recent call last):
 ...
-gateway.domain.errors.ConflictError: cannot resume a license that is 已注销
+gateway.domain.errors.ConflictError: 已注销的证照不能恢复（cannot resume a license that is 已注销）
 
 吊销 (revocation) is not always the end: a revoked business license is later cancelled (注销), so REVOKED → CANCELLED
 is allowed. CANCELLED and SUPERSEDED are final. Amendment (变更) applies to ACTIVE licenses only.
@@ -29,6 +29,19 @@ class StatusAction(enum.Enum):
     def verb(self) -> str:
         return self.value.lower()
 
+    @property
+    def label(self) -> str:
+        """The action in Chinese, as refusals name it."""
+        return _ACTION_LABELS[self]
+
+
+_ACTION_LABELS = {
+    StatusAction.SUSPEND: "暂停",
+    StatusAction.RESUME: "恢复",
+    StatusAction.REVOKE: "吊销",
+    StatusAction.CANCEL: "注销",
+}
+
 
 _TRANSITIONS: dict[tuple[LicenseStatus, StatusAction], LicenseStatus] = {
     (LicenseStatus.ACTIVE, StatusAction.SUSPEND): LicenseStatus.SUSPENDED,
@@ -47,7 +60,7 @@ def next_status(current: LicenseStatus, action: StatusAction) -> LicenseStatus:
         return _TRANSITIONS[(current, action)]
     except KeyError:
         raise ConflictError(
-            f"cannot {action.verb} a license that is {current.label}",
+            f"{current.label}的证照不能{action.label}（cannot {action.verb} a license that is {current.label}）",
             reason="TRANSITION_NOT_ALLOWED",
             metadata={"status": current.value, "action": action.value},
         ) from None
@@ -57,9 +70,11 @@ def check_amendable(current: LicenseStatus, superseded_by: str = "") -> None:
     """Only an ACTIVE version is amended; a SUPERSEDED one's refusal names the version that replaced it
     (``superseded_by``), the one to amend instead."""
     if current is not LicenseStatus.ACTIVE:
-        instead = f": amend {superseded_by}, which replaced it" if superseded_by else ""
+        instead = f"，请变更取代它的 {superseded_by}" if superseded_by else ""
+        english = ": amend the version that replaced it (superseded_by)" if superseded_by else ""
         raise ConflictError(
-            f"only an active license can be amended; this one is {current.label}{instead}",
+            f"只有有效的证照可以变更，此证照{current.label}{instead}"
+            f"（only an active license can be amended; this one is {current.label}{english}）",
             reason="NOT_AMENDABLE",
             metadata={"status": current.value, **({"superseded_by": superseded_by} if superseded_by else {})},
         )

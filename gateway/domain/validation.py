@@ -1,5 +1,9 @@
 """Validation of issue and amend requests, with every bad field reported at once.
 
+An issuing department's clerk reads these refusals (in the issuing system, and in ``zzgw import``'s list of failed
+lines), so each is said in Chinese first, the field by its Chinese name (the catalog's label for a license's
+fields), and in English after, in parentheses, naming the field as the request does; the reasons are stable.
+
 >>> errors: list[FieldViolation] = []
 >>> check_date("issue_date", "2024-02-30", errors)
 >>> errors[0].reason
@@ -54,6 +58,35 @@ _DECIMAL_RE = re.compile(r"^-?\d{1,18}(\.\d{1,6})?\Z", re.ASCII)
 MAX_LICENSE_NUMBER = 64
 MAX_HOLDER_NAME = 200
 MAX_REASON = 500
+FIELD_LABELS: Mapping[str, str] = {
+    "request_id": "请求编号",
+    "type_code": "证照类型代码",
+    "license_number": "证照编号",
+    "holder.name": "持证主体名称",
+    "holder.code_type": "持证主体代码类型",
+    "holder.code": "持证主体代码",
+    "issue_date": "发证日期",
+    "valid_from": "有效期起始日期",
+    "valid_until": "有效期截止日期",
+    "region_code": "行政区划代码",
+    "serial": "序列号",
+    "reason": "原因",
+    "use.purpose": "用证事由",
+}
+"""The Chinese names of a request's own fields, by which refusals name them (a license's fields go by their catalog
+labels); a field not here is named as the request names it."""
+_PROBLEM_WORDS: Mapping[str, str] = {
+    "must be 17 digits followed by a digit or X": "须为17位数字加1位数字或X",
+    "starts with an unknown region code": "开头的行政区划代码不存在",
+    "carries a birth date that does not exist": "中的出生日期不存在",
+    "carries a birth date in the future": "中的出生日期晚于今天",
+    "check character does not match (GB 11643)": "校验码不符",
+    "must be 18 characters from 0-9 and A-Y without I, O, S, V, Z": "须为18位数字或字母（不含I、O、S、V、Z）",
+    "check character does not match (GB 32100)": "校验码不符",
+    "must be a 6-digit GB/T 2260 administrative division code": "须为6位GB/T 2260行政区划代码",
+}
+"""The Chinese of what ``gateway.domain.identifiers`` finds wrong with a code (its words are English, shared with the
+catalog's checks)."""
 EARLIEST_ISSUE_DATE = dt.date(1900, 1, 1)
 """No license in the registry was issued before this: an earlier issue date is a typing slip or a system's empty date
 (0001-01-01), which would print on the document and make the license look valid since antiquity."""
@@ -91,40 +124,67 @@ def validate_issue(draft: LicenseDraft, catalog: Catalog, issuer: Member, today:
     check_request_id(draft.request_id, errors)
     license_type = catalog.license_types.get(draft.type_code)
     if not draft.type_code:
-        errors.append(_v("type_code", "REQUIRED", "type_code is required"))
+        errors.append(_v("type_code", "REQUIRED", _said("请填写证照类型代码", "type_code is required")))
         raise InvalidLicenseError(errors)
     if license_type is None:
-        errors.append(_v("type_code", "UNKNOWN_LICENSE_TYPE", f"unknown license type {draft.type_code!r}"))
+        code = draft.type_code[:64]
+        errors.append(
+            _v("type_code", "UNKNOWN_LICENSE_TYPE", _said(f"没有证照类型 {code}", f"unknown license type {code!r}"))
+        )
         raise InvalidLicenseError(errors)
     check_issuer(issuer, license_type)
 
-    license_number = normal_number(check_visible("license_number", draft.license_number, MAX_LICENSE_NUMBER, errors))
+    number_label = license_type.license_number_label
+    license_number = normal_number(
+        check_visible("license_number", draft.license_number, MAX_LICENSE_NUMBER, errors, label=number_label)
+    )
     holder = check_holder(draft.holder_name, draft.holder_code_type, draft.holder_code, license_type, errors)
     issue_date = check_date("issue_date", draft.issue_date, errors, required=True)
     if issue_date and issue_date > today:
-        errors.append(_v("issue_date", "ISSUE_DATE_IN_FUTURE", f"issue date {issue_date} is after today"))
+        errors.append(
+            _v(
+                "issue_date",
+                "ISSUE_DATE_IN_FUTURE",
+                _said(f"发证日期 {issue_date} 晚于今天", f"issue date {issue_date} is after today"),
+            )
+        )
     elif issue_date and issue_date < EARLIEST_ISSUE_DATE:
         errors.append(
-            _v("issue_date", "ISSUE_DATE_TOO_EARLY", f"issue date {issue_date} is before {EARLIEST_ISSUE_DATE}")
+            _v(
+                "issue_date",
+                "ISSUE_DATE_TOO_EARLY",
+                _said(
+                    f"发证日期 {issue_date} 早于 {EARLIEST_ISSUE_DATE}",
+                    f"issue date {issue_date} is before {EARLIEST_ISSUE_DATE}",
+                ),
+            )
         )
     valid_from = check_date("valid_from", draft.valid_from, errors) or issue_date
     valid_until = check_validity(license_type, issue_date, valid_from, draft.valid_until, errors)
     region_code = draft.region_code or issuer.region
     if problem := region_code_problem(region_code):
-        errors.append(_v("region_code", "BAD_REGION_CODE", problem))
+        errors.append(_v("region_code", "BAD_REGION_CODE", _problem("region_code", "行政区划代码", problem)))
     if draft.serial and not _SERIAL_RE.match(draft.serial):
-        errors.append(_v("serial", "BAD_SERIAL", "serial must be 1-32 characters of 0-9A-Z"))
+        errors.append(
+            _v(
+                "serial",
+                "BAD_SERIAL",
+                _said("序列号须为1至32位数字或大写字母", "serial must be 1-32 characters of 0-9A-Z"),
+            )
+        )
     fields = check_fields(license_type, draft.fields, errors, partial=False)
     if holder is not None:
         check_holder_fields(license_type, holder, fields, errors)
         if license_type.license_number_of_holder and license_number and license_number != holder.code:
-            label = license_type.license_number_label
+            code_name = HOLDER_CODE_TYPES.get(holder.code_type, "持证主体代码")
             errors.append(
                 _v(
                     "license_number",
                     "DISAGREES_WITH_HOLDER",
-                    f"{label} (license_number) is not the holder's code (holder.code): a {license_type.name}'s "
-                    f"number is its holder's {HOLDER_CODE_TYPES.get(holder.code_type, 'code')}",
+                    _said(
+                        f"{number_label}与持证主体的{code_name}不一致",
+                        "license_number is not the holder's code (holder.code)",
+                    ),
                 )
             )
     if errors:
@@ -145,38 +205,80 @@ def validate_issue(draft: LicenseDraft, catalog: Catalog, issuer: Member, today:
 
 def check_request_id(request_id: str, errors: list[FieldViolation]) -> None:
     if not request_id:
-        errors.append(_v("request_id", "REQUIRED", "request_id is required (the idempotency key)"))
+        errors.append(
+            _v("request_id", "REQUIRED", _said("请填写请求编号", "request_id is required, the idempotency key"))
+        )
     elif not REQUEST_ID_RE.match(request_id):
-        errors.append(_v("request_id", "BAD_REQUEST_ID", "request_id must be 1-64 characters of A-Z a-z 0-9 . _ : -"))
+        errors.append(
+            _v(
+                "request_id",
+                "BAD_REQUEST_ID",
+                _said(
+                    "请求编号须为1至64位字母、数字或 . _ : -",
+                    "request_id must be 1-64 characters of A-Z a-z 0-9 . _ : -",
+                ),
+            )
+        )
 
 
-def check_text(field: str, value: str, limit: int, errors: list[FieldViolation], *, required: bool = False) -> str:
+def check_text(
+    field: str,
+    value: str,
+    limit: int,
+    errors: list[FieldViolation],
+    *,
+    required: bool = False,
+    label: str = "",
+) -> str:
+    """``value`` trimmed and composed; what is wrong with it added to ``errors``, naming the field by ``label`` in
+    Chinese (by default its name in ``FIELD_LABELS``)."""
     value = composed(value.strip())
+    label = label or FIELD_LABELS.get(field, field)
     if not value:
         if required:
-            errors.append(_v(field, "REQUIRED", f"{field} is required"))
-    elif unicodedata.combining(value[0]):
-        errors.append(_v(field, "BAD_CHARACTERS", f"{field} begins with a combining mark, which has nothing to mark"))
-    elif len(value) > limit:
-        errors.append(_v(field, "TOO_LONG", f"{field} must be at most {limit} characters"))
-    elif _CONTROL_RE.search(value):
-        errors.append(_v(field, "BAD_CHARACTERS", f"{field} contains control characters"))
-    elif _BIDI_CONTROL_RE.search(value):
-        errors.append(
-            _v(field, "BAD_CHARACTERS", f"{field} contains bidirectional controls (U+202A-202E, U+2066-2069)")
-        )
-    elif _HIDDEN_RE.search(value):
-        errors.append(_v(field, "BAD_CHARACTERS", f"{field} contains invisible characters"))
+            errors.append(_v(field, "REQUIRED", _said(f"请填写{label}", f"{field} is required")))
+    elif problem := _text_problem(field, label, value, limit, _CONTROL_RE):
+        errors.append(problem)
     return value
 
 
-def check_visible(field: str, value: str, limit: int, errors: list[FieldViolation]) -> str:
+def _text_problem(field: str, label: str, value: str, limit: int, controls: re.Pattern[str]) -> FieldViolation | None:
+    """What is wrong with a text that is not empty: its characters or its length (BAD_CHARACTERS, TOO_LONG)."""
+    if unicodedata.combining(value[0]):
+        return _v(
+            field, "BAD_CHARACTERS", _said(f"{label}不能以组合附加符开头", f"{field} begins with a combining mark")
+        )
+    if len(value) > limit:
+        return _v(
+            field, "TOO_LONG", _said(f"{label}不得超过{limit}个字符", f"{field} must be at most {limit} characters")
+        )
+    if controls.search(value):
+        return _v(field, "BAD_CHARACTERS", _said(f"{label}含有控制字符", f"{field} contains control characters"))
+    if _BIDI_CONTROL_RE.search(value):
+        return _v(
+            field,
+            "BAD_CHARACTERS",
+            _said(
+                f"{label}含有文字方向控制符",
+                f"{field} contains bidirectional controls (U+202A-202E, U+2066-2069)",
+            ),
+        )
+    if _HIDDEN_RE.search(value):
+        return _invisible(field, label)
+    return None
+
+
+def _invisible(field: str, label: str) -> FieldViolation:
+    return _v(field, "BAD_CHARACTERS", _said(f"{label}含有不可见字符", f"{field} contains invisible characters"))
+
+
+def check_visible(field: str, value: str, limit: int, errors: list[FieldViolation], *, label: str = "") -> str:
     """A required text that must print as it is compared: a zero-width space or another invisible character makes a
     license number or a holder's name that looks like another's (王\u200b伟 prints as 王伟 and matches no claim)."""
     before = len(errors)
-    value = check_text(field, value, limit, errors, required=True)
+    value = check_text(field, value, limit, errors, required=True, label=label)
     if len(errors) == before and value and (not value.isprintable() or INVISIBLE_RE.search(value)):
-        errors.append(_v(field, "BAD_CHARACTERS", f"{field} contains invisible characters"))
+        errors.append(_invisible(field, label or FIELD_LABELS.get(field, field)))
     return value
 
 
@@ -186,11 +288,20 @@ def check_holder(
     before = len(errors)
     name = check_visible("holder.name", name, MAX_HOLDER_NAME, errors)
     if not code_type:
-        errors.append(_v("holder.code_type", "REQUIRED", "holder.code_type is required"))
+        errors.append(
+            _v("holder.code_type", "REQUIRED", _said("请填写持证主体代码类型", "holder.code_type is required"))
+        )
     elif code_type not in license_type.holder_code_types:
         allowed = ", ".join(license_type.holder_code_types)
         errors.append(
-            _v("holder.code_type", "BAD_HOLDER_CODE_TYPE", f"{license_type.name} holders use code type {allowed}")
+            _v(
+                "holder.code_type",
+                "BAD_HOLDER_CODE_TYPE",
+                _said(
+                    f"{license_type.name}的持证主体代码类型须为 {'、'.join(license_type.holder_code_types)}",
+                    f"{license_type.name} holders use code type {allowed}",
+                ),
+            )
         )
     code = check_holder_code("holder.code", code_type, code, errors)
     if len(errors) > before:
@@ -205,15 +316,21 @@ def check_holder_code(field: str, code_type: str, code: str, errors: list[FieldV
     Issuance checks a license's holder here, and every call that names a holder its code."""
     code = code.strip().upper()
     if not code:
-        errors.append(_v(field, "REQUIRED", f"{field} is required"))
+        errors.append(_v(field, "REQUIRED", _said("请填写持证主体代码", f"{field} is required")))
     elif code_type == "111":
         if problem := citizen_id_problem(code):
-            errors.append(_v(field, _reason(problem, "BAD_CITIZEN_ID"), f"公民身份号码 {problem}"))
+            errors.append(_v(field, _reason(problem, "BAD_CITIZEN_ID"), _problem(field, "公民身份号码", problem)))
     elif code_type == "001":
         if problem := uscc_problem(code):
-            errors.append(_v(field, _reason(problem, "BAD_USCC"), f"统一社会信用代码 {problem}"))
+            errors.append(_v(field, _reason(problem, "BAD_USCC"), _problem(field, "统一社会信用代码", problem)))
     elif not _OTHER_HOLDER_CODE_RE.match(code):
-        errors.append(_v(field, "BAD_HOLDER_CODE", f"{field} must be 1-32 letters, digits or '-'"))
+        errors.append(
+            _v(
+                field,
+                "BAD_HOLDER_CODE",
+                _said("持证主体代码须为1至32位字母、数字或“-”", f"{field} must be 1-32 letters, digits or '-'"),
+            )
+        )
     return code
 
 
@@ -223,23 +340,25 @@ def check_holder_fields(
     """Each field that states something about the holder (the catalog's ``of_holder``) agrees with the holder: a
     居民身份证 whose 姓名 is not its holder's name, or whose 出生 is not the birth date its 公民身份号码 carries, would
     verify as genuine and be shared as the holder's. The descriptions name the fields, not their values."""
-    code_label = HOLDER_CODE_TYPES.get(holder.code_type, "code")
+    code_label = HOLDER_CODE_TYPES.get(holder.code_type, "持证主体代码")
+    code_name = HOLDER_CODE_TYPES.get(holder.code_type, "code")
     for spec in license_type.fields:
         value = fields.get(spec.key)
         if spec.of_holder is None or value is None:
             continue
         match spec.of_holder:
             case OfHolder.NAME if value != holder.name:
-                problem = "is not the holder's name (holder.name)"
+                words = ("与持证主体名称不一致", "is not the holder's name (holder.name)")
             case OfHolder.CODE if value.upper() != holder.code:
-                problem = f"is not the holder's {code_label} (holder.code)"
+                words = (f"与持证主体的{code_label}不一致", f"is not the holder's {code_name} (holder.code)")
             case OfHolder.BIRTH_DATE if holder.code_type == "111" and value != _born(holder.code):
-                problem = "is not the birth date the holder's 公民身份号码 carries"
+                words = ("与公民身份号码中的出生日期不一致", "is not the birth date the holder's 公民身份号码 carries")
             case OfHolder.SEX if holder.code_type == "111" and value != _sex(holder.code):
-                problem = "is not the sex the holder's 公民身份号码 carries"
+                words = ("与公民身份号码中的性别不一致", "is not the sex the holder's 公民身份号码 carries")
             case _:
                 continue
-        errors.append(_v(f"fields.{spec.key}", "DISAGREES_WITH_HOLDER", f"{spec.label} ({spec.key}) {problem}"))
+        where = f"fields.{spec.key}"
+        errors.append(_v(where, "DISAGREES_WITH_HOLDER", _said(spec.label + words[0], f"{where} {words[1]}")))
 
 
 def _born(citizen_id: str) -> str:
@@ -253,17 +372,29 @@ def _sex(citizen_id: str) -> str:
 _CALENDAR_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
 
 
-def check_date(field: str, value: str, errors: list[FieldViolation], *, required: bool = False) -> dt.date | None:
+def check_date(
+    field: str, value: str, errors: list[FieldViolation], *, required: bool = False, label: str = ""
+) -> dt.date | None:
+    label = label or FIELD_LABELS.get(field, field)
     if not value:
         if required:
-            errors.append(_v(field, "REQUIRED", f"{field} is required"))
+            errors.append(_v(field, "REQUIRED", _said(f"请填写{label}", f"{field} is required")))
         return None
     try:
         if not _CALENDAR_DATE.fullmatch(value):  # fromisoformat takes ISO week dates too (2024-W10-5)
             raise ValueError(value)
         return dt.date.fromisoformat(value)
     except ValueError:
-        errors.append(_v(field, "BAD_DATE", f"{field} must be a calendar date YYYY-MM-DD, got {value[:20]!r}"))
+        errors.append(
+            _v(
+                field,
+                "BAD_DATE",
+                _said(
+                    f"{label}须为YYYY-MM-DD格式的有效日期，不是 {value[:20]!r}",
+                    f"{field} must be a calendar date YYYY-MM-DD",
+                ),
+            )
+        )
         return None
 
 
@@ -276,11 +407,32 @@ def check_validity(
 ) -> dt.date | None:
     valid_until = check_date("valid_until", raw_until, errors)
     if license_type.expires and not raw_until and not license_type.lifelong:
-        errors.append(_v("valid_until", "REQUIRED", f"{license_type.name} must have a validity end date"))
+        errors.append(
+            _v(
+                "valid_until",
+                "REQUIRED",
+                _said(
+                    f"{license_type.name}须填写有效期截止日期",
+                    f"{license_type.name} must have a validity end date",
+                ),
+            )
+        )
     if valid_until and issue_date and valid_until < issue_date:
-        errors.append(_v("valid_until", "VALIDITY_BEFORE_ISSUE", "validity ends before the issue date"))
+        errors.append(
+            _v(
+                "valid_until",
+                "VALIDITY_BEFORE_ISSUE",
+                _said("有效期截止日期早于发证日期", "validity ends before the issue date"),
+            )
+        )
     elif valid_until and valid_from and valid_until < valid_from:
-        errors.append(_v("valid_until", "VALIDITY_BEFORE_START", "validity ends before it starts"))
+        errors.append(
+            _v(
+                "valid_until",
+                "VALIDITY_BEFORE_START",
+                _said("有效期截止日期早于起始日期", "validity ends before it starts"),
+            )
+        )
     return valid_until
 
 
@@ -295,7 +447,7 @@ def check_fields(
     for key, value in sorted(raw.items(), key=lambda item: (order.get(item[0], len(order)), item[0])):
         spec = license_type.field_spec(key)
         if spec is None:
-            errors.append(_v(f"fields.{key[:64]}", "UNKNOWN_FIELD", f"{license_type.name} has no field {key[:64]!r}"))
+            errors.append(unknown_field(f"fields.{key[:64]}", license_type, key))
             continue
         value = composed(value.strip())
         if value:
@@ -306,47 +458,68 @@ def check_fields(
     if not partial:
         for spec in license_type.fields:
             if spec.required and spec.key not in fields and not raw.get(spec.key, "").strip():
-                errors.append(_v(f"fields.{spec.key}", "REQUIRED", f"{spec.label} ({spec.key}) is required"))
+                where = f"fields.{spec.key}"
+                errors.append(_v(where, "REQUIRED", _said(f"请填写{spec.label}", f"{where} is required")))
     return fields
 
 
+def unknown_field(where: str, license_type: LicenseType, key: str) -> FieldViolation:
+    """UNKNOWN_FIELD: ``key`` names no field of ``license_type`` (given at ``where`` in the request)."""
+    return _v(
+        where,
+        "UNKNOWN_FIELD",
+        _said(f"{license_type.name}没有信息项 {key[:64]!r}", f"{license_type.name} has no field {key[:64]!r}"),
+    )
+
+
 def _field_problem(spec: FieldSpec, value: str) -> FieldViolation | None:
-    where = f"fields.{spec.key}"
-    if unicodedata.combining(value[0]):
-        return _v(where, "BAD_CHARACTERS", f"{spec.label} begins with a combining mark, which has nothing to mark")
-    if len(value) > spec.max_length:
-        return _v(where, "TOO_LONG", f"{spec.label} must be at most {spec.max_length} characters")
-    if (_TEXT_CONTROL_RE if spec.value_type is ValueType.STRING else _CONTROL_RE).search(value):
-        return _v(where, "BAD_CHARACTERS", f"{spec.label} contains control characters")
-    if _BIDI_CONTROL_RE.search(value):
-        return _v(where, "BAD_CHARACTERS", f"{spec.label} contains bidirectional controls (U+202A-202E, U+2066-2069)")
-    if _HIDDEN_RE.search(value):
-        return _v(where, "BAD_CHARACTERS", f"{spec.label} contains invisible characters")
+    where, label = f"fields.{spec.key}", spec.label
+    controls = _TEXT_CONTROL_RE if spec.value_type is ValueType.STRING else _CONTROL_RE
+    if said := _text_problem(where, label, value, spec.max_length, controls):
+        return said
     match spec.value_type:
         case ValueType.DATE:
             errors: list[FieldViolation] = []
-            check_date(where, value, errors)
+            check_date(where, value, errors, label=label)
             return errors[0] if errors else None
         case ValueType.INTEGER if not _INTEGER_RE.match(value):
-            return _v(where, "BAD_INTEGER", f"{spec.label} must be a whole number")
+            return _v(where, "BAD_INTEGER", _said(f"{label}须为整数", f"{where} must be a whole number"))
         case ValueType.DECIMAL if not _DECIMAL_RE.match(value):
-            return _v(where, "BAD_DECIMAL", f"{spec.label} must be a decimal number")
+            return _v(
+                where,
+                "BAD_DECIMAL",
+                _said(f"{label}须为数字，小数至多6位", f"{where} must be a decimal number, at most 6 decimals"),
+            )
         case ValueType.CITIZEN_ID:
             if problem := citizen_id_problem(value.upper()):
-                return _v(where, _reason(problem, "BAD_CITIZEN_ID"), f"{spec.label}: {problem}")
+                return _v(where, _reason(problem, "BAD_CITIZEN_ID"), _problem(where, label, problem))
         case ValueType.USCC:
             if problem := uscc_problem(value.upper()):
-                return _v(where, _reason(problem, "BAD_USCC"), f"{spec.label}: {problem}")
+                return _v(where, _reason(problem, "BAD_USCC"), _problem(where, label, problem))
         case ValueType.REGION:
             if problem := region_code_problem(value):
-                return _v(where, "BAD_REGION_CODE", f"{spec.label}: {problem}")
+                return _v(where, "BAD_REGION_CODE", _problem(where, label, problem))
         case ValueType.ENUM if value not in spec.choices:
-            return _v(where, "NOT_A_CHOICE", f"{spec.label} must be one of {', '.join(spec.choices)}")
+            return _v(
+                where,
+                "NOT_A_CHOICE",
+                _said(f"{label}须为以下之一：{'、'.join(spec.choices)}", f"{where} must be one of these"),
+            )
     return None
 
 
 def _reason(problem: str, default: str) -> str:
     return "BAD_CHECK_CHARACTER" if "check character" in problem else default
+
+
+def _problem(field: str, label: str, problem: str) -> str:
+    """A code's problem as ``gateway.domain.identifiers`` finds it, said in Chinese first."""
+    return _said(label + _PROBLEM_WORDS.get(problem, "不正确"), f"{field} {problem}")
+
+
+def _said(chinese: str, english: str) -> str:
+    """A refusal as clerks read it: Chinese first, the English after in parentheses."""
+    return f"{chinese}（{english}）"
 
 
 def _v(field: str, reason: str, description: str) -> FieldViolation:

@@ -21,7 +21,7 @@ from typing import Protocol
 
 from sqlalchemy.exc import IntegrityError
 
-from gateway.domain.catalog import Catalog
+from gateway.domain.catalog import Catalog, FieldSpec
 from gateway.domain.errors import (
     AlreadyExistsError,
     FieldViolation,
@@ -55,6 +55,7 @@ from gateway.domain.validation import (
     check_issuer,
     check_request_id,
     check_text,
+    unknown_field,
     validate_issue,
 )
 from gateway.domain.verification import matters_of
@@ -418,12 +419,14 @@ class IssuanceService:
                     )
                 else:  # its change log names a license the store no longer has: deleted behind the gateway's back
                     item.outcome = NotFoundError(
-                        f"request {request_id} issued {earlier.license_id}, which the store no longer has",
+                        f"请求 {request_id} 签发的证照 {earlier.license_id} 已不在库中"
+                        "（the license this request issued is gone from the store）",
                         reason="LICENSE_NOT_FOUND",
                     )
             elif item.replayed:  # answered before preparing, and not now: its change-log record went meanwhile
                 item.outcome = NotFoundError(
-                    f"request {request_id} was answered before, and its record is gone from the store",
+                    f"请求 {request_id} 此前已答复，其记录已不在库中"
+                    "（the request was answered before, and its record is gone from the store）",
                     reason="REQUEST_RECORD_GONE",
                 )
             elif request_id in first_of:
@@ -442,12 +445,12 @@ class IssuanceService:
             assert item.license is not None
             key = _number_key(item.license)
             if key in taken:
-                item.outcome = AlreadyExistsError(
-                    f"a current license with number {key[1]} exists already", reason="LICENSE_NUMBER_TAKEN"
-                )
+                item.outcome = self._number_taken(*key)
             elif item.license.license_id in existing_ids:
                 item.outcome = AlreadyExistsError(
-                    f"serial {item.draft.serial} is used by another license", reason="SERIAL_TAKEN"
+                    f"序列号 {item.draft.serial} 已被另一证照使用"
+                    f"（serial {item.draft.serial} is used by another license）",
+                    reason="SERIAL_TAKEN",
                 )
             else:
                 taken.add(key)
@@ -492,7 +495,7 @@ class IssuanceService:
         """Amend a license (变更): issue version n+1 and supersede version n. Returns (new, superseded)."""
         errors: list[FieldViolation] = []
         check_request_id(amendment.request_id, errors)
-        if violation := license_id_violation("license_id", amendment.license_id):
+        if violation := _license_id_violation(amendment.license_id):
             errors.append(violation)
         reason = check_text("reason", amendment.reason, MAX_REASON, errors, required=True)  # as a status change
         if errors:
@@ -513,8 +516,9 @@ class IssuanceService:
                     FieldViolation(
                         field="valid_until",
                         reason="LICENSE_EXPIRED",
-                        description=f"the license expired on {ended.isoformat()}: an amendment issued today needs "
-                        "a new valid_until (or an issue_date within the old validity)",
+                        description=f"证照已于 {ended.isoformat()} 到期：今天签发的变更须填写新的有效期截止日期，"
+                        f"或原有效期内的发证日期（the license expired on {ended.isoformat()}: give a new "
+                        "valid_until, or an issue_date within the old validity）",
                     )
                 ]
             )
@@ -529,8 +533,9 @@ class IssuanceService:
                     FieldViolation(
                         field="issue_date",
                         reason="ISSUE_DATE_BEFORE_PREVIOUS",
-                        description=f"version {old.content.version} was issued on {old.content.issue_date}: its "
-                        "amendment cannot be issued earlier",
+                        description=f"第{old.content.version}版于 {old.content.issue_date} 签发，变更的发证日期不能"
+                        f"更早（version {old.content.version} was issued on {old.content.issue_date}: its "
+                        "amendment cannot be issued earlier）",
                     )
                 ]
             )
@@ -558,9 +563,7 @@ class IssuanceService:
             check_amendable(current.status, current.superseded_by)
             number = content.license_number
             if number != old.content.license_number and uow.licenses.taken_numbers([(content.type_code, number)]):
-                raise AlreadyExistsError(
-                    f"a current license with number {number} exists already", reason="LICENSE_NUMBER_TAKEN"
-                )
+                raise self._number_taken(content.type_code, number)
             memo = self._status_memo(
                 old.license_id, LicenseStatus.SUPERSEDED, reason, now, created_at=current.created_at
             )
@@ -594,7 +597,7 @@ class IssuanceService:
         """Suspend, resume, revoke or cancel a license, with a reason."""
         errors: list[FieldViolation] = []
         check_request_id(request_id, errors)
-        if violation := license_id_violation("license_id", license_id):
+        if violation := _license_id_violation(license_id):
             errors.append(violation)
         reason = check_text("reason", reason, MAX_REASON, errors, required=True)
         if errors:
@@ -636,7 +639,7 @@ class IssuanceService:
     def get(self, caller: Member, *, license_id: str = "", type_code: str = "", license_number: str = "") -> License:
         """A license by identifier, or the current version by type and number; issuers see only their own."""
         if license_id:
-            if violation := license_id_violation("license_id", license_id):
+            if violation := _license_id_violation(license_id):
                 raise InvalidRequestError([violation])
             if not caller.has(Role.ADMIN):
                 _check_named_issuer(caller, license_id)
@@ -655,12 +658,13 @@ class IssuanceService:
                     FieldViolation(
                         field="license_id",
                         reason="REQUIRED",
-                        description="give license_id, or type_code and license_number",
+                        description="请填写证照标识，或证照类型代码和证照编号"
+                        "（give license_id, or type_code and license_number）",
                     )
                 ]
             )
         if found is None:
-            raise NotFoundError("no such license", reason="LICENSE_NOT_FOUND")
+            raise NotFoundError(_NO_SUCH_LICENSE, reason="LICENSE_NOT_FOUND")
         return found
 
     def history(self, license: License) -> list[License]:
@@ -690,8 +694,9 @@ class IssuanceService:
             )
             if not used and not own:
                 raise PermissionDeniedError(
-                    f"{caller.name} handles no matter of the catalog, so no license type's changes are for it: "
-                    "add its matters to the catalog (ZZGW_CATALOG)",
+                    f"{caller.name}在事项目录中没有办理事项，没有证照变更可推送给它，请将其事项加入目录"
+                    f"（{caller.name} handles no matter of the catalog, so no license type's changes are for it: "
+                    "add its matters to the catalog, ZZGW_CATALOG）",
                     reason="NO_MATTERS",
                 )
         issued = (
@@ -709,7 +714,7 @@ class IssuanceService:
                     FieldViolation(
                         field=f"type_codes[{index}]",
                         reason="UNKNOWN_LICENSE_TYPE",
-                        description=f"unknown license type {type_code!r}",
+                        description=f"没有证照类型 {type_code[:64]}（unknown license type {type_code[:64]!r}）",
                     )
                 )
             else:
@@ -718,7 +723,9 @@ class IssuanceService:
                         field=f"type_codes[{index}]",
                         reason="NOT_USED_BY_MATTER",
                         description=f"{caller.name}的事项不使用{license_type.name}"
-                        + ("，也不签发该类证照" if own else ""),
+                        + ("，也不签发该类证照" if own else "")
+                        + f"（{caller.name}'s matters do not use {license_type.name}"
+                        + (", nor does it issue them）" if own else "）"),
                     )
                 )
         if errors:
@@ -775,8 +782,17 @@ class IssuanceService:
         with self._db.unit_of_work() as uow:
             found = uow.licenses.get(license_id)
         if found is None:
-            raise NotFoundError("no such license", reason="LICENSE_NOT_FOUND")
+            raise NotFoundError(_NO_SUCH_LICENSE, reason="LICENSE_NOT_FOUND")
         return found
+
+    def _number_taken(self, type_code: str, number: str) -> AlreadyExistsError:
+        """LICENSE_NUMBER_TAKEN: a current license of the type has ``number``, named by the type's label for it."""
+        license_type = self._catalog.license_types.get(type_code)
+        label = license_type.license_number_label if license_type is not None else "证照编号"
+        return AlreadyExistsError(
+            f"{label}为 {number} 的现行证照已存在（a current license with number {number} exists already）",
+            reason="LICENSE_NUMBER_TAKEN",
+        )
 
     def _owned(self, caller: Member, license_id: str) -> License:
         _check_named_issuer(caller, license_id)
@@ -840,18 +856,15 @@ def _check_cleared(catalog: Catalog, old: License, amendment: Amendment) -> None
     """Each key to clear is a field of the license's type, and not also given a value."""
     license_type = catalog.license_types[old.content.type_code]
     errors = [
-        FieldViolation(
-            field=f"clear_fields.{key[:64]}",
-            reason="UNKNOWN_FIELD",
-            description=f"{license_type.name} has no field {key[:64]!r}",
-        )
+        unknown_field(f"clear_fields.{key[:64]}", license_type, key)
         for key in amendment.clear_fields
         if license_type.field_spec(key) is None
     ] + [
         FieldViolation(
             field=f"clear_fields.{key[:64]}",
             reason="SET_AND_CLEARED",
-            description=f"field {key[:64]!r} is both given a value and cleared",
+            description=f"{_field_label(license_type.field_spec(key), key)}既填了新值又要清除"
+            f"（field {key[:64]!r} is both given a value and cleared）",
         )
         for key in amendment.clear_fields
         if key in amendment.fields
@@ -871,7 +884,8 @@ def _check_changes(old: LicenseContent, new: LicenseContent, *, dated: bool) -> 
                 FieldViolation(
                     field="fields",
                     reason="NOTHING_CHANGED",
-                    description="the amendment changes nothing the license states; nothing was issued",
+                    description="此次变更没有改变证照的任何内容，未签发新版本"
+                    "（the amendment changes nothing the license states; nothing was issued）",
                 )
             ]
         )
@@ -927,5 +941,21 @@ def _digest(mapping: Mapping[str, object]) -> str:
 
 def _reused(request_id: str) -> IdempotencyConflictError:
     return IdempotencyConflictError(
-        f"request_id {request_id} was used before with different content", metadata={"request_id": request_id}
+        f"请求编号 {request_id} 已用于内容不同的请求（request_id {request_id} was used before with different content）",
+        metadata={"request_id": request_id},
     )
+
+
+_NO_SUCH_LICENSE = "没有这个证照（no such license）"
+
+
+def _license_id_violation(license_id: str) -> FieldViolation | None:
+    """INVALID_LICENSE_ID for a ``license_id`` that is no license identifier, said in Chinese first."""
+    violation = license_id_violation("license_id", license_id)
+    if violation is None:
+        return None
+    return dataclasses.replace(violation, description=f"证照标识不正确（license_id: {violation.description}）")
+
+
+def _field_label(spec: FieldSpec | None, key: str) -> str:
+    return spec.label if spec is not None else repr(key[:64])

@@ -111,6 +111,10 @@ def test_same_request_id_other_content_is_rejected(running: RunningGateway) -> N
     assert caught.value.code() == grpc.StatusCode.ALREADY_EXISTS
     info, _ = error_details(caught.value)
     assert info.reason == "REQUEST_ID_REUSED" and info.domain == "zzgw.v1"
+    request_id = record["request_id"]
+    assert caught.value.details() == (
+        f"请求编号 {request_id} 已用于内容不同的请求（request_id {request_id} was used before with different content）"
+    )
 
 
 def test_license_number_taken_by_another_request(running: RunningGateway) -> None:
@@ -120,6 +124,10 @@ def test_license_number_taken_by_another_request(running: RunningGateway) -> Non
         issue(running, {**record, "request_id": record["request_id"] + "-other"})
     assert caught.value.code() == grpc.StatusCode.ALREADY_EXISTS
     assert error_details(caught.value)[0].reason == "LICENSE_NUMBER_TAKEN"
+    number = record["license_number"]  # by the type's name for its number (食品生产许可证: 许可证编号)
+    assert caught.value.details() == (
+        f"许可证编号为 {number} 的现行证照已存在（a current license with number {number} exists already）"
+    )
 
 
 def test_a_number_is_kept_in_upper_case_and_found_in_either(running: RunningGateway) -> None:
@@ -301,7 +309,11 @@ def test_amend_makes_a_new_version_and_supersedes_the_old(running: RunningGatewa
     info = error_details(caught.value)[0]
     # the version to amend instead is named
     assert (info.reason, info.metadata["superseded_by"]) == ("NOT_AMENDABLE", new.license_id)
-    assert f"amend {new.license_id}, which replaced it" in str(caught.value.details())
+    assert caught.value.details() == (
+        f"只有有效的证照可以变更，此证照已变更，请变更取代它的 {new.license_id}"
+        "（only an active license can be amended; this one is 已变更: amend the version that replaced it "
+        "(superseded_by)）"
+    )
 
 
 def test_a_number_that_is_the_holders_code_must_be_the_holders(running: RunningGateway) -> None:
@@ -314,7 +326,10 @@ def test_a_number_that_is_the_holders_code_must_be_the_holders(running: RunningG
         with pytest.raises(grpc.RpcError) as caught:
             issue(running, {**card, "license_number": number}, member=POLICE)
         assert ("license_number", "DISAGREES_WITH_HOLDER") in error_details(caught.value)[1]
-        assert "公民身份号码 (license_number) is not the holder's code" in str(caught.value.details())
+        assert caught.value.details() == (
+            "license_number: 公民身份号码与持证主体的公民身份号码不一致"
+            "（license_number is not the holder's code (holder.code)）"
+        )
     business = unique(samples.business_license(803))
     with pytest.raises(grpc.RpcError) as caught:
         issue(running, {**business, "license_number": samples.uscc(804)})
@@ -456,6 +471,8 @@ def test_an_amendment_that_changes_nothing_or_clears_what_is_not_there_is_refuse
         )
     assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert expected in error_details(caught.value)[1]
+    said = caught.value.details() or ""  # the first violation's field, then its words: Chinese first
+    assert said.startswith(f"{expected[0]}: ") and not said[len(expected[0]) + 2].isascii() and said.endswith("）")
     got = stub.GetLicense(issuance_pb2.GetLicenseRequest(license_id=first.license_id)).license
     assert got.status == S.LICENSE_STATUS_ACTIVE and not got.superseded_by  # no version was made
 
@@ -484,6 +501,7 @@ def test_status_transitions(running: RunningGateway) -> None:
     assert caught.value.code() == grpc.StatusCode.FAILED_PRECONDITION
     info, _ = error_details(caught.value)
     assert info.reason == "TRANSITION_NOT_ALLOWED" and info.metadata["status"] == "CANCELLED"
+    assert caught.value.details() == "已注销的证照不能恢复（cannot resume a license that is 已注销）"
 
 
 def test_status_change_needs_a_reason_and_an_action(running: RunningGateway) -> None:
@@ -491,6 +509,7 @@ def test_status_change_needs_a_reason_and_an_action(running: RunningGateway) -> 
     with pytest.raises(grpc.RpcError) as caught:
         change(running, lic.license_id, issuance_pb2.STATUS_ACTION_SUSPEND, reason="")
     assert ("reason", "REQUIRED") in error_details(caught.value)[1]
+    assert caught.value.details() == "reason: 请填写原因（reason is required）"
     with pytest.raises(grpc.RpcError) as caught:
         change(running, lic.license_id, issuance_pb2.STATUS_ACTION_UNSPECIFIED)
     assert ("action", "REQUIRED") in error_details(caught.value)[1]
@@ -545,11 +564,15 @@ def test_get_unknown_and_malformed_identifiers(running: RunningGateway) -> None:
         stub.GetLicense(issuance_pb2.GetLicenseRequest(license_id=str(lic_id)))
     assert caught.value.code() == grpc.StatusCode.NOT_FOUND
     assert error_details(caught.value)[0].reason == "LICENSE_NOT_FOUND"
+    assert caught.value.details() == "没有这个证照（no such license）"
     with pytest.raises(grpc.RpcError) as caught:
         wrong = "1" if lic_id.check_char == "0" else "0"
         stub.GetLicense(issuance_pb2.GetLicenseRequest(license_id=str(lic_id)[:-1] + wrong))
     assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert ("license_id", "INVALID_LICENSE_ID") in error_details(caught.value)[1]
+    assert caught.value.details() == (
+        "license_id: 证照标识不正确（license_id: check character does not match (ISO/IEC 7064 MOD 37,36)）"
+    )
 
 
 def test_expired_is_derived_at_read_time(running: RunningGateway) -> None:
@@ -647,6 +670,7 @@ def test_batch_duplicate_request_id_inside_one_batch(running: RunningGateway) ->
     assert responses[0].created and not responses[1].created
     assert responses[1].license.license_id == responses[0].license.license_id
     assert responses[2].error.reason == "REQUEST_ID_REUSED"
+    assert responses[2].error.message.startswith(f"请求编号 {record['request_id']} 已用于内容不同的请求（")
 
 
 def test_watch_delivers_changes_and_resumes_from_a_cursor(running: RunningGateway) -> None:
@@ -752,6 +776,9 @@ def test_amending_an_expired_license_without_dates_says_it_expired(running: Runn
     with pytest.raises(grpc.RpcError) as caught:
         amend()
     assert ("valid_until", "LICENSE_EXPIRED") in error_details(caught.value)[1]  # was VALIDITY_BEFORE_ISSUE
-    assert "expired on 2021-01-01" in (caught.value.details() or "")
+    assert (caught.value.details() or "").startswith(
+        "valid_until: 证照已于 2021-01-01 到期：今天签发的变更须填写新的有效期截止日期，或原有效期内的发证日期"
+        "（the license expired on 2021-01-01: "
+    )
     renewed = amend(valid_until=(today() + dt.timedelta(days=365)).isoformat()).license
     assert renewed.version == 2

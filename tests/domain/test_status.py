@@ -50,7 +50,11 @@ def test_other_transitions_are_refused(current: LicenseStatus, action: StatusAct
     error = caught.value
     assert error.reason == "TRANSITION_NOT_ALLOWED"
     assert error.metadata == {"status": current.value, "action": action.value}
-    assert error.message == f"cannot {action.value.lower()} a license that is {current.label}"
+    verb = {"SUSPEND": "暂停", "RESUME": "恢复", "REVOKE": "吊销", "CANCEL": "注销"}[action.value]
+    # said in Chinese first, as the issuer's clerk reads it, the English after
+    assert error.message == (
+        f"{current.label}的证照不能{verb}（cannot {action.value.lower()} a license that is {current.label}）"
+    )
 
 
 def test_final_statuses_allow_nothing() -> None:
@@ -68,7 +72,22 @@ def test_amending_any_other_status_is_refused(current: LicenseStatus) -> None:
         check_amendable(current)
     assert caught.value.reason == "NOT_AMENDABLE"
     assert caught.value.metadata == {"status": current.value}
-    assert current.label in caught.value.message
+    assert caught.value.message == (
+        f"只有有效的证照可以变更，此证照{current.label}"
+        f"（only an active license can be amended; this one is {current.label}）"
+    )
+
+
+def test_a_superseded_version_s_refusal_names_the_version_to_amend_once() -> None:
+    newer = "1.2.156.3005.2.111000009910000354001.11370100993701011T.0A1B2C3D4E5F6G7H8J9K.002.X"
+    with pytest.raises(ConflictError) as caught:
+        check_amendable(S.SUPERSEDED, newer)
+    assert caught.value.metadata == {"status": "SUPERSEDED", "superseded_by": newer}
+    assert caught.value.message == (
+        f"只有有效的证照可以变更，此证照已变更，请变更取代它的 {newer}"
+        "（only an active license can be amended; this one is 已变更: amend the version that replaced it "
+        "(superseded_by)）"
+    )
 
 
 def test_a_status_is_dated_from_its_change_or_the_day_after_the_validity_ended() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 import pytest
@@ -326,8 +327,10 @@ def test_the_description_names_the_field_not_the_values() -> None:
         validate_issue(draft(record), CATALOG, MEMBERS[HEALTH], TODAY)
     described = {v.field: v.description for v in caught.value.violations}
     assert described == {
-        "fields.child_name": "新生儿姓名 (child_name) is not the holder's name (holder.name)",
-        "fields.birth_date": "出生日期 (birth_date) is not the birth date the holder's 公民身份号码 carries",
+        "fields.child_name": "新生儿姓名与持证主体名称不一致"
+        "（fields.child_name is not the holder's name (holder.name)）",
+        "fields.birth_date": "出生日期与公民身份号码中的出生日期不一致"
+        "（fields.birth_date is not the birth date the holder's 公民身份号码 carries）",
     }
 
 
@@ -448,3 +451,107 @@ def test_a_compatibility_ideograph_in_a_name_is_kept_as_written() -> None:
     name = "济南\uf900科技有限公司"  # 豈, a compatibility ideograph
     record = {**with_fields(record, company_name=name), "holder": {**record["holder"], "name": name}}
     assert validate_issue(draft(record), CATALOG, MEMBERS[MARKET], TODAY).holder.name == name
+
+
+# --- said in Chinese first ---------------------------------------------------------------------------------------
+
+
+def _descriptions(record: dict[str, Any], issuer: str) -> dict[tuple[str, str], str]:
+    with pytest.raises(InvalidLicenseError) as caught:
+        validate_issue(draft(record), CATALOG, MEMBERS[issuer], TODAY)
+    return {(v.field, v.reason): v.description for v in caught.value.violations}
+
+
+def test_the_refusals_a_clerk_reads_are_said_in_chinese_first() -> None:
+    """What the black-box test found in English only (the issuing department's clerk reads it in the issuing system
+    and in ``zzgw import``'s failures): the field by its Chinese name first, the English after in parentheses."""
+    record = samples.business_license(30)
+    record = {
+        **record,
+        "holder": {**record["holder"], "code": "91370100MA3C4K7L6N"},
+        "issue_date": "2026-13-01",
+        "fields": {
+            **{k: v for k, v in record["fields"].items() if k != "company_type"},
+            "legal_representative": "张" * 60,
+            "colour": "红",
+        },
+    }
+    assert _descriptions(record, MARKET) == {
+        ("holder.code", "BAD_CHECK_CHARACTER"): "统一社会信用代码校验码不符"
+        "（holder.code check character does not match (GB 32100)）",
+        ("issue_date", "BAD_DATE"): "发证日期须为YYYY-MM-DD格式的有效日期，不是 '2026-13-01'"
+        "（issue_date must be a calendar date YYYY-MM-DD）",
+        ("fields.legal_representative", "TOO_LONG"): "法定代表人不得超过50个字符"
+        "（fields.legal_representative must be at most 50 characters）",
+        ("fields.colour", "UNKNOWN_FIELD"): "营业执照没有信息项 'colour'（营业执照 has no field 'colour'）",
+        ("fields.company_type", "REQUIRED"): "请填写类型（fields.company_type is required）",
+    }
+    permit = {**samples.food_permit(31), "valid_until": "2024-05-09", "request_id": ""}
+    assert _descriptions(permit, MARKET) == {
+        ("request_id", "REQUIRED"): "请填写请求编号（request_id is required, the idempotency key）",
+        ("valid_until", "VALIDITY_BEFORE_ISSUE"): "有效期截止日期早于发证日期（validity ends before the issue date）",
+    }
+
+
+def _every_refusal() -> list[tuple[str, FieldViolation]]:
+    """The violations of every refused case of this module's tables, and of a request wrong everywhere."""
+    cases: list[tuple[dict[str, Any], str]] = []
+    everything = samples.business_license(32)
+    everything = {
+        **everything,
+        "request_id": "has spaces",
+        "license_number": "",
+        "holder": {"name": "", "code_type": "", "code": ""},
+        "issue_date": "",
+        "region_code": "990000",
+        "serial": "abc",
+        "fields": {**everything["fields"], "established_on": "soon", "shoe_size": "42", "legal_representative": ""},
+    }
+    cases.append((everything, MARKET))
+    cases.append(({**samples.business_license(33), "issue_date": "2025-06-01"}, MARKET))
+    cases.append(({**samples.business_license(34), "issue_date": "0001-01-01"}, MARKET))
+    cases.append(({**samples.business_license(35), "type_code": "111000009910000354999"}, MARKET))
+    cases.append(({**samples.business_license(36), "type_code": ""}, MARKET))
+    cases.append(({**samples.business_license(37), "holder": {**samples.business_license(37)["holder"],
+                                                             "code_type": "111"}}, MARKET))  # fmt: skip
+    cases.append(({**samples.business_license(38), "license_number": samples.uscc(39)}, MARKET))
+    shapeless = samples.business_license(40)
+    cases.append(({**shapeless, "holder": {**shapeless["holder"], "code": "9137010"}}, MARKET))
+    cases += [({**samples.food_permit(9), **change}, MARKET) for _, change, expected in DATE_CASES if expected]
+    cases += [(with_fields(birth_certificate(), **{key: value}), HEALTH) for _, key, value, _ in FIELD_CASES]
+    cases += [(mutate(birth_certificate()), HEALTH) for _, mutate in CONTROL_CASES]
+    cases += [(with_fields(birth_certificate(), **{key: value}), HEALTH) for _, key, value in DISAGREEING]
+    for code in ("3701021990030", _impossible_birth_date_id(), "990102199003071234", "370102209901011234"):
+        record = birth_certificate()
+        cases.append(({**record, "holder": {**record["holder"], "code": code}}, HEALTH))
+    record = birth_certificate()
+    cases.append(({**record, "holder": {**record["holder"], "code_type": "099", "code": "临时编号"}}, HEALTH))
+    cases.append((with_fields(birth_certificate(), birth_facility="\u0301济南市妇幼保健院"), HEALTH))
+    found = []
+    for record, issuer in cases:
+        with pytest.raises(InvalidLicenseError) as caught:
+            validate_issue(draft(record), CATALOG, MEMBERS[issuer], TODAY)
+        found += [(record.get("type_code", ""), v) for v in caught.value.violations]
+    return found
+
+
+def test_every_refusal_of_a_license_is_chinese_first_short_and_names_the_field() -> None:
+    found = _every_refusal()
+    reasons = {v.reason for _, v in found}
+    assert reasons >= {
+        "REQUIRED", "BAD_REQUEST_ID", "BAD_DATE", "TOO_LONG", "UNKNOWN_FIELD", "BAD_CHARACTERS",
+        "VALIDITY_BEFORE_ISSUE", "VALIDITY_BEFORE_START", "ISSUE_DATE_IN_FUTURE", "ISSUE_DATE_TOO_EARLY",
+        "BAD_CHECK_CHARACTER", "BAD_CITIZEN_ID", "BAD_USCC", "DISAGREES_WITH_HOLDER", "BAD_SERIAL",
+        "BAD_REGION_CODE", "NOT_A_CHOICE", "BAD_INTEGER", "BAD_DECIMAL", "UNKNOWN_LICENSE_TYPE",
+        "BAD_HOLDER_CODE_TYPE", "BAD_HOLDER_CODE",
+    }  # fmt: skip
+    for type_code, violation in found:
+        text = violation.description
+        chinese, _, english = text.rpartition("（")
+        assert not chinese.isascii() and text.endswith("）"), text  # Chinese first, the English in parentheses
+        assert "不正确" not in chinese, text  # every problem of a code has its own words
+        assert re.search("[a-z]{3}", english), text
+        assert len(text) <= 200, text  # a description travels in the trailers, clipped at 200 characters
+        if violation.field.startswith("fields.") and (license_type := CATALOG.license_types.get(type_code)):
+            spec = license_type.field_spec(violation.field.removeprefix("fields."))
+            assert spec is None or chinese.startswith((spec.label, "请填写" + spec.label)), text  # its label
