@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.migration import MigrationContext
+from sqlalchemy import insert, text
 
-from gateway.store.database import Database
-from gateway.store.models import Base
+from gateway.store.database import MIGRATIONS, Database
+from gateway.store.models import Base, ReceiptRow
 from tests.conftest import backend_params, fresh_database
 
 
@@ -25,3 +29,35 @@ def test_migrations_match_the_models(kind: str, tmp_path: Path) -> None:
         finally:
             db.dispose()
     assert differences == []
+
+
+@pytest.mark.parametrize("kind", backend_params())
+def test_case_numbers_stored_before_0023_are_kept_as_now_typed(kind: str, tmp_path: Path) -> None:
+    """Receipts linked to a case before case numbers were kept as license numbers are (capitals, no spaces) are
+    found by the number as it is now kept."""
+    with fresh_database(kind, tmp_path) as url:
+        db = Database.connect(url)
+        try:
+            config = Config()
+            config.set_main_option("script_location", str(MIGRATIONS))
+            with db.engine.begin() as connection:
+                config.attributes["connection"] = connection
+                command.upgrade(config, "0022")
+            at = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
+            with db.engine.begin() as connection:
+                for receipt_id, case_id in (("r1", "case-9 a"), ("r2", ""), ("r3", "QYKB-2026-01")):
+                    connection.execute(
+                        insert(ReceiptRow.__table__).values(
+                            receipt_id=receipt_id, statement=b"{}", signature=b"s", proof=b"", algorithm="x",
+                            caller="c", matter_code="m", license_id="", created_at=at, bundle_code="b",
+                            case_id=case_id,
+                        )
+                    )  # fmt: skip
+            db.migrate()
+            with db.engine.connect() as connection:
+                kept = dict(connection.execute(text("SELECT receipt_id, case_id FROM receipts")).all())
+            assert kept == {"r1": "CASE-9A", "r2": "", "r3": "QYKB-2026-01"}
+            with db.unit_of_work() as uow:
+                assert [r.receipt_id for r in uow.receipts.of_case("b", "CASE-9A")] == ["r1"]
+        finally:
+            db.dispose()

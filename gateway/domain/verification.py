@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import secrets
 import time
+import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -144,6 +145,10 @@ def check_use(
             )
         )
     purpose = check_text("use.purpose", purpose, MAX_PURPOSE, errors, required=True)
+    # a case number (办件编号) as a license number is kept: typed from the applicant's slip in either case, in full
+    # width or with spaces, it is the same case (CASE-9 and case-9 had been two, and a later department found none
+    # of the first's receipts)
+    case_id = normal_number(unicodedata.normalize("NFKC", case_id))
     if bundle_code or case_id:
         bundle = catalog.bundles.get(bundle_code)
         if not bundle_code:

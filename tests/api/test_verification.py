@@ -1410,10 +1410,19 @@ def test_a_later_matter_of_the_bundle_finds_the_first_verification(running: Runn
     )
     found = verifier(running, TAX).ListCaseReceipts(verification_pb2.ListCaseReceiptsRequest(use=later_use)).receipts
     assert [r.receipt.receipt_id for r in found] == [first.receipt.receipt_id]
+    typed = verification_pb2.UseContext()  # the applicant's slip typed in small letters, in full width, spaced
+    typed.CopyFrom(later_use)
+    typed.case_id = " " + case.lower().translate({0x2D: 0xFF0D}).replace("-", " -", 1)
+    again = verifier(running, TAX).ListCaseReceipts(verification_pb2.ListCaseReceiptsRequest(use=typed)).receipts
+    assert [r.receipt.receipt_id for r in again] == [first.receipt.receipt_id]
     (receipt,) = found
     assert (receipt.caller, receipt.matter_code, receipt.license_id) == (POLICE, "370100-QYKZ-001", license_id)
     statement = receipt_statement(running, receipt.receipt)
-    assert (statement["verdict"], statement["bundle_code"], statement["case_id"]) == ("PASSED", "370100-YJS-QYKB", case)
+    assert (statement["verdict"], statement["bundle_code"], statement["case_id"]) == (
+        "PASSED",
+        "370100-YJS-QYKB",
+        case.upper(),
+    )
     assert (receipt.standing_now.result, receipt.standing_now.reason) == (PASSED, "")
     # relying on the earlier check is the tax bureau's use of the license: in the holder's and the issuer's logs
     relied = trail_rows(
@@ -1423,7 +1432,7 @@ def test_a_later_matter_of_the_bundle_finds_the_first_verification(running: Runn
         tax=TAX,
         id=license_id,
     )
-    assert relied == [(TAX, license_id, MARKET, receipt_holder(running, license_id))]
+    assert relied == [(TAX, license_id, MARKET, receipt_holder(running, license_id))] * 2  # one per listing
 
     # the case's receipts are for the department handling the named matter: the 公安局 naming the tax bureau's
     # matter is refused (and the refusal is on the audit trail); an administrator reads any case
