@@ -27,6 +27,7 @@ from gateway.config import Settings
 if TYPE_CHECKING:
     import grpc
 
+    from gateway.domain.audit import ChainCheck
     from gateway.server import Gateway
     from gateway.services.members import MemberService
 
@@ -506,7 +507,13 @@ def _audit(settings: Settings, args: argparse.Namespace) -> int:
             if not settings.audit_retention_days:
                 print("zzgw audit prune: audit_retention_days is 0 (keep for ever): nothing to do")
                 return 0
-            removed = gateway.audit.prune(dt.timedelta(days=settings.audit_retention_days))
+            from gateway.services.audit import AuditBroken
+
+            try:
+                removed = gateway.audit.prune(dt.timedelta(days=settings.audit_retention_days))
+            except AuditBroken as exc:  # pruning would vouch for what an edit left: the operator looks first
+                print(f"zzgw audit prune: nothing pruned: {_broken(exc.check)}", file=sys.stderr)
+                return 1
             print(f"removed {removed} access records older than {settings.audit_retention_days} days")
             return 0
         check = gateway.audit.check()
@@ -515,14 +522,17 @@ def _audit(settings: Settings, args: argparse.Namespace) -> int:
     if check.ok:
         print(f"audit trail intact: {check.records} records, {check.checkpoints} signed checkpoints")
         return 0
+    print(_broken(check), file=sys.stderr)
+    return 1
+
+
+def _broken(check: ChainCheck) -> str:
     last = check.last_broken
     where = f"{check.first_broken}-{last}" if last is not None and last != check.first_broken else check.first_broken
-    print(
+    return (
         f"audit trail BROKEN at {where} ({check.reason}); {check.records} records and {check.checkpoints} checkpoints "
-        "read",
-        file=sys.stderr,
+        "read"
     )
-    return 1
 
 
 def _refusals(gateway: Gateway, limit: int) -> int:

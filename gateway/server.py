@@ -457,6 +457,8 @@ def _initialise(
     _record_facts(settings, gateway.db, gateway.keys)
     if (receipt_key := _receipt_key(settings, gateway.keys)) is not None:
         ReceiptCertificates(gateway.db, receipt_key.certificate).record(gateway.clock)
+    if before is not None and before < AUDIT_START_REVISION and gateway.audit is not None:
+        gateway.audit.vouch_start()  # a chain pruned before start memos: where it begins now, trusted at the upgrade
     without_memo = 0
     if before is not None and before < MEMOS_REVISION:
         with gateway.db.unit_of_work() as uow:
@@ -484,6 +486,10 @@ def _initialise(
         partner_overlaps=partners_over_members(gateway.catalog, members_in_force),
         types_left=types_left(gateway.db, gateway.catalog),
     )
+
+
+AUDIT_START_REVISION = "0024"
+"""The migration that gives a chain pruned before it the row of its start memo, for init to vouch for."""
 
 
 def types_left(db: Database, catalog: Catalog) -> tuple[str, ...]:

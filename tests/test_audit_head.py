@@ -5,6 +5,7 @@ chain's end (or a memo deleted, changed, not yet written after an upgrade), on S
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Sequence
 from pathlib import Path
@@ -16,7 +17,7 @@ from sqlalchemy import text
 
 from gateway.domain.audit import AuditAction, AuditEntry, ChainCheck, HeadMemos, chain
 from gateway.domain.model import SystemClock
-from gateway.services.audit import AuditSigner, AuditTrail
+from gateway.services.audit import AuditBroken, AuditSigner, AuditTrail
 from gateway.store.database import MIGRATIONS, AppendWork, Database
 from gateway.store.group_writer import GroupWriter
 from tests.conftest import backend_params, fresh_database, gateway_key
@@ -292,3 +293,65 @@ def test_a_store_from_before_the_head_memo_says_so_until_the_next_record(
 
 def test_a_new_store_is_whole(db: Database, signer: AuditSigner) -> None:
     assert AuditTrail(db, signer, SystemClock(), memos=MEMOS).check() == ChainCheck(ok=True, records=0, checkpoints=0)
+
+
+def test_records_deleted_from_the_start_are_found(db: Database, signer: AuditSigner) -> None:
+    """Deleting records from the chain's start up to a signed checkpoint left what remains checking as a pruned chain
+    does (a feeds tester, with "keep for ever"): only ``prune`` writes the start memo, so a deletion is found."""
+    trail = AuditTrail(db, signer, SystemClock(), memos=MEMOS, checkpoint_every=5)
+    for n in range(17):
+        trail.record(entry(n))
+    with db.engine.begin() as connection:  # never pruned: records 1-10 deleted by hand
+        connection.execute(text("DELETE FROM access_records WHERE seq <= 10"))
+    deleted = trail.check()
+    assert (deleted.ok, deleted.reason, deleted.first_broken, deleted.last_broken) == (
+        False,
+        "START_MEMO_MISSING",
+        1,
+        10,
+    )
+
+
+def test_records_deleted_past_the_point_a_prune_went_are_found(db: Database, signer: AuditSigner) -> None:
+    trail = AuditTrail(db, signer, SystemClock(), memos=MEMOS, checkpoint_every=5)
+    long_ago = dt.datetime.now(dt.UTC) - dt.timedelta(days=400)
+    for n in range(17):
+        trail.record(dataclasses.replace(entry(n), at=long_ago) if n < 7 else entry(n))
+    assert trail.prune(dt.timedelta(days=365)) == 5  # through checkpoint 5: record 10 is young
+    assert trail.check() == ChainCheck(ok=True, records=12, checkpoints=3)
+    with db.engine.begin() as connection:  # then 6-10 deleted by hand, up to the next checkpoint
+        connection.execute(text("DELETE FROM access_records WHERE seq <= 10"))
+    deleted = trail.check()
+    assert (deleted.ok, deleted.reason, deleted.first_broken, deleted.last_broken) == (
+        False,
+        "DELETED_FROM_START",
+        6,
+        10,
+    )
+    with pytest.raises(AuditBroken):  # nor is such a chain pruned: that would vouch for the deletion
+        trail.prune(dt.timedelta(days=365))
+
+
+@pytest.mark.parametrize("kind", backend_params())
+def test_a_chain_pruned_before_start_memos_is_vouched_for_at_the_upgrade(
+    kind: str, tmp_path: Path, signer: AuditSigner
+) -> None:
+    with fresh_database(kind, tmp_path) as url:
+        db = Database.connect(url)
+        try:
+            config = Config()
+            config.set_main_option("script_location", str(MIGRATIONS))
+            with db.engine.begin() as connection:
+                config.attributes["connection"] = connection
+                command.upgrade(config, "0023")
+            trail = AuditTrail(db, signer, SystemClock(), memos=MEMOS, checkpoint_every=5)
+            for n in range(12):
+                trail.record(entry(n))
+            with db.engine.begin() as connection:  # as prune did then: through checkpoint 10, no memo
+                connection.execute(text("DELETE FROM access_records WHERE seq <= 10"))
+            db.migrate()
+            assert said(trail.check()) == (False, 1, 10, "START_NOT_YET_VOUCHED")
+            assert trail.vouch_start() and not trail.vouch_start()  # once
+            assert trail.check() == ChainCheck(ok=True, records=2, checkpoints=2)
+        finally:
+            db.dispose()

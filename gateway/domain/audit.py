@@ -34,6 +34,7 @@ GENESIS = bytes(32)
 CHECKPOINT_EVERY = 1000
 _PREFIX = ENCODING.encode() + b"\n"
 _HEAD_PREFIX = b"zzgw-audit-head/1\n"
+_START_PREFIX = b"zzgw-audit-start/1\n"
 
 
 class AuditAction(enum.StrEnum):
@@ -162,6 +163,17 @@ class HeadMemos:
     def vouches(self, memo: HeadMemo) -> bool:
         """Whether ``memo`` is this gateway's (an empty memo never is)."""
         return bool(memo.memo) and hmac.compare_digest(memo.memo, self.head(memo.seq, memo.hash).memo)
+
+    def start(self, seq: int, digest: bytes) -> HeadMemo:
+        """The memo naming the signed checkpoint ``seq`` (of hash ``digest``) the point the chain was last pruned
+        through: its records start after it. Written by ``zzgw audit prune`` alone (a message prefix of its own:
+        a head memo cannot stand for it), it tells a prune from records deleted from the chain's start."""
+        mac = self._keyed.copy()
+        mac.update(_START_PREFIX + str(seq).encode() + b"\n" + digest)
+        return HeadMemo(seq=seq, hash=digest, memo=mac.digest())
+
+    def vouches_start(self, memo: HeadMemo) -> bool:
+        return bool(memo.memo) and hmac.compare_digest(memo.memo, self.start(memo.seq, memo.hash).memo)
 
 
 def record_hash(prev_hash: bytes, seq: int, entry: AuditEntry) -> bytes:

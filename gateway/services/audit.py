@@ -75,6 +75,14 @@ STALE_HEAD_SECONDS = 10.0
 MAX_LIST = 500
 
 
+class AuditBroken(Exception):
+    """The chain does not check: nothing is pruned from it (``AuditTrail.prune``)."""
+
+    def __init__(self, check: ChainCheck):
+        super().__init__(f"the audit trail does not check ({check.reason} at {check.first_broken})")
+        self.check = check
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AuditSigner:
     key: KeyBackend
@@ -240,6 +248,7 @@ class AuditTrail:
         (not a deletion), and one the gateway appended is never past the second (it commits with its memo)."""
         with self._db.unit_of_work() as uow:
             before = uow.audit.head_memo()
+            start_memo = uow.audit.start_memo()
             checkpoints = {c.seq: c for c in uow.audit.checkpoints()}
             first = uow.audit.first()
 
@@ -269,6 +278,8 @@ class AuditTrail:
             if anchor is None:
                 return broken(0, first.seq, "GAP")
             start_hash = anchor.hash
+        if start_seq and (unvouched := self._judge_start(start_seq, start_hash, start_memo)) is not None:
+            return broken(0, *unvouched)
         wanted: dict[int, object] = {**checkpoints, **({before.seq: before} if before else {})}
         checker = ChainChecker(start_seq, start_hash)
         after = start_seq
@@ -297,6 +308,31 @@ class AuditTrail:
             if seq > checker.last_seq or checker.hash_of(seq) != checkpoint.hash:
                 return broken(checker.records, seq, "CHECKPOINT_MISMATCH")
         return ChainCheck(ok=True, records=checker.records, checkpoints=len(checkpoints))
+
+    def _judge_start(self, seq: int, digest: bytes, memo: HeadMemo | None) -> tuple[int, str, int | None] | None:
+        """(first number, reason, last number) when the chain's start, after checkpoint ``seq`` (of hash ``digest``),
+        is not the one the start memo vouches for: records 1 to ``seq`` gone without ``zzgw audit prune`` (which
+        writes the memo) are deleted records, however well the rest checks; None when it is vouched for."""
+        if memo is None:
+            return 1, "START_MEMO_MISSING", seq
+        if not memo.memo:  # the row an upgrade left for a chain pruned before start memos: vouched for by init
+            return 1, "START_NOT_YET_VOUCHED", seq
+        if not self._memos.vouches_start(memo):
+            return 1, "START_MEMO_INVALID", seq
+        if (memo.seq, memo.hash) != (seq, digest):
+            return memo.seq + 1, "DELETED_FROM_START", seq
+        return None
+
+    def vouch_start(self) -> bool:
+        """Vouch for the start of a chain pruned before start memos (the row migration 0024 left, empty): trusted
+        once, at the upgrade, as the head memo is at its first append. Whether there was one to vouch for."""
+        with self._db.unit_of_work(write=True) as uow:
+            memo = uow.audit.start_memo()
+            if memo is None or memo.memo:
+                return False
+            uow.audit.set_start_memo(self._memos.start(memo.seq, memo.hash))
+            uow.commit()
+        return True
 
     def _judge_end(
         self, checker: ChainChecker, before: HeadMemo | None, later: HeadMemo | None
@@ -355,14 +391,23 @@ class AuditTrail:
         raise PermissionDeniedError("only holder portals and issuers list access records", reason="ROLE_NOT_ALLOWED")
 
     def prune(self, older_than: dt.timedelta) -> int:
-        """Remove records older than ``older_than`` up to the newest checkpoint among them; returns how many."""
+        """Remove records older than ``older_than`` up to the newest checkpoint among them, and vouch for the chain's
+        new start (``HeadMemos.start``); returns how many. A chain that does not check is not pruned (``AuditBroken``):
+        pruning would vouch for what an edit left. A checkpoint's age is its record's chained time, not the
+        checkpoint's own ``at``, which no signature covers (moved back, it had made prune delete today's records)."""
+        checked = self.check()
+        if not checked.ok:
+            raise AuditBroken(checked)
         cutoff = self._clock.now() - older_than
         with self._db.unit_of_work(write=True) as uow:
             uow.lock_audit_chain()
-            candidates = [c for c in uow.audit.checkpoints() if c.at < cutoff]
-            if not candidates:
+            checkpoints = {c.seq: c for c in uow.audit.checkpoints()}
+            records = uow.audit.records_at(sorted(checkpoints))
+            old = [seq for seq in sorted(checkpoints) if seq in records and records[seq].entry.at < cutoff]
+            if not old:
                 return 0
-            removed = uow.audit.delete_through(candidates[-1].seq)
+            removed = uow.audit.delete_through(old[-1])
+            uow.audit.set_start_memo(self._memos.start(old[-1], checkpoints[old[-1]].hash))
             uow.commit()
         return removed
 

@@ -1103,6 +1103,8 @@ _HEADS_SQL = (
     f"LEFT JOIN {_H.name} AS h ON h.id = 1"
 )
 _HEAD_MEMO_SQL = f"SELECT seq, hash, memo FROM {_H.name} WHERE id = 1"
+_START_MEMO_SQL = f"SELECT seq, hash, memo FROM {_H.name} WHERE id = 2"
+"""The start memo (``HeadMemos.start``) shares the head memo's table: row 2."""
 
 
 def audit_heads(statements: Statements) -> tuple[tuple[int, bytes] | None, HeadMemo | None]:
@@ -1164,6 +1166,21 @@ class AuditRepository:
 
     def set_head_memo(self, memo: HeadMemo) -> None:
         set_head_memo(SessionStatements(self._s), memo)
+
+    def start_memo(self) -> HeadMemo | None:
+        row = SessionStatements(self._s).first(_START_MEMO_SQL)
+        return HeadMemo(seq=int(row[0]), hash=bytes(row[1]), memo=bytes(row[2])) if row else None
+
+    def set_start_memo(self, memo: HeadMemo) -> None:
+        statements = SessionStatements(self._s)
+        statements.execute(_set_head_memo_sql(statements.placeholder), (2, memo.seq, memo.hash, memo.memo))
+
+    def records_at(self, seqs: Sequence[int]) -> dict[int, AccessRecord]:
+        """The records numbered ``seqs`` (those there are), by number."""
+        if not seqs:
+            return {}
+        rows = self._s.execute(select(_A).where(_A.c.seq.in_(list(seqs)))).all()
+        return {record.seq: record for record in map(_access_record, rows)}
 
     def first(self) -> AccessRecord | None:
         row = self._s.execute(select(_A).order_by(_A.c.seq).limit(1)).first()

@@ -14,7 +14,7 @@ from sqlalchemy import func, insert, select, text
 from gateway.bootstrap import samples
 from gateway.cli import main
 from gateway.domain.audit import AuditAction, AuditEntry
-from gateway.services.audit import AuditTrail
+from gateway.services.audit import AuditBroken, AuditTrail
 from gateway.store.models import AccessRecordRow
 from protos.zzgw.v1 import audit_pb2, audit_pb2_grpc, verification_pb2, verification_pb2_grpc
 from tests.api.test_documents import document_of
@@ -276,13 +276,31 @@ def test_checkpoints_removals_and_retention(running: RunningGateway, tmp_path: P
             gap = trail.check()
             assert (gap.ok, gap.first_broken, gap.reason) == (False, 7, "GAP")
 
-            # retention: records up to the newest checkpoint older than 30 days go; the chain stays anchored
+            # retention: a chain that does not check is not pruned (that would vouch for what the edit left)
             current = AuditTrail(
                 db, gateway.audit._signer, gateway.clock, memos=gateway.audit._memos, checkpoint_every=5
             )
-            assert current.prune(dt.timedelta(days=30)) == 9  # 1-10 without the removed 7
+            with pytest.raises(AuditBroken):
+                current.prune(dt.timedelta(days=30))
+            with db.unit_of_work(write=True) as uow:  # the removed record put back
+                uow.audit.add([records[6]])
+                uow.commit()
+            # a checkpoint's age is its record's chained time, not its own unsigned `at` (moved back, it had made
+            # prune delete today's records)
+            with db.engine.begin() as connection:
+                connection.execute(text("UPDATE audit_checkpoints SET at = :at"), {"at": dt.datetime(2020, 1, 1)})
+            assert current.prune(dt.timedelta(days=60)) == 0  # the records are 40 days old
+            # records up to the newest checkpoint older than 30 days go; the chain stays anchored, and its new start
+            # is vouched for
+            assert current.prune(dt.timedelta(days=30)) == 10
             pruned = current.check()
             assert (pruned.ok, pruned.records, pruned.checkpoints) == (True, 2, 2)
             assert current.prune(dt.timedelta(days=60)) == 0
+            # records deleted from the start past the pruned point (through checkpoint 10 a prune went; here the
+            # rest too) are found, though what is left would check
+            with db.engine.begin() as connection:
+                connection.execute(text("DELETE FROM access_records WHERE seq <= 11"))
+            cut = current.check()
+            assert (cut.ok, cut.reason, cut.first_broken) == (False, "GAP", 12)
         finally:
             db.dispose()
