@@ -10,14 +10,18 @@ creates nothing new. If the connection drops, the import reconnects and resends 
 because every request is idempotent.
 
 An import that stops before the end of the file raises, with the report of what was answered before:
-``ImportInterrupted`` (a ``KeyboardInterrupt``: Ctrl-C) and ``ImportStopped`` (an error of the import itself, such
-as a file that can no longer be read: never the gateway's answer, which is a ``grpc.RpcError``).
+``ImportInterrupted`` (a ``KeyboardInterrupt``: Ctrl-C), ``ImportStopped`` (an error of the import itself, such
+as a file that can no longer be read: never the gateway's answer, which is a ``grpc.RpcError``) and ``ImportRefused``
+(the gateway's answer ended it: the call refused, or a line refused for a reason every line would be, such as an
+issuer that is not the type's authoritative issuer). The summary and the import's own failures are said in Chinese
+first, the English after.
 """
 
 from __future__ import annotations
 
 import codecs
 import csv
+import decimal
 import hashlib
 import json
 import signal
@@ -30,6 +34,8 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import grpc
+from google.protobuf import any_pb2
+from google.rpc import error_details_pb2, status_pb2
 
 from adapters.records import RecordError, from_csv_row, issue_request
 from protos.zzgw.v1 import issuance_pb2, issuance_pb2_grpc
@@ -63,6 +69,9 @@ class ImportReport:
     seconds: float = 0.0
     stopped: str = ""
     """Why the import ended before the end of the file ("interrupted", …); empty when it read all of it."""
+    refused: int = 0
+    """Lines the gateway refused for a reason that holds for every line (``ITEM_REFUSALS_FOR_GOOD``), which ended
+    the import: counted as failed, not listed (the refusal is said once, as the import's end)."""
 
     @property
     def rate(self) -> float:
@@ -71,7 +80,7 @@ class ImportReport:
     @property
     def failed(self) -> int:
         """Lines that failed (a line may fail on several fields)."""
-        return len({f.line for f in self.failures})
+        return len({f.line for f in self.failures}) + self.refused
 
     @property
     def unanswered(self) -> int:
@@ -107,9 +116,17 @@ class ImportRefused(Exception):
         self.report = report
 
 
+ITEM_REFUSALS_FOR_GOOD = frozenset({"NOT_AUTHORITATIVE_ISSUER"})
+"""Reasons of a line's refusal that hold for the import, not the line: an issuer that is not the authoritative issuer
+of the type (a wrong ``--issuer``) is refused every line of it alike. The first ends the import as the gateway's
+refusal for good (``ImportRefused``), said once, instead of as thousands of identical failed lines."""
+
 REFUSED = "refused by the gateway"
 """How an import the gateway refused for good ends (``ImportReport.stopped``): running it again as it is would not
 help, unlike an import the gateway went away from."""
+UNREACHABLE = "stopped: the gateway could not be reached"
+"""How an import ends when the gateway did not answer, past the reconnections (nothing listens at the address, or the
+connection stayed down): not "stopped by the gateway", which no gateway did."""
 _FOR_GOOD = frozenset(
     {
         grpc.StatusCode.PERMISSION_DENIED,
@@ -148,18 +165,32 @@ def read_records(
 def _read(number: int, entry: str | dict[Any, Any]) -> dict[str, Any] | Failure:
     """A JSON line or a CSV row as a record; whatever it holds, it fails alone."""
     try:
-        record: dict[str, Any] = json.loads(entry) if isinstance(entry, str) else from_csv_row(entry)
+        # a decimal number as written (12.50, not the float 12.5), as a field's value takes it (records.issue_request)
+        record: dict[str, Any] = (
+            json.loads(entry, parse_float=decimal.Decimal) if isinstance(entry, str) else from_csv_row(entry)
+        )
     except json.JSONDecodeError as exc:
         assert isinstance(entry, str)  # a CSV row is never decoded as JSON
         if exc.pos >= len(entry.rstrip("\r\n")):  # Python calls a line cut inside a string "Invalid control character"
-            return Failure(number, "", "BAD_JSON", "not JSON: the line ends inside the record (cut short?)")
+            return Failure(
+                number,
+                "",
+                "BAD_JSON",
+                "不是 JSON：记录在行尾中断，可能被截断（not JSON: the line ends inside the record (cut short?)）",
+            )
         # some of Python's messages end in "at" ("Invalid control character at"), which the column completes
-        return Failure(number, "", "BAD_JSON", f"not JSON: {exc.msg.removesuffix(' at')} at column {exc.colno}")
+        return Failure(
+            number,
+            "",
+            "BAD_JSON",
+            f"不是 JSON：第 {exc.colno} 列有误（not JSON: {exc.msg.removesuffix(' at')} at column {exc.colno}）",
+        )
     except RecordError as exc:
         return Failure(number, exc.field, exc.reason, str(exc))
     except Exception as exc:  # e.g. a number of 5,000 digits, arrays nested 50,000 deep
         reason = "BAD_JSON" if isinstance(entry, str) else "BAD_RECORD"
-        return Failure(number, "", reason, f"cannot be read: {type(exc).__name__}: {exc}")
+        said = f"{type(exc).__name__}: {exc}"
+        return Failure(number, "", reason, f"无法读取（cannot be read: {said}）")
     return record
 
 
@@ -186,13 +217,13 @@ def _entries(path: Path, fmt: str | None, encoding: str) -> Iterator[tuple[int, 
             except StopIteration:
                 return
             except csv.Error as exc:
-                failure = Failure(lines.first, "", "BAD_CSV", f"not CSV: {exc}")
+                failure = Failure(lines.first, "", "BAD_CSV", f"不是 CSV（not CSV: {exc}）")
             else:
                 if lines.too_large:
                     failure = Failure(
                         lines.first, "", "RECORD_TOO_LARGE", _too_large(lines.first, lines.number, lines.length)
                     )
-                elif not row:  # a blank line
+                elif not any(cell.strip() for cell in row):  # a blank line, or a row of empty cells (,,,, from Excel)
                     continue
                 elif header is None:
                     header = row
@@ -202,8 +233,9 @@ def _entries(path: Path, fmt: str | None, encoding: str) -> Iterator[tuple[int, 
                         lines.first,
                         "",
                         "BAD_RECORD",
-                        f"the row has {len(row)} cells, fewer than the header's {len(header)} columns (an empty cell "
-                        "is still written, between its commas)",
+                        f"该行只有 {len(row)} 个单元格，少于表头的 {len(header)} 列，空单元格也须写出（the row has "
+                        f"{len(row)} cells, fewer than the header's {len(header)} columns: an empty cell is still "
+                        "written, between its commas）",
                     )
                 else:
                     cells: dict[Any, Any] = dict(zip(header, row, strict=False))
@@ -218,8 +250,11 @@ def _entries(path: Path, fmt: str | None, encoding: str) -> Iterator[tuple[int, 
 
 def _too_large(first: int, last: int, length: int) -> str:
     where = f"line {first} is" if first == last else f"the record on lines {first}-{last} is"
+    lines = f"第 {first} 行" if first == last else f"第 {first}-{last} 行的记录"
     return (
-        f"{where} {length} characters, more than a record may have ({MAX_RECORD_CHARS}): not read; check what it holds"
+        f"{lines}有 {length} 个字符，超过一条记录的上限 {MAX_RECORD_CHARS}，未读取，请检查其内容"
+        f"（{where} {length} characters, more than a record may have, {MAX_RECORD_CHARS}: not read; check what it "
+        "holds）"
     )
 
 
@@ -359,11 +394,20 @@ def import_file(
                     call = issuance_pb2_grpc.IssuanceServiceStub(channel).BatchIssueLicenses(requests())
                     ctrl_c.cancels(call)
                     for reply in call:
+                        refusals = []
                         for result in reply.results:
                             number, _ = inflight.popleft()
-                            _record(report, number, result)
+                            if result.HasField("error") and result.error.reason in ITEM_REFUSALS_FOR_GOOD:
+                                report.refused += 1
+                                refusals.append(result.error)
+                            else:
+                                _record(report, number, result)
                         if progress:
                             progress(len(reply.results))
+                        if refusals:  # every line would be refused alike: the first ends the import, said once
+                            report.stopped = REFUSED  # the lines read on are not sent
+                            call.cancel()
+                            raise ItemRefusal(refusals[0])
                     break
                 except grpc.RpcError as exc:
                     if ctrl_c.pressed:
@@ -377,7 +421,13 @@ def import_file(
         _finish(report, started, "interrupted")
         raise ImportInterrupted(report, ctrl_c.signum) from exc
     except grpc.RpcError as exc:  # the gateway's answer ended it: what was committed before is said too
-        _finish(report, started, REFUSED if exc.code() in _FOR_GOOD else "stopped by the gateway")
+        if isinstance(exc, ItemRefusal) or exc.code() in _FOR_GOOD:
+            stopped = REFUSED
+        elif exc.code() == grpc.StatusCode.UNAVAILABLE:  # no answer at all: nothing listens, or the line is down
+            stopped = UNREACHABLE
+        else:
+            stopped = "stopped by the gateway"
+        _finish(report, started, stopped)
         raise ImportRefused(exc, report) from exc
     if own_errors:
         error = own_errors[0]
@@ -444,13 +494,15 @@ def _request(number: int, record: dict[str, Any], message_bytes: int) -> issuanc
     except RecordError as exc:
         return Failure(number, exc.field, exc.reason, str(exc))
     except Exception as exc:  # a record this code did not foresee fails alone, said as it is
-        return Failure(number, "", "BAD_RECORD", f"cannot be made a request: {type(exc).__name__}: {exc}")
+        said = f"{type(exc).__name__}: {exc}"
+        return Failure(number, "", "BAD_RECORD", f"无法生成请求（cannot be made a request: {said}）")
     if size > message_bytes:
         return Failure(
             number,
             "",
             "RECORD_TOO_LARGE",
-            f"its request is {size} bytes, more than a message carries ({message_bytes}): not sent",
+            f"其请求有 {size} 字节，超过一条消息的上限 {message_bytes}，未发送"
+            f"（its request is {size} bytes, more than a message carries, {message_bytes}: not sent）",
         )
     return request
 
@@ -499,30 +551,94 @@ def _record(report: ImportReport, number: int, reply: issuance_pb2.BatchItemResu
         report.existing += 1
 
 
+class ItemRefusal(grpc.RpcError):
+    """A line's refusal that holds for the whole import (``ITEM_REFUSALS_FOR_GOOD``) as the gateway's answer to the
+    call: its status, reason and message, readable as a call's (``code``, ``details``, and the ``google.rpc.Status``
+    in ``trailing_metadata`` that ``grpc_status.rpc_status.from_call`` reads)."""
+
+    def __init__(self, error: Any) -> None:
+        super().__init__(error.message)
+        self._code = getattr(grpc.StatusCode, error.code, grpc.StatusCode.UNKNOWN)
+        self._message = error.message
+        info = error_details_pb2.ErrorInfo(reason=error.reason, domain="zzgw.v1")
+        packed = any_pb2.Any()
+        packed.Pack(info)
+        status = status_pb2.Status(code=self._code.value[0], message=self._message, details=[packed])
+        self._trailers = (("grpc-status-details-bin", status.SerializeToString()),)
+
+    def code(self) -> grpc.StatusCode:
+        return self._code
+
+    def details(self) -> str:
+        return self._message
+
+    def trailing_metadata(self) -> tuple[tuple[str, bytes], ...]:
+        return self._trailers
+
+    def initial_metadata(self) -> tuple[tuple[str, bytes], ...]:
+        return ()
+
+
+_STOPS = {
+    "interrupted": "已中断",
+    REFUSED: "证照网关拒绝了导入",
+    "stopped by the gateway": "证照网关中止了导入",
+    UNREACHABLE: "无法连接证照网关",
+    "stopped by an error of the import itself": "导入程序自身出错而停止",
+}
+"""How an import that ended early is said in Chinese (``ImportReport.stopped``)."""
+
+
 def summary(report: ImportReport, limit: int = 50) -> str:
+    """The import's outcome for the operator, in Chinese first: the lines read, issued, already present and failed
+    (and, when it ended early, why and how to go on), then the failed lines, each with its field, reason and what the
+    gateway or the import said."""
     counts = f"{report.created} issued, {report.existing} already present, {report.failed} failed"
+    zh_counts = f"新签发 {report.created} 件，此前已有 {report.existing} 件，失败 {report.failed} 行"
     if report.stopped:
         unanswered = f", {report.unanswered} sent and not answered (issued or not)" if report.unanswered else ""
-        advice = (
-            "The same command would be refused alike: change what the gateway said (the member, its role, its "
-            "credentials) first; then what is in already is answered as already present, never issued twice"
-            if report.stopped == REFUSED
-            else "Run the same command again to import the rest: what is in already is answered as already present, "
-            "never issued twice"
-        )
+        zh_unanswered = f"，另有 {report.unanswered} 行已发送未答复（可能已签发）" if report.unanswered else ""
+        if report.stopped == REFUSED:
+            advice = (
+                "The same command would be refused alike: change what the gateway said (the member, its role, its "
+                "credentials) first; then what is in already is answered as already present, never issued twice"
+            )
+            zh_advice = (
+                "同一命令会被同样拒绝：请先改正证照网关所说的问题（成员、角色、凭据），再运行；已导入的不会重复签发"
+            )
+        else:
+            advice = (
+                "Run the same command again to import the rest: what is in already is answered as already present, "
+                "never issued twice"
+            )
+            zh_advice = "再次运行同一命令即可导入其余部分：已导入的答复为此前已有，不会重复签发"
+        stopped = _STOPS.get(report.stopped, report.stopped)
         lines = [
-            f"{report.stopped} after reading {report.lines} lines: {counts} so far{unanswered} "
-            f"({report.seconds:.1f} s). {advice}"
+            f"{stopped}：读取 {report.lines} 行，至此{zh_counts}{zh_unanswered}，用时 {report.seconds:.1f} 秒。"
+            f"{zh_advice}（{report.stopped} after reading {report.lines} lines: {counts} so far{unanswered} "
+            f"({report.seconds:.1f} s). {advice}）"
         ]
     elif not report.lines:
-        lines = ["0 lines: the file holds no records (empty, or a CSV header alone); nothing was sent"]
+        lines = [
+            "共 0 行：文件中没有记录（空文件，或只有 CSV 表头），未发送任何内容"
+            "（0 lines: the file holds no records (empty, or a CSV header alone); nothing was sent）"
+        ]
     else:
-        lines = [f"{report.lines} lines: {counts} ({report.seconds:.1f} s, {report.rate:.0f} licenses/s)"]
+        lines = [
+            f"共 {report.lines} 行：{zh_counts}，用时 {report.seconds:.1f} 秒，每秒 {report.rate:.0f} 件"
+            f"（{report.lines} lines: {counts} ({report.seconds:.1f} s, {report.rate:.0f} licenses/s)）"
+        ]
+    if report.refused:
+        lines.append(
+            f"其中 {report.refused} 行因上述拒绝而失败，不逐行列出"
+            f"（{report.refused} of the failed lines were refused so, not listed line by line）"
+        )
     if report.failures:
-        lines.append("failures (line, field, reason, message):")
+        lines.append("失败的行（failures: line, field, reason, message）：")
         for failure in report.failures[:limit]:
             lines.append(f"  line {failure.line}: {failure.field or '-'} {failure.reason}: {failure.message}")
         if len(report.failures) > limit:
-            lines.append(f"  … and {len(report.failures) - limit} more")
+            more = len(report.failures) - limit
+            lines.append(f"  …另有 {more} 条（… and {more} more）")
     # a key or message may hold what no terminal can print (a lone surrogate from a JSON escape)
     return "\n".join(lines).encode("utf-8", "backslashreplace").decode("utf-8")

@@ -7,11 +7,15 @@
 
 Keys: request_id, type_code, license_number, holder {name, code_type, code}, issue_date, valid_from, valid_until,
 region_code, serial, fields {key: value}. CSV files use the same names as columns, ``holder.name`` style for the
-holder and ``fields.<key>`` for each field.
+holder and ``fields.<key>`` for each field. Values are text; a field's value may also be a JSON number (as a database
+exports an INTEGER or DECIMAL column, e.g. ``"birth_weight_g": 3250``), taken as its text. A refusal names the value
+at fault, in Chinese first.
 """
 
 from __future__ import annotations
 
+import decimal
+import math
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -44,24 +48,30 @@ class RecordError(ValueError):
 
 def issue_request(record: Mapping[str, Any]) -> issuance_pb2.IssueLicenseRequest:
     if not isinstance(record, Mapping):
-        raise RecordError("each record must be a JSON object")
+        raise RecordError("每条记录须为 JSON 对象（each record must be a JSON object）")
     unknown = set(record) - KEYS
     if unknown:
-        raise RecordError(f"unknown keys: {', '.join(sorted(unknown))}")
+        listed = ", ".join(sorted(unknown))
+        raise RecordError(f"记录中有未知的键：{listed}（unknown keys: {listed}）")
     values: dict[str, Any] = {}
     for key in _SCALARS:
         value = record.get(key, "")
         if not isinstance(value, str):
-            raise RecordError(f"{key} must be a string")
+            raise _not_text(key, value)
         values[key] = value
     holder = record.get("holder") or {}
-    fields = record.get("fields") or {}
+    raw_fields = record.get("fields") or {}
     if not isinstance(holder, Mapping) or set(holder) - {"name", "code_type", "code"}:
-        raise RecordError("holder must be an object with name, code_type and code")
-    if not all(isinstance(v, str) for v in holder.values()):  # a JSON null became the name "None"
-        raise RecordError("holder name, code_type and code must be strings")
-    if not isinstance(fields, Mapping) or not all(isinstance(v, str) for v in fields.values()):
-        raise RecordError("fields must be an object of strings")
+        raise RecordError(
+            "holder 须为含 name、code_type、code 的对象（holder must be an object with name, code_type and code）",
+            field="holder",
+        )
+    for key, value in holder.items():
+        if not isinstance(value, str):  # a JSON null became the name "None"; a code type 1 is not 001
+            raise _not_text(f"holder.{key}", value)
+    if not isinstance(raw_fields, Mapping):
+        raise RecordError("fields 须为对象（fields must be an object）", field="fields")
+    fields = {key: _field_text(f"fields.{key}", value) for key, value in raw_fields.items()}
     for where, text in (
         *values.items(),
         *((f"holder.{k}", v) for k, v in holder.items()),
@@ -72,15 +82,63 @@ def issue_request(record: Mapping[str, Any]) -> issuance_pb2.IssueLicenseRequest
     return issuance_pb2.IssueLicenseRequest(holder=common_pb2.Holder(**holder), fields=dict(fields), **values)
 
 
+def _field_text(where: str, value: object) -> str:
+    """A field's value as text: a string as it is, a JSON number (an INTEGER or DECIMAL column of a database export)
+    as its digits; anything else (true, null, a list, an object) is refused, naming the field."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):  # a bool is an int to Python: true is no 1
+        raise _not_text(where, value)
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float) and math.isfinite(value):
+        value = decimal.Decimal(repr(value))  # its shortest form: 50.5, not 50.49999…
+    if isinstance(value, decimal.Decimal) and value.is_finite():
+        # as written (12.50 stays 12.50); an exponent within reach written out (1E+3 is 1000), a far one left to the
+        # gateway to refuse rather than written out in its thousands of digits
+        return format(value, "f") if abs(value.adjusted()) <= 40 else str(value)
+    raise _not_text(where, value)
+
+
+def _not_text(where: str, value: object) -> RecordError:
+    """The refusal of a value that is not text, naming it (``where``) and what it is."""
+    chinese, english = _kind(value)
+    if where.startswith("fields."):
+        return RecordError(
+            f"{where} 须为文字或数字，不能是 {chinese}（{where} must be text or a number, not {english}）", field=where
+        )
+    return RecordError(
+        f"{where} 须为文字，不能是 {chinese}（{where} must be text, a string, not {english}）", field=where
+    )
+
+
+def _kind(value: object) -> tuple[str, str]:
+    """What a JSON value that is not text is, in Chinese and in English."""
+    if value is None or isinstance(value, bool):
+        word = "null" if value is None else "true" if value else "false"
+        return word, word
+    if isinstance(value, float | decimal.Decimal) and not math.isfinite(value):
+        return str(value), str(value)  # NaN, Infinity: Python's JSON reads them
+    if isinstance(value, int | float | decimal.Decimal):
+        return "数字", "a number"
+    if isinstance(value, list):
+        return "列表", "a list"
+    if isinstance(value, Mapping):
+        return "对象", "an object"
+    return type(value).__name__, type(value).__name__
+
+
 def _check_unicode(where: str, text: str) -> None:
     """A JSON ``\\ud800``-style escape may stand for half of a UTF-16 pair alone, which is no character: nothing can
     send or store it."""
     lone = _LONE_SURROGATE.search(text)
     if lone:
+        escape = f"\\u{ord(lone.group()):04x}"
         raise RecordError(
-            f"{where} holds \\u{ord(lone.group()):04x}, half of a UTF-16 surrogate pair without its other half, which "
-            "is no character: correct the \\u escape in the file (a character beyond U+FFFF is written as a pair, "
-            "e.g. \\ud842\\udfb7 for 𠮷)",
+            f"{where} 含有 {escape}，是 UTF-16 代理对的一半，不是字符：请改正文件中的 \\u 转义"
+            f"（{where} holds {escape}, half of a UTF-16 surrogate pair without its other half, which is no character: "
+            "correct the \\u escape in the file; a character beyond U+FFFF is written as a pair, e.g. \\ud842\\udfb7 "
+            "for 𠮷）",
             field=where,
             reason="BAD_CHARACTERS",
         )
@@ -91,7 +149,7 @@ def from_csv_row(row: Mapping[str, str]) -> dict[str, Any]:
     record: dict[str, Any] = {"holder": {}, "fields": {}}
     for column, value in row.items():
         if column is None:
-            raise RecordError("the row has more cells than the header has columns")
+            raise RecordError("该行的单元格多于表头的列（the row has more cells than the header has columns）")
         if value in (None, ""):
             continue
         if column.startswith("holder."):

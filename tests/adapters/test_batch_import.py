@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import decimal
 import hashlib
 import json
 import os
@@ -18,6 +19,7 @@ from typing import Any
 
 import grpc
 import pytest
+from google.rpc import error_details_pb2
 
 from adapters.batch_import import (
     MAX_RECORD_CHARS,
@@ -34,7 +36,7 @@ from adapters.client import MemberCredentials, connect
 from adapters.records import issue_request
 from gateway.bootstrap import samples
 from protos.zzgw.v1 import issuance_pb2
-from tests.conftest import MARKET, RunningGateway, zzgw_command
+from tests.conftest import MARKET, POLICE, RunningGateway, zzgw_command
 
 BAD_USCC = "91370100MA3C4K7L6N"  # wrong check character
 ROOT = Path(__file__).resolve().parents[2]
@@ -89,12 +91,19 @@ def test_jsonl_import_reports_failures_by_line_and_imports_the_rest(running: Run
         (46, "", "BAD_RECORD"),
     ]
     by_line = {f.line: f for f in report.failures}
-    assert "colour" in by_line[35].message and "JSON object" in by_line[46].message
-    assert by_line[20].message.startswith("not JSON")
+    assert by_line[35].message == "记录中有未知的键：colour（unknown keys: colour）"
+    assert by_line[46].message == "每条记录须为 JSON 对象（each record must be a JSON object）"
+    assert by_line[20].message.startswith("不是 JSON：")
     assert sum(answered) == 50
     text = summary(report)
-    assert text.startswith("50 lines: 45 issued, 0 already present, 5 failed")
-    assert "line 42: holder.code BAD_CHECK_CHARACTER" in text
+    # Chinese first, the English after
+    assert text.startswith("共 50 行：新签发 45 件，此前已有 0 件，失败 5 行，用时 ")
+    assert "（50 lines: 45 issued, 0 already present, 5 failed (" in text.splitlines()[0]
+    assert "\n失败的行（failures: line, field, reason, message）：\n" in text
+    assert (
+        "line 42: holder.code BAD_CHECK_CHARACTER: 统一社会信用代码校验码不符"
+        "（holder.code check character does not match (GB 32100)）"
+    ) in text
 
     again = import_file(path, factory(running))
     assert (again.created, again.existing) == (0, 45)
@@ -125,7 +134,12 @@ def test_csv_rows_with_too_many_or_too_few_cells(running: RunningGateway, tmp_pa
     path.write_text("request_id,type_code,license_number\nr1,x,n,extra\nr2,x\n", encoding="utf-8")
     report = import_file(path, factory(running))
     assert [(f.line, f.reason) for f in report.failures] == [(2, "BAD_RECORD"), (3, "BAD_RECORD")]
-    assert report.failures[1].message.startswith("the row has 2 cells, fewer than the header's 3 columns")
+    assert report.failures[1].message.startswith(
+        "该行只有 2 个单元格，少于表头的 3 列，空单元格也须写出（the row has 2 cells, fewer than the header's 3 columns"
+    )
+    assert report.failures[0].message == (
+        "该行的单元格多于表头的列（the row has more cells than the header has columns）"
+    )
     assert report.created == 0
 
 
@@ -138,8 +152,9 @@ def test_a_line_fails_in_words_and_alike_every_time(running: RunningGateway, tmp
     lines = ['{"request_id": "a' + chr(1) + '"}', json.dumps(untyped), json.dumps(wrong_type)]
     lines += ['{"request_id": "r-cut', '{"request_id": "r", ']  # lines cut short, in a string and after a comma
     failures = import_file(write_jsonl(tmp_path / "bad.jsonl", lines), factory(running)).failures
-    assert failures[0].message == "not JSON: Invalid control character at column 18"
-    cut = "not JSON: the line ends inside the record (cut short?)"  # not "Invalid control character at column 21"
+    assert failures[0].message == "不是 JSON：第 18 列有误（not JSON: Invalid control character at column 18）"
+    # not "Invalid control character at column 21"
+    cut = "不是 JSON：记录在行尾中断，可能被截断（not JSON: the line ends inside the record (cut short?)）"
     assert [(f.line, f.message) for f in failures if f.line > 3] == [(4, cut), (5, cut)]
     assert (failures[1].field, failures[1].reason) == ("type_code", "REQUIRED")
     unknown = [f.field for f in failures if f.line == 3 and f.reason == "UNKNOWN_FIELD"]
@@ -215,9 +230,16 @@ def test_a_record_with_a_null_or_a_number_where_text_belongs_is_refused() -> Non
     from adapters.records import RecordError
 
     record = samples.business_license(70)
-    for holder in ({**record["holder"], "name": None}, {**record["holder"], "code_type": 1}):
-        with pytest.raises(RecordError, match="must be strings"):
+    for holder, said in (
+        (
+            {**record["holder"], "name": None},
+            "holder.name 须为文字，不能是 null（holder.name must be text, a string, not null）",
+        ),
+        ({**record["holder"], "code_type": 1}, "holder.code_type 须为文字，不能是 数字"),  # 1 is not 001
+    ):
+        with pytest.raises(RecordError) as refused:
             issue_request({**record, "holder": holder})
+        assert str(refused.value).startswith(said) and refused.value.field == said.split()[0]
     assert issue_request(record).holder.name == record["holder"]["name"]
 
 
@@ -240,11 +262,13 @@ def test_a_line_that_cannot_be_read_fails_alone_and_the_others_go_in(running: Ru
         (4, "", "BAD_JSON"),
     ]
     by_line = {f.line: f.message for f in report.failures}
-    assert "holds \\ud800, half of a UTF-16 surrogate pair" in by_line[2]
+    assert by_line[2].startswith("holder.name 含有 \\ud800，是 UTF-16 代理对的一半，不是字符")
+    assert "（holder.name holds \\ud800, half of a UTF-16 surrogate pair" in by_line[2]
     assert "Exceeds the limit (4300 digits)" in by_line[3] and "RecursionError" in by_line[4]
+    assert by_line[4].startswith("无法读取（cannot be read: RecursionError")
     text = summary(report)
     text.encode("utf-8")  # printable, whatever the failures quote
-    assert "line 2: holder.name BAD_CHARACTERS: holder.name holds \\ud800" in text
+    assert "line 2: holder.name BAD_CHARACTERS: holder.name 含有 \\ud800" in text
 
 
 def test_a_csv_cell_over_the_csv_field_limit_fails_alone_with_its_size(running: RunningGateway, tmp_path: Path) -> None:
@@ -259,7 +283,8 @@ def test_a_csv_cell_over_the_csv_field_limit_fails_alone_with_its_size(running: 
     ((failure),) = report.failures
     assert (failure.line, failure.reason) == (3, "RECORD_TOO_LARGE")
     line_length = len(path.read_bytes().decode("utf-8").splitlines(keepends=True)[2])  # with its "\r\n"
-    assert f"line 3 is {line_length} characters, more than a record may have ({MAX_RECORD_CHARS})" in failure.message
+    assert failure.message.startswith(f"第 3 行有 {line_length} 个字符，超过一条记录的上限 {MAX_RECORD_CHARS}")
+    assert f"（line 3 is {line_length} characters, more than a record may have, {MAX_RECORD_CHARS}" in failure.message
 
 
 class MessageSizes(grpc.StreamStreamClientInterceptor):
@@ -314,8 +339,13 @@ def test_a_request_larger_than_a_message_is_not_sent_and_the_rest_are(running: R
     ((failure),) = report.failures
     assert (failure.line, failure.reason) == (13, "RECORD_TOO_LARGE")
     size = issue_request(records[12]).ByteSize()
-    assert re.fullmatch(r"its request is (\d+) bytes, more than a message carries \(8000\): not sent", failure.message)
-    assert size < int(failure.message.split()[3]) < size + 8  # with its framing in the message
+    said = re.fullmatch(
+        r"其请求有 (\d+) 字节，超过一条消息的上限 8000，未发送"
+        r"（its request is (\d+) bytes, more than a message carries, 8000: not sent）",
+        failure.message,
+    )
+    assert said and said[1] == said[2], failure.message
+    assert size < int(said[1]) < size + 8  # with its framing in the message
     assert sum(sent.sizes) > 8_000 >= max(sent.sizes)  # split, each under the bound
 
 
@@ -332,8 +362,9 @@ def test_a_line_over_the_record_limit_is_read_through_not_kept(running: RunningG
     report = import_file(path, factory(running))
     assert (report.lines, report.created) == (3, 2)
     assert [(f.line, f.reason, f.message) for f in report.failures] == [
-        (2, "RECORD_TOO_LARGE", f"line 2 is {len(lines[1]) + 1} characters, more than a record may have (131072): "
-         "not read; check what it holds"),
+        (2, "RECORD_TOO_LARGE", f"第 2 行有 {len(lines[1]) + 1} 个字符，超过一条记录的上限 131072，未读取，请检查其内容"
+         f"（line 2 is {len(lines[1]) + 1} characters, more than a record may have, 131072: not read; check what it "
+         "holds）"),
     ]  # fmt: skip
 
 
@@ -368,9 +399,10 @@ def test_csv_records_over_the_limit_are_skipped_in_step_with_the_quotes(tmp_path
         (2009, "F"), (2010, "G,H"),
     ]  # fmt: skip
     messages = {n: r.message for n, r in read if isinstance(r, Failure)}
-    assert messages[3].startswith(f"the record on lines 3-5 is {len(rows[2]) + 1} characters, more than a record")
-    assert messages[7].startswith(f"the record on lines 7-8 is {len(rows[4]) + 1} characters")
-    assert messages[9].startswith(f"the record on lines 9-2008 is {len(rows[5]) + 1} characters")
+    assert messages[3].startswith(f"第 3-5 行的记录有 {len(rows[2]) + 1} 个字符，超过一条记录的上限")
+    assert f"（the record on lines 3-5 is {len(rows[2]) + 1} characters, more than a record" in messages[3]
+    assert messages[7].startswith(f"第 7-8 行的记录有 {len(rows[4]) + 1} 个字符")
+    assert messages[9].startswith(f"第 9-2008 行的记录有 {len(rows[5]) + 1} 个字符")
     assert peak < 2 * 1024 * 1024  # a line of 5 MB and a record of 4 MB as Python text: neither is kept
     assert count_records(path) == len(read)
 
@@ -408,9 +440,12 @@ def test_an_import_that_stops_on_its_own_error_says_so_after_the_answers(
     )
     assert isinstance(stopped.value.__cause__, UnicodeDecodeError)
     assert summary(report).startswith(
-        f"stopped by an error of the import itself after reading {report.lines} lines: {report.lines} issued, "
-        "0 already present, 0 failed so far ("
+        f"导入程序自身出错而停止：读取 {report.lines} 行，至此新签发 {report.lines} 件，此前已有 0 件，失败 0 行，用时 "
     )
+    assert (
+        f"（stopped by an error of the import itself after reading {report.lines} lines: {report.lines} issued, "
+        "0 already present, 0 failed so far ("
+    ) in summary(report)
 
 
 def test_a_refusal_by_the_gateway_ends_with_what_was_committed(running: RunningGateway, tmp_path: Path) -> None:
@@ -423,7 +458,9 @@ def test_a_refusal_by_the_gateway_ends_with_what_was_committed(running: RunningG
     assert refused.value.error.code() == grpc.StatusCode.UNAUTHENTICATED
     # refused for good: running it again as it is would be refused alike, so it is not advised
     said = summary(refused.value.report)
-    assert said.startswith("refused by the gateway after reading ") and "Run the same command again" not in said
+    assert said.startswith("证照网关拒绝了导入：读取 ") and "Run the same command again" not in said
+    assert "同一命令会被同样拒绝：请先改正证照网关所说的问题（成员、角色、凭据），再运行" in said
+    assert "（refused by the gateway after reading " in said
     assert "The same command would be refused alike: change what the gateway said" in said
 
 
@@ -472,19 +509,24 @@ def test_ctrl_c_ends_with_what_was_committed_and_130_and_a_second_run_finishes(
     assert b"Traceback" not in stderr and b"KeyboardInterrupt" not in stderr
     text = stdout.decode("utf-8")
     done = re.match(
-        r"interrupted after reading 300 lines: (\d+) issued, 0 already present, 0 failed so far(?:, (\d+) sent and not "
-        r"answered \(issued or not\))? \(\d+\.\d s\)\. Run the same command again to import the rest: what is in "
-        r"already is answered as already present, never issued twice\n",
+        r"已中断：读取 300 行，至此新签发 (\d+) 件，此前已有 0 件，失败 0 行"
+        r"(?:，另有 (\d+) 行已发送未答复（可能已签发）)?，"
+        r"用时 \d+\.\d 秒。再次运行同一命令即可导入其余部分：已导入的答复为此前已有，不会重复签发"
+        r"（interrupted after reading 300 lines: (\d+) issued, 0 already present, 0 failed so far"
+        r"(?:, (\d+) sent and not answered \(issued or not\))? \(\d+\.\d s\)\. "
+        r"Run the same command again to import the rest: what is in already is answered as already present, "
+        r"never issued twice）\n",
         text,
     )
     assert done, text
-    assert int(done[1]) + int(done[2] or 0) == 300
+    assert int(done[1]) + int(done[2] or 0) == 300 and done[1] == done[3]
 
     whole = tmp_path / "permits-again.jsonl"
     whole.write_text(content, encoding="utf-8")
     again = subprocess.run([*command, str(whole)], env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert again.returncode == 0, again.stderr
-    assert again.stdout.startswith("500 lines: 200 issued, 300 already present, 0 failed")
+    assert again.stdout.startswith("共 500 行：新签发 200 件，此前已有 300 件，失败 0 行")
+    assert "（500 lines: 200 issued, 300 already present, 0 failed (" in again.stdout
 
 
 def test_files_without_records_or_with_only_failures_end_with_a_summary(
@@ -495,11 +537,15 @@ def test_files_without_records_or_with_only_failures_end_with_a_summary(
     for path in (header_only, write_jsonl(tmp_path / "nothing.jsonl", [])):
         report = import_file(path, factory(running))
         assert count_records(path) == report.lines == 0
-        assert summary(report) == "0 lines: the file holds no records (empty, or a CSV header alone); nothing was sent"
+        assert summary(report) == (
+            "共 0 行：文件中没有记录（空文件，或只有 CSV 表头），未发送任何内容"
+            "（0 lines: the file holds no records (empty, or a CSV header alone); nothing was sent）"
+        )
 
     report = import_file(write_jsonl(tmp_path / "all-bad.jsonl", ["{", "[]", '{"colour": "red"}']), factory(running))
     assert [(f.line, f.reason) for f in report.failures] == [(1, "BAD_JSON"), (2, "BAD_RECORD"), (3, "BAD_RECORD")]
-    assert summary(report).startswith("3 lines: 0 issued, 0 already present, 3 failed (")
+    assert summary(report).startswith("共 3 行：新签发 0 件，此前已有 0 件，失败 3 行，用时 ")
+    assert "（3 lines: 0 issued, 0 already present, 3 failed (" in summary(report)
 
 
 def _committed(running: RunningGateway, request_id: str) -> bool:
@@ -520,3 +566,142 @@ def write_csv(path: Path, records: list[dict[str, Any]]) -> Path:
                 "valid_until": r["valid_until"], **{f"fields.{k}": v for k, v in r["fields"].items()},
             })  # fmt: skip
     return path
+
+
+def test_a_number_in_a_json_lines_field_is_taken_as_its_text(running: RunningGateway, tmp_path: Path) -> None:
+    """A database export writes an INTEGER or DECIMAL column as a JSON number (``"complaint_hotline": 12315``): it
+    failed as "fields must be an object of strings", naming no field. A number is its text, as written; true, false
+    and null are refused, naming the field."""
+    tag = uuid.uuid4().hex[:8].upper()
+    records = permits(5, tag, start=1600)
+    lines = [json.dumps(r, ensure_ascii=False) for r in records]
+    numbers = {0: "12315", 1: "12.50", 2: "true", 3: "null", 4: "[12315]"}
+    for index, written in numbers.items():
+        lines[index] = lines[index].replace('"fields": {', f'"fields": {{"complaint_hotline": {written}, ', 1)
+    path = write_jsonl(tmp_path / "numbers.jsonl", lines)
+
+    report = import_file(path, factory(running))
+
+    assert (report.lines, report.created) == (5, 2)
+    hotline = "fields.complaint_hotline"
+    assert [(f.line, f.field, f.reason, f.message) for f in report.failures] == [
+        (
+            line,
+            hotline,
+            "BAD_RECORD",
+            f"{hotline} 须为文字或数字，不能是 {zh}（{hotline} must be text or a number, not {en}）",
+        )
+        for line, zh, en in ((3, "true", "true"), (4, "null", "null"), (5, "列表", "a list"))
+    ]
+    stub = running.issuance(MARKET)
+    assert stub.GetLicense(_by_number(records[0])).license.fields["complaint_hotline"] == "12315"
+    assert stub.GetLicense(_by_number(records[1])).license.fields["complaint_hotline"] == "12.50"  # as written
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [(3250, "3250"), (-3, "-3"), (50.5, "50.5"), (1e-7, "0.0000001"), (decimal.Decimal("1E+3"), "1000")],
+)
+def test_a_fields_number_is_its_digits(value: object, text: str) -> None:
+    record = samples.food_permit(71)
+    assert issue_request({**record, "fields": {**record["fields"], "n": value}}).fields["n"] == text
+
+
+def test_a_value_that_is_not_text_is_refused_naming_it() -> None:
+    from adapters.records import RecordError
+
+    record = samples.food_permit(72)
+    for change, field in (
+        ({"license_number": 12}, "license_number"),  # a number only where a field's value may be one
+        ({"fields": {**record["fields"], "food_category": False}}, "fields.food_category"),
+        ({"fields": {**record["fields"], "food_category": float("nan")}}, "fields.food_category"),
+    ):
+        with pytest.raises(RecordError) as refused:
+            issue_request({**record, **change})
+        assert refused.value.field == field and str(refused.value).startswith(f"{field} 须为文字")
+
+
+def test_an_empty_csv_row_is_skipped_not_a_failed_line(running: RunningGateway, tmp_path: Path) -> None:
+    """Excel leaves rows of empty cells (``,,,,,,``) at the end of a sheet: each was a failed line (type_code
+    REQUIRED), and the import exited 1."""
+    tag = uuid.uuid4().hex[:8].upper()
+    path = write_csv(tmp_path / "excel.csv", permits(3, tag, start=1700))
+    rows = path.read_bytes().decode("utf-8").split("\r\n")  # as Excel writes them
+    empty = "," * (rows[0].count(","))
+    rows.insert(2, empty)  # line 3, between two records
+    rows[-1:] = [empty, " , ,", empty, ""]  # at the end, one with spaces
+    path.write_bytes("\r\n".join(rows).encode("utf-8"))
+
+    assert [number for number, _ in read_records(path)] == [2, 4, 5]
+    assert count_records(path) == 3
+    report = import_file(path, factory(running))
+    assert (report.lines, report.created, report.failures) == (3, 3, [])
+
+
+def test_a_wrong_issuer_ends_the_import_said_once_not_line_by_line(running: RunningGateway, tmp_path: Path) -> None:
+    """Every food permit of a file imported with the 公安局's credentials (a wrong --issuer) is refused alike,
+    NOT_AUTHORITATIVE_ISSUER: the import printed thousands of identical lines. The first refusal ends it as the
+    gateway's refusal for good, said once."""
+    from grpc_status import rpc_status
+
+    from adapters.batch_import import ITEMS_PER_MESSAGE, REFUSED
+
+    records = permits(350, uuid.uuid4().hex[:8].upper(), start=1800)
+    path = write_jsonl(tmp_path / "not-mine.jsonl", [json.dumps(r, ensure_ascii=False) for r in records])
+
+    with pytest.raises(ImportRefused) as refused:
+        import_file(path, lambda: running.channel(POLICE))
+
+    error = refused.value.error
+    assert error.code() == grpc.StatusCode.PERMISSION_DENIED
+    assert error.details().startswith("济南市公安局不是食品生产许可证的权威发证部门，一数一源（")
+    status = rpc_status.from_call(error)  # as the command reads the gateway's answer: status, reason and message
+    assert status is not None and status.message == error.details()
+    info = error_details_pb2.ErrorInfo()
+    assert status.details[0].Unpack(info) and info.reason == "NOT_AUTHORITATIVE_ISSUER"
+    report = refused.value.report
+    assert report.stopped == REFUSED and report.failures == [] and report.created == 0
+    assert 1 <= report.refused <= ITEMS_PER_MESSAGE and report.failed == report.refused  # one answer's worth, counted
+    said = summary(report)
+    assert said.startswith("证照网关拒绝了导入：读取 ") and "NOT_AUTHORITATIVE_ISSUER" not in said
+    assert f"其中 {report.refused} 行因上述拒绝而失败，不逐行列出" in said and "\n  line " not in said
+    with running.gateway.db.unit_of_work() as uow:
+        assert not uow.licenses.prior_requests(POLICE, [r["request_id"] for r in records])
+
+
+def test_the_command_says_a_wrong_issuers_refusal_once(running: RunningGateway, tmp_path: Path) -> None:
+    records = permits(250, uuid.uuid4().hex[:8].upper(), start=2200)
+    path = write_jsonl(tmp_path / "not-mine.jsonl", [json.dumps(r, ensure_ascii=False) for r in records])
+    env = {**os.environ, "ZZGW_DATA_DIR": str(running.data_dir), "ZZGW_DATABASE_URL": ""}
+    command = zzgw_command("import", "--issuer", POLICE, "--target", running.address, str(path))
+
+    done = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
+
+    assert done.returncode == 1, done.stderr
+    assert done.stderr.count("NOT_AUTHORITATIVE_ISSUER") == 1 and "Traceback" not in done.stderr
+    assert (
+        "answered PERMISSION_DENIED (NOT_AUTHORITATIVE_ISSUER): 济南市公安局不是食品生产许可证的权威发证部门"
+        in done.stderr
+    )
+    assert done.stdout.startswith("证照网关拒绝了导入：读取 ") and "NOT_AUTHORITATIVE_ISSUER" not in done.stdout
+
+
+def test_an_import_no_gateway_answered_is_not_said_stopped_by_the_gateway(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import socket
+
+    from adapters import batch_import
+
+    monkeypatch.setattr(batch_import, "MAX_RECONNECTS", 0)
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        address = f"127.0.0.1:{probe.getsockname()[1]}"
+    path = write_jsonl(tmp_path / "nowhere.jsonl", [json.dumps(r, ensure_ascii=False) for r in permits(2, "NW")])
+    with pytest.raises(ImportRefused) as refused:
+        import_file(path, lambda: connect(address, MemberCredentials(code=MARKET, token="t")))
+    assert refused.value.error.code() == grpc.StatusCode.UNAVAILABLE
+    said = summary(refused.value.report)
+    assert said.startswith("无法连接证照网关：读取 ") and "stopped by the gateway" not in said
+    assert "（stopped: the gateway could not be reached after reading " in said
+    assert "再次运行同一命令即可导入其余部分" in said
