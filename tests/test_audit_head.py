@@ -355,3 +355,25 @@ def test_a_chain_pruned_before_start_memos_is_vouched_for_at_the_upgrade(
             assert trail.check() == ChainCheck(ok=True, records=2, checkpoints=2)
         finally:
             db.dispose()
+
+
+def test_a_record_edited_into_values_of_no_kind_is_a_hash_mismatch(db: Database, signer: AuditSigner) -> None:
+    """An action the gateway does not define, or (on SQLite) a time that is none, had made the check and every
+    listing of the trail fail (INTERNAL): the record is read as what no record holds, and its hash does not match."""
+    trail = AuditTrail(db, signer, SystemClock(), memos=MEMOS, checkpoint_every=5)
+    for n in range(6):
+        trail.record(entry(n))
+    edits = ["action = 'VERIFY_LICENSE2'"] + (["at = 'yesterday'"] if db.dialect == "sqlite" else [])
+    for edit in edits:
+        with db.engine.begin() as connection:
+            kept = connection.execute(text("SELECT action, at FROM access_records WHERE seq = 3")).one()
+            connection.execute(text(f"UPDATE access_records SET {edit} WHERE seq = 3"))
+        assert said(trail.check()) == (False, 3, None, "HASH_MISMATCH"), edit
+        with db.unit_of_work() as uow:
+            listed = uow.audit.of(holder_code="", before_seq=None, limit=10)
+        assert [r.seq for r in listed] == [6, 5, 4, 3, 2, 1]
+        with db.engine.begin() as connection:
+            connection.execute(
+                text("UPDATE access_records SET action = :a, at = :t WHERE seq = 3"), {"a": kept[0], "t": kept[1]}
+            )
+        assert trail.check().ok

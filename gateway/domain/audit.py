@@ -53,6 +53,16 @@ class AuditAction(enum.StrEnum):
     GRANT_CONSENT = "GRANT_CONSENT"
     WITHDRAW_CONSENT = "WITHDRAW_CONSENT"
     LIST_CONSENTS = "LIST_CONSENTS"
+    UNRECOGNISED = "UNRECOGNISED"
+    """Read for a stored action that is none of these (edited in the store): never written; its record's hash does
+    not match (HASH_MISMATCH) instead of the read failing."""
+
+    @classmethod
+    def read(cls, stored: str) -> AuditAction:
+        try:
+            return cls(stored)
+        except ValueError:
+            return cls.UNRECOGNISED
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

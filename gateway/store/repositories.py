@@ -31,6 +31,7 @@ from sqlalchemy import (
     or_,
     select,
     text,
+    type_coerce,
     update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -1179,11 +1180,11 @@ class AuditRepository:
         """The records numbered ``seqs`` (those there are), by number."""
         if not seqs:
             return {}
-        rows = self._s.execute(select(_A).where(_A.c.seq.in_(list(seqs)))).all()
+        rows = self._s.execute(select(*_A_READ).where(_A.c.seq.in_(list(seqs)))).all()
         return {record.seq: record for record in map(_access_record, rows)}
 
     def first(self) -> AccessRecord | None:
-        row = self._s.execute(select(_A).order_by(_A.c.seq).limit(1)).first()
+        row = self._s.execute(select(*_A_READ).order_by(_A.c.seq).limit(1)).first()
         return _access_record(row) if row else None
 
     def add(self, records: Sequence[AccessRecord]) -> None:
@@ -1191,7 +1192,7 @@ class AuditRepository:
             add_access_records(SessionStatements(self._s), records)
 
     def page(self, after_seq: int, limit: int) -> list[AccessRecord]:
-        rows = self._s.execute(select(_A).where(_A.c.seq > after_seq).order_by(_A.c.seq).limit(limit)).all()
+        rows = self._s.execute(select(*_A_READ).where(_A.c.seq > after_seq).order_by(_A.c.seq).limit(limit)).all()
         return [_access_record(r) for r in rows]
 
     def of(
@@ -1204,7 +1205,7 @@ class AuditRepository:
         limit: int,
     ) -> list[AccessRecord]:
         """Newest first: the records about one holder's or one issuer's licenses, or those of one reason."""
-        query = select(_A).order_by(_A.c.seq.desc()).limit(limit)
+        query = select(*_A_READ).order_by(_A.c.seq.desc()).limit(limit)
         if holder_code is not None:
             query = query.where(_A.c.holder_code == holder_code)
         if issuer_code is not None and holder_code is not None:  # by the holder's index, the issuer's a filter:
@@ -1267,10 +1268,10 @@ def _access_record(row: Row[tuple[object, ...]]) -> AccessRecord:
     return AccessRecord(
         seq=int(m["seq"]),
         entry=AuditEntry(
-            at=_utc(m["at"]),
+            at=_record_time(m["at"]),
             caller=m["caller"],
             operator=m["operator"],
-            action=AuditAction(m["action"]),
+            action=AuditAction.read(m["action"]),
             matter_code=m["matter_code"],
             purpose=m["purpose"],
             license_id=m["license_id"],
@@ -1283,6 +1284,23 @@ def _access_record(row: Row[tuple[object, ...]]) -> AccessRecord:
         prev_hash=bytes(m["prev_hash"]),
         hash=bytes(m["hash"]),
     )
+
+
+_A_READ = [*(c for c in _A.c if c.name != "at"), type_coerce(_A.c.at, String).label("at")]
+"""An access record's columns, its time as the text SQLite holds (parsed by ``_record_time``): a time edited into
+something that is none made the whole read fail, and every listing and check of the trail with it."""
+_UNREADABLE_TIME = dt.datetime(1, 1, 1, tzinfo=dt.UTC)
+
+
+def _record_time(value: object) -> dt.datetime:
+    """A record's time as stored; for one edited into something that is no time, a time no record has, so that its
+    hash does not match (HASH_MISMATCH at that record) instead of the read failing."""
+    if isinstance(value, dt.datetime):
+        return _utc(value)
+    try:
+        return _utc(dt.datetime.fromisoformat(str(value)))
+    except ValueError:
+        return _UNREADABLE_TIME
 
 
 _Q = cast(Table, AccessRequestRow.__table__)
