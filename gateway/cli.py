@@ -922,10 +922,13 @@ def _print_lines(lines: list[str]) -> None:
 def _refusal(target: str, error: grpc.RpcError) -> str:
     """What the gateway answered, for an operator: the status, the stable reason (ErrorInfo) when there is one, and
     the message (``the gateway at H:P answered PERMISSION_DENIED (NOT_MATTER_DEPARTMENT): …``)."""
+    import grpc
     from google.rpc import error_details_pb2
     from grpc_status import rpc_status
 
     status = rpc_status.from_call(error)
+    if status is None and error.code() is grpc.StatusCode.UNAVAILABLE:  # no gateway answered at all
+        return f"无法连接证照网关 {target}（no gateway answers at {target}: {error.details()}）"
     reasons = []
     for detail in status.details if status is not None else ():
         if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):

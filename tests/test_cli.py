@@ -450,6 +450,13 @@ def test_init_warns_of_licenses_whose_type_the_catalog_has_not(env: dict[str, st
     assert f"the catalog has no type for 1 license types of current licenses ({gone} (2 licenses))" in again.stderr
 
 
+def test_a_gateway_that_does_not_answer_is_not_said_to_have_answered(env: dict[str, str]) -> None:
+    assert zzgw(env, "init").returncode == 0
+    nobody = zzgw({**env, "ZZGW_GRPC_ADDR": f"127.0.0.1:{free_port()}"}, "demo", timeout=120)
+    assert nobody.returncode == 1 and "无法连接证照网关 127.0.0.1:" in nobody.stderr
+    assert "answered UNAVAILABLE" not in nobody.stderr
+
+
 def test_bad_configuration_is_reported(env: dict[str, str]) -> None:
     result = zzgw({**env, "ZZGW_MODE": "staging"}, "init", timeout=60)
     assert result.returncode == 2 and "mode (ZZGW_MODE) must be dev or production" in result.stderr
