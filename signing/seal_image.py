@@ -194,6 +194,38 @@ def _draw_star(ink: Image.Image) -> None:
     ImageDraw.Draw(ink).polygon(_star_points(side / 2, side / 2, side * _STAR_RADIUS), fill=255)
 
 
+class _Fonts:
+    """The seal's font and the fallback fonts (``find_fallback_fonts``) at one size: each character is drawn in the
+    first that has it. Digits and Latin letters are not in the CJK font (合同专用章2号 had been drawn 合同专用章□号,
+    and stamped so on every PDF); a character none has is refused (ValueError), never drawn as a box."""
+
+    def __init__(self, main: Path, size: int):
+        self._fonts = [ImageFont.truetype(str(path), size=size) for path in (main, *find_fallback_fonts())]
+        self._missing = [bytes(font.getmask(_NO_SUCH_CHARACTER)) for font in self._fonts]
+
+    def drawing(self, char: str) -> ImageFont.FreeTypeFont:
+        for font, missing in zip(self._fonts, self._missing, strict=True):
+            if bytes(font.getmask(char)) != missing:
+                return font
+        raise ValueError(f"no font here draws {char!r} (U+{ord(char):04X})")
+
+
+_NO_SUCH_CHARACTER = "\U0010fffd"
+"""A private-use character of plane 16 no font has: what a font draws for it is its box for a missing character."""
+
+
+def undrawable(text: str, font: Path | None = None) -> str:
+    """The characters of ``text`` no font here draws (empty when every one is drawn)."""
+    fonts = _Fonts(font if font is not None else find_cjk_font(), 40)
+    missing = []
+    for char in dict.fromkeys(text):
+        try:
+            fonts.drawing(char)
+        except ValueError:
+            missing.append(char)
+    return "".join(missing)
+
+
 def _glyph(char: str, font: ImageFont.FreeTypeFont, width: int) -> Image.Image:
     """One character as a ``width`` x font-size mask, drawn on its full em square so that all line up."""
     height = round(font.size)
@@ -219,10 +251,10 @@ def _draw_issuer(ink: Image.Image, issuer: str, font_path: Path) -> None:
     height = min(side * _ARC_CHAR_HEIGHT, outer * spacing / (_MIN_CHAR_ASPECT + spacing))
     width = min(height, (outer - height) * spacing)
     radius = outer - height / 2
-    font = ImageFont.truetype(str(font_path), size=round(height))
+    fonts = _Fonts(font_path, round(height))
     for i, char in enumerate(issuer):
         angle = -sweep / 2 + i * step  # degrees clockwise from the top
-        glyph = _glyph(char, font, max(1, round(width)))
+        glyph = _glyph(char, fonts.drawing(char), max(1, round(width)))
         turned = glyph.rotate(-angle, resample=Image.Resampling.BICUBIC, expand=True)
         cx = side / 2 + radius * math.sin(math.radians(angle))
         cy = side / 2 - radius * math.cos(math.radians(angle))
@@ -234,8 +266,8 @@ def _draw_seal_name(ink: Image.Image, purpose: str, font_path: Path) -> None:
     height = side * _SEAL_NAME_HEIGHT
     width = min(height, side * _SEAL_NAME_MAX_WIDTH / len(purpose))
     cy = side / 2 + side * _SEAL_NAME_CENTRE
-    font = ImageFont.truetype(str(font_path), size=round(height))
+    fonts = _Fonts(font_path, round(height))
     for i, char in enumerate(purpose):
-        glyph = _glyph(char, font, round(width))
+        glyph = _glyph(char, fonts.drawing(char), round(width))
         cx = side / 2 + (i - (len(purpose) - 1) / 2) * width
         ink.paste(255, (round(cx - glyph.width / 2), round(cy - glyph.height / 2)), glyph)

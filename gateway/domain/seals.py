@@ -81,6 +81,7 @@ def seal_name_violation(name: str) -> FieldViolation | None:
     if (
         len(name) > SEAL_NAME_MAX
         or any(c.isspace() or not c.isprintable() for c in name)  # as the seal is drawn
+        or unicodedata.combining(name[0])  # a mark with nothing to mark
         or INVISIBLE_RE.search(name)  # or a look-alike of another name, a reserved one too
     ):
         return FieldViolation(

@@ -30,6 +30,7 @@ from gateway.domain.errors import (
     NotFoundError,
     PermissionDeniedError,
     UpstreamUnavailableError,
+    invalid,
 )
 from gateway.domain.model import Clock, Member, Role
 from gateway.domain.seals import (
@@ -204,6 +205,10 @@ class SealService:
         existing = self._registered(caller, request, algorithm)
         if existing is not None:
             return existing
+        try:  # drawn before anything is made: a name a seal cannot show is refused, not drawn with boxes
+            image = draw_seal(caller.name, request.name)
+        except ValueError as exc:
+            raise invalid("name", "BAD_SEAL_NAME", f"印章名称含有无法刻制的字符（{exc}）") from None
         ca = self._ca_for(algorithm)
         if not ca.can_issue:
             raise ConflictError(
@@ -225,7 +230,6 @@ class SealService:
             not_before=now - _BACKDATE,
             not_after=min(now + dt.timedelta(days=request.validity_days or DEFAULT_VALIDITY_DAYS), _last_moment(ca)),
         )
-        image = draw_seal(caller.name, request.name)
         seal = Seal(
             seal_id=seal_id,
             issuer_code=caller.code,

@@ -492,3 +492,16 @@ def test_a_seal_whose_key_is_on_another_replica_is_named_not_an_internal_error(r
     assert caught.value.code() == grpc.StatusCode.FAILED_PRECONDITION
     info, _ = error_details(caught.value)
     assert info.reason == "SEAL_KEY_NOT_HERE" and seal.seal_id in caught.value.details()
+
+
+def test_a_seal_name_no_font_can_draw_is_refused_before_anything_is_made(running: RunningGateway) -> None:
+    """A name the seal cannot show (a character no font here has, a leading combining mark) is refused
+    (BAD_SEAL_NAME), and no key is made for it; digits are drawn (合同专用章2号 had shown 合同专用章□号)."""
+    keys = running.data_dir / "keys"
+    before = set(keys.iterdir())
+    for name in ("专用章\U0001f9ff", "\u0301专用章"):
+        with pytest.raises(grpc.RpcError) as caught:
+            register(running, name=name)
+        assert ("name", "BAD_SEAL_NAME") in error_details(caught.value)[1], name
+    assert set(keys.iterdir()) == before
+    assert register(running, name="合同专用章2号").name == "合同专用章2号"

@@ -148,3 +148,17 @@ def test_no_known_font(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 def test_explicit_font_that_does_not_exist(tmp_path: Path) -> None:
     with pytest.raises(SealImageError, match="scripts/install-system-deps"):
         draw_seal(ISSUER, font=tmp_path / "missing.ttf")
+
+
+def test_a_name_with_digits_and_letters_is_drawn_not_boxed() -> None:
+    """The CJK font has no digits or Latin letters: 合同专用章2号 had been drawn 合同专用章□号 (a tofu box) and stamped
+    so on every PDF. Each character comes from the first font that has it; one no font has is refused."""
+    from signing.seal_image import undrawable
+
+    assert undrawable("合同专用章2号AB") == ""
+    two = draw_seal("济南市市场监督管理局", "合同专用章2号")
+    three = draw_seal("济南市市场监督管理局", "合同专用章3号")
+    assert two != three  # drawn as what they say, not both as the same box
+    assert undrawable("专用章\U0001f9ff") == "\U0001f9ff"  # an emoji no font here has
+    with pytest.raises(ValueError, match="U\\+1F9FF"):
+        draw_seal("济南市市场监督管理局", "专用章\U0001f9ff")
