@@ -684,7 +684,18 @@ class IssuanceService:
         be for it.
         """
         requested = tuple(dict.fromkeys(type_codes))
-        if caller.has(Role.ADMIN):
+        if caller.has(Role.ADMIN):  # every type, but a code of none is refused as for the others (it had been an
+            unknown = [  # empty stream, waiting for events that never come)
+                FieldViolation(
+                    field=f"type_codes[{index}]",
+                    reason="UNKNOWN_LICENSE_TYPE",
+                    description=f"没有证照类型 {code[:64]}（unknown license type {code[:64]!r}）",
+                )
+                for index, code in enumerate(requested)
+                if code not in self._catalog.license_types
+            ]
+            if unknown:
+                raise InvalidRequestError(unknown)
             return WatchScope(member_code=caller.code, everything=True, requested=requested)
         own = caller.has(Role.ISSUER)
         used: frozenset[str] = frozenset()
