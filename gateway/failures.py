@@ -67,4 +67,15 @@ def store_unreachable(exc: BaseException) -> bool:
     orig = getattr(exc, "orig", None)
     if isinstance(orig, sqlite3.Error):
         return str(orig).lower().startswith(("database is locked", "unable to open", "disk i/o error"))
-    return True
+    said = str(orig or exc).lower()  # a server that answers, and refuses us, will refuse the next try too
+    return not any(lasting in said for lasting in _PG_LASTING)
+
+
+_PG_LASTING = (
+    "password authentication failed",
+    "no password supplied",
+    "does not exist",  # the role or the database
+    "no pg_hba.conf entry",
+    "permission denied",
+)
+"""What PostgreSQL says when it answers and refuses the connection for good: a setting to fix, not an outage."""

@@ -411,6 +411,10 @@ def _initialise(
     before = gateway.db.schema_revision()
     statuses_vouched = documents_vouched = 0
     gateway.db.migrate()
+    if before is not None and before < AUDIT_START_REVISION and gateway.audit is not None:
+        # a chain pruned before start memos: where it begins now, trusted at the upgrade, at once (an init that
+        # failed later would leave it unvouched for good, and prune refusing)
+        gateway.audit.vouch_start()
     try:
         _check_authorities(settings, gateway.db, gateway.keys)
     except ConfigError:
@@ -457,8 +461,6 @@ def _initialise(
     _record_facts(settings, gateway.db, gateway.keys)
     if (receipt_key := _receipt_key(settings, gateway.keys)) is not None:
         ReceiptCertificates(gateway.db, receipt_key.certificate).record(gateway.clock)
-    if before is not None and before < AUDIT_START_REVISION and gateway.audit is not None:
-        gateway.audit.vouch_start()  # a chain pruned before start memos: where it begins now, trusted at the upgrade
     without_memo = 0
     if before is not None and before < MEMOS_REVISION:
         with gateway.db.unit_of_work() as uow:

@@ -197,17 +197,24 @@ def _draw_star(ink: Image.Image) -> None:
 class _Fonts:
     """The seal's font and the fallback fonts (``find_fallback_fonts``) at one size: each character is drawn in the
     first that has it. Digits and Latin letters are not in the CJK font (合同专用章2号 had been drawn 合同专用章□号,
-    and stamped so on every PDF); a character none has is refused (ValueError), never drawn as a box."""
+    and stamped so on every PDF). A character none has: refused in a seal's name (``UndrawableCharacter``), which
+    the seal's holder chooses; drawn as the font's box in the issuer's registered name, which the seal must carry."""
 
     def __init__(self, main: Path, size: int):
         self._fonts = [ImageFont.truetype(str(path), size=size) for path in (main, *find_fallback_fonts())]
         self._missing = [bytes(font.getmask(_NO_SUCH_CHARACTER)) for font in self._fonts]
 
-    def drawing(self, char: str) -> ImageFont.FreeTypeFont:
+    def drawing(self, char: str, *, strict: bool = True) -> ImageFont.FreeTypeFont:
         for font, missing in zip(self._fonts, self._missing, strict=True):
             if bytes(font.getmask(char)) != missing:
                 return font
-        raise ValueError(f"no font here draws {char!r} (U+{ord(char):04X})")
+        if not strict:
+            return self._fonts[0]
+        raise UndrawableCharacter(f"no font here draws {char!r} (U+{ord(char):04X})")
+
+
+class UndrawableCharacter(ValueError):
+    """A seal's name holds a character no font here draws."""
 
 
 _NO_SUCH_CHARACTER = "\U0010fffd"
@@ -221,7 +228,7 @@ def undrawable(text: str, font: Path | None = None) -> str:
     for char in dict.fromkeys(text):
         try:
             fonts.drawing(char)
-        except ValueError:
+        except UndrawableCharacter:
             missing.append(char)
     return "".join(missing)
 
@@ -254,7 +261,7 @@ def _draw_issuer(ink: Image.Image, issuer: str, font_path: Path) -> None:
     fonts = _Fonts(font_path, round(height))
     for i, char in enumerate(issuer):
         angle = -sweep / 2 + i * step  # degrees clockwise from the top
-        glyph = _glyph(char, fonts.drawing(char), max(1, round(width)))
+        glyph = _glyph(char, fonts.drawing(char, strict=False), max(1, round(width)))
         turned = glyph.rotate(-angle, resample=Image.Resampling.BICUBIC, expand=True)
         cx = side / 2 + radius * math.sin(math.radians(angle))
         cy = side / 2 - radius * math.cos(math.radians(angle))

@@ -7,11 +7,12 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.exc import DBAPIError
 
 from benchmarks.common import free_port
 from gateway.failures import said, store_unreachable, store_unusable
+from tests.conftest import PG_URL
 
 
 def _error(url: str, sql: str) -> DBAPIError:
@@ -43,3 +44,12 @@ def test_a_database_server_out_of_reach_is_waited_for() -> None:
     refused = _error(f"postgresql+psycopg://zzgw@127.0.0.1:{free_port()}/zzgw", "SELECT 1")
     assert store_unusable(refused) and store_unreachable(refused)
     assert not store_unreachable(ValueError("a defect")) and said(ValueError("a defect"), "serve", None) is None
+
+
+@pytest.mark.skipif(not PG_URL, reason="needs PostgreSQL to answer (ZZGW_TEST_DATABASE_URL or 127.0.0.1:5432)")
+def test_a_database_that_refuses_us_is_not_waited_for() -> None:
+    """A wrong user or database (a password rotated, a setting mistyped) is refused again at every try: a worker
+    that meets it stops the gateway rather than being started again for ever."""
+    server = make_url(PG_URL)
+    wrong = _error(str(server.set(username="zzgw_no_such_role", password=None, database="zzgw_no_such_db")), "SELECT 1")
+    assert store_unusable(wrong) and not store_unreachable(wrong)

@@ -319,8 +319,10 @@ class AuditTrail:
             return 1, "START_NOT_YET_VOUCHED", seq
         if not self._memos.vouches_start(memo):
             return 1, "START_MEMO_INVALID", seq
-        if (memo.seq, memo.hash) != (seq, digest):
+        if memo.seq < seq:
             return memo.seq + 1, "DELETED_FROM_START", seq
+        if (memo.seq, memo.hash) != (seq, digest):  # begins before the vouched start: records pruned came back
+            return seq + 1, "START_MISMATCH", memo.seq
         return None
 
     def vouch_start(self) -> bool:
@@ -401,13 +403,12 @@ class AuditTrail:
         cutoff = self._clock.now() - older_than
         with self._db.unit_of_work(write=True) as uow:
             uow.lock_audit_chain()
-            checkpoints = {c.seq: c for c in uow.audit.checkpoints()}
-            records = uow.audit.records_at(sorted(checkpoints))
-            old = [seq for seq in sorted(checkpoints) if seq in records and records[seq].entry.at < cutoff]
-            if not old:
+            through = uow.audit.newest_checkpoint_before(cutoff)
+            if through is None:
                 return 0
-            removed = uow.audit.delete_through(old[-1])
-            uow.audit.set_start_memo(self._memos.start(old[-1], checkpoints[old[-1]].hash))
+            checkpoint = next(c for c in uow.audit.checkpoints() if c.seq == through)
+            removed = uow.audit.delete_through(through)
+            uow.audit.set_start_memo(self._memos.start(through, checkpoint.hash))
             uow.commit()
         return removed
 

@@ -49,7 +49,7 @@ from signing.errors import KeyStoreError
 from signing.keys import ALGORITHMS, ECDSA_P256_SHA256, SM2_SM3, KeyBackend, KeyStore
 from signing.pdf import DEFAULT_REASON, PdfError, PdfSealer, TimestampUnavailable
 from signing.seal_ca import SealMakerCA
-from signing.seal_image import draw_seal
+from signing.seal_image import UndrawableCharacter, draw_seal
 from signing.ses import make_seal, sign_document
 
 _CRL_REASONS = {
@@ -207,7 +207,7 @@ class SealService:
             return existing
         try:  # drawn before anything is made: a name a seal cannot show is refused, not drawn with boxes
             image = draw_seal(caller.name, request.name)
-        except ValueError as exc:
+        except UndrawableCharacter as exc:  # the issuer's name is drawn whatever it holds: it is registered
             raise invalid("name", "BAD_SEAL_NAME", f"印章名称含有无法刻制的字符（{exc}）") from None
         ca = self._ca_for(algorithm)
         if not ca.can_issue:

@@ -325,7 +325,8 @@ class ChangeFeed:
                 if self._stop.is_set():
                     return
                 _log.warning("change listener lost its connection (%s); reconnecting", type(exc).__name__)
-                self._deliver(EVERYTHING)
+                with contextlib.suppress(Exception):  # a listener's own failure must not end the listening
+                    self._deliver(EVERYTHING)
                 ready.set()
                 with contextlib.suppress(Exception):
                     self._stop.wait(0.5)

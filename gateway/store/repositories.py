@@ -1176,12 +1176,15 @@ class AuditRepository:
         statements = SessionStatements(self._s)
         statements.execute(_set_head_memo_sql(statements.placeholder), (2, memo.seq, memo.hash, memo.memo))
 
-    def records_at(self, seqs: Sequence[int]) -> dict[int, AccessRecord]:
-        """The records numbered ``seqs`` (those there are), by number."""
-        if not seqs:
-            return {}
-        rows = self._s.execute(select(*_A_READ).where(_A.c.seq.in_(list(seqs)))).all()
-        return {record.seq: record for record in map(_access_record, rows)}
+    def newest_checkpoint_before(self, cutoff: dt.datetime) -> int | None:
+        """The newest checkpoint whose record is older than ``cutoff`` by the record's own (chained) time."""
+        query = (
+            select(func.max(_C.c.seq))
+            .select_from(_C.join(_A, _A.c.seq == _C.c.seq))
+            .where(_A.c.at < _as_utc(cutoff))
+        )
+        found = self._s.execute(query).scalar()
+        return int(found) if found is not None else None
 
     def first(self) -> AccessRecord | None:
         row = self._s.execute(select(*_A_READ).order_by(_A.c.seq).limit(1)).first()

@@ -162,3 +162,5 @@ def test_a_name_with_digits_and_letters_is_drawn_not_boxed() -> None:
     assert undrawable("专用章\U0001f9ff") == "\U0001f9ff"  # an emoji no font here has
     with pytest.raises(ValueError, match="U\\+1F9FF"):
         draw_seal("济南市市场监督管理局", "专用章\U0001f9ff")
+    # the issuer's registered name is drawn whatever it holds (init makes every issuer's seal): a box at worst
+    assert draw_seal("济南市第\U0001f9ff市场监督管理局", "合同专用章")
