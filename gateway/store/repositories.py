@@ -1179,9 +1179,7 @@ class AuditRepository:
     def newest_checkpoint_before(self, cutoff: dt.datetime) -> int | None:
         """The newest checkpoint whose record is older than ``cutoff`` by the record's own (chained) time."""
         query = (
-            select(func.max(_C.c.seq))
-            .select_from(_C.join(_A, _A.c.seq == _C.c.seq))
-            .where(_A.c.at < _as_utc(cutoff))
+            select(func.max(_C.c.seq)).select_from(_C.join(_A, _A.c.seq == _C.c.seq)).where(_A.c.at < _as_utc(cutoff))
         )
         found = self._s.execute(query).scalar()
         return int(found) if found is not None else None
