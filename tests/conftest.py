@@ -242,3 +242,17 @@ def running(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
 
 def today() -> dt.date:
     return dt.datetime.now(dt.timezone(dt.timedelta(hours=8))).date()
+
+
+def migrate_to(db: Database, revision: str) -> None:
+    """Bring ``db``'s schema up to ``revision`` only, as a store made by an older gateway is (upgrade tests)."""
+    from alembic import command
+    from alembic.config import Config
+
+    from gateway.store.database import MIGRATIONS
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with db.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)

@@ -11,16 +11,14 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import text
 
 from gateway.domain.audit import AuditAction, AuditEntry, ChainCheck, HeadMemos, chain
 from gateway.domain.model import SystemClock
 from gateway.services.audit import AuditBroken, AuditSigner, AuditTrail
-from gateway.store.database import MIGRATIONS, AppendWork, Database
+from gateway.store.database import AppendWork, Database
 from gateway.store.group_writer import GroupWriter
-from tests.conftest import backend_params, fresh_database, gateway_key
+from tests.conftest import backend_params, fresh_database, gateway_key, migrate_to
 
 MEMOS = HeadMemos(b"the memo secret of these tests, 32+ bytes")
 
@@ -273,11 +271,7 @@ def test_a_store_from_before_the_head_memo_says_so_until_the_next_record(
     with fresh_database(kind, tmp_path) as url:
         db = Database.connect(url)
         try:
-            config = Config()
-            config.set_main_option("script_location", str(MIGRATIONS))
-            with db.engine.begin() as connection:
-                config.attributes["connection"] = connection
-                command.upgrade(config, "0021")
+            migrate_to(db, "0021")
             records = chain(0, bytes(32), [entry(n) for n in range(3)])
             with db.unit_of_work(write=True) as uow:
                 uow.audit.add(records)
@@ -339,11 +333,7 @@ def test_a_chain_pruned_before_start_memos_is_vouched_for_at_the_upgrade(
     with fresh_database(kind, tmp_path) as url:
         db = Database.connect(url)
         try:
-            config = Config()
-            config.set_main_option("script_location", str(MIGRATIONS))
-            with db.engine.begin() as connection:
-                config.attributes["connection"] = connection
-                command.upgrade(config, "0023")
+            migrate_to(db, "0023")
             trail = AuditTrail(db, signer, SystemClock(), memos=MEMOS, checkpoint_every=5)
             for n in range(12):
                 trail.record(entry(n))

@@ -6,15 +6,13 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-from alembic import command
 from alembic.autogenerate import compare_metadata
-from alembic.config import Config
 from alembic.migration import MigrationContext
 from sqlalchemy import insert, text
 
-from gateway.store.database import MIGRATIONS, Database
+from gateway.store.database import Database
 from gateway.store.models import Base, ReceiptRow
-from tests.conftest import backend_params, fresh_database
+from tests.conftest import backend_params, fresh_database, migrate_to
 
 
 @pytest.mark.parametrize("kind", backend_params())
@@ -38,11 +36,7 @@ def test_case_numbers_stored_before_0023_are_kept_as_now_typed(kind: str, tmp_pa
     with fresh_database(kind, tmp_path) as url:
         db = Database.connect(url)
         try:
-            config = Config()
-            config.set_main_option("script_location", str(MIGRATIONS))
-            with db.engine.begin() as connection:
-                config.attributes["connection"] = connection
-                command.upgrade(config, "0022")
+            migrate_to(db, "0022")
             at = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
             with db.engine.begin() as connection:
                 for receipt_id, case_id in (("r1", "case-9 a"), ("r2", ""), ("r3", "QYKB-2026-01")):
