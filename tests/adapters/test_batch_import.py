@@ -661,7 +661,10 @@ def test_a_wrong_issuer_ends_the_import_said_once_not_line_by_line(running: Runn
     assert status.details[0].Unpack(info) and info.reason == "NOT_AUTHORITATIVE_ISSUER"
     report = refused.value.report
     assert report.stopped == REFUSED and report.failures == [] and report.created == 0
-    assert 1 <= report.refused <= ITEMS_PER_MESSAGE and report.failed == report.refused  # one answer's worth, counted
+    # the answers already on their way when the first came back are counted too (one to a few messages' worth,
+    # by timing: a CI run saw three), never listed line by line
+    assert 1 <= report.refused <= report.lines and report.refused % ITEMS_PER_MESSAGE in (0, 50)
+    assert report.failed == report.refused
     said = summary(report)
     assert said.startswith("证照网关拒绝了导入：读取 ") and "NOT_AUTHORITATIVE_ISSUER" not in said
     assert f"其中 {report.refused} 行因上述拒绝而失败，不逐行列出" in said and "\n  line " not in said
