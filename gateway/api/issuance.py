@@ -87,7 +87,8 @@ class IssuanceServicer(issuance_pb2_grpc.IssuanceServiceServicer):
                             FieldViolation(
                                 field="licenses",
                                 reason="TOO_MANY_ITEMS",
-                                description=f"at most {MAX_ITEMS_PER_MESSAGE} items per message",
+                                description=f"每条消息最多{MAX_ITEMS_PER_MESSAGE}项"
+                                f"（at most {MAX_ITEMS_PER_MESSAGE} items per message）",
                             )
                         ]
                     )
@@ -183,8 +184,9 @@ class IssuanceServicer(issuance_pb2_grpc.IssuanceServiceServicer):
                         field="cursor",
                         reason="BAD_CURSOR",
                         # not the newest cursor: that is how many changes every issuer's licenses have had
-                        description=f"no event has cursor {cursor}: it comes from another store or from before a "
-                        "restore; resume from an event of this store, or from_beginning",
+                        description=f"没有游标为 {cursor} 的变更事件：它来自另一个库或恢复之前；请从本库的事件或从头"
+                        f"（from_beginning）继续（no event has cursor {cursor}: it comes from another store or from "
+                        "before a restore; resume from an event of this store, or from_beginning）",
                     )
                 ]
             )
@@ -250,7 +252,9 @@ def _cursor(request: issuance_pb2.WatchLicenseChangesRequest) -> int | None:
             raise InvalidRequestError(
                 [
                     FieldViolation(
-                        field="cursor", reason="BAD_CURSOR", description="cursor must come from an earlier event"
+                        field="cursor",
+                        reason="BAD_CURSOR",
+                        description="游标须取自之前的变更事件（cursor must come from an earlier event）",
                     )
                 ]
             )

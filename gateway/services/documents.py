@@ -66,8 +66,10 @@ class DocumentService:
                 FieldViolation(
                     field=longest,
                     reason="TOO_LONG_FOR_DOCUMENT",
-                    description=f"the printed license does not fit on one page even in its smallest type; "
-                    f"{longest} has {len(value)} characters" + (f" and {breaks} line breaks" if breaks else ""),
+                    description=f"证照版式文件用最小字号也排不进一页，请删减（the printed license does not fit on one "
+                    f"page even in its smallest type; {longest} has {len(value)} characters"
+                    + (f" and {breaks} line breaks" if breaks else "")
+                    + "）",
                 )
             ]
         )

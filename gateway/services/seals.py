@@ -343,7 +343,10 @@ class SealService:
         """The caller's seal as the store has it (``_require_active`` judges it with the CA's revocations)."""
         seal = self._stored(seal_id)
         if seal.issuer_code != caller.code:
-            raise PermissionDeniedError("only the seal's issuer may use or revoke it", reason="NOT_SEAL_OWNER")
+            raise PermissionDeniedError(
+                "只有印章所属部门可以使用或吊销该印章（only the seal's issuer may use or revoke it）",
+                reason="NOT_SEAL_OWNER",
+            )
         return seal
 
     def current(self, issuer_code: str, *, for_pdf: bool = False) -> Seal:
@@ -353,13 +356,15 @@ class SealService:
             seal = uow.seals.current(issuer_code, self._clock.now(), except_algorithm=SM2_SM3 if for_pdf else "")
         if seal is None:
             raise ConflictError(
-                f"the issuer has no active seal{' for PDFs' if for_pdf else ''}: register one (RegisterSeal)",
+                f"本部门没有有效的{'版式文件' if for_pdf else ''}电子印章，请先登记（RegisterSeal）"
+                f"（the issuer has no active seal{' for PDFs' if for_pdf else ''}: register one）",
                 reason="NO_ACTIVE_SEAL",
             )
         if self.as_revoked(seal).status is SealStatus.REVOKED:  # set ACTIVE again in the store: its key seals nothing
             raise ConflictError(
-                "the issuer's newest seal was revoked, but the store shows it active: changed behind the gateway's "
-                "back; revoke it again (RevokeSeal) or register a new seal",
+                "本部门最新的印章已吊销，但库中显示为有效（被绕过网关改动）：请再次吊销（RevokeSeal）或登记新印章"
+                "（the issuer's newest seal was revoked, but the store shows it active: changed behind the gateway's "
+                "back; revoke it again or register a new seal）",
                 reason="SEAL_REVOKED",
             )
         return seal

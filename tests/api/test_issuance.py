@@ -730,6 +730,7 @@ def test_a_cursor_that_no_event_gave_is_refused(running: RunningGateway, cursor:
         next(iter(stream))
     assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT  # "²" was INTERNAL, "٣" cursor 3
     assert ("cursor", "BAD_CURSOR") in error_details(caught.value)[1]
+    assert (caught.value.details() or "").startswith(("cursor: 游标须取自", "cursor: 没有游标为"))  # Chinese first
     # how many changes every issuer's licenses have had is not told (it named the newest cursor)
     newest = str(running.gateway.issuance.last_cursor())
     assert newest not in (caught.value.details() or "").replace(cursor, "")

@@ -155,6 +155,7 @@ def test_only_issuers_register_and_only_the_owner_revokes(running: RunningGatewa
     with pytest.raises(grpc.RpcError) as caught:
         seals(running, CIVIL).RevokeSeal(seal_pb2.RevokeSealRequest(seal_id=seal.seal_id, reason="不是我的章"))
     assert error_details(caught.value)[0].reason == "NOT_SEAL_OWNER"
+    assert (caught.value.details() or "").startswith("只有印章所属部门可以使用或吊销该印章（")
     got = seals(running, TAX).GetSeal(seal_pb2.GetSealRequest(seal_id=seal.seal_id)).seal  # verifiers may read it
     assert got.certificate_der == seal.certificate_der and got.image_png == seal.image_png
 
