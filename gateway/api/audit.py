@@ -9,8 +9,8 @@ import grpc
 from gateway.api.convert import page_size, timestamp
 from gateway.api.interceptors import caller
 from gateway.domain.errors import UpstreamUnavailableError, invalid
+from gateway.domain.validation import checked_holder_code
 from gateway.services.audit import AuditTrail
-from gateway.services.authorization import check_holder_code
 from protos.zzgw.v1 import audit_pb2, audit_pb2_grpc
 
 
@@ -46,7 +46,7 @@ class AuditServicer(audit_pb2_grpc.AuditServiceServicer):
             raise invalid("before", "BAD_BEFORE", said)
         # checked here as consents check it: a mistyped check character would list nothing, as if nobody had
         # used the holder's licenses
-        holder_code = check_holder_code(request.holder_code) if request.holder_code else ""
+        holder_code = checked_holder_code(request.holder_code) if request.holder_code else ""
         records = self._audit().list(caller(), holder_code=holder_code, before_seq=request.before or None, limit=limit)
         return audit_pb2.ListAccessRecordsResponse(
             records=[

@@ -19,8 +19,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from gateway.domain.catalog import HOLDER_CODE_TYPES, Catalog, FieldSpec, LicenseType, OfHolder, ValueType
-from gateway.domain.errors import FieldViolation, InvalidLicenseError, PermissionDeniedError
-from gateway.domain.identifiers import citizen_id_problem, composed, normal_number, region_code_problem, uscc_problem
+from gateway.domain.errors import FieldViolation, InvalidLicenseError, InvalidRequestError, PermissionDeniedError
+from gateway.domain.identifiers import (
+    citizen_id_problem,
+    composed,
+    holder_code_type_by_form,
+    normal_number,
+    region_code_problem,
+    uscc_problem,
+)
 from gateway.domain.model import Holder, LicenseDraft, Member, Role
 
 REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:\-]{1,64}\Z", re.ASCII)
@@ -307,6 +314,18 @@ def check_holder(
     if len(errors) > before:
         return None
     return Holder(name=name, code_type=code_type, code=code)
+
+
+def checked_holder_code(code: str, *, code_type: str = "", field: str = "holder_code") -> str:
+    """A holder's code as a request names it (sharing, consents, access records, claims), checked as issuance checks
+    a license's holder (``check_holder_code``), so that a mistyped check character is refused
+    (``BAD_CHECK_CHARACTER``) instead of matching nobody; a code given without its type by the type its form tells
+    (``holder_code_type_by_form``). InvalidRequestError when it is bad."""
+    errors: list[FieldViolation] = []
+    code = check_holder_code(field, code_type or holder_code_type_by_form(code), code, errors)
+    if errors:
+        raise InvalidRequestError(errors)
+    return code
 
 
 def check_holder_code(field: str, code_type: str, code: str, errors: list[FieldViolation]) -> str:

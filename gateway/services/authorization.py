@@ -41,7 +41,6 @@ from dataclasses import dataclass
 
 from sqlalchemy.exc import IntegrityError
 
-from gateway.domain import validation
 from gateway.domain.audit import AuditAction, AuditEntry
 from gateway.domain.catalog import Catalog, LicenseType, Material, Matter, Sensitivity, SharingClass
 from gateway.domain.errors import (
@@ -53,10 +52,10 @@ from gateway.domain.errors import (
     PermissionDeniedError,
     invalid,
 )
-from gateway.domain.identifiers import LicenseId, holder_code_type_by_form, license_id_violation
+from gateway.domain.identifiers import LicenseId, license_id_violation
 from gateway.domain.model import Clock, Member, Role
 from gateway.domain.sharing import CONSUMER_ROLES, request_deadline
-from gateway.domain.validation import MAX_REASON, check_text
+from gateway.domain.validation import MAX_REASON, check_text, checked_holder_code
 from gateway.domain.verification import (
     MatterNotHandledError,
     UseContext,
@@ -173,33 +172,6 @@ def check_operator(operator: str) -> str:
     if violation := operator_violation(operator):
         raise InvalidRequestError([violation])
     return operator
-
-
-def check_holder_code(code: str, *, code_type: str = "", field: str = "holder_code") -> str:
-    """A holder's code as a request names it, checked as issuance checks a license's holder
-    (``validation.check_holder_code``), so that a mistyped check character is refused (``BAD_CHECK_CHARACTER``)
-    instead of matching nobody; a code given without its type by the type its form tells
-    (``holder_code_type_by_form``)."""
-    errors: list[FieldViolation] = []
-    code = validation.check_holder_code(field, code_type or holder_code_type_by_form(code), code, errors)
-    if errors:
-        raise InvalidRequestError([_said_for_holders(e) for e in errors])
-    return code
-
-
-_HOLDER_CODE_WORDS = {
-    "REQUIRED": "请填写持证主体代码（{field} is required）",
-    "BAD_HOLDER_CODE": "持证主体代码须为1至32位字母、数字或“-”（{field} must be 1-32 letters, digits or '-'）",
-}
-"""The words of the holder code's refusals that holder portals and issuers' clerks read (the consent calls,
-ListAccessRecords), Chinese first; issuance says them in English."""
-
-
-def _said_for_holders(violation: FieldViolation) -> FieldViolation:
-    words = _HOLDER_CODE_WORDS.get(violation.reason)
-    if words is None:
-        return violation
-    return dataclasses.replace(violation, description=words.format(field=violation.field))
 
 
 MAX_CLIENT_REQUEST_ID = 64
@@ -496,7 +468,7 @@ class AuthorizationService:
     ) -> tuple[StoredConsent, str]:
         """Record a holder's consent; returns it and its code (shown this once)."""
         operator = check_operator(operator)
-        holder_code = check_holder_code(holder_code)
+        holder_code = checked_holder_code(holder_code)
         if not matter_code:
             raise invalid("matter_code", "REQUIRED", "请填写事项编码（matter_code is required）")
         matter = self._catalog.matters.get(matter_code)
@@ -593,7 +565,7 @@ class AuthorizationService:
     ) -> StoredConsent:
         """Withdraw a consent of the holder (again: no change); the code is refused from the next call on."""
         operator = check_operator(operator)
-        holder_code = check_holder_code(holder_code)
+        holder_code = checked_holder_code(holder_code)
         if not consent_id:
             raise invalid("consent_id", "REQUIRED", "请填写授权编号（consent_id is required）")
         now = self._clock.now()
@@ -616,7 +588,7 @@ class AuthorizationService:
     ) -> ConsentPage:
         """The holder's consents, newest first (their codes are not stored, so never shown), a page at a time."""
         operator = check_operator(operator)
-        holder_code = check_holder_code(holder_code)
+        holder_code = checked_holder_code(holder_code)
         cursor = _ConsentCursor.parse(page_token)
         limit = max(1, min(limit, MAX_LIST))
         now = self._clock.now()

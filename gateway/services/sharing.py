@@ -85,11 +85,11 @@ from gateway.domain.sharing import (
     access_state,
     decide,
 )
+from gateway.domain.validation import checked_holder_code
 from gateway.domain.verification import MatterNotHandledError, UseContext, check_type_used, status_since
 from gateway.services.audit import AuditTrail, UseTarget
 from gateway.services.authorization import (
     AccessRequestState,
-    check_holder_code,
     consent_code_digest,
 )
 from gateway.services.documents import DocumentService
@@ -930,7 +930,7 @@ def _holder(code_type: str, code: str) -> tuple[str, str]:
             f"持证主体代码类型 {code_type[:8]} 不存在，应为{_CODE_TYPES}等"
             f"（unknown holder code type: 111 citizen ID, 001 USCC, …）",
         )
-    return code_type, check_holder_code(code, code_type=code_type)
+    return code_type, checked_holder_code(code, code_type=code_type)
 
 
 _CODE_TYPES = "111 公民身份号码、001 统一社会信用代码"

@@ -61,6 +61,7 @@ from gateway.domain.errors import (
 from gateway.domain.identifiers import LicenseId, find_by_number, license_id_violation, scanned_code
 from gateway.domain.model import CHINA_TZ, Clock, License, LicenseStatus, Member
 from gateway.domain.seals import Seal
+from gateway.domain.validation import checked_holder_code
 from gateway.domain.verification import (
     HOLDER_NAME,
     NOT_FOUND,
@@ -77,7 +78,6 @@ from gateway.domain.verification import (
     status_since,
 )
 from gateway.services.audit import AuditTrail, UseTarget
-from gateway.services.authorization import check_holder_code
 from gateway.services.documents import vouched
 from gateway.services.receipt_certificates import ReceiptCertificates
 from gateway.services.seals import SealService
@@ -637,7 +637,7 @@ class VerificationService:
         if _CONTROL_CHARACTERS.search(holder_code := holder_code.strip()):
             raise invalid("holder_code", "BAD_CHARACTERS", "a holder code has no control characters")
         if holder_code:  # a mistyped check character is bad input, not a license "not found" (5) on a receipt
-            holder_code = check_holder_code(holder_code)
+            holder_code = checked_holder_code(holder_code)
         if not holder_code or not (number := _claimed_number(license_number)):
             answer = ClaimAnswer(result=ClaimResult.INCOMPLETE)
             license = None
