@@ -1328,7 +1328,10 @@ def serve_forever(settings: Settings, *, announce: bool = True, ready: Callable[
                 lambda: in_flight.latest, quiet=DRAIN_QUIET_SECONDS, longest=DRAIN_LONGEST_SECONDS
             )
             log.info("drained for %.1f s: refusing new calls, %ss grace for calls in flight", waited, GRACE_SECONDS)
-        gateway.readiness.close_watches()  # an open health Watch would hold the stop for the whole grace
+        # an open health Watch or WatchLicenseChanges stream would hold the stop for the whole grace; a license
+        # watcher is told GATEWAY_STOPPING after its last event and resumes from its cursor elsewhere
+        gateway.readiness.close_watches()
+        gateway.issuance.signal.close()
         http.stop()
         server.stop(GRACE_SECONDS)
 

@@ -29,7 +29,7 @@ from adapters.http import HttpServer
 from benchmarks.common import free_port, wait_serving
 from gateway.health import STOPPING, Readiness, State, wait_until_quiet
 from gateway.server import DRAIN_LONGEST_SECONDS, GRACE_SECONDS, SERVICE_NAMES, http_app
-from protos.zzgw.v1 import catalog_pb2, catalog_pb2_grpc
+from protos.zzgw.v1 import catalog_pb2, catalog_pb2_grpc, issuance_pb2, issuance_pb2_grpc
 from tests.conftest import TAX, RunningGateway, backend_params, fresh_database, start_gateway
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -376,6 +376,9 @@ def test_a_stop_signal_says_not_serving_first_and_takes_calls_meanwhile(tmp_path
             caller.start()
             watch = health.Watch(health_pb2.HealthCheckRequest(), timeout=60)
             assert next(watch).status == SERVING
+            changes = issuance_pb2_grpc.IssuanceServiceStub(channel).WatchLicenseChanges(
+                issuance_pb2.WatchLicenseChangesRequest(), timeout=60
+            )
             signalled = time.monotonic()
             server.send_signal(signal.SIGTERM)
             assert next(watch).status == NOT_SERVING
@@ -388,6 +391,11 @@ def test_a_stop_signal_says_not_serving_first_and_takes_calls_meanwhile(tmp_path
             stopped_calling = time.monotonic()
             caller.join(15)
             assert list(watch) == []  # the watch ends when the server stops, not after the grace
+            with pytest.raises(grpc.RpcError) as ended:  # so does a license watch, telling its client to resume
+                list(changes)
+            assert ended.value.code() is grpc.StatusCode.UNAVAILABLE, ended.value
+            assert "GATEWAY_STOPPING" in str(ended.value.trailing_metadata()), ended.value.trailing_metadata()
+            assert "游标" in ended.value.details()
     finally:
         enough.set()
         if server.poll() is None:

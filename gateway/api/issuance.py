@@ -12,7 +12,13 @@ from gateway.api import convert
 from gateway.api.errors import item_error, within_limit
 from gateway.api.interceptors import caller
 from gateway.domain.catalog import Catalog
-from gateway.domain.errors import ConflictError, FieldViolation, InvalidRequestError, ResourceExhaustedError
+from gateway.domain.errors import (
+    ConflictError,
+    FieldViolation,
+    InvalidRequestError,
+    ResourceExhaustedError,
+    UpstreamUnavailableError,
+)
 from gateway.domain.model import License, LicenseDraft, Member
 from gateway.domain.seals import DocumentSource
 from gateway.services.documents import DocumentService
@@ -216,6 +222,13 @@ class IssuanceServicer(issuance_pb2_grpc.IssuanceServiceServicer):
                 if page.cursor == cursor:
                     signal.wait(seen, self._poll, ended=ended)
                 cursor = page.cursor  # past the events left out too: they are not read again
+                if signal.closed:  # every event up to the cursor was sent; the watcher resumes elsewhere
+                    raise UpstreamUnavailableError(
+                        "证照网关的这个进程正在停止：请用最后收到的事件的游标重新订阅，不会漏掉事件"
+                        "（this gateway process is stopping: watch again with the cursor of the last event you "
+                        "received; nothing is missed）",
+                        reason="GATEWAY_STOPPING",
+                    )
         finally:
             release()
 

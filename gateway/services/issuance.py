@@ -155,6 +155,7 @@ class ChangeSignal:
     def __init__(self) -> None:
         self._cond = threading.Condition()
         self._generation = 0
+        self._closed = False
 
     def notify(self) -> None:
         with self._cond:
@@ -165,11 +166,25 @@ class ChangeSignal:
     def generation(self) -> int:
         return self._generation
 
+    @property
+    def closed(self) -> bool:
+        """Whether the process is stopping (``close``): watchers end their streams instead of waiting on."""
+        return self._closed
+
     def wait(self, seen: int, timeout: float, *, ended: threading.Event | None = None) -> int:
-        """Wait until a change after generation ``seen``, ``ended`` is set, or ``timeout`` seconds have passed."""
+        """Wait until a change after generation ``seen``, ``ended`` is set, ``close``, or ``timeout`` seconds."""
         with self._cond:
-            self._cond.wait_for(lambda: self._generation != seen or (ended is not None and ended.is_set()), timeout)
+            self._cond.wait_for(
+                lambda: self._generation != seen or self._closed or (ended is not None and ended.is_set()), timeout
+            )
             return self._generation
+
+    def close(self) -> None:
+        """The process is stopping: wake every watcher for good, so that its stream ends now rather than hold the
+        server's stop for the whole grace."""
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
 
     def wake(self) -> None:
         """Wake every waiting watcher without announcing a change, so that one whose stream has ended sees it now

@@ -120,7 +120,8 @@ class IssuanceServiceServicer:
         receives every event; an issuer every event of its own licenses; a consumer the events of the license types its
         matters use (their materials), others' without `reason`. A process holds a few streams per member
         (ZZGW_MAX_WATCHERS_PER_MEMBER, 2 by default): one more is RESOURCE_EXHAUSTED / TOO_MANY_WATCHERS_FOR_MEMBER;
-        one stream carries any number of types.
+        one stream carries any number of types. A process that is stopping ends its streams after their last event with
+        UNAVAILABLE / GATEWAY_STOPPING: watch again with the last cursor.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
