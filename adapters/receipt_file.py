@@ -190,7 +190,8 @@ def check_receipt_file(receipt: verification_pb2.Receipt, trust: TrustMaterial) 
         pinned=trust.pinned,
     )
     given = [*trust.roots, *trust.intermediates]
-    if checked.reason == "UNTRUSTED_ROOT" and all(c.subject != certificate.issuer for c in given):
+    self_issued = certificate.issuer == certificate.subject  # no certificate given could complete its chain
+    if checked.reason == "UNTRUSTED_ROOT" and not self_issued and all(c.subject != certificate.issuer for c in given):
         seal = checked.signer.seal_name if checked.signer is not None else None
         if seal != RECEIPT_SEAL_NAME:  # no complete chain could make another seal's receipt valid
             return dataclasses.replace(
@@ -199,12 +200,15 @@ def check_receipt_file(receipt: verification_pb2.Receipt, trust: TrustMaterial) 
                 detail=f"signed by the seal {seal!r}, not a {RECEIPT_SEAL_NAME}",
             )
         # no path for want of the certificate between the receipt's and the root: undecided, not forged
+        missing = (  # with an intermediate given, most likely another gateway's receipt: its certificates decide
+            "intermediates given: it may be another gateway's receipt; check it with that gateway's "
+            "/certificates/seal-maker-root.pem and seal-maker-intermediate.pem"
+            if trust.intermediates
+            else "certificates given: add the gateway's /certificates/seal-maker-intermediate.pem with --intermediate"
+        )
+        issued_by = f"the receipt certificate was issued by {certificate.issuer.rfc4514_string()}, which is none of"
         return dataclasses.replace(
-            checked,
-            result=CheckResult.INDETERMINATE,
-            reason="CHAIN_INCOMPLETE",
-            detail=f"the receipt certificate was issued by {certificate.issuer.rfc4514_string()}, which is none of the "
-            "certificates given: add the gateway's /certificates/seal-maker-intermediate.pem with --intermediate",
+            checked, result=CheckResult.INDETERMINATE, reason="CHAIN_INCOMPLETE", detail=f"{issued_by} the {missing}"
         )
     if checked.reason == "CRL_MISSING" and not trust.crls:
         return dataclasses.replace(

@@ -583,19 +583,27 @@ async def _check_certificate(
     except (PathBuildingError, PathValidationError) as exc:
         # the path builder matches issuers by name, so a look-alike CA surfaces as a bad signature on the path
         # or as no path at all; telling it apart from a merely unknown CA takes a look at the chain's signatures
-        lookalike = _lookalike_of(cert, trust_roots, intermediates)
-        if lookalike is not None:
-            detail = f"issued under {lookalike.rfc4514_string()}, which copies the name of a trusted CA but not its key"
-            return finding(CheckResult.FAILED, "LOOKALIKE_CA", detail)
+        if (lookalike := _lookalike_of(cert, trust_roots, intermediates)) is not None:
+            return finding(CheckResult.FAILED, "LOOKALIKE_CA", _lookalike_detail(lookalike))
         if isinstance(exc, PathBuildingError):  # said in the gateway's words, naming the unknown issuer
             detail = f"issued under {cert.issuer.rfc4514_string()}, which chains to none of the trusted CAs"
             return finding(CheckResult.FAILED, "UNTRUSTED_ROOT", detail)
         return finding(CheckResult.FAILED, "INVALID_CHAIN", str(exc))
     except InvalidCertificateError as exc:
+        # pyhanko-certvalidator says so of a self-signed certificate that is no trust root too, before any path
+        if cert.issuer == cert.subject and signed_by(cert, cert):
+            if (lookalike := _lookalike_of(cert, trust_roots, intermediates)) is not None:
+                return finding(CheckResult.FAILED, "LOOKALIKE_CA", _lookalike_detail(lookalike))
+            detail = f"self-signed ({cert.subject.rfc4514_string()}): issued under none of the trusted CAs"
+            return finding(CheckResult.FAILED, "UNTRUSTED_ROOT", detail)
         return finding(CheckResult.FAILED, "BAD_KEY_USAGE", exc.failure_msg)
     except ValidationError as exc:
         return finding(CheckResult.FAILED, "INVALID_CHAIN", exc.failure_msg)
     return finding(CheckResult.PASSED, None)
+
+
+def _lookalike_detail(lookalike: x509.Name) -> str:
+    return f"issued under {lookalike.rfc4514_string()}, which copies the name of a trusted CA but not its key"
 
 
 def _identity(cert: x509.Certificate) -> tuple[str | None, str | None, str | None]:

@@ -26,6 +26,7 @@ from adapters.receipt_file import (
     read_receipt,
     receipt_json,
 )
+from protos.zzgw.v1 import verification_pb2
 from signing.canonical import canonical_json
 from signing.errors import InvalidSignature
 from signing.keys import SM2_SM3, SoftwareKey
@@ -395,3 +396,51 @@ def test_a_receipt_whose_certificate_is_damaged_fails(damage: Callable[[bytes], 
     checked = check_receipt_file(receipt, FULL)
     assert (checked.result, checked.reason) == (CheckResult.FAILED, "CERTIFICATE_UNREADABLE")
     assert check_json(receipt, checked)["result"] == "FAILED"
+
+
+def _receipt_of(key: SoftwareKey, certificate: x509.Certificate) -> Any:
+    """A receipt file's message, signed by ``key`` and carrying ``certificate``."""
+    issued_at = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    (signed,) = sign_receipts(key, [canonical_json({"receipt_id": "R1", "issued_at": issued_at})])
+    return verification_pb2.Receipt(
+        receipt_id="R1",
+        statement=signed.statement,
+        signature=signed.signature,
+        proof=signed.proof,
+        algorithm=signed.algorithm,
+        certificate=certificate.public_bytes(serialization.Encoding.DER),
+    )
+
+
+def test_a_self_signed_receipt_certificate_is_untrusted_not_a_missing_intermediate() -> None:
+    """No intermediate could complete the chain of a certificate that issued itself: a forgery's receipt was
+    undecided (CHAIN_INCOMPLETE, "add --intermediate"), and the library had called it BAD_KEY_USAGE."""
+    private = ec.generate_private_key(ec.SECP256R1())
+    key = SoftwareKey(private)
+    _, genuine = _receipt_certificate(key)
+    forged = (
+        x509.CertificateBuilder()
+        .subject_name(genuine.subject)
+        .issuer_name(genuine.subject)
+        .public_key(genuine.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(genuine.not_valid_before_utc)
+        .not_valid_after(genuine.not_valid_after_utc)
+        .add_extension(genuine.extensions.get_extension_for_class(x509.KeyUsage).value, critical=True)
+        .sign(private, hashes.SHA256())
+    )
+    for trust in (TrustMaterial(roots=[ROOT], crls=[CRL]), TrustMaterial(roots=[ROOT], intermediates=[INTERMEDIATE])):
+        checked = check_receipt_file(_receipt_of(key, forged), trust)
+        assert (checked.result, checked.reason) == (CheckResult.FAILED, "UNTRUSTED_ROOT"), checked
+        assert checked.detail.startswith("self-signed")
+
+
+def test_another_gateways_receipt_is_undecided_without_asking_for_the_intermediate_given() -> None:
+    """The intermediate was given: what is missing is the other gateway's certificates, not a flag."""
+    key = SoftwareKey.generate()
+    _, certificate = _receipt_certificate(key)
+    checked = check_receipt_file(
+        _receipt_of(key, certificate), TrustMaterial(roots=[ROOT], intermediates=[INTERMEDIATE], crls=[CRL])
+    )
+    assert (checked.result, checked.reason) == (CheckResult.INDETERMINATE, "CHAIN_INCOMPLETE")
+    assert "--intermediate" not in checked.detail and "another gateway's receipt" in checked.detail

@@ -506,3 +506,40 @@ def test_a_certificate_whose_name_does_not_decode_is_a_finding_not_an_exception(
     broken = der.replace(name, b"\xff" + name[1:])  # no longer UTF-8, same length: still parses as DER
     finding = check(ca, x509.load_der_x509_certificate(broken))
     assert (finding.result, finding.reason) == (CheckResult.FAILED, "MALFORMED_CERTIFICATE")
+
+
+def test_a_self_signed_seal_certificate_is_an_untrusted_root_not_a_bad_key_usage(
+    ca: SealMakerCA, seal_key: ec.EllipticCurvePrivateKey
+) -> None:
+    """pyhanko-certvalidator refuses a self-signed certificate before building any path, with the error it gives a
+    wrong key usage: the finding had said 印章证书的用途不是签章 of a forger's seal that copies a real one's subject and
+    key usage."""
+    genuine = issue(ca, seal_key)
+    forged = (
+        x509.CertificateBuilder()
+        .subject_name(genuine.subject)
+        .issuer_name(genuine.subject)
+        .public_key(seal_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(NOW)
+        .not_valid_after(NOW + dt.timedelta(days=30))
+        .add_extension(extension(genuine, x509.KeyUsage).value, critical=True)
+        .sign(seal_key, hashes.SHA256())
+    )
+    finding = check(ca, forged)
+    assert (finding.result, finding.reason) == (CheckResult.FAILED, "UNTRUSTED_ROOT")
+    assert finding.detail.startswith("self-signed (") and "电子证照专用章" in finding.detail
+    # one that also copies a trusted CA's name as its own is a look-alike of that CA
+    named_as_root = (
+        x509.CertificateBuilder()
+        .subject_name(ca.root.subject)
+        .issuer_name(ca.root.subject)
+        .public_key(seal_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(NOW)
+        .not_valid_after(NOW + dt.timedelta(days=30))
+        .add_extension(extension(genuine, x509.KeyUsage).value, critical=True)
+        .sign(seal_key, hashes.SHA256())
+    )
+    lookalike = check(ca, named_as_root)
+    assert (lookalike.result, lookalike.reason) == (CheckResult.FAILED, "LOOKALIKE_CA"), lookalike
