@@ -110,6 +110,9 @@ LICENSE_CACHE_SIZE = 200_000
 SEAL_CACHE_SIZE = 10_000
 VERIFIED_CACHE_SIZE = 500_000
 MAX_LICENSE_ID = 120
+MAX_LATER_SIGNATURES = 4
+"""The invisible signatures made after a document's seal whose certificates are judged (``_impostors``); more are
+not vouched for unjudged."""
 _CONTROL_CHARACTERS = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 """What no looked-up code or number holds: control characters, C0 and C1 (NUL, which PostgreSQL text cannot hold; a
 tab), and lone surrogates (a console request's JSON may carry one; no UTF-8 encodes it)."""
@@ -507,6 +510,8 @@ class VerificationService:
             report = self._report(action, caller, use, query, _LICENSE_GONE, NOT_FOUND, identity, None, now)
             return report, False
         license = record.license
+        if impostors := self._impostors(pdf, checked, license):
+            document = _signed_in_the_issuers_name(impostors)
         identity = _first_failure(self._signer_identity(identity, checked.uscc, license), record.identity)
         integrity = _first_failure(document, record.integrity)  # the summary is the stored record's
         report = self._report(action, caller, use, query, integrity, self._status(record, now), identity, license, now)
@@ -581,15 +586,45 @@ class VerificationService:
         sharing copy carries, ``gateway.services.sharing.UseStamper``): intact, by a 核验回执专用章 that chains to
         the seal-maker root (a name only the gateway's seals have: ``RESERVED_SEAL_NAMES``). What is shown after
         it is judged by itself."""
-        try:
-            stamp = self._validate_pdf(pdf, field)
-        except InvalidRequestError:
-            return False
+        stamp = self._later_signature(pdf, field)
         return (
-            stamp.integrity.result is CheckResult.PASSED
+            stamp is not None
+            and stamp.integrity.result is CheckResult.PASSED
             and stamp.issuer_identity.result is CheckResult.PASSED
             and stamp.seal_name == RECEIPT_SEAL_NAME
         )
+
+    def _impostors(self, pdf: bytes, checked: PdfVerification, license: License) -> list[tuple[str, str]]:
+        """(field, why) for each invisible signature made after the judged seal in the name of the license's
+        issuer (its USCC, or the name the seal gives it) by a certificate that does not pass, or by a look-alike of
+        the seal maker whatever name it gives. A viewer's signature panel lists such a signature, the last as the
+        one covering the whole document: the document is then not as clean as the one registered. An applicant's
+        own invisible signature (a desktop signer's, under a commercial CA) passes: it claims no issuer's name.
+        Visible ones are ``shown_after_sealing`` already; beyond ``MAX_LATER_SIGNATURES`` they are not judged."""
+        names = [name for name, _ in checked.signed_revisions]
+        if checked.field_name not in names:
+            return []
+        later = [n for n in names[names.index(checked.field_name) + 1 :] if n not in checked.shown_after_sealing]
+        found = [(name, "NOT_CHECKED") for name in later[MAX_LATER_SIGNATURES:]]
+        for name in later[:MAX_LATER_SIGNATURES]:
+            signature = self._later_signature(pdf, name)
+            if signature is None:
+                found.append((name, "SIGNATURE_INVALID"))
+                continue
+            identity = signature.issuer_identity
+            claims_issuer = signature.uscc == license.content.issuer_code or (
+                signature.subject_name is not None and signature.subject_name == checked.subject_name
+            )
+            if identity.reason == "LOOKALIKE_CA" or (identity.result is not CheckResult.PASSED and claims_issuer):
+                found.append((name, identity.reason or "NOT_CHECKED"))
+        return found
+
+    def _later_signature(self, pdf: bytes, field: str) -> PdfVerification | None:
+        """The verification of another signature of ``pdf``; None for one that cannot be read."""
+        try:
+            return self._validate_pdf(pdf, field)
+        except InvalidRequestError:
+            return None
 
     def _signer_identity(self, identity: Finding, signer_uscc: str | None, license: License) -> Finding:
         """A document's seal identity for ``license``: the seal's own finding, then that the seal is the license
@@ -1330,6 +1365,21 @@ def _shown_after_sealing(checked: PdfVerification, unvouched: Sequence[str]) -> 
         detail=f"the seal is intact, but the document was signed, filled in or commented after it ({names}"
         + (f" and {more} more" if more > 0 else "")
         + "): what those show is not covered by the seal; rely on the registry's summary",
+    )
+
+
+def _signed_in_the_issuers_name(impostors: Sequence[tuple[str, str]]) -> Finding:
+    """A registered document signed after its seal, invisibly, in its issuer's name by a certificate the registry
+    does not vouch for (``VerificationService._impostors``): INDETERMINATE / CHANGED_AFTER_SEAL, as for what is shown
+    after a seal; the license is still found, and its summary is the registry's."""
+    named = ", ".join(f"{name[:64]!r} ({why})" for name, why in impostors[:4])
+    more = len(impostors) - 4
+    return Finding(
+        result=CheckResult.INDETERMINATE,
+        reason="CHANGED_AFTER_SEAL",
+        detail=f"the seal is intact, but the document was signed after it in the issuer's name by a certificate that "
+        f"does not check ({named}" + (f" and {more} more" if more > 0 else "") + "): a PDF viewer may show that "
+        "signature as the document's; rely on the registry's summary",
     )
 
 

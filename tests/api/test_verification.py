@@ -19,8 +19,10 @@ import grpc
 import psycopg
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from pyhanko.pdf_utils.reader import PdfFileReader
 from reportlab.pdfgen import canvas
 from sqlalchemy import text
 
@@ -667,6 +669,59 @@ def test_a_signature_drawn_over_a_genuine_document_is_not_vouched_for(running: R
 
     invisible = stub.VerifyDocument(verification_pb2.VerifyDocumentRequest(use=USE, pdf=sign_invisibly(pdf, "x")))
     assert (invisible.report.verdict, invisible.report.license.license_id) == (PASSED, license_id)
+
+
+def test_an_invisible_signature_in_the_issuers_name_after_the_seal_is_not_vouched_for(
+    running: RunningGateway,
+) -> None:
+    """An invisible signature appended to a genuine document by a look-alike of the seal maker, or by a self-signed
+    certificate that copies the issuer's seal, showed nothing on the page and passed; a viewer's signature panel
+    lists it as the signature covering the whole document. It is CHANGED_AFTER_SEAL now, naming it; an applicant's
+    own invisible signature (claiming no issuer's name) still passes."""
+    assert running.gateway.seals is not None
+    license_id = issue(running, 19).license.license_id
+    pdf = document_of(running, license_id).pdf
+    key = ec.generate_private_key(ec.SECP256R1())
+    (sealed,) = PdfFileReader(io.BytesIO(pdf)).embedded_regular_signatures
+    seal_subject = x509.load_der_x509_certificate(sealed.signer_cert.dump()).subject  # the issuer's seal's
+    self_signed = (
+        x509.CertificateBuilder()
+        .subject_name(seal_subject)
+        .issuer_name(seal_subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5))
+        .not_valid_after(dt.datetime.now(dt.UTC) + dt.timedelta(days=30))
+        .add_extension(x509.KeyUsage(True, True, False, False, False, False, False, False, False), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    root = running.gateway.seals.ca.root.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value
+    lookalike = SealMakerCA.create(str(root).removesuffix(" Seal Root CA"), dt.datetime.now(dt.UTC))
+    lookalike_seal = lookalike.issue_seal_certificate(
+        issuer_name="某公司",  # it need not even claim the issuer: a look-alike of the seal maker is a forger's
+        issuer_uscc=PORTAL,
+        seal_name="公章",
+        public_key=key.public_key(),
+        not_before=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5),
+        not_after=dt.datetime.now(dt.UTC) + dt.timedelta(days=30),
+    )
+    stub = verifier(running)
+    for signed_as, chain, why in (
+        ((key, self_signed), (), "UNTRUSTED_ROOT"),
+        ((key, lookalike_seal), (lookalike.intermediate,), "LOOKALIKE_CA"),
+    ):
+        forged = sign_invisibly(pdf, "Seal2", signed_as=signed_as, chain=chain)
+        report = stub.VerifyDocument(verification_pb2.VerifyDocumentRequest(use=USE, pdf=forged)).report
+        assert (report.verdict, report.integrity.result, report.integrity.reason) == (
+            INDETERMINATE,
+            INDETERMINATE,
+            "CHANGED_AFTER_SEAL",
+        ), report.integrity
+        assert f"'Seal2' ({why})" in report.integrity.detail and "in the issuer's name" in report.integrity.detail
+        assert (report.status.result, report.issuer_identity.result) == (PASSED, PASSED)
+        assert report.license.license_id == license_id  # the registry's summary, as for what is shown after a seal
+    applicant = sign_invisibly(pdf, "Applicant")
+    assert stub.VerifyDocument(verification_pb2.VerifyDocumentRequest(use=USE, pdf=applicant)).report.verdict == PASSED
 
 
 def printout(subject: str, text: str) -> bytes:

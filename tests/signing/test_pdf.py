@@ -11,7 +11,7 @@ import datetime as dt
 import io
 import random
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -404,21 +404,31 @@ def test_a_second_seal_after_the_first_keeps_both_intact(
         assert (field, *findings(report)) == (field, P, None, (P, None), (P, None), (P, None))
 
 
-def sign_invisibly(pdf: bytes, field_name: str) -> bytes:
-    """``pdf`` with a second, invisible signature (a new field with no area) by a self-signed key, as a desktop
-    signer adds one: pyHanko's signer directly, not the sealer, which always draws its seal."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "某申请人")])
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(NOW)
-        .not_valid_after(NOW + dt.timedelta(days=30))
-        .sign(key, hashes.SHA256())
-    )
+def sign_invisibly(
+    pdf: bytes,
+    field_name: str,
+    *,
+    signed_as: tuple[ec.EllipticCurvePrivateKey, x509.Certificate] | None = None,
+    chain: Sequence[x509.Certificate] = (),
+) -> bytes:
+    """``pdf`` with a second, invisible signature (a new field with no area) by a self-signed key of 某申请人 unless
+    ``signed_as`` (key, certificate; ``chain`` carried along), as a desktop signer adds one: pyHanko's signer
+    directly, not the sealer, which always draws its seal."""
+    if signed_as is None:
+        key = ec.generate_private_key(ec.SECP256R1())
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "某申请人")])
+        cert = (
+            x509.CertificateBuilder()
+            .subject_name(name)
+            .issuer_name(name)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(NOW)
+            .not_valid_after(NOW + dt.timedelta(days=30))
+            .sign(key, hashes.SHA256())
+        )
+    else:
+        key, cert = signed_as
     signer = signers.SimpleSigner(
         signing_cert=asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER)),
         signing_key=asn1_keys.PrivateKeyInfo.load(
@@ -426,7 +436,9 @@ def sign_invisibly(pdf: bytes, field_name: str) -> bytes:
                 serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
             )
         ),
-        cert_registry=SimpleCertificateStore(),
+        cert_registry=SimpleCertificateStore.from_certs(
+            [asn1_x509.Certificate.load(c.public_bytes(serialization.Encoding.DER)) for c in chain]
+        ),
     )
     out = io.BytesIO()
     signers.PdfSigner(
