@@ -298,6 +298,7 @@ class Gateway:
                 documents=documents,
                 feed=feed,
                 memos=memos,
+                audit=audit,
             ),
             members=MemberService(db, clock),
             authenticator=Authenticator(db, dev_tokens=settings.mode == "dev"),

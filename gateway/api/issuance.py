@@ -10,8 +10,9 @@ import grpc
 
 from gateway.api import convert
 from gateway.api.errors import item_error, within_limit
-from gateway.api.interceptors import caller
-from gateway.domain.catalog import Catalog
+from gateway.api.interceptors import caller, operator
+from gateway.domain.audit import AuditAction
+from gateway.domain.catalog import Catalog, Sensitivity
 from gateway.domain.errors import (
     ConflictError,
     FieldViolation,
@@ -147,16 +148,19 @@ class IssuanceServicer(issuance_pb2_grpc.IssuanceServiceServicer):
     def GetLicense(
         self, request: issuance_pb2.GetLicenseRequest, context: grpc.ServicerContext
     ) -> issuance_pb2.GetLicenseResponse:
+        member = caller()
         found = self._service.get(
-            caller(),
+            member,
             license_id=request.license_id,
             type_code=request.type_code,
             license_number=request.license_number,
         )
         history = self._service.history(found) if request.include_history else []
-        return issuance_pb2.GetLicenseResponse(
+        reply = issuance_pb2.GetLicenseResponse(
             license=self._message(found), history=[self._message(v) for v in history]
         )
+        self._service.record_read(member, operator(context), AuditAction.ISSUER_GET_LICENSE, found)
+        return reply
 
     def GetLicenseDocument(
         self, request: issuance_pb2.GetLicenseDocumentRequest, context: grpc.ServicerContext
@@ -174,7 +178,9 @@ class IssuanceServicer(issuance_pb2_grpc.IssuanceServiceServicer):
             seal_id=document.seal_id,
             created_at=convert.timestamp(document.created_at),
         )
-        return within_limit(reply, self._max_message_bytes)
+        reply = within_limit(reply, self._max_message_bytes)
+        self._service.record_read(member, operator(context), AuditAction.ISSUER_GET_LICENSE_DOCUMENT, license)
+        return reply
 
     def WatchLicenseChanges(
         self, request: issuance_pb2.WatchLicenseChangesRequest, context: grpc.ServicerContext
@@ -240,13 +246,19 @@ class IssuanceServicer(issuance_pb2_grpc.IssuanceServiceServicer):
         return convert.license_summary(license, status=self._service.effective_status(license))
 
     def _message(self, license: License) -> common_pb2.License:
+        """The license for its issuer: every field but the SECRET ones, whose values never leave the gateway (the
+        issuer sent them; its document does not print them either)."""
         license_type = self._catalog.license_types.get(license.content.type_code)
-        return convert.license_message(
+        message = convert.license_message(
             license,
             status=self._service.effective_status(license),
             type_name=license_type.name if license_type else "",
             issuer_name=self._issuer_name(license.content.issuer_code),
         )
+        for spec in license_type.fields if license_type else ():
+            if spec.sensitivity is Sensitivity.SECRET and spec.key in message.fields:
+                del message.fields[spec.key]
+        return message
 
 
 _SOURCES = {

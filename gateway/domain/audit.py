@@ -53,6 +53,10 @@ class AuditAction(enum.StrEnum):
     GRANT_CONSENT = "GRANT_CONSENT"
     WITHDRAW_CONSENT = "WITHDRAW_CONSENT"
     LIST_CONSENTS = "LIST_CONSENTS"
+    ISSUER_GET_LICENSE = "ISSUER_GET_LICENSE"
+    """An issuer read one of its own licenses (``IssuanceService.GetLicense``), outside any matter."""
+    ISSUER_GET_LICENSE_DOCUMENT = "ISSUER_GET_LICENSE_DOCUMENT"
+    """An issuer fetched the document of one of its own licenses (``IssuanceService.GetLicenseDocument``)."""
     UNRECOGNISED = "UNRECOGNISED"
     """Read for a stored action that is none of these (edited in the store): never written; its record's hash does
     not match (HASH_MISMATCH) instead of the read failing."""

@@ -21,6 +21,7 @@ from typing import Protocol
 
 from sqlalchemy.exc import IntegrityError
 
+from gateway.domain.audit import AuditAction, AuditEntry
 from gateway.domain.catalog import Catalog, FieldSpec
 from gateway.domain.errors import (
     AlreadyExistsError,
@@ -59,6 +60,7 @@ from gateway.domain.validation import (
     validate_issue,
 )
 from gateway.domain.verification import matters_of
+from gateway.services.audit import AuditTrail
 from gateway.store.changes import ChangeFeed
 from gateway.store.database import Database, UnitOfWork
 from gateway.store.repositories import NewEvent
@@ -274,8 +276,10 @@ class IssuanceService:
         documents: DocumentMaker | None = None,
         feed: ChangeFeed | None = None,
         memos: SealMemos | None = None,
+        audit: AuditTrail | None = None,
     ):
         self._memos = memos
+        self._audit = audit
         self._documents = documents
         self._feed = feed
         self._db = db
@@ -652,20 +656,19 @@ class IssuanceService:
     # -- reads ---------------------------------------------------------------------------------------------------
 
     def get(self, caller: Member, *, license_id: str = "", type_code: str = "", license_number: str = "") -> License:
-        """A license by identifier, or the current version by type and number; issuers see only their own."""
+        """One of ``caller``'s own licenses by identifier, or the current version by type and number (an issuer's
+        read of its records, outside any matter: ``record_read`` puts it on the holder's log)."""
         if license_id:
             if violation := _license_id_violation(license_id):
                 raise InvalidRequestError([violation])
-            if not caller.has(Role.ADMIN):
-                _check_named_issuer(caller, license_id)
+            _check_named_issuer(caller, license_id)
             with self._db.unit_of_work() as uow:
                 found = uow.licenses.get(license_id)
         elif type_code and license_number:
-            if not caller.has(Role.ADMIN):  # who issues none of the type learns nothing of its numbers
-                check_issuer(caller, self._catalog.license_type(type_code))
+            check_issuer(caller, self._catalog.license_type(type_code))  # who issues none learns nothing of numbers
             with self._db.unit_of_work() as uow:
                 found = find_by_number(uow.licenses.get_current, type_code, license_number)
-            if found is not None and not caller.has(Role.ADMIN) and found.content.issuer_code != caller.code:
+            if found is not None and found.content.issuer_code != caller.code:
                 found = None  # another issuer of the type's: told as none, as a number nobody holds
         else:
             raise InvalidRequestError(
@@ -681,6 +684,26 @@ class IssuanceService:
         if found is None:
             raise NotFoundError(_NO_SUCH_LICENSE, reason="LICENSE_NOT_FOUND")
         return found
+
+    def record_read(self, caller: Member, operator: str, action: AuditAction, license: License) -> None:
+        """Put an issuer's read of its own license on the audit trail (``get``): the holder's log shows who looked
+        up their record, as for every other use. Nothing is recorded before ``zzgw init`` made the gateway's key."""
+        if self._audit is None:
+            return
+        self._audit.record(
+            AuditEntry(
+                at=self._clock.now(),
+                caller=caller.code,
+                operator=operator,
+                action=action,
+                matter_code="",
+                purpose="",
+                license_id=license.license_id,
+                issuer_code=license.content.issuer_code,
+                holder_code=license.content.holder.code,
+                decision="ANSWERED",
+            )
+        )
 
     def history(self, license: License) -> list[License]:
         """The versions before ``license``, oldest first (a superseded version's later ones are not its history)."""

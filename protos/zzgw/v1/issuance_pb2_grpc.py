@@ -109,7 +109,8 @@ class IssuanceServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def GetLicense(self, request, context):
-        """Gets a license by identifier, or the current version by type and license number.
+        """Gets one of the caller's own licenses by identifier, or the current version by type and license number; SECRET
+        fields are left out (as from every issuance reply). Each read is on the holder's access log (ISSUER_GET_LICENSE).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -129,7 +130,7 @@ class IssuanceServiceServicer:
 
     def GetLicenseDocument(self, request, context):
         """Gets the sealed PDF of a license version (电子证照版式文件) for its issuer; a batch-issued license's document
-        is drawn and sealed on the first call.
+        is drawn and sealed on the first call. Each fetch is on the holder's access log (ISSUER_GET_LICENSE_DOCUMENT).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
