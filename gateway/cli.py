@@ -49,7 +49,13 @@ def main(argv: list[str] | None = None) -> int:
     imp_ca = commands.add_parser("import-ca", help="take over an existing seal-maker CA (before `zzgw init`)")
     imp_ca.add_argument("--root", type=Path, required=True, help="the CA's root certificate, PEM")
     imp_ca.add_argument("--intermediate", type=Path, required=True, help="its issuing certificate, PEM")
-    imp_ca.add_argument("--key", type=Path, help="the issuing key, PEM (passphrase in $ZZGW_SEAL_CA_KEY_PASSPHRASE)")
+    imp_ca.add_argument(
+        "--key",
+        type=Path,
+        required=True,
+        help="the issuing key, PEM (passphrase in $ZZGW_SEAL_CA_KEY_PASSPHRASE); the gateway certifies issuers' "
+        "seals and its own receipt certificate with it, and without it could verify nothing",
+    )
 
     demo = commands.add_parser("demo", help="run the demo against a live gateway")
     demo.add_argument("--target", help="gateway address (default: the configured gRPC address)")
@@ -342,14 +348,13 @@ def _import_ca(settings: Settings, args: argparse.Namespace) -> int:
     from gateway.server import import_seal_ca
     from signing.errors import SigningError
 
+    # the key is required: without it the gateway could certify neither issuers' seals nor its own receipt
+    # certificate (核验回执专用章), so it could verify and share nothing (a replica without the CA's key is a copy
+    # of a data directory whose receipt certificate was made already: README, "Deployment beyond one machine")
     try:
         passphrase = os.environ.get("ZZGW_SEAL_CA_KEY_PASSPHRASE", "").encode() or None
         ca = import_seal_ca(
-            settings,
-            args.root.read_bytes(),
-            args.intermediate.read_bytes(),
-            args.key.read_bytes() if args.key else None,
-            passphrase,
+            settings, args.root.read_bytes(), args.intermediate.read_bytes(), args.key.read_bytes(), passphrase
         )
     except SigningError as exc:
         unopened = args.key is not None and "wrong passphrase" in str(exc)
@@ -357,10 +362,7 @@ def _import_ca(settings: Settings, args: argparse.Namespace) -> int:
         print(f"zzgw import-ca: {exc}{hint}", file=sys.stderr)
         return 2
     subject = ca.intermediate.subject.rfc4514_string()
-    print(
-        f"seal-maker CA imported into {settings.seal_ca_dir}: {subject}"
-        + ("" if ca.can_issue else " (no issuing key: validation only)")
-    )
+    print(f"seal-maker CA imported into {settings.seal_ca_dir}: {subject}")
     return 0
 
 

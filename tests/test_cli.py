@@ -499,7 +499,9 @@ def test_what_cannot_be_opened_is_said_without_a_traceback(env: dict[str, str], 
         2,
         f"zzgw import: cannot open {tmp_path}: Is a directory",
     )
-    no_ca = zzgw(env, "import-ca", "--root", str(tmp_path / "r.pem"), "--intermediate", str(tmp_path / "i.pem"))
+    no_ca = zzgw(
+        env, "import-ca", "--root", str(tmp_path / "r.pem"), "--intermediate", str(tmp_path / "i.pem"), "--key", "k.pem"
+    )
     assert (no_ca.returncode, no_ca.stderr.strip()) == (
         2,
         f"zzgw import-ca: cannot open {tmp_path / 'r.pem'}: No such file or directory",
@@ -592,6 +594,9 @@ def test_import_an_existing_seal_maker_ca_then_init(env: dict[str, str], tmp_pat
     key_args = ["--intermediate", str(source / "intermediate.pem"), "--key", str(source / "intermediate.key.pem")]
     unopened = zzgw(env, "import-ca", "--root", str(source / "root.pem"), *key_args)  # its passphrase not given
     assert unopened.returncode == 2 and "ZZGW_SEAL_CA_KEY_PASSPHRASE" in unopened.stderr
+    # without its key the gateway could make neither seals nor its receipt certificate: it could verify nothing
+    keyless = zzgw(env, "import-ca", "--root", str(source / "root.pem"), *key_args[:2])
+    assert keyless.returncode == 2 and "--key" in keyless.stderr and "required" in keyless.stderr
     imported = zzgw(
         {**env, "ZZGW_SEAL_CA_KEY_PASSPHRASE": "their-passphrase"},
         "import-ca",
@@ -605,7 +610,11 @@ def test_import_an_existing_seal_maker_ca_then_init(env: dict[str, str], tmp_pat
     assert imported.returncode == 0, imported.stderr
     assert f"seal-maker CA imported into {tmp_path / 'var' / 'seal-ca'}" in imported.stdout
     again = zzgw(
-        env, "import-ca", "--root", str(source / "root.pem"), "--intermediate", str(source / "intermediate.pem")
+        {**env, "ZZGW_SEAL_CA_KEY_PASSPHRASE": "their-passphrase"},
+        "import-ca",
+        "--root",
+        str(source / "root.pem"),
+        *key_args,
     )
     assert again.returncode == 2 and "exists already" in again.stderr
     assert zzgw(env, "init").returncode == 0
