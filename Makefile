@@ -31,7 +31,7 @@ $(BUF): package.json
 	else echo "npm not found: buf lint will be skipped"; fi
 
 ## serve: set up (venv, schema, keys, demo members) and run the gateway on SQLite in ./var, gRPC on 127.0.0.1:50051
-serve: $(STAMP)
+serve: install
 	$(ZZGW) init
 	exec $(ZZGW) serve
 
