@@ -211,6 +211,9 @@ def page_size(limit: int, *, default: int = 100, most: int = 500) -> int:
     ``most``; a negative one is INVALID_ARGUMENT / BAD_LIMIT, said as holder portals and issuers' clerks read it,
     Chinese first."""
     if limit < 0:
-        said = f"每页条数须为1至{most}，0为默认的{default}（limit is 1-{most} (0: {default})）"
+        said = (
+            f"每页条数不能为负数：0为默认的{default}条，超过{most}按{most}条"
+            f"（limit must not be negative: 0 for {default}, more than {most} taken as {most}）"
+        )
         raise InvalidRequestError([FieldViolation(field="limit", reason="BAD_LIMIT", description=said)])
     return min(limit or default, most)

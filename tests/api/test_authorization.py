@@ -554,7 +554,10 @@ def test_list_holder_and_license_refusals_are_said_in_chinese_first_too(running:
     portal, police = authorization(running, PORTAL), authorization(running, POLICE)
     records = audit_pb2_grpc.AuditServiceStub(running.channel(PORTAL))
     issuer_records = audit_pb2_grpc.AuditServiceStub(running.channel(MARKET))
-    limit = "limit: 每页条数须为1至500，0为默认的100（limit is 1-500 (0: 100)）"
+    limit = (
+        "limit: 每页条数不能为负数：0为默认的100条，超过500按500条"
+        "（limit must not be negative: 0 for 100, more than 500 taken as 500）"
+    )
     for call in (
         lambda: portal.ListConsents(authorization_pb2.ListConsentsRequest(holder_code=card.holder.code, limit=-1)),
         lambda: police.ListAccessRequests(authorization_pb2.ListAccessRequestsRequest(limit=-1)),
