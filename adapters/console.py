@@ -439,7 +439,7 @@ class Console:
     def _report(self, report: Report, registered: bool | None, *, by: str) -> dict[str, Any]:
         """The report for the page. The license summary is the one the receipt states (the service decides what a
         verifier may see; its status is "" when the stored one is not the gateway's, STATUS_ALTERED), with the names
-        of its type and issuer, and its holder masked as the license's printed code states it (张*,
+        of its type and issuer, and its holder masked as the license's printed code states it (张**,
         3701**********1234), as gRPC's ``LicenseSummary`` gives it: in the reply only, never in the receipt, so that
         the clerk can see the license that passed is the applicant's."""
         outcome = report.outcome

@@ -29,7 +29,7 @@ key   claim          value
 4     issuer         text, 统一社会信用代码 of the issuing department
 5     valid from     unsigned integer ``YYYYMMDD`` (date in China Standard Time)
 6     valid until    unsigned integer ``YYYYMMDD``; absent when the license does not expire
-7     holder name    text, masked: first character kept (``张*``)
+7     holder name    text, masked: first character kept, the length hidden (``张**``)
 8     holder code    text, masked: first and last four kept (``3701**********1234``)
 9     issued at      unsigned integer, Unix seconds: when this code was made
 ====  =============  =================================================================
@@ -110,7 +110,7 @@ class QrClaims:
     valid_until: dt.date | None
     """Last day of validity, or None when the license does not expire."""
     holder_name: str
-    """The holder's name, masked (``张*``)."""
+    """The holder's name, masked (``张**``)."""
     holder_code: str
     """The holder's code, masked (``3701**********1234``)."""
     issued_at: dt.datetime

@@ -113,15 +113,21 @@ class Holder:
 
     @property
     def masked_name(self) -> str:
-        """The name with all but its first character hidden (``张*``), as a license's verification code states it."""
+        """The name with all but its first character hidden (``张**``), as a license's verification code states it."""
         return mask_name(self.name)
 
 
+MASKED_NAME_TAIL = "**"
+"""What stands for a name's hidden characters, however many: a surname and a name's length narrow a person down
+(and make guessing a name for a claim cheaper), so the length is not told, as the sharing masks do not tell it."""
+
+
 def mask_name(name: str) -> str:
-    """A name with all but its first character hidden (``张三`` → ``张*``); a one-character name is hidden whole."""
-    if len(name) <= 1:
-        return "*" * len(name)
-    return name[0] + "*" * (len(name) - 1)
+    """A name with all but its first character hidden, its length too (``张三``, ``张三丰`` → ``张**``); a
+    one-character name is hidden whole (``**``), an empty one stays empty."""
+    if not name:
+        return ""
+    return (name[0] if len(name) > 1 else "") + MASKED_NAME_TAIL
 
 
 def mask(value: str, keep: int = 4) -> str:

@@ -84,7 +84,7 @@ def verify(console: str, running: RunningGateway, member: str = TAX, **request: 
 
 
 def masked(issued: Any) -> tuple[str, str]:
-    """The holder of an issued license as its printed code states it: 张*, 3701**********1234."""
+    """The holder of an issued license as its printed code states it: 张**, 3701**********1234."""
     return mask_name(issued.holder.name), mask(issued.holder.code)
 
 

@@ -214,8 +214,11 @@ def test_the_holder_is_masked_in_the_payload(ec_key: SoftwareKey) -> None:
     assert b"3701**********7777" in message
 
 
-@pytest.mark.parametrize(("name", "masked"), [("张三", "张*"), ("欧阳娜娜", "欧***"), ("张", "*"), ("", "")])
+@pytest.mark.parametrize(
+    ("name", "masked"), [("张三", "张**"), ("张三丰", "张**"), ("欧阳娜娜", "欧**"), ("张", "**"), ("", "")]
+)
 def test_mask_name(name: str, masked: str) -> None:
+    """The surname stays, the length goes: 张** for 张三 and 张三丰 alike (it had been 张* and 张**)."""
     assert mask_name(name) == masked
 
 
