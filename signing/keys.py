@@ -114,14 +114,19 @@ class SoftwareKey:
         )
 
     @classmethod
-    def from_encrypted_pem(cls, pem: bytes, passphrase: bytes) -> SoftwareKey:
+    def from_encrypted_pem(cls, pem: bytes, passphrase: bytes, *, source: str = "the key") -> SoftwareKey:
+        """The key of an encrypted PKCS#8 PEM; KeyStoreError naming ``source`` (the file it was read from) if the
+        PEM cannot be decrypted or holds another kind of key. UnsupportedAlgorithm for an SM2 key."""
         try:
             key = serialization.load_pem_private_key(pem, password=passphrase)
         except (ValueError, TypeError) as exc:
-            raise KeyStoreError("cannot decrypt the key: wrong passphrase or damaged file") from exc
+            raise KeyStoreError(f"cannot decrypt {source}: wrong passphrase or damaged file") from exc
         if not isinstance(key, ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey):
-            raise KeyStoreError("only ECDSA P-256 and RSA-2048 keys are supported")
-        return cls(key)
+            raise KeyStoreError(f"cannot use {source}: only ECDSA P-256 and RSA-2048 keys are supported")
+        try:
+            return cls(key)
+        except KeyStoreError as exc:  # another curve, a shorter RSA key
+            raise KeyStoreError(f"cannot use {source}: {exc}") from None
 
 
 def verify_signature(public_key_der: bytes, algorithm: str, data: bytes, signature: bytes) -> None:
@@ -173,7 +178,12 @@ class KeyStore:
         return self._dir / f"{owner}.key.pem"
 
     def exists(self, owner: str) -> bool:
-        return self.path(owner).exists()
+        """Whether ``owner`` has a key file here. One in a directory this process may not search counts: it may well
+        be there, and ``load`` then says it cannot be read (rather than a key being made anew, or called missing)."""
+        try:
+            return self.path(owner).exists()
+        except PermissionError:
+            return True
 
     def create(self, owner: str, algorithm: str = ECDSA_P256_SHA256) -> KeyBackend:
         """Generate a key for ``owner`` and write it encrypted (mode 0600); refuses to overwrite one."""
@@ -247,6 +257,9 @@ class KeyStore:
             return self._secrets.setdefault(owner, secret)
 
     def load(self, owner: str) -> KeyBackend:
+        """``owner``'s key, decrypted once and kept. KeyStoreError naming the file when it is missing, cannot be
+        read (permission denied), cannot be decrypted (another passphrase, a damaged file) or holds no signing key;
+        a failure is not kept: the file put right, the next call loads it."""
         with self._lock:
             loaded = self._loaded.get(owner)
         if loaded is not None:
@@ -259,12 +272,17 @@ class KeyStore:
                 f"no key for {owner} at {path}: `zzgw init` makes a key with its certificate, and cannot make it "
                 "again for a certificate that exists; copy it from the data directory of the gateway that made it"
             ) from None
+        except OSError as exc:  # permission denied (mode, owner), a directory in its place
+            raise KeyStoreError(f"cannot read {path}: {exc.strerror or exc}") from None
         key: KeyBackend
         try:
-            key = SoftwareKey.from_encrypted_pem(pem, self._passphrase)
+            key = SoftwareKey.from_encrypted_pem(pem, self._passphrase, source=str(path))
         except UnsupportedAlgorithm:  # an SM2 key: cryptography has no SM2
             from signing.sm2 import Sm2Key
 
-            key = Sm2Key.from_encrypted_pem(pem, self._passphrase)
+            try:
+                key = Sm2Key.from_encrypted_pem(pem, self._passphrase)
+            except KeyStoreError as exc:
+                raise KeyStoreError(f"cannot use {path}: {exc}") from None
         with self._lock:
             return self._loaded.setdefault(owner, key)
