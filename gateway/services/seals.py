@@ -11,6 +11,7 @@ import asyncio
 import dataclasses
 import datetime as dt
 import hashlib
+import logging
 import threading
 import uuid
 from collections.abc import Callable, Coroutine
@@ -84,6 +85,7 @@ name, a form's list of fields, which each update writes anew). No room covers a 
 written again by every update: a reply that outgrows the limit is refused (``RESOURCE_EXHAUSTED`` /
 ``REPLY_TOO_LARGE``, ``gateway.api.errors.within_limit``) rather than failing inside gRPC."""
 T = TypeVar("T")
+log = logging.getLogger("zzgw.seals")
 
 
 STAMP_ROOM_BYTES = 512 * 1024
@@ -379,18 +381,52 @@ class SealService:
             return uow.seals.by_key(key_id)
 
     def key(self, seal: Seal) -> KeyBackend:
+        """The seal's private key, from this gateway's key store: every path that seals with it comes here.
+
+        ConflictError ``SEAL_KEY_NOT_HERE`` if the key file is missing (the seal registered through another gateway
+        of the store), ``SEAL_KEY_UNREADABLE`` if it is there but cannot be read or decrypted: the caller learns which
+        seal, not the server's paths; the log has one line naming the seal, the file and what is wrong."""
         owner = seal.key_ref.removeprefix("file:")
         try:
             return self._keys.load(owner)
-        except KeyStoreError:
+        except KeyStoreError as exc:
             if self._keys.exists(owner):
-                raise
+                log.error("seal %s (%s) of issuer %s cannot seal: %s", seal.seal_id, seal.name, seal.issuer_code, exc)
+                raise ConflictError(
+                    f"印章 {seal.seal_id}（{seal.name}）的密钥文件在本网关无法读取或解密，暂不能用章，请联系网关运维"
+                    f"（the key of seal {seal.seal_id} ({seal.name}) cannot be read or decrypted on this gateway: its "
+                    "operator must restore the key file; the gateway's log says what is wrong）",
+                    reason="SEAL_KEY_UNREADABLE",
+                ) from None
             raise ConflictError(
                 f"the key of seal {seal.seal_id} ({seal.name}) is not in this gateway's key store: the seal was "
                 "registered through another gateway of the same store; replicas share their keys directory (README: "
                 "deployment beyond one machine)",
                 reason="SEAL_KEY_NOT_HERE",
             ) from None
+
+    def unreadable(self) -> tuple[str, ...]:
+        """The seals in force whose key file is here but cannot be read or decrypted, each as ``seal ID of ISSUER:
+        what is wrong`` (naming the file), for a warning at start-up: their issuers' calls that need them fail
+        (``SEAL_KEY_UNREADABLE``). Each key is loaded, as the first call would; missing ones are not listed (a replica
+        without them: ``SEAL_KEY_NOT_HERE``, which ``zzgw init`` warns of)."""
+        now = self._clock.now()
+        with self._db.unit_of_work() as uow:
+            in_force = [
+                seal
+                for seal in uow.seals.of_issuer(None)
+                if seal.key_ref.startswith("file:") and seal.effective_status(now) is SealStatus.ACTIVE
+            ]
+        found = []
+        for seal in in_force:
+            owner = seal.key_ref.removeprefix("file:")
+            if not self._keys.exists(owner) or self.as_revoked(seal).status is SealStatus.REVOKED:
+                continue
+            try:
+                self._keys.load(owner)
+            except KeyStoreError as exc:
+                found.append(f"seal {seal.seal_id} of {seal.issuer_code}: {exc}")
+        return tuple(found)
 
     def revoke(self, caller: Member, seal_id: str, *, reason: str, crl_reason: str = "") -> Seal:
         """Revoke a seal (吊销印章): final; its certificate goes on the CRL. Revoking it again changes nothing."""
