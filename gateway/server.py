@@ -1373,6 +1373,13 @@ def serve_forever(settings: Settings, *, announce: bool = True, ready: Callable[
                 len(unhandled),
                 ", ".join(unhandled),
             )
+        if gateway.seals is not None and (unreadable := gateway.seals.unreadable()):
+            log.warning(
+                "%d seals in force cannot seal here (%s): their issuers' calls that need them fail "
+                "(SEAL_KEY_UNREADABLE) until the key files are readable by the gateway and decrypt with its passphrase",
+                len(unreadable),
+                "; ".join(unreadable),
+            )
     if ready is not None:
         ready()
     server.wait_for_termination()
