@@ -51,7 +51,10 @@ class VerificationServicer(verification_pb2_grpc.VerificationServiceServicer):
 
     def _verification(self) -> VerificationService:
         if self._service is None:
-            raise UpstreamUnavailableError("no seal-maker CA or receipt key: run `zzgw init`", reason="NO_SEAL_CA")
+            raise UpstreamUnavailableError(
+                "网关没有制章者CA或回执密钥，请先运行 `zzgw init`（no seal-maker CA or receipt key: run `zzgw init`）",
+                reason="NO_SEAL_CA",
+            )
         return self._service
 
     def _use(

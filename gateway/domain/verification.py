@@ -112,8 +112,8 @@ def operator_violation(operator: str) -> FieldViolation | None:
     return FieldViolation(
         field="x-zzgw-operator",
         reason="BAD_OPERATOR",
-        description=f"the operator id (x-zzgw-operator, or UTF-8 under x-zzgw-operator-bin) must be printable "
-        f"and at most {MAX_OPERATOR} characters",
+        description=f"操作员标识须为可打印字符，最多{MAX_OPERATOR}个字符（the operator id (x-zzgw-operator, or UTF-8 "
+        f"under x-zzgw-operator-bin) must be printable and at most {MAX_OPERATOR} characters）",
     )
 
 
@@ -137,11 +137,17 @@ def check_use(
     if violation := operator_violation(operator):
         errors.append(violation)
     if not matter_code:
-        errors.append(FieldViolation(field="use.matter_code", reason="REQUIRED", description="matter_code is required"))
+        errors.append(
+            FieldViolation(
+                field="use.matter_code", reason="REQUIRED", description="请填写事项编码（matter_code is required）"
+            )
+        )
     elif matter_code not in catalog.matters:
         errors.append(
             FieldViolation(
-                field="use.matter_code", reason="UNKNOWN_MATTER", description=f"unknown matter {matter_code!r}"
+                field="use.matter_code",
+                reason="UNKNOWN_MATTER",
+                description=f"没有事项 {matter_code[:64]}（unknown matter {matter_code[:64]!r}）",
             )
         )
     purpose = check_text("use.purpose", purpose, MAX_PURPOSE, errors, required=True)
@@ -156,13 +162,16 @@ def check_use(
                 FieldViolation(
                     field="use.bundle_code",
                     reason="REQUIRED",
-                    description="a case_id is a case of a bundle (一件事): bundle_code is required with it",
+                    description="办件编号须与一件事编码一起填写"
+                    "（a case_id is a case of a bundle (一件事): bundle_code is required with it）",
                 )
             )
         elif bundle is None:
             errors.append(
                 FieldViolation(
-                    field="use.bundle_code", reason="UNKNOWN_BUNDLE", description=f"unknown bundle {bundle_code!r}"
+                    field="use.bundle_code",
+                    reason="UNKNOWN_BUNDLE",
+                    description=f"没有一件事 {bundle_code[:64]}（unknown bundle {bundle_code[:64]!r}）",
                 )
             )
         elif matter_code and matter_code not in bundle.matter_codes:
@@ -170,7 +179,8 @@ def check_use(
                 FieldViolation(
                     field="use.bundle_code",
                     reason="MATTER_NOT_IN_BUNDLE",
-                    description=f"matter {matter_code} is not part of {bundle.name}",
+                    description=f"事项 {matter_code[:64]} 不属于{bundle.name}（matter {matter_code[:64]} is not part "
+                    f"of {bundle.name}）",
                 )
             )
         if not case_id or len(case_id) > MAX_CASE_ID or not case_id.isprintable():
@@ -178,7 +188,8 @@ def check_use(
                 FieldViolation(
                     field="use.case_id",
                     reason="BAD_CASE_ID",
-                    description=f"a bundle's case_id is 1-{MAX_CASE_ID} printable characters",
+                    description=f"一件事的办件编号须为1至{MAX_CASE_ID}个可打印字符"
+                    f"（a bundle's case_id is 1-{MAX_CASE_ID} printable characters）",
                 )
             )
     if errors:

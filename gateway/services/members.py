@@ -139,6 +139,11 @@ class ConsoleUser:
     clerk: str
 
 
+_UNKNOWN_TOKEN = "接入令牌无效（unknown bearer token）"
+_UNKNOWN_CERTIFICATE = "客户端证书不属于任何成员（unknown client certificate）"
+"""Refusals of a credential no member has, Chinese first as the department's people read them."""
+
+
 class Authenticator:
     """Finds the member behind a bearer token or a client certificate fingerprint."""
 
@@ -161,20 +166,21 @@ class Authenticator:
                 "a dev bearer token is not accepted in production mode: the console takes a token from `zzgw "
                 "console-token`"
                 if token.startswith(DEV_TOKEN_PREFIX)
-                else "unknown bearer token"
+                else _UNKNOWN_TOKEN
             )
             raise UnauthenticatedError(said, reason="UNKNOWN_CREDENTIAL")  # the reason the console signs out on
-        return self._lookup("t:" + token_digest(token), "bearer token")
+        return self._lookup("t:" + token_digest(token), _UNKNOWN_TOKEN)
 
     def by_certificate(self, cert_der: bytes) -> Member:
-        return self._lookup("c:" + hashlib.sha256(cert_der).hexdigest(), "client certificate")
+        return self._lookup("c:" + hashlib.sha256(cert_der).hexdigest(), _UNKNOWN_CERTIFICATE)
 
-    def _lookup(self, key: str, what: str) -> Member:
+    def _lookup(self, key: str, unknown: str) -> Member:
+        """The member under ``key``; UNKNOWN_CREDENTIAL said as ``unknown`` when there is none."""
         with self._lock:
             if key in self._cache:
                 member = self._cache[key]
                 if member is None:
-                    raise UnauthenticatedError(f"unknown {what}", reason="UNKNOWN_CREDENTIAL")
+                    raise UnauthenticatedError(unknown, reason="UNKNOWN_CREDENTIAL")
                 return member
         with self._db.unit_of_work() as uow:
             digest = key[2:]
@@ -182,7 +188,7 @@ class Authenticator:
         with self._lock:
             self._cache[key] = member
         if member is None:
-            raise UnauthenticatedError(f"unknown {what}", reason="UNKNOWN_CREDENTIAL")
+            raise UnauthenticatedError(unknown, reason="UNKNOWN_CREDENTIAL")
         return member
 
     def by_console_token(self, token: str) -> ConsoleUser:

@@ -424,7 +424,10 @@ class VerificationService:
         ways = [bool(license_id), bool(type_code or license_number), bool(qr_code)]
         if sum(ways) != 1:
             raise invalid(
-                "license_id", "ONE_OF", "give exactly one of license_id, type_code with license_number, qr_code"
+                "license_id",
+                "ONE_OF",
+                "请只填写其中一种：证照标识、证照类型代码加证照编号、核验码"
+                "（give exactly one of license_id, type_code with license_number, qr_code）",
             )
         now = self._clock.now()
         if qr_code:
@@ -437,9 +440,13 @@ class VerificationService:
         else:
             license_number = _claimed_number(license_number)
             if not (type_code and license_number):
-                raise invalid("license_number", "REQUIRED", "type_code and license_number go together")
+                raise invalid(
+                    "license_number",
+                    "REQUIRED",
+                    "证照类型代码与证照编号须一起填写（type_code and license_number go together）",
+                )
             if type_code not in self._catalog.license_types:
-                raise invalid("type_code", "UNKNOWN_LICENSE_TYPE", f"unknown license type {type_code!r}")
+                raise _unknown_type(type_code)
             self._used_by_matter(use, type_code, "type_code")
             found = find_by_number(self._db.read_license_by_number, type_code, license_number)
             query = {"by": "license_number", "type_code": type_code}
@@ -461,7 +468,7 @@ class VerificationService:
         (``SealDocument``), so a seal alone does not make a license document of it (INDETERMINATE /
         NOT_A_REGISTERED_LICENSE, as for stamps)."""
         if not pdf:
-            raise invalid("pdf", "REQUIRED", "pdf is required")
+            raise invalid("pdf", "REQUIRED", "请提供PDF文件（pdf is required）")
         now = self._clock.now()
         sha256 = hashlib.sha256(pdf).hexdigest()
         query = {"by": "document", "document_sha256": sha256}
@@ -528,7 +535,7 @@ class VerificationService:
                 identity_check=self._known_identity,
             )
         except PdfError as exc:
-            raise InvalidRequestError([FieldViolation(field="pdf", reason=exc.reason, description=str(exc))]) from exc
+            raise _pdf_refusal("pdf", exc) from exc
 
     def verify_stamp(
         self, caller: Member, use: UseContext, document: bytes, stamp: bytes
@@ -537,9 +544,9 @@ class VerificationService:
         document of the registry, else INDETERMINATE / NOT_A_REGISTERED_LICENSE. The issuer identity is judged at the
         stamp's signing time, so a signing time after now (``SIGNING_TIME_IN_FUTURE``) fails it."""
         if not document:
-            raise invalid("document", "REQUIRED", "document is required")
+            raise invalid("document", "REQUIRED", "请提供签章所盖的文件（document is required）")
         if not stamp:
-            raise invalid("stamp", "REQUIRED", "stamp is required")
+            raise invalid("stamp", "REQUIRED", "请提供电子签章（stamp is required）")
         now = self._clock.now()
         checked = check_stamp(
             stamp,
@@ -659,18 +666,25 @@ class VerificationService:
     ) -> ClaimReport:
         """Compare what an applicant claims with the registry; answers without returning any of its data."""
         if not type_code:
-            raise invalid("type_code", "REQUIRED", "type_code is required")
+            raise invalid("type_code", "REQUIRED", "请填写证照类型代码（type_code is required）")
         if type_code not in self._catalog.license_types:
-            raise invalid("type_code", "UNKNOWN_LICENSE_TYPE", f"unknown license type {type_code!r}")
+            raise _unknown_type(type_code)
         if len(fields) > MAX_CLAIM_FIELDS or any(len(k) > 64 or len(v) > 2000 for k, v in fields.items()):
-            raise invalid("fields", "TOO_LARGE", f"at most {MAX_CLAIM_FIELDS} fields of at most 2,000 characters")
+            raise invalid(
+                "fields",
+                "TOO_LARGE",
+                f"最多{MAX_CLAIM_FIELDS}个信息项，每项不超过2000个字符"
+                f"（at most {MAX_CLAIM_FIELDS} fields of at most 2,000 characters）",
+            )
         # "it matches" would confirm a guess of a name, number or holder code the matter has no need of
         matter = self._used_by_matter(use, type_code, "type_code")
         if unclaimable := _unclaimable(self._catalog.license_types[type_code], fields, matter):
             raise InvalidRequestError(unclaimable)
         now = self._clock.now()
         if _CONTROL_CHARACTERS.search(holder_code := holder_code.strip()):
-            raise invalid("holder_code", "BAD_CHARACTERS", "a holder code has no control characters")
+            raise invalid(
+                "holder_code", "BAD_CHARACTERS", "持证主体代码含有控制字符（a holder code has no control characters）"
+            )
         if holder_code:  # a mistyped check character is bad input, not a license "not found" (5) on a receipt
             holder_code = checked_holder_code(holder_code)
         if not holder_code or not (number := _claimed_number(license_number)):
@@ -707,13 +721,15 @@ class VerificationService:
 
     def receipt(self, caller: Member, receipt_id: str) -> StoredReceipt:
         if not receipt_id:
-            raise invalid("receipt_id", "REQUIRED", "receipt_id is required")
+            raise invalid("receipt_id", "REQUIRED", "请填写回执编号（receipt_id is required）")
         if _CONTROL_CHARACTERS.search(receipt_id):  # refused alike on both databases (PostgreSQL text holds no NUL)
-            raise invalid("receipt_id", "BAD_CHARACTERS", "a receipt id has no control characters")
+            raise invalid(
+                "receipt_id", "BAD_CHARACTERS", "回执编号含有控制字符（a receipt id has no control characters）"
+            )
         with self._db.unit_of_work() as uow:
             found = uow.receipts.get(receipt_id) if len(receipt_id) <= MAX_RECEIPT_ID else None
         if found is None:
-            raise NotFoundError("no such receipt", reason="RECEIPT_NOT_FOUND")
+            raise NotFoundError("没有这个编号的回执（no such receipt）", reason="RECEIPT_NOT_FOUND")
         return found
 
     def review_receipt(self, caller: Member, receipt_id: str) -> ReceiptReview:
@@ -783,7 +799,9 @@ class VerificationService:
         any case), and the next page's token (empty after the last); the call is on the audit trail, and so is a
         refusal (``refuse_use``)."""
         if not use.case_id:
-            raise invalid("use.case_id", "REQUIRED", "bundle_code and case_id name the case")
+            raise invalid(
+                "use.case_id", "REQUIRED", "请填写一件事编码和办件编号（bundle_code and case_id name the case）"
+            )
         if not 0 <= limit <= MAX_CASE_PAGE:
             raise invalid(
                 "limit",
@@ -978,7 +996,7 @@ class VerificationService:
         license = self._db.read_license(license_id) if readable else None
         if license is None:
             if violation := license_id_violation("license_id", license_id):
-                raise InvalidRequestError([violation])
+                raise InvalidRequestError([_license_id_in_chinese(violation)])
             return None
         checked = self._check_record(license)
         with self._unchanged_since(generation) as unchanged:
@@ -1451,13 +1469,20 @@ def _unclaimable(license_type: LicenseType, fields: Mapping[str, str], matter: M
         if key == HOLDER_NAME:
             continue
         if spec is None:
-            found.append(FieldViolation(field=f"fields.{key}", reason="UNKNOWN_FIELD", description="no such field"))
+            found.append(
+                FieldViolation(
+                    field=f"fields.{key}",
+                    reason="UNKNOWN_FIELD",
+                    description=f"{license_type.name}没有这个信息项（no such field）",
+                )
+            )
         elif spec.sensitivity is Sensitivity.SECRET:
             found.append(
                 FieldViolation(
                     field=f"fields.{key}",
                     reason="NOT_CLAIMABLE",
-                    description=f"{spec.label} is secret: a claim cannot confirm it",
+                    description=f"{spec.label}是保密信息，不能通过核对确认（{spec.label} is secret: a claim "
+                    "cannot confirm it）",
                 )
             )
         elif key not in used:
@@ -1471,6 +1496,53 @@ def _unclaimable(license_type: LicenseType, fields: Mapping[str, str], matter: M
     return found
 
 
+def _unknown_type(type_code: str) -> InvalidRequestError:
+    return invalid(
+        "type_code", "UNKNOWN_LICENSE_TYPE", f"没有证照类型 {type_code[:64]}（unknown license type {type_code[:64]!r}）"
+    )
+
+
+_LICENSE_ID_PROBLEMS: Mapping[str, str] = {
+    "must start with 1.2.156.3005.2": "须以1.2.156.3005.2开头",
+    "must have type code, issuer, serial, version and check character": "须由证照类型代码、颁发机构代码、流水号、"
+    "版本号和校验码组成",
+    "version must be three digits": "的版本号须为三位数字",
+    "check character does not match (ISO/IEC 7064 MOD 37,36)": "的校验码不符",
+}
+"""The Chinese of what ``LicenseId.parse`` finds wrong with an identifier (its words are English, shared with the
+other services and the CLI); a problem of one of its parts is said in general."""
+
+
+def _license_id_in_chinese(violation: FieldViolation) -> FieldViolation:
+    """An INVALID_LICENSE_ID violation said Chinese first, its English in brackets."""
+    english = violation.description
+    chinese = _LICENSE_ID_PROBLEMS.get(
+        english, "的组成部分不正确" if english.startswith("invalid license") else "不正确"
+    )
+    return dataclasses.replace(violation, description=f"证照标识{chinese}（{english}）")
+
+
+_PDF_REFUSALS: Mapping[str, str] = {
+    "PDF_TOO_LARGE": "PDF文件过大",
+    "NOT_A_PDF": "不是PDF文件",
+    "TRUNCATED_PDF": "PDF文件不完整，可能被截断了",
+    "DAMAGED_PDF": "PDF文件已损坏，无法读取",
+    "TOO_MANY_REVISIONS": "PDF文件修订次数过多",
+    "ENCRYPTED_PDF": "PDF文件已加密",
+    "NO_SIGNATURE": "PDF文件没有签章",
+    "SIGNATURE_UNREADABLE": "PDF文件的签章无法读取",
+}
+"""A short sentence for each reason a PDF to verify is refused with (``signing.pdf.PdfError``): the signing package's
+words are English, shared with the CLI and the sealing paths, and follow it in brackets."""
+
+
+def _pdf_refusal(field: str, error: PdfError) -> InvalidRequestError:
+    """INVALID_ARGUMENT on ``field`` with ``error``'s reason, said Chinese first (``_PDF_REFUSALS``), its English
+    message in brackets."""
+    said = _PDF_REFUSALS.get(error.reason, "PDF文件无法处理")
+    return invalid(field, error.reason, f"{said}（{error}）")
+
+
 def _type_of(license_id: str) -> str:
     """The license type code an identifier names (its sixth dot-separated part: 1.2.156.3005.2.<type>.…), or ""."""
     parts = license_id.split(".", 7)
@@ -1482,7 +1554,9 @@ def _claimed_number(number: str) -> str:
     control characters inside (NUL, which PostgreSQL text cannot hold) is bad input."""
     number = number.strip()
     if _CONTROL_CHARACTERS.search(number):
-        raise invalid("license_number", "BAD_CHARACTERS", "a license number has no control characters")
+        raise invalid(
+            "license_number", "BAD_CHARACTERS", "证照编号含有控制字符（a license number has no control characters）"
+        )
     return number
 
 

@@ -164,7 +164,8 @@ def test_the_command_writes_the_receipt_and_exits_with_the_verdict(running: Runn
 
     refused = zzgw_verify(running, license_id, "--member", TAX, "--matter", "NO-SUCH-MATTER", "--purpose", "x")
     assert refused.returncode == 4
-    assert "answered INVALID_ARGUMENT (UNKNOWN_MATTER): use.matter_code: unknown matter" in refused.stderr
+    said = "use.matter_code: 没有事项 NO-SUCH-MATTER（unknown matter 'NO-SUCH-MATTER'）"  # Chinese first
+    assert f"answered INVALID_ARGUMENT (UNKNOWN_MATTER): {said}" in refused.stderr
     stranger = zzgw_verify(running, license_id, "--member", "91370100MA00000000", "--matter", MATTER, "--purpose", "x")
     assert stranger.returncode == 2 and "zzgw verify: no dev token for member 91370100MA00000000 in " in stranger.stderr
     unreadable = zzgw_verify(running, str(tmp_path / "nothing.pdf"), *use)
