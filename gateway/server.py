@@ -46,7 +46,7 @@ from adapters.http import HttpApp, HttpServer, Receive, Scope, Send
 from gateway.api.audit import AuditServicer
 from gateway.api.authorization import AuthorizationServicer
 from gateway.api.catalog import CatalogServicer
-from gateway.api.interceptors import GatewayInterceptor
+from gateway.api.interceptors import GatewayInterceptor, received_limit
 from gateway.api.issuance import IssuanceServicer
 from gateway.api.roles import ALLOWED_ROLES
 from gateway.api.seals import SealServicer
@@ -1025,9 +1025,12 @@ def build_server(
             initializer=name_this_thread,
             initargs=(HANDLER_THREAD_NAME,),
         ),
-        interceptors=[GatewayInterceptor(gateway.authenticator, mode=settings.mode, in_flight=in_flight)],
+        interceptors=[
+            GatewayInterceptor(gateway.authenticator, mode=settings.mode, in_flight=in_flight, max_request_bytes=limit)
+        ],
         options=[
-            ("grpc.max_receive_message_length", limit),
+            # more than the limit: the interceptor refuses a request over it in words (REQUEST_TOO_LARGE)
+            ("grpc.max_receive_message_length", received_limit(limit)),
             ("grpc.max_send_message_length", limit),
             # several workers share the port; a single gateway must not silently share it with another one
             ("grpc.so_reuseport", 1 if settings.workers > 1 else 0),

@@ -6,7 +6,11 @@ in ``current_member``, map a ``ZzgwError`` to its status with details, turn anyt
 request id, and write one access-log line: method, peer, member code, status code, duration and request id — no
 request content, so no personal data. A request message that does not decode (a string field in GBK from a legacy
 client, truncated bytes) reaches the handler as a marker, and is refused there, after the caller's credentials, as
-INVALID_ARGUMENT / MALFORMED_REQUEST: left to gRPC it was INTERNAL, an error traceback and no access-log line.
+INVALID_ARGUMENT / MALFORMED_REQUEST: left to gRPC it was INTERNAL, an error traceback and no access-log line. So is
+a request message larger than the gateway's message limit (``ZZGW_MAX_MESSAGE_BYTES``), as RESOURCE_EXHAUSTED /
+REQUEST_TOO_LARGE naming its size and the limit, before it is parsed: gRPC receives up to ``received_limit`` (about
+twice the limit) for that, and refuses a larger one itself (RESOURCE_EXHAUSTED, "Received message larger than max",
+in English and without a reason).
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from gateway.domain.errors import (
     FieldViolation,
     InvalidRequestError,
     PermissionDeniedError,
+    ResourceExhaustedError,
     UnauthenticatedError,
     ZzgwError,
 )
@@ -72,37 +77,79 @@ class _Aborted(Exception):
     """The handler aborted the call itself (context.abort); its status is already set."""
 
 
+def received_limit(limit: int) -> int:
+    """How large a message gRPC receives (``grpc.max_receive_message_length``) for a message limit of ``limit``: up
+    to twice the limit, and at most 16 MiB more, so that a request somewhat over the limit reaches ``_tolerant`` and
+    is refused in words, with a reason (REQUEST_TOO_LARGE); gRPC refuses a larger one itself, from its length prefix
+    and without reading it. A message is read in its handler thread, one at a time (a stream's next one when the
+    handler asks for it), so the received bytes held at once are at most ``ZZGW_THREADS`` times this (128 MiB with
+    the defaults, where gRPC's own refusal at the limit held 64 MiB)."""
+    return limit + min(limit, 16 * 1024 * 1024)
+
+
 class _Undecodable:
-    """What a request message that does not decode becomes: the error its handler raises in its place."""
+    """What a request message that does not decode, or is larger than the limit, becomes: its handler refuses the
+    call in its place (``error``). The refusal is said Chinese first (``chinese``), the English after in brackets."""
 
-    __slots__ = ("error",)
+    __slots__ = ("chinese", "english", "too_large")
 
-    def __init__(self, error: InvalidRequestError):
-        self.error = error
+    def __init__(self, chinese: str, english: str, *, too_large: bool = False):
+        self.chinese = chinese
+        self.english = english
+        self.too_large = too_large
+
+    def error(self, number: int = 0) -> ZzgwError:
+        """The refusal; of message ``number`` of a request stream, saying which one it was."""
+        if number:
+            said = f"请求流的第{number}条消息：{self.chinese}（message {number} of the stream: {self.english}）"
+        else:
+            said = f"{self.chinese}（{self.english}）"
+        if self.too_large:
+            return ResourceExhaustedError(said, reason="REQUEST_TOO_LARGE")
+        return _malformed_error(said)
 
 
-def _tolerant(deserializer: Callable[[bytes], Any] | None, method: str) -> Callable[[bytes], Any] | None:
+def _tolerant(
+    deserializer: Callable[[bytes], Any] | None, method: str, limit: int | None = None
+) -> Callable[[bytes], Any] | None:
     """``deserializer``, answering ``_Undecodable`` for bytes that are not its message rather than raising (gRPC
-    would answer INTERNAL before any handler runs). One more call per message: ``VerifyLicense`` runs thousands a
-    second through it."""
+    would answer INTERNAL before any handler runs), and for more bytes than ``limit`` without parsing them (gRPC,
+    let receive them by ``received_limit``, would parse them). One more call per message: ``VerifyLicense`` runs
+    thousands a second through it."""
     if deserializer is None:
         return None
     message = getattr(getattr(deserializer, "__self__", None), "DESCRIPTOR", None)
     name = message.full_name if message is not None else f"request of {method.rsplit('/', 1)[-1]}"
+    most = limit if limit is not None else -1
 
     def deserialize(data: bytes) -> Any:
+        if 0 <= most < len(data):
+            return _too_large(len(data), most)
         try:
             return deserializer(data)
         except Exception as exc:  # protobuf's DecodeError: what else parsing bytes raises is no different to us
-            return _Undecodable(_malformed(name, exc))
+            return _malformed(name, exc)
 
     return deserialize
 
 
-def _malformed(name: str, exc: Exception) -> InvalidRequestError:
+def _too_large(size: int, limit: int) -> _Undecodable:
+    return _Undecodable(
+        f"请求有 {size} 字节，超过了网关的消息上限 {limit} 字节",
+        f"the request has {size} bytes, more than the gateway's message limit of {limit} (ZZGW_MAX_MESSAGE_BYTES)",
+        too_large=True,
+    )
+
+
+def _malformed(name: str, exc: Exception) -> _Undecodable:
     why = str(exc).rsplit(": ", 1)[-1]  # upb: "Error parsing message with type '…': String field had bad UTF-8"
-    hint = " (string fields are UTF-8: convert text in another encoding, such as GBK)" if "UTF-8" in why else ""
-    return _malformed_error(f"the request's bytes are not a valid {name}: {why}{hint}")
+    if "UTF-8" in why:
+        return _Undecodable(
+            f"请求的字节不是有效的 {name}：文本须为 UTF-8 编码，GBK 等其他编码的文本请先转换",
+            f"the request's bytes are not a valid {name}: {why} (string fields are UTF-8: convert text in another "
+            "encoding, such as GBK)",
+        )
+    return _Undecodable(f"请求的字节不是有效的 {name}", f"the request's bytes are not a valid {name}: {why}")
 
 
 def _malformed_error(description: str) -> InvalidRequestError:
@@ -112,20 +159,21 @@ def _malformed_error(description: str) -> InvalidRequestError:
 
 
 def _decoded(requests: Iterator[Any]) -> Iterator[Any]:
-    """A request stream whose undecodable message ends the call with its error, saying which message it was."""
+    """A request stream whose undecodable or oversized message ends the call with its error, saying which message
+    it was (the answers to the messages before it stand)."""
     for number, request in enumerate(requests, 1):
         if type(request) is _Undecodable:
-            raise _malformed_error(f"message {number} of the stream: {request.error.message}")
+            raise request.error(number)
         yield request
 
 
-def _public(handler: grpc.RpcMethodHandler, method: str) -> grpc.RpcMethodHandler:
-    """A public method's handler (health, reflection) whose undecodable requests are INVALID_ARGUMENT, as the
+def _public(handler: grpc.RpcMethodHandler, method: str, limit: int | None = None) -> grpc.RpcMethodHandler:
+    """A public method's handler (health, reflection) whose undecodable or oversized requests are refused as the
     gateway's own methods' are; there is no caller to identify and nothing to log."""
-    deserializer = _tolerant(handler.request_deserializer, method)
+    deserializer = _tolerant(handler.request_deserializer, method, limit)
 
     def refuse(request: _Undecodable, context: grpc.ServicerContext) -> None:
-        context.abort(grpc.StatusCode.INVALID_ARGUMENT, request.error.message)  # raises: the call ends here
+        context.abort_with_status(to_status(request.error()))  # raises: the call ends here
 
     def single(behaviour: Callable[[Any, grpc.ServicerContext], Any]) -> Callable[[Any, grpc.ServicerContext], Any]:
         def run(request: Any, context: grpc.ServicerContext) -> Any:
@@ -163,13 +211,22 @@ def _streamed(behaviour: Callable[[Any, grpc.ServicerContext], Any]) -> Callable
 
 
 class GatewayInterceptor(grpc.ServerInterceptor):
-    def __init__(self, authenticator: Authenticator, *, mode: str, in_flight: InFlight | None = None):
+    def __init__(
+        self,
+        authenticator: Authenticator,
+        *,
+        mode: str,
+        in_flight: InFlight | None = None,
+        max_request_bytes: int | None = None,
+    ):
         if mode not in ("dev", "production"):
             raise ValueError(f"unknown mode {mode!r}")
         self._auth = authenticator
         self._mode = mode
         self._in_flight = in_flight
         """Where unary-unary calls are kept while they run, for the watchdog (``gateway.watchdog``)."""
+        self._max_request_bytes = max_request_bytes
+        """The message limit: a larger request message is refused as REQUEST_TOO_LARGE (None: gRPC's limit only)."""
         self._guarded: dict[str, tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler]] = {}
 
     def intercept_service(
@@ -186,12 +243,15 @@ class GatewayInterceptor(grpc.ServerInterceptor):
         known = self._guarded.get(method)
         if known is not None and known[0] is handler:
             return known[1]
-        guarded = _public(handler, method) if is_public(method) else self._guard(method, handler)
+        if is_public(method):
+            guarded = _public(handler, method, self._max_request_bytes)
+        else:
+            guarded = self._guard(method, handler)
         self._guarded[method] = (handler, guarded)
         return guarded
 
     def _guard(self, method: str, handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
-        deserializer = _tolerant(handler.request_deserializer, method)
+        deserializer = _tolerant(handler.request_deserializer, method, self._max_request_bytes)
         if handler.unary_unary:
             return grpc.unary_unary_rpc_method_handler(
                 self._unary(method, handler.unary_unary, self._in_flight), deserializer, handler.response_serializer
@@ -222,7 +282,7 @@ class GatewayInterceptor(grpc.ServerInterceptor):
             try:
                 token = current_member.set(self._authorise(method, context, call))
                 if type(request) is _Undecodable:
-                    raise request.error
+                    raise request.error()
                 return behaviour(request, context)
             except BaseException as exc:
                 call.fail(exc)
@@ -244,7 +304,7 @@ class GatewayInterceptor(grpc.ServerInterceptor):
             try:
                 token = current_member.set(self._authorise(method, context, call))
                 if type(request) is _Undecodable:
-                    raise request.error
+                    raise request.error()
                 yield from behaviour(request, context)
                 if not context.is_active():  # the stream ended because its client went: not OK
                     call.code = _gone(context)
@@ -278,13 +338,16 @@ class GatewayInterceptor(grpc.ServerInterceptor):
         if self._mode == "production":
             pem = context.auth_context().get("x509_pem_cert")
             if not pem:
-                raise UnauthenticatedError("a client certificate is required", reason="NO_CLIENT_CERTIFICATE")
+                raise UnauthenticatedError(
+                    "请出示成员的客户端证书（a client certificate is required）", reason="NO_CLIENT_CERTIFICATE"
+                )
             return self._auth.by_certificate(_certificate_der(pem[0]))
         for key, value in context.invocation_metadata():
             if key == "authorization" and isinstance(value, str) and value.startswith("Bearer "):
                 return self._auth.by_token(value[len("Bearer ") :].strip())
         raise UnauthenticatedError(
-            "dev mode: send 'authorization: Bearer <token>' with a token from var/dev-tokens.json",
+            "开发模式：请在请求元数据中带上 authorization: Bearer <令牌>，令牌见 var/dev-tokens.json（dev mode: send "
+            "'authorization: Bearer <token>' with a token from var/dev-tokens.json）",
             reason="NO_CREDENTIAL",
         )
 
@@ -298,7 +361,10 @@ def _certificate_der(pem: bytes) -> bytes:
 
 
 _NUL_VIOLATION = FieldViolation(
-    field="", reason="BAD_CHARACTERS", description="the request holds a NUL character, which no stored text has"
+    field="",
+    reason="BAD_CHARACTERS",
+    description="请求含有 NUL 字符，网关存储的文本中没有这个字符（the request holds a NUL character, which no stored "
+    "text has）",
 )
 
 

@@ -348,7 +348,8 @@ def test_a_request_that_does_not_decode_is_invalid_argument(
     info, violations = error_details(caught.value)
     assert info.reason == "MALFORMED_REQUEST" and violations == [("", "MALFORMED_REQUEST")]
     details = caught.value.details() or ""
-    assert details.startswith("the request's bytes are not a valid zzgw.v1.VerifyLicenseRequest") and why in details
+    assert details.startswith("请求的字节不是有效的 zzgw.v1.VerifyLicenseRequest")  # Chinese first
+    assert "（the request's bytes are not a valid zzgw.v1.VerifyLicenseRequest" in details and why in details
     line = wait_for(caplog, lambda r: r.name == "zzgw.access" and VERIFY_LICENSE in r.getMessage())
     assert (json.loads(line.getMessage())["member"], json.loads(line.getMessage())["code"]) == (TAX, "INVALID_ARGUMENT")
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
@@ -393,8 +394,9 @@ def test_a_message_that_does_not_decode_ends_a_batch_stream(
         next(responses)
     assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert error_details(caught.value)[0].reason == "MALFORMED_REQUEST"
-    assert (caught.value.details() or "").startswith(
-        "message 2 of the stream: the request's bytes are not a valid zzgw.v1.BatchIssueLicensesRequest"
+    assert (caught.value.details() or "").startswith("请求流的第2条消息：请求的字节不是有效的")
+    assert "（message 2 of the stream: the request's bytes are not a valid zzgw.v1.BatchIssueLicensesRequest" in (
+        caught.value.details() or ""
     )
     found = running.issuance(MARKET).GetLicense(issuance_pb2.GetLicenseRequest(license_id=first.license.license_id))
     assert found.license.license_id == first.license.license_id

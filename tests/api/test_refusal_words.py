@@ -1,0 +1,387 @@
+"""How the gateway refuses, over real gRPC: in words a department's people read, Chinese first with the English after
+in brackets, and with a reason, also for a request larger than the message limit.
+
+Department integrators call ``VerificationService`` directly and read a refusal's message and its field violations'
+descriptions; the reason codes (``google.rpc.ErrorInfo``) and status codes stay as they were.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import grpc
+import pytest
+from google.rpc import error_details_pb2
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_status import rpc_status
+
+from adapters.client import MemberCredentials, connect
+from adapters.records import issue_request
+from gateway.api.interceptors import received_limit
+from gateway.bootstrap import samples
+from gateway.domain.identifiers import LicenseId
+from protos.zzgw.v1 import issuance_pb2, verification_pb2, verification_pb2_grpc
+from tests.api.test_issuance import unique
+from tests.conftest import BUSINESS_LICENSE, MARKET, RunningGateway, error_details
+
+MATTER = "370100-SPJC-001"
+"""食品生产经营监督检查, the 市场监督管理局's own matter, which uses the 营业执照 and the 食品生产许可证."""
+USE = verification_pb2.UseContext(matter_code=MATTER, purpose="食品生产经营监督检查")
+VERIFY_DOCUMENT = "/zzgw.v1.VerificationService/VerifyDocument"
+BATCH_ISSUE = "/zzgw.v1.IssuanceService/BatchIssueLicenses"
+_CHINESE_FIRST = re.compile(r"[^（]*[\u3400-\u9fff][^（]*（.+）\Z", re.DOTALL)
+
+
+def chinese_first(text: str) -> bool:
+    """Whether ``text`` (after the ``field: `` a status message starts with) is said in Chinese (``PDF文件…`` is),
+    then in English in full-width brackets."""
+    return bool(_CHINESE_FIRST.match(text))
+
+
+def descriptions(error: grpc.RpcError) -> dict[tuple[str, str], str]:
+    """The BadRequest field violations of a failed call: (field, reason) → description."""
+    status = rpc_status.from_call(error)  # type: ignore[arg-type]
+    assert status is not None
+    found: dict[tuple[str, str], str] = {}
+    for detail in status.details:
+        if detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
+            bad = error_details_pb2.BadRequest()
+            detail.Unpack(bad)
+            found.update({(v.field, v.reason): v.description for v in bad.field_violations})
+    return found
+
+
+def verifier(running: RunningGateway, member: str = MARKET) -> verification_pb2_grpc.VerificationServiceStub:
+    return verification_pb2_grpc.VerificationServiceStub(running.channel(member))
+
+
+def refused(call: Callable[[], object]) -> grpc.RpcError:
+    with pytest.raises(grpc.RpcError) as caught:
+        call()
+    return caught.value
+
+
+def _business_license_id(**changes: Any) -> str:
+    fields = {"type_code": BUSINESS_LICENSE, "issuer_code": MARKET, "serial": "WORDS1", "version": 1, **changes}
+    return str(LicenseId(**fields))
+
+
+def _wrong_check_character() -> str:
+    good = _business_license_id()
+    return good[:-1] + ("A" if good[-1] != "A" else "B")
+
+
+# --- the verification service's refusals -------------------------------------------------------------------------
+
+V = verification_pb2
+REFUSALS: list[tuple[str, Callable[[verification_pb2_grpc.VerificationServiceStub], object], grpc.StatusCode, str, str]]
+REFUSALS = [
+    (
+        "matter_code_required",
+        lambda stub: stub.VerifyLicense(V.VerifyLicenseRequest(use=V.UseContext(purpose="核验"), license_id="x")),
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "REQUIRED",
+        "use.matter_code: 请填写事项编码（matter_code is required）",
+    ),
+    (
+        "unknown_matter",
+        lambda stub: stub.VerifyLicense(
+            V.VerifyLicenseRequest(use=V.UseContext(matter_code="X-1", purpose="核验"), license_id="x")
+        ),
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "UNKNOWN_MATTER",
+        "use.matter_code: 没有事项 X-1（unknown matter 'X-1'）",
+    ),
+    (
+        "one_of",
+        lambda stub: stub.VerifyLicense(V.VerifyLicenseRequest(use=USE)),
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "ONE_OF",
+        "license_id: 请只填写其中一种：证照标识、证照类型代码加证照编号、核验码"
+        "（give exactly one of license_id, type_code with license_number, qr_code）",
+    ),
+    (
+        "check_character",
+        lambda stub: stub.VerifyLicense(V.VerifyLicenseRequest(use=USE, license_id=_wrong_check_character())),
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "INVALID_LICENSE_ID",
+        "license_id: 证照标识的校验码不符（check character does not match (ISO/IEC 7064 MOD 37,36)）",
+    ),
+    (
+        "unknown_license_type",
+        lambda stub: stub.VerifyLicense(V.VerifyLicenseRequest(use=USE, type_code="T1", license_number="1")),
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "UNKNOWN_LICENSE_TYPE",
+        "type_code: 没有证照类型 T1（unknown license type 'T1'）",
+    ),
+    (
+        "pdf_required",
+        lambda stub: stub.VerifyDocument(V.VerifyDocumentRequest(use=USE)),
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "REQUIRED",
+        "pdf: 请提供PDF文件（pdf is required）",
+    ),
+    (
+        "not_a_pdf",
+        lambda stub: stub.VerifyDocument(V.VerifyDocumentRequest(use=USE, pdf=b"not a pdf at all")),
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "NOT_A_PDF",
+        "pdf: 不是PDF文件（the data does not start with a %PDF- header）",
+    ),
+    (
+        "truncated_pdf",
+        lambda stub: stub.VerifyDocument(V.VerifyDocumentRequest(use=USE, pdf=b"%PDF-1.7\n1 0 obj\n<<")),
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "TRUNCATED_PDF",
+        "pdf: PDF文件不完整，可能被截断了（the PDF has no %%EOF marker at its end; it was probably cut off）",
+    ),
+    (
+        "damaged_pdf",
+        lambda stub: stub.VerifyDocument(V.VerifyDocumentRequest(use=USE, pdf=b"%PDF-1.7\nno objects here\n%%EOF\n")),
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "DAMAGED_PDF",
+        "pdf: PDF文件已损坏，无法读取（the PDF cannot be parsed: ",
+    ),
+    (
+        "document_required",
+        lambda stub: stub.VerifyStamp(V.VerifyStampRequest(use=USE, stamp=b"x")),
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "REQUIRED",
+        "document: 请提供签章所盖的文件（document is required）",
+    ),
+    (
+        "stamp_required",
+        lambda stub: stub.VerifyStamp(V.VerifyStampRequest(use=USE, document=b"x")),
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "REQUIRED",
+        "stamp: 请提供电子签章（stamp is required）",
+    ),
+    (
+        "unknown_field",
+        lambda stub: stub.CheckClaim(
+            V.CheckClaimRequest(use=USE, type_code=BUSINESS_LICENSE, fields={"no_such_field": "x"})
+        ),
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "UNKNOWN_FIELD",
+        "fields.no_such_field: 营业执照没有这个信息项（no such field）",
+    ),
+    (
+        "receipt_id_required",
+        lambda stub: stub.GetReceipt(V.GetReceiptRequest()),
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "REQUIRED",
+        "receipt_id: 请填写回执编号（receipt_id is required）",
+    ),
+    (
+        "receipt_not_found",
+        lambda stub: stub.GetReceipt(V.GetReceiptRequest(receipt_id="0" * 32)),
+        grpc.StatusCode.NOT_FOUND,
+        "RECEIPT_NOT_FOUND",
+        "没有这个编号的回执（no such receipt）",
+    ),
+    (
+        "case_required",
+        lambda stub: stub.ListCaseReceipts(V.ListCaseReceiptsRequest(use=USE)),
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "REQUIRED",
+        "use.case_id: 请填写一件事编码和办件编号（bundle_code and case_id name the case）",
+    ),
+]
+
+
+@pytest.mark.parametrize(("case", "call", "code", "reason", "said"), REFUSALS, ids=[r[0] for r in REFUSALS])
+def test_verification_refusals_are_said_chinese_first(
+    running: RunningGateway,
+    case: str,
+    call: Callable[[verification_pb2_grpc.VerificationServiceStub], object],
+    code: grpc.StatusCode,
+    reason: str,
+    said: str,
+) -> None:
+    """The tester found these English only; the English stays, in brackets, and so do the codes."""
+    error = refused(lambda: call(verifier(running)))
+    assert error.code() == code
+    assert error_details(error)[0].reason == reason
+    details = error.details() or ""
+    assert details.startswith(said)
+    assert chinese_first(details.split(": ", 1)[1] if details[0].isascii() else details)
+    for (field, _), description in descriptions(error).items():  # every violation, not only the first
+        assert chinese_first(description), (field, description)
+
+
+def test_every_violation_of_the_use_context_is_chinese_first(running: RunningGateway) -> None:
+    """``matter_code is required`` came English only beside a bilingual ``use.purpose``; a bundle's, a case's and an
+    operator's refusals alike."""
+    stub = verifier(running)
+    cases = [
+        (V.UseContext(), (), {("use.matter_code", "REQUIRED"), ("use.purpose", "REQUIRED")}),
+        (V.UseContext(matter_code=MATTER, purpose="核验", case_id="CASE-1"), (), {("use.bundle_code", "REQUIRED")}),
+        (
+            V.UseContext(matter_code=MATTER, purpose="核验", bundle_code="NO-SUCH-BUNDLE"),
+            (),
+            {("use.bundle_code", "UNKNOWN_BUNDLE"), ("use.case_id", "BAD_CASE_ID")},
+        ),
+        (USE, (("x-zzgw-operator", "x" * 65),), {("x-zzgw-operator", "BAD_OPERATOR")}),
+    ]
+    for use, metadata, expected in cases:
+        error = refused(
+            lambda use=use, metadata=metadata: stub.VerifyLicense(
+                V.VerifyLicenseRequest(use=use, license_id="x"), metadata=metadata
+            )
+        )
+        assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+        found = descriptions(error)
+        assert set(found) == expected
+        assert all(chinese_first(description) for description in found.values()), found
+        if ("use.bundle_code", "UNKNOWN_BUNDLE") in found:
+            assert found["use.bundle_code", "UNKNOWN_BUNDLE"].endswith("（unknown bundle 'NO-SUCH-BUNDLE'）")
+
+
+@pytest.mark.parametrize(
+    ("token", "reason", "said"),
+    [
+        ("not-a-token", "UNKNOWN_CREDENTIAL", "接入令牌无效（unknown bearer token）"),
+        ("", "NO_CREDENTIAL", "开发模式：请在请求元数据中带上 authorization: Bearer <令牌>"),
+    ],
+)
+def test_an_unknown_caller_is_refused_chinese_first(
+    running: RunningGateway, token: str, reason: str, said: str
+) -> None:
+    channel = connect(running.address, MemberCredentials(code="", token=token))
+    stub = verification_pb2_grpc.VerificationServiceStub(channel)
+    error = refused(lambda: stub.GetReceipt(V.GetReceiptRequest(receipt_id="0" * 32)))
+    assert error.code() == grpc.StatusCode.UNAUTHENTICATED
+    assert error_details(error)[0].reason == reason
+    assert (error.details() or "").startswith(said) and chinese_first(error.details() or "")
+
+
+# --- a request larger than the message limit ----------------------------------------------------------------------
+
+
+def _raw(running: RunningGateway, member: str | None, method: str) -> grpc.UnaryUnaryMultiCallable:
+    return running.channel(member).unary_unary(method, request_serializer=bytes, response_deserializer=bytes)
+
+
+def _document_request(size: int) -> verification_pb2.VerifyDocumentRequest:
+    """A VerifyDocument request of exactly ``size`` bytes, its PDF only a header."""
+    request = V.VerifyDocumentRequest(use=USE, pdf=b"%PDF-")
+    request.pdf += b"0" * (size - request.ByteSize())
+    while request.ByteSize() > size:  # the PDF's length prefix grew by a byte or two
+        request.pdf = request.pdf[:-1]
+    assert request.ByteSize() == size
+    return request
+
+
+def test_a_request_over_the_limit_is_refused_in_words_before_it_is_parsed(
+    running: RunningGateway, caplog: pytest.LogCaptureFixture
+) -> None:  # fmt: skip
+    """gRPC's own refusal (RESOURCE_EXHAUSTED, "Received message larger than max (5348442 vs. 4194304)") had no
+    reason and no Chinese; a request of the limit itself is read as before."""
+    limit = running.gateway.settings.max_message_bytes
+    caplog.set_level(logging.INFO, logger="zzgw.access")
+    stub = verifier(running)
+    at_limit = refused(lambda: stub.VerifyDocument(_document_request(limit), timeout=30))
+    assert (at_limit.code(), error_details(at_limit)[1]) == (
+        grpc.StatusCode.INVALID_ARGUMENT,
+        [("pdf", "TRUNCATED_PDF")],
+    )
+    size = limit + 1_154_138  # the tester's 5,348,442 bytes against the default 4 MiB
+    error = refused(lambda: stub.VerifyDocument(_document_request(size), timeout=30))
+    assert error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    info, violations = error_details(error)
+    assert (info.reason, info.domain, violations) == ("REQUEST_TOO_LARGE", "zzgw.v1", [])
+    details = error.details() or ""
+    assert details == (
+        f"请求有 {size} 字节，超过了网关的消息上限 {limit} 字节（the request has {size} bytes, more than the gateway's "
+        f"message limit of {limit} (ZZGW_MAX_MESSAGE_BYTES)）"
+    )
+    assert chinese_first(details)
+    # not parsed: bytes that are no message at all are too large first, not MALFORMED_REQUEST
+    garbage = refused(lambda: _raw(running, MARKET, VERIFY_DOCUMENT)(b"\xff" * (limit + 1), timeout=30))
+    assert garbage.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert error_details(garbage)[0].reason == "REQUEST_TOO_LARGE"
+    logged = _last_access(caplog, VERIFY_DOCUMENT)
+    assert (logged["member"], logged["code"]) == (MARKET, "RESOURCE_EXHAUSTED")
+
+
+def _last_access(caplog: pytest.LogCaptureFixture, method: str) -> dict[str, Any]:
+    """The last access-log line of ``method`` (a server thread writes it as the call ends: allow a moment)."""
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        lines = [json.loads(r.getMessage()) for r in caplog.records if r.name == "zzgw.access"]
+        found = [line for line in lines if line["method"] == method]
+        if found:
+            return found[-1]
+        time.sleep(0.01)
+    raise AssertionError(f"no access-log line for {method}")
+
+
+def test_credentials_come_before_the_size(running: RunningGateway) -> None:
+    """A caller without credentials learns nothing of the limit: it is refused as a stranger, as before."""
+    limit = running.gateway.settings.max_message_bytes
+    error = refused(lambda: _raw(running, None, VERIFY_DOCUMENT)(b"\xff" * (limit + 1), timeout=30))
+    assert (error.code(), error_details(error)[0].reason) == (grpc.StatusCode.UNAUTHENTICATED, "NO_CREDENTIAL")
+
+
+def test_far_beyond_the_limit_grpc_refuses_itself(running: RunningGateway) -> None:
+    """Past ``received_limit`` (twice the limit, at most 16 MiB more) gRPC refuses from the length prefix, without
+    reading the message into memory: its own RESOURCE_EXHAUSTED, with no reason and no Chinese (the README says so)."""
+    limit = running.gateway.settings.max_message_bytes
+    received = received_limit(limit)
+    assert received == 2 * limit  # the default 4 MiB
+    error = refused(lambda: _raw(running, MARKET, VERIFY_DOCUMENT)(b"\xff" * (received + 1), timeout=30))
+    assert error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert rpc_status.from_call(error) is None  # type: ignore[arg-type]  # no google.rpc.Status: gRPC's own
+    assert "larger than max" in (error.details() or "")
+    just_within = refused(lambda: _raw(running, MARKET, VERIFY_DOCUMENT)(b"\xff" * received, timeout=30))
+    assert error_details(just_within)[0].reason == "REQUEST_TOO_LARGE"
+
+
+def test_received_limit_is_at_most_16_mib_over() -> None:
+    assert received_limit(2 * 1024 * 1024) == 4 * 1024 * 1024
+    assert received_limit(256 * 1024 * 1024) == (256 + 16) * 1024 * 1024
+
+
+def test_an_oversized_message_ends_a_batch_stream_after_the_earlier_ones_are_answered(running: RunningGateway) -> None:
+    """Each message of a stream is measured by itself: the first is answered and its license issued; the second,
+    over the limit, ends the call saying which message it was."""
+    limit = running.gateway.settings.max_message_bytes
+    call = running.channel(MARKET).stream_stream(
+        BATCH_ISSUE, request_serializer=bytes, response_deserializer=issuance_pb2.BatchIssueLicensesResponse.FromString
+    )
+    good = issuance_pb2.BatchIssueLicensesRequest(licenses=[issue_request(unique(samples.food_permit(31)))])
+    answered = threading.Event()
+
+    def requests() -> Iterator[bytes]:
+        yield good.SerializeToString()
+        answered.wait(10)
+        yield b"\xff" * (limit + 1)
+
+    responses = call(requests(), timeout=30)
+    (first,) = next(responses).results
+    answered.set()
+    assert not first.HasField("error") and first.license.license_id
+    error = refused(lambda: next(responses))
+    assert error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert error_details(error)[0].reason == "REQUEST_TOO_LARGE"
+    details = error.details() or ""
+    assert details.startswith(f"请求流的第2条消息：请求有 {limit + 1} 字节") and chinese_first(details)
+    assert f"（message 2 of the stream: the request has {limit + 1} bytes" in details
+    kept = running.issuance(MARKET).GetLicense(issuance_pb2.GetLicenseRequest(license_id=first.license.license_id))
+    assert kept.license.license_id == first.license.license_id
+
+
+def test_a_public_method_refuses_an_oversized_request_too(running: RunningGateway) -> None:
+    """Health, open to anyone, with the same reason."""
+    limit = running.gateway.settings.max_message_bytes
+    stub = health_pb2_grpc.HealthStub(running.channel(None))
+    error = refused(lambda: stub.Check(health_pb2.HealthCheckRequest(service="x" * (limit + 10)), timeout=30))
+    assert (error.code(), error_details(error)[0].reason) == (grpc.StatusCode.RESOURCE_EXHAUSTED, "REQUEST_TOO_LARGE")
+    assert chinese_first(error.details() or "")
+    assert stub.Check(health_pb2.HealthCheckRequest(), timeout=10).status == health_pb2.HealthCheckResponse.SERVING
