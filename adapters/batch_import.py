@@ -40,7 +40,12 @@ from google.rpc import error_details_pb2, status_pb2
 from adapters.records import RecordError, from_csv_row, issue_request
 from protos.zzgw.v1 import issuance_pb2, issuance_pb2_grpc
 
-MAX_RECONNECTS = 5
+RECONNECT_SECONDS = 60.0
+"""How long an import keeps reconnecting after the gateway stopped answering (no listener, the line down, or the
+gateway's own UNAVAILABLE: its database restarting or failing over, a process stopping), counted from the last
+answer: a PostgreSQL restart takes longer than the few seconds an import had waited (found by a tester: an overnight
+import stopped at a database restart of 8 s)."""
+RECONNECT_PAUSE_MOST = 5.0
 ITEMS_PER_MESSAGE = 100
 MESSAGE_BYTES = 1024 * 1024
 """The most bytes of requests in one stream message: half the least message limit a gateway may have
@@ -124,6 +129,9 @@ refusal for good (``ImportRefused``), said once, instead of as thousands of iden
 REFUSED = "refused by the gateway"
 """How an import the gateway refused for good ends (``ImportReport.stopped``): running it again as it is would not
 help, unlike an import the gateway went away from."""
+UNAVAILABLE = "stopped: the gateway was unavailable"
+"""How an import ends when the gateway answered that it could not go on for now (its database unavailable, the
+process stopping: an ErrorInfo reason with UNAVAILABLE) for longer than the reconnections."""
 UNREACHABLE = "stopped: the gateway could not be reached"
 """How an import ends when the gateway did not answer, past the reconnections (nothing listens at the address, or the
 connection stayed down): not "stopped by the gateway", which no gateway did."""
@@ -388,7 +396,8 @@ def import_file(
     ctrl_c = _CtrlC()
     try:
         with ctrl_c:
-            for attempt in range(MAX_RECONNECTS + 1):
+            attempt, answered_at = 0, time.monotonic()
+            while True:
                 channel = channel_factory()
                 try:
                     call = issuance_pb2_grpc.IssuanceServiceStub(channel).BatchIssueLicenses(requests())
@@ -402,6 +411,7 @@ def import_file(
                                 refusals.append(result.error)
                             else:
                                 _record(report, number, result)
+                        attempt, answered_at = 0, time.monotonic()
                         if progress:
                             progress(len(reply.results))
                         if refusals:  # every line would be refused alike: the first ends the import, said once
@@ -412,9 +422,13 @@ def import_file(
                 except grpc.RpcError as exc:
                     if ctrl_c.pressed:
                         raise KeyboardInterrupt from exc
-                    if exc.code() != grpc.StatusCode.UNAVAILABLE or attempt == MAX_RECONNECTS:
+                    pause = min(2.0**attempt * 0.2, RECONNECT_PAUSE_MOST)
+                    if exc.code() != grpc.StatusCode.UNAVAILABLE or time.monotonic() + pause - answered_at > (
+                        RECONNECT_SECONDS
+                    ):
                         raise
-                    time.sleep(min(2.0**attempt * 0.2, 5.0))
+                    attempt += 1
+                    time.sleep(pause)
                 finally:
                     channel.close()
     except KeyboardInterrupt as exc:
@@ -423,8 +437,10 @@ def import_file(
     except grpc.RpcError as exc:  # the gateway's answer ended it: what was committed before is said too
         if isinstance(exc, ItemRefusal) or exc.code() in _FOR_GOOD:
             stopped = REFUSED
-        elif exc.code() == grpc.StatusCode.UNAVAILABLE:  # no answer at all: nothing listens, or the line is down
+        elif exc.code() == grpc.StatusCode.UNAVAILABLE and not _reason_of(exc):  # no gateway answered at all
             stopped = UNREACHABLE
+        elif exc.code() == grpc.StatusCode.UNAVAILABLE:  # a gateway answered, unable to go on for now
+            stopped = UNAVAILABLE
         else:
             stopped = "stopped by the gateway"
         _finish(report, started, stopped)
@@ -439,6 +455,22 @@ def import_file(
         ) from error
     _finish(report, started, "")
     return report
+
+
+def _reason_of(error: grpc.RpcError) -> str:
+    """The stable reason (``google.rpc.ErrorInfo``) a gateway's answer carries; empty for none (no gateway answered:
+    gRPC's own UNAVAILABLE for a connection that failed)."""
+    from grpc_status import rpc_status
+
+    try:
+        status = rpc_status.from_call(error)
+    except ValueError:  # a status that contradicts its details: not a gateway's
+        return ""
+    for detail in status.details if status is not None else ():
+        info = error_details_pb2.ErrorInfo()
+        if detail.Unpack(info):
+            return info.reason
+    return ""
 
 
 class _CtrlC:
@@ -584,6 +616,7 @@ _STOPS = {
     REFUSED: "证照网关拒绝了导入",
     "stopped by the gateway": "证照网关中止了导入",
     UNREACHABLE: "无法连接证照网关",
+    UNAVAILABLE: "证照网关暂时无法处理",
     "stopped by an error of the import itself": "导入程序自身出错而停止",
 }
 """How an import that ended early is said in Chinese (``ImportReport.stopped``)."""

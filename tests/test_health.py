@@ -8,6 +8,7 @@ import contextlib
 import json
 import logging
 import os
+import queue
 import signal
 import socket
 import subprocess
@@ -26,11 +27,13 @@ from sqlalchemy.engine import make_url
 
 from adapters.client import MemberCredentials, connect
 from adapters.http import HttpServer
+from adapters.records import issue_request
 from benchmarks.common import free_port, wait_serving
+from gateway.bootstrap import samples
 from gateway.health import STOPPING, Readiness, State, wait_until_quiet
 from gateway.server import DRAIN_LONGEST_SECONDS, GRACE_SECONDS, SERVICE_NAMES, http_app
 from protos.zzgw.v1 import catalog_pb2, catalog_pb2_grpc, issuance_pb2, issuance_pb2_grpc
-from tests.conftest import TAX, RunningGateway, backend_params, fresh_database, start_gateway
+from tests.conftest import MARKET, TAX, RunningGateway, backend_params, fresh_database, start_gateway
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVING = health_pb2.HealthCheckResponse.SERVING
@@ -359,7 +362,11 @@ def test_a_stop_signal_says_not_serving_first_and_takes_calls_meanwhile(tmp_path
     try:
         wait_serving(address, timeout=90, process=server)
         assert fetch(f"http://{http_address}/readyz")[0] == 200
-        with connect(address, MemberCredentials.dev(data_dir, TAX)) as channel, grpc.insecure_channel(address) as bare:
+        with (
+            connect(address, MemberCredentials.dev(data_dir, TAX)) as channel,
+            connect(address, MemberCredentials.dev(data_dir, MARKET)) as issuer_channel,
+            grpc.insecure_channel(address) as bare,
+        ):
             catalog = catalog_pb2_grpc.CatalogServiceStub(channel)
             health = health_pb2_grpc.HealthStub(bare)
 
@@ -379,6 +386,12 @@ def test_a_stop_signal_says_not_serving_first_and_takes_calls_meanwhile(tmp_path
             changes = issuance_pb2_grpc.IssuanceServiceStub(channel).WatchLicenseChanges(
                 issuance_pb2.WatchLicenseChangesRequest(), timeout=60
             )
+            batch_requests: queue.Queue[issuance_pb2.BatchIssueLicensesRequest | None] = queue.Queue()
+            batch = issuance_pb2_grpc.IssuanceServiceStub(issuer_channel).BatchIssueLicenses(
+                iter(batch_requests.get, None), timeout=60
+            )
+            batch_requests.put(issuance_pb2.BatchIssueLicensesRequest(licenses=[issue_request(samples.food_permit(1))]))
+            assert next(batch).results[0].created  # an import in the middle of its file, its next lines to come
             signalled = time.monotonic()
             server.send_signal(signal.SIGTERM)
             assert next(watch).status == NOT_SERVING
@@ -396,6 +409,10 @@ def test_a_stop_signal_says_not_serving_first_and_takes_calls_meanwhile(tmp_path
             assert ended.value.code() is grpc.StatusCode.UNAVAILABLE, ended.value
             assert "GATEWAY_STOPPING" in str(ended.value.trailing_metadata()), ended.value.trailing_metadata()
             assert "游标" in ended.value.details()
+            with pytest.raises(grpc.RpcError) as cut:  # and the import, its answered lines committed, told to go on
+                list(batch)
+            assert cut.value.code() is grpc.StatusCode.UNAVAILABLE, cut.value
+            assert "GATEWAY_STOPPING" in str(cut.value.trailing_metadata()) and "重新发送" in cut.value.details()
     finally:
         enough.set()
         if server.poll() is None:

@@ -70,8 +70,14 @@ class IssuanceServicer(issuance_pb2_grpc.IssuanceServiceServicer):
         reader.start()
         index = 0
         done = False
+        stopping = self._service.signal
         while not done:
-            messages = [inbox.get()]
+            if stopping.closed:  # every item answered is committed; the client sends the others again elsewhere
+                raise _stopping("请把未答复的各项重新发送，已答复的均已处理", "send the items not answered again")
+            try:
+                messages = [inbox.get(timeout=_STOP_LOOK_SECONDS)]
+            except queue.Empty:
+                continue
             waiting = len(getattr(messages[0], "licenses", ()))
             while waiting < BATCH_CHUNK:  # take what has arrived, up to a chunk, without waiting for more
                 try:
@@ -229,11 +235,9 @@ class IssuanceServicer(issuance_pb2_grpc.IssuanceServiceServicer):
                     signal.wait(seen, self._poll, ended=ended)
                 cursor = page.cursor  # past the events left out too: they are not read again
                 if signal.closed:  # every event up to the cursor was sent; the watcher resumes elsewhere
-                    raise UpstreamUnavailableError(
-                        "证照网关的这个进程正在停止：请用最后收到的事件的游标重新订阅，不会漏掉事件"
-                        "（this gateway process is stopping: watch again with the cursor of the last event you "
-                        "received; nothing is missed）",
-                        reason="GATEWAY_STOPPING",
+                    raise _stopping(
+                        "请用最后收到的事件的游标重新订阅，不会漏掉事件",
+                        "watch again with the cursor of the last event you received; nothing is missed",
                     )
         finally:
             release()
@@ -265,6 +269,19 @@ _SOURCES = {
     DocumentSource.RENDERED: issuance_pb2.DOCUMENT_SOURCE_RENDERED,
     DocumentSource.SUPPLIED: issuance_pb2.DOCUMENT_SOURCE_SUPPLIED,
 }
+
+
+_STOP_LOOK_SECONDS = 0.25
+"""How often a batch stream waiting for its client's next message looks whether the process is stopping."""
+
+
+def _stopping(what_now: str, what_now_en: str) -> UpstreamUnavailableError:
+    """A stream ended because its process is stopping (``ChangeSignal.close``), after its last answer: the client
+    goes on at another process (UNAVAILABLE / GATEWAY_STOPPING), instead of being cut off at the end of the grace."""
+    return UpstreamUnavailableError(
+        f"证照网关的这个进程正在停止：{what_now}（this gateway process is stopping: {what_now_en}）",
+        reason="GATEWAY_STOPPING",
+    )
 
 
 def _required(field: str) -> str:

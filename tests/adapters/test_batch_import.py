@@ -19,7 +19,9 @@ from typing import Any
 
 import grpc
 import pytest
-from google.rpc import error_details_pb2
+from google.protobuf import any_pb2
+from google.rpc import error_details_pb2, status_pb2
+from grpc_status import rpc_status
 
 from adapters.batch_import import (
     MAX_RECORD_CHARS,
@@ -35,7 +37,7 @@ from adapters.batch_import import (
 from adapters.client import MemberCredentials, connect
 from adapters.records import issue_request
 from gateway.bootstrap import samples
-from protos.zzgw.v1 import issuance_pb2
+from protos.zzgw.v1 import common_pb2, issuance_pb2, issuance_pb2_grpc
 from tests.conftest import MARKET, POLICE, RunningGateway, zzgw_command
 
 BAD_USCC = "91370100MA3C4K7L6N"  # wrong check character
@@ -696,7 +698,7 @@ def test_an_import_no_gateway_answered_is_not_said_stopped_by_the_gateway(
 
     from adapters import batch_import
 
-    monkeypatch.setattr(batch_import, "MAX_RECONNECTS", 0)
+    monkeypatch.setattr(batch_import, "RECONNECT_SECONDS", 0.0)
     with socket.socket() as probe:  # a port nothing listens on
         probe.bind(("127.0.0.1", 0))
         address = f"127.0.0.1:{probe.getsockname()[1]}"
@@ -708,3 +710,87 @@ def test_an_import_no_gateway_answered_is_not_said_stopped_by_the_gateway(
     assert said.startswith("无法连接证照网关：读取 ") and "stopped by the gateway" not in said
     assert "（stopped: the gateway could not be reached after reading " in said
     assert "再次运行同一命令即可导入其余部分" in said
+
+
+class _UnavailableForAWhile(issuance_pb2_grpc.IssuanceServiceServicer):
+    """A gateway that answers its first ``failures`` batch calls UNAVAILABLE / DATABASE_UNAVAILABLE, as one whose
+    database restarts does, then issues every item."""
+
+    def __init__(self, failures: int) -> None:
+        self.failures = failures
+        self.calls = 0
+
+    def BatchIssueLicenses(self, requests: Any, context: grpc.ServicerContext) -> Iterator[Any]:
+        self.calls += 1
+        if self.calls <= self.failures:
+            info = error_details_pb2.ErrorInfo(reason="DATABASE_UNAVAILABLE", domain="zzgw.v1")
+            packed = any_pb2.Any()
+            packed.Pack(info)
+            context.abort_with_status(
+                rpc_status.to_status(
+                    status_pb2.Status(
+                        code=grpc.StatusCode.UNAVAILABLE.value[0],
+                        message="the database connection was lost: retry",
+                        details=[packed],
+                    )
+                )
+            )
+        index = 0
+        for request in requests:
+            results = []
+            for _ in request.licenses:
+                results.append(
+                    issuance_pb2.BatchItemResult(
+                        index=index, license=common_pb2.License(license_id=f"id-{index}"), created=True
+                    )
+                )
+                index += 1
+            yield issuance_pb2.BatchIssueLicensesResponse(results=results)
+
+
+def _serving(servicer: Any) -> tuple[grpc.Server, str]:
+    from concurrent.futures import ThreadPoolExecutor
+
+    server = grpc.server(ThreadPoolExecutor(max_workers=2))
+    issuance_pb2_grpc.add_IssuanceServiceServicer_to_server(servicer, server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    return server, f"127.0.0.1:{port}"
+
+
+def test_an_import_waits_out_a_gateway_unavailable_for_a_while(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A database restart makes the gateway answer UNAVAILABLE for seconds: the import had given up after five
+    reconnections (~6 s) and said the gateway could not be reached; it now keeps trying for RECONNECT_SECONDS from the
+    last answer, and finishes."""
+    from adapters import batch_import
+
+    monkeypatch.setattr(batch_import, "RECONNECT_PAUSE_MOST", 0.01)  # many attempts, quickly
+    servicer = _UnavailableForAWhile(failures=12)
+    server, address = _serving(servicer)
+    try:
+        path = write_jsonl(tmp_path / "later.jsonl", [json.dumps(r, ensure_ascii=False) for r in permits(5, "UA")])
+        report = import_file(path, lambda: grpc.insecure_channel(address))
+    finally:
+        server.stop(0)
+    assert servicer.calls == 13 and (report.created, report.failed, report.stopped) == (5, 0, "")
+
+
+def test_an_import_a_gateway_stayed_unavailable_for_says_so_not_unreachable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The gateway answered (UNAVAILABLE with its reason) past the reconnections: the summary had said 无法连接证照网关,
+    sending the operator to look at the network rather than at the gateway's database."""
+    from adapters import batch_import
+
+    monkeypatch.setattr(batch_import, "RECONNECT_SECONDS", 0.3)
+    monkeypatch.setattr(batch_import, "RECONNECT_PAUSE_MOST", 0.05)
+    server, address = _serving(_UnavailableForAWhile(failures=10_000))
+    try:
+        path = write_jsonl(tmp_path / "down.jsonl", [json.dumps(r, ensure_ascii=False) for r in permits(2, "UB")])
+        with pytest.raises(ImportRefused) as refused:
+            import_file(path, lambda: grpc.insecure_channel(address))
+    finally:
+        server.stop(0)
+    said = summary(refused.value.report)
+    assert said.startswith("证照网关暂时无法处理：读取 ") and "无法连接" not in said, said
+    assert "（stopped: the gateway was unavailable after reading " in said and "再次运行同一命令" in said
