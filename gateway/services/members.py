@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from cachetools import TTLCache
 
@@ -34,6 +34,18 @@ from gateway.store.repositories import ConsoleClerk
 from signing.seal_image import issuer_name_problem
 
 _CACHE_SECONDS = 30.0
+_UNCACHED = object()
+"""What a credential cache answers for a key it does not hold (None is cached too: a credential known to be none)."""
+
+
+def _cached(cache: TTLCache[str, Any], key: str) -> object:
+    """``cache[key]``, or ``_UNCACHED``, from ONE look at the clock: ``key in cache`` then ``cache[key]`` (and
+    cachetools' own ``get``, which does just that) reads it twice, and an entry expiring in between raised KeyError
+    (an INTERNAL on any call, found by a soak tester) or signed a clerk out."""
+    try:
+        return cache[key]
+    except KeyError:
+        return _UNCACHED
 MAX_MEMBER_NAME = 200
 DEV_TOKEN_PREFIX = "zzgw-dev-"
 """How a dev bearer token (``zzgw init`` in dev mode, ``<data_dir>/dev-tokens.json``) begins."""
@@ -177,11 +189,11 @@ class Authenticator:
     def _lookup(self, key: str, unknown: str) -> Member:
         """The member under ``key``; UNKNOWN_CREDENTIAL said as ``unknown`` when there is none."""
         with self._lock:
-            if key in self._cache:
-                member = self._cache[key]
-                if member is None:
-                    raise UnauthenticatedError(unknown, reason="UNKNOWN_CREDENTIAL")
-                return member
+            cached = _cached(self._cache, key)
+        if cached is not _UNCACHED:
+            if cached is None:
+                raise UnauthenticatedError(unknown, reason="UNKNOWN_CREDENTIAL")
+            return cast(Member, cached)
         with self._db.unit_of_work() as uow:
             digest = key[2:]
             member = uow.members.by_token_hash(digest) if key[0] == "t" else uow.members.by_cert_hash(digest)
@@ -196,9 +208,9 @@ class Authenticator:
         token (``by_token``) names none. Cached as the other lookups: an ended token works at most that long."""
         key = "k:" + token_digest(token)
         with self._lock:
-            known = key in self._clerks
-            clerk = self._clerks.get(key)
-        if not known:
+            cached = _cached(self._clerks, key)
+        clerk = None if cached is _UNCACHED else cast(ConsoleUser | None, cached)
+        if cached is _UNCACHED:
             with self._db.unit_of_work() as uow:
                 found = uow.console_clerks.by_token_hash(key[2:])
                 member = uow.members.get(found.member_code) if found is not None else None
