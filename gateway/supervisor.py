@@ -1,15 +1,16 @@
 """Several gateway processes on one port (``ZZGW_WORKERS`` > 1): started, watched, restarted, stopped together.
 
 A worker that fails at the gateway's start, before it serves (a port taken, a bad key file), stops the others and
-the command exits with its status, as one process would; so does a replacement that fails for any reason but the
+the command exits with its status, as one process would; so does a replacement that exits with any status but the
 store unavailable (``EXIT_STORE_UNAVAILABLE``). A worker that dies while serving (killed, out of memory) is logged
 and replaced; one that keeps dying (``MAX_RESTARTS`` in a minute) stops the whole gateway rather than loop. A
 replacement that cannot reach the store as it starts (the database down for a while, as when it restarts or fails
-over) is tried again after 1, 2, 4 … up to ``RETRY_MOST`` seconds while the other workers serve on: they become
-ready again by themselves once the database answers, and stopping them too had taken the whole gateway down for one
-worker's death during a database outage. A worker whose call is stuck stops itself (``gateway.watchdog``, exit
-status 70) and is replaced the same way. SIGTERM and SIGINT are passed on to every worker, which finish their calls
-in flight (``server.GRACE_SECONDS``).
+over), or that is killed by a signal as it starts (the OOM killer, ``kill -9``), is tried again after 1, 2, 4 … up
+to ``RETRY_MOST`` seconds while the other workers serve on: they become ready again by themselves once the database
+answers, and stopping them too had taken the whole gateway down for one worker's death during a database outage, or
+for a second ``kill -9``. A worker whose call is stuck stops itself (``gateway.watchdog``, exit status 70) and is
+replaced the same way. SIGTERM and SIGINT are passed on to every worker, which finish their calls in flight
+(``server.GRACE_SECONDS``).
 """
 
 from __future__ import annotations
@@ -35,8 +36,9 @@ log = logging.getLogger("zzgw.supervisor")
 MAX_RESTARTS = 5
 """Workers replaced within a minute before the supervisor gives up and stops the gateway."""
 EXIT_STORE_UNAVAILABLE = 75
-"""A worker's exit status when the store cannot be reached as it starts (EX_TEMPFAIL): the one failure of a
-replacement that is tried again; any other (a setting, a key file, a defect) stops the gateway as at its start."""
+"""A worker's exit status when the store cannot be reached as it starts (EX_TEMPFAIL): the one exit status of a
+replacement that is tried again (a signal that kills it is too); any other (a setting, a key file, a defect) stops
+the gateway as at its start."""
 RETRY_MOST = 30.0
 """Seconds, at most, between two tries to start a replacement worker that could not start."""
 
@@ -151,20 +153,22 @@ def _supervise(settings: Settings, worker: Worker) -> int:
             if stopping:
                 continue
             pid = each.process.pid
-            temporary = code == EXIT_STORE_UNAVAILABLE and served and number in replacing
+            # a replacement that met the store unavailable, or that a signal killed (the OOM killer, kill -9): no
+            # reason to think the next one fails too, and the others serve on
+            temporary = (code == EXIT_STORE_UNAVAILABLE or code < 0) and served and number in replacing
             if not each.ready.is_set() and not temporary:  # the gateway's own start, or a lasting failure
-                log.error("worker %d (pid %s) did not start (exit code %s): stopping the gateway", number, pid, code)
+                log.error("worker %d (pid %s) did not start (%s): stopping the gateway", number, pid, _ended(code))
                 status = code if code and code > 0 else 1
                 stop_all()
                 continue
-            if not each.ready.is_set():  # a replacement that met the store unavailable: tried again later
+            if not each.ready.is_set():  # tried again later
                 failed = each.failed_starts + 1
                 delay = min(2.0 ** min(failed - 1, 16), RETRY_MOST)  # 2.0 ** 1024 would overflow, ~9 h on
                 log.error(
-                    "worker %d (pid %s) did not start (exit code %s): trying again in %.0f s; the other workers serve",
+                    "worker %d (pid %s) did not start (%s): trying again in %.0f s; the other workers serve",
                     number,
                     pid,
-                    code,
+                    _ended(code),
                     delay,
                 )
                 retry_at[number] = (time.monotonic() + delay, failed)
@@ -189,3 +193,14 @@ def _supervise(settings: Settings, worker: Worker) -> int:
             replacing.add(number)
             stop_if_stopping(running[number])
     return status
+
+
+def _ended(code: int) -> str:
+    """How a worker's process ended, for the log: "exit code 2", "killed by signal 9, SIGKILL"."""
+    if code >= 0:
+        return f"exit code {code}"
+    try:
+        name = f", {signal.Signals(-code).name}"
+    except ValueError:
+        name = ""
+    return f"killed by signal {-code}{name}"

@@ -1,5 +1,6 @@
 """``zzgw serve`` with several workers: a worker that cannot start stops the gateway with its status, one killed
-while serving is replaced, a signal stops them all (real processes, real sockets)."""
+while serving is replaced (and its replacement again, if killed as it starts), a signal stops them all (real
+processes, real sockets)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+import grpc
 import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from benchmarks.common import free_port, wait_serving
 from benchmarks.verify import worker_pids
@@ -82,6 +85,62 @@ def test_a_worker_killed_while_serving_is_replaced_and_a_signal_stops_all(env: d
     assert re.search(rf"worker \d \(pid {first[0]}\) exited \(code -9\) while serving: starting another", err), err
 
 
+def _children(parent: int) -> set[int]:
+    """The pids of ``parent``'s worker processes, listening or not yet (not multiprocessing's resource tracker)."""
+    found = set()
+    for entry in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{entry}/stat", encoding="ascii") as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                cmdline = f.read()
+        except (OSError, ValueError, IndexError):
+            continue
+        if ppid == parent and b"spawn_main" in cmdline:
+            found.add(int(entry))
+    return found
+
+
+def _serving(grpc_port: int) -> bool:
+    with grpc.insecure_channel(f"127.0.0.1:{grpc_port}") as channel:  # a new connection each time
+        reply = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=5)
+    return bool(reply.status == health_pb2.HealthCheckResponse.SERVING)
+
+
+def test_a_replacement_killed_as_it_starts_is_tried_again_while_the_other_serves(env: dict[str, str]) -> None:
+    """A worker killed while serving, then its replacement killed as it starts (the OOM killer, kill -9): the
+    replacement's death had been taken for a setting it could not use, and stopped the healthy worker too."""
+    grpc_port = free_port()
+    process = _serve(env, grpc_port, free_port())
+    try:
+        wait_serving(f"127.0.0.1:{grpc_port}", process=process)
+        first = worker_pids(process.pid, 2, grpc_port)
+        os.kill(first[0], signal.SIGKILL)
+        deadline = time.monotonic() + 60
+        while not (started := _children(process.pid) - set(first)):
+            assert process.poll() is None and time.monotonic() < deadline, "the killed worker was not replaced"
+            time.sleep(0.01)
+        (replacement,) = started
+        os.kill(replacement, signal.SIGKILL)  # within ~10 ms of its start: a start takes a second or more
+        for _ in range(3):  # the other worker answers while the replacement waits to be tried again
+            assert _serving(grpc_port)
+            time.sleep(0.2)
+        now = worker_pids(process.pid, 2, grpc_port)  # and the next replacement serves
+        assert first[1] in now and not {first[0], replacement} & set(now)
+        wait_serving(f"127.0.0.1:{grpc_port}", process=process)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=60)
+    assert process.returncode == 0, err
+    assert re.search(rf"worker \d \(pid {first[0]}\) exited \(code -9\) while serving: starting another", err), err
+    assert re.search(
+        rf"worker \d \(pid {replacement}\) did not start \(killed by signal 9, SIGKILL\): trying again in 1 s; the "
+        "other workers serve",
+        err,
+    ), err
+    assert "stopping the gateway" not in err
+
+
 def test_workers_stop_when_their_supervisor_is_killed(env: dict[str, str]) -> None:
     """kill -9 of `zzgw serve` left its workers serving unsupervised, and the next gateway on the port started
     beside them; the workers are now told (SIGTERM) when their supervisor dies, however it dies."""
@@ -112,11 +171,14 @@ def test_workers_stop_when_their_supervisor_is_killed(env: dict[str, str]) -> No
 
 def flaky_worker(settings: Any, number: int, _announce: bool, ready: Any) -> None:
     """A worker for ``supervise``: worker 1 serves throughout; worker 0 serves, dies, then cannot start twice (the
-    database down), then serves. Each start is counted in a file of the data directory."""
+    database down; the second time killed instead with ``ZZGW_TEST_KILLED``), then serves. Each start is counted in
+    a file of the data directory."""
     record = Path(settings.data_dir) / f"starts-{number}"
     with record.open("a", encoding="utf-8") as starts:
         starts.write(f"{os.getpid()}\n")
     start = len(record.read_text(encoding="utf-8").split())
+    if number == 0 and start == 3 and os.environ.get("ZZGW_TEST_KILLED"):
+        os.kill(os.getpid(), signal.SIGKILL)  # before it serves: a replacement the OOM killer picked
     if number == 0 and start in (2, 3):
         raise SystemExit(EXIT_STORE_UNAVAILABLE)  # before it serves: a replacement that cannot reach the store
     if number == 0 and start == 2 + int(os.environ.get("ZZGW_TEST_LASTING", "9")):
@@ -130,16 +192,19 @@ def flaky_worker(settings: Any, number: int, _announce: bool, ready: Any) -> Non
         time.sleep(0.1)
 
 
-def test_a_replacement_that_cannot_start_is_tried_again_while_the_others_serve(tmp_path: Path) -> None:
-    """A worker that dies during a database outage is replaced by one that cannot connect: the others serve on,
-    and the replacement is tried again until it starts (it had stopped the whole gateway)."""
+@pytest.mark.parametrize("killed", [False, True], ids=["store-unavailable", "then-killed"])
+def test_a_replacement_that_cannot_start_is_tried_again_while_the_others_serve(tmp_path: Path, killed: bool) -> None:
+    """A worker that dies during a database outage is replaced by one that cannot connect (or is killed as it
+    starts): the others serve on, and the replacement is tried again until it starts (it had stopped the whole
+    gateway)."""
     script = (
         "import sys; from pathlib import Path; from gateway.config import Settings; "
         "from gateway.supervisor import supervise; from tests.test_supervisor import flaky_worker; "
         f"sys.exit(supervise(Settings(data_dir=Path({str(tmp_path)!r}), workers=2, grpc_addr='127.0.0.1:0'), "
         "flaky_worker))"
     )
-    process = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, stderr=subprocess.PIPE, text=True)
+    env = {**os.environ, "ZZGW_TEST_KILLED": "1" if killed else ""}
+    process = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 60
         while not (tmp_path / "starts-0").exists() or len((tmp_path / "starts-0").read_text().split()) < 4:
@@ -155,7 +220,8 @@ def test_a_replacement_that_cannot_start_is_tried_again_while_the_others_serve(t
     assert process.returncode == 0, err
     assert "exited (code 3) while serving: starting another" in err
     assert "did not start (exit code 75): trying again in 1 s" in err
-    assert "did not start (exit code 75): trying again in 2 s" in err and "stopping the gateway" not in err
+    second = "killed by signal 9, SIGKILL" if killed else "exit code 75"
+    assert f"did not start ({second}): trying again in 2 s" in err and "stopping the gateway" not in err
 
 
 def test_a_replacement_that_cannot_start_for_another_reason_stops_the_gateway(tmp_path: Path) -> None:
