@@ -10,7 +10,7 @@ to ``RETRY_MOST`` seconds while the other workers serve on: they become ready ag
 answers, and stopping them too had taken the whole gateway down for one worker's death during a database outage, or
 for a second ``kill -9``. A worker whose call is stuck stops itself (``gateway.watchdog``, exit status 70) and is
 replaced the same way. SIGTERM and SIGINT are passed on to every worker, which finish their calls in flight
-(``server.GRACE_SECONDS``).
+(``server.GRACE_SECONDS``); a worker whose supervisor is gone stops the same way, saying so.
 """
 
 from __future__ import annotations
@@ -43,32 +43,62 @@ RETRY_MOST = 30.0
 """Seconds, at most, between two tries to start a replacement worker that could not start."""
 
 Worker = Callable[[Settings, int, bool, Any], None]
-"""(settings, worker number, announce the addresses, a ``multiprocessing.Event`` to set once serving)."""
+"""(settings, worker number, announce the addresses, a ``Ready`` to set once serving)."""
+
+
+class Ready:
+    """A worker's word that it serves: set by the worker, read by the supervisor, one byte of shared memory.
+
+    Not a ``multiprocessing.Event``: that is five named POSIX semaphores, which a supervisor killed by ``kill -9``
+    never unlinks, and multiprocessing's resource tracker then said at exit "There appear to be 10 leaked semaphore
+    objects" (two workers). This memory is an unlinked file, gone with the last process that maps it."""
+
+    def __init__(self, context: multiprocessing.context.BaseContext) -> None:
+        self._flag = context.RawValue(ctypes.c_bool, False)
+
+    def set(self) -> None:
+        self._flag.value = True
+
+    def is_set(self) -> bool:
+        return bool(self._flag.value)
 
 
 @dataclass(slots=True)
 class _Running:
     number: int
     process: multiprocessing.process.BaseProcess
-    ready: Any
-    """Set by the worker once it serves."""
+    ready: Ready
     failed_starts: int = 0
     """For a replacement: how many replacements of this worker before it failed to start in a row."""
 
 
 def stop_with_parent() -> None:
-    """In a worker: be sent SIGTERM when the supervisor dies, however it dies (``kill -9`` included), rather than
-    serve on unsupervised beside the next gateway started on the port (Linux ``PR_SET_PDEATHSIG``)."""
+    """In a worker: stop (SIGTERM, the usual stop) when the supervisor dies, however it dies (``kill -9`` included),
+    rather than serve on unsupervised beside the next gateway started on the port (Linux ``PR_SET_PDEATHSIG``).
+
+    The kernel sends ``PARENT_GONE``, not SIGTERM itself, so that the log says why the worker stops: a bare "signal
+    15: stopping" from every worker did not tell the operator that the supervisor had died."""
+    parent = multiprocessing.parent_process()
+    supervisor = parent.pid if parent is not None and parent.pid is not None else os.getppid()
+    signal.signal(PARENT_GONE, lambda *_: _parent_gone(supervisor))
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+        libc.prctl(_PR_SET_PDEATHSIG, PARENT_GONE)
     except (OSError, AttributeError):  # not Linux: the supervisor's own stop still reaches the workers
         return
-    if os.getppid() == 1:  # the supervisor died before the request took effect
-        os.kill(os.getpid(), signal.SIGTERM)
+    if os.getppid() != supervisor:  # it died before the request took effect (a subreaper may be the parent now)
+        _parent_gone(supervisor)
 
 
+PARENT_GONE = signal.SIGUSR2
+"""The signal a worker is sent when its supervisor dies."""
 _PR_SET_PDEATHSIG = 1
+
+
+def _parent_gone(supervisor: int) -> None:
+    if os.getppid() != supervisor:  # else a stray SIGUSR2, which used to end the worker: stopped the usual way
+        log.warning("the supervisor (pid %d) is gone: stopping", supervisor)
+    signal.raise_signal(signal.SIGTERM)
 
 
 def supervise(settings: Settings, worker: Worker) -> int:
@@ -101,7 +131,7 @@ def _supervise(settings: Settings, worker: Worker) -> int:
     context = multiprocessing.get_context("spawn")
 
     def start(number: int, *, announce: bool, failed_starts: int = 0) -> _Running:
-        ready = context.Event()
+        ready = Ready(context)
         process = context.Process(target=worker, args=(settings, number, announce, ready), name=f"zzgw-worker-{number}")
         process.start()
         return _Running(number, process, ready, failed_starts)

@@ -149,7 +149,7 @@ def test_workers_stop_when_their_supervisor_is_killed(env: dict[str, str]) -> No
     wait_serving(f"127.0.0.1:{grpc_port}", process=process)
     workers = worker_pids(process.pid, 2, grpc_port)
     process.kill()
-    process.communicate(timeout=30)
+    _, err = process.communicate(timeout=60)  # the workers' log too: they hold the pipe until they exit
     deadline = time.monotonic() + 40
     alive = set(workers)
     while alive and time.monotonic() < deadline:
@@ -160,6 +160,8 @@ def test_workers_stop_when_their_supervisor_is_killed(env: dict[str, str]) -> No
                 alive.discard(pid)
         time.sleep(0.2)
     assert not alive, f"workers {sorted(alive)} outlived their supervisor"
+    assert err.count(f"the supervisor (pid {process.pid}) is gone: stopping") == 2, err  # each says why it stops
+    assert "leaked semaphore" not in err and "Traceback" not in err, err
     restarted = _serve(env, grpc_port, free_port())  # and the port is free for the next gateway
     try:
         wait_serving(f"127.0.0.1:{grpc_port}", process=restarted)
