@@ -203,7 +203,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from gateway.failures import said
+    from gateway.failures import said, store_unreachable
+    from gateway.supervisor import EXIT_STORE_UNAVAILABLE
 
     if args.command == "receipt" and args.action == "check":
         return _receipt_check(args)  # offline, with the trust material given: nothing of the gateway's settings
@@ -216,6 +217,10 @@ def _run(args: argparse.Namespace) -> int:
         if line is None:
             raise
         print(line, file=sys.stderr)
+        if args.command == "serve" and store_unreachable(exc):
+            # the database down for a while (a host that boots faster than its PostgreSQL): EX_TEMPFAIL, as a
+            # worker says it, for a service manager to start the gateway again; 2 is a setting or file to fix
+            return EXIT_STORE_UNAVAILABLE
     return 2
 
 

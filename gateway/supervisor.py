@@ -36,9 +36,9 @@ log = logging.getLogger("zzgw.supervisor")
 MAX_RESTARTS = 5
 """Workers replaced within a minute before the supervisor gives up and stops the gateway."""
 EXIT_STORE_UNAVAILABLE = 75
-"""A worker's exit status when the store cannot be reached as it starts (EX_TEMPFAIL): the one exit status of a
-replacement that is tried again (a signal that kills it is too); any other (a setting, a key file, a defect) stops
-the gateway as at its start."""
+"""A worker's exit status when the store cannot be reached as it starts (EX_TEMPFAIL), and ``zzgw serve``'s for the
+same at the gateway's start: the one exit status of a replacement that is tried again (a signal that kills it is
+too); any other (a setting, a key file, a defect) stops the gateway as at its start."""
 RETRY_MOST = 30.0
 """Seconds, at most, between two tries to start a replacement worker that could not start."""
 

@@ -478,7 +478,7 @@ def test_what_cannot_be_opened_is_said_without_a_traceback(env: dict[str, str], 
     unreachable = zzgw(
         {**env, "ZZGW_DATABASE_URL": f"postgresql+psycopg://zzgw:secret@127.0.0.1:{free_port()}/zzgw"}, "serve"
     )
-    assert unreachable.returncode == 2 and "Traceback" not in unreachable.stderr
+    assert unreachable.returncode == 75 and "Traceback" not in unreachable.stderr  # EX_TEMPFAIL: not a setting
     assert "zzgw serve: cannot use postgresql+psycopg://zzgw:***@127.0.0.1:" in unreachable.stderr  # no password
     secret = Path(env["ZZGW_DATA_DIR"]) / "keys" / "sealmemo.key.pem"
     secret.rename(tmp_path / "sealmemo.key.pem")  # a replica whose key store lacks it must not make its own
@@ -1109,3 +1109,24 @@ def test_the_import_help_names_every_key_a_record_may_have(capsys: pytest.Captur
     said = " ".join(capsys.readouterr().out.split())
     assert all(key in said for key in KEYS), sorted(key for key in KEYS if key not in said)
     assert "holder.name" in said and "fields.<key>" in said
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_serve_exits_75_when_the_database_is_down_and_2_when_it_refuses(env: dict[str, str], workers: int) -> None:
+    """PostgreSQL not up yet (a host that booted faster than its database): EX_TEMPFAIL, 75, as a worker says it,
+    for a service manager to start the gateway again; 2 (told not to restart: ``RestartPreventExitStatus=2``) is a
+    setting or file to fix, as a database that answers and does not exist."""
+    from gateway.supervisor import EXIT_STORE_UNAVAILABLE
+    from tests.conftest import PG_URL
+
+    closed = f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/zzgw"  # nothing listens there
+    down = zzgw({**env, "ZZGW_WORKERS": str(workers), "ZZGW_DATABASE_URL": closed}, "serve", timeout=60)
+    assert (down.returncode, down.stdout) == (EXIT_STORE_UNAVAILABLE, ""), down.stderr
+    assert down.stderr.startswith(f"zzgw serve: cannot use {closed}: connection failed: ") and "refused" in down.stderr
+    assert down.stderr.count("\n") == 1 and "Traceback" not in down.stderr
+    if not PG_URL:
+        return
+    missing = PG_URL.rsplit("/", 1)[0] + "/zzgw_no_such_database"
+    refused = zzgw({**env, "ZZGW_WORKERS": str(workers), "ZZGW_DATABASE_URL": missing}, "serve", timeout=60)
+    assert refused.returncode == 2 and refused.stderr.count("\n") == 1, refused.stderr
+    assert 'database "zzgw_no_such_database" does not exist' in refused.stderr
