@@ -212,6 +212,12 @@ class KeyStore:
             self._loaded[owner] = key
         return key
 
+    def forget(self, owner: str) -> None:
+        """Drop ``owner``'s kept key, so that the next ``load`` reads the file again (one found to be another key than
+        its certificate's, which the operator will put right)."""
+        with self._lock:
+            self._loaded.pop(owner, None)
+
     def secret(self, owner: str, *, create: bool = True) -> bytes:
         """``owner``'s 32-byte secret (an HMAC key), made on first use and kept encrypted like the keys: as the
         private bytes of an X25519 key in an encrypted PKCS#8 file, so one format and one passphrase cover the
@@ -282,7 +288,10 @@ class KeyStore:
 
             try:
                 key = Sm2Key.from_encrypted_pem(pem, self._passphrase)
-            except KeyStoreError as exc:
-                raise KeyStoreError(f"cannot use {path}: {exc}") from None
+            except KeyStoreError as exc:  # "cannot decrypt the key: …" (a damaged file), named as the others are
+                said = str(exc)
+                raise KeyStoreError(
+                    said.replace("the key", str(path), 1) if "the key" in said else f"cannot use {path}: {said}"
+                ) from None
         with self._lock:
             return self._loaded.setdefault(owner, key)

@@ -384,11 +384,12 @@ class SealService:
         """The seal's private key, from this gateway's key store: every path that seals with it comes here.
 
         ConflictError ``SEAL_KEY_NOT_HERE`` if the key file is missing (the seal registered through another gateway
-        of the store), ``SEAL_KEY_UNREADABLE`` if it is there but cannot be read or decrypted: the caller learns which
-        seal, not the server's paths; the log has one line naming the seal, the file and what is wrong."""
+        of the store), ``SEAL_KEY_UNREADABLE`` if it is there but cannot be used: the caller learns which seal, not
+        the server's paths; the log has one line naming the seal, the file and what is wrong (permission denied,
+        cannot decrypt: another passphrase or a damaged file, another key than the seal's)."""
         owner = seal.key_ref.removeprefix("file:")
         try:
-            return self._keys.load(owner)
+            return self._own_key(seal)
         except KeyStoreError as exc:
             if self._keys.exists(owner):
                 log.error("seal %s (%s) of issuer %s cannot seal: %s", seal.seal_id, seal.name, seal.issuer_code, exc)
@@ -404,6 +405,19 @@ class SealService:
                 "deployment beyond one machine)",
                 reason="SEAL_KEY_NOT_HERE",
             ) from None
+
+    def _own_key(self, seal: Seal) -> KeyBackend:
+        """The key in the seal's key file; KeyStoreError naming the file if it cannot be used, or if it is another key
+        than the one the seal's certificate certifies (a file damaged so that it decrypts, or put in its place)."""
+        owner = seal.key_ref.removeprefix("file:")
+        key = self._keys.load(owner)
+        if key.key_id != seal.key_id:
+            self._keys.forget(owner)
+            raise KeyStoreError(
+                f"{self._keys.path(owner)} holds another key than the one the seal's certificate certifies (key id "
+                f"{key.key_id[:16]}…, the seal's {seal.key_id[:16]}…)"
+            )
+        return key
 
     def unreadable(self) -> tuple[str, ...]:
         """The seals in force whose key file is here but cannot be read or decrypted, each as ``seal ID of ISSUER:
@@ -423,7 +437,7 @@ class SealService:
             if not self._keys.exists(owner) or self.as_revoked(seal).status is SealStatus.REVOKED:
                 continue
             try:
-                self._keys.load(owner)
+                self._own_key(seal)
             except KeyStoreError as exc:
                 found.append(f"seal {seal.seal_id} of {seal.issuer_code}: {exc}")
         return tuple(found)
