@@ -16,6 +16,11 @@ Records removed from the end leave no broken link, and the last checkpoint may b
 keeps one more row, the head memo (``HeadMemo``): the newest record's number and hash with an HMAC over both under
 the gateway's memo secret (``HeadMemos``, ADR 0010), rewritten with every group of records appended. A chain that
 ends before the memo's record was cut short (``TRUNCATED``).
+
+A license may state the 公民身份号码 of people who are not its holder (a 结婚证 the wife's, a 出生医学证明 the
+parents'): its co-subjects (``subjects_of``). A record about such a license names them (``AuditEntry.subjects``), its
+hash covers them, and each one's access log lists the record as the holder's does. A record naming none hashes as it
+did before co-subjects were named, so every record of an older store still checks.
 """
 
 from __future__ import annotations
@@ -27,6 +32,9 @@ import hmac
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from gateway.domain.catalog import LicenseType, ValueType
+from gateway.domain.identifiers import citizen_id_problem
+from gateway.domain.model import License
 from signing.canonical import canonical_json
 
 ENCODING = "zzgw-audit/1"
@@ -90,8 +98,17 @@ class AuditEntry:
     """What was answered: PASSED / FAILED / INDETERMINATE for a verification, PERMIT / DENY for sharing, …"""
     reason: str = ""
     receipt_id: str = ""
+    subjects: tuple[str, ...] = ()
+    """The co-subjects of the license used (``subjects_of``): people, other than the holder, whose 公民身份号码 it
+    states, so that each one's access log lists the use as the holder's does. Kept sorted and without repeats, as
+    the store gives them back (a set of rows)."""
+
+    def __post_init__(self) -> None:
+        if list(self.subjects) != sorted(set(self.subjects)):
+            object.__setattr__(self, "subjects", tuple(sorted(set(self.subjects))))
 
     def mapping(self, seq: int) -> dict[str, object]:
+        # "subjects" only when there are some: a record naming none hashes as every record before co-subjects did
         return {
             "seq": seq,
             "at": self.at.astimezone(dt.UTC).isoformat(timespec="microseconds"),
@@ -106,7 +123,27 @@ class AuditEntry:
             "decision": self.decision,
             "reason": self.reason,
             "receipt_id": self.receipt_id,
+            **({"subjects": list(self.subjects)} if self.subjects else {}),
         }
+
+
+def subjects_of(license: License, license_type: LicenseType | None) -> tuple[str, ...]:
+    """The co-subjects of ``license``: the 公民身份号码 its fields of type ``CITIZEN_ID`` state of people other than
+    its holder (fields not marked ``of_holder``; a 结婚证's ``wife_citizen_id`` where the husband holds it), as
+    holder codes are kept (trimmed, upper case), sorted. Empty values, the holder's own code and values that are no
+    公民身份号码 (no one's access log could be asked for them) are left out; so is everything of a license whose
+    type the catalog no longer has (``license_type`` None: its fields cannot be told apart)."""
+    if license_type is None:
+        return ()
+    holder = license.content.holder.code.strip().upper()
+    found = set()
+    for spec in license_type.fields:
+        if spec.value_type is not ValueType.CITIZEN_ID or spec.of_holder is not None:
+            continue
+        code = license.content.fields.get(spec.key, "").strip().upper()
+        if code and code != holder and citizen_id_problem(code) is None:
+            found.add(code)
+    return tuple(sorted(found))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -191,7 +228,7 @@ class HeadMemos:
 
 
 def record_hash(prev_hash: bytes, seq: int, entry: AuditEntry) -> bytes:
-    # trusted: the mapping is built above from typed fields (ASCII keys, strings and an integer)
+    # trusted: the mapping is built above from typed fields (ASCII keys, strings, an integer, a list of strings)
     return hashlib.sha256(_PREFIX + prev_hash + canonical_json(entry.mapping(seq), trusted=True)).digest()
 
 

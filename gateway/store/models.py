@@ -215,6 +215,18 @@ class AccessRecordRow(Base):
     hash: Mapped[bytes] = mapped_column(LargeBinary)
 
 
+class AccessRecordSubjectRow(Base):
+    """A co-subject an access record names (``AuditEntry.subjects``): a person other than the holder whose
+    公民身份号码 the license used states. Keyed by the person first, so that the records naming one are an index
+    range, newest first; by ``seq`` too, for the chain's check (a page of records at a time) and for pruning."""
+
+    __tablename__ = "access_record_subjects"
+    __table_args__ = (Index("ix_access_record_subjects_seq", "seq"),)
+
+    subject_code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    seq: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
+
+
 class AuditCheckpointRow(Base):
     """A signed statement of the audit chain's hash at one record."""
 

@@ -52,6 +52,7 @@ from gateway.domain.model import (
 from gateway.domain.seals import DocumentSource, LicenseDocument, Seal, SealStatus
 from gateway.store.models import (
     AccessRecordRow,
+    AccessRecordSubjectRow,
     AccessRequestRow,
     AuditCheckpointRow,
     AuditHeadRow,
@@ -1095,6 +1096,7 @@ def _receipt(row: Row[tuple[object, ...]]) -> StoredReceipt:
 
 _A = cast(Table, AccessRecordRow.__table__)
 _C = cast(Table, AuditCheckpointRow.__table__)
+_AS = cast(Table, AccessRecordSubjectRow.__table__)
 
 
 _H = cast(Table, AuditHeadRow.__table__)
@@ -1133,7 +1135,25 @@ def _set_head_memo_sql(placeholder: str) -> str:
 
 
 def add_access_records(statements: Statements, records: Sequence[AccessRecord]) -> None:
+    """The records, then the co-subjects they name (``AuditEntry.subjects``), in the caller's transaction: no
+    statement more for a group whose records name none."""
     insert_rows(statements, _A, [_access_row(r) for r in records])
+    subjects = [(code, r.seq) for r in records for code in r.entry.subjects]
+    if not subjects:
+        return
+    # a row left by a record deleted behind the gateway's back, whose number an append uses again (its head memo
+    # deleted too, ADR 0010), must not fail the append: the record reads with it, a HASH_MISMATCH that check reports
+    sql = f"INSERT INTO {_AS.name} (subject_code, seq)"
+    if statements.dialect != "postgresql":
+        statements.executemany(sql + _values_sql(statements.placeholder, 2, 1) + _KEEP_FIRST, list(subjects))
+        return
+    for start in range(0, len(subjects), _MULTI_ROW):
+        chunk = subjects[start : start + _MULTI_ROW]
+        values = _values_sql(statements.placeholder, 2, len(chunk))
+        statements.execute(sql + values + _KEEP_FIRST, [v for row in chunk for v in row])
+
+
+_KEEP_FIRST = " ON CONFLICT DO NOTHING"
 
 
 def add_checkpoint(statements: Statements, checkpoint: Checkpoint) -> None:
@@ -1186,15 +1206,34 @@ class AuditRepository:
 
     def first(self) -> AccessRecord | None:
         row = self._s.execute(select(*_A_READ).order_by(_A.c.seq).limit(1)).first()
-        return _access_record(row) if row else None
+        return self._named(_AS.c.seq == int(row._mapping["seq"]), [row])[0] if row else None
 
     def add(self, records: Sequence[AccessRecord]) -> None:
         if records:
             add_access_records(SessionStatements(self._s), records)
 
     def page(self, after_seq: int, limit: int) -> list[AccessRecord]:
+        """Records after ``after_seq`` in order, with the co-subjects they name: read for the page at once, by the
+        range of its numbers (the chain's check reads them so, not a query per record)."""
         rows = self._s.execute(select(*_A_READ).where(_A.c.seq > after_seq).order_by(_A.c.seq).limit(limit)).all()
-        return [_access_record(r) for r in rows]
+        if not rows:
+            return []
+        return self._named(_AS.c.seq.between(after_seq + 1, int(rows[-1]._mapping["seq"])), rows)
+
+    def _named(self, which: ColumnElement[bool], rows: Sequence[Row[tuple[object, ...]]]) -> list[AccessRecord]:
+        """The records of ``rows`` with the co-subjects that the subject rows ``which`` selects name."""
+        named: dict[int, list[str]] = {}
+        for code, seq in self._s.execute(select(_AS.c.subject_code, _AS.c.seq).where(which)).all():
+            named.setdefault(int(seq), []).append(code)
+        return [_access_record(r, named.get(int(r._mapping["seq"]), ())) for r in rows]
+
+    def _listed(self, rows: Sequence[Row[tuple[object, ...]]]) -> list[AccessRecord]:
+        """The records of a listing (at most ``MAX_LIST``, anywhere in the chain), with their co-subjects, which are
+        read by the records' numbers."""
+        if not rows:
+            return []
+        seqs = [int(r._mapping["seq"]) for r in rows]
+        return self._named(_AS.c.seq.in_(seqs), rows)
 
     def of(
         self,
@@ -1217,7 +1256,7 @@ class AuditRepository:
             query = query.where(_A.c.reason == reason)
         if before_seq is not None:
             query = query.where(_A.c.seq < before_seq)
-        return [_access_record(r) for r in self._s.execute(query).all()]
+        return self._listed(self._s.execute(query).all())
 
     def add_checkpoint(self, checkpoint: Checkpoint) -> None:
         add_checkpoint(SessionStatements(self._s), checkpoint)
@@ -1237,9 +1276,10 @@ class AuditRepository:
         ]
 
     def delete_through(self, seq: int) -> int:
-        """Remove records numbered up to ``seq`` (retention); returns how many."""
+        """Remove records numbered up to ``seq`` (retention), with the co-subjects they name; returns how many."""
         count = self._s.execute(select(func.count()).select_from(_A).where(_A.c.seq <= seq)).scalar_one()
         self._s.execute(_A.delete().where(_A.c.seq <= seq))
+        self._s.execute(_AS.delete().where(_AS.c.seq <= seq))
         return int(count)
 
 
@@ -1264,7 +1304,7 @@ def _access_row(record: AccessRecord) -> dict[str, object]:
     }
 
 
-def _access_record(row: Row[tuple[object, ...]]) -> AccessRecord:
+def _access_record(row: Row[tuple[object, ...]], subjects: Iterable[str] = ()) -> AccessRecord:
     m = row._mapping
     return AccessRecord(
         seq=int(m["seq"]),
@@ -1281,6 +1321,7 @@ def _access_record(row: Row[tuple[object, ...]]) -> AccessRecord:
             decision=m["decision"],
             reason=m["reason"],
             receipt_id=m["receipt_id"],
+            subjects=tuple(subjects),
         ),
         prev_hash=bytes(m["prev_hash"]),
         hash=bytes(m["hash"]),
