@@ -21,7 +21,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from cryptography import x509
@@ -50,7 +50,7 @@ from gateway.domain.identifiers import (
     type_code_problem,
     uscc_problem,
 )
-from gateway.domain.model import Clock, Member, Role
+from gateway.domain.model import Clock, License, Member, Role
 from gateway.domain.verification import MatterNotHandledError
 from gateway.services.receipt_certificates import ReceiptCertificates
 from gateway.store.database import AppendWork, Database, UnitOfWork
@@ -169,15 +169,22 @@ class AuditTrail:
         return newest or (0, GENESIS)
 
     def refuse_use(
-        self, caller: Member, refused: MatterNotHandledError, action: AuditAction, target: UseTarget | None = None
+        self,
+        caller: Member,
+        refused: MatterNotHandledError,
+        action: AuditAction,
+        target: UseTarget | None = None,
+        *,
+        subjects: Callable[[License], tuple[str, ...]] | None = None,
     ) -> None:
         """Record a call refused because ``caller`` named a matter another department handles (``check_use``):
         DENIED / NOT_MATTER_DEPARTMENT, with the matter and purpose it named, and the license or holder the request
         named (``target``): the holder's and the issuer's logs show an attempt on their licenses under another
-        department's matter as they show one under the caller's own. The license is looked up for the record alone;
-        the caller is told nothing of it."""
+        department's matter as they show one under the caller's own, and so do the logs of the license's
+        co-subjects, with ``subjects`` (``subjects_of`` under the caller's catalog). The license is looked up for the
+        record alone; the caller is told nothing of it."""
         use = refused.use
-        license_id, issuer_code, holder_code = self._target(target) if target is not None else ("", "", "")
+        found, holder_code = self._target(target) if target is not None else (None, "")
         self.record(
             AuditEntry(
                 at=self._clock.now(),
@@ -186,18 +193,19 @@ class AuditTrail:
                 action=action,
                 matter_code=use.matter_code,
                 purpose=use.purpose,
-                license_id=license_id,
-                issuer_code=issuer_code,
-                holder_code=holder_code,
+                license_id=found.license_id if found else "",
+                issuer_code=found.content.issuer_code if found else "",
+                holder_code=found.content.holder.code if found else holder_code,
                 decision="DENIED",
                 reason=refused.reason,
+                subjects=subjects(found) if found and subjects else (),
             )
         )
 
-    def _target(self, target: UseTarget) -> tuple[str, str, str]:
-        """The license id, issuer and holder of the license ``target`` names, if stored; else the holder it names,
-        if its code is a valid one (a made-up code is nobody's). Whatever the request holds, the refusal is recorded:
-        a lookup that fails (a NUL in a type code, refused by PostgreSQL's driver) records it without the license."""
+    def _target(self, target: UseTarget) -> tuple[License | None, str]:
+        """The license ``target`` names, if stored; else None and the holder it names, if its code is a valid one (a
+        made-up code is nobody's). Whatever the request holds, the refusal is recorded: a lookup that fails (a NUL in
+        a type code, refused by PostgreSQL's driver) records it without the license."""
         found = None
         try:
             if target.license_id and license_id_violation("license_id", target.license_id) is None:
@@ -213,13 +221,13 @@ class AuditTrail:
         except Exception:  # the refusal is what must be recorded; the license only adds to it (nothing logged:
             found = None  # a driver's message quotes the parameters, a number or a code)
         if found is not None:
-            return found.license_id, found.content.issuer_code, found.content.holder.code
+            return found, ""
         holder = normal_number(target.holder_code)
         kind = holder_code_type_by_form(holder)
         valid = (kind == "111" and citizen_id_problem(holder) is None) or (
             kind == "001" and uscc_problem(holder) is None
         )
-        return "", "", holder if valid else ""
+        return None, holder if valid else ""
 
     def stale_head(self, error: BaseException) -> bool:
         """Whether ``error`` failed a transaction because its records collided with another writer's: the group

@@ -41,7 +41,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.exc import IntegrityError
 
-from gateway.domain.audit import AuditAction, AuditEntry
+from gateway.domain.audit import AuditAction, AuditEntry, subjects_of
 from gateway.domain.catalog import Catalog, LicenseType, Material, Matter, Sensitivity, SharingClass
 from gateway.domain.errors import (
     ConflictError,
@@ -53,7 +53,7 @@ from gateway.domain.errors import (
     invalid,
 )
 from gateway.domain.identifiers import LicenseId, license_id_violation
-from gateway.domain.model import Clock, Member, Role
+from gateway.domain.model import Clock, License, Member, Role
 from gateway.domain.sharing import CONSUMER_ROLES, request_deadline
 from gateway.domain.validation import MAX_REASON, check_text, checked_holder_code
 from gateway.domain.verification import (
@@ -201,8 +201,14 @@ class AuthorizationService:
         self, caller: Member, refused: MatterNotHandledError, action: AuditAction, target: UseTarget | None = None
     ) -> None:
         """Put on the audit trail a call refused because the caller named another department's matter, with the
-        license or holder the request named (``AuditTrail.refuse_use``)."""
-        self._audit.refuse_use(caller, refused, action, target)
+        license or holder the request named (``AuditTrail.refuse_use``), on the logs of its co-subjects too."""
+        self._audit.refuse_use(caller, refused, action, target, subjects=self._subjects)
+
+    def _subjects(self, license: License | None) -> tuple[str, ...]:
+        """The co-subjects of ``license`` (``subjects_of``): a record about it is on their access logs too."""
+        if license is None:
+            return ()
+        return subjects_of(license, self._catalog.license_types.get(license.content.type_code))
 
     def request_access(
         self,
@@ -243,6 +249,7 @@ class AuthorizationService:
                 f"申请期限须为1至{MAX_DURATION_DAYS}天（duration_days must be 1-{MAX_DURATION_DAYS}）",
             )
         holder_code = ""
+        license: License | None = None
         if license_id:
             # what the identifier says (its type and issuer) is checked before the license is looked up: whether a
             # license of a type the matter does not use exists is not the requester's to learn
@@ -305,6 +312,7 @@ class AuthorizationService:
             holder_code=holder_code,
             decision="SUBMITTED",
             reason=f"access_request={request.request_id}",
+            subjects=self._subjects(license),
         )
         for attempt in (1, 2):
             try:
@@ -443,6 +451,7 @@ class AuthorizationService:
                         holder_code=license.content.holder.code if license else "",
                         decision=state.value,
                         reason=f"access_request={request_id}",
+                        subjects=self._subjects(license),
                     )
                 ],
             )
@@ -553,7 +562,7 @@ class AuthorizationService:
             uses_left=uses,
             created_at=now,
         )
-        entry = self._consent_entry(caller, operator, consent, AuditAction.GRANT_CONSENT, "GRANTED", now)
+        entry = self._consent_entry(caller, operator, consent, AuditAction.GRANT_CONSENT, "GRANTED", now, licenses)
         with self._db.unit_of_work(write=True) as uow:
             uow.consents.add(consent)
             self._audit.append(uow, [entry])
@@ -578,7 +587,10 @@ class AuthorizationService:
             uow.consents.withdraw(consent_id, now)
             withdrawn = uow.consents.get(consent_id)
             assert withdrawn is not None
-            entry = self._consent_entry(caller, operator, withdrawn, AuditAction.WITHDRAW_CONSENT, "WITHDRAWN", now)
+            named = [uow.licenses.get(license_id) for license_id in withdrawn.license_ids[:1]]
+            entry = self._consent_entry(
+                caller, operator, withdrawn, AuditAction.WITHDRAW_CONSENT, "WITHDRAWN", now, named
+            )
             self._audit.append(uow, [entry])
             uow.commit()
         return withdrawn
@@ -629,7 +641,11 @@ class AuthorizationService:
         action: AuditAction,
         decision: str,
         now: dt.datetime,
+        licenses: Sequence[License | None],
     ) -> AuditEntry:
+        """The record of a consent granted or withdrawn; when it names one license (and no type), that license with
+        its co-subjects (``licenses``: the consent's licenses as stored, the first at least)."""
+        one = len(consent.license_ids) == 1 and not consent.type_codes
         return AuditEntry(
             at=now,
             caller=caller.code,
@@ -637,10 +653,11 @@ class AuthorizationService:
             action=action,
             matter_code=consent.matter_code,
             purpose="",
-            license_id=consent.license_ids[0] if len(consent.license_ids) == 1 and not consent.type_codes else "",
+            license_id=consent.license_ids[0] if one else "",
             holder_code=consent.holder_code,
             decision=decision,
             reason=f"consent={consent.consent_id}",
+            subjects=self._subjects(licenses[0]) if one and licenses else (),
         )
 
 

@@ -47,7 +47,7 @@ from cryptography import x509
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.timestamps import TimeStamper
 
-from gateway.domain.audit import AuditAction, AuditEntry
+from gateway.domain.audit import AuditAction, AuditEntry, subjects_of
 from gateway.domain.catalog import (
     HOLDER_CODE_TYPES,
     Catalog,
@@ -315,8 +315,8 @@ class SharingService:
         self, caller: Member, refused: MatterNotHandledError, action: AuditAction, target: UseTarget | None = None
     ) -> None:
         """Put on the audit trail a call refused because the caller named another department's matter, with the
-        license or holder the request named (``AuditTrail.refuse_use``)."""
-        self._audit.refuse_use(caller, refused, action, target)
+        license or holder the request named (``AuditTrail.refuse_use``), on the logs of its co-subjects too."""
+        self._audit.refuse_use(caller, refused, action, target, subjects=self._subjects)
 
     # -- the RPCs --------------------------------------------------------------------------------------------------
 
@@ -333,7 +333,7 @@ class SharingService:
             licenses = uow.holder_licenses.current(code_type, code, [m.type_code for m in matter.materials])
             approvals, consents = self._grants(uow, caller, matter, digest)
             names = _issuer_names(uow, licenses)
-        record = _Record(caller, use, AuditAction.LIST_HOLDER_LICENSES, now, holder_code=code)
+        record = _Record(caller, use, AuditAction.LIST_HOLDER_LICENSES, now, self._subjects, holder_code=code)
         if digest and not consents:
             self._refuse(record, _unknown_code())
         on = today(self._clock)
@@ -481,7 +481,7 @@ class SharingService:
             licenses = uow.holder_licenses.current(code_type, code, [m.type_code for m in matter.materials])
             approvals, consents = self._grants(uow, caller, matter, digest)
             names = _issuer_names(uow, licenses)
-        record = _Record(caller, use, AuditAction.PREFILL_FORM, now, holder_code=code)
+        record = _Record(caller, use, AuditAction.PREFILL_FORM, now, self._subjects, holder_code=code)
         if digest and not consents:
             self._refuse(record, _unknown_code())
         on = today(self._clock)
@@ -527,7 +527,7 @@ class SharingService:
                 raise NotFoundError("没有这个证照（no such license）", reason="LICENSE_NOT_FOUND")
             approvals, consents = self._grants(uow, caller, matter, digest)
             issuer_name = _issuer_names(uow, [license])[license.content.issuer_code]
-        record = _Record(caller, use, action, now, license=license)
+        record = _Record(caller, use, action, now, self._subjects, license=license)
         if digest and not consents:
             self._refuse(record, _unknown_code())
         finding = self._record_check(license) if self._record_check is not None else PASSED
@@ -574,6 +574,10 @@ class SharingService:
             uow.commit()
         return result, outcome, left
 
+    def _subjects(self, license: License) -> tuple[str, ...]:
+        """The co-subjects of ``license`` (``subjects_of``): each record about it is on their access logs too."""
+        return subjects_of(license, self._catalog.license_types.get(license.content.type_code))
+
     def _intact(self, license: License) -> bool:
         return self._record_check is None or self._record_check(license).result is CheckResult.PASSED
 
@@ -600,11 +604,14 @@ class _Record:
         use: UseContext,
         action: AuditAction,
         at: dt.datetime,
+        subjects: Callable[[License], tuple[str, ...]],
         *,
         license: License | None = None,
         holder_code: str = "",
     ):
         self.at = at
+        self._subjects = subjects
+        """The co-subjects of a license the record names, whose access logs list it as the holder's does."""
         self._caller = caller
         self._use = use
         self._action = action
@@ -627,6 +634,7 @@ class _Record:
                 holder_code=license.content.holder.code if license else self._holder_code,
                 decision=decision or ("PERMIT" if outcome.permitted else "DENY"),
                 reason=outcome.reason[:64],
+                subjects=self._subjects(license) if license else (),
             )
             for license in licenses
         ]
