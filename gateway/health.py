@@ -269,11 +269,19 @@ def wait_until_quiet(
 class HealthServicer(health_pb2_grpc.HealthServicer):
     """``grpc.health.v1.Health`` from ``Readiness``: the whole server (``""``) and each of ``services`` SERVING
     when ready, else NOT_SERVING; another service is NOT_FOUND (``Check``) or SERVICE_UNKNOWN (``Watch``), as
-    ``grpc_health``'s own servicer answers. A ``Watch`` sends each change and ends when the server stops."""
+    ``grpc_health``'s own servicer answers. A ``Watch`` sends each change and ends when the server stops.
 
-    def __init__(self, readiness: Readiness, services: Iterable[str]):
+    Each open ``Watch`` holds one of the process's handler threads, as a ``WatchLicenseChanges`` stream does: at most
+    ``max_watches`` are open at once (``health_watches``), one more is RESOURCE_EXHAUSTED. Sixteen of them, which
+    needed no credentials, had taken every handler thread: the process answered nothing, ``Check`` included, while
+    ``/readyz`` said ready (found by a soak tester)."""
+
+    def __init__(self, readiness: Readiness, services: Iterable[str], *, max_watches: int = 4):
         self._readiness = readiness
         self._services = frozenset(("", *services))
+        self._max_watches = max_watches
+        self._watches = 0
+        self._lock = threading.Lock()
 
     def Check(self, request: health_pb2.HealthCheckRequest, context: grpc.ServicerContext) -> Any:
         if request.service not in self._services:
@@ -281,14 +289,34 @@ class HealthServicer(health_pb2_grpc.HealthServicer):
         return health_pb2.HealthCheckResponse(status=_status(self._readiness.state))
 
     def Watch(self, request: health_pb2.HealthCheckRequest, context: grpc.ServicerContext) -> Iterator[Any]:
-        known = request.service in self._services
-        context.add_callback(self._readiness.wake)  # a client gone ends its watch at once
-        sent = None
-        for state in self._readiness.states(until=lambda: not context.is_active()):
-            status = _status(state) if known else health_pb2.HealthCheckResponse.SERVICE_UNKNOWN
-            if status != sent:
-                sent = status
-                yield health_pb2.HealthCheckResponse(status=status)
+        with self._lock:
+            full = self._watches >= self._max_watches
+            if not full:
+                self._watches += 1
+        if full:
+            context.abort(
+                grpc.StatusCode.RESOURCE_EXHAUSTED,
+                f"证照网关的这个进程上的健康状态订阅已达上限{self._max_watches}个：请用 Check 轮询"
+                f"（too many health watches on this gateway process ({self._max_watches}): poll Check instead）",
+            )
+        try:
+            known = request.service in self._services
+            context.add_callback(self._readiness.wake)  # a client gone ends its watch at once
+            sent = None
+            for state in self._readiness.states(until=lambda: not context.is_active()):
+                status = _status(state) if known else health_pb2.HealthCheckResponse.SERVICE_UNKNOWN
+                if status != sent:
+                    sent = status
+                    yield health_pb2.HealthCheckResponse(status=status)
+        finally:
+            with self._lock:
+                self._watches -= 1
+
+
+def health_watches(threads: int, max_watchers: int) -> int:
+    """How many health ``Watch`` streams a process holds at once: up to 4, leaving at least one handler thread
+    besides them and the ``WatchLicenseChanges`` streams (``ZZGW_MAX_WATCHERS``, below ``ZZGW_THREADS``) for calls."""
+    return max(0, min(4, threads - max_watchers - 1))
 
 
 def _status(state: State) -> Any:

@@ -47,7 +47,7 @@ from gateway.api.audit import AuditServicer
 from gateway.api.authorization import AuthorizationServicer
 from gateway.api.catalog import CatalogServicer
 from gateway.api.interceptors import GatewayInterceptor, received_limit
-from gateway.api.issuance import IssuanceServicer
+from gateway.api.issuance import KEEPALIVE_SECONDS, KEEPALIVE_TIMEOUT_SECONDS, IssuanceServicer
 from gateway.api.roles import ALLOWED_ROLES
 from gateway.api.seals import SealServicer
 from gateway.api.sharing import SharingServicer
@@ -60,7 +60,7 @@ from gateway.domain.model import Clock, Member, Role, SystemClock
 from gateway.domain.seals import SM2_MAKER_NAME, SealStatus
 from gateway.domain.verification import uses_matter
 from gateway.failures import said, store_unreachable
-from gateway.health import HealthServicer, Readiness, database_check, wait_until_quiet
+from gateway.health import HealthServicer, Readiness, database_check, health_watches, wait_until_quiet
 from gateway.services.audit import AuditSigner, AuditTrail
 from gateway.services.authorization import AuthorizationService
 from gateway.services.documents import DocumentService
@@ -1034,7 +1034,10 @@ def build_server(
             ("grpc.max_send_message_length", limit),
             # several workers share the port; a single gateway must not silently share it with another one
             ("grpc.so_reuseport", 1 if settings.workers > 1 else 0),
-            ("grpc.keepalive_time_ms", 60_000),
+            # a vanished client's streams (and the handler threads they hold) are released within DEAD_PEER_SECONDS
+            ("grpc.keepalive_time_ms", KEEPALIVE_SECONDS * 1000),
+            ("grpc.keepalive_timeout_ms", KEEPALIVE_TIMEOUT_SECONDS * 1000),
+            ("grpc.http2.ping_timeout_ms", KEEPALIVE_TIMEOUT_SECONDS * 1000),  # without it none timed out (1.85)
             ("grpc.http2.max_pings_without_data", 0),
         ],
         maximum_concurrent_rpcs=settings.threads * 16,
@@ -1066,7 +1069,14 @@ def build_server(
         AuthorizationServicer(gateway.authorization, gateway.catalog, gateway.member_name), server
     )
     # SERVING while the database answers and the process is not stopping (gateway.health)
-    health_pb2_grpc.add_HealthServicer_to_server(HealthServicer(gateway.readiness, SERVICE_NAMES), server)
+    health_pb2_grpc.add_HealthServicer_to_server(
+        HealthServicer(
+            gateway.readiness,
+            SERVICE_NAMES,
+            max_watches=health_watches(settings.threads, settings.max_watchers),
+        ),
+        server,
+    )
     reflection.enable_server_reflection((*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
     address = address or settings.grpc_addr
     credentials = _server_credentials(settings) if settings.mode == "production" else None

@@ -426,3 +426,41 @@ def test_a_stop_signal_says_not_serving_first_and_takes_calls_meanwhile(tmp_path
         assert all(ok for at, ok in answered if at <= stopped_calling), answered
     assert exited - stopped_calling < GRACE_SECONDS, "the stop waited for the grace (an open health watch?)"
     assert "health NOT_SERVING" in err and "drained for" in err, err
+
+
+def test_health_watches_are_capped_below_the_handler_threads(tmp_path: Path) -> None:
+    """Each open health Watch holds a handler thread: sixteen, which need no credentials, had taken every one, and
+    the process answered nothing while /readyz said ready. At most ``health_watches`` are open now; one more is
+    refused, and calls go on being answered."""
+    from gateway.health import health_watches
+
+    gw = start_gateway(tmp_path / "var", f"sqlite:///{tmp_path / 'health.db'}")  # 8 threads, 4 license watchers
+    allowed = health_watches(8, 4)
+    assert allowed == 3
+    try:
+        with grpc.insecure_channel(gw.address) as bare:
+            health = health_pb2_grpc.HealthStub(bare)
+            watches = [health.Watch(health_pb2.HealthCheckRequest(), timeout=30) for _ in range(allowed)]
+            assert [next(w).status for w in watches] == [SERVING] * allowed
+            with pytest.raises(grpc.RpcError) as refused:
+                next(health.Watch(health_pb2.HealthCheckRequest(), timeout=30))
+            assert refused.value.code() is grpc.StatusCode.RESOURCE_EXHAUSTED
+            assert "请用 Check 轮询" in (refused.value.details() or "")
+            assert health.Check(health_pb2.HealthCheckRequest(), timeout=5).status == SERVING
+            assert gw.catalog(TAX).ListLicenseTypes(catalog_pb2.ListLicenseTypesRequest(), timeout=5).license_types
+            watches.pop().cancel()  # its slot is free again
+            deadline = time.monotonic() + 5
+            while True:
+                again = health.Watch(health_pb2.HealthCheckRequest(), timeout=30)
+                try:
+                    assert next(again).status == SERVING
+                    break
+                except grpc.RpcError as error:
+                    assert error.code() is grpc.StatusCode.RESOURCE_EXHAUSTED and time.monotonic() < deadline
+                    time.sleep(0.05)
+            again.cancel()
+            for watch in watches:
+                watch.cancel()
+    finally:
+        gw.server.stop(0)
+        gw.gateway.close()

@@ -26,6 +26,14 @@ from gateway.services.documents import DocumentService
 from gateway.services.issuance import IssuanceService, IssueResult
 from protos.zzgw.v1 import common_pb2, issuance_pb2, issuance_pb2_grpc
 
+KEEPALIVE_SECONDS = 20
+"""The server pings each connection this often (HTTP/2 PING)…"""
+KEEPALIVE_TIMEOUT_SECONDS = 10
+"""…and closes it when the ping is not answered within this: a client that vanished without closing (its host cut
+off, frozen, its NAT state dropped) had kept its WatchLicenseChanges slots and handler threads for two minutes, and
+its department was refused TOO_MANY_WATCHERS_FOR_MEMBER when it reconnected (found by a soak tester)."""
+DEAD_PEER_SECONDS = KEEPALIVE_SECONDS + KEEPALIVE_TIMEOUT_SECONDS
+
 BATCH_CHUNK = 500
 """Most batch items committed in one transaction (a message is never split); fewer when fewer are waiting."""
 MAX_ITEMS_PER_MESSAGE = 1000
@@ -322,14 +330,19 @@ class _WatcherSlots:
             mine = self._held.get(member.code, 0)
             if mine >= self._per_member:
                 raise ResourceExhaustedError(
-                    f"{member.name} already has {mine} WatchLicenseChanges streams open on this gateway process, the "
-                    f"most one member may hold: close one before opening another (one stream carries any number of "
-                    "license types: name them all in type_codes, or none for every type the member may watch)",
+                    f"{member.name}在证照网关的这个进程上已有{mine}个变更订阅，已达每个成员的上限：请先关闭一个再订阅"
+                    f"（一个订阅可含任意多种证照类型）；已断开的客户端的订阅在约{DEAD_PEER_SECONDS}秒内释放"
+                    f"（{member.name} already has {mine} WatchLicenseChanges streams open on this gateway process, the "
+                    "most one member may hold: close one before opening another (one stream carries any number of "
+                    "license types: name them all in type_codes, or none for every type the member may watch); a "
+                    f"stream of a client that vanished is released within about {DEAD_PEER_SECONDS} s）",
                     reason="TOO_MANY_WATCHERS_FOR_MEMBER",
                 )
             if sum(self._held.values()) >= self._total:
                 raise ResourceExhaustedError(
-                    "too many watchers on this gateway process; retry later", reason="TOO_MANY_WATCHERS"
+                    "证照网关的这个进程上的变更订阅已满，请稍后重试"
+                    "（too many watchers on this gateway process; retry later）",
+                    reason="TOO_MANY_WATCHERS",
                 )
             self._held[member.code] = mine + 1
         freed = threading.Event()

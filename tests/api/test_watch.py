@@ -6,10 +6,14 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import signal
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent import futures
+from pathlib import Path
 
 import grpc
 import pytest
@@ -35,6 +39,7 @@ from tests.conftest import (
     TAX,
     RunningGateway,
     error_details,
+    start_gateway,
 )
 
 STATUS_CHANGED = issuance_pb2.CHANGE_KIND_STATUS_CHANGED
@@ -405,3 +410,60 @@ def test_a_server_stop_frees_every_slot(running: RunningGateway) -> None:
         assert held_becomes(servicer, {})
         for stream in streams:
             assert refusal(stream).code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED)
+
+
+_VANISHING_WATCHER = """
+import sys, time
+from adapters.client import MemberCredentials, connect
+from protos.zzgw.v1 import issuance_pb2, issuance_pb2_grpc
+channel = connect(sys.argv[1], MemberCredentials(code=sys.argv[2], token=sys.argv[3]))
+stub = issuance_pb2_grpc.IssuanceServiceStub(channel)
+streams = [stub.WatchLicenseChanges(issuance_pb2.WatchLicenseChangesRequest()) for _ in range(2)]
+print("open", flush=True)
+time.sleep(600)
+"""
+
+
+@pytest.mark.slow
+def test_a_vanished_clients_watch_slots_are_freed_by_the_keepalive(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A client that vanishes without closing (frozen here; its host cut off, its NAT state dropped) had kept its
+    two slots for two minutes, and its department's reconnecting watcher was refused meanwhile: the server's pings
+    find it gone within the keepalive and its timeout (shortened here to a second each)."""
+    import gateway.server
+
+    monkeypatch.setattr(gateway.server, "KEEPALIVE_SECONDS", 1)
+    monkeypatch.setattr(gateway.server, "KEEPALIVE_TIMEOUT_SECONDS", 1)
+    gw = start_gateway(tmp_path / "var", f"sqlite:///{tmp_path / 'watch.db'}")
+    client = subprocess.Popen(
+        [sys.executable, "-c", _VANISHING_WATCHER, gw.address, TAX, gw.tokens[TAX]],
+        cwd=Path(__file__).resolve().parents[2],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    request = issuance_pb2.WatchLicenseChangesRequest()
+
+    def refused() -> grpc.RpcError | None:
+        try:
+            next(gw.issuance(TAX).WatchLicenseChanges(request, timeout=0.5))
+        except grpc.RpcError as error:
+            return error if error.code() is grpc.StatusCode.RESOURCE_EXHAUSTED else None
+        return None
+
+    try:
+        assert client.stdout is not None and client.stdout.readline() == "open\n"
+        deadline = time.monotonic() + 10
+        while (error := refused()) is None:  # until both of the client's streams hold their slots
+            assert time.monotonic() < deadline, "the client's streams never held their slots"
+        assert error_details(error)[0].reason == "TOO_MANY_WATCHERS_FOR_MEMBER"
+        assert (error.details() or "").startswith("国家税务总局济南市税务局在证照网关的这个进程上已有2个变更订阅")
+        client.send_signal(signal.SIGSTOP)
+        frozen = time.monotonic()
+        while refused() is not None:
+            assert time.monotonic() - frozen < 15, "a frozen client's slots were still held after 15 s"
+    finally:
+        client.kill()
+        client.wait()
+        gw.server.stop(0)
+        gw.gateway.close()
