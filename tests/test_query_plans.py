@@ -9,12 +9,14 @@ claim, get, issue again, batches), every statement its connections run is record
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import sqlite3
 import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, event
@@ -22,10 +24,12 @@ from sqlalchemy import Engine, event
 from adapters.demo import run_demo
 from adapters.records import issue_request
 from gateway.bootstrap import samples
+from gateway.domain.audit import AuditAction, AuditEntry, chain
+from gateway.store.database import Database
 from protos.zzgw.v1 import audit_pb2, audit_pb2_grpc, issuance_pb2, verification_pb2
 from tests.api.test_issuance import unique
 from tests.api.test_verification import MARKET, batch_issue, change, claim, verify
-from tests.conftest import RunningGateway, start_gateway
+from tests.conftest import PORTAL, TAX, RunningGateway, backend_params, fresh_database, start_gateway
 
 GROWING = (
     "licenses",
@@ -33,6 +37,7 @@ GROWING = (
     "license_documents",
     "receipts",
     "access_records",
+    "access_record_subjects",
     "access_requests",
     "consents",
     "store_edits",
@@ -112,6 +117,8 @@ def test_serving_reads_no_growing_table_row_by_row(recorded: tuple[RunningGatewa
     assert reissued.license.license_number == issued.license_number  # 补领: the revoked one is retired
     audit = audit_pb2_grpc.AuditServiceStub(running.channel(MARKET))  # an issuer's records about one holder
     audit.ListAccessRecords(audit_pb2.ListAccessRecordsRequest(holder_code=issued.holder.code))
+    portal = audit_pb2_grpc.AuditServiceStub(running.channel(PORTAL))  # a person's: held, or naming them
+    portal.ListAccessRecords(audit_pb2.ListAccessRecordsRequest(holder_code=issued.holder.code, before=10**6))
     statements.on = False
 
     assert len(statements.seen) > 50  # the recording heard the gateway's connections
@@ -123,3 +130,67 @@ def test_serving_reads_no_growing_table_row_by_row(recorded: tuple[RunningGatewa
         for sql in by_both:
             plan = [row[-1] for row in connection.execute("EXPLAIN QUERY PLAN " + sql)]
             assert any("ix_access_records_holder" in step for step in plan), (sql, plan)
+    # a person's records as a co-subject: a range of the subjects' key, for the holder portal and the issuer alike
+    named = [s for s in statements.seen if "access_record_subjects.subject_code =" in s]
+    assert len(named) >= 2
+    with sqlite3.connect(tmp_path / "zzgw.db") as connection:
+        for sql in named:
+            plan = [row[-1] for row in connection.execute("EXPLAIN QUERY PLAN " + sql)]
+            assert any("sqlite_autoindex_access_record_subjects_1 (subject_code=?" in step for step in plan), plan
+
+
+def _entry(n: int) -> AuditEntry:
+    """Record ``n`` of a trail of 500 holders and 20 issuers' licenses, every third naming a co-subject."""
+    return AuditEntry(
+        at=dt.datetime.now(dt.UTC),
+        caller=TAX,
+        operator="",
+        action=AuditAction.GET_LICENSE_DATA,
+        matter_code="370100-BDCZY-001",
+        purpose="不动产转移登记",
+        license_id=f"L{n}",
+        issuer_code=f"ISSUER{n % 20:02d}",
+        holder_code=f"H{n % 500}",
+        decision="PERMIT",
+        subjects=(f"H{n * 7 % 500}",) if n % 3 == 0 else (),
+    )
+
+
+@pytest.mark.parametrize("kind", backend_params())
+def test_a_persons_access_log_is_read_by_indexes(kind: str, tmp_path: Path) -> None:
+    """ListAccessRecords for a person (records of licenses held, or naming them as a co-subject), a holder portal's
+    and an issuer's, reads index ranges on both databases; on PostgreSQL with the statistics of a trail of 20,000
+    records, as its planner weighs them."""
+    with fresh_database(kind, tmp_path) as url:
+        db = Database.connect(url)
+        try:
+            db.migrate()
+            with db.unit_of_work(write=True) as uow:
+                uow.audit.add(chain(0, bytes(32), [_entry(n) for n in range(20000)]))
+                uow.commit()
+            if kind == "postgresql":
+                with db.engine.begin() as connection:
+                    connection.exec_driver_sql("ANALYZE access_records")
+                    connection.exec_driver_sql("ANALYZE access_record_subjects")
+            seen: list[tuple[str, Any]] = []
+
+            def heard(_c: object, _cursor: object, sql: str, params: Any, _x: object, _many: bool) -> None:
+                if "access_record_subjects.subject_code =" in sql:
+                    seen.append((sql, params))
+
+            event.listen(db.engine, "before_cursor_execute", heard)
+            with db.unit_of_work() as uow:
+                assert uow.audit.about("H7", before_seq=None, limit=100)
+                assert uow.audit.about("H7", issuer_code="ISSUER07", before_seq=19000, limit=100)
+            event.remove(db.engine, "before_cursor_execute", heard)
+            assert len(seen) == 2
+            with db.engine.connect() as connection:
+                for sql, params in seen:
+                    explain = "EXPLAIN QUERY PLAN " if kind == "sqlite" else "EXPLAIN "
+                    plan = "\n".join(str(row[-1]) for row in connection.exec_driver_sql(explain + sql, params))
+                    assert not re.search(r"\bSCAN (access_records|access_record_subjects)\b", plan), plan
+                    assert "Seq Scan" not in plan, plan
+                    assert re.search(r"access_record_subjects_(pkey|1)\b", plan), plan
+                    assert "ix_access_records_holder" in plan, plan
+        finally:
+            db.dispose()

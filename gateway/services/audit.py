@@ -14,6 +14,10 @@ chain that ends before the memo's record (``TRUNCATED``, with the numbers missin
 number (``HEAD_MISMATCH``), records after it (``UNVOUCHED_RECORDS``), and a memo missing or not the gateway's. An
 append never follows a chain's end that the memo (or this process's own last commit) shows was cut back: it numbers
 after the vouched record, so deleted numbers are never used again and the deletion stays a ``GAP``.
+
+Co-subjects (``AuditEntry.subjects``: people other than the holder whose 公民身份号码 the license used states) are
+written with their records and read with them, a page at a time, by ``check``; ``list`` gives a person the records
+of the licenses they hold and of those naming them, ``prune`` removes both together.
 """
 
 from __future__ import annotations
@@ -374,10 +378,11 @@ class AuditTrail:
         before_seq: int | None = None,
         limit: int = 100,
     ) -> list[AccessRecord]:
-        """A holder portal lists the uses of its holder's licenses (``holder_code`` required); an issuer the uses
-        of its own licenses, with ``holder_code`` those of one holder's (it had been ignored: every holder's were
-        listed as if they were that one's). Not an admin, who reads no personal data (``gateway.domain.sharing``,
-        rule 2)."""
+        """A holder portal lists the uses of its holder's licenses (``holder_code`` required), and of the licenses
+        that name the holder as a co-subject (a 结婚证 the wife's code: ``AuditEntry.subjects``); an issuer the uses
+        of its own licenses, with ``holder_code`` those of one person's (held, or naming the person as a co-subject;
+        it had been ignored: every holder's were listed as if they were that one's). Not an admin, who reads no
+        personal data (``gateway.domain.sharing``, rule 2)."""
         limit = max(1, min(limit, MAX_LIST))
         holder_code = holder_code.strip().upper()  # as consents and listings take it (`GrantConsent`)
         if caller.has(Role.HOLDER_PORTAL):
@@ -392,12 +397,12 @@ class AuditTrail:
                     ]
                 )
             with self._db.unit_of_work() as uow:
-                return uow.audit.of(holder_code=holder_code, before_seq=before_seq, limit=limit)
+                return uow.audit.about(holder_code, before_seq=before_seq, limit=limit)
         if caller.has(Role.ISSUER):
             with self._db.unit_of_work() as uow:
-                return uow.audit.of(
-                    issuer_code=caller.code, holder_code=holder_code or None, before_seq=before_seq, limit=limit
-                )
+                if holder_code:
+                    return uow.audit.about(holder_code, issuer_code=caller.code, before_seq=before_seq, limit=limit)
+                return uow.audit.of(issuer_code=caller.code, before_seq=before_seq, limit=limit)
         raise PermissionDeniedError("only holder portals and issuers list access records", reason="ROLE_NOT_ALLOWED")
 
     def prune(self, older_than: dt.timedelta) -> int:

@@ -1258,6 +1258,32 @@ class AuditRepository:
             query = query.where(_A.c.seq < before_seq)
         return self._listed(self._s.execute(query).all())
 
+    def about(
+        self, person: str, *, issuer_code: str | None = None, before_seq: int | None, limit: int
+    ) -> list[AccessRecord]:
+        """Newest first: the records about the licenses ``person`` holds or is a co-subject of
+        (``AuditEntry.subjects``); with ``issuer_code``, only those of that issuer's licenses.
+
+        Each part is an index range read newest first and cut at ``limit`` (the holder's by
+        ``ix_access_records_holder``, the co-subject's by the key of ``access_record_subjects``), and the page is the
+        newest ``limit`` of both: no walk of an issuer's whole log, nor of the trail (``tests/test_query_plans.py``
+        reads the plans)."""
+        held = select(_A.c.seq.label("seq")).where(_A.c.holder_code == person)
+        named = select(_AS.c.seq.label("seq")).where(_AS.c.subject_code == person)
+        if issuer_code is not None:
+            # the issuer a filter on each row found, not an index to walk (``|| ''`` is no indexed expression)
+            held = held.where(_A.c.issuer_code.concat("") == issuer_code)
+            named = named.join_from(_AS, _A, _A.c.seq == _AS.c.seq).where(_A.c.issuer_code.concat("") == issuer_code)
+        if before_seq is not None:
+            held = held.where(_A.c.seq < before_seq)
+            named = named.where(_AS.c.seq < before_seq)
+        newest = [part.order_by(part.selected_columns.seq.desc()).limit(limit).subquery() for part in (held, named)]
+        both = select(newest[0].c.seq).union(select(newest[1].c.seq)).subquery()
+        query = (
+            select(*_A_READ).select_from(both.join(_A, _A.c.seq == both.c.seq)).order_by(both.c.seq.desc()).limit(limit)
+        )
+        return self._listed(self._s.execute(query).all())
+
     def add_checkpoint(self, checkpoint: Checkpoint) -> None:
         add_checkpoint(SessionStatements(self._s), checkpoint)
 
