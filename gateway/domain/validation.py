@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from gateway.domain.catalog import HOLDER_CODE_TYPES, Catalog, FieldSpec, LicenseType, OfHolder, ValueType
 from gateway.domain.errors import FieldViolation, InvalidLicenseError, InvalidRequestError, PermissionDeniedError
 from gateway.domain.identifiers import (
+    MAX_LICENSE_NUMBER,
     citizen_id_problem,
     composed,
     holder_code_type_by_form,
@@ -62,7 +63,6 @@ with which some registries write rare characters (生僻字)."""
 _INTEGER_RE = re.compile(r"^-?\d{1,18}\Z", re.ASCII)
 _DECIMAL_RE = re.compile(r"^-?\d{1,18}(\.\d{1,6})?\Z", re.ASCII)
 
-MAX_LICENSE_NUMBER = 64
 MAX_HOLDER_NAME = 200
 MAX_REASON = 500
 FIELD_LABELS: Mapping[str, str] = {

@@ -105,7 +105,7 @@ def test_records_carry_the_operator_and_are_listed_for_the_holder_and_the_issuer
     with pytest.raises(grpc.RpcError) as negative:
         audit_stub(running, PORTAL).ListAccessRecords(audit_pb2.ListAccessRecordsRequest(holder_code=holder, limit=-1))
     assert ("limit", "BAD_LIMIT") in error_details(negative.value)[1]
-    assert (negative.value.details() or "").startswith("limit: 每页条数须为1至500")
+    assert (negative.value.details() or "").startswith("limit: 每页条数不能为负数：0为默认的100条，超过500按500条")
     with pytest.raises(grpc.RpcError) as before:  # it had listed nothing, as if nobody had used the licenses
         audit_stub(running, PORTAL).ListAccessRecords(audit_pb2.ListAccessRecordsRequest(holder_code=holder, before=-5))
     assert ("before", "BAD_BEFORE") in error_details(before.value)[1]

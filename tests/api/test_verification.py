@@ -31,6 +31,7 @@ from adapters.records import issue_request
 from gateway.bootstrap import samples
 from gateway.domain.audit import AuditAction
 from gateway.domain.catalog import Sensitivity
+from gateway.domain.errors import InvalidRequestError
 from gateway.domain.identifiers import LicenseId, find_by_number
 from gateway.domain.model import LicenseContent, LicenseStatus
 from gateway.domain.verification import check_use, claim_digest
@@ -226,6 +227,24 @@ def test_a_number_is_looked_up_as_normal_then_as_given() -> None:
     assert find_by_number(read, "T", " sc1x ") == "new" and asked == ["SC1X"]
     assert find_by_number(read, "T", "sc1x-old") == "old" and asked[1:] == ["SC1X-OLD", "sc1x-old"]
     assert find_by_number(read, "T", "NONE") is None and asked[3:] == ["NONE"]
+    assert find_by_number(read, "T", "9" * 65) is None and asked[4:] == []  # longer than any license's: not read
+    with pytest.raises(InvalidRequestError) as refused:  # nor normalised: one of 3 million characters had been
+        find_by_number(read, "T", "9" * 3_000_000)
+    assert [(v.field, v.reason) for v in refused.value.violations] == [("license_number", "TOO_LONG")]
+
+
+def test_a_number_longer_than_any_typed_is_refused_not_looked_up(running: RunningGateway) -> None:
+    """A number of 3 million characters was looked up (a receipt and an access record for each): TOO_LONG now, for
+    a verification and a claim alike."""
+    permit = issue(running, 45).license  # a type the matter uses, a holder code that checks
+    for call in (
+        lambda: verify(running, type_code=permit.type_code, license_number="9" * 3_000_000),
+        lambda: claim(running, type_code=permit.type_code, holder_code=permit.holder.code, license_number="秘" * 300),
+    ):
+        with pytest.raises(grpc.RpcError) as caught:
+            call()
+        assert caught.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+        assert ("license_number", "TOO_LONG") in error_details(caught.value)[1]
 
 
 @pytest.mark.parametrize(
