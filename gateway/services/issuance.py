@@ -21,7 +21,7 @@ from typing import Protocol
 
 from sqlalchemy.exc import IntegrityError
 
-from gateway.domain.audit import AuditAction, AuditEntry
+from gateway.domain.audit import AuditAction, AuditEntry, subjects_of
 from gateway.domain.catalog import Catalog, FieldSpec
 from gateway.domain.errors import (
     AlreadyExistsError,
@@ -701,6 +701,7 @@ class IssuanceService:
                 license_id=license.license_id,
                 issuer_code=license.content.issuer_code,
                 holder_code=license.content.holder.code,
+                subjects=subjects_of(license, self._catalog.license_types.get(license.content.type_code)),
                 decision="ANSWERED",
             )
         )

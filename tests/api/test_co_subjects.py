@@ -28,7 +28,7 @@ from gateway.domain.model import License, LicenseContent, LicenseStatus, RecordS
 from gateway.services.audit import AuditSigner, AuditTrail
 from gateway.services.members import load_bootstrap_catalog
 from gateway.store.database import Database
-from protos.zzgw.v1 import audit_pb2, audit_pb2_grpc, authorization_pb2, sharing_pb2, verification_pb2
+from protos.zzgw.v1 import audit_pb2, audit_pb2_grpc, authorization_pb2, issuance_pb2, sharing_pb2, verification_pb2
 from signing.canonical import canonical_json
 from tests.api.test_sharing import (
     BDCZY,
@@ -335,3 +335,17 @@ def test_an_upgraded_store_still_checks_and_lists_co_subjects_from_then_on(kind:
             assert trail.check() == ChainCheck(ok=True, records=2, checkpoints=2)
         finally:
             db.dispose()
+
+
+def test_the_issuers_own_read_of_the_certificate_is_on_her_log(running: RunningGateway) -> None:
+    """The 民政局 reading its own record of the couple (GetLicense, GetLicenseDocument) reads her 公民身份号码 too."""
+    husband, wife, license_id = couple(running)
+    civil = running.issuance(CIVIL)
+    civil.GetLicense(issuance_pb2.GetLicenseRequest(license_id=license_id))
+    civil.GetLicenseDocument(issuance_pb2.GetLicenseDocumentRequest(license_id=license_id))
+    named = [(r.action, r.caller, r.license_id) for r in log_of(running, wife).records]
+    assert named == [
+        ("ISSUER_GET_LICENSE_DOCUMENT", CIVIL, license_id),
+        ("ISSUER_GET_LICENSE", CIVIL, license_id),
+    ]
+    assert [(r.action, r.license_id) for r in log_of(running, husband).records] == [(a, i) for a, _, i in named]
