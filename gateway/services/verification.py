@@ -60,6 +60,7 @@ from gateway.domain.errors import (
 )
 from gateway.domain.identifiers import LicenseId, find_by_number, license_id_violation, scanned_code
 from gateway.domain.model import CHINA_TZ, Clock, License, LicenseStatus, Member
+from gateway.domain.pdf_refusals import pdf_refusal
 from gateway.domain.seals import Seal
 from gateway.domain.validation import checked_holder_code
 from gateway.domain.verification import (
@@ -535,7 +536,7 @@ class VerificationService:
                 identity_check=self._known_identity,
             )
         except PdfError as exc:
-            raise _pdf_refusal("pdf", exc) from exc
+            raise pdf_refusal("pdf", exc) from exc
 
     def verify_stamp(
         self, caller: Member, use: UseContext, document: bytes, stamp: bytes
@@ -1520,27 +1521,6 @@ def _license_id_in_chinese(violation: FieldViolation) -> FieldViolation:
         english, "的组成部分不正确" if english.startswith("invalid license") else "不正确"
     )
     return dataclasses.replace(violation, description=f"证照标识{chinese}（{english}）")
-
-
-_PDF_REFUSALS: Mapping[str, str] = {
-    "PDF_TOO_LARGE": "PDF文件过大",
-    "NOT_A_PDF": "不是PDF文件",
-    "TRUNCATED_PDF": "PDF文件不完整，可能被截断了",
-    "DAMAGED_PDF": "PDF文件已损坏，无法读取",
-    "TOO_MANY_REVISIONS": "PDF文件修订次数过多",
-    "ENCRYPTED_PDF": "PDF文件已加密",
-    "NO_SIGNATURE": "PDF文件没有签章",
-    "SIGNATURE_UNREADABLE": "PDF文件的签章无法读取",
-}
-"""A short sentence for each reason a PDF to verify is refused with (``signing.pdf.PdfError``): the signing package's
-words are English, shared with the CLI and the sealing paths, and follow it in brackets."""
-
-
-def _pdf_refusal(field: str, error: PdfError) -> InvalidRequestError:
-    """INVALID_ARGUMENT on ``field`` with ``error``'s reason, said Chinese first (``_PDF_REFUSALS``), its English
-    message in brackets."""
-    said = _PDF_REFUSALS.get(error.reason, "PDF文件无法处理")
-    return invalid(field, error.reason, f"{said}（{error}）")
 
 
 def _type_of(license_id: str) -> str:
