@@ -9,6 +9,7 @@ import sqlite3
 from sqlalchemy.exc import DatabaseError, InterfaceError, OperationalError
 
 from gateway.config import ConfigError, Settings
+from gateway.store.database import StoreGone
 from signing.errors import KeyStoreError
 
 
@@ -24,6 +25,8 @@ def said(exc: BaseException, command: str, settings: Settings | None) -> str | N
                 f"{settings.generated_passphrase_path}; a replica needs the first gateway's)"
             )
         return f"zzgw {command}: {exc}{hint}"
+    if isinstance(exc, StoreGone):
+        return f"zzgw {command}: {exc}: run it again once the store is back"
     if store_unusable(exc):
         label = settings.database_label if settings is not None else "the database"
         orig = getattr(exc, "orig", None)

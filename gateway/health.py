@@ -4,8 +4,9 @@ gRPC health (``grpc.health.v1``, ``HealthServicer`` here) and the HTTP side's ``
 side's ``/healthz`` does not (liveness: the process is up, whatever its database), so that a supervisor does not
 restart a process whose database is down, which a restart would not mend.
 
-A thread of its own (``zzgw-health``) has the database checked every ``CHECK_EVERY_SECONDS``: on SQLite the file is
-opened anew (as it exists now, never created) and its schema's version read; on PostgreSQL ``SELECT 1`` runs on a
+A thread of its own (``zzgw-health``) has the database checked every ``CHECK_EVERY_SECONDS``: on SQLite the file at
+the path must be the one the process opened (``Database.check_store_file``), and it is opened anew (as it exists now,
+never created) and its schema's version read; on PostgreSQL ``SELECT 1`` runs on a
 connection of the pool (checked by the pool first, so a lost one is replaced). The check runs on a second thread
 (``zzgw-health-db``), so a database that hangs (a frozen server, a network that drops packets) cannot hang the answer:
 a check not answered within ``CHECK_TIMEOUT_SECONDS`` makes the process not ready until one is. Probes read the last
@@ -86,6 +87,9 @@ def database_check(db: Database) -> Callable[[], object]:
         uri = f"file:{urllib.parse.quote(os.path.abspath(path))}?mode=rw"
 
         def check_file() -> object:
+            # the file at the path must be the one this process opened: one moved over it (a backup) would answer
+            # the check below while every write is refused (``StoreGone``)
+            db.check_store_file()
             # a lock in the way (rare for a reader in WAL mode) fails the check before the check's own time is up
             connection = sqlite3.connect(uri, uri=True, timeout=CHECK_TIMEOUT_SECONDS / 2)
             try:

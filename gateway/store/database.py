@@ -11,6 +11,9 @@ loss may drop the last transactions, as with PostgreSQL's ``synchronous_commit=o
 units of work on SQLite begin with ``BEGIN IMMEDIATE`` so two processes never deadlock upgrading a read lock; on
 PostgreSQL, writers that append change events take one advisory lock so events commit in ``seq`` order and a
 watcher reading ``seq > cursor`` never skips one that commits late.
+
+A SQLite store is the file this process opened (``StoreFile``): no connection ever creates one (``zzgw init`` makes it,
+``Database.connect``), and no transaction commits once the file at the path is another or none (``StoreGone``).
 """
 
 from __future__ import annotations
@@ -18,9 +21,11 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import logging
 import os
 import sqlite3
 import threading
+import urllib.parse
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -60,6 +65,8 @@ from gateway.store.repositories import (
 )
 from signing.errors import causes
 
+log = logging.getLogger("zzgw.store")
+
 MIGRATIONS = Path(__file__).with_name("migrations")
 _EVENT_LOCK_ID = 0x7A7A6777  # "zzgw"
 _AUDIT_LOCK_ID = 0x7A7A6761  # "zzga"
@@ -81,6 +88,17 @@ def connection_lost(error: BaseException) -> bool:
 
 BUSY_TIMEOUT_MS = 30_000
 """SQLite: how long a statement waits for another connection's write lock before ``database is locked``."""
+
+
+class StoreGone(Exception):
+    """The SQLite file at the store's path is no longer the one this process opened: deleted, moved away, replaced
+    (a backup moved over it), or its volume gone. A transaction committed now would go to a file nobody will open
+    again (a deleted one) or mix two stores, so none is: writes are refused until the same file is back, and a store
+    restored from a backup needs the gateway restarted."""
+
+    def __init__(self, path: str, detail: str):
+        super().__init__(f"the store file at {path} is no longer the one this process opened ({detail})")
+        self.path = path
 
 
 class StoreTimeout(TimeoutError):
@@ -114,8 +132,14 @@ def disk_full(error: BaseException) -> bool:
 
 def store_unavailable(error: BaseException) -> UpstreamUnavailableError | None:
     """What to answer for ``error`` when it is the store's and not the call's (a client may retry): a PostgreSQL
-    connection lost under it (``connection_lost``), the store held by another writer (``store_busy``), or its disk
-    full (``disk_full``); None for any other error."""
+    connection lost under it (``connection_lost``), the store held by another writer (``store_busy``), its disk
+    full (``disk_full``), or its SQLite file gone (``StoreGone``); None for any other error."""
+    if any(isinstance(cause, StoreGone) for cause in causes(error, 4)):
+        return UpstreamUnavailableError(
+            "the gateway's store file is gone (deleted, moved or replaced): nothing of this call was written; retry "
+            "at another gateway, or once an operator has put the store back",
+            reason="STORE_GONE",
+        )
     if connection_lost(error):
         return UpstreamUnavailableError("the database connection was lost: retry", reason="DATABASE_UNAVAILABLE")
     if disk_full(error):
@@ -132,10 +156,63 @@ def store_unavailable(error: BaseException) -> UpstreamUnavailableError | None:
 _SETUP_LOCK_KEY = 0x7A7A_6777_696E_6974  # "zzgwinit": the advisory lock key of ``Database.setup_lock``
 
 
+class StoreFile:
+    """The SQLite file a process opened, told from whatever is at its path now by device and inode.
+
+    SQLite keeps a connection on the file it opened, even once deleted, moved away or replaced: a commit then goes
+    to a file nobody will read again (a deleted inode), or to another store than the one the process holds in its
+    other connections. ``check`` (an ``os.stat`` of the path, 1-2 µs) runs before every commit and at each new
+    connection, so once the file at the path is not this one, nothing more commits and nothing is answered OK.
+
+    What it cannot close: the file removed in the microseconds between the check and the commit (that commit is
+    answered OK and lost with the file), and the path swapped twice between a new connection's open and its check.
+    """
+
+    def __init__(self, path: str, identity: os.stat_result):
+        self.path = os.path.abspath(path)
+        self.uri = f"file:{urllib.parse.quote(self.path)}?mode=rw"
+        """The file as an SQLite URI that opens it only if it exists: a missing file is an error, not a new store."""
+        self._identity = (identity.st_dev, identity.st_ino)
+        self._gone = False
+        self._said = threading.Lock()
+
+    def check(self) -> None:
+        """Raise ``StoreGone`` unless the file at the path is the one opened."""
+        try:
+            now = os.stat(self.path)
+        except OSError as exc:  # gone, or its directory out of reach (a volume unmounted): either way not ours now
+            self._lost(exc.strerror or type(exc).__name__)
+        else:
+            if (now.st_dev, now.st_ino) != self._identity:
+                self._lost("another file is there now")
+            elif self._gone:
+                self._back()
+
+    def _lost(self, detail: str) -> None:
+        gone = StoreGone(self.path, detail)
+        with self._said:
+            first, self._gone = not self._gone, True
+        if first:  # once per loss, whichever thread meets it first (a write, the health check): no traceback
+            log.error(
+                "%s: no write is taken (UNAVAILABLE / STORE_GONE). Put that same file back at its path (mv it "
+                "back) and writes resume; a store restored from a backup needs every gateway process restarted",
+                gone,
+            )
+        raise gone
+
+    def _back(self) -> None:
+        with self._said:
+            back, self._gone = self._gone, False
+        if back:
+            log.warning("the store file at %s is the one this process opened again: writes are taken", self.path)
+
+
 class Database:
-    def __init__(self, engine: Engine):
+    def __init__(self, engine: Engine, store_file: StoreFile | None = None):
         self.engine = engine
         self.dialect = engine.dialect.name
+        self.store_file = store_file
+        """A SQLite file store's file (None for PostgreSQL and for SQLite in memory)."""
         self._sessions = sessionmaker(engine, expire_on_commit=False)
         self._readers = threading.local()
         self._readers_lock = threading.Lock()
@@ -147,6 +224,8 @@ class Database:
 
     @classmethod
     def connect(cls, url: str, *, pool_size: int = 16, echo: bool = False) -> Database:
+        """An engine on ``url``; a SQLite file is made (empty) if missing, and is then the file this process
+        stores in (``StoreFile``)."""
         parsed = make_url(url)
         if (parsed.get_backend_name(), parsed.get_driver_name()) not in (
             ("sqlite", "pysqlite"),
@@ -154,12 +233,17 @@ class Database:
         ):
             raise ValueError(f"zzgw stores on SQLite or PostgreSQL through psycopg, not {parsed.drivername}")
         kwargs: dict[str, Any] = {"echo": echo, "hide_parameters": True}  # errors are logged: no personal data
+        store_file = None
         if parsed.get_backend_name() == "sqlite":
             if parsed.database and parsed.database != ":memory:":
                 Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
                 # made here, readable by its owner only (SQLite would follow the umask, often 0644): it holds
                 # holders' names and ID numbers; SQLite gives its -wal and -shm files the same mode
-                os.close(os.open(parsed.database, os.O_RDWR | os.O_CREAT, 0o600))
+                fd = os.open(parsed.database, os.O_RDWR | os.O_CREAT, 0o600)
+                try:
+                    store_file = StoreFile(parsed.database, os.fstat(fd))
+                finally:
+                    os.close(fd)
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
             kwargs["pool_size"] = pool_size
             kwargs["max_overflow"] = pool_size + _SPARE_CONNECTIONS
@@ -173,8 +257,8 @@ class Database:
                 kwargs["connect_args"] = {"prepare_threshold": None}
         engine = create_engine(url, **kwargs)
         if engine.dialect.name == "sqlite":
-            _configure_sqlite(engine)
-        return cls(engine)
+            _configure_sqlite(engine, store_file)
+        return cls(engine, store_file)
 
     def migrate(self) -> None:
         """Bring the schema to the newest migration (idempotent)."""
@@ -191,8 +275,15 @@ class Database:
             except Exception:
                 return None
 
+    def check_store_file(self) -> None:
+        """Raise ``StoreGone`` if this is a SQLite file store whose file at its path is not the one opened."""
+        if self.store_file is not None:
+            self.store_file.check()
+
     @contextlib.contextmanager
     def unit_of_work(self, *, write: bool = False) -> Iterator[UnitOfWork]:
+        if write:  # refused before any work (the commit checks again: ``_configure_sqlite``)
+            self.check_store_file()
         with self._writer_lock() if write else contextlib.nullcontext(), self._sessions() as session:
             if write:
                 session.connection(execution_options={"zzgw_write": True})
@@ -384,6 +475,7 @@ class Appender:
     @contextlib.contextmanager
     def transaction(self) -> Iterator[AppendWork]:
         """A transaction the caller commits; rolled back on any error, and if it is left uncommitted."""
+        self._db.check_store_file()
         with self._db._writer_lock():
             if self._pooled is None:
                 self._pooled = self._db.engine.raw_connection()
@@ -399,7 +491,7 @@ class Appender:
                 if dialect == "sqlite":
                     connection.execute("BEGIN IMMEDIATE")
                 with connection.pipeline() if dialect == "postgresql" else contextlib.nullcontext():
-                    work = AppendWork(_DriverStatements(connection, dialect))
+                    work = AppendWork(_DriverStatements(connection, dialect), before_commit=self._db.check_store_file)
                     try:
                         yield work
                     finally:
@@ -515,8 +607,9 @@ class _AppendAudit:
 class AppendWork:
     """The part of a unit of work that group commits use (receipts, the audit chain), on a driver connection."""
 
-    def __init__(self, statements: _DriverStatements):
+    def __init__(self, statements: _DriverStatements, *, before_commit: Callable[[], None] = lambda: None):
         self._x = statements
+        self._before_commit = before_commit
         self.dialect = statements.dialect
         self.receipts = _AppendReceipts(statements)
         self.audit = _AppendAudit(statements)
@@ -545,6 +638,7 @@ class AppendWork:
         self._after_commit.append(hook)
 
     def commit(self) -> None:
+        self._before_commit()  # raises StoreGone before the commit: the caller rolls back, no one is answered OK
         self._x.commit()
         self.committed = True
         for hook in self._after_commit:
@@ -554,9 +648,28 @@ class AppendWork:
         self._x.close()
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def _configure_sqlite(engine: Engine, store_file: StoreFile | None) -> None:
+    if store_file is not None:
+
+        @event.listens_for(engine, "do_connect")
+        def _open_existing(_dialect: Any, _record: Any, cargs: list[Any], cparams: dict[str, Any]) -> None:
+            store_file.check()  # a file that is not the store opened is not opened (nor made, below)
+            cargs[:1] = [store_file.uri]
+            cparams["uri"] = True
+
+        @event.listens_for(engine, "commit")
+        def _before_commit(_connection: Any) -> None:
+            # runs right before the COMMIT: raising here leaves the transaction uncommitted, to be rolled back
+            store_file.check()
+
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        if store_file is not None:
+            try:  # the path swapped while this connection opened it: it may hold another file
+                store_file.check()
+            except StoreGone:
+                dbapi_connection.close()
+                raise
         dbapi_connection.isolation_level = None  # SQLAlchemy emits BEGIN itself, below
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
