@@ -1471,14 +1471,22 @@ def configure_logging(settings: Settings) -> None:
     for handler in logging.getLogger().handlers:
         handler.addFilter(library_tracebacks_cut)
     logging.getLogger("zzgw.access").setLevel(logging.INFO if settings.access_log else logging.WARNING)
+    for library in _DOCUMENT_LIBRARIES:  # their debug lines trace each object of each document (~1,200 a minute)
+        logging.getLogger(library).setLevel(max(logging.WARNING, logging.getLogger().level))
+
+
+_DOCUMENT_LIBRARIES = ("pyhanko", "pyhanko_certvalidator")
+"""The libraries that read the documents callers send: what they log is driven by those documents."""
 
 
 def library_tracebacks_cut(record: logging.LogRecord) -> bool:
-    """pyHanko logs what it finds wrong in a document it validates with the exception's traceback, at WARNING (a PDF
-    edited after sealing: "Error in diff operation …" and the whole SuspiciousModification). The verification
-    report says it already; the log keeps pyHanko's line and the exception's class only (its text may quote the
-    document), below ERROR. The gateway's own tracebacks are untouched."""
-    if record.exc_info and record.levelno < logging.ERROR and record.name.split(".", 1)[0] == "pyhanko":
+    """pyHanko logs what it finds wrong in a document it validates with the exception's traceback: at WARNING (a PDF
+    edited after sealing: "Error in diff operation …" and the whole SuspiciousModification), and at ERROR for a
+    crafted one ("Processing error in validation process", a certificate name that does not decode), so that any
+    caller could write tracebacks into the operators' log at will. The verification report says what is wrong
+    already; the log keeps the library's line and the exception's class only (its text may quote the document), at
+    any level. The gateway's own tracebacks are untouched."""
+    if record.exc_info and record.name.split(".", 1)[0] in _DOCUMENT_LIBRARIES:
         error = record.exc_info[1]
         record.msg = f"{record.getMessage()} ({type(error).__name__})"
         record.args = None

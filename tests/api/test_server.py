@@ -581,9 +581,10 @@ def test_a_stream_its_client_gave_up_on_is_not_logged_ok(
     assert json.loads(line.getMessage())["code"] in ("DEADLINE_EXCEEDED", "CANCELLED")
 
 
-def test_pyhankos_tracebacks_are_cut_to_one_line_below_error() -> None:
-    """A PDF edited after sealing makes pyHanko log its SuspiciousModification with the traceback at WARNING; the
-    gateway's handlers keep the line and the exception's class, not the traceback nor the exception's text."""
+def test_pyhankos_tracebacks_are_cut_to_one_line() -> None:
+    """A PDF edited after sealing makes pyHanko log its SuspiciousModification with the traceback at WARNING, a
+    crafted one a processing error at ERROR (a privacy tester wrote tracebacks into the log at will); the gateway's
+    handlers keep the line and the exception's class, not the traceback nor the exception's text. Its own stay."""
     from pyhanko.sign.diff_analysis import SuspiciousModification
     from pyhanko.sign.general import SigningError
 
@@ -595,7 +596,7 @@ def test_pyhankos_tracebacks_are_cut_to_one_line_below_error() -> None:
     try:
         for name, level, error in (
             ("pyhanko.sign.diff_analysis.policies", logging.WARNING, SuspiciousModification("field 张三 changed")),
-            ("pyhanko.sign.validation", logging.ERROR, SigningError("kept at ERROR")),
+            ("pyhanko.sign.validation.generic_cms", logging.ERROR, SigningError("cut at ERROR too")),
             ("zzgw", logging.WARNING, ValueError("ours")),
         ):
             try:
@@ -607,10 +608,10 @@ def test_pyhankos_tracebacks_are_cut_to_one_line_below_error() -> None:
             handler.handle(record)
     finally:
         logger.removeHandler(handler)
-    first, *rest = stream.getvalue().split("\n", 1)
-    assert first == "diff 0 and 1 (SuspiciousModification)"
-    assert "张三" not in stream.getvalue()
-    assert rest[0].count("Traceback") == 2 and "kept at ERROR" in rest[0] and "ValueError: ours" in rest[0]
+    first, second, *rest = stream.getvalue().split("\n", 2)
+    assert (first, second) == ("diff 0 and 1 (SuspiciousModification)", "diff 0 and 1 (SigningError)")
+    assert "张三" not in stream.getvalue() and "cut at ERROR too" not in stream.getvalue()
+    assert rest[0].count("Traceback") == 1 and "ValueError: ours" in rest[0]
 
 
 def test_unhandled_matters_are_those_only_an_admin_may_name() -> None:
@@ -645,3 +646,20 @@ def test_a_partner_of_this_region_would_name_registered_departments_matters() ->
     assert partners_over_members(catalog, members) == ()
     misplaced = [dataclasses.replace(m, region="370100") if Role.PARTNER in m.roles else m for m in members]
     assert partners_over_members(catalog, misplaced) == tuple(c for c in catalog.matters if c.startswith("370100-"))
+
+
+def test_pyhankos_debug_chatter_is_left_out_at_debug(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """At ZZGW_LOG_LEVEL=debug pyHanko traced each object of each document a caller sent (~1,200 lines a minute)."""
+    from gateway.config import Settings
+    from gateway.server import configure_logging
+
+    root, saved = logging.getLogger(), {n: logging.getLogger(n).level for n in ("", "pyhanko", "pyhanko_certvalidator")}
+    monkeypatch.setattr(logging, "basicConfig", lambda **_: root.setLevel(logging.DEBUG))
+    try:
+        configure_logging(Settings(data_dir=tmp_path, log_level="debug"))  # type: ignore[arg-type]
+        assert root.level == logging.DEBUG
+        assert logging.getLogger("pyhanko").level == logging.getLogger("pyhanko_certvalidator").level == logging.WARNING
+        assert not logging.getLogger("pyhanko.sign.validation").isEnabledFor(logging.DEBUG)
+    finally:
+        for name, level in saved.items():
+            logging.getLogger(name).setLevel(level)
