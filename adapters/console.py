@@ -401,8 +401,8 @@ class Console:
         query = _text(request, "query").strip()
         if sum(bool(x) for x in (query, document, image)) != 1:
             raise invalid("query", "ONE_OF", "give exactly one of query, pdf, qr_image")
-        # a query is an identifier, or a number with its type (a code names its license only once read)
-        named = UseTarget(license_id=query, type_code=_text(request, "type_code"), license_number=query)
+        # a query is an identifier, a number with its type, or a printed code: each names a license for the trail
+        named = UseTarget(license_id=query, type_code=_text(request, "type_code"), license_number=query, qr_code=query)
         use = self._use(request, user, AuditAction.VERIFY_DOCUMENT if document else AuditAction.VERIFY_LICENSE, named)
         service = self._service()
         registered: bool | None = None

@@ -255,7 +255,10 @@ class VerificationServicer(verification_pb2_grpc.VerificationServiceServicer):
 def _target_of(request: Message) -> UseTarget:
     """The license or holder a refused ``VerifyLicense`` or ``CheckClaim`` named, for its access record."""
     return UseTarget(
-        **{field: getattr(request, field, "") for field in ("license_id", "type_code", "license_number", "holder_code")}
+        **{
+            field: getattr(request, field, "")
+            for field in ("license_id", "type_code", "license_number", "holder_code", "qr_code")
+        }
     )
 
 

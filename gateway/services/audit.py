@@ -51,6 +51,7 @@ from gateway.domain.identifiers import (
     holder_code_type_by_form,
     license_id_violation,
     normal_number,
+    scanned_code,
     type_code_problem,
     uscc_problem,
 )
@@ -60,17 +61,21 @@ from gateway.services.receipt_certificates import ReceiptCertificates
 from gateway.store.database import AppendWork, Database, UnitOfWork
 from signing.errors import InvalidSignature
 from signing.keys import KeyBackend, verify_signature
+from signing.qr import read_qr
 from signing.sm2_x509 import public_key_der
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class UseTarget:
-    """What a refused request named: a license (by identifier, or by type and number), or a holder (by code)."""
+    """What a refused request named: a license (by identifier, by type and number, or by its printed code), or a
+    holder (by code)."""
 
     license_id: str = ""
     type_code: str = ""
     license_number: str = ""
     holder_code: str = ""
+    qr_code: str = ""
+    """A ``ZZ1:`` code as scanned: the license its claims name (unverified, as an identifier typed is)."""
 
 
 _UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f]")
@@ -212,9 +217,13 @@ class AuditTrail:
         a type code, refused by PostgreSQL's driver) records it without the license."""
         found = None
         try:
-            if target.license_id and license_id_violation("license_id", target.license_id) is None:
+            license_id = target.license_id
+            if license_id_violation("license_id", license_id) is not None and target.qr_code:
+                envelope = read_qr(scanned_code(target.qr_code))  # a code names its license, as an identifier does
+                license_id = "" if isinstance(envelope, str) else envelope.claims.license_id
+            if license_id and license_id_violation("license_id", license_id) is None:
                 with self._db.unit_of_work() as uow:
-                    found = uow.licenses.get(target.license_id)
+                    found = uow.licenses.get(license_id)
             elif (
                 target.license_number
                 and type_code_problem(target.type_code) is None

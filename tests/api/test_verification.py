@@ -1875,3 +1875,20 @@ def test_a_comment_added_to_a_genuine_document_is_no_tampering(running: RunningG
     assert findings(report) == ((INDETERMINATE, "CHANGED_AFTER_SEAL"), (PASSED, ""), (PASSED, ""))
     assert "page 1: Text" in report.integrity.detail and "commented" in report.integrity.detail
     assert report.license.license_id == license_id and not response.registered_document
+
+
+def test_a_refusal_by_printed_code_names_the_license_it_claims(running: RunningGateway) -> None:
+    """A check by a license's ZZ1 code under another department's matter was recorded naming no license, so neither
+    its holder nor its issuer saw a department probing licenses by their printed codes (found by a privacy tester);
+    it names the license the code claims now, as one by identifier does. A code that does not read names none."""
+    issued = issue(running, 46).license
+    code, _ = qr_for(running, issued.license_id)
+    marker = f"扫码-{uuid.uuid4().hex[:8]}"
+    use = verification_pb2.UseContext(matter_code="370100-QYKZ-001", purpose=marker)  # the 公安局's matter
+    for qr_code in (code, "  " + code.lower() + "\r\n", "ZZ1:NOT-A-CODE"):  # as scanned with Caps Lock, and junk
+        with pytest.raises(grpc.RpcError) as refused:
+            verifier(running, TAX).VerifyLicense(verification_pb2.VerifyLicenseRequest(use=use, qr_code=qr_code))
+        assert error_details(refused.value)[0].reason == "NOT_MATTER_DEPARTMENT"
+    rows = trail_rows(running, "decision, license_id, holder_code", "purpose = :p AND caller = :tax", p=marker, tax=TAX)
+    named = ("DENIED", issued.license_id, issued.holder.code)
+    assert sorted(rows) == sorted([named, named, ("DENIED", "", "")])
