@@ -28,6 +28,8 @@ ZZGW_AUDIT_RETENTION_DAYS     audit_retention_days     0 (keep access records fo
 ZZGW_ACCESS_LOG               access_log               ``true``
 ZZGW_STUCK_CALL_SECONDS       stuck_call_seconds       120: a process with a call in flight longer stops (0: never)
 ZZGW_LOG_LEVEL                log_level                ``INFO``
+ZZGW_SQLITE_SYNCHRONOUS       sqlite_synchronous       ``normal`` (a power loss may drop the last commits answered OK);
+                                                       ``full`` (each commit synced before its answer; slower)
 ZZGW_CATALOG                  catalog                  (none): the demo catalog; else a JSON file of license types,
                                                        matters and bundles (the form of gateway/bootstrap/catalog.json)
 ZZGW_MEMBERS                  members                  (none): the demo members; else a JSON file of the members
@@ -68,6 +70,7 @@ _ENV = {
     "access_log": "ZZGW_ACCESS_LOG",
     "stuck_call_seconds": "ZZGW_STUCK_CALL_SECONDS",
     "log_level": "ZZGW_LOG_LEVEL",
+    "sqlite_synchronous": "ZZGW_SQLITE_SYNCHRONOUS",
     "catalog": "ZZGW_CATALOG",
     "members": "ZZGW_MEMBERS",
 }
@@ -95,6 +98,8 @@ WATCHERS_PER_MEMBER = 2
 """The WatchLicenseChanges streams one member may hold open in a process unless set otherwise (or max_watchers, when
 that is fewer)."""
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+SQLITE_SYNCHRONOUS = ("full", "normal")
+"""The values of ``sqlite_synchronous``, as ``gateway.store.database.SQLITE_SYNCHRONOUS`` takes them."""
 _TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 
 
@@ -177,6 +182,10 @@ class Settings:
     stuck_call_seconds: int = 120
     """A unary call in flight longer means the process is stuck (``gateway.watchdog``); 0 turns the check off."""
     log_level: str = "INFO"
+    sqlite_synchronous: str = "normal"
+    """SQLite's ``PRAGMA synchronous`` (``gateway.store.database.SQLITE_SYNCHRONOUS``): ``normal`` syncs at
+    checkpoints only, so a power loss or an OS crash may roll back the last transactions answered OK; ``full`` syncs
+    every commit to disk before it is answered. Not used on PostgreSQL."""
     catalog: str = ""
     """A catalog file (JSON); every process and replica of one gateway must use the same. Empty: the demo catalog."""
     members: str = ""
@@ -206,6 +215,11 @@ class Settings:
             raise ConfigError(f"{_named('stuck_call_seconds')} must be 0 (never) or a number of seconds up to 86400")
         if self.log_level.upper() not in LOG_LEVELS:
             raise ConfigError(f"{_named('log_level')} must be one of {', '.join(LOG_LEVELS)}, not {self.log_level!r}")
+        if self.sqlite_synchronous not in SQLITE_SYNCHRONOUS:
+            raise ConfigError(
+                f"{_named('sqlite_synchronous')} must be {' or '.join(SQLITE_SYNCHRONOUS)}, not "
+                f"{self.sqlite_synchronous!r}"
+            )
         for name in ("grpc_addr", "http_addr"):
             _check_address(name, getattr(self, name))
         if bool(self.http_tls_cert) != bool(self.http_tls_key):

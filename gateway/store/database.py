@@ -6,11 +6,10 @@
 ...     uow.commit()
 
 One unit of work per request: a Session opened at the start of a service call and closed at its end, never shared
-between threads. SQLite runs in WAL mode with ``synchronous=NORMAL`` (a commit survives a process crash; a power
-loss may drop the last transactions, as with PostgreSQL's ``synchronous_commit=off``) and a busy timeout. Write
-units of work on SQLite begin with ``BEGIN IMMEDIATE`` so two processes never deadlock upgrading a read lock; on
-PostgreSQL, writers that append change events take one advisory lock so events commit in ``seq`` order and a
-watcher reading ``seq > cursor`` never skips one that commits late.
+between threads. SQLite runs in WAL mode with a busy timeout and ``synchronous`` as ``ZZGW_SQLITE_SYNCHRONOUS`` says
+(``SQLITE_SYNCHRONOUS``). Write units of work on SQLite begin with ``BEGIN IMMEDIATE`` so two processes never deadlock
+upgrading a read lock; on PostgreSQL, writers that append change events take one advisory lock so events commit in
+``seq`` order and a watcher reading ``seq > cursor`` never skips one that commits late.
 
 A SQLite store is the file this process opened (``StoreFile``): no connection ever creates one (``zzgw init`` makes it,
 ``Database.connect``), and no transaction commits once the file at the path is another or none (``StoreGone``).
@@ -88,6 +87,15 @@ def connection_lost(error: BaseException) -> bool:
 
 BUSY_TIMEOUT_MS = 30_000
 """SQLite: how long a statement waits for another connection's write lock before ``database is locked``."""
+
+
+SQLITE_SYNCHRONOUS = {"full": "FULL", "normal": "NORMAL"}
+"""``ZZGW_SQLITE_SYNCHRONOUS``: SQLite's ``PRAGMA synchronous`` in WAL mode. ``full`` syncs the WAL at every commit, so
+a transaction answered OK survives a power loss or an OS crash; ``normal`` (the default) syncs only at checkpoints: a
+commit survives the process's crash, but a power loss or OS crash may roll back the last transactions answered OK
+(receipts, access records, licenses), as PostgreSQL's ``synchronous_commit=off`` would. ``full`` cost warm
+VerifyLicense about a quarter of its throughput (a sync per group commit, ~0.3 ms on the benchmark machine's disk):
+see docs/operations.md."""
 
 
 class StoreGone(Exception):
@@ -223,9 +231,9 @@ class Database:
         """This process's writers, one at a time before the flock: a wait that can end (``_writer_lock``)."""
 
     @classmethod
-    def connect(cls, url: str, *, pool_size: int = 16, echo: bool = False) -> Database:
+    def connect(cls, url: str, *, pool_size: int = 16, echo: bool = False, synchronous: str = "normal") -> Database:
         """An engine on ``url``; a SQLite file is made (empty) if missing, and is then the file this process
-        stores in (``StoreFile``)."""
+        stores in (``StoreFile``); ``synchronous`` is a key of ``SQLITE_SYNCHRONOUS``."""
         parsed = make_url(url)
         if (parsed.get_backend_name(), parsed.get_driver_name()) not in (
             ("sqlite", "pysqlite"),
@@ -235,6 +243,8 @@ class Database:
         kwargs: dict[str, Any] = {"echo": echo, "hide_parameters": True}  # errors are logged: no personal data
         store_file = None
         if parsed.get_backend_name() == "sqlite":
+            if synchronous not in SQLITE_SYNCHRONOUS:
+                raise ValueError(f"synchronous must be one of {', '.join(SQLITE_SYNCHRONOUS)}, not {synchronous!r}")
             if parsed.database and parsed.database != ":memory:":
                 Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
                 # made here, readable by its owner only (SQLite would follow the umask, often 0644): it holds
@@ -257,7 +267,7 @@ class Database:
                 kwargs["connect_args"] = {"prepare_threshold": None}
         engine = create_engine(url, **kwargs)
         if engine.dialect.name == "sqlite":
-            _configure_sqlite(engine, store_file)
+            _configure_sqlite(engine, store_file, SQLITE_SYNCHRONOUS[synchronous])
         return cls(engine, store_file)
 
     def migrate(self) -> None:
@@ -648,7 +658,7 @@ class AppendWork:
         self._x.close()
 
 
-def _configure_sqlite(engine: Engine, store_file: StoreFile | None) -> None:
+def _configure_sqlite(engine: Engine, store_file: StoreFile | None, synchronous: str) -> None:
     if store_file is not None:
 
         @event.listens_for(engine, "do_connect")
@@ -673,7 +683,7 @@ def _configure_sqlite(engine: Engine, store_file: StoreFile | None) -> None:
         dbapi_connection.isolation_level = None  # SQLAlchemy emits BEGIN itself, below
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA synchronous={synchronous}")
         cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
