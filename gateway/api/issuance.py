@@ -22,6 +22,7 @@ from gateway.domain.errors import (
 )
 from gateway.domain.model import License, LicenseDraft, Member
 from gateway.domain.seals import DocumentSource
+from gateway.domain.status import StatusAction
 from gateway.services.documents import DocumentService
 from gateway.services.issuance import IssuanceService, IssueResult
 from protos.zzgw.v1 import common_pb2, issuance_pb2, issuance_pb2_grpc
@@ -146,7 +147,8 @@ class IssuanceServicer(issuance_pb2_grpc.IssuanceServiceServicer):
                     FieldViolation(
                         field="action",
                         reason="REQUIRED",
-                        description="action must be SUSPEND, RESUME, REVOKE or CANCEL",
+                        description=f"请选择状态变更操作：{'、'.join(a.label for a in StatusAction)}"
+                        "（action must be SUSPEND, RESUME, REVOKE or CANCEL）",
                     )
                 ]
             )
@@ -180,7 +182,7 @@ class IssuanceServicer(issuance_pb2_grpc.IssuanceServiceServicer):
         self, request: issuance_pb2.GetLicenseDocumentRequest, context: grpc.ServicerContext
     ) -> issuance_pb2.GetLicenseDocumentResponse:
         member = caller()
-        license = self._service.get(member, license_id=request.license_id or _required("license_id"))
+        license = self._service.get(member, license_id=request.license_id or _required("license_id", "证照标识"))
         if self._documents is None:
             raise ConflictError("no seal-maker CA: run `zzgw init`", reason="NO_SEAL_CA")
         document = self._documents.get(member, license)
@@ -292,8 +294,11 @@ def _stopping(what_now: str, what_now_en: str) -> UpstreamUnavailableError:
     )
 
 
-def _required(field: str) -> str:
-    raise InvalidRequestError([FieldViolation(field=field, reason="REQUIRED", description=f"{field} is required")])
+def _required(field: str, label: str) -> str:
+    """Refuse a request without ``field``, naming it by its Chinese ``label``."""
+    raise InvalidRequestError(
+        [FieldViolation(field=field, reason="REQUIRED", description=f"请填写{label}（{field} is required）")]
+    )
 
 
 def _cursor(request: issuance_pb2.WatchLicenseChangesRequest) -> int | None:
