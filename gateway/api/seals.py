@@ -29,7 +29,10 @@ class SealServicer(seal_pb2_grpc.SealServiceServicer):
 
     def _seals(self) -> SealService:
         if self._service is None:
-            raise UpstreamUnavailableError("no seal-maker CA: run `zzgw init`", reason="NO_SEAL_CA")
+            raise UpstreamUnavailableError(
+                "本网关尚未建立制章者CA，请网关运维运行 zzgw init（no seal-maker CA: run `zzgw init`）",
+                reason="NO_SEAL_CA",
+            )
         return self._service
 
     def RegisterSeal(

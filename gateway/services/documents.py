@@ -28,6 +28,7 @@ from gateway.domain.errors import (
     PermissionDeniedError,
 )
 from gateway.domain.model import Clock, License, LicenseContent, Member
+from gateway.domain.pdf_refusals import pdf_refusal
 from gateway.domain.seals import DocumentSource, LicenseDocument
 from gateway.services.seals import SealService
 from gateway.store.database import Database
@@ -94,7 +95,8 @@ class DocumentService:
                 )
             except DoesNotFit as exc:  # a license stored before issuing checked it (``check_printable``)
                 raise ConflictError(
-                    f"the license's printed form cannot be drawn: {exc}", reason="DOES_NOT_FIT"
+                    f"证照版式文件排不进一页，无法生成（the license's printed form cannot be drawn: {exc}）",
+                    reason="DOES_NOT_FIT",
                 ) from exc
             pdf = self._seals.apply(seal, drawn, reason=ISSUE_REASON, box=SEAL_BOX)
             source = DocumentSource.RENDERED
@@ -113,7 +115,10 @@ class DocumentService:
     def get(self, caller: Member, license: License) -> LicenseDocument:
         """The document of ``license`` for its issuer, made now if it was never made."""
         if caller.code != license.content.issuer_code:
-            raise PermissionDeniedError("only the license's issuer may fetch its document", reason="NOT_ISSUER")
+            raise PermissionDeniedError(
+                "只有发证部门可以获取证照的版式文件（only the license's issuer may fetch its document）",
+                reason="NOT_ISSUER",
+            )
         return self.document(license)
 
     def document(self, license: License) -> LicenseDocument:
@@ -125,7 +130,10 @@ class DocumentService:
         if stored is not None:
             return self._as_stored(stored)
         if issuer is None:
-            raise NotFoundError("the license's issuer is not a member any more", reason="ISSUER_NOT_FOUND")
+            raise NotFoundError(
+                "该证照的发证部门已不是网关成员（the license's issuer is not a member any more）",
+                reason="ISSUER_NOT_FOUND",
+            )
         document = self.make(issuer, license.content)
         try:
             with self._db.unit_of_work(write=True) as uow:
@@ -144,13 +152,14 @@ class DocumentService:
         license's PDF, or any other bytes, put in the row behind the gateway's back are never handed out as it."""
         if not vouched(stored, self._memos):  # another license's row moved to this one
             raise ConflictError(
-                "the registry's record of this license's document was changed behind the gateway's back",
+                "库中该证照版式文件的记录被绕过网关改动过"
+                "（the registry's record of this license's document was changed behind the gateway's back）",
                 reason="REGISTRY_ALTERED",
             )
         if hashlib.sha256(stored.pdf).hexdigest() != stored.sha256:  # the memo vouches for the hash, not the bytes
             raise ConflictError(
-                "the registry's copy of this license's document is not the document it registered: its bytes were "
-                "changed behind the gateway's back",
+                "库中该证照的版式文件与登记时不符，被绕过网关改动过（the registry's copy of this license's document is "
+                "not the document it registered: its bytes were changed behind the gateway's back）",
                 reason="REGISTRY_ALTERED",
             )
         return stored
@@ -167,7 +176,7 @@ class DocumentService:
                             field="document",
                             reason="REGISTERED_DOCUMENT",
                             description="该文件已是一份证照的登记文件，不能作为另一份证照的文件（the PDF is already a "
-                            "license's registered document: give this license's own)",
+                            "license's registered document: give this license's own）",
                         )
                     ]
                 )
@@ -204,7 +213,8 @@ def _check_verifies(pdf: bytes, seals: SealService) -> tuple[tuple[str, str], ..
                 FieldViolation(
                     field="document",
                     reason="DAMAGED_PDF",
-                    description=f"the PDF, once sealed, could not be verified ({exc}): save it anew (print to PDF)",
+                    description=f"PDF文件盖章后无法核验，请打印为PDF重新另存后提交（the PDF, once sealed, could not be "
+                    f"verified ({exc}): save it anew (print to PDF)）",
                 )
             ]
         ) from exc
@@ -214,7 +224,8 @@ def _check_verifies(pdf: bytes, seals: SealService) -> tuple[tuple[str, str], ..
                 FieldViolation(
                     field="document",
                     reason="DAMAGED_PDF",
-                    description=f"the PDF, once sealed, does not verify ({ours.integrity.reason}): save it anew",
+                    description=f"PDF文件盖章后核验不通过，请重新另存后提交（the PDF, once sealed, does not verify "
+                    f"({ours.integrity.reason}): save it anew）",
                 )
             ]
         )
@@ -227,15 +238,13 @@ def _check_revisions(supplied: bytes) -> None:
     try:
         count = revisions(supplied)
     except PdfError as exc:
-        raise InvalidRequestError([FieldViolation(field="document", reason=exc.reason, description=str(exc))]) from exc
+        raise pdf_refusal("document", exc) from exc
     if count > MAX_SUPPLIED_REVISIONS:
-        raise InvalidRequestError(
-            [
-                FieldViolation(
-                    field="document",
-                    reason=TooManyRevisions.reason,
-                    description=f"the PDF has {count} revisions (incremental updates); a license document may have "
-                    f"at most {MAX_SUPPLIED_REVISIONS}, to stay readable with the seals that follow: save it anew",
-                )
-            ]
+        raise pdf_refusal(
+            "document",
+            TooManyRevisions(
+                f"the PDF has {count} revisions (incremental updates); a license document may have at most "
+                f"{MAX_SUPPLIED_REVISIONS}, to stay readable with the seals that follow: save it anew"
+            ),
+            advice=f"证照文件最多{MAX_SUPPLIED_REVISIONS}次，请重新另存",
         )

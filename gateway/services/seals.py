@@ -34,8 +34,12 @@ from gateway.domain.errors import (
     invalid,
 )
 from gateway.domain.model import Clock, Member, Role
+from gateway.domain.pdf_refusals import pdf_refusal
 from gateway.domain.seals import (
     DEFAULT_VALIDITY_DAYS,
+    MAX_VALIDITY_DAYS,
+    RESERVED_SEAL_NAMES,
+    SEAL_NAME_MAX,
     CrlReason,
     Seal,
     SealStatus,
@@ -60,6 +64,19 @@ _CRL_REASONS = {
     CrlReason.CESSATION_OF_OPERATION: x509.ReasonFlags.cessation_of_operation,
 }
 _CRL_REASON_OF = {flag: reason for reason, flag in _CRL_REASONS.items()}
+_CRL_REASON_WORDS = {
+    CrlReason.KEY_COMPROMISE: "密钥泄露",
+    CrlReason.AFFILIATION_CHANGED: "单位变更",
+    CrlReason.SUPERSEDED: "被取代",
+    CrlReason.CESSATION_OF_OPERATION: "停止使用",
+}
+_REGISTRATION_WORDS = {
+    "REQUIRED": "请填写印章名称",
+    "BAD_SEAL_NAME": f"印章名称须为1至{SEAL_NAME_MAX}个字符，不含空格",
+    "RESERVED_SEAL_NAME": f"{'、'.join(RESERVED_SEAL_NAMES)}是网关自用印章的名称，不能登记",
+    "BAD_VALIDITY": f"有效天数须为1至{MAX_VALIDITY_DAYS}天，填0即{DEFAULT_VALIDITY_DAYS}天",
+}
+"""A seal's name and validity refused (``gateway.domain.seals``), said Chinese first, by reason: the English follows."""
 CRL_VALIDITY = dt.timedelta(days=1)
 SEAL_TIMEOUT_SECONDS = 60.0
 DEFAULT_SEAL_NAME = "电子证照专用章"
@@ -100,6 +117,12 @@ def _last_moment(ca: SealMakerCA) -> dt.datetime:
 
 def _too_large(field: str, description: str) -> InvalidRequestError:
     return InvalidRequestError([FieldViolation(field=field, reason="DOCUMENT_TOO_LARGE", description=description)])
+
+
+def _in_chinese(violation: FieldViolation) -> FieldViolation:
+    """A seal name's or validity's violation said Chinese first (``_REGISTRATION_WORDS``), its English in brackets."""
+    chinese = _REGISTRATION_WORDS.get(violation.reason, "印章登记信息不正确")
+    return dataclasses.replace(violation, description=f"{chinese}（{violation.description}）")
 
 
 def max_document_bytes(max_message_bytes: int) -> int:
@@ -186,7 +209,9 @@ class SealService:
     def register(self, caller: Member, request: SealRequest) -> Seal:
         """Make, certify and draw a seal for the calling issuer; the same request_id again returns the same seal."""
         if not caller.has(Role.ISSUER):
-            raise PermissionDeniedError("only issuers have seals", reason="ROLE_NOT_ALLOWED")
+            raise PermissionDeniedError(
+                "只有发证部门可以登记印章（only issuers have seals）", reason="ROLE_NOT_ALLOWED"
+            )
         errors: list[FieldViolation] = []
         check_request_id(request.request_id, errors)
         algorithm = request.algorithm or ECDSA_P256_SHA256
@@ -196,12 +221,12 @@ class SealService:
                 FieldViolation(
                     field="algorithm",
                     reason="UNSUPPORTED_ALGORITHM",
-                    description=f"algorithm must be one of {', '.join(offered)}",
+                    description=f"不支持该签名算法（algorithm must be one of {', '.join(offered)}）",
                 )
             )
         for violation in (seal_name_violation(request.name), validity_violation(request.validity_days)):
             if violation:
-                errors.append(violation)
+                errors.append(_in_chinese(violation))
         if errors:
             raise InvalidRequestError(errors)
         existing = self._registered(caller, request, algorithm)
@@ -214,8 +239,9 @@ class SealService:
         ca = self._ca_for(algorithm)
         if not ca.can_issue:
             raise ConflictError(
-                "this gateway's seal-maker CA holds no issuing key (imported without --key, or its "
-                "intermediate.key.pem is gone): it validates seals but certifies none",
+                "本网关的制章者CA没有签发密钥，只能核验印章、不能制作新印章，请联系网关运维"
+                "（this gateway's seal-maker CA holds no issuing key (imported without --key, or its "
+                "intermediate.key.pem is gone): it validates seals but certifies none）",
                 reason="SEAL_MAKER_CANNOT_ISSUE",
             )
         now = self._clock.now()
@@ -270,9 +296,11 @@ class SealService:
             return None
         days = request.validity_days or DEFAULT_VALIDITY_DAYS
         if (existing.name, existing.algorithm) != (request.name, algorithm) or not self._lasts(existing, days):
+            until = existing.valid_until.date().isoformat()
             raise IdempotencyConflictError(
-                f"request_id {request.request_id} was used for another seal ({existing.name}, {existing.algorithm}, "
-                f"valid until {existing.valid_until.date().isoformat()}): use a new request_id for this one"
+                f"请求编号 {request.request_id} 已用于登记另一枚印章（{existing.name}，有效期至 {until}），"
+                f"请为本次登记换用新的请求编号（request_id {request.request_id} was used for another seal "
+                f"({existing.name}, {existing.algorithm}, valid until {until}): use a new request_id for this one）"
             )
         return existing
 
@@ -332,13 +360,11 @@ class SealService:
     def _stored(self, seal_id: str) -> Seal:
         """The seal as the store has it."""
         if not seal_id:
-            raise InvalidRequestError(
-                [FieldViolation(field="seal_id", reason="REQUIRED", description="seal_id is required")]
-            )
+            raise invalid("seal_id", "REQUIRED", "请填写印章编号（seal_id is required）")
         with self._db.unit_of_work() as uow:
             seal = uow.seals.get(seal_id)
         if seal is None:
-            raise NotFoundError(f"no seal {seal_id}", reason="SEAL_NOT_FOUND")
+            raise NotFoundError(f"没有印章 {seal_id}（no seal {seal_id}）", reason="SEAL_NOT_FOUND")
         return seal
 
     def owned(self, caller: Member, seal_id: str) -> Seal:
@@ -400,9 +426,10 @@ class SealService:
                     reason="SEAL_KEY_UNREADABLE",
                 ) from None
             raise ConflictError(
-                f"the key of seal {seal.seal_id} ({seal.name}) is not in this gateway's key store: the seal was "
-                "registered through another gateway of the same store; replicas share their keys directory (README: "
-                "deployment beyond one machine)",
+                f"印章 {seal.seal_id}（{seal.name}）是经同一数据库的另一台网关登记的，其密钥不在本网关，暂不能用章，"
+                f"请联系网关运维（the key of seal {seal.seal_id} ({seal.name}) is not in this gateway's key store: the "
+                "seal was registered through another gateway of the same store; replicas share their keys directory "
+                "(README: deployment beyond one machine)）",
                 reason="SEAL_KEY_NOT_HERE",
             ) from None
 
@@ -450,9 +477,12 @@ class SealService:
             crl = CrlReason(crl_reason or CrlReason.CESSATION_OF_OPERATION.value)
         except ValueError:
             choices = ", ".join(r.value for r in CrlReason)
+            said = "、".join(_CRL_REASON_WORDS[r] for r in CrlReason)  # in the order the English names them
             errors.append(
                 FieldViolation(
-                    field="crl_reason", reason="BAD_CRL_REASON", description=f"crl_reason must be one of {choices}"
+                    field="crl_reason",
+                    reason="BAD_CRL_REASON",
+                    description=f"吊销原因代码须为以下之一：{said}（crl_reason must be one of {choices}）",
                 )
             )
         if errors:
@@ -484,7 +514,9 @@ class SealService:
         if page < 0:
             errors.append(
                 FieldViolation(
-                    field="page", reason="BAD_PLACEMENT", description=f"pages count from 0: page {page} is none of them"
+                    field="page",
+                    reason="BAD_PLACEMENT",
+                    description=f"页码从0起算，不能为负数（pages count from 0: page {page} is none of them）",
                 )
             )
         if errors:
@@ -503,9 +535,9 @@ class SealService:
         if needed > self._max_message_bytes:
             raise _too_large(
                 field,
-                f"the PDF has {len(original)} bytes, but sealing it added {grown} (its pages are written again with "
-                f"each seal), so a sharing copy would need about {needed} bytes, more than the gateway's message "
-                f"limit ({self._max_message_bytes})",
+                f"PDF文件盖章后过大，无法制作共享副本（the PDF has {len(original)} bytes, sealing added {grown} (its "
+                f"pages are written again with each seal): a sharing copy would need about {needed} bytes, over the "
+                f"message limit ({self._max_message_bytes})）",
             )
 
     def check_size(self, pdf: bytes, *, field: str) -> None:
@@ -514,9 +546,9 @@ class SealService:
         if len(pdf) > self.max_document_bytes:
             raise _too_large(
                 field,
-                f"the PDF has {len(pdf)} bytes; a PDF to seal may have at most {self.max_document_bytes}: the "
-                f"gateway's message limit ({self._max_message_bytes} bytes) less {DOCUMENT_HEADROOM_BYTES} kept for "
-                "the seal and the use stamp of a sharing copy",
+                f"待盖章的PDF文件过大（the PDF has {len(pdf)} bytes; a PDF to seal may have at most "
+                f"{self.max_document_bytes}: the gateway's message limit ({self._max_message_bytes} bytes) less "
+                f"{DOCUMENT_HEADROOM_BYTES} kept for the seal and the use stamp of a sharing copy）",
             )
 
     def apply(
@@ -533,13 +565,12 @@ class SealService:
         self._require_active(seal)
         if seal.algorithm == SM2_SM3:
             raise ConflictError(
-                "an SM2 seal stamps documents in the GB/T 38540 form (StampDocument), not as a PDF signature",
+                "SM2印章用StampDocument按GB/T 38540格式签章，不能在PDF文件上盖章（an SM2 seal stamps documents in "
+                "the GB/T 38540 form (StampDocument), not as a PDF signature）",
                 reason="SM2_SEAL_NOT_FOR_PDF",
             )
         if not pdf:
-            raise InvalidRequestError(
-                [FieldViolation(field=field, reason="REQUIRED", description=f"{field} is required")]
-            )
+            raise invalid(field, "REQUIRED", f"请提供PDF文件（{field} is required）")
         sealer = self._sealer(seal)
         field_name = f"zzgw-{seal.seal_id}-{uuid.uuid4().hex[:8]}"
         try:
@@ -549,10 +580,11 @@ class SealService:
             )
         except TimestampUnavailable as exc:
             raise UpstreamUnavailableError(
-                f"the time-stamping authority is unavailable: {exc}", reason="TSA_UNAVAILABLE"
+                f"时间戳服务暂时不可用，未盖章，请稍后重试（the time-stamping authority is unavailable: {exc}）",
+                reason="TSA_UNAVAILABLE",
             ) from exc
         except PdfError as exc:
-            raise InvalidRequestError([FieldViolation(field=field, reason=exc.reason, description=str(exc))]) from exc
+            raise pdf_refusal(field, exc) from exc
 
     def _sealer(self, seal: Seal) -> PdfSealer:
         """One sealer per seal, made once: it keeps the parsed key and the encoded stamp image."""
@@ -624,15 +656,15 @@ class SealService:
         self._require_active(seal)
         if seal.ses_seal is None:
             raise ConflictError(
-                "only SM2 seals stamp in the GB/T 38540 form; seal PDFs with SealDocument", reason="NOT_AN_SM2_SEAL"
+                "只有SM2印章按GB/T 38540格式签章，PDF文件请用SealDocument盖章（only SM2 seals stamp in the GB/T 38540 "
+                "form; seal PDFs with SealDocument）",
+                reason="NOT_AN_SM2_SEAL",
             )
         if not document:
-            raise InvalidRequestError(
-                [FieldViolation(field="document", reason="REQUIRED", description="document is required")]
-            )
+            raise invalid("document", "REQUIRED", "请提供要签章的文件（document is required）")
         if len(document) > MAX_STAMPED_BYTES:
-            raise InvalidRequestError(
-                [FieldViolation(field="document", reason="TOO_LARGE", description=f"at most {MAX_STAMPED_BYTES} bytes")]
+            raise invalid(
+                "document", "TOO_LARGE", f"文件最多{MAX_STAMPED_BYTES}字节（at most {MAX_STAMPED_BYTES} bytes）"
             )
         return sign_document(
             document,
@@ -646,4 +678,8 @@ class SealService:
     def _require_active(self, seal: Seal) -> None:
         status = self.as_revoked(seal).effective_status(self._clock.now())
         if status is not SealStatus.ACTIVE:
-            raise ConflictError(f"the seal is {status.value.lower()} and cannot seal", reason=f"SEAL_{status.value}")
+            said = "已吊销" if status is SealStatus.REVOKED else "已过期"
+            raise ConflictError(
+                f"印章{said}，不能用章（the seal is {status.value.lower()} and cannot seal）",
+                reason=f"SEAL_{status.value}",
+            )
