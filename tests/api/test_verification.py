@@ -1892,3 +1892,33 @@ def test_a_refusal_by_printed_code_names_the_license_it_claims(running: RunningG
     rows = trail_rows(running, "decision, license_id, holder_code", "purpose = :p AND caller = :tax", p=marker, tax=TAX)
     named = ("DENIED", issued.license_id, issued.holder.code)
     assert sorted(rows) == sorted([named, named, ("DENIED", "", "")])
+
+
+def test_a_purpose_or_case_number_holding_a_citizen_id_or_mobile_number_is_refused(running: RunningGateway) -> None:
+    """A purpose and a case number are signed into receipts, which any member with a receipt's id may fetch: clerks
+    typed the applicant into them (为张三（3701…）刻章, a case numbered by the applicant's 公民身份号码). A number
+    whose check character fails (an invoice number, say) or a shorter run of digits stays."""
+    citizen = samples.citizen_id(77, dt.date(1985, 7, 14))
+    invoices = "370100-FPSL-001"
+    license_id = issue_for_invoices(running, 47).license.license_id
+    stub = verifier(running, TAX)
+    for use, field in (
+        (verification_pb2.UseContext(matter_code=invoices, purpose=f"为申请人（{citizen}）领票"), "use.purpose"),
+        (verification_pb2.UseContext(matter_code=invoices, purpose="发票申领，联系电话13988776655"), "use.purpose"),
+        (
+            verification_pb2.UseContext(
+                matter_code=invoices, purpose="企业开办：发票申领", bundle_code="370100-YJS-QYKB", case_id=citizen
+            ),
+            "use.case_id",
+        ),
+    ):
+        with pytest.raises(grpc.RpcError) as caught:
+            stub.VerifyLicense(verification_pb2.VerifyLicenseRequest(use=use, license_id=license_id))
+        assert caught.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+        assert (field, "PERSONAL_DATA") in error_details(caught.value)[1]
+        assert "签入核验回执" in (caught.value.details() or "")
+    no_ones = citizen[:17] + ("0" if citizen[17] != "0" else "1")  # its check character fails
+    for purpose in (f"发票申领 票号{no_ones}", "发票申领 No.20261203001 电话0531-12345"):
+        kept = verification_pb2.UseContext(matter_code=invoices, purpose=purpose)
+        report = stub.VerifyLicense(verification_pb2.VerifyLicenseRequest(use=kept, license_id=license_id)).report
+        assert report.verdict == PASSED
