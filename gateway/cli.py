@@ -290,6 +290,12 @@ def _init(settings: Settings, args: argparse.Namespace) -> int:
             "(SEAL_KEY_NOT_HERE) until the key files are copied (README: deployment beyond one machine)",
             file=sys.stderr,
         )
+    for unreadable in report.seals_unreadable:
+        print(
+            f"warning: {unreadable}: its issuer's calls that need it fail (SEAL_KEY_UNREADABLE) until the file is put "
+            "right (README: deployment beyond one machine)",
+            file=sys.stderr,
+        )
     if report.tokens_added:
         print(f"{report.tokens_added} new members got a dev bearer token, added to {settings.dev_tokens_path}")
     if report.partner_overlaps:

@@ -358,6 +358,9 @@ class InitReport:
     seals_without_key: tuple[str, ...] = ()
     """Seals in force whose keys are not in this data directory's key store (registered through another gateway of
     the same store): this gateway cannot seal with them (``SEAL_KEY_NOT_HERE``)."""
+    seals_unreadable: tuple[str, ...] = ()
+    """Seals in force whose key file is here but cannot be read or decrypted, each with what is wrong
+    (``SealService.unreadable``): their issuers' calls that need them fail (``SEAL_KEY_UNREADABLE``)."""
     matters_unhandled: tuple[str, ...] = ()
     """Matters of the catalog that no registered member may name (``uses_matter``): a misspelt department, or a
     department not yet registered; no one can verify or read data under them."""
@@ -482,6 +485,7 @@ def _initialise(
             for seal in in_force
             if seal.key_ref.startswith("file:") and not gateway.keys.exists(seal.key_ref.removeprefix("file:"))
         ),
+        seals_unreadable=gateway.seals.unreadable() if gateway.seals is not None and gateway.seals.ca.can_issue else (),
         matters_unhandled=unhandled_matters(gateway.catalog, members_in_force),
         tokens_added=len(newcomers),
         members_not_listed=_not_listed(gateway.db, members),

@@ -300,6 +300,11 @@ def test_serve_warns_of_a_seal_key_it_cannot_use_and_names_a_damaged_gateway_key
         (seal_id,) = db.execute("SELECT seal_id FROM seals WHERE issuer_code = ?", (MARKET,)).fetchone()
     keys = tmp_path / "var" / "keys"
     (keys / f"seal{seal_id}.key.pem").write_bytes(b"garbage\n")
+    again = zzgw("init")  # init warns of it too, as of a seal whose key is not here
+    _, stderr = again.communicate(timeout=180)
+    assert again.returncode == 0, stderr
+    assert f"warning: seal {seal_id} of {MARKET}: cannot decrypt {keys}/seal{seal_id}.key.pem" in stderr
+    assert "(SEAL_KEY_UNREADABLE) until the file is put right" in stderr and "Traceback" not in stderr
 
     server = zzgw("serve")
     said: list[str] = []
