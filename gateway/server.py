@@ -194,7 +194,11 @@ class Gateway:
         catalog = catalog or configured_catalog(settings)
         if not create_passphrase:  # only `zzgw init` makes a store; anything else would leave an empty file behind
             _require_sqlite_file(settings)
-        db = Database.connect(settings.effective_database_url, pool_size=max(4, settings.threads))
+        db = Database.connect(
+            settings.effective_database_url,
+            pool_size=max(4, settings.threads),
+            synchronous=settings.sqlite_synchronous,
+        )
         keys = KeyStore(settings.keys_dir, settings.passphrase(create=create_passphrase))
         ca = load_seal_ca(settings)
         tsa = _time_stamping_authority(settings, ca, keys, clock) if ca else None

@@ -47,3 +47,15 @@ def test_the_settings_values_are_the_stores() -> None:
     assert tuple(database.SQLITE_SYNCHRONOUS) == config.SQLITE_SYNCHRONOUS
     with pytest.raises(ValueError, match="synchronous"):
         Database.connect("sqlite://", synchronous="off")
+
+
+def test_the_gateway_opens_its_store_as_set(tmp_path: Path) -> None:
+    """The setting reaches the store a gateway opens (it had been read and checked, and the store opened without it)."""
+    from tests.conftest import start_gateway
+
+    gw = start_gateway(tmp_path / "var", f"sqlite:///{tmp_path / 'zzgw.db'}", sqlite_synchronous="full")
+    try:
+        assert pragma(gw.gateway.db, "synchronous") == 2
+    finally:
+        gw.server.stop(0)
+        gw.gateway.close()
