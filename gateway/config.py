@@ -21,7 +21,7 @@ ZZGW_KEY_PASSPHRASE_FILE      key_passphrase_file      (none)
 ZZGW_WORKERS                  workers                  1 (gateway processes sharing the port)
 ZZGW_THREADS                  threads                  16 (gRPC handler threads per process)
 ZZGW_MAX_MESSAGE_BYTES        max_message_bytes        4194304
-ZZGW_MAX_WATCHERS             max_watchers             8 (WatchLicenseChanges streams per process, 1-1024)
+ZZGW_MAX_WATCHERS             max_watchers             8, or half of threads when fewer (streams per process, 1-1024)
 ZZGW_MAX_WATCHERS_PER_MEMBER  max_watchers_per_member  2 (or max_watchers if fewer): one member's streams
                                                        per process, 1 to max_watchers
 ZZGW_AUDIT_RETENTION_DAYS     audit_retention_days     0 (keep access records for ever); ``zzgw audit prune``
@@ -93,6 +93,9 @@ MIN_MESSAGE_BYTES = 2 * 1024 * 1024
 """The smallest message limit: the room kept for a seal and a sharing copy (``seals.DOCUMENT_HEADROOM_BYTES``, 1 MiB)
 and as much again for the documents themselves."""
 MAX_WATCHERS = 1024
+DEFAULT_MAX_WATCHERS = 8
+"""WatchLicenseChanges streams a process holds unless set otherwise: half the handler threads when those are set
+lower than 16."""
 """The most WatchLicenseChanges streams a process may hold open (as many as handler threads may be)."""
 WATCHERS_PER_MEMBER = 2
 """The WatchLicenseChanges streams one member may hold open in a process unless set otherwise (or max_watchers, when
@@ -173,7 +176,7 @@ class Settings:
     workers: int = 1
     threads: int = 16
     max_message_bytes: int = 4 * 1024 * 1024
-    max_watchers: int = 8
+    max_watchers: int = DEFAULT_MAX_WATCHERS
     max_watchers_per_member: int = WATCHERS_PER_MEMBER
     """The WatchLicenseChanges streams one member may hold open in a process, so that no member takes every slot
     of ``max_watchers``: the change feed is how every department learns of revocations."""
@@ -269,8 +272,13 @@ class Settings:
         known = {f.name: f for f in dataclasses.fields(cls)}
         unknown = set(values) - set(known)
         if unknown:
-            raise ConfigError(f"unknown settings: {', '.join(sorted(unknown))}")
+            where = f" in {path}" if path is not None else ""
+            raise ConfigError(f"unknown settings{where}: {', '.join(sorted(unknown))}")
         typed: dict[str, Any] = {name: _typed(name, str(known[name].type), value) for name, value in values.items()}
+        if "max_watchers" not in typed and isinstance(typed.get("threads"), int):
+            # not set: the default comes down to half the handler threads set (ZZGW_THREADS=8 alone had refused to
+            # start, the default 8 streams not being below it)
+            typed["max_watchers"] = max(1, min(DEFAULT_MAX_WATCHERS, typed["threads"] // 2))
         if "max_watchers_per_member" not in typed and isinstance(typed.get("max_watchers"), int):
             # not set: the default share comes down to a total set below it (ZZGW_MAX_WATCHERS=1 alone still starts)
             typed["max_watchers_per_member"] = min(WATCHERS_PER_MEMBER, typed["max_watchers"])

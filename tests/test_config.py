@@ -70,8 +70,17 @@ def test_boolean_from_the_environment(env: str, access_log: bool) -> None:
 
 def test_unknown_setting_in_the_file(tmp_path: Path) -> None:
     path = write_toml(tmp_path, 'grpc_adress = "0.0.0.0:1"\n')
-    with pytest.raises(ConfigError, match="unknown settings: grpc_adress"):
+    with pytest.raises(ConfigError) as refused:
         Settings.load(path, env={})
+    assert str(refused.value) == f"unknown settings in {path}: grpc_adress"  # which file: a typo's place
+
+
+@pytest.mark.parametrize(("threads", "watchers", "per_member"), [("8", 4, 2), ("3", 1, 1), ("40", 8, 2)])
+def test_fewer_threads_bring_the_default_watchers_down(threads: str, watchers: int, per_member: int) -> None:
+    """ZZGW_THREADS=8 alone had refused to start: the default 8 watch streams must be below the handler threads."""
+    settings = Settings.load(env={"ZZGW_THREADS": threads})
+    assert (settings.max_watchers, settings.max_watchers_per_member) == (watchers, per_member)
+    assert Settings.load(env={"ZZGW_THREADS": "8", "ZZGW_MAX_WATCHERS": "7"}).max_watchers == 7  # as set
 
 
 def test_unreadable_or_broken_file(tmp_path: Path) -> None:
@@ -124,7 +133,7 @@ def test_the_usual_spellings_of_a_switch_and_an_address() -> None:
     ("ZZGW_MAX_WATCHERS", "0", r"max_watchers \(ZZGW_MAX_WATCHERS\) must be 1-1024, not 0"),
     ("ZZGW_MAX_WATCHERS", "1025", r"max_watchers \(ZZGW_MAX_WATCHERS\) must be 1-1024, not 1025"),
     ("ZZGW_MAX_WATCHERS", "16", r"max_watchers \(ZZGW_MAX_WATCHERS, 16\) must be below threads \(ZZGW_THREADS, 16\)"),
-    ("ZZGW_THREADS", "2", r"max_watchers \(ZZGW_MAX_WATCHERS, 8\) must be below threads \(ZZGW_THREADS, 2\)"),
+    ("ZZGW_THREADS", "1", r"max_watchers \(ZZGW_MAX_WATCHERS, 1\) must be below threads \(ZZGW_THREADS, 1\)"),
     ("ZZGW_MAX_WATCHERS_PER_MEMBER", "0", r"^max_watchers_per_member \(ZZGW_MAX_WATCHERS_PER_MEMBER\) must be 1-8,"),
     ("ZZGW_MAX_WATCHERS_PER_MEMBER", "-1", r"must be 1-8, not -1"),
     ("ZZGW_MAX_WATCHERS_PER_MEMBER", "9", r"must be 1-8, not 9: .* at most max_watchers \(ZZGW_MAX_WATCHERS, 8\)"),
