@@ -517,7 +517,7 @@ def configured_catalog(settings: Settings) -> Catalog:
     try:
         return load_catalog(settings.catalog)
     except ValueError as exc:
-        raise ConfigError(f"catalog: {exc}") from None
+        raise ConfigError(f"catalog (ZZGW_CATALOG): {exc}") from None
 
 
 def configured_members(settings: Settings) -> list[Member]:
@@ -525,7 +525,7 @@ def configured_members(settings: Settings) -> list[Member]:
     try:
         return load_members(settings.members)
     except ValueError as exc:
-        raise ConfigError(f"members: {exc}") from None
+        raise ConfigError(f"members (ZZGW_MEMBERS): {exc}") from None
 
 
 def _not_listed(db: Database, members: list[Member]) -> tuple[str, ...]:
@@ -564,7 +564,8 @@ def _refuse_a_name_taken(gateway: Gateway, members: list[Member]) -> None:
     for member in members:
         if holders.get(member.name, member.code) != member.code:
             raise ConfigError(
-                f"members: {member.name} ({member.code}): the name is registered to member {holders[member.name]}; "
+                f"members (ZZGW_MEMBERS): {member.name} ({member.code}): the name is registered to member "
+                f"{holders[member.name]}; "
                 "a matter names its department by name, so revoke that one first (`zzgw members --revoke CODE`)"
             )
 

@@ -866,46 +866,52 @@ def test_a_deployment_registers_its_own_members_under_its_own_catalog(env: dict[
 @pytest.mark.parametrize(
     ("setting", "content", "said"),
     [
-        ("ZZGW_MEMBERS", None, "members: cannot read"),
-        ("ZZGW_MEMBERS", "{", "members: {file}: not UTF-8 JSON"),
-        ("ZZGW_MEMBERS", {"members": []}, 'members: {file}: expected {"members"'),
+        ("ZZGW_MEMBERS", None, "members (ZZGW_MEMBERS): cannot read"),
+        ("ZZGW_MEMBERS", "{", "members (ZZGW_MEMBERS): {file}: not UTF-8 JSON"),
+        ("ZZGW_MEMBERS", {"members": []}, 'members (ZZGW_MEMBERS): {file}: expected {"members"'),
         (
             "ZZGW_MEMBERS",
             {"members": [{"code": "x", "name": "甲", "region": "370100", "roles": ["CONSUMER"]}]},
-            "members: {file}: member 1 (甲):",
+            "members (ZZGW_MEMBERS): {file}: member 1 (甲):",
         ),
         (
             "ZZGW_MEMBERS",
             {"members": [{"code": samples.uscc(1), "name": "甲", "region": "370100", "roles": ["BOSS"]}]},
-            "members: {file}: member 1: 'BOSS' is not a valid Role",
+            "members (ZZGW_MEMBERS): {file}: member 1: 'BOSS' is not a valid Role",
         ),
         (
             "ZZGW_MEMBERS",
             {"members": 2 * [{"code": samples.uscc(1), "name": "甲", "region": "370100", "roles": ["CONSUMER"]}]},
-            "members: {file}: the same code for several members: " + samples.uscc(1),
+            "members (ZZGW_MEMBERS): {file}: the same code for several members: " + samples.uscc(1),
         ),
         (
             "ZZGW_MEMBERS",
             {"members": [{"code": samples.uscc(1), "name": "济南 市场", "region": "370100", "roles": ["ISSUER"]}]},
-            "members: {file}: member 1 (济南 市场): seal text must not contain spaces",
+            "members (ZZGW_MEMBERS): {file}: member 1 (济南 市场): seal text must not contain spaces",
         ),
         (
             "ZZGW_MEMBERS",
             {"members": [{"code": samples.uscc(1), "name": "局" * 31, "region": "370100", "roles": ["ISSUER"]}]},
-            "members: {file}: member 1 (" + "局" * 31 + "): issuer name (发证机关名称) must be 2–30 characters, got 31",
+            "members (ZZGW_MEMBERS): {file}: member 1 ("
+            + "局" * 31
+            + "): issuer name (发证机关名称) must be 2–30 characters, got 31",
         ),
         (
             "ZZGW_MEMBERS",
             {"members": [{"code": samples.uscc(1), "name": "甲\u200b乙", "region": "370100", "roles": ["CONSUMER"]}]},
-            "members: {file}: member 1 (甲\u200b乙): the name must be 1-200 printable characters",
+            "members (ZZGW_MEMBERS): {file}: member 1 (甲\u200b乙): the name must be 1-200 printable characters",
         ),
         (
             "ZZGW_MEMBERS",
             {"members": [{"code": samples.uscc(1), "name": "甲", "region": 370100, "roles": ["CONSUMER"]}]},
-            "members: {file}: member 1: code and region are strings",
+            "members (ZZGW_MEMBERS): {file}: member 1: code and region are strings",
         ),
-        ("ZZGW_CATALOG", {"license_types": [{"code": "111"}]}, "catalog: {file}: not a catalog: missing 'name'"),
-        ("ZZGW_CATALOG", {"matters": []}, "catalog: {file}: not a catalog: missing 'license_types'"),
+        (
+            "ZZGW_CATALOG",
+            {"license_types": [{"code": "111"}]},
+            "catalog (ZZGW_CATALOG): {file}: not a catalog: missing 'name'",
+        ),
+        ("ZZGW_CATALOG", {"matters": []}, "catalog (ZZGW_CATALOG): {file}: not a catalog: missing 'license_types'"),
     ],
 )
 def test_a_bad_members_or_catalog_file_is_said_before_anything_is_made(
