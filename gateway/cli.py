@@ -112,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     console = commands.add_parser(
         "console-token",
         help="issue a token for a member's clerks to sign in to the console with (production mode; ends the last one), "
-        "or one for a single clerk (--clerk)",
+        "or one for a single clerk in either mode (--clerk)",
     )
     console.add_argument("member", help="code (USCC) of the member")
     console.add_argument(
@@ -232,12 +232,33 @@ _CONFIG_HELP = "TOML settings file (default: $ZZGW_CONFIG or ./zzgw.toml)"
 
 def _config_after_the_command(parser: argparse.ArgumentParser) -> None:
     """Let every command take ``--config`` after its name too (``zzgw serve --config other.toml``), as well as before
-    it: SUPPRESS keeps a value given before the command unless one is given after it."""
+    it: SUPPRESS keeps a value given before the command unless one is given after it. Each command's ``--help`` says
+    what it does (the line ``zzgw --help`` lists it with), and those of ``init`` and ``serve`` the settings."""
     for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction):
-            for command in action.choices.values():
+            said = {choice.dest: choice.help for choice in action._choices_actions}
+            for name, command in action.choices.items():
                 command.add_argument("--config", type=Path, default=argparse.SUPPRESS, help=_CONFIG_HELP)
+                if command.description is None and said.get(name):
+                    command.description = said[name]
+                if name in ("init", "serve") and parser.prog == "zzgw" and command.epilog is None:
+                    command.formatter_class = argparse.RawDescriptionHelpFormatter
+                    command.epilog = _SETTINGS_TABLE
                 _config_after_the_command(command)
+
+
+def _settings_table() -> str:
+    """The settings' table of ``gateway.config`` (variable, setting, default), for ``--help``."""
+    import gateway.config
+
+    lines = (gateway.config.__doc__ or "").splitlines()
+    rules = [i for i, line in enumerate(lines) if line.startswith("=====")]
+    table = lines[rules[0] + 1 : rules[-1]] if len(rules) >= 3 else []
+    rows = [line.replace("``", "") for line in table if not line.startswith("=====")]
+    return "settings (environment variables win over the TOML file; README: Configuration):\n" + "\n".join(rows)
+
+
+_SETTINGS_TABLE = _settings_table()
 
 
 def _init(settings: Settings, args: argparse.Namespace) -> int:

@@ -1117,6 +1117,21 @@ def test_the_import_help_names_every_key_a_record_may_have(capsys: pytest.Captur
     assert "holder.name" in said and "fields.<key>" in said
 
 
+def test_each_commands_help_says_what_it_does_and_serves_names_the_settings(capsys: pytest.CaptureFixture[str]) -> None:
+    """`zzgw serve --help` had said nothing of what it does nor of a single setting; each command's help had only its
+    usage (found by a docs tester)."""
+    from gateway import cli
+    from gateway.config import _ENV
+
+    for command, says in (("serve", "run the gateway"), ("members", "list the registered members"), ("init", "")):
+        with pytest.raises(SystemExit):
+            cli.main([command, "--help"])
+        said = capsys.readouterr().out
+        assert says in " ".join(said.split()), said
+        if command in ("serve", "init"):
+            assert all(variable in said for variable in _ENV.values()), [v for v in _ENV.values() if v not in said]
+
+
 @pytest.mark.parametrize("workers", [1, 2])
 def test_serve_exits_75_when_the_database_is_down_and_2_when_it_refuses(env: dict[str, str], workers: int) -> None:
     """PostgreSQL not up yet (a host that booted faster than its database): EX_TEMPFAIL, 75, as a worker says it,
