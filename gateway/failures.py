@@ -31,6 +31,12 @@ def said(exc: BaseException, command: str, settings: Settings | None) -> str | N
         label = settings.database_label if settings is not None else "the database"
         orig = getattr(exc, "orig", None)
         reason = (str(orig).strip().splitlines() or [""])[0] if orig is not None else str(exc)
+        if "readonly database" in reason and settings is not None and settings.database_url == "":
+            # the file may well be writable: SQLite's WAL files are made beside it, in the data directory
+            reason += (
+                f" (the gateway's user must be able to write the store file and its directory, {settings.data_dir}, "
+                "where SQLite keeps zzgw.db-wal and zzgw.db-shm)"
+            )
         return f"zzgw {command}: cannot use {label}: {reason}"
     if isinstance(exc, OSError) and exc.filename is not None:
         return f"zzgw {command}: cannot open {exc.filename}: {exc.strerror}"

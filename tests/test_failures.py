@@ -53,3 +53,17 @@ def test_a_database_that_refuses_us_is_not_waited_for() -> None:
     server = make_url(PG_URL)
     wrong = _error(str(server.set(username="zzgw_no_such_role", password=None, database="zzgw_no_such_db")), "SELECT 1")
     assert store_unusable(wrong) and not store_unreachable(wrong)
+
+
+def test_a_read_only_store_names_the_directory_too(tmp_path: Path) -> None:
+    """SQLite's "attempt to write a readonly database" when the file is writable and its directory is not (its WAL
+    files are made beside it) sent an operator to the file (found by a crash tester)."""
+    from gateway.config import Settings
+
+    sqlite3.connect(tmp_path / "zzgw.db").execute("CREATE TABLE t (x)").connection.close()
+    read_only = _error(f"sqlite:///file:{tmp_path / 'zzgw.db'}?mode=ro&uri=true", "INSERT INTO t VALUES (1)")
+    settings = Settings(data_dir=tmp_path)  # type: ignore[arg-type]
+    line = said(read_only, "serve", settings)
+    assert line is not None and line.startswith("zzgw serve: cannot use sqlite:///")
+    assert "attempt to write a readonly database (the gateway's user must be able to write" in line
+    assert f"its directory, {tmp_path}, where SQLite keeps zzgw.db-wal" in line
