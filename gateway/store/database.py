@@ -94,7 +94,7 @@ SQLITE_SYNCHRONOUS = {"full": "FULL", "normal": "NORMAL"}
 a transaction answered OK survives a power loss or an OS crash; ``normal`` (the default) syncs only at checkpoints: a
 commit survives the process's crash, but a power loss or OS crash may roll back the last transactions answered OK
 (receipts, access records, licenses), as PostgreSQL's ``synchronous_commit=off`` would. ``full`` cost warm
-VerifyLicense about a quarter of its throughput (a sync per group commit, ~0.3 ms on the benchmark machine's disk):
+VerifyLicense up to a quarter of its throughput (a sync per group commit, ~0.3 ms on the benchmark machine's disk):
 see docs/operations.md."""
 
 
