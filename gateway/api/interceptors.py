@@ -11,6 +11,10 @@ a request message larger than the gateway's message limit (``ZZGW_MAX_MESSAGE_BY
 REQUEST_TOO_LARGE naming its size and the limit, before it is parsed: gRPC receives up to ``received_limit`` (about
 twice the limit) for that, and refuses a larger one itself (RESOURCE_EXHAUSTED, "Received message larger than max",
 in English and without a reason).
+
+Where the access-log line is written, the call is counted in the metrics too (``gateway.metrics``), by method and
+status code, with its duration; open ``WatchLicenseChanges`` streams are counted while they run. No member, no
+request content.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ import grpc
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
+from gateway import metrics
 from gateway.api.errors import internal_status, status_code, to_status
 from gateway.api.roles import ALLOWED_ROLES, is_public
 from gateway.domain.errors import (
@@ -71,6 +76,10 @@ def operator(context: grpc.ServicerContext) -> str:
         if key == OPERATOR_METADATA:
             return plain_operator(value if isinstance(value, str) else value.decode("ascii", "replace"))
     return ""
+
+
+WATCH_LICENSE_CHANGES = "/zzgw.v1.IssuanceService/WatchLicenseChanges"
+"""The stream whose open calls the metrics count (``zzgw_license_watchers``)."""
 
 
 class _Aborted(Exception):
@@ -298,13 +307,19 @@ class GatewayInterceptor(grpc.ServerInterceptor):
     def _streaming(
         self, method: str, behaviour: Callable[[Any, grpc.ServicerContext], Iterator[Any]]
     ) -> Callable[..., Any]:
+        watching = method == WATCH_LICENSE_CHANGES
+
         def wrapped(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
             call = _Call(method, context)
             token = None
+            opened = False
             try:
                 token = current_member.set(self._authorise(method, context, call))
                 if type(request) is _Undecodable:
                     raise request.error()
+                if watching:
+                    metrics.watcher_opened()
+                    opened = True
                 yield from behaviour(request, context)
                 if not context.is_active():  # the stream ended because its client went: not OK
                     call.code = _gone(context)
@@ -314,6 +329,8 @@ class GatewayInterceptor(grpc.ServerInterceptor):
             except BaseException as exc:
                 call.fail(exc)
             finally:
+                if opened:
+                    metrics.watcher_closed()
                 if token is not None:
                     with contextlib.suppress(ValueError):  # the generator was finalised in another context
                         current_member.reset(token)
@@ -426,11 +443,14 @@ class _Call:
         self.context.abort_with_status(internal_status(self.request_id))
 
     def log(self) -> None:
+        """The call's access-log line, and its count and duration in the metrics (``gateway.metrics``)."""
+        if self.code is grpc.StatusCode.OK and not self.context.is_active():
+            # answered after its client had gone, or after the server cancelled it (a stop, the stuck-call
+            # watchdog): the answer reached nobody
+            self.code = _gone(self.context)
+        seconds = time.perf_counter() - self.started
+        metrics.record_call(self.method, self.code.name, seconds)
         if access_log.isEnabledFor(logging.INFO):
-            if self.code is grpc.StatusCode.OK and not self.context.is_active():
-                # answered after its client had gone, or after the server cancelled it (a stop, the stuck-call
-                # watchdog): the answer reached nobody
-                self.code = _gone(self.context)
             access_log.info(
                 json.dumps(
                     {
@@ -438,7 +458,7 @@ class _Call:
                         "peer": self.context.peer(),
                         "member": self.member,
                         "code": self.code.name,
-                        "ms": round((time.perf_counter() - self.started) * 1000, 2),
+                        "ms": round(seconds * 1000, 2),
                         "request_id": self.request_id,
                     }
                 )

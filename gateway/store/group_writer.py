@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Generic, TypeVar
 
+from gateway import metrics
 from gateway.store.database import AppendWork, Database, StoreTimeout, connection_lost
 from gateway.threads import name_this_thread
 
@@ -205,6 +206,8 @@ class GroupWriter(Generic[T, P, R]):
             if error is not None:  # every caller still waiting is told, whether or not the transaction claimed it
                 written, results = [group[i] for i in _claimed(group)], None
             _release(written, error, results)
+            if error is None and written:  # after the callers are answered: their wait is not the metrics'
+                metrics.record_group_commit(self._name, len(written))
 
     def _landed(self, tried: AppendWork) -> bool:
         """Whether a transaction whose connection was lost committed all the same (``AppendWork.landed_if``),
