@@ -7,6 +7,8 @@ Routes:
 
 ==========================  ==========================================================================
 ``GET  /healthz``           ``ok`` (for load balancers)
+``GET  /metrics``           Prometheus metrics, text format (``gateway.metrics``): no credentials asked,
+                            nothing personal in them
 ``POST /tsa``               RFC 3161 over HTTP: ``application/timestamp-query`` in,
                             ``application/timestamp-reply`` out (RFC 3161 §3.4)
 ``GET  /crl/seal-maker.crl``  the seal-maker CA's current CRL, DER (``application/pkix-crl``)
@@ -24,6 +26,9 @@ A console call's credentials are checked before its request is read (ADR 0007). 
 is larger than the console takes, is answered without reading the request's body, and the connection is closed
 after the answer (``Connection: close``): the gateway does not read the rest, and the rest is never taken for a
 request of its own.
+
+Every request is counted in the metrics by its route, one of those above (not the raw path: ``/console/`` for the
+page's files, ``other`` for what no route serves), and the status of its answer.
 
 A plain ASGI callable with no framework: a few routes do not need one, and the gateway stays one process with
 gRPC and HTTP side by side (``HttpServer`` runs uvicorn in a thread of its own).
@@ -47,6 +52,7 @@ import uvicorn
 from adapters.console import PREFIX as CONSOLE_PREFIX
 from adapters.console import Call, Console, Reply, attributed_member, error_reply, run_blocking
 from adapters.console import headers as console_headers
+from gateway import metrics
 from gateway.domain.errors import ZzgwError
 from gateway.store.database import store_unavailable
 from gateway.threads import name_this_thread
@@ -60,11 +66,15 @@ MAX_TSA_REQUEST_BYTES = 4096
 CRL_PATH = "/crl/seal-maker.crl"
 SM2_CRL_PATH = "/crl/seal-maker-sm2.crl"
 CERTIFICATES_PATH = "/certificates/"
+METRICS_PATH = "/metrics"
 error_log = logging.getLogger("zzgw.error")
 access_log = logging.getLogger("zzgw.access")
 
 
 class HttpApp:
+    ROUTES: frozenset[str] = frozenset({"/healthz", METRICS_PATH})
+    """Routes served whatever the parts given (a subclass adds its own), each counted in the metrics by its path."""
+
     def __init__(
         self,
         *,
@@ -80,6 +90,10 @@ class HttpApp:
         self._crls = {path: made for path, made in ((CRL_PATH, crl), (SM2_CRL_PATH, sm2_crl)) if made is not None}
         self._certificates = dict(certificates or {})
         self._console = console
+        served = [*self._crls, *(CERTIFICATES_PATH + name for name in self._certificates)]
+        self._routes = self.ROUTES | {*served, *(["/tsa"] if timestamp is not None else [])}
+        if console is not None:
+            self._routes |= {CONSOLE_PREFIX, CONSOLE_PREFIX + "/api/session", *console.calls}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -87,9 +101,33 @@ class HttpApp:
             return
         if scope["type"] != "http":
             return
+        route = self._route(scope["path"])
+
+        async def counted(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                metrics.record_http(route, message["status"])
+            await send(message)
+
+        await self.serve(scope, receive, counted)
+
+    def _route(self, path: str) -> str:
+        """The metrics' name for a request's route: one of a fixed set, whatever the path (an id in a path, a
+        scanner's guesses), so that no request makes a new label value."""
+        if path in self._routes:
+            return path
+        if self._console is not None and path.startswith(CONSOLE_PREFIX + "/"):
+            return CONSOLE_PREFIX + "/"  # the page's files (and paths under it that are none)
+        return "other"
+
+    async def serve(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Answer an HTTP request (a subclass serves its own routes first)."""
         method, path = scope["method"], scope["path"]
         if path == "/healthz" and method == "GET":
             await _respond(send, 200, b"ok\n", "text/plain; charset=utf-8")
+        elif path == METRICS_PATH and method == "GET":
+            # every worker's files are read in multiprocess mode: off the event loop
+            scraped, kind = await asyncio.get_running_loop().run_in_executor(None, metrics.exposition)
+            await _respond(send, 200, scraped, kind, [(b"cache-control", b"no-store")])
         elif path == "/tsa" and self._timestamp is not None:
             if method != "POST":
                 await _respond(send, 405, b"POST a timestamp query\n", "text/plain; charset=utf-8")

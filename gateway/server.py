@@ -43,6 +43,7 @@ from sqlalchemy.exc import IntegrityError
 
 from adapters.console import Console, ConsoleBackend
 from adapters.http import HttpApp, HttpServer, Receive, Scope, Send
+from gateway import metrics
 from gateway.api.audit import AuditServicer
 from gateway.api.authorization import AuthorizationServicer
 from gateway.api.catalog import CatalogServicer
@@ -952,12 +953,14 @@ class GatewayHttpApp(HttpApp):
     reason (``gateway.health``), read from the last check: a probe never waits for the database. ``/healthz`` stays
     liveness: ``ok`` while the process runs, whatever its database."""
 
+    ROUTES = HttpApp.ROUTES | {READY_PATH}
+
     def __init__(self, *, readiness: Readiness, **parts: Any):
         super().__init__(**parts)
         self._readiness = readiness
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"] == READY_PATH and scope["method"] == "GET":
+    async def serve(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["path"] == READY_PATH and scope["method"] == "GET":
             status, body = self._readiness.state.http_answer()
             headers = [
                 (b"content-type", b"application/json"),
@@ -967,7 +970,7 @@ class GatewayHttpApp(HttpApp):
             await send({"type": "http.response.start", "status": status, "headers": headers})
             await send({"type": "http.response.body", "body": body})
             return
-        await super().__call__(scope, receive, send)
+        await super().serve(scope, receive, send)
 
 
 def http_app(gateway: Gateway) -> HttpApp:
@@ -1027,6 +1030,7 @@ def build_server(
     settings = gateway.settings
     limit = settings.max_message_bytes
     gateway.start()
+    metrics.follow_readiness(gateway.readiness)  # zzgw_ready, until the readiness's watches close (a stop)
     server = grpc.server(
         futures.ThreadPoolExecutor(
             max_workers=settings.threads,
