@@ -11,6 +11,9 @@ answers, and stopping them too had taken the whole gateway down for one worker's
 for a second ``kill -9``. A worker whose call is stuck stops itself (``gateway.watchdog``, exit status 70) and is
 replaced the same way. SIGTERM and SIGINT are passed on to every worker, which finish their calls in flight
 (``server.GRACE_SECONDS``); a worker whose supervisor is gone stops the same way, saying so.
+
+The workers write their metrics to ``<data_dir>/metrics/`` (``gateway.metrics``), which the supervisor empties at
+start, so that a scrape answered by any worker counts the whole gateway; a worker that exits leaves its gauges out.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from gateway import metrics
 from gateway.config import ConfigError, Settings
 
 log = logging.getLogger("zzgw.supervisor")
@@ -41,6 +45,8 @@ same at the gateway's start: the one exit status of a replacement that is tried 
 too); any other (a setting, a key file, a defect) stops the gateway as at its start."""
 RETRY_MOST = 30.0
 """Seconds, at most, between two tries to start a replacement worker that could not start."""
+METRICS_DIRECTORY = "metrics"
+"""The workers' metrics files, under the data directory (prometheus_client's multiprocess mode)."""
 
 Worker = Callable[[Settings, int, bool, Any], None]
 """(settings, worker number, announce the addresses, a ``Ready`` to set once serving)."""
@@ -129,6 +135,8 @@ def _claim_port(address: str) -> socket.socket | None:
 
 def _supervise(settings: Settings, worker: Worker) -> int:
     context = multiprocessing.get_context("spawn")
+    metrics_directory = settings.data_dir / METRICS_DIRECTORY
+    metrics.prepare_directory(metrics_directory)  # before any worker starts: they read it as they import
 
     def start(number: int, *, announce: bool, failed_starts: int = 0) -> _Running:
         ready = Ready(context)
@@ -180,9 +188,11 @@ def _supervise(settings: Settings, worker: Worker) -> int:
             if code is None:
                 continue
             del running[number]
+            pid = each.process.pid
+            if pid is not None:
+                metrics.process_gone(metrics_directory, pid)
             if stopping:
                 continue
-            pid = each.process.pid
             # a replacement that met the store unavailable, or that a signal killed (the OOM killer, kill -9): no
             # reason to think the next one fails too, and the others serve on
             temporary = (code == EXIT_STORE_UNAVAILABLE or code < 0) and served and number in replacing
