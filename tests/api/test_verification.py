@@ -1899,12 +1899,18 @@ def test_a_purpose_or_case_number_holding_a_citizen_id_or_mobile_number_is_refus
     typed the applicant into them (为张三（3701…）刻章, a case numbered by the applicant's 公民身份号码). A number
     whose check character fails (an invoice number, say) or a shorter run of digits stays."""
     citizen = samples.citizen_id(77, dt.date(1985, 7, 14))
+    full_width = citizen.translate({ord(d): 0xFF10 + int(d) for d in "0123456789"})
+    spaced = f"{citizen[:6]} {citizen[6:14]} {citizen[14:]}"
     invoices = "370100-FPSL-001"
     license_id = issue_for_invoices(running, 47).license.license_id
     stub = verifier(running, TAX)
     for use, field in (
         (verification_pb2.UseContext(matter_code=invoices, purpose=f"为申请人（{citizen}）领票"), "use.purpose"),
         (verification_pb2.UseContext(matter_code=invoices, purpose="发票申领，联系电话13988776655"), "use.purpose"),
+        # as a Chinese input method types it (full-width digits), with spaces, after +86 (found in review)
+        (verification_pb2.UseContext(matter_code=invoices, purpose=f"为{full_width}领票"), "use.purpose"),
+        (verification_pb2.UseContext(matter_code=invoices, purpose=f"为 {spaced} 领票"), "use.purpose"),
+        (verification_pb2.UseContext(matter_code=invoices, purpose="电话 +86 139-8877-6655"), "use.purpose"),
         (
             verification_pb2.UseContext(
                 matter_code=invoices, purpose="企业开办：发票申领", bundle_code="370100-YJS-QYKB", case_id=citizen
