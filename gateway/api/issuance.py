@@ -261,7 +261,8 @@ class IssuanceServicer(issuance_pb2_grpc.IssuanceServiceServicer):
 
     def _message(self, license: License) -> common_pb2.License:
         """The license for its issuer: every field but the SECRET ones, whose values never leave the gateway (the
-        issuer sent them; its document does not print them either)."""
+        issuer sent them; its document does not print them either). A license of a type the catalog no longer has
+        comes without its fields: which of them were secret cannot be told (found in review)."""
         license_type = self._catalog.license_types.get(license.content.type_code)
         message = convert.license_message(
             license,
@@ -269,6 +270,8 @@ class IssuanceServicer(issuance_pb2_grpc.IssuanceServiceServicer):
             type_name=license_type.name if license_type else "",
             issuer_name=self._issuer_name(license.content.issuer_code),
         )
+        if license_type is None:
+            message.ClearField("fields")
         for spec in license_type.fields if license_type else ():
             if spec.sensitivity is Sensitivity.SECRET and spec.key in message.fields:
                 del message.fields[spec.key]

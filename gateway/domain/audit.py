@@ -32,7 +32,7 @@ import hmac
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from gateway.domain.catalog import LicenseType, ValueType
+from gateway.domain.catalog import Catalog, LicenseType, ValueType
 from gateway.domain.identifiers import citizen_id_problem
 from gateway.domain.model import License
 from signing.canonical import canonical_json
@@ -144,6 +144,11 @@ def subjects_of(license: License, license_type: LicenseType | None) -> tuple[str
         if code and code != holder and citizen_id_problem(code) is None:
             found.add(code)
     return tuple(sorted(found))
+
+
+def license_subjects(license: License, catalog: Catalog) -> tuple[str, ...]:
+    """``subjects_of`` ``license`` with its type as ``catalog`` has it now."""
+    return subjects_of(license, catalog.license_types.get(license.content.type_code))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -41,7 +41,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.exc import IntegrityError
 
-from gateway.domain.audit import AuditAction, AuditEntry, subjects_of
+from gateway.domain.audit import AuditAction, AuditEntry, license_subjects
 from gateway.domain.catalog import Catalog, LicenseType, Material, Matter, Sensitivity, SharingClass
 from gateway.domain.errors import (
     ConflictError,
@@ -208,7 +208,7 @@ class AuthorizationService:
         """The co-subjects of ``license`` (``subjects_of``): a record about it is on their access logs too."""
         if license is None:
             return ()
-        return subjects_of(license, self._catalog.license_types.get(license.content.type_code))
+        return license_subjects(license, self._catalog)
 
     def request_access(
         self,

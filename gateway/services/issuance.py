@@ -21,7 +21,7 @@ from typing import Protocol
 
 from sqlalchemy.exc import IntegrityError
 
-from gateway.domain.audit import AuditAction, AuditEntry, subjects_of
+from gateway.domain.audit import AuditAction, AuditEntry, license_subjects
 from gateway.domain.catalog import Catalog, FieldSpec
 from gateway.domain.errors import (
     AlreadyExistsError,
@@ -31,6 +31,7 @@ from gateway.domain.errors import (
     InvalidRequestError,
     NotFoundError,
     PermissionDeniedError,
+    UpstreamUnavailableError,
     ZzgwError,
 )
 from gateway.domain.identifiers import LicenseId, find_by_number, license_id_violation
@@ -687,9 +688,15 @@ class IssuanceService:
 
     def record_read(self, caller: Member, operator: str, action: AuditAction, license: License) -> None:
         """Put an issuer's read of its own license on the audit trail (``get``): the holder's log shows who looked
-        up their record, as for every other use. Nothing is recorded before ``zzgw init`` made the gateway's key."""
+        up their record, as for every other use. Without an audit trail (no gateway key: ``zzgw init`` not run, or a
+        copy of the data directory without it) the read is refused before anything is answered: no use goes
+        unrecorded."""
         if self._audit is None:
-            return
+            raise UpstreamUnavailableError(
+                "没有网关密钥，用证记录无法写入：请运行 zzgw init"
+                "（no gateway key for the audit trail: run `zzgw init`）",
+                reason="NO_SEAL_CA",
+            )
         self._audit.record(
             AuditEntry(
                 at=self._clock.now(),
@@ -701,7 +708,7 @@ class IssuanceService:
                 license_id=license.license_id,
                 issuer_code=license.content.issuer_code,
                 holder_code=license.content.holder.code,
-                subjects=subjects_of(license, self._catalog.license_types.get(license.content.type_code)),
+                subjects=license_subjects(license, self._catalog),
                 decision="ANSWERED",
             )
         )

@@ -47,7 +47,7 @@ from cryptography import x509
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.timestamps import TimeStamper
 
-from gateway.domain.audit import AuditAction, AuditEntry, subjects_of
+from gateway.domain.audit import AuditAction, AuditEntry, license_subjects
 from gateway.domain.catalog import (
     HOLDER_CODE_TYPES,
     Catalog,
@@ -576,7 +576,7 @@ class SharingService:
 
     def _subjects(self, license: License) -> tuple[str, ...]:
         """The co-subjects of ``license`` (``subjects_of``): each record about it is on their access logs too."""
-        return subjects_of(license, self._catalog.license_types.get(license.content.type_code))
+        return license_subjects(license, self._catalog)
 
     def _intact(self, license: License) -> bool:
         return self._record_check is None or self._record_check(license).result is CheckResult.PASSED

@@ -820,3 +820,30 @@ def test_amending_an_expired_license_without_dates_says_it_expired(running: Runn
     )
     renewed = amend(valid_until=(today() + dt.timedelta(days=365)).isoformat()).license
     assert renewed.version == 2
+
+
+def test_an_issuers_read_is_refused_rather_than_left_unrecorded_and_a_typeless_record_shows_no_field(
+    running: RunningGateway,
+) -> None:
+    """Without an audit trail (no gateway key) the read had been answered, unrecorded; a license of a type the
+    catalog no longer has had kept its SECRET values, as which were secret could not be told (found in review)."""
+    from gateway.api.issuance import IssuanceServicer
+    from gateway.domain.audit import AuditAction
+    from gateway.domain.catalog import Catalog
+    from gateway.domain.errors import UpstreamUnavailableError
+    from gateway.services.issuance import IssuanceService
+
+    gateway = running.gateway
+    record = samples.id_card(600_000 + int(uuid.uuid4().hex[:5], 16))
+    record["fields"] = {**record["fields"], "photo": "PHOTO-REF-SECRET-2"}
+    lic = issue(running, record, member=POLICE).license
+    stored = gateway.issuance.get(gateway.authenticator.by_token(running.tokens[POLICE]), license_id=lic.license_id)
+    unaudited = IssuanceService(gateway.db, gateway.catalog, gateway.seals, gateway.clock)  # type: ignore[arg-type]
+    police = gateway.authenticator.by_token(running.tokens[POLICE])
+    with pytest.raises(UpstreamUnavailableError) as refused:
+        unaudited.record_read(police, "", AuditAction.ISSUER_GET_LICENSE, stored)
+    assert refused.value.reason == "NO_SEAL_CA"
+    without_type = Catalog(license_types={c: t for c, t in gateway.catalog.license_types.items() if c != lic.type_code})
+    servicer = IssuanceServicer(gateway.issuance, without_type, gateway.member_name, max_message_bytes=1 << 20)
+    shown = servicer._message(stored)
+    assert shown.license_id == lic.license_id and not shown.fields
