@@ -245,9 +245,15 @@ class ChangeFeed:
         how many went."""
         # on a connection of its own that waits briefly for the writer lock: the store held by another writer (a
         # DBA's open transaction) is pruned at a later look, not waited for the writers' 30 s while edits go unread
-        path = str(self._db.engine.url.database)
+        # mode=rw (StoreFile.uri): a store file gone from the path is an error here, never a new empty database (a
+        # plain connect had made one once a minute after the file was moved away; found in review of STORE_GONE)
+        store_file = self._db.store_file
+        assert store_file is not None  # SQLite file stores only
+        store_file.check()  # nothing pruned in a file that is not the one this process opened (StoreGone)
         try:
-            with contextlib.closing(sqlite3.connect(path, timeout=PRUNE_WAIT, isolation_level=None)) as connection:
+            with contextlib.closing(
+                sqlite3.connect(store_file.uri, uri=True, timeout=PRUNE_WAIT, isolation_level=None)
+            ) as connection:
                 connection.execute("BEGIN IMMEDIATE")
                 try:
                     deleted = connection.execute(

@@ -79,6 +79,9 @@ def test_a_deleted_store_takes_no_write_makes_no_file_and_loses_nothing_once_mov
             connection.close()
         with pytest.raises(StoreGone):
             database_check(running.gateway.db)()
+        assert running.gateway.feed is not None
+        with pytest.raises(StoreGone):  # the change feed's pruning, once a minute, had made an empty file at the path
+            running.gateway.feed.prune_edits()
         assert not path.exists()
 
     said = [r.getMessage() for r in caplog.records if r.name == "zzgw.store"]
