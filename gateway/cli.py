@@ -389,7 +389,7 @@ def _import_ca(settings: Settings, args: argparse.Namespace) -> int:
             settings, args.root.read_bytes(), args.intermediate.read_bytes(), args.key.read_bytes(), passphrase
         )
     except SigningError as exc:
-        unopened = args.key is not None and "wrong passphrase" in str(exc)
+        unopened = "wrong passphrase" in str(exc)
         hint = " (the key's own passphrase, in ZZGW_SEAL_CA_KEY_PASSPHRASE)" if unopened else ""
         print(f"zzgw import-ca: {exc}{hint}", file=sys.stderr)
         return 2

@@ -93,10 +93,10 @@ MIN_MESSAGE_BYTES = 2 * 1024 * 1024
 """The smallest message limit: the room kept for a seal and a sharing copy (``seals.DOCUMENT_HEADROOM_BYTES``, 1 MiB)
 and as much again for the documents themselves."""
 MAX_WATCHERS = 1024
+"""The most WatchLicenseChanges streams a process may hold open (as many as handler threads may be)."""
 DEFAULT_MAX_WATCHERS = 8
 """WatchLicenseChanges streams a process holds unless set otherwise: half the handler threads when those are set
 lower than 16."""
-"""The most WatchLicenseChanges streams a process may hold open (as many as handler threads may be)."""
 WATCHERS_PER_MEMBER = 2
 """The WatchLicenseChanges streams one member may hold open in a process unless set otherwise (or max_watchers, when
 that is fewer)."""

@@ -240,8 +240,8 @@ class SealService:
         if not ca.can_issue:
             raise ConflictError(
                 "本网关的制章者CA没有签发密钥，只能核验印章、不能制作新印章，请联系网关运维"
-                "（this gateway's seal-maker CA holds no issuing key (imported without --key, or its "
-                "intermediate.key.pem is gone): it validates seals but certifies none）",
+                "（this gateway's seal-maker CA holds no issuing key (its intermediate.key.pem was left out of "
+                "this data directory): it validates seals but certifies none）",
                 reason="SEAL_MAKER_CANNOT_ISSUE",
             )
         now = self._clock.now()

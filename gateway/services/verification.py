@@ -518,8 +518,8 @@ class VerificationService:
             report = self._report(action, caller, use, query, _LICENSE_GONE, NOT_FOUND, identity, None, now)
             return report, False
         license = record.license
-        if impostors := self._impostors(pdf, checked, license):
-            document = _signed_in_the_issuers_name(impostors)
+        if impostors := self._impostors(pdf, checked, license):  # said first, with what was shown after the seal
+            document = _signed_in_the_issuers_name(impostors, [*unvouched, *checked.annotated_after_sealing])
         identity = _first_failure(self._signer_identity(identity, checked.uscc, license), record.identity)
         integrity = _first_failure(document, record.integrity)  # the summary is the stored record's
         report = self._report(action, caller, use, query, integrity, self._status(record, now), identity, license, now)
@@ -1387,18 +1387,23 @@ def _shown_after_sealing(checked: PdfVerification, unvouched: Sequence[str]) -> 
     )
 
 
-def _signed_in_the_issuers_name(impostors: Sequence[tuple[str, str]]) -> Finding:
+def _signed_in_the_issuers_name(impostors: Sequence[tuple[str, str]], shown: Sequence[str] = ()) -> Finding:
     """A registered document signed after its seal, invisibly, in its issuer's name by a certificate the registry
-    does not vouch for (``VerificationService._impostors``): INDETERMINATE / CHANGED_AFTER_SEAL, as for what is shown
-    after a seal; the license is still found, and its summary is the registry's."""
+    does not vouch for, or with signatures that were not judged (``VerificationService._impostors``):
+    INDETERMINATE / CHANGED_AFTER_SEAL, as for what is ``shown`` after a seal (named too); the license is still
+    found, and its summary is the registry's."""
     named = ", ".join(f"{name[:64]!r} ({why})" for name, why in impostors[:4])
     more = len(impostors) - 4
+    also = ""
+    if shown:
+        also = "; it was also signed, filled in or commented after it (" + ", ".join(repr(n[:64]) for n in shown[:4])
+        also += (f" and {len(shown) - 4} more" if len(shown) > 4 else "") + ")"
     return Finding(
         result=CheckResult.INDETERMINATE,
         reason="CHANGED_AFTER_SEAL",
         detail=f"the seal is intact, but the document was signed after it in the issuer's name by a certificate that "
-        f"does not check ({named}" + (f" and {more} more" if more > 0 else "") + "): a PDF viewer may show that "
-        "signature as the document's; rely on the registry's summary",
+        f"does not check, or by signatures not judged ({named}" + (f" and {more} more" if more > 0 else "") + ")"
+        f"{also}: a PDF viewer may show such a signature as the document's; rely on the registry's summary",
     )
 
 

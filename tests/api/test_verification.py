@@ -741,6 +741,10 @@ def test_an_invisible_signature_in_the_issuers_name_after_the_seal_is_not_vouche
         assert report.license.license_id == license_id  # the registry's summary, as for what is shown after a seal
     applicant = sign_invisibly(pdf, "Applicant")
     assert stub.VerifyDocument(verification_pb2.VerifyDocumentRequest(use=USE, pdf=applicant)).report.verdict == PASSED
+    # with a signature drawn over the page besides: both are named (the first finding had replaced the second)
+    both = sign_invisibly(draw_over(pdf, "over-the-name"), "Seal3", signed_as=(key, self_signed))
+    detail = stub.VerifyDocument(verification_pb2.VerifyDocumentRequest(use=USE, pdf=both)).report.integrity.detail
+    assert "'Seal3' (UNTRUSTED_ROOT)" in detail and "'over-the-name'" in detail, detail
 
 
 def printout(subject: str, text: str) -> bytes:
