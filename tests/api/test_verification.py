@@ -19,7 +19,7 @@ import grpc
 import psycopg
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from pyhanko.pdf_utils.reader import PdfFileReader
@@ -69,6 +69,7 @@ from tests.conftest import (
     trail_rows,
 )
 from tests.signing.test_pdf import broken_signatures, prefilled_form_pdf, sign_invisibly, with_info
+from tests.signing.test_seal_ca import self_signed
 
 MATTER = "370100-SPJC-001"  # the 市场监督管理局's own matter: a department verifies under the matters it handles,
 USE = verification_pb2.UseContext(matter_code=MATTER, purpose="食品生产经营监督检查：核验食品生产许可证")
@@ -703,17 +704,8 @@ def test_an_invisible_signature_in_the_issuers_name_after_the_seal_is_not_vouche
     key = ec.generate_private_key(ec.SECP256R1())
     (sealed,) = PdfFileReader(io.BytesIO(pdf)).embedded_regular_signatures
     seal_subject = x509.load_der_x509_certificate(sealed.signer_cert.dump()).subject  # the issuer's seal's
-    self_signed = (
-        x509.CertificateBuilder()
-        .subject_name(seal_subject)
-        .issuer_name(seal_subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5))
-        .not_valid_after(dt.datetime.now(dt.UTC) + dt.timedelta(days=30))
-        .add_extension(x509.KeyUsage(True, True, False, False, False, False, False, False, False), critical=True)
-        .sign(key, hashes.SHA256())
-    )
+    signing_usage = x509.KeyUsage(True, True, False, False, False, False, False, False, False)
+    copied = self_signed(key, seal_subject, signing_usage, start=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5))
     root = running.gateway.seals.ca.root.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value
     lookalike = SealMakerCA.create(str(root).removesuffix(" Seal Root CA"), dt.datetime.now(dt.UTC))
     lookalike_seal = lookalike.issue_seal_certificate(
@@ -726,7 +718,7 @@ def test_an_invisible_signature_in_the_issuers_name_after_the_seal_is_not_vouche
     )
     stub = verifier(running)
     for signed_as, chain, why in (
-        ((key, self_signed), (), "UNTRUSTED_ROOT"),
+        ((key, copied), (), "UNTRUSTED_ROOT"),
         ((key, lookalike_seal), (lookalike.intermediate,), "LOOKALIKE_CA"),
     ):
         forged = sign_invisibly(pdf, "Seal2", signed_as=signed_as, chain=chain)
@@ -742,7 +734,7 @@ def test_an_invisible_signature_in_the_issuers_name_after_the_seal_is_not_vouche
     applicant = sign_invisibly(pdf, "Applicant")
     assert stub.VerifyDocument(verification_pb2.VerifyDocumentRequest(use=USE, pdf=applicant)).report.verdict == PASSED
     # with a signature drawn over the page besides: both are named (the first finding had replaced the second)
-    both = sign_invisibly(draw_over(pdf, "over-the-name"), "Seal3", signed_as=(key, self_signed))
+    both = sign_invisibly(draw_over(pdf, "over-the-name"), "Seal3", signed_as=(key, copied))
     detail = stub.VerifyDocument(verification_pb2.VerifyDocumentRequest(use=USE, pdf=both)).report.integrity.detail
     assert "'Seal3' (UNTRUSTED_ROOT)" in detail and "'over-the-name'" in detail, detail
 

@@ -33,6 +33,7 @@ from signing.keys import SM2_SM3, SoftwareKey
 from signing.receipts import RECEIPT_SEAL_NAME, ReceiptCheck, check_receipt, check_receipt_offline, sign_receipts
 from signing.results import CheckResult
 from signing.seal_ca import SealMakerCA
+from tests.signing.test_seal_ca import self_signed
 
 VECTORS: dict[str, Any] = json.loads(
     (Path(__file__).parent.parent / "vectors" / "receipts.json").read_text(encoding="utf-8")
@@ -418,17 +419,8 @@ def test_a_self_signed_receipt_certificate_is_untrusted_not_a_missing_intermedia
     private = ec.generate_private_key(ec.SECP256R1())
     key = SoftwareKey(private)
     _, genuine = _receipt_certificate(key)
-    forged = (
-        x509.CertificateBuilder()
-        .subject_name(genuine.subject)
-        .issuer_name(genuine.subject)
-        .public_key(genuine.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(genuine.not_valid_before_utc)
-        .not_valid_after(genuine.not_valid_after_utc)
-        .add_extension(genuine.extensions.get_extension_for_class(x509.KeyUsage).value, critical=True)
-        .sign(private, hashes.SHA256())
-    )
+    usage = genuine.extensions.get_extension_for_class(x509.KeyUsage).value
+    forged = self_signed(private, genuine.subject, usage, start=genuine.not_valid_before_utc)
     for trust in (TrustMaterial(roots=[ROOT], crls=[CRL]), TrustMaterial(roots=[ROOT], intermediates=[INTERMEDIATE])):
         checked = check_receipt_file(_receipt_of(key, forged), trust)
         assert (checked.result, checked.reason) == (CheckResult.FAILED, "UNTRUSTED_ROOT"), checked

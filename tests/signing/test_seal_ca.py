@@ -515,31 +515,27 @@ def test_a_self_signed_seal_certificate_is_an_untrusted_root_not_a_bad_key_usage
     wrong key usage: the finding had said 印章证书的用途不是签章 of a forger's seal that copies a real one's subject and
     key usage."""
     genuine = issue(ca, seal_key)
-    forged = (
-        x509.CertificateBuilder()
-        .subject_name(genuine.subject)
-        .issuer_name(genuine.subject)
-        .public_key(seal_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(NOW)
-        .not_valid_after(NOW + dt.timedelta(days=30))
-        .add_extension(extension(genuine, x509.KeyUsage).value, critical=True)
-        .sign(seal_key, hashes.SHA256())
-    )
-    finding = check(ca, forged)
+    usage = extension(genuine, x509.KeyUsage).value
+    finding = check(ca, self_signed(seal_key, genuine.subject, usage))
     assert (finding.result, finding.reason) == (CheckResult.FAILED, "UNTRUSTED_ROOT")
     assert finding.detail.startswith("self-signed (") and "电子证照专用章" in finding.detail
     # one that also copies a trusted CA's name as its own is a look-alike of that CA
-    named_as_root = (
-        x509.CertificateBuilder()
-        .subject_name(ca.root.subject)
-        .issuer_name(ca.root.subject)
-        .public_key(seal_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(NOW)
-        .not_valid_after(NOW + dt.timedelta(days=30))
-        .add_extension(extension(genuine, x509.KeyUsage).value, critical=True)
-        .sign(seal_key, hashes.SHA256())
-    )
-    lookalike = check(ca, named_as_root)
+    lookalike = check(ca, self_signed(seal_key, ca.root.subject, usage))
     assert (lookalike.result, lookalike.reason) == (CheckResult.FAILED, "LOOKALIKE_CA"), lookalike
+
+
+def self_signed(
+    key: ec.EllipticCurvePrivateKey, subject: x509.Name, usage: x509.KeyUsage, *, start: dt.datetime = NOW
+) -> x509.Certificate:
+    """A certificate ``key`` signs for itself under ``subject``, as a forger makes one that copies a real one's."""
+    return (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(start)
+        .not_valid_after(start + dt.timedelta(days=30))
+        .add_extension(usage, critical=True)
+        .sign(key, hashes.SHA256())
+    )
