@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from gateway.domain.errors import FieldViolation, InvalidRequestError
+from gateway.domain.errors import FieldViolation, invalid
 
 _T = TypeVar("_T")
 
@@ -313,15 +313,10 @@ def find_by_number(read: Callable[[str, str], _T | None], type_code: str, number
     A number longer than any license's is none without a look-up; one longer than ``MAX_NUMBER_TYPED`` as typed is
     INVALID_ARGUMENT / TOO_LONG on ``license_number``."""
     if len(number) > MAX_NUMBER_TYPED:
-        raise InvalidRequestError(
-            [
-                FieldViolation(
-                    field="license_number",
-                    reason="TOO_LONG",
-                    description=f"证照编号不得超过{MAX_NUMBER_TYPED}个字符"
-                    f"（license_number must be at most {MAX_NUMBER_TYPED} characters）",
-                )
-            ]
+        raise invalid(
+            "license_number",
+            "TOO_LONG",
+            f"证照编号不得超过{MAX_NUMBER_TYPED}个字符（license_number must be at most {MAX_NUMBER_TYPED} characters）",
         )
     normal, given = normal_number(number), number.strip()
     if len(normal) > MAX_LICENSE_NUMBER:
