@@ -27,8 +27,10 @@ that answers a scrape sums every worker's, dead ones' too (their counts stay cou
 living workers: ``zzgw_ready`` is the least (1 when every worker is ready), ``zzgw_license_watchers`` the sum.
 ``process_*`` are those of the worker that answered. One process (no supervisor) keeps its values in memory.
 
-Recording a call is a dictionary lookup, a counter's increment and a histogram's observation (about 1 µs in memory,
-about 2.5 µs in multiprocess mode, on the benchmark machine).
+Recording a call is a dictionary lookup, a counter's increment and a histogram's observation: 1.3 µs in memory, 2.6 µs
+in multiprocess mode (three writes to an mmap'd file), timed in a loop in one process on the 2-core benchmark machine
+while other work shared it; a warm ``VerifyLicense`` takes about 380 µs of a pinned worker (2,636/s), so under 1%.
+A scrape of 40 methods × 3 codes took 5 ms in memory, 8 ms from two workers' files.
 """
 
 from __future__ import annotations
