@@ -1,0 +1,239 @@
+"""``GET /metrics``: a real gateway's calls counted by method and status code, its HTTP requests by route (never the
+raw path), readiness and open license watchers; nothing personal in a scrape; and with two workers (a real ``zzgw
+serve``), every scrape, whichever worker answers it, counts the calls both of them served."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import grpc
+import pytest
+from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.parser import text_string_to_metric_families
+
+from adapters.http import HttpServer
+from benchmarks.common import free_port, wait_serving
+from benchmarks.verify import worker_pids
+from gateway.server import http_app
+from protos.zzgw.v1 import catalog_pb2, catalog_pb2_grpc, issuance_pb2, verification_pb2
+from tests.api.test_verification import FPSL, verifier
+from tests.api.test_verification import issue_for_invoices as issue
+from tests.conftest import MARKET, PORTAL, TAX, RunningGateway
+
+ROOT = Path(__file__).resolve().parent.parent
+VERIFY = "/zzgw.v1.VerificationService/VerifyLicense"
+ISSUE = "/zzgw.v1.IssuanceService/IssueLicense"
+LIST_TYPES = "/zzgw.v1.CatalogService/ListLicenseTypes"
+USE = {"matter_code": FPSL, "purpose": "发票申领窗口核验", "operator": "窗口03 王敏"}
+
+Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
+
+
+def fetch(url: str, body: object = None, token: str = "") -> tuple[int, bytes, str]:
+    """The status, body and content type of one request (a POST of ``body`` as JSON when given)."""
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    data = json.dumps(body).encode() if body is not None else None
+    if data is not None:
+        headers["Content-Type"] = "application/json"
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, data=data, headers=headers), timeout=30) as answer:
+            return answer.status, answer.read(), answer.headers["Content-Type"]
+    except urllib.error.HTTPError as error:
+        return error.code, error.read(), error.headers["Content-Type"]
+
+
+def scrape(base: str) -> tuple[str, Samples]:
+    """``/metrics`` as text, and its samples by name and labels (parsed as Prometheus parses it)."""
+    status, body, kind = fetch(f"{base}/metrics")
+    assert status == 200 and kind.startswith("text/plain; version=0.0.4"), (status, kind)
+    text = body.decode()
+    samples: Samples = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            samples[sample.name, tuple(sorted(sample.labels.items()))] = sample.value
+    return text, samples
+
+
+def value(samples: Samples, name: str, **labels: str) -> float:
+    return samples.get((name, tuple(sorted(labels.items()))), 0.0)
+
+
+def total(samples: Samples, name: str, **labels: str) -> float:
+    """The sum of ``name``'s samples whose labels include ``labels``."""
+    wanted = set(labels.items())
+    return sum(v for (n, have), v in samples.items() if n == name and wanted <= set(have))
+
+
+@pytest.fixture(scope="module")
+def http(running: RunningGateway) -> Iterator[str]:
+    server = HttpServer(http_app(running.gateway), "127.0.0.1:0")
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{server.port}"
+    finally:
+        server.stop()
+
+
+def test_calls_and_requests_are_counted_by_method_code_and_route(running: RunningGateway, http: str) -> None:
+    _, before = scrape(http)
+    issued = issue(running, 1).license
+    report = verifier(running).VerifyLicense(
+        verification_pb2.VerifyLicenseRequest(
+            use=verification_pb2.UseContext(matter_code="370100-SPJC-001", purpose="食品生产经营监督检查"),
+            license_id=issued.license_id,
+        )
+    )
+    assert report.report.license.license_id == issued.license_id
+    with pytest.raises(grpc.RpcError) as refused:  # a holder portal may not verify
+        verifier(running, PORTAL).VerifyLicense(
+            verification_pb2.VerifyLicenseRequest(
+                use=verification_pb2.UseContext(matter_code=FPSL, purpose="发票申领"), license_id=issued.license_id
+            )
+        )
+    assert refused.value.code() is grpc.StatusCode.PERMISSION_DENIED
+    status, _, _ = fetch(f"{http}/console/api/verify", {"use": USE, "query": issued.license_id}, running.tokens[TAX])
+    assert status == 200
+    assert fetch(f"{http}/console/api/session", token=running.tokens[PORTAL])[0] == 403
+    # paths that are no route, one with a license number and one with a holder code in it: counted as "other"
+    assert fetch(f"{http}/licenses/{issued.license_number}")[0] == 404
+    assert fetch(f"{http}/console/api/verify/{issued.holder.code}")[0] == 404
+    assert fetch(f"{http}/readyz")[0] == 200
+    text, after = scrape(http)
+
+    def moved(name: str, **labels: str) -> float:
+        return value(after, name, **labels) - value(before, name, **labels)
+
+    assert moved("zzgw_grpc_calls_total", method=ISSUE, code="OK") == 1
+    assert moved("zzgw_grpc_calls_total", method=VERIFY, code="OK") == 1
+    assert moved("zzgw_grpc_calls_total", method=VERIFY, code="PERMISSION_DENIED") == 1
+    assert total(after, "zzgw_grpc_calls_total") - total(before, "zzgw_grpc_calls_total") == 3  # nothing else
+    assert moved("zzgw_grpc_call_seconds_count", method=VERIFY) == 2
+    assert moved("zzgw_grpc_call_seconds_count", method=ISSUE) == 1
+    assert moved("zzgw_grpc_call_seconds_bucket", method=VERIFY, le="+Inf") == 2
+    assert 0 < moved("zzgw_grpc_call_seconds_sum", method=VERIFY) < 30
+    http_moves = {
+        (labels["route"], labels["status"]): after[key] - before.get(key, 0.0)
+        for key in after
+        if key[0] == "zzgw_http_requests_total" and after[key] != before.get(key, 0.0)
+        for labels in [dict(key[1])]
+    }
+    assert http_moves == {
+        ("/metrics", "200"): 1,  # the scrape before (a scrape counts itself once answered)
+        ("/console/api/verify", "200"): 1,
+        ("/console/api/session", "403"): 1,
+        ("other", "404"): 1,
+        ("/console/", "404"): 1,
+        ("/readyz", "200"): 1,
+    }
+    # the gRPC verification and the console's each committed one receipt
+    assert moved("zzgw_group_commit_items_sum", writer="receipts") == 2
+    assert 1 <= moved("zzgw_group_commit_items_count", writer="receipts") <= 2
+    assert value(after, "zzgw_ready") == 1
+    assert value(after, "process_resident_memory_bytes") > 0 and value(after, "process_open_fds") > 0
+    for personal in (issued.license_number, issued.holder.code, issued.holder.name, issued.license_id, MARKET, TAX):
+        assert personal not in text, personal
+
+
+def test_open_license_watchers_are_a_gauge(running: RunningGateway, http: str) -> None:
+    _, before = scrape(http)
+    stream = running.issuance(MARKET).WatchLicenseChanges(issuance_pb2.WatchLicenseChangesRequest())
+    try:
+        deadline = time.monotonic() + 15
+        while value(scrape(http)[1], "zzgw_license_watchers") != value(before, "zzgw_license_watchers") + 1:
+            assert time.monotonic() < deadline, "the open stream was not counted"
+            time.sleep(0.1)
+    finally:
+        stream.cancel()
+    deadline = time.monotonic() + 15
+    while value(scrape(http)[1], "zzgw_license_watchers") != value(before, "zzgw_license_watchers"):
+        assert time.monotonic() < deadline, "the cancelled stream was still counted"
+        time.sleep(0.1)
+
+
+def scraped(directory: Path, pid: int) -> bool:
+    """Whether worker ``pid`` has answered a scrape: its own file counts the requests it answered."""
+    counts = directory / f"counter_{pid}.db"
+    if not counts.exists():
+        return False
+    families = MultiProcessCollector.merge([str(counts)])
+    return any(s.labels.get("route") == "/metrics" for family in families for s in family.samples)
+
+
+@pytest.mark.slow
+def test_every_scrape_of_two_workers_counts_the_calls_both_served(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "ZZGW_DATA_DIR": str(tmp_path / "var"),
+        "ZZGW_KEY_PASSPHRASE": "metrics-test-passphrase",
+        "ZZGW_WORKERS": "2",
+        "ZZGW_ACCESS_LOG": "false",
+    }
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    subprocess.run([sys.executable, "-m", "gateway.cli", "init"], env=env, cwd=ROOT, check=True, capture_output=True)
+    stale = tmp_path / "var" / "metrics" / "counter_1.db"  # a former run's counts: not summed into this run's
+    stale.parent.mkdir(parents=True)
+    stale.write_bytes(b"\0" * 8)
+    token = json.loads((tmp_path / "var" / "dev-tokens.json").read_text(encoding="utf-8"))["tokens"][TAX]["token"]
+    grpc_port, http_port = free_port(), free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gateway.cli", "serve"],
+        env={**env, "ZZGW_GRPC_ADDR": f"127.0.0.1:{grpc_port}", "ZZGW_HTTP_ADDR": f"127.0.0.1:{http_port}"},
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{http_port}"
+    try:
+        wait_serving(f"127.0.0.1:{grpc_port}", process=process)
+        workers = worker_pids(process.pid, 2, grpc_port)
+        directory = tmp_path / "var" / "metrics"
+        calls = 0
+
+        def served_grpc(pid: int) -> bool:  # a worker's histogram file is made by its first call
+            return (directory / f"histogram_{pid}.db").exists()
+
+        while not all(served_grpc(pid) for pid in workers):  # a new connection each time: spread by the kernel
+            assert calls < 200, "the calls did not reach both workers"
+            with grpc.insecure_channel(f"127.0.0.1:{grpc_port}") as channel:
+                catalog_pb2_grpc.CatalogServiceStub(channel).ListLicenseTypes(
+                    catalog_pb2.ListLicenseTypesRequest(), metadata=[("authorization", f"Bearer {token}")], timeout=10
+                )
+            calls += 1
+        assert not stale.exists()
+        scrapes = 0
+        while not all(scraped(directory, pid) for pid in workers):  # each a new connection, to either worker
+            assert scrapes < 60, "the scrapes did not reach both workers"
+            text, samples = scrape(base)
+            assert value(samples, "zzgw_grpc_calls_total", method=LIST_TYPES, code="OK") == calls, text
+            assert value(samples, "zzgw_grpc_call_seconds_count", method=LIST_TYPES) == calls
+            assert value(samples, "zzgw_ready") == 1  # the least of the two
+            assert value(samples, "zzgw_license_watchers") == 0
+            assert total(samples, "zzgw_http_requests_total", route="/metrics") == scrapes  # those before it
+            assert token not in text and TAX not in text
+            scrapes += 1
+        # a worker killed: its counts stay, its replacement's add to them
+        os.kill(workers[0], signal.SIGKILL)
+        deadline = time.monotonic() + 60
+        while workers[0] in worker_pids(process.pid, 2, grpc_port):
+            assert time.monotonic() < deadline, "the killed worker was not replaced"
+            time.sleep(0.2)
+        assert not (directory / f"gauge_livemin_{workers[0]}.db").exists()  # its gauges left the scrape
+        assert (directory / f"counter_{workers[0]}.db").exists()
+        wait_serving(f"127.0.0.1:{grpc_port}", process=process)
+        for _ in range(6):
+            _, samples = scrape(base)
+            assert value(samples, "zzgw_grpc_calls_total", method=LIST_TYPES, code="OK") == calls
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=60)
+    assert process.returncode == 0, err
