@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import select
 import signal
 import subprocess
 import sys
@@ -419,6 +420,8 @@ from protos.zzgw.v1 import issuance_pb2, issuance_pb2_grpc
 channel = connect(sys.argv[1], MemberCredentials(code=sys.argv[2], token=sys.argv[3]))
 stub = issuance_pb2_grpc.IssuanceServiceStub(channel)
 streams = [stub.WatchLicenseChanges(issuance_pb2.WatchLicenseChangesRequest()) for _ in range(2)]
+for stream in streams:  # an event on each: both hold their slots
+    next(stream)
 print("open", flush=True)
 time.sleep(600)
 """
@@ -430,11 +433,12 @@ def test_a_vanished_clients_watch_slots_are_freed_by_the_keepalive(
 ) -> None:
     """A client that vanishes without closing (frozen here; its host cut off, its NAT state dropped) had kept its
     two slots for two minutes, and its department's reconnecting watcher was refused meanwhile: the server's pings
-    find it gone within the keepalive and its timeout (shortened here to a second each)."""
+    find it gone within the keepalive and its timeout (shortened here to 2 s and 4 s: a live client answers a ping
+    within 4 s even on a loaded test machine, where 1 s had cut live ones off)."""
     import gateway.server
 
-    monkeypatch.setattr(gateway.server, "KEEPALIVE_SECONDS", 1)
-    monkeypatch.setattr(gateway.server, "KEEPALIVE_TIMEOUT_SECONDS", 1)
+    monkeypatch.setattr(gateway.server, "KEEPALIVE_SECONDS", 2)
+    monkeypatch.setattr(gateway.server, "KEEPALIVE_TIMEOUT_SECONDS", 4)
     gw = start_gateway(tmp_path / "var", f"sqlite:///{tmp_path / 'watch.db'}")
     client = subprocess.Popen(
         [sys.executable, "-c", _VANISHING_WATCHER, gw.address, TAX, gw.tokens[TAX]],
@@ -446,14 +450,19 @@ def test_a_vanished_clients_watch_slots_are_freed_by_the_keepalive(
 
     def refused() -> grpc.RpcError | None:
         try:
-            next(gw.issuance(TAX).WatchLicenseChanges(request, timeout=0.5))
+            next(gw.issuance(TAX).WatchLicenseChanges(request, timeout=2))
         except grpc.RpcError as error:
             return error if error.code() is grpc.StatusCode.RESOURCE_EXHAUSTED else None
         return None
 
     try:
-        assert client.stdout is not None and client.stdout.readline() == "open\n"
-        deadline = time.monotonic() + 10
+        assert client.stdout is not None
+        deadline = time.monotonic() + 60
+        while not select.select([client.stdout], [], [], 0.5)[0]:  # a 营业执照's change reaches both its streams
+            assert time.monotonic() < deadline and client.poll() is None, "the client's streams never opened"
+            issue_business_license(gw)
+        assert client.stdout.readline() == "open\n"
+        deadline = time.monotonic() + 30
         while (error := refused()) is None:  # until both of the client's streams hold their slots
             assert time.monotonic() < deadline, "the client's streams never held their slots"
         assert error_details(error)[0].reason == "TOO_MANY_WATCHERS_FOR_MEMBER"
@@ -461,7 +470,7 @@ def test_a_vanished_clients_watch_slots_are_freed_by_the_keepalive(
         client.send_signal(signal.SIGSTOP)
         frozen = time.monotonic()
         while refused() is not None:
-            assert time.monotonic() - frozen < 15, "a frozen client's slots were still held after 15 s"
+            assert time.monotonic() - frozen < 40, "a frozen client's slots were still held after 40 s"
     finally:
         client.kill()
         client.wait()
