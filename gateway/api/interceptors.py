@@ -412,6 +412,8 @@ class _Call:
         self.context = context
         self.member = "-"
         self.code = grpc.StatusCode.OK
+        self.reason = ""
+        """The refusal's stable reason (ErrorInfo), for the access log: a failed call's line had only its code."""
         self.started = time.perf_counter()
         self._request_id = ""
 
@@ -432,6 +434,7 @@ class _Call:
             exc = unavailable
         if isinstance(exc, ZzgwError):
             self.code = status_code(exc)
+            self.reason = exc.reason
             self.context.abort_with_status(to_status(exc))
         code = self.context.code()
         if code is not None and code is not grpc.StatusCode.OK:
@@ -458,6 +461,7 @@ class _Call:
                         "peer": self.context.peer(),
                         "member": self.member,
                         "code": self.code.name,
+                        **({"reason": self.reason} if self.reason else {}),
                         "ms": round(seconds * 1000, 2),
                         "request_id": self.request_id,
                     }
