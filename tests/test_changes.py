@@ -3,12 +3,13 @@ processes would have), and a cache fill that raced a change is not kept."""
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
 
 from gateway.store.changes import EVERYTHING, ChangeFeed
 from gateway.store.database import Database
@@ -117,6 +118,44 @@ def test_nothing_is_kept_while_the_listener_is_not_listening(kind: str, tmp_path
                 time.sleep(0.01)
             assert True in seen, "the lost connection was never taken as not listening"
             assert feed.generation == feed.heard >= 0  # listening again
+        finally:
+            feed.stop()
+            db.dispose()
+
+
+@pytest.mark.parametrize("kind", [p for p in backend_params() if p.id == "postgresql"])  # type: ignore[attr-defined]
+def test_an_outage_of_the_listener_is_said_once_and_its_end_once(
+    kind: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Each failed reconnection, every 0.5 s of a database outage, had been a WARNING of its own (found by a crash
+    tester): the loss is said once, the attempts at DEBUG, and the end once, with how long it lasted."""
+    with fresh_database(kind, tmp_path) as url:
+        db = Database.connect(url)
+        db.migrate()
+        feed = ChangeFeed(db)
+        feed.start()
+        name = db.engine.url.database
+        try:
+            admin = create_engine(db.engine.url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+            with caplog.at_level(logging.DEBUG, logger="zzgw.changes"), admin.connect() as connection:
+                connection.execute(text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false'))  # as if it were down
+                connection.execute(
+                    text(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                        f"WHERE query LIKE 'LISTEN %' AND datname = '{name}'"
+                    )
+                )
+                time.sleep(1.8)  # three attempts or so, each refused
+                connection.execute(text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true'))
+                deadline = time.monotonic() + 10
+                while not any("listening again" in r.getMessage() for r in caplog.records):
+                    assert time.monotonic() < deadline, "the listener never said it listens again"
+                    time.sleep(0.05)
+            admin.dispose()
+            said = [(r.levelno, r.getMessage()) for r in caplog.records if r.name == "zzgw.changes"]
+            assert [m for level, m in said if level >= logging.WARNING and "lost its connection" in m] != []
+            assert len([m for level, m in said if level >= logging.WARNING]) == 1, said
+            assert any(level == logging.DEBUG and "still not connected" in m for level, m in said), said
         finally:
             feed.stop()
             db.dispose()

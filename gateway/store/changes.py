@@ -312,11 +312,15 @@ class ChangeFeed:
         name_this_thread("zzgw-changes")
         url = make_url(self._db.engine.url.render_as_string(hide_password=False)).set(drivername="postgresql")
         conninfo = make_conninfo(url.render_as_string(hide_password=False), **_LISTENER_KEEPALIVES)
+        lost_at: float | None = None  # while not listening: said once at the loss and once when listening again
         while not self._stop.is_set():
             try:
                 with psycopg.connect(conninfo, autocommit=True) as connection:
                     connection.execute(f"LISTEN {CHANNEL}")
                     self._deaf = False
+                    if lost_at is not None:
+                        _log.info("change listener listening again, after %.1f s", time.monotonic() - lost_at)
+                        lost_at = None
                     self._deliver(EVERYTHING)  # anything may have changed while we were not listening
                     ready.set()
                     beat = time.monotonic()
@@ -330,7 +334,11 @@ class ChangeFeed:
                 self._deaf = True  # what the caches hold, or would be filled with, may be stale: keep nothing
                 if self._stop.is_set():
                     return
-                _log.warning("change listener lost its connection (%s); reconnecting", type(exc).__name__)
+                if lost_at is None:  # each failed reconnection (every 0.5 s of an outage) had been a line of its own
+                    lost_at = time.monotonic()
+                    _log.warning("change listener lost its connection (%s); reconnecting", type(exc).__name__)
+                else:
+                    _log.debug("change listener still not connected (%s)", type(exc).__name__)
                 with contextlib.suppress(Exception):  # a listener's own failure must not end the listening
                     self._deliver(EVERYTHING)
                 ready.set()

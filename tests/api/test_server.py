@@ -665,3 +665,16 @@ def test_pyhankos_debug_chatter_is_left_out_at_debug(monkeypatch: pytest.MonkeyP
     finally:
         for name, level in saved.items():
             logging.getLogger(name).setLevel(level)
+
+
+def test_a_store_outage_is_logged_once_per_reason_and_interval() -> None:
+    """Every call refused for the store had logged a WARNING of its own (some 200 lines in a 10 s outage): one line
+    per reason per interval now, saying how many calls it stands for."""
+    from gateway.api.interceptors import OncePer
+
+    lines = OncePer(0.2)
+    assert [lines.allow("DATABASE_UNAVAILABLE") for _ in range(3)] == [0, None, None]
+    assert lines.allow("STORE_FULL") == 0  # another reason is said at once
+    time.sleep(0.25)
+    assert lines.allow("DATABASE_UNAVAILABLE") == 2  # the two left out, said with the next line
+    assert lines.allow("DATABASE_UNAVAILABLE") is None
