@@ -33,6 +33,11 @@ if TYPE_CHECKING:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # only `zzgw serve`'s supervisor names the workers' metrics directory (gateway.metrics.prepare_directory): one
+    # set outside would be read by every command as it imports prometheus_client, and written to by `zzgw init`
+    # (pinning zzgw_ready at 0), kept by a single worker across runs, or crash a command when it does not exist
+    for name in ("PROMETHEUS_MULTIPROC_DIR", "prometheus_multiproc_dir"):
+        os.environ.pop(name, None)
     parser = argparse.ArgumentParser(prog="zzgw", description="zzgw, the e-license exchange gateway (证照网关)")
     parser.add_argument("--config", type=Path, help=_CONFIG_HELP)
     commands = parser.add_subparsers(dest="command", required=True)

@@ -12,8 +12,9 @@ for a second ``kill -9``. A worker whose call is stuck stops itself (``gateway.w
 replaced the same way. SIGTERM and SIGINT are passed on to every worker, which finish their calls in flight
 (``server.GRACE_SECONDS``); a worker whose supervisor is gone stops the same way, saying so.
 
-The workers write their metrics to ``<data_dir>/metrics/`` (``gateway.metrics``), which the supervisor empties at
-start, so that a scrape answered by any worker counts the whole gateway; a worker that exits leaves its gauges out.
+The workers write their metrics to a directory of this run's on ``/dev/shm`` (``<data_dir>/metrics/``, emptied at
+start, on a machine without it; ``gateway.metrics.prepare_directory``), so that a scrape answered by any worker counts
+the whole gateway; a worker that exits leaves its gauges out.
 """
 
 from __future__ import annotations
@@ -46,7 +47,8 @@ too); any other (a setting, a key file, a defect) stops the gateway as at its st
 RETRY_MOST = 30.0
 """Seconds, at most, between two tries to start a replacement worker that could not start."""
 METRICS_DIRECTORY = "metrics"
-"""The workers' metrics files, under the data directory (prometheus_client's multiprocess mode)."""
+"""The workers' metrics files under the data directory, on a machine without ``/dev/shm`` (prometheus_client's
+multiprocess mode)."""
 
 Worker = Callable[[Settings, int, bool, Any], None]
 """(settings, worker number, announce the addresses, a ``Ready`` to set once serving)."""
@@ -135,8 +137,8 @@ def _claim_port(address: str) -> socket.socket | None:
 
 def _supervise(settings: Settings, worker: Worker) -> int:
     context = multiprocessing.get_context("spawn")
-    metrics_directory = settings.data_dir / METRICS_DIRECTORY
-    metrics.prepare_directory(metrics_directory)  # before any worker starts: they read it as they import
+    # before any worker starts: they read it as they import
+    metrics_directory = metrics.prepare_directory(settings.data_dir / METRICS_DIRECTORY)
 
     def start(number: int, *, announce: bool, failed_starts: int = 0) -> _Running:
         ready = Ready(context)

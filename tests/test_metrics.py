@@ -23,6 +23,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from adapters.http import HttpServer
 from benchmarks.common import free_port, wait_serving
 from benchmarks.verify import worker_pids
+from gateway.metrics import SHARED_MEMORY
 from gateway.server import http_app
 from protos.zzgw.v1 import catalog_pb2, catalog_pb2_grpc, issuance_pb2, verification_pb2
 from tests.api.test_verification import FPSL, verifier
@@ -177,7 +178,7 @@ def test_every_scrape_of_two_workers_counts_the_calls_both_served(tmp_path: Path
         "ZZGW_WORKERS": "2",
         "ZZGW_ACCESS_LOG": "false",
     }
-    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    env["PROMETHEUS_MULTIPROC_DIR"] = str(tmp_path / "not-there")  # the environment's own: ignored, not crashed on
     subprocess.run([sys.executable, "-m", "gateway.cli", "init"], env=env, cwd=ROOT, check=True, capture_output=True)
     stale = tmp_path / "var" / "metrics" / "counter_1.db"  # a former run's counts: not summed into this run's
     stale.parent.mkdir(parents=True)
@@ -196,7 +197,17 @@ def test_every_scrape_of_two_workers_counts_the_calls_both_served(tmp_path: Path
     try:
         wait_serving(f"127.0.0.1:{grpc_port}", process=process)
         workers = worker_pids(process.pid, 2, grpc_port)
-        directory = tmp_path / "var" / "metrics"
+        named = {
+            Path(entry.split("=", 1)[1])
+            for pid in workers
+            for entry in Path(f"/proc/{pid}/environ").read_bytes().decode().split("\0")
+            if entry.startswith("PROMETHEUS_MULTIPROC_DIR=")
+        }
+        (directory,) = named  # the supervisor's, one for both workers
+        if SHARED_MEMORY.is_dir():  # apart from the store's disk: full, it had killed the workers (SIGBUS)
+            assert directory.parent == SHARED_MEMORY and directory.name.startswith("zzgw-metrics-")
+        else:
+            assert directory == tmp_path / "var" / "metrics"
         calls = 0
 
         def served_grpc(pid: int) -> bool:  # a worker's histogram file is made by its first call
@@ -209,7 +220,7 @@ def test_every_scrape_of_two_workers_counts_the_calls_both_served(tmp_path: Path
                     catalog_pb2.ListLicenseTypesRequest(), metadata=[("authorization", f"Bearer {token}")], timeout=10
                 )
             calls += 1
-        assert not stale.exists()
+        assert not stale.exists() or directory != stale.parent  # a former run's files are not summed in
         scrapes = 0
         while not all(scraped(directory, pid) for pid in workers):  # each a new connection, to either worker
             assert scrapes < 60, "the scrapes did not reach both workers"
@@ -237,3 +248,4 @@ def test_every_scrape_of_two_workers_counts_the_calls_both_served(tmp_path: Path
         process.send_signal(signal.SIGTERM)
         _, err = process.communicate(timeout=60)
     assert process.returncode == 0, err
+    assert not directory.exists() or directory == stale.parent  # this run's own, gone with the supervisor

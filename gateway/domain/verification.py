@@ -131,11 +131,14 @@ def personal_data_in(text: str) -> str | None:
     receipts, which any member holding a receipt's id may fetch and a later department of the case lists: clerks had
     typed the applicant's number into them (found by a privacy tester). Looked for as written in full-width digits
     (a Chinese input method's), with spaces or dashes between the digits, or after +86, too (found in review)."""
-    text = _SEPARATORS.sub("", unicodedata.normalize("NFKC", text))
-    for candidate in _CITIZEN_ID_LIKE.findall(text):
-        if citizen_id_problem(candidate.upper()) is None:
-            return "CITIZEN_ID"
-    return "MOBILE" if _MOBILE_LIKE.search(text) else None
+    folded = unicodedata.normalize("NFKC", text)
+    for form in (folded, _SEPARATORS.sub("", folded)):  # as written, then joined: "房号 1203 138…" in either
+        for candidate in _CITIZEN_ID_LIKE.findall(form):
+            if citizen_id_problem(candidate.upper()) is None:
+                return "CITIZEN_ID"
+        if _MOBILE_LIKE.search(form):
+            return "MOBILE"
+    return None
 
 
 def _personal(field: str, label: str, kind: str) -> FieldViolation:

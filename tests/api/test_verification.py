@@ -1907,6 +1907,7 @@ def test_a_purpose_or_case_number_holding_a_citizen_id_or_mobile_number_is_refus
         (verification_pb2.UseContext(matter_code=invoices, purpose=f"为{full_width}领票"), "use.purpose"),
         (verification_pb2.UseContext(matter_code=invoices, purpose=f"为 {spaced} 领票"), "use.purpose"),
         (verification_pb2.UseContext(matter_code=invoices, purpose="电话 +86 139-8877-6655"), "use.purpose"),
+        (verification_pb2.UseContext(matter_code=invoices, purpose="房号 1203 13812345678"), "use.purpose"),
         (
             verification_pb2.UseContext(
                 matter_code=invoices, purpose="企业开办：发票申领", bundle_code="370100-YJS-QYKB", case_id=citizen
