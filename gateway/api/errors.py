@@ -90,7 +90,9 @@ def _clip(text: str, limit: int) -> str:
 def internal_status(request_id: str) -> grpc.Status:
     info = error_details_pb2.ErrorInfo(reason="INTERNAL", domain=ERROR_DOMAIN, metadata={"request_id": request_id})
     proto = status_pb2.Status(
-        code=code_pb2.INTERNAL, message=f"internal error (request id {request_id})", details=[_pack(info)]
+        code=code_pb2.INTERNAL,
+        message=f"网关内部错误，请将请求编号 {request_id} 告知管理员（internal error, request id {request_id}）",
+        details=[_pack(info)],
     )
     return rpc_status.to_status(proto)
 
@@ -102,8 +104,8 @@ def within_limit(reply: Reply, limit: int) -> Reply:
     size = reply.ByteSize()
     if size > limit:
         raise ResourceExhaustedError(
-            f"the reply would have {size} bytes, more than the gateway's message limit of {limit} "
-            "(ZZGW_MAX_MESSAGE_BYTES)",
+            f"答复过大，超出网关的消息上限，无法返回（the reply would have {size} bytes, more than the gateway's "
+            f"message limit of {limit}, ZZGW_MAX_MESSAGE_BYTES）",
             reason="REPLY_TOO_LARGE",
         )
     return reply

@@ -46,6 +46,8 @@ def _cached(cache: TTLCache[str, Any], key: str) -> object:
         return cache[key]
     except KeyError:
         return _UNCACHED
+
+
 MAX_MEMBER_NAME = 200
 DEV_TOKEN_PREFIX = "zzgw-dev-"
 """How a dev bearer token (``zzgw init`` in dev mode, ``<data_dir>/dev-tokens.json``) begins."""

@@ -149,15 +149,23 @@ def store_unavailable(error: BaseException) -> UpstreamUnavailableError | None:
             reason="STORE_GONE",
         )
     if connection_lost(error):
-        return UpstreamUnavailableError("the database connection was lost: retry", reason="DATABASE_UNAVAILABLE")
+        return UpstreamUnavailableError(
+            "数据库连接中断，本次请求未完成，请重试（the database connection was lost: retry）",
+            reason="DATABASE_UNAVAILABLE",
+        )
     if disk_full(error):
         return UpstreamUnavailableError(
-            "the gateway's disk is full: nothing of this call was written; retry once space is freed",
+            "网关磁盘已满，本次请求未写入任何内容，请待管理员腾出空间后重试"
+            "（the gateway's disk is full: nothing of this call was written; retry once space is freed）",
             reason="STORE_FULL",
         )
     if store_busy(error):
         said = str(error) if isinstance(error, StoreTimeout) else "the store did not take this call's records in time"
-        return UpstreamUnavailableError(f"the store is held by another writer; {said}: retry", reason="DATABASE_BUSY")
+        return UpstreamUnavailableError(
+            f"数据库正被其他写入方占用，本次请求未完成，请稍后重试"
+            f"（the store is held by another writer; {said}: retry）",
+            reason="DATABASE_BUSY",
+        )
     return None
 
 
