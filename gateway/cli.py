@@ -87,8 +87,9 @@ def main(argv: list[str] | None = None) -> int:
     audit.add_argument(
         "action",
         choices=["verify", "prune", "refusals"],
-        help="verify: check end to end; prune: drop old records; refusals: the newest calls refused because the "
-        "caller named a matter another department handles (NOT_MATTER_DEPARTMENT)",
+        help="verify: check end to end; prune: drop old records; refusals: the newest calls refused for their use: "
+        "the caller named a matter another department handles (NOT_MATTER_DEPARTMENT), or a license of a type its "
+        "matter does not use (NOT_USED_BY_MATTER)",
     )
     audit.add_argument("--limit", type=int, default=100, help="refusals: how many, newest first (default 100)")
 
@@ -231,6 +232,8 @@ def _run(args: argparse.Namespace) -> int:
 
 MIN_PASSPHRASE = 16
 """Characters below which ``zzgw init`` warns of a production key passphrase (dev mode makes its own, 43 long)."""
+USE_REFUSALS = ("NOT_MATTER_DEPARTMENT", "NOT_USED_BY_MATTER")
+"""The reasons of calls refused for their use, which `zzgw audit refusals` lists."""
 
 _CONFIG_HELP = "TOML settings file (default: $ZZGW_CONFIG or ./zzgw.toml)"
 
@@ -575,8 +578,9 @@ def _broken(check: ChainCheck) -> str:
 
 
 def _refusals(gateway: Gateway, limit: int) -> int:
-    """The newest access records of calls refused for naming another department's matter, one a line: sequence,
-    time (UTC+8), caller's code and name, action, matter, purpose, operator."""
+    """The newest access records of calls refused for their use (another department's matter, a license type the
+    matter does not use), one a line: sequence, time (UTC+8), caller's code and name, action, reason, matter,
+    purpose, operator."""
     from gateway.domain.model import CHINA_TZ
 
     if not 1 <= limit <= 10_000:
@@ -584,7 +588,7 @@ def _refusals(gateway: Gateway, limit: int) -> int:
         return 2
     names = {m.code: m.name for m in gateway.members.list()}
     with gateway.db.unit_of_work() as uow:
-        records = uow.audit.of(reason="NOT_MATTER_DEPARTMENT", before_seq=None, limit=limit)
+        records = uow.audit.of(reasons=USE_REFUSALS, before_seq=None, limit=limit)
     lines = [
         "\t".join(
             (
@@ -593,6 +597,7 @@ def _refusals(gateway: Gateway, limit: int) -> int:
                 record.entry.caller,
                 names.get(record.entry.caller, ""),
                 record.entry.action.value,
+                record.entry.reason,
                 record.entry.matter_code,
                 record.entry.purpose,
                 record.entry.operator,

@@ -926,8 +926,9 @@ def test_a_bad_members_or_catalog_file_is_said_before_anything_is_made(
 
 
 def test_audit_refusals_lists_uses_of_another_departments_matter(env: dict[str, str]) -> None:
-    """A department naming a matter it does not handle is refused on the audit trail; `zzgw audit refusals` shows
-    those records, newest first, with the caller's name, the action, the matter, the purpose and the operator."""
+    """A department naming a matter it does not handle, or a license its matter does not use, is refused on the
+    audit trail; `zzgw audit refusals` shows those records, newest first, with the caller's name, the action, the
+    reason, the matter, the purpose and the operator."""
     from gateway.config import Settings
     from gateway.domain.audit import AuditAction
     from gateway.domain.verification import MatterNotHandledError, check_use
@@ -943,14 +944,19 @@ def test_audit_refusals_lists_uses_of_another_departments_matter(env: dict[str, 
             with pytest.raises(MatterNotHandledError) as refused:
                 check_use(matter, purpose, gateway.catalog, caller=tax, operator="税务窗口 07")
             gateway.audit.refuse_use(tax, refused.value, AuditAction.VERIFY_LICENSE)
+        invoices = check_use("370100-FPSL-001", "发票申领", gateway.catalog, caller=tax, operator="税务窗口 08")
+        gateway.audit.refuse(tax, invoices, "NOT_USED_BY_MATTER", AuditAction.GET_LICENSE_DATA)
+        gateway.audit.refuse(tax, invoices, "NEEDS_AUTHORIZATION", AuditAction.GET_LICENSE_DATA)  # not a use refusal
     finally:
         gateway.close()
     listed = zzgw(env, "audit", "refusals", "--limit", "5")
     assert listed.returncode == 0, listed.stderr
     rows = [line.split("\t") for line in listed.stdout.splitlines()]
+    tax_bureau = [TAX, "国家税务总局济南市税务局"]
     assert [row[2:] for row in rows] == [
-        [TAX, "国家税务总局济南市税务局", "VERIFY_LICENSE", "370100-CSDJ-001", "出生登记", "税务窗口 07"],
-        [TAX, "国家税务总局济南市税务局", "VERIFY_LICENSE", "370100-QYKZ-001", "刻章备案", "税务窗口 07"],
+        [*tax_bureau, "GET_LICENSE_DATA", "NOT_USED_BY_MATTER", "370100-FPSL-001", "发票申领", "税务窗口 08"],
+        [*tax_bureau, "VERIFY_LICENSE", "NOT_MATTER_DEPARTMENT", "370100-CSDJ-001", "出生登记", "税务窗口 07"],
+        [*tax_bureau, "VERIFY_LICENSE", "NOT_MATTER_DEPARTMENT", "370100-QYKZ-001", "刻章备案", "税务窗口 07"],
     ]
     assert int(rows[0][0]) > int(rows[1][0]) and re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", rows[0][1])
     assert zzgw(env, "audit", "refusals", "--limit", "0").returncode == 2

@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from gateway.domain.catalog import Catalog, Matter
-from gateway.domain.errors import FieldViolation, InvalidRequestError, PermissionDeniedError, invalid
+from gateway.domain.errors import FieldViolation, InvalidRequestError, PermissionDeniedError
 from gateway.domain.identifiers import citizen_id_problem, composed, normal_number
 from gateway.domain.model import CHINA_TZ, License, LicenseStatus, Member, Role
 from gateway.domain.validation import check_text
@@ -393,10 +393,25 @@ def check_type_used(catalog: Catalog, matter: Matter, type_code: str, field: str
     materials do not list, with the words and reason verification refuses it with (``VerifyLicense``): a call that
     names a license by identifier is checked so before the license is looked up, so that whether a license the
     matter has no need of exists is not told (LICENSE_NOT_FOUND for a missing one, another answer for one that
-    exists), and nothing of it goes on the audit trail. A code of no type the catalog knows passes: the lookup
-    answers it."""
+    exists). The refusal goes on the audit trail (``TypeNotUsedError``). A code of no type the catalog knows
+    passes: the lookup answers it."""
     if any(material.type_code == type_code for material in matter.materials):
         return
     license_type = catalog.license_types.get(type_code)
     if license_type is not None:
-        raise invalid(field, "NOT_USED_BY_MATTER", f"事项 {matter.code}（{matter.name}）不使用{license_type.name}")
+        raise TypeNotUsedError(
+            [
+                FieldViolation(
+                    field=field,
+                    reason="NOT_USED_BY_MATTER",
+                    description=f"事项 {matter.code}（{matter.name}）不使用{license_type.name}",
+                )
+            ]
+        )
+
+
+class TypeNotUsedError(InvalidRequestError):
+    """INVALID_ARGUMENT / NOT_USED_BY_MATTER: the request names a license of a type its matter's materials do not
+    list (``check_type_used``). The service that refuses it puts the refusal on the audit trail with the license
+    the request named (``AuditTrail.refuse``): the holder sees the attempt, the caller learns nothing of the
+    license."""

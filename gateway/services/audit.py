@@ -56,7 +56,7 @@ from gateway.domain.identifiers import (
     uscc_problem,
 )
 from gateway.domain.model import Clock, License, Member, Role
-from gateway.domain.verification import MatterNotHandledError
+from gateway.domain.verification import MatterNotHandledError, UseContext
 from gateway.services.receipt_certificates import ReceiptCertificates
 from gateway.store.database import AppendWork, Database, UnitOfWork
 from signing.errors import InvalidSignature
@@ -187,12 +187,25 @@ class AuditTrail:
         subjects: Callable[[License], tuple[str, ...]] | None = None,
     ) -> None:
         """Record a call refused because ``caller`` named a matter another department handles (``check_use``):
-        DENIED / NOT_MATTER_DEPARTMENT, with the matter and purpose it named, and the license or holder the request
-        named (``target``): the holder's and the issuer's logs show an attempt on their licenses under another
-        department's matter as they show one under the caller's own, and so do the logs of the license's
-        co-subjects, with ``subjects`` (``subjects_of`` under the caller's catalog). The license is looked up for the
-        record alone; the caller is told nothing of it."""
-        use = refused.use
+        DENIED / NOT_MATTER_DEPARTMENT (``refuse``)."""
+        self.refuse(caller, refused.use, refused.reason, action, target, subjects=subjects)
+
+    def refuse(
+        self,
+        caller: Member,
+        use: UseContext,
+        reason: str,
+        action: AuditAction,
+        target: UseTarget | None = None,
+        *,
+        subjects: Callable[[License], tuple[str, ...]] | None = None,
+    ) -> None:
+        """Record a call about a license or holder refused for its use (another department's matter,
+        NOT_MATTER_DEPARTMENT; a license type the matter does not use, NOT_USED_BY_MATTER): DENIED with ``reason``,
+        the matter and purpose it named, and the license or holder the request named (``target``): the holder's and
+        the issuer's logs show an attempt on their licenses that was refused as they show one that was answered,
+        and so do the logs of the license's co-subjects, with ``subjects`` (``subjects_of`` under the caller's
+        catalog). The license is looked up for the record alone; the caller is told nothing of it."""
         found, holder_code = self._target(target) if target is not None else (None, "")
         self.record(
             AuditEntry(
@@ -206,7 +219,7 @@ class AuditTrail:
                 issuer_code=found.content.issuer_code if found else "",
                 holder_code=found.content.holder.code if found else holder_code,
                 decision="DENIED",
-                reason=refused.reason,
+                reason=reason,
                 subjects=subjects(found) if found and subjects else (),
             )
         )

@@ -58,6 +58,7 @@ from gateway.domain.sharing import CONSUMER_ROLES, request_deadline
 from gateway.domain.validation import MAX_REASON, check_text, checked_holder_code
 from gateway.domain.verification import (
     MatterNotHandledError,
+    TypeNotUsedError,
     UseContext,
     check_type_used,
     operator_violation,
@@ -264,7 +265,13 @@ class AuthorizationService:
                     "ISSUER_MISMATCH",
                     "该证照不是所填的发证部门发放的（the license is from another issuer）",
                 )
-            check_type_used(self._catalog, matter, named.type_code, "license_id")
+            try:
+                check_type_used(self._catalog, matter, named.type_code, "license_id")
+            except TypeNotUsedError as refused:  # on the holder's log, as a refusal for another's matter is
+                target = UseTarget(license_id=license_id)
+                action = AuditAction.REQUEST_ACCESS
+                self._audit.refuse(caller, use, refused.reason, action, target, subjects=self._subjects)
+                raise
             with self._db.unit_of_work() as uow:
                 license = uow.licenses.get(license_id)
             if license is None:
@@ -360,7 +367,10 @@ class AuthorizationService:
         operator = check_operator(operator)
         view = view or (RequestView.ISSUER_QUEUE if caller.has(Role.ISSUER) else RequestView.SUBMITTED)
         if view is RequestView.ISSUER_QUEUE and not caller.has(Role.ISSUER):
-            raise PermissionDeniedError("only issuers have a queue of access requests", reason="NOT_AN_ISSUER")
+            raise PermissionDeniedError(
+                "只有发证部门有待审批的用证申请队列（only issuers have a queue of access requests）",
+                reason="NOT_AN_ISSUER",
+            )
         if view is RequestView.SUBMITTED and not caller.roles & CONSUMER_ROLES:
             raise PermissionDeniedError("only consumers submit access requests", reason="NOT_A_CONSUMER")
         limit = max(1, min(limit, MAX_LIST))

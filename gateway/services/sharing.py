@@ -86,7 +86,13 @@ from gateway.domain.sharing import (
     decide,
 )
 from gateway.domain.validation import checked_holder_code
-from gateway.domain.verification import MatterNotHandledError, UseContext, check_type_used, status_since
+from gateway.domain.verification import (
+    MatterNotHandledError,
+    TypeNotUsedError,
+    UseContext,
+    check_type_used,
+    status_since,
+)
 from gateway.services.audit import AuditTrail, UseTarget
 from gateway.services.authorization import (
     AccessRequestState,
@@ -224,10 +230,15 @@ class UseStamper:
             )
         except TimestampUnavailable as exc:
             raise UpstreamUnavailableError(
-                f"the time-stamping authority is unavailable: {exc}", reason="TSA_UNAVAILABLE"
+                f"时间戳服务暂时不可用，未出具用证副本，请稍后重试"
+                f"（the time-stamping authority is unavailable: {exc}）",
+                reason="TSA_UNAVAILABLE",
             ) from exc
         except PdfError as exc:
-            raise ConflictError(f"the stored document cannot be stamped: {exc}", reason="DOCUMENT_DAMAGED") from exc
+            raise ConflictError(
+                f"所存证照文件已损坏，无法加盖用证标记，请联系发证部门（the stored document cannot be stamped: {exc}）",
+                reason="DOCUMENT_DAMAGED",
+            ) from exc
         return stamped, field
 
 
@@ -240,7 +251,11 @@ def _page_box(pdf: bytes) -> Box:
         parent = node.get("/Parent")
         node = parent.get_object() if parent is not None else None
     if node is None:
-        raise ConflictError("the stored document's page has no size", reason="DOCUMENT_DAMAGED")
+        raise ConflictError(
+            "所存证照文件已损坏（页面没有尺寸），无法加盖用证标记，请联系发证部门"
+            "（the stored document's page has no size）",
+            reason="DOCUMENT_DAMAGED",
+        )
     x1, y1, x2, y2 = (float(v) for v in node["/MediaBox"])
     left, bottom, right, top = min(x1, x2), min(y1, y2), max(x1, x2), max(y1, y2)
     return math.ceil(left) + 1, math.ceil(bottom) + 1, math.floor(right) - 1, math.floor(top) - 1
@@ -518,7 +533,13 @@ class SharingService:
         named = LicenseId.parse(license_id)
         if named.issuer_code != caller.code:  # an issuer reads its own licenses whatever its matter (rule 1)
             # before the lookup, as verification: whether such a license exists is not the matter's to learn
-            check_type_used(self._catalog, matter, named.type_code, "license_id")
+            try:
+                check_type_used(self._catalog, matter, named.type_code, "license_id")
+            except TypeNotUsedError as refused:  # on the holder's log, as a refusal for another's matter is
+                self._audit.refuse(
+                    caller, use, refused.reason, action, UseTarget(license_id=license_id), subjects=self._subjects
+                )
+                raise
         digest = consent_code_digest(consent_code)
         now = self._clock.now()
         with self._db.unit_of_work() as uow:
@@ -681,8 +702,8 @@ def _copy_too_large(size: int, limit: int) -> ResourceExhaustedError:
     """A sharing copy that no reply can carry (its document was stored under a larger message limit): refused as a
     denial, so it is not counted as a use and a one-use consent is not spent on it."""
     return ResourceExhaustedError(
-        f"the reply would have about {size} bytes, more than the gateway's message limit of {limit} "
-        "(ZZGW_MAX_MESSAGE_BYTES)",
+        f"证照文件过大，超出网关的消息上限，无法返回（the reply would have about {size} bytes, more than the "
+        f"gateway's message limit of {limit}, ZZGW_MAX_MESSAGE_BYTES）",
         reason="REPLY_TOO_LARGE",
     )
 

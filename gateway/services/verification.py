@@ -69,6 +69,7 @@ from gateway.domain.verification import (
     ClaimAnswer,
     ClaimResult,
     MatterNotHandledError,
+    TypeNotUsedError,
     UseContext,
     answer_claim,
     authority_finding,
@@ -435,7 +436,14 @@ class VerificationService:
             return self._verify_qr(caller, use, scanned_code(qr_code), now)
         if license_id:
             # before it is looked up: whether a license exists, and its status, is what the matter may not learn
-            self._used_by_matter(use, _type_of(license_id), "license_id")
+            self._used_by_matter(
+                caller,
+                use,
+                AuditAction.VERIFY_LICENSE,
+                _type_of(license_id),
+                "license_id",
+                UseTarget(license_id=license_id),
+            )
             query: dict[str, object] = {"by": "license_id", "license_id": license_id}
             checked = self._checked_by_id(license_id)
         else:
@@ -448,7 +456,8 @@ class VerificationService:
                 )
             if type_code not in self._catalog.license_types:
                 raise _unknown_type(type_code)
-            self._used_by_matter(use, type_code, "type_code")
+            target = UseTarget(type_code=type_code, license_number=license_number)
+            self._used_by_matter(caller, use, AuditAction.VERIFY_LICENSE, type_code, "type_code", target)
             found = find_by_number(self._db.read_license_by_number, type_code, license_number)
             query = {"by": "license_number", "type_code": type_code}
             checked = self._check_record(found) if found is not None else None  # read afresh: never cached
@@ -496,7 +505,9 @@ class VerificationService:
                     field = candidate
                     break
         if stored is not None:  # the status of a license the matter does not use is not told, even of its document
-            self._used_by_matter(use, _type_of(stored.license_id), "pdf")
+            self._used_by_matter(
+                caller, use, action, _type_of(stored.license_id), "pdf", UseTarget(license_id=stored.license_id)
+            )
         if field != checked.field_name:  # judge the seal the gateway put on that registered document
             checked = self._validate_pdf(pdf, field)
         if checked.integrity.result is not CheckResult.PASSED:  # what a changed document names is not looked at
@@ -561,7 +572,14 @@ class VerificationService:
         with self._db.unit_of_work() as uow:
             stored = uow.documents.by_sha256(sha256)
         if stored is not None:  # as for the document alone
-            self._used_by_matter(use, _type_of(stored.license_id), "document")
+            self._used_by_matter(
+                caller,
+                use,
+                AuditAction.VERIFY_STAMP,
+                _type_of(stored.license_id),
+                "document",
+                UseTarget(license_id=stored.license_id),
+            )
         query = {"by": "stamp", "document_sha256": sha256, "stamp_sha256": hashlib.sha256(stamp).hexdigest()}
         # which seal and signer the stamp claims: two departments' stamps on one document must not read alike
         query.update({k: v for k, v in (("seal_code", checked.es_id), ("signer_uscc", checked.signer_uscc)) if v})
@@ -645,14 +663,22 @@ class VerificationService:
             )
         return _first_failure(identity, authority_finding(license, self._catalog))
 
-    def _used_by_matter(self, use: UseContext, type_code: str, field: str) -> Matter:
+    def _used_by_matter(
+        self, caller: Member, use: UseContext, action: AuditAction, type_code: str, field: str, target: UseTarget
+    ) -> Matter:
         """The use's matter, when its materials list ``type_code`` or no license type has that code (an identifier
         of no type is answered as unknown); else INVALID_ARGUMENT / NOT_USED_BY_MATTER on ``field``. A department
         verifies what an applicant presents for the matter it handles: the existence, validity and status of the
         licenses it has no need of (a citizen's 居民身份证 under 发票申领; whether a 结婚证 is still in force) are not
-        its to learn, as their fields are not (``GetLicenseData``)."""
+        its to learn, as their fields are not (``GetLicenseData``). The refusal is recorded as the call ``action``,
+        with the license or holder ``target`` names, for the holder's and the issuer's logs."""
         matter = self._catalog.matters[use.matter_code]  # the use context was checked against the catalog
-        check_type_used(self._catalog, matter, type_code, field)
+        try:
+            check_type_used(self._catalog, matter, type_code, field)
+        except TypeNotUsedError as refused:
+            if self._audit is not None:
+                self._audit.refuse(caller, use, refused.reason, action, target)
+            raise
         return matter
 
     def check_claim(
@@ -678,7 +704,8 @@ class VerificationService:
                 f"（at most {MAX_CLAIM_FIELDS} fields of at most 2,000 characters）",
             )
         # "it matches" would confirm a guess of a name, number or holder code the matter has no need of
-        matter = self._used_by_matter(use, type_code, "type_code")
+        target = UseTarget(type_code=type_code, license_number=license_number, holder_code=holder_code)
+        matter = self._used_by_matter(caller, use, AuditAction.CHECK_CLAIM, type_code, "type_code", target)
         if unclaimable := _unclaimable(self._catalog.license_types[type_code], fields, matter):
             raise InvalidRequestError(unclaimable)
         now = self._clock.now()
@@ -902,7 +929,9 @@ class VerificationService:
             unread = Finding(result=CheckResult.FAILED, reason=envelope, detail=detail)
             return self._report(action, caller, use, {"by": "qr_code"}, unread, _NOT_GENUINE, _NOT_GENUINE, None, now)
         license_id = envelope.claims.license_id
-        self._used_by_matter(use, _type_of(license_id), "qr_code")  # as by identifier
+        self._used_by_matter(
+            caller, use, action, _type_of(license_id), "qr_code", UseTarget(license_id=license_id)
+        )  # as by id
         query = {"by": "qr_code", "license_id": license_id}
         known = self._seal_by_key_prefix(envelope.key_id_prefix)
         if known is None:

@@ -1240,11 +1240,11 @@ class AuditRepository:
         *,
         holder_code: str | None = None,
         issuer_code: str | None = None,
-        reason: str | None = None,
+        reasons: Sequence[str] | None = None,
         before_seq: int | None,
         limit: int,
     ) -> list[AccessRecord]:
-        """Newest first: the records about one holder's or one issuer's licenses, or those of one reason."""
+        """Newest first: the records about one holder's or one issuer's licenses, or those of some reasons."""
         query = select(*_A_READ).order_by(_A.c.seq.desc()).limit(limit)
         if holder_code is not None:
             query = query.where(_A.c.holder_code == holder_code)
@@ -1252,8 +1252,8 @@ class AuditRepository:
             query = query.where(_A.c.issuer_code.concat("") == issuer_code)  # not a walk of the issuer's whole log
         elif issuer_code is not None:
             query = query.where(_A.c.issuer_code == issuer_code)
-        if reason is not None:
-            query = query.where(_A.c.reason == reason)
+        if reasons is not None:
+            query = query.where(_A.c.reason.in_(reasons))
         if before_seq is not None:
             query = query.where(_A.c.seq < before_seq)
         return self._listed(self._s.execute(query).all())

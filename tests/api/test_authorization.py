@@ -472,6 +472,18 @@ def test_unconditional_data_needs_no_request_and_matters_bound_the_types(running
     assert violations == [("fields", "NOTHING_TO_APPROVE")]
     _, _, violations = refused(lambda: request_access(running, TAX, FPSL))  # 发票申领 needs no ID card
     assert violations == [("type_code", "NOT_USED_BY_MATTER")]
+    # nor one card: refused before it is looked up, and the attempt is on its holder's log
+    card = id_card(running).license
+    _, _, violations = refused(lambda: request_access(running, TAX, FPSL, type_code="", license_id=card.license_id))
+    assert violations == [("license_id", "NOT_USED_BY_MATTER")]
+    (record, *_) = records_of(running, card.holder.code)
+    assert (record.action, record.decision, record.reason, record.caller, record.license_id) == (
+        "REQUEST_ACCESS",
+        "DENIED",
+        "NOT_USED_BY_MATTER",
+        TAX,
+        card.license_id,
+    )
 
 
 def test_a_decision_cannot_widen_the_request(running: RunningGateway) -> None:

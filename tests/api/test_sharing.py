@@ -464,6 +464,7 @@ def test_conditional_data_without_authorisation_is_denied_with_a_remedy(running:
     assert error_details(unused.value)[1] == [("license_id", "NOT_USED_BY_MATTER")]
     actions = [(r.action, r.decision, r.reason) for r in records_of(running, card.holder.code)]
     assert actions == [
+        ("GET_LICENSE_DATA", "DENIED", "NOT_USED_BY_MATTER"),  # the holder sees the attempt; the caller learnt nothing
         ("PREFILL_FORM", "DENY", "NEEDS_AUTHORIZATION"),
         ("GET_LICENSE_DATA", "DENY", "NEEDS_AUTHORIZATION"),
         ("LIST_HOLDER_LICENSES", "LISTED", "licenses=1"),
@@ -488,7 +489,9 @@ def test_a_license_of_a_type_the_matter_does_not_use_is_refused_before_it_is_loo
     looked the card up first, answering PERMISSION_DENIED / MATTER_NOT_FOR_TYPE (RequestAccess: INVALID_ARGUMENT) for
     an existing card, NOT_FOUND for a missing one, and putting a DENY naming the card on its holder's log: whether
     another department's license exists was told (found by a black-box tester). Now they answer as VerifyLicense
-    does, the same for both, and record nothing (README: "before anything is looked up")."""
+    does, the same for both (README: "before anything is looked up"); the attempt is recorded all the same, as a
+    refusal for another department's matter is: on the card's holder's log when the card exists, naming no one when
+    it does not (the caller reads neither log)."""
     card = id_card(running).license
     tax = sharing(running, TAX)
     verifier = verification_pb2_grpc.VerificationServiceStub(running.channel(TAX))
@@ -513,8 +516,12 @@ def test_a_license_of_a_type_the_matter_does_not_use_is_refused_before_it_is_loo
                 method(request)
             answer = (caught.value.code(), error_details(caught.value)[1], caught.value.details())
             assert answer == refusal, type(request).__name__
-    assert record_count(running) == before  # as VerifyLicense: no record, none naming the card
-    assert len(records_of(running, card.holder.code)) == seen_by_holder
+    assert record_count(running) == before + 8  # each refusal, the missing twin's naming no one
+    refusals = records_of(running, card.holder.code)[: len(records_of(running, card.holder.code)) - seen_by_holder]
+    assert [(r.action, r.decision, r.reason, r.license_id) for r in refusals] == [
+        (action, "DENIED", "NOT_USED_BY_MATTER", card.license_id)
+        for action in ("REQUEST_ACCESS", "GET_LICENSE_DOCUMENT", "GET_LICENSE_DATA", "VERIFY_LICENSE")  # newest first
+    ]
     # a type the matter uses is still looked up: a missing one is not found
     business, _ = business_license(running, 11)
     for call in (

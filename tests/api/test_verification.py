@@ -515,7 +515,24 @@ def test_a_license_the_matter_does_not_use_is_not_verified_in_any_way(running: R
         assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
         assert error_details(caught.value)[1] == [(field, "NOT_USED_BY_MATTER")]
         assert "事项 370100-FPSL-001（发票申领）不使用食品生产许可证" in (caught.value.details() or "")
-    assert len(trail_rows(running, "caller", "caller = :tax", tax=TAX)) == before  # no receipt, no access record
+    # no receipt; the attempts are on the holder's and the issuer's logs, refused, naming the license (found on
+    # reading DESIGN's audit: a refusal for another department's matter was recorded, this one was not)
+    verify_license, verify_document = AuditAction.VERIFY_LICENSE.value, AuditAction.VERIFY_DOCUMENT.value
+    refused = (issued.license_id, issued.holder.code, issued.issuer_code)
+    assert trail_rows(
+        running, "action, decision, reason, license_id, holder_code, issuer_code", "caller = :tax", tax=TAX
+    )[before:] == [
+        (verify_license, "DENIED", "NOT_USED_BY_MATTER", *refused),
+        (verify_license, "DENIED", "NOT_USED_BY_MATTER", *refused),
+        (verify_license, "DENIED", "NOT_USED_BY_MATTER", "", "", ""),  # a made-up number names no one
+        (verify_license, "DENIED", "NOT_USED_BY_MATTER", *refused),
+        (verify_document, "DENIED", "NOT_USED_BY_MATTER", *refused),
+    ]
+    with running.gateway.db.engine.connect() as connection:
+        receipts = connection.execute(
+            text("SELECT count(*) FROM receipts WHERE license_id = :id"), {"id": issued.license_id}
+        )
+        assert receipts.scalar_one() == 0
     # an identifier of no known type is answered as before (malformed or unknown), and the matter's own type is
     business = issue(running, 43, samples.business_license).license
     answer = tax.VerifyLicense(verification_pb2.VerifyLicenseRequest(use=invoices, license_id=business.license_id))
@@ -1204,6 +1221,13 @@ def test_a_claim_cannot_be_about_a_secret_field_one_the_type_has_not_or_a_type_t
     assert unneeded.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert error_details(unneeded.value)[1] == [("type_code", "NOT_USED_BY_MATTER")]
     assert "事项 370100-FPSL-001（发票申领）不使用居民身份证" in (unneeded.value.details() or "")
+    # the attempt is on the holder's log (the claim named the holder and the number; nothing was compared)
+    assert trail_rows(running, "action, decision, reason, holder_code", "caller = :tax", tax=TAX)[-1] == (
+        AuditAction.CHECK_CLAIM.value,
+        "DENIED",
+        "NOT_USED_BY_MATTER",
+        asked["holder_code"],
+    )
 
 
 def test_a_claim_is_not_compared_with_a_record_changed_behind_the_gateways_back(running: RunningGateway) -> None:
