@@ -170,18 +170,39 @@ writing a value had killed each worker with SIGBUS (mmap'd files), where a full 
 
 
 def prepare_directory(fallback: Path) -> Path:
-    """In the supervisor, before it starts the workers: a directory of this run's own on ``SHARED_MEMORY`` (removed
-    when the supervisor exits), else ``fallback`` made and emptied of a former run's files (counts of processes long
-    gone, which would be summed into this run's); named to the workers that it starts. Returns it."""
+    """In the supervisor, before it starts the workers: a directory of this run's own on ``SHARED_MEMORY`` (named
+    after the supervisor's pid, removed when it exits; those of supervisors killed outright are removed here),
+    else ``fallback`` made and emptied of a former run's files (counts of processes long gone, which would be summed
+    into this run's); named to the workers that it starts. Returns it."""
     path = fallback
     if SHARED_MEMORY.is_dir() and os.access(SHARED_MEMORY, os.W_OK):
-        path = Path(tempfile.mkdtemp(prefix="zzgw-metrics-", dir=SHARED_MEMORY))
+        _remove_orphans(SHARED_MEMORY)
+        path = Path(tempfile.mkdtemp(prefix=f"{_PREFIX}{os.getpid()}-", dir=SHARED_MEMORY))
         atexit.register(shutil.rmtree, path, ignore_errors=True)
     path.mkdir(parents=True, exist_ok=True)
     for stale in path.glob("*.db"):
         stale.unlink(missing_ok=True)
     os.environ[DIRECTORY_ENV] = str(path)
     return path
+
+
+_PREFIX = "zzgw-metrics-"
+
+
+def _remove_orphans(parent: Path) -> None:
+    """Remove the metrics directories in ``parent`` of supervisors no longer running: one killed with SIGKILL (or
+    by the OOM killer) leaves its own, a few KB of tmpfs, memory until the machine restarts. A directory whose
+    supervisor cannot be told (another user's, an unexpected name) is left."""
+    for directory in parent.glob(f"{_PREFIX}*-*"):
+        pid = directory.name[len(_PREFIX) :].split("-", 1)[0]
+        if not pid.isdigit() or int(pid) <= 0:
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(directory, ignore_errors=True)
+        except OSError:  # alive, another user's
+            continue
 
 
 def process_gone(path: Path, pid: int) -> None:

@@ -249,3 +249,29 @@ def test_every_scrape_of_two_workers_counts_the_calls_both_served(tmp_path: Path
         _, err = process.communicate(timeout=60)
     assert process.returncode == 0, err
     assert not directory.exists() or directory == stale.parent  # this run's own, gone with the supervisor
+
+
+def test_a_killed_supervisors_metrics_directory_is_removed_at_the_next_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A supervisor killed with SIGKILL cannot remove its directory on /dev/shm (memory until the machine restarts;
+    found at the last stop): the next one removes those of supervisors no longer running, and leaves those of
+    running ones and any it cannot attribute."""
+    import gateway.metrics
+
+    shared = tmp_path / "shm"
+    shared.mkdir()
+    monkeypatch.setattr(gateway.metrics, "SHARED_MEMORY", shared)
+    monkeypatch.setenv(gateway.metrics.DIRECTORY_ENV, "")
+    finished = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead = shared / f"zzgw-metrics-{int(finished.stdout)}-a1b2"
+    running = shared / f"zzgw-metrics-{os.getppid()}-c3d4"
+    unattributed = shared / "zzgw-metrics-x1y2z3"
+    for directory in (dead, running, unattributed):
+        directory.mkdir()
+        (directory / "counter_1.db").write_bytes(b"\0" * 16)
+    made = gateway.metrics.prepare_directory(tmp_path / "fallback")
+    assert not dead.exists()
+    assert running.exists() and unattributed.exists()
+    assert made.parent == shared and made.name.startswith(f"zzgw-metrics-{os.getpid()}-")
+    assert os.environ[gateway.metrics.DIRECTORY_ENV] == str(made)
