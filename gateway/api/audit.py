@@ -47,7 +47,9 @@ class AuditServicer(audit_pb2_grpc.AuditServiceServicer):
         # checked here as consents check it: a mistyped check character would list nothing, as if nobody had
         # used the holder's licenses
         holder_code = checked_holder_code(request.holder_code) if request.holder_code else ""
-        records = self._audit().list(caller(), holder_code=holder_code, before_seq=request.before or None, limit=limit)
+        records, more = self._audit().list(
+            caller(), holder_code=holder_code, before_seq=request.before or None, limit=limit
+        )
         return audit_pb2.ListAccessRecordsResponse(
             records=[
                 audit_pb2.AccessRecord(
@@ -66,5 +68,5 @@ class AuditServicer(audit_pb2_grpc.AuditServiceServicer):
                 )
                 for r in records
             ],
-            next_before=records[-1].seq if len(records) == limit else 0,
+            next_before=records[-1].seq if more else 0,
         )

@@ -73,7 +73,7 @@ class AuthorizationServicer(authorization_pb2_grpc.AuthorizationServiceServicer)
         service = self._authorization()
         before = _request_position(request.page_token)
         limit = page_size(request.limit)
-        found = service.list_requests(
+        found, more = service.list_requests(
             caller(),
             view=_known(_VIEWS, request.view, "view", _VIEW_WORDS),
             state=_known(_STATE_FILTERS, request.state, "state", _STATE_WORDS),
@@ -83,10 +83,9 @@ class AuthorizationServicer(authorization_pb2_grpc.AuthorizationServiceServicer)
             before_seq=before,
             operator=operator(context),
         )
-        full = len(found) == limit
         return authorization_pb2.ListAccessRequestsResponse(
             requests=[self._request(r) for r in found],
-            next_page_token=str(found[-1].seq) if found and full else "",
+            next_page_token=str(found[-1].seq) if found and more else "",
         )
 
     def DecideAccessRequest(

@@ -399,13 +399,18 @@ class AuditTrail:
         holder_code: str = "",
         before_seq: int | None = None,
         limit: int = 100,
-    ) -> list[AccessRecord]:
+    ) -> tuple[Sequence[AccessRecord], bool]:
         """A holder portal lists the uses of its holder's licenses (``holder_code`` required), and of the licenses
         that name the holder as a co-subject (a 结婚证 the wife's code: ``AuditEntry.subjects``); an issuer the uses
         of its own licenses, with ``holder_code`` those of one person's (held, or naming the person as a co-subject;
         it had been ignored: every holder's were listed as if they were that one's). Not an admin, who reads no
-        personal data (``gateway.domain.sharing``, rule 2)."""
+        personal data (``gateway.domain.sharing``, rule 2). Returns a page, newest first, and whether more
+        follow it (a last page had named a next one, which came empty)."""
         limit = max(1, min(limit, MAX_LIST))
+        found = self._listed(caller, holder_code, before_seq, limit + 1)
+        return found[:limit], len(found) > limit
+
+    def _listed(self, caller: Member, holder_code: str, before_seq: int | None, limit: int) -> Sequence[AccessRecord]:
         holder_code = holder_code.strip().upper()  # as consents and listings take it (`GrantConsent`)
         if caller.has(Role.HOLDER_PORTAL):
             if not holder_code:
@@ -425,7 +430,10 @@ class AuditTrail:
                 if holder_code:
                     return uow.audit.about(holder_code, issuer_code=caller.code, before_seq=before_seq, limit=limit)
                 return uow.audit.of(issuer_code=caller.code, before_seq=before_seq, limit=limit)
-        raise PermissionDeniedError("only holder portals and issuers list access records", reason="ROLE_NOT_ALLOWED")
+        raise PermissionDeniedError(
+            "只有持证人门户和发证部门可以查询用证记录（only holder portals and issuers list access records）",
+            reason="ROLE_NOT_ALLOWED",
+        )
 
     def prune(self, older_than: dt.timedelta) -> int:
         """Remove records older than ``older_than`` up to the newest checkpoint among them, and vouch for the chain's

@@ -361,9 +361,10 @@ class AuthorizationService:
         limit: int = 100,
         before_seq: int | None = None,
         operator: str = "",
-    ) -> list[StoredAccessRequest]:
+    ) -> tuple[list[StoredAccessRequest], bool]:
         """An issuer's queue or a consumer's submitted requests, newest first, each in its state now
-        (``request_state``): overdue requests and approvals past their end show, and filter, as EXPIRED."""
+        (``request_state``): overdue requests and approvals past their end show, and filter, as EXPIRED; and
+        whether more follow the page (a last page had named a next one, which came empty)."""
         operator = check_operator(operator)
         view = view or (RequestView.ISSUER_QUEUE if caller.has(Role.ISSUER) else RequestView.SUBMITTED)
         if view is RequestView.ISSUER_QUEUE and not caller.has(Role.ISSUER):
@@ -372,7 +373,9 @@ class AuthorizationService:
                 reason="NOT_AN_ISSUER",
             )
         if view is RequestView.SUBMITTED and not caller.roles & CONSUMER_ROLES:
-            raise PermissionDeniedError("only consumers submit access requests", reason="NOT_A_CONSUMER")
+            raise PermissionDeniedError(
+                "只有用证部门可以提交用证申请（only consumers submit access requests）", reason="NOT_A_CONSUMER"
+            )
         limit = max(1, min(limit, MAX_LIST))
         now = self._clock.now()
         with self._db.unit_of_work(write=True) as uow:
@@ -386,8 +389,9 @@ class AuthorizationService:
                 requester=(requester or None) if queue else caller.code,
                 matter_code=matter_code or None,
                 before_seq=before_seq,
-                limit=limit,
+                limit=limit + 1,
             )
+            more, found = len(found) > limit, found[:limit]
             self._audit.append(
                 uow,
                 [
@@ -404,7 +408,7 @@ class AuthorizationService:
                 ],
             )
             uow.commit()
-        return found
+        return found, more
 
     def decide(
         self,
@@ -615,7 +619,8 @@ class AuthorizationService:
         limit = max(1, min(limit, MAX_LIST))
         now = self._clock.now()
         with self._db.unit_of_work(write=True) as uow:
-            found = _consents_after(uow, holder_code, cursor, limit)
+            found = _consents_after(uow, holder_code, cursor, limit + 1)  # one more: whether a page follows
+            more, found = len(found) > limit, found[:limit]
             self._audit.append(
                 uow,
                 [
@@ -634,7 +639,7 @@ class AuthorizationService:
             )
             uow.commit()
         seen = (cursor.seen if cursor else 0) + len(found)
-        last = found[-1] if len(found) == limit else None
+        last = found[-1] if more else None
         return ConsentPage(
             consents=tuple(found),
             next_page_token=str(_ConsentCursor(seen=seen, key=_newness(last))) if last else "",

@@ -164,14 +164,16 @@ def test_her_own_licenses_and_those_naming_her_are_one_log_newest_first(running:
     # the husband's log has the records of his license, not those of her ID card
     assert card.license_id not in {r.license_id for r in log_of(running, husband, limit=500).records}
 
-    pages, before = [], 0  # a page at a time, as the portal pages
-    while True:
-        page = log_of(running, wife, limit=3, before=before)
-        pages.extend(page.records)
-        if not page.next_before:
-            break
-        before = page.next_before
-    assert pages == everything
+    for limit in (3, 1, len(everything)):  # a page at a time, as the portal pages
+        pages, before = [], 0
+        while True:
+            page = log_of(running, wife, limit=limit, before=before)
+            pages.append(list(page.records))
+            if not page.next_before:
+                break
+            before = page.next_before
+        assert [r for p in pages for r in p] == everything
+        assert all(pages), limit  # the last page names no next one (a full last page had named an empty one)
 
 
 def test_a_form_filled_from_the_certificate_is_on_her_log(running: RunningGateway) -> None:
