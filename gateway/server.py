@@ -725,7 +725,7 @@ def _ensure_pki(settings: Settings, members: list[Any]) -> dict[str, bytes]:
     missing = named is None or bool(unnamed) or any(not (directory / f"{m.code}.pem").exists() for m in members)
     ca: CertificateAuthority | None = None
     if not (pki / "ca.pem").exists():
-        ca = CertificateAuthority.create("zzgw 成员 CA (member CA)")
+        ca = new_member_ca()
         ca.as_issued().write(pki, "ca")
     elif missing:
         if not (pki / "ca.key").exists():
@@ -775,8 +775,15 @@ def import_seal_ca(
 def _deployment_ca_name(name: str) -> str:
     """``name`` with a tag of this deployment's own (6 random hex digits): two gateways' seal makers never share a
     name, so a document of another deployment is UNTRUSTED_ROOT here, not a look-alike of this one's CA
-    (LOOKALIKE_CA, the finding for a forger's CA that copies a trusted one's name)."""
+    (LOOKALIKE_CA, the finding for a forger's CA that copies a trusted one's name); nor do their member CAs."""
     return f"{name} {secrets.token_hex(3).upper()}"
+
+
+def new_member_ca() -> CertificateAuthority:
+    """A member CA for a new deployment, named with the deployment's tag: a partner gateway trusting several
+    provinces' member CAs in one bundle finds each server's issuer by name (every deployment's had the same name, and
+    TLS to all but the first in the bundle failed with a bad signature; found by a partner tester)."""
+    return CertificateAuthority.create(_deployment_ca_name("zzgw 成员 CA (member CA)"))
 
 
 def _ensure_seal_ca(settings: Settings, clock: Clock, keys: KeyStore) -> None:

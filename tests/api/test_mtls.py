@@ -10,6 +10,7 @@ from pathlib import Path
 
 import grpc
 import pytest
+from cryptography import x509
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
@@ -196,3 +197,29 @@ def test_init_issues_a_server_certificate_for_a_new_host(tmp_path: Path, caplog:
     assert names() == {"gw1.zzgw.example", "127.0.0.1", "localhost"}
     _ensure_pki(here, [])  # the first host again: nothing to issue, the names stay
     assert names() == {"gw1.zzgw.example", "127.0.0.1", "localhost"}
+
+
+def test_a_partner_trusting_several_deployments_member_cas_in_one_bundle_reaches_each(
+    production: RunningGateway,
+) -> None:
+    """A gateway of a partner province trusts the member CAs of all its partners in one bundle: every deployment's
+    member CA had the same name and its certificates no key identifiers, so TLS to any but the first CA's server
+    failed (BAD_SIGNATURE; found by a partner tester). Each deployment's CA is named with a tag of its own, and its
+    certificates name the key that signed them."""
+    from gateway.server import new_member_ca
+
+    own = (production.data_dir / "pki" / "ca.pem").read_bytes()
+    other = new_member_ca().as_issued().cert_pem  # another province's, made as `zzgw init` makes one
+    own_name = x509.load_pem_x509_certificate(own).subject
+    assert own_name != x509.load_pem_x509_certificate(other).subject
+    assert own_name.rfc4514_string().startswith("CN=zzgw 成员 CA (member CA) ")
+    server = x509.load_pem_x509_certificate((production.data_dir / "pki" / "server.pem").read_bytes())
+    assert server.extensions.get_extension_for_class(x509.AuthorityKeyIdentifier).value.key_identifier
+    member = Issued.read(production.data_dir / "pki" / "members", TAX)
+    for bundle in (other + own, own + other):
+        tls = grpc.ssl_channel_credentials(bundle, member.key_pem, member.cert_pem)
+        with grpc.secure_channel(production.address, tls) as channel:
+            listed = catalog_pb2_grpc.CatalogServiceStub(channel).ListLicenseTypes(
+                catalog_pb2.ListLicenseTypesRequest(), timeout=TIMEOUT
+            )
+        assert listed.license_types
