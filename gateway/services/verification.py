@@ -59,7 +59,7 @@ from gateway.domain.errors import (
     invalid,
 )
 from gateway.domain.identifiers import LicenseId, find_by_number, license_id_violation, scanned_code
-from gateway.domain.model import CHINA_TZ, Clock, License, LicenseStatus, Member
+from gateway.domain.model import CHINA_TZ, Clock, License, LicenseStatus, Member, Role
 from gateway.domain.pdf_refusals import pdf_refusal
 from gateway.domain.seals import Seal
 from gateway.domain.validation import checked_holder_code
@@ -125,6 +125,12 @@ _NOT_REGISTERED = Finding(
     "genuine or not, its content unknown",
 )
 _UNKNOWN_SEAL_KEY = Finding(result=CheckResult.FAILED, reason="UNKNOWN_SEAL_KEY", detail="no seal has this key")
+_SEALED_ELSEWHERE = Finding(
+    result=CheckResult.INDETERMINATE,
+    reason="UNKNOWN_SEAL_KEY",
+    detail="no seal of this gateway has this key: the code names an issuer of another registry, whose gateway holds "
+    "its seal",
+)
 _NOT_CHECKED = Finding(result=CheckResult.INDETERMINATE, reason="NOT_CHECKED", detail="no license to check it against")
 _NOT_GENUINE = Finding(
     result=CheckResult.INDETERMINATE,
@@ -462,8 +468,9 @@ class VerificationService:
             query = {"by": "license_number", "type_code": type_code}
             checked = self._check_record(found) if found is not None else None  # read afresh: never cached
         if checked is None:
+            missing = self._not_found(license_id) if license_id else NOT_FOUND
             return self._report(
-                AuditAction.VERIFY_LICENSE, caller, use, query, _NOT_CHECKED, NOT_FOUND, _NOT_CHECKED, None, now
+                AuditAction.VERIFY_LICENSE, caller, use, query, _NOT_CHECKED, missing, _NOT_CHECKED, None, now
             )
         return self._answer(AuditAction.VERIFY_LICENSE, caller, use, query, self._outcome_today(checked, now), now)
 
@@ -662,6 +669,27 @@ class VerificationService:
                 detail="the document is sealed by someone other than the license's issuer",
             )
         return _first_failure(identity, authority_finding(license, self._catalog))
+
+    def _not_found(self, license_id: str) -> Finding:
+        """The status finding of a license this registry does not hold: FAILED / LICENSE_NOT_FOUND, unless its
+        identifier names an issuer that is not a department of this gateway (a well-formed identifier of another
+        region's registry, 跨省通办): INDETERMINATE / NOT_IN_THIS_REGISTRY, to be verified with that region's gateway.
+        A clerk had been shown a red 未找到 and a signed FAILED for a possibly genuine license of a partner
+        province (found by a partner tester); it is not PASSED either, as nothing of it was checked."""
+        try:
+            issuer = LicenseId.parse(license_id).issuer_code
+        except ValueError:
+            return NOT_FOUND
+        with self._db.unit_of_work() as uow:
+            member = uow.members.get(issuer)
+        if member is not None and member.has(Role.ISSUER):
+            return NOT_FOUND
+        return Finding(
+            result=CheckResult.INDETERMINATE,
+            reason="NOT_IN_THIS_REGISTRY",
+            detail=f"the license's issuer {issuer} is not a department of this gateway: it may be a license of "
+            "another region's registry; verify it with that region's gateway",
+        )
 
     def _used_by_matter(
         self, caller: Member, use: UseContext, action: AuditAction, type_code: str, field: str, target: UseTarget
@@ -935,6 +963,9 @@ class VerificationService:
         query = {"by": "qr_code", "license_id": license_id}
         known = self._seal_by_key_prefix(envelope.key_id_prefix)
         if known is None:
+            if (elsewhere := self._not_found(license_id)) is not NOT_FOUND:  # its own registry's seal, not ours
+                unknown = _SEALED_ELSEWHERE
+                return self._report(action, caller, use, query, unknown, elsewhere, _NOT_CHECKED, None, now)
             return self._report(action, caller, use, query, _UNKNOWN_SEAL_KEY, _NOT_GENUINE, _NOT_GENUINE, None, now)
         check, _ = check_qr_seal(
             text, certificate=known.certificate, base=known.base, revoked_at=known.seal.revoked_at, now=now

@@ -474,6 +474,45 @@ def test_a_scanned_code_passes_with_what_a_scanner_or_a_paste_puts_around_it(run
     assert verify(running, qr_code=code[:10] + "\u3000" + code[10:]).verdict == FAILED  # in an ASCII code
 
 
+def test_a_license_of_another_registry_is_undecided_not_failed(running: RunningGateway) -> None:
+    """跨省通办: an identifier, or a code signed by a seal this gateway does not know, naming an issuer that is not a
+    department of this gateway is INDETERMINATE / NOT_IN_THIS_REGISTRY (verify it with its region's gateway); a
+    clerk had been shown a red 未找到 and a signed FAILED for a possibly genuine license of a partner province
+    (found by a partner tester). A missing license of one of this gateway's issuers is still FAILED, and so is a
+    code in the name of one of them signed by a key it does not know."""
+    license_id = batch_issue(running, 17)
+    _, content = qr_for(running, license_id)
+    foreign_issuer = samples.uscc(901, region="440100")  # a Guangzhou one: not registered here
+    named = LicenseId.parse(license_id)
+    foreign = str(dataclasses.replace(named, issuer_code=foreign_issuer))
+    report = verify(running, license_id=foreign)
+    assert (report.verdict, report.status.result, report.status.reason) == (
+        INDETERMINATE,
+        INDETERMINATE,
+        "NOT_IN_THIS_REGISTRY",
+    )
+    assert foreign_issuer in report.status.detail and not report.HasField("license")
+    assert receipt_statement(running, report.receipt)["verdict"] == "INDETERMINATE"
+    missing = str(dataclasses.replace(named, serial=named.serial[:-4] + "ZZZZ"))
+    assert (verify(running, license_id=missing).status.reason, verify(running, license_id=missing).verdict) == (
+        "LICENSE_NOT_FOUND",
+        FAILED,
+    )
+    elsewhere = dataclasses.replace(content, license_id=foreign, issuer_code=foreign_issuer)
+    their_code = encode_qr(SoftwareKey.generate(), QrClaims.of(elsewhere, issued_at=dt.datetime.now(dt.UTC)))
+    report = verify(running, qr_code=their_code)
+    assert (report.verdict, report.integrity.reason, report.status.reason) == (
+        INDETERMINATE,
+        "UNKNOWN_SEAL_KEY",
+        "NOT_IN_THIS_REGISTRY",
+    )
+    ours = encode_qr(SoftwareKey.generate(), QrClaims.of(content, issued_at=dt.datetime.now(dt.UTC)))
+    assert (verify(running, qr_code=ours).verdict, verify(running, qr_code=ours).integrity.reason) == (
+        FAILED,
+        "UNKNOWN_SEAL_KEY",
+    )
+
+
 def test_a_genuine_code_of_a_record_changed_behind_the_gateways_back_fails_integrity(
     running: RunningGateway,
 ) -> None:
