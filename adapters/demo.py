@@ -42,7 +42,41 @@ DEMO_MEMBERS = (MARKET, POLICE, CIVIL, TAX, REAL_ESTATE, PORTAL)
 """The demo members whose credentials the demo uses: a gateway must have registered them (the demo members)."""
 
 _VERDICT = {1: "通过", 2: "不通过", 3: "无法判定"}
-_DECISIONS = {"PASSED": "通过", "FAILED": "不通过", "INDETERMINATE": "无法判定"}
+# The holder's view (用证记录): what a department did with the license, and what the gateway answered, in Chinese
+_ACTIONS = {
+    "VERIFY_LICENSE": "核验证照",
+    "VERIFY_DOCUMENT": "核验证照文件",
+    "VERIFY_STAMP": "核验电子签章",
+    "CHECK_CLAIM": "信息比对",
+    "LIST_CASE_RECEIPTS": "查看办件核验回执",
+    "LIST_HOLDER_LICENSES": "查询持证人证照",
+    "GET_LICENSE_DATA": "调取证照数据",
+    "GET_LICENSE_DOCUMENT": "调取证照文件",
+    "PREFILL_FORM": "表单预填",
+    "REQUEST_ACCESS": "申请共享",
+    "LIST_ACCESS_REQUESTS": "查看共享申请",
+    "DECIDE_ACCESS_REQUEST": "审批共享申请",
+    "GRANT_CONSENT": "持证人授权",
+    "WITHDRAW_CONSENT": "持证人撤回授权",
+    "LIST_CONSENTS": "查看授权",
+    "ISSUER_GET_LICENSE": "发证部门调阅证照",
+    "ISSUER_GET_LICENSE_DOCUMENT": "发证部门调阅证照文件",
+}
+_DECISIONS = {
+    "PASSED": "通过",
+    "FAILED": "不通过",
+    "INDETERMINATE": "无法判定",
+    "ANSWERED": "已答复",
+    "LISTED": "已列出",
+    "SUBMITTED": "已提交",
+    "PERMIT": "准予",
+    "DENY": "拒绝",
+    "DENIED": "已拒绝",
+    "APPROVED": "已批准",
+    "REJECTED": "已驳回",
+    "EXPIRED": "已过期",
+    "WITHDRAWN": "已撤回",
+}
 _REASONS = {
     "SIGNATURE_INVALID": "签章已被篡改",
     "DOCUMENT_MODIFIED": "签章后文件被修改",
@@ -208,13 +242,23 @@ def _window_check(channel_for: Callable[[str], grpc.Channel], run: int, out: Cal
     records = portal.ListAccessRecords(audit_pb2.ListAccessRecordsRequest(holder_code=marriage.holder.code)).records
     for record in records:
         at = dt.datetime.fromtimestamp(record.at.seconds, _CHINA).strftime("%Y-%m-%d %H:%M:%S")
-        decision = _DECISIONS.get(record.decision, record.decision)
-        out(f"  {at}  {record.caller_name} ({record.operator})  {record.purpose}  核验{decision}")
+        out(f"  {at}  {_access_line(record)}")
     return {
         "verdicts": [report.verdict for _, report in answers],
         "holder_records": len(records),
         "marriage": marriage.license_id,
     }
+
+
+def _access_line(record: audit_pb2.AccessRecord) -> str:
+    """One use of a license as its holder reads it: who (the clerk in parentheses, when named), why (the purpose,
+    when given), what they did and what the gateway answered, in Chinese (a code the demo has no word for as is)."""
+    who = record.caller_name or record.caller
+    if record.operator:
+        who += f" ({record.operator})"
+    action = _ACTIONS.get(record.action, record.action)
+    decision = _DECISIONS.get(record.decision, record.decision)
+    return "  ".join(part for part in (who, record.purpose, f"{action}：{decision}" if decision else action) if part)
 
 
 def _edited(pdf: bytes) -> bytes:
