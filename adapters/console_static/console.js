@@ -15,6 +15,9 @@ const STATUS = {
 };
 // The summary's status when the stored one is not the gateway's (STATUS_ALTERED): what the store says is not stated.
 const STATUS_UNKNOWN = "无法确认（记录被改动）";
+// The issuer's identity when the record's sealing time, vouched for with its status, was changed behind the gateway's
+// back (the detail the gateway gives that NOT_CHECKED), however the license was named.
+const ALTERED_RECORD = "未判断（证照记录被绕过网关改动，签章时间不可信，未判断印章在签章时是否可信）";
 // A license's standing now, beside an earlier receipt of a 一件事 case: what it is, and what the clerk should do.
 const STANDING = {
   REVOKED: ["已吊销", "该证照在核验后已吊销，请重新核验"],
@@ -542,7 +545,7 @@ function renderReview(answer) {
         const finding = findings[key];
         if (!finding) continue;
         const result = (RESULTS[finding.result] || finding.result)
-          + (finding.reason ? "：" + findingText(finding.reason, findings, query.by) : "");
+          + (finding.reason ? "：" + findingText(finding, findings, query.by) : "");
         row(table, label.split("（")[0], result); // 完整性, 状态, 签发机构身份
       }
       const license = said.license;
@@ -687,11 +690,14 @@ function reasonText(reason) {
   return reason ? REASONS[reason] || reason : "";
 }
 
-// Why a finding was not judged (NOT_CHECKED), in words: the gateway gives that one reason for several situations,
-// which the check's other findings and how the license was named (``by``, the statement's query) tell apart.
-function notChecked(findings, by) {
+// Why a finding (``finding``) was not judged (NOT_CHECKED), in words: the gateway gives that one reason for several
+// situations, which its detail, the check's other findings and how the license was named (``by``, the statement's
+// query) tell apart. What the gateway says of the finding itself comes first: a license record changed behind its
+// back is the record's fault, whichever way the license was named (a genuine PDF of it is not blamed).
+function notChecked(finding, findings, by) {
   const integrity = findings.integrity || {};
   const status = findings.status || {};
+  if (/sealing time may have been changed/.test((finding || {}).detail || "")) return ALTERED_RECORD;
   if (integrity.reason === "NO_SIGNATURE") return "未核验（文件上没有电子印章，未查看它所指的证照）";
   if (integrity.reason === "REGISTRY_ALTERED" && by === "document") {
     return "未核验（登记库中该文件属于哪张证照已被改动，未查看证照）";
@@ -704,8 +710,7 @@ function notChecked(findings, by) {
   }
   if (by === "stamp" && integrity.result !== "PASSED") return "未核验（电子印章未通过完整性核验）";
   if (integrity.reason === "STATUS_ALTERED" || integrity.reason === "RECORD_ALTERED") {
-    // the record's sealing time is vouched for with its status: the seal's trust at that time is not judged
-    return "未判断（证照记录被绕过网关改动，签章时间不可信，未判断印章在签章时是否可信）";
+    return ALTERED_RECORD; // the record's sealing time is vouched for with its status: the seal's trust then is not
   }
   if (by === "qr_code" && ["NOT_ZZ1", "MALFORMED", "TOO_LARGE"].includes(integrity.reason)) {
     return "未核验（核验码无法读取，未查看它所指的证照）";
@@ -717,9 +722,12 @@ function notChecked(findings, by) {
   return integrity.result !== "PASSED" ? "未核验（完整性未通过，此项未判断）" : "未核验";
 }
 
-// A finding's reason in words, with what else the check found (``findings``) and how it named the license (``by``).
-function findingText(reason, findings, by) {
-  return reason === "NOT_CHECKED" ? notChecked(findings || {}, by) : reasonText(reason);
+// A finding's reason in words (``finding``: the finding, or the verdict's reason alone), with what else the check
+// found (``findings``) and how it named the license (``by``).
+function findingText(finding, findings, by) {
+  const reason = typeof finding === "string" ? finding : finding.reason;
+  return reason === "NOT_CHECKED" ? notChecked(typeof finding === "string" ? {} : finding, findings || {}, by)
+    : reasonText(reason);
 }
 
 function render(report, by) {
@@ -739,7 +747,7 @@ function render(report, by) {
     if (finding.reason) {
       const detail = document.createElement("span");
       detail.className = "detail";
-      detail.textContent = finding.reason === "NOT_CHECKED" ? notChecked(report.findings, named)
+      detail.textContent = finding.reason === "NOT_CHECKED" ? notChecked(finding, report.findings, named)
         : REASONS[finding.reason] ? REASONS[finding.reason] + advice(finding.reason, report) : finding.detail;
       detail.title = finding.reason + (finding.detail ? "：" + finding.detail : ""); // the gateway's words, on hover
       li.append(detail);

@@ -816,6 +816,7 @@ def test_a_finding_not_judged_says_why_in_words(page: Any, running: RunningGatew
     "no license to compare against" beside a license shown), on the screen and in a receipt looked up."""
     issued = issue(running, 62).license
     license_id = issued.license_id
+    genuine = document_of(running, license_id).pdf  # the applicant's own file, as the issuer printed it
     change(running, license_id, issuance_pb2.STATUS_ACTION_REVOKE)
     with running.gateway.db.engine.begin() as connection:  # set back to ACTIVE behind the gateway's back
         connection.execute(sql("UPDATE licenses SET status = 'ACTIVE' WHERE license_id = :id"), {"id": license_id})
@@ -830,6 +831,12 @@ def test_a_finding_not_judged_says_why_in_words(page: Any, running: RunningGatew
     page.click("#by-receipt button")
     page.wait_for_selector("#receipt-review:not([hidden]) #review-verdict.PASSED")
     assert f"签发机构身份\t无法确定：{altered}\n" in page.inner_text("#review-table")
+    # that license's genuine PDF: the record is at fault, not the file (it had been "the file's seal failed")
+    page.set_input_files("#pdf", {"name": "genuine.pdf", "mimeType": "application/pdf", "buffer": genuine})
+    check(page, "by-pdf")
+    assert "证照状态或签章时间被绕过网关改动" in verdict(page, "FAILED")
+    assert finding_texts(page)[2] == altered and license_id in page.inner_text("#summary")
+    assert "文件的签章未通过完整性核验" not in page.inner_text("#findings")
 
     pdf = document_of(running, issue(running, 63).license.license_id).pdf
     box = pdf.index(b"/MediaBox [")
