@@ -38,7 +38,10 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
         if request.bundle_code:
             bundle = self._catalog.bundles.get(request.bundle_code)
             if bundle is None:
-                raise NotFoundError(f"unknown bundle {request.bundle_code}", reason="BUNDLE_NOT_FOUND")
+                raise NotFoundError(
+                    f"没有一件事 {request.bundle_code[:64]}（unknown bundle {request.bundle_code[:64]!r}）",
+                    reason="BUNDLE_NOT_FOUND",
+                )
             bundles = [bundle]
             matters = [self._catalog.matters[c] for c in bundle.matter_codes]
         return catalog_pb2.ListMattersResponse(
@@ -55,4 +58,10 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
 
 def _require(field: str, value: str) -> None:
     if not value:
-        raise InvalidRequestError([FieldViolation(field=field, reason="REQUIRED", description=f"{field} is required")])
+        said = _REQUIRED_WORDS[field]
+        raise InvalidRequestError(
+            [FieldViolation(field=field, reason="REQUIRED", description=f"{said}（{field} is required）")]
+        )
+
+
+_REQUIRED_WORDS = {"type_code": "请填写证照类型代码", "matter_code": "请填写事项编码"}

@@ -226,13 +226,17 @@ class Catalog:
         try:
             return self.license_types[code]
         except KeyError:
-            raise NotFoundError(f"unknown license type {code}", reason="LICENSE_TYPE_NOT_FOUND") from None
+            raise NotFoundError(
+                f"没有证照类型 {code[:64]}（unknown license type {code[:64]!r}）", reason="LICENSE_TYPE_NOT_FOUND"
+            ) from None
 
     def matter(self, code: str) -> Matter:
         try:
             return self.matters[code]
         except KeyError:
-            raise NotFoundError(f"unknown matter {code}", reason="MATTER_NOT_FOUND") from None
+            raise NotFoundError(
+                f"没有事项 {code[:64]}（unknown matter {code[:64]!r}）", reason="MATTER_NOT_FOUND"
+            ) from None
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> Catalog:

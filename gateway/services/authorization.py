@@ -226,9 +226,16 @@ class AuthorizationService:
         """Put a request for conditional fields in the owning issuer's queue. With ``client_request_id``, a retry
         of the same request returns the one first made (its record on the audit trail says so)."""
         if len(client_request_id) > MAX_CLIENT_REQUEST_ID or not client_request_id.isprintable():
-            raise invalid("client_request_id", "BAD_FORMAT", f"at most {MAX_CLIENT_REQUEST_ID} printable characters")
+            raise invalid(
+                "client_request_id",
+                "BAD_FORMAT",
+                f"请求编号最多{MAX_CLIENT_REQUEST_ID}个可打印字符"
+                f"（at most {MAX_CLIENT_REQUEST_ID} printable characters）",
+            )
         if not client_request_id.isascii():
-            raise invalid("client_request_id", "BAD_FORMAT", "client_request_id must be ASCII")
+            raise invalid(
+                "client_request_id", "BAD_FORMAT", "请求编号只能含ASCII字符（client_request_id must be ASCII）"
+            )
         digest = hashlib.sha256(
             "\x1f".join(
                 [use.matter_code, use.purpose, type_code, license_id, issuer_code, *sorted(fields), str(duration_days)]
@@ -280,7 +287,11 @@ class AuthorizationService:
             type_code, issuer_code, holder_code = content.type_code, content.issuer_code, content.holder.code
         license_type = self._catalog.license_types.get(type_code)
         if license_type is None:
-            raise invalid("type_code", "UNKNOWN_LICENSE_TYPE", f"unknown license type {type_code!r}")
+            raise invalid(
+                "type_code",
+                "UNKNOWN_LICENSE_TYPE",
+                f"没有证照类型 {type_code[:64]}（unknown license type {type_code[:64]!r}）",
+            )
         issuer_code = _owning_issuer(license_type, issuer_code)
         if issuer_code == caller.code:
             raise invalid(
@@ -333,7 +344,7 @@ class AuthorizationService:
                     if first is not None:  # a retry: answer with the request first made
                         if first.client_digest != digest:
                             raise IdempotencyConflictError(
-                                "client_request_id was used before for another request",
+                                "请求编号已用于另一项用证申请（client_request_id was used before for another request）",
                                 metadata={"access_request_id": first.request_id},
                             )
                         request = as_of(first, now)

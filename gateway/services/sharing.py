@@ -980,12 +980,16 @@ def _form_keys(keys: Iterable[str]) -> tuple[str, ...]:
     looked up without their surrounding spaces."""
     unique = tuple(dict.fromkeys(keys))
     if not unique:
-        raise invalid("field_keys", "REQUIRED", "name the form's field keys")
+        raise invalid("field_keys", "REQUIRED", "请填写表单的信息项（name the form's field keys）")
     if len(unique) > MAX_FORM_KEYS:
-        raise invalid("field_keys", "TOO_MANY", f"at most {MAX_FORM_KEYS} keys")
+        raise invalid("field_keys", "TOO_MANY", f"表单信息项最多{MAX_FORM_KEYS}个（at most {MAX_FORM_KEYS} keys）")
     for i, key in enumerate(unique):
         if not key.strip() or len(key) > MAX_FORM_KEY or not key.isprintable():
-            raise invalid(f"field_keys[{i}]", "BAD_KEY", f"a key is 1-{MAX_FORM_KEY} printable characters")
+            raise invalid(
+                f"field_keys[{i}]",
+                "BAD_KEY",
+                f"信息项名称须为1至{MAX_FORM_KEY}个可打印字符（a key is 1-{MAX_FORM_KEY} printable characters）",
+            )
     return unique
 
 

@@ -7,6 +7,7 @@ descriptions; the reason codes (``google.rpc.ErrorInfo``) and status codes stay 
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import re
@@ -385,3 +386,57 @@ def test_a_public_method_refuses_an_oversized_request_too(running: RunningGatewa
     assert (error.code(), error_details(error)[0].reason) == (grpc.StatusCode.RESOURCE_EXHAUSTED, "REQUEST_TOO_LARGE")
     assert chinese_first(error.details() or "")
     assert stub.Check(health_pb2.HealthCheckRequest(), timeout=10).status == health_pb2.HealthCheckResponse.SERVING
+
+
+def test_catalog_form_and_access_request_refusals_are_chinese_first(running: RunningGateway) -> None:
+    """The catalog's, a form's and an access request's refusals had been English alone (found by an integrator)."""
+    from protos.zzgw.v1 import (
+        authorization_pb2,
+        authorization_pb2_grpc,
+        catalog_pb2,
+        catalog_pb2_grpc,
+        sharing_pb2,
+        sharing_pb2_grpc,
+    )
+    from tests.api.test_sharing import REAL_ESTATE
+
+    catalog = catalog_pb2_grpc.CatalogServiceStub(running.channel(MARKET))
+    sharing = sharing_pb2_grpc.SharingServiceStub(running.channel(REAL_ESTATE))
+    authorization = authorization_pb2_grpc.AuthorizationServiceStub(running.channel(REAL_ESTATE))
+    estate = verification_pb2.UseContext(matter_code="370100-BDCZY-001", purpose="不动产转移登记")
+    holder = samples.citizen_id(77, dt.date(1990, 1, 1))
+    calls: list[Callable[[], Any]] = [
+        lambda: catalog.ListMatters(catalog_pb2.ListMattersRequest(bundle_code="nope")),
+        lambda: catalog.GetLicenseType(catalog_pb2.GetLicenseTypeRequest(type_code="nope")),
+        lambda: catalog.GetLicenseType(catalog_pb2.GetLicenseTypeRequest()),
+        lambda: catalog.GetMatter(catalog_pb2.GetMatterRequest(matter_code="nope")),
+        lambda: sharing.PrefillForm(
+            sharing_pb2.PrefillFormRequest(use=estate, holder_code_type="111", holder_code=holder)
+        ),
+        lambda: sharing.PrefillForm(
+            sharing_pb2.PrefillFormRequest(
+                use=estate, holder_code_type="111", holder_code=holder, field_keys=[str(i) for i in range(101)]
+            )
+        ),
+        lambda: authorization.RequestAccess(
+            authorization_pb2.RequestAccessRequest(
+                use=estate, type_code=samples.ID_CARD, duration_days=5, client_request_id="请求-1"
+            )
+        ),
+    ]
+    reasons = []
+    for call in calls:
+        with pytest.raises(grpc.RpcError) as refused:
+            call()
+        message = refused.value.details() or ""
+        assert chinese_first(message.split(": ", 1)[-1]), message
+        reasons.append(error_details(refused.value)[0].reason or error_details(refused.value)[1][0][1])
+    assert reasons == [
+        "BUNDLE_NOT_FOUND",
+        "LICENSE_TYPE_NOT_FOUND",
+        "REQUIRED",
+        "MATTER_NOT_FOUND",
+        "REQUIRED",
+        "TOO_MANY",
+        "BAD_FORMAT",
+    ]

@@ -358,9 +358,10 @@ def test_birth_registration_needs_parents_ids_in_full(catalog: Catalog) -> None:
 def test_unknown_lookups_raise_not_found(catalog: Catalog) -> None:
     from gateway.domain.errors import NotFoundError
 
-    with pytest.raises(NotFoundError, match=r"^unknown license type 11100000000013338W999$"):
+    said = r"^没有证照类型 11100000000013338W999（unknown license type '11100000000013338W999'）$"
+    with pytest.raises(NotFoundError, match=said):
         catalog.license_type("11100000000013338W999")
-    with pytest.raises(NotFoundError, match=r"^unknown matter NOPE$"):
+    with pytest.raises(NotFoundError, match=r"^没有事项 NOPE（unknown matter 'NOPE'）$"):
         catalog.matter("NOPE")
 
 
