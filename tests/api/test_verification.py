@@ -469,6 +469,9 @@ def test_a_scanned_code_passes_with_what_a_scanner_or_a_paste_puts_around_it(run
     for scanned in (code.swapcase() + "\r\n", "zz1:" + code[4:], full_width, full_width.swapcase() + "\n"):
         report = verify(running, qr_code=scanned)
         assert (report.verdict, report.license.license_id) == (PASSED, license_id), repr(scanned[:6])
+    # spaces pasted after it go when the code reads without them (a space is a base45 character, so not otherwise;
+    # a paste's had made a red FAILED / MALFORMED of a genuine code: found by an integrator)
+    assert verify(running, qr_code="  " + code + "  ").verdict == PASSED
     # inside the code nothing is forgiven: a space is a base45 character
     assert verify(running, qr_code=code[:10] + " " + code[10:]).verdict == FAILED
     assert verify(running, qr_code=code[:10] + "\u3000" + code[10:]).verdict == FAILED  # in an ASCII code
