@@ -361,8 +361,10 @@ class GatewayInterceptor(grpc.ServerInterceptor):
                 )
             return self._auth.by_certificate(_certificate_der(pem[0]))
         for key, value in context.invocation_metadata():
-            if key == "authorization" and isinstance(value, str) and value.startswith("Bearer "):
-                return self._auth.by_token(value[len("Bearer ") :].strip())
+            if key == "authorization" and isinstance(value, str):
+                scheme, _, token = value.strip().partition(" ")
+                if scheme.lower() == "bearer":  # a scheme is case-insensitive (RFC 9110 §11.1): "bearer" too
+                    return self._auth.by_token(token.strip())
         raise UnauthenticatedError(
             "开发模式：请在请求元数据中带上 authorization: Bearer <令牌>，令牌见 var/dev-tokens.json（dev mode: send "
             "'authorization: Bearer <token>' with a token from var/dev-tokens.json）",

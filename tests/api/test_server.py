@@ -34,7 +34,7 @@ from gateway.bootstrap import samples
 from gateway.config import MIN_MESSAGE_BYTES
 from gateway.server import SERVICE_NAMES, library_tracebacks_cut
 from gateway.threads import name_this_thread
-from protos.zzgw.v1 import catalog_pb2, issuance_pb2, verification_pb2, verification_pb2_grpc
+from protos.zzgw.v1 import catalog_pb2, catalog_pb2_grpc, issuance_pb2, verification_pb2, verification_pb2_grpc
 from tests.api.test_issuance import unique
 from tests.conftest import MARKET, TAX, RunningGateway, error_details, fresh_database, start_gateway
 
@@ -169,6 +169,18 @@ def test_the_catalog_needs_a_member(running: RunningGateway) -> None:
     with pytest.raises(grpc.RpcError) as caught:
         running.catalog(None).ListLicenseTypes(catalog_pb2.ListLicenseTypesRequest())
     assert caught.value.code() == grpc.StatusCode.UNAUTHENTICATED
+    assert error_details(caught.value)[0].reason == "NO_CREDENTIAL"
+
+
+@pytest.mark.parametrize("scheme", ["Bearer", "bearer", "BEARER"])
+def test_the_bearer_scheme_is_taken_in_any_case(running: RunningGateway, scheme: str) -> None:
+    """An authentication scheme is case-insensitive (RFC 9110 §11.1): "bearer" had been NO_CREDENTIAL (found by an
+    integrator)."""
+    stub = catalog_pb2_grpc.CatalogServiceStub(grpc.insecure_channel(running.address))
+    metadata = [("authorization", f"{scheme} {running.tokens[MARKET]}")]
+    assert stub.ListLicenseTypes(catalog_pb2.ListLicenseTypesRequest(), metadata=metadata).license_types
+    with pytest.raises(grpc.RpcError) as caught:
+        stub.ListLicenseTypes(catalog_pb2.ListLicenseTypesRequest(), metadata=[("authorization", f"{scheme}x token")])
     assert error_details(caught.value)[0].reason == "NO_CREDENTIAL"
 
 
