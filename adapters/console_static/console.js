@@ -18,16 +18,19 @@ const STATUS_UNKNOWN = "无法确认（记录被改动）";
 // The issuer's identity when the record's sealing time, vouched for with its status, was changed behind the gateway's
 // back (the detail the gateway gives that NOT_CHECKED), however the license was named.
 const ALTERED_RECORD = "未判断（证照记录被绕过网关改动，签章时间不可信，未判断印章在签章时是否可信）";
-// A license's standing now, beside an earlier receipt of a 一件事 case: what it is, and what the clerk should do.
+// A license's standing now, beside an earlier receipt of a 一件事 case: what it is, and what it became (said "after
+// the check" only when the check found it valid, "already at the check" when the check failed for that very reason).
 const STANDING = {
-  REVOKED: ["已吊销", "该证照在核验后已吊销，请重新核验"],
-  SUSPENDED: ["受限（暂停使用）", "该证照在核验后已暂停使用，请重新核验"],
-  CANCELLED: ["已注销", "该证照在核验后已注销，请重新核验"],
-  SUPERSEDED: ["已变更（有新版本）", "该证照在核验后已变更，此版本不再现行，请重新核验"],
-  EXPIRED: ["已过期", "该证照在核验后已过有效期，请重新核验"],
-  NOT_YET_VALID: ["尚未生效", "该证照现在尚未生效，请重新核验"],
-  LICENSE_NOT_FOUND: ["未找到该证照", "现在找不到该证照，请重新核验"],
+  REVOKED: ["已吊销", "已吊销"],
+  SUSPENDED: ["受限（暂停使用）", "已暂停使用"],
+  CANCELLED: ["已注销", "已注销"],
+  SUPERSEDED: ["已变更（有新版本）", "已变更，此版本不再现行"],
+  EXPIRED: ["已过期", "已过有效期"],
+  NOT_YET_VALID: ["尚未生效", "尚未生效"],
+  LICENSE_NOT_FOUND: ["未找到该证照", "找不到"],
 };
+// A claim's answer (信息比对) that found the license valid then.
+const CLAIM_VALID = 0;
 // What a clerk holding a scan or a photo of a license should do instead: only the file the issuer sealed verifies.
 const SCAN_HINT = "扫描件、照片或截图不能作为电子证照文件核验，请改用“上传二维码图片”或“输入证照”（按证照编号核验）";
 const REASONS = {
@@ -636,7 +639,7 @@ async function listCase() {
         receipt.kind === "claim" ? CLAIMS[receipt.claim_code] || "信息比对" : VERDICTS[receipt.verdict] || receipt.verdict || "—",
       ];
       for (const value of cells) tr.insertCell().textContent = value;
-      standing(tr.insertCell(), receipt.standing_now);
+      standing(tr.insertCell(), receipt.standing_now, receipt);
       tr.insertCell().textContent = receipt.receipt_id;
       const button = document.createElement("button");
       button.type = "button";
@@ -655,9 +658,10 @@ async function listCase() {
   }
 }
 
-// A case receipt's license as it stands now (the receipt says what it was then): 有效, or in red what it is now and
-// that the clerk must check again rather than rely on the earlier receipt.
-function standing(cell, finding) {
+// A case receipt's license as it stands now (the receipt, ``then``, says what it was at the check): 有效, or in red
+// what it is now and that the clerk must check again rather than rely on the earlier receipt. "Since the check" only
+// of a license the check found valid: one the check already failed for the same reason was so at the check.
+function standing(cell, finding, then) {
   cell.className = "standing";
   if (!finding) {
     cell.textContent = "—";
@@ -669,7 +673,15 @@ function standing(cell, finding) {
   }
   const known = STANDING[finding.reason];
   const label = known ? known[0] : finding.result === "INDETERMINATE" ? "无法确定" : "核验未通过";
-  const warning = known ? known[1] : "该证照现在核验不通过（" + (reasonText(finding.reason) || "原因不明") + "），请重新核验";
+  const claim = then.kind === "claim";
+  const validThen = claim ? then.claim_code === CLAIM_VALID : then.verdict === "PASSED";
+  const sameThen = !claim && then.reason === finding.reason; // a claim's answer names no status reason
+  const what = known ? known[1] : "核验不通过（" + (reasonText(finding.reason) || "原因不明") + "）";
+  const subject = finding.reason === "LICENSE_NOT_FOUND" ? (w) => w + "该证照" : (w) => "该证照" + w;
+  let warning;
+  if (validThen && finding.reason !== "NOT_YET_VALID") warning = subject("在核验后" + what) + "，请重新核验";
+  else if (sameThen) warning = subject("在核验时即" + what) + "（当时核验未通过），不能凭此回执免收材料";
+  else warning = subject("现在" + what) + "，请重新核验";
   cell.classList.add("changed");
   cell.textContent = label;
   const why = document.createElement("span");

@@ -23,6 +23,7 @@ from PIL import Image
 from sqlalchemy import text as sql
 
 from adapters.receipt_file import read_receipt
+from adapters.records import issue_request
 from gateway.bootstrap import samples
 from gateway.domain.model import mask, mask_name
 from protos.zzgw.v1 import issuance_pb2, verification_pb2
@@ -293,6 +294,48 @@ def test_a_later_department_sees_the_case_receipts_and_downloads_one(page: Any, 
     standing = row.locator("td.standing")
     assert standing.inner_text().startswith("已吊销") and "该证照在核验后已吊销，请重新核验" in standing.inner_text()
     assert standing.evaluate("e => getComputedStyle(e).color") == "rgb(183, 28, 28)"
+
+
+def test_a_case_receipt_of_a_license_already_revoked_or_expired_at_the_check_does_not_say_since(
+    page: Any, running: RunningGateway
+) -> None:
+    """The 公安局 checked, in a 企业开办 case, a license revoked before the check and one that had expired: both
+    failed then. The tax bureau's clerk reads that they were so at the check (not "revoked after the check", which
+    reads as "valid when the first department checked it"); one suspended then and revoked since is said as now."""
+    revoked, suspended = (issue(running, n, samples.business_license).license.license_id for n in (66, 67))
+    card = {**samples.id_card(700_000 + int(uuid.uuid4().hex[:5], 16)), "issue_date": "2010-01-02"}
+    card["request_id"], card["valid_from"] = f"expired-{uuid.uuid4().hex}", "2010-01-02"
+    card["valid_until"] = "2020-01-02"
+    expired = running.issuance(POLICE).IssueLicense(issue_request(card))
+    change(running, revoked, issuance_pb2.STATUS_ACTION_REVOKE)
+    change(running, suspended, issuance_pb2.STATUS_ACTION_SUSPEND)
+    case = "QYKB-" + uuid.uuid4().hex[:10]
+    first = verification_pb2.UseContext(
+        matter_code=QYKZ, purpose="企业开办：刻制公章", bundle_code="370100-YJS-QYKB", case_id=case
+    )
+    made = {}
+    for license_id in (revoked, expired.license.license_id, suspended):
+        report = (
+            verifier(running, POLICE)
+            .VerifyLicense(verification_pb2.VerifyLicenseRequest(use=first, license_id=license_id))
+            .report
+        )
+        assert report.verdict == verification_pb2.CHECK_RESULT_FAILED
+        made[license_id] = report.receipt.receipt_id
+    change(running, suspended, issuance_pb2.STATUS_ACTION_REVOKE)
+    page.click("#case-details summary")
+    page.select_option("#bundle", "370100-YJS-QYKB")
+    page.fill("#case", case)
+    page.click("#case-list")
+    page.wait_for_selector("#case-receipts:not([hidden])")
+
+    def standing(license_id: str) -> str:
+        return str(page.locator(f"#case-table tr[data-receipt='{made[license_id]}'] td.standing").inner_text())
+
+    assert "该证照在核验时即已吊销（当时核验未通过），不能凭此回执免收材料" in standing(revoked)
+    assert "该证照在核验时即已过有效期" in standing(expired.license.license_id)
+    assert "该证照现在已吊销，请重新核验" in standing(suspended)
+    assert "核验后" not in page.inner_text("#case-table")
 
 
 def test_a_receipt_is_looked_up_by_number_or_file_and_its_license_verified_again(
