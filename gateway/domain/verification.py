@@ -237,7 +237,7 @@ def check_use(
     )
     matter = catalog.matters[matter_code]
     if not uses_matter(caller, matter):
-        refused = MatterNotHandledError(matter, use)
+        refused = MatterNotHandledError(matter, use, caller)
         if on_refusal is not None:
             on_refusal(refused)
         raise refused
@@ -250,8 +250,18 @@ class MatterNotHandledError(PermissionDeniedError):
 
     reason = "NOT_MATTER_DEPARTMENT"
 
-    def __init__(self, matter: Matter, use: UseContext):
-        super().__init__(f"事项 {matter.code}（{matter.name}）由{matter.department}办理，只有办理该事项的部门可以用它")
+    def __init__(self, matter: Matter, use: UseContext, caller: Member | None = None):
+        handled = f"事项 {matter.code}（{matter.name}）由{matter.department}办理"
+        if caller is not None and caller.has(Role.PARTNER):  # its rule is its region's, not a department's
+            super().__init__(
+                f"合作网关只能使用本地区（{caller.region}）的事项，{handled}"
+                f"（a partner gateway names the matters of its own region {caller.region} only）"
+            )
+        else:
+            super().__init__(
+                f"{handled}，只有办理该事项的部门可以用它（only the department that handles matter {matter.code} "
+                "may name it）"
+            )
         self.use = use
 
 

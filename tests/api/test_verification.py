@@ -1108,6 +1108,8 @@ def test_a_partner_gateway_verifies_under_its_regions_matters_with_a_receipt(run
         with pytest.raises(grpc.RpcError) as refused:
             verifier(running, PARTNER).VerifyLicense(request)
         assert reason in {error_details(refused.value)[0].reason, *(r for _, r in error_details(refused.value)[1])}
+    # the partner is told its own rule (it had read as if a department of the region could name it)
+    assert (refused.value.details() or "").startswith("合作网关只能使用本地区（440100）的事项，事项 370100-FPSL-001")
 
 
 def test_a_refusal_is_recorded_whatever_the_request_names(running: RunningGateway) -> None:
