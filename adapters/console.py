@@ -63,6 +63,7 @@ from gateway.domain.errors import (
     ZzgwError,
     invalid,
 )
+from gateway.domain.identifiers import typed_license_id
 from gateway.domain.model import Role
 from gateway.domain.verification import UseContext, check_use, matters_of, plain_operator
 from gateway.services.audit import UseTarget
@@ -398,7 +399,9 @@ class Console:
         if request.get("pdf"):  # a document's check is VerifyDocument's (``caller`` checked VerifyLicense's role)
             self._allow(user, VERIFY_DOCUMENT)
         document, image = _base64(request, "pdf"), _base64(request, "qr_image")
-        query = _text(request, "query").strip()
+        # an identifier typed in full width, with 。 for '.' or in small letters is the identifier: the page sends what
+        # the clerk typed, and a number's and a code's own folding is the service's (find_by_number, scanned_code)
+        query = typed_license_id(_text(request, "query").strip())
         if sum(bool(x) for x in (query, document, image)) != 1:
             raise invalid("query", "ONE_OF", "give exactly one of query, pdf, qr_image")
         # a query is an identifier, a number with its type, or a printed code: each names a license for the trail

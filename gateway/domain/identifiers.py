@@ -308,8 +308,9 @@ is read or normalised; numbers of 10 million characters had been looked up (foun
 
 
 def find_by_number(read: Callable[[str, str], _T | None], type_code: str, number: str) -> _T | None:
-    """What ``read(type_code, number)`` finds for a claimed number: by its normal form, then as given (trimmed) when
-    that differs, for a license stored before numbers were kept in upper case (its record is sealed as issued).
+    """What ``read(type_code, number)`` finds for a claimed number: by its normal form, then with its full-width signs
+    as ASCII ones (``half_width``) when it has any, then as given (trimmed) when that differs, for a license stored
+    before numbers were kept in upper case (its record is sealed as issued).
     A number longer than any license's is none without a look-up; one longer than ``MAX_NUMBER_TYPED`` as typed is
     INVALID_ARGUMENT / TOO_LONG on ``license_number``."""
     if len(number) > MAX_NUMBER_TYPED:
@@ -322,6 +323,10 @@ def find_by_number(read: Callable[[str, str], _T | None], type_code: str, number
     if len(normal) > MAX_LICENSE_NUMBER:
         return None
     found = read(type_code, normal)
+    if found is None and (typed := half_width(normal)) != normal:
+        # its signs typed in full width too (Ｊ３７０１０２－２０１９－…: a Chinese input method's full-width mode): the
+        # normal form keeps them, for a number printed with them, so it is looked up with them as ASCII after that one
+        found = read(type_code, typed)
     return read(type_code, given) if found is None and given != normal else found
 
 
@@ -343,6 +348,38 @@ def same_license(a: str, b: str) -> bool:
 _FULL_WIDTH = {0x3000: 0x20, **{0xFF01 + i: 0x21 + i for i in range(94)}}
 """Full-width forms (U+FF01-FF5E) and the ideographic space to their ASCII characters."""
 _LINE_ENDS = "\r\n\t\v\f\x85\u2028\u2029"
+
+
+def half_width(text: str) -> str:
+    """``text`` with the full-width forms of ASCII (U+FF01-FF5E) and the ideographic space as ASCII: a code or a
+    number typed through a Chinese input method in full-width mode (３７０１０２…００３Ｘ, Ｊ３７０１０２－…).
+    Only those: NFKC would also make digits of ①, ² or ⅳ, which no keyboard types for one.
+
+    >>> half_width("３７０１０２－２０１９")
+    '370102-2019'
+    """
+    return text.translate(_FULL_WIDTH)
+
+
+_IDENTIFIER_TYPED = {**_FULL_WIDTH, 0x3002: ord("."), 0xFF61: ord(".")}
+"""What a clerk's input method types for an identifier's characters: full-width forms, and its full stop (。, or the
+half-width ｡) for '.' (NFKC maps neither full stop to '.')."""
+
+
+def typed_license_id(text: str) -> str:
+    """A license identifier as typed by hand, as the identifier it is: in full width (１．２．１５６．…), with the input
+    method's 。 for '.', in small letters (Caps Lock), with spaces around it. An identifier (GB/T 36904) is capitals,
+    digits and '.' only, so this changes nothing of a genuine one and makes no other one of it. Text that is not then
+    an identifier's beginning (1.2.156.3005.2.) is given back as it was: a license number or a ``ZZ1:`` code, which
+    have rules of their own (``normal_number``, ``scanned_code``).
+
+    >>> typed_license_id("１。２。１５６。３００５。２。１１１ｘ")
+    '1.2.156.3005.2.111X'
+    >>> typed_license_id(" j370102-2019-938159")
+    ' j370102-2019-938159'
+    """
+    typed = text.translate(_IDENTIFIER_TYPED).strip().translate(_ASCII_UPPER)
+    return typed if typed.startswith(LICENSE_ID_ROOT + ".") else text
 
 
 def scanned_code(code: str) -> str:

@@ -58,7 +58,14 @@ from gateway.domain.errors import (
     NotFoundError,
     invalid,
 )
-from gateway.domain.identifiers import LicenseId, find_by_number, license_id_violation, scanned_code
+from gateway.domain.identifiers import (
+    LicenseId,
+    find_by_number,
+    half_width,
+    license_id_violation,
+    scanned_code,
+    typed_license_id,
+)
 from gateway.domain.model import CHINA_TZ, Clock, License, LicenseStatus, Member, Role
 from gateway.domain.pdf_refusals import pdf_refusal
 from gateway.domain.seals import Seal
@@ -441,6 +448,7 @@ class VerificationService:
         if qr_code:
             return self._verify_qr(caller, use, scanned_code(qr_code), now)
         if license_id:
+            license_id = typed_license_id(license_id)  # as a clerk types it: full width, 。 for '.', small letters
             # before it is looked up: whether a license exists, and its status, is what the matter may not learn
             self._used_by_matter(
                 caller,
@@ -742,7 +750,7 @@ class VerificationService:
                 "holder_code", "BAD_CHARACTERS", "持证主体代码含有控制字符（a holder code has no control characters）"
             )
         if holder_code:  # a mistyped check character is bad input, not a license "not found" (5) on a receipt
-            holder_code = checked_holder_code(holder_code)
+            holder_code = checked_holder_code(half_width(holder_code))  # typed in full width: the same code
         if not holder_code or not (number := _claimed_number(license_number)):
             answer = ClaimAnswer(result=ClaimResult.INCOMPLETE)
             license = None
@@ -951,6 +959,10 @@ class VerificationService:
         is checked too (the summary and status come from it). What a code that is not genuine names is not looked
         at: its status and issuer are not checked and no license is shown."""
         envelope = read_qr(text)
+        if isinstance(envelope, str) and text.endswith(" "):  # a paste's trailing spaces: a space is a base45
+            trimmed = text.rstrip(" ")  # character, so they go only when the code reads without them (its signature
+            if not isinstance(read := read_qr(trimmed), str):  # is checked as any code's: no forgery passes by it)
+                text, envelope = trimmed, read
         action = AuditAction.VERIFY_LICENSE
         if isinstance(envelope, str):
             detail = _UNREADABLE_QR.get(envelope, _UNREADABLE_QR["MALFORMED"])
@@ -959,10 +971,6 @@ class VerificationService:
         license_id = envelope.claims.license_id
         self._used_by_matter(
             caller, use, action, _type_of(license_id), "qr_code", UseTarget(license_id=license_id)
-        if isinstance(envelope, str) and text.endswith(" "):  # a paste's trailing spaces: a space is a base45
-            trimmed = text.rstrip(" ")  # character, so they go only when the code reads without them (its signature
-            if not isinstance(read := read_qr(trimmed), str):  # is checked as any code's: no forgery passes by it)
-                text, envelope = trimmed, read
         )  # as by id
         query = {"by": "qr_code", "license_id": license_id}
         known = self._seal_by_key_prefix(envelope.key_id_prefix)

@@ -744,3 +744,57 @@ def test_a_store_held_by_another_writer_is_unavailable_to_retry_not_an_internal_
     assert trail_rows(running, "seq", "operator = :operator", operator=given_up["operator"]) == []
     assert grpc_verify(running, license_id=license_id).verdict == verification_pb2.CHECK_RESULT_PASSED
     assert record_count(running) == before + 2
+
+
+def full_width(text: str) -> str:
+    """``text`` as a Chinese input method in full-width mode types it: each printable ASCII character's full-width
+    form (Ｊ３７０１０２－２０１９…)."""
+    return "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in text)
+
+
+def test_what_a_clerk_types_in_full_width_or_small_letters_is_what_was_meant(
+    console: str, running: RunningGateway
+) -> None:
+    """A number, an identifier or a 公民身份号码 typed in full width, an identifier typed with the input method's 。
+    for '.' or with Caps Lock on, names the license the half-width text names: PASSED, with a receipt that says so,
+    on the console and over gRPC alike; a typing difference had been signed FAILED / LICENSE_NOT_FOUND (console
+    tester, findings 1 and 6)."""
+    permit = issue(running, 62, samples.food_permit).license  # SC1063701…-TAG: a sign in its number
+    assert "-" in permit.license_number
+    use = {"matter_code": "370100-SPJC-001", "purpose": "食品生产经营监督检查", "operator": "窗口05 李娜"}
+    license_id = permit.license_id
+    typed_ids = (full_width(license_id), license_id.replace(".", "。"), license_id.lower(), f" {license_id.lower()} ")
+    for query, type_code in (
+        (full_width(permit.license_number), permit.type_code),
+        *((typed, "") for typed in typed_ids),
+        (full_width(license_id), permit.type_code),  # with a type chosen too: still an identifier
+    ):
+        status, report = verify(console, running, MARKET, query=query, type_code=type_code, use=use)
+        assert status == 200, (query, report)
+        assert (report["verdict"], report["license"]["license_id"]) == ("PASSED", license_id), query
+        assert report["receipt"]["statement"]["verdict"] == "PASSED"
+    # gRPC's VerifyLicense folds alike: the service's, not the page's
+    assert grpc_verify(
+        running, type_code=permit.type_code, license_number=full_width(permit.license_number)
+    ).verdict == (verification_pb2.CHECK_RESULT_PASSED)
+    for typed in typed_ids:
+        assert grpc_verify(running, license_id=typed).verdict == verification_pb2.CHECK_RESULT_PASSED, typed
+    # a number that is not a license's stays not found, full width or not
+    status, report = verify(
+        console, running, MARKET, query=full_width(permit.license_number + "9"), type_code=permit.type_code, use=use
+    )
+    assert (status, report["verdict"], report["reason"]) == (200, "FAILED", "LICENSE_NOT_FOUND")
+    # 信息比对 with the holder's 公民身份号码 and the number typed in full width: the same answer as half width
+    from adapters.records import issue_request
+    from tests.api.test_issuance import unique
+
+    marriage = running.issuance(CIVIL).IssueLicense(issue_request(unique(samples.marriage_certificate(63)))).license
+    claim = {
+        "use": {"matter_code": CSDJ, "purpose": "出生登记", "operator": "户籍窗口 张伟"},
+        "type_code": marriage.type_code,
+        "holder_code": full_width(marriage.holder.code),
+        "license_number": full_width(marriage.license_number),
+    }
+    status, answer = fetch(f"{console}/api/check-claim", claim, running.tokens[POLICE])
+    assert status == 200, answer
+    assert (answer["result"], answer["code"], answer["mismatched_fields"]) == ("CORRECT_AND_VALID", 0, [])

@@ -16,11 +16,14 @@ from gateway.domain.identifiers import (
     LicenseId,
     citizen_id_check_char,
     citizen_id_problem,
+    find_by_number,
+    half_width,
     holder_code_type_by_form,
     license_check_char,
     license_id_violation,
     region_code_problem,
     type_code_problem,
+    typed_license_id,
     uscc_check_char,
     uscc_problem,
 )
@@ -328,3 +331,36 @@ def test_region_codes(value: str, problem: str | None) -> None:
 )
 def test_holder_code_type_by_form(code: str, code_type: str) -> None:
     assert holder_code_type_by_form(code) == code_type
+
+
+def test_an_identifier_typed_by_hand_is_the_identifier() -> None:
+    """Full width, the input method's 。 (or ｡) for '.', small letters, spaces around: the identifier they spell;
+    anything that is not then an identifier's beginning is given back untouched (a number, a code)."""
+    genuine = str(
+        LicenseId(type_code="11100000000013338W032", issuer_code="11220000013544541J", serial="A7", version=1)
+    )
+    wide = "".join(chr(ord(c) + 0xFEE0) for c in genuine)
+    for typed in (wide, genuine.replace(".", "。"), genuine.replace(".", "｡"), genuine.lower(), f"\u3000{wide} "):
+        assert typed_license_id(typed) == genuine, typed
+        assert license_id_violation("license_id", typed_license_id(typed)) is None
+    for other in ("j370102-2019-938159", "ＳＣ１０６", "zz1:abc", " 1.2.157.x", ""):
+        assert typed_license_id(other) == other
+
+
+def test_a_number_typed_with_full_width_signs_is_found() -> None:
+    """Ｊ３７０１０２－２０１９－９３８１５９ finds J370102-2019-938159 (its full-width '－' had made it not found),
+    and a number printed with full-width brackets is still found by its normal form, first."""
+    stored = {"J370102-2019-938159": "marriage", "鲁（2024）济南市不动产权第0012345号": "property"}
+    looked_up: list[str] = []
+
+    def read(type_code: str, number: str) -> str | None:
+        looked_up.append(number)
+        return stored.get(number)
+
+    assert half_width("Ｊ３７０１０２－２０１９－９３８１５９") == "J370102-2019-938159"
+    assert find_by_number(read, "T", "Ｊ３７０１０２－２０１９－９３８１５９") == "marriage"
+    assert find_by_number(read, "T", "j370102－2019－938159") == "marriage"
+    looked_up.clear()
+    assert find_by_number(read, "T", "鲁（2024）济南市不动产权第 0012345号") == "property"
+    assert looked_up == ["鲁（2024）济南市不动产权第0012345号"]
+    assert find_by_number(read, "T", "Ｊ３７０１０２－２０１９－９３８１５８") is None
