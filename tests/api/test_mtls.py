@@ -223,3 +223,24 @@ def test_a_partner_trusting_several_deployments_member_cas_in_one_bundle_reaches
                 catalog_pb2.ListLicenseTypesRequest(), timeout=TIMEOUT
             )
         assert listed.license_types
+
+
+def test_the_departments_guide_example_connects_with_a_client_certificate(production: RunningGateway) -> None:
+    """docs/departments.md's client, run as written against a production gateway with a member's certificate."""
+    import re
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    (block,) = re.findall(r"```python\n(.*?)```", (root / "docs" / "departments.md").read_text(encoding="utf-8"), re.S)
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "ZZGW_PKI": str(production.data_dir / "pki"),
+        "ZZGW_MEMBER": MARKET,
+        "ZZGW_GRPC_ADDR": production.address,
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", block], cwd=root, env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert re.fullmatch(r"\d+ license types\n", done.stdout), done.stdout
