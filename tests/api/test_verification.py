@@ -1163,6 +1163,34 @@ def test_a_claim_typed_with_a_combining_accent_is_the_name_issued(running: Runni
         assert claim(running, **base, fields={"holder_name": typed}).code == 0
 
 
+def test_a_claimed_name_in_either_width_or_spacing_is_the_name_issued(running: RunningGateway) -> None:
+    """An input method types brackets, letters and spaces in either width: 济南(测试)有限公司 had been 部分信息不一致
+    against the issued 济南（测试）有限公司 (found by an integrator). A name that differs otherwise still differs."""
+    name = "济南Café 食品（测试）有限公司"
+    record = unique(samples.food_permit(13))
+    record = {
+        **record,
+        "holder": {**record["holder"], "name": name},
+        "fields": {**record["fields"], "producer_name": name},
+    }
+    issued = running.issuance(MARKET).IssueLicense(issue_request(record)).license
+    base = {"type_code": issued.type_code, "license_number": issued.license_number, "holder_code": issued.holder.code}
+    for typed in (
+        "济南Café 食品(测试)有限公司",
+        "济南Ｃａｆé\u3000食品（测试）有限公司",
+        " 济南Café  食品（测试）有限公司 ",
+    ):
+        assert claim(running, **base, fields={"holder_name": typed}).code == 0, typed
+    for other in (
+        "济南Cafe 食品（测试）有限公司",
+        "济南café 食品（测试）有限公司",
+        "济南Café食品（测试）有限公司",
+        "济南Café 食品（测试）公司",
+    ):
+        answer = claim(running, **base, fields={"holder_name": other})
+        assert (answer.code, list(answer.mismatched_fields)) == (7, ["holder_name"]), other
+
+
 def test_claims_follow_the_provincial_result_numbers(running: RunningGateway) -> None:
     record = unique(samples.food_permit(11))
     issued = running.issuance(MARKET).IssueLicense(issue_request(record)).license
