@@ -49,11 +49,13 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any, NamedTuple
 
+from gateway.api.errors import _MAX_FIELD, _clip
 from gateway.domain.audit import AuditAction
 from gateway.domain.catalog import Catalog
 from gateway.domain.errors import (
     AlreadyExistsError,
     ConflictError,
+    FieldViolation,
     InvalidRequestError,
     NotFoundError,
     PermissionDeniedError,
@@ -537,7 +539,10 @@ def _static(name: str) -> bytes:
 
 
 def _json(value: object) -> bytes:
-    return json.dumps(value, ensure_ascii=False).encode()
+    """``value`` as JSON in UTF-8. A lone surrogate (U+D800-DFFF: no character, so UTF-8 has no bytes for it) would
+    be written as '?': a request holding one is refused before it is read further (``_request``), and a reply, a
+    refusal above all, must never fail to be written (an error reply echoing one had been a 500 with a traceback)."""
+    return json.dumps(value, ensure_ascii=False).encode("utf-8", "replace")
 
 
 def _request(body: bytes) -> Mapping[str, Any]:
@@ -549,7 +554,42 @@ def _request(body: bytes) -> Mapping[str, Any]:
         raise invalid("", "MALFORMED_REQUEST", "the request is not JSON") from None
     if not isinstance(request, dict):
         raise invalid("", "MALFORMED_REQUEST", "the request is not a JSON object")
+    if (found := _lone_surrogate(request)) is not None:
+        where = _clip(found, _MAX_FIELD)  # a path of the caller's keys, as gRPC clips a field's name
+        field = where or "请求"
+        refusal = (
+            f"{field}含有孤立的代理项转义（如 \\ud800），不是有效的 Unicode 文本，请删除后重试"
+            f"（{where or 'the request'} holds a lone surrogate escape such as \\ud800: no Unicode character, so no "
+            "text; send text as UTF-8）"
+        )
+        raise InvalidRequestError([FieldViolation(field=where, reason="BAD_CHARACTERS", description=refusal)], refusal)
     return request
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _lone_surrogate(request: Mapping[str, Any]) -> str | None:
+    """Where in ``request`` a string holds a lone surrogate (``"\\ud800"``: valid JSON text, but no Unicode
+    character), as a field's path (``use.purpose``, ``fields.holder_name``; the object whose key holds one, "" for
+    the request's own), or None. Refused up front, for every call and every field: a string with one cannot be
+    written as UTF-8, so a receipt stating it had failed to be signed (a 500, and a check under another department's
+    matter left off the audit trail), and in ``fields`` it had been compared and answered. gRPC cannot carry one at
+    all: a request whose strings are not UTF-8 is MALFORMED_REQUEST there."""
+    pending: list[tuple[str, object]] = [("", request)]
+    while pending:
+        path, value = pending.pop()
+        if isinstance(value, str):
+            if not value.isascii() and _SURROGATE.search(value):
+                return path
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                if _SURROGATE.search(key):
+                    return path
+                pending.append((f"{path}.{key}" if path else key, item))
+        elif isinstance(value, list):
+            pending.extend((f"{path}[{i}]", item) for i, item in enumerate(value))
+    return None
 
 
 def _text(request: Mapping[str, Any], key: str) -> str:

@@ -57,6 +57,12 @@ def read_receipt(data: bytes) -> verification_pb2.Receipt:
         raise ValueError("not a receipt: its JSON nests too deep") from None
     if not isinstance(raw, dict):
         raise ValueError(f"not a receipt: a JSON object is expected, not {type(raw).__name__}")
+    try:  # a string with a lone surrogate escape ("\\ud800", valid JSON text) has no UTF-8, so is no receipt's
+        json.dumps(raw, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        raise ValueError(
+            "not a receipt: it holds a lone surrogate escape such as \\ud800, which is no character"
+        ) from None
     for field in verification_pb2.Receipt.DESCRIPTOR.fields:  # protobuf keeps whichever of the two comes last
         if field.name != field.json_name and field.name in raw and field.json_name in raw:
             raise ValueError(f"not a receipt: {field.json_name} is given twice, also as {field.name}")

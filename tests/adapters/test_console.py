@@ -798,3 +798,48 @@ def test_what_a_clerk_types_in_full_width_or_small_letters_is_what_was_meant(
     status, answer = fetch(f"{console}/api/check-claim", claim, running.tokens[POLICE])
     assert status == 200, answer
     assert (answer["result"], answer["code"], answer["mismatched_fields"]) == ("CORRECT_AND_VALID", 0, [])
+
+
+def test_a_lone_surrogate_anywhere_is_refused_up_front_as_bad_characters(
+    console: str, running: RunningGateway, caplog: pytest.LogCaptureFixture
+) -> None:
+    """``"\\ud800"`` is valid JSON text but no Unicode character: in any field of any call it is 400 / BAD_CHARACTERS
+    naming the field, Chinese first, before anything is checked or signed. It had been a 500 with a traceback (the
+    receipt's canonical JSON, then the error reply itself, could not be written as UTF-8), left a check under another
+    department's matter off the audit trail, and in a claim's ``fields`` been compared and answered (partner tester,
+    findings 1 and 2). A receipt file holding one, raw or escaped in its text, is not a receipt."""
+    caplog.set_level(logging.WARNING, logger="zzgw.error")
+    token = running.tokens[TAX]
+    issued = issue(running, 64).license
+    claim = {"type_code": issued.type_code, "holder_code": issued.holder.code, "license_number": issued.license_number}
+    other = {**USE, "matter_code": QYKZ}  # another department's matter: refused on the trail, were it read
+    bad = "\ud800"
+    calls: list[tuple[str, dict[str, Any], str]] = [
+        ("verify", {"use": {**USE, "purpose": bad + "abc"}, "query": issued.license_id}, "use.purpose"),
+        ("verify", {"use": {**other, "purpose": bad + "x"}, "query": issued.license_id}, "use.purpose"),
+        ("verify", {"use": {**USE, "matter_code": bad}, "query": issued.license_id}, "use.matter_code"),
+        ("verify", {"use": USE, "query": issued.license_number, "type_code": bad}, "type_code"),
+        ("verify", {"use": USE, "query": "x" + bad}, "query"),
+        ("check-claim", {"use": {**USE, "purpose": bad + "x"}, **claim}, "use.purpose"),
+        ("check-claim", {"use": USE, **claim, "fields": {"holder_name": bad}}, "fields.holder_name"),
+        ("check-claim", {"use": USE, **claim, "fields": {bad: "x"}}, "fields"),
+        ("case-receipts", {"use": {**USE, "bundle_code": bad, "case_id": "1"}}, "use.bundle_code"),
+        ("receipt", {"receipt_id": bad}, "receipt_id"),
+        ("receipt", {"file": '{"receiptId": "' + bad + '"}'}, "file"),
+        ("receipt", {bad: 1}, ""),
+    ]
+    before = record_count(running)
+    for call, body, field in calls:
+        status, answer = fetch(f"{console}/api/{call}", body, token)
+        assert (status, refusal(answer)) == (400, (400, "BAD_CHARACTERS", [(field, "BAD_CHARACTERS")])), body
+        message = answer["error"]["message"]
+        assert message.startswith(field or "请求") and "代理项" in message and "surrogate" in message, message
+        assert re.search("[\u4e00-\u9fff]", message).start() < message.index("surrogate")  # type: ignore[union-attr]
+    assert record_count(running) == before  # nothing checked, nothing signed
+    # a receipt file whose text escapes one (a genuine receipt's number replaced) is no receipt
+    report = verify(console, running, query=issued.license_id)[1]
+    escaped = json.loads(report["receipt"]["file"])
+    escaped["receiptId"] = bad
+    status, answer = fetch(f"{console}/api/receipt", {"file": json.dumps(escaped)}, token)  # "\ud800" in its text
+    assert (status, refusal(answer)) == (400, (400, "NOT_A_RECEIPT", [("file", "NOT_A_RECEIPT")])), answer
+    assert [record.getMessage() for record in caplog.records if record.name == "zzgw.error"] == []
