@@ -49,7 +49,7 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any, NamedTuple
 
-from gateway.api.errors import _MAX_FIELD, _clip
+from gateway.api.errors import _MAX_FIELD, _MAX_TEXT, MAX_VIOLATIONS, _clip
 from gateway.domain.audit import AuditAction
 from gateway.domain.catalog import Catalog
 from gateway.domain.errors import (
@@ -65,7 +65,7 @@ from gateway.domain.errors import (
     ZzgwError,
     invalid,
 )
-from gateway.domain.identifiers import typed_license_id
+from gateway.domain.identifiers import MAX_NUMBER_TYPED, typed_license_id
 from gateway.domain.model import Role
 from gateway.domain.verification import UseContext, check_use, matters_of, plain_operator
 from gateway.services.audit import UseTarget
@@ -420,7 +420,11 @@ class Console:
             report, registered = service.verify_document(user.member, use, document)
         else:
             code = license_code_in(image) if image else query
-            report = service.verify_license(user.member, use, **query_of(code, _text(request, "type_code")))
+            try:
+                named_by = query_of(code, _text(request, "type_code"))
+            except InvalidRequestError:  # neither an identifier nor a code, and no type to look it up as a number
+                raise _not_a_license_code(query) from None
+            report = service.verify_license(user.member, use, **named_by)
         return self._report(report, registered, by="qr_image" if image else "pdf" if document else "")
 
     def _user(self, authorization: str, method: str) -> ConsoleUser:
@@ -492,9 +496,14 @@ class Console:
 
 
 def error_reply(error: ZzgwError) -> Reply:
-    """The HTTP status and JSON body of a refusal."""
+    """The HTTP status and JSON body of a refusal, clipped as gRPC clips a status (``gateway.api.errors``): its
+    message to 400 characters, a violation's description to 200 and its field to 64, 16 violations at most. A refusal
+    may echo what the caller sent, and the reply is not to grow with it."""
     status = next((code for kind, code in _HTTP_STATUS if isinstance(error, kind)), 500)
-    violations = getattr(error, "violations", ())
+    violations: tuple[FieldViolation, ...] = getattr(error, "violations", ())
+    message = _clip(error.message, 2 * _MAX_TEXT)
+    if len(violations) > MAX_VIOLATIONS:
+        message = f"{message}（另有{len(violations) - MAX_VIOLATIONS}项有误）"
     return Reply(
         status,
         _json(
@@ -502,14 +511,46 @@ def error_reply(error: ZzgwError) -> Reply:
                 "error": {
                     "status": status,
                     "reason": error.reason,
-                    "message": error.message,
+                    "message": message,
                     "violations": [
-                        {"field": v.field, "reason": v.reason, "description": v.description} for v in violations
+                        {
+                            "field": _clip(v.field, _MAX_FIELD),
+                            "reason": v.reason,
+                            "description": _clip(v.description, _MAX_TEXT),
+                        }
+                        for v in violations[:MAX_VIOLATIONS]
                     ],
                 }
             }
         ),
         reason=error.reason,
+    )
+
+
+_QUERY_SHOWN = 64
+"""Characters of a query that is not a license's code shown back in its refusal: enough to tell which input it was."""
+
+
+def _not_a_license_code(query: str) -> InvalidRequestError:
+    """The refusal of a query that is neither a license identifier nor a ``ZZ1:`` code, sent without a license type
+    (``type_code``) to look it up as a license number: REQUIRED on ``type_code``, which the page reads as
+    按证照编号核验时，请选择证照类型, with the words saying why. One longer than any number a look-up takes
+    (``MAX_NUMBER_TYPED``) is TOO_LONG, as it is with a type: its length is looked at before anything of it is shown
+    back, and what is shown is clipped (a 5 MB query had come back twice, 10 MB)."""
+    if len(query) > MAX_NUMBER_TYPED:
+        return invalid(
+            "query",
+            "TOO_LONG",
+            f"输入的内容不是证照标识或核验码，作为证照编号又超过{MAX_NUMBER_TYPED}个字符"
+            f"（the query is not a license identifier or a ZZ1: code, and is longer than a license number may be: "
+            f"at most {MAX_NUMBER_TYPED} characters）",
+        )
+    shown = _clip(query, _QUERY_SHOWN)
+    return invalid(
+        "type_code",
+        "REQUIRED",
+        f"“{shown}”不是证照标识或核验码；按证照编号核验时，请选择证照类型"
+        "（not a license identifier or a ZZ1: code: choose the license type to look a license number up）",
     )
 
 

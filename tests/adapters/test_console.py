@@ -29,7 +29,7 @@ from adapters.http import HttpApp, HttpServer
 from adapters.receipt_file import read_receipt
 from gateway.bootstrap import samples
 from gateway.domain.audit import AuditAction
-from gateway.domain.errors import InvalidRequestError, NotFoundError
+from gateway.domain.errors import FieldViolation, InvalidRequestError, NotFoundError
 from gateway.domain.model import mask, mask_name
 from gateway.server import console_backend
 from gateway.store import group_writer
@@ -843,3 +843,36 @@ def test_a_lone_surrogate_anywhere_is_refused_up_front_as_bad_characters(
     status, answer = fetch(f"{console}/api/receipt", {"file": json.dumps(escaped)}, token)  # "\ud800" in its text
     assert (status, refusal(answer)) == (400, (400, "NOT_A_RECEIPT", [("file", "NOT_A_RECEIPT")])), answer
     assert [record.getMessage() for record in caplog.records if record.name == "zzgw.error"] == []
+
+
+def test_a_query_that_is_no_license_code_is_refused_by_its_length_and_shown_back_clipped(
+    console: str, running: RunningGateway
+) -> None:
+    """A query that is neither an identifier nor a ZZ1: code, without a type: one longer than any number a look-up
+    takes is TOO_LONG on ``query`` and not shown back; a shorter one is REQUIRED on ``type_code`` (the page's
+    按证照编号核验时，请选择证照类型), Chinese first, showing at most 64 of its characters. A 5 MB query had come back
+    whole in the message and again in the violation, 10 MB (partner tester, finding 4)."""
+    for size in (1_000, 100_000, 5 * 1024 * 1024):
+        query = "A" * size
+        body = json.dumps({"use": USE, "query": query}).encode()
+        status, answer = fetch(f"{console}/api/verify", raw=body, token=running.tokens[TAX])
+        assert (status, refusal(answer)) == (400, (400, "TOO_LONG", [("query", "TOO_LONG")])), size
+        assert "AAAA" not in json.dumps(answer) and len(json.dumps(answer, ensure_ascii=False)) < 1_000
+        assert answer["error"]["violations"][0]["description"].startswith("输入的内容不是证照标识或核验码")
+    status, answer = verify(console, running, query="B" * 200)
+    assert (status, refusal(answer)) == (400, (400, "REQUIRED", [("type_code", "REQUIRED")]))
+    description = answer["error"]["violations"][0]["description"]
+    assert description == f"“{'B' * 63}…”不是证照标识或核验码；按证照编号核验时，请选择证照类型" + (
+        "（not a license identifier or a ZZ1: code: choose the license type to look a license number up）"
+    )
+    assert answer["error"]["message"] == f"type_code: {description}"
+
+
+def test_a_refusal_echoing_what_was_sent_is_clipped_as_grpc_clips_it() -> None:
+    """Whatever a refusal says of the request, the reply is clipped as a gRPC status is: message 400 characters,
+    a violation's description 200 and field 64, 16 violations at most (the message says how many more)."""
+    many = [FieldViolation(field="f" * 100, reason="BAD", description="d" * 1_000) for _ in range(20)]
+    reply = console_module.error_reply(InvalidRequestError(many, message="m" * 1_000))
+    error = json.loads(reply.body)["error"]
+    assert len(error["violations"]) == 16 and error["message"] == "m" * 399 + "…（另有4项有误）"
+    assert {(len(v["field"]), len(v["description"])) for v in error["violations"]} == {(64, 200)}
