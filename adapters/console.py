@@ -44,7 +44,7 @@ import binascii
 import json
 import re
 import unicodedata
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any, NamedTuple
@@ -552,6 +552,16 @@ def _not_a_license_code(query: str) -> InvalidRequestError:
         f"“{shown}”不是证照标识或核验码；按证照编号核验时，请选择证照类型"
         "（not a license identifier or a ZZ1: code: choose the license type to look a license number up）",
     )
+
+
+def method_not_allowed(path: str, allowed: Sequence[str]) -> Reply:
+    """405 / METHOD_NOT_ALLOWED for a call of the console's API made with another method than the ones it is served
+    for (``allowed``, which the server also states in ``Allow``): in the JSON error form of every refusal, not a bare
+    404, which had told a department's system the call did not exist."""
+    methods = ", ".join(allowed)
+    message = f"{path} 只接受 {methods} 请求（{path} takes {methods} only）"
+    error = {"status": 405, "reason": "METHOD_NOT_ALLOWED", "message": message, "violations": []}
+    return Reply(405, _json({"error": error}), reason="METHOD_NOT_ALLOWED")
 
 
 def headers(content_type: str) -> list[tuple[bytes, bytes]]:

@@ -22,6 +22,9 @@ Routes:
 ``/console/…``              the clerk's console: its page and JSON calls (``adapters.console``)
 ==========================  ==========================================================================
 
+HEAD is answered wherever GET is (the headers, no body). A method a known path is not served for is 405 with
+``Allow`` (under ``/console/api/`` in the console's JSON error form, METHOD_NOT_ALLOWED); a path nothing serves is 404.
+
 A console call's credentials are checked before its request is read (ADR 0007). One refused, or one whose request
 is larger than the console takes, is answered without reading the request's body, and the connection is closed
 after the answer (``Connection: close``): the gateway does not read the rest, and the rest is never taken for a
@@ -50,7 +53,15 @@ from typing import Any
 import uvicorn
 
 from adapters.console import PREFIX as CONSOLE_PREFIX
-from adapters.console import Call, Console, Reply, attributed_member, error_reply, run_blocking
+from adapters.console import (
+    Call,
+    Console,
+    Reply,
+    attributed_member,
+    error_reply,
+    method_not_allowed,
+    run_blocking,
+)
 from adapters.console import headers as console_headers
 from gateway import metrics
 from gateway.domain.errors import ZzgwError
@@ -102,13 +113,49 @@ class HttpApp:
         if scope["type"] != "http":
             return
         route = self._route(scope["path"])
+        head = scope["method"] == "HEAD"
 
         async def counted(message: Message) -> None:
             if message["type"] == "http.response.start":
                 metrics.record_http(route, message["status"])
+            elif head:  # the GET's headers (its Content-Length too), without its body
+                message = {**message, "body": b""}
             await send(message)
 
-        await self.serve(scope, receive, counted)
+        allowed = self._methods(scope["path"])
+        if allowed is not None and scope["method"] not in allowed:
+            await self._not_allowed(scope, allowed, counted)
+            return
+        await self.serve({**scope, "method": "GET"} if head else scope, receive, counted)
+
+    def _methods(self, path: str) -> tuple[str, ...] | None:
+        """The methods ``path`` is served for, HEAD wherever GET is (RFC 9110 §9.3.2: a load balancer's or a CRL
+        fetcher's probe had been told 404), or None for a path nothing serves (and ``/console``, redirected whatever
+        the method)."""
+        if path == "/tsa" and self._timestamp is not None:
+            return ("POST",)
+        if self._console is not None:
+            if path in self._console.calls:
+                return ("POST",)
+            if self._console.static(path) is not None:
+                return ("GET", "HEAD")
+        return ("GET", "HEAD") if path in self._routes and path != CONSOLE_PREFIX else None
+
+    async def _not_allowed(self, scope: Scope, allowed: tuple[str, ...], send: Send) -> None:
+        """405 with ``Allow`` for a method ``scope``'s path is not served for: in the console's JSON error form under
+        its API (METHOD_NOT_ALLOWED), plain text elsewhere. A body the request states is not read: the connection
+        closes after the answer, as for a console call refused unread."""
+        path = scope["path"]
+        extra = [(b"allow", ", ".join(allowed).encode())]
+        if _header(scope, b"transfer-encoding") or (_content_length(scope) or 0) > 0:
+            extra.append((b"connection", b"close"))
+        if self._console is not None and path.startswith(CONSOLE_PREFIX + "/api/"):
+            reply = method_not_allowed(path, allowed)
+            await _send(send, reply.status, reply.body, [*console_headers("application/json; charset=utf-8"), *extra])
+            return
+        methods = ", ".join(allowed)
+        said = f"{path} 只接受 {methods} 请求（method not allowed: {path} takes {methods}）\n"
+        await _respond(send, 405, said.encode(), "text/plain; charset=utf-8", extra)
 
     def _route(self, path: str) -> str:
         """The metrics' name for a request's route: one of a fixed set, whatever the path (an id in a path, a
@@ -128,10 +175,7 @@ class HttpApp:
             # every worker's files are read in multiprocess mode: off the event loop
             scraped, kind = await asyncio.get_running_loop().run_in_executor(None, metrics.exposition)
             await _respond(send, 200, scraped, kind, [(b"cache-control", b"no-store")])
-        elif path == "/tsa" and self._timestamp is not None:
-            if method != "POST":
-                await _respond(send, 405, b"POST a timestamp query\n", "text/plain; charset=utf-8")
-                return
+        elif path == "/tsa" and self._timestamp is not None and method == "POST":
             body = await _read_body(receive, MAX_TSA_REQUEST_BYTES)
             if body is None:
                 await _respond(send, 413, b"timestamp query too large\n", "text/plain; charset=utf-8")
@@ -163,10 +207,7 @@ class HttpApp:
             await _respond(send, 308, b"", "text/plain; charset=utf-8", location)
             return
         static = console.static(path)
-        if static is not None:
-            if method not in ("GET", "HEAD"):
-                await _respond(send, 405, b"GET the page\n", "text/plain; charset=utf-8")
-                return
+        if static is not None:  # GET (HEAD is served as GET), the only method ``_methods`` lets through
             body, kind = static
             await _send(send, 200, body, console_headers(kind))
             return

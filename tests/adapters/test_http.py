@@ -209,3 +209,70 @@ def test_a_console_request_stated_larger_than_any_is_refused_unread(gateway_http
         assert (status, json.loads(body)["error"]["violations"][0]["field"]) == (400, "use")
         assert headers["Connection"] is None  # read whole: the connection serves the next request
         assert exchange(sock, b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")[::2] == (200, b"ok\n")
+
+
+def ask(base: str, method: str, path: str, body: bytes | None = None) -> tuple[int, Message, bytes]:
+    """One request of any method over a connection of its own: the status, headers and body of its answer."""
+    host, port = base.removeprefix("http://").rsplit(":", 1)
+    connection = http_client.HTTPConnection(host, int(port), timeout=10)
+    try:
+        connection.request(method, path, body=body)
+        response = connection.getresponse()
+        return response.status, response.headers, response.read()
+    finally:
+        connection.close()
+
+
+def test_head_is_answered_wherever_get_is(server: str, gateway_http: str) -> None:
+    """HEAD gives GET's status and headers, its Content-Length too, and no body: a load balancer's or a CRL fetcher's
+    probe had been told 404 (partner tester, finding 5)."""
+    for base, path in (
+        (server, "/healthz"),
+        (server, "/metrics"),
+        (server, CRL_PATH),
+        (server, SM2_CRL_PATH),
+        (server, "/certificates/receipts.pem"),
+        (gateway_http, "/readyz"),
+        (gateway_http, "/certificates/receipts.pem"),
+        (gateway_http, "/console/console.js"),
+    ):
+        got, got_headers, body = ask(base, "GET", path)
+        status, headers, empty = ask(base, "HEAD", path)
+        assert (status, empty) == (got, b"") and got == 200, path
+        assert headers["Content-Type"] == got_headers["Content-Type"], path
+        if path != "/metrics":  # a scrape's counters move between the two
+            assert headers["Content-Length"] == str(len(body)), path
+    assert ask(server, "HEAD", "/nothing-here")[0] == 404
+
+
+def test_a_method_a_path_is_not_served_for_is_405_with_allow(server: str, gateway_http: str) -> None:
+    """A known path asked with another method is 405 naming the ones it takes (``Allow``), not 404: plain text on
+    the gateway's own routes, the console's JSON error form under its API (METHOD_NOT_ALLOWED, Chinese first); a
+    path nothing serves stays 404 (partner tester, finding 5)."""
+    for base, method, path, allow in (
+        (server, "PUT", "/healthz", "GET, HEAD"),
+        (server, "POST", CRL_PATH, "GET, HEAD"),
+        (server, "DELETE", "/certificates/receipts.pem", "GET, HEAD"),
+        (server, "GET", "/tsa", "POST"),
+        (gateway_http, "POST", "/readyz", "GET, HEAD"),
+        (gateway_http, "POST", "/console/console.js", "GET, HEAD"),
+    ):
+        status, headers, body = ask(base, method, path, b"x" if method in ("PUT", "POST") else None)
+        assert (status, headers["Allow"], headers["Content-Type"]) == (405, allow, "text/plain; charset=utf-8"), path
+        assert body.decode().startswith(f"{path} 只接受 {allow} 请求"), body
+    for method, path, allow in (
+        *((m, "/console/api/verify", "POST") for m in ("GET", "PUT", "DELETE", "PATCH", "OPTIONS")),
+        ("GET", "/console/api/check-claim", "POST"),
+        ("POST", "/console/api/session", "GET, HEAD"),
+        ("PUT", "/console/api/session", "GET, HEAD"),
+    ):
+        status, headers, body = ask(gateway_http, method, path, b"{}" if method != "GET" else None)
+        assert (status, headers["Allow"]) == (405, allow), (method, path)
+        assert headers["Content-Type"] == "application/json; charset=utf-8"
+        error = json.loads(body)["error"]
+        assert (error["status"], error["reason"], error["violations"]) == (405, "METHOD_NOT_ALLOWED", [])
+        assert error["message"] == f"{path} 只接受 {allow} 请求（{path} takes {allow} only）"
+    status, headers, body = ask(gateway_http, "HEAD", "/console/api/verify")
+    assert (status, headers["Allow"], body) == (405, "POST", b"")
+    for base, method, path in ((server, "DELETE", "/nothing"), (gateway_http, "PUT", "/console/api/nothing")):
+        assert ask(base, method, path)[0] == 404
