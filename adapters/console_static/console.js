@@ -110,6 +110,12 @@ const REVIEW_REASONS = {
   CERT_EXPIRED: "回执签发时回执专用章的证书已过期", CERT_NOT_YET_VALID: "回执签发时回执专用章的证书尚未生效",
   CRL_MISSING: "缺少吊销列表，无法确认回执专用章的证书是否已吊销",
 };
+// A receipt signed with another certificate than this gateway's receipt seals: what is said instead of "invalid".
+const FOREIGN_RECEIPT = [
+  "无法判断：不是本证照网关签发的回执",
+  "请向签发该回执的证照网关核对（本网关不能判断其他证照网关的回执）",
+  "本证照网关存档中没有这张回执：它不是本网关出具的。",
+];
 const ARCHIVED = {
   SAME: "与证照网关存档的回执一致。",
   MISSING: "证照网关存档中没有这张回执：它不是本网关出具的，或是伪造的，不能凭它免收材料。",
@@ -146,6 +152,9 @@ function nextGeneration() {
   ending.abort();
   ending = new AbortController();
   generation += 1;
+  waiting.length = 0; // nor is a check the last clerk queued run
+  checking = false;
+  underway = null;
   return generation;
 }
 
@@ -219,6 +228,16 @@ function show(id, visible) {
   $(id).hidden = !visible;
 }
 
+// The verdict and its reason, said to a screen reader: a small live region always in the page, its text replaced.
+function announce(text) {
+  $("announce").textContent = text;
+}
+
+// A verdict and its reason as shown (``verdict``, ``reason``: the elements' ids), in one sentence.
+function spoken(verdict, reason) {
+  return [$(verdict).textContent, $(reason).textContent].filter(Boolean).join("：");
+}
+
 function say(text) {
   $("message").textContent = text;
   show("message", Boolean(text));
@@ -287,7 +306,7 @@ function signedOut(message, focusToken = true) {
   $("operator").value = ""; // the next clerk types their own
   // nor does the last answer wait in the page, hidden: its license, findings, receipt and the case's receipts
   for (const id of ["verdict-text", "verdict-reason", "findings", "registered", "summary", "receipt-table", "case-table",
-    "receipt-operator", "review-text", "review-reason", "review-archive", "review-table"]) {
+    "receipt-operator", "review-text", "review-reason", "review-archive", "review-table", "checked-what", "announce"]) {
     $(id).replaceChildren();
   }
   $("case-details").open = false;
@@ -430,54 +449,150 @@ function base64(file) {
 // matter, purpose and case), whatever happens to the page before the answer arrives.
 function checker() {
   return {
-    member: session.member, matters: session.matters, bundles: session.bundles, operator: operatorName(), use: use(),
+    member: session.member, matters: session.matters, bundles: session.bundles, types: session.license_types,
+    operator: operatorName(), use: use(),
   };
 }
 
-async function verify(what) {
+// Checks submitted while one is running (Enter in a field, as a window's handheld scanner types a code and Enter):
+// run after it in turn, each with what was typed or chosen when it was submitted, and said so meanwhile.
+let checking = false;
+let underway = null; // the check under way
+const waiting = [];
+
+// A check submitted by the clerk (``what``: text, pdf, qr, claim): run now, or queued behind the one running.
+function verify(what) {
+  if (!session) return;
+  if (checking) {
+    const check = prepared(what);
+    if (!check) return;
+    const same = waiting.concat(underway ? [underway] : []).some((c) => c.key === check.key);
+    if (!same) waiting.push(check); // the same check submitted twice (a double Enter) runs once
+    say("正在核验，请稍候：" + check.looked + " 将在当前核验完成后核验");
+    return;
+  }
   say("");
   show("result", false); // a new check starts: the last one's answer is not this one's
   show("receipt-review", false);
-  if (!useReady()) return;
-  const asOf = generation;
-  const by = checker();
-  const buttons = document.querySelectorAll("#work button");
-  buttons.forEach((b) => (b.disabled = true));
-  show("busy", true);
+  const check = prepared(what);
+  if (check) run(check);
+}
+
+// The check the clerk asks for, taken as it stands now (the fields may change before it runs): who makes it, what
+// it sends, and what it looks for in words (``looked``, shown with its verdict); null, said why, when it cannot run.
+function prepared(what) {
+  if (!useReady()) return null;
   try {
-    const request = { use: by.use };
+    const by = checker();
+    const check = { what, by, request: { use: by.use } };
     if (what === "text") {
-      request.query = $("query").value.trim();
-      if (!request.query) throw new Error("请输入证照标识、证照编号或核验码");
-      request.type_code = $("type-code").value;
+      check.request.query = $("query").value.trim();
+      if (!check.request.query) throw new Error("请输入证照标识、证照编号或核验码");
+      check.request.type_code = $("type-code").value;
+      check.looked = typed(check.request.query, check.request.type_code, by);
     } else if (what === "claim") {
       if (!$("claim-holder").value.trim() || !$("claim-number").value.trim()) {
         throw new Error("请填写持证人证件号码和证照编号");
       }
-      const answer = await call("api/check-claim", {
-        use: request.use,
-        type_code: $("claim-type").value,
-        holder_code: $("claim-holder").value.trim(),
-        license_number: $("claim-number").value.trim(),
-        fields: { holder_name: $("claim-name").value.trim() },
-      }, asOf);
-      renderClaim(answer, by);
-      return;
+      check.request.type_code = $("claim-type").value;
+      check.request.holder_code = $("claim-holder").value.trim();
+      check.request.license_number = $("claim-number").value.trim();
+      check.request.fields = { holder_name: $("claim-name").value.trim() };
+      check.looked = "信息比对：" + typeName(check.request.type_code, by) + "，证照编号 "
+        + masked(check.request.license_number);
     } else if (what === "pdf") {
-      request.pdf = await base64(small(chosen("pdf", "PDF 文件"), session.limits.pdf_bytes, "PDF 文件"));
+      check.file = small(chosen("pdf", "PDF 文件"), session.limits.pdf_bytes, "PDF 文件");
+      check.looked = "PDF 文件 " + check.file.name + "（" + size(check.file.size) + "）";
     } else {
-      request.qr_image = await base64(small(chosen("qr-image", "二维码图片"), session.limits.image_bytes, "图片"));
+      check.file = small(chosen("qr-image", "二维码图片"), session.limits.image_bytes, "图片");
+      check.looked = "二维码图片 " + check.file.name + "（" + size(check.file.size) + "）";
     }
-    render(await call("api/verify", request, asOf), by);
+    const { use: _, ...sent } = check.request;
+    check.key = what + JSON.stringify(sent) + (check.file ? check.file.name + check.file.size + check.file.lastModified : "");
+    return check;
   } catch (error) {
-    if (session && asOf === generation) say(error.message);
+    say(error.message);
+    return null;
+  }
+}
+
+async function run(check) {
+  const asOf = generation;
+  const { what, by, request } = check;
+  checking = true;
+  underway = check;
+  const buttons = document.querySelectorAll("#work button");
+  buttons.forEach((b) => (b.disabled = true));
+  show("busy", true);
+  announce("");
+  let refused = false;
+  try {
+    if (what === "claim") {
+      renderClaim(await call("api/check-claim", request, asOf), by, check);
+      return;
+    }
+    if (what === "pdf") request.pdf = await base64(check.file);
+    else if (what === "qr") request.qr_image = await base64(check.file);
+    render(await call("api/verify", request, asOf), by, check);
+  } catch (error) {
+    refused = true;
+    if (session && asOf === generation) {
+      say(waiting.length ? check.looked + "：" + error.message : error.message);
+      announce(error.message);
+    }
   } finally {
     if (asOf === generation) { // else the page is another clerk's (or none's) now: it is left as it is
+      checking = false;
+      underway = null;
       show("busy", false);
       buttons.forEach((b) => (b.disabled = false));
-      if (session && what !== "claim") $("query").select(); // the next scan replaces what this one typed
+      const next = waiting.shift();
+      if (next) {
+        if (!refused) say(""); // "queued" said: it runs now (a refusal of this one stays said)
+        show("result", false);
+        show("receipt-review", false);
+        run(next); // the answer above is replaced by the next one's, as the next scan replaces it
+      } else if (session && what !== "claim") {
+        $("query").select(); // the next scan replaces what this one typed
+      }
     }
   }
+}
+
+// What a clerk typed, in words: a number with its type, an identifier or a code (as the gateway reads it, which the
+// answer's statement says: ``checkedText``); a long text shortened.
+function typed(text, typeCode, by) {
+  if (/^\s*[zZＺｚ][zZＺｚ][1１][:：]/.test(text)) return "核验码 " + shortened(text);
+  return typeCode ? "证照编号 " + masked(text) + "（" + typeName(typeCode, by) + "）" : "证照标识 " + shortened(text);
+}
+
+function shortened(text) {
+  const characters = [...text];
+  return characters.length > 120 ? characters.slice(0, 100).join("") + "…（共 " + characters.length + " 个字符）" : text;
+}
+
+// A number typed that is a 公民身份号码 (a 居民身份证's number is its holder's): masked as the summary masks the
+// holder's (3701**********1234); another as typed.
+function masked(text) {
+  const compact = text.replace(/\s+/g, "");
+  return /^\d{17}[\dXx]$/.test(compact) ? compact.slice(0, 4) + "*".repeat(10) + compact.slice(-4) : shortened(text);
+}
+
+function typeName(code, by) {
+  const known = (by.types || []).find((t) => t.code === code);
+  return known ? known.name : code || "—";
+}
+
+// What a check looked for, beside its verdict and on its paper: what the clerk typed or chose, as the gateway read
+// it (the signed statement's query).
+function checkedText(check, query) {
+  if (!check) return "";
+  if (check.what === "text" && query.by === "license_id") return "证照标识 " + (query.license_id || check.request.query);
+  if (check.what === "text" && query.by === "license_number") {
+    return "证照编号 " + masked(check.request.query) + "（" + typeName(query.type_code, check.by) + "）";
+  }
+  if (check.what === "text" && query.by === "qr_code") return "核验码 " + shortened(check.request.query);
+  return check.looked;
 }
 
 // A receipt by its number or as a file (another department's, 接办免收; one the applicant brings): checked again by
@@ -490,7 +605,10 @@ async function reviewReceipt() {
   const file = $("receipt-file").files[0];
   if (!number && !file) return say("请填写回执编号，或选择回执文件");
   if (number && file) return say("请只填写回执编号或只选择回执文件（清空其中一个）");
+  if (checking) return say("正在核验，请稍候");
   const asOf = generation;
+  checking = true;
+  announce("");
   const buttons = document.querySelectorAll("#work button");
   buttons.forEach((b) => (b.disabled = true));
   show("busy", true);
@@ -498,11 +616,17 @@ async function reviewReceipt() {
     const request = number ? { receipt_id: number } : { file: await readText(small(chosen("receipt-file", "回执文件"), 262144, "回执文件")) };
     renderReview(await call("api/receipt", request, asOf));
   } catch (error) {
-    if (session && asOf === generation) say(error.message);
+    if (session && asOf === generation) {
+      say(error.message);
+      announce(error.message);
+    }
   } finally {
     if (asOf === generation) {
+      checking = false;
       show("busy", false);
       buttons.forEach((b) => (b.disabled = false));
+      const next = waiting.shift();
+      if (next) run(next);
     }
   }
 }
@@ -518,11 +642,17 @@ function readText(file) {
 
 function renderReview(answer) {
   const check = answer.check;
-  $("review-verdict").className = "verdict " + check.result;
-  $("review-text").textContent = REVIEWS[check.result] || check.result;
-  $("review-reason").textContent = check.reason ? REVIEW_REASONS[check.reason] || check.detail || check.reason : "";
+  // signed with a certificate this gateway does not pin: another gateway's receipt (a partner province's), genuine or
+  // not, which this gateway cannot judge; not "invalid"
+  const foreign = check.result === "FAILED" && check.reason === "NOT_THE_PINNED_CERTIFICATE";
+  $("review-verdict").className = "verdict " + (foreign ? "INDETERMINATE" : check.result);
+  $("review-text").textContent = foreign ? FOREIGN_RECEIPT[0] : REVIEWS[check.result] || check.result;
+  $("review-reason").textContent = foreign ? FOREIGN_RECEIPT[1]
+    : check.reason ? REVIEW_REASONS[check.reason] || check.detail || check.reason : "";
   $("review-reason").title = check.reason ? check.reason + (check.detail ? "：" + check.detail : "") : "";
-  $("review-archive").textContent = ARCHIVED[answer.archived] || "";
+  $("review-archive").textContent = foreign && answer.archived === "MISSING" ? FOREIGN_RECEIPT[2]
+    : ARCHIVED[answer.archived] || "";
+  announce(spoken("review-text", "review-reason"));
   $("review-archive").className = "check" + (answer.archived === "SAME" ? "" : " changed");
   const table = $("review-table");
   table.replaceChildren();
@@ -541,6 +671,9 @@ function renderReview(answer) {
       row(table, "当时结论", (CLAIMS[said.code] || said.result) + (differ.length ? "；不符：" + differ.join("、") : ""));
     } else {
       row(table, "核验方式", QUERY_BY[query.by] || query.by || "—");
+      if (!said.license && query.type_code) row(table, "证照类型", answer.type_name || query.type_code);
+      if (!said.license && query.license_id) row(table, "所查证照标识", query.license_id);
+      if (query.document_sha256) row(table, "文件 SHA-256", query.document_sha256);
       const findings = said.findings || {};
       const why = findingText(said.reason, findings, query.by);
       row(table, "当时结论", (VERDICTS[said.verdict] || said.verdict) + (said.reason ? "（" + why + "）" : ""));
@@ -648,6 +781,7 @@ async function listCase() {
       tr.insertCell().append(button);
     }
     show("case-empty", answer.receipts.length === 0);
+    announce(answer.receipts.length ? "本件已有 " + answer.receipts.length + " 张核验回执" : "本件还没有核验回执");
     show("case-more", Boolean(answer.next_page_token));
     show("case-receipts", true);
     reveal("case-receipts");
@@ -742,7 +876,7 @@ function findingText(finding, findings, by) {
     : reasonText(reason);
 }
 
-function render(report, by) {
+function render(report, by, check) {
   const verdict = $("verdict");
   verdict.className = "verdict " + report.verdict;
   $("verdict-text").textContent = VERDICTS[report.verdict] || report.verdict;
@@ -803,7 +937,8 @@ function render(report, by) {
     ? "未找到对应的证照，不显示证照信息。"
     : "未查看它所指的证照（见上方核验结果），不显示证照信息。";
   show("no-license", !report.license);
-  showReceipt(report.receipt, report.checked_at, VERDICTS[report.verdict] || report.verdict, by);
+  showReceipt(report.receipt, report.checked_at, VERDICTS[report.verdict] || report.verdict, by, check);
+  announce(spoken("verdict-text", "verdict-reason"));
 }
 
 // What a clerk should do about a finding that is not a plain pass or fail.
@@ -816,7 +951,7 @@ function advice(reason, report) {
   return "";
 }
 
-function renderClaim(answer, by) {
+function renderClaim(answer, by, check) {
   const outcome = answer.code === 0 ? "PASSED" : answer.code === 4 ? "INDETERMINATE" : "FAILED";
   $("verdict").className = "verdict " + outcome;
   $("verdict-text").textContent = CLAIMS[answer.code] || answer.result;
@@ -834,13 +969,17 @@ function renderClaim(answer, by) {
   $("summary").replaceChildren();
   $("no-license").textContent = "信息比对只回答是否一致，不返回证照数据。";
   show("no-license", true);
-  showReceipt(answer.receipt, answer.checked_at, CLAIMS[answer.code] || answer.result, by);
+  showReceipt(answer.receipt, answer.checked_at, CLAIMS[answer.code] || answer.result, by, check);
+  announce(spoken("verdict-text", "verdict-reason"));
 }
 
 // The receipt of a check made by ``by`` (``checker``, as the check started): its department and clerk, not whoever
 // is signed in when the answer arrives.
-function showReceipt(made, checkedAt, conclusion, by) {
+function showReceipt(made, checkedAt, conclusion, by, check) {
   const statement = made.statement;
+  const query = statement.query || {};
+  // what was looked for, beside the verdict (the fields may hold the next one already) and on the paper
+  $("checked-what").textContent = "核验内容：" + checkedText(check, query);
   const receipt = $("receipt-table");
   receipt.replaceChildren();
   row(receipt, "回执编号", made.receipt_id);
@@ -859,6 +998,11 @@ function showReceipt(made, checkedAt, conclusion, by) {
     const caseId = statement.case_id || by.use.case_id;
     row(receipt, "一件事 / 办件编号", (bundle ? bundle.name + " " : "") + bundleCode + " / " + caseId);
   }
+  // what the check looked for, as the signed statement says it (a number is not in it, only its type)
+  row(receipt, "核验方式", statement.kind === "claim" ? "信息比对" : QUERY_BY[query.by] || query.by || "—");
+  if (query.type_code) row(receipt, "证照类型", typeName(query.type_code, by));
+  if (query.license_id) row(receipt, "所查证照标识", query.license_id);
+  if (query.document_sha256) row(receipt, "文件 SHA-256", query.document_sha256);
   row(receipt, "核验结论", conclusion);
   // not in the signed statement: printed below the signed part, and said so
   $("receipt-operator").textContent = by.operator;
@@ -915,6 +1059,14 @@ document.addEventListener("DOMContentLoaded", () => {
   });
   for (const [form, what] of [["by-text", "text"], ["by-pdf", "pdf"], ["by-qr", "qr"], ["by-claim", "claim"]]) {
     $(form).addEventListener("submit", (event) => {
+      event.preventDefault();
+      verify(what);
+    });
+    // Enter while a check runs (its buttons are disabled, so the browser would drop it without a word): the check
+    // is queued behind the running one, with what the field holds now
+    $(form).addEventListener("keydown", (event) => {
+      if (event.key !== "Enter" || event.isComposing || !checking || !(event.target instanceof HTMLInputElement)) return;
+      if (event.target.type === "file") return;
       event.preventDefault();
       verify(what);
     });

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import hashlib
 import io
 import json
 import os
@@ -1050,3 +1051,181 @@ def test_enter_in_the_case_number_lists_the_cases_receipts(page: Any, running: R
     page.keyboard.press("Enter")
     page.wait_for_selector(f"#case-table tr[data-receipt='{earlier.report.receipt.receipt_id}']")
     assert page.evaluate("document.activeElement.id") == "case"
+
+
+def test_a_check_entered_while_another_runs_is_queued_and_each_verdict_names_what_it_checked(
+    page: Any, running: RunningGateway
+) -> None:
+    """A window's scanner types a code and Enter while the PDF's check is on its way (its buttons disabled, the
+    browser had dropped the Enter without a word, leaving the scanned code beside the PDF's green verdict): said,
+    queued, and checked after it; each verdict says what it checked."""
+    genuine, revoked = (issue(running, n).license.license_id for n in (69, 70))
+    change(running, revoked, issuance_pb2.STATUS_ACTION_REVOKE)
+    pdf = document_of(running, genuine).pdf
+    held = held_calls(page, "**/api/verify")
+    page.set_input_files("#pdf", {"name": "营业执照.pdf", "mimeType": "application/pdf", "buffer": pdf})
+    page.click("#by-pdf button")
+    page.wait_for_selector("#busy:not([hidden])")
+    while not held:
+        page.wait_for_timeout(50)
+    page.fill("#query", revoked)
+    page.press("#query", "Enter")
+    page.locator("#message", has_text="正在核验，请稍候").wait_for()
+    assert revoked in page.inner_text("#message")
+    page.press("#query", "Enter")  # twice: still one check of it
+    let_go(held[0])
+    while len(held) < 2:
+        page.wait_for_timeout(50)
+    assert held[1].request.post_data_json["query"] == revoked
+    assert page.is_hidden("#result")  # the PDF's green verdict is not left beside the code being checked
+    page.wait_for_timeout(300)
+    assert len(held) == 2
+    let_go(held[1])
+    assert "证照已吊销" in verdict(page, "FAILED") and revoked in page.inner_text("#summary")
+    assert page.inner_text("#checked-what") == f"核验内容：证照标识 {revoked}"
+    assert page.evaluate("document.activeElement.id") == "query" and page.is_hidden("#message")
+
+    page.unroute("**/api/verify")
+    check(page, "by-pdf")
+    verdict(page, "PASSED")
+    assert page.inner_text("#checked-what") == f"核验内容：PDF 文件 营业执照.pdf（{len(pdf) / 1024:.1f} KB）"
+
+
+def printed_text(page: Any) -> tuple[int, str]:
+    """The page printed to A4: its number of pages, and its text without white space (a long value may wrap)."""
+    page.emulate_media(media="print")
+    try:
+        printed = pypdfium2.PdfDocument(page.pdf(format="A4"))
+        text = "".join(printed[i].get_textpage().get_text_range() for i in range(len(printed)))
+        return len(printed), re.sub(r"\s+", "", text)
+    finally:
+        page.emulate_media(media="screen")
+
+
+def test_a_failed_checks_receipt_says_what_was_looked_for_and_prints_on_one_page(
+    page: Any, running: RunningGateway
+) -> None:
+    """A number not found, a PDF edited after its seal, a revoked license: the shown and printed receipt names what
+    was looked for (the number and its type, the file's name and the SHA-256 the signed statement holds), and each
+    prints on one A4 page, the 核验人 with the rest of the receipt."""
+    issued = issue(running, 71).license
+    page.fill("#query", "NO-SUCH-NUMBER-71")
+    page.select_option("#type-code", issued.type_code)
+    check(page, "by-text")
+    verdict(page, "FAILED")
+    assert page.inner_text("#checked-what") == "核验内容：证照编号 NO-SUCH-NUMBER-71（营业执照）"
+    receipt = page.inner_text("#receipt-table")
+    assert "核验方式\t证照编号\n" in receipt and "证照类型\t营业执照\n" in receipt
+    pages, text = printed_text(page)
+    assert "NO-SUCH-NUMBER-71" in text and "证照类型营业执照" in text and pages == 1
+    receipt_id = page.locator("#receipt-table td").first.inner_text()
+    page.fill("#receipt-id", receipt_id)  # looked up later: the type looked for, too
+    page.click("#by-receipt button")
+    page.wait_for_selector("#receipt-review:not([hidden])")
+    assert "证照类型\t营业执照\n" in page.inner_text("#review-table")
+    page.fill("#receipt-id", "")
+
+    pdf = document_of(running, issued.license_id).pdf
+    box = pdf.index(b"/MediaBox [")
+    edited = pdf[:box] + pdf[box:].replace(b"0 0 595", b"0 0 594", 1)
+    page.set_input_files("#pdf", {"name": "申请人材料.pdf", "mimeType": "application/pdf", "buffer": edited})
+    check(page, "by-pdf")
+    verdict(page, "FAILED")
+    digest = hashlib.sha256(edited).hexdigest()
+    assert page.inner_text("#checked-what").startswith("核验内容：PDF 文件 申请人材料.pdf（")
+    assert f"文件 SHA-256\t{digest}\n" in page.inner_text("#receipt-table")
+    pages, text = printed_text(page)
+    assert "申请人材料.pdf" in text and digest in text and pages == 1
+
+    change(running, issued.license_id, issuance_pb2.STATUS_ACTION_REVOKE)
+    page.fill("#query", issued.license_id)
+    page.select_option("#type-code", "")
+    check(page, "by-text")
+    verdict(page, "FAILED")
+    pages, text = printed_text(page)
+    assert pages == 1 and "核验人（本机填写，不在签名内容中）窗口03王敏" in text
+
+
+def test_the_verdict_is_said_in_a_live_region_that_stays_in_the_page(page: Any, running: RunningGateway) -> None:
+    """A screen reader hears the verdict and its reason from a small live region that is never hidden nor replaced,
+    its text changed in place (the whole result section, hidden and shown again at each check, had been it)."""
+    license_id = issue(running, 72).license.license_id
+    live = page.locator("#announce")
+    assert (live.get_attribute("role"), live.get_attribute("aria-live")) == ("status", "polite")
+    page.evaluate(
+        """() => {
+            window.liveChanges = [];
+            const live = document.getElementById('announce');
+            new MutationObserver((changes) => {
+                for (const c of changes) if (c.type === 'attributes') window.liveChanges.push(c.attributeName);
+            }).observe(live, {attributes: true});
+            new MutationObserver((changes) => {
+                for (const c of changes) {
+                    for (const n of c.removedNodes) if (n === live) window.liveChanges.push('removed');
+                }
+            }).observe(document.body, {childList: true, subtree: true});
+        }"""
+    )
+    page.fill("#query", license_id)
+    check(page, "by-text")
+    verdict(page, "PASSED")
+    assert live.text_content() == "核验通过"
+    assert "status: 核验通过" in page.locator("body").aria_snapshot()
+    change(running, license_id, issuance_pb2.STATUS_ACTION_REVOKE)
+    check(page, "by-text")
+    verdict(page, "FAILED")
+    assert live.text_content() == "核验未通过：证照已吊销 / 撤销"
+    assert page.evaluate("window.liveChanges") == []
+    assert page.get_attribute("#result", "aria-live") is None  # not a second, hidden-and-shown, live region
+    assert page.eval_on_selector("#announce", "e => e.closest('[hidden]')") is None
+
+
+def test_at_375_px_the_receipts_codes_dates_and_clerk_are_kept_whole(
+    browser: Any, console: str, running: RunningGateway
+) -> None:
+    """On a phone-sized screen a masked code, a date and the clerk's name each stay on one line (they had been broken
+    mid-number by word-break: break-all, and the clerk's name squeezed one character a line)."""
+    issued = issue(running, 73).license
+    change(running, issued.license_id, issuance_pb2.STATUS_ACTION_REVOKE)
+    context, page = sign_in(browser, console, running.tokens[TAX], viewport={"width": 375, "height": 740})
+    try:
+        page.wait_for_selector("#work:not([hidden])")
+        page.select_option("#matter", MATTER)
+        page.fill("#query", issued.license_id)
+        check(page, "by-text")
+        verdict(page, "FAILED")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 375
+        lines = """([selector, part]) => {
+            for (const cell of document.querySelectorAll(selector)) {
+                const node = cell.firstChild, at = node && node.textContent.indexOf(part);
+                if (at === undefined || at < 0) continue;
+                const range = document.createRange();
+                range.setStart(node, at);
+                range.setEnd(node, at + part.length);
+                return new Set([...range.getClientRects()].map((r) => Math.round(r.top))).size;
+            }
+            return -1;
+        }"""
+        for selector, part in (
+            ("#summary td", mask(issued.holder.code)),
+            ("#summary td", f"（{today().isoformat()} 起）"),
+            ("#receipt-operator", "窗口03 王敏"),
+        ):
+            assert page.evaluate(lines, [selector, part]) == 1, part
+    finally:
+        context.close()
+
+
+def test_another_gateways_receipt_is_said_to_be_not_this_gateways_not_invalid(page: Any) -> None:
+    """A genuine receipt of another gateway (the receipt test vectors' own CA and receipt seal, as a partner
+    province's would be) handed over as a file: this gateway cannot judge it, and says so, not 回执无效."""
+    vectors = json.loads((Path(__file__).parent.parent / "vectors" / "receipts.json").read_text(encoding="utf-8"))
+    genuine = next(case for case in vectors["cases"] if case["name"] == "batch receipt 0 of 3")["receipt"]
+    file = json.dumps(genuine).encode()
+    page.set_input_files("#receipt-file", {"name": "partner.json", "mimeType": "application/json", "buffer": file})
+    page.click("#by-receipt button")
+    page.wait_for_selector("#receipt-review:not([hidden]) #review-verdict.INDETERMINATE")
+    assert page.inner_text("#review-text") == "无法判断：不是本证照网关签发的回执"
+    assert "请向签发该回执的证照网关核对" in page.inner_text("#review-reason")
+    review = page.inner_text("#receipt-review")
+    assert "无效" not in review and "不可采信" not in review and "伪造" not in review
