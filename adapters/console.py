@@ -176,7 +176,10 @@ class Console:
         catalog = self._backend.catalog
         matters = matters_of(member, catalog)
         if not matters:  # nor has a department without a matter of its own: every check names one
-            refused = PermissionDeniedError(f"{member.name} handles no matter of the catalog", reason="NO_MATTERS")
+            refused = PermissionDeniedError(
+                f"{member.name}在事项目录中没有办理事项，不能核验（{member.name} handles no matter of the catalog）",
+                reason="NO_MATTERS",
+            )
             raise attributed(refused, member.code)
         return Reply(
             200,
@@ -229,7 +232,8 @@ class Console:
     def too_large(self, user: ConsoleUser) -> Reply:
         """The answer to ``user``'s request larger than any the console takes (``max_request_bytes``, not read
         past). Only a caller already signed in (``caller``) is told the limit: a stranger learns nothing of it."""
-        too_large = f"the request is larger than {self.max_request_bytes:,} bytes"
+        limit = f"{self.max_request_bytes:,}"
+        too_large = f"请求超过{limit}字节，文件过大（the request is larger than {limit} bytes）"
         return error_reply(ResourceExhaustedError(too_large, reason="REQUEST_TOO_LARGE"))._replace(
             member=user.member.code
         )
@@ -256,32 +260,45 @@ class Console:
         holder the request named (``target``)."""
         raw_use = request.get("use")
         if not isinstance(raw_use, dict):
-            raise invalid("use", "REQUIRED", "use (matter_code, purpose, operator) is required")
-        operator = user.clerk or plain_operator(_text(raw_use, "operator"))
+            raise invalid(
+                "use",
+                "REQUIRED",
+                "请填写用证信息：办理事项、用证事由和核验人（use (matter_code, purpose, operator) is required）",
+            )
+        operator = user.clerk or plain_operator(_text(raw_use, "operator", "use."))
         if not operator:
             raise invalid(
-                "use.operator", "REQUIRED", "the clerk's name or staff number is required with a department's token"
+                "use.operator",
+                "REQUIRED",
+                "使用部门令牌时，请填写核验人姓名或工号"
+                "（the clerk's name or staff number is required with a department's token）",
             )
         return check_use(
-            _text(raw_use, "matter_code"),
-            _text(raw_use, "purpose"),
+            _text(raw_use, "matter_code", "use."),
+            _text(raw_use, "purpose", "use."),
             self._backend.catalog,
             caller=user.member,
             operator=operator,
-            bundle_code=_text(raw_use, "bundle_code"),
-            case_id=_text(raw_use, "case_id"),
+            bundle_code=_text(raw_use, "bundle_code", "use."),
+            case_id=_text(raw_use, "case_id", "use."),
             on_refusal=lambda refused: self._service().refuse_use(user.member, refused, action, target),
         )
 
     def _service(self) -> VerificationService:
         if self._backend.verification is None:
-            raise UpstreamUnavailableError("no seal-maker CA or receipt key: run `zzgw init`", reason="NO_SEAL_CA")
+            raise UpstreamUnavailableError(
+                "证照网关尚未初始化（没有制章机构或回执密钥），请管理员运行 zzgw init"
+                "（no seal-maker CA or receipt key: run `zzgw init`）",
+                reason="NO_SEAL_CA",
+            )
         return self._backend.verification
 
     def _check_claim(self, user: ConsoleUser, request: Mapping[str, Any]) -> dict[str, Any]:
         raw_fields = request.get("fields", {})
         if not isinstance(raw_fields, dict) or not all(isinstance(v, str) for v in raw_fields.values()):
-            raise invalid("fields", "NOT_TEXT", "fields must map field names to strings")
+            raise invalid(
+                "fields", "NOT_TEXT", "比对信息项须是字段名到文字的映射（fields must map field names to strings）"
+            )
         fields = {str(k): v.strip() for k, v in raw_fields.items() if v.strip()}  # a field left empty claims nothing
         service = self._service()
         checked = service.check_claim(
@@ -349,7 +366,11 @@ class Console:
     def _receipt(self, user: ConsoleUser, request: Mapping[str, Any]) -> dict[str, Any]:
         receipt_id, file = _typed_receipt_id(_text(request, "receipt_id")), _text(request, "file")
         if bool(receipt_id) == bool(file.strip()):
-            raise invalid("receipt_id", "ONE_OF", "give exactly one of receipt_id, file")
+            raise invalid(
+                "receipt_id",
+                "ONE_OF",
+                "请填写回执编号或选择回执文件，只选其一（give exactly one of receipt_id, file）",
+            )
         service = self._service()
         if receipt_id:
             review = service.review_receipt(user.member, receipt_id)
@@ -357,7 +378,9 @@ class Console:
             try:
                 given = read_receipt(file.encode())
             except ValueError as exc:
-                raise invalid("file", "NOT_A_RECEIPT", f"not a receipt file: {exc}") from None
+                # what is wrong, in the file's terms (``read_receipt`` says it without quoting the file at length)
+                not_a_receipt = f"所给文件不是核验回执文件（not a receipt file: {exc}）"
+                raise invalid("file", "NOT_A_RECEIPT", not_a_receipt) from None
             review = service.review_receipt_file(
                 user.member,
                 SignedParts(
@@ -405,7 +428,12 @@ class Console:
         # the clerk typed, and a number's and a code's own folding is the service's (find_by_number, scanned_code)
         query = typed_license_id(_text(request, "query").strip())
         if sum(bool(x) for x in (query, document, image)) != 1:
-            raise invalid("query", "ONE_OF", "give exactly one of query, pdf, qr_image")
+            raise invalid(
+                "query",
+                "ONE_OF",
+                "请只提供一种核验方式：证照标识、证照编号或核验码，PDF 文件，或二维码图片"
+                "（give exactly one of query, pdf, qr_image）",
+            )
         # a query is an identifier, a number with its type, or a printed code: each names a license for the trail
         named = UseTarget(license_id=query, type_code=_text(request, "type_code"), license_number=query, qr_code=query)
         use = self._use(request, user, AuditAction.VERIFY_DOCUMENT if document else AuditAction.VERIFY_LICENSE, named)
@@ -413,8 +441,9 @@ class Console:
         registered: bool | None = None
         if document:
             if len(document) > self._backend.max_document_bytes:
+                size, limit = f"{len(document):,}", f"{self._backend.max_document_bytes:,}"
                 raise ResourceExhaustedError(
-                    f"the PDF is {len(document):,} bytes; at most {self._backend.max_document_bytes:,}",
+                    f"PDF 文件有{size}字节，至多{limit}字节（the PDF is {size} bytes; at most {limit}）",
                     reason="PDF_TOO_LARGE",
                 )
             report, registered = service.verify_document(user.member, use, document)
@@ -430,7 +459,10 @@ class Console:
     def _user(self, authorization: str, method: str) -> ConsoleUser:
         scheme, _, token = authorization.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
-            raise UnauthenticatedError("send the department's token: Authorization: Bearer …", reason="NO_CREDENTIAL")
+            raise UnauthenticatedError(
+                "请提供部门接入令牌：Authorization: Bearer …（send the department's token: Authorization: Bearer …）",
+                reason="NO_CREDENTIAL",
+            )
         user = self._backend.authenticate(token.strip())
         try:
             self._allow(user, method)
@@ -602,9 +634,9 @@ def _request(body: bytes) -> Mapping[str, Any]:
     except (ValueError, RecursionError):
         # also bytes that are not UTF-8, and arrays or objects nested deeper than the interpreter's recursion limit
         # ('[' * 200_000): malformed like any other request, not a defect of the gateway's
-        raise invalid("", "MALFORMED_REQUEST", "the request is not JSON") from None
+        raise _malformed("请求不是有效的 JSON（the request is not JSON）") from None
     if not isinstance(request, dict):
-        raise invalid("", "MALFORMED_REQUEST", "the request is not a JSON object")
+        raise _malformed("请求须为 JSON 对象（the request is not a JSON object）")
     if (found := _lone_surrogate(request)) is not None:
         where = _clip(found, _MAX_FIELD)  # a path of the caller's keys, as gRPC clips a field's name
         field = where or "请求"
@@ -643,10 +675,21 @@ def _lone_surrogate(request: Mapping[str, Any]) -> str | None:
     return None
 
 
-def _text(request: Mapping[str, Any], key: str) -> str:
+def _malformed(description: str) -> InvalidRequestError:
+    """MALFORMED_REQUEST, about the whole request (no field), said without a field's name before it (it had begun
+    ": the request is not JSON"), as gRPC says it (``gateway.api.interceptors``)."""
+    return InvalidRequestError(
+        [FieldViolation(field="", reason="MALFORMED_REQUEST", description=description)], description
+    )
+
+
+def _text(request: Mapping[str, Any], key: str, within: str = "") -> str:
+    """The string at ``key`` ("" when absent); NOT_TEXT naming it (``within``: the path of the object it is in,
+    ``use.``) when it is something else."""
     value = request.get(key, "")
     if not isinstance(value, str):
-        raise invalid(key, "NOT_TEXT", f"{key} must be a string")
+        field = within + key
+        raise invalid(field, "NOT_TEXT", f"{field}须为字符串（{field} must be a string）")
     return value
 
 
@@ -655,7 +698,7 @@ def _base64(request: Mapping[str, Any], key: str) -> bytes:
     try:
         return base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError):
-        raise invalid(key, "NOT_BASE64", f"{key} must be base64") from None
+        raise invalid(key, "NOT_BASE64", f"{key}须为 base64 编码（{key} must be base64）") from None
 
 
 async def run_blocking(call: Callable[[], Reply]) -> Reply:

@@ -66,10 +66,19 @@ def read_receipt(data: bytes) -> verification_pb2.Receipt:
     for field in verification_pb2.Receipt.DESCRIPTOR.fields:  # protobuf keeps whichever of the two comes last
         if field.name != field.json_name and field.name in raw and field.json_name in raw:
             raise ValueError(f"not a receipt: {field.json_name} is given twice, also as {field.name}")
+    # said here in the receipt's own words: protobuf's name the message type, list its fields and quote Python's
+    # own errors ("unsupported operand type(s) for +: 'dict' and 'bytes'")
+    names = {f.name for f in verification_pb2.Receipt.DESCRIPTOR.fields}
+    names |= {f.json_name for f in verification_pb2.Receipt.DESCRIPTOR.fields}
+    for key, value in raw.items():
+        if key not in names:
+            raise ValueError(f"not a receipt in protobuf JSON: it has a field no receipt has ({_clipped(key, 64)})")
+        if not isinstance(value, str):  # every field of a receipt is text or base64
+            raise ValueError(f"not a receipt in protobuf JSON: its {key} is not a string")
     try:
         receipt = json_format.Parse(text, verification_pb2.Receipt())
-    except json_format.ParseError as exc:  # its message may quote the file: clipped
-        raise ValueError(f"not a receipt in protobuf JSON: {_clipped(str(exc))}") from None
+    except json_format.ParseError:
+        raise ValueError("not a receipt in protobuf JSON: its fields cannot be read as a receipt's") from None
     # protobuf's own reading lets a value that is no base64 through as empty or garbage
     for name in ("statement", "signature", "proof", "certificate"):
         value = raw.get(name)

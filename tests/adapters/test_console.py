@@ -876,3 +876,45 @@ def test_a_refusal_echoing_what_was_sent_is_clipped_as_grpc_clips_it() -> None:
     error = json.loads(reply.body)["error"]
     assert len(error["violations"]) == 16 and error["message"] == "m" * 399 + "…（另有4项有误）"
     assert {(len(v["field"]), len(v["description"])) for v in error["violations"]} == {(64, 200)}
+
+
+def test_the_consoles_own_refusals_are_chinese_first_without_internals(console: str, running: RunningGateway) -> None:
+    """Each refusal the console makes itself says it in Chinese, then in English in full-width brackets, and says
+    nothing of the gateway's insides (protobuf's field list, a Python codec's error); the reasons, which the page
+    turns into words of its own, are unchanged (partner tester, finding 9)."""
+    token = running.tokens[TAX]
+    anonymous = {**USE, "operator": ""}
+    cases: list[tuple[str, Any, str | None, tuple[int, str, str]]] = [
+        ("verify", {"use": USE, "query": "x"}, None, (401, "NO_CREDENTIAL", "")),
+        ("verify", b"{not json", token, (400, "MALFORMED_REQUEST", "")),
+        ("verify", b"[1]", token, (400, "MALFORMED_REQUEST", "")),
+        ("verify", {"query": "x"}, token, (400, "REQUIRED", "use")),
+        ("verify", {"use": USE}, token, (400, "ONE_OF", "query")),
+        ("verify", {"use": {**USE, "matter_code": 7}, "query": "x"}, token, (400, "NOT_TEXT", "use.matter_code")),
+        ("verify", {"use": USE, "pdf": "not base64!"}, token, (400, "NOT_BASE64", "pdf")),
+        ("verify", {"use": anonymous, "query": "x"}, token, (400, "REQUIRED", "use.operator")),
+        ("check-claim", {"use": USE, "fields": ["x"]}, token, (400, "NOT_TEXT", "fields")),
+        ("receipt", {}, token, (400, "ONE_OF", "receipt_id")),
+        ("receipt", {"file": '{"a": 1}'}, token, (400, "NOT_A_RECEIPT", "file")),
+        ("receipt", {"file": '{"receiptId": "x", "statement": {}}'}, token, (400, "NOT_A_RECEIPT", "file")),
+    ]
+    for call, body, caller, (status, reason, field) in cases:
+        raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+        got, answer = fetch(f"{console}/api/{call}", raw=raw, token=caller)
+        error = answer["error"]
+        assert (got, error["reason"]) == (status, reason), (body, answer)
+        said = error["violations"][0]["description"] if error["violations"] else error["message"]
+        assert [v["field"] for v in error["violations"]] == ([field] if status == 400 else []), body
+        chinese, _, english = said.partition("（")
+        assert re.search("[\u4e00-\u9fff]", chinese) and english.endswith("）"), said
+        assert re.search("[A-Za-z]", english), said
+        message = error["message"]
+        assert not message.startswith(":") and message == (f"{field}: {said}" if field else said), message
+        for internal in ("Available Fields", "Message type", "zzgw.v1", "codec", "operand"):
+            assert internal not in message, message
+    # the page has words of its own for the reasons a clerk can meet
+    script = fetch(f"{console}/console.js")[1][0].decode()
+    for reason in ("NO_CREDENTIAL", "MALFORMED_REQUEST", "ONE_OF", "NOT_A_RECEIPT", "BAD_CHARACTERS", "TOO_LONG"):
+        assert re.search(rf"\b{reason}: \"[^\"]*[\u4e00-\u9fff]", script), reason
+    for field_reason in ("type_code:REQUIRED", "use.operator:REQUIRED"):
+        assert f'"{field_reason}": "' in script, field_reason
