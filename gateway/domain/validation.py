@@ -424,6 +424,12 @@ def check_validity(
     raw_until: str,
     errors: list[FieldViolation],
 ) -> dt.date | None:
+    """The validity end date, if the type has one. A type that does not expire (the catalog's ``expires``: a
+    营业执照, a 结婚证) has none: an end date given anyway would print on the document and make the license verify
+    as EXPIRED once it passed, a license that by law does not lapse."""
+    if raw_until and not license_type.expires:
+        errors.append(not_expiring(license_type))
+        return None
     valid_until = check_date("valid_until", raw_until, errors)
     if license_type.expires and not raw_until and not license_type.lifelong:
         errors.append(
@@ -453,6 +459,25 @@ def check_validity(
             )
         )
     return valid_until
+
+
+def not_expiring(license_type: LicenseType, *, stated: dt.date | None = None) -> FieldViolation:
+    """NOT_EXPIRING_TYPE: a validity end date for a license of a type that has none; ``stated`` when the license
+    being amended carries one already (issued before the gateway refused them), to be removed with an empty
+    ``valid_until``."""
+    name = license_type.name
+    if stated is None:
+        words = _said(
+            f"{name}没有有效期截止日期，请勿填写有效期截止日期",
+            f"{name} licenses carry no validity end date: leave valid_until empty",
+        )
+    else:
+        words = _said(
+            f"{name}没有有效期截止日期，而此证照载有 {stated}：变更时请将有效期截止日期置空",
+            f"{name} licenses carry no validity end date, and this one states {stated}: send valid_until empty to "
+            "remove it",
+        )
+    return _v("valid_until", "NOT_EXPIRING_TYPE", words)
 
 
 def check_fields(

@@ -57,6 +57,7 @@ from gateway.domain.validation import (
     check_issuer,
     check_request_id,
     check_text,
+    not_expiring,
     unknown_field,
     validate_issue,
 )
@@ -530,6 +531,11 @@ class IssuanceService:
         now = self._clock.now()
         on = today(self._clock)
         ended = old.content.valid_until
+        license_type = self._catalog.license_type(old.content.type_code)
+        if not license_type.expires and ended is not None and amendment.valid_until is None:
+            # issued with an end date before the gateway refused one for its type: said so, rather than blame a
+            # valid_until nobody sent (or ask, as an expired license, for a new one the type cannot have)
+            raise InvalidLicenseError([not_expiring(license_type, stated=ended)])
         if amendment.valid_until is None and not amendment.issue_date and ended is not None and ended < on:
             raise InvalidLicenseError(  # said plainly: the validity check would blame a valid_until nobody sent
                 [

@@ -130,6 +130,33 @@ def test_csv_import(running: RunningGateway, tmp_path: Path) -> None:
     assert import_file(path, factory(running)).created == 0
 
 
+def test_a_validity_end_date_for_a_type_that_does_not_expire_fails_its_line(
+    running: RunningGateway, tmp_path: Path
+) -> None:
+    """Registers exported from older systems carry an end date column for every type: a 营业执照's line with one is
+    refused alone (NOT_EXPIRING_TYPE: it had been stored, and the license verified as EXPIRED once the date passed),
+    in JSON Lines and CSV alike; the lines with the column empty go in."""
+    base = int(uuid.uuid4().hex[:8], 16)
+    for form in ("jsonl", "csv"):
+        records = [samples.business_license(base + i) for i in range(3)]
+        base += 3
+        for record in records:
+            record["request_id"] += f"-{form}"
+        records[1]["valid_until"] = "2030-12-31"
+        path = tmp_path / f"companies.{form}"
+        if form == "csv":
+            write_csv(path, records)
+        else:
+            write_jsonl(path, [json.dumps(r, ensure_ascii=False) for r in records])
+        report = import_file(path, factory(running))
+        header = 1 if form == "csv" else 0
+        assert report.created == 2, form
+        assert [(f.line, f.field, f.reason) for f in report.failures] == [
+            (2 + header, "valid_until", "NOT_EXPIRING_TYPE")
+        ], form
+        assert report.failures[0].message.startswith("营业执照没有有效期截止日期"), form
+
+
 def test_csv_rows_with_too_many_or_too_few_cells(running: RunningGateway, tmp_path: Path) -> None:
     """Each is one plain failure (a short row was every field of its missing cells REQUIRED)."""
     path = tmp_path / "ragged.csv"
@@ -565,7 +592,7 @@ def write_csv(path: Path, records: list[dict[str, Any]]) -> Path:
             writer.writerow({
                 "request_id": r["request_id"], "type_code": r["type_code"], "license_number": r["license_number"],
                 **{f"holder.{k}": v for k, v in r["holder"].items()}, "issue_date": r["issue_date"],
-                "valid_until": r["valid_until"], **{f"fields.{k}": v for k, v in r["fields"].items()},
+                "valid_until": r.get("valid_until", ""), **{f"fields.{k}": v for k, v in r["fields"].items()},
             })  # fmt: skip
     return path
 

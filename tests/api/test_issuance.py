@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import threading
 import time
@@ -12,8 +13,10 @@ import grpc
 import pytest
 
 from adapters.records import issue_request
+from gateway.api import convert
 from gateway.bootstrap import samples
 from gateway.domain.identifiers import LicenseId
+from gateway.services.issuance import IssuanceService
 from protos.zzgw.v1 import audit_pb2, audit_pb2_grpc, common_pb2, issuance_pb2
 from tests.conftest import (
     ADMIN,
@@ -169,7 +172,7 @@ BAD_INPUT = [
     ("unknown field", "fields.shoe_size", "42", "fields.shoe_size", "UNKNOWN_FIELD"),
     ("bad date", "issue_date", "2024-02-30", "issue_date", "BAD_DATE"),
     ("issue date in the future", "issue_date", "2999-01-01", "issue_date", "ISSUE_DATE_IN_FUTURE"),
-    ("validity before issue date", "valid_until", "2020-01-01", "valid_until", "VALIDITY_BEFORE_ISSUE"),
+    ("end date of a type that never expires", "valid_until", "2030-01-01", "valid_until", "NOT_EXPIRING_TYPE"),
     ("wrong holder code type", "holder.code_type", "111", "holder.code_type", "BAD_HOLDER_CODE_TYPE"),
     ("missing license number", "license_number", "", "license_number", "REQUIRED"),
     ("missing request id", "request_id", "", "request_id", "REQUIRED"),
@@ -222,6 +225,84 @@ def test_validity_end_required_for_expiring_types(running: RunningGateway) -> No
     with pytest.raises(grpc.RpcError) as caught:
         issue(running, record)
     assert ("valid_until", "REQUIRED") in error_details(caught.value)[1]
+    with pytest.raises(grpc.RpcError) as caught:
+        issue(running, {**record, "valid_until": "2020-01-01"})
+    assert ("valid_until", "VALIDITY_BEFORE_ISSUE") in error_details(caught.value)[1]
+
+
+def test_a_type_that_does_not_expire_takes_no_validity_end_date(running: RunningGateway) -> None:
+    """A 营业执照 does not expire (the catalog's ``expires: false``): one issued with a valid_until verified as EXPIRED
+    once the date passed (found by a black-box tester). IssueLicense, each batch item and AmendLicense refuse it,
+    naming the type."""
+    yesterday = (today() - dt.timedelta(days=1)).isoformat()
+    record = {**unique(samples.business_license(64)), "valid_until": yesterday}
+    with pytest.raises(grpc.RpcError) as caught:
+        issue(running, record)
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert error_details(caught.value)[1] == [("valid_until", "NOT_EXPIRING_TYPE")]
+    assert caught.value.details() == (
+        "valid_until: 营业执照没有有效期截止日期，请勿填写有效期截止日期"
+        "（营业执照 licenses carry no validity end date: leave valid_until empty）"
+    )
+    batch = issuance_pb2.BatchIssueLicensesRequest(
+        licenses=[issue_request(record), issue_request(unique(samples.business_license(65)))]
+    )
+    refused, issued = results(running.issuance(MARKET).BatchIssueLicenses(iter([batch])))
+    assert refused.error.code == "INVALID_ARGUMENT"
+    assert [(e.field, e.reason) for e in refused.error.field_errors] == [("valid_until", "NOT_EXPIRING_TYPE")]
+    assert issued.HasField("license") and issued.license.valid_until == ""
+    with pytest.raises(grpc.RpcError) as amended:
+        running.issuance(MARKET).AmendLicense(
+            issuance_pb2.AmendLicenseRequest(
+                request_id="amend-" + uuid.uuid4().hex,
+                license_id=issued.license.license_id,
+                valid_until="2099-12-31",
+                reason="变更",
+            )
+        )
+    assert error_details(amended.value)[1] == [("valid_until", "NOT_EXPIRING_TYPE")]
+
+
+def test_a_license_stored_with_an_end_date_its_type_lacks_is_amended_by_removing_it(running: RunningGateway) -> None:
+    """A 营业执照 issued with a valid_until before the gateway refused one reads as EXPIRED once it passed. An
+    amendment that leaves the date is refused saying so (it had been LICENSE_EXPIRED, asking for a new end date the
+    type cannot have); one with valid_until empty makes a version without it, in force."""
+    gateway = running.gateway
+    expiring = dataclasses.replace(gateway.catalog.license_types[BUSINESS_LICENSE], expires=True)
+    lenient = dataclasses.replace(  # as the gateway was: an end date of the type's let in
+        gateway.catalog, license_types={**gateway.catalog.license_types, BUSINESS_LICENSE: expiring}
+    )
+    market = gateway.authenticator.by_token(running.tokens[MARKET])
+    ended = today() - dt.timedelta(days=1)
+    record = {**unique(samples.business_license(66)), "valid_until": ended.isoformat()}
+    old = IssuanceService(gateway.db, lenient, gateway.seals, gateway.clock).issue(  # type: ignore[arg-type]
+        market, convert.draft(issue_request(record))
+    )
+    stub = running.issuance(MARKET)
+    got = stub.GetLicense(issuance_pb2.GetLicenseRequest(license_id=old.license.license_id)).license
+    assert (got.status, got.valid_until) == (S.LICENSE_STATUS_EXPIRED, ended.isoformat())
+
+    def amend(**extra: str) -> issuance_pb2.AmendLicenseResponse:
+        return stub.AmendLicense(
+            issuance_pb2.AmendLicenseRequest(
+                request_id="amend-" + uuid.uuid4().hex,
+                license_id=old.license.license_id,
+                fields={"legal_representative": "李四"},
+                reason="法定代表人变更",
+                **extra,
+            )
+        )
+
+    with pytest.raises(grpc.RpcError) as caught:
+        amend()
+    assert error_details(caught.value)[1] == [("valid_until", "NOT_EXPIRING_TYPE")]
+    assert caught.value.details() == (
+        f"valid_until: 营业执照没有有效期截止日期，而此证照载有 {ended}：变更时请将有效期截止日期置空"
+        f"（营业执照 licenses carry no validity end date, and this one states {ended}: send valid_until empty to "
+        "remove it）"
+    )
+    new = amend(valid_until="").license
+    assert (new.version, new.valid_until, new.status) == (2, "", S.LICENSE_STATUS_ACTIVE)
 
 
 def test_citizen_id_check_character(running: RunningGateway) -> None:

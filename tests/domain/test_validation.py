@@ -198,6 +198,21 @@ def test_dates(what: str, change: dict[str, str], expected: tuple[str, str] | No
         assert violations(record, MARKET) == {expected}, what
 
 
+def test_a_type_that_does_not_expire_takes_no_validity_end_date() -> None:
+    """营业执照 and 结婚证 do not expire (the catalog's ``expires``): an end date sent anyway was stored, and the
+    license verified as EXPIRED once it passed (found by a black-box tester). It is refused, naming the type, even
+    when it would be a date otherwise wrong."""
+    for record, issuer in ((samples.business_license(41), MARKET), (samples.marriage_certificate(41), CIVIL)):
+        for until in ("2099-12-31", "2000-01-01", "someday"):
+            assert violations({**record, "valid_until": until}, issuer) == {("valid_until", "NOT_EXPIRING_TYPE")}
+    assert _descriptions({**samples.business_license(42), "valid_until": "2030-01-01"}, MARKET) == {
+        ("valid_until", "NOT_EXPIRING_TYPE"): "营业执照没有有效期截止日期，请勿填写有效期截止日期"
+        "（营业执照 licenses carry no validity end date: leave valid_until empty）"
+    }
+    lifelong = {**samples.id_card(43), "valid_until": ""}  # 居民身份证 expires, 长期 allowed: still none needed
+    assert validate_issue(draft(lifelong), CATALOG, MEMBERS[POLICE], TODAY).valid_until is None
+
+
 # --- value types -------------------------------------------------------------------------------------------------
 
 
@@ -517,6 +532,7 @@ def _every_refusal() -> list[tuple[str, FieldViolation]]:
     cases.append(({**samples.business_license(38), "license_number": samples.uscc(39)}, MARKET))
     shapeless = samples.business_license(40)
     cases.append(({**shapeless, "holder": {**shapeless["holder"], "code": "9137010"}}, MARKET))
+    cases.append(({**samples.business_license(41), "valid_until": "2030-01-01"}, MARKET))
     cases += [({**samples.food_permit(9), **change}, MARKET) for _, change, expected in DATE_CASES if expected]
     cases += [(with_fields(birth_certificate(), **{key: value}), HEALTH) for _, key, value, _ in FIELD_CASES]
     cases += [(mutate(birth_certificate()), HEALTH) for _, mutate in CONTROL_CASES]
@@ -543,7 +559,7 @@ def test_every_refusal_of_a_license_is_chinese_first_short_and_names_the_field()
         "VALIDITY_BEFORE_ISSUE", "VALIDITY_BEFORE_START", "ISSUE_DATE_IN_FUTURE", "ISSUE_DATE_TOO_EARLY",
         "BAD_CHECK_CHARACTER", "BAD_CITIZEN_ID", "BAD_USCC", "DISAGREES_WITH_HOLDER", "BAD_SERIAL",
         "BAD_REGION_CODE", "NOT_A_CHOICE", "BAD_INTEGER", "BAD_DECIMAL", "UNKNOWN_LICENSE_TYPE",
-        "BAD_HOLDER_CODE_TYPE", "BAD_HOLDER_CODE",
+        "BAD_HOLDER_CODE_TYPE", "BAD_HOLDER_CODE", "NOT_EXPIRING_TYPE",
     }  # fmt: skip
     for type_code, violation in found:
         text = violation.description
