@@ -37,6 +37,7 @@ const REASONS = {
   SUSPENDED: "证照受限，暂停使用", REVOKED: "证照已吊销 / 撤销", CANCELLED: "证照已注销 / 废止",
   SUPERSEDED: "证照已变更，此版本不再现行", EXPIRED: "证照已过有效期", NOT_YET_VALID: "证照尚未生效",
   LICENSE_NOT_FOUND: "未找到该证照", NOT_CHECKED: "未核验",
+  NOT_IN_THIS_REGISTRY: "发证部门不在本证照网关登记，可能是其他地区的证照，请向其所在地区的证照网关核验",
   RECORD_ALTERED: "签章已被篡改（证照数据与印章不符）", STATUS_ALTERED: "证照状态或签章时间被绕过网关改动",
   REGISTRY_ALTERED: "登记库中该文件所属证照被绕过网关改动",
   SIGNATURE_INVALID: "签章已被篡改（签名与文件内容不符）", DOCUMENT_MODIFIED: "签章已被篡改（盖章后文件被改动）",
@@ -848,6 +849,7 @@ function notChecked(finding, findings, by) {
   if (integrity.reason === "REGISTRY_ALTERED" && by === "document") {
     return "未核验（登记库中该文件属于哪张证照已被改动，未查看证照）";
   }
+  if (status.reason === "NOT_IN_THIS_REGISTRY") return "未核验（不是本证照网关登记的证照，没有可对照的证照）";
   if (status.reason === "LICENSE_NOT_FOUND" && integrity.reason === "NOT_CHECKED") {
     return "未核验（未找到该证照，没有可对照的证照）";
   }
@@ -881,7 +883,9 @@ function render(report, by, check) {
   verdict.className = "verdict " + report.verdict;
   $("verdict-text").textContent = VERDICTS[report.verdict] || report.verdict;
   const named = (report.receipt.statement.query || {}).by; // how the check named the license
-  $("verdict-reason").textContent = findingText(report.reason, report.findings, named)
+  // another region's license: what to do is said first (a code of another registry's seal reads unknown here)
+  const elsewhere = (report.findings.status || {}).reason === "NOT_IN_THIS_REGISTRY";
+  $("verdict-reason").textContent = findingText(elsewhere ? "NOT_IN_THIS_REGISTRY" : report.reason, report.findings, named)
     + (report.reason === "NO_SIGNATURE" ? "。" + SCAN_HINT : "");
 
   const findings = FINDINGS.map(([key, label]) => {

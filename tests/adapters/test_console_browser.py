@@ -1229,3 +1229,22 @@ def test_another_gateways_receipt_is_said_to_be_not_this_gateways_not_invalid(pa
     assert "请向签发该回执的证照网关核对" in page.inner_text("#review-reason")
     review = page.inner_text("#receipt-review")
     assert "无效" not in review and "不可采信" not in review and "伪造" not in review
+
+
+def test_a_license_of_another_region_is_undecided_and_the_clerk_told_where_to_verify_it(
+    page: Any, running: RunningGateway
+) -> None:
+    """An identifier naming an issuer that is not a department of this gateway (a partner province's license) is
+    amber and says to verify it with its region's gateway: it had been a red 未找到该证照 (found by a partner
+    tester)."""
+    import dataclasses
+
+    from gateway.domain.identifiers import LicenseId
+
+    named = LicenseId.parse(issue(running, 63).license.license_id)
+    foreign = str(dataclasses.replace(named, issuer_code=samples.uscc(902, region="440100")))
+    page.fill("#query", foreign)
+    check(page, "by-text")
+    said = verdict(page, "INDETERMINATE")
+    assert "发证部门不在本证照网关登记，可能是其他地区的证照，请向其所在地区的证照网关核验" in said
+    assert finding_texts(page)[0] == "未核验（不是本证照网关登记的证照，没有可对照的证照）"
