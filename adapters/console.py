@@ -49,7 +49,6 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any, NamedTuple
 
-from gateway.api.errors import _MAX_FIELD, _MAX_TEXT, MAX_VIOLATIONS, _clip
 from gateway.domain.audit import AuditAction
 from gateway.domain.catalog import Catalog
 from gateway.domain.errors import (
@@ -527,13 +526,24 @@ class Console:
         }
 
 
+_MAX_MESSAGE, _MAX_DESCRIPTION, _MAX_FIELD, MAX_VIOLATIONS = 400, 200, 64, 16
+"""Characters of a refusal's message, of a violation's description and of its field sent back, and violations sent: the
+limits ``gateway.api.errors`` clips a gRPC status to, so that a refusal says as much on either side (the layers
+contract keeps adapters from importing ``gateway.api``)."""
+
+
+def _clip(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters, the last an ellipsis, as ``gateway.api.errors`` clips an echo."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def error_reply(error: ZzgwError) -> Reply:
     """The HTTP status and JSON body of a refusal, clipped as gRPC clips a status (``gateway.api.errors``): its
     message to 400 characters, a violation's description to 200 and its field to 64, 16 violations at most. A refusal
     may echo what the caller sent, and the reply is not to grow with it."""
     status = next((code for kind, code in _HTTP_STATUS if isinstance(error, kind)), 500)
     violations: tuple[FieldViolation, ...] = getattr(error, "violations", ())
-    message = _clip(error.message, 2 * _MAX_TEXT)
+    message = _clip(error.message, _MAX_MESSAGE)
     if len(violations) > MAX_VIOLATIONS:
         message = f"{message}（另有{len(violations) - MAX_VIOLATIONS}项有误）"
     return Reply(
@@ -548,7 +558,7 @@ def error_reply(error: ZzgwError) -> Reply:
                         {
                             "field": _clip(v.field, _MAX_FIELD),
                             "reason": v.reason,
-                            "description": _clip(v.description, _MAX_TEXT),
+                            "description": _clip(v.description, _MAX_DESCRIPTION),
                         }
                         for v in violations[:MAX_VIOLATIONS]
                     ],

@@ -27,6 +27,7 @@ from adapters import console as console_module
 from adapters.console import Console
 from adapters.http import HttpApp, HttpServer
 from adapters.receipt_file import read_receipt
+from gateway.api import errors as grpc_errors
 from gateway.bootstrap import samples
 from gateway.domain.audit import AuditAction
 from gateway.domain.errors import FieldViolation, InvalidRequestError, NotFoundError
@@ -876,6 +877,13 @@ def test_a_refusal_echoing_what_was_sent_is_clipped_as_grpc_clips_it() -> None:
     error = json.loads(reply.body)["error"]
     assert len(error["violations"]) == 16 and error["message"] == "m" * 399 + "…（另有4项有误）"
     assert {(len(v["field"]), len(v["description"])) for v in error["violations"]} == {(64, 200)}
+    limits = (console_module._MAX_MESSAGE, console_module._MAX_DESCRIPTION, console_module._MAX_FIELD)
+    assert (*limits, console_module.MAX_VIOLATIONS) == (
+        2 * grpc_errors._MAX_TEXT,  # what gRPC clips a status's message to
+        grpc_errors._MAX_TEXT,
+        grpc_errors._MAX_FIELD,
+        grpc_errors.MAX_VIOLATIONS,
+    )
 
 
 def test_the_consoles_own_refusals_are_chinese_first_without_internals(console: str, running: RunningGateway) -> None:
