@@ -239,7 +239,7 @@ def check_text(
 ) -> str:
     """``value`` trimmed and composed; what is wrong with it added to ``errors``, naming the field by ``label`` in
     Chinese (by default its name in ``FIELD_LABELS``)."""
-    value = composed(value.strip())
+    value = composed(_plain_spaces(value))
     label = label or FIELD_LABELS.get(field, field)
     if not value:
         if required:
@@ -249,43 +249,66 @@ def check_text(
     return value
 
 
+def _plain_spaces(text: str) -> str:
+    """``text`` with every kind of space a plain one and none around it, as operator names are kept
+    (``plain_operator``): a name exported from a register as 王\u3000敏 (a Chinese input method's full-width space)
+    or with a no-break space pasted from a document is the name 王 敏, not one refused as invisible, and a field
+    stating it agrees with it."""
+    # imported here: gateway.domain.verification imports this module
+    from gateway.domain.verification import plain_operator
+
+    return plain_operator(text)
+
+
 def _text_problem(field: str, label: str, value: str, limit: int, controls: re.Pattern[str]) -> FieldViolation | None:
-    """What is wrong with a text that is not empty: its characters or its length (BAD_CHARACTERS, TOO_LONG)."""
+    """What is wrong with a text that is not empty: its characters or its length (BAD_CHARACTERS, TOO_LONG). A
+    character refused is named by its code point (U+200B), which a clerk can look for: most print as nothing."""
     if unicodedata.combining(value[0]):
+        mark = f"U+{ord(value[0]):04X}"
         return _v(
-            field, "BAD_CHARACTERS", _said(f"{label}不能以组合附加符开头", f"{field} begins with a combining mark")
+            field,
+            "BAD_CHARACTERS",
+            _said(f"{label}不能以组合附加符 {mark} 开头", f"{field} begins with a combining mark, {mark}"),
         )
     if len(value) > limit:
         return _v(
             field, "TOO_LONG", _said(f"{label}不得超过{limit}个字符", f"{field} must be at most {limit} characters")
         )
-    if controls.search(value):
-        return _v(field, "BAD_CHARACTERS", _said(f"{label}含有控制字符", f"{field} contains control characters"))
-    if _BIDI_CONTROL_RE.search(value):
-        return _v(
-            field,
-            "BAD_CHARACTERS",
-            _said(
-                f"{label}含有文字方向控制符",
-                f"{field} contains bidirectional controls (U+202A-202E, U+2066-2069)",
-            ),
-        )
-    if _HIDDEN_RE.search(value):
-        return _invisible(field, label)
+    if found := controls.findall(value):
+        return _bad_characters(field, label, found, "控制字符", "control characters")
+    if found := _BIDI_CONTROL_RE.findall(value):
+        return _bad_characters(field, label, found, "文字方向控制符", "bidirectional controls")
+    if found := _HIDDEN_RE.findall(value):
+        return _bad_characters(field, label, found, "不可见字符", "invisible characters")
     return None
 
 
-def _invisible(field: str, label: str) -> FieldViolation:
-    return _v(field, "BAD_CHARACTERS", _said(f"{label}含有不可见字符", f"{field} contains invisible characters"))
+def _bad_characters(field: str, label: str, found: list[str], kind: str, kind_en: str) -> FieldViolation:
+    """BAD_CHARACTERS naming the characters ``found`` by code point, each once, the first three: a clerk looks for
+    U+200B in the register's record, where it prints as nothing."""
+    distinct = list(dict.fromkeys(found))
+    named = [f"U+{ord(c):04X}" for c in distinct[:3]]
+    more = len(distinct) - len(named)
+    return _v(
+        field,
+        "BAD_CHARACTERS",
+        _said(
+            f"{label}含有{kind} {'、'.join(named)}" + (f" 等{len(distinct)}种" if more else ""),
+            f"{field} contains {kind_en}: {', '.join(named)}" + (f" and {more} more" if more else ""),
+        ),
+    )
 
 
 def check_visible(field: str, value: str, limit: int, errors: list[FieldViolation], *, label: str = "") -> str:
     """A required text that must print as it is compared: a zero-width space or another invisible character makes a
-    license number or a holder's name that looks like another's (王\u200b伟 prints as 王伟 and matches no claim)."""
+    license number or a holder's name that looks like another's (王\u200b伟 prints as 王伟 and matches no claim).
+    Spaces of every width are plain spaces by then (``check_text``)."""
     before = len(errors)
     value = check_text(field, value, limit, errors, required=True, label=label)
     if len(errors) == before and value and (not value.isprintable() or INVISIBLE_RE.search(value)):
-        errors.append(_invisible(field, label or FIELD_LABELS.get(field, field)))
+        found = [c for c in value if not c.isprintable() or INVISIBLE_RE.match(c)]
+        label = label or FIELD_LABELS.get(field, field)
+        errors.append(_bad_characters(field, label, found, "不可见字符", "invisible characters"))
     return value
 
 
@@ -493,7 +516,7 @@ def check_fields(
         if spec is None:
             errors.append(unknown_field(f"fields.{key[:64]}", license_type, key))
             continue
-        value = composed(value.strip())
+        value = composed(_plain_spaces(value))
         if value:
             if problem := _field_problem(spec, value):
                 errors.append(problem)

@@ -305,6 +305,28 @@ def test_a_license_stored_with_an_end_date_its_type_lacks_is_amended_by_removing
     assert (new.version, new.valid_until, new.status) == (2, "", S.LICENSE_STATUS_ACTIVE)
 
 
+def test_a_name_with_a_full_width_or_no_break_space_is_issued_with_a_plain_one(running: RunningGateway) -> None:
+    """Registers export names as 王　敏: the holder's name was refused (BAD_CHARACTERS, invisible characters) while
+    the card's 姓名 field took it. Both are kept with a plain space; a zero-width space is still refused, and the
+    refusal names it."""
+    record = samples.id_card(700_000 + int(uuid.uuid4().hex[:5], 16))
+    record["holder"] = {**record["holder"], "name": "王\u3000敏"}
+    record["fields"] = {**record["fields"], "name": "王\u00a0敏", "address": "山东省济南市\u3000文化东路1号"}
+    lic = issue(running, record, POLICE).license
+    assert lic.holder.name == lic.fields["name"] == "王 敏" and lic.fields["address"] == "山东省济南市 文化东路1号"
+    hidden = {
+        **record,
+        "request_id": record["request_id"] + "-zw",
+        "holder": {**record["holder"], "name": "王\u200b敏"},
+    }
+    with pytest.raises(grpc.RpcError) as caught:
+        issue(running, hidden, POLICE)
+    assert error_details(caught.value)[1] == [("holder.name", "BAD_CHARACTERS")]
+    assert caught.value.details() == (
+        "holder.name: 持证主体名称含有不可见字符 U+200B（holder.name contains invisible characters: U+200B）"
+    )
+
+
 def test_citizen_id_check_character(running: RunningGateway) -> None:
     record = samples.id_card(8)
     record = {

@@ -12,7 +12,7 @@ from gateway.bootstrap import samples
 from gateway.domain.catalog import Catalog
 from gateway.domain.errors import FieldViolation, InvalidLicenseError, PermissionDeniedError
 from gateway.domain.model import Holder, LicenseDraft, Member, Role
-from gateway.domain.validation import validate_issue
+from gateway.domain.validation import check_text, validate_issue
 from gateway.services.members import load_bootstrap_catalog, load_demo_members
 
 TODAY = dt.date(2025, 1, 1)
@@ -319,6 +319,46 @@ CONTROL_CASES = [
 @pytest.mark.parametrize(("field", "mutate"), CONTROL_CASES, ids=[c[0] for c in CONTROL_CASES])
 def test_control_characters_in_text(field: str, mutate: Any) -> None:
     assert violations(mutate(birth_certificate()), HEALTH) == {(field, "BAD_CHARACTERS")}
+
+
+SPACES = ["\u3000", "\u00a0", "\u2002", "\u2009", "\u202f", "\u205f"]  # full-width, no-break, en, thin, …
+
+
+@pytest.mark.parametrize("space", SPACES, ids=[f"U+{ord(c):04X}" for c in SPACES])
+def test_a_space_of_any_width_in_a_name_or_text_is_a_plain_space(space: str) -> None:
+    """Registers export names as 王　小明 (a Chinese input method's full-width space) or with a no-break space: the
+    holder's name was refused as invisible characters while the field stating it was kept as written. Both are kept
+    with a plain space, as operator names are, and so agree (DISAGREES_WITH_HOLDER otherwise); a reason too."""
+    record = with_fields(birth_certificate(), child_name="王\u3000小明", birth_facility=f"济南市{space}妇幼保健院")
+    record["holder"] = {**record["holder"], "name": f"{space}王{space}小明{space}"}
+    valid = validate_issue(draft(record), CATALOG, MEMBERS[HEALTH], TODAY)
+    assert valid.holder.name == valid.fields["child_name"] == "王 小明"
+    assert valid.fields["birth_facility"] == "济南市 妇幼保健院"
+    errors: list[FieldViolation] = []
+    assert check_text("reason", f"依法{space}吊销", 500, errors) == "依法 吊销" and not errors
+
+
+@pytest.mark.parametrize(("name", "named"), [
+    ("王\u200b小明", "U+200B"), ("王小明\ufeff", "U+FEFF"), ("王\u2060小\u200b明\u200b", "U+2060、U+200B"),
+    ("王\u3164小明", "U+3164"), ("王\x07小明", "U+0007"), ("\u202e明小王", "U+202E"), ("\u0301王小明", "U+0301"),
+])  # fmt: skip
+def test_a_character_refused_in_a_name_is_named(name: str, named: str) -> None:
+    """Zero-width, filler, control and direction characters stay refused, and the refusal names them by code point
+    (it said only "invisible characters", and a clerk could not find what prints as nothing)."""
+    record = birth_certificate()
+    record["holder"] = {**record["holder"], "name": name}
+    described = _descriptions(record, HEALTH)
+    assert set(described) == {("holder.name", "BAD_CHARACTERS")}
+    chinese, _, english = described["holder.name", "BAD_CHARACTERS"].rpartition("（")
+    assert named in chinese and named.replace("、", ", ") in english
+
+
+def test_a_character_refused_in_a_text_field_is_named() -> None:
+    described = _descriptions(with_fields(birth_certificate(), birth_facility="济南\u200b市\u2067医院\u2069"), HEALTH)
+    assert described == {
+        ("fields.birth_facility", "BAD_CHARACTERS"): "助产机构名称含有文字方向控制符 U+2067、U+2069"
+        "（fields.birth_facility contains bidirectional controls: U+2067, U+2069）"
+    }
 
 
 DISAGREEING = [
