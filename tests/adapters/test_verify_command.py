@@ -96,7 +96,7 @@ def test_every_way_in_gives_the_report_with_its_exit_status(running: RunningGate
     issuer = running.gateway.authenticator.by_token(running.tokens[MARKET])
     used = [
         r.entry.operator
-        for r in trail.list(issuer)
+        for r in trail.list(issuer)[0]
         if r.entry.license_id == license_id and r.entry.action is AuditAction.VERIFY_LICENSE
     ]
     assert "窗口05 李娜" in used
