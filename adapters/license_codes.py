@@ -56,7 +56,9 @@ def decode_qr_image(data: bytes) -> str:
 
     if len(data) > MAX_QR_IMAGE_BYTES:
         raise ResourceExhaustedError(
-            f"the image is {len(data):,} bytes; at most {MAX_QR_IMAGE_BYTES:,}", reason="IMAGE_TOO_LARGE"
+            f"图片过大（{len(data):,} 字节，最大 {MAX_QR_IMAGE_BYTES:,}）"
+            f"（the image is {len(data):,} bytes; at most {MAX_QR_IMAGE_BYTES:,}）",
+            reason="IMAGE_TOO_LARGE",
         )
     try:
         with warnings.catch_warnings():
@@ -64,7 +66,8 @@ def decode_qr_image(data: bytes) -> str:
             image = Image.open(io.BytesIO(data))
             if image.width * image.height > MAX_QR_IMAGE_PIXELS:
                 raise ResourceExhaustedError(
-                    f"the image is {image.width}×{image.height} pixels; at most {MAX_QR_IMAGE_PIXELS:,}",
+                    f"图片像素过多（{image.width}×{image.height}，最多 {MAX_QR_IMAGE_PIXELS:,} 像素）"
+                    f"（the image is {image.width}×{image.height} pixels; at most {MAX_QR_IMAGE_PIXELS:,}）",
                     reason="IMAGE_TOO_MANY_PIXELS",
                 )
             image.load()
@@ -72,16 +75,30 @@ def decode_qr_image(data: bytes) -> str:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):  # its header claims a far larger image
         raise ResourceExhaustedError(
-            f"the image has more than {MAX_QR_IMAGE_PIXELS:,} pixels", reason="IMAGE_TOO_MANY_PIXELS"
+            f"图片像素过多（超过 {MAX_QR_IMAGE_PIXELS:,} 像素）"
+            f"（the image has more than {MAX_QR_IMAGE_PIXELS:,} pixels）",
+            reason="IMAGE_TOO_MANY_PIXELS",
         ) from None
     except UnidentifiedImageError:
-        raise invalid("qr_image", "NOT_AN_IMAGE", "not an image of a kind that can be read (PNG, JPEG)") from None
+        raise invalid(
+            "qr_image", "NOT_AN_IMAGE", "无法读取该图片，请用 PNG 或 JPEG（not an image of a kind that can be read）"
+        ) from None
     except Exception as exc:  # PIL raises many kinds for an image it cannot read through, e.g. a truncated one
-        raise invalid("qr_image", "NOT_AN_IMAGE", f"the image cannot be read: {exc}") from None
+        raise invalid(
+            "qr_image", "NOT_AN_IMAGE", f"图片无法读取（the image cannot be read: {str(exc)[:200]}）"
+        ) from None
     found = zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode))
     codes = [c.text for c in found if c.valid]
     if not codes:
-        raise invalid("qr_image", "NO_QR_CODE", "no QR code found in the image: photograph it closer and flat")
+        raise invalid(
+            "qr_image",
+            "NO_QR_CODE",
+            "图片中没有找到二维码，请拍得更近、更平整（no QR code found in the image: photograph it closer and flat）",
+        )
     if len(set(codes)) > 1:
-        raise invalid("qr_image", "SEVERAL_QR_CODES", f"{len(codes)} different QR codes in the image: show one")
+        raise invalid(
+            "qr_image",
+            "SEVERAL_QR_CODES",
+            f"图片中有{len(codes)}个不同的二维码，请只拍一个（{len(codes)} different QR codes in the image: show one）",
+        )
     return codes[0]

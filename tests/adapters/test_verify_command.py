@@ -116,12 +116,14 @@ def test_what_cannot_be_asked_is_refused_before_anything_is_sent(running: Runnin
     (tmp_path / "empty.pdf").write_bytes(b"")
     assert refused(str(tmp_path / "empty.pdf")).endswith("is empty")
     (tmp_path / "notes.txt").write_text("not a picture", encoding="utf-8")
-    assert refused(str(tmp_path / "notes.txt")).endswith("not an image of a kind that can be read (PNG, JPEG)")
+    assert refused(str(tmp_path / "notes.txt")).endswith(
+        "无法读取该图片，请用 PNG 或 JPEG（not an image of a kind that can be read）"
+    )
     (tmp_path / "web.png").write_bytes(qr_png("HTTPS://WWW.EXAMPLE.COM/"))
     assert refused(str(tmp_path / "web.png")).endswith("is not a license's verification code (ZZ1:…)")
     blank = tmp_path / "blank.png"
     Image.new("RGB", (300, 300), "white").save(blank)
-    assert "no QR code found in the image" in refused(str(blank))
+    assert "图片中没有找到二维码，请拍得更近、更平整（no QR code found in the image" in refused(str(blank))
     (tmp_path / "big.pdf").write_bytes(b"%PDF-1.7\n" + b"0" * 5000)
     assert "the gateway takes at most 4,000 (ZZGW_MAX_MESSAGE_BYTES)" in refused(str(tmp_path / "big.pdf"),
                                                                                max_file_bytes=4000)  # fmt: skip
