@@ -433,7 +433,7 @@ class IssuanceService:
             earlier = prior.get(request_id)
             if earlier is not None:
                 if earlier.digest != item.digest:
-                    item.outcome = _reused(request_id)
+                    item.outcome = _reused(request_id, ChangeKind.ISSUED, earlier.kind)
                 elif (stored := stored_licenses.get(earlier.license_id)) is not None:
                     item.outcome = IssueResult(
                         license=stored, created=False, document_sha256=documents.get(stored.license_id, "")
@@ -453,7 +453,7 @@ class IssuanceService:
             elif request_id in first_of:
                 first = first_of[request_id]
                 if first.digest != item.digest:
-                    item.outcome = _reused(request_id)
+                    item.outcome = _reused(request_id, ChangeKind.ISSUED, ChangeKind.ISSUED.value)
                 else:
                     repeats.append((item, first))
             else:
@@ -522,7 +522,7 @@ class IssuanceService:
         if errors:
             raise InvalidLicenseError(errors)
         digest = _digest(amendment.digest_mapping())
-        replay = self._replay(caller, amendment.request_id, digest)
+        replay = self._replay(caller, ChangeKind.AMENDED, amendment.request_id, digest)
         if replay is not None:
             old = self._get_stored(replay.supersedes)
             return replay, old
@@ -582,7 +582,7 @@ class IssuanceService:
         document = self._documents.make(caller, content) if self._documents is not None else None
         with self._db.unit_of_work(write=True) as uow:
             uow.lock_change_log()
-            if (replay := self._replay(caller, amendment.request_id, digest, uow)) is not None:
+            if (replay := self._replay(caller, ChangeKind.AMENDED, amendment.request_id, digest, uow)) is not None:
                 return replay, self._get_stored(replay.supersedes)
             current = uow.licenses.get(old.license_id)
             assert current is not None
@@ -629,13 +629,13 @@ class IssuanceService:
         if errors:
             raise InvalidLicenseError(errors)
         digest = _digest({"op": "status", "license_id": license_id, "action": action.value, "reason": reason})
-        if (replay := self._replay(caller, request_id, digest)) is not None:
+        if (replay := self._replay(caller, ChangeKind.STATUS_CHANGED, request_id, digest)) is not None:
             return replay
         self._owned(caller, license_id)
         now = self._clock.now()
         with self._db.unit_of_work(write=True) as uow:
             uow.lock_change_log()
-            if (replay := self._replay(caller, request_id, digest, uow)) is not None:
+            if (replay := self._replay(caller, ChangeKind.STATUS_CHANGED, request_id, digest, uow)) is not None:
                 return replay
             current = uow.licenses.get(license_id)
             assert current is not None
@@ -822,16 +822,19 @@ class IssuanceService:
 
     # -- helpers -------------------------------------------------------------------------------------------------
 
-    def _replay(self, caller: Member, request_id: str, digest: str, uow: UnitOfWork | None = None) -> License | None:
-        """The stored result of an earlier identical request, or None; IdempotencyConflictError if it differed."""
+    def _replay(
+        self, caller: Member, kind: ChangeKind, request_id: str, digest: str, uow: UnitOfWork | None = None
+    ) -> License | None:
+        """The stored result of an earlier identical request (of ``kind``), or None; IdempotencyConflictError if it
+        differed."""
         if uow is None:
             with self._db.unit_of_work() as read:
-                return self._replay(caller, request_id, digest, read)
+                return self._replay(caller, kind, request_id, digest, read)
         prior = uow.licenses.prior_requests(caller.code, [request_id]).get(request_id)
         if prior is None:
             return None
         if prior.digest != digest:
-            raise _reused(request_id)
+            raise _reused(request_id, kind, prior.kind)
         stored = uow.licenses.get(prior.license_id)
         assert stored is not None
         if prior.kind == ChangeKind.STATUS_CHANGED.value and prior.at is not None:
@@ -1002,10 +1005,30 @@ def _digest(mapping: Mapping[str, object]) -> str:
     return hashlib.sha256(json.dumps(mapping, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
-def _reused(request_id: str) -> IdempotencyConflictError:
+_REQUEST_KINDS: Mapping[str, tuple[str, str]] = {
+    ChangeKind.ISSUED.value: ("签发", "an issue (IssueLicense or BatchIssueLicenses)"),
+    ChangeKind.AMENDED.value: ("变更", "an amendment (AmendLicense)"),
+    ChangeKind.STATUS_CHANGED.value: ("状态变更", "a status change (ChangeLicenseStatus)"),
+}
+"""A write's kind, as its change event records it, in Chinese and in English naming its RPCs."""
+
+
+def _reused(request_id: str, kind: ChangeKind, used_for: str) -> IdempotencyConflictError:
+    """REQUEST_ID_REUSED for a request of ``kind`` whose id a write of kind ``used_for`` (its event's) took first
+    with other content. A write of another kind is named: "different content" had sent a client that reused a
+    ChangeLicenseStatus id in IssueLicense looking for a difference between two issues (found by a black-box
+    tester)."""
+    if used_for == kind.value or used_for not in _REQUEST_KINDS:
+        return IdempotencyConflictError(
+            f"请求编号 {request_id} 已用于内容不同的请求"
+            f"（request_id {request_id} was used before with different content）",
+            metadata={"request_id": request_id},
+        )
+    chinese, english = _REQUEST_KINDS[used_for]
     return IdempotencyConflictError(
-        f"请求编号 {request_id} 已用于内容不同的请求（request_id {request_id} was used before with different content）",
-        metadata={"request_id": request_id},
+        f"请求编号 {request_id} 已用于{chinese}请求"
+        f"（request_id {request_id} was used before for {english}, another kind of request）",
+        metadata={"request_id": request_id, "used_for": used_for},
     )
 
 

@@ -121,6 +121,57 @@ def test_same_request_id_other_content_is_rejected(running: RunningGateway) -> N
     )
 
 
+def test_a_request_id_used_by_another_kind_of_request_says_which(running: RunningGateway) -> None:
+    """An id used first by another kind of write (a ChangeLicenseStatus id reused in IssueLicense) was refused as
+    "used before with different content", and the client compared two issues for a difference (found by a black-box
+    tester): the refusal names the kind that took it, in ErrorInfo's ``used_for`` too."""
+    stub = running.issuance(MARKET)
+    record = unique(samples.business_license(67))
+    issued = issue(running, record).license
+    amend_id, status_id = "amend-" + uuid.uuid4().hex, "st-" + uuid.uuid4().hex
+    lic = stub.AmendLicense(
+        issuance_pb2.AmendLicenseRequest(
+            request_id=amend_id, license_id=issued.license_id, fields={"legal_representative": "李四"}, reason="变更"
+        )
+    ).license
+    stub.ChangeLicenseStatus(
+        issuance_pb2.ChangeLicenseStatusRequest(
+            request_id=status_id, license_id=lic.license_id, action=issuance_pb2.STATUS_ACTION_SUSPEND, reason="整改"
+        )
+    )
+    other = unique(samples.business_license(68))
+    with pytest.raises(grpc.RpcError) as caught:
+        issue(running, {**other, "request_id": status_id})
+    assert caught.value.code() == grpc.StatusCode.ALREADY_EXISTS
+    info, _ = error_details(caught.value)
+    assert info.reason == "REQUEST_ID_REUSED"
+    assert dict(info.metadata) == {"request_id": status_id, "used_for": "STATUS_CHANGED"}
+    assert caught.value.details() == (
+        f"请求编号 {status_id} 已用于状态变更请求"
+        f"（request_id {status_id} was used before for a status change (ChangeLicenseStatus), another kind of request）"
+    )
+    batch = issuance_pb2.BatchIssueLicensesRequest(licenses=[issue_request({**other, "request_id": status_id})])
+    (item,) = results(stub.BatchIssueLicenses(iter([batch])))
+    assert (item.error.reason, item.error.message) == ("REQUEST_ID_REUSED", caught.value.details())
+    with pytest.raises(grpc.RpcError) as amended:
+        stub.AmendLicense(
+            issuance_pb2.AmendLicenseRequest(
+                request_id=record["request_id"], license_id=lic.license_id, fields={"domicile": "新址"}, reason="变更"
+            )
+        )
+    assert (amended.value.details() or "").startswith(f"请求编号 {record['request_id']} 已用于签发请求（")
+    with pytest.raises(grpc.RpcError) as changed:
+        stub.ChangeLicenseStatus(
+            issuance_pb2.ChangeLicenseStatusRequest(
+                request_id=amend_id, license_id=lic.license_id, action=issuance_pb2.STATUS_ACTION_REVOKE, reason="吊销"
+            )
+        )
+    assert changed.value.details() == (
+        f"请求编号 {amend_id} 已用于变更请求"
+        f"（request_id {amend_id} was used before for an amendment (AmendLicense), another kind of request）"
+    )
+
+
 def test_license_number_taken_by_another_request(running: RunningGateway) -> None:
     record = unique(samples.food_permit(5))
     issue(running, record)
