@@ -52,6 +52,10 @@ from typing import Any, NamedTuple
 from gateway.domain.audit import AuditAction
 from gateway.domain.catalog import Catalog
 from gateway.domain.errors import (
+    MAX_ECHO_DESCRIPTION,
+    MAX_ECHO_FIELD,
+    MAX_ECHO_MESSAGE,
+    MAX_VIOLATIONS,
     AlreadyExistsError,
     ConflictError,
     FieldViolation,
@@ -62,7 +66,9 @@ from gateway.domain.errors import (
     UnauthenticatedError,
     UpstreamUnavailableError,
     ZzgwError,
+    clip,
     invalid,
+    more_violations,
 )
 from gateway.domain.identifiers import MAX_NUMBER_TYPED, typed_license_id
 from gateway.domain.model import Role
@@ -526,26 +532,13 @@ class Console:
         }
 
 
-_MAX_MESSAGE, _MAX_DESCRIPTION, _MAX_FIELD, MAX_VIOLATIONS = 400, 200, 64, 16
-"""Characters of a refusal's message, of a violation's description and of its field sent back, and violations sent: the
-limits ``gateway.api.errors`` clips a gRPC status to, so that a refusal says as much on either side (the layers
-contract keeps adapters from importing ``gateway.api``)."""
-
-
-def _clip(text: str, limit: int) -> str:
-    """``text`` cut to ``limit`` characters, the last an ellipsis, as ``gateway.api.errors`` clips an echo."""
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 def error_reply(error: ZzgwError) -> Reply:
     """The HTTP status and JSON body of a refusal, clipped as gRPC clips a status (``gateway.api.errors``): its
     message to 400 characters, a violation's description to 200 and its field to 64, 16 violations at most. A refusal
     may echo what the caller sent, and the reply is not to grow with it."""
     status = next((code for kind, code in _HTTP_STATUS if isinstance(error, kind)), 500)
     violations: tuple[FieldViolation, ...] = getattr(error, "violations", ())
-    message = _clip(error.message, _MAX_MESSAGE)
-    if len(violations) > MAX_VIOLATIONS:
-        message = f"{message}（另有{len(violations) - MAX_VIOLATIONS}项有误）"
+    message = more_violations(clip(error.message, MAX_ECHO_MESSAGE), len(violations))
     return Reply(
         status,
         _json(
@@ -556,9 +549,9 @@ def error_reply(error: ZzgwError) -> Reply:
                     "message": message,
                     "violations": [
                         {
-                            "field": _clip(v.field, _MAX_FIELD),
+                            "field": clip(v.field, MAX_ECHO_FIELD),
                             "reason": v.reason,
-                            "description": _clip(v.description, _MAX_DESCRIPTION),
+                            "description": clip(v.description, MAX_ECHO_DESCRIPTION),
                         }
                         for v in violations[:MAX_VIOLATIONS]
                     ],
@@ -587,7 +580,7 @@ def _not_a_license_code(query: str) -> InvalidRequestError:
             f"（the query is not a license identifier or a ZZ1: code, and is longer than a license number may be: "
             f"at most {MAX_NUMBER_TYPED} characters）",
         )
-    shown = _clip(query, _QUERY_SHOWN)
+    shown = clip(query, _QUERY_SHOWN)
     return invalid(
         "type_code",
         "REQUIRED",
@@ -648,7 +641,7 @@ def _request(body: bytes) -> Mapping[str, Any]:
     if not isinstance(request, dict):
         raise _malformed("请求须为 JSON 对象（the request is not a JSON object）")
     if (found := _lone_surrogate(request)) is not None:
-        where = _clip(found, _MAX_FIELD)  # a path of the caller's keys, as gRPC clips a field's name
+        where = clip(found, MAX_ECHO_FIELD)  # a path of the caller's keys, as gRPC clips a field's name
         field = where or "请求"
         refusal = (
             f"{field}含有孤立的代理项转义（如 \\ud800），不是有效的 Unicode 文本，请删除后重试"

@@ -16,6 +16,10 @@ from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
 from gateway.domain.errors import (
+    MAX_ECHO_DESCRIPTION,
+    MAX_ECHO_FIELD,
+    MAX_ECHO_MESSAGE,
+    MAX_VIOLATIONS,
     AlreadyExistsError,
     ConflictError,
     IdempotencyConflictError,
@@ -26,6 +30,8 @@ from gateway.domain.errors import (
     UnauthenticatedError,
     UpstreamUnavailableError,
     ZzgwError,
+    clip,
+    more_violations,
 )
 from protos.zzgw.v1 import common_pb2
 
@@ -52,39 +58,29 @@ def status_code(error: ZzgwError) -> grpc.StatusCode:
     return grpc.StatusCode.UNKNOWN
 
 
-MAX_VIOLATIONS = 16
-"""Field violations sent in one status; the message says how many more there were."""
-_MAX_TEXT, _MAX_FIELD = 200, 64
-"""Characters of a message, description or metadata value, and of a field name, sent back: an error echoes what the
-caller sent, and a status travels in gRPC's trailing metadata, which the client refuses past 16 KiB — a long bad
-value would otherwise turn the real error into RESOURCE_EXHAUSTED."""
-
-
 def to_status(error: ZzgwError) -> grpc.Status:
     code = status_code(error)
-    metadata = {_clip(k, _MAX_FIELD): _clip(v, 2 * _MAX_TEXT) for k, v in error.metadata.items()}
+    # clipped: a long bad value echoed would otherwise turn the real error into RESOURCE_EXHAUSTED
+    metadata = {clip(k, MAX_ECHO_FIELD): clip(v, MAX_ECHO_MESSAGE) for k, v in error.metadata.items()}
     info = error_details_pb2.ErrorInfo(reason=error.reason, domain=ERROR_DOMAIN, metadata=metadata)
     details = [_pack(info)]
-    message = _clip(error.message, 2 * _MAX_TEXT)
+    message = clip(error.message, MAX_ECHO_MESSAGE)
     if isinstance(error, InvalidRequestError):
         violations = error.violations[:MAX_VIOLATIONS]
         bad = error_details_pb2.BadRequest(
             field_violations=[
                 error_details_pb2.BadRequest.FieldViolation(
-                    field=_clip(v.field, _MAX_FIELD), description=_clip(v.description, _MAX_TEXT), reason=v.reason
+                    field=clip(v.field, MAX_ECHO_FIELD),
+                    description=clip(v.description, MAX_ECHO_DESCRIPTION),
+                    reason=v.reason,
                 )
                 for v in violations
             ]
         )
         details.append(_pack(bad))
-        if len(error.violations) > MAX_VIOLATIONS:
-            message = f"{message} (and {len(error.violations) - MAX_VIOLATIONS} more bad fields)"
+        message = more_violations(message, len(error.violations))
     proto = status_pb2.Status(code=getattr(code_pb2, code.name), message=message, details=details)
     return rpc_status.to_status(proto)
-
-
-def _clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def internal_status(request_id: str) -> grpc.Status:

@@ -33,6 +33,23 @@ class FieldViolation:
     """What is wrong, for people (Chinese or English)."""
 
 
+MAX_ECHO_MESSAGE, MAX_ECHO_DESCRIPTION, MAX_ECHO_FIELD, MAX_VIOLATIONS = 400, 200, 64, 16
+"""Characters of a refusal's message, of a violation's description and of its field sent back, and violations sent,
+on gRPC (``gateway.api.errors``: a status travels in trailing metadata, which a client refuses past 16 KiB) and on
+the console alike: a refusal may echo what the caller sent, and the reply is not to grow with it."""
+
+
+def clip(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters, the last an ellipsis."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def more_violations(message: str, violations: int) -> str:
+    """``message`` saying how many violations past ``MAX_VIOLATIONS`` were left out, if any."""
+    left = violations - MAX_VIOLATIONS
+    return f"{message}（另有{left}项有误，and {left} more bad fields）" if left > 0 else message
+
+
 class ZzgwError(Exception):
     """Root of every error zzgw raises on purpose."""
 

@@ -267,7 +267,9 @@ def test_long_bad_input_is_answered_with_its_error_not_a_metadata_overflow(runni
     assert many.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     _, violations = error_details(many.value)
     assert len(violations) == MAX_VIOLATIONS and all(reason == "UNKNOWN_FIELD" for _, reason in violations)
-    assert f"(and {300 - MAX_VIOLATIONS} more bad fields)" in (many.value.details() or "")
+    assert f"（另有{300 - MAX_VIOLATIONS}项有误，and {300 - MAX_VIOLATIONS} more bad fields）" in (
+        many.value.details() or ""
+    )
 
 
 def test_validity_end_required_for_expiring_types(running: RunningGateway) -> None:
