@@ -33,6 +33,7 @@ from gateway.domain.errors import (
     PermissionDeniedError,
     UpstreamUnavailableError,
     ZzgwError,
+    invalid,
 )
 from gateway.domain.identifiers import LicenseId, find_by_number, license_id_violation
 from gateway.domain.model import (
@@ -664,7 +665,16 @@ class IssuanceService:
 
     def get(self, caller: Member, *, license_id: str = "", type_code: str = "", license_number: str = "") -> License:
         """One of ``caller``'s own licenses by identifier, or the current version by type and number (an issuer's
-        read of its records, outside any matter: ``record_read`` puts it on the holder's log)."""
+        read of its records, outside any matter: ``record_read`` puts it on the holder's log). Both ways at once are
+        refused as VerifyLicense refuses them (ONE_OF): the identifier's license had been answered, the number
+        ignored, and a client that sent both read another license than the one it named by number."""
+        if license_id and (type_code or license_number):
+            raise invalid(
+                "license_id",
+                "ONE_OF",
+                "请只填写其中一种：证照标识、证照类型代码加证照编号"
+                "（give exactly one of license_id, type_code with license_number）",
+            )
         if license_id:
             if violation := _license_id_violation(license_id):
                 raise InvalidRequestError([violation])

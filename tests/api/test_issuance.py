@@ -768,6 +768,31 @@ def test_get_unknown_and_malformed_identifiers(running: RunningGateway) -> None:
     )
 
 
+def test_get_license_by_identifier_and_by_number_at_once_is_refused(running: RunningGateway) -> None:
+    """Both ways at once had answered the identifier's license and ignored the number, so a client that sent both
+    read another license than the one it named by number; VerifyLicense refuses such a mix, and so does GetLicense."""
+    stub = running.issuance(MARKET)
+    first = issue(running, unique(samples.business_license(69))).license
+    second = issue(running, unique(samples.business_license(70))).license
+    for mixed in (
+        {"type_code": BUSINESS_LICENSE, "license_number": second.license_number},
+        {"license_number": second.license_number},
+        {"type_code": BUSINESS_LICENSE},
+    ):
+        with pytest.raises(grpc.RpcError) as caught:
+            stub.GetLicense(issuance_pb2.GetLicenseRequest(license_id=first.license_id, **mixed))
+        assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT, mixed
+        assert error_details(caught.value)[1] == [("license_id", "ONE_OF")], mixed
+        assert caught.value.details() == (
+            "license_id: 请只填写其中一种：证照标识、证照类型代码加证照编号"
+            "（give exactly one of license_id, type_code with license_number）"
+        )
+    by_number = stub.GetLicense(
+        issuance_pb2.GetLicenseRequest(type_code=BUSINESS_LICENSE, license_number=second.license_number)
+    )
+    assert by_number.license.license_id == second.license_id
+
+
 def test_expired_is_derived_at_read_time(running: RunningGateway) -> None:
     record = unique(samples.food_permit(17, issued=dt.date(2015, 1, 1)))
     record["valid_until"] = "2019-12-31"
