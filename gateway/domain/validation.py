@@ -239,7 +239,7 @@ def check_text(
 ) -> str:
     """``value`` trimmed and composed; what is wrong with it added to ``errors``, naming the field by ``label`` in
     Chinese (by default its name in ``FIELD_LABELS``)."""
-    value = composed(_plain_spaces(value))
+    value = composed(plain_spaces(value))
     label = label or FIELD_LABELS.get(field, field)
     if not value:
         if required:
@@ -249,15 +249,23 @@ def check_text(
     return value
 
 
-def _plain_spaces(text: str) -> str:
-    """``text`` with every kind of space a plain one and none around it, as operator names are kept
-    (``plain_operator``): a name exported from a register as 王\u3000敏 (a Chinese input method's full-width space)
-    or with a no-break space pasted from a document is the name 王 敏, not one refused as invisible, and a field
-    stating it agrees with it."""
-    # imported here: gateway.domain.verification imports this module
-    from gateway.domain.verification import plain_operator
+_SPACES = str.maketrans(
+    dict.fromkeys(
+        "\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u202f\u205f\u3000", " "
+    )
+)
 
-    return plain_operator(text)
+
+def plain_spaces(text: str) -> str:
+    """``text`` with every kind of space a plain one and none around it, as names, texts and operator ids are kept:
+    a name exported from a register as 王\u3000敏 (a Chinese input method's full-width space) or with a no-break
+    space pasted from a document is the name 王 敏, not one refused as invisible, and a field stating it agrees with
+    it.
+
+    >>> plain_spaces("3号窗口\u3000王敏\u00a0")
+    '3号窗口 王敏'
+    """
+    return text.translate(_SPACES).strip()
 
 
 def _text_problem(field: str, label: str, value: str, limit: int, controls: re.Pattern[str]) -> FieldViolation | None:
@@ -516,7 +524,7 @@ def check_fields(
         if spec is None:
             errors.append(unknown_field(f"fields.{key[:64]}", license_type, key))
             continue
-        value = composed(_plain_spaces(value))
+        value = composed(plain_spaces(value))
         if value:
             if problem := _field_problem(spec, value):
                 errors.append(problem)

@@ -23,7 +23,7 @@ from gateway.domain.catalog import Catalog, Matter
 from gateway.domain.errors import FieldViolation, InvalidRequestError, PermissionDeniedError
 from gateway.domain.identifiers import citizen_id_problem, normal_number
 from gateway.domain.model import CHINA_TZ, License, LicenseStatus, Member, Role
-from gateway.domain.validation import check_text
+from gateway.domain.validation import check_text, plain_spaces
 from signing.results import PASSED, CheckResult, Finding
 
 
@@ -86,22 +86,10 @@ def matters_of(member: Member, catalog: Catalog) -> list[Matter]:
     return [matter for matter in catalog.matters.values() if uses_matter(member, matter)]
 
 
-_SPACES = str.maketrans(
-    dict.fromkeys(
-        "\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u202f\u205f\u3000", " "
-    )
-)
-
-
 def plain_operator(operator: str) -> str:
-    """An operator id as the access records keep it: every kind of space a plain one (a Chinese input method's
-    full-width U+3000, a no-break space pasted from a document: ``3号窗口　王敏`` signed in, then every check was
-    refused as "not printable"), without spaces around it.
-
-    >>> plain_operator("3号窗口\u3000王敏\u00a0")
-    '3号窗口 王敏'
-    """
-    return operator.translate(_SPACES).strip()
+    """An operator id as the access records keep it: every kind of space a plain one, none around it
+    (``plain_spaces``): ``3号窗口　王敏`` signed in, then every check had been refused as "not printable"."""
+    return plain_spaces(operator)
 
 
 def operator_violation(operator: str) -> FieldViolation | None:
