@@ -589,13 +589,23 @@ def _not_a_license_code(query: str) -> InvalidRequestError:
     )
 
 
+def not_allowed_text(path: str, allowed: Sequence[str]) -> str:
+    """What a 405 says, Chinese first: the console's JSON error and the gateway's plain-text refusal alike (one
+    wording, built here only)."""
+    methods = ", ".join(allowed)
+    return f"{path} 只接受 {methods} 请求（{path} takes {methods} only）"
+
+
 def method_not_allowed(path: str, allowed: Sequence[str]) -> Reply:
     """405 / METHOD_NOT_ALLOWED for a call of the console's API made with another method than the ones it is served
     for (``allowed``, which the server also states in ``Allow``): in the JSON error form of every refusal, not a bare
     404, which had told a department's system the call did not exist."""
-    methods = ", ".join(allowed)
-    message = f"{path} 只接受 {methods} 请求（{path} takes {methods} only）"
-    error = {"status": 405, "reason": "METHOD_NOT_ALLOWED", "message": message, "violations": []}
+    error = {
+        "status": 405,
+        "reason": "METHOD_NOT_ALLOWED",
+        "message": not_allowed_text(path, allowed),
+        "violations": [],
+    }
     return Reply(405, _json({"error": error}), reason="METHOD_NOT_ALLOWED")
 
 

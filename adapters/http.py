@@ -60,6 +60,7 @@ from adapters.console import (
     attributed_member,
     error_reply,
     method_not_allowed,
+    not_allowed_text,
     run_blocking,
 )
 from adapters.console import headers as console_headers
@@ -153,8 +154,7 @@ class HttpApp:
             reply = method_not_allowed(path, allowed)
             await _send(send, reply.status, reply.body, [*console_headers("application/json; charset=utf-8"), *extra])
             return
-        methods = ", ".join(allowed)
-        said = f"{path} 只接受 {methods} 请求（method not allowed: {path} takes {methods}）\n"
+        said = not_allowed_text(path, allowed) + "\n"
         await _respond(send, 405, said.encode(), "text/plain; charset=utf-8", extra)
 
     def _route(self, path: str) -> str:
