@@ -76,6 +76,15 @@ _DECISIONS = {
     "REJECTED": "已驳回",
     "EXPIRED": "已过期",
     "WITHDRAWN": "已撤回",
+    "GRANTED": "已授权",
+    # a 信息比对's answer (ClaimResult), by its name
+    "CORRECT_AND_VALID": "信息一致，证照有效",
+    "NOT_YET_VALID": "信息一致，证照尚未生效",
+    "SUSPENDED": "信息一致，证照暂停使用",
+    "NO_LONGER_VALID": "信息一致，证照已失效",
+    "INCOMPLETE": "信息不完整",
+    "NOT_FOUND": "未找到该证照",
+    "PARTLY_WRONG": "部分信息不一致",
 }
 _REASONS = {
     "SIGNATURE_INVALID": "签章已被篡改",
