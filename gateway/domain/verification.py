@@ -398,18 +398,25 @@ def answer_claim(
     return ClaimAnswer(result=ClaimResult.NO_LONGER_VALID, status_reason=reason)
 
 
-def check_type_used(catalog: Catalog, matter: Matter, type_code: str, field: str) -> None:
+def check_type_used(
+    catalog: Catalog,
+    matter: Matter,
+    type_code: str,
+    field: str,
+    *,
+    on_refusal: Callable[[TypeNotUsedError], None] | None = None,
+) -> None:
     """INVALID_ARGUMENT / NOT_USED_BY_MATTER on ``field`` when ``type_code`` is a license type that ``matter``'s
     materials do not list, with the words and reason verification refuses it with (``VerifyLicense``): a call that
     names a license by identifier is checked so before the license is looked up, so that whether a license the
     matter has no need of exists is not told (LICENSE_NOT_FOUND for a missing one, another answer for one that
-    exists). The refusal goes on the audit trail (``TypeNotUsedError``). A code of no type the catalog knows
-    passes: the lookup answers it."""
+    exists). ``on_refusal`` is told of the refusal first, to put it on the audit trail (``TypeNotUsedError``), as
+    ``check_use``'s is. A code of no type the catalog knows passes: the lookup answers it."""
     if any(material.type_code == type_code for material in matter.materials):
         return
     license_type = catalog.license_types.get(type_code)
     if license_type is not None:
-        raise TypeNotUsedError(
+        refused = TypeNotUsedError(
             [
                 FieldViolation(
                     field=field,
@@ -418,6 +425,9 @@ def check_type_used(catalog: Catalog, matter: Matter, type_code: str, field: str
                 )
             ]
         )
+        if on_refusal is not None:
+            on_refusal(refused)
+        raise refused
 
 
 class TypeNotUsedError(InvalidRequestError):

@@ -44,7 +44,7 @@ from gateway.domain.audit import (
     chain,
     checkpoint_bytes,
 )
-from gateway.domain.errors import FieldViolation, InvalidRequestError, PermissionDeniedError
+from gateway.domain.errors import FieldViolation, InvalidRequestError, PermissionDeniedError, ZzgwError
 from gateway.domain.identifiers import (
     citizen_id_problem,
     find_by_number,
@@ -223,6 +223,19 @@ class AuditTrail:
                 subjects=subjects(found) if found and subjects else (),
             )
         )
+
+    def recorder(
+        self,
+        caller: Member,
+        use: UseContext,
+        action: AuditAction,
+        target: UseTarget | None = None,
+        *,
+        subjects: Callable[[License], tuple[str, ...]] | None = None,
+    ) -> Callable[[ZzgwError], None]:
+        """What records a refusal of the call ``action`` for its use (``refuse``), for a check's ``on_refusal``:
+        one place for every NOT_USED_BY_MATTER a service refuses."""
+        return lambda refused: self.refuse(caller, use, refused.reason, action, target, subjects=subjects)
 
     def _target(self, target: UseTarget) -> tuple[License | None, str]:
         """The license ``target`` names, if stored; else None and the holder it names, if its code is a valid one (a

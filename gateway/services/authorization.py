@@ -58,7 +58,6 @@ from gateway.domain.sharing import CONSUMER_ROLES, request_deadline
 from gateway.domain.validation import MAX_REASON, check_text, checked_holder_code
 from gateway.domain.verification import (
     MatterNotHandledError,
-    TypeNotUsedError,
     UseContext,
     check_type_used,
     operator_violation,
@@ -272,13 +271,9 @@ class AuthorizationService:
                     "ISSUER_MISMATCH",
                     "该证照不是所填的发证部门发放的（the license is from another issuer）",
                 )
-            try:
-                check_type_used(self._catalog, matter, named.type_code, "license_id")
-            except TypeNotUsedError as refused:  # on the holder's log, as a refusal for another's matter is
-                target = UseTarget(license_id=license_id)
-                action = AuditAction.REQUEST_ACCESS
-                self._audit.refuse(caller, use, refused.reason, action, target, subjects=self._subjects)
-                raise
+            target = UseTarget(license_id=license_id)  # on the holder's log, as a refusal for another's matter is
+            refusal = self._audit.recorder(caller, use, AuditAction.REQUEST_ACCESS, target, subjects=self._subjects)
+            check_type_used(self._catalog, matter, named.type_code, "license_id", on_refusal=refusal)
             with self._db.unit_of_work() as uow:
                 license = uow.licenses.get(license_id)
             if license is None:
@@ -299,6 +294,8 @@ class AuthorizationService:
                 "OWN_LICENSES",
                 "发证部门读取本部门的证照无需审批（an issuer reads its own licenses without approval）",
             )
+        refusal = self._audit.recorder(caller, use, AuditAction.REQUEST_ACCESS)  # a type: it names no one
+        check_type_used(self._catalog, matter, license_type.code, "type_code", on_refusal=refusal)
         material = _material(matter, license_type)
         wanted = _requested_fields(license_type, material, fields)
         now = self._clock.now()
@@ -809,12 +806,8 @@ def _owning_issuer(license_type: LicenseType, issuer_code: str) -> str:
 
 
 def _material(matter: Matter, license_type: LicenseType) -> Material:
-    material = next((m for m in matter.materials if m.type_code == license_type.code), None)
-    if material is None:  # as verification and sharing refuse it
-        raise invalid(
-            "type_code", "NOT_USED_BY_MATTER", f"事项 {matter.code}（{matter.name}）不使用{license_type.name}"
-        )
-    return material
+    """The matter's material of ``license_type``, which ``check_type_used`` made sure it lists."""
+    return next(m for m in matter.materials if m.type_code == license_type.code)
 
 
 def _requested_fields(license_type: LicenseType, material: Material, fields: Sequence[str]) -> tuple[str, ...]:

@@ -88,7 +88,6 @@ from gateway.domain.sharing import (
 from gateway.domain.validation import checked_holder_code
 from gateway.domain.verification import (
     MatterNotHandledError,
-    TypeNotUsedError,
     UseContext,
     check_type_used,
     status_since,
@@ -533,13 +532,9 @@ class SharingService:
         named = LicenseId.parse(license_id)
         if named.issuer_code != caller.code:  # an issuer reads its own licenses whatever its matter (rule 1)
             # before the lookup, as verification: whether such a license exists is not the matter's to learn
-            try:
-                check_type_used(self._catalog, matter, named.type_code, "license_id")
-            except TypeNotUsedError as refused:  # on the holder's log, as a refusal for another's matter is
-                self._audit.refuse(
-                    caller, use, refused.reason, action, UseTarget(license_id=license_id), subjects=self._subjects
-                )
-                raise
+            target = UseTarget(license_id=license_id)  # on the holder's log, as a refusal for another's matter is
+            refusal = self._audit.recorder(caller, use, action, target, subjects=self._subjects)
+            check_type_used(self._catalog, matter, named.type_code, "license_id", on_refusal=refusal)
         digest = consent_code_digest(consent_code)
         now = self._clock.now()
         with self._db.unit_of_work() as uow:

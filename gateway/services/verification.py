@@ -76,7 +76,6 @@ from gateway.domain.verification import (
     ClaimAnswer,
     ClaimResult,
     MatterNotHandledError,
-    TypeNotUsedError,
     UseContext,
     answer_claim,
     authority_finding,
@@ -709,12 +708,8 @@ class VerificationService:
         its to learn, as their fields are not (``GetLicenseData``). The refusal is recorded as the call ``action``,
         with the license or holder ``target`` names, for the holder's and the issuer's logs."""
         matter = self._catalog.matters[use.matter_code]  # the use context was checked against the catalog
-        try:
-            check_type_used(self._catalog, matter, type_code, field)
-        except TypeNotUsedError as refused:
-            if self._audit is not None:
-                self._audit.refuse(caller, use, refused.reason, action, target)
-            raise
+        record = self._audit.recorder(caller, use, action, target) if self._audit is not None else None
+        check_type_used(self._catalog, matter, type_code, field, on_refusal=record)
         return matter
 
     def check_claim(
@@ -743,7 +738,11 @@ class VerificationService:
         target = UseTarget(type_code=type_code, license_number=license_number, holder_code=holder_code)
         matter = self._used_by_matter(caller, use, AuditAction.CHECK_CLAIM, type_code, "type_code", target)
         if unclaimable := _unclaimable(self._catalog.license_types[type_code], fields, matter):
-            raise InvalidRequestError(unclaimable)
+            refused = InvalidRequestError(unclaimable)
+            unused = any(v.reason == "NOT_USED_BY_MATTER" for v in unclaimable)
+            if unused and self._audit is not None:  # a field the matter has no need of, asked of a named holder
+                self._audit.refuse(caller, use, "NOT_USED_BY_MATTER", AuditAction.CHECK_CLAIM, target)
+            raise refused
         now = self._clock.now()
         if _CONTROL_CHARACTERS.search(holder_code := holder_code.strip()):
             raise invalid(

@@ -45,7 +45,7 @@ from tests.api.test_sharing import (
     sharing,
     wrong_check,
 )
-from tests.conftest import ADMIN, CIVIL, MARKET, POLICE, PORTAL, TAX, RunningGateway, error_details
+from tests.conftest import ADMIN, CIVIL, MARKET, POLICE, PORTAL, TAX, RunningGateway, error_details, trail_rows
 
 clocked = test_sharing.clocked  # the fixture: a gateway with a clock of its own
 
@@ -482,6 +482,8 @@ def test_unconditional_data_needs_no_request_and_matters_bound_the_types(running
     assert violations == [("fields", "NOTHING_TO_APPROVE")]
     _, _, violations = refused(lambda: request_access(running, TAX, FPSL))  # 发票申领 needs no ID card
     assert violations == [("type_code", "NOT_USED_BY_MATTER")]
+    newest = trail_rows(running, "action, decision, reason, license_id", "caller = :tax", tax=TAX)[-1]
+    assert newest == ("REQUEST_ACCESS", "DENIED", "NOT_USED_BY_MATTER", "")  # for `zzgw audit refusals`: no one named
     # nor one card: refused before it is looked up, and the attempt is on its holder's log
     card = id_card(running).license
     _, _, violations = refused(lambda: request_access(running, TAX, FPSL, type_code="", license_id=card.license_id))

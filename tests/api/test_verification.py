@@ -1280,6 +1280,13 @@ def test_a_claim_cannot_be_about_a_secret_field_one_the_type_has_not_or_a_type_t
         police_claim(secret_type, {"address": "济南"})
     assert error_details(unused.value)[1] == [("fields.address", "NOT_USED_BY_MATTER")]
     assert "不使用" in (unused.value.details() or "")
+    # on the named holder's log, as a type the matter does not use is (found in review)
+    assert trail_rows(running, "action, decision, reason, holder_code", "caller = :p", p=POLICE)[-1] == (
+        AuditAction.CHECK_CLAIM.value,
+        "DENIED",
+        "NOT_USED_BY_MATTER",
+        asked["holder_code"],
+    )
 
     # nor a type the matter does not use at all: 发票申领 needs a 营业执照, and "it matches" on an ID card's (or a
     # newborn's 出生医学证明's) number, holder and name would confirm a guess of personal data it has no need of
