@@ -255,6 +255,18 @@ def read_qr(text: str) -> QrEnvelope | str:
         return exc.reason
 
 
+def read_pasted(text: str) -> tuple[str, QrEnvelope | str]:
+    """``read_qr`` of a pasted code, and the text it read: spaces pasted after a code that does not read with them
+    go when it reads without them (a space is a base45 character, so only then; its signature is checked as any
+    code's, so no forgery passes by it)."""
+    envelope = read_qr(text)
+    if isinstance(envelope, str) and text.endswith(" "):
+        trimmed = text.rstrip(" ")
+        if not isinstance(read := read_qr(trimmed), str):
+            return trimmed, read
+    return text, envelope
+
+
 def qr_png(text: str, *, scale: int = 4) -> bytes:
     """The code as a PNG image: alphanumeric mode, error correction level M or better, a 4-module quiet zone."""
     code = segno.make_qr(text, mode="alphanumeric", error="m")

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from gateway.domain.catalog import Catalog, Matter
 from gateway.domain.errors import FieldViolation, InvalidRequestError, PermissionDeniedError
-from gateway.domain.identifiers import citizen_id_problem, normal_number
+from gateway.domain.identifiers import citizen_id_problem, composed, half_width, normal_number
 from gateway.domain.model import CHINA_TZ, License, LicenseStatus, Member, Role
 from gateway.domain.validation import check_text, plain_spaces
 from signing.results import PASSED, CheckResult, Finding
@@ -359,12 +359,13 @@ _RUNS_OF_SPACE = re.compile(r"\s+")
 
 
 def claim_form(text: str) -> str:
-    """``text`` as a claim compares it with what was issued: in compatibility form (NFKC: full-width letters,
-    digits and brackets as ASCII, ``（测试）`` as ``(测试)``, U+3000 as a space; e + U+0301 as é), each run of spaces
-    one, none around it. What an applicant's paper says, typed through an input method in either width, is the same
-    name: a clerk had been told 部分信息不一致 for ``济南(测试)有限公司`` against ``济南（测试）有限公司`` (found by an
-    integrator). Letters keep their case and accents: ``Cafe`` is not ``Café``."""
-    return _RUNS_OF_SPACE.sub(" ", unicodedata.normalize("NFKC", text)).strip()
+    """``text`` as a claim compares it with what was issued: composed (e + U+0301 as é), its full-width letters,
+    digits and signs as ASCII (``half_width``: ``（测试）`` as ``(测试)``, U+3000 as a space), each run of spaces one,
+    none around it. What an applicant's paper says, typed through an input method in either width, is the same name:
+    a clerk had been told 部分信息不一致 for ``济南(测试)有限公司`` against ``济南（测试）有限公司`` (found by an
+    integrator). Nothing else is folded: letters keep their case and accents (``Cafe`` is not ``Café``), and ①, Ⅻ or
+    a compatibility ideograph stay what they are, as a registered name may be written with them."""
+    return _RUNS_OF_SPACE.sub(" ", half_width(composed(text))).strip()
 
 
 def answer_claim(

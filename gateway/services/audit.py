@@ -53,6 +53,7 @@ from gateway.domain.identifiers import (
     normal_number,
     scanned_code,
     type_code_problem,
+    typed_license_id,
     uscc_problem,
 )
 from gateway.domain.model import Clock, License, Member, Role
@@ -61,7 +62,7 @@ from gateway.services.receipt_certificates import ReceiptCertificates
 from gateway.store.database import AppendWork, Database, UnitOfWork
 from signing.errors import InvalidSignature
 from signing.keys import KeyBackend, verify_signature
-from signing.qr import read_qr
+from signing.qr import read_pasted
 from signing.sm2_x509 import public_key_der
 
 
@@ -243,9 +244,9 @@ class AuditTrail:
         a type code, refused by PostgreSQL's driver) records it without the license."""
         found = None
         try:
-            license_id = target.license_id
+            license_id = typed_license_id(target.license_id)  # as the service reads what was typed
             if license_id_violation("license_id", license_id) is not None and target.qr_code:
-                envelope = read_qr(scanned_code(target.qr_code))  # a code names its license, as an identifier does
+                _, envelope = read_pasted(scanned_code(target.qr_code))  # a code names its license, as an id does
                 license_id = "" if isinstance(envelope, str) else envelope.claims.license_id
             if license_id and license_id_violation("license_id", license_id) is None:
                 with self._db.unit_of_work() as uow:
@@ -256,7 +257,8 @@ class AuditTrail:
                 and not _UNPRINTABLE.search(target.license_number)
             ):
                 with self._db.unit_of_work() as uow:
-                    found = find_by_number(uow.licenses.get_current, target.type_code, target.license_number[:64])
+                    # the whole number: cut before it is normalised, one padded with spaces had named another
+                    found = find_by_number(uow.licenses.get_current, target.type_code, target.license_number)
         except Exception:  # the refusal is what must be recorded; the license only adds to it (nothing logged:
             found = None  # a driver's message quotes the parameters, a number or a code)
         if found is not None:

@@ -97,7 +97,7 @@ from signing.canonical import canonical_fragment, canonical_json
 from signing.checks import async_chain_identity, check_qr_seal, identity_at, identity_finding_at, record_integrity
 from signing.keys import KeyBackend, key_id_of
 from signing.pdf import NoSignature, PdfError, PdfVerification, UnreadableSignature, validate_sync
-from signing.qr import read_qr
+from signing.qr import read_pasted
 from signing.receipts import (
     RECEIPT_SEAL_NAME,
     UNREADABLE_CERTIFICATE,
@@ -957,11 +957,7 @@ class VerificationService:
         """A scanned code: its signature by the seal it names, then the stored license it names, whose own record
         is checked too (the summary and status come from it). What a code that is not genuine names is not looked
         at: its status and issuer are not checked and no license is shown."""
-        envelope = read_qr(text)
-        if isinstance(envelope, str) and text.endswith(" "):  # a paste's trailing spaces: a space is a base45
-            trimmed = text.rstrip(" ")  # character, so they go only when the code reads without them (its signature
-            if not isinstance(read := read_qr(trimmed), str):  # is checked as any code's: no forgery passes by it)
-                text, envelope = trimmed, read
+        text, envelope = read_pasted(text)  # without spaces pasted after it, when it reads so
         action = AuditAction.VERIFY_LICENSE
         if isinstance(envelope, str):
             detail = _UNREADABLE_QR.get(envelope, _UNREADABLE_QR["MALFORMED"])

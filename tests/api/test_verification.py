@@ -1138,6 +1138,36 @@ def test_a_refusal_is_recorded_whatever_the_request_names(running: RunningGatewa
     assert rows == 2 * [("DENIED", "", "")]  # both recorded, naming no one
 
 
+def test_a_refusal_names_the_license_typed_as_the_service_reads_it(running: RunningGateway) -> None:
+    """An identifier typed in full width or small letters, a code with spaces pasted after it, are the license the
+    service answers them as, and so is the record of a refusal for another department's matter (it had named no one
+    over gRPC, while the console named the license: found in review); a number padded with spaces to past 64
+    characters is not cut to another license's number."""
+    license_id = batch_issue(running, 18)
+    code, content = qr_for(running, license_id)
+    full_width = license_id.translate({0x2E: 0x3002, **{0x30 + i: 0xFF10 + i for i in range(10)}})
+    marker = f"代办-{uuid.uuid4().hex[:8]}"
+    use = verification_pb2.UseContext(matter_code="370100-QYKZ-001", purpose=marker)  # the police's matter
+    requests = [
+        verification_pb2.VerifyLicenseRequest(use=use, license_id=full_width),
+        verification_pb2.VerifyLicenseRequest(use=use, license_id=license_id.lower()),
+        verification_pb2.VerifyLicenseRequest(use=use, qr_code=code + "  "),
+    ]
+    for request in requests:
+        with pytest.raises(grpc.RpcError) as refused:
+            verifier(running, TAX).VerifyLicense(request)
+        assert error_details(refused.value)[0].reason == "NOT_MATTER_DEPARTMENT"
+    named = trail_rows(running, "license_id, holder_code", "purpose = :p", p=marker)
+    assert named == 3 * [(license_id, content.holder.code)]
+    number = content.license_number
+    padded = number + " " * (64 - len(number)) + "9"  # another number, whose first 64 characters are this one's
+    with pytest.raises(grpc.RpcError):
+        verifier(running, TAX).VerifyLicense(
+            verification_pb2.VerifyLicenseRequest(use=use, type_code=content.type_code, license_number=padded)
+        )
+    assert trail_rows(running, "license_id", "purpose = :p", p=marker)[-1] == ("",)
+
+
 CLAIM_USE = verification_pb2.UseContext(matter_code="370100-SPJC-001", purpose="食品生产经营监督检查：核对许可信息")
 """A matter that uses the 食品生产许可证 the claims are about, and its 食品类别; the 市场监督管理局 handles it."""
 

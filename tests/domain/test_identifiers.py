@@ -347,6 +347,25 @@ def test_an_identifier_typed_by_hand_is_the_identifier() -> None:
         assert typed_license_id(other) == other
 
 
+def test_an_identifier_as_it_is_or_far_too_long_is_given_back_unfolded() -> None:
+    """A canonical identifier is not translated (the warm path), nor is text far longer than any identifier (folding
+    4 MiB of full-width digits had taken 66 ms of CPU: found in review)."""
+    genuine = str(
+        LicenseId(type_code="11100000000013338W032", issuer_code="11220000013544541J", serial="A7", version=1)
+    )
+    assert typed_license_id(genuine) is genuine
+    huge = "１" * 4_000_000
+    assert typed_license_id(huge) is huge
+
+
+def test_a_number_printed_with_full_width_brackets_is_found_typed_with_ascii_ones() -> None:
+    """不动产权证号 are printed with full-width brackets; an input method in half-width mode types ASCII ones (found in
+    review: the lookup folded the other way only)."""
+    stored = {"鲁（2024）济南市不动产权第0012345号": "property"}
+    assert find_by_number(lambda _t, n: stored.get(n), "T", "鲁(2024)济南市不动产权第0012345号") == "property"
+    assert find_by_number(lambda _t, n: stored.get(n), "T", "鲁（2024）济南市不动产权第0012345号") == "property"
+
+
 def test_a_number_typed_with_full_width_signs_is_found() -> None:
     """Ｊ３７０１０２－２０１９－９３８１５９ finds J370102-2019-938159 (its full-width '－' had made it not found),
     and a number printed with full-width brackets is still found by its normal form, first."""
