@@ -153,9 +153,10 @@ function nextGeneration() {
   ending.abort();
   ending = new AbortController();
   generation += 1;
-  waiting.length = 0; // nor is a check the last clerk queued run
   checking = false;
   underway = null;
+  entered.clear();
+  said = "";
   return generation;
 }
 
@@ -317,7 +318,8 @@ function signedOut(message, focusToken = true) {
   show("work", false);
   show("who", false);
   show("busy", false); // a check abandoned: its buttons are the next clerk's to use
-  document.querySelectorAll("#work button").forEach((b) => (b.disabled = false));
+  waitButtons(false);
+  for (const id of Object.values(UNCHECKED)) show(id, false);
   show("sign-in", true);
   say(message);
   if (focusToken) $("token").focus();
@@ -455,21 +457,23 @@ function checker() {
   };
 }
 
-// Checks submitted while one is running (Enter in a field, as a window's handheld scanner types a code and Enter):
-// run after it in turn, each with what was typed or chosen when it was submitted, and said so meanwhile.
+// A check runs one at a time. What the clerk enters while one runs (Enter in a field, as a window's handheld scanner
+// types a code and Enter) is not checked on its own: the running check's verdict is shown first and stays until the
+// clerk starts the next check, so no verdict is replaced before it is seen. It is said meanwhile, and when the
+// verdict comes, beside the field: 输入框中的内容尚未核验, so that no verdict reads as the field's.
 let checking = false;
-let underway = null; // the check under way
-const waiting = [];
+let underway = null; // the check (or receipt look-up) under way: what it looks for in words (``looked``) and its ``key``
+const entered = new Set(); // the forms (text, claim) typed in or entered while it runs
+let said = ""; // what the page said of an entry while it runs: taken away when it ends
+// The notice beside each form whose content has not been checked, by form.
+const UNCHECKED = { text: "query-unchecked", claim: "claim-unchecked" };
 
-// A check submitted by the clerk (``what``: text, pdf, qr, claim): run now, or queued behind the one running.
+// A check submitted by the clerk (``what``: text, pdf, qr, claim): run now, or, while one runs, said and left in the
+// field for the clerk to enter again.
 function verify(what) {
   if (!session) return;
   if (checking) {
-    const check = prepared(what);
-    if (!check) return;
-    const same = waiting.concat(underway ? [underway] : []).some((c) => c.key === check.key);
-    if (!same) waiting.push(check); // the same check submitted twice (a double Enter) runs once
-    say("正在核验，请稍候：" + check.looked + " 将在当前核验完成后核验");
+    enteredMeanwhile(what);
     return;
   }
   say("");
@@ -477,6 +481,82 @@ function verify(what) {
   show("receipt-review", false);
   const check = prepared(what);
   if (check) run(check);
+}
+
+// Enter in a form while a check runs: nothing starts; said, the same check as the running one (a double Enter) as
+// such.
+function enteredMeanwhile(what) {
+  entered.add(what);
+  const looked = underway ? underway.looked : "";
+  said = underway && underway.key === keyOf(what)
+    ? "已在核验：" + looked + "，请稍候（同一内容不重复核验）"
+    : "正在核验" + (looked ? "：" + looked : "") + "，请稍候。刚输入的内容不会自动核验：本次核验完成后，请再按回车核验";
+  say(said);
+}
+
+// What a form's check would send now (its fields, the file chosen, and the use: matter, purpose, bundle, case),
+// as one string: two checks with the same key are the same check.
+function keyOf(what) {
+  const file = (id) => {
+    const f = $(id).files[0];
+    return f ? [f.name, f.size, f.lastModified] : null;
+  };
+  const fields = {
+    text: () => [$("query").value.trim(), $("type-code").value],
+    claim: () => [$("claim-type").value, $("claim-holder").value.trim(), $("claim-number").value.trim(),
+      $("claim-name").value.trim()],
+    pdf: () => file("pdf"),
+    qr: () => file("qr-image"),
+  }[what]();
+  return what + JSON.stringify(fields) + JSON.stringify(use());
+}
+
+// Whether a form's fields hold something to check.
+function filled(what) {
+  if (what === "text") return Boolean($("query").value.trim());
+  return Boolean($("claim-holder").value.trim() || $("claim-number").value.trim());
+}
+
+function waitButtons(waiting) {
+  document.querySelectorAll("#work button, #review-again").forEach((b) => (b.disabled = waiting));
+}
+
+// A check or a receipt's look-up starts (``check``: its form ``what``, if any, ``looked`` and ``key``): the last
+// answer goes (the new one is not its), the buttons wait. Returns the sign-in it runs under.
+function begin(check) {
+  checking = true;
+  underway = check;
+  entered.clear();
+  said = "";
+  say("");
+  show("result", false);
+  show("receipt-review", false);
+  if (UNCHECKED[check.what]) show(UNCHECKED[check.what], false); // what the form holds is being checked
+  waitButtons(true);
+  show("busy", true);
+  announce("");
+  return generation;
+}
+
+// A check or look-up started by ``begin`` has ended, its answer shown or refused (``refusal``, the words): the page
+// is free again. What was entered while it ran and is not what it checked is said, beside its field and to a screen
+// reader, to be not checked yet; a refusal then names what it refuses. The 正在核验 said meanwhile goes.
+function finished(asOf, check, refusal) {
+  if (asOf !== generation) return; // the page is another clerk's (or none's) now: it is left as it is
+  checking = false;
+  underway = null;
+  show("busy", false);
+  waitButtons(false);
+  const unchecked = [...entered].filter((w) => UNCHECKED[w] && filled(w) && keyOf(w) !== check.key);
+  entered.clear();
+  for (const w of unchecked) show(UNCHECKED[w], true);
+  if (!session) return;
+  if (refusal) say(unchecked.length ? check.looked + "：" + refusal : refusal);
+  else if (said && $("message").textContent === said) say("");
+  said = "";
+  const notices = unchecked.map((w) => $(UNCHECKED[w]).textContent);
+  if (refusal || notices.length) announce([refusal || $("announce").textContent, ...notices].filter(Boolean).join("。"));
+  if (check.what && check.what !== "claim") $("query").select(); // the next scan replaces what this one typed
 }
 
 // The check the clerk asks for, taken as it stands now (the fields may change before it runs): who makes it, what
@@ -508,8 +588,7 @@ function prepared(what) {
       check.file = small(chosen("qr-image", "二维码图片"), session.limits.image_bytes, "图片");
       check.looked = "二维码图片 " + check.file.name + "（" + size(check.file.size) + "）";
     }
-    const { use: _, ...sent } = check.request;
-    check.key = what + JSON.stringify(sent) + (check.file ? check.file.name + check.file.size + check.file.lastModified : "");
+    check.key = keyOf(what);
     return check;
   } catch (error) {
     say(error.message);
@@ -518,15 +597,9 @@ function prepared(what) {
 }
 
 async function run(check) {
-  const asOf = generation;
+  const asOf = begin(check);
   const { what, by, request } = check;
-  checking = true;
-  underway = check;
-  const buttons = document.querySelectorAll("#work button");
-  buttons.forEach((b) => (b.disabled = true));
-  show("busy", true);
-  announce("");
-  let refused = false;
+  let refusal = "";
   try {
     if (what === "claim") {
       renderClaim(await call("api/check-claim", request, asOf), by, check);
@@ -536,35 +609,19 @@ async function run(check) {
     else if (what === "qr") request.qr_image = await base64(check.file);
     render(await call("api/verify", request, asOf), by, check);
   } catch (error) {
-    refused = true;
-    if (session && asOf === generation) {
-      say(waiting.length ? check.looked + "：" + error.message : error.message);
-      announce(error.message);
-    }
+    refusal = error.message || "核验失败，请重试";
   } finally {
-    if (asOf === generation) { // else the page is another clerk's (or none's) now: it is left as it is
-      checking = false;
-      underway = null;
-      show("busy", false);
-      buttons.forEach((b) => (b.disabled = false));
-      const next = waiting.shift();
-      if (next) {
-        if (!refused) say(""); // "queued" said: it runs now (a refusal of this one stays said)
-        show("result", false);
-        show("receipt-review", false);
-        run(next); // the answer above is replaced by the next one's, as the next scan replaces it
-      } else if (session && what !== "claim") {
-        $("query").select(); // the next scan replaces what this one typed
-      }
-    }
+    finished(asOf, check, refusal);
   }
 }
 
-// What a clerk typed, in words: a number with its type, an identifier or a code (as the gateway reads it, which the
+// What a clerk typed, in words: a number with its type, an identifier, a code or, without a type, what was typed (as the gateway reads it, which the
 // answer's statement says: ``checkedText``); a long text shortened.
 function typed(text, typeCode, by) {
   if (/^\s*[zZＺｚ][zZＺｚ][1１][:：]/.test(text)) return "核验码 " + shortened(text);
-  return typeCode ? "证照编号 " + masked(text) + "（" + typeName(typeCode, by) + "）" : "证照标识 " + shortened(text);
+  if (typeCode) return "证照编号 " + masked(text) + "（" + typeName(typeCode, by) + "）";
+  // an identifier by its root (1.2.156.…); anything else is what was typed, a 公民身份号码 masked
+  return /^\s*1\.2\.156\./.test(text) ? "证照标识 " + shortened(text) : "输入内容 " + masked(text);
 }
 
 function shortened(text) {
@@ -599,6 +656,7 @@ function checkedText(check, query) {
 // A receipt by its number or as a file (another department's, 接办免收; one the applicant brings): checked again by
 // the gateway, shown only when its signature holds, with whether the archive has it.
 async function reviewReceipt() {
+  if (checking) return say("正在核验，请稍候");
   say("");
   show("result", false);
   show("receipt-review", false);
@@ -606,29 +664,16 @@ async function reviewReceipt() {
   const file = $("receipt-file").files[0];
   if (!number && !file) return say("请填写回执编号，或选择回执文件");
   if (number && file) return say("请只填写回执编号或只选择回执文件（清空其中一个）");
-  if (checking) return say("正在核验，请稍候");
-  const asOf = generation;
-  checking = true;
-  announce("");
-  const buttons = document.querySelectorAll("#work button");
-  buttons.forEach((b) => (b.disabled = true));
-  show("busy", true);
+  const check = { looked: number ? "回执 " + number : "回执文件 " + file.name, key: null };
+  const asOf = begin(check);
+  let refusal = "";
   try {
     const request = number ? { receipt_id: number } : { file: await readText(small(chosen("receipt-file", "回执文件"), 262144, "回执文件")) };
     renderReview(await call("api/receipt", request, asOf));
   } catch (error) {
-    if (session && asOf === generation) {
-      say(error.message);
-      announce(error.message);
-    }
+    refusal = error.message || "查验失败，请重试";
   } finally {
-    if (asOf === generation) {
-      checking = false;
-      show("busy", false);
-      buttons.forEach((b) => (b.disabled = false));
-      const next = waiting.shift();
-      if (next) run(next);
-    }
+    finished(asOf, check, refusal);
   }
 }
 
@@ -1066,13 +1111,19 @@ document.addEventListener("DOMContentLoaded", () => {
       event.preventDefault();
       verify(what);
     });
-    // Enter while a check runs (its buttons are disabled, so the browser would drop it without a word): the check
-    // is queued behind the running one, with what the field holds now
+    // Enter while a check runs (its buttons are disabled, so the browser would drop it without a word): said, and
+    // left in the field (``enteredMeanwhile``)
     $(form).addEventListener("keydown", (event) => {
       if (event.key !== "Enter" || event.isComposing || !checking || !(event.target instanceof HTMLInputElement)) return;
       if (event.target.type === "file") return;
       event.preventDefault();
       verify(what);
+    });
+    // typed in while a check runs: not what it checks (said when it ends); a field emptied holds nothing unchecked
+    $(form).addEventListener("input", () => {
+      if (!UNCHECKED[what]) return;
+      if (checking) entered.add(what);
+      else if (!filled(what)) show(UNCHECKED[what], false);
     });
   }
   // a file dropped beside its form would otherwise make the browser leave the console to show it
