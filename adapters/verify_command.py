@@ -208,6 +208,9 @@ def answer_text(answer: Answer, *, receipt_file: Path | None = None) -> str:
         ]
     elif report.status.reason == "LICENSE_NOT_FOUND":
         rows.append(("证照 license", "未找到 none found"))
+    elif report.status.reason == "NOT_IN_THIS_REGISTRY":
+        elsewhere = "不是本证照网关登记的证照，请向其所在地区的证照网关核验 another region's: verify it there"
+        rows.append(("证照 license", elsewhere))
     else:
         rows.append(("证照 license", "未查看 not looked at"))
     if answer.registered_document is not None:

@@ -133,9 +133,14 @@ _NOT_REGISTERED = Finding(
 _UNKNOWN_SEAL_KEY = Finding(result=CheckResult.FAILED, reason="UNKNOWN_SEAL_KEY", detail="no seal has this key")
 _SEALED_ELSEWHERE = Finding(
     result=CheckResult.INDETERMINATE,
-    reason="UNKNOWN_SEAL_KEY",
+    reason="NOT_IN_THIS_REGISTRY",
     detail="no seal of this gateway has this key: the code names an issuer of another registry, whose gateway holds "
     "its seal",
+)
+_HELD_ELSEWHERE = Finding(
+    result=CheckResult.INDETERMINATE,
+    reason="NOT_IN_THIS_REGISTRY",
+    detail="the license is not held here, and its issuer is of another registry: its record seal is checked there",
 )
 _NOT_CHECKED = Finding(result=CheckResult.INDETERMINATE, reason="NOT_CHECKED", detail="no license to check it against")
 _NOT_GENUINE = Finding(
@@ -476,8 +481,9 @@ class VerificationService:
             checked = self._check_record(found) if found is not None else None  # read afresh: never cached
         if checked is None:
             missing = self._not_found(license_id) if license_id else NOT_FOUND
+            unchecked = _NOT_CHECKED if missing is NOT_FOUND else _HELD_ELSEWHERE  # which decides the verdict
             return self._report(
-                AuditAction.VERIFY_LICENSE, caller, use, query, _NOT_CHECKED, missing, _NOT_CHECKED, None, now
+                AuditAction.VERIFY_LICENSE, caller, use, query, unchecked, missing, _NOT_CHECKED, None, now
             )
         return self._answer(AuditAction.VERIFY_LICENSE, caller, use, query, self._outcome_today(checked, now), now)
 
@@ -971,8 +977,8 @@ class VerificationService:
         known = self._seal_by_key_prefix(envelope.key_id_prefix)
         if known is None:
             if (elsewhere := self._not_found(license_id)) is not NOT_FOUND:  # its own registry's seal, not ours
-                unknown = _SEALED_ELSEWHERE
-                return self._report(action, caller, use, query, unknown, elsewhere, _NOT_CHECKED, None, now)
+                sealed = _SEALED_ELSEWHERE  # its reason decides the verdict: not a forgery's UNKNOWN_SEAL_KEY
+                return self._report(action, caller, use, query, sealed, elsewhere, _NOT_CHECKED, None, now)
             return self._report(action, caller, use, query, _UNKNOWN_SEAL_KEY, _NOT_GENUINE, _NOT_GENUINE, None, now)
         check, _ = check_qr_seal(
             text, certificate=known.certificate, base=known.base, revoked_at=known.seal.revoked_at, now=now

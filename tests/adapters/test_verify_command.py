@@ -4,6 +4,7 @@ receipt file, and what cannot be asked refused before anything is sent."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import io
 import json
@@ -20,8 +21,10 @@ from sqlalchemy import text as sql
 from adapters import verify_command
 from adapters.receipt_file import read_receipt
 from adapters.verify_command import EXIT_NO_ANSWER, BadInput, answer_json, answer_text, verify
+from gateway.bootstrap import samples
 from gateway.cli import main
 from gateway.domain.audit import AuditAction
+from gateway.domain.identifiers import LicenseId
 from gateway.domain.model import mask, mask_name
 from protos.zzgw.v1 import issuance_pb2, verification_pb2
 from signing.qr import qr_png
@@ -89,6 +92,11 @@ def test_every_way_in_gives_the_report_with_its_exit_status(running: RunningGate
 
     status, text, report = check(running, "SC-NO-SUCH-NUMBER", type_="营业执照")
     assert status == 1 and report.reason == "LICENSE_NOT_FOUND" and "未找到 none found" in text
+
+    foreign = str(dataclasses.replace(LicenseId.parse(license_id), issuer_code=samples.uscc(903, region="440100")))
+    status, text, report = check(running, foreign)  # another region's: undecided, and where to verify it
+    assert status == 3 and text.startswith("无法确定 INDETERMINATE — NOT_IN_THIS_REGISTRY\n")
+    assert "请向其所在地区的证照网关核验" in text
 
     # the access record names the operator, as x-zzgw-operator(-bin) does for any gRPC caller
     trail = running.gateway.audit

@@ -495,6 +495,7 @@ def test_a_license_of_another_registry_is_undecided_not_failed(running: RunningG
         "NOT_IN_THIS_REGISTRY",
     )
     assert foreign_issuer in report.status.detail and not report.HasField("license")
+    assert report.reason == "NOT_IN_THIS_REGISTRY"  # the verdict's reason: not NOT_CHECKED (found in review)
     assert receipt_statement(running, report.receipt)["verdict"] == "INDETERMINATE"
     missing = str(dataclasses.replace(named, serial=named.serial[:-4] + "ZZZZ"))
     assert (verify(running, license_id=missing).status.reason, verify(running, license_id=missing).verdict) == (
@@ -504,9 +505,10 @@ def test_a_license_of_another_registry_is_undecided_not_failed(running: RunningG
     elsewhere = dataclasses.replace(content, license_id=foreign, issuer_code=foreign_issuer)
     their_code = encode_qr(SoftwareKey.generate(), QrClaims.of(elsewhere, issued_at=dt.datetime.now(dt.UTC)))
     report = verify(running, qr_code=their_code)
-    assert (report.verdict, report.integrity.reason, report.status.reason) == (
+    assert (report.verdict, report.reason, report.integrity.reason, report.status.reason) == (
         INDETERMINATE,
-        "UNKNOWN_SEAL_KEY",
+        "NOT_IN_THIS_REGISTRY",  # not a forged code's UNKNOWN_SEAL_KEY
+        "NOT_IN_THIS_REGISTRY",
         "NOT_IN_THIS_REGISTRY",
     )
     ours = encode_qr(SoftwareKey.generate(), QrClaims.of(content, issued_at=dt.datetime.now(dt.UTC)))
