@@ -40,13 +40,15 @@ A scrape of 40 methods × 3 codes took 5 ms in memory, 8 ms from two workers' fi
 from __future__ import annotations
 
 import atexit
+import fcntl
 import os
 import shutil
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Protocol
+from typing import IO, Any, Protocol
 
 from prometheus_client import (
     REGISTRY,
@@ -170,14 +172,17 @@ writing a value had killed each worker with SIGBUS (mmap'd files), where a full 
 
 
 def prepare_directory(fallback: Path) -> Path:
-    """In the supervisor, before it starts the workers: a directory of this run's own on ``SHARED_MEMORY`` (named
-    after the supervisor's pid, removed when it exits; those of supervisors killed outright are removed here),
-    else ``fallback`` made and emptied of a former run's files (counts of processes long gone, which would be summed
-    into this run's); named to the workers that it starts. Returns it."""
+    """In the supervisor, before it starts the workers: a directory of this run's own on ``SHARED_MEMORY`` (held
+    with a lock for the run's life and removed when it exits; those of supervisors killed outright are removed
+    here), else ``fallback`` made and emptied of a former run's files (counts of processes long gone, which would be
+    summed into this run's); named to the workers that it starts. Returns it."""
     path = fallback
     if SHARED_MEMORY.is_dir() and os.access(SHARED_MEMORY, os.W_OK):
         _remove_orphans(SHARED_MEMORY)
         path = Path(tempfile.mkdtemp(prefix=f"{_PREFIX}{os.getpid()}-", dir=SHARED_MEMORY))
+        alive = open(path / _ALIVE, "w")  # noqa: SIM115 (held open, locked, for the process's life)
+        fcntl.flock(alive, fcntl.LOCK_EX)
+        _HELD.append(alive)
         atexit.register(shutil.rmtree, path, ignore_errors=True)
     path.mkdir(parents=True, exist_ok=True)
     for stale in path.glob("*.db"):
@@ -189,19 +194,29 @@ def prepare_directory(fallback: Path) -> Path:
 _PREFIX = "zzgw-metrics-"
 
 
+_ALIVE = ".alive"
+"""The file a supervisor holds locked (``flock``) in its metrics directory while it runs; its workers, forked, hold
+the same lock."""
+_HELD: list[IO[str]] = []
+ORPHAN_AGE_SECONDS = 60
+"""How old a directory must be to be judged at all: one just made is not locked yet."""
+
+
 def _remove_orphans(parent: Path) -> None:
     """Remove the metrics directories in ``parent`` of supervisors no longer running: one killed with SIGKILL (or
-    by the OOM killer) leaves its own, a few KB of tmpfs, memory until the machine restarts. A directory whose
-    supervisor cannot be told (another user's, an unexpected name) is left."""
-    for directory in parent.glob(f"{_PREFIX}*-*"):
-        pid = directory.name[len(_PREFIX) :].split("-", 1)[0]
-        if not pid.isdigit() or int(pid) <= 0:
-            continue
+    by the OOM killer) leaves its own, a few KB of tmpfs, memory until the machine restarts. Whether its supervisor
+    runs is told by its lock, which holds across PID namespaces (containers sharing /dev/shm: a pid of another
+    namespace had read as dead, and a running gateway's directory been removed; found in review). A directory with
+    no lock file (another version's, another user's) is left."""
+    old = time.time() - ORPHAN_AGE_SECONDS
+    for directory in parent.glob(f"{_PREFIX}*"):
         try:
-            os.kill(int(pid), 0)
-        except ProcessLookupError:
-            shutil.rmtree(directory, ignore_errors=True)
-        except OSError:  # alive, another user's
+            if directory.stat().st_mtime > old:
+                continue
+            with open(directory / _ALIVE) as alive:
+                fcntl.flock(alive, fcntl.LOCK_EX | fcntl.LOCK_NB)  # taken: nobody holds it any more
+                shutil.rmtree(directory, ignore_errors=True)
+        except OSError:  # held (running), no lock file, or not ours
             continue
 
 

@@ -255,23 +255,32 @@ def test_a_killed_supervisors_metrics_directory_is_removed_at_the_next_start(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A supervisor killed with SIGKILL cannot remove its directory on /dev/shm (memory until the machine restarts;
-    found at the last stop): the next one removes those of supervisors no longer running, and leaves those of
-    running ones and any it cannot attribute."""
+    found at the last stop): the next one removes those whose lock nobody holds, and leaves those held (by a running
+    supervisor, in any PID namespace: a pid had been judged in the sweeper's own, and a running gateway's directory
+    removed; found in review), those just made and those it cannot judge."""
+    import fcntl
+
     import gateway.metrics
 
     shared = tmp_path / "shm"
     shared.mkdir()
     monkeypatch.setattr(gateway.metrics, "SHARED_MEMORY", shared)
     monkeypatch.setenv(gateway.metrics.DIRECTORY_ENV, "")
-    finished = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
-    dead = shared / f"zzgw-metrics-{int(finished.stdout)}-a1b2"
-    running = shared / f"zzgw-metrics-{os.getppid()}-c3d4"
-    unattributed = shared / "zzgw-metrics-x1y2z3"
-    for directory in (dead, running, unattributed):
+    dead, running, fresh, unlocked = (shared / f"zzgw-metrics-{n}-a1b2" for n in (11, 12, 13, 14))
+    for directory in (dead, running, fresh, unlocked):
         directory.mkdir()
         (directory / "counter_1.db").write_bytes(b"\0" * 16)
-    made = gateway.metrics.prepare_directory(tmp_path / "fallback")
-    assert not dead.exists()
-    assert running.exists() and unattributed.exists()
-    assert made.parent == shared and made.name.startswith(f"zzgw-metrics-{os.getpid()}-")
-    assert os.environ[gateway.metrics.DIRECTORY_ENV] == str(made)
+    for directory in (dead, running, fresh):
+        (directory / ".alive").touch()
+    long_ago = time.time() - 3600
+    for directory in (dead, running, unlocked):
+        os.utime(directory, (long_ago, long_ago))
+    with open(running / ".alive") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)  # as a running supervisor holds it
+        made = gateway.metrics.prepare_directory(tmp_path / "fallback")
+        assert not dead.exists()
+        assert running.exists() and fresh.exists() and unlocked.exists()
+        assert made.parent == shared and made.name.startswith(f"zzgw-metrics-{os.getpid()}-")
+        assert os.environ[gateway.metrics.DIRECTORY_ENV] == str(made)
+        with open(made / ".alive") as mine, pytest.raises(BlockingIOError):  # this run's own is held for its life
+            fcntl.flock(mine, fcntl.LOCK_EX | fcntl.LOCK_NB)
