@@ -722,7 +722,12 @@ def _ensure_pki(settings: Settings, members: list[Any]) -> dict[str, bytes]:
             ", ".join(unnamed),
         )
         unnamed = []
-    missing = named is None or bool(unnamed) or any(not (directory / f"{m.code}.pem").exists() for m in members)
+    # a server certificate from before key identifiers (2026-12-03): partners trusting several provinces' member CAs,
+    # which then all had one name, cannot tell which one signed it; issued again when the CA's key is at hand
+    unmarked = named is not None and not _names_its_issuers_key(pki / "server.pem") and (pki / "ca.key").exists()
+    missing = (
+        named is None or bool(unnamed) or unmarked or any(not (directory / f"{m.code}.pem").exists() for m in members)
+    )
     ca: CertificateAuthority | None = None
     if not (pki / "ca.pem").exists():
         ca = new_member_ca()
@@ -734,11 +739,13 @@ def _ensure_pki(settings: Settings, members: list[Any]) -> dict[str, bytes]:
                 "that is missing: bring the member CA's key back for this run"
             )
         ca = CertificateAuthority.from_issued(Issued.read(pki, "ca"))
-    if named is None or unnamed:  # a new host keeps the names the certificate had (replicas may share the file)
+    if named is None or unnamed or unmarked:  # a new host keeps the names it had (replicas may share the file)
         assert ca is not None
         ca.issue_server(list(dict.fromkeys([*hosts, *(named or [])]))).write(pki, "server")
         if unnamed:
             log.info("issued a server certificate that names %s too", ", ".join(unnamed))
+        if unmarked:
+            log.info("issued the server certificate again, naming the key of the member CA that signs it")
     certificates = {}
     for member in members:
         if not (directory / f"{member.code}.pem").exists():
@@ -746,6 +753,16 @@ def _ensure_pki(settings: Settings, members: list[Any]) -> dict[str, bytes]:
             ca.issue_client(code=member.code, name=member.name).write(directory, member.code)
         certificates[member.code] = Issued.read(directory, member.code).cert_der
     return certificates
+
+
+def _names_its_issuers_key(path: Path) -> bool:
+    """Whether the certificate at ``path`` carries an authority key identifier."""
+    certificate = x509.load_pem_x509_certificate(path.read_bytes())
+    try:
+        certificate.extensions.get_extension_for_class(x509.AuthorityKeyIdentifier)
+    except x509.ExtensionNotFound:
+        return False
+    return True
 
 
 def _server_names(path: Path) -> list[str] | None:

@@ -199,6 +199,54 @@ def test_init_issues_a_server_certificate_for_a_new_host(tmp_path: Path, caplog:
     assert names() == {"gw1.zzgw.example", "127.0.0.1", "localhost"}
 
 
+def test_init_issues_a_server_certificate_without_key_identifiers_again(tmp_path: Path) -> None:
+    """A deployment made before key identifiers (its member CA named as every other one's): init, with the CA's key
+    at hand, issues its server certificate again naming the key that signs it, the names kept, so partners trusting
+    several same-named CAs in one bundle can tell which one; without the key it leaves it (found in review)."""
+    import datetime as dt
+
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.x509.oid import NameOID
+
+    from gateway.config import Settings
+    from gateway.server import _ensure_pki
+
+    settings = Settings(data_dir=tmp_path, grpc_addr="127.0.0.1:50051")
+    pki = tmp_path / "pki"
+    _ensure_pki(settings, [])
+    ca = Issued.read(pki, "ca")
+    ca_key = serialization.load_pem_private_key(ca.key_pem, None)
+    issued = x509.load_pem_x509_certificate((pki / "server.pem").read_bytes())
+    old = (  # as 015544a issued it: no key identifiers
+        x509.CertificateBuilder()
+        .subject_name(issued.subject)
+        .issuer_name(issued.issuer)
+        .public_key(issued.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5))
+        .not_valid_after(dt.datetime.now(dt.UTC) + dt.timedelta(days=30))
+        .add_extension(issued.extensions.get_extension_for_class(x509.SubjectAlternativeName).value, critical=False)
+        .sign(ca_key, hashes.SHA256())  # type: ignore[arg-type]
+    )
+    (pki / "server.pem").write_bytes(old.public_bytes(serialization.Encoding.PEM))
+
+    def server() -> x509.Certificate:
+        return x509.load_pem_x509_certificate((pki / "server.pem").read_bytes())
+
+    (pki / "ca.key").rename(tmp_path / "ca.key")  # offline: left as it is
+    _ensure_pki(settings, [])
+    assert server().serial_number == old.serial_number
+    (tmp_path / "ca.key").rename(pki / "ca.key")
+    _ensure_pki(settings, [])
+    renewed = server()
+    assert renewed.extensions.get_extension_for_class(x509.AuthorityKeyIdentifier).value.key_identifier
+    names = renewed.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert {str(a) for a in names.get_values_for_type(x509.IPAddress)} == {"127.0.0.1"}
+    assert renewed.subject.get_attributes_for_oid(NameOID.COMMON_NAME) == issued.subject.get_attributes_for_oid(
+        NameOID.COMMON_NAME
+    )
+
+
 def test_a_partner_trusting_several_deployments_member_cas_in_one_bundle_reaches_each(
     production: RunningGateway,
 ) -> None:
