@@ -17,6 +17,8 @@ const STATUS = {
 const STATUS_UNKNOWN = "无法确认（记录被改动）";
 // The issuer's identity when the record's sealing time, vouched for with its status, was changed behind the gateway's
 // back (the detail the gateway gives that NOT_CHECKED), however the license was named.
+// A finding of another registry's license (NOT_IN_THIS_REGISTRY) other than its status: not judged here.
+const ELSEWHERE = "未核验（不是本证照网关登记的证照，没有可对照的证照）";
 const ALTERED_RECORD = "未判断（证照记录被绕过网关改动，签章时间不可信，未判断印章在签章时是否可信）";
 // A license's standing now, beside an earlier receipt of a 一件事 case: what it is, and what it became (said "after
 // the check" only when the check found it valid, "already at the check" when the check failed for that very reason).
@@ -894,7 +896,7 @@ function notChecked(finding, findings, by) {
   if (integrity.reason === "REGISTRY_ALTERED" && by === "document") {
     return "未核验（登记库中该文件属于哪张证照已被改动，未查看证照）";
   }
-  if (status.reason === "NOT_IN_THIS_REGISTRY") return "未核验（不是本证照网关登记的证照，没有可对照的证照）";
+  if (status.reason === "NOT_IN_THIS_REGISTRY") return ELSEWHERE;
   if (status.reason === "LICENSE_NOT_FOUND" && integrity.reason === "NOT_CHECKED") {
     return "未核验（未找到该证照，没有可对照的证照）";
   }
@@ -919,6 +921,9 @@ function notChecked(finding, findings, by) {
 // found (``findings``) and how it named the license (``by``).
 function findingText(finding, findings, by) {
   const reason = typeof finding === "string" ? finding : finding.reason;
+  if (reason === "NOT_IN_THIS_REGISTRY" && typeof finding !== "string" && finding !== (findings || {}).status) {
+    return ELSEWHERE; // the seal and the issuer of another registry's license are not judged here
+  }
   return reason === "NOT_CHECKED" ? notChecked(typeof finding === "string" ? {} : finding, findings || {}, by)
     : reasonText(reason);
 }
@@ -928,9 +933,7 @@ function render(report, by, check) {
   verdict.className = "verdict " + report.verdict;
   $("verdict-text").textContent = VERDICTS[report.verdict] || report.verdict;
   const named = (report.receipt.statement.query || {}).by; // how the check named the license
-  // another region's license: what to do is said first (a code of another registry's seal reads unknown here)
-  const elsewhere = (report.findings.status || {}).reason === "NOT_IN_THIS_REGISTRY";
-  $("verdict-reason").textContent = findingText(elsewhere ? "NOT_IN_THIS_REGISTRY" : report.reason, report.findings, named)
+  $("verdict-reason").textContent = findingText(report.reason, report.findings, named)
     + (report.reason === "NO_SIGNATURE" ? "。" + SCAN_HINT : "");
 
   const findings = FINDINGS.map(([key, label]) => {
@@ -943,6 +946,7 @@ function render(report, by, check) {
       const detail = document.createElement("span");
       detail.className = "detail";
       detail.textContent = finding.reason === "NOT_CHECKED" ? notChecked(finding, report.findings, named)
+        : finding.reason === "NOT_IN_THIS_REGISTRY" && key !== "status" ? ELSEWHERE
         : REASONS[finding.reason] ? REASONS[finding.reason] + advice(finding.reason, report) : finding.detail;
       detail.title = finding.reason + (finding.detail ? "：" + finding.detail : ""); // the gateway's words, on hover
       li.append(detail);
