@@ -153,9 +153,14 @@ class _Spoilt:
         elif how == "unreadable":
             _deny(self.path, monkeypatch)
             self.wrong = "cannot read {path}: Permission denied"
-        elif how == "another-key":  # another seal's key file copied over this one's
-            other = next(p for p in self.path.parent.glob("seal*.key.pem") if p != self.path)
-            self.path.write_bytes(other.read_bytes())
+        elif how == "another-key":  # another key of the same kind copied over this one's
+            # Made for the purpose: the first other ``seal*.key.pem`` the directory lists may be ``sealmemo.key.pem``
+            # (an X25519 secret) or an SM2 seal's key, which read as no usable key rather than another key.
+            spare = f"seal0SPARE{uuid.uuid4().hex}"
+            keys.create(spare)
+            self.path.write_bytes(keys.path(spare).read_bytes())
+            keys.path(spare).unlink()
+            keys.forget(spare)
             self.wrong = "{path} holds another key than the one the seal's certificate certifies"
         self.wrong = self.wrong.format(path=self.path)
         keys.forget(self.owner)  # as the gateway started afresh: the key made at registration is no longer kept
