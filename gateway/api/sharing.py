@@ -22,7 +22,6 @@ from protos.zzgw.v1 import common_pb2, sharing_pb2, sharing_pb2_grpc, verificati
 _STATUS = {s: getattr(common_pb2, f"LICENSE_STATUS_{s.value}") for s in LicenseStatus}
 _ACCESS = {s: getattr(sharing_pb2, f"ACCESS_STATE_{s.value}") for s in AccessState}
 _BASIS = {
-    Basis.ISSUER: sharing_pb2.SHARING_BASIS_ISSUER,
     Basis.UNCONDITIONAL: sharing_pb2.SHARING_BASIS_UNCONDITIONAL,
     Basis.CONDITIONAL_APPROVAL: sharing_pb2.SHARING_BASIS_APPROVAL,
     Basis.CONDITIONAL_CONSENT: sharing_pb2.SHARING_BASIS_CONSENT,

@@ -10,9 +10,13 @@ answer from ``decide``. Both are pure: approvals, consents and the time come in 
 
 The rules, in the order they apply:
 
-1. The issuer of a license (caller code = issuer code) reads every field of its own license but the SECRET ones
-   (rule 5), unmasked, whatever the matter and purpose (the service still requires and records them).
-2. Otherwise only consumers read data: members with the CONSUMER role, or PARTNER (a partner gateway fetches for its
+1. The issuer of a license is no exception: used for a matter, its own license is read by the rules below as
+   anyone's (a matter decides what is read, whoever reads it, and a holder's consent or an approval — its own,
+   decided in its own queue — lifts a conditional field for it as for anyone). Its registry work reads the whole
+   record through ``IssuanceService.GetLicense`` instead. It had read every field but the SECRET ones under any
+   matter, so the 刻章备案 desk of the police, which issues the ID card, read a card's full address under 企业印章刻制
+   and ignored the consent the holder had handed over (ADR 0011).
+2. Only consumers read data: members with the CONSUMER role, or PARTNER (a partner gateway fetches for its
    region's departments under its own code, so approvals and consents name the partner as grantee). A holder portal
    or an admin without one of those roles is refused with NOT_A_CONSUMER: portals act for holders through consents
    and the holder view, and admins administer the gateway; neither reads personal data here.
@@ -47,10 +51,9 @@ The rules, in the order they apply:
    holder (GrantConsent).
 8. Partial results: a ``Permit`` as soon as one field is shared, listing the withheld fields with their reasons;
    a ``Deny`` when none is, whose reason is the conditional fields' reason if any, else NOT_SHARED, else SECRET.
-9. Masking: SENSITIVE fields are masked (``3701**********1234``) unless the material's ``full_fields`` names them;
-   the issuer sees them in full.
-10. The holder's code (持证主体代码) is shown in full to the issuer, for organisations (a USCC is public registration
-    data), and when a field shown unmasked in the same permit carries the same value (showing it then discloses
+9. Masking: SENSITIVE fields are masked (``3701**********1234``) unless the material's ``full_fields`` names them.
+10. The holder's code (持证主体代码) is shown in full for organisations (a USCC is public registration data), and
+    when a field shown unmasked in the same permit carries the same value (showing it then discloses
     nothing more); otherwise it is masked.
 
 Deadlines: an access request not decided within 10 working days expires. Working days skip Saturdays and Sundays;
@@ -233,7 +236,6 @@ class Consent:
 class Basis(enum.Enum):
     """Why a field is shared."""
 
-    ISSUER = "ISSUER"
     UNCONDITIONAL = "UNCONDITIONAL"
     CONDITIONAL_APPROVAL = "CONDITIONAL_APPROVAL"
     CONDITIONAL_CONSENT = "CONDITIONAL_CONSENT"
@@ -265,7 +267,7 @@ class Permit:
     """At least one field may be read (or, for a material without fields, the license may be used)."""
 
     fields: tuple[SharedField, ...]
-    """In the material's order (the type's order for the issuer)."""
+    """In the material's order."""
     withheld: tuple[WithheldField, ...] = ()
     holder_code: str
     """The holder's code as shown (see rule 10)."""
@@ -341,8 +343,6 @@ def decide(
     content = license.content
     if license_type.code != content.type_code:
         raise ValueError(f"license {content.license_id} is not of type {license_type.code}")
-    if caller.code == content.issuer_code:
-        return _issuer_permit(content, license_type)
     if not caller.roles & CONSUMER_ROLES:
         return _deny(Reason.NOT_A_CONSUMER, license_type)
     if matter is None:
@@ -612,20 +612,6 @@ def _judge_fields(
         consent_id=grants.consent.consent_id if consent_used and grants.consent else "",
         remedy=remedy if authorizable else "",
     )
-
-
-def _issuer_permit(content: LicenseContent, license_type: LicenseType) -> Permit:
-    shared = tuple(
-        _shared(spec, content, full=True, basis=Basis.ISSUER)
-        for spec in license_type.fields
-        if spec.sensitivity is not Sensitivity.SECRET
-    )
-    withheld = tuple(
-        WithheldField(key=spec.key, label=spec.label, reason=Reason.SECRET)
-        for spec in license_type.fields
-        if spec.sensitivity is Sensitivity.SECRET
-    )
-    return Permit(fields=shared, withheld=withheld, holder_code=content.holder.code)
 
 
 def _shared(spec: FieldSpec, content: LicenseContent, *, full: bool, basis: Basis) -> SharedField:

@@ -530,11 +530,11 @@ class SharingService:
         if violation := license_id_violation("license_id", license_id):
             raise InvalidRequestError([violation])
         named = LicenseId.parse(license_id)
-        if named.issuer_code != caller.code:  # an issuer reads its own licenses whatever its matter (rule 1)
-            # before the lookup, as verification: whether such a license exists is not the matter's to learn
-            target = UseTarget(license_id=license_id)  # on the holder's log, as a refusal for another's matter is
-            refusal = self._audit.recorder(caller, use, action, target, subjects=self._subjects)
-            check_type_used(self._catalog, matter, named.type_code, "license_id", on_refusal=refusal)
+        # before the lookup, as verification: whether such a license exists is not the matter's to learn (the issuer's
+        # own included: a matter decides what is read, whoever reads it, ADR 0011)
+        target = UseTarget(license_id=license_id)  # on the holder's log, as a refusal for another's matter is
+        refusal = self._audit.recorder(caller, use, action, target, subjects=self._subjects)
+        check_type_used(self._catalog, matter, named.type_code, "license_id", on_refusal=refusal)
         digest = consent_code_digest(consent_code)
         now = self._clock.now()
         with self._db.unit_of_work() as uow:

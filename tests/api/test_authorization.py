@@ -31,7 +31,6 @@ from tests.api.test_sharing import (
     QYKZ,
     REAL_ESTATE,
     SBZY,
-    SPJC,
     Clocked,
     authorization,
     business_license,
@@ -460,7 +459,6 @@ def test_access_is_requested_only_under_a_matter_the_requester_handles(running: 
     [
         ({"type_code": ""}, ("type_code", "REQUIRED")),
         ({"type_code": "111000009910000999001"}, ("type_code", "UNKNOWN_LICENSE_TYPE")),
-        ({"type_code": BUSINESS_LICENSE}, ("type_code", "OWN_LICENSES")),  # MARKET asks below (SPJC): its own type
         ({"fields": ["address"]}, ("fields[0]", "FIELD_NOT_NEEDED")),
         ({"duration_days": 0}, ("duration_days", "BAD_DURATION")),
         ({"duration_days": 1096}, ("duration_days", "BAD_DURATION")),
@@ -470,9 +468,7 @@ def test_access_is_requested_only_under_a_matter_the_requester_handles(running: 
 )
 def test_bad_access_requests(running: RunningGateway, fields: dict[str, Any], violation: tuple[str, str]) -> None:
     before = record_count(running)
-    own = fields.get("type_code") == BUSINESS_LICENSE
-    member, use = (MARKET, SPJC) if own else (REAL_ESTATE, BDCZY)
-    code, _, violations = refused(lambda: request_access(running, member, use, **fields))
+    code, _, violations = refused(lambda: request_access(running, REAL_ESTATE, BDCZY, **fields))
     assert code == grpc.StatusCode.INVALID_ARGUMENT and violation in violations
     assert record_count(running) == before
 

@@ -77,7 +77,7 @@ SOCIAL_SECURITY_CARD = "11100000991000051R001"
 
 FPSL = verification_pb2.UseContext(matter_code="370100-FPSL-001", purpose="新办纳税人首次申领发票")
 QYKZ = verification_pb2.UseContext(matter_code="370100-QYKZ-001", purpose="企业印章刻制备案，核验法定代表人身份")
-"""济南市公安局's matter: the police issue the ID cards it lists, so they read them as the issuer (rule 1)."""
+"""济南市公安局's matter: the police issue the ID cards it lists, and read them by its rules as anyone (ADR 0011)."""
 SBDJ = verification_pb2.UseContext(matter_code="370100-SBDJ-001", purpose="单位社会保险登记")
 BDCZY = verification_pb2.UseContext(matter_code="370100-BDCZY-001", purpose="不动产转移登记，核验权利人身份")
 """济南市不动产登记中心's matter: a plain consumer of the ID card, whose fields it lists need an authorisation."""
@@ -536,11 +536,43 @@ def test_a_license_of_a_type_the_matter_does_not_use_is_refused_before_it_is_loo
             grpc.StatusCode.NOT_FOUND,
             "LICENSE_NOT_FOUND",
         )
-    # and an issuer still reads its own licenses whatever its matter lists (the policy's rule 1): the police's
+    # the issuer of the card too (ADR 0011: it had read its own licenses whatever its matter listed): the police's
     # 出生登记 uses no ID card
     births = verification_pb2.UseContext(matter_code="370100-CSDJ-001", purpose="出生登记，核对户主")
-    own = data(running, card.license_id, births, member=POLICE)
-    assert {f.basis for f in own.fields} == {sharing_pb2.SHARING_BASIS_ISSUER}
+    with pytest.raises(grpc.RpcError) as own:
+        data(running, card.license_id, births, member=POLICE)
+    assert (own.value.code(), error_details(own.value)[1]) == (
+        grpc.StatusCode.INVALID_ARGUMENT,
+        [("license_id", "NOT_USED_BY_MATTER")],
+    )
+    assert records_of(running, card.holder.code)[0].reason == "NOT_USED_BY_MATTER"
+
+
+def test_the_issuer_reads_its_own_license_by_the_matters_rules(running: RunningGateway) -> None:
+    """Journey 1 (企业开办), step 2: the police's 刻章备案 desk reads the legal representative's 居民身份证, a card the
+    police issued, by the consent the holder hands over: the matter's four fields (not the address, not the photo),
+    and the consent used. It had read the whole card under any matter and left the consent unused (ADR 0011)."""
+    card = id_card(running).license
+    assert denied(lambda: data(running, card.license_id, QYKZ, member=POLICE))[0] == "NEEDS_AUTHORIZATION"
+    code = grant(running, card.holder.code, grantee=POLICE, matter=QYKZ.matter_code).code
+    read = data(running, card.license_id, QYKZ, member=POLICE, code=code)
+    assert [f.key for f in read.fields] == ["name", "gender", "citizen_id", "issuing_authority"]
+    assert {f.basis for f in read.fields} == {sharing_pb2.SHARING_BASIS_CONSENT}
+    assert (bool(read.consent_id), read.consent_uses_left) == (True, 0)
+    assert denied(lambda: data(running, card.license_id, QYKZ, member=POLICE, code=code))[0] == "CONSENT_USED_UP"
+    # or by an approval of its own, asked for and decided in its own queue like anyone's
+    asked = authorization(running, POLICE).RequestAccess(
+        authorization_pb2.RequestAccessRequest(use=QYKZ, license_id=card.license_id, duration_days=30)
+    )
+    assert asked.request.issuer_code == POLICE
+    authorization(running, POLICE).DecideAccessRequest(
+        authorization_pb2.DecideAccessRequestRequest(
+            request_id=asked.request.request_id, decision=authorization_pb2.ACCESS_DECISION_APPROVE
+        )
+    )
+    approved = data(running, card.license_id, QYKZ, member=POLICE)
+    assert [f.key for f in approved.fields] == ["name", "gender", "citizen_id", "issuing_authority"]
+    assert {f.basis for f in approved.fields} == {sharing_pb2.SHARING_BASIS_APPROVAL}
 
 
 def test_a_one_use_consent_is_used_up(running: RunningGateway) -> None:
@@ -1185,10 +1217,10 @@ def test_a_use_in_a_bundle_case_is_shared(running: RunningGateway) -> None:
 def test_roles(running: RunningGateway) -> None:
     license_id, _ = business_license(running, 8, batch=True)
     assert denied(lambda: data(running, license_id, member=PORTAL))[0] == "ROLE_NOT_ALLOWED"
-    # the issuer reads its own license under rule 1, whatever its own matter lists (but the SECRET fields)
+    # the issuer reads its own license by its matter's rules, as anyone (ADR 0011): SPJC's three fields of it
     own = data(running, license_id, SPJC)
-    assert {f.basis for f in own.fields} == {sharing_pb2.SHARING_BASIS_ISSUER}
-    assert "registered_capital" in fields_of(own)
+    assert {f.basis for f in own.fields} == {sharing_pb2.SHARING_BASIS_UNCONDITIONAL}
+    assert list(fields_of(own)) == ["company_name", "uscc", "legal_representative"]
     # ... but names only a matter it handles, as every department does
     assert denied(lambda: data(running, license_id, FPSL, member=MARKET))[0] == "NOT_MATTER_DEPARTMENT"
     # an issuer that is not a consumer handles none of the bootstrap catalog's matters (see the next test)

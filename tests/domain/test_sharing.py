@@ -287,9 +287,6 @@ class Case:
 R = Reason
 B = Basis
 ALL_NEED = {k: R.NEEDS_AUTHORIZATION for k in ID_KEYS.split()}
-ID_ISSUER_KEYS = "name gender ethnicity birth_date address citizen_id issuing_authority"
-BL_ALL_KEYS = " ".join(f.key for f in BL.fields)
-PASSPORT_ISSUER_KEYS = " ".join(f.key for f in PASSPORT.fields if f.key != "photo")
 MASKED_ZHANG_SAN = "3701**********1238"
 MASKED_ADDRESS = "山东省济南市******"  # the province and city; the rest, and its length, hidden
 BL_APPROVAL = approval(issuer_code=MARKET.code, type_code=BL.code, fields=("legal_representative",))
@@ -332,7 +329,9 @@ CASES = [
     Case("unconditional/consumer/blank purpose", TAX, BL_LIC, BL, QYKZ, Refused(R.NO_PURPOSE), purpose=" "),
     Case("unconditional/holder portal", PORTAL, BL_LIC, BL, QYKZ, Refused(R.NOT_A_CONSUMER)),
     Case("unconditional/admin", ADMIN, BL_LIC, BL, QYKZ, Refused(R.NOT_A_CONSUMER)),
-    Case("unconditional/issuer/no matter", MARKET, BL_LIC, BL, None, Allowed(BL_ALL_KEYS, via=B.ISSUER)),
+    # the issuer is no exception (rule 1, ADR 0011): a matter decides what it reads of its own licenses
+    Case("unconditional/issuer/no matter", MARKET, BL_LIC, BL, None, Refused(R.NO_MATTER)),
+    Case("unconditional/issuer/listed", MARKET, BL_LIC, BL, QYKZ, Allowed(BL_KEYS)),
     Case(
         "unconditional/consumer/live consent not used", TAX, BL_LIC, BL, QYKZ, Allowed(BL_KEYS), consents=(BL_CONSENT,)
     ),
@@ -387,7 +386,7 @@ CASES = [
         BL_LIC,
         BL_STRICT,
         QYKZ,
-        Allowed(BL_ALL_KEYS, via=B.ISSUER),
+        Allowed("company_name uscc company_type domicile", withheld={"legal_representative": R.NEEDS_AUTHORIZATION}),
     ),
     # 有条件共享: 居民身份证
     Case("conditional/consumer/none", TAX, ID_LIC, ID, QYKZ, Refused(R.NEEDS_AUTHORIZATION, ALL_NEED)),
@@ -697,12 +696,30 @@ CASES = [
     ),
     Case("conditional/consumer/no matter", TAX, ID_LIC, ID, None, Refused(R.NO_MATTER), approvals=(ID_APPROVAL,)),
     Case(
-        "conditional/issuer",
+        "conditional/issuer",  # the police's 刻章备案 desk: the card it issued is the holder's to lend (journey 1)
         POLICE,
         ID_LIC,
         ID,
         QYKZ,
-        Allowed(ID_ISSUER_KEYS, via=B.ISSUER, withheld={"photo": R.SECRET}),
+        Refused(R.NEEDS_AUTHORIZATION, ALL_NEED),
+    ),
+    Case(
+        "conditional/issuer/the holder's consent",  # the matter's four fields, not the address: the consent is used
+        POLICE,
+        ID_LIC,
+        ID,
+        QYKZ,
+        Allowed(ID_KEYS, via=B.CONDITIONAL_CONSENT, consent="C1"),
+        consents=(consent(grantee_code=POLICE.code),),
+    ),
+    Case(
+        "conditional/issuer/its own approval",
+        POLICE,
+        ID_LIC,
+        ID,
+        QYKZ,
+        Allowed(ID_KEYS, via=B.CONDITIONAL_APPROVAL, approvals=("A1",)),
+        approvals=(dataclasses.replace(ID_APPROVAL, grantee_code=POLICE.code),),
     ),
     Case(
         "conditional/holder portal with a consent naming it",
@@ -822,7 +839,15 @@ CASES = [
         ID_LIC,
         ID_OPEN,
         QYKZ,
-        Allowed(ID_ISSUER_KEYS, via=B.ISSUER, withheld={"photo": R.SECRET}),
+        Allowed(
+            "name",
+            withheld={
+                "gender": R.NEEDS_AUTHORIZATION,
+                "citizen_id": R.NEEDS_AUTHORIZATION,
+                "issuing_authority": R.NOT_SHARED,
+            },
+            holder=MASKED_ZHANG_SAN,
+        ),
     ),
     # 不予共享: 护照
     Case(
@@ -864,12 +889,12 @@ CASES = [
     ),
     Case("not shared/holder portal", PORTAL, PASSPORT_LIC, PASSPORT, PASSPORT_CHECK, Refused(R.NOT_A_CONSUMER)),
     Case(
-        "not shared/issuer",
+        "not shared/issuer",  # an issuer only (no matter to name): its registry work reads through GetLicense
         EXIT,
         PASSPORT_LIC,
         PASSPORT,
         None,
-        Allowed(PASSPORT_ISSUER_KEYS, via=B.ISSUER, withheld={"photo": R.SECRET}),
+        Refused(R.NOT_A_CONSUMER),
     ),
     Case(
         "override unconditional field/consumer/none",
@@ -1187,7 +1212,7 @@ ACCESS_CASES = [
     ("not shared", TAX, PASSPORT_LIC, PASSPORT, PASSPORT_CHECK, (), (), AccessState.NOT_SHARED, R.NOT_SHARED),
     ("matter not for type", TAX, BL_LIC, BL, CBDJ, (), (), AccessState.NOT_SHARED, R.MATTER_NOT_FOR_TYPE),
     ("admin", ADMIN, BL_LIC, BL, QYKZ, (), (), AccessState.NOT_SHARED, R.NOT_A_CONSUMER),
-    ("issuer", POLICE, ID_LIC, ID, QYKZ, (), (), AccessState.AVAILABLE, None),
+    ("issuer", POLICE, ID_LIC, ID, QYKZ, (), (), AccessState.NEEDS_AUTHORIZATION, R.NEEDS_AUTHORIZATION),
 ]
 
 
