@@ -362,7 +362,11 @@ class Console:
                     "verdict": statement.get("verdict", ""),
                     "reason": statement.get("reason", ""),
                     "claim_code": statement.get("code") if statement.get("kind") == "claim" else None,
-                    "standing_now": _finding(now) if now is not None else None,
+                    "standing_now": {"result": now.result.value, "reason": now.reason, "detail": now.detail}
+                    if now is not None
+                    else None,
+                    # a license superseded since (变更): the version in force, whose standing ``standing_now`` is
+                    "current_license_id": now.current_license_id if now is not None else "",
                     "file": receipt_json(_receipt_message(receipt, service.signer_certificate_der(receipt))),
                 }
             )
@@ -502,6 +506,12 @@ class Console:
                 "issuer_name": self._backend.issuer_name(stated["issuer_code"]),
                 "holder_name_masked": holder.masked_name if holder is not None else "",
                 "holder_code_masked": holder.masked_code if holder is not None else "",
+                # a superseded version (a paper printed before a 变更): the version in force and its status now, as
+                # gRPC's LicenseSummary gives them; in the reply only (the receipt says them in the status detail)
+                "current_license_id": outcome.current.license_id if outcome.current is not None else "",
+                "current_status": outcome.current.status.value
+                if outcome.current is not None and outcome.current.status is not None
+                else "",
             }
         return {
             "verdict": outcome.verdict.value,

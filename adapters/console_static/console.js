@@ -31,6 +31,12 @@ const STANDING = {
   NOT_YET_VALID: ["尚未生效", "尚未生效"],
   LICENSE_NOT_FOUND: ["未找到该证照", "找不到"],
 };
+// The version in force of a superseded one (a paper printed before a 变更, or a case receipt of the earlier version):
+// "已变更，现行版本 <id>（有效）", or what that version is now; its status unknown when its record is not the gateway's.
+function amendedText(currentId, currentStatus) {
+  const status = currentStatus ? STATUS[currentStatus] || currentStatus : STATUS_UNKNOWN;
+  return "已变更，现行版本 " + currentId + "（" + status + "）";
+}
 // A claim's answer (信息比对) that found the license valid then.
 const CLAIM_VALID = 0;
 // What a clerk holding a scan or a photo of a license should do instead: only the file the issuer sealed verifies.
@@ -820,7 +826,7 @@ async function listCase() {
         receipt.kind === "claim" ? CLAIMS[receipt.claim_code] || "信息比对" : VERDICTS[receipt.verdict] || receipt.verdict || "—",
       ];
       for (const value of cells) tr.insertCell().textContent = value;
-      standing(tr.insertCell(), receipt.standing_now, receipt);
+      standing(tr.insertCell(), receipt.standing_now, receipt, receipt.current_license_id);
       tr.insertCell().textContent = receipt.receipt_id;
       const button = document.createElement("button");
       button.type = "button";
@@ -842,8 +848,10 @@ async function listCase() {
 
 // A case receipt's license as it stands now (the receipt, ``then``, says what it was at the check): 有效, or in red
 // what it is now and that the clerk must check again rather than rely on the earlier receipt. "Since the check" only
-// of a license the check found valid: one the check already failed for the same reason was so at the check.
-function standing(cell, finding, then) {
+// of a license the check found valid: one the check already failed for the same reason was so at the check. A license
+// amended since (变更: ``currentId`` names the version in force) stands as that version does: 有效, said amended, and
+// the receipt may be relied on; else that version's status in red.
+function standing(cell, finding, then, currentId) {
   cell.className = "standing";
   if (!finding) {
     cell.textContent = "—";
@@ -851,9 +859,25 @@ function standing(cell, finding, then) {
   }
   if (finding.result === "PASSED") {
     cell.textContent = "有效";
+    if (currentId) {
+      const note = document.createElement("span");
+      note.className = "warning"; // its own line, in the cell's colour: not a warning
+      note.textContent = amendedText(currentId, "ACTIVE");
+      cell.append(note);
+    }
     return;
   }
   const known = STANDING[finding.reason];
+  if (currentId) {
+    const label = known ? known[0] : finding.result === "INDETERMINATE" ? "无法确定" : "核验未通过";
+    cell.classList.add("changed");
+    cell.textContent = label;
+    const why = document.createElement("span");
+    why.className = "warning";
+    why.textContent = "该证照在核验后已变更，现行版本 " + currentId + "（" + label + "），请重新核验";
+    cell.append(why);
+    return;
+  }
   const label = known ? known[0] : finding.result === "INDETERMINATE" ? "无法确定" : "核验未通过";
   const claim = then.kind === "claim";
   const validThen = claim ? then.claim_code === CLAIM_VALID : then.verdict === "PASSED";
@@ -933,8 +957,11 @@ function render(report, by, check) {
   verdict.className = "verdict " + report.verdict;
   $("verdict-text").textContent = VERDICTS[report.verdict] || report.verdict;
   const named = (report.receipt.statement.query || {}).by; // how the check named the license
+  const current = report.license && report.license.current_license_id
+    ? amendedText(report.license.current_license_id, report.license.current_status) : "";
   $("verdict-reason").textContent = findingText(report.reason, report.findings, named)
-    + (report.reason === "NO_SIGNATURE" ? "。" + SCAN_HINT : "");
+    + (report.reason === "NO_SIGNATURE" ? "。" + SCAN_HINT : "")
+    + (report.reason === "SUPERSEDED" && current ? "；" + current : "");
 
   const findings = FINDINGS.map(([key, label]) => {
     const finding = report.findings[key];
@@ -980,6 +1007,8 @@ function render(report, by, check) {
       if (key.startsWith("valid_") && !report.license.valid_from) value = STATUS_UNKNOWN;
       else if (key === "valid_until" && !value) value = "长期";
       row(summary, label, String(value));
+      // the license itself, beside this version: whether the company's license is fine now
+      if (key === "status" && current) row(summary, "现行版本", current);
     }
   }
   // the license's code or number may be someone else's: the masked holder is what ties it to the applicant

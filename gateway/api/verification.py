@@ -178,7 +178,11 @@ class VerificationServicer(verification_pb2_grpc.VerificationServiceServicer):
                 created_at=timestamp(r.created_at),
             )
             if r.license_id:
-                _fill_finding(listed.standing_now, standing[r.license_id])
+                now = standing[r.license_id]
+                listed.standing_now.result = _RESULTS[now.result]
+                listed.standing_now.reason = now.reason
+                listed.standing_now.detail = now.detail
+                listed.current_license_id = now.current_license_id
         return response
 
     def _fill_report(self, message: verification_pb2.VerificationReport, report: Report) -> None:
@@ -220,6 +224,10 @@ class VerificationServicer(verification_pb2_grpc.VerificationServiceServicer):
                 "holder_name_masked": content.holder.masked_name,
                 "holder_code_masked": content.holder.masked_code,
             }
+            if (current := outcome.current) is not None:  # a superseded version: the version in force, and how
+                stated["current_license_id"] = current.license_id
+                if current.status is not None:
+                    stated["current_status"] = _STATUS[current.status]
         else:  # a record whose seal fails: what its identifier says, nothing of the edit's
             named = LicenseId.parse(license.license_id)
             type_code, issuer_code, version = named.type_code, named.issuer_code, named.version

@@ -24,7 +24,9 @@ checkable offline with the receipt certificate and the receipt's proof (``signin
   documents that name a license, and for ``VerifyLicense`` by identifier the day's ``Outcome`` (the status is
   found per day, from the check's one reading of the clock; the day's first check makes the outcome, with its part
   of the receipt statement already encoded, and the day's later checks reuse it); dropped with the license, and all
-  of them when any seal changes;
+  of them when any seal changes. A SUPERSEDED version's outcome names the version in force and its status, found
+  on every check from that version's own cached check (a lookup more for superseded versions only), and is kept
+  only while that version stands as it did: a revocation of the newer version shows at the next check of the old;
 - record signatures that verified, by the digest of the record, key and signature (a record read from the store
   — by number always, by identifier when not cached — is encoded and hashed again, so a record changed in the
   store behind the gateway's back is caught when it is read);
@@ -118,6 +120,9 @@ LICENSE_CACHE_SIZE = 200_000
 SEAL_CACHE_SIZE = 10_000
 VERIFIED_CACHE_SIZE = 500_000
 MAX_LICENSE_ID = 120
+MAX_VERSIONS = 999
+"""An identifier's version is three digits: no supersession chain is longer (one that loops, edited in the store,
+ends here)."""
 MAX_LATER_SIGNATURES = 4
 """The invisible signatures made after a document's seal whose certificates are judged (``_impostors``); more are
 not vouched for unjudged."""
@@ -217,6 +222,33 @@ class ReceiptKey:
     certificate_der: bytes
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Current:
+    """The version in force of a SUPERSEDED license version: the end of its supersession chain (变更 after 变更). A
+    paper printed before an amendment, or a 一件事 receipt of the earlier version, names the old version; the clerk
+    and the later department need to know whether the license itself is fine now, not only that this version was
+    replaced (found by a tester of 企业开办: a routine 变更 of the 法定代表人 defeated 接办免收)."""
+
+    license_id: str
+    status: LicenseStatus | None
+    """Its status on the day of the check; None when its record or its stored status is not the gateway's."""
+    standing: Finding
+    """Its first finding (record, status, issuer identity) that did not pass, else PASSED."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Standing:
+    """A license's standing now, beside a case's receipt of it (``standing_now``). A version SUPERSEDED since stands
+    as its current version does, said as amended since: PASSED with reason ``AMENDED_SINCE`` while that version
+    passes (a ``Finding`` that passed has no reason, so this is a type of its own), else that version's failure."""
+
+    result: CheckResult
+    reason: str
+    detail: str
+    current_license_id: str = ""
+    """The version in force when this one was superseded since; empty otherwise."""
+
+
 @dataclass(frozen=True, slots=True, kw_only=True, eq=False)
 class Outcome:
     """What a verification found, apart from when, for whom and under which receipt. ``VerifyLicense`` by identifier
@@ -236,6 +268,8 @@ class Outcome:
     record_vouched: bool = True
     """Whether the license's record passed its seal check: when not (``RECORD_ALTERED``), nothing of it beyond its
     identifier (type, issuer, version) is stated — not its validity, status or holder, which may be the edit's."""
+    current: Current | None = None
+    """For a SUPERSEDED version, the version in force now (``VerificationService._current``); else None."""
     statement: Mapping[str, object]
     """The outcome's part of the receipt statement (kind, verdict, reason, findings, license summary), its nested
     values already canonical JSON (``canonical_fragment``)."""
@@ -340,8 +374,10 @@ class _Checked:
     record_vouched: bool = True
     """Whether the record's seal holds over it (for whatever reason it does not: altered fields, a digest or key
     rewritten with them, an unknown key); nothing of a record it does not vouch for is stated as the license's."""
-    today: tuple[dt.date, Outcome] | None = None
-    """The outcome on the latest day it was checked (replaced whole, so read without a lock)."""
+    today: tuple[dt.date, Current | None, Outcome] | None = None
+    """The outcome on the latest day it was checked, with the version in force it named (a superseded version's
+    outcome states that version's status, which changes without this one changing: it is kept for as long as that
+    version stands as it did); replaced whole, so read without a lock."""
 
 
 def verdict(integrity: Finding, status: Finding, identity: Finding) -> tuple[CheckResult, str | None]:
@@ -553,7 +589,8 @@ class VerificationService:
             document = _signed_in_the_issuers_name(impostors, [*unvouched, *checked.annotated_after_sealing])
         identity = _first_failure(self._signer_identity(identity, checked.uscc, license), record.identity)
         integrity = _first_failure(document, record.integrity)  # the summary is the stored record's
-        report = self._report(action, caller, use, query, integrity, self._status(record, now), identity, license, now)
+        status, current = self._status(record, now)
+        report = self._report(action, caller, use, query, integrity, status, identity, license, now, current=current)
         return report, sha256 == stored.sha256
 
     def _validate_pdf(self, pdf: bytes, field: str | None) -> PdfVerification:
@@ -623,8 +660,8 @@ class VerificationService:
         license = record.license
         identity = _first_failure(self._signer_identity(identity, checked.signer_uscc, license), record.identity)
         integrity = _first_failure(checked.integrity, record.integrity)
-        status = self._status(record, now)
-        report = self._report(action, caller, use, query, integrity, status, identity, license, now)
+        status, current = self._status(record, now)
+        report = self._report(action, caller, use, query, integrity, status, identity, license, now, current=current)
         return report, checked
 
     def _use_stamp(self, pdf: bytes, field: str) -> bool:
@@ -887,19 +924,28 @@ class VerificationService:
         self._audit_case_listing(caller, use, receipts)
         return receipts, _case_page_token(receipts[-1]) if more else ""
 
-    def standing_now(self, license_ids: Iterable[str]) -> dict[str, Finding]:
+    def standing_now(self, license_ids: Iterable[str]) -> dict[str, Standing]:
         """Each license's standing at this moment, for a case's receipts (a later department relies on an earlier
         check, 接办免收, and must see a license revoked since): the first finding of its record, its status today and
-        its issuer's identity that did not pass, else PASSED; ``LICENSE_NOT_FOUND`` for one no longer stored. No
-        receipt is made: the listing is on the audit trail."""
+        its issuer's identity that did not pass, else PASSED; ``LICENSE_NOT_FOUND`` for one no longer stored. A
+        version superseded since by an amendment (变更) stands as its version in force does (``_current``): the
+        company still holds its license, amended, and a routine 变更 in the middle of a 一件事 must not send the later
+        department back to the applicant. No receipt is made: the listing is on the audit trail."""
         now = self._clock.now()
-        standing: dict[str, Finding] = {}
+        standing: dict[str, Standing] = {}
         for license_id in dict.fromkeys(i for i in license_ids if i):
             checked = self._checked_by_id(license_id)
             if checked is None:
-                standing[license_id] = NOT_FOUND
+                standing[license_id] = _standing(NOT_FOUND)
+                continue
+            status, current = self._status(checked, now)
+            if current is not None:
+                status = _amended_since(current)
+            failure = _first_failure(checked.integrity, status, checked.identity)
+            if current is not None and failure is status:  # the version in force decides
+                standing[license_id] = _standing(status, current, passed="AMENDED_SINCE")
             else:
-                standing[license_id] = _first_failure(checked.integrity, self._status(checked, now), checked.identity)
+                standing[license_id] = _standing(failure)
         return standing
 
     def refuse_use(
@@ -1016,7 +1062,8 @@ class VerificationService:
                 stored.identity,
             )
         integrity = _first_failure(check.integrity, stored.integrity)
-        return self._report(action, caller, use, query, integrity, self._status(stored, now), identity, license, now)
+        status, current = self._status(stored, now)
+        return self._report(action, caller, use, query, integrity, status, identity, license, now, current=current)
 
     def _code_made_at(self, known: _KnownSeal, license: License) -> dt.datetime | None:
         """When the gateway made a code of ``license`` signed by ``known``'s seal, as it recorded: the record's
@@ -1033,19 +1080,60 @@ class VerificationService:
     def _outcome_today(self, checked: _Checked, now: dt.datetime) -> Outcome:
         """The outcome of checking ``checked`` on the day of ``now``: made on the day's first check, then kept."""
         day = _day(now)
+        # a lookup more only for a superseded version: the version in force, from the cache (dropped when it changes)
+        current = self._current(checked, day) if checked.license.status is LicenseStatus.SUPERSEDED else None
         today = checked.today
-        if today is not None and today[0] == day:
-            return today[1]
+        if today is not None and today[0] == day and today[1] == current:
+            return today[2]
         license = checked.license
-        outcome = self._outcome(
-            checked.integrity, self._status_on(checked, day), checked.identity, license, day, kept=True
-        )
-        checked.today = (day, outcome)
+        status = _superseded_by(self._status_on(checked, day), current)
+        outcome = self._outcome(checked.integrity, status, checked.identity, license, day, kept=True, current=current)
+        checked.today = (day, current, outcome)
         return outcome
 
-    def _status(self, checked: _Checked, now: dt.datetime) -> Finding:
-        """The status finding on the day (China time) of ``now``, the time of the check."""
-        return self._status_on(checked, _day(now))
+    def _status(self, checked: _Checked, now: dt.datetime) -> tuple[Finding, Current | None]:
+        """The status finding on the day (China time) of ``now``, the time of the check, and for a superseded
+        version the version in force (named in the finding's detail)."""
+        day = _day(now)
+        current = self._current(checked, day) if checked.license.status is LicenseStatus.SUPERSEDED else None
+        return _superseded_by(self._status_on(checked, day), current), current
+
+    def _current(self, checked: _Checked, day: dt.date) -> Current | None:
+        """The version in force of a SUPERSEDED version, following ``superseded_by`` to the chain's end, with its
+        standing on ``day``; None for a version not superseded, or whose record or stored status is not the
+        gateway's, and for a link an amendment did not make (the next version's identifier, ``next_version``, whose
+        sealed record names it and which ``supersedes`` it): ``superseded_by`` is not sealed, and a link changed in
+        the store must not lend this version another license's standing. Each version comes from the cache of
+        checked licenses, which a change of that version drops in every process, so what is said of the version in
+        force is never older than that version's last change."""
+        if not (checked.record_vouched and checked.status_vouched):
+            return None
+        license = checked.license
+        for _ in range(MAX_VERSIONS):
+            if license.status is not LicenseStatus.SUPERSEDED:
+                return None
+            try:
+                named = LicenseId.parse(license.license_id)
+            except ValueError:
+                return None
+            if named.version >= MAX_VERSIONS:  # no next identifier
+                return None
+            successor_id = str(named.next_version())
+            if license.superseded_by != successor_id:
+                return None
+            successor = self._checked_by_id(successor_id)
+            if successor is None or successor.license.supersedes != license.license_id:
+                return None
+            vouched = successor.record_vouched and successor.status_vouched
+            if vouched and successor.license.status is LicenseStatus.SUPERSEDED:
+                license = successor.license
+                continue
+            return Current(
+                license_id=successor_id,
+                status=successor.license.effective_status(day) if vouched else None,
+                standing=_first_failure(successor.integrity, self._status_on(successor, day), successor.identity),
+            )
+        return None
 
     def _status_on(self, checked: _Checked, day: dt.date) -> Finding:
         """The status finding on ``day``; a stored status the gateway did not store (no memo of it), or validity
@@ -1252,8 +1340,10 @@ class VerificationService:
         identity: Finding,
         license: License | None,
         now: dt.datetime,
+        *,
+        current: Current | None = None,
     ) -> Report:
-        outcome = self._outcome(integrity, status, identity, license, _day(now))
+        outcome = self._outcome(integrity, status, identity, license, _day(now), current=current)
         return self._answer(action, caller, use, query, outcome, now)
 
     def _outcome(
@@ -1265,6 +1355,7 @@ class VerificationService:
         day: dt.date,
         *,
         kept: bool = False,
+        current: Current | None = None,
     ) -> Outcome:
         result, reason = verdict(integrity, status, identity)
         # a stored status the gateway did not store is not stated as the license's, in the summary or the receipt;
@@ -1286,6 +1377,7 @@ class VerificationService:
             license_status=license.effective_status(day) if known and license is not None else None,
             status_since=status_since(license, day) if known and license is not None else None,
             record_vouched=vouched,
+            current=current,
             statement={
                 "kind": "verification",
                 "verdict": result.value,
@@ -1477,6 +1569,44 @@ def _signed_in_the_issuers_name(impostors: Sequence[tuple[str, str]], shown: Seq
         detail=f"the seal is intact, but the document was signed after it in the issuer's name by a certificate that "
         f"does not check, or by signatures not judged ({named}" + (f" and {more} more" if more > 0 else "") + ")"
         f"{also}: a PDF viewer may show such a signature as the document's; rely on the registry's summary",
+    )
+
+
+def _superseded_by(status: Finding, current: Current | None) -> Finding:
+    """A SUPERSEDED version's status finding naming the version in force and its status now: still FAILED (this
+    version is not current), but a clerk holding a paper printed before the 变更 sees that the license itself is
+    fine, or not, without starting over. Said in the receipt too (its findings' details)."""
+    if current is None or status.reason != "SUPERSEDED":
+        return status
+    now = current.status.value if current.status is not None else "UNSPECIFIED"
+    if current.standing.result is not CheckResult.PASSED and current.standing.reason != now:
+        now += f" ({current.standing.reason})"  # ACTIVE but NOT_YET_VALID, or its record or seal failing
+    return dataclasses.replace(status, detail=f"{status.detail}: {current.license_id}, now {now}")
+
+
+def _amended_since(current: Current) -> Finding:
+    """A case receipt's license superseded since: its standing is its version in force's, said as amended since."""
+    standing = current.standing
+    if standing.result is CheckResult.PASSED:
+        return PASSED
+    return dataclasses.replace(
+        standing,
+        detail=f"the license was amended since (已变更); its current version {current.license_id}: {standing.detail}",
+    )
+
+
+def _standing(finding: Finding, current: Current | None = None, *, passed: str = "") -> Standing:
+    if current is None:
+        return Standing(result=finding.result, reason=finding.reason or "", detail=finding.detail)
+    if finding.result is CheckResult.PASSED:
+        status = current.status.value if current.status is not None else "UNSPECIFIED"
+        detail = f"the license was amended since (已变更): its current version {current.license_id} is {status}"
+        return Standing(result=finding.result, reason=passed, detail=detail, current_license_id=current.license_id)
+    return Standing(
+        result=finding.result,
+        reason=finding.reason or "",
+        detail=finding.detail,
+        current_license_id=current.license_id,
     )
 
 

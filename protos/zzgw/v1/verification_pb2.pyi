@@ -120,7 +120,7 @@ class Finding(_message.Message):
     def __init__(self, result: _Optional[_Union[CheckResult, str]] = ..., reason: _Optional[str] = ..., detail: _Optional[str] = ...) -> None: ...
 
 class LicenseSummary(_message.Message):
-    __slots__ = ("license_id", "type_code", "type_name", "issuer_code", "issuer_name", "valid_from", "valid_until", "status", "version", "status_since", "holder_name_masked", "holder_code_masked")
+    __slots__ = ("license_id", "type_code", "type_name", "issuer_code", "issuer_name", "valid_from", "valid_until", "status", "version", "status_since", "holder_name_masked", "holder_code_masked", "current_license_id", "current_status")
     LICENSE_ID_FIELD_NUMBER: _ClassVar[int]
     TYPE_CODE_FIELD_NUMBER: _ClassVar[int]
     TYPE_NAME_FIELD_NUMBER: _ClassVar[int]
@@ -133,6 +133,8 @@ class LicenseSummary(_message.Message):
     STATUS_SINCE_FIELD_NUMBER: _ClassVar[int]
     HOLDER_NAME_MASKED_FIELD_NUMBER: _ClassVar[int]
     HOLDER_CODE_MASKED_FIELD_NUMBER: _ClassVar[int]
+    CURRENT_LICENSE_ID_FIELD_NUMBER: _ClassVar[int]
+    CURRENT_STATUS_FIELD_NUMBER: _ClassVar[int]
     license_id: str
     type_code: str
     type_name: str
@@ -145,7 +147,9 @@ class LicenseSummary(_message.Message):
     status_since: str
     holder_name_masked: str
     holder_code_masked: str
-    def __init__(self, license_id: _Optional[str] = ..., type_code: _Optional[str] = ..., type_name: _Optional[str] = ..., issuer_code: _Optional[str] = ..., issuer_name: _Optional[str] = ..., valid_from: _Optional[str] = ..., valid_until: _Optional[str] = ..., status: _Optional[_Union[_common_pb2.LicenseStatus, str]] = ..., version: _Optional[int] = ..., status_since: _Optional[str] = ..., holder_name_masked: _Optional[str] = ..., holder_code_masked: _Optional[str] = ...) -> None: ...
+    current_license_id: str
+    current_status: _common_pb2.LicenseStatus
+    def __init__(self, license_id: _Optional[str] = ..., type_code: _Optional[str] = ..., type_name: _Optional[str] = ..., issuer_code: _Optional[str] = ..., issuer_name: _Optional[str] = ..., valid_from: _Optional[str] = ..., valid_until: _Optional[str] = ..., status: _Optional[_Union[_common_pb2.LicenseStatus, str]] = ..., version: _Optional[int] = ..., status_since: _Optional[str] = ..., holder_name_masked: _Optional[str] = ..., holder_code_masked: _Optional[str] = ..., current_license_id: _Optional[str] = ..., current_status: _Optional[_Union[_common_pb2.LicenseStatus, str]] = ...) -> None: ...
 
 class VerificationReport(_message.Message):
     __slots__ = ("verdict", "reason", "integrity", "status", "issuer_identity", "license", "checked_at", "receipt")
@@ -245,20 +249,22 @@ class ListCaseReceiptsRequest(_message.Message):
     def __init__(self, use: _Optional[_Union[UseContext, _Mapping]] = ..., limit: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
 
 class CaseReceipt(_message.Message):
-    __slots__ = ("receipt", "caller", "matter_code", "license_id", "created_at", "standing_now")
+    __slots__ = ("receipt", "caller", "matter_code", "license_id", "created_at", "standing_now", "current_license_id")
     RECEIPT_FIELD_NUMBER: _ClassVar[int]
     CALLER_FIELD_NUMBER: _ClassVar[int]
     MATTER_CODE_FIELD_NUMBER: _ClassVar[int]
     LICENSE_ID_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
     STANDING_NOW_FIELD_NUMBER: _ClassVar[int]
+    CURRENT_LICENSE_ID_FIELD_NUMBER: _ClassVar[int]
     receipt: Receipt
     caller: str
     matter_code: str
     license_id: str
     created_at: _timestamp_pb2.Timestamp
     standing_now: Finding
-    def __init__(self, receipt: _Optional[_Union[Receipt, _Mapping]] = ..., caller: _Optional[str] = ..., matter_code: _Optional[str] = ..., license_id: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., standing_now: _Optional[_Union[Finding, _Mapping]] = ...) -> None: ...
+    current_license_id: str
+    def __init__(self, receipt: _Optional[_Union[Receipt, _Mapping]] = ..., caller: _Optional[str] = ..., matter_code: _Optional[str] = ..., license_id: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., standing_now: _Optional[_Union[Finding, _Mapping]] = ..., current_license_id: _Optional[str] = ...) -> None: ...
 
 class ListCaseReceiptsResponse(_message.Message):
     __slots__ = ("receipts", "next_page_token")

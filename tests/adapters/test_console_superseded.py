@@ -1,0 +1,88 @@
+"""The console names the version in force of a superseded license (变更): in the verification result, and beside a
+一件事 case's receipts, as JSON and in a real browser (``tests.adapters.test_console_browser``'s chromium)."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from protos.zzgw.v1 import issuance_pb2, verification_pb2
+from tests.adapters.test_console import fetch
+from tests.adapters.test_console import verify as console_verify
+from tests.adapters.test_console_browser import CHROMIUM, check, verdict
+from tests.adapters.test_console_browser import browser as browser  # the browser test's fixtures
+from tests.adapters.test_console_browser import page as page
+from tests.api.test_verification import FPSL, change, verifier
+from tests.api.test_verification_superseded import FIRST, LATER, amend, business_license
+from tests.conftest import POLICE, TAX, RunningGateway
+
+
+def case_uses() -> tuple[verification_pb2.UseContext, dict[str, str]]:
+    """A new 企业开办 case: the 公安局's use (gRPC) and the tax bureau's (the console's JSON)."""
+    case = "QYKB-" + uuid.uuid4().hex[:10]
+    first = verification_pb2.UseContext()
+    first.CopyFrom(FIRST)
+    first.case_id = case
+    later = {"matter_code": FPSL, "purpose": LATER.purpose, "operator": "税务窗口02", "bundle_code": LATER.bundle_code}
+    return first, {**later, "case_id": case}
+
+
+def test_the_console_names_the_version_in_force(console: str, running: RunningGateway) -> None:
+    old = business_license(running, 61)
+    first, later = case_uses()
+    verifier(running, POLICE).VerifyLicense(verification_pb2.VerifyLicenseRequest(use=first, license_id=old))
+    status, report = console_verify(console, running, query=old)
+    assert status == 200 and (report["license"]["current_license_id"], report["license"]["current_status"]) == ("", "")
+    new = amend(running, old, "李四")
+
+    status, report = console_verify(console, running, query=old)
+    assert status == 200 and (report["verdict"], report["reason"]) == ("FAILED", "SUPERSEDED")
+    assert (report["license"]["current_license_id"], report["license"]["current_status"]) == (new, "ACTIVE")
+    assert report["findings"]["status"]["detail"].endswith(f": {new}, now ACTIVE")
+    status, answer = fetch(f"{console}/api/case-receipts", {"use": later}, running.tokens[TAX])
+    (listed,) = answer["receipts"]
+    assert status == 200 and listed["current_license_id"] == new
+    assert (listed["standing_now"]["result"], listed["standing_now"]["reason"]) == ("PASSED", "AMENDED_SINCE")
+
+    change(running, new, issuance_pb2.STATUS_ACTION_REVOKE)
+    status, report = console_verify(console, running, query=old)
+    assert (report["license"]["current_license_id"], report["license"]["current_status"]) == (new, "REVOKED")
+    status, answer = fetch(f"{console}/api/case-receipts", {"use": later}, running.tokens[TAX])
+    (listed,) = answer["receipts"]
+    assert listed["current_license_id"] == new
+    assert (listed["standing_now"]["result"], listed["standing_now"]["reason"]) == ("FAILED", "REVOKED")
+
+
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"no browser at {CHROMIUM}")
+def test_a_clerk_sees_the_version_in_force_of_a_superseded_license(page: Any, running: RunningGateway) -> None:
+    old = business_license(running, 62)
+    first, later = case_uses()
+    verifier(running, POLICE).VerifyLicense(verification_pb2.VerifyLicenseRequest(use=first, license_id=old))
+    new = amend(running, old, "李四")
+
+    page.fill("#query", old)
+    check(page, "by-text")
+    text = verdict(page, "FAILED")
+    assert f"证照已变更，此版本不再现行；已变更，现行版本 {new}（有效）" in text
+    assert f"现行版本\t已变更，现行版本 {new}（有效）\n" in page.inner_text("#summary")
+
+    page.click("#case-details summary")
+    page.select_option("#bundle", later["bundle_code"])
+    page.fill("#case", later["case_id"])
+    page.click("#case-list")
+    page.wait_for_selector("#case-receipts:not([hidden])")
+    standing = page.locator("#case-table tr[data-receipt] td.standing")
+    assert standing.inner_text() == f"有效\n已变更，现行版本 {new}（有效）"
+    assert "changed" not in (standing.get_attribute("class") or "")
+
+    change(running, new, issuance_pb2.STATUS_ACTION_REVOKE)
+    page.click("#case-list")
+    page.locator("#case-table td.standing.changed").first.wait_for()
+    standing = page.locator("#case-table tr[data-receipt] td.standing")
+    assert standing.inner_text() == f"已吊销\n该证照在核验后已变更，现行版本 {new}（已吊销），请重新核验"
+
+    check(page, "by-text")
+    assert f"已变更，现行版本 {new}（已吊销 / 撤销）" in verdict(page, "FAILED")

@@ -1,0 +1,171 @@
+"""A version superseded by an amendment (变更) names the version in force, over real gRPC: in the verification report
+(``LicenseSummary.current_license_id`` and ``current_status``, the status finding's detail) and in a 一件事 case's
+receipts (``standing_now``, ``CaseReceipt.current_license_id``), following the newer version's changes (the caches).
+
+Found by a tester of 企业开办一件事: after the 公安局 verified the 营业执照, the 市场监管局 changed its 法定代表人,
+and the tax bureau listing the case's receipts saw FAILED / SUPERSEDED with nothing to say whether the company's
+license was fine now: a routine 变更 in the middle of a case defeated 接办免收.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import text
+
+from adapters.records import issue_request
+from gateway.bootstrap import samples
+from protos.zzgw.v1 import common_pb2, issuance_pb2, verification_pb2
+from tests.api.test_issuance import unique
+from tests.api.test_verification import (
+    FAILED,
+    FPSL,
+    PASSED,
+    change,
+    findings,
+    qr_for,
+    receipt_statement,
+    verifier,
+)
+from tests.conftest import MARKET, POLICE, TAX, RunningGateway
+
+QYKB = "370100-YJS-QYKB"
+"""企业开办一件事: the 公安局's 印章刻制 and the tax bureau's 发票申领 are two of its matters."""
+FIRST = verification_pb2.UseContext(matter_code="370100-QYKZ-001", purpose="企业开办：刻制公章", bundle_code=QYKB)
+LATER = verification_pb2.UseContext(matter_code=FPSL, purpose="企业开办：发票申领", bundle_code=QYKB)
+ACTIVE, REVOKED = common_pb2.LICENSE_STATUS_ACTIVE, common_pb2.LICENSE_STATUS_REVOKED
+UNSPECIFIED = common_pb2.LICENSE_STATUS_UNSPECIFIED
+
+
+def business_license(running: RunningGateway, n: int) -> str:
+    return running.issuance(MARKET).IssueLicense(issue_request(unique(samples.business_license(n)))).license.license_id
+
+
+def amend(running: RunningGateway, license_id: str, representative: str) -> str:
+    """An ordinary 变更 of the 营业执照 (a new 法定代表人); returns the new version's identifier."""
+    amended = running.issuance(MARKET).AmendLicense(
+        issuance_pb2.AmendLicenseRequest(
+            request_id="am-" + uuid.uuid4().hex,
+            license_id=license_id,
+            fields={"legal_representative": representative},
+            reason="法定代表人变更",
+        )
+    )
+    assert amended.superseded.status == common_pb2.LICENSE_STATUS_SUPERSEDED
+    return str(amended.license.license_id)
+
+
+def verify(running: RunningGateway, **query: str) -> verification_pb2.VerificationReport:
+    use = verification_pb2.UseContext(matter_code=FPSL, purpose="发票申领：核验营业执照")
+    return verifier(running, TAX).VerifyLicense(verification_pb2.VerifyLicenseRequest(use=use, **query)).report
+
+
+def current(report: verification_pb2.VerificationReport) -> tuple[str, int]:
+    return report.license.current_license_id, report.license.current_status
+
+
+def test_a_superseded_version_names_the_version_in_force_and_follows_its_changes(running: RunningGateway) -> None:
+    """A paper printed before the 变更: still FAILED / SUPERSEDED (that version is not current), and the version in
+    force with its status now; revoking the newer version shows at the next check of the old one, though the old one's
+    outcome was kept (cached) with ACTIVE."""
+    old = business_license(running, 51)
+    before = verify(running, license_id=old)
+    assert before.verdict == PASSED and current(before) == ("", UNSPECIFIED)  # not superseded: nothing named
+    new = amend(running, old, "李四")
+    assert new != old
+
+    superseded = verify(running, license_id=old)
+    assert (superseded.verdict, superseded.reason) == (FAILED, "SUPERSEDED")
+    assert findings(superseded) == ((PASSED, ""), (FAILED, "SUPERSEDED"), (PASSED, ""))
+    assert superseded.license.license_id == old
+    assert superseded.license.status == common_pb2.LICENSE_STATUS_SUPERSEDED
+    assert current(superseded) == (new, ACTIVE)
+    assert superseded.status.detail == f"a newer version replaced this one (已变更): {new}, now ACTIVE"
+    signed = receipt_statement(running, superseded.receipt)  # the receipt says it in the status finding's detail
+    assert signed["findings"]["status"]["detail"] == superseded.status.detail
+    again = verify(running, license_id=old)  # the day's kept outcome
+    assert current(again) == (new, ACTIVE) and again.receipt.receipt_id != superseded.receipt.receipt_id
+
+    in_force = verify(running, license_id=new)
+    assert in_force.verdict == PASSED and current(in_force) == ("", UNSPECIFIED)
+
+    # the printed code of the old version names it alike
+    code, _ = qr_for(running, old)
+    scanned = verify(running, qr_code=code)
+    assert (scanned.verdict, scanned.reason, current(scanned)) == (FAILED, "SUPERSEDED", (new, ACTIVE))
+
+    change(running, new, issuance_pb2.STATUS_ACTION_REVOKE)  # the newer version revoked: the old one says so at once
+    revoked = verify(running, license_id=old)
+    assert (revoked.verdict, revoked.reason) == (FAILED, "SUPERSEDED")
+    assert current(revoked) == (new, REVOKED)
+    assert revoked.status.detail == f"a newer version replaced this one (已变更): {new}, now REVOKED"
+    assert current(verify(running, qr_code=code)) == (new, REVOKED)
+
+
+def test_a_chain_of_amendments_names_the_newest_version(running: RunningGateway) -> None:
+    first = business_license(running, 52)
+    assert verify(running, license_id=first).verdict == PASSED  # cached before the amendments
+    second = amend(running, first, "李四")
+    assert current(verify(running, license_id=first)) == (second, ACTIVE)
+    third = amend(running, second, "王五")
+    assert len({first, second, third}) == 3
+    for version in (first, second):
+        report = verify(running, license_id=version)
+        assert (report.reason, current(report)) == ("SUPERSEDED", (third, ACTIVE))
+        assert report.status.detail.endswith(f": {third}, now ACTIVE")
+    assert current(verify(running, license_id=third)) == ("", UNSPECIFIED)
+
+
+def test_a_link_to_a_successor_changed_in_the_store_names_nothing(running: RunningGateway) -> None:
+    """``superseded_by`` is not sealed: pointed at another company's license behind the gateway's back, it must not
+    lend the old version that license's standing. The link holds only as an amendment makes it."""
+    old = business_license(running, 53)
+    amend(running, old, "李四")
+    other = business_license(running, 54)
+    with running.gateway.db.engine.begin() as connection:
+        connection.execute(
+            text("UPDATE licenses SET superseded_by = :other WHERE license_id = :id"), {"other": other, "id": old}
+        )
+    running.gateway.feed.committed([f"license:{old}"])  # type: ignore[union-attr]
+    report = verify(running, license_id=old)
+    assert (report.verdict, report.reason, current(report)) == (FAILED, "SUPERSEDED", ("", UNSPECIFIED))
+    assert report.status.detail == "a newer version replaced this one (已变更)"
+
+
+def test_a_case_receipt_of_a_license_amended_since_stands_as_its_version_in_force(running: RunningGateway) -> None:
+    """接办免收 across a 变更: the tax bureau relies on the 公安局's check of the 营业执照 while its version in force
+    passes (PASSED / AMENDED_SINCE, naming that version); once that version is revoked, its failure is the standing."""
+    amended, plain = business_license(running, 55), business_license(running, 56)
+    case = "QYKB-" + uuid.uuid4().hex[:12]
+    first_use, later_use = verification_pb2.UseContext(), verification_pb2.UseContext()
+    first_use.CopyFrom(FIRST)
+    later_use.CopyFrom(LATER)
+    first_use.case_id = later_use.case_id = case
+    police = verifier(running, POLICE)
+    for license_id in (amended, plain):
+        checked = police.VerifyLicense(verification_pb2.VerifyLicenseRequest(use=first_use, license_id=license_id))
+        assert checked.report.verdict == PASSED
+    new = amend(running, amended, "李四")
+
+    def listed() -> dict[str, verification_pb2.CaseReceipt]:
+        request = verification_pb2.ListCaseReceiptsRequest(use=later_use)
+        return {r.license_id: r for r in verifier(running, TAX).ListCaseReceipts(request).receipts}
+
+    receipts = listed()
+    receipt = receipts[amended]
+    assert receipt_statement(running, receipt.receipt)["verdict"] == "PASSED"  # what was found then
+    assert (receipt.standing_now.result, receipt.standing_now.reason) == (PASSED, "AMENDED_SINCE")
+    assert receipt.standing_now.detail == f"the license was amended since (已变更): its current version {new} is ACTIVE"
+    assert receipt.current_license_id == new
+    untouched = receipts[plain]  # not amended: as before, nothing named
+    assert (untouched.standing_now.result, untouched.standing_now.reason, untouched.current_license_id) == (
+        PASSED,
+        "",
+        "",
+    )
+
+    change(running, new, issuance_pb2.STATUS_ACTION_REVOKE)
+    receipt = listed()[amended]
+    assert (receipt.standing_now.result, receipt.standing_now.reason) == (FAILED, "REVOKED")
+    assert receipt.current_license_id == new
+    assert receipt.standing_now.detail.startswith(f"the license was amended since (已变更); its current version {new}:")
