@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from gateway.domain.catalog import Catalog, Matter
 from gateway.domain.errors import FieldViolation, InvalidRequestError, PermissionDeniedError
-from gateway.domain.identifiers import citizen_id_problem, composed, half_width, normal_number
+from gateway.domain.identifiers import citizen_id_problem, composed, half_width, normal_number, region_code_problem
 from gateway.domain.model import CHINA_TZ, License, LicenseStatus, Member, Role
 from gateway.domain.validation import check_text, plain_spaces
 from signing.results import PASSED, CheckResult, Finding
@@ -107,26 +107,54 @@ def operator_violation(operator: str) -> FieldViolation | None:
 
 
 _CITIZEN_ID_LIKE = re.compile(r"(?<![0-9])[0-9]{17}[0-9Xx](?![0-9A-Za-z])")
+_MISTYPED_CITIZEN_ID_LIKE = re.compile(r"(?<![0-9])[0-9]{17}[0-9A-Za-z](?![0-9A-Za-z])")
+"""Seventeen digits and any check character: a 身份证号 typed with a slip in its last one (``…332Y``)."""
+_OLD_CITIZEN_ID_LIKE = re.compile(r"(?<![0-9])[0-9]{15}(?![0-9A-Za-z])")
+"""A first-generation 身份证号 (1985–2004): region, YYMMDD of a birth in the 1900s, a sequence; no check character."""
 _MOBILE_LIKE = re.compile(r"(?<![0-9])(?:86)?1[3-9][0-9]{9}(?![0-9])")
 _SEPARATORS = re.compile(r"[\s\-\u2010-\u2015\u00b7\u30fb]")
 """What a number is written with between its digits: spaces of every width, hyphens and dashes, middle dots."""
 _PERSONAL_KINDS = {"CITIZEN_ID": ("公民身份号码", "a citizen ID number"), "MOBILE": ("手机号码", "a mobile number")}
 
 
-def personal_data_in(text: str) -> str | None:
+def personal_data_in(text: str, *, typed: bool = False) -> str | None:
     """``CITIZEN_ID`` or ``MOBILE`` when ``text`` holds a 公民身份号码 (18 characters whose check character holds) or
     a mainland mobile number (11 digits from 13 to 19), else None. A purpose and a case number are signed into
     receipts, which any member holding a receipt's id may fetch and a later department of the case lists: clerks had
     typed the applicant's number into them (found by a privacy tester). Looked for as written in full-width digits
-    (a Chinese input method's), with spaces or dashes between the digits, or after +86, too (found in review)."""
+    (a Chinese input method's), with spaces or dashes between the digits, or after +86, too (found in review).
+
+    ``typed``: text a clerk writes (a purpose), where a number is caught by its region and birth date alone: one with
+    a mistyped check character still holds 17 real digits, and a first-generation 15-digit number names a person as
+    surely (found by a security tester). Not for a case number, which the 一件事 system assigns and which is often a
+    region, a date and a sequence: one that is a valid 公民身份号码 is still refused."""
     folded = unicodedata.normalize("NFKC", text)
-    for form in (folded, _SEPARATORS.sub("", folded)):  # as written, then joined: "房号 1203 138…" in either
-        for candidate in _CITIZEN_ID_LIKE.findall(form):
-            if citizen_id_problem(candidate.upper()) is None:
-                return "CITIZEN_ID"
+    for joined, form in ((False, folded), (True, _SEPARATORS.sub("", folded))):  # "房号 1203 138…" either way
+        if any(citizen_id_problem(candidate.upper()) is None for candidate in _CITIZEN_ID_LIKE.findall(form)):
+            return "CITIZEN_ID"
+        if (
+            typed
+            and not joined
+            and (  # as written only: 370100-20261203-0001, joined, is a case number
+                any(_born(typo[:6], typo[6:14]) for typo in _MISTYPED_CITIZEN_ID_LIKE.findall(form))
+                or any(_born(old[:6], "19" + old[6:12]) for old in _OLD_CITIZEN_ID_LIKE.findall(form))
+            )
+        ):
+            return "CITIZEN_ID"
         if _MOBILE_LIKE.search(form):
             return "MOBILE"
     return None
+
+
+def _born(region: str, yyyymmdd: str) -> bool:
+    """Whether ``region`` is a region code and ``yyyymmdd`` a day from 1900 to today: what a 身份证号 begins with."""
+    if region_code_problem(region) is not None:
+        return False
+    try:
+        day = dt.date(int(yyyymmdd[:4]), int(yyyymmdd[4:6]), int(yyyymmdd[6:8]))
+    except ValueError:
+        return False
+    return dt.date(1900, 1, 1) <= day <= dt.datetime.now(CHINA_TZ).date()
 
 
 def _personal(field: str, label: str, kind: str) -> FieldViolation:
@@ -173,7 +201,7 @@ def check_use(
             )
         )
     purpose = check_text("use.purpose", purpose, MAX_PURPOSE, errors, required=True)
-    if kind := personal_data_in(purpose):
+    if kind := personal_data_in(purpose, typed=True):
         errors.append(_personal("use.purpose", "用证事由", kind))
     # a case number (办件编号) as a license number is kept: typed from the applicant's slip in either case, in full
     # width or with spaces, it is the same case (CASE-9 and case-9 had been two, and a later department found none

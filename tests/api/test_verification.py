@@ -2027,11 +2027,14 @@ def test_a_refusal_by_printed_code_names_the_license_it_claims(running: RunningG
 
 def test_a_purpose_or_case_number_holding_a_citizen_id_or_mobile_number_is_refused(running: RunningGateway) -> None:
     """A purpose and a case number are signed into receipts, which any member with a receipt's id may fetch: clerks
-    typed the applicant into them (为张三（3701…）刻章, a case numbered by the applicant's 公民身份号码). A number
-    whose check character fails (an invoice number, say) or a shorter run of digits stays."""
+    typed the applicant into them (为张三（3701…）刻章, a case numbered by the applicant's 公民身份号码). In a purpose,
+    a number typed with a slip in its check character or a 15-digit first-generation one is refused too; digits that
+    do not begin with a region and a birth date, a shorter run, and a case number whose check character fails stay."""
     citizen = samples.citizen_id(77, dt.date(1985, 7, 14))
     full_width = citizen.translate({ord(d): 0xFF10 + int(d) for d in "0123456789"})
     spaced = f"{citizen[:6]} {citizen[6:14]} {citizen[14:]}"
+    no_ones = citizen[:17] + ("0" if citizen[17] != "0" else "1")  # its check character fails
+    old = citizen[:6] + citizen[8:14] + citizen[14:17]  # as the first-generation card had it: 15 digits, YYMMDD
     invoices = "370100-FPSL-001"
     license_id = issue_for_invoices(running, 47).license.license_id
     stub = verifier(running, TAX)
@@ -2043,6 +2046,10 @@ def test_a_purpose_or_case_number_holding_a_citizen_id_or_mobile_number_is_refus
         (verification_pb2.UseContext(matter_code=invoices, purpose=f"为 {spaced} 领票"), "use.purpose"),
         (verification_pb2.UseContext(matter_code=invoices, purpose="电话 +86 139-8877-6655"), "use.purpose"),
         (verification_pb2.UseContext(matter_code=invoices, purpose="房号 1203 13812345678"), "use.purpose"),
+        # typed with a slip in the check character, or a first-generation 15-digit number (found by a security tester)
+        (verification_pb2.UseContext(matter_code=invoices, purpose=f"为{no_ones}领票"), "use.purpose"),
+        (verification_pb2.UseContext(matter_code=invoices, purpose=f"为{citizen[:17]}Y领票"), "use.purpose"),
+        (verification_pb2.UseContext(matter_code=invoices, purpose=f"为{old}领票"), "use.purpose"),
         (
             verification_pb2.UseContext(
                 matter_code=invoices, purpose="企业开办：发票申领", bundle_code="370100-YJS-QYKB", case_id=citizen
@@ -2055,8 +2062,16 @@ def test_a_purpose_or_case_number_holding_a_citizen_id_or_mobile_number_is_refus
         assert caught.value.code() is grpc.StatusCode.INVALID_ARGUMENT
         assert (field, "PERSONAL_DATA") in error_details(caught.value)[1]
         assert "签入核验回执" in (caught.value.details() or "")
-    no_ones = citizen[:17] + ("0" if citizen[17] != "0" else "1")  # its check character fails
-    for purpose in (f"发票申领 票号{no_ones}", "发票申领 No.20261203001 电话0531-12345"):
-        kept = verification_pb2.UseContext(matter_code=invoices, purpose=purpose)
+    # digits that do not begin with a region and a birth date, a case number written into the purpose, and (in a case
+    # number, which the 一件事 system assigns as region, date and sequence) 18 digits whose check character fails
+    for purpose, case_id in (
+        ("发票申领 票号123456789012345678", ""),
+        ("发票申领 No.20261203001 电话0531-12345", ""),
+        ("办件 370100-20261203-0001 的发票申领", ""),
+        ("企业开办：发票申领", no_ones),
+    ):
+        kept = verification_pb2.UseContext(
+            matter_code=invoices, purpose=purpose, bundle_code="370100-YJS-QYKB" if case_id else "", case_id=case_id
+        )
         report = stub.VerifyLicense(verification_pb2.VerifyLicenseRequest(use=kept, license_id=license_id)).report
         assert report.verdict == PASSED
