@@ -363,6 +363,7 @@ def test_a_store_moved_to_production_honours_none_of_its_dev_tokens(env: dict[st
             assert status == 401, (code, answer)
             error = answer["error"]
             assert isinstance(error, dict) and error["reason"] == "UNKNOWN_CREDENTIAL"  # the page signs out on it
+            assert error["message"].startswith("生产模式下不接受开发令牌")  # Chinese first, as every refusal
             assert "not accepted in production mode" in error["message"]
         status, answer = session(department)
         assert status == 200 and answer["member"] == {"code": TAX, "name": "国家税务总局济南市税务局"}

@@ -177,8 +177,8 @@ class Authenticator:
         (``dev_tokens`` false) a console token only, whatever the store holds."""
         if not self._dev_tokens and not token.startswith(CONSOLE_TOKEN_PREFIX):
             said = (
-                "a dev bearer token is not accepted in production mode: the console takes a token from `zzgw "
-                "console-token`"
+                "生产模式下不接受开发令牌，请使用 zzgw console-token 签发的控制台令牌（a dev bearer token is not "
+                "accepted in production mode: the console takes a token from `zzgw console-token`）"
                 if token.startswith(DEV_TOKEN_PREFIX)
                 else _UNKNOWN_TOKEN
             )
