@@ -1,32 +1,59 @@
-"""``zzgw demo``: a walk through gathering and verification against a live gateway, printed as it goes.
+"""``zzgw demo``: the journeys of docs' SCENARIOS.md against a live gateway, printed as they go.
 
-Three departments issue a 营业执照, a 食品生产许可证 and a 居民身份证; the market regulator reads and amends the
-business license (法定代表人变更) and revokes the food permit; a consuming department's subscription shows every
-change event as it arrives. Then 窗口核验: a clerk at the 不动产登记中心 checks an applicant's 结婚证 by number and
-the printed PDF (green), a PDF edited after sealing (red: 签章已被篡改) and a 结婚证 cancelled since (red: 已注销),
-each with a receipt number; the holder's portal then shows who looked at the license, when and why.
+归集 and 动态更新: three departments issue a 营业执照, a 食品生产许可证 and the new legal representative's 居民身份证;
+the market regulator reads and amends the business license (法定代表人变更) and revokes the food permit; the tax
+bureau's subscription shows each change event of the license types its matters use as it arrives.
+
+企业开办一件事: 公安局 lists the company's licenses for 企业印章刻制 and verifies the 营业执照 (a receipt, linked to the
+bundle's case), and reads the legal representative's 居民身份证 with the consent code the holder portal granted; 税务局,
+later in the same case, relies on 公安局's receipt (首办核验、接办免收); 人社局 prefills its 社保登记 form with each
+value's provenance; the company's holder view lists the uses.
+
+新生儿出生一件事: 卫健委 issues a 出生医学证明; 公安局's read for 出生登记 is refused (NEEDS_AUTHORIZATION, with its
+remedy) until it asks (RequestAccess) and 卫健委 approves in its queue for a year; 医疗保障局 reads it once with a
+one-use consent, and a second time is refused (consent used up).
+
+窗口核验: a clerk at the 不动产登记中心 scans a 结婚证's QR code and checks the printed PDF (green), a PDF edited after
+sealing (red: 签章已被篡改) and a 结婚证 cancelled since (red: 已注销, with its date), each with a receipt number; the
+holder's portal then shows who looked at the license, when and why. A 护照 (not shared) is refused.
+
+批量归集: 200 食品生产许可证 lines, 3 of them malformed, go through ``zzgw import``'s code path; the malformed ones are
+reported with line, field and reason, and running the same file again creates nothing new.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import io
+import json
 import random
+import tempfile
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import grpc
+from google.protobuf import timestamp_pb2
+from google.rpc import error_details_pb2
 
+from adapters.batch_import import import_file
 from adapters.records import issue_request
 from gateway.bootstrap import samples
 from gateway.domain.model import mask
 from protos.zzgw.v1 import (
     audit_pb2,
     audit_pb2_grpc,
+    authorization_pb2,
+    authorization_pb2_grpc,
+    catalog_pb2,
+    catalog_pb2_grpc,
     common_pb2,
     issuance_pb2,
     issuance_pb2_grpc,
+    sharing_pb2,
+    sharing_pb2_grpc,
     verification_pb2,
     verification_pb2_grpc,
 )
@@ -37,8 +64,21 @@ CIVIL = "113701009937010548"  # 济南市民政局 (issues 结婚证)
 TAX = "11370100993701097M"  # 国家税务总局济南市税务局 (watches changes)
 REAL_ESTATE = "123701009937011183"  # 济南市不动产登记中心 (verifies at its window)
 PORTAL = "12370100993701126X"  # 济南市数字政务服务中心 (the holder portal)
+HEALTH = "113701009937010623"  # 济南市卫生健康委员会 (issues 出生医学证明)
+HRSS = "11370100993701070X"  # 济南市人力资源和社会保障局 (社保登记)
+MEDICAL = "1137010099370110X6"  # 济南市医疗保障局 (参保登记)
+EXIT = "11370100993701046D"  # 济南市公安局出入境管理支队 (issues 护照)
 TRANSFER = "370100-BDCZY-001"  # 不动产转移登记
-DEMO_MEMBERS = (MARKET, POLICE, CIVIL, TAX, REAL_ESTATE, PORTAL)
+SEAL_ENGRAVING = "370100-QYKZ-001"  # 企业印章刻制 (公安局)
+INVOICE = "370100-FPSL-001"  # 发票申领 (税务局)
+SOCIAL_INSURANCE = "370100-SBDJ-001"  # 社保登记 (人社局)
+BUSINESS_BUNDLE = "370100-YJS-QYKB"  # 企业开办一件事
+BIRTH_REGISTRATION = "370100-CSDJ-001"  # 出生登记 (公安局)
+MEDICAL_INSURANCE = "370100-CBDJ-001"  # 参保登记 (医疗保障局)
+BIRTH_BUNDLE = "370100-YJS-XSECS"  # 新生儿出生一件事
+BIRTH_CERTIFICATE = "1110000099100006XH001"
+PASSPORT = "111000009910000279001"
+DEMO_MEMBERS = (MARKET, POLICE, CIVIL, TAX, REAL_ESTATE, PORTAL, HEALTH, HRSS, MEDICAL, EXIT)
 """The demo members whose credentials the demo uses: a gateway must have registered them (the demo members)."""
 
 _VERDICT = {1: "通过", 2: "不通过", 3: "无法判定"}
@@ -109,14 +149,32 @@ _REASONS = {
 }
 """What a clerk reads for a verification's reason code."""
 
+_BASIS = {
+    sharing_pb2.SHARING_BASIS_ISSUER: "发证部门",
+    sharing_pb2.SHARING_BASIS_UNCONDITIONAL: "无条件共享",
+    sharing_pb2.SHARING_BASIS_APPROVAL: "发证部门审批",
+    sharing_pb2.SHARING_BASIS_CONSENT: "持证人授权",
+}
+"""Why a field was shared, as a clerk reads it."""
+_ACCESS = {
+    sharing_pb2.ACCESS_STATE_AVAILABLE: "可用 (AVAILABLE)",
+    sharing_pb2.ACCESS_STATE_NEEDS_AUTHORIZATION: "需授权 (NEEDS_AUTHORIZATION)",
+    sharing_pb2.ACCESS_STATE_NOT_SHARED: "不予共享 (NOT_SHARED)",
+}
 _CHINA = dt.timezone(dt.timedelta(hours=8))
 _STATUS = {v.number: v.name.removeprefix("LICENSE_STATUS_") for v in common_pb2.LicenseStatus.DESCRIPTOR.values}
 _KIND = {v.number: v.name.removeprefix("CHANGE_KIND_") for v in issuance_pb2.ChangeKind.DESCRIPTOR.values}
+_REQUEST_STATE = {
+    v.number: v.name.removeprefix("ACCESS_REQUEST_STATE_")
+    for v in authorization_pb2.AccessRequestState.DESCRIPTOR.values
+}
+BATCH_LINES = 200
+"""The 食品生产许可证 lines of the demo's 批量归集, three of them malformed."""
 
 
 def run_demo(channel_for: Callable[[str], grpc.Channel], out: Callable[[str], None] = print) -> dict[str, Any]:
     """Run the demo; ``channel_for(member_code)`` gives a channel with that member's credentials."""
-    run = random.SystemRandom().randrange(10**6, 10**9)
+    run = random.SystemRandom().randrange(10**5, 10**6)  # in holder codes and numbers only: a run's own licenses
     market = issuance_pb2_grpc.IssuanceServiceStub(channel_for(MARKET))
     police = issuance_pb2_grpc.IssuanceServiceStub(channel_for(POLICE))
     events: list[issuance_pb2.LicenseChangeEvent] = []
@@ -128,9 +186,10 @@ def run_demo(channel_for: Callable[[str], grpc.Channel], out: Callable[[str], No
     time.sleep(0.5)
 
     out("== 1. 归集: three departments issue licenses ==")
-    business = market.IssueLicense(issue_request(_fresh(samples.business_license(run % 10**6), run))).license
-    food = market.IssueLicense(issue_request(_fresh(samples.food_permit(run % 10**6), run))).license
-    person = police.IssueLicense(issue_request(_fresh(samples.id_card(run % 10**6), run))).license
+    business = market.IssueLicense(issue_request(_fresh(samples.business_license(5 * run), run))).license  # 科技
+    food = market.IssueLicense(issue_request(_fresh(samples.food_permit(run), run))).license
+    # the legal representative after the amendment below (法定代表人变更), whose card 企业开办 needs
+    person = police.IssueLicense(issue_request(_id_card(run))).license
     for lic in (business, food, person):
         out(f"  {lic.type_name:<8} {lic.license_id}")
         out(
@@ -148,11 +207,11 @@ def run_demo(channel_for: Callable[[str], grpc.Channel], out: Callable[[str], No
         issuance_pb2.AmendLicenseRequest(
             request_id=f"demo-amend-{run}",
             license_id=business.license_id,
-            fields={"legal_representative": samples.person_name(run + 7)},
+            fields={"legal_representative": person.holder.name},
             reason="法定代表人变更",
         )
     )
-    out(f"  version {amended.license.version}: {amended.license.license_id}")
+    out(f"  version {amended.license.version}: {amended.license.license_id} (法定代表人 {person.holder.name})")
     out(
         f"  version {amended.superseded.version}: now {_STATUS[amended.superseded.status]}, "
         f"superseded by version {amended.license.version}"
@@ -182,13 +241,232 @@ def run_demo(channel_for: Callable[[str], grpc.Channel], out: Callable[[str], No
         f"{len(events)} change events delivered to the tax bureau. Resume a subscription from the last cursor to "
         "miss nothing."
     )
+    opening = _opening_a_business(channel_for, run, amended.license, person, out)
+    birth = _a_birth(channel_for, run, out)
     checks = _window_check(channel_for, run, out)
+    passport = _not_shared(channel_for, run, person, out)
+    batch = _batch_import(channel_for, run, out)
     return {
         **checks,
+        **opening,
+        **birth,
+        **passport,
+        **batch,
         "business": amended.license.license_id,
         "food": food.license_id,
         "person": person.license_id,
         "events": len(events),
+    }
+
+
+def _opening_a_business(
+    channel_for: Callable[[str], grpc.Channel],
+    run: int,
+    business: common_pb2.License,
+    person: common_pb2.License,
+    out: Callable[[str], None],
+) -> dict[str, Any]:
+    """企业开办一件事: 公安局 (刻章备案), 税务局 (发票申领) and 人社局 (社保登记) in one case of the bundle."""
+    case = f"QYKB-{run}"
+    company = business.holder
+    seal_use = verification_pb2.UseContext(
+        matter_code=SEAL_ENGRAVING,
+        purpose="企业开办：公章刻制备案",
+        bundle_code=BUSINESS_BUNDLE,
+        case_id=case,
+    )
+    police_sharing = sharing_pb2_grpc.SharingServiceStub(channel_for(POLICE))
+    police_check = verification_pb2_grpc.VerificationServiceStub(channel_for(POLICE))
+    out(f"\n== 6. 企业开办一件事 (办件 {case}): {company.name} ==")
+
+    out("  6.1 济南市公安局 企业印章刻制: 查询企业证照 (ListHolderLicenses)")
+    listing = police_sharing.ListHolderLicenses(
+        sharing_pb2.ListHolderLicensesRequest(
+            use=seal_use, holder_code_type=company.code_type, holder_code=company.code
+        )
+    )
+    for held in listing.licenses:
+        out(f"      {held.type_name} {held.license_id}: {_ACCESS[held.access_state]}, {_STATUS[held.status]}")
+    for missing in listing.missing:
+        whose = "（持证人是法定代表人本人，凭其授权调取，见 6.3）" if missing.type_code == samples.ID_CARD else ""
+        out(f"      企业名下没有: {missing.type_name}{whose}")
+
+    out("  6.2 济南市公安局 核验营业执照 (VerifyLicense)")
+    report = police_check.VerifyLicense(
+        verification_pb2.VerifyLicenseRequest(use=seal_use, license_id=business.license_id)
+    ).report
+    out(f"      {_verdict_line(report)}  (回执 {report.receipt.receipt_id})")
+
+    out("  6.3 法定代表人的居民身份证: 持证人在政务服务平台授权 (GrantConsent), 公安局凭用证码调取 (GetLicenseData)")
+    portal = authorization_pb2_grpc.AuthorizationServiceStub(channel_for(PORTAL))
+    granted = portal.GrantConsent(
+        authorization_pb2.GrantConsentRequest(
+            holder_code=person.holder.code,
+            grantee_code=POLICE,
+            matter_code=SEAL_ENGRAVING,
+            license_ids=[person.license_id],
+            valid_until=_in_days(1),
+            uses=1,
+        )
+    )
+    out(f"      用证码 {granted.code[:4]}… (授权 {granted.consent.consent_id}, 可用 {granted.consent.uses_allowed} 次)")
+    card = police_sharing.GetLicenseData(
+        sharing_pb2.GetLicenseDataRequest(use=seal_use, license_id=person.license_id, consent_code=granted.code)
+    )
+    for line in _data_lines(card, _labels(channel_for, person.type_code)):
+        out(f"      {line}")
+
+    out("  6.4 国家税务总局济南市税务局 发票申领: 查看本办件的核验回执 (ListCaseReceipts)")
+    tax = verification_pb2_grpc.VerificationServiceStub(channel_for(TAX))
+    receipts = tax.ListCaseReceipts(
+        verification_pb2.ListCaseReceiptsRequest(
+            use=verification_pb2.UseContext(
+                matter_code=INVOICE,
+                purpose="企业开办：新办纳税人首次申领发票",
+                bundle_code=BUSINESS_BUNDLE,
+                case_id=case,
+            )
+        )
+    ).receipts
+    relied = ""
+    for found in receipts:
+        standing = _VERDICT.get(found.standing_now.result, "?")
+        out(
+            f"      回执 {found.receipt.receipt_id}: {_name(found.caller)} {found.matter_code} "
+            f"核验 {found.license_id}, 现状 {standing}"
+        )
+        if found.receipt.receipt_id == report.receipt.receipt_id and standing == "通过":
+            relied = found.receipt.receipt_id
+    if relied:
+        out(f"      首办核验、接办免收: 沿用公安局的回执 {relied}, 不再核验营业执照")
+
+    out("  6.5 济南市人力资源和社会保障局 社保登记: 表单预填 (PrefillForm)")
+    hrss = sharing_pb2_grpc.SharingServiceStub(channel_for(HRSS))
+    form = hrss.PrefillForm(
+        sharing_pb2.PrefillFormRequest(
+            use=verification_pb2.UseContext(
+                matter_code=SOCIAL_INSURANCE,
+                purpose="企业开办：单位社会保险登记",
+                bundle_code=BUSINESS_BUNDLE,
+                case_id=case,
+            ),
+            holder_code_type=company.code_type,
+            holder_code=company.code,
+            field_keys=["企业名称", "统一社会信用代码", "法定代表人", "住所"],
+        )
+    )
+    for value in form.values:
+        out(
+            f"      {value.key}: {value.value}  ← {_TYPE_NAMES.get(value.type_code, value.type_code)}"
+            f"「{value.field_label}」 {value.license_id} ({_BASIS.get(value.basis, '?')})"
+        )
+    for unfilled in form.unfilled:
+        out(f"      {unfilled.key}: 未填 ({unfilled.reason} {unfilled.detail})")
+
+    out(f"  6.6 企业的用证记录 (holder view of {company.name})")
+    records = _holder_view(channel_for, company.code, out, indent="      ")
+    return {
+        "case": case,
+        "listing": [(held.type_code, held.access_state) for held in listing.licenses],
+        "seal_receipt": report.receipt.receipt_id,
+        "relied_on": relied,
+        "id_card_fields": {f.key: (f.value, f.masked, f.basis) for f in card.fields},
+        "id_card_consent": card.consent_id,
+        "prefilled": {v.key: (v.value, v.license_id, v.field_key) for v in form.values},
+        "company_records": [(r.caller, r.action, r.decision) for r in records],
+    }
+
+
+def _a_birth(channel_for: Callable[[str], grpc.Channel], run: int, out: Callable[[str], None]) -> dict[str, Any]:
+    """新生儿出生一件事: the 出生医学证明, 公安局's approval from 卫健委, 医疗保障局's one-use consent."""
+    health = issuance_pb2_grpc.IssuanceServiceStub(channel_for(HEALTH))
+    certificate = health.IssueLicense(issue_request(_birth_certificate(run))).license
+    case = f"XSECS-{run}"
+    out(f"\n== 7. 新生儿出生一件事 (办件 {case}) ==")
+    out(f"  7.1 济南市卫生健康委员会 签发出生医学证明: {certificate.license_id}")
+    out(f"      新生儿 {certificate.holder.name} ({mask(certificate.holder.code)}), 持证主体为新生儿本人")
+
+    police = sharing_pb2_grpc.SharingServiceStub(channel_for(POLICE))
+    registration = verification_pb2.UseContext(
+        matter_code=BIRTH_REGISTRATION, purpose="新生儿户口登记", bundle_code=BIRTH_BUNDLE, case_id=case
+    )
+    ask = sharing_pb2.GetLicenseDataRequest(use=registration, license_id=certificate.license_id)
+    out("  7.2 济南市公安局 出生登记: 未经授权调取 (有条件共享)")
+    refused = _refusal(lambda: police.GetLicenseData(ask))
+    out(f"      拒绝: {refused['reason']} {refused['message']}")
+    if refused["remedy"]:
+        out(f"      办法: {refused['remedy']}")
+
+    out("  7.3 公安局申请共享 (RequestAccess), 卫健委在审批队列中批准一年 (DecideAccessRequest)")
+    requests = authorization_pb2_grpc.AuthorizationServiceStub(channel_for(POLICE))
+    submitted = requests.RequestAccess(
+        authorization_pb2.RequestAccessRequest(
+            use=registration,
+            license_id=certificate.license_id,
+            duration_days=365,
+            client_request_id=f"demo-{run}-csdj",
+        )
+    ).request
+    out(f"      申请 {submitted.request_id}: {_REQUEST_STATE[submitted.state]}, 信息项 {', '.join(submitted.fields)}")
+    queue = authorization_pb2_grpc.AuthorizationServiceStub(channel_for(HEALTH))
+    pending = queue.ListAccessRequests(
+        authorization_pb2.ListAccessRequestsRequest(
+            view=authorization_pb2.ACCESS_REQUEST_VIEW_ISSUER_QUEUE,
+            state=authorization_pb2.ACCESS_REQUEST_STATE_PENDING,
+            matter_code=BIRTH_REGISTRATION,
+        )
+    ).requests
+    queued = next(r for r in pending if r.request_id == submitted.request_id)
+    decided = queue.DecideAccessRequest(
+        authorization_pb2.DecideAccessRequestRequest(
+            request_id=queued.request_id,
+            decision=authorization_pb2.ACCESS_DECISION_APPROVE,
+            duration_days=365,
+            reason="出生登记法定所需",
+        )
+    ).request
+    until = dt.datetime.fromtimestamp(decided.valid_until.seconds, _CHINA).date()
+    out(
+        f"      卫健委审批队列: {queued.requester_name} {queued.matter_code} → {_REQUEST_STATE[decided.state]}, "
+        f"有效至 {until}"
+    )
+    out("  7.4 公安局再次调取 (GetLicenseData)")
+    approved = police.GetLicenseData(ask)
+    for line in _data_lines(approved, {}):
+        out(f"      {line}")
+
+    out("  7.5 济南市医疗保障局 参保登记: 持证人 (新生儿) 授权一次 (GrantConsent), 用证码只能用一次")
+    portal = authorization_pb2_grpc.AuthorizationServiceStub(channel_for(PORTAL))
+    granted = portal.GrantConsent(
+        authorization_pb2.GrantConsentRequest(
+            holder_code=certificate.holder.code,
+            grantee_code=MEDICAL,
+            matter_code=MEDICAL_INSURANCE,
+            license_ids=[certificate.license_id],
+            valid_until=_in_days(30),
+            uses=1,
+        )
+    )
+    medical = sharing_pb2_grpc.SharingServiceStub(channel_for(MEDICAL))
+    insured = sharing_pb2.GetLicenseDataRequest(
+        use=verification_pb2.UseContext(
+            matter_code=MEDICAL_INSURANCE, purpose="城乡居民医保参保登记", bundle_code=BIRTH_BUNDLE, case_id=case
+        ),
+        license_id=certificate.license_id,
+        consent_code=granted.code,
+    )
+    first = medical.GetLicenseData(insured)
+    shown = ", ".join(f"{f.label} {f.value}" for f in first.fields)
+    out(f"      第一次: 准予 ({_BASIS.get(first.fields[0].basis, '?')}, 剩余 {first.consent_uses_left} 次): {shown}")
+    again = _refusal(lambda: medical.GetLicenseData(insured))
+    out(f"      第二次: 拒绝 {again['reason']} {again['message']}")
+    return {
+        "birth": certificate.license_id,
+        "unauthorised": refused,
+        "approval": (_REQUEST_STATE[decided.state], until),
+        "approved_fields": {f.key: (f.value, f.masked, f.basis) for f in approved.fields},
+        "insurance_first": {f.key: f.basis for f in first.fields},
+        "insurance_again": again,
     }
 
 
@@ -199,8 +477,8 @@ def _window_check(channel_for: Callable[[str], grpc.Channel], run: int, out: Cal
     use = verification_pb2.UseContext(matter_code=TRANSFER, purpose="不动产转移登记：核验婚姻状况")
     clerk_id = [("x-zzgw-operator-bin", "不动产登记中心 3号窗口".encode())]
 
-    marriage = civil.IssueLicense(issue_request(_fresh(samples.marriage_certificate(run % 10**6), run))).license
-    cancelled = civil.IssueLicense(issue_request(_fresh(samples.marriage_certificate(run % 10**6 + 1), run))).license
+    marriage = civil.IssueLicense(issue_request(_fresh(samples.marriage_certificate(run), run))).license
+    cancelled = civil.IssueLicense(issue_request(_fresh(samples.marriage_certificate(run + 1), run))).license
     pdf = civil.GetLicenseDocument(issuance_pb2.GetLicenseDocumentRequest(license_id=marriage.license_id)).pdf
     civil.ChangeLicenseStatus(
         issuance_pb2.ChangeLicenseStatusRequest(
@@ -210,17 +488,13 @@ def _window_check(channel_for: Callable[[str], grpc.Channel], run: int, out: Cal
             reason="离婚登记",
         )
     )
+    code = qr_code_of(pdf)  # what the applicant's phone shows: the code printed on the license
 
-    out("\n== 6. 窗口核验: the 不动产登记中心 checks a 结婚证 instead of asking for the paper original ==")
+    out("\n== 8. 窗口核验: the 不动产登记中心 checks a 结婚证 instead of asking for the paper original ==")
     answers = [
         (
-            "by number",
-            clerk.VerifyLicense(
-                verification_pb2.VerifyLicenseRequest(
-                    use=use, type_code=marriage.type_code, license_number=marriage.license_number
-                ),
-                metadata=clerk_id,
-            ).report,
+            "scanning its QR code (扫码)",
+            clerk.VerifyLicense(verification_pb2.VerifyLicenseRequest(use=use, qr_code=code), metadata=clerk_id).report,
         ),
         (
             "the printed PDF",
@@ -240,23 +514,173 @@ def _window_check(channel_for: Callable[[str], grpc.Channel], run: int, out: Cal
         ),
     ]
     for what, report in answers:
-        why = _REASONS.get(report.reason, report.reason)
-        if why and report.license.status_since:  # "已注销 (date)"
-            why += f" ({report.license.status_since})"
-        verdict = _VERDICT.get(report.verdict, "?")
-        out(f"  {what}: {verdict}{'  ' + why if why else ''}  (回执 {report.receipt.receipt_id})")
+        out(f"  {what}: {_verdict_line(report)}  (回执 {report.receipt.receipt_id})")
+        if what.startswith("scanning"):
+            summary = report.license
+            out(
+                f"      {summary.type_name} {summary.license_id}, 持证人 {summary.holder_name_masked} "
+                f"({summary.holder_code_masked}), {summary.issuer_name}, {_STATUS[summary.status]}"
+            )
 
-    out("\n== 7. The holder's view (用证记录): who used the 结婚证, when and why ==")
-    portal = audit_pb2_grpc.AuditServiceStub(channel_for(PORTAL))
-    records = portal.ListAccessRecords(audit_pb2.ListAccessRecordsRequest(holder_code=marriage.holder.code)).records
-    for record in records:
-        at = dt.datetime.fromtimestamp(record.at.seconds, _CHINA).strftime("%Y-%m-%d %H:%M:%S")
-        out(f"  {at}  {_access_line(record)}")
+    out("\n== 9. The holder's view (用证记录): who used the 结婚证, when and why ==")
+    records = _holder_view(channel_for, marriage.holder.code, out)
     return {
         "verdicts": [report.verdict for _, report in answers],
+        "reasons": [report.reason for _, report in answers],
+        "qr_code": code,
         "holder_records": len(records),
         "marriage": marriage.license_id,
+        "cancelled": cancelled.license_id,
     }
+
+
+def _not_shared(
+    channel_for: Callable[[str], grpc.Channel], run: int, person: common_pb2.License, out: Callable[[str], None]
+) -> dict[str, Any]:
+    """The 护照: not shared, and used by no matter of the catalog; asking for it is refused."""
+    exit_entry = issuance_pb2_grpc.IssuanceServiceStub(channel_for(EXIT))
+    passport = exit_entry.IssueLicense(issue_request(_passport(person, run))).license
+    out("\n== 10. 不予共享: the 护照 ==")
+    out(f"  济南市公安局出入境管理支队 签发护照 {passport.license_id}")
+    catalog = catalog_pb2_grpc.CatalogServiceStub(channel_for(EXIT))
+    kind = catalog.GetLicenseType(catalog_pb2.GetLicenseTypeRequest(type_code=PASSPORT)).license_type
+    shared = catalog_pb2.SharingClass.Name(kind.sharing_class).removeprefix("SHARING_CLASS_")
+    out(f"  证照目录: 护照共享属性 {shared}（不予共享）; 没有事项的材料清单列出护照")
+    police = sharing_pb2_grpc.SharingServiceStub(channel_for(POLICE))
+    use = verification_pb2.UseContext(matter_code=SEAL_ENGRAVING, purpose="企业开办：公章刻制备案")
+    refused = _refusal(
+        lambda: police.GetLicenseData(sharing_pb2.GetLicenseDataRequest(use=use, license_id=passport.license_id))
+    )
+    out(f"  济南市公安局 调取护照数据: 拒绝 {refused['reason']} {refused['message']}")
+    return {"passport": passport.license_id, "passport_refused": refused}
+
+
+def _batch_import(channel_for: Callable[[str], grpc.Channel], run: int, out: Callable[[str], None]) -> dict[str, Any]:
+    """批量归集: a JSON Lines export through ``zzgw import``'s code path, twice."""
+    out(f"\n== 11. 批量归集: 济南市市场监督管理局 imports {BATCH_LINES} 食品生产许可证 lines (zzgw import) ==")
+    runs = []
+    with tempfile.TemporaryDirectory(prefix="zzgw-demo-") as directory:
+        path = Path(directory) / "food-permits.jsonl"
+        path.write_text("".join(line + "\n" for line in _food_permit_lines(run)), encoding="utf-8")
+        for attempt in ("first run", "same file again"):
+            report = import_file(path, lambda: channel_for(MARKET))
+            runs.append(report)
+            out(
+                f"  {attempt}: {report.lines} lines, 新签发 {report.created}, 此前已有 {report.existing}, "
+                f"失败 {report.failed}"
+            )
+    for failure in runs[0].failures:
+        out(f"    line {failure.line}: {failure.field or '-'} {failure.reason}: {failure.message}")
+    return {
+        "imported": [(r.lines, r.created, r.existing, r.failed) for r in runs],
+        "import_failures": [(f.line, f.field, f.reason) for f in runs[0].failures],
+    }
+
+
+def qr_code_of(pdf: bytes) -> str:
+    """The ``ZZ1:`` text of the verification QR code printed on a license's PDF (as a phone's scan reads it)."""
+    import zxingcpp
+    from PIL import Image
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    reader = PdfFileReader(io.BytesIO(pdf), strict=False)
+    page = reader.root["/Pages"]["/Kids"][0].get_object()
+    images = page["/Resources"].get("/XObject") or {}
+    for reference in images.values():
+        image = reference.get_object()
+        modes = {"/DeviceRGB": "RGB", "/DeviceGray": "L"}
+        if image.get("/Subtype") != "/Image" or str(image.get("/ColorSpace")) not in modes:
+            continue
+        size = (int(image["/Width"]), int(image["/Height"]))
+        for found in zxingcpp.read_barcodes(Image.frombytes(modes[str(image["/ColorSpace"])], size, image.data)):
+            if found.text.startswith("ZZ1:"):
+                return str(found.text)
+    raise ValueError("the PDF shows no ZZ1: verification code")
+
+
+def _holder_view(
+    channel_for: Callable[[str], grpc.Channel], holder_code: str, out: Callable[[str], None], indent: str = "  "
+) -> list[audit_pb2.AccessRecord]:
+    portal = audit_pb2_grpc.AuditServiceStub(channel_for(PORTAL))
+    records = list(portal.ListAccessRecords(audit_pb2.ListAccessRecordsRequest(holder_code=holder_code)).records)
+    for record in records:
+        at = dt.datetime.fromtimestamp(record.at.seconds, _CHINA).strftime("%Y-%m-%d %H:%M:%S")
+        out(f"{indent}{at}  {_access_line(record)}")
+    return records
+
+
+def _verdict_line(report: verification_pb2.VerificationReport) -> str:
+    """通过, or 不通过 with the reason as a clerk reads it (a status with the day it began: 已注销 (date))."""
+    why = _REASONS.get(report.reason, report.reason)
+    if why and report.license.status_since:  # "已注销 (date)"
+        why += f" ({report.license.status_since})"
+    return f"{_VERDICT.get(report.verdict, '?')}{'  ' + why if why else ''}"
+
+
+def _data_lines(data: sharing_pb2.GetLicenseDataResponse, labels: dict[str, str]) -> list[str]:
+    """What GetLicenseData shows: each field with why it is shared, the withheld ones with why not, and (with the
+    type's labels) the fields the matter does not list, which are never sent."""
+    lines = [
+        f"{f.label}: {f.value}{' (已脱敏)' if f.masked else ''}  [{_BASIS.get(f.basis, '?')}]" for f in data.fields
+    ]
+    lines += [f"{w.label}: 不提供 ({w.reason} {w.detail})" for w in data.withheld]
+    told = {f.key for f in data.fields} | {w.key for w in data.withheld}
+    if unlisted := [label for key, label in labels.items() if key not in told]:
+        lines.append(f"事项未列出, 不提供: {', '.join(unlisted)}")
+    if data.consent_id:
+        lines.append(f"用证码已使用 (授权 {data.consent_id}, 剩余 {data.consent_uses_left} 次)")
+    return lines
+
+
+def _refusal(call: Callable[[], object]) -> dict[str, str]:
+    """The refusal ``call`` is answered with: its gRPC code, its reason (``ErrorInfo``), message and remedy."""
+    from grpc_status import rpc_status
+
+    try:
+        call()
+    except grpc.RpcError as error:
+        info = error_details_pb2.ErrorInfo()
+        status = rpc_status.from_call(error)
+        for detail in status.details if status is not None else ():
+            if detail.Unpack(info):
+                break
+        return {
+            "code": error.code().name,
+            "reason": info.reason,
+            "message": error.details() or "",
+            "remedy": info.metadata.get("remedy", ""),
+        }
+    raise AssertionError("the call was answered, not refused")
+
+
+def _labels(channel_for: Callable[[str], grpc.Channel], type_code: str) -> dict[str, str]:
+    catalog = catalog_pb2_grpc.CatalogServiceStub(channel_for(MARKET))
+    found = catalog.GetLicenseType(catalog_pb2.GetLicenseTypeRequest(type_code=type_code)).license_type
+    return {f.key: f.label for f in found.fields}
+
+
+_TYPE_NAMES = {
+    samples.BUSINESS_LICENSE: "营业执照",
+    samples.FOOD_PERMIT: "食品生产许可证",
+    samples.ID_CARD: "居民身份证",
+    BIRTH_CERTIFICATE: "出生医学证明",
+}
+_MEMBER_NAMES = {
+    MARKET: "济南市市场监督管理局",
+    POLICE: "济南市公安局",
+    TAX: "国家税务总局济南市税务局",
+    HRSS: "济南市人力资源和社会保障局",
+}
+
+
+def _name(member: str) -> str:
+    return _MEMBER_NAMES.get(member, member)
+
+
+def _in_days(days: int) -> timestamp_pb2.Timestamp:
+    stamp = timestamp_pb2.Timestamp()
+    stamp.FromDatetime(dt.datetime.now(dt.UTC) + dt.timedelta(days=days))
+    return stamp
 
 
 def _access_line(record: audit_pb2.AccessRecord) -> str:
@@ -277,10 +701,124 @@ def _edited(pdf: bytes) -> bytes:
 
 
 def _fresh(record: dict[str, Any], run: int) -> dict[str, Any]:
+    """A sample record as this run issues it: its own request id, issued today, the company's name without the
+    sample's number (the run's number is in its code)."""
     record = {**record, "request_id": f"demo-{run}-{record['request_id']}", "issue_date": dt.date.today().isoformat()}
+    if record["holder"]["code_type"] == "001":
+        name = record["holder"]["name"].rstrip("0123456789")
+        name_key = "company_name" if "company_name" in record["fields"] else "producer_name"
+        record["holder"] = {**record["holder"], "name": name}
+        record["fields"] = {**record["fields"], name_key: name}
     if record["type_code"] == samples.FOOD_PERMIT:
         record["license_number"] = f"SC1063701{run:09d}"[:18]
     return record
+
+
+def _id_card(run: int) -> dict[str, Any]:
+    """The new legal representative's 居民身份证: a 公民身份号码 of the run's own (its birth day and sequence number
+    from the run's number: no two runs share one)."""
+    born = dt.date(1970, 1, 1) + dt.timedelta(days=(run // 1000) * 13)
+    code = samples.citizen_id(run % 1000, born)
+    record = samples.id_card(run + 7)
+    name = record["holder"]["name"]
+    return {
+        **record,
+        "request_id": f"demo-{run}-id",
+        "license_number": code,
+        "holder": {"name": name, "code_type": "111", "code": code},
+        "issue_date": dt.date.today().isoformat(),
+        "fields": {
+            **record["fields"],
+            "gender": "男" if int(code[16]) % 2 else "女",
+            "birth_date": born.isoformat(),
+            "citizen_id": code,
+        },
+    }
+
+
+def _birth_certificate(run: int) -> dict[str, Any]:
+    """A 出生医学证明 of a child born a week ago, the holder the child (a guardian's consent is not modelled)."""
+    born = dt.date.today() - dt.timedelta(days=7)
+    child = samples.citizen_id(2 * (run % 500) + 1, born)  # odd: a boy
+    father_born, mother_born = dt.date(1990, 3, 1 + run % 28), dt.date(1992, 4, 1 + run % 28)
+    father, mother = samples.person_name(run + 11), samples.person_name(run + 12)
+    name = father[0] + "小明"
+    return {
+        "request_id": f"demo-{run}-bc",
+        "type_code": BIRTH_CERTIFICATE,
+        "license_number": f"Q37{run:07d}",
+        "holder": {"name": name, "code_type": "111", "code": child},
+        "issue_date": dt.date.today().isoformat(),
+        "fields": {
+            "child_name": name,
+            "gender": "男",
+            "birth_date": born.isoformat(),
+            "birth_time": "08:30",
+            "gestational_weeks": "39",
+            "birth_weight_g": "3250",
+            "birth_length_cm": "50.5",
+            "birth_place": "370102",
+            "birth_facility": "济南市妇幼保健院",
+            "mother_name": mother,
+            "mother_citizen_id": samples.citizen_id(run % 1000, mother_born),
+            "father_name": father,
+            "father_citizen_id": samples.citizen_id((run + 1) % 1000, father_born),
+            "issuing_institution": "济南市妇幼保健院",
+        },
+    }
+
+
+def _passport(person: common_pb2.License, run: int) -> dict[str, Any]:
+    """A 护照 of the ID card's holder."""
+    code = person.holder.code
+    return {
+        "request_id": f"demo-{run}-pp",
+        "type_code": PASSPORT,
+        "license_number": f"E{run:08d}",
+        "holder": {"name": person.holder.name, "code_type": "111", "code": code},
+        "issue_date": dt.date.today().isoformat(),
+        "valid_until": (dt.date.today() + dt.timedelta(days=3650)).isoformat(),
+        "fields": {
+            "passport_type": "P",
+            "country_code": "CHN",
+            "name": person.holder.name,
+            "name_pinyin": "DEMO",
+            "gender": "男" if int(code[16]) % 2 else "女",
+            "nationality": "中国",
+            "birth_date": f"{code[6:10]}-{code[10:12]}-{code[12:14]}",
+            "birth_place": "山东",
+            "place_of_issue": "山东",
+            "issuing_authority": "中华人民共和国国家移民管理局",
+        },
+    }
+
+
+MALFORMED = {
+    17: "the line ends inside the record",
+    88: "a holder code whose check character is wrong",
+    151: "valid until before it was issued",
+}
+"""The demo's malformed 批量归集 lines (1-based) and what is wrong with each."""
+
+
+def _food_permit_lines(run: int) -> list[str]:
+    """``BATCH_LINES`` 食品生产许可证 records as JSON Lines, the run's own numbers, three lines malformed."""
+    lines = []
+    for number in range(1, BATCH_LINES + 1):
+        record = samples.food_permit(run * 1000 + number)
+        record["request_id"] = f"demo-{run}-batch-{number}"
+        record["license_number"] = f"SC1063702{run:06d}{number:03d}"
+        name = record["holder"]["name"].rstrip("0123456789")
+        record["holder"]["name"] = record["fields"]["producer_name"] = name
+        if number == 88:
+            code = record["holder"]["code"]
+            record["holder"]["code"] = code[:-1] + ("0" if code[-1] != "0" else "1")
+            record["fields"]["uscc"] = record["holder"]["code"]
+        if number == 151:
+            record["valid_until"] = "2020-01-01"
+        line = json.dumps(record, ensure_ascii=False)
+        lines.append(line[: len(line) // 2] if number == 17 else line)
+    return lines
 
 
 def _collect(stream: Any, events: list[issuance_pb2.LicenseChangeEvent]) -> None:

@@ -1,36 +1,149 @@
-"""What ``zzgw demo`` prints of the holder's view (用证记录): each use in Chinese, the clerk named only when there is
-one (an issuer's own read of its license names none), and an issuer's read not called a 核验."""
+"""What ``zzgw demo`` prints and does: the journeys of SCENARIOS.md against a gateway, each step's real answer (the
+decisions, the fields shown and withheld with their basis, the refusals' reasons), and the holder's view (用证记录):
+each use in Chinese, the clerk named only when there is one (an issuer's own read of its license names none), and an
+issuer's read not called a 核验."""
 
 from __future__ import annotations
 
 import ast
+import datetime as dt
 import re
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 import gateway.services
 from adapters.demo import _ACTIONS, _DECISIONS, run_demo
+from gateway.bootstrap import samples
 from gateway.domain.audit import AuditAction
 from gateway.domain.verification import ClaimResult
 from gateway.services.authorization import AccessRequestState
+from protos.zzgw.v1 import sharing_pb2, verification_pb2
 from signing.results import CheckResult
-from tests.conftest import RunningGateway
+from tests.conftest import RunningGateway, today
 
 SERVICES = Path(gateway.services.__file__).parent
+PASSED, FAILED = verification_pb2.CHECK_RESULT_PASSED, verification_pb2.CHECK_RESULT_FAILED
+APPROVAL, CONSENT = sharing_pb2.SHARING_BASIS_APPROVAL, sharing_pb2.SHARING_BASIS_CONSENT
 
 
-def test_the_holders_view_says_each_use_in_chinese_without_empty_parentheses(running: RunningGateway) -> None:
+@pytest.fixture(scope="module")
+def demo(running: RunningGateway) -> Iterator[tuple[list[str], dict[str, Any]]]:
     lines: list[str] = []
-    run_demo(running.channel, out=lines.append)
-    view = lines[next(i for i, line in enumerate(lines) if "用证记录" in line) + 1 :]
+    done = run_demo(running.channel, out=lines.append)
+    yield lines, done
+
+
+def section(lines: list[str], title: str) -> list[str]:
+    """The lines of the section whose heading holds ``title``, up to the next heading (printed after a blank line)
+    or blank line."""
+    start = next(i for i, line in enumerate(lines) if line.lstrip("\n").startswith("== ") and title in line) + 1
+    end = next((i for i in range(start, len(lines)) if lines[i].startswith("\n") or not lines[i].strip()), len(lines))
+    return lines[start:end]
+
+
+def test_the_holders_view_says_each_use_in_chinese_without_empty_parentheses(demo: tuple[list[str], Any]) -> None:
+    view = section(demo[0], "用证记录")
     assert view and all(re.match(r"  \d{4}-\d\d-\d\d \d\d:\d\d:\d\d  ", line) for line in view), view
     text = "\n".join(view)
     # the civil affairs bureau's own fetch of the document it printed: its read, answered, with no clerk and no purpose
     assert re.search(r"  济南市民政局  发证部门调阅证照文件：已答复$", text, re.MULTILINE), text
-    # the window's checks: its clerk, the purpose, and the verdict in words
+    # the window's checks: its clerk, the purpose, and the verdict in words (the QR code and the printed PDF; the
+    # edited PDF names no license)
     assert text.count("济南市不动产登记中心 (不动产登记中心 3号窗口)  不动产转移登记：核验婚姻状况  ") == 2
     assert "核验证照：通过" in text and "核验证照文件：通过" in text
     for raw in ("()", "ANSWERED", "LISTED", "PASSED", "FAILED", "核验ANSWERED", "GET_LICENSE"):
         assert raw not in text, raw
+
+
+def test_opening_a_business_four_departments_in_one_case(demo: tuple[list[str], dict[str, Any]]) -> None:
+    lines, done = demo
+    # 公安局 finds the 营业执照 for 企业印章刻制 and verifies it; 税务局, later in the case, relies on that receipt
+    assert done["listing"] == [(samples.BUSINESS_LICENSE, sharing_pb2.ACCESS_STATE_AVAILABLE)]
+    assert done["seal_receipt"] and done["relied_on"] == done["seal_receipt"]
+    steps = "\n".join(section(lines, "企业开办一件事"))
+    assert f"营业执照 {done['business']}: 可用 (AVAILABLE), ACTIVE" in steps
+    assert f"      通过  (回执 {done['seal_receipt']})" in steps
+    assert f"首办核验、接办免收: 沿用公安局的回执 {done['seal_receipt']}, 不再核验营业执照" in steps
+    # 人社局's form: each value from the amended 营业执照, the new legal representative's name among them
+    prefilled = done["prefilled"]
+    assert set(prefilled) == {"企业名称", "统一社会信用代码", "法定代表人", "住所"}
+    assert {license_id for _, license_id, _ in prefilled.values()} == {done["business"]}
+    assert prefilled["法定代表人"][2] == "legal_representative"
+    # the legal representative is the 居民身份证's holder (issued in step 1, the line after the card's identifier)
+    name = re.search(r"holder (\S+) \(", lines[next(i for i, line in enumerate(lines) if done["person"] in line) + 1])
+    assert name and prefilled["法定代表人"][0] == name.group(1)
+    assert f"法定代表人: {name.group(1)}  ← 营业执照「法定代表人」 {done['business']} (无条件共享)" in steps
+    # the company's holder view: 公安局's listing and check, 税务局's reliance, 人社局's form
+    uses = {(caller, action, decision) for caller, action, decision in done["company_records"]}
+    assert {
+        ("1137010099370102XJ", "LIST_HOLDER_LICENSES", "LISTED"),
+        ("1137010099370102XJ", "VERIFY_LICENSE", "PASSED"),
+        ("11370100993701097M", "LIST_CASE_RECEIPTS", "ANSWERED"),
+        ("11370100993701070X", "PREFILL_FORM", "PERMIT"),
+    } <= uses, uses
+    assert "国家税务总局济南市税务局  企业开办：新办纳税人首次申领发票  查看办件核验回执：已答复" in steps
+
+
+def test_a_birth_approval_then_a_one_use_consent(demo: tuple[list[str], dict[str, Any]]) -> None:
+    lines, done = demo
+    refused = done["unauthorised"]
+    assert (refused["code"], refused["reason"]) == ("PERMISSION_DENIED", "NEEDS_AUTHORIZATION")
+    assert "济南市卫生健康委员会（113701009937010623）" in refused["remedy"] and "RequestAccess" in refused["remedy"]
+    state, until = done["approval"]
+    assert state == "APPROVED" and until == today() + dt.timedelta(days=365)
+    fields = done["approved_fields"]
+    assert {basis for _, _, basis in fields.values()} == {APPROVAL}
+    assert not fields["mother_citizen_id"][1] and re.fullmatch(r"\d{17}[\dX]", fields["mother_citizen_id"][0])
+    assert set(done["insurance_first"]) == {"child_name", "gender", "birth_date", "mother_name", "father_name"}
+    assert set(done["insurance_first"].values()) == {CONSENT}
+    again = done["insurance_again"]
+    assert (again["code"], again["reason"]) == ("PERMISSION_DENIED", "CONSENT_USED_UP")
+    steps = "\n".join(section(lines, "新生儿出生一件事"))
+    assert "拒绝: NEEDS_AUTHORIZATION " in steps and "→ APPROVED, 有效至" in steps
+    assert "第一次: 准予 (持证人授权, 剩余 0 次)" in steps
+    assert "第二次: 拒绝 CONSENT_USED_UP 出生医学证明: 持证人授权次数已用完" in steps
+
+
+def test_the_window_scans_the_qr_code(demo: tuple[list[str], dict[str, Any]]) -> None:
+    lines, done = demo
+    assert done["qr_code"].startswith("ZZ1:")
+    assert done["verdicts"] == [PASSED, PASSED, FAILED, FAILED]
+    assert done["reasons"] == ["", "", "SIGNATURE_INVALID", "CANCELLED"]
+    checks = "\n".join(section(lines, "窗口核验"))
+    assert re.search(r"^  scanning its QR code \(扫码\): 通过  \(回执 \w+\)$", checks, re.MULTILINE), checks
+    assert f"结婚证 {done['marriage']}, 持证人 " in checks and ", 济南市民政局, ACTIVE" in checks
+    assert f"a 结婚证 cancelled since: 不通过  证照状态: 已注销 ({today().isoformat()})" in checks
+
+
+def test_the_passport_is_refused(demo: tuple[list[str], dict[str, Any]]) -> None:
+    lines, done = demo
+    refused = done["passport_refused"]
+    assert (refused["code"], refused["reason"]) == ("INVALID_ARGUMENT", "NOT_USED_BY_MATTER")
+    steps = "\n".join(section(lines, "护照"))
+    assert "护照共享属性 NOT_SHARED（不予共享）" in steps
+    assert "调取护照数据: 拒绝 NOT_USED_BY_MATTER" in steps and "不使用护照" in steps
+
+
+def test_the_batch_import_reports_the_malformed_lines_and_creates_nothing_twice(
+    demo: tuple[list[str], dict[str, Any]],
+) -> None:
+    lines, done = demo
+    assert done["imported"] == [(200, 197, 0, 3), (200, 0, 197, 3)]
+    assert done["import_failures"] == [
+        (17, "", "BAD_JSON"),
+        (88, "holder.code", "BAD_CHECK_CHARACTER"),
+        (88, "fields.uscc", "BAD_CHECK_CHARACTER"),
+        (151, "valid_until", "VALIDITY_BEFORE_ISSUE"),
+    ]
+    steps = section(lines, "批量归集")
+    assert steps[:2] == [
+        "  first run: 200 lines, 新签发 197, 此前已有 0, 失败 3",
+        "  same file again: 200 lines, 新签发 0, 此前已有 197, 失败 3",
+    ]
+    assert steps[3].startswith("    line 88: holder.code BAD_CHECK_CHARACTER: 统一社会信用代码校验码不符")
 
 
 def written_decisions() -> tuple[set[str], set[str]]:
