@@ -9,7 +9,11 @@ to a license or a seal is *announced* by the keys it changed (``license:<id>``, 
     transaction, so it is delivered exactly when the change commits, to every process listening on the same
     database. Each process runs one listener thread (``zzgw-changes``: ``LISTEN zzgw_changes`` on a connection of
     its own) and drops the named keys. A listener that loses its connection drops everything it holds and
-    reconnects.
+    reconnects. Listening is a *lease*: the listener sends ``LISTEN`` again every ``HEARTBEAT_EVERY`` without
+    blocking, and each answer vouches for it until ``LEASE`` after its sending. Past that (a backend that hangs, a
+    pooler or a middlebox that keeps the socket up and says nothing) the first thread to look, a verification's or
+    the listener's own, drops everything once, and nothing is kept until an answer comes: a change is heard within
+    ``LEASE`` of its commit or read from the store.
   - **SQLite** (one machine, several worker processes): a shared counter in a small file beside the database,
     mapped into memory by every process. A writer increments it after commit; a reader compares it with the value
     it saw last before each lookup (one memory read) and drops everything when it moved.
@@ -44,14 +48,16 @@ import fcntl
 import logging
 import mmap
 import os
+import select
 import sqlite3
 import struct
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import psycopg
+from psycopg import pq
 from psycopg.conninfo import make_conninfo
 from sqlalchemy import exc as sa_exc
 from sqlalchemy import text
@@ -76,10 +82,21 @@ PRUNE_MOST = 100_000
 """SQLite: at most this many rows of ``store_edits`` are deleted by one pruning (it holds the writer lock)."""
 PRUNE_WAIT = 0.2
 """SQLite: seconds a pruning waits for the writer lock before leaving it to a later one."""
-HEARTBEAT_EVERY = 5.0
-"""PostgreSQL: seconds between two round trips on the listener's connection, so that a connection whose peer is gone
-without a word is found out (with ``_LISTENER_KEEPALIVES``) in seconds, not after the system's two hours."""
+HEARTBEAT_EVERY = 0.25
+"""PostgreSQL: seconds between two round trips on the listener's connection (``LISTEN`` again, a no-op): each
+answer proves the connection heard everything sent before it, and renews the lease (``LEASE``)."""
+LEASE = 0.8
+"""PostgreSQL: seconds after a heartbeat was *sent* that its answer vouches for the listener. Past that with no newer
+answer (a backend that hangs, a pooler or a middlebox that keeps the socket up and says nothing) the feed is deaf:
+``generation`` is -1 and every cache is dropped once, so verifications read the store until an answer comes. A
+change is so heard within ``LEASE`` of its commit, or read from the store."""
+GIVE_UP_AFTER = 5.0
+"""PostgreSQL: seconds a heartbeat may go unanswered before the listener drops its connection and makes another
+(deaf meanwhile: this bounds how long the caches go unused, not how stale they may be)."""
+_UNION_MOST = 10_000
+"""PostgreSQL: more keys than this heard in one read of the connection drop everything instead."""
 _LISTENER_KEEPALIVES = {
+    "connect_timeout": 5,
     "keepalives": 1,
     "keepalives_idle": 10,
     "keepalives_interval": 5,
@@ -101,8 +118,15 @@ class ChangeFeed:
         self._listeners: list[Listener] = []
         self._lock = threading.Lock()
         self._generation = 0
-        self._deaf = db.dialect == "postgresql"
-        """PostgreSQL: not listening (before the first LISTEN, and from a lost connection until LISTEN again)."""
+        self._leased = db.dialect == "postgresql"
+        self._deaf = self._leased
+        """PostgreSQL: not listening (before the first LISTEN, from a lost connection until LISTEN again, and while
+        the lease has lapsed: no heartbeat answered within ``LEASE`` of its sending)."""
+        self._alive_until = 0.0
+        """PostgreSQL: ``time.monotonic()`` until which the last heartbeat answered vouches for the listener."""
+        self._lease_lock = threading.Lock()
+        self.listener_pid: int | None = None
+        """PostgreSQL: the backend pid of the listener's connection (for an operator, or a test), once connected."""
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._counter: mmap.mmap | None = None
@@ -123,7 +147,9 @@ class ChangeFeed:
         """Moves on every change heard; a cache fill started at one generation is dropped if it moved since. While
         the PostgreSQL listener is not listening it is -1, which no heard generation equals: nothing read then is
         kept, so a change made meanwhile (heard by nobody here) is read from the store by the very next call,
-        however long the reconnection takes (it had been visible only once LISTEN was back, 0.5-1 s later)."""
+        however long the reconnection takes (it had been visible only once LISTEN was back, 0.5-1 s later).
+        "Listening" is a lease (``LEASE``): a connection that stalls without closing turns deaf within a lease of its
+        last answered heartbeat, here, in the reading thread, whatever the listener thread is doing."""
         self.poll()
         return -1 if self._deaf else self._generation
 
@@ -182,31 +208,39 @@ class ChangeFeed:
                 _COUNTER.pack_into(self._counter, 0, before + 1)
             finally:
                 fcntl.flock(self._counter_fd, fcntl.LOCK_UN)
-            with self._seen_lock:
+            with self._seen_lock:  # delivered before it is seen: a thread that polls meanwhile waits for the drop
                 if before != self._seen:  # another process changed something since we last looked
                     changed = EVERYTHING
-                self._seen = before + 1  # our own change: dropped by key below, not everything
+                self._deliver(changed)
+                self._seen = before + 1  # our own change: dropped by key above, not everything
+            return
         self._deliver(changed)
 
     def poll(self) -> None:
-        """SQLite: drop everything if another process moved the shared counter since the last look."""
-        if self._counter is None:
+        """Before each lookup: PostgreSQL, turn deaf if the listener's lease lapsed (one clock read); SQLite (and
+        the workers of one ``zzgw serve``), drop everything if another process moved the shared counter since the
+        last look (one memory read). Noticing and dropping are one step for every other thread: one that polls
+        while another drops waits for the drop, never answering from what is being dropped."""
+        if self._leased and not self._deaf and time.monotonic() > self._alive_until:
+            self._lapse()
+        counter = self._counter
+        if counter is None or _COUNTER.unpack_from(counter)[0] == self._seen:
             return
-        value = _COUNTER.unpack_from(self._counter)[0]
         with self._seen_lock:
-            if value == self._seen:
+            value = _COUNTER.unpack_from(counter)[0]
+            if value == self._seen:  # another thread dropped everything meanwhile
                 return
-            self._seen = value
-        self._deliver(EVERYTHING)
+            self._deliver(EVERYTHING)
+            self._seen = value  # only now: a thread that saw the counter move waited on the lock until here
 
     def hear_edits(self) -> None:
         """SQLite: drop the keys of the rows of ``store_edits`` written since the last look (by the triggers of
         every change to ``licenses`` and ``seals``, whoever made it); everything if rows not read yet were pruned
         meanwhile, if there are more than ``EDITS_BATCH``, and at the first look, which notes where the table ends."""
-        with self._edits_lock:
+        with self._edits_lock:  # read and dropped in one step, as in ``poll``
             heard = self._read_edits()
-        if heard:
-            self._deliver(heard)
+            if heard:
+                self._deliver(heard)
 
     def _read_edits(self) -> frozenset[str]:
         with self._db.engine.connect() as connection:  # one read transaction: one snapshot for both reads
@@ -308,30 +342,54 @@ class ChangeFeed:
         self._counter = mmap.mmap(fd, _COUNTER.size)
         self._seen = _COUNTER.unpack_from(self._counter)[0]
 
+    def _lapse(self) -> None:
+        """The lease ran out (no heartbeat answered within ``LEASE`` of its sending): drop everything once and keep
+        nothing until an answer comes. Dropped before deaf, under the lock: a thread that finds the lease out
+        meanwhile waits here for the drop, never answering from what is being dropped."""
+        with self._lease_lock:
+            if self._deaf or time.monotonic() <= self._alive_until:
+                return
+            self._deliver(EVERYTHING)
+            self._deaf = True
+
+    def _go_deaf(self) -> None:
+        """The listener's connection is lost: as a lapse, at once."""
+        self._alive_until = 0.0  # a thread that polls from here waits in ``_lapse`` for the drop
+        self._lapse()
+
+    def _prove_alive(self, sent_at: float) -> bool:
+        """A heartbeat sent at ``sent_at`` was answered: everything sent to us before it was delivered, so the
+        listener is vouched for until ``sent_at + LEASE``. Listening again after a loss or a lapse drops everything
+        once more (a change may have been heard by nobody here meanwhile); True then."""
+        until = sent_at + LEASE
+        if not self._deaf:
+            self._alive_until = until
+            return False
+        with self._lease_lock:
+            self._alive_until = until
+            if not self._deaf or time.monotonic() > until:  # an answer already too late renews nothing
+                return False
+            self._deaf = False
+            self._deliver(EVERYTHING)  # a fill started while deaf holds -1, and one started now a generation before
+            return True
+
     def _listen(self, ready: threading.Event) -> None:
         name_this_thread("zzgw-changes")
         url = make_url(self._db.engine.url.render_as_string(hide_password=False)).set(drivername="postgresql")
         conninfo = make_conninfo(url.render_as_string(hide_password=False), **_LISTENER_KEEPALIVES)
         lost_at: float | None = None  # while not listening: said once at the loss and once when listening again
         while not self._stop.is_set():
+            connection: psycopg.Connection[tuple[object, ...]] | None = None
             try:
-                with psycopg.connect(conninfo, autocommit=True) as connection:
-                    connection.execute(f"LISTEN {CHANNEL}")
-                    self._deaf = False
+                connection = psycopg.connect(conninfo, autocommit=True)
+                for _ in self._hear(connection.pgconn):  # each time it listens again after a loss or a lapse
+                    ready.set()
                     if lost_at is not None:
                         _log.info("change listener listening again, after %.1f s", time.monotonic() - lost_at)
                         lost_at = None
-                    self._deliver(EVERYTHING)  # anything may have changed while we were not listening
-                    ready.set()
-                    beat = time.monotonic()
-                    while not self._stop.is_set():
-                        for notice in connection.notifies(timeout=0.5):
-                            self._deliver(EVERYTHING if notice.payload == "*" else frozenset(notice.payload.split(",")))
-                        if time.monotonic() - beat >= HEARTBEAT_EVERY:  # a peer gone without a word (a failover
-                            connection.execute("SELECT 1")  # moving an address) answers no notice and raises nothing
-                            beat = time.monotonic()
             except Exception as exc:  # psycopg's, or any other: the listener goes on, never silently gone
-                self._deaf = True  # what the caches hold, or would be filled with, may be stale: keep nothing
+                with contextlib.suppress(Exception):  # a listener's own failure must not end the listening
+                    self._go_deaf()  # what the caches hold, or would be filled with, may be stale: keep nothing
                 if self._stop.is_set():
                     return
                 if lost_at is None:  # each failed reconnection (every 0.5 s of an outage) had been a line of its own
@@ -339,8 +397,71 @@ class ChangeFeed:
                     _log.warning("change listener lost its connection (%s); reconnecting", type(exc).__name__)
                 else:
                     _log.debug("change listener still not connected (%s)", type(exc).__name__)
-                with contextlib.suppress(Exception):  # a listener's own failure must not end the listening
-                    self._deliver(EVERYTHING)
                 ready.set()
                 with contextlib.suppress(Exception):
                     self._stop.wait(0.5)
+            finally:
+                if connection is not None:
+                    with contextlib.suppress(Exception):
+                        connection.close()
+
+    def _hear(self, pgconn: pq.abc.PGconn) -> Iterator[None]:
+        """Listen on one connection until ``stop``, without ever blocking: ``LISTEN`` again every
+        ``HEARTBEAT_EVERY`` (a no-op once listening; the first one listens), sent with libpq's asynchronous calls
+        and waited for on the socket with a deadline, and every notification delivered as it arrives (all that
+        arrived together as one union). Yields each time it listens (again). Raises when the connection fails, or
+        when a heartbeat goes ``GIVE_UP_AFTER`` unanswered (a backend that hangs: another connection may work)."""
+        fd = pgconn.socket
+        self.listener_pid = pgconn.backend_pid
+        heartbeat = f"LISTEN {CHANNEL}".encode()
+        sent_at: float | None = None  # the heartbeat in flight
+        next_beat = time.monotonic()
+        flushing = False
+        stalled = False
+        while not self._stop.is_set():
+            now = time.monotonic()
+            if sent_at is None and now >= next_beat:
+                pgconn.send_query(heartbeat)
+                sent_at, next_beat = now, now + HEARTBEAT_EVERY
+                flushing = pgconn.flush() != 0
+            if not self._deaf and now > self._alive_until:  # as a reader would find it: nobody has to be reading
+                self._lapse()
+            if sent_at is not None and now - sent_at > LEASE and not stalled:
+                stalled = True
+                _log.warning(
+                    "change listener's connection answered nothing for %.1f s; verifications read the store until it "
+                    "does",
+                    now - sent_at,
+                )
+            if sent_at is not None and now - sent_at > GIVE_UP_AFTER:
+                raise TimeoutError(f"no answer on the listener's connection for {now - sent_at:.1f} s")
+            wakes = [next_beat] if sent_at is None else [sent_at + GIVE_UP_AFTER, sent_at + LEASE]
+            if not self._deaf:
+                wakes.append(self._alive_until)  # to drop everything at the lapse, even with nobody reading
+            wait = min([HEARTBEAT_EVERY] + [at - now for at in wakes if at > now])
+            readable, writable, _ = select.select([fd], [fd] if flushing else [], [], wait)
+            if writable:
+                flushing = pgconn.flush() != 0
+            if readable:
+                pgconn.consume_input()  # raises when the connection is gone
+            self._deliver_notices(pgconn)
+            if sent_at is None or flushing:
+                continue
+            while not pgconn.is_busy():
+                result = pgconn.get_result()
+                if result is None:  # answered whole: everything before it was delivered above
+                    stalled = False
+                    if self._prove_alive(sent_at):
+                        yield
+                    sent_at = None
+                    break
+                if result.status != pq.ExecStatus.COMMAND_OK:
+                    message = (result.error_message or b"").decode(errors="replace")
+                    raise psycopg.OperationalError(f"the listener's LISTEN failed: {message}")
+
+    def _deliver_notices(self, pgconn: pq.abc.PGconn) -> None:
+        keys: set[str] = set()
+        while (notice := pgconn.notifies()) is not None:
+            keys.update(notice.extra.decode().split(","))
+        if keys:
+            self._deliver(EVERYTHING if "*" in keys or len(keys) > _UNION_MOST else frozenset(keys))

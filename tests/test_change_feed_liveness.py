@@ -1,0 +1,257 @@
+"""The change feed's guarantees under the races and stalls a review found (report "cache coherence"):
+
+- SQLite, several workers: a thread that polls while another is dropping what a change made stale waits for the
+  drop; it never answers from what is being dropped (noticing and dropping are one step).
+- PostgreSQL: "listening" is a lease. A LISTEN connection that stalls without closing (its backend stopped with
+  SIGSTOP here, as a hung backend or pooler would) turns the feed deaf within ``LEASE`` of its last answered
+  heartbeat, even while nobody reads, so verifications read the store; it listens again when the connection answers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from adapters.records import issue_request
+from gateway.bootstrap import samples
+from gateway.store import changes
+from gateway.store.changes import EVERYTHING, ChangeFeed
+from gateway.store.database import Database
+from protos.zzgw.v1 import issuance_pb2, verification_pb2, verification_pb2_grpc
+from tests.api.test_issuance import unique
+from tests.conftest import MARKET, TAX, RunningGateway, backend_params, fresh_database, start_gateway
+
+POSTGRES = [p for p in backend_params() if p.id == "postgresql"]  # type: ignore[attr-defined]
+USE = verification_pb2.UseContext(matter_code="370100-FPSL-001", purpose="监听连接停滞时的缓存一致性测试")
+PASSED, FAILED = verification_pb2.CHECK_RESULT_PASSED, verification_pb2.CHECK_RESULT_FAILED
+
+
+# -- SQLite: noticing and dropping are one step -----------------------------------------------------------------------
+
+
+@pytest.fixture
+def two_sqlite_feeds(tmp_path: Path) -> Iterator[tuple[ChangeFeed, ChangeFeed]]:
+    """Two feeds on one SQLite file, as two worker processes have (the shared counter; no thread needed)."""
+    with fresh_database("sqlite", tmp_path) as url:
+        databases = [Database.connect(url), Database.connect(url)]
+        databases[0].migrate()
+        feeds = (ChangeFeed(databases[0]), ChangeFeed(databases[1]))
+        try:
+            yield feeds
+        finally:
+            for feed in feeds:
+                feed.stop()
+            for db in databases:
+                db.dispose()
+
+
+class _SlowDrop:
+    """A listener that stops in the middle of dropping everything until released: a thread preempted there."""
+
+    def __init__(self) -> None:
+        self.entered = threading.Event()
+        self.release = threading.Event()
+        self.drops = 0
+
+    def __call__(self, keys: frozenset[str]) -> None:
+        if keys == EVERYTHING:
+            self.drops += 1
+            self.entered.set()
+            assert self.release.wait(10)
+
+
+def _in_thread(call: Callable[[], object]) -> threading.Thread:
+    thread = threading.Thread(target=call, daemon=True)
+    thread.start()
+    return thread
+
+
+def _a_second_poller_waits_for_the_drop(feed: ChangeFeed, slow: _SlowDrop, first: Callable[[], object]) -> None:
+    dropping = _in_thread(first)
+    assert slow.entered.wait(5), "the change was not noticed"
+    second = _in_thread(feed.poll)  # a verification arriving meanwhile, on another handler thread
+    second.join(0.3)
+    assert second.is_alive(), "a poll returned while everything was still being dropped: it answers from the cache"
+    slow.release.set()
+    second.join(5)
+    dropping.join(5)
+    assert not second.is_alive() and not dropping.is_alive()
+    assert slow.drops == 1  # the second poller found the change dropped, not to drop again
+    feed.poll()
+    assert slow.drops == 1
+
+
+def test_a_poll_during_the_drop_waits_for_it(two_sqlite_feeds: tuple[ChangeFeed, ChangeFeed]) -> None:
+    writer, reader = two_sqlite_feeds
+    slow = _SlowDrop()
+    reader.subscribe(slow)
+    writer.committed(["license:A"])  # another worker's revocation returned
+    _a_second_poller_waits_for_the_drop(reader, slow, reader.poll)
+
+
+def test_a_poll_during_our_own_commit_that_drops_everything_waits_for_it(
+    two_sqlite_feeds: tuple[ChangeFeed, ChangeFeed],
+) -> None:
+    """Our own commit finds another worker's change not yet seen: it drops everything, and a thread polling then
+    waits for that too."""
+    other, ours = two_sqlite_feeds
+    slow = _SlowDrop()
+    ours.subscribe(slow)
+    other.committed(["license:theirs"])
+    _a_second_poller_waits_for_the_drop(ours, slow, lambda: ours.committed(["license:ours"]))
+
+
+# -- PostgreSQL: the listener's lease --------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def stopped(pid: int) -> Iterator[None]:
+    """The backend ``pid`` stopped (SIGSTOP: its socket stays open and says nothing), always continued after."""
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        os.kill(pid, signal.SIGCONT)
+
+
+def _until(condition: Callable[[], bool], within: float) -> float:
+    """Seconds until ``condition`` held; fails past ``within``."""
+    start = time.monotonic()
+    while not condition():
+        assert time.monotonic() - start < within, f"not within {within} s"
+        time.sleep(0.005)
+    return time.monotonic() - start
+
+
+@pytest.mark.parametrize("kind", POSTGRES)
+def test_a_stalled_listener_turns_deaf_within_the_lease_and_listens_again(kind: str, tmp_path: Path) -> None:
+    with fresh_database(kind, tmp_path) as url:
+        db = Database.connect(url)
+        db.migrate()
+        feed = ChangeFeed(db)
+        heard: list[frozenset[str]] = []
+        feed.subscribe(heard.append)
+        feed.start()
+        try:
+            assert feed.generation >= 0 and feed.listener_pid is not None
+            time.sleep(0.5)  # several heartbeats answered: the lease holds with nothing to hear
+            assert feed.generation >= 0
+            heard.clear()
+            with stopped(feed.listener_pid):
+                stopped_at = time.monotonic()
+                # nobody reads: the listener thread (not blocked) drops everything at the lapse
+                _until(lambda: EVERYTHING in heard, within=changes.LEASE + 0.4)
+                assert feed.generation == -1
+                assert time.monotonic() - stopped_at >= changes.LEASE - changes.HEARTBEAT_EVERY - 0.05
+                time.sleep(0.5)
+                assert feed.generation == -1  # nothing answered: still deaf, nothing kept
+                assert heard.count(EVERYTHING) == 1  # dropped once, not at every look
+            _until(lambda: feed.generation >= 0, within=1.0)  # the backend answers again
+            assert heard.count(EVERYTHING) == 2  # and everything is dropped once more: it may have missed a change
+        finally:
+            feed.stop()
+            db.dispose()
+
+
+@pytest.mark.parametrize("kind", POSTGRES)
+def test_a_reader_finds_the_lease_out_even_if_the_listener_does_not(kind: str, tmp_path: Path) -> None:
+    """The lapse is found by the reading thread itself (one clock read): a listener thread that is stuck, or
+    starved, does not keep the caches in use."""
+    with fresh_database(kind, tmp_path) as url:
+        db = Database.connect(url)
+        db.migrate()
+        feed = ChangeFeed(db)
+        feed.start()
+        try:
+            assert feed.generation >= 0
+            heard: list[frozenset[str]] = []
+            feed.subscribe(heard.append)
+            feed._stop.set()  # the listener thread ends as at a stop, without turning deaf: as if stuck for good
+            assert feed._thread is not None
+            feed._thread.join(5)
+            assert not feed._thread.is_alive()
+            time.sleep(changes.LEASE + 0.05)
+            assert heard == []  # nobody else drops anything
+            assert feed.generation == -1  # the reader finds the lease out and drops everything itself, once
+            assert feed.generation == -1
+            assert heard == [EVERYTHING]
+        finally:
+            feed.stop()
+            db.dispose()
+
+
+@pytest.fixture
+def two_pg_gateways(tmp_path: Path) -> Iterator[tuple[RunningGateway, RunningGateway]]:
+    """Two gateways (two feeds, two LISTEN connections) on one PostgreSQL database and one data directory, as two
+    replicas are; in this process, so that the second one's listener backend can be told apart."""
+    if not POSTGRES:
+        pytest.skip("no PostgreSQL")
+    with fresh_database("postgresql", tmp_path) as url:
+        first = start_gateway(tmp_path / "var", url)
+        second = start_gateway(tmp_path / "var", url)
+        try:
+            yield first, second
+        finally:
+            for gateway in (second, first):
+                gateway.server.stop(0)
+                gateway.gateway.close()
+
+
+def _issue(running: RunningGateway) -> str:
+    record = unique(samples.business_license(41))
+    request = issuance_pb2.BatchIssueLicensesRequest(licenses=[issue_request(record)])
+    (response,) = running.issuance(MARKET).BatchIssueLicenses(iter([request]))
+    (result,) = response.results
+    assert not result.HasField("error"), result.error
+    return result.license.license_id
+
+
+def _revoke(running: RunningGateway, license_id: str) -> None:
+    running.issuance(MARKET).ChangeLicenseStatus(
+        issuance_pb2.ChangeLicenseStatusRequest(
+            request_id=uuid.uuid4().hex,
+            license_id=license_id,
+            action=issuance_pb2.STATUS_ACTION_REVOKE,
+            reason="以欺骗手段取得许可",
+        )
+    )
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(not POSTGRES, reason="no PostgreSQL")
+def test_a_revocation_is_seen_within_a_second_by_a_gateway_whose_listener_stalled(
+    two_pg_gateways: tuple[RunningGateway, RunningGateway],
+) -> None:
+    """The review's proof: the second gateway's LISTEN backend stopped (TCP up), a revocation through the first one
+    went on answering PASSED from the second one's cache for 40 s and more."""
+    first, second = two_pg_gateways
+    clerk = verification_pb2_grpc.VerificationServiceStub(second.channel(TAX))
+    feed = second.gateway.feed
+    assert feed is not None and feed.listener_pid is not None
+
+    def verify(license_id: str) -> verification_pb2.VerificationReport:
+        return clerk.VerifyLicense(verification_pb2.VerifyLicenseRequest(use=USE, license_id=license_id)).report
+
+    revoked, kept = _issue(first), _issue(first)
+    for license_id in (revoked, kept):
+        for _ in range(3):  # checked, and now in the second gateway's cache
+            assert verify(license_id).verdict == PASSED
+    with stopped(feed.listener_pid):
+        stopped_at = time.monotonic()
+        _revoke(first, revoked)
+        took = _until(lambda: verify(revoked).status.reason == "REVOKED", within=1.0 + 0.2)
+        assert time.monotonic() - stopped_at < changes.LEASE + 0.4, took
+        assert verify(kept).verdict == PASSED  # read from the store, not refused
+        assert feed.generation == -1
+    _until(lambda: feed.generation >= 0, within=1.0)  # listening again once the backend answers
+    report = verify(revoked)
+    assert (report.verdict, report.status.reason) == (FAILED, "REVOKED")
+    assert verify(kept).verdict == PASSED
