@@ -87,6 +87,22 @@ def test_opening_a_business_four_departments_in_one_case(demo: tuple[list[str], 
     assert "国家税务总局济南市税务局  企业开办：新办纳税人首次申领发票  查看办件核验回执：已答复" in steps
 
 
+def test_the_legal_representatives_card_by_consent_the_matters_fields_only(
+    demo: tuple[list[str], dict[str, Any]],
+) -> None:
+    """公安局 issued the card, and reads it under 企业印章刻制 as any department would: the matter's fields, on the
+    holder's consent (used: none left), never the photo, nor the address the matter does not list."""
+    lines, done = demo
+    fields = done["id_card_fields"]
+    assert set(fields) == {"name", "gender", "citizen_id", "issuing_authority"}
+    assert {basis for _, _, basis in fields.values()} == {CONSENT}
+    assert not fields["citizen_id"][1] and re.fullmatch(r"\d{17}[\dX]", fields["citizen_id"][0])  # in full
+    assert done["id_card_consent"]
+    steps = "\n".join(section(lines, "企业开办一件事"))
+    assert "事项未列出, 不提供: 民族, 出生, 住址, 照片" in steps
+    assert f"用证码已使用 (授权 {done['id_card_consent']}, 剩余 0 次)" in steps
+
+
 def test_a_birth_approval_then_a_one_use_consent(demo: tuple[list[str], dict[str, Any]]) -> None:
     lines, done = demo
     refused = done["unauthorised"]
