@@ -340,6 +340,8 @@ class ClaimResult(enum.Enum):
     NO_LONGER_VALID = 3
     INCOMPLETE = 4
     NOT_FOUND = 5
+    NOT_FILLED = 6
+    """certData 未填: the claim states nothing (no holder code, no number, no field); 4 when it states some."""
     PARTLY_WRONG = 7
 
 

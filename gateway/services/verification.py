@@ -793,7 +793,11 @@ class VerificationService:
             )
         if holder_code:  # a mistyped check character is bad input, not a license "not found" (5) on a receipt
             holder_code = checked_holder_code(half_width(holder_code))  # typed in full width: the same code
-        if not holder_code or not (number := _claimed_number(license_number)):
+        number = _claimed_number(license_number)
+        if not (holder_code or number or any(v.strip() for v in fields.values())):  # nothing claimed at all
+            answer = ClaimAnswer(result=ClaimResult.NOT_FILLED)
+            license = None
+        elif not holder_code or not number:
             answer = ClaimAnswer(result=ClaimResult.INCOMPLETE)
             license = None
         else:

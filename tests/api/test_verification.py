@@ -1234,6 +1234,13 @@ def test_claims_follow_the_provincial_result_numbers(running: RunningGateway) ->
     assert "糕点" not in str(wrong)  # the stored value is never returned
     assert claim(running, **{**base, "license_number": "SC-NOT-THERE"}).code == 5
     assert claim(running, **{**base, "holder_code": ""}).code == 4
+    assert claim(running, type_code=issued.type_code, fields={"holder_name": issued.holder.name}).code == 4
+    # nothing claimed at all (spaces only): 6, certData 未填, not 4 (found by a tester of the provincial codes)
+    empty = claim(
+        running, type_code=issued.type_code, holder_code=" ", license_number="", fields={"food_category": " "}
+    )
+    assert (empty.result, empty.code) == (verification_pb2.CLAIM_RESULT_NOT_FILLED, 6)
+    assert receipt_statement(running, empty.receipt)["code"] == 6
     with pytest.raises(grpc.RpcError) as no_type:
         claim(running, **{**base, "type_code": ""})
     assert ("type_code", "REQUIRED") in error_details(no_type.value)[1]

@@ -28,6 +28,7 @@ class ClaimResult(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     CLAIM_RESULT_INCOMPLETE: _ClassVar[ClaimResult]
     CLAIM_RESULT_NOT_FOUND: _ClassVar[ClaimResult]
     CLAIM_RESULT_PARTLY_WRONG: _ClassVar[ClaimResult]
+    CLAIM_RESULT_NOT_FILLED: _ClassVar[ClaimResult]
 CHECK_RESULT_UNSPECIFIED: CheckResult
 CHECK_RESULT_PASSED: CheckResult
 CHECK_RESULT_FAILED: CheckResult
@@ -40,6 +41,7 @@ CLAIM_RESULT_NO_LONGER_VALID: ClaimResult
 CLAIM_RESULT_INCOMPLETE: ClaimResult
 CLAIM_RESULT_NOT_FOUND: ClaimResult
 CLAIM_RESULT_PARTLY_WRONG: ClaimResult
+CLAIM_RESULT_NOT_FILLED: ClaimResult
 
 class UseContext(_message.Message):
     __slots__ = ("matter_code", "purpose", "bundle_code", "case_id")
