@@ -2,7 +2,7 @@
 
 zzgw init                 create the database schema, keys, member CA, demo members (idempotent)
 zzgw serve                run the gateway (gRPC on ZZGW_GRPC_ADDR, default 127.0.0.1:50051)
-zzgw demo                 walk through issue → get → amend → revoke → change events against a live gateway
+zzgw demo                 walk through the scenarios' journeys (企业开办, 新生儿出生, 窗口核验, 批量归集)
 zzgw import FILE          issue every license of a CSV or JSON Lines file through BatchIssueLicenses
 zzgw audit verify|prune   check the audit trail's hash chain, or drop records past their retention
 zzgw memos                give licenses stored before schema 0012 the gateway's memo of their seal
@@ -504,9 +504,7 @@ def _import(settings: Settings, args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print("\nzzgw import: interrupted while counting the file's records, before anything was sent", file=sys.stderr)
         return 130
-    with tqdm(
-        total=total, unit=" lines", desc=f"importing {args.file.name}", dynamic_ncols=True, mininterval=0.5
-    ) as bar:
+    with tqdm(total=total, unit=" 行", desc=f"导入 {args.file.name}", dynamic_ncols=True, mininterval=0.5) as bar:
         try:
             report = import_file(
                 args.file,
