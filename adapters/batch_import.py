@@ -570,13 +570,18 @@ def _finish(report: ImportReport, started: float, stopped: str) -> None:
     report.seconds = time.perf_counter() - started
 
 
+_REFUSED_FIELDS = {"LICENSE_NUMBER_TAKEN": "license_number"}
+"""Refusals without field violations that are about one field of the line: a number another current license has
+(it had been listed with the field ``-``; found by a tester)."""
+
+
 def _record(report: ImportReport, number: int, reply: issuance_pb2.BatchItemResult) -> None:
     if reply.HasField("error"):
         error = reply.error
         if error.field_errors:
             report.failures.extend(Failure(number, v.field, v.reason, v.description) for v in error.field_errors)
-        else:
-            report.failures.append(Failure(number, "", error.reason, error.message))
+        else:  # a refusal of the whole record; the one that is about a field of it is named by that field
+            report.failures.append(Failure(number, _REFUSED_FIELDS.get(error.reason, ""), error.reason, error.message))
     elif reply.created:
         report.created += 1
     else:

@@ -112,6 +112,21 @@ def test_jsonl_import_reports_failures_by_line_and_imports_the_rest(running: Run
     assert [(f.line, f.reason) for f in again.failures] == [(f.line, f.reason) for f in report.failures]
 
 
+def test_a_number_another_current_license_has_fails_its_line_naming_the_field(
+    running: RunningGateway, tmp_path: Path
+) -> None:
+    """Two lines of one number: the second is refused LICENSE_NUMBER_TAKEN, named by its field, license_number (it
+    had been listed with the field ``-``; found by a tester of 批量归集)."""
+    first, second = permits(2, uuid.uuid4().hex[:8].upper(), start=200)
+    second["license_number"] = first["license_number"]
+    report = import_file(
+        write_jsonl(tmp_path / "twice.jsonl", [json.dumps(r) for r in (first, second)]), factory(running)
+    )
+    assert report.created == 1
+    assert [(f.line, f.field, f.reason) for f in report.failures] == [(2, "license_number", "LICENSE_NUMBER_TAKEN")]
+    assert f"line 2: license_number LICENSE_NUMBER_TAKEN: 许可证编号为 {first['license_number']}" in summary(report)
+
+
 def test_csv_import(running: RunningGateway, tmp_path: Path) -> None:
     tag = uuid.uuid4().hex[:8].upper()
     records = permits(5, tag, start=200)
