@@ -1,0 +1,152 @@
+"""PostgreSQL: an UPDATE, DELETE or TRUNCATE of ``licenses`` or ``seals`` announces itself once per statement
+(migration 0026), so a mass edit no longer queues a notification per row ahead of every later revocation (the review
+measured 1.2 s behind 400,000 rows). The rows here are written with SQL only: no gateway is needed to fire a trigger.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from alembic import command
+from alembic.config import Config
+
+from gateway.store.changes import EVERYTHING, ChangeFeed
+from gateway.store.database import MIGRATIONS, Database
+from tests.conftest import backend_params, fresh_database
+
+pytestmark = pytest.mark.postgres
+POSTGRES = [p for p in backend_params() if p.id == "postgresql"]  # type: ignore[attr-defined]
+
+_LICENSES = """
+INSERT INTO licenses (license_id, serial, version, type_code, issuer_code, license_number, holder_name,
+    holder_code_type, holder_code, issue_date, valid_from, region_code, fields, status, status_reason,
+    status_changed_at, created_at, is_current, supersedes, superseded_by, seal_algorithm, seal_key_id,
+    seal_encoding, seal_signature, seal_digest)
+SELECT 'MASS' || lpad(g::text, 17, '0'), g::text, 1, 'T', 'I', 'N' || g, '某公司', '001', 'C' || g,
+    current_date, current_date, '370100', '{}', 'ACTIVE', '', now(), now(), true, '', '', 'SM2', 'k', 'e', '', ''
+FROM generate_series(1, %(n)s) AS g
+"""
+_SEAL = """
+INSERT INTO seals (seal_id, issuer_code, name, algorithm, key_id, key_ref, certificate_der, certificate_serial,
+    image_png, valid_from, valid_until, status, revocation_reason, crl_reason, request_id, created_at)
+VALUES ('s1', 'I', '章', 'SM2', 'key-one', 'ref', '', 'serial-1', '', now(), now(), 'ACTIVE', '', '', 'r1', now())
+"""
+
+
+@pytest.fixture(params=POSTGRES)
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Database, psycopg.Connection[Any]]]:
+    """A migrated PostgreSQL store with 20,000 licenses and a seal, and a DBA's connection to it (autocommit)."""
+    with fresh_database(request.param, tmp_path) as url:
+        db = Database.connect(url)
+        db.migrate()
+        conninfo = db.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        with psycopg.connect(conninfo, autocommit=True) as dba:
+            dba.execute(_LICENSES, {"n": 20_000})
+            dba.execute(_SEAL)
+            try:
+                yield db, dba
+            finally:
+                db.dispose()
+
+
+def _listener(db: Database) -> psycopg.Connection[Any]:
+    conninfo = db.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    connection = psycopg.connect(conninfo, autocommit=True)
+    connection.execute("LISTEN zzgw_changes")
+    return connection
+
+
+def _heard(listener: psycopg.Connection[Any]) -> list[str]:
+    return [notice.payload for notice in listener.notifies(timeout=0.5)]
+
+
+def test_a_mass_update_sends_one_notification_everything(store: tuple[Database, psycopg.Connection[Any]]) -> None:
+    db, dba = store
+    with _listener(db) as listener:
+        dba.execute("UPDATE licenses SET holder_name = holder_name || '改'")  # 20,000 rows
+        assert _heard(listener) == ["*"]
+        dba.execute("UPDATE licenses SET holder_name = holder_name WHERE false")  # no row: nothing to announce
+        assert _heard(listener) == []
+
+
+def test_a_small_update_names_its_keys_old_and_new(store: tuple[Database, psycopg.Connection[Any]]) -> None:
+    db, dba = store
+    with _listener(db) as listener:
+        dba.execute("UPDATE licenses SET status = 'REVOKED' WHERE license_id IN ('MASS' || lpad('7', 17, '0'))")
+        assert _heard(listener) == ["license:MASS00000000000000007"]
+        dba.execute("UPDATE licenses SET license_id = 'MOVED' WHERE license_id = 'MASS00000000000000008'")
+        (payload,) = _heard(listener)
+        assert set(payload.split(",")) == {"license:MASS00000000000000008", "license:MOVED"}
+        dba.execute("UPDATE seals SET revoked_at = now() WHERE key_id = 'key-one'")
+        assert _heard(listener) == ["seal:key-one"]
+
+
+def test_up_to_500_rows_are_named_in_a_few_notifications_under_the_limit(
+    store: tuple[Database, psycopg.Connection[Any]],
+) -> None:
+    db, dba = store
+    with _listener(db) as listener:
+        dba.execute("UPDATE licenses SET holder_name = '改' WHERE serial::int <= 500")
+        heard = _heard(listener)
+        assert 2 <= len(heard) <= 3 and all(len(p.encode()) < 8_000 for p in heard), [len(p) for p in heard]
+        keys = [key for payload in heard for key in payload.split(",")]
+        assert sorted(keys) == sorted(f"license:MASS{n:017d}" for n in range(1, 501))
+        dba.execute("UPDATE licenses SET holder_name = '改' WHERE serial::int <= 501")
+        assert _heard(listener) == ["*"]
+
+
+def test_a_delete_or_a_truncate_announces_everything(store: tuple[Database, psycopg.Connection[Any]]) -> None:
+    db, dba = store
+    with _listener(db) as listener:
+        dba.execute("DELETE FROM licenses WHERE license_id = 'MASS00000000000000001'")
+        assert _heard(listener) == ["*"]
+        dba.execute("DELETE FROM seals")
+        assert _heard(listener) == ["*"]
+        dba.execute("TRUNCATE licenses")
+        assert _heard(listener) == ["*"]
+
+
+def test_a_revocation_after_a_mass_update_is_heard_at_once_and_the_caches_dropped(
+    store: tuple[Database, psycopg.Connection[Any]],
+) -> None:
+    db, dba = store
+    feed = ChangeFeed(db)
+    heard: list[frozenset[str]] = []
+    feed.subscribe(heard.append)
+    feed.start()
+    try:
+        assert feed.generation >= 0
+        heard.clear()
+        with dba.transaction():
+            dba.execute("UPDATE licenses SET holder_name = holder_name || '改'")
+        dba.execute("UPDATE licenses SET status = 'REVOKED' WHERE license_id = 'MASS00000000000000009'")
+        committed = time.monotonic()
+        while frozenset({"license:MASS00000000000000009"}) not in heard:
+            assert time.monotonic() - committed < 0.5, heard
+            time.sleep(0.005)
+        assert heard[0] == EVERYTHING  # the mass update dropped everything, once
+    finally:
+        feed.stop()
+
+
+def test_the_downgrade_restores_the_per_row_triggers(store: tuple[Database, psycopg.Connection[Any]]) -> None:
+    db, dba = store
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with db.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0025")
+    with _listener(db) as listener:
+        dba.execute("UPDATE licenses SET holder_name = '改' WHERE serial::int <= 3")
+        assert sorted(_heard(listener)) == [f"license:MASS{n:017d}" for n in range(1, 4)]
+        dba.execute("DELETE FROM licenses WHERE serial = '4'")
+        assert _heard(listener) == ["license:MASS00000000000000004"]
+    db.migrate()
+    with _listener(db) as listener:
+        dba.execute("UPDATE licenses SET holder_name = '再改' WHERE serial::int <= 3")
+        assert len(_heard(listener)) == 1
