@@ -255,3 +255,39 @@ def test_a_revocation_is_seen_within_a_second_by_a_gateway_whose_listener_stalle
     report = verify(revoked)
     assert (report.verdict, report.status.reason) == (FAILED, "REVOKED")
     assert verify(kept).verdict == PASSED
+
+
+# -- SQLite workers: the CRLs a stamp is judged by follow another worker's seal revocation at once ------------------
+
+
+def test_the_crls_are_read_again_after_another_worker_revoked_a_seal(tmp_path: Path) -> None:
+    """``VerifyStamp`` judges a stamp's certificates by the cached CRLs only: they had been returned without polling
+    the shared counter, so the first stamp verified on one worker after a seal revocation on another was judged by
+    the CRL without it (review finding 4)."""
+    with fresh_database("sqlite", tmp_path) as url:
+        running = start_gateway(tmp_path / "var", url)
+        other_worker = Database.connect(url)
+        other_feed = ChangeFeed(other_worker)
+        try:
+            service = running.gateway.verification
+            assert service is not None
+            read: list[int] = []
+            before = (b"the CRL before the revocation",)
+            after = (b"the CRL with the revocation",)
+            crls = iter([before, after])
+
+            def read_crls() -> tuple[bytes, ...]:
+                read.append(1)
+                return next(crls)
+
+            service._seals.crls = read_crls  # type: ignore[method-assign]
+            assert service._crls_now() == before
+            assert service._crls_now() == before and len(read) == 1  # cached while nothing changed
+            other_feed.committed(["seal:revoked-on-the-other-worker"])  # its RevokeSeal has returned
+            assert service._crls_now() == after  # the very next call reads the CRLs again
+            assert len(read) == 2
+        finally:
+            other_feed.stop()
+            other_worker.dispose()
+            running.server.stop(0)
+            running.gateway.close()

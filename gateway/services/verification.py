@@ -1296,10 +1296,12 @@ class VerificationService:
         return known
 
     def _crls_now(self) -> tuple[bytes, ...]:
+        # first, as in _seal_by_key: hears other processes' changes (a seal revoked through another worker drops the
+        # CRLs here), so a stamp is never judged by CRLs older than the last revocation returned
+        generation = self._feed.generation
         with self._lock:
             crls = self._crls
         if crls is None:
-            generation = self._feed.generation
             crls = self._seals.crls()
             with self._unchanged_since(generation) as unchanged:
                 if unchanged:
