@@ -100,7 +100,7 @@ from signing.record import SealMemos
 from signing.seal_ca import SealMakerCA
 from signing.seal_image import FALLBACK_FONTS_ENV, FONT_ENV, SealImageError, find_cjk_font, find_fallback_fonts
 from signing.sm2 import Sm2Unavailable
-from signing.tsa import LocalTimeStamper, TimeStampAuthority
+from signing.tsa import ZZGW_TSA_POLICY_OID, LocalTimeStamper, TimeStampAuthority
 
 log = logging.getLogger("zzgw")
 
@@ -930,6 +930,7 @@ def _time_stamping_authority(
         chain=[ca.intermediate],
         clock=clock,
         serials=x509.random_serial_number,
+        policy_oid=settings.tsa_policy or ZZGW_TSA_POLICY_OID,
     )
 
 
@@ -1497,6 +1498,12 @@ def _announce(settings: Settings, port: int, http_port: int) -> None:
             banner.append(
                 "warning: the HTTP side is plain HTTP on a network address: console tokens travel in clear; set "
                 "ZZGW_HTTP_TLS_CERT and ZZGW_HTTP_TLS_KEY, or keep it behind a TLS proxy"
+            )
+        if not settings.tsa_url and not settings.tsa_policy:
+            banner.append(
+                f"warning: the gateway's TSA names the placeholder policy {ZZGW_TSA_POLICY_OID} in every timestamp, "
+                "which stays in each sealed PDF: set ZZGW_TSA_POLICY to the deployment's policy OID (or ZZGW_TSA_URL "
+                "to the province's TSA)"
             )
     print("\n".join(banner), flush=True)
 

@@ -241,6 +241,19 @@ def test_a_production_gateway_on_a_network_address_warns_of_plain_http(capsys: p
     assert "in clear" not in capsys.readouterr().out
 
 
+def test_a_production_gateway_stamping_under_the_placeholder_policy_warns(capsys: pytest.CaptureFixture[str]) -> None:
+    from gateway.server import _announce
+
+    placeholder = Settings(mode="production", key_passphrase="x")
+    _announce(placeholder, 50051, 8080)
+    assert "placeholder policy 1.3.6.1.4.1.55555.1.1" in capsys.readouterr().out
+    for chosen in ({"tsa_policy": "1.2.156.112562.9.1"}, {"tsa_url": "https://tsa.example.cn/tsr"}):
+        _announce(dataclasses.replace(placeholder, **chosen), 50051, 8080)
+        assert "placeholder" not in capsys.readouterr().out
+    _announce(Settings(), 50051, 8080)  # dev mode: a test deployment
+    assert "placeholder" not in capsys.readouterr().out
+
+
 def test_the_ends_of_the_ranges_and_good_tsa_urls_are_accepted() -> None:
     assert Settings.load(env={"ZZGW_MAX_WATCHERS": "1"}).max_watchers == 1
     assert Settings.load(env={"ZZGW_MAX_WATCHERS": "1023", "ZZGW_THREADS": "1024"}).max_watchers == 1023
@@ -314,3 +327,28 @@ def test_a_copied_data_directory_without_its_passphrase_is_refused_not_given_a_n
     assert not settings.generated_passphrase_path.exists()
     fresh = Settings(data_dir=tmp_path / "new")
     assert len(fresh.passphrase(create=True)) > 20 and fresh.generated_passphrase_path.exists()
+
+
+@pytest.mark.parametrize("oid", ["1", "3.1", "1.02.3", "1.2.abc", "1..2", " 1.2.3"])
+def test_a_tsa_policy_that_is_no_object_identifier_is_refused(oid: str) -> None:
+    with pytest.raises(ConfigError, match=r"tsa_policy \(ZZGW_TSA_POLICY\) must be an object identifier"):
+        Settings.load(env={"ZZGW_TSA_POLICY": oid})
+
+
+def test_the_gateways_tsa_names_the_configured_policy_in_its_tokens(tmp_path: Path) -> None:
+    """The policy OID stays in every sealed PDF's timestamp: the deployment names its own (ZZGW_TSA_POLICY), where
+    the placeholder under an arc not registered to zzgw had been fixed (found by a security tester)."""
+    from signing.tsa import ZZGW_TSA_POLICY_OID
+    from tests.conftest import start_gateway
+    from tests.signing.test_tsa import make_request, parse, tst_info
+
+    policy = "1.2.156.112562.9.1"
+    running = start_gateway(tmp_path, f"sqlite:///{tmp_path / 'zzgw.db'}", tsa_policy=policy)
+    try:
+        assert running.gateway.tsa is not None
+        assert tst_info(parse(running.gateway.tsa.respond(make_request())))["policy"].dotted == policy
+        refused = parse(running.gateway.tsa.respond(make_request(req_policy=ZZGW_TSA_POLICY_OID)))
+        assert refused["status"]["status"].native == "rejection"  # the placeholder is no longer offered
+    finally:
+        running.server.stop(0)
+        running.gateway.close()
