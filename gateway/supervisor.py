@@ -14,7 +14,8 @@ replaced the same way. SIGTERM and SIGINT are passed on to every worker, which f
 
 The workers write their metrics to a directory of this run's on ``/dev/shm`` (``<data_dir>/metrics/``, emptied at
 start, on a machine without it; ``gateway.metrics.prepare_directory``), so that a scrape answered by any worker counts
-the whole gateway; a worker that exits leaves its gauges out.
+the whole gateway; a worker that exits leaves its gauges out. On PostgreSQL they share a change counter there too
+(``gateway.store.changes``): a change made through one worker is seen by the very next call on any other.
 """
 
 from __future__ import annotations
@@ -33,8 +34,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy.engine import make_url
+
 from gateway import metrics
 from gateway.config import ConfigError, Settings
+from gateway.store.changes import ChangeFeed
 
 log = logging.getLogger("zzgw.supervisor")
 
@@ -139,6 +143,10 @@ def _supervise(settings: Settings, worker: Worker) -> int:
     context = multiprocessing.get_context("spawn")
     # before any worker starts: they read it as they import
     metrics_directory = metrics.prepare_directory(settings.data_dir / METRICS_DIRECTORY)
+    if make_url(settings.effective_database_url).get_backend_name() == "postgresql":
+        # the workers' change counter beside their metrics (the run's own): the very next call on any worker sees a
+        # change made through another, as on SQLite, not only once the NOTIFY arrives (``gateway.store.changes``)
+        ChangeFeed.share_counter(metrics_directory)
 
     def start(number: int, *, announce: bool, failed_starts: int = 0) -> _Running:
         ready = Ready(context)

@@ -291,3 +291,67 @@ def test_the_crls_are_read_again_after_another_worker_revoked_a_seal(tmp_path: P
             other_worker.dispose()
             running.server.stop(0)
             running.gateway.close()
+
+
+# -- PostgreSQL, several workers of one gateway: the shared counter ------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", POSTGRES)
+def test_workers_of_one_gateway_on_postgresql_see_each_others_changes_at_the_very_next_call(
+    kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two workers (two feeds) of one ``zzgw serve`` on PostgreSQL: a change committed through one is dropped by the
+    other's very next poll, through the counter the supervisor made, before (here: without) any NOTIFY."""
+    monkeypatch.delenv(changes.WORKERS_COUNTER_ENV, raising=False)
+    with fresh_database(kind, tmp_path) as url:
+        databases = [Database.connect(url), Database.connect(url)]
+        databases[0].migrate()
+        alone = ChangeFeed(databases[0])  # no supervisor: no counter, NOTIFY only
+        assert alone._counter is None
+        alone.stop()
+        counter = ChangeFeed.share_counter(tmp_path)  # as the supervisor does before it starts the workers
+        assert os.environ[changes.WORKERS_COUNTER_ENV] == str(counter)
+        writer, reader = (ChangeFeed(db) for db in databases)
+        heard: list[frozenset[str]] = []
+        reader.subscribe(heard.append)
+        try:
+            for feed in (writer, reader):
+                feed.start()
+            assert reader.generation >= 0
+            heard.clear()
+            writer.committed(["license:A"])  # committed and announced by nobody else: no NOTIFY at all
+            reader.poll()  # the very next lookup on the other worker
+            assert heard == [EVERYTHING]
+            reader.poll()
+            assert heard == [EVERYTHING]
+        finally:
+            for feed in (writer, reader):
+                feed.stop()
+            for db in databases:
+                db.dispose()
+
+
+def test_the_supervisor_shares_a_counter_among_its_postgresql_workers_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gateway import metrics, supervisor
+    from gateway.config import Settings
+
+    made: list[Path] = []
+
+    class _Stop(Exception):
+        pass
+
+    class _NoWorkers:
+        def RawValue(self, *_: object) -> None:  # the first worker's start
+            raise _Stop
+
+    monkeypatch.setattr(metrics, "prepare_directory", lambda _: tmp_path)
+    monkeypatch.setattr(ChangeFeed, "share_counter", staticmethod(lambda directory: made.append(directory)))
+    monkeypatch.setattr(supervisor.multiprocessing, "get_context", lambda _: _NoWorkers())  # nothing started
+    for url, expected in (("postgresql+psycopg://u@h/db", [tmp_path]), (f"sqlite:///{tmp_path / 'z.db'}", [])):
+        made.clear()
+        settings = Settings(data_dir=tmp_path, database_url=url, key_passphrase="x")  # type: ignore[call-arg]
+        with pytest.raises(_Stop):
+            supervisor._supervise(settings, lambda *_: None)
+        assert made == expected

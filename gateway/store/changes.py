@@ -17,6 +17,8 @@ to a license or a seal is *announced* by the keys it changed (``license:<id>``, 
   - **SQLite** (one machine, several worker processes): a shared counter in a small file beside the database,
     mapped into memory by every process. A writer increments it after commit; a reader compares it with the value
     it saw last before each lookup (one memory read) and drops everything when it moved.
+  - The workers of one ``zzgw serve`` on PostgreSQL (``ZZGW_WORKERS`` > 1) share such a counter too, in the
+    supervisor's run directory: the very next call on any worker of the gateway sees a change made through another.
   - In both, the writing process drops the keys in its own caches right after its commit, so the very next lookup
     on the same process sees the change.
 
@@ -103,6 +105,9 @@ _LISTENER_KEEPALIVES = {
     "keepalives_count": 3,
     "tcp_user_timeout": 15_000,
 }
+WORKERS_COUNTER_ENV = "ZZGW_WORKERS_CHANGE_COUNTER"
+"""PostgreSQL, several workers (``ZZGW_WORKERS``): the shared change counter of the workers of one ``zzgw serve``,
+made by its supervisor in the run's directory (``share_counter``) and named to the workers it starts."""
 _log = logging.getLogger("zzgw.changes")
 
 Listener = Callable[[frozenset[str]], None]
@@ -141,6 +146,10 @@ class ChangeFeed:
         self._on_file = bool(path and path != ":memory:")
         if self._on_file:
             self._open_counter(Path(f"{path}.changes"))
+        elif self._leased and (shared := os.environ.get(WORKERS_COUNTER_ENV)) and Path(shared).is_file():
+            # the workers of one gateway: the very next call on any of them sees a change made through another,
+            # as on SQLite, without waiting for the NOTIFY (other gateways on the store still hear it within 1 s)
+            self._open_counter(Path(shared))
 
     @property
     def generation(self) -> int:
@@ -199,7 +208,8 @@ class ChangeFeed:
             uow.session.execute(text("SELECT pg_notify(:channel, :payload)"), {"channel": CHANNEL, "payload": payload})
 
     def committed(self, keys: Iterable[str]) -> None:
-        """After the writing transaction committed: drop the keys here, and move the shared counter (SQLite)."""
+        """After the writing transaction committed: drop the keys here, and move the shared counter (SQLite, and
+        PostgreSQL workers of one gateway)."""
         changed = frozenset(keys)
         if self._counter is not None and self._counter_fd is not None:
             fcntl.flock(self._counter_fd, fcntl.LOCK_EX)
@@ -329,6 +339,16 @@ class ChangeFeed:
             listeners = list(self._listeners)
         for listener in listeners:
             listener(keys)
+
+    @staticmethod
+    def share_counter(directory: Path) -> Path:
+        """In the supervisor of several workers on PostgreSQL, before it starts them: a change counter of the run's
+        own in ``directory``, named to the workers (``WORKERS_COUNTER_ENV``); returns its path."""
+        path = directory / "zzgw-changes.counter"
+        path.write_bytes(b"\0" * _COUNTER.size)
+        path.chmod(0o600)
+        os.environ[WORKERS_COUNTER_ENV] = str(path)
+        return path
 
     def _open_counter(self, path: Path) -> None:
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
