@@ -16,6 +16,13 @@ together (ADR 0004) — made, signed and stored with its access record by the gr
 (``GroupWriter``; on PostgreSQL made and signed by a thread of its own while the writer waits on the database), and
 checkable offline with the receipt certificate and the receipt's proof (``signing.receipts.check_receipt``).
 
+An access record names the co-subjects of the license it is about (people other than the holder whose 公民身份号码
+the license states, ``gateway.domain.audit.subjects_of``), as the sharing records do, so that their access logs list
+every verification of it (by identifier, number or code, its document or a stamp on it, a claim that found it, a
+case's listing of its receipt) and every refusal naming it. They are found once, when the license is read and
+checked, and kept with the check (``_Checked.subjects``) and the day's outcome; a license of a type with no such field
+has none, and its verifications write nothing more.
+
 **Caches** hold what is expensive and changes rarely, and every one of them is dropped by the change feed
 (``gateway.store.changes``) when what it holds changes in any process:
 
@@ -52,8 +59,8 @@ from cachetools import LRUCache
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from gateway.domain.audit import AuditAction, AuditEntry
-from gateway.domain.catalog import Catalog, LicenseType, Matter, Sensitivity
+from gateway.domain.audit import AuditAction, AuditEntry, license_subjects
+from gateway.domain.catalog import Catalog, LicenseType, Matter, Sensitivity, ValueType
 from gateway.domain.errors import (
     FieldViolation,
     InvalidRequestError,
@@ -270,6 +277,8 @@ class Outcome:
     identifier (type, issuer, version) is stated — not its validity, status or holder, which may be the edit's."""
     current: Current | None = None
     """For a SUPERSEDED version, the version in force now (``VerificationService._current``); else None."""
+    subjects: tuple[str, ...] = ()
+    """The license's co-subjects (``_Checked.subjects``), named by the access record of every answer about it."""
     statement: Mapping[str, object]
     """The outcome's part of the receipt statement (kind, verdict, reason, findings, license summary), its nested
     values already canonical JSON (``canonical_fragment``)."""
@@ -318,6 +327,9 @@ class _ToReceipt(NamedTuple):
     decision: str
     reason: str
     at: dt.datetime
+    subjects: tuple[str, ...] = ()
+    """The co-subjects of ``license`` its access record names (``_Checked.subjects``): found when the license was
+    checked, not by the group commit."""
 
 
 class Archived(enum.Enum):
@@ -374,6 +386,11 @@ class _Checked:
     record_vouched: bool = True
     """Whether the record's seal holds over it (for whatever reason it does not: altered fields, a digest or key
     rewritten with them, an unknown key); nothing of a record it does not vouch for is stated as the license's."""
+    subjects: tuple[str, ...] = ()
+    """The license's co-subjects (``gateway.domain.audit.subjects_of``: a 结婚证's wife where the husband holds it),
+    found once with the check, as its holder is read from the record as stored: the access record of every
+    verification of it names them, so their access logs list it. Most licenses have none (a type without such a
+    field is not looked into: ``VerificationService._subjects``)."""
     today: tuple[dt.date, Current | None, Outcome] | None = None
     """The outcome on the latest day it was checked, with the version in force it named (a superseded version's
     outcome states that version's status, which changes without this one changing: it is kept for as long as that
@@ -411,6 +428,13 @@ class VerificationService:
         self._certificates = certificates
         self._db = db
         self._catalog = catalog
+        self._subject_types = frozenset(
+            code
+            for code, license_type in catalog.license_types.items()
+            if any(f.value_type is ValueType.CITIZEN_ID and f.of_holder is None for f in license_type.fields)
+        )
+        """The license types with a field that may state a co-subject (``subjects_of``'s fields): no other type's
+        license is looked into for them."""
         self._seals = seals
         self._receipt_key = receipt_key
         self._clock = clock
@@ -590,7 +614,19 @@ class VerificationService:
         identity = _first_failure(self._signer_identity(identity, checked.uscc, license), record.identity)
         integrity = _first_failure(document, record.integrity)  # the summary is the stored record's
         status, current = self._status(record, now)
-        report = self._report(action, caller, use, query, integrity, status, identity, license, now, current=current)
+        report = self._report(
+            action,
+            caller,
+            use,
+            query,
+            integrity,
+            status,
+            identity,
+            license,
+            now,
+            current=current,
+            subjects=record.subjects,
+        )
         return report, sha256 == stored.sha256
 
     def _validate_pdf(self, pdf: bytes, field: str | None) -> PdfVerification:
@@ -661,7 +697,19 @@ class VerificationService:
         identity = _first_failure(self._signer_identity(identity, checked.signer_uscc, license), record.identity)
         integrity = _first_failure(checked.integrity, record.integrity)
         status, current = self._status(record, now)
-        report = self._report(action, caller, use, query, integrity, status, identity, license, now, current=current)
+        report = self._report(
+            action,
+            caller,
+            use,
+            query,
+            integrity,
+            status,
+            identity,
+            license,
+            now,
+            current=current,
+            subjects=record.subjects,
+        )
         return report, checked
 
     def _use_stamp(self, pdf: bytes, field: str) -> bool:
@@ -751,7 +799,11 @@ class VerificationService:
         its to learn, as their fields are not (``GetLicenseData``). The refusal is recorded as the call ``action``,
         with the license or holder ``target`` names, for the holder's and the issuer's logs."""
         matter = self._catalog.matters[use.matter_code]  # the use context was checked against the catalog
-        record = self._audit.recorder(caller, use, action, target) if self._audit is not None else None
+        record = (
+            self._audit.recorder(caller, use, action, target, subjects=self._subjects)
+            if self._audit is not None
+            else None
+        )
         check_type_used(self._catalog, matter, type_code, field, on_refusal=record)
         return matter
 
@@ -784,7 +836,9 @@ class VerificationService:
             refused = InvalidRequestError(unclaimable)
             unused = any(v.reason == "NOT_USED_BY_MATTER" for v in unclaimable)
             if unused and self._audit is not None:  # a field the matter has no need of, asked of a named holder
-                self._audit.refuse(caller, use, "NOT_USED_BY_MATTER", AuditAction.CHECK_CLAIM, target)
+                self._audit.refuse(
+                    caller, use, "NOT_USED_BY_MATTER", AuditAction.CHECK_CLAIM, target, subjects=self._subjects
+                )
             raise refused
         now = self._clock.now()
         if _CONTROL_CHARACTERS.search(holder_code := holder_code.strip()):
@@ -794,6 +848,7 @@ class VerificationService:
         if holder_code:  # a mistyped check character is bad input, not a license "not found" (5) on a receipt
             holder_code = checked_holder_code(half_width(holder_code))  # typed in full width: the same code
         number = _claimed_number(license_number)
+        subjects: tuple[str, ...] = ()  # a claim that found no license names no one
         if not (holder_code or number or any(v.strip() for v in fields.values())):  # nothing claimed at all
             answer = ClaimAnswer(result=ClaimResult.NOT_FILLED)
             license = None
@@ -806,7 +861,7 @@ class VerificationService:
             record = PASSED
             if license is not None:  # what is compared must be what the issuer sealed
                 checked = self._check_record(license)
-                record = _first_failure(checked.integrity, checked.identity)
+                record, subjects = _first_failure(checked.integrity, checked.identity), checked.subjects
             answer = answer_claim(license, holder_code, fields, _day(now), record=record)
         query, claim_key = claim_query(type_code, holder_code, license_number, fields)
         statement = {
@@ -826,6 +881,7 @@ class VerificationService:
             answer.result.name,
             answer.status_reason or ",".join(answer.mismatched_fields),
             now,
+            subjects,
         )
         return ClaimReport(answer=answer, checked_at=now, receipt=receipt, claim_key=claim_key)
 
@@ -956,9 +1012,9 @@ class VerificationService:
         self, caller: Member, refused: MatterNotHandledError, action: AuditAction, target: UseTarget | None = None
     ) -> None:
         """Put on the audit trail a call refused because the caller named another department's matter, with the
-        license or holder the request named (``AuditTrail.refuse_use``)."""
+        license or holder the request named (``AuditTrail.refuse_use``), on the logs of its co-subjects too."""
         if self._audit is not None:
-            self._audit.refuse_use(caller, refused, action, target)
+            self._audit.refuse_use(caller, refused, action, target, subjects=self._subjects)
 
     def _audit_case_listing(self, caller: Member, use: UseContext, receipts: Sequence[StoredReceipt]) -> None:
         """One record per license the listed receipts name (or one naming none): relying on an earlier department's
@@ -985,6 +1041,7 @@ class VerificationService:
                 holder_code=license.content.holder.code if license else "",
                 decision="ANSWERED",
                 reason=f"{len(receipts)} receipts",
+                subjects=self._subjects(license) if license else (),
             )
 
         entries = [entry(license_id) for license_id in named] or [entry()]
@@ -1067,7 +1124,19 @@ class VerificationService:
             )
         integrity = _first_failure(check.integrity, stored.integrity)
         status, current = self._status(stored, now)
-        return self._report(action, caller, use, query, integrity, status, identity, license, now, current=current)
+        return self._report(
+            action,
+            caller,
+            use,
+            query,
+            integrity,
+            status,
+            identity,
+            license,
+            now,
+            current=current,
+            subjects=stored.subjects,
+        )
 
     def _code_made_at(self, known: _KnownSeal, license: License) -> dt.datetime | None:
         """When the gateway made a code of ``license`` signed by ``known``'s seal, as it recorded: the record's
@@ -1091,7 +1160,16 @@ class VerificationService:
             return today[2]
         license = checked.license
         status = _superseded_by(self._status_on(checked, day), current)
-        outcome = self._outcome(checked.integrity, status, checked.identity, license, day, kept=True, current=current)
+        outcome = self._outcome(
+            checked.integrity,
+            status,
+            checked.identity,
+            license,
+            day,
+            kept=True,
+            current=current,
+            subjects=checked.subjects,
+        )
         checked.today = (day, current, outcome)
         return outcome
 
@@ -1176,11 +1254,19 @@ class VerificationService:
         checked = self._check_record(license)
         return _first_failure(checked.integrity, checked.identity)
 
+    def _subjects(self, license: License) -> tuple[str, ...]:
+        """The co-subjects of ``license`` (``license_subjects``); of a type with no field that may state one, none,
+        without looking (most licenses: 营业执照, 食品生产许可证)."""
+        if license.content.type_code not in self._subject_types:
+            return ()
+        return license_subjects(license, self._catalog)
+
     def _check_record(self, license: License) -> _Checked:
         """Integrity and issuer identity of a stored record: its seal over the record, the seal's trust."""
         known = self._seal_by_key(license.seal.key_id)
         status = self._status_integrity(license)
         vouched = status is PASSED
+        subjects = self._subjects(license)
         if known is None:
             return _Checked(
                 license=license,
@@ -1188,6 +1274,7 @@ class VerificationService:
                 identity=_NOT_CHECKED,
                 status_vouched=vouched,
                 record_vouched=False,
+                subjects=subjects,
             )
         sealed = self._integrity(license, known, trust_memo=True)
         if not vouched:  # the sealing time the seal's trust is judged at is not the one the gateway stored
@@ -1210,6 +1297,7 @@ class VerificationService:
             identity=identity,
             status_vouched=vouched,
             record_vouched=sealed.result is CheckResult.PASSED,
+            subjects=subjects,
         )
 
     def _integrity(self, license: License, known: _KnownSeal, *, trust_memo: bool) -> Finding:
@@ -1348,8 +1436,11 @@ class VerificationService:
         now: dt.datetime,
         *,
         current: Current | None = None,
+        subjects: tuple[str, ...] = (),
     ) -> Report:
-        outcome = self._outcome(integrity, status, identity, license, _day(now), current=current)
+        """The report of a check made now, with its receipt; ``subjects`` are the co-subjects of ``license``
+        (``_Checked.subjects``)."""
+        outcome = self._outcome(integrity, status, identity, license, _day(now), current=current, subjects=subjects)
         return self._answer(action, caller, use, query, outcome, now)
 
     def _outcome(
@@ -1362,6 +1453,7 @@ class VerificationService:
         *,
         kept: bool = False,
         current: Current | None = None,
+        subjects: tuple[str, ...] = (),
     ) -> Outcome:
         result, reason = verdict(integrity, status, identity)
         # a stored status the gateway did not store is not stated as the license's, in the summary or the receipt;
@@ -1384,6 +1476,7 @@ class VerificationService:
             status_since=status_since(license, day) if known and license is not None else None,
             record_vouched=vouched,
             current=current,
+            subjects=subjects,
             statement={
                 "kind": "verification",
                 "verdict": result.value,
@@ -1408,7 +1501,15 @@ class VerificationService:
         """The report of ``outcome`` with its receipt, signed and stored."""
         statement = {"query": query, **outcome.statement}
         receipt = self._sign_and_store(
-            action, caller, use, statement, outcome.license, outcome.verdict.value, outcome.reason or "", now
+            action,
+            caller,
+            use,
+            statement,
+            outcome.license,
+            outcome.verdict.value,
+            outcome.reason or "",
+            now,
+            outcome.subjects,
         )
         return Report(outcome=outcome, checked_at=now, receipt=receipt)
 
@@ -1450,12 +1551,17 @@ class VerificationService:
         decision: str,
         reason: str,
         now: dt.datetime,
+        subjects: tuple[str, ...] = (),
     ) -> StoredReceipt:
         """Have the group commit make the receipt and its access record, sign the group's receipts with one
         signature (``signing.receipts``) and store them; returns the signed receipt once committed. The records are
         made by the group commit (its writer thread, or its preparing thread on PostgreSQL), not here: Python on the
-        gRPC handler threads costs several times what it costs on a thread of its own (ADR 0005, second round)."""
-        result = self._receipts.write(_ToReceipt(action, caller, use, statement, license, decision, reason, now))
+        gRPC handler threads costs several times what it costs on a thread of its own (ADR 0005, second round). The
+        record names ``subjects``, the co-subjects of ``license`` found when it was checked (``_Checked``): nothing
+        is looked up for them here or in the group commit, and a license without any adds nothing to either."""
+        result = self._receipts.write(
+            _ToReceipt(action, caller, use, statement, license, decision, reason, now, subjects)
+        )
         if isinstance(result, Exception):
             raise result
         assert result is not None  # _store gives every item its signed receipt or its failure
@@ -1486,6 +1592,7 @@ class VerificationService:
             decision=answer.decision,
             reason=answer.reason[:64],
             receipt_id=receipt_id,
+            subjects=answer.subjects,
         )
         return canonical_json(full, trusted=True), entry  # built here: ASCII keys, no floats
 

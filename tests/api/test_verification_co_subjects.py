@@ -1,0 +1,259 @@
+"""Verification records name the license's co-subjects, over real gRPC on SQLite and PostgreSQL: a 结婚证 verified by
+its identifier, its number, its printed code, its PDF, a claim of it and a case's listing of its receipt are on the
+wife's access log (its 女方身份证件号 states her) as on the husband's, the holder's; so are refusals naming it.
+
+Journey 3 (a black-box tester): 不动产登记中心 verified the husband's 结婚证 by QR and by PDF; the husband's holder
+view listed both, the wife's only the issuer's read. A license naming no one (a 营业执照) writes no subject row, and its
+co-subjects are found once, when the license is checked, never on a warm verification (ADR 0005)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+import grpc
+import pytest
+from sqlalchemy import text
+
+from gateway.services import verification as verification_module
+from protos.zzgw.v1 import audit_pb2, audit_pb2_grpc, issuance_pb2, verification_pb2, verification_pb2_grpc
+from signing.qr import QrClaims, encode_qr
+from tests.api.test_co_subjects import couple, log_of
+from tests.api.test_sharing import BDCZY, FPSL, REAL_ESTATE, business_license
+from tests.conftest import (
+    ADMIN,
+    BUSINESS_LICENSE,
+    CIVIL,
+    MARKET,
+    MARRIAGE,
+    POLICE,
+    TAX,
+    RunningGateway,
+    error_details,
+    trail_rows,
+)
+
+MEDICAL = "1137010099370110X6"  # 济南市医疗保障局: 参保登记, a later matter of 新生儿出生一件事
+
+
+def verifier(running: RunningGateway, member: str = REAL_ESTATE) -> verification_pb2_grpc.VerificationServiceStub:
+    return verification_pb2_grpc.VerificationServiceStub(running.channel(member))
+
+
+def qr_of(running: RunningGateway, license_id: str, issuer: str) -> str:
+    """The license's printed code (ZZ1:), as its issuer's record seal makes it."""
+    stored = running.gateway.issuance._get_stored(license_id)
+    seals = running.gateway.seals
+    assert seals is not None
+    return encode_qr(seals.record_key(issuer), QrClaims.of(stored.content, issued_at=dt.datetime.now(dt.UTC)))
+
+
+def number_of(running: RunningGateway, license_id: str) -> str:
+    return running.gateway.issuance._get_stored(license_id).content.license_number
+
+
+def subject_rows(running: RunningGateway, receipt_ids: list[str]) -> dict[str, list[str]]:
+    """The co-subjects stored for the access records of ``receipt_ids``, by receipt."""
+    query = text(
+        "SELECT r.receipt_id, s.subject_code FROM access_records r "
+        "JOIN access_record_subjects s ON s.seq = r.seq WHERE r.receipt_id = :receipt"
+    )
+    found: dict[str, list[str]] = {}
+    with running.gateway.db.engine.connect() as connection:
+        for receipt in receipt_ids:
+            for receipt_id, code in connection.execute(query, {"receipt": receipt}).all():
+                found.setdefault(receipt_id, []).append(code)
+    return found
+
+
+def audit_ok(running: RunningGateway) -> bool:
+    admin = audit_pb2_grpc.AuditServiceStub(running.channel(ADMIN))
+    return admin.VerifyAuditLog(audit_pb2.VerifyAuditLogRequest()).ok
+
+
+def test_the_wife_lists_every_verification_of_her_husbands_marriage_certificate(running: RunningGateway) -> None:
+    husband, wife, license_id = couple(running)
+    pdf = running.issuance(CIVIL).GetLicenseDocument(issuance_pb2.GetLicenseDocumentRequest(license_id=license_id)).pdf
+    stub = verifier(running)
+    answered = {}
+    by_id = verification_pb2.VerifyLicenseRequest(use=BDCZY, license_id=license_id)
+    answered["id"] = stub.VerifyLicense(by_id).report  # the day's first check: the outcome is kept
+    answered["id, warm"] = stub.VerifyLicense(by_id).report  # the kept outcome
+    answered["number"] = stub.VerifyLicense(
+        verification_pb2.VerifyLicenseRequest(
+            use=BDCZY, type_code=MARRIAGE, license_number=number_of(running, license_id)
+        )
+    ).report
+    answered["qr"] = stub.VerifyLicense(
+        verification_pb2.VerifyLicenseRequest(use=BDCZY, qr_code=qr_of(running, license_id, CIVIL))
+    ).report
+    document = stub.VerifyDocument(verification_pb2.VerifyDocumentRequest(use=BDCZY, pdf=pdf))
+    assert document.registered_document
+    answered["pdf"] = document.report
+    for way, report in answered.items():
+        assert (report.verdict, report.license.license_id) == (verification_pb2.CHECK_RESULT_PASSED, license_id), way
+    claim = stub.CheckClaim(
+        verification_pb2.CheckClaimRequest(
+            use=BDCZY,
+            type_code=MARRIAGE,
+            holder_code=husband,
+            license_number=number_of(running, license_id),
+            fields={"wife_citizen_id": wife},  # a claim may confirm her number, though none is returned
+        )
+    )
+    assert claim.result == verification_pb2.CLAIM_RESULT_CORRECT_AND_VALID
+    unknown = stub.CheckClaim(  # a claim that finds no license names no one
+        verification_pb2.CheckClaimRequest(
+            use=BDCZY, type_code=MARRIAGE, holder_code=husband, license_number="J370102-2019-NONE"
+        )
+    )
+
+    receipts = [r.receipt.receipt_id for r in answered.values()] + [claim.receipt.receipt_id]
+    named = [r for r in log_of(running, wife, limit=100).records if r.receipt_id]
+    assert [r.receipt_id for r in named] == receipts[::-1]  # newest first
+    assert [(r.action, r.license_id) for r in named] == [
+        ("CHECK_CLAIM", license_id),
+        ("VERIFY_DOCUMENT", license_id),
+        *[("VERIFY_LICENSE", license_id)] * 4,
+    ]
+    for record in named:  # who looked, when, why and under which receipt: as the holder sees it
+        assert (record.caller, record.caller_name, record.matter_code, record.purpose) == (
+            REAL_ESTATE,
+            "济南市不动产登记中心",
+            BDCZY.matter_code,
+            BDCZY.purpose,
+        )
+        assert record.at.seconds > 0
+    held = {r.seq: r for r in log_of(running, husband, limit=100).records}
+    assert [held[r.seq] for r in named] == named  # the husband's log has the same records, the same fields
+    assert unknown.receipt.receipt_id not in {r.receipt_id for r in held.values()}
+    assert subject_rows(running, [*receipts, unknown.receipt.receipt_id]) == {r: [wife] for r in receipts}
+    assert audit_ok(running)
+
+
+def test_a_case_listing_of_the_certificates_receipt_is_on_her_log(running: RunningGateway) -> None:
+    """新生儿出生一件事: 公安 verifies the parents' 结婚证 for 出生登记; 医保 (参保登记, same case) relies on it."""
+    _, wife, license_id = couple(running)
+    case = "XSECS-" + uuid.uuid4().hex[:12]
+    first = verification_pb2.UseContext(
+        matter_code="370100-CSDJ-001", purpose="出生登记", bundle_code="370100-YJS-XSECS", case_id=case
+    )
+    report = (
+        verifier(running, POLICE)
+        .VerifyLicense(verification_pb2.VerifyLicenseRequest(use=first, license_id=license_id))
+        .report
+    )
+    later = verification_pb2.UseContext(
+        matter_code="370100-CBDJ-001", purpose="参保登记", bundle_code="370100-YJS-XSECS", case_id=case
+    )
+    listed = verifier(running, MEDICAL).ListCaseReceipts(verification_pb2.ListCaseReceiptsRequest(use=later))
+    assert [r.receipt.receipt_id for r in listed.receipts] == [report.receipt.receipt_id]
+    named = log_of(running, wife).records
+    assert [(r.action, r.caller, r.matter_code, r.license_id, r.receipt_id) for r in named[:2]] == [
+        ("LIST_CASE_RECEIPTS", MEDICAL, later.matter_code, license_id, ""),
+        ("VERIFY_LICENSE", POLICE, first.matter_code, license_id, report.receipt.receipt_id),
+    ]
+    assert audit_ok(running)
+
+
+def test_refusals_naming_the_certificate_are_on_her_log(running: RunningGateway) -> None:
+    """As the sharing refusals are: another department's matter (NOT_MATTER_DEPARTMENT), and a matter that uses no
+    结婚证 (NOT_USED_BY_MATTER), by identifier, by printed code and by a claim of its number."""
+    husband, wife, license_id = couple(running)
+    code = qr_of(running, license_id, CIVIL)
+    calls = [
+        (
+            TAX,
+            BDCZY,
+            lambda stub, use: stub.VerifyLicense(verification_pb2.VerifyLicenseRequest(use=use, license_id=license_id)),
+        ),
+        (TAX, FPSL, lambda stub, use: stub.VerifyLicense(verification_pb2.VerifyLicenseRequest(use=use, qr_code=code))),
+        (
+            TAX,
+            FPSL,
+            lambda stub, use: stub.CheckClaim(
+                verification_pb2.CheckClaimRequest(
+                    use=use, type_code=MARRIAGE, holder_code=husband, license_number=number_of(running, license_id)
+                )
+            ),
+        ),
+    ]
+    for member, use, call in calls:
+        with pytest.raises(grpc.RpcError) as refused:
+            call(verifier(running, member), use)
+        assert refused.value.code() in (grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.INVALID_ARGUMENT)
+        assert error_details(refused.value)[0].reason or error_details(refused.value)[1]
+    named = [(r.action, r.caller, r.decision, r.reason, r.license_id) for r in log_of(running, wife).records]
+    assert named == [
+        ("CHECK_CLAIM", TAX, "DENIED", "NOT_USED_BY_MATTER", license_id),
+        ("VERIFY_LICENSE", TAX, "DENIED", "NOT_USED_BY_MATTER", license_id),
+        ("VERIFY_LICENSE", TAX, "DENIED", "NOT_MATTER_DEPARTMENT", license_id),
+    ]
+    assert [r.seq for r in log_of(running, husband).records] == [r.seq for r in log_of(running, wife).records]
+    assert audit_ok(running)
+
+
+def subject_row_count(running: RunningGateway) -> int:
+    with running.gateway.db.engine.connect() as connection:
+        return int(connection.execute(text("SELECT count(*) FROM access_record_subjects")).scalar_one())
+
+
+def test_a_license_naming_no_one_writes_no_subject_row(running: RunningGateway) -> None:
+    """A 营业执照 verified every way, and a claim of it: no row in ``access_record_subjects``."""
+    license_id, uscc = business_license(running)
+    pdf = running.issuance(MARKET).GetLicenseDocument(issuance_pb2.GetLicenseDocumentRequest(license_id=license_id)).pdf
+    before = subject_row_count(running)
+    stub = verifier(running, TAX)
+    by_id = verification_pb2.VerifyLicenseRequest(use=FPSL, license_id=license_id)
+    number = number_of(running, license_id)
+    reports = [
+        stub.VerifyLicense(by_id).report,
+        stub.VerifyLicense(by_id).report,  # warm
+        stub.VerifyLicense(
+            verification_pb2.VerifyLicenseRequest(use=FPSL, qr_code=qr_of(running, license_id, MARKET))
+        ).report,
+        stub.VerifyLicense(
+            verification_pb2.VerifyLicenseRequest(use=FPSL, type_code=BUSINESS_LICENSE, license_number=number)
+        ).report,
+        stub.VerifyDocument(verification_pb2.VerifyDocumentRequest(use=FPSL, pdf=pdf)).report,
+    ]
+    assert {r.verdict for r in reports} == {verification_pb2.CHECK_RESULT_PASSED}
+    claim = stub.CheckClaim(
+        verification_pb2.CheckClaimRequest(
+            use=FPSL, type_code=BUSINESS_LICENSE, holder_code=uscc, license_number=number
+        )
+    )
+    assert claim.result == verification_pb2.CLAIM_RESULT_CORRECT_AND_VALID
+    receipts = [r.receipt.receipt_id for r in reports] + [claim.receipt.receipt_id]
+    assert all(len(trail_rows(running, "seq", "receipt_id = :r", r=receipt)) == 1 for receipt in receipts)
+    assert subject_rows(running, receipts) == {}
+    assert subject_row_count(running) == before
+    checked = running.gateway.verification._checked[license_id]  # type: ignore[union-attr]
+    assert checked.subjects == () and checked.today is not None and checked.today[2].subjects == ()
+    assert audit_ok(running)
+
+
+def test_co_subjects_are_found_once_with_the_check_not_on_each_verification(
+    running: RunningGateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The warm path (ADR 0005): a cached license's co-subjects are kept with its check and its day's outcome; a
+    verification of it looks nothing up for them, on the handler thread or in the group commit."""
+    _, wife, license_id = couple(running)
+    looked: list[str] = []
+    real = verification_module.license_subjects
+
+    def counted(license, catalog):  # type: ignore[no-untyped-def]
+        looked.append(license.license_id)
+        return real(license, catalog)
+
+    monkeypatch.setattr(verification_module, "license_subjects", counted)
+    stub = verifier(running)
+    request = verification_pb2.VerifyLicenseRequest(use=BDCZY, license_id=license_id)
+    receipts = [stub.VerifyLicense(request).report.receipt.receipt_id for _ in range(4)]
+    assert looked == [license_id]  # once, when the license was read and checked
+    checked = running.gateway.verification._checked[license_id]  # type: ignore[union-attr]
+    assert checked.subjects == (wife,) and checked.today is not None and checked.today[2].subjects == (wife,)
+    assert subject_rows(running, receipts) == {r: [wife] for r in receipts}
+    business, _ = business_license(running)
+    verifier(running, TAX).VerifyLicense(verification_pb2.VerifyLicenseRequest(use=FPSL, license_id=business))
+    assert looked == [license_id]  # a type with no field naming another person is not looked into
