@@ -305,8 +305,19 @@ class Settings:
 
     @property
     def database_label(self) -> str:
-        """The database URL with any password hidden, for printing."""
-        return make_url(self.effective_database_url).render_as_string(hide_password=True)
+        """The database URL with any password hidden, for printing: the one before the host, and the values of query
+        parameters that hold one (``?password=…``, ``sslpassword``), a form libpq takes for a password with characters
+        a URL reserves (found by an operations tester: it had been printed in clear at start and in errors)."""
+        url = make_url(self.effective_database_url)
+        shown = url.set(query={}).render_as_string(hide_password=True)
+        if not url.query:
+            return shown
+        parameters = (
+            (key, "***" if "password" in key.lower() else value)
+            for key, values in url.query.items()
+            for value in ((values,) if isinstance(values, str) else values)
+        )
+        return shown + "?" + "&".join(f"{key}={value}" for key, value in parameters)
 
     @property
     def pki_dir(self) -> Path:

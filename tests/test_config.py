@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -158,6 +161,24 @@ def test_database_label_hides_the_password() -> None:
     assert "s3cret-pw" not in settings.database_label
     assert settings.database_label == "postgresql+psycopg://zzgw:***@db.example:5432/zzgw"
     assert "s3cret-pw" not in repr(settings.database_label)
+
+
+def test_a_password_given_as_a_query_parameter_is_hidden_at_start_and_in_errors(tmp_path: Path) -> None:
+    """``?password=`` (libpq's form for a password with characters a URL reserves) had been printed in clear in the
+    start banner, init's last line and the errors of both (found by an operations tester)."""
+    from benchmarks.common import free_port
+
+    port = free_port()
+    url = f"postgresql+psycopg://postgres@127.0.0.1:{port}/zzgw?sslmode=disable&password=S3cret%26pw"
+    label = Settings(database_url=url).database_label
+    assert label == f"postgresql+psycopg://postgres@127.0.0.1:{port}/zzgw?sslmode=disable&password=***"
+    env = {**os.environ, "ZZGW_DATABASE_URL": url, "ZZGW_DATA_DIR": str(tmp_path), "ZZGW_KEY_PASSPHRASE": "x" * 16}
+    done = subprocess.run(
+        [sys.executable, "-m", "gateway.cli", "init"], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode != 0  # nothing listens there
+    assert f"cannot use {label}" in done.stderr, done.stderr
+    assert "S3cret" not in done.stdout + done.stderr
 
 
 def test_the_passphrase_is_not_in_the_repr() -> None:
