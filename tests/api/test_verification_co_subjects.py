@@ -16,7 +16,16 @@ import pytest
 from sqlalchemy import text
 
 from gateway.services import verification as verification_module
-from protos.zzgw.v1 import audit_pb2, audit_pb2_grpc, issuance_pb2, verification_pb2, verification_pb2_grpc
+from protos.zzgw.v1 import (
+    audit_pb2,
+    audit_pb2_grpc,
+    issuance_pb2,
+    seal_pb2,
+    seal_pb2_grpc,
+    verification_pb2,
+    verification_pb2_grpc,
+)
+from signing.keys import SM2_SM3
 from signing.qr import QrClaims, encode_qr
 from tests.api.test_co_subjects import couple, log_of
 from tests.api.test_sharing import BDCZY, FPSL, REAL_ESTATE, business_license
@@ -257,3 +266,25 @@ def test_co_subjects_are_found_once_with_the_check_not_on_each_verification(
     business, _ = business_license(running)
     verifier(running, TAX).VerifyLicense(verification_pb2.VerifyLicenseRequest(use=FPSL, license_id=business))
     assert looked == [license_id]  # a type with no field naming another person is not looked into
+
+
+def test_a_stamp_on_the_certificates_document_is_on_her_log(running: RunningGateway) -> None:
+    """VerifyStamp of a GB/T 38540 stamp over the 结婚证's registered document names the license, and her. Last in
+    this module: the 民政局's new SM2 seal seals its records from now on."""
+    _, wife, license_id = couple(running)
+    pdf = running.issuance(CIVIL).GetLicenseDocument(issuance_pb2.GetLicenseDocumentRequest(license_id=license_id)).pdf
+    civil_seals = seal_pb2_grpc.SealServiceStub(running.channel(CIVIL))
+    seal = civil_seals.RegisterSeal(
+        seal_pb2.RegisterSealRequest(request_id="sm2-" + uuid.uuid4().hex, name="电子证照专用章", algorithm=SM2_SM3)
+    ).seal
+    stamp = civil_seals.StampDocument(seal_pb2.StampDocumentRequest(seal_id=seal.seal_id, document=pdf)).stamp
+    report = verifier(running).VerifyStamp(verification_pb2.VerifyStampRequest(use=BDCZY, document=pdf, stamp=stamp))
+    assert report.report.license.license_id == license_id
+    (record,) = [r for r in log_of(running, wife).records if r.action == "VERIFY_STAMP"]
+    assert (record.caller, record.license_id, record.receipt_id) == (
+        REAL_ESTATE,
+        license_id,
+        report.report.receipt.receipt_id,
+    )
+    assert subject_rows(running, [record.receipt_id]) == {record.receipt_id: [wife]}
+    assert audit_ok(running)
