@@ -180,6 +180,7 @@ class AuthorizationServicer(authorization_pb2_grpc.AuthorizationServiceServicer)
             created_at=timestamp(c.created_at),
             withdrawn_at=timestamp(c.withdrawn_at) if c.withdrawn_at else None,
             portal_code=c.portal,
+            guardian_code=c.guardian_code,
         )
 
 

@@ -106,6 +106,10 @@ class FieldSpec:
     masking: Masking = Masking.ENDS
     """How the value is masked when SENSITIVE and not needed in full: the catalog's ``masking``, else ``ENDS`` for
     codes and ``WHOLE`` for free text (``STRING``), whose ends could name a person or a flat."""
+    guardian_of_holder: bool = False
+    """Whether the person whose 公民身份号码 the field states is a parent of the holder (a 出生医学证明's mother and
+    father): while the holder is a minor, that person may consent for the holder to the use of the license
+    (监护人代为授权, ``gateway.domain.guardianship``). Only a ``CITIZEN_ID`` field not ``of_holder`` may be one."""
 
     def named(self, name: str) -> bool:
         """Whether ``name`` is the field's label or one of its form labels."""
@@ -148,6 +152,15 @@ class LicenseType:
         for code_type in self.holder_code_types:
             if code_type not in HOLDER_CODE_TYPES:
                 raise ValueError(f"license type {self.code}: unknown holder code type {code_type}")
+        if any(f.guardian_of_holder for f in self.fields):
+            if self.holder_kind is not HolderKind.PERSON:
+                raise ValueError(f"license type {self.code}: guardian_of_holder needs a holder_kind PERSON")
+            births = [f for f in self.fields if f.of_holder is OfHolder.BIRTH_DATE and f.required]
+            if not births and self.holder_code_types != ("111",):
+                raise ValueError(
+                    f"license type {self.code}: guardian_of_holder needs the holder's birth date: a required field "
+                    "of_holder birth_date, or holder_code_types 111 only"
+                )
 
     def field_spec(self, key: str) -> FieldSpec | None:
         for spec in self.fields:
@@ -325,6 +338,7 @@ def _field(raw: Mapping[str, Any], type_code: str) -> FieldSpec:
             "form_labels",
             "of_holder",
             "masking",
+            "guardian_of_holder",
         },
         where,
     )
@@ -343,6 +357,9 @@ def _field(raw: Mapping[str, Any], type_code: str) -> FieldSpec:
         raise ValueError(f"{where}: of_holder {of_holder.value} needs a field of type {allowed}")
     if of_holder is OfHolder.SEX and not {"男", "女"} <= set(choices):
         raise ValueError(f"{where}: of_holder sex needs the choices 男 and 女")
+    guardian = _get(raw, "guardian_of_holder", bool, where, False)
+    if guardian and (value_type is not ValueType.CITIZEN_ID or of_holder is not None):
+        raise ValueError(f"{where}: guardian_of_holder needs a field of type CITIZEN_ID not of_holder")
     return FieldSpec(
         key=raw["key"],
         label=_text(raw, "label", where),
@@ -357,6 +374,7 @@ def _field(raw: Mapping[str, Any], type_code: str) -> FieldSpec:
         ),
         of_holder=of_holder,
         masking=_enum(raw, "masking", Masking, where, "whole" if value_type is ValueType.STRING else "ends"),
+        guardian_of_holder=guardian,
     )
 
 

@@ -19,6 +19,15 @@ bits in base32 (``XXXX-XXXX-XXXX-XXXX-XXXX-XXXX``); only its SHA-256 is stored, 
 A code is bound to its grantee and matter by the policy, its uses are counted by an atomic ``UPDATE`` in the
 transaction that records the use (``gateway.services.sharing``), and a withdrawn or used-up code is refused.
 
+**A guardian's consent** (监护人代为授权): a parent the license names as the holder's guardian (the catalog's
+``guardian_of_holder``: a 出生医学证明's mother and father) consents for a minor holder (under 18 on the day of the
+grant, China time: ``gateway.domain.guardianship``) with their own 公民身份号码 as ``holder_code``. The consent is the
+child's (its ``holder_code``), so the sharing policy applies unchanged, and names the parent (``guardian_code``); it
+names licenses, never types (a type would cover licenses of the child that name no guardian), all of the one child,
+and ends by the child's 18th birthday. The parent lists and withdraws the consents they granted; the child's code
+lists and withdraws them too. A parent of a holder of age is refused ``NOT_A_GUARDIAN``; anyone else, a co-subject
+who is no guardian (a 结婚证's wife) included, ``NOT_THE_HOLDERS_LICENSE``, as before.
+
 Every answered call appends one access record in the transaction of its work. Calls refused before anything was
 read or changed (bad input, a license named by an identifier of a type the matter does not use, a request or
 consent that is not the caller's) are errors, not uses, and leave none.
@@ -52,8 +61,9 @@ from gateway.domain.errors import (
     PermissionDeniedError,
     invalid,
 )
+from gateway.domain.guardianship import guardians_of, holder_birth_date, is_minor, of_age_on
 from gateway.domain.identifiers import LicenseId, license_id_violation
-from gateway.domain.model import Clock, License, Member, Role
+from gateway.domain.model import CHINA_TZ, Clock, License, Member, Role
 from gateway.domain.sharing import CONSUMER_ROLES, request_deadline
 from gateway.domain.validation import MAX_REASON, check_text, checked_holder_code
 from gateway.domain.verification import (
@@ -558,10 +568,9 @@ class AuthorizationService:
                 "NOT_GRANTEES_MATTER",
                 f"事项 {matter.code}（{matter.name}）由{matter.department}办理，不是被授权部门{grantee.name}的事项",
             )
+        guardian, holder_code = self._consenting_for(holder_code, licenses, type_codes, valid_until, now)
         for i, license in enumerate(licenses):
-            # one answer for "no such license" and "not this holder's": a portal learns nothing of other holders
-            if license is None or license.content.holder.code != holder_code:
-                raise invalid(f"license_ids[{i}]", "NOT_THE_HOLDERS_LICENSE", "该证照不属于此持证人")
+            assert license is not None
             check_type_used(self._catalog, matter, license.content.type_code, f"license_ids[{i}]")
         code = self._codes()
         digest = consent_code_digest(code)
@@ -570,6 +579,7 @@ class AuthorizationService:
             consent_id=self._ids(),
             code_sha256=digest,
             holder_code=holder_code,
+            guardian_code=guardian,
             portal=caller.code,
             grantee=grantee.code,
             matter_code=matter.code,
@@ -587,10 +597,70 @@ class AuthorizationService:
             uow.commit()
         return consent, code
 
+    def _consenting_for(
+        self,
+        person: str,
+        licenses: Sequence[License | None],
+        type_codes: Sequence[str],
+        valid_until: dt.datetime,
+        now: dt.datetime,
+    ) -> tuple[str, str]:
+        """Who consents, and for whom: ``("", person)`` when ``person`` holds every license named; ``(person,
+        child)`` when ``person`` is a guardian the licenses name of their minor holder, the child (监护人代为授权,
+        ``gateway.domain.guardianship``). InvalidRequestError otherwise."""
+        owners: dict[str, None] = {}
+        guardian = ""
+        for i, license in enumerate(licenses):
+            where = f"license_ids[{i}]"
+            # one answer for "no such license" and "not this holder's": a portal learns nothing of other holders
+            if license is None:
+                raise _not_the_holders(where)
+            owner = license.content.holder.code
+            owners[owner] = None
+            if owner == person:
+                continue
+            license_type = self._catalog.license_types.get(license.content.type_code)
+            if license_type is None or person not in guardians_of(license, license_type):
+                raise _not_the_holders(where)  # a co-subject who is no guardian (a 结婚证's wife) too
+            if not is_minor(license, license_type, now):
+                raise invalid(
+                    where, "NOT_A_GUARDIAN", "持证人已成年，须本人授权（the holder is of age and consents in person）"
+                )
+            guardian = person
+            born = holder_birth_date(license, license_type)
+            assert born is not None  # a minor's birth date is known
+            of_age = dt.datetime.combine(of_age_on(born), dt.time(), CHINA_TZ)
+            if valid_until > of_age:
+                raise invalid(
+                    "valid_until",
+                    "BEYOND_MINORITY",
+                    f"监护人代为授权的有效期不能晚于持证人年满18周岁之日{of_age.date()}"
+                    f"（a guardian's consent ends by the day the holder turns 18, {of_age.date()}）",
+                )
+        if len(owners) > 1:
+            raise invalid(
+                "license_ids",
+                "ONE_HOLDER_PER_CONSENT",
+                "一项授权只能涵盖同一持证人的证照（one consent covers the licenses of one holder）",
+            )
+        if not guardian:
+            return "", person
+        if type_codes:
+            # a type would cover every license of that type the child holds, some of which may name no guardian
+            raise invalid(
+                "type_codes",
+                "GUARDIAN_NAMES_LICENSES",
+                "监护人代为授权须逐一指明证照，不能按证照类型授权"
+                "（a guardian's consent names licenses, not license types）",
+            )
+        (child,) = owners
+        return guardian, child
+
     def withdraw_consent(
         self, caller: Member, consent_id: str, holder_code: str, *, operator: str = ""
     ) -> StoredConsent:
-        """Withdraw a consent of the holder (again: no change); the code is refused from the next call on."""
+        """Withdraw a consent of the holder, or one that the person of ``holder_code`` granted as a guardian (again:
+        no change); the code is refused from the next call on."""
         operator = check_operator(operator)
         holder_code = checked_holder_code(holder_code)
         if not consent_id:
@@ -598,7 +668,7 @@ class AuthorizationService:
         now = self._clock.now()
         with self._db.unit_of_work(write=True) as uow:
             consent = uow.consents.get(consent_id)
-            if consent is None or consent.holder_code != holder_code:
+            if consent is None or holder_code not in (consent.holder_code, consent.guardian_code):
                 raise NotFoundError(
                     "此持证人没有这项授权（no such consent of this holder）", reason="CONSENT_NOT_FOUND"
                 )
@@ -616,7 +686,8 @@ class AuthorizationService:
     def list_consents(
         self, caller: Member, holder_code: str, *, limit: int = 100, page_token: str = "", operator: str = ""
     ) -> ConsentPage:
-        """The holder's consents, newest first (their codes are not stored, so never shown), a page at a time."""
+        """The holder's consents and those the person of ``holder_code`` granted as a guardian for a minor holder,
+        newest first (their codes are not stored, so never shown), a page at a time."""
         operator = check_operator(operator)
         holder_code = checked_holder_code(holder_code)
         cursor = _ConsentCursor.parse(page_token)
@@ -662,9 +733,11 @@ class AuthorizationService:
         now: dt.datetime,
         licenses: Sequence[License | None],
     ) -> AuditEntry:
-        """The record of a consent granted or withdrawn; when it names one license (and no type), that license with
-        its co-subjects (``licenses``: the consent's licenses as stored, the first at least)."""
+        """The record of a consent granted or withdrawn, under its holder; when it names one license (and no type),
+        that license with its co-subjects (``licenses``: the consent's licenses as stored, the first at least). A
+        guardian who granted it is a co-subject too: it is on their access log as on the holder's."""
         one = len(consent.license_ids) == 1 and not consent.type_codes
+        subjects = self._subjects(licenses[0]) if one and licenses else ()
         return AuditEntry(
             at=now,
             caller=caller.code,
@@ -676,8 +749,12 @@ class AuthorizationService:
             holder_code=consent.holder_code,
             decision=decision,
             reason=f"consent={consent.consent_id}",
-            subjects=self._subjects(licenses[0]) if one and licenses else (),
+            subjects=(*subjects, consent.guardian_code) if consent.guardian_code else subjects,
         )
+
+
+def _not_the_holders(field: str) -> InvalidRequestError:
+    return invalid(field, "NOT_THE_HOLDERS_LICENSE", "该证照不属于此持证人（the license is not this holder's）")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -298,7 +298,10 @@ class ConsentRow(Base):
     """A holder's consent (授权 / 用证码). Only the SHA-256 of the code is kept: the code itself is shown once."""
 
     __tablename__ = "consents"
-    __table_args__ = (Index("ix_consents_holder", "holder_code", "created_at"),)
+    __table_args__ = (
+        Index("ix_consents_holder", "holder_code", "created_at"),
+        Index("ix_consents_guardian", "guardian_code", "created_at"),
+    )
 
     consent_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     code_sha256: Mapped[str] = mapped_column(String(64), unique=True)
@@ -313,6 +316,8 @@ class ConsentRow(Base):
     uses_left: Mapped[int] = mapped_column(Integer)
     withdrawn_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    guardian_code: Mapped[str] = mapped_column(String(32), server_default="")
+    """The 公民身份号码 of the parent who granted it for a minor holder (监护人代为授权); empty when the holder did."""
 
 
 class GatewayFactRow(Base):

@@ -1419,6 +1419,8 @@ class StoredConsent:
     uses_left: int
     created_at: dt.datetime
     withdrawn_at: dt.datetime | None = None
+    guardian_code: str = ""
+    """The parent who granted it for the (minor) holder, by 公民身份号码; empty when the holder granted it."""
 
 
 class AccessRequestRepository:
@@ -1584,6 +1586,7 @@ class ConsentRepository:
                 uses_left=consent.uses_left,
                 withdrawn_at=_as_utc(consent.withdrawn_at) if consent.withdrawn_at else None,
                 created_at=_as_utc(consent.created_at),
+                guardian_code=consent.guardian_code,
             )
         )
 
@@ -1596,11 +1599,15 @@ class ConsentRepository:
         return _consent(row) if row else None
 
     def of_holder(self, holder_code: str, *, limit: int) -> list[StoredConsent]:
-        """Newest first."""
-        rows = self._s.execute(
-            select(_CS).where(_CS.c.holder_code == holder_code).order_by(_CS.c.created_at.desc()).limit(limit)
-        ).all()
-        return [_consent(r) for r in rows]
+        """The newest ``limit`` consents of the holder and those the person of ``holder_code`` granted as a guardian
+        (``guardian_code``), newest first: each read through its own index, then merged."""
+        found: dict[str, StoredConsent] = {}
+        for column in (_CS.c.holder_code, _CS.c.guardian_code):
+            rows = self._s.execute(
+                select(_CS).where(column == holder_code).order_by(_CS.c.created_at.desc()).limit(limit)
+            ).all()
+            found.update((c.consent_id, c) for c in map(_consent, rows))
+        return sorted(found.values(), key=lambda c: c.created_at, reverse=True)[:limit]
 
     def use(self, consent_id: str, now: dt.datetime) -> int | None:
         """Count one use, atomically: the uses left afterwards, or None when the consent is used up, withdrawn or
@@ -1645,6 +1652,7 @@ def _consent(row: Row[tuple[object, ...]]) -> StoredConsent:
         uses_left=int(m["uses_left"]),
         withdrawn_at=_utc(m["withdrawn_at"]) if m["withdrawn_at"] else None,
         created_at=_utc(m["created_at"]),
+        guardian_code=m["guardian_code"],
     )
 
 

@@ -101,20 +101,27 @@ class AuthorizationServiceServicer:
 
     def GrantConsent(self, request, context):
         """A holder portal records its holder's consent and gets the code (用证码) the holder hands to the department.
+        A parent consents for a minor child (监护人代为授权): holder_code is the parent's 公民身份号码, and each license
+        named is the child's and names the parent in a field the catalog marks guardian_of_holder (a 出生医学证明's
+        mother or father); the consent is the child's, with the parent as guardian_code. A parent of a holder of age
+        (18 or over on the day, China time) is INVALID_ARGUMENT / NOT_A_GUARDIAN; anyone else, a co-subject who is no
+        guardian (a 结婚证's wife) included, NOT_THE_HOLDERS_LICENSE.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def WithdrawConsent(self, request, context):
-        """A holder portal withdraws its holder's consent; the code is refused from the next call on.
+        """A holder portal withdraws its holder's consent, or one its holder granted as a guardian; the code is refused
+        from the next call on.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ListConsents(self, request, context):
-        """A holder portal lists its holder's consents (never their codes), newest first, a page at a time.
+        """A holder portal lists its holder's consents and those its holder granted as a guardian for a minor child
+        (never their codes), newest first, a page at a time.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -1,0 +1,81 @@
+"""Guardianship (监护人代为授权): who may consent for a minor holder to the use of a license.
+
+>>> guardians_of(certificate, catalog.license_type(BIRTH_CERTIFICATE))  # doctest: +SKIP
+('370102199204010026', '370102199003010011')
+>>> is_minor(certificate, catalog.license_type(BIRTH_CERTIFICATE), now)  # doctest: +SKIP
+True
+
+A minor (未成年人) is a natural person under 18 (民法典 第十七条). The holder of a license is one on a day (China time)
+before their 18th birthday; from that day on they are of age and consent for themselves. A birthday on 29 February
+falls on 1 March in a year without one (18 full years have passed only then). The birth date is the one the holder's
+公民身份号码 carries, else that of the license's field marked ``of_holder: birth_date`` (a newborn's 出生医学证明,
+whose holder may have no 公民身份号码 yet); a holder whose birth date cannot be told is not taken for a minor.
+
+The license names the holder's parents in the fields the catalog marks ``guardian_of_holder`` (a 出生医学证明's
+mother's and father's 公民身份号码): they, and only they, are the holder's guardians here. A spouse on a 结婚证 is a
+co-subject of it but no guardian. Other guardians (appointed by a court or a residents' committee) are not modelled.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from gateway.domain.catalog import LicenseType, OfHolder, ValueType
+from gateway.domain.identifiers import citizen_id_problem
+from gateway.domain.model import CHINA_TZ, License
+
+AGE_OF_MAJORITY = 18
+"""民法典 第十七条: 十八周岁以上的自然人为成年人."""
+
+
+def of_age_on(born: dt.date, years: int = AGE_OF_MAJORITY) -> dt.date:
+    """The day a person born on ``born`` turns ``years`` (29 February: 1 March in a year without one)."""
+    try:
+        return born.replace(year=born.year + years)
+    except ValueError:  # 29 February, and the year is not a leap year
+        return dt.date(born.year + years, 3, 1)
+
+
+def minor_on(born: dt.date, day: dt.date) -> bool:
+    """Whether a person born on ``born`` is a minor on ``day``: not yet on their 18th birthday."""
+    return day < of_age_on(born)
+
+
+def holder_birth_date(license: License, license_type: LicenseType) -> dt.date | None:
+    """The holder's birth date: the one their 公民身份号码 carries, else the license's ``of_holder: birth_date`` field;
+    None when neither tells it."""
+    holder = license.content.holder
+    if holder.code_type == "111" and citizen_id_problem(holder.code) is None:
+        return dt.date(int(holder.code[6:10]), int(holder.code[10:12]), int(holder.code[12:14]))
+    for spec in license_type.fields:
+        if spec.of_holder is OfHolder.BIRTH_DATE:
+            value = license.content.fields.get(spec.key, "")
+            try:
+                return dt.date.fromisoformat(value)
+            except ValueError:
+                continue
+    return None
+
+
+def is_minor(license: License, license_type: LicenseType, now: dt.datetime) -> bool:
+    """Whether the holder of ``license`` is a minor at ``now`` (the day in China time); False when their birth date
+    cannot be told."""
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise ValueError("now must be timezone-aware")
+    born = holder_birth_date(license, license_type)
+    return born is not None and minor_on(born, now.astimezone(CHINA_TZ).date())
+
+
+def guardians_of(license: License, license_type: LicenseType) -> tuple[str, ...]:
+    """The 公民身份号码 the license states in its ``guardian_of_holder`` fields (the holder's parents), as holder codes
+    are kept (trimmed, upper case), sorted; empty values, the holder's own code and values that are no 公民身份号码
+    left out."""
+    holder = license.content.holder.code.strip().upper()
+    found = set()
+    for spec in license_type.fields:
+        if not spec.guardian_of_holder or spec.value_type is not ValueType.CITIZEN_ID:
+            continue
+        code = license.content.fields.get(spec.key, "").strip().upper()
+        if code and code != holder and citizen_id_problem(code) is None:
+            found.add(code)
+    return tuple(sorted(found))

@@ -1,0 +1,246 @@
+"""A guardian consents for a minor holder (监护人代为授权), over real gRPC on SQLite and PostgreSQL.
+
+新生儿出生一件事 (SCENARIOS journey 2): 医疗保障局 (参保登记) reads the child's 出生医学证明 with a parent's one-use
+consent code. A black-box tester found that the mother could not grant it: ``GrantConsent`` with her
+公民身份号码 for the child's certificate was NOT_THE_HOLDERS_LICENSE (in Chinese only), though the certificate
+names her and her access log lists its uses. A parent the license names in a ``guardian_of_holder`` field now
+consents for the child while the child is a minor; the consent is the child's, names the parent, and is listed and
+withdrawn by either.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import uuid
+from typing import Any
+
+import grpc
+import pytest
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
+
+from adapters.records import issue_request
+from gateway.bootstrap import samples
+from gateway.domain.model import CHINA_TZ
+from protos.zzgw.v1 import authorization_pb2, sharing_pb2, verification_pb2
+from tests.api.test_co_subjects import couple, log_of
+from tests.api.test_sharing import authorization, data, denied, fields_of, grant, person
+from tests.conftest import PORTAL, RunningGateway, trail_rows
+
+HEALTH = "113701009937010623"  # 济南市卫生健康委员会: issues 出生医学证明
+MEDICAL = "1137010099370110X6"  # 济南市医疗保障局: 参保登记
+BIRTH_CERTIFICATE = "1110000099100006XH001"
+CBDJ = verification_pb2.UseContext(matter_code="370100-CBDJ-001", purpose="新生儿出生一件事：城乡居民医保参保登记")
+
+
+def china_today() -> dt.date:
+    return dt.datetime.now(CHINA_TZ).date()
+
+
+def years_before(day: dt.date, years: int) -> dt.date:
+    """The same day ``years`` earlier (28 February for a 29th that year lacks)."""
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:
+        return dt.date(day.year - years, 2, 28)
+
+
+def certificate(
+    running: RunningGateway, mother: str, father: str, *, born: dt.date | None = None, child: str | None = None
+) -> tuple[str, str]:
+    """Issue a 出生医学证明 of a child born on ``born`` (a week ago) to ``mother`` and ``father``; the holder is the
+    child, by a 公民身份号码 of that birth date (a boy's), or by ``child`` (code type 其他: a newborn without one
+    yet). Returns its identifier and the child's code."""
+    born = born or china_today() - dt.timedelta(days=7)
+    code = child or samples.citizen_id(2 * random.randrange(500) + 1, born)  # odd: a boy
+    name = "张小明"
+    record = {
+        "request_id": f"bc-{uuid.uuid4().hex}",
+        "type_code": BIRTH_CERTIFICATE,
+        "license_number": f"Q{random.randrange(10**9):09d}",
+        "holder": {"name": name, "code_type": "099" if child else "111", "code": code},
+        "issue_date": born.isoformat(),
+        "fields": {
+            "child_name": name,
+            "gender": "男",
+            "birth_date": born.isoformat(),
+            "birth_place": "370102",
+            "birth_facility": "济南市妇幼保健院",
+            "mother_name": "李芳",
+            "mother_citizen_id": mother,
+            "father_name": "张伟",
+            "father_citizen_id": father,
+            "issuing_institution": "济南市妇幼保健院",
+        },
+    }
+    license = running.issuance(HEALTH).IssueLicense(issue_request(record)).license
+    return license.license_id, license.holder.code
+
+
+def parents() -> tuple[str, str]:
+    (mother, _), (father, _) = person(), person()
+    while father == mother:
+        father, _ = person()
+    return mother, father
+
+
+def consent(running: RunningGateway, holder_code: str, license_ids: tuple[str, ...], **changes: Any) -> Any:
+    values: dict[str, Any] = {
+        "grantee": MEDICAL,
+        "matter": CBDJ.matter_code,
+        "license_ids": license_ids,
+        "type_codes": (),
+        **changes,
+    }
+    return grant(running, holder_code, **values)
+
+
+def refusal(call: Any) -> tuple[grpc.StatusCode, list[tuple[str, str, str]]]:
+    """Run ``call``; it must fail. Its code and BadRequest violations as (field, reason, description)."""
+    with pytest.raises(grpc.RpcError) as caught:
+        call()
+    status = rpc_status.from_call(caught.value)  # type: ignore[arg-type]
+    assert status is not None
+    violations = []
+    for detail in status.details:
+        if detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
+            bad = error_details_pb2.BadRequest()
+            detail.Unpack(bad)
+            violations = [(v.field, v.reason, v.description) for v in bad.field_violations]
+    return caught.value.code(), violations
+
+
+def chinese_first(description: str) -> bool:
+    """Chinese first, the English after in full-width parentheses."""
+    head, _, tail = description.partition("（")
+    return bool(head) and not head.isascii() and tail.endswith("）") and tail[:-1].isascii()
+
+
+def listed(running: RunningGateway, code: str) -> list[authorization_pb2.Consent]:
+    request = authorization_pb2.ListConsentsRequest(holder_code=code)
+    return list(authorization(running, PORTAL).ListConsents(request).consents)
+
+
+def test_the_mother_grants_a_one_use_consent_for_her_newborns_certificate(running: RunningGateway) -> None:
+    mother, father = parents()
+    license_id, child = certificate(running, mother, father)
+    granted = consent(running, mother, (license_id,), uses=1)
+    assert (granted.consent.holder_code, granted.consent.guardian_code) == (child, mother)  # the child's consent
+
+    read = data(running, license_id, CBDJ, member=MEDICAL, code=granted.code)
+    assert fields_of(read)["child_name"] == "张小明"
+    assert {f.basis for f in read.fields} == {sharing_pb2.SHARING_BASIS_CONSENT}
+    assert (read.consent_id, read.consent_uses_left) == (granted.consent.consent_id, 0)
+    assert denied(lambda: data(running, license_id, CBDJ, member=MEDICAL, code=granted.code))[0] == "CONSENT_USED_UP"
+
+    # listed to the mother's portal (she granted it) and to the child's (it is the child's), with the guardian named
+    (hers,) = listed(running, mother)
+    assert (hers.consent_id, hers.holder_code, hers.guardian_code) == (granted.consent.consent_id, child, mother)
+    assert hers.state == authorization_pb2.CONSENT_STATE_USED_UP
+    assert [c.consent_id for c in listed(running, child)] == [hers.consent_id]
+    assert not listed(running, father)  # the father granted nothing
+
+    # the grant is on the child's log (its holder) and on the mother's (she granted it and the certificate names her)
+    grants = [(r.action, r.license_id) for r in log_of(running, child).records if r.action == "GRANT_CONSENT"]
+    assert grants == [("GRANT_CONSENT", license_id)]
+    assert [r for r in log_of(running, mother).records if r.action == "GRANT_CONSENT"] == [
+        r for r in log_of(running, child).records if r.action == "GRANT_CONSENT"
+    ]
+    (row,) = trail_rows(
+        running, "holder_code", "action = 'GRANT_CONSENT' AND reason = :reason", reason=f"consent={hers.consent_id}"
+    )
+    assert row == (child,)
+
+
+def test_a_guardians_consent_naming_two_licenses_names_the_guardian_as_a_co_subject(running: RunningGateway) -> None:
+    """A record about two licenses names neither's co-subjects, but the guardian who granted it still."""
+    mother, father = parents()
+    first, child = certificate(running, mother, father)
+    second, second_child = certificate(running, mother, father)
+    assert second_child != child  # two children: one consent covers one holder's licenses
+    code, violations = refusal(lambda: consent(running, mother, (first, second)))
+    assert code == grpc.StatusCode.INVALID_ARGUMENT
+    assert [(f, r) for f, r, _ in violations] == [("license_ids", "ONE_HOLDER_PER_CONSENT")]
+    assert chinese_first(violations[0][2])
+
+    newborn = f"N{uuid.uuid4().hex[:12].upper()}"  # no 公民身份号码 yet: a minor by the certificate's birth date
+    one, _ = certificate(running, mother, father, child=newborn)
+    two, _ = certificate(running, mother, father, child=newborn)
+    granted = consent(running, father, (one, two), uses=2)
+    assert (granted.consent.holder_code, granted.consent.guardian_code) == (newborn, father)
+    record = f"consent={granted.consent.consent_id}"
+    (seq,) = [r.seq for r in log_of(running, father).records if r.reason == record]
+    assert [r.seq for r in log_of(running, newborn).records if r.reason == record] == [seq]
+    assert not [r for r in log_of(running, mother).records if r.reason == record]  # she is named on neither record
+    assert [c.consent_id for c in listed(running, newborn)] == [granted.consent.consent_id]
+
+
+def test_the_guardian_withdraws_the_consent_they_granted(running: RunningGateway) -> None:
+    mother, father = parents()
+    license_id, child = certificate(running, mother, father)
+    granted = consent(running, father, (license_id,), uses=3)
+    stub = authorization(running, PORTAL)
+    for other in (mother, person()[0]):  # the other parent, a stranger: not theirs to withdraw
+        code, _ = refusal(
+            lambda other=other: stub.WithdrawConsent(
+                authorization_pb2.WithdrawConsentRequest(consent_id=granted.consent.consent_id, holder_code=other)
+            )
+        )
+        assert code == grpc.StatusCode.NOT_FOUND
+    withdrawn = stub.WithdrawConsent(
+        authorization_pb2.WithdrawConsentRequest(consent_id=granted.consent.consent_id, holder_code=father)
+    ).consent
+    assert withdrawn.state == authorization_pb2.CONSENT_STATE_WITHDRAWN and withdrawn.guardian_code == father
+    reason, _ = denied(lambda: data(running, license_id, CBDJ, member=MEDICAL, code=granted.code))
+    assert reason == "CONSENT_WITHDRAWN"
+    withdrawals = [r.license_id for r in log_of(running, child).records if r.action == "WITHDRAW_CONSENT"]
+    assert withdrawals == [license_id]
+
+
+def test_a_stranger_a_spouse_and_a_parent_of_an_adult_are_refused(running: RunningGateway) -> None:
+    mother, father = parents()
+    license_id, _ = certificate(running, mother, father)
+    stranger, _ = person()
+    code, violations = refusal(lambda: consent(running, stranger, (license_id,)))
+    assert code == grpc.StatusCode.INVALID_ARGUMENT
+    ((field, reason, words),) = violations
+    assert (field, reason) == ("license_ids[0]", "NOT_THE_HOLDERS_LICENSE") and chinese_first(words)
+
+    # a 结婚证's wife is a co-subject of her husband's license, but no guardian of him
+    _, wife, marriage = couple(running)
+    _, violations = refusal(lambda: consent(running, wife, (marriage,), grantee="123701009937011183",
+                                            matter="370100-BDCZY-001"))  # fmt: skip
+    assert [(f, r) for f, r, _ in violations] == [("license_ids[0]", "NOT_THE_HOLDERS_LICENSE")]
+
+    # the child of an old certificate is of age since the day of the 18th birthday
+    today = china_today()
+    grown, _ = certificate(running, mother, father, born=years_before(today, 18) - dt.timedelta(days=1))
+    _, violations = refusal(lambda: consent(running, mother, (grown,)))
+    ((field, reason, words),) = violations
+    assert (field, reason) == ("license_ids[0]", "NOT_A_GUARDIAN") and words.startswith("持证人已成年，须本人授权（")
+    assert chinese_first(words)
+
+    # a guardian names licenses, not types (a type would cover every license of it that the child holds)
+    _, violations = refusal(lambda: consent(running, mother, (license_id,), type_codes=("11100000991000019E002",)))
+    assert [(f, r) for f, r, _ in violations] == [("type_codes", "GUARDIAN_NAMES_LICENSES")]
+
+
+def test_a_guardians_consent_ends_by_the_childs_18th_birthday(running: RunningGateway) -> None:
+    mother, father = parents()
+    today = china_today()
+    born = years_before(today + dt.timedelta(days=3), 18)  # of age in three days
+    license_id, child = certificate(running, mother, father, born=born)
+    _, violations = refusal(lambda: consent(running, mother, (license_id,), days=7))
+    ((field, reason, words),) = violations
+    assert (field, reason) == ("valid_until", "BEYOND_MINORITY") and chinese_first(words)
+    assert consent(running, mother, (license_id,), days=1).consent.holder_code == child
+
+
+def test_the_holder_grants_as_before(running: RunningGateway) -> None:
+    """The child's own code (a portal acting for the child) still grants, with no guardian named."""
+    mother, father = parents()
+    license_id, child = certificate(running, mother, father)
+    granted = consent(running, child, (license_id,))
+    assert (granted.consent.holder_code, granted.consent.guardian_code) == (child, "")
+    assert data(running, license_id, CBDJ, member=MEDICAL, code=granted.code).consent_uses_left == 0
