@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from sqlalchemy.exc import IntegrityError
 
@@ -65,13 +65,14 @@ from gateway.domain.validation import (
 from gateway.domain.verification import matters_of
 from gateway.services.audit import AuditTrail
 from gateway.store.changes import ChangeFeed
-from gateway.store.database import Database, UnitOfWork
+from gateway.store.database import Database, UnitOfWork, connection_lost
 from gateway.store.repositories import NewEvent
 from signing.keys import KeyBackend
 from signing.record import SealMemos, seal_record
 
 SerialGenerator = Callable[[], str]
 _SERIAL_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+_T = TypeVar("_T")
 _WRITE_ATTEMPTS = 3
 
 
@@ -350,7 +351,8 @@ class IssuanceService:
             except ZzgwError as exc:
                 item.error = _detached(exc)
         self._make_documents(caller, pending, draw)
-        for attempt in range(_WRITE_ATTEMPTS):
+        lost = False
+        for attempt in range(_WRITE_ATTEMPTS + 1):
             try:
                 with self._db.unit_of_work(write=True) as uow:
                     self._commit_issues(uow, caller, pending, now)
@@ -360,6 +362,10 @@ class IssuanceService:
                 # start over; the lookups now see its rows.
                 if attempt == _WRITE_ATTEMPTS - 1:
                     raise
+            except Exception as exc:
+                if lost or not connection_lost(exc):
+                    raise
+                lost = True  # once, on a new connection: the request ids answer a commit that had gone through
         self.signal.notify()
         outcomes = [item.outcome for item in pending]
         assert all(o is not None for o in outcomes)
@@ -514,6 +520,10 @@ class IssuanceService:
     # -- amend and status ----------------------------------------------------------------------------------------
 
     def amend(self, caller: Member, amendment: Amendment) -> tuple[License, License]:
+        """Amend a license (变更), tried once more when its PostgreSQL connection is lost (``_once_more_if_lost``)."""
+        return _once_more_if_lost(lambda: self._amend(caller, amendment))
+
+    def _amend(self, caller: Member, amendment: Amendment) -> tuple[License, License]:
         """Amend a license (变更): issue version n+1 and supersede version n. Returns (new, superseded)."""
         errors: list[FieldViolation] = []
         check_request_id(amendment.request_id, errors)
@@ -621,7 +631,17 @@ class IssuanceService:
     def change_status(
         self, caller: Member, *, request_id: str, license_id: str, action: StatusAction, reason: str
     ) -> License:
-        """Suspend, resume, revoke or cancel a license, with a reason."""
+        """Suspend, resume, revoke or cancel a license, with a reason; tried once more when its PostgreSQL connection
+        is lost (``_once_more_if_lost``)."""
+        return _once_more_if_lost(
+            lambda: self._change_status(
+                caller, request_id=request_id, license_id=license_id, action=action, reason=reason
+            )
+        )
+
+    def _change_status(
+        self, caller: Member, *, request_id: str, license_id: str, action: StatusAction, reason: str
+    ) -> License:
         errors: list[FieldViolation] = []
         check_request_id(request_id, errors)
         if violation := _license_id_violation(license_id):
@@ -875,6 +895,19 @@ class IssuanceService:
         found = self._get_stored(license_id)
         check_issuer(caller, self._catalog.license_type(found.content.type_code))
         return found
+
+
+def _once_more_if_lost(write: Callable[[], _T]) -> _T:
+    """``write`` (an amendment, a status change), run once more when its PostgreSQL connection is lost under it (a
+    restarted server, a terminated backend): its request id makes the second run safe, since a first that committed
+    after all (its answer lost with the connection) is answered as the request it was, never done twice. A write had
+    been UNAVAILABLE at once where reads were tried again (found by an operations tester)."""
+    try:
+        return write()
+    except Exception as exc:
+        if not connection_lost(exc):
+            raise
+    return write()
 
 
 def _check_named_issuer(caller: Member, license_id: str) -> None:
