@@ -32,7 +32,7 @@ import hmac
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from gateway.domain.catalog import Catalog, LicenseType, ValueType
+from gateway.domain.catalog import Catalog, FieldSpec, LicenseType, ValueType
 from gateway.domain.identifiers import citizen_id_problem
 from gateway.domain.model import License
 from signing.canonical import canonical_json
@@ -127,6 +127,17 @@ class AuditEntry:
         }
 
 
+def _names_another_person(spec: FieldSpec) -> bool:
+    """Whether ``spec`` may state a co-subject: a ``CITIZEN_ID`` field not marked ``of_holder``."""
+    return spec.value_type is ValueType.CITIZEN_ID and spec.of_holder is None
+
+
+def may_have_subjects(license_type: LicenseType) -> bool:
+    """Whether a license of ``license_type`` may have co-subjects (``subjects_of``): most types (营业执照,
+    食品生产许可证) have no field that could name one, and their licenses need not be looked into."""
+    return any(_names_another_person(spec) for spec in license_type.fields)
+
+
 def subjects_of(license: License, license_type: LicenseType | None) -> tuple[str, ...]:
     """The co-subjects of ``license``: the 公民身份号码 its fields of type ``CITIZEN_ID`` state of people other than
     its holder (fields not marked ``of_holder``; a 结婚证's ``wife_citizen_id`` where the husband holds it), as
@@ -138,7 +149,7 @@ def subjects_of(license: License, license_type: LicenseType | None) -> tuple[str
     holder = license.content.holder.code.strip().upper()
     found = set()
     for spec in license_type.fields:
-        if spec.value_type is not ValueType.CITIZEN_ID or spec.of_holder is not None:
+        if not _names_another_person(spec):
             continue
         code = license.content.fields.get(spec.key, "").strip().upper()
         if code and code != holder and citizen_id_problem(code) is None:

@@ -59,8 +59,8 @@ from cachetools import LRUCache
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from gateway.domain.audit import AuditAction, AuditEntry, license_subjects
-from gateway.domain.catalog import Catalog, LicenseType, Matter, Sensitivity, ValueType
+from gateway.domain.audit import AuditAction, AuditEntry, license_subjects, may_have_subjects
+from gateway.domain.catalog import Catalog, LicenseType, Matter, Sensitivity
 from gateway.domain.errors import (
     FieldViolation,
     InvalidRequestError,
@@ -429,9 +429,7 @@ class VerificationService:
         self._db = db
         self._catalog = catalog
         self._subject_types = frozenset(
-            code
-            for code, license_type in catalog.license_types.items()
-            if any(f.value_type is ValueType.CITIZEN_ID and f.of_holder is None for f in license_type.fields)
+            code for code, license_type in catalog.license_types.items() if may_have_subjects(license_type)
         )
         """The license types with a field that may state a co-subject (``subjects_of``'s fields): no other type's
         license is looked into for them."""
