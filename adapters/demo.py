@@ -123,6 +123,7 @@ _DECISIONS = {
     "SUSPENDED": "信息一致，证照暂停使用",
     "NO_LONGER_VALID": "信息一致，证照已失效",
     "INCOMPLETE": "信息不完整",
+    "NOT_FILLED": "未填写比对信息",
     "NOT_FOUND": "未找到该证照",
     "PARTLY_WRONG": "部分信息不一致",
 }
@@ -435,17 +436,22 @@ def _a_birth(channel_for: Callable[[str], grpc.Channel], run: int, out: Callable
     for line in _data_lines(approved, {}):
         out(f"      {line}")
 
-    out("  7.5 济南市医疗保障局 参保登记: 持证人 (新生儿) 授权一次 (GrantConsent), 用证码只能用一次")
+    out("  7.5 济南市医疗保障局 参保登记: 母亲为新生儿代为授权一次 (监护人代为授权, GrantConsent), 用证码只能用一次")
     portal = authorization_pb2_grpc.AuthorizationServiceStub(channel_for(PORTAL))
+    mother = certificate.fields["mother_citizen_id"]
     granted = portal.GrantConsent(
         authorization_pb2.GrantConsentRequest(
-            holder_code=certificate.holder.code,
+            holder_code=mother,  # the parent the certificate names: the consent is the child's, the mother its guardian
             grantee_code=MEDICAL,
             matter_code=MEDICAL_INSURANCE,
             license_ids=[certificate.license_id],
             valid_until=_in_days(30),
             uses=1,
         )
+    )
+    out(
+        f"      用证码 {granted.code}: 持证人 {mask(granted.consent.holder_code)} (新生儿), "
+        f"监护人 {mask(granted.consent.guardian_code)} (母亲)"
     )
     medical = sharing_pb2_grpc.SharingServiceStub(channel_for(MEDICAL))
     insured = sharing_pb2.GetLicenseDataRequest(
@@ -462,9 +468,11 @@ def _a_birth(channel_for: Callable[[str], grpc.Channel], run: int, out: Callable
     out(f"      第二次: 拒绝 {again['reason']} {again['message']}")
     return {
         "birth": certificate.license_id,
+        "birth_holder": certificate.holder.code,
         "unauthorised": refused,
         "approval": (_REQUEST_STATE[decided.state], until),
         "approved_fields": {f.key: (f.value, f.masked, f.basis) for f in approved.fields},
+        "consent_guardian": (granted.consent.holder_code, granted.consent.guardian_code, mother),
         "insurance_first": {f.key: f.basis for f in first.fields},
         "insurance_again": again,
     }
@@ -737,7 +745,8 @@ def _id_card(run: int) -> dict[str, Any]:
 
 
 def _birth_certificate(run: int) -> dict[str, Any]:
-    """A 出生医学证明 of a child born a week ago, the holder the child (a guardian's consent is not modelled)."""
+    """A 出生医学证明 of a child born a week ago, the holder the child; the mother and father named by their
+    公民身份号码 (the catalog's guardians of the holder: either may consent for the child)."""
     born = dt.date.today() - dt.timedelta(days=7)
     child = samples.citizen_id(2 * (run % 500) + 1, born)  # odd: a boy
     father_born, mother_born = dt.date(1990, 3, 1 + run % 28), dt.date(1992, 4, 1 + run % 28)

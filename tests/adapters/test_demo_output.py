@@ -115,11 +115,14 @@ def test_a_birth_approval_then_a_one_use_consent(demo: tuple[list[str], dict[str
     assert not fields["mother_citizen_id"][1] and re.fullmatch(r"\d{17}[\dX]", fields["mother_citizen_id"][0])
     assert set(done["insurance_first"]) == {"child_name", "gender", "birth_date", "mother_name", "father_name"}
     assert set(done["insurance_first"].values()) == {CONSENT}
+    child, guardian, mother = done["consent_guardian"]  # the mother consented for the newborn (监护人代为授权)
+    assert (child, guardian, mother) == (done["birth_holder"], fields["mother_citizen_id"][0], guardian)
     again = done["insurance_again"]
     assert (again["code"], again["reason"]) == ("PERMISSION_DENIED", "CONSENT_USED_UP")
     steps = "\n".join(section(lines, "新生儿出生一件事"))
     assert "拒绝: NEEDS_AUTHORIZATION " in steps and "→ APPROVED, 有效至" in steps
     assert "第一次: 准予 (持证人授权, 剩余 0 次)" in steps
+    assert "(新生儿), 监护人 " in steps and " (母亲)" in steps
     assert "第二次: 拒绝 CONSENT_USED_UP 出生医学证明: 持证人授权次数已用完" in steps
 
 
