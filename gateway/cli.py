@@ -223,11 +223,17 @@ def _run(args: argparse.Namespace) -> int:
         if line is None:
             raise
         print(line, file=sys.stderr)
-        if args.command == "serve" and store_unreachable(exc):
+        if args.command in _STARTING and store_unreachable(exc):
             # the database down for a while (a host that boots faster than its PostgreSQL): EX_TEMPFAIL, as a
             # worker says it, for a service manager to start the gateway again; 2 is a setting or file to fix
             return EXIT_STORE_UNAVAILABLE
     return 2
+
+
+_STARTING = ("serve", "init")
+"""The commands a service manager runs to start the gateway (``zzgw init`` as systemd's ``ExecStartPre``): a database
+out of reach exits 75 (worth starting again), as ``zzgw serve``'s workers say it, not 2 (a setting to fix, which
+``RestartPreventExitStatus=2`` leaves to the operator: a host that boots faster than its PostgreSQL stayed down)."""
 
 
 MIN_PASSPHRASE = 16
@@ -267,6 +273,22 @@ def _settings_table() -> str:
 
 
 _SETTINGS_TABLE = _settings_table()
+
+
+def _open_store(settings: Settings) -> Gateway:
+    """The gateway of a command that works on the store (members, console-token, audit, memos), checked first as
+    ``zzgw serve`` checks it before serving (``gateway.server.check_ready``): a database without the schema (init
+    forgotten, or ZZGW_DATABASE_URL naming another, new database), or a data directory that is not the store's, is
+    said in one line with exit status 2, not met as a traceback at the first table read."""
+    from gateway.server import Gateway, check_ready
+
+    gateway = Gateway.open(settings)
+    try:
+        check_ready(gateway)
+    except BaseException:
+        gateway.close()
+        raise
+    return gateway
 
 
 def _init(settings: Settings, args: argparse.Namespace) -> int:
@@ -534,9 +556,7 @@ def _import(settings: Settings, args: argparse.Namespace) -> int:
 def _audit(settings: Settings, args: argparse.Namespace) -> int:
     import datetime as dt
 
-    from gateway.server import Gateway
-
-    gateway = Gateway.open(settings)
+    gateway = _open_store(settings)
     try:
         if gateway.audit is None:
             print("zzgw audit: no audit trail yet: run `zzgw init`", file=sys.stderr)
@@ -577,8 +597,9 @@ def _broken(check: ChainCheck) -> str:
 
 def _refusals(gateway: Gateway, limit: int) -> int:
     """The newest access records of calls refused for their use (another department's matter, a license type the
-    matter does not use), one a line: sequence, time (UTC+8), caller's code and name, action, reason, matter,
-    purpose, operator."""
+    matter does not use), one a line: sequence, time (China time, with its zone: ``2026-03-01 09:30:00+08:00``),
+    caller's code and name, action, reason, matter, purpose, operator. None at all is said aside, so that a script
+    reading the list reads none."""
     from gateway.domain.model import CHINA_TZ
 
     if not 1 <= limit <= 10_000:
@@ -591,7 +612,7 @@ def _refusals(gateway: Gateway, limit: int) -> int:
         "\t".join(
             (
                 str(record.seq),
-                record.entry.at.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M:%S"),
+                record.entry.at.astimezone(CHINA_TZ).isoformat(sep=" ", timespec="seconds"),
                 record.entry.caller,
                 names.get(record.entry.caller, ""),
                 record.entry.action.value,
@@ -603,6 +624,12 @@ def _refusals(gateway: Gateway, limit: int) -> int:
         )
         for record in records
     ]
+    if not lines:
+        print(
+            "zzgw audit refusals: 审计记录中没有因用途被拒绝的调用（no call refused for its use on the audit trail: "
+            f"{', '.join(USE_REFUSALS)}）",
+            file=sys.stderr,
+        )
     _print_lines(lines)
     return 0
 
@@ -610,9 +637,7 @@ def _refusals(gateway: Gateway, limit: int) -> int:
 def _memos(settings: Settings, args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from gateway.server import Gateway
-
-    gateway = Gateway.open(settings)
+    gateway = _open_store(settings)
     try:
         service = gateway.verification
         if service is None:
@@ -811,9 +836,8 @@ def _issue_token(settings: Settings, code: str, issue: Callable[[MemberService],
     """Print the token ``issue`` makes for member ``code``, and ``told`` to the operator; refused for a member
     that may not verify (the console would turn its clerks away)."""
     from gateway.domain.errors import InvalidRequestError, NotFoundError
-    from gateway.server import Gateway
 
-    gateway = Gateway.open(settings)
+    gateway = _open_store(settings)
     try:
         if refusal := _may_not_verify(gateway, code):
             print(f"zzgw console-token: {refusal}", file=sys.stderr)
@@ -852,9 +876,8 @@ def _clerk_tokens(settings: Settings, code: str, clerk: str | None, *, listing: 
     """List ``code``'s clerks with a console token in force, or end ``clerk``'s."""
     from gateway.domain.errors import InvalidRequestError, NotFoundError
     from gateway.domain.model import CHINA_TZ
-    from gateway.server import Gateway
 
-    gateway = Gateway.open(settings)
+    gateway = _open_store(settings)
     try:
         if listing:
             clerks = gateway.members.clerks(code)
@@ -896,9 +919,9 @@ def _members(settings: Settings, args: argparse.Namespace) -> int:
     the matters it may name; or revoke or restore one."""
     from gateway.domain.errors import NotFoundError
     from gateway.domain.verification import matters_of
-    from gateway.server import Gateway, forget_dev_token
+    from gateway.server import forget_dev_token
 
-    gateway = Gateway.open(settings)
+    gateway = _open_store(settings)
     try:
         if args.revoke or args.restore:
             code = (args.revoke or args.restore).strip().upper()

@@ -959,7 +959,8 @@ def test_audit_refusals_lists_uses_of_another_departments_matter(env: dict[str, 
         [*tax_bureau, "VERIFY_LICENSE", "NOT_MATTER_DEPARTMENT", "370100-CSDJ-001", "出生登记", "税务窗口 07"],
         [*tax_bureau, "VERIFY_LICENSE", "NOT_MATTER_DEPARTMENT", "370100-QYKZ-001", "刻章备案", "税务窗口 07"],
     ]
-    assert int(rows[0][0]) > int(rows[1][0]) and re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", rows[0][1])
+    assert int(rows[0][0]) > int(rows[1][0])
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\+08:00", rows[0][1])  # China time, said so
     assert zzgw(env, "audit", "refusals", "--limit", "0").returncode == 2
 
 

@@ -1,0 +1,145 @@
+"""The operator's commands against a store they cannot use as it is: a database without the schema is said as
+`zzgw serve` says it (one line, exit status 2), and `zzgw init` tells a database out of reach (75, worth starting
+again) from a setting to fix (2), as `zzgw serve` does (operations tester's findings 4 and 5)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, make_url, text
+
+from benchmarks.common import free_port
+from tests.conftest import PG_URL, backend_params
+
+ROOT = Path(__file__).resolve().parent.parent
+TAX = "11370100993701097M"  # 国家税务总局济南市税务局: verifies, so its clerks may have console tokens
+
+STORE_COMMANDS = [
+    ("members",),
+    ("members", "--revoke", TAX),
+    ("members", "--restore", TAX),
+    ("console-token", TAX),
+    ("console-token", TAX, "--clerk", "窗口01"),
+    ("console-token", TAX, "--clerk", "窗口01", "--end"),
+    ("console-token", TAX, "--list"),
+    ("audit", "verify"),
+    ("audit", "refusals"),
+    ("audit", "prune"),
+    ("memos",),
+]
+"""Every command that opens the store (the gRPC clients, `demo`, `import`, `verify`, `receipt`, open none)."""
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data directory `zzgw init` made (keys, CAs), on a SQLite store of its own: the commands below are pointed
+    at another, empty, database, as an operator whose ZZGW_DATABASE_URL names the wrong one would."""
+    directory = tmp_path_factory.mktemp("cli-store") / "var"
+    made = zzgw(env(directory, ""), "init")
+    assert made.returncode == 0, made.stderr
+    return directory
+
+
+def env(data_dir: Path, database_url: str, **more: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "ZZGW_DATA_DIR": str(data_dir),
+        "ZZGW_GRPC_ADDR": f"127.0.0.1:{free_port()}",
+        "ZZGW_HTTP_ADDR": f"127.0.0.1:{free_port()}",
+        "ZZGW_KEY_PASSPHRASE": "cli-store-test-passphrase",
+        "ZZGW_DATABASE_URL": database_url,
+        "ZZGW_MODE": "production",  # `console-token CODE` alone is production mode's
+        **more,
+    }
+
+
+def zzgw(environment: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "gateway.cli", *args],
+        env=environment,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@contextlib.contextmanager
+def empty_database(kind: str, directory: Path) -> Iterator[str]:
+    """An empty database: a SQLite file that is a database with no table, or a PostgreSQL database made (named
+    cli_fix_*) and dropped here."""
+    if kind == "sqlite":
+        path = directory / f"empty-{uuid.uuid4().hex[:8]}.db"
+        with contextlib.closing(sqlite3.connect(path)) as connection:
+            connection.execute("PRAGMA user_version = 1")  # a SQLite file, with its header, and no table
+            connection.commit()
+        yield f"sqlite:///{path}"
+        return
+    name = f"cli_fix_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def tables(url: str) -> list[str]:
+    from sqlalchemy import inspect
+
+    engine = create_engine(url)
+    try:
+        return inspect(engine).get_table_names()
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("kind", backend_params())
+def test_every_command_that_opens_the_store_says_it_has_no_schema(data_dir: Path, tmp_path: Path, kind: str) -> None:
+    with empty_database(kind, tmp_path) as url:
+        label = make_url(url).render_as_string(hide_password=True)
+        said = f"zzgw: configuration error: the database {label} has no schema: run `zzgw init` first\n"
+        for command in (*STORE_COMMANDS, ("serve",)):
+            result = zzgw(env(data_dir, url), *command)
+            assert (result.returncode, result.stdout, result.stderr) == (2, "", said), command
+        assert tables(url) == []  # nothing made by a command but `zzgw init`
+
+
+def test_init_exits_75_for_a_database_out_of_reach_and_2_for_one_that_refuses(tmp_path: Path) -> None:
+    nobody = f"postgresql+psycopg://zzgw:secret@127.0.0.1:{free_port()}/zzgw"  # nothing listens there
+    for command in ("init", "serve"):
+        down = zzgw(env(tmp_path / "down", nobody), command)
+        assert down.returncode == 75, (command, down.stderr)  # EX_TEMPFAIL: a service manager starts it again
+        assert down.stderr.startswith(f"zzgw {command}: cannot use postgresql+psycopg://zzgw:***@127.0.0.1:")
+        assert "Traceback" not in down.stderr and "secret" not in down.stderr
+    members = zzgw(env(tmp_path / "down", nobody), "members")  # an operator's command: said alike, not a start
+    assert members.returncode == 2 and members.stderr.startswith("zzgw members: cannot use ")
+    if not PG_URL:
+        pytest.skip("a PostgreSQL that answers and refuses needs ZZGW_TEST_DATABASE_URL or 127.0.0.1:5432")
+    server = make_url(PG_URL)
+    for refusing, why in (
+        (server.set(database=f"cli_fix_missing_{uuid.uuid4().hex[:8]}"), "does not exist"),
+        (server.set(username=f"cli_fix_nobody_{uuid.uuid4().hex[:8]}"), "does not exist"),
+    ):
+        url = refusing.render_as_string(hide_password=False)
+        refused = zzgw(env(tmp_path / "refused", url), "init")
+        assert refused.returncode == 2, refused.stderr  # a setting to fix: RestartPreventExitStatus=2
+        assert why in refused.stderr and "Traceback" not in refused.stderr
+
+
+def test_audit_refusals_says_there_are_none(data_dir: Path) -> None:
+    none = zzgw(env(data_dir, ""), "audit", "refusals")
+    assert (none.returncode, none.stdout) == (0, "")  # a script reading the list reads none
+    assert none.stderr.startswith("zzgw audit refusals: 审计记录中没有因用途被拒绝的调用（no call refused for its use")
+    assert "NOT_MATTER_DEPARTMENT, NOT_USED_BY_MATTER" in none.stderr
