@@ -209,8 +209,8 @@ class Settings:
             raise ConfigError(f"{_named('mode')} must be dev or production, not {self.mode!r}")
         if not 1 <= self.workers <= 64:
             raise ConfigError(f"{_named('workers')} must be 1-64, not {self.workers}")
-        if not 1 <= self.threads <= 1024:
-            raise ConfigError(f"{_named('threads')} must be 1-1024, not {self.threads}")
+        if not 2 <= self.threads <= 1024:  # one at least for a watch stream (max_watchers) and one for every other call
+            raise ConfigError(f"{_named('threads')} must be 2-1024, not {self.threads}")
         if self.database_url and not self.database_url.startswith(SUPPORTED_DATABASES):
             raise ConfigError(
                 f"{_named('database_url')} must be a SQLite (sqlite:///path) or PostgreSQL (postgresql+psycopg://…) "
@@ -258,6 +258,11 @@ class Settings:
             )
         if self.tsa_url:
             _check_tsa_url(self.tsa_url)
+        if self.key_passphrase and self.key_passphrase_file:
+            raise ConfigError(
+                "key_passphrase (ZZGW_KEY_PASSPHRASE) and key_passphrase_file (ZZGW_KEY_PASSPHRASE_FILE) are both set: "
+                "set one (the variable had won without a word, and a file that was not there went unnoticed)"
+            )
         if self.tsa_policy and not _OID.fullmatch(self.tsa_policy):
             raise ConfigError(
                 "tsa_policy (ZZGW_TSA_POLICY) must be an object identifier in dotted form (e.g. 1.2.156.xxxx.1), "
