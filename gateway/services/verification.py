@@ -611,20 +611,7 @@ class VerificationService:
             document = _signed_in_the_issuers_name(impostors, [*unvouched, *checked.annotated_after_sealing])
         identity = _first_failure(self._signer_identity(identity, checked.uscc, license), record.identity)
         integrity = _first_failure(document, record.integrity)  # the summary is the stored record's
-        status, current = self._status(record, now)
-        report = self._report(
-            action,
-            caller,
-            use,
-            query,
-            integrity,
-            status,
-            identity,
-            license,
-            now,
-            current=current,
-            subjects=record.subjects,
-        )
+        report = self._report_of(action, caller, use, query, integrity, identity, record, now)
         return report, sha256 == stored.sha256
 
     def _validate_pdf(self, pdf: bytes, field: str | None) -> PdfVerification:
@@ -694,20 +681,7 @@ class VerificationService:
         license = record.license
         identity = _first_failure(self._signer_identity(identity, checked.signer_uscc, license), record.identity)
         integrity = _first_failure(checked.integrity, record.integrity)
-        status, current = self._status(record, now)
-        report = self._report(
-            action,
-            caller,
-            use,
-            query,
-            integrity,
-            status,
-            identity,
-            license,
-            now,
-            current=current,
-            subjects=record.subjects,
-        )
+        report = self._report_of(action, caller, use, query, integrity, identity, record, now)
         return report, checked
 
     def _use_stamp(self, pdf: bytes, field: str) -> bool:
@@ -1121,20 +1095,7 @@ class VerificationService:
                 stored.identity,
             )
         integrity = _first_failure(check.integrity, stored.integrity)
-        status, current = self._status(stored, now)
-        return self._report(
-            action,
-            caller,
-            use,
-            query,
-            integrity,
-            status,
-            identity,
-            license,
-            now,
-            current=current,
-            subjects=stored.subjects,
-        )
+        return self._report_of(action, caller, use, query, integrity, identity, stored, now)
 
     def _code_made_at(self, known: _KnownSeal, license: License) -> dt.datetime | None:
         """When the gateway made a code of ``license`` signed by ``known``'s seal, as it recorded: the record's
@@ -1420,6 +1381,35 @@ class VerificationService:
                     self._known_seals.pop(name, None)
                     self._checked.clear()
                     self._crls = None
+
+    def _report_of(
+        self,
+        action: AuditAction,
+        caller: Member,
+        use: UseContext,
+        query: Mapping[str, object],
+        integrity: Finding,
+        identity: Finding,
+        checked: _Checked,
+        now: dt.datetime,
+    ) -> Report:
+        """The report of a check of the stored license ``checked`` made now: its status on the day, with the version
+        in force of a superseded one, and its co-subjects."""
+        status, current = self._status(checked, now)
+        license = checked.license
+        return self._report(
+            action,
+            caller,
+            use,
+            query,
+            integrity,
+            status,
+            identity,
+            license,
+            now,
+            current=current,
+            subjects=checked.subjects,
+        )
 
     def _report(
         self,
