@@ -351,8 +351,8 @@ class IssuanceService:
             except ZzgwError as exc:
                 item.error = _detached(exc)
         self._make_documents(caller, pending, draw)
-        lost = False
-        for attempt in range(_WRITE_ATTEMPTS + 1):
+        conflicts, lost = 0, False
+        while True:  # ends in a commit or an error: never with outcomes of a transaction that did not commit
             try:
                 with self._db.unit_of_work(write=True) as uow:
                     self._commit_issues(uow, caller, pending, now)
@@ -360,7 +360,8 @@ class IssuanceService:
             except IntegrityError:
                 # Another process committed one of our request ids or numbers between our lookups and our insert:
                 # start over; the lookups now see its rows.
-                if attempt == _WRITE_ATTEMPTS - 1:
+                conflicts += 1
+                if conflicts == _WRITE_ATTEMPTS:
                     raise
             except Exception as exc:
                 if lost or not connection_lost(exc):
@@ -616,8 +617,7 @@ class IssuanceService:
             changed = [f"license:{old.license_id}", f"license:{new_id}"]
             self._announce(uow, changed)
             uow.commit()
-        self._committed(changed)
-        self.signal.notify()
+        self._after_commit(changed)
         superseded = dataclasses.replace(
             old,
             status=LicenseStatus.SUPERSEDED,
@@ -669,8 +669,7 @@ class IssuanceService:
             uow.licenses.append_events([_event(ChangeKind.STATUS_CHANGED, changed, caller, request_id, digest, now)])
             self._announce(uow, [f"license:{license_id}"])
             uow.commit()
-        self._committed([f"license:{license_id}"])
-        self.signal.notify()
+        self._after_commit([f"license:{license_id}"])
         return changed
 
     def _announce(self, uow: UnitOfWork, keys: list[str]) -> None:
@@ -680,6 +679,12 @@ class IssuanceService:
     def _committed(self, keys: list[str]) -> None:
         if self._feed is not None:
             self._feed.committed(keys)
+
+    def _after_commit(self, keys: list[str]) -> None:
+        """What follows a change's commit: ``keys`` dropped from this process's caches (and its workers'), and the
+        change feed's watchers woken."""
+        self._committed(keys)
+        self.signal.notify()
 
     # -- reads ---------------------------------------------------------------------------------------------------
 
@@ -856,7 +861,9 @@ class IssuanceService:
         self, caller: Member, kind: ChangeKind, request_id: str, digest: str, uow: UnitOfWork | None = None
     ) -> License | None:
         """The stored result of an earlier identical request (of ``kind``), or None; IdempotencyConflictError if it
-        differed."""
+        differed. What follows a change's commit is done again (``_after_commit``): the earlier request may be this
+        very call's first try, committed with its answer lost with the connection (``_once_more_if_lost``), and this
+        process's next check must see the change (found in review); for a client's retry it costs a cache fill."""
         if uow is None:
             with self._db.unit_of_work() as read:
                 return self._replay(caller, kind, request_id, digest, read)
@@ -867,6 +874,7 @@ class IssuanceService:
             raise _reused(request_id, kind, prior.kind)
         stored = uow.licenses.get(prior.license_id)
         assert stored is not None
+        self._after_commit([f"license:{key}" for key in (stored.supersedes, stored.license_id) if key])
         if prior.kind == ChangeKind.STATUS_CHANGED.value and prior.at is not None:
             # the answer the change gave, not the license as later changes left it: a retry must not read as undone
             return dataclasses.replace(

@@ -77,8 +77,11 @@ the odd extra session: so a thread never waits for a connection another thread k
 
 def connection_lost(error: BaseException) -> bool:
     """Whether ``error`` is PostgreSQL's connection failing under a statement (a restarted server, a terminated
-    backend, the network): nothing on it committed, so a read or a transaction is worth once more on another
-    connection, and a client told UNAVAILABLE may retry."""
+    backend, the network), or any other operational error of PostgreSQL's that fails the transaction as a whole (a
+    deadlock, a serialization failure, a statement timeout): a read or a transaction is worth once more on another
+    connection, and a client told UNAVAILABLE may retry. Nothing of the transaction committed, except when the
+    connection was lost at the commit itself: its writer must make a second try safe (a request id, the group
+    commit's lookup)."""
     return any(
         isinstance(cause, psycopg.OperationalError) or (isinstance(cause, DBAPIError) and cause.connection_invalidated)
         for cause in causes(error, 4)

@@ -17,11 +17,13 @@ from typing import Any
 import grpc
 import psycopg
 import pytest
+from sqlalchemy.exc import IntegrityError
 
 from adapters.records import issue_request
 from gateway.bootstrap import samples
 from gateway.domain.identifiers import LicenseId
-from protos.zzgw.v1 import common_pb2, issuance_pb2
+from gateway.services.issuance import IssuanceService
+from protos.zzgw.v1 import common_pb2, issuance_pb2, verification_pb2
 from tests.api.test_issuance import unique
 from tests.conftest import MARKET, RunningGateway, error_details
 
@@ -110,3 +112,57 @@ def test_a_write_whose_connection_is_lost_twice_is_unavailable(
         running.issuance(MARKET).IssueLicense(issue_request(unique(samples.food_permit(32))))
     assert caught.value.code() == grpc.StatusCode.UNAVAILABLE
     assert error_details(caught.value)[0].reason == "DATABASE_UNAVAILABLE"
+
+
+def test_an_issue_that_keeps_conflicting_across_a_lost_connection_is_refused_not_answered_created(
+    running: RunningGateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Conflict, conflict, lost connection, conflict: the loop had run out of tries without a commit or an error and
+    answered OK, created, for a license never stored (found in review). Now the third conflict is the answer."""
+    original = IssuanceService._commit_issues
+    tries: list[int] = []
+
+    def failing(self: IssuanceService, uow: Any, *args: Any) -> None:
+        attempt = len(tries)
+        tries.append(attempt)
+
+        def commit() -> None:
+            if attempt == 2:
+                raise psycopg.OperationalError(LOST)
+            raise IntegrityError("INSERT", {}, Exception("duplicate key value violates unique constraint"))
+
+        uow.commit = commit
+        original(self, uow, *args)
+
+    monkeypatch.setattr(IssuanceService, "_commit_issues", failing)
+    record = unique(samples.business_license(33))
+    with pytest.raises(grpc.RpcError) as caught:
+        running.issuance(MARKET).IssueLicense(issue_request(record))
+    assert caught.value.code() == grpc.StatusCode.INTERNAL and tries == [0, 1, 2, 3]
+    monkeypatch.undo()
+    issued = running.issuance(MARKET).IssueLicense(issue_request(record))  # nothing of it had been stored
+    assert issued.created is True
+
+
+def test_a_status_change_committed_before_its_connection_was_lost_is_seen_by_the_next_check(
+    running: RunningGateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The second try of a change whose first committed (its answer lost with the connection) finds it done, and does
+    what follows a commit all the same: this gateway's cached check of the license is dropped, so the very next
+    verification here says SUSPENDED (found in review: the replay had skipped it)."""
+    from tests.api.test_verification import USE, verifier
+
+    permit = running.issuance(MARKET).IssueLicense(issue_request(unique(samples.food_permit(34)))).license
+    check = verification_pb2.VerifyLicenseRequest(use=USE, license_id=permit.license_id)
+    assert verifier(running).VerifyLicense(check).report.verdict == verification_pb2.CHECK_RESULT_PASSED  # cached
+    _Losing(running, monkeypatch, "after")
+    running.issuance(MARKET).ChangeLicenseStatus(
+        issuance_pb2.ChangeLicenseStatusRequest(
+            request_id="status-" + uuid.uuid4().hex,
+            license_id=permit.license_id,
+            action=issuance_pb2.STATUS_ACTION_SUSPEND,
+            reason="停产整改",
+        )
+    )
+    report = verifier(running).VerifyLicense(check).report
+    assert (report.verdict, report.status.reason) == (verification_pb2.CHECK_RESULT_FAILED, "SUSPENDED")
