@@ -17,6 +17,10 @@ request: no holder code, license number or member code ever becomes a label):
                                      (``receipts``, ``sharing-audit``)
 ``zzgw_ready``                       1 while the process is ready (``gateway.health``), else 0
 ``zzgw_license_watchers``            ``WatchLicenseChanges`` streams open
+``zzgw_change_feed_lapses_total``    times the PostgreSQL change listener turned deaf (every cache dropped, lookups
+                                     read the store until it answers again), by ``cause``: ``lease`` (no heartbeat
+                                     answered within the lease) or ``connection`` (its connection lost); a count
+                                     that keeps rising is a feed that flaps (``gateway.store.changes``)
 ``process_*``                        the process's own (memory, file descriptors, CPU), prometheus_client's
 ===================================  ==============================================================================
 
@@ -98,6 +102,11 @@ _READY = Gauge(
     "zzgw_ready", "1 while the process is ready (with several workers: every one), else 0", multiprocess_mode="livemin"
 )
 _WATCHERS = Gauge("zzgw_license_watchers", "WatchLicenseChanges streams open", multiprocess_mode="livesum")
+_FEED_LAPSES = Counter(
+    "zzgw_change_feed_lapses",
+    "Times the PostgreSQL change listener turned deaf and every cache was dropped, by cause (lease, connection)",
+    ["cause"],
+)
 
 _by_call: dict[tuple[str, str], tuple[Any, Any]] = {}
 """The counter's and the histogram's children by (method, code): ``labels()`` takes a lock and checks its values,
@@ -121,6 +130,11 @@ def record_http(route: str, status: int) -> None:
 def record_group_commit(writer: str, items: int) -> None:
     """A group writer (a name fixed in the code) committed ``items`` items in one transaction."""
     _GROUP_ITEMS.labels(writer).observe(items)
+
+
+def record_feed_lapse(cause: str) -> None:
+    """The change feed turned deaf for ``cause`` (``lease`` or ``connection``: fixed in the code)."""
+    _FEED_LAPSES.labels(cause).inc()
 
 
 def watcher_opened() -> None:

@@ -100,6 +100,23 @@ def test_up_to_500_rows_are_named_in_a_few_notifications_under_the_limit(
         assert _heard(listener) == ["*"]
 
 
+def test_500_real_length_keys_take_about_6_notifications_and_12_when_the_keys_change(
+    store: tuple[Database, psycopg.Connection[Any]],
+) -> None:
+    """A real license key is about 80 bytes (review finding 5: the docs had said "at most three")."""
+    db, dba = store
+    long_id = "'1.2.156.3005.2.1110000099100006XH001.113701009937010623.' || lpad(serial, 10, '0') || '.001.O'"
+    with _listener(db) as listener:
+        dba.execute(f"UPDATE licenses SET license_id = {long_id} WHERE serial::int <= 500")  # old and new keys
+        moved = _heard(listener)
+        assert len(moved) <= 12 and all(len(p.encode()) <= 7_000 for p in moved), [len(p) for p in moved]
+        assert len({key for payload in moved for key in payload.split(",")}) == 1_000
+        dba.execute("UPDATE licenses SET holder_name = '改' WHERE serial::int <= 500")  # 500 keys of 81 bytes
+        kept = _heard(listener)
+        assert len(kept) == 6 and all(len(p.encode()) <= 7_000 for p in kept), [len(p) for p in kept]
+        assert len({key for payload in kept for key in payload.split(",")}) == 500
+
+
 def test_a_delete_or_a_truncate_announces_everything(store: tuple[Database, psycopg.Connection[Any]]) -> None:
     db, dba = store
     with _listener(db) as listener:

@@ -13,7 +13,11 @@ to a license or a seal is *announced* by the keys it changed (``license:<id>``, 
     blocking, and each answer vouches for it until ``LEASE`` after its sending. Past that (a backend that hangs, a
     pooler or a middlebox that keeps the socket up and says nothing) the first thread to look, a verification's or
     the listener's own, drops everything once, and nothing is kept until an answer comes: a change is heard within
-    ``LEASE`` of its commit or read from the store.
+    ``LEASE`` (0.9 s, from the heartbeat's sending) of its commit or read from the store. The lease measures
+    PostgreSQL, not the listener thread's turn at the GIL: once it is ``HELP_AFTER`` old a reader drives the
+    connection itself (``_help``), and a lapse on the same connection drops the caches once, not again at the
+    answer (every notification sent before it came before it). Lapses are counted
+    (``zzgw_change_feed_lapses_total``).
   - **SQLite** (one machine, several worker processes): a shared counter in a small file beside the database,
     mapped into memory by every process. A writer increments it after commit; a reader compares it with the value
     it saw last before each lookup (one memory read) and drops everything when it moved.
@@ -65,6 +69,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
+from gateway import metrics
 from gateway.store.database import Database, UnitOfWork, store_busy
 from gateway.threads import name_this_thread
 
@@ -87,14 +92,26 @@ PRUNE_WAIT = 0.2
 HEARTBEAT_EVERY = 0.25
 """PostgreSQL: seconds between two round trips on the listener's connection (``LISTEN`` again, a no-op): each
 answer proves the connection heard everything sent before it, and renews the lease (``LEASE``)."""
-LEASE = 0.8
+LEASE = 0.9
 """PostgreSQL: seconds after a heartbeat was *sent* that its answer vouches for the listener. Past that with no newer
 answer (a backend that hangs, a pooler or a middlebox that keeps the socket up and says nothing) the feed is deaf:
 ``generation`` is -1 and every cache is dropped once, so verifications read the store until an answer comes. A
-change is so heard within ``LEASE`` of its commit, or read from the store."""
+change is so heard within ``LEASE`` of its commit, or read from the store: a lookup that *begins* (polls) more than
+``LEASE`` after a change committed never answers from what the change made stale, which leaves 0.1 s of the
+README's second to the lookup itself. Measured from the sending (the clock read before it), so neither the answer's
+way back nor any thread's wait for the GIL is counted in the lease's favour; and a reader drives the connection
+itself when the listener thread is late (``HELP_AFTER``), so neither does the listener thread's turn at the GIL
+count against it (it had: 16 busy handler threads lapsed an idle PostgreSQL's lease 4 times in 15 s)."""
+HELP_AFTER = 2 * HEARTBEAT_EVERY
+"""PostgreSQL: seconds after the sending of the heartbeat that last vouched past which a reader (``poll``) drives
+the listener's connection itself (``ChangeFeed._help``): the listener thread renews the lease every
+``HEARTBEAT_EVERY`` and an RTT, so a lease this old means that thread is late (starved of the GIL, most often)."""
+HELP_EVERY = 0.01
+"""PostgreSQL: seconds between two readers' steps on the listener's connection while it is late (one ``recv`` each)."""
 GIVE_UP_AFTER = 5.0
 """PostgreSQL: seconds a heartbeat may go unanswered before the listener drops its connection and makes another
 (deaf meanwhile: this bounds how long the caches go unused, not how stale they may be)."""
+_HEARTBEAT = f"LISTEN {CHANNEL}".encode()
 _UNION_MOST = 10_000
 """PostgreSQL: more keys than this heard in one read of the connection drop everything instead."""
 _LISTENER_KEEPALIVES = {
@@ -111,6 +128,22 @@ made by its supervisor in the run's directory (``share_counter``) and named to t
 _log = logging.getLogger("zzgw.changes")
 
 Listener = Callable[[frozenset[str]], None]
+
+
+class _Link:
+    """PostgreSQL: the listener's connection and its heartbeat in flight, driven under ``ChangeFeed._io_lock`` by the
+    listener thread or a reader (``ChangeFeed._step``)."""
+
+    def __init__(self, pgconn: pq.abc.PGconn) -> None:
+        self.pgconn = pgconn
+        self.sent_at: float | None = None
+        """``time.monotonic()`` read just before the heartbeat in flight was sent (None: none in flight)."""
+        self.next_beat = time.monotonic()
+        self.flushing = False
+        self.answered = False
+        """A heartbeat was answered on this connection (the first answer on a new connection drops everything)."""
+        self.failed = False
+        """A reader's step raised: the listener thread finds it, and makes another connection."""
 
 
 class ChangeFeed:
@@ -130,6 +163,12 @@ class ChangeFeed:
         self._alive_until = 0.0
         """PostgreSQL: ``time.monotonic()`` until which the last heartbeat answered vouches for the listener."""
         self._lease_lock = threading.Lock()
+        self._io_lock = threading.Lock()
+        """PostgreSQL: held while a thread drives the listener's connection (``_step``), never while waiting on it."""
+        self._link: _Link | None = None
+        self._help_at = 0.0
+        self.lapses = 0
+        """PostgreSQL: how many times the feed turned deaf (a lapse or a lost connection), as the metric counts."""
         self.listener_pid: int | None = None
         """PostgreSQL: the backend pid of the listener's connection (for an operator, or a test), once connected."""
         self._stop = threading.Event()
@@ -227,12 +266,18 @@ class ChangeFeed:
         self._deliver(changed)
 
     def poll(self) -> None:
-        """Before each lookup: PostgreSQL, turn deaf if the listener's lease lapsed (one clock read); SQLite (and
+        """Before each lookup: PostgreSQL, turn deaf if the listener's lease lapsed (one clock read; while the
+        listener thread is late, a step on its connection first, ``_help``); SQLite (and
         the workers of one ``zzgw serve``), drop everything if another process moved the shared counter since the
         last look (one memory read). Noticing and dropping are one step for every other thread: one that polls
         while another drops waits for the drop, never answering from what is being dropped."""
-        if self._leased and not self._deaf and time.monotonic() > self._alive_until:
-            self._lapse()
+        if self._leased:
+            now = time.monotonic()
+            if now > self._alive_until - LEASE + HELP_AFTER:  # the listener thread is late: drive it ourselves
+                self._help(now)
+                now = time.monotonic()
+            if not self._deaf and now > self._alive_until:
+                self._lapse()
         counter = self._counter
         if counter is None or _COUNTER.unpack_from(counter)[0] == self._seen:
             return
@@ -362,25 +407,31 @@ class ChangeFeed:
         self._counter = mmap.mmap(fd, _COUNTER.size)
         self._seen = _COUNTER.unpack_from(self._counter)[0]
 
-    def _lapse(self) -> None:
-        """The lease ran out (no heartbeat answered within ``LEASE`` of its sending): drop everything once and keep
-        nothing until an answer comes. Dropped before deaf, under the lock: a thread that finds the lease out
-        meanwhile waits here for the drop, never answering from what is being dropped."""
+    def _lapse(self, cause: str = "lease") -> None:
+        """The lease ran out (no heartbeat answered within ``LEASE`` of its sending), or the connection was lost
+        (``cause``): drop everything once and keep nothing until an answer comes. Dropped before deaf, under the
+        lock: a thread that finds the lease out meanwhile waits here for the drop, never answering from what is being
+        dropped. Counted (``zzgw_change_feed_lapses_total``), so that an operator sees a feed that flaps."""
         with self._lease_lock:
             if self._deaf or time.monotonic() <= self._alive_until:
                 return
             self._deliver(EVERYTHING)
             self._deaf = True
+            self.lapses += 1
+        with contextlib.suppress(Exception):  # a metric never stops the dropping
+            metrics.record_feed_lapse(cause)
 
     def _go_deaf(self) -> None:
         """The listener's connection is lost: as a lapse, at once."""
         self._alive_until = 0.0  # a thread that polls from here waits in ``_lapse`` for the drop
-        self._lapse()
+        self._lapse("connection")
 
-    def _prove_alive(self, sent_at: float) -> bool:
+    def _prove_alive(self, sent_at: float, *, new_connection: bool) -> bool:
         """A heartbeat sent at ``sent_at`` was answered: everything sent to us before it was delivered, so the
-        listener is vouched for until ``sent_at + LEASE``. Listening again after a loss or a lapse drops everything
-        once more (a change may have been heard by nobody here meanwhile); True then."""
+        listener is vouched for until ``sent_at + LEASE``. Listening again after a lapse or a loss: True. Only the
+        first answer on a *new* connection drops everything once more (what was sent while no connection listened
+        is lost); on the same connection nothing is (every notification sent before the answer was delivered before
+        it, in order, and the lapse dropped everything and kept nothing since: a flap drops the caches once)."""
         until = sent_at + LEASE
         if not self._deaf:
             self._alive_until = until
@@ -389,9 +440,30 @@ class ChangeFeed:
             self._alive_until = until
             if not self._deaf or time.monotonic() > until:  # an answer already too late renews nothing
                 return False
+            if new_connection:
+                self._deliver(EVERYTHING)  # a fill started while deaf holds -1, one started now a generation before
             self._deaf = False
-            self._deliver(EVERYTHING)  # a fill started while deaf holds -1, and one started now a generation before
             return True
+
+    def _help(self, now: float) -> None:
+        """A reader (``poll``) finds the lease ``HELP_AFTER`` old: the listener thread is late, most often waiting
+        for the GIL behind busy handler threads (its select has returned, its answer waits in the socket). The reader,
+        which holds the GIL, drives the connection one step itself (the heartbeat due sent, what arrived read and
+        delivered, the answer proving the listener alive), if nobody else is driving it; never blocks, never raises
+        (a failure is the listener thread's to find). So the lease measures PostgreSQL's answer, not the listener
+        thread's turn at the GIL."""
+        if now < self._help_at or not self._io_lock.acquire(blocking=False):
+            return
+        try:
+            self._help_at = now + HELP_EVERY
+            link = self._link
+            if link is not None and not link.failed:
+                self._step(link, time.monotonic())
+        except Exception:
+            if self._link is not None:
+                self._link.failed = True
+        finally:
+            self._io_lock.release()
 
     def _listen(self, ready: threading.Event) -> None:
         name_this_thread("zzgw-changes")
@@ -421,29 +493,64 @@ class ChangeFeed:
                 with contextlib.suppress(Exception):
                     self._stop.wait(0.5)
             finally:
+                with self._io_lock:  # no reader drives a connection being closed
+                    self._link = None
                 if connection is not None:
                     with contextlib.suppress(Exception):
                         connection.close()
+
+    def _step(self, link: _Link, now: float) -> bool:
+        """One step on the listener's connection, under ``_io_lock`` (the listener thread's, or a reader's in
+        ``_help``): the heartbeat sent if due, what arrived read, its notifications delivered (all as one union) and
+        a heartbeat's answer taken as proof (``_prove_alive``). Never blocks (libpq's socket is non-blocking). True
+        when this answer made the feed listen again; raises when the connection failed or a LISTEN was refused."""
+        pgconn = link.pgconn
+        if link.sent_at is None and now >= link.next_beat:
+            pgconn.send_query(_HEARTBEAT)  # ``now`` read before the sending: the vouching errs early, never late
+            link.sent_at, link.next_beat = now, now + HEARTBEAT_EVERY
+            link.flushing = pgconn.flush() != 0
+        elif link.flushing:
+            link.flushing = pgconn.flush() != 0
+        pgconn.consume_input()  # raises when the connection is gone
+        self._deliver_notices(pgconn)
+        if link.sent_at is None or link.flushing:
+            return False
+        while not pgconn.is_busy():
+            result = pgconn.get_result()
+            if result is None:  # answered whole: everything before it was delivered above
+                sent_at, link.sent_at = link.sent_at, None
+                new_connection, link.answered = not link.answered, True
+                return self._prove_alive(sent_at, new_connection=new_connection)
+            if result.status != pq.ExecStatus.COMMAND_OK:
+                message = (result.error_message or b"").decode(errors="replace")
+                raise psycopg.OperationalError(f"the listener's LISTEN failed: {message}")
+        return False
 
     def _hear(self, pgconn: pq.abc.PGconn) -> Iterator[None]:
         """Listen on one connection until ``stop``, without ever blocking: ``LISTEN`` again every
         ``HEARTBEAT_EVERY`` (a no-op once listening; the first one listens), sent with libpq's asynchronous calls
         and waited for on the socket with a deadline, and every notification delivered as it arrives (all that
-        arrived together as one union). Yields each time it listens (again). Raises when the connection fails, or
-        when a heartbeat goes ``GIVE_UP_AFTER`` unanswered (a backend that hangs: another connection may work)."""
+        arrived together as one union); the steps are ``_step``'s, which a reader may take too (``_help``). Yields
+        each time it listens (again). Raises when the connection fails, or when a heartbeat goes ``GIVE_UP_AFTER``
+        unanswered (a backend that hangs: another connection may work)."""
         fd = pgconn.socket
         self.listener_pid = pgconn.backend_pid
-        heartbeat = f"LISTEN {CHANNEL}".encode()
-        sent_at: float | None = None  # the heartbeat in flight
-        next_beat = time.monotonic()
-        flushing = False
+        link = _Link(pgconn)
+        with self._io_lock:
+            self._link = link
         stalled = False
         while not self._stop.is_set():
-            now = time.monotonic()
-            if sent_at is None and now >= next_beat:
-                pgconn.send_query(heartbeat)
-                sent_at, next_beat = now, now + HEARTBEAT_EVERY
-                flushing = pgconn.flush() != 0
+            with self._io_lock:
+                if link.failed:
+                    raise psycopg.OperationalError("the listener's connection failed under a reader")
+                now = time.monotonic()
+                listening = self._step(link, now)
+                sent_at, next_beat, flushing = link.sent_at, link.next_beat, link.flushing
+            if listening:
+                stalled = False
+                yield
+            if sent_at is None:
+                stalled = False
             if not self._deaf and now > self._alive_until:  # as a reader would find it: nobody has to be reading
                 self._lapse()
             if sent_at is not None and now - sent_at > LEASE and not stalled:
@@ -459,25 +566,7 @@ class ChangeFeed:
             if not self._deaf:
                 wakes.append(self._alive_until)  # to drop everything at the lapse, even with nobody reading
             wait = min([HEARTBEAT_EVERY] + [at - now for at in wakes if at > now])
-            readable, writable, _ = select.select([fd], [fd] if flushing else [], [], wait)
-            if writable:
-                flushing = pgconn.flush() != 0
-            if readable:
-                pgconn.consume_input()  # raises when the connection is gone
-            self._deliver_notices(pgconn)
-            if sent_at is None or flushing:
-                continue
-            while not pgconn.is_busy():
-                result = pgconn.get_result()
-                if result is None:  # answered whole: everything before it was delivered above
-                    stalled = False
-                    if self._prove_alive(sent_at):
-                        yield
-                    sent_at = None
-                    break
-                if result.status != pq.ExecStatus.COMMAND_OK:
-                    message = (result.error_message or b"").decode(errors="replace")
-                    raise psycopg.OperationalError(f"the listener's LISTEN failed: {message}")
+            select.select([fd], [fd] if flushing else [], [], wait)
 
     def _deliver_notices(self, pgconn: pq.abc.PGconn) -> None:
         keys: set[str] = set()

@@ -7,13 +7,17 @@ idle process; found in review). The triggers now fire once per statement and rea
 transition tables:
 
 - ``UPDATE`` of at most ``_KEYS_MOST`` rows: their keys, old and new (``license:<license_id>``, ``seal:<key_id>``),
-  each once, in as few notifications as fit under PostgreSQL's 8,000 bytes (about 230 license keys each);
+  each once, in as few notifications of at most ``_PAYLOAD_MOST`` bytes as they fit in (a real license key,
+  ``license:1.2.156.3005.2.<type>.<issuer>.<serial>.001.O``, is about 80 bytes: about 85 keys a notification);
 - ``UPDATE`` of more rows: ``*``, everything, one notification;
 - ``DELETE`` and ``TRUNCATE``: ``*`` (the gateway never deletes a license or a seal: a deletion is a DBA's rare act,
   and PostgreSQL cannot give one trigger the transition tables of two events).
 
-So a statement sends at most three notifications, whatever it changed. The trigger names stay those of 0020
-(``zzgw_<table>_edited`` for UPDATE, ``zzgw_<table>_truncated`` for DELETE and TRUNCATE), and so does the function.
+So a statement sends a bounded number of notifications, whatever it changed: an UPDATE of 500 licenses that keeps
+their keys about 6, one that changes them (old and new keys: 1,000) about 12, anything larger one. (This docstring
+first said "at most three": true of the test's short keys only; corrected in review.) The trigger names stay those
+of 0020 (``zzgw_<table>_edited`` for UPDATE, ``zzgw_<table>_truncated`` for DELETE and TRUNCATE), and so does the
+function.
 SQLite is unchanged: its triggers write ``store_edits``, and a reader drops everything past 500 new rows.
 
 Revision ID: 0026
