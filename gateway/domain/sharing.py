@@ -34,21 +34,24 @@ The rules, in the order they apply:
    an amendment does not end it). Approvals that do not name this caller, matter, issuer and license are not about
    this request and are ignored.
    Live consent: for this holder, this caller, this matter, covering the license (by id, any of its versions, or by
-   type), not withdrawn,
-   ``now < valid_until`` and uses left. A consent is presented by the caller, so a mismatch is reported; identity is
-   checked before state, so a caller holding someone else's code learns nothing about its state. When several
-   consents are live, the one that expires first is used. Approvals are preferred: a consent is used (and its use
-   reported in ``Permit.consent_id`` for the service to count) only when some field needs it.
+   type), not withdrawn, ``now < valid_until`` and uses left; a guardian's consent (监护人代为授权, ``guardian_code``
+   set) moreover only while the license read is the version in force (not SUPERSEDED), that version still names the
+   guardian (``gateway.domain.guardianship.guardians_of``) and its holder is still a minor on the day (China time):
+   a parent an amendment took off the license, or a holder of age, no longer consents through it. A consent is
+   presented by the caller, so a mismatch is reported; identity is checked before state, so a caller holding someone
+   else's code learns nothing about its state. When several consents are live, the one that expires first is used.
+   Approvals are preferred: a consent is used (and its use reported in ``Permit.consent_id`` for the service to
+   count) only when some field needs it.
 7. The reason for a withheld conditional field: the best consent failure if consents were presented (in the order
-   CONSENT_WITHDRAWN, CONSENT_EXPIRED, CONSENT_USED_UP, CONSENT_OTHER_LICENSE, CONSENT_OTHER_MATTER,
-   CONSENT_OTHER_GRANTEE, CONSENT_OTHER_HOLDER); else FIELD_NOT_APPROVED when a live approval exists without the
-   field; else the fate of the most relevant approval that applies (rule 6) but no longer grants: of those that name
-   the field (all of them for a material without fields), else of all, the one that stopped granting last decides:
-   APPROVAL_WITHDRAWN (stopped when withdrawn, or at its end if that came first), APPROVAL_EXPIRED (at its end),
-   APPROVAL_REJECTED (when rejected); on the same instant in that order. So an approval that ran out is reported as
-   expired even when an older one for the type was withdrawn, and a withdrawal or rejection after an expiry is
-   reported as such; else NEEDS_AUTHORIZATION. All of these carry a remedy: ask the issuer (RequestAccess) or the
-   holder (GrantConsent).
+   CONSENT_WITHDRAWN, CONSENT_EXPIRED, CONSENT_GUARDIAN_ENDED, CONSENT_USED_UP, CONSENT_OTHER_LICENSE,
+   CONSENT_OTHER_MATTER, CONSENT_OTHER_GRANTEE, CONSENT_OTHER_HOLDER); else FIELD_NOT_APPROVED when a live approval
+   exists without the field; else the fate of the most relevant approval that applies (rule 6) but no longer grants:
+   of those that name the field (all of them for a material without fields), else of all, the one that stopped
+   granting last decides: APPROVAL_WITHDRAWN (stopped when withdrawn, or at its end if that came first),
+   APPROVAL_EXPIRED (at its end), APPROVAL_REJECTED (when rejected); on the same instant in that order. So an
+   approval that ran out is reported as expired even when an older one for the type was withdrawn, and a withdrawal
+   or rejection after an expiry is reported as such; else NEEDS_AUTHORIZATION. All of these carry a remedy: ask the
+   issuer (RequestAccess) or the holder (GrantConsent).
 8. Partial results: a ``Permit`` as soon as one field is shared, listing the withheld fields with their reasons;
    a ``Deny`` when none is, whose reason is the conditional fields' reason if any, else NOT_SHARED, else SECRET.
 9. Masking: SENSITIVE fields are masked (``3701**********1234``) unless the material's ``full_fields`` names them.
@@ -69,8 +72,9 @@ from dataclasses import dataclass
 
 from gateway.domain.catalog import FieldSpec, LicenseType, Masking, Material, Matter, Sensitivity, SharingClass
 from gateway.domain.errors import PermissionDeniedError
+from gateway.domain.guardianship import guardians_of, is_minor
 from gateway.domain.identifiers import same_license
-from gateway.domain.model import CHINA_TZ, Holder, License, LicenseContent, Member, Role, mask
+from gateway.domain.model import CHINA_TZ, Holder, License, LicenseContent, LicenseStatus, Member, Role, mask
 
 MASKED = "******"
 """What stands for the hidden part of a value masked ``PREFIX`` or ``WHOLE``: always six, so its length is not told."""
@@ -101,6 +105,7 @@ class Reason(enum.StrEnum):
     APPROVAL_REJECTED = "APPROVAL_REJECTED"
     CONSENT_WITHDRAWN = "CONSENT_WITHDRAWN"
     CONSENT_EXPIRED = "CONSENT_EXPIRED"
+    CONSENT_GUARDIAN_ENDED = "CONSENT_GUARDIAN_ENDED"
     CONSENT_USED_UP = "CONSENT_USED_UP"
     CONSENT_OTHER_LICENSE = "CONSENT_OTHER_LICENSE"
     CONSENT_OTHER_MATTER = "CONSENT_OTHER_MATTER"
@@ -134,6 +139,10 @@ _DETAILS = {
     Reason.APPROVAL_REJECTED: "申请已被发证部门拒绝",
     Reason.CONSENT_WITHDRAWN: "持证人已撤回授权",
     Reason.CONSENT_EXPIRED: "持证人授权已过期",
+    Reason.CONSENT_GUARDIAN_ENDED: (
+        "监护人代为授权已不适用：授权人不是此证照现行版本载明的监护人，或持证人已成年；"
+        "请读取现行版本，或请持证人本人或现行版本载明的监护人重新授权"
+    ),
     Reason.CONSENT_USED_UP: "持证人授权次数已用完",
     Reason.CONSENT_OTHER_LICENSE: "用证码不涵盖此证照",
     Reason.CONSENT_OTHER_MATTER: "用证码授权的是其他事项",
@@ -143,6 +152,7 @@ _DETAILS = {
 _CONSENT_FAILURES = (
     Reason.CONSENT_WITHDRAWN,
     Reason.CONSENT_EXPIRED,
+    Reason.CONSENT_GUARDIAN_ENDED,
     Reason.CONSENT_USED_UP,
     Reason.CONSENT_OTHER_LICENSE,
     Reason.CONSENT_OTHER_MATTER,
@@ -217,6 +227,9 @@ class Consent:
     valid_until: dt.datetime
     uses_remaining: int
     withdrawn: bool = False
+    guardian_code: str = ""
+    """The 公民身份号码 of the parent who granted it for a minor holder (监护人代为授权); empty when the holder did.
+    Such a consent counts only while the version read names that parent and its holder is a minor (rule 6)."""
 
     def __post_init__(self) -> None:
         _require_aware("valid_until", self.valid_until)
@@ -352,7 +365,7 @@ def decide(
     material = next((m for m in matter.materials if m.type_code == license_type.code), None)
     if material is None:
         return _deny(Reason.MATTER_NOT_FOR_TYPE, license_type, f"事项 {matter.code} 不需要{license_type.name}")
-    grants = _grants(caller, content, matter, approvals, consents, now)
+    grants = _grants(caller, license, license_type, matter, approvals, consents, now)
     remedy = _remedy(content, issuer_name)
     if not material.fields:
         verdict = _judge(license_type.sharing_class, Sensitivity.NORMAL, None, grants)
@@ -483,12 +496,14 @@ class _Grants:
 
 def _grants(
     caller: Member,
-    content: LicenseContent,
+    license: License,
+    license_type: LicenseType,
     matter: Matter,
     approvals: Iterable[Approval],
     consents: Iterable[Consent],
     now: dt.datetime,
 ) -> _Grants:
+    content = license.content
     live_approvals: list[Approval] = []
     ended: list[_Ended] = []
     for approval in approvals:
@@ -503,7 +518,7 @@ def _grants(
     live_consents: list[Consent] = []
     consent_failures: set[Reason] = set()
     for consent in consents:
-        problem = _consent_problem(consent, caller, content, matter, now)
+        problem = _consent_problem(consent, caller, license, license_type, matter, now)
         if problem is None:
             live_consents.append(consent)
         else:
@@ -529,9 +544,15 @@ def _approval_applies(approval: Approval, caller: Member, content: LicenseConten
 
 
 def _consent_problem(
-    consent: Consent, caller: Member, content: LicenseContent, matter: Matter, now: dt.datetime
+    consent: Consent,
+    caller: Member,
+    license: License,
+    license_type: LicenseType,
+    matter: Matter,
+    now: dt.datetime,
 ) -> Reason | None:
     # Identity before state: a caller presenting another party's code learns nothing about that consent's state.
+    content = license.content
     if consent.holder_code != content.holder.code:
         return Reason.CONSENT_OTHER_HOLDER
     if consent.grantee_code != caller.code:
@@ -544,9 +565,22 @@ def _consent_problem(
         return Reason.CONSENT_WITHDRAWN
     if now >= consent.valid_until:
         return Reason.CONSENT_EXPIRED
+    if consent.guardian_code and not _still_guardian(consent.guardian_code, license, license_type, now):
+        return Reason.CONSENT_GUARDIAN_ENDED
     if consent.uses_remaining <= 0:
         return Reason.CONSENT_USED_UP
     return None
+
+
+def _still_guardian(guardian_code: str, license: License, license_type: LicenseType, now: dt.datetime) -> bool:
+    """Whether a consent ``guardian_code`` granted for the holder of ``license`` still stands for reading it at
+    ``now``: ``license`` is the version in force (a superseded version says nothing of who the guardians are now, and
+    this pure check cannot see the current one, so a guardian's consent reads only the version in force), it names
+    the guardian, and its holder is a minor on the day (China time). The grant checked all three on the version in
+    force then; an amendment (变更) may since have taken the parent off, or corrected the birth date."""
+    if license.status is LicenseStatus.SUPERSEDED or license.superseded_by:
+        return False
+    return guardian_code in guardians_of(license, license_type) and is_minor(license, license_type, now)
 
 
 def _first(order: Sequence[Reason], found: set[Reason]) -> Reason:

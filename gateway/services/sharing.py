@@ -935,6 +935,7 @@ def _consent(stored: StoredConsent) -> Consent:
         valid_until=stored.valid_until,
         uses_remaining=max(0, stored.uses_left),
         withdrawn=stored.withdrawn_at is not None,
+        guardian_code=stored.guardian_code,
     )
 
 

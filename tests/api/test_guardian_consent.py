@@ -6,6 +6,11 @@ consent code. A black-box tester found that the mother could not grant it: ``Gra
 names her and her access log lists its uses. A parent the license names in a ``guardian_of_holder`` field now
 consents for the child while the child is a minor; the consent is the child's, names the parent, and is listed and
 withdrawn by either.
+
+A reviewer then found that a father an amendment (变更) took off the certificate still consented for the child by
+naming the superseded version, which still named him, and that his consent covered the current version (a consent
+covers every version of a license). Guardianship is now judged on the version in force at the grant, and again at
+each use (CONSENT_GUARDIAN_ENDED).
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from grpc_status import rpc_status
 from adapters.records import issue_request
 from gateway.bootstrap import samples
 from gateway.domain.model import CHINA_TZ
-from protos.zzgw.v1 import authorization_pb2, sharing_pb2, verification_pb2
+from protos.zzgw.v1 import authorization_pb2, issuance_pb2, sharing_pb2, verification_pb2
 from tests.api.test_co_subjects import couple, log_of
 from tests.api.test_sharing import authorization, data, denied, fields_of, grant, person
 from tests.conftest import PORTAL, RunningGateway, trail_rows
@@ -244,3 +249,92 @@ def test_the_holder_grants_as_before(running: RunningGateway) -> None:
     granted = consent(running, child, (license_id,))
     assert (granted.consent.holder_code, granted.consent.guardian_code) == (child, "")
     assert data(running, license_id, CBDJ, member=MEDICAL, code=granted.code).consent_uses_left == 0
+
+
+def amend(running: RunningGateway, license_id: str, reason: str, **fields: str) -> str:
+    """Amend (变更) the certificate: the identifier of the version in force after it."""
+    amended = running.issuance(HEALTH).AmendLicense(
+        issuance_pb2.AmendLicenseRequest(
+            request_id=f"am-{uuid.uuid4().hex}", license_id=license_id, fields=fields, reason=reason
+        )
+    ).license
+    assert amended.license_id != license_id
+    return str(amended.license_id)
+
+
+def test_a_father_an_amendment_took_off_no_longer_consents_through_the_superseded_version(
+    running: RunningGateway,
+) -> None:
+    """卫健委 corrects the father (更正父亲信息): the man v1 named is refused as a stranger is, naming either version;
+    the mother (still named) and the new father consent, naming either, and their consent reads the version in
+    force only."""
+    mother, father = parents()
+    first, child = certificate(running, mother, father)
+    new_father, _ = person()
+    current = amend(running, first, "更正父亲信息", father_citizen_id=new_father, father_name="王强")
+
+    stranger, _ = person()
+    _, as_a_stranger = refusal(lambda: consent(running, stranger, (first,)))
+    for named in (first, current):
+        code, violations = refusal(lambda named=named: consent(running, father, (named,), uses=1))
+        assert code == grpc.StatusCode.INVALID_ARGUMENT
+        assert violations == as_a_stranger  # NOT_THE_HOLDERS_LICENSE, word for word: nothing of the amendment
+    assert [(f, r) for f, r, _ in as_a_stranger] == [("license_ids[0]", "NOT_THE_HOLDERS_LICENSE")]
+    assert not listed(running, father)
+
+    hers = consent(running, mother, (first,), uses=3)  # the superseded version, naming her as the current one does
+    assert (hers.consent.holder_code, hers.consent.guardian_code) == (child, mother)
+    read = data(running, current, CBDJ, member=MEDICAL, code=hers.code)
+    assert fields_of(read)["father_name"] == "王强" and read.consent_uses_left == 2
+    # the superseded version is not read on a guardian's consent: who the guardians are is the current one's to say
+    reason, _ = denied(lambda: data(running, first, CBDJ, member=MEDICAL, code=hers.code))
+    assert reason == "CONSENT_GUARDIAN_ENDED"
+
+    his = consent(running, new_father, (first,), uses=1)  # judged on the version in force, which names him
+    assert (his.consent.holder_code, his.consent.guardian_code) == (child, new_father)
+    assert data(running, current, CBDJ, member=MEDICAL, code=his.code).consent_uses_left == 0
+
+
+def test_a_consent_granted_before_the_amendment_ends_when_it_takes_the_father_off(running: RunningGateway) -> None:
+    mother, father = parents()
+    first, child = certificate(running, mother, father)
+    his = consent(running, father, (first,), uses=3)
+    hers = consent(running, mother, (first,), uses=3)
+    assert data(running, first, CBDJ, member=MEDICAL, code=his.code).consent_uses_left == 2
+
+    new_father, _ = person()
+    current = amend(running, first, "更正父亲信息", father_citizen_id=new_father, father_name="王强")
+    for read in (current, first):
+        reason, _ = denied(lambda read=read: data(running, read, CBDJ, member=MEDICAL, code=his.code))
+        assert reason == "CONSENT_GUARDIAN_ENDED"
+    (stored,) = [c for c in listed(running, father) if c.consent_id == his.consent.consent_id]
+    assert stored.uses_left == 2  # a refused read uses nothing
+    refusals = [r for r in log_of(running, child).records if r.reason == "CONSENT_GUARDIAN_ENDED"]
+    assert sorted(r.license_id for r in refusals) == sorted((current, first))  # on the child's log
+
+    # the mother the amendment kept still consents for the child; the child's own consent reads as before
+    assert fields_of(data(running, current, CBDJ, member=MEDICAL, code=hers.code))["father_name"] == "王强"
+    own = consent(running, child, (first,), uses=2)
+    assert data(running, current, CBDJ, member=MEDICAL, code=own.code).consent_uses_left == 1
+    assert data(running, first, CBDJ, member=MEDICAL, code=own.code).consent_uses_left == 0
+
+
+def test_a_guardians_consent_ends_when_a_corrected_birth_date_makes_the_holder_of_age(
+    running: RunningGateway,
+) -> None:
+    """A newborn without a 公民身份号码 is a minor by the certificate's 出生日期; corrected to one 18 years back, the
+    consent the mother granted no longer reads (its end had been set by the birthday the grant knew)."""
+    mother, father = parents()
+    newborn = f"N{uuid.uuid4().hex[:12].upper()}"
+    first, _ = certificate(running, mother, father, child=newborn)
+    hers = consent(running, mother, (first,), uses=3)
+    assert data(running, first, CBDJ, member=MEDICAL, code=hers.code).consent_uses_left == 2
+
+    grown = years_before(china_today(), 18) - dt.timedelta(days=1)
+    current = amend(running, first, "更正出生日期", birth_date=grown.isoformat())
+    reason, _ = denied(lambda: data(running, current, CBDJ, member=MEDICAL, code=hers.code))
+    assert reason == "CONSENT_GUARDIAN_ENDED"
+    # and a new grant, naming either version, is judged on the corrected one: the holder consents in person
+    for named in (first, current):
+        _, violations = refusal(lambda named=named: consent(running, mother, (named,)))
+        assert [(f, r) for f, r, _ in violations] == [("license_ids[0]", "NOT_A_GUARDIAN")]

@@ -1462,3 +1462,120 @@ def test_request_expired_needs_aware_times() -> None:
         request_expired(dt.datetime(2024, 6, 3, 9, 0), NOW)
     with pytest.raises(ValueError, match="timezone-aware"):
         request_expired(MONDAY_MORNING, dt.datetime(2024, 6, 3, 9, 0))
+
+
+# --- a guardian's consent (监护人代为授权) at use ----------------------------------------------------------------
+
+MOTHER_CODE = "370102199208152226"
+BIRTH_CONSENT = Consent(
+    consent_id="G1",
+    holder_code=CHILD.code,
+    grantee_code=MEDICAL.code,
+    matter_code=CBDJ.code,
+    license_ids=(BIRTH_LIC.license_id,),
+    valid_until=NOW + MONTH,
+    uses_remaining=1,
+    guardian_code=LI_SI,  # the father granted it for his son
+)
+BIRTH_V2_ID = str(LicenseId.parse(BIRTH_LIC.license_id).next_version())
+
+
+def amended_birth(**fields: str) -> tuple[License, License]:
+    """The certificate amended (变更): the superseded version and the one in force, with ``fields`` changed."""
+    superseded = dataclasses.replace(BIRTH_LIC, status=LicenseStatus.SUPERSEDED, superseded_by=BIRTH_V2_ID)
+    content = dataclasses.replace(
+        BIRTH_LIC.content,
+        license_id=BIRTH_V2_ID,
+        version=2,
+        fields={**BIRTH_LIC.content.fields, **fields},
+    )
+    return superseded, dataclasses.replace(BIRTH_LIC, content=content, supersedes=BIRTH_LIC.license_id)
+
+
+def read_birth(license: License, *consents: Consent, now: dt.datetime = NOW) -> Decision:
+    return decide(
+        caller=MEDICAL,
+        license=license,
+        license_type=BIRTH,
+        matter=CBDJ,
+        purpose="参保登记",
+        consents=consents,
+        now=now,
+        issuer_name=HEALTH.name,
+    )
+
+
+def reason_of(decision: Decision) -> Reason | None:
+    return decision.reason if isinstance(decision, Deny) else None
+
+
+def test_a_guardians_consent_reads_while_the_license_names_the_guardian() -> None:
+    permit = read_birth(BIRTH_LIC, BIRTH_CONSENT)
+    assert isinstance(permit, Permit) and permit.consent_id == "G1"
+    assert permit.values["father_name"] == "李四"
+    assert {f.basis for f in permit.fields} == {Basis.CONDITIONAL_CONSENT}
+
+
+def test_a_guardians_consent_ends_when_an_amendment_takes_the_guardian_off() -> None:
+    """The review's case: 卫健委 corrects the father. The consent the father granted (it covers every version) no
+    longer reads the version in force, which names another man, nor the superseded one."""
+    superseded, current = amended_birth(father_citizen_id="370102198801011112", father_name="王强")
+    for license in (current, superseded):
+        denial = read_birth(license, BIRTH_CONSENT)
+        assert isinstance(denial, Deny) and denial.reason is R.CONSENT_GUARDIAN_ENDED
+        assert denial.detail == f"出生医学证明: {R.CONSENT_GUARDIAN_ENDED.detail}"
+        assert denial.detail.startswith("出生医学证明: 监护人代为授权已不适用") and HEALTH.name in denial.remedy
+        assert {w.reason for w in denial.withheld} == {R.CONSENT_GUARDIAN_ENDED}
+    access = access_state(
+        caller=MEDICAL, license=current, license_type=BIRTH, matter=CBDJ, purpose="参保登记",
+        consents=(BIRTH_CONSENT,), now=NOW,
+    )  # fmt: skip
+    assert (access.state, access.reason) == (AccessState.NEEDS_AUTHORIZATION, R.CONSENT_GUARDIAN_ENDED)
+    assert R.CONSENT_GUARDIAN_ENDED.authorizable
+
+    # the mother, still named, reads the version in force only: the superseded one says nothing of who is now
+    hers = dataclasses.replace(BIRTH_CONSENT, consent_id="G2", guardian_code=MOTHER_CODE)
+    assert isinstance(read_birth(current, hers), Permit)
+    assert reason_of(read_birth(superseded, hers)) is R.CONSENT_GUARDIAN_ENDED
+    # the holder's own consent reads any version, as before
+    own = dataclasses.replace(BIRTH_CONSENT, consent_id="C9", guardian_code="")
+    assert isinstance(read_birth(current, own), Permit) and isinstance(read_birth(superseded, own), Permit)
+
+
+def test_a_guardians_consent_ends_when_the_holder_comes_of_age() -> None:
+    """李小宝 (born 2024-05-20, by his 公民身份号码) is of age from 00:00 on 20 May 2042, China time; a consent whose
+    end lies beyond (the grant caps it at that day, but a corrected birth date can move the day) stops then."""
+    of_age = dt.datetime(2042, 5, 20, tzinfo=CHINA_TZ)
+    long = dataclasses.replace(BIRTH_CONSENT, valid_until=of_age + MONTH)
+    assert isinstance(read_birth(BIRTH_LIC, long, now=of_age - dt.timedelta(minutes=1)), Permit)
+    assert reason_of(read_birth(BIRTH_LIC, long, now=of_age)) is R.CONSENT_GUARDIAN_ENDED
+    assert reason_of(read_birth(BIRTH_LIC, long, now=of_age.astimezone(dt.UTC))) is R.CONSENT_GUARDIAN_ENDED
+    own = dataclasses.replace(long, guardian_code="")
+    assert isinstance(read_birth(BIRTH_LIC, own, now=of_age), Permit)  # the holder's own consent: his to give
+    # a consent capped as the grant caps it says EXPIRED at the birthday: the end it was given
+    capped = dataclasses.replace(BIRTH_CONSENT, valid_until=of_age)
+    assert reason_of(read_birth(BIRTH_LIC, capped, now=of_age)) is R.CONSENT_EXPIRED
+
+
+@pytest.mark.parametrize(
+    ("changes", "reason"),
+    [
+        pytest.param({"withdrawn": True}, R.CONSENT_WITHDRAWN, id="withdrawn-first"),
+        pytest.param({"valid_until": NOW}, R.CONSENT_EXPIRED, id="expired-first"),
+        pytest.param({"uses_remaining": 0}, R.CONSENT_GUARDIAN_ENDED, id="before-used-up"),
+        pytest.param({"matter_code": CSDJ.code}, R.CONSENT_OTHER_MATTER, id="identity-before-state"),
+        pytest.param({"grantee_code": TAX.code}, R.CONSENT_OTHER_GRANTEE, id="grantee-before-state"),
+        pytest.param({"holder_code": ZHANG_SAN.code}, R.CONSENT_OTHER_HOLDER, id="holder-before-state"),
+    ],
+)
+def test_a_guardian_ended_is_weighed_in_the_order_of_rule_7(changes: dict[str, Any], reason: Reason) -> None:
+    _, current = amended_birth(father_citizen_id="370102198801011112")
+    assert reason_of(read_birth(current, dataclasses.replace(BIRTH_CONSENT, **changes))) is reason
+
+
+def test_of_several_consents_a_guardian_ended_is_named_before_one_for_another_license() -> None:
+    _, current = amended_birth(father_citizen_id="370102198801011112")
+    other = dataclasses.replace(BIRTH_CONSENT, consent_id="G3", license_ids=(OTHER_ID_LICENSE,))
+    assert reason_of(read_birth(current, other, BIRTH_CONSENT)) is R.CONSENT_GUARDIAN_ENDED
+    used_up = dataclasses.replace(BIRTH_CONSENT, consent_id="G4", guardian_code=MOTHER_CODE, uses_remaining=0)
+    assert reason_of(read_birth(current, used_up, BIRTH_CONSENT)) is R.CONSENT_GUARDIAN_ENDED
