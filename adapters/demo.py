@@ -769,9 +769,9 @@ def _birth_certificate(run: int) -> dict[str, Any]:
             "birth_place": "370102",
             "birth_facility": "济南市妇幼保健院",
             "mother_name": mother,
-            "mother_citizen_id": samples.citizen_id(run % 1000, mother_born),
+            "mother_citizen_id": samples.citizen_id(2 * (run % 500), mother_born),  # even: a woman's
             "father_name": father,
-            "father_citizen_id": samples.citizen_id((run + 1) % 1000, father_born),
+            "father_citizen_id": samples.citizen_id(2 * (run % 500) + 1, father_born),  # odd: a man's
             "issuing_institution": "济南市妇幼保健院",
         },
     }
