@@ -338,11 +338,11 @@ class Console:
         use = self._use(request, user, AuditAction.LIST_CASE_RECEIPTS)
         receipts, next_page = service.case_receipts(user.member, use, page_token=_text(request, "page_token"))
         # each license's standing now, beside the earlier receipt's verdict: a license revoked since is not relied on
-        standing = service.standing_now(r.license_id for r in receipts)
+        standing = service.standing_now((r.license_id, r.created_at) for r in receipts)
         catalog = self._backend.catalog
         listed = []
         for receipt in receipts:
-            now = standing.get(receipt.license_id) if receipt.license_id else None
+            now = standing.get((receipt.license_id, receipt.created_at)) if receipt.license_id else None
             statement = json.loads(receipt.statement)
             summary = statement.get("license") or {}
             matter = catalog.matters.get(receipt.matter_code)

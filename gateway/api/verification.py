@@ -167,7 +167,7 @@ class VerificationServicer(verification_pb2_grpc.VerificationServiceServicer):
             limit=request.limit,
             page_token=request.page_token,
         )
-        standing = self._verification().standing_now(r.license_id for r in receipts)
+        standing = self._verification().standing_now((r.license_id, r.created_at) for r in receipts)
         response = verification_pb2.ListCaseReceiptsResponse(next_page_token=next_page)
         for r in receipts:
             listed = response.receipts.add(
@@ -178,7 +178,7 @@ class VerificationServicer(verification_pb2_grpc.VerificationServiceServicer):
                 created_at=timestamp(r.created_at),
             )
             if r.license_id:
-                now = standing[r.license_id]
+                now = standing[r.license_id, r.created_at]
                 listed.standing_now.result = _RESULTS[now.result]
                 listed.standing_now.reason = now.reason
                 listed.standing_now.detail = now.detail

@@ -21,7 +21,8 @@ the license states, ``gateway.domain.audit.subjects_of``), as the sharing record
 every verification of it (by identifier, number or code, its document or a stamp on it, a claim that found it, a
 case's listing of its receipt) and every refusal naming it. They are found once, when the license is read and
 checked, and kept with the check (``_Checked.subjects``) and the day's outcome; a license of a type with no such field
-has none, and its verifications write nothing more.
+has none, and its verifications write nothing more; nor does a record whose seal fails (what it states is not the
+license's: an edit must not put a stranger's code on it).
 
 **Caches** hold what is expensive and changes rarely, and every one of them is dropped by the change feed
 (``gateway.store.changes``) when what it holds changes in any process:
@@ -31,9 +32,10 @@ has none, and its verifications write nothing more.
   documents that name a license, and for ``VerifyLicense`` by identifier the day's ``Outcome`` (the status is
   found per day, from the check's one reading of the clock; the day's first check makes the outcome, with its part
   of the receipt statement already encoded, and the day's later checks reuse it); dropped with the license, and all
-  of them when any seal changes. A SUPERSEDED version's outcome names the version in force and its status, found
-  on every check from that version's own cached check (a lookup more for superseded versions only), and is kept
-  only while that version stands as it did: a revocation of the newer version shows at the next check of the old;
+  of them when any seal changes. A SUPERSEDED version's outcome names the version in force and its status, and is
+  kept only while the cached checks of the versions after it are those it was made from (each check knows its
+  successor, found once: a cache lookup per later version, for superseded versions only): a revocation or amendment
+  of the newer version makes a new check of it, and shows at the next check of the old;
 - record signatures that verified, by the digest of the record, key and signature (a record read from the store
   — by number always, by identifier when not cached — is encoded and hashed again, so a record changed in the
   store behind the gateway's back is caught when it is read);
@@ -245,15 +247,17 @@ class Current:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Standing:
-    """A license's standing now, beside a case's receipt of it (``standing_now``). A version SUPERSEDED since stands
-    as its current version does, said as amended since: PASSED with reason ``AMENDED_SINCE`` while that version
-    passes (a ``Finding`` that passed has no reason, so this is a type of its own), else that version's failure."""
+    """A license's standing now, beside a case's receipt of it (``standing_now``). A version SUPERSEDED since the
+    receipt stands as its current version does, said as amended since: PASSED with reason ``AMENDED_SINCE`` while
+    that version passes (a ``Finding`` that passed has no reason, so this is a type of its own), else that version's
+    failure. One SUPERSEDED before the receipt stands as itself: FAILED / SUPERSEDED."""
 
     result: CheckResult
     reason: str
     detail: str
     current_license_id: str = ""
-    """The version in force when this one was superseded since; empty otherwise."""
+    """The version in force when this one was superseded since the receipt; empty otherwise (one superseded before
+    it names that version in its detail, as the verification's status finding does)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, eq=False)
@@ -374,7 +378,7 @@ class _KnownSeal:
     base: IdentityFinding
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False)
 class _Checked:
     """A stored license with the findings that hold until it or its seal changes (status is found per day)."""
 
@@ -390,11 +394,17 @@ class _Checked:
     """The license's co-subjects (``gateway.domain.audit.subjects_of``: a 结婚证's wife where the husband holds it),
     found once with the check, as its holder is read from the record as stored: the access record of every
     verification of it names them, so their access logs list it. Most licenses have none (a type without such a
-    field is not looked into: ``VerificationService._subjects``)."""
-    today: tuple[dt.date, Current | None, Outcome] | None = None
-    """The outcome on the latest day it was checked, with the version in force it named (a superseded version's
-    outcome states that version's status, which changes without this one changing: it is kept for as long as that
-    version stands as it did); replaced whole, so read without a lock."""
+    field is not looked into: ``VerificationService._subjects``). None from a record whose seal fails: what such a
+    record states is not the license's, and a stranger's code put there must not put this license on their log."""
+    successor_id: str = ""
+    """For a SUPERSEDED version whose record and status the gateway vouches for, the identifier of the version that
+    superseded it when an amendment made that link (``superseded_by`` is the next identifier, ``next_version``);
+    empty otherwise. Found once, with the check: following the chain is then a cache lookup per version."""
+    today: tuple[dt.date, tuple[_Checked, ...] | None, Outcome] | None = None
+    """The outcome on the latest day it was checked, with the checks of the versions after it it was made from (a
+    superseded version's outcome states the version in force's status, which changes without this one changing: it
+    is kept for as long as those checks are the cached ones, which a change of any of them replaces); replaced
+    whole, so read without a lock."""
 
 
 def verdict(integrity: Finding, status: Finding, identity: Finding) -> tuple[CheckResult, str | None]:
@@ -956,28 +966,34 @@ class VerificationService:
         self._audit_case_listing(caller, use, receipts)
         return receipts, _case_page_token(receipts[-1]) if more else ""
 
-    def standing_now(self, license_ids: Iterable[str]) -> dict[str, Standing]:
-        """Each license's standing at this moment, for a case's receipts (a later department relies on an earlier
-        check, 接办免收, and must see a license revoked since): the first finding of its record, its status today and
-        its issuer's identity that did not pass, else PASSED; ``LICENSE_NOT_FOUND`` for one no longer stored. A
-        version superseded since by an amendment (变更) stands as its version in force does (``_current``): the
-        company still holds its license, amended, and a routine 变更 in the middle of a 一件事 must not send the later
-        department back to the applicant. No receipt is made: the listing is on the audit trail."""
+    def standing_now(self, receipts: Iterable[tuple[str, dt.datetime]]) -> dict[tuple[str, dt.datetime], Standing]:
+        """The standing at this moment of each receipt's license, by (license id, receipt time), for a case's
+        receipts (a later department relies on an earlier check, 接办免收, and must see a license revoked since): the
+        first finding of its record, its status today and its issuer's identity that did not pass, else PASSED;
+        ``LICENSE_NOT_FOUND`` for one no longer stored. A version superseded by an amendment (变更) since the receipt
+        (its stored supersession time, vouched for by its status memo, is after the receipt's) stands as its version
+        in force does (``_current_of``): the company still holds its license, amended, and a routine 变更 in the
+        middle of a 一件事 must not send the later department back to the applicant. One superseded before the receipt
+        was so at the check, which failed for it: it stands as that version does, FAILED / SUPERSEDED, its detail
+        naming the version in force as the verification's does, never as "amended since". No receipt is made: the
+        listing is on the audit trail."""
         now = self._clock.now()
-        standing: dict[str, Standing] = {}
-        for license_id in dict.fromkeys(i for i in license_ids if i):
+        standing: dict[tuple[str, dt.datetime], Standing] = {}
+        for license_id, at in dict.fromkeys(r for r in receipts if r[0]):
             checked = self._checked_by_id(license_id)
             if checked is None:
-                standing[license_id] = _standing(NOT_FOUND)
+                standing[license_id, at] = _standing(NOT_FOUND)
                 continue
             status, current = self._status(checked, now)
-            if current is not None:
+            since = current is not None and checked.license.status_changed_at > at
+            if since:
+                assert current is not None
                 status = _amended_since(current)
             failure = _first_failure(checked.integrity, status, checked.identity)
-            if current is not None and failure is status:  # the version in force decides
-                standing[license_id] = _standing(status, current, passed="AMENDED_SINCE")
+            if since and failure is status:  # the version in force decides
+                standing[license_id, at] = _standing(status, current, passed="AMENDED_SINCE")
             else:
-                standing[license_id] = _standing(failure)
+                standing[license_id, at] = _standing(failure)
         return standing
 
     def refuse_use(
@@ -996,11 +1012,12 @@ class VerificationService:
             return
         now = self._clock.now()
         named = list(dict.fromkeys(r.license_id for r in receipts if r.license_id))
-        with self._db.unit_of_work() as uow:
-            licenses = uow.licenses.get_many(named) if named else {}
+        # checked (and so cached for ``standing_now``): its co-subjects only of a record its seal vouches for
+        licenses = {license_id: self._checked_by_id(license_id) for license_id in named}
 
         def entry(license_id: str = "") -> AuditEntry:
-            license = licenses.get(license_id)
+            checked = licenses.get(license_id)
+            license = checked.license if checked is not None else None
             return AuditEntry(
                 at=now,
                 caller=caller.code,
@@ -1013,7 +1030,7 @@ class VerificationService:
                 holder_code=license.content.holder.code if license else "",
                 decision="ANSWERED",
                 reason=f"{len(receipts)} receipts",
-                subjects=self._subjects(license) if license else (),
+                subjects=checked.subjects if checked is not None else (),
             )
 
         entries = [entry(license_id) for license_id in named] or [entry()]
@@ -1112,11 +1129,12 @@ class VerificationService:
     def _outcome_today(self, checked: _Checked, now: dt.datetime) -> Outcome:
         """The outcome of checking ``checked`` on the day of ``now``: made on the day's first check, then kept."""
         day = _day(now)
-        # a lookup more only for a superseded version: the version in force, from the cache (dropped when it changes)
-        current = self._current(checked, day) if checked.license.status is LicenseStatus.SUPERSEDED else None
+        # for a superseded version only, a cache lookup per version after it (a change of one makes a new check)
+        chain = self._chain(checked) if checked.successor_id else None
         today = checked.today
-        if today is not None and today[0] == day and today[1] == current:
+        if today is not None and today[0] == day and today[1] == chain:  # _Checked compares by identity
             return today[2]
+        current = self._current_of(chain, day)
         license = checked.license
         status = _superseded_by(self._status_on(checked, day), current)
         outcome = self._outcome(
@@ -1129,52 +1147,48 @@ class VerificationService:
             current=current,
             subjects=checked.subjects,
         )
-        checked.today = (day, current, outcome)
+        checked.today = (day, chain, outcome)
         return outcome
 
     def _status(self, checked: _Checked, now: dt.datetime) -> tuple[Finding, Current | None]:
         """The status finding on the day (China time) of ``now``, the time of the check, and for a superseded
         version the version in force (named in the finding's detail)."""
         day = _day(now)
-        current = self._current(checked, day) if checked.license.status is LicenseStatus.SUPERSEDED else None
+        current = self._current_of(self._chain(checked), day) if checked.successor_id else None
         return _superseded_by(self._status_on(checked, day), current), current
 
-    def _current(self, checked: _Checked, day: dt.date) -> Current | None:
-        """The version in force of a SUPERSEDED version, following ``superseded_by`` to the chain's end, with its
-        standing on ``day``; None for a version not superseded, or whose record or stored status is not the
-        gateway's, and for a link an amendment did not make (the next version's identifier, ``next_version``, whose
-        sealed record names it and which ``supersedes`` it): ``superseded_by`` is not sealed, and a link changed in
-        the store must not lend this version another license's standing. Each version comes from the cache of
-        checked licenses, which a change of that version drops in every process, so what is said of the version in
-        force is never older than that version's last change."""
-        if not (checked.record_vouched and checked.status_vouched):
-            return None
-        license = checked.license
-        for _ in range(MAX_VERSIONS):
-            if license.status is not LicenseStatus.SUPERSEDED:
+    def _chain(self, checked: _Checked) -> tuple[_Checked, ...] | None:
+        """The checks of the versions after a SUPERSEDED version, to the version in force, following the successor
+        each check found when it was made (``_Checked.successor_id``: the next identifier, which ``superseded_by``
+        names, of a version whose record and status are the gateway's); None for a version with none, and for a link
+        an amendment did not make (the successor does not ``supersede`` it): ``superseded_by`` is not sealed, and a
+        link changed in the store must not lend this version another license's standing. Each version comes from the
+        cache of checked licenses, which a change of that version drops in every process (and its next check is a new
+        ``_Checked``), so what is said of the version in force is never older than that version's last change."""
+        chain: list[_Checked] = []
+        for _ in range(MAX_VERSIONS):  # each identifier is the next: no loop, however the store is edited
+            successor = self._checked_by_id(checked.successor_id) if checked.successor_id else None
+            if successor is None or successor.license.supersedes != checked.license.license_id:
                 return None
-            try:
-                named = LicenseId.parse(license.license_id)
-            except ValueError:
-                return None
-            if named.version >= MAX_VERSIONS:  # no next identifier
-                return None
-            successor_id = str(named.next_version())
-            if license.superseded_by != successor_id:
-                return None
-            successor = self._checked_by_id(successor_id)
-            if successor is None or successor.license.supersedes != license.license_id:
-                return None
-            vouched = successor.record_vouched and successor.status_vouched
-            if vouched and successor.license.status is LicenseStatus.SUPERSEDED:
-                license = successor.license
-                continue
-            return Current(
-                license_id=successor_id,
-                status=successor.license.effective_status(day) if vouched else None,
-                standing=_first_failure(successor.integrity, self._status_on(successor, day), successor.identity),
-            )
+            chain.append(successor)
+            if not (successor.record_vouched and successor.status_vouched):
+                return tuple(chain)
+            if successor.license.status is not LicenseStatus.SUPERSEDED:
+                return tuple(chain)
+            checked = successor  # superseded in turn: its successor, or None for a link no amendment made
         return None
+
+    def _current_of(self, chain: tuple[_Checked, ...] | None, day: dt.date) -> Current | None:
+        """The version in force at the end of ``chain`` (``_chain``), with its standing on ``day``."""
+        if not chain:
+            return None
+        last = chain[-1]
+        vouched = last.record_vouched and last.status_vouched
+        return Current(
+            license_id=last.license.license_id,
+            status=last.license.effective_status(day) if vouched else None,
+            standing=_first_failure(last.integrity, self._status_on(last, day), last.identity),
+        )
 
     def _status_on(self, checked: _Checked, day: dt.date) -> Finding:
         """The status finding on ``day``; a stored status the gateway did not store (no memo of it), or validity
@@ -1225,7 +1239,6 @@ class VerificationService:
         known = self._seal_by_key(license.seal.key_id)
         status = self._status_integrity(license)
         vouched = status is PASSED
-        subjects = self._subjects(license)
         if known is None:
             return _Checked(
                 license=license,
@@ -1233,7 +1246,6 @@ class VerificationService:
                 identity=_NOT_CHECKED,
                 status_vouched=vouched,
                 record_vouched=False,
-                subjects=subjects,
             )
         sealed = self._integrity(license, known, trust_memo=True)
         if not vouched:  # the sealing time the seal's trust is judged at is not the one the gateway stored
@@ -1250,13 +1262,16 @@ class VerificationService:
                 _owner_finding(known.seal, license),
                 authority_finding(license, self._catalog),
             )
+        record_vouched = sealed.result is CheckResult.PASSED
         return _Checked(
             license=license,
             integrity=_first_failure(sealed, status),
             identity=identity,
             status_vouched=vouched,
-            record_vouched=sealed.result is CheckResult.PASSED,
-            subjects=subjects,
+            record_vouched=record_vouched,
+            # co-subjects only of a record its seal vouches for: an edit must not name a stranger
+            subjects=self._subjects(license) if record_vouched else (),
+            successor_id=_successor_id(license) if record_vouched and vouched else "",
         )
 
     def _integrity(self, license: License, known: _KnownSeal, *, trust_memo: bool) -> Finding:
@@ -1709,6 +1724,22 @@ def _standing(finding: Finding, current: Current | None = None, *, passed: str =
         detail=finding.detail,
         current_license_id=current.license_id,
     )
+
+
+def _successor_id(license: License) -> str:
+    """The identifier of the version that superseded ``license`` when an amendment made the link: the next
+    identifier (``LicenseId.next_version``), which its ``superseded_by`` names; else empty (not superseded, the last
+    version, or a link changed in the store)."""
+    if license.status is not LicenseStatus.SUPERSEDED:
+        return ""
+    try:
+        named = LicenseId.parse(license.license_id)
+    except ValueError:
+        return ""
+    if named.version >= MAX_VERSIONS:  # no next identifier
+        return ""
+    successor_id = str(named.next_version())
+    return successor_id if license.superseded_by == successor_id else ""
 
 
 def _first_failure(*findings: Finding) -> Finding:

@@ -86,3 +86,46 @@ def test_a_clerk_sees_the_version_in_force_of_a_superseded_license(page: Any, ru
 
     check(page, "by-text")
     assert f"已变更，现行版本 {new}（已吊销 / 撤销）" in verdict(page, "FAILED")
+
+
+def test_a_receipt_of_a_check_made_after_the_amendment_is_not_relied_on(console: str, running: RunningGateway) -> None:
+    """Found in review: the old version checked after the 变更 (FAILED / SUPERSEDED) was listed 有效 as "amended
+    since". It stands as that version does, and names no version in force (the console's "在核验后已变更" is for an
+    amendment since the check), so the console says it failed for the same reason at the check."""
+    old = business_license(running, 63)
+    new = amend(running, old, "李四")
+    first, later = case_uses()
+    checked = verifier(running, POLICE).VerifyLicense(verification_pb2.VerifyLicenseRequest(use=first, license_id=old))
+    assert checked.report.reason == "SUPERSEDED"
+    for status_now in ("ACTIVE", "REVOKED"):
+        status, answer = fetch(f"{console}/api/case-receipts", {"use": later}, running.tokens[TAX])
+        (listed,) = answer["receipts"]
+        assert status == 200 and (listed["verdict"], listed["reason"]) == ("FAILED", "SUPERSEDED")
+        assert listed["current_license_id"] == ""
+        assert listed["standing_now"] == {
+            "result": "FAILED",
+            "reason": "SUPERSEDED",
+            "detail": f"a newer version replaced this one (已变更): {new}, now {status_now}",
+        }
+        if status_now == "ACTIVE":
+            change(running, new, issuance_pb2.STATUS_ACTION_REVOKE)
+
+
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"no browser at {CHROMIUM}")
+def test_a_clerk_is_not_told_a_failed_receipt_is_valid(page: Any, running: RunningGateway) -> None:
+    old = business_license(running, 64)
+    new = amend(running, old, "李四")
+    first, later = case_uses()
+    verifier(running, POLICE).VerifyLicense(verification_pb2.VerifyLicenseRequest(use=first, license_id=old))
+    page.click("#case-details summary")
+    page.select_option("#bundle", later["bundle_code"])
+    page.fill("#case", later["case_id"])
+    page.click("#case-list")
+    page.wait_for_selector("#case-receipts:not([hidden])")
+    standing = page.locator("#case-table tr[data-receipt] td.standing")
+    expected = "已变更（有新版本）\n该证照在核验时即已变更，此版本不再现行（当时核验未通过），不能凭此回执免收材料"
+    assert standing.inner_text() == expected
+    change(running, new, issuance_pb2.STATUS_ACTION_REVOKE)
+    page.click("#case-list")
+    page.locator("#case-table td.standing.changed").first.wait_for()
+    assert standing.inner_text() == expected and "在核验后" not in standing.inner_text()

@@ -9,6 +9,7 @@ co-subjects are found once, when the license is checked, never on a warm verific
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
 
 import grpc
@@ -27,7 +28,7 @@ from protos.zzgw.v1 import (
 )
 from signing.keys import SM2_SM3
 from signing.qr import QrClaims, encode_qr
-from tests.api.test_co_subjects import couple, log_of
+from tests.api.test_co_subjects import couple, log_of, person
 from tests.api.test_sharing import BDCZY, FPSL, REAL_ESTATE, business_license
 from tests.conftest import (
     ADMIN,
@@ -288,3 +289,43 @@ def test_a_stamp_on_the_certificates_document_is_on_her_log(running: RunningGate
     )
     assert subject_rows(running, [record.receipt_id]) == {record.receipt_id: [wife]}
     assert audit_ok(running)
+
+
+def test_an_altered_record_names_no_co_subject(running: RunningGateway) -> None:
+    """Found in review: a 结婚证 whose 女方身份证件号 was changed in the store to a stranger's fails its seal
+    (RECORD_ALTERED), and what it states is not the license's: its verification, and a case's listing of its receipt,
+    must not be put on the stranger's log as a use of a license about them. No co-subject is named at all (the record
+    does not say who the real one is)."""
+    _, _, license_id = couple(running)
+    stranger, _ = person()
+    with running.gateway.db.engine.begin() as connection:
+        stored = connection.execute(
+            text("SELECT fields FROM licenses WHERE license_id = :id"), {"id": license_id}
+        ).scalar_one()
+        fields = json.loads(stored) if isinstance(stored, str) else dict(stored)
+        fields["wife_citizen_id"] = stranger
+        value = "CAST(:f AS json)" if running.gateway.db.dialect == "postgresql" else ":f"
+        connection.execute(
+            text(f"UPDATE licenses SET fields = {value} WHERE license_id = :id"),
+            {"f": json.dumps(fields, ensure_ascii=False), "id": license_id},
+        )
+    running.gateway.feed.committed([f"license:{license_id}"])  # type: ignore[union-attr]
+    case = "XSECS-" + uuid.uuid4().hex[:12]
+    first = verification_pb2.UseContext(
+        matter_code="370100-CSDJ-001", purpose="出生登记", bundle_code="370100-YJS-XSECS", case_id=case
+    )
+    report = (
+        verifier(running, POLICE)
+        .VerifyLicense(verification_pb2.VerifyLicenseRequest(use=first, license_id=license_id))
+        .report
+    )
+    assert (report.verdict, report.reason) == (verification_pb2.CHECK_RESULT_FAILED, "RECORD_ALTERED")
+    checked = running.gateway.verification._checked[license_id]  # type: ignore[union-attr]
+    assert not checked.record_vouched and checked.subjects == ()
+    later = verification_pb2.UseContext(
+        matter_code="370100-CBDJ-001", purpose="参保登记", bundle_code="370100-YJS-XSECS", case_id=case
+    )
+    listed = verifier(running, MEDICAL).ListCaseReceipts(verification_pb2.ListCaseReceiptsRequest(use=later))
+    assert [r.receipt.receipt_id for r in listed.receipts] == [report.receipt.receipt_id]
+    assert [r.license_id for r in log_of(running, stranger).records] == []
+    assert subject_rows(running, [report.receipt.receipt_id]) == {}

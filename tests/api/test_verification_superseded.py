@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import uuid
 
+import pytest
 from sqlalchemy import text
 
 from adapters.records import issue_request
 from gateway.bootstrap import samples
+from gateway.domain.identifiers import LicenseId
+from gateway.services import verification as verification_module
 from protos.zzgw.v1 import common_pb2, issuance_pb2, verification_pb2
 from tests.api.test_issuance import unique
 from tests.api.test_verification import (
@@ -169,3 +172,97 @@ def test_a_case_receipt_of_a_license_amended_since_stands_as_its_version_in_forc
     assert (receipt.standing_now.result, receipt.standing_now.reason) == (FAILED, "REVOKED")
     assert receipt.current_license_id == new
     assert receipt.standing_now.detail.startswith(f"the license was amended since (已变更); its current version {new}:")
+
+
+def test_a_case_receipt_of_a_check_made_after_the_amendment_is_not_amended_since(running: RunningGateway) -> None:
+    """Found in review: the applicant brought the old paper after the 变更, and the 公安局's check failed SUPERSEDED.
+    The tax bureau must not read that failed receipt as "amended since, may rely on it": it stands as that version
+    does, FAILED / SUPERSEDED, naming the version in force in its detail only (current_license_id names a version
+    in force of an amendment made since the receipt). In the same case, a receipt of the same version made before
+    the 变更 is amended since: the standing is decided per receipt, by its time."""
+    old = business_license(running, 57)
+    case = "QYKB-" + uuid.uuid4().hex[:12]
+    first_use, later_use = verification_pb2.UseContext(), verification_pb2.UseContext()
+    first_use.CopyFrom(FIRST)
+    later_use.CopyFrom(LATER)
+    first_use.case_id = later_use.case_id = case
+    police = verifier(running, POLICE)
+    request = verification_pb2.VerifyLicenseRequest(use=first_use, license_id=old)
+    before = police.VerifyLicense(request).report
+    assert before.verdict == PASSED
+    new = amend(running, old, "李四")
+    after = police.VerifyLicense(request).report
+    assert (after.verdict, after.reason) == (FAILED, "SUPERSEDED")
+
+    def listed() -> dict[str, verification_pb2.CaseReceipt]:
+        request = verification_pb2.ListCaseReceiptsRequest(use=later_use)
+        receipts = verifier(running, TAX).ListCaseReceipts(request).receipts
+        assert [r.license_id for r in receipts] == [old, old]
+        return {r.receipt.receipt_id: r for r in receipts}
+
+    receipts = listed()
+    since, failed = receipts[before.receipt.receipt_id], receipts[after.receipt.receipt_id]
+    assert receipt_statement(running, failed.receipt)["verdict"] == "FAILED"
+    assert (since.standing_now.result, since.standing_now.reason, since.current_license_id) == (
+        PASSED,
+        "AMENDED_SINCE",
+        new,
+    )
+    assert (failed.standing_now.result, failed.standing_now.reason, failed.current_license_id) == (
+        FAILED,
+        "SUPERSEDED",
+        "",
+    )
+    assert failed.standing_now.detail == f"a newer version replaced this one (已变更): {new}, now ACTIVE"
+    assert "since" not in failed.standing_now.detail
+
+    change(running, new, issuance_pb2.STATUS_ACTION_REVOKE)  # still not "amended since the check"
+    receipts = listed()
+    since, failed = receipts[before.receipt.receipt_id], receipts[after.receipt.receipt_id]
+    assert (since.standing_now.result, since.standing_now.reason, since.current_license_id) == (FAILED, "REVOKED", new)
+    assert (failed.standing_now.result, failed.standing_now.reason, failed.current_license_id) == (
+        FAILED,
+        "SUPERSEDED",
+        "",
+    )
+    assert failed.standing_now.detail == f"a newer version replaced this one (已变更): {new}, now REVOKED"
+
+
+def test_a_warm_check_of_a_superseded_version_follows_the_chain_by_cache_lookups(
+    running: RunningGateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found in review (ADR 0005): the warm VerifyLicense of an old version re-parsed identifiers and rebuilt the
+    version in force on every call. Each check knows its successor, found once; the day's outcome is kept while the
+    checks of the later versions are the cached ones: no identifier is parsed on a warm call, the kept outcome is
+    the same object, and an amendment or revocation of the newer version still shows at the next check."""
+    first = business_license(running, 58)
+    second = amend(running, first, "李四")
+    third = amend(running, second, "王五")
+    assert current(verify(running, license_id=first)) == (third, ACTIVE)
+    service = running.gateway.verification
+    assert service is not None
+    checked = service._checked[first]
+    assert checked.successor_id == second and service._checked[second].successor_id == third
+    assert service._checked[third].successor_id == ""
+    kept = checked.today
+    assert kept is not None
+
+    parsed: list[str] = []
+    real = verification_module.LicenseId
+
+    class Counted:
+        @staticmethod
+        def parse(text: str) -> LicenseId:
+            parsed.append(text)
+            return real.parse(text)
+
+    monkeypatch.setattr(verification_module, "LicenseId", Counted)
+    for _ in range(3):
+        assert current(verify(running, license_id=first)) == (third, ACTIVE)
+    assert parsed == [] and checked.today is kept  # the day's outcome, found by identity of the later checks
+    now = service._clock.now()
+    assert service._outcome_today(checked, now) is kept[2]
+
+    change(running, third, issuance_pb2.STATUS_ACTION_REVOKE)  # a new check of the version in force
+    assert current(verify(running, license_id=first)) == (third, REVOKED)
+    assert checked.today is not kept and checked.today is not None and checked.today[2] is not kept[2]
