@@ -532,7 +532,7 @@ def test_ctrl_c_ends_with_what_was_committed_and_130_and_a_second_run_finishes(
             out.write(content)
         assert process.stderr is not None
         seen = b""
-        while b"importing" not in seen:  # the bar is drawn once the count is done and the file closed
+        while "导入".encode() not in seen:  # the bar (导入 FILE) is drawn once the count is done and the file closed
             chunk = os.read(process.stderr.fileno(), 4096)
             assert chunk, f"zzgw import ended before importing: {seen!r}"
             seen += chunk
