@@ -20,6 +20,7 @@ from gateway.services.authorization import (
     AccessDecision,
     AccessRequestState,
     AuthorizationService,
+    ConsentState,
     RequestView,
 )
 from gateway.store.repositories import StoredAccessRequest, StoredConsent
@@ -137,7 +138,8 @@ class AuthorizationServicer(authorization_pb2_grpc.AuthorizationServiceServicer)
             operator=operator(context),
         )
         return authorization_pb2.ListConsentsResponse(
-            consents=[self._consent(c) for c in page.consents], next_page_token=page.next_page_token
+            consents=[self._consent(c, s) for c, s in zip(page.consents, page.states, strict=True)],
+            next_page_token=page.next_page_token
         )
 
     def _request(self, r: StoredAccessRequest) -> authorization_pb2.AccessRequest:
@@ -163,8 +165,8 @@ class AuthorizationServicer(authorization_pb2_grpc.AuthorizationServiceServicer)
             decision_reason=r.decision_reason,
         )
 
-    def _consent(self, c: StoredConsent) -> authorization_pb2.Consent:
-        state = self._authorization().consent_state(c)
+    def _consent(self, c: StoredConsent, state: ConsentState | None = None) -> authorization_pb2.Consent:
+        state = state or self._authorization().consent_state(c)
         return authorization_pb2.Consent(
             consent_id=c.consent_id,
             holder_code=c.holder_code,

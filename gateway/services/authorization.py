@@ -118,6 +118,10 @@ class ConsentState(enum.Enum):
     USED_UP = "USED_UP"
     EXPIRED = "EXPIRED"
     WITHDRAWN = "WITHDRAWN"
+    GUARDIAN_ENDED = "GUARDIAN_ENDED"
+    """A guardian's consent whose guardian no longer consents for the holder: on the version in force of every
+    license it names, the holder is of age or the guardian is no longer named (``gateway.domain.sharing`` refuses
+    its use ``CONSENT_GUARDIAN_ENDED``)."""
 
 
 def new_consent_code() -> str:
@@ -171,11 +175,20 @@ def as_of(request: StoredAccessRequest, now: dt.datetime) -> StoredAccessRequest
     return request if state == request.state else dataclasses.replace(request, state=state)
 
 
-def consent_state(consent: StoredConsent, now: dt.datetime) -> ConsentState:
+_FINAL_STATES = frozenset({ConsentState.WITHDRAWN, ConsentState.EXPIRED})
+"""States that nothing but time past them decides: no guardian's standing needs to be read."""
+
+
+def consent_state(consent: StoredConsent, now: dt.datetime, *, guardian_stands: bool = True) -> ConsentState:
+    """A consent's state at ``now``, in the order its use is judged (``gateway.domain.sharing``, rule 7): withdrawn,
+    expired, its guardian's standing ended (``guardian_stands`` False: see ``AuthorizationService.consent_state``),
+    used up, else active."""
     if consent.withdrawn_at is not None:
         return ConsentState.WITHDRAWN
     if now >= consent.valid_until:
         return ConsentState.EXPIRED
+    if consent.guardian_code and not guardian_stands:
+        return ConsentState.GUARDIAN_ENDED
     if consent.uses_left <= 0:
         return ConsentState.USED_UP
     return ConsentState.ACTIVE
@@ -721,6 +734,7 @@ class AuthorizationService:
         with self._db.unit_of_work(write=True) as uow:
             found = _consents_after(uow, holder_code, cursor, limit + 1)  # one more: whether a page follows
             more, found = len(found) > limit, found[:limit]
+            states = tuple(self._state_in(uow, consent, now) for consent in found)
             self._audit.append(
                 uow,
                 [
@@ -742,11 +756,38 @@ class AuthorizationService:
         last = found[-1] if more else None
         return ConsentPage(
             consents=tuple(found),
+            states=states,
             next_page_token=str(_ConsentCursor(seen=seen, key=_newness(last))) if last else "",
         )
 
     def consent_state(self, consent: StoredConsent) -> ConsentState:
-        return consent_state(consent, self._clock.now())
+        """``consent``'s state now. A guardian's consent (``guardian_code``) whose use would be refused
+        ``CONSENT_GUARDIAN_ENDED`` on every license it names is GUARDIAN_ENDED: read from the store."""
+        now = self._clock.now()
+        if not consent.guardian_code or consent_state(consent, now) in _FINAL_STATES:
+            return consent_state(consent, now)
+        with self._db.unit_of_work() as uow:
+            return self._state_in(uow, consent, now)
+
+    def _state_in(self, uow: UnitOfWork, consent: StoredConsent, now: dt.datetime) -> ConsentState:
+        if not consent.guardian_code:
+            return consent_state(consent, now)
+        return consent_state(consent, now, guardian_stands=self._guardian_stands(uow, consent, now))
+
+    def _guardian_stands(self, uow: UnitOfWork, consent: StoredConsent, now: dt.datetime) -> bool:
+        """Whether the guardian of ``consent`` may still consent for its holder through one of the licenses it names:
+        the version in force names them and its holder is a minor on the day, as the sharing policy judges a use."""
+        for license_id in consent.license_ids:
+            current = _in_force(uow, uow.licenses.get(license_id))
+            license_type = self._catalog.license_types.get(current.content.type_code) if current else None
+            if (
+                current is not None
+                and license_type is not None
+                and consent.guardian_code in guardians_of(current, license_type)
+                and is_minor(current, license_type, now)
+            ):
+                return True
+        return False
 
     def _consent_entry(
         self,
@@ -807,6 +848,8 @@ class ConsentPage:
 
     consents: tuple[StoredConsent, ...]
     """Newest first."""
+    states: tuple[ConsentState, ...]
+    """Each consent's state when listed (``AuthorizationService.consent_state``)."""
     next_page_token: str
     """For the next page; empty when there is none."""
 

@@ -309,6 +309,13 @@ def test_a_consent_granted_before_the_amendment_ends_when_it_takes_the_father_of
         assert reason == "CONSENT_GUARDIAN_ENDED"
     (stored,) = [c for c in listed(running, father) if c.consent_id == his.consent.consent_id]
     assert stored.uses_left == 2  # a refused read uses nothing
+    # listed as it would be judged at use: his has ended, hers (the amendment kept her) is active, on either list
+    assert stored.state == authorization_pb2.CONSENT_STATE_GUARDIAN_ENDED
+    states = {c.consent_id: c.state for c in listed(running, child)}
+    assert states == {
+        his.consent.consent_id: authorization_pb2.CONSENT_STATE_GUARDIAN_ENDED,
+        hers.consent.consent_id: authorization_pb2.CONSENT_STATE_ACTIVE,
+    }
     refusals = [r for r in log_of(running, child).records if r.reason == "CONSENT_GUARDIAN_ENDED"]
     assert sorted(r.license_id for r in refusals) == sorted((current, first))  # on the child's log
 
@@ -334,6 +341,12 @@ def test_a_guardians_consent_ends_when_a_corrected_birth_date_makes_the_holder_o
     current = amend(running, first, "更正出生日期", birth_date=grown.isoformat())
     reason, _ = denied(lambda: data(running, current, CBDJ, member=MEDICAL, code=hers.code))
     assert reason == "CONSENT_GUARDIAN_ENDED"
+    (listed_hers,) = listed(running, mother)
+    assert listed_hers.state == authorization_pb2.CONSENT_STATE_GUARDIAN_ENDED and listed_hers.uses_left == 2
+    withdrawn = authorization(running, PORTAL).WithdrawConsent(
+        authorization_pb2.WithdrawConsentRequest(consent_id=hers.consent.consent_id, holder_code=mother)
+    )
+    assert withdrawn.consent.state == authorization_pb2.CONSENT_STATE_WITHDRAWN  # withdrawn comes first
     # and a new grant, naming either version, is judged on the corrected one: the holder consents in person
     for named in (first, current):
         _, violations = refusal(lambda named=named: consent(running, mother, (named,)))
