@@ -284,7 +284,13 @@ class Gateway:
             audit=audit,
             receipt_certificates=receipt_certificates,
             sharing=sharing,
-            authorization=AuthorizationService(db, catalog, clock, audit) if audit else None,
+            authorization=(
+                AuthorizationService(
+                    db, catalog, clock, audit, record_check=verification.record_finding if verification else None
+                )
+                if audit
+                else None
+            ),
             verification=verification,
             documents=documents,
             seals=seals,

@@ -139,7 +139,7 @@ class AuthorizationServicer(authorization_pb2_grpc.AuthorizationServiceServicer)
         )
         return authorization_pb2.ListConsentsResponse(
             consents=[self._consent(c, s) for c, s in zip(page.consents, page.states, strict=True)],
-            next_page_token=page.next_page_token
+            next_page_token=page.next_page_token,
         )
 
     def _request(self, r: StoredAccessRequest) -> authorization_pb2.AccessRequest:

@@ -54,7 +54,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.exc import IntegrityError
 
-from gateway.domain.audit import AuditAction, AuditEntry, license_subjects
+from gateway.domain.audit import AuditAction, AuditEntry, vouched_subjects
 from gateway.domain.catalog import Catalog, LicenseType, Material, Matter, Sensitivity, SharingClass
 from gateway.domain.errors import (
     ConflictError,
@@ -80,6 +80,7 @@ from gateway.domain.verification import (
 from gateway.services.audit import AuditTrail, UseTarget
 from gateway.store.database import Database, UnitOfWork
 from gateway.store.repositories import StoredAccessRequest, StoredConsent
+from signing.results import Finding
 
 MAX_DURATION_DAYS = 1095
 """The longest approval (three years)."""
@@ -214,8 +215,12 @@ class AuthorizationService:
         *,
         ids: Callable[[], str] = lambda: uuid.uuid4().hex,
         codes: Callable[[], str] = new_consent_code,
+        record_check: Callable[[License], Finding] | None = None,
     ):
         self._db = db
+        self._record_check = record_check
+        """The check of a stored record's seal (``VerificationService.record_finding``): only a record it passes
+        names co-subjects."""
         self._catalog = catalog
         self._clock = clock
         self._audit = audit
@@ -232,10 +237,11 @@ class AuthorizationService:
         self._audit.refuse_use(caller, refused, action, target, subjects=self._subjects)
 
     def _subjects(self, license: License | None) -> tuple[str, ...]:
-        """The co-subjects of ``license`` (``subjects_of``): a record about it is on their access logs too."""
+        """The co-subjects of ``license`` (``subjects_of``) when its seal vouches for the record: a record about it is
+        on their access logs too."""
         if license is None:
             return ()
-        return license_subjects(license, self._catalog)
+        return vouched_subjects(license, self._catalog, self._record_check)
 
     def request_access(
         self,

@@ -47,7 +47,7 @@ from cryptography import x509
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.timestamps import TimeStamper
 
-from gateway.domain.audit import AuditAction, AuditEntry, license_subjects
+from gateway.domain.audit import AuditAction, AuditEntry, vouched_subjects
 from gateway.domain.catalog import (
     HOLDER_CODE_TYPES,
     Catalog,
@@ -591,8 +591,9 @@ class SharingService:
         return result, outcome, left
 
     def _subjects(self, license: License) -> tuple[str, ...]:
-        """The co-subjects of ``license`` (``subjects_of``): each record about it is on their access logs too."""
-        return license_subjects(license, self._catalog)
+        """The co-subjects of ``license`` (``subjects_of``) when its seal vouches for the record: each record about it
+        is on their access logs too."""
+        return vouched_subjects(license, self._catalog, self._record_check)
 
     def _intact(self, license: License) -> bool:
         return self._record_check is None or self._record_check(license).result is CheckResult.PASSED

@@ -61,7 +61,7 @@ from cachetools import LRUCache
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from gateway.domain.audit import AuditAction, AuditEntry, license_subjects, may_have_subjects
+from gateway.domain.audit import AuditAction, AuditEntry, license_subjects, may_have_subjects, vouched_subjects
 from gateway.domain.catalog import Catalog, LicenseType, Matter, Sensitivity
 from gateway.domain.errors import (
     FieldViolation,
@@ -782,7 +782,7 @@ class VerificationService:
         with the license or holder ``target`` names, for the holder's and the issuer's logs."""
         matter = self._catalog.matters[use.matter_code]  # the use context was checked against the catalog
         record = (
-            self._audit.recorder(caller, use, action, target, subjects=self._subjects)
+            self._audit.recorder(caller, use, action, target, subjects=self._refusal_subjects)
             if self._audit is not None
             else None
         )
@@ -819,7 +819,12 @@ class VerificationService:
             unused = any(v.reason == "NOT_USED_BY_MATTER" for v in unclaimable)
             if unused and self._audit is not None:  # a field the matter has no need of, asked of a named holder
                 self._audit.refuse(
-                    caller, use, "NOT_USED_BY_MATTER", AuditAction.CHECK_CLAIM, target, subjects=self._subjects
+                    caller,
+                    use,
+                    "NOT_USED_BY_MATTER",
+                    AuditAction.CHECK_CLAIM,
+                    target,
+                    subjects=self._refusal_subjects,
                 )
             raise refused
         now = self._clock.now()
@@ -1002,7 +1007,7 @@ class VerificationService:
         """Put on the audit trail a call refused because the caller named another department's matter, with the
         license or holder the request named (``AuditTrail.refuse_use``), on the logs of its co-subjects too."""
         if self._audit is not None:
-            self._audit.refuse_use(caller, refused, action, target, subjects=self._subjects)
+            self._audit.refuse_use(caller, refused, action, target, subjects=self._refusal_subjects)
 
     def _audit_case_listing(self, caller: Member, use: UseContext, receipts: Sequence[StoredReceipt]) -> None:
         """One record per license the listed receipts name (or one naming none): relying on an earlier department's
@@ -1233,6 +1238,11 @@ class VerificationService:
         if license.content.type_code not in self._subject_types:
             return ()
         return license_subjects(license, self._catalog)
+
+    def _refusal_subjects(self, license: License) -> tuple[str, ...]:
+        """The co-subjects of a license a refused call named, looked up for its record alone (``vouched_subjects``):
+        only of a record whose seal passes, as a check's (``_Checked.subjects``)."""
+        return vouched_subjects(license, self._catalog, self.record_finding)
 
     def _check_record(self, license: License) -> _Checked:
         """Integrity and issuer identity of a stored record: its seal over the record, the seal's trust."""

@@ -20,16 +20,18 @@ from gateway.services import verification as verification_module
 from protos.zzgw.v1 import (
     audit_pb2,
     audit_pb2_grpc,
+    authorization_pb2,
     issuance_pb2,
     seal_pb2,
     seal_pb2_grpc,
+    sharing_pb2,
     verification_pb2,
     verification_pb2_grpc,
 )
 from signing.keys import SM2_SM3
 from signing.qr import QrClaims, encode_qr
 from tests.api.test_co_subjects import couple, log_of, person
-from tests.api.test_sharing import BDCZY, FPSL, REAL_ESTATE, business_license
+from tests.api.test_sharing import BDCZY, FPSL, REAL_ESTATE, authorization, business_license, sharing
 from tests.conftest import (
     ADMIN,
     BUSINESS_LICENSE,
@@ -208,6 +210,7 @@ def subject_row_count(running: RunningGateway) -> int:
         return int(connection.execute(text("SELECT count(*) FROM access_record_subjects")).scalar_one())
 
 
+@pytest.mark.usefixtures("steady_caches")
 def test_a_license_naming_no_one_writes_no_subject_row(running: RunningGateway) -> None:
     """A 营业执照 verified every way, and a claim of it: no row in ``access_record_subjects``."""
     license_id, uscc = business_license(running)
@@ -243,6 +246,7 @@ def test_a_license_naming_no_one_writes_no_subject_row(running: RunningGateway) 
     assert audit_ok(running)
 
 
+@pytest.mark.usefixtures("steady_caches")
 def test_co_subjects_are_found_once_with_the_check_not_on_each_verification(
     running: RunningGateway, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -291,12 +295,9 @@ def test_a_stamp_on_the_certificates_document_is_on_her_log(running: RunningGate
     assert audit_ok(running)
 
 
-def test_an_altered_record_names_no_co_subject(running: RunningGateway) -> None:
-    """Found in review: a 结婚证 whose 女方身份证件号 was changed in the store to a stranger's fails its seal
-    (RECORD_ALTERED), and what it states is not the license's: its verification, and a case's listing of its receipt,
-    must not be put on the stranger's log as a use of a license about them. No co-subject is named at all (the record
-    does not say who the real one is)."""
-    _, _, license_id = couple(running)
+def name_a_stranger(running: RunningGateway, license_id: str) -> str:
+    """Change the 结婚证's 女方身份证件号 in the store, behind the gateway's back, to a stranger's; returns the
+    stranger's code."""
     stranger, _ = person()
     with running.gateway.db.engine.begin() as connection:
         stored = connection.execute(
@@ -310,6 +311,48 @@ def test_an_altered_record_names_no_co_subject(running: RunningGateway) -> None:
             {"f": json.dumps(fields, ensure_ascii=False), "id": license_id},
         )
     running.gateway.feed.committed([f"license:{license_id}"])  # type: ignore[union-attr]
+    return stranger
+
+
+def test_refusals_reads_and_requests_naming_an_altered_record_name_no_co_subject(running: RunningGateway) -> None:
+    """As a verification of it: a refusal for another department's matter or a matter that uses no 结婚证, a read of
+    its data (refused: the record fails its seal) and an access request naming it are on the husband's log, never
+    on the stranger's the altered record names (nor on the real wife's: the record no longer says who she is)."""
+    husband, wife, license_id = couple(running)
+    stranger = name_a_stranger(running, license_id)
+    use = verification_pb2.UseContext(matter_code=BDCZY.matter_code, purpose=BDCZY.purpose)
+    for member, context in ((TAX, use), (TAX, FPSL)):  # NOT_MATTER_DEPARTMENT, NOT_USED_BY_MATTER
+        with pytest.raises(grpc.RpcError):
+            verifier(running, member).VerifyLicense(
+                verification_pb2.VerifyLicenseRequest(use=context, license_id=license_id)
+            )
+    with pytest.raises(grpc.RpcError) as refused:
+        sharing(running, REAL_ESTATE).GetLicenseData(sharing_pb2.GetLicenseDataRequest(use=use, license_id=license_id))
+    assert refused.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    authorization(running, REAL_ESTATE).RequestAccess(
+        authorization_pb2.RequestAccessRequest(
+            use=use, license_id=license_id, fields=["wife_citizen_id"], duration_days=5
+        )
+    )
+    held = [(r.action, r.decision) for r in log_of(running, husband).records]
+    assert held[:4] == [
+        ("REQUEST_ACCESS", "SUBMITTED"),
+        ("GET_LICENSE_DATA", "DENY"),
+        ("VERIFY_LICENSE", "DENIED"),
+        ("VERIFY_LICENSE", "DENIED"),
+    ]
+    assert list(log_of(running, stranger).records) == []
+    assert list(log_of(running, wife).records) == []
+
+
+@pytest.mark.usefixtures("steady_caches")
+def test_an_altered_record_names_no_co_subject(running: RunningGateway) -> None:
+    """Found in review: a 结婚证 whose 女方身份证件号 was changed in the store to a stranger's fails its seal
+    (RECORD_ALTERED), and what it states is not the license's: its verification, and a case's listing of its receipt,
+    must not be put on the stranger's log as a use of a license about them. No co-subject is named at all (the record
+    does not say who the real one is)."""
+    _, _, license_id = couple(running)
+    stranger = name_a_stranger(running, license_id)
     case = "XSECS-" + uuid.uuid4().hex[:12]
     first = verification_pb2.UseContext(
         matter_code="370100-CSDJ-001", purpose="出生登记", bundle_code="370100-YJS-XSECS", case_id=case

@@ -228,6 +228,7 @@ def test_a_case_receipt_of_a_check_made_after_the_amendment_is_not_amended_since
     assert failed.standing_now.detail == f"a newer version replaced this one (已变更): {new}, now REVOKED"
 
 
+@pytest.mark.usefixtures("steady_caches")
 def test_a_warm_check_of_a_superseded_version_follows_the_chain_by_cache_lookups(
     running: RunningGateway, monkeypatch: pytest.MonkeyPatch
 ) -> None:
