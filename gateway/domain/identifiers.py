@@ -20,7 +20,7 @@ import datetime as dt
 import functools
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -339,12 +339,28 @@ _FULL_WIDTH_BRACKETS = str.maketrans({"(": "（", ")": "）"})
 
 
 def license_id_violation(field: str, text: str) -> FieldViolation | None:
-    """A field violation when ``text`` is not a valid license identifier."""
+    """INVALID_LICENSE_ID when ``text`` is not a valid license identifier, said in Chinese first (a holder portal's
+    user and a window clerk read it), ``LicenseId.parse``'s English in brackets."""
     try:
         LicenseId.parse(text)
     except ValueError as exc:
-        return FieldViolation(field=field, reason="INVALID_LICENSE_ID", description=str(exc))
+        english = str(exc)
+        chinese = _LICENSE_ID_PROBLEMS.get(
+            english, "的组成部分不正确" if english.startswith("invalid license") else "不正确"
+        )
+        return FieldViolation(field=field, reason="INVALID_LICENSE_ID", description=f"证照标识{chinese}（{english}）")
     return None
+
+
+_LICENSE_ID_PROBLEMS: Mapping[str, str] = {
+    "must start with 1.2.156.3005.2": "须以1.2.156.3005.2开头",
+    "must have type code, issuer, serial, version and check character": "须由证照类型代码、颁发机构代码、流水号、"
+    "版本号和校验码组成",
+    "version must be three digits": "的版本号须为三位数字",
+    "check character does not match (ISO/IEC 7064 MOD 37,36)": "的校验码不符",
+}
+"""The Chinese of what ``LicenseId.parse`` finds wrong with an identifier (its words are English, shared with the
+CLI); a problem of one of its parts is said in general."""
 
 
 def same_license(a: str, b: str) -> bool:

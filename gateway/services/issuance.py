@@ -528,7 +528,7 @@ class IssuanceService:
         """Amend a license (变更): issue version n+1 and supersede version n. Returns (new, superseded)."""
         errors: list[FieldViolation] = []
         check_request_id(amendment.request_id, errors)
-        if violation := _license_id_violation(amendment.license_id):
+        if violation := license_id_violation("license_id", amendment.license_id):
             errors.append(violation)
         reason = check_text("reason", amendment.reason, MAX_REASON, errors, required=True)  # as a status change
         if errors:
@@ -644,7 +644,7 @@ class IssuanceService:
     ) -> License:
         errors: list[FieldViolation] = []
         check_request_id(request_id, errors)
-        if violation := _license_id_violation(license_id):
+        if violation := license_id_violation("license_id", license_id):
             errors.append(violation)
         reason = check_text("reason", reason, MAX_REASON, errors, required=True)
         if errors:
@@ -701,7 +701,7 @@ class IssuanceService:
                 "（give exactly one of license_id, type_code with license_number）",
             )
         if license_id:
-            if violation := _license_id_violation(license_id):
+            if violation := license_id_violation("license_id", license_id):
                 raise InvalidRequestError([violation])
             _check_named_issuer(caller, license_id)
             with self._db.unit_of_work() as uow:
@@ -1084,14 +1084,6 @@ def _reused(request_id: str, kind: ChangeKind, used_for: str) -> IdempotencyConf
 
 
 _NO_SUCH_LICENSE = "没有这个证照（no such license）"
-
-
-def _license_id_violation(license_id: str) -> FieldViolation | None:
-    """INVALID_LICENSE_ID for a ``license_id`` that is no license identifier, said in Chinese first."""
-    violation = license_id_violation("license_id", license_id)
-    if violation is None:
-        return None
-    return dataclasses.replace(violation, description=f"证照标识不正确（license_id: {violation.description}）")
 
 
 def _field_label(spec: FieldSpec | None, key: str) -> str:

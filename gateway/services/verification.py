@@ -1218,7 +1218,7 @@ class VerificationService:
         license = self._db.read_license(license_id) if readable else None
         if license is None:
             if violation := license_id_violation("license_id", license_id):
-                raise InvalidRequestError([_license_id_in_chinese(violation)])
+                raise InvalidRequestError([violation])
             return None
         checked = self._check_record(license)
         with self._unchanged_since(generation) as unchanged:
@@ -1851,26 +1851,6 @@ def _unknown_type(type_code: str) -> InvalidRequestError:
     return invalid(
         "type_code", "UNKNOWN_LICENSE_TYPE", f"没有证照类型 {type_code[:64]}（unknown license type {type_code[:64]!r}）"
     )
-
-
-_LICENSE_ID_PROBLEMS: Mapping[str, str] = {
-    "must start with 1.2.156.3005.2": "须以1.2.156.3005.2开头",
-    "must have type code, issuer, serial, version and check character": "须由证照类型代码、颁发机构代码、流水号、"
-    "版本号和校验码组成",
-    "version must be three digits": "的版本号须为三位数字",
-    "check character does not match (ISO/IEC 7064 MOD 37,36)": "的校验码不符",
-}
-"""The Chinese of what ``LicenseId.parse`` finds wrong with an identifier (its words are English, shared with the
-other services and the CLI); a problem of one of its parts is said in general."""
-
-
-def _license_id_in_chinese(violation: FieldViolation) -> FieldViolation:
-    """An INVALID_LICENSE_ID violation said Chinese first, its English in brackets."""
-    english = violation.description
-    chinese = _LICENSE_ID_PROBLEMS.get(
-        english, "的组成部分不正确" if english.startswith("invalid license") else "不正确"
-    )
-    return dataclasses.replace(violation, description=f"证照标识{chinese}（{english}）")
 
 
 def _type_of(license_id: str) -> str:

@@ -764,7 +764,7 @@ def test_get_unknown_and_malformed_identifiers(running: RunningGateway) -> None:
     assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert ("license_id", "INVALID_LICENSE_ID") in error_details(caught.value)[1]
     assert caught.value.details() == (
-        "license_id: 证照标识不正确（license_id: check character does not match (ISO/IEC 7064 MOD 37,36)）"
+        "license_id: 证照标识的校验码不符（check character does not match (ISO/IEC 7064 MOD 37,36)）"
     )
 
 

@@ -27,8 +27,10 @@ from adapters.records import issue_request
 from gateway.api.interceptors import received_limit
 from gateway.bootstrap import samples
 from gateway.domain.identifiers import LicenseId
-from protos.zzgw.v1 import issuance_pb2, verification_pb2, verification_pb2_grpc
+from protos.zzgw.v1 import authorization_pb2, issuance_pb2, verification_pb2, verification_pb2_grpc
+from tests.api.test_co_subjects import person
 from tests.api.test_issuance import unique
+from tests.api.test_sharing import BDCZY, REAL_ESTATE, authorization, data, grant
 from tests.conftest import BUSINESS_LICENSE, MARKET, RunningGateway, error_details
 
 MATTER = "370100-SPJC-001"
@@ -440,3 +442,26 @@ def test_catalog_form_and_access_request_refusals_are_chinese_first(running: Run
         "TOO_MANY",
         "BAD_FORMAT",
     ]
+
+
+def test_a_malformed_license_id_is_said_chinese_first_by_every_service(running: RunningGateway) -> None:
+    """A black-box tester: verification said a wrong check character in Chinese, while GrantConsent (a citizen
+    pasting an identifier into a holder portal), GetLicenseData (a clerk) and RequestAccess said it in English only.
+    One wording now, wherever an identifier is refused."""
+    wrong = _wrong_check_character()
+    said = "证照标识的校验码不符（check character does not match (ISO/IEC 7064 MOD 37,36)）"
+    holder, _ = person()
+    calls = {
+        "license_ids[0]": lambda: grant(running, holder, license_ids=(wrong,), type_codes=()),
+        "license_id": lambda: data(running, wrong, BDCZY),
+    }
+    for field, call in calls.items():
+        error = refused(call)
+        assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert descriptions(error) == {(field, "INVALID_LICENSE_ID"): said}
+    request = authorization_pb2.RequestAccessRequest(use=BDCZY, license_id=wrong, fields=["name"], duration_days=5)
+    error = refused(lambda: authorization(running, REAL_ESTATE).RequestAccess(request))
+    assert descriptions(error) == {("license_id", "INVALID_LICENSE_ID"): said}
+    error = refused(lambda: running.issuance(MARKET).GetLicense(issuance_pb2.GetLicenseRequest(license_id=" " + wrong)))
+    ((_, description),) = descriptions(error).items()
+    assert description.startswith("证照标识") and chinese_first(description)

@@ -106,7 +106,7 @@ def test_changed_character_fails_check(tampered: str) -> None:
     assert violation is not None
     assert violation.field == "license_id"
     assert violation.reason == "INVALID_LICENSE_ID"
-    assert violation.description == MOD37_36
+    assert violation.description == f"证照标识的校验码不符（{MOD37_36}）"  # Chinese first: portals and clerks read it
 
 
 def test_valid_identifier_has_no_violation() -> None:
