@@ -136,6 +136,8 @@ MAX_LATER_SIGNATURES = 4
 """The invisible signatures made after a document's seal whose certificates are judged (``_impostors``); more are
 not vouched for unjudged."""
 _CONTROL_CHARACTERS = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+_TYPED_RECEIPT_ID = re.compile(r"[0-9A-Fa-f]{32}\Z")
+"""A receipt number as typed: 32 hex digits, in either case (``new_receipt_ids`` makes them lower case)."""
 """What no looked-up code or number holds: control characters, C0 and C1 (NUL, which PostgreSQL text cannot hold; a
 tab), and lone surrogates (a console request's JSON may carry one; no UTF-8 encodes it)."""
 _NOT_REGISTERED = Finding(
@@ -753,7 +755,7 @@ class VerificationService:
     def _not_found(self, license_id: str) -> Finding:
         """The status finding of a license this registry does not hold: FAILED / LICENSE_NOT_FOUND, unless its
         identifier names an issuer that is not a department of this gateway (a well-formed identifier of another
-        region's registry, 跨省通办): INDETERMINATE / NOT_IN_THIS_REGISTRY, to be verified with that region's gateway.
+        region's registry, 跨省通办; a partner gateway that is a member here is of another region too): INDETERMINATE / NOT_IN_THIS_REGISTRY, to be verified with that region's gateway.
         A clerk had been shown a red 未找到 and a signed FAILED for a possibly genuine license of a partner
         province (found by a partner tester); it is not PASSED either, as nothing of it was checked."""
         try:
@@ -762,8 +764,8 @@ class VerificationService:
             return NOT_FOUND
         with self._db.unit_of_work() as uow:
             member = uow.members.get(issuer)
-        if member is not None and member.has(Role.ISSUER):
-            return NOT_FOUND
+        if member is not None and (member.has(Role.ISSUER) or not member.has(Role.PARTNER)):
+            return NOT_FOUND  # a department of this gateway, issuing or not (a tester's forged 税务局 identifier)
         return Finding(
             result=CheckResult.INDETERMINATE,
             reason="NOT_IN_THIS_REGISTRY",
@@ -873,6 +875,10 @@ class VerificationService:
         return ClaimReport(answer=answer, checked_at=now, receipt=receipt, claim_key=claim_key)
 
     def receipt(self, caller: Member, receipt_id: str) -> StoredReceipt:
+        """The stored receipt ``receipt_id``, its number taken as people copy it from a printout or read it out: spaces
+        around it, full-width digits and letters, and upper case are the same number (32 hex digits)."""
+        if _TYPED_RECEIPT_ID.match(typed := half_width(receipt_id).strip()):
+            receipt_id = typed.lower()
         if not receipt_id:
             raise invalid("receipt_id", "REQUIRED", "请填写回执编号（receipt_id is required）")
         if _CONTROL_CHARACTERS.search(receipt_id):  # refused alike on both databases (PostgreSQL text holds no NUL)

@@ -502,6 +502,12 @@ def test_a_license_of_another_registry_is_undecided_not_failed(running: RunningG
         "LICENSE_NOT_FOUND",
         FAILED,
     )
+    # a black-box tester: a forged identifier naming a department of this gateway that issues nothing (the tax
+    # bureau) had been sent to 'that region's gateway', where one naming an issuer of other types was not found
+    for department in (TAX, POLICE):
+        made_up = str(dataclasses.replace(named, issuer_code=department))
+        report = verify(running, license_id=made_up)
+        assert (report.verdict, report.status.reason) == (FAILED, "LICENSE_NOT_FOUND"), department
     elsewhere = dataclasses.replace(content, license_id=foreign, issuer_code=foreign_issuer)
     their_code = encode_qr(SoftwareKey.generate(), QrClaims.of(elsewhere, issued_at=dt.datetime.now(dt.UTC)))
     report = verify(running, qr_code=their_code)
@@ -959,6 +965,12 @@ def test_a_receipt_is_stored_and_a_tampered_one_is_rejected(running: RunningGate
     with pytest.raises(grpc.RpcError) as missing:
         verifier(running).GetReceipt(verification_pb2.GetReceiptRequest(receipt_id="no-such-receipt"))
     assert missing.value.code() == grpc.StatusCode.NOT_FOUND
+    # as a later department copies the number from a printout (a black-box tester: upper case was 'no such receipt')
+    number = report.receipt.receipt_id
+    full_width = "".join(chr(ord(c) + 0xFEE0) for c in number.upper())
+    for typed in (number.upper(), f" {number} ", full_width):
+        found = verifier(running, MARKET).GetReceipt(verification_pb2.GetReceiptRequest(receipt_id=typed))
+        assert found.receipt.receipt_id == number and found.receipt.statement == report.receipt.statement
 
 
 def test_an_answer_whose_receipt_cannot_be_made_fails_alone_in_its_group(running: RunningGateway) -> None:
