@@ -755,9 +755,10 @@ class VerificationService:
     def _not_found(self, license_id: str) -> Finding:
         """The status finding of a license this registry does not hold: FAILED / LICENSE_NOT_FOUND, unless its
         identifier names an issuer that is not a department of this gateway (a well-formed identifier of another
-        region's registry, 跨省通办; a partner gateway that is a member here is of another region too): INDETERMINATE / NOT_IN_THIS_REGISTRY, to be verified with that region's gateway.
-        A clerk had been shown a red 未找到 and a signed FAILED for a possibly genuine license of a partner
-        province (found by a partner tester); it is not PASSED either, as nothing of it was checked."""
+        region's registry, 跨省通办; a partner gateway that is a member here is of another region too):
+        INDETERMINATE / NOT_IN_THIS_REGISTRY, to be verified with that region's gateway. A clerk had been shown a red
+        未找到 and a signed FAILED for a possibly genuine license of a partner province (found by a partner tester);
+        it is not PASSED either, as nothing of it was checked."""
         try:
             issuer = LicenseId.parse(license_id).issuer_code
         except ValueError:
