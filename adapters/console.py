@@ -67,6 +67,7 @@ from gateway.domain.errors import (
     UpstreamUnavailableError,
     ZzgwError,
     clip,
+    echoed,
     invalid,
     more_violations,
 )
@@ -548,7 +549,7 @@ def error_reply(error: ZzgwError) -> Reply:
     may echo what the caller sent, and the reply is not to grow with it."""
     status = next((code for kind, code in _HTTP_STATUS if isinstance(error, kind)), 500)
     violations: tuple[FieldViolation, ...] = getattr(error, "violations", ())
-    message = more_violations(clip(error.message, MAX_ECHO_MESSAGE), len(violations))
+    message = more_violations(echoed(error.message, MAX_ECHO_MESSAGE), len(violations))
     return Reply(
         status,
         _json(
@@ -559,9 +560,9 @@ def error_reply(error: ZzgwError) -> Reply:
                     "message": message,
                     "violations": [
                         {
-                            "field": clip(v.field, MAX_ECHO_FIELD),
+                            "field": echoed(v.field, MAX_ECHO_FIELD),
                             "reason": v.reason,
-                            "description": clip(v.description, MAX_ECHO_DESCRIPTION),
+                            "description": echoed(v.description, MAX_ECHO_DESCRIPTION),
                         }
                         for v in violations[:MAX_VIOLATIONS]
                     ],

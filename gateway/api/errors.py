@@ -31,6 +31,7 @@ from gateway.domain.errors import (
     UpstreamUnavailableError,
     ZzgwError,
     clip,
+    echoed,
     more_violations,
 )
 from protos.zzgw.v1 import common_pb2
@@ -64,14 +65,14 @@ def to_status(error: ZzgwError) -> grpc.Status:
     metadata = {clip(k, MAX_ECHO_FIELD): clip(v, MAX_ECHO_MESSAGE) for k, v in error.metadata.items()}
     info = error_details_pb2.ErrorInfo(reason=error.reason, domain=ERROR_DOMAIN, metadata=metadata)
     details = [_pack(info)]
-    message = clip(error.message, MAX_ECHO_MESSAGE)
+    message = echoed(error.message, MAX_ECHO_MESSAGE)
     if isinstance(error, InvalidRequestError):
         violations = error.violations[:MAX_VIOLATIONS]
         bad = error_details_pb2.BadRequest(
             field_violations=[
                 error_details_pb2.BadRequest.FieldViolation(
-                    field=clip(v.field, MAX_ECHO_FIELD),
-                    description=clip(v.description, MAX_ECHO_DESCRIPTION),
+                    field=echoed(v.field, MAX_ECHO_FIELD),
+                    description=echoed(v.description, MAX_ECHO_DESCRIPTION),
                     reason=v.reason,
                 )
                 for v in violations

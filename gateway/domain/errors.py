@@ -17,6 +17,7 @@ The tree::
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -42,6 +43,20 @@ the console alike: a refusal may echo what the caller sent, and the reply is not
 def clip(text: str, limit: int) -> str:
     """``text`` cut to ``limit`` characters, the last an ellipsis."""
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def echoed(text: str, limit: int) -> str:
+    """``text`` as a refusal sends it back (``clip``), with what cannot be seen written as its code point (``\\u202e``):
+    a refusal may echo what the caller sent (没有事项 …), and a right-to-left override would turn the rest of the line
+    around where a portal or the console shows it, a line break start a line of its own, a zero-width space make a
+    wrong code look right. Spaces stay (the ideographic one too)."""
+    if not text.isprintable():
+        text = "".join(c if c.isprintable() or unicodedata.category(c) == "Zs" else _code_point(c) for c in text)
+    return clip(text, limit)
+
+
+def _code_point(c: str) -> str:
+    return f"\\u{ord(c):04x}" if ord(c) <= 0xFFFF else f"\\U{ord(c):08x}"
 
 
 def more_violations(message: str, violations: int) -> str:

@@ -883,6 +883,25 @@ def test_a_refusal_echoing_what_was_sent_is_clipped_as_grpc_clips_it() -> None:
     assert said.message == error["message"]
 
 
+def test_a_refusal_writes_what_cannot_be_seen_as_its_code_point() -> None:
+    """A black-box tester: 没有事项 370100-<U+202E>QYKZ-001 turned the rest of the line around where a portal showed
+    it, a CR LF started a line of its own, a zero-width space made a wrong code look right. Every text a refusal
+    echoes is sent with such characters as code points, on the console and on gRPC; spaces and Chinese stay."""
+    bad = "370100-\u202eQYKZ-001\r\nX\u200b　𠮷"
+    violation = FieldViolation(field=f"fields.{bad}", reason="BAD", description=f"没有事项 {bad}（unknown matter）")
+    error = InvalidRequestError([violation], message=f"没有事项 {bad}")
+    said = json.loads(console_module.error_reply(error).body)["error"]
+    shown = "370100-\\u202eQYKZ-001\\u000d\\u000aX\\u200b　𠮷"
+    assert said["message"] == f"没有事项 {shown}"
+    assert said["violations"] == [
+        {"field": f"fields.{shown}", "reason": "BAD", "description": f"没有事项 {shown}（unknown matter）"}
+    ]
+    status = status_pb2.Status.FromString(
+        dict(grpc_errors.to_status(error).trailing_metadata)["grpc-status-details-bin"]
+    )
+    assert status.message == said["message"]
+
+
 def test_the_consoles_own_refusals_are_chinese_first_without_internals(console: str, running: RunningGateway) -> None:
     """Each refusal the console makes itself says it in Chinese, then in English in full-width brackets, and says
     nothing of the gateway's insides (protobuf's field list, a Python codec's error); the reasons, which the page
