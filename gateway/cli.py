@@ -747,9 +747,9 @@ def _receipt_get(settings: Settings, args: argparse.Namespace) -> int:
             found = verification_pb2_grpc.VerificationServiceStub(channel).GetReceipt(
                 verification_pb2.GetReceiptRequest(receipt_id=args.receipt_id), timeout=30
             )
-        except grpc.RpcError as exc:
+        except grpc.RpcError as exc:  # 4 as `zzgw verify`'s: 1 would read as `receipt check`'s "invalid"
             print(f"zzgw receipt get: {_refusal(target, exc)}", file=sys.stderr)
-            return 1
+            return 4
     text = receipt_json(found.receipt)
     if args.out:
         args.out.write_text(text, encoding="utf-8")

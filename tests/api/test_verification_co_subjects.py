@@ -39,6 +39,7 @@ from tests.conftest import (
     MARKET,
     MARRIAGE,
     POLICE,
+    PORTAL,
     TAX,
     RunningGateway,
     error_details,
@@ -372,3 +373,21 @@ def test_an_altered_record_names_no_co_subject(running: RunningGateway) -> None:
     assert [r.receipt.receipt_id for r in listed.receipts] == [report.receipt.receipt_id]
     assert [r.license_id for r in log_of(running, stranger).records] == []
     assert subject_rows(running, [report.receipt.receipt_id]) == {}
+
+
+def test_a_holder_portal_fetches_the_receipts_its_holders_log_names(running: RunningGateway) -> None:
+    """A black-box tester: the access log hands the holder each verification's receipt number, and the holder portal
+    could not fetch the receipt (ROLE_NOT_ALLOWED). It can now, for the husband as for the wife the license names;
+    it still cannot verify."""
+    husband, wife, license_id = couple(running)
+    request = verification_pb2.VerifyLicenseRequest(use=BDCZY, license_id=license_id)
+    report = verifier(running).VerifyLicense(request).report
+    portal = verification_pb2_grpc.VerificationServiceStub(running.channel(PORTAL))
+    for person_code in (husband, wife):
+        (logged,) = [r for r in log_of(running, person_code).records if r.action == "VERIFY_LICENSE"]
+        assert logged.receipt_id == report.receipt.receipt_id
+        fetched = portal.GetReceipt(verification_pb2.GetReceiptRequest(receipt_id=logged.receipt_id)).receipt
+        assert (fetched.statement, fetched.signature) == (report.receipt.statement, report.receipt.signature)
+    with pytest.raises(grpc.RpcError) as refused:
+        portal.VerifyLicense(verification_pb2.VerifyLicenseRequest(use=BDCZY, license_id=license_id))
+    assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED
