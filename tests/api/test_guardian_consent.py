@@ -253,11 +253,15 @@ def test_the_holder_grants_as_before(running: RunningGateway) -> None:
 
 def amend(running: RunningGateway, license_id: str, reason: str, **fields: str) -> str:
     """Amend (变更) the certificate: the identifier of the version in force after it."""
-    amended = running.issuance(HEALTH).AmendLicense(
-        issuance_pb2.AmendLicenseRequest(
-            request_id=f"am-{uuid.uuid4().hex}", license_id=license_id, fields=fields, reason=reason
+    amended = (
+        running.issuance(HEALTH)
+        .AmendLicense(
+            issuance_pb2.AmendLicenseRequest(
+                request_id=f"am-{uuid.uuid4().hex}", license_id=license_id, fields=fields, reason=reason
+            )
         )
-    ).license
+        .license
+    )
     assert amended.license_id != license_id
     return str(amended.license_id)
 
