@@ -422,10 +422,25 @@ def scanned_code(code: str) -> str:
     through a Chinese input method in full-width mode as full-width forms (ＺＺ１：…, its spaces as U+3000). Base45
     has capitals, digits and ``$%*+-./:`` and space only, so a code that begins ``ZZ1:`` in any case or width is
     taken in capitals and ASCII: that changes nothing of a genuine code, and no forgery passes for one by it. (A
-    code typed in full width keeps a trailing U+3000 as its last space: one a clerk adds after it fails the code.)"""
+    code typed in full width keeps a trailing U+3000 as its last space: one a clerk adds after it fails the code.)
+    With the input method's Chinese punctuation on (a counter PC left so), a scanner's ``:`` arrives as ``：``,
+    ``.`` as ``。``, ``$`` as ``￥`` and ``/`` as ``、``: none of them is base45, so each is taken for the one it
+    was typed for (a black-box tester's clerk had been told 输入内容过长 or 核验码无法读取).
+
+    >>> scanned_code(" zz1：6BF。Q￥、 ")
+    'ZZ1:6BF.Q$/ '
+    """
     code = code.lstrip()
-    if code[:4].translate(_FULL_WIDTH).upper() != "ZZ1:":
+    if code[:4].translate(_CODE_TYPED).upper() != "ZZ1:":
         return code.rstrip(_LINE_ENDS + "\u3000")
     if code[0] != "Z" and code[0] != "z":  # typed in full width: its spaces too, the last one a base45 character
-        return code.translate(_FULL_WIDTH).rstrip(_LINE_ENDS).upper()
-    return code.rstrip(_LINE_ENDS + "\u3000").upper()
+        return code.translate(_CODE_TYPED).rstrip(_LINE_ENDS).upper()
+    return code.rstrip(_LINE_ENDS + "\u3000").translate(_CODE_PUNCTUATED).upper()
+
+
+_CODE_TYPED = {**_FULL_WIDTH, 0x3002: 0x2E, 0xFF61: 0x2E, 0xFFE5: 0x24, 0xA5: 0x24, 0x3001: 0x2F}
+"""A ``ZZ1:`` code's characters as a scanner types them through a Chinese input method: full-width forms, and with
+Chinese punctuation 。 (and the half-width ｡) for '.', ￥ (and ¥) for '$', 、 for '/'."""
+_CODE_PUNCTUATED = {k: v for k, v in _CODE_TYPED.items() if k != 0x3000}
+"""The same for a code typed in half width with Chinese punctuation, whose spaces are ASCII: a U+3000 in it is no
+space the scanner typed."""

@@ -469,6 +469,12 @@ def test_a_scanned_code_passes_with_what_a_scanner_or_a_paste_puts_around_it(run
     for scanned in (code.swapcase() + "\r\n", "zz1:" + code[4:], full_width, full_width.swapcase() + "\n"):
         report = verify(running, qr_code=scanned)
         assert (report.verdict, report.license.license_id) == (PASSED, license_id), repr(scanned[:6])
+    # through an input method with Chinese punctuation on (a black-box tester's counter PC): ：。￥、 for :.$/
+    punctuated = code.translate({0x3A: 0xFF1A, 0x2E: 0x3002, 0x24: 0xFFE5, 0x2F: 0x3001})
+    assert punctuated != code and punctuated[3] == "："
+    for scanned in (punctuated + "\r\n", punctuated.swapcase(), punctuated.translate({0x3002: 0xFF61, 0xFFE5: 0xA5})):
+        report = verify(running, qr_code=scanned)
+        assert (report.verdict, report.license.license_id) == (PASSED, license_id), repr(scanned[:6])
     # spaces pasted after it go when the code reads without them (a space is a base45 character, so not otherwise;
     # a paste's had made a red FAILED / MALFORMED of a genuine code: found by an integrator)
     assert verify(running, qr_code="  " + code + "  ").verdict == PASSED
