@@ -641,8 +641,9 @@ def test_a_receipt_is_looked_up_by_its_number_or_its_file_and_checked_again(
     status, answer = look_up(file='{"receiptId": "x"}')
     assert status == 400 and refusal(answer)[2] == [("file", "NOT_A_RECEIPT")]
     assert "the receipt has no statement, signature" in answer["error"]["violations"][0]["description"]
+    # GetReceipt's roles: a holder portal fetches a receipt its holder's access log names (3af89cc), here as on gRPC
     status, answer = fetch(f"{console}/api/receipt", {"receipt_id": receipt_id}, running.tokens[PORTAL])
-    assert status == 403 and refusal(answer)[1] == "ROLE_NOT_ALLOWED"
+    assert status == 200 and answer["receipt_id"] == receipt_id
 
 
 def test_a_status_changed_behind_the_gateways_back_is_not_stated(console: str, running: RunningGateway) -> None:
