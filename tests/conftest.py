@@ -242,21 +242,25 @@ def running(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
 
 
 @pytest.fixture
-def steady_caches(running: RunningGateway, monkeypatch: pytest.MonkeyPatch) -> RunningGateway:
+def steady_caches(running: RunningGateway, monkeypatch: pytest.MonkeyPatch) -> Iterator[RunningGateway]:
     """``running``, for a test that looks into what the gateway's caches hold (a cached check, how often a license
     was read): on PostgreSQL the change feed's lease (0.9 s) is made an hour, so that the listener thread, starved of
     CPU by a loaded machine, does not lapse midway and drop every cache (correct, counted, and no part of such a
-    test: ``tests/test_change_feed_liveness.py`` tests the lease)."""
+    test: ``tests/test_change_feed_liveness.py`` tests the lease). After the test the lease is the real one again,
+    from the next heartbeat's answer and, until then, as if the last answer had come now."""
     from gateway.store import changes
 
     feed = running.gateway.feed
+    lease = changes.LEASE
     monkeypatch.setattr(changes, "LEASE", 3600.0)
     if feed is not None and feed._leased:
         deadline = time.monotonic() + 10
         while feed._deaf and time.monotonic() < deadline:  # a lapse just before: wait for the next answer
             time.sleep(0.01)
         feed._alive_until += 3600.0  # until the next heartbeat's answer, which the patched LEASE renews as long
-    return running
+    yield running
+    if feed is not None and feed._leased:
+        feed._alive_until = min(feed._alive_until, time.monotonic() + lease)
 
 
 def today() -> dt.date:

@@ -109,14 +109,20 @@ def within_limit(reply: Reply, limit: int) -> Reply:
 
 
 def item_error(error: ZzgwError) -> common_pb2.ItemError:
-    """The per-item error of a batch response."""
+    """The per-item error of a batch response, its texts as a refusal's (``echoed``): what cannot be seen as its code
+    point, clipped (a batch's item echoes what it sent as a single call's refusal does)."""
     violations = error.violations if isinstance(error, InvalidRequestError) else ()
     return common_pb2.ItemError(
         code=status_code(error).name,
         reason=error.reason,
-        message=error.message,
+        message=echoed(error.message, MAX_ECHO_MESSAGE),
         field_errors=[
-            common_pb2.FieldError(field=v.field, reason=v.reason, description=v.description) for v in violations
+            common_pb2.FieldError(
+                field=echoed(v.field, MAX_ECHO_FIELD),
+                reason=v.reason,
+                description=echoed(v.description, MAX_ECHO_DESCRIPTION),
+            )
+            for v in violations
         ],
     )
 

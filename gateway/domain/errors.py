@@ -50,9 +50,20 @@ def echoed(text: str, limit: int) -> str:
     a refusal may echo what the caller sent (没有事项 …), and a right-to-left override would turn the rest of the line
     around where a portal or the console shows it, a line break start a line of its own, a zero-width space make a
     wrong code look right. Spaces stay (the ideographic one too)."""
-    if not text.isprintable():
-        text = "".join(c if c.isprintable() or unicodedata.category(c) == "Zs" else _code_point(c) for c in text)
-    return clip(text, limit)
+    if text.isprintable():
+        return clip(text, limit)
+    text = "".join(c if c.isprintable() or unicodedata.category(c) == "Zs" else _code_point(c) for c in text)
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    escape = cut.rfind("\\", max(0, len(cut) - 9))  # an escape the cut would split goes whole
+    if escape >= 0 and text[escape : escape + 2] in ("\\u", "\\U") and escape + _ESCAPE[text[escape + 1]] > len(cut):
+        cut = cut[:escape]
+    return cut + "…"
+
+
+_ESCAPE = {"u": 6, "U": 10}
+"""The length of a ``_code_point`` escape by its letter."""
 
 
 def _code_point(c: str) -> str:

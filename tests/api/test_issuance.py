@@ -1028,3 +1028,17 @@ def test_an_issuers_read_is_refused_rather_than_left_unrecorded_and_a_typeless_r
     servicer = IssuanceServicer(gateway.issuance, without_type, gateway.member_name, max_message_bytes=1 << 20)
     shown = servicer._message(stored)
     assert shown.license_id == lic.license_id and not shown.fields
+
+
+def test_a_batch_items_refusal_writes_what_cannot_be_seen_as_its_code_point(running: RunningGateway) -> None:
+    """Found in review: a single call's refusal escaped a field key's right-to-left override, CR LF and zero-width
+    space; the same item in a batch came back with them raw (and ``zzgw import`` printed them to a terminal)."""
+    record = unique(samples.business_license(66))
+    record["fields"] = {**record["fields"], "shoe\u202e\r\n\u200bsize": "42"}
+    batch = issuance_pb2.BatchIssueLicensesRequest(licenses=[issue_request(record)])
+    (refused,) = results(running.issuance(MARKET).BatchIssueLicenses(iter([batch])))
+    ((field, reason, description),) = [(e.field, e.reason, e.description) for e in refused.error.field_errors]
+    shown = "shoe\\u202e\\u000d\\u000a\\u200bsize"
+    assert (field, reason) == (f"fields.{shown}", "UNKNOWN_FIELD")
+    assert refused.error.message.startswith(f"fields.{shown}: ")
+    assert all(c.isprintable() for c in field + description + refused.error.message)
