@@ -16,9 +16,11 @@ script, Chinese labels, no framework, nothing fetched from elsewhere); it calls:
 ``POST /console/api/check-claim``      JSON: ``use``, ``type_code``, ``holder_code``, ``license_number`` and
                                        optional ``fields``: 信息比对, answered with the provincial result code and the
                                        fields that differ, never the registry's data
-``POST /console/api/case-receipts``    JSON: ``use`` naming a 一件事 case, optional ``page_token``: the receipts
-                                       the case's departments made, oldest first, each with its license's standing
-                                       now (``standing_now``, as ``ListCaseReceipts`` gives it)
+``POST /console/api/case-receipts``    JSON: ``use`` naming a 一件事 case, optional ``limit`` (1-1000, 0 or
+                                       absent: 200) and ``page_token`` (the last answer's ``next_page_token``): the
+                                       receipts the case's departments made, oldest first, a page at a time, each
+                                       with its license's standing now (``standing_now``, as ``ListCaseReceipts``
+                                       gives it)
 ``POST /console/api/receipt``          JSON: ``receipt_id`` (a receipt's number, as printed) or ``file`` (a receipt
                                        file's text): the receipt with its signature checked as ``zzgw receipt
                                        check`` checks it, whether the archive holds the same one, and what it says
@@ -337,7 +339,10 @@ class Console:
     def _case_receipts(self, user: ConsoleUser, request: Mapping[str, Any]) -> dict[str, Any]:
         service = self._service()
         use = self._use(request, user, AuditAction.LIST_CASE_RECEIPTS)
-        receipts, next_page = service.case_receipts(user.member, use, page_token=_text(request, "page_token"))
+        # a page at a time, as ListCaseReceipts gives them: the page follows ``next_page_token`` (显示更多)
+        receipts, next_page = service.case_receipts(
+            user.member, use, limit=_count(request, "limit"), page_token=_text(request, "page_token")
+        )
         # each license's standing now, beside the earlier receipt's verdict: a license revoked since is not relied on
         standing = service.standing_now((r.license_id, r.created_at) for r in receipts)
         catalog = self._backend.catalog
@@ -714,6 +719,14 @@ def _text(request: Mapping[str, Any], key: str, within: str = "") -> str:
     if not isinstance(value, str):
         field = within + key
         raise invalid(field, "NOT_TEXT", f"{field}须为字符串（{field} must be a string）")
+    return value
+
+
+def _count(request: Mapping[str, Any], key: str) -> int:
+    """The whole number at ``key`` (0 when absent); NOT_A_NUMBER naming it when it is something else."""
+    value = request.get(key, 0)
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise invalid(key, "NOT_A_NUMBER", f"{key}须为整数（{key} must be a whole number）")
     return value
 
 

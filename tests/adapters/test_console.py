@@ -646,6 +646,28 @@ def test_a_receipt_is_looked_up_by_its_number_or_its_file_and_checked_again(
     assert status == 200 and answer["receipt_id"] == receipt_id
 
 
+def test_a_cases_receipts_come_a_page_at_a_time_following_the_next_page_token(
+    console: str, running: RunningGateway
+) -> None:
+    """The console passes ``limit`` and ``page_token`` to ListCaseReceipts (its 显示更多 follows the token): every
+    receipt of the case is reached, once, oldest first; a limit that is not a number is refused naming it."""
+    license_id = issue(running, 39).license.license_id
+    case = "QYKB-" + uuid.uuid4().hex[:10]
+    bundle = {"bundle_code": QYKB, "case_id": case}
+    first = {"matter_code": QYKZ, "purpose": "企业开办：刻制公章", "operator": "公安窗口01", **bundle}
+    made = [verify(console, running, POLICE, query=license_id, use=first)[1]["receipt"]["receipt_id"] for _ in range(3)]
+    later = {"matter_code": FPSL, "purpose": "企业开办：发票申领", "operator": "税务窗口02", **bundle}
+    status, page = fetch(f"{console}/api/case-receipts", {"use": later, "limit": 2}, running.tokens[TAX])
+    assert status == 200 and [r["receipt_id"] for r in page["receipts"]] == made[:2] and page["next_page_token"]
+    request = {"use": later, "limit": 2, "page_token": page["next_page_token"]}
+    status, page = fetch(f"{console}/api/case-receipts", request, running.tokens[TAX])
+    assert status == 200 and [r["receipt_id"] for r in page["receipts"]] == made[2:] and page["next_page_token"] == ""
+    status, answer = fetch(f"{console}/api/case-receipts", {"use": later, "limit": "2"}, running.tokens[TAX])
+    assert status == 400 and refusal(answer)[2] == [("limit", "NOT_A_NUMBER")]
+    status, answer = fetch(f"{console}/api/case-receipts", {"use": later, "page_token": "x"}, running.tokens[TAX])
+    assert status == 400 and refusal(answer)[1] in ("BAD_PAGE_TOKEN", "INVALID_ARGUMENT")
+
+
 def test_a_status_changed_behind_the_gateways_back_is_not_stated(console: str, running: RunningGateway) -> None:
     """A revoked license set ACTIVE in the store: red, and its summary states no status (the page shows 无法确认),
     neither the forged ACTIVE nor anything in the receipt."""
