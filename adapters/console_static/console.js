@@ -34,8 +34,13 @@ const STANDING = {
 // The version in force of a superseded one (a paper printed before a 变更, or a case receipt of the earlier version):
 // "已变更，现行版本 <id>（有效）", or what that version is now; its status unknown when its record is not the gateway's.
 function amendedText(currentId, currentStatus) {
+  return "已变更，" + currentText(currentId, currentStatus);
+}
+
+// "现行版本 <id>（有效）": after the verdict's 证照已变更，此版本不再现行, which says 已变更 already.
+function currentText(currentId, currentStatus) {
   const status = currentStatus ? STATUS[currentStatus] || currentStatus : STATUS_UNKNOWN;
-  return "已变更，现行版本 " + currentId + "（" + status + "）";
+  return "现行版本 " + currentId + "（" + status + "）";
 }
 // A claim's answer (信息比对) that found the license valid then.
 const CLAIM_VALID = 0;
@@ -66,6 +71,12 @@ const REASONS = {
   DAMAGED_PDF: "PDF 文件已损坏", SIGNATURE_UNREADABLE: "签章无法读取", TRUNCATED_PDF: "PDF 文件不完整", ENCRYPTED_PDF: "PDF 文件已加密",
   NOT_A_PDF: "不是 PDF 文件", TOO_MANY_REVISIONS: "PDF 文件修订次数过多",
 };
+// A reason said otherwise when the check named the license by its printed code (a ZZ1: code, typed, scanned or
+// photographed): no file was involved, so no 文件 or 签章 words.
+const CODE_REASONS = { SIGNATURE_INVALID: "核验码签名不符（可能是伪造的或被改动）" };
+// A reason the page has no words for: said in Chinese (its code stays in the element's data-reason and in the
+// receipt file), never the gateway's English.
+const OTHER_REASON = "其他原因（原因代码见回执文件）";
 const ERRORS = {
   NO_CREDENTIAL: "请先登录（输入部门接入令牌）", UNKNOWN_CREDENTIAL: "接入令牌无效，请核对后重新登录",
   ROLE_NOT_ALLOWED: "本部门无核验权限", NO_QR_CODE: "图片中没有找到二维码，请拍得更近、更平整",
@@ -227,6 +238,7 @@ async function call(path, body, asOf) {
     // a clerk reads Chinese: the gateway's own words (English) only when there is no Chinese for the reason
     const failure = new Error(known || (violation ? violation.description : error.message) || "核验失败，请重试");
     failure.reason = error.reason;
+    failure.gatewayField = violation ? violation.field : "";
     if (session && (error.reason === "UNKNOWN_CREDENTIAL" || error.reason === "NO_CREDENTIAL")) {
       signedOut(failure.message);
     }
@@ -249,10 +261,39 @@ function spoken(verdict, reason) {
   return [$(verdict).textContent, $(reason).textContent].filter(Boolean).join("：");
 }
 
-function say(text) {
+// Say ``text`` (a refusal, a hint; "" to take the last away). A refusal about one field (``field``: its id) puts the
+// focus in that field and marks it invalid for a screen reader (aria-invalid), until the clerk changes it.
+function say(text, field) {
   $("message").textContent = text;
   show("message", Boolean(text));
   if (text) reveal("message");
+  if (text && field && $(field)) {
+    $(field).setAttribute("aria-invalid", "true");
+    $(field).focus();
+  }
+}
+
+// A refusal of the page's own about one field (its id): ``say`` puts the focus there.
+function refusal(message, field) {
+  const error = new Error(message);
+  error.field = field;
+  return error;
+}
+
+// The page's field for a field the gateway's refusal names (``what``: the form the check came from).
+function fieldInput(field, what) {
+  const ids = {
+    "use.matter_code": "matter", "use.purpose": "purpose", "use.bundle_code": "bundle", "use.case_id": "case",
+    type_code: what === "claim" ? "claim-type" : "type-code", holder_code: "claim-holder",
+    license_number: what === "claim" ? "claim-number" : "query", query: "query", "fields.holder_name": "claim-name",
+    pdf: "pdf", qr_image: "qr-image", receipt_id: "receipt-id", file: "receipt-file",
+  };
+  return ids[field] || "";
+}
+
+// No field is marked invalid (a check starts, or the clerk signs out).
+function validAll() {
+  document.querySelectorAll("[aria-invalid]").forEach((e) => e.removeAttribute("aria-invalid"));
 }
 
 // Bring what a check answered into view (the page may be scrolled past the forms); the focus stays where it is, so
@@ -321,6 +362,9 @@ function signedOut(message, focusToken = true) {
     $(id).replaceChildren();
   }
   $("case-details").open = false;
+  listing = null;
+  validAll();
+  showCase();
   show("result", false);
   show("receipt-review", false);
   show("case-receipts", false);
@@ -395,6 +439,7 @@ async function signIn() {
   const bundles = session.bundles.map((b) => new Option(b.name, b.code));
   $("bundle").replaceChildren(new Option("—", ""), ...bundles);
   show("case-details", bundles.length > 0); // a department none of whose matters is in a 一件事 has no case
+  showCase();
   choose(matter.value);
   show("sign-in", false);
   show("work", true);
@@ -416,11 +461,85 @@ function choose(code) {
   $("claim-type").replaceChildren(...used.map((t) => new Option(t.name, t.code)));
 }
 
+// The panel's title when no case is in force.
+const CASE_SUMMARY = "一件事 / 办件编号（可选；接办时可查看本件已有的核验回执）";
+
+// The case in force (a case number in the panel, which every check sends): named in the panel's title, folded or
+// not, with 结束本件 beside it; the title as it was when there is none.
+function showCase() {
+  const caseId = $("case").value.trim();
+  const bundle = session ? session.bundles.find((b) => b.code === $("bundle").value) : null;
+  $("case-summary").textContent = caseId
+    ? "当前办件：" + (bundle ? bundle.name : "（未选择一件事）") + " / " + caseId : CASE_SUMMARY;
+  $("case-summary").classList.toggle("active", Boolean(caseId));
+  show("case-active", Boolean(caseId));
+}
+
+// 结束本件: the next check is linked to no case (the next applicant's is not the last one's); the case's receipts
+// listed go too, and the focus is back in 输入证照 for the next scan.
+function endCase() {
+  $("case").value = "";
+  $("bundle").value = "";
+  for (const id of ["case", "bundle"]) $(id).removeAttribute("aria-invalid");
+  listing = null;
+  $("case-table").replaceChildren();
+  show("case-receipts", false);
+  showCase();
+  say("");
+  announce("已结束本件：此后的核验不再关联办件");
+  $("query").select();
+}
+
+// A license's code or identifier in a text, as a scanner or a paste puts it there (ZZ1: in capitals, small letters or
+// full width; the identifier's root 1.2.156.3005.2. with 。 for the dots): where it starts, or -1.
+const SCANNED = /[zZＺｚ][zZＺｚ][1１][:：]|1[.。．｡]2[.。．｡]156[.。．｡]3005[.。．｡]2[.。．｡]/;
+
+function scannedAt(text) {
+  const found = SCANNED.exec(text);
+  return found ? found.index : -1;
+}
+
+// The fields a code must not stay in (a scanner types where the cursor is): what each is called.
+const NOT_FOR_CODES = { purpose: "用证事由", case: "办件编号", "receipt-id": "回执编号" };
+
+// A code (or identifier) that came into one of those fields (``field``) goes to 输入证照, and the field is as it
+// was: as soon as its beginning is typed, so that the rest of a scanner's keys, and its Enter, go to 输入证照 and
+// check it; a pasted one is checked at once (``pasted``: its text).
+function moveScanned(field, pasted) {
+  let code;
+  if (pasted !== undefined) {
+    code = pasted.slice(scannedAt(pasted)).trim();
+  } else {
+    const value = field.value;
+    const at = scannedAt(value);
+    const end = field.selectionEnd > at ? field.selectionEnd : value.length;
+    code = value.slice(at, end);
+    field.value = value.slice(0, at) + value.slice(end);
+    field.setSelectionRange(at, at);
+  }
+  if (field.id === "case") showCase();
+  const query = $("query");
+  query.value = code;
+  query.focus();
+  query.setSelectionRange(code.length, code.length);
+  if (checking) entered.add("text");
+  if (pasted !== undefined) {
+    const running = checking;
+    verify("text");
+    if (running || !checking) return; // held until the running check ends, or refused: said so
+  }
+  say(NOT_FOR_CODES[field.id] + "中不能填写核验码或证照标识：已移到“输入证照”"
+    + (pasted !== undefined ? "" : "，请按回车核验"));
+}
+
 // The matter and purpose a check needs, said in Chinese when missing (the forms do not use the browser's messages).
 function useReady() {
-  const missing = !$("matter").value ? "请选择办理事项" : !$("purpose").value.trim() ? "请填写用证事由"
-    : $("bundle").value && !$("case").value.trim() ? "请填写办件编号" : "";
-  if (missing) say(missing);
+  const [missing, field] = !$("matter").value ? ["请选择办理事项", "matter"]
+    : !$("purpose").value.trim() ? ["请填写用证事由", "purpose"]
+    : scannedAt($("purpose").value) >= 0 ? ["用证事由中不能含有核验码或证照标识，请删除后重试", "purpose"]
+    : scannedAt($("case").value) >= 0 ? ["办件编号中不能含有核验码或证照标识，请删除后重试", "case"]
+    : $("bundle").value && !$("case").value.trim() ? ["请填写办件编号", "case"] : ["", ""];
+  if (missing) say(missing, field);
   return !missing;
 }
 
@@ -440,10 +559,17 @@ function size(bytes) {
   return (bytes / 1048576).toFixed(1) + " MB";
 }
 
-function small(file, limit, what) {
-  // refused here, before a long upload the gateway would refuse anyway
+// "4,194,305 字节": a size to the byte.
+function bytes(count) {
+  return count.toLocaleString("en-US") + " 字节";
+}
+
+function small(file, limit, what, field) {
+  // refused here, before a long upload the gateway would refuse anyway; in bytes when the rounded sizes read the same
+  // (4.0 MB, at most 4.0 MB)
   if (file.size > limit) {
-    throw new Error(what + "过大（" + size(file.size) + "），最大 " + size(limit));
+    const [given, most] = size(file.size) === size(limit) ? [bytes(file.size), bytes(limit)] : [size(file.size), size(limit)];
+    throw refusal(what + "过大（" + given + "），最大 " + most, field);
   }
   return file;
 }
@@ -541,6 +667,7 @@ function begin(check) {
   show("result", false);
   show("receipt-review", false);
   if (UNCHECKED[check.what]) show(UNCHECKED[check.what], false); // what the form holds is being checked
+  validAll();
   waitButtons(true);
   show("busy", true);
   announce("");
@@ -550,7 +677,7 @@ function begin(check) {
 // A check or look-up started by ``begin`` has ended, its answer shown or refused (``refusal``, the words): the page
 // is free again. What was entered while it ran and is not what it checked is said, beside its field and to a screen
 // reader, to be not checked yet; a refusal then names what it refuses. The 正在核验 said meanwhile goes.
-function finished(asOf, check, refusal) {
+function finished(asOf, check, refusal, field) {
   if (asOf !== generation) return; // the page is another clerk's (or none's) now: it is left as it is
   checking = false;
   underway = null;
@@ -560,12 +687,13 @@ function finished(asOf, check, refusal) {
   entered.clear();
   for (const w of unchecked) show(UNCHECKED[w], true);
   if (!session) return;
-  if (refusal) say(unchecked.length ? check.looked + "：" + refusal : refusal);
+  if (refusal) say(unchecked.length ? check.looked + "：" + refusal : refusal, unchecked.length ? "" : field);
   else if (said && $("message").textContent === said) say("");
   said = "";
   const notices = unchecked.map((w) => $(UNCHECKED[w]).textContent);
   if (refusal || notices.length) announce([refusal || $("announce").textContent, ...notices].filter(Boolean).join("。"));
-  if (check.what && check.what !== "claim") $("query").select(); // the next scan replaces what this one typed
+  // the next scan replaces what this one typed (unless a refusal named a field: the focus is there)
+  if (check.what && check.what !== "claim" && !(refusal && field)) $("query").select();
 }
 
 // The check the clerk asks for, taken as it stands now (the fields may change before it runs): who makes it, what
@@ -577,12 +705,12 @@ function prepared(what) {
     const check = { what, by, request: { use: by.use } };
     if (what === "text") {
       check.request.query = $("query").value.trim();
-      if (!check.request.query) throw new Error("请输入证照标识、证照编号或核验码");
+      if (!check.request.query) throw refusal("请输入证照标识、证照编号或核验码", "query");
       check.request.type_code = $("type-code").value;
       check.looked = typed(check.request.query, check.request.type_code, by);
     } else if (what === "claim") {
       if (!$("claim-holder").value.trim() || !$("claim-number").value.trim()) {
-        throw new Error("请填写持证人证件号码和证照编号");
+        throw refusal("请填写持证人证件号码和证照编号", $("claim-holder").value.trim() ? "claim-number" : "claim-holder");
       }
       check.request.type_code = $("claim-type").value;
       check.request.holder_code = $("claim-holder").value.trim();
@@ -591,16 +719,16 @@ function prepared(what) {
       check.looked = "信息比对：" + typeName(check.request.type_code, by) + "，证照编号 "
         + masked(check.request.license_number);
     } else if (what === "pdf") {
-      check.file = small(chosen("pdf", "PDF 文件"), session.limits.pdf_bytes, "PDF 文件");
+      check.file = small(chosen("pdf", "PDF 文件"), session.limits.pdf_bytes, "PDF 文件", "pdf");
       check.looked = "PDF 文件 " + check.file.name + "（" + size(check.file.size) + "）";
     } else {
-      check.file = small(chosen("qr-image", "二维码图片"), session.limits.image_bytes, "图片");
+      check.file = small(chosen("qr-image", "二维码图片"), session.limits.image_bytes, "图片", "qr-image");
       check.looked = "二维码图片 " + check.file.name + "（" + size(check.file.size) + "）";
     }
     check.key = keyOf(what);
     return check;
   } catch (error) {
-    say(error.message);
+    say(error.message, error.field);
     return null;
   }
 }
@@ -608,7 +736,8 @@ function prepared(what) {
 async function run(check) {
   const asOf = begin(check);
   const { what, by, request } = check;
-  let refusal = "";
+  let refused = "";
+  let field = "";
   try {
     if (what === "claim") {
       renderClaim(await call("api/check-claim", request, asOf), by, check);
@@ -618,9 +747,10 @@ async function run(check) {
     else if (what === "qr") request.qr_image = await base64(check.file);
     render(await call("api/verify", request, asOf), by, check);
   } catch (error) {
-    refusal = error.message || "核验失败，请重试";
+    refused = error.message || "核验失败，请重试";
+    field = fieldInput(error.gatewayField, what);
   } finally {
-    finished(asOf, check, refusal);
+    finished(asOf, check, refused, field);
   }
 }
 
@@ -671,18 +801,21 @@ async function reviewReceipt() {
   show("receipt-review", false);
   const number = $("receipt-id").value.trim();
   const file = $("receipt-file").files[0];
-  if (!number && !file) return say("请填写回执编号，或选择回执文件");
+  if (!number && !file) return say("请填写回执编号，或选择回执文件", "receipt-id");
   if (number && file) return say("请只填写回执编号或只选择回执文件（清空其中一个）");
   const check = { looked: number ? "回执 " + number : "回执文件 " + file.name, key: null };
   const asOf = begin(check);
-  let refusal = "";
+  let refused = "";
+  let field = "";
   try {
-    const request = number ? { receipt_id: number } : { file: await readText(small(chosen("receipt-file", "回执文件"), 262144, "回执文件")) };
+    const request = number ? { receipt_id: number }
+      : { file: await readText(small(chosen("receipt-file", "回执文件"), 262144, "回执文件", "receipt-file")) };
     renderReview(await call("api/receipt", request, asOf));
   } catch (error) {
-    refusal = error.message || "查验失败，请重试";
+    refused = error.message || "查验失败，请重试";
+    field = error.field || fieldInput(error.gatewayField, "receipt");
   } finally {
-    finished(asOf, check, refusal);
+    finished(asOf, check, refused, field);
   }
 }
 
@@ -700,11 +833,15 @@ function renderReview(answer) {
   // signed with a certificate this gateway does not pin: another gateway's receipt (a partner province's), genuine or
   // not, which this gateway cannot judge; not "invalid"
   const foreign = check.result === "FAILED" && check.reason === "NOT_THE_PINNED_CERTIFICATE";
-  $("review-verdict").className = "verdict " + (foreign ? "INDETERMINATE" : check.result);
-  $("review-text").textContent = foreign ? FOREIGN_RECEIPT[0] : REVIEWS[check.result] || check.result;
-  $("review-reason").textContent = foreign ? FOREIGN_RECEIPT[1]
-    : check.reason ? REVIEW_REASONS[check.reason] || check.detail || check.reason : "";
-  $("review-reason").title = check.reason ? check.reason + (check.detail ? "：" + check.detail : "") : "";
+  // a valid receipt says what the check found then, in its banner and to a screen reader: one of a check that
+  // failed is valid as a record, and green nowhere (green is 核验通过 everywhere on the page)
+  const then = check.result === "PASSED" && answer.statement ? recorded(answer.statement) : null;
+  $("review-verdict").className = "verdict " + (foreign ? "INDETERMINATE" : then ? then.outcome : check.result);
+  $("review-text").textContent = foreign ? FOREIGN_RECEIPT[0] : then ? then.headline : REVIEWS[check.result] || check.result;
+  $("review-reason").textContent = foreign ? FOREIGN_RECEIPT[1] : then ? then.reason
+    : check.reason ? REVIEW_REASONS[check.reason] || "回执未通过签名核验" : "";
+  $("review-reason").title = "";
+  $("review-reason").dataset.reason = check.reason || "";
   $("review-archive").textContent = foreign && answer.archived === "MISSING" ? FOREIGN_RECEIPT[2]
     : ARCHIVED[answer.archived] || "";
   announce(spoken("review-text", "review-reason"));
@@ -757,6 +894,29 @@ function renderReview(answer) {
   reveal("receipt-review");
 }
 
+// What a valid receipt recorded (``said``: its signed statement), for its banner: the outcome then (PASSED, FAILED,
+// INDETERMINATE: the banner's colour), the headline and the reason. One of a check that did not pass cannot be relied
+// on instead of the applicant's material (接办免收), which the banner says.
+function recorded(said) {
+  const claim = said.kind === "claim";
+  const outcome = claim ? (said.code === CLAIM_VALID ? "PASSED" : said.code === 4 ? "INDETERMINATE" : "FAILED")
+    : said.verdict;
+  const query = said.query || {};
+  const why = claim
+    ? [CLAIMS[said.code] || said.result, ...(said.mismatched_fields || []).length
+      ? ["不符：" + said.mismatched_fields.map((f) => CLAIM_FIELDS[f] || f).join("、")] : []].join("；")
+    : said.reason ? findingText(said.reason, said.findings || {}, query.by) : "";
+  if (outcome === "PASSED") {
+    return { outcome, headline: REVIEWS.PASSED, reason: claim ? "当时信息比对：" + why : "当时核验通过" };
+  }
+  const then = claim ? "当时信息比对未通过" : outcome === "INDETERMINATE" ? "当时核验无法确定" : "当时核验未通过";
+  return {
+    outcome,
+    headline: REVIEWS.PASSED + "，但" + then,
+    reason: (why ? why + " — " : "") + "不能凭此回执免收材料",
+  };
+}
+
 // The license of a receipt looked up, verified now under the clerk's own matter (a new check, with its own receipt).
 function verifyAgain() {
   if (!reviewed || !reviewed.license) return;
@@ -784,8 +944,8 @@ function accepted(file, accept) {
 
 function chosen(input, what) {
   const file = $(input).files[0];
-  if (!file) throw new Error(spaced("请选择", what));
-  if (file.size === 0) throw new Error(spaced("所选文件是空的（0 字节），请重新选择", what));
+  if (!file) throw refusal(spaced("请选择", what), input);
+  if (file.size === 0) throw refusal(spaced("所选文件是空的（0 字节），请重新选择", what), input);
   return file;
 }
 
@@ -794,27 +954,42 @@ function spaced(text, word) {
   return text + (/^[A-Za-z0-9]/.test(word) ? " " : "") + word;
 }
 
-async function listCase() {
-  show("case-receipts", false);
-  if (!useReady()) return;
-  if (!$("bundle").value || !$("case").value.trim()) {
-    say("请选择一件事并填写办件编号");
-    return;
+// The case listed (its use, sent again for each further page), how many of its receipts are shown, and the token of
+// the next page ("" when all are shown).
+let listing = null;
+
+// The receipts of the case named in the panel (``more``: the next page of the one listed, appended).
+async function listCase(more = false) {
+  if (more && !(listing && listing.next)) return;
+  if (!more) {
+    show("case-receipts", false);
+    if (!useReady()) return;
+    if (!$("bundle").value || !$("case").value.trim()) {
+      say("请选择一件事并填写办件编号", $("bundle").value ? "case" : "bundle");
+      return;
+    }
   }
   say("");
-  show("case-receipts", false);
   const asOf = generation;
+  const request = more ? { use: listing.use, page_token: listing.next } : { use: use() };
+  $("case-next").disabled = true;
   try {
-    const answer = await call("api/case-receipts", { use: use() }, asOf);
+    const answer = await call("api/case-receipts", request, asOf);
     const table = $("case-table");
-    const head = document.createElement("tr");
-    table.replaceChildren();
-    for (const label of ["核验时间", "核验部门", "办理事项", "证照类型", "证照标识", "当时结论", "现在状态", "回执编号", ""]) {
-      const th = document.createElement("th");
-      th.textContent = label;
-      head.append(th);
+    if (!more) {
+      listing = { use: request.use, shown: 0, next: "" };
+      table.replaceChildren();
     }
-    table.append(head);
+    // the columns' header above the receipts only: a case without any says so alone
+    if (!table.rows.length && answer.receipts.length) {
+      const head = document.createElement("tr");
+      for (const label of ["核验时间", "核验部门", "办理事项", "证照类型", "证照标识", "当时结论", "现在状态", "回执编号", ""]) {
+        const th = document.createElement("th");
+        th.textContent = label;
+        head.append(th);
+      }
+      table.append(head);
+    }
     for (const receipt of answer.receipts) {
       const tr = table.insertRow();
       tr.dataset.receipt = receipt.receipt_id;
@@ -835,15 +1010,26 @@ async function listCase() {
       button.addEventListener("click", () => save(receipt));
       tr.insertCell().append(button);
     }
-    show("case-empty", answer.receipts.length === 0);
-    announce(answer.receipts.length ? "本件已有 " + answer.receipts.length + " 张核验回执" : "本件还没有核验回执");
-    show("case-more", Boolean(answer.next_page_token));
+    listing.shown += answer.receipts.length;
+    listing.next = answer.next_page_token || "";
+    // a count said only when it is the case's: a page that is not the last says how many are shown, and that there
+    // are more
+    const shown = listing.shown;
+    const counted = listing.next ? "已显示 " + shown + " 张核验回执（最早的），还有更多，请点击“显示更多”"
+      : shown ? "本件共有 " + shown + " 张核验回执" : "本件还没有核验回执";
+    show("case-empty", shown === 0);
+    $("case-more").textContent = listing.next ? counted : "";
+    show("case-more", Boolean(listing.next));
+    show("case-next", Boolean(listing.next));
+    announce(counted);
     show("case-receipts", true);
-    reveal("case-receipts");
+    if (!more) reveal("case-receipts");
   } catch (error) {
     if (asOf !== generation) return; // the clerk who asked has signed out: nothing of it is shown
-    show("case-receipts", false);
+    if (!more) show("case-receipts", false);
     if (session) say(error.message);
+  } finally {
+    $("case-next").disabled = checking; // a check running keeps the page's buttons waiting
   }
 }
 
@@ -905,8 +1091,9 @@ function row(table, label, value) {
   tr.insertCell().textContent = value;
 }
 
-function reasonText(reason) {
-  return reason ? REASONS[reason] || reason : "";
+function reasonText(reason, by) {
+  if (!reason) return "";
+  return (by === "qr_code" && CODE_REASONS[reason]) || REASONS[reason] || OTHER_REASON;
 }
 
 // Why a finding (``finding``) was not judged (NOT_CHECKED), in words: the gateway gives that one reason for several
@@ -950,7 +1137,7 @@ function findingText(finding, findings, by) {
     return ELSEWHERE; // the seal and the issuer of another registry's license are not judged here
   }
   return reason === "NOT_CHECKED" ? notChecked(typeof finding === "string" ? {} : finding, findings || {}, by)
-    : reasonText(reason);
+    : reasonText(reason, by);
 }
 
 function render(report, by, check) {
@@ -962,7 +1149,8 @@ function render(report, by, check) {
     ? amendedText(report.license.current_license_id, report.license.current_status) : "";
   $("verdict-reason").textContent = findingText(report.reason, report.findings, named)
     + (report.reason === "NO_SIGNATURE" ? "。" + SCAN_HINT : "")
-    + (report.reason === "SUPERSEDED" && current ? "；" + current : "");
+    + (report.reason === "SUPERSEDED" && current
+      ? "；" + currentText(report.license.current_license_id, report.license.current_status) : "");
 
   const findings = FINDINGS.map(([key, label]) => {
     const finding = report.findings[key];
@@ -975,8 +1163,11 @@ function render(report, by, check) {
       detail.className = "detail";
       detail.textContent = finding.reason === "NOT_CHECKED" ? notChecked(finding, report.findings, named)
         : finding.reason === "NOT_IN_THIS_REGISTRY" && key !== "status" ? ELSEWHERE
-        : REASONS[finding.reason] ? REASONS[finding.reason] + advice(finding.reason, report) : finding.detail;
-      detail.title = finding.reason + (finding.detail ? "：" + finding.detail : ""); // the gateway's words, on hover
+        : reasonText(finding.reason, named) + (REASONS[finding.reason] ? advice(finding.reason, report) : "");
+      // on hover the same words in Chinese (the gateway's detail is for integrators: it is in the receipt file);
+      // the reason's code for support, out of sight
+      detail.title = detail.textContent;
+      detail.dataset.reason = finding.reason;
       li.append(detail);
     }
     return li;
@@ -999,8 +1190,7 @@ function render(report, by, check) {
         if (!value) {
           value = STATUS_UNKNOWN; // the stored status was changed behind the gateway's back: not stated
         } else {
-          value = STATUS[value] || value;
-          if (report.license.status_since) value += "（" + report.license.status_since + " 起）";
+          value = withSince(STATUS[value] || value, report.license.status_since);
           if (report.findings.status.reason === "NOT_YET_VALID") value = "尚未生效（" + report.license.valid_from + " 起生效）";
         }
       }
@@ -1021,7 +1211,13 @@ function render(report, by, check) {
     : "未查看它所指的证照（见上方核验结果），不显示证照信息。";
   show("no-license", !report.license);
   showReceipt(report.receipt, report.checked_at, VERDICTS[report.verdict] || report.verdict, by, check);
-  announce(spoken("verdict-text", "verdict-reason"));
+  announce(withCase(spoken("verdict-text", "verdict-reason")));
+}
+
+// A status and the day it took effect, in one pair of parentheses: 受限（暂停使用，2026-12-04 起）, 已吊销 / 撤销（2026-12-04 起）.
+function withSince(status, since) {
+  if (!since) return status;
+  return status.endsWith("）") ? status.slice(0, -1) + "，" + since + " 起）" : status + "（" + since + " 起）";
 }
 
 // What a clerk should do about a finding that is not a plain pass or fail.
@@ -1041,7 +1237,7 @@ function renderClaim(answer, by, check) {
   const differ = answer.mismatched_fields.map((f) => CLAIM_FIELDS[f] || f);
   const why = [];
   if (differ.length) why.push("不符：" + differ.join("、"));
-  if (answer.status_reason) why.push(reasonText(answer.status_reason));
+  if (answer.status_reason) why.push(reasonText(answer.status_reason, "claim"));
   $("verdict-reason").textContent = why.join("；");
   const li = document.createElement("li");
   li.className = outcome;
@@ -1053,7 +1249,12 @@ function renderClaim(answer, by, check) {
   $("no-license").textContent = "信息比对只回答是否一致，不返回证照数据。";
   show("no-license", true);
   showReceipt(answer.receipt, answer.checked_at, CLAIMS[answer.code] || answer.result, by, check);
-  announce(spoken("verdict-text", "verdict-reason"));
+  announce(withCase(spoken("verdict-text", "verdict-reason")));
+}
+
+// A verdict said, with the case the check was linked to, if any.
+function withCase(said) {
+  return $("case-linked").hidden ? said : said + "。" + $("case-linked").textContent;
 }
 
 // The receipt of a check made by ``by`` (``checker``, as the check started): its department and clerk, not whoever
@@ -1076,11 +1277,16 @@ function showReceipt(made, checkedAt, conclusion, by, check) {
   // the 一件事 case the check is linked to, as the signed statement names it (else as the check sent it): the paper
   // handed on to the case's next department says which case it is for
   const bundleCode = statement.case_id ? statement.bundle_code : by.use.case_id ? by.use.bundle_code : "";
+  let linked = "";
   if (bundleCode) {
     const bundle = by.bundles.find((b) => b.code === bundleCode);
     const caseId = statement.case_id || by.use.case_id;
     row(receipt, "一件事 / 办件编号", (bundle ? bundle.name + " " : "") + bundleCode + " / " + caseId);
+    linked = "本次核验已关联办件：" + (bundle ? bundle.name : bundleCode) + " / " + caseId;
   }
+  // beside the verdict too: a case left in the panel links every check to it, the next applicant's as well
+  $("case-linked").textContent = linked;
+  show("case-linked", Boolean(linked));
   // what the check looked for, as the signed statement says it (a number is not in it, only its type)
   row(receipt, "核验方式", statement.kind === "claim" ? "信息比对" : QUERY_BY[query.by] || query.by || "—");
   if (query.type_code) row(receipt, "证照类型", typeName(query.type_code, by));
@@ -1189,7 +1395,40 @@ document.addEventListener("DOMContentLoaded", () => {
   $("review-again").addEventListener("click", verifyAgain);
   $("review-print").addEventListener("click", () => window.print());
   $("review-download").addEventListener("click", () => reviewed && save(reviewed));
-  $("case-list").addEventListener("click", listCase);
+  $("case-list").addEventListener("click", () => listCase());
+  $("case-next").addEventListener("click", () => listCase(true));
+  $("case-end").addEventListener("click", endCase);
+  $("case").addEventListener("input", showCase);
+  $("bundle").addEventListener("change", showCase);
+  // a code scanned or pasted where it does not belong goes to 输入证照 (not into a signed receipt's purpose)
+  for (const id of Object.keys(NOT_FOR_CODES)) {
+    $(id).addEventListener("input", (event) => {
+      if (!event.isComposing && scannedAt(event.target.value) >= 0) moveScanned(event.target);
+    });
+    $(id).addEventListener("paste", (event) => {
+      const text = (event.clipboardData && event.clipboardData.getData("text")) || "";
+      if (scannedAt(text) < 0) return;
+      event.preventDefault();
+      moveScanned(event.target, text);
+    });
+  }
+  // Enter in 用证事由 (a form without a button of its own): the purpose is taken as it is, and the focus goes to
+  // 输入证照, said, for the applicant's code
+  $("purpose").addEventListener("keydown", (event) => {
+    if (event.key !== "Enter" || event.isComposing) return;
+    event.preventDefault();
+    if (!$("purpose").value.trim()) return say("请填写用证事由", "purpose");
+    say("用证事由已填写。请在“输入证照”中扫描或输入证照，按回车核验");
+    $("query").select();
+  });
+  // any field marked invalid is no longer once the clerk changes it
+  for (const name of ["input", "change"]) {
+    document.addEventListener(name, (event) => {
+      if (event.target instanceof Element && event.target.hasAttribute("aria-invalid")) {
+        event.target.removeAttribute("aria-invalid");
+      }
+    });
+  }
   // Enter in 办件编号 lists the case's receipts, as the button beside it does (not while an input method composes)
   $("case").addEventListener("keydown", (event) => {
     if (event.key !== "Enter" || event.isComposing) return;

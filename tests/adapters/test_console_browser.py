@@ -182,7 +182,10 @@ def test_a_clerk_uploads_the_pdf_and_a_photo_of_the_code(page: Any, running: Run
     page.set_input_files("#pdf", {"name": "huge.pdf", "mimeType": "application/pdf", "buffer": huge})
     check(page, "by-pdf")
     page.wait_for_selector("#message:not([hidden])")
-    assert "PDF 文件过大（4.0 MB），最大 4.0 MB" in page.inner_text("#message") and page.is_hidden("#result")
+    # sizes that round alike are said to the byte (it had read 4.0 MB, at most 4.0 MB)
+    pdf_limit = running.gateway.settings.max_message_bytes  # the console's max_document_bytes
+    too_large = f"PDF 文件过大（{len(huge):,} 字节），最大 {pdf_limit:,} 字节"
+    assert page.inner_text("#message") == too_large and page.is_hidden("#result")
     page.set_input_files("#pdf", {"name": "empty.pdf", "mimeType": "application/pdf", "buffer": b""})
     check(page, "by-pdf")
     page.locator("#message", has_text="0 字节").wait_for()
@@ -871,9 +874,10 @@ def test_a_finding_not_judged_says_why_in_words(page: Any, running: RunningGatew
     altered = "未判断（证照记录被绕过网关改动，签章时间不可信，未判断印章在签章时是否可信）"
     assert finding_texts(page)[2] == altered and license_id in page.inner_text("#summary")
     receipt_id = page.locator("#receipt-table td").first.inner_text()
-    page.fill("#receipt-id", receipt_id)  # the same words in the receipt looked up
+    page.fill("#receipt-id", receipt_id)  # the same words in the receipt looked up (valid, of a failed check: red)
     page.click("#by-receipt button")
-    page.wait_for_selector("#receipt-review:not([hidden]) #review-verdict.PASSED")
+    page.wait_for_selector("#receipt-review:not([hidden]) #review-verdict.FAILED")
+    assert page.inner_text("#review-text") == "回执有效，但当时核验未通过"
     assert f"签发机构身份\t无法确定：{altered}\n" in page.inner_text("#review-table")
     # that license's genuine PDF: the record is at fault, not the file (it had been "the file's seal failed")
     page.set_input_files("#pdf", {"name": "genuine.pdf", "mimeType": "application/pdf", "buffer": genuine})
