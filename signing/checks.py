@@ -43,12 +43,29 @@ from signing.results import PASSED, CheckResult, Finding, SealCheck, overall
 from signing.seal_ca import IdentityFinding, async_check_certificate
 from signing.sm2_x509 import public_key_der
 
+# a finding's detail is read by clerks and signed into receipts: Chinese first, its English in full-width brackets
 NO_TIMESTAMP = Finding(
     result=CheckResult.INDETERMINATE,
     reason="NO_TIMESTAMP",
-    detail="the sealing time is the signer's own claim, not a timestamp",
+    detail="签章时间只是签章方自己声称的，没有时间戳（the sealing time is the signer's own claim, not a timestamp）",
 )
-_NOT_CHECKED = Finding(result=CheckResult.INDETERMINATE, reason="NOT_CHECKED", detail="integrity did not pass")
+_NOT_CHECKED = Finding(
+    result=CheckResult.INDETERMINATE,
+    reason="NOT_CHECKED",
+    detail="完整性核验未通过，此项未核验（integrity did not pass）",
+)
+_NOT_YET_VALID = "签章时印章证书尚未生效（sealed before the certificate began）"
+_EXPIRED = "签章时印章证书已过期（sealed after the certificate expired）"
+_QR_FAILURES = {
+    "SIGNATURE_INVALID": "核验码的签名无效：核验码不是该印章签发的，或已被改动"
+    "（the code's signature does not verify with the seal's key: it was not made with that seal, or was changed）",
+    "KEY_MISMATCH": "核验码所署的印章密钥与该印章不符（the code names another key than the seal's）",
+    "UNSUPPORTED_ALGORITHM": "核验码使用了不支持的签名算法（the code's signature algorithm is not one read here）",
+    "TOO_LARGE": "内容过长，不是证照核验码（longer than any verification code）",
+    "NOT_ZZ1": "不是证照核验码，核验码以ZZ1:开头（not a ZZ1: verification code）",
+}
+"""What a verification code that does not pass its check (``check_qr``'s integrity reasons) is said to be."""
+_QR_UNREADABLE = "核验码无法读取（not a readable ZZ1: code）"
 
 
 def chain_identity(
@@ -89,26 +106,26 @@ def identity_at(
     if base.result is not CheckResult.PASSED:
         return Finding(result=base.result, reason=base.reason, detail=base.detail)
     if at < cert.not_valid_before_utc:
-        return Finding(
-            result=CheckResult.FAILED, reason="CERT_NOT_YET_VALID", detail="sealed before the certificate began"
-        )
+        return Finding(result=CheckResult.FAILED, reason="CERT_NOT_YET_VALID", detail=_NOT_YET_VALID)
     if at > cert.not_valid_after_utc:
         suffix = "" if time_trusted else "_NO_TRUSTED_TIME"
         result = CheckResult.FAILED if time_trusted else CheckResult.INDETERMINATE
-        return Finding(result=result, reason="CERT_EXPIRED" + suffix, detail="sealed after the certificate expired")
+        return Finding(result=result, reason="CERT_EXPIRED" + suffix, detail=_EXPIRED)
     if revoked_at is not None:
         if not time_trusted:
             return Finding(
                 result=CheckResult.INDETERMINATE,
                 reason="CERT_REVOKED_NO_TRUSTED_TIME",
-                detail=f"the certificate was revoked at {revoked_at.isoformat()}; without a trusted time it is "
-                "unknown whether the seal was made before",
+                detail=f"印章证书已于{revoked_at.isoformat()}吊销，没有可信的签章时间，无法确定签章是否在吊销之前"
+                f"（the certificate was revoked at {revoked_at.isoformat()}; without a trusted time it is "
+                "unknown whether the seal was made before）",
             )
         if revoked_at <= at:
             return Finding(
                 result=CheckResult.FAILED,
                 reason="CERT_REVOKED",
-                detail=f"the certificate was revoked at {revoked_at.isoformat()}, before it sealed",
+                detail=f"印章证书已于{revoked_at.isoformat()}吊销，早于签章时间"
+                f"（the certificate was revoked at {revoked_at.isoformat()}, before it sealed）",
             )
     return PASSED
 
@@ -123,11 +140,13 @@ def identity_finding_at(
         return base
     reason, detail, revoked = None, "", None
     if at < cert.not_valid_before_utc:
-        reason, detail = "CERT_NOT_YET_VALID", "sealed before the certificate began"
+        reason, detail = "CERT_NOT_YET_VALID", _NOT_YET_VALID
     elif at > cert.not_valid_after_utc:
-        reason, detail = "CERT_EXPIRED", "sealed after the certificate expired"
+        reason, detail = "CERT_EXPIRED", _EXPIRED
     elif revoked_at is not None and revoked_at <= at:
-        reason, detail, revoked = "CERT_REVOKED", f"revoked at {revoked_at.isoformat()}, before it sealed", revoked_at
+        when = revoked_at.isoformat()
+        reason, revoked = "CERT_REVOKED", revoked_at
+        detail = f"印章证书已于{when}吊销，早于签章时间（revoked at {when}, before it sealed）"
     if reason is None:
         return base
     return dataclasses.replace(base, result=CheckResult.FAILED, reason=reason, detail=detail, revoked_at=revoked)
@@ -165,16 +184,24 @@ def record_integrity(
     gateway's own memo of the seal (``SealMemos``, stored with the record).
     """
     if seal.encoding != ENCODING:
-        return Finding(result=CheckResult.FAILED, reason="UNKNOWN_ENCODING", detail=f"encoding {seal.encoding!r}")
+        return Finding(
+            result=CheckResult.FAILED,
+            reason="UNKNOWN_ENCODING",
+            detail=f"记录印章的编码方式无法识别（encoding {seal.encoding[:64]!r}）",
+        )
     if seal.key_id != key_id_of(public_key_der):
-        return Finding(result=CheckResult.FAILED, reason="KEY_MISMATCH", detail="the seal names another key")
+        return Finding(
+            result=CheckResult.FAILED,
+            reason="KEY_MISMATCH",
+            detail="记录印章所署的密钥不是该印章的（the seal names another key）",
+        )
     data = record_bytes(record)
     digest = hashlib.sha256(data).digest()
     if digest != seal.record_digest:
         return Finding(
             result=CheckResult.FAILED,
             reason="RECORD_ALTERED",
-            detail="the record differs from the one that was sealed",
+            detail="证照记录已被改动，与盖章时的记录不一致（the record differs from the one that was sealed）",
         )
     if memos is not None and memos.vouches(seal, memo):
         return PASSED  # cheaper than the cache below, and a license read with its memo needs no place in it
@@ -184,7 +211,12 @@ def record_integrity(
     try:
         verify_signature(public_key_der, seal.algorithm, data, seal.signature)
     except InvalidSignature as exc:
-        return Finding(result=CheckResult.FAILED, reason="SIGNATURE_INVALID", detail=str(exc))
+        return Finding(
+            result=CheckResult.FAILED,
+            reason="SIGNATURE_INVALID",
+            detail="记录印章的签名无效：证照记录不是用该印章签的，或签名已被改动"
+            f"（the record seal's signature does not verify: {exc}）",
+        )
     if verified is not None:
         verified[seen] = True
     return PASSED
@@ -203,7 +235,9 @@ def check_qr_seal(
     verification = check_qr(text, _spki(certificate), now=now)
     claims: QrClaims | None = verification.claims
     if verification.integrity.result is not CheckResult.PASSED or claims is None:
-        check = _check(verification.integrity, _NOT_CHECKED, NO_TIMESTAMP, base, certificate, None, trusted=False)
+        reason = verification.integrity.reason or "MALFORMED"
+        integrity = Finding(result=CheckResult.FAILED, reason=reason, detail=_QR_FAILURES.get(reason, _QR_UNREADABLE))
+        check = _check(integrity, _NOT_CHECKED, NO_TIMESTAMP, base, certificate, None, trusted=False)
         return check, verification
     identity = identity_at(base, certificate, at=claims.issued_at, revoked_at=revoked_at, time_trusted=False)
     return _check(PASSED, identity, NO_TIMESTAMP, base, certificate, claims.issued_at, trusted=False), verification

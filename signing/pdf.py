@@ -822,11 +822,18 @@ def _untimed(identity: IdentityFinding, cert: x509.Certificate) -> str:
     """Why a seal without a trusted time cannot be judged against its certificate's revocation or expiry (the
     check's own detail says "before it sealed", which without a time nobody knows)."""
     if identity.reason == "CERT_REVOKED":
-        when = f" at {identity.revoked_at.isoformat()}" if identity.revoked_at is not None else ""
-        what = f"the certificate was revoked{when}"
+        when = identity.revoked_at.isoformat() if identity.revoked_at is not None else ""
+        said = f"印章证书已于{when}吊销" if when else "印章证书已吊销"
+        what = f"the certificate was revoked{' at ' + when if when else ''}"
+        before = "吊销"
     else:
+        said = f"印章证书已于{cert.not_valid_after_utc.isoformat()}过期"
         what = f"the certificate expired at {cert.not_valid_after_utc.isoformat()}"
-    return f"{what}; with no valid timestamp it is unknown whether the seal was applied before"
+        before = "过期"
+    return (
+        f"{said}，签章没有有效的时间戳，无法确定签章是否在{before}之前"
+        f"（{what}; with no valid timestamp it is unknown whether the seal was applied before）"
+    )
 
 
 def _not_intact(
@@ -835,8 +842,12 @@ def _not_intact(
     """A signature that reads but does not validate (its signed attributes name another certificate than the one
     it carries, an algorithm it claims is not the one used): the seal does not vouch for the document, a finding
     (integrity FAILED / SIGNATURE_INVALID), not unreadable input. Nothing else is judged."""
-    integrity = Finding(result=CheckResult.FAILED, reason="SIGNATURE_INVALID", detail=_why(why)[:300])
-    not_checked = Finding(result=CheckResult.INDETERMINATE, reason="NOT_CHECKED", detail="the seal is not intact")
+    integrity = Finding(result=CheckResult.FAILED, reason="SIGNATURE_INVALID", detail=_invalid_signature(why))
+    not_checked = Finding(
+        result=CheckResult.INDETERMINATE,
+        reason="NOT_CHECKED",
+        detail="签章未通过完整性核验，此项未核验（the seal is not intact）",
+    )
     return PdfVerification(
         result=CheckResult.FAILED,
         reason="SIGNATURE_INVALID",
@@ -851,6 +862,20 @@ def _not_intact(
         serial=serial,
         signing_time=None,
         signing_time_trusted=False,
+    )
+
+
+def _invalid_signature(why: Exception) -> str:
+    """A signature that reads but does not validate, in the gateway's words: pyHanko's own (``Signing certificate
+    attribute does not match selected signer's certificate for subject "…" [AdESIndeterminate.…]``) had been the whole
+    detail a clerk was shown. Only its AdES sub-indication is kept, at the end, for whoever looks into it."""
+    indication = (
+        str(why.ades_subindication.standard_name) if isinstance(why, SignatureValidationError) else type(why).__name__
+    )
+    return (
+        "签章签名无效：签名与签章证书不符，或签章在盖章后被改动"
+        "（the signature does not verify: its signed attributes do not match the certificate it carries, or it was "
+        f"changed after sealing; {indication}）"
     )
 
 
@@ -1273,27 +1298,30 @@ def _integrity(status: PdfSignatureStatus) -> Finding:
         return Finding(
             result=CheckResult.FAILED,
             reason="SIGNATURE_INVALID",
-            detail="the signed bytes do not match the digest in the signature: the document was altered",
+            detail="签章所保护的内容与签名中的摘要不符：文件在盖章后被改动"
+            "（the signed bytes do not match the digest in the signature: the document was altered）",
         )
     if not status.valid:
         return Finding(
             result=CheckResult.FAILED,
             reason="SIGNATURE_INVALID",
-            detail="the signature value does not verify with the certificate's key",
+            detail="签章签名无效：签名值与印章证书的密钥不符"
+            "（the signature value does not verify with the certificate's key）",
         )
     level = status.modification_level
     if status.coverage is None or status.coverage < SignatureCoverageLevel.ENTIRE_REVISION:
         return Finding(
             result=CheckResult.FAILED,
             reason="DOCUMENT_MODIFIED",
-            detail="the signature does not cover its whole revision",
+            detail="签章没有覆盖它所在的整个文件版本（the signature does not cover its whole revision）",
         )
     if level is None or level > ModificationLevel.ANNOTATIONS or status.docmdp_ok is False:
         name = "unknown" if level is None else level.name
         return Finding(
             result=CheckResult.FAILED,
             reason="DOCUMENT_MODIFIED",
-            detail=f"the document was changed after sealing beyond signatures and form data ({name})",
+            detail="文件在盖章后被改动，超出了签名和表单填写的范围"
+            f"（the document was changed after sealing beyond signatures and form data ({name})）",
         )
     return _PASSED
 
@@ -1301,18 +1329,24 @@ def _integrity(status: PdfSignatureStatus) -> Finding:
 def _timestamp(status: PdfSignatureStatus) -> Finding:
     token = status.timestamp_validity
     if token is None:
-        return Finding(result=CheckResult.INDETERMINATE, reason="NO_TIMESTAMP", detail="the seal has no timestamp")
+        return Finding(
+            result=CheckResult.INDETERMINATE,
+            reason="NO_TIMESTAMP",
+            detail="签章没有时间戳（the seal has no timestamp）",
+        )
     if not (token.intact and token.valid):
         return Finding(
             result=CheckResult.FAILED,
             reason="TIMESTAMP_INVALID",
-            detail="the timestamp token does not match the signature or its own signature is broken",
+            detail="签章的时间戳与签名不符，或时间戳本身的签名无效"
+            "（the timestamp token does not match the signature or its own signature is broken）",
         )
     if not token.trusted:
+        problem = str(token.trust_problem_indic.standard_name) if token.trust_problem_indic is not None else "unknown"
         return Finding(
             result=CheckResult.FAILED,
             reason="TIMESTAMP_UNTRUSTED",
-            detail=f"the timestamp authority is not trusted ({token.trust_problem_indic})",
+            detail=f"时间戳不是可信的时间戳机构签发的（the timestamp authority is not trusted ({problem})）",
         )
     return _PASSED
 

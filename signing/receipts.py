@@ -164,7 +164,7 @@ class ReceiptCheck:
 UNREADABLE_CERTIFICATE = ReceiptCheck(
     result=CheckResult.FAILED,
     reason="CERTIFICATE_UNREADABLE",
-    detail="the receipt's certificate is not a readable X.509 certificate",
+    detail="回执的证书无法读取（the receipt's certificate is not a readable X.509 certificate）",
     statement=None,
     signer=None,
 )
@@ -205,24 +205,30 @@ def check_receipt_offline(
     try:
         parsed = check_receipt(statement, signature, certificate=certificate, algorithm=algorithm, proof=proof)
     except InvalidSignature as exc:
-        return failed("SIGNATURE_INVALID", str(exc))
+        return failed("SIGNATURE_INVALID", f"回执的签名与内容不符，回执被改动或伪造（{exc}）")
     if parsed.get("receipt_id") != receipt_id:
-        return failed("RECEIPT_ID_MISMATCH", "the signed statement names another receipt", parsed)
+        return failed(
+            "RECEIPT_ID_MISMATCH", "回执编号与签名的内容不符（the signed statement names another receipt）", parsed
+        )
     if pinned and certificate not in pinned:
-        return failed("NOT_THE_PINNED_CERTIFICATE", "signed with another certificate than those trusted", parsed)
+        said = "回执不是用本网关的回执专用章证书签的（signed with another certificate than those trusted）"
+        return failed("NOT_THE_PINNED_CERTIFICATE", said, parsed)
     issued = parsed.get("issued_at")
     try:
         at = dt.datetime.fromisoformat(issued) if isinstance(issued, str) and ISSUED_AT.fullmatch(issued) else None
     except ValueError:  # the form, but no such date or time (a 30th of February)
         at = None
     if at is None:
-        return failed("ISSUED_AT_MISSING", "the statement has no time of issue with its zone", parsed)
+        return failed(
+            "ISSUED_AT_MISSING", "回执没有带时区的签发时间（the statement has no time of issue with its zone）", parsed
+        )
     signer = check_certificate(certificate, trust_roots=trust_roots, intermediates=intermediates, crls=crls, at=at)
     if signer.result is not CheckResult.FAILED and signer.seal_name != RECEIPT_SEAL_NAME:  # known without a CRL
         return ReceiptCheck(
             result=CheckResult.FAILED,
             reason="NOT_A_RECEIPT_SEAL",
-            detail=f"signed by the seal {signer.seal_name!r}, not a {RECEIPT_SEAL_NAME}",
+            detail=f"签名用的不是{RECEIPT_SEAL_NAME}"
+            f"（signed by the seal {signer.seal_name!r}, not a {RECEIPT_SEAL_NAME}）",
             statement=parsed,
             signer=signer,
         )

@@ -509,7 +509,7 @@ async def async_check_certificate(
         return IdentityFinding(
             result=CheckResult.FAILED,
             reason="MALFORMED_CERTIFICATE",
-            detail=f"the certificate cannot be read: {exc}",
+            detail=f"印章证书无法读取（the certificate cannot be read: {_short(exc)}）",
             subject_name=None,
             seal_name=None,
             uscc=None,
@@ -542,9 +542,10 @@ async def _check_certificate(
         )
 
     if is_ca(cert):
-        return finding(CheckResult.FAILED, "NOT_END_ENTITY", "a seal certificate must not be a CA certificate")
+        said = "签章用的不是印章证书，而是CA证书（a seal certificate must not be a CA certificate）"
+        return finding(CheckResult.FAILED, "NOT_END_ENTITY", said)
     if not trust_roots:
-        return finding(CheckResult.FAILED, "UNTRUSTED_ROOT", "no trust roots were given")
+        return finding(CheckResult.FAILED, "UNTRUSTED_ROOT", "没有可信的根证书可供核验（no trust roots were given）")
     context = ValidationContext(
         signature_validator=sm2_x509.Sm2SignatureValidator(),
         trust_roots=[_to_asn1(c) for c in trust_roots],
@@ -563,47 +564,99 @@ async def _check_certificate(
         ),
     )
     validator = CertificateValidator(_to_asn1(cert), validation_context=context)
+    # pyhanko-certvalidator's messages ("The path could not be validated because …") are said in the gateway's
+    # words, Chinese first; where they tell more than the reason, they follow, short, in the English
     try:
         # pyhanko-certvalidator leaves this method unannotated
         await validator.async_validate_usage(  # type: ignore[no-untyped-call]
             {"digital_signature", "non_repudiation"}, extended_optional=False
         )
     except RevokedError as exc:
-        return finding(CheckResult.FAILED, "CERT_REVOKED", exc.failure_msg, revoked_at=exc.revocation_dt)
+        (whose, english), when, checked = _whose(exc), exc.revocation_dt.isoformat(), at.isoformat()
+        said = f"{whose}已于{when}吊销，在{checked}时不再有效（{english} was revoked at {when}, before {checked}）"
+        return finding(CheckResult.FAILED, "CERT_REVOKED", said, revoked_at=exc.revocation_dt)
     except ExpiredError as exc:
-        return finding(CheckResult.FAILED, "CERT_EXPIRED", exc.failure_msg)
+        (whose, english), until, checked = _whose(exc), exc.expired_dt.isoformat(), at.isoformat()
+        said = f"{whose}已于{until}过期，在{checked}时不再有效（{english} expired at {until}, before {checked}）"
+        return finding(CheckResult.FAILED, "CERT_EXPIRED", said)
     except NotYetValidError as exc:
-        return finding(CheckResult.FAILED, "CERT_NOT_YET_VALID", exc.failure_msg)
+        (whose, english), since, checked = _whose(exc), exc.valid_from.isoformat(), at.isoformat()
+        said = (
+            f"{whose}自{since}起才生效，在{checked}时尚未生效（{english} is valid only from {since}, after {checked}）"
+        )
+        return finding(CheckResult.FAILED, "CERT_NOT_YET_VALID", said)
     except StaleRevinfoError as exc:
-        return finding(CheckResult.INDETERMINATE, "CRL_STALE", exc.failure_msg)
+        said = f"吊销列表已过期，无法确认印章证书是否已吊销（the CRL is out of date: {_short(exc)}）"
+        return finding(CheckResult.INDETERMINATE, "CRL_STALE", said)
     except InsufficientRevinfoError as exc:
-        return finding(CheckResult.INDETERMINATE, "CRL_MISSING", exc.failure_msg)
+        said = (
+            "缺少吊销列表，无法确认印章证书是否已吊销"
+            f"（no CRL tells whether the certificate is revoked: {_short(exc)}）"
+        )
+        return finding(CheckResult.INDETERMINATE, "CRL_MISSING", said)
     except DisallowedAlgorithmError as exc:
-        return finding(CheckResult.FAILED, "WEAK_ALGORITHM", exc.failure_msg)
+        said = f"印章证书使用的算法不安全（the certificate's chain uses a disallowed algorithm: {_short(exc)}）"
+        return finding(CheckResult.FAILED, "WEAK_ALGORITHM", said)
     except (PathBuildingError, PathValidationError) as exc:
         # the path builder matches issuers by name, so a look-alike CA surfaces as a bad signature on the path
         # or as no path at all; telling it apart from a merely unknown CA takes a look at the chain's signatures
         if (lookalike := _lookalike_of(cert, trust_roots, intermediates)) is not None:
             return finding(CheckResult.FAILED, "LOOKALIKE_CA", _lookalike_detail(lookalike))
         if isinstance(exc, PathBuildingError):  # said in the gateway's words, naming the unknown issuer
-            detail = f"issued under {cert.issuer.rfc4514_string()}, which chains to none of the trusted CAs"
+            detail = (
+                "印章证书不是可信的制章机构签发的"
+                f"（issued under {_named(cert.issuer)}, which chains to none of the trusted CAs）"
+            )
             return finding(CheckResult.FAILED, "UNTRUSTED_ROOT", detail)
-        return finding(CheckResult.FAILED, "INVALID_CHAIN", str(exc))
+        said = f"印章证书链无效（the certificate chain does not validate: {_short(exc)}）"
+        return finding(CheckResult.FAILED, "INVALID_CHAIN", said)
     except InvalidCertificateError as exc:
         # pyhanko-certvalidator says so of a self-signed certificate that is no trust root too, before any path
         if cert.issuer == cert.subject and signed_by(cert, cert):
             if (lookalike := _lookalike_of(cert, trust_roots, intermediates)) is not None:
                 return finding(CheckResult.FAILED, "LOOKALIKE_CA", _lookalike_detail(lookalike))
-            detail = f"self-signed ({cert.subject.rfc4514_string()}): issued under none of the trusted CAs"
+            detail = (
+                "印章证书是自签名的，不是可信的制章机构签发的"
+                f"（self-signed ({_named(cert.subject)}): issued under none of the trusted CAs）"
+            )
             return finding(CheckResult.FAILED, "UNTRUSTED_ROOT", detail)
-        return finding(CheckResult.FAILED, "BAD_KEY_USAGE", exc.failure_msg)
+        said = f"印章证书不能用于签章（the certificate may not be used for seals: {_short(exc)}）"
+        return finding(CheckResult.FAILED, "BAD_KEY_USAGE", said)
     except ValidationError as exc:
-        return finding(CheckResult.FAILED, "INVALID_CHAIN", exc.failure_msg)
+        said = f"印章证书链无效（the certificate chain does not validate: {_short(exc)}）"
+        return finding(CheckResult.FAILED, "INVALID_CHAIN", said)
     return finding(CheckResult.PASSED, None)
 
 
 def _lookalike_detail(lookalike: x509.Name) -> str:
-    return f"issued under {lookalike.rfc4514_string()}, which copies the name of a trusted CA but not its key"
+    return (
+        "印章证书的签发者冒用了可信制章机构的名称，却不是用该机构的密钥签发的，系伪造"
+        f"（issued under {_named(lookalike)}, which copies the name of a trusted CA but not its key）"
+    )
+
+
+_NAMED = 240
+"""Characters of a certificate's name a finding quotes: a forger chooses it (600 attributes), and the detail,
+bounded (``signing.results.MAX_DETAIL``), must keep its Chinese and its English whole."""
+_SHORT = 200
+"""Characters of a library's message a finding keeps, after the gateway's own words."""
+
+
+def _named(name: x509.Name) -> str:
+    text = name.rfc4514_string()
+    return text if len(text) <= _NAMED else text[: _NAMED - 1] + "…"
+
+
+def _whose(exc: PathValidationError) -> tuple[str, str]:
+    """Which certificate of the path a validator's error is about, in Chinese and in English."""
+    return (
+        ("印章证书", "the certificate") if exc.is_ee_cert else ("印章证书链上的CA证书", "a CA certificate of its chain")
+    )
+
+
+def _short(exc: BaseException) -> str:
+    text = str(getattr(exc, "failure_msg", "") or exc) or type(exc).__name__
+    return text if len(text) <= _SHORT else text[: _SHORT - 1] + "…"
 
 
 def _identity(cert: x509.Certificate) -> tuple[str | None, str | None, str | None]:

@@ -439,11 +439,15 @@ async def async_check_stamp(
     now = at if at is not None else dt.datetime.now(dt.UTC)
     _require_aware(now)
     if len(stamp) > MAX_STAMP_BYTES:
-        return _unreadable(_failed("TOO_LARGE", f"the stamp has {len(stamp)} bytes; the limit is {MAX_STAMP_BYTES}"))
+        return _unreadable(
+            _failed(
+                "TOO_LARGE", f"电子签章数据过大（the stamp has {len(stamp)} bytes; the limit is {MAX_STAMP_BYTES}）"
+            )
+        )
     try:
         parts = _Parts.of(stamp)
     except _Malformed as exc:
-        return _unreadable(_failed(exc.reason, exc.detail))
+        return _unreadable(_failed(exc.reason, f"{_UNREAD.get(exc.reason, _UNREAD['MALFORMED'])}（{exc.detail}）"))
 
     signer, maker = parts.signer_cert, parts.maker_cert
     claimed = parts.time_info
@@ -619,27 +623,36 @@ def _stamp_signature(parts: _Parts) -> Finding:
     try:
         verify_sm2(public_key_der(parts.signer_cert), parts.to_sign, parts.signature)
     except InvalidSignature as exc:
-        return _failed("STAMP_SIGNATURE_INVALID", f"the stamp's signature does not verify with the signer's key: {exc}")
+        return _failed(
+            "STAMP_SIGNATURE_INVALID",
+            "签章的签名无效：与签章人证书的密钥不符"
+            f"（the stamp's signature does not verify with the signer's key: {exc}）",
+        )
     return PASSED
 
 
 def _signer_listed(parts: _Parts) -> Finding:
     if parts.signer_cert_der in parts.holders:
         return PASSED
-    return _failed("SIGNER_NOT_IN_SEAL", "the signer's certificate is not one the seal lists")
+    return _failed(
+        "SIGNER_NOT_IN_SEAL", "签章人的证书不在印章所列的证书中（the signer's certificate is not one the seal lists）"
+    )
 
 
 def _seal_signature(parts: _Parts) -> Finding:
     try:
         verify_sm2(public_key_der(parts.maker_cert), parts.seal_info, parts.seal_signature)
     except InvalidSignature as exc:
-        return _failed("SEAL_SIGNATURE_INVALID", f"the seal maker's signature does not verify: {exc}")
+        return _failed(
+            "SEAL_SIGNATURE_INVALID", f"印章的制章签名无效（the seal maker's signature does not verify: {exc}）"
+        )
     return PASSED
 
 
 def _signing_time(parts: _Parts, now: dt.datetime) -> Finding:
     if parts.time_info > now + CLOCK_SKEW:
-        return _failed("SIGNING_TIME_IN_FUTURE", f"the stamp claims {parts.time_info.isoformat()}, after now")
+        claimed = parts.time_info.isoformat()
+        return _failed("SIGNING_TIME_IN_FUTURE", f"签章声称的签章时间晚于现在（the stamp claims {claimed}, after now）")
     return PASSED
 
 
@@ -647,17 +660,24 @@ def _seal_window(parts: _Parts) -> Finding:
     claimed = parts.time_info
     if claimed < parts.valid_start:
         return _failed(
-            "SEAL_NOT_YET_VALID", f"signed {claimed.isoformat()}, the seal is valid from {parts.valid_start}"
+            "SEAL_NOT_YET_VALID",
+            f"签章时印章尚未生效（signed {claimed.isoformat()}, the seal is valid from {parts.valid_start}）",
         )
     if claimed > parts.valid_end:
-        return _failed("SEAL_EXPIRED", f"signed {claimed.isoformat()}, the seal was valid until {parts.valid_end}")
+        return _failed(
+            "SEAL_EXPIRED",
+            f"签章时印章已过有效期（signed {claimed.isoformat()}, the seal was valid until {parts.valid_end}）",
+        )
     return PASSED
 
 
 def _data_hash(parts: _Parts, document: bytes) -> Finding:
     if parts.data_hash == hashlib.new("sm3", document).digest():
         return PASSED
-    return _failed("DATA_HASH_MISMATCH", "the document's SM3 differs from the stamp's dataHash: it was changed")
+    return _failed(
+        "DATA_HASH_MISMATCH",
+        "文件与签章不符：文件在签章后被改动（the document's SM3 differs from the stamp's dataHash: it was changed）",
+    )
 
 
 async def _identity(
@@ -679,18 +699,25 @@ async def _identity(
     try:
         then = await at(claimed)
     except ValueError as exc:  # a certificate the path validator cannot read, though both parsers could
-        return _failed(f"{role}_INVALID_CERTIFICATE", f"the certificate cannot be validated: {exc}")
+        said = f"{_ROLES[role]}证书无法验证（the certificate cannot be validated: {str(exc)[:200]}）"
+        return _failed(f"{role}_INVALID_CERTIFICATE", said)
     if then.result is not CheckResult.PASSED:
         return Finding(result=then.result, reason=_role_reason(role, then.reason), detail=then.detail)
     if now > claimed:
         current = await at(now)
         if current.reason in ("CERT_REVOKED", "CERT_EXPIRED"):
+            said, _, english = current.detail.partition("（")  # its Chinese holds no full-width bracket
             return Finding(
                 result=CheckResult.INDETERMINATE,
                 reason=f"{_role_reason(role, current.reason)}_NO_TRUSTED_TIME",
-                detail=f"{current.detail}; with no trusted signing time it is unknown whether the stamp came before",
+                detail=f"{said}；签章时间只是签章人自己声称的，无法确定签章是否在证书失效之前"
+                f"（{english.removesuffix('）')}; with no trusted signing time it is unknown whether the stamp came "
+                "before）",
             )
     return PASSED
+
+
+_ROLES = {"MAKER": "制章者", "SIGNER": "签章人"}
 
 
 def _role_reason(role: str, reason: str | None) -> str:
@@ -712,15 +739,31 @@ def _failed(reason: str, detail: str) -> Finding:
     return Finding(result=CheckResult.FAILED, reason=reason, detail=detail)
 
 
-_NOT_CHECKED = Finding(result=CheckResult.INDETERMINATE, reason="NOT_CHECKED", detail="the stamp could not be read")
+# a finding's detail is read by clerks and signed into receipts: Chinese first, its English in full-width brackets
+_NOT_CHECKED = Finding(
+    result=CheckResult.INDETERMINATE,
+    reason="NOT_CHECKED",
+    detail="电子签章无法读取，此项未核验（the stamp could not be read）",
+)
 _NO_TIMESTAMP = Finding(
-    result=CheckResult.INDETERMINATE, reason="NO_TIMESTAMP", detail="the signing time is the signer's own claim"
+    result=CheckResult.INDETERMINATE,
+    reason="NO_TIMESTAMP",
+    detail="签章时间只是签章人自己声称的（the signing time is the signer's own claim）",
 )
 _TIMESTAMP_NOT_CHECKED = Finding(
     result=CheckResult.INDETERMINATE,
     reason="TIMESTAMP_NOT_CHECKED",
-    detail="the stamp carries a timeStamp, which is not verified here; the signing time is the signer's claim",
+    detail="签章带有时间戳，但此处不核验时间戳，签章时间只是签章人自己声称的"
+    "（the stamp carries a timeStamp, which is not verified here; the signing time is the signer's claim）",
 )
+_UNREAD = {
+    "MALFORMED": "电子签章无法读取",
+    "UNSUPPORTED_VERSION": "电子签章的格式版本不受支持",
+    "VERSION_MISMATCH": "电子签章与其印章的版本不一致",
+    "UNSUPPORTED_ALGORITHM": "电子签章的签名算法不受支持，只支持SM3withSM2",
+    "UNSUPPORTED_CERT_LIST_TYPE": "印章的证书列表类型不受支持",
+}
+"""Said first of a stamp that cannot be read as one (``_Malformed``'s reasons), before its English."""
 
 
 def _unreadable(integrity: Finding) -> SesVerification:
@@ -747,8 +790,9 @@ def _maker_role(maker: x509.Certificate, maker_seal_name: str) -> Finding:
     holder = _subject(maker, NameOID.ORGANIZATION_NAME) or "an unnamed holder"
     return _failed(
         "MAKER_NOT_A_SEAL_MAKER",
-        f"the seal was made with the certificate of {holder}'s seal {seal_name!r}, not a seal maker's "
-        f"({maker_seal_name}): a holder's seal key cannot make seals",
+        "印章不是用制章机构的证书制作的：持章单位的印章密钥不能制作印章"
+        f"（the seal was made with the certificate of {holder}'s seal {seal_name!r}, not a seal maker's "
+        f"({maker_seal_name}): a holder's seal key cannot make seals）",
     )
 
 

@@ -42,19 +42,25 @@ MAX_PURPOSE = 200
 MAX_OPERATOR = 64
 MAX_CASE_ID = 64
 
+# a finding's detail is read by clerks and signed into receipts: Chinese first, its English in full-width brackets
 _STATUS_REASONS = {
-    LicenseStatus.SUSPENDED: ("SUSPENDED", "the license is suspended (暂停)"),
-    LicenseStatus.REVOKED: ("REVOKED", "the license is revoked (吊销)"),
-    LicenseStatus.CANCELLED: ("CANCELLED", "the license is cancelled (注销)"),
-    LicenseStatus.SUPERSEDED: ("SUPERSEDED", "a newer version replaced this one (已变更)"),
-    LicenseStatus.EXPIRED: ("EXPIRED", "the license is past its validity (已过期)"),
+    LicenseStatus.SUSPENDED: ("SUSPENDED", "证照已暂停使用（the license is suspended）"),
+    LicenseStatus.REVOKED: ("REVOKED", "证照已吊销（the license is revoked）"),
+    LicenseStatus.CANCELLED: ("CANCELLED", "证照已注销（the license is cancelled）"),
+    LicenseStatus.SUPERSEDED: ("SUPERSEDED", "证照已变更，此版本已被新版本取代（a newer version replaced this one）"),
+    LicenseStatus.EXPIRED: ("EXPIRED", "证照已过有效期（the license is past its validity）"),
 }
 _STATUS_UNKNOWN = Finding(
     result=CheckResult.INDETERMINATE,
     reason="STATUS_ALTERED",
-    detail="the stored status is none of the gateway's: it was changed behind the gateway's back",
+    detail="登记库中的证照状态不是网关所存的任何一种，已在网关之外被改动"
+    "（the stored status is none of the gateway's: it was changed behind the gateway's back）",
 )
-NOT_FOUND = Finding(result=CheckResult.FAILED, reason="LICENSE_NOT_FOUND", detail="no such license in the registry")
+NOT_FOUND = Finding(
+    result=CheckResult.FAILED,
+    reason="LICENSE_NOT_FOUND",
+    detail="登记库中没有此证照（no such license in the registry）",
+)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -288,7 +294,8 @@ def status_finding(license: License, on: dt.date) -> Finding:
         return Finding(
             result=CheckResult.FAILED,
             reason="NOT_YET_VALID",
-            detail=f"the license is valid from {license.content.valid_from.isoformat()}",
+            detail=f"证照尚未生效，自{license.content.valid_from.isoformat()}起有效"
+            f"（the license is valid from {license.content.valid_from.isoformat()}）",
         )
     if status is LicenseStatus.ACTIVE:
         return PASSED
@@ -320,13 +327,14 @@ def authority_finding(license: License, catalog: Catalog) -> Finding:
         return Finding(
             result=CheckResult.INDETERMINATE,
             reason="LICENSE_TYPE_NOT_IN_CATALOG",
-            detail="the license's type is not in this gateway's catalog: who may issue it cannot be told",
+            detail="证照类型不在本网关的目录中，无法判断谁有权签发"
+            "（the license's type is not in this gateway's catalog: who may issue it cannot be told）",
         )
     if license.content.issuer_code not in license_type.issuers:
         return Finding(
             result=CheckResult.FAILED,
             reason="NOT_AUTHORITATIVE_ISSUER",
-            detail="the issuer is not an authoritative issuer of this license type",
+            detail="签发机构无权签发此类证照（the issuer is not an authoritative issuer of this license type）",
         )
     return PASSED
 

@@ -140,88 +140,115 @@ _TYPED_RECEIPT_ID = re.compile(r"[0-9A-Fa-f]{32}\Z")
 """A receipt number as typed: 32 hex digits, in either case (``new_receipt_ids`` makes them lower case)."""
 """What no looked-up code or number holds: control characters, C0 and C1 (NUL, which PostgreSQL text cannot hold; a
 tab), and lone surrogates (a console request's JSON may carry one; no UTF-8 encodes it)."""
+# a finding's detail is read by clerks and signed into receipts: Chinese first, its English in full-width brackets
+# (the console tells a changed sealing time by its English: "sealing time may have been changed")
 _NOT_REGISTERED = Finding(
     result=CheckResult.INDETERMINATE,
     reason="NOT_A_REGISTERED_LICENSE",
-    detail="the document is not a license document of the registry (nor one with updates after it): its seal is "
-    "genuine or not, its content unknown",
+    detail="该文件不是登记库中的电子证照文件，也不是其后追加了内容的证照文件：其印章真伪另行判断，内容无法确认"
+    "（the document is not a license document of the registry (nor one with updates after it): its seal is "
+    "genuine or not, its content unknown）",
 )
-_UNKNOWN_SEAL_KEY = Finding(result=CheckResult.FAILED, reason="UNKNOWN_SEAL_KEY", detail="no seal has this key")
+_UNKNOWN_SEAL_KEY = Finding(
+    result=CheckResult.FAILED, reason="UNKNOWN_SEAL_KEY", detail="没有使用此密钥的印章（no seal has this key）"
+)
 _SEALED_ELSEWHERE = Finding(
     result=CheckResult.INDETERMINATE,
     reason="NOT_IN_THIS_REGISTRY",
-    detail="no seal of this gateway has this key: the code names an issuer of another registry, whose gateway holds "
-    "its seal",
+    detail="本网关没有使用此密钥的印章：核验码所指的发证机构属于其他地区的登记库，其印章由该地区的网关保存"
+    "（no seal of this gateway has this key: the code names an issuer of another registry, whose gateway holds "
+    "its seal）",
 )
 _HELD_ELSEWHERE = Finding(
     result=CheckResult.INDETERMINATE,
     reason="NOT_IN_THIS_REGISTRY",
-    detail="the license is not held here, and its issuer is of another registry: its record seal is checked there",
+    detail="此证照不在本登记库，其发证机构属于其他地区的登记库，证照记录的印章在该地区核验"
+    "（the license is not held here, and its issuer is of another registry: its record seal is checked there）",
 )
-_NOT_CHECKED = Finding(result=CheckResult.INDETERMINATE, reason="NOT_CHECKED", detail="no license to check it against")
+_NOT_CHECKED = Finding(
+    result=CheckResult.INDETERMINATE,
+    reason="NOT_CHECKED",
+    detail="没有可对照核验的证照（no license to check it against）",
+)
 _NOT_GENUINE = Finding(
     result=CheckResult.INDETERMINATE,
     reason="NOT_CHECKED",
-    detail="the code is not a genuine one: nothing it names was checked",
+    detail="核验码不是真实签发的，未核验它所指的任何内容"
+    "（the code is not a genuine one: nothing it names was checked）",
 )
 _STATUS_ALTERED = Finding(
     result=CheckResult.FAILED,
     reason="STATUS_ALTERED",
-    detail="the stored status or the record's sealing time is not what the gateway stored: changed behind its back",
+    detail="登记库中的证照状态或记录的签章时间与网关所存不符，已在网关之外被改动"
+    "（the stored status or the record's sealing time is not what the gateway stored: changed behind its back）",
 )
 _REGISTRY_ALTERED = Finding(
     result=CheckResult.FAILED,
     reason="REGISTRY_ALTERED",
-    detail="the registry's record of this document (which license it is) was changed behind the gateway's back",
+    detail="登记库中该文件属于哪张证照的记录已在网关之外被改动"
+    "（the registry's record of this document (which license it is) was changed behind the gateway's back）",
 )
 _LICENSE_GONE = Finding(
     result=CheckResult.FAILED,
     reason="REGISTRY_ALTERED",
-    detail="the registry holds this document but not its license: removed behind the gateway's back",
+    detail="登记库中有此文件，却没有它的证照：证照已在网关之外被删除"
+    "（the registry holds this document but not its license: removed behind the gateway's back）",
 )
 _CODE_LICENSE_GONE = Finding(
     result=CheckResult.FAILED,
     reason="REGISTRY_ALTERED",
-    detail="the code is genuine but the registry does not hold the license it names: removed behind the gateway's "
-    "back, or the store restored from before it was issued",
+    detail="核验码是真实的，但登记库中没有它所指的证照：证照已在网关之外被删除，或登记库恢复到了签发之前的备份"
+    "（the code is genuine but the registry does not hold the license it names: removed behind the gateway's "
+    "back, or the store restored from before it was issued）",
 )
 _UNREGISTERED_LINK = Finding(
     result=CheckResult.INDETERMINATE,
     reason="NOT_CHECKED",
-    detail="which license the document is cannot be trusted: no license was looked at",
+    detail="无法确认该文件是哪张证照，未查看任何证照"
+    "（which license the document is cannot be trusted: no license was looked at）",
 )
 _STATUS_UNKNOWN = Finding(
     result=CheckResult.INDETERMINATE,
     reason="STATUS_ALTERED",
-    detail="the stored status or sealing time was changed behind the gateway's back: the real status is unknown",
+    detail="登记库中的证照状态或签章时间已在网关之外被改动，真实状态不明"
+    "（the stored status or sealing time was changed behind the gateway's back: the real status is unknown）",
 )
 _RECORD_UNVOUCHED = Finding(
     result=CheckResult.INDETERMINATE,
     reason="RECORD_ALTERED",
-    detail="the stored record was changed behind the gateway's back: its validity and status are not the license's",
+    detail="登记库中的证照记录已在网关之外被改动，其中的有效期和状态不是证照的"
+    "（the stored record was changed behind the gateway's back: its validity and status are not the license's）",
 )
 _TIME_UNVOUCHED = Finding(
     result=CheckResult.INDETERMINATE,
     reason="NOT_CHECKED",
-    detail="the record's stored sealing time may have been changed behind the gateway's back: the seal's trust at "
-    "that time was not judged",
+    detail="登记库中记录的签章时间可能已在网关之外被改动，未判断印章在该时间是否可信"
+    "（the record's stored sealing time may have been changed behind the gateway's back: the seal's trust at "
+    "that time was not judged）",
 )
-_UNSEALED = "the PDF carries no seal or signature: nothing vouches for what it shows"
+_UNSEALED = (
+    "文件上没有印章或签名，无法证明其所示内容"
+    "（the PDF carries no seal or signature: nothing vouches for what it shows）"
+)
 _NOT_SEALED = Finding(
     result=CheckResult.INDETERMINATE,
     reason="NOT_CHECKED",
-    detail="the document carries no seal: the license it may name was not looked at",
+    detail="文件上没有印章，未查看它可能所指的证照"
+    "（the document carries no seal: the license it may name was not looked at）",
 )
 _NOT_INTACT = Finding(
     result=CheckResult.INDETERMINATE,
     reason="NOT_CHECKED",
-    detail="the document is not intact: the license it names was not looked at",
+    detail="文件的签章未通过完整性核验，未查看它所指的证照"
+    "（the document is not intact: the license it names was not looked at）",
 )
 _UNREADABLE_QR = {
-    "TOO_LARGE": "longer than any verification code",
-    "NOT_ZZ1": "not a ZZ1: verification code",
-    "MALFORMED": "not a readable ZZ1: code",
+    "TOO_LARGE": "内容过长，不是证照核验码（longer than any verification code）",
+    "NOT_ZZ1": "不是证照核验码，核验码以ZZ1:开头（not a ZZ1: verification code）",
+    "MALFORMED": "核验码无法读取（not a readable ZZ1: code）",
 }
+_UNREADABLE_SIGNATURE = "文件的签章无法读取，不能证明任何内容"
+"""Said first of a PDF whose seal cannot be read (``signing.pdf.UnreadableSignature``), before its English."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -583,7 +610,11 @@ class VerificationService:
                     _NOT_SEALED,
                 )
             elif isinstance(exc.__cause__, UnreadableSignature):
-                unsealed = Finding(result=CheckResult.FAILED, reason="SIGNATURE_INVALID", detail=str(exc.__cause__))
+                unsealed = Finding(
+                    result=CheckResult.FAILED,
+                    reason="SIGNATURE_INVALID",
+                    detail=f"{_UNREADABLE_SIGNATURE}（{exc.__cause__}）",
+                )
                 unchecked = _NOT_INTACT
             else:
                 raise
@@ -748,7 +779,8 @@ class VerificationService:
             identity = Finding(
                 result=CheckResult.FAILED,
                 reason="SEALED_BY_ANOTHER",
-                detail="the document is sealed by someone other than the license's issuer",
+                detail="文件的印章不属于证照的签发机构"
+                "（the document is sealed by someone other than the license's issuer）",
             )
         return _first_failure(identity, authority_finding(license, self._catalog))
 
@@ -770,8 +802,9 @@ class VerificationService:
         return Finding(
             result=CheckResult.INDETERMINATE,
             reason="NOT_IN_THIS_REGISTRY",
-            detail=f"the license's issuer {issuer} is not a department of this gateway: it may be a license of "
-            "another region's registry; verify it with that region's gateway",
+            detail=f"发证机构 {issuer} 不是本网关的部门，可能是其他地区登记库的证照，请通过该地区的证照网关核验"
+            f"（the license's issuer {issuer} is not a department of this gateway: it may be a license of "
+            "another region's registry; verify it with that region's gateway）",
         )
 
     def _used_by_matter(
@@ -1679,9 +1712,10 @@ def _shown_after_sealing(checked: PdfVerification, unvouched: Sequence[str]) -> 
     return Finding(
         result=CheckResult.INDETERMINATE,
         reason="CHANGED_AFTER_SEAL",
-        detail=f"the seal is intact, but the document was signed, filled in or commented after it ({names}"
+        detail="签章完好，但文件在盖章后又被签名、填写或批注，这些内容不受签章保护，请以登记库的证照信息为准"
+        f"（the seal is intact, but the document was signed, filled in or commented after it ({names}"
         + (f" and {more} more" if more > 0 else "")
-        + "): what those show is not covered by the seal; rely on the registry's summary",
+        + "): what those show is not covered by the seal; rely on the registry's summary）",
     )
 
 
@@ -1692,16 +1726,19 @@ def _signed_in_the_issuers_name(impostors: Sequence[tuple[str, str]], shown: Seq
     found, and its summary is the registry's."""
     named = ", ".join(f"{name[:64]!r} ({why})" for name, why in impostors[:4])
     more = len(impostors) - 4
-    also = ""
+    also_zh = also = ""
     if shown:
+        also_zh = "，另有盖章后的签名、填写或批注"
         also = "; it was also signed, filled in or commented after it (" + ", ".join(repr(n[:64]) for n in shown[:4])
         also += (f" and {len(shown) - 4} more" if len(shown) > 4 else "") + ")"
     return Finding(
         result=CheckResult.INDETERMINATE,
         reason="CHANGED_AFTER_SEAL",
-        detail=f"the seal is intact, but the document was signed after it in the issuer's name by a certificate that "
+        detail=f"签章完好，但文件在盖章后被以签发机构的名义签名，所用证书未通过核验或签名未经核验{also_zh}；"
+        "PDF阅读器可能把这样的签名显示为文件的签名，请以登记库的证照信息为准"
+        f"（the seal is intact, but the document was signed after it in the issuer's name by a certificate that "
         f"does not check, or by signatures not judged ({named}" + (f" and {more} more" if more > 0 else "") + ")"
-        f"{also}: a PDF viewer may show such a signature as the document's; rely on the registry's summary",
+        f"{also}: a PDF viewer may show such a signature as the document's; rely on the registry's summary）",
     )
 
 
@@ -1714,7 +1751,22 @@ def _superseded_by(status: Finding, current: Current | None) -> Finding:
     now = current.status.value if current.status is not None else "UNSPECIFIED"
     if current.standing.result is not CheckResult.PASSED and current.standing.reason != now:
         now += f" ({current.standing.reason})"  # ACTIVE but NOT_YET_VALID, or its record or seal failing
-    return dataclasses.replace(status, detail=f"{status.detail}: {current.license_id}, now {now}")
+    said = f"证照已变更，此版本已被新版本取代，现行版本 {current.license_id} {_standing_now(current)}"
+    return dataclasses.replace(
+        status, detail=f"{said}（a newer version replaced this one: {current.license_id}, now {now}）"
+    )
+
+
+def _standing_now(current: Current) -> str:
+    """The standing of a version in force, for a clerk: 目前有效, 目前已吊销, 目前尚未生效, …"""
+    if current.status is None:  # its record or its stored status is not the gateway's
+        return "目前状态无法确认"
+    standing = current.standing
+    if standing.result is CheckResult.PASSED or standing.reason == current.status.value:
+        return f"目前{current.status.label}"
+    if standing.reason == "NOT_YET_VALID":
+        return "目前尚未生效"
+    return f"目前{current.status.label}，但未通过核验"  # its record or its seal
 
 
 def _amended_since(current: Current) -> Finding:
@@ -1722,10 +1774,19 @@ def _amended_since(current: Current) -> Finding:
     standing = current.standing
     if standing.result is CheckResult.PASSED:
         return PASSED
+    said, english = _halves(standing.detail)
     return dataclasses.replace(
         standing,
-        detail=f"the license was amended since (已变更); its current version {current.license_id}: {standing.detail}",
+        detail=f"证照已变更，现行版本 {current.license_id}：{said}"
+        f"（the license was amended since; its current version {current.license_id}: {english}）",
     )
+
+
+def _halves(detail: str) -> tuple[str, str]:
+    """The Chinese and the English of a finding's detail, ``中文（English）``; the gateway's Chinese holds no
+    full-width bracket (the English may: it quotes what the checked input says)."""
+    said, _, english = detail.partition("（")
+    return said, english.removesuffix("）")
 
 
 def _standing(finding: Finding, current: Current | None = None, *, passed: str = "") -> Standing:
@@ -1733,7 +1794,10 @@ def _standing(finding: Finding, current: Current | None = None, *, passed: str =
         return Standing(result=finding.result, reason=finding.reason or "", detail=finding.detail)
     if finding.result is CheckResult.PASSED:
         status = current.status.value if current.status is not None else "UNSPECIFIED"
-        detail = f"the license was amended since (已变更): its current version {current.license_id} is {status}"
+        detail = (
+            f"证照已变更，现行版本 {current.license_id} {_standing_now(current)}"
+            f"（the license was amended since: its current version {current.license_id} is {status}）"
+        )
         return Standing(result=finding.result, reason=passed, detail=detail, current_license_id=current.license_id)
     return Standing(
         result=finding.result,
@@ -1772,7 +1836,7 @@ def _owner_finding(seal: Seal, license: License) -> Finding:
         return Finding(
             result=CheckResult.FAILED,
             reason="SEALED_BY_ANOTHER",
-            detail="the seal belongs to someone other than the license's issuer",
+            detail="印章不属于证照的签发机构（the seal belongs to someone other than the license's issuer）",
         )
     return PASSED
 

@@ -700,8 +700,8 @@ def test_a_record_changed_behind_the_gateways_back_shows_nothing_of_the_edit(
     assert report["findings"]["status"] == {
         "result": "INDETERMINATE",
         "reason": "RECORD_ALTERED",
-        "detail": "the stored record was changed behind the gateway's back: its validity and status are not the "
-        "license's",
+        "detail": "登记库中的证照记录已在网关之外被改动，其中的有效期和状态不是证照的（the stored record was changed "
+        "behind the gateway's back: its validity and status are not the license's）",
     }
     summary = report["license"]
     assert (summary["valid_from"], summary["valid_until"], summary["status"]) == ("", "", "")

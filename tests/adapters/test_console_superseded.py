@@ -41,7 +41,7 @@ def test_the_console_names_the_version_in_force(console: str, running: RunningGa
     status, report = console_verify(console, running, query=old)
     assert status == 200 and (report["verdict"], report["reason"]) == ("FAILED", "SUPERSEDED")
     assert (report["license"]["current_license_id"], report["license"]["current_status"]) == (new, "ACTIVE")
-    assert report["findings"]["status"]["detail"].endswith(f": {new}, now ACTIVE")
+    assert report["findings"]["status"]["detail"].endswith(f"（a newer version replaced this one: {new}, now ACTIVE）")
     status, answer = fetch(f"{console}/api/case-receipts", {"use": later}, running.tokens[TAX])
     (listed,) = answer["receipts"]
     assert status == 200 and listed["current_license_id"] == new
@@ -97,7 +97,7 @@ def test_a_receipt_of_a_check_made_after_the_amendment_is_not_relied_on(console:
     first, later = case_uses()
     checked = verifier(running, POLICE).VerifyLicense(verification_pb2.VerifyLicenseRequest(use=first, license_id=old))
     assert checked.report.reason == "SUPERSEDED"
-    for status_now in ("ACTIVE", "REVOKED"):
+    for status_now, said in (("ACTIVE", "有效"), ("REVOKED", "已吊销")):
         status, answer = fetch(f"{console}/api/case-receipts", {"use": later}, running.tokens[TAX])
         (listed,) = answer["receipts"]
         assert status == 200 and (listed["verdict"], listed["reason"]) == ("FAILED", "SUPERSEDED")
@@ -105,7 +105,8 @@ def test_a_receipt_of_a_check_made_after_the_amendment_is_not_relied_on(console:
         assert listed["standing_now"] == {
             "result": "FAILED",
             "reason": "SUPERSEDED",
-            "detail": f"a newer version replaced this one (已变更): {new}, now {status_now}",
+            "detail": f"证照已变更，此版本已被新版本取代，现行版本 {new} 目前{said}"
+            f"（a newer version replaced this one: {new}, now {status_now}）",
         }
         if status_now == "ACTIVE":
             change(running, new, issuance_pb2.STATUS_ACTION_REVOKE)

@@ -83,7 +83,10 @@ def test_a_superseded_version_names_the_version_in_force_and_follows_its_changes
     assert superseded.license.license_id == old
     assert superseded.license.status == common_pb2.LICENSE_STATUS_SUPERSEDED
     assert current(superseded) == (new, ACTIVE)
-    assert superseded.status.detail == f"a newer version replaced this one (已变更): {new}, now ACTIVE"
+    assert superseded.status.detail == (
+        f"证照已变更，此版本已被新版本取代，现行版本 {new} 目前有效"
+        f"（a newer version replaced this one: {new}, now ACTIVE）"
+    )
     signed = receipt_statement(running, superseded.receipt)  # the receipt says it in the status finding's detail
     assert signed["findings"]["status"]["detail"] == superseded.status.detail
     again = verify(running, license_id=old)  # the day's kept outcome
@@ -101,7 +104,10 @@ def test_a_superseded_version_names_the_version_in_force_and_follows_its_changes
     revoked = verify(running, license_id=old)
     assert (revoked.verdict, revoked.reason) == (FAILED, "SUPERSEDED")
     assert current(revoked) == (new, REVOKED)
-    assert revoked.status.detail == f"a newer version replaced this one (已变更): {new}, now REVOKED"
+    assert revoked.status.detail == (
+        f"证照已变更，此版本已被新版本取代，现行版本 {new} 目前已吊销"
+        f"（a newer version replaced this one: {new}, now REVOKED）"
+    )
     assert current(verify(running, qr_code=code)) == (new, REVOKED)
 
 
@@ -115,7 +121,9 @@ def test_a_chain_of_amendments_names_the_newest_version(running: RunningGateway)
     for version in (first, second):
         report = verify(running, license_id=version)
         assert (report.reason, current(report)) == ("SUPERSEDED", (third, ACTIVE))
-        assert report.status.detail.endswith(f": {third}, now ACTIVE")
+        assert report.status.detail.endswith(
+            f"现行版本 {third} 目前有效（a newer version replaced this one: {third}, now ACTIVE）"
+        )
     assert current(verify(running, license_id=third)) == ("", UNSPECIFIED)
 
 
@@ -132,7 +140,7 @@ def test_a_link_to_a_successor_changed_in_the_store_names_nothing(running: Runni
     running.gateway.feed.committed([f"license:{old}"])  # type: ignore[union-attr]
     report = verify(running, license_id=old)
     assert (report.verdict, report.reason, current(report)) == (FAILED, "SUPERSEDED", ("", UNSPECIFIED))
-    assert report.status.detail == "a newer version replaced this one (已变更)"
+    assert report.status.detail == "证照已变更，此版本已被新版本取代（a newer version replaced this one）"
 
 
 def test_a_case_receipt_of_a_license_amended_since_stands_as_its_version_in_force(running: RunningGateway) -> None:
@@ -158,7 +166,9 @@ def test_a_case_receipt_of_a_license_amended_since_stands_as_its_version_in_forc
     receipt = receipts[amended]
     assert receipt_statement(running, receipt.receipt)["verdict"] == "PASSED"  # what was found then
     assert (receipt.standing_now.result, receipt.standing_now.reason) == (PASSED, "AMENDED_SINCE")
-    assert receipt.standing_now.detail == f"the license was amended since (已变更): its current version {new} is ACTIVE"
+    assert receipt.standing_now.detail == (
+        f"证照已变更，现行版本 {new} 目前有效（the license was amended since: its current version {new} is ACTIVE）"
+    )
     assert receipt.current_license_id == new
     untouched = receipts[plain]  # not amended: as before, nothing named
     assert (untouched.standing_now.result, untouched.standing_now.reason, untouched.current_license_id) == (
@@ -171,7 +181,10 @@ def test_a_case_receipt_of_a_license_amended_since_stands_as_its_version_in_forc
     receipt = listed()[amended]
     assert (receipt.standing_now.result, receipt.standing_now.reason) == (FAILED, "REVOKED")
     assert receipt.current_license_id == new
-    assert receipt.standing_now.detail.startswith(f"the license was amended since (已变更); its current version {new}:")
+    assert receipt.standing_now.detail == (
+        f"证照已变更，现行版本 {new}：证照已吊销"
+        f"（the license was amended since; its current version {new}: the license is revoked）"
+    )
 
 
 def test_a_case_receipt_of_a_check_made_after_the_amendment_is_not_amended_since(running: RunningGateway) -> None:
@@ -213,7 +226,10 @@ def test_a_case_receipt_of_a_check_made_after_the_amendment_is_not_amended_since
         "SUPERSEDED",
         "",
     )
-    assert failed.standing_now.detail == f"a newer version replaced this one (已变更): {new}, now ACTIVE"
+    assert failed.standing_now.detail == (
+        f"证照已变更，此版本已被新版本取代，现行版本 {new} 目前有效"
+        f"（a newer version replaced this one: {new}, now ACTIVE）"
+    )
     assert "since" not in failed.standing_now.detail
 
     change(running, new, issuance_pb2.STATUS_ACTION_REVOKE)  # still not "amended since the check"
@@ -225,7 +241,10 @@ def test_a_case_receipt_of_a_check_made_after_the_amendment_is_not_amended_since
         "SUPERSEDED",
         "",
     )
-    assert failed.standing_now.detail == f"a newer version replaced this one (已变更): {new}, now REVOKED"
+    assert failed.standing_now.detail == (
+        f"证照已变更，此版本已被新版本取代，现行版本 {new} 目前已吊销"
+        f"（a newer version replaced this one: {new}, now REVOKED）"
+    )
 
 
 @pytest.mark.usefixtures("steady_caches")

@@ -76,7 +76,9 @@ PAGE_TEXT = b"Electronic license 0001"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
 
 PASSED = Finding(result=CheckResult.PASSED)
-NO_TIMESTAMP = Finding(result=CheckResult.INDETERMINATE, reason="NO_TIMESTAMP", detail="the seal has no timestamp")
+NO_TIMESTAMP = Finding(
+    result=CheckResult.INDETERMINATE, reason="NO_TIMESTAMP", detail="签章没有时间戳（the seal has no timestamp）"
+)
 
 
 # --- material --------------------------------------------------------------------------------------------------------
@@ -666,8 +668,9 @@ def test_a_revoked_certificate_without_timestamp_is_indeterminate(
     assert findings(report) == expected
     revoked = (SIGNED_AT + dt.timedelta(days=5)).isoformat()
     assert report.issuer_identity.detail == (
-        f"the certificate was revoked at {revoked}; with no valid timestamp it is unknown whether the seal was "
-        "applied before"
+        f"印章证书已于{revoked}吊销，签章没有有效的时间戳，无法确定签章是否在吊销之前"
+        f"（the certificate was revoked at {revoked}; with no valid timestamp it is unknown whether the seal was "
+        "applied before）"
     )  # not "before it sealed": without a time nobody knows
 
 

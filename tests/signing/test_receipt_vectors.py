@@ -424,7 +424,7 @@ def test_a_self_signed_receipt_certificate_is_untrusted_not_a_missing_intermedia
     for trust in (TrustMaterial(roots=[ROOT], crls=[CRL]), TrustMaterial(roots=[ROOT], intermediates=[INTERMEDIATE])):
         checked = check_receipt_file(_receipt_of(key, forged), trust)
         assert (checked.result, checked.reason) == (CheckResult.FAILED, "UNTRUSTED_ROOT"), checked
-        assert checked.detail.startswith("self-signed")
+        assert checked.detail.startswith("印章证书是自签名的，不是可信的制章机构签发的（self-signed")
 
 
 def test_another_gateways_receipt_is_undecided_without_asking_for_the_intermediate_given() -> None:

@@ -210,7 +210,8 @@ def test_unrelated_ca_is_untrusted(ca: SealMakerCA, seal_key: ec.EllipticCurvePr
     assert (finding.result, finding.reason) == (CheckResult.FAILED, "UNTRUSTED_ROOT")
     # in the gateway's words, naming the issuer (it was pyHanko's "Unable to build a validation path …")
     assert finding.detail == (
-        f"issued under {other.intermediate.subject.rfc4514_string()}, which chains to none of the trusted CAs"
+        "印章证书不是可信的制章机构签发的"
+        f"（issued under {other.intermediate.subject.rfc4514_string()}, which chains to none of the trusted CAs）"
     )
 
 
@@ -518,7 +519,8 @@ def test_a_self_signed_seal_certificate_is_an_untrusted_root_not_a_bad_key_usage
     usage = extension(genuine, x509.KeyUsage).value
     finding = check(ca, self_signed(seal_key, genuine.subject, usage))
     assert (finding.result, finding.reason) == (CheckResult.FAILED, "UNTRUSTED_ROOT")
-    assert finding.detail.startswith("self-signed (") and "电子证照专用章" in finding.detail
+    assert finding.detail.startswith("印章证书是自签名的，不是可信的制章机构签发的（self-signed (")
+    assert "电子证照专用章" in finding.detail
     # one that also copies a trusted CA's name as its own is a look-alike of that CA
     lookalike = check(ca, self_signed(seal_key, ca.root.subject, usage))
     assert (lookalike.result, lookalike.reason) == (CheckResult.FAILED, "LOOKALIKE_CA"), lookalike

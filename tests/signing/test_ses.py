@@ -520,10 +520,10 @@ def test_an_unreadable_stamp_is_said_in_words_for_its_sender(world: World) -> No
     }
     for case, (given, words) in said.items():
         detail = world.check(given).integrity.detail
-        assert detail == f"the stamp is not a GB/T 38540 SES_Signature: {words}", case
+        assert detail == f"电子签章无法读取（the stamp is not a GB/T 38540 SES_Signature: {words}）", case
     garbage_cert = edited(stamp, lambda p: p.__setitem__("cert", b"\x30\x03\x02\x01\x01"))
-    assert (
-        world.check(garbage_cert).integrity.detail == "the signer certificate cannot be read as a DER X.509 certificate"
+    assert world.check(garbage_cert).integrity.detail == (
+        "电子签章无法读取（the signer certificate cannot be read as a DER X.509 certificate）"
     )
 
 
