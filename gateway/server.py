@@ -274,6 +274,7 @@ class Gateway:
                 documents=documents,
                 stamper=stamper,
                 record_check=verification.record_finding if verification else None,
+                record_subjects=verification.record_subjects if verification else None,
                 max_reply_bytes=settings.max_message_bytes,
             )
             if audit
@@ -286,7 +287,7 @@ class Gateway:
             sharing=sharing,
             authorization=(
                 AuthorizationService(
-                    db, catalog, clock, audit, record_check=verification.record_finding if verification else None
+                    db, catalog, clock, audit, record_subjects=verification.record_subjects if verification else None
                 )
                 if audit
                 else None

@@ -36,7 +36,6 @@ from gateway.domain.catalog import Catalog, FieldSpec, LicenseType, ValueType
 from gateway.domain.identifiers import citizen_id_problem
 from gateway.domain.model import License
 from signing.canonical import canonical_json
-from signing.results import CheckResult, Finding
 
 ENCODING = "zzgw-audit/1"
 GENESIS = bytes(32)
@@ -164,18 +163,13 @@ def license_subjects(license: License, catalog: Catalog) -> tuple[str, ...]:
 
 
 def vouched_subjects(
-    license: License, catalog: Catalog, record_check: Callable[[License], Finding] | None
+    license: License, catalog: Catalog, vouched: Callable[[License], tuple[str, ...]] | None
 ) -> tuple[str, ...]:
-    """``license_subjects`` of a record that ``record_check`` passes (its seal over the record, the seal's trust:
-    ``VerificationService.record_finding``), else none: a record changed behind the gateway's back (ADR 0009) must
-    not put a stranger on the access log of another's license. A license of a type that cannot name a co-subject is
-    not checked; without ``record_check`` (a gateway without verification) the record is taken as stored."""
-    license_type = catalog.license_types.get(license.content.type_code)
-    if license_type is None or not may_have_subjects(license_type):
-        return ()
-    if record_check is not None and record_check(license).result is not CheckResult.PASSED:
-        return ()
-    return subjects_of(license, license_type)
+    """The co-subjects of ``license`` by ``vouched`` (``VerificationService.record_subjects``: only of a record its
+    seal vouches for, as a verification names them; a record changed behind the gateway's back, ADR 0009, must not
+    put a stranger on the access log of another's license); without it (a gateway without verification) those the
+    record states as stored (``license_subjects``)."""
+    return vouched(license) if vouched is not None else license_subjects(license, catalog)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -80,7 +80,6 @@ from gateway.domain.verification import (
 from gateway.services.audit import AuditTrail, UseTarget
 from gateway.store.database import Database, UnitOfWork
 from gateway.store.repositories import StoredAccessRequest, StoredConsent
-from signing.results import Finding
 
 MAX_DURATION_DAYS = 1095
 """The longest approval (three years)."""
@@ -215,12 +214,11 @@ class AuthorizationService:
         *,
         ids: Callable[[], str] = lambda: uuid.uuid4().hex,
         codes: Callable[[], str] = new_consent_code,
-        record_check: Callable[[License], Finding] | None = None,
+        record_subjects: Callable[[License], tuple[str, ...]] | None = None,
     ):
         self._db = db
-        self._record_check = record_check
-        """The check of a stored record's seal (``VerificationService.record_finding``): only a record it passes
-        names co-subjects."""
+        self._record_subjects = record_subjects
+        """``VerificationService.record_subjects``: the co-subjects of a record its seal vouches for."""
         self._catalog = catalog
         self._clock = clock
         self._audit = audit
@@ -241,7 +239,7 @@ class AuthorizationService:
         on their access logs too."""
         if license is None:
             return ()
-        return vouched_subjects(license, self._catalog, self._record_check)
+        return vouched_subjects(license, self._catalog, self._record_subjects)
 
     def request_access(
         self,

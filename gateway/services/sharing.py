@@ -304,12 +304,15 @@ class SharingService:
         documents: DocumentService | None = None,
         stamper: UseStamper | None = None,
         record_check: Callable[[License], Finding] | None = None,
+        record_subjects: Callable[[License], tuple[str, ...]] | None = None,
         max_reply_bytes: int | None = None,
     ):
         self._max_reply_bytes = max_reply_bytes
         """The gateway's message limit: a sharing copy that would not fit in a reply is refused before its use is
         counted (the API checks the reply's exact size again)."""
         self._record_check = record_check
+        self._record_subjects = record_subjects
+        """``VerificationService.record_subjects``: the co-subjects of a record its seal vouches for."""
         """The check of a stored record's seal and status (``VerificationService.record_finding``): what is shared is
         what the issuer sealed and the gateway stored, never a record changed behind its back."""
         self._db = db
@@ -593,7 +596,7 @@ class SharingService:
     def _subjects(self, license: License) -> tuple[str, ...]:
         """The co-subjects of ``license`` (``subjects_of``) when its seal vouches for the record: each record about it
         is on their access logs too."""
-        return vouched_subjects(license, self._catalog, self._record_check)
+        return vouched_subjects(license, self._catalog, self._record_subjects)
 
     def _intact(self, license: License) -> bool:
         return self._record_check is None or self._record_check(license).result is CheckResult.PASSED

@@ -61,7 +61,7 @@ from cachetools import LRUCache
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from gateway.domain.audit import AuditAction, AuditEntry, license_subjects, may_have_subjects, vouched_subjects
+from gateway.domain.audit import AuditAction, AuditEntry, license_subjects, may_have_subjects
 from gateway.domain.catalog import Catalog, LicenseType, Matter, Sensitivity
 from gateway.domain.errors import (
     FieldViolation,
@@ -136,10 +136,10 @@ MAX_LATER_SIGNATURES = 4
 """The invisible signatures made after a document's seal whose certificates are judged (``_impostors``); more are
 not vouched for unjudged."""
 _CONTROL_CHARACTERS = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
-_TYPED_RECEIPT_ID = re.compile(r"[0-9A-Fa-f]{32}\Z")
-"""A receipt number as typed: 32 hex digits, in either case (``new_receipt_ids`` makes them lower case)."""
 """What no looked-up code or number holds: control characters, C0 and C1 (NUL, which PostgreSQL text cannot hold; a
 tab), and lone surrogates (a console request's JSON may carry one; no UTF-8 encodes it)."""
+_TYPED_RECEIPT_ID = re.compile(r"[0-9A-Fa-f]{32}\Z")
+"""A receipt number as typed: 32 hex digits, in either case (``new_receipt_ids`` makes them lower case)."""
 # a finding's detail is read by clerks and signed into receipts: Chinese first, its English in full-width brackets
 # (the console tells a changed sealing time by its English: "sealing time may have been changed")
 _NOT_REGISTERED = Finding(
@@ -818,7 +818,7 @@ class VerificationService:
         with the license or holder ``target`` names, for the holder's and the issuer's logs."""
         matter = self._catalog.matters[use.matter_code]  # the use context was checked against the catalog
         record = (
-            self._audit.recorder(caller, use, action, target, subjects=self._refusal_subjects)
+            self._audit.recorder(caller, use, action, target, subjects=self.record_subjects)
             if self._audit is not None
             else None
         )
@@ -860,7 +860,7 @@ class VerificationService:
                     "NOT_USED_BY_MATTER",
                     AuditAction.CHECK_CLAIM,
                     target,
-                    subjects=self._refusal_subjects,
+                    subjects=self.record_subjects,
                 )
             raise refused
         now = self._clock.now()
@@ -947,10 +947,13 @@ class VerificationService:
             stored: StoredReceipt | None = self.receipt(caller, given.receipt_id)
         except (NotFoundError, InvalidRequestError):  # an id the archive cannot hold is a receipt it does not hold
             stored = None
-        signed = (given.statement, given.signature, given.proof, given.algorithm, given.certificate)
+        # the file's own id too: the archive finds a number however it is typed, and a file whose id was changed in
+        # case is not the archive's receipt (its check fails RECEIPT_ID_MISMATCH; found in review)
+        signed = (given.receipt_id, given.statement, given.signature, given.proof, given.algorithm, given.certificate)
         if stored is None:
             archived = Archived.MISSING
         elif (
+            stored.receipt_id,
             stored.statement,
             stored.signature,
             stored.proof,
@@ -1047,7 +1050,7 @@ class VerificationService:
         """Put on the audit trail a call refused because the caller named another department's matter, with the
         license or holder the request named (``AuditTrail.refuse_use``), on the logs of its co-subjects too."""
         if self._audit is not None:
-            self._audit.refuse_use(caller, refused, action, target, subjects=self._refusal_subjects)
+            self._audit.refuse_use(caller, refused, action, target, subjects=self.record_subjects)
 
     def _audit_case_listing(self, caller: Member, use: UseContext, receipts: Sequence[StoredReceipt]) -> None:
         """One record per license the listed receipts name (or one naming none): relying on an earlier department's
@@ -1279,10 +1282,13 @@ class VerificationService:
             return ()
         return license_subjects(license, self._catalog)
 
-    def _refusal_subjects(self, license: License) -> tuple[str, ...]:
-        """The co-subjects of a license a refused call named, looked up for its record alone (``vouched_subjects``):
-        only of a record whose seal passes, as a check's (``_Checked.subjects``)."""
-        return vouched_subjects(license, self._catalog, self.record_finding)
+    def record_subjects(self, license: License) -> tuple[str, ...]:
+        """The co-subjects of a stored record for a record about it (a refused call's, sharing's, an access
+        request's): only of a record whose seal vouches for it, as a check names them (``_Checked.subjects``); a
+        type with no field that may state one is not looked into."""
+        if license.content.type_code not in self._subject_types:
+            return ()
+        return self._check_record(license).subjects
 
     def _check_record(self, license: License) -> _Checked:
         """Integrity and issuer identity of a stored record: its seal over the record, the seal's trust."""

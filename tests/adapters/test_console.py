@@ -611,6 +611,11 @@ def test_a_receipt_is_looked_up_by_its_number_or_its_file_and_checked_again(
     status, answer = look_up(file=console_module.receipt_json(edited))
     assert status == 200 and (answer["check"]["reason"], answer["archived"]) == ("RECEIPT_ID_MISMATCH", "MISSING")
     assert answer["statement"] is None
+    # one whose id was changed in case only: the archive finds the number, but the file is not its receipt (review)
+    edited.CopyFrom(given)
+    edited.receipt_id = given.receipt_id.upper()
+    status, answer = look_up(file=console_module.receipt_json(edited))
+    assert status == 200 and (answer["check"]["reason"], answer["archived"]) == ("RECEIPT_ID_MISMATCH", "DIFFERENT")
 
     # one whose certificate had a byte changed (its version, which cryptography will not load): unreadable, and not
     # the archive's receipt, though statement and signature are

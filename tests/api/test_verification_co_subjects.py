@@ -346,7 +346,35 @@ def test_refusals_reads_and_requests_naming_an_altered_record_name_no_co_subject
     assert list(log_of(running, wife).records) == []
 
 
-@pytest.mark.usefixtures("steady_caches")
+def test_a_status_changed_behind_the_gateways_back_keeps_her_on_the_log(running: RunningGateway) -> None:
+    """Found in review: the refusals' co-subjects had been judged by the whole record check (seal, status memo, trust),
+    a verification's by the seal alone, so a status edited in the store took the wife off the log of refusals and
+    reads naming her sealed 结婚证 while its verification still named her. The record's seal vouches for who it
+    names, whatever the status column says."""
+    husband, wife, license_id = couple(running)
+    with running.gateway.db.engine.begin() as connection:
+        connection.execute(text("UPDATE licenses SET status = 'SUSPENDED' WHERE license_id = :id"), {"id": license_id})
+    running.gateway.feed.committed([f"license:{license_id}"])  # type: ignore[union-attr]
+    use = verification_pb2.UseContext(matter_code=BDCZY.matter_code, purpose=BDCZY.purpose)
+    report = verifier(running).VerifyLicense(verification_pb2.VerifyLicenseRequest(use=use, license_id=license_id))
+    assert report.report.integrity.reason == "STATUS_ALTERED"
+    for member, context in ((TAX, use), (TAX, FPSL)):  # NOT_MATTER_DEPARTMENT, NOT_USED_BY_MATTER
+        with pytest.raises(grpc.RpcError):
+            verifier(running, member).VerifyLicense(
+                verification_pb2.VerifyLicenseRequest(use=context, license_id=license_id)
+            )
+    with pytest.raises(grpc.RpcError):
+        sharing(running, REAL_ESTATE).GetLicenseData(sharing_pb2.GetLicenseDataRequest(use=use, license_id=license_id))
+    authorization(running, REAL_ESTATE).RequestAccess(
+        authorization_pb2.RequestAccessRequest(
+            use=use, license_id=license_id, fields=["wife_citizen_id"], duration_days=5
+        )
+    )
+    held = [(r.seq, r.action, r.decision) for r in log_of(running, husband).records]
+    assert len(held) == 5
+    assert [(r.seq, r.action, r.decision) for r in log_of(running, wife).records] == held
+
+
 def test_an_altered_record_names_no_co_subject(running: RunningGateway) -> None:
     """Found in review: a 结婚证 whose 女方身份证件号 was changed in the store to a stranger's fails its seal
     (RECORD_ALTERED), and what it states is not the license's: its verification, and a case's listing of its receipt,
@@ -364,7 +392,12 @@ def test_an_altered_record_names_no_co_subject(running: RunningGateway) -> None:
         .report
     )
     assert (report.verdict, report.reason) == (verification_pb2.CHECK_RESULT_FAILED, "RECORD_ALTERED")
-    checked = running.gateway.verification._checked[license_id]  # type: ignore[union-attr]
+    # the check of the record as stored (the cache's entry may be gone: PostgreSQL announces the edit to the
+    # listener on its own time, which drops it, correctly, whenever the notice comes)
+    with running.gateway.db.unit_of_work() as uow:
+        stored = uow.licenses.get(license_id)
+    assert stored is not None
+    checked = running.gateway.verification._check_record(stored)  # type: ignore[union-attr]
     assert not checked.record_vouched and checked.subjects == ()
     later = verification_pb2.UseContext(
         matter_code="370100-CBDJ-001", purpose="参保登记", bundle_code="370100-YJS-XSECS", case_id=case
