@@ -16,13 +16,12 @@ import pytest
 
 from gateway.bootstrap import samples
 from protos.zzgw.v1 import issuance_pb2, verification_pb2
-from signing.keys import SoftwareKey
 from signing.qr import QrClaims, encode_qr
 from tests.adapters.test_console import fetch
 from tests.adapters.test_console_browser import CHROMIUM, check, sign_in, verdict
 from tests.adapters.test_console_browser import browser as browser  # the browser test's fixtures
 from tests.adapters.test_console_browser import page as page
-from tests.api.test_verification import change, qr_for, verifier
+from tests.api.test_verification import SameKeyIdOtherKey, change, qr_for, verifier
 from tests.api.test_verification import issue_for_invoices as issue
 from tests.api.test_verification_superseded import amend, business_license
 from tests.conftest import MARKET, POLICE, TAX, RunningGateway, today
@@ -245,17 +244,6 @@ def test_a_superseded_verdict_wraps_in_its_box_and_says_amended_once(
         assert inside and reason_box <= box
     finally:
         context.close()
-
-
-class SameKeyIdOtherKey:
-    """A forger who copies the seal's key id into a code signed with a key of their own: SIGNATURE_INVALID."""
-
-    def __init__(self, real_key_id: str) -> None:
-        self._own, self.key_id = SoftwareKey.generate(), real_key_id
-        self.algorithm, self.public_key_der = self._own.algorithm, self._own.public_key_der
-
-    def sign(self, data: bytes) -> bytes:
-        return self._own.sign(data)
 
 
 def test_a_forged_code_is_said_in_a_codes_words_and_nothing_on_hover_is_english(

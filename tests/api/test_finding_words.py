@@ -25,6 +25,7 @@ from tests.api.test_verification import (
     INDETERMINATE,
     PASSED,
     USE,
+    SameKeyIdOtherKey,
     amend,
     batch_issue,
     change,
@@ -121,17 +122,6 @@ def test_every_state_of_a_license_is_said_chinese_first(running: RunningGateway)
     assert signed_words(running, unknown) == words(unknown)
 
 
-class _SameKeyIdOtherKey:
-    """A forger who copies a seal's key id into a code signed with a key of their own."""
-
-    def __init__(self, real_key_id: str) -> None:
-        self._own, self.key_id = SoftwareKey.generate(), real_key_id
-        self.algorithm, self.public_key_der = self._own.algorithm, self._own.public_key_der
-
-    def sign(self, data: bytes) -> bytes:
-        return self._own.sign(data)
-
-
 def test_a_code_that_is_not_genuine_is_said_chinese_first(running: RunningGateway) -> None:
     code, content = qr_for(running, batch_issue(running, 88))
     seals = running.gateway.seals
@@ -139,7 +129,7 @@ def test_a_code_that_is_not_genuine_is_said_chinese_first(running: RunningGatewa
     claims = QrClaims.of(content, issued_at=dt.datetime.now(dt.UTC))
     position = len(code) - 2  # inside the zlib checksum
     codes = {
-        "SIGNATURE_INVALID": encode_qr(_SameKeyIdOtherKey(seals.record_key(content.issuer_code).key_id), claims),
+        "SIGNATURE_INVALID": encode_qr(SameKeyIdOtherKey(seals.record_key(content.issuer_code).key_id), claims),
         "UNKNOWN_SEAL_KEY": encode_qr(SoftwareKey.generate(), claims),
         "MALFORMED": code[:position] + ("A" if code[position] != "A" else "B") + code[position + 1 :],
         "NOT_ZZ1": "https://example.com/licence",

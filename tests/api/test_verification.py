@@ -120,6 +120,17 @@ def verify(running: RunningGateway, **query: str) -> verification_pb2.Verificati
     return verifier(running).VerifyLicense(verification_pb2.VerifyLicenseRequest(use=USE, **query)).report
 
 
+class SameKeyIdOtherKey:
+    """A forger who copies a seal's key id into a code signed with a key of their own: SIGNATURE_INVALID."""
+
+    def __init__(self, real_key_id: str) -> None:
+        self._own, self.key_id = SoftwareKey.generate(), real_key_id
+        self.algorithm, self.public_key_der = self._own.algorithm, self._own.public_key_der
+
+    def sign(self, data: bytes) -> bytes:
+        return self._own.sign(data)
+
+
 def change(running: RunningGateway, license_id: str, action: int) -> None:
     running.issuance(MARKET).ChangeLicenseStatus(
         issuance_pb2.ChangeLicenseStatusRequest(
@@ -429,16 +440,6 @@ def test_a_qr_code_verifies_and_a_forged_one_fails(running: RunningGateway) -> N
         FAILED,
         FAILED,
     )
-
-    class SameKeyIdOtherKey:
-        """A forger who copies the seal's key id into a code signed with a key of their own."""
-
-        def __init__(self, real_key_id: str) -> None:
-            self._own, self.key_id = SoftwareKey.generate(), real_key_id
-            self.algorithm, self.public_key_der = self._own.algorithm, self._own.public_key_der
-
-        def sign(self, data: bytes) -> bytes:
-            return self._own.sign(data)
 
     real = running.gateway.seals.record_key(MARKET)  # type: ignore[union-attr]
     forged = encode_qr(SameKeyIdOtherKey(real.key_id), QrClaims.of(content, issued_at=dt.datetime.now(dt.UTC)))
