@@ -571,19 +571,18 @@ async def _check_certificate(
         await validator.async_validate_usage(  # type: ignore[no-untyped-call]
             {"digital_signature", "non_repudiation"}, extended_optional=False
         )
+    # the English is the validator's own (which certificate of the path, the CRL's reason); the moment checked is
+    # in neither half: a stamp's certificate is checked at the time of the call too, and a receipt's detail must not
+    # change from one call to the next (found in review)
     except RevokedError as exc:
-        (whose, english), when, checked = _whose(exc), exc.revocation_dt.isoformat(), at.isoformat()
-        said = f"{whose}已于{when}吊销，在{checked}时不再有效（{english} was revoked at {when}, before {checked}）"
+        when = exc.revocation_dt.isoformat()
+        said = f"{_whose(exc)}已于{when}吊销（{_short(exc)}）"
         return finding(CheckResult.FAILED, "CERT_REVOKED", said, revoked_at=exc.revocation_dt)
     except ExpiredError as exc:
-        (whose, english), until, checked = _whose(exc), exc.expired_dt.isoformat(), at.isoformat()
-        said = f"{whose}已于{until}过期，在{checked}时不再有效（{english} expired at {until}, before {checked}）"
+        said = f"{_whose(exc)}已于{exc.expired_dt.isoformat()}过期（{_short(exc)}）"
         return finding(CheckResult.FAILED, "CERT_EXPIRED", said)
     except NotYetValidError as exc:
-        (whose, english), since, checked = _whose(exc), exc.valid_from.isoformat(), at.isoformat()
-        said = (
-            f"{whose}自{since}起才生效，在{checked}时尚未生效（{english} is valid only from {since}, after {checked}）"
-        )
+        said = f"{_whose(exc)}自{exc.valid_from.isoformat()}起才生效（{_short(exc)}）"
         return finding(CheckResult.FAILED, "CERT_NOT_YET_VALID", said)
     except StaleRevinfoError as exc:
         said = f"吊销列表已过期，无法确认印章证书是否已吊销（the CRL is out of date: {_short(exc)}）"
@@ -647,11 +646,9 @@ def _named(name: x509.Name) -> str:
     return text if len(text) <= _NAMED else text[: _NAMED - 1] + "…"
 
 
-def _whose(exc: PathValidationError) -> tuple[str, str]:
-    """Which certificate of the path a validator's error is about, in Chinese and in English."""
-    return (
-        ("印章证书", "the certificate") if exc.is_ee_cert else ("印章证书链上的CA证书", "a CA certificate of its chain")
-    )
+def _whose(exc: PathValidationError) -> str:
+    """Which certificate of the path a validator's error is about, in Chinese (its English is the error's own)."""
+    return "印章证书" if exc.is_ee_cert else "印章证书链上的CA证书"
 
 
 def _short(exc: BaseException) -> str:

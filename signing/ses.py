@@ -702,11 +702,11 @@ async def _identity(
         said = f"{_ROLES[role]}证书无法验证（the certificate cannot be validated: {str(exc)[:200]}）"
         return _failed(f"{role}_INVALID_CERTIFICATE", said)
     if then.result is not CheckResult.PASSED:
-        return Finding(result=then.result, reason=_role_reason(role, then.reason), detail=then.detail)
+        return Finding(result=then.result, reason=_role_reason(role, then.reason), detail=_of_role(then.detail, role))
     if now > claimed:
         current = await at(now)
         if current.reason in ("CERT_REVOKED", "CERT_EXPIRED"):
-            said, _, english = current.detail.partition("（")  # its Chinese holds no full-width bracket
+            said, _, english = _of_role(current.detail, role).partition("（")  # its Chinese holds no full-width bracket
             return Finding(
                 result=CheckResult.INDETERMINATE,
                 reason=f"{_role_reason(role, current.reason)}_NO_TRUSTED_TIME",
@@ -718,6 +718,12 @@ async def _identity(
 
 
 _ROLES = {"MAKER": "制章者", "SIGNER": "签章人"}
+
+
+def _of_role(detail: str, role: str) -> str:
+    """A certificate check's detail about the ``role``'s certificate: the seal maker's is no 印章证书 a clerk would
+    take for the stamp's own (found in review)."""
+    return detail.replace("印章证书", f"{_ROLES[role]}证书", 1) if detail.startswith("印章证书") else detail
 
 
 def _role_reason(role: str, reason: str | None) -> str:

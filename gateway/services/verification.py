@@ -119,7 +119,7 @@ from signing.receipts import (
     sign_receipts,
 )
 from signing.record import SealMemos
-from signing.results import PASSED, CheckResult, Finding
+from signing.results import MAX_DETAIL, PASSED, CheckResult, Finding
 from signing.seal_ca import IdentityFinding
 from signing.ses import SesVerification, check_stamp
 from signing.sm2_x509 import public_key_der
@@ -1737,15 +1737,19 @@ def _signed_in_the_issuers_name(impostors: Sequence[tuple[str, str]], shown: Seq
         also_zh = "，另有盖章后的签名、填写或批注"
         also = "; it was also signed, filled in or commented after it (" + ", ".join(repr(n[:64]) for n in shown[:4])
         also += (f" and {len(shown) - 4} more" if len(shown) > 4 else "") + ")"
-    return Finding(
-        result=CheckResult.INDETERMINATE,
-        reason="CHANGED_AFTER_SEAL",
-        detail=f"签章完好，但文件在盖章后被以签发机构的名义签名，所用证书未通过核验或签名未经核验{also_zh}；"
+    said = (
+        f"签章完好，但文件在盖章后被以签发机构的名义签名，所用证书未通过核验或签名未经核验{also_zh}；"
         "PDF阅读器可能把这样的签名显示为文件的签名，请以登记库的证照信息为准"
-        f"（the seal is intact, but the document was signed after it in the issuer's name by a certificate that "
-        f"does not check, or by signatures not judged ({named}" + (f" and {more} more" if more > 0 else "") + ")"
-        f"{also}: a PDF viewer may show such a signature as the document's; rely on the registry's summary）",
     )
+    english = (
+        "the seal is intact, but the document was signed after it in the issuer's name by a certificate that "
+        f"does not check, or by signatures not judged ({named}" + (f" and {more} more" if more > 0 else "") + ")"
+        f"{also}: a PDF viewer may show such a signature as the document's; rely on the registry's summary"
+    )
+    room = MAX_DETAIL - len(said) - 2  # the names are a forger's to choose: the English is clipped, never the ）
+    if len(english) > room:
+        english = english[: room - 1] + "…"
+    return Finding(result=CheckResult.INDETERMINATE, reason="CHANGED_AFTER_SEAL", detail=f"{said}（{english}）")
 
 
 def _superseded_by(status: Finding, current: Current | None) -> Finding:
