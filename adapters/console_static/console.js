@@ -268,6 +268,8 @@ function say(text, field) {
   show("message", Boolean(text));
   if (text) reveal("message");
   if (text && field && $(field)) {
+    const folded = $(field).closest("details:not([open])");
+    if (folded) folded.open = true; // a field in the folded 一件事 panel: shown, or the focus would go nowhere
     $(field).setAttribute("aria-invalid", "true");
     $(field).focus();
   }
@@ -473,6 +475,16 @@ function showCase() {
     ? "当前办件：" + (bundle ? bundle.name : "（未选择一件事）") + " / " + caseId : CASE_SUMMARY;
   $("case-summary").classList.toggle("active", Boolean(caseId));
   show("case-active", Boolean(caseId));
+  if (listing && (listing.use.case_id !== caseId || listing.use.bundle_code !== $("bundle").value.trim())) {
+    dropListing(); // another case's receipts are not shown under this one's name, nor paged on
+  }
+}
+
+// No case listed: a listing's answers still on their way are dropped when they come (``listCase``).
+function dropListing() {
+  listing = null;
+  $("case-table").replaceChildren();
+  show("case-receipts", false);
 }
 
 // 结束本件: the next check is linked to no case (the next applicant's is not the last one's); the case's receipts
@@ -481,9 +493,7 @@ function endCase() {
   $("case").value = "";
   $("bundle").value = "";
   for (const id of ["case", "bundle"]) $(id).removeAttribute("aria-invalid");
-  listing = null;
-  $("case-table").replaceChildren();
-  show("case-receipts", false);
+  dropListing();
   showCase();
   say("");
   announce("已结束本件：此后的核验不再关联办件");
@@ -515,6 +525,8 @@ function moveScanned(field, pasted) {
     const end = field.selectionEnd > at ? field.selectionEnd : value.length;
     code = value.slice(at, end);
     field.value = value.slice(0, at) + value.slice(end);
+    // a field entered with Tab has its text selected, and the scanner's first key replaced it: given back
+    if (!field.value.trim() && field.dataset.kept) field.value = field.dataset.kept;
     field.setSelectionRange(at, at);
   }
   if (field.id === "case") showCase();
@@ -955,7 +967,8 @@ function spaced(text, word) {
 }
 
 // The case listed (its use, sent again for each further page), how many of its receipts are shown, and the token of
-// the next page ("" when all are shown).
+// the next page ("" when all are shown). Each listing is an object of its own: an answer that comes when another
+// listing (or none: 结束本件, another case number) has taken its place is dropped, never added to the other's.
 let listing = null;
 
 // The receipts of the case named in the panel (``more``: the next page of the one listed, appended).
@@ -971,15 +984,17 @@ async function listCase(more = false) {
   }
   say("");
   const asOf = generation;
-  const request = more ? { use: listing.use, page_token: listing.next } : { use: use() };
+  if (!more) {
+    dropListing();
+    listing = { use: use(), shown: 0, next: "" };
+  }
+  const mine = listing;
+  const request = more ? { use: mine.use, page_token: mine.next } : { use: mine.use };
   $("case-next").disabled = true;
   try {
     const answer = await call("api/case-receipts", request, asOf);
+    if (listing !== mine) return; // another case listed, or the case ended, meanwhile
     const table = $("case-table");
-    if (!more) {
-      listing = { use: request.use, shown: 0, next: "" };
-      table.replaceChildren();
-    }
     // the columns' header above the receipts only: a case without any says so alone
     if (!table.rows.length && answer.receipts.length) {
       const head = document.createElement("tr");
@@ -1025,7 +1040,7 @@ async function listCase(more = false) {
     show("case-receipts", true);
     if (!more) reveal("case-receipts");
   } catch (error) {
-    if (asOf !== generation) return; // the clerk who asked has signed out: nothing of it is shown
+    if (asOf !== generation || listing !== mine) return; // signed out, or another listing took its place
     if (!more) show("case-receipts", false);
     if (session) say(error.message);
   } finally {
@@ -1402,6 +1417,9 @@ document.addEventListener("DOMContentLoaded", () => {
   $("bundle").addEventListener("change", showCase);
   // a code scanned or pasted where it does not belong goes to 输入证照 (not into a signed receipt's purpose)
   for (const id of Object.keys(NOT_FOR_CODES)) {
+    $(id).addEventListener("focus", (event) => {
+      event.target.dataset.kept = event.target.value; // what a scan that replaces a selected text gives back
+    });
     $(id).addEventListener("input", (event) => {
       if (!event.isComposing && scannedAt(event.target.value) >= 0) moveScanned(event.target);
     });
