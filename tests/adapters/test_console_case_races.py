@@ -35,6 +35,22 @@ def shown(page: Any) -> list[str]:
     return page.eval_on_selector_all("#case-table tr[data-receipt]", "rs => rs.map(r => r.dataset.receipt)")
 
 
+def two_a_page_holding_more(page: Any) -> list[tuple[Any, dict[str, Any]]]:
+    """Case receipts two a page, and each further page's request (显示更多) held back: the list of them, to let go
+    with ``route.continue_(post_data=json.dumps(body))``."""
+    held: list[tuple[Any, dict[str, Any]]] = []
+
+    def two_a_page(route: Any) -> None:
+        body = {**json.loads(route.request.post_data), "limit": 2}
+        if body.get("page_token"):
+            held.append((route, body))
+        else:
+            route.continue_(post_data=json.dumps(body))
+
+    page.route("**/api/case-receipts", two_a_page)
+    return held
+
+
 def test_end_case_while_the_list_is_on_its_way_keeps_the_ended_cases_receipts_away(
     page: Any, running: RunningGateway
 ) -> None:
@@ -59,16 +75,7 @@ def test_show_more_of_the_last_case_is_not_appended_to_the_next_cases_list(page:
     case_b = "QYKB-B-" + uuid.uuid4().hex[:8].upper()
     made_a = receipts_of(running, case_a, 3, 82)
     made_b = receipts_of(running, case_b, 1, 83)
-    held: list[Any] = []
-
-    def two_a_page(route: Any) -> None:
-        body = {**json.loads(route.request.post_data), "limit": 2}
-        if body.get("page_token"):
-            held.append((route, body))  # 显示更多: slow
-        else:
-            route.continue_(post_data=json.dumps(body))
-
-    page.route("**/api/case-receipts", two_a_page)
+    held = two_a_page_holding_more(page)
     open_case(page, case_a)
     page.click("#case-list")
     page.locator("#case-table tr[data-receipt]").nth(1).wait_for()
@@ -136,16 +143,7 @@ def test_a_code_scanned_into_a_case_number_entered_with_tab_leaves_it_as_it_was(
 def test_end_case_while_show_more_is_on_its_way_says_nothing_of_it(page: Any, running: RunningGateway) -> None:
     case = "QYKB-" + uuid.uuid4().hex[:8].upper()
     receipts_of(running, case, 3, 87)
-    held: list[Any] = []
-
-    def two_a_page(route: Any) -> None:
-        body = {**json.loads(route.request.post_data), "limit": 2}
-        if body.get("page_token"):
-            held.append((route, body))
-        else:
-            route.continue_(post_data=json.dumps(body))
-
-    page.route("**/api/case-receipts", two_a_page)
+    held = two_a_page_holding_more(page)
     open_case(page, case)
     page.click("#case-list")
     page.locator("#case-table tr[data-receipt]").nth(1).wait_for()
