@@ -311,10 +311,10 @@ class SharingService:
         """The gateway's message limit: a sharing copy that would not fit in a reply is refused before its use is
         counted (the API checks the reply's exact size again)."""
         self._record_check = record_check
-        self._record_subjects = record_subjects
-        """``VerificationService.record_subjects``: the co-subjects of a record its seal vouches for."""
         """The check of a stored record's seal and status (``VerificationService.record_finding``): what is shared is
         what the issuer sealed and the gateway stored, never a record changed behind its back."""
+        self._record_subjects = record_subjects
+        """``VerificationService.record_subjects``: the co-subjects of a record its seal vouches for."""
         self._db = db
         self._catalog = catalog
         self._clock = clock
