@@ -263,6 +263,27 @@ def steady_caches(running: RunningGateway, monkeypatch: pytest.MonkeyPatch) -> I
         feed._alive_until = min(feed._alive_until, time.monotonic() + lease)
 
 
+def settle(running: RunningGateway) -> None:
+    """Let the gateway hear what its own writes announce before a test looks into its caches: a change the gateway
+    committed is dropped from its caches at once, and again when the change feed hears of it (SQLite: the
+    ``store_edits`` rows its triggers wrote, read every so often; PostgreSQL: the notification), which may come
+    after the test's next call filled the cache again. SQLite: the rows are heard now; PostgreSQL: until the feed
+    has heard nothing new for longer than a lease (every notification sent before a heartbeat's answer is delivered
+    before it)."""
+    feed = running.gateway.feed
+    if feed is None:
+        return
+    if not feed._leased:
+        feed.hear_edits()
+        return
+    quiet_for, deadline = 1.5, time.monotonic() + 10  # longer than the real lease (0.9 s)
+    heard, since = feed.heard, time.monotonic()
+    while time.monotonic() < deadline and time.monotonic() - since < quiet_for:
+        time.sleep(0.05)
+        if feed.heard != heard:
+            heard, since = feed.heard, time.monotonic()
+
+
 def today() -> dt.date:
     return dt.datetime.now(dt.timezone(dt.timedelta(hours=8))).date()
 

@@ -30,7 +30,7 @@ from tests.api.test_verification import (
     receipt_statement,
     verifier,
 )
-from tests.conftest import MARKET, POLICE, TAX, RunningGateway
+from tests.conftest import MARKET, POLICE, TAX, RunningGateway, settle
 
 QYKB = "370100-YJS-QYKB"
 """企业开办一件事: the 公安局's 印章刻制 and the tax bureau's 发票申领 are two of its matters."""
@@ -258,6 +258,7 @@ def test_a_warm_check_of_a_superseded_version_follows_the_chain_by_cache_lookups
     first = business_license(running, 58)
     second = amend(running, first, "李四")
     third = amend(running, second, "王五")
+    settle(running)  # the feed hears the amendments before the checks are cached, not after
     assert current(verify(running, license_id=first)) == (third, ACTIVE)
     service = running.gateway.verification
     assert service is not None
@@ -284,5 +285,6 @@ def test_a_warm_check_of_a_superseded_version_follows_the_chain_by_cache_lookups
     assert service._outcome_today(checked, now) is kept[2]
 
     change(running, third, issuance_pb2.STATUS_ACTION_REVOKE)  # a new check of the version in force
+    settle(running)
     assert current(verify(running, license_id=first)) == (third, REVOKED)
     assert checked.today is not kept and checked.today is not None and checked.today[2] is not kept[2]
