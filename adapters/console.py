@@ -24,7 +24,8 @@ script, Chinese labels, no framework, nothing fetched from elsewhere); it calls:
 ``POST /console/api/receipt``          JSON: ``receipt_id`` (a receipt's number, as printed) or ``file`` (a receipt
                                        file's text): the receipt with its signature checked as ``zzgw receipt
                                        check`` checks it, whether the archive holds the same one, and what it says
-                                       (only once its signature verified)
+                                       (only once its signature verified); ``operator``, the clerk who looks (for
+                                       the holder's log, GET_RECEIPT), optional
 =====================================  ============================================================================
 
 Each call carries the department's token (``Authorization: Bearer …``): the member's dev bearer token (dev mode
@@ -75,7 +76,7 @@ from gateway.domain.errors import (
 )
 from gateway.domain.identifiers import MAX_NUMBER_TYPED, typed_license_id
 from gateway.domain.model import Role
-from gateway.domain.verification import UseContext, check_use, matters_of, plain_operator
+from gateway.domain.verification import UseContext, check_use, matters_of, operator_violation, plain_operator
 from gateway.services.audit import UseTarget
 from gateway.services.members import ConsoleUser
 from gateway.services.verification import Report, SignedParts, VerificationService
@@ -292,6 +293,15 @@ class Console:
             on_refusal=lambda refused: self._service().refuse_use(user.member, refused, action, target),
         )
 
+    @staticmethod
+    def _operator(user: ConsoleUser, request: Mapping[str, Any]) -> str:
+        """Who reads a receipt, for the holder's log: the clerk a clerk's own token names, else the name or staff
+        number typed at sign-in (``operator``, optional here: a receipt look-up names no matter)."""
+        operator = user.clerk or plain_operator(_text(request, "operator"))
+        if violation := operator_violation(operator):
+            raise InvalidRequestError([violation])  # the page says 请重新登录 for it
+        return operator
+
     def _service(self) -> VerificationService:
         if self._backend.verification is None:
             raise UpstreamUnavailableError(
@@ -387,8 +397,9 @@ class Console:
                 "请填写回执编号或选择回执文件，只选其一（give exactly one of receipt_id, file）",
             )
         service = self._service()
+        operator = self._operator(user, request)
         if receipt_id:
-            review = service.review_receipt(user.member, receipt_id)
+            review = service.review_receipt(user.member, receipt_id, operator=operator)
         else:
             try:
                 given = read_receipt(file.encode())
@@ -406,6 +417,7 @@ class Console:
                     algorithm=given.algorithm,
                     certificate=given.certificate,
                 ),
+                operator=operator,
             )
         check, parts = review.check, review.receipt
         # what a receipt says is shown only once its signature verified: a forged one's words are not repeated

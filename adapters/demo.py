@@ -101,6 +101,7 @@ _ACTIONS = {
     "LIST_CONSENTS": "查看授权",
     "ISSUER_GET_LICENSE": "发证部门调阅证照",
     "ISSUER_GET_LICENSE_DOCUMENT": "发证部门调阅证照文件",
+    "GET_RECEIPT": "调阅核验回执",
 }
 _DECISIONS = {
     "PASSED": "通过",

@@ -820,8 +820,12 @@ async function reviewReceipt() {
   let refused = "";
   let field = "";
   try {
-    const request = number ? { receipt_id: number }
-      : { file: await readText(small(chosen("receipt-file", "回执文件"), 262144, "回执文件", "receipt-file")) };
+    // the clerk who looks, for the holder's log (a clerk's own token names them itself)
+    const request = number ? { receipt_id: number, operator: operatorName() }
+      : {
+        file: await readText(small(chosen("receipt-file", "回执文件"), 262144, "回执文件", "receipt-file")),
+        operator: operatorName(),
+      };
     renderReview(await call("api/receipt", request, asOf));
   } catch (error) {
     refused = error.message || "查验失败，请重试";

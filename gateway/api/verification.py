@@ -155,7 +155,9 @@ class VerificationServicer(verification_pb2_grpc.VerificationServiceServicer):
         self, request: verification_pb2.GetReceiptRequest, context: grpc.ServicerContext
     ) -> verification_pb2.GetReceiptResponse:
         return verification_pb2.GetReceiptResponse(
-            receipt=self._receipt(self._verification().receipt(caller(), request.receipt_id), stored=True)
+            receipt=self._receipt(
+                self._verification().receipt(caller(), request.receipt_id, operator=operator(context)), stored=True
+            )
         )
 
     def ListCaseReceipts(

@@ -65,6 +65,9 @@ class AuditAction(enum.StrEnum):
     """An issuer read one of its own licenses (``IssuanceService.GetLicense``), outside any matter."""
     ISSUER_GET_LICENSE_DOCUMENT = "ISSUER_GET_LICENSE_DOCUMENT"
     """An issuer fetched the document of one of its own licenses (``IssuanceService.GetLicenseDocument``)."""
+    GET_RECEIPT = "GET_RECEIPT"
+    """A stored receipt was read by its number (``VerificationService.GetReceipt``, the console's 回执查询, or the
+    archive's copy of a receipt file a clerk was handed), outside any matter: what it says of the license is read."""
     UNRECOGNISED = "UNRECOGNISED"
     """Read for a stored action that is none of these (edited in the store): never written; its record's hash does
     not match (HASH_MISMATCH) instead of the read failing."""

@@ -908,9 +908,11 @@ class VerificationService:
         )
         return ClaimReport(answer=answer, checked_at=now, receipt=receipt, claim_key=claim_key)
 
-    def receipt(self, caller: Member, receipt_id: str) -> StoredReceipt:
+    def receipt(self, caller: Member, receipt_id: str, *, operator: str = "") -> StoredReceipt:
         """The stored receipt ``receipt_id``, its number taken as people copy it from a printout or read it out: spaces
-        around it, full-width digits and letters, and upper case are the same number (32 hex digits)."""
+        around it, full-width digits and letters, and upper case are the same number (32 hex digits). The read is on
+        the audit trail (GET_RECEIPT, the receipt's license and holder): a receipt says what a check found of the
+        holder's license, and the holder's log shows who read it, as it shows every other use."""
         if _TYPED_RECEIPT_ID.match(typed := half_width(receipt_id).strip()):
             receipt_id = typed.lower()
         if not receipt_id:
@@ -923,13 +925,36 @@ class VerificationService:
             found = uow.receipts.get(receipt_id) if len(receipt_id) <= MAX_RECEIPT_ID else None
         if found is None:
             raise NotFoundError("没有这个编号的回执（no such receipt）", reason="RECEIPT_NOT_FOUND")
+        self._audit_receipt_read(caller, operator, found)
         return found
 
-    def review_receipt(self, caller: Member, receipt_id: str) -> ReceiptReview:
+    def _audit_receipt_read(self, caller: Member, operator: str, receipt: StoredReceipt) -> None:
+        if self._audit is None:  # no gateway key: no receipt was ever signed here to be read
+            return
+        checked = self._checked_by_id(receipt.license_id) if receipt.license_id else None
+        license = checked.license if checked is not None else None
+        self._audit.record(
+            AuditEntry(
+                at=self._clock.now(),
+                caller=caller.code,
+                operator=operator,
+                action=AuditAction.GET_RECEIPT,
+                matter_code="",
+                purpose="",
+                license_id=receipt.license_id,
+                issuer_code=license.content.issuer_code if license else "",
+                holder_code=license.content.holder.code if license else "",
+                decision="ANSWERED",
+                receipt_id=receipt.receipt_id,
+                subjects=checked.subjects if checked is not None else (),
+            )
+        )
+
+    def review_receipt(self, caller: Member, receipt_id: str, *, operator: str = "") -> ReceiptReview:
         """The archived receipt ``receipt_id`` with its signature and certificate checked again: a printed receipt
         says it can be looked up by its number (可凭回执编号向网关查询), and what the archive holds now is judged, not
         trusted."""
-        stored = self.receipt(caller, receipt_id)
+        stored = self.receipt(caller, receipt_id, operator=operator)
         parts = SignedParts(
             receipt_id=stored.receipt_id,
             statement=stored.statement,
@@ -940,11 +965,11 @@ class VerificationService:
         )
         return ReceiptReview(receipt=parts, check=self._check_receipt(parts), archived=Archived.SAME)
 
-    def review_receipt_file(self, caller: Member, given: SignedParts) -> ReceiptReview:
+    def review_receipt_file(self, caller: Member, given: SignedParts, *, operator: str = "") -> ReceiptReview:
         """A receipt a clerk was handed as a file, judged with the certificate it carries, and whether the archive
         holds the same receipt (statement, signature, proof, algorithm and the certificate it was signed under)."""
         try:
-            stored: StoredReceipt | None = self.receipt(caller, given.receipt_id)
+            stored: StoredReceipt | None = self.receipt(caller, given.receipt_id, operator=operator)
         except (NotFoundError, InvalidRequestError):  # an id the archive cannot hold is a receipt it does not hold
             stored = None
         # the file's own id too: the archive finds a number however it is typed, and a file whose id was changed in

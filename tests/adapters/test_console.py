@@ -651,6 +651,36 @@ def test_a_receipt_is_looked_up_by_its_number_or_its_file_and_checked_again(
     assert status == 200 and answer["receipt_id"] == receipt_id
 
 
+def test_a_receipt_looked_up_is_on_its_holders_log_with_the_clerk_who_looked(
+    console: str, running: RunningGateway
+) -> None:
+    """回执查询 reads what a check found of the holder's license: the holder's log shows the department and the clerk
+    (the name typed at sign-in, or the one a clerk's own token names, whatever the page sends), by number or by a
+    file the archive holds; an operator that is not printable is refused, as at sign-in."""
+    lic = issue(running, 41).license
+    status, report = verify(console, running, query=lic.license_id, use={**USE, "operator": "窗口02"})
+    assert status == 200
+    receipt_id, file = report["receipt"]["receipt_id"], report["receipt"]["file"]
+    url = f"{console}/api/receipt"
+    assert fetch(url, {"receipt_id": receipt_id, "operator": "3号窗口　王敏"}, running.tokens[TAX])[0] == 200
+    token = running.gateway.members.issue_clerk_token(TAX, "窗口07 赵磊")
+    assert fetch(url, {"file": file, "operator": "冒名者"}, token)[0] == 200
+    status, answer = fetch(url, {"receipt_id": receipt_id, "operator": "窗口\n01"}, running.tokens[TAX])
+    assert status == 400 and refusal(answer)[2] == [("x-zzgw-operator", "BAD_OPERATOR")]
+    trail = running.gateway.audit
+    assert trail is not None
+    issuer = running.gateway.authenticator.by_token(running.tokens[MARKET])
+    reads = [
+        (r.entry.caller, r.entry.operator, r.entry.receipt_id, r.entry.holder_code)
+        for r in reversed(trail.list(issuer)[0])
+        if r.entry.license_id == lic.license_id and r.entry.action is AuditAction.GET_RECEIPT
+    ]
+    assert reads == [
+        (TAX, "3号窗口 王敏", receipt_id, lic.holder.code),
+        (TAX, "窗口07 赵磊", receipt_id, lic.holder.code),
+    ]
+
+
 def test_a_cases_receipts_come_a_page_at_a_time_following_the_next_page_token(
     console: str, running: RunningGateway
 ) -> None:

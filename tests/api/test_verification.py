@@ -41,7 +41,15 @@ from gateway.store import repositories
 from gateway.store.changes import ChangeFeed
 from gateway.store.database import Database
 from gateway.store.repositories import StoredReceipt
-from protos.zzgw.v1 import common_pb2, issuance_pb2, seal_pb2, verification_pb2, verification_pb2_grpc
+from protos.zzgw.v1 import (
+    audit_pb2,
+    audit_pb2_grpc,
+    common_pb2,
+    issuance_pb2,
+    seal_pb2,
+    verification_pb2,
+    verification_pb2_grpc,
+)
 from signing.errors import InvalidSignature
 from signing.keys import SoftwareKey
 from signing.pdf import PdfSealer
@@ -980,6 +988,35 @@ def test_a_receipt_is_stored_and_a_tampered_one_is_rejected(running: RunningGate
         assert found.receipt.receipt_id == number and found.receipt.statement == report.receipt.statement
 
 
+def test_each_fetch_of_a_receipt_is_on_its_holders_log(running: RunningGateway) -> None:
+    """A receipt says what a check found of a holder's license: whoever reads it by its number (a later department,
+    接办免收; the holder's own portal) is on the holder's access log as GET_RECEIPT, with the clerk who looked and the
+    receipt's number; a number the archive does not hold reads nothing and records nothing."""
+    lic = issue(running, 31).license
+    report = verify(running, license_id=lic.license_id)
+    number = report.receipt.receipt_id
+    clerk = [("x-zzgw-operator-bin", "3号窗口 王敏".encode())]
+    verifier(running, TAX).GetReceipt(verification_pb2.GetReceiptRequest(receipt_id=number.upper()), metadata=clerk)
+    verifier(running, PORTAL).GetReceipt(verification_pb2.GetReceiptRequest(receipt_id=number))
+    with pytest.raises(grpc.RpcError):
+        verifier(running, TAX).GetReceipt(verification_pb2.GetReceiptRequest(receipt_id="f" * 32))
+    listed = audit_pb2_grpc.AuditServiceStub(running.channel(PORTAL)).ListAccessRecords(
+        audit_pb2.ListAccessRecordsRequest(holder_code=lic.holder.code)
+    )
+    uses = [
+        (r.action, r.caller, r.operator, r.receipt_id, r.matter_code, r.decision)
+        for r in reversed(listed.records)
+        if r.license_id == lic.license_id  # the sample's holder holds other tests' licenses too
+    ]
+    assert uses == [
+        ("VERIFY_LICENSE", MARKET, "", number, MATTER, "PASSED"),
+        ("GET_RECEIPT", TAX, "3号窗口 王敏", number, "", "ANSWERED"),
+        ("GET_RECEIPT", PORTAL, "", number, "", "ANSWERED"),
+    ]
+    missing = "action = 'GET_RECEIPT' AND receipt_id = :r"
+    assert trail_rows(running, "caller", missing, r="f" * 32) == []
+
+
 def test_an_answer_whose_receipt_cannot_be_made_fails_alone_in_its_group(running: RunningGateway) -> None:
     """The group commit makes the receipts of the answers it holds; one that cannot be made (a defect: a value
     without a canonical form) gets its exception, and the others in the same group are signed and stored."""
@@ -1115,6 +1152,7 @@ def test_a_partner_gateway_verifies_under_its_regions_matters_with_a_receipt(run
     ) == [
         (AuditAction.VERIFY_LICENSE.value, use.matter_code, "PASSED"),
         (AuditAction.CHECK_CLAIM.value, use.matter_code, "CORRECT_AND_VALID"),
+        (AuditAction.GET_RECEIPT.value, "", "ANSWERED"),  # outside any matter
     ]
     business = issue(running, 14, samples.business_license).license.license_id
     for request, reason in (

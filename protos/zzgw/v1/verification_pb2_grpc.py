@@ -107,7 +107,7 @@ class VerificationServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def GetReceipt(self, request, context):
-        """Gets a receipt by its identifier.
+        """Gets a receipt by its identifier. Each fetch is on the access log of the receipt's holder (GET_RECEIPT).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
