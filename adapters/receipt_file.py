@@ -212,22 +212,35 @@ def check_receipt_file(receipt: verification_pb2.Receipt, trust: TrustMaterial) 
             return dataclasses.replace(
                 checked,
                 reason="NOT_A_RECEIPT_SEAL",
-                detail=f"signed by the seal {seal!r}, not a {RECEIPT_SEAL_NAME}",
+                detail=f"签署回执的印章是“{seal}”，不是{RECEIPT_SEAL_NAME}（signed by the seal {seal!r}, not a "
+                f"{RECEIPT_SEAL_NAME}）",
             )
         # no path for want of the certificate between the receipt's and the root: undecided, not forged
-        missing = (  # with an intermediate given, most likely another gateway's receipt: its certificates decide
-            "intermediates given: it may be another gateway's receipt; check it with that gateway's "
-            "/certificates/seal-maker-root.pem and seal-maker-intermediate.pem"
-            if trust.intermediates
-            else "certificates given: add the gateway's /certificates/seal-maker-intermediate.pem with --intermediate"
-        )
-        issued_by = f"the receipt certificate was issued by {certificate.issuer.rfc4514_string()}, which is none of"
+        issuer = certificate.issuer.rfc4514_string()
+        if trust.intermediates:  # most likely another gateway's receipt: its certificates decide
+            missing = (
+                "所给中间证书都不是它的签发者，可能是另一网关的回执：请用该网关的 /certificates/seal-maker-root.pem 和 "
+                "seal-maker-intermediate.pem 核对（the receipt certificate was issued by {issuer}, which is none of "
+                "the intermediates given: it may be another gateway's receipt; check it with that gateway's "
+                "/certificates/seal-maker-root.pem and seal-maker-intermediate.pem）"
+            )
+        else:
+            missing = (
+                "缺少中间证书：请用 --intermediate 加上网关的 /certificates/seal-maker-intermediate.pem（the receipt "
+                "certificate was issued by {issuer}, which is none of the certificates given: add the gateway's "
+                "/certificates/seal-maker-intermediate.pem with --intermediate）"
+            )
         return dataclasses.replace(
-            checked, result=CheckResult.INDETERMINATE, reason="CHAIN_INCOMPLETE", detail=f"{issued_by} the {missing}"
+            checked,
+            result=CheckResult.INDETERMINATE,
+            reason="CHAIN_INCOMPLETE",
+            detail=missing.format(issuer=issuer),
         )
     if checked.reason == "CRL_MISSING" and not trust.crls:
         return dataclasses.replace(
-            checked, detail=f"{checked.detail} (no CRL given: add the gateway's /crl/seal-maker.crl with --crl)"
+            checked,
+            detail=f"{checked.detail}；未给吊销列表：请用 --crl 加上网关的 /crl/seal-maker.crl"
+            "（no CRL given: add the gateway's /crl/seal-maker.crl with --crl）",
         )
     return checked
 

@@ -77,6 +77,7 @@ def test_undecided_is_3(
     assert (status, err) == (3, "")
     assert f"无法确认 INDETERMINATE — {reason}: " in out.splitlines()[0]
     assert f"with {left_out}" in out.splitlines()[0]  # what to give
+    assert f"请用 {left_out} 加上网关的" in out.splitlines()[0]  # said in Chinese first, as a clerk reads it
     assert "  核验结论 verdict: PASSED" in out  # what it says is shown, marked undecided
 
 
