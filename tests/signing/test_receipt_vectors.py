@@ -140,7 +140,10 @@ def test_another_seal_is_refused_even_when_the_intermediate_is_left_out() -> Non
     no_intermediate = TrustMaterial(roots=[ROOT], crls=[CRL])
     checked = check_receipt_file(_read(CASES["signed by another seal of the same CA"]), no_intermediate)
     assert (checked.result, checked.reason) == (CheckResult.FAILED, "NOT_A_RECEIPT_SEAL")
-    assert checked.detail.startswith("签署回执的印章是“电子证照专用章”，不是核验回执专用章（") and checked.signer is not None
+    assert (
+        checked.detail.startswith("签署回执的印章是“电子证照专用章”，不是核验回执专用章（")
+        and checked.signer is not None
+    )
 
 
 def test_a_pinned_receipt_certificate_is_the_only_one_accepted() -> None:
