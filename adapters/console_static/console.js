@@ -510,7 +510,11 @@ function scannedAt(text) {
 }
 
 // The fields a code must not stay in (a scanner types where the cursor is): what each is called.
-const NOT_FOR_CODES = { purpose: "用证事由", case: "办件编号", "receipt-id": "回执编号" };
+const NOT_FOR_CODES = {
+  purpose: "用证事由", case: "办件编号", "receipt-id": "回执编号",
+  // 信息比对's: an applicant's code scanned there is a check of the license, not a claim to compare
+  "claim-holder": "持证人证件号码", "claim-number": "证照编号", "claim-name": "持证人姓名",
+};
 
 // A code (or identifier) that came into one of those fields (``field``) goes to 输入证照, and the field is as it
 // was: as soon as its beginning is typed, so that the rest of a scanner's keys, and its Enter, go to 输入证照 and
