@@ -110,19 +110,21 @@ def within_limit(reply: Reply, limit: int) -> Reply:
 
 def item_error(error: ZzgwError) -> common_pb2.ItemError:
     """The per-item error of a batch response, its texts as a refusal's (``echoed``): what cannot be seen as its code
-    point, clipped (a batch's item echoes what it sent as a single call's refusal does)."""
+    point, clipped (a batch's item echoes what it sent as a single call's refusal does), and at most
+    ``MAX_VIOLATIONS`` field errors, the message saying how many more (an item sent with its whole database row as
+    ``fields`` had 40 UNKNOWN_FIELD errors: a message of 900 such items had a reply past gRPC's limit)."""
     violations = error.violations if isinstance(error, InvalidRequestError) else ()
     return common_pb2.ItemError(
         code=status_code(error).name,
         reason=error.reason,
-        message=echoed(error.message, MAX_ECHO_MESSAGE),
+        message=more_violations(echoed(error.message, MAX_ECHO_MESSAGE), len(violations)),
         field_errors=[
             common_pb2.FieldError(
                 field=echoed(v.field, MAX_ECHO_FIELD),
                 reason=v.reason,
                 description=echoed(v.description, MAX_ECHO_DESCRIPTION),
             )
-            for v in violations
+            for v in violations[:MAX_VIOLATIONS]
         ],
     )
 

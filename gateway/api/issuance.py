@@ -37,6 +37,8 @@ DEAD_PEER_SECONDS = KEEPALIVE_SECONDS + KEEPALIVE_TIMEOUT_SECONDS
 
 BATCH_CHUNK = 500
 """Most batch items committed in one transaction (a message is never split); fewer when fewer are waiting."""
+_RESULT_FRAMING = 8
+"""Bytes a result adds to its response message besides its own: its tag and length."""
 MAX_ITEMS_PER_MESSAGE = 1000
 _END = object()
 
@@ -55,6 +57,7 @@ class IssuanceServicer(issuance_pb2_grpc.IssuanceServiceServicer):
         poll_seconds: float = 0.5,
     ):
         self._max_message_bytes = max_message_bytes
+        self._reply_budget = max_message_bytes // 2  # the reply's share: room to spare for gRPC's own framing
         self._documents = documents
         self._service = service
         self._catalog = catalog
@@ -118,17 +121,24 @@ class IssuanceServicer(issuance_pb2_grpc.IssuanceServiceServicer):
                 documents.extend(item.document or None for item in items)
             if not drafts:
                 continue
-            results = []
+            results: list[issuance_pb2.BatchItemResult] = []
+            size = 0
             for outcome in self._service.issue_many(member, drafts, documents=documents):
                 if isinstance(outcome, IssueResult):
-                    results.append(
-                        issuance_pb2.BatchItemResult(
-                            index=index, license=self._summary(outcome.license), created=outcome.created
-                        )
+                    result = issuance_pb2.BatchItemResult(
+                        index=index, license=self._summary(outcome.license), created=outcome.created
                     )
                 else:
-                    results.append(issuance_pb2.BatchItemResult(index=index, error=item_error(outcome)))
+                    result = issuance_pb2.BatchItemResult(index=index, error=item_error(outcome))
                 index += 1
+                # results come in as many response messages as keep each under the message limit (a thousand
+                # items' results, their errors echoing what was sent, can outgrow it: gRPC then sent nothing)
+                grown = size + result.ByteSize() + _RESULT_FRAMING
+                if results and grown > self._reply_budget:
+                    yield issuance_pb2.BatchIssueLicensesResponse(results=results)
+                    results, grown = [], result.ByteSize() + _RESULT_FRAMING
+                results.append(result)
+                size = grown
             yield issuance_pb2.BatchIssueLicensesResponse(results=results)
 
     def AmendLicense(

@@ -272,6 +272,34 @@ def test_long_bad_input_is_answered_with_its_error_not_a_metadata_overflow(runni
     )
 
 
+def test_a_batch_whose_item_errors_outgrow_a_message_is_answered_in_several(running: RunningGateway) -> None:
+    """An integration that sends its whole database row as ``fields`` (40 columns of its own): each such item is
+    refused with at most MAX_VIOLATIONS field errors, saying how many more, and a message of a thousand items gets
+    every result, in order, over as many response messages as keep each under the limit. It had got none: the one
+    reply was past gRPC's 4 MiB, while the good items were committed (found by an independent client)."""
+    from gateway.api.errors import MAX_VIOLATIONS
+
+    good = [unique(samples.food_permit(70_000 + n)) for n in range(100)]
+    noisy = []
+    for n in range(900):
+        record = unique(samples.food_permit(71_000 + n))
+        record["fields"].update({f"integrator_column_{c:02d}_" + "x" * 40: "v" for c in range(40)})
+        noisy.append(record)
+    records = [r for pair in zip(noisy[:100], good, strict=True) for r in pair] + noisy[100:]
+    request = issuance_pb2.BatchIssueLicensesRequest(licenses=[issue_request(r) for r in records])
+    replies = list(running.issuance(MARKET).BatchIssueLicenses(iter([request]), timeout=120))
+    assert len(replies) > 1 and all(r.ByteSize() <= 4 * 1024 * 1024 // 2 for r in replies)
+    results = [result for reply in replies for result in reply.results]
+    assert [r.index for r in results] == list(range(1000))
+    committed = [r for r in results if r.HasField("license")]
+    assert [r.index for r in committed] == list(range(1, 200, 2))
+    errors = [r.error for r in results if r.HasField("error")]
+    assert len(errors) == 900 and all(len(e.field_errors) == MAX_VIOLATIONS for e in errors)
+    assert all({f.reason for f in e.field_errors} == {"UNKNOWN_FIELD"} for e in errors)
+    left = 40 - MAX_VIOLATIONS
+    assert all(e.message.endswith(f"（另有{left}项有误，and {left} more bad fields）") for e in errors)
+
+
 def test_validity_end_required_for_expiring_types(running: RunningGateway) -> None:
     record = unique(samples.food_permit(7))
     del record["valid_until"]
