@@ -177,9 +177,44 @@ def _decoded(requests: Iterator[Any]) -> Iterator[Any]:
         yield request
 
 
-def _public(handler: grpc.RpcMethodHandler, method: str, limit: int | None = None) -> grpc.RpcMethodHandler:
+REFLECTION_STREAMS = 1
+"""Server-reflection streams a process serves at once. Reflection is public (tools list the services with it), and
+each stream holds a handler thread for as long as its client keeps it open, sending nothing: sixteen idle ones, from
+anyone, had taken every thread of a process (found by a security tester). Health's ``Watch`` streams have their
+own bound (``gateway.health.health_watches``)."""
+
+
+class _Slots:
+    """At most ``limit`` calls at once, each holding its slot until its answers end."""
+
+    def __init__(self, limit: int):
+        self._limit = limit
+        self._held = 0
+        self._lock = threading.Lock()
+
+    def take(self) -> Callable[[], None] | None:
+        """What frees the slot taken (once, however often it is called), or None when every slot is held."""
+        with self._lock:
+            if self._held >= self._limit:
+                return None
+            self._held += 1
+        freed = threading.Event()
+
+        def release() -> None:
+            with self._lock:
+                if not freed.is_set():
+                    freed.set()
+                    self._held -= 1
+
+        return release
+
+
+def _public(
+    handler: grpc.RpcMethodHandler, method: str, limit: int | None = None, slots: _Slots | None = None
+) -> grpc.RpcMethodHandler:
     """A public method's handler (health, reflection) whose undecodable or oversized requests are refused as the
-    gateway's own methods' are; there is no caller to identify and nothing to log."""
+    gateway's own methods' are; there is no caller to identify and nothing to log. A stream of a method given
+    ``slots`` is refused (RESOURCE_EXHAUSTED, TOO_MANY_STREAMS) while they are all held."""
     deserializer = _tolerant(handler.request_deserializer, method, limit)
 
     def refuse(request: _Undecodable, context: grpc.ServicerContext) -> None:
@@ -201,7 +236,26 @@ def _public(handler: grpc.RpcMethodHandler, method: str, limit: int | None = Non
                         refuse(request, context)
                     yield request
 
-            return behaviour(each(), context)
+            if slots is None:
+                return behaviour(each(), context)
+            release = slots.take()
+            if release is None:
+                busy = ResourceExhaustedError(
+                    "证照网关的这个进程上的服务反射调用已满，请稍后重试"
+                    "（every server-reflection stream of this gateway process is in use; retry later）",
+                    reason="TOO_MANY_STREAMS",
+                )
+                context.abort_with_status(to_status(busy))
+            assert release is not None
+            context.add_callback(release)  # a stream its client cancels frees its slot at once
+
+            def answers() -> Iterator[Any]:
+                try:
+                    yield from behaviour(each(), context)
+                finally:
+                    release()
+
+            return answers()
 
         return run
 
@@ -236,6 +290,7 @@ class GatewayInterceptor(grpc.ServerInterceptor):
         self._in_flight = in_flight
         """Where unary-unary calls are kept while they run, for the watchdog (``gateway.watchdog``)."""
         self._max_request_bytes = max_request_bytes
+        self._reflection = _Slots(REFLECTION_STREAMS)  # both versions' streams together
         """The message limit: a larger request message is refused as REQUEST_TOO_LARGE (None: gRPC's limit only)."""
         self._guarded: dict[str, tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler]] = {}
 
@@ -254,7 +309,8 @@ class GatewayInterceptor(grpc.ServerInterceptor):
         if known is not None and known[0] is handler:
             return known[1]
         if is_public(method):
-            guarded = _public(handler, method, self._max_request_bytes)
+            slots = self._reflection if ".ServerReflection/" in method else None
+            guarded = _public(handler, method, self._max_request_bytes, slots)
         else:
             guarded = self._guard(method, handler)
         self._guarded[method] = (handler, guarded)

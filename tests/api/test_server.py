@@ -95,6 +95,49 @@ def test_reflection_describes_the_issuance_service(running: RunningGateway) -> N
     assert files[0].name == "protos/zzgw/v1/issuance.proto"
 
 
+def test_an_idle_reflection_stream_holds_one_thread_not_every_one(running: RunningGateway) -> None:
+    """Reflection is public, and a stream its client keeps open sending nothing holds a handler thread: sixteen
+    such streams, from no member at all, had stopped every department's calls (a security tester). A process
+    serves one at a time; another is refused at once (RESOURCE_EXHAUSTED, TOO_MANY_STREAMS), the gateway's own
+    calls go on, and the slot is free again once the idle client goes."""
+    stub = reflection_pb2_grpc.ServerReflectionStub(running.channel(None))
+    nothing_sent = threading.Event()
+
+    def idle() -> Iterator[reflection_pb2.ServerReflectionRequest]:
+        nothing_sent.wait(30)
+        return
+        yield
+
+    held = stub.ServerReflectionInfo(idle(), timeout=30)
+    try:
+        deadline = time.monotonic() + 10
+        while True:  # the idle stream reaches its handler in its own time
+            try:
+                reflect(running, reflection_pb2.ServerReflectionRequest(list_services=""))
+            except grpc.RpcError as error:
+                refused = error
+                break
+            assert time.monotonic() < deadline, "the idle stream never took its slot"
+            time.sleep(0.05)
+        assert (refused.code(), error_details(refused)[0].reason) == (
+            grpc.StatusCode.RESOURCE_EXHAUSTED,
+            "TOO_MANY_STREAMS",
+        )
+        assert running.catalog(TAX).ListLicenseTypes(catalog_pb2.ListLicenseTypesRequest()).license_types
+    finally:
+        held.cancel()
+        nothing_sent.set()
+    deadline = time.monotonic() + 10
+    while True:  # freed by the cancellation's callback, on gRPC's thread
+        try:
+            reply = reflect(running, reflection_pb2.ServerReflectionRequest(list_services=""))
+            break
+        except grpc.RpcError as busy:
+            assert busy.code() == grpc.StatusCode.RESOURCE_EXHAUSTED and time.monotonic() < deadline
+            time.sleep(0.05)
+    assert "zzgw.v1.IssuanceService" in {s.name for s in reply.list_services_response.service}
+
+
 # --- the catalog --------------------------------------------------------------------------------------------------
 
 
