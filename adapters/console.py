@@ -46,7 +46,6 @@ import base64
 import binascii
 import json
 import re
-import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -76,7 +75,14 @@ from gateway.domain.errors import (
 )
 from gateway.domain.identifiers import MAX_NUMBER_TYPED, typed_license_id
 from gateway.domain.model import Role
-from gateway.domain.verification import UseContext, check_use, matters_of, operator_violation, plain_operator
+from gateway.domain.verification import (
+    UseContext,
+    check_use,
+    matters_of,
+    operator_violation,
+    plain_operator,
+    typed_receipt_id,
+)
 from gateway.services.audit import UseTarget
 from gateway.services.members import ConsoleUser
 from gateway.services.verification import Report, SignedParts, VerificationService
@@ -389,7 +395,7 @@ class Console:
         return {"receipts": listed, "next_page_token": next_page}
 
     def _receipt(self, user: ConsoleUser, request: Mapping[str, Any]) -> dict[str, Any]:
-        receipt_id, file = _typed_receipt_id(_text(request, "receipt_id")), _text(request, "file")
+        receipt_id, file = typed_receipt_id(_text(request, "receipt_id")), _text(request, "file")
         if bool(receipt_id) == bool(file.strip()):
             raise invalid(
                 "receipt_id",
@@ -756,18 +762,6 @@ async def run_blocking(call: Callable[[], Reply]) -> Reply:
         return await asyncio.get_running_loop().run_in_executor(None, call)
     except ZzgwError as error:
         return error_reply(error)
-
-
-_HEX_RECEIPT_ID = re.compile(r"[0-9A-Fa-f]{32}")
-_GROUPING = re.compile(r"[\s\-]+")
-
-
-def _typed_receipt_id(typed: str) -> str:
-    """A receipt's number as a clerk types it from paper: 32 hexadecimal digits (``new_receipt_id``) in either case,
-    in full width, in groups split by spaces or dashes, is the number; anything else is looked up as given."""
-    typed = typed.strip()
-    number = _GROUPING.sub("", unicodedata.normalize("NFKC", typed))
-    return number.lower() if _HEX_RECEIPT_ID.fullmatch(number) else typed
 
 
 def attributed(error: BaseException, member: str) -> BaseException:

@@ -60,6 +60,11 @@ _FINDINGS = (
 )
 _PDF_MAGIC = b"%PDF-"
 
+CALL_SECONDS = 45
+"""How long a call is waited for: past the 30 s for which the gateway waits on a store another writer holds
+(``gateway.store.database.BUSY_TIMEOUT_MS``), so that its answer, UNAVAILABLE / DATABASE_BUSY, is the one shown, not
+this client's own DEADLINE_EXCEEDED (found by an operator tester)."""
+
 
 @dataclass(frozen=True, slots=True)
 class Answer:
@@ -134,7 +139,7 @@ def verify(
             f"{what!r} is not a file, a license identifier or a ZZ1: code: give --type to look a license number up"
         ) from None
     response = stub.VerifyLicense(verification_pb2.VerifyLicenseRequest(use=use, **keywords), metadata=metadata,
-                                  timeout=30)  # fmt: skip
+                                  timeout=CALL_SECONDS)  # fmt: skip
     return Answer(report=response.report, response=response)
 
 
@@ -172,8 +177,8 @@ def _operator_metadata(operator: str) -> Sequence[tuple[str, str | bytes]]:
 def _type_code(channel: grpc.Channel, given: str) -> str:
     """A license type's code: ``given`` itself when it is one of the catalog's codes, or the code of the type
     named ``given`` (Chinese or English name)."""
-    types = catalog_pb2_grpc.CatalogServiceStub(channel).ListLicenseTypes(catalog_pb2.ListLicenseTypesRequest(),
-                                                                            timeout=30).license_types  # fmt: skip
+    catalog = catalog_pb2_grpc.CatalogServiceStub(channel)
+    types = catalog.ListLicenseTypes(catalog_pb2.ListLicenseTypesRequest(), timeout=CALL_SECONDS).license_types
     for license_type in types:
         if given in (license_type.type_code, license_type.name) or given.casefold() == license_type.name_en.casefold():
             return license_type.type_code

@@ -745,7 +745,8 @@ def _receipt_get(settings: Settings, args: argparse.Namespace) -> int:
     with connect(target, credentials) as channel:
         try:
             found = verification_pb2_grpc.VerificationServiceStub(channel).GetReceipt(
-                verification_pb2.GetReceiptRequest(receipt_id=args.receipt_id), timeout=30
+                verification_pb2.GetReceiptRequest(receipt_id=args.receipt_id),
+                timeout=45,  # past the store's 30 s
             )
         except grpc.RpcError as exc:  # 4 as `zzgw verify`'s: 1 would read as `receipt check`'s "invalid"
             print(f"zzgw receipt get: {_refusal(target, exc)}", file=sys.stderr)

@@ -92,6 +92,19 @@ def matters_of(member: Member, catalog: Catalog) -> list[Matter]:
     return [matter for matter in catalog.matters.values() if uses_matter(member, matter)]
 
 
+_HEX_RECEIPT_ID = re.compile(r"[0-9A-Fa-f]{32}")
+_GROUPING = re.compile(r"[\s\-]+")
+
+
+def typed_receipt_id(typed: str) -> str:
+    """A receipt's number as people copy it from a printout or read it out: 32 hexadecimal digits
+    (``new_receipt_id``) in either case, in full width, in groups split by spaces or dashes, is the number (lower
+    case); anything else is looked up as given, without the spaces around it."""
+    typed = typed.strip()
+    number = _GROUPING.sub("", unicodedata.normalize("NFKC", typed))
+    return number.lower() if _HEX_RECEIPT_ID.fullmatch(number) else typed
+
+
 def plain_operator(operator: str) -> str:
     """An operator id as the access records keep it: every kind of space a plain one, none around it
     (``plain_spaces``): ``3号窗口　王敏`` signed in, then every check had been refused as "not printable"."""

@@ -95,6 +95,7 @@ from gateway.domain.verification import (
     new_receipt_ids,
     status_finding,
     status_since,
+    typed_receipt_id,
 )
 from gateway.services.audit import AuditTrail, UseTarget
 from gateway.services.documents import vouched
@@ -138,8 +139,6 @@ not vouched for unjudged."""
 _CONTROL_CHARACTERS = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 """What no looked-up code or number holds: control characters, C0 and C1 (NUL, which PostgreSQL text cannot hold; a
 tab), and lone surrogates (a console request's JSON may carry one; no UTF-8 encodes it)."""
-_TYPED_RECEIPT_ID = re.compile(r"[0-9A-Fa-f]{32}\Z")
-"""A receipt number as typed: 32 hex digits, in either case (``new_receipt_ids`` makes them lower case)."""
 # a finding's detail is read by clerks and signed into receipts: Chinese first, its English in full-width brackets
 # (the console tells a changed sealing time by its English: "sealing time may have been changed")
 _NOT_REGISTERED = Finding(
@@ -909,12 +908,11 @@ class VerificationService:
         return ClaimReport(answer=answer, checked_at=now, receipt=receipt, claim_key=claim_key)
 
     def receipt(self, caller: Member, receipt_id: str, *, operator: str = "") -> StoredReceipt:
-        """The stored receipt ``receipt_id``, its number taken as people copy it from a printout or read it out: spaces
-        around it, full-width digits and letters, and upper case are the same number (32 hex digits). The read is on
+        """The stored receipt ``receipt_id``, its number taken as people copy it from a printout or read it out
+        (``typed_receipt_id``: in groups, in full width, in upper case, it is the same number). The read is on
         the audit trail (GET_RECEIPT, the receipt's license and holder): a receipt says what a check found of the
         holder's license, and the holder's log shows who read it, as it shows every other use."""
-        if _TYPED_RECEIPT_ID.match(typed := half_width(receipt_id).strip()):
-            receipt_id = typed.lower()
+        receipt_id = typed_receipt_id(receipt_id)
         if not receipt_id:
             raise invalid("receipt_id", "REQUIRED", "请填写回执编号（receipt_id is required）")
         if _CONTROL_CHARACTERS.search(receipt_id):  # refused alike on both databases (PostgreSQL text holds no NUL)

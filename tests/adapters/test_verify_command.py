@@ -281,3 +281,12 @@ def test_a_case_without_its_bundle_or_a_bundle_without_its_case_is_bad_input(run
     alone = verification_pb2.UseContext(matter_code=MATTER, purpose="x", case_id="1")
     with pytest.raises(BadInput, match="--case needs --bundle"):
         verify(running.channel(TAX), license_id, alone, max_file_bytes=LIMIT)
+
+
+def test_the_command_waits_past_the_stores_busy_timeout() -> None:
+    """A store held by another writer is answered UNAVAILABLE / DATABASE_BUSY after the gateway's 30 s: the command's
+    own deadline must come later, or the operator reads DEADLINE_EXCEEDED and no reason (an operator tester)."""
+    from adapters.verify_command import CALL_SECONDS
+    from gateway.store.database import BUSY_TIMEOUT_MS
+
+    assert CALL_SECONDS > BUSY_TIMEOUT_MS / 1000 + 5

@@ -983,7 +983,8 @@ def test_a_receipt_is_stored_and_a_tampered_one_is_rejected(running: RunningGate
     # as a later department copies the number from a printout (a black-box tester: upper case was 'no such receipt')
     number = report.receipt.receipt_id
     full_width = "".join(chr(ord(c) + 0xFEE0) for c in number.upper())
-    for typed in (number.upper(), f" {number} ", full_width):
+    grouped = " ".join(number[i : i + 4] for i in range(0, 32, 4))  # as read out, or printed in groups
+    for typed in (number.upper(), f" {number} ", full_width, grouped, grouped.replace(" ", "-").upper()):
         found = verifier(running, MARKET).GetReceipt(verification_pb2.GetReceiptRequest(receipt_id=typed))
         assert found.receipt.receipt_id == number and found.receipt.statement == report.receipt.statement
 
