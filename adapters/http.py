@@ -341,7 +341,15 @@ class HttpServer:
         self.port: int = self._socket.getsockname()[1]
         certificate, key = tls or (None, None)
         config = uvicorn.Config(
-            app, log_level="warning", access_log=False, lifespan="on", ssl_certfile=certificate, ssl_keyfile=key
+            app,
+            log_level="warning",
+            access_log=False,
+            lifespan="on",
+            ssl_certfile=certificate,
+            ssl_keyfile=key,
+            # the access log's peer is the connection's: uvicorn's default took X-Forwarded-For from any local
+            # client, which could write what it liked there, an ID number too (found by a security tester)
+            proxy_headers=False,
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._run, name="http", daemon=True)

@@ -496,6 +496,13 @@ def test_each_call_has_an_access_log_line_without_its_content(
     ]
     logged = caplog.text
     assert license_id not in logged and USE["purpose"] not in logged and USE["operator"] not in logged
+    # the peer is the connection's: a local client's X-Forwarded-For had been written as the peer, whatever it said
+    headers = {"Authorization": f"Bearer {running.tokens[TAX]}", "X-Forwarded-For": "370102196002070010"}
+    with urllib.request.urlopen(urllib.request.Request(f"{console}/api/session", headers=headers), timeout=30):
+        pass
+    (line,) = [json.loads(r.getMessage()) for r in caplog.records if r.name == "zzgw.access"][-1:]
+    assert line["method"] == "GET /console/api/session" and line["peer"].startswith("127.0.0.1:")
+    assert "370102196002070010" not in caplog.text
 
 
 def test_an_answer_the_server_makes_names_the_member_whose_call_it_was(
