@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+from gateway.cli import chain_verdict
 from gateway.domain.audit import AuditAction, AuditEntry, ChainCheck, HeadMemos, chain
 from gateway.domain.model import SystemClock
 from gateway.services.audit import AuditBroken, AuditSigner, AuditTrail
@@ -278,9 +279,13 @@ def test_a_store_from_before_the_head_memo_says_so_until_the_next_record(
                 uow.commit()
             db.migrate()
             trail = AuditTrail(db, signer, SystemClock(), memos=MEMOS)
-            assert said(trail.check()) == (False, 3, None, "HEAD_NOT_YET_VOUCHED")
+            check = trail.check()
+            assert said(check) == (False, 3, None, "HEAD_NOT_YET_VOUCHED")
+            status, words = chain_verdict(check)  # zzgw audit verify: undecided, not BROKEN
+            assert status == 3 and "not yet vouched for (HEAD_NOT_YET_VOUCHED)" in words and "BROKEN" not in words
             trail.record(entry(3))
             assert trail.check() == ChainCheck(ok=True, records=4, checkpoints=0)
+            assert chain_verdict(trail.check())[0] == 0
         finally:
             db.dispose()
 
