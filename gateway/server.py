@@ -1097,6 +1097,7 @@ def build_server(
             documents=gateway.documents,
             max_watchers=settings.max_watchers,
             max_watchers_per_member=settings.max_watchers_per_member,
+            max_batch_streams=max(1, settings.threads // 2),  # half the handler threads, at most 4 one member's
         ),
         server,
     )

@@ -19,6 +19,7 @@ from gateway.domain.errors import (
     InvalidRequestError,
     ResourceExhaustedError,
     UpstreamUnavailableError,
+    ZzgwError,
 )
 from gateway.domain.model import License, LicenseDraft, Member
 from gateway.domain.seals import DocumentSource
@@ -37,6 +38,8 @@ DEAD_PEER_SECONDS = KEEPALIVE_SECONDS + KEEPALIVE_TIMEOUT_SECONDS
 
 BATCH_CHUNK = 500
 """Most batch items committed in one transaction (a message is never split); fewer when fewer are waiting."""
+MAX_BATCH_STREAMS_PER_MEMBER = 4
+"""BatchIssueLicenses streams one member may hold open in a process (a stream carries any number of items)."""
 _RESULT_FRAMING = 8
 """Bytes a result adds to its response message besides its own: its tag and length."""
 MAX_ITEMS_PER_MESSAGE = 1000
@@ -54,6 +57,7 @@ class IssuanceServicer(issuance_pb2_grpc.IssuanceServiceServicer):
         documents: DocumentService | None = None,
         max_watchers: int = 8,
         max_watchers_per_member: int = 2,
+        max_batch_streams: int = 8,
         poll_seconds: float = 0.5,
     ):
         self._max_message_bytes = max_message_bytes
@@ -62,7 +66,12 @@ class IssuanceServicer(issuance_pb2_grpc.IssuanceServiceServicer):
         self._service = service
         self._catalog = catalog
         self._issuer_name = issuer_name
-        self._watchers = _WatcherSlots(max_watchers, max_watchers_per_member)
+        self._watchers = _StreamSlots(max_watchers, max_watchers_per_member, _watchers_of_member_full, _watchers_full)
+        # a batch stream holds a handler thread while its client keeps it open, sending or not: sixteen idle ones
+        # of one issuer had stopped every other member's calls (found by a security tester)
+        self._batches = _StreamSlots(
+            max_batch_streams, MAX_BATCH_STREAMS_PER_MEMBER, _batches_of_member_full, _batches_full
+        )
         self._poll = poll_seconds
 
     def IssueLicense(
@@ -77,6 +86,21 @@ class IssuanceServicer(issuance_pb2_grpc.IssuanceServiceServicer):
         self, request_iterator: Iterator[issuance_pb2.BatchIssueLicensesRequest], context: grpc.ServicerContext
     ) -> Iterator[issuance_pb2.BatchIssueLicensesResponse]:
         member = caller()
+        release = self._batches.take(member)
+        if not context.add_callback(release):  # freed however the stream ends, even if never resumed
+            release()
+            return
+        try:
+            yield from self._batch(member, request_iterator, context)
+        finally:
+            release()
+
+    def _batch(
+        self,
+        member: Member,
+        request_iterator: Iterator[issuance_pb2.BatchIssueLicensesRequest],
+        context: grpc.ServicerContext,
+    ) -> Iterator[issuance_pb2.BatchIssueLicensesResponse]:
         inbox: queue.Queue[object] = queue.Queue(maxsize=64)
         reader = threading.Thread(target=_drain, args=(request_iterator, inbox), daemon=True, name="batch-reader")
         reader.start()
@@ -330,38 +354,34 @@ def _cursor(request: issuance_pb2.WatchLicenseChangesRequest) -> int | None:
     return 0 if request.from_beginning else None
 
 
-class _WatcherSlots:
-    """The WatchLicenseChanges streams a process holds open, at most ``total`` in all and ``per_member`` for any one
-    member: each holds a handler thread, and the change feed is how every department learns of revocations, so no
-    one member may take every slot."""
+class _StreamSlots:
+    """The streams of one method a process holds open, at most ``total`` in all and ``per_member`` for any one
+    member: each holds a handler thread for as long as its client keeps it open, so no one member may take every
+    thread. ``member_full`` and ``process_full`` make the refusals (RESOURCE_EXHAUSTED)."""
 
-    def __init__(self, total: int, per_member: int):
+    def __init__(
+        self,
+        total: int,
+        per_member: int,
+        member_full: Callable[[Member, int], ZzgwError],
+        process_full: Callable[[], ZzgwError],
+    ):
         self._total = total
         self._per_member = per_member
+        self._member_full = member_full
+        self._process_full = process_full
         self._lock = threading.Lock()
         self._held: dict[str, int] = {}
 
     def take(self, member: Member) -> Callable[[], None]:
-        """Take a slot for ``member`` and return what frees it (once, however often it is called); a
-        ResourceExhaustedError when the member holds its share or the process every slot."""
+        """Take a slot for ``member`` and return what frees it (once, however often it is called); the refusal when
+        the member holds its share or the process every slot."""
         with self._lock:
             mine = self._held.get(member.code, 0)
             if mine >= self._per_member:
-                raise ResourceExhaustedError(
-                    f"{member.name}在证照网关的这个进程上已有{mine}个变更订阅，已达每个成员的上限：请先关闭一个再订阅"
-                    f"（一个订阅可含任意多种证照类型）；已断开的客户端的订阅在约{DEAD_PEER_SECONDS}秒内释放"
-                    f"（{member.name} already has {mine} WatchLicenseChanges streams open on this gateway process, the "
-                    "most one member may hold: close one before opening another (one stream carries any number of "
-                    "license types: name them all in type_codes, or none for every type the member may watch); a "
-                    f"stream of a client that vanished is released within about {DEAD_PEER_SECONDS} s）",
-                    reason="TOO_MANY_WATCHERS_FOR_MEMBER",
-                )
+                raise self._member_full(member, mine)
             if sum(self._held.values()) >= self._total:
-                raise ResourceExhaustedError(
-                    "证照网关的这个进程上的变更订阅已满，请稍后重试"
-                    "（too many watchers on this gateway process; retry later）",
-                    reason="TOO_MANY_WATCHERS",
-                )
+                raise self._process_full()
             self._held[member.code] = mine + 1
         freed = threading.Event()
 
@@ -381,6 +401,43 @@ class _WatcherSlots:
     def held(self) -> dict[str, int]:
         with self._lock:
             return dict(self._held)
+
+
+def _watchers_of_member_full(member: Member, mine: int) -> ZzgwError:
+    return ResourceExhaustedError(
+        f"{member.name}在证照网关的这个进程上已有{mine}个变更订阅，已达每个成员的上限：请先关闭一个再订阅"
+        f"（一个订阅可含任意多种证照类型）；已断开的客户端的订阅在约{DEAD_PEER_SECONDS}秒内释放"
+        f"（{member.name} already has {mine} WatchLicenseChanges streams open on this gateway process, the "
+        "most one member may hold: close one before opening another (one stream carries any number of "
+        "license types: name them all in type_codes, or none for every type the member may watch); a "
+        f"stream of a client that vanished is released within about {DEAD_PEER_SECONDS} s）",
+        reason="TOO_MANY_WATCHERS_FOR_MEMBER",
+    )
+
+
+def _watchers_full() -> ZzgwError:
+    return ResourceExhaustedError(
+        "证照网关的这个进程上的变更订阅已满，请稍后重试（too many watchers on this gateway process; retry later）",
+        reason="TOO_MANY_WATCHERS",
+    )
+
+
+def _batches_of_member_full(member: Member, mine: int) -> ZzgwError:
+    return ResourceExhaustedError(
+        f"{member.name}在证照网关的这个进程上已有{mine}个批量签发流，已达每个成员的上限：请在已开的流中继续发送，"
+        f"或先结束一个（{member.name} already has {mine} BatchIssueLicenses streams open on this gateway process, "
+        "the most one member may hold: send on the streams open, or end one first; one stream carries any number "
+        f"of items; a stream of a client that vanished is released within about {DEAD_PEER_SECONDS} s）",
+        reason="TOO_MANY_BATCH_STREAMS",
+    )
+
+
+def _batches_full() -> ZzgwError:
+    return ResourceExhaustedError(
+        "证照网关的这个进程上的批量签发流已满，请稍后重试（too many BatchIssueLicenses streams on this gateway "
+        "process; retry later）",
+        reason="TOO_MANY_BATCH_STREAMS",
+    )
 
 
 def _drain(requests: Iterator[object], inbox: queue.Queue[object]) -> None:

@@ -17,7 +17,7 @@ from gateway.api import convert
 from gateway.bootstrap import samples
 from gateway.domain.identifiers import LicenseId
 from gateway.services.issuance import IssuanceService
-from protos.zzgw.v1 import audit_pb2, audit_pb2_grpc, common_pb2, issuance_pb2
+from protos.zzgw.v1 import audit_pb2, audit_pb2_grpc, catalog_pb2, common_pb2, issuance_pb2
 from tests.conftest import (
     ADMIN,
     BUSINESS_LICENSE,
@@ -298,6 +298,50 @@ def test_a_batch_whose_item_errors_outgrow_a_message_is_answered_in_several(runn
     assert all({f.reason for f in e.field_errors} == {"UNKNOWN_FIELD"} for e in errors)
     left = 40 - MAX_VIOLATIONS
     assert all(e.message.endswith(f"（另有{left}项有误，and {left} more bad fields）") for e in errors)
+
+
+def test_one_issuers_idle_batch_streams_do_not_hold_every_thread(running: RunningGateway) -> None:
+    """Each BatchIssueLicenses stream holds a handler thread while its client keeps it open: one issuer's sixteen
+    idle streams had stopped every other member's calls (a security tester). A member holds at most
+    MAX_BATCH_STREAMS_PER_MEMBER in a process; the next is refused at once (RESOURCE_EXHAUSTED,
+    TOO_MANY_BATCH_STREAMS), others' calls go on, and a slot is free again when its client goes."""
+    from gateway.api.issuance import MAX_BATCH_STREAMS_PER_MEMBER
+
+    quiet = threading.Event()
+
+    def idle(n: int) -> Any:
+        record = unique(samples.food_permit(72_100 + n))
+        yield issuance_pb2.BatchIssueLicensesRequest(licenses=[issue_request(record)])  # answered: in its handler
+        quiet.wait(60)
+
+    market = running.issuance(MARKET)
+    held = [market.BatchIssueLicenses(idle(n), timeout=60) for n in range(MAX_BATCH_STREAMS_PER_MEMBER)]
+    try:
+        assert all(next(stream).results[0].HasField("license") for stream in held)
+        with pytest.raises(grpc.RpcError) as caught:
+            list(market.BatchIssueLicenses(iter(()), timeout=10))
+        refused = caught.value
+        assert (refused.code(), error_details(refused)[0].reason) == (
+            grpc.StatusCode.RESOURCE_EXHAUSTED,
+            "TOO_MANY_BATCH_STREAMS",
+        )
+        assert "批量签发流" in (refused.details() or "")
+        assert running.catalog(TAX).ListLicenseTypes(catalog_pb2.ListLicenseTypesRequest()).license_types
+    finally:
+        for stream in held:
+            stream.cancel()
+        quiet.set()
+    record = unique(samples.food_permit(72_000))
+    request = issuance_pb2.BatchIssueLicensesRequest(licenses=[issue_request(record)])
+    deadline = time.monotonic() + 10
+    while True:  # freed by each cancellation's callback, on gRPC's thread
+        try:
+            (reply,) = list(market.BatchIssueLicenses(iter([request]), timeout=30))
+            break
+        except grpc.RpcError as busy:
+            assert busy.code() == grpc.StatusCode.RESOURCE_EXHAUSTED and time.monotonic() < deadline
+            time.sleep(0.05)
+    assert reply.results[0].HasField("license")
 
 
 def test_validity_end_required_for_expiring_types(running: RunningGateway) -> None:
