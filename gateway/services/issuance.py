@@ -689,10 +689,12 @@ class IssuanceService:
     # -- reads ---------------------------------------------------------------------------------------------------
 
     def get(self, caller: Member, *, license_id: str = "", type_code: str = "", license_number: str = "") -> License:
-        """One of ``caller``'s own licenses by identifier, or the current version by type and number (an issuer's
-        read of its records, outside any matter: ``record_read`` puts it on the holder's log). Both ways at once are
-        refused as VerifyLicense refuses them (ONE_OF): the identifier's license had been answered, the number
-        ignored, and a client that sent both read another license than the one it named by number."""
+        """One of ``caller``'s own licenses by identifier, or by type and number: the current version with the
+        number, else the version that had it last before an amendment changed it (SUPERSEDED), as a verification by
+        number finds it (the issuer had been told no such license where any verifier found it: an issuer's client).
+        An issuer's read of its records, outside any matter: ``record_read`` puts it on the holder's log. Both ways
+        at once are refused as VerifyLicense refuses them (ONE_OF): the identifier's license had been answered, the
+        number ignored, and a client that sent both read another license than the one it named by number."""
         if license_id and (type_code or license_number):
             raise invalid(
                 "license_id",
@@ -709,7 +711,7 @@ class IssuanceService:
         elif type_code and license_number:
             check_issuer(caller, self._catalog.license_type(type_code))  # who issues none learns nothing of numbers
             with self._db.unit_of_work() as uow:
-                found = find_by_number(uow.licenses.get_current, type_code, license_number)
+                found = find_by_number(uow.licenses.get_by_number, type_code, license_number)
             if found is not None and found.content.issuer_code != caller.code:
                 found = None  # another issuer of the type's: told as none, as a number nobody holds
         else:

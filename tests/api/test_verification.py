@@ -1838,6 +1838,13 @@ def test_a_number_an_amendment_changed_is_answered_by_the_version_that_had_it(ru
         running, type_code=issued.type_code, license_number=issued.license_number, holder_code=issued.holder.code
     )
     assert (claimed.code, claimed.status_reason) == (3, "SUPERSEDED")
+    # the issuer's own registry screen finds what any verifier finds (it had said LICENSE_NOT_FOUND: an issuer's
+    # client): the superseded version, naming the version in force
+    read = running.issuance(MARKET).GetLicense(
+        issuance_pb2.GetLicenseRequest(type_code=issued.type_code, license_number=issued.license_number)
+    ).license
+    assert (read.license_id, read.status) == (issued.license_id, common_pb2.LICENSE_STATUS_SUPERSEDED)
+    assert read.superseded_by == new.license.license_id
     db = running.gateway.db
     with db.unit_of_work() as uow:
         assert uow.licenses.get_by_number(issued.type_code, issued.license_number) == db.read_license_by_number(

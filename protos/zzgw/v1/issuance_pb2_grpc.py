@@ -109,8 +109,10 @@ class IssuanceServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def GetLicense(self, request, context):
-        """Gets one of the caller's own licenses by identifier, or the current version by type and license number; SECRET
-        fields are left out (as from every issuance reply). Each read is on the holder's access log (ISSUER_GET_LICENSE).
+        """Gets one of the caller's own licenses by identifier, or by type and license number: the current version with the
+        number, else the version that had it last before an amendment changed it (SUPERSEDED, naming the version in
+        force). SECRET fields are left out (as from every issuance reply). Each read is on the holder's access log
+        (ISSUER_GET_LICENSE).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
