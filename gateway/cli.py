@@ -748,6 +748,7 @@ def _receipt_get(settings: Settings, args: argparse.Namespace) -> int:
 
     from adapters.client import MemberCredentials, NoCredentials, connect
     from adapters.receipt_file import receipt_json
+    from adapters.verify_command import CALL_SECONDS
     from protos.zzgw.v1 import verification_pb2, verification_pb2_grpc
 
     target = args.target or settings.grpc_addr
@@ -760,7 +761,7 @@ def _receipt_get(settings: Settings, args: argparse.Namespace) -> int:
         try:
             found = verification_pb2_grpc.VerificationServiceStub(channel).GetReceipt(
                 verification_pb2.GetReceiptRequest(receipt_id=args.receipt_id),
-                timeout=45,  # past the store's 30 s
+                timeout=CALL_SECONDS,  # past the store's 30 s
             )
         except grpc.RpcError as exc:  # 4 as `zzgw verify`'s: 1 would read as `receipt check`'s "invalid"
             print(f"zzgw receipt get: {_refusal(target, exc)}", file=sys.stderr)

@@ -177,6 +177,9 @@ def _decoded(requests: Iterator[Any]) -> Iterator[Any]:
         yield request
 
 
+REFLECTION_SECONDS = 30
+"""How long a server-reflection stream may stay open (a tool's listing takes a moment): one held open and idle had
+kept reflection from everyone else for as long as its client liked (found in review)."""
 REFLECTION_STREAMS = 1
 """Server-reflection streams a process serves at once. Reflection is public (tools list the services with it), and
 each stream holds a handler thread for as long as its client keeps it open, sending nothing: sixteen idle ones, from
@@ -247,12 +250,18 @@ def _public(
                 )
                 context.abort_with_status(to_status(busy))
             assert release is not None
-            context.add_callback(release)  # a stream its client cancels frees its slot at once
+            if not context.add_callback(release):  # a stream its client cancels frees its slot at once
+                release()
+                return iter(())
+            ended = threading.Timer(REFLECTION_SECONDS, context.cancel)  # its requests then end, and it does
+            ended.daemon = True
+            ended.start()
 
             def answers() -> Iterator[Any]:
                 try:
                     yield from behaviour(each(), context)
                 finally:
+                    ended.cancel()
                     release()
 
             return answers()
@@ -290,8 +299,8 @@ class GatewayInterceptor(grpc.ServerInterceptor):
         self._in_flight = in_flight
         """Where unary-unary calls are kept while they run, for the watchdog (``gateway.watchdog``)."""
         self._max_request_bytes = max_request_bytes
-        self._reflection = _Slots(REFLECTION_STREAMS)  # both versions' streams together
         """The message limit: a larger request message is refused as REQUEST_TOO_LARGE (None: gRPC's limit only)."""
+        self._reflection = _Slots(REFLECTION_STREAMS)  # both versions' streams together
         self._guarded: dict[str, tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler]] = {}
 
     def intercept_service(

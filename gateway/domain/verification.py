@@ -93,7 +93,8 @@ def matters_of(member: Member, catalog: Catalog) -> list[Matter]:
 
 
 _HEX_RECEIPT_ID = re.compile(r"[0-9A-Fa-f]{32}")
-_GROUPING = re.compile(r"[\s\-]+")
+_GROUPING = re.compile(r"[\s\-\u2010-\u2015\u00b7\u30fb]+")
+"""What a number is read out or printed with between its groups: spaces, hyphens and dashes, middle dots."""
 
 
 def typed_receipt_id(typed: str) -> str:

@@ -93,6 +93,7 @@ from gateway.domain.verification import (
     check_type_used,
     claim_query,
     new_receipt_ids,
+    operator_violation,
     status_finding,
     status_since,
     typed_receipt_id,
@@ -910,8 +911,11 @@ class VerificationService:
     def receipt(self, caller: Member, receipt_id: str, *, operator: str = "") -> StoredReceipt:
         """The stored receipt ``receipt_id``, its number taken as people copy it from a printout or read it out
         (``typed_receipt_id``: in groups, in full width, in upper case, it is the same number). The read is on
-        the audit trail (GET_RECEIPT, the receipt's license and holder): a receipt says what a check found of the
-        holder's license, and the holder's log shows who read it, as it shows every other use."""
+        the audit trail (GET_RECEIPT, the receipt's license and holder; not a holder portal's): a receipt says what a
+        check found of the holder's license, and the holder's log shows who read it, as it shows every other use. So
+        it is a write: refused (UNAVAILABLE) when the trail cannot be written, as every recorded read is."""
+        if violation := operator_violation(operator):  # written into the audit trail as it is
+            raise InvalidRequestError([violation])
         receipt_id = typed_receipt_id(receipt_id)
         if not receipt_id:
             raise invalid("receipt_id", "REQUIRED", "请填写回执编号（receipt_id is required）")
@@ -927,7 +931,11 @@ class VerificationService:
         return found
 
     def _audit_receipt_read(self, caller: Member, operator: str, receipt: StoredReceipt) -> None:
+        """A holder portal's read is the holder's own look at a receipt its log names, not another's use: recorded,
+        each view of the log would have added a record naming a receipt to fetch (found in review)."""
         if self._audit is None:  # no gateway key: no receipt was ever signed here to be read
+            return
+        if caller.roles <= {Role.HOLDER_PORTAL}:
             return
         checked = self._checked_by_id(receipt.license_id) if receipt.license_id else None
         license = checked.license if checked is not None else None

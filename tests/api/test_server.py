@@ -29,6 +29,7 @@ from grpc_status import rpc_status
 
 import protos.zzgw.v1
 from adapters.records import issue_request
+from gateway.api import interceptors
 from gateway.api.roles import ALLOWED_ROLES
 from gateway.bootstrap import samples
 from gateway.config import MIN_MESSAGE_BYTES
@@ -123,6 +124,39 @@ def test_an_idle_reflection_stream_holds_one_thread_not_every_one(running: Runni
         nothing_sent.set()
     deadline = time.monotonic() + 10
     while True:  # freed by the cancellation's callback, on gRPC's thread
+        try:
+            reply = reflect(running, reflection_pb2.ServerReflectionRequest(list_services=""))
+            break
+        except grpc.RpcError as busy:
+            assert busy.code() == grpc.StatusCode.RESOURCE_EXHAUSTED and time.monotonic() < deadline
+            time.sleep(0.05)
+    assert "zzgw.v1.IssuanceService" in {s.name for s in reply.list_services_response.service}
+
+
+def test_a_reflection_stream_held_open_is_ended_after_its_time(
+    running: RunningGateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One stream at a time: one held open and idle would keep reflection from everyone for as long as its client
+    liked (review). It is ended after REFLECTION_SECONDS (here a fraction of one), and the next is served."""
+    monkeypatch.setattr(interceptors, "REFLECTION_SECONDS", 0.5)
+    stub = reflection_pb2_grpc.ServerReflectionStub(running.channel(None))
+    never = threading.Event()
+
+    def idle() -> Iterator[reflection_pb2.ServerReflectionRequest]:
+        yield reflection_pb2.ServerReflectionRequest(list_services="")
+        never.wait(30)
+
+    held = stub.ServerReflectionInfo(idle(), timeout=30)
+    try:
+        assert next(held).HasField("list_services_response")
+        started = time.monotonic()
+        with pytest.raises(grpc.RpcError) as ended:
+            next(held)
+        assert ended.value.code() == grpc.StatusCode.CANCELLED and time.monotonic() - started < 10
+    finally:
+        never.set()
+    deadline = time.monotonic() + 10
+    while True:
         try:
             reply = reflect(running, reflection_pb2.ServerReflectionRequest(list_services=""))
             break
