@@ -37,6 +37,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from gateway import metrics
 from gateway.api.errors import internal_status, status_code, to_status
 from gateway.api.roles import ALLOWED_ROLES, is_public
+from gateway.api.slots import StreamSlots
 from gateway.domain.errors import (
     FieldViolation,
     InvalidRequestError,
@@ -187,33 +188,16 @@ anyone, had taken every thread of a process (found by a security tester). Health
 own bound (``gateway.health.health_watches``)."""
 
 
-class _Slots:
-    """At most ``limit`` calls at once, each holding its slot until its answers end."""
-
-    def __init__(self, limit: int):
-        self._limit = limit
-        self._held = 0
-        self._lock = threading.Lock()
-
-    def take(self) -> Callable[[], None] | None:
-        """What frees the slot taken (once, however often it is called), or None when every slot is held."""
-        with self._lock:
-            if self._held >= self._limit:
-                return None
-            self._held += 1
-        freed = threading.Event()
-
-        def release() -> None:
-            with self._lock:
-                if not freed.is_set():
-                    freed.set()
-                    self._held -= 1
-
-        return release
+def _reflection_busy() -> ZzgwError:
+    return ResourceExhaustedError(
+        "证照网关的这个进程上的服务反射调用已满，请稍后重试"
+        "（every server-reflection stream of this gateway process is in use; retry later）",
+        reason="TOO_MANY_STREAMS",
+    )
 
 
 def _public(
-    handler: grpc.RpcMethodHandler, method: str, limit: int | None = None, slots: _Slots | None = None
+    handler: grpc.RpcMethodHandler, method: str, limit: int | None = None, slots: StreamSlots | None = None
 ) -> grpc.RpcMethodHandler:
     """A public method's handler (health, reflection) whose undecodable or oversized requests are refused as the
     gateway's own methods' are; there is no caller to identify and nothing to log. A stream of a method given
@@ -241,15 +225,10 @@ def _public(
 
             if slots is None:
                 return behaviour(each(), context)
-            release = slots.take()
-            if release is None:
-                busy = ResourceExhaustedError(
-                    "证照网关的这个进程上的服务反射调用已满，请稍后重试"
-                    "（every server-reflection stream of this gateway process is in use; retry later）",
-                    reason="TOO_MANY_STREAMS",
-                )
-                context.abort_with_status(to_status(busy))
-            assert release is not None
+            try:
+                release = slots.take()  # no member: one holder, "", for every caller
+            except ZzgwError as busy:
+                context.abort_with_status(to_status(busy))  # raises: the call ends here
             if not context.add_callback(release):  # a stream its client cancels frees its slot at once
                 release()
                 return iter(())
@@ -300,7 +279,9 @@ class GatewayInterceptor(grpc.ServerInterceptor):
         """Where unary-unary calls are kept while they run, for the watchdog (``gateway.watchdog``)."""
         self._max_request_bytes = max_request_bytes
         """The message limit: a larger request message is refused as REQUEST_TOO_LARGE (None: gRPC's limit only)."""
-        self._reflection = _Slots(REFLECTION_STREAMS)  # both versions' streams together
+        self._reflection = StreamSlots(  # both versions' streams together
+            REFLECTION_STREAMS, REFLECTION_STREAMS, lambda _name, _held: _reflection_busy(), _reflection_busy
+        )
         self._guarded: dict[str, tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler]] = {}
 
     def intercept_service(

@@ -11,6 +11,7 @@ import grpc
 from gateway.api import convert
 from gateway.api.errors import item_error, within_limit
 from gateway.api.interceptors import caller, operator
+from gateway.api.slots import StreamSlots
 from gateway.domain.audit import AuditAction
 from gateway.domain.catalog import Catalog, Sensitivity
 from gateway.domain.errors import (
@@ -66,10 +67,10 @@ class IssuanceServicer(issuance_pb2_grpc.IssuanceServiceServicer):
         self._service = service
         self._catalog = catalog
         self._issuer_name = issuer_name
-        self._watchers = _StreamSlots(max_watchers, max_watchers_per_member, _watchers_of_member_full, _watchers_full)
+        self._watchers = StreamSlots(max_watchers, max_watchers_per_member, _watchers_of_member_full, _watchers_full)
         # a batch stream holds a handler thread while its client keeps it open, sending or not: sixteen idle ones
         # of one issuer had stopped every other member's calls (found by a security tester)
-        self._batches = _StreamSlots(
+        self._batches = StreamSlots(
             max_batch_streams, MAX_BATCH_STREAMS_PER_MEMBER, _batches_of_member_full, _batches_full
         )
         self._poll = poll_seconds
@@ -86,7 +87,7 @@ class IssuanceServicer(issuance_pb2_grpc.IssuanceServiceServicer):
         self, request_iterator: Iterator[issuance_pb2.BatchIssueLicensesRequest], context: grpc.ServicerContext
     ) -> Iterator[issuance_pb2.BatchIssueLicensesResponse]:
         member = caller()
-        release = self._batches.take(member)
+        release = self._batches.take(member.code, member.name)
         if not context.add_callback(release):  # freed however the stream ends, even if never resumed
             release()
             return
@@ -253,7 +254,7 @@ class IssuanceServicer(issuance_pb2_grpc.IssuanceServiceServicer):
                 ]
             )
         scope = self._service.watch_scope(member, request.type_codes)
-        release = self._watchers.take(member)
+        release = self._watchers.take(member.code, member.name)
         signal = self._service.signal
         ended = threading.Event()
 
@@ -354,60 +355,11 @@ def _cursor(request: issuance_pb2.WatchLicenseChangesRequest) -> int | None:
     return 0 if request.from_beginning else None
 
 
-class _StreamSlots:
-    """The streams of one method a process holds open, at most ``total`` in all and ``per_member`` for any one
-    member: each holds a handler thread for as long as its client keeps it open, so no one member may take every
-    thread. ``member_full`` and ``process_full`` make the refusals (RESOURCE_EXHAUSTED)."""
-
-    def __init__(
-        self,
-        total: int,
-        per_member: int,
-        member_full: Callable[[Member, int], ZzgwError],
-        process_full: Callable[[], ZzgwError],
-    ):
-        self._total = total
-        self._per_member = per_member
-        self._member_full = member_full
-        self._process_full = process_full
-        self._lock = threading.Lock()
-        self._held: dict[str, int] = {}
-
-    def take(self, member: Member) -> Callable[[], None]:
-        """Take a slot for ``member`` and return what frees it (once, however often it is called); the refusal when
-        the member holds its share or the process every slot."""
-        with self._lock:
-            mine = self._held.get(member.code, 0)
-            if mine >= self._per_member:
-                raise self._member_full(member, mine)
-            if sum(self._held.values()) >= self._total:
-                raise self._process_full()
-            self._held[member.code] = mine + 1
-        freed = threading.Event()
-
-        def release() -> None:
-            with self._lock:
-                if freed.is_set():
-                    return
-                freed.set()
-                left = self._held[member.code] - 1
-                if left:
-                    self._held[member.code] = left
-                else:
-                    del self._held[member.code]
-
-        return release
-
-    def held(self) -> dict[str, int]:
-        with self._lock:
-            return dict(self._held)
-
-
-def _watchers_of_member_full(member: Member, mine: int) -> ZzgwError:
+def _watchers_of_member_full(name: str, mine: int) -> ZzgwError:
     return ResourceExhaustedError(
-        f"{member.name}在证照网关的这个进程上已有{mine}个变更订阅，已达每个成员的上限：请先关闭一个再订阅"
+        f"{name}在证照网关的这个进程上已有{mine}个变更订阅，已达每个成员的上限：请先关闭一个再订阅"
         f"（一个订阅可含任意多种证照类型）；已断开的客户端的订阅在约{DEAD_PEER_SECONDS}秒内释放"
-        f"（{member.name} already has {mine} WatchLicenseChanges streams open on this gateway process, the "
+        f"（{name} already has {mine} WatchLicenseChanges streams open on this gateway process, the "
         "most one member may hold: close one before opening another (one stream carries any number of "
         "license types: name them all in type_codes, or none for every type the member may watch); a "
         f"stream of a client that vanished is released within about {DEAD_PEER_SECONDS} s）",
@@ -422,10 +374,10 @@ def _watchers_full() -> ZzgwError:
     )
 
 
-def _batches_of_member_full(member: Member, mine: int) -> ZzgwError:
+def _batches_of_member_full(name: str, mine: int) -> ZzgwError:
     return ResourceExhaustedError(
-        f"{member.name}在证照网关的这个进程上已有{mine}个批量签发流，已达每个成员的上限：请在已开的流中继续发送，"
-        f"或先结束一个（{member.name} already has {mine} BatchIssueLicenses streams open on this gateway process, "
+        f"{name}在证照网关的这个进程上已有{mine}个批量签发流，已达每个成员的上限：请在已开的流中继续发送，"
+        f"或先结束一个（{name} already has {mine} BatchIssueLicenses streams open on this gateway process, "
         "the most one member may hold: send on the streams open, or end one first; one stream carries any number "
         f"of items; a stream of a client that vanished is released within about {DEAD_PEER_SECONDS} s）",
         reason="TOO_MANY_BATCH_STREAMS",
