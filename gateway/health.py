@@ -34,6 +34,9 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from sqlalchemy import text
 
+from gateway.api.errors import to_status
+from gateway.api.slots import StreamSlots
+from gateway.domain.errors import ResourceExhaustedError, ZzgwError
 from gateway.store.database import Database
 from gateway.threads import name_this_thread
 
@@ -276,16 +279,28 @@ class HealthServicer(health_pb2_grpc.HealthServicer):
     ``grpc_health``'s own servicer answers. A ``Watch`` sends each change and ends when the server stops.
 
     Each open ``Watch`` holds one of the process's handler threads, as a ``WatchLicenseChanges`` stream does: at most
-    ``max_watches`` are open at once (``health_watches``), one more is RESOURCE_EXHAUSTED. Sixteen of them, which
+    ``max_watches`` are open at once (``health_watches``, and within the process's long ``streams``), one more is
+    RESOURCE_EXHAUSTED. Sixteen of them, which
     needed no credentials, had taken every handler thread: the process answered nothing, ``Check`` included, while
     ``/readyz`` said ready (found by a soak tester)."""
 
-    def __init__(self, readiness: Readiness, services: Iterable[str], *, max_watches: int = 4):
+    def __init__(
+        self,
+        readiness: Readiness,
+        services: Iterable[str],
+        *,
+        max_watches: int = 4,
+        streams: StreamSlots | None = None,
+    ):
         self._readiness = readiness
         self._services = frozenset(("", *services))
-        self._max_watches = max_watches
-        self._watches = 0
-        self._lock = threading.Lock()
+        self._watches = StreamSlots(
+            max_watches,
+            max_watches,
+            lambda _n, _h: _watches_full(max_watches),
+            lambda: _watches_full(max_watches),
+            streams,
+        )
 
     def Check(self, request: health_pb2.HealthCheckRequest, context: grpc.ServicerContext) -> Any:
         if request.service not in self._services:
@@ -293,16 +308,10 @@ class HealthServicer(health_pb2_grpc.HealthServicer):
         return health_pb2.HealthCheckResponse(status=_status(self._readiness.state))
 
     def Watch(self, request: health_pb2.HealthCheckRequest, context: grpc.ServicerContext) -> Iterator[Any]:
-        with self._lock:
-            full = self._watches >= self._max_watches
-            if not full:
-                self._watches += 1
-        if full:
-            context.abort(
-                grpc.StatusCode.RESOURCE_EXHAUSTED,
-                f"证照网关的这个进程上的健康状态订阅已达上限{self._max_watches}个：请用 Check 轮询"
-                f"（too many health watches on this gateway process ({self._max_watches}): poll Check instead）",
-            )
+        try:
+            release = self._watches.take()
+        except ZzgwError as refused:
+            context.abort_with_status(to_status(refused))  # raises: the call ends here
         try:
             known = request.service in self._services
             context.add_callback(self._readiness.wake)  # a client gone ends its watch at once
@@ -313,8 +322,15 @@ class HealthServicer(health_pb2_grpc.HealthServicer):
                     sent = status
                     yield health_pb2.HealthCheckResponse(status=status)
         finally:
-            with self._lock:
-                self._watches -= 1
+            release()
+
+
+def _watches_full(most: int) -> ZzgwError:
+    return ResourceExhaustedError(
+        f"证照网关的这个进程上的健康状态订阅已达上限{most}个：请用 Check 轮询"
+        f"（too many health watches on this gateway process ({most}): poll Check instead）",
+        reason="TOO_MANY_HEALTH_WATCHES",
+    )
 
 
 def health_watches(threads: int, max_watchers: int) -> int:

@@ -52,6 +52,7 @@ from gateway.api.issuance import KEEPALIVE_SECONDS, KEEPALIVE_TIMEOUT_SECONDS, I
 from gateway.api.roles import ALLOWED_ROLES
 from gateway.api.seals import SealServicer
 from gateway.api.sharing import SharingServicer
+from gateway.api.slots import long_streams
 from gateway.api.verification import VerificationServicer
 from gateway.config import ConfigError, Settings, url_without_credentials
 from gateway.domain.audit import HeadMemos
@@ -1063,6 +1064,7 @@ def build_server(
     limit = settings.max_message_bytes
     gateway.start()
     metrics.follow_readiness(gateway.readiness)  # zzgw_ready, until the readiness's watches close (a stop)
+    streams = long_streams(settings.threads)  # every kind of long-lived stream together, below the handler threads
     server = grpc.server(
         futures.ThreadPoolExecutor(
             max_workers=settings.threads,
@@ -1071,7 +1073,13 @@ def build_server(
             initargs=(HANDLER_THREAD_NAME,),
         ),
         interceptors=[
-            GatewayInterceptor(gateway.authenticator, mode=settings.mode, in_flight=in_flight, max_request_bytes=limit)
+            GatewayInterceptor(
+                gateway.authenticator,
+                mode=settings.mode,
+                in_flight=in_flight,
+                max_request_bytes=limit,
+                streams=streams,
+            )
         ],
         options=[
             # more than the limit: the interceptor refuses a request over it in words (REQUEST_TOO_LARGE)
@@ -1098,6 +1106,7 @@ def build_server(
             max_watchers=settings.max_watchers,
             max_watchers_per_member=settings.max_watchers_per_member,
             max_batch_streams=max(1, settings.threads // 2),  # half the handler threads, at most 4 one member's
+            streams=streams,
         ),
         server,
     )
@@ -1120,6 +1129,7 @@ def build_server(
             gateway.readiness,
             SERVICE_NAMES,
             max_watches=health_watches(settings.threads, settings.max_watchers),
+            streams=streams,
         ),
         server,
     )

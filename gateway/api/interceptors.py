@@ -185,7 +185,7 @@ REFLECTION_STREAMS = 1
 """Server-reflection streams a process serves at once. Reflection is public (tools list the services with it), and
 each stream holds a handler thread for as long as its client keeps it open, sending nothing: sixteen idle ones, from
 anyone, had taken every thread of a process (found by a security tester). Health's ``Watch`` streams have their
-own bound (``gateway.health.health_watches``)."""
+own bound (``gateway.health.health_watches``); all draw on the process's long streams (``gateway.api.slots``)."""
 
 
 def _reflection_busy() -> ZzgwError:
@@ -270,6 +270,7 @@ class GatewayInterceptor(grpc.ServerInterceptor):
         mode: str,
         in_flight: InFlight | None = None,
         max_request_bytes: int | None = None,
+        streams: StreamSlots | None = None,
     ):
         if mode not in ("dev", "production"):
             raise ValueError(f"unknown mode {mode!r}")
@@ -279,8 +280,8 @@ class GatewayInterceptor(grpc.ServerInterceptor):
         """Where unary-unary calls are kept while they run, for the watchdog (``gateway.watchdog``)."""
         self._max_request_bytes = max_request_bytes
         """The message limit: a larger request message is refused as REQUEST_TOO_LARGE (None: gRPC's limit only)."""
-        self._reflection = StreamSlots(  # both versions' streams together
-            REFLECTION_STREAMS, REFLECTION_STREAMS, lambda _name, _held: _reflection_busy(), _reflection_busy
+        self._reflection = StreamSlots(  # both versions' streams together, within the process's long streams
+            REFLECTION_STREAMS, REFLECTION_STREAMS, lambda _name, _held: _reflection_busy(), _reflection_busy, streams
         )
         self._guarded: dict[str, tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler]] = {}
 

@@ -59,6 +59,7 @@ class IssuanceServicer(issuance_pb2_grpc.IssuanceServiceServicer):
         max_watchers: int = 8,
         max_watchers_per_member: int = 2,
         max_batch_streams: int = 8,
+        streams: StreamSlots | None = None,
         poll_seconds: float = 0.5,
     ):
         self._max_message_bytes = max_message_bytes
@@ -67,11 +68,14 @@ class IssuanceServicer(issuance_pb2_grpc.IssuanceServiceServicer):
         self._service = service
         self._catalog = catalog
         self._issuer_name = issuer_name
-        self._watchers = StreamSlots(max_watchers, max_watchers_per_member, _watchers_of_member_full, _watchers_full)
+        # both kinds hold a handler thread each, and draw on the process's long ``streams`` (``long_streams``)
+        self._watchers = StreamSlots(
+            max_watchers, max_watchers_per_member, _watchers_of_member_full, _watchers_full, streams
+        )
         # a batch stream holds a handler thread while its client keeps it open, sending or not: sixteen idle ones
         # of one issuer had stopped every other member's calls (found by a security tester)
         self._batches = StreamSlots(
-            max_batch_streams, MAX_BATCH_STREAMS_PER_MEMBER, _batches_of_member_full, _batches_full
+            max_batch_streams, MAX_BATCH_STREAMS_PER_MEMBER, _batches_of_member_full, _batches_full, streams
         )
         self._poll = poll_seconds
 

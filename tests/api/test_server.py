@@ -31,8 +31,10 @@ import protos.zzgw.v1
 from adapters.records import issue_request
 from gateway.api import interceptors
 from gateway.api.roles import ALLOWED_ROLES
+from gateway.api.slots import StreamSlots, long_streams
 from gateway.bootstrap import samples
 from gateway.config import MIN_MESSAGE_BYTES
+from gateway.domain.errors import ResourceExhaustedError
 from gateway.server import SERVICE_NAMES, library_tracebacks_cut
 from gateway.threads import name_this_thread
 from protos.zzgw.v1 import catalog_pb2, catalog_pb2_grpc, issuance_pb2, verification_pb2, verification_pb2_grpc
@@ -162,6 +164,74 @@ def test_a_reflection_stream_held_open_is_ended_after_its_time(
     finally:
         never.set()
     assert_reflection_served_again(running)
+
+
+def test_the_kinds_of_long_streams_together_leave_threads_for_calls(running: RunningGateway) -> None:
+    """Each kind of long-lived stream has its own bound, but the bounds added up to more than the handler threads
+    (with 16: 8 watchers, 8 batch streams, 4 health watches, 1 reflection), so together they could hold every thread
+    (found rereading the bounds). They all draw on one pool, ``long_streams``, that keeps a quarter of the threads
+    for other calls: here 8 threads, 6 long streams; the seventh is refused TOO_MANY_STREAMS although its own kind
+    has room, calls go on, and a slot freed is taken again."""
+    from gateway.api.issuance import MAX_BATCH_STREAMS_PER_MEMBER
+    from gateway.health import health_watches
+
+    assert (MAX_BATCH_STREAMS_PER_MEMBER, health_watches(8, 4), long_streams(8).held()) == (4, 3, {})
+    quiet = threading.Event()
+
+    def idle(n: int) -> Iterator[issuance_pb2.BatchIssueLicensesRequest]:
+        yield issuance_pb2.BatchIssueLicensesRequest(licenses=[issue_request(unique_food_permit(73_100 + n))])
+        quiet.wait(60)
+
+    health = health_pb2_grpc.HealthStub(running.channel(None))
+    batches = [running.issuance(MARKET).BatchIssueLicenses(idle(n), timeout=60) for n in range(4)]
+    watches = [health.Watch(health_pb2.HealthCheckRequest(), timeout=60) for _ in range(2)]
+    try:
+        assert all(next(stream).results[0].HasField("license") for stream in batches)
+        assert [next(watch).status for watch in watches] == [health_pb2.HealthCheckResponse.SERVING] * 2
+        with pytest.raises(grpc.RpcError) as caught:
+            next(health.Watch(health_pb2.HealthCheckRequest(), timeout=10))  # the third of three health watches
+        refused = caught.value
+        assert (refused.code(), error_details(refused)[0].reason) == (
+            grpc.StatusCode.RESOURCE_EXHAUSTED,
+            "TOO_MANY_STREAMS",
+        )
+        assert "长时间打开的流" in (refused.details() or "") and "hold 6 handler threads" in (refused.details() or "")
+        assert running.catalog(TAX).ListLicenseTypes(catalog_pb2.ListLicenseTypesRequest()).license_types
+        batches.pop().cancel()
+        deadline = time.monotonic() + 10
+        while True:  # freed by the cancellation's callback, on gRPC's thread
+            again = health.Watch(health_pb2.HealthCheckRequest(), timeout=60)
+            try:
+                assert next(again).status == health_pb2.HealthCheckResponse.SERVING
+                watches.append(again)
+                break
+            except grpc.RpcError as busy:
+                assert busy.code() == grpc.StatusCode.RESOURCE_EXHAUSTED and time.monotonic() < deadline
+                time.sleep(0.05)
+    finally:
+        for stream in [*batches, *watches]:
+            stream.cancel()
+        quiet.set()
+
+
+def test_a_stream_refused_by_the_pool_holds_no_slot_of_its_kind() -> None:
+    pool = long_streams(4)  # 3 long streams, one thread kept
+    kind = StreamSlots(3, 2, lambda name, held: ResourceExhaustedError(f"{name} {held}", reason="MINE"),
+                       lambda: ResourceExhaustedError("all", reason="ALL"), pool)  # fmt: skip
+    other = pool.take()
+    first, second = kind.take("a"), kind.take("b")
+    assert (kind.held(), pool.held()) == ({"a": 1, "b": 1}, {"": 1, "a": 1, "b": 1})
+    with pytest.raises(ResourceExhaustedError) as refused:
+        kind.take("c")
+    assert refused.value.reason == "TOO_MANY_STREAMS" and kind.held() == {"a": 1, "b": 1}
+    other()
+    third = kind.take("c")
+    with pytest.raises(ResourceExhaustedError) as own:
+        kind.take("d")
+    assert own.value.reason == "ALL"  # the kind's own refusal comes first
+    for release in (first, second, third, third):  # freeing twice frees once
+        release()
+    assert (kind.held(), pool.held()) == ({}, {})
 
 
 # --- the catalog --------------------------------------------------------------------------------------------------
