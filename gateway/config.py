@@ -79,6 +79,32 @@ _ENV = {
 }
 
 
+OTHER_VARIABLES = frozenset((
+    "ZZGW_CONFIG", "ZZGW_SEAL_CA_KEY_PASSPHRASE", "ZZGW_CJK_FONT", "ZZGW_CJK_FALLBACK_FONTS", "ZZGW_PKCS11_MODULE",
+    "ZZGW_CHROMIUM", "ZZGW_TEST_DATABASE_URL", "ZZGW_BENCH_DATABASE_URL", "ZZGW_WORKERS_CHANGE_COUNTER",
+    "ZZGW_PKI", "ZZGW_MEMBER",
+))  # fmt: skip
+"""The environment variables zzgw reads besides the settings' (fonts, the seal CA's key, PKCS#11, tests, the
+supervisor's own, the department client's of docs/departments.md)."""
+
+
+def _misspelt_variables(env: Mapping[str, str]) -> list[tuple[str, str]]:
+    """The ``ZZGW_`` variables set that are no variable zzgw reads but nearly one (or one in lower case), with the one
+    each was meant to be: ``ZZGW_THREAD=32`` had started 16 threads without a word (found by an operations tester)."""
+    import difflib
+
+    known = {*_ENV.values(), *OTHER_VARIABLES}
+    found = []
+    for name in sorted(env):
+        typed = name.upper()
+        if not typed.startswith("ZZGW_") or name in known:
+            continue
+        meant = difflib.get_close_matches(typed, sorted(known), n=1, cutoff=0.8)
+        if typed in known or meant:
+            found.append((name, typed if typed in known else meant[0]))
+    return found
+
+
 SUPPORTED_DATABASES = ("sqlite:", "postgresql+psycopg:")
 """The stores zzgw runs on (its driver paths, locks and migrations are written for these two)."""
 
@@ -286,6 +312,12 @@ class Settings:
                 values.update(tomllib.loads(path.read_text(encoding="utf-8")))
             except (OSError, tomllib.TOMLDecodeError) as exc:
                 raise ConfigError(f"cannot read {path}: {exc}") from exc
+        misspelt = _misspelt_variables(env)
+        if misspelt:
+            raise ConfigError(
+                "环境变量名有误，未生效（not a zzgw setting, so not applied）: "
+                + "; ".join(f"{name}: did you mean {meant}?" for name, meant in misspelt)
+            )
         for name, variable in _ENV.items():
             if env.get(variable):
                 values[name] = env[variable]

@@ -93,6 +93,21 @@ def test_unreadable_or_broken_file(tmp_path: Path) -> None:
         Settings.load(write_toml(tmp_path, "threads = = 3\n"), env={})
 
 
+def test_a_misspelt_variable_is_refused_with_the_one_meant() -> None:
+    """ZZGW_THREAD=32 had started 16 threads without a word (an operations tester): a ZZGW_ variable that is nearly
+    one zzgw reads, or one in lower case, stops the start and names the one meant; others are left to their tools."""
+    with pytest.raises(ConfigError) as refused:
+        Settings.load(env={"ZZGW_THREAD": "32", "zzgw_workers": "2", "ZZGW_DATABASEURL": "sqlite:///x.db"})
+    assert str(refused.value) == (
+        "环境变量名有误，未生效（not a zzgw setting, so not applied）: ZZGW_DATABASEURL: did you mean "
+        "ZZGW_DATABASE_URL?; ZZGW_THREAD: did you mean ZZGW_THREADS?; zzgw_workers: did you mean ZZGW_WORKERS?"
+    )
+    with pytest.raises(ConfigError, match="ZZGW_SEAL_CA_KEY_PASSPHRAS: did you mean ZZGW_SEAL_CA_KEY_PASSPHRASE"):
+        Settings.load(env={"ZZGW_SEAL_CA_KEY_PASSPHRAS": "x"})
+    others = {"ZZGW_TEST_DATABASE_URL": "sqlite://", "ZZGW_CJK_FONT": "/f.ttf", "ZZGW_MY_SCRIPT_DIR": "/x"}
+    assert Settings.load(env={**others, "ZZGW_THREADS": "32"}).threads == 32
+
+
 @pytest.mark.parametrize(("variable", "value"), [("ZZGW_THREADS", "many"), ("ZZGW_WORKERS", "1.5"),
                                                  ("ZZGW_MAX_MESSAGE_BYTES", "4MiB")])  # fmt: skip
 def test_bad_number(variable: str, value: str) -> None:
