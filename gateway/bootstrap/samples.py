@@ -130,7 +130,8 @@ def id_card(n: int, issued: dt.date = dt.date(2020, 6, 1)) -> dict[str, Any]:
 
 def marriage_certificate(n: int, issued: dt.date = dt.date(2019, 5, 20)) -> dict[str, Any]:
     husband_born, wife_born = _birth(2 * n), _birth(2 * n + 1)
-    husband, wife = citizen_id(2 * n, husband_born), citizen_id(2 * n + 1, wife_born, "370103")
+    # the 17th character of a 公民身份号码 is odd for a man, even for a woman (GB 11643), as 男方 and 女方 must carry
+    husband, wife = citizen_id(2 * n + 1, husband_born), citizen_id(2 * n, wife_born, "370103")
     return {
         "request_id": f"mc-{n}",
         "type_code": MARRIAGE,

@@ -111,6 +111,15 @@ class FieldSpec:
     father): while the holder is a minor, that person may consent for the holder to the use of the license
     (监护人代为授权, ``gateway.domain.guardianship``). Only a ``CITIZEN_ID`` field not ``of_holder`` may be one."""
 
+    person_sex: str = ""
+    """The sex (男 or 女) of the person whose 公民身份号码 a co-subject field states (a 出生医学证明's mother, a
+    结婚证's 女方): an issue or amendment whose number carries the other is refused. Only a ``CITIZEN_ID`` field not
+    ``of_holder`` may carry it."""
+    person_birth_date: str = ""
+    """The key of the ``DATE`` field that states the birth date of the person this ``CITIZEN_ID`` field names (a
+    结婚证's 男方出生日期 for 男方身份证件号): an issue or amendment whose date is not the one the number carries is
+    refused."""
+
     def named(self, name: str) -> bool:
         """Whether ``name`` is the field's label or one of its form labels."""
         return name == self.label or name in self.form_labels
@@ -160,6 +169,16 @@ class LicenseType:
                 raise ValueError(
                     f"license type {self.code}: guardian_of_holder needs the holder's birth date: a required field "
                     "of_holder birth_date, or holder_code_types 111 only"
+                )
+
+        for spec in self.fields:
+            if not spec.person_birth_date:
+                continue
+            dated = next((f for f in self.fields if f.key == spec.person_birth_date), None)
+            if dated is None or dated.value_type is not ValueType.DATE:
+                raise ValueError(
+                    f"license type {self.code}: field {spec.key}: person_birth_date must name a DATE field of the "
+                    f"type, not {spec.person_birth_date!r}"
                 )
 
     def field_spec(self, key: str) -> FieldSpec | None:
@@ -339,6 +358,8 @@ def _field(raw: Mapping[str, Any], type_code: str) -> FieldSpec:
             "of_holder",
             "masking",
             "guardian_of_holder",
+            "person_sex",
+            "person_birth_date",
         },
         where,
     )
@@ -360,6 +381,12 @@ def _field(raw: Mapping[str, Any], type_code: str) -> FieldSpec:
     guardian = _get(raw, "guardian_of_holder", bool, where, False)
     if guardian and (value_type is not ValueType.CITIZEN_ID or of_holder is not None):
         raise ValueError(f"{where}: guardian_of_holder needs a field of type CITIZEN_ID not of_holder")
+    person_sex = _get(raw, "person_sex", str, where, "")
+    person_birth_date = _get(raw, "person_birth_date", str, where, "")
+    if (person_sex or person_birth_date) and (value_type is not ValueType.CITIZEN_ID or of_holder is not None):
+        raise ValueError(f"{where}: person_sex and person_birth_date need a field of type CITIZEN_ID not of_holder")
+    if person_sex not in ("", "男", "女"):
+        raise ValueError(f"{where}: person_sex must be 男 or 女, not {person_sex[:20]!r}")
     return FieldSpec(
         key=raw["key"],
         label=_text(raw, "label", where),
@@ -375,6 +402,8 @@ def _field(raw: Mapping[str, Any], type_code: str) -> FieldSpec:
         of_holder=of_holder,
         masking=_enum(raw, "masking", Masking, where, "whole" if value_type is ValueType.STRING else "ends"),
         guardian_of_holder=guardian,
+        person_sex=person_sex,
+        person_birth_date=person_birth_date,
     )
 
 

@@ -182,6 +182,7 @@ def validate_issue(draft: LicenseDraft, catalog: Catalog, issuer: Member, today:
     fields = check_fields(license_type, draft.fields, errors, partial=False)
     if holder is not None:
         check_holder_fields(license_type, holder, fields, errors)
+        check_person_fields(license_type, holder, fields, errors)
         if license_type.license_number_of_holder and license_number and license_number != holder.code:
             code_name = HOLDER_CODE_TYPES.get(holder.code_type, "持证主体代码")
             errors.append(
@@ -409,6 +410,73 @@ def check_holder_fields(
                 continue
         where = f"fields.{spec.key}"
         errors.append(_v(where, "DISAGREES_WITH_HOLDER", _said(spec.label + words[0], f"{where} {words[1]}")))
+
+
+def check_person_fields(
+    license_type: LicenseType, holder: Holder, fields: Mapping[str, str], errors: list[FieldViolation]
+) -> None:
+    """Each 公民身份号码 a co-subject field states agrees with what the license says of that person: the sex the catalog
+    gives them (``person_sex``: a mother is a woman), the birth date of their ``person_birth_date`` field, and, for a
+    parent (``guardian_of_holder``), a birth before the holder's. Such a 出生医学证明 whose "mother" was a man, or born
+    after the child, had been issued, and that person could consent for the child (found by an issuer tester). A
+    number that is no valid 公民身份号码 is already refused as such. The descriptions name the fields, not values."""
+    holder_born = _holder_born(license_type, holder, fields)
+    for spec in license_type.fields:
+        code = fields.get(spec.key, "").strip().upper()
+        if not code or spec.value_type is not ValueType.CITIZEN_ID or citizen_id_problem(code) is not None:
+            continue
+        where = f"fields.{spec.key}"
+        if spec.person_sex and _sex(code) != spec.person_sex:
+            errors.append(
+                _v(
+                    where,
+                    "DISAGREES_WITH_PERSON",
+                    _said(
+                        f"{spec.label}中的性别为{_sex(code)}，与其所属的人不符（应为{spec.person_sex}）",
+                        f"{where} carries the sex of a {_SEX_EN[_sex(code)]}, where it names a "
+                        f"{_SEX_EN[spec.person_sex]}",
+                    ),
+                )
+            )
+        dated = license_type.field_spec(spec.person_birth_date) if spec.person_birth_date else None
+        stated = fields.get(spec.person_birth_date, "")
+        if dated is not None and _CALENDAR_DATE.fullmatch(stated) and stated != _born(code):
+            at = f"fields.{dated.key}"
+            errors.append(
+                _v(
+                    at,
+                    "DISAGREES_WITH_PERSON",
+                    _said(
+                        f"{dated.label}与{spec.label}中的出生日期不一致",
+                        f"{at} is not the birth date {where} carries",
+                    ),
+                )
+            )
+        if spec.guardian_of_holder and holder_born and _born(code) >= holder_born:
+            errors.append(
+                _v(
+                    where,
+                    "BORN_AFTER_HOLDER",
+                    _said(
+                        f"{spec.label}中的出生日期不早于持证人的出生日期：此人不能是持证人的父母",
+                        f"{where} carries a birth date not before the holder's: no parent of the holder",
+                    ),
+                )
+            )
+
+
+_SEX_EN = {"男": "man", "女": "woman"}
+
+
+def _holder_born(license_type: LicenseType, holder: Holder, fields: Mapping[str, str]) -> str:
+    """The holder's birth date (YYYY-MM-DD) as their 公民身份号码 carries it, else as the license's ``of_holder:
+    birth_date`` field states it; "" when neither tells it."""
+    if holder.code_type == "111" and citizen_id_problem(holder.code) is None:
+        return _born(holder.code)
+    for spec in license_type.fields:
+        if spec.of_holder is OfHolder.BIRTH_DATE and _CALENDAR_DATE.fullmatch(fields.get(spec.key, "")):
+            return fields[spec.key]
+    return ""
 
 
 def _born(citizen_id: str) -> str:

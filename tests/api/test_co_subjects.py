@@ -89,9 +89,7 @@ def log_of(
 
 def couple(running: RunningGateway) -> tuple[str, str, str]:
     """A husband, a wife (fresh people of this test) and the husband's 结婚证."""
-    (husband, _), (wife, _) = person(), person()
-    while wife == husband:
-        wife, _ = person()
+    (husband, _), (wife, _) = person("男"), person("女")
     return husband, wife, marriage(running, husband, wife)
 
 

@@ -84,9 +84,7 @@ def certificate(
 
 
 def parents() -> tuple[str, str]:
-    (mother, _), (father, _) = person(), person()
-    while father == mother:
-        father, _ = person()
+    (mother, _), (father, _) = person("女"), person("男")
     return mother, father
 
 
@@ -266,6 +264,29 @@ def amend(running: RunningGateway, license_id: str, reason: str, **fields: str) 
     return str(amended.license_id)
 
 
+def test_no_certificate_names_a_woman_father_or_a_parent_born_after_the_child(running: RunningGateway) -> None:
+    """Such a "parent" had been issued, and could consent for the child (an issuer tester). The issue and the
+    amendment are refused, naming the field; nothing is changed, and the person named cannot consent."""
+    mother, father = parents()
+    woman, _ = person("女")
+    code, violations = refusal(lambda: certificate(running, mother, woman))
+    assert (code, [(f, r) for f, r, _ in violations]) == (
+        grpc.StatusCode.INVALID_ARGUMENT,
+        [("fields.father_citizen_id", "DISAGREES_WITH_PERSON")],
+    )
+    first, _ = certificate(running, mother, father)
+    young = samples.citizen_id(2 * random.randrange(500) + 1, china_today())  # a man born today, after the child
+    code, violations = refusal(lambda: amend(running, first, "更正父亲信息", father_citizen_id=young))
+    assert (code, [(f, r) for f, r, _ in violations]) == (
+        grpc.StatusCode.INVALID_ARGUMENT,
+        [("fields.father_citizen_id", "BORN_AFTER_HOLDER")],
+    )
+    assert all(chinese_first(description) for _, _, description in violations)
+    code, _ = refusal(lambda: consent(running, young, (first,)))
+    assert code == grpc.StatusCode.INVALID_ARGUMENT  # no guardian of the child: the amendment did not happen
+    assert consent(running, father, (first,), uses=1).consent.guardian_code == father
+
+
 def test_a_father_an_amendment_took_off_no_longer_consents_through_the_superseded_version(
     running: RunningGateway,
 ) -> None:
@@ -274,7 +295,7 @@ def test_a_father_an_amendment_took_off_no_longer_consents_through_the_supersede
     force only."""
     mother, father = parents()
     first, child = certificate(running, mother, father)
-    new_father, _ = person()
+    new_father, _ = person("男")
     current = amend(running, first, "更正父亲信息", father_citizen_id=new_father, father_name="王强")
 
     stranger, _ = person()
@@ -306,7 +327,7 @@ def test_a_consent_granted_before_the_amendment_ends_when_it_takes_the_father_of
     hers = consent(running, mother, (first,), uses=3)
     assert data(running, first, CBDJ, member=MEDICAL, code=his.code).consent_uses_left == 2
 
-    new_father, _ = person()
+    new_father, _ = person("男")
     current = amend(running, first, "更正父亲信息", father_citizen_id=new_father, father_name="王强")
     for read in (current, first):
         reason, _ = denied(lambda read=read: data(running, read, CBDJ, member=MEDICAL, code=his.code))

@@ -145,6 +145,20 @@ def _field(license_type: dict[str, Any], key: str) -> dict[str, Any]:
             lambda t: _field(t, "birth_date").pop("of_holder"),
             "license type 1110000099100006XH001: guardian_of_holder needs the holder's birth date",
         ),
+        (
+            lambda t: _field(t, "mother_citizen_id").update(person_sex="F"),
+            "field mother_citizen_id of 1110000099100006XH001: person_sex must be 男 or 女, not 'F'",
+        ),
+        (
+            lambda t: _field(t, "mother_name").update(person_sex="女"),
+            "field mother_name of 1110000099100006XH001: person_sex and person_birth_date need a field of type "
+            "CITIZEN_ID not of_holder",
+        ),
+        (
+            lambda t: _field(t, "mother_citizen_id").update(person_birth_date="mother_name"),
+            "license type 1110000099100006XH001: field mother_citizen_id: person_birth_date must name a DATE field "
+            "of the type, not 'mother_name'",
+        ),
     ],
 )
 def test_a_catalog_misusing_the_flag_does_not_load(change: Any, message: str) -> None:

@@ -400,6 +400,66 @@ def test_birth_date_and_sex_are_checked_only_against_a_citizen_id() -> None:
     }
 
 
+def test_the_people_a_license_names_agree_with_their_numbers() -> None:
+    """A 出生医学证明 whose "mother" was a man, or born after the child, had been issued, and that person could then
+    consent for the child (an issuer tester): a co-subject's 公民身份号码 carries the sex the catalog gives the person
+    (``person_sex``), their birth date field's date (``person_birth_date``), and a parent's birth before the child's,
+    told by the child's number or, for a newborn without one, by the certificate's 出生日期."""
+    born_1992 = dt.date(1992, 4, 30)
+    record = birth_certificate()
+    man, woman = samples.citizen_id(13, born_1992), samples.citizen_id(12, born_1992)
+    assert validate_issue(draft(with_fields(record, father_citizen_id=man)), CATALOG, MEMBERS[HEALTH], TODAY)
+    with pytest.raises(InvalidLicenseError) as caught:
+        validate_issue(draft(with_fields(record, mother_citizen_id=man, father_citizen_id=woman)), CATALOG,
+                       MEMBERS[HEALTH], TODAY)  # fmt: skip
+    assert {v.field: (v.reason, v.description) for v in caught.value.violations} == {
+        "fields.mother_citizen_id": (
+            "DISAGREES_WITH_PERSON",
+            "母亲有效身份证件号码中的性别为男，与其所属的人不符（应为女）"
+            "（fields.mother_citizen_id carries the sex of a man, where it names a woman）",
+        ),
+        "fields.father_citizen_id": (
+            "DISAGREES_WITH_PERSON",
+            "父亲有效身份证件号码中的性别为女，与其所属的人不符（应为男）"
+            "（fields.father_citizen_id carries the sex of a woman, where it names a man）",
+        ),
+    }
+    the_childs_day = samples.citizen_id(15, dt.date(2024, 1, 5))  # born on the child's day: no parent either
+    after = samples.citizen_id(16, dt.date(2024, 2, 1))
+    assert violations(with_fields(record, mother_citizen_id=after, father_citizen_id=the_childs_day), HEALTH) == {
+        ("fields.mother_citizen_id", "BORN_AFTER_HOLDER"),
+        ("fields.father_citizen_id", "BORN_AFTER_HOLDER"),
+    }
+    newborn = with_fields(record, mother_citizen_id=after)
+    newborn["holder"] = {**newborn["holder"], "code_type": "099", "code": "TMP-2024-0001"}
+    assert violations(newborn, HEALTH) == {("fields.mother_citizen_id", "BORN_AFTER_HOLDER")}
+    assert violations(with_fields(record, mother_citizen_id="370102"), HEALTH) == {
+        ("fields.mother_citizen_id", "BAD_CITIZEN_ID")  # no valid number: refused as such, once
+    }
+
+
+def test_a_spouses_number_agrees_with_their_sex_and_birth_date() -> None:
+    record = samples.marriage_certificate(7)
+    assert validate_issue(draft(record), CATALOG, MEMBERS[CIVIL], TODAY).fields == record["fields"]
+    fields = record["fields"]
+    swapped = with_fields(
+        record, husband_birth_date=fields["wife_birth_date"], wife_citizen_id=fields["husband_citizen_id"]
+    )
+    with pytest.raises(InvalidLicenseError) as caught:
+        validate_issue(draft(swapped), CATALOG, MEMBERS[CIVIL], TODAY)
+    assert {(v.field, v.reason, v.description) for v in caught.value.violations} == {
+        ("fields.husband_birth_date", "DISAGREES_WITH_PERSON",
+         "男方出生日期与男方身份证件号中的出生日期不一致"
+         "（fields.husband_birth_date is not the birth date fields.husband_citizen_id carries）"),
+        ("fields.wife_citizen_id", "DISAGREES_WITH_PERSON",
+         "女方身份证件号中的性别为男，与其所属的人不符（应为女）"
+         "（fields.wife_citizen_id carries the sex of a man, where it names a woman）"),
+        ("fields.wife_birth_date", "DISAGREES_WITH_PERSON",
+         "女方出生日期与女方身份证件号中的出生日期不一致"
+         "（fields.wife_birth_date is not the birth date fields.wife_citizen_id carries）"),
+    }  # fmt: skip
+
+
 def test_a_code_field_agrees_with_the_holder_code_whatever_its_case() -> None:
     record = samples.business_license(3)
     lower = with_fields(record, uscc=record["holder"]["code"].lower())
