@@ -423,16 +423,19 @@ def claim_form(text: str) -> str:
 def answer_claim(
     license: License | None, holder_code: str, fields: Mapping[str, str], on: dt.date, *, record: Finding = PASSED
 ) -> ClaimAnswer:
-    """Compare a claim with the registry's current version (None when the number is unknown). ``record`` is the
+    """Compare a claim with the registry's current version (None when the number is unknown): a claimed holder
+    that is not the license's is wrong, and nothing else is compared then. ``record`` is the
     check of that version's record seal and its trust: a record that fails it (changed in the store behind the
     gateway's back, sealed by another) is not compared with anything: 4, cannot be verified, with its reason."""
     if license is None:
         return ClaimAnswer(result=ClaimResult.NOT_FOUND)
     if record.result is not CheckResult.PASSED:
         return ClaimAnswer(result=ClaimResult.INCOMPLETE, status_reason=record.reason or "")
-    mismatched = []
     if holder_code.strip().upper() != license.content.holder.code.upper():
-        mismatched.append("holder_code")
+        # another holder's license: nothing else of it is compared. Each field judged had confirmed a guess of what
+        # a stranger's license states (a spouse's name and number) to whoever knew its number (a black-box tester)
+        return ClaimAnswer(result=ClaimResult.PARTLY_WRONG, mismatched_fields=("holder_code",))
+    mismatched = []
     stored = dict(license.content.fields)
     stored[HOLDER_NAME] = license.content.holder.name
     for key in sorted(fields):

@@ -67,6 +67,7 @@ from gateway.domain.errors import (
     FieldViolation,
     InvalidRequestError,
     NotFoundError,
+    ResourceExhaustedError,
     invalid,
 )
 from gateway.domain.identifiers import (
@@ -127,6 +128,12 @@ from signing.ses import SesVerification, check_stamp
 from signing.sm2_x509 import public_key_der
 
 MAX_CLAIM_FIELDS = 50
+MAX_WRONG_CLAIMS = 5
+"""Wrong claims (7, 信息有误) one department may make about one license in ``WRONG_CLAIMS_HOURS``; the next is refused
+(``VerificationService._refuse_past_wrong_claims``)."""
+WRONG_CLAIMS_HOURS = 24
+CLAIM_LOCKS = 64
+"""Locks that order one department's claims about one license in a process (a license and caller hash to one)."""
 LICENSE_CACHE_SIZE = 200_000
 SEAL_CACHE_SIZE = 10_000
 VERIFIED_CACHE_SIZE = 500_000
@@ -363,6 +370,9 @@ class _ToReceipt(NamedTuple):
     subjects: tuple[str, ...] = ()
     """The co-subjects of ``license`` its access record names (``_Checked.subjects``): found when the license was
     checked, not by the group commit."""
+    names_license: bool = True
+    """Whether the receipt names ``license`` (its access record always does): not a claim of another holder's
+    license, which a case's listing would have handed on to the next department."""
 
 
 class Archived(enum.Enum):
@@ -478,6 +488,7 @@ class VerificationService:
         self._feed = feed
         self._ids = ids
         self._lock = threading.Lock()
+        self._claim_locks = tuple(threading.Lock() for _ in range(CLAIM_LOCKS))
         self._checked: LRUCache[str, _Checked] = LRUCache(LICENSE_CACHE_SIZE)
         self._known_seals: LRUCache[str, _KnownSeal] = LRUCache(SEAL_CACHE_SIZE)
         self._verified: LRUCache[bytes, bool] = LRUCache(VERIFIED_CACHE_SIZE)
@@ -895,18 +906,70 @@ class VerificationService:
             "mismatched_fields": list(answer.mismatched_fields),
             "status_reason": answer.status_reason,
         }
-        receipt = self._sign_and_store(
-            AuditAction.CHECK_CLAIM,
+        with self._claims_of(caller, license):  # counted and stored one at a time: a burst is counted whole
+            if license is not None:
+                self._refuse_past_wrong_claims(caller, use, license, now)
+            receipt = self._write(
+                _ToReceipt(
+                    AuditAction.CHECK_CLAIM,
+                    caller,
+                    use,
+                    statement,
+                    license,
+                    answer.result.name,
+                    answer.status_reason or ",".join(answer.mismatched_fields),
+                    now,
+                    subjects,
+                    names_license=answer.mismatched_fields != ("holder_code",),
+                )
+            )
+        return ClaimReport(answer=answer, checked_at=now, receipt=receipt, claim_key=claim_key)
+
+    @contextlib.contextmanager
+    def _claims_of(self, caller: Member, license: License | None) -> Iterator[None]:
+        """Held while one caller's claim about ``license`` is counted and stored (one of ``CLAIM_LOCKS`` locks)."""
+        if license is None:
+            yield
+            return
+        with self._claim_locks[hash((caller.code, license.license_id)) % CLAIM_LOCKS]:
+            yield
+
+    def _refuse_past_wrong_claims(self, caller: Member, use: UseContext, license: License, now: dt.datetime) -> None:
+        """RESOURCE_EXHAUSTED / TOO_MANY_WRONG_CLAIMS when ``caller`` made ``MAX_WRONG_CLAIMS`` claims about
+        ``license`` in the last ``WRONG_CLAIMS_HOURS`` that were wrong (7, 信息有误): a claim confirms what it names
+        without returning it, so claims without end would read a license's fields (a registration date in 1,601
+        guesses, an address the matter reads masked in 900) without the approval or consent ``GetLicenseData``
+        asks for (a black-box tester). Counted from the audit trail, so every process and replica counts the same
+        claims; the refusal is on it too. A gateway without a trail (no key) makes no receipts either."""
+        if self._audit is None:
+            return
+        since = now - dt.timedelta(hours=WRONG_CLAIMS_HOURS)
+        with self._db.unit_of_work() as uow:
+            wrong = uow.audit.count_recent(
+                license.content.holder.code,
+                caller=caller.code,
+                license_id=license.license_id,
+                action=AuditAction.CHECK_CLAIM.value,
+                decision=ClaimResult.PARTLY_WRONG.name,
+                since=since,
+            )
+        if wrong < MAX_WRONG_CLAIMS:
+            return
+        self._audit.refuse(
             caller,
             use,
-            statement,
-            license,
-            answer.result.name,
-            answer.status_reason or ",".join(answer.mismatched_fields),
-            now,
-            subjects,
+            "TOO_MANY_WRONG_CLAIMS",
+            AuditAction.CHECK_CLAIM,
+            UseTarget(license_id=license.license_id),
+            subjects=self.record_subjects,
         )
-        return ClaimReport(answer=answer, checked_at=now, receipt=receipt, claim_key=claim_key)
+        raise ResourceExhaustedError(
+            f"{WRONG_CLAIMS_HOURS}小时内对这本证照的信息比对已有{wrong}次不一致，已达上限：请核对申请人的材料，"
+            "改用证照核验，或稍后再试（"
+            f"{wrong} claims about this license in the last {WRONG_CLAIMS_HOURS} hours were wrong, the most a "
+            "department may make: check the applicant's papers, verify the license instead, or try later）",
+            reason="TOO_MANY_WRONG_CLAIMS",
+        )
 
     def receipt(self, caller: Member, receipt_id: str, *, operator: str = "") -> StoredReceipt:
         """The stored receipt ``receipt_id``, its number taken as people copy it from a printout or read it out
@@ -1649,9 +1712,10 @@ class VerificationService:
         gRPC handler threads costs several times what it costs on a thread of its own (ADR 0005, second round). The
         record names ``subjects``, the co-subjects of ``license`` found when it was checked (``_Checked``): nothing
         is looked up for them here or in the group commit, and a license without any adds nothing to either."""
-        result = self._receipts.write(
-            _ToReceipt(action, caller, use, statement, license, decision, reason, now, subjects)
-        )
+        return self._write(_ToReceipt(action, caller, use, statement, license, decision, reason, now, subjects))
+
+    def _write(self, answer: _ToReceipt) -> StoredReceipt:
+        result = self._receipts.write(answer)
         if isinstance(result, Exception):
             raise result
         assert result is not None  # _store gives every item its signed receipt or its failure
@@ -1712,7 +1776,7 @@ class VerificationService:
             algorithm=signed.algorithm,
             caller=entry.caller,
             matter_code=use.matter_code,
-            license_id=entry.license_id,
+            license_id=entry.license_id if answer.names_license else "",
             created_at=answer.at,
             bundle_code=use.bundle_code,
             case_id=use.case_id,

@@ -1284,6 +1284,40 @@ class AuditRepository:
         )
         return self._listed(self._s.execute(query).all())
 
+    def count_recent(
+        self,
+        holder_code: str,
+        *,
+        caller: str,
+        license_id: str,
+        action: str,
+        decision: str,
+        since: dt.datetime,
+        scan: int = 2000,
+    ) -> int:
+        """How many of the newest ``scan`` records about ``holder_code``'s licenses, made since ``since``, record
+        ``caller``'s ``action`` on ``license_id`` with ``decision``: read by the holder's index, never a walk of the
+        trail (a holder with more records than ``scan`` in the window is counted over its newest ``scan`` only)."""
+        newest = (
+            select(_A.c.caller, _A.c.license_id, _A.c.action, _A.c.decision, _A.c.at)
+            .where(_A.c.holder_code == holder_code)
+            .order_by(_A.c.seq.desc())
+            .limit(scan)
+            .subquery()
+        )
+        query = (
+            select(func.count())
+            .select_from(newest)
+            .where(
+                newest.c.caller == caller,
+                newest.c.license_id == license_id,
+                newest.c.action == action,
+                newest.c.decision == decision,
+                newest.c.at >= _as_utc(since),
+            )
+        )
+        return int(self._s.execute(query).scalar() or 0)
+
     def add_checkpoint(self, checkpoint: Checkpoint) -> None:
         add_checkpoint(SessionStatements(self._s), checkpoint)
 
