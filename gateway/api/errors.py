@@ -22,6 +22,7 @@ from gateway.domain.errors import (
     MAX_VIOLATIONS,
     AlreadyExistsError,
     ConflictError,
+    DeadlineExceededError,
     IdempotencyConflictError,
     InvalidRequestError,
     NotFoundError,
@@ -49,6 +50,7 @@ _CODES: tuple[tuple[type[ZzgwError], grpc.StatusCode], ...] = (
     (UnauthenticatedError, grpc.StatusCode.UNAUTHENTICATED),
     (ResourceExhaustedError, grpc.StatusCode.RESOURCE_EXHAUSTED),
     (UpstreamUnavailableError, grpc.StatusCode.UNAVAILABLE),
+    (DeadlineExceededError, grpc.StatusCode.DEADLINE_EXCEEDED),
 )
 
 

@@ -15,6 +15,7 @@ from gateway.domain.errors import UpstreamUnavailableError
 from gateway.domain.model import LicenseStatus
 from gateway.domain.sharing import AccessState, Basis
 from gateway.domain.verification import MatterNotHandledError, UseContext, check_use
+from gateway.services import calls
 from gateway.services.audit import UseTarget
 from gateway.services.sharing import HolderEntry, SharingService
 from protos.zzgw.v1 import common_pb2, sharing_pb2, sharing_pb2_grpc, verification_pb2
@@ -109,12 +110,13 @@ class SharingServicer(sharing_pb2_grpc.SharingServiceServicer):
         self, request: sharing_pb2.GetLicenseDataRequest, context: grpc.ServicerContext
     ) -> sharing_pb2.GetLicenseDataResponse:
         service = self._sharing()
-        data = service.license_data(
-            caller(),
-            self._use(request.use, context, AuditAction.GET_LICENSE_DATA, UseTarget(license_id=request.license_id)),
-            request.license_id,
-            consent_code=request.consent_code,
-        )
+        with calls.deadline(context.time_remaining()):  # a consent is spent only for a caller still waiting
+            data = service.license_data(
+                caller(),
+                self._use(request.use, context, AuditAction.GET_LICENSE_DATA, UseTarget(license_id=request.license_id)),
+                request.license_id,
+                consent_code=request.consent_code,
+            )
         content, permit = data.license.content, data.permit
         return sharing_pb2.GetLicenseDataResponse(
             license_id=content.license_id,
@@ -146,12 +148,15 @@ class SharingServicer(sharing_pb2_grpc.SharingServiceServicer):
         self, request: sharing_pb2.SharingServiceGetLicenseDocumentRequest, context: grpc.ServicerContext
     ) -> sharing_pb2.SharingServiceGetLicenseDocumentResponse:
         service = self._sharing()
-        copy = service.license_document(
-            caller(),
-            self._use(request.use, context, AuditAction.GET_LICENSE_DOCUMENT, UseTarget(license_id=request.license_id)),
-            request.license_id,
-            consent_code=request.consent_code,
-        )
+        with calls.deadline(context.time_remaining()):  # a consent is spent only for a caller still waiting
+            copy = service.license_document(
+                caller(),
+                self._use(
+                    request.use, context, AuditAction.GET_LICENSE_DOCUMENT, UseTarget(license_id=request.license_id)
+                ),
+                request.license_id,
+                consent_code=request.consent_code,
+            )
         reply = sharing_pb2.SharingServiceGetLicenseDocumentResponse(
             pdf=copy.pdf,
             sha256=copy.sha256,
@@ -169,14 +174,15 @@ class SharingServicer(sharing_pb2_grpc.SharingServiceServicer):
         self, request: sharing_pb2.PrefillFormRequest, context: grpc.ServicerContext
     ) -> sharing_pb2.PrefillFormResponse:
         service = self._sharing()
-        form = service.prefill(
-            caller(),
-            self._use(request.use, context, AuditAction.PREFILL_FORM, UseTarget(holder_code=request.holder_code)),
-            holder_code_type=request.holder_code_type,
-            holder_code=request.holder_code,
-            keys=list(request.field_keys),
-            consent_code=request.consent_code,
-        )
+        with calls.deadline(context.time_remaining()):  # a consent is spent only for a caller still waiting
+            form = service.prefill(
+                caller(),
+                self._use(request.use, context, AuditAction.PREFILL_FORM, UseTarget(holder_code=request.holder_code)),
+                holder_code_type=request.holder_code_type,
+                holder_code=request.holder_code,
+                keys=list(request.field_keys),
+                consent_code=request.consent_code,
+            )
         return sharing_pb2.PrefillFormResponse(
             values=[
                 sharing_pb2.PrefilledValue(

@@ -146,3 +146,9 @@ class ResourceExhaustedError(ZzgwError):
 
 class UpstreamUnavailableError(ZzgwError):
     reason = "UPSTREAM_UNAVAILABLE"
+
+
+class DeadlineExceededError(ZzgwError):
+    """The call's client stopped waiting before its work was committed: nothing was."""
+
+    reason = "DEADLINE_EXCEEDED"

@@ -60,6 +60,7 @@ from gateway.domain.catalog import (
 )
 from gateway.domain.errors import (
     ConflictError,
+    DeadlineExceededError,
     InvalidRequestError,
     NotFoundError,
     PermissionDeniedError,
@@ -92,6 +93,7 @@ from gateway.domain.verification import (
     check_type_used,
     status_since,
 )
+from gateway.services import calls
 from gateway.services.audit import AuditTrail, UseTarget
 from gateway.services.authorization import (
     AccessRequestState,
@@ -590,6 +592,12 @@ class SharingService:
                 if outcome.consent_id:  # the store says it is spent, the policy says it is not: never guess
                     raise ConflictError("the consent changed during the call; try again", reason="CONSENT_CHANGED")
             self._audit.append(uow, record.entries(outcome))
+            if outcome.consent_id and calls.passed():  # spent for no one: the client has stopped waiting
+                raise DeadlineExceededError(
+                    "调用方已停止等待，本次读取未完成，用证码未计次（the caller's deadline passed before the read was "
+                    "committed: nothing was read, and no use of the consent was counted）",
+                    reason="CALLER_DEADLINE_PASSED",
+                )
             uow.commit()
         return result, outcome, left
 

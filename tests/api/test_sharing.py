@@ -8,6 +8,7 @@ import io
 import json
 import random
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -612,6 +613,50 @@ def test_a_one_use_consent_is_used_up(running: RunningGateway) -> None:
         ("GET_LICENSE_DATA", "DENY", "CONSENT_USED_UP"),
         ("GET_LICENSE_DATA", "PERMIT", f"consent={granted.consent.consent_id}"),
     ]
+
+
+def test_a_read_whose_caller_stopped_waiting_spends_no_use(
+    running: RunningGateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A one-use read answered after its client's deadline had spent the use and put PERMIT on the holder's log,
+    while the client had DEADLINE_EXCEEDED and no data, and its retry was refused CONSENT_USED_UP (a black-box
+    tester). Committed only while the caller waits: the late one rolls back, and the retry reads."""
+    from gateway.services.sharing import SharingService
+    from gateway.store.repositories import ConsentRepository
+
+    card = id_card(running).license
+    granted = grant(running, card.holder.code, uses=1)
+    spend, settle, settled = ConsentRepository.use, SharingService._settle, threading.Event()
+
+    def slow(self: ConsentRepository, consent_id: str, now: dt.datetime) -> int | None:
+        time.sleep(0.6)  # the store is slow today: the client gives up meanwhile
+        return spend(self, consent_id, now)
+
+    def watched(self: SharingService, *args: Any) -> Any:
+        try:
+            return settle(self, *args)
+        finally:  # its transaction ended, committed or not
+            settled.set()
+
+    monkeypatch.setattr(ConsentRepository, "use", slow)
+    monkeypatch.setattr(SharingService, "_settle", watched)
+    with pytest.raises(grpc.RpcError) as late:
+        sharing(running, REAL_ESTATE).GetLicenseData(
+            sharing_pb2.GetLicenseDataRequest(use=BDCZY, license_id=card.license_id, consent_code=granted.code),
+            timeout=0.3,
+        )
+    assert late.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+    assert settled.wait(10)
+    monkeypatch.setattr(ConsentRepository, "use", spend)
+    (consent,) = (
+        authorization(running, PORTAL)
+        .ListConsents(authorization_pb2.ListConsentsRequest(holder_code=card.holder.code))
+        .consents
+    )
+    assert (consent.state, consent.uses_left) == (authorization_pb2.CONSENT_STATE_ACTIVE, 1)
+    assert not [r for r in records_of(running, card.holder.code) if r.action == "GET_LICENSE_DATA"]
+    read = data(running, card.license_id, BDCZY, code=granted.code)
+    assert (fields_of(read)["name"], read.consent_uses_left) == (card.fields["name"], 0)
 
 
 def test_a_withdrawn_consent_is_refused_from_the_next_call(running: RunningGateway) -> None:
