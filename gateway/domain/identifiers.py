@@ -274,6 +274,14 @@ _FULL_WIDTH_ALNUM = str.maketrans(
     }
 )
 _SPACES = re.compile(r"\s+")
+FORMAT_CHARACTERS = re.compile(
+    "[\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064"
+    "\u2066-\u206f\ufeff\ufff9-\ufffb\U000110bd\U000110cd\U00013430-\U0001343f\U0001bca0-\U0001bca3"
+    "\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f]+"
+)
+"""Unicode's format characters (category Cf: zero-width spaces and joiners, the BOM, the soft hyphen, direction
+marks): invisible, and carried along when a number is copied from a web page, a document or a chat. A number
+copied so had been "not found" (未找到该证照) for a license that exists (found by a clerk tester)."""
 
 
 def normal_number(number: str) -> str:
@@ -288,8 +296,11 @@ def normal_number(number: str) -> str:
     'SC85661857041627'
     >>> normal_number("鲁（2024）济南市不动产权第 0012345号")
     '鲁（2024）济南市不动产权第0012345号'
+
+    Invisible format characters (``FORMAT_CHARACTERS``) go too: issuance refuses a number with one, so no license's
+    number has any.
     """
-    return _SPACES.sub("", number).translate(_ASCII_UPPER).translate(_FULL_WIDTH_ALNUM)
+    return FORMAT_CHARACTERS.sub("", _SPACES.sub("", number)).translate(_ASCII_UPPER).translate(_FULL_WIDTH_ALNUM)
 
 
 def composed(value: str) -> str:

@@ -71,6 +71,7 @@ from gateway.domain.errors import (
     invalid,
 )
 from gateway.domain.identifiers import (
+    FORMAT_CHARACTERS,
     LicenseId,
     find_by_number,
     half_width,
@@ -875,7 +876,7 @@ class VerificationService:
                 )
             raise refused
         now = self._clock.now()
-        if _CONTROL_CHARACTERS.search(holder_code := holder_code.strip()):
+        if _CONTROL_CHARACTERS.search(holder_code := FORMAT_CHARACTERS.sub("", holder_code).strip()):
             raise invalid(
                 "holder_code", "BAD_CHARACTERS", "持证主体代码含有控制字符（a holder code has no control characters）"
             )
@@ -2036,9 +2037,10 @@ def _type_of(license_id: str) -> str:
 
 
 def _claimed_number(number: str) -> str:
-    """A license number as asked for: trimmed, as ``CheckClaim`` and ``VerifyLicense`` both compare it; one with
+    """A license number as asked for: trimmed and without invisible format characters, as ``CheckClaim`` and
+    ``VerifyLicense`` both compare it; one with
     control characters inside (NUL, which PostgreSQL text cannot hold) is bad input."""
-    number = number.strip()
+    number = FORMAT_CHARACTERS.sub("", number).strip()  # copied with a zero-width space: the same number
     if _CONTROL_CHARACTERS.search(number):
         raise invalid(
             "license_number", "BAD_CHARACTERS", "证照编号含有控制字符（a license number has no control characters）"

@@ -1319,6 +1319,16 @@ def test_claims_follow_the_provincial_result_numbers(running: RunningGateway) ->
     assert receipt_statement(running, revoked.receipt)["code"] == 3
 
 
+def test_a_number_and_code_copied_with_a_zero_width_space_are_the_license(running: RunningGateway) -> None:
+    """A number pasted from a chat carried U+200B: the genuine license was 未找到该证照, with a signed receipt saying
+    so (a clerk tester). The invisible character is no part of a number or a code, in a verification or a claim."""
+    issued = running.issuance(MARKET).IssueLicense(issue_request(unique(samples.food_permit(21)))).license
+    number = issued.license_number[:3] + "\u200b" + issued.license_number[3:] + "\ufeff"
+    assert verify(running, type_code=issued.type_code, license_number=number).license.license_id == issued.license_id
+    holder = "\u200b" + issued.holder.code[:6] + "\u2060" + issued.holder.code[6:]
+    assert claim(running, type_code=issued.type_code, license_number=number, holder_code=holder).code == 0
+
+
 def test_a_claim_naming_another_holder_compares_nothing_else_and_hands_no_license_on(running: RunningGateway) -> None:
     """With a license's number and a wrong holder code, each claimed field had still been judged: whoever knew a
     结婚证's number confirmed a stranger's spouse's name and number, and the case's listing then handed the license's

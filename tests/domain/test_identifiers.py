@@ -6,12 +6,15 @@ Vectors live in ``tests/vectors/identifiers.json`` (with their provenance); the 
 from __future__ import annotations
 
 import json
+import sys
+import unicodedata
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from gateway.domain.identifiers import (
+    FORMAT_CHARACTERS,
     LICENSE_ID_ROOT,
     LicenseId,
     citizen_id_check_char,
@@ -21,6 +24,7 @@ from gateway.domain.identifiers import (
     holder_code_type_by_form,
     license_check_char,
     license_id_violation,
+    normal_number,
     region_code_problem,
     type_code_problem,
     typed_license_id,
@@ -383,3 +387,25 @@ def test_a_number_typed_with_full_width_signs_is_found() -> None:
     assert find_by_number(read, "T", "鲁（2024）济南市不动产权第 0012345号") == "property"
     assert looked_up == ["鲁（2024）济南市不动产权第0012345号"]
     assert find_by_number(read, "T", "Ｊ３７０１０２－２０１９－９３８１５８") is None
+
+
+def test_a_number_copied_with_invisible_characters_is_found() -> None:
+    """Numbers copied from a web page, a document or a chat carry zero-width spaces, joiners, a BOM or direction marks:
+    the clerk cannot see them, and the license was "not found" (a clerk tester). They are no part of a number."""
+    stored = {"J370102-2019-4935010": "marriage"}
+    for copied in (
+        "J370\u200b102-2019-4935010",
+        "\ufeffJ370102-2019-4935010\u200d",
+        "\u202aJ370102\u00ad-2019-4935010\u202c",
+    ):
+        assert find_by_number(lambda _t, n: stored.get(n), "T", copied) == "marriage", ascii(copied)
+    assert normal_number("3701\u2060021960\u200c0421003x") == "37010219600421003X"
+    assert holder_code_type_by_form("370102\u200b19600421003X") == "111"
+
+
+def test_the_format_characters_are_unicodes_own() -> None:
+    """``FORMAT_CHARACTERS`` is every character of category Cf this Python knows, and nothing it assigns otherwise
+    (it names a few code points Unicode 15 assigned that an older table calls unassigned)."""
+    every = [chr(c) for c in range(sys.maxunicode + 1)]
+    assert all(FORMAT_CHARACTERS.fullmatch(c) for c in every if unicodedata.category(c) == "Cf")
+    assert {unicodedata.category(c) for c in every if FORMAT_CHARACTERS.fullmatch(c)} <= {"Cf", "Cn"}
