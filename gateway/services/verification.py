@@ -1100,7 +1100,7 @@ class VerificationService:
                 f"每页条数须为1至{MAX_CASE_PAGE}，0为默认的{DEFAULT_CASE_PAGE}"
                 f"（limit is 1-{MAX_CASE_PAGE} (0: {DEFAULT_CASE_PAGE})）",
             )
-        after = _case_position(page_token)
+        after = _case_position(page_token, use.bundle_code, use.case_id)
         size = limit or DEFAULT_CASE_PAGE
         with self._db.unit_of_work() as uow:
             receipts = uow.receipts.of_case(use.bundle_code, use.case_id, size + 1, after)
@@ -1955,25 +1955,34 @@ MAX_RECEIPT_ID = 64
 """Receipt ids are 32 hex digits (``new_receipt_ids``); a longer one names no receipt and is not looked up."""
 DEFAULT_CASE_PAGE = 200
 MAX_CASE_PAGE = 1000
-_CASE_TOKEN = re.compile(r"(\d{1,19})\.([0-9a-f]{1,32})")
+_CASE_TOKEN = re.compile(r"(\d{1,19})\.([0-9a-f]{1,32})\.([0-9a-f]{8})")
 
 
 def _case_page_token(last: StoredReceipt) -> str:
-    """Where the next page of a case's receipts starts: after the last one's time (µs since the epoch) and id."""
+    """Where the next page of a case's receipts starts: after the last one's time (µs since the epoch) and id, with
+    the case's tag (``_case_tag``)."""
     micros = (last.created_at - _EPOCH) // dt.timedelta(microseconds=1)
-    return f"{micros}.{last.receipt_id}"
+    return f"{micros}.{last.receipt_id}.{_case_tag(last.bundle_code, last.case_id)}"
 
 
-def _case_position(token: str) -> tuple[dt.datetime, str] | None:
+def _case_position(token: str, bundle_code: str, case_id: str) -> tuple[dt.datetime, str] | None:
+    """The position ``token`` names in the case's listing; BAD_PAGE_TOKEN for one of another case, whose position
+    had been taken as one in this case, leaving out this case's earlier receipts without a word (found by a black-box
+    tester)."""
     if not token:
         return None
     found = _CASE_TOKEN.fullmatch(token)
     try:
-        if found is not None:
+        if found is not None and found[3] == _case_tag(bundle_code, case_id):
             return _EPOCH + dt.timedelta(microseconds=int(found[1])), found[2]
     except OverflowError:  # digits past any date
         pass
-    raise invalid("page_token", "BAD_PAGE_TOKEN", "不是本件回执列表的翻页令牌（not a page token of ListCaseReceipts）")
+    raise invalid("page_token", "BAD_PAGE_TOKEN", "不是本件回执列表的翻页令牌（not a page token of this case's list）")
+
+
+def _case_tag(bundle_code: str, case_id: str) -> str:
+    """Eight hex digits of the case: which case a page token is of (a check against a mix-up, not a secret)."""
+    return hashlib.sha256(f"{bundle_code}\n{case_id}".encode()).hexdigest()[:8]
 
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)

@@ -1803,14 +1803,22 @@ def test_a_later_matter_of_the_bundle_finds_the_first_verification(running: Runn
         ).report.receipt.receipt_id
         for _ in range(6)
     ]
-    tax, pages, token = verifier(running, TAX), [], ""
+    tax, pages, token, tokens = verifier(running, TAX), [], "", []
     while True:
         page = tax.ListCaseReceipts(verification_pb2.ListCaseReceiptsRequest(use=later_use, limit=3, page_token=token))
         pages.append([r.receipt.receipt_id for r in page.receipts])
         token = page.next_page_token
+        tokens.append(token)
         if not token:
             break
     assert [len(p) for p in pages] == [3, 3, 1] and [r for p in pages for r in p] == made
+    # a token of this case, given for another: it had been taken as a position there, leaving receipts out (a tester)
+    another = verification_pb2.UseContext()
+    another.CopyFrom(later_use)
+    another.case_id = case + "-2"
+    with pytest.raises(grpc.RpcError) as mixed_up:
+        tax.ListCaseReceipts(verification_pb2.ListCaseReceiptsRequest(use=another, page_token=tokens[0]))
+    assert ("page_token", "BAD_PAGE_TOKEN") in error_details(mixed_up.value)[1]
     whole = tax.ListCaseReceipts(verification_pb2.ListCaseReceiptsRequest(use=later_use)).receipts
     assert [r.receipt.receipt_id for r in whole] == made
     for bad, field, reason in (
