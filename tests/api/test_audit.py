@@ -94,6 +94,21 @@ def test_records_carry_the_operator_and_are_listed_for_the_holder_and_the_issuer
             metadata=[("x-zzgw-operator-bin", "窗口".encode("gbk"))],
         )
     assert ("x-zzgw-operator", "BAD_OPERATOR") in error_details(garbled.value)[1]
+    for two in (  # the record had kept the first alone (a black-box tester)
+        [("x-zzgw-operator", "A01"), ("x-zzgw-operator-bin", "王敏".encode())],
+        [("x-zzgw-operator", "A01"), ("x-zzgw-operator", "B02")],
+    ):
+        with pytest.raises(grpc.RpcError) as ambiguous:
+            clerk.VerifyLicense(
+                verification_pb2.VerifyLicenseRequest(use=FPSL, license_id=issued.license.license_id), metadata=two
+            )
+        assert ("x-zzgw-operator", "BAD_OPERATOR") in error_details(ambiguous.value)[1]
+    the_same_twice = [("x-zzgw-operator", "A01"), ("x-zzgw-operator-bin", b"A01")]
+    clerk.VerifyLicense(
+        verification_pb2.VerifyLicenseRequest(use=FPSL, license_id=issued.license.license_id), metadata=the_same_twice
+    )
+    listed = audit_stub(running, PORTAL).ListAccessRecords(audit_pb2.ListAccessRecordsRequest(holder_code=holder))
+    assert "A01" in {r.operator for r in listed.records} and "B02" not in {r.operator for r in listed.records}
 
     own = audit_stub(running, MARKET).ListAccessRecords(audit_pb2.ListAccessRecordsRequest(limit=500)).records
     assert {issued.license.license_id, other} <= {r.license_id for r in own}
