@@ -324,7 +324,20 @@ class AuthorizationService:
         refusal = self._audit.recorder(caller, use, AuditAction.REQUEST_ACCESS)  # a type: it names no one
         check_type_used(self._catalog, matter, license_type.code, "type_code", on_refusal=refusal)
         material = _material(matter, license_type)
-        wanted = _requested_fields(license_type, material, fields)
+        try:
+            wanted = _requested_fields(license_type, material, fields)
+        except InvalidRequestError as refused:
+            if license is not None and refused.reason in _LOGGED_FIELD_REFUSALS:  # asked of one holder's license
+                # on the holder's log, as a type the matter does not use is (found by a black-box tester)
+                self._audit.refuse(
+                    caller,
+                    use,
+                    refused.reason,
+                    AuditAction.REQUEST_ACCESS,
+                    UseTarget(license_id=license.license_id),
+                    subjects=self._subjects,
+                )
+            raise
         now = self._clock.now()
         request = StoredAccessRequest(
             request_id=self._ids(),
@@ -967,6 +980,11 @@ def _owning_issuer(license_type: LicenseType, issuer_code: str) -> str:
         )
     (only,) = license_type.issuers
     return only
+
+
+_LOGGED_FIELD_REFUSALS = frozenset(("FIELD_NOT_NEEDED", "FIELD_NOT_SHARED"))
+"""Refusals of the fields a request for one license asks for that are put on its holder's log (not a typing slip
+such as an empty list: an attempt at data beyond the matter, or data that is never shared)."""
 
 
 def _material(matter: Matter, license_type: LicenseType) -> Material:

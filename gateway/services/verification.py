@@ -864,15 +864,12 @@ class VerificationService:
         matter = self._used_by_matter(caller, use, AuditAction.CHECK_CLAIM, type_code, "type_code", target)
         if unclaimable := _unclaimable(self._catalog.license_types[type_code], fields, matter):
             refused = InvalidRequestError(unclaimable)
-            unused = any(v.reason == "NOT_USED_BY_MATTER" for v in unclaimable)
-            if unused and self._audit is not None:  # a field the matter has no need of, asked of a named holder
+            # a field the matter has no need of, or a secret one (a photo), asked of a named holder: an attempt the
+            # holder sees on their log (a secret one had left no record; found by a black-box tester), not a typo
+            logged = [v.reason for v in unclaimable if v.reason in ("NOT_USED_BY_MATTER", "NOT_CLAIMABLE")]
+            if logged and self._audit is not None:
                 self._audit.refuse(
-                    caller,
-                    use,
-                    "NOT_USED_BY_MATTER",
-                    AuditAction.CHECK_CLAIM,
-                    target,
-                    subjects=self.record_subjects,
+                    caller, use, logged[0], AuditAction.CHECK_CLAIM, target, subjects=self.record_subjects
                 )
             raise refused
         now = self._clock.now()

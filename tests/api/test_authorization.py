@@ -492,6 +492,17 @@ def test_unconditional_data_needs_no_request_and_matters_bound_the_types(running
         TAX,
         card.license_id,
     )
+    # fields beyond the matter's, of one card: the attempt is on its holder's log too (it had left none; a tester)
+    beyond = {"type_code": "", "license_id": card.license_id, "fields": ["address"]}
+    _, _, violations = refused(lambda: request_access(running, REAL_ESTATE, BDCZY, **beyond))
+    assert violations == [("fields[0]", "FIELD_NOT_NEEDED")]
+    (newest, *_) = records_of(running, card.holder.code)
+    assert (newest.action, newest.decision, newest.reason, newest.license_id) == (
+        "REQUEST_ACCESS",
+        "DENIED",
+        "FIELD_NOT_NEEDED",
+        card.license_id,
+    )
 
 
 def test_a_decision_cannot_widen_the_request(running: RunningGateway) -> None:

@@ -1444,6 +1444,13 @@ def test_a_claim_cannot_be_about_a_secret_field_one_the_type_has_not_or_a_type_t
         ("fields.no_such_field", "UNKNOWN_FIELD"),
         (f"fields.{secret}", "NOT_CLAIMABLE"),
     ]
+    # an attempt on a photo is on the named holder's log (it had left no record; a black-box tester)
+    assert trail_rows(running, "action, decision, reason, holder_code", "caller = :p", p=POLICE)[-1] == (
+        AuditAction.CHECK_CLAIM.value,
+        "DENIED",
+        "NOT_CLAIMABLE",
+        asked["holder_code"],
+    )
     assert police_claim(secret_type, {"holder_name": "某人"}).code == 5  # the holder's name, of any type it uses
 
     # a field the matter does not use: 企业印章刻制 checks the ID card's name, number and issuer, not its address,
