@@ -235,8 +235,8 @@ async function call(path, body, asOf) {
     }
     const known = (violation && FIELD_ERRORS[violation.field + ":" + violation.reason]) || ERRORS[reason] || REASONS[reason]
       || (reason === "INTERNAL" && "证照网关内部错误，请稍后重试；如仍出错，请将以下内容告知管理员：" + error.message);
-    // a clerk reads Chinese: the gateway's own words (English) only when there is no Chinese for the reason
-    const failure = new Error(known || (violation ? violation.description : error.message) || "核验失败，请重试");
+    // a clerk reads Chinese: the gateway's own words, without their English, when the page has none for the reason
+    const failure = new Error(known || chineseOf(violation ? violation.description : error.message) || "核验失败，请重试");
     failure.reason = error.reason;
     failure.gatewayField = violation ? violation.field : "";
     if (session && (error.reason === "UNKNOWN_CREDENTIAL" || error.reason === "NO_CREDENTIAL")) {
@@ -245,6 +245,17 @@ async function call(path, body, asOf) {
     throw failure;
   }
   return answer;
+}
+
+// The Chinese of a refusal the gateway says in both languages, "中文（English）": its English, with API names
+// (use.purpose) a window clerk has no use for, cut off. Words without such an ending are kept as they are.
+function chineseOf(text) {
+  if (!text || !text.endsWith("）")) return text;
+  const open = text.lastIndexOf("（");
+  const english = text.slice(open + 1, -1);
+  if (open <= 0 || !/[A-Za-z]/.test(english) || /[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef]/.test(english)) return text;
+  const chinese = text.slice(0, open).replace(/[\s：:，,]+$/, "");
+  return /[\u4e00-\u9fff]/.test(chinese) ? chinese : text;
 }
 
 function show(id, visible) {

@@ -125,29 +125,37 @@ class Reason(enum.StrEnum):
 
 
 _DETAILS = {
-    Reason.NOT_A_CONSUMER: "调用方不是用证部门，不能读取证照数据",
-    Reason.NO_MATTER: "未指明办理事项，不能读取证照数据",
-    Reason.NO_PURPOSE: "未说明用证事由",
-    Reason.MATTER_NOT_FOR_TYPE: "该事项的材料清单不包含此类证照",
-    Reason.NOT_SHARED: "不予共享；持证人出示的证照仍可核验",
-    Reason.RECORD_NOT_INTACT: "登记记录未通过校验（可能在库中被改动），不予共享",
-    Reason.SECRET: "该信息项不对外提供",
-    Reason.NEEDS_AUTHORIZATION: "有条件共享，需发证部门审批或持证人授权",
-    Reason.FIELD_NOT_APPROVED: "审批未包含该信息项",
-    Reason.APPROVAL_WITHDRAWN: "发证部门已撤回审批",
-    Reason.APPROVAL_EXPIRED: "审批已过期",
-    Reason.APPROVAL_REJECTED: "申请已被发证部门拒绝",
-    Reason.CONSENT_WITHDRAWN: "持证人已撤回授权",
-    Reason.CONSENT_EXPIRED: "持证人授权已过期",
+    Reason.NOT_A_CONSUMER: "调用方不是用证部门，不能读取证照数据（the caller is no consumer: it reads no data）",
+    Reason.NO_MATTER: "未指明办理事项，不能读取证照数据（no matter named: no data is read without one）",
+    Reason.NO_PURPOSE: "未说明用证事由（no purpose given）",
+    Reason.MATTER_NOT_FOR_TYPE: "该事项的材料清单不包含此类证照（the matter's materials list no license of this type）",
+    Reason.NOT_SHARED: "不予共享；持证人出示的证照仍可核验（not shared; a license its holder shows can be verified）",
+    Reason.RECORD_NOT_INTACT: (
+        "登记记录未通过校验（可能在库中被改动），不予共享"
+        "（the stored record fails its check, and may have been changed in the store: not shared）"
+    ),
+    Reason.SECRET: "该信息项不对外提供（this field is never given out）",
+    Reason.NEEDS_AUTHORIZATION: (
+        "有条件共享，需发证部门审批或持证人授权"
+        "（conditionally shared: needs the issuer's approval or the holder's consent）"
+    ),
+    Reason.FIELD_NOT_APPROVED: "审批未包含该信息项（the approval does not include this field）",
+    Reason.APPROVAL_WITHDRAWN: "发证部门已撤回审批（the issuer withdrew its approval）",
+    Reason.APPROVAL_EXPIRED: "审批已过期（the approval has expired）",
+    Reason.APPROVAL_REJECTED: "申请已被发证部门拒绝（the issuer rejected the request）",
+    Reason.CONSENT_WITHDRAWN: "持证人已撤回授权（the holder withdrew the consent）",
+    Reason.CONSENT_EXPIRED: "持证人授权已过期（the holder's consent has expired）",
     Reason.CONSENT_GUARDIAN_ENDED: (
         "监护人代为授权已不适用：授权人不是此证照现行版本载明的监护人，或持证人已成年；"
         "请读取现行版本，或请持证人本人或现行版本载明的监护人重新授权"
+        "（a guardian's consent no longer applies: whoever granted it is no guardian the version in force names, or "
+        "the holder is of age; read the version in force, or ask the holder, or a guardian it names, to consent again）"
     ),
-    Reason.CONSENT_USED_UP: "持证人授权次数已用完",
-    Reason.CONSENT_OTHER_LICENSE: "用证码不涵盖此证照",
-    Reason.CONSENT_OTHER_MATTER: "用证码授权的是其他事项",
-    Reason.CONSENT_OTHER_GRANTEE: "用证码授予的是其他部门",
-    Reason.CONSENT_OTHER_HOLDER: "用证码不是此证照的持证人出具的",
+    Reason.CONSENT_USED_UP: "持证人授权次数已用完（the holder's consent is used up）",
+    Reason.CONSENT_OTHER_LICENSE: "用证码不涵盖此证照（the consent code does not cover this license）",
+    Reason.CONSENT_OTHER_MATTER: "用证码授权的是其他事项（the consent code is for another matter）",
+    Reason.CONSENT_OTHER_GRANTEE: "用证码授予的是其他部门（the consent code was granted to another department）",
+    Reason.CONSENT_OTHER_HOLDER: "用证码不是此证照的持证人出具的（the consent code is not this license's holder's）",
 }
 _CONSENT_FAILURES = (
     Reason.CONSENT_WITHDRAWN,

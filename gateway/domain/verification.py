@@ -477,7 +477,8 @@ def check_type_used(
                 FieldViolation(
                     field=field,
                     reason="NOT_USED_BY_MATTER",
-                    description=f"事项 {matter.code}（{matter.name}）不使用{license_type.name}",
+                    description=f"事项 {matter.code}（{matter.name}）不使用{license_type.name}"
+                    f"（matter {matter.code} does not use {license_type.code}）",
                 )
             ]
         )

@@ -1013,11 +1013,16 @@ def _requested_fields(license_type: LicenseType, material: Material, fields: Seq
     for i, key in enumerate(asked):
         spec = license_type.field_spec(key)
         if spec is None or key not in material.fields:
-            raise invalid(f"fields[{i}]", "FIELD_NOT_NEEDED", f"事项材料清单不包含信息项 {key}")
+            raise invalid(
+                f"fields[{i}]",
+                "FIELD_NOT_NEEDED",
+                f"事项材料清单不包含信息项 {key[:64]}（the matter's materials list no field {key[:64]!r}）",
+            )
         sharing = license_type.field_sharing_class(key)
         if spec.sensitivity is Sensitivity.SECRET or sharing is SharingClass.NOT_SHARED:
             if fields:
-                raise invalid(f"fields[{i}]", "FIELD_NOT_SHARED", f"信息项 {spec.label} 不予共享")
+                said = f"信息项 {spec.label} 不予共享（{key} is not shared）"
+                raise invalid(f"fields[{i}]", "FIELD_NOT_SHARED", said)
             continue
         if sharing is SharingClass.CONDITIONAL:
             wanted.append(key)

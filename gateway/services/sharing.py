@@ -688,7 +688,9 @@ def _document_problem(license: License, license_type: LicenseType, permit: Permi
     if not exceeds:
         return None
     error = PermissionDeniedError(
-        f"{license_type.name}的版式文件载有本事项无权查看或须脱敏的信息，不能提供；请用 GetLicenseData 读取所需信息项",
+        f"{license_type.name}的版式文件载有本事项无权查看或须脱敏的信息，不能提供；请用 GetLicenseData 读取所需信息项"
+        "（the license's document shows data this matter may not see, or sees masked: read the fields it needs with "
+        "GetLicenseData）",
         reason=DOCUMENT_EXCEEDS_PERMIT,
     )
     return _Outcome(permitted=False, reason=DOCUMENT_EXCEEDS_PERMIT, error=error)

@@ -948,7 +948,7 @@ class VerificationService:
                 caller=caller.code,
                 license_id=license.license_id,
                 action=AuditAction.CHECK_CLAIM.value,
-                decision=ClaimResult.PARTLY_WRONG.name,
+                with_decision=ClaimResult.PARTLY_WRONG.name,
                 since=since,
             )
         if wrong < MAX_WRONG_CLAIMS:
@@ -2024,7 +2024,8 @@ def _unclaimable(license_type: LicenseType, fields: Mapping[str, str], matter: M
                 FieldViolation(
                     field=f"fields.{key}",
                     reason="NOT_USED_BY_MATTER",
-                    description=f"事项 {matter.code}（{matter.name}）不使用{license_type.name}的{spec.label}",
+                    description=f"事项 {matter.code}（{matter.name}）不使用{license_type.name}的{spec.label}"
+                    f"（matter {matter.code} does not use the field {spec.key} of {license_type.code}）",
                 )
             )
     return found

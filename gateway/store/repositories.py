@@ -1291,13 +1291,14 @@ class AuditRepository:
         caller: str,
         license_id: str,
         action: str,
-        decision: str,
+        with_decision: str,
         since: dt.datetime,
         scan: int = 2000,
     ) -> int:
         """How many of the newest ``scan`` records about ``holder_code``'s licenses, made since ``since``, record
-        ``caller``'s ``action`` on ``license_id`` with ``decision``: read by the holder's index, never a walk of the
-        trail (a holder with more records than ``scan`` in the window is counted over its newest ``scan`` only)."""
+        ``caller``'s ``action`` on ``license_id`` with the decision ``with_decision``: read by the holder's index,
+        never a walk of the trail (a holder with more records than ``scan`` in the window is counted over its newest
+        ``scan`` only)."""
         newest = (
             select(_A.c.caller, _A.c.license_id, _A.c.action, _A.c.decision, _A.c.at)
             .where(_A.c.holder_code == holder_code)
@@ -1312,7 +1313,7 @@ class AuditRepository:
                 newest.c.caller == caller,
                 newest.c.license_id == license_id,
                 newest.c.action == action,
-                newest.c.decision == decision,
+                newest.c.decision == with_decision,
                 newest.c.at >= _as_utc(since),
             )
         )

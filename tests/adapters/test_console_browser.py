@@ -527,6 +527,15 @@ def test_the_verdict_comes_into_view_on_a_small_screen_and_mistakes_are_said_in_
     page.fill("#query", "")
     check(page, "by-text")
     assert page.inner_text("#message") == "请输入证照标识、证照编号或核验码"
+    # the gateway's own refusal, said in both languages: the clerk reads its Chinese, without API names (a tester)
+    purpose = page.input_value("#purpose")
+    page.fill("#purpose", "核验 370102196201100200 的营业执照")
+    page.fill("#query", license_id)
+    check(page, "by-text")
+    page.wait_for_selector("#message:not([hidden])")
+    said = page.inner_text("#message")
+    assert said.startswith("用证事由不得含公民身份号码") and said.endswith("请改写"), said
+    page.fill("#purpose", purpose)
 
     later = (today() + dt.timedelta(days=3)).isoformat()
     record = {"valid_from": later}

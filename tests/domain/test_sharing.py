@@ -1249,7 +1249,10 @@ def test_access_state(
 def test_denial_says_how_to_get_authorisation() -> None:
     decision = Case("", TAX, ID_LIC, ID, QYKZ, Refused(R.NEEDS_AUTHORIZATION)).decide()
     assert isinstance(decision, Deny)
-    assert decision.detail == "居民身份证: 有条件共享，需发证部门审批或持证人授权"
+    assert decision.detail == (
+        "居民身份证: 有条件共享，需发证部门审批或持证人授权"
+        "（conditionally shared: needs the issuer's approval or the holder's consent）"
+    )
     assert (
         decision.remedy == f"向发证部门 {POLICE.code} 申请审批（RequestAccess），或请持证人出具用证码（GrantConsent）"
     )
@@ -1319,7 +1322,10 @@ def test_an_approval_that_ran_out_is_named_over_an_older_withdrawn_one() -> None
         issuer_name=HEALTH.name,
     )
     assert isinstance(decision, Deny)
-    assert (decision.reason, decision.detail) == (R.APPROVAL_EXPIRED, "出生医学证明: 审批已过期")
+    assert (decision.reason, decision.detail) == (
+        R.APPROVAL_EXPIRED,
+        "出生医学证明: 审批已过期（the approval has expired）",
+    )
     assert HEALTH.name in decision.remedy
     access = case(withdrawn, for_this).access()
     assert (access.state, access.reason) == (AccessState.NEEDS_AUTHORIZATION, R.APPROVAL_EXPIRED)
