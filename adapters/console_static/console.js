@@ -357,8 +357,7 @@ function idleOut() {
 // The clerk is signed out (a token ended or rotated while the page was open): back to 登录, saying why, with the
 // focus in the token field unless told otherwise.
 function signedOut(message, focusToken = true) {
-  sessionStorage.removeItem("zzgw.token");
-  sessionStorage.removeItem("zzgw.input");
+  for (const key of ["zzgw.token", "zzgw.input", "zzgw.case", "zzgw.purpose"]) sessionStorage.removeItem(key);
   clearTimeout(idleTimer);
   idleTimer = null;
   nextGeneration(); // what is still on its way to the page is abandoned, and dropped should it answer
@@ -452,6 +451,12 @@ async function signIn() {
   const bundles = session.bundles.map((b) => new Option(b.name, b.code));
   $("bundle").replaceChildren(new Option("—", ""), ...bundles);
   show("case-details", bundles.length > 0); // a department none of whose matters is in a 一件事 has no case
+  const keptCase = JSON.parse(sessionStorage.getItem("zzgw.case") || "null");
+  if (keptCase && session.bundles.some((b) => b.code === keptCase.bundle)) {
+    $("bundle").value = keptCase.bundle;
+    $("case").value = keptCase.case;
+    $("case-details").open = Boolean(keptCase.case.trim());
+  }
   showCase();
   choose(matter.value);
   show("sign-in", false);
@@ -464,7 +469,10 @@ async function signIn() {
 
 function choose(code) {
   const matter = session.matters.find((m) => m.code === code);
-  $("purpose").value = matter ? matter.purpose : "";
+  // the purpose the clerk wrote for this matter in this tab, kept over a reload (it went back to the catalog's, and
+  // the next receipts were signed with that without a word; a clerk tester)
+  const kept = JSON.parse(sessionStorage.getItem("zzgw.purpose") || "null");
+  $("purpose").value = kept && matter && kept.matter === code ? kept.purpose : matter ? matter.purpose : "";
   // a license is verified, and a claim compared, only for the types the matter's materials list (the gateway
   // refuses others): those are offered, a type chosen before kept if the matter uses it too
   const used = session.license_types.filter((t) => matter && matter.type_codes.includes(t.code));
@@ -486,6 +494,13 @@ function showCase() {
     ? "当前办件：" + (bundle ? bundle.name : "（未选择一件事）") + " / " + caseId : CASE_SUMMARY;
   $("case-summary").classList.toggle("active", Boolean(caseId));
   show("case-active", Boolean(caseId));
+  if (session) { // the case in force is kept over a reload, as the matter is: a reload had ended it without a word
+    if (caseId || $("bundle").value) {
+      sessionStorage.setItem("zzgw.case", JSON.stringify({ bundle: $("bundle").value, case: $("case").value }));
+    } else {
+      sessionStorage.removeItem("zzgw.case");
+    }
+  }
   if (listing && (listing.use.case_id !== caseId || listing.use.bundle_code !== $("bundle").value.trim())) {
     dropListing(); // another case's receipts are not shown under this one's name, nor paged on
   }
@@ -641,6 +656,7 @@ function verify(what) {
   say("");
   show("result", false); // a new check starts: the last one's answer is not this one's
   show("receipt-review", false);
+  announce(""); // nor is it said any more: a refusal of the page's own had left the last verdict in the status region
   const check = prepared(what);
   if (check) run(check);
 }
@@ -826,6 +842,7 @@ async function reviewReceipt() {
   say("");
   show("result", false);
   show("receipt-review", false);
+  announce("");
   const number = $("receipt-id").value.trim();
   const file = $("receipt-file").files[0];
   if (!number && !file) return say("请填写回执编号，或选择回执文件", "receipt-id");
@@ -920,7 +937,7 @@ function renderReview(answer) {
     }
   }
   reviewed = { receipt_id: answer.receipt_id, file: answer.file, license: said && said.license ? said.license : null };
-  show("review-again", Boolean(reviewed.license));
+  showReviewAgain();
   show("receipt-review", true);
   reveal("receipt-review");
 }
@@ -946,6 +963,17 @@ function recorded(said) {
     headline: REVIEWS.PASSED + "，但" + then,
     reason: (why ? why + " — " : "") + "不能凭此回执免收材料",
   };
+}
+
+// 重新核验此证照 is offered for a receipt's license when the clerk's matter uses its type: for another it could only
+// be refused, and a refusal put on the holder's log each time it was pressed (a clerk tester); the hint says why.
+function showReviewAgain() {
+  const license = reviewed && reviewed.license;
+  const matter = session && session.matters.find((m) => m.code === $("matter").value);
+  const usable = Boolean(license && matter && matter.type_codes.includes(license.type_code));
+  show("review-again", usable);
+  $("review-again-hint").textContent = license && !usable
+    ? "当前办理事项不使用此类证照，不能在此重新核验；如需核验，请选择使用该证照的事项" : "";
 }
 
 // The license of a receipt looked up, verified now under the clerk's own matter (a new check, with its own receipt).
@@ -1017,7 +1045,8 @@ async function listCase(more = false) {
     // the columns' header above the receipts only: a case without any says so alone
     if (!table.rows.length && answer.receipts.length) {
       const head = document.createElement("tr");
-      for (const label of ["核验时间", "核验部门", "办理事项", "证照类型", "证照标识", "当时结论", "现在状态", "回执编号", ""]) {
+      head.className = "head";
+      for (const label of CASE_COLUMNS) {
         const th = document.createElement("th");
         th.textContent = label;
         head.append(th);
@@ -1043,6 +1072,9 @@ async function listCase(more = false) {
       button.textContent = "下载";
       button.addEventListener("click", () => save(receipt));
       tr.insertCell().append(button);
+      // on a narrow screen each receipt is a card of labelled lines (console.css): the standing now in view, not in
+      // a column scrolled off to the right (a clerk tester)
+      [...tr.cells].forEach((cell, i) => (cell.dataset.label = CASE_COLUMNS[i]));
     }
     listing.shown += answer.receipts.length;
     listing.next = answer.next_page_token || "";
@@ -1066,6 +1098,8 @@ async function listCase(more = false) {
     $("case-next").disabled = checking; // a check running keeps the page's buttons waiting
   }
 }
+
+const CASE_COLUMNS = ["核验时间", "核验部门", "办理事项", "证照类型", "证照标识", "当时结论", "现在状态", "回执编号", ""];
 
 // A case receipt's license as it stands now (the receipt, ``then``, says what it was at the check): 有效, or in red
 // what it is now and that the clerk must check again rather than rely on the earlier receipt. "Since the check" only
@@ -1379,6 +1413,7 @@ document.addEventListener("DOMContentLoaded", () => {
   $("matter").addEventListener("change", (event) => {
     sessionStorage.setItem("zzgw.matter", event.target.value);
     choose(event.target.value);
+    showReviewAgain();
   });
   for (const [form, what] of [["by-text", "text"], ["by-pdf", "pdf"], ["by-qr", "qr"], ["by-claim", "claim"]]) {
     $(form).addEventListener("submit", (event) => {
@@ -1449,6 +1484,9 @@ document.addEventListener("DOMContentLoaded", () => {
       moveScanned(event.target, text);
     });
   }
+  $("purpose").addEventListener("input", () => {
+    sessionStorage.setItem("zzgw.purpose", JSON.stringify({ matter: $("matter").value, purpose: $("purpose").value }));
+  });
   // Enter in 用证事由 (a form without a button of its own): the purpose is taken as it is, and the focus goes to
   // 输入证照, said, for the applicant's code
   $("purpose").addEventListener("keydown", (event) => {
