@@ -198,6 +198,34 @@ def test_a_rewritten_end_is_found(db: Database, signer: AuditSigner) -> None:
     assert said(a.trail.check()) == (False, 6, None, "HEAD_MISMATCH")
 
 
+def test_a_check_while_the_gateway_appends_judges_the_chain_as_it_stood(
+    db: Database, signer: AuditSigner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The check had read the checkpoints first and then chased the records appended meanwhile: on a busy gateway
+    those crossed a checkpoint it had not read, and it said BROKEN (CHECKPOINT_MISSING) of an intact chain, four
+    runs in four (an operations tester). It checks the chain up to the memo it read; the rest is the next check's."""
+    from gateway.store.repositories import AuditRepository
+
+    a = appended(db, signer, 10)  # checkpoints at 7
+    b = Process(db, signer)
+    page = AuditRepository.page
+    busy = iter([True])
+
+    def meanwhile(self: AuditRepository, after_seq: int, limit: int) -> list[object]:
+        if next(busy, False):  # another process appends 20 more (checkpoints at 14, 21, 28) during the check
+            for n in range(20):
+                b.writer.write(entry(100 + n))
+        return page(self, after_seq, limit)  # type: ignore[return-value]
+
+    monkeypatch.setattr(AuditRepository, "page", meanwhile)
+    try:
+        assert a.trail.check() == ChainCheck(ok=True, records=10, checkpoints=1)
+    finally:
+        b.writer.close()
+    monkeypatch.setattr(AuditRepository, "page", page)
+    assert a.trail.check() == ChainCheck(ok=True, records=30, checkpoints=4)
+
+
 def test_records_added_after_the_memo_are_not_vouched_for(db: Database, signer: AuditSigner) -> None:
     a = appended(db, signer, 3)
     with db.unit_of_work() as uow:
