@@ -242,6 +242,14 @@ class Settings:
                 f"{_named('database_url')} must be a SQLite (sqlite:///path) or PostgreSQL (postgresql+psycopg://…) "
                 f"URL, not {url_without_credentials(self.database_url)!r}"
             )
+        if self.database_url:
+            shown = url_without_credentials(self.database_url)
+            try:
+                port = make_url(self.database_url).port  # a port that is no number: ValueError
+            except ValueError:
+                raise ConfigError(f"{_named('database_url')} {shown!r}: its port must be a number") from None
+            if port is not None and not 1 <= port <= 65535:
+                raise ConfigError(f"{_named('database_url')} {shown!r}: its port must be 1-65535, not {port}")
         if self.audit_retention_days < 0:
             raise ConfigError(f"{_named('audit_retention_days')} must be 0 (keep for ever) or more")
         if not MIN_MESSAGE_BYTES <= self.max_message_bytes <= 256 * 1024 * 1024:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from sqlalchemy.exc import DatabaseError, InterfaceError, OperationalError
+from sqlalchemy.exc import DatabaseError, InterfaceError, OperationalError, ProgrammingError
 
 from gateway.config import ConfigError, Settings
 from gateway.store.database import StoreGone
@@ -64,6 +64,8 @@ def store_unusable(exc: BaseException) -> bool:
     orig = getattr(exc, "orig", None)
     if isinstance(orig, sqlite3.Error):
         return str(orig).lower().startswith(_SQLITE_FILE_TROUBLE)
+    if isinstance(exc, ProgrammingError) and str(orig).startswith("bad value for"):
+        return True  # a connection option of the URL libpq cannot take (?connect_timeout=abc): said, with exit 2
     return isinstance(exc, OperationalError | InterfaceError)
 
 
@@ -86,5 +88,7 @@ _PG_LASTING = (
     "does not exist",  # the role or the database
     "no pg_hba.conf entry",
     "permission denied",
+    "invalid ",  # a connection option libpq cannot take (invalid port number, invalid sslmode value): a setting
+    "bad value for",
 )
 """What PostgreSQL says when it answers and refuses the connection for good: a setting to fix, not an outage."""

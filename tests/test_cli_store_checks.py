@@ -138,6 +138,25 @@ def test_init_exits_75_for_a_database_out_of_reach_and_2_for_one_that_refuses(tm
         assert why in refused.stderr and "Traceback" not in refused.stderr
 
 
+def test_a_database_url_libpq_cannot_take_is_a_setting_to_fix(tmp_path: Path) -> None:
+    """A port that is no number had stopped every command with a traceback and exit 1 (which `zzgw audit verify`
+    says for a broken chain); an impossible port or an option libpq refuses had exited 75, started again for ever
+    (an operations tester). Each is said, with exit 2, for serve and init alike, and for the audit check."""
+    server = "postgresql+psycopg://postgres@127.0.0.1"
+    for url, why in (
+        (f"{server}:notaport/test", "its port must be a number"),
+        (f"{server}:99999/test", "its port must be 1-65535, not 99999"),
+        (f"{server}/test?sslmode=bogus", 'invalid sslmode value: "bogus"'),
+        (f"{server}/test?connect_timeout=abc", "bad value for connect_timeout: 'abc'"),
+    ):
+        for command in (("init",), ("serve",), ("audit", "verify")):
+            result = zzgw(env(tmp_path / "bad", url), *command)
+            assert result.returncode == 2, (url, command, result.stderr)
+            assert "Traceback" not in result.stderr
+            # init says it of the URL; the others may first miss the keys init would have made, a setting too
+            assert why in result.stderr or (command != ("init",) and "no key passphrase" in result.stderr), command
+
+
 def test_audit_refusals_says_there_are_none(data_dir: Path) -> None:
     none = zzgw(env(data_dir, ""), "audit", "refusals")
     assert (none.returncode, none.stdout) == (0, "")  # a script reading the list reads none
