@@ -67,3 +67,19 @@ def test_a_read_only_store_names_the_directory_too(tmp_path: Path) -> None:
     assert line is not None and line.startswith("zzgw serve: cannot use sqlite:///")
     assert "attempt to write a readonly database (the gateway's user must be able to write" in line
     assert f"its directory, {tmp_path}, where SQLite keeps zzgw.db-wal" in line
+
+
+@pytest.mark.skipif(not PG_URL, reason="needs PostgreSQL to answer (ZZGW_TEST_DATABASE_URL or 127.0.0.1:5432)")
+def test_a_statement_timeout_is_said_as_one_not_as_a_connection_lost() -> None:
+    """A statement cancelled on its statement_timeout (a table locked by someone else) had been answered "the
+    database connection was lost", and logged only as OperationalError: an operator looked in the wrong place (an
+    operations tester). It is DATABASE_BUSY, said as a timeout; the log names the driver's error and its SQLSTATE."""
+    from gateway.store.database import driver_error, store_unavailable
+
+    timed_out = _error(PG_URL, "SET statement_timeout = '50ms'; SELECT pg_sleep(1)")
+    answer = store_unavailable(timed_out)
+    assert answer is not None and answer.reason == "DATABASE_BUSY"
+    assert answer.message.startswith("数据库语句超时") and "connection was lost" not in answer.message
+    assert driver_error(timed_out) == "QueryCanceled, SQLSTATE 57014"
+    lost = _error(f"postgresql+psycopg://zzgw@127.0.0.1:{free_port()}/zzgw", "SELECT 1")
+    assert store_unavailable(lost) is not None and store_unavailable(lost).reason == "DATABASE_UNAVAILABLE"  # type: ignore[union-attr]

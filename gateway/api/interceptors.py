@@ -50,7 +50,7 @@ from gateway.domain.errors import (
 from gateway.domain.model import Member
 from gateway.domain.verification import plain_operator
 from gateway.services.members import Authenticator
-from gateway.store.database import store_unavailable
+from gateway.store.database import driver_error, store_unavailable
 
 if TYPE_CHECKING:
     from gateway.watchdog import InFlight
@@ -524,7 +524,7 @@ class _Call:
                     self.request_id,
                     self.method,
                     unavailable.reason,
-                    type(exc).__name__,
+                    driver_error(exc),
                     f"; {left} more calls since the last such line" if left else "",
                 )
             exc = unavailable

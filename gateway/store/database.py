@@ -88,6 +88,27 @@ def connection_lost(error: BaseException) -> bool:
     )
 
 
+_TIMED_OUT = ("57014", "55P03")
+"""PostgreSQL's query_canceled (a statement_timeout) and lock_not_available (a lock_timeout)."""
+
+
+def timed_out(error: BaseException) -> bool:
+    """Whether ``error`` is a PostgreSQL statement cancelled on its timeout or a lock wait (``_TIMED_OUT``): the
+    connection is sound, and told "the connection was lost" an operator had looked in the wrong place (found by an
+    operations tester)."""
+    return any(getattr(cause, "sqlstate", None) in _TIMED_OUT for cause in causes(error, 4))
+
+
+def driver_error(error: BaseException) -> str:
+    """The database driver's error under ``error`` as a log may name it: its class and SQLSTATE (never its message,
+    which may quote values), or ``error``'s own class when there is none."""
+    for cause in causes(error, 4):
+        if isinstance(cause, psycopg.Error | sqlite3.Error):
+            state = getattr(cause, "sqlstate", None)
+            return type(cause).__name__ + (f", SQLSTATE {state}" if state else "")
+    return type(error).__name__
+
+
 BUSY_TIMEOUT_MS = 30_000
 """SQLite: how long a statement waits for another connection's write lock before ``database is locked``."""
 
@@ -150,6 +171,13 @@ def store_unavailable(error: BaseException) -> UpstreamUnavailableError | None:
             "the gateway's store file is gone (deleted, moved or replaced): nothing of this call was written; retry "
             "at another gateway, or once an operator has put the store back",
             reason="STORE_GONE",
+        )
+    if timed_out(error):
+        return UpstreamUnavailableError(
+            "数据库语句超时（语句超时设置或等待锁），本次请求未完成，请稍后重试"
+            "（a statement timed out in the database, on its statement_timeout or a lock wait: nothing was done; "
+            "retry）",
+            reason="DATABASE_BUSY",
         )
     if connection_lost(error):
         return UpstreamUnavailableError(
