@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import signal
 import threading
@@ -133,7 +134,10 @@ def _until(condition: Callable[[], bool], within: float) -> float:
 
 
 @pytest.mark.parametrize("kind", POSTGRES)
-def test_a_stalled_listener_turns_deaf_within_the_lease_and_listens_again(kind: str, tmp_path: Path) -> None:
+def test_a_stalled_listener_turns_deaf_within_the_lease_and_listens_again(
+    kind: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger=changes._log.name)
     with fresh_database(kind, tmp_path) as url:
         db = Database.connect(url)
         db.migrate()
@@ -161,6 +165,14 @@ def test_a_stalled_listener_turns_deaf_within_the_lease_and_listens_again(kind: 
             # dropped (a flap drops the caches once, not twice); counted once for the operator
             assert heard.count(EVERYTHING) == 1
             assert feed.lapses == 1 and _lapses("lease") == lapses
+            # the stall is said, and so is its end (only the start had been: a tester could not tell a replica
+            # still deaf from one that had recovered)
+            _until(lambda: "answered again" in caplog.text, within=1.0)
+            said = [r.getMessage() for r in caplog.records if r.name == changes._log.name]
+            assert [m.split(" for ")[0].split(", after")[0] for m in said if "connection answered" in m] == [
+                "change listener's connection answered nothing",
+                "change listener's connection answered again",
+            ]
         finally:
             feed.stop()
             db.dispose()

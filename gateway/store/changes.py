@@ -538,7 +538,7 @@ class ChangeFeed:
         link = _Link(pgconn)
         with self._io_lock:
             self._link = link
-        stalled = False
+        stalled: float | None = None  # the heartbeat unanswered past the lease: said at once, and when answered
         while not self._stop.is_set():
             with self._io_lock:
                 if link.failed:
@@ -546,15 +546,17 @@ class ChangeFeed:
                 now = time.monotonic()
                 listening = self._step(link, now)
                 sent_at, next_beat, flushing = link.sent_at, link.next_beat, link.flushing
+            if (listening or sent_at is None) and stalled is not None:
+                # its end said too: the warning alone left an operator unable to tell a deaf replica from one that
+                # had recovered seconds later (found by an operations tester)
+                _log.info("change listener's connection answered again, after %.1f s", now - stalled)
+                stalled = None
             if listening:
-                stalled = False
                 yield
-            if sent_at is None:
-                stalled = False
             if not self._deaf and now > self._alive_until:  # as a reader would find it: nobody has to be reading
                 self._lapse()
-            if sent_at is not None and now - sent_at > LEASE and not stalled:
-                stalled = True
+            if sent_at is not None and now - sent_at > LEASE and stalled is None:
+                stalled = sent_at
                 _log.warning(
                     "change listener's connection answered nothing for %.1f s; verifications read the store until it "
                     "does",
