@@ -133,8 +133,6 @@ MAX_WRONG_CLAIMS = 5
 """Wrong claims (7, 信息有误) one department may make about one license in ``WRONG_CLAIMS_HOURS``; the next is refused
 (``VerificationService._refuse_past_wrong_claims``)."""
 WRONG_CLAIMS_HOURS = 24
-CLAIM_LOCKS = 64
-"""Locks that order one department's claims about one license in a process (a license and caller hash to one)."""
 LICENSE_CACHE_SIZE = 200_000
 SEAL_CACHE_SIZE = 10_000
 VERIFIED_CACHE_SIZE = 500_000
@@ -489,7 +487,6 @@ class VerificationService:
         self._feed = feed
         self._ids = ids
         self._lock = threading.Lock()
-        self._claim_locks = tuple(threading.Lock() for _ in range(CLAIM_LOCKS))
         self._checked: LRUCache[str, _Checked] = LRUCache(LICENSE_CACHE_SIZE)
         self._known_seals: LRUCache[str, _KnownSeal] = LRUCache(SEAL_CACHE_SIZE)
         self._verified: LRUCache[bytes, bool] = LRUCache(VERIFIED_CACHE_SIZE)
@@ -904,68 +901,65 @@ class VerificationService:
             "mismatched_fields": list(answer.mismatched_fields),
             "status_reason": answer.status_reason,
         }
-        with self._claims_of(caller, license):  # counted and stored one at a time: a burst is counted whole
-            if license is not None:
-                self._refuse_past_wrong_claims(caller, use, license, now)
-            receipt = self._write(
-                _ToReceipt(
-                    AuditAction.CHECK_CLAIM,
-                    caller,
-                    use,
-                    statement,
-                    license,
-                    answer.result.name,
-                    answer.status_reason or ",".join(answer.mismatched_fields),
-                    now,
-                    subjects,
-                    names_license=answer.mismatched_fields != ("holder_code",),
-                )
+        if license is not None:
+            self._count_claim(caller, use, license, now, wrong=answer.result is ClaimResult.PARTLY_WRONG)
+        receipt = self._write(
+            _ToReceipt(
+                AuditAction.CHECK_CLAIM,
+                caller,
+                use,
+                statement,
+                license,
+                answer.result.name,
+                answer.status_reason or ",".join(answer.mismatched_fields),
+                now,
+                subjects,
+                names_license=answer.mismatched_fields != ("holder_code",),
             )
+        )
         return ClaimReport(answer=answer, checked_at=now, receipt=receipt, claim_key=claim_key)
 
-    @contextlib.contextmanager
-    def _claims_of(self, caller: Member, license: License | None) -> Iterator[None]:
-        """Held while one caller's claim about ``license`` is counted and stored (one of ``CLAIM_LOCKS`` locks)."""
-        if license is None:
-            yield
-            return
-        with self._claim_locks[hash((caller.code, license.license_id)) % CLAIM_LOCKS]:
-            yield
+    def _count_claim(self, caller: Member, use: UseContext, license: License, now: dt.datetime, *, wrong: bool) -> None:
+        """RESOURCE_EXHAUSTED / TOO_MANY_WRONG_CLAIMS, right claim or wrong, once ``caller`` made ``MAX_WRONG_CLAIMS``
+        wrong claims (7, 信息有误) about ``license`` in the last ``WRONG_CLAIMS_HOURS``; else a wrong one is counted. A
+        claim confirms what it names without returning it, so claims without end would read a license's fields (a
+        registration date in 1,601 guesses, an address the matter reads masked in 900) without the approval or
+        consent ``GetLicenseData`` asks for (a black-box tester).
 
-    def _refuse_past_wrong_claims(self, caller: Member, use: UseContext, license: License, now: dt.datetime) -> None:
-        """RESOURCE_EXHAUSTED / TOO_MANY_WRONG_CLAIMS when ``caller`` made ``MAX_WRONG_CLAIMS`` claims about
-        ``license`` in the last ``WRONG_CLAIMS_HOURS`` that were wrong (7, 信息有误): a claim confirms what it names
-        without returning it, so claims without end would read a license's fields (a registration date in 1,601
-        guesses, an address the matter reads masked in 900) without the approval or consent ``GetLicenseData``
-        asks for (a black-box tester). Counted from the audit trail, so every process and replica counts the same
-        claims; the refusal is on it too. A gateway without a trail (no key) makes no receipts either."""
-        if self._audit is None:
-            return
+        Counted in the store (``wrong_claims``), by the license whatever its version (an amendment does not start
+        again), in a transaction that takes a lock of the department and license (PostgreSQL's advisory lock; SQLite
+        writes one at a time): every process and replica counts the same claims, and a burst sent to several is
+        counted whole. The refusal is on the holder's log."""
+        key = _license_key(license)
         since = now - dt.timedelta(hours=WRONG_CLAIMS_HOURS)
-        with self._db.unit_of_work() as uow:
-            wrong = uow.audit.count_recent(
-                license.content.holder.code,
-                caller=caller.code,
-                license_id=license.license_id,
-                action=AuditAction.CHECK_CLAIM.value,
-                with_decision=ClaimResult.PARTLY_WRONG.name,
-                since=since,
+        if wrong:
+            with self._db.unit_of_work(write=True) as uow:
+                uow.lock_key(f"wrong-claims\n{caller.code}\n{key}")
+                made = uow.wrong_claims.count_since(caller.code, key, since)
+                if made < MAX_WRONG_CLAIMS:
+                    uow.wrong_claims.add(caller.code, key, now, forget_before=since)
+                    uow.commit()
+                    return
+        else:
+            with self._db.unit_of_work() as uow:
+                made = uow.wrong_claims.count_since(caller.code, key, since)
+            if made < MAX_WRONG_CLAIMS:
+                return
+        if self._audit is not None:
+            self._audit.refuse(
+                caller,
+                use,
+                "TOO_MANY_WRONG_CLAIMS",
+                AuditAction.CHECK_CLAIM,
+                UseTarget(license_id=license.license_id),
+                subjects=self.record_subjects,
             )
-        if wrong < MAX_WRONG_CLAIMS:
-            return
-        self._audit.refuse(
-            caller,
-            use,
-            "TOO_MANY_WRONG_CLAIMS",
-            AuditAction.CHECK_CLAIM,
-            UseTarget(license_id=license.license_id),
-            subjects=self.record_subjects,
-        )
         raise ResourceExhaustedError(
-            f"{WRONG_CLAIMS_HOURS}小时内对这本证照的信息比对已有{wrong}次不一致，已达上限：请核对申请人的材料，"
-            "改用证照核验，或稍后再试（"
-            f"{wrong} claims about this license in the last {WRONG_CLAIMS_HOURS} hours were wrong, the most a "
-            "department may make: check the applicant's papers, verify the license instead, or try later）",
+            f"{WRONG_CLAIMS_HOURS}小时内本部门对这本证照的信息比对已有{made}次不一致，已达上限：请核对申请人的材料"
+            "（共同持证人的证件号码不是持证人的），改用证照核验，或稍后再试（"
+            f"{made} claims of this department about this license in the last {WRONG_CLAIMS_HOURS} hours were wrong, "
+            "the most it may make: check the applicant's papers (a co-subject's number is not the holder's), verify "
+            "the license instead, or try later）",
             reason="TOO_MANY_WRONG_CLAIMS",
         )
 
@@ -2053,6 +2047,15 @@ def _claimed_number(number: str) -> str:
             "license_number", "BAD_CHARACTERS", "证照编号含有控制字符（a license number has no control characters）"
         )
     return number
+
+
+def _license_key(license: License) -> str:
+    """A license whatever its version: its identifier's type, issuer and serial (an amendment keeps them)."""
+    try:
+        named = LicenseId.parse(license.license_id)
+    except ValueError:
+        return license.license_id
+    return f"{named.type_code}.{named.issuer_code}.{named.serial}"
 
 
 def _day(now: dt.datetime) -> dt.date:

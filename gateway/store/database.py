@@ -54,6 +54,7 @@ from gateway.store.repositories import (
     ReceiptRepository,
     SealRepository,
     StoredReceipt,
+    WrongClaimRepository,
     add_access_records,
     add_checkpoint,
     add_receipts,
@@ -484,11 +485,18 @@ class UnitOfWork:
         self.facts = FactRepository(session)
         self.receipt_certificates = ReceiptCertificateRepository(session)
         self.console_clerks = ConsoleClerkRepository(session)
+        self.wrong_claims = WrongClaimRepository(session)
 
     def lock_change_log(self) -> None:
         """Serialise writers of change events until commit (PostgreSQL; SQLite writers are serial already)."""
         if self.dialect == "postgresql":
             self.session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _EVENT_LOCK_ID})
+
+    def lock_key(self, key: str) -> None:
+        """Serialise, until commit, the transactions that take the same ``key`` (PostgreSQL: an advisory lock on its
+        hash; SQLite writers are serial already)."""
+        if self.dialect == "postgresql":
+            self.session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key})
 
     def lock_audit_chain(self) -> None:
         """Serialise appends to the audit chain until commit (PostgreSQL; SQLite writers are serial already)."""

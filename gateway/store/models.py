@@ -358,6 +358,21 @@ class ConsoleClerkRow(Base):
     ended_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
 
+class WrongClaimRow(Base):
+    """A claim (``CheckClaim``) a department made about a license that was wrong (7, 信息有误): counted to bound how
+    many a department may make about one license in a day (``VerificationService``), not a record of the use, which
+    the audit trail keeps. ``license`` is the license whatever its version (type, issuer and serial of its
+    identifier): an amendment does not start the count again."""
+
+    __tablename__ = "wrong_claims"
+    __table_args__ = (Index("ix_wrong_claims_caller_license", "caller", "license", "at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    caller: Mapped[str] = mapped_column(String(18))
+    license: Mapped[str] = mapped_column(String(120))
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
 class StoreEditRow(Base):
     """SQLite: a license or a seal changed, by anyone (the triggers of migration 0020 write the row in the changing
     transaction); every gateway process reads the new rows to drop the key from its caches, and old rows are pruned

@@ -26,6 +26,7 @@ from sqlalchemy import (
     and_,
     any_,
     bindparam,
+    delete,
     func,
     insert,
     or_,
@@ -66,6 +67,7 @@ from gateway.store.models import (
     ReceiptCertificateRow,
     ReceiptRow,
     SealRow,
+    WrongClaimRow,
 )
 
 _L = cast(Table, LicenseRow.__table__)
@@ -1284,41 +1286,6 @@ class AuditRepository:
         )
         return self._listed(self._s.execute(query).all())
 
-    def count_recent(
-        self,
-        holder_code: str,
-        *,
-        caller: str,
-        license_id: str,
-        action: str,
-        with_decision: str,
-        since: dt.datetime,
-        scan: int = 2000,
-    ) -> int:
-        """How many of the newest ``scan`` records about ``holder_code``'s licenses, made since ``since``, record
-        ``caller``'s ``action`` on ``license_id`` with the decision ``with_decision``: read by the holder's index,
-        never a walk of the trail (a holder with more records than ``scan`` in the window is counted over its newest
-        ``scan`` only)."""
-        newest = (
-            select(_A.c.caller, _A.c.license_id, _A.c.action, _A.c.decision, _A.c.at)
-            .where(_A.c.holder_code == holder_code)
-            .order_by(_A.c.seq.desc())
-            .limit(scan)
-            .subquery()
-        )
-        query = (
-            select(func.count())
-            .select_from(newest)
-            .where(
-                newest.c.caller == caller,
-                newest.c.license_id == license_id,
-                newest.c.action == action,
-                newest.c.decision == with_decision,
-                newest.c.at >= _as_utc(since),
-            )
-        )
-        return int(self._s.execute(query).scalar() or 0)
-
     def add_checkpoint(self, checkpoint: Checkpoint) -> None:
         add_checkpoint(SessionStatements(self._s), checkpoint)
 
@@ -1767,6 +1734,29 @@ class ConsoleClerk:
     member_code: str
     clerk: str
     issued_at: dt.datetime
+
+
+class WrongClaimRepository:
+    """Departments' wrong claims about licenses (``WrongClaimRow``), to count them."""
+
+    def __init__(self, session: Session):
+        self._s = session
+
+    def count_since(self, caller: str, license: str, since: dt.datetime) -> int:
+        """How many wrong claims ``caller`` made about ``license`` since ``since``: a range of the caller and license's
+        index, at most the few a department may make."""
+        query = select(func.count()).where(_WC.c.caller == caller, _WC.c.license == license, _WC.c.at >= _as_utc(since))
+        return int(self._s.execute(query).scalar() or 0)
+
+    def add(self, caller: str, license: str, at: dt.datetime, *, forget_before: dt.datetime) -> None:
+        """Count one more, and forget ``caller``'s about ``license`` made before ``forget_before`` (counted no more)."""
+        self._s.execute(
+            delete(_WC).where(_WC.c.caller == caller, _WC.c.license == license, _WC.c.at < _as_utc(forget_before))
+        )
+        self._s.execute(insert(_WC).values(caller=caller, license=license, at=_as_utc(at)))
+
+
+_WC = cast(Table, WrongClaimRow.__table__)
 
 
 class ConsoleClerkRepository:
