@@ -226,6 +226,31 @@ def test_a_check_while_the_gateway_appends_judges_the_chain_as_it_stood(
     assert a.trail.check() == ChainCheck(ok=True, records=30, checkpoints=4)
 
 
+def test_a_checkpoint_committed_between_the_head_and_the_checkpoints_is_the_next_checks(
+    db: Database, signer: AuditSigner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL reads each statement anew: a checkpoint committed after the head was read, before the checkpoints
+    were, had been taken for one past the chain's end (CHECKPOINT_MISMATCH of an intact chain; found in review)."""
+    from gateway.store.repositories import AuditRepository
+
+    a = appended(db, signer, 10)  # a checkpoint at 7
+    b = Process(db, signer)
+    start_memo = AuditRepository.start_memo
+    busy = iter([True])
+
+    def meanwhile(self: AuditRepository) -> object:
+        if next(busy, False):
+            for n in range(6):  # 11-16: a checkpoint at 14
+                b.writer.write(entry(200 + n))
+        return start_memo(self)
+
+    monkeypatch.setattr(AuditRepository, "start_memo", meanwhile)
+    try:
+        assert a.trail.check() == ChainCheck(ok=True, records=10, checkpoints=1)
+    finally:
+        b.writer.close()
+
+
 def test_records_added_after_the_memo_are_not_vouched_for(db: Database, signer: AuditSigner) -> None:
     a = appended(db, signer, 3)
     with db.unit_of_work() as uow:
