@@ -35,7 +35,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from sqlalchemy import text
 
 from gateway.api.errors import to_status
-from gateway.api.slots import StreamSlots
+from gateway.api.slots import StreamPool, StreamSlots
 from gateway.domain.errors import ResourceExhaustedError, ZzgwError
 from gateway.store.database import Database
 from gateway.threads import name_this_thread
@@ -290,7 +290,7 @@ class HealthServicer(health_pb2_grpc.HealthServicer):
         services: Iterable[str],
         *,
         max_watches: int = 4,
-        streams: StreamSlots | None = None,
+        streams: StreamPool | None = None,
     ):
         self._readiness = readiness
         self._services = frozenset(("", *services))
@@ -300,6 +300,7 @@ class HealthServicer(health_pb2_grpc.HealthServicer):
             lambda _n, _h: _watches_full(max_watches),
             lambda: _watches_full(max_watches),
             streams,
+            "health",
         )
 
     def Check(self, request: health_pb2.HealthCheckRequest, context: grpc.ServicerContext) -> Any:
@@ -312,6 +313,9 @@ class HealthServicer(health_pb2_grpc.HealthServicer):
             release = self._watches.take()
         except ZzgwError as refused:
             context.abort_with_status(to_status(refused))  # raises: the call ends here
+        if not context.add_callback(release):  # freed however the stream ends, as the other kinds' are (review)
+            release()
+            return
         try:
             known = request.service in self._services
             context.add_callback(self._readiness.wake)  # a client gone ends its watch at once

@@ -37,7 +37,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from gateway import metrics
 from gateway.api.errors import internal_status, status_code, to_status
 from gateway.api.roles import ALLOWED_ROLES, is_public
-from gateway.api.slots import StreamSlots
+from gateway.api.slots import StreamPool, StreamSlots
 from gateway.domain.errors import (
     FieldViolation,
     InvalidRequestError,
@@ -284,7 +284,7 @@ class GatewayInterceptor(grpc.ServerInterceptor):
         mode: str,
         in_flight: InFlight | None = None,
         max_request_bytes: int | None = None,
-        streams: StreamSlots | None = None,
+        streams: StreamPool | None = None,
     ):
         if mode not in ("dev", "production"):
             raise ValueError(f"unknown mode {mode!r}")
@@ -295,7 +295,12 @@ class GatewayInterceptor(grpc.ServerInterceptor):
         self._max_request_bytes = max_request_bytes
         """The message limit: a larger request message is refused as REQUEST_TOO_LARGE (None: gRPC's limit only)."""
         self._reflection = StreamSlots(  # both versions' streams together, within the process's long streams
-            REFLECTION_STREAMS, REFLECTION_STREAMS, lambda _name, _held: _reflection_busy(), _reflection_busy, streams
+            REFLECTION_STREAMS,
+            REFLECTION_STREAMS,
+            lambda _name, _held: _reflection_busy(),
+            _reflection_busy,
+            streams,
+            "reflection",
         )
         self._guarded: dict[str, tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler]] = {}
 

@@ -11,7 +11,7 @@ import grpc
 from gateway.api import convert
 from gateway.api.errors import item_error, within_limit
 from gateway.api.interceptors import caller, operator
-from gateway.api.slots import StreamSlots
+from gateway.api.slots import StreamPool, StreamSlots
 from gateway.domain.audit import AuditAction
 from gateway.domain.catalog import Catalog, Sensitivity
 from gateway.domain.errors import (
@@ -59,7 +59,7 @@ class IssuanceServicer(issuance_pb2_grpc.IssuanceServiceServicer):
         max_watchers: int = 8,
         max_watchers_per_member: int = 2,
         max_batch_streams: int = 8,
-        streams: StreamSlots | None = None,
+        streams: StreamPool | None = None,
         poll_seconds: float = 0.5,
     ):
         self._max_message_bytes = max_message_bytes
@@ -70,12 +70,12 @@ class IssuanceServicer(issuance_pb2_grpc.IssuanceServiceServicer):
         self._issuer_name = issuer_name
         # both kinds hold a handler thread each, and draw on the process's long ``streams`` (``long_streams``)
         self._watchers = StreamSlots(
-            max_watchers, max_watchers_per_member, _watchers_of_member_full, _watchers_full, streams
+            max_watchers, max_watchers_per_member, _watchers_of_member_full, _watchers_full, streams, "watch"
         )
         # a batch stream holds a handler thread while its client keeps it open, sending or not: sixteen idle ones
         # of one issuer had stopped every other member's calls (found by a security tester)
         self._batches = StreamSlots(
-            max_batch_streams, MAX_BATCH_STREAMS_PER_MEMBER, _batches_of_member_full, _batches_full, streams
+            max_batch_streams, MAX_BATCH_STREAMS_PER_MEMBER, _batches_of_member_full, _batches_full, streams, "batch"
         )
         self._poll = poll_seconds
 

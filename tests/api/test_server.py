@@ -195,7 +195,9 @@ def test_the_kinds_of_long_streams_together_leave_threads_for_calls(running: Run
             grpc.StatusCode.RESOURCE_EXHAUSTED,
             "TOO_MANY_STREAMS",
         )
-        assert "长时间打开的流" in (refused.details() or "") and "hold 6 handler threads" in (refused.details() or "")
+        assert "长时间打开的流" in (refused.details() or "") and "hold the 6 handler threads" in (
+            refused.details() or ""
+        )
         assert running.catalog(TAX).ListLicenseTypes(catalog_pb2.ListLicenseTypesRequest()).license_types
         batches.pop().cancel()
         deadline = time.monotonic() + 10
@@ -232,6 +234,35 @@ def test_a_stream_refused_by_the_pool_holds_no_slot_of_its_kind() -> None:
     for release in (first, second, third, third):  # freeing twice frees once
         release()
     assert (kind.held(), pool.held()) == ({}, {})
+
+
+def test_each_kind_of_long_stream_keeps_a_few_slots_no_other_kind_takes() -> None:
+    """Shared alone, the slots had gone to whoever came first: 8 watchers and 4 public health watches filled the
+    12 of a 16-thread process and left batch issuance none, and idle batch streams with health watches could leave
+    WatchLicenseChanges, how departments learn of revocations, none (found in review). Each kind keeps a floor."""
+    from gateway.api.slots import FLOORS
+
+    pool = long_streams(16)  # 4 threads kept for calls; of 12, 2 watchers, 2 batch streams and 1 health watch
+    assert (pool.budget, FLOORS) == (12, {"watch": 2, "batch": 2, "health": 1})
+
+    def kind(name: str, most: int) -> StreamSlots:
+        def full() -> ResourceExhaustedError:
+            return ResourceExhaustedError(name, reason="KIND_FULL")
+
+        return StreamSlots(most, most, lambda _n, _h: full(), full, pool, name)
+
+    watchers, batches, health = kind("watch", 8), kind("batch", 8), kind("health", 4)
+    held = [health.take() for _ in range(4)] + [watchers.take() for _ in range(6)]  # 1 + 3 shared, 2 + 4 shared
+    with pytest.raises(ResourceExhaustedError) as shared_full:
+        watchers.take()
+    assert shared_full.value.reason == "TOO_MANY_STREAMS"
+    held += [batches.take(), batches.take()]  # their own two, whoever holds the rest
+    with pytest.raises(ResourceExhaustedError):
+        batches.take()
+    for release in held:
+        release()
+    assert (watchers.held(), batches.held(), health.held(), pool.held()) == ({}, {}, {}, {})
+    assert len([watchers.take() for _ in range(8)]) == 8  # 2 of its own and 6 shared: its own bound
 
 
 # --- the catalog --------------------------------------------------------------------------------------------------
