@@ -571,6 +571,8 @@ def error_reply(error: ZzgwError) -> Reply:
     message to 400 characters, a violation's description to 200 and its field to 64, 16 violations at most. A refusal
     may echo what the caller sent, and the reply is not to grow with it."""
     status = next((code for kind, code in _HTTP_STATUS if isinstance(error, kind)), 500)
+    if status == 413 and error.reason.startswith("TOO_MANY_"):  # too many calls (TOO_MANY_WRONG_CLAIMS), not too
+        status = 429  # large a request (found in review)
     violations: tuple[FieldViolation, ...] = getattr(error, "violations", ())
     message = more_violations(echoed(error.message, MAX_ECHO_MESSAGE), len(violations))
     return Reply(

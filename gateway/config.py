@@ -89,20 +89,35 @@ supervisor's own, the department client's of docs/departments.md)."""
 
 
 def _misspelt_variables(env: Mapping[str, str]) -> list[tuple[str, str]]:
-    """The ``ZZGW_`` variables set that are no variable zzgw reads but nearly one (or one in lower case), with the one
-    each was meant to be: ``ZZGW_THREAD=32`` had started 16 threads without a word (found by an operations tester)."""
-    import difflib
-
-    known = {*_ENV.values(), *OTHER_VARIABLES}
+    """The ``ZZGW_`` variables set that are no variable zzgw reads but one in other case, one or two characters off
+    one, or the start or a lengthening of a setting's (``ZZGW_GRPC_ADDRESS``), with the one each was meant to be:
+    ``ZZGW_THREAD=32`` had started 16 threads without a word (found by an operations tester). Other ``ZZGW_``
+    names (a department's own client settings) are left alone."""
+    known = sorted({*_ENV.values(), *OTHER_VARIABLES})
     found = []
     for name in sorted(env):
         typed = name.upper()
         if not typed.startswith("ZZGW_") or name in known:
             continue
-        meant = difflib.get_close_matches(typed, sorted(known), n=1, cutoff=0.8)
-        if typed in known or meant:
-            found.append((name, typed if typed in known else meant[0]))
+        meant = next((k for k in known if k == typed or _edits(typed, k) <= 2), None) or next(
+            (k for k in sorted(_ENV.values()) if typed.startswith(k) or k.startswith(typed)), None
+        )
+        if meant is not None:
+            found.append((name, meant))
     return found
+
+
+def _edits(a: str, b: str) -> int:
+    """Levenshtein distance of ``a`` and ``b`` (insertions, deletions, substitutions)."""
+    if abs(len(a) - len(b)) > 2:
+        return 3  # more than the two counted as a slip: not worked out
+    previous = list(range(len(b) + 1))
+    for i, x in enumerate(a, 1):
+        current = [i]
+        for j, y in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (x != y)))
+        previous = current
+    return previous[-1]
 
 
 SUPPORTED_DATABASES = ("sqlite:", "postgresql+psycopg:")

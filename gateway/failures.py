@@ -88,7 +88,14 @@ _PG_LASTING = (
     "does not exist",  # the role or the database
     "no pg_hba.conf entry",
     "permission denied",
-    "invalid ",  # a connection option libpq cannot take (invalid port number, invalid sslmode value): a setting
+    # a connection option libpq cannot take, said before any connection is tried: a setting, not an outage (a
+    # broad "invalid " would have stopped a worker for good at libpq's "received invalid response to SSL
+    # negotiation" from a proxy in a failover; found in review)
+    "invalid port number",
+    "invalid sslmode value",
+    "invalid connection option",
+    "invalid integer value",
+    "invalid value for parameter",
     "bad value for",
 )
 """What PostgreSQL says when it answers and refuses the connection for good: a setting to fix, not an outage."""

@@ -104,7 +104,15 @@ def test_a_misspelt_variable_is_refused_with_the_one_meant() -> None:
     )
     with pytest.raises(ConfigError, match="ZZGW_SEAL_CA_KEY_PASSPHRAS: did you mean ZZGW_SEAL_CA_KEY_PASSPHRASE"):
         Settings.load(env={"ZZGW_SEAL_CA_KEY_PASSPHRAS": "x"})
-    others = {"ZZGW_TEST_DATABASE_URL": "sqlite://", "ZZGW_CJK_FONT": "/f.ttf", "ZZGW_MY_SCRIPT_DIR": "/x"}
+    others = {
+        "ZZGW_TEST_DATABASE_URL": "sqlite://",
+        "ZZGW_CJK_FONT": "/f.ttf",
+        "ZZGW_MY_SCRIPT_DIR": "/x",
+        "ZZGW_MEMBER_KEY": "var/pki/k.pem",
+        "ZZGW_MEMBER_CERT": "var/pki/c.pem",
+    }  # a client's, not ours: review
+    with pytest.raises(ConfigError, match="ZZGW_GRPC_ADDRESS: did you mean ZZGW_GRPC_ADDR"):
+        Settings.load(env={"ZZGW_GRPC_ADDRESS": "0.0.0.0:1"})
     assert Settings.load(env={**others, "ZZGW_THREADS": "32"}).threads == 32
 
 

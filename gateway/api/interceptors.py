@@ -83,6 +83,8 @@ def operator(context: grpc.ServicerContext) -> str:
             found = plain_operator(value if isinstance(value, str) else value.decode("ascii", "replace"))
         else:
             continue
+        if not found:  # an empty one names no one, before or after another
+            continue
         if named and found != named:
             raise invalid(
                 OPERATOR_METADATA,

@@ -376,7 +376,7 @@ class SharingService:
                     access = Access(
                         state=AccessState.NOT_SHARED,
                         reason=Reason.RECORD_NOT_INTACT,
-                        detail=f"{Reason.RECORD_NOT_INTACT.detail}（{finding.reason}）",
+                        detail=_with_reason(Reason.RECORD_NOT_INTACT.detail, finding.reason or ""),
                     )
                 entries.append(HolderEntry(license=license, status=license.effective_status(on), access=access))
         usable = {
@@ -621,6 +621,15 @@ class SharingService:
     def _append(self, uow: AppendWork, calls: Sequence[list[AuditEntry]]) -> None:
         """The records of a group of calls, each call's together (several when it used several licenses)."""
         self._audit.append(uow, [entry for entries in calls for entry in entries])
+
+
+def _with_reason(detail: str, reason: str) -> str:
+    """A detail said "中文（English）" with a finding's reason in both parts, before the English: a console shows its
+    clerk the Chinese without the English, and the reason after it had left the English shown (found in review)."""
+    chinese, _, english = detail.rpartition("（")
+    if not reason or not chinese:
+        return detail
+    return f"{chinese}（{reason}）（{english[:-1]} ({reason})）"
 
 
 class _Record:

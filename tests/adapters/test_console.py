@@ -778,6 +778,10 @@ def test_a_claim_is_compared_without_any_data_coming_back(console: str, running:
     assert status == 403 and refusal(answer)[1] == "ROLE_NOT_ALLOWED"
     status, answer = fetch(f"{console}/api/check-claim", {**claim, "fields": ["x"]}, running.tokens[TAX])
     assert status == 400 and refusal(answer)[2] == [("fields", "NOT_TEXT")]
+    for n in range(5):  # one wrong above: five in all, then the department waits (429, not "too large": review)
+        fetch(f"{console}/api/check-claim", {**claim, "fields": {"holder_name": f"某{n}"}}, running.tokens[TAX])
+    status, answer = fetch(f"{console}/api/check-claim", wrong, running.tokens[TAX])
+    assert status == 429 and refusal(answer)[1] == "TOO_MANY_WRONG_CLAIMS"
 
 
 @pytest.mark.parametrize("database_url", [backend_params()[0]], indirect=True)  # a SQLite file's write lock
