@@ -89,21 +89,20 @@ supervisor's own, the department client's of docs/departments.md)."""
 
 
 def _misspelt_variables(env: Mapping[str, str]) -> list[tuple[str, str]]:
-    """The ``ZZGW_`` variables set that are no variable zzgw reads but one in other case, one or two characters off
-    one, or the start or a lengthening of a setting's (``ZZGW_GRPC_ADDRESS``), with the one each was meant to be:
-    ``ZZGW_THREAD=32`` had started 16 threads without a word (found by an operations tester). Other ``ZZGW_``
-    names (a department's own client settings) are left alone."""
+    """The ``ZZGW_`` variables set that are no variable zzgw reads but one in other case, or a slip away from one
+    (a character off, or two in a name of 12 or more), with the nearest one each was meant to be: ``ZZGW_THREAD=32``
+    had started 16 threads without a word (found by an operations tester). Other ``ZZGW_`` names (a deployment's or
+    a department client's own: ``ZZGW_HOME``, ``ZZGW_CATALOG_URL``) are left alone (found in review)."""
     known = sorted({*_ENV.values(), *OTHER_VARIABLES})
     found = []
     for name in sorted(env):
         typed = name.upper()
         if not typed.startswith("ZZGW_") or name in known:
             continue
-        meant = next((k for k in known if k == typed or _edits(typed, k) <= 2), None) or next(
-            (k for k in sorted(_ENV.values()) if typed.startswith(k) or k.startswith(typed)), None
-        )
-        if meant is not None:
-            found.append((name, meant))
+        nearest = min(known, key=lambda k: (_edits(typed, k), k))
+        slip = _edits(typed, nearest)
+        if slip == 0 or slip == 1 or (slip == 2 and len(typed) >= 12):
+            found.append((name, nearest))
     return found
 
 

@@ -91,10 +91,9 @@ _PG_LASTING = (
     # a connection option libpq cannot take, said before any connection is tried: a setting, not an outage (a
     # broad "invalid " would have stopped a worker for good at libpq's "received invalid response to SSL
     # negotiation" from a proxy in a failover; found in review)
-    "invalid port number",
-    "invalid sslmode value",
+    "connection is bad: invalid ",  # psycopg's words for an option refused before connecting (port, sslmode,
+    # target_session_attrs, gssencmode …; review), not libpq's "received invalid response to SSL negotiation"
     "invalid connection option",
-    "invalid integer value",
     "invalid value for parameter",
     "bad value for",
 )

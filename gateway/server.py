@@ -1064,7 +1064,12 @@ def build_server(
     limit = settings.max_message_bytes
     gateway.start()
     metrics.follow_readiness(gateway.readiness)  # zzgw_ready, until the readiness's watches close (a stop)
-    streams = long_streams(settings.threads)  # every kind of long-lived stream together, below the handler threads
+    batch_streams = max(1, settings.threads // 2)  # half the handler threads, at most 4 one member's
+    health_streams = health_watches(settings.threads, settings.max_watchers)
+    # every kind of long-lived stream together, below the handler threads, a few kept for each
+    streams = long_streams(
+        settings.threads, {"watch": settings.max_watchers, "batch": batch_streams, "health": health_streams}
+    )
     server = grpc.server(
         futures.ThreadPoolExecutor(
             max_workers=settings.threads,
@@ -1105,7 +1110,7 @@ def build_server(
             documents=gateway.documents,
             max_watchers=settings.max_watchers,
             max_watchers_per_member=settings.max_watchers_per_member,
-            max_batch_streams=max(1, settings.threads // 2),  # half the handler threads, at most 4 one member's
+            max_batch_streams=batch_streams,
             streams=streams,
         ),
         server,
@@ -1128,7 +1133,7 @@ def build_server(
         HealthServicer(
             gateway.readiness,
             SERVICE_NAMES,
-            max_watches=health_watches(settings.threads, settings.max_watchers),
+            max_watches=health_streams,
             streams=streams,
         ),
         server,

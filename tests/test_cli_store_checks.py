@@ -148,6 +148,7 @@ def test_a_database_url_libpq_cannot_take_is_a_setting_to_fix(tmp_path: Path) ->
         (f"{server}:99999/test", "its port must be 1-65535, not 99999"),
         (f"{server}/test?sslmode=bogus", 'invalid sslmode value: "bogus"'),
         (f"{server}/test?connect_timeout=abc", "bad value for connect_timeout: 'abc'"),
+        (f"{server}/test?target_session_attrs=primari", 'invalid target_session_attrs value: "primari"'),
     ):
         for command in (("init",), ("serve",), ("audit", "verify")):
             result = zzgw(env(tmp_path / "bad", url), *command)

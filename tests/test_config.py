@@ -110,9 +110,12 @@ def test_a_misspelt_variable_is_refused_with_the_one_meant() -> None:
         "ZZGW_MY_SCRIPT_DIR": "/x",
         "ZZGW_MEMBER_KEY": "var/pki/k.pem",
         "ZZGW_MEMBER_CERT": "var/pki/c.pem",
-    }  # a client's, not ours: review
-    with pytest.raises(ConfigError, match="ZZGW_GRPC_ADDRESS: did you mean ZZGW_GRPC_ADDR"):
-        Settings.load(env={"ZZGW_GRPC_ADDRESS": "0.0.0.0:1"})
+        "ZZGW_HOME": "/srv",
+        "ZZGW_CATALOG_URL": "https://x",
+        "ZZGW_LOG_LEVEL_SQL": "1",
+    }  # a deployment's or a client's, not ours (review)
+    with pytest.raises(ConfigError, match="ZZGW_MAX_WATCHER: did you mean ZZGW_MAX_WATCHERS"):
+        Settings.load(env={"ZZGW_MAX_WATCHER": "3"})
     assert Settings.load(env={**others, "ZZGW_THREADS": "32"}).threads == 32
 
 

@@ -88,19 +88,22 @@ class StreamPool(StreamSlots):
         return self._floors.get(kind, 0)
 
 
-FLOORS = {"watch": 2, "batch": 2, "health": 1}
-"""Slots of the long-stream budget kept for each kind (``WatchLicenseChanges``, ``BatchIssueLicenses``, health
-``Watch``; reflection has none: it is public and ends after 30 s), when the budget leaves two shared slots besides."""
+FLOORS = {"watch": 3, "batch": 2, "health": 1}
+"""Slots of the long-stream budget kept for each kind (``WatchLicenseChanges``: one more than a member's share, so
+that one department cannot hold them all; ``BatchIssueLicenses``; health ``Watch``; reflection has none: it is
+public and ends after 30 s), when the budget leaves two shared slots besides; never more than the kind's own bound."""
 
 
-def long_streams(threads: int) -> StreamPool:
+def long_streams(threads: int, bounds: Mapping[str, int] | None = None) -> StreamPool:
     """The pool every kind of long-lived stream of a process draws on (``WatchLicenseChanges``,
     ``BatchIssueLicenses``, health ``Watch``, server reflection): each kind has its own bound, but those add up to
     more than the handler threads (with 16: 8 + 8 + 4 + 1), and watchers and batch streams together had held every
     thread (found rereading the bounds). A quarter of the threads, rounded up and at least one, are kept for the
-    other calls; of the rest, ``FLOORS`` are kept for each kind, so that none leaves another none."""
+    other calls; of the rest, ``FLOORS`` are kept for each kind (at most its ``bounds``), so that none leaves another
+    none."""
     budget = max(1, threads - max(1, -(-threads // 4)))
-    floors = FLOORS if budget >= sum(FLOORS.values()) + 2 else {}
+    wanted = {kind: min(floor, (bounds or {}).get(kind, floor)) for kind, floor in FLOORS.items()}
+    floors = wanted if budget >= sum(wanted.values()) + 2 else {}
 
     def full() -> ZzgwError:
         return ResourceExhaustedError(

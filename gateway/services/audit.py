@@ -307,9 +307,10 @@ class AuditTrail:
         # up to the memo's record when the memo is the gateway's; else to the end, which is then reported unvouched
         vouched = before is not None and bool(before.memo) and self._memos.vouches(before)
         horizon = before.seq if vouched and before is not None else None
-        if horizon is not None:  # one committed after the head was read (PostgreSQL reads each statement anew) is
-            # the next check's, as its records are: taken for one past the chain's end, it had said BROKEN (review)
-            checkpoints = {seq: c for seq, c in checkpoints.items() if seq <= horizon}
+        if horizon is not None and checkpoints:  # one committed after the head was read (PostgreSQL reads each
+            # statement anew) had been taken for one past the chain's end (review): it commits with its records, so
+            # they are read too, as far as it. Left out instead, a forged one ahead of the end went unseen (review)
+            horizon = max(horizon, max(checkpoints))
 
         def broken(records: int, seq: int, reason: str, through: int | None = None) -> ChainCheck:
             return ChainCheck(

@@ -242,8 +242,8 @@ def test_each_kind_of_long_stream_keeps_a_few_slots_no_other_kind_takes() -> Non
     WatchLicenseChanges, how departments learn of revocations, none (found in review). Each kind keeps a floor."""
     from gateway.api.slots import FLOORS
 
-    pool = long_streams(16)  # 4 threads kept for calls; of 12, 2 watchers, 2 batch streams and 1 health watch
-    assert (pool.budget, FLOORS) == (12, {"watch": 2, "batch": 2, "health": 1})
+    pool = long_streams(16)  # 4 threads kept for calls; of 12, 3 watchers, 2 batch streams and 1 health watch
+    assert (pool.budget, FLOORS) == (12, {"watch": 3, "batch": 2, "health": 1})
 
     def kind(name: str, most: int) -> StreamSlots:
         def full() -> ResourceExhaustedError:
@@ -252,7 +252,7 @@ def test_each_kind_of_long_stream_keeps_a_few_slots_no_other_kind_takes() -> Non
         return StreamSlots(most, most, lambda _n, _h: full(), full, pool, name)
 
     watchers, batches, health = kind("watch", 8), kind("batch", 8), kind("health", 4)
-    held = [health.take() for _ in range(4)] + [watchers.take() for _ in range(6)]  # 1 + 3 shared, 2 + 4 shared
+    held = [health.take() for _ in range(4)] + [watchers.take() for _ in range(6)]  # 1 + 3 shared, 3 + 3 shared
     with pytest.raises(ResourceExhaustedError) as shared_full:
         watchers.take()
     assert shared_full.value.reason == "TOO_MANY_STREAMS"
@@ -262,7 +262,9 @@ def test_each_kind_of_long_stream_keeps_a_few_slots_no_other_kind_takes() -> Non
     for release in held:
         release()
     assert (watchers.held(), batches.held(), health.held(), pool.held()) == ({}, {}, {}, {})
-    assert len([watchers.take() for _ in range(8)]) == 8  # 2 of its own and 6 shared: its own bound
+    assert len([watchers.take() for _ in range(8)]) == 8  # 3 of its own and 5 shared: its own bound
+    # a floor is never more than its kind's bound: none kept for health watches a process allows none of
+    assert long_streams(16, {"watch": 8, "batch": 8, "health": 0})._floors == {"watch": 3, "batch": 2, "health": 0}
 
 
 # --- the catalog --------------------------------------------------------------------------------------------------

@@ -1404,11 +1404,22 @@ def test_a_department_makes_few_wrong_claims_about_one_license(running: RunningG
         assert error_details(still.value)[0].reason == "TOO_MANY_WRONG_CLAIMS"
 
 
-def test_wrong_claims_sent_at_once_are_counted_whole(running: RunningGateway) -> None:
+def test_wrong_claims_sent_at_once_are_counted_whole(running: RunningGateway, monkeypatch: pytest.MonkeyPatch) -> None:
     """Counted and stored in one transaction under a lock of the department and license (the store's, not a
     process's): of eight wrong claims sent together, five are answered and three refused, as they would be across
-    several processes (the count had been a process's own lock over the audit trail's records; found in review)."""
+    several processes (the count had been a process's own lock over the audit trail's records; found in review).
+    Each count is made slow, so that without the lock the claims would all count the same few."""
     from gateway.services.verification import MAX_WRONG_CLAIMS
+    from gateway.store.repositories import WrongClaimRepository
+
+    count = WrongClaimRepository.count_since
+
+    def slow(self: WrongClaimRepository, caller: str, license: str, since: dt.datetime) -> int:
+        made = count(self, caller, license, since)
+        time.sleep(0.05)
+        return made
+
+    monkeypatch.setattr(WrongClaimRepository, "count_since", slow)
 
     issued = running.issuance(MARKET).IssueLicense(issue_request(unique(samples.food_permit(23)))).license
     base = {"type_code": issued.type_code, "license_number": issued.license_number, "holder_code": issued.holder.code}
