@@ -451,11 +451,11 @@ async function signIn() {
   const bundles = session.bundles.map((b) => new Option(b.name, b.code));
   $("bundle").replaceChildren(new Option("—", ""), ...bundles);
   show("case-details", bundles.length > 0); // a department none of whose matters is in a 一件事 has no case
-  const keptCase = JSON.parse(sessionStorage.getItem("zzgw.case") || "null");
+  const keptCase = keptInTab("zzgw.case");
   if (keptCase && session.bundles.some((b) => b.code === keptCase.bundle)) {
     $("bundle").value = keptCase.bundle;
-    $("case").value = keptCase.case;
-    $("case-details").open = Boolean(keptCase.case.trim());
+    $("case").value = String(keptCase.case || "");
+    $("case-details").open = Boolean($("case").value.trim());
   }
   showCase();
   choose(matter.value);
@@ -467,12 +467,22 @@ async function signIn() {
   watchIdle();
 }
 
+// What the tab keeps under ``key`` (the case in force, a purpose written), or null: anything unreadable is nothing.
+function keptInTab(key) {
+  try {
+    const kept = JSON.parse(sessionStorage.getItem(key) || "null");
+    return kept && typeof kept === "object" ? kept : null;
+  } catch (e) {
+    return null;
+  }
+}
+
 function choose(code) {
   const matter = session.matters.find((m) => m.code === code);
   // the purpose the clerk wrote for this matter in this tab, kept over a reload (it went back to the catalog's, and
   // the next receipts were signed with that without a word; a clerk tester)
-  const kept = JSON.parse(sessionStorage.getItem("zzgw.purpose") || "null");
-  $("purpose").value = kept && matter && kept.matter === code ? kept.purpose : matter ? matter.purpose : "";
+  const kept = keptInTab("zzgw.purpose");
+  $("purpose").value = kept && matter && kept.matter === code ? String(kept.purpose) : matter ? matter.purpose : "";
   // a license is verified, and a claim compared, only for the types the matter's materials list (the gateway
   // refuses others): those are offered, a type chosen before kept if the matter uses it too
   const used = session.license_types.filter((t) => matter && matter.type_codes.includes(t.code));
