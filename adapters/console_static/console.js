@@ -233,7 +233,11 @@ async function call(path, body, asOf) {
     if (violation && violation.field === "use.case_id" && body && body.use && !body.use.case_id) {
       violation.reason = "REQUIRED"; // the gateway says BAD_CASE_ID (1-64 characters) for an empty one too
     }
-    const known = (violation && FIELD_ERRORS[violation.field + ":" + violation.reason]) || ERRORS[reason] || REASONS[reason]
+    // a number that is not even a receipt's: the gateway says what one looks like and how many characters came
+    const misfit = reason === "RECEIPT_NOT_FOUND" && (error.message || "").includes("回执编号是")
+      && chineseOf(error.message) + "，请核对回执编号";
+    const known = (violation && FIELD_ERRORS[violation.field + ":" + violation.reason]) || misfit || ERRORS[reason]
+      || REASONS[reason]
       || (reason === "INTERNAL" && "证照网关内部错误，请稍后重试；如仍出错，请将以下内容告知管理员：" + error.message);
     // a clerk reads Chinese: the gateway's own words, without their English, when the page has none for the reason
     const failure = new Error(known || chineseOf(violation ? violation.description : error.message) || "核验失败，请重试");

@@ -106,6 +106,19 @@ def typed_receipt_id(typed: str) -> str:
     return number.lower() if _HEX_RECEIPT_ID.fullmatch(number) else typed
 
 
+def no_such_receipt(number: str) -> str:
+    """The words for a receipt number no receipt has (``number`` as ``typed_receipt_id`` made it), in both languages;
+    when it is not even a receipt's number, also what one looks like and how many characters were typed, so that a
+    number copied short, or a license's identifier typed in its place, is said so rather than only "not found"."""
+    if _HEX_RECEIPT_ID.fullmatch(number):
+        return "没有这个编号的回执（no such receipt）"
+    typed = len(_GROUPING.sub("", unicodedata.normalize("NFKC", number)))  # as counted on the printout's groups
+    return (
+        f"没有这个编号的回执：回执编号是32位数字和字母a-f，所填的有{typed}位"
+        f"（no such receipt: a receipt number is 32 hexadecimal digits, this one has {typed} characters）"
+    )
+
+
 def plain_operator(operator: str) -> str:
     """An operator id as the access records keep it: every kind of space a plain one, none around it
     (``plain_spaces``): ``3号窗口　王敏`` signed in, then every check had been refused as "not printable"."""

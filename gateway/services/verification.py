@@ -95,6 +95,7 @@ from gateway.domain.verification import (
     check_type_used,
     claim_query,
     new_receipt_ids,
+    no_such_receipt,
     operator_violation,
     status_finding,
     status_since,
@@ -982,7 +983,7 @@ class VerificationService:
         with self._db.unit_of_work() as uow:
             found = uow.receipts.get(receipt_id) if len(receipt_id) <= MAX_RECEIPT_ID else None
         if found is None:
-            raise NotFoundError("没有这个编号的回执（no such receipt）", reason="RECEIPT_NOT_FOUND")
+            raise NotFoundError(no_such_receipt(receipt_id), reason="RECEIPT_NOT_FOUND")
         self._audit_receipt_read(caller, operator, found)
         return found
 

@@ -646,6 +646,11 @@ def test_a_receipt_is_looked_up_by_its_number_or_its_file_and_checked_again(
 
     status, answer = look_up(receipt_id="0" * 32)
     assert status == 404 and refusal(answer)[1] == "RECEIPT_NOT_FOUND"
+    assert answer["error"]["message"] == "没有这个编号的回执（no such receipt）"
+    # not a receipt's number at all (copied short, a license's identifier): said so, with what one looks like
+    status, answer = look_up(receipt_id=receipt_id[:8] + " " + receipt_id[8:30])
+    assert status == 404 and refusal(answer)[1] == "RECEIPT_NOT_FOUND"
+    assert answer["error"]["message"].startswith("没有这个编号的回执：回执编号是32位数字和字母a-f，所填的有30位（")
     status, answer = look_up(receipt_id=receipt_id, file=file)
     assert status == 400 and refusal(answer)[2] == [("receipt_id", "ONE_OF")]
     status, answer = look_up()
