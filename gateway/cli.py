@@ -109,6 +109,19 @@ def main(argv: list[str] | None = None) -> int:
         "--restore", metavar="CODE", help="end a member's revocation: the next `zzgw init` gives its credentials back"
     )
 
+    claims = commands.add_parser(
+        "claims",
+        help="list the departments' wrong claims (CheckClaim, 7) about each license in the last 24 hours, those "
+        "past the limit refused; or forgive a department's about one license (--forgive)",
+    )
+    claims.add_argument(
+        "--forgive",
+        nargs=2,
+        metavar=("MEMBER", "LICENSE"),
+        help="forget the wrong claims this member made about this license (its identifier, any version's, or the "
+        "type.issuer.serial this command lists): its claims about it are answered again at once",
+    )
+
     commands.add_parser(
         "memos",
         help="verify the seal of every license stored without the gateway's memo of it (before schema 0012) and "
@@ -983,6 +996,46 @@ def _members(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _claims(settings: Settings, args: argparse.Namespace) -> int:
+    """The wrong claims counted now, one department and license a line (member code, its name, the license as
+    type.issuer.serial, how many, the last one's time, ``refused`` once at the limit); or forgive one's."""
+    import datetime as dt
+
+    from gateway.domain.verification import claims_key
+    from gateway.services.verification import MAX_WRONG_CLAIMS, WRONG_CLAIMS_HOURS
+
+    gateway = _open_store(settings)
+    try:
+        members = {member.code: member for member in gateway.members.list()}
+        if args.forgive:
+            code, license = args.forgive[0].strip().upper(), args.forgive[1].strip()
+            if code not in members:
+                print(f"zzgw claims: no member {code}", file=sys.stderr)
+                return 2
+            key = license if license.count(".") == 2 else claims_key(license)
+            with gateway.db.unit_of_work(write=True) as uow:
+                forgotten = uow.wrong_claims.forget(code, key)
+                uow.commit()
+            print(
+                f"{code}: {forgotten} wrong claims about {key} forgotten"
+                + (": its claims about it are answered again" if forgotten else " (none were counted)"),
+                file=sys.stderr,
+            )
+            return 0
+        since = dt.datetime.now(dt.UTC) - dt.timedelta(hours=WRONG_CLAIMS_HOURS)
+        with gateway.db.unit_of_work() as uow:
+            tally = uow.wrong_claims.tally(since)
+        lines = []
+        for code, key, made, last in tally:
+            state = "refused" if made >= MAX_WRONG_CLAIMS else "counting"
+            name = members[code].name if code in members else ""
+            lines.append(f"{code}\t{name}\t{key}\t{made}\t{last.isoformat(timespec='seconds')}\t{state}")
+    finally:
+        gateway.close()
+    _print_lines(lines)
+    return 0
+
+
 def _print_lines(lines: list[str]) -> None:
     """Print ``lines``; output that cannot be written — a reader that stops early (``| head``), a full disk, no
     standard output at all — ends without a traceback, said aside unless the reader just stopped, and changes
@@ -1029,6 +1082,7 @@ _COMMANDS = {
     "audit": _audit,
     "memos": _memos,
     "members": _members,
+    "claims": _claims,
     "verify": _verify,
     "receipt": _receipt,
     "console-token": _console_token,

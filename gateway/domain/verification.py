@@ -21,7 +21,14 @@ from dataclasses import dataclass
 
 from gateway.domain.catalog import Catalog, Matter
 from gateway.domain.errors import FieldViolation, InvalidRequestError, PermissionDeniedError
-from gateway.domain.identifiers import citizen_id_problem, composed, half_width, normal_number, region_code_problem
+from gateway.domain.identifiers import (
+    LicenseId,
+    citizen_id_problem,
+    composed,
+    half_width,
+    normal_number,
+    region_code_problem,
+)
 from gateway.domain.model import CHINA_TZ, License, LicenseStatus, Member, Role
 from gateway.domain.validation import check_text, plain_spaces
 from signing.results import PASSED, CheckResult, Finding
@@ -104,6 +111,16 @@ def typed_receipt_id(typed: str) -> str:
     typed = typed.strip()
     number = _GROUPING.sub("", unicodedata.normalize("NFKC", typed))
     return number.lower() if _HEX_RECEIPT_ID.fullmatch(number) else typed
+
+
+def claims_key(license_id: str) -> str:
+    """The license a department's wrong claims are counted against, whatever its version: its identifier's type,
+    issuer and serial (an amendment keeps them); an identifier that does not parse, as it is."""
+    try:
+        named = LicenseId.parse(license_id)
+    except ValueError:
+        return license_id
+    return f"{named.type_code}.{named.issuer_code}.{named.serial}"
 
 
 def no_such_receipt(number: str) -> str:

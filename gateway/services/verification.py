@@ -94,6 +94,7 @@ from gateway.domain.verification import (
     authority_finding,
     check_type_used,
     claim_query,
+    claims_key,
     new_receipt_ids,
     no_such_receipt,
     operator_violation,
@@ -931,7 +932,7 @@ class VerificationService:
         again), in a transaction that takes a lock of the department and license (PostgreSQL's advisory lock; SQLite
         writes one at a time): every process and replica counts the same claims, and a burst sent to several is
         counted whole. The refusal is on the holder's log."""
-        key = _license_key(license)
+        key = claims_key(license.license_id)
         since = now - dt.timedelta(hours=WRONG_CLAIMS_HOURS)
         # read alike for a right claim and a wrong one: past the limit both are refused the same way (a wrong one
         # that took the writer's path had answered measurably later, telling right from wrong; found in review)
@@ -2049,15 +2050,6 @@ def _claimed_number(number: str) -> str:
             "license_number", "BAD_CHARACTERS", "证照编号含有控制字符（a license number has no control characters）"
         )
     return number
-
-
-def _license_key(license: License) -> str:
-    """A license whatever its version: its identifier's type, issuer and serial (an amendment keeps them)."""
-    try:
-        named = LicenseId.parse(license.license_id)
-    except ValueError:
-        return license.license_id
-    return f"{named.type_code}.{named.issuer_code}.{named.serial}"
 
 
 def _day(now: dt.datetime) -> dt.date:

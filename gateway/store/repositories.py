@@ -1760,6 +1760,23 @@ class WrongClaimRepository:
             )
         self._s.execute(insert(_WC).values(caller=caller, license=license, at=_as_utc(at)))
 
+    def tally(self, since: dt.datetime) -> list[tuple[str, str, int, dt.datetime]]:
+        """Each department and license with wrong claims since ``since``: how many, and when the last was made;
+        most first."""
+        made = func.count().label("made")
+        rows = self._s.execute(
+            select(_WC.c.caller, _WC.c.license, made, func.max(_WC.c.at).label("last"))
+            .where(_WC.c.at >= _as_utc(since))
+            .group_by(_WC.c.caller, _WC.c.license)
+            .order_by(made.desc(), _WC.c.caller, _WC.c.license)
+        )
+        return [(row.caller, row.license, int(row.made), _utc(row.last)) for row in rows]
+
+    def forget(self, caller: str, license: str) -> int:
+        """Forget every wrong claim ``caller`` made about ``license``; how many there were."""
+        gone = self._s.execute(delete(_WC).where(_WC.c.caller == caller, _WC.c.license == license))
+        return int(gone.rowcount or 0)  # type: ignore[attr-defined]
+
 
 _WC = cast(Table, WrongClaimRow.__table__)
 _FORGET_ALL_EVERY = 100

@@ -400,7 +400,8 @@ def test_a_receipt_is_looked_up_by_number_or_file_and_its_license_verified_again
     page.fill("#receipt-id", receipt_id[:31])  # copied one short: what a number looks like, and how many came
     page.click("#by-receipt button")
     page.locator("#message", has_text="所填的有31位").wait_for()
-    assert page.inner_text("#message") == "没有这个编号的回执：回执编号是32位数字和字母a-f，所填的有31位，请核对回执编号"
+    said = "没有这个编号的回执：回执编号是32位数字和字母a-f，所填的有31位，请核对回执编号"
+    assert page.inner_text("#message") == said
 
 
 def test_a_receipts_license_of_a_type_the_matter_does_not_use_is_not_offered_a_check_again(
