@@ -64,7 +64,7 @@ from gateway.domain.verification import uses_matter
 from gateway.failures import said, store_unreachable
 from gateway.health import HealthServicer, Readiness, database_check, health_watches, wait_until_quiet
 from gateway.services.audit import AuditSigner, AuditTrail
-from gateway.services.authorization import AuthorizationService
+from gateway.services.authorization import AuthorizationService, CodeSealer
 from gateway.services.documents import DocumentService
 from gateway.services.issuance import IssuanceService, SerialGenerator, random_serial
 from gateway.services.members import Authenticator, MemberService, load_catalog, load_members
@@ -288,7 +288,12 @@ class Gateway:
             sharing=sharing,
             authorization=(
                 AuthorizationService(
-                    db, catalog, clock, audit, record_subjects=verification.record_subjects if verification else None
+                    db,
+                    catalog,
+                    clock,
+                    audit,
+                    record_subjects=verification.record_subjects if verification else None,
+                    kept_codes=CodeSealer(keys.secret(SEAL_MEMO_SECRET, create=False)),
                 )
                 if audit
                 else None

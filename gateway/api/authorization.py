@@ -116,6 +116,7 @@ class AuthorizationServicer(authorization_pb2_grpc.AuthorizationServiceServicer)
             valid_until=_valid_until(request),
             uses=request.uses,
             operator=operator(context),
+            client_request_id=request.client_request_id,
         )
         return authorization_pb2.GrantConsentResponse(consent=self._consent(consent), code=code)
 

@@ -52,11 +52,16 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy.exc import IntegrityError
 
 from gateway.domain.audit import AuditAction, AuditEntry, vouched_subjects
 from gateway.domain.catalog import Catalog, LicenseType, Material, Matter, Sensitivity, SharingClass
 from gateway.domain.errors import (
+    AlreadyExistsError,
     ConflictError,
     FieldViolation,
     IdempotencyConflictError,
@@ -202,6 +207,42 @@ def check_operator(operator: str) -> str:
 
 
 MAX_CLIENT_REQUEST_ID = 64
+CODE_KEPT_HOURS = 24
+"""How long a consent granted with a ``client_request_id`` keeps its code (sealed) for a retry of the grant."""
+
+
+def checked_client_request_id(client_request_id: str) -> str:
+    """A caller's idempotency key, checked: at most ``MAX_CLIENT_REQUEST_ID`` printable ASCII characters."""
+    if len(client_request_id) > MAX_CLIENT_REQUEST_ID or not client_request_id.isprintable():
+        raise invalid(
+            "client_request_id",
+            "BAD_FORMAT",
+            f"请求编号最多{MAX_CLIENT_REQUEST_ID}个可打印字符（at most {MAX_CLIENT_REQUEST_ID} printable characters）",
+        )
+    if not client_request_id.isascii():
+        raise invalid("client_request_id", "BAD_FORMAT", "请求编号只能含ASCII字符（client_request_id must be ASCII）")
+    return client_request_id
+
+
+class CodeSealer:
+    """Consent codes kept for a retry of their grant: AES-256-GCM under a key derived (HKDF-SHA-256) from the key
+    store's secret, with the consent's id as associated data, so that a sealed code copied to another consent's row
+    does not open. Whoever holds the database alone learns no code."""
+
+    def __init__(self, secret: bytes):
+        key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"zzgw consent codes kept for a retry")
+        self._aead = AESGCM(key.derive(secret))
+
+    def seal(self, consent_id: str, code: str) -> bytes:
+        nonce = secrets.token_bytes(12)
+        return nonce + self._aead.encrypt(nonce, code.encode(), consent_id.encode())
+
+    def open(self, consent_id: str, sealed: bytes) -> str | None:
+        """The code, or None when ``sealed`` does not open (altered, another consent's, another secret's)."""
+        try:
+            return self._aead.decrypt(sealed[:12], sealed[12:], consent_id.encode()).decode()
+        except (InvalidTag, ValueError):
+            return None
 
 
 class AuthorizationService:
@@ -215,8 +256,12 @@ class AuthorizationService:
         ids: Callable[[], str] = lambda: uuid.uuid4().hex,
         codes: Callable[[], str] = new_consent_code,
         record_subjects: Callable[[License], tuple[str, ...]] | None = None,
+        kept_codes: CodeSealer | None = None,
     ):
         self._db = db
+        self._kept_codes = kept_codes
+        """Seals the code of a consent granted with a ``client_request_id`` for a retry; without it (no key store
+        secret) a retry gets the consent's CONSENT_CODE_NOT_KEPT."""
         self._record_subjects = record_subjects
         """``VerificationService.record_subjects``: the co-subjects of a record its seal vouches for."""
         self._catalog = catalog
@@ -255,17 +300,7 @@ class AuthorizationService:
     ) -> StoredAccessRequest:
         """Put a request for conditional fields in the owning issuer's queue. With ``client_request_id``, a retry
         of the same request returns the one first made (its record on the audit trail says so)."""
-        if len(client_request_id) > MAX_CLIENT_REQUEST_ID or not client_request_id.isprintable():
-            raise invalid(
-                "client_request_id",
-                "BAD_FORMAT",
-                f"请求编号最多{MAX_CLIENT_REQUEST_ID}个可打印字符"
-                f"（at most {MAX_CLIENT_REQUEST_ID} printable characters）",
-            )
-        if not client_request_id.isascii():
-            raise invalid(
-                "client_request_id", "BAD_FORMAT", "请求编号只能含ASCII字符（client_request_id must be ASCII）"
-            )
+        client_request_id = checked_client_request_id(client_request_id)
         digest = hashlib.sha256(
             "\x1f".join(
                 [use.matter_code, use.purpose, type_code, license_id, issuer_code, *sorted(fields), str(duration_days)]
@@ -536,10 +571,22 @@ class AuthorizationService:
         valid_until: dt.datetime | None,
         uses: int = 0,
         operator: str = "",
+        client_request_id: str = "",
     ) -> tuple[StoredConsent, str]:
-        """Record a holder's consent; returns it and its code (shown this once)."""
+        """Record a holder's consent; returns it and its code (shown this once). With ``client_request_id``, a retry
+        of the same grant within ``CODE_KEPT_HOURS`` returns the consent first made and its code
+        (``_granted_again``)."""
         operator = check_operator(operator)
+        client_request_id = checked_client_request_id(client_request_id)
         holder_code = checked_holder_code(holder_code)
+        until = valid_until.astimezone(dt.UTC).isoformat() if valid_until else ""
+        asked = [holder_code, grantee_code, matter_code, *sorted(license_ids), "", *sorted(type_codes), until]
+        asked_digest = hashlib.sha256("\x1f".join([*asked, str(uses)]).encode()).hexdigest()
+        if client_request_id:  # a retry is answered before the checks, which the state now may fail (a lapsed end)
+            with self._db.unit_of_work() as uow:
+                first = uow.consents.by_client_request_id(caller.code, client_request_id)
+            if first is not None:
+                return self._granted_again(caller, operator, *first, asked_digest, self._clock.now())
         if not matter_code:
             raise invalid("matter_code", "REQUIRED", "请填写事项编码（matter_code is required）")
         matter = self._catalog.matters.get(matter_code)
@@ -624,10 +671,61 @@ class AuthorizationService:
             uses_allowed=uses,
             uses_left=uses,
             created_at=now,
+            client_request_id=client_request_id,
+            client_digest=asked_digest if client_request_id else "",
         )
+        kept = self._kept_codes.seal(consent.consent_id, code) if client_request_id and self._kept_codes else None
         entry = self._consent_entry(caller, operator, consent, AuditAction.GRANT_CONSENT, "GRANTED", now, licenses)
+        try:
+            with self._db.unit_of_work(write=True) as uow:
+                uow.consents.clear_sealed_codes(now - dt.timedelta(hours=CODE_KEPT_HOURS))
+                uow.consents.add(consent, code_sealed=kept)
+                self._audit.append(uow, [entry])
+                uow.commit()
+        except IntegrityError:  # the same key committed by a concurrent retry: answered as a retry
+            if not client_request_id:
+                raise
+            with self._db.unit_of_work() as uow:
+                first = uow.consents.by_client_request_id(caller.code, client_request_id)
+            if first is None:
+                raise
+            return self._granted_again(caller, operator, *first, asked_digest, now)
+        return consent, code
+
+    def _granted_again(
+        self,
+        caller: Member,
+        operator: str,
+        consent: StoredConsent,
+        sealed: bytes | None,
+        digest: str,
+        now: dt.datetime,
+    ) -> tuple[StoredConsent, str]:
+        """A retry of a grant (the same portal and ``client_request_id``): the consent first made, as it stands, and
+        its code while it is kept (``CODE_KEPT_HOURS``); ALREADY_EXISTS / CONSENT_CODE_NOT_KEPT later, and
+        REQUEST_ID_REUSED for another request under the key. The code handed out again is on the holder's log, as
+        the grant is (``retry``)."""
+        if consent.client_digest != digest:
+            raise IdempotencyConflictError(
+                "请求编号已用于另一项授权（client_request_id was used before for another consent）",
+                metadata={"consent_id": consent.consent_id},
+            )
+        fresh = now - consent.created_at < dt.timedelta(hours=CODE_KEPT_HOURS)
+        code = self._kept_codes.open(consent.consent_id, sealed) if fresh and sealed and self._kept_codes else None
+        if code is None:
+            raise AlreadyExistsError(
+                f"此请求编号的授权已于{consent.created_at.astimezone(CHINA_TZ):%Y-%m-%d %H:%M}记录，授权码只在"
+                f"{CODE_KEPT_HOURS}小时内可再次取得：如未交给持证人，请撤回该授权（{consent.consent_id}）后重新授权"
+                f"（the consent of this client_request_id was granted at {consent.created_at:%Y-%m-%d %H:%M} UTC; its "
+                f"code is kept for a retry for {CODE_KEPT_HOURS} hours only: withdraw it and grant again）",
+                reason="CONSENT_CODE_NOT_KEPT",
+                metadata={"consent_id": consent.consent_id},
+            )
+        with self._db.unit_of_work() as uow:
+            licenses = [uow.licenses.get(license_id) for license_id in consent.license_ids[:1]]
+        entry = self._consent_entry(caller, operator, consent, AuditAction.GRANT_CONSENT, "GRANTED", now, licenses)
+        entry = dataclasses.replace(entry, reason=f"{entry.reason} retry")
         with self._db.unit_of_work(write=True) as uow:
-            uow.consents.add(consent)
             self._audit.append(uow, [entry])
             uow.commit()
         return consent, code

@@ -295,12 +295,27 @@ class AccessRequestRow(Base):
 
 
 class ConsentRow(Base):
-    """A holder's consent (授权 / 用证码). Only the SHA-256 of the code is kept: the code itself is shown once."""
+    """A holder's consent (授权 / 用证码). Only the SHA-256 of the code is kept: the code itself is shown once, but to
+    a retry of its grant (``client_request_id``) within a day, for which it is kept encrypted (``code_sealed``)."""
 
     __tablename__ = "consents"
     __table_args__ = (
         Index("ix_consents_holder", "holder_code", "created_at"),
         Index("ix_consents_guardian", "guardian_code", "created_at"),
+        Index(
+            "ux_consents_client",
+            "portal",
+            "client_request_id",
+            unique=True,
+            sqlite_where=text("client_request_id <> ''"),
+            postgresql_where=text("client_request_id <> ''"),
+        ),
+        Index(
+            "ix_consents_code_sealed",
+            "created_at",
+            sqlite_where=text("code_sealed IS NOT NULL"),
+            postgresql_where=text("code_sealed IS NOT NULL"),
+        ),
     )
 
     consent_id: Mapped[str] = mapped_column(String(32), primary_key=True)
@@ -318,6 +333,11 @@ class ConsentRow(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     guardian_code: Mapped[str] = mapped_column(String(32), server_default="")
     """The 公民身份号码 of the parent who granted it for a minor holder (监护人代为授权); empty when the holder did."""
+    client_request_id: Mapped[str] = mapped_column(String(64), server_default="")
+    client_digest: Mapped[str] = mapped_column(String(64), server_default="")
+    code_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+    """The code, encrypted under the key store's secret (``gateway.services.authorization.CodeSealer``), for a retry
+    of the grant with its ``client_request_id``; cleared a day after the grant."""
 
 
 class GatewayFactRow(Base):

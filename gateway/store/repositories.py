@@ -1424,6 +1424,10 @@ class StoredConsent:
     withdrawn_at: dt.datetime | None = None
     guardian_code: str = ""
     """The parent who granted it for the (minor) holder, by 公民身份号码; empty when the holder granted it."""
+    client_request_id: str = ""
+    """The portal's idempotency key of the grant; empty when it gave none."""
+    client_digest: str = ""
+    """The SHA-256 of the grant's request, to tell a retry from another request under the same key."""
 
 
 class AccessRequestRepository:
@@ -1573,9 +1577,13 @@ class ConsentRepository:
     def __init__(self, session: Session):
         self._s = session
 
-    def add(self, consent: StoredConsent) -> None:
+    def add(self, consent: StoredConsent, *, code_sealed: bytes | None = None) -> None:
+        """Store ``consent``; with ``code_sealed``, its code encrypted for a retry of the grant."""
         self._s.execute(
             insert(_CS).values(
+                client_request_id=consent.client_request_id,
+                client_digest=consent.client_digest,
+                code_sealed=code_sealed,
                 consent_id=consent.consent_id,
                 code_sha256=consent.code_sha256,
                 holder_code=consent.holder_code,
@@ -1596,6 +1604,22 @@ class ConsentRepository:
     def get(self, consent_id: str) -> StoredConsent | None:
         row = self._s.execute(select(_CS).where(_CS.c.consent_id == consent_id)).first()
         return _consent(row) if row else None
+
+    def by_client_request_id(self, portal: str, client_request_id: str) -> tuple[StoredConsent, bytes | None] | None:
+        """The consent ``portal`` granted with this idempotency key, and its code as kept sealed (None once cleared)."""
+        row = self._s.execute(
+            select(_CS).where(_CS.c.portal == portal, _CS.c.client_request_id == client_request_id)
+        ).first()
+        return (_consent(row), row._mapping["code_sealed"]) if row else None
+
+    def clear_sealed_codes(self, before: dt.datetime) -> int:
+        """Clear the sealed codes of consents granted before ``before`` (through the index of those kept); how many."""
+        cleared = self._s.execute(
+            update(_CS)
+            .where(_CS.c.code_sealed.is_not(None), _CS.c.created_at < _as_utc(before))
+            .values(code_sealed=None)
+        )
+        return int(cleared.rowcount or 0)  # type: ignore[attr-defined]
 
     def by_code(self, code_sha256: str) -> StoredConsent | None:
         row = self._s.execute(select(_CS).where(_CS.c.code_sha256 == code_sha256)).first()
@@ -1656,6 +1680,8 @@ def _consent(row: Row[tuple[object, ...]]) -> StoredConsent:
         withdrawn_at=_utc(m["withdrawn_at"]) if m["withdrawn_at"] else None,
         created_at=_utc(m["created_at"]),
         guardian_code=m["guardian_code"],
+        client_request_id=m["client_request_id"],
+        client_digest=m["client_digest"],
     )
 
 

@@ -6,13 +6,14 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Callable
+from concurrent import futures
 from functools import partial
 from typing import Any
 
 import grpc
 import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 
 from gateway.domain.identifiers import LicenseId
 from gateway.domain.model import CHINA_TZ
@@ -966,3 +967,81 @@ def test_every_answered_call_leaves_exactly_one_record_and_the_chain_holds(runni
     )
     actions = {(r.action, r.decision) for r in own.records}
     assert {("REQUEST_ACCESS", "SUBMITTED"), ("DECIDE_ACCESS_REQUEST", "REJECTED")} <= actions
+
+
+def test_a_grant_retried_with_its_key_is_the_same_consent_and_code_for_a_day(clocked: Clocked) -> None:
+    """A portal whose GrantConsent answer was lost (a timeout, a dropped connection) had no way to the code of the
+    consent it had made, shown once and stored only as a hash (found rereading the last stop's note). With a
+    client_request_id, a retry gets the same consent and code, and no second consent is made; the code given again is
+    on the holder's log; another request under the key is REQUEST_ID_REUSED; after 24 hours the code is no longer kept
+    (CONSENT_CODE_NOT_KEPT, naming the consent to withdraw), and its sealed copy is cleared from the store."""
+    running, clock = clocked.running, clocked.clock
+    card = id_card(running).license
+    until = Timestamp()
+    until.FromDatetime(clock.now() + dt.timedelta(days=3))
+    key = "portal-" + uuid.uuid4().hex
+    asked = consent_request(card.holder.code, valid_until=until, client_request_id=key, uses=2)
+    portal = authorization(running, PORTAL)
+    first = portal.GrantConsent(asked)
+    again = portal.GrantConsent(asked)
+    assert (again.consent.consent_id, again.code) == (first.consent.consent_id, first.code) and first.code
+    listed = portal.ListConsents(authorization_pb2.ListConsentsRequest(holder_code=card.holder.code))
+    assert [c.consent_id for c in listed.consents] == [first.consent.consent_id]
+    grants = [r for r in records_of(running, card.holder.code) if r.action == "GRANT_CONSENT"]
+    assert [(r.decision, r.reason) for r in grants] == [
+        ("GRANTED", f"consent={first.consent.consent_id} retry"),
+        ("GRANTED", f"consent={first.consent.consent_id}"),
+    ]
+    # the code works, once per use granted, whichever answer carried it
+    assert fields_of(data(running, card.license_id, BDCZY, code=first.code))["name"] == card.holder.name
+
+    code, reason, _ = refused(lambda: portal.GrantConsent(
+        consent_request(card.holder.code, valid_until=until, client_request_id=key, uses=3)
+    ))  # fmt: skip
+    assert (code, reason) == (grpc.StatusCode.ALREADY_EXISTS, "REQUEST_ID_REUSED")
+    code, _, violations = refused(lambda: portal.GrantConsent(consent_request(card.holder.code, client_request_id="é")))
+    assert (code, violations) == (grpc.StatusCode.INVALID_ARGUMENT, [("client_request_id", "BAD_FORMAT")])
+
+    # the store holds the code sealed, never in the clear, and only for a day
+    with running.gateway.db.engine.connect() as connection:
+        row = connection.execute(select(ConsentRow).where(ConsentRow.consent_id == first.consent.consent_id)).one()
+    assert row.code_sealed and first.code.encode() not in row.code_sealed
+    assert first.code not in " ".join(map(str, row)) and first.code.replace("-", "") not in " ".join(map(str, row))
+    clock.advance(dt.timedelta(hours=24, seconds=1))
+    with pytest.raises(grpc.RpcError) as late:
+        portal.GrantConsent(asked)
+    assert late.value.code() == grpc.StatusCode.ALREADY_EXISTS
+    info, _ = error_details(late.value)
+    assert (info.reason, dict(info.metadata)) == ("CONSENT_CODE_NOT_KEPT", {"consent_id": first.consent.consent_id})
+    assert "请撤回该授权" in (late.value.details() or "")
+    grant(running, card.holder.code)  # any later grant clears the codes kept past their day
+    with running.gateway.db.engine.connect() as connection:
+        kept = connection.execute(
+            select(ConsentRow.code_sealed).where(ConsentRow.consent_id == first.consent.consent_id)
+        ).scalar_one()
+    assert kept is None
+
+
+def test_grants_sent_at_once_with_one_key_make_one_consent(running: RunningGateway) -> None:
+    """Retries that overlap (a portal's two workers) make one consent and all get its code: the store's unique key
+    decides, and the losers are answered as retries."""
+    card = id_card(running).license
+    asked = consent_request(card.holder.code, client_request_id="burst-" + uuid.uuid4().hex)
+    portal = authorization(running, PORTAL)
+    with futures.ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(lambda _: portal.GrantConsent(asked), range(4)))
+    assert len({(a.consent.consent_id, a.code) for a in answers}) == 1
+    listed = portal.ListConsents(authorization_pb2.ListConsentsRequest(holder_code=card.holder.code))
+    assert [c.consent_id for c in listed.consents] == [answers[0].consent.consent_id]
+
+
+def test_a_sealed_code_opens_only_for_its_own_consent_and_secret() -> None:
+    from gateway.services.authorization import CodeSealer
+
+    sealer = CodeSealer(b"s" * 32)
+    sealed = sealer.seal("consent-a", "ABCD-EFGH-JKLM")
+    assert sealer.open("consent-a", sealed) == "ABCD-EFGH-JKLM"
+    assert sealer.open("consent-b", sealed) is None  # copied to another consent's row
+    assert CodeSealer(b"t" * 32).open("consent-a", sealed) is None  # another key store's
+    assert sealer.open("consent-a", sealed[:-1] + bytes([sealed[-1] ^ 1])) is None
+    assert sealer.open("consent-a", b"") is None

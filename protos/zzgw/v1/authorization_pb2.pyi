@@ -204,7 +204,7 @@ class Consent(_message.Message):
     def __init__(self, consent_id: _Optional[str] = ..., holder_code: _Optional[str] = ..., grantee_code: _Optional[str] = ..., grantee_name: _Optional[str] = ..., matter_code: _Optional[str] = ..., license_ids: _Optional[_Iterable[str]] = ..., type_codes: _Optional[_Iterable[str]] = ..., valid_until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., uses_allowed: _Optional[int] = ..., uses_left: _Optional[int] = ..., state: _Optional[_Union[ConsentState, str]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., withdrawn_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., portal_code: _Optional[str] = ..., guardian_code: _Optional[str] = ...) -> None: ...
 
 class GrantConsentRequest(_message.Message):
-    __slots__ = ("holder_code", "grantee_code", "matter_code", "license_ids", "type_codes", "valid_until", "uses")
+    __slots__ = ("holder_code", "grantee_code", "matter_code", "license_ids", "type_codes", "valid_until", "uses", "client_request_id")
     HOLDER_CODE_FIELD_NUMBER: _ClassVar[int]
     GRANTEE_CODE_FIELD_NUMBER: _ClassVar[int]
     MATTER_CODE_FIELD_NUMBER: _ClassVar[int]
@@ -212,6 +212,7 @@ class GrantConsentRequest(_message.Message):
     TYPE_CODES_FIELD_NUMBER: _ClassVar[int]
     VALID_UNTIL_FIELD_NUMBER: _ClassVar[int]
     USES_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     holder_code: str
     grantee_code: str
     matter_code: str
@@ -219,7 +220,8 @@ class GrantConsentRequest(_message.Message):
     type_codes: _containers.RepeatedScalarFieldContainer[str]
     valid_until: _timestamp_pb2.Timestamp
     uses: int
-    def __init__(self, holder_code: _Optional[str] = ..., grantee_code: _Optional[str] = ..., matter_code: _Optional[str] = ..., license_ids: _Optional[_Iterable[str]] = ..., type_codes: _Optional[_Iterable[str]] = ..., valid_until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., uses: _Optional[int] = ...) -> None: ...
+    client_request_id: str
+    def __init__(self, holder_code: _Optional[str] = ..., grantee_code: _Optional[str] = ..., matter_code: _Optional[str] = ..., license_ids: _Optional[_Iterable[str]] = ..., type_codes: _Optional[_Iterable[str]] = ..., valid_until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., uses: _Optional[int] = ..., client_request_id: _Optional[str] = ...) -> None: ...
 
 class GrantConsentResponse(_message.Message):
     __slots__ = ("consent", "code")
