@@ -180,6 +180,8 @@ def as_of(request: StoredAccessRequest, now: dt.datetime) -> StoredAccessRequest
     return request if state == request.state else dataclasses.replace(request, state=state)
 
 
+_SPENT_STATES = frozenset({ConsentState.WITHDRAWN, ConsentState.EXPIRED, ConsentState.USED_UP})
+"""States in which a consent grants nothing and never will again: nothing is left to withdraw."""
 _FINAL_STATES = frozenset({ConsentState.WITHDRAWN, ConsentState.EXPIRED})
 """States that nothing but time past them decides: no guardian's standing needs to be read."""
 
@@ -675,7 +677,8 @@ class AuthorizationService:
             client_digest=asked_digest if client_request_id else "",
         )
         kept = self._kept_codes.seal(consent.consent_id, code) if client_request_id and self._kept_codes else None
-        entry = self._consent_entry(caller, operator, consent, AuditAction.GRANT_CONSENT, "GRANTED", now, licenses)
+        current = [now_in_force or named for now_in_force, named in zip(in_force, licenses, strict=True)]
+        entry = self._consent_entry(caller, operator, consent, AuditAction.GRANT_CONSENT, "GRANTED", now, current)
         try:
             with self._db.unit_of_work(write=True) as uow:
                 uow.consents.clear_sealed_codes(now - dt.timedelta(hours=CODE_KEPT_HOURS))
@@ -722,7 +725,7 @@ class AuthorizationService:
                 metadata={"consent_id": consent.consent_id},
             )
         with self._db.unit_of_work() as uow:
-            licenses = [uow.licenses.get(license_id) for license_id in consent.license_ids[:1]]
+            licenses = [_current(uow, license_id) for license_id in consent.license_ids[:1]]
         entry = self._consent_entry(caller, operator, consent, AuditAction.GRANT_CONSENT, "GRANTED", now, licenses)
         entry = dataclasses.replace(entry, reason=f"{entry.reason} retry")
         with self._db.unit_of_work(write=True) as uow:
@@ -812,8 +815,11 @@ class AuthorizationService:
     def withdraw_consent(
         self, caller: Member, consent_id: str, holder_code: str, *, operator: str = ""
     ) -> StoredConsent:
-        """Withdraw a consent of the holder, or one that the person of ``holder_code`` granted as a guardian (again:
-        no change); the code is refused from the next call on."""
+        """Withdraw a consent of the holder, or one that the person of ``holder_code`` granted as a guardian; the
+        code is refused from the next call on. One withdrawn already, used up or expired is left as it is and
+        answered in that state, with no record: it had become WITHDRAWN, so the holder's list no longer said it
+        had been used (已用完) or had run out, and each repeat had added a line to the holder's log, as if withdrawn
+        again (found by a holder-portal tester)."""
         operator = check_operator(operator)
         holder_code = checked_holder_code(holder_code)
         if not consent_id:
@@ -825,10 +831,12 @@ class AuthorizationService:
                 raise NotFoundError(
                     "此持证人没有这项授权（no such consent of this holder）", reason="CONSENT_NOT_FOUND"
                 )
+            if self._state_in(uow, consent, now) in _SPENT_STATES:
+                return consent
             uow.consents.withdraw(consent_id, now)
             withdrawn = uow.consents.get(consent_id)
             assert withdrawn is not None
-            named = [uow.licenses.get(license_id) for license_id in withdrawn.license_ids[:1]]
+            named = [_current(uow, license_id) for license_id in withdrawn.license_ids[:1]]
             entry = self._consent_entry(
                 caller, operator, withdrawn, AuditAction.WITHDRAW_CONSENT, "WITHDRAWN", now, named
             )
@@ -915,8 +923,10 @@ class AuthorizationService:
         licenses: Sequence[License | None],
     ) -> AuditEntry:
         """The record of a consent granted or withdrawn, under its holder; when it names one license (and no type),
-        that license with its co-subjects (``licenses``: the consent's licenses as stored, the first at least). A
-        guardian who granted it is a co-subject too: it is on their access log as on the holder's."""
+        that license with its co-subjects (``licenses``: the consent's licenses, each the version in force, the first
+        at least: a father an amendment took off the 出生医学证明 had been shown the new father's consents, named by
+        the version that still named him; found by a holder-portal tester). A guardian who granted it is a co-subject
+        too: it is on their access log as on the holder's."""
         one = len(consent.license_ids) == 1 and not consent.type_codes
         subjects = self._subjects(licenses[0]) if one and licenses else ()
         return AuditEntry(
@@ -932,6 +942,12 @@ class AuthorizationService:
             reason=f"consent={consent.consent_id}",
             subjects=(*subjects, consent.guardian_code) if consent.guardian_code else subjects,
         )
+
+
+def _current(uow: UnitOfWork, license_id: str) -> License | None:
+    """The license ``license_id`` names, as the version in force (``_in_force``) when that can be told."""
+    named = uow.licenses.get(license_id)
+    return _in_force(uow, named) or named
 
 
 def _in_force(uow: UnitOfWork, license: License | None) -> License | None:

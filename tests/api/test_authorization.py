@@ -698,6 +698,26 @@ def test_consents_are_listed_with_their_state_and_never_their_code(running: Runn
             authorization_pb2.WithdrawConsentRequest(consent_id=first.consent.consent_id, holder_code=card.holder.code)
         )
         assert again.consent.state == authorization_pb2.CONSENT_STATE_WITHDRAWN
+    # once on the holder's log, not once per saying (a holder-portal tester)
+    withdrawals = [r for r in records_of(running, card.holder.code) if r.action == "WITHDRAW_CONSENT"]
+    assert [r.reason for r in withdrawals] == [f"consent={first.consent.consent_id}"]
+
+
+def test_a_used_up_consent_withdrawn_stays_used_up(running: RunningGateway) -> None:
+    """Withdrawing a consent that grants nothing any more (used up, expired) leaves it as it is and answers it so:
+    it had become WITHDRAWN, and the holder's list no longer said that it had been used (a holder-portal tester)."""
+    card = id_card(running).license
+    granted = grant(running, card.holder.code, license_ids=(card.license_id,), type_codes=())
+    data(running, card.license_id, BDCZY, code=granted.code)
+    before = len(records_of(running, card.holder.code))
+    answered = authorization(running, PORTAL).WithdrawConsent(
+        authorization_pb2.WithdrawConsentRequest(consent_id=granted.consent.consent_id, holder_code=card.holder.code)
+    )
+    assert (answered.consent.state, answered.consent.HasField("withdrawn_at")) == (
+        authorization_pb2.CONSENT_STATE_USED_UP,
+        False,
+    )
+    assert len(records_of(running, card.holder.code)) == before
 
 
 def list_all_consents(running: RunningGateway, holder_code: str, limit: int) -> list[list[str]]:

@@ -318,6 +318,11 @@ def test_a_father_an_amendment_took_off_no_longer_consents_through_the_supersede
     his = consent(running, new_father, (first,), uses=1)  # judged on the version in force, which names him
     assert (his.consent.holder_code, his.consent.guardian_code) == (child, new_father)
     assert data(running, current, CBDJ, member=MEDICAL, code=his.code).consent_uses_left == 0
+    # nor is the man taken off shown the consents granted since: named by the version that still names him, the
+    # grant's record had made him its co-subject (a holder-portal tester)
+    grants = [r.reason for r in log_of(running, father).records if r.action == "GRANT_CONSENT"]
+    assert f"consent={his.consent.consent_id}" not in grants and f"consent={hers.consent.consent_id}" not in grants
+    assert f"consent={his.consent.consent_id}" in [r.reason for r in log_of(running, new_father).records]
 
 
 def test_a_consent_granted_before_the_amendment_ends_when_it_takes_the_father_off(running: RunningGateway) -> None:
