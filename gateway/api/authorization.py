@@ -15,6 +15,7 @@ from gateway.api.sharing import use_context
 from gateway.domain.audit import AuditAction
 from gateway.domain.catalog import Catalog
 from gateway.domain.errors import UpstreamUnavailableError, invalid
+from gateway.services import calls
 from gateway.services.audit import UseTarget
 from gateway.services.authorization import (
     AccessDecision,
@@ -106,18 +107,19 @@ class AuthorizationServicer(authorization_pb2_grpc.AuthorizationServiceServicer)
     def GrantConsent(
         self, request: authorization_pb2.GrantConsentRequest, context: grpc.ServicerContext
     ) -> authorization_pb2.GrantConsentResponse:
-        consent, code = self._authorization().grant_consent(
-            caller(),
-            holder_code=request.holder_code,
-            grantee_code=request.grantee_code,
-            matter_code=request.matter_code,
-            license_ids=list(request.license_ids),
-            type_codes=list(request.type_codes),
-            valid_until=_valid_until(request),
-            uses=request.uses,
-            operator=operator(context),
-            client_request_id=request.client_request_id,
-        )
+        with calls.deadline(context.time_remaining()):  # a consent is committed only for a caller still waiting
+            consent, code = self._authorization().grant_consent(
+                caller(),
+                holder_code=request.holder_code,
+                grantee_code=request.grantee_code,
+                matter_code=request.matter_code,
+                license_ids=list(request.license_ids),
+                type_codes=list(request.type_codes),
+                valid_until=_valid_until(request),
+                uses=request.uses,
+                operator=operator(context),
+                client_request_id=request.client_request_id,
+            )
         return authorization_pb2.GrantConsentResponse(consent=self._consent(consent), code=code)
 
     def WithdrawConsent(

@@ -63,6 +63,7 @@ from gateway.domain.catalog import Catalog, LicenseType, Material, Matter, Sensi
 from gateway.domain.errors import (
     AlreadyExistsError,
     ConflictError,
+    DeadlineExceededError,
     FieldViolation,
     IdempotencyConflictError,
     InvalidRequestError,
@@ -82,6 +83,7 @@ from gateway.domain.verification import (
     operator_violation,
     uses_matter,
 )
+from gateway.services import calls
 from gateway.services.audit import AuditTrail, UseTarget
 from gateway.store.database import Database, UnitOfWork
 from gateway.store.repositories import StoredAccessRequest, StoredConsent
@@ -650,7 +652,8 @@ class AuthorizationService:
             raise invalid(
                 "matter_code",
                 "NOT_GRANTEES_MATTER",
-                f"事项 {matter.code}（{matter.name}）由{matter.department}办理，不是被授权部门{grantee.name}的事项",
+                f"事项 {matter.code}（{matter.name}）由{matter.department}办理，不是被授权部门{grantee.name}的事项"
+                f"（matter {matter.code} is handled by another department, not by the grantee {grantee.code}）",
             )
         guardian, holder_code = self._consenting_for(holder_code, licenses, in_force, type_codes, valid_until, now)
         for i, license in enumerate(licenses):
@@ -684,6 +687,12 @@ class AuthorizationService:
                 uow.consents.clear_sealed_codes(now - dt.timedelta(hours=CODE_KEPT_HOURS))
                 uow.consents.add(consent, code_sealed=kept)
                 self._audit.append(uow, [entry])
+                if calls.passed():  # a consent no one would receive the code of: the client has stopped waiting
+                    raise DeadlineExceededError(
+                        "调用方已停止等待，授权未记录（the caller's deadline passed before the consent was committed: "
+                        "none was granted）",
+                        reason="CALLER_DEADLINE_PASSED",
+                    )
                 uow.commit()
         except IntegrityError:  # the same key committed by a concurrent retry: answered as a retry
             if not client_request_id:
@@ -987,7 +996,9 @@ class ConsentPage:
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _MICROSECOND = dt.timedelta(microseconds=1)
-_CONSENT_TOKEN_RE = re.compile(r"^(\d{1,9})\.(\d{1,19})\.([0-9A-Za-z_\-]{1,32})\Z", re.ASCII)
+_CONSENT_TOKEN_RE = re.compile(r"^(\d{1,9})\.(\d{1,19})\.([0-9a-f]{32})\Z", re.ASCII)
+"""A page token as ``_ConsentCursor`` writes it; the last part a consent's id (``uuid4().hex``), so a token cut short
+or changed in case is refused, not read as another place in the list (a holder-portal tester)."""
 
 
 def _newness(consent: StoredConsent) -> tuple[dt.datetime, str]:

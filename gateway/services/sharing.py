@@ -1013,4 +1013,4 @@ def _form_keys(keys: Iterable[str]) -> tuple[str, ...]:
 
 
 def _unknown_code() -> PermissionDeniedError:
-    return PermissionDeniedError("用证码无效：没有这个用证码", reason="CONSENT_NOT_FOUND")
+    return PermissionDeniedError("用证码无效：没有这个用证码（no consent has this code）", reason="CONSENT_NOT_FOUND")

@@ -18,6 +18,7 @@ from typing import Any
 
 import grpc
 import pytest
+from google.protobuf.timestamp_pb2 import Timestamp
 from google.rpc import error_details_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_status import rpc_status
@@ -30,8 +31,8 @@ from gateway.domain.identifiers import LicenseId
 from protos.zzgw.v1 import authorization_pb2, issuance_pb2, verification_pb2, verification_pb2_grpc
 from tests.api.test_co_subjects import person
 from tests.api.test_issuance import unique
-from tests.api.test_sharing import BDCZY, REAL_ESTATE, authorization, data, grant
-from tests.conftest import BUSINESS_LICENSE, MARKET, RunningGateway, error_details
+from tests.api.test_sharing import BDCZY, REAL_ESTATE, authorization, data, grant, id_card
+from tests.conftest import BUSINESS_LICENSE, MARKET, PORTAL, TAX, RunningGateway, error_details
 
 MATTER = "370100-SPJC-001"
 """食品生产经营监督检查, the 市场监督管理局's own matter, which uses the 营业执照 and the 食品生产许可证."""
@@ -407,6 +408,10 @@ def test_catalog_form_and_access_request_refusals_are_chinese_first(running: Run
     authorization = authorization_pb2_grpc.AuthorizationServiceStub(running.channel(REAL_ESTATE))
     estate = verification_pb2.UseContext(matter_code="370100-BDCZY-001", purpose="不动产转移登记")
     holder = samples.citizen_id(77, dt.date(1990, 1, 1))
+    portal = authorization_pb2_grpc.AuthorizationServiceStub(running.channel(PORTAL))
+    tomorrow = Timestamp()
+    tomorrow.FromDatetime(dt.datetime.now(dt.UTC) + dt.timedelta(days=1))
+    card = id_card(running).license.license_id
     calls: list[Callable[[], Any]] = [
         lambda: catalog.ListMatters(catalog_pb2.ListMattersRequest(bundle_code="nope")),
         lambda: catalog.GetLicenseType(catalog_pb2.GetLicenseTypeRequest(type_code="nope")),
@@ -425,6 +430,19 @@ def test_catalog_form_and_access_request_refusals_are_chinese_first(running: Run
                 use=estate, type_code=samples.ID_CARD, duration_days=5, client_request_id="请求-1"
             )
         ),
+        # a consent's refusals a holder portal shows had been Chinese alone (a holder-portal tester)
+        lambda: portal.GrantConsent(
+            authorization_pb2.GrantConsentRequest(
+                holder_code=holder,
+                grantee_code=TAX,
+                matter_code=estate.matter_code,
+                type_codes=[samples.ID_CARD],
+                valid_until=tomorrow,
+            )
+        ),
+        lambda: sharing.GetLicenseData(
+            sharing_pb2.GetLicenseDataRequest(use=estate, license_id=card, consent_code="AAAA-AAAA-AAAA-AAAA-AAAA-AAAA")
+        ),
     ]
     reasons = []
     for call in calls:
@@ -441,6 +459,8 @@ def test_catalog_form_and_access_request_refusals_are_chinese_first(running: Run
         "REQUIRED",
         "TOO_MANY",
         "BAD_FORMAT",
+        "NOT_GRANTEES_MATTER",
+        "CONSENT_NOT_FOUND",
     ]
 
 
