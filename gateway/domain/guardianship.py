@@ -26,6 +26,9 @@ from gateway.domain.model import CHINA_TZ, License
 
 AGE_OF_MAJORITY = 18
 """民法典 第十七条: 十八周岁以上的自然人为成年人."""
+AGE_OF_CONSENT = 14
+"""个人信息保护法 第二十八条、第三十一条: a minor under 14's personal information is sensitive, and its processing
+needs the consent of a parent or other guardian: such a holder consents only through a guardian."""
 
 
 def of_age_on(born: dt.date, years: int = AGE_OF_MAJORITY) -> dt.date:
@@ -45,8 +48,8 @@ def holder_birth_date(license: License, license_type: LicenseType) -> dt.date | 
     """The holder's birth date: the one their 公民身份号码 carries, else the license's ``of_holder: birth_date`` field;
     None when neither tells it."""
     holder = license.content.holder
-    if holder.code_type == "111" and citizen_id_problem(holder.code) is None:
-        return dt.date(int(holder.code[6:10]), int(holder.code[10:12]), int(holder.code[12:14]))
+    if holder.code_type == "111" and (born := citizen_birth_date(holder.code)) is not None:
+        return born
     for spec in license_type.fields:
         if spec.of_holder is OfHolder.BIRTH_DATE:
             value = license.content.fields.get(spec.key, "")
@@ -55,6 +58,13 @@ def holder_birth_date(license: License, license_type: LicenseType) -> dt.date | 
             except ValueError:
                 continue
     return None
+
+
+def citizen_birth_date(code: str) -> dt.date | None:
+    """The birth date a 公民身份号码 carries; None for a code that is not one."""
+    if citizen_id_problem(code) is not None:
+        return None
+    return dt.date(int(code[6:10]), int(code[10:12]), int(code[12:14]))
 
 
 def is_minor(license: License, license_type: LicenseType, now: dt.datetime) -> bool:

@@ -71,7 +71,14 @@ from gateway.domain.errors import (
     PermissionDeniedError,
     invalid,
 )
-from gateway.domain.guardianship import guardians_of, holder_birth_date, is_minor, of_age_on
+from gateway.domain.guardianship import (
+    AGE_OF_CONSENT,
+    citizen_birth_date,
+    guardians_of,
+    holder_birth_date,
+    is_minor,
+    of_age_on,
+)
 from gateway.domain.identifiers import LicenseId, license_id_violation
 from gateway.domain.model import CHINA_TZ, Clock, License, LicenseStatus, Member, Role
 from gateway.domain.sharing import CONSUMER_ROLES, request_deadline
@@ -809,6 +816,8 @@ class AuthorizationService:
                 "一项授权只能涵盖同一持证人的证照（one consent covers the licenses of one holder）",
             )
         if not guardian:
+            self._check_consents_in_person(person, in_force, now)
+        if not guardian:
             return "", person
         if type_codes:
             # a type would cover every license of that type the child holds, some of which may name no guardian
@@ -900,6 +909,26 @@ class AuthorizationService:
             return consent_state(consent, now)
         with self._db.unit_of_work() as uow:
             return self._state_in(uow, consent, now)
+
+    def _check_consents_in_person(self, person: str, licenses: Sequence[License | None], now: dt.datetime) -> None:
+        """INVALID_ARGUMENT / GUARDIAN_MUST_CONSENT when ``person``, consenting for themselves, is a child under
+        ``AGE_OF_CONSENT`` on the day (China time), by the birth date of their licenses named or their 公民身份号码:
+        a newborn's own code had been taken as the newborn's consent, with no guardian on record (found by a
+        holder-portal tester). A holder whose birth date cannot be told is not taken for a child."""
+        born = citizen_birth_date(person)
+        for license in licenses:
+            license_type = self._catalog.license_types.get(license.content.type_code) if license else None
+            if born is None and license is not None and license_type is not None:
+                born = holder_birth_date(license, license_type)
+        if born is None or now.astimezone(CHINA_TZ).date() >= of_age_on(born, AGE_OF_CONSENT):
+            return
+        raise invalid(
+            "holder_code",
+            "GUARDIAN_MUST_CONSENT",
+            f"持证人未满{AGE_OF_CONSENT}周岁，须由父亲或母亲代为授权：请以其公民身份号码授权，并指明孩子的证照"
+            f"（a holder under {AGE_OF_CONSENT} consents through a parent: grant with the parent's citizen ID as "
+            "holder_code, naming the child's licenses）",
+        )
 
     def _state_in(self, uow: UnitOfWork, consent: StoredConsent, now: dt.datetime) -> ConsentState:
         if not consent.guardian_code:

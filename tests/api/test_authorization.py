@@ -961,11 +961,11 @@ def test_every_answered_call_leaves_exactly_one_record_and_the_chain_holds(runni
     submitted = answer(lambda: request_access(running))
     answer(lambda: queue(running))
     answer(lambda: decide_request(running, submitted.request_id, REJECT, reason="不符"))
-    granted = answer(lambda: grant(running, holder))
+    granted = answer(lambda: grant(running, holder, uses=2))
     answer(lambda: data(running, card.license_id, BDCZY, code=granted.code))
-    deny(lambda: data(running, card.license_id, BDCZY, code=granted.code))
     withdraw = authorization_pb2.WithdrawConsentRequest(consent_id=granted.consent.consent_id, holder_code=holder)
     answer(lambda: portal.WithdrawConsent(withdraw))
+    deny(lambda: data(running, card.license_id, BDCZY, code=granted.code))
     answer(lambda: portal.ListConsents(authorization_pb2.ListConsentsRequest(holder_code=holder)))
     # errors before any license is used are not uses
     unknown = str(LicenseId(type_code=BUSINESS_LICENSE, issuer_code=MARKET, serial="Z9", version=1))
@@ -985,8 +985,8 @@ def test_every_answered_call_leaves_exactly_one_record_and_the_chain_holds(runni
         ("GET_LICENSE_DATA", "DENY"),
         ("GRANT_CONSENT", "GRANTED"),
         ("GET_LICENSE_DATA", "PERMIT"),
-        ("GET_LICENSE_DATA", "DENY"),
         ("WITHDRAW_CONSENT", "WITHDRAWN"),
+        ("GET_LICENSE_DATA", "DENY"),
         ("LIST_CONSENTS", "LISTED"),
     ]
     assert seen[0][:2] == (REAL_ESTATE, "济南市不动产登记中心")

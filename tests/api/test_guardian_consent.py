@@ -240,10 +240,28 @@ def test_a_guardians_consent_ends_by_the_childs_18th_birthday(running: RunningGa
     assert consent(running, mother, (license_id,), days=1).consent.holder_code == child
 
 
-def test_the_holder_grants_as_before(running: RunningGateway) -> None:
-    """The child's own code (a portal acting for the child) still grants, with no guardian named."""
+def test_a_child_under_14_consents_only_through_a_parent(running: RunningGateway) -> None:
+    """个人信息保护法 第三十一条: a child under 14's information is processed with a parent's consent. A newborn's own
+    code (a portal acting "for the child") had granted, with no guardian on record (a holder-portal tester): it is
+    GUARDIAN_MUST_CONSENT, by the birth date of the code or of the license (a newborn with no 公民身份号码 yet),
+    naming a license or a type alone; from the 14th birthday (China time) the holder consents in person too."""
     mother, father = parents()
-    license_id, child = certificate(running, mother, father)
+    today = china_today()
+    for born, child in (
+        (None, None),
+        (None, "Q370000" + str(random.randrange(10**6))),
+        (years_before(today, 14) + dt.timedelta(days=1), None),
+    ):
+        license_id, code = certificate(running, mother, father, born=born, child=child)
+        for named in ({"license_ids": (license_id,)}, {"license_ids": (), "type_codes": (BIRTH_CERTIFICATE,)}):
+            if child and not named["license_ids"]:
+                continue  # a code that tells no birth date names no license here: nothing tells its age
+            status, violations = refusal(lambda code=code, named=named: consent(running, code, **named))
+            assert status == grpc.StatusCode.INVALID_ARGUMENT
+            assert [(f, r) for f, r, _ in violations] == [("holder_code", "GUARDIAN_MUST_CONSENT")]
+            assert chinese_first(violations[0][2]) and "未满14周岁" in violations[0][2]
+        assert consent(running, mother, (license_id,)).consent.guardian_code == mother  # the parent, as ever
+    license_id, child = certificate(running, mother, father, born=years_before(today, 14))  # 14 today
     granted = consent(running, child, (license_id,))
     assert (granted.consent.holder_code, granted.consent.guardian_code) == (child, "")
     assert data(running, license_id, CBDJ, member=MEDICAL, code=granted.code).consent_uses_left == 0
@@ -349,11 +367,8 @@ def test_a_consent_granted_before_the_amendment_ends_when_it_takes_the_father_of
     refusals = [r for r in log_of(running, child).records if r.reason == "CONSENT_GUARDIAN_ENDED"]
     assert sorted(r.license_id for r in refusals) == sorted((current, first))  # on the child's log
 
-    # the mother the amendment kept still consents for the child; the child's own consent reads as before
+    # the mother the amendment kept still consents for the child (a newborn consents through a parent only)
     assert fields_of(data(running, current, CBDJ, member=MEDICAL, code=hers.code))["father_name"] == "王强"
-    own = consent(running, child, (first,), uses=2)
-    assert data(running, current, CBDJ, member=MEDICAL, code=own.code).consent_uses_left == 1
-    assert data(running, first, CBDJ, member=MEDICAL, code=own.code).consent_uses_left == 0
 
 
 def test_a_guardians_consent_ends_when_a_corrected_birth_date_makes_the_holder_of_age(
