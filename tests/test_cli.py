@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 import reportlab
 from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 
 from benchmarks.common import free_port, wait_serving
 from gateway.bootstrap import samples
@@ -823,10 +824,15 @@ def test_a_deployment_registers_its_own_members_under_its_own_catalog(env: dict[
     assert listed[lixia["code"]][3] == "revoked"
     assert lixia["code"] not in json.loads((data_dir / "dev-tokens.json").read_text(encoding="utf-8"))["tokens"]
     assert "not in the members file" not in zzgw(env, "init").stderr
+    revoked_der = x509.load_pem_x509_certificate(revoked_pem).public_bytes(serialization.Encoding.DER)
     gateway = Gateway.open(settings)
     try:
         with pytest.raises(UnauthenticatedError):
             gateway.authenticator.by_token(tokens[lixia["code"]]["token"])
+        # its certificate is refused as revoked, not as unknown (which sent a partner after a wrong file)
+        with pytest.raises(UnauthenticatedError) as refused:
+            gateway.authenticator.by_certificate(revoked_der)
+        assert refused.value.message.startswith(f"成员 {lixia['code']} 的凭证已被撤销")
     finally:
         gateway.close()
 
@@ -848,6 +854,12 @@ def test_a_deployment_registers_its_own_members_under_its_own_catalog(env: dict[
     gateway = Gateway.open(settings)
     try:
         assert gateway.authenticator.by_token(token).code == lixia["code"]
+        with pytest.raises(UnauthenticatedError) as refused:  # the pair revoked stays refused: a new one was issued
+            gateway.authenticator.by_certificate(revoked_der)
+        assert refused.value.message.startswith(f"此证书已不是成员 {lixia['code']} 的现行证书")
+        with pytest.raises(UnauthenticatedError) as refused:
+            gateway.authenticator.by_certificate(b"not a certificate")
+        assert refused.value.message == "客户端证书不属于任何成员（unknown client certificate）"
     finally:
         gateway.close()
     again = zzgw(env, "members", "--restore", lixia["code"])

@@ -10,7 +10,7 @@ import grpc
 
 from gateway.api import convert
 from gateway.api.errors import item_error, within_limit
-from gateway.api.interceptors import caller, operator
+from gateway.api.interceptors import caller, operator, still_caller
 from gateway.api.slots import StreamPool, StreamSlots
 from gateway.domain.audit import AuditAction
 from gateway.domain.catalog import Catalog, Sensitivity
@@ -115,6 +115,7 @@ class IssuanceServicer(issuance_pb2_grpc.IssuanceServiceServicer):
         while not done:
             if stopping.closed:  # every item answered is committed; the client sends the others again elsewhere
                 raise _stopping("请把未答复的各项重新发送，已答复的均已处理", "send the items not answered again")
+            still_caller()  # a revoked issuer's batch ends within the credential cache's time
             try:
                 messages = [inbox.get(timeout=_STOP_LOOK_SECONDS)]
             except queue.Empty:
@@ -276,6 +277,7 @@ class IssuanceServicer(issuance_pb2_grpc.IssuanceServiceServicer):
             if cursor is None:
                 cursor = self._service.last_cursor()
             while context.is_active() and not ended.is_set():
+                still_caller()  # a revoked member's stream ends within the credential cache's time
                 seen = signal.generation
                 page = self._service.changes_after(scope, cursor)
                 for change in page.changes:

@@ -23,6 +23,8 @@ from pathlib import Path
 from typing import Any, cast
 
 from cachetools import TTLCache
+from cryptography import x509
+from cryptography.x509.oid import NameOID
 
 from gateway.domain.catalog import Catalog
 from gateway.domain.errors import FieldViolation, InvalidRequestError, NotFoundError, UnauthenticatedError
@@ -170,6 +172,8 @@ class Authenticator:
         self._dev_tokens = dev_tokens
         self._cache: TTLCache[str, Member | None] = TTLCache(maxsize=4096, ttl=_CACHE_SECONDS)
         self._clerks: TTLCache[str, ConsoleUser | None] = TTLCache(maxsize=4096, ttl=_CACHE_SECONDS)
+        self._why: TTLCache[str, str | None] = TTLCache(maxsize=1024, ttl=_CACHE_SECONDS)
+        """Why a certificate no member has was refused (``_no_longer``), by the same keys."""
         self._lock = threading.Lock()
 
     def by_token(self, token: str) -> Member:
@@ -186,7 +190,43 @@ class Authenticator:
         return self._lookup("t:" + token_digest(token), _UNKNOWN_TOKEN)
 
     def by_certificate(self, cert_der: bytes) -> Member:
-        return self._lookup("c:" + hashlib.sha256(cert_der).hexdigest(), _UNKNOWN_CERTIFICATE)
+        key = "c:" + hashlib.sha256(cert_der).hexdigest()
+        try:
+            return self._lookup(key, _UNKNOWN_CERTIFICATE)
+        except UnauthenticatedError as refused:
+            with self._lock:
+                said = _cached(self._why, key)
+            if said is _UNCACHED:
+                said = self._no_longer(cert_der)
+                with self._lock:
+                    self._why[key] = said
+            if said is None:
+                raise
+            raise UnauthenticatedError(cast(str, said), reason=refused.reason) from None
+
+    def _no_longer(self, cert_der: bytes) -> str | None:
+        """Why a certificate of the member CA (the TLS handshake checked it) no longer signs a member in: its member
+        revoked, or given a new pair since; None when it names no member. A revoked partner had been told "unknown
+        client certificate", which sent its operators after a wrong certificate file (a partner-gateway tester)."""
+        try:
+            named = x509.load_der_x509_certificate(cert_der).subject.get_attributes_for_oid(NameOID.SERIAL_NUMBER)
+        except ValueError:
+            return None
+        code = str(named[0].value) if named else ""
+        with self._db.unit_of_work() as uow:
+            member = uow.members.get(code) if code else None
+            revoked = member is not None and code in uow.members.revoked()
+        if member is None:
+            return None
+        if revoked:
+            return (
+                f"成员 {code} 的凭证已被撤销，请联系证照网关的管理员（the credentials of member {code} were revoked: "
+                "ask the gateway's administrator）"
+            )
+        return (
+            f"此证书已不是成员 {code} 的现行证书（已换发新证书），请改用新证书（this certificate is no longer member "
+            f"{code}'s: a new one was issued; use it）"
+        )
 
     def _lookup(self, key: str, unknown: str) -> Member:
         """The member under ``key``; UNKNOWN_CREDENTIAL said as ``unknown`` when there is none."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import queue
 import select
 import signal
 import subprocess
@@ -476,3 +477,32 @@ def test_a_vanished_clients_watch_slots_are_freed_by_the_keepalive(
         client.wait()
         gw.server.stop(0)
         gw.gateway.close()
+
+
+def test_a_revoked_members_open_streams_end(running: RunningGateway) -> None:
+    """A stream opened before `zzgw members --revoke` had gone on delivering every event for as long as its client
+    kept it open, and held the member's watcher slots from its new credential (a partner-gateway tester). Within
+    the credential cache's time (here: the cache cleared, as 30 s would), the stream ends UNAUTHENTICATED, before
+    any event after the revocation, and an open batch stream of a revoked issuer ends as well."""
+    code = f"9137010{uuid.uuid4().int % 10**10:010d}X"
+    member = Member(code=code, name="撤销测试管理员", region="370100", roles=frozenset({Role.ADMIN, Role.ISSUER}))
+    (token,) = running.gateway.members.register([member], issue_tokens=True).values()
+    stub = issuance_pb2_grpc.IssuanceServiceStub(connect(running.address, MemberCredentials(code=code, token=token)))
+    stream = stub.WatchLicenseChanges(issuance_pb2.WatchLicenseChangesRequest(), timeout=30)
+    outbox: queue.Queue[issuance_pb2.BatchIssueLicensesRequest | None] = queue.Queue()
+    batch = stub.BatchIssueLicenses(iter(outbox.get, None), timeout=30)
+    before = issue_business_license(running)
+    assert next(stream).event.license_id == before  # open, and delivering
+    outbox.put(issuance_pb2.BatchIssueLicensesRequest())  # an empty message: answered with nothing, still open
+    running.gateway.members.revoke(code)
+    running.gateway.authenticator._cache.clear()  # the 30 s of the credential cache, passed
+    after = issue_business_license(running)
+    for ending in (stream, batch):
+        with pytest.raises(grpc.RpcError) as ended:
+            for reply in ending:
+                assert getattr(reply, "event", None) is None or reply.event.license_id != after, "delivered after"
+        assert (ended.value.code(), error_details(ended.value)[0].reason) == (
+            grpc.StatusCode.UNAUTHENTICATED,
+            "UNKNOWN_CREDENTIAL",
+        )
+    outbox.put(None)
