@@ -369,6 +369,14 @@ def _init(settings: Settings, args: argparse.Namespace) -> int:
             "digits) for departments that are not members here; check the partner's region",
             file=sys.stderr,
         )
+    if report.partners_idle:
+        print(
+            f"warning: {len(report.partners_idle)} partner gateways may name no matter of the catalog "
+            f"({', '.join(report.partners_idle)}): a partner names the matters of its region (a province's, those of "
+            "its cities and counties too), so every call it makes is refused until the catalog has one (ZZGW_CATALOG) "
+            "or its region is put right",
+            file=sys.stderr,
+        )
     if report.members_revoked:
         print(
             f"{len(report.members_revoked)} members of the file are revoked and were given no credential "

@@ -60,7 +60,7 @@ from gateway.domain.catalog import Catalog
 from gateway.domain.errors import ConflictError
 from gateway.domain.model import Clock, Member, Role, SystemClock
 from gateway.domain.seals import SM2_MAKER_NAME, SealStatus
-from gateway.domain.verification import uses_matter
+from gateway.domain.verification import matters_of, uses_matter
 from gateway.failures import said, store_unreachable
 from gateway.health import HealthServicer, Readiness, database_check, health_watches, wait_until_quiet
 from gateway.services.audit import AuditSigner, AuditTrail
@@ -387,6 +387,9 @@ class InitReport:
     init does not remove them (``zzgw members --revoke``)."""
     partner_overlaps: tuple[str, ...] = ()
     """Matters of registered departments that a partner may name too (``partners_over_members``)."""
+    partners_idle: tuple[str, ...] = ()
+    """Partner gateways in force whose region has no matter of the catalog: every call they make is refused (a
+    partner-gateway tester's had been registered without a word)."""
     members_revoked: tuple[str, ...] = ()
     """Members of the file that ``zzgw members --revoke`` revoked: registered without credentials."""
     types_left: tuple[str, ...] = ()
@@ -509,6 +512,7 @@ def _initialise(
         members_not_listed=_not_listed(gateway.db, members),
         members_revoked=tuple(m.code for m in members if m.code in revoked),
         partner_overlaps=partners_over_members(gateway.catalog, members_in_force),
+        partners_idle=idle_partners(gateway.catalog, members_in_force),
         types_left=types_left(gateway.db, gateway.catalog),
     )
 
@@ -568,6 +572,16 @@ def partners_over_members(catalog: Catalog, members: Sequence[Member]) -> tuple[
         matter.code
         for matter in catalog.matters.values()
         if matter.department in names and any(m.has(Role.PARTNER) and uses_matter(m, matter) for m in members)
+    )
+
+
+def idle_partners(catalog: Catalog, members: Sequence[Member]) -> tuple[str, ...]:
+    """The partner gateways among ``members`` whose region has no matter of the catalog (``code region`` each):
+    every call they make is refused."""
+    return tuple(
+        f"{m.code} {m.region}"
+        for m in members
+        if m.has(Role.PARTNER) and not m.has(Role.ADMIN) and not matters_of(m, catalog)
     )
 
 

@@ -91,7 +91,22 @@ def uses_matter(member: Member, matter: Matter) -> bool:
     any (it verifies to check the gateway for a department; the roles give it no data to read)."""
     if member.name == matter.department or member.has(Role.ADMIN):
         return True
-    return member.has(Role.PARTNER) and bool(matter.region) and matter.region == member.region
+    return member.has(Role.PARTNER) and region_covers(member.region, matter.region)
+
+
+def region_covers(region: str, within: str) -> bool:
+    """Whether the administrative division ``region`` (GB/T 2260, six digits) is or contains ``within``: a province
+    (440000) its cities and counties (440100, 440103), a city (440100) its counties; a county only itself. A
+    province's partner gateway had been given no matter of its cities, though it forwards for them (found by a
+    partner-gateway tester).
+
+    >>> region_covers("440000", "440103"), region_covers("440100", "440103"), region_covers("440100", "440300")
+    (True, True, False)
+    """
+    if len(region) != 6 or not region.isascii() or not region.isdigit() or len(within) != 6:
+        return False
+    significant = region[:2] if region.endswith("0000") else region[:4] if region.endswith("00") else region
+    return within.startswith(significant)
 
 
 def matters_of(member: Member, catalog: Catalog) -> list[Matter]:

@@ -834,6 +834,22 @@ def test_a_partner_of_this_region_would_name_registered_departments_matters() ->
     assert partners_over_members(catalog, misplaced) == tuple(c for c in catalog.matters if c.startswith("370100-"))
 
 
+def test_init_names_a_partner_whose_region_has_no_matter() -> None:
+    """A partner registered for a region no matter of the catalog is in had every call refused, and `zzgw init`
+    said nothing (a partner-gateway tester); a province's partner has its cities' matters."""
+    import dataclasses
+
+    from gateway.domain.model import Role
+    from gateway.server import idle_partners
+    from gateway.services.members import load_bootstrap_catalog, load_demo_members
+
+    catalog, members = load_bootstrap_catalog(), load_demo_members()
+    assert idle_partners(catalog, members) == ()
+    (partner,) = [m for m in members if Role.PARTNER in m.roles]
+    elsewhere = [dataclasses.replace(partner, region=region) for region in ("450100", "440000", "440300")]
+    assert idle_partners(catalog, elsewhere) == (f"{partner.code} 450100", f"{partner.code} 440300")
+
+
 def test_pyhankos_debug_chatter_is_left_out_at_debug(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """At ZZGW_LOG_LEVEL=debug pyHanko traced each object of each document a caller sent (~1,200 lines a minute)."""
     from gateway.config import Settings

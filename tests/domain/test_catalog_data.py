@@ -310,6 +310,31 @@ def test_a_matter_region_is_its_code_leading_division(catalog: Catalog) -> None:
     )  # a region's own consumer names its matters by name
 
 
+def test_a_provinces_partner_names_its_cities_and_counties_matters(catalog: Catalog) -> None:
+    """A province's partner gateway (广东, 440000) forwards for its cities: it had been given none of their matters,
+    the region compared whole (a partner-gateway tester). A division contains those its code leads: a province the
+    codes of its first two digits, a city those of its first four; a county only itself."""
+    sbzy = catalog.matter("440100-SBZY-001")
+    partner = Member(
+        code="114400009944000104", name="广东省政务服务和数据管理局", region="440000", roles=frozenset({Role.PARTNER})
+    )
+
+    def named(code: str) -> bool:
+        return uses_matter(partner, dataclasses.replace(sbzy, code=code))
+
+    assert [named(c) for c in ("440100-SBZY-001", "440303-X-1", "440000-X-1", "450100-X-1", "370100-X-1")] == [
+        True, True, True, False, False
+    ]  # fmt: skip
+    city = dataclasses.replace(partner, region="440100")
+    assert [uses_matter(city, dataclasses.replace(sbzy, code=c)) for c in ("440103-X", "440300-X", "440000-X")] == [
+        True, False, False
+    ]  # fmt: skip
+    county = dataclasses.replace(partner, region="440103")
+    assert [uses_matter(county, dataclasses.replace(sbzy, code=c)) for c in ("440103-X", "440100-X")] == [True, False]
+    assert not uses_matter(dataclasses.replace(partner, region=""), sbzy)
+    assert [m.code for m in matters_of(partner, catalog)] == ["440100-SBZY-001"]
+
+
 def _member(raw: dict[str, Any]) -> Member:
     return Member(code=raw["code"], name=raw["name"], region=raw["region"], roles=frozenset(map(Role, raw["roles"])))
 
