@@ -73,7 +73,7 @@ from gateway.services.seals import SealService, Sm2SealMaker
 from gateway.services.sharing import SharingService, StampKey, UseStamper
 from gateway.services.verification import ReceiptKey, VerificationService
 from gateway.store.changes import ChangeFeed
-from gateway.store.database import Database, UnitOfWork
+from gateway.store.database import Database, UnitOfWork, schema_revisions
 from gateway.supervisor import EXIT_STORE_UNAVAILABLE, stop_with_parent, supervise
 from gateway.threads import name_this_thread
 from gateway.watchdog import EXIT_STUCK, InFlight, Watchdog
@@ -435,6 +435,10 @@ def _initialise(
 ) -> InitReport:
     before = gateway.db.schema_revision()
     statuses_vouched = documents_vouched = 0
+    if before is not None:
+        check_schema(settings, before, migrating=True)
+        if before != schema_revisions()[-1]:
+            check_alone(gateway, before)
     gateway.db.migrate()
     if before is not None and before < AUDIT_START_REVISION and gateway.audit is not None:
         # a chain pruned before start memos: where it begins now, trusted at the upgrade, at once (an init that
@@ -769,10 +773,14 @@ def _ensure_pki(settings: Settings, members: list[Any]) -> dict[str, bytes]:
     if named is None or unnamed or unmarked:  # a new host keeps the names it had (replicas may share the file)
         assert ca is not None
         ca.issue_server(list(dict.fromkeys([*hosts, *(named or [])]))).write(pki, "server")
+        # said where init is read (an INFO line was not shown): replicas with a pki/ of their own need the new pair
+        again = " (replicas with a pki/ of their own: copy pki/server.pem and pki/server.key to them, and restart)"
         if unnamed:
-            log.info("issued a server certificate that names %s too", ", ".join(unnamed))
+            log.warning("issued a server certificate that names %s too%s", ", ".join(unnamed), again)
         if unmarked:
-            log.info("issued the server certificate again, naming the key of the member CA that signs it")
+            log.warning(
+                "issued the server certificate again, naming the key of the member CA that signs it%s", again
+            )
     certificates = {}
     for member in members:
         if not (directory / f"{member.code}.pem").exists():
@@ -1292,12 +1300,48 @@ def check_ready(gateway: Gateway) -> None:
     revision = gateway.db.schema_revision()
     if revision is None:
         raise ConfigError(f"the database {gateway.settings.database_label} has no schema: run `zzgw init` first")
+    check_schema(gateway.settings, revision, migrating=False)
     if revision >= FACTS_REVISION:
         with gateway.db.unit_of_work() as uow:
             recorded = uow.facts.all()
         _check_facts(gateway.settings, gateway.keys, recorded)
     if revision >= RECEIPT_CERTIFICATES_REVISION and gateway.receipt_certificates is not None:
         gateway.receipt_certificates.record(gateway.clock)  # a certificate renewed since `zzgw init` too
+
+
+def check_schema(settings: Settings, revision: str, *, migrating: bool) -> None:
+    """ConfigError (exit 2, one line) when the store's schema is not this code's: newer (a newer zzgw upgraded it:
+    this code cannot read what it wrote), or, but for ``zzgw init`` (``migrating``), older (not upgraded yet). Such
+    a process had served and died at its first query with an SQL traceback, exit 1, and a newer store had been
+    served as if it were this code's (found by an upgrade tester)."""
+    known = schema_revisions()
+    if revision not in known:
+        raise ConfigError(
+            f"the database {settings.database_label} is at schema {revision}, newer than this code's {known[-1]}: "
+            "a newer zzgw upgraded it; run that version, or restore the backup taken before the upgrade "
+            "(docs/operations.md: Upgrades)"
+        )
+    if revision != known[-1] and not migrating:
+        raise ConfigError(
+            f"the database {settings.database_label} is at schema {revision}, and this code needs {known[-1]}: run "
+            "`zzgw init` to upgrade it, with every gateway process of the old version stopped (docs/operations.md: "
+            "Upgrades)"
+        )
+
+
+def check_alone(gateway: Gateway, revision: str) -> None:
+    """ConfigError before a migration while other gateway processes are connected to the PostgreSQL database: one of
+    the old version left serving had gone on writing as it knew how, and what it issued then verified as altered
+    for good under the new code (found by an upgrade tester). Processes of versions before schema 0029 do not name
+    their connections and are not seen: the procedure still says to stop them."""
+    others = gateway.db.other_gateways()
+    if others:
+        shown = ", ".join(others[:5]) + (" …" if len(others) > 5 else "")
+        raise ConfigError(
+            f"the database {gateway.settings.database_label} is at schema {revision} and {len(others)} other gateway "
+            f"processes are connected to it ({shown}): stop every one before `zzgw init` upgrades the schema "
+            "(docs/operations.md: Upgrades)"
+        )
 
 
 RECEIPT_CERTIFICATES_REVISION = "0017"

@@ -161,3 +161,62 @@ def test_audit_refusals_says_there_are_none(data_dir: Path) -> None:
     assert (none.returncode, none.stdout) == (0, "")  # a script reading the list reads none
     assert none.stderr.startswith("zzgw audit refusals: 审计记录中没有因用途被拒绝的调用（no call refused for its use")
     assert "NOT_MATTER_DEPARTMENT, NOT_USED_BY_MATTER" in none.stderr
+
+
+@pytest.mark.parametrize("kind", backend_params())
+def test_a_store_of_another_schema_is_said_and_init_upgrades_only_when_alone(
+    data_dir: Path, tmp_path: Path, kind: str
+) -> None:
+    """New code on a store not yet upgraded had served and died at its first query with an SQL traceback, exit 1
+    (`zzgw audit verify`'s 1 says BROKEN); a store newer than the code had been served as if it were its own, and
+    `zzgw init` had stopped with Alembic's traceback; and init had upgraded a PostgreSQL store while an old replica
+    still wrote to it (an upgrade tester). Each is one line with exit status 2 now."""
+    import psycopg
+    from alembic import command
+    from alembic.config import Config
+
+    from gateway.store.database import MIGRATIONS, schema_revisions
+
+    head, previous = schema_revisions()[-1], schema_revisions()[-2]
+    with empty_database(kind, tmp_path) as url:
+        label = make_url(url).render_as_string(hide_password=True)
+        made = zzgw(env(data_dir, url), "init")
+        assert made.returncode == 0, made.stderr
+        engine = create_engine(url)
+        try:
+            config = Config()
+            config.set_main_option("script_location", str(MIGRATIONS))
+            with engine.begin() as connection:
+                config.attributes["connection"] = connection
+                command.downgrade(config, previous)  # the store as the previous version left it
+            older = (
+                f"zzgw: configuration error: the database {label} is at schema {previous}, and this code needs "
+                f"{head}: run `zzgw init` to upgrade it, with every gateway process of the old version stopped "
+                "(docs/operations.md: Upgrades)\n"
+            )
+            for command_line in (("audit", "verify"), ("members",), ("serve",)):
+                result = zzgw(env(data_dir, url), *command_line)
+                assert (result.returncode, result.stderr) == (2, older), command_line
+            if kind == "postgresql":  # an old replica still connected: init does not upgrade under it
+                plain = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+                with psycopg.connect(plain, application_name=f"zzgw/{previous}/otherhost/4242"):
+                    refused = zzgw(env(data_dir, url), "init")
+                assert refused.returncode == 2, refused.stderr
+                assert f"is at schema {previous} and 1 other gateway processes are connected to it" in refused.stderr
+                assert f"zzgw/{previous}/otherhost/4242 from" in refused.stderr and "Traceback" not in refused.stderr
+            upgraded = zzgw(env(data_dir, url), "init")
+            assert upgraded.returncode == 0 and f"at schema {head}" in upgraded.stdout, upgraded.stderr
+            assert zzgw(env(data_dir, url), "members").returncode == 0
+
+            with engine.begin() as connection:  # as a newer zzgw would leave it
+                connection.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+            newer = (
+                f"zzgw: configuration error: the database {label} is at schema 9999, newer than this code's {head}: "
+                "a newer zzgw upgraded it; run that version, or restore the backup taken before the upgrade "
+                "(docs/operations.md: Upgrades)\n"
+            )
+            for command_line in (("init",), ("audit", "verify"), ("serve",)):
+                result = zzgw(env(data_dir, url), *command_line)
+                assert (result.returncode, result.stderr) == (2, newer), command_line
+        finally:
+            engine.dispose()

@@ -20,8 +20,10 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import functools
 import logging
 import os
+import socket
 import sqlite3
 import threading
 import urllib.parse
@@ -32,6 +34,7 @@ from typing import Any
 import psycopg
 from alembic import command
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
@@ -68,6 +71,22 @@ from signing.errors import causes
 log = logging.getLogger("zzgw.store")
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+@functools.cache
+def schema_revisions() -> tuple[str, ...]:
+    """The schema revisions this code knows, oldest first: the last is the one it needs (``head``)."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    script = ScriptDirectory.from_config(config)
+    return tuple(reversed([revision.revision for revision in script.walk_revisions()]))
+
+
+def application_name() -> str:
+    """What this process's PostgreSQL connections are called: ``zzgw/SCHEMA/HOST/PID``, the schema it needs, its
+    host's name (cut to fit PostgreSQL's 63 bytes) and its pid."""
+    host = socket.gethostname().encode("ascii", "replace").decode()[:32]
+    return f"zzgw/{schema_revisions()[-1]}/{host}/{os.getpid()}"
 _EVENT_LOCK_ID = 0x7A7A6777  # "zzgw"
 _AUDIT_LOCK_ID = 0x7A7A6761  # "zzga"
 _SPARE_CONNECTIONS = 4
@@ -303,8 +322,9 @@ class Database:
             kwargs["pool_pre_ping"] = True
             if parsed.get_driver_name() == "psycopg":
                 # No server-side prepared statements: their generic plans turn `= ANY(array)` lookups into
-                # sequential scans, which made batch commits grow with the table.
-                kwargs["connect_args"] = {"prepare_threshold": None}
+                # sequential scans, which made batch commits grow with the table. The application name says which
+                # process of which schema each connection is (``other_gateways``).
+                kwargs["connect_args"] = {"prepare_threshold": None, "application_name": application_name()}
         engine = create_engine(url, **kwargs)
         if engine.dialect.name == "sqlite":
             _configure_sqlite(engine, store_file, SQLITE_SYNCHRONOUS[synchronous])
@@ -317,6 +337,24 @@ class Database:
         with self.engine.begin() as connection:
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
+
+    def other_gateways(self) -> list[str]:
+        """The other gateway processes connected to this PostgreSQL database (``application_name``), each as
+        ``zzgw/SCHEMA/PID from ADDRESS``: those of versions from schema 0029 on, which name themselves; none on
+        SQLite."""
+        if self.engine.dialect.name != "postgresql":
+            return []
+        mine = application_name()
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                text(
+                    "SELECT DISTINCT application_name, coalesce(host(client_addr), 'local') AS addr FROM "
+                    "pg_stat_activity WHERE datname = current_database() AND application_name LIKE 'zzgw/%' "
+                    "AND application_name <> :mine ORDER BY 1"
+                ),
+                {"mine": mine},
+            ).all()
+        return [f"{name} from {addr}" for name, addr in rows]
 
     def schema_revision(self) -> str | None:
         with self.engine.connect() as connection:
