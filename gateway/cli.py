@@ -350,7 +350,8 @@ def _init(settings: Settings, args: argparse.Namespace) -> int:
         shown = ", ".join(report.seals_without_key[:5]) + (" …" if len(report.seals_without_key) > 5 else "")
         print(
             f"warning: {len(report.seals_without_key)} seals in force have no key in {settings.keys_dir} ({shown}): "
-            "registered through another gateway of this database? Its issuers' calls that need them fail here "
+            "registered through another gateway of this database, or a data directory older than the database (a "
+            "restore from copies taken at different times)? Its issuers' calls that need them fail here "
             "(SEAL_KEY_NOT_HERE) until the key files are copied (README: deployment beyond one machine)",
             file=sys.stderr,
         )

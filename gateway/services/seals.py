@@ -426,9 +426,11 @@ class SealService:
                     reason="SEAL_KEY_UNREADABLE",
                 ) from None
             raise ConflictError(
-                f"印章 {seal.seal_id}（{seal.name}）是经同一数据库的另一台网关登记的，其密钥不在本网关，暂不能用章，"
-                f"请联系网关运维（the key of seal {seal.seal_id} ({seal.name}) is not in this gateway's key store: the "
-                "seal was registered through another gateway of the same store; replicas share their keys directory "
+                f"印章 {seal.seal_id}（{seal.name}）的密钥不在本网关（经同一数据库的另一台网关登记，"
+                f"或数据目录比数据库旧），暂不能用章，请联系网关运维（the key of seal {seal.seal_id} ({seal.name}) is "
+                "not in this gateway's key store: the seal was registered through another gateway of the same store, "
+                "or the data directory is "
+                "older than the database (restored from an earlier copy); replicas share their keys directory "
                 "(README: deployment beyond one machine)）",
                 reason="SEAL_KEY_NOT_HERE",
             ) from None

@@ -174,8 +174,9 @@ def test_a_seal_from_another_gateway_of_the_store_is_refused_chinese_first(runni
     error = refused(lambda: seals(running, MARKET).SealDocument(_sealing_with(running, seal.seal_id)))
     assert (error.code(), error_details(error)[0].reason) == (grpc.StatusCode.FAILED_PRECONDITION, "SEAL_KEY_NOT_HERE")
     assert (error.details() or "").startswith(
-        f"印章 {seal.seal_id}（合同专用章）是经同一数据库的另一台网关登记的，其密钥不在本网关，暂不能用章，"
-        f"请联系网关运维（the key of seal {seal.seal_id} (合同专用章) is not in this gateway's key store: "
+        f"印章 {seal.seal_id}（合同专用章）的密钥不在本网关（经同一数据库的另一台网关登记，或数据目录比数据库旧），"
+        f"暂不能用章，请联系网关运维（the key of seal {seal.seal_id} (合同专用章) is not in this gateway's key "
+        "store: "
     )
 
 
