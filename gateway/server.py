@@ -778,9 +778,7 @@ def _ensure_pki(settings: Settings, members: list[Any]) -> dict[str, bytes]:
         if unnamed:
             log.warning("issued a server certificate that names %s too%s", ", ".join(unnamed), again)
         if unmarked:
-            log.warning(
-                "issued the server certificate again, naming the key of the member CA that signs it%s", again
-            )
+            log.warning("issued the server certificate again, naming the key of the member CA that signs it%s", again)
     certificates = {}
     for member in members:
         if not (directory / f"{member.code}.pem").exists():

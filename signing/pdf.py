@@ -518,6 +518,25 @@ def _check_declared_sizes(pdf: bytes) -> None:
             raise DamagedPdf(f"the PDF declares {declared} objects (/Index), more than its {bound} bytes can hold")
 
 
+_PADDING = b"\x00\t\n\x0c\r "
+
+
+def without_padding(pdf: bytes) -> bytes:
+    """``pdf`` without the NULs and white space that block-padded transfers, some mail and scan systems append
+    after its last ``%%EOF``, when there are so many that the marker is no longer in the last 1024 bytes (where
+    readers, pyHanko too, look for it): cut after the marker's end of line. A genuine sealed PDF with 1,100 NULs
+    after it had been refused as cut off (found by an acceptance tester). Anything else after the marker, or a PDF
+    whose marker is near its end, is left as it is."""
+    if b"%%EOF" in pdf[-_HEADER_WINDOW:]:
+        return pdf
+    end = pdf.rfind(b"%%EOF")
+    if end < 0 or pdf[end + 5 :].strip(_PADDING):
+        return pdf
+    end += 5
+    eol = 2 if pdf[end : end + 2] == b"\r\n" else 1 if pdf[end : end + 1] in (b"\r", b"\n") else 0
+    return pdf[: end + eol]
+
+
 def _read(pdf: bytes) -> PdfFileReader:
     """Parse ``pdf``, telling apart the ways it can be unusable."""
     if b"%PDF-" not in pdf[:_HEADER_WINDOW]:
@@ -725,6 +744,7 @@ async def validate(
         raise ValueError("times must carry a time zone (use UTC)")
     if len(pdf) > max_pdf_bytes:
         raise PdfTooLarge(f"the PDF has {len(pdf)} bytes; the limit is {max_pdf_bytes}")
+    pdf = without_padding(pdf)
     try:
         reader = _read(pdf)
     except EncryptedPdf:  # _read's words are a sealer's

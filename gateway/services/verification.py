@@ -113,7 +113,7 @@ from gateway.store.repositories import StoredReceipt
 from signing.canonical import canonical_fragment, canonical_json
 from signing.checks import async_chain_identity, check_qr_seal, identity_at, identity_finding_at, record_integrity
 from signing.keys import KeyBackend, key_id_of
-from signing.pdf import NoSignature, PdfError, PdfVerification, UnreadableSignature, validate_sync
+from signing.pdf import NoSignature, PdfError, PdfVerification, UnreadableSignature, validate_sync, without_padding
 from signing.qr import read_pasted
 from signing.receipts import (
     RECEIPT_SEAL_NAME,
@@ -608,8 +608,9 @@ class VerificationService:
         if not pdf:
             raise invalid("pdf", "REQUIRED", "请提供PDF文件（pdf is required）")
         now = self._clock.now()
-        sha256 = hashlib.sha256(pdf).hexdigest()
+        sha256 = hashlib.sha256(pdf).hexdigest()  # of the bytes handed over, as the receipt names them
         query = {"by": "document", "document_sha256": sha256}
+        pdf = without_padding(pdf)  # what a transfer appended after the end is no part of the document
         action = AuditAction.VERIFY_DOCUMENT
         try:
             checked = self._validate_pdf(pdf, None)

@@ -87,6 +87,8 @@ def application_name() -> str:
     host's name (cut to fit PostgreSQL's 63 bytes) and its pid."""
     host = socket.gethostname().encode("ascii", "replace").decode()[:32]
     return f"zzgw/{schema_revisions()[-1]}/{host}/{os.getpid()}"
+
+
 _EVENT_LOCK_ID = 0x7A7A6777  # "zzgw"
 _AUDIT_LOCK_ID = 0x7A7A6761  # "zzga"
 _SPARE_CONNECTIONS = 4
