@@ -1143,7 +1143,9 @@ def build_server(
     seal_pb2_grpc.add_SealServiceServicer_to_server(
         SealServicer(gateway.seals, gateway.clock, gateway.member_name, max_message_bytes=limit), server
     )
-    audit_pb2_grpc.add_AuditServiceServicer_to_server(AuditServicer(gateway.audit, gateway.member_name), server)
+    audit_pb2_grpc.add_AuditServiceServicer_to_server(
+        AuditServicer(gateway.audit, gateway.member_name, gateway.catalog), server
+    )
     verification_pb2_grpc.add_VerificationServiceServicer_to_server(
         VerificationServicer(gateway.verification, gateway.catalog, gateway.member_name), server
     )

@@ -8,6 +8,8 @@ import grpc
 
 from gateway.api.convert import page_size, timestamp
 from gateway.api.interceptors import caller
+from gateway.domain.audit import ACTION_WORDS, DECISION_WORDS
+from gateway.domain.catalog import Catalog
 from gateway.domain.errors import UpstreamUnavailableError, invalid
 from gateway.domain.validation import checked_holder_code
 from gateway.services.audit import AuditTrail
@@ -15,9 +17,16 @@ from protos.zzgw.v1 import audit_pb2, audit_pb2_grpc
 
 
 class AuditServicer(audit_pb2_grpc.AuditServiceServicer):
-    def __init__(self, trail: AuditTrail | None, member_name: Callable[[str], str]):
+    def __init__(
+        self, trail: AuditTrail | None, member_name: Callable[[str], str], catalog: Catalog | None = None
+    ) -> None:
         self._trail = trail
         self._member_name = member_name
+        self._catalog = catalog
+
+    def _matter_name(self, code: str) -> str:
+        matter = self._catalog.matters.get(code) if self._catalog is not None and code else None
+        return matter.name if matter is not None else ""
 
     def _audit(self) -> AuditTrail:
         if self._trail is None:
@@ -65,6 +74,9 @@ class AuditServicer(audit_pb2_grpc.AuditServiceServicer):
                     decision=r.entry.decision,
                     reason=r.entry.reason,
                     receipt_id=r.entry.receipt_id,
+                    action_words=ACTION_WORDS.get(r.entry.action.value, ""),
+                    decision_words=DECISION_WORDS.get(r.entry.decision, ""),
+                    matter_name=self._matter_name(r.entry.matter_code),
                 )
                 for r in records
             ],

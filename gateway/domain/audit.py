@@ -80,6 +80,58 @@ class AuditAction(enum.StrEnum):
             return cls.UNRECOGNISED
 
 
+ACTION_WORDS: dict[str, str] = {
+    "VERIFY_LICENSE": "核验证照",
+    "VERIFY_DOCUMENT": "核验证照文件",
+    "VERIFY_STAMP": "核验电子签章",
+    "CHECK_CLAIM": "信息比对",
+    "LIST_CASE_RECEIPTS": "查看办件核验回执",
+    "LIST_HOLDER_LICENSES": "查询持证人证照",
+    "GET_LICENSE_DATA": "调取证照数据",
+    "GET_LICENSE_DOCUMENT": "调取证照文件",
+    "PREFILL_FORM": "表单预填",
+    "REQUEST_ACCESS": "申请共享",
+    "LIST_ACCESS_REQUESTS": "查看共享申请",
+    "DECIDE_ACCESS_REQUEST": "审批共享申请",
+    "GRANT_CONSENT": "持证人授权",
+    "WITHDRAW_CONSENT": "持证人撤回授权",
+    "LIST_CONSENTS": "查看授权",
+    "ISSUER_GET_LICENSE": "发证部门调阅证照",
+    "ISSUER_GET_LICENSE_DOCUMENT": "发证部门调阅证照文件",
+    "GET_RECEIPT": "调阅核验回执",
+}
+"""What each action of the access records is, in the words a holder reads (``AccessRecord.action_words``)."""
+DECISION_WORDS: dict[str, str] = {
+    "PASSED": "通过",
+    "FAILED": "不通过",
+    "INDETERMINATE": "无法判定",
+    "ANSWERED": "已答复",
+    "LISTED": "已列出",
+    "SUBMITTED": "已提交",
+    "PERMIT": "准予",
+    "DENY": "拒绝",
+    "DENIED": "拒绝",
+    "APPROVED": "已批准",
+    "REJECTED": "已驳回",
+    "EXPIRED": "已过期",
+    "WITHDRAWN": "已撤回",
+    "GRANTED": "已授权",
+    # a 信息比对's answer (ClaimResult), by its name
+    "CORRECT_AND_VALID": "信息一致，证照有效",
+    "NOT_YET_VALID": "信息一致，证照尚未生效",
+    "SUSPENDED": "信息一致，证照暂停使用",
+    "NO_LONGER_VALID": "信息一致，证照已失效",
+    "INCOMPLETE": "信息不完整",
+    "NOT_FILLED": "未填写比对信息",
+    "NOT_FOUND": "未找到该证照",
+    "PARTLY_WRONG": "部分信息不一致",
+}
+"""What each decision is, in the words a holder reads (``AccessRecord.decision_words``): the check's verdict, the
+answer to a claim by its name, the sharing policy's PERMIT or DENY, DENIED for a call refused for its use (another
+department's matter, a type the matter does not use, too many wrong claims), and what a request, consent or listing
+became."""
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AuditEntry:
     """What one answered call did, before it is numbered and chained."""

@@ -15,8 +15,10 @@ from typing import Any
 import pytest
 
 import gateway.services
-from adapters.demo import _ACTIONS, _DECISIONS, run_demo
+from adapters.demo import run_demo
 from gateway.bootstrap import samples
+from gateway.domain.audit import ACTION_WORDS as _ACTIONS
+from gateway.domain.audit import DECISION_WORDS as _DECISIONS
 from gateway.domain.audit import AuditAction
 from gateway.domain.verification import ClaimResult
 from gateway.services.authorization import AccessRequestState

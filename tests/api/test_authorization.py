@@ -990,6 +990,14 @@ def test_every_answered_call_leaves_exactly_one_record_and_the_chain_holds(runni
         ("LIST_CONSENTS", "LISTED"),
     ]
     assert seen[0][:2] == (REAL_ESTATE, "济南市不动产登记中心")
+    # in the words a holder reads, with the matter's name (a holder-portal tester: codes alone, DENY and DENIED)
+    said = [(r.action_words, r.decision_words, r.matter_name) for r in reversed(records_of(running, holder))]
+    assert said[:3] == [
+        ("调取证照数据", "拒绝", "不动产转移登记"),
+        ("持证人授权", "已授权", "不动产转移登记"),
+        ("调取证照数据", "准予", "不动产转移登记"),
+    ]
+    assert said[-1] == ("查看授权", "已列出", "")
     # the issuer sees the uses of its licenses, the decision on the request among them
     own = audit_pb2_grpc.AuditServiceStub(running.channel(POLICE)).ListAccessRecords(
         audit_pb2.ListAccessRecordsRequest(limit=500)
