@@ -26,7 +26,14 @@ from adapters.records import issue_request
 from gateway.bootstrap import samples
 from gateway.domain.audit import AuditAction, AuditEntry, chain
 from gateway.store.database import Database
-from protos.zzgw.v1 import audit_pb2, audit_pb2_grpc, issuance_pb2, verification_pb2
+from protos.zzgw.v1 import (
+    audit_pb2,
+    audit_pb2_grpc,
+    authorization_pb2,
+    authorization_pb2_grpc,
+    issuance_pb2,
+    verification_pb2,
+)
 from tests.api.test_issuance import unique
 from tests.api.test_verification import MARKET, batch_issue, change, claim, verify
 from tests.conftest import PORTAL, TAX, RunningGateway, backend_params, fresh_database, start_gateway
@@ -119,6 +126,9 @@ def test_serving_reads_no_growing_table_row_by_row(recorded: tuple[RunningGatewa
     audit.ListAccessRecords(audit_pb2.ListAccessRecordsRequest(holder_code=issued.holder.code))
     portal = audit_pb2_grpc.AuditServiceStub(running.channel(PORTAL))  # a person's: held, or naming them
     portal.ListAccessRecords(audit_pb2.ListAccessRecordsRequest(holder_code=issued.holder.code, before=10**6))
+    licenses = authorization_pb2_grpc.AuthorizationServiceStub(running.channel(PORTAL))  # a portal's 我的证照
+    mine = authorization_pb2.ListConsentableLicensesRequest(holder_code=issued.holder.code)
+    assert licenses.ListConsentableLicenses(mine).licenses
     statements.on = False
 
     assert len(statements.seen) > 50  # the recording heard the gateway's connections

@@ -9,12 +9,13 @@ from typing import TypeVar
 
 import grpc
 
-from gateway.api.convert import NameOf, page_size, timestamp
+from gateway.api.convert import NameOf, license_status, page_size, timestamp
 from gateway.api.interceptors import caller, operator
 from gateway.api.sharing import use_context
 from gateway.domain.audit import AuditAction
 from gateway.domain.catalog import Catalog
 from gateway.domain.errors import UpstreamUnavailableError, invalid
+from gateway.domain.model import License, LicenseStatus
 from gateway.services import calls
 from gateway.services.audit import UseTarget
 from gateway.services.authorization import (
@@ -143,6 +144,31 @@ class AuthorizationServicer(authorization_pb2_grpc.AuthorizationServiceServicer)
         return authorization_pb2.ListConsentsResponse(
             consents=[self._consent(c, s) for c, s in zip(page.consents, page.states, strict=True)],
             next_page_token=page.next_page_token,
+        )
+
+    def ListConsentableLicenses(
+        self, request: authorization_pb2.ListConsentableLicensesRequest, context: grpc.ServicerContext
+    ) -> authorization_pb2.ListConsentableLicensesResponse:
+        service = self._authorization()
+        found = service.consentable_licenses(request.holder_code, request.child_code)
+        return authorization_pb2.ListConsentableLicensesResponse(
+            licenses=[self._consentable(license, service.effective_status(license)) for license in found]
+        )
+
+    def _consentable(self, license: License, status: LicenseStatus) -> authorization_pb2.ConsentableLicense:
+        c = license.content
+        license_type = self._catalog.license_types.get(c.type_code)
+        return authorization_pb2.ConsentableLicense(
+            license_id=c.license_id,
+            type_code=c.type_code,
+            type_name=license_type.name if license_type else "",
+            issuer_code=c.issuer_code,
+            issuer_name=self._member_name(c.issuer_code),
+            license_number=c.license_number,
+            holder_code=c.holder.code,
+            valid_from=c.valid_from.isoformat() if c.valid_from else "",
+            valid_until=c.valid_until.isoformat() if c.valid_until else "",
+            status=license_status(status),
         )
 
     def _request(self, r: StoredAccessRequest) -> authorization_pb2.AccessRequest:

@@ -58,6 +58,11 @@ def amendment(request: issuance_pb2.AmendLicenseRequest) -> Amendment:
     )
 
 
+def license_status(status: LicenseStatus) -> common_pb2.LicenseStatus:
+    """A license status as the API says it."""
+    return _STATUS[status]
+
+
 def status_action(value: int) -> StatusAction | None:
     return _ACTIONS.get(value)
 

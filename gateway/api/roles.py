@@ -64,6 +64,7 @@ ALLOWED_ROLES: Mapping[str, frozenset[Role]] = {
     "/zzgw.v1.AuthorizationService/GrantConsent": frozenset({Role.HOLDER_PORTAL}),
     "/zzgw.v1.AuthorizationService/WithdrawConsent": frozenset({Role.HOLDER_PORTAL}),
     "/zzgw.v1.AuthorizationService/ListConsents": frozenset({Role.HOLDER_PORTAL}),
+    "/zzgw.v1.AuthorizationService/ListConsentableLicenses": frozenset({Role.HOLDER_PORTAL}),
 }
 
 

@@ -80,7 +80,7 @@ from gateway.domain.guardianship import (
     of_age_on,
 )
 from gateway.domain.identifiers import LicenseId, license_id_violation
-from gateway.domain.model import CHINA_TZ, Clock, License, LicenseStatus, Member, Role
+from gateway.domain.model import CHINA_TZ, Clock, License, LicenseStatus, Member, Role, today
 from gateway.domain.sharing import CONSUMER_ROLES, request_deadline
 from gateway.domain.validation import MAX_REASON, check_text, checked_holder_code
 from gateway.domain.verification import (
@@ -99,6 +99,8 @@ MAX_DURATION_DAYS = 1095
 """The longest approval (three years)."""
 MAX_CONSENT_DAYS = 366
 MAX_CONSENT_USES = 100
+MAX_CONSENTABLE = 200
+"""The most licenses ``consentable_licenses`` lists (a holder has far fewer)."""
 MAX_CONSENT_ITEMS = 20
 """Licenses or license types one consent may name."""
 MAX_LIST = 500
@@ -909,6 +911,34 @@ class AuthorizationService:
             return consent_state(consent, now)
         with self._db.unit_of_work() as uow:
             return self._state_in(uow, consent, now)
+
+    def consentable_licenses(self, holder_code: str, child_code: str = "") -> list[License]:
+        """The current licenses the holder of ``holder_code`` may name in a consent: their own; or, with
+        ``child_code``, those of that child that name them as a parent, while the child is a minor (what
+        ``GrantConsent`` takes for 监护人代为授权). A portal had no way to learn the identifiers it must name
+        (found by a holder-portal tester). The holder's own look: no record."""
+        holder_code = checked_holder_code(holder_code)
+        owner = checked_holder_code(child_code, field="child_code") if child_code else holder_code
+        code_types = sorted({t for lt in self._catalog.license_types.values() for t in lt.holder_code_types})
+        now = self._clock.now()
+        with self._db.unit_of_work() as uow:
+            found = uow.holder_licenses.all_current(owner, code_types, limit=MAX_CONSENTABLE)
+        if not child_code:
+            return found
+        named = []
+        for license in found:
+            license_type = self._catalog.license_types.get(license.content.type_code)
+            if (
+                license_type is not None
+                and holder_code in guardians_of(license, license_type)
+                and is_minor(license, license_type, now)
+            ):
+                named.append(license)
+        return named
+
+    def effective_status(self, license: License) -> LicenseStatus:
+        """The license's status today (an ACTIVE license past its end date is EXPIRED)."""
+        return license.effective_status(today(self._clock))
 
     def _check_consents_in_person(self, person: str, licenses: Sequence[License | None], now: dt.datetime) -> None:
         """INVALID_ARGUMENT / GUARDIAN_MUST_CONSENT when ``person``, consenting for themselves, is a child under

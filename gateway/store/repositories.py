@@ -1707,6 +1707,17 @@ class HolderLicenseRepository:
         ).all()
         return [license_from(r) for r in rows]
 
+    def all_current(self, code: str, code_types: Sequence[str], *, limit: int) -> list[License]:
+        """The current versions of every license the holder of ``code`` holds under any of ``code_types``, oldest
+        first, at most ``limit``."""
+        rows = self._s.execute(
+            select(*_READ)
+            .where(_L.c.holder_code_type.in_(list(code_types)), _L.c.holder_code == code, _IS_CURRENT)
+            .order_by(_L.c.created_at, _L.c.id)
+            .limit(limit)
+        ).all()
+        return [license_from(r) for r in rows]
+
 
 def _as_utc(value: dt.datetime) -> dt.datetime:
     """Times are bound in UTC: SQLite stores the wall-clock digits only, so a +08:00 time would read back wrong."""

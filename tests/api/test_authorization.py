@@ -21,7 +21,7 @@ from gateway.domain.identifiers import LicenseId
 from gateway.domain.model import CHINA_TZ
 from gateway.domain.sharing import request_deadline
 from gateway.store.models import ConsentRow
-from protos.zzgw.v1 import audit_pb2, audit_pb2_grpc, authorization_pb2, sharing_pb2, verification_pb2
+from protos.zzgw.v1 import audit_pb2, audit_pb2_grpc, authorization_pb2, common_pb2, sharing_pb2, verification_pb2
 from tests.api import test_sharing
 from tests.api.test_audit import record_count
 from tests.api.test_sharing import (
@@ -1117,3 +1117,38 @@ def test_a_grant_whose_caller_stopped_waiting_makes_no_consent(
     )
     assert not listed.consents
     assert not [r for r in records_of(running, card.holder.code) if r.action == "GRANT_CONSENT"]
+
+
+def test_a_portal_lists_its_holders_licenses_to_name_in_a_consent(running: RunningGateway) -> None:
+    """A portal saw a license's identifier only once a department had used it (a holder-portal tester): it lists
+    the current licenses of its holder, with type, issuer, number, validity and status (an amended one by its
+    version in force), and no field's value; the holder's own look, on no log; portals only."""
+    card = id_card(running).license
+    request = authorization_pb2.ListConsentableLicensesRequest(holder_code=card.holder.code)
+    before = len(records_of(running, card.holder.code))
+    (listed,) = authorization(running, PORTAL).ListConsentableLicenses(request).licenses
+    assert (listed.license_id, listed.type_name, listed.issuer_name, listed.holder_code) == (
+        card.license_id,
+        "居民身份证",
+        "济南市公安局",
+        card.holder.code,
+    )
+    assert (listed.license_number, listed.valid_from, listed.status) == (
+        card.license_number,
+        card.valid_from,
+        common_pb2.LICENSE_STATUS_ACTIVE,
+    )
+    assert len(records_of(running, card.holder.code)) == before
+    granted = grant(running, card.holder.code, license_ids=(listed.license_id,), type_codes=())
+    assert granted.consent.license_ids == [card.license_id]
+    code, reason, _ = refused(lambda: authorization(running, TAX).ListConsentableLicenses(request))
+    assert (code, reason) == (grpc.StatusCode.PERMISSION_DENIED, "ROLE_NOT_ALLOWED")
+    code, _, violations = refused(lambda: authorization(running, PORTAL).ListConsentableLicenses(
+        authorization_pb2.ListConsentableLicensesRequest(holder_code=wrong_check(card.holder.code))
+    ))  # fmt: skip
+    assert (code, violations) == (grpc.StatusCode.INVALID_ARGUMENT, [("holder_code", "BAD_CHECK_CHARACTER")])
+    assert (
+        not authorization(running, PORTAL)
+        .ListConsentableLicenses(authorization_pb2.ListConsentableLicensesRequest(holder_code=person_with_x()[0]))
+        .licenses
+    )

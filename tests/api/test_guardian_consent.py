@@ -396,3 +396,28 @@ def test_a_guardians_consent_ends_when_a_corrected_birth_date_makes_the_holder_o
     for named in (first, current):
         _, violations = refusal(lambda named=named: consent(running, mother, (named,)))
         assert [(f, r) for f, r, _ in violations] == [("license_ids[0]", "NOT_A_GUARDIAN")]
+
+
+def consentable(running: RunningGateway, holder_code: str, child_code: str = "") -> list[str]:
+    request = authorization_pb2.ListConsentableLicensesRequest(holder_code=holder_code, child_code=child_code)
+    return [license.license_id for license in authorization(running, PORTAL).ListConsentableLicenses(request).licenses]
+
+
+def test_a_portal_finds_the_licenses_a_parent_may_name_for_a_child(running: RunningGateway) -> None:
+    """A parent's consent names the child's licenses by identifier, and a portal had no call that gave them (a
+    holder-portal tester): ListConsentableLicenses with the child's code lists what GrantConsent takes, and nothing
+    for anyone the version in force does not name as a parent, or for a child of age."""
+    mother, father = parents()
+    first, child = certificate(running, mother, father)
+    assert consentable(running, mother, child) == consentable(running, father, child) == [first]
+    stranger, _ = person("男")
+    assert consentable(running, stranger, child) == []
+    granted = consent(running, mother, tuple(consentable(running, mother, child)))
+    assert granted.consent.guardian_code == mother
+    grown_up, grown = certificate(running, mother, father, born=years_before(china_today(), 18))
+    assert consentable(running, mother, grown) == []  # of age: consents in person
+    assert consentable(running, grown) == [grown_up]  # their own, listed as the holder's
+    new_father, _ = person("男")
+    current = amend(running, first, "更正父亲信息", father_citizen_id=new_father, father_name="王强")
+    assert consentable(running, father, child) == []  # the version in force no longer names him
+    assert consentable(running, new_father, child) == [current]

@@ -23,52 +23,59 @@ _sym_db = _symbol_database.Default()
 
 
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
+from protos.zzgw.v1 import common_pb2 as protos_dot_zzgw_dot_v1_dot_common__pb2
 from protos.zzgw.v1 import verification_pb2 as protos_dot_zzgw_dot_v1_dot_verification__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"protos/zzgw/v1/authorization.proto\x12\x07zzgw.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a!protos/zzgw/v1/verification.proto\"\x89\x04\n\rAccessRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x11\n\trequester\x18\x02 \x01(\t\x12\x16\n\x0erequester_name\x18\x03 \x01(\t\x12\x13\n\x0bissuer_code\x18\x04 \x01(\t\x12\x11\n\ttype_code\x18\x05 \x01(\t\x12\x11\n\ttype_name\x18\x06 \x01(\t\x12\x12\n\nlicense_id\x18\x07 \x01(\t\x12\x13\n\x0bmatter_code\x18\x08 \x01(\t\x12\x0f\n\x07purpose\x18\t \x01(\t\x12\x0e\n\x06\x66ields\x18\n \x03(\t\x12\x15\n\rduration_days\x18\x0b \x01(\x05\x12*\n\x05state\x18\x0c \x01(\x0e\x32\x1b.zzgw.v1.AccessRequestState\x12\x30\n\x0csubmitted_at\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x64\x65\x61\x64line\x18\x0e \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\ndecided_at\x18\x0f \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x17\n\x0f\x61pproved_fields\x18\x10 \x03(\t\x12/\n\x0bvalid_until\x18\x11 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x17\n\x0f\x64\x65\x63ision_reason\x18\x12 \x01(\t\"\xb6\x01\n\x14RequestAccessRequest\x12 \n\x03use\x18\x01 \x01(\x0b\x32\x13.zzgw.v1.UseContext\x12\x11\n\ttype_code\x18\x02 \x01(\t\x12\x12\n\nlicense_id\x18\x03 \x01(\t\x12\x13\n\x0bissuer_code\x18\x04 \x01(\t\x12\x0e\n\x06\x66ields\x18\x05 \x03(\t\x12\x15\n\rduration_days\x18\x06 \x01(\x05\x12\x19\n\x11\x63lient_request_id\x18\x07 \x01(\t\"@\n\x15RequestAccessResponse\x12\'\n\x07request\x18\x01 \x01(\x0b\x32\x16.zzgw.v1.AccessRequest\"\xbc\x01\n\x19ListAccessRequestsRequest\x12(\n\x04view\x18\x01 \x01(\x0e\x32\x1a.zzgw.v1.AccessRequestView\x12*\n\x05state\x18\x02 \x01(\x0e\x32\x1b.zzgw.v1.AccessRequestState\x12\x13\n\x0bmatter_code\x18\x03 \x01(\t\x12\x11\n\trequester\x18\x04 \x01(\t\x12\r\n\x05limit\x18\x05 \x01(\x05\x12\x12\n\npage_token\x18\x06 \x01(\t\"_\n\x1aListAccessRequestsResponse\x12(\n\x08requests\x18\x01 \x03(\x0b\x32\x16.zzgw.v1.AccessRequest\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x9b\x01\n\x1a\x44\x65\x63ideAccessRequestRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12)\n\x08\x64\x65\x63ision\x18\x02 \x01(\x0e\x32\x17.zzgw.v1.AccessDecision\x12\x17\n\x0f\x61pproved_fields\x18\x03 \x03(\t\x12\x15\n\rduration_days\x18\x04 \x01(\x05\x12\x0e\n\x06reason\x18\x05 \x01(\t\"F\n\x1b\x44\x65\x63ideAccessRequestResponse\x12\'\n\x07request\x18\x01 \x01(\x0b\x32\x16.zzgw.v1.AccessRequest\"\xaa\x03\n\x07\x43onsent\x12\x12\n\nconsent_id\x18\x01 \x01(\t\x12\x13\n\x0bholder_code\x18\x02 \x01(\t\x12\x14\n\x0cgrantee_code\x18\x03 \x01(\t\x12\x14\n\x0cgrantee_name\x18\x04 \x01(\t\x12\x13\n\x0bmatter_code\x18\x05 \x01(\t\x12\x13\n\x0blicense_ids\x18\x06 \x03(\t\x12\x12\n\ntype_codes\x18\x07 \x03(\t\x12/\n\x0bvalid_until\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x14\n\x0cuses_allowed\x18\t \x01(\x05\x12\x11\n\tuses_left\x18\n \x01(\x05\x12$\n\x05state\x18\x0b \x01(\x0e\x32\x15.zzgw.v1.ConsentState\x12.\n\ncreated_at\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\x0cwithdrawn_at\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0bportal_code\x18\x0e \x01(\t\x12\x15\n\rguardian_code\x18\x0f \x01(\t\"\xd8\x01\n\x13GrantConsentRequest\x12\x13\n\x0bholder_code\x18\x01 \x01(\t\x12\x14\n\x0cgrantee_code\x18\x02 \x01(\t\x12\x13\n\x0bmatter_code\x18\x03 \x01(\t\x12\x13\n\x0blicense_ids\x18\x04 \x03(\t\x12\x12\n\ntype_codes\x18\x05 \x03(\t\x12/\n\x0bvalid_until\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0c\n\x04uses\x18\x07 \x01(\x05\x12\x19\n\x11\x63lient_request_id\x18\x08 \x01(\t\"G\n\x14GrantConsentResponse\x12!\n\x07\x63onsent\x18\x01 \x01(\x0b\x32\x10.zzgw.v1.Consent\x12\x0c\n\x04\x63ode\x18\x02 \x01(\t\"A\n\x16WithdrawConsentRequest\x12\x12\n\nconsent_id\x18\x01 \x01(\t\x12\x13\n\x0bholder_code\x18\x02 \x01(\t\"<\n\x17WithdrawConsentResponse\x12!\n\x07\x63onsent\x18\x01 \x01(\x0b\x32\x10.zzgw.v1.Consent\"M\n\x13ListConsentsRequest\x12\x13\n\x0bholder_code\x18\x01 \x01(\t\x12\r\n\x05limit\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"S\n\x14ListConsentsResponse\x12\"\n\x08\x63onsents\x18\x01 \x03(\x0b\x32\x10.zzgw.v1.Consent\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t*\xe8\x01\n\x12\x41\x63\x63\x65ssRequestState\x12$\n ACCESS_REQUEST_STATE_UNSPECIFIED\x10\x00\x12 \n\x1c\x41\x43\x43\x45SS_REQUEST_STATE_PENDING\x10\x01\x12!\n\x1d\x41\x43\x43\x45SS_REQUEST_STATE_APPROVED\x10\x02\x12!\n\x1d\x41\x43\x43\x45SS_REQUEST_STATE_REJECTED\x10\x03\x12 \n\x1c\x41\x43\x43\x45SS_REQUEST_STATE_EXPIRED\x10\x04\x12\"\n\x1e\x41\x43\x43\x45SS_REQUEST_STATE_WITHDRAWN\x10\x05*\x81\x01\n\x11\x41\x63\x63\x65ssRequestView\x12#\n\x1f\x41\x43\x43\x45SS_REQUEST_VIEW_UNSPECIFIED\x10\x00\x12$\n ACCESS_REQUEST_VIEW_ISSUER_QUEUE\x10\x01\x12!\n\x1d\x41\x43\x43\x45SS_REQUEST_VIEW_SUBMITTED\x10\x02*\x88\x01\n\x0e\x41\x63\x63\x65ssDecision\x12\x1f\n\x1b\x41\x43\x43\x45SS_DECISION_UNSPECIFIED\x10\x00\x12\x1b\n\x17\x41\x43\x43\x45SS_DECISION_APPROVE\x10\x01\x12\x1a\n\x16\x41\x43\x43\x45SS_DECISION_REJECT\x10\x02\x12\x1c\n\x18\x41\x43\x43\x45SS_DECISION_WITHDRAW\x10\x03*\xbc\x01\n\x0c\x43onsentState\x12\x1d\n\x19\x43ONSENT_STATE_UNSPECIFIED\x10\x00\x12\x18\n\x14\x43ONSENT_STATE_ACTIVE\x10\x01\x12\x19\n\x15\x43ONSENT_STATE_USED_UP\x10\x02\x12\x19\n\x15\x43ONSENT_STATE_EXPIRED\x10\x03\x12\x1b\n\x17\x43ONSENT_STATE_WITHDRAWN\x10\x04\x12 \n\x1c\x43ONSENT_STATE_GUARDIAN_ENDED\x10\x05\x32\x97\x04\n\x14\x41uthorizationService\x12N\n\rRequestAccess\x12\x1d.zzgw.v1.RequestAccessRequest\x1a\x1e.zzgw.v1.RequestAccessResponse\x12]\n\x12ListAccessRequests\x12\".zzgw.v1.ListAccessRequestsRequest\x1a#.zzgw.v1.ListAccessRequestsResponse\x12`\n\x13\x44\x65\x63ideAccessRequest\x12#.zzgw.v1.DecideAccessRequestRequest\x1a$.zzgw.v1.DecideAccessRequestResponse\x12K\n\x0cGrantConsent\x12\x1c.zzgw.v1.GrantConsentRequest\x1a\x1d.zzgw.v1.GrantConsentResponse\x12T\n\x0fWithdrawConsent\x12\x1f.zzgw.v1.WithdrawConsentRequest\x1a .zzgw.v1.WithdrawConsentResponse\x12K\n\x0cListConsents\x12\x1c.zzgw.v1.ListConsentsRequest\x1a\x1d.zzgw.v1.ListConsentsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"protos/zzgw/v1/authorization.proto\x12\x07zzgw.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1bprotos/zzgw/v1/common.proto\x1a!protos/zzgw/v1/verification.proto\"\x89\x04\n\rAccessRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x11\n\trequester\x18\x02 \x01(\t\x12\x16\n\x0erequester_name\x18\x03 \x01(\t\x12\x13\n\x0bissuer_code\x18\x04 \x01(\t\x12\x11\n\ttype_code\x18\x05 \x01(\t\x12\x11\n\ttype_name\x18\x06 \x01(\t\x12\x12\n\nlicense_id\x18\x07 \x01(\t\x12\x13\n\x0bmatter_code\x18\x08 \x01(\t\x12\x0f\n\x07purpose\x18\t \x01(\t\x12\x0e\n\x06\x66ields\x18\n \x03(\t\x12\x15\n\rduration_days\x18\x0b \x01(\x05\x12*\n\x05state\x18\x0c \x01(\x0e\x32\x1b.zzgw.v1.AccessRequestState\x12\x30\n\x0csubmitted_at\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x64\x65\x61\x64line\x18\x0e \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\ndecided_at\x18\x0f \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x17\n\x0f\x61pproved_fields\x18\x10 \x03(\t\x12/\n\x0bvalid_until\x18\x11 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x17\n\x0f\x64\x65\x63ision_reason\x18\x12 \x01(\t\"\xb6\x01\n\x14RequestAccessRequest\x12 \n\x03use\x18\x01 \x01(\x0b\x32\x13.zzgw.v1.UseContext\x12\x11\n\ttype_code\x18\x02 \x01(\t\x12\x12\n\nlicense_id\x18\x03 \x01(\t\x12\x13\n\x0bissuer_code\x18\x04 \x01(\t\x12\x0e\n\x06\x66ields\x18\x05 \x03(\t\x12\x15\n\rduration_days\x18\x06 \x01(\x05\x12\x19\n\x11\x63lient_request_id\x18\x07 \x01(\t\"@\n\x15RequestAccessResponse\x12\'\n\x07request\x18\x01 \x01(\x0b\x32\x16.zzgw.v1.AccessRequest\"\xbc\x01\n\x19ListAccessRequestsRequest\x12(\n\x04view\x18\x01 \x01(\x0e\x32\x1a.zzgw.v1.AccessRequestView\x12*\n\x05state\x18\x02 \x01(\x0e\x32\x1b.zzgw.v1.AccessRequestState\x12\x13\n\x0bmatter_code\x18\x03 \x01(\t\x12\x11\n\trequester\x18\x04 \x01(\t\x12\r\n\x05limit\x18\x05 \x01(\x05\x12\x12\n\npage_token\x18\x06 \x01(\t\"_\n\x1aListAccessRequestsResponse\x12(\n\x08requests\x18\x01 \x03(\x0b\x32\x16.zzgw.v1.AccessRequest\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x9b\x01\n\x1a\x44\x65\x63ideAccessRequestRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12)\n\x08\x64\x65\x63ision\x18\x02 \x01(\x0e\x32\x17.zzgw.v1.AccessDecision\x12\x17\n\x0f\x61pproved_fields\x18\x03 \x03(\t\x12\x15\n\rduration_days\x18\x04 \x01(\x05\x12\x0e\n\x06reason\x18\x05 \x01(\t\"F\n\x1b\x44\x65\x63ideAccessRequestResponse\x12\'\n\x07request\x18\x01 \x01(\x0b\x32\x16.zzgw.v1.AccessRequest\"\xaa\x03\n\x07\x43onsent\x12\x12\n\nconsent_id\x18\x01 \x01(\t\x12\x13\n\x0bholder_code\x18\x02 \x01(\t\x12\x14\n\x0cgrantee_code\x18\x03 \x01(\t\x12\x14\n\x0cgrantee_name\x18\x04 \x01(\t\x12\x13\n\x0bmatter_code\x18\x05 \x01(\t\x12\x13\n\x0blicense_ids\x18\x06 \x03(\t\x12\x12\n\ntype_codes\x18\x07 \x03(\t\x12/\n\x0bvalid_until\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x14\n\x0cuses_allowed\x18\t \x01(\x05\x12\x11\n\tuses_left\x18\n \x01(\x05\x12$\n\x05state\x18\x0b \x01(\x0e\x32\x15.zzgw.v1.ConsentState\x12.\n\ncreated_at\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\x0cwithdrawn_at\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0bportal_code\x18\x0e \x01(\t\x12\x15\n\rguardian_code\x18\x0f \x01(\t\"\xd8\x01\n\x13GrantConsentRequest\x12\x13\n\x0bholder_code\x18\x01 \x01(\t\x12\x14\n\x0cgrantee_code\x18\x02 \x01(\t\x12\x13\n\x0bmatter_code\x18\x03 \x01(\t\x12\x13\n\x0blicense_ids\x18\x04 \x03(\t\x12\x12\n\ntype_codes\x18\x05 \x03(\t\x12/\n\x0bvalid_until\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0c\n\x04uses\x18\x07 \x01(\x05\x12\x19\n\x11\x63lient_request_id\x18\x08 \x01(\t\"G\n\x14GrantConsentResponse\x12!\n\x07\x63onsent\x18\x01 \x01(\x0b\x32\x10.zzgw.v1.Consent\x12\x0c\n\x04\x63ode\x18\x02 \x01(\t\"A\n\x16WithdrawConsentRequest\x12\x12\n\nconsent_id\x18\x01 \x01(\t\x12\x13\n\x0bholder_code\x18\x02 \x01(\t\"<\n\x17WithdrawConsentResponse\x12!\n\x07\x63onsent\x18\x01 \x01(\x0b\x32\x10.zzgw.v1.Consent\"M\n\x13ListConsentsRequest\x12\x13\n\x0bholder_code\x18\x01 \x01(\t\x12\r\n\x05limit\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"S\n\x14ListConsentsResponse\x12\"\n\x08\x63onsents\x18\x01 \x03(\x0b\x32\x10.zzgw.v1.Consent\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"I\n\x1eListConsentableLicensesRequest\x12\x13\n\x0bholder_code\x18\x01 \x01(\t\x12\x12\n\nchild_code\x18\x02 \x01(\t\"\xf6\x01\n\x12\x43onsentableLicense\x12\x12\n\nlicense_id\x18\x01 \x01(\t\x12\x11\n\ttype_code\x18\x02 \x01(\t\x12\x11\n\ttype_name\x18\x03 \x01(\t\x12\x13\n\x0bissuer_code\x18\x04 \x01(\t\x12\x13\n\x0bissuer_name\x18\x05 \x01(\t\x12\x16\n\x0elicense_number\x18\x06 \x01(\t\x12\x13\n\x0bholder_code\x18\x07 \x01(\t\x12\x12\n\nvalid_from\x18\x08 \x01(\t\x12\x13\n\x0bvalid_until\x18\t \x01(\t\x12&\n\x06status\x18\n \x01(\x0e\x32\x16.zzgw.v1.LicenseStatus\"P\n\x1fListConsentableLicensesResponse\x12-\n\x08licenses\x18\x01 \x03(\x0b\x32\x1b.zzgw.v1.ConsentableLicense*\xe8\x01\n\x12\x41\x63\x63\x65ssRequestState\x12$\n ACCESS_REQUEST_STATE_UNSPECIFIED\x10\x00\x12 \n\x1c\x41\x43\x43\x45SS_REQUEST_STATE_PENDING\x10\x01\x12!\n\x1d\x41\x43\x43\x45SS_REQUEST_STATE_APPROVED\x10\x02\x12!\n\x1d\x41\x43\x43\x45SS_REQUEST_STATE_REJECTED\x10\x03\x12 \n\x1c\x41\x43\x43\x45SS_REQUEST_STATE_EXPIRED\x10\x04\x12\"\n\x1e\x41\x43\x43\x45SS_REQUEST_STATE_WITHDRAWN\x10\x05*\x81\x01\n\x11\x41\x63\x63\x65ssRequestView\x12#\n\x1f\x41\x43\x43\x45SS_REQUEST_VIEW_UNSPECIFIED\x10\x00\x12$\n ACCESS_REQUEST_VIEW_ISSUER_QUEUE\x10\x01\x12!\n\x1d\x41\x43\x43\x45SS_REQUEST_VIEW_SUBMITTED\x10\x02*\x88\x01\n\x0e\x41\x63\x63\x65ssDecision\x12\x1f\n\x1b\x41\x43\x43\x45SS_DECISION_UNSPECIFIED\x10\x00\x12\x1b\n\x17\x41\x43\x43\x45SS_DECISION_APPROVE\x10\x01\x12\x1a\n\x16\x41\x43\x43\x45SS_DECISION_REJECT\x10\x02\x12\x1c\n\x18\x41\x43\x43\x45SS_DECISION_WITHDRAW\x10\x03*\xbc\x01\n\x0c\x43onsentState\x12\x1d\n\x19\x43ONSENT_STATE_UNSPECIFIED\x10\x00\x12\x18\n\x14\x43ONSENT_STATE_ACTIVE\x10\x01\x12\x19\n\x15\x43ONSENT_STATE_USED_UP\x10\x02\x12\x19\n\x15\x43ONSENT_STATE_EXPIRED\x10\x03\x12\x1b\n\x17\x43ONSENT_STATE_WITHDRAWN\x10\x04\x12 \n\x1c\x43ONSENT_STATE_GUARDIAN_ENDED\x10\x05\x32\x85\x05\n\x14\x41uthorizationService\x12N\n\rRequestAccess\x12\x1d.zzgw.v1.RequestAccessRequest\x1a\x1e.zzgw.v1.RequestAccessResponse\x12]\n\x12ListAccessRequests\x12\".zzgw.v1.ListAccessRequestsRequest\x1a#.zzgw.v1.ListAccessRequestsResponse\x12`\n\x13\x44\x65\x63ideAccessRequest\x12#.zzgw.v1.DecideAccessRequestRequest\x1a$.zzgw.v1.DecideAccessRequestResponse\x12K\n\x0cGrantConsent\x12\x1c.zzgw.v1.GrantConsentRequest\x1a\x1d.zzgw.v1.GrantConsentResponse\x12T\n\x0fWithdrawConsent\x12\x1f.zzgw.v1.WithdrawConsentRequest\x1a .zzgw.v1.WithdrawConsentResponse\x12K\n\x0cListConsents\x12\x1c.zzgw.v1.ListConsentsRequest\x1a\x1d.zzgw.v1.ListConsentsResponse\x12l\n\x17ListConsentableLicenses\x12\'.zzgw.v1.ListConsentableLicensesRequest\x1a(.zzgw.v1.ListConsentableLicensesResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'protos.zzgw.v1.authorization_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_ACCESSREQUESTSTATE']._serialized_start=2423
-  _globals['_ACCESSREQUESTSTATE']._serialized_end=2655
-  _globals['_ACCESSREQUESTVIEW']._serialized_start=2658
-  _globals['_ACCESSREQUESTVIEW']._serialized_end=2787
-  _globals['_ACCESSDECISION']._serialized_start=2790
-  _globals['_ACCESSDECISION']._serialized_end=2926
-  _globals['_CONSENTSTATE']._serialized_start=2929
-  _globals['_CONSENTSTATE']._serialized_end=3117
-  _globals['_ACCESSREQUEST']._serialized_start=116
-  _globals['_ACCESSREQUEST']._serialized_end=637
-  _globals['_REQUESTACCESSREQUEST']._serialized_start=640
-  _globals['_REQUESTACCESSREQUEST']._serialized_end=822
-  _globals['_REQUESTACCESSRESPONSE']._serialized_start=824
-  _globals['_REQUESTACCESSRESPONSE']._serialized_end=888
-  _globals['_LISTACCESSREQUESTSREQUEST']._serialized_start=891
-  _globals['_LISTACCESSREQUESTSREQUEST']._serialized_end=1079
-  _globals['_LISTACCESSREQUESTSRESPONSE']._serialized_start=1081
-  _globals['_LISTACCESSREQUESTSRESPONSE']._serialized_end=1176
-  _globals['_DECIDEACCESSREQUESTREQUEST']._serialized_start=1179
-  _globals['_DECIDEACCESSREQUESTREQUEST']._serialized_end=1334
-  _globals['_DECIDEACCESSREQUESTRESPONSE']._serialized_start=1336
-  _globals['_DECIDEACCESSREQUESTRESPONSE']._serialized_end=1406
-  _globals['_CONSENT']._serialized_start=1409
-  _globals['_CONSENT']._serialized_end=1835
-  _globals['_GRANTCONSENTREQUEST']._serialized_start=1838
-  _globals['_GRANTCONSENTREQUEST']._serialized_end=2054
-  _globals['_GRANTCONSENTRESPONSE']._serialized_start=2056
-  _globals['_GRANTCONSENTRESPONSE']._serialized_end=2127
-  _globals['_WITHDRAWCONSENTREQUEST']._serialized_start=2129
-  _globals['_WITHDRAWCONSENTREQUEST']._serialized_end=2194
-  _globals['_WITHDRAWCONSENTRESPONSE']._serialized_start=2196
-  _globals['_WITHDRAWCONSENTRESPONSE']._serialized_end=2256
-  _globals['_LISTCONSENTSREQUEST']._serialized_start=2258
-  _globals['_LISTCONSENTSREQUEST']._serialized_end=2335
-  _globals['_LISTCONSENTSRESPONSE']._serialized_start=2337
-  _globals['_LISTCONSENTSRESPONSE']._serialized_end=2420
-  _globals['_AUTHORIZATIONSERVICE']._serialized_start=3120
-  _globals['_AUTHORIZATIONSERVICE']._serialized_end=3655
+  _globals['_ACCESSREQUESTSTATE']._serialized_start=2858
+  _globals['_ACCESSREQUESTSTATE']._serialized_end=3090
+  _globals['_ACCESSREQUESTVIEW']._serialized_start=3093
+  _globals['_ACCESSREQUESTVIEW']._serialized_end=3222
+  _globals['_ACCESSDECISION']._serialized_start=3225
+  _globals['_ACCESSDECISION']._serialized_end=3361
+  _globals['_CONSENTSTATE']._serialized_start=3364
+  _globals['_CONSENTSTATE']._serialized_end=3552
+  _globals['_ACCESSREQUEST']._serialized_start=145
+  _globals['_ACCESSREQUEST']._serialized_end=666
+  _globals['_REQUESTACCESSREQUEST']._serialized_start=669
+  _globals['_REQUESTACCESSREQUEST']._serialized_end=851
+  _globals['_REQUESTACCESSRESPONSE']._serialized_start=853
+  _globals['_REQUESTACCESSRESPONSE']._serialized_end=917
+  _globals['_LISTACCESSREQUESTSREQUEST']._serialized_start=920
+  _globals['_LISTACCESSREQUESTSREQUEST']._serialized_end=1108
+  _globals['_LISTACCESSREQUESTSRESPONSE']._serialized_start=1110
+  _globals['_LISTACCESSREQUESTSRESPONSE']._serialized_end=1205
+  _globals['_DECIDEACCESSREQUESTREQUEST']._serialized_start=1208
+  _globals['_DECIDEACCESSREQUESTREQUEST']._serialized_end=1363
+  _globals['_DECIDEACCESSREQUESTRESPONSE']._serialized_start=1365
+  _globals['_DECIDEACCESSREQUESTRESPONSE']._serialized_end=1435
+  _globals['_CONSENT']._serialized_start=1438
+  _globals['_CONSENT']._serialized_end=1864
+  _globals['_GRANTCONSENTREQUEST']._serialized_start=1867
+  _globals['_GRANTCONSENTREQUEST']._serialized_end=2083
+  _globals['_GRANTCONSENTRESPONSE']._serialized_start=2085
+  _globals['_GRANTCONSENTRESPONSE']._serialized_end=2156
+  _globals['_WITHDRAWCONSENTREQUEST']._serialized_start=2158
+  _globals['_WITHDRAWCONSENTREQUEST']._serialized_end=2223
+  _globals['_WITHDRAWCONSENTRESPONSE']._serialized_start=2225
+  _globals['_WITHDRAWCONSENTRESPONSE']._serialized_end=2285
+  _globals['_LISTCONSENTSREQUEST']._serialized_start=2287
+  _globals['_LISTCONSENTSREQUEST']._serialized_end=2364
+  _globals['_LISTCONSENTSRESPONSE']._serialized_start=2366
+  _globals['_LISTCONSENTSRESPONSE']._serialized_end=2449
+  _globals['_LISTCONSENTABLELICENSESREQUEST']._serialized_start=2451
+  _globals['_LISTCONSENTABLELICENSESREQUEST']._serialized_end=2524
+  _globals['_CONSENTABLELICENSE']._serialized_start=2527
+  _globals['_CONSENTABLELICENSE']._serialized_end=2773
+  _globals['_LISTCONSENTABLELICENSESRESPONSE']._serialized_start=2775
+  _globals['_LISTCONSENTABLELICENSESRESPONSE']._serialized_end=2855
+  _globals['_AUTHORIZATIONSERVICE']._serialized_start=3555
+  _globals['_AUTHORIZATIONSERVICE']._serialized_end=4200
 # @@protoc_insertion_point(module_scope)

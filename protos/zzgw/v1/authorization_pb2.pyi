@@ -1,6 +1,7 @@
 import datetime
 
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from protos.zzgw.v1 import common_pb2 as _common_pb2
 from protos.zzgw.v1 import verification_pb2 as _verification_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
@@ -262,3 +263,41 @@ class ListConsentsResponse(_message.Message):
     consents: _containers.RepeatedCompositeFieldContainer[Consent]
     next_page_token: str
     def __init__(self, consents: _Optional[_Iterable[_Union[Consent, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class ListConsentableLicensesRequest(_message.Message):
+    __slots__ = ("holder_code", "child_code")
+    HOLDER_CODE_FIELD_NUMBER: _ClassVar[int]
+    CHILD_CODE_FIELD_NUMBER: _ClassVar[int]
+    holder_code: str
+    child_code: str
+    def __init__(self, holder_code: _Optional[str] = ..., child_code: _Optional[str] = ...) -> None: ...
+
+class ConsentableLicense(_message.Message):
+    __slots__ = ("license_id", "type_code", "type_name", "issuer_code", "issuer_name", "license_number", "holder_code", "valid_from", "valid_until", "status")
+    LICENSE_ID_FIELD_NUMBER: _ClassVar[int]
+    TYPE_CODE_FIELD_NUMBER: _ClassVar[int]
+    TYPE_NAME_FIELD_NUMBER: _ClassVar[int]
+    ISSUER_CODE_FIELD_NUMBER: _ClassVar[int]
+    ISSUER_NAME_FIELD_NUMBER: _ClassVar[int]
+    LICENSE_NUMBER_FIELD_NUMBER: _ClassVar[int]
+    HOLDER_CODE_FIELD_NUMBER: _ClassVar[int]
+    VALID_FROM_FIELD_NUMBER: _ClassVar[int]
+    VALID_UNTIL_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    license_id: str
+    type_code: str
+    type_name: str
+    issuer_code: str
+    issuer_name: str
+    license_number: str
+    holder_code: str
+    valid_from: str
+    valid_until: str
+    status: _common_pb2.LicenseStatus
+    def __init__(self, license_id: _Optional[str] = ..., type_code: _Optional[str] = ..., type_name: _Optional[str] = ..., issuer_code: _Optional[str] = ..., issuer_name: _Optional[str] = ..., license_number: _Optional[str] = ..., holder_code: _Optional[str] = ..., valid_from: _Optional[str] = ..., valid_until: _Optional[str] = ..., status: _Optional[_Union[_common_pb2.LicenseStatus, str]] = ...) -> None: ...
+
+class ListConsentableLicensesResponse(_message.Message):
+    __slots__ = ("licenses",)
+    LICENSES_FIELD_NUMBER: _ClassVar[int]
+    licenses: _containers.RepeatedCompositeFieldContainer[ConsentableLicense]
+    def __init__(self, licenses: _Optional[_Iterable[_Union[ConsentableLicense, _Mapping]]] = ...) -> None: ...

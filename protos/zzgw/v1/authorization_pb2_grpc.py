@@ -68,6 +68,11 @@ class AuthorizationServiceStub:
                 request_serializer=protos_dot_zzgw_dot_v1_dot_authorization__pb2.ListConsentsRequest.SerializeToString,
                 response_deserializer=protos_dot_zzgw_dot_v1_dot_authorization__pb2.ListConsentsResponse.FromString,
                 _registered_method=True)
+        self.ListConsentableLicenses = channel.unary_unary(
+                '/zzgw.v1.AuthorizationService/ListConsentableLicenses',
+                request_serializer=protos_dot_zzgw_dot_v1_dot_authorization__pb2.ListConsentableLicensesRequest.SerializeToString,
+                response_deserializer=protos_dot_zzgw_dot_v1_dot_authorization__pb2.ListConsentableLicensesResponse.FromString,
+                _registered_method=True)
 
 
 class AuthorizationServiceServicer:
@@ -127,6 +132,16 @@ class AuthorizationServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListConsentableLicenses(self, request, context):
+        """A holder portal lists the licenses its holder may name in a consent (我的证照): those the holder holds; or,
+        with child_code, those of a minor child that name the holder as a parent (监护人代为授权). Each current
+        version, with its type, issuer, number, validity and status, and no field's value. The holder's own look: on no
+        access log.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AuthorizationServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -159,6 +174,11 @@ def add_AuthorizationServiceServicer_to_server(servicer, server):
                     servicer.ListConsents,
                     request_deserializer=protos_dot_zzgw_dot_v1_dot_authorization__pb2.ListConsentsRequest.FromString,
                     response_serializer=protos_dot_zzgw_dot_v1_dot_authorization__pb2.ListConsentsResponse.SerializeToString,
+            ),
+            'ListConsentableLicenses': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListConsentableLicenses,
+                    request_deserializer=protos_dot_zzgw_dot_v1_dot_authorization__pb2.ListConsentableLicensesRequest.FromString,
+                    response_serializer=protos_dot_zzgw_dot_v1_dot_authorization__pb2.ListConsentableLicensesResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -327,6 +347,33 @@ class AuthorizationService:
             '/zzgw.v1.AuthorizationService/ListConsents',
             protos_dot_zzgw_dot_v1_dot_authorization__pb2.ListConsentsRequest.SerializeToString,
             protos_dot_zzgw_dot_v1_dot_authorization__pb2.ListConsentsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListConsentableLicenses(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/zzgw.v1.AuthorizationService/ListConsentableLicenses',
+            protos_dot_zzgw_dot_v1_dot_authorization__pb2.ListConsentableLicensesRequest.SerializeToString,
+            protos_dot_zzgw_dot_v1_dot_authorization__pb2.ListConsentableLicensesResponse.FromString,
             options,
             channel_credentials,
             insecure,
