@@ -82,7 +82,7 @@ from gateway.domain.guardianship import (
 from gateway.domain.identifiers import LicenseId, license_id_violation
 from gateway.domain.model import CHINA_TZ, Clock, License, LicenseStatus, Member, Role, today
 from gateway.domain.sharing import CONSUMER_ROLES, request_deadline
-from gateway.domain.validation import MAX_REASON, check_text, checked_holder_code
+from gateway.domain.validation import MAX_REASON, check_holder_code, check_text, checked_holder_code
 from gateway.domain.verification import (
     MatterNotHandledError,
     UseContext,
@@ -629,6 +629,16 @@ class AuthorizationService:
                     f"没有证照类型 {code[:64]}（unknown license type {code[:64]!r}）",
                 )
             check_type_used(self._catalog, matter, code, f"type_codes[{i}]")
+            license_type = self._catalog.license_types[code]
+            if not any(_holds_under(holder_code, t) for t in license_type.holder_code_types):
+                # a company consenting to its 居民身份证: a code no license of the type can have covers nothing, and
+                # the department it was handed to had been refused at its first use (a holder-portal tester)
+                raise invalid(
+                    f"type_codes[{i}]",
+                    "TYPE_NOT_FOR_HOLDER",
+                    f"{license_type.name}不会由这个代码的持有人持有（no license of type {code} is held under a code "
+                    f"like holder_code: its holders' code types are {', '.join(license_type.holder_code_types)}）",
+                )
         for i, license_id in enumerate(license_ids):
             if violation := license_id_violation(f"license_ids[{i}]", license_id):
                 raise InvalidRequestError([violation])
@@ -1010,6 +1020,13 @@ class AuthorizationService:
             reason=f"consent={consent.consent_id}",
             subjects=(*subjects, consent.guardian_code) if consent.guardian_code else subjects,
         )
+
+
+def _holds_under(code: str, code_type: str) -> bool:
+    """Whether ``code`` is a valid holder code of ``code_type`` (a 公民身份号码 for 111, a USCC for 001…)."""
+    errors: list[FieldViolation] = []
+    check_holder_code("holder_code", code_type, code, errors)
+    return not errors
 
 
 def _current(uow: UnitOfWork, license_id: str) -> License | None:

@@ -821,6 +821,8 @@ def past() -> Timestamp:
         ({"valid_until": Timestamp(seconds=2**62)}, ("valid_until", "BAD_VALIDITY")),
         ({"valid_until": Timestamp(seconds=-(2**40))}, ("valid_until", "BAD_VALIDITY")),
         ({"license_ids": ["OTHER"]}, ("license_ids[0]", "NOT_THE_HOLDERS_LICENSE")),
+        # a company's consent to its 居民身份证 covers nothing (a holder-portal tester)
+        ({"holder_code": "COMPANY"}, ("type_codes[0]", "TYPE_NOT_FOR_HOLDER")),
     ],
 )
 def test_bad_consents(running: RunningGateway, changes: dict[str, Any], violation: tuple[str, str]) -> None:
@@ -829,6 +831,8 @@ def test_bad_consents(running: RunningGateway, changes: dict[str, Any], violatio
         changes = {"valid_until": past()}
     if changes.get("license_ids") == ["OTHER"]:
         changes = {"license_ids": [id_card(running).license.license_id]}  # another holder's
+    if changes.get("holder_code") == "COMPANY":
+        changes = {"holder_code": business_license(running)[1]}
     request = consent_request(card.holder.code, **changes)
     if "valid_until" in changes and changes["valid_until"] is None:
         request.ClearField("valid_until")
