@@ -958,10 +958,13 @@ class VerificationService:
                 UseTarget(license_id=license.license_id),
                 subjects=self.record_subjects,
             )
+        # a partner gateway's count is all its region's departments' (a partner-gateway tester read "本部门")
+        partner = caller.has(Role.PARTNER)
+        who, whose = ("本合作网关", "this partner gateway") if partner else ("本部门", "this department")
         raise ResourceExhaustedError(
-            f"{WRONG_CLAIMS_HOURS}小时内本部门对这本证照的信息比对已有{made}次不一致，已达上限：请核对申请人的材料"
+            f"{WRONG_CLAIMS_HOURS}小时内{who}对这本证照的信息比对已有{made}次不一致，已达上限：请核对申请人的材料"
             "（共同持证人的证件号码不是持证人的），改用证照核验，或稍后再试（"
-            f"{made} claims of this department about this license in the last {WRONG_CLAIMS_HOURS} hours were wrong, "
+            f"{made} claims of {whose} about this license in the last {WRONG_CLAIMS_HOURS} hours were wrong, "
             "the most it may make: check the applicant's papers (a co-subject's number is not the holder's), verify "
             "the license instead, or try later）",
             reason="TOO_MANY_WRONG_CLAIMS",
