@@ -39,7 +39,7 @@ serve: install
 ## if it answers), one worker per core (pytest-xdist: 450 s on 2 cores against 772 s in one process);
 ## `.venv/bin/pytest` alone runs it in one process
 test: install $(BUF)
-	$(PY) -m pytest -q -n auto
+	$(PY) -m pytest -q -n auto --durations=20
 
 ## lint: buf lint, ruff, mypy and the import-layer contracts
 lint: install $(BUF)
