@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from google.protobuf.timestamp_pb2 import Timestamp
 from sqlalchemy import Engine, event
 
 from adapters.demo import run_demo
@@ -129,6 +130,17 @@ def test_serving_reads_no_growing_table_row_by_row(recorded: tuple[RunningGatewa
     licenses = authorization_pb2_grpc.AuthorizationServiceStub(running.channel(PORTAL))  # a portal's 我的证照
     mine = authorization_pb2.ListConsentableLicensesRequest(holder_code=issued.holder.code)
     assert licenses.ListConsentableLicenses(mine).licenses
+    until = Timestamp()
+    until.FromDatetime(dt.datetime.now(dt.UTC) + dt.timedelta(days=1))
+    keyed = authorization_pb2.GrantConsentRequest(  # looked up by the portal's key: by the partial index
+        holder_code=issued.holder.code,
+        grantee_code=MARKET,
+        matter_code="370100-SPJC-001",
+        type_codes=[issued.type_code],
+        valid_until=until,
+        client_request_id="plans-1",
+    )
+    assert licenses.GrantConsent(keyed).code == licenses.GrantConsent(keyed).code
     statements.on = False
 
     assert len(statements.seen) > 50  # the recording heard the gateway's connections

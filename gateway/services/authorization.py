@@ -79,7 +79,7 @@ from gateway.domain.guardianship import (
     is_minor,
     of_age_on,
 )
-from gateway.domain.identifiers import LicenseId, license_id_violation
+from gateway.domain.identifiers import LicenseId, holder_code_type_by_form, license_id_violation
 from gateway.domain.model import CHINA_TZ, Clock, License, LicenseStatus, Member, Role, today
 from gateway.domain.sharing import CONSUMER_ROLES, request_deadline
 from gateway.domain.validation import MAX_REASON, check_holder_code, check_text, checked_holder_code
@@ -94,6 +94,7 @@ from gateway.services import calls
 from gateway.services.audit import AuditTrail, UseTarget
 from gateway.store.database import Database, UnitOfWork
 from gateway.store.repositories import StoredAccessRequest, StoredConsent
+from signing.canonical import canonical_json
 
 MAX_DURATION_DAYS = 1095
 """The longest approval (three years)."""
@@ -239,23 +240,29 @@ def checked_client_request_id(client_request_id: str) -> str:
 
 class CodeSealer:
     """Consent codes kept for a retry of their grant: AES-256-GCM under a key derived (HKDF-SHA-256) from the key
-    store's secret, with the consent's id as associated data, so that a sealed code copied to another consent's row
-    does not open. Whoever holds the database alone learns no code."""
+    store's secret, with the consent's id, portal, key and request digest as associated data, so that a sealed code
+    copied to another consent's row, or the row moved under another portal's key, does not open (found in review).
+    Whoever holds the database alone learns no code."""
 
     def __init__(self, secret: bytes):
         key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"zzgw consent codes kept for a retry")
         self._aead = AESGCM(key.derive(secret))
 
-    def seal(self, consent_id: str, code: str) -> bytes:
+    def seal(self, consent: StoredConsent, code: str) -> bytes:
         nonce = secrets.token_bytes(12)
-        return nonce + self._aead.encrypt(nonce, code.encode(), consent_id.encode())
+        return nonce + self._aead.encrypt(nonce, code.encode(), _bound_to(consent))
 
-    def open(self, consent_id: str, sealed: bytes) -> str | None:
+    def open(self, consent: StoredConsent, sealed: bytes) -> str | None:
         """The code, or None when ``sealed`` does not open (altered, another consent's, another secret's)."""
         try:
-            return self._aead.decrypt(sealed[:12], sealed[12:], consent_id.encode()).decode()
+            return self._aead.decrypt(sealed[:12], sealed[12:], _bound_to(consent)).decode()
         except (InvalidTag, ValueError):
             return None
+
+
+def _bound_to(consent: StoredConsent) -> bytes:
+    """What a sealed code is bound to: the consent, the portal that granted it, its key and its request."""
+    return "\n".join((consent.consent_id, consent.portal, consent.client_request_id, consent.client_digest)).encode()
 
 
 class AuthorizationService:
@@ -592,9 +599,16 @@ class AuthorizationService:
         operator = check_operator(operator)
         client_request_id = checked_client_request_id(client_request_id)
         holder_code = checked_holder_code(holder_code)
-        until = valid_until.astimezone(dt.UTC).isoformat() if valid_until else ""
-        asked = [holder_code, grantee_code, matter_code, *sorted(license_ids), "", *sorted(type_codes), until]
-        asked_digest = hashlib.sha256("\x1f".join([*asked, str(uses)]).encode()).hexdigest()
+        asked = {  # the request as granted, whatever its order, repeats or defaults (found in review)
+            "holder_code": holder_code,
+            "grantee_code": grantee_code,
+            "matter_code": matter_code,
+            "license_ids": sorted(set(license_ids)),
+            "type_codes": sorted(set(type_codes)),
+            "valid_until": valid_until.astimezone(dt.UTC).isoformat() if valid_until else "",
+            "uses": uses or 1,
+        }
+        asked_digest = hashlib.sha256(canonical_json(asked)).hexdigest()
         if client_request_id:  # a retry is answered before the checks, which the state now may fail (a lapsed end)
             with self._db.unit_of_work() as uow:
                 first = uow.consents.by_client_request_id(caller.code, client_request_id)
@@ -698,7 +712,7 @@ class AuthorizationService:
             client_request_id=client_request_id,
             client_digest=asked_digest if client_request_id else "",
         )
-        kept = self._kept_codes.seal(consent.consent_id, code) if client_request_id and self._kept_codes else None
+        kept = self._kept_codes.seal(consent, code) if client_request_id and self._kept_codes else None
         current = [now_in_force or named for now_in_force, named in zip(in_force, licenses, strict=True)]
         entry = self._consent_entry(caller, operator, consent, AuditAction.GRANT_CONSENT, "GRANTED", now, current)
         try:
@@ -742,7 +756,7 @@ class AuthorizationService:
                 metadata={"consent_id": consent.consent_id},
             )
         fresh = now - consent.created_at < dt.timedelta(hours=CODE_KEPT_HOURS)
-        code = self._kept_codes.open(consent.consent_id, sealed) if fresh and sealed and self._kept_codes else None
+        code = self._kept_codes.open(consent, sealed) if fresh and sealed and self._kept_codes else None
         if code is None:
             raise AlreadyExistsError(
                 f"此请求编号的授权已于{consent.created_at.astimezone(CHINA_TZ):%Y-%m-%d %H:%M}记录，授权码只在"
@@ -754,6 +768,9 @@ class AuthorizationService:
             )
         with self._db.unit_of_work() as uow:
             licenses = [_current(uow, license_id) for license_id in consent.license_ids[:1]]
+            spent = self._state_in(uow, consent, now) in _SPENT_STATES
+        if spent:  # a code that grants nothing any more: handed back, but no "已授权" after the holder's "已撤回"
+            return consent, code
         entry = self._consent_entry(caller, operator, consent, AuditAction.GRANT_CONSENT, "GRANTED", now, licenses)
         entry = dataclasses.replace(entry, reason=f"{entry.reason} retry")
         with self._db.unit_of_work(write=True) as uow:
@@ -828,7 +845,8 @@ class AuthorizationService:
                 "一项授权只能涵盖同一持证人的证照（one consent covers the licenses of one holder）",
             )
         if not guardian:
-            self._check_consents_in_person(person, in_force, now)
+            versions = [now_in_force or named for now_in_force, named in zip(in_force, licenses, strict=True)]
+            self._check_consents_in_person(person, versions, type_codes, now)
         if not guardian:
             return "", person
         if type_codes:
@@ -861,9 +879,8 @@ class AuthorizationService:
                 raise NotFoundError(
                     "此持证人没有这项授权（no such consent of this holder）", reason="CONSENT_NOT_FOUND"
                 )
-            if self._state_in(uow, consent, now) in _SPENT_STATES:
-                return consent
-            uow.consents.withdraw(consent_id, now)
+            if self._state_in(uow, consent, now) in _SPENT_STATES or not uow.consents.withdraw(consent_id, now):
+                return uow.consents.get(consent_id) or consent
             withdrawn = uow.consents.get(consent_id)
             assert withdrawn is not None
             named = [_current(uow, license_id) for license_id in withdrawn.license_ids[:1]]
@@ -950,15 +967,26 @@ class AuthorizationService:
         """The license's status today (an ACTIVE license past its end date is EXPIRED)."""
         return license.effective_status(today(self._clock))
 
-    def _check_consents_in_person(self, person: str, licenses: Sequence[License | None], now: dt.datetime) -> None:
+    def _check_consents_in_person(
+        self, person: str, licenses: Sequence[License | None], type_codes: Sequence[str], now: dt.datetime
+    ) -> None:
         """INVALID_ARGUMENT / GUARDIAN_MUST_CONSENT when ``person``, consenting for themselves, is a child under
-        ``AGE_OF_CONSENT`` on the day (China time), by the birth date of their licenses named or their 公民身份号码:
-        a newborn's own code had been taken as the newborn's consent, with no guardian on record (found by a
-        holder-portal tester). A holder whose birth date cannot be told is not taken for a child."""
-        born = citizen_birth_date(person)
-        for license in licenses:
-            license_type = self._catalog.license_types.get(license.content.type_code) if license else None
-            if born is None and license is not None and license_type is not None:
+        ``AGE_OF_CONSENT`` on the day (China time): a newborn's own code had been taken as the newborn's consent,
+        with no guardian on record (found by a holder-portal tester). The birth date is that of the code when it is
+        a 公民身份号码 by its form (a numeric 统一社会信用代码 that also reads as one is a company's: found in
+        review), else of the licenses named, else of the holder's licenses of the types named (a newborn known by
+        a 099 code, consenting by type, had gone unchecked; found in review). A holder whose birth date cannot be
+        told is not taken for a child."""
+        born = citizen_birth_date(person) if holder_code_type_by_form(person) == "111" else None
+        named = [license for license in licenses if license is not None]
+        if born is None and type_codes:
+            code_types = sorted({t for code in type_codes for t in self._catalog.license_type(code).holder_code_types})
+            with self._db.unit_of_work() as uow:
+                held = uow.holder_licenses.all_current(person, code_types, limit=MAX_CONSENTABLE)
+            named += [license for license in held if license.content.type_code in type_codes]
+        for license in named:
+            license_type = self._catalog.license_types.get(license.content.type_code)
+            if born is None and license_type is not None:
                 born = holder_birth_date(license, license_type)
         if born is None or now.astimezone(CHINA_TZ).date() >= of_age_on(born, AGE_OF_CONSENT):
             return

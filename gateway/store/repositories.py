@@ -1607,8 +1607,10 @@ class ConsentRepository:
 
     def by_client_request_id(self, portal: str, client_request_id: str) -> tuple[StoredConsent, bytes | None] | None:
         """The consent ``portal`` granted with this idempotency key, and its code as kept sealed (None once cleared)."""
-        row = self._s.execute(
-            select(_CS).where(_CS.c.portal == portal, _CS.c.client_request_id == client_request_id)
+        row = self._s.execute(  # "<> ''" as the partial index says it: SQLite had scanned the table without it
+            select(_CS).where(
+                _CS.c.portal == portal, _CS.c.client_request_id == client_request_id, _CS.c.client_request_id != ""
+            )
         ).first()
         return (_consent(row), row._mapping["code_sealed"]) if row else None
 
@@ -1653,10 +1655,17 @@ class ConsentRepository:
         return int(row[0]) if row else None
 
     def withdraw(self, consent_id: str, at: dt.datetime) -> bool:
-        """Withdraw the consent; False when it was withdrawn already."""
+        """Withdraw the consent; False when there is nothing left to withdraw: withdrawn already, used up or past
+        its end. Decided by the update itself, under the row's lock: withdrawals overlapping one another or the last
+        use had each read the consent as active and each logged a withdrawal (found in review)."""
         row = self._s.execute(
             update(_CS)
-            .where(_CS.c.consent_id == consent_id, _CS.c.withdrawn_at.is_(None))
+            .where(
+                _CS.c.consent_id == consent_id,
+                _CS.c.withdrawn_at.is_(None),
+                _CS.c.uses_left > 0,
+                _CS.c.valid_until > _as_utc(at),
+            )
             .values(withdrawn_at=_as_utc(at))
             .returning(_CS.c.consent_id)
         ).first()
