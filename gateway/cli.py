@@ -119,7 +119,8 @@ def main(argv: list[str] | None = None) -> int:
         nargs=2,
         metavar=("MEMBER", "LICENSE"),
         help="forget the wrong claims this member made about this license (its identifier, any version's, or the "
-        "type.issuer.serial this command lists): its claims about it are answered again at once",
+        "type.issuer.serial this command lists): its claims about it are answered again at once; exit 1 when none "
+        "were counted, 2 for an unknown member or what is no license identifier",
     )
 
     commands.add_parser(
@@ -1022,6 +1023,13 @@ def _claims(settings: Settings, args: argparse.Namespace) -> int:
                 print(f"zzgw claims: no member {code}", file=sys.stderr)
                 return 2
             key = license if license.count(".") == 2 else claims_key(license)
+            if key == license and license.count(".") != 2:
+                print(
+                    f"zzgw claims: {license[:200]} is not a license identifier (nor a type.issuer.serial that "
+                    "`zzgw claims` lists)",
+                    file=sys.stderr,
+                )
+                return 2
             with gateway.db.unit_of_work(write=True) as uow:
                 forgotten = uow.wrong_claims.forget(code, key)
                 uow.commit()
@@ -1030,7 +1038,7 @@ def _claims(settings: Settings, args: argparse.Namespace) -> int:
                 + (": its claims about it are answered again" if forgotten else " (none were counted)"),
                 file=sys.stderr,
             )
-            return 0
+            return 0 if forgotten else 1  # a script reads 0 as "unblocked" (found in review)
         since = dt.datetime.now(dt.UTC) - dt.timedelta(hours=WRONG_CLAIMS_HOURS)
         with gateway.db.unit_of_work() as uow:
             tally = uow.wrong_claims.tally(since)

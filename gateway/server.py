@@ -1329,18 +1329,36 @@ def check_schema(settings: Settings, revision: str, *, migrating: bool) -> None:
         )
 
 
-def check_alone(gateway: Gateway, revision: str) -> None:
-    """ConfigError before a migration while other gateway processes are connected to the PostgreSQL database: one of
-    the old version left serving had gone on writing as it knew how, and what it issued then verified as altered
-    for good under the new code (found by an upgrade tester). Processes of versions before schema 0029 do not name
+ALONE_WAIT_SECONDS = 60.0
+"""How long `zzgw init` waits for the processes of another schema to leave the database before it refuses to
+upgrade it: a replica stopping drains its calls first (at most ``DRAIN_LONGEST_SECONDS`` and ``GRACE_SECONDS``)."""
+
+
+def check_alone(
+    gateway: Gateway, revision: str, *, wait: float = ALONE_WAIT_SECONDS, say: Callable[[str], object] | None = None
+) -> None:
+    """ConfigError before a migration while gateway processes of another schema are connected to the PostgreSQL
+    database, once they have had ``wait`` seconds to go: one of the old version left serving had gone on writing as
+    it knew how, and what it issued then verified as altered for good under the new code (found by an upgrade
+    tester). Processes of this code's schema are none of them (another replica's `zzgw init` waiting for this one;
+    a new `zzgw serve` refuses an older store at start), and processes of versions before schema 0029 do not name
     their connections and are not seen: the procedure still says to stop them."""
-    others = gateway.db.other_gateways()
+    head = schema_revisions()[-1]
+    ends = time.monotonic() + wait
+    others = gateway.db.other_gateways(but_schema=head)
+    if others:
+        said = f"{len(others)} other gateway processes are connected to the database: waiting up to {wait:.0f} s"
+        (say or functools.partial(print, file=sys.stderr))(said)
+    while others and time.monotonic() < ends:
+        time.sleep(min(2.0, max(0.0, ends - time.monotonic())))
+        others = gateway.db.other_gateways(but_schema=head)
     if others:
         shown = ", ".join(others[:5]) + (" …" if len(others) > 5 else "")
         raise ConfigError(
             f"the database {gateway.settings.database_label} is at schema {revision} and {len(others)} other gateway "
-            f"processes are connected to it ({shown}): stop every one before `zzgw init` upgrades the schema "
-            "(docs/operations.md: Upgrades)"
+            f"processes are connected to it ({shown}): stop every one before `zzgw init` upgrades the schema; a "
+            "session left by a host that is gone ends with SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE application_name = '…' (docs/operations.md: Upgrades)"
         )
 
 

@@ -9,6 +9,8 @@ import os
 import sqlite3
 import subprocess
 import sys
+import threading
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -197,13 +199,22 @@ def test_a_store_of_another_schema_is_said_and_init_upgrades_only_when_alone(
             for command_line in (("audit", "verify"), ("members",), ("serve",)):
                 result = zzgw(env(data_dir, url), *command_line)
                 assert (result.returncode, result.stderr) == (2, older), command_line
-            if kind == "postgresql":  # an old replica still connected: init does not upgrade under it
+            if kind == "postgresql":
+                # an old replica still connected: init waits for it to go, and upgrades only then; another process of
+                # this code (another replica's init waiting for this one) is none of them (found in review)
                 plain = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-                with psycopg.connect(plain, application_name=f"zzgw/{previous}/otherhost/4242"):
-                    refused = zzgw(env(data_dir, url), "init")
-                assert refused.returncode == 2, refused.stderr
-                assert f"is at schema {previous} and 1 other gateway processes are connected to it" in refused.stderr
-                assert f"zzgw/{previous}/otherhost/4242 from" in refused.stderr and "Traceback" not in refused.stderr
+                same = psycopg.connect(plain, application_name=f"zzgw/{head}/otherhost/4343")
+                old = psycopg.connect(plain, application_name=f"zzgw/{previous}/otherhost/4242")
+                threading.Timer(3.0, old.close).start()  # it stops draining after 3 s
+                try:
+                    upgraded = zzgw(env(data_dir, url), "init")
+                finally:
+                    same.close()
+                assert upgraded.returncode == 0, upgraded.stderr
+                assert "1 other gateway processes are connected to the database: waiting up to 60 s" in upgraded.stderr
+                with engine.begin() as connection:
+                    config.attributes["connection"] = connection
+                    command.downgrade(config, previous)
             upgraded = zzgw(env(data_dir, url), "init")
             assert upgraded.returncode == 0 and f"at schema {head}" in upgraded.stdout, upgraded.stderr
             assert zzgw(env(data_dir, url), "members").returncode == 0
@@ -220,3 +231,64 @@ def test_a_store_of_another_schema_is_said_and_init_upgrades_only_when_alone(
                 assert (result.returncode, result.stderr) == (2, newer), command_line
         finally:
             engine.dispose()
+
+
+def test_init_refuses_to_upgrade_under_processes_that_stay(tmp_path: Path) -> None:
+    """Processes of the old schema still connected once init has waited for them: refused, naming them and how to end
+    a session a gone host left; a real serving process names its connections (pool and change listener alike), so
+    that another version's init sees it (found in review: only a name made by the test had been seen)."""
+    if not PG_URL:
+        pytest.skip("needs PostgreSQL: ZZGW_TEST_DATABASE_URL or 127.0.0.1:5432")
+    import psycopg
+
+    from gateway.config import ConfigError, Settings
+    from gateway.server import Gateway, check_alone
+    from gateway.store.database import Database, schema_revisions
+
+    head = schema_revisions()[-1]
+    with empty_database("postgresql", tmp_path) as url:
+        data_dir = tmp_path / "var"
+        environment = env(data_dir, url, ZZGW_MODE="dev")
+        made = zzgw(environment, "init")
+        assert made.returncode == 0, made.stderr
+        plain = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+        gateway = Gateway.open(Settings.load(env=environment))
+        try:
+            with psycopg.connect(plain, application_name="zzgw/0028/gone-host/77"):
+                said: list[str] = []
+                with pytest.raises(ConfigError) as refused:
+                    check_alone(gateway, "0028", wait=0.5, say=said.append)
+            assert said == ["1 other gateway processes are connected to the database: waiting up to 0 s"]
+            assert "zzgw/0028/gone-host/77 from" in str(refused.value) and "pg_terminate_backend" in str(refused.value)
+        finally:
+            gateway.close()
+
+        serving = subprocess.Popen(
+            [sys.executable, "-m", "gateway.cli", "serve"], env=environment, cwd=ROOT, stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT, text=True,
+        )  # fmt: skip
+        database = Database.connect(url)
+        try:
+            assert serving.stdout is not None
+            for line in serving.stdout:
+                if "listening" in line:
+                    break
+            deadline = time.monotonic() + 20
+            mine = f"zzgw/{head}/%/{serving.pid}"
+            count = text(
+                "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'LISTEN%' AND application_name LIKE :n"
+            )
+            named: list[str] = []
+            listening = 0
+            while time.monotonic() < deadline and not (named and listening):
+                named = [n for n in database.other_gateways() if f"/{serving.pid} " in n]
+                with database.engine.connect() as connection:
+                    listening = connection.execute(count, {"n": mine}).scalar() or 0
+                time.sleep(0.2)
+            assert named and all(n.startswith(f"zzgw/{head}/") for n in named), database.other_gateways()
+            assert listening == 1  # the change listener is named too
+            assert database.other_gateways(but_schema=head) == []  # of this code: not in an upgrade's way
+        finally:
+            serving.terminate()
+            serving.wait(30)
+            database.engine.dispose()

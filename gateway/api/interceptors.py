@@ -61,7 +61,7 @@ error_log = logging.getLogger("zzgw.error")
 current_member: contextvars.ContextVar[Member] = contextvars.ContextVar("current_member")
 
 
-current_credential: contextvars.ContextVar[Callable[[], Member]] = contextvars.ContextVar("current_credential")
+current_credential: contextvars.ContextVar[Callable[[], object]] = contextvars.ContextVar("current_credential")
 
 
 def caller() -> Member:
@@ -71,9 +71,10 @@ def caller() -> Member:
 
 def still_caller() -> None:
     """For a long-lived stream, now and then: UNAUTHENTICATED once its caller's credential is no longer a member's
-    (revoked, or replaced), as a new call would be within the credential cache's time (30 s). A stream opened before
-    ``zzgw members --revoke`` had gone on delivering for as long as its client kept it open, and kept the member's
-    stream slots from its new credential (found by a partner-gateway tester). Nothing outside a stream."""
+    (revoked, or replaced), PERMISSION_DENIED once the member may no longer call the method (a role taken by
+    `zzgw init`; found in review), as a new call would be within the credential cache's time (30 s). A stream opened
+    before ``zzgw members --revoke`` had gone on delivering for as long as its client kept it open, and kept the
+    member's stream slots from its new credential (found by a partner-gateway tester). Nothing outside a stream."""
     identify = current_credential.get(None)
     if identify is not None:
         identify()
@@ -398,7 +399,8 @@ class GatewayInterceptor(grpc.ServerInterceptor):
             opened = False
             try:
                 token = current_member.set(self._authorise(method, context, call))
-                credential = current_credential.set(functools.partial(self._identify, context))
+                # the member and its roles again, now and then: revoked, or no longer allowed the method
+                credential = current_credential.set(functools.partial(self._authorise, method, context, call))
                 if type(request) is _Undecodable:
                     raise request.error()
                 if watching:

@@ -70,7 +70,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from gateway import metrics
-from gateway.store.database import Database, UnitOfWork, store_busy
+from gateway.store.database import Database, UnitOfWork, application_name, store_busy
 from gateway.threads import name_this_thread
 
 CHANNEL = "zzgw_changes"
@@ -468,7 +468,9 @@ class ChangeFeed:
     def _listen(self, ready: threading.Event) -> None:
         name_this_thread("zzgw-changes")
         url = make_url(self._db.engine.url.render_as_string(hide_password=False)).set(drivername="postgresql")
-        conninfo = make_conninfo(url.render_as_string(hide_password=False), **_LISTENER_KEEPALIVES)
+        conninfo = make_conninfo(  # named as the pool's connections are, so that `zzgw init` sees this process
+            url.render_as_string(hide_password=False), **_LISTENER_KEEPALIVES, application_name=application_name()
+        )
         lost_at: float | None = None  # while not listening: said once at the loss and once when listening again
         while not self._stop.is_set():
             connection: psycopg.Connection[tuple[object, ...]] | None = None

@@ -75,11 +75,15 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 
 @functools.cache
 def schema_revisions() -> tuple[str, ...]:
-    """The schema revisions this code knows, oldest first: the last is the one it needs (``head``)."""
+    """The schema revisions this code knows, oldest first: the last is the one it needs, the one head of a linear
+    history (``get_current_head`` raises for a branch, which the migrations never have)."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     script = ScriptDirectory.from_config(config)
-    return tuple(reversed([revision.revision for revision in script.walk_revisions()]))
+    head = script.get_current_head()
+    known = tuple(reversed([revision.revision for revision in script.walk_revisions()]))
+    assert known[-1] == head, (known[-1], head)
+    return known
 
 
 def application_name() -> str:
@@ -340,21 +344,21 @@ class Database:
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
 
-    def other_gateways(self) -> list[str]:
+    def other_gateways(self, *, but_schema: str = "") -> list[str]:
         """The other gateway processes connected to this PostgreSQL database (``application_name``), each as
-        ``zzgw/SCHEMA/PID from ADDRESS``: those of versions from schema 0029 on, which name themselves; none on
-        SQLite."""
+        ``zzgw/SCHEMA/HOST/PID from ADDRESS``, but those needing ``but_schema``: versions from schema 0029 on name
+        themselves; none on SQLite. The address is unknown to a role that may not see another role's (and for a
+        local socket)."""
         if self.engine.dialect.name != "postgresql":
             return []
-        mine = application_name()
         with self.engine.connect() as connection:
             rows = connection.execute(
                 text(
-                    "SELECT DISTINCT application_name, coalesce(host(client_addr), 'local') AS addr FROM "
-                    "pg_stat_activity WHERE datname = current_database() AND application_name LIKE 'zzgw/%' "
-                    "AND application_name <> :mine ORDER BY 1"
+                    "SELECT DISTINCT application_name, coalesce(host(client_addr), 'an unknown address') AS addr "
+                    "FROM pg_stat_activity WHERE datname = current_database() AND application_name LIKE 'zzgw/%' "
+                    "AND application_name <> :mine AND application_name NOT LIKE :same ORDER BY 1"
                 ),
-                {"mine": mine},
+                {"mine": application_name(), "same": f"zzgw/{but_schema}/%" if but_schema else ""},
             ).all()
         return [f"{name} from {addr}" for name, addr in rows]
 

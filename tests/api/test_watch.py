@@ -5,6 +5,7 @@ hold, and their slots freed however a stream ends."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import itertools
 import queue
 import select
@@ -493,7 +494,10 @@ def test_a_revoked_members_open_streams_end(running: RunningGateway) -> None:
     batch = stub.BatchIssueLicenses(iter(outbox.get, None), timeout=30)
     before = issue_business_license(running)
     assert next(stream).event.license_id == before  # open, and delivering
-    outbox.put(issuance_pb2.BatchIssueLicensesRequest())  # an empty message: answered with nothing, still open
+    outbox.put(
+        issuance_pb2.BatchIssueLicensesRequest(licenses=[issue_request(unique(samples.food_permit(next(_numbers))))])
+    )
+    assert next(batch).results[0].error.code  # open, and answering (not the type's issuer: an item error)
     running.gateway.members.revoke(code)
     running.gateway.authenticator._cache.clear()  # the 30 s of the credential cache, passed
     after = issue_business_license(running)
@@ -505,4 +509,28 @@ def test_a_revoked_members_open_streams_end(running: RunningGateway) -> None:
             grpc.StatusCode.UNAUTHENTICATED,
             "UNKNOWN_CREDENTIAL",
         )
+    outbox.put(None)
+
+
+def test_a_stream_ends_when_its_member_loses_the_role_for_it(running: RunningGateway) -> None:
+    """A member `zzgw init` took the issuer's role from kept issuing through its open batch stream (found in review):
+    the stream ends PERMISSION_DENIED within the credential cache's time, as a new call would be refused."""
+    code = f"9137010{uuid.uuid4().int % 10**10:010d}X"
+    member = Member(code=code, name="角色测试发证部门", region="370100", roles=frozenset({Role.ADMIN, Role.ISSUER}))
+    (token,) = running.gateway.members.register([member], issue_tokens=True).values()
+    stub = issuance_pb2_grpc.IssuanceServiceStub(connect(running.address, MemberCredentials(code=code, token=token)))
+    outbox: queue.Queue[issuance_pb2.BatchIssueLicensesRequest | None] = queue.Queue()
+    batch = stub.BatchIssueLicenses(iter(outbox.get, None), timeout=30)
+    item = issue_request(unique(samples.food_permit(next(_numbers))))
+    outbox.put(issuance_pb2.BatchIssueLicensesRequest(licenses=[item]))
+    (answered,) = next(batch).results  # open, and answering (not the type's issuer: an item error)
+    assert answered.error.code
+    running.gateway.members.register([dataclasses.replace(member, roles=frozenset({Role.ADMIN}))], issue_tokens=False)
+    running.gateway.authenticator._cache.clear()  # the 30 s of the credential cache, passed
+    with pytest.raises(grpc.RpcError) as ended:
+        list(batch)
+    assert (ended.value.code(), error_details(ended.value)[0].reason) == (
+        grpc.StatusCode.PERMISSION_DENIED,
+        "ROLE_NOT_ALLOWED",
+    )
     outbox.put(None)
