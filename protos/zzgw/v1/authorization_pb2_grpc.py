@@ -29,7 +29,8 @@ class AuthorizationServiceStub:
     """Authorisation of conditional sharing (有条件共享): a consumer's access request decided by the owning issuer
     (统一受理、平台授权), and a holder's consent (授权 / 用证码) created and withdrawn through a holder portal.
     Decisions, withdrawals and expiry take effect at the next sharing call. Every answered call appends one access
-    record to the audit trail.
+    record to the audit trail, but ListConsentableLicenses (a holder portal's look at its holder's own licenses, as
+    its reads of the holder's access log and receipts are).
     """
 
     def __init__(self, channel):
@@ -79,7 +80,8 @@ class AuthorizationServiceServicer:
     """Authorisation of conditional sharing (有条件共享): a consumer's access request decided by the owning issuer
     (统一受理、平台授权), and a holder's consent (授权 / 用证码) created and withdrawn through a holder portal.
     Decisions, withdrawals and expiry take effect at the next sharing call. Every answered call appends one access
-    record to the audit trail.
+    record to the audit trail, but ListConsentableLicenses (a holder portal's look at its holder's own licenses, as
+    its reads of the holder's access log and receipts are).
     """
 
     def RequestAccess(self, request, context):
@@ -192,7 +194,8 @@ class AuthorizationService:
     """Authorisation of conditional sharing (有条件共享): a consumer's access request decided by the owning issuer
     (统一受理、平台授权), and a holder's consent (授权 / 用证码) created and withdrawn through a holder portal.
     Decisions, withdrawals and expiry take effect at the next sharing call. Every answered call appends one access
-    record to the audit trail.
+    record to the audit trail, but ListConsentableLicenses (a holder portal's look at its holder's own licenses, as
+    its reads of the holder's access log and receipts are).
     """
 
     @staticmethod
