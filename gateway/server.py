@@ -48,7 +48,7 @@ from gateway.api.audit import AuditServicer
 from gateway.api.authorization import AuthorizationServicer
 from gateway.api.catalog import CatalogServicer
 from gateway.api.interceptors import GatewayInterceptor, received_limit
-from gateway.api.issuance import KEEPALIVE_SECONDS, KEEPALIVE_TIMEOUT_SECONDS, IssuanceServicer
+from gateway.api.issuance import CLIENT_PING_SECONDS, KEEPALIVE_SECONDS, KEEPALIVE_TIMEOUT_SECONDS, IssuanceServicer
 from gateway.api.roles import ALLOWED_ROLES
 from gateway.api.seals import SealServicer
 from gateway.api.sharing import SharingServicer
@@ -1122,6 +1122,9 @@ def build_server(
             ("grpc.keepalive_timeout_ms", KEEPALIVE_TIMEOUT_SECONDS * 1000),
             ("grpc.http2.ping_timeout_ms", KEEPALIVE_TIMEOUT_SECONDS * 1000),  # without it none timed out (1.85)
             ("grpc.http2.max_pings_without_data", 0),
+            # a client's own keepalive pings, every CLIENT_PING_SECONDS or less often, are welcome
+            ("grpc.keepalive_permit_without_calls", 1),
+            ("grpc.http2.min_ping_interval_without_data_ms", CLIENT_PING_SECONDS * 1000),
         ],
         maximum_concurrent_rpcs=settings.threads * 16,
     )

@@ -36,6 +36,11 @@ KEEPALIVE_TIMEOUT_SECONDS = 10
 off, frozen, its NAT state dropped) had kept its WatchLicenseChanges slots and handler threads for two minutes, and
 its department was refused TOO_MANY_WATCHERS_FOR_MEMBER when it reconnected (found by a soak tester)."""
 DEAD_PEER_SECONDS = KEEPALIVE_SECONDS + KEEPALIVE_TIMEOUT_SECONDS
+CLIENT_PING_SECONDS = 10
+"""Clients may ping this often, with calls open or none (keepalive behind a NAT or a load balancer): gRPC's default
+of five minutes between a client's pings on a connection sending no data had a Node client's 10 s keepalive end an
+idle WatchLicenseChanges stream after a minute with GOAWAY too_many_pings, a RESOURCE_EXHAUSTED with no reason
+(found by a Node integrator)."""
 
 BATCH_CHUNK = 500
 """Most batch items committed in one transaction (a message is never split); fewer when fewer are waiting."""

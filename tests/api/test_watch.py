@@ -534,3 +534,36 @@ def test_a_stream_ends_when_its_member_loses_the_role_for_it(running: RunningGat
         "ROLE_NOT_ALLOWED",
     )
     outbox.put(None)
+
+
+def test_a_clients_own_keepalive_pings_do_not_end_its_watch(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A Node client's 10 s keepalive had its idle WatchLicenseChanges ended after a minute, GOAWAY too_many_pings,
+    RESOURCE_EXHAUSTED with no reason: gRPC's default lets a client ping a connection sending no data once in five
+    minutes (found by a Node integrator). Pings as often as CLIENT_PING_SECONDS are welcome; here that is 1 s, and a
+    client pinging every 1.2 s keeps its idle stream to its own deadline (it had ended in under 5 s)."""
+    import gateway.server
+
+    monkeypatch.setattr(gateway.server, "CLIENT_PING_SECONDS", 1)
+    running = start_gateway(tmp_path / "var", f"sqlite:///{tmp_path}/zzgw.db")
+    channel = grpc.insecure_channel(
+        running.address,
+        options=[
+            ("grpc.keepalive_time_ms", 1200),
+            ("grpc.keepalive_timeout_ms", 1000),
+            ("grpc.keepalive_permit_without_calls", 1),
+            ("grpc.http2.max_pings_without_data", 0),
+        ],
+    )
+    try:
+        stream = issuance_pb2_grpc.IssuanceServiceStub(channel).WatchLicenseChanges(
+            issuance_pb2.WatchLicenseChangesRequest(),
+            metadata=[("authorization", "Bearer " + running.tokens[TAX])],
+            timeout=7,
+        )
+        with pytest.raises(grpc.RpcError) as ended:
+            next(stream)
+        assert ended.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED, ended.value.details()
+    finally:
+        channel.close()
+        running.server.stop(0)
+        running.gateway.close()
