@@ -191,7 +191,8 @@ class IssuanceServicer(issuance_pb2_grpc.IssuanceServiceServicer):
                 [
                     FieldViolation(
                         field="action",
-                        reason="REQUIRED",
+                        # one the API does not define (a newer client's) is told from one left out (a Node integrator)
+                        reason="REQUIRED" if request.action == 0 else "UNKNOWN_ACTION",
                         description=f"请选择状态变更操作：{'、'.join(a.label for a in StatusAction)}"
                         "（action must be SUSPEND, RESUME, REVOKE or CANCEL）",
                     )

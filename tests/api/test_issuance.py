@@ -742,6 +742,9 @@ def test_status_change_needs_a_reason_and_an_action(running: RunningGateway) -> 
     with pytest.raises(grpc.RpcError) as caught:
         change(running, lic.license_id, issuance_pb2.STATUS_ACTION_UNSPECIFIED)
     assert ("action", "REQUIRED") in error_details(caught.value)[1]
+    with pytest.raises(grpc.RpcError) as caught:  # a value the API does not define: not "left out"
+        change(running, lic.license_id, 99)
+    assert ("action", "UNKNOWN_ACTION") in error_details(caught.value)[1]
 
 
 def test_another_issuer_cannot_change_or_read_the_license(running: RunningGateway) -> None:
