@@ -8,7 +8,7 @@ import grpc
 
 from gateway.api.convert import page_size, timestamp
 from gateway.api.interceptors import caller
-from gateway.domain.audit import ACTION_WORDS, DECISION_WORDS
+from gateway.domain.audit import ACTION_WORDS, DECISION_WORDS, reason_words
 from gateway.domain.catalog import Catalog
 from gateway.domain.errors import UpstreamUnavailableError, invalid
 from gateway.domain.validation import checked_holder_code
@@ -77,6 +77,7 @@ class AuditServicer(audit_pb2_grpc.AuditServiceServicer):
                     action_words=ACTION_WORDS.get(r.entry.action.value, ""),
                     decision_words=DECISION_WORDS.get(r.entry.decision, ""),
                     matter_name=self._matter_name(r.entry.matter_code),
+                    reason_words=reason_words(r.entry.reason),
                 )
                 for r in records
             ],

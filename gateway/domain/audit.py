@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from gateway.domain.catalog import Catalog, FieldSpec, LicenseType, ValueType
 from gateway.domain.identifiers import citizen_id_problem
 from gateway.domain.model import License
+from gateway.domain.sharing import Reason
 from signing.canonical import canonical_json
 
 ENCODING = "zzgw-audit/1"
@@ -93,8 +94,8 @@ ACTION_WORDS: dict[str, str] = {
     "REQUEST_ACCESS": "申请共享",
     "LIST_ACCESS_REQUESTS": "查看共享申请",
     "DECIDE_ACCESS_REQUEST": "审批共享申请",
-    "GRANT_CONSENT": "持证人授权",
-    "WITHDRAW_CONSENT": "持证人撤回授权",
+    "GRANT_CONSENT": "授权用证（持证人或其监护人）",
+    "WITHDRAW_CONSENT": "撤回用证授权",
     "LIST_CONSENTS": "查看授权",
     "ISSUER_GET_LICENSE": "发证部门调阅证照",
     "ISSUER_GET_LICENSE_DOCUMENT": "发证部门调阅证照文件",
@@ -116,6 +117,8 @@ DECISION_WORDS: dict[str, str] = {
     "EXPIRED": "已过期",
     "WITHDRAWN": "已撤回",
     "GRANTED": "已授权",
+    "UNCHANGED": "无变化（授权已用完、已过期或已撤回）",
+    "REPEATED": "重复请求，答复原授权，未另行授权",
     # a 信息比对's answer (ClaimResult), by its name
     "CORRECT_AND_VALID": "信息一致，证照有效",
     "NOT_YET_VALID": "信息一致，证照尚未生效",
@@ -130,6 +133,58 @@ DECISION_WORDS: dict[str, str] = {
 answer to a claim by its name, the sharing policy's PERMIT or DENY, DENIED for a call refused for its use (another
 department's matter, a type the matter does not use, too many wrong claims), and what a request, consent or listing
 became."""
+
+
+REASON_WORDS: dict[str, str] = {
+    # a check's findings (the console says them alike)
+    "SUSPENDED": "证照受限，暂停使用",
+    "REVOKED": "证照已吊销 / 撤销",
+    "CANCELLED": "证照已注销 / 废止",
+    "SUPERSEDED": "证照已变更，此版本不再现行",
+    "EXPIRED": "证照已过有效期",
+    "NOT_YET_VALID": "证照尚未生效",
+    "LICENSE_NOT_FOUND": "未找到该证照",
+    "NOT_IN_THIS_REGISTRY": "发证部门不在本证照网关登记",
+    "RECORD_ALTERED": "证照数据与印章不符（被改动）",
+    "STATUS_ALTERED": "证照状态被绕过网关改动",
+    "REGISTRY_ALTERED": "登记库中该文件所属证照被绕过网关改动",
+    "SIGNATURE_INVALID": "签章已被篡改",
+    "DOCUMENT_MODIFIED": "盖章后文件被改动",
+    "CHANGED_AFTER_SEAL": "盖章后页面上有新增内容",
+    "NO_SIGNATURE": "文件上没有电子印章",
+    "NOT_A_REGISTERED_LICENSE": "不是网关登记的电子证照文件",
+    "UNTRUSTED_ROOT": "印章证书不是可信的制章机构签发",
+    "LOOKALIKE_CA": "印章证书系仿冒的制章机构签发",
+    "NOT_AUTHORITATIVE_ISSUER": "签发机构无权签发此类证照",
+    "SEALED_BY_ANOTHER": "印章不属于证照的签发机构",
+    "UNKNOWN_SEAL_KEY": "核验码的印章未知",
+    "CERT_REVOKED": "签章证书已吊销",
+    "CERT_NOT_YET_VALID": "签章时证书尚未生效",
+    "CERT_EXPIRED": "签章时证书已过期",
+    # a call refused for its use, or for what it asked
+    "NOT_MATTER_DEPARTMENT": "该事项不由调用部门办理",
+    "NOT_USED_BY_MATTER": "该事项不使用此类证照",
+    "TOO_MANY_WRONG_CLAIMS": "信息比对不一致的次数已达上限",
+    "NOT_CLAIMABLE": "该信息项不可比对",
+    "FIELD_NOT_NEEDED": "所申请的信息项不是该事项所需",
+    "FIELD_NOT_SHARED": "所申请的信息项不予共享",
+    "CONSENT_NOT_FOUND": "用证码无效",
+    "DOCUMENT_EXCEEDS_PERMIT": "证照文件载有该事项无权查看的信息",
+    "CALLER_DEADLINE_PASSED": "调用方已停止等待，未完成",
+}
+"""Reasons an access record may give, in the words a holder reads (``AccessRecord.reason_words``; ``reason_words``
+adds the sharing policy's own); a reason without words (a field's key, what the record names) is shown as it is."""
+
+
+def reason_words(reason: str) -> str:
+    """The words of an access record's reason: ``REASON_WORDS``, else the Chinese of the sharing policy's detail of
+    it (``gateway.domain.sharing.Reason``), else empty."""
+    if reason in REASON_WORDS:
+        return REASON_WORDS[reason]
+    try:
+        return Reason(reason).detail.split("（", 1)[0]
+    except ValueError:
+        return ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

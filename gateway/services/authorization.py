@@ -59,7 +59,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy.exc import IntegrityError
 
 from gateway.domain.audit import AuditAction, AuditEntry, vouched_subjects
-from gateway.domain.catalog import Catalog, LicenseType, Material, Matter, Sensitivity, SharingClass
+from gateway.domain.catalog import Catalog, HolderKind, LicenseType, Material, Matter, Sensitivity, SharingClass
 from gateway.domain.errors import (
     AlreadyExistsError,
     ConflictError,
@@ -79,7 +79,7 @@ from gateway.domain.guardianship import (
     is_minor,
     of_age_on,
 )
-from gateway.domain.identifiers import LicenseId, holder_code_type_by_form, license_id_violation
+from gateway.domain.identifiers import LicenseId, citizen_id_problem, holder_code_type_by_form, license_id_violation
 from gateway.domain.model import CHINA_TZ, Clock, License, LicenseStatus, Member, Role, today
 from gateway.domain.sharing import CONSUMER_ROLES, request_deadline
 from gateway.domain.validation import MAX_REASON, check_holder_code, check_text, checked_holder_code
@@ -644,7 +644,7 @@ class AuthorizationService:
                 )
             check_type_used(self._catalog, matter, code, f"type_codes[{i}]")
             license_type = self._catalog.license_types[code]
-            if not any(_holds_under(holder_code, t) for t in license_type.holder_code_types):
+            if not _may_hold(holder_code, license_type):
                 # a company consenting to its 居民身份证: a code no license of the type can have covers nothing, and
                 # the department it was handed to had been refused at its first use (a holder-portal tester)
                 raise invalid(
@@ -768,11 +768,9 @@ class AuthorizationService:
             )
         with self._db.unit_of_work() as uow:
             licenses = [_current(uow, license_id) for license_id in consent.license_ids[:1]]
-            spent = self._state_in(uow, consent, now) in _SPENT_STATES
-        if spent:  # a code that grants nothing any more: handed back, but no "已授权" after the holder's "已撤回"
-            return consent, code
-        entry = self._consent_entry(caller, operator, consent, AuditAction.GRANT_CONSENT, "GRANTED", now, licenses)
-        entry = dataclasses.replace(entry, reason=f"{entry.reason} retry")
+        # on the log as a repeat (重复请求), not as a grant: a portal's retries had read as hundreds of grants, and
+        # one after a withdrawal as 已授权 after the holder's 已撤回 (found in review and by a holder-portal tester)
+        entry = self._consent_entry(caller, operator, consent, AuditAction.GRANT_CONSENT, "REPEATED", now, licenses)
         with self._db.unit_of_work(write=True) as uow:
             self._audit.append(uow, [entry])
             uow.commit()
@@ -865,9 +863,9 @@ class AuthorizationService:
     ) -> StoredConsent:
         """Withdraw a consent of the holder, or one that the person of ``holder_code`` granted as a guardian; the
         code is refused from the next call on. One withdrawn already, used up or expired is left as it is and
-        answered in that state, with no record: it had become WITHDRAWN, so the holder's list no longer said it
-        had been used (已用完) or had run out, and each repeat had added a line to the holder's log, as if withdrawn
-        again (found by a holder-portal tester)."""
+        answered in that state: it had become WITHDRAWN, so the holder's list no longer said it had been used
+        (已用完) or had run out, and each repeat had added a line to the holder's log as if withdrawn again (found by
+        a holder-portal tester). Such a call is on the log too, as every answered call is, but as UNCHANGED (无变化)."""
         operator = check_operator(operator)
         holder_code = checked_holder_code(holder_code)
         if not consent_id:
@@ -879,13 +877,19 @@ class AuthorizationService:
                 raise NotFoundError(
                     "此持证人没有这项授权（no such consent of this holder）", reason="CONSENT_NOT_FOUND"
                 )
-            if self._state_in(uow, consent, now) in _SPENT_STATES or not uow.consents.withdraw(consent_id, now):
-                return uow.consents.get(consent_id) or consent
+            spent = self._state_in(uow, consent, now) in _SPENT_STATES
+            changed = not spent and uow.consents.withdraw(consent_id, now)
             withdrawn = uow.consents.get(consent_id)
             assert withdrawn is not None
             named = [_current(uow, license_id) for license_id in withdrawn.license_ids[:1]]
             entry = self._consent_entry(
-                caller, operator, withdrawn, AuditAction.WITHDRAW_CONSENT, "WITHDRAWN", now, named
+                caller,
+                operator,
+                withdrawn,
+                AuditAction.WITHDRAW_CONSENT,
+                "WITHDRAWN" if changed else "UNCHANGED",  # written here, where the decisions' words test reads them
+                now,
+                named,
             )
             self._audit.append(uow, [entry])
             uow.commit()
@@ -950,7 +954,8 @@ class AuthorizationService:
         now = self._clock.now()
         with self._db.unit_of_work() as uow:
             found = uow.holder_licenses.all_current(owner, code_types, limit=MAX_CONSENTABLE)
-        if not child_code:
+        if not child_code:  # a child under 14 names none in person: GUARDIAN_MUST_CONSENT, as GrantConsent says
+            self._check_consents_in_person(holder_code, found, (), now)  # (its listing had offered them; a tester)
             return found
         named = []
         for license in found:
@@ -1048,6 +1053,19 @@ class AuthorizationService:
             reason=f"consent={consent.consent_id}",
             subjects=(*subjects, consent.guardian_code) if consent.guardian_code else subjects,
         )
+
+
+def _may_hold(code: str, license_type: LicenseType) -> bool:
+    """Whether the holder of ``code`` may hold a license of ``license_type``: a valid code of one of its holder code
+    types, and of its kind of holder by its form (a 统一社会信用代码 holds no person's license, whose 其他 code type
+    takes any code; a 公民身份号码 no organisation's: a company had been granted a consent to its 出生医学证明)."""
+    form = holder_code_type_by_form(code)  # a code both a credit code and a citizen ID reads as the former
+    if form not in license_type.holder_code_types and (
+        (license_type.holder_kind is HolderKind.PERSON and form == "001" and citizen_id_problem(code) is not None)
+        or (license_type.holder_kind is HolderKind.ORGANIZATION and form in ("111", "554"))
+    ):
+        return False
+    return any(_holds_under(code, code_type) for code_type in license_type.holder_code_types)
 
 
 def _holds_under(code: str, code_type: str) -> bool:

@@ -700,9 +700,12 @@ def test_consents_are_listed_with_their_state_and_never_their_code(running: Runn
             authorization_pb2.WithdrawConsentRequest(consent_id=first.consent.consent_id, holder_code=card.holder.code)
         )
         assert again.consent.state == authorization_pb2.CONSENT_STATE_WITHDRAWN
-    # once on the holder's log, not once per saying (a holder-portal tester)
+    # withdrawn once on the holder's log; the repeat is there as what it was, no change (a holder-portal tester)
     withdrawals = [r for r in records_of(running, card.holder.code) if r.action == "WITHDRAW_CONSENT"]
-    assert [r.reason for r in withdrawals] == [f"consent={first.consent.consent_id}"]
+    assert [(r.decision, r.decision_words, r.reason) for r in withdrawals] == [
+        ("UNCHANGED", "无变化（授权已用完、已过期或已撤回）", f"consent={first.consent.consent_id}"),
+        ("WITHDRAWN", "已撤回", f"consent={first.consent.consent_id}"),
+    ]
 
 
 def test_a_used_up_consent_withdrawn_stays_used_up(running: RunningGateway) -> None:
@@ -719,7 +722,8 @@ def test_a_used_up_consent_withdrawn_stays_used_up(running: RunningGateway) -> N
         authorization_pb2.CONSENT_STATE_USED_UP,
         False,
     )
-    assert len(records_of(running, card.holder.code)) == before
+    (said,) = records_of(running, card.holder.code)[: len(records_of(running, card.holder.code)) - before]
+    assert (said.action, said.decision) == ("WITHDRAW_CONSENT", "UNCHANGED")
 
 
 def list_all_consents(running: RunningGateway, holder_code: str, limit: int) -> list[list[str]]:
@@ -996,9 +1000,14 @@ def test_every_answered_call_leaves_exactly_one_record_and_the_chain_holds(runni
     assert seen[0][:2] == (REAL_ESTATE, "济南市不动产登记中心")
     # in the words a holder reads, with the matter's name (a holder-portal tester: codes alone, DENY and DENIED)
     said = [(r.action_words, r.decision_words, r.matter_name) for r in reversed(records_of(running, holder))]
+    reasons = {(r.reason, r.reason_words) for r in records_of(running, holder) if r.decision in ("DENY", "DENIED")}
+    assert reasons == {
+        ("NEEDS_AUTHORIZATION", "有条件共享，需发证部门审批或持证人授权"),
+        ("CONSENT_WITHDRAWN", "持证人已撤回授权"),
+    }
     assert said[:3] == [
         ("调取证照数据", "拒绝", "不动产转移登记"),
-        ("持证人授权", "已授权", "不动产转移登记"),
+        ("授权用证（持证人或其监护人）", "已授权", "不动产转移登记"),
         ("调取证照数据", "准予", "不动产转移登记"),
     ]
     assert said[-1] == ("查看授权", "已列出", "")
@@ -1030,7 +1039,7 @@ def test_a_grant_retried_with_its_key_is_the_same_consent_and_code_for_a_day(clo
     assert [c.consent_id for c in listed.consents] == [first.consent.consent_id]
     grants = [r for r in records_of(running, card.holder.code) if r.action == "GRANT_CONSENT"]
     assert [(r.decision, r.reason) for r in grants] == [
-        ("GRANTED", f"consent={first.consent.consent_id} retry"),
+        ("REPEATED", f"consent={first.consent.consent_id}"),
         ("GRANTED", f"consent={first.consent.consent_id}"),
     ]
     # the code works, once per use granted, whichever answer carried it
@@ -1130,12 +1139,13 @@ def test_withdrawals_at_once_leave_one_record(running: RunningGateway) -> None:
     with futures.ThreadPoolExecutor(6) as pool:
         answers = list(pool.map(lambda _: portal.WithdrawConsent(withdraw), range(6)))
     assert {a.consent.state for a in answers} == {authorization_pb2.CONSENT_STATE_WITHDRAWN}
-    withdrawals = [r for r in records_of(running, card.holder.code) if r.action == "WITHDRAW_CONSENT"]
-    assert len(withdrawals) == 1
+    withdrawals = [r.decision for r in records_of(running, card.holder.code) if r.action == "WITHDRAW_CONSENT"]
+    assert sorted(withdrawals) == ["UNCHANGED"] * 5 + ["WITHDRAWN"]
 
 
 def test_a_retry_after_a_withdrawal_puts_no_grant_on_the_log(running: RunningGateway) -> None:
-    """A retry handed back a withdrawn consent's code and logged 已授权 after the holder's 已撤回 (found in review)."""
+    """A retry handed back a withdrawn consent's code and logged 已授权 after the holder's 已撤回 (found in review): it
+    is on the log as a repeat."""
     card = id_card(running).license
     portal = authorization(running, PORTAL)
     asked = consent_request(card.holder.code, client_request_id="after-" + uuid.uuid4().hex)
@@ -1145,7 +1155,8 @@ def test_a_retry_after_a_withdrawal_puts_no_grant_on_the_log(running: RunningGat
     )
     again = portal.GrantConsent(asked)
     assert (again.consent.state, again.code) == (authorization_pb2.CONSENT_STATE_WITHDRAWN, first.code)
-    assert [r.action for r in records_of(running, card.holder.code)][:2] == ["WITHDRAW_CONSENT", "GRANT_CONSENT"]
+    newest = [(r.action, r.decision) for r in records_of(running, card.holder.code)][:2]
+    assert newest == [("GRANT_CONSENT", "REPEATED"), ("WITHDRAW_CONSENT", "WITHDRAWN")]
 
 
 def test_a_sealed_code_opens_only_for_its_own_consent_portal_key_and_secret() -> None:
@@ -1260,3 +1271,25 @@ def test_a_company_whose_credit_code_reads_as_a_citizen_id_consents(running: Run
         )
     )
     assert (granted.consent.holder_code, granted.consent.guardian_code) == (code, "")
+
+
+def test_every_reason_of_the_sharing_policy_and_of_a_refused_use_has_words() -> None:
+    """A refusal's reason had reached the holder as a code alone (CONSENT_USED_UP; a holder-portal tester)."""
+    from gateway.domain.audit import reason_words
+    from gateway.domain.sharing import Reason
+
+    assert all(reason_words(r.value) for r in Reason), [r for r in Reason if not reason_words(r.value)]
+    for refused in ("NOT_MATTER_DEPARTMENT", "NOT_USED_BY_MATTER", "TOO_MANY_WRONG_CLAIMS", "REVOKED", "EXPIRED"):
+        assert reason_words(refused), refused
+    assert reason_words("holder_name") == reason_words("consent=abc") == ""
+
+
+def test_a_person_whose_citizen_id_is_also_a_credit_code_consents_to_a_persons_license(
+    running: RunningGateway,
+) -> None:
+    """370102198001012598 is a 公民身份号码 and, by chance, a valid 统一社会信用代码 too (read as the latter by its
+    form): such a person had been refused TYPE_NOT_FOR_HOLDER for their own 居民身份证 (a random test person hit it)."""
+    code = "370102198001012598"
+    card = id_card(running, code, dt.date(1980, 1, 1)).license
+    granted = grant(running, card.holder.code)  # by type: 居民身份证, a person's
+    assert granted.consent.holder_code == code

@@ -416,6 +416,19 @@ def test_a_portal_finds_the_licenses_a_parent_may_name_for_a_child(running: Runn
     grown_up, grown = certificate(running, mother, father, born=years_before(china_today(), 18))
     assert consentable(running, mother, grown) == []  # of age: consents in person
     assert consentable(running, grown) == [grown_up]  # their own, listed as the holder's
+    # a child under 14 names none of its own, as GrantConsent refuses them (its listing had offered them; a tester)
+    status, violations = refusal(lambda: consentable(running, child))
+    assert (status, [(f, r) for f, r, _ in violations]) == (
+        grpc.StatusCode.INVALID_ARGUMENT,
+        [("holder_code", "GUARDIAN_MUST_CONSENT")],
+    )
+    # nor does a company consent to a person's certificate, whose 其他 code type takes any code (a tester)
+    company = "91370100MA3C4K7L6M"
+    status, violations = refusal(lambda: consent(running, company, (), type_codes=(BIRTH_CERTIFICATE,)))
+    assert (status, [(f, r) for f, r, _ in violations]) == (
+        grpc.StatusCode.INVALID_ARGUMENT,
+        [("type_codes[0]", "TYPE_NOT_FOR_HOLDER")],
+    )
     new_father, _ = person("男")
     current = amend(running, first, "更正父亲信息", father_citizen_id=new_father, father_name="王强")
     assert consentable(running, father, child) == []  # the version in force no longer names him

@@ -40,7 +40,7 @@ class ListAccessRecordsRequest(_message.Message):
     def __init__(self, holder_code: _Optional[str] = ..., limit: _Optional[int] = ..., before: _Optional[int] = ...) -> None: ...
 
 class AccessRecord(_message.Message):
-    __slots__ = ("seq", "at", "caller", "caller_name", "operator", "action", "matter_code", "purpose", "license_id", "decision", "reason", "receipt_id", "action_words", "decision_words", "matter_name")
+    __slots__ = ("seq", "at", "caller", "caller_name", "operator", "action", "matter_code", "purpose", "license_id", "decision", "reason", "receipt_id", "action_words", "decision_words", "matter_name", "reason_words")
     SEQ_FIELD_NUMBER: _ClassVar[int]
     AT_FIELD_NUMBER: _ClassVar[int]
     CALLER_FIELD_NUMBER: _ClassVar[int]
@@ -56,6 +56,7 @@ class AccessRecord(_message.Message):
     ACTION_WORDS_FIELD_NUMBER: _ClassVar[int]
     DECISION_WORDS_FIELD_NUMBER: _ClassVar[int]
     MATTER_NAME_FIELD_NUMBER: _ClassVar[int]
+    REASON_WORDS_FIELD_NUMBER: _ClassVar[int]
     seq: int
     at: _timestamp_pb2.Timestamp
     caller: str
@@ -71,7 +72,8 @@ class AccessRecord(_message.Message):
     action_words: str
     decision_words: str
     matter_name: str
-    def __init__(self, seq: _Optional[int] = ..., at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., caller: _Optional[str] = ..., caller_name: _Optional[str] = ..., operator: _Optional[str] = ..., action: _Optional[str] = ..., matter_code: _Optional[str] = ..., purpose: _Optional[str] = ..., license_id: _Optional[str] = ..., decision: _Optional[str] = ..., reason: _Optional[str] = ..., receipt_id: _Optional[str] = ..., action_words: _Optional[str] = ..., decision_words: _Optional[str] = ..., matter_name: _Optional[str] = ...) -> None: ...
+    reason_words: str
+    def __init__(self, seq: _Optional[int] = ..., at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., caller: _Optional[str] = ..., caller_name: _Optional[str] = ..., operator: _Optional[str] = ..., action: _Optional[str] = ..., matter_code: _Optional[str] = ..., purpose: _Optional[str] = ..., license_id: _Optional[str] = ..., decision: _Optional[str] = ..., reason: _Optional[str] = ..., receipt_id: _Optional[str] = ..., action_words: _Optional[str] = ..., decision_words: _Optional[str] = ..., matter_name: _Optional[str] = ..., reason_words: _Optional[str] = ...) -> None: ...
 
 class ListAccessRecordsResponse(_message.Message):
     __slots__ = ("records", "next_before")
