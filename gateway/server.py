@@ -73,7 +73,7 @@ from gateway.services.seals import SealService, Sm2SealMaker
 from gateway.services.sharing import SharingService, StampKey, UseStamper
 from gateway.services.verification import ReceiptKey, VerificationService
 from gateway.store.changes import ChangeFeed
-from gateway.store.database import Database, UnitOfWork, schema_revisions
+from gateway.store.database import Database, LockHeld, UnitOfWork, schema_revisions
 from gateway.supervisor import EXIT_STORE_UNAVAILABLE, stop_with_parent, supervise
 from gateway.threads import name_this_thread
 from gateway.watchdog import EXIT_STUCK, InFlight, Watchdog
@@ -439,7 +439,22 @@ def _initialise(
         check_schema(settings, before, migrating=True)
         if before != schema_revisions()[-1]:
             check_alone(gateway, before)
-    gateway.db.migrate()
+            if unnamed := gateway.db.unnamed_connections():
+                # versions before 0029 do not name their connections: said, since init cannot tell them from a psql
+                # (an operator had read the wait for named processes as init protecting them; an upgrade tester)
+                print(
+                    f"warning: connections that name no application are open to the database ({', '.join(unnamed)}): "
+                    "gateway processes of a version before schema 0029 name none; if any still runs, stop it now",
+                    file=sys.stderr,
+                )
+    try:
+        gateway.db.migrate()
+    except LockHeld as held:
+        raise ConfigError(
+            f"the schema change of the database {settings.database_label} waited {held.waited:.0f} s for a "
+            f"lock other sessions hold ({held}): end them (a transaction left open in psql; SELECT "
+            "pg_terminate_backend(pid)) and run `zzgw init` again; nothing was changed"
+        ) from None
     if before is not None and before < AUDIT_START_REVISION and gateway.audit is not None:
         # a chain pruned before start memos: where it begins now, trusted at the upgrade, at once (an init that
         # failed later would leave it unvouched for good, and prune refusing)

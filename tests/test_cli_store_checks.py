@@ -292,3 +292,53 @@ def test_init_refuses_to_upgrade_under_processes_that_stay(tmp_path: Path) -> No
             serving.terminate()
             serving.wait(30)
             database.engine.dispose()
+
+
+def test_init_says_who_holds_the_lock_its_schema_change_waits_for(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A transaction left open in psql on a table the upgrade alters had held `zzgw init` for ever, every query on the
+    table queued behind it (an upgrade tester): the change waits MIGRATION_LOCK_SECONDS (here 1 s), then init says
+    which sessions hold locks, and changes nothing; unnamed connections are said before the upgrade."""
+    if not PG_URL:
+        pytest.skip("needs PostgreSQL: ZZGW_TEST_DATABASE_URL or 127.0.0.1:5432")
+    import psycopg
+    from alembic import command
+    from alembic.config import Config
+
+    from gateway.config import ConfigError, Settings
+    from gateway.server import initialise
+    from gateway.store import database
+    from gateway.store.database import MIGRATIONS, schema_revisions
+
+    previous = schema_revisions()[-2]
+    with empty_database("postgresql", tmp_path) as url:
+        environment = env(tmp_path / "var", url, ZZGW_MODE="dev")
+        made = zzgw(environment, "init")
+        assert made.returncode == 0, made.stderr
+        engine = create_engine(url)
+        try:
+            config = Config()
+            config.set_main_option("script_location", str(MIGRATIONS))
+            with engine.begin() as connection:
+                config.attributes["connection"] = connection
+                command.downgrade(config, previous)
+        finally:
+            engine.dispose()
+        monkeypatch.setattr(database, "MIGRATION_LOCK_SECONDS", 1.0)
+        plain = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+        settings = Settings.load(env=environment)
+        with psycopg.connect(plain) as psql:  # no name, a transaction open on the table 0029 alters
+            psql.execute("SELECT count(*) FROM consents")
+            with pytest.raises(ConfigError) as refused:
+                initialise(settings)
+        said = str(refused.value)
+        assert "waited 1 s for a lock other sessions hold (pid" in said and "no name, idle in transaction" in said
+        assert "nothing was changed" in said
+        assert (
+            "warning: connections that name no application are open to the database (1 from" in capsys.readouterr().err
+        )
+        with create_engine(url).connect() as connection:
+            assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == previous
+        upgraded = zzgw(environment, "init")  # the session gone: upgraded
+        assert upgraded.returncode == 0, upgraded.stderr

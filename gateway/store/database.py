@@ -71,6 +71,17 @@ from signing.errors import causes
 log = logging.getLogger("zzgw.store")
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+MIGRATION_LOCK_SECONDS = 30.0
+"""How long a schema change waits for a lock another session holds before `zzgw init` says who holds it."""
+
+
+class LockHeld(Exception):
+    """A schema change waited ``MIGRATION_LOCK_SECONDS`` for a lock other sessions hold (``holders``)."""
+
+    def __init__(self, holders: list[str], waited: float):
+        super().__init__(", ".join(holders) or "a session that has ended since")
+        self.holders = holders
+        self.waited = waited
 
 
 @functools.cache
@@ -337,12 +348,51 @@ class Database:
         return cls(engine, store_file)
 
     def migrate(self) -> None:
-        """Bring the schema to the newest migration (idempotent)."""
+        """Bring the schema to the newest migration (idempotent). On PostgreSQL a table another session holds locked
+        (a transaction left open in psql) is waited for ``MIGRATION_LOCK_SECONDS``, then ``LockHeld`` naming the
+        sessions that hold locks on the database: it had waited for ever, queueing every query on the table behind
+        it (found by an upgrade tester)."""
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS))
-        with self.engine.begin() as connection:
-            config.attributes["connection"] = connection
-            command.upgrade(config, "head")
+        waited = MIGRATION_LOCK_SECONDS
+        try:
+            with self.engine.begin() as connection:
+                if self.engine.dialect.name == "postgresql":
+                    connection.execute(text(f"SET LOCAL lock_timeout = '{int(waited * 1000)}ms'"))
+                config.attributes["connection"] = connection
+                command.upgrade(config, "head")
+        except DBAPIError as exc:
+            if getattr(getattr(exc, "orig", None), "sqlstate", None) != "55P03":
+                raise
+            raise LockHeld(self._lock_holders(), waited) from exc
+
+    def _lock_holders(self) -> list[str]:
+        """The other sessions of this database holding a lock, as ``pid N (APPLICATION, STATE, since TIME)``."""
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                text(
+                    "SELECT DISTINCT a.pid, coalesce(nullif(a.application_name, ''), 'no name') AS app, a.state, "
+                    "to_char(a.xact_start, 'YYYY-MM-DD HH24:MI:SS') AS since FROM pg_locks l JOIN pg_stat_activity a "
+                    "USING (pid) WHERE a.datname = current_database() AND l.granted AND a.pid <> pg_backend_pid() "
+                    "ORDER BY 1"
+                )
+            ).all()
+        return [f"pid {pid} ({app}, {state}, since {since})" for pid, app, state, since in rows]
+
+    def unnamed_connections(self) -> list[str]:
+        """The other connections to this PostgreSQL database that name no application, as ``ADDRESS (STATE)``:
+        gateway processes of versions before schema 0029, or anyone's psql; none on SQLite."""
+        if self.engine.dialect.name != "postgresql":
+            return []
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                text(
+                    "SELECT coalesce(host(client_addr), 'an unknown address') AS addr, count(*) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND coalesce(application_name, '') = '' "
+                    "AND backend_type = 'client backend' AND pid <> pg_backend_pid() GROUP BY 1 ORDER BY 1"
+                )
+            ).all()
+        return [f"{count} from {addr}" for addr, count in rows]
 
     def other_gateways(self, *, but_schema: str = "") -> list[str]:
         """The other gateway processes connected to this PostgreSQL database (``application_name``), each as
