@@ -677,7 +677,10 @@ def _remedy(content: LicenseContent, issuer_name: str) -> str:
     """Whom to ask: the issuer by name and code (济南市卫生健康委员会（113701009937010623）), by code alone when its
     name is not known; or the holder."""
     issuer = f"{issuer_name}（{content.issuer_code}）" if issuer_name else f" {content.issuer_code} "
-    return f"向发证部门{issuer}申请审批（RequestAccess），或请持证人出具用证码（GrantConsent）"
+    return (
+        f"向发证部门{issuer}申请审批，或请持证人出具用证码（ask the issuer {content.issuer_code} for an approval, "
+        "RequestAccess, or the holder for a consent code, GrantConsent）"
+    )
 
 
 def _deny(

@@ -452,7 +452,10 @@ def test_conditional_data_without_authorisation_is_denied_with_a_remedy(running:
     (entry,) = listed.licenses
     assert (entry.access_state, entry.reason) == (NEEDS_AUTHORIZATION, "NEEDS_AUTHORIZATION")
     # the issuer by name and code: a clerk asks a department, not a code
-    remedy = f"向发证部门济南市公安局（{POLICE}）申请审批（RequestAccess），或请持证人出具用证码（GrantConsent）"
+    remedy = (
+        f"向发证部门济南市公安局（{POLICE}）申请审批，或请持证人出具用证码（ask the issuer {POLICE} for an approval, "
+        "RequestAccess, or the holder for a consent code, GrantConsent）"
+    )
     assert entry.remedy == remedy
 
     reason, metadata = denied(lambda: data(running, card.license_id, BDCZY))

@@ -1254,7 +1254,9 @@ def test_denial_says_how_to_get_authorisation() -> None:
         "（conditionally shared: needs the issuer's approval or the holder's consent）"
     )
     assert (
-        decision.remedy == f"向发证部门 {POLICE.code} 申请审批（RequestAccess），或请持证人出具用证码（GrantConsent）"
+        decision.remedy
+        == f"向发证部门 {POLICE.code} 申请审批，或请持证人出具用证码（ask the issuer {POLICE.code} for an approval, "
+        "RequestAccess, or the holder for a consent code, GrantConsent）"
     )
 
 
@@ -1265,7 +1267,8 @@ def test_the_remedy_names_the_issuer_by_name_and_code() -> None:
     )
     assert isinstance(decision, Deny)
     assert decision.remedy == (
-        f"向发证部门济南市公安局（{POLICE.code}）申请审批（RequestAccess），或请持证人出具用证码（GrantConsent）"
+        f"向发证部门济南市公安局（{POLICE.code}）申请审批，或请持证人出具用证码（ask the issuer {POLICE.code} for an "
+        "approval, RequestAccess, or the holder for a consent code, GrantConsent）"
     )
     error = decision.error()
     assert isinstance(error, PermissionDeniedError)
