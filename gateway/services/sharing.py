@@ -812,14 +812,25 @@ class _Filler:
         """The value for ``key``, or why there is none and how to get it."""
         candidates = self._candidates(key)
         if not candidates:
-            return None, UnfilledKey(key=key, reason="UNKNOWN_FIELD", detail="本事项所需证照没有这个信息项"), ""
+            return (
+                None,
+                UnfilledKey(
+                    key=key,
+                    reason="UNKNOWN_FIELD",
+                    detail=_NO_SUCH_FIELD,
+                ),
+                "",
+            )
         failures: list[tuple[UnfilledKey, str]] = []
         for candidate in candidates:
             type_code = candidate.license_type.code
             license = self._licenses.get(type_code)
             decision = decisions.get(type_code)
             if license is None or decision is None:
-                detail = f"申请人没有有效的{candidate.license_type.name}"
+                detail = (
+                    f"申请人没有有效的{candidate.license_type.name}（the applicant has no valid license of type "
+                    f"{type_code}）"
+                )
                 failures.append((UnfilledKey(key=key, reason="NO_LICENSE", detail=detail), ""))
                 continue
             if isinstance(decision, Deny) and not candidate.listed:
@@ -848,7 +859,16 @@ class _Filler:
                     "",
                 )
             if shared is not None:
-                failures.append((UnfilledKey(key=key, reason="EMPTY", detail="证照未载明该信息项"), ""))
+                failures.append(
+                    (
+                        UnfilledKey(
+                            key=key,
+                            reason="EMPTY",
+                            detail=_NOT_STATED,
+                        ),
+                        "",
+                    )
+                )
             elif withheld is not None:
                 reason = withheld.reason
                 failures.append((UnfilledKey(key=key, reason=reason.value, detail=reason.detail), decision.remedy))
@@ -885,7 +905,9 @@ def _actionable(failure: tuple[UnfilledKey, str]) -> int:
     return _FORM_RANK.get(problem.reason, 5)
 
 
-_NOT_NEEDED = "本事项材料清单不包含该信息项"
+_NOT_NEEDED = "本事项材料清单不包含该信息项（the matter's materials do not list this field）"
+_NO_SUCH_FIELD = "本事项所需证照没有这个信息项（no license the matter needs has this field）"
+_NOT_STATED = "证照未载明该信息项（the license does not state this field）"
 
 
 # --- helpers ------------------------------------------------------------------------------------------------------
