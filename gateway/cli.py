@@ -119,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
         nargs=2,
         metavar=("MEMBER", "LICENSE"),
         help="forget the wrong claims this member made about this license (its identifier, any version's, or the "
-        "type.issuer.serial this command lists): its claims about it are answered again at once; exit 1 when none "
+        "type.issuer.serial this command lists): its claims about it are answered again at once; exit 3 when none "
         "were counted, 2 for an unknown member or what is no license identifier",
     )
 
@@ -1038,7 +1038,7 @@ def _claims(settings: Settings, args: argparse.Namespace) -> int:
                 + (": its claims about it are answered again" if forgotten else " (none were counted)"),
                 file=sys.stderr,
             )
-            return 0 if forgotten else 1  # a script reads 0 as "unblocked" (found in review)
+            return 0 if forgotten else 3  # a script reads 0 as "unblocked", 1 as a crash (found in review)
         since = dt.datetime.now(dt.UTC) - dt.timedelta(hours=WRONG_CLAIMS_HOURS)
         with gateway.db.unit_of_work() as uow:
             tally = uow.wrong_claims.tally(since)

@@ -1365,7 +1365,7 @@ def check_alone(
     ends = time.monotonic() + wait
     others = gateway.db.other_gateways(but_schema=head)
     if others:
-        said = f"{len(others)} other gateway processes are connected to the database: waiting up to {wait:.0f} s"
+        said = f"{len(others)} other gateway processes are connected to the database: waiting up to {wait:g} s"
         (say or functools.partial(print, file=sys.stderr))(said)
     while others and time.monotonic() < ends:
         time.sleep(min(2.0, max(0.0, ends - time.monotonic())))

@@ -161,6 +161,30 @@ REASON_WORDS: dict[str, str] = {
     "CERT_REVOKED": "签章证书已吊销",
     "CERT_NOT_YET_VALID": "签章时证书尚未生效",
     "CERT_EXPIRED": "签章时证书已过期",
+    "CERT_REVOKED_NO_TRUSTED_TIME": "签章证书已吊销，且无可信时间",
+    "CERT_EXPIRED_NO_TRUSTED_TIME": "签章证书已过期，且无可信时间",
+    "NOT_A_SEAL_MAKER": "证书不是制章机构的",
+    "KEY_MISMATCH": "印章密钥不符",
+    "INVALID_CHAIN": "印章证书链无效",
+    "BAD_KEY_USAGE": "印章证书的用途不是签章",
+    "NOT_END_ENTITY": "签章用的不是印章证书",
+    "WEAK_ALGORITHM": "印章证书使用的算法不安全",
+    "MALFORMED_CERTIFICATE": "印章证书无法读取",
+    "UNSUPPORTED_ALGORITHM": "不支持的签名算法",
+    "UNKNOWN_ENCODING": "未知的签章编码",
+    "CRL_MISSING": "缺少吊销列表，无法确认印章证书是否已吊销",
+    "CRL_STALE": "吊销列表已过期",
+    "NO_TIMESTAMP": "签章没有可信时间戳",
+    "TIMESTAMP_INVALID": "签章时间戳无效",
+    "TIMESTAMP_UNTRUSTED": "签章时间戳不是可信机构签发",
+    "TIMESTAMP_NOT_CHECKED": "签章时间戳未核验",
+    "NOT_ZZ1": "不是证照核验码",
+    "MALFORMED": "核验码无法读取",
+    "TOO_LARGE": "核验码过长",
+    "NOT_CHECKED": "未核验",
+    "LICENSE_TYPE_NOT_IN_CATALOG": "证照目录中已没有此类证照",
+    "REPLY_TOO_LARGE": "证照文件过大，未能提供",
+    "NOTHING_FILLED": "没有可预填的信息项",
     # a call refused for its use, or for what it asked
     "NOT_MATTER_DEPARTMENT": "该事项不由调用部门办理",
     "NOT_USED_BY_MATTER": "该事项不使用此类证照",
@@ -181,6 +205,11 @@ def reason_words(reason: str) -> str:
     it (``gateway.domain.sharing.Reason``), else empty."""
     if reason in REASON_WORDS:
         return REASON_WORDS[reason]
+    for prefix, whose in (("MAKER_", "制章机构证书："), ("SIGNER_", "签章人证书：")):  # a GB/T 38540 stamp's two
+        if reason.startswith(prefix):
+            rest = reason.removeprefix(prefix)
+            said = REASON_WORDS.get("CERT_" + rest) or REASON_WORDS.get(rest, "")
+            return whose + said.removeprefix("签章证书").removeprefix("印章证书") if said else ""
     try:
         return Reason(reason).detail.split("（", 1)[0]
     except ValueError:

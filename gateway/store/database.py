@@ -367,21 +367,27 @@ class Database:
             raise LockHeld(self._lock_holders(), waited) from exc
 
     def _lock_holders(self) -> list[str]:
-        """The other sessions of this database holding a lock, as ``pid N (APPLICATION, STATE, since TIME)``."""
+        """The other sessions holding a lock on a table of this database, as ``pid N (APPLICATION, STATE, since
+        TIME)``: not this process's own (its setup lock is advisory, on another connection), nor an advisory lock
+        another replica's `zzgw init` holds or waits on (found in review: they had been named too)."""
         with self.engine.connect() as connection:
             rows = connection.execute(
                 text(
                     "SELECT DISTINCT a.pid, coalesce(nullif(a.application_name, ''), 'no name') AS app, a.state, "
-                    "to_char(a.xact_start, 'YYYY-MM-DD HH24:MI:SS') AS since FROM pg_locks l JOIN pg_stat_activity a "
-                    "USING (pid) WHERE a.datname = current_database() AND l.granted AND a.pid <> pg_backend_pid() "
+                    "coalesce(to_char(a.xact_start, 'YYYY-MM-DD HH24:MI:SS'), 'no transaction') AS since "
+                    "FROM pg_locks l JOIN pg_stat_activity a USING (pid) WHERE a.datname = current_database() "
+                    "AND l.granted AND l.locktype = 'relation' AND l.database = (SELECT oid FROM pg_database WHERE "
+                    "datname = current_database()) AND a.pid <> pg_backend_pid() AND a.application_name <> :mine "
                     "ORDER BY 1"
-                )
+                ),
+                {"mine": application_name()},
             ).all()
         return [f"pid {pid} ({app}, {state}, since {since})" for pid, app, state, since in rows]
 
     def unnamed_connections(self) -> list[str]:
-        """The other connections to this PostgreSQL database that name no application, as ``ADDRESS (STATE)``:
-        gateway processes of versions before schema 0029, or anyone's psql; none on SQLite."""
+        """The other connections to this PostgreSQL database that name no application, as ``COUNT from ADDRESS``:
+        gateway processes of versions before schema 0029, or other clients that name none (psql names itself
+        ``psql``); none on SQLite."""
         if self.engine.dialect.name != "postgresql":
             return []
         with self.engine.connect() as connection:

@@ -563,6 +563,11 @@ def test_a_clients_own_keepalive_pings_do_not_end_its_watch(monkeypatch: pytest.
         with pytest.raises(grpc.RpcError) as ended:
             next(stream)
         assert ended.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED, ended.value.details()
+        # and with no call open: the connection stays up (it had been ended too; found in review)
+        states: list[grpc.ChannelConnectivity] = []
+        channel.subscribe(states.append, try_to_connect=True)
+        time.sleep(6)
+        assert states[-1] == grpc.ChannelConnectivity.READY and grpc.ChannelConnectivity.IDLE not in states[1:], states
     finally:
         channel.close()
         running.server.stop(0)

@@ -138,7 +138,8 @@ class AuthorizationServiceServicer:
         """A holder portal lists the licenses its holder may name in a consent (我的证照): those the holder holds; or,
         with child_code, those of a minor child that name the holder as a parent (监护人代为授权). Each current
         version, with its type, issuer, number, validity and status, and no field's value. The holder's own look: on no
-        access log.
+        access log. A holder under 14 names none in person: INVALID_ARGUMENT / GUARDIAN_MUST_CONSENT (a parent lists
+        the child's with child_code).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
