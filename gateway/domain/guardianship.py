@@ -76,6 +76,13 @@ def is_minor(license: License, license_type: LicenseType, now: dt.datetime) -> b
     return born is not None and minor_on(born, now.astimezone(CHINA_TZ).date())
 
 
+def under_consent_age(license: License, license_type: LicenseType, now: dt.datetime) -> bool:
+    """Whether the holder of ``license`` is under ``AGE_OF_CONSENT`` at ``now`` (the day in China time): such a
+    holder consents only through a guardian. False when the birth date cannot be told."""
+    born = holder_birth_date(license, license_type)
+    return born is not None and now.astimezone(CHINA_TZ).date() < of_age_on(born, AGE_OF_CONSENT)
+
+
 def guardians_of(license: License, license_type: LicenseType) -> tuple[str, ...]:
     """The 公民身份号码 the license states in its ``guardian_of_holder`` fields (the holder's parents), as holder codes
     are kept (trimmed, upper case), sorted; empty values, the holder's own code and values that are no 公民身份号码

@@ -43,12 +43,12 @@ The rules, in the order they apply:
    Approvals are preferred: a consent is used (and its use reported in ``Permit.consent_id`` for the service to
    count) only when some field needs it.
 7. The reason for a withheld conditional field: the best consent failure if consents were presented (in the order
-   CONSENT_WITHDRAWN, CONSENT_EXPIRED, CONSENT_GUARDIAN_ENDED, CONSENT_USED_UP, CONSENT_OTHER_LICENSE,
-   CONSENT_OTHER_MATTER, CONSENT_OTHER_GRANTEE, CONSENT_OTHER_HOLDER); else FIELD_NOT_APPROVED when a live approval
-   exists without the field; else the fate of the most relevant approval that applies (rule 6) but no longer grants:
-   of those that name the field (all of them for a material without fields), else of all, the one that stopped
-   granting last decides: APPROVAL_WITHDRAWN (stopped when withdrawn, or at its end if that came first),
-   APPROVAL_EXPIRED (at its end), APPROVAL_REJECTED (when rejected); on the same instant in that order. So an
+   CONSENT_WITHDRAWN, CONSENT_EXPIRED, CONSENT_GUARDIAN_ENDED, CONSENT_NEEDS_GUARDIAN, CONSENT_USED_UP,
+   CONSENT_OTHER_LICENSE, CONSENT_OTHER_MATTER, CONSENT_OTHER_GRANTEE, CONSENT_OTHER_HOLDER); else FIELD_NOT_APPROVED
+   when a live approval exists without the field; else the fate of the most relevant approval that applies (rule 6)
+   but no longer grants: of those that name the field (all of them for a material without fields), else of all, the
+   one that stopped granting last decides: APPROVAL_WITHDRAWN (stopped when withdrawn, or at its end if that came
+   first), APPROVAL_EXPIRED (at its end), APPROVAL_REJECTED (when rejected); on the same instant in that order. So an
    approval that ran out is reported as expired even when an older one for the type was withdrawn, and a withdrawal
    or rejection after an expiry is reported as such; else NEEDS_AUTHORIZATION. All of these carry a remedy: ask the
    issuer (RequestAccess) or the holder (GrantConsent).
@@ -72,7 +72,7 @@ from dataclasses import dataclass
 
 from gateway.domain.catalog import FieldSpec, LicenseType, Masking, Material, Matter, Sensitivity, SharingClass
 from gateway.domain.errors import PermissionDeniedError
-from gateway.domain.guardianship import guardians_of, is_minor
+from gateway.domain.guardianship import guardians_of, is_minor, under_consent_age
 from gateway.domain.identifiers import same_license
 from gateway.domain.model import CHINA_TZ, Holder, License, LicenseContent, LicenseStatus, Member, Role, mask
 
@@ -106,6 +106,7 @@ class Reason(enum.StrEnum):
     CONSENT_WITHDRAWN = "CONSENT_WITHDRAWN"
     CONSENT_EXPIRED = "CONSENT_EXPIRED"
     CONSENT_GUARDIAN_ENDED = "CONSENT_GUARDIAN_ENDED"
+    CONSENT_NEEDS_GUARDIAN = "CONSENT_NEEDS_GUARDIAN"
     CONSENT_USED_UP = "CONSENT_USED_UP"
     CONSENT_OTHER_LICENSE = "CONSENT_OTHER_LICENSE"
     CONSENT_OTHER_MATTER = "CONSENT_OTHER_MATTER"
@@ -151,6 +152,10 @@ _DETAILS = {
         "（a guardian's consent no longer applies: whoever granted it is no guardian the version in force names, or "
         "the holder is of age; read the version in force, or ask the holder, or a guardian it names, to consent again）"
     ),
+    Reason.CONSENT_NEEDS_GUARDIAN: (
+        "持证人未满14周岁，本人授权不适用，须由证照载明的父亲或母亲代为授权"
+        "（the holder is under 14: their own consent does not apply; a parent the license names consents for them）"
+    ),
     Reason.CONSENT_USED_UP: "持证人授权次数已用完（the holder's consent is used up）",
     Reason.CONSENT_OTHER_LICENSE: "用证码不涵盖此证照（the consent code does not cover this license）",
     Reason.CONSENT_OTHER_MATTER: "用证码授权的是其他事项（the consent code is for another matter）",
@@ -161,6 +166,7 @@ _CONSENT_FAILURES = (
     Reason.CONSENT_WITHDRAWN,
     Reason.CONSENT_EXPIRED,
     Reason.CONSENT_GUARDIAN_ENDED,
+    Reason.CONSENT_NEEDS_GUARDIAN,
     Reason.CONSENT_USED_UP,
     Reason.CONSENT_OTHER_LICENSE,
     Reason.CONSENT_OTHER_MATTER,
@@ -575,6 +581,10 @@ def _consent_problem(
         return Reason.CONSENT_EXPIRED
     if consent.guardian_code and not _still_guardian(consent.guardian_code, license, license_type, now):
         return Reason.CONSENT_GUARDIAN_ENDED
+    if not consent.guardian_code and under_consent_age(license, license_type, now):
+        # judged again at use: a consent by type under a code that told no age when granted (a newborn's 099 code
+        # before its certificate was issued) had let a department read the newborn's (found by a security tester)
+        return Reason.CONSENT_NEEDS_GUARDIAN
     if consent.uses_remaining <= 0:
         return Reason.CONSENT_USED_UP
     return None

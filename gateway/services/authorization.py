@@ -751,9 +751,8 @@ class AuthorizationService:
         REQUEST_ID_REUSED for another request under the key. The code handed out again is on the holder's log, as
         the grant is (``retry``)."""
         if consent.client_digest != digest:
-            raise IdempotencyConflictError(
-                "请求编号已用于另一项授权（client_request_id was used before for another consent）",
-                metadata={"consent_id": consent.consent_id},
+            raise IdempotencyConflictError(  # naming no consent: it may be another holder's (a security tester)
+                "请求编号已用于另一项授权（client_request_id was used before for another consent）"
             )
         fresh = now - consent.created_at < dt.timedelta(hours=CODE_KEPT_HOURS)
         code = self._kept_codes.open(consent, sealed) if fresh and sealed and self._kept_codes else None
@@ -879,6 +878,7 @@ class AuthorizationService:
                 )
             spent = self._state_in(uow, consent, now) in _SPENT_STATES
             changed = not spent and uow.consents.withdraw(consent_id, now)
+            uow.consents.clear_sealed_codes(now - dt.timedelta(hours=CODE_KEPT_HOURS))  # as a grant does
             withdrawn = uow.consents.get(consent_id)
             assert withdrawn is not None
             named = [_current(uow, license_id) for license_id in withdrawn.license_ids[:1]]
@@ -906,6 +906,7 @@ class AuthorizationService:
         limit = max(1, min(limit, MAX_LIST))
         now = self._clock.now()
         with self._db.unit_of_work(write=True) as uow:
+            uow.consents.clear_sealed_codes(now - dt.timedelta(hours=CODE_KEPT_HOURS))  # as a grant does
             found = _consents_after(uow, holder_code, cursor, limit + 1)  # one more: whether a page follows
             more, found = len(found) > limit, found[:limit]
             states = tuple(self._state_in(uow, consent, now) for consent in found)

@@ -206,8 +206,8 @@ class Authenticator:
 
     def _no_longer(self, cert_der: bytes) -> str | None:
         """Why a certificate of the member CA (the TLS handshake checked it) no longer signs a member in: its member
-        revoked, or given a new pair since; None when it names no member. A revoked partner had been told "unknown
-        client certificate", which sent its operators after a wrong certificate file (a partner-gateway tester)."""
+        revoked; None otherwise. A revoked partner had been told "unknown client certificate", which sent its
+        operators after a wrong certificate file (a partner-gateway tester)."""
         try:
             named = x509.load_der_x509_certificate(cert_der).subject.get_attributes_for_oid(NameOID.SERIAL_NUMBER)
         except ValueError:
@@ -216,16 +216,13 @@ class Authenticator:
         with self._db.unit_of_work() as uow:
             member = uow.members.get(code) if code else None
             revoked = member is not None and code in uow.members.revoked()
-        if member is None:
+        if member is None or not revoked:
+            # not "replaced": a certificate that names a member in force need never have been its (a stray one of the
+            # member CA had been told a new one was issued; found by a security tester)
             return None
-        if revoked:
-            return (
-                f"成员 {code} 的凭证已被撤销，请联系证照网关的管理员（the credentials of member {code} were revoked: "
-                "ask the gateway's administrator）"
-            )
         return (
-            f"此证书已不是成员 {code} 的现行证书（已换发新证书），请改用新证书（this certificate is no longer member "
-            f"{code}'s: a new one was issued; use it）"
+            f"成员 {code} 的凭证已被撤销，请联系证照网关的管理员（the credentials of member {code} were revoked: "
+            "ask the gateway's administrator）"
         )
 
     def _lookup(self, key: str, unknown: str) -> Member:

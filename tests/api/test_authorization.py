@@ -1045,10 +1045,11 @@ def test_a_grant_retried_with_its_key_is_the_same_consent_and_code_for_a_day(clo
     # the code works, once per use granted, whichever answer carried it
     assert fields_of(data(running, card.license_id, BDCZY, code=first.code))["name"] == card.holder.name
 
-    code, reason, _ = refused(lambda: portal.GrantConsent(
-        consent_request(card.holder.code, valid_until=until, client_request_id=key, uses=3)
-    ))  # fmt: skip
-    assert (code, reason) == (grpc.StatusCode.ALREADY_EXISTS, "REQUEST_ID_REUSED")
+    with pytest.raises(grpc.RpcError) as reused:
+        portal.GrantConsent(consent_request(card.holder.code, valid_until=until, client_request_id=key, uses=3))
+    assert reused.value.code() == grpc.StatusCode.ALREADY_EXISTS
+    info, _ = error_details(reused.value)  # naming no consent: under a key reused for another holder, it is theirs
+    assert (info.reason, dict(info.metadata)) == ("REQUEST_ID_REUSED", {})
     code, _, violations = refused(lambda: portal.GrantConsent(consent_request(card.holder.code, client_request_id="é")))
     assert (code, violations) == (grpc.StatusCode.INVALID_ARGUMENT, [("client_request_id", "BAD_FORMAT")])
 
@@ -1064,7 +1065,8 @@ def test_a_grant_retried_with_its_key_is_the_same_consent_and_code_for_a_day(clo
     info, _ = error_details(late.value)
     assert (info.reason, dict(info.metadata)) == ("CONSENT_CODE_NOT_KEPT", {"consent_id": first.consent.consent_id})
     assert "请撤回该授权" in (late.value.details() or "")
-    grant(running, card.holder.code)  # any later grant clears the codes kept past their day
+    portal.ListConsents(authorization_pb2.ListConsentsRequest(holder_code=id_card(running).license.holder.code))
+    # any portal's next grant, withdrawal or listing clears the codes kept past their day
     with running.gateway.db.engine.connect() as connection:
         kept = connection.execute(
             select(ConsentRow.code_sealed).where(ConsentRow.consent_id == first.consent.consent_id)

@@ -260,6 +260,11 @@ def test_a_child_under_14_consents_only_through_a_parent(running: RunningGateway
             assert [(f, r) for f, r, _ in violations] == [("holder_code", "GUARDIAN_MUST_CONSENT")]
             assert chinese_first(violations[0][2]) and "未满14周岁" in violations[0][2]
         assert consent(running, mother, (license_id,)).consent.guardian_code == mother  # the parent, as ever
+    # a child's citizen ID typed in groups is the child's, not a code of another type no age is told of (a tester)
+    _, ten = certificate(running, mother, father, born=years_before(today, 10))
+    for typed in (f"{ten[:6]}-{ten[6:14]}-{ten[14:]}", f"{ten[:6]} {ten[6:14]} {ten[14:]}"):
+        status, violations = refusal(lambda typed=typed: consent(running, typed, (), type_codes=(BIRTH_CERTIFICATE,)))
+        assert [(f, r) for f, r, _ in violations] == [("holder_code", "GUARDIAN_MUST_CONSENT")], typed
     license_id, child = certificate(running, mother, father, born=years_before(today, 14))  # 14 today
     granted = consent(running, child, (license_id,))
     assert (granted.consent.holder_code, granted.consent.guardian_code) == (child, "")
@@ -433,3 +438,19 @@ def test_a_portal_finds_the_licenses_a_parent_may_name_for_a_child(running: Runn
     current = amend(running, first, "更正父亲信息", father_citizen_id=new_father, father_name="王强")
     assert consentable(running, father, child) == []  # the version in force no longer names him
     assert consentable(running, new_father, child) == [current]
+
+
+def test_a_childs_own_consent_granted_before_its_age_could_be_told_is_refused_at_use(running: RunningGateway) -> None:
+    """A consent by type under a newborn's 099 code that held no license yet told no age when granted; once its
+    出生医学证明 was issued, the department read it on the newborn's own consent (found by a security tester). The
+    age is judged again at use: CONSENT_NEEDS_GUARDIAN, and the parent's consent reads it."""
+    mother, father = parents()
+    code = "Q" + str(random.randrange(10**9, 10**10))
+    granted = consent(running, code, (), type_codes=(BIRTH_CERTIFICATE,))  # nothing tells its age yet
+    assert granted.consent.guardian_code == ""
+    license_id, child = certificate(running, mother, father, child=code)
+    assert child == code
+    reason, _ = denied(lambda: data(running, license_id, CBDJ, member=MEDICAL, code=granted.code))
+    assert reason == "CONSENT_NEEDS_GUARDIAN"
+    hers = consent(running, mother, (license_id,))
+    assert fields_of(data(running, license_id, CBDJ, member=MEDICAL, code=hers.code))["mother_name"] == "李芳"

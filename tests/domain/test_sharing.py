@@ -1546,9 +1546,10 @@ def test_a_guardians_consent_ends_when_an_amendment_takes_the_guardian_off() -> 
     hers = dataclasses.replace(BIRTH_CONSENT, consent_id="G2", guardian_code=MOTHER_CODE)
     assert isinstance(read_birth(current, hers), Permit)
     assert reason_of(read_birth(superseded, hers)) is R.CONSENT_GUARDIAN_ENDED
-    # the holder's own consent reads any version, as before
+    # the holder's own consent reads no version: the holder, born 2024, is under 14 (个人信息保护法 第三十一条)
     own = dataclasses.replace(BIRTH_CONSENT, consent_id="C9", guardian_code="")
-    assert isinstance(read_birth(current, own), Permit) and isinstance(read_birth(superseded, own), Permit)
+    assert reason_of(read_birth(current, own)) is reason_of(read_birth(superseded, own)) is R.CONSENT_NEEDS_GUARDIAN
+    assert R.CONSENT_NEEDS_GUARDIAN.authorizable
 
 
 def test_a_guardians_consent_ends_when_the_holder_comes_of_age() -> None:
