@@ -443,8 +443,9 @@ def _initialise(
                 # versions before 0029 do not name their connections: said, since init cannot tell them from a psql
                 # (an operator had read the wait for named processes as init protecting them; an upgrade tester)
                 print(
-                    f"warning: connections that name no application are open to the database ({', '.join(unnamed)}): "
-                    "gateway processes of a version before schema 0029 name none; if any still runs, stop it now",
+                    f"warning: connections that name no application, or name themselves as a gateway under another "
+                    f"database role, are open to the database ({', '.join(unnamed)}): gateway processes of a version "
+                    "before schema 0029 name none; if any still runs, stop it now",
                     file=sys.stderr,
                 )
     try:

@@ -260,6 +260,21 @@ def test_init_refuses_to_upgrade_under_processes_that_stay(tmp_path: Path) -> No
                     check_alone(gateway, "0028", wait=0.5, say=said.append)
             assert said == ["1 other gateway processes are connected to the database: waiting up to 0.5 s"]
             assert "zzgw/0028/gone-host/77 from" in str(refused.value) and "pg_terminate_backend" in str(refused.value)
+            # a session of another role that names itself so is no gateway of this store: any role may connect and
+            # name itself, and had held an upgrade back (a security tester); it is said as an unnamed one
+            role = f"cli_fix_role_{uuid.uuid4().hex[:8]}"
+            admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+            with admin.connect() as connection:
+                connection.execute(text(f'CREATE ROLE "{role}" LOGIN'))
+            try:
+                stranger = make_url(plain).set(username=role).render_as_string(hide_password=False)
+                with psycopg.connect(stranger, application_name="zzgw/0028/evil-host/4242"):
+                    check_alone(gateway, "0028", wait=0.5, say=said.append)  # not refused
+                    assert gateway.db.unnamed_connections() == ["1 from 127.0.0.1"]
+            finally:
+                with admin.connect() as connection:
+                    connection.execute(text(f'DROP ROLE IF EXISTS "{role}"'))
+                admin.dispose()
         finally:
             gateway.close()
 
@@ -336,9 +351,9 @@ def test_init_says_who_holds_the_lock_its_schema_change_waits_for(
         assert "waited 1 s for a lock other sessions hold (pid" in said and "no name, idle in transaction" in said
         assert "zzgw/" not in said  # init's own connections (its setup lock) are none of them (found in review)
         assert "nothing was changed" in said
-        assert (
-            "warning: connections that name no application are open to the database (1 from" in capsys.readouterr().err
-        )
+        warned = " ".join(capsys.readouterr().err.split())
+        assert "warning: connections that name no application, or name themselves as a gateway under another" in warned
+        assert "database role, are open to the database (1 from" in warned
         with create_engine(url).connect() as connection:
             assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == previous
         upgraded = zzgw(environment, "init")  # the session gone: upgraded

@@ -150,7 +150,9 @@ class AuthorizationServicer(authorization_pb2_grpc.AuthorizationServiceServicer)
         self, request: authorization_pb2.ListConsentableLicensesRequest, context: grpc.ServicerContext
     ) -> authorization_pb2.ListConsentableLicensesResponse:
         service = self._authorization()
-        found = service.consentable_licenses(request.holder_code, request.child_code)
+        found = service.consentable_licenses(
+            caller(), request.holder_code, request.child_code, operator=operator(context)
+        )
         return authorization_pb2.ListConsentableLicensesResponse(
             licenses=[self._consentable(license, service.effective_status(license)) for license in found]
         )

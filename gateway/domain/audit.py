@@ -62,6 +62,8 @@ class AuditAction(enum.StrEnum):
     GRANT_CONSENT = "GRANT_CONSENT"
     WITHDRAW_CONSENT = "WITHDRAW_CONSENT"
     LIST_CONSENTS = "LIST_CONSENTS"
+    LIST_CONSENTABLE_LICENSES = "LIST_CONSENTABLE_LICENSES"
+    """A holder portal listed the licenses its holder (or a parent, a child's) may name in a consent."""
     ISSUER_GET_LICENSE = "ISSUER_GET_LICENSE"
     """An issuer read one of its own licenses (``IssuanceService.GetLicense``), outside any matter."""
     ISSUER_GET_LICENSE_DOCUMENT = "ISSUER_GET_LICENSE_DOCUMENT"
@@ -97,6 +99,7 @@ ACTION_WORDS: dict[str, str] = {
     "GRANT_CONSENT": "授权用证（持证人或其监护人）",
     "WITHDRAW_CONSENT": "撤回用证授权",
     "LIST_CONSENTS": "查看授权",
+    "LIST_CONSENTABLE_LICENSES": "查看可授权的证照",
     "ISSUER_GET_LICENSE": "发证部门调阅证照",
     "ISSUER_GET_LICENSE_DOCUMENT": "发证部门调阅证照文件",
     "GET_RECEIPT": "调阅核验回执",

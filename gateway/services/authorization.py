@@ -944,11 +944,15 @@ class AuthorizationService:
         with self._db.unit_of_work() as uow:
             return self._state_in(uow, consent, now)
 
-    def consentable_licenses(self, holder_code: str, child_code: str = "") -> list[License]:
+    def consentable_licenses(
+        self, caller: Member, holder_code: str, child_code: str = "", *, operator: str = ""
+    ) -> list[License]:
         """The current licenses the holder of ``holder_code`` may name in a consent: their own; or, with
         ``child_code``, those of that child that name them as a parent, while the child is a minor (what
         ``GrantConsent`` takes for 监护人代为授权). A portal had no way to learn the identifiers it must name
-        (found by a holder-portal tester). The holder's own look: no record."""
+        (found by a holder-portal tester). On the log of the holder whose licenses are listed (the child's, naming
+        the parent): a person's register, numbers included, is the most a portal reads (found by a security tester)."""
+        operator = check_operator(operator)
         holder_code = checked_holder_code(holder_code)
         owner = checked_holder_code(child_code, field="child_code") if child_code else holder_code
         code_types = sorted({t for lt in self._catalog.license_types.values() for t in lt.holder_code_types})
@@ -957,17 +961,33 @@ class AuthorizationService:
             found = uow.holder_licenses.all_current(owner, code_types, limit=MAX_CONSENTABLE)
         if not child_code:  # a child under 14 names none in person: GUARDIAN_MUST_CONSENT, as GrantConsent says
             self._check_consents_in_person(holder_code, found, (), now)  # (its listing had offered them; a tester)
-            return found
-        named = []
-        for license in found:
-            license_type = self._catalog.license_types.get(license.content.type_code)
-            if (
-                license_type is not None
-                and holder_code in guardians_of(license, license_type)
-                and is_minor(license, license_type, now)
-            ):
-                named.append(license)
-        return named
+            listed = found
+        else:
+            listed = []
+            for license in found:
+                license_type = self._catalog.license_types.get(license.content.type_code)
+                if (
+                    license_type is not None
+                    and holder_code in guardians_of(license, license_type)
+                    and is_minor(license, license_type, now)
+                ):
+                    listed.append(license)
+        entry = AuditEntry(
+            at=now,
+            caller=caller.code,
+            operator=operator,
+            action=AuditAction.LIST_CONSENTABLE_LICENSES,
+            matter_code="",
+            purpose="",
+            holder_code=owner,
+            decision="LISTED",
+            reason=f"licenses={len(listed)}",
+            subjects=(holder_code,) if child_code else (),
+        )
+        with self._db.unit_of_work(write=True) as uow:
+            self._audit.append(uow, [entry])
+            uow.commit()
+        return listed
 
     def effective_status(self, license: License) -> LicenseStatus:
         """The license's status today (an ACTIVE license past its end date is EXPIRED)."""

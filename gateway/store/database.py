@@ -385,26 +385,27 @@ class Database:
         return [f"pid {pid} ({app}, {state}, since {since})" for pid, app, state, since in rows]
 
     def unnamed_connections(self) -> list[str]:
-        """The other connections to this PostgreSQL database that name no application, as ``COUNT from ADDRESS``:
-        gateway processes of versions before schema 0029, or other clients that name none (psql names itself
-        ``psql``); none on SQLite."""
+        """The other connections to this PostgreSQL database that name no application, or name themselves as a
+        gateway under another role, as ``COUNT from ADDRESS``: gateway processes of versions before schema 0029, or
+        other clients (psql names itself ``psql``); none on SQLite."""
         if self.engine.dialect.name != "postgresql":
             return []
         with self.engine.connect() as connection:
             rows = connection.execute(
                 text(
                     "SELECT coalesce(host(client_addr), 'an unknown address') AS addr, count(*) FROM pg_stat_activity "
-                    "WHERE datname = current_database() AND coalesce(application_name, '') = '' "
-                    "AND backend_type = 'client backend' AND pid <> pg_backend_pid() GROUP BY 1 ORDER BY 1"
+                    "WHERE datname = current_database() AND backend_type = 'client backend' "
+                    "AND pid <> pg_backend_pid() AND (coalesce(application_name, '') = '' "
+                    "OR (application_name LIKE 'zzgw/%' AND usename <> current_user)) GROUP BY 1 ORDER BY 1"
                 )
             ).all()
         return [f"{count} from {addr}" for addr, count in rows]
 
     def other_gateways(self, *, but_schema: str = "") -> list[str]:
-        """The other gateway processes connected to this PostgreSQL database (``application_name``), each as
-        ``zzgw/SCHEMA/HOST/PID from ADDRESS``, but those needing ``but_schema``: versions from schema 0029 on name
-        themselves; none on SQLite. The address is unknown to a role that may not see another role's (and for a
-        local socket)."""
+        """The other gateway processes connected to this PostgreSQL database (``application_name``) under this
+        process's role, each as ``zzgw/SCHEMA/HOST/PID from ADDRESS``, but those needing ``but_schema``: versions
+        from schema 0029 on name themselves; none on SQLite. A session of another role that names itself so is none
+        of them: any role may connect and name itself, and had held an upgrade back (found by a security tester)."""
         if self.engine.dialect.name != "postgresql":
             return []
         with self.engine.connect() as connection:
@@ -412,7 +413,8 @@ class Database:
                 text(
                     "SELECT DISTINCT application_name, coalesce(host(client_addr), 'an unknown address') AS addr "
                     "FROM pg_stat_activity WHERE datname = current_database() AND application_name LIKE 'zzgw/%' "
-                    "AND application_name <> :mine AND application_name NOT LIKE :same ORDER BY 1"
+                    "AND usename = current_user AND application_name <> :mine AND application_name NOT LIKE :same "
+                    "ORDER BY 1"
                 ),
                 {"mine": application_name(), "same": f"zzgw/{but_schema}/%" if but_schema else ""},
             ).all()

@@ -438,6 +438,9 @@ def test_a_portal_finds_the_licenses_a_parent_may_name_for_a_child(running: Runn
     current = amend(running, first, "更正父亲信息", father_citizen_id=new_father, father_name="王强")
     assert consentable(running, father, child) == []  # the version in force no longer names him
     assert consentable(running, new_father, child) == [current]
+    # each listing of the child's is on the child's log, and the parent's who listed it
+    listed = [r for r in log_of(running, new_father).records if r.action == "LIST_CONSENTABLE_LICENSES"]
+    assert [(r.decision, r.reason) for r in listed] == [("LISTED", "licenses=1")]
 
 
 def test_a_childs_own_consent_granted_before_its_age_could_be_told_is_refused_at_use(running: RunningGateway) -> None:

@@ -29,8 +29,7 @@ class AuthorizationServiceStub:
     """Authorisation of conditional sharing (有条件共享): a consumer's access request decided by the owning issuer
     (统一受理、平台授权), and a holder's consent (授权 / 用证码) created and withdrawn through a holder portal.
     Decisions, withdrawals and expiry take effect at the next sharing call. Every answered call appends one access
-    record to the audit trail, but ListConsentableLicenses (a holder portal's look at its holder's own licenses, as
-    its reads of the holder's access log and receipts are).
+    record to the audit trail.
     """
 
     def __init__(self, channel):
@@ -80,8 +79,7 @@ class AuthorizationServiceServicer:
     """Authorisation of conditional sharing (有条件共享): a consumer's access request decided by the owning issuer
     (统一受理、平台授权), and a holder's consent (授权 / 用证码) created and withdrawn through a holder portal.
     Decisions, withdrawals and expiry take effect at the next sharing call. Every answered call appends one access
-    record to the audit trail, but ListConsentableLicenses (a holder portal's look at its holder's own licenses, as
-    its reads of the holder's access log and receipts are).
+    record to the audit trail.
     """
 
     def RequestAccess(self, request, context):
@@ -137,9 +135,9 @@ class AuthorizationServiceServicer:
     def ListConsentableLicenses(self, request, context):
         """A holder portal lists the licenses its holder may name in a consent (我的证照): those the holder holds; or,
         with child_code, those of a minor child that name the holder as a parent (监护人代为授权). Each current
-        version, with its type, issuer, number, validity and status, and no field's value. The holder's own look: on no
-        access log. A holder under 14 names none in person: INVALID_ARGUMENT / GUARDIAN_MUST_CONSENT (a parent lists
-        the child's with child_code).
+        version, with its type, issuer, number, validity and status, and no field's value; on the access log of the
+        holder whose licenses are listed (the child's, naming the parent). A holder under 14 names none in person:
+        INVALID_ARGUMENT / GUARDIAN_MUST_CONSENT (a parent lists the child's with child_code).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -195,8 +193,7 @@ class AuthorizationService:
     """Authorisation of conditional sharing (有条件共享): a consumer's access request decided by the owning issuer
     (统一受理、平台授权), and a holder's consent (授权 / 用证码) created and withdrawn through a holder portal.
     Decisions, withdrawals and expiry take effect at the next sharing call. Every answered call appends one access
-    record to the audit trail, but ListConsentableLicenses (a holder portal's look at its holder's own licenses, as
-    its reads of the holder's access log and receipts are).
+    record to the audit trail.
     """
 
     @staticmethod
