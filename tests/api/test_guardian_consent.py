@@ -58,7 +58,7 @@ def certificate(
     child, by a 公民身份号码 of that birth date (a boy's), or by ``child`` (code type 其他: a newborn without one
     yet). Returns its identifier and the child's code."""
     born = born or china_today() - dt.timedelta(days=7)
-    code = child or samples.citizen_id(2 * random.randrange(500) + 1, born)  # odd: a boy
+    code = child or _new_child(born)
     name = "张小明"
     record = {
         "request_id": f"bc-{uuid.uuid4().hex}",
@@ -81,6 +81,19 @@ def certificate(
     }
     license = running.issuance(HEALTH).IssueLicense(issue_request(record)).license
     return license.license_id, license.holder.code
+
+
+_CHILDREN: set[str] = set()
+"""The children's codes issued in this process: 500 boys a day had made two tests' children one child now and then,
+and the one's consents were listed with the other's."""
+
+
+def _new_child(born: dt.date) -> str:
+    """A boy's 公民身份号码 of birth date ``born`` no certificate of this process has had (odd sequence: a boy)."""
+    while (code := samples.citizen_id(2 * random.randrange(500) + 1, born)) in _CHILDREN:
+        pass
+    _CHILDREN.add(code)
+    return code
 
 
 def parents() -> tuple[str, str]:
