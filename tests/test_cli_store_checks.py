@@ -97,6 +97,24 @@ def empty_database(kind: str, directory: Path) -> Iterator[str]:
         admin.dispose()
 
 
+def downgrade(url: str, revision: str) -> None:
+    """Take the store at ``url`` back to schema ``revision``, as the version before this one left it."""
+    from alembic import command
+    from alembic.config import Config
+
+    from gateway.store.database import MIGRATIONS
+
+    engine = create_engine(url)
+    try:
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.downgrade(config, revision)
+    finally:
+        engine.dispose()
+
+
 def tables(url: str) -> list[str]:
     from sqlalchemy import inspect
 
@@ -174,10 +192,8 @@ def test_a_store_of_another_schema_is_said_and_init_upgrades_only_when_alone(
     `zzgw init` had stopped with Alembic's traceback; and init had upgraded a PostgreSQL store while an old replica
     still wrote to it (an upgrade tester). Each is one line with exit status 2 now."""
     import psycopg
-    from alembic import command
-    from alembic.config import Config
 
-    from gateway.store.database import MIGRATIONS, schema_revisions
+    from gateway.store.database import schema_revisions
 
     head, previous = schema_revisions()[-1], schema_revisions()[-2]
     with empty_database(kind, tmp_path) as url:
@@ -186,11 +202,7 @@ def test_a_store_of_another_schema_is_said_and_init_upgrades_only_when_alone(
         assert made.returncode == 0, made.stderr
         engine = create_engine(url)
         try:
-            config = Config()
-            config.set_main_option("script_location", str(MIGRATIONS))
-            with engine.begin() as connection:
-                config.attributes["connection"] = connection
-                command.downgrade(config, previous)  # the store as the previous version left it
+            downgrade(url, previous)  # the store as the previous version left it
             older = (
                 f"zzgw: configuration error: the database {label} is at schema {previous}, and this code needs "
                 f"{head}: run `zzgw init` to upgrade it, with every gateway process of the old version stopped "
@@ -212,9 +224,7 @@ def test_a_store_of_another_schema_is_said_and_init_upgrades_only_when_alone(
                     same.close()
                 assert upgraded.returncode == 0, upgraded.stderr
                 assert "1 other gateway processes are connected to the database: waiting up to 60 s" in upgraded.stderr
-                with engine.begin() as connection:
-                    config.attributes["connection"] = connection
-                    command.downgrade(config, previous)
+                downgrade(url, previous)
             upgraded = zzgw(env(data_dir, url), "init")
             assert upgraded.returncode == 0 and f"at schema {head}" in upgraded.stdout, upgraded.stderr
             assert zzgw(env(data_dir, url), "members").returncode == 0
@@ -318,28 +328,18 @@ def test_init_says_who_holds_the_lock_its_schema_change_waits_for(
     if not PG_URL:
         pytest.skip("needs PostgreSQL: ZZGW_TEST_DATABASE_URL or 127.0.0.1:5432")
     import psycopg
-    from alembic import command
-    from alembic.config import Config
 
     from gateway.config import ConfigError, Settings
     from gateway.server import initialise
     from gateway.store import database
-    from gateway.store.database import MIGRATIONS, schema_revisions
+    from gateway.store.database import schema_revisions
 
     previous = schema_revisions()[-2]
     with empty_database("postgresql", tmp_path) as url:
         environment = env(tmp_path / "var", url, ZZGW_MODE="dev")
         made = zzgw(environment, "init")
         assert made.returncode == 0, made.stderr
-        engine = create_engine(url)
-        try:
-            config = Config()
-            config.set_main_option("script_location", str(MIGRATIONS))
-            with engine.begin() as connection:
-                config.attributes["connection"] = connection
-                command.downgrade(config, previous)
-        finally:
-            engine.dispose()
+        downgrade(url, previous)
         monkeypatch.setattr(database, "MIGRATION_LOCK_SECONDS", 1.0)
         plain = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
         settings = Settings.load(env=environment)

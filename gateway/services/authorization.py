@@ -911,20 +911,7 @@ class AuthorizationService:
             more, found = len(found) > limit, found[:limit]
             states = tuple(self._state_in(uow, consent, now) for consent in found)
             self._audit.append(
-                uow,
-                [
-                    AuditEntry(
-                        at=now,
-                        caller=caller.code,
-                        operator=operator,
-                        action=AuditAction.LIST_CONSENTS,
-                        matter_code="",
-                        purpose="",
-                        holder_code=holder_code,
-                        decision="LISTED",
-                        reason=f"consents={len(found)}",
-                    )
-                ],
+                uow, [_listed(caller, operator, AuditAction.LIST_CONSENTS, holder_code, f"consents={len(found)}", now)]
             )
             uow.commit()
         seen = (cursor.seen if cursor else 0) + len(found)
@@ -972,16 +959,13 @@ class AuthorizationService:
                     and is_minor(license, license_type, now)
                 ):
                     listed.append(license)
-        entry = AuditEntry(
-            at=now,
-            caller=caller.code,
-            operator=operator,
-            action=AuditAction.LIST_CONSENTABLE_LICENSES,
-            matter_code="",
-            purpose="",
-            holder_code=owner,
-            decision="LISTED",
-            reason=f"licenses={len(listed)}",
+        entry = _listed(
+            caller,
+            operator,
+            AuditAction.LIST_CONSENTABLE_LICENSES,
+            owner,
+            f"licenses={len(listed)}",
+            now,
             subjects=(holder_code,) if child_code else (),
         )
         with self._db.unit_of_work(write=True) as uow:
@@ -1074,6 +1058,31 @@ class AuthorizationService:
             reason=f"consent={consent.consent_id}",
             subjects=(*subjects, consent.guardian_code) if consent.guardian_code else subjects,
         )
+
+
+def _listed(
+    caller: Member,
+    operator: str,
+    action: AuditAction,
+    holder_code: str,
+    reason: str,
+    now: dt.datetime,
+    *,
+    subjects: tuple[str, ...] = (),
+) -> AuditEntry:
+    """The record of a holder portal's listing for a holder (its consents, its licenses), outside any matter."""
+    return AuditEntry(
+        at=now,
+        caller=caller.code,
+        operator=operator,
+        action=action,
+        matter_code="",
+        purpose="",
+        holder_code=holder_code,
+        decision="LISTED",
+        reason=reason,
+        subjects=subjects,
+    )
 
 
 def _may_hold(code: str, license_type: LicenseType) -> bool:
