@@ -354,25 +354,9 @@ def checked_holder_code(code: str, *, code_type: str = "", field: str = "holder_
     (``BAD_CHECK_CHARACTER``) instead of matching nobody; a code given without its type by the type its form tells
     (``holder_code_type_by_form``). InvalidRequestError when it is bad."""
     errors: list[FieldViolation] = []
-    if not code_type:
-        code = _without_separators(code)
     code = check_holder_code(field, code_type or holder_code_type_by_form(code), code, errors)
     if errors:
         raise InvalidRequestError(errors)
-    return code
-
-
-def _without_separators(code: str) -> str:
-    """A 公民身份号码 or 统一社会信用代码 typed in groups (``370102-20161204-2117``, spaces or dashes between) is that
-    code: read by its form as another code type (其他, which takes '-'), it had been a holder no license has, and a
-    child's code so written had escaped the age check of a consent (found by a security tester). Any other code is
-    left as typed."""
-    joined = re.sub(r"[\s\-]", "", code)
-    if joined != code.strip() and holder_code_type_by_form(joined) in ("111", "554", "001"):
-        errors: list[FieldViolation] = []
-        check_holder_code("code", holder_code_type_by_form(joined), joined, errors)
-        if not errors:
-            return joined
     return code
 
 

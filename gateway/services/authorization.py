@@ -139,6 +139,9 @@ class ConsentState(enum.Enum):
     """A guardian's consent whose guardian no longer consents for the holder: on the version in force of every
     license it names, the holder is of age or the guardian is no longer named (``gateway.domain.sharing`` refuses
     its use ``CONSENT_GUARDIAN_ENDED``)."""
+    NEEDS_GUARDIAN = "NEEDS_GUARDIAN"
+    """A holder's own consent while the holder is under 14: its use is refused CONSENT_NEEDS_GUARDIAN (found in
+    review: it had been listed ACTIVE)."""
 
 
 def new_consent_code() -> str:
@@ -198,16 +201,20 @@ _FINAL_STATES = frozenset({ConsentState.WITHDRAWN, ConsentState.EXPIRED})
 """States that nothing but time past them decides: no guardian's standing needs to be read."""
 
 
-def consent_state(consent: StoredConsent, now: dt.datetime, *, guardian_stands: bool = True) -> ConsentState:
+def consent_state(
+    consent: StoredConsent, now: dt.datetime, *, guardian_stands: bool = True, of_a_child: bool = False
+) -> ConsentState:
     """A consent's state at ``now``, in the order its use is judged (``gateway.domain.sharing``, rule 7): withdrawn,
     expired, its guardian's standing ended (``guardian_stands`` False: see ``AuthorizationService.consent_state``),
-    used up, else active."""
+    a holder's own while under 14 (``of_a_child``), used up, else active."""
     if consent.withdrawn_at is not None:
         return ConsentState.WITHDRAWN
     if now >= consent.valid_until:
         return ConsentState.EXPIRED
     if consent.guardian_code and not guardian_stands:
         return ConsentState.GUARDIAN_ENDED
+    if not consent.guardian_code and of_a_child:
+        return ConsentState.NEEDS_GUARDIAN
     if consent.uses_left <= 0:
         return ConsentState.USED_UP
     return ConsentState.ACTIVE
@@ -871,6 +878,9 @@ class AuthorizationService:
             raise invalid("consent_id", "REQUIRED", "请填写授权编号（consent_id is required）")
         now = self._clock.now()
         with self._db.unit_of_work(write=True) as uow:
+            # first, as a grant does: locking the consent's row and then those of the codes past their day had
+            # deadlocked with a grant locking them in the other order (found in review)
+            uow.consents.clear_sealed_codes(now - dt.timedelta(hours=CODE_KEPT_HOURS))
             consent = uow.consents.get(consent_id)
             if consent is None or holder_code not in (consent.holder_code, consent.guardian_code):
                 raise NotFoundError(
@@ -878,7 +888,6 @@ class AuthorizationService:
                 )
             spent = self._state_in(uow, consent, now) in _SPENT_STATES
             changed = not spent and uow.consents.withdraw(consent_id, now)
-            uow.consents.clear_sealed_codes(now - dt.timedelta(hours=CODE_KEPT_HOURS))  # as a grant does
             withdrawn = uow.consents.get(consent_id)
             assert withdrawn is not None
             named = [_current(uow, license_id) for license_id in withdrawn.license_ids[:1]]
@@ -926,7 +935,7 @@ class AuthorizationService:
         """``consent``'s state now. A guardian's consent (``guardian_code``) whose use would be refused
         ``CONSENT_GUARDIAN_ENDED`` on every license it names is GUARDIAN_ENDED: read from the store."""
         now = self._clock.now()
-        if not consent.guardian_code or consent_state(consent, now) in _FINAL_STATES:
+        if consent_state(consent, now) in _FINAL_STATES:
             return consent_state(consent, now)
         with self._db.unit_of_work() as uow:
             return self._state_in(uow, consent, now)
@@ -1010,8 +1019,26 @@ class AuthorizationService:
 
     def _state_in(self, uow: UnitOfWork, consent: StoredConsent, now: dt.datetime) -> ConsentState:
         if not consent.guardian_code:
-            return consent_state(consent, now)
+            return consent_state(consent, now, of_a_child=self._of_a_child(uow, consent, now))
         return consent_state(consent, now, guardian_stands=self._guardian_stands(uow, consent, now))
+
+    def _of_a_child(self, uow: UnitOfWork, consent: StoredConsent, now: dt.datetime) -> bool:
+        """Whether ``consent``, a holder's own, is a child's under 14 now: by the birth date of a citizen ID, else of
+        the licenses it covers (those it names, as in force, and the holder's of the types it names), as its use
+        judges it (``CONSENT_NEEDS_GUARDIAN``)."""
+        holder = consent.holder_code
+        born = citizen_birth_date(holder) if holder_code_type_by_form(holder) == "111" else None
+        if born is None:
+            covered = [_current(uow, license_id) for license_id in consent.license_ids]
+            if consent.type_codes:
+                code_types = sorted({t for lt in self._catalog.license_types.values() for t in lt.holder_code_types})
+                held = uow.holder_licenses.all_current(holder, code_types, limit=MAX_CONSENTABLE)
+                covered += [license for license in held if license.content.type_code in consent.type_codes]
+            for license in covered:
+                license_type = self._catalog.license_types.get(license.content.type_code) if license else None
+                if born is None and license is not None and license_type is not None:
+                    born = holder_birth_date(license, license_type)
+        return born is not None and now.astimezone(CHINA_TZ).date() < of_age_on(born, AGE_OF_CONSENT)
 
     def _guardian_stands(self, uow: UnitOfWork, consent: StoredConsent, now: dt.datetime) -> bool:
         """Whether the guardian of ``consent`` may still consent for its holder through one of the licenses it names:

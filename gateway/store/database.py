@@ -396,16 +396,18 @@ class Database:
                     "SELECT coalesce(host(client_addr), 'an unknown address') AS addr, count(*) FROM pg_stat_activity "
                     "WHERE datname = current_database() AND backend_type = 'client backend' "
                     "AND pid <> pg_backend_pid() AND (coalesce(application_name, '') = '' "
-                    "OR (application_name LIKE 'zzgw/%' AND usename <> current_user)) GROUP BY 1 ORDER BY 1"
+                    "OR (application_name LIKE 'zzgw/%' AND usename <> session_user)) GROUP BY 1 ORDER BY 1"
                 )
             ).all()
         return [f"{count} from {addr}" for addr, count in rows]
 
     def other_gateways(self, *, but_schema: str = "") -> list[str]:
         """The other gateway processes connected to this PostgreSQL database (``application_name``) under this
-        process's role, each as ``zzgw/SCHEMA/HOST/PID from ADDRESS``, but those needing ``but_schema``: versions
-        from schema 0029 on name themselves; none on SQLite. A session of another role that names itself so is none
-        of them: any role may connect and name itself, and had held an upgrade back (found by a security tester)."""
+        process's login role (``session_user``: a role the session switches to later is not the one PostgreSQL
+        names), each as ``zzgw/SCHEMA/HOST/PID from ADDRESS``, but those needing ``but_schema``: versions from
+        schema 0029 on name themselves; none on SQLite. A session of another role that names itself so is none
+        of them: any role may connect and name itself, and had held an upgrade back (found by a security
+        tester)."""
         if self.engine.dialect.name != "postgresql":
             return []
         with self.engine.connect() as connection:
@@ -413,7 +415,7 @@ class Database:
                 text(
                     "SELECT DISTINCT application_name, coalesce(host(client_addr), 'an unknown address') AS addr "
                     "FROM pg_stat_activity WHERE datname = current_database() AND application_name LIKE 'zzgw/%' "
-                    "AND usename = current_user AND application_name <> :mine AND application_name NOT LIKE :same "
+                    "AND usename = session_user AND application_name <> :mine AND application_name NOT LIKE :same "
                     "ORDER BY 1"
                 ),
                 {"mine": application_name(), "same": f"zzgw/{but_schema}/%" if but_schema else ""},

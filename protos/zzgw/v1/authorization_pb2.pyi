@@ -42,6 +42,7 @@ class ConsentState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     CONSENT_STATE_EXPIRED: _ClassVar[ConsentState]
     CONSENT_STATE_WITHDRAWN: _ClassVar[ConsentState]
     CONSENT_STATE_GUARDIAN_ENDED: _ClassVar[ConsentState]
+    CONSENT_STATE_NEEDS_GUARDIAN: _ClassVar[ConsentState]
 ACCESS_REQUEST_STATE_UNSPECIFIED: AccessRequestState
 ACCESS_REQUEST_STATE_PENDING: AccessRequestState
 ACCESS_REQUEST_STATE_APPROVED: AccessRequestState
@@ -61,6 +62,7 @@ CONSENT_STATE_USED_UP: ConsentState
 CONSENT_STATE_EXPIRED: ConsentState
 CONSENT_STATE_WITHDRAWN: ConsentState
 CONSENT_STATE_GUARDIAN_ENDED: ConsentState
+CONSENT_STATE_NEEDS_GUARDIAN: ConsentState
 
 class AccessRequest(_message.Message):
     __slots__ = ("request_id", "requester", "requester_name", "issuer_code", "type_code", "type_name", "license_id", "matter_code", "purpose", "fields", "duration_days", "state", "submitted_at", "deadline", "decided_at", "approved_fields", "valid_until", "decision_reason")
