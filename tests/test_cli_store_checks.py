@@ -281,9 +281,25 @@ def test_init_refuses_to_upgrade_under_processes_that_stay(tmp_path: Path) -> No
                 with psycopg.connect(stranger, application_name="zzgw/0028/evil-host/4242"):
                     check_alone(gateway, "0028", wait=0.5, say=said.append)  # not refused
                     assert gateway.db.unnamed_connections() == ["1 from 127.0.0.1"]
+                # a login role whose sessions switch to an owner role (ALTER ROLE … SET role): its gateways are still
+                # seen, by the login role PostgreSQL names them under (current_user had hidden them; found in review)
+                with admin.connect() as connection:
+                    connection.execute(text(f'CREATE ROLE "{role}_owner" NOLOGIN'))
+                    connection.execute(text(f'GRANT "{role}_owner" TO "{role}"'))
+                    connection.execute(text(f'ALTER ROLE "{role}" SET role = "{role}_owner"'))
+                login = make_url(url).set(username=role).render_as_string(hide_password=False)
+                database = Database.connect(login)
+                try:
+                    with psycopg.connect(stranger, application_name="zzgw/0028/old-replica/4343"):
+                        assert [n.split(" from ")[0] for n in database.other_gateways()] == [
+                            "zzgw/0028/old-replica/4343"
+                        ]
+                finally:
+                    database.engine.dispose()
             finally:
                 with admin.connect() as connection:
                     connection.execute(text(f'DROP ROLE IF EXISTS "{role}"'))
+                    connection.execute(text(f'DROP ROLE IF EXISTS "{role}_owner"'))
                 admin.dispose()
         finally:
             gateway.close()

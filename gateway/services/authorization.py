@@ -79,7 +79,13 @@ from gateway.domain.guardianship import (
     is_minor,
     of_age_on,
 )
-from gateway.domain.identifiers import LicenseId, citizen_id_problem, holder_code_type_by_form, license_id_violation
+from gateway.domain.identifiers import (
+    LicenseId,
+    citizen_id_problem,
+    holder_code_type_by_form,
+    license_id_violation,
+    uscc_problem,
+)
 from gateway.domain.model import CHINA_TZ, Clock, License, LicenseStatus, Member, Role, today
 from gateway.domain.sharing import CONSUMER_ROLES, request_deadline
 from gateway.domain.validation import MAX_REASON, check_holder_code, check_text, checked_holder_code
@@ -206,17 +212,17 @@ def consent_state(
 ) -> ConsentState:
     """A consent's state at ``now``, in the order its use is judged (``gateway.domain.sharing``, rule 7): withdrawn,
     expired, its guardian's standing ended (``guardian_stands`` False: see ``AuthorizationService.consent_state``),
-    a holder's own while under 14 (``of_a_child``), used up, else active."""
+    used up, a holder's own while under 14 (``of_a_child``), else active."""
     if consent.withdrawn_at is not None:
         return ConsentState.WITHDRAWN
     if now >= consent.valid_until:
         return ConsentState.EXPIRED
     if consent.guardian_code and not guardian_stands:
         return ConsentState.GUARDIAN_ENDED
+    if consent.uses_left <= 0:  # before a child's: used up, it grants nothing, whoever consents again
+        return ConsentState.USED_UP
     if not consent.guardian_code and of_a_child:
         return ConsentState.NEEDS_GUARDIAN
-    if consent.uses_left <= 0:
-        return ConsentState.USED_UP
     return ConsentState.ACTIVE
 
 
@@ -914,8 +920,10 @@ class AuthorizationService:
         cursor = _ConsentCursor.parse(page_token)
         limit = max(1, min(limit, MAX_LIST))
         now = self._clock.now()
+        with self._db.unit_of_work(write=True) as uow:  # as a grant does, in a short transaction of its own
+            uow.consents.clear_sealed_codes(now - dt.timedelta(hours=CODE_KEPT_HOURS))
+            uow.commit()
         with self._db.unit_of_work(write=True) as uow:
-            uow.consents.clear_sealed_codes(now - dt.timedelta(hours=CODE_KEPT_HOURS))  # as a grant does
             found = _consents_after(uow, holder_code, cursor, limit + 1)  # one more: whether a page follows
             more, found = len(found) > limit, found[:limit]
             states = tuple(self._state_in(uow, consent, now) for consent in found)
@@ -1024,21 +1032,26 @@ class AuthorizationService:
 
     def _of_a_child(self, uow: UnitOfWork, consent: StoredConsent, now: dt.datetime) -> bool:
         """Whether ``consent``, a holder's own, is a child's under 14 now: by the birth date of a citizen ID, else of
-        the licenses it covers (those it names, as in force, and the holder's of the types it names), as its use
-        judges it (``CONSENT_NEEDS_GUARDIAN``)."""
-        holder = consent.holder_code
-        born = citizen_birth_date(holder) if holder_code_type_by_form(holder) == "111" else None
-        if born is None:
-            covered = [_current(uow, license_id) for license_id in consent.license_ids]
-            if consent.type_codes:
-                code_types = sorted({t for lt in self._catalog.license_types.values() for t in lt.holder_code_types})
-                held = uow.holder_licenses.all_current(holder, code_types, limit=MAX_CONSENTABLE)
-                covered += [license for license in held if license.content.type_code in consent.type_codes]
-            for license in covered:
-                license_type = self._catalog.license_types.get(license.content.type_code) if license else None
-                if born is None and license is not None and license_type is not None:
-                    born = holder_birth_date(license, license_type)
+        the first of the holder's licenses that tells one (a 099 code's); never an organisation's credit code. As
+        its use judges it (``CONSENT_NEEDS_GUARDIAN``), once per holder (``_born``): a page of a company's consents
+        had read the store once per consent (found in review)."""
+        born = self._born(uow, consent.holder_code)
         return born is not None and now.astimezone(CHINA_TZ).date() < of_age_on(born, AGE_OF_CONSENT)
+
+    def _born(self, uow: UnitOfWork, holder: str) -> dt.date | None:
+        """The birth date of the holder of ``holder``, if anything tells it: its citizen ID (also one that reads as a
+        credit code), else, for a code no credit code, its licenses; kept for the unit of work's time."""
+        memo = uow.births
+        if holder not in memo:
+            born = citizen_birth_date(holder)
+            if born is None and uscc_problem(holder) is not None:  # no organisation is a child
+                code_types = sorted({t for lt in self._catalog.license_types.values() for t in lt.holder_code_types})
+                for license in uow.holder_licenses.all_current(holder, code_types, limit=MAX_CONSENTABLE):
+                    license_type = self._catalog.license_types.get(license.content.type_code)
+                    if license_type is not None and (born := holder_birth_date(license, license_type)) is not None:
+                        break
+            memo[holder] = born
+        return memo[holder]
 
     def _guardian_stands(self, uow: UnitOfWork, consent: StoredConsent, now: dt.datetime) -> bool:
         """Whether the guardian of ``consent`` may still consent for its holder through one of the licenses it names:

@@ -18,6 +18,7 @@ A SQLite store is the file this process opened (``StoreFile``): no connection ev
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import errno
 import fcntl
 import functools
@@ -577,6 +578,8 @@ class UnitOfWork:
     def __init__(self, session: Session, dialect: str):
         self.session = session
         self.dialect = dialect
+        self.births: dict[str, dt.date | None] = {}
+        """Holders' birth dates read in this unit of work (``AuthorizationService._born``), read once a page."""
         self.licenses = LicenseRepository(session)
         self.members = MemberRepository(session)
         self.seals = SealRepository(session)
