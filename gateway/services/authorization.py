@@ -302,6 +302,8 @@ class AuthorizationService:
         self._audit = audit
         self._ids = ids
         self._codes = codes
+        self._code_types = sorted({t for lt in catalog.license_types.values() for t in lt.holder_code_types})
+        """Every holder code type of the catalog: a holder's licenses are read by code under any of them."""
 
     # -- access requests -------------------------------------------------------------------------------------------
 
@@ -855,8 +857,7 @@ class AuthorizationService:
                 "一项授权只能涵盖同一持证人的证照（one consent covers the licenses of one holder）",
             )
         if not guardian:
-            versions = [now_in_force or named for now_in_force, named in zip(in_force, licenses, strict=True)]
-            self._check_consents_in_person(person, versions, type_codes, now)
+            self._check_consents_in_person(person, now)
         if not guardian:
             return "", person
         if type_codes:
@@ -959,12 +960,11 @@ class AuthorizationService:
         operator = check_operator(operator)
         holder_code = checked_holder_code(holder_code)
         owner = checked_holder_code(child_code, field="child_code") if child_code else holder_code
-        code_types = sorted({t for lt in self._catalog.license_types.values() for t in lt.holder_code_types})
         now = self._clock.now()
         with self._db.unit_of_work() as uow:
-            found = uow.holder_licenses.all_current(owner, code_types, limit=MAX_CONSENTABLE)
+            found = uow.holder_licenses.all_current(owner, self._code_types, limit=MAX_CONSENTABLE)
         if not child_code:  # a child under 14 names none in person: GUARDIAN_MUST_CONSENT, as GrantConsent says
-            self._check_consents_in_person(holder_code, found, (), now)  # (its listing had offered them; a tester)
+            self._check_consents_in_person(holder_code, now)  # (its listing had offered them; a tester)
             listed = found
         else:
             listed = []
@@ -994,27 +994,13 @@ class AuthorizationService:
         """The license's status today (an ACTIVE license past its end date is EXPIRED)."""
         return license.effective_status(today(self._clock))
 
-    def _check_consents_in_person(
-        self, person: str, licenses: Sequence[License | None], type_codes: Sequence[str], now: dt.datetime
-    ) -> None:
+    def _check_consents_in_person(self, person: str, now: dt.datetime) -> None:
         """INVALID_ARGUMENT / GUARDIAN_MUST_CONSENT when ``person``, consenting for themselves, is a child under
-        ``AGE_OF_CONSENT`` on the day (China time): a newborn's own code had been taken as the newborn's consent,
-        with no guardian on record (found by a holder-portal tester). The birth date is that of the code when it is
-        a 公民身份号码 by its form (a numeric 统一社会信用代码 that also reads as one is a company's: found in
-        review), else of the licenses named, else of the holder's licenses of the types named (a newborn known by
-        a 099 code, consenting by type, had gone unchecked; found in review). A holder whose birth date cannot be
-        told is not taken for a child."""
-        born = citizen_birth_date(person) if holder_code_type_by_form(person) == "111" else None
-        named = [license for license in licenses if license is not None]
-        if born is None and type_codes:
-            code_types = sorted({t for code in type_codes for t in self._catalog.license_type(code).holder_code_types})
-            with self._db.unit_of_work() as uow:
-                held = uow.holder_licenses.all_current(person, code_types, limit=MAX_CONSENTABLE)
-            named += [license for license in held if license.content.type_code in type_codes]
-        for license in named:
-            license_type = self._catalog.license_types.get(license.content.type_code)
-            if born is None and license_type is not None:
-                born = holder_birth_date(license, license_type)
+        ``AGE_OF_CONSENT`` on the day (China time), by their birth date as ``_born`` tells it: a newborn's own code
+        had been taken as the newborn's consent, with no guardian on record (found by a holder-portal tester). A
+        holder whose birth date cannot be told is not taken for a child (the use judges again)."""
+        with self._db.unit_of_work() as uow:
+            born = self._born(uow, person)
         if born is None or now.astimezone(CHINA_TZ).date() >= of_age_on(born, AGE_OF_CONSENT):
             return
         raise invalid(
@@ -1039,14 +1025,15 @@ class AuthorizationService:
         return born is not None and now.astimezone(CHINA_TZ).date() < of_age_on(born, AGE_OF_CONSENT)
 
     def _born(self, uow: UnitOfWork, holder: str) -> dt.date | None:
-        """The birth date of the holder of ``holder``, if anything tells it: its citizen ID (also one that reads as a
-        credit code), else, for a code no credit code, its licenses; kept for the unit of work's time."""
+        """The birth date of the holder of ``holder``, if anything tells it: its citizen ID, else the first of its
+        licenses that tells one (a 099 code's; a code that is both a citizen ID and a valid credit code is judged by
+        its licenses, a company's telling none: the code's digits had made a company a child, found rereading the
+        change); kept for the unit of work's time, so that a page of consents reads the store once."""
         memo = uow.births
         if holder not in memo:
-            born = citizen_birth_date(holder)
-            if born is None and uscc_problem(holder) is not None:  # no organisation is a child
-                code_types = sorted({t for lt in self._catalog.license_types.values() for t in lt.holder_code_types})
-                for license in uow.holder_licenses.all_current(holder, code_types, limit=MAX_CONSENTABLE):
+            born = citizen_birth_date(holder) if uscc_problem(holder) is not None else None
+            if born is None:
+                for license in uow.holder_licenses.all_current(holder, self._code_types, limit=MAX_CONSENTABLE):
                     license_type = self._catalog.license_types.get(license.content.type_code)
                     if license_type is not None and (born := holder_birth_date(license, license_type)) is not None:
                         break

@@ -1280,6 +1280,9 @@ def test_a_company_whose_credit_code_reads_as_a_citizen_id_consents(running: Run
         )
     )
     assert (granted.consent.holder_code, granted.consent.guardian_code) == (code, "")
+    # nor is it listed as a child's (the code's digits had made it one: found rereading the change)
+    listed = authorization(running, PORTAL).ListConsents(authorization_pb2.ListConsentsRequest(holder_code=code))
+    assert [c.state for c in listed.consents] == [authorization_pb2.CONSENT_STATE_ACTIVE]
 
 
 def test_every_reason_of_the_sharing_policy_and_of_a_refused_use_has_words() -> None:
