@@ -17,6 +17,7 @@ that Droid Sans Fallback lacks; a seal's text is the issuer's name and purpose, 
 
 from __future__ import annotations
 
+import functools
 import io
 import math
 import os
@@ -128,7 +129,14 @@ def draw_seal(issuer_name: str, seal_name: str = "", *, size_px: int = 600, font
     font_path = font if font is not None else find_cjk_font()
     if not font_path.is_file():
         raise SealImageError(f"font {font_path} not found; run scripts/install-system-deps")
+    return _drawn(issuer, purpose, size_px, font_path, find_fallback_fonts())
 
+
+@functools.lru_cache(maxsize=32)
+def _drawn(issuer: str, purpose: str, size_px: int, font_path: Path, fallbacks: tuple[Path, ...]) -> bytes:
+    """The drawing itself (~70 ms at 600 px), kept for the same text and fonts: it is deterministic, and the same
+    seal is drawn again whenever a store is set up (``zzgw init`` registers each issuer's default seals)."""
+    del fallbacks  # a key only: ``_Fonts`` finds the same ones
     scale = max(1, min(4, _SUPERSAMPLE_PIXELS // size_px))
     side = size_px * scale
     ink = Image.new("L", (side, side), 0)

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from signing.errors import SigningError
-from signing.seal_image import FONT_ENV, SealImageError, draw_seal, find_cjk_font
+from signing.seal_image import FALLBACK_FONTS_ENV, FONT_ENV, SealImageError, _drawn, draw_seal, find_cjk_font
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 ISSUER = "济南市市场监督管理局"
@@ -88,7 +88,18 @@ def test_ring_goes_all_the_way_round(image: Image.Image) -> None:
 
 
 def test_same_inputs_same_bytes(png: bytes) -> None:
+    _drawn.cache_clear()  # drawn again, not the drawing kept
     assert draw_seal(ISSUER, SEAL_NAME, size_px=SIZE) == png
+
+
+def test_a_kept_drawing_is_for_the_same_fonts(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Drawings are kept by their text and fonts: without the fallback fonts the digit of an issuer's name is drawn
+    again, as the CJK font's box, not taken from the drawing kept."""
+    issuer = "济南市第2市场监督管理所"
+    drawn = draw_seal(issuer, size_px=SIZE)
+    assert draw_seal(issuer, size_px=SIZE) is drawn  # kept
+    monkeypatch.setenv(FALLBACK_FONTS_ENV, "")
+    assert draw_seal(issuer, size_px=SIZE) != drawn
 
 
 def test_different_texts_differ(png: bytes) -> None:
