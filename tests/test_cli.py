@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives import serialization
 
 from benchmarks.common import free_port, wait_serving
 from gateway.bootstrap import samples
+from tests.commands import run_zzgw
 from tests.conftest import ADMIN, backend_params, fresh_database, today, zzgw_command
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -42,9 +43,7 @@ def env(tmp_path: Path) -> dict[str, str]:
 
 
 def zzgw(env: dict[str, str], *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "gateway.cli", *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=timeout
-    )
+    return run_zzgw(*args, env=env, timeout=timeout)
 
 
 @pytest.mark.slow

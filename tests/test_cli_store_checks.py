@@ -19,6 +19,7 @@ import pytest
 from sqlalchemy import create_engine, make_url, text
 
 from benchmarks.common import free_port
+from tests.commands import run_zzgw
 from tests.conftest import PG_URL, backend_params
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -64,14 +65,7 @@ def env(data_dir: Path, database_url: str, **more: str) -> dict[str, str]:
 
 
 def zzgw(environment: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "gateway.cli", *args],
-        env=environment,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return run_zzgw(*args, env=environment)
 
 
 @contextlib.contextmanager

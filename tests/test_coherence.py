@@ -25,6 +25,7 @@ from benchmarks.common import free_port, wait_serving
 from gateway.bootstrap import samples
 from protos.zzgw.v1 import issuance_pb2, issuance_pb2_grpc, verification_pb2, verification_pb2_grpc
 from tests.api.test_issuance import unique
+from tests.commands import run_zzgw
 from tests.conftest import MARKET, TAX, backend_params, fresh_database
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -66,9 +67,7 @@ def two_gateways(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Two
             "ZZGW_DATABASE_URL": url,
             "ZZGW_ACCESS_LOG": "false",
         }
-        subprocess.run(
-            [sys.executable, "-m", "gateway.cli", "init"], env=base, cwd=ROOT, check=True, capture_output=True
-        )
+        run_zzgw("init", env=base, check=True)
         envs = [
             {**base, "ZZGW_GRPC_ADDR": f"127.0.0.1:{free_port()}", "ZZGW_HTTP_ADDR": f"127.0.0.1:{free_port()}"}
             for _ in range(2)
@@ -145,13 +144,6 @@ def test_both_gateways_append_to_one_whole_audit_trail(two_gateways: TwoGateways
         replies = list(pool.map(lambda i: clerks[i % 2].VerifyLicense(request), range(calls)))
     assert {reply.report.verdict for reply in replies} == {verification_pb2.CHECK_RESULT_PASSED}
     assert len({reply.report.receipt.receipt_id for reply in replies}) == calls
-    checked = subprocess.run(
-        [sys.executable, "-m", "gateway.cli", "audit", "verify"],
-        env=two_gateways.env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    checked = run_zzgw("audit", "verify", env=two_gateways.env)
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert f"intact: {calls} records" in checked.stdout

@@ -6,14 +6,13 @@ import dataclasses
 import os
 import re
 import stat
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from gateway.config import ConfigError, Settings
 from gateway.store.database import Database
+from tests.commands import run_zzgw
 
 
 @pytest.fixture(autouse=True)
@@ -199,9 +198,7 @@ def test_a_password_given_as_a_query_parameter_is_hidden_at_start_and_in_errors(
     label = Settings(database_url=url).database_label
     assert label == f"postgresql+psycopg://postgres@127.0.0.1:{port}/zzgw?sslmode=disable&password=***"
     env = {**os.environ, "ZZGW_DATABASE_URL": url, "ZZGW_DATA_DIR": str(tmp_path), "ZZGW_KEY_PASSPHRASE": "x" * 16}
-    done = subprocess.run(
-        [sys.executable, "-m", "gateway.cli", "init"], env=env, capture_output=True, text=True, timeout=120
-    )
+    done = run_zzgw("init", env=env)
     assert done.returncode != 0  # nothing listens there
     assert f"cannot use {label}" in done.stderr, done.stderr
     assert "S3cret" not in done.stdout + done.stderr

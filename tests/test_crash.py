@@ -16,6 +16,7 @@ from adapters.client import MemberCredentials, connect
 from benchmarks.common import free_port, wait_serving
 from benchmarks.payloads import MARKET, batch_requests
 from protos.zzgw.v1 import issuance_pb2_grpc
+from tests.commands import run_zzgw
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -43,7 +44,7 @@ def test_kill_mid_batch_then_retry(tmp_path: Path) -> None:
         "ZZGW_DATABASE_URL": "",
         "ZZGW_ACCESS_LOG": "false",
     }
-    subprocess.run([sys.executable, "-m", "gateway.cli", "init"], env=env, cwd=ROOT, check=True, capture_output=True)
+    run_zzgw("init", env=env, check=True)
     credentials = MemberCredentials.dev(tmp_path, MARKET)
     requests = batch_requests(4000, "crash")
     acknowledged: dict[int, str] = {}

@@ -33,6 +33,7 @@ from gateway.bootstrap import samples
 from gateway.health import STOPPING, Readiness, State, wait_until_quiet
 from gateway.server import DRAIN_LONGEST_SECONDS, GRACE_SECONDS, SERVICE_NAMES, http_app
 from protos.zzgw.v1 import catalog_pb2, catalog_pb2_grpc, issuance_pb2, issuance_pb2_grpc
+from tests.commands import run_zzgw
 from tests.conftest import MARKET, TAX, RunningGateway, backend_params, fresh_database, start_gateway
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -352,7 +353,7 @@ def test_a_stop_signal_says_not_serving_first_and_takes_calls_meanwhile(tmp_path
         "ZZGW_DATABASE_URL": "",
     }
     zzgw = [sys.executable, "-m", "gateway.cli"]
-    init = subprocess.run([*zzgw, "init"], env=env, cwd=ROOT, capture_output=True, text=True, timeout=180)
+    init = run_zzgw("init", env=env, timeout=180)
     assert init.returncode == 0, init.stderr
     server = subprocess.Popen(
         [*zzgw, "serve"], env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True

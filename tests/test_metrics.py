@@ -28,6 +28,7 @@ from gateway.server import http_app
 from protos.zzgw.v1 import catalog_pb2, catalog_pb2_grpc, issuance_pb2, verification_pb2
 from tests.api.test_verification import FPSL, verifier
 from tests.api.test_verification import issue_for_invoices as issue
+from tests.commands import run_zzgw
 from tests.conftest import MARKET, PORTAL, TAX, RunningGateway
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -179,7 +180,7 @@ def test_every_scrape_of_two_workers_counts_the_calls_both_served(tmp_path: Path
         "ZZGW_ACCESS_LOG": "false",
     }
     env["PROMETHEUS_MULTIPROC_DIR"] = str(tmp_path / "not-there")  # the environment's own: ignored, not crashed on
-    subprocess.run([sys.executable, "-m", "gateway.cli", "init"], env=env, cwd=ROOT, check=True, capture_output=True)
+    run_zzgw("init", env=env, check=True)
     stale = tmp_path / "var" / "metrics" / "counter_1.db"  # a former run's counts: not summed into this run's
     stale.parent.mkdir(parents=True)
     stale.write_bytes(b"\0" * 8)

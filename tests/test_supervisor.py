@@ -21,6 +21,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from benchmarks.common import free_port, wait_serving
 from benchmarks.verify import worker_pids
 from gateway.supervisor import EXIT_STORE_UNAVAILABLE
+from tests.commands import run_zzgw
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -31,7 +32,7 @@ pytestmark = pytest.mark.slow
 def env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     data = tmp_path_factory.mktemp("var")
     base = {**os.environ, "ZZGW_DATA_DIR": str(data), "ZZGW_KEY_PASSPHRASE": "supervisor-test", "ZZGW_WORKERS": "2"}
-    subprocess.run([sys.executable, "-m", "gateway.cli", "init"], env=base, cwd=ROOT, check=True, capture_output=True)
+    run_zzgw("init", env=base, check=True)
     return base
 
 

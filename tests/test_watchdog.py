@@ -28,6 +28,7 @@ from gateway.config import ConfigError, Settings
 from gateway.watchdog import EXIT_STUCK, InFlight, Watchdog
 from protos.zzgw.v1 import issuance_pb2, issuance_pb2_grpc, verification_pb2, verification_pb2_grpc
 from tests.api.test_issuance import unique
+from tests.commands import run_zzgw
 from tests.conftest import MARKET, TAX, backend_params, fresh_database
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -115,9 +116,7 @@ class Served:
             "ZZGW_WORKERS": str(workers),
             "ZZGW_STUCK_CALL_SECONDS": "2",
         }
-        subprocess.run(
-            [sys.executable, "-m", "gateway.cli", "init"], env=env, cwd=ROOT, check=True, capture_output=True
-        )
+        run_zzgw("init", env=env, check=True)
         self.port = free_port()
         address = f"127.0.0.1:{self.port}"
         self.log = directory / "serve.log"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +15,7 @@ import pytest
 
 from gateway.cli import main
 from signing.errors import SigningError
+from tests.commands import run_zzgw
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 VECTORS: dict[str, Any] = json.loads((ROOT / "tests" / "vectors" / "receipts.json").read_text(encoding="utf-8"))
@@ -181,9 +183,7 @@ def test_the_exit_status_of_the_command(tmp_path: Path, trust: dict[str, Path]) 
     """The process's own exit status, as a script sees it: 0, 1, 3, 2."""
 
     def run(*args: str, stdin: str = "") -> int:
-        done = subprocess.run([sys.executable, "-m", "gateway.cli", "receipt", "check", *args], input=stdin,
-                              cwd=ROOT, capture_output=True, text=True, timeout=60)  # fmt: skip
-        return done.returncode
+        return run_zzgw("receipt", "check", *args, env=dict(os.environ), input=stdin, timeout=60).returncode
 
     assert run(str(receipt_file(tmp_path, VALID)), *full(trust)) == 0
     assert run(str(receipt_file(tmp_path, INVALID)), *full(trust)) == 1

@@ -10,7 +10,6 @@ import io
 import json
 import os
 import subprocess
-import sys
 import uuid
 from pathlib import Path
 
@@ -33,6 +32,7 @@ from tests.api.test_verification import FPSL as MATTER
 from tests.api.test_verification import batch_issue_for_invoices as batch_issue
 from tests.api.test_verification import change, qr_for, receipt_statement
 from tests.api.test_verification import issue_for_invoices as issue
+from tests.commands import run_zzgw
 from tests.conftest import MARKET, POLICE, TAX, RunningGateway, today, trail_rows
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -139,8 +139,7 @@ def test_what_cannot_be_asked_is_refused_before_anything_is_sent(running: Runnin
 
 def zzgw_verify(running: RunningGateway, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "ZZGW_DATA_DIR": str(running.data_dir), "ZZGW_DATABASE_URL": "", "ZZGW_CONFIG": ""}
-    command = [sys.executable, "-m", "gateway.cli", "verify", *args, "--target", running.address]
-    return subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=60)
+    return run_zzgw("verify", *args, "--target", running.address, env=env, timeout=60)
 
 
 def test_the_command_writes_the_receipt_and_exits_with_the_verdict(running: RunningGateway, tmp_path: Path) -> None:
