@@ -85,13 +85,17 @@ for line in sys.stdin:
 """
 
 
+_ENVIRONMENT = {name: value for name, value in os.environ.items() if not name.lower().startswith("prometheus_multi")}
+"""The zygote's own environment, the test process's as it started (not as a test may have changed it meanwhile);
+each command gets the environment it is given."""
+
+
 class _Zygote:
-    """One per test process (each xdist worker), started at its first command, ended with the process."""
+    """One per test process (each xdist worker), started at its first command, ended with the process (its standard
+    input closes). It imports nothing that starts a thread or opens a connection, so that forking it is safe."""
 
     def __init__(self) -> None:
-        environment = {
-            name: value for name, value in os.environ.items() if not name.lower().startswith("prometheus_multiproc")
-        }
+        environment = _ENVIRONMENT
         self._process = subprocess.Popen(
             [sys.executable, "-c", _ZYGOTE],
             stdin=subprocess.PIPE,
@@ -107,9 +111,14 @@ class _Zygote:
         request = {"args": args, "env": env, "cwd": str(cwd), "timeout": timeout, "input": input}
         with self._lock:
             assert self._process.stdin is not None and self._process.stdout is not None
-            self._process.stdin.write(json.dumps(request) + "\n")
-            self._process.stdin.flush()
-            line = self._process.stdout.readline()
+            try:
+                self._process.stdin.write(json.dumps(request) + "\n")
+                self._process.stdin.flush()
+                line = self._process.stdout.readline()
+            except BaseException:  # a test's timeout, say: its reply must not become the next command's
+                self._process.kill()
+                self._process.wait()
+                raise
         if not line:
             raise RuntimeError(f"the command runner stopped (exit status {self._process.poll()})")
         reply: dict[str, object] = json.loads(line)
