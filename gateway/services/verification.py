@@ -1991,13 +1991,12 @@ def _unclaimable(license_type: LicenseType, fields: Mapping[str, str], matter: M
     secret field, which never leaves the gateway (answering "it matches" would confirm a guess of a photo reference
     or the like); or a field the request's matter does not use of that type (its materials, 材料): a claim confirms
     what an applicant filled in for the matter, and "it matches" on any other field would confirm guesses of data
-    the sharing policy keeps from the matter. The holder's name may be claimed of any type, with the number."""
-    used = {
-        key
-        for material in matter.materials
-        if material.type_code == license_type.code
-        for key in (*material.fields, *material.full_fields)
-    }
+    the sharing policy keeps from the matter; nor a sensitive field the matter sees only masked (its materials do not
+    name it in ``full_fields``): a department shown 山东省济南市****** would confirm a guessed house number, one try a
+    day at a time. The holder's name may be claimed of any type, with the number."""
+    materials = [material for material in matter.materials if material.type_code == license_type.code]
+    used = {key for material in materials for key in (*material.fields, *material.full_fields)}
+    seen_whole = {key for material in materials for key in material.full_fields}
     found = []
     for key in sorted(fields):
         spec = license_type.field_spec(key)
@@ -2027,6 +2026,15 @@ def _unclaimable(license_type: LicenseType, fields: Mapping[str, str], matter: M
                     reason="NOT_USED_BY_MATTER",
                     description=f"事项 {matter.code}（{matter.name}）不使用{license_type.name}的{spec.label}"
                     f"（matter {matter.code} does not use the field {spec.key} of {license_type.code}）",
+                )
+            )
+        elif spec.sensitivity is Sensitivity.SENSITIVE and key not in seen_whole:
+            found.append(
+                FieldViolation(
+                    field=f"fields.{key}",
+                    reason="NOT_CLAIMABLE",
+                    description=f"事项 {matter.code}（{matter.name}）只能看到{spec.label}的遮蔽值，不能通过核对确认"
+                    f"（matter {matter.code} sees {spec.key} masked: a claim cannot confirm it）",
                 )
             )
     return found

@@ -816,6 +816,33 @@ def test_not_shared_secret_and_masked_fields(clocked: Clocked) -> None:
     assert "photo-ref-0001" not in str(read)
 
 
+def test_a_claim_cannot_confirm_what_the_matter_sees_masked(clocked: Clocked) -> None:
+    """CSSY sees the ID card's address masked (山东省济南市******): "it matches" on the whole address would confirm a
+    guessed house number (found by a privacy tester: 0 for the right one, 7 for another). Refused, and on the
+    holder's log, as a claim on a secret field is; the name, which it sees whole, is compared."""
+    running = clocked.running
+    code, born = person()
+    card = id_card(running, code, born).license
+    clerk = verification_pb2_grpc.VerificationServiceStub(running.channel(TAX))
+
+    def claim(fields: dict[str, str]) -> verification_pb2.CheckClaimResponse:
+        return clerk.CheckClaim(
+            verification_pb2.CheckClaimRequest(
+                use=CSSY, type_code=ID_CARD, holder_code=code, license_number=card.license_number, fields=fields
+            )
+        )
+
+    for address in (card.fields["address"], card.fields["address"] + "1"):
+        with pytest.raises(grpc.RpcError) as caught:
+            claim({"address": address})
+        assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert error_details(caught.value)[1] == [("fields.address", "NOT_CLAIMABLE")]
+        assert "遮蔽" in (caught.value.details() or "")
+    assert records_of(running, code)[0].reason == "NOT_CLAIMABLE"
+    assert claim({"name": card.fields["name"]}).code == 0
+    assert claim({"name": card.fields["name"] + "甲"}).code == 7
+
+
 def test_the_holder_code_is_masked_when_no_field_shows_it(clocked: Clocked) -> None:
     running = clocked.running
     card = id_card(running).license
