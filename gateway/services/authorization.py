@@ -703,7 +703,11 @@ class AuthorizationService:
                 f"事项 {matter.code}（{matter.name}）由{matter.department}办理，不是被授权部门{grantee.name}的事项"
                 f"（matter {matter.code} is handled by another department, not by the grantee {grantee.code}）",
             )
-        guardian, holder_code = self._consenting_for(holder_code, licenses, in_force, type_codes, valid_until, now)
+        try:
+            guardian, holder_code = self._consenting_for(holder_code, licenses, in_force, type_codes, valid_until, now)
+        except InvalidRequestError as refused:
+            self._refused_grant(caller, operator, matter, refused, licenses, in_force)
+            raise
         for i, license in enumerate(licenses):
             assert license is not None
             check_type_used(self._catalog, matter, license.content.type_code, f"license_ids[{i}]")
@@ -789,6 +793,31 @@ class AuthorizationService:
             self._audit.append(uow, [entry])
             uow.commit()
         return consent, code
+
+    def _refused_grant(
+        self,
+        caller: Member,
+        operator: str,
+        matter: Matter,
+        refused: InvalidRequestError,
+        licenses: Sequence[License | None],
+        in_force: Sequence[License | None],
+    ) -> None:
+        """A grant refused because it named another person's license (NOT_THE_HOLDERS_LICENSE, NOT_A_GUARDIAN): on
+        the logs of that license's holder, co-subjects and issuer, DENIED, naming the portal, as a refusal of a
+        department's call about a license is. A leaked or misused portal credential tries exactly this; it had left
+        no trace (found by a privacy tester). A license that does not exist is on no one's log."""
+        for violation in refused.violations:
+            index = violation.field.removeprefix("license_ids[").removesuffix("]")
+            if violation.reason not in ("NOT_THE_HOLDERS_LICENSE", "NOT_A_GUARDIAN") or not index.isdigit():
+                continue
+            named = in_force[int(index)] or licenses[int(index)]
+            if named is not None:
+                use = UseContext(matter_code=matter.code, purpose="", operator=operator)
+                target = UseTarget(license_id=named.license_id)
+                self._audit.refuse(
+                    caller, use, violation.reason, AuditAction.GRANT_CONSENT, target, subjects=self._subjects
+                )
 
     def _consenting_for(
         self,

@@ -843,7 +843,8 @@ def test_bad_consents(running: RunningGateway, changes: dict[str, Any], violatio
     before = record_count(running)
     code, _, violations = refused(lambda: authorization(running, PORTAL).GrantConsent(request))
     assert code == grpc.StatusCode.INVALID_ARGUMENT and violation in violations
-    assert record_count(running) == before
+    # nothing granted; only an attempt on another holder's license is recorded, on that holder's log
+    assert record_count(running) == before + (violation[1] == "NOT_THE_HOLDERS_LICENSE")
 
 
 @pytest.mark.parametrize("holder", ["person", "company"])
@@ -1297,6 +1298,8 @@ def test_every_reason_of_the_sharing_policy_and_of_a_refused_use_has_words() -> 
         "TOO_MANY_WRONG_CLAIMS",
         "REPLY_TOO_LARGE",
         "NOTHING_FILLED",
+        "NOT_THE_HOLDERS_LICENSE",
+        "NOT_A_GUARDIAN",
     )
     stamps = ("MAKER_UNTRUSTED_ROOT", "MAKER_NOT_A_SEAL_MAKER", "SIGNER_REVOKED", "SIGNER_EXPIRED_NO_TRUSTED_TIME")
     for refused in (*refusals, *stamps, *findings_written()):

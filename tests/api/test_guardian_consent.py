@@ -27,6 +27,7 @@ from grpc_status import rpc_status
 
 from adapters.records import issue_request
 from gateway.bootstrap import samples
+from gateway.domain.identifiers import LicenseId
 from gateway.domain.model import CHINA_TZ
 from protos.zzgw.v1 import authorization_pb2, issuance_pb2, sharing_pb2, verification_pb2
 from tests.api.test_co_subjects import couple, log_of
@@ -214,28 +215,50 @@ def test_the_guardian_withdraws_the_consent_they_granted(running: RunningGateway
     assert withdrawals == [license_id]
 
 
+def attempts(running: RunningGateway, code: str) -> list[tuple[str, str, str, str, str]]:
+    """The refused consents on ``code``'s log: caller, license, decision, reason, matter."""
+    return [
+        (r.caller, r.license_id, r.decision, r.reason, r.matter_code)
+        for r in log_of(running, code).records
+        if r.action == "GRANT_CONSENT" and r.decision == "DENIED"
+    ]
+
+
 def test_a_stranger_a_spouse_and_a_parent_of_an_adult_are_refused(running: RunningGateway) -> None:
+    """Each refused, and each attempt on the logs of the license's holder and co-subjects, naming the portal: what a
+    leaked portal credential tries had left no trace (a privacy tester)."""
     mother, father = parents()
-    license_id, _ = certificate(running, mother, father)
+    license_id, child = certificate(running, mother, father)
     stranger, _ = person()
     code, violations = refusal(lambda: consent(running, stranger, (license_id,)))
     assert code == grpc.StatusCode.INVALID_ARGUMENT
     ((field, reason, words),) = violations
     assert (field, reason) == ("license_ids[0]", "NOT_THE_HOLDERS_LICENSE") and chinese_first(words)
+    tried = (PORTAL, license_id, "DENIED", "NOT_THE_HOLDERS_LICENSE", "370100-CBDJ-001")
+    assert attempts(running, child) == attempts(running, mother) == [tried]
+    assert attempts(running, stranger) == []  # the stranger's own log: no license of theirs was named
 
     # a 结婚证's wife is a co-subject of her husband's license, but no guardian of him
-    _, wife, marriage = couple(running)
+    husband, wife, marriage = couple(running)
     _, violations = refusal(lambda: consent(running, wife, (marriage,), grantee="123701009937011183",
                                             matter="370100-BDCZY-001"))  # fmt: skip
     assert [(f, r) for f, r, _ in violations] == [("license_ids[0]", "NOT_THE_HOLDERS_LICENSE")]
+    assert attempts(running, husband) == [(PORTAL, marriage, "DENIED", "NOT_THE_HOLDERS_LICENSE", "370100-BDCZY-001")]
 
     # the child of an old certificate is of age since the day of the 18th birthday
     today = china_today()
-    grown, _ = certificate(running, mother, father, born=years_before(today, 18) - dt.timedelta(days=1))
+    grown, grown_child = certificate(running, mother, father, born=years_before(today, 18) - dt.timedelta(days=1))
     _, violations = refusal(lambda: consent(running, mother, (grown,)))
     ((field, reason, words),) = violations
     assert (field, reason) == ("license_ids[0]", "NOT_A_GUARDIAN") and words.startswith("持证人已成年，须本人授权（")
     assert chinese_first(words)
+    assert [a[1:4] for a in attempts(running, grown_child)] == [(grown, "DENIED", "NOT_A_GUARDIAN")]
+
+    # a license that does not exist is on no one's log
+    before = attempts(running, stranger)
+    never_issued = str(LicenseId.parse(license_id).next_version())  # well formed: no amendment made it
+    assert refusal(lambda: consent(running, stranger, (never_issued,)))[1][0][1] == "NOT_THE_HOLDERS_LICENSE"
+    assert attempts(running, stranger) == before and attempts(running, child) == [tried]
 
     # a guardian names licenses, not types (a type would cover every license of it that the child holds)
     _, violations = refusal(lambda: consent(running, mother, (license_id,), type_codes=("11100000991000019E002",)))
