@@ -958,7 +958,8 @@ def _members(settings: Settings, args: argparse.Namespace) -> int:
     the matters it may name; or revoke or restore one."""
     from gateway.domain.errors import NotFoundError
     from gateway.domain.verification import matters_of
-    from gateway.server import forget_dev_token
+    from gateway.server import dev_tokens_of, forget_dev_token
+    from gateway.services.members import token_digest
 
     gateway = _open_store(settings)
     try:
@@ -985,12 +986,21 @@ def _members(settings: Settings, args: argparse.Namespace) -> int:
         revoked = gateway.members.revoked()
         with gateway.db.unit_of_work() as uow:
             credentials = {code: (token, cert) for code, token, cert in uow.members.credentials()}
+        dev = settings.mode == "dev"  # a production gateway takes no bearer token, even one stored in dev mode
+        dev_tokens = {code: token_digest(token) for code, token in dev_tokens_of(settings).items()}
         lines = []
         for member in gateway.members.list():
             roles = ",".join(sorted(role.value for role in member.roles))
-            token, cert = credentials.get(member.code, (False, False))
-            dev = settings.mode == "dev"  # a production gateway takes no bearer token, even one stored in dev mode
-            kinds = (("token", token and dev), ("certificate", cert), ("unused-dev-token", token and not dev))
+            token, cert = credentials.get(member.code, (None, False))
+            # the members' token column holds a dev bearer token or, in production, a console token: told apart by
+            # dev-tokens.json (a console token had been listed as a dev token left over; a newcomer tester)
+            left_from_dev = token is not None and token == dev_tokens.get(member.code)
+            kinds = (
+                ("token", token is not None and dev),
+                ("certificate", cert),
+                ("unused-dev-token", not dev and left_from_dev),
+                ("console-token", token is not None and not dev and not left_from_dev),
+            )
             held = "+".join(name for name, has in kinds if has) or "none"
             matters = matters_of(member, gateway.catalog)
             named = (

@@ -478,7 +478,7 @@ def _initialise(
     )
     revoked = gateway.members.revoked()
     tokens = gateway.members.register(members, issue_tokens=write_tokens, certificates=certificates)
-    kept_tokens = {} if write_tokens or settings.mode != "dev" else _dev_tokens(settings)
+    kept_tokens = {} if write_tokens or settings.mode != "dev" else dev_tokens_of(settings)
     newcomers = [m for m in members if kept_tokens and m.code not in kept_tokens and m.code not in revoked]
     if newcomers:  # registered since the file was written: a token each, the others' kept
         tokens = {**kept_tokens, **gateway.members.register(newcomers, issue_tokens=True)}
@@ -570,7 +570,7 @@ def _not_listed(db: Database, members: list[Member]) -> tuple[str, ...]:
     listed = {m.code for m in members}
     with db.unit_of_work() as uow:
         held = uow.members.credentials()
-    return tuple(code for code, token, cert in held if code not in listed and (token or cert))
+    return tuple(code for code, token, cert in held if code not in listed and (token is not None or cert))
 
 
 def unhandled_matters(catalog: Catalog, members: Sequence[Member]) -> tuple[str, ...]:
@@ -649,7 +649,7 @@ def forget_dev_token(settings: Settings, code: str) -> bool:
     return True
 
 
-def _dev_tokens(settings: Settings) -> dict[str, str]:
+def dev_tokens_of(settings: Settings) -> dict[str, str]:
     """The dev bearer tokens in dev-tokens.json, by member code (none when there is no such file)."""
     try:
         listed = json.loads(settings.dev_tokens_path.read_text(encoding="utf-8"))["tokens"]

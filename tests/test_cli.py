@@ -274,6 +274,19 @@ def test_members_lists_the_credentials_the_mode_takes(env: dict[str, str]) -> No
 
     assert credential("dev") == "token+certificate"
     assert credential("production") == "certificate+unused-dev-token"  # production takes no bearer token
+    # a console token is said as one, not as a dev token left over (a newcomer tester), on a store begun in dev
+    # mode as on one begun in production
+    assert zzgw({**env, "ZZGW_MODE": "production"}, "console-token", TAX).returncode == 0
+    assert credential("production") == "certificate+console-token"
+    fresh = {**env, "ZZGW_MODE": "production", "ZZGW_DATA_DIR": str(Path(env["ZZGW_DATA_DIR"]).parent / "fresh")}
+    assert zzgw(fresh, "init").returncode == 0
+    listed = zzgw(fresh, "members").stdout
+    assert {line.split("\t")[0]: line.split("\t")[3] for line in listed.splitlines()}[TAX] == "certificate"
+    assert zzgw(fresh, "console-token", TAX).returncode == 0
+    listed = zzgw(fresh, "members").stdout
+    assert {line.split("\t")[0]: line.split("\t")[3] for line in listed.splitlines()}[
+        TAX
+    ] == "certificate+console-token"
 
 
 def test_a_short_production_passphrase_is_warned_of(env: dict[str, str], tmp_path: Path) -> None:

@@ -421,11 +421,11 @@ class MemberRepository:
         """The codes of the revoked members."""
         return set(self._s.execute(select(_M.c.code).where(_M.c.revoked_at.is_not(None))).scalars())
 
-    def credentials(self) -> list[tuple[str, bool, bool]]:
-        """Each member's code, whether it has a token (a dev bearer token, or in production a console token) and
-        whether a client certificate."""
+    def credentials(self) -> list[tuple[str, str | None, bool]]:
+        """Each member's code, the digest of its token (a dev bearer token, or a console token; None without one)
+        and whether it has a client certificate."""
         rows = self._s.execute(select(_M.c.code, _M.c.token_sha256, _M.c.cert_sha256).order_by(_M.c.code)).all()
-        return [(code, token is not None, cert is not None) for code, token, cert in rows]
+        return [(code, token, cert is not None) for code, token, cert in rows]
 
     def any_token(self) -> bool:
         """Whether any member has a dev bearer token registered."""
