@@ -44,7 +44,7 @@ import dataclasses
 import os
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -104,6 +104,14 @@ def _misspelt_variables(env: Mapping[str, str]) -> list[tuple[str, str]]:
         if slip == 0 or slip == 1 or (slip == 2 and len(typed) >= 12):
             found.append((name, nearest))
     return found
+
+
+def _meant(key: str, known: Iterable[str]) -> str:
+    """An unknown key of the settings file, with the setting it is a slip away from, if any (``thread``: did you
+    mean threads?), as ``_misspelt_variables`` says a variable's (found by a newcomer tester)."""
+    nearest = min(known, key=lambda k: (_edits(key.lower(), k), k))
+    slip = _edits(key.lower(), nearest)
+    return f"{key}: did you mean {nearest}?" if slip <= 1 or (slip == 2 and len(key) >= 7) else key
 
 
 def _edits(a: str, b: str) -> int:
@@ -347,7 +355,7 @@ class Settings:
         unknown = set(values) - set(known)
         if unknown:
             where = f" in {path}" if path is not None else ""
-            raise ConfigError(f"unknown settings{where}: {', '.join(sorted(unknown))}")
+            raise ConfigError(f"unknown settings{where}: {'; '.join(_meant(name, known) for name in sorted(unknown))}")
         typed: dict[str, Any] = {name: _typed(name, str(known[name].type), value) for name, value in values.items()}
         if "max_watchers" not in typed and isinstance(typed.get("threads"), int):
             # not set: the default comes down to half the handler threads set (ZZGW_THREADS=8 alone had refused to

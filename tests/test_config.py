@@ -77,6 +77,16 @@ def test_unknown_setting_in_the_file(tmp_path: Path) -> None:
     assert str(refused.value) == f"unknown settings in {path}: grpc_adress"  # which file: a typo's place
 
 
+def test_an_unknown_key_a_slip_away_from_a_setting_names_it(tmp_path: Path) -> None:
+    """As a misspelt ZZGW_ variable does (README: "names the one meant"; a newcomer tester)."""
+    path = write_toml(tmp_path, 'thread = 8\nWorkers = 2\nfavourite_colour = "red"\n')
+    with pytest.raises(ConfigError) as refused:
+        Settings.load(path, env={})
+    assert str(refused.value) == (
+        f"unknown settings in {path}: Workers: did you mean workers?; favourite_colour; thread: did you mean threads?"
+    )
+
+
 @pytest.mark.parametrize(("threads", "watchers", "per_member"), [("8", 4, 2), ("3", 1, 1), ("40", 8, 2)])
 def test_fewer_threads_bring_the_default_watchers_down(threads: str, watchers: int, per_member: int) -> None:
     """ZZGW_THREADS=8 alone had refused to start: the default 8 watch streams must be below the handler threads."""
