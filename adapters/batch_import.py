@@ -636,6 +636,12 @@ def summary(report: ImportReport, limit: int = 50) -> str:
     if report.stopped:
         unanswered = f", {report.unanswered} sent and not answered (issued or not)" if report.unanswered else ""
         zh_unanswered = f"，另有 {report.unanswered} 行已发送未答复（可能已签发）" if report.unanswered else ""
+        if report.stopped == REFUSED and report.unanswered:
+            # the gateway checks the caller before it takes each chunk and answers what it handled first: what a
+            # refusal left unanswered was not issued ("issued or not" had an operator wonder whether a department
+            # without the issuer's role had issued licenses; a newcomer tester)
+            unanswered = f", {report.unanswered} not handled (refused: none of them issued)"
+            zh_unanswered = f"，另有 {report.unanswered} 行未办理（被拒绝，均未签发）"
         if report.stopped == REFUSED:
             advice = (
                 "The same command would be refused alike: change what the gateway said (the member, its role, its "

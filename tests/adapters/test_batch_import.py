@@ -506,6 +506,12 @@ def test_a_refusal_by_the_gateway_ends_with_what_was_committed(running: RunningG
     assert "同一命令会被同样拒绝：请先改正证照网关所说的问题（成员、角色、凭据），再运行" in said
     assert "（refused by the gateway after reading " in said
     assert "The same command would be refused alike: change what the gateway said" in said
+    # the lines sent were refused before any was handled: none issued, not "issued or not" (a newcomer tester)
+    left = refused.value.report.unanswered  # the lines read by the time the refusal came back: all 3, as a rule
+    assert left == refused.value.report.lines and refused.value.report.created == 0
+    if left:
+        assert f"另有 {left} 行未办理（被拒绝，均未签发）" in said and f", {left} not handled (refused: none" in said
+    assert "可能已签发" not in said and "issued or not" not in said
 
 
 @pytest.mark.parametrize(("signum", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)], ids=["INT", "TERM"])
