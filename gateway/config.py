@@ -432,6 +432,13 @@ class Settings:
                 raise ConfigError(f"the key passphrase file {self.key_passphrase_file} is empty")
             return passphrase
         if self.mode == "production":
+            generated = self.generated_passphrase_path
+            if generated.exists():  # a store begun in dev mode: its keys are under the passphrase dev mode made
+                raise ConfigError(
+                    "production mode needs ZZGW_KEY_PASSPHRASE or ZZGW_KEY_PASSPHRASE_FILE: this store's keys are "
+                    f"under the passphrase dev mode made, {generated}; set ZZGW_KEY_PASSPHRASE_FILE={generated} (or "
+                    "move that file to your secret store and name it there)"
+                )
             raise ConfigError("production mode needs ZZGW_KEY_PASSPHRASE or ZZGW_KEY_PASSPHRASE_FILE")
         path = self.generated_passphrase_path
         if not path.exists():

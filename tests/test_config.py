@@ -232,6 +232,18 @@ def test_production_needs_a_passphrase(tmp_path: Path) -> None:
     assert not settings.generated_passphrase_path.exists()  # never generated in production
 
 
+def test_a_store_begun_in_dev_mode_is_told_where_its_passphrase_is(tmp_path: Path) -> None:
+    """Taken to production, its keys are under the passphrase dev mode made: the error names the file and the
+    setting, and the file given so opens the keys (a newcomer tester had found it only from a second error)."""
+    made = Settings(data_dir=tmp_path).passphrase(create=True)
+    production = Settings(mode="production", data_dir=tmp_path)
+    with pytest.raises(ConfigError) as refused:
+        production.passphrase()
+    file = tmp_path / "secrets" / "key-passphrase"
+    assert f"set ZZGW_KEY_PASSPHRASE_FILE={file}" in str(refused.value)
+    assert Settings(mode="production", data_dir=tmp_path, key_passphrase_file=str(file)).passphrase() == made
+
+
 def test_dev_passphrase_is_generated_private_once(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path)
     first = settings.passphrase(create=True)
