@@ -11,7 +11,7 @@ import functools
 import json
 import operator
 import secrets
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, cast
 
@@ -28,6 +28,7 @@ from sqlalchemy import (
     any_,
     bindparam,
     delete,
+    false,
     func,
     insert,
     or_,
@@ -40,6 +41,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from gateway.domain.audit import AccessRecord, AuditAction, AuditEntry, Checkpoint, HeadMemo
+from gateway.domain.identifiers import LICENSE_ID_ROOT
 from gateway.domain.model import (
     ChangeKind,
     Holder,
@@ -1069,10 +1071,20 @@ class ReceiptRepository:
         return _receipt(row) if row else None
 
     def of_case(
-        self, bundle_code: str, case_id: str, limit: int = 200, after: tuple[dt.datetime, str] | None = None
+        self,
+        bundle_code: str,
+        case_id: str,
+        limit: int = 200,
+        after: tuple[dt.datetime, str] | None = None,
+        *,
+        type_codes: Collection[str] | None = None,
     ) -> list[StoredReceipt]:
-        """A case's receipts, oldest first, from just after ``after`` (the previous page's last: its time and id)."""
+        """A case's receipts, oldest first, from just after ``after`` (the previous page's last: its time and id);
+        with ``type_codes``, only those of licenses of these types (the type is the identifier's sixth part)."""
         query = select(_R).where(_R.c.bundle_code == bundle_code, _R.c.case_id == case_id)
+        if type_codes is not None:
+            prefixes = [f"{LICENSE_ID_ROOT}.{code}." for code in sorted(type_codes)]
+            query = query.where(or_(false(), *(_R.c.license_id.startswith(p, autoescape=True) for p in prefixes)))
         if after is not None:
             at, receipt_id = _as_utc(after[0]), after[1]
             query = query.where(or_(_R.c.created_at > at, and_(_R.c.created_at == at, _R.c.receipt_id > receipt_id)))

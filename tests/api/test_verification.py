@@ -1849,6 +1849,41 @@ def receipt_holder(running: RunningGateway, license_id: str) -> str:
     return license.content.holder.code
 
 
+def test_a_later_matter_is_given_the_case_receipts_of_the_types_it_uses_only(running: RunningGateway) -> None:
+    """企业开办: 公安 checks the 营业执照 and the legal representative's 居民身份证 for 印章刻制. The tax bureau (发票申领,
+    the 营业执照 only) is given the 营业执照's receipt, and nothing of the ID card goes on its holder's log as used by
+    the tax bureau; the 公安局 under its own matter, and an administrator, are given both (a privacy tester: a matter
+    with no need of a license had been told its standing as often as it asked)."""
+    license_id = batch_issue(running, 16, samples.business_license)
+    record = {**samples.id_card(700_000 + int(uuid.uuid4().hex[:5], 16)), "request_id": f"card-{uuid.uuid4().hex}"}
+    card = running.issuance(POLICE).IssueLicense(issue_request(record)).license
+    case = "QYKB-" + uuid.uuid4().hex[:12]
+    first_use = verification_pb2.UseContext(
+        matter_code="370100-QYKZ-001", purpose="企业开办：刻制公章", bundle_code="370100-YJS-QYKB", case_id=case
+    )
+    police = verifier(running, POLICE)
+    made = [
+        police.VerifyLicense(verification_pb2.VerifyLicenseRequest(use=first_use, license_id=named)).report
+        for named in (license_id, card.license_id)
+    ]
+    later_use = verification_pb2.UseContext(
+        matter_code="370100-FPSL-001", purpose="企业开办：发票申领", bundle_code="370100-YJS-QYKB", case_id=case
+    )
+
+    def listed(member: str, use: verification_pb2.UseContext) -> list[str]:
+        request = verification_pb2.ListCaseReceiptsRequest(use=use)
+        return [r.license_id for r in verifier(running, member).ListCaseReceipts(request).receipts]
+
+    assert listed(TAX, later_use) == [license_id]
+    assert listed(POLICE, first_use) == listed(ADMIN, later_use) == [license_id, card.license_id]
+    assert [r for r in made if r.verdict != PASSED] == []
+    relied = trail_rows(
+        running, "license_id", "action = 'LIST_CASE_RECEIPTS' AND caller = :tax AND holder_code = :holder",
+        tax=TAX, holder=card.holder.code,
+    )  # fmt: skip
+    assert relied == []
+
+
 def test_a_later_matter_of_the_bundle_finds_the_first_verification(running: RunningGateway) -> None:
     """企业开办: 公安 verifies the 营业执照 for 印章刻制; the tax bureau (发票申领, same case) relies on it."""
     license_id = batch_issue(running, 15, samples.business_license)

@@ -115,7 +115,8 @@ class VerificationServiceServicer:
 
     def ListCaseReceipts(self, request, context):
         """Lists the receipts of one 一件事 case (use.bundle_code and use.case_id), oldest first, so that a department
-        handling a later matter of the bundle relies on the first one's verification instead of verifying again.
+        handling a later matter of the bundle relies on the first one's verification instead of verifying again: those
+        of the license types the request's matter uses (an administrator's: all of them).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
