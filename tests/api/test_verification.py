@@ -1850,10 +1850,10 @@ def receipt_holder(running: RunningGateway, license_id: str) -> str:
 
 
 def test_a_later_matter_is_given_the_case_receipts_of_the_types_it_uses_only(running: RunningGateway) -> None:
-    """企业开办: 公安 checks the 营业执照 and the legal representative's 居民身份证 for 印章刻制. The tax bureau (发票申领,
-    the 营业执照 only) is given the 营业执照's receipt, and nothing of the ID card goes on its holder's log as used by
-    the tax bureau; the 公安局 under its own matter, and an administrator, are given both (a privacy tester: a matter
-    with no need of a license had been told its standing as often as it asked)."""
+    """企业开办: 公安 checks the 营业执照 and the legal representative's 居民身份证 for 印章刻制. The tax bureau
+    (发票申领, the 营业执照 only) is given the 营业执照's receipt, and nothing of the ID card goes on its holder's log
+    as used by the tax bureau; the 公安局 under its own matter, and an administrator, are given both (a privacy
+    tester: a matter with no need of a license had been told its standing as often as it asked)."""
     license_id = batch_issue(running, 16, samples.business_license)
     record = {**samples.id_card(700_000 + int(uuid.uuid4().hex[:5], 16)), "request_id": f"card-{uuid.uuid4().hex}"}
     card = running.issuance(POLICE).IssueLicense(issue_request(record)).license
