@@ -688,6 +688,24 @@ def test_an_empty_csv_row_is_skipped_not_a_failed_line(running: RunningGateway, 
     assert (report.lines, report.created, report.failures) == (3, 3, [])
 
 
+def test_a_line_of_a_type_the_issuer_does_not_issue_fails_alone_once_lines_were_taken(
+    running: RunningGateway, tmp_path: Path
+) -> None:
+    """One 居民身份证 among the market regulator's food permits: that line fails, named with its type, and the others
+    are imported. It had ended the import at line 600 of 3,001 as the refusal of a wrong --issuer, naming no line
+    (a bulk-import tester)."""
+    records = permits(300, uuid.uuid4().hex[:8].upper(), start=2600)
+    card = {**samples.id_card(800_000 + int(uuid.uuid4().hex[:5], 16)), "request_id": f"card-{uuid.uuid4().hex}"}
+    lines = [json.dumps(r, ensure_ascii=False) for r in records]
+    lines.insert(149, json.dumps(card, ensure_ascii=False))  # line 150
+    path = write_jsonl(tmp_path / "mixed.jsonl", lines)
+    report = import_file(path, factory(running))
+    assert (report.lines, report.created, report.stopped, report.refused) == (301, 300, "", 0)
+    assert [(f.line, f.field, f.reason) for f in report.failures] == [(150, "type_code", "NOT_AUTHORITATIVE_ISSUER")]
+    said = summary(report)
+    assert "line 150: type_code NOT_AUTHORITATIVE_ISSUER: 济南市市场监督管理局不是居民身份证的权威发证部门" in said
+
+
 def test_a_wrong_issuer_ends_the_import_said_once_not_line_by_line(running: RunningGateway, tmp_path: Path) -> None:
     """Every food permit of a file imported with the 公安局's credentials (a wrong --issuer) is refused alike,
     NOT_AUTHORITATIVE_ISSUER: the import printed thousands of identical lines. The first refusal ends it as the
@@ -717,7 +735,8 @@ def test_a_wrong_issuer_ends_the_import_said_once_not_line_by_line(running: Runn
     assert report.failed == report.refused
     said = summary(report)
     assert said.startswith("证照网关拒绝了导入：读取 ") and "NOT_AUTHORITATIVE_ISSUER" not in said
-    assert f"其中 {report.refused} 行因上述拒绝而失败，不逐行列出" in said and "\n  line " not in said
+    assert f"其中 {report.refused} 行因上述拒绝而失败（自第 1 行起），不逐行列出" in said and "\n  line " not in said
+    assert report.first_refused == 1
     with running.gateway.db.unit_of_work() as uow:
         assert not uow.licenses.prior_requests(POLICE, [r["request_id"] for r in records])
 
