@@ -24,6 +24,7 @@ import csv
 import decimal
 import hashlib
 import json
+import re
 import signal
 import threading
 import time
@@ -158,12 +159,41 @@ def count_records(path: Path, fmt: str | None = None, *, encoding: str = ENCODIN
     """How many records ``read_records`` gives (each a line of the import's report and of its progress bar, which so
     ends at 100% with the import). Read before anything is sent, so a file in another encoding is refused whole
     (ValueError naming the first bad line) instead of failing half-way, as is a CSV file without a readable header."""
-    try:
-        return sum(1 for _ in _entries(path, fmt, encoding))
-    except UnicodeDecodeError:
-        hint = " (Excel saves Chinese CSV as GBK: use --encoding gb18030, or save as 'CSV UTF-8')"
-        number = _first_undecodable_line(path, encoding)
-        raise ValueError(f"line {number} of {path} is not {encoding}{hint if 'utf' in encoding else ''}") from None
+    count = 0
+    read_as_encoded = False  # a line of other characters than ASCII read in the encoding: the file is in it
+    for _, entry in _entries(path, fmt, encoding):
+        count += 1
+        if isinstance(entry, Failure) and entry.reason == "BAD_ENCODING" and not read_as_encoded:
+            raise _not_encoded(path, encoding)  # the first such text does not read: the file is in another encoding
+        if not read_as_encoded and not isinstance(entry, Failure):
+            read_as_encoded = not all(str(cell).isascii() for cell in _texts(entry))
+    return count
+
+
+_UNDECODABLE = re.compile("[\udc80-\udcff]")
+"""What an undecodable byte reads as (``errors="surrogateescape"``)."""
+
+
+def _not_encoded(path: Path, encoding: str) -> ValueError:
+    """A file in another encoding than the one it is read in, refused whole, naming its first line that is not."""
+    hint = " (Excel saves Chinese CSV as GBK: use --encoding gb18030, or save as 'CSV UTF-8')"
+    number = _first_undecodable_line(path, encoding)
+    return ValueError(f"line {number} of {path} is not {encoding}{hint if 'utf' in encoding else ''}")
+
+
+def _texts(entry: str | dict[Any, Any]) -> list[Any]:
+    return [entry] if isinstance(entry, str) else [*entry.keys(), *entry.values()]
+
+
+def _bad_encoding(number: int, encoding: str) -> Failure:
+    """A line in another encoding than the rest of the file (two exports joined): it fails alone."""
+    return Failure(
+        number,
+        "",
+        "BAD_ENCODING",
+        f"该行不是 {encoding} 编码，与文件其余部分不同（the line is not {encoding}, unlike the rest of the file: "
+        "two files of different encodings joined?）",
+    )
 
 
 def read_records(
@@ -212,11 +242,15 @@ def _entries(path: Path, fmt: str | None, encoding: str) -> Iterator[tuple[int, 
     large to read). A CSV row with more cells than the header has columns keeps the rest under None; one with fewer
     is a failure."""
     fmt = fmt or ("csv" if path.suffix.lower() == ".csv" else "jsonl")
-    with path.open(encoding=encoding, newline="") as handle:
+    # bytes the encoding cannot read are kept as lone surrogates: the record holding them fails (BAD_ENCODING),
+    # or, when no text before read, the file is refused whole (``count_records``)
+    with path.open(encoding=encoding, errors="surrogateescape", newline="") as handle:
         if fmt != "csv":
             for number, (line, length, _) in enumerate(_lines(handle, MAX_RECORD_CHARS), start=1):
                 if line is None:
                     yield number, Failure(number, "", "RECORD_TOO_LARGE", _too_large(number, number, length))
+                elif _UNDECODABLE.search(line):
+                    yield number, _bad_encoding(number, encoding)
                 elif line.strip():
                     yield number, line
             return
@@ -238,6 +272,8 @@ def _entries(path: Path, fmt: str | None, encoding: str) -> Iterator[tuple[int, 
                     )
                 elif not any(cell.strip() for cell in row):  # a blank line, or a row of empty cells (,,,, from Excel)
                     continue
+                elif any(_UNDECODABLE.search(cell) for cell in row):
+                    failure = _bad_encoding(lines.first, encoding)
                 elif header is None:
                     header = row
                     continue
@@ -257,6 +293,8 @@ def _entries(path: Path, fmt: str | None, encoding: str) -> Iterator[tuple[int, 
                     yield lines.first, cells
                     continue
             if header is None:
+                if failure.reason == "BAD_ENCODING":
+                    raise _not_encoded(path, encoding)
                 raise ValueError(f"the header of {path} (line {lines.first}) cannot be read: {failure.message}")
             yield lines.first, failure
 

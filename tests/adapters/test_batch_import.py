@@ -466,23 +466,31 @@ def test_the_progress_bar_counts_records_as_they_are_read(running: RunningGatewa
 
 
 def test_an_import_that_stops_on_its_own_error_says_so_after_the_answers(
-    running: RunningGateway, tmp_path: Path
+    running: RunningGateway, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    tag = uuid.uuid4().hex[:8].upper()
-    lines = [json.dumps(r, ensure_ascii=False) for r in permits(400, tag, start=700)]
-    path = tmp_path / "turns-gbk.jsonl"
-    path.write_bytes("\n".join(lines).encode("utf-8") + "\n济南\n".encode("gbk"))  # not checked by count_records
+    import adapters.batch_import
 
+    tag = uuid.uuid4().hex[:8].upper()
+    lines = [json.dumps(r, ensure_ascii=False) for r in permits(401, tag, start=700)]
+    path = write_jsonl(tmp_path / "unreadable-at-the-end.jsonl", lines)
+    read = adapters.batch_import._read
+
+    def failing(number: int, entry: str | dict[Any, Any]) -> Any:
+        if number == 401:  # the disk fails under the last line
+            raise OSError(5, "Input/output error")
+        return read(number, entry)
+
+    monkeypatch.setattr(adapters.batch_import, "_read", failing)
     with pytest.raises(ImportStopped) as stopped:
         import_file(path, factory(running))
 
     report = stopped.value.report
-    assert 100 <= report.lines < 400 and (report.created, report.failures, report.unanswered) == (report.lines, [], 0)
+    assert 100 <= report.lines <= 400 and (report.created, report.failures, report.unanswered) == (report.lines, [], 0)
     assert str(stopped.value).startswith(
         f"stopped after {report.lines} lines of {path} by an error of the import itself, not the gateway's: "
-        "UnicodeDecodeError: 'utf-8' codec can't decode"
+        "OSError: [Errno 5] Input/output error"
     )
-    assert isinstance(stopped.value.__cause__, UnicodeDecodeError)
+    assert isinstance(stopped.value.__cause__, OSError)
     assert summary(report).startswith(
         f"导入程序自身出错而停止：读取 {report.lines} 行，至此新签发 {report.lines} 件，此前已有 0 件，失败 0 行，用时 "
     )
@@ -490,6 +498,31 @@ def test_an_import_that_stops_on_its_own_error_says_so_after_the_answers(
         f"（stopped by an error of the import itself after reading {report.lines} lines: {report.lines} issued, "
         "0 already present, 0 failed so far ("
     ) in summary(report)
+
+
+def test_a_line_in_another_encoding_than_the_rest_fails_alone(running: RunningGateway, tmp_path: Path) -> None:
+    """Two exports joined, the last line in GBK: that line fails (BAD_ENCODING), the rest are imported. The whole
+    file had been refused, with a hint (--encoding gb18030) that fails at line 1 (a bulk-import tester). A file whose
+    first text does not read is still refused whole, with the hint."""
+    tag = uuid.uuid4().hex[:8].upper()
+    lines = [json.dumps(r, ensure_ascii=False) for r in permits(30, tag, start=3100)]
+    path = tmp_path / "joined.jsonl"
+    gbk = json.dumps(permits(1, tag, start=3200)[0], ensure_ascii=False)
+    path.write_bytes("\n".join(lines[:10]).encode() + f"\n{gbk}\n".encode("gbk") + "\n".join(lines[10:]).encode())
+    assert count_records(path) == 31
+    report = import_file(path, factory(running))
+    assert (report.lines, report.created, report.stopped) == (31, 30, "")
+    assert [(f.line, f.reason) for f in report.failures] == [(11, "BAD_ENCODING")]
+    assert "该行不是 utf-8-sig 编码" in report.failures[0].message
+
+    for name, data in (
+        ("all-gbk.jsonl", f"{gbk}\n".encode("gbk") + "\n".join(lines).encode()),
+        ("all-gbk.csv", "类型,编号\n甲,乙\n".encode("gbk")),
+        ("header-ascii.csv", "type_code,license_number\n".encode() + "甲,乙\n".encode("gbk")),
+    ):
+        (tmp_path / name).write_bytes(data)
+        with pytest.raises(ValueError, match=r"line \d of .* is not utf-8-sig \(Excel saves Chinese CSV as GBK"):
+            count_records(tmp_path / name)
 
 
 def test_a_refusal_by_the_gateway_ends_with_what_was_committed(running: RunningGateway, tmp_path: Path) -> None:
