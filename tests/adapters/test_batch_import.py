@@ -518,7 +518,7 @@ def test_a_line_in_another_encoding_than_the_rest_fails_alone(running: RunningGa
     for name, data in (
         ("all-gbk.jsonl", f"{gbk}\n".encode("gbk") + "\n".join(lines).encode()),
         ("all-gbk.csv", "类型,编号\n甲,乙\n".encode("gbk")),
-        ("header-ascii.csv", "type_code,license_number\n".encode() + "甲,乙\n".encode("gbk")),
+        ("header-ascii.csv", b"type_code,license_number\n" + "甲,乙\n".encode("gbk")),
     ):
         (tmp_path / name).write_bytes(data)
         with pytest.raises(ValueError, match=r"line \d of .* is not utf-8-sig \(Excel saves Chinese CSV as GBK"):
