@@ -446,7 +446,7 @@ def import_file(
                     call = issuance_pb2_grpc.IssuanceServiceStub(channel).BatchIssueLicenses(requests())
                     ctrl_c.cancels(call)
                     for reply in call:
-                        refusals = []
+                        refusals: list[Any] = []
                         for result in reply.results:
                             number, _ = inflight.popleft()
                             if (
