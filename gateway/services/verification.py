@@ -51,9 +51,10 @@ import dataclasses
 import datetime as dt
 import enum
 import hashlib
+import json
 import re
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -1106,11 +1107,14 @@ class VerificationService:
         matter = self._catalog.matters.get(use.matter_code)
         types = None if caller.has(Role.ADMIN) or matter is None else {m.type_code for m in matter.materials}
         with self._db.unit_of_work() as uow:
-            receipts = uow.receipts.of_case(use.bundle_code, use.case_id, size + 1, after, type_codes=types)
-        more = len(receipts) > size
-        receipts = receipts[:size]
+            fetched = uow.receipts.of_case(use.bundle_code, use.case_id, size + 1, after, type_codes=types)
+        more = len(fetched) > size
+        fetched = fetched[:size]
+        # a receipt naming no license (a claim that found none, or named a wrong holder) is of the type its statement
+        # says: a page may so hold fewer than ``size``, the next one following on from the last read
+        receipts = [r for r in fetched if types is None or r.license_id or _of(r, types)]
         self._audit_case_listing(caller, use, receipts)
-        return receipts, _case_page_token(receipts[-1]) if more else ""
+        return receipts, _case_page_token(fetched[-1]) if more else ""
 
     def standing_now(self, receipts: Iterable[tuple[str, dt.datetime]]) -> dict[tuple[str, dt.datetime], Standing]:
         """The standing at this moment of each receipt's license, by (license id, receipt time), for a case's
@@ -2049,6 +2053,14 @@ def _unknown_type(type_code: str) -> InvalidRequestError:
     return invalid(
         "type_code", "UNKNOWN_LICENSE_TYPE", f"没有证照类型 {type_code[:64]}（unknown license type {type_code[:64]!r}）"
     )
+
+
+def _of(receipt: StoredReceipt, type_codes: Collection[str]) -> bool:
+    """Whether a receipt naming no license is about one of ``type_codes`` (its statement's license, or a claim's
+    query, says the type); one whose type cannot be told names no one, and is listed."""
+    statement = json.loads(receipt.statement)
+    said = (statement.get("license") or {}).get("type_code") or (statement.get("query") or {}).get("type_code")
+    return not said or said in type_codes
 
 
 def _type_of(license_id: str) -> str:

@@ -28,7 +28,6 @@ from sqlalchemy import (
     any_,
     bindparam,
     delete,
-    false,
     func,
     insert,
     or_,
@@ -1080,11 +1079,13 @@ class ReceiptRepository:
         type_codes: Collection[str] | None = None,
     ) -> list[StoredReceipt]:
         """A case's receipts, oldest first, from just after ``after`` (the previous page's last: its time and id);
-        with ``type_codes``, only those of licenses of these types (the type is the identifier's sixth part)."""
+        with ``type_codes``, only those of licenses of these types (the type is the identifier's sixth part) and
+        those naming no license (a claim's that found none: its type is in its statement)."""
         query = select(_R).where(_R.c.bundle_code == bundle_code, _R.c.case_id == case_id)
         if type_codes is not None:
             prefixes = [f"{LICENSE_ID_ROOT}.{code}." for code in sorted(type_codes)]
-            query = query.where(or_(false(), *(_R.c.license_id.startswith(p, autoescape=True) for p in prefixes)))
+            named = (_R.c.license_id.startswith(p, autoescape=True) for p in prefixes)
+            query = query.where(or_(_R.c.license_id == "", *named))
         if after is not None:
             at, receipt_id = _as_utc(after[0]), after[1]
             query = query.where(or_(_R.c.created_at > at, and_(_R.c.created_at == at, _R.c.receipt_id > receipt_id)))

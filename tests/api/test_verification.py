@@ -68,6 +68,8 @@ from tests.api.test_issuance import unique
 from tests.api.test_seals import license_pdf, register, seals
 from tests.conftest import (
     ADMIN,
+    BUSINESS_LICENSE,
+    ID_CARD,
     MARKET,
     POLICE,
     PORTAL,
@@ -1874,8 +1876,21 @@ def test_a_later_matter_is_given_the_case_receipts_of_the_types_it_uses_only(run
         request = verification_pb2.ListCaseReceiptsRequest(use=use)
         return [r.license_id for r in verifier(running, member).ListCaseReceipts(request).receipts]
 
-    assert listed(TAX, later_use) == [license_id]
-    assert listed(POLICE, first_use) == listed(ADMIN, later_use) == [license_id, card.license_id]
+    # claims that named no license: a 营业执照 number that none has, an ID card's with a wrong holder code
+    missing, wrong_holder = (
+        police.CheckClaim(
+            verification_pb2.CheckClaimRequest(
+                use=first_use, type_code=type_code, holder_code=holder, license_number=number
+            )
+        )
+        for type_code, holder, number in (
+            (BUSINESS_LICENSE, samples.uscc(999_999), samples.uscc(999_999)),
+            (ID_CARD, samples.uscc(999_998), card.license_number),
+        )
+    )
+    assert (missing.code, wrong_holder.code) == (5, 7)
+    assert listed(TAX, later_use) == [license_id, ""]  # the 营业执照's claim, which found no license
+    assert listed(POLICE, first_use) == listed(ADMIN, later_use) == [license_id, card.license_id, "", ""]
     assert [r for r in made if r.verdict != PASSED] == []
     relied = trail_rows(
         running, "license_id", "action = 'LIST_CASE_RECEIPTS' AND caller = :tax AND holder_code = :holder",
