@@ -392,6 +392,7 @@ def import_file(
     encoding: str = ENCODING,
     progress: Callable[[int], None] | None = None,
     message_bytes: int = MESSAGE_BYTES,
+    reconnecting: Callable[[grpc.RpcError], None] | None = None,
 ) -> ImportReport:
     """Import ``path``; ``progress`` is called with the number of lines answered since the last call.
 
@@ -475,6 +476,8 @@ def import_file(
                         RECONNECT_SECONDS
                     ):
                         raise
+                    if reconnecting is not None and attempt == 0:  # once an outage: the bar alone stood still
+                        reconnecting(exc)
                     attempt += 1
                     time.sleep(pause)
                 finally:

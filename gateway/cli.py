@@ -522,6 +522,7 @@ def _import(settings: Settings, args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from adapters.batch_import import (
+        RECONNECT_SECONDS,
         ImportInterrupted,
         ImportRefused,
         ImportStopped,
@@ -557,6 +558,11 @@ def _import(settings: Settings, args: argparse.Namespace) -> int:
                 fmt=args.format,
                 encoding=args.encoding,
                 progress=bar.update,
+                reconnecting=lambda error: bar.write(
+                    f"zzgw import: {_refusal(target, error)}; 正在重连，自上次应答起至多 {RECONNECT_SECONDS:.0f} 秒"
+                    f"（reconnecting for up to {RECONNECT_SECONDS:.0f} s from the last answer）",
+                    file=sys.stderr,
+                ),
             )
         except ImportRefused as exc:  # the gateway's answer: what was committed before, and how to go on
             print(f"\nzzgw import: {_refusal(target, exc.error)}", file=sys.stderr)

@@ -867,12 +867,15 @@ def test_an_import_waits_out_a_gateway_unavailable_for_a_while(tmp_path: Path, m
     monkeypatch.setattr(batch_import, "RECONNECT_PAUSE_MOST", 0.01)  # many attempts, quickly
     servicer = _UnavailableForAWhile(failures=12)
     server, address = _serving(servicer)
+    said: list[grpc.StatusCode] = []
     try:
         path = write_jsonl(tmp_path / "later.jsonl", [json.dumps(r, ensure_ascii=False) for r in permits(5, "UA")])
-        report = import_file(path, lambda: grpc.insecure_channel(address))
+        report = import_file(path, lambda: grpc.insecure_channel(address), reconnecting=lambda e: said.append(e.code()))
     finally:
         server.stop(0)
     assert servicer.calls == 13 and (report.created, report.failed, report.stopped) == (5, 0, "")
+    # said once, as the outage began (the progress bar had stood still without a word; a bulk-import tester)
+    assert said == [grpc.StatusCode.UNAVAILABLE]
 
 
 def test_an_import_a_gateway_stayed_unavailable_for_says_so_not_unreachable(
