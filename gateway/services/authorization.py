@@ -706,7 +706,7 @@ class AuthorizationService:
         try:
             guardian, holder_code = self._consenting_for(holder_code, licenses, in_force, type_codes, valid_until, now)
         except InvalidRequestError as refused:
-            self._refused_grant(caller, operator, matter, refused, licenses, in_force)
+            self._refused_grant(caller, operator, matter, refused, license_ids, in_force)
             raise
         for i, license in enumerate(licenses):
             assert license is not None
@@ -800,24 +800,24 @@ class AuthorizationService:
         operator: str,
         matter: Matter,
         refused: InvalidRequestError,
-        licenses: Sequence[License | None],
+        license_ids: Sequence[str],
         in_force: Sequence[License | None],
     ) -> None:
         """A grant refused because it named another person's license (NOT_THE_HOLDERS_LICENSE, NOT_A_GUARDIAN): on
         the logs of that license's holder, co-subjects and issuer, DENIED, naming the portal, as a refusal of a
         department's call about a license is. A leaked or misused portal credential tries exactly this; it had left
-        no trace (found by a privacy tester). A license that does not exist is on no one's log."""
+        no trace (found by a privacy tester). An identifier no license has is recorded alike, on no one's log but the
+        trail's: the same write either way, so the answer's time does not tell whether a license exists (review)."""
         for violation in refused.violations:
             index = violation.field.removeprefix("license_ids[").removesuffix("]")
             if violation.reason not in ("NOT_THE_HOLDERS_LICENSE", "NOT_A_GUARDIAN") or not index.isdigit():
                 continue
-            named = in_force[int(index)] or licenses[int(index)]
-            if named is not None:
-                use = UseContext(matter_code=matter.code, purpose="", operator=operator)
-                target = UseTarget(license_id=named.license_id)
-                self._audit.refuse(
-                    caller, use, violation.reason, AuditAction.GRANT_CONSENT, target, subjects=self._subjects
-                )
+            current = in_force[int(index)]  # the version in force names the co-subjects, as the grant's record does
+            use = UseContext(matter_code=matter.code, purpose="", operator=operator)
+            target = UseTarget(license_id=current.license_id if current else license_ids[int(index)])
+            self._audit.refuse(
+                caller, use, violation.reason, AuditAction.GRANT_CONSENT, target, subjects=self._subjects
+            )
 
     def _consenting_for(
         self,

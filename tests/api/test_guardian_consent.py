@@ -254,11 +254,15 @@ def test_a_stranger_a_spouse_and_a_parent_of_an_adult_are_refused(running: Runni
     assert chinese_first(words)
     assert [a[1:4] for a in attempts(running, grown_child)] == [(grown, "DENIED", "NOT_A_GUARDIAN")]
 
-    # a license that does not exist is on no one's log
+    # a license that does not exist is on no one's log, but recorded all the same: the same write either way, so the
+    # answer's time does not tell a portal whether a license exists (review)
     before = attempts(running, stranger)
+    unnamed = "action = 'GRANT_CONSENT' AND decision = 'DENIED' AND license_id = '' AND caller = :p"
+    trail = len(trail_rows(running, "seq", unnamed, p=PORTAL))
     never_issued = str(LicenseId.parse(license_id).next_version())  # well formed: no amendment made it
     assert refusal(lambda: consent(running, stranger, (never_issued,)))[1][0][1] == "NOT_THE_HOLDERS_LICENSE"
     assert attempts(running, stranger) == before and attempts(running, child) == [tried]
+    assert len(trail_rows(running, "seq", unnamed, p=PORTAL)) == trail + 1
 
     # a guardian names licenses, not types (a type would cover every license of it that the child holds)
     _, violations = refusal(lambda: consent(running, mother, (license_id,), type_codes=("11100000991000019E002",)))
