@@ -1,12 +1,21 @@
 """``zzgw`` commands run as the operator runs them, each in a process of its own, without paying for the imports each
 time: a Python process that has imported the command line once (the "zygote") forks a child per command, which takes
 the command's environment, working directory, standard input and output, runs ``gateway.cli.main`` and exits with
-its status. Starting Python and importing the gateway costs ~1.3 s a command; the CLI's tests run some 300.
+its status. Starting Python and importing the gateway costs ~1.3 s a command, and the CLI's tests run hundreds.
 
 The child is a process of its own as much as ``python -m gateway.cli`` is: its own file descriptors (standard
 output and error are files the test reads, so what C libraries print is there too), its environment, its exit
-status, and, since the zygote runs no thread and opens nothing, no state but the modules imported. A command a test
-must interrupt, or that must serve, still runs as ``python -m gateway.cli`` (``zzgw_command``, ``Popen``).
+status, and, since the zygote runs no thread and opens nothing, no state but the modules imported. What differs:
+
+- what the interpreter and the modules read of the environment as they start comes from the zygote's: a command
+  given another value of a ``PYTHON*``, ``LANG``/``LC_*``, ``TZ`` or ``PROMETHEUS*`` variable is run as ``python -m
+  gateway.cli`` instead (a regression test of a setting read at import, as ``PROMETHEUS_MULTIPROC_DIR`` is, could not
+  fail otherwise);
+- every command has the zygote's hash seed;
+- commands of one test process run one at a time (a test that needs two at once starts them with ``Popen``).
+
+A command a test must interrupt, or that must serve, still runs as ``python -m gateway.cli`` (``zzgw_command``,
+``Popen``). A child dies with the zygote (``PR_SET_PDEATHSIG``), which dies when a test is cut short mid-command.
 """
 
 from __future__ import annotations
@@ -21,12 +30,18 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 _ZYGOTE = r"""
-import atexit, json, os, signal, sys, tempfile, time, traceback
+import atexit, ctypes, json, os, signal, sys, tempfile, time, traceback
 
 import gateway.cli
 import gateway.server, gateway.store.database, gateway.supervisor, adapters.console, alembic.command  # noqa: F401
 
-def child(request, stdin, out, err):
+PR_SET_PDEATHSIG = 1
+
+def child(request, stdin, out, err, zygote):
+    # killed with the zygote, which is killed when the test waiting for this command is cut short
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != zygote:  # the zygote died before the line above
+        os._exit(137)
     os.dup2(stdin.fileno(), 0)
     os.dup2(out.fileno(), 1)
     os.dup2(err.fileno(), 2)
@@ -58,9 +73,10 @@ for line in sys.stdin:
         stdin.write(request["input"].encode("utf-8"))
         stdin.seek(0)
         sys.stdout.flush()
+        zygote = os.getpid()
         pid = os.fork()
         if pid == 0:
-            child(request, stdin, out, err)
+            child(request, stdin, out, err, zygote)
         deadline = time.monotonic() + request["timeout"]
         timed_out = False
         while True:
@@ -75,19 +91,25 @@ for line in sys.stdin:
             time.sleep(0.005)
         out.seek(0)
         err.seek(0)
-        reply = {
+        reply = {  # the bytes as they are (latin-1 maps each to one character): decoded by the test, strictly
             "status": os.waitstatus_to_exitcode(status),
             "timed_out": timed_out,
-            "stdout": out.read().decode("utf-8", "replace"),
-            "stderr": err.read().decode("utf-8", "replace"),
+            "stdout": out.read().decode("latin-1"),
+            "stderr": err.read().decode("latin-1"),
         }
     print(json.dumps(reply), flush=True)
 """
 
+_READ_AT_START = ("PYTHON", "LANG", "LC_", "TZ", "PROMETHEUS")
+"""Prefixes of the environment variables read as the interpreter or a module starts (``gateway.metrics``)."""
 
-_ENVIRONMENT = {name: value for name, value in os.environ.items() if not name.lower().startswith("prometheus_multi")}
+_ENVIRONMENT = {name: value for name, value in os.environ.items() if not name.upper().startswith("PROMETHEUS")}
 """The zygote's own environment, the test process's as it started (not as a test may have changed it meanwhile);
 each command gets the environment it is given."""
+
+
+def _read_at_start(env: dict[str, str]) -> dict[str, str]:
+    return {name: value for name, value in env.items() if name.upper().startswith(_READ_AT_START)}
 
 
 class _Zygote:
@@ -95,17 +117,20 @@ class _Zygote:
     input closes). It imports nothing that starts a thread or opens a connection, so that forking it is safe."""
 
     def __init__(self) -> None:
-        environment = _ENVIRONMENT
         self._process = subprocess.Popen(
             [sys.executable, "-c", _ZYGOTE],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             cwd=ROOT,
-            env=environment,
+            env=_ENVIRONMENT,
             text=True,
             encoding="utf-8",
         )
         self._lock = threading.Lock()
+
+    @property
+    def alive(self) -> bool:
+        return self._process.poll() is None
 
     def run(self, args: list[str], env: dict[str, str], cwd: Path, timeout: float, input: str) -> dict[str, object]:
         request = {"args": args, "env": env, "cwd": str(cwd), "timeout": timeout, "input": input}
@@ -116,7 +141,7 @@ class _Zygote:
                 self._process.stdin.flush()
                 line = self._process.stdout.readline()
             except BaseException:  # a test's timeout, say: its reply must not become the next command's
-                self._process.kill()
+                self._process.kill()  # and the command with it (PR_SET_PDEATHSIG)
                 self._process.wait()
                 raise
         if not line:
@@ -126,27 +151,47 @@ class _Zygote:
 
 
 _zygote: _Zygote | None = None
+_starting = threading.Lock()
 
 
 def run_zzgw(
     *args: str,
     env: dict[str, str],
     cwd: Path = ROOT,
-    timeout: float = 120,
+    timeout: float | None = 120,
     input: str = "",
     check: bool = False,
 ) -> subprocess.CompletedProcess[str]:
     """``zzgw *args`` in a process of its own, as ``subprocess.run([python, -m, gateway.cli, *args], env=env,
     capture_output=True, text=True)`` runs it; TimeoutExpired past ``timeout``, CalledProcessError with ``check``."""
     global _zygote
-    if _zygote is None or _zygote._process.poll() is not None:
-        _zygote = _Zygote()
-    reply = _zygote.run(list(args), env, cwd, timeout, input)
     command = ["zzgw", *args]
-    stdout, stderr = str(reply["stdout"]), str(reply["stderr"])
+    if _read_at_start(env) != _read_at_start(_ENVIRONMENT):
+        done = subprocess.run(
+            [sys.executable, "-m", "gateway.cli", *args],
+            env=env,
+            cwd=cwd,
+            input=input,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=check,
+        )
+        return done
+    with _starting:
+        if _zygote is None or not _zygote.alive:
+            _zygote = _Zygote()
+        zygote = _zygote
+    reply = zygote.run(list(args), env, cwd, 1e9 if timeout is None else timeout, input)
+    # as text=True decodes: strictly, in UTF-8, with universal newlines
+    stdout, stderr = (_text(str(reply[stream])) for stream in ("stdout", "stderr"))
     if reply["timed_out"]:
-        raise subprocess.TimeoutExpired(command, timeout, output=stdout, stderr=stderr)
+        raise subprocess.TimeoutExpired(command, timeout or 0, output=stdout, stderr=stderr)
     status = int(reply["status"])  # type: ignore[call-overload]
     if check and status:
         raise subprocess.CalledProcessError(status, command, output=stdout, stderr=stderr)
     return subprocess.CompletedProcess(command, status, stdout, stderr)
+
+
+def _text(kept: str) -> str:
+    return kept.encode("latin-1").decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")

@@ -7,10 +7,13 @@ import os
 import socket
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
 
+from tests import commands
 from tests.commands import ROOT, run_zzgw
 
 
@@ -39,9 +42,71 @@ def test_the_environment_directory_and_input_are_the_commands(tmp_path: Path) ->
     assert read.returncode == 2 and "JSON" in read.stderr, read.stderr
 
 
-def test_a_command_past_its_timeout_is_stopped_and_the_next_one_runs() -> None:
-    with socket.create_server(("127.0.0.1", 0)) as silent:  # takes the connection, never answers
-        url = f"postgresql+psycopg://nobody@127.0.0.1:{silent.getsockname()[1]}/x?connect_timeout=60"
-        with pytest.raises(subprocess.TimeoutExpired):
-            run_zzgw("members", env={**os.environ, "ZZGW_DATABASE_URL": url}, timeout=2)
+def stuck(tmp_path: Path, silent: socket.socket) -> dict[str, str]:
+    """A command's environment whose database takes the connection and never answers: it waits (60 s)."""
+    url = f"postgresql+psycopg://nobody@127.0.0.1:{silent.getsockname()[1]}/x?connect_timeout=60"
+    return {**os.environ, "ZZGW_DATABASE_URL": url, "ZZGW_DATA_DIR": str(tmp_path), "ZZGW_KEY_PASSPHRASE": "x" * 16}
+
+
+def test_a_command_past_its_timeout_is_stopped_and_the_next_one_runs(tmp_path: Path) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as silent, pytest.raises(subprocess.TimeoutExpired):
+        run_zzgw("members", env=stuck(tmp_path, silent), timeout=2)
     assert run_zzgw("--help", env=dict(os.environ)).returncode == 0
+
+
+def children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+        except (OSError, ValueError, IndexError):
+            continue
+    return found
+
+
+def running(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie waiting to be reaped does not)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_a_command_cut_short_by_its_test_dies_with_the_runner(tmp_path: Path) -> None:
+    """A test's timeout kills the runner while a command runs: the command is killed with it, not left running
+    with the test's store and ports, its deadline gone with the runner (found in review)."""
+    run_zzgw("--help", env=dict(os.environ))  # the runner is up
+    zygote = commands._zygote
+    assert zygote is not None and zygote.alive
+    with socket.create_server(("127.0.0.1", 0)) as silent:
+        stopped: list[RuntimeError] = []
+
+        def wait() -> None:
+            try:
+                run_zzgw("members", env=stuck(tmp_path, silent))
+            except RuntimeError as exc:  # the runner stopped
+                stopped.append(exc)
+
+        waiting = threading.Thread(target=wait)
+        waiting.start()
+        deadline = time.monotonic() + 20
+        while not (forked := children(zygote._process.pid)) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert forked, "the command never started"
+        zygote._process.kill()  # as the runner does when the test waiting for the command is cut short
+        waiting.join(10)
+        assert len(stopped) == 1
+        deadline = time.monotonic() + 10
+        while any(running(pid) for pid in forked) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not any(running(pid) for pid in forked)
+    assert run_zzgw("--help", env=dict(os.environ)).returncode == 0  # a new runner
+
+
+def test_a_setting_read_as_python_starts_is_given_to_a_process_of_its_own(tmp_path: Path) -> None:
+    """PROMETHEUS_MULTIPROC_DIR is read as prometheus_client is imported, which the runner did before the command
+    was given: such a command runs as python -m gateway.cli, where the setting reaches the imports."""
+    env = {**os.environ, "PYTHONWARNINGS": "error::DeprecationWarning:nothing_here"}
+    assert run_zzgw("--help", env=env).args[0] == sys.executable  # a process of its own
+    assert run_zzgw("--help", env=dict(os.environ)).args == ["zzgw", "--help"]
