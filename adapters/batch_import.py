@@ -447,19 +447,21 @@ def import_file(
                     call = issuance_pb2_grpc.IssuanceServiceStub(channel).BatchIssueLicenses(requests())
                     ctrl_c.cancels(call)
                     for reply in call:
-                        refusals: list[Any] = []
+                        held: list[tuple[int, Any]] = []  # refusals that may hold for the import
                         for result in reply.results:
                             number, _ = inflight.popleft()
-                            if (
-                                result.HasField("error")
-                                and result.error.reason in ITEM_REFUSALS_FOR_GOOD
-                                and (refusals or not (report.created or report.existing))
-                            ):
+                            if result.HasField("error") and result.error.reason in ITEM_REFUSALS_FOR_GOOD:
+                                held.append((number, result))
+                            else:
+                                _record(report, number, result)
+                        refusals: list[Any] = []
+                        for number, result in held:  # for good only while no line at all was taken, this reply's
+                            if report.created or report.existing:  # included (its first line may be the odd one)
+                                _record(report, number, result)
+                            else:
                                 report.refused += 1
                                 report.first_refused = report.first_refused or number
                                 refusals.append(result.error)
-                            else:
-                                _record(report, number, result)
                         attempt, answered_at = 0, time.monotonic()
                         if progress:
                             progress(len(reply.results))
@@ -687,10 +689,11 @@ def summary(report: ImportReport, limit: int = 50) -> str:
     if report.stopped:
         unanswered = f", {report.unanswered} sent and not answered (issued or not)" if report.unanswered else ""
         zh_unanswered = f"，另有 {report.unanswered} 行已发送未答复（可能已签发）" if report.unanswered else ""
-        if report.stopped == REFUSED and report.unanswered:
-            # the gateway checks the caller before it takes each chunk and answers what it handled first: what a
-            # refusal left unanswered was not issued ("issued or not" had an operator wonder whether a department
-            # without the issuer's role had issued licenses; a newcomer tester)
+        if report.stopped == REFUSED and report.unanswered and not report.refused:
+            # the gateway checks the caller before it takes each chunk and answers what it handled first: what its
+            # refusal of the call left unanswered was not issued ("issued or not" had an operator wonder whether a
+            # department without the issuer's role had issued licenses; a newcomer tester). Not so when the import
+            # ended on its own at a line's refusal (``ITEM_REFUSALS_FOR_GOOD``): lines sent after it may be in.
             unanswered = f", {report.unanswered} not handled (refused: none of them issued)"
             zh_unanswered = f"，另有 {report.unanswered} 行未办理（被拒绝，均未签发）"
         if report.stopped == REFUSED:

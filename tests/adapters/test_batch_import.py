@@ -738,6 +738,12 @@ def test_a_line_of_a_type_the_issuer_does_not_issue_fails_alone_once_lines_were_
     said = summary(report)
     assert "line 150: type_code NOT_AUTHORITATIVE_ISSUER: 济南市市场监督管理局不是居民身份证的权威发证部门" in said
 
+    # the odd line first: the lines answered with it were taken, so it fails alone too (review)
+    first = write_jsonl(tmp_path / "odd-first.jsonl", [lines[149], *lines[150:170]])
+    report = import_file(first, factory(running))
+    assert (report.lines, report.existing, report.stopped, report.refused) == (21, 20, "", 0)
+    assert [(f.line, f.reason) for f in report.failures] == [(1, "NOT_AUTHORITATIVE_ISSUER")]
+
 
 def test_a_wrong_issuer_ends_the_import_said_once_not_line_by_line(running: RunningGateway, tmp_path: Path) -> None:
     """Every food permit of a file imported with the 公安局's credentials (a wrong --issuer) is refused alike,
