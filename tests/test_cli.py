@@ -278,6 +278,10 @@ def test_members_lists_the_credentials_the_mode_takes(env: dict[str, str]) -> No
     # mode as on one begun in production
     assert zzgw({**env, "ZZGW_MODE": "production"}, "console-token", TAX).returncode == 0
     assert credential("production") == "certificate+console-token"
+    (Path(env["ZZGW_DATA_DIR"]) / "dev-tokens.json").write_text("{not json", encoding="utf-8")
+    damaged = zzgw({**env, "ZZGW_MODE": "production"}, "members")
+    assert damaged.returncode == 0 and "dev-tokens.json cannot be read (JSONDecodeError)" in damaged.stderr
+    assert "Traceback" not in damaged.stderr
     fresh = {**env, "ZZGW_MODE": "production", "ZZGW_DATA_DIR": str(Path(env["ZZGW_DATA_DIR"]).parent / "fresh")}
     assert zzgw(fresh, "init").returncode == 0
     listed = zzgw(fresh, "members").stdout
