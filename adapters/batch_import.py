@@ -38,7 +38,7 @@ import grpc
 from google.protobuf import any_pb2
 from google.rpc import error_details_pb2, status_pb2
 
-from adapters.records import RecordError, from_csv_row, issue_request
+from adapters.records import RecordError, csv_header_problem, from_csv_row, issue_request
 from protos.zzgw.v1 import issuance_pb2, issuance_pb2_grpc
 
 RECONNECT_SECONDS = 60.0
@@ -275,6 +275,8 @@ def _entries(path: Path, fmt: str | None, encoding: str) -> Iterator[tuple[int, 
                 elif any(_UNDECODABLE.search(cell) for cell in row):
                     failure = _bad_encoding(lines.first, encoding)
                 elif header is None:
+                    if problem := csv_header_problem(row):  # said once, before any row is sent
+                        raise ValueError(f"the header of {path} (line {lines.first}) cannot be read: {problem}")
                     header = row
                     continue
                 elif len(row) < len(header):  # said as such, not as every field of the missing cells REQUIRED

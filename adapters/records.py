@@ -15,9 +15,10 @@ at fault, in Chinese first.
 from __future__ import annotations
 
 import decimal
+import difflib
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from protos.zzgw.v1 import common_pb2, issuance_pb2
@@ -142,6 +143,28 @@ def _check_unicode(where: str, text: str) -> None:
             field=where,
             reason="BAD_CHARACTERS",
         )
+
+
+CSV_COLUMNS = (*_SCALARS, "holder.name", "holder.code_type", "holder.code")
+"""The columns a CSV header may have, besides ``fields.<key>`` ones."""
+
+
+def csv_header_problem(header: Sequence[str]) -> str:
+    """Why a CSV header cannot be read as records' columns, naming each unknown column and the one it is likely a
+    slip of (``holder.kode``: did you mean holder.code?), or empty. Said once for the file: read row by row, a
+    misspelt column had failed every row, as a holder that is "not an object" (a bulk-import tester)."""
+    said = []
+    for name in header:
+        if name in CSV_COLUMNS or (name.startswith("fields.") and len(name) > len("fields.")) or not name:
+            continue
+        near = difflib.get_close_matches(name, CSV_COLUMNS, n=1, cutoff=0.75)
+        said.append(f"{name}（did you mean {near[0]}?）" if near else name)
+    if not said:
+        return ""
+    return (
+        f"表头中有未知的列：{'；'.join(said)}（unknown columns in the header: the columns are "
+        f"{', '.join(CSV_COLUMNS)} and fields.<key>）"
+    )
 
 
 def from_csv_row(row: Mapping[str, str]) -> dict[str, Any]:

@@ -248,7 +248,22 @@ def test_count_records_for_the_progress_bar(tmp_path: Path) -> None:
     csv_file.write_text("request_id,type_code\nr1,t\nr2,t\n", encoding="utf-8")
     assert count_records(jsonl) == 3
     assert count_records(csv_file) == 2
-    assert count_records(jsonl, "csv") == 2
+    with pytest.raises(ValueError, match="unknown columns in the header"):  # JSON lines read as CSV: said at once
+        count_records(jsonl, "csv")
+
+
+def test_a_misspelt_csv_column_is_said_once_for_the_header(tmp_path: Path) -> None:
+    """holder.kode had failed every row as a holder "not an object", the column unnamed (a bulk-import tester)."""
+    path = tmp_path / "typo.csv"
+    path.write_text("request_id,type_code,holder.kode,fields.name,colour,\nr1,t,c,n,red,\n", encoding="utf-8")
+    with pytest.raises(ValueError) as refused:
+        count_records(path)
+    assert str(refused.value) == (
+        f"the header of {path} (line 1) cannot be read: "
+        "表头中有未知的列：holder.kode（did you mean holder.code?）；colour"
+        "（unknown columns in the header: the columns are request_id, type_code, license_number, issue_date, "
+        "valid_from, valid_until, region_code, serial, holder.name, holder.code_type, holder.code and fields.<key>）"
+    )
 
 
 def test_csv_records_are_numbered_by_the_line_they_begin_on(tmp_path: Path) -> None:
