@@ -1106,15 +1106,24 @@ class VerificationService:
         size = limit or DEFAULT_CASE_PAGE
         matter = self._catalog.matters.get(use.matter_code)
         types = None if caller.has(Role.ADMIN) or matter is None else {m.type_code for m in matter.materials}
+        # a receipt naming no license (a claim that found none, a license not found) is of the type its statement
+        # says, judged here: read on until a page and one more are found, so that a page is empty only at the end
+        kept: list[StoredReceipt] = []
+        last: StoredReceipt | None = None
         with self._db.unit_of_work() as uow:
-            fetched = uow.receipts.of_case(use.bundle_code, use.case_id, size + 1, after, type_codes=types)
-        more = len(fetched) > size
-        fetched = fetched[:size]
-        # a receipt naming no license (a claim that found none, or named a wrong holder) is of the type its statement
-        # says: a page may so hold fewer than ``size``, the next one following on from the last read
-        receipts = [r for r in fetched if types is None or r.license_id or _of(r, types)]
-        self._audit_case_listing(caller, use, receipts)
-        return receipts, _case_page_token(fetched[-1]) if more else ""
+            for _ in range(CASE_READS):
+                fetched = uow.receipts.of_case(use.bundle_code, use.case_id, size + 1, after, type_codes=types)
+                kept += [r for r in fetched if types is None or r.license_id or _of(r, types)]
+                if len(kept) > size or len(fetched) <= size:
+                    break
+                last = fetched[-1]
+                after = (last.created_at, last.receipt_id)
+            else:  # a long run of receipts of other types: this page ends where the reading stopped
+                self._audit_case_listing(caller, use, kept)
+                return kept, _case_page_token(last) if last is not None else ""
+        page = kept[:size]
+        self._audit_case_listing(caller, use, page)
+        return page, _case_page_token(page[-1]) if len(kept) > size else ""
 
     def standing_now(self, receipts: Iterable[tuple[str, dt.datetime]]) -> dict[tuple[str, dt.datetime], Standing]:
         """The standing at this moment of each receipt's license, by (license id, receipt time), for a case's
@@ -1965,6 +1974,11 @@ MAX_CASE_PAGE = 1000
 _CASE_TOKEN = re.compile(r"(\d{1,19})\.([0-9a-f]{1,32})\.([0-9a-f]{8})")
 
 
+CASE_READS = 10
+"""Reads of a page's worth of a case's receipts that one ``ListCaseReceipts`` page takes at most, past receipts of
+types the matter does not use."""
+
+
 def _case_page_token(last: StoredReceipt) -> str:
     """Where the next page of a case's receipts starts: after the last one's time (µs since the epoch) and id, with
     the case's tag (``_case_tag``)."""
@@ -2056,11 +2070,17 @@ def _unknown_type(type_code: str) -> InvalidRequestError:
 
 
 def _of(receipt: StoredReceipt, type_codes: Collection[str]) -> bool:
-    """Whether a receipt naming no license is about one of ``type_codes`` (its statement's license, or a claim's
-    query, says the type); one whose type cannot be told names no one, and is listed."""
+    """Whether a receipt naming no license is about one of ``type_codes``: the type its statement's license, a
+    claim's query, or the identifier a query named (a license not found by id or QR code) says. One whose type cannot
+    be told (a document or stamp whose license was not found) is not listed: nothing says the matter may know of it."""
     statement = json.loads(receipt.statement)
-    said = (statement.get("license") or {}).get("type_code") or (statement.get("query") or {}).get("type_code")
-    return not said or said in type_codes
+    query = statement.get("query") or {}
+    said = (
+        (statement.get("license") or {}).get("type_code")
+        or query.get("type_code")
+        or _type_of(str(query.get("license_id", "")))
+    )
+    return bool(said) and said in type_codes
 
 
 def _type_of(license_id: str) -> str:

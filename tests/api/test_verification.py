@@ -1889,8 +1889,20 @@ def test_a_later_matter_is_given_the_case_receipts_of_the_types_it_uses_only(run
         )
     )
     assert (missing.code, wrong_holder.code) == (5, 7)
+    # an ID card looked up by an identifier no license has: of the type the identifier says (review)
+    never_issued = str(LicenseId.parse(card.license_id).next_version())
+    police.VerifyLicense(verification_pb2.VerifyLicenseRequest(use=first_use, license_id=never_issued))
     assert listed(TAX, later_use) == [license_id, ""]  # the 营业执照's claim, which found no license
-    assert listed(POLICE, first_use) == listed(ADMIN, later_use) == [license_id, card.license_id, "", ""]
+    assert listed(POLICE, first_use) == listed(ADMIN, later_use) == [license_id, card.license_id, "", "", ""]
+    # a page at a time, one receipt a page: never an empty page with a token, past the receipts of other types
+    pages, token = [], ""
+    while True:
+        request = verification_pb2.ListCaseReceiptsRequest(use=later_use, limit=1, page_token=token)
+        answer = verifier(running, TAX).ListCaseReceipts(request)
+        pages.append([r.license_id for r in answer.receipts])
+        if not (token := answer.next_page_token):
+            break
+    assert pages == [[license_id], [""]]
     assert [r for r in made if r.verdict != PASSED] == []
     relied = trail_rows(
         running, "license_id", "action = 'LIST_CASE_RECEIPTS' AND caller = :tax AND holder_code = :holder",
