@@ -698,7 +698,16 @@ def summary(report: ImportReport, limit: int = 50) -> str:
             # ended on its own at a line's refusal (``ITEM_REFUSALS_FOR_GOOD``): lines sent after it may be in.
             unanswered = f", {report.unanswered} not handled (refused: none of them issued)"
             zh_unanswered = f"，另有 {report.unanswered} 行未办理（被拒绝，均未签发）"
-        if report.stopped == REFUSED:
+        if report.stopped == REFUSED and report.refused:  # the first lines' type is not the member's to issue
+            advice = (
+                f"The same command would be refused alike: the lines from line {report.first_refused} are of a type "
+                "the member does not issue: import them as their issuer (--issuer), or move them out of the file"
+            )
+            zh_advice = (
+                f"同一命令会被同样拒绝：自第 {report.first_refused} 行起的证照不是该成员签发的类型，"
+                "请以其发证部门导入（--issuer），或把这些行移出文件"
+            )
+        elif report.stopped == REFUSED:
             advice = (
                 "The same command would be refused alike: change what the gateway said (the member, its role, its "
                 "credentials) first; then what is in already is answered as already present, never issued twice"

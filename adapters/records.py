@@ -150,15 +150,20 @@ CSV_COLUMNS = (*_SCALARS, "holder.name", "holder.code_type", "holder.code")
 
 
 def csv_header_problem(header: Sequence[str]) -> str:
-    """Why a CSV header cannot be read as records' columns, naming each unknown column and the one it is likely a
-    slip of (``holder.kode``: did you mean holder.code?), or empty. Said once for the file: read row by row, a
-    misspelt column had failed every row, as a holder that is "not an object" (a bulk-import tester)."""
+    """Why a CSV header cannot be read as records' columns, naming each column that is a slip of one (``holder.kode``:
+    did you mean holder.code?; a name with spaces or a byte order mark around it), or empty. Said once for the file:
+    read row by row, a misspelt column had failed every row, as a holder that is "not an object" (a bulk-import
+    tester). A column like no other (an Excel template's 备注) is not refused here: left empty it is ignored."""
     said = []
     for name in header:
-        if name in CSV_COLUMNS or (name.startswith("fields.") and len(name) > len("fields.")) or not name:
+        if name in CSV_COLUMNS or (name.startswith("fields.") and len(name) > len("fields.")) or not name.strip():
             continue
-        near = difflib.get_close_matches(name, CSV_COLUMNS, n=1, cutoff=0.75)
-        said.append(f"{name}（did you mean {near[0]}?）" if near else name)
+        bare = name.strip().lstrip("\ufeff")
+        if bare in CSV_COLUMNS or bare.startswith("fields."):
+            said.append(f"{name!r}（spaces or a byte order mark around a column's name）")
+        elif near := difflib.get_close_matches(bare, CSV_COLUMNS, n=1, cutoff=0.75):
+            said.append(f"{name}（did you mean {near[0]}?）")
+        # another column (备注, 序号): its rows fail if they fill it (unknown keys), as they did; an empty one is left
     if not said:
         return ""
     return (

@@ -15,7 +15,8 @@ status, and, since the zygote runs no thread and opens nothing, no state but the
 - commands of one test process run one at a time (a test that needs two at once starts them with ``Popen``).
 
 A command a test must interrupt, or that must serve, still runs as ``python -m gateway.cli`` (``zzgw_command``,
-``Popen``). A child dies with the zygote (``PR_SET_PDEATHSIG``), which dies when a test is cut short mid-command.
+``Popen``). A child dies with the zygote (``PR_SET_PDEATHSIG``), which dies with its test process and when a test is
+cut short mid-command.
 """
 
 from __future__ import annotations
@@ -36,6 +37,10 @@ import gateway.cli
 import gateway.server, gateway.store.database, gateway.supervisor, adapters.console, alembic.command  # noqa: F401
 
 PR_SET_PDEATHSIG = 1
+# the runner dies with its test process, however that ends (killed, a worker's crash), and its command with it
+ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+if os.getppid() != int(sys.argv[1]):
+    sys.exit(137)
 
 def child(request, stdin, out, err, zygote):
     # killed with the zygote, which is killed when the test waiting for this command is cut short
@@ -118,7 +123,7 @@ class _Zygote:
 
     def __init__(self) -> None:
         self._process = subprocess.Popen(
-            [sys.executable, "-c", _ZYGOTE],
+            [sys.executable, "-c", _ZYGOTE, str(os.getpid())],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             cwd=ROOT,

@@ -807,7 +807,8 @@ class AuthorizationService:
         the logs of that license's holder, co-subjects and issuer, DENIED, naming the portal, as a refusal of a
         department's call about a license is. A leaked or misused portal credential tries exactly this; it had left
         no trace (found by a privacy tester). An identifier no license has is recorded alike, on no one's log but the
-        trail's: the same write either way, so the answer's time does not tell whether a license exists (review)."""
+        trail's: a write either way (one only for a license that exists had answered ~1 ms later on SQLite; review).
+        The record of a license that exists has its co-subjects' rows too, a few tenths of a millisecond more."""
         for violation in refused.violations:
             index = violation.field.removeprefix("license_ids[").removesuffix("]")
             if violation.reason not in ("NOT_THE_HOLDERS_LICENSE", "NOT_A_GUARDIAN") or not index.isdigit():

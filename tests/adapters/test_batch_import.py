@@ -248,22 +248,28 @@ def test_count_records_for_the_progress_bar(tmp_path: Path) -> None:
     csv_file.write_text("request_id,type_code\nr1,t\nr2,t\n", encoding="utf-8")
     assert count_records(jsonl) == 3
     assert count_records(csv_file) == 2
-    with pytest.raises(ValueError, match="unknown columns in the header"):  # JSON lines read as CSV: said at once
-        count_records(jsonl, "csv")
+    assert count_records(jsonl, "csv") == 2
 
 
 def test_a_misspelt_csv_column_is_said_once_for_the_header(tmp_path: Path) -> None:
     """holder.kode had failed every row as a holder "not an object", the column unnamed (a bulk-import tester)."""
     path = tmp_path / "typo.csv"
-    path.write_text("request_id,type_code,holder.kode,fields.name,colour,\nr1,t,c,n,red,\n", encoding="utf-8")
+    path.write_text("request_id,type_code,holder.kode, serial,fields.name,备注,   ,\nr1,t,c,s,n,,,\n", encoding="utf-8")
     with pytest.raises(ValueError) as refused:
         count_records(path)
     assert str(refused.value) == (
         f"the header of {path} (line 1) cannot be read: "
-        "表头中有未知的列：holder.kode（did you mean holder.code?）；colour"
-        "（unknown columns in the header: the columns are request_id, type_code, license_number, issue_date, "
-        "valid_from, valid_until, region_code, serial, holder.name, holder.code_type, holder.code and fields.<key>）"
+        "表头中有未知的列：holder.kode（did you mean holder.code?）；' serial'（spaces or a byte order mark around a "
+        "column's name）（unknown columns in the header: the columns are request_id, type_code, license_number, "
+        "issue_date, valid_from, valid_until, region_code, serial, holder.name, holder.code_type, holder.code and "
+        "fields.<key>）"
     )
+    # a column like no other (an Excel template's 备注), and blank ones, are left to the rows, as they were: ignored
+    # when empty (review)
+    path.write_text("request_id,type_code,备注,   ,\nr1,t,,,\n", encoding="utf-8")
+    assert [record for _, record in read_records(path)] == [
+        {"request_id": "r1", "type_code": "t", "holder": {}, "fields": {}}
+    ]
 
 
 def test_csv_records_are_numbered_by_the_line_they_begin_on(tmp_path: Path) -> None:
@@ -791,6 +797,9 @@ def test_a_wrong_issuer_ends_the_import_said_once_not_line_by_line(running: Runn
     assert said.startswith("证照网关拒绝了导入：读取 ") and "NOT_AUTHORITATIVE_ISSUER" not in said
     assert f"其中 {report.refused} 行因上述拒绝而失败（自第 1 行起），不逐行列出" in said and "\n  line " not in said
     assert report.first_refused == 1
+    # what to do: not the member, its role or credentials (fine), but the lines' type (review)
+    assert "自第 1 行起的证照不是该成员签发的类型，请以其发证部门导入（--issuer），或把这些行移出文件" in said
+    assert "the member, its role" not in said
     with running.gateway.db.unit_of_work() as uow:
         assert not uow.licenses.prior_requests(POLICE, [r["request_id"] for r in records])
 
