@@ -146,6 +146,7 @@ def _check_unicode(where: str, text: str) -> None:
 
 
 CSV_COLUMNS = (*_SCALARS, "holder.name", "holder.code_type", "holder.code")
+_FIELD_COLUMN = re.compile(r"fields\.\S+")
 """The columns a CSV header may have, besides ``fields.<key>`` ones."""
 
 
@@ -156,12 +157,14 @@ def csv_header_problem(header: Sequence[str]) -> str:
     tester). A column like no other (an Excel template's 备注) is not refused here: left empty it is ignored."""
     said = []
     for name in header:
-        if name in CSV_COLUMNS or (name.startswith("fields.") and len(name) > len("fields.")) or not name.strip():
-            continue
         bare = name.strip().lstrip("\ufeff")
-        if bare in CSV_COLUMNS or bare.startswith("fields."):
+        if not bare or (name == bare and (name in CSV_COLUMNS or _FIELD_COLUMN.fullmatch(name))):
+            continue
+        if bare in CSV_COLUMNS or _FIELD_COLUMN.fullmatch(bare):
             said.append(f"{name!r}（spaces or a byte order mark around a column's name）")
-        elif near := difflib.get_close_matches(bare, CSV_COLUMNS, n=1, cutoff=0.75):
+        elif bare in ("holder", "fields"):
+            said.append(f"{name}（a column per value: {bare}.<key>）")
+        elif near := difflib.get_close_matches(bare.lower(), CSV_COLUMNS, n=1, cutoff=0.75):
             said.append(f"{name}（did you mean {near[0]}?）")
         # another column (备注, 序号): its rows fail if they fill it (unknown keys), as they did; an empty one is left
     if not said:

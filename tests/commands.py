@@ -16,7 +16,7 @@ status, and, since the zygote runs no thread and opens nothing, no state but the
 
 A command a test must interrupt, or that must serve, still runs as ``python -m gateway.cli`` (``zzgw_command``,
 ``Popen``). A child dies with the zygote (``PR_SET_PDEATHSIG``), which dies with its test process and when a test is
-cut short mid-command.
+cut short mid-command (its standard input ends, or it sees its parent gone while a command runs).
 """
 
 from __future__ import annotations
@@ -37,10 +37,8 @@ import gateway.cli
 import gateway.server, gateway.store.database, gateway.supervisor, adapters.console, alembic.command  # noqa: F401
 
 PR_SET_PDEATHSIG = 1
-# the runner dies with its test process, however that ends (killed, a worker's crash), and its command with it
-ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-if os.getppid() != int(sys.argv[1]):
-    sys.exit(137)
+PARENT = int(sys.argv[1])  # the test process: the runner ends with it however it ends (killed, a worker's crash),
+# and its command with it. Watched, not PR_SET_PDEATHSIG, which fires when the *thread* that started the runner ends.
 
 def child(request, stdin, out, err, zygote):
     # killed with the zygote, which is killed when the test waiting for this command is cut short
@@ -88,7 +86,7 @@ for line in sys.stdin:
             done, status = os.waitpid(pid, os.WNOHANG)
             if done:
                 break
-            if time.monotonic() > deadline:
+            if time.monotonic() > deadline or os.getppid() != PARENT:
                 os.kill(pid, signal.SIGKILL)
                 os.waitpid(pid, 0)
                 timed_out, status = True, 0

@@ -110,3 +110,17 @@ def test_a_setting_read_as_python_starts_is_given_to_a_process_of_its_own(tmp_pa
     env = {**os.environ, "PYTHONWARNINGS": "error::DeprecationWarning:nothing_here"}
     assert run_zzgw("--help", env=env).args[0] == sys.executable  # a process of its own
     assert run_zzgw("--help", env=dict(os.environ)).args == ["zzgw", "--help"]
+
+
+def test_the_runner_outlives_the_thread_that_started_it() -> None:
+    """Started by a thread that then ends, the runner goes on serving the test process (a parent-death signal had
+    killed it with that thread; found in review)."""
+    commands._zygote = None  # the next command starts a runner
+    started = threading.Thread(target=lambda: run_zzgw("--help", env=dict(os.environ)))
+    started.start()
+    started.join(60)
+    runner = commands._zygote
+    assert runner is not None
+    time.sleep(0.5)
+    assert runner.alive and run_zzgw("--help", env=dict(os.environ)).returncode == 0
+    assert commands._zygote is runner  # the same one

@@ -1109,21 +1109,25 @@ class VerificationService:
         # a receipt naming no license (a claim that found none, a license not found) is of the type its statement
         # says, judged here: read on until a page and one more are found, so that a page is empty only at the end
         kept: list[StoredReceipt] = []
-        last: StoredReceipt | None = None
+        stopped: StoredReceipt | None = None  # the last one read, when the reads ran out before the page was full
         with self._db.unit_of_work() as uow:
             for _ in range(CASE_READS):
                 fetched = uow.receipts.of_case(use.bundle_code, use.case_id, size + 1, after, type_codes=types)
-                kept += [r for r in fetched if types is None or r.license_id or _of(r, types)]
+                kept += [
+                    r for r in fetched if types is None or r.license_id or _of(r, types) or r.caller == caller.code
+                ]
                 if len(kept) > size or len(fetched) <= size:
+                    stopped = None
                     break
-                last = fetched[-1]
-                after = (last.created_at, last.receipt_id)
-            else:  # a long run of receipts of other types: this page ends where the reading stopped
-                self._audit_case_listing(caller, use, kept)
-                return kept, _case_page_token(last) if last is not None else ""
+                stopped = fetched[-1]
+                after = (stopped.created_at, stopped.receipt_id)
         page = kept[:size]
+        if stopped is not None:  # a long run of receipts of other types: the next page goes on from where it stopped
+            token = _case_page_token(stopped)
+        else:
+            token = _case_page_token(page[-1]) if len(kept) > size else ""
         self._audit_case_listing(caller, use, page)
-        return page, _case_page_token(page[-1]) if len(kept) > size else ""
+        return page, token
 
     def standing_now(self, receipts: Iterable[tuple[str, dt.datetime]]) -> dict[tuple[str, dt.datetime], Standing]:
         """The standing at this moment of each receipt's license, by (license id, receipt time), for a case's
@@ -2072,7 +2076,8 @@ def _unknown_type(type_code: str) -> InvalidRequestError:
 def _of(receipt: StoredReceipt, type_codes: Collection[str]) -> bool:
     """Whether a receipt naming no license is about one of ``type_codes``: the type its statement's license, a
     claim's query, or the identifier a query named (a license not found by id or QR code) says. One whose type cannot
-    be told (a document or stamp whose license was not found) is not listed: nothing says the matter may know of it."""
+    be told (a document or stamp whose license was not found) is not: only the department that made it is given it
+    (``case_receipts``), as nothing says another's matter may know of it."""
     statement = json.loads(receipt.statement)
     query = statement.get("query") or {}
     said = (

@@ -264,6 +264,12 @@ def test_a_misspelt_csv_column_is_said_once_for_the_header(tmp_path: Path) -> No
         "issue_date, valid_from, valid_until, region_code, serial, holder.name, holder.code_type, holder.code and "
         "fields.<key>）"
     )
+    path.write_text("Request_ID,holder,fields.name ,type_code\nr1,x,n,t\n", encoding="utf-8")
+    with pytest.raises(ValueError) as refused:
+        count_records(path)
+    assert "Request_ID（did you mean request_id?）；holder（a column per value: holder.<key>）；'fields.name '" in str(
+        refused.value
+    )
     # a column like no other (an Excel template's 备注), and blank ones, are left to the rows, as they were: ignored
     # when empty (review)
     path.write_text("request_id,type_code,备注,   ,\nr1,t,,,\n", encoding="utf-8")

@@ -1851,7 +1851,9 @@ def receipt_holder(running: RunningGateway, license_id: str) -> str:
     return license.content.holder.code
 
 
-def test_a_later_matter_is_given_the_case_receipts_of_the_types_it_uses_only(running: RunningGateway) -> None:
+def test_a_later_matter_is_given_the_case_receipts_of_the_types_it_uses_only(
+    running: RunningGateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """企业开办: 公安 checks the 营业执照 and the legal representative's 居民身份证 for 印章刻制. The tax bureau
     (发票申领, the 营业执照 only) is given the 营业执照's receipt, and nothing of the ID card goes on its holder's log
     as used by the tax bureau; the 公安局 under its own matter, and an administrator, are given both (a privacy
@@ -1894,15 +1896,29 @@ def test_a_later_matter_is_given_the_case_receipts_of_the_types_it_uses_only(run
     police.VerifyLicense(verification_pb2.VerifyLicenseRequest(use=first_use, license_id=never_issued))
     assert listed(TAX, later_use) == [license_id, ""]  # the 营业执照's claim, which found no license
     assert listed(POLICE, first_use) == listed(ADMIN, later_use) == [license_id, card.license_id, "", "", ""]
+
+    def tax_pages() -> list[list[str]]:
+        pages, token = [], ""
+        while True:
+            request = verification_pb2.ListCaseReceiptsRequest(use=later_use, limit=1, page_token=token)
+            answer = verifier(running, TAX).ListCaseReceipts(request)
+            pages.append([r.license_id for r in answer.receipts])
+            if not (token := answer.next_page_token):
+                return pages
+
     # a page at a time, one receipt a page: never an empty page with a token, past the receipts of other types
-    pages, token = [], ""
-    while True:
-        request = verification_pb2.ListCaseReceiptsRequest(use=later_use, limit=1, page_token=token)
-        answer = verifier(running, TAX).ListCaseReceipts(request)
-        pages.append([r.license_id for r in answer.receipts])
-        if not (token := answer.next_page_token):
-            break
-    assert pages == [[license_id], [""]]
+    assert tax_pages() == [[license_id], [""]]
+    # a document that names no license stored: its type is told by nothing, so it is the maker's alone (review)
+    from tests.signing.test_pdf import one_page_pdf
+
+    police.VerifyDocument(verification_pb2.VerifyDocumentRequest(use=first_use, pdf=one_page_pdf()))
+    assert listed(POLICE, first_use) == [license_id, card.license_id, "", "", "", ""]
+    assert listed(TAX, later_use) == [license_id, ""]
+
+    # with the reads of a page cut to one: a page after a run of receipts of other types may be short, or empty with
+    # a token, which leads on to the rest (the .proto says to follow tokens, not pages)
+    monkeypatch.setattr("gateway.services.verification.CASE_READS", 1)
+    assert tax_pages() == [[license_id], [""], [], []]
     assert [r for r in made if r.verdict != PASSED] == []
     relied = trail_rows(
         running, "license_id", "action = 'LIST_CASE_RECEIPTS' AND caller = :tax AND holder_code = :holder",
