@@ -144,7 +144,8 @@ def test_a_revocation_after_a_mass_update_is_heard_at_once_and_the_caches_droppe
         dba.execute("UPDATE licenses SET status = 'REVOKED' WHERE license_id = 'MASS00000000000000009'")
         committed = time.monotonic()
         while frozenset({"license:MASS00000000000000009"}) not in heard:
-            assert time.monotonic() - committed < 0.5, heard
+            # issue 4's bound: a revocation is seen within a second (0.5 s had failed once under a loaded machine)
+            assert time.monotonic() - committed < 1.0, heard
             time.sleep(0.005)
         assert heard[0] == EVERYTHING  # the mass update dropped everything, once
     finally:
