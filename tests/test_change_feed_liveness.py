@@ -18,14 +18,17 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import psycopg
 import pytest
+from psycopg import pq
 
 from adapters.records import issue_request
 from gateway.bootstrap import samples
 from gateway.store import changes
-from gateway.store.changes import EVERYTHING, ChangeFeed
+from gateway.store.changes import EVERYTHING, ChangeFeed, _Link
 from gateway.store.database import Database
 from protos.zzgw.v1 import issuance_pb2, verification_pb2, verification_pb2_grpc
 from tests.api.test_issuance import unique
@@ -433,3 +436,43 @@ def test_the_supervisor_shares_a_counter_among_its_postgresql_workers_only(
         with pytest.raises(_Stop):
             supervisor._supervise(settings, lambda *_: None)
         assert made == expected
+
+
+class _AnsweredThenNotified:
+    """A listener's connection whose read held the heartbeat's answer and, after it, a notification: libpq parses the
+    notification only as the answer is taken (``get_result``), when the socket has nothing more to wake anyone."""
+
+    def __init__(self) -> None:
+        self.parsed: list[Any] = []
+        self.results = [SimpleNamespace(status=pq.ExecStatus.COMMAND_OK, error_message=b"")]
+
+    def consume_input(self) -> None:
+        pass
+
+    def notifies(self) -> Any:
+        return self.parsed.pop(0) if self.parsed else None
+
+    def is_busy(self) -> bool:
+        return False
+
+    def get_result(self) -> Any:
+        if self.results:
+            return self.results.pop()
+        self.parsed.append(SimpleNamespace(extra=b"license:L1"))  # the message after the answer
+        return None
+
+
+def test_a_notification_read_with_a_heartbeats_answer_is_delivered_at_once(tmp_path: Path) -> None:
+    """It had waited in libpq for the next step of the listener (a heartbeat later, or more), found in a full run
+    where a revocation after a mass update took over a second to be heard."""
+    with fresh_database("sqlite", tmp_path) as url:
+        db = Database.connect(url)
+        feed = ChangeFeed(db)
+        heard: list[frozenset[str]] = []
+        feed.subscribe(heard.append)
+        connection = _AnsweredThenNotified()
+        link = _Link(connection)  # type: ignore[arg-type]
+        link.sent_at = time.monotonic()
+        feed._step(link, time.monotonic())
+        assert frozenset({"license:L1"}) in heard
+        db.dispose()

@@ -520,6 +520,9 @@ class ChangeFeed:
         while not pgconn.is_busy():
             result = pgconn.get_result()
             if result is None:  # answered whole: everything before it was delivered above
+                # and what came in the same read after the answer: libpq parses it as the answer is taken, and the
+                # socket has nothing more to wake the listener with (it had waited for the next step)
+                self._deliver_notices(pgconn)
                 sent_at, link.sent_at = link.sent_at, None
                 new_connection, link.answered = not link.answered, True
                 return self._prove_alive(sent_at, new_connection=new_connection)
