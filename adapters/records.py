@@ -146,8 +146,8 @@ def _check_unicode(where: str, text: str) -> None:
 
 
 CSV_COLUMNS = (*_SCALARS, "holder.name", "holder.code_type", "holder.code")
+"""The columns a CSV header may have, besides ``fields.<key>`` ones (``_FIELD_COLUMN``)."""
 _FIELD_COLUMN = re.compile(r"fields\.\S+")
-"""The columns a CSV header may have, besides ``fields.<key>`` ones."""
 
 
 def csv_header_problem(header: Sequence[str]) -> str:

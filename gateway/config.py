@@ -99,9 +99,7 @@ def _misspelt_variables(env: Mapping[str, str]) -> list[tuple[str, str]]:
         typed = name.upper()
         if not typed.startswith("ZZGW_") or name in known:
             continue
-        nearest = min(known, key=lambda k: (_edits(typed, k), k))
-        slip = _edits(typed, nearest)
-        if slip == 0 or slip == 1 or (slip == 2 and len(typed) >= 12):
+        if nearest := _slip_of(typed, known, two_from=12):
             found.append((name, nearest))
     return found
 
@@ -109,9 +107,16 @@ def _misspelt_variables(env: Mapping[str, str]) -> list[tuple[str, str]]:
 def _meant(key: str, known: Iterable[str]) -> str:
     """An unknown key of the settings file, with the setting it is a slip away from, if any (``thread``: did you
     mean threads?), as ``_misspelt_variables`` says a variable's (found by a newcomer tester)."""
-    nearest = min(known, key=lambda k: (_edits(key.lower(), k), k))
-    slip = _edits(key.lower(), nearest)
-    return f"{key}: did you mean {nearest}?" if slip <= 1 or (slip == 2 and len(key) >= 7) else key
+    nearest = _slip_of(key.lower(), known, two_from=7)
+    return f"{key}: did you mean {nearest}?" if nearest else key
+
+
+def _slip_of(name: str, known: Iterable[str], *, two_from: int) -> str:
+    """The one of ``known`` that ``name`` is a slip away from (a character off, or two in a name of ``two_from``
+    characters or more; the nearest, the first in order of those as near), or empty."""
+    nearest = min(known, key=lambda k: (_edits(name, k), k))
+    slip = _edits(name, nearest)
+    return nearest if slip <= 1 or (slip == 2 and len(name) >= two_from) else ""
 
 
 def _edits(a: str, b: str) -> int:
