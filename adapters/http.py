@@ -322,7 +322,7 @@ async def _lifespan(receive: Receive, send: Send) -> None:
 
 
 class HttpServer:
-    """uvicorn in a thread of its own, bound before it starts (so port 0 works and the port is known)."""
+    """uvicorn in a thread of its own, bound and listening before it starts (so port 0 works and the port is known)."""
 
     def __init__(self, app: HttpApp, address: str, *, reuse_port: bool = False, tls: tuple[str, str] | None = None):
         """``tls``: the paths of a PEM certificate (chain) and its key, to serve HTTPS; checked here, so that a bad
@@ -351,6 +351,9 @@ class HttpServer:
             # client, which could write what it liked there, an ID number too (found by a security tester)
             proxy_headers=False,
         )
+        # listening from now: a connection made before uvicorn is up waits in the backlog rather than being refused
+        # (``zzgw serve`` has started gRPC, and says it serves, by then)
+        self._socket.listen(config.backlog)
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._run, name="http", daemon=True)
 
@@ -365,5 +368,6 @@ class HttpServer:
 
     def stop(self) -> None:
         self._server.should_exit = True
-        self._thread.join(10)
+        if self._thread.is_alive():
+            self._thread.join(10)
         self._socket.close()

@@ -70,6 +70,23 @@ def test_crls_are_served_as_der(server: str) -> None:
     assert fetch(f"{server}/crl/other.crl")[0] == 404
 
 
+def test_a_request_made_before_the_server_has_started_is_answered_once_it_has() -> None:
+    """The port listens from the moment the server is made: ``zzgw serve`` starts gRPC before uvicorn is up, and a
+    probe of ``/readyz`` in between had been refused (a CI run's health test)."""
+    http = HttpServer(HttpApp(timestamp=None, crl=lambda: b"\x30\x03crl"), "127.0.0.1:0")
+    try:
+        early = socket.create_connection(("127.0.0.1", http.port), timeout=10)
+        with early:
+            early.sendall(b"GET /healthz HTTP/1.1\r\nHost: zzgw\r\nConnection: close\r\n\r\n")
+            http.start()
+            answer = b""
+            while chunk := early.recv(4096):
+                answer += chunk
+        assert answer.startswith(b"HTTP/1.1 200 ") and answer.endswith(b"\r\n\r\nok\n")
+    finally:
+        http.stop()
+
+
 def test_without_sm2_seals_there_is_no_sm2_crl() -> None:
     http = HttpServer(HttpApp(timestamp=None, crl=lambda: b"\x30\x03crl"), "127.0.0.1:0")
     http.start()
