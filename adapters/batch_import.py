@@ -164,7 +164,8 @@ def count_records(path: Path, fmt: str | None = None, *, encoding: str = ENCODIN
     for _, entry in _entries(path, fmt, encoding):
         count += 1
         if isinstance(entry, Failure) and entry.reason == "BAD_ENCODING" and not read_as_encoded:
-            raise _not_encoded(path, encoding)  # the first such text does not read: the file is in another encoding
+            # the first such text does not read: the file is in another encoding
+            raise _not_encoded(path, encoding, entry)
         if not read_as_encoded and not isinstance(entry, Failure):
             read_as_encoded = not all(str(cell).isascii() for cell in _texts(entry))
     return count
@@ -174,8 +175,28 @@ _UNDECODABLE = re.compile("[\udc80-\udcff]")
 """What an undecodable byte reads as (``errors="surrogateescape"``)."""
 
 
-def _not_encoded(path: Path, encoding: str) -> ValueError:
+_IDEOGRAPH = re.compile("[\u4e00-\u9fff]")
+UTF8_PROOF = 3
+"""How many Chinese characters a line read in another encoding must have, once its bytes are read as UTF-8, to be
+taken for UTF-8: GBK text whose bytes are also UTF-8 holding as many is vanishingly rare (one or two can be)."""
+
+
+def _utf8_misread(text: str, encoding: str) -> bool:
+    """Whether ``text``, read in ``encoding`` (not a UTF), is UTF-8 Chinese misread: GB18030 reads almost any bytes,
+    so a UTF-8 line read in it does not fail to decode, it reads as other characters."""
+    if text.isascii() or codecs.lookup(encoding).name.startswith("utf"):
+        return False
+    try:
+        as_utf8 = text.encode(encoding, errors="surrogateescape").decode("utf-8")
+    except UnicodeError:
+        return False
+    return len(_IDEOGRAPH.findall(as_utf8)) >= UTF8_PROOF
+
+
+def _not_encoded(path: Path, encoding: str, failure: Failure) -> ValueError:
     """A file in another encoding than the one it is read in, refused whole, naming its first line that is not."""
+    if failure.message.startswith(_IS_UTF8):
+        return ValueError(f"line {failure.line} of {path} is UTF-8, not {encoding}: import it without --encoding")
     hint = " (Excel saves Chinese CSV as GBK: use --encoding gb18030, or save as 'CSV UTF-8')"
     number = _first_undecodable_line(path, encoding)
     return ValueError(f"line {number} of {path} is not {encoding}{hint if 'utf' in encoding else ''}")
@@ -185,8 +206,15 @@ def _texts(entry: str | dict[Any, Any]) -> list[Any]:
     return [entry] if isinstance(entry, str) else [*entry.keys(), *entry.values()]
 
 
-def _bad_encoding(number: int, encoding: str) -> Failure:
-    """A line in another encoding than the rest of the file (two exports joined): it fails alone."""
+_IS_UTF8 = "该行是 UTF-8 编码"
+
+
+def _bad_encoding(number: int, encoding: str, *, utf8: bool = False) -> Failure:
+    """A line in another encoding than the rest of the file (two exports joined): it fails alone. ``utf8``: it is
+    UTF-8 that read as other characters in ``encoding``, not bytes ``encoding`` cannot read."""
+    if utf8:
+        said = f"{_IS_UTF8}，不是 {encoding}（the line is UTF-8, not {encoding}: read as {encoding}, it is garbled）"
+        return Failure(number, "", "BAD_ENCODING", said)
     return Failure(
         number,
         "",
@@ -249,6 +277,8 @@ def _entries(path: Path, fmt: str | None, encoding: str) -> Iterator[tuple[int, 
             for number, (line, length, _) in enumerate(_lines(handle, MAX_RECORD_CHARS), start=1):
                 if line is None:
                     yield number, Failure(number, "", "RECORD_TOO_LARGE", _too_large(number, number, length))
+                elif _utf8_misread(line, encoding):  # whether its bytes read in the encoding or not
+                    yield number, _bad_encoding(number, encoding, utf8=True)
                 elif _UNDECODABLE.search(line):
                     yield number, _bad_encoding(number, encoding)
                 elif line.strip():
@@ -272,6 +302,8 @@ def _entries(path: Path, fmt: str | None, encoding: str) -> Iterator[tuple[int, 
                     )
                 elif not any(cell.strip() for cell in row):  # a blank line, or a row of empty cells (,,,, from Excel)
                     continue
+                elif _utf8_misread("".join(row), encoding):
+                    failure = _bad_encoding(lines.first, encoding, utf8=True)
                 elif any(_UNDECODABLE.search(cell) for cell in row):
                     failure = _bad_encoding(lines.first, encoding)
                 elif header is None:
@@ -296,7 +328,7 @@ def _entries(path: Path, fmt: str | None, encoding: str) -> Iterator[tuple[int, 
                     continue
             if header is None:
                 if failure.reason == "BAD_ENCODING":
-                    raise _not_encoded(path, encoding)
+                    raise _not_encoded(path, encoding, failure)
                 raise ValueError(f"the header of {path} (line {lines.first}) cannot be read: {failure.message}")
             yield lines.first, failure
 

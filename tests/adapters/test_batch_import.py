@@ -297,6 +297,45 @@ def test_a_file_in_another_encoding_is_refused_before_anything_is_sent_or_read_a
     assert number == 2 and isinstance(record, dict) and record["holder"]["name"] == "济南甲公司"
 
 
+def test_utf8_read_as_gb18030_is_refused_not_garbled(tmp_path: Path) -> None:
+    """GB18030 reads almost any bytes: a UTF-8 file imported with --encoding gb18030 had been read as other
+    characters, without an error, and 济南甲公司 issued under a garbled name (a reviewer). A UTF-8 file is refused
+    whole; a UTF-8 line joined to a GBK export fails alone; GBK names themselves are never taken for UTF-8."""
+    header = "type_code,license_number,holder.name\n"
+    utf8 = tmp_path / "utf8.csv"
+    utf8.write_text(header + "x,A,济南甲公司\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"^line 2 of .*utf8\.csv is UTF-8, not gb18030: import it without --encod"):
+        count_records(utf8, encoding="gb18030")
+    assert count_records(utf8) == 1
+
+    joined = tmp_path / "joined.csv"
+    gbk_lines, utf8_line = (header + "x,A,济南甲公司\n").encode("gbk"), "x,B,青岛乙公司\n".encode()
+    joined.write_bytes(gbk_lines + utf8_line + "x,C,丙\n".encode("gbk"))
+    assert count_records(joined, encoding="gb18030") == 3
+    (_, first), (_, second), (_, third) = read_records(joined, encoding="gb18030")
+    assert isinstance(first, dict) and first["holder"]["name"] == "济南甲公司"
+    assert isinstance(second, Failure) and (second.line, second.reason) == (3, "BAD_ENCODING")
+    assert second.message.startswith("该行是 UTF-8 编码，不是 gb18030（the line is UTF-8, not gb18030")
+    assert isinstance(third, dict) and third["holder"]["name"] == "丙"
+
+    jsonl = tmp_path / "utf8.jsonl"
+    jsonl.write_text('{"holder": {"name": "济南甲公司"}}\n', encoding="utf-8")
+    with pytest.raises(ValueError, match=r"^line 1 of .* is UTF-8, not gb18030"):
+        count_records(jsonl, encoding="gb18030")
+
+    # every GB2312 first-level character, in names of two to four, reads as itself
+    level_one = [bytes([lead, trail]) for lead in range(0xB0, 0xD8) for trail in range(0xA1, 0xFF)]
+    common = [code.decode("gb2312") for code in level_one[:-5]]  # D7FA-D7FE are unassigned
+    names = [
+        "".join(common[(index * step) % len(common)] for step in range(1, size + 1))
+        for size in (2, 3, 4)
+        for index in range(len(common))
+    ]
+    gbk = tmp_path / "names.csv"
+    gbk.write_bytes((header + "".join(f"x,N{i},{name}\n" for i, name in enumerate(names))).encode("gbk"))
+    assert [record["holder"]["name"] for _, record in read_records(gbk, encoding="gb18030")] == names
+
+
 def test_a_record_with_a_null_or_a_number_where_text_belongs_is_refused() -> None:
     from adapters.records import RecordError
 
