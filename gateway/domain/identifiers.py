@@ -124,6 +124,8 @@ def uscc_check_char(first17: str) -> str:
 def citizen_id_problem(value: str) -> str | None:
     """Why ``value`` is not a valid 公民身份号码, or None when it is."""
     if not _CITIZEN_RE.match(value):
+        if len(value) == 15 and value.isdigit():  # the number of a card issued before 1999, still on old papers
+            return "is a 15-digit first-generation number: give the 18-digit one (GB 11643)"
         return "must be 17 digits followed by a digit or X"
     if region_code_problem(value[:6]) is not None:
         return "starts with an unknown region code"

@@ -83,7 +83,7 @@ from gateway.domain.identifiers import (
 from gateway.domain.model import CHINA_TZ, Clock, License, LicenseStatus, Member, Role
 from gateway.domain.pdf_refusals import pdf_refusal
 from gateway.domain.seals import Seal
-from gateway.domain.validation import checked_holder_code
+from gateway.domain.validation import checked_holder_code, holder_code_type_for
 from gateway.domain.verification import (
     HOLDER_NAME,
     NOT_FOUND,
@@ -879,7 +879,9 @@ class VerificationService:
                 "holder_code", "BAD_CHARACTERS", "持证主体代码含有控制字符（a holder code has no control characters）"
             )
         if holder_code:  # a mistyped check character is bad input, not a license "not found" (5) on a receipt
-            holder_code = checked_holder_code(half_width(holder_code))  # typed in full width: the same code
+            holder_code = half_width(holder_code)  # typed in full width: the same code
+            kind = holder_code_type_for(holder_code, self._catalog.license_types[type_code])
+            holder_code = checked_holder_code(holder_code, code_type=kind)
         number = _claimed_number(license_number)
         subjects: tuple[str, ...] = ()  # a claim that found no license names no one
         if not (holder_code or number or any(v.strip() for v in fields.values())):  # nothing claimed at all

@@ -1537,7 +1537,7 @@ def test_a_claim_cannot_be_about_a_secret_field_one_the_type_has_not_or_a_type_t
     )
     assert secret_type == samples.id_card(1)["type_code"]  # which 企业印章刻制 uses (the legal representative's)
     seals = verification_pb2.UseContext(matter_code="370100-QYKZ-001", purpose="企业印章刻制：核对法定代表人身份")
-    asked = {"license_number": "ANY-1", "holder_code": samples.uscc(424242)}
+    asked = {"license_number": "ANY-1", "holder_code": samples.citizen_id(424242, dt.date(1990, 1, 1))}
 
     def police_claim(type_code: str, fields: dict[str, str]) -> verification_pb2.CheckClaimResponse:
         return verifier(running, POLICE).CheckClaim(
@@ -1887,7 +1887,7 @@ def test_a_later_matter_is_given_the_case_receipts_of_the_types_it_uses_only(
         )
         for type_code, holder, number in (
             (BUSINESS_LICENSE, samples.uscc(999_999), samples.uscc(999_999)),
-            (ID_CARD, samples.uscc(999_998), card.license_number),
+            (ID_CARD, samples.citizen_id(999_998, dt.date(1990, 1, 1)), card.license_number),
         )
     )
     assert (missing.code, wrong_holder.code) == (5, 7)
@@ -2206,6 +2206,29 @@ def test_a_number_is_looked_up_trimmed_as_a_claim_compares_it(running: RunningGa
     with pytest.raises(grpc.RpcError) as caught:  # bad input, not "5 not found" on a signed receipt
         claim(running, type_code=issued.type_code, license_number=issued.license_number, holder_code=wrong)
     assert ("holder_code", "BAD_CHECK_CHARACTER") in error_details(caught.value)[1]
+
+
+def test_a_holder_code_no_holder_of_the_type_has_is_bad_input_not_a_wrong_claim(running: RunningGateway) -> None:
+    """A credit code with a character dropped, or a 公民身份号码, claimed of a 食品生产许可证 (held by organisations,
+    by credit code): read as 其他 by its form, such a code had been compared with the holder's and answered 7 (partly
+    wrong), counted toward the department's TOO_MANY_WRONG_CLAIMS (a standards tester). It is refused as the code
+    the type's holders have, and nothing is counted."""
+    issued = issue(running, 26).license
+    base = {"type_code": issued.type_code, "license_number": issued.license_number}
+    for code, reason in (
+        (issued.holder.code[:-1], "BAD_USCC"),
+        (issued.holder.code + "1", "BAD_USCC"),
+        ("370102199304131038", "BAD_CHECK_CHARACTER"),
+    ):
+        with pytest.raises(grpc.RpcError) as caught:
+            claim(running, **base, holder_code=code)
+        assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert error_details(caught.value)[1] == [("holder_code", reason)], code
+    assert claims_key(issued.license_id) not in claims_command(running)[1]
+    assert claim(running, **base, holder_code=issued.holder.code).code == 0
+    other = issue(running, 27).license  # a well-formed code of another holder is still a wrong claim, counted
+    assert claim(running, **base, holder_code=other.holder.code).code == 7
+    assert claims_key(issued.license_id) in claims_command(running)[1]
 
 
 @pytest.mark.parametrize("database_url", [backend_params()[0]], indirect=True)  # PostgreSQL hears on a thread

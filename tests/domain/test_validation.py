@@ -10,9 +10,9 @@ import pytest
 
 from gateway.bootstrap import samples
 from gateway.domain.catalog import Catalog
-from gateway.domain.errors import FieldViolation, InvalidLicenseError, PermissionDeniedError
+from gateway.domain.errors import FieldViolation, InvalidLicenseError, InvalidRequestError, PermissionDeniedError
 from gateway.domain.model import Holder, LicenseDraft, Member, Role
-from gateway.domain.validation import check_text, validate_issue
+from gateway.domain.validation import check_text, checked_holder_code, holder_code_type_for, validate_issue
 from gateway.services.members import load_bootstrap_catalog, load_demo_members
 
 TODAY = dt.date(2025, 1, 1)
@@ -291,6 +291,37 @@ def test_holder_citizen_id_with_an_impossible_birth_date() -> None:
     record = birth_certificate()
     record["holder"] = {**record["holder"], "code": _impossible_birth_date_id()}
     assert violations(record, HEALTH) == {("holder.code", "BAD_CITIZEN_ID")}
+
+
+@pytest.mark.parametrize(
+    ("type_name", "code", "checked_as"),
+    [
+        ("居民身份证", "37010219930413103", "111"),  # a digit dropped: of 其他's form, but no holder's code
+        ("居民身份证", "370102930413103", "111"),  # a 15-digit first-generation number
+        ("居民身份证", "91370100MA3C4K7L6M", "111"),  # a credit code
+        ("居民身份证", "370102199304131038", "111"),
+        ("营业执照", "91370100MA3C4K7L6", "001"),
+        ("护照", "E12345678", "414"),  # a passport number: the passport's holders may have one
+        ("护照", "37010219930413103", "414"),
+        ("出生医学证明", "TMP-2024-0001", "099"),
+    ],
+)
+def test_a_holder_code_named_with_a_type_is_checked_as_its_holders_codes(
+    type_name: str, code: str, checked_as: str
+) -> None:
+    (license_type,) = [t for t in CATALOG.license_types.values() if t.name == type_name]
+    assert holder_code_type_for(code, license_type) == checked_as
+
+
+def test_a_15_digit_citizen_id_is_said_to_be_the_old_one() -> None:
+    with pytest.raises(InvalidRequestError) as refused:
+        checked_holder_code("370102930413103", code_type="111")
+    (violation,) = refused.value.violations
+    assert (violation.field, violation.reason) == ("holder_code", "BAD_CITIZEN_ID")
+    assert violation.description == (
+        "公民身份号码为15位的第一代号码，请填写18位号码（holder_code is a 15-digit first-generation number: give the "
+        "18-digit one (GB 11643)）"
+    )
 
 
 def test_holder_code_of_another_type_is_checked_loosely() -> None:
