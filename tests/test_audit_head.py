@@ -19,6 +19,7 @@ from gateway.domain.model import SystemClock
 from gateway.services.audit import AuditBroken, AuditSigner, AuditTrail
 from gateway.store.database import AppendWork, Database
 from gateway.store.group_writer import GroupWriter
+from gateway.store.repositories import StoredReceipt
 from tests.conftest import backend_params, fresh_database, gateway_key, migrate_to
 
 MEMOS = HeadMemos(b"the memo secret of these tests, 32+ bytes")
@@ -432,3 +433,104 @@ def test_a_record_edited_into_values_of_no_kind_is_a_hash_mismatch(db: Database,
                 text("UPDATE access_records SET action = :a, at = :t WHERE seq = 3"), {"a": kept[0], "t": kept[1]}
             )
         assert trail.check().ok
+
+
+def with_a_receipt(process: Process, n: int) -> None:
+    """A verification's record with its receipt, written as the gateway writes them: the record first."""
+
+    def store(work: AppendWork, entries: Sequence[AuditEntry]) -> None:
+        process.trail.append(work, entries)
+        receipt = StoredReceipt(
+            receipt_id=entries[0].receipt_id,
+            statement=b"{}",
+            signature=b"",
+            algorithm="ES256",
+            caller=entries[0].caller,
+            matter_code=entries[0].matter_code,
+            license_id=entries[0].license_id,
+            created_at=entries[0].at,
+        )
+        work.receipts.add([receipt])
+
+    writer: GroupWriter[AuditEntry, AuditEntry, None] = GroupWriter(process.trail._db, store, name="receipts")
+    try:
+        writer.write(entry(n))
+    finally:
+        writer.close()
+
+
+def wipe(db: Database) -> None:
+    for table in ("access_record_subjects", "access_records", "audit_checkpoints", "audit_head"):
+        sql(db, f"DELETE FROM {table}")
+
+
+def test_a_trail_deleted_whole_is_found_and_stays_found(
+    db: Database, signer: AuditSigner, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Every record, checkpoint and the head row deleted had been "intact: 0 records", a new store's trail, and the
+    next record numbered 1 (an auditor). The receipts, each written with its record, say the trail was there; the
+    next append chains a record of the break before its own, so that the deletion is reported for good."""
+    a = appended(db, signer, 9)
+    with_a_receipt(a, 9)
+    assert a.trail.check().ok
+    wipe(db)
+    fresh = Process(db, signer)  # a process started after it: a restart, a deploy
+    assert said(fresh.trail.check()) == (False, 1, None, "TRAIL_DELETED")
+    with caplog.at_level("WARNING", logger="zzgw.audit"):
+        fresh.trail.record(entry(20))
+    assert said(fresh.trail.check()) == (False, 1, None, "TRAIL_DELETED")
+    assert "TRAIL_DELETED" in caplog.text and "AUDIT_BREAK" in caplog.text
+    with db.unit_of_work() as uow:
+        records = uow.audit.page(0, 10)
+    assert [(r.seq, r.entry.action, r.entry.reason) for r in records] == [
+        (1, AuditAction.AUDIT_BREAK, "TRAIL_DELETED"),
+        (2, AuditAction.VERIFY_LICENSE, ""),
+    ]
+    assert records[0].entry.holder_code == "" and not records[0].entry.subjects  # on nobody's log
+
+
+def test_a_new_stores_first_records_and_receipts_are_whole(db: Database, signer: AuditSigner) -> None:
+    a = Process(db, signer)
+    with_a_receipt(a, 0)
+    with_a_receipt(a, 1)
+    assert a.trail.check() == ChainCheck(ok=True, records=2, checkpoints=0)
+
+
+@pytest.mark.parametrize(
+    ("tamper", "found"),
+    [
+        # a use that never was, forged at the end with the chain's public formula
+        ("forge", (False, 6, 6, "UNVOUCHED_RECORDS")),
+        # a record rewritten and the chain rehashed to its end, the head row deleted
+        ("rewrite", (False, 5, None, "HEAD_MEMO_MISSING")),
+        # records deleted from the end, and the head row made to look like an upgrade's
+        ("upgrade-row", (False, 4, 5, "TRUNCATED")),
+    ],
+)
+def test_a_tampered_end_an_append_chains_after_stays_found(
+    db: Database, signer: AuditSigner, tamper: str, found: tuple[bool, int, int | None, str]
+) -> None:
+    """The next append, by a process that reads the head from the store, had vouched for a tampered end for good:
+    forged records became the holder's genuine uses, a refusal rewritten as a PERMIT stood (an auditor). It chains
+    after that end with a record of the break, which every check reports from then on."""
+    appended(db, signer, 5)
+    with db.unit_of_work() as uow:
+        records = uow.audit.page(0, 10)
+    if tamper == "forge":
+        with db.unit_of_work(write=True) as uow:
+            uow.audit.add(chain(5, records[-1].hash, [entry(50)]))
+            uow.commit()
+    elif tamper == "rewrite":
+        rewritten = chain(1, records[0].hash, [dataclasses.replace(r.entry, decision="FAILED") for r in records[1:]])
+        sql(db, "DELETE FROM access_records WHERE seq > 1")
+        sql(db, "DELETE FROM audit_head")
+        with db.unit_of_work(write=True) as uow:
+            uow.audit.add(rewritten)
+            uow.commit()
+    else:
+        sql(db, "DELETE FROM access_records WHERE seq > 3")
+        sql(db, "UPDATE audit_head SET memo = :empty", empty=b"")
+    fresh = Process(db, signer)
+    assert said(fresh.trail.check()) == found
+    fresh.trail.record(entry(60))
+    assert said(fresh.trail.check()) == found  # for good: it had said ok from here on

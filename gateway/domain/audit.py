@@ -71,6 +71,12 @@ class AuditAction(enum.StrEnum):
     GET_RECEIPT = "GET_RECEIPT"
     """A stored receipt was read by its number (``VerificationService.GetReceipt``, the console's 回执查询, or the
     archive's copy of a receipt file a clerk was handed), outside any matter: what it says of the license is read."""
+    AUDIT_BREAK = "AUDIT_BREAK"
+    """Written by the gateway itself, before a call's records, when it found the chain's end not vouched for as it
+    appended (records added behind its back, the head memo deleted or changed, the whole trail deleted): it chains
+    after that end, and this record keeps the break reported for good (``ChainChecker.noted``), as a deletion's GAP
+    is. ``reason`` is what was found (a ``ChainCheck`` reason), ``purpose`` the numbers it concerns, ``first-last``
+    (``last`` 0 when not known). It names no one: it is on nobody's log."""
     UNRECOGNISED = "UNRECOGNISED"
     """Read for a stored action that is none of these (edited in the store): never written; its record's hash does
     not match (HASH_MISMATCH) instead of the read failing."""
@@ -103,6 +109,7 @@ ACTION_WORDS: dict[str, str] = {
     "ISSUER_GET_LICENSE": "发证部门调阅证照",
     "ISSUER_GET_LICENSE_DOCUMENT": "发证部门调阅证照文件",
     "GET_RECEIPT": "调阅核验回执",
+    "AUDIT_BREAK": "发现用证记录链尾未经网关确认",
 }
 """What each action of the access records is, in the words a holder reads (``AccessRecord.action_words``)."""
 DECISION_WORDS: dict[str, str] = {
@@ -122,6 +129,7 @@ DECISION_WORDS: dict[str, str] = {
     "GRANTED": "已授权",
     "UNCHANGED": "无变化（授权已用完、已过期或已撤回）",
     "REPEATED": "重复请求，答复原授权，未另行授权",
+    "BROKEN": "记录链断裂",
     # a 信息比对's answer (ClaimResult), by its name
     "CORRECT_AND_VALID": "信息一致，证照有效",
     "NOT_YET_VALID": "信息一致，证照尚未生效",
@@ -363,7 +371,9 @@ class ChainCheck:
     reason: str = ""
     """HASH_MISMATCH, PREV_MISMATCH, GAP, CHECKPOINT_MISMATCH, CHECKPOINT_MISSING, CHECKPOINT_SIGNATURE_INVALID;
     for the chain's end (the head memo): TRUNCATED, HEAD_MISMATCH, UNVOUCHED_RECORDS, HEAD_MEMO_MISSING,
-    HEAD_MEMO_INVALID, HEAD_NOT_YET_VOUCHED; or empty."""
+    HEAD_MEMO_INVALID, HEAD_NOT_YET_VOUCHED; TRAIL_DELETED (no record, no memo, in a store with receipts); for the
+    chain's start: START_MEMO_MISSING, START_NOT_YET_VOUCHED, START_MEMO_INVALID, DELETED_FROM_START, START_MISMATCH;
+    or empty. One of the end's reasons is also that of an ``AUDIT_BREAK`` record, reported for good."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -414,6 +424,31 @@ def record_hash(prev_hash: bytes, seq: int, entry: AuditEntry) -> bytes:
     return hashlib.sha256(_PREFIX + prev_hash + canonical_json(entry.mapping(seq), trusted=True)).digest()
 
 
+def break_entry(at: dt.datetime, first: int, reason: str, last: int | None) -> AuditEntry:
+    """The ``AUDIT_BREAK`` record of a chain's end found not vouched for: ``reason`` for records ``first`` to
+    ``last`` (None: not known)."""
+    return AuditEntry(
+        at=at,
+        caller="",
+        operator="",
+        action=AuditAction.AUDIT_BREAK,
+        matter_code="",
+        purpose=f"{first}-{last or 0}",
+        decision="BROKEN",
+        reason=reason,
+    )
+
+
+def noted_break(record: AccessRecord) -> tuple[int, str, int | None]:
+    """(first number, reason, last number) of an ``AUDIT_BREAK`` record (its own number when its range is not one:
+    such a record was not the gateway's, and it is reported all the same)."""
+    first, _, last = record.entry.purpose.partition("-")
+    try:
+        return int(first), record.entry.reason or "AUDIT_BREAK", int(last) or None
+    except ValueError:
+        return record.seq, record.entry.reason or "AUDIT_BREAK", None
+
+
 def chain(prev_seq: int, prev_hash: bytes, entries: Iterable[AuditEntry]) -> list[AccessRecord]:
     """Number and chain ``entries`` after record ``prev_seq`` whose hash is ``prev_hash``."""
     records = []
@@ -441,6 +476,9 @@ class ChainChecker:
         self.broken: tuple[int, str] | None = None
         self.missing_through: int | None = None
         """For a GAP, the last number missing (the record after it is numbered one more)."""
+        self.noted: tuple[int, str, int | None] | None = None
+        """The first ``AUDIT_BREAK`` record's break (``noted_break``): the gateway found the end it chained after
+        not vouched for."""
 
     def feed(self, records: Iterable[AccessRecord], wanted: Mapping[int, object] = {}) -> None:
         """Check the next records; keep the hashes of the numbers in ``wanted`` (the checkpoints)."""
@@ -457,6 +495,8 @@ class ChainChecker:
                 self.broken = (record.seq, "HASH_MISMATCH")
             else:
                 self._seq, self._hash = record.seq, record.hash
+                if self.noted is None and record.entry.action is AuditAction.AUDIT_BREAK:
+                    self.noted = noted_break(record)
                 if record.seq in wanted:
                     self._hashes[record.seq] = record.hash
 

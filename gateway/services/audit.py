@@ -23,6 +23,7 @@ of the licenses they hold and of those naming them, ``prune`` removes both toget
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
 import time
 from collections.abc import Callable, Sequence
@@ -41,6 +42,7 @@ from gateway.domain.audit import (
     Checkpoint,
     HeadMemo,
     HeadMemos,
+    break_entry,
     chain,
     checkpoint_bytes,
 )
@@ -64,6 +66,8 @@ from signing.errors import InvalidSignature
 from signing.keys import KeyBackend, verify_signature
 from signing.qr import read_pasted
 from signing.sm2_x509 import public_key_der
+
+log = logging.getLogger("zzgw.audit")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -97,6 +101,15 @@ class AuditBroken(Exception):
 class AuditSigner:
     key: KeyBackend
     certificate: x509.Certificate
+
+
+def _end_moved(newest: int, said: int) -> tuple[int, str, int | None]:
+    """How a chain ending at ``newest`` differs from the end an upgrade's row says, ``said``."""
+    if newest < said:
+        return newest + 1, "TRUNCATED", said
+    if newest > said:
+        return said + 1, "UNVOUCHED_RECORDS", newest
+    return said, "HEAD_MISMATCH", None
 
 
 class AuditTrail:
@@ -144,9 +157,20 @@ class AuditTrail:
             return []
         uow.lock_audit_chain()
         head, self._head = self._head, None
+        noted: list[AuditEntry] = []
         if not isinstance(uow, AppendWork) or head is None or time.monotonic() < self._stale_until:
-            head = self._follow(*uow.audit.heads())
-        records = chain(head[0], head[1], entries)
+            newest, memo = uow.audit.heads()
+            head = self._follow(newest, memo)
+            if (found := self._unvouched(uow, newest, memo)) is not None:
+                noted.append(break_entry(self._clock.now(), *found))
+                log.warning(
+                    "the audit chain's end is not the one the gateway vouched for (%s, records %s-%s): appending "
+                    "after it with an AUDIT_BREAK record, which VerifyAuditLog reports from now on",
+                    found[1],
+                    found[0],
+                    found[2] if found[2] is not None else "?",
+                )
+        records = chain(head[0], head[1], [*noted, *entries])
         uow.audit.add(records)
         for record in records:
             if record.seq % self._every == 0:
@@ -156,7 +180,7 @@ class AuditTrail:
         if isinstance(uow, AppendWork):
             uow.after_commit(lambda: self._remember(last.seq, last.hash))
             uow.landed_if(lambda later: later.audit.hash_at(last.seq) == last.hash)  # the chain's record is ours
-        return records
+        return records[len(noted) :]
 
     def record(self, entry: AuditEntry, *more: AuditEntry) -> None:
         """Append the records of one call in a transaction of their own, for a call no group writer carries (a
@@ -270,6 +294,29 @@ class AuditTrail:
         )
         return None, holder if valid else ""
 
+    def _unvouched(
+        self, uow: UnitOfWork | AppendWork, newest: tuple[int, bytes] | None, memo: HeadMemo | None
+    ) -> tuple[int, str, int | None] | None:
+        """(first number, reason, last number) when the end an append reads from the store is not one the gateway
+        vouched for, as ``check`` would report it: the append chains after it all the same (failing its callers
+        would not mend it) and records the break first (``AUDIT_BREAK``), so that it is reported for good. It had
+        been reported only until that append, which then vouched for it: records forged at the end, a chain edited
+        and rehashed to its end with the memo deleted, a whole trail deleted (an auditor). None when the end is
+        vouched for, or when ``_follow`` leaves a cut-back or rewritten end a GAP or PREV_MISMATCH anyway."""
+        if memo is None:
+            if newest is not None:
+                return newest[0], "HEAD_MEMO_MISSING", None
+            return (1, "TRAIL_DELETED", None) if uow.audit.witnessed() else None  # else a new store
+        if not memo.memo:  # the row an upgrade left: vouched for now, if the chain ends where it says
+            if newest is None or newest == (memo.seq, memo.hash):
+                return None
+            return _end_moved(newest[0], memo.seq)
+        if not self._memos.vouches(memo):
+            return (newest or (memo.seq, b""))[0], "HEAD_MEMO_INVALID", None
+        if newest is not None and newest[0] > memo.seq:
+            return memo.seq + 1, "UNVOUCHED_RECORDS", newest[0]
+        return None
+
     def stale_head(self, error: BaseException) -> bool:
         """Whether ``error`` failed a transaction because its records collided with another writer's: the group
         writer then runs it again (reading the head from the store, for a while)."""
@@ -326,6 +373,9 @@ class AuditTrail:
             if not self._signed(checkpoint):
                 return broken(0, checkpoint.seq, "CHECKPOINT_SIGNATURE_INVALID")
         if first is None and before is None and not checkpoints:
+            with self._db.unit_of_work() as uow:
+                if uow.audit.witnessed(committed=True):  # receipts or consents but no record: the trail deleted
+                    return broken(0, 1, "TRAIL_DELETED")
             return ChainCheck(ok=True, records=0, checkpoints=0)  # a new store
         if first is None:  # none yet, or all pruned (the newest checkpoint is then the chain's end), or all deleted
             start_seq = max(checkpoints, default=0)
@@ -335,8 +385,9 @@ class AuditTrail:
         else:  # pruned: the first remaining record must follow a signed checkpoint
             start_seq = first.seq - 1
             anchor = checkpoints.get(start_seq)
-            if anchor is None:
-                return broken(0, first.seq, "GAP")
+            if anchor is None:  # deleted, not pruned: from the chain's start or the last checkpoint before
+                gone_from = max((seq for seq in checkpoints if seq < first.seq), default=0) + 1
+                return broken(0, gone_from, "DELETED_FROM_START", first.seq - 1)
             start_hash = anchor.hash
         if start_seq and (unvouched := self._judge_start(start_seq, start_hash, start_memo)) is not None:
             return broken(0, *unvouched)
@@ -350,6 +401,8 @@ class AuditTrail:
                 break
             checker.feed(page, wanted)
             after = page[-1].seq
+        if checker.noted is not None:  # found by an append, before anything after it
+            return broken(checker.records, *checker.noted)
         if checker.broken is not None:
             seq, reason = checker.broken
             return broken(checker.records, seq, reason, checker.missing_through)
@@ -402,7 +455,9 @@ class AuditTrail:
         last = checker.last_seq
         if memo is None:
             return last, "HEAD_MEMO_MISSING", None
-        if not memo.memo:  # the row an upgrade left: vouched for at the first append
+        if not memo.memo:  # the row an upgrade left: vouched for at the first append, if the chain ends there
+            if memo.seq != last or checker.hash_of(memo.seq) != memo.hash:  # it was read to its end, unvouched
+                return _end_moved(last, memo.seq)
             return last, "HEAD_NOT_YET_VOUCHED", None
         if not self._memos.vouches(memo):
             return last, "HEAD_MEMO_INVALID", None

@@ -1810,12 +1810,12 @@ class VerificationService:
     def _store(self, uow: AppendWork, made: Sequence[_Made | Exception]) -> list[StoredReceipt | Exception]:
         """The group commit's second stage: store the signed receipts and their access records."""
         good = [m for m in made if not isinstance(m, Exception)]
+        if self._audit is not None:  # first: a receipt already in the store tells a trail deleted from a new one
+            self._audit.append(uow, [entry for _, entry in good])
         uow.receipts.add([receipt for receipt, _ in good])
         if good:  # a connection lost at the commit: the group committed if its first receipt is there
             first = good[0][0].receipt_id
             uow.landed_if(lambda later: later.receipts.exists(first))
-        if self._audit is not None:
-            self._audit.append(uow, [entry for _, entry in good])
         return [m if isinstance(m, Exception) else m[0] for m in made]
 
 

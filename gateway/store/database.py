@@ -63,6 +63,7 @@ from gateway.store.repositories import (
     add_checkpoint,
     add_receipts,
     audit_heads,
+    audit_witnessed,
     read_license,
     read_license_by_number,
     set_head_memo,
@@ -751,6 +752,9 @@ class _AppendAudit:
 
     def heads(self) -> tuple[tuple[int, bytes] | None, HeadMemo | None]:
         return audit_heads(self._x)
+
+    def witnessed(self) -> bool:
+        return audit_witnessed(self._x)
 
     def set_head_memo(self, memo: HeadMemo) -> None:
         set_head_memo(self._x, memo)

@@ -1136,6 +1136,24 @@ def audit_heads(statements: Statements) -> tuple[tuple[int, bytes] | None, HeadM
     return newest, memo
 
 
+def _exists_any(*tables: str) -> str:
+    return "SELECT 1 WHERE " + " OR ".join(f"EXISTS (SELECT 1 FROM {table})" for table in tables)
+
+
+_WITNESSES_SQL = _exists_any("receipts", _C.name, f"{_H.name} WHERE id = 2")
+"""Whether the store holds a receipt (each is written with an access record, after it in its transaction) or what
+only a chain leaves (a checkpoint, the start memo of a pruned one)."""
+_ALL_WITNESSES_SQL = _exists_any("receipts", "consents", "access_requests", _C.name, f"{_H.name} WHERE id = 2")
+"""As ``_WITNESSES_SQL``, with consents and access requests: written with an access record too, but before it in
+their transaction, so witnesses only of what was committed (a check's, not an append's)."""
+
+
+def audit_witnessed(statements: Statements, *, committed: bool = False) -> bool:
+    """Whether the store has had an audit trail: one with no record and no head memo then had its trail deleted,
+    not a new store's empty one. ``committed``: asked outside a writing transaction (``_ALL_WITNESSES_SQL``)."""
+    return statements.first(_ALL_WITNESSES_SQL if committed else _WITNESSES_SQL) is not None
+
+
 def set_head_memo(statements: Statements, memo: HeadMemo) -> None:
     """Write the head memo's one row (made when there is none)."""
     statements.execute(_set_head_memo_sql(statements.placeholder), (1, memo.seq, memo.hash, memo.memo))
@@ -1196,6 +1214,9 @@ class AuditRepository:
     def heads(self) -> tuple[tuple[int, bytes] | None, HeadMemo | None]:
         """The newest record's (number, hash) and the head memo (``audit_heads``)."""
         return audit_heads(SessionStatements(self._s))
+
+    def witnessed(self, *, committed: bool = False) -> bool:
+        return audit_witnessed(SessionStatements(self._s), committed=committed)
 
     def head_memo(self) -> HeadMemo | None:
         row = SessionStatements(self._s).first(_HEAD_MEMO_SQL)
