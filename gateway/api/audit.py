@@ -7,7 +7,7 @@ from collections.abc import Callable
 import grpc
 
 from gateway.api.convert import page_size, timestamp
-from gateway.api.interceptors import caller
+from gateway.api.interceptors import caller, operator
 from gateway.domain.audit import ACTION_WORDS, DECISION_WORDS, reason_words
 from gateway.domain.catalog import Catalog
 from gateway.domain.errors import UpstreamUnavailableError, invalid
@@ -57,7 +57,11 @@ class AuditServicer(audit_pb2_grpc.AuditServiceServicer):
         # used the holder's licenses
         holder_code = checked_holder_code(request.holder_code) if request.holder_code else ""
         records, more = self._audit().list(
-            caller(), holder_code=holder_code, before_seq=request.before or None, limit=limit
+            caller(),
+            holder_code=holder_code,
+            before_seq=request.before or None,
+            limit=limit,
+            operator=operator(context),
         )
         return audit_pb2.ListAccessRecordsResponse(
             records=[

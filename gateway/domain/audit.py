@@ -64,6 +64,10 @@ class AuditAction(enum.StrEnum):
     LIST_CONSENTS = "LIST_CONSENTS"
     LIST_CONSENTABLE_LICENSES = "LIST_CONSENTABLE_LICENSES"
     """A holder portal listed the licenses its holder (or a parent, a child's) may name in a consent."""
+    LIST_ACCESS_RECORDS = "LIST_ACCESS_RECORDS"
+    """A holder portal (or an issuer) listed a person's access records (``AuditService.ListAccessRecords``): which
+    licenses the person holds, which departments used them for what. On that person's log; an issuer's listing of
+    all its licenses' uses names no one."""
     ISSUER_GET_LICENSE = "ISSUER_GET_LICENSE"
     """An issuer read one of its own licenses (``IssuanceService.GetLicense``), outside any matter."""
     ISSUER_GET_LICENSE_DOCUMENT = "ISSUER_GET_LICENSE_DOCUMENT"
@@ -106,6 +110,7 @@ ACTION_WORDS: dict[str, str] = {
     "WITHDRAW_CONSENT": "撤回用证授权",
     "LIST_CONSENTS": "查看授权",
     "LIST_CONSENTABLE_LICENSES": "查看可授权的证照",
+    "LIST_ACCESS_RECORDS": "查看用证记录",
     "ISSUER_GET_LICENSE": "发证部门调阅证照",
     "ISSUER_GET_LICENSE_DOCUMENT": "发证部门调阅证照文件",
     "GET_RECEIPT": "调阅核验回执",

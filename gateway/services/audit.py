@@ -59,7 +59,7 @@ from gateway.domain.identifiers import (
     uscc_problem,
 )
 from gateway.domain.model import Clock, License, Member, Role
-from gateway.domain.verification import MatterNotHandledError, UseContext
+from gateway.domain.verification import MatterNotHandledError, UseContext, operator_violation
 from gateway.services.receipt_certificates import ReceiptCertificates
 from gateway.store.database import AppendWork, Database, UnitOfWork
 from signing.errors import InvalidSignature
@@ -476,16 +476,37 @@ class AuditTrail:
         holder_code: str = "",
         before_seq: int | None = None,
         limit: int = 100,
+        operator: str = "",
     ) -> tuple[Sequence[AccessRecord], bool]:
         """A holder portal lists the uses of its holder's licenses (``holder_code`` required), and of the licenses
         that name the holder as a co-subject (a 结婚证 the wife's code: ``AuditEntry.subjects``); an issuer the uses
         of its own licenses, with ``holder_code`` those of one person's (held, or naming the person as a co-subject;
         it had been ignored: every holder's were listed as if they were that one's). Not an admin, who reads no
         personal data (``gateway.domain.sharing``, rule 2). Returns a page, newest first, and whether more
-        follow it (a last page had named a next one, which came empty)."""
+        follow it (a last page had named a next one, which came empty).
+
+        Every listing is recorded (``LIST_ACCESS_RECORDS``), on the listed person's log: the one read of personal
+        data through the gateway that had left no record, so that after a portal's credential leaked nobody could
+        tell whose logs it read (an auditor). Every page, as a page from any ``before_seq`` reads as the first does."""
+        if violation := operator_violation(operator):
+            raise InvalidRequestError([violation])
         limit = max(1, min(limit, MAX_LIST))
         found = self._listed(caller, holder_code, before_seq, limit + 1)
-        return found[:limit], len(found) > limit
+        listed = found[:limit]
+        self.record(
+            AuditEntry(
+                at=self._clock.now(),
+                caller=caller.code,
+                operator=operator,
+                action=AuditAction.LIST_ACCESS_RECORDS,
+                matter_code="",
+                purpose="",
+                holder_code=holder_code.strip().upper(),
+                decision="LISTED",
+                reason=f"records={len(listed)}",
+            )
+        )
+        return listed, len(found) > limit
 
     def _listed(self, caller: Member, holder_code: str, before_seq: int | None, limit: int) -> Sequence[AccessRecord]:
         holder_code = holder_code.strip().upper()  # as consents and listings take it (`GrantConsent`)
