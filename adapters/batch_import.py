@@ -5,9 +5,10 @@
 
 Each record becomes one request; a record that cannot even be read (bad JSON, unknown keys, text that is no Unicode,
 longer than ``MAX_RECORD_CHARS``) is reported with its line number and never sent, and whatever one line holds, the
-others go on. A record without a ``request_id`` gets one derived from its content, so importing the same file again
-creates nothing new. If the connection drops, the import reconnects and resends what was not yet answered — safe,
-because every request is idempotent.
+others go on. Every failed line may be written to a file as it is found (``FailureFile``): the report keeps only the
+first lines' failures. A record without a ``request_id`` gets one derived from its content, so importing the same
+file again creates nothing new. If the connection drops, the import reconnects and resends what was not yet
+answered — safe, because every request is idempotent.
 
 An import that stops before the end of the file raises, with the report of what was answered before:
 ``ImportInterrupted`` (a ``KeyboardInterrupt``: Ctrl-C), ``ImportStopped`` (an error of the import itself, such
@@ -23,6 +24,7 @@ import codecs
 import csv
 import decimal
 import hashlib
+import heapq
 import json
 import re
 import signal
@@ -56,6 +58,9 @@ MAX_RECORD_CHARS = 128 * 1024
 field limit by default, and far more than a license holds (the bundled catalog's longest field takes 4,000). A longer
 one is read through without being kept and fails as ``RECORD_TOO_LARGE``: a line of a gigabyte costs time, not
 memory."""
+KEPT_FAILURES = 1000
+"""The most failures an import's report keeps, those of the first lines: the console lists 50 of them, and an import
+of millions of failed lines keeps no more in memory. ``FailureFile`` has every one."""
 
 
 @dataclass(frozen=True)
@@ -72,6 +77,12 @@ class ImportReport:
     created: int = 0
     existing: int = 0
     failures: list[Failure] = field(default_factory=list)
+    """The failures of the first lines, in line order, at most ``KEPT_FAILURES`` of them (``failure_count`` says
+    how many there were): every one is in the ``FailureFile``, when the import writes one."""
+    failure_count: int = 0
+    """Every failure, kept in ``failures`` or not (a line may fail on several fields)."""
+    failed_lines: int = 0
+    """The lines those failures are of."""
     seconds: float = 0.0
     stopped: str = ""
     """Why the import ended before the end of the file ("interrupted", …); empty when it read all of it."""
@@ -88,12 +99,109 @@ class ImportReport:
     @property
     def failed(self) -> int:
         """Lines that failed (a line may fail on several fields)."""
-        return len({f.line for f in self.failures}) + self.refused
+        return self.failed_lines + self.refused
 
     @property
     def unanswered(self) -> int:
         """Lines sent and not answered: after an interruption, issued or not."""
         return self.lines - self.created - self.existing - self.failed
+
+
+class FailureFile:
+    """Every failed line of an import, written as the import finds it (``--failures FILE``): line, field, reason,
+    message and the record as it is in the file (empty for one too large to read), a row for each failed field. The
+    console lists the first 50 only, and a back catalogue of 2 million lines may have thousands (a scenario tester:
+    13 of 37 were never named). CSV when the name ends in ``.csv`` (UTF-8 with the byte order mark Excel needs to read
+    Chinese), JSON Lines otherwise, as the import reads files.
+
+    Each row is flushed as it is written, so an import interrupted, refused or stopped leaves the rows of every failure
+    it had; the file is written anew by each run, which finds again every line that still fails (none was issued).
+    Rows come in the order the failures are found: a line that cannot be read is found as it is read, a line the
+    gateway refuses when its answer comes, after later lines were read. Text that is no Unicode (a byte of another
+    encoding, a lone ``\\ud800`` escape) is written as its ``\\udc..`` escape."""
+
+    COLUMNS = ("line", "field", "reason", "message", "record")
+
+    def __init__(self, path: Path) -> None:
+        """Open ``path`` for writing, emptying it (OSError: it cannot be written)."""
+        self.path = path
+        self.csv = path.suffix.lower() == ".csv"
+        encoding = "utf-8-sig" if self.csv else "utf-8"
+        self._handle = path.open("w", encoding=encoding, errors="backslashreplace", newline="")
+        self._lock = threading.Lock()
+        self._writer = csv.writer(self._handle) if self.csv else None
+        self.error: OSError | None = None
+        """The first error writing it met (a disk full): the import stops at it, and nothing more is written."""
+        try:
+            if self._writer:
+                self._writer.writerow(self.COLUMNS)
+            self._handle.flush()
+        except BaseException:
+            self._handle.close()
+            raise
+
+    def write(self, failures: Iterable[Failure], record: str) -> None:
+        """The rows of one line's failures; ``record`` is the line's text in the file. Safe from any thread."""
+        with self._lock:
+            if self.error or self._handle.closed:
+                return
+            try:
+                for failure in failures:
+                    row = (failure.line, failure.field, failure.reason, failure.message, record)
+                    if self._writer:
+                        self._writer.writerow(row)
+                    else:
+                        self._handle.write(json.dumps(dict(zip(self.COLUMNS, row, strict=True)), ensure_ascii=False))
+                        self._handle.write("\n")
+                self._handle.flush()
+            except OSError as exc:
+                self.error = self._said(exc)
+
+    def _said(self, error: OSError) -> OSError:
+        return OSError(error.errno, f"the failures file {self.path} could not be written: {error.strerror or error}")
+
+    def close(self) -> None:
+        with self._lock:
+            try:
+                self._handle.close()
+            except OSError as exc:  # the last rows could not be flushed
+                self.error = self.error or self._said(exc)
+
+    def __enter__(self) -> FailureFile:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+
+class _Failures:
+    """An import's failures as they are found, from the thread reading the file and from the one reading answers:
+    counted in the report, the first lines' kept (``KEPT_FAILURES``), each written to the ``FailureFile``."""
+
+    def __init__(self, report: ImportReport, file: FailureFile | None) -> None:
+        self._report = report
+        self.file = file
+        self._kept: list[tuple[int, int, Failure]] = []  # a heap of the kept, the last line's first (negated)
+        self._found = 0
+        self._lock = threading.Lock()
+
+    def add(self, failures: list[Failure], record: str, *, listed: bool = True) -> None:
+        """One line's failures; not ``listed`` when the line counts as ``ImportReport.refused`` (written only)."""
+        with self._lock:
+            if listed:
+                self._report.failed_lines += 1
+                self._report.failure_count += len(failures)
+                for failure in failures:
+                    self._found += 1
+                    heapq.heappush(self._kept, (-failure.line, -self._found, failure))
+                    if len(self._kept) > KEPT_FAILURES:
+                        heapq.heappop(self._kept)
+        if self.file:
+            self.file.write(failures, record)
+
+    def kept(self) -> list[Failure]:
+        with self._lock:
+            return [failure for *_, failure in sorted(self._kept, reverse=True)]
 
 
 class ImportStopped(Exception):
@@ -161,7 +269,7 @@ def count_records(path: Path, fmt: str | None = None, *, encoding: str = ENCODIN
     (ValueError naming the first bad line) instead of failing half-way, as is a CSV file without a readable header."""
     count = 0
     read_as_encoded = False  # a line of other characters than ASCII read in the encoding: the file is in it
-    for _, entry in _entries(path, fmt, encoding):
+    for _, entry, _ in _entries(path, fmt, encoding):
         count += 1
         if isinstance(entry, Failure) and entry.reason == "BAD_ENCODING" and not read_as_encoded:
             # the first such text does not read: the file is in another encoding
@@ -229,8 +337,14 @@ def read_records(
 ) -> Iterator[tuple[int, dict[str, Any] | Failure]]:
     """(line number, record or the failure to read it), for JSON Lines or CSV (chosen by suffix unless given). A
     CSV record's number is the line it begins on (blank lines and values over several lines counted)."""
-    for number, entry in _entries(path, fmt, encoding):
-        yield number, entry if isinstance(entry, Failure) else _read(number, entry)
+    for number, entry, _ in _records(path, fmt, encoding):
+        yield number, entry
+
+
+def _records(path: Path, fmt: str | None, encoding: str) -> Iterator[tuple[int, dict[str, Any] | Failure, str]]:
+    """``read_records``, with each record's text as it is in the file (``_entries``)."""
+    for number, entry, text in _entries(path, fmt, encoding):
+        yield number, entry if isinstance(entry, Failure) else _read(number, entry), text
 
 
 def _read(number: int, entry: str | dict[Any, Any]) -> dict[str, Any] | Failure:
@@ -265,24 +379,26 @@ def _read(number: int, entry: str | dict[Any, Any]) -> dict[str, Any] | Failure:
     return record
 
 
-def _entries(path: Path, fmt: str | None, encoding: str) -> Iterator[tuple[int, str | dict[Any, Any] | Failure]]:
+def _entries(path: Path, fmt: str | None, encoding: str) -> Iterator[tuple[int, str | dict[Any, Any] | Failure, str]]:
     """The file's records before they are read: (line number, a JSON line, a CSV row by column, or a record too
-    large to read). A CSV row with more cells than the header has columns keeps the rest under None; one with fewer
-    is a failure."""
+    large to read; the record's text as it is in the file, without its line end: empty for one too large, never
+    kept). A CSV row with more cells than the header has columns keeps the rest under None; one with fewer is a
+    failure."""
     fmt = fmt or ("csv" if path.suffix.lower() == ".csv" else "jsonl")
     # bytes the encoding cannot read are kept as lone surrogates: the record holding them fails (BAD_ENCODING),
     # or, when no text before read, the file is refused whole (``count_records``)
     with path.open(encoding=encoding, errors="surrogateescape", newline="") as handle:
         if fmt != "csv":
             for number, (line, length, _) in enumerate(_lines(handle, MAX_RECORD_CHARS), start=1):
+                text = "" if line is None else line.rstrip("\r\n")
                 if line is None:
-                    yield number, Failure(number, "", "RECORD_TOO_LARGE", _too_large(number, number, length))
+                    yield number, Failure(number, "", "RECORD_TOO_LARGE", _too_large(number, number, length)), text
                 elif _utf8_misread(line, encoding):  # whether its bytes read in the encoding or not
-                    yield number, _bad_encoding(number, encoding, utf8=True)
+                    yield number, _bad_encoding(number, encoding, utf8=True), text
                 elif _UNDECODABLE.search(line):
-                    yield number, _bad_encoding(number, encoding)
+                    yield number, _bad_encoding(number, encoding), text
                 elif line.strip():
-                    yield number, line
+                    yield number, line, text
             return
         lines = _CsvLines(handle, MAX_RECORD_CHARS)
         reader = csv.reader(lines)
@@ -324,13 +440,13 @@ def _entries(path: Path, fmt: str | None, encoding: str) -> Iterator[tuple[int, 
                     cells: dict[Any, Any] = dict(zip(header, row, strict=False))
                     if len(row) > len(header):
                         cells[None] = row[len(header) :]
-                    yield lines.first, cells
+                    yield lines.first, cells, lines.text
                     continue
             if header is None:
                 if failure.reason == "BAD_ENCODING":
                     raise _not_encoded(path, encoding, failure)
                 raise ValueError(f"the header of {path} (line {lines.first}) cannot be read: {failure.message}")
-            yield lines.first, failure
+            yield lines.first, failure, lines.text
 
 
 def _too_large(first: int, last: int, length: int) -> str:
@@ -384,9 +500,16 @@ class _CsvLines:
         self.length = 0
         """Its characters so far."""
         self.too_large = False
+        self._text: list[str] = []
+
+    @property
+    def text(self) -> str:
+        """The record's text as it is in the file, without its last line's end (empty for one too large)."""
+        return "" if self.too_large else "".join(self._text).rstrip("\r\n")
 
     def start_record(self) -> None:
         self.first, self.length, self.too_large = self.number + 1, 0, False
+        self._text.clear()
 
     def __iter__(self) -> _CsvLines:
         return self
@@ -397,8 +520,10 @@ class _CsvLines:
             self.number += 1
             self.length += length
             if line is not None and not self.too_large and self.length <= self._limit:
+                self._text.append(line)
                 return line
             self.too_large = True
+            self._text.clear()
             if quotes % 2:
                 return '"\n'
             if self.number == self.first:
@@ -427,35 +552,42 @@ def import_file(
     progress: Callable[[int], None] | None = None,
     message_bytes: int = MESSAGE_BYTES,
     reconnecting: Callable[[grpc.RpcError], None] | None = None,
+    failure_file: FailureFile | None = None,
 ) -> ImportReport:
-    """Import ``path``; ``progress`` is called with the number of lines answered since the last call.
+    """Import ``path``; ``progress`` is called with the number of lines answered since the last call; every failed
+    line is written to ``failure_file`` as it is found.
 
     The file is read as it is sent, so its size does not matter; only the requests sent and not yet answered are
-    kept, to be sent again after a reconnect. Requests go ``ITEMS_PER_MESSAGE`` to a message, fewer when they would
-    take more than ``message_bytes``; a request larger than that alone fails as ``RECORD_TOO_LARGE``.
+    kept, to be sent again after a reconnect (with their records' text, for the failure file), and the failures of
+    the first lines (``KEPT_FAILURES``). Requests go ``ITEMS_PER_MESSAGE`` to a message, fewer when they would take
+    more than ``message_bytes``; a request larger than that alone fails as ``RECORD_TOO_LARGE``. An import whose
+    failure file cannot be written on stops (``ImportStopped``): it would lose the failures it had promised to keep.
     """
     report = ImportReport()
     started = time.perf_counter()
-    inflight: deque[tuple[int, issuance_pb2.IssueLicenseRequest]] = deque()
+    failures = _Failures(report, failure_file)
+    inflight: deque[tuple[int, issuance_pb2.IssueLicenseRequest, str]] = deque()
     own_errors: list[Exception] = []  # the import's own, from the request stream (another thread): raised after it
 
-    def fail(failure: Failure) -> None:
-        report.failures.append(failure)
+    def fail(failure: Failure, record: str) -> None:
+        failures.add([failure], record)
         if progress:
             progress(1)
 
     def readable() -> Iterator[issuance_pb2.IssueLicenseRequest]:
         """The requests to send; an error that ends the reading ends them, so the ones before still go."""
         try:
-            for number, item in read_records(path, fmt, encoding=encoding):
+            for number, item, text in _records(path, fmt, encoding):
                 if report.stopped:  # interrupted: what the call's thread reads on was never sent
                     return
+                if failure_file and failure_file.error:
+                    raise failure_file.error
                 report.lines += 1
                 request = item if isinstance(item, Failure) else _request(number, item, message_bytes)
                 if isinstance(request, Failure):
-                    fail(request)
+                    fail(request, text)
                     continue
-                inflight.append((number, request))
+                inflight.append((number, request, text if failure_file else ""))
                 yield request
         except Exception as exc:
             own_errors.append(exc)
@@ -466,7 +598,7 @@ def import_file(
         # An error here would make gRPC cancel the call, as if the gateway had answered UNKNOWN: it ends the stream
         # instead, the answers to what was sent are read, and it is raised as the import's own.
         try:
-            yield from _messages([request for _, request in inflight], message_bytes)  # unanswered: again
+            yield from _messages([request for _, request, _ in inflight], message_bytes)  # unanswered: again
             yield from _messages(source, message_bytes)
         except Exception as exc:
             own_errors.append(exc)
@@ -481,21 +613,23 @@ def import_file(
                     call = issuance_pb2_grpc.IssuanceServiceStub(channel).BatchIssueLicenses(requests())
                     ctrl_c.cancels(call)
                     for reply in call:
-                        held: list[tuple[int, Any]] = []  # refusals that may hold for the import
+                        held: list[tuple[int, Any, str]] = []  # refusals that may hold for the import
                         for result in reply.results:
-                            number, _ = inflight.popleft()
+                            number, _, text = inflight.popleft()
                             if result.HasField("error") and result.error.reason in ITEM_REFUSALS_FOR_GOOD:
-                                held.append((number, result))
-                            else:
-                                _record(report, number, result)
+                                held.append((number, result, text))
+                            elif failed := _record(report, number, result):
+                                failures.add(failed, text)
                         refusals: list[Any] = []
-                        for number, result in held:  # for good only while no line at all was taken, this reply's
-                            if report.created or report.existing:  # included (its first line may be the odd one)
-                                _record(report, number, result)
+                        for number, result, text in held:  # for good only while no line at all was taken, this
+                            failed = _record(report, number, result)  # reply's included (its first line may be
+                            if report.created or report.existing:  # the odd one)
+                                failures.add(failed, text)
                             else:
                                 report.refused += 1
                                 report.first_refused = report.first_refused or number
                                 refusals.append(result.error)
+                                failures.add(failed, text, listed=False)  # said once on the console, each in the file
                         attempt, answered_at = 0, time.monotonic()
                         if progress:
                             progress(len(reply.results))
@@ -519,7 +653,7 @@ def import_file(
                 finally:
                     channel.close()
     except KeyboardInterrupt as exc:
-        _finish(report, started, "interrupted")
+        _finish(report, failures, started, "interrupted")
         raise ImportInterrupted(report, ctrl_c.signum) from exc
     except grpc.RpcError as exc:  # the gateway's answer ended it: what was committed before is said too
         if isinstance(exc, ItemRefusal) or exc.code() in _FOR_GOOD:
@@ -530,17 +664,19 @@ def import_file(
             stopped = UNAVAILABLE
         else:
             stopped = "stopped by the gateway"
-        _finish(report, started, stopped)
+        _finish(report, failures, started, stopped)
         raise ImportRefused(exc, report) from exc
+    if failure_file and failure_file.error and not own_errors:  # an answer's failure, after the file was all read
+        own_errors.append(failure_file.error)
     if own_errors:
         error = own_errors[0]
-        _finish(report, started, "stopped by an error of the import itself")
+        _finish(report, failures, started, "stopped by an error of the import itself")
         raise ImportStopped(
             f"stopped after {report.lines} lines of {path} by an error of the import itself, not the gateway's: "
             f"{type(error).__name__}: {error}",
             report,
         ) from error
-    _finish(report, started, "")
+    _finish(report, failures, started, "")
     return report
 
 
@@ -651,9 +787,9 @@ def _messages(
         yield issuance_pb2.BatchIssueLicensesRequest(licenses=group)
 
 
-def _finish(report: ImportReport, started: float, stopped: str) -> None:
+def _finish(report: ImportReport, failures: _Failures, started: float, stopped: str) -> None:
     report.stopped = stopped
-    report.failures.sort(key=lambda f: f.line)
+    report.failures = failures.kept()
     report.seconds = time.perf_counter() - started
 
 
@@ -662,17 +798,19 @@ _REFUSED_FIELDS = {"LICENSE_NUMBER_TAKEN": "license_number", "NOT_AUTHORITATIVE_
 (it had been listed with the field ``-``; found by a tester)."""
 
 
-def _record(report: ImportReport, number: int, reply: issuance_pb2.BatchItemResult) -> None:
+def _record(report: ImportReport, number: int, reply: issuance_pb2.BatchItemResult) -> list[Failure]:
+    """Count a line's answer: issued, already present, or its failures, returned (empty for none)."""
     if reply.HasField("error"):
         error = reply.error
         if error.field_errors:
-            report.failures.extend(Failure(number, v.field, v.reason, v.description) for v in error.field_errors)
-        else:  # a refusal of the whole record; the one that is about a field of it is named by that field
-            report.failures.append(Failure(number, _REFUSED_FIELDS.get(error.reason, ""), error.reason, error.message))
-    elif reply.created:
+            return [Failure(number, v.field, v.reason, v.description) for v in error.field_errors]
+        # a refusal of the whole record; the one that is about a field of it is named by that field
+        return [Failure(number, _REFUSED_FIELDS.get(error.reason, ""), error.reason, error.message)]
+    if reply.created:
         report.created += 1
     else:
         report.existing += 1
+    return []
 
 
 class ItemRefusal(grpc.RpcError):
@@ -714,10 +852,10 @@ _STOPS = {
 """How an import that ended early is said in Chinese (``ImportReport.stopped``)."""
 
 
-def summary(report: ImportReport, limit: int = 50) -> str:
+def summary(report: ImportReport, limit: int = 50, failure_file: Path | None = None) -> str:
     """The import's outcome for the operator, in Chinese first: the lines read, issued, already present and failed
-    (and, when it ended early, why and how to go on), then the failed lines, each with its field, reason and what the
-    gateway or the import said."""
+    (and, when it ended early, why and how to go on), then the first ``limit`` failures, each with its line, field,
+    reason and what the gateway or the import said, and where every one is (``failure_file``) or how to have it."""
     counts = f"{report.created} issued, {report.existing} already present, {report.failed} failed"
     zh_counts = f"新签发 {report.created} 件，此前已有 {report.existing} 件，失败 {report.failed} 行"
     if report.stopped:
@@ -779,8 +917,19 @@ def summary(report: ImportReport, limit: int = 50) -> str:
         lines.append("失败的行（failures: line, field, reason, message）：")
         for failure in report.failures[:limit]:
             lines.append(f"  line {failure.line}: {failure.field or '-'} {failure.reason}: {failure.message}")
-        if len(report.failures) > limit:
-            more = len(report.failures) - limit
-            lines.append(f"  …另有 {more} 条（… and {more} more）")
+        if report.failure_count > limit:
+            more = report.failure_count - limit
+            if failure_file:
+                lines.append(f"  …另有 {more} 条，见 {failure_file}（… and {more} more, in {failure_file}）")
+            else:  # an operator with thousands of failed lines had no way to see past the 50th (a scenario tester)
+                lines.append(
+                    f"  …另有 {more} 条；加 --failures FILE 可将每条失败写入文件（… and {more} more: --failures FILE "
+                    "writes every failure to a file）"
+                )
+    if failure_file and (report.failure_count or report.refused):
+        lines.append(
+            f"全部 {report.failure_count + report.refused} 条失败已写入 {failure_file}"
+            f"（every failure, {report.failure_count + report.refused}, is in {failure_file}）"
+        )
     # a key or message may hold what no terminal can print (a lone surrogate from a JSON escape)
     return "\n".join(lines).encode("utf-8", "backslashreplace").decode("utf-8")

@@ -80,6 +80,14 @@ def main(argv: list[str] | None = None) -> int:
         "--encoding", default="utf-8-sig", help="text encoding (default UTF-8; Excel's Chinese CSV: gb18030)"
     )
     imp.add_argument("--target", help="gateway address (default: the configured gRPC address)")
+    imp.add_argument(
+        "--failures",
+        type=Path,
+        metavar="FILE",
+        help="write every failed line to FILE as the import goes (the console lists the first 50): line, field, "
+        "reason, message and the record as it is in the file, a row per failed field; CSV when FILE ends in .csv "
+        "(UTF-8 with a BOM, for Excel), JSON Lines otherwise. FILE is written anew each run",
+    )
 
     audit = commands.add_parser(
         "audit", help="check the audit trail's hash chain, prune it (retention), or list refused uses of matters"
@@ -518,11 +526,13 @@ def _not_among_members(settings: Settings, codes: tuple[str, ...]) -> list[str]:
 
 def _import(settings: Settings, args: argparse.Namespace) -> int:
     import codecs
+    import contextlib
 
     from tqdm import tqdm
 
     from adapters.batch_import import (
         RECONNECT_SECONDS,
+        FailureFile,
         ImportInterrupted,
         ImportRefused,
         ImportStopped,
@@ -550,13 +560,28 @@ def _import(settings: Settings, args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print("\nzzgw import: interrupted while counting the file's records, before anything was sent", file=sys.stderr)
         return 130
-    with tqdm(total=total, unit=" 行", desc=f"导入 {args.file.name}", dynamic_ncols=True, mininterval=0.5) as bar:
+    # opened once the file is found readable (a refused file leaves the last run's list as it was), before anything
+    # is sent: a list that could not be written would be found only at the first failure, in the middle of the run
+    try:
+        if args.failures and args.failures.exists() and args.failures.samefile(args.file):
+            print(f"zzgw import: --failures {args.failures} is the file being imported", file=sys.stderr)
+            return 2
+        failure_file = FailureFile(args.failures) if args.failures else None
+    except OSError as exc:
+        print(f"zzgw import: the failures file cannot be written: {exc}", file=sys.stderr)
+        return 2
+    stopped = ""
+    with (
+        failure_file or contextlib.nullcontext(),
+        tqdm(total=total, unit=" 行", desc=f"导入 {args.file.name}", dynamic_ncols=True, mininterval=0.5) as bar,
+    ):
         try:
             report = import_file(
                 args.file,
                 lambda: connect(target, credentials),
                 fmt=args.format,
                 encoding=args.encoding,
+                failure_file=failure_file,
                 progress=bar.update,
                 reconnecting=lambda error: bar.write(
                     f"zzgw import: {_refusal(target, error)}; 正在重连，自上次应答起至多 {RECONNECT_SECONDS:.0f} 秒"
@@ -569,12 +594,16 @@ def _import(settings: Settings, args: argparse.Namespace) -> int:
             report, status = exc.report, 1
         except ImportInterrupted as exc:  # Ctrl-C or SIGTERM: what was committed, and how to go on
             report, status = exc.report, 128 + exc.signum
-        except ImportStopped as exc:  # the import's own error, not the gateway's
+        except ImportStopped as exc:  # the import's own error, not the gateway's (the failures file's among them)
             print(f"\nzzgw import: {exc}", file=sys.stderr)
-            report, status = exc.report, 1
+            report, status, stopped = exc.report, 1, str(exc)
         else:
             status = 1 if report.failures else 0
-    print(summary(report))
+    unwritten = failure_file.error if failure_file else None
+    if unwritten and str(unwritten) not in stopped:  # an interrupted or refused import's, or at the file's closing
+        print(f"zzgw import: {unwritten}", file=sys.stderr)
+        status = status or 1
+    print(summary(report, failure_file=None if unwritten else args.failures))
     read_as_lines = args.format is None and args.file.suffix.lower() != ".csv"
     if read_as_lines and report.failures and all(f.reason == "BAD_JSON" for f in report.failures):
         print(f"zzgw import: {args.file.name} was read as JSON Lines (by its name); if it is CSV, add --format csv",

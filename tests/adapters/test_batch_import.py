@@ -972,3 +972,144 @@ def test_an_import_a_gateway_stayed_unavailable_for_says_so_not_unreachable(
     said = summary(refused.value.report)
     assert said.startswith("证照网关暂时无法处理：读取 ") and "无法连接" not in said, said
     assert "（stopped: the gateway was unavailable after reading " in said and "再次运行同一命令" in said
+
+
+def _failure_rows(path: Path) -> list[dict[str, Any]]:
+    """The rows of a failures file (``--failures``), as written: CSV by its name, JSON Lines otherwise."""
+    if path.suffix == ".csv":
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            return [{**row, "line": int(row["line"])} for row in csv.DictReader(handle)]
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def test_every_failure_is_written_to_the_failures_file_as_it_is_found(
+    running: RunningGateway, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The console lists 50 failures: in a file of 5,000 lines with 37 malformed, 13 were never named, and there was
+    no way to have them (a scenario tester). Every failed line goes to the failures file, with the record as it is in
+    the file, flushed as it is found; the report keeps the first lines' failures only."""
+    from adapters import batch_import
+    from adapters.batch_import import FailureFile
+
+    monkeypatch.setattr(batch_import, "KEPT_FAILURES", 5)
+    tag = uuid.uuid4().hex[:8].upper()
+    records = permits(60, tag, start=2600)
+    for index in range(0, 60, 6):  # lines 1, 7, …, 55: the gateway refuses them
+        records[index]["fields"]["uscc"] = BAD_USCC
+    records[58]["holder"] = {**records[58]["holder"], "code": BAD_USCC}  # line 59: two fields at fault
+    records[58]["issue_date"] = "2024-02-30"
+    lines = [json.dumps(r, ensure_ascii=False) for r in records]
+    for index in range(3, 60, 10):  # lines 4, 14, …, 54: read by the import, never sent
+        lines[index] = lines[index][:-20]
+    path = write_jsonl(tmp_path / "permits.jsonl", lines)
+    out = tmp_path / "failures.jsonl"
+    out.write_text("a previous run's list\n", encoding="utf-8")
+
+    written = FailureFile(out)
+    try:
+        report = import_file(path, factory(running), failure_file=written)
+        rows = _failure_rows(out)  # on disk before the file is closed: an interruption loses none
+    finally:
+        written.close()
+
+    refused = [*range(1, 60, 6)]
+    cut = [*range(4, 61, 10)]
+    expected = sorted(
+        [(n, "fields.uscc", "BAD_CHECK_CHARACTER") for n in refused]
+        + [(n, "", "BAD_JSON") for n in cut]
+        + [(59, "holder.code", "BAD_CHECK_CHARACTER"), (59, "issue_date", "BAD_DATE")]
+    )
+    assert sorted((row["line"], row["field"], row["reason"]) for row in rows) == expected
+    assert all(row["record"] == lines[row["line"] - 1] for row in rows)  # the line as it is, to be fixed
+    assert {row["line"]: row["message"] for row in rows}[4].startswith("不是 JSON：")
+    assert (report.failure_count, report.failed, report.created) == (len(expected), 17, 43)
+    # the report keeps the first lines' only, in line order (the file's are in the order found)
+    assert [(f.line, f.field, f.reason) for f in report.failures] == expected[:5]
+
+    said = summary(report, limit=3, failure_file=out)
+    assert f"  …另有 {len(expected) - 3} 条，见 {out}（… and {len(expected) - 3} more, in {out}）" in said
+    assert f"全部 {len(expected)} 条失败已写入 {out}（every failure, {len(expected)}, is in {out}）" in said
+    unsaid = summary(report, limit=3)
+    assert f"… and {len(expected) - 3} more: --failures FILE writes every failure to a file）" in unsaid
+
+
+def test_a_csv_failures_file_opens_in_excel_and_holds_the_rows_as_written(
+    running: RunningGateway, tmp_path: Path
+) -> None:
+    """CSV for a name ending in .csv, with the byte order mark Excel needs to read its Chinese; a record over two
+    lines of the file is kept whole."""
+    from adapters.batch_import import FailureFile
+
+    tag = uuid.uuid4().hex[:8].upper()
+    records = permits(3, tag, start=2700)
+    records[1]["fields"]["food_category"] = ""  # REQUIRED, said by the gateway
+    records[2]["fields"]["producer_name"] = "某食品\n有限公司"  # a value over two lines
+    records[2]["holder"] = {**records[2]["holder"], "code": BAD_USCC}
+    path = write_csv(tmp_path / "permits.csv", records)
+    out = tmp_path / "failures.csv"
+
+    with FailureFile(out) as written:
+        report = import_file(path, factory(running), failure_file=written)
+
+    assert out.read_bytes().startswith("\ufeffline,field,reason,message,record\r\n".encode())
+    rows = _failure_rows(out)
+    assert [(row["line"], row["field"], row["reason"]) for row in rows] == [
+        (3, "fields.food_category", "REQUIRED"),
+        (4, "holder.code", "BAD_CHECK_CHARACTER"),
+    ]
+    written_rows = path.read_bytes().decode("utf-8").split("\r\n")  # csv ends a row in \r\n, a value's line in \n
+    assert rows[0]["record"] == written_rows[2]
+    assert rows[1]["record"] == written_rows[3] and "某食品\n有限公司" in rows[1]["record"]
+    assert report.created == 1 and report.failed == 2
+
+
+def test_an_import_whose_failures_file_cannot_be_written_stops(running: RunningGateway, tmp_path: Path) -> None:
+    """A disk full under the failures file: going on would lose the failures the operator asked to keep."""
+    from adapters.batch_import import FailureFile
+
+    lines = ["{broken", *(json.dumps(r, ensure_ascii=False) for r in permits(300, uuid.uuid4().hex[:8], 2800))]
+    path = write_jsonl(tmp_path / "permits.jsonl", lines)
+    with FailureFile(Path("/dev/full")) as full, pytest.raises(ImportStopped) as stopped:
+        import_file(path, factory(running), failure_file=full)
+    assert "OSError: [Errno 28] the failures file /dev/full could not be written: No space left on device" in str(
+        stopped.value
+    )
+    assert stopped.value.report.lines == 1 and stopped.value.report.created == 0  # nothing read past it
+
+
+def test_the_command_writes_every_failure_to_the_failures_file(running: RunningGateway, tmp_path: Path) -> None:
+    """``--failures FILE``: written anew each run; the console's list, cut at 50, says where the rest is, or, without
+    the option, that it exists. A file that cannot be written, or the file being imported, is refused before anything
+    is sent (2, as an unreadable file is)."""
+    good = permits(2, uuid.uuid4().hex[:8].upper(), start=2900)
+    lines = [json.dumps(r, ensure_ascii=False) for r in good] + ["{broken"] * 53  # lines 3-55 fail
+    path = write_jsonl(tmp_path / "permits.jsonl", lines)
+    env = {**os.environ, "ZZGW_DATA_DIR": str(running.data_dir), "ZZGW_DATABASE_URL": ""}
+
+    def zzgw(*args: str) -> subprocess.CompletedProcess[str]:
+        command = zzgw_command("import", "--issuer", MARKET, "--target", running.address, *args)
+        return subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
+
+    for refused, said in [
+        (tmp_path / "no-such-dir" / "failures.csv", "zzgw import: the failures file cannot be written: "),
+        (tmp_path, "zzgw import: the failures file cannot be written: "),
+        (path, f"zzgw import: --failures {path} is the file being imported"),
+    ]:
+        done = zzgw(str(path), "--failures", str(refused))
+        assert done.returncode == 2 and done.stderr.startswith(said), done.stderr
+        assert path.read_text(encoding="utf-8").count("\n") == 55
+    assert not _committed(running, good[0]["request_id"])  # nothing was sent
+
+    out = tmp_path / "failures.csv"
+    out.write_text("a previous run's list\n", encoding="utf-8")
+    done = zzgw(str(path), "--failures", str(out))
+    assert done.returncode == 1, done.stderr
+    assert f"  …另有 3 条，见 {out}（… and 3 more, in {out}）" in done.stdout
+    assert f"全部 53 条失败已写入 {out}" in done.stdout
+    assert [row["line"] for row in _failure_rows(out)] == [*range(3, 56)]  # the previous list is gone
+
+    plain = zzgw(str(path))
+    assert "  …另有 3 条；加 --failures FILE 可将每条失败写入文件" in plain.stdout and "已写入" not in plain.stdout
+
+    helped = subprocess.run(zzgw_command("import", "--help"), env=env, cwd=ROOT, capture_output=True, text=True)
+    assert "--failures FILE" in helped.stdout and "write every failed line to FILE" in helped.stdout
