@@ -31,7 +31,7 @@ import signal
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -40,8 +40,15 @@ import grpc
 from google.protobuf import any_pb2
 from google.rpc import error_details_pb2, status_pb2
 
-from adapters.records import RecordError, csv_header_problem, from_csv_row, issue_request
-from protos.zzgw.v1 import issuance_pb2, issuance_pb2_grpc
+from adapters.records import (
+    RecordError,
+    csv_header_problem,
+    from_csv_row,
+    issue_request,
+    labelled_columns,
+    labelled_problem,
+)
+from protos.zzgw.v1 import catalog_pb2, catalog_pb2_grpc, issuance_pb2, issuance_pb2_grpc
 
 RECONNECT_SECONDS = 60.0
 """How long an import keeps reconnecting after the gateway stopped answering (no listener, the line down, or the
@@ -263,19 +270,39 @@ ENCODING = "utf-8-sig"
 """Files are UTF-8, with or without the byte order mark Excel writes for "CSV UTF-8"."""
 
 
-def count_records(path: Path, fmt: str | None = None, *, encoding: str = ENCODING) -> int:
+def count_records(
+    path: Path,
+    fmt: str | None = None,
+    *,
+    encoding: str = ENCODING,
+    labels: Callable[[], Mapping[str, Sequence[str]]] | None = None,
+) -> int:
     """How many records ``read_records`` gives (each a line of the import's report and of its progress bar, which so
     ends at 100% with the import). Read before anything is sent, so a file in another encoding is refused whole
-    (ValueError naming the first bad line) instead of failing half-way, as is a CSV file without a readable header."""
+    (ValueError naming the first bad line) instead of failing half-way, as is a CSV file without a readable header,
+    and one with columns named by a label that ``labels`` gives (``field_labels``) that rows fill (said after the
+    count, naming each such column and the first line)."""
     count = 0
     read_as_encoded = False  # a line of other characters than ASCII read in the encoding: the file is in it
-    for _, entry, _ in _entries(path, fmt, encoding):
+    labelled: dict[str, list[str]] | None = None  # the CSV header's columns named by a label
+    filled: set[str] = set()  # those that rows fill
+    first_filled = 0
+    for number, entry, _ in _entries(path, fmt, encoding):
         count += 1
+        if labels is not None and isinstance(entry, dict):
+            if labelled is None:
+                labelled = labelled_columns([column for column in entry if column is not None], labels)
+            if now := {column for column in labelled if entry[column].strip()} - filled:
+                filled |= now
+                first_filled = first_filled or number
         if isinstance(entry, Failure) and entry.reason == "BAD_ENCODING" and not read_as_encoded:
             # the first such text does not read: the file is in another encoding
             raise _not_encoded(path, encoding, entry)
         if not read_as_encoded and not isinstance(entry, Failure):
             read_as_encoded = not all(str(cell).isascii() for cell in _texts(entry))
+    if filled:  # in the header's order
+        named = {column: meant for column, meant in (labelled or {}).items() if column in filled}
+        raise ValueError(f"the header of {path} cannot be read: {labelled_problem(named, first_filled)}")
     return count
 
 
@@ -447,6 +474,31 @@ def _entries(path: Path, fmt: str | None, encoding: str) -> Iterator[tuple[int, 
                     raise _not_encoded(path, encoding, failure)
                 raise ValueError(f"the header of {path} (line {lines.first}) cannot be read: {failure.message}")
             yield lines.first, failure, lines.text
+
+
+LABELS_SECONDS = 10.0
+"""How long the import waits for the catalog's labels (``field_labels``)."""
+
+
+def field_labels(channel_factory: Callable[[], grpc.Channel]) -> dict[str, list[str]]:
+    """The columns each label of the gateway's catalog names (生产者名称: ``fields.producer_name``; a field's form
+    labels too, and a type's label of its number: 许可证编号, ``license_number``), asked once (``ListLicenseTypes``)
+    for ``csv_header_problem``: the import knows no catalog of its own. Empty when the gateway does not answer: the
+    header's check is then as without it, and the import says what the gateway does."""
+    try:
+        with channel_factory() as channel:
+            catalog = catalog_pb2_grpc.CatalogServiceStub(channel)
+            listed = catalog.ListLicenseTypes(catalog_pb2.ListLicenseTypesRequest(), timeout=LABELS_SECONDS)
+    except grpc.RpcError:
+        return {}
+    labels: dict[str, list[str]] = {}
+    for license_type in listed.license_types:
+        named = [(license_type.license_number_label, "license_number")]
+        named += [(label, f"fields.{f.key}") for f in license_type.fields for label in (f.label, *f.form_labels)]
+        for label, column in named:
+            if label and column not in labels.setdefault(label, []):
+                labels[label].append(column)
+    return {label: sorted(columns) for label, columns in labels.items()}
 
 
 def _too_large(first: int, last: int, length: int) -> str:

@@ -18,7 +18,7 @@ import decimal
 import difflib
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from protos.zzgw.v1 import common_pb2, issuance_pb2
@@ -154,7 +154,8 @@ def csv_header_problem(header: Sequence[str]) -> str:
     """Why a CSV header cannot be read as records' columns, naming each column that is a slip of one (``holder.kode``:
     did you mean holder.code?; a name with spaces or a byte order mark around it), or empty. Said once for the file:
     read row by row, a misspelt column had failed every row, as a holder that is "not an object" (a bulk-import
-    tester). A column like no other (an Excel template's 备注) is not refused here: left empty it is ignored."""
+    tester). A column like no other (an Excel template's 序号) is not refused here: left empty it is ignored; one
+    that is a field's label (备注) is said by ``labelled_columns`` once a row fills it."""
     said = []
     for name in header:
         bare = name.strip().lstrip("\ufeff")
@@ -166,12 +167,46 @@ def csv_header_problem(header: Sequence[str]) -> str:
             said.append(f"{name}（a column per value: {bare}.<key>）")
         elif near := difflib.get_close_matches(bare.lower(), CSV_COLUMNS, n=1, cutoff=0.75):
             said.append(f"{name}（did you mean {near[0]}?）")
-        # another column (备注, 序号): its rows fail if they fill it (unknown keys), as they did; an empty one is left
+        # another column (序号; a label's, 备注, unless the catalog was asked): its rows fail if they fill it (unknown
+        # keys), as they did; an empty one is left
     if not said:
         return ""
     return (
         f"表头中有未知的列：{'；'.join(said)}（unknown columns in the header: the columns are "
         f"{', '.join(CSV_COLUMNS)} and fields.<key>）"
+    )
+
+
+def labelled_columns(header: Sequence[str], labels: Callable[[], Mapping[str, Sequence[str]]]) -> dict[str, list[str]]:
+    """The columns of ``header`` named by a label of the catalog instead of a key, as is or after ``fields.``
+    (生产者名称 or fields.生产者名称 for ``fields.producer_name``), each with the columns its label names (公民身份号码:
+    ``fields.citizen_id`` or ``license_number``). A department's export names its columns by label, and each row had
+    failed as ``unknown keys: 生产者名称`` (a scenario tester). ``labels`` (label: columns) is called only for a
+    header with a column that is not ASCII, as every key is, and no more than once.
+
+    Such a column is not read as the one its label names: a label may name several, and the file's types are not
+    known from its header. Nor is it refused for being there: 备注 is a field's label and an Excel template's column,
+    which, left empty, the import ignores."""
+    found: dict[str, list[str]] = {}
+    catalog: Mapping[str, Sequence[str]] | None = None
+    for name in header:
+        label = name.strip().lstrip("\ufeff").removeprefix("fields.")
+        if label.isascii():
+            continue
+        catalog = labels() if catalog is None else catalog
+        if meant := catalog.get(label):
+            found[name] = list(meant)
+    return found
+
+
+def labelled_problem(columns: Mapping[str, Sequence[str]], line: int) -> str:
+    """``labelled_columns`` said, Chinese first (生产者名称 是 fields.producer_name 的名称), with the first ``line``
+    that fills them."""
+    zh = "；".join(f"{name} 是 {' 或 '.join(meant)} 的名称" for name, meant in columns.items())
+    en = "; ".join(f"{name} is the label of {' or '.join(meant)}" for name, meant in columns.items())
+    return (
+        f"表头中有以名称而非键命名的列：{zh}，列名须用键，第 {line} 行已填写"
+        f"（columns named by a label, not a key: {en}; line {line} fills them in）"
     )
 
 

@@ -71,7 +71,8 @@ def main(argv: list[str] | None = None) -> int:
         epilog="A JSON Lines record is an IssueLicense request as JSON: request_id, type_code, license_number, "
         "holder {name, code_type, code}, issue_date, valid_from, valid_until (YYYY-MM-DD), region_code, serial, "
         "fields {key: value} (the license type's field keys in the catalog). A CSV file has the same names as "
-        "columns: holder.name, holder.code_type, holder.code, and fields.<key> for each field.",
+        "columns: holder.name, holder.code_type, holder.code, and fields.<key> for each field (its key, not its label: "
+        "a column named by a label, 生产者名称, is refused before anything is sent, naming its key).",
     )
     imp.add_argument("file", type=Path)
     imp.add_argument("--issuer", required=True, help="USCC of the issuing member whose credentials are used")
@@ -527,6 +528,7 @@ def _not_among_members(settings: Settings, codes: tuple[str, ...]) -> list[str]:
 def _import(settings: Settings, args: argparse.Namespace) -> int:
     import codecs
     import contextlib
+    import functools
 
     from tqdm import tqdm
 
@@ -537,6 +539,7 @@ def _import(settings: Settings, args: argparse.Namespace) -> int:
         ImportRefused,
         ImportStopped,
         count_records,
+        field_labels,
         import_file,
         summary,
     )
@@ -553,7 +556,9 @@ def _import(settings: Settings, args: argparse.Namespace) -> int:
         return 2
     try:
         codecs.lookup(args.encoding)
-        total = count_records(args.file, args.format, encoding=args.encoding)
+        # the catalog's labels, asked once and only of a CSV header with a column that may be one
+        labels = functools.cache(lambda: field_labels(lambda: connect(target, credentials)))
+        total = count_records(args.file, args.format, encoding=args.encoding, labels=labels)
     except (LookupError, ValueError) as exc:
         print(f"zzgw import: {exc}", file=sys.stderr)
         return 2

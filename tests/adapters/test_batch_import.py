@@ -974,6 +974,60 @@ def test_an_import_a_gateway_stayed_unavailable_for_says_so_not_unreachable(
     assert "（stopped: the gateway was unavailable after reading " in said and "再次运行同一命令" in said
 
 
+def test_a_csv_column_named_by_a_fields_label_is_refused_naming_its_key(
+    running: RunningGateway, tmp_path: Path
+) -> None:
+    """A department's export names its columns by the catalog's labels (生产者名称 for fields.producer_name): every
+    row had failed as ``unknown keys: 生产者名称``; the catalog, asked once, names the column meant before anything
+    is sent (a scenario tester). A label's column left empty (备注, fields.remarks' label and an Excel template's
+    column) is ignored, as it was."""
+    records = permits(3, uuid.uuid4().hex[:8].upper(), start=3000)
+    path = write_csv(tmp_path / "export.csv", records)
+    header, *rows = path.read_bytes().decode("utf-8").split("\r\n")
+    labelled = header.replace("fields.producer_name", "生产者名称").replace("fields.food_category", "fields.食品类别")
+    rows = [f"{row},,," for row in rows[:3]]
+    rows[2] = rows[2][:-2] + "110101199003070035,,"  # line 4: a holder's code under the label of two columns
+    path.write_text("\n".join([labelled + ",公民身份号码,备注,说明", *rows]) + "\n", encoding="utf-8")
+    env = {**os.environ, "ZZGW_DATA_DIR": str(running.data_dir), "ZZGW_DATABASE_URL": ""}
+    command = zzgw_command("import", "--issuer", MARKET, "--target", running.address, str(path))
+
+    done = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
+
+    assert done.returncode == 2, done.stderr
+    assert done.stderr == (
+        f"zzgw import: the header of {path} cannot be read: 表头中有以名称而非键命名的列："
+        "生产者名称 是 fields.producer_name 的名称；fields.食品类别 是 fields.food_category 的名称；"
+        "公民身份号码 是 fields.citizen_id 或 license_number 的名称，列名须用键，第 2 行已填写"
+        "（columns named by a label, not a key: 生产者名称 is the label of fields.producer_name; fields.食品类别 is "
+        "the label of fields.food_category; 公民身份号码 is the label of fields.citizen_id or license_number; line 2 "
+        "fills them in）\n"
+    )
+    assert not _committed(running, records[0]["request_id"])
+
+
+def test_the_catalog_is_asked_for_labels_only_of_a_header_that_may_hold_one(
+    running: RunningGateway, tmp_path: Path
+) -> None:
+    from adapters.batch_import import field_labels
+
+    labels = field_labels(factory(running))
+    assert labels["生产者名称"] == ["fields.producer_name"] and labels["许可证编号"] == ["license_number"]
+    assert labels["公民身份号码"] == ["fields.citizen_id", "license_number"]
+    assert field_labels(lambda: grpc.insecure_channel("127.0.0.1:1")) == {}  # no answer: the rows say it, as before
+
+    asked: list[int] = []
+
+    def counted() -> dict[str, list[str]]:
+        asked.append(1)
+        return labels
+
+    path = write_csv(tmp_path / "keys.csv", permits(2, "LB", start=3100))
+    assert count_records(path, labels=counted) == 2 and not asked  # every column ASCII, as every key is
+    template = tmp_path / "template.csv"
+    template.write_text("type_code,备注,说明\nx,,\ny,,\n", encoding="utf-8")
+    assert count_records(template, labels=counted) == 2 and asked == [1]  # asked once; 备注 left empty: ignored
+
+
 def _failure_rows(path: Path) -> list[dict[str, Any]]:
     """The rows of a failures file (``--failures``), as written: CSV by its name, JSON Lines otherwise."""
     if path.suffix == ".csv":
