@@ -11,7 +11,9 @@ at the next call.
 
 **The audit trail.** Every call that reaches the policy appends exactly one access record before it is answered,
 a policy denial (PERMISSION_DENIED, decision DENY with the policy's reason) included; a form filled from several
-licenses appends one per license, together, so that each issuer sees the use of its own. Calls that use no consent
+licenses appends one per license, together, so that each issuer sees the use of its own, and a form the policy let
+nothing be filled of one DENY per license its keys were looked for in, as GetLicenseData's refusal names its license
+(the issuer and the license's co-subjects see the attempt). Calls that use no consent
 append their record through a ``GroupWriter`` (many calls, one transaction; each caller waits for its commit).
 A call that uses a consent counts the use and appends its record in one transaction: the count is an atomic
 ``UPDATE … SET uses_left = uses_left - 1 WHERE … uses_left > 0 AND withdrawn_at IS NULL``, so of two concurrent uses
@@ -281,6 +283,10 @@ class _Outcome:
     licenses: tuple[License, ...] = ()
     """The licenses a call about a holder used, when several (a form filled from two issuers' licenses): the call
     leaves one record per license, each naming its own, so every issuer sees the use of its license."""
+    refused: tuple[tuple[License, str], ...] = ()
+    """A form the policy let nothing be filled from: each license a key was looked for in, with the policy's reason
+    for it. The call leaves one record per license, as a GetLicenseData refused leaves one naming it, so that its
+    issuer and its co-subjects see the attempt (a record naming the holder alone had left them blind)."""
 
 
 def _outcome(decision: Decision) -> _Outcome:
@@ -656,8 +662,11 @@ class _Record:
         self._holder_code = holder_code
 
     def entries(self, outcome: _Outcome, decision: str = "") -> list[AuditEntry]:
-        """The call's access record; one per license when it used several (``_Outcome.licenses``)."""
-        licenses: Sequence[License | None] = outcome.licenses or [self._license or outcome.license]
+        """The call's access record; one per license when it used several (``_Outcome.licenses``) or a form was
+        refused after keys were looked for in several (``_Outcome.refused``, each with its own reason)."""
+        named: Sequence[tuple[License | None, str]] = outcome.refused or [
+            (license, outcome.reason) for license in outcome.licenses or [self._license or outcome.license]
+        ]
         return [
             AuditEntry(
                 at=self.at,
@@ -670,10 +679,10 @@ class _Record:
                 issuer_code=license.content.issuer_code if license else "",
                 holder_code=license.content.holder.code if license else self._holder_code,
                 decision=decision or ("PERMIT" if outcome.permitted else "DENY"),
-                reason=outcome.reason[:64],
+                reason=reason[:64],
                 subjects=self._subjects(license) if license else (),
             )
-            for license in licenses
+            for license, reason in named
         ]
 
 
@@ -788,8 +797,9 @@ class _Filler:
         values: list[PrefilledValue] = []
         unfilled: list[UnfilledKey] = []
         remedy = ""
+        tried: dict[str, License] = {}  # by type, the licenses a key was looked for in
         for key in self._keys:
-            filled, problem, how = self._one(key, decisions)
+            filled, problem, how = self._one(key, decisions, tried)
             if filled is not None:
                 values.append(filled)
             elif problem is not None:
@@ -801,15 +811,19 @@ class _Filler:
         several = tuple(lic for lic in self._licenses.values() if lic.license_id in used) if single is None else ()
         if not values:
             policy = next((u.reason for u in unfilled if u.reason not in _FORM_REASONS), "")
-            return form, _Outcome(permitted=False, reason=policy or "NOTHING_FILLED")
+            refused = tuple((license, _refusal(decisions[type_code])) for type_code, license in tried.items())
+            return form, _Outcome(permitted=False, reason=policy or "NOTHING_FILLED", refused=refused)
         consent_id = ""
         if any(v.basis is Basis.CONDITIONAL_CONSENT for v in values):
             consent_id = next(d.consent_id for d in decisions.values() if isinstance(d, Permit) and d.consent_id)
         reason = f"filled={len(values)}/{len(self._keys)}" + (f" consent={consent_id}" if consent_id else "")
         return form, _Outcome(permitted=True, reason=reason, consent_id=consent_id, license=single, licenses=several)
 
-    def _one(self, key: str, decisions: dict[str, Decision]) -> tuple[PrefilledValue | None, UnfilledKey | None, str]:
-        """The value for ``key``, or why there is none and how to get it."""
+    def _one(
+        self, key: str, decisions: dict[str, Decision], tried: dict[str, License]
+    ) -> tuple[PrefilledValue | None, UnfilledKey | None, str]:
+        """The value for ``key``, or why there is none and how to get it; each license it is looked for in is put in
+        ``tried`` (by type), for the records of a form nothing was filled of."""
         candidates = self._candidates(key)
         if not candidates:
             return (
@@ -833,6 +847,7 @@ class _Filler:
                 )
                 failures.append((UnfilledKey(key=key, reason="NO_LICENSE", detail=detail), ""))
                 continue
+            tried[type_code] = license
             if isinstance(decision, Deny) and not candidate.listed:
                 failures.append((UnfilledKey(key=key, reason="NOT_NEEDED", detail=_NOT_NEEDED), ""))
                 continue
@@ -889,6 +904,12 @@ class _Filler:
             if spec is not None:
                 found.append(_Candidate(license_type, spec, listed=spec.key in material.fields))
         return found
+
+
+def _refusal(decision: Decision) -> str:
+    """What a form nothing was filled of is recorded with for one license: the policy's reason when it refused the
+    license, else NOTHING_FILLED (the keys it was looked for in are empty or not the matter's)."""
+    return decision.reason.value if isinstance(decision, Deny) else "NOTHING_FILLED"
 
 
 _FORM_REASONS = frozenset({"UNKNOWN_FIELD", "NOT_NEEDED", "NO_LICENSE", "EMPTY"})

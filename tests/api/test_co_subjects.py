@@ -13,6 +13,7 @@ import datetime as dt
 import hashlib
 import random
 import uuid
+from collections.abc import Iterable
 from pathlib import Path
 
 import grpc
@@ -201,6 +202,34 @@ def test_a_form_filled_from_the_certificate_is_on_her_log(running: RunningGatewa
     )
     assert [(v.license_id, v.value) for v in form.values] == [(license_id, wife)]
     assert [(r.action, r.license_id) for r in log_of(running, wife).records] == [("PREFILL_FORM", license_id)]
+
+
+def test_a_form_refused_from_the_certificate_is_on_her_log_and_its_issuers(running: RunningGateway) -> None:
+    """A form the policy lets nothing be filled of is recorded as a GetLicenseData refused is: one DENY per license
+    its keys were looked for in, naming it, so that the 结婚证's issuer and the wife see the attempt (the record had
+    named the holder alone, no license, no issuer, no co-subject; found by an auditor). The husband's ID card, which
+    no key was looked for in, is not named."""
+    (husband, born), (wife, _) = person("男"), person("女")
+    card = id_card(running, husband, born).license
+    license_id = marriage(running, husband, wife)
+    form = sharing(running, REAL_ESTATE).PrefillForm(
+        sharing_pb2.PrefillFormRequest(
+            use=BDCZY,
+            holder_code_type="111",
+            holder_code=husband,
+            field_keys=["husband_name", "wife_name", "wife_citizen_id"],
+        )
+    )
+    assert not form.values and {u.reason for u in form.unfilled} == {"NEEDS_AUTHORIZATION"}
+
+    def refusals(records: Iterable[audit_pb2.AccessRecord]) -> list[tuple[str, str, str, str]]:
+        return [(r.license_id, r.caller, r.decision, r.reason) for r in records if r.action == "PREFILL_FORM"]
+
+    expected = [(license_id, REAL_ESTATE, "DENY", "NEEDS_AUTHORIZATION")]
+    assert refusals(log_of(running, husband).records) == expected
+    assert refusals(log_of(running, wife).records) == expected  # her 公民身份号码 was asked for
+    assert refusals(log_of(running, husband, member=CIVIL).records) == expected  # the issuer of the 结婚证
+    assert card.license_id not in {r.license_id for r in log_of(running, husband, member=POLICE).records}
 
 
 def test_a_subject_row_changed_deleted_or_added_is_a_hash_mismatch(
