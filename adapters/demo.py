@@ -245,8 +245,9 @@ def _opening_a_business(
     for held in listing.licenses:
         out(f"      {held.type_name} {held.license_id}: {_ACCESS[held.access_state]}, {_STATUS[held.status]}")
     for missing in listing.missing:
-        whose = "（持证人是法定代表人本人，凭其授权调取，见 6.3）" if missing.type_code == samples.ID_CARD else ""
-        out(f"      企业名下没有: {missing.type_name}{whose}")
+        out(f"      企业名下没有: {missing.type_name}")
+    for others in listing.held_by_others:  # the gateway says whose: not the company's to lack
+        out(f"      他人的材料: {others.type_name}（持证人是法定代表人本人，凭其授权调取，见 6.3）")
 
     out("  6.2 济南市公安局 核验营业执照 (VerifyLicense)")
     report = police_check.VerifyLicense(

@@ -104,6 +104,15 @@ class SharingServicer(sharing_pb2_grpc.SharingServiceServicer):
                 )
                 for m in listing.missing
             ],
+            held_by_others=[
+                sharing_pb2.MissingMaterial(
+                    type_code=o.material.type_code,
+                    type_name=self._type_name(o.material.type_code),
+                    required=o.material.required,
+                    detail=o.detail,
+                )
+                for o in listing.held_by_others
+            ],
         )
 
     def GetLicenseData(

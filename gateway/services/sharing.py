@@ -54,6 +54,7 @@ from gateway.domain.catalog import (
     HOLDER_CODE_TYPES,
     Catalog,
     FieldSpec,
+    HolderKind,
     LicenseType,
     Material,
     Matter,
@@ -137,7 +138,20 @@ class HolderListing:
     entries: tuple[HolderEntry, ...]
     """In the order of the matter's materials, oldest license first within a type."""
     missing: tuple[Material, ...]
-    """Materials for which the applicant has no ACTIVE license."""
+    """Materials for which the applicant has no ACTIVE license, of the types it could hold."""
+    held_by_others: tuple[OthersMaterial, ...] = ()
+    """Materials of types no holder of the applicant's code type can hold (a 居民身份证 for a company): another's,
+    such as its legal representative's, never in ``missing``, where an integrator would read that the applicant lacks
+    them."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OthersMaterial:
+    """A material of the matter that the applicant cannot hold, by its code type, and whose it is instead."""
+
+    material: Material
+    detail: str
+    """Why the applicant cannot hold it and how to find it: by the code of the person who holds it."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -390,9 +404,21 @@ class SharingService:
             for e in entries
             if _usable(e.license, e.status, on) and e.access.reason is not Reason.RECORD_NOT_INTACT
         }
-        missing = tuple(m for m in matter.materials if m.type_code not in usable)
+        # a type none of whose licenses the applicant could hold is another's material, unless it has one all the same
+        # (issued before the catalog narrowed the type's holders)
+        holdable = {e.license.content.type_code for e in entries} | {
+            m.type_code
+            for m in matter.materials
+            if code_type in self._catalog.license_type(m.type_code).holder_code_types
+        }
+        missing = tuple(m for m in matter.materials if m.type_code not in usable and m.type_code in holdable)
+        others = tuple(
+            OthersMaterial(material=m, detail=_held_by_others(self._catalog.license_type(m.type_code), code_type))
+            for m in matter.materials
+            if m.type_code not in holdable
+        )
         self._records.write(record.entries(_Outcome(permitted=True, reason=f"licenses={len(entries)}"), "LISTED"))
-        return HolderListing(entries=tuple(entries), missing=missing)
+        return HolderListing(entries=tuple(entries), missing=missing, held_by_others=others)
 
     def license_data(self, caller: Member, use: UseContext, license_id: str, *, consent_code: str = "") -> LicenseData:
         """The fields of a license that the matter needs and the policy permits (PERMISSION_DENIED if none)."""
@@ -1025,6 +1051,23 @@ def _holder(code_type: str, code: str) -> tuple[str, str]:
 
 
 _CODE_TYPES = "111 公民身份号码、001 统一社会信用代码"
+
+
+def _held_by_others(license_type: LicenseType, code_type: str) -> str:
+    """Why an applicant of ``code_type`` is not said to lack a license of ``license_type``: none is ever issued to
+    such a holder (a 居民身份证 to a company), so the matter means another's: a company's legal representative's or
+    agent's, a person's company's."""
+    held_by = "、".join(f"{HOLDER_CODE_TYPES[t]}（{t}）" for t in license_type.holder_code_types)
+    codes = ", ".join(license_type.holder_code_types)
+    if license_type.holder_kind is HolderKind.PERSON:
+        whose, whose_en = "他人（如法定代表人、经办人）", "another person's, such as the legal representative's"
+    else:
+        whose, whose_en = "单位（如申请人代表的企业）", "an organisation's, such as the company the applicant acts for"
+    return (
+        f"{license_type.name}的持证主体代码类型为{held_by}，本申请人的{HOLDER_CODE_TYPES[code_type]}（{code_type}）"
+        f"不能持有：这是{whose}的材料，请以其代码查询（a {license_type.code} is held under code types {codes} only, "
+        f"never by a {code_type} applicant: it is {whose_en} material; list it by that holder's code）"
+    )
 
 
 def _issuer_names(uow: UnitOfWork, licenses: Iterable[License]) -> dict[str, str]:

@@ -67,6 +67,8 @@ def test_opening_a_business_four_departments_in_one_case(demo: tuple[list[str], 
     assert done["seal_receipt"] and done["relied_on"] == done["seal_receipt"]
     steps = "\n".join(section(lines, "企业开办一件事"))
     assert f"营业执照 {done['business']}: 可用 (AVAILABLE), ACTIVE" in steps
+    # the legal representative's 居民身份证 is not the company's to lack (the gateway lists it apart)
+    assert "他人的材料: 居民身份证（持证人是法定代表人本人" in steps and "企业名下没有" not in steps
     assert f"      通过  (回执 {done['seal_receipt']})" in steps
     assert f"首办核验、接办免收: 沿用公安局的回执 {done['seal_receipt']}, 不再核验营业执照" in steps
     # 人社局's form: each value from the amended 营业执照, the new legal representative's name among them

@@ -383,16 +383,35 @@ def test_an_unconditional_license_is_found_read_and_recorded(running: RunningGat
 
 
 def test_materials_the_applicant_has_no_license_for_are_listed_as_missing(running: RunningGateway) -> None:
+    """A material of a type the applicant can never hold (企业印章刻制's 居民身份证 for a company) is not missing: it
+    is another person's, the legal representative's, listed apart with whose it is (a company had been told it lacked
+    a required 居民身份证; found by a scenario tester)."""
     _, uscc = business_license(running, 2)
     listed = sharing(running, POLICE).ListHolderLicenses(
         sharing_pb2.ListHolderLicensesRequest(use=QYKZ, holder_code_type="001", holder_code=uscc)
     )
     assert [e.type_code for e in listed.licenses] == [BUSINESS_LICENSE]
-    assert [(m.type_code, m.type_name, m.required) for m in listed.missing] == [(ID_CARD, "居民身份证", True)]
+    assert not listed.missing
+    (others,) = listed.held_by_others
+    assert (others.type_code, others.type_name, others.required) == (ID_CARD, "居民身份证", True)
+    assert others.detail.startswith(
+        "居民身份证的持证主体代码类型为公民身份号码（111），本申请人的统一社会信用代码（001）不能持有"
+    )
+    assert "法定代表人" in others.detail
     nobody = sharing(running, POLICE).ListHolderLicenses(
         sharing_pb2.ListHolderLicensesRequest(use=QYKZ, holder_code_type="001", holder_code=samples.uscc(987654321))
     )
-    assert not nobody.licenses and [m.type_code for m in nobody.missing] == [BUSINESS_LICENSE, ID_CARD]
+    assert not nobody.licenses and [m.type_code for m in nobody.missing] == [BUSINESS_LICENSE]
+    assert [m.type_code for m in nobody.held_by_others] == [ID_CARD]
+    # a person lacks the 居民身份证 a matter needs, and can never hold the 营业执照 it needs too
+    code, _ = person()
+    citizen = sharing(running, POLICE).ListHolderLicenses(
+        sharing_pb2.ListHolderLicensesRequest(use=QYKZ, holder_code_type="111", holder_code=code)
+    )
+    assert [m.type_code for m in citizen.missing] == [ID_CARD]
+    (company,) = citizen.held_by_others
+    assert company.type_code == BUSINESS_LICENSE and "这是单位（如申请人代表的企业）的材料" in company.detail
+    assert all(not m.detail for m in citizen.missing)
 
 
 def test_a_revoked_license_is_listed_with_its_status_and_counts_as_missing(running: RunningGateway) -> None:

@@ -75,22 +75,26 @@ class HolderLicense(_message.Message):
     def __init__(self, license_id: _Optional[str] = ..., type_code: _Optional[str] = ..., type_name: _Optional[str] = ..., issuer_code: _Optional[str] = ..., issuer_name: _Optional[str] = ..., status: _Optional[_Union[_common_pb2.LicenseStatus, str]] = ..., valid_until: _Optional[str] = ..., access_state: _Optional[_Union[AccessState, str]] = ..., reason: _Optional[str] = ..., detail: _Optional[str] = ..., remedy: _Optional[str] = ...) -> None: ...
 
 class MissingMaterial(_message.Message):
-    __slots__ = ("type_code", "type_name", "required")
+    __slots__ = ("type_code", "type_name", "required", "detail")
     TYPE_CODE_FIELD_NUMBER: _ClassVar[int]
     TYPE_NAME_FIELD_NUMBER: _ClassVar[int]
     REQUIRED_FIELD_NUMBER: _ClassVar[int]
+    DETAIL_FIELD_NUMBER: _ClassVar[int]
     type_code: str
     type_name: str
     required: bool
-    def __init__(self, type_code: _Optional[str] = ..., type_name: _Optional[str] = ..., required: _Optional[bool] = ...) -> None: ...
+    detail: str
+    def __init__(self, type_code: _Optional[str] = ..., type_name: _Optional[str] = ..., required: _Optional[bool] = ..., detail: _Optional[str] = ...) -> None: ...
 
 class ListHolderLicensesResponse(_message.Message):
-    __slots__ = ("licenses", "missing")
+    __slots__ = ("licenses", "missing", "held_by_others")
     LICENSES_FIELD_NUMBER: _ClassVar[int]
     MISSING_FIELD_NUMBER: _ClassVar[int]
+    HELD_BY_OTHERS_FIELD_NUMBER: _ClassVar[int]
     licenses: _containers.RepeatedCompositeFieldContainer[HolderLicense]
     missing: _containers.RepeatedCompositeFieldContainer[MissingMaterial]
-    def __init__(self, licenses: _Optional[_Iterable[_Union[HolderLicense, _Mapping]]] = ..., missing: _Optional[_Iterable[_Union[MissingMaterial, _Mapping]]] = ...) -> None: ...
+    held_by_others: _containers.RepeatedCompositeFieldContainer[MissingMaterial]
+    def __init__(self, licenses: _Optional[_Iterable[_Union[HolderLicense, _Mapping]]] = ..., missing: _Optional[_Iterable[_Union[MissingMaterial, _Mapping]]] = ..., held_by_others: _Optional[_Iterable[_Union[MissingMaterial, _Mapping]]] = ...) -> None: ...
 
 class GetLicenseDataRequest(_message.Message):
     __slots__ = ("use", "license_id", "consent_code")

@@ -76,7 +76,8 @@ class SharingServiceServicer:
     def ListHolderLicenses(self, request, context):
         """Lists the applicant's licenses of the types the matter needs (自动关联): the current version of each, in force
         or not (its `status` says which: a cancelled 营业执照 is listed as cancelled), each with its access state (what
-        may be read of it, not whether it is in force), and the materials the applicant has no license in force for.
+        may be read of it, not whether it is in force), the materials the applicant has no license in force for, and
+        apart from them those it can never hold (a company's legal representative's 居民身份证).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
