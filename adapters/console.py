@@ -513,9 +513,10 @@ class Console:
     def _report(self, report: Report, registered: bool | None, *, by: str) -> dict[str, Any]:
         """The report for the page. The license summary is the one the receipt states (the service decides what a
         verifier may see; its status is "" when the stored one is not the gateway's, STATUS_ALTERED), with the names
-        of its type and issuer, and its holder masked as the license's printed code states it (张**,
-        3701**********1234), as gRPC's ``LicenseSummary`` gives it: in the reply only, never in the receipt, so that
-        the clerk can see the license that passed is the applicant's."""
+        of its type and issuer, and its holder as gRPC's ``LicenseSummary`` gives it, a person masked as the
+        license's printed code states it (张**, 3701**********1234), an organisation whole (public registration data,
+        ``holder_in_full``): in the reply only, never in the receipt, so that the clerk can see the license that
+        passed is the applicant's."""
         outcome = report.outcome
         receipt = self._receipt_part(report.receipt)
         stated = receipt["statement"].get("license")
@@ -528,8 +529,9 @@ class Console:
                 **stated,
                 "type_name": license_type.name if license_type else "",
                 "issuer_name": self._backend.issuer_name(stated["issuer_code"]),
-                "holder_name_masked": holder.masked_name if holder is not None else "",
-                "holder_code_masked": holder.masked_code if holder is not None else "",
+                "holder_name_masked": holder.shown_name if holder is not None else "",
+                "holder_code_masked": holder.shown_code if holder is not None else "",
+                "holder_in_full": holder is not None and holder.publicly_registered,
                 # a superseded version (a paper printed before a 变更): the version in force and its status now, as
                 # gRPC's LicenseSummary gives them; in the reply only (the receipt says them in the status detail)
                 "current_license_id": outcome.current.license_id if outcome.current is not None else "",

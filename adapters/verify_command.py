@@ -230,14 +230,20 @@ def answer_text(answer: Answer, *, receipt_file: Path | None = None) -> str:
 
 
 def _holder_rows(license: verification_pb2.LicenseSummary) -> list[tuple[str, str]]:
-    """The holder, masked as the license's printed code states it, for the operator to compare with the applicant's
-    ID: a code or number that passed may be someone else's."""
+    """The holder, for the operator to compare with the applicant: a code or number that passed may be someone
+    else's. A person masked as the license's printed code states it, compared with the applicant's ID; an
+    organisation whole (public registration data), compared with the company's name and code."""
     if not (license.holder_name_masked or license.holder_code_masked):
         return []
+    compare = (
+        "请与申请单位的名称和统一社会信用代码核对，确认是该单位的证照 compare with the company's name and code"
+        if license.holder_in_full
+        else "请与申请人身份证件核对，确认是本人的证照 compare with the applicant's ID"
+    )
     return [
         ("持证人 holder", license.holder_name_masked),
         ("持证人证件号码 holder code", license.holder_code_masked),
-        ("核对 check", "请与申请人身份证件核对，确认是本人的证照 compare with the applicant's ID"),
+        ("核对 check", compare),
     ]
 
 

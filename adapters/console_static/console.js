@@ -1284,7 +1284,11 @@ function render(report, by, check) {
       if (key === "status" && current) row(summary, "现行版本", current);
     }
   }
-  // the license's code or number may be someone else's: the masked holder is what ties it to the applicant
+  // the license's code or number may be someone else's: the holder is what ties it to the applicant (a person's
+  // masked, compared with the ID; an organisation's whole, public registration data, compared with its name and code)
+  $("holder-check").textContent = report.license && report.license.holder_in_full
+    ? "请与申请单位的名称和统一社会信用代码核对，确认是该单位的证照。"
+    : "请与申请人身份证件核对，确认是本人的证照（持证人信息已部分隐去）。";
   show("holder-check", Boolean(report.license && report.license.holder_name_masked));
   // a license not found, or one the gateway did not look at (the document or code failed first): said apart
   const lookedAt = ((report.findings || {}).status || {}).reason !== "NOT_CHECKED";

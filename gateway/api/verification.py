@@ -223,8 +223,9 @@ class VerificationServicer(verification_pb2_grpc.VerificationServiceServicer):
                 "valid_until": content.valid_until.isoformat() if content.valid_until else "",
                 "status": _STATUS[status] if status is not None else common_pb2.LICENSE_STATUS_UNSPECIFIED,
                 "status_since": outcome.status_since.isoformat() if outcome.status_since else "",
-                "holder_name_masked": content.holder.masked_name,
-                "holder_code_masked": content.holder.masked_code,
+                "holder_name_masked": content.holder.shown_name,  # an organisation's whole: public registration
+                "holder_code_masked": content.holder.shown_code,
+                "holder_in_full": content.holder.publicly_registered,
             }
             if (current := outcome.current) is not None:  # a superseded version: the version in force, and how
                 stated["current_license_id"] = current.license_id

@@ -116,6 +116,29 @@ class Holder:
         """The name with all but its first character hidden (``张**``), as a license's verification code states it."""
         return mask_name(self.name)
 
+    @property
+    def publicly_registered(self) -> bool:
+        """Whether the holder is an organisation under its 统一社会信用代码, whose name and code are public registration
+        data (企业信息公示): nothing masking them would protect, and a clerk must compare them whole."""
+        return self.code_type in PUBLIC_HOLDER_CODE_TYPES
+
+    @property
+    def shown_name(self) -> str:
+        """The name as a verifier is shown it: an organisation's whole (``publicly_registered``), a person's masked
+        (``张**``)."""
+        return self.name if self.publicly_registered else self.masked_name
+
+    @property
+    def shown_code(self) -> str:
+        """The code as a verifier is shown it: an organisation's whole (``publicly_registered``), a person's masked
+        (``3701**********1234``)."""
+        return self.code if self.publicly_registered else self.masked_code
+
+
+PUBLIC_HOLDER_CODE_TYPES = frozenset({"001"})
+"""Holder code types whose holders' name and code are public: 统一社会信用代码, an organisation's registration, which
+anyone may look up (国家企业信用信息公示系统) and which the organisation's own licenses print for all to read."""
+
 
 MASKED_NAME_TAIL = "**"
 """What stands for a name's hidden characters, however many: a surname and a name's length narrow a person down

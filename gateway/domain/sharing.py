@@ -86,8 +86,6 @@ CONSUMER_ROLES = frozenset({Role.CONSUMER, Role.PARTNER})
 DECISION_WORKING_DAYS = 10
 """Working days an issuer has to decide an access request before it expires."""
 
-_PUBLIC_HOLDER_CODE_TYPES = frozenset({"001"})  # 统一社会信用代码: public registration data
-
 
 class Reason(enum.StrEnum):
     """Why a field is withheld or a request denied: stable codes for clients, logs and the audit trail."""
@@ -678,7 +676,7 @@ def _shared(spec: FieldSpec, content: LicenseContent, *, full: bool, basis: Basi
 
 
 def _shown_holder_code(holder: Holder, shared: Iterable[SharedField]) -> str:
-    if holder.code_type in _PUBLIC_HOLDER_CODE_TYPES or any(not f.masked and f.value == holder.code for f in shared):
+    if holder.publicly_registered or any(not f.masked and f.value == holder.code for f in shared):
         return holder.code
     return holder.masked_code
 

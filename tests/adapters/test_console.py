@@ -28,6 +28,7 @@ from adapters import console as console_module
 from adapters.console import Console
 from adapters.http import HttpApp, HttpServer
 from adapters.receipt_file import read_receipt
+from adapters.records import issue_request
 from gateway.api import errors as grpc_errors
 from gateway.bootstrap import samples
 from gateway.domain.audit import AuditAction
@@ -85,9 +86,15 @@ def verify(console: str, running: RunningGateway, member: str = TAX, **request: 
     return fetch(f"{console}/api/verify", {"use": USE, **request}, running.tokens[member])
 
 
-def masked(issued: Any) -> tuple[str, str]:
-    """The holder of an issued license as its printed code states it: 张**, 3701**********1234."""
-    return mask_name(issued.holder.name), mask(issued.holder.code)
+def whole(issued: Any) -> tuple[str, str, bool]:
+    """The holder of a company's license as the summary shows it: its name and 统一社会信用代码 whole (public
+    registration data), and ``holder_in_full`` saying so."""
+    assert issued.holder.code_type == "001"
+    return issued.holder.name, issued.holder.code, True
+
+
+def holder_of(summary: dict[str, Any]) -> tuple[str, str, bool]:
+    return summary["holder_name_masked"], summary["holder_code_masked"], summary["holder_in_full"]
 
 
 def refusal(answer: dict[str, Any]) -> tuple[int, str, list[tuple[str, str]]]:
@@ -273,11 +280,19 @@ def test_a_valid_license_passes_with_a_receipt_that_checks_offline(console: str,
     summary = report["license"]
     assert summary["license_id"] == license_id and summary["status"] == "ACTIVE"
     assert summary["type_name"] == "营业执照" and summary["issuer_name"] == "济南市市场监督管理局"
-    # the holder, masked as the printed code states it, so the clerk can tell the license is the applicant's; in the
-    # reply only, not in the receipt
-    assert (summary["holder_name_masked"], summary["holder_code_masked"]) == masked(issued)
-    assert issued.holder.name not in json.dumps(summary, ensure_ascii=False) and issued.holder.code not in str(summary)
+    # the holder, so the clerk can tell the license is the applicant's: a company's whole (a clerk could not compare
+    # 济** with its name; found by a scenario tester); in the reply only, not in the receipt
+    assert holder_of(summary) == whole(issued)
     assert "holder" not in json.dumps(report["receipt"]["statement"])
+    assert issued.holder.name not in json.dumps(report["receipt"], ensure_ascii=False)
+    # a person's masked as the printed code states it: 公安局 checks a 居民身份证 under 企业印章刻制
+    record = {**samples.id_card(800_000 + int(uuid.uuid4().hex[:5], 16)), "request_id": f"id-{uuid.uuid4().hex}"}
+    card = running.issuance(POLICE).IssueLicense(issue_request(record)).license
+    use = {"matter_code": QYKZ, "purpose": "企业印章刻制备案，核验法定代表人身份", "operator": "刻章窗口 赵敏"}
+    status, person = verify(console, running, POLICE, query=card.license_id, use=use)
+    assert status == 200 and person["verdict"] == "PASSED", person
+    assert holder_of(person["license"]) == (mask_name(card.holder.name), mask(card.holder.code), False)
+    assert card.holder.name not in json.dumps(person, ensure_ascii=False) and card.holder.code not in str(person)
     receipt = read_receipt(report["receipt"]["file"].encode())
     assert receipt.receipt_id == report["receipt"]["receipt_id"]
     statement = receipt_statement(running, receipt)  # its certificate chains, its signature verifies
@@ -316,7 +331,7 @@ def test_by_number_the_type_is_needed_and_an_unknown_license_shows_nothing(
     status, report = verify(console, running, query=number, type_code=type_code)
     assert status == 200 and report["verdict"] == "PASSED" and report["license"]["license_id"] == issued.license_id
     shown = report["license"]
-    assert (shown["holder_name_masked"], shown["holder_code_masked"]) == masked(issued)  # whose number it is
+    assert holder_of(shown) == whole(issued)  # whose number it is
     status, report = verify(console, running, query=number + "9", type_code=type_code)
     assert status == 200 and report["license"] is None
     assert (report["verdict"], report["findings"]["status"]["reason"]) == ("FAILED", "LICENSE_NOT_FOUND")
@@ -329,7 +344,7 @@ def test_a_pasted_code_and_a_photo_of_it_verify(console: str, running: RunningGa
     status, report = verify(console, running, query=code)
     assert status == 200 and report["verdict"] == "PASSED" and report["license"]["license_id"] == license_id
     shown = report["license"]  # the holder the code states: a borrowed code shows someone else's
-    assert (shown["holder_name_masked"], shown["holder_code_masked"]) == masked(issued)
+    assert holder_of(shown) == whole(issued)
     # a phone photo: the code small in a larger grey picture, saved as JPEG
     photo = Image.new("RGB", (1200, 900), (200, 200, 190))
     photo.paste(Image.open(io.BytesIO(qr_png(code, scale=3))).convert("RGB"), (400, 250))
@@ -339,7 +354,7 @@ def test_a_pasted_code_and_a_photo_of_it_verify(console: str, running: RunningGa
     assert status == 200, report
     assert report["verdict"] == "PASSED" and report["by"] == "qr_image"
     assert report["license"]["license_id"] == license_id
-    assert (report["license"]["holder_name_masked"], report["license"]["holder_code_masked"]) == masked(issued)
+    assert holder_of(report["license"]) == whole(issued)
     forged = code[:-8] + ("A" if code[-8] != "A" else "B") + code[-7:]
     status, report = verify(console, running, qr_image=base64.b64encode(qr_png(forged)).decode())
     assert status == 200 and report["verdict"] == "FAILED" and report["license"] is None

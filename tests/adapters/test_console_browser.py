@@ -26,7 +26,6 @@ from sqlalchemy import text as sql
 from adapters.receipt_file import read_receipt
 from adapters.records import issue_request
 from gateway.bootstrap import samples
-from gateway.domain.model import mask, mask_name
 from protos.zzgw.v1 import issuance_pb2, verification_pb2
 from signing.qr import qr_png
 from tests.api.test_documents import document_of
@@ -80,12 +79,14 @@ def check(page: Any, form: str) -> None:
 
 
 def holder_shown(page: Any, issued: Any) -> None:
-    """The summary names the license's holder masked, as its printed code does, and asks for the ID to be compared."""
+    """The summary names the license's holder, a company whole (its name and 统一社会信用代码 are public registration
+    data), and asks for them to be compared with the applicant company's."""
+    assert issued.holder.code_type == "001"
     summary = page.inner_text("#summary")
-    assert f"持证人\t{mask_name(issued.holder.name)}\n" in summary
-    assert f"持证人证件号码\t{mask(issued.holder.code)}\n" in summary
-    assert issued.holder.code not in summary and issued.holder.name not in summary
-    assert "请与申请人身份证件核对，确认是本人的证照" in page.inner_text("#holder-check")
+    assert f"持证人\t{issued.holder.name}\n" in summary
+    assert f"持证人证件号码\t{issued.holder.code}\n" in summary
+    said = page.inner_text("#holder-check")
+    assert said == "请与申请单位的名称和统一社会信用代码核对，确认是该单位的证照。"
     assert page.is_visible("#holder-check")
 
 
@@ -1441,7 +1442,7 @@ def test_at_375_and_490_px_the_receipts_codes_dates_and_clerk_are_kept_whole(
             return -1;
         }"""
         for selector, part in (
-            ("#summary td", mask(issued.holder.code)),
+            ("#summary td", issued.holder.code),
             ("#summary td", f"（{today().isoformat()} 起）"),
             ("#receipt-operator", clerk),
         ):

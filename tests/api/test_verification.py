@@ -612,10 +612,12 @@ def test_a_license_the_matter_does_not_use_is_not_verified_in_any_way(running: R
     assert error_details(malformed.value)[1][0][1] != "NOT_USED_BY_MATTER"
 
 
-def test_a_license_that_passes_shows_its_holder_masked_but_the_receipt_does_not(running: RunningGateway) -> None:
-    """A borrowed code or number passes as the license it is: the clerk compares the holder the code states, masked,
-    with the applicant (found by a console tester: nothing tied a green result to the person at the window)."""
-    issued = issue(running, 44).license
+def test_a_license_that_passes_shows_its_holder_but_the_receipt_does_not(running: RunningGateway) -> None:
+    """A borrowed code or number passes as the license it is: the clerk compares the holder with the applicant (found
+    by a console tester: nothing tied a green result to the person at the window). An organisation's name and
+    统一社会信用代码 whole, as public registration data (a clerk could not compare 济** with a company's name; found
+    by a scenario tester); a person's masked, as the printed code states it."""
+    issued = issue(running, 44).license  # a 食品生产许可证, a company's
     code, _ = qr_for(running, issued.license_id)
     name, holder_code = issued.holder.name, issued.holder.code
     for report in (
@@ -624,10 +626,26 @@ def test_a_license_that_passes_shows_its_holder_masked_but_the_receipt_does_not(
         verify(running, qr_code=code),
     ):
         assert report.verdict == PASSED
-        assert report.license.holder_name_masked == name[0] + "**"  # the length is not told
-        assert report.license.holder_code_masked == holder_code[:4] + "*" * (len(holder_code) - 8) + holder_code[-4:]
+        summary = report.license
+        assert (summary.holder_name_masked, summary.holder_code_masked, summary.holder_in_full) == (
+            name, holder_code, True)  # fmt: skip
         statement = json.dumps(receipt_statement(running, report.receipt), ensure_ascii=False)
-        assert report.license.holder_name_masked not in statement and holder_code[-4:] not in statement
+        assert name not in statement and holder_code not in statement
+
+    record = {**samples.id_card(800_000 + int(uuid.uuid4().hex[:5], 16)), "request_id": f"id-{uuid.uuid4().hex}"}
+    card = running.issuance(POLICE).IssueLicense(issue_request(record)).license
+    police = verification_pb2.UseContext(matter_code="370100-QYKZ-001", purpose="企业印章刻制备案，核验法定代表人身份")
+    report = (
+        verifier(running, POLICE)
+        .VerifyLicense(verification_pb2.VerifyLicenseRequest(use=police, license_id=card.license_id))
+        .report
+    )
+    name, holder_code = card.holder.name, card.holder.code
+    assert report.verdict == PASSED and not report.license.holder_in_full
+    assert report.license.holder_name_masked == name[0] + "**"  # the length is not told
+    assert report.license.holder_code_masked == holder_code[:4] + "*" * (len(holder_code) - 8) + holder_code[-4:]
+    statement = json.dumps(receipt_statement(running, report.receipt), ensure_ascii=False)
+    assert report.license.holder_name_masked not in statement and holder_code[-4:] not in statement
 
 
 def test_a_genuine_document_passes_and_shows_revocation(running: RunningGateway) -> None:

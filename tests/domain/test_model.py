@@ -96,6 +96,16 @@ def test_holder_masked_code() -> None:
     assert Holder(name="张三", code_type="111", code="370102199003077777").masked_code == "3701**********7777"
 
 
+def test_a_verifier_is_shown_an_organisation_whole_and_a_person_masked() -> None:
+    """An organisation's name and 统一社会信用代码 are public registration data, which a clerk compares whole; a
+    person's name and 公民身份号码 stay masked as the printed code states them."""
+    company = Holder(name="济南鲁味食品有限公司", code_type="001", code="91370100MA3C4XCJA6")
+    person = Holder(name="张三丰", code_type="111", code="370102199003077777")
+    assert (company.shown_name, company.shown_code, company.publicly_registered) == (
+        "济南鲁味食品有限公司", "91370100MA3C4XCJA6", True)  # fmt: skip
+    assert (person.shown_name, person.shown_code, person.publicly_registered) == ("张**", "3701**********7777", False)
+
+
 class FixedClock:
     def __init__(self, at: dt.datetime):
         self.at = at
