@@ -24,6 +24,7 @@ from gateway.domain.identifiers import (
     MAX_LICENSE_NUMBER,
     citizen_id_problem,
     composed,
+    half_width,
     holder_code_type_by_form,
     normal_number,
     region_code_problem,
@@ -383,8 +384,10 @@ def check_holder_code(field: str, code_type: str, code: str, errors: list[FieldV
     """A holder's code (持证主体代码) as the gateway keeps it, trimmed and in upper case (a 公民身份号码 typed with
     ``x`` is the one printed with ``X``), checked by the rules of ``code_type``: a 公民身份号码 and a 统一社会信用代码
     with their check characters (``BAD_CHECK_CHARACTER``), a code of any other type as 1-32 letters, digits or '-'.
-    Issuance checks a license's holder here, and every call that names a holder its code."""
-    code = code.strip().upper()
+    Issuance checks a license's holder here, and every call that names a holder its code, so each takes a code typed
+    in full width (a Chinese input method's ３７０１…) as CheckClaim did, and none refuses it "须为17位数字" while
+    showing 18 digits (a standards tester)."""
+    code = half_width(code).strip().upper()
     if not code:
         errors.append(_v(field, "REQUIRED", _said("请填写持证主体代码", f"{field} is required")))
     elif code_type == "111":

@@ -313,6 +313,18 @@ def test_a_holder_code_named_with_a_type_is_checked_as_its_holders_codes(
     assert holder_code_type_for(code, license_type) == checked_as
 
 
+def test_a_holder_code_typed_in_full_width_is_the_same_code_at_every_entry() -> None:
+    """CheckClaim took a code typed through a Chinese input method (３７０１…) while issuance, ListHolderLicenses and
+    PrefillForm refused it "须为17位数字加1位数字或X" with 18 digits showing (a standards tester): all check it here."""
+    record = birth_certificate()
+    code = record["holder"]["code"]
+    wide = code.translate({ord(c): ord(c) + 0xFEE0 for c in "0123456789X"})
+    assert wide != code and checked_holder_code(wide, code_type="111") == code
+    assert checked_holder_code("９１３７０１００ＭＡ３Ｃ４Ｋ７Ｌ６Ｍ", code_type="001") == "91370100MA3C4K7L6M"
+    record["holder"] = {**record["holder"], "code": wide}
+    assert validate_issue(draft(record), CATALOG, MEMBERS[HEALTH], TODAY).holder.code == code
+
+
 def test_a_15_digit_citizen_id_is_said_to_be_the_old_one() -> None:
     with pytest.raises(InvalidRequestError) as refused:
         checked_holder_code("370102930413103", code_type="111")
