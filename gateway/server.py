@@ -1324,6 +1324,10 @@ def check_ready(gateway: Gateway) -> None:
         with gateway.db.unit_of_work() as uow:
             recorded = uow.facts.all()
         _check_facts(gateway.settings, gateway.keys, recorded)
+        if gateway.settings.mode == "production" and PRODUCTION_FACT not in recorded:  # a store from before the fact
+            with contextlib.suppress(IntegrityError), gateway.db.unit_of_work(write=True) as uow:
+                uow.facts.add(PRODUCTION_FACT, "production")
+                uow.commit()
     if revision >= RECEIPT_CERTIFICATES_REVISION and gateway.receipt_certificates is not None:
         gateway.receipt_certificates.record(gateway.clock)  # a certificate renewed since `zzgw init` too
 
@@ -1412,12 +1416,29 @@ def _authority_facts(settings: Settings, keys: KeyStore) -> dict[str, str]:
     return facts
 
 
+PRODUCTION_FACT = "mode"
+"""The fact a store served in production mode records (value ``production``): it is never served in dev mode again."""
+
+
 def _check_facts(settings: Settings, keys: KeyStore, recorded: Mapping[str, str]) -> None:
     """Refuse a data directory whose authorities are not those the store was made with: a replica that made its
     own (copied without them while the store had nothing that needed them yet) would disagree with the others for
-    good, each reporting the other's memos STATUS_ALTERED, or trusting none of its seals."""
+    good, each reporting the other's memos STATUS_ALTERED, or trusting none of its seals.
+
+    And refuse dev mode for a store served in production (``PRODUCTION_FACT``): with its settings file lost in a
+    restore, such a store had been served over plain gRPC with bearer tokens, and `zzgw init` had written a token
+    for every member (a disaster-recovery tester). A dev store may still go to production."""
+    if recorded.get(PRODUCTION_FACT) == "production" and settings.mode != "production":
+        raise ConfigError(
+            f"the database {settings.database_label} is served in production mode (mTLS), and these settings say "
+            f'{settings.mode}: set mode = "production" (ZZGW_MODE) with its certificates and passphrase, as on the '
+            "gateway that serves it (a settings file left behind in a restore?); a production store is never served "
+            "with bearer tokens"
+        )
     ours = _authority_facts(settings, keys)
     for name, value in recorded.items():
+        if name == PRODUCTION_FACT:
+            continue
         what, where = _FACTS.get(name, (name, name))
         if name not in ours:
             raise ConfigError(
@@ -1435,6 +1456,8 @@ def _record_facts(settings: Settings, db: Database, keys: KeyStore) -> None:
     """Record the fingerprints of this directory's authorities the store does not have yet (``zzgw init``); two
     replicas initialised at once with authorities of their own: the second is refused."""
     ours = _authority_facts(settings, keys)
+    if settings.mode == "production":
+        ours[PRODUCTION_FACT] = "production"
     with contextlib.suppress(IntegrityError), db.unit_of_work(write=True) as uow:  # another init recorded first
         recorded = uow.facts.all()
         for name, value in ours.items():

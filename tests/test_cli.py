@@ -244,6 +244,10 @@ def test_serve_without_init_says_what_to_do(env: dict[str, str]) -> None:
 def test_console_tokens_are_for_production_members(env: dict[str, str]) -> None:
     dev = zzgw(env, "console-token", "11370100993701097M")
     assert dev.returncode == 2 and "dev bearer token" in dev.stderr
+    dev_store = {**env, "ZZGW_DATA_DIR": str(Path(env["ZZGW_DATA_DIR"]).parent / "dev")}  # production stays so
+    assert zzgw(dev_store, "init").returncode == 0
+    clerk = zzgw(dev_store, "console-token", "113701009937010548", "--clerk", "窗口01")  # nor a clerk's own, in dev
+    assert clerk.returncode == 2 and not clerk.stdout and "本部门在事项目录中没有办理事项" in clerk.stderr
     production = {**env, "ZZGW_MODE": "production"}
     made = zzgw(production, "init")
     assert made.returncode == 0 and "fewer than 16 characters" not in made.stderr
@@ -256,12 +260,31 @@ def test_console_tokens_are_for_production_members(env: dict[str, str]) -> None:
     civil = zzgw(production, "console-token", "113701009937010548")  # 济南市民政局: issues, handles no matter
     assert civil.returncode == 2 and not civil.stdout
     assert "handles no matter of the catalog" in civil.stderr and "本部门在事项目录中没有办理事项" in civil.stderr
-    clerk = zzgw(env, "console-token", "113701009937010548", "--clerk", "窗口01")  # nor a clerk's own, in dev mode
-    assert clerk.returncode == 2 and not clerk.stdout and "本部门在事项目录中没有办理事项" in clerk.stderr
     missing = {**production, "ZZGW_HTTP_TLS_CERT": "/nonexistent/web.pem", "ZZGW_HTTP_TLS_KEY": "/nonexistent/web.key"}
     refused = zzgw(missing, "serve", timeout=60)  # the console's HTTPS cannot start: said, no traceback
     assert refused.returncode == 2 and "cannot read /nonexistent/web.pem (HTTP TLS)" in refused.stderr
     assert "Traceback" not in refused.stderr
+
+
+def test_a_production_store_is_never_served_or_initialised_in_dev_mode(env: dict[str, str]) -> None:
+    """A production store whose settings file was left behind in a restore had been served in dev mode, over plain
+    gRPC with bearer tokens, and `zzgw init` had written a token for every member (a disaster-recovery tester)."""
+    production = {**env, "ZZGW_MODE": "production"}
+    assert zzgw(production, "init").returncode == 0
+    tokens = Path(env["ZZGW_DATA_DIR"]) / "dev-tokens.json"
+    tokens.unlink(missing_ok=True)
+    for command in ("init", "serve"):
+        refused = zzgw(env, command, timeout=60)
+        assert refused.returncode == 2, refused.stderr
+        assert "is served in production mode (mTLS), and these settings say dev" in refused.stderr
+        assert "Traceback" not in refused.stderr
+    assert not tokens.exists()  # no bearer token written for anyone
+    assert zzgw(production, "init").returncode == 0  # production goes on as before
+    # a dev store may still go to production, and then stays there
+    dev_store = {**env, "ZZGW_DATA_DIR": str(Path(env["ZZGW_DATA_DIR"]).parent / "begun-in-dev")}
+    assert zzgw(dev_store, "init").returncode == 0
+    assert zzgw({**dev_store, "ZZGW_MODE": "production"}, "init").returncode == 0
+    assert zzgw(dev_store, "init").returncode == 2
 
 
 def test_members_lists_the_credentials_the_mode_takes(env: dict[str, str]) -> None:
