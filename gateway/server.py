@@ -1316,6 +1316,17 @@ def check_http_tls(settings: Settings) -> None:
 
 
 def check_ready(gateway: Gateway) -> None:
+    settings = gateway.settings
+    if gateway.tsa is None and not settings.tsa_url and (settings.seal_ca_dir / "root.pem").exists():
+        # sealed PDFs had silently gone without their timestamp (a disaster-recovery tester)
+        log.warning(
+            "no time-stamping authority: %s and its key (%s/%s.key.pem) are not in this data directory, and "
+            "ZZGW_TSA_URL is not set, so documents sealed now carry no timestamp; restore them from the data "
+            "directory's backup, or run `zzgw init` to make a new one",
+            settings.seal_ca_dir / TSA_CERT,
+            settings.keys_dir,
+            TSA_KEY,
+        )
     revision = gateway.db.schema_revision()
     if revision is None:
         raise ConfigError(f"the database {gateway.settings.database_label} has no schema: run `zzgw init` first")
@@ -1330,6 +1341,16 @@ def check_ready(gateway: Gateway) -> None:
                 uow.commit()
     if revision >= RECEIPT_CERTIFICATES_REVISION and gateway.receipt_certificates is not None:
         gateway.receipt_certificates.record(gateway.clock)  # a certificate renewed since `zzgw init` too
+    elif revision >= RECEIPT_CERTIFICATES_REVISION:
+        with gateway.db.unit_of_work() as uow:
+            had_one = bool(uow.receipt_certificates.all())
+        if had_one:  # it had served "ready", every verification then UNAVAILABLE (a disaster-recovery tester)
+            raise ConfigError(
+                f"the receipt key and its certificate ({settings.keys_dir}/{RECEIPT_KEY}.key.pem, "
+                f"{settings.seal_ca_dir / RECEIPT_CERT}) are not in this data directory, and the store's receipts were "
+                "signed with one: restore them from the data directory's backup, or run `zzgw init` to make a new one "
+                "(docs/receipts.md: receipts signed before still check)"
+            )
 
 
 def check_schema(settings: Settings, revision: str, *, migrating: bool) -> None:

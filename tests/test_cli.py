@@ -287,6 +287,31 @@ def test_a_production_store_is_never_served_or_initialised_in_dev_mode(env: dict
     assert zzgw(dev_store, "init").returncode == 2
 
 
+def test_serve_refuses_a_data_directory_that_lost_the_receipt_key(env: dict[str, str]) -> None:
+    """With the receipt key and its certificate both gone, `zzgw serve` had said it was ready, and every verification
+    then failed UNAVAILABLE / NO_SEAL_CA (a disaster-recovery tester)."""
+    assert zzgw(env, "init").returncode == 0
+    data = Path(env["ZZGW_DATA_DIR"])
+    (data / "keys" / "receipts.key.pem").unlink()
+    (data / "seal-ca" / "receipt.pem").unlink()
+    refused = zzgw(env, "serve", timeout=60)
+    assert refused.returncode == 2, refused.stderr
+    assert "the receipt key and its certificate" in refused.stderr and "restore them" in refused.stderr
+    assert zzgw(env, "init").returncode == 0  # a new one, as docs/receipts.md renews it
+    assert (data / "seal-ca" / "receipt.pem").exists()
+    (data / "keys" / "tsa.key.pem").unlink()  # and without a TSA, serving is said to seal without timestamps
+    (data / "seal-ca" / "tsa.pem").unlink()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gateway.cli", "serve"], env=env, cwd=ROOT, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        wait_serving(env["ZZGW_GRPC_ADDR"], timeout=60, process=server)
+    finally:
+        server.terminate()
+        _, said = server.communicate(timeout=60)
+    assert "no time-stamping authority" in said and "documents sealed now carry no timestamp" in said
+
+
 def test_members_lists_the_credentials_the_mode_takes(env: dict[str, str]) -> None:
     assert zzgw(env, "init").returncode == 0  # dev mode: a bearer token and a client certificate each
 
