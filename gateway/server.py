@@ -25,7 +25,7 @@ import ssl
 import sys
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent import futures
 from dataclasses import dataclass
 from pathlib import Path
@@ -468,7 +468,9 @@ def _initialise(
         raise
     members = configured_members(settings)
     _refuse_a_name_taken(gateway, members)
-    certificates = _ensure_pki(settings, members)
+    with gateway.db.unit_of_work() as uow:
+        certified = {code for code, _, has_certificate in uow.members.credentials() if has_certificate}
+    certificates = _ensure_pki(settings, members, certified)
     _ensure_seal_ca(settings, gateway.clock, gateway.keys)
     with gateway.db.unit_of_work() as uow:
         tokens_elsewhere = uow.members.any_token() and not settings.dev_tokens_path.exists()
@@ -752,11 +754,23 @@ def _check_authorities(settings: Settings, db: Database, keys: KeyStore) -> None
     _check_facts(settings, keys, recorded)  # and those a replica could have made its own of while none was needed
 
 
-def _ensure_pki(settings: Settings, members: list[Any]) -> dict[str, bytes]:
+def _ensure_pki(settings: Settings, members: list[Any], certified: Collection[str] = ()) -> dict[str, bytes]:
     """The member CA with a server certificate and a client certificate per member; the CA's key is read only
-    when one of them is missing (it may be kept offline otherwise)."""
+    when one of them is missing (it may be kept offline otherwise). A member's key is never read: it is the
+    department's, which may have been handed over and deleted here (departments.md); init had stopped without it.
+
+    A member ``certified`` in the store (a certificate registered, not revoked) whose certificate is not here is
+    refused, not issued a new one: a data directory restored without it had replaced the registration, and the
+    department's own certificate was refused from then on, nobody told (a disaster-recovery tester)."""
     pki = settings.pki_dir
     directory = pki / "members"
+    if lost := [m.code for m in members if m.code in certified and not (directory / f"{m.code}.pem").exists()]:
+        raise ConfigError(
+            f"the client certificate of {', '.join(lost)} ({directory}/CODE.pem) is not in this data directory, and "
+            "the store has one registered: copy it back from the data directory's backup (the certificate is enough, "
+            "its key is the department's); to give a member a new pair instead, `zzgw members --revoke CODE`, "
+            "`zzgw members --restore CODE`, then `zzgw init`"
+        )
     host = settings.grpc_addr.rsplit(":", 1)[0].strip("[]")
     hosts = list(dict.fromkeys([h for h in (host, "localhost", "127.0.0.1") if h and h not in ("0.0.0.0", "::")]))
     named = _server_names(pki / "server.pem")
@@ -800,7 +814,8 @@ def _ensure_pki(settings: Settings, members: list[Any]) -> dict[str, bytes]:
         if not (directory / f"{member.code}.pem").exists():
             assert ca is not None
             ca.issue_client(code=member.code, name=member.name).write(directory, member.code)
-        certificates[member.code] = Issued.read(directory, member.code).cert_der
+        pem = (directory / f"{member.code}.pem").read_bytes()
+        certificates[member.code] = x509.load_pem_x509_certificate(pem).public_bytes(serialization.Encoding.DER)
     return certificates
 
 

@@ -312,6 +312,30 @@ def test_serve_refuses_a_data_directory_that_lost_the_receipt_key(env: dict[str,
     assert "no time-stamping authority" in said and "documents sealed now carry no timestamp" in said
 
 
+def test_init_needs_no_departments_key_and_never_replaces_a_registered_certificate(env: dict[str, str]) -> None:
+    """departments.md hands a department its key and has the copy deleted: init had then stopped, unable to open it.
+    With the certificate gone too (a data directory restored without it), init had issued a new pair and replaced
+    the registration, and the department's own certificate was refused from then on (a disaster-recovery tester)."""
+    assert zzgw(env, "init").returncode == 0
+    members = Path(env["ZZGW_DATA_DIR"]) / "pki" / "members"
+    certificate = (members / f"{TAX}.pem").read_bytes()
+    (members / f"{TAX}.key").unlink()
+    assert zzgw(env, "init").returncode == 0, "the department's key is not the gateway's to need"
+    (members / f"{TAX}.pem").unlink()
+    refused = zzgw(env, "init")
+    assert refused.returncode == 2
+    assert f"the client certificate of {TAX} (" in refused.stderr and "copy it back" in refused.stderr
+    assert not (members / f"{TAX}.pem").exists()
+    (members / f"{TAX}.pem").write_bytes(certificate)  # copied back from the backup: init goes on, nothing replaced
+    assert zzgw(env, "init").returncode == 0
+    assert (members / f"{TAX}.pem").read_bytes() == certificate
+    (members / f"{TAX}.pem").unlink()  # a new pair on purpose, as departments.md renews one
+    assert zzgw(env, "members", "--revoke", TAX).returncode == 0
+    assert zzgw(env, "members", "--restore", TAX).returncode == 0
+    assert zzgw(env, "init").returncode == 0
+    assert (members / f"{TAX}.pem").read_bytes() != certificate
+
+
 def test_members_lists_the_credentials_the_mode_takes(env: dict[str, str]) -> None:
     assert zzgw(env, "init").returncode == 0  # dev mode: a bearer token and a client certificate each
 
