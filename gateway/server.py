@@ -73,7 +73,7 @@ from gateway.services.seals import SealService, Sm2SealMaker
 from gateway.services.sharing import SharingService, StampKey, UseStamper
 from gateway.services.verification import ReceiptKey, VerificationService
 from gateway.store.changes import ChangeFeed
-from gateway.store.database import Database, LockHeld, UnitOfWork, schema_revisions
+from gateway.store.database import Database, LockHeld, StoreForbidden, UnitOfWork, schema_revisions
 from gateway.supervisor import EXIT_STORE_UNAVAILABLE, stop_with_parent, supervise
 from gateway.threads import name_this_thread
 from gateway.watchdog import EXIT_STUCK, InFlight, Watchdog
@@ -433,7 +433,7 @@ def _initialise(
     rotate_tokens: bool,
     progress: Callable[[int], object] | None,
 ) -> InitReport:
-    before = gateway.db.schema_revision()
+    before = _schema_revision(gateway)
     statuses_vouched = documents_vouched = 0
     if before is not None:
         check_schema(settings, before, migrating=True)
@@ -1330,6 +1330,17 @@ def check_http_tls(settings: Settings) -> None:
         raise ConfigError(f"{key_setting} is not the private key of the certificate in {cert_setting}")
 
 
+def _schema_revision(gateway: Gateway) -> str | None:
+    try:
+        return gateway.db.schema_revision()
+    except StoreForbidden as exc:
+        raise ConfigError(
+            f"the database {gateway.settings.database_label} refuses the gateway's role its tables ({exc}): they "
+            "belong to another role, as after a pg_restore run as another user; restore them as the gateway's role "
+            "(pg_restore --no-owner --role=ROLE), or make it their owner (docs/operations.md, Restoring)"
+        ) from None
+
+
 def check_ready(gateway: Gateway) -> None:
     settings = gateway.settings
     if gateway.tsa is None and not settings.tsa_url and (settings.seal_ca_dir / "root.pem").exists():
@@ -1342,7 +1353,7 @@ def check_ready(gateway: Gateway) -> None:
             settings.keys_dir,
             TSA_KEY,
         )
-    revision = gateway.db.schema_revision()
+    revision = _schema_revision(gateway)
     if revision is None:
         raise ConfigError(f"the database {gateway.settings.database_label} has no schema: run `zzgw init` first")
     check_schema(gateway.settings, revision, migrating=False)

@@ -130,6 +130,33 @@ def test_every_command_that_opens_the_store_says_it_has_no_schema(data_dir: Path
         assert tables(url) == []  # nothing made by a command but `zzgw init`
 
 
+@pytest.mark.postgres
+@pytest.mark.skipif(not PG_URL, reason="PostgreSQL tests need ZZGW_TEST_DATABASE_URL or a PostgreSQL at 127.0.0.1:5432")
+def test_tables_the_gateways_role_may_not_read_are_said_as_such(tmp_path: Path) -> None:
+    """Restored by pg_restore as another user, the tables belong to it: the gateway's role had been told the store
+    "has no schema: run `zzgw init`", and init then failed with a traceback, exit 1 (a disaster-recovery tester)."""
+    role = f"cli_role_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE ROLE "{role}" LOGIN'))
+    try:
+        with empty_database("postgresql", tmp_path) as url:
+            made = zzgw(env(tmp_path / "var", url), "init")  # as the superuser: its tables
+            assert made.returncode == 0, made.stderr
+            as_role = make_url(url).set(username=role).render_as_string(hide_password=False)
+            for command in ("serve", "init"):
+                refused = zzgw(env(tmp_path / "var", as_role), command)
+                assert refused.returncode == 2, (command, refused.stderr)
+                assert "refuses the gateway's role its tables (permission denied for table alembic_version)" in (
+                    refused.stderr
+                )
+                assert "pg_restore --no-owner" in refused.stderr and "Traceback" not in refused.stderr
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP ROLE IF EXISTS "{role}"'))
+        admin.dispose()
+
+
 def test_init_exits_75_for_a_database_out_of_reach_and_2_for_one_that_refuses(tmp_path: Path) -> None:
     nobody = f"postgresql+psycopg://zzgw:secret@127.0.0.1:{free_port()}/zzgw"  # nothing listens there
     for command in ("init", "serve"):

@@ -161,6 +161,10 @@ VerifyLicense up to a quarter of its throughput (a sync per group commit, ~0.3 m
 see docs/operations.md."""
 
 
+class StoreForbidden(Exception):
+    """The database role may not read or change the gateway's tables (PostgreSQL's ``InsufficientPrivilege``)."""
+
+
 class StoreGone(Exception):
     """The SQLite file at the store's path is no longer the one this process opened: deleted, moved away, replaced
     (a backup moved over it), or its volume gone. A transaction committed now would go to a file nobody will open
@@ -425,9 +429,16 @@ class Database:
         return [f"{name} from {addr}" for name, addr in rows]
 
     def schema_revision(self) -> str | None:
+        """The store's schema revision, None when it has none (no ``alembic_version``). ``StoreForbidden`` when the
+        database role may not read it: tables restored under another owner had read as "no schema", and
+        `zzgw init`, so advised, then failed with a traceback (a disaster-recovery tester)."""
         with self.engine.connect() as connection:
             try:
                 return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+            except DBAPIError as exc:
+                if isinstance(exc.orig, psycopg.errors.InsufficientPrivilege):
+                    raise StoreForbidden(str(exc.orig).strip()) from None
+                return None
             except Exception:
                 return None
 
