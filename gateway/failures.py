@@ -37,6 +37,13 @@ def said(exc: BaseException, command: str, settings: Settings | None) -> str | N
                 f" (the gateway's user must be able to write the store file and its directory, {settings.data_dir}, "
                 "where SQLite keeps zzgw.db-wal and zzgw.db-shm)"
             )
+        if "malformed" in reason and settings is not None and settings.database_url == "":
+            # a WAL left beside a file restored from a copy is replayed into it: a traceback had not named it (a
+            # disaster-recovery tester)
+            reason += (
+                f" (a zzgw.db-wal left in {settings.data_dir} beside a store file restored from a copy is read into "
+                "it: delete zzgw.db-wal and zzgw.db-shm and put the copy back, docs/operations.md, Restoring)"
+            )
         return f"zzgw {command}: cannot use {label}: {reason}"
     if isinstance(exc, OSError) and exc.filename is not None:
         return f"zzgw {command}: cannot open {exc.filename}: {exc.strerror}"
@@ -51,6 +58,7 @@ _SQLITE_FILE_TROUBLE = (
     "attempt to write a readonly database",
     "database or disk is full",
     "database disk image is malformed",
+    "malformed database schema",
 )
 """What SQLite says of its file, not of a statement: "no such column" or a syntax error is a defect, with its
 traceback."""

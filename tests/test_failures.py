@@ -69,6 +69,25 @@ def test_a_read_only_store_names_the_directory_too(tmp_path: Path) -> None:
     assert f"its directory, {tmp_path}, where SQLite keeps zzgw.db-wal" in line
 
 
+def test_a_malformed_schema_names_a_wal_left_beside_a_restored_file(tmp_path: Path) -> None:
+    """Another store's zzgw.db-wal left beside a file restored from a copy is read into it, and SQLite finds its
+    schema malformed: that had been a traceback, exit 1, which the documented service unit starts again for ever (a
+    disaster-recovery tester). It is the store unusable, said with the WAL to delete, and not waited for."""
+    from gateway.config import Settings
+
+    with sqlite3.connect(tmp_path / "zzgw.db") as connection:
+        connection.execute("CREATE TABLE t (x)")
+        connection.execute("PRAGMA writable_schema = ON")  # a schema listing one table twice, as pages mixed do
+        connection.execute("INSERT INTO sqlite_master SELECT * FROM sqlite_master WHERE name = 't'")
+    connection.close()
+    malformed = _error(f"sqlite:///{tmp_path / 'zzgw.db'}", "SELECT 1 FROM t")
+    assert "malformed database schema" in str(malformed.orig)
+    assert store_unusable(malformed) and not store_unreachable(malformed)
+    line = said(malformed, "serve", Settings(data_dir=tmp_path))  # type: ignore[arg-type]
+    assert line is not None and line.startswith("zzgw serve: cannot use sqlite:///")
+    assert f"(a zzgw.db-wal left in {tmp_path} beside a store file restored from a copy is read into it" in line
+
+
 @pytest.mark.skipif(not PG_URL, reason="needs PostgreSQL to answer (ZZGW_TEST_DATABASE_URL or 127.0.0.1:5432)")
 def test_a_statement_timeout_is_said_as_one_not_as_a_connection_lost() -> None:
     """A statement cancelled on its statement_timeout (a table locked by someone else) had been answered "the
