@@ -365,6 +365,13 @@ def _init(settings: Settings, args: argparse.Namespace) -> int:
             "(SEAL_KEY_NOT_HERE) until the key files are copied (README: deployment beyond one machine)",
             file=sys.stderr,
         )
+    for revoked in report.seals_revoked_by_ca:  # a restore across a RevokeSeal: its issuer had been told "tampered"
+        print(
+            f"warning: seal {revoked} is in force in the database but revoked by the seal-maker CA (a database "
+            "restored from a copy taken before its RevokeSeal?): it stays revoked, and its issuer cannot seal until "
+            "it revokes it again (RevokeSeal) or registers a new seal",
+            file=sys.stderr,
+        )
     for unreadable in report.seals_unreadable:
         print(
             f"warning: {unreadable}: its issuer's calls that need it fail (SEAL_KEY_UNREADABLE) until the file is put "

@@ -376,6 +376,10 @@ class InitReport:
     seals_without_key: tuple[str, ...] = ()
     """Seals in force whose keys are not in this data directory's key store (registered through another gateway of
     the same store): this gateway cannot seal with them (``SEAL_KEY_NOT_HERE``)."""
+    seals_revoked_by_ca: tuple[str, ...] = ()
+    """Seals in force in the store that the seal-maker CA holds revoked (``revocations.json``): a store restored from
+    a copy taken before a RevokeSeal, or set back behind the gateway's back. They stay revoked, and their issuers
+    cannot seal until the seal is revoked again or a new one registered (``SEAL_REVOKED``)."""
     seals_unreadable: tuple[str, ...] = ()
     """Seals in force whose key file is here but cannot be read or decrypted, each with what is wrong
     (``SealService.unreadable``): their issuers' calls that need them fail (``SEAL_KEY_UNREADABLE``)."""
@@ -527,6 +531,11 @@ def _initialise(
             seal.seal_id
             for seal in in_force
             if seal.key_ref.startswith("file:") and not gateway.keys.exists(seal.key_ref.removeprefix("file:"))
+        ),
+        seals_revoked_by_ca=tuple(
+            f"{seal.seal_id} of {seal.issuer_code}"
+            for seal in in_force
+            if gateway.seals is not None and gateway.seals.as_revoked(seal).status is SealStatus.REVOKED
         ),
         seals_unreadable=gateway.seals.unreadable() if gateway.seals is not None and gateway.seals.ca.can_issue else (),
         matters_unhandled=unhandled_matters(gateway.catalog, members_in_force),

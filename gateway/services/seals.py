@@ -390,9 +390,10 @@ class SealService:
             )
         if self.as_revoked(seal).status is SealStatus.REVOKED:  # set ACTIVE again in the store: its key seals nothing
             raise ConflictError(
-                "本部门最新的印章已吊销，但库中显示为有效（被绕过网关改动）：请再次吊销（RevokeSeal）或登记新印章"
-                "（the issuer's newest seal was revoked, but the store shows it active: changed behind the gateway's "
-                "back; revoke it again or register a new seal）",
+                "本部门最新的印章已吊销，但库中显示为有效（数据库从吊销前的备份恢复，或被绕过网关改动）："
+                "请再次吊销（RevokeSeal）或登记新印章（the issuer's newest seal was revoked, but the store shows it "
+                "active: restored from a copy taken before the revocation, or changed behind the gateway's back; "
+                "revoke it again or register a new seal）",
                 reason="SEAL_REVOKED",
             )
         return seal

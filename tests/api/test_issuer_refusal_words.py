@@ -187,3 +187,28 @@ def test_a_revoked_seal_is_refused_chinese_first(running: RunningGateway) -> Non
     error = refused(lambda: stub.SealDocument(_sealing_with(running, seal.seal_id)))
     assert (error.code(), error_details(error)[0].reason) == (grpc.StatusCode.FAILED_PRECONDITION, "SEAL_REVOKED")
     assert error.details() == "印章已吊销，不能用章（the seal is revoked and cannot seal）"
+
+
+def test_a_seal_revoked_after_the_stores_copy_is_said_as_such_by_init_and_to_its_issuer(
+    running: RunningGateway,
+) -> None:
+    """A database restored from a copy taken before a RevokeSeal shows the seal in force, and the seal-maker CA holds
+    it revoked: its issuer had been told only of tampering, and `zzgw init` said nothing (a disaster-recovery
+    tester). Init names the seal; the issuer is told of the restore too."""
+    from sqlalchemy import text
+
+    from gateway.server import initialise
+
+    seal = register(running)  # the issuer's newest: the one its records are sealed with
+    seals(running, MARKET).RevokeSeal(S.RevokeSealRequest(seal_id=seal.seal_id, reason="密钥泄露"))
+    with running.gateway.db.engine.begin() as connection:  # the copy from before the revocation, put back
+        connection.execute(
+            text("UPDATE seals SET status = 'ACTIVE', revoked_at = NULL WHERE seal_id = :id"), {"id": seal.seal_id}
+        )
+    report = initialise(running.gateway.settings)
+    assert report.seals_revoked_by_ca == (f"{seal.seal_id} of {MARKET}",)
+    error = refused(lambda: running.issuance(MARKET).IssueLicense(new_request(91)))
+    assert (error.code(), error_details(error)[0].reason) == (grpc.StatusCode.FAILED_PRECONDITION, "SEAL_REVOKED")
+    assert (error.details() or "").startswith(
+        "本部门最新的印章已吊销，但库中显示为有效（数据库从吊销前的备份恢复，或被绕过网关改动）"
+    )
