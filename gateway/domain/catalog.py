@@ -81,6 +81,15 @@ HOLDER_CODE_TYPES: Mapping[str, str] = {
     "099": "其他",
 }
 """Holder code types (持证主体代码类型, GB/T 36903); ``111`` and ``001`` carry check characters."""
+KIND_OF_CODE_TYPE: Mapping[str, HolderKind] = {
+    "111": HolderKind.PERSON,
+    "414": HolderKind.PERSON,
+    "516": HolderKind.PERSON,
+    "511": HolderKind.PERSON,
+    "554": HolderKind.PERSON,
+    "001": HolderKind.ORGANIZATION,
+}
+"""The kind of holder a code type names; ``099`` (其他) names either."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

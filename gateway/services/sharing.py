@@ -52,6 +52,7 @@ from pyhanko.sign.timestamps import TimeStamper
 from gateway.domain.audit import AuditAction, AuditEntry, vouched_subjects
 from gateway.domain.catalog import (
     HOLDER_CODE_TYPES,
+    KIND_OF_CODE_TYPE,
     Catalog,
     FieldSpec,
     HolderKind,
@@ -404,12 +405,14 @@ class SharingService:
             for e in entries
             if _usable(e.license, e.status, on) and e.access.reason is not Reason.RECORD_NOT_INTACT
         }
-        # a type none of whose licenses the applicant could hold is another's material, unless it has one all the same
-        # (issued before the catalog narrowed the type's holders)
+        # a type of the other kind of holder (a person's 居民身份证 to a company) is another's material, unless the
+        # applicant has one all the same; a person's under another code type (a passport's, 其他) is still missing
+        # (a reviewer: a person known by passport number was told their own materials were others')
+        kind = KIND_OF_CODE_TYPE.get(code_type)
         holdable = {e.license.content.type_code for e in entries} | {
             m.type_code
             for m in matter.materials
-            if code_type in self._catalog.license_type(m.type_code).holder_code_types
+            if kind is None or self._catalog.license_type(m.type_code).holder_kind is kind
         }
         missing = tuple(m for m in matter.materials if m.type_code not in usable and m.type_code in holdable)
         others = tuple(

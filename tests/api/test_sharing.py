@@ -412,6 +412,14 @@ def test_materials_the_applicant_has_no_license_for_are_listed_as_missing(runnin
     (company,) = citizen.held_by_others
     assert company.type_code == BUSINESS_LICENSE and "这是单位（如申请人代表的企业）的材料" in company.detail
     assert all(not m.detail for m in citizen.missing)
+    # a person known by another code (a passport's) still lacks the person's materials: their own, not another's
+    # (it had been told they were others', by the code type alone; a reviewer); 其他 (099) may be either kind
+    for code_type, code, others_wanted in (("414", "E12345678", [BUSINESS_LICENSE]), ("099", "TMP-0001", [])):
+        listed = sharing(running, POLICE).ListHolderLicenses(
+            sharing_pb2.ListHolderLicensesRequest(use=QYKZ, holder_code_type=code_type, holder_code=code)
+        )
+        assert ID_CARD in [m.type_code for m in listed.missing], code_type
+        assert [m.type_code for m in listed.held_by_others] == others_wanted, code_type
 
 
 def test_a_revoked_license_is_listed_with_its_status_and_counts_as_missing(running: RunningGateway) -> None:
