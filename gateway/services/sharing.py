@@ -11,9 +11,9 @@ at the next call.
 
 **The audit trail.** Every call that reaches the policy appends exactly one access record before it is answered,
 a policy denial (PERMISSION_DENIED, decision DENY with the policy's reason) included; a form filled from several
-licenses appends one per license, together, so that each issuer sees the use of its own, and a form the policy let
-nothing be filled of one DENY per license its keys were looked for in, as GetLicenseData's refusal names its license
-(the issuer and the license's co-subjects see the attempt). Calls that use no consent
+licenses appends one per license, together, so that each issuer sees the use of its own, and one DENY per license
+the policy refused a key of (every license looked in, when nothing was filled), as GetLicenseData's refusal names its
+license (the issuer and the license's co-subjects see the attempt). Calls that use no consent
 append their record through a ``GroupWriter`` (many calls, one transaction; each caller waits for its commit).
 A call that uses a consent counts the use and appends its record in one transaction: the count is an atomic
 ``UPDATE … SET uses_left = uses_left - 1 WHERE … uses_left > 0 AND withdrawn_at IS NULL``, so of two concurrent uses
@@ -299,9 +299,10 @@ class _Outcome:
     """The licenses a call about a holder used, when several (a form filled from two issuers' licenses): the call
     leaves one record per license, each naming its own, so every issuer sees the use of its license."""
     refused: tuple[tuple[License, str], ...] = ()
-    """A form the policy let nothing be filled from: each license a key was looked for in, with the policy's reason
-    for it. The call leaves one record per license, as a GetLicenseData refused leaves one naming it, so that its
-    issuer and its co-subjects see the attempt (a record naming the holder alone had left them blind)."""
+    """A form's licenses the policy refused a key of (or, when nothing was filled, every license a key was looked for
+    in), each with the policy's reason for it. The call leaves a DENY record for each, as a GetLicenseData refused
+    leaves one naming it, so that its issuer and its co-subjects see the attempt: a record naming the holder alone
+    had left them blind, and so had a form another license filled a key of (reviews)."""
 
 
 def _outcome(decision: Decision) -> _Outcome:
@@ -692,10 +693,14 @@ class _Record:
 
     def entries(self, outcome: _Outcome, decision: str = "") -> list[AuditEntry]:
         """The call's access record; one per license when it used several (``_Outcome.licenses``) or a form was
-        refused after keys were looked for in several (``_Outcome.refused``, each with its own reason)."""
-        named: Sequence[tuple[License | None, str]] = outcome.refused or [
-            (license, outcome.reason) for license in outcome.licenses or [self._license or outcome.license]
+        refused a license a key was looked for in (``_Outcome.refused``: a DENY each, with its own reason, beside
+        the PERMIT of the licenses a form was filled from)."""
+        named: list[tuple[License | None, str, bool]] = [  # (license, reason, the call's own decision: not a refusal)
+            (license, outcome.reason, True)
+            for license in (outcome.licenses or [self._license or outcome.license])
+            if outcome.permitted or not outcome.refused
         ]
+        named += [(license, reason, False) for license, reason in outcome.refused]
         return [
             AuditEntry(
                 at=self.at,
@@ -707,11 +712,11 @@ class _Record:
                 license_id=license.license_id if license else "",
                 issuer_code=license.content.issuer_code if license else "",
                 holder_code=license.content.holder.code if license else self._holder_code,
-                decision=decision or ("PERMIT" if outcome.permitted else "DENY"),
+                decision=(decision or ("PERMIT" if outcome.permitted else "DENY")) if own else "DENY",
                 reason=reason[:64],
                 subjects=self._subjects(license) if license else (),
             )
-            for license, reason in named
+            for license, reason, own in named
         ]
 
 
@@ -827,8 +832,9 @@ class _Filler:
         unfilled: list[UnfilledKey] = []
         remedy = ""
         tried: dict[str, License] = {}  # by type, the licenses a key was looked for in
+        refusals: dict[str, str] = {}  # by type, the policy's first reason for not filling a key from its license
         for key in self._keys:
-            filled, problem, how = self._one(key, decisions, tried)
+            filled, problem, how = self._one(key, decisions, tried, refusals)
             if filled is not None:
                 values.append(filled)
             elif problem is not None:
@@ -840,19 +846,29 @@ class _Filler:
         several = tuple(lic for lic in self._licenses.values() if lic.license_id in used) if single is None else ()
         if not values:
             policy = next((u.reason for u in unfilled if u.reason not in _FORM_REASONS), "")
-            refused = tuple((license, _refusal(decisions[type_code])) for type_code, license in tried.items())
+            refused = tuple(
+                (license, refusals.get(type_code, "NOTHING_FILLED")) for type_code, license in tried.items()
+            )
             return form, _Outcome(permitted=False, reason=policy or "NOTHING_FILLED", refused=refused)
+        refused = tuple(
+            (tried[type_code], reason)
+            for type_code, reason in refusals.items()
+            if tried[type_code].license_id not in used
+        )
         consent_id = ""
         if any(v.basis is Basis.CONDITIONAL_CONSENT for v in values):
             consent_id = next(d.consent_id for d in decisions.values() if isinstance(d, Permit) and d.consent_id)
         reason = f"filled={len(values)}/{len(self._keys)}" + (f" consent={consent_id}" if consent_id else "")
-        return form, _Outcome(permitted=True, reason=reason, consent_id=consent_id, license=single, licenses=several)
+        return form, _Outcome(
+            permitted=True, reason=reason, consent_id=consent_id, license=single, licenses=several, refused=refused
+        )
 
     def _one(
-        self, key: str, decisions: dict[str, Decision], tried: dict[str, License]
+        self, key: str, decisions: dict[str, Decision], tried: dict[str, License], refusals: dict[str, str]
     ) -> tuple[PrefilledValue | None, UnfilledKey | None, str]:
         """The value for ``key``, or why there is none and how to get it; each license it is looked for in is put in
-        ``tried`` (by type), for the records of a form nothing was filled of."""
+        ``tried`` (by type), and the policy's reason for refusing a key of one in ``refusals`` (its first), for the
+        records of the licenses a form was refused from."""
         candidates = self._candidates(key)
         if not candidates:
             return (
@@ -881,6 +897,7 @@ class _Filler:
                 failures.append((UnfilledKey(key=key, reason="NOT_NEEDED", detail=_NOT_NEEDED), ""))
                 continue
             if isinstance(decision, Deny):
+                refusals.setdefault(type_code, decision.reason.value)
                 failures.append(
                     (UnfilledKey(key=key, reason=decision.reason.value, detail=decision.detail), decision.remedy)
                 )
@@ -915,6 +932,7 @@ class _Filler:
                 )
             elif withheld is not None:
                 reason = withheld.reason
+                refusals.setdefault(type_code, reason.value)
                 failures.append((UnfilledKey(key=key, reason=reason.value, detail=reason.detail), decision.remedy))
             else:
                 failures.append((UnfilledKey(key=key, reason="NOT_NEEDED", detail=_NOT_NEEDED), ""))
@@ -933,12 +951,6 @@ class _Filler:
             if spec is not None:
                 found.append(_Candidate(license_type, spec, listed=spec.key in material.fields))
         return found
-
-
-def _refusal(decision: Decision) -> str:
-    """What a form nothing was filled of is recorded with for one license: the policy's reason when it refused the
-    license, else NOTHING_FILLED (the keys it was looked for in are empty or not the matter's)."""
-    return decision.reason.value if isinstance(decision, Deny) else "NOTHING_FILLED"
 
 
 _FORM_REASONS = frozenset({"UNKNOWN_FIELD", "NOT_NEEDED", "NO_LICENSE", "EMPTY"})

@@ -231,6 +231,39 @@ def test_a_form_refused_from_the_certificate_is_on_her_log_and_its_issuers(runni
     assert refusals(log_of(running, husband, member=CIVIL).records) == expected  # the issuer of the 结婚证
     assert card.license_id not in {r.license_id for r in log_of(running, husband, member=POLICE).records}
 
+    # a form another license fills a key of: the certificate's refusal is recorded all the same, beside the card's
+    # use (one key the policy allows had kept the attempt off her log and its issuer's; a reviewer)
+    consent = grant(running, husband, license_ids=(card.license_id,), type_codes=())
+    partly = sharing(running, REAL_ESTATE).PrefillForm(
+        sharing_pb2.PrefillFormRequest(
+            use=BDCZY,
+            holder_code_type="111",
+            holder_code=husband,
+            field_keys=["name", "wife_name", "wife_citizen_id"],
+            consent_code=consent.code,
+        )
+    )
+    assert [v.key for v in partly.values] == ["name"] and {u.key for u in partly.unfilled} == {
+        "wife_name",
+        "wife_citizen_id",
+    }
+    (refused_reason,) = {u.reason for u in partly.unfilled}
+    newest = [r for r in log_of(running, husband).records if r.action == "PREFILL_FORM"][:2]
+    assert sorted((r.license_id, r.decision) for r in newest) == sorted(
+        [(card.license_id, "PERMIT"), (license_id, "DENY")]
+    )
+    assert [(r.license_id, r.decision, r.reason) for r in log_of(running, wife).records][0] == (
+        license_id,
+        "DENY",
+        refused_reason,
+    )
+    assert refusals(log_of(running, husband, member=CIVIL).records)[0] == (
+        license_id,
+        REAL_ESTATE,
+        "DENY",
+        refused_reason,
+    )
+
 
 def test_a_subject_row_changed_deleted_or_added_is_a_hash_mismatch(
     running: RunningGateway, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
