@@ -1350,7 +1350,10 @@ def _schema_revision(gateway: Gateway) -> str | None:
         ) from None
 
 
-def check_ready(gateway: Gateway) -> None:
+def check_ready(gateway: Gateway, *, serving: bool = False) -> None:
+    """What ``zzgw serve`` (``serving``) and the commands that open the store check first. Only serving records a
+    store served in production (``PRODUCTION_FACT``): `zzgw members` run with production settings on a dev store had
+    marked it, and it could no longer be served in dev mode (a reviewer)."""
     settings = gateway.settings
     if gateway.tsa is None and not settings.tsa_url and (settings.seal_ca_dir / "root.pem").exists():
         # sealed PDFs had silently gone without their timestamp (a disaster-recovery tester)
@@ -1370,7 +1373,7 @@ def check_ready(gateway: Gateway) -> None:
         with gateway.db.unit_of_work() as uow:
             recorded = uow.facts.all()
         _check_facts(gateway.settings, gateway.keys, recorded)
-        if gateway.settings.mode == "production" and PRODUCTION_FACT not in recorded:  # a store from before the fact
+        if serving and gateway.settings.mode == "production" and PRODUCTION_FACT not in recorded:
             with contextlib.suppress(IntegrityError), gateway.db.unit_of_work(write=True) as uow:
                 uow.facts.add(PRODUCTION_FACT, "production")
                 uow.commit()
@@ -1540,7 +1543,7 @@ def tune_gc() -> None:
 def serve_forever(settings: Settings, *, announce: bool = True, ready: Callable[[], object] | None = None) -> None:
     """Run one gateway process until SIGTERM or SIGINT, then stop gracefully; ``ready`` is called once it serves."""
     gateway = Gateway.open(settings)
-    check_ready(gateway)
+    check_ready(gateway, serving=True)
     in_flight = InFlight()
     server, port = build_server(gateway, in_flight=in_flight)
     tls = (settings.http_tls_cert, settings.http_tls_key) if settings.http_tls_cert else None
@@ -1658,7 +1661,7 @@ def run(settings: Settings) -> int:
         return 0
     gateway = Gateway.open(settings)
     try:
-        check_ready(gateway)
+        check_ready(gateway, serving=True)
     finally:
         gateway.close()
     return supervise(settings, _worker)

@@ -534,3 +534,45 @@ def test_a_tampered_end_an_append_chains_after_stays_found(
     assert said(fresh.trail.check()) == found
     fresh.trail.record(entry(60))
     assert said(fresh.trail.check()) == found  # for good: it had said ok from here on
+
+
+def test_a_recorded_break_hides_no_later_tampering_and_ages_out(db: Database, signer: AuditSigner) -> None:
+    """A check had answered with the first AUDIT_BREAK before the records' links and hashes: once one was recorded,
+    a record edited later went unreported, and prune refused the chain for ever (a reviewer). The break is reported
+    when nothing else is wrong, marked as recorded; prune goes on, and once it is pruned the chain is whole."""
+    trail = AuditTrail(db, signer, SystemClock(), memos=MEMOS, checkpoint_every=5)
+    for n in range(3):
+        trail.record(entry(n))
+    sql(db, "DELETE FROM audit_head")
+    fresh = AuditTrail(db, signer, SystemClock(), memos=MEMOS, checkpoint_every=5)
+    fresh.record(entry(10))  # record 4 is the break, 5 the call's (a checkpoint)
+    found = fresh.check()
+    assert (said(found), found.recorded) == ((False, 3, None, "HEAD_MEMO_MISSING"), True)
+    sql(db, "UPDATE access_records SET purpose = '篡改' WHERE seq = 2")
+    assert said(fresh.check()) == (False, 2, None, "HASH_MISMATCH")  # found: it had been the break again
+    with pytest.raises(AuditBroken):
+        fresh.prune(dt.timedelta(seconds=-1))
+    sql(db, "UPDATE access_records SET purpose = :p WHERE seq = 2", p=entry(1).purpose)
+    for n in range(11, 16):
+        fresh.record(entry(n))
+    assert fresh.prune(dt.timedelta(seconds=-1)) == 10  # through checkpoint 10, the break's record with them
+    assert fresh.check() == ChainCheck(ok=True, records=0, checkpoints=2)
+
+
+def test_a_chain_pruned_to_nothing_and_upgraded_numbers_on_after_its_checkpoint(
+    db: Database, signer: AuditSigner
+) -> None:
+    """Migration 0022 leaves a chain pruned to nothing a row naming its newest checkpoint, with an empty memo. The
+    first append had passed it over and numbered from 1: the chain then failed its checkpoint for good, and the
+    append that reached the checkpoint's number collided with it (a reviewer). It numbers on after the row's."""
+    trail = AuditTrail(db, signer, SystemClock(), memos=MEMOS, checkpoint_every=5)
+    for n in range(5):
+        trail.record(entry(n))
+    assert trail.prune(dt.timedelta(seconds=-1)) == 5
+    sql(db, "UPDATE audit_head SET memo = :empty WHERE id = 1", empty=b"")  # as the upgrade leaves it
+    fresh = AuditTrail(db, signer, SystemClock(), memos=MEMOS, checkpoint_every=5)
+    for n in range(5, 11):
+        fresh.record(entry(n))
+    with db.unit_of_work() as uow:
+        assert [r.seq for r in uow.audit.page(0, 20)] == list(range(6, 12))
+    assert fresh.check() == ChainCheck(ok=True, records=6, checkpoints=2)

@@ -283,6 +283,9 @@ def test_a_production_store_is_never_served_or_initialised_in_dev_mode(env: dict
     # a dev store may still go to production, and then stays there
     dev_store = {**env, "ZZGW_DATA_DIR": str(Path(env["ZZGW_DATA_DIR"]).parent / "begun-in-dev")}
     assert zzgw(dev_store, "init").returncode == 0
+    # a command that only reads the store, run with production settings, marks nothing (a reviewer)
+    assert zzgw({**dev_store, "ZZGW_MODE": "production"}, "members").returncode == 0
+    assert zzgw(dev_store, "init").returncode == 0
     assert zzgw({**dev_store, "ZZGW_MODE": "production"}, "init").returncode == 0
     assert zzgw(dev_store, "init").returncode == 2
 

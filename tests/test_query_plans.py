@@ -90,8 +90,8 @@ _NEWEST = re.compile(r"ORDER BY seq DESC LIMIT 1\b")
 """The newest row by its integer key: a scan in key order that stops at the first row (the audit chain's head)."""
 
 
-_ANY_ROW = re.compile(r"EXISTS \(SELECT 1 FROM (\w+)\)")
-"""Whether a table has a row at all (the audit trail's witnesses): a scan that stops at the first row."""
+_ANY_ROW = re.compile(r"EXISTS \(SELECT 1 FROM (\w+)\)|SELECT 1 FROM (\w+) LIMIT \d+\)")
+"""Whether a table has a row at all, or a few (the audit trail's witnesses): a scan that stops at the first rows."""
 
 
 def scans(database: Path, statements: set[str]) -> dict[str, list[str]]:
@@ -103,7 +103,7 @@ def scans(database: Path, statements: set[str]) -> dict[str, list[str]]:
             if sql.split(None, 1)[0].upper() not in ("SELECT", "INSERT", "UPDATE", "DELETE", "WITH"):
                 continue
             plan = [row[-1] for row in connection.execute("EXPLAIN QUERY PLAN " + sql)]
-            any_row = set(_ANY_ROW.findall(sql))
+            any_row = {table for found in _ANY_ROW.findall(sql) for table in found if table}
             scanned = [step for step in plan if (hit := scan.match(step)) and hit[1] not in any_row]
             ordered = _NEWEST.search(sql) and not any("TEMP B-TREE" in step for step in plan)
             if scanned and not (ordered and len(scanned) == 1):

@@ -379,6 +379,9 @@ class ChainCheck:
     HEAD_MEMO_INVALID, HEAD_NOT_YET_VOUCHED; TRAIL_DELETED (no record, no memo, in a store with receipts); for the
     chain's start: START_MEMO_MISSING, START_NOT_YET_VOUCHED, START_MEMO_INVALID, DELETED_FROM_START, START_MISMATCH;
     or empty. One of the end's reasons is also that of an ``AUDIT_BREAK`` record, reported for good."""
+    recorded: bool = False
+    """The break reported is one an append recorded (an ``AUDIT_BREAK`` record), and nothing else is wrong: it is
+    reported until its record is pruned, and ``prune`` goes on."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -22,6 +22,7 @@ of the licenses they hold and of those naming them, ``prune`` removes both toget
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import re
@@ -161,7 +162,7 @@ class AuditTrail:
         if not isinstance(uow, AppendWork) or head is None or time.monotonic() < self._stale_until:
             newest, memo = uow.audit.heads()
             head = self._follow(newest, memo)
-            if (found := self._unvouched(uow, newest, memo)) is not None:
+            if (found := self._unvouched(uow, newest, memo, entries)) is not None:
                 noted.append(break_entry(self._clock.now(), *found))
                 log.warning(
                     "the audit chain's end is not the one the gateway vouched for (%s, records %s-%s): appending "
@@ -196,7 +197,10 @@ class AuditTrail:
         behind the gateway's back, and numbering after the vouched record leaves that a GAP (PREV_MISMATCH) for
         ``check`` to report for good, instead of using the deleted numbers again. A head memo missing or not
         the gateway's (an upgrade's, until this append) is passed over: the append must not fail its callers."""
-        vouched = (memo.seq, memo.hash) if memo is not None and self._memos.vouches(memo) else None
+        # an upgrade's row for a chain pruned to nothing names its newest checkpoint: trusted, as at the upgrade (it
+        # had been passed over, and numbering began again at 1, to collide with that checkpoint; a reviewer)
+        upgraded = memo is not None and not memo.memo and newest is None
+        vouched = (memo.seq, memo.hash) if memo is not None and (upgraded or self._memos.vouches(memo)) else None
         ahead = max((h for h in (self._committed, vouched) if h is not None), key=lambda h: h[0], default=None)
         if ahead is not None and (newest is None or ahead[0] >= newest[0]):
             return ahead
@@ -295,7 +299,11 @@ class AuditTrail:
         return None, holder if valid else ""
 
     def _unvouched(
-        self, uow: UnitOfWork | AppendWork, newest: tuple[int, bytes] | None, memo: HeadMemo | None
+        self,
+        uow: UnitOfWork | AppendWork,
+        newest: tuple[int, bytes] | None,
+        memo: HeadMemo | None,
+        entries: Sequence[AuditEntry],
     ) -> tuple[int, str, int | None] | None:
         """(first number, reason, last number) when the end an append reads from the store is not one the gateway
         vouched for, as ``check`` would report it: the append chains after it all the same (failing its callers
@@ -306,7 +314,11 @@ class AuditTrail:
         if memo is None:
             if newest is not None:
                 return newest[0], "HEAD_MEMO_MISSING", None
-            return (1, "TRAIL_DELETED", None) if uow.audit.witnessed() else None  # else a new store
+            witnessed = uow.audit.witnessed(  # the grant's or request's own row, written before its record, is not
+                consents_here=sum(e.action is AuditAction.GRANT_CONSENT for e in entries),
+                requests_here=sum(e.action is AuditAction.REQUEST_ACCESS for e in entries),
+            )
+            return (1, "TRAIL_DELETED", None) if witnessed else None  # else a new store
         if not memo.memo:  # the row an upgrade left: vouched for now, if the chain ends where it says
             if newest is None or newest == (memo.seq, memo.hash):
                 return None
@@ -374,7 +386,9 @@ class AuditTrail:
                 return broken(0, checkpoint.seq, "CHECKPOINT_SIGNATURE_INVALID")
         if first is None and before is None and not checkpoints:
             with self._db.unit_of_work() as uow:
-                if uow.audit.witnessed(committed=True):  # receipts or consents but no record: the trail deleted
+                # receipts or consents but no record: the trail deleted, unless the store's first call committed
+                # since the chain was read (its record commits with them: read after them, it is there; a reviewer)
+                if uow.audit.witnessed(committed=True) and uow.audit.heads() == (None, None):
                     return broken(0, 1, "TRAIL_DELETED")
             return ChainCheck(ok=True, records=0, checkpoints=0)  # a new store
         if first is None:  # none yet, or all pruned (the newest checkpoint is then the chain's end), or all deleted
@@ -401,8 +415,6 @@ class AuditTrail:
                 break
             checker.feed(page, wanted)
             after = page[-1].seq
-        if checker.noted is not None:  # found by an append, before anything after it
-            return broken(checker.records, *checker.noted)
         if checker.broken is not None:
             seq, reason = checker.broken
             return broken(checker.records, seq, reason, checker.missing_through)
@@ -418,6 +430,8 @@ class AuditTrail:
                 continue
             if seq > checker.last_seq or checker.hash_of(seq) != checkpoint.hash:
                 return broken(checker.records, seq, "CHECKPOINT_MISMATCH")
+        if checker.noted is not None:  # last: a break recorded once must not hide one made since (a reviewer)
+            return dataclasses.replace(broken(checker.records, *checker.noted), recorded=True)
         return ChainCheck(ok=True, records=checker.records, checkpoints=len(checkpoints))
 
     def _judge_start(self, seq: int, digest: bytes, memo: HeadMemo | None) -> tuple[int, str, int | None] | None:
@@ -501,6 +515,8 @@ class AuditTrail:
                 action=AuditAction.LIST_ACCESS_RECORDS,
                 matter_code="",
                 purpose="",
+                # an issuer's listing is on its own log too (of all its licenses' uses, it had been on no one's)
+                issuer_code=caller.code if not caller.has(Role.HOLDER_PORTAL) else "",
                 holder_code=holder_code.strip().upper(),
                 decision="LISTED",
                 reason=f"records={len(listed)}",
@@ -539,7 +555,7 @@ class AuditTrail:
         pruning would vouch for what an edit left. A checkpoint's age is its record's chained time, not the
         checkpoint's own ``at``, which no signature covers (moved back, it had made prune delete today's records)."""
         checked = self.check()
-        if not checked.ok:
+        if not checked.ok and not checked.recorded:  # a break an append recorded is known: its records may age out
             raise AuditBroken(checked)
         cutoff = self._clock.now() - older_than
         with self._db.unit_of_work(write=True) as uow:

@@ -764,8 +764,8 @@ class _AppendAudit:
     def heads(self) -> tuple[tuple[int, bytes] | None, HeadMemo | None]:
         return audit_heads(self._x)
 
-    def witnessed(self) -> bool:
-        return audit_witnessed(self._x)
+    def witnessed(self, *, consents_here: int = 0, requests_here: int = 0) -> bool:
+        return audit_witnessed(self._x, consents_here=consents_here, requests_here=requests_here)
 
     def set_head_memo(self, memo: HeadMemo) -> None:
         set_head_memo(self._x, memo)

@@ -1148,10 +1148,23 @@ _ALL_WITNESSES_SQL = _exists_any("receipts", "consents", "access_requests", _C.n
 their transaction, so witnesses only of what was committed (a check's, not an append's)."""
 
 
-def audit_witnessed(statements: Statements, *, committed: bool = False) -> bool:
+def audit_witnessed(
+    statements: Statements, *, committed: bool = False, consents_here: int = 0, requests_here: int = 0
+) -> bool:
     """Whether the store has had an audit trail: one with no record and no head memo then had its trail deleted,
-    not a new store's empty one. ``committed``: asked outside a writing transaction (``_ALL_WITNESSES_SQL``)."""
-    return statements.first(_ALL_WITNESSES_SQL if committed else _WITNESSES_SQL) is not None
+    not a new store's empty one. ``committed``: asked outside a writing transaction (``_ALL_WITNESSES_SQL``); else
+    in an append's, where ``consents_here`` and ``requests_here`` of the consents and access requests are its own
+    (a grant's or a request's, written before its record): more than those witness a trail (a reviewer)."""
+    if statements.first(_ALL_WITNESSES_SQL if committed else _WITNESSES_SQL) is not None:
+        return True
+    if committed:
+        return False
+    counted = statements.first(
+        f"SELECT (SELECT count(*) FROM (SELECT 1 FROM consents LIMIT {int(consents_here) + 1}) AS c), "
+        f"(SELECT count(*) FROM (SELECT 1 FROM access_requests LIMIT {int(requests_here) + 1}) AS r)"
+    )
+    assert counted is not None
+    return int(counted[0]) > consents_here or int(counted[1]) > requests_here
 
 
 def set_head_memo(statements: Statements, memo: HeadMemo) -> None:
@@ -1215,8 +1228,10 @@ class AuditRepository:
         """The newest record's (number, hash) and the head memo (``audit_heads``)."""
         return audit_heads(SessionStatements(self._s))
 
-    def witnessed(self, *, committed: bool = False) -> bool:
-        return audit_witnessed(SessionStatements(self._s), committed=committed)
+    def witnessed(self, *, committed: bool = False, consents_here: int = 0, requests_here: int = 0) -> bool:
+        return audit_witnessed(
+            SessionStatements(self._s), committed=committed, consents_here=consents_here, requests_here=requests_here
+        )
 
     def head_memo(self) -> HeadMemo | None:
         row = SessionStatements(self._s).first(_HEAD_MEMO_SQL)

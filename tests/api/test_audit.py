@@ -19,7 +19,7 @@ from gateway.store.models import AccessRecordRow
 from protos.zzgw.v1 import audit_pb2, audit_pb2_grpc, verification_pb2, verification_pb2_grpc
 from tests.api.test_documents import document_of
 from tests.api.test_verification import USE, batch_issue, claim, issue, verify
-from tests.conftest import ADMIN, MARKET, POLICE, PORTAL, TAX, RunningGateway, error_details
+from tests.conftest import ADMIN, MARKET, POLICE, PORTAL, TAX, RunningGateway, error_details, start_gateway
 
 
 def audit_stub(running: RunningGateway, member: str) -> audit_pb2_grpc.AuditServiceStub:
@@ -159,10 +159,10 @@ def test_an_issuer_lists_the_records_of_one_holders_licenses(running: RunningGat
         verify(running, license_id=license.license_id)
     market = audit_stub(running, MARKET)
 
-    def listed(holder_code: str) -> list[audit_pb2.AccessRecord]:
-        return list(
-            market.ListAccessRecords(audit_pb2.ListAccessRecordsRequest(holder_code=holder_code, limit=500)).records
-        )
+    def listed(holder_code: str, *, listings: bool = False) -> list[audit_pb2.AccessRecord]:
+        """Its records of ``holder_code``'s licenses' uses; with ``listings``, its own listings too."""
+        found = market.ListAccessRecords(audit_pb2.ListAccessRecordsRequest(holder_code=holder_code, limit=500))
+        return [r for r in found.records if listings or r.action != "LIST_ACCESS_RECORDS"]
 
     mine = listed(first.holder.code)
     assert [r.license_id for r in mine] == [first.license_id, first.license_id]  # newest first, the holder's only
@@ -172,6 +172,9 @@ def test_an_issuer_lists_the_records_of_one_holders_licenses(running: RunningGat
     nobody = samples.citizen_id(7, dt.date(1990, 5, 17))
     assert listed(nobody) == [] and listed(TAX) == []
     assert {first.license_id, second.license_id} <= {r.license_id for r in listed("")}  # unfiltered: all its own
+    # its listings are on its own log, the one of everything too (it had been on no one's; a reviewer)
+    own = [(r.caller, r.reason) for r in listed("", listings=True) if r.action == "LIST_ACCESS_RECORDS"]
+    assert own[:2] == [(MARKET, own[0][1]), (MARKET, "records=0")] and own[0][1].startswith("records=")
     # the filter narrows an issuer's own records, never widens them: the police issued none of the company's licenses
     police = audit_stub(running, POLICE)
     assert not police.ListAccessRecords(audit_pb2.ListAccessRecordsRequest(holder_code=first.holder.code)).records
@@ -339,3 +342,32 @@ def test_checkpoints_removals_and_retention(running: RunningGateway, tmp_path: P
             assert (cut.ok, cut.reason, cut.first_broken, cut.last_broken) == (False, "DELETED_FROM_START", 11, 11)
         finally:
             db.dispose()
+
+
+def test_a_trail_deleted_from_a_store_with_consents_only_is_found_by_the_next_grant(tmp_path: Path) -> None:
+    """The next append counted only receipts as witnesses of a deleted trail: consents and access requests are
+    written before their record, in its transaction. A store with consents and no receipt, its trail deleted, had
+    its next grant numbered from 1 and checked ok for good (a reviewer)."""
+    from tests.api.test_sharing import grant, id_card
+
+    url = f"sqlite:///{tmp_path / 'zzgw.db'}"
+    first = start_gateway(tmp_path / "var", url)
+    try:
+        card = id_card(first).license
+        grant(first, card.holder.code)
+        assert audit_stub(first, ADMIN).VerifyAuditLog(audit_pb2.VerifyAuditLogRequest()).ok
+        with first.gateway.db.engine.begin() as connection:
+            assert connection.execute(text("SELECT count(*) FROM receipts")).scalar() == 0
+            for table in ("access_record_subjects", "access_records", "audit_checkpoints", "audit_head"):
+                connection.execute(text(f"DELETE FROM {table}"))
+    finally:
+        first.server.stop(0)
+        first.gateway.close()
+    again = start_gateway(tmp_path / "var", url)  # a restart: nothing remembered of the chain
+    try:
+        grant(again, card.holder.code)
+        check = audit_stub(again, ADMIN).VerifyAuditLog(audit_pb2.VerifyAuditLogRequest())
+        assert (check.ok, check.first_broken, check.reason) == (False, 1, "TRAIL_DELETED")
+    finally:
+        again.server.stop(0)
+        again.gateway.close()

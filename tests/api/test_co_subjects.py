@@ -252,7 +252,7 @@ def test_a_form_refused_from_the_certificate_is_on_her_log_and_its_issuers(runni
     assert sorted((r.license_id, r.decision) for r in newest) == sorted(
         [(card.license_id, "PERMIT"), (license_id, "DENY")]
     )
-    assert [(r.license_id, r.decision, r.reason) for r in log_of(running, wife).records][0] == (
+    assert next((r.license_id, r.decision, r.reason) for r in log_of(running, wife).records) == (
         license_id,
         "DENY",
         refused_reason,
