@@ -114,6 +114,15 @@ class ImportReport:
         return self.lines - self.created - self.existing - self.failed
 
 
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _inert(cell: object) -> object:
+    """A CSV cell Excel would read as a formula (=HYPERLINK(…) in an imported name) after a ``'``, which Excel shows
+    the text behind and does not evaluate (OWASP's CSV injection advice; a reviewer)."""
+    return f"'{cell}" if isinstance(cell, str) and cell.startswith(_FORMULA_STARTS) else cell
+
+
 class FailureFile:
     """Every failed line of an import, written as the import finds it (``--failures FILE``): line, field, reason,
     message and the record as it is in the file (empty for one too large to read), a row for each failed field. The
@@ -125,7 +134,8 @@ class FailureFile:
     it had; the file is written anew by each run, which finds again every line that still fails (none was issued).
     Rows come in the order the failures are found: a line that cannot be read is found as it is read, a line the
     gateway refuses when its answer comes, after later lines were read. Text that is no Unicode (a byte of another
-    encoding, a lone ``\\ud800`` escape) is written as its ``\\udc..`` escape."""
+    encoding, a lone ``\\ud800`` escape) is written as its ``\\udc..`` escape; in CSV, a cell Excel would read as
+    a formula is written after a ``'`` (``_inert``)."""
 
     COLUMNS = ("line", "field", "reason", "message", "record")
 
@@ -156,7 +166,7 @@ class FailureFile:
                 for failure in failures:
                     row = (failure.line, failure.field, failure.reason, failure.message, record)
                     if self._writer:
-                        self._writer.writerow(row)
+                        self._writer.writerow([_inert(cell) for cell in row])
                     else:
                         self._handle.write(json.dumps(dict(zip(self.COLUMNS, row, strict=True)), ensure_ascii=False))
                         self._handle.write("\n")
@@ -421,7 +431,7 @@ def _entries(path: Path, fmt: str | None, encoding: str) -> Iterator[tuple[int, 
                 if line is None:
                     yield number, Failure(number, "", "RECORD_TOO_LARGE", _too_large(number, number, length)), text
                 elif _utf8_misread(line, encoding):  # whether its bytes read in the encoding or not
-                    yield number, _bad_encoding(number, encoding, utf8=True), text
+                    yield number, _bad_encoding(number, encoding, utf8=True), _as_utf8(text, encoding)
                 elif _UNDECODABLE.search(line):
                     yield number, _bad_encoding(number, encoding), text
                 elif line.strip():
@@ -473,7 +483,14 @@ def _entries(path: Path, fmt: str | None, encoding: str) -> Iterator[tuple[int, 
                 if failure.reason == "BAD_ENCODING":
                     raise _not_encoded(path, encoding, failure)
                 raise ValueError(f"the header of {path} (line {lines.first}) cannot be read: {failure.message}")
-            yield lines.first, failure, lines.text
+            utf8 = failure.reason == "BAD_ENCODING" and failure.message.startswith(_IS_UTF8)
+            yield lines.first, failure, _as_utf8(lines.text, encoding) if utf8 else lines.text
+
+
+def _as_utf8(text: str, encoding: str) -> str:
+    """A record ``_utf8_misread`` found, as the file holds it: its bytes read as UTF-8 (the failures file had kept
+    the misreading, 娴庡崡… for 济南…; a reviewer)."""
+    return text.encode(encoding, errors="surrogateescape").decode("utf-8", errors="replace")
 
 
 LABELS_SECONDS = 10.0

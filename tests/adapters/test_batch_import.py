@@ -317,6 +317,13 @@ def test_utf8_read_as_gb18030_is_refused_not_garbled(tmp_path: Path) -> None:
     assert isinstance(second, Failure) and (second.line, second.reason) == (3, "BAD_ENCODING")
     assert second.message.startswith("该行是 UTF-8 编码，不是 gb18030（the line is UTF-8, not gb18030")
     assert isinstance(third, dict) and third["holder"]["name"] == "丙"
+    # the failures file keeps the line as the file holds it, not as misread (a reviewer)
+    from adapters.batch_import import _records
+
+    assert [text for _, _, text in _records(joined, None, "gb18030")][1] == "x,B,青岛乙公司"
+    jsonl_joined = tmp_path / "joined.jsonl"
+    jsonl_joined.write_bytes('{"a": "甲"}\n'.encode("gbk") + '{"name": "青岛乙公司"}\n'.encode())
+    assert [text for _, _, text in _records(jsonl_joined, None, "gb18030")][1] == '{"name": "青岛乙公司"}'
 
     jsonl = tmp_path / "utf8.jsonl"
     jsonl.write_text('{"holder": {"name": "济南甲公司"}}\n', encoding="utf-8")
@@ -1115,6 +1122,20 @@ def test_a_csv_failures_file_opens_in_excel_and_holds_the_rows_as_written(
     assert rows[0]["record"] == written_rows[2]
     assert rows[1]["record"] == written_rows[3] and "某食品\n有限公司" in rows[1]["record"]
     assert report.created == 1 and report.failed == 2
+
+
+def test_a_csv_failures_file_holds_no_formula_excel_would_run(tmp_path: Path) -> None:
+    """An imported text beginning =, +, -, @ is written after a ' in the CSV, which Excel shows and does not run
+    (=HYPERLINK(…) in a failed line had become a live link; a reviewer); JSON Lines keeps it as it is."""
+    from adapters.batch_import import FailureFile
+
+    formula = '=HYPERLINK("http://evil.example","点此")'
+    failure = Failure(2, "holder.name", "BAD_NAME", "-名称有误")
+    for name, expected in (("f.csv", ("'-名称有误", "'" + formula)), ("f.jsonl", ("-名称有误", formula))):
+        with FailureFile(tmp_path / name) as written:
+            written.write([failure], formula)
+        (row,) = _failure_rows(tmp_path / name)
+        assert (row["message"], row["record"]) == expected, name
 
 
 def test_an_import_whose_failures_file_cannot_be_written_stops(running: RunningGateway, tmp_path: Path) -> None:
