@@ -362,9 +362,15 @@ class HttpServer:
         self._server.run(sockets=[self._socket])
 
     def start(self) -> None:
+        """Start serving; OSError when uvicorn ended without starting: the listening socket is closed, so that its
+        connections are refused rather than left waiting in a backlog nobody reads (with several workers on one
+        port, a share of every client's; a reviewer)."""
         self._thread.start()
         while not self._server.started and self._thread.is_alive():
             threading.Event().wait(0.01)
+        if not self._server.started:
+            self._socket.close()
+            raise OSError(f"the HTTP server on port {self.port} did not start (see the log above)")
 
     def stop(self) -> None:
         self._server.should_exit = True

@@ -87,6 +87,23 @@ def test_a_request_made_before_the_server_has_started_is_answered_once_it_has() 
         http.stop()
 
 
+def test_a_server_that_cannot_start_stops_listening(monkeypatch: pytest.MonkeyPatch) -> None:
+    """uvicorn ending in its thread without starting had left the port listening, its connections waiting for ever
+    (a reviewer): start() says so, and the port refuses."""
+    import uvicorn
+
+    def fails(_server: object, sockets: object = None) -> None:  # as uvicorn does when its startup fails: it logs
+        return None
+
+    monkeypatch.setattr(uvicorn.Server, "run", fails)
+    http = HttpServer(HttpApp(timestamp=None, crl=lambda: b"\x30\x03crl"), "127.0.0.1:0")
+    with pytest.raises(OSError, match=f"the HTTP server on port {http.port} did not start"):
+        http.start()
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", http.port), timeout=5)
+    http.stop()
+
+
 def test_without_sm2_seals_there_is_no_sm2_crl() -> None:
     http = HttpServer(HttpApp(timestamp=None, crl=lambda: b"\x30\x03crl"), "127.0.0.1:0")
     http.start()
