@@ -367,17 +367,41 @@ _CHECKED_CODE_TYPES = frozenset({"111", "001", "554"})
 1-32 letters, digits or '-' (a passport number, 其他)."""
 
 
-def holder_code_type_for(code: str, license_type: LicenseType) -> str:
-    """The holder code type a code named with ``license_type`` (a claim about one of its licenses) is checked by:
-    its form's (``holder_code_type_by_form``) when the type's holders have codes of it; else a type of theirs that
-    takes any code (a passport number); else their first. A 公民身份号码 with a digit dropped, a 15-digit one or a
-    credit code, claimed of a 居民身份证, is so refused as a 公民身份号码 (``BAD_CITIZEN_ID``): read as 其他 by its
-    form, it had been compared with the holder's and answered 7 (partly wrong), counted against the department."""
+def checked_claimed_holder_code(code: str, license_type: LicenseType, *, field: str = "holder_code") -> str:
+    """A holder code named with ``license_type`` (a claim about one of its licenses), checked as a code its holders
+    may have: by its form's type (``holder_code_type_by_form``) when theirs; else by a type of theirs that takes any
+    code (a passport number, 其他), which also takes a passport number of a 公民身份号码's form; else by their first.
+    A 公民身份号码 with a digit dropped, a 15-digit one or a credit code, claimed of a 居民身份证, is so refused as a
+    公民身份号码 (``BAD_CITIZEN_ID``): read as 其他 by its form, it had been compared with the holder's and answered 7
+    (partly wrong), counted against the department. A valid code of a type the holders never have (a 公民身份号码 for a
+    食品生产许可证) is ``BAD_HOLDER_CODE_TYPE``, not a check character said wrong of a number that is right (a
+    reviewer). InvalidRequestError when it is bad."""
     form = holder_code_type_by_form(code)
     allowed = license_type.holder_code_types
-    if form in allowed:
-        return form
-    return next((kind for kind in allowed if kind not in _CHECKED_CODE_TYPES), allowed[0])
+    loose = next((kind for kind in allowed if kind not in _CHECKED_CODE_TYPES), None)
+    errors: list[FieldViolation] = []
+    checked = check_holder_code(field, form, code, errors)
+    if form in allowed and (not errors or loose is None):
+        if errors:
+            raise InvalidRequestError(errors)
+        return checked
+    if loose is not None:
+        return checked_holder_code(code, code_type=loose, field=field)
+    if form in _CHECKED_CODE_TYPES and not errors:
+        names = "或".join(HOLDER_CODE_TYPES[kind] for kind in allowed)
+        raise InvalidRequestError(
+            [
+                _v(
+                    field,
+                    "BAD_HOLDER_CODE_TYPE",
+                    _said(
+                        f"{license_type.name}的持证主体代码须为{names}，所填为{HOLDER_CODE_TYPES[form]}",
+                        f"{license_type.name} holders have codes of type {', '.join(allowed)}, not {form}",
+                    ),
+                )
+            ]
+        )
+    return checked_holder_code(code, code_type=allowed[0], field=field)
 
 
 def check_holder_code(field: str, code_type: str, code: str, errors: list[FieldViolation]) -> str:
@@ -615,6 +639,8 @@ def check_fields(
             errors.append(unknown_field(f"fields.{key[:64]}", license_type, key))
             continue
         value = composed(plain_spaces(value))
+        if spec.value_type in (ValueType.CITIZEN_ID, ValueType.USCC):  # typed in full width: the same code, as a
+            value = half_width(value)  # holder's is (a reviewer: this field's had still been refused "须为17位数字")
         if value:
             if problem := _field_problem(spec, value):
                 errors.append(problem)

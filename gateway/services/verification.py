@@ -75,7 +75,6 @@ from gateway.domain.identifiers import (
     FORMAT_CHARACTERS,
     LicenseId,
     find_by_number,
-    half_width,
     license_id_violation,
     scanned_code,
     typed_license_id,
@@ -83,7 +82,7 @@ from gateway.domain.identifiers import (
 from gateway.domain.model import CHINA_TZ, Clock, License, LicenseStatus, Member, Role
 from gateway.domain.pdf_refusals import pdf_refusal
 from gateway.domain.seals import Seal
-from gateway.domain.validation import checked_holder_code, holder_code_type_for
+from gateway.domain.validation import checked_claimed_holder_code
 from gateway.domain.verification import (
     HOLDER_NAME,
     NOT_FOUND,
@@ -879,9 +878,7 @@ class VerificationService:
                 "holder_code", "BAD_CHARACTERS", "持证主体代码含有控制字符（a holder code has no control characters）"
             )
         if holder_code:  # a mistyped check character is bad input, not a license "not found" (5) on a receipt
-            holder_code = half_width(holder_code)  # typed in full width: the same code
-            kind = holder_code_type_for(holder_code, self._catalog.license_types[type_code])
-            holder_code = checked_holder_code(holder_code, code_type=kind)
+            holder_code = checked_claimed_holder_code(holder_code, self._catalog.license_types[type_code])
         number = _claimed_number(license_number)
         subjects: tuple[str, ...] = ()  # a claim that found no license names no one
         if not (holder_code or number or any(v.strip() for v in fields.values())):  # nothing claimed at all

@@ -2236,7 +2236,7 @@ def test_a_holder_code_no_holder_of_the_type_has_is_bad_input_not_a_wrong_claim(
     for code, reason in (
         (issued.holder.code[:-1], "BAD_USCC"),
         (issued.holder.code + "1", "BAD_USCC"),
-        ("370102199304131038", "BAD_CHECK_CHARACTER"),
+        ("370102199304131038", "BAD_HOLDER_CODE_TYPE"),  # a right 公民身份号码: no check character said wrong
     ):
         with pytest.raises(grpc.RpcError) as caught:
             claim(running, **base, holder_code=code)

@@ -11,8 +11,9 @@ import pytest
 from gateway.bootstrap import samples
 from gateway.domain.catalog import Catalog
 from gateway.domain.errors import FieldViolation, InvalidLicenseError, InvalidRequestError, PermissionDeniedError
+from gateway.domain.identifiers import half_width
 from gateway.domain.model import Holder, LicenseDraft, Member, Role
-from gateway.domain.validation import check_text, checked_holder_code, holder_code_type_for, validate_issue
+from gateway.domain.validation import check_text, checked_claimed_holder_code, checked_holder_code, validate_issue
 from gateway.services.members import load_bootstrap_catalog, load_demo_members
 
 TODAY = dt.date(2025, 1, 1)
@@ -294,35 +295,35 @@ def test_holder_citizen_id_with_an_impossible_birth_date() -> None:
 
 
 @pytest.mark.parametrize(
-    ("type_name", "code", "checked_as"),
+    ("type_name", "code", "refused"),
     [
-        ("居民身份证", "37010219930413103", "111"),  # a digit dropped: of 其他's form, but no holder's code
-        ("居民身份证", "370102930413103", "111"),  # a 15-digit first-generation number
-        ("居民身份证", "91370100MA3C4K7L6M", "111"),  # a credit code
-        ("居民身份证", "370102199304131038", "111"),
-        ("营业执照", "91370100MA3C4K7L6", "001"),
-        ("护照", "E12345678", "414"),  # a passport number: the passport's holders may have one
-        ("护照", "37010219930413103", "414"),
-        ("出生医学证明", "TMP-2024-0001", "099"),
+        ("居民身份证", "37010219930413103", "BAD_CITIZEN_ID"),  # a digit dropped: of 其他's form, but no holder's code
+        ("居民身份证", "370102930413103", "BAD_CITIZEN_ID"),  # a 15-digit first-generation number
+        ("居民身份证", "91370100MA3C4K7L6M", "BAD_HOLDER_CODE_TYPE"),  # a credit code
+        ("居民身份证", "370102199304131038", ""),
+        ("居民身份证", "３７０１０２１９９３０４１３１０３８", ""),  # typed in full width
+        ("营业执照", "91370100MA3C4K7L6", "BAD_USCC"),
+        ("营业执照", "370102199304131038", "BAD_HOLDER_CODE_TYPE"),  # a right 公民身份号码, of a type it is not
+        ("护照", "E12345678", ""),  # a passport number: the passport's holders may have one
+        ("护照", "37010219930413103", ""),
+        ("护照", "370102199304131030", ""),  # a passport number of a 公民身份号码's form, its check character not one
+        ("出生医学证明", "TMP-2024-0001", ""),
     ],
 )
 def test_a_holder_code_named_with_a_type_is_checked_as_its_holders_codes(
-    type_name: str, code: str, checked_as: str
+    type_name: str, code: str, refused: str
 ) -> None:
     (license_type,) = [t for t in CATALOG.license_types.values() if t.name == type_name]
-    assert holder_code_type_for(code, license_type) == checked_as
-
-
-def test_a_holder_code_typed_in_full_width_is_the_same_code_at_every_entry() -> None:
-    """CheckClaim took a code typed through a Chinese input method (３７０１…) while issuance, ListHolderLicenses and
-    PrefillForm refused it "须为17位数字加1位数字或X" with 18 digits showing (a standards tester): all check it here."""
-    record = birth_certificate()
-    code = record["holder"]["code"]
-    wide = code.translate({ord(c): ord(c) + 0xFEE0 for c in "0123456789X"})
-    assert wide != code and checked_holder_code(wide, code_type="111") == code
-    assert checked_holder_code("９１３７０１００ＭＡ３Ｃ４Ｋ７Ｌ６Ｍ", code_type="001") == "91370100MA3C4K7L6M"
-    record["holder"] = {**record["holder"], "code": wide}
-    assert validate_issue(draft(record), CATALOG, MEMBERS[HEALTH], TODAY).holder.code == code
+    if not refused:
+        assert checked_claimed_holder_code(code, license_type) == half_width(code)
+        return
+    with pytest.raises(InvalidRequestError) as caught:
+        checked_claimed_holder_code(code, license_type)
+    assert [(v.field, v.reason) for v in caught.value.violations] == [("holder_code", refused)]
+    if type_name == "营业执照" and refused == "BAD_HOLDER_CODE_TYPE":
+        assert caught.value.violations[0].description.startswith(
+            "营业执照的持证主体代码须为统一社会信用代码，所填为公民身份号码"
+        )
 
 
 def test_a_15_digit_citizen_id_is_said_to_be_the_old_one() -> None:
