@@ -285,7 +285,7 @@ def count_records(
     fmt: str | None = None,
     *,
     encoding: str = ENCODING,
-    labels: Callable[[], Mapping[str, Sequence[str]]] | None = None,
+    labels: Callable[[], Mapping[str, Mapping[str, Sequence[str]]]] | None = None,
 ) -> int:
     """How many records ``read_records`` gives (each a line of the import's report and of its progress bar, which so
     ends at 100% with the import). Read before anything is sent, so a file in another encoding is refused whole
@@ -294,7 +294,7 @@ def count_records(
     count, naming each such column and the first line)."""
     count = 0
     read_as_encoded = False  # a line of other characters than ASCII read in the encoding: the file is in it
-    labelled: dict[str, list[str]] | None = None  # the CSV header's columns named by a label
+    labelled: dict[str, Mapping[str, Sequence[str]]] | None = None  # the CSV header's columns named by a label
     filled: set[str] = set()  # those that rows fill
     first_filled = 0
     for number, entry, _ in _entries(path, fmt, encoding):
@@ -302,7 +302,13 @@ def count_records(
         if labels is not None and isinstance(entry, dict):
             if labelled is None:
                 labelled = labelled_columns([column for column in entry if column is not None], labels)
-            if now := {column for column in labelled if entry[column].strip()} - filled:
+            kind = str(entry.get("type_code") or "").strip().upper()  # a row fills a label of its own type only
+            now = {
+                column
+                for column, meant in labelled.items()
+                if entry[column].strip() and (not kind or any(kind in types for types in meant.values()))
+            }
+            if now := now - filled:
                 filled |= now
                 first_filled = first_filled or number
         if isinstance(entry, Failure) and entry.reason == "BAD_ENCODING" and not read_as_encoded:
@@ -311,7 +317,7 @@ def count_records(
         if not read_as_encoded and not isinstance(entry, Failure):
             read_as_encoded = not all(str(cell).isascii() for cell in _texts(entry))
     if filled:  # in the header's order
-        named = {column: meant for column, meant in (labelled or {}).items() if column in filled}
+        named = {column: list(meant) for column, meant in (labelled or {}).items() if column in filled}
         raise ValueError(f"the header of {path} cannot be read: {labelled_problem(named, first_filled)}")
     return count
 
@@ -497,25 +503,29 @@ LABELS_SECONDS = 10.0
 """How long the import waits for the catalog's labels (``field_labels``)."""
 
 
-def field_labels(channel_factory: Callable[[], grpc.Channel]) -> dict[str, list[str]]:
+def field_labels(channel_factory: Callable[[], grpc.Channel]) -> dict[str, dict[str, list[str]]]:
     """The columns each label of the gateway's catalog names (生产者名称: ``fields.producer_name``; a field's form
     labels too, and a type's label of its number: 许可证编号, ``license_number``), asked once (``ListLicenseTypes``)
     for ``csv_header_problem``: the import knows no catalog of its own. Empty when the gateway does not answer: the
-    header's check is then as without it, and the import says what the gateway does."""
+    header's check is then as without it, and the import says what the gateway does. Label: {column: the types whose
+    label it is}, so that a row fills a label's column only of its own type (a 备注 filled in a 食品生产许可证's row
+    is not the 结婚证's remarks; it had refused the whole file, naming a column that type has not; a reviewer)."""
     try:
         with channel_factory() as channel:
             catalog = catalog_pb2_grpc.CatalogServiceStub(channel)
             listed = catalog.ListLicenseTypes(catalog_pb2.ListLicenseTypesRequest(), timeout=LABELS_SECONDS)
     except grpc.RpcError:
         return {}
-    labels: dict[str, list[str]] = {}
+    labels: dict[str, dict[str, list[str]]] = {}
     for license_type in listed.license_types:
         named = [(license_type.license_number_label, "license_number")]
         named += [(label, f"fields.{f.key}") for f in license_type.fields for label in (f.label, *f.form_labels)]
         for label, column in named:
-            if label and column not in labels.setdefault(label, []):
-                labels[label].append(column)
-    return {label: sorted(columns) for label, columns in labels.items()}
+            if label:
+                types = labels.setdefault(label, {}).setdefault(column, [])
+                if license_type.type_code not in types:
+                    types.append(license_type.type_code)
+    return {label: dict(sorted(columns.items())) for label, columns in labels.items()}
 
 
 def _too_large(first: int, last: int, length: int) -> str:

@@ -177,25 +177,27 @@ def csv_header_problem(header: Sequence[str]) -> str:
     )
 
 
-def labelled_columns(header: Sequence[str], labels: Callable[[], Mapping[str, Sequence[str]]]) -> dict[str, list[str]]:
+def labelled_columns(
+    header: Sequence[str], labels: Callable[[], Mapping[str, Mapping[str, Sequence[str]]]]
+) -> dict[str, Mapping[str, Sequence[str]]]:
     """The columns of ``header`` named by a label of the catalog instead of a key, as is or after ``fields.``
     (生产者名称 or fields.生产者名称 for ``fields.producer_name``), each with the columns its label names (公民身份号码:
     ``fields.citizen_id`` or ``license_number``). A department's export names its columns by label, and each row had
-    failed as ``unknown keys: 生产者名称`` (a scenario tester). ``labels`` (label: columns) is called only for a
-    header with a column that is not ASCII, as every key is, and no more than once.
+    failed as ``unknown keys: 生产者名称`` (a scenario tester). ``labels`` (label: {column: the types whose label it
+    is}) is called only for a header with a column that is not ASCII, as every key is, and no more than once.
 
     Such a column is not read as the one its label names: a label may name several, and the file's types are not
     known from its header. Nor is it refused for being there: 备注 is a field's label and an Excel template's column,
     which, left empty, the import ignores."""
-    found: dict[str, list[str]] = {}
-    catalog: Mapping[str, Sequence[str]] | None = None
+    found: dict[str, Mapping[str, Sequence[str]]] = {}
+    catalog: Mapping[str, Mapping[str, Sequence[str]]] | None = None
     for name in header:
         label = name.strip().lstrip("\ufeff").removeprefix("fields.")
         if label.isascii():
             continue
         catalog = labels() if catalog is None else catalog
         if meant := catalog.get(label):
-            found[name] = list(meant)
+            found[name] = meant
     return found
 
 

@@ -993,7 +993,8 @@ def test_a_csv_column_named_by_a_fields_label_is_refused_naming_its_key(
     header, *rows = path.read_bytes().decode("utf-8").split("\r\n")
     labelled = header.replace("fields.producer_name", "生产者名称").replace("fields.food_category", "fields.食品类别")
     rows = [f"{row},,," for row in rows[:3]]
-    rows[2] = rows[2][:-2] + "110101199003070035,,"  # line 4: a holder's code under the label of two columns
+    # line 4: a code under a label of two columns, of other types than the row's: left to the row (a reviewer)
+    rows[2] = rows[2][:-2] + "110101199003070035,,"
     path.write_text("\n".join([labelled + ",公民身份号码,备注,说明", *rows]) + "\n", encoding="utf-8")
     env = {**os.environ, "ZZGW_DATA_DIR": str(running.data_dir), "ZZGW_DATABASE_URL": ""}
     command = zzgw_command("import", "--issuer", MARKET, "--target", running.address, str(path))
@@ -1003,11 +1004,9 @@ def test_a_csv_column_named_by_a_fields_label_is_refused_naming_its_key(
     assert done.returncode == 2, done.stderr
     assert done.stderr == (
         f"zzgw import: the header of {path} cannot be read: 表头中有以名称而非键命名的列："
-        "生产者名称 是 fields.producer_name 的名称；fields.食品类别 是 fields.food_category 的名称；"
-        "公民身份号码 是 fields.citizen_id 或 license_number 的名称，列名须用键，第 2 行已填写"
-        "（columns named by a label, not a key: 生产者名称 is the label of fields.producer_name; fields.食品类别 is "
-        "the label of fields.food_category; 公民身份号码 is the label of fields.citizen_id or license_number; line 2 "
-        "fills them in）\n"
+        "生产者名称 是 fields.producer_name 的名称；fields.食品类别 是 fields.food_category 的名称，列名须用键，"
+        "第 2 行已填写（columns named by a label, not a key: 生产者名称 is the label of fields.producer_name; "
+        "fields.食品类别 is the label of fields.food_category; line 2 fills them in）\n"
     )
     assert not _committed(running, records[0]["request_id"])
 
@@ -1018,13 +1017,13 @@ def test_the_catalog_is_asked_for_labels_only_of_a_header_that_may_hold_one(
     from adapters.batch_import import field_labels
 
     labels = field_labels(factory(running))
-    assert labels["生产者名称"] == ["fields.producer_name"] and labels["许可证编号"] == ["license_number"]
-    assert labels["公民身份号码"] == ["fields.citizen_id", "license_number"]
+    assert list(labels["生产者名称"]) == ["fields.producer_name"] and list(labels["许可证编号"]) == ["license_number"]
+    assert list(labels["公民身份号码"]) == ["fields.citizen_id", "license_number"]
     assert field_labels(lambda: grpc.insecure_channel("127.0.0.1:1")) == {}  # no answer: the rows say it, as before
 
     asked: list[int] = []
 
-    def counted() -> dict[str, list[str]]:
+    def counted() -> dict[str, dict[str, list[str]]]:
         asked.append(1)
         return labels
 
@@ -1033,6 +1032,15 @@ def test_the_catalog_is_asked_for_labels_only_of_a_header_that_may_hold_one(
     template = tmp_path / "template.csv"
     template.write_text("type_code,备注,说明\nx,,\ny,,\n", encoding="utf-8")
     assert count_records(template, labels=counted) == 2 and asked == [1]  # asked once; 备注 left empty: ignored
+    # 备注 is the 结婚证's remarks: filled in rows of a type without it, the rows say so, the file is not refused as
+    # named by its label (it had been, naming a column the type has not; a reviewer)
+    permit_type = permits(1, "LB")[0]["type_code"]
+    noted = tmp_path / "noted.csv"
+    noted.write_text(f"type_code,备注\n{permit_type},加急\n", encoding="utf-8")
+    assert count_records(noted, labels=counted) == 1
+    noted.write_text("type_code,生产者名称\n" + permit_type + ",某食品厂\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"生产者名称 是 fields\.producer_name 的名称"):
+        count_records(noted, labels=counted)
 
 
 def _failure_rows(path: Path) -> list[dict[str, Any]]:
