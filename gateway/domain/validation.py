@@ -77,7 +77,7 @@ FIELD_LABELS: Mapping[str, str] = {
     "valid_from": "有效期起始日期",
     "valid_until": "有效期截止日期",
     "region_code": "行政区划代码",
-    "serial": "序列号",
+    "serial": "流水号",
     "reason": "原因",
     "use.purpose": "用证事由",
 }
@@ -173,12 +173,13 @@ def validate_issue(draft: LicenseDraft, catalog: Catalog, issuer: Member, today:
     region_code = draft.region_code or issuer.region
     if problem := region_code_problem(region_code):
         errors.append(_v("region_code", "BAD_REGION_CODE", _problem("region_code", "行政区划代码", problem)))
-    if draft.serial and not _SERIAL_RE.match(draft.serial):
+    serial = draft.serial.upper()  # a UUID as most systems print it, in lower case: the identifier's is upper
+    if serial and not _SERIAL_RE.match(serial):
         errors.append(
             _v(
                 "serial",
                 "BAD_SERIAL",
-                _said("序列号须为1至32位数字或大写字母", "serial must be 1-32 characters of 0-9A-Z"),
+                _said("流水号须为1至32位数字或字母", "serial must be 1-32 characters of 0-9A-Z"),
             )
         )
     fields = check_fields(license_type, draft.fields, errors, partial=False)
@@ -209,7 +210,7 @@ def validate_issue(draft: LicenseDraft, catalog: Catalog, issuer: Member, today:
         valid_until=valid_until,
         region_code=region_code,
         fields=fields,
-        serial=draft.serial,
+        serial=serial,
     )
 
 

@@ -477,7 +477,7 @@ class IssuanceService:
                 item.outcome = self._number_taken(*key)
             elif item.license.license_id in existing_ids:
                 item.outcome = AlreadyExistsError(
-                    f"序列号 {item.draft.serial} 已被另一证照使用"
+                    f"流水号 {item.draft.serial} 已被另一证照使用"
                     f"（serial {item.draft.serial} is used by another license）",
                     reason="SERIAL_TAKEN",
                 )

@@ -234,7 +234,7 @@ BAD_INPUT = [
     ("ISO week field date", "fields.established_on", "2024-W01-1", "fields.established_on", "BAD_DATE"),
     ("bad field USCC", "fields.uscc", "91370100MA3C4K7L6N", "fields.uscc", "BAD_CHECK_CHARACTER"),
     ("bad region", "region_code", "990000", "region_code", "BAD_REGION_CODE"),
-    ("bad serial", "serial", "abc", "serial", "BAD_SERIAL"),
+    ("bad serial", "serial", "ab-c", "serial", "BAD_SERIAL"),
     ("over-long field", "fields.company_name", "名" * 201, "fields.company_name", "TOO_LONG"),
 ]
 

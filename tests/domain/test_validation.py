@@ -144,7 +144,7 @@ def test_every_violation_is_collected_at_once() -> None:
         "holder": {"name": "", "code_type": "001", "code": "91370100MA3C4K7L6N"},
         "issue_date": "2024-02-30",
         "region_code": "990000",
-        "serial": "abc",
+        "serial": "ab-c",
         "fields": {**record["fields"], "established_on": "soon", "shoe_size": "42", "legal_representative": ""},
     }
     assert violations(record, MARKET) == {
@@ -324,6 +324,18 @@ def test_a_holder_code_named_with_a_type_is_checked_as_its_holders_codes(
         assert caught.value.violations[0].description.startswith(
             "营业执照的持证主体代码须为统一社会信用代码，所填为公民身份号码"
         )
+
+
+def test_a_serial_in_lower_case_is_the_identifiers_in_upper_case() -> None:
+    """A UUID as most systems print it had been refused "序列号须为…大写字母", while every other identifier is
+    case-folded (a standards tester); GB/T 36904 calls the part 流水号."""
+    record = {**samples.food_permit(10), "serial": "b4a7b76a473e420b9c18b081ce991ccc"}
+    assert validate_issue(draft(record), CATALOG, MEMBERS[MARKET], TODAY).serial == "B4A7B76A473E420B9C18B081CE991CCC"
+    with pytest.raises(InvalidLicenseError) as refused:
+        validate_issue(draft({**record, "serial": "b4a7-b76a"}), CATALOG, MEMBERS[MARKET], TODAY)
+    assert [v.description for v in refused.value.violations if v.field == "serial"] == [
+        "流水号须为1至32位数字或字母（serial must be 1-32 characters of 0-9A-Z）"
+    ]
 
 
 def test_a_15_digit_citizen_id_is_said_to_be_the_old_one() -> None:
@@ -663,7 +675,7 @@ def _every_refusal() -> list[tuple[str, FieldViolation]]:
         "holder": {"name": "", "code_type": "", "code": ""},
         "issue_date": "",
         "region_code": "990000",
-        "serial": "abc",
+        "serial": "ab-c",
         "fields": {**everything["fields"], "established_on": "soon", "shoe_size": "42", "legal_representative": ""},
     }
     cases.append((everything, MARKET))
