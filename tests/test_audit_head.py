@@ -576,3 +576,15 @@ def test_a_chain_pruned_to_nothing_and_upgraded_numbers_on_after_its_checkpoint(
     with db.unit_of_work() as uow:
         assert [r.seq for r in uow.audit.page(0, 20)] == list(range(6, 12))
     assert fresh.check() == ChainCheck(ok=True, records=6, checkpoints=2)
+
+
+def test_a_co_subject_planted_for_a_record_to_come_is_found(db: Database, signer: AuditSigner) -> None:
+    """A co-subject row for the next record's number had passed the check; the record then written was listed on
+    a stranger's log, and the check blamed that genuine record (an auditor). A row past the newest record is
+    SUBJECTS_AHEAD."""
+    trail = AuditTrail(db, signer, SystemClock(), memos=MEMOS)
+    for n in range(3):
+        trail.record(entry(n))
+    assert trail.check().ok
+    sql(db, "INSERT INTO access_record_subjects (subject_code, seq) VALUES ('370102199003079995', 4)")
+    assert said(trail.check()) == (False, 4, None, "SUBJECTS_AHEAD")

@@ -376,7 +376,8 @@ class ChainCheck:
     reason: str = ""
     """HASH_MISMATCH, PREV_MISMATCH, GAP, CHECKPOINT_MISMATCH, CHECKPOINT_MISSING, CHECKPOINT_SIGNATURE_INVALID;
     for the chain's end (the head memo): TRUNCATED, HEAD_MISMATCH, UNVOUCHED_RECORDS, HEAD_MEMO_MISSING,
-    HEAD_MEMO_INVALID, HEAD_NOT_YET_VOUCHED; TRAIL_DELETED (no record, no memo, in a store with receipts); for the
+    HEAD_MEMO_INVALID, HEAD_NOT_YET_VOUCHED; TRAIL_DELETED (no record, no memo, in a store with receipts);
+    SUBJECTS_AHEAD (a co-subject row past the newest record); for the
     chain's start: START_MEMO_MISSING, START_NOT_YET_VOUCHED, START_MEMO_INVALID, DELETED_FROM_START, START_MISMATCH;
     or empty. One of the end's reasons is also that of an ``AUDIT_BREAK`` record, reported for good."""
     recorded: bool = False

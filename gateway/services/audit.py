@@ -430,6 +430,10 @@ class AuditTrail:
                 continue
             if seq > checker.last_seq or checker.hash_of(seq) != checkpoint.hash:
                 return broken(checker.records, seq, "CHECKPOINT_MISMATCH")
+        with self._db.unit_of_work() as uow:
+            ahead = uow.audit.subjects_ahead()
+        if ahead is not None:  # a stranger named on a record to come: it would list that record as a use of theirs
+            return broken(checker.records, ahead, "SUBJECTS_AHEAD")
         if checker.noted is not None:  # last: a break recorded once must not hide one made since (a reviewer)
             return dataclasses.replace(broken(checker.records, *checker.noted), recorded=True)
         return ChainCheck(ok=True, records=checker.records, checkpoints=len(checkpoints))

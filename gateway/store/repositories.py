@@ -1256,6 +1256,17 @@ class AuditRepository:
         found = self._s.execute(query).scalar()
         return int(found) if found is not None else None
 
+    def subjects_ahead(self) -> int | None:
+        """The lowest record number of a co-subject row past the newest record, None when there is none: read in one
+        statement, as a record commits with its rows, so a row past it names no record: planted, for a stranger's log
+        to list the next record written (an auditor)."""
+        found = self._s.execute(
+            select(func.min(_AS.c.seq)).where(
+                _AS.c.seq > select(func.coalesce(func.max(_A.c.seq), 0)).scalar_subquery()
+            )
+        ).scalar()
+        return int(found) if found is not None else None
+
     def first(self) -> AccessRecord | None:
         row = self._s.execute(select(*_A_READ).order_by(_A.c.seq).limit(1)).first()
         return self._named(_AS.c.seq == int(row._mapping["seq"]), [row])[0] if row else None
