@@ -1339,6 +1339,29 @@ def check_http_tls(settings: Settings) -> None:
         raise ConfigError(f"{key_setting} is not the private key of the certificate in {cert_setting}")
 
 
+def _exposed_secrets(settings: Settings) -> list[str]:
+    """The data directory's files that hold secrets or holders' data and that others than its owner may read: a
+    restore that lost file modes (a tar without -p, a copy by another user) left the unencrypted CA and member keys
+    world-readable, without a word (a disaster-recovery tester)."""
+    data = settings.data_dir
+    candidates = [
+        settings.pki_dir / "ca.key",
+        settings.pki_dir / "server.key",
+        settings.generated_passphrase_path,
+        settings.dev_tokens_path,
+        *settings.pki_dir.glob("members/*.key"),
+        *settings.keys_dir.glob("*.pem"),
+        *(data / name for name in ("zzgw.db", "zzgw.db-wal", "zzgw.db-shm")),
+    ]
+    exposed = []
+    for path in candidates:
+        with contextlib.suppress(OSError):
+            mode = path.stat().st_mode
+            if mode & 0o077:
+                exposed.append(f"{path} ({oct(mode & 0o777)})")
+    return exposed
+
+
 def _schema_revision(gateway: Gateway) -> str | None:
     try:
         return gateway.db.schema_revision()
@@ -1355,6 +1378,12 @@ def check_ready(gateway: Gateway, *, serving: bool = False) -> None:
     store served in production (``PRODUCTION_FACT``): `zzgw members` run with production settings on a dev store had
     marked it, and it could no longer be served in dev mode (a reviewer)."""
     settings = gateway.settings
+    if serving and (exposed := _exposed_secrets(settings)):
+        log.warning(
+            "files of the data directory that others than its owner may read (chmod 600 them; a restore that "
+            "lost file modes?): %s",
+            ", ".join(exposed[:10]) + (f" and {len(exposed) - 10} more" if len(exposed) > 10 else ""),
+        )
     if gateway.tsa is None and not settings.tsa_url and (settings.seal_ca_dir / "root.pem").exists():
         # sealed PDFs had silently gone without their timestamp (a disaster-recovery tester)
         log.warning(

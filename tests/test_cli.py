@@ -304,6 +304,7 @@ def test_serve_refuses_a_data_directory_that_lost_the_receipt_key(env: dict[str,
     assert (data / "seal-ca" / "receipt.pem").exists()
     (data / "keys" / "tsa.key.pem").unlink()  # and without a TSA, serving is said to seal without timestamps
     (data / "seal-ca" / "tsa.pem").unlink()
+    (data / "pki" / "ca.key").chmod(0o644)  # a restore that lost file modes: said too
     server = subprocess.Popen(
         [sys.executable, "-m", "gateway.cli", "serve"], env=env, cwd=ROOT, stderr=subprocess.PIPE, text=True
     )
@@ -313,6 +314,8 @@ def test_serve_refuses_a_data_directory_that_lost_the_receipt_key(env: dict[str,
         server.terminate()
         _, said = server.communicate(timeout=60)
     assert "no time-stamping authority" in said and "documents sealed now carry no timestamp" in said
+    assert "that others than its owner may read" in said and f"{data / 'pki' / 'ca.key'} (0o644)" in said
+    assert "zzgw.db (" not in said  # the store, made 0600, is not
 
 
 def test_init_needs_no_departments_key_and_never_replaces_a_registered_certificate(env: dict[str, str]) -> None:
