@@ -170,6 +170,13 @@ class LicenseType:
         for code_type in self.holder_code_types:
             if code_type not in HOLDER_CODE_TYPES:
                 raise ValueError(f"license type {self.code}: unknown holder code type {code_type}")
+            if (kind := KIND_OF_CODE_TYPE.get(code_type)) is not None and kind is not self.holder_kind:
+                # a verifier is shown an organisation's name and code whole (public registration), a person's
+                # masked: a person's type with a credit code would show a person whole (a reviewer)
+                raise ValueError(
+                    f"license type {self.code}: holder code type {code_type} is a {kind.value} code, and its holders "
+                    f"are of kind {self.holder_kind.value}"
+                )
         if any(f.guardian_of_holder for f in self.fields):
             if self.holder_kind is not HolderKind.PERSON:
                 raise ValueError(f"license type {self.code}: guardian_of_holder needs a holder_kind PERSON")

@@ -524,6 +524,17 @@ def test_loader_rejects_unknown_holder_code_type() -> None:
         Catalog.from_mapping(data)
 
 
+def test_loader_rejects_a_holder_code_type_of_the_other_kind_of_holder() -> None:
+    """A person's type held under a credit code would show its holders whole to a verifier, as an organisation's
+    public registration is shown (a reviewer)."""
+    data = raw()
+    id_card(data)["holder_code_types"] = ["111", "001"]
+    with pytest.raises(
+        ValueError, match=r"holder code type 001 is a ORGANIZATION code, and its holders are of kind PERSON$"
+    ):
+        Catalog.from_mapping(data)
+
+
 def test_loader_rejects_duplicate_field_keys() -> None:
     data = raw()
     fields = id_card(data)["fields"]

@@ -138,7 +138,7 @@ def _field(license_type: dict[str, Any], key: str) -> dict[str, Any]:
             "field mother_citizen_id of 1110000099100006XH001: guardian_of_holder must be",
         ),
         (
-            lambda t: t.update(holder_kind="ORGANIZATION"),
+            lambda t: t.update(holder_kind="ORGANIZATION", holder_code_types=["099"]),
             "license type 1110000099100006XH001: guardian_of_holder needs a holder_kind PERSON",
         ),
         (
