@@ -413,7 +413,9 @@ class SharingService:
         holdable = {e.license.content.type_code for e in entries} | {
             m.type_code
             for m in matter.materials
-            if kind is None or self._catalog.license_type(m.type_code).holder_kind is kind
+            if code_type in (held := self._catalog.license_type(m.type_code)).holder_code_types
+            or kind is None
+            or held.holder_kind is kind
         }
         missing = tuple(m for m in matter.materials if m.type_code not in usable and m.type_code in holdable)
         others = tuple(
