@@ -25,7 +25,7 @@ import ssl
 import sys
 import threading
 import time
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent import futures
 from dataclasses import dataclass
 from pathlib import Path
@@ -473,7 +473,7 @@ def _initialise(
     members = configured_members(settings)
     _refuse_a_name_taken(gateway, members)
     with gateway.db.unit_of_work() as uow:
-        certified = {code for code, _, has_certificate in uow.members.credentials() if has_certificate}
+        certified = uow.members.certificate_digests()
     certificates = _ensure_pki(settings, members, certified)
     _ensure_seal_ca(settings, gateway.clock, gateway.keys)
     with gateway.db.unit_of_work() as uow:
@@ -763,16 +763,33 @@ def _check_authorities(settings: Settings, db: Database, keys: KeyStore) -> None
     _check_facts(settings, keys, recorded)  # and those a replica could have made its own of while none was needed
 
 
-def _ensure_pki(settings: Settings, members: list[Any], certified: Collection[str] = ()) -> dict[str, bytes]:
+def _ensure_pki(settings: Settings, members: list[Any], certified: Mapping[str, str] | None = None) -> dict[str, bytes]:
     """The member CA with a server certificate and a client certificate per member; the CA's key is read only
     when one of them is missing (it may be kept offline otherwise). A member's key is never read: it is the
     department's, which may have been handed over and deleted here (departments.md); init had stopped without it.
 
-    A member ``certified`` in the store (a certificate registered, not revoked) whose certificate is not here is
-    refused, not issued a new one: a data directory restored without it had replaced the registration, and the
-    department's own certificate was refused from then on, nobody told (a disaster-recovery tester)."""
+    A member ``certified`` in the store (code: the SHA-256 of the certificate registered, not revoked) whose
+    certificate is not here is refused, not issued a new one: a data directory restored without it had replaced the
+    registration, and the department's own certificate was refused from then on, nobody told (a disaster-recovery
+    tester). So is one whose certificate here is not the one registered: an older copy of pki/ had registered again
+    a certificate revoked since, which --revoke says is never trusted again (a reviewer)."""
     pki = settings.pki_dir
     directory = pki / "members"
+    certified = certified or {}
+    stale = [
+        m.code
+        for m in members
+        if m.code in certified
+        and (directory / f"{m.code}.pem").exists()
+        and _certificate_digest(directory / f"{m.code}.pem") != certified[m.code]
+    ]
+    if stale:
+        raise ConfigError(
+            f"the client certificate of {', '.join(stale)} in {directory} is not the one the store has registered (a "
+            "copy of pki/ older than the store's, from before a renewal?): copy the current pki/members/ from the "
+            "gateway that issued it; to give a member a new pair instead, `zzgw members --revoke CODE`, "
+            "`zzgw members --restore CODE`, then `zzgw init`"
+        )
     if lost := [m.code for m in members if m.code in certified and not (directory / f"{m.code}.pem").exists()]:
         raise ConfigError(
             f"the client certificate of {', '.join(lost)} ({directory}/CODE.pem) is not in this data directory, and "
@@ -826,6 +843,12 @@ def _ensure_pki(settings: Settings, members: list[Any], certified: Collection[st
         pem = (directory / f"{member.code}.pem").read_bytes()
         certificates[member.code] = x509.load_pem_x509_certificate(pem).public_bytes(serialization.Encoding.DER)
     return certificates
+
+
+def _certificate_digest(path: Path) -> str:
+    """The SHA-256 of the DER of the PEM certificate at ``path``, as a member's is registered."""
+    certificate = x509.load_pem_x509_certificate(path.read_bytes())
+    return hashlib.sha256(certificate.public_bytes(serialization.Encoding.DER)).hexdigest()
 
 
 def _names_its_issuers_key(path: Path) -> bool:

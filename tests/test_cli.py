@@ -339,7 +339,15 @@ def test_init_needs_no_departments_key_and_never_replaces_a_registered_certifica
     assert zzgw(env, "members", "--revoke", TAX).returncode == 0
     assert zzgw(env, "members", "--restore", TAX).returncode == 0
     assert zzgw(env, "init").returncode == 0
-    assert (members / f"{TAX}.pem").read_bytes() != certificate
+    renewed = (members / f"{TAX}.pem").read_bytes()
+    assert renewed != certificate
+    # an older copy of pki/ put back: the revoked certificate is not registered again (a reviewer)
+    (members / f"{TAX}.pem").write_bytes(certificate)
+    stale = zzgw(env, "init")
+    assert stale.returncode == 2 and f"the client certificate of {TAX} in " in stale.stderr
+    assert "is not the one the store has registered" in stale.stderr
+    (members / f"{TAX}.pem").write_bytes(renewed)
+    assert zzgw(env, "init").returncode == 0
 
 
 def test_members_lists_the_credentials_the_mode_takes(env: dict[str, str]) -> None:

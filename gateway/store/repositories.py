@@ -428,6 +428,11 @@ class MemberRepository:
         rows = self._s.execute(select(_M.c.code, _M.c.token_sha256, _M.c.cert_sha256).order_by(_M.c.code)).all()
         return [(code, token, cert is not None) for code, token, cert in rows]
 
+    def certificate_digests(self) -> dict[str, str]:
+        """Each member with a client certificate registered: code to the SHA-256 of its DER, as registered."""
+        rows = self._s.execute(select(_M.c.code, _M.c.cert_sha256).where(_M.c.cert_sha256.is_not(None))).all()
+        return {code: digest for code, digest in rows}
+
     def any_token(self) -> bool:
         """Whether any member has a dev bearer token registered."""
         return self._s.execute(select(_M.c.code).where(_M.c.token_sha256.is_not(None)).limit(1)).first() is not None
