@@ -664,8 +664,9 @@ def chain_verdict(check: ChainCheck) -> tuple[int, str]:
     if check.reason == "HEAD_NOT_YET_VOUCHED":
         return 3, (
             f"audit trail checked: {check.records} records and {check.checkpoints} checkpoints fit, but its end is not "
-            "yet vouched for (HEAD_NOT_YET_VOUCHED): a store upgraded across schema 0022 is vouched for by the next "
-            "access record the gateway appends; start it, make a call, and verify again (ADR 0010)"
+            "yet vouched for (HEAD_NOT_YET_VOUCHED): a store upgraded across schema 0022 is vouched for by the "
+            "`zzgw init` of the upgrade; if none ran, or this row was written since, a gateway's next access record "
+            "records it as a break (ADR 0010)"
         )
     return 1, _broken(check)
 

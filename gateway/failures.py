@@ -41,8 +41,10 @@ def said(exc: BaseException, command: str, settings: Settings | None) -> str | N
             # a WAL left beside a file restored from a copy is replayed into it: a traceback had not named it (a
             # disaster-recovery tester)
             reason += (
-                f" (a zzgw.db-wal left in {settings.data_dir} beside a store file restored from a copy is read into "
-                "it: delete zzgw.db-wal and zzgw.db-shm and put the copy back, docs/operations.md, Restoring)"
+                f" (if a store file was restored from a copy, a zzgw.db-wal left in {settings.data_dir} beside it is "
+                "read into it: delete zzgw.db-wal and zzgw.db-shm and put the copy back, docs/operations.md, "
+                "Restoring; else the file is damaged: restore it from a backup, keeping the WAL of a store nobody "
+                "restored, which holds its last commits)"
             )
         return f"zzgw {command}: cannot use {label}: {reason}"
     if isinstance(exc, OSError) and exc.filename is not None:

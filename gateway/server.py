@@ -460,6 +460,8 @@ def _initialise(
             f"lock other sessions hold ({held}): end them (a transaction left open in psql; SELECT "
             "pg_terminate_backend(pid)) and run `zzgw init` again; nothing was changed"
         ) from None
+    if before is not None and before < AUDIT_HEAD_REVISION and gateway.audit is not None:
+        gateway.audit.vouch_head()  # the row migration 0022 left: trusted at the upgrade, not at some later append
     if before is not None and before < AUDIT_START_REVISION and gateway.audit is not None:
         # a chain pruned before start memos: where it begins now, trusted at the upgrade, at once (an init that
         # failed later would leave it unvouched for good, and prune refusing)
@@ -535,7 +537,10 @@ def _initialise(
         seals_revoked_by_ca=tuple(
             f"{seal.seal_id} of {seal.issuer_code}"
             for seal in in_force
-            if gateway.seals is not None and gateway.seals.as_revoked(seal).status is SealStatus.REVOKED
+            # an SM2 seal where this gateway has no SM2 seal maker is judged by none here (a reviewer: a traceback)
+            if gateway.seals is not None
+            and (seal.algorithm != SM2_SM3 or gateway.seals.sm2_ca is not None)
+            and gateway.seals.as_revoked(seal).status is SealStatus.REVOKED
         ),
         seals_unreadable=gateway.seals.unreadable() if gateway.seals is not None and gateway.seals.ca.can_issue else (),
         matters_unhandled=unhandled_matters(gateway.catalog, members_in_force),
@@ -548,6 +553,7 @@ def _initialise(
     )
 
 
+AUDIT_HEAD_REVISION = "0022"
 AUDIT_START_REVISION = "0024"
 """The migration that gives a chain pruned before it the row of its start memo, for init to vouch for."""
 
@@ -1612,7 +1618,11 @@ def serve_forever(settings: Settings, *, announce: bool = True, ready: Callable[
         raise ConfigError(f"cannot listen on {settings.http_addr} (HTTP): {exc.strerror}") from None
     tune_gc()
     server.start()
-    http.start()
+    try:
+        http.start()
+    except OSError as exc:  # said in one line, exit 2, not a traceback the service unit restarts for ever (review)
+        server.stop(0)
+        raise ConfigError(f"cannot serve HTTP on {settings.http_addr}: {exc}") from None
     stopping = threading.Event()
     status = 0
 

@@ -344,6 +344,8 @@ def test_a_store_from_before_the_head_memo_says_so_until_the_next_record(
             assert said(check) == (False, 3, None, "HEAD_NOT_YET_VOUCHED")
             status, words = chain_verdict(check)  # zzgw audit verify: undecided, not BROKEN
             assert status == 3 and "not yet vouched for (HEAD_NOT_YET_VOUCHED)" in words and "BROKEN" not in words
+            assert trail.vouch_head()  # what `zzgw init` does at the upgrade
+            assert trail.check() == ChainCheck(ok=True, records=3, checkpoints=0)
             trail.record(entry(3))
             assert trail.check() == ChainCheck(ok=True, records=4, checkpoints=0)
             assert chain_verdict(trail.check())[0] == 0
@@ -571,6 +573,7 @@ def test_a_chain_pruned_to_nothing_and_upgraded_numbers_on_after_its_checkpoint(
     assert trail.prune(dt.timedelta(seconds=-1)) == 5
     sql(db, "UPDATE audit_head SET memo = :empty WHERE id = 1", empty=b"")  # as the upgrade leaves it
     fresh = AuditTrail(db, signer, SystemClock(), memos=MEMOS, checkpoint_every=5)
+    assert fresh.vouch_head()  # by the upgrade's `zzgw init`
     for n in range(5, 11):
         fresh.record(entry(n))
     with db.unit_of_work() as uow:
@@ -588,3 +591,23 @@ def test_a_co_subject_planted_for_a_record_to_come_is_found(db: Database, signer
     assert trail.check().ok
     sql(db, "INSERT INTO access_record_subjects (subject_code, seq) VALUES ('370102199003079995', 4)")
     assert said(trail.check()) == (False, 4, None, "SUBJECTS_AHEAD")
+
+
+def test_a_row_written_as_an_upgrades_after_a_deletion_is_a_break(db: Database, signer: AuditSigner) -> None:
+    """An upgrade's empty head row had been trusted by whatever append came next: records deleted since the newest
+    checkpoint, and such a row written naming it, checked intact after one call (a reviewer). `zzgw init` vouches
+    for the row at the upgrade (``vouch_head``); an empty row an append meets is a break, reported for good."""
+    trail = AuditTrail(db, signer, SystemClock(), memos=MEMOS, checkpoint_every=5)
+    for n in range(5):
+        trail.record(entry(n))
+    assert trail.prune(dt.timedelta(seconds=-1)) == 5
+    for n in range(5, 8):
+        trail.record(entry(n))  # records 6-8
+    with db.engine.connect() as connection:
+        checkpoint = connection.execute(text("SELECT hash FROM audit_checkpoints WHERE seq = 5")).scalar_one()
+    sql(db, "DELETE FROM access_records")
+    sql(db, "UPDATE audit_head SET seq = 5, hash = :h, memo = :empty WHERE id = 1", h=checkpoint, empty=b"")
+    fresh = AuditTrail(db, signer, SystemClock(), memos=MEMOS, checkpoint_every=5)
+    fresh.record(entry(20))
+    found = fresh.check()
+    assert (said(found), found.recorded) == ((False, 5, None, "HEAD_NOT_YET_VOUCHED"), True)

@@ -197,8 +197,9 @@ class AuditTrail:
         behind the gateway's back, and numbering after the vouched record leaves that a GAP (PREV_MISMATCH) for
         ``check`` to report for good, instead of using the deleted numbers again. A head memo missing or not
         the gateway's (an upgrade's, until this append) is passed over: the append must not fail its callers."""
-        # an upgrade's row for a chain pruned to nothing names its newest checkpoint: trusted, as at the upgrade (it
-        # had been passed over, and numbering began again at 1, to collide with that checkpoint; a reviewer)
+        # an upgrade's row for a chain pruned to nothing names its newest checkpoint: numbered after (it had been
+        # passed over, and numbering began again at 1, to collide with that checkpoint; a reviewer); unvouched, the
+        # append records the break first (``_unvouched``)
         upgraded = memo is not None and not memo.memo and newest is None
         vouched = (memo.seq, memo.hash) if memo is not None and (upgraded or self._memos.vouches(memo)) else None
         ahead = max((h for h in (self._committed, vouched) if h is not None), key=lambda h: h[0], default=None)
@@ -315,13 +316,15 @@ class AuditTrail:
             if newest is not None:
                 return newest[0], "HEAD_MEMO_MISSING", None
             witnessed = uow.audit.witnessed(  # the grant's or request's own row, written before its record, is not
-                consents_here=sum(e.action is AuditAction.GRANT_CONSENT for e in entries),
-                requests_here=sum(e.action is AuditAction.REQUEST_ACCESS for e in entries),
+                consents_here=sum(e.action is AuditAction.GRANT_CONSENT and e.decision == "GRANTED" for e in entries),
+                requests_here=sum(
+                    e.action is AuditAction.REQUEST_ACCESS and e.decision == "SUBMITTED" for e in entries
+                ),
             )
             return (1, "TRAIL_DELETED", None) if witnessed else None  # else a new store
-        if not memo.memo:  # the row an upgrade left: vouched for now, if the chain ends where it says
+        if not memo.memo:  # the row an upgrade leaves, vouched for by `zzgw init` at the upgrade (``vouch_head``)
             if newest is None or newest == (memo.seq, memo.hash):
-                return None
+                return memo.seq, "HEAD_NOT_YET_VOUCHED", None
             return _end_moved(newest[0], memo.seq)
         if not self._memos.vouches(memo):
             return (newest or (memo.seq, b""))[0], "HEAD_MEMO_INVALID", None
@@ -453,6 +456,20 @@ class AuditTrail:
         if (memo.seq, memo.hash) != (seq, digest):  # begins before the vouched start: records pruned came back
             return seq + 1, "START_MISMATCH", memo.seq
         return None
+
+    def vouch_head(self) -> bool:
+        """Vouch for the end of a chain upgraded across schema 0022 (the row migration 0022 left, empty): trusted once,
+        at the upgrade (``zzgw init``), as the start is (``vouch_start``). It had been trusted by the next append,
+        whenever that came, so a database-only attacker could delete records from the end and write such a row to be
+        trusted the same way (a reviewer): an empty row an append meets is now a break. Whether there was one."""
+        with self._db.unit_of_work(write=True) as uow:
+            uow.lock_audit_chain()
+            memo = uow.audit.head_memo()
+            if memo is None or memo.memo:
+                return False
+            uow.audit.set_head_memo(self._memos.head(memo.seq, memo.hash))
+            uow.commit()
+        return True
 
     def vouch_start(self) -> bool:
         """Vouch for the start of a chain pruned before start memos (the row migration 0024 left, empty): trusted

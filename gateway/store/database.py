@@ -63,6 +63,7 @@ from gateway.store.repositories import (
     add_checkpoint,
     add_receipts,
     audit_heads,
+    audit_start_memo,
     audit_witnessed,
     read_license,
     read_license_by_number,
@@ -766,6 +767,9 @@ class _AppendAudit:
 
     def witnessed(self, *, consents_here: int = 0, requests_here: int = 0) -> bool:
         return audit_witnessed(self._x, consents_here=consents_here, requests_here=requests_here)
+
+    def start_memo(self) -> HeadMemo | None:
+        return audit_start_memo(self._x)
 
     def set_head_memo(self, memo: HeadMemo) -> None:
         set_head_memo(self._x, memo)

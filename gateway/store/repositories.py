@@ -1172,6 +1172,12 @@ def audit_witnessed(
     return int(counted[0]) > consents_here or int(counted[1]) > requests_here
 
 
+def audit_start_memo(statements: Statements) -> HeadMemo | None:
+    """The start memo (row 2 of the head memo's table), None when there is none."""
+    row = statements.first(_START_MEMO_SQL)
+    return HeadMemo(seq=int(row[0]), hash=bytes(row[1]), memo=bytes(row[2])) if row else None
+
+
 def set_head_memo(statements: Statements, memo: HeadMemo) -> None:
     """Write the head memo's one row (made when there is none)."""
     statements.execute(_set_head_memo_sql(statements.placeholder), (1, memo.seq, memo.hash, memo.memo))
@@ -1246,8 +1252,7 @@ class AuditRepository:
         set_head_memo(SessionStatements(self._s), memo)
 
     def start_memo(self) -> HeadMemo | None:
-        row = SessionStatements(self._s).first(_START_MEMO_SQL)
-        return HeadMemo(seq=int(row[0]), hash=bytes(row[1]), memo=bytes(row[2])) if row else None
+        return audit_start_memo(SessionStatements(self._s))
 
     def set_start_memo(self, memo: HeadMemo) -> None:
         statements = SessionStatements(self._s)
