@@ -1622,6 +1622,7 @@ def serve_forever(settings: Settings, *, announce: bool = True, ready: Callable[
         http.start()
     except OSError as exc:  # said in one line, exit 2, not a traceback the service unit restarts for ever (review)
         server.stop(0)
+        gateway.close()
         raise ConfigError(f"cannot serve HTTP on {settings.http_addr}: {exc}") from None
     stopping = threading.Event()
     status = 0

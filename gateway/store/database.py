@@ -63,7 +63,6 @@ from gateway.store.repositories import (
     add_checkpoint,
     add_receipts,
     audit_heads,
-    audit_start_memo,
     audit_witnessed,
     read_license,
     read_license_by_number,
@@ -767,9 +766,6 @@ class _AppendAudit:
 
     def witnessed(self, *, consents_here: int = 0, requests_here: int = 0) -> bool:
         return audit_witnessed(self._x, consents_here=consents_here, requests_here=requests_here)
-
-    def start_memo(self) -> HeadMemo | None:
-        return audit_start_memo(self._x)
 
     def set_head_memo(self, memo: HeadMemo) -> None:
         set_head_memo(self._x, memo)

@@ -104,6 +104,37 @@ def test_a_server_that_cannot_start_stops_listening(monkeypatch: pytest.MonkeyPa
     http.stop()
 
 
+def test_serve_says_in_one_line_that_its_http_side_cannot_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """start()'s error had escaped `zzgw serve` as a traceback, exit 1, which the service unit restarts for ever (a
+    reviewer): it is a ConfigError (one line, exit 2), and the gRPC side it had started is stopped."""
+    from benchmarks.common import free_port
+    from gateway.config import ConfigError, Settings
+    from gateway.server import initialise, serve_forever
+    from tests.conftest import PASSPHRASE
+
+    grpc_addr = f"127.0.0.1:{free_port()}"
+    settings = Settings(  # type: ignore[arg-type]
+        data_dir=tmp_path / "var",
+        database_url=f"sqlite:///{tmp_path / 'zzgw.db'}",
+        key_passphrase=PASSPHRASE,
+        grpc_addr=grpc_addr,
+        http_addr=f"127.0.0.1:{free_port()}",
+    )
+    initialise(settings)
+
+    def cannot(self: HttpServer) -> None:
+        raise OSError(f"the HTTP server on port {self.port} did not start (see the log above)")
+
+    monkeypatch.setattr(HttpServer, "start", cannot)
+    with pytest.raises(ConfigError, match=r"^cannot serve HTTP on 127\.0\.0\.1:\d+: the HTTP server on port"):
+        serve_forever(settings)
+    host, _, port = grpc_addr.rpartition(":")
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection((host, int(port)), timeout=5)
+
+
 def test_without_sm2_seals_there_is_no_sm2_crl() -> None:
     http = HttpServer(HttpApp(timestamp=None, crl=lambda: b"\x30\x03crl"), "127.0.0.1:0")
     http.start()

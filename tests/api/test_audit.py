@@ -344,11 +344,15 @@ def test_checkpoints_removals_and_retention(running: RunningGateway, tmp_path: P
             db.dispose()
 
 
-def test_a_trail_deleted_from_a_store_with_consents_only_is_found_by_the_next_grant(tmp_path: Path) -> None:
+@pytest.mark.parametrize("refused", [False, True], ids=["granted", "refused"])
+def test_a_trail_deleted_from_a_store_with_consents_only_is_found_by_the_next_grant(
+    tmp_path: Path, refused: bool
+) -> None:
     """The next append counted only receipts as witnesses of a deleted trail: consents and access requests are
     written before their record, in its transaction. A store with consents and no receipt, its trail deleted, had
-    its next grant numbered from 1 and checked ok for good (a reviewer)."""
-    from tests.api.test_sharing import grant, id_card
+    its next grant numbered from 1 and checked ok for good (a reviewer); and, counting every grant's record as one
+    consent written, so had a refused grant, which writes none (another reviewer)."""
+    from tests.api.test_sharing import grant, id_card, person
 
     url = f"sqlite:///{tmp_path / 'zzgw.db'}"
     first = start_gateway(tmp_path / "var", url)
@@ -365,7 +369,11 @@ def test_a_trail_deleted_from_a_store_with_consents_only_is_found_by_the_next_gr
         first.gateway.close()
     again = start_gateway(tmp_path / "var", url)  # a restart: nothing remembered of the chain
     try:
-        grant(again, card.holder.code)
+        if refused:  # a portal naming another person's card: DENIED, on the trail, no consent written
+            with pytest.raises(grpc.RpcError):
+                grant(again, person()[0], license_ids=(card.license_id,), type_codes=())
+        else:
+            grant(again, card.holder.code)
         check = audit_stub(again, ADMIN).VerifyAuditLog(audit_pb2.VerifyAuditLogRequest())
         assert (check.ok, check.first_broken, check.reason) == (False, 1, "TRAIL_DELETED")
     finally:
