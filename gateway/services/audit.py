@@ -196,7 +196,8 @@ class AuditTrail:
         its number (the head memo, or this process's last commit): the chain's end was then cut back or rewritten
         behind the gateway's back, and numbering after the vouched record leaves that a GAP (PREV_MISMATCH) for
         ``check`` to report for good, instead of using the deleted numbers again. A head memo missing or not
-        the gateway's (an upgrade's, until this append) is passed over: the append must not fail its callers."""
+        the gateway's is passed over (the append must not fail its callers), and the append records the break
+        first (``_unvouched``)."""
         # an upgrade's row for a chain pruned to nothing names its newest checkpoint: numbered after (it had been
         # passed over, and numbering began again at 1, to collide with that checkpoint; a reviewer); unvouched, the
         # append records the break first (``_unvouched``)
@@ -308,7 +309,7 @@ class AuditTrail:
     ) -> tuple[int, str, int | None] | None:
         """(first number, reason, last number) when the end an append reads from the store is not one the gateway
         vouched for, as ``check`` would report it: the append chains after it all the same (failing its callers
-        would not mend it) and records the break first (``AUDIT_BREAK``), so that it is reported for good. It had
+        would not mend it) and records the break first (``AUDIT_BREAK``), reported until that record is pruned. It had
         been reported only until that append, which then vouched for it: records forged at the end, a chain edited
         and rehashed to its end with the memo deleted, a whole trail deleted (an auditor). None when the end is
         vouched for, or when ``_follow`` leaves a cut-back or rewritten end a GAP or PREV_MISMATCH anyway."""
@@ -473,7 +474,7 @@ class AuditTrail:
 
     def vouch_start(self) -> bool:
         """Vouch for the start of a chain pruned before start memos (the row migration 0024 left, empty): trusted
-        once, at the upgrade, as the head memo is at its first append. Whether there was one to vouch for."""
+        once, at the upgrade, as the head's row is (``vouch_head``). Whether there was one to vouch for."""
         with self._db.unit_of_work(write=True) as uow:
             memo = uow.audit.start_memo()
             if memo is None or memo.memo:
@@ -490,7 +491,7 @@ class AuditTrail:
         last = checker.last_seq
         if memo is None:
             return last, "HEAD_MEMO_MISSING", None
-        if not memo.memo:  # the row an upgrade left: vouched for at the first append, if the chain ends there
+        if not memo.memo:  # the row an upgrade left, until its init vouches for it (``vouch_head``)
             if memo.seq != last or checker.hash_of(memo.seq) != memo.hash:  # it was read to its end, unvouched
                 return _end_moved(last, memo.seq)
             return last, "HEAD_NOT_YET_VOUCHED", None
