@@ -463,23 +463,24 @@ class AuditTrail:
         at the upgrade (``zzgw init``), as the start is (``vouch_start``). It had been trusted by the next append,
         whenever that came, so a database-only attacker could delete records from the end and write such a row to be
         trusted the same way (a reviewer): an empty row an append meets is now a break. Whether there was one."""
-        with self._db.unit_of_work(write=True) as uow:
-            uow.lock_audit_chain()
-            memo = uow.audit.head_memo()
-            if memo is None or memo.memo:
-                return False
-            uow.audit.set_head_memo(self._memos.head(memo.seq, memo.hash))
-            uow.commit()
-        return True
+        return self._vouch(start=False)
 
     def vouch_start(self) -> bool:
         """Vouch for the start of a chain pruned before start memos (the row migration 0024 left, empty): trusted
         once, at the upgrade, as the head's row is (``vouch_head``). Whether there was one to vouch for."""
+        return self._vouch(start=True)
+
+    def _vouch(self, *, start: bool) -> bool:
+        """The memo of the empty row an upgrade left for the chain's start or end, written for the row as it is."""
         with self._db.unit_of_work(write=True) as uow:
-            memo = uow.audit.start_memo()
-            if memo is None or memo.memo:
+            uow.lock_audit_chain()
+            row = uow.audit.start_memo() if start else uow.audit.head_memo()
+            if row is None or row.memo:
                 return False
-            uow.audit.set_start_memo(self._memos.start(memo.seq, memo.hash))
+            if start:
+                uow.audit.set_start_memo(self._memos.start(row.seq, row.hash))
+            else:
+                uow.audit.set_head_memo(self._memos.head(row.seq, row.hash))
             uow.commit()
         return True
 
