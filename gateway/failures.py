@@ -42,9 +42,8 @@ def said(exc: BaseException, command: str, settings: Settings | None) -> str | N
             # disaster-recovery tester)
             reason += (
                 f" (if a store file was restored from a copy, a zzgw.db-wal left in {settings.data_dir} beside it is "
-                "read into it: delete zzgw.db-wal and zzgw.db-shm and put the copy back, docs/operations.md, "
-                "Restoring; else the file is damaged: restore it from a backup, keeping the WAL of a store nobody "
-                "restored, which holds its last commits)"
+                "read into it: delete zzgw.db-wal and zzgw.db-shm and put the copy back; else the store file is "
+                "damaged: docs/operations.md, Restoring)"
             )
         return f"zzgw {command}: cannot use {label}: {reason}"
     if isinstance(exc, OSError) and exc.filename is not None:

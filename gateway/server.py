@@ -25,7 +25,7 @@ import ssl
 import sys
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent import futures
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,11 +63,11 @@ from gateway.domain.seals import SM2_MAKER_NAME, SealStatus
 from gateway.domain.verification import matters_of, uses_matter
 from gateway.failures import said, store_unreachable
 from gateway.health import HealthServicer, Readiness, database_check, health_watches, wait_until_quiet
-from gateway.services.audit import AuditSigner, AuditTrail
+from gateway.services.audit import AuditSigner, AuditTrail, vouch_upgraded_row
 from gateway.services.authorization import AuthorizationService, CodeSealer
 from gateway.services.documents import DocumentService
 from gateway.services.issuance import IssuanceService, SerialGenerator, random_serial
-from gateway.services.members import Authenticator, MemberService, load_catalog, load_members
+from gateway.services.members import REVOKED_CERTIFICATE, Authenticator, MemberService, load_catalog, load_members
 from gateway.services.receipt_certificates import ReceiptCertificates
 from gateway.services.seals import SealService, Sm2SealMaker
 from gateway.services.sharing import SharingService, StampKey, UseStamper
@@ -476,7 +476,8 @@ def _initialise(
     _refuse_a_name_taken(gateway, members)
     with gateway.db.unit_of_work() as uow:
         certified = uow.members.certificate_digests()
-    certificates = _ensure_pki(settings, members, certified)
+        revoked_certificates = {v for n, v in uow.facts.all().items() if n.startswith(REVOKED_CERTIFICATE)}
+    certificates = _ensure_pki(settings, members, certified, revoked_certificates)
     _ensure_seal_ca(settings, gateway.clock, gateway.keys)
     with gateway.db.unit_of_work() as uow:
         tokens_elsewhere = uow.members.any_token() and not settings.dev_tokens_path.exists()
@@ -495,6 +496,11 @@ def _initialise(
     ca = load_seal_ca(settings)
     assert ca is not None
     secret = gateway.keys.secret(SEAL_MEMO_SECRET)  # made before any worker starts: they only read it
+    if gateway.audit is None and before is not None:  # the upgraded rows, vouched for above when a trail was there
+        if before < AUDIT_HEAD_REVISION:
+            vouch_upgraded_row(gateway.db, HeadMemos(secret), start=False)
+        if before < AUDIT_START_REVISION:
+            vouch_upgraded_row(gateway.db, HeadMemos(secret), start=True)
     if before is not None and before < STATUS_MEMOS_REVISION:
         statuses_vouched = _vouch_statuses(gateway.db, SealMemos(secret), progress=progress)
     if before is not None and before < DOCUMENT_MEMOS_REVISION:
@@ -537,10 +543,7 @@ def _initialise(
         seals_revoked_by_ca=tuple(
             f"{seal.seal_id} of {seal.issuer_code}"
             for seal in in_force
-            # an SM2 seal where this gateway has no SM2 seal maker is judged by none here (a reviewer: a traceback)
-            if gateway.seals is not None
-            and (seal.algorithm != SM2_SM3 or gateway.seals.sm2_ca is not None)
-            and gateway.seals.as_revoked(seal).status is SealStatus.REVOKED
+            if gateway.seals is not None and gateway.seals.as_revoked(seal).status is SealStatus.REVOKED
         ),
         seals_unreadable=gateway.seals.unreadable() if gateway.seals is not None and gateway.seals.ca.can_issue else (),
         matters_unhandled=unhandled_matters(gateway.catalog, members_in_force),
@@ -769,7 +772,12 @@ def _check_authorities(settings: Settings, db: Database, keys: KeyStore) -> None
     _check_facts(settings, keys, recorded)  # and those a replica could have made its own of while none was needed
 
 
-def _ensure_pki(settings: Settings, members: list[Any], certified: Mapping[str, str] | None = None) -> dict[str, bytes]:
+def _ensure_pki(
+    settings: Settings,
+    members: list[Any],
+    certified: Mapping[str, str] | None = None,
+    revoked: Collection[str] = (),
+) -> dict[str, bytes]:
     """The member CA with a server certificate and a client certificate per member; the CA's key is read only
     when one of them is missing (it may be kept offline otherwise). A member's key is never read: it is the
     department's, which may have been handed over and deleted here (departments.md); init had stopped without it.
@@ -782,6 +790,16 @@ def _ensure_pki(settings: Settings, members: list[Any], certified: Mapping[str, 
     pki = settings.pki_dir
     directory = pki / "members"
     certified = certified or {}
+    if taken := [
+        m.code
+        for m in members
+        if (directory / f"{m.code}.pem").exists() and _certificate_digest(directory / f"{m.code}.pem") in revoked
+    ]:  # a replica's pki/ between --restore and the renewal: the revoked pair is still here (a reviewer)
+        raise ConfigError(
+            f"the client certificate of {', '.join(taken)} in {directory} is one `zzgw members --revoke` took, never "
+            "trusted again: copy the new one from the gateway that renewed it (its `zzgw init`, with ca.key), or move "
+            "this one aside there and run `zzgw init` where ca.key is to issue one"
+        )
     stale = [
         m.code
         for m in members
@@ -1554,7 +1572,7 @@ def _check_facts(settings: Settings, keys: KeyStore, recorded: Mapping[str, str]
         )
     ours = _authority_facts(settings, keys)
     for name, value in recorded.items():
-        if name == PRODUCTION_FACT:
+        if name == PRODUCTION_FACT or name.startswith(REVOKED_CERTIFICATE):
             continue
         what, where = _FACTS.get(name, (name, name))
         if name not in ours:

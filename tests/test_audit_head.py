@@ -611,3 +611,39 @@ def test_a_row_written_as_an_upgrades_after_a_deletion_is_a_break(db: Database, 
     fresh.record(entry(20))
     found = fresh.check()
     assert (said(found), found.recorded) == ((False, 5, None, "HEAD_NOT_YET_VOUCHED"), True)
+    assert chain_verdict(found)[0] == 1  # BROKEN, not the undecided 3 of an upgrade's row (a reviewer)
+
+
+@pytest.mark.parametrize(("revision", "secret_then"), [("0021", True), ("0011", False)])
+def test_zzgw_init_vouches_for_the_row_its_upgrade_leaves(tmp_path: Path, revision: str, secret_then: bool) -> None:
+    """`zzgw init` upgrading a store across schema 0022 vouches for the head row the migration leaves, also from
+    before the memo secret (schema 0012), when its gateway has no audit trail until init makes the secret: that row
+    had been left for the next record to report as a break, an honest upgrade read BROKEN (a reviewer)."""
+    from gateway.config import Settings
+    from gateway.server import Gateway, initialise
+    from tests.conftest import PASSPHRASE
+    from tests.test_cli_store_checks import downgrade
+
+    settings = Settings(  # type: ignore[arg-type]
+        data_dir=tmp_path / "var", database_url=f"sqlite:///{tmp_path / 'zzgw.db'}", key_passphrase=PASSPHRASE
+    )
+    initialise(settings)
+    gateway = Gateway.open(settings)
+    try:
+        assert gateway.audit is not None
+        for n in range(3):
+            gateway.audit.record(entry(n))
+    finally:
+        gateway.close()
+    downgrade(settings.effective_database_url, revision)  # as an older version left it
+    if not secret_then:
+        (settings.keys_dir / "sealmemo.key.pem").unlink()  # made by versions from schema 0012
+    initialise(settings)
+    gateway = Gateway.open(settings)
+    try:
+        assert gateway.audit is not None
+        assert gateway.audit.check() == ChainCheck(ok=True, records=3, checkpoints=0)
+        gateway.audit.record(entry(3))
+        assert gateway.audit.check() == ChainCheck(ok=True, records=4, checkpoints=0)
+    finally:
+        gateway.close()

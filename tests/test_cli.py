@@ -335,9 +335,13 @@ def test_init_needs_no_departments_key_and_never_replaces_a_registered_certifica
     (members / f"{TAX}.pem").write_bytes(certificate)  # copied back from the backup: init goes on, nothing replaced
     assert zzgw(env, "init").returncode == 0
     assert (members / f"{TAX}.pem").read_bytes() == certificate
-    (members / f"{TAX}.pem").unlink()  # a new pair on purpose, as departments.md renews one
-    assert zzgw(env, "members", "--revoke", TAX).returncode == 0
+    assert zzgw(env, "members", "--revoke", TAX).returncode == 0  # a new pair on purpose, as departments.md renews
     assert zzgw(env, "members", "--restore", TAX).returncode == 0
+    # a replica's pki/ still holding the revoked pair, its init run before the renewal: not registered again
+    (members / f"{TAX}.pem").write_bytes(certificate)
+    replica = zzgw(env, "init")
+    assert replica.returncode == 2 and "is one `zzgw members --revoke` took, never trusted again" in replica.stderr
+    (members / f"{TAX}.pem").unlink()
     assert zzgw(env, "init").returncode == 0
     renewed = (members / f"{TAX}.pem").read_bytes()
     assert renewed != certificate
@@ -345,7 +349,10 @@ def test_init_needs_no_departments_key_and_never_replaces_a_registered_certifica
     (members / f"{TAX}.pem").write_bytes(certificate)
     stale = zzgw(env, "init")
     assert stale.returncode == 2 and f"the client certificate of {TAX} in " in stale.stderr
-    assert "is not the one the store has registered" in stale.stderr
+    assert "is one `zzgw members --revoke` took" in stale.stderr  # revoked, said before being stale
+    (members / f"{TAX}.pem").write_bytes((members / "1137010099370102XJ.pem").read_bytes())  # another, unrevoked
+    other = zzgw(env, "init")
+    assert other.returncode == 2 and "is not the one the store has registered" in other.stderr
     (members / f"{TAX}.pem").write_bytes(renewed)
     assert zzgw(env, "init").returncode == 0
 

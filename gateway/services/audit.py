@@ -113,6 +113,24 @@ def _end_moved(newest: int, said: int) -> tuple[int, str, int | None]:
     return said, "HEAD_MISMATCH", None
 
 
+def vouch_upgraded_row(db: Database, memos: HeadMemos, *, start: bool) -> bool:
+    """Write the memo of the empty row an upgrade left for the audit chain's start or end, for the row as it is:
+    ``zzgw init`` trusts it once, at the upgrade, with or without an audit trail of its own yet (a store from before
+    the memo secret has none until init makes the secret; its row had then been left for a later append to record
+    as a break; a reviewer). Whether there was one."""
+    with db.unit_of_work(write=True) as uow:
+        uow.lock_audit_chain()
+        row = uow.audit.start_memo() if start else uow.audit.head_memo()
+        if row is None or row.memo:
+            return False
+        if start:
+            uow.audit.set_start_memo(memos.start(row.seq, row.hash))
+        else:
+            uow.audit.set_head_memo(memos.head(row.seq, row.hash))
+        uow.commit()
+    return True
+
+
 class AuditTrail:
     def __init__(
         self,
@@ -471,18 +489,7 @@ class AuditTrail:
         return self._vouch(start=True)
 
     def _vouch(self, *, start: bool) -> bool:
-        """The memo of the empty row an upgrade left for the chain's start or end, written for the row as it is."""
-        with self._db.unit_of_work(write=True) as uow:
-            uow.lock_audit_chain()
-            row = uow.audit.start_memo() if start else uow.audit.head_memo()
-            if row is None or row.memo:
-                return False
-            if start:
-                uow.audit.set_start_memo(self._memos.start(row.seq, row.hash))
-            else:
-                uow.audit.set_head_memo(self._memos.head(row.seq, row.hash))
-            uow.commit()
-        return True
+        return vouch_upgraded_row(self._db, self._memos, start=start)
 
     def _judge_end(
         self, checker: ChainChecker, memo: HeadMemo | None, newest: int | None

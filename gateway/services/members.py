@@ -259,6 +259,12 @@ class Authenticator:
         return clerk if clerk is not None else ConsoleUser(self.by_token(token), "")
 
 
+REVOKED_CERTIFICATE = "revoked-certificate:"
+"""The prefix of the store's fact naming a client certificate ``revoke`` took (with 40 hex digits of its SHA-256, within
+the fact's 64 characters; value: the whole SHA-256): never registered
+again, though a replica's init between ``restore`` and the renewal finds it still in its pki/ (a reviewer)."""
+
+
 class MemberService:
     """Registers members with their credentials."""
 
@@ -339,6 +345,10 @@ class MemberService:
         with self._db.unit_of_work(write=True) as uow:
             if uow.members.get(code) is None:
                 raise NotFoundError(f"no member {code!r}", reason="MEMBER_NOT_FOUND")
+            digest = uow.members.certificate_digests().get(code)
+            if digest is not None and REVOKED_CERTIFICATE + digest[:40] not in uow.facts.all():
+                # kept once the registration is gone: an init with an older pki/ must not register it again
+                uow.facts.add(REVOKED_CERTIFICATE + digest[:40], digest)
             taken = uow.members.revoke(code, now) + uow.console_clerks.end(code, None, now)
             uow.commit()
         return taken

@@ -6,7 +6,8 @@ the gateway's HMAC over both under the key store's memo secret (``gateway.domain
 group of records appended rewrites in its transaction (ADR 0010).
 
 A store with records (or checkpoints) gets a row naming its newest record with an empty memo: the migration has no
-key, and ``VerifyAuditLog`` says HEAD_NOT_YET_VOUCHED until the first append after the upgrade writes the memo. A
+key, and ``VerifyAuditLog`` says HEAD_NOT_YET_VOUCHED until the upgrade's ``zzgw init`` writes the memo
+(``vouch_upgraded_row``; the first append after the upgrade did, before an auditor's review, ADR 0010). A
 new store gets no row.
 
 Revision ID: 0022
