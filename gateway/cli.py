@@ -656,9 +656,10 @@ def _audit(settings: Settings, args: argparse.Namespace) -> int:
 
 def chain_verdict(check: ChainCheck) -> tuple[int, str]:
     """``zzgw audit verify``'s exit status and words: 0 intact, 1 broken, 3 undecided — a store upgraded across
-    schema 0022 whose records all check but whose end no memo vouches for yet (HEAD_NOT_YET_VOUCHED, ADR 0010): the
-    gateway's next access record vouches for it. It had said BROKEN, the state an operator is told is normal right
-    after an upgrade (found by an operator tester)."""
+    schema 0022 whose records all check but whose end no memo vouches for yet (HEAD_NOT_YET_VOUCHED, ADR 0010), which
+    the upgrade's `zzgw init` vouches for, and the gateway's next access record otherwise records as a break (then
+    BROKEN, ``ChainCheck.recorded``). It had said BROKEN of the row an upgrade leaves, which an operator is told is
+    normal right after an upgrade (found by an operator tester)."""
     if check.ok:
         return 0, f"audit trail intact: {check.records} records, {check.checkpoints} signed checkpoints"
     if check.reason == "HEAD_NOT_YET_VOUCHED" and not check.recorded:  # a break recorded so is one (a reviewer)

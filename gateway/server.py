@@ -472,12 +472,20 @@ def _initialise(
         if not passphrase_here:  # made by this run, which encrypted nothing with it: a replica needs the first's
             settings.generated_passphrase_path.unlink(missing_ok=True)
         raise
+    if gateway.audit is None and before is not None and before < AUDIT_START_REVISION:
+        # a store from before the memo secret: its upgraded rows, vouched for above when a trail was there, at once
+        # with the secret made for them (a refusal later in this init had left them unvouched for good; a reviewer)
+        memos = HeadMemos(gateway.keys.secret(SEAL_MEMO_SECRET))
+        if before < AUDIT_HEAD_REVISION:
+            vouch_upgraded_row(gateway.db, memos, start=False)
+        vouch_upgraded_row(gateway.db, memos, start=True)
     members = configured_members(settings)
     _refuse_a_name_taken(gateway, members)
     with gateway.db.unit_of_work() as uow:
         certified = uow.members.certificate_digests()
         revoked_certificates = {v for n, v in uow.facts.all().items() if n.startswith(REVOKED_CERTIFICATE)}
-    certificates = _ensure_pki(settings, members, certified, revoked_certificates)
+        still_revoked = uow.members.revoked()
+    certificates = _ensure_pki(settings, members, certified, revoked_certificates, ignore=still_revoked)
     _ensure_seal_ca(settings, gateway.clock, gateway.keys)
     with gateway.db.unit_of_work() as uow:
         tokens_elsewhere = uow.members.any_token() and not settings.dev_tokens_path.exists()
@@ -496,11 +504,6 @@ def _initialise(
     ca = load_seal_ca(settings)
     assert ca is not None
     secret = gateway.keys.secret(SEAL_MEMO_SECRET)  # made before any worker starts: they only read it
-    if gateway.audit is None and before is not None:  # the upgraded rows, vouched for above when a trail was there
-        if before < AUDIT_HEAD_REVISION:
-            vouch_upgraded_row(gateway.db, HeadMemos(secret), start=False)
-        if before < AUDIT_START_REVISION:
-            vouch_upgraded_row(gateway.db, HeadMemos(secret), start=True)
     if before is not None and before < STATUS_MEMOS_REVISION:
         statuses_vouched = _vouch_statuses(gateway.db, SealMemos(secret), progress=progress)
     if before is not None and before < DOCUMENT_MEMOS_REVISION:
@@ -777,6 +780,8 @@ def _ensure_pki(
     members: list[Any],
     certified: Mapping[str, str] | None = None,
     revoked: Collection[str] = (),
+    *,
+    ignore: Collection[str] = (),
 ) -> dict[str, bytes]:
     """The member CA with a server certificate and a client certificate per member; the CA's key is read only
     when one of them is missing (it may be kept offline otherwise). A member's key is never read: it is the
@@ -793,7 +798,9 @@ def _ensure_pki(
     if taken := [
         m.code
         for m in members
-        if (directory / f"{m.code}.pem").exists() and _certificate_digest(directory / f"{m.code}.pem") in revoked
+        if m.code not in ignore  # still revoked: its pair is registered by nobody (a replica's init had failed)
+        and (directory / f"{m.code}.pem").exists()
+        and _certificate_digest(directory / f"{m.code}.pem") in revoked
     ]:  # a replica's pki/ between --restore and the renewal: the revoked pair is still here (a reviewer)
         raise ConfigError(
             f"the client certificate of {', '.join(taken)} in {directory} is one `zzgw members --revoke` took, never "

@@ -647,3 +647,44 @@ def test_zzgw_init_vouches_for_the_row_its_upgrade_leaves(tmp_path: Path, revisi
         assert gateway.audit.check() == ChainCheck(ok=True, records=4, checkpoints=0)
     finally:
         gateway.close()
+
+
+@pytest.mark.parametrize(("revision", "secret_then"), [("0021", True), ("0011", False)])
+def test_an_upgrade_whose_first_init_is_refused_is_vouched_for_by_the_next(
+    tmp_path: Path, revision: str, secret_then: bool
+) -> None:
+    """On a store from before the memo secret, init vouched for the upgraded rows only late: refused after its
+    migration (a member's certificate missing), it left them, and the next init, on the new schema, never vouched
+    (a reviewer). They are vouched for with the secret made right after the migration's checks."""
+    from gateway.config import ConfigError, Settings
+    from gateway.server import Gateway, initialise
+    from tests.conftest import PASSPHRASE
+    from tests.test_cli_store_checks import downgrade
+
+    settings = Settings(  # type: ignore[arg-type]
+        data_dir=tmp_path / "var", database_url=f"sqlite:///{tmp_path / 'zzgw.db'}", key_passphrase=PASSPHRASE
+    )
+    initialise(settings)
+    gateway = Gateway.open(settings)
+    try:
+        assert gateway.audit is not None
+        for n in range(3):
+            gateway.audit.record(entry(n))
+    finally:
+        gateway.close()
+    downgrade(settings.effective_database_url, revision)
+    if not secret_then:
+        (settings.keys_dir / "sealmemo.key.pem").unlink()
+    pem = next((settings.pki_dir / "members").glob("*.pem"))
+    kept = pem.read_bytes()
+    pem.unlink()  # a certificate not copied: the upgrade's init is refused after its migration
+    with pytest.raises(ConfigError):
+        initialise(settings)
+    pem.write_bytes(kept)  # put back, as the refusal says
+    initialise(settings)
+    gateway = Gateway.open(settings)
+    try:
+        assert gateway.audit is not None
+        assert gateway.audit.check() == ChainCheck(ok=True, records=3, checkpoints=0)
+    finally:
+        gateway.close()

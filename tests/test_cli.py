@@ -6,6 +6,7 @@ import base64
 import json
 import os
 import re
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -355,6 +356,22 @@ def test_init_needs_no_departments_key_and_never_replaces_a_registered_certifica
     assert other.returncode == 2 and "is not the one the store has registered" in other.stderr
     (members / f"{TAX}.pem").write_bytes(renewed)
     assert zzgw(env, "init").returncode == 0
+
+
+def test_a_replicas_init_passes_over_a_member_revoked_for_good(env: dict[str, str], tmp_path: Path) -> None:
+    """A replica's pki/, copied before a member was revoked (never restored), still holds its pair: the refusal of
+    a revoked certificate had stopped that replica's init, though nobody registers a revoked member's (a reviewer)."""
+    assert zzgw(env, "init").returncode == 0
+    data = Path(env["ZZGW_DATA_DIR"])
+    replica_pki = tmp_path / "replica-pki"
+    shutil.copytree(data / "pki", replica_pki)
+    assert zzgw(env, "members", "--revoke", TAX).returncode == 0
+    assert zzgw(env, "init").returncode == 0
+    shutil.rmtree(data / "pki")
+    shutil.copytree(replica_pki, data / "pki")
+    (data / "pki" / "ca.key").unlink()  # kept offline, as a replica should
+    replica = zzgw(env, "init")
+    assert replica.returncode == 0, replica.stderr
 
 
 def test_members_lists_the_credentials_the_mode_takes(env: dict[str, str]) -> None:
