@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import text
 
 from gateway.cli import chain_verdict
+from gateway.config import Settings
 from gateway.domain.audit import AuditAction, AuditEntry, ChainCheck, HeadMemos, chain
 from gateway.domain.model import SystemClock
 from gateway.services.audit import AuditBroken, AuditSigner, AuditTrail
@@ -614,49 +615,10 @@ def test_a_row_written_as_an_upgrades_after_a_deletion_is_a_break(db: Database, 
     assert chain_verdict(found)[0] == 1  # BROKEN, not the undecided 3 of an upgrade's row (a reviewer)
 
 
-@pytest.mark.parametrize(("revision", "secret_then"), [("0021", True), ("0011", False)])
-def test_zzgw_init_vouches_for_the_row_its_upgrade_leaves(tmp_path: Path, revision: str, secret_then: bool) -> None:
-    """`zzgw init` upgrading a store across schema 0022 vouches for the head row the migration leaves, also from
-    before the memo secret (schema 0012), when its gateway has no audit trail until init makes the secret: that row
-    had been left for the next record to report as a break, an honest upgrade read BROKEN (a reviewer)."""
-    from gateway.config import Settings
-    from gateway.server import Gateway, initialise
-    from tests.conftest import PASSPHRASE
-    from tests.test_cli_store_checks import downgrade
-
-    settings = Settings(  # type: ignore[arg-type]
-        data_dir=tmp_path / "var", database_url=f"sqlite:///{tmp_path / 'zzgw.db'}", key_passphrase=PASSPHRASE
-    )
-    initialise(settings)
-    gateway = Gateway.open(settings)
-    try:
-        assert gateway.audit is not None
-        for n in range(3):
-            gateway.audit.record(entry(n))
-    finally:
-        gateway.close()
-    downgrade(settings.effective_database_url, revision)  # as an older version left it
-    if not secret_then:
-        (settings.keys_dir / "sealmemo.key.pem").unlink()  # made by versions from schema 0012
-    initialise(settings)
-    gateway = Gateway.open(settings)
-    try:
-        assert gateway.audit is not None
-        assert gateway.audit.check() == ChainCheck(ok=True, records=3, checkpoints=0)
-        gateway.audit.record(entry(3))
-        assert gateway.audit.check() == ChainCheck(ok=True, records=4, checkpoints=0)
-    finally:
-        gateway.close()
-
-
-@pytest.mark.parametrize(("revision", "secret_then"), [("0021", True), ("0011", False)])
-def test_an_upgrade_whose_first_init_is_refused_is_vouched_for_by_the_next(
-    tmp_path: Path, revision: str, secret_then: bool
-) -> None:
-    """On a store from before the memo secret, init vouched for the upgraded rows only late: refused after its
-    migration (a member's certificate missing), it left them, and the next init, on the new schema, never vouched
-    (a reviewer). They are vouched for with the secret made right after the migration's checks."""
-    from gateway.config import ConfigError, Settings
+def upgraded_store(tmp_path: Path, revision: str, *, secret_then: bool) -> Settings:
+    """The settings of a store with three access records, taken back to schema ``revision`` as an older version left
+    it (without the memo secret, which versions from schema 0012 make, unless ``secret_then``), for an init to
+    upgrade."""
     from gateway.server import Gateway, initialise
     from tests.conftest import PASSPHRASE
     from tests.test_cli_store_checks import downgrade
@@ -675,6 +637,39 @@ def test_an_upgrade_whose_first_init_is_refused_is_vouched_for_by_the_next(
     downgrade(settings.effective_database_url, revision)
     if not secret_then:
         (settings.keys_dir / "sealmemo.key.pem").unlink()
+    return settings
+
+
+@pytest.mark.parametrize(("revision", "secret_then"), [("0021", True), ("0011", False)])
+def test_zzgw_init_vouches_for_the_row_its_upgrade_leaves(tmp_path: Path, revision: str, secret_then: bool) -> None:
+    """`zzgw init` upgrading a store across schema 0022 vouches for the head row the migration leaves, also from
+    before the memo secret (schema 0012), when its gateway has no audit trail until init makes the secret: that row
+    had been left for the next record to report as a break, an honest upgrade read BROKEN (a reviewer)."""
+    from gateway.server import Gateway, initialise
+
+    settings = upgraded_store(tmp_path, revision, secret_then=secret_then)
+    initialise(settings)
+    gateway = Gateway.open(settings)
+    try:
+        assert gateway.audit is not None
+        assert gateway.audit.check() == ChainCheck(ok=True, records=3, checkpoints=0)
+        gateway.audit.record(entry(3))
+        assert gateway.audit.check() == ChainCheck(ok=True, records=4, checkpoints=0)
+    finally:
+        gateway.close()
+
+
+@pytest.mark.parametrize(("revision", "secret_then"), [("0021", True), ("0011", False)])
+def test_an_upgrade_whose_first_init_is_refused_is_vouched_for_by_the_next(
+    tmp_path: Path, revision: str, secret_then: bool
+) -> None:
+    """On a store from before the memo secret, init vouched for the upgraded rows only late: refused after its
+    migration (a member's certificate missing), it left them, and the next init, on the new schema, never vouched
+    (a reviewer). They are vouched for with the secret made right after the migration's checks."""
+    from gateway.config import ConfigError
+    from gateway.server import Gateway, initialise
+
+    settings = upgraded_store(tmp_path, revision, secret_then=secret_then)
     pem = next((settings.pki_dir / "members").glob("*.pem"))
     kept = pem.read_bytes()
     pem.unlink()  # a certificate not copied: the upgrade's init is refused after its migration
