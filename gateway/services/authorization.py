@@ -59,7 +59,16 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy.exc import IntegrityError
 
 from gateway.domain.audit import AuditAction, AuditEntry, vouched_subjects
-from gateway.domain.catalog import Catalog, HolderKind, LicenseType, Material, Matter, Sensitivity, SharingClass
+from gateway.domain.catalog import (
+    KIND_OF_CODE_TYPE,
+    Catalog,
+    HolderKind,
+    LicenseType,
+    Material,
+    Matter,
+    Sensitivity,
+    SharingClass,
+)
 from gateway.domain.errors import (
     AlreadyExistsError,
     ConflictError,
@@ -1149,7 +1158,7 @@ def _may_hold(code: str, license_type: LicenseType) -> bool:
     form = holder_code_type_by_form(code)  # a code both a credit code and a citizen ID reads as the former
     if form not in license_type.holder_code_types and (
         (license_type.holder_kind is HolderKind.PERSON and form == "001" and citizen_id_problem(code) is not None)
-        or (license_type.holder_kind is HolderKind.ORGANIZATION and form in ("111", "554"))
+        or (license_type.holder_kind is HolderKind.ORGANIZATION and KIND_OF_CODE_TYPE.get(form) is HolderKind.PERSON)
     ):
         return False
     return any(_holds_under(code, code_type) for code_type in license_type.holder_code_types)
