@@ -372,7 +372,7 @@ def checked_claimed_holder_code(code: str, license_type: LicenseType, *, field: 
     """A holder code named with ``license_type`` (a claim about one of its licenses), checked as a code its holders
     may have: by its form's type (``holder_code_type_by_form``) when theirs; else by a type of theirs that takes any
     code (a passport number, 其他); else by their first. A code of a 公民身份号码's form whose check character is
-    wrong is a typing slip (``BAD_CHECK_CHARACTER``) for a type whose holders may have one, as the README says.
+    wrong is a typing slip (``BAD_CHECK_CHARACTER``) for a type whose holders may have one, as docs/api.md says.
     A 公民身份号码 with a digit dropped, a 15-digit one or a credit code, claimed of a 居民身份证, is so refused as a
     公民身份号码 (``BAD_CITIZEN_ID``): read as 其他 by its form, it had been compared with the holder's and answered 7
     (partly wrong), counted against the department. A valid code of a type the holders never have (a 公民身份号码 for a
@@ -383,7 +383,7 @@ def checked_claimed_holder_code(code: str, license_type: LicenseType, *, field: 
     loose = next((kind for kind in allowed if kind not in _CHECKED_CODE_TYPES), None)
     errors: list[FieldViolation] = []
     checked = check_holder_code(field, form, code, errors)
-    if form in allowed:  # a code of a 公民身份号码's form with a wrong check character is a typing slip (README)
+    if form in allowed:  # a code of a 公民身份号码's form with a wrong check character is a typing slip (docs/api.md)
         if errors:
             raise InvalidRequestError(errors)
         return checked

@@ -98,7 +98,7 @@ answer (a backend that hangs, a pooler or a middlebox that keeps the socket up a
 ``generation`` is -1 and every cache is dropped once, so verifications read the store until an answer comes. A
 change is so heard within ``LEASE`` of its commit, or read from the store: a lookup that *begins* (polls) more than
 ``LEASE`` after a change committed never answers from what the change made stale, which leaves 0.1 s of the
-README's second to the lookup itself. Measured from the sending (the clock read before it), so neither the answer's
+docs/api.md's second to the lookup itself. Measured from the sending (the clock read before it), so neither the answer's
 way back nor any thread's wait for the GIL is counted in the lease's favour; and a reader drives the connection
 itself when the listener thread is late (``HELP_AFTER``), so neither does the listener thread's turn at the GIL
 count against it (it had: 16 busy handler threads lapsed an idle PostgreSQL's lease 4 times in 15 s)."""

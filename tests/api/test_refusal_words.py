@@ -335,7 +335,7 @@ def test_credentials_come_before_the_size(running: RunningGateway) -> None:
 
 def test_far_beyond_the_limit_grpc_refuses_itself(running: RunningGateway) -> None:
     """Past ``received_limit`` (twice the limit, at most 16 MiB more) gRPC refuses from the length prefix, without
-    reading the message into memory: its own RESOURCE_EXHAUSTED, with no reason and no Chinese (the README says so)."""
+    reading the message into memory: its own RESOURCE_EXHAUSTED, with no reason and no Chinese (docs/api.md says so)."""
     limit = running.gateway.settings.max_message_bytes
     received = received_limit(limit)
     assert received == 2 * limit  # the default 4 MiB

@@ -527,7 +527,7 @@ def test_a_license_of_a_type_the_matter_does_not_use_is_refused_before_it_is_loo
     looked the card up first, answering PERMISSION_DENIED / MATTER_NOT_FOR_TYPE (RequestAccess: INVALID_ARGUMENT) for
     an existing card, NOT_FOUND for a missing one, and putting a DENY naming the card on its holder's log: whether
     another department's license exists was told (found by a black-box tester). Now they answer as VerifyLicense
-    does, the same for both (README: "before anything is looked up"); the attempt is recorded all the same, as a
+    does, the same for both (docs/api.md: "before anything is looked up"); the attempt is recorded all the same, as a
     refusal for another department's matter is: on the card's holder's log when the card exists, naming no one when
     it does not (the caller reads neither log)."""
     card = id_card(running).license

@@ -1,6 +1,6 @@
 """An issuer's write whose PostgreSQL connection is lost under it (a restarted server, a terminated backend) is tried
 once more on a new connection, as reads are: IssueLicense, AmendLicense and ChangeLicenseStatus had been UNAVAILABLE
-/ DATABASE_UNAVAILABLE at once, though the README said a call was tried once more (found by an operations tester,
+/ DATABASE_UNAVAILABLE at once, though the docs said a call was tried once more (found by an operations tester,
 who terminated the backends of a loaded gateway once a second: 7 of 140 issues failed, no verification did).
 
 The loss is made by the store's own unit of work raising psycopg's OperationalError, as a terminated backend does:
