@@ -708,7 +708,7 @@ def main() -> None:
     parser.add_argument(
         "--sched-batch",
         action="store_true",
-        help="run every process under SCHED_BATCH (chrt --batch 0): no wake-up preemption, as README Deployment says",
+        help="run every process under SCHED_BATCH (chrt --batch 0): no wake-up preemption, as ADR 0005 describes",
     )
     parser.set_defaults(postgres_db="")
     args = parser.parse_args()
