@@ -185,6 +185,7 @@ def license_type_message(t: LicenseType) -> catalog_pb2.LicenseType:
                 form_labels=f.form_labels,
                 of_holder=f.of_holder.value if f.of_holder else "",
                 masking=f.masking.value,
+                may_be_future=f.may_be_future,
             )
             for f in t.fields
         ],

@@ -128,6 +128,10 @@ class FieldSpec:
     """The key of the ``DATE`` field that states the birth date of the person this ``CITIZEN_ID`` field names (a
     结婚证's 男方出生日期 for 男方身份证件号): an issue or amendment whose date is not the one the number carries is
     refused."""
+    may_be_future: bool = False
+    """Whether a ``DATE`` field's date may be after today (a 下次检验日期, an expiry stated as a field). By default a
+    date states something that has happened (出生, 成立日期, 登记日期): one after today in China is refused
+    (``DATE_IN_FUTURE``), as an issue date is. Only a ``DATE`` field not ``of_holder`` may carry it."""
 
     def named(self, name: str) -> bool:
         """Whether ``name`` is the field's label or one of its form labels."""
@@ -376,6 +380,7 @@ def _field(raw: Mapping[str, Any], type_code: str) -> FieldSpec:
             "guardian_of_holder",
             "person_sex",
             "person_birth_date",
+            "may_be_future",
         },
         where,
     )
@@ -403,6 +408,9 @@ def _field(raw: Mapping[str, Any], type_code: str) -> FieldSpec:
         raise ValueError(f"{where}: person_sex and person_birth_date need a field of type CITIZEN_ID not of_holder")
     if person_sex not in ("", "男", "女"):
         raise ValueError(f"{where}: person_sex must be 男 or 女, not {person_sex[:20]!r}")
+    may_be_future = _get(raw, "may_be_future", bool, where, False)
+    if may_be_future and (value_type is not ValueType.DATE or of_holder is not None):
+        raise ValueError(f"{where}: may_be_future needs a field of type DATE not of_holder (nobody is born later)")
     return FieldSpec(
         key=raw["key"],
         label=_text(raw, "label", where),
@@ -420,6 +428,7 @@ def _field(raw: Mapping[str, Any], type_code: str) -> FieldSpec:
         guardian_of_holder=guardian,
         person_sex=person_sex,
         person_birth_date=person_birth_date,
+        may_be_future=may_be_future,
     )
 
 

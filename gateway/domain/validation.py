@@ -96,9 +96,10 @@ _PROBLEM_WORDS: Mapping[str, str] = {
 }
 """The Chinese of what ``gateway.domain.identifiers`` finds wrong with a code (its words are English, shared with the
 catalog's checks)."""
-EARLIEST_ISSUE_DATE = dt.date(1900, 1, 1)
-"""No license in the registry was issued before this: an earlier issue date is a typing slip or a system's empty date
-(0001-01-01), which would print on the document and make the license look valid since antiquity."""
+EARLIEST_DATE = dt.date(1900, 1, 1)
+"""No license in the registry was issued before this, nor states a date before it (出生, 成立日期): an earlier date is a
+typing slip or a system's empty date (0001-01-01), which would print on the document (an issue date would make the
+license look valid since antiquity)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -157,14 +158,14 @@ def validate_issue(draft: LicenseDraft, catalog: Catalog, issuer: Member, today:
                 _said(f"发证日期 {issue_date} 晚于今天", f"issue date {issue_date} is after today"),
             )
         )
-    elif issue_date and issue_date < EARLIEST_ISSUE_DATE:
+    elif issue_date and issue_date < EARLIEST_DATE:
         errors.append(
             _v(
                 "issue_date",
                 "ISSUE_DATE_TOO_EARLY",
                 _said(
-                    f"发证日期 {issue_date} 早于 {EARLIEST_ISSUE_DATE}",
-                    f"issue date {issue_date} is before {EARLIEST_ISSUE_DATE}",
+                    f"发证日期 {issue_date} 早于 {EARLIEST_DATE}",
+                    f"issue date {issue_date} is before {EARLIEST_DATE}",
                 ),
             )
         )
@@ -182,7 +183,9 @@ def validate_issue(draft: LicenseDraft, catalog: Catalog, issuer: Member, today:
                 _said("流水号须为1至32位数字或字母", "serial must be 1-32 characters of 0-9A-Z"),
             )
         )
-    fields = check_fields(license_type, draft.fields, errors, partial=False)
+    fields = check_fields(license_type, draft.fields, errors, partial=False, today=today)
+    if issue_date is not None:
+        check_born_before_issue(license_type, issue_date, fields, errors)
     if holder is not None:
         check_holder_fields(license_type, holder, fields, errors)
         check_person_fields(license_type, holder, fields, errors)
@@ -516,6 +519,25 @@ def check_person_fields(
 _SEX_EN = {"男": "man", "女": "woman"}
 
 
+def check_born_before_issue(
+    license_type: LicenseType, issue_date: dt.date, fields: Mapping[str, str], errors: list[FieldViolation]
+) -> None:
+    """The holder's birth date a field states (``of_holder: birth_date``) is not after the license's issue date: a
+    出生医学证明 issued 23 days before the birth it records had been sealed (a time tester). The description names
+    the fields, not the dates (a birth date is personal data)."""
+    for spec in license_type.fields:
+        stated = fields.get(spec.key, "")
+        if spec.of_holder is OfHolder.BIRTH_DATE and _CALENDAR_DATE.fullmatch(stated) and stated > str(issue_date):
+            where = f"fields.{spec.key}"
+            errors.append(
+                _v(
+                    where,
+                    "BORN_AFTER_ISSUE",
+                    _said(f"{spec.label}晚于发证日期", f"{where} is after the issue date"),
+                )
+            )
+
+
 def _holder_born(license_type: LicenseType, holder: Holder, fields: Mapping[str, str]) -> str:
     """The holder's birth date (YYYY-MM-DD) as their 公民身份号码 carries it, else as the license's ``of_holder:
     birth_date`` field states it; "" when neither tells it."""
@@ -628,9 +650,16 @@ def not_expiring(license_type: LicenseType, *, stated: dt.date | None = None) ->
 
 
 def check_fields(
-    license_type: LicenseType, raw: Mapping[str, str], errors: list[FieldViolation], *, partial: bool
+    license_type: LicenseType,
+    raw: Mapping[str, str],
+    errors: list[FieldViolation],
+    *,
+    partial: bool,
+    today: dt.date,
 ) -> dict[str, str]:
-    """Check the type's fields. ``partial`` (for amendments) skips the required check for absent keys."""
+    """Check the type's fields. ``partial`` (for amendments) skips the required check for absent keys. A date is
+    from 1900 on and, unless the catalog says it ``may_be_future``, not after ``today`` (China's date): a field's
+    date states something that happened (出生, 成立日期, 登记日期), and a year mistyped had been sealed and shared."""
     fields: dict[str, str] = {}
     order = {spec.key: i for i, spec in enumerate(license_type.fields)}
     # in the type's order, then unknown keys by name: a request's map has no order of its own (protobuf's iterates by
@@ -644,7 +673,7 @@ def check_fields(
         if spec.value_type in (ValueType.CITIZEN_ID, ValueType.USCC):  # typed in full width: the same code, as a
             value = half_width(value)  # holder's is (a reviewer: this field's had still been refused "须为17位数字")
         if value:
-            if problem := _field_problem(spec, value):
+            if problem := _field_problem(spec, value, today):
                 errors.append(problem)
             else:
                 fields[key] = value.upper() if spec.value_type in (ValueType.CITIZEN_ID, ValueType.USCC) else value
@@ -665,7 +694,7 @@ def unknown_field(where: str, license_type: LicenseType, key: str) -> FieldViola
     )
 
 
-def _field_problem(spec: FieldSpec, value: str) -> FieldViolation | None:
+def _field_problem(spec: FieldSpec, value: str, today: dt.date) -> FieldViolation | None:
     where, label = f"fields.{spec.key}", spec.label
     controls = _TEXT_CONTROL_RE if spec.value_type is ValueType.STRING else _CONTROL_RE
     if said := _text_problem(where, label, value, spec.max_length, controls):
@@ -673,7 +702,15 @@ def _field_problem(spec: FieldSpec, value: str) -> FieldViolation | None:
     match spec.value_type:
         case ValueType.DATE:
             errors: list[FieldViolation] = []
-            check_date(where, value, errors, label=label)
+            day = check_date(where, value, errors, label=label)
+            if day is not None and day < EARLIEST_DATE:
+                return _v(
+                    where,
+                    "DATE_TOO_EARLY",
+                    _said(f"{label}早于 {EARLIEST_DATE}", f"{where} is before {EARLIEST_DATE}"),
+                )
+            if day is not None and day > today and not spec.may_be_future:
+                return _v(where, "DATE_IN_FUTURE", _said(f"{label}晚于今天", f"{where} is after today"))
             return errors[0] if errors else None
         case ValueType.INTEGER if not _INTEGER_RE.match(value):
             return _v(where, "BAD_INTEGER", _said(f"{label}须为整数", f"{where} must be a whole number"))

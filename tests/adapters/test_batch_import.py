@@ -172,6 +172,22 @@ def test_a_validity_end_date_for_a_type_that_does_not_expire_fails_its_line(
         assert report.failures[0].message.startswith("营业执照没有有效期截止日期"), form
 
 
+def test_a_date_after_today_or_before_1900_fails_its_line(running: RunningGateway, tmp_path: Path) -> None:
+    """A register's typing slips fail their own lines, said as IssueLicense says them: a 营业执照 established in 2099
+    or in 999 (both had been sealed, a time tester)."""
+    base = int(uuid.uuid4().hex[:8], 16)
+    companies = [samples.business_license(base + i) for i in range(3)]
+    companies[0]["fields"]["established_on"] = "2099-01-01"
+    companies[2]["fields"]["established_on"] = "0999-01-01"
+    report = import_file(write_csv(tmp_path / "companies.csv", companies), factory(running))
+    assert report.created == 1
+    assert [(f.line, f.field, f.reason) for f in report.failures] == [
+        (2, "fields.established_on", "DATE_IN_FUTURE"),
+        (4, "fields.established_on", "DATE_TOO_EARLY"),
+    ]
+    assert report.failures[0].message == "成立日期晚于今天（fields.established_on is after today）"
+
+
 def test_csv_rows_with_too_many_or_too_few_cells(running: RunningGateway, tmp_path: Path) -> None:
     """Each is one plain failure (a short row was every field of its missing cells REQUIRED)."""
     path = tmp_path / "ragged.csv"

@@ -33,6 +33,7 @@ from tests.conftest import (
 )
 
 S = common_pb2
+HEALTH = "113701009937010623"  # 济南市卫生健康委员会: issues 出生医学证明
 
 
 def unique(record: dict, tag: str | None = None) -> dict:
@@ -232,6 +233,8 @@ BAD_INPUT = [
     ("bad field date", "fields.established_on", "yesterday", "fields.established_on", "BAD_DATE"),
     ("ISO week date", "issue_date", "2024-W10-5", "issue_date", "BAD_DATE"),
     ("ISO week field date", "fields.established_on", "2024-W01-1", "fields.established_on", "BAD_DATE"),
+    ("field date in the future", "fields.established_on", "2999-01-01", "fields.established_on", "DATE_IN_FUTURE"),
+    ("field date before 1900", "fields.approved_on", "0999-01-01", "fields.approved_on", "DATE_TOO_EARLY"),
     ("bad field USCC", "fields.uscc", "91370100MA3C4K7L6N", "fields.uscc", "BAD_CHECK_CHARACTER"),
     ("bad region", "region_code", "990000", "region_code", "BAD_REGION_CODE"),
     ("bad serial", "serial", "ab-c", "serial", "BAD_SERIAL"),
@@ -428,6 +431,30 @@ def test_a_license_stored_with_an_end_date_its_type_lacks_is_amended_by_removing
     )
     new = amend(valid_until="").license
     assert (new.version, new.valid_until, new.status) == (2, "", S.LICENSE_STATUS_ACTIVE)
+
+
+def test_a_birth_certificate_is_not_issued_before_the_birth(running: RunningGateway) -> None:
+    """A 出生医学证明 issued 23 days before the birth it records had been sealed (a time tester): the holder's birth
+    date (``of_holder: birth_date``) is not after the issue date."""
+    born = today() - dt.timedelta(days=3)
+    record = {
+        "request_id": f"bc-{uuid.uuid4().hex}",
+        "type_code": "1110000099100006XH001",
+        "license_number": f"Q{uuid.uuid4().int % 10**9:09d}",
+        "holder": {"name": "王小明", "code_type": "099", "code": f"TMP-{uuid.uuid4().hex[:8]}"},
+        "issue_date": (born - dt.timedelta(days=23)).isoformat(),
+        "fields": {"child_name": "王小明", "gender": "男", "birth_date": born.isoformat(), "birth_place": "370102",
+                   "birth_facility": "济南市妇幼保健院", "mother_name": "李芳",
+                   "mother_citizen_id": samples.citizen_id(12, dt.date(1992, 4, 30)),
+                   "issuing_institution": "济南市妇幼保健院"},
+    }  # fmt: skip
+    with pytest.raises(grpc.RpcError) as caught:
+        issue(running, record, member=HEALTH)
+    assert error_details(caught.value)[1] == [("fields.birth_date", "BORN_AFTER_ISSUE")]
+    assert (
+        caught.value.details() == "fields.birth_date: 出生日期晚于发证日期（fields.birth_date is after the issue date）"
+    )
+    assert issue(running, {**record, "issue_date": born.isoformat()}, member=HEALTH).license.issue_date == str(born)
 
 
 def test_a_name_with_a_full_width_or_no_break_space_is_issued_with_a_plain_one(running: RunningGateway) -> None:

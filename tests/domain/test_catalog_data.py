@@ -469,6 +469,28 @@ def test_loader_rejects_an_of_holder_the_field_cannot_state(key: str, of_holder:
         Catalog.from_mapping(data)
 
 
+@pytest.mark.parametrize(
+    ("key", "message"),
+    [
+        ("ethnicity", "may_be_future needs a field of type DATE not of_holder"),
+        ("birth_date", "may_be_future needs a field of type DATE not of_holder (nobody is born later)"),
+    ],
+)
+def test_loader_takes_may_be_future_only_on_a_date_not_of_the_holder(key: str, message: str) -> None:
+    """A date still to come (a 下次检验日期) may be marked so; a text has no date, and a birth date is never ahead."""
+    data = raw()
+    next(f for f in id_card(data)["fields"] if f["key"] == key)["may_be_future"] = True
+    with pytest.raises(ValueError, match=f"^field {key} of 11100000991000019E001: {re.escape(message)}"):
+        Catalog.from_mapping(data)
+    permit = next(t for t in data["license_types"] if t["name"] == "食品生产许可证")
+    permit["fields"].append({"key": "next_inspection", "label": "下次检验日期", "type": "DATE", "may_be_future": True})
+    next(f for f in id_card(data)["fields"] if f["key"] == key).pop("may_be_future")
+    loaded = Catalog.from_mapping(data)
+    spec = by_name(loaded, "食品生产许可证").field_spec("next_inspection")
+    assert spec is not None and spec.may_be_future
+    assert not any(f.may_be_future for t in loaded.license_types.values() for f in t.fields if f is not spec)
+
+
 def test_loader_rejects_a_sex_field_without_both_choices() -> None:
     data = raw()
     next(f for f in id_card(data)["fields"] if f["key"] == "gender")["choices"] = ["M", "F"]

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from dataclasses import replace
 from typing import Any
 
 import pytest
 
 from gateway.bootstrap import samples
-from gateway.domain.catalog import Catalog
+from gateway.domain.catalog import Catalog, FieldSpec, ValueType
 from gateway.domain.errors import FieldViolation, InvalidLicenseError, InvalidRequestError, PermissionDeniedError
 from gateway.domain.identifiers import half_width
 from gateway.domain.model import Holder, LicenseDraft, Member, Role
@@ -197,6 +198,80 @@ def test_dates(what: str, change: dict[str, str], expected: tuple[str, str] | No
         validate_issue(draft(record), CATALOG, MEMBERS[MARKET], TODAY)
     else:
         assert violations(record, MARKET) == {expected}, what
+
+
+def newborn(born: str, issued: str = "2025-01-01") -> dict[str, Any]:
+    """A 出生医学证明 of a child born on ``born`` without a 公民身份号码 yet (其他): its birth date is the field's
+    alone."""
+    record = with_fields(birth_certificate(), birth_date=born)
+    return {**record, "holder": {**record["holder"], "code_type": "099", "code": "TMP-2025-0001"}, "issue_date": issued}
+
+
+PAST_EVENT_CASES = [
+    # (what, record, issuer, violations)
+    ("a child born tomorrow", newborn("2025-01-02"), HEALTH, {("fields.birth_date", "DATE_IN_FUTURE")}),
+    ("a child born next year", newborn("2026-01-09"), HEALTH, {("fields.birth_date", "DATE_IN_FUTURE")}),
+    ("a child born today", newborn("2025-01-01"), HEALTH, set()),
+    ("issued before the birth", newborn("2024-12-20", issued="2024-12-01"), HEALTH,
+     {("fields.birth_date", "BORN_AFTER_ISSUE")}),
+    ("issued on the day of the birth", newborn("2024-12-01", issued="2024-12-01"), HEALTH, set()),
+    ("established in 2099", with_fields(samples.business_license(50), established_on="2099-01-01"), MARKET,
+     {("fields.established_on", "DATE_IN_FUTURE")}),
+    ("approved tomorrow", with_fields(samples.business_license(51), approved_on="2025-01-02"), MARKET,
+     {("fields.approved_on", "DATE_IN_FUTURE")}),
+    ("established in 999", with_fields(samples.business_license(52), established_on="0999-01-01"), MARKET,
+     {("fields.established_on", "DATE_TOO_EARLY")}),
+    ("established before 1900", with_fields(samples.business_license(53), established_on="1899-12-31"), MARKET,
+     {("fields.established_on", "DATE_TOO_EARLY")}),
+    ("established in 1900", with_fields(samples.business_license(54), established_on="1900-01-01"), MARKET, set()),
+    ("married next year", with_fields(samples.marriage_certificate(55), registration_date="2026-01-01"), CIVIL,
+     {("fields.registration_date", "DATE_IN_FUTURE")}),
+    ("a spouse born tomorrow", with_fields(samples.marriage_certificate(56), wife_birth_date="2025-01-02"), CIVIL,
+     {("fields.wife_birth_date", "DATE_IN_FUTURE")}),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("what", "record", "issuer", "expected"), PAST_EVENT_CASES, ids=[c[0] for c in PAST_EVENT_CASES]
+)
+def test_a_date_that_states_a_past_event_is_not_after_today_nor_before_1900(
+    what: str, record: dict[str, Any], issuer: str, expected: set[tuple[str, str]]
+) -> None:
+    """A field's date states what happened (出生, 成立日期, 登记日期): a 出生医学证明 of a child born next year, a
+    营业执照 established in 2099 or 999, had been sealed and shared (a time tester), as an issue date is not. A
+    holder's birth date after the issue date is refused too: a certificate issued before the birth."""
+    if expected:
+        assert violations(record, issuer) == expected, what
+    else:
+        validate_issue(draft(record), CATALOG, MEMBERS[issuer], TODAY)
+
+
+def test_a_date_refused_is_said_by_the_fields_label_not_its_value() -> None:
+    """Chinese first, naming the field by its catalog label; a birth date is personal data and is not echoed."""
+    assert _descriptions(newborn("2025-06-01"), HEALTH) == {
+        ("fields.birth_date", "DATE_IN_FUTURE"): "出生日期晚于今天（fields.birth_date is after today）"
+    }
+    assert _descriptions(newborn("2024-12-20", issued="2024-12-01"), HEALTH) == {
+        ("fields.birth_date", "BORN_AFTER_ISSUE"): "出生日期晚于发证日期（fields.birth_date is after the issue date）"
+    }
+    old = with_fields(samples.business_license(57), established_on="0001-01-01")
+    assert _descriptions(old, MARKET) == {
+        ("fields.established_on", "DATE_TOO_EARLY"): "成立日期早于 1900-01-01（fields.established_on is before "
+        "1900-01-01）"
+    }
+
+
+def test_a_field_the_catalog_says_may_be_future_takes_a_later_date() -> None:
+    """A deployment's catalog may state a date still to come (a 下次检验日期): ``may_be_future`` lets it be after
+    today; it is still not before 1900."""
+    permit = CATALOG.license_types[samples.FOOD_PERMIT]
+    inspected = FieldSpec(key="next_inspection", label="下次检验日期", value_type=ValueType.DATE, may_be_future=True)
+    catalog = Catalog({**CATALOG.license_types, permit.code: replace(permit, fields=(*permit.fields, inspected))})
+    record = with_fields(samples.food_permit(58), next_inspection="2027-05-01")
+    assert validate_issue(draft(record), catalog, MEMBERS[MARKET], TODAY).fields["next_inspection"] == "2027-05-01"
+    with pytest.raises(InvalidLicenseError) as caught:
+        validate_issue(draft(with_fields(record, next_inspection="1899-01-01")), catalog, MEMBERS[MARKET], TODAY)
+    assert [(v.field, v.reason) for v in caught.value.violations] == [("fields.next_inspection", "DATE_TOO_EARLY")]
 
 
 def test_a_type_that_does_not_expire_takes_no_validity_end_date() -> None:
@@ -707,6 +782,7 @@ def _every_refusal() -> list[tuple[str, FieldViolation]]:
     cases.append(({**shapeless, "holder": {**shapeless["holder"], "code": "9137010"}}, MARKET))
     cases.append(({**samples.business_license(41), "valid_until": "2030-01-01"}, MARKET))
     cases += [({**samples.food_permit(9), **change}, MARKET) for _, change, expected in DATE_CASES if expected]
+    cases += [(record, issuer) for _, record, issuer, expected in PAST_EVENT_CASES if expected]
     cases += [(with_fields(birth_certificate(), **{key: value}), HEALTH) for _, key, value, _ in FIELD_CASES]
     cases += [(mutate(birth_certificate()), HEALTH) for _, mutate in CONTROL_CASES]
     cases += [(with_fields(birth_certificate(), **{key: value}), HEALTH) for _, key, value in DISAGREEING]
@@ -732,7 +808,8 @@ def test_every_refusal_of_a_license_is_chinese_first_short_and_names_the_field()
         "VALIDITY_BEFORE_ISSUE", "VALIDITY_BEFORE_START", "ISSUE_DATE_IN_FUTURE", "ISSUE_DATE_TOO_EARLY",
         "BAD_CHECK_CHARACTER", "BAD_CITIZEN_ID", "BAD_USCC", "DISAGREES_WITH_HOLDER", "BAD_SERIAL",
         "BAD_REGION_CODE", "NOT_A_CHOICE", "BAD_INTEGER", "BAD_DECIMAL", "UNKNOWN_LICENSE_TYPE",
-        "BAD_HOLDER_CODE_TYPE", "BAD_HOLDER_CODE", "NOT_EXPIRING_TYPE",
+        "BAD_HOLDER_CODE_TYPE", "BAD_HOLDER_CODE", "NOT_EXPIRING_TYPE", "DATE_IN_FUTURE", "DATE_TOO_EARLY",
+        "BORN_AFTER_ISSUE",
     }  # fmt: skip
     for type_code, violation in found:
         text = violation.description

@@ -24,45 +24,45 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1cprotos/zzgw/v1/catalog.proto\x12\x07zzgw.v1\"\x84\x02\n\tFieldSpec\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05label\x18\x02 \x01(\t\x12\x12\n\nvalue_type\x18\x03 \x01(\t\x12\x10\n\x08required\x18\x04 \x01(\x08\x12\x12\n\nmax_length\x18\x05 \x01(\x05\x12)\n\x0bsensitivity\x18\x06 \x01(\x0e\x32\x14.zzgw.v1.Sensitivity\x12,\n\rsharing_class\x18\x07 \x01(\x0e\x32\x15.zzgw.v1.SharingClass\x12\x0f\n\x07\x63hoices\x18\x08 \x03(\t\x12\x13\n\x0b\x66orm_labels\x18\t \x03(\t\x12\x11\n\tof_holder\x18\n \x01(\t\x12\x0f\n\x07masking\x18\x0b \x01(\t\"\xcf\x02\n\x0bLicenseType\x12\x11\n\ttype_code\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0f\n\x07name_en\x18\x03 \x01(\t\x12(\n\x0bholder_kind\x18\x04 \x01(\x0e\x32\x13.zzgw.v1.HolderKind\x12\x19\n\x11holder_code_types\x18\x05 \x03(\t\x12,\n\rsharing_class\x18\x06 \x01(\x0e\x32\x15.zzgw.v1.SharingClass\x12\x0f\n\x07\x65xpires\x18\x07 \x01(\x08\x12\x14\n\x0cissuer_codes\x18\x08 \x03(\t\x12\"\n\x06\x66ields\x18\t \x03(\x0b\x32\x12.zzgw.v1.FieldSpec\x12\x1c\n\x14license_number_label\x18\n \x01(\t\x12 \n\x18license_number_of_holder\x18\x0b \x01(\x08\x12\x10\n\x08lifelong\x18\x0c \x01(\x08\"T\n\x08Material\x12\x11\n\ttype_code\x18\x01 \x01(\t\x12\x0e\n\x06\x66ields\x18\x02 \x03(\t\x12\x13\n\x0b\x66ull_fields\x18\x03 \x03(\t\x12\x10\n\x08required\x18\x04 \x01(\x08\"v\n\x06Matter\x12\x13\n\x0bmatter_code\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0f\n\x07purpose\x18\x03 \x01(\t\x12\x12\n\ndepartment\x18\x04 \x01(\t\x12$\n\tmaterials\x18\x05 \x03(\x0b\x32\x11.zzgw.v1.Material\"A\n\x06\x42undle\x12\x13\n\x0b\x62undle_code\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x14\n\x0cmatter_codes\x18\x03 \x03(\t\"\x19\n\x17ListLicenseTypesRequest\"G\n\x18ListLicenseTypesResponse\x12+\n\rlicense_types\x18\x01 \x03(\x0b\x32\x14.zzgw.v1.LicenseType\"*\n\x15GetLicenseTypeRequest\x12\x11\n\ttype_code\x18\x01 \x01(\t\"D\n\x16GetLicenseTypeResponse\x12*\n\x0clicense_type\x18\x01 \x01(\x0b\x32\x14.zzgw.v1.LicenseType\")\n\x12ListMattersRequest\x12\x13\n\x0b\x62undle_code\x18\x01 \x01(\t\"Y\n\x13ListMattersResponse\x12 \n\x07matters\x18\x01 \x03(\x0b\x32\x0f.zzgw.v1.Matter\x12 \n\x07\x62undles\x18\x02 \x03(\x0b\x32\x0f.zzgw.v1.Bundle\"\'\n\x10GetMatterRequest\x12\x13\n\x0bmatter_code\x18\x01 \x01(\t\"4\n\x11GetMatterResponse\x12\x1f\n\x06matter\x18\x01 \x01(\x0b\x32\x0f.zzgw.v1.Matter*\x8b\x01\n\x0cSharingClass\x12\x1d\n\x19SHARING_CLASS_UNSPECIFIED\x10\x00\x12\x1f\n\x1bSHARING_CLASS_UNCONDITIONAL\x10\x01\x12\x1d\n\x19SHARING_CLASS_CONDITIONAL\x10\x02\x12\x1c\n\x18SHARING_CLASS_NOT_SHARED\x10\x03*_\n\nHolderKind\x12\x1b\n\x17HOLDER_KIND_UNSPECIFIED\x10\x00\x12\x16\n\x12HOLDER_KIND_PERSON\x10\x01\x12\x1c\n\x18HOLDER_KIND_ORGANIZATION\x10\x02*u\n\x0bSensitivity\x12\x1b\n\x17SENSITIVITY_UNSPECIFIED\x10\x00\x12\x16\n\x12SENSITIVITY_NORMAL\x10\x01\x12\x19\n\x15SENSITIVITY_SENSITIVE\x10\x02\x12\x16\n\x12SENSITIVITY_SECRET\x10\x03\x32\xca\x02\n\x0e\x43\x61talogService\x12W\n\x10ListLicenseTypes\x12 .zzgw.v1.ListLicenseTypesRequest\x1a!.zzgw.v1.ListLicenseTypesResponse\x12Q\n\x0eGetLicenseType\x12\x1e.zzgw.v1.GetLicenseTypeRequest\x1a\x1f.zzgw.v1.GetLicenseTypeResponse\x12H\n\x0bListMatters\x12\x1b.zzgw.v1.ListMattersRequest\x1a\x1c.zzgw.v1.ListMattersResponse\x12\x42\n\tGetMatter\x12\x19.zzgw.v1.GetMatterRequest\x1a\x1a.zzgw.v1.GetMatterResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1cprotos/zzgw/v1/catalog.proto\x12\x07zzgw.v1\"\x9b\x02\n\tFieldSpec\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05label\x18\x02 \x01(\t\x12\x12\n\nvalue_type\x18\x03 \x01(\t\x12\x10\n\x08required\x18\x04 \x01(\x08\x12\x12\n\nmax_length\x18\x05 \x01(\x05\x12)\n\x0bsensitivity\x18\x06 \x01(\x0e\x32\x14.zzgw.v1.Sensitivity\x12,\n\rsharing_class\x18\x07 \x01(\x0e\x32\x15.zzgw.v1.SharingClass\x12\x0f\n\x07\x63hoices\x18\x08 \x03(\t\x12\x13\n\x0b\x66orm_labels\x18\t \x03(\t\x12\x11\n\tof_holder\x18\n \x01(\t\x12\x0f\n\x07masking\x18\x0b \x01(\t\x12\x15\n\rmay_be_future\x18\x0c \x01(\x08\"\xcf\x02\n\x0bLicenseType\x12\x11\n\ttype_code\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0f\n\x07name_en\x18\x03 \x01(\t\x12(\n\x0bholder_kind\x18\x04 \x01(\x0e\x32\x13.zzgw.v1.HolderKind\x12\x19\n\x11holder_code_types\x18\x05 \x03(\t\x12,\n\rsharing_class\x18\x06 \x01(\x0e\x32\x15.zzgw.v1.SharingClass\x12\x0f\n\x07\x65xpires\x18\x07 \x01(\x08\x12\x14\n\x0cissuer_codes\x18\x08 \x03(\t\x12\"\n\x06\x66ields\x18\t \x03(\x0b\x32\x12.zzgw.v1.FieldSpec\x12\x1c\n\x14license_number_label\x18\n \x01(\t\x12 \n\x18license_number_of_holder\x18\x0b \x01(\x08\x12\x10\n\x08lifelong\x18\x0c \x01(\x08\"T\n\x08Material\x12\x11\n\ttype_code\x18\x01 \x01(\t\x12\x0e\n\x06\x66ields\x18\x02 \x03(\t\x12\x13\n\x0b\x66ull_fields\x18\x03 \x03(\t\x12\x10\n\x08required\x18\x04 \x01(\x08\"v\n\x06Matter\x12\x13\n\x0bmatter_code\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0f\n\x07purpose\x18\x03 \x01(\t\x12\x12\n\ndepartment\x18\x04 \x01(\t\x12$\n\tmaterials\x18\x05 \x03(\x0b\x32\x11.zzgw.v1.Material\"A\n\x06\x42undle\x12\x13\n\x0b\x62undle_code\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x14\n\x0cmatter_codes\x18\x03 \x03(\t\"\x19\n\x17ListLicenseTypesRequest\"G\n\x18ListLicenseTypesResponse\x12+\n\rlicense_types\x18\x01 \x03(\x0b\x32\x14.zzgw.v1.LicenseType\"*\n\x15GetLicenseTypeRequest\x12\x11\n\ttype_code\x18\x01 \x01(\t\"D\n\x16GetLicenseTypeResponse\x12*\n\x0clicense_type\x18\x01 \x01(\x0b\x32\x14.zzgw.v1.LicenseType\")\n\x12ListMattersRequest\x12\x13\n\x0b\x62undle_code\x18\x01 \x01(\t\"Y\n\x13ListMattersResponse\x12 \n\x07matters\x18\x01 \x03(\x0b\x32\x0f.zzgw.v1.Matter\x12 \n\x07\x62undles\x18\x02 \x03(\x0b\x32\x0f.zzgw.v1.Bundle\"\'\n\x10GetMatterRequest\x12\x13\n\x0bmatter_code\x18\x01 \x01(\t\"4\n\x11GetMatterResponse\x12\x1f\n\x06matter\x18\x01 \x01(\x0b\x32\x0f.zzgw.v1.Matter*\x8b\x01\n\x0cSharingClass\x12\x1d\n\x19SHARING_CLASS_UNSPECIFIED\x10\x00\x12\x1f\n\x1bSHARING_CLASS_UNCONDITIONAL\x10\x01\x12\x1d\n\x19SHARING_CLASS_CONDITIONAL\x10\x02\x12\x1c\n\x18SHARING_CLASS_NOT_SHARED\x10\x03*_\n\nHolderKind\x12\x1b\n\x17HOLDER_KIND_UNSPECIFIED\x10\x00\x12\x16\n\x12HOLDER_KIND_PERSON\x10\x01\x12\x1c\n\x18HOLDER_KIND_ORGANIZATION\x10\x02*u\n\x0bSensitivity\x12\x1b\n\x17SENSITIVITY_UNSPECIFIED\x10\x00\x12\x16\n\x12SENSITIVITY_NORMAL\x10\x01\x12\x19\n\x15SENSITIVITY_SENSITIVE\x10\x02\x12\x16\n\x12SENSITIVITY_SECRET\x10\x03\x32\xca\x02\n\x0e\x43\x61talogService\x12W\n\x10ListLicenseTypes\x12 .zzgw.v1.ListLicenseTypesRequest\x1a!.zzgw.v1.ListLicenseTypesResponse\x12Q\n\x0eGetLicenseType\x12\x1e.zzgw.v1.GetLicenseTypeRequest\x1a\x1f.zzgw.v1.GetLicenseTypeResponse\x12H\n\x0bListMatters\x12\x1b.zzgw.v1.ListMattersRequest\x1a\x1c.zzgw.v1.ListMattersResponse\x12\x42\n\tGetMatter\x12\x19.zzgw.v1.GetMatterRequest\x1a\x1a.zzgw.v1.GetMatterResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'protos.zzgw.v1.catalog_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_SHARINGCLASS']._serialized_start=1359
-  _globals['_SHARINGCLASS']._serialized_end=1498
-  _globals['_HOLDERKIND']._serialized_start=1500
-  _globals['_HOLDERKIND']._serialized_end=1595
-  _globals['_SENSITIVITY']._serialized_start=1597
-  _globals['_SENSITIVITY']._serialized_end=1714
+  _globals['_SHARINGCLASS']._serialized_start=1382
+  _globals['_SHARINGCLASS']._serialized_end=1521
+  _globals['_HOLDERKIND']._serialized_start=1523
+  _globals['_HOLDERKIND']._serialized_end=1618
+  _globals['_SENSITIVITY']._serialized_start=1620
+  _globals['_SENSITIVITY']._serialized_end=1737
   _globals['_FIELDSPEC']._serialized_start=42
-  _globals['_FIELDSPEC']._serialized_end=302
-  _globals['_LICENSETYPE']._serialized_start=305
-  _globals['_LICENSETYPE']._serialized_end=640
-  _globals['_MATERIAL']._serialized_start=642
-  _globals['_MATERIAL']._serialized_end=726
-  _globals['_MATTER']._serialized_start=728
-  _globals['_MATTER']._serialized_end=846
-  _globals['_BUNDLE']._serialized_start=848
-  _globals['_BUNDLE']._serialized_end=913
-  _globals['_LISTLICENSETYPESREQUEST']._serialized_start=915
-  _globals['_LISTLICENSETYPESREQUEST']._serialized_end=940
-  _globals['_LISTLICENSETYPESRESPONSE']._serialized_start=942
-  _globals['_LISTLICENSETYPESRESPONSE']._serialized_end=1013
-  _globals['_GETLICENSETYPEREQUEST']._serialized_start=1015
-  _globals['_GETLICENSETYPEREQUEST']._serialized_end=1057
-  _globals['_GETLICENSETYPERESPONSE']._serialized_start=1059
-  _globals['_GETLICENSETYPERESPONSE']._serialized_end=1127
-  _globals['_LISTMATTERSREQUEST']._serialized_start=1129
-  _globals['_LISTMATTERSREQUEST']._serialized_end=1170
-  _globals['_LISTMATTERSRESPONSE']._serialized_start=1172
-  _globals['_LISTMATTERSRESPONSE']._serialized_end=1261
-  _globals['_GETMATTERREQUEST']._serialized_start=1263
-  _globals['_GETMATTERREQUEST']._serialized_end=1302
-  _globals['_GETMATTERRESPONSE']._serialized_start=1304
-  _globals['_GETMATTERRESPONSE']._serialized_end=1356
-  _globals['_CATALOGSERVICE']._serialized_start=1717
-  _globals['_CATALOGSERVICE']._serialized_end=2047
+  _globals['_FIELDSPEC']._serialized_end=325
+  _globals['_LICENSETYPE']._serialized_start=328
+  _globals['_LICENSETYPE']._serialized_end=663
+  _globals['_MATERIAL']._serialized_start=665
+  _globals['_MATERIAL']._serialized_end=749
+  _globals['_MATTER']._serialized_start=751
+  _globals['_MATTER']._serialized_end=869
+  _globals['_BUNDLE']._serialized_start=871
+  _globals['_BUNDLE']._serialized_end=936
+  _globals['_LISTLICENSETYPESREQUEST']._serialized_start=938
+  _globals['_LISTLICENSETYPESREQUEST']._serialized_end=963
+  _globals['_LISTLICENSETYPESRESPONSE']._serialized_start=965
+  _globals['_LISTLICENSETYPESRESPONSE']._serialized_end=1036
+  _globals['_GETLICENSETYPEREQUEST']._serialized_start=1038
+  _globals['_GETLICENSETYPEREQUEST']._serialized_end=1080
+  _globals['_GETLICENSETYPERESPONSE']._serialized_start=1082
+  _globals['_GETLICENSETYPERESPONSE']._serialized_end=1150
+  _globals['_LISTMATTERSREQUEST']._serialized_start=1152
+  _globals['_LISTMATTERSREQUEST']._serialized_end=1193
+  _globals['_LISTMATTERSRESPONSE']._serialized_start=1195
+  _globals['_LISTMATTERSRESPONSE']._serialized_end=1284
+  _globals['_GETMATTERREQUEST']._serialized_start=1286
+  _globals['_GETMATTERREQUEST']._serialized_end=1325
+  _globals['_GETMATTERRESPONSE']._serialized_start=1327
+  _globals['_GETMATTERRESPONSE']._serialized_end=1379
+  _globals['_CATALOGSERVICE']._serialized_start=1740
+  _globals['_CATALOGSERVICE']._serialized_end=2070
 # @@protoc_insertion_point(module_scope)

@@ -39,7 +39,7 @@ SENSITIVITY_SENSITIVE: Sensitivity
 SENSITIVITY_SECRET: Sensitivity
 
 class FieldSpec(_message.Message):
-    __slots__ = ("key", "label", "value_type", "required", "max_length", "sensitivity", "sharing_class", "choices", "form_labels", "of_holder", "masking")
+    __slots__ = ("key", "label", "value_type", "required", "max_length", "sensitivity", "sharing_class", "choices", "form_labels", "of_holder", "masking", "may_be_future")
     KEY_FIELD_NUMBER: _ClassVar[int]
     LABEL_FIELD_NUMBER: _ClassVar[int]
     VALUE_TYPE_FIELD_NUMBER: _ClassVar[int]
@@ -51,6 +51,7 @@ class FieldSpec(_message.Message):
     FORM_LABELS_FIELD_NUMBER: _ClassVar[int]
     OF_HOLDER_FIELD_NUMBER: _ClassVar[int]
     MASKING_FIELD_NUMBER: _ClassVar[int]
+    MAY_BE_FUTURE_FIELD_NUMBER: _ClassVar[int]
     key: str
     label: str
     value_type: str
@@ -62,7 +63,8 @@ class FieldSpec(_message.Message):
     form_labels: _containers.RepeatedScalarFieldContainer[str]
     of_holder: str
     masking: str
-    def __init__(self, key: _Optional[str] = ..., label: _Optional[str] = ..., value_type: _Optional[str] = ..., required: _Optional[bool] = ..., max_length: _Optional[int] = ..., sensitivity: _Optional[_Union[Sensitivity, str]] = ..., sharing_class: _Optional[_Union[SharingClass, str]] = ..., choices: _Optional[_Iterable[str]] = ..., form_labels: _Optional[_Iterable[str]] = ..., of_holder: _Optional[str] = ..., masking: _Optional[str] = ...) -> None: ...
+    may_be_future: bool
+    def __init__(self, key: _Optional[str] = ..., label: _Optional[str] = ..., value_type: _Optional[str] = ..., required: _Optional[bool] = ..., max_length: _Optional[int] = ..., sensitivity: _Optional[_Union[Sensitivity, str]] = ..., sharing_class: _Optional[_Union[SharingClass, str]] = ..., choices: _Optional[_Iterable[str]] = ..., form_labels: _Optional[_Iterable[str]] = ..., of_holder: _Optional[str] = ..., masking: _Optional[str] = ..., may_be_future: _Optional[bool] = ...) -> None: ...
 
 class LicenseType(_message.Message):
     __slots__ = ("type_code", "name", "name_en", "holder_kind", "holder_code_types", "sharing_class", "expires", "issuer_codes", "fields", "license_number_label", "license_number_of_holder", "lifelong")
