@@ -41,7 +41,7 @@ from google.rpc import error_details_pb2
 from adapters.batch_import import import_file
 from adapters.records import issue_request
 from gateway.bootstrap import samples
-from gateway.domain.model import mask
+from gateway.domain.model import SystemClock, mask, today
 from protos.zzgw.v1 import (
     audit_pb2,
     audit_pb2_grpc,
@@ -642,6 +642,12 @@ def _name(member: str) -> str:
     return _MEMBER_NAMES.get(member, member)
 
 
+def _today() -> dt.date:
+    """Today's date in China, which licenses are dated in: the machine's own date is another in its time zone (a
+    demo run where it was ahead of China's had been refused ISSUE_DATE_IN_FUTURE)."""
+    return today(SystemClock())
+
+
 def _in_days(days: int) -> timestamp_pb2.Timestamp:
     stamp = timestamp_pb2.Timestamp()
     stamp.FromDatetime(dt.datetime.now(dt.UTC) + dt.timedelta(days=days))
@@ -668,7 +674,7 @@ def _edited(pdf: bytes) -> bytes:
 def _fresh(record: dict[str, Any], run: int) -> dict[str, Any]:
     """A sample record as this run issues it: its own request id, issued today, the company's name without the
     sample's number (the run's number is in its code)."""
-    record = {**record, "request_id": f"demo-{run}-{record['request_id']}", "issue_date": dt.date.today().isoformat()}
+    record = {**record, "request_id": f"demo-{run}-{record['request_id']}", "issue_date": _today().isoformat()}
     if record["holder"]["code_type"] == "001":
         name = record["holder"]["name"].rstrip("0123456789")
         name_key = "company_name" if "company_name" in record["fields"] else "producer_name"
@@ -691,7 +697,7 @@ def _id_card(run: int) -> dict[str, Any]:
         "request_id": f"demo-{run}-id",
         "license_number": code,
         "holder": {"name": name, "code_type": "111", "code": code},
-        "issue_date": dt.date.today().isoformat(),
+        "issue_date": _today().isoformat(),
         "fields": {
             **record["fields"],
             "gender": "男" if int(code[16]) % 2 else "女",
@@ -704,7 +710,7 @@ def _id_card(run: int) -> dict[str, Any]:
 def _birth_certificate(run: int) -> dict[str, Any]:
     """A 出生医学证明 of a child born a week ago, the holder the child; the mother and father named by their
     公民身份号码 (the catalog's guardians of the holder: either may consent for the child)."""
-    born = dt.date.today() - dt.timedelta(days=7)
+    born = _today() - dt.timedelta(days=7)
     child = samples.citizen_id(2 * (run % 500) + 1, born)  # odd: a boy
     father_born, mother_born = dt.date(1990, 3, 1 + run % 28), dt.date(1992, 4, 1 + run % 28)
     father, mother = samples.person_name(run + 11), samples.person_name(run + 12)
@@ -714,7 +720,7 @@ def _birth_certificate(run: int) -> dict[str, Any]:
         "type_code": BIRTH_CERTIFICATE,
         "license_number": f"Q37{run:07d}",
         "holder": {"name": name, "code_type": "111", "code": child},
-        "issue_date": dt.date.today().isoformat(),
+        "issue_date": _today().isoformat(),
         "fields": {
             "child_name": name,
             "gender": "男",
@@ -742,8 +748,8 @@ def _passport(person: common_pb2.License, run: int) -> dict[str, Any]:
         "type_code": PASSPORT,
         "license_number": f"E{run:08d}",
         "holder": {"name": person.holder.name, "code_type": "111", "code": code},
-        "issue_date": dt.date.today().isoformat(),
-        "valid_until": (dt.date.today() + dt.timedelta(days=3650)).isoformat(),
+        "issue_date": _today().isoformat(),
+        "valid_until": (_today() + dt.timedelta(days=3650)).isoformat(),
         "fields": {
             "passport_type": "P",
             "country_code": "CHN",

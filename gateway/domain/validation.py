@@ -148,7 +148,9 @@ def validate_issue(draft: LicenseDraft, catalog: Catalog, issuer: Member, today:
     license_number = normal_number(
         check_visible("license_number", draft.license_number, MAX_LICENSE_NUMBER, errors, label=number_label)
     )
-    holder = check_holder(draft.holder_name, draft.holder_code_type, draft.holder_code, license_type, errors)
+    holder = check_holder(
+        draft.holder_name, draft.holder_code_type, draft.holder_code, license_type, errors, today=today
+    )
     issue_date = check_date("issue_date", draft.issue_date, errors, required=True)
     if issue_date and issue_date > today:
         errors.append(
@@ -188,7 +190,7 @@ def validate_issue(draft: LicenseDraft, catalog: Catalog, issuer: Member, today:
         check_born_before_issue(license_type, issue_date, fields, errors)
     if holder is not None:
         check_holder_fields(license_type, holder, fields, errors)
-        check_person_fields(license_type, holder, fields, errors)
+        check_person_fields(license_type, holder, fields, errors, today=today)
         if license_type.license_number_of_holder and license_number and license_number != holder.code:
             code_name = HOLDER_CODE_TYPES.get(holder.code_type, "持证主体代码")
             errors.append(
@@ -328,7 +330,13 @@ def check_visible(field: str, value: str, limit: int, errors: list[FieldViolatio
 
 
 def check_holder(
-    name: str, code_type: str, code: str, license_type: LicenseType, errors: list[FieldViolation]
+    name: str,
+    code_type: str,
+    code: str,
+    license_type: LicenseType,
+    errors: list[FieldViolation],
+    *,
+    today: dt.date | None = None,
 ) -> Holder | None:
     before = len(errors)
     name = check_visible("holder.name", name, MAX_HOLDER_NAME, errors)
@@ -348,7 +356,7 @@ def check_holder(
                 ),
             )
         )
-    code = check_holder_code("holder.code", code_type, code, errors)
+    code = check_holder_code("holder.code", code_type, code, errors, today=today)
     if len(errors) > before:
         return None
     return Holder(name=name, code_type=code_type, code=code)
@@ -409,18 +417,21 @@ def checked_claimed_holder_code(code: str, license_type: LicenseType, *, field: 
     return checked_holder_code(code, code_type=allowed[0], field=field)
 
 
-def check_holder_code(field: str, code_type: str, code: str, errors: list[FieldViolation]) -> str:
+def check_holder_code(
+    field: str, code_type: str, code: str, errors: list[FieldViolation], *, today: dt.date | None = None
+) -> str:
     """A holder's code (持证主体代码) as the gateway keeps it, trimmed and in upper case (a 公民身份号码 typed with
     ``x`` is the one printed with ``X``), checked by the rules of ``code_type``: a 公民身份号码 and a 统一社会信用代码
     with their check characters (``BAD_CHECK_CHARACTER``), a code of any other type as 1-32 letters, digits or '-'.
     Issuance checks a license's holder here, and every call that names a holder its code, so each takes a code typed
     in full width (a Chinese input method's ３７０１…) as CheckClaim did, and none refuses it "须为17位数字" while
-    showing 18 digits (a standards tester)."""
+    showing 18 digits (a standards tester). A 公民身份号码 born after ``today`` is refused (by default today in China:
+    ``citizen_id_problem``)."""
     code = half_width(code).strip().upper()
     if not code:
         errors.append(_v(field, "REQUIRED", _said("请填写持证主体代码", f"{field} is required")))
     elif code_type == "111":
-        if problem := citizen_id_problem(code):
+        if problem := citizen_id_problem(code, today=today):
             errors.append(_v(field, _reason(problem, "BAD_CITIZEN_ID"), _problem(field, "公民身份号码", problem)))
     elif code_type == "001":
         if problem := uscc_problem(code):
@@ -464,17 +475,22 @@ def check_holder_fields(
 
 
 def check_person_fields(
-    license_type: LicenseType, holder: Holder, fields: Mapping[str, str], errors: list[FieldViolation]
+    license_type: LicenseType,
+    holder: Holder,
+    fields: Mapping[str, str],
+    errors: list[FieldViolation],
+    *,
+    today: dt.date | None = None,
 ) -> None:
     """Each 公民身份号码 a co-subject field states agrees with what the license says of that person: the sex the catalog
     gives them (``person_sex``: a mother is a woman), the birth date of their ``person_birth_date`` field, and, for a
     parent (``guardian_of_holder``), a birth before the holder's. Such a 出生医学证明 whose "mother" was a man, or born
     after the child, had been issued, and that person could consent for the child (found by an issuer tester). A
     number that is no valid 公民身份号码 is already refused as such. The descriptions name the fields, not values."""
-    holder_born = _holder_born(license_type, holder, fields)
+    holder_born = _holder_born(license_type, holder, fields, today)
     for spec in license_type.fields:
         code = fields.get(spec.key, "").strip().upper()
-        if not code or spec.value_type is not ValueType.CITIZEN_ID or citizen_id_problem(code) is not None:
+        if not code or spec.value_type is not ValueType.CITIZEN_ID or citizen_id_problem(code, today=today):
             continue
         where = f"fields.{spec.key}"
         if spec.person_sex and _sex(code) != spec.person_sex:
@@ -538,10 +554,12 @@ def check_born_before_issue(
             )
 
 
-def _holder_born(license_type: LicenseType, holder: Holder, fields: Mapping[str, str]) -> str:
+def _holder_born(
+    license_type: LicenseType, holder: Holder, fields: Mapping[str, str], today: dt.date | None
+) -> str:
     """The holder's birth date (YYYY-MM-DD) as their 公民身份号码 carries it, else as the license's ``of_holder:
     birth_date`` field states it; "" when neither tells it."""
-    if holder.code_type == "111" and citizen_id_problem(holder.code) is None:
+    if holder.code_type == "111" and citizen_id_problem(holder.code, today=today) is None:
         return _born(holder.code)
     for spec in license_type.fields:
         if spec.of_holder is OfHolder.BIRTH_DATE and _CALENDAR_DATE.fullmatch(fields.get(spec.key, "")):
@@ -721,7 +739,7 @@ def _field_problem(spec: FieldSpec, value: str, today: dt.date) -> FieldViolatio
                 _said(f"{label}须为数字，小数至多6位", f"{where} must be a decimal number, at most 6 decimals"),
             )
         case ValueType.CITIZEN_ID:
-            if problem := citizen_id_problem(value.upper()):
+            if problem := citizen_id_problem(value.upper(), today=today):
                 return _v(where, _reason(problem, "BAD_CITIZEN_ID"), _problem(where, label, problem))
         case ValueType.USCC:
             if problem := uscc_problem(value.upper()):

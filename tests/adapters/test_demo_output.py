@@ -8,6 +8,7 @@ from __future__ import annotations
 import ast
 import datetime as dt
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,11 +21,12 @@ from gateway.bootstrap import samples
 from gateway.domain.audit import ACTION_WORDS as _ACTIONS
 from gateway.domain.audit import DECISION_WORDS as _DECISIONS
 from gateway.domain.audit import AuditAction
+from gateway.domain.model import CHINA_TZ
 from gateway.domain.verification import ClaimResult
 from gateway.services.authorization import AccessRequestState
-from protos.zzgw.v1 import sharing_pb2, verification_pb2
+from protos.zzgw.v1 import issuance_pb2, sharing_pb2, verification_pb2
 from signing.results import CheckResult
-from tests.conftest import RunningGateway, today
+from tests.conftest import MARKET, POLICE, RunningGateway, today
 
 SERVICES = Path(gateway.services.__file__).parent
 PASSED, FAILED = verification_pb2.CHECK_RESULT_PASSED, verification_pb2.CHECK_RESULT_FAILED
@@ -167,6 +169,30 @@ def test_the_batch_import_reports_the_malformed_lines_and_creates_nothing_twice(
         "  same file again: 200 lines, 新签发 0, 此前已有 197, 失败 3",
     ]
     assert steps[3].startswith("    line 88: holder.code BAD_CHECK_CHARACTER: 统一社会信用代码校验码不符")
+
+
+@pytest.fixture
+def zone_off_chinas_date(monkeypatch: pytest.MonkeyPatch) -> Iterator[dt.date]:
+    """The process's time zone one whose date is not China's now (UTC-12 until 20:00 in Beijing, UTC+14 after), and
+    China's date; restored after."""
+    china_now = dt.datetime.now(CHINA_TZ)
+    monkeypatch.setenv("TZ", "Etc/GMT+12" if china_now.hour < 20 else "Etc/GMT-14")
+    time.tzset()
+    assert dt.date.today() != china_now.date()
+    yield china_now.date()
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_a_demo_run_dates_its_licenses_in_chinas_date_whatever_the_machines_zone(
+    running: RunningGateway, zone_off_chinas_date: dt.date
+) -> None:
+    """Licenses are dated in China: a demo run on a machine whose date was ahead of China's had its licenses refused
+    ISSUE_DATE_IN_FUTURE, one behind dated them yesterday (a time tester)."""
+    done = run_demo(running.channel, out=lambda line: None)
+    for member, license_id in ((MARKET, done["business"]), (MARKET, done["food"]), (POLICE, done["person"])):
+        got = running.issuance(member).GetLicense(issuance_pb2.GetLicenseRequest(license_id=license_id)).license
+        assert got.issue_date == zone_off_chinas_date.isoformat(), got.type_name
 
 
 def written_decisions() -> tuple[set[str], set[str]]:

@@ -7,6 +7,7 @@ import datetime as dt
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import grpc
@@ -431,6 +432,43 @@ def test_a_license_stored_with_an_end_date_its_type_lacks_is_amended_by_removing
     )
     new = amend(valid_until="").license
     assert (new.version, new.valid_until, new.status) == (2, "", S.LICENSE_STATUS_ACTIVE)
+
+
+def fresh_id_card() -> dict:
+    """A 居民身份证 of a holder of its own (its number is its holder's code: ``unique`` cannot tag it)."""
+    return {**samples.id_card(900_000 + int(uuid.uuid4().hex[:5], 16)), "request_id": f"id-{uuid.uuid4().hex}"}
+
+
+@pytest.fixture
+def zone_ahead_of_china(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The process's time zone UTC+14, whose date is China's or the next day's; restored after."""
+    monkeypatch.setenv("TZ", "Etc/GMT-14")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_a_holder_born_tomorrow_in_china_is_refused_whatever_the_servers_zone(
+    running: RunningGateway, zone_ahead_of_china: None
+) -> None:
+    """A 公民身份号码 whose birth date is tomorrow in Beijing had been taken by a server whose zone was UTC or ahead
+    of China's (its own date and a day's slack), refused by one behind (a time tester): the date is China's."""
+    tomorrow = today() + dt.timedelta(days=1)
+    card = fresh_id_card()
+    code = samples.citizen_id(int(uuid.uuid4().hex[:3], 16), tomorrow)
+    card = {
+        **card,
+        "license_number": code,
+        "holder": {**card["holder"], "code": code},
+        "issue_date": today().isoformat(),
+        "fields": {**card["fields"], "citizen_id": code, "birth_date": tomorrow.isoformat(),
+                   "gender": "男" if int(code[16]) % 2 else "女"},
+    }  # fmt: skip
+    with pytest.raises(grpc.RpcError) as caught:
+        issue(running, card, member=POLICE)
+    assert ("holder.code", "BAD_CITIZEN_ID") in error_details(caught.value)[1]
+    assert ("fields.birth_date", "DATE_IN_FUTURE") in error_details(caught.value)[1]
 
 
 def test_a_birth_certificate_is_not_issued_before_the_birth(running: RunningGateway) -> None:

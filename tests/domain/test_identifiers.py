@@ -5,9 +5,12 @@ Vectors live in ``tests/vectors/identifiers.json`` (with their provenance); the 
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sys
+import time
 import unicodedata
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +34,7 @@ from gateway.domain.identifiers import (
     uscc_check_char,
     uscc_problem,
 )
+from gateway.domain.model import CHINA_TZ
 
 VECTORS: dict[str, Any] = json.loads(
     (Path(__file__).resolve().parent.parent / "vectors" / "identifiers.json").read_text(encoding="utf-8")
@@ -232,6 +236,39 @@ def test_invalid_citizen_ids_from_vectors(value: str, problem: str) -> None:
 )
 def test_invalid_citizen_ids(value: str, problem: str) -> None:
     assert citizen_id_problem(value) == problem
+
+
+def _born_on(day: dt.date) -> str:
+    first17 = f"370102{day:%Y%m%d}123"
+    return first17 + citizen_id_check_char(first17)
+
+
+@pytest.fixture(params=["Etc/GMT-14", "Etc/GMT+12", "America/Los_Angeles", "Asia/Shanghai"])
+def process_zone(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """The process's local time zone set to ``request.param`` (UTC+14, whose date is China's or the next day's; UTC-12,
+    whose date is China's or the day before), and restored after."""
+    monkeypatch.setenv("TZ", request.param)
+    time.tzset()
+    yield request.param
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_a_birth_date_in_the_future_is_one_after_todays_date_in_china_whatever_the_process_zone(
+    process_zone: str,
+) -> None:
+    """A number born tomorrow in Beijing had been taken by a process whose zone was ahead of China's or was UTC (its
+    own date and a day's slack), refused by one behind it (a time tester): the date is China's, with no slack."""
+    china_today = dt.datetime.now(CHINA_TZ).date()
+    assert citizen_id_problem(_born_on(china_today + dt.timedelta(days=1))) == "carries a birth date in the future"
+    assert citizen_id_problem(_born_on(china_today)) is None
+
+
+def test_a_birth_date_is_judged_on_the_date_the_caller_gives() -> None:
+    """Issuance gives its clock's date (``today``), so a gateway with a clock of its own answers by that clock."""
+    day = dt.date(2025, 1, 1)
+    assert citizen_id_problem(_born_on(dt.date(2025, 1, 2)), today=day) == "carries a birth date in the future"
+    assert citizen_id_problem(_born_on(day), today=day) is None
 
 
 @pytest.mark.parametrize(

@@ -274,6 +274,18 @@ def test_a_field_the_catalog_says_may_be_future_takes_a_later_date() -> None:
     assert [(v.field, v.reason) for v in caught.value.violations] == [("fields.next_inspection", "DATE_TOO_EARLY")]
 
 
+def test_a_holder_born_after_the_callers_today_is_refused_whatever_the_wall_clock() -> None:
+    """The 公民身份号码's birth date is judged on the date the gateway's clock gives (``today``), with no day's slack:
+    a holder born the day after it had been taken (a time tester)."""
+    child = samples.citizen_id(13, TODAY + dt.timedelta(days=1))
+    record = birth_certificate()
+    record = {**record, "holder": {**record["holder"], "code": child}, "issue_date": TODAY.isoformat()}
+    record = with_fields(record, birth_date=TODAY.isoformat())
+    assert ("holder.code", "BAD_CITIZEN_ID") in violations(record, HEALTH)
+    born_today = {**record, "holder": {**record["holder"], "code": samples.citizen_id(13, TODAY)}}
+    assert validate_issue(draft(born_today), CATALOG, MEMBERS[HEALTH], TODAY).holder.code[6:14] == "20250101"
+
+
 def test_a_type_that_does_not_expire_takes_no_validity_end_date() -> None:
     """营业执照 and 结婚证 do not expire (the catalog's ``expires``): an end date sent anyway was stored, and the
     license verified as EXPIRED once it passed (found by a black-box tester). It is refused, naming the type, even
