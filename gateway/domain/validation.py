@@ -554,9 +554,7 @@ def check_born_before_issue(
             )
 
 
-def _holder_born(
-    license_type: LicenseType, holder: Holder, fields: Mapping[str, str], today: dt.date | None
-) -> str:
+def _holder_born(license_type: LicenseType, holder: Holder, fields: Mapping[str, str], today: dt.date | None) -> str:
     """The holder's birth date (YYYY-MM-DD) as their 公民身份号码 carries it, else as the license's ``of_holder:
     birth_date`` field states it; "" when neither tells it."""
     if holder.code_type == "111" and citizen_id_problem(holder.code, today=today) is None:
@@ -613,9 +611,14 @@ def check_validity(
 ) -> dt.date | None:
     """The validity end date, if the type has one. A type that does not expire (the catalog's ``expires``: a
     营业执照, a 结婚证) has none: an end date given anyway would print on the document and make the license verify
-    as EXPIRED once it passed, a license that by law does not lapse."""
+    as EXPIRED once it passed, a license that by law does not lapse. A type that may be ``lifelong`` writes 长期 as an
+    empty end date only: 长期 spelt out, or 9999-12-31 (a database's "no end"), is refused with that hint, else one
+    card printed 至 9999年12月31日 and verified with that date where another said 长期 (a time tester)."""
     if raw_until and not license_type.expires:
         errors.append(not_expiring(license_type))
+        return None
+    if license_type.lifelong and raw_until.strip() in LIFELONG_SPELLINGS:
+        errors.append(lifelong_spelled_out(license_type, raw_until.strip()))
         return None
     valid_until = check_date("valid_until", raw_until, errors)
     if license_type.expires and not raw_until and not license_type.lifelong:
@@ -646,6 +649,27 @@ def check_validity(
             )
         )
     return valid_until
+
+
+LIFELONG_SPELLINGS = frozenset({"长期", "长期有效", "9999-12-31"})
+"""How registers and cards write a validity without end (长期), which a request writes as an empty ``valid_until``."""
+
+
+def lifelong_spelled_out(license_type: LicenseType, value: str, *, stated: bool = False) -> FieldViolation:
+    """LIFELONG_SPELLED_OUT: 长期 written in ``valid_until`` (``value``: 长期 or 9999-12-31) for a ``lifelong`` type,
+    whose 长期 is an empty ``valid_until``; ``stated`` when the license being amended carries it already (issued before
+    the gateway refused it), to be removed with an empty ``valid_until``."""
+    if stated:
+        words = _said(
+            f"长期有效请留空：此证照的有效期截止日期载为 {value}，变更时请将有效期截止日期置空",
+            f"leave valid_until empty for 长期: this license states {value}, send valid_until empty to remove it",
+        )
+    else:
+        words = _said(
+            f"长期有效请留空：{license_type.name}的有效期截止日期留空即为长期，不填“{value}”",
+            f"leave valid_until empty for 长期: an empty one means no end date, not {value!r}",
+        )
+    return _v("valid_until", "LIFELONG_SPELLED_OUT", words)
 
 
 def not_expiring(license_type: LicenseType, *, stated: dt.date | None = None) -> FieldViolation:

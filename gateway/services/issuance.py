@@ -52,12 +52,14 @@ from gateway.domain.model import (
 from gateway.domain.seals import LicenseDocument
 from gateway.domain.status import StatusAction, check_amendable, next_status
 from gateway.domain.validation import (
+    LIFELONG_SPELLINGS,
     MAX_REASON,
     REQUEST_ID_RE,
     ValidIssue,
     check_issuer,
     check_request_id,
     check_text,
+    lifelong_spelled_out,
     not_expiring,
     unknown_field,
     validate_issue,
@@ -548,6 +550,10 @@ class IssuanceService:
             # issued with an end date before the gateway refused one for its type: said so, rather than blame a
             # valid_until nobody sent (or ask, as an expired license, for a new one the type cannot have)
             raise InvalidLicenseError([not_expiring(license_type, stated=ended)])
+        lifelong_as_date = license_type.lifelong and ended is not None and ended.isoformat() in LIFELONG_SPELLINGS
+        if lifelong_as_date and amendment.valid_until is None:
+            # 长期 stored as 9999-12-31 before the gateway refused it: said so, not blamed on a valid_until nobody sent
+            raise InvalidLicenseError([lifelong_spelled_out(license_type, str(ended), stated=True)])
         if amendment.valid_until is None and not amendment.issue_date and ended is not None and ended < on:
             raise InvalidLicenseError(  # said plainly: the validity check would blame a valid_until nobody sent
                 [

@@ -188,6 +188,26 @@ def test_a_date_after_today_or_before_1900_fails_its_line(running: RunningGatewa
     assert report.failures[0].message == "成立日期晚于今天（fields.established_on is after today）"
 
 
+def test_a_lifelong_end_date_spelled_out_fails_its_line(running: RunningGateway, tmp_path: Path) -> None:
+    """A 居民身份证 whose 有效期至 a register writes 长期 or 9999-12-31, as the card and databases print it, fails its
+    line with the hint to leave it empty (the one had failed only as a badly written date, the other had been taken, a
+    time tester); the card with it empty is issued 长期."""
+    base = int(uuid.uuid4().hex[:8], 16)
+    cards = [samples.id_card(base + i) for i in range(3)]
+    for card, until in zip(cards, ("长期", "9999-12-31", ""), strict=True):
+        card["request_id"] += f"-{base}"
+        card["valid_until"] = until
+    report = import_file(write_csv(tmp_path / "cards.csv", cards), lambda: running.channel(POLICE))
+    assert report.created == 1
+    assert [(f.line, f.field, f.reason) for f in report.failures] == [
+        (2, "valid_until", "LIFELONG_SPELLED_OUT"),
+        (3, "valid_until", "LIFELONG_SPELLED_OUT"),
+    ]
+    assert report.failures[1].message.startswith("长期有效请留空：")
+    issued = running.issuance(POLICE).GetLicense(_by_number(cards[2])).license
+    assert issued.valid_until == ""
+
+
 def test_csv_rows_with_too_many_or_too_few_cells(running: RunningGateway, tmp_path: Path) -> None:
     """Each is one plain failure (a short row was every field of its missing cells REQUIRED)."""
     path = tmp_path / "ragged.csv"

@@ -439,6 +439,74 @@ def fresh_id_card() -> dict:
     return {**samples.id_card(900_000 + int(uuid.uuid4().hex[:5], 16)), "request_id": f"id-{uuid.uuid4().hex}"}
 
 
+def test_lifelong_is_an_empty_end_date_at_issue_in_batches_and_at_amendment(running: RunningGateway) -> None:
+    """A 居民身份证 may be 长期 (``lifelong``), written as an empty valid_until. 长期 written out had been refused as a
+    badly written date, and 9999-12-31 taken (a card printing 至 9999年12月31日 where others print 长期; a time
+    tester): both are refused with the hint, by IssueLicense, each batch item and AmendLicense alike."""
+    stub = running.issuance(POLICE)
+    for until in ("长期", "9999-12-31"):
+        with pytest.raises(grpc.RpcError) as caught:
+            issue(running, {**fresh_id_card(), "valid_until": until}, member=POLICE)
+        assert error_details(caught.value)[1] == [("valid_until", "LIFELONG_SPELLED_OUT")]
+        assert caught.value.details().startswith("valid_until: 长期有效请留空：居民身份证的有效期截止日期留空即为长期")
+        batch = issuance_pb2.BatchIssueLicensesRequest(
+            licenses=[issue_request({**fresh_id_card(), "valid_until": until})]
+        )
+        (refused,) = results(stub.BatchIssueLicenses(iter([batch])))
+        assert [(e.field, e.reason) for e in refused.error.field_errors] == [("valid_until", "LIFELONG_SPELLED_OUT")]
+    card = issue(running, {**fresh_id_card(), "valid_until": ""}, member=POLICE).license
+    assert card.valid_until == "" and card.status == S.LICENSE_STATUS_ACTIVE
+    with pytest.raises(grpc.RpcError) as caught:
+        stub.AmendLicense(
+            issuance_pb2.AmendLicenseRequest(
+                request_id="amend-" + uuid.uuid4().hex,
+                license_id=card.license_id,
+                valid_until="9999-12-31",
+                reason="换领",
+            )
+        )
+    assert error_details(caught.value)[1] == [("valid_until", "LIFELONG_SPELLED_OUT")]
+
+
+def test_a_card_stored_with_9999_12_31_for_lifelong_is_amended_by_emptying_it(running: RunningGateway) -> None:
+    """A 居民身份证 issued with 9999-12-31 before the gateway refused it: an amendment that leaves the date is refused
+    saying the license states it; one with valid_until empty makes a version that is 长期."""
+    gateway = running.gateway
+    id_card = next(t for t in gateway.catalog.license_types.values() if t.name == "居民身份证")
+    lenient = dataclasses.replace(  # as the gateway was: 9999-12-31 taken as a date
+        gateway.catalog, license_types={**gateway.catalog.license_types, id_card.code: dataclasses.replace(
+            id_card, lifelong=False)}
+    )  # fmt: skip
+    police = gateway.authenticator.by_token(running.tokens[POLICE])
+    record = {**fresh_id_card(), "valid_until": "9999-12-31"}
+    old = IssuanceService(gateway.db, lenient, gateway.seals, gateway.clock).issue(  # type: ignore[arg-type]
+        police, convert.draft(issue_request(record))
+    )
+    assert old.license.content.valid_until == dt.date(9999, 12, 31)
+    stub = running.issuance(POLICE)
+
+    def amend(**extra: str) -> issuance_pb2.AmendLicenseResponse:
+        return stub.AmendLicense(
+            issuance_pb2.AmendLicenseRequest(
+                request_id="amend-" + uuid.uuid4().hex,
+                license_id=old.license.license_id,
+                fields={"address": "山东省济南市历下区文化东路1号"},
+                reason="住址变更",
+                **extra,
+            )
+        )
+
+    with pytest.raises(grpc.RpcError) as caught:
+        amend()
+    assert error_details(caught.value)[1] == [("valid_until", "LIFELONG_SPELLED_OUT")]
+    assert caught.value.details() == (
+        "valid_until: 长期有效请留空：此证照的有效期截止日期载为 9999-12-31，变更时请将有效期截止日期置空"
+        "（leave valid_until empty for 长期: this license states 9999-12-31, send valid_until empty to remove it）"
+    )
+    new = amend(valid_until="").license
+    assert (new.version, new.valid_until, new.status) == (2, "", S.LICENSE_STATUS_ACTIVE)
+
+
 @pytest.fixture
 def zone_ahead_of_china(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """The process's time zone UTC+14, whose date is China's or the next day's; restored after."""

@@ -301,6 +301,29 @@ def test_a_type_that_does_not_expire_takes_no_validity_end_date() -> None:
     assert validate_issue(draft(lifelong), CATALOG, MEMBERS[POLICE], TODAY).valid_until is None
 
 
+LIFELONG_SPELLINGS = ("长期", "长期有效", "9999-12-31", " 长期 ")
+
+
+@pytest.mark.parametrize("until", LIFELONG_SPELLINGS)
+def test_lifelong_is_an_empty_end_date_and_its_spellings_are_refused_with_that_hint(until: str) -> None:
+    """A 居民身份证 may be 长期 (the catalog's ``lifelong``), written as an empty valid_until. Written as the card
+    prints it, it had been refused as a badly written date, without a word of what to do; written 9999-12-31 it had
+    been taken, and printed 至 9999年12月31日 where other cards say 长期 (a time tester). A type that always ends is
+    answered as before."""
+    said = (
+        f"长期有效请留空：居民身份证的有效期截止日期留空即为长期，不填“{until.strip()}”"
+        f"（leave valid_until empty for 长期: an empty one means no end date, not {until.strip()!r}）"
+    )
+    assert _descriptions({**samples.id_card(44), "valid_until": until}, POLICE) == {
+        ("valid_until", "LIFELONG_SPELLED_OUT"): said
+    }
+    not_lifelong = {**samples.food_permit(45), "valid_until": until}
+    if until == "9999-12-31":
+        assert validate_issue(draft(not_lifelong), CATALOG, MEMBERS[MARKET], TODAY).valid_until == dt.date(9999, 12, 31)
+    else:
+        assert violations(not_lifelong, MARKET) == {("valid_until", "BAD_DATE")}
+
+
 # --- value types -------------------------------------------------------------------------------------------------
 
 
@@ -795,6 +818,7 @@ def _every_refusal() -> list[tuple[str, FieldViolation]]:
     cases.append(({**samples.business_license(41), "valid_until": "2030-01-01"}, MARKET))
     cases += [({**samples.food_permit(9), **change}, MARKET) for _, change, expected in DATE_CASES if expected]
     cases += [(record, issuer) for _, record, issuer, expected in PAST_EVENT_CASES if expected]
+    cases += [({**samples.id_card(44), "valid_until": until}, POLICE) for until in LIFELONG_SPELLINGS]
     cases += [(with_fields(birth_certificate(), **{key: value}), HEALTH) for _, key, value, _ in FIELD_CASES]
     cases += [(mutate(birth_certificate()), HEALTH) for _, mutate in CONTROL_CASES]
     cases += [(with_fields(birth_certificate(), **{key: value}), HEALTH) for _, key, value in DISAGREEING]
@@ -821,7 +845,7 @@ def test_every_refusal_of_a_license_is_chinese_first_short_and_names_the_field()
         "BAD_CHECK_CHARACTER", "BAD_CITIZEN_ID", "BAD_USCC", "DISAGREES_WITH_HOLDER", "BAD_SERIAL",
         "BAD_REGION_CODE", "NOT_A_CHOICE", "BAD_INTEGER", "BAD_DECIMAL", "UNKNOWN_LICENSE_TYPE",
         "BAD_HOLDER_CODE_TYPE", "BAD_HOLDER_CODE", "NOT_EXPIRING_TYPE", "DATE_IN_FUTURE", "DATE_TOO_EARLY",
-        "BORN_AFTER_ISSUE",
+        "BORN_AFTER_ISSUE", "LIFELONG_SPELLED_OUT",
     }  # fmt: skip
     for type_code, violation in found:
         text = violation.description
