@@ -1009,6 +1009,13 @@ def test_expired_is_derived_at_read_time(running: RunningGateway) -> None:
     with running.gateway.db.unit_of_work() as uow:
         stored = uow.licenses.get(lic.license_id)
     assert stored is not None and stored.status.value == "ACTIVE"  # never stored as expired
+    # its ISSUED event says the stored status, as issuance.proto says: expiry is never an event, watchers derive it
+    stream = running.issuance(ADMIN).WatchLicenseChanges(
+        issuance_pb2.WatchLicenseChangesRequest(from_beginning=True, type_codes=[FOOD_PERMIT])
+    )
+    event = next(reply.event for reply in stream if reply.event.license_id == lic.license_id)
+    stream.cancel()
+    assert (event.kind, event.status) == (issuance_pb2.CHANGE_KIND_ISSUED, S.LICENSE_STATUS_ACTIVE)
 
 
 def test_batch_one_result_per_item_in_order_bad_items_fail_alone(running: RunningGateway) -> None:
