@@ -98,7 +98,8 @@ class AuthorizationServiceServicer:
 
     def DecideAccessRequest(self, request, context):
         """The issuer approves (possibly fewer fields, a shorter duration) or rejects (with a reason) a pending request.
-        A request not decided within 10 working days has expired: FAILED_PRECONDITION / REQUEST_EXPIRED.
+        A request not decided within 10 working days (Monday to Friday; public holidays and 调休 are not excluded) has
+        expired: FAILED_PRECONDITION / REQUEST_EXPIRED.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
