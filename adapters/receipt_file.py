@@ -7,6 +7,7 @@ receipt key's ``certificate`` (DER, base64) — and its offline check against th
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import json
 import re
 from collections.abc import Sequence
@@ -18,6 +19,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from google.protobuf import json_format
 
+from gateway.domain.model import china_time
 from protos.zzgw.v1 import verification_pb2
 from signing.receipts import (
     MAX_STATEMENT,
@@ -284,7 +286,7 @@ def check_text(receipt: verification_pb2.Receipt, checked: ReceiptCheck) -> str:
         ("核验方 caller", said.get("caller", "")),
         ("事项 matter", said.get("matter_code", "")),
         ("用证事由 purpose", said.get("purpose", "")),
-        ("回执时间 issued at", said.get("issued_at", "")),
+        ("回执时间 issued at", _said_time(said.get("issued_at", ""))),
     ]
     if said.get("case_id"):
         rows.append(("一件事 case", f"{said.get('bundle_code', '')} / {said['case_id']}"))
@@ -292,6 +294,16 @@ def check_text(receipt: verification_pb2.Receipt, checked: ReceiptCheck) -> str:
         signer = checked.signer
         rows.append(("回执章 sealed by", f"{signer.subject_name} {signer.seal_name} (serial {signer.serial:x})"))
     return "\n".join([head, *(f"  {label}: {value}" for label, value in rows)])
+
+
+def _said_time(value: object) -> str:
+    """A statement's time (ISO 8601 in UTC) as ``zzgw verify`` prints its check's: Beijing time, said so; anything else
+    as it is written."""
+    try:
+        at = dt.datetime.fromisoformat(str(value))
+    except ValueError:
+        return str(value)
+    return china_time(at) if at.tzinfo is not None else str(value)
 
 
 def check_json(receipt: verification_pb2.Receipt, checked: ReceiptCheck) -> dict[str, Any]:

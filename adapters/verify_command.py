@@ -21,7 +21,7 @@ import grpc
 from google.protobuf import json_format
 
 from gateway.domain.errors import ZzgwError
-from gateway.domain.model import CHINA_TZ
+from gateway.domain.model import china_time
 from protos.zzgw.v1 import catalog_pb2, catalog_pb2_grpc, common_pb2, verification_pb2, verification_pb2_grpc
 
 from .license_codes import MAX_QR_IMAGE_BYTES, license_code_in, query_of
@@ -220,8 +220,7 @@ def answer_text(answer: Answer, *, receipt_file: Path | None = None) -> str:
         rows.append(("证照 license", "未查看 not looked at"))
     if answer.registered_document is not None:
         rows.append(("登记的文件 registered document", "是 yes" if answer.registered_document else "否 no"))
-    checked = report.checked_at.ToDatetime(dt.UTC).astimezone(CHINA_TZ)
-    rows.append(("核验时间 checked at", checked.strftime("%Y-%m-%d %H:%M:%S") + " (UTC+8)"))
+    rows.append(("核验时间 checked at", china_time(report.checked_at.ToDatetime(dt.UTC))))
     receipt = report.receipt.receipt_id + (f" → {receipt_file}" if receipt_file is not None else "")
     rows.append(("回执 receipt", receipt))
     width = max(_display_width(label) for label, _ in rows)

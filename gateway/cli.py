@@ -963,14 +963,14 @@ def _may_not_verify(gateway: Gateway, code: str) -> str:
 def _clerk_tokens(settings: Settings, code: str, clerk: str | None, *, listing: bool) -> int:
     """List ``code``'s clerks with a console token in force, or end ``clerk``'s."""
     from gateway.domain.errors import InvalidRequestError, NotFoundError
-    from gateway.domain.model import CHINA_TZ
+    from gateway.domain.model import china_time
 
     gateway = _open_store(settings)
     try:
         if listing:
             clerks = gateway.members.clerks(code)
             for found in clerks:
-                print(f"{found.clerk}\tissued {found.issued_at.astimezone(CHINA_TZ).strftime('%Y-%m-%d %H:%M')}")
+                print(f"{found.clerk}\tissued {china_time(found.issued_at)}")
             if not clerks:  # said aside, so that a script reading the list reads none
                 print(f"zzgw console-token: no clerk of {code} has a console token in force", file=sys.stderr)
             return 0
@@ -1076,9 +1076,11 @@ def _members(settings: Settings, args: argparse.Namespace) -> int:
 
 def _claims(settings: Settings, args: argparse.Namespace) -> int:
     """The wrong claims counted now, one department and license a line (member code, its name, the license as
-    type.issuer.serial, how many, the last one's time, ``refused`` once at the limit); or forgive one's."""
+    type.issuer.serial, how many, the last one's time in Beijing time, ``refused`` once at the limit); or forgive
+    one's."""
     import datetime as dt
 
+    from gateway.domain.model import china_time
     from gateway.domain.verification import claims_key
     from gateway.services.verification import MAX_WRONG_CLAIMS, WRONG_CLAIMS_HOURS
 
@@ -1114,7 +1116,7 @@ def _claims(settings: Settings, args: argparse.Namespace) -> int:
         for code, key, made, last in tally:
             state = "refused" if made >= MAX_WRONG_CLAIMS else "counting"
             name = members[code].name if code in members else ""
-            lines.append(f"{code}\t{name}\t{key}\t{made}\t{last.isoformat(timespec='seconds')}\t{state}")
+            lines.append(f"{code}\t{name}\t{key}\t{made}\t{china_time(last)}\t{state}")
     finally:
         gateway.close()
     _print_lines(lines)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import json
 import os
 import re
@@ -418,7 +419,10 @@ def test_a_clerk_gets_a_console_token_of_their_own(env: dict[str, str]) -> None:
     assert issued.returncode == 0, issued.stderr
     assert issued.stdout.startswith("zzgw-clerk-") and "give it to that clerk alone" in issued.stderr
     listed = zzgw(env, "console-token", TAX, "--list")
-    assert listed.returncode == 0 and re.fullmatch(r"窗口01 李娜\tissued \d{4}-\d\d-\d\d \d\d:\d\d\n", listed.stdout)
+    found = re.fullmatch(r"窗口01 李娜\tissued (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) \(UTC\+8\)\n", listed.stdout)
+    assert listed.returncode == 0 and found, listed.stdout  # Beijing time, said so
+    beijing = dt.datetime.fromisoformat(found[1]).replace(tzinfo=dt.timezone(dt.timedelta(hours=8)))
+    assert abs(beijing - dt.datetime.now(dt.UTC)) < dt.timedelta(minutes=5)
     assert issued.stdout.strip() not in listed.stdout
     ended = zzgw(env, "console-token", TAX, "--clerk", "窗口01 李娜", "--end")
     assert ended.returncode == 0 and "is ended" in ended.stderr

@@ -84,6 +84,16 @@ def today(clock: Clock) -> dt.date:
     return clock.now().astimezone(CHINA_TZ).date()
 
 
+def china_time(at: dt.datetime) -> str:
+    """``at`` (aware) as the tools print a time for people: Beijing time to the second, said so, whatever the
+    process's time zone and the time's own (a receipt states UTC).
+
+    >>> china_time(dt.datetime(2026, 12, 2, 22, 19, 41, tzinfo=dt.UTC))
+    '2026-12-03 06:19:41 (UTC+8)'
+    """
+    return f"{at.astimezone(CHINA_TZ):%Y-%m-%d %H:%M:%S} (UTC+8)"
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Member:
     """A registered caller: an issuing or consuming department, a holder portal, a partner or an admin."""

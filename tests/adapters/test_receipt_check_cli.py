@@ -59,6 +59,8 @@ def test_valid_is_0(tmp_path: Path, trust: dict[str, Path], capsys: pytest.Captu
     status, out, err = check(capsys, str(receipt_file(tmp_path, VALID)), *full(trust))
     assert (status, err) == (0, "")
     assert out.startswith(f"回执 receipt {CASES[VALID]['receipt']['receiptId']}: 有效 valid\n")
+    # the statement's UTC time (2026-12-02T22:19:41+00:00) in Beijing time, said so, as zzgw verify prints its own
+    assert "\n  回执时间 issued at: 2026-12-03 06:19:41 (UTC+8)\n" in out
 
 
 def test_invalid_is_1(tmp_path: Path, trust: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
