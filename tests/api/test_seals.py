@@ -13,6 +13,7 @@ from cryptography import x509
 from cryptography.x509.oid import NameOID
 from PIL import Image
 
+from gateway.domain.model import CHINA_TZ
 from protos.zzgw.v1 import seal_pb2, seal_pb2_grpc
 from signing.results import CheckResult
 from signing.seal_ca import check_certificate
@@ -81,6 +82,36 @@ def test_register_is_idempotent(running: RunningGateway, field: str, value: obje
     assert [s.seal_id for s in seals(running, MARKET).ListSeals(seal_pb2.ListSealsRequest()).seals].count(
         first.seal_id
     ) == 1
+
+
+class _EveningClock:
+    """The system clock moved on to the next 16:30 UTC (00:30 in Beijing, the next day)."""
+
+    def __init__(self) -> None:
+        now = dt.datetime.now(dt.UTC)
+        self._shift = (dt.datetime.combine(now.date(), dt.time(16, 30), tzinfo=dt.UTC) - now) % dt.timedelta(days=1)
+
+    def now(self) -> dt.datetime:
+        return dt.datetime.now(dt.UTC) + self._shift
+
+
+def test_a_reused_request_id_names_the_seals_end_by_chinas_date(
+    running: RunningGateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Registered between 16:00 and 24:00 UTC, a seal ends on a date in China a day after its UTC date: the refusal
+    of its request id named the UTC one (有效期至 a day early; a time tester)."""
+    monkeypatch.setattr(running.gateway.seals, "_clock", _EveningClock())
+    request = seal_pb2.RegisterSealRequest(request_id="seal-" + uuid.uuid4().hex, name="合同专用章", validity_days=30)
+    seal = seals(running, MARKET).RegisterSeal(request).seal
+    try:
+        request.name = "财务专用章"
+        with pytest.raises(grpc.RpcError) as caught:
+            seals(running, MARKET).RegisterSeal(request)
+    finally:  # the issuer's newest seal, dated ahead: not to seal the module's next licenses
+        seals(running, MARKET).RevokeSeal(seal_pb2.RevokeSealRequest(seal_id=seal.seal_id, reason="测试完毕"))
+    ends = seal.valid_until.ToDatetime(dt.UTC)
+    assert ends.astimezone(CHINA_TZ).date() != ends.date()  # the case: its UTC date is the day before China's
+    assert f"有效期至 {ends.astimezone(CHINA_TZ).date()}）" in (caught.value.details() or "")
 
 
 def test_a_seal_cut_short_at_its_seal_makers_end_is_what_any_longer_request_made(tmp_path: Path) -> None:
