@@ -58,7 +58,7 @@ from gateway.config import ConfigError, Settings, url_without_credentials
 from gateway.domain.audit import HeadMemos
 from gateway.domain.catalog import Catalog
 from gateway.domain.errors import ConflictError
-from gateway.domain.model import Clock, Member, Role, SystemClock
+from gateway.domain.model import CHINA_TZ, Clock, Member, Role, SystemClock
 from gateway.domain.seals import SM2_MAKER_NAME, SealStatus
 from gateway.domain.verification import matters_of, uses_matter
 from gateway.failures import said, store_unreachable
@@ -1801,10 +1801,19 @@ def _announce(settings: Settings, port: int, http_port: int) -> None:
     print("\n".join(banner), flush=True)
 
 
+class ChinaTimeFormatter(logging.Formatter):
+    """Log lines timed in Beijing time with the offset said (``2026-12-05 09:10:03.645+08:00``): the process's time
+    zone had timed them, without a zone, so one moment read 01:10 from a replica under TZ=UTC and 09:10 from one under
+    Asia/Shanghai (a time tester). Beijing time, as the receipts, consoles and commands show times."""
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        return dt.datetime.fromtimestamp(record.created, CHINA_TZ).isoformat(sep=" ", timespec="milliseconds")
+
+
 def configure_logging(settings: Settings) -> None:
-    logging.basicConfig(
-        level=settings.log_level.upper(), stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
+    stderr = logging.StreamHandler(sys.stderr)
+    stderr.setFormatter(ChinaTimeFormatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    logging.basicConfig(level=settings.log_level.upper(), handlers=[stderr])
     for handler in logging.getLogger().handlers:
         handler.addFilter(library_tracebacks_cut)
     logging.getLogger("zzgw.access").setLevel(logging.INFO if settings.access_log else logging.WARNING)

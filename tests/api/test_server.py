@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import importlib
 import io
 import json
@@ -10,6 +11,7 @@ import logging
 import os
 import pkgutil
 import random
+import re
 import subprocess
 import sys
 import threading
@@ -865,6 +867,26 @@ def test_pyhankos_debug_chatter_is_left_out_at_debug(monkeypatch: pytest.MonkeyP
     finally:
         for name, level in saved.items():
             logging.getLogger(name).setLevel(level)
+
+
+def test_a_log_line_is_timed_in_beijing_time_with_its_offset_whatever_the_process_zone(tmp_path: Path) -> None:
+    """A log line's time followed the process's TZ, with no zone: the same moment read 01:10 under TZ=UTC and 09:10
+    under Asia/Shanghai (a time tester). It is Beijing time with its offset, under any TZ."""
+    script = (
+        "import logging; from pathlib import Path; from gateway.config import Settings; "
+        "from gateway.server import configure_logging; "
+        f"configure_logging(Settings(data_dir=Path({str(tmp_path)!r}))); "
+        "logging.getLogger('zzgw.access').warning('one')"
+    )
+    for zone in ("UTC", "America/Los_Angeles", "Asia/Shanghai"):
+        before = dt.datetime.now(dt.UTC)
+        done = subprocess.run(
+            [sys.executable, "-c", script], env={**os.environ, "TZ": zone}, capture_output=True, text=True, timeout=60
+        )
+        found = re.fullmatch(r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}\+08:00) WARNING zzgw.access one\n", done.stderr)
+        assert found, (zone, done.stderr)
+        at = dt.datetime.fromisoformat(found[1])
+        assert before - dt.timedelta(seconds=1) <= at <= dt.datetime.now(dt.UTC), zone
 
 
 def test_a_store_outage_is_logged_once_per_reason_and_interval() -> None:
