@@ -23,7 +23,9 @@ Verification answers three questions, each a ``Finding``:
   ``CERT_EXPIRED``, ``CERT_NOT_YET_VALID``, ``UNTRUSTED_ROOT``, …)? The time of sealing is the timestamp's genTime;
   without a valid timestamp there is no trustworthy time, so the certificate is checked as of now and a certificate
   revoked or expired by now gives INDETERMINATE (``CERT_REVOKED_NO_TRUSTED_TIME``, ``CERT_EXPIRED_NO_TRUSTED_TIME``):
-  it may have been sealed before, or not.
+  it may have been sealed before, or not. A genTime more than ``CLOCK_SKEW`` (5 minutes) after now fails it
+  (``SIGNING_TIME_IN_FUTURE``), as a GB/T 38540 stamp's signing time does; a time only claimed, which nothing is
+  judged at, does not.
 - timestamp: PASSED for a valid token from a trusted TSA, INDETERMINATE ``NO_TIMESTAMP`` when there is none (a B-B
   seal: this does not lower the overall result), FAILED ``TIMESTAMP_INVALID`` / ``TIMESTAMP_UNTRUSTED`` otherwise.
 
@@ -98,7 +100,7 @@ from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from signing.errors import SigningError, causes
 from signing.keys import ECDSA_P256_SHA256, RSA2048_SHA256, KeyBackend
-from signing.results import PASSED, CheckResult, Finding, SealCheck, overall
+from signing.results import CLOCK_SKEW, PASSED, CheckResult, Finding, SealCheck, overall
 from signing.seal_ca import IdentityFinding, async_check_certificate
 
 _log = logging.getLogger("zzgw.pdf")
@@ -698,7 +700,8 @@ IdentityCheck = Callable[[x509.Certificate, dt.datetime], Awaitable[IdentityFind
 class PdfVerification(SealCheck):
     """What verifying a sealed PDF found (验章结果): ``SealCheck``'s findings, for a PDF seal. Integrity:
     SIGNATURE_INVALID (signed bytes changed) or DOCUMENT_MODIFIED (more than signatures or form data added after
-    sealing); issuer identity: ``check_certificate``'s reasons or CERT_*_NO_TRUSTED_TIME; timestamp: NO_TIMESTAMP,
+    sealing); issuer identity: ``check_certificate``'s reasons, CERT_*_NO_TRUSTED_TIME or SIGNING_TIME_IN_FUTURE;
+    timestamp: NO_TIMESTAMP,
     TIMESTAMP_INVALID, TIMESTAMP_UNTRUSTED. A missing timestamp alone leaves a seal PASSED."""
 
     field_name: str
@@ -803,7 +806,15 @@ async def validate(
         crls=crls,
         at=trusted_time or now,
     )
-    if trusted_time is None and identity.reason in ("CERT_REVOKED", "CERT_EXPIRED"):
+    if trusted_time is not None and trusted_time > now + CLOCK_SKEW:
+        # the identity is judged at the timestamp's time, so one still to come fails it, as a GB/T 38540 stamp's
+        # signing time does (signing.ses): a fast TSA clock had sealed documents that verified PASSED (a time tester)
+        identity_finding = Finding(
+            result=CheckResult.FAILED,
+            reason="SIGNING_TIME_IN_FUTURE",
+            detail=f"时间戳的签章时间晚于现在（the seal's timestamp says {trusted_time.isoformat()}, after now）",
+        )
+    elif trusted_time is None and identity.reason in ("CERT_REVOKED", "CERT_EXPIRED"):
         identity_finding = Finding(
             result=CheckResult.INDETERMINATE,
             reason=f"{identity.reason}_NO_TRUSTED_TIME",

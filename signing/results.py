@@ -45,6 +45,9 @@ class Finding:
 
 
 PASSED = Finding(result=CheckResult.PASSED)
+CLOCK_SKEW = dt.timedelta(minutes=5)
+"""How far in the future a seal's signing time may lie before it is refused (``SIGNING_TIME_IN_FUTURE``): clocks
+differ, a GB/T 38540 stamp's and a PDF seal's alike."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -84,7 +84,7 @@ from cryptography.x509.oid import NameOID
 
 from signing.errors import InvalidSignature, SigningError
 from signing.keys import SM2_SM3, KeyBackend
-from signing.results import PASSED, CheckResult, Finding
+from signing.results import CLOCK_SKEW, PASSED, CheckResult, Finding
 from signing.seal_ca import IdentityFinding, async_check_certificate
 from signing.sm2 import verify_sm2
 from signing.sm2_x509 import SM3_WITH_SM2_OID, public_key_der
@@ -119,8 +119,6 @@ SEAL_MAKER_NAME = "电子印章制章者"
 holder's seal certificate under the same CA. A seal-maker CA must not give a holder's seal this name."""
 MAX_STAMP_BYTES = 4 * 1024 * 1024
 """Largest stamp ``check_stamp`` reads; the seal picture is most of it."""
-CLOCK_SKEW = dt.timedelta(minutes=5)
-"""How far in the future a signing time may lie before it is refused."""
 
 _PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

@@ -8,9 +8,10 @@ import json
 import pytest
 
 from gateway.domain.model import CHINA_TZ
-from protos.zzgw.v1 import common_pb2
+from protos.zzgw.v1 import common_pb2, verification_pb2
 from tests.api import test_sharing
-from tests.api.test_verification import FAILED, PASSED, batch_issue, receipt_statement, verify
+from tests.api.test_documents import document_of
+from tests.api.test_verification import FAILED, PASSED, USE, batch_issue, issue, receipt_statement, verifier, verify
 
 clocked = test_sharing.clocked  # the fixture: a gateway with a clock of its own
 
@@ -82,3 +83,20 @@ def test_a_renamed_issuer_shows_in_the_next_reply(clocked: test_sharing.Clocked)
     finally:
         gateway._names = (names, read_at)
     assert verify(running, license_id=license_id).license.issuer_name == before.issuer_name
+
+
+def test_a_seal_timestamped_ahead_of_now_fails_the_issuer_identity(clocked: test_sharing.Clocked) -> None:
+    """A TSA whose clock runs fast (a replica's, a province's) timestamps a seal at a time still to come: such a PDF
+    verified PASSED, where a GB/T 38540 stamp so timed fails its issuer identity (a time tester). Here the gateway's
+    own TSA runs 45 minutes ahead of the clock VerifyDocument judges by."""
+    running, clock = clocked.running, clocked.clock
+    clock.advance(dt.timedelta(minutes=45))
+    try:
+        license = issue(running, 65).license
+        pdf = document_of(running, license.license_id).pdf
+    finally:
+        clock.advance(-dt.timedelta(minutes=45))
+    report = verifier(running).VerifyDocument(verification_pb2.VerifyDocumentRequest(use=USE, pdf=pdf)).report
+    assert (report.verdict, report.reason) == (FAILED, "SIGNING_TIME_IN_FUTURE")
+    assert (report.issuer_identity.result, report.issuer_identity.reason) == (FAILED, "SIGNING_TIME_IN_FUTURE")
+    assert report.integrity.result == PASSED

@@ -63,6 +63,7 @@ from signing.pdf import (
 )
 from signing.seal_ca import SealMakerCA
 from signing.seal_image import draw_seal
+from signing.tsa import LocalTimeStamper, TimeStampAuthority
 
 NOW = dt.datetime(2025, 3, 1, 8, 0, tzinfo=dt.UTC)
 SIGNED_AT = NOW + dt.timedelta(days=10)
@@ -685,6 +686,50 @@ def test_a_timestamp_from_an_untrusted_tsa_fails_the_timestamp(
     # with no trusted time, the certificate is judged as of `at`, when it is valid
     assert findings(report) == (F, "TIMESTAMP_UNTRUSTED", (P, None), (P, None), (F, "TIMESTAMP_UNTRUSTED"))
     assert not report.signing_time_trusted
+
+
+@dataclass(frozen=True)
+class _FixedClock:
+    moment: dt.datetime
+
+    def now(self) -> dt.datetime:
+        return self.moment
+
+
+FUTURE_TIMESTAMPS = [
+    ("6 minutes ahead", dt.timedelta(minutes=6),
+     (F, "SIGNING_TIME_IN_FUTURE", (P, None), (F, "SIGNING_TIME_IN_FUTURE"), (P, None))),
+    ("45 minutes ahead", dt.timedelta(minutes=45),
+     (F, "SIGNING_TIME_IN_FUTURE", (P, None), (F, "SIGNING_TIME_IN_FUTURE"), (P, None))),
+    ("4 minutes ahead: clocks differ", dt.timedelta(minutes=4), (P, None, (P, None), (P, None), (P, None))),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("what", "ahead", "expected"), FUTURE_TIMESTAMPS, ids=[c[0] for c in FUTURE_TIMESTAMPS])
+def test_a_timestamp_more_than_five_minutes_after_now_fails_the_issuer_identity(
+    ca: SealMakerCA, seal_png: bytes, plain_pdf: bytes, what: str, ahead: dt.timedelta, expected: tuple[object, ...]
+) -> None:
+    """A TSA whose clock runs fast gives a genTime still to come, at which the certificate is judged: such a seal had
+    verified PASSED, where a GB/T 38540 stamp whose signing time is more than 5 minutes after now fails its issuer
+    identity (a time tester). The token is a real one, from ``signing.tsa``'s TSA with its clock ahead."""
+    key = SoftwareKey.generate(ECDSA_P256_SHA256)
+    public_key = serialization.load_der_public_key(key.public_key_der)
+    assert isinstance(public_key, ec.EllipticCurvePublicKey)
+    cert = ca.issue_tsa_certificate(
+        name="时钟偏快的时间戳服务", public_key=public_key, not_before=NOW, not_after=NOW + dt.timedelta(days=3650)
+    )
+    fast = TimeStampAuthority(
+        cert=cert, key=key, chain=[ca.intermediate], clock=_FixedClock(LATER + ahead), serials=lambda: 7
+    )
+    sealed = seal(ca, plain_pdf, seal_png, timestamper=LocalTimeStamper(fast))
+
+    crl = ca.crl(LATER, LATER + dt.timedelta(days=7))
+    report = validate_sync(
+        sealed, trust_roots=[ca.root], intermediates=[ca.intermediate], crls=[crl], at=LATER, tsa_trust_roots=[ca.root]
+    )
+
+    assert findings(report) == expected, what
+    assert (report.signing_time, report.signing_time_trusted) == (LATER + ahead, True)
 
 
 # --- the visible stamp -----------------------------------------------------------------------------------------------
