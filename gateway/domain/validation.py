@@ -389,8 +389,11 @@ def checked_claimed_holder_code(code: str, license_type: LicenseType, *, field: 
     (partly wrong), counted against the department. A valid code of a type the holders never have (a 公民身份号码 for a
     食品生产许可证) is ``BAD_HOLDER_CODE_TYPE``, not a check character said wrong of a number that is right (a
     reviewer). InvalidRequestError when it is bad."""
-    form = holder_code_type_by_form(code)
     allowed = license_type.holder_code_types
+    form = holder_code_type_by_form(code)
+    if form not in allowed:  # about 3% of 公民身份号码 are valid credit codes too, and read as such by their form:
+        # a citizen's own number claimed of their 居民身份证 had been refused BAD_HOLDER_CODE_TYPE (a time fixer)
+        form = next((kind for kind in allowed if kind in _CHECKED_CODE_TYPES and valid_holder_code(code, kind)), form)
     loose = next((kind for kind in allowed if kind not in _CHECKED_CODE_TYPES), None)
     errors: list[FieldViolation] = []
     checked = check_holder_code(field, form, code, errors)
@@ -415,6 +418,13 @@ def checked_claimed_holder_code(code: str, license_type: LicenseType, *, field: 
             ]
         )
     return checked_holder_code(code, code_type=allowed[0], field=field)
+
+
+def valid_holder_code(code: str, code_type: str) -> bool:
+    """Whether ``code`` is a valid holder code of ``code_type``."""
+    errors: list[FieldViolation] = []
+    check_holder_code("holder_code", code_type, code, errors)
+    return not errors
 
 
 def check_holder_code(

@@ -97,7 +97,7 @@ from gateway.domain.identifiers import (
 )
 from gateway.domain.model import CHINA_TZ, Clock, License, LicenseStatus, Member, Role, today
 from gateway.domain.sharing import CONSUMER_ROLES, request_deadline
-from gateway.domain.validation import MAX_REASON, check_holder_code, check_text, checked_holder_code
+from gateway.domain.validation import MAX_REASON, check_text, checked_holder_code, valid_holder_code
 from gateway.domain.verification import (
     MatterNotHandledError,
     UseContext,
@@ -1161,14 +1161,7 @@ def _may_hold(code: str, license_type: LicenseType) -> bool:
         or (license_type.holder_kind is HolderKind.ORGANIZATION and KIND_OF_CODE_TYPE.get(form) is HolderKind.PERSON)
     ):
         return False
-    return any(_holds_under(code, code_type) for code_type in license_type.holder_code_types)
-
-
-def _holds_under(code: str, code_type: str) -> bool:
-    """Whether ``code`` is a valid holder code of ``code_type`` (a 公民身份号码 for 111, a USCC for 001…)."""
-    errors: list[FieldViolation] = []
-    check_holder_code("holder_code", code_type, code, errors)
-    return not errors
+    return any(valid_holder_code(code, code_type) for code_type in license_type.holder_code_types)
 
 
 def _current(uow: UnitOfWork, license_id: str) -> License | None:

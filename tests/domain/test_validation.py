@@ -412,6 +412,8 @@ def test_holder_citizen_id_with_an_impossible_birth_date() -> None:
         ("居民身份证", "91370100MA3C4K7L6M", "BAD_HOLDER_CODE_TYPE"),  # a credit code
         ("居民身份证", "370102199304131038", ""),
         ("居民身份证", "３７０１０２１９９３０４１３１０３８", ""),  # typed in full width
+        ("居民身份证", "370102199001010108", ""),  # a 公民身份号码 that is a valid credit code too (about 3% are)
+        ("出生医学证明", "37010219900101159X", ""),
         ("营业执照", "91370100MA3C4K7L6", "BAD_USCC"),
         ("营业执照", "370102199304131038", "BAD_HOLDER_CODE_TYPE"),  # a right 公民身份号码, of a type it is not
         ("护照", "E12345678", ""),  # a passport number: the passport's holders may have one
