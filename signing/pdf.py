@@ -38,7 +38,8 @@ Errors (all ``PdfError``, a ``SigningError``; ``reason`` is the stable code)::
     ├── DamagedPdf             DAMAGED_PDF            header and trailer present, but it does not parse, or
     │   │                                             viewers would not read it by its cross-references
     │   ├── TooManyRevisions   TOO_MANY_REVISIONS     more updates than are read (32), or than leave room to seal
-    │   └── UnreadableSignature SIGNATURE_UNREADABLE  a signature whose /ByteRange, /Contents or CMS cannot be read
+    │   └── UnreadableSignature SIGNATURE_UNREADABLE  a signature whose /ByteRange, /Contents or CMS cannot be read,
+    │                                                 or whose /Contents is DER asn1crypto is not given (signing.der)
     ├── EncryptedPdf           ENCRYPTED_PDF          encrypted documents are neither sealed nor verified
     ├── BadPlacement           BAD_PLACEMENT          no such page, a box off the page, field name taken
     ├── NoSignature            NO_SIGNATURE           nothing to verify
@@ -92,12 +93,13 @@ from pyhanko.sign.general import SigningError as _PyHankoSigningError
 from pyhanko.sign.timestamps import TimeStamper
 from pyhanko.sign.validation import async_validate_pdf_signature
 from pyhanko.sign.validation.errors import SignatureValidationError
-from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
+from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature, extract_contents
 from pyhanko.sign.validation.status import PdfSignatureStatus, SignatureCoverageLevel
 from pyhanko.stamp import StaticStampStyle
 from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
+from signing.der import check_der
 from signing.errors import SigningError, causes
 from signing.keys import ECDSA_P256_SHA256, RSA2048_SHA256, KeyBackend
 from signing.results import CLOCK_SKEW, PASSED, CheckResult, Finding, SealCheck, overall
@@ -1256,6 +1258,7 @@ def _certificates_carried(embedded: EmbeddedPdfSignature) -> int:
 
 def _signature(reader: PdfFileReader, field_name: str | None) -> EmbeddedPdfSignature:
     try:
+        _check_signature_contents(reader)
         signatures: list[EmbeddedPdfSignature] = list(reader.embedded_regular_signatures)
     except _UNREADABLE as exc:
         raise _unreadable_signature(exc) from exc
@@ -1263,6 +1266,25 @@ def _signature(reader: PdfFileReader, field_name: str | None) -> EmbeddedPdfSign
         if field_name is None or signature.field_name == field_name:
             return signature
     raise NoSignature("the PDF carries no signature" if field_name is None else f"no signature in {field_name!r}")
+
+
+_SUBFILTERS = frozenset(subfilter.value for subfilter in fields.SigSeedSubFilter)
+
+
+def _check_signature_contents(reader: PdfFileReader) -> None:
+    """MalformedDer (a ValueError) for a signature whose ``/Contents`` asn1crypto must not be given
+    (``signing.der``: 1 MB of 0xFF took it 40 s, 2 MB minutes), checked before pyHanko reads the CMS of every
+    signature it knows the kind of (``/SubFilter``) as ``embedded_regular_signatures`` lists them. A signature
+    whose ``/Contents`` cannot even be had is left to pyHanko, which says so as it did."""
+    for _, value, _ in fields.enumerate_sig_fields(reader, filled_status=True):
+        signature = value.get_object()
+        if signature.get("/SubFilter") not in _SUBFILTERS:
+            continue
+        try:
+            contents = extract_contents(signature)
+        except misc.PdfReadError:
+            continue
+        check_der(contents)
 
 
 def _signed_revisions(reader: PdfFileReader, pdf: bytes) -> tuple[tuple[str, str], ...]:

@@ -82,6 +82,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import NameOID
 
+from signing.der import MalformedDer, check_der
 from signing.errors import InvalidSignature, SigningError
 from signing.keys import SM2_SM3, KeyBackend
 from signing.results import CLOCK_SKEW, PASSED, CheckResult, Finding
@@ -519,6 +520,7 @@ class _Parts:
     @classmethod
     def of(cls, stamp: bytes) -> _Parts:
         try:
+            check_der(stamp)  # before asn1crypto, which takes minutes over some malformed DER
             parsed = SESSignature.load(stamp, strict=True)
             to_sign = parsed["to_sign"]
             seal = to_sign["eseal"]
@@ -578,6 +580,8 @@ def _unread(stamp: bytes, exc: BaseException) -> str:
         return "it is base64 text; send the decoded DER bytes"
     if stamp.startswith(b"%PDF"):
         return "it is a PDF; a stamp is the DER SES_Signature that StampDocument returned"
+    if isinstance(exc, MalformedDer):
+        return f"its DER structure is malformed ({exc})"
     if isinstance(exc, UnicodeDecodeError):
         return "a text in it (the seal's code, name or a property) is not in the character set its type requires"
     if "trailing data" in str(exc):

@@ -32,6 +32,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID
 from pyhanko.sign.timestamps import TimeStamper
 
 from gateway.domain.model import Clock
+from signing.der import check_der
 from signing.errors import KeyStoreError, SigningError
 from signing.keys import ECDSA_P256_SHA256, RSA2048_SHA256, KeyBackend
 
@@ -217,6 +218,7 @@ def _parse(request_der: bytes) -> tsp.TimeStampReq:
     if len(request_der) > MAX_REQUEST_BYTES:
         raise _Rejection("bad_data_format", f"the request is larger than {MAX_REQUEST_BYTES} bytes")
     try:
+        check_der(request_der)  # asn1crypto's time is in the square of some malformed DER's size
         request = tsp.TimeStampReq.load(request_der, strict=True)
         request.native  # noqa: B018  # asn1crypto parses lazily: force every field now, inside the try
         version = request["version"].native

@@ -263,6 +263,33 @@ def steady_caches(running: RunningGateway, monkeypatch: pytest.MonkeyPatch) -> I
         feed._alive_until = min(feed._alive_until, time.monotonic() + lease)
 
 
+class LongTagReached(Exception):
+    """asn1crypto was given a tag number of more than 4 octets after the first, which ``signing.der`` refuses first:
+    asn1crypto's time over one is in the square of its length."""
+
+
+@pytest.fixture
+def long_tags_kept_from_asn1crypto(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The offsets of the tag numbers of over 4 octets that asn1crypto was asked to read in this test (the test
+    asserts the list empty); each such read also raises LongTagReached, so the call fails then rather than minutes
+    later, and a handler that catches it still leaves it in the list."""
+    from asn1crypto import core
+
+    parse = core._parse
+    reached: list[int] = []
+
+    def tripwire(encoded: bytes, length: int, pointer: int = 0, *args: object, **kwargs: object) -> object:
+        if encoded[pointer : pointer + 1] and encoded[pointer] & 0x1F == 0x1F:
+            last = next((i for i, octet in enumerate(encoded[pointer + 1 : pointer + 6]) if not octet & 0x80), 5)
+            if last >= 4:  # the tag number's last octet is its fifth, or further
+                reached.append(pointer)
+                raise LongTagReached(f"asn1crypto was given a tag number of more than 4 octets at {pointer}")
+        return parse(encoded, length, pointer, *args, **kwargs)
+
+    monkeypatch.setattr(core, "_parse", tripwire)
+    return reached
+
+
 def settle(running: RunningGateway) -> None:
     """Let the gateway hear what its own writes announce before a test looks into its caches: a change the gateway
     committed is dropped from its caches at once, and again when the change feed hears of it (SQLite: the

@@ -113,6 +113,17 @@ def test_a_stamp_verifies_offline_and_over_grpc(running: RunningGateway, sm2_sea
     assert garbage.verdict == FAILED and garbage.integrity.result == FAILED
 
 
+def test_a_stamp_of_0xff_bytes_is_malformed_at_once_and_the_gateway_serves_on(
+    running: RunningGateway, long_tags_kept_from_asn1crypto: list[int]
+) -> None:
+    """3 MiB of 0xFF as a stamp is one tag number that never ends: asn1crypto had read it for hours on a handler
+    thread, until the watchdog stopped the gateway. Refused before it is read: a report, FAILED / MALFORMED."""
+    report = verify_stamp(running, b"<ofd/>", b"\xff" * (3 * 1024 * 1024)).report
+    assert (report.verdict, report.reason, report.integrity.reason) == (FAILED, "MALFORMED", "MALFORMED")
+    assert "its DER structure is malformed (a tag number of more than 4 octets at offset 0)" in report.integrity.detail
+    assert long_tags_kept_from_asn1crypto == []
+
+
 def test_a_stamped_license_document_follows_the_license_status(
     running: RunningGateway, sm2_seal: seal_pb2.Seal
 ) -> None:

@@ -882,10 +882,12 @@ def test_a_pdf_without_any_seal_fails_with_a_receipt(running: RunningGateway) ->
     assert ("pdf", "NOT_A_PDF") in error_details(not_pdf.value)[1]
 
 
-def test_a_pdf_whose_seal_cannot_be_read_fails_with_a_receipt(running: RunningGateway) -> None:
-    """A seal whose signature dictionary is forged past reading (no byte range, null contents): a finding (FAILED /
-    SIGNATURE_INVALID) with its receipt, as for one whose byte range is merely wrong, not an error in Python's
-    words that leaves no trace of the check."""
+def test_a_pdf_whose_seal_cannot_be_read_fails_with_a_receipt(
+    running: RunningGateway, long_tags_kept_from_asn1crypto: list[int]
+) -> None:
+    """A seal whose signature dictionary is forged past reading (no byte range, null contents, contents that
+    asn1crypto would read for minutes): a finding (FAILED / SIGNATURE_INVALID) with its receipt, as for one whose
+    byte range is merely wrong, not an error in Python's words that leaves no trace of the check."""
     genuine = document_of(running, issue(running, 23).license.license_id).pdf
     for shape, broken in broken_signatures(genuine).items():
         response = verifier(running).VerifyDocument(verification_pb2.VerifyDocumentRequest(use=USE, pdf=broken))
@@ -897,6 +899,7 @@ def test_a_pdf_whose_seal_cannot_be_read_fails_with_a_receipt(running: RunningGa
         ), shape
         assert "cannot be read" in report.integrity.detail and report.status.reason == "NOT_CHECKED"
         assert not report.HasField("license") and receipt_statement(running, report.receipt)["verdict"] == "FAILED"
+    assert long_tags_kept_from_asn1crypto == []
 
 
 def test_a_pdf_the_issuer_sealed_is_no_license_document_unless_it_is_a_registered_one(running: RunningGateway) -> None:

@@ -1171,16 +1171,37 @@ def broken_signatures(sealed: bytes) -> dict[str, bytes]:
         "a byte range that is no array": put(found.start(), found.end(), b"/ByteRange 5"),
         "contents null": put(start, end, b"null"),
         "contents all zeros": put(start, end, b"<" + b"0" * (end - start - 2) + b">"),
+        "contents a tag number that never ends": put(start, end, b"<" + b"f" * (end - start - 2) + b">"),
     }
 
 
-def test_a_signature_that_cannot_be_read_is_said_in_plain_words(ca: SealMakerCA, seal_png: bytes) -> None:
+def test_a_signature_that_cannot_be_read_is_said_in_plain_words(
+    ca: SealMakerCA, seal_png: bytes, long_tags_kept_from_asn1crypto: list[int]
+) -> None:
     sealed = seal(ca, one_page_pdf(), seal_png, timestamper=None)
     for shape, broken in broken_signatures(sealed).items():
         with pytest.raises(UnreadableSignature) as caught:
             validate_sync(broken, trust_roots=[ca.root], intermediates=[ca.intermediate], crls=[], at=LATER)
         assert caught.value.reason == "SIGNATURE_UNREADABLE", shape
         assert str(caught.value).endswith("its byte range or its contents are malformed"), shape  # no Python's words
+    assert long_tags_kept_from_asn1crypto == []
+
+
+def test_contents_that_would_keep_asn1crypto_reading_for_minutes_are_unreadable_before_it_reads_them(
+    ca: SealMakerCA, seal_png: bytes, long_tags_kept_from_asn1crypto: list[int]
+) -> None:
+    """2 MiB of 0xFF as a seal's /Contents, in a PDF under the request limit, is one tag number that never ends:
+    asn1crypto had read it for minutes on a handler thread, until the watchdog stopped the gateway."""
+    key = SoftwareKey.generate(ECDSA_P256_SHA256)
+    sealer = PdfSealer(
+        key, issue(ca, key), [ca.intermediate], seal_png=seal_png, timestamper=None, bytes_reserved=2 * 1024 * 1024
+    )
+    sealed = asyncio.run(sealer.seal(one_page_pdf(), field_name="Seal1"))
+    broken = broken_signatures(sealed)["contents a tag number that never ends"]
+    with pytest.raises(UnreadableSignature) as caught:
+        validate_sync(broken, trust_roots=[ca.root], intermediates=[ca.intermediate], crls=[], at=LATER)
+    assert caught.value.reason == "SIGNATURE_UNREADABLE"
+    assert long_tags_kept_from_asn1crypto == []
 
 
 class FailingTimeStamper(TimeStamper):

@@ -527,6 +527,26 @@ def test_an_unreadable_stamp_is_said_in_words_for_its_sender(world: World) -> No
     )
 
 
+def test_der_that_would_keep_asn1crypto_reading_for_hours_is_malformed_before_it_reads_it(
+    world: World, long_tags_kept_from_asn1crypto: list[int]
+) -> None:
+    """A stamp of 0xFF bytes is one tag number that never ends, which asn1crypto reads in time in the square of its
+    length (1 MB: eight minutes, and the watchdog stopped the gateway); ``signing.der`` refuses it first."""
+    endless = b"\x1f" + b"\xff" * (MAX_STAMP_BYTES - 16)
+    shapes = {
+        "0xFF": (b"\xff" * MAX_STAMP_BYTES, "a tag number of more than 4 octets at offset 0"),
+        "a SEQUENCE of one": (b"\x30\x84" + len(endless).to_bytes(4, "big") + endless, "a tag number of more than 4 "
+                              "octets at offset 6"),
+    }  # fmt: skip
+    for shape, (stamp, why) in shapes.items():
+        verification = world.check(stamp)
+        assert outcome(verification) == (CheckResult.FAILED, "MALFORMED"), shape
+        assert verification.integrity.detail == (
+            f"电子签章无法读取（the stamp is not a GB/T 38540 SES_Signature: its DER structure is malformed ({why})）"
+        ), shape
+    assert long_tags_kept_from_asn1crypto == []
+
+
 def test_verify_stamp_raises_with_the_reason(world: World) -> None:
     with pytest.raises(InvalidSignature, match="DATA_HASH_MISMATCH"):
         verify_stamp(world.stamp(), b"other", trust_roots=[world.ca.root], intermediates=[world.ca.intermediate],

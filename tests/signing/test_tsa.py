@@ -257,6 +257,16 @@ def test_bad_request_is_rejected_not_raised(
     assert response["time_stamp_token"].native is None
 
 
+def test_a_query_asn1crypto_would_read_in_the_square_of_its_size_is_rejected_before_it_reads_it(
+    tsa: TimeStampAuthority, long_tags_kept_from_asn1crypto: list[int]
+) -> None:
+    """A query of 0xFF bytes is one tag number that never ends (the 4 KB a query may have cost asn1crypto 10 ms; 4
+    MiB of it in a stamp, hours)."""
+    response = parse(tsa.respond(b"\xff" * MAX_REQUEST_BYTES))
+    assert response["status"]["fail_info"].native == {"bad_data_format"}
+    assert long_tags_kept_from_asn1crypto == []
+
+
 def test_serials_are_not_spent_on_rejections(tsa: TimeStampAuthority) -> None:
     tsa.respond(b"garbage")
 
