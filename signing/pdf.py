@@ -396,7 +396,8 @@ class PdfSealer:
     ) -> bytes:
         """Seal ``pdf`` in a new signature field ``field_name`` drawn at ``box`` (points, default bottom right).
 
-        Returns the sealed PDF (the input plus one incremental update); raises a PdfError and returns nothing else.
+        Returns the sealed PDF (the input, less NULs and white space a transfer padded it with after its end
+        (``without_padding``), plus one incremental update); raises a PdfError and returns nothing else.
         """
         try:
             return await self._seal(pdf, field_name, page, box, reason, location)
@@ -411,6 +412,7 @@ class PdfSealer:
     ) -> bytes:  # fmt: skip
         if len(pdf) > self._max_pdf_bytes:
             raise PdfTooLarge(f"the PDF has {len(pdf)} bytes; the limit is {self._max_pdf_bytes}")
+        pdf = without_padding(pdf)  # as ``validate`` reads it: a complete file a transfer padded was refused as cut off
         reader = _read(pdf)
         if reader.xrefs.total_revisions >= MAX_REVISIONS:
             raise TooManyRevisions(
@@ -497,9 +499,9 @@ class _Writer(IncrementalPdfFileWriter):
 
 
 def revisions(pdf: bytes) -> int:
-    """How many revisions (the first version and each incremental update) ``pdf`` has; raises a PdfError for input
-    that is no readable PDF."""
-    return int(_read(pdf).xrefs.total_revisions)
+    """How many revisions (the first version and each incremental update) ``pdf`` has (``without_padding``); raises a
+    PdfError for input that is no readable PDF."""
+    return int(_read(without_padding(pdf)).xrefs.total_revisions)
 
 
 _DECLARED_SIZE = re.compile(rb"/Size[\x00\t\n\x0c\r ]*([-+]?\d+)")

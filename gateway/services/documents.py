@@ -32,7 +32,7 @@ from gateway.domain.pdf_refusals import pdf_refusal
 from gateway.domain.seals import DocumentSource, LicenseDocument
 from gateway.services.seals import SealService
 from gateway.store.database import Database
-from signing.pdf import MAX_SUPPLIED_REVISIONS, PdfError, TooManyRevisions, revisions, validate_sync
+from signing.pdf import MAX_SUPPLIED_REVISIONS, PdfError, TooManyRevisions, revisions, validate_sync, without_padding
 from signing.qr import QrClaims, encode_qr
 from signing.record import SealMemos
 from signing.render import SEAL_BOX, DoesNotFit, fits, printed_weight, render_license_pdf
@@ -79,6 +79,7 @@ class DocumentService:
         """Seal ``supplied``, or draw and seal ``content``, with the issuer's current seal; nothing is stored."""
         seal = self._seals.current(issuer.code, for_pdf=True)
         if supplied:
+            supplied = without_padding(supplied)  # what a transfer appended after the end is no part of the document
             self._seals.check_size(supplied, field="document")
             _check_revisions(supplied)
             pdf = self._seals.apply(seal, supplied, reason=ISSUE_REASON, field="document")

@@ -16,12 +16,12 @@ import pytest
 
 from adapters.records import issue_request
 from gateway.bootstrap import samples
-from protos.zzgw.v1 import issuance_pb2, issuance_pb2_grpc
+from protos.zzgw.v1 import issuance_pb2, issuance_pb2_grpc, seal_pb2
 from signing.pdf import MAX_SUPPLIED_REVISIONS, PdfVerification, revisions, validate_sync
 from signing.render import SEAL_BOX
 from signing.results import CheckResult
 from tests.api.test_issuance import unique
-from tests.api.test_seals import license_pdf
+from tests.api.test_seals import license_pdf, register, seals
 from tests.conftest import CIVIL, MARKET, POLICE, PORTAL, RunningGateway, error_details, start_gateway
 from tests.signing.test_pdf import new_info_by_hand, with_info
 
@@ -237,6 +237,19 @@ def test_a_registered_document_is_not_another_licenses_document(running: Running
         assert first.license_id not in (caught.value.details() or "")
         with running.gateway.db.unit_of_work() as uow:
             assert uow.licenses.get_current(request.type_code, request.license_number) is None
+
+
+def test_an_issuers_pdf_a_transfer_padded_after_its_end_is_sealed_without_the_padding(running: RunningGateway) -> None:
+    """NULs and white space after the end marker are no part of the document, for SealDocument and IssueLicense as
+    for VerifyDocument: they had been refused as a PDF cut off (TRUNCATED_PDF; an independent fuzz tester)."""
+    original = license_pdf(running)
+    padded = original + b"\0" * 5000 + b"  \r\n"
+    seal = register(running, name="电子证照专用章")
+    sealed = seals(running, MARKET).SealDocument(seal_pb2.SealDocumentRequest(seal_id=seal.seal_id, pdf=padded))
+    assert sealed.sealed_pdf.startswith(original) and b"\0" * 5000 not in sealed.sealed_pdf
+    issued = stub(running).IssueLicense(new_request(21, document=padded)).license
+    document = document_of(running, issued.license_id).pdf
+    assert document.startswith(original) and verify(running, document).integrity.result is CheckResult.PASSED
 
 
 def test_a_batch_issued_license_gets_its_document_when_first_asked(running: RunningGateway) -> None:

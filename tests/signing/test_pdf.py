@@ -785,6 +785,24 @@ def encrypted_pdf() -> bytes:
     return out.getvalue()
 
 
+def test_padding_a_transfer_appended_after_the_end_is_left_out_of_sealing_as_of_verifying(
+    ca: SealMakerCA, seal_png: bytes, plain_pdf: bytes
+) -> None:
+    """5,000 NULs and a line break after the end marker (a block-padded transfer): ``validate`` left them out, while
+    sealing called the same complete file cut off (TRUNCATED_PDF)."""
+    padded = plain_pdf + b"\0" * 5000 + b"  \r\n"
+    assert revisions(padded) == revisions(plain_pdf) == 1
+    sealed = seal(ca, padded, seal_png, timestamper=None)
+    assert sealed.startswith(plain_pdf) and b"\0" * 5000 not in sealed  # the document, without what was appended
+    report = validate_sync(sealed, trust_roots=[ca.root], intermediates=[ca.intermediate], crls=[], at=LATER)
+    assert report.integrity == PASSED
+    junk = plain_pdf + b"\n%" + b"x" * 2000 + b"\n"  # something other than padding: no PDF's end, for both
+    with pytest.raises(TruncatedPdf):
+        seal(ca, junk, seal_png, timestamper=None)
+    with pytest.raises(TruncatedPdf):
+        validate_sync(junk, trust_roots=[ca.root], intermediates=[], crls=[], at=LATER)
+
+
 BAD_INPUT: list[tuple[str, Callable[[bytes], bytes], type[PdfError], str]] = [
     ("not_a_pdf", lambda pdf: b"PK\x03\x04 this is a zip file, not a PDF", NotAPdf, "NOT_A_PDF"),
     ("empty", lambda pdf: b"", NotAPdf, "NOT_A_PDF"),
