@@ -119,9 +119,11 @@ __all__ = [
     "PdfSealer",
     "PdfTooLarge",
     "PdfVerification",
+    "Provenance",
     "TimestampUnavailable",
     "TooManyRevisions",
     "TruncatedPdf",
+    "provenance",
     "revisions",
     "validate",
     "validate_sync",
@@ -502,6 +504,71 @@ def revisions(pdf: bytes) -> int:
     """How many revisions (the first version and each incremental update) ``pdf`` has (``without_padding``); raises a
     PdfError for input that is no readable PDF."""
     return int(_read(without_padding(pdf)).xrefs.total_revisions)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Provenance:
+    """What a PDF carries of the documents it may have been made from, for a registry of sealed documents to
+    recognise one of them in it (``provenance``)."""
+
+    digests: frozenset[str]
+    """SHA-256 (hex) of the PDF and of each revision one of its signatures covers (the bytes up to the end of its
+    byte range), each as it is and as it would be with its end written as this module's writer (pyHanko) writes a
+    file's: cut after the ``%%EOF`` marker that ends it, then one ``\\n``. A file's bytes after its last marker are
+    no part of the PDF (readers pass over them), and no signature covers those of the last revision: a registered
+    document with its final newline dropped or made ``\\r\\n``, or NULs after it, is still recognised."""
+    subject: str | None
+    """The document information's ``/Subject`` (stripped), where the documents ``signing.render`` draws name their
+    license; None when there is none or it cannot be read."""
+
+
+def provenance(pdf: bytes) -> Provenance:
+    """``Provenance`` of ``pdf`` (``without_padding``); raises a PdfError for input that is no readable PDF. The
+    revisions of at most ``MAX_REVISIONS`` signatures are taken, those that end first (a PDF that is read has no more
+    revisions; more signatures than that are no signer's)."""
+    pdf = without_padding(pdf)
+    reader = _read(pdf)
+    ends = set()
+    try:
+        for _, value, _ in fields.enumerate_sig_fields(reader, filled_status=True):
+            try:
+                _, _, start, length = (int(number) for number in value.get_object()["/ByteRange"])
+            except _UNREADABLE:  # a malformed byte range covers no revision
+                continue
+            if start + length > 0:
+                ends.add(min(start + length, len(pdf)))  # past the end: a revision whose last bytes were cut
+    except _UNREADABLE:  # a form that cannot be read (fields that are each other's kids) lends no revision
+        pass
+    return Provenance(digests=_digests(pdf, [len(pdf), *sorted(ends)[:MAX_REVISIONS]]), subject=_subject(reader))
+
+
+def _digests(pdf: bytes, ends: Sequence[int]) -> frozenset[str]:
+    """SHA-256 (hex) of ``pdf[:end]`` for each end, and of the bytes up to the end of the ``%%EOF`` marker before it
+    followed by ``\\n``: hashed in one pass, each prefix from the one before it."""
+    prefixes = set()
+    for end in ends:
+        prefixes.add((end, b""))
+        marker = pdf.rfind(b"%%EOF", 0, end)
+        if marker >= 0:
+            prefixes.add((marker + 5, b"\n"))
+    digests, running, hashed = set(), hashlib.sha256(), 0
+    for end, tail in sorted(prefixes):
+        running.update(pdf[hashed:end])
+        hashed = end
+        digest = running.copy()
+        digest.update(tail)
+        digests.add(digest.hexdigest())
+    return frozenset(digests)
+
+
+def _subject(reader: PdfFileReader) -> str | None:
+    try:
+        subject = reader.trailer_view["/Info"]["/Subject"]
+    except _UNREADABLE:
+        return None
+    if not isinstance(subject, str):
+        return None
+    return subject.strip() or None
 
 
 _DECLARED_SIZE = re.compile(rb"/Size[\x00\t\n\x0c\r ]*([-+]?\d+)")

@@ -32,13 +32,22 @@ from gateway.domain.pdf_refusals import pdf_refusal
 from gateway.domain.seals import DocumentSource, LicenseDocument
 from gateway.services.seals import SealService
 from gateway.store.database import Database
-from signing.pdf import MAX_SUPPLIED_REVISIONS, PdfError, TooManyRevisions, revisions, validate_sync, without_padding
+from signing.pdf import (
+    MAX_SUPPLIED_REVISIONS,
+    PdfError,
+    TooManyRevisions,
+    provenance,
+    revisions,
+    validate_sync,
+    without_padding,
+)
 from signing.qr import QrClaims, encode_qr
 from signing.record import SealMemos
 from signing.render import SEAL_BOX, DoesNotFit, fits, printed_weight, render_license_pdf
 from signing.results import CheckResult
 
 ISSUE_REASON = "电子证照签发"
+_MAX_ID_LENGTH = 128  # a subject longer than any license identifier is looked up as none
 
 
 class DocumentService:
@@ -82,10 +91,10 @@ class DocumentService:
             supplied = without_padding(supplied)  # what a transfer appended after the end is no part of the document
             self._seals.check_size(supplied, field="document")
             _check_revisions(supplied)
+            self._check_not_registered(content.license_id, supplied)
             pdf = self._seals.apply(seal, supplied, reason=ISSUE_REASON, field="document")
             self._seals.check_sealed_size(supplied, pdf, field="document")
-            sealed = _check_verifies(pdf, self._seals)
-            self._check_not_registered([hashlib.sha256(supplied).hexdigest(), *(h for _, h in sealed[:-1])])
+            _check_verifies(pdf, self._seals)
             source = DocumentSource.SUPPLIED
         else:
             now = self._clock.now()
@@ -165,22 +174,38 @@ class DocumentService:
             )
         return stored
 
-    def _check_not_registered(self, revisions: list[str]) -> None:
+    def _check_not_registered(self, license_id: str, supplied: bytes) -> None:
         """An issuer's PDF that is, or starts with, a license's registered document (its revision a seal of the
         gateway covers) would show that license's page, number and code under another license's identifier, and
-        verify PASSED as the other: refused, without naming whose it is."""
+        verify PASSED as the other: refused, without naming whose it is. The registry recognises the document by its
+        hash, and by the hash of each revision a signature in the PDF covers, each also with the bytes after its end
+        marker as the gateway writes them (``signing.pdf.Provenance``): the last byte dropped or a line end rewritten
+        had made another file of it. A PDF the gateway drew names its license in its document information too
+        (``/Subject``): one that names another license of the registry is refused as well, for a copy saved anew
+        (same page, other bytes). Neither stops an issuer who draws a page like another license's on purpose; the
+        check catches the copies that slip through, not forgeries (docs/adr/0003-license-documents.md)."""
+        try:
+            found = provenance(supplied)
+        except PdfError as exc:
+            raise pdf_refusal("document", exc) from exc
+        named = found.subject if found.subject != license_id and len(found.subject or "") <= _MAX_ID_LENGTH else None
         with self._db.unit_of_work() as uow:
-            if any(uow.documents.by_sha256(sha256) is not None for sha256 in revisions):
-                raise InvalidRequestError(
-                    [
-                        FieldViolation(
-                            field="document",
-                            reason="REGISTERED_DOCUMENT",
-                            description="该文件已是一份证照的登记文件，不能作为另一份证照的文件（the PDF is already a "
-                            "license's registered document: give this license's own）",
-                        )
-                    ]
+            if any(uow.documents.by_sha256(sha256) is not None for sha256 in sorted(found.digests)):
+                description = (
+                    "该文件已是一份证照的登记文件，不能作为另一份证照的文件（the PDF is already a license's registered "
+                    "document: give this license's own）"
                 )
+            elif named is not None and uow.licenses.get(named) is not None:
+                description = (
+                    "该文件的文档信息标明它是另一份证照的版式文件，不能作为本证照的文件"
+                    "（the PDF's document information names another license of the registry as the one it shows: give "
+                    "this license's own）"
+                )
+            else:
+                return
+        raise InvalidRequestError(
+            [FieldViolation(field="document", reason="REGISTERED_DOCUMENT", description=description)]
+        )
 
     def by_sha256(self, sha256: str) -> LicenseDocument | None:
         with self._db.unit_of_work() as uow:
@@ -195,12 +220,11 @@ def vouched(document: LicenseDocument, memos: SealMemos | None) -> bool:
     )
 
 
-def _check_verifies(pdf: bytes, seals: SealService) -> tuple[tuple[str, str], ...]:
+def _check_verifies(pdf: bytes, seals: SealService) -> None:
     """An issuer's PDF, once sealed, reads and verifies as VerifyDocument will read it: the signatures can be
     listed (an AcroForm whose fields are each other's /Kids could be sealed, and then every copy of the registered
     document failed at the window as SIGNATURE_INVALID), and the gateway's seal, the last, is intact. No trust check:
-    the seal was just made with the issuer's current seal. Returns the revisions its signatures cover (field name,
-    SHA-256), the gateway's seal last."""
+    the seal was just made with the issuer's current seal."""
     try:
         # as VerifyDocument reads it first: the first signature, which is the gateway's unless the PDF had one before
         ours = validate_sync(pdf, trust_roots=seals.trust_roots(), intermediates=seals.intermediates(), crls=())
@@ -230,7 +254,6 @@ def _check_verifies(pdf: bytes, seals: SealService) -> tuple[tuple[str, str], ..
                 )
             ]
         )
-    return ours.signed_revisions
 
 
 def _check_revisions(supplied: bytes) -> None:

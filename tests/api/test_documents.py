@@ -7,6 +7,7 @@ PAdES signature with a real timestamp, not just bytes that look like a PDF.
 from __future__ import annotations
 
 import hashlib
+import io
 import uuid
 from pathlib import Path
 
@@ -223,20 +224,44 @@ def test_the_same_request_with_another_document_is_a_conflict(running: RunningGa
 def test_a_registered_document_is_not_another_licenses_document(running: RunningGateway) -> None:
     """An issuer that uploads a license's registered PDF (or one with updates after it) as another license's would
     make a document that shows the first's page, number and code and verifies PASSED as the second: refused, and
-    nothing is issued."""
+    nothing is issued. Also when the bytes after its end marker differ, which no signature covers (the last byte
+    dropped or the line end rewritten had been issued as another license's document, and verified PASSED as it: an
+    independent fuzz tester), and when it was saved anew, other bytes that still name the license they show."""
     from tests.signing.test_pdf import with_info
 
     first = stub(running).IssueLicense(new_request(19)).license
     registered = document_of(running, first.license_id).pdf
-    for given in (registered, with_info(registered, Title="又一份")):
+    assert registered.endswith(b"%%EOF\n")  # as every registered document ends: the gateway's writer wrote its end
+    saved_anew = io.BytesIO()
+    pypdfium2.PdfDocument(registered).save(saved_anew)
+    copies = {
+        "the registered document": registered,
+        "with an update after it": with_info(registered, Title="又一份"),
+        "its last byte dropped": registered[:-1],
+        "its line end rewritten": registered[:-1] + b"\r\n",
+        "NULs after it": registered + b"\0" * 5000,
+        "its last byte dropped, then an update": with_info(registered[:-1], Title="又一份"),
+        "saved anew": saved_anew.getvalue(),
+    }
+    for copy, given in copies.items():
         request = new_request(20, document=given)
         with pytest.raises(grpc.RpcError) as caught:
             stub(running).IssueLicense(request)
-        assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
-        assert ("document", "REGISTERED_DOCUMENT") in error_details(caught.value)[1]
-        assert first.license_id not in (caught.value.details() or "")
+        assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT, copy
+        assert ("document", "REGISTERED_DOCUMENT") in error_details(caught.value)[1], copy
+        assert first.license_id not in (caught.value.details() or ""), copy
         with running.gateway.db.unit_of_work() as uow:
-            assert uow.licenses.get_current(request.type_code, request.license_number) is None
+            assert uow.licenses.get_current(request.type_code, request.license_number) is None, copy
+
+
+def test_a_pdf_naming_no_license_of_the_registry_is_an_issuers_own(running: RunningGateway) -> None:
+    """An issuer's own PDF may carry its own system's identifier as its subject: only another license of this
+    registry named there refuses it."""
+    from tests.signing.test_pdf import with_info
+
+    own = with_info(license_pdf(running), Subject="1.2.156.3005.2.11100000991000035X001.11370100993701011T.A1.001.K")
+    issued = stub(running).IssueLicense(new_request(22, document=own)).license
+    assert verify(running, document_of(running, issued.license_id).pdf).integrity.result is CheckResult.PASSED
 
 
 def test_an_issuers_pdf_a_transfer_padded_after_its_end_is_sealed_without_the_padding(running: RunningGateway) -> None:

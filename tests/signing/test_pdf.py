@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import hashlib
 import io
 import random
 import re
@@ -57,6 +58,7 @@ from signing.pdf import (
     TooManyRevisions,
     TruncatedPdf,
     UnreadableSignature,
+    provenance,
     revisions,
     validate,
     validate_sync,
@@ -783,6 +785,20 @@ def encrypted_pdf() -> bytes:
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()
+
+
+def test_provenance_recognises_a_sealed_revision_whatever_follows_its_end_marker(
+    ca: SealMakerCA, seal_png: bytes
+) -> None:
+    """The digests a registry of sealed documents is asked about: the sealed file's, with its last byte dropped, its
+    line end rewritten, or an update after either (which leaves the seal's byte range reaching past its revision)."""
+    sealed = seal(ca, with_info(one_page_pdf(), Subject="1.2.156.3005.2.X"), seal_png, timestamper=None)
+    digest = hashlib.sha256(sealed).hexdigest()
+    for tail in (b"", b"\r\n", b"\r", b" \n"):
+        for copy in (sealed[:-1] + tail, with_info(sealed[:-1] + tail, Title="again")):
+            found = provenance(copy)
+            assert digest in found.digests and found.subject == "1.2.156.3005.2.X", tail
+    assert digest not in provenance(one_page_pdf()).digests and provenance(one_page_pdf()).subject is None
 
 
 def test_padding_a_transfer_appended_after_the_end_is_left_out_of_sealing_as_of_verifying(
