@@ -19,6 +19,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from google.protobuf import json_format
 
+from adapters.terminal import shown
 from gateway.domain.model import china_time
 from protos.zzgw.v1 import verification_pb2
 from signing.receipts import (
@@ -74,7 +75,9 @@ def read_receipt(data: bytes) -> verification_pb2.Receipt:
     names |= {f.json_name for f in verification_pb2.Receipt.DESCRIPTOR.fields}
     for key, value in raw.items():
         if key not in names:
-            raise ValueError(f"not a receipt in protobuf JSON: it has a field no receipt has ({_clipped(key, 64)})")
+            raise ValueError(
+                f"not a receipt in protobuf JSON: it has a field no receipt has ({shown(_clipped(key, 64))})"
+            )
         if not isinstance(value, str):  # every field of a receipt is text or base64
             raise ValueError(f"not a receipt in protobuf JSON: its {key} is not a string")
     try:
@@ -256,10 +259,10 @@ _LABELS = {
 
 def check_text(receipt: verification_pb2.Receipt, checked: ReceiptCheck) -> str:
     """The check as a clerk reads it: the result, then what the receipt says — unless it failed, when what it
-    says is not to be relied on."""
-    head = f"回执 receipt {receipt.receipt_id}: {_LABELS[checked.result]}"
+    says is not to be relied on. What the file says is ``shown``: its control characters as escapes."""
+    head = f"回执 receipt {shown(receipt.receipt_id)}: {_LABELS[checked.result]}"
     if checked.reason:
-        head += f" — {checked.reason}: {checked.detail}"
+        head += f" — {checked.reason}: {shown(checked.detail)}"
     if checked.result is CheckResult.FAILED:
         return head + "\n  内容不可采信 what it says is not to be relied on"
     said = dict(checked.statement or {})
@@ -293,7 +296,7 @@ def check_text(receipt: verification_pb2.Receipt, checked: ReceiptCheck) -> str:
     if checked.signer is not None:
         signer = checked.signer
         rows.append(("回执章 sealed by", f"{signer.subject_name} {signer.seal_name} (serial {signer.serial:x})"))
-    return "\n".join([head, *(f"  {label}: {value}" for label, value in rows)])
+    return "\n".join([head, *(f"  {label}: {shown(value)}" for label, value in rows)])
 
 
 def _said_time(value: object) -> str:

@@ -26,6 +26,7 @@ from protos.zzgw.v1 import catalog_pb2, catalog_pb2_grpc, common_pb2, verificati
 
 from .license_codes import MAX_QR_IMAGE_BYTES, license_code_in, query_of
 from .receipt_file import receipt_json
+from .terminal import shown, shown_json
 
 EXIT_PASSED, EXIT_FAILED, EXIT_INDETERMINATE, EXIT_BAD_REQUEST, EXIT_NO_ANSWER = 0, 1, 3, 2, 4
 EXIT_DEFECT = 5
@@ -188,7 +189,7 @@ def _type_code(channel: grpc.Channel, given: str) -> str:
 
 def answer_json(answer: Answer) -> str:
     """The response as protobuf's JSON mapping (the receipt's bytes in base64)."""
-    return json_format.MessageToJson(answer.response, indent=2, ensure_ascii=False) + "\n"
+    return shown_json(json_format.MessageToJson(answer.response, indent=2, ensure_ascii=False)) + "\n"
 
 
 def answer_text(answer: Answer, *, receipt_file: Path | None = None) -> str:
@@ -224,7 +225,8 @@ def answer_text(answer: Answer, *, receipt_file: Path | None = None) -> str:
     receipt = report.receipt.receipt_id + (f" → {receipt_file}" if receipt_file is not None else "")
     rows.append(("回执 receipt", receipt))
     width = max(_display_width(label) for label, _ in rows)
-    lines = [head] + [f"  {label}{' ' * (width - _display_width(label))}  {value}" for label, value in rows]
+    padded = ((label + " " * (width - _display_width(label)), shown(value)) for label, value in rows)
+    lines = [shown(head)] + [f"  {label}  {value}" for label, value in padded]
     return "\n".join(lines) + "\n"
 
 

@@ -686,6 +686,7 @@ def _refusals(gateway: Gateway, limit: int) -> int:
     matter does not use), one a line: sequence, time (China time, with its zone: ``2026-03-01 09:30:00+08:00``),
     caller's code and name, action, reason, matter, purpose, operator. None at all is said aside, so that a script
     reading the list reads none."""
+    from adapters.terminal import shown
     from gateway.domain.model import CHINA_TZ
 
     if not 1 <= limit <= 10_000:
@@ -696,7 +697,8 @@ def _refusals(gateway: Gateway, limit: int) -> int:
         records = uow.audit.of(reasons=USE_REFUSALS, before_seq=None, limit=limit)
     lines = [
         "\t".join(
-            (
+            shown(column)  # what other departments wrote (a purpose, a clerk's name): no tab or escape sequence in it
+            for column in (
                 str(record.seq),
                 record.entry.at.astimezone(CHINA_TZ).isoformat(sep=" ", timespec="seconds"),
                 record.entry.caller,
@@ -856,6 +858,7 @@ def _receipt_check(args: argparse.Namespace) -> int:
     import traceback
 
     from adapters.receipt_file import TrustMaterial, check_json, check_receipt_file, check_text, read_receipt
+    from adapters.terminal import shown_json
     from signing.errors import SigningError
 
     try:
@@ -864,7 +867,9 @@ def _receipt_check(args: argparse.Namespace) -> int:
         trust = TrustMaterial.read(args.root, args.intermediate, args.crl, args.certificate)
         checked = check_receipt_file(receipt, trust)
         answer = (
-            json.dumps(check_json(receipt, checked), ensure_ascii=False) if args.json else check_text(receipt, checked)
+            shown_json(json.dumps(check_json(receipt, checked), ensure_ascii=False))
+            if args.json
+            else check_text(receipt, checked)
         )
     except ValueError as exc:  # no receipt, or trust material that is not what its option takes
         print(f"zzgw receipt check: {exc}", file=sys.stderr)
@@ -1147,6 +1152,8 @@ def _refusal(target: str, error: grpc.RpcError) -> str:
     from google.rpc import error_details_pb2
     from grpc_status import rpc_status
 
+    from adapters.terminal import shown
+
     status = rpc_status.from_call(error)
     if status is None and error.code() is grpc.StatusCode.UNAVAILABLE:  # no gateway answered at all
         return f"无法连接证照网关 {target}（no gateway answers at {target}: {error.details()}）"
@@ -1156,8 +1163,8 @@ def _refusal(target: str, error: grpc.RpcError) -> str:
             info = error_details_pb2.ErrorInfo()
             detail.Unpack(info)
             reasons.append(info.reason)
-    why = f" ({reasons[0]})" if reasons else ""
-    return f"the gateway at {target} answered {error.code().name}{why}: {error.details()}"
+    why = f" ({shown(reasons[0])})" if reasons else ""
+    return f"the gateway at {target} answered {error.code().name}{why}: {shown(error.details() or '')}"
 
 
 _COMMANDS = {

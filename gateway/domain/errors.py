@@ -45,14 +45,24 @@ def clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def visible(text: str) -> str:
+    """``text`` with what cannot be seen written as its code point (``\\u202e``, ``\\u001b``): control characters (ESC
+    and the rest of C0 and C1, which a terminal acts on), line breaks, format characters (a right-to-left override
+    turns the rest of the line around, a zero-width space makes a wrong code look right), unassigned code points.
+    Spaces stay (the ideographic one too). For text others wrote, wherever it is shown: a refusal's echo (``echoed``),
+    what the command line prints of a receipt file or a gateway's answer."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() or unicodedata.category(c) == "Zs" else _code_point(c) for c in text)
+
+
 def echoed(text: str, limit: int) -> str:
-    """``text`` as a refusal sends it back (``clip``), with what cannot be seen written as its code point (``\\u202e``):
-    a refusal may echo what the caller sent (没有事项 …), and a right-to-left override would turn the rest of the line
-    around where a portal or the console shows it, a line break start a line of its own, a zero-width space make a
-    wrong code look right. Spaces stay (the ideographic one too)."""
+    """``text`` as a refusal sends it back (``clip``), ``visible``: a refusal may echo what the caller sent (没有事项
+    …), and a right-to-left override would turn the rest of the line around where a portal or the console shows it,
+    a line break start a line of its own."""
     if text.isprintable():
         return clip(text, limit)
-    text = "".join(c if c.isprintable() or unicodedata.category(c) == "Zs" else _code_point(c) for c in text)
+    text = visible(text)
     if len(text) <= limit:
         return text
     cut = text[: limit - 1]

@@ -162,6 +162,31 @@ def test_json_says_the_result_and_reason(
     assert answer["statement"]["verdict"] == "PASSED"  # given to programs; `result` says not to rely on it
 
 
+def test_what_a_terminal_would_act_on_is_printed_as_escapes(
+    tmp_path: Path, trust: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A receipt file is anyone's to write: an id of ANSI sequences had cleared the screen, turned the line green
+    with 回执有效 VALID and retitled the terminal ahead of the 无效 INVALID it then said (an independent fuzz tester).
+    ESC, BEL, NUL, C1's CSI, a line break and a right-to-left override are printed as their code points."""
+    receipt = dict(CASES[VALID]["receipt"])
+    receipt["receiptId"] = "\x1b[2J\x1b[32m回执有效 VALID\x1b]0;pwned\x07\x00\x9b1m\n  核验结论\u202e"
+    path = tmp_path / "receipt.json"
+    path.write_text(json.dumps(receipt), encoding="utf-8")
+    status, out, err = check(capsys, str(path), *full(trust))
+    assert (status, err) == (1, "")
+    assert out.startswith(
+        "回执 receipt \\u001b[2J\\u001b[32m回执有效 VALID\\u001b]0;pwned\\u0007\\u0000\\u009b1m\\u000a  "
+        "核验结论\\u202e: 无效 INVALID — RECEIPT_ID_MISMATCH"
+    )
+    assert not any(c in out for c in "\x1b\x07\x00\x9b\u202e") and len(out.splitlines()) == 2
+    status, out, err = check(capsys, str(path), *full(trust), "--json")
+    assert status == 1 and json.loads(out)["receipt_id"] == receipt["receiptId"]  # the same JSON, escaped
+    assert not any(c in out for c in "\x1b\x07\x00\x9b\u202e")
+    path.write_text(json.dumps({**receipt, "\x1b[2Jnote": "x"}), encoding="utf-8")
+    status, out, err = check(capsys, str(path), *full(trust))
+    assert (status, out) == (2, "") and "(\\u001b[2Jnote)" in err and "\x1b" not in err
+
+
 @pytest.mark.parametrize("error", [SigningError("no SM2 in this libcrypto"), RuntimeError("a defect")])
 def test_a_check_that_cannot_be_made_is_2_never_1(
     tmp_path: Path,

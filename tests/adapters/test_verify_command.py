@@ -262,6 +262,43 @@ def test_the_json_is_the_response_in_protobuf_json(running: RunningGateway) -> N
     assert parsed["report"]["license"]["licenseId"] == license_id and "receipt" in parsed["report"]
 
 
+def test_what_a_terminal_would_act_on_in_an_answer_is_printed_as_escapes() -> None:
+    """The report quotes what others wrote (an issuer's names, what a forged code claims) and the gateway answering
+    may be any: ESC, C1's CSI and a line break in it are printed as their code points, in the text and the JSON."""
+    import grpc
+
+    from gateway.cli import _refusal
+
+    hostile = "\x1b[2J\x1b]0;pwned\x07\x9b32m核验通过\n  伪造的一行 a forged line"
+    report = verification_pb2.VerificationReport(
+        verdict=verification_pb2.CHECK_RESULT_FAILED,
+        reason="SIGNATURE_INVALID",
+        integrity=verification_pb2.Finding(
+            result=verification_pb2.CHECK_RESULT_FAILED, reason="SIGNATURE_INVALID", detail=hostile
+        ),
+        license=verification_pb2.LicenseSummary(license_id="x", type_name=hostile, issuer_name=hostile),
+    )
+    answer = verify_command.Answer(report=report, response=verification_pb2.VerifyLicenseResponse(report=report))
+    for said in (answer_text(answer), answer_json(answer)):
+        assert not any(c in said for c in "\x1b\x07\x9b") and "\\u001b[2J" in said
+    assert "\n  伪造的一行" not in answer_text(answer) and "\\u000a  伪造的一行" in answer_text(answer)
+    assert json.loads(answer_json(answer))["report"]["integrity"]["detail"] == hostile  # the same JSON
+
+    class Refused(grpc.RpcError):
+        def code(self) -> grpc.StatusCode:
+            return grpc.StatusCode.INVALID_ARGUMENT
+
+        def details(self) -> str:
+            return hostile
+
+        def trailing_metadata(self) -> tuple[()]:
+            return ()
+
+    said = _refusal("gw:443", Refused())
+    assert said.startswith("the gateway at gw:443 answered INVALID_ARGUMENT: \\u001b[2J")
+    assert not any(c in said for c in "\x1b\x07\x9b\n")
+
+
 def test_a_case_without_its_bundle_or_a_bundle_without_its_case_is_bad_input(running: RunningGateway) -> None:
     """The gateway would answer use.bundle_code REQUIRED (exit 4, "the gateway refused"): the command refuses it
     itself, exit 2, saying which option is missing, before looking for credentials or sending anything."""
