@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import string
 import unicodedata
 from dataclasses import dataclass, field
 
 from gateway.domain.errors import FieldViolation
-from gateway.domain.validation import INVISIBLE_RE
 from signing.receipts import RECEIPT_SEAL_NAME
 from signing.ses import SEAL_MAKER_NAME
 
@@ -75,19 +75,34 @@ class Seal:
         return self.status
 
 
+SEAL_NAME_PUNCTUATION = "（）()·、-"
+"""The punctuation a seal's name may hold besides Chinese characters, letters and digits: 合同专用章（二）."""
+
+
 def seal_name_violation(name: str) -> FieldViolation | None:
+    """Why ``name`` is no seal's name (印章名称), or None: 1 to ``SEAL_NAME_MAX`` characters, each a Chinese
+    character, a Latin letter or a digit (ASCII or full width) or one of ``SEAL_NAME_PUNCTUATION``, at least one a
+    Chinese character (a seal's name is in 规范汉字, a foreign name beside it), and none of the gateway's own seals'
+    names. The name is engraved on the round seal: emoji, stray punctuation or a template's placeholder (😀, ``"}``,
+    ``NaN``, ``%s%n``, ``-1``) had been, and became the issuer's newest seal (an independent fuzz tester). Spaces,
+    controls, combining marks and invisible characters are none of those either."""
     if not name:
         return FieldViolation(field="name", reason="REQUIRED", description="the seal's name is required")
-    if (
-        len(name) > SEAL_NAME_MAX
-        or any(c.isspace() or not c.isprintable() for c in name)  # as the seal is drawn
-        or unicodedata.combining(name[0])  # a mark with nothing to mark
-        or INVISIBLE_RE.search(name)  # or a look-alike of another name, a reserved one too
-    ):
+    stray = next((c for c in name if not (_chinese(c) or c in _BESIDE_CHINESE)), None)
+    if stray is not None:
+        why = f"{_named(stray)} is none of them"
+    elif len(name) > SEAL_NAME_MAX:
+        why = f"this one has {len(name)} characters"
+    elif not any(_chinese(c) for c in name):
+        why = "this one has none"
+    else:
+        why = ""
+    if why:
         return FieldViolation(
             field="name",
             reason="BAD_SEAL_NAME",
-            description=f"a seal name is 1-{SEAL_NAME_MAX} characters without spaces",
+            description=f"a seal name is 1-{SEAL_NAME_MAX} Chinese characters, letters, digits and "
+            f"{SEAL_NAME_PUNCTUATION}, at least one a Chinese character: {why}",
         )
     folded = unicodedata.normalize("NFKC", name).translate(_TRADITIONAL)
     if any(reserved in folded for reserved in RESERVED_SEAL_NAMES):
@@ -97,6 +112,26 @@ def seal_name_violation(name: str) -> FieldViolation | None:
             description=f"{'、'.join(RESERVED_SEAL_NAMES)} are the gateway's own seals' names",
         )
     return None
+
+
+_BESIDE_CHINESE = frozenset(
+    string.ascii_letters
+    + string.digits
+    + "".join(chr(ord(c) + 0xFEE0) for c in string.ascii_letters + string.digits)
+    + SEAL_NAME_PUNCTUATION
+)
+"""What a seal's name may hold besides Chinese characters: ASCII letters and digits, their full-width forms (Ａ, ０)
+as Chinese input methods type them, and ``SEAL_NAME_PUNCTUATION``."""
+
+
+def _chinese(c: str) -> bool:
+    """A Chinese character: a CJK ideograph of any extension, 〇 too."""
+    return c == "〇" or unicodedata.name(c, "").startswith(("CJK UNIFIED IDEOGRAPH", "CJK COMPATIBILITY IDEOGRAPH"))
+
+
+def _named(c: str) -> str:
+    """A character as a refusal names it: itself and its code point, or the code point alone if it cannot be seen."""
+    return f"'{c}' (U+{ord(c):04X})" if c.isprintable() and not c.isspace() else f"U+{ord(c):04X}"
 
 
 def validity_violation(days: int) -> FieldViolation | None:

@@ -72,7 +72,7 @@ _CRL_REASON_WORDS = {
 }
 _REGISTRATION_WORDS = {
     "REQUIRED": "请填写印章名称",
-    "BAD_SEAL_NAME": f"印章名称须为1至{SEAL_NAME_MAX}个字符，不含空格",
+    "BAD_SEAL_NAME": f"印章名称须为1至{SEAL_NAME_MAX}个汉字、字母、数字或（）()·、-，至少含一个汉字",
     "RESERVED_SEAL_NAME": f"{'、'.join(RESERVED_SEAL_NAMES)}是网关自用印章的名称，不能登记",
     "BAD_VALIDITY": f"有效天数须为1至{MAX_VALIDITY_DAYS}天，填0即{DEFAULT_VALIDITY_DAYS}天",
 }

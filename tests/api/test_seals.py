@@ -159,6 +159,16 @@ BAD = [
     ("name", "合同\ue000章", "name", "BAD_SEAL_NAME"),
     ("name", "核验\u034f回执专用章", "name", "BAD_SEAL_NAME"),  # prints as the gateway's receipt seal
     ("name", "合同\u3164专用章", "name", "BAD_SEAL_NAME"),  # a Hangul filler prints as nothing
+    # engraved on the round seal: what a sloppy integration sends (an independent fuzz tester)
+    ("name", "😀", "name", "BAD_SEAL_NAME"),
+    ("name", '"}', "name", "BAD_SEAL_NAME"),
+    ("name", "NaN", "name", "BAD_SEAL_NAME"),  # letters alone: a seal's name is in Chinese characters
+    ("name", "%s%n{}{0}", "name", "BAD_SEAL_NAME"),
+    ("name", "-1", "name", "BAD_SEAL_NAME"),
+    ("name", "\\", "name", "BAD_SEAL_NAME"),
+    ("name", "（）", "name", "BAD_SEAL_NAME"),
+    ("name", "合同章!", "name", "BAD_SEAL_NAME"),
+    ("name", "合同 专用章", "name", "BAD_SEAL_NAME"),
     ("name", "核验回执专用章", "name", "RESERVED_SEAL_NAME"),  # would sign receipts that pass offline checks
     ("name", "济南核验回执专用章", "name", "RESERVED_SEAL_NAME"),
     ("name", "电子印章制章者", "name", "RESERVED_SEAL_NAME"),
@@ -176,6 +186,13 @@ def test_bad_registrations(running: RunningGateway, field: str, value: object, w
         register(running, **{field: value})
     assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert (where, reason) in error_details(caught.value)[1]
+
+
+def test_the_seal_names_departments_use_are_seal_names(running: RunningGateway) -> None:
+    """The names of the catalog, the demo and the tests, and some with the letters, digits and punctuation a name
+    may have, are registered."""
+    for name in ("电子证照专用章", "婚姻登记专用章", "合同专用章2号", "合同专用章（二）", "ＡＢ公司合同章", "财务-章"):
+        assert register(running, name=name).name == name
 
 
 def test_only_issuers_register_and_only_the_owner_revokes(running: RunningGateway) -> None:
