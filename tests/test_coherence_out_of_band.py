@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import logging
 import re
 import sqlite3
 import threading
@@ -18,6 +19,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import grpc
 import psycopg
 import pytest
 from alembic import command
@@ -33,10 +35,10 @@ from gateway.store import changes
 from gateway.store.changes import EVERYTHING, ChangeFeed
 from gateway.store.database import MIGRATIONS, Database
 from gateway.store.models import Base
-from protos.zzgw.v1 import issuance_pb2, issuance_pb2_grpc, verification_pb2, verification_pb2_grpc
+from protos.zzgw.v1 import issuance_pb2, issuance_pb2_grpc, sharing_pb2, verification_pb2, verification_pb2_grpc
 from signing.qr import QrClaims, encode_qr
 from tests.api.test_issuance import unique
-from tests.conftest import MARKET, TAX, RunningGateway, backend_params, fresh_database
+from tests.conftest import MARKET, TAX, RunningGateway, backend_params, error_details, fresh_database
 from tests.test_coherence import TwoGateways, two_gateways  # noqa: F401  (the fixture: two `zzgw serve` processes)
 
 USE = verification_pb2.UseContext(matter_code="370100-FPSL-001", purpose="库外修改后的缓存一致性测试")
@@ -130,6 +132,82 @@ def test_a_record_changed_out_of_band_fails_integrity_within_a_second(running: R
     report = within_a_second(edited, by_id(stub, license_id), lambda r: r.verdict != PASSED)
     assert (report.verdict, report.reason, report.integrity.reason) == (FAILED, "RECORD_ALTERED", "RECORD_ALTERED")
     assert (by_code().verdict, by_code().integrity.reason) == (FAILED, "RECORD_ALTERED")
+
+
+_SPOILT_FIELDS = {  # how a DBA's edit left a license's fields, as (SQLite, PostgreSQL) SQL for the new value
+    "not-json": ("""'{"company_name": '""", None),  # a PostgreSQL json column refuses what is not JSON
+    "not-a-map": ("'[1, 2]'", "'[1, 2]'::json"),
+    "a-number": (
+        "json_set(fields, '$.business_term', 12345)",
+        "jsonb_set(fields::jsonb, '{business_term}', '12345')::json",
+    ),
+}
+
+
+@pytest.mark.parametrize("spoil", list(_SPOILT_FIELDS))
+def test_a_record_whose_fields_cannot_be_read_is_record_altered_to_every_reader(
+    running: RunningGateway, caplog: pytest.LogCaptureFixture, spoil: str
+) -> None:
+    """Fields that are not JSON, not a map, or hold a number (a DBA's edit) had answered INTERNAL, a traceback per
+    call: VerifyLicense, GetLicense and GetLicenseData alike, or GetLicense alone (found by an on-call tester). Such
+    a record fails its seal check, RECORD_ALTERED, for every reader, and the log names its license once."""
+    from tests.api.test_sharing import FPSL, data, sharing
+
+    sqlite_edit, postgres_edit = _SPOILT_FIELDS[spoil]
+    edit = sqlite_edit if running.gateway.db.dialect == "sqlite" else postgres_edit
+    if edit is None:
+        pytest.skip("PostgreSQL's json column holds nothing but JSON")
+    license_id = issue(running.issuance(MARKET), 33)
+    issued = running.issuance(MARKET).GetLicense(issuance_pb2.GetLicenseRequest(license_id=license_id)).license
+    caplog.set_level(logging.WARNING)
+    with dba(url_of(running)) as run:
+        run(f"UPDATE licenses SET fields = {edit} WHERE license_id = :id", id=license_id)
+        edited = time.monotonic()
+    verify = by_id(clerk(running), license_id)
+    report = within_a_second(edited, verify, lambda r: r.verdict != PASSED)
+    for _ in range(2):  # a clerk retrying: answered alike, said in the log once
+        report = verify()
+        assert (report.verdict, report.reason, report.integrity.reason) == (FAILED, "RECORD_ALTERED", "RECORD_ALTERED")
+        for call in (
+            lambda: running.issuance(MARKET).GetLicense(issuance_pb2.GetLicenseRequest(license_id=license_id)),
+            lambda: running.issuance(MARKET).GetLicense(
+                issuance_pb2.GetLicenseRequest(type_code=issued.type_code, license_number=issued.license_number)
+            ),
+            lambda: running.issuance(MARKET).GetLicenseDocument(
+                issuance_pb2.GetLicenseDocumentRequest(license_id=license_id)
+            ),
+            lambda: running.issuance(MARKET).AmendLicense(
+                issuance_pb2.AmendLicenseRequest(
+                    request_id=f"am-{uuid.uuid4().hex}",
+                    license_id=license_id,
+                    reason="变更经营期限",
+                    fields={"business_term": "长期"},
+                )
+            ),
+            lambda: data(running, license_id),
+        ):
+            with pytest.raises(grpc.RpcError) as refused:
+                call()
+            assert refused.value.code() == grpc.StatusCode.FAILED_PRECONDITION, refused.value.details()
+            assert error_details(refused.value)[0].reason == "RECORD_ALTERED"
+            assert (refused.value.details() or "").startswith("登记库中的证照记录"), refused.value.details()
+        listing = sharing(running, TAX).ListHolderLicenses(
+            sharing_pb2.ListHolderLicensesRequest(use=FPSL, holder_code_type="001", holder_code=issued.holder.code)
+        )
+        (entry,) = [e for e in listing.licenses if e.license_id == license_id]  # listed, not to be read
+        assert (entry.reason, "RECORD_ALTERED" in entry.detail) == ("RECORD_NOT_INTACT", True), entry
+    # the issuer may still end it: its status is the gateway's, and a revocation is what the record needs
+    revoked = running.issuance(MARKET).ChangeLicenseStatus(
+        issuance_pb2.ChangeLicenseStatusRequest(
+            request_id=f"rv-{uuid.uuid4().hex}", license_id=license_id, action=issuance_pb2.STATUS_ACTION_REVOKE,
+            reason="库中记录被改动",
+        )
+    )  # fmt: skip
+    assert revoked.license.license_id == license_id and not revoked.license.fields
+    said = [r for r in caplog.records if r.name.startswith("zzgw") and r.levelno >= logging.WARNING]
+    assert [(r.name, r.levelname) for r in said] == [("zzgw.store", "WARNING")], [r.getMessage() for r in said]
+    assert license_id in said[0].getMessage() and said[0].exc_info is None
+    assert issued.holder.name not in said[0].getMessage()
 
 
 def test_a_record_deleted_out_of_band_is_not_found_within_a_second(running: RunningGateway) -> None:

@@ -231,6 +231,10 @@ class License:
     """The gateway's memo of ``seal`` (``signing.record.SealMemos``); empty when it was stored without one."""
     status_memo: bytes = field(default=b"", compare=False)
     """The gateway's memo of the stored status (``SealMemos.status``), written with every status it stores."""
+    unreadable: bool = False
+    """Whether its stored row could not be read as the gateway writes it (fields that are no JSON map of strings, a
+    text column that holds a number: edited behind the gateway's back). Its fields are then read as none, and the
+    record fails its seal check (``RECORD_ALTERED``) whatever its digest: nobody is answered its content."""
 
     @property
     def license_id(self) -> str:

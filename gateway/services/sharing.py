@@ -593,7 +593,12 @@ class SharingService:
         if finding.result is not CheckResult.PASSED:
             reason = finding.reason or "RECORD_ALTERED"
             self._refuse(
-                record, ConflictError(f"the stored record fails its check ({reason}): not shared", reason=reason)
+                record,
+                ConflictError(
+                    f"登记库中的证照记录未通过核验（{reason}），不予共享，请联系发证部门"
+                    f"（the stored record fails its check ({reason}): not shared; ask its issuer）",
+                    reason=reason,
+                ),
             )
         license_type = self._catalog.license_type(license.content.type_code)
         return license, license_type, matter, approvals, consents, record, issuer_name

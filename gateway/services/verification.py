@@ -227,6 +227,12 @@ _RECORD_UNVOUCHED = Finding(
     detail="登记库中的证照记录已在网关之外被改动，其中的有效期和状态不是证照的"
     "（the stored record was changed behind the gateway's back: its validity and status are not the license's）",
 )
+_RECORD_UNREADABLE = Finding(
+    result=CheckResult.FAILED,
+    reason="RECORD_ALTERED",
+    detail="登记库中的证照记录已在网关之外被改动，无法读取（the stored record was changed behind the gateway's back "
+    "and cannot be read）",
+)
 _TIME_UNVOUCHED = Finding(
     result=CheckResult.INDETERMINATE,
     reason="NOT_CHECKED",
@@ -1446,7 +1452,10 @@ class VerificationService:
 
     def _integrity(self, license: License, known: _KnownSeal, *, trust_memo: bool) -> Finding:
         """The record seal's integrity finding; without ``trust_memo`` the signature is verified whatever memo the
-        license holds (and whatever verified before)."""
+        license holds (and whatever verified before). A record whose row cannot be read fails, whatever it hashes to
+        (its fields read as none might be those sealed)."""
+        if license.unreadable:
+            return _RECORD_UNREADABLE
         return record_integrity(
             license.content.record_mapping(),
             license.seal,

@@ -9,13 +9,16 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
+import logging
 import operator
 import secrets
+import threading
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, cast
 
 import orjson
+from cachetools import LRUCache
 from sqlalchemy import (
     JSON,
     ColumnElement,
@@ -110,6 +113,8 @@ class NewEvent:
     request_digest: str | None
     previous_license_id: str = ""
 
+
+log = logging.getLogger("zzgw.store")
 
 _ENDED = (LicenseStatus.CANCELLED.value, LicenseStatus.REVOKED.value)
 """Statuses after which a license's number may be issued again."""
@@ -709,7 +714,8 @@ _READ = (
     _L.c.valid_from,
     _L.c.valid_until,
     _L.c.region_code,
-    _L.c.fields,
+    # read as SQLite stores it, decoded by ``license_from``: text a DBA left no JSON had failed the read (INTERNAL)
+    type_coerce(_L.c.fields, String).label("fields"),
     _L.c.version,
     _L.c.status,
     _L.c.status_reason,
@@ -764,9 +770,17 @@ def license_from(values: Sequence[Any], *, sqlite_text: bool = False) -> License
         issue_date = dt.date.fromisoformat(issue_date)
         valid_from = dt.date.fromisoformat(valid_from)
         valid_until = dt.date.fromisoformat(valid_until) if valid_until is not None else None
-        fields = orjson.loads(fields)  # what json.loads gives for what json.dumps stored (a map of strings), faster
         status_changed_at = dt.datetime.fromisoformat(status_changed_at)
         created_at = dt.datetime.fromisoformat(created_at)
+    fields = _fields_of(fields)
+    texts = (type_code, license_number, holder_name, holder_code_type, holder_code, issuer_code, region_code)
+    unreadable = fields is None or not all(type(t) is str for t in (*texts, status_reason))
+    if unreadable:
+        _say_unreadable(license_id)
+        type_code, license_number, holder_name, holder_code_type, holder_code, issuer_code, region_code = (
+            "" if t is None else str(t) for t in texts
+        )
+        status_reason, fields = "" if status_reason is None else str(status_reason), {}
     return License(
         content=LicenseContent(
             license_id=license_id,
@@ -796,10 +810,43 @@ def license_from(values: Sequence[Any], *, sqlite_text: bool = False) -> License
         superseded_by=superseded_by,
         seal_memo=bytes(seal_memo),
         status_memo=bytes(status_memo),
+        unreadable=unreadable,
     )
 
 
 _STATUSES = {s.value: s for s in LicenseStatus}
+
+
+def _fields_of(stored: object) -> dict[str, str] | None:
+    """A license's stored fields as the gateway writes them, a JSON map of strings (as text from SQLite, decoded by
+    psycopg from PostgreSQL); None for anything else a DBA's edit left: no JSON, no map, a value that is no string."""
+    if isinstance(stored, str | bytes):
+        try:
+            stored = orjson.loads(stored)  # what json.loads gives for what json.dumps stored, faster
+        except orjson.JSONDecodeError:
+            return None
+    if type(stored) is not dict or not all(type(value) is str for value in stored.values()):
+        return None
+    return stored
+
+
+_UNREADABLE_SAID: LRUCache[str, bool] = LRUCache(maxsize=4096)
+_UNREADABLE_LOCK = threading.Lock()
+
+
+def _say_unreadable(license_id: object) -> None:
+    """One WARNING per license (while this process remembers it) whose row could not be read: every look-up of it
+    (a clerk retrying, a watcher) had logged an ERROR with a traceback. Its identifier names it, not its content."""
+    with _UNREADABLE_LOCK:
+        if _UNREADABLE_SAID.get(str(license_id)):
+            return
+        _UNREADABLE_SAID[str(license_id)] = True
+    log.warning(
+        "the stored row of license %s cannot be read (its fields are no JSON map of strings, or a text column holds "
+        "something else: changed behind the gateway's back): every check of it answers RECORD_ALTERED; restore the "
+        "row from a backup, or have its issuer revoke it and issue it again",
+        license_id,
+    )
 
 
 _READ_LIST = ", ".join(c.name for c in _READ)

@@ -112,7 +112,9 @@ class IssuanceServiceServicer:
         """Gets one of the caller's own licenses by identifier, or by type and license number: the current version with the
         number, else the version that had it last before an amendment changed it (SUPERSEDED, naming the version in
         force). SECRET fields are left out (as from every issuance reply). Each read is on the holder's access log
-        (ISSUER_GET_LICENSE).
+        (ISSUER_GET_LICENSE). A version whose stored row cannot be read (changed behind the gateway's back: fields that
+        are no JSON map of strings) is FAILED_PRECONDITION / RECORD_ALTERED, here, in the history, for its document and
+        its amendment; its status may still be changed.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
