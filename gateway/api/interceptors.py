@@ -49,6 +49,7 @@ from gateway.domain.errors import (
 )
 from gateway.domain.model import Member
 from gateway.domain.verification import plain_operator
+from gateway.logs import OncePer, since
 from gateway.services.members import Authenticator
 from gateway.store.database import driver_error, store_unavailable
 
@@ -495,28 +496,6 @@ def _gone(context: grpc.ServicerContext) -> grpc.StatusCode:
     return grpc.StatusCode.DEADLINE_EXCEEDED if remaining is not None and remaining <= 0 else grpc.StatusCode.CANCELLED
 
 
-class OncePer:
-    """A line at most once per ``seconds`` for each key, saying how many were left out since: during a database
-    outage every call had logged its own WARNING (some 200 lines in 10 s; found by a crash tester)."""
-
-    def __init__(self, seconds: float):
-        self._seconds = seconds
-        self._lock = threading.Lock()
-        self._last: dict[str, float] = {}
-        self._left: dict[str, int] = {}
-
-    def allow(self, key: str) -> int | None:
-        """None to leave this one out; else how many were left out since the last (0: none)."""
-        now = time.monotonic()
-        with self._lock:
-            last = self._last.get(key)
-            if last is not None and now - last < self._seconds:
-                self._left[key] = self._left.get(key, 0) + 1
-                return None
-            self._last[key] = now
-            return self._left.pop(key, 0)
-
-
 _STORE_LINES = OncePer(5.0)
 """The store unavailable to a call (DATABASE_UNAVAILABLE, STORE_FULL, STORE_GONE …): one line per reason per 5 s."""
 
@@ -552,7 +531,7 @@ class _Call:
                     self.method,
                     unavailable.reason,
                     driver_error(exc),
-                    f"; {left} more calls since the last such line" if left else "",
+                    since(left),
                 )
             exc = unavailable
         if isinstance(exc, ZzgwError):

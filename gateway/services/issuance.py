@@ -338,7 +338,8 @@ class IssuanceService:
             answered = uow.licenses.prior_requests(
                 caller.code, [p.draft.request_id for p in pending if REQUEST_ID_RE.match(p.draft.request_id)]
             )
-        key: KeyBackend | None = None  # looked up once, when the first item is valid
+        key: KeyBackend | ZzgwError | None = None  # looked up once, when the first item is valid; a refusal stands
+        # for every item after it (an unreadable seal key had been loaded, failed and logged once per item)
         for item in pending:
             earlier = answered.get(item.draft.request_id)
             if earlier is not None and earlier.digest == item.digest:
@@ -346,7 +347,13 @@ class IssuanceService:
                 continue
             try:
                 valid = validate_issue(item.draft, self._catalog, caller, on)
-                key = key or self._keys.record_key(caller.code)
+                if key is None:
+                    try:
+                        key = self._keys.record_key(caller.code)
+                    except ZzgwError as refused:
+                        key = _detached(refused)
+                if isinstance(key, ZzgwError):
+                    raise key
                 license = self._prepare(caller, item.draft, valid, key, now)
                 if self._documents is not None and not item.supplied:  # drawn now or when first asked for
                     self._documents.check_printable(license.content)

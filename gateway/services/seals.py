@@ -47,6 +47,7 @@ from gateway.domain.seals import (
     validity_violation,
 )
 from gateway.domain.validation import MAX_REASON, check_request_id, check_text
+from gateway.logs import OncePer, since
 from gateway.store.changes import ChangeFeed
 from gateway.store.database import Database
 from gateway.threads import name_this_thread
@@ -101,6 +102,8 @@ case, 558 KB in all, is about half of this room; the rest is margin for what tho
 name, a form's list of fields, which each update writes anew). No room covers a page dictionary of megabytes,
 written again by every update: a reply that outgrows the limit is refused (``RESOURCE_EXHAUSTED`` /
 ``REPLY_TOO_LARGE``, ``gateway.api.errors.within_limit``) rather than failing inside gRPC."""
+UNUSABLE_KEY_SECONDS = 5.0
+"""How often the log says again that a seal's key cannot be used, while calls keep meeting it."""
 T = TypeVar("T")
 log = logging.getLogger("zzgw.seals")
 
@@ -192,6 +195,8 @@ class SealService:
         self._lock = threading.Lock()
         self._timestamper = timestamper
         self._sealers: dict[str, PdfSealer] = {}
+        self._unusable_lines = OncePer(UNUSABLE_KEY_SECONDS)
+        """One line per seal whose key cannot be used per ``UNUSABLE_KEY_SECONDS`` (``key``)."""
         self._loop: EventLoopThread | None = None
 
     @property
@@ -413,13 +418,23 @@ class SealService:
         ConflictError ``SEAL_KEY_NOT_HERE`` if the key file is missing (the seal registered through another gateway
         of the store), ``SEAL_KEY_UNREADABLE`` if it is there but cannot be used: the caller learns which seal, not
         the server's paths; the log has one line naming the seal, the file and what is wrong (permission denied,
-        cannot decrypt: another passphrase or a damaged file, another key than the seal's)."""
+        cannot decrypt: another passphrase or a damaged file, another key than the seal's), at most one per seal per
+        ``UNUSABLE_KEY_SECONDS`` with how many calls it stands for: a county's import of 100,000 lines had written as
+        many identical lines in seconds (found by an on-call tester)."""
         owner = seal.key_ref.removeprefix("file:")
         try:
             return self._own_key(seal)
         except KeyStoreError as exc:
             if self._keys.exists(owner):
-                log.error("seal %s (%s) of issuer %s cannot seal: %s", seal.seal_id, seal.name, seal.issuer_code, exc)
+                if (left := self._unusable_lines.allow(seal.seal_id)) is not None:
+                    log.error(
+                        "seal %s (%s) of issuer %s cannot seal: %s%s",
+                        seal.seal_id,
+                        seal.name,
+                        seal.issuer_code,
+                        exc,
+                        since(left),
+                    )
                 raise ConflictError(
                     f"印章 {seal.seal_id}（{seal.name}）的密钥文件在本网关无法读取或解密，暂不能用章，请联系网关运维"
                     f"（the key of seal {seal.seal_id} ({seal.name}) cannot be read or decrypted on this gateway: its "

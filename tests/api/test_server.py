@@ -892,7 +892,7 @@ def test_a_log_line_is_timed_in_beijing_time_with_its_offset_whatever_the_proces
 def test_a_store_outage_is_logged_once_per_reason_and_interval() -> None:
     """Every call refused for the store had logged a WARNING of its own (some 200 lines in a 10 s outage): one line
     per reason per interval now, saying how many calls it stands for."""
-    from gateway.api.interceptors import OncePer
+    from gateway.logs import OncePer
 
     lines = OncePer(0.2)
     assert [lines.allow("DATABASE_UNAVAILABLE") for _ in range(3)] == [0, None, None]
