@@ -63,6 +63,7 @@ from gateway.domain.seals import SM2_MAKER_NAME, SealStatus
 from gateway.domain.verification import matters_of, uses_matter
 from gateway.failures import said, store_unreachable
 from gateway.health import HealthServicer, Readiness, database_check, health_watches, wait_until_quiet
+from gateway.logs import OncePer, since
 from gateway.services.audit import AuditSigner, AuditTrail, vouch_upgraded_row
 from gateway.services.authorization import AuthorizationService, CodeSealer
 from gateway.services.documents import DocumentService
@@ -1068,9 +1069,43 @@ def _timestamper(settings: Settings, tsa: TimeStampAuthority | None) -> TimeStam
     return LocalTimeStamper(tsa) if tsa is not None else None
 
 
+TSA_LINES_SECONDS = 5.0
+"""How often the log says again that the TSA gives no timestamp, while calls keep asking for one."""
+tsa_log = logging.getLogger("zzgw.tsa")
+
+
 class _NamedTimeStamper(HTTPTimeStamper):
     """pyHanko's HTTP client, whose failure names the service (``ZZGW_TSA_URL`` without credentials) and why: its
-    own says only "Error while contacting timestamp service"."""
+    own says only "Error while contacting timestamp service". A TSA that gives none is logged (``zzgw.tsa``): a
+    WARNING naming it and what fails, at most once per ``TSA_LINES_SECONDS`` with the requests left out since, and
+    an INFO when it answers again. Every IssueLicense had failed TSA_UNAVAILABLE with nothing above INFO in the log,
+    and readiness stayed 200 (found by an on-call tester)."""
+
+    def __init__(self, url: str, *, timeout: int) -> None:
+        super().__init__(url, timeout=timeout)
+        self._lines = OncePer(TSA_LINES_SECONDS)
+        self._failing = False
+
+    async def async_timestamp(self, message_digest: bytes, md_algorithm: str) -> Any:
+        try:
+            token = await super().async_timestamp(message_digest, md_algorithm)
+        except Exception as exc:  # unreachable, an HTTP error, a reply that is none, a refusal: no timestamp
+            self._failing = True
+            if (left := self._lines.allow("failing")) is not None:
+                said = str(exc)
+                if not said.startswith("no timestamp from ZZGW_TSA_URL"):
+                    said = f"no timestamp from ZZGW_TSA_URL {url_without_credentials(self.url)}: {said}"
+                tsa_log.warning(
+                    "%s: IssueLicense, AmendLicense, SealDocument and sharing copies fail (UNAVAILABLE / "
+                    "TSA_UNAVAILABLE) until it gives one; check the time-stamping service and the network to it%s",
+                    said,
+                    since(left),
+                )
+            raise
+        if self._failing:
+            self._failing = False
+            tsa_log.info("ZZGW_TSA_URL %s gives timestamps again", url_without_credentials(self.url))
+        return token
 
     async def async_request_tsa_response(self, req: Any) -> Any:
         try:

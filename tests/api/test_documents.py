@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import logging
 import uuid
 from pathlib import Path
 
@@ -317,20 +318,48 @@ def test_only_the_issuer_fetches_a_document(running: RunningGateway) -> None:
     assert missing.value.code() == grpc.StatusCode.INVALID_ARGUMENT
 
 
-def test_with_the_tsa_down_nothing_is_issued(tmp_path: Path) -> None:
+def test_with_the_tsa_down_nothing_is_issued_and_the_log_says_so(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Every call refused TSA_UNAVAILABLE had left only INFO access lines (found by an on-call tester): one WARNING
+    names the TSA, without its credentials, and what fails, however many calls meet it within a few seconds; an INFO
+    says when it gives timestamps again."""
+    from adapters.http import HttpApp, HttpServer
     from benchmarks.common import free_port
 
+    port = free_port()
     gw = start_gateway(
-        tmp_path / "var", f"sqlite:///{tmp_path / 'own.db'}", tsa_url=f"http://127.0.0.1:{free_port()}/tsa"
+        tmp_path / "var", f"sqlite:///{tmp_path / 'own.db'}", tsa_url=f"http://alice:s3cret@127.0.0.1:{port}/tsa"
     )
+    caplog.set_level(logging.INFO, logger="zzgw.tsa")
     try:
         request = new_request(18)
-        with pytest.raises(grpc.RpcError) as caught:
-            stub(gw).IssueLicense(request)
-        assert caught.value.code() == grpc.StatusCode.UNAVAILABLE
-        assert error_details(caught.value)[0].reason == "TSA_UNAVAILABLE"
+        for _ in range(3):
+            with pytest.raises(grpc.RpcError) as caught:
+                stub(gw).IssueLicense(request)
+            assert caught.value.code() == grpc.StatusCode.UNAVAILABLE
+            assert error_details(caught.value)[0].reason == "TSA_UNAVAILABLE"
         with gw.gateway.db.unit_of_work() as uow:
             assert uow.licenses.get_current(request.type_code, request.license_number) is None
+        said = [(r.levelname, r.getMessage()) for r in caplog.records if r.name == "zzgw.tsa"]
+        assert len(said) == 1, said
+        level, line = said[0]
+        assert level == "WARNING"
+        assert line.startswith(f"no timestamp from ZZGW_TSA_URL http://127.0.0.1:{port}/tsa: cannot connect to ")
+        assert (
+            "IssueLicense, AmendLicense, SealDocument and sharing copies fail (UNAVAILABLE / TSA_UNAVAILABLE)" in line
+        )
+        assert "s3cret" not in line and "alice" not in line
+
+        assert gw.gateway.tsa is not None  # the TSA comes back: the gateway's own, served over HTTP at that port
+        tsa = HttpServer(HttpApp(timestamp=gw.gateway.tsa.respond, crl=None), f"127.0.0.1:{port}")
+        tsa.start()
+        try:
+            assert stub(gw).IssueLicense(request).created
+        finally:
+            tsa.stop()
+        said = [(r.levelname, r.getMessage()) for r in caplog.records if r.name == "zzgw.tsa"]
+        assert said[1:] == [("INFO", f"ZZGW_TSA_URL http://127.0.0.1:{port}/tsa gives timestamps again")]
     finally:
         gw.server.stop(0)
         gw.gateway.close()
