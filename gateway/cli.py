@@ -1009,9 +1009,10 @@ def _retire_client_certificate(settings: Settings, code: str) -> str:
 
 def _members(settings: Settings, args: argparse.Namespace) -> int:
     """The registered members, one a line: code, roles, region, credential ("revoked" for a revoked member), name,
-    the matters it may name; or revoke or restore one."""
+    the matters it may name, when its client certificate ends; or revoke or restore one."""
     from gateway.domain.errors import NotFoundError
     from gateway.domain.verification import matters_of
+    from gateway.member_certificates import beijing_day, certificate_ends
     from gateway.server import dev_tokens_of, forget_dev_token
     from gateway.services.members import token_digest
 
@@ -1040,6 +1041,7 @@ def _members(settings: Settings, args: argparse.Namespace) -> int:
         revoked = gateway.members.revoked()
         with gateway.db.unit_of_work() as uow:
             credentials = {code: (token, cert) for code, token, cert in uow.members.credentials()}
+        ends = certificate_ends(settings, gateway.db)
         dev = settings.mode == "dev"  # a production gateway takes no bearer token, even one stored in dev mode
         dev_tokens: dict[str, str] = {}
         try:
@@ -1072,7 +1074,15 @@ def _members(settings: Settings, args: argparse.Namespace) -> int:
                 else " ".join(m.code for m in matters) or "no matter"
             )
             credential = "revoked" if member.code in revoked else held
-            lines.append(f"{member.code}\t{roles}\t{member.region}\t{credential}\t{member.name}\t{named}")
+            end = ends.get(member.code)
+            if member.code not in ends:
+                ending = "-"  # no certificate registered
+            elif end is None:
+                path = settings.pki_dir / "members" / f"{member.code}.pem"
+                ending = f"certificate ends ? (its registered certificate is not {path})"
+            else:
+                ending = f"certificate ends {beijing_day(end)} Beijing time"
+            lines.append(f"{member.code}\t{roles}\t{member.region}\t{credential}\t{member.name}\t{named}\t{ending}")
     finally:
         gateway.close()
     _print_lines(lines)

@@ -4,7 +4,7 @@
 >>> body, content_type = exposition()                                          # doctest: +SKIP
 
 What is counted, and its labels (each from a fixed set, so that no label can take unbounded values, and none from a
-request: no holder code, license number or member code ever becomes a label):
+request: no holder code, license number or member code of a caller ever becomes a label):
 
 ===================================  ==============================================================================
 ``zzgw_grpc_calls_total``            gRPC calls by ``method`` (the full name, as in the access log: only the
@@ -23,6 +23,11 @@ request: no holder code, license number or member code ever becomes a label):
                                      that keeps rising is a feed that flaps (``gateway.store.changes``)
 ``process_*``                        the process's own (memory, file descriptors, CPU), prometheus_client's
 ===================================  ==============================================================================
+
+One more gauge, ``zzgw_member_certificate_expiry_seconds``, says when each registered member's client certificate
+ends (notAfter, Unix time), by ``member``: the member's code, an organisation's registered one, so one series per
+registered member, set by the process that announces the start (``gateway.member_certificates``). It is the only
+label that names a member, and none names a caller.
 
 Several workers (``ZZGW_WORKERS`` > 1) share the HTTP port, so a scrape lands on any one of them: the supervisor
 gives them a directory (``prepare_directory``, ``PROMETHEUS_MULTIPROC_DIR``) before they start, each writes its
@@ -102,6 +107,12 @@ _READY = Gauge(
     "zzgw_ready", "1 while the process is ready (with several workers: every one), else 0", multiprocess_mode="livemin"
 )
 _WATCHERS = Gauge("zzgw_license_watchers", "WatchLicenseChanges streams open", multiprocess_mode="livesum")
+_CERTIFICATE_ENDS = Gauge(
+    "zzgw_member_certificate_expiry_seconds",
+    "When each registered member's client certificate ends (notAfter, Unix time), by member code",
+    ["member"],
+    multiprocess_mode="livemax",
+)
 _FEED_LAPSES = Counter(
     "zzgw_change_feed_lapses",
     "Times the PostgreSQL change listener turned deaf and every cache was dropped, by cause (lease, connection)",
@@ -135,6 +146,12 @@ def record_group_commit(writer: str, items: int) -> None:
 def record_feed_lapse(cause: str) -> None:
     """The change feed turned deaf for ``cause`` (``lease`` or ``connection``: fixed in the code)."""
     _FEED_LAPSES.labels(cause).inc()
+
+
+def member_certificate_ends(member: str, timestamp: float) -> None:
+    """Member ``member``'s client certificate ends at ``timestamp`` (Unix time). Its code labels the series: an
+    organisation's registered code, one series per registered member (``gateway.member_certificates``)."""
+    _CERTIFICATE_ENDS.labels(member).set(timestamp)
 
 
 def watcher_opened() -> None:

@@ -64,6 +64,7 @@ from gateway.domain.verification import matters_of, uses_matter
 from gateway.failures import said, store_unreachable
 from gateway.health import HealthServicer, Readiness, database_check, health_watches, wait_until_quiet
 from gateway.logs import OncePer, since
+from gateway.member_certificates import watch_certificate_ends
 from gateway.services.audit import AuditSigner, AuditTrail, vouch_upgraded_row
 from gateway.services.authorization import AuthorizationService, CodeSealer
 from gateway.services.documents import DocumentService
@@ -1759,6 +1760,8 @@ def serve_forever(settings: Settings, *, announce: bool = True, ready: Callable[
                 len(unreadable),
                 "; ".join(unreadable),
             )
+        # members' client certificates ending soon or ended, now and daily: the handshake's failure names no one
+        watch_certificate_ends(settings, gateway.db, gateway.clock)
     if ready is not None:
         ready()
     server.wait_for_termination()

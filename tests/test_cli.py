@@ -909,8 +909,10 @@ def test_a_deployment_registers_its_own_members_under_its_own_catalog(env: dict[
     assert "15 members" in done.stdout
     assert "no registered member may name 1 matters of the catalog (370100-FPSL-002)" in done.stderr
     listed = {line.split("\t")[0]: line.split("\t") for line in zzgw(env, "members").stdout.splitlines()}
-    assert listed[lixia["code"]][1:] == ["CONSUMER", "370102", "token+certificate", lixia["name"], "370102-FPSL-001"]
-    assert listed[TAX][-1] == "370100-FPSL-001"  # not the matter that misspells its name
+    assert listed[lixia["code"]][1:6] == ["CONSUMER", "370102", "token+certificate", lixia["name"], "370102-FPSL-001"]
+    ending = listed[lixia["code"]][6]  # a certificate made now lasts 825 days
+    assert re.fullmatch(r"certificate ends \d{4}-\d\d-\d\d Beijing time", ending), ending
+    assert listed[TAX][5] == "370100-FPSL-001"  # not the matter that misspells its name
     data_dir = Path(env["ZZGW_DATA_DIR"])
     tokens = json.loads((data_dir / "dev-tokens.json").read_text(encoding="utf-8"))["tokens"]
     assert len(tokens) == 15 and tokens[lixia["code"]]["name"] == lixia["name"]

@@ -231,7 +231,10 @@ def test_every_scrape_of_two_workers_counts_the_calls_both_served(tmp_path: Path
             assert value(samples, "zzgw_ready") == 1  # the least of the two
             assert value(samples, "zzgw_license_watchers") == 0
             assert total(samples, "zzgw_http_requests_total", route="/metrics") == scrapes  # those before it
-            assert token not in text and TAX not in text
+            # a member's code labels its certificate's end alone (one series per registered member), no call's
+            ends = "zzgw_member_certificate_expiry_seconds{"
+            assert token not in text and TAX not in "".join(line for line in text.splitlines() if ends not in line)
+            assert f'{ends}member="{TAX}"}}' in text
             scrapes += 1
         # a worker killed: its counts stay, its replacement's add to them
         os.kill(workers[0], signal.SIGKILL)

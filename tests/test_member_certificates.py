@@ -1,0 +1,199 @@
+"""Members' client certificates that end: listed by ``zzgw members``, warned of by ``zzgw serve`` (a WARNING 30 days
+before, an ERROR once ended, naming the member and the day), and a gauge for alerts. The day one ended, its
+department's calls had failed in the TLS handshake with a gRPC core line naming nobody (found by an on-call tester).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from prometheus_client.parser import text_string_to_metric_families
+
+from benchmarks.common import free_port, wait_serving
+from gateway import metrics
+from gateway.config import Settings
+from gateway.domain.model import CHINA_TZ
+from gateway.member_certificates import certificate_ends, warn_of_ends
+from gateway.store.database import Database
+from tests.commands import ROOT, run_zzgw
+from tests.conftest import POLICE, TAX, RunningGateway
+
+TAX_NAME = "国家税务总局济南市税务局"
+
+
+def test_each_registered_certificate_is_read_with_its_end(running: RunningGateway) -> None:
+    settings = running.gateway.settings
+    ends = certificate_ends(settings, running.gateway.db)
+    pem = (settings.pki_dir / "members" / f"{TAX}.pem").read_bytes()
+    assert ends[TAX] == x509.load_pem_x509_certificate(pem).not_valid_after_utc
+    assert len(ends) == len(running.gateway.members.in_force())
+
+
+def test_a_certificate_not_the_registered_one_has_no_end_said(tmp_path: Path) -> None:
+    from tests.conftest import start_gateway
+
+    started = start_gateway(tmp_path / "var", f"sqlite:///{tmp_path / 'zzgw.db'}")
+    try:
+        settings = started.gateway.settings
+        police = settings.pki_dir / "members" / f"{POLICE}.pem"
+        police.write_bytes((settings.pki_dir / "members" / f"{TAX}.pem").read_bytes())  # another's, in its place
+        (settings.pki_dir / "members" / f"{TAX}.pem").unlink()  # a replica given no copy
+        ends = certificate_ends(settings, started.gateway.db)
+        assert ends[POLICE] is None and ends[TAX] is None
+    finally:
+        started.server.stop(0)
+        started.gateway.close()
+
+
+def test_ending_and_ended_certificates_are_said_naming_the_member_and_the_day(
+    running: RunningGateway, caplog: pytest.LogCaptureFixture
+) -> None:
+    ends = certificate_ends(running.gateway.settings, running.gateway.db)
+    end = ends[TAX]
+    assert end is not None
+    names = {TAX: TAX_NAME}
+    day = end.astimezone(CHINA_TZ).date().isoformat()
+    caplog.set_level(logging.INFO, logger="zzgw.members")
+
+    assert warn_of_ends({TAX: end}, names, end - dt.timedelta(days=31)) == []  # not yet
+    ((level, line),) = warn_of_ends({TAX: end}, names, end - dt.timedelta(days=12, hours=1))
+    assert level == logging.WARNING
+    assert line.startswith(
+        f"the client certificate of member {TAX} ({TAX_NAME}) ends on {day} (Beijing time), in 12 days: "
+    )
+    assert "zzgw members --revoke" in line
+    ((level, line),) = warn_of_ends({TAX: end}, names, end + dt.timedelta(seconds=1))
+    assert level == logging.ERROR
+    assert line.startswith(f"the client certificate of member {TAX} ({TAX_NAME}) ended on {day} (Beijing time)")
+    assert [(r.name, r.levelno) for r in caplog.records] == [
+        ("zzgw.members", logging.WARNING),
+        ("zzgw.members", logging.ERROR),
+    ]
+
+    body, _ = metrics.exposition()
+    (family,) = [f for f in text_string_to_metric_families(body.decode()) if f.name.startswith("zzgw_member_cert")]
+    assert (family.name, family.type) == ("zzgw_member_certificate_expiry_seconds", "gauge")
+    assert {s.labels["member"]: s.value for s in family.samples}[TAX] == end.timestamp()
+
+
+# -- zzgw members and zzgw serve --------------------------------------------------------------------------------
+
+
+def _certificate_ending(pki: Path, code: str, name: str, ends: dt.datetime) -> None:
+    """A client certificate for member ``code`` from the member CA (``pki/ca.key``) that ends at ``ends``, with a
+    key of its own, in ``pki/members``: what `zzgw init` registers for a member it finds a pair for."""
+    ca_cert = x509.load_pem_x509_certificate((pki / "ca.pem").read_bytes())
+    ca_key = serialization.load_pem_private_key((pki / "ca.key").read_bytes(), None)
+    assert isinstance(ca_key, ec.EllipticCurvePrivateKey)
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([
+        x509.NameAttribute(NameOID.COMMON_NAME, code),
+        x509.NameAttribute(NameOID.ORGANIZATION_NAME, name),
+        x509.NameAttribute(NameOID.SERIAL_NUMBER, code),
+    ])  # fmt: skip
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(ca_cert.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(ends - dt.timedelta(days=800))
+        .not_valid_after(ends)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    members = pki / "members"
+    (members / f"{code}.pem").write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    (members / f"{code}.key").write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+
+
+@pytest.mark.slow
+def test_members_lists_each_end_and_serve_warns_of_those_ending(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "ZZGW_DATA_DIR": str(tmp_path / "var"),
+        "ZZGW_GRPC_ADDR": f"127.0.0.1:{free_port()}",
+        "ZZGW_HTTP_ADDR": f"127.0.0.1:{free_port()}",
+        "ZZGW_KEY_PASSPHRASE": "member-certificates-test",
+        "ZZGW_DATABASE_URL": "",
+    }
+    assert run_zzgw("init", env=env).returncode == 0
+    pki = tmp_path / "var" / "pki"
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    ending, ended = now + dt.timedelta(days=10, hours=12), now - dt.timedelta(days=1)
+    for code, end in ((TAX, ending), (POLICE, ended)):  # renewed as docs/departments.md says, with these pairs
+        assert run_zzgw("members", "--revoke", code, env=env).returncode == 0
+        assert run_zzgw("members", "--restore", code, env=env).returncode == 0
+        _certificate_ending(pki, code, TAX_NAME if code == TAX else "济南市公安局", end)
+    done = run_zzgw("init", env=env)
+    assert done.returncode == 0, done.stderr
+
+    listed = run_zzgw("members", env=env)
+    assert listed.returncode == 0, listed.stderr
+    rows = {line.split("\t")[0]: line.split("\t") for line in listed.stdout.splitlines()}
+    beijing = lambda moment: moment.astimezone(CHINA_TZ).date().isoformat()  # noqa: E731
+    assert rows[TAX][-1] == f"certificate ends {beijing(ending)} Beijing time"
+    assert rows[POLICE][-1] == f"certificate ends {beijing(ended)} Beijing time"
+
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gateway.cli", "serve"], env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    said: list[str] = []
+    reader = threading.Thread(target=lambda: said.extend(iter(server.stderr.readline, "")), daemon=True)  # type: ignore[union-attr]
+    reader.start()
+    try:
+        wait_serving(env["ZZGW_GRPC_ADDR"], timeout=60, process=server)
+        deadline = time.monotonic() + 30
+        while sum("zzgw.members" in line for line in said) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=60)
+        reader.join(timeout=10)
+    lines = [line for line in said if " zzgw.members " in line]
+    assert len(lines) == 2, "".join(said)
+    warned = next(line for line in lines if TAX in line)
+    assert f"WARNING zzgw.members the client certificate of member {TAX} ({TAX_NAME}) ends on {beijing(ending)}" in (
+        warned
+    )
+    assert "in 10 days" in warned
+    failed = next(line for line in lines if POLICE in line)
+    assert f"ERROR zzgw.members the client certificate of member {POLICE} (济南市公安局) ended on {beijing(ended)}" in (
+        failed
+    )
+
+
+def test_a_store_that_does_not_answer_is_said_and_tried_again(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """The daily look runs on a thread of its own: a store out of reach then is said, without a traceback."""
+    from gateway import member_certificates
+    from gateway.domain.model import SystemClock
+
+    db = Database.connect(f"sqlite:///{tmp_path / 'nothing-here.db'}")  # no schema: every read fails
+    caplog.set_level(logging.WARNING, logger="zzgw.members")
+    try:
+        member_certificates.watch_certificate_ends(Settings(data_dir=tmp_path), db, SystemClock())
+        deadline = time.monotonic() + 10
+        while not caplog.records and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        db.dispose()
+    (record,) = caplog.records
+    assert record.getMessage().startswith("cannot read the members' registered certificates (")
+    assert record.getMessage().endswith("looking again in 60 minutes") and record.exc_info is None
