@@ -429,7 +429,11 @@ class GatewayInterceptor(grpc.ServerInterceptor):
         return wrapped
 
     def _authorise(self, method: str, context: grpc.ServicerContext, call: _Call) -> Member:
-        member = self._identify(context)
+        try:
+            member = self._identify(context)
+        except UnauthenticatedError as refused:  # a revoked member's certificate: the log names whose it is
+            call.member = refused.metadata.get("member", call.member)
+            raise
         call.member = member.code
         allowed = ALLOWED_ROLES.get(method)
         if allowed is None or not (member.roles & allowed):

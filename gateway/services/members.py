@@ -172,7 +172,7 @@ class Authenticator:
         self._dev_tokens = dev_tokens
         self._cache: TTLCache[str, Member | None] = TTLCache(maxsize=4096, ttl=_CACHE_SECONDS)
         self._clerks: TTLCache[str, ConsoleUser | None] = TTLCache(maxsize=4096, ttl=_CACHE_SECONDS)
-        self._why: TTLCache[str, str | None] = TTLCache(maxsize=1024, ttl=_CACHE_SECONDS)
+        self._why: TTLCache[str, UnauthenticatedError | None] = TTLCache(maxsize=1024, ttl=_CACHE_SECONDS)
         """Why a certificate no member has was refused (``_no_longer``), by the same keys."""
         self._lock = threading.Lock()
 
@@ -193,21 +193,24 @@ class Authenticator:
         key = "c:" + hashlib.sha256(cert_der).hexdigest()
         try:
             return self._lookup(key, _UNKNOWN_CERTIFICATE)
-        except UnauthenticatedError as refused:
+        except UnauthenticatedError:
             with self._lock:
-                said = _cached(self._why, key)
-            if said is _UNCACHED:
-                said = self._no_longer(cert_der)
+                why = _cached(self._why, key)
+            if why is _UNCACHED:
+                why = self._no_longer(cert_der)
                 with self._lock:
-                    self._why[key] = said
-            if said is None:
+                    self._why[key] = why
+            if why is None:
                 raise
-            raise UnauthenticatedError(cast(str, said), reason=refused.reason) from None
+            said = cast(UnauthenticatedError, why)
+            raise UnauthenticatedError(said.message, reason=said.reason, metadata=said.metadata) from None
 
-    def _no_longer(self, cert_der: bytes) -> str | None:
+    def _no_longer(self, cert_der: bytes) -> UnauthenticatedError | None:
         """Why a certificate of the member CA (the TLS handshake checked it) no longer signs a member in: its member
-        revoked; None otherwise. A revoked partner had been told "unknown client certificate", which sent its
-        operators after a wrong certificate file (a partner-gateway tester)."""
+        revoked (``CREDENTIAL_REVOKED``, naming the member in the ErrorInfo's ``member``, which the access log
+        takes); None otherwise. A revoked partner had been told "unknown client certificate", which sent its
+        operators after a wrong certificate file (a partner-gateway tester), and the access log had said
+        ``UNKNOWN_CREDENTIAL`` of member "-", as of a stranger (an on-call tester)."""
         try:
             named = x509.load_der_x509_certificate(cert_der).subject.get_attributes_for_oid(NameOID.SERIAL_NUMBER)
         except ValueError:
@@ -220,9 +223,11 @@ class Authenticator:
             # not "replaced": a certificate that names a member in force need never have been its (a stray one of the
             # member CA had been told a new one was issued; found by a security tester)
             return None
-        return (
+        return UnauthenticatedError(
             f"成员 {code} 的凭证已被撤销，请联系证照网关的管理员（the credentials of member {code} were revoked: "
-            "ask the gateway's administrator）"
+            "ask the gateway's administrator）",
+            reason="CREDENTIAL_REVOKED",
+            metadata={"member": code},
         )
 
     def _lookup(self, key: str, unknown: str) -> Member:

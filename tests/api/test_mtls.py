@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import urllib.request
 import uuid
 from collections.abc import Iterator
@@ -146,19 +147,31 @@ def test_a_console_token_signs_a_clerk_in_to_the_console(production: RunningGate
         production.gateway.members.issue_console_token("91370100MA3C00000X")
 
 
-def test_a_revoked_member_is_refused_its_certificate_and_console_tokens(production: RunningGateway) -> None:
+def test_a_revoked_member_is_refused_its_certificate_and_console_tokens(
+    production: RunningGateway, caplog: pytest.LogCaptureFixture
+) -> None:
     """`zzgw members --revoke`: the member's registered certificate, its console token and its clerks' tokens stop
-    working (a member not called before in this module, so no lookup of it is cached); the member stays."""
+    working (a member not called before in this module, so no lookup of it is cached); the member stays. Its calls
+    are CREDENTIAL_REVOKED, and the access log names it: they had been logged UNKNOWN_CREDENTIAL of member "-", as a
+    stranger's, while the client was told whose credentials were revoked (found by an on-call tester)."""
     hr = "11370100993701070X"  # 济南市人力资源和社会保障局
     department_token = production.gateway.members.issue_console_token(hr)
     clerk_token = production.gateway.members.issue_clerk_token(hr, "社保窗口 01")
     assert production.gateway.members.revoke(hr) == 3  # its certificate, its console token, one clerk's
+    caplog.set_level(logging.INFO, logger="zzgw.access")
     channel = connect(production.address, MemberCredentials.production(production.data_dir, hr))
-    with pytest.raises(grpc.RpcError) as caught:
-        catalog_pb2_grpc.CatalogServiceStub(channel).ListLicenseTypes(catalog_pb2.ListLicenseTypesRequest(),
-                                                                      timeout=TIMEOUT)  # fmt: skip
-    assert caught.value.code() == grpc.StatusCode.UNAUTHENTICATED and reason(caught.value) == "UNKNOWN_CREDENTIAL"
+    for _ in range(2):  # the second from the cache of why a certificate was refused
+        with pytest.raises(grpc.RpcError) as caught:
+            catalog_pb2_grpc.CatalogServiceStub(channel).ListLicenseTypes(catalog_pb2.ListLicenseTypesRequest(),
+                                                                          timeout=TIMEOUT)  # fmt: skip
+        assert caught.value.code() == grpc.StatusCode.UNAUTHENTICATED
+        assert reason(caught.value) == "CREDENTIAL_REVOKED"
+        assert (caught.value.details() or "").startswith(f"成员 {hr} 的凭证已被撤销")
     channel.close()
+    logged = [json.loads(r.getMessage()) for r in caplog.records if r.name == "zzgw.access"]
+    assert [(line["member"], line["code"], line["reason"]) for line in logged] == [
+        (hr, "UNAUTHENTICATED", "CREDENTIAL_REVOKED")
+    ] * 2
     for token in (department_token, clerk_token):
         with pytest.raises(UnauthenticatedError):
             production.gateway.authenticator.by_console_token(token)
