@@ -30,7 +30,8 @@ def query_of(text: str, type_code: str) -> dict[str, str]:
         raise invalid(
             "type_code",
             "REQUIRED",
-            f"{text!r} is not a license identifier or a ZZ1: code: choose the license type to look the number up",
+            f"{text!r} 不是证照标识或证照核验码：按证照编号核验时，请选择证照类型"
+            f"（{text!r} is not a license identifier or a ZZ1: code: choose the license type to look the number up）",
         )
     return {"type_code": type_code, "license_number": text}
 
@@ -41,7 +42,9 @@ def license_code_in(image: bytes) -> str:
     code = decode_qr_image(image)
     if not code.upper().startswith("ZZ1:"):
         raise invalid(
-            "qr_image", "NOT_A_LICENSE_CODE", "the QR code in the image is not a license's verification code (ZZ1:…)"
+            "qr_image",
+            "NOT_A_LICENSE_CODE",
+            "图片中的二维码不是电子证照核验码（the QR code in the image is not a license's verification code, ZZ1:…）",
         )
     return code
 

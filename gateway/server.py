@@ -357,7 +357,10 @@ class _NoSealMaker:
     """Record keys before ``zzgw init`` has made the seal-maker CA: there are none."""
 
     def record_key(self, issuer_code: str) -> KeyBackend:
-        raise ConflictError("no seal-maker CA: run `zzgw init`", reason="NO_SEAL_CA")
+        raise ConflictError(
+            "网关没有制章者CA，不能盖章：请网关运维运行 zzgw init（no seal-maker CA: run `zzgw init`）",
+            reason="NO_SEAL_CA",
+        )
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,11 @@ class AuditServicer(audit_pb2_grpc.AuditServiceServicer):
 
     def _audit(self) -> AuditTrail:
         if self._trail is None:
-            raise UpstreamUnavailableError("no gateway key for the audit trail: run `zzgw init`", reason="NO_SEAL_CA")
+            raise UpstreamUnavailableError(
+                "没有网关密钥，用证记录无法写入：请网关运维运行 zzgw init（no gateway key for the audit trail: run "
+                "`zzgw init`）",
+                reason="NO_SEAL_CA",
+            )
         return self._trail
 
     def VerifyAuditLog(

@@ -42,7 +42,11 @@ class AuthorizationServicer(authorization_pb2_grpc.AuthorizationServiceServicer)
 
     def _authorization(self) -> AuthorizationService:
         if self._service is None:
-            raise UpstreamUnavailableError("no gateway key for the audit trail: run `zzgw init`", reason="NO_SEAL_CA")
+            raise UpstreamUnavailableError(
+                "没有网关密钥，用证记录无法写入：请网关运维运行 zzgw init（no gateway key for the audit trail: run "
+                "`zzgw init`）",
+                reason="NO_SEAL_CA",
+            )
         return self._service
 
     def RequestAccess(

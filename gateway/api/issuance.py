@@ -230,7 +230,10 @@ class IssuanceServicer(issuance_pb2_grpc.IssuanceServiceServicer):
         member = caller()
         license = self._service.get(member, license_id=request.license_id or _required("license_id", "证照标识"))
         if self._documents is None:
-            raise ConflictError("no seal-maker CA: run `zzgw init`", reason="NO_SEAL_CA")
+            raise ConflictError(
+                "网关没有制章者CA，不能出具证照文件：请网关运维运行 zzgw init（no seal-maker CA: run `zzgw init`）",
+                reason="NO_SEAL_CA",
+            )
         document = self._documents.get(member, license)
         reply = issuance_pb2.GetLicenseDocumentResponse(
             license_id=document.license_id,

@@ -63,7 +63,11 @@ class SharingServicer(sharing_pb2_grpc.SharingServiceServicer):
 
     def _sharing(self) -> SharingService:
         if self._service is None:
-            raise UpstreamUnavailableError("no gateway key for the audit trail: run `zzgw init`", reason="NO_SEAL_CA")
+            raise UpstreamUnavailableError(
+                "没有网关密钥，用证记录无法写入：请网关运维运行 zzgw init（no gateway key for the audit trail: run "
+                "`zzgw init`）",
+                reason="NO_SEAL_CA",
+            )
         return self._service
 
     def _use(

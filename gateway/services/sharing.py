@@ -463,7 +463,11 @@ class SharingService:
     ) -> LicenseCopy:
         """The sealed document with its use stamped on it, when the policy lets the caller see all it shows."""
         if self._documents is None or self._stamper is None:
-            raise UpstreamUnavailableError("no seal-maker CA or gateway key: run `zzgw init`", reason="NO_SEAL_CA")
+            raise UpstreamUnavailableError(
+                "网关没有制章者CA或网关密钥，不能出具用证副本：请网关运维运行 zzgw init"
+                "（no seal-maker CA or gateway key: run `zzgw init`）",
+                reason="NO_SEAL_CA",
+            )
         license, license_type, matter, approvals, consents, record, issuer_name = self._prepare(
             caller, use, license_id, consent_code, AuditAction.GET_LICENSE_DOCUMENT
         )
@@ -633,7 +637,10 @@ class SharingService:
                 fresh = uow.consents.get(outcome.consent_id)
                 result, outcome = judge([_consent(fresh)] if fresh else [])
                 if outcome.consent_id:  # the store says it is spent, the policy says it is not: never guess
-                    raise ConflictError("the consent changed during the call; try again", reason="CONSENT_CHANGED")
+                    raise ConflictError(
+                        "用证授权在本次调用中发生了变化，请重试（the consent changed during the call; try again）",
+                        reason="CONSENT_CHANGED",
+                    )
             self._audit.append(uow, record.entries(outcome))
             if outcome.consent_id and calls.passed():  # spent for no one: the client has stopped waiting
                 raise DeadlineExceededError(

@@ -211,8 +211,9 @@ def store_unavailable(error: BaseException) -> UpstreamUnavailableError | None:
     full (``disk_full``), or its SQLite file gone (``StoreGone``); None for any other error."""
     if any(isinstance(cause, StoreGone) for cause in causes(error, 4)):
         return UpstreamUnavailableError(
-            "the gateway's store file is gone (deleted, moved or replaced): nothing of this call was written; retry "
-            "at another gateway, or once an operator has put the store back",
+            "网关的数据库文件已不在原处（被删除、移走或替换），本次请求未写入任何内容：请改用其他网关，或待管理员放回后重试"
+            "（the gateway's store file is gone (deleted, moved or replaced): nothing of this call was written; retry "
+            "at another gateway, or once an operator has put the store back）",
             reason="STORE_GONE",
         )
     if timed_out(error):

@@ -490,10 +490,17 @@ def test_a_gateway_out_of_reach_is_said_in_words(page: Any, running: RunningGate
 
 def test_a_busy_store_and_an_internal_error_are_said_in_chinese(page: Any, running: RunningGateway) -> None:
     """The gateway's answers for what the clerk cannot fix (tests/adapters/test_console.py makes the real 503): in
-    Chinese, with the request id of an internal error kept for the administrator."""
+    Chinese, with the request id of an internal error kept for the administrator. A store gone, a full disk and a
+    gateway without its keys had reached the clerk in the gateway's English (found by an on-call tester)."""
+    outages = [
+        ("STORE_GONE", "store gone", "证照网关的数据库文件不在原处，本次核验未完成，请联系管理员，稍后重试"),
+        ("STORE_FULL", "the disk is full", "证照网关磁盘已满，本次核验未完成，请联系管理员，稍后重试"),
+        ("NO_SEAL_CA", "no seal-maker CA", "证照网关尚未初始化（没有制章机构或回执密钥），请联系管理员"),
+    ]
     answers = iter(
         [
             (503, {"error": {"status": 503, "reason": "DATABASE_BUSY", "message": "the store is held: retry"}}),
+            *((503, {"error": {"status": 503, "reason": reason, "message": said}}) for reason, said, _ in outages),
             (500, {"error": {"status": 500, "reason": "INTERNAL", "message": "internal error (request 0123abcd)"}}),
         ]
     )
@@ -507,6 +514,9 @@ def test_a_busy_store_and_an_internal_error_are_said_in_chinese(page: Any, runni
     check(page, "by-text")
     page.wait_for_selector("#message:not([hidden])")
     assert page.inner_text("#message") == "证照网关的数据库正被占用，本次核验未完成，请稍后重试"
+    for _, _, chinese in outages:
+        check(page, "by-text")
+        page.locator("#message", has_text=chinese).wait_for()
     check(page, "by-text")
     page.locator("#message", has_text="0123abcd").wait_for()  # (wait_for_function would need eval: the CSP refuses)
     assert page.inner_text("#message").startswith("证照网关内部错误，请稍后重试")

@@ -127,7 +127,9 @@ def test_what_cannot_be_asked_is_refused_before_anything_is_sent(running: Runnin
         "无法读取该图片，请用 PNG 或 JPEG（not an image of a kind that can be read）"
     )
     (tmp_path / "web.png").write_bytes(qr_png("HTTPS://WWW.EXAMPLE.COM/"))
-    assert refused(str(tmp_path / "web.png")).endswith("is not a license's verification code (ZZ1:…)")
+    assert refused(str(tmp_path / "web.png")).endswith(
+        "图片中的二维码不是电子证照核验码（the QR code in the image is not a license's verification code, ZZ1:…）"
+    )
     blank = tmp_path / "blank.png"
     Image.new("RGB", (300, 300), "white").save(blank)
     assert "图片中没有找到二维码，请拍得更近、更平整（no QR code found in the image" in refused(str(blank))

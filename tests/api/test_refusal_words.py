@@ -14,6 +14,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -263,6 +264,107 @@ def test_an_unknown_caller_is_refused_chinese_first(
     assert error.code() == grpc.StatusCode.UNAUTHENTICATED
     assert error_details(error)[0].reason == reason
     assert (error.details() or "").startswith(said) and chinese_first(error.details() or "")
+
+
+# --- refusals of a gateway that cannot serve -----------------------------------------------------------------------
+
+
+def test_a_gateway_without_its_keys_refuses_every_service_chinese_first(tmp_path: Path) -> None:
+    """A data directory restored without its seal-maker CA and gateway key: each service said NO_SEAL_CA in English
+    alone ("no gateway key for the audit trail: run `zzgw init`"), and the console showed it to clerks as it was
+    (found by an on-call tester)."""
+    import shutil
+
+    from gateway.config import Settings
+    from gateway.server import Gateway, build_server
+    from protos.zzgw.v1 import audit_pb2, audit_pb2_grpc, seal_pb2, seal_pb2_grpc, sharing_pb2, sharing_pb2_grpc
+    from tests.api.test_sharing import FPSL
+    from tests.conftest import ADMIN, PASSPHRASE, start_gateway
+
+    url = f"sqlite:///{tmp_path / 'zzgw.db'}"
+    first = start_gateway(tmp_path / "var", url)
+    issued = first.issuance(MARKET).IssueLicense(issue_request(unique(samples.business_license(5)))).license
+    first.server.stop(0)
+    first.gateway.close()
+    shutil.rmtree(tmp_path / "var" / "seal-ca")
+    (tmp_path / "var" / "keys" / "receipts.key.pem").unlink()
+    gateway = Gateway.open(Settings(data_dir=tmp_path / "var", database_url=url, key_passphrase=PASSPHRASE))
+    server, port = build_server(gateway, "127.0.0.1:0")
+    server.start()
+    running = RunningGateway(gateway, server, port, first.tokens, tmp_path / "var")
+    try:
+        assert gateway.seals is None and gateway.audit is None and gateway.sharing is None
+        calls = [
+            lambda: running.issuance(MARKET).IssueLicense(issue_request(unique(samples.business_license(6)))),
+            lambda: running.issuance(MARKET).GetLicenseDocument(
+                issuance_pb2.GetLicenseDocumentRequest(license_id=issued.license_id)
+            ),
+            lambda: verifier(running, TAX).VerifyLicense(
+                V.VerifyLicenseRequest(use=FPSL, license_id=issued.license_id)
+            ),
+            lambda: sharing_pb2_grpc.SharingServiceStub(running.channel(TAX)).GetLicenseData(
+                sharing_pb2.GetLicenseDataRequest(use=FPSL, license_id=issued.license_id)
+            ),
+            lambda: authorization(running, TAX).RequestAccess(
+                authorization_pb2.RequestAccessRequest(use=FPSL, type_code=BUSINESS_LICENSE, duration_days=5)
+            ),
+            lambda: audit_pb2_grpc.AuditServiceStub(running.channel(ADMIN)).VerifyAuditLog(
+                audit_pb2.VerifyAuditLogRequest()
+            ),
+            lambda: seal_pb2_grpc.SealServiceStub(running.channel(MARKET)).RegisterSeal(
+                seal_pb2.RegisterSealRequest(request_id="seal-words", name="电子证照专用章")
+            ),
+        ]
+        for call in calls:
+            error = refused(call)
+            assert error_details(error)[0].reason == "NO_SEAL_CA", error.details()
+            assert chinese_first(error.details() or ""), error.details()
+    finally:
+        server.stop(0)
+        gateway.close()
+
+
+_OPERATORS_ONLY = {
+    ("gateway/services/members.py", "NotFoundError"),  # zzgw members --revoke / console-token: the operator's
+    ("gateway/services/members.py", "FieldViolation"),  # zzgw console-token's clerk name, on the operator's console
+    ("gateway/domain/seals.py", "FieldViolation"),  # said Chinese first by the seal service (_in_chinese)
+}
+"""Refusals in English alone on purpose: no department's people read them."""
+
+
+def test_every_refusal_the_code_words_is_chinese_first() -> None:
+    """A refusal said in a literal (a ZzgwError, a field violation) is said Chinese first wherever clerks or
+    integrators may read it: STORE_GONE, NO_SEAL_CA, CONSENT_CHANGED and a console's NOT_A_LICENSE_CODE had been
+    English alone (found by an on-call tester)."""
+    import ast
+
+    root = Path(__file__).resolve().parents[2]
+    errors = {"ZzgwError", "InvalidRequestError", "InvalidLicenseError", "NotFoundError", "AlreadyExistsError",
+              "ConflictError", "IdempotencyConflictError", "PermissionDeniedError", "UnauthenticatedError",
+              "ResourceExhaustedError", "UpstreamUnavailableError", "DeadlineExceededError"}  # fmt: skip
+    english = []
+    for path in sorted([*(root / "gateway").rglob("*.py"), *(root / "adapters").rglob("*.py")]):
+        name = path.relative_to(root).as_posix()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Call):
+                continue
+            called = getattr(node.func, "id", getattr(node.func, "attr", ""))
+            said = []
+            if called in errors and node.args:
+                said.append(node.args[0])
+            elif called == "invalid" and len(node.args) == 3:
+                said.append(node.args[2])
+            elif called == "FieldViolation":
+                said += [k.value for k in node.keywords if k.arg == "description"]
+            for text in said:
+                first = text.values[0] if isinstance(text, ast.JoinedStr) and text.values else text
+                if not isinstance(first, ast.Constant) or not isinstance(first.value, str):
+                    continue  # said by what it names first (a member's name, a label), or built elsewhere
+                words = first.value
+                chinese = re.search(r"[\u3400-\u9fff]", words.split("（")[0])
+                if re.match(r"[ -~]", words) and not chinese and (name, called) not in _OPERATORS_ONLY:
+                    english.append(f"{name}:{node.lineno} {called}({words[:60]!r})")
+    assert english == []
 
 
 # --- a request larger than the message limit ----------------------------------------------------------------------

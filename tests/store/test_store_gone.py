@@ -18,6 +18,7 @@ from sqlalchemy import text
 from gateway.health import database_check
 from gateway.store.database import Database, StoreGone
 from protos.zzgw.v1 import issuance_pb2, verification_pb2
+from tests.api.test_refusal_words import chinese_first
 from tests.api.test_verification import USE, batch_issue, change, issue, verifier
 from tests.conftest import RunningGateway, error_details, start_gateway
 
@@ -41,6 +42,8 @@ def refused(call: object) -> str:
         call()  # type: ignore[operator]
     assert caught.value.code() == grpc.StatusCode.UNAVAILABLE, caught.value.details()
     info, _ = error_details(caught.value)
+    if info.reason == "STORE_GONE":  # Chinese first, as a clerk reads it: it had been English alone (an on-call tester)
+        assert chinese_first(caught.value.details() or ""), caught.value.details()
     return info.reason
 
 
