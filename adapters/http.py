@@ -66,6 +66,7 @@ from adapters.console import (
 from adapters.console import headers as console_headers
 from gateway import metrics
 from gateway.domain.errors import ZzgwError
+from gateway.logs import OncePer, since
 from gateway.store.database import store_unavailable
 from gateway.threads import name_this_thread
 
@@ -81,6 +82,9 @@ CERTIFICATES_PATH = "/certificates/"
 METRICS_PATH = "/metrics"
 error_log = logging.getLogger("zzgw.error")
 access_log = logging.getLogger("zzgw.access")
+_STORE_LINES = OncePer(5.0)
+"""The store unavailable to a console call: one line per reason per 5 s, as for gRPC calls (``gateway.api.
+interceptors``); a service hall of clerks retrying through an outage had logged a WARNING each (an on-call tester)."""
 
 
 class HttpApp:
@@ -226,7 +230,10 @@ class HttpApp:
         except Exception as exc:
             member = attributed_member(exc)
             if (unavailable := store_unavailable(exc)) is not None:  # the store's, not the call's: retry later
-                error_log.warning("console call %s: %s (%s)", path, unavailable.reason, type(exc).__name__)
+                if (left := _STORE_LINES.allow(unavailable.reason)) is not None:
+                    error_log.warning(
+                        "console call %s: %s (%s)%s", path, unavailable.reason, type(exc).__name__, since(left)
+                    )
                 reply = error_reply(unavailable)._replace(member=member)
             else:  # a defect: logged with an id the clerk can quote, nothing of the request
                 request_id = secrets.token_hex(8)

@@ -806,14 +806,20 @@ def test_a_claim_is_compared_without_any_data_coming_back(console: str, running:
 
 @pytest.mark.parametrize("database_url", [backend_params()[0]], indirect=True)  # a SQLite file's write lock
 def test_a_store_held_by_another_writer_is_unavailable_to_retry_not_an_internal_error(
-    console: str, running: RunningGateway, monkeypatch: pytest.MonkeyPatch
+    console: str, running: RunningGateway, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     """A DBA's open write transaction on the SQLite file holds every writer: a verification cannot store its
     receipt in time. That is the store's state, not a defect of the call: UNAVAILABLE / DATABASE_BUSY over gRPC and
-    503 on the console, which a client may retry, and answers again once the transaction ends."""
+    503 on the console, which a client may retry, and answers again once the transaction ends. The console's
+    refusals are logged as gRPC's are, one line per reason per 5 s (each had logged its own; an on-call tester)."""
+    from adapters import http
+    from gateway.logs import OncePer
+
     license_id = issue(running, 60).license.license_id
     assert verify(console, running, query=license_id)[1]["verdict"] == "PASSED"
     monkeypatch.setattr(group_writer, "WRITE_TIMEOUT_SECONDS", 1.0)  # not the 30 s a call waits by default
+    monkeypatch.setattr(http, "_STORE_LINES", OncePer(60.0), raising=False)  # none said by an earlier test
+    caplog.set_level(logging.WARNING, logger="zzgw.error")
     holder = sqlite3.connect(str(running.gateway.db.engine.url.database), isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")
     given_up = {**USE, "operator": f"窗口-未完成-{uuid.uuid4().hex[:6]}"}
@@ -823,12 +829,14 @@ def test_a_store_held_by_another_writer_is_unavailable_to_retry_not_an_internal_
             grpc_verify(running, license_id=license_id)  # its records in the writer's waiting transaction
         assert refused.value.code() == grpc.StatusCode.UNAVAILABLE
         assert error_details(refused.value)[0].reason == "DATABASE_BUSY"
-        for _ in range(2):  # queued behind it: given up, and never written
+        for _ in range(3):  # queued behind it: given up, and never written
             status, answer = fetch(f"{console}/api/verify", {"use": given_up, "query": license_id}, running.tokens[TAX])
             assert (status, answer["error"]["reason"]) == (503, "DATABASE_BUSY")
     finally:
         holder.execute("ROLLBACK")
         holder.close()
+    said = [r.getMessage() for r in caplog.records if r.getMessage().startswith("console call")]
+    assert said == ["console call /console/api/verify: DATABASE_BUSY (StoreTimeout)"], said
     assert verify(console, running, query=license_id)[1]["verdict"] == "PASSED"
     # a client told to retry that does so leaves one record of its use, not two: none of those refused was stored,
     # not even the first, which the writer had taken while it waited for the lock (claimed only once it has it)
