@@ -1853,7 +1853,7 @@ class ChinaTimeFormatter(logging.Formatter):
 
 def configure_logging(settings: Settings) -> None:
     stderr = logging.StreamHandler(sys.stderr)
-    stderr.setFormatter(ChinaTimeFormatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    stderr.setFormatter(ChinaTimeFormatter("%(asctime)s [%(process)d] %(levelname)s %(name)s %(message)s"))
     logging.basicConfig(level=settings.log_level.upper(), handlers=[stderr])
     for handler in logging.getLogger().handlers:
         handler.addFilter(library_tracebacks_cut)

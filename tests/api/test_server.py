@@ -869,9 +869,11 @@ def test_pyhankos_debug_chatter_is_left_out_at_debug(monkeypatch: pytest.MonkeyP
             logging.getLogger(name).setLevel(level)
 
 
-def test_a_log_line_is_timed_in_beijing_time_with_its_offset_whatever_the_process_zone(tmp_path: Path) -> None:
+def test_a_log_line_is_timed_in_beijing_time_with_its_offset_and_names_its_process(tmp_path: Path) -> None:
     """A log line's time followed the process's TZ, with no zone: the same moment read 01:10 under TZ=UTC and 09:10
-    under Asia/Shanghai (a time tester). It is Beijing time with its offset, under any TZ."""
+    under Asia/Shanghai (a time tester). It is Beijing time with its offset, under any TZ. With ZZGW_WORKERS > 1 every
+    worker logs its own readiness and errors: two identical lines had not said whether one worker failed twice or
+    each once (an on-call tester), so the line names the pid of the process that wrote it."""
     script = (
         "import logging; from pathlib import Path; from gateway.config import Settings; "
         "from gateway.server import configure_logging; "
@@ -880,13 +882,17 @@ def test_a_log_line_is_timed_in_beijing_time_with_its_offset_whatever_the_proces
     )
     for zone in ("UTC", "America/Los_Angeles", "Asia/Shanghai"):
         before = dt.datetime.now(dt.UTC)
-        done = subprocess.run(
-            [sys.executable, "-c", script], env={**os.environ, "TZ": zone}, capture_output=True, text=True, timeout=60
+        with subprocess.Popen(
+            [sys.executable, "-c", script], env={**os.environ, "TZ": zone}, stderr=subprocess.PIPE, text=True
+        ) as process:
+            _, stderr = process.communicate(timeout=60)
+        found = re.fullmatch(
+            r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}\+08:00) \[(\d+)\] WARNING zzgw.access one\n", stderr
         )
-        found = re.fullmatch(r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}\+08:00) WARNING zzgw.access one\n", done.stderr)
-        assert found, (zone, done.stderr)
+        assert found, (zone, stderr)
         at = dt.datetime.fromisoformat(found[1])
         assert before - dt.timedelta(seconds=1) <= at <= dt.datetime.now(dt.UTC), zone
+        assert int(found[2]) == process.pid
 
 
 def test_a_store_outage_is_logged_once_per_reason_and_interval() -> None:
