@@ -7,8 +7,9 @@ What is counted, and its labels (each from a fixed set, so that no label can tak
 request: no holder code, license number or member code of a caller ever becomes a label):
 
 ===================================  ==============================================================================
-``zzgw_grpc_calls_total``            gRPC calls by ``method`` (the full name, as in the access log: only the
-                                     gateway's own methods reach the interceptor) and ``code`` (the status's name)
+``zzgw_grpc_calls_total``            gRPC calls by ``method`` (the full name, as in the access log; ``other`` for
+                                     a method the gateway does not serve), ``code`` (the status's name) and
+                                     ``reason``, for UNAVAILABLE only (``UNAVAILABLE_REASONS``, else ``other``)
 ``zzgw_grpc_call_seconds``           their duration by ``method``, as the access log's ``ms`` (a stream's: while
                                      it was open)
 ``zzgw_http_requests_total``         the HTTP side's requests by ``route`` (one of the routes it serves, ``/console/``
@@ -87,7 +88,27 @@ CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
 
 disable_created_metrics()  # no ``_created`` series: the same families in both modes, and fewer of them
 
-_CALLS = Counter("zzgw_grpc_calls", "gRPC calls answered, by method and status code", ["method", "code"])
+_CALLS = Counter(
+    "zzgw_grpc_calls",
+    "gRPC calls answered, by method, status code and, for UNAVAILABLE, the reason",
+    ["method", "code", "reason"],
+)
+UNAVAILABLE_REASONS = frozenset(
+    {
+        "DATABASE_UNAVAILABLE",
+        "DATABASE_BUSY",
+        "STORE_FULL",
+        "STORE_GONE",
+        "TSA_UNAVAILABLE",
+        "GATEWAY_STOPPING",
+        "NO_SEAL_CA",
+    }
+)
+"""The reasons an UNAVAILABLE call is counted by: the gateway's own (``UpstreamUnavailableError``'s; a test holds the
+set to the code's). Any other is counted as ``other``, so that no label takes a value the code does not name; other
+status codes are counted without a reason (an empty label, which Prometheus reads as none)."""
+UNKNOWN_METHOD = "other"
+"""The method label of a call to a method the gateway does not serve: its name is the client's, and unbounded."""
 _CALL_SECONDS = Histogram(
     "zzgw_grpc_call_seconds",
     "Duration of gRPC calls (of streams: while open), by method",
@@ -119,16 +140,22 @@ _FEED_LAPSES = Counter(
     ["cause"],
 )
 
-_by_call: dict[tuple[str, str], tuple[Any, Any]] = {}
-"""The counter's and the histogram's children by (method, code): ``labels()`` takes a lock and checks its values,
-which cost more than the increment; a dict read does not (and a lost race only makes the same child twice)."""
+_by_call: dict[tuple[str, str, str], tuple[Any, Any]] = {}
+"""The counter's and the histogram's children by (method, code, reason): ``labels()`` takes a lock and checks its
+values, which cost more than the increment; a dict read does not (and a lost race only makes the same child twice)."""
 
 
-def record_call(method: str, code: str, seconds: float) -> None:
-    """A gRPC call to ``method`` ended with status ``code`` (a ``grpc.StatusCode``'s name) after ``seconds``."""
-    children = _by_call.get((method, code))
+def record_call(method: str, code: str, seconds: float, reason: str = "") -> None:
+    """A gRPC call to ``method`` ended with status ``code`` (a ``grpc.StatusCode``'s name) after ``seconds``, for
+    ``reason`` (its ErrorInfo's, or empty): counted by it when UNAVAILABLE (``UNAVAILABLE_REASONS``, else ``other``),
+    which tells a database outage from a full disk, a TSA outage or a stop."""
+    if code != "UNAVAILABLE":
+        reason = ""
+    elif reason and reason not in UNAVAILABLE_REASONS:
+        reason = "other"
+    children = _by_call.get((method, code, reason))
     if children is None:
-        children = _by_call[method, code] = (_CALLS.labels(method, code), _CALL_SECONDS.labels(method))
+        children = _by_call[method, code, reason] = (_CALLS.labels(method, code, reason), _CALL_SECONDS.labels(method))
     children[0].inc()
     children[1].observe(seconds)
 

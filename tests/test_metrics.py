@@ -60,9 +60,18 @@ def scrape(base: str) -> tuple[str, Samples]:
     text = body.decode()
     samples: Samples = {}
     for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            samples[sample.name, tuple(sorted(sample.labels.items()))] = sample.value
+        for sample in family.samples:  # an empty label is none, as Prometheus reads it (the reason of most calls)
+            samples[sample.name, tuple(sorted((k, v) for k, v in sample.labels.items() if v))] = sample.value
     return text, samples
+
+
+CERTIFICATE_ENDS = "zzgw_member_certificate_expiry_seconds{"
+"""The one family whose label names a member (each registered member's certificate's end): no call's."""
+
+
+def of_calls(text: str) -> str:
+    """A scrape's text without the members' certificate ends."""
+    return "\n".join(line for line in text.splitlines() if CERTIFICATE_ENDS not in line)
 
 
 def value(samples: Samples, name: str, **labels: str) -> float:
@@ -142,7 +151,43 @@ def test_calls_and_requests_are_counted_by_method_code_and_route(running: Runnin
     assert value(after, "zzgw_ready") == 1
     assert value(after, "process_resident_memory_bytes") > 0 and value(after, "process_open_fds") > 0
     for personal in (issued.license_number, issued.holder.code, issued.holder.name, issued.license_id, MARKET, TAX):
-        assert personal not in text, personal
+        assert personal not in of_calls(text), personal
+
+
+def test_unavailable_calls_are_counted_by_their_reason_from_a_fixed_set(running: RunningGateway, http: str) -> None:
+    """UNAVAILABLE had been one count for a database outage, a full disk, a store gone, a TSA outage and a stop (an
+    on-call tester): it is counted by the refusal's reason, one of the gateway's own (anything else ``other``, so
+    no label takes a value the code does not name); the other codes by none."""
+    from gateway import metrics
+
+    _, before = scrape(http)
+    metrics.record_call(ISSUE, "UNAVAILABLE", 0.01, "TSA_UNAVAILABLE")
+    metrics.record_call(ISSUE, "UNAVAILABLE", 0.01, "SOMETHING_A_CLIENT_MADE_UP")
+    metrics.record_call(ISSUE, "FAILED_PRECONDITION", 0.01, "SEAL_KEY_UNREADABLE")
+    _, after = scrape(http)
+
+    def moved(**labels: str) -> float:
+        return value(after, "zzgw_grpc_calls_total", **labels) - value(before, "zzgw_grpc_calls_total", **labels)
+
+    assert moved(method=ISSUE, code="UNAVAILABLE", reason="TSA_UNAVAILABLE") == 1
+    assert moved(method=ISSUE, code="UNAVAILABLE", reason="other") == 1
+    assert moved(method=ISSUE, code="FAILED_PRECONDITION") == 1  # (tests/api/test_documents.py: a real TSA outage)
+
+
+def test_every_unavailable_reason_of_the_code_is_counted_by_name() -> None:
+    """``UNAVAILABLE_REASONS`` is every reason an UpstreamUnavailableError of the code gives: a new one would be
+    counted as ``other``."""
+    import ast
+
+    from gateway.metrics import UNAVAILABLE_REASONS
+
+    given = set()
+    for path in [*(ROOT / "gateway").rglob("*.py"), *(ROOT / "adapters").rglob("*.py")]:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "UpstreamUnavailableError":
+                reasons = [k.value for k in node.keywords if k.arg == "reason"]
+                given |= {r.value for r in reasons if isinstance(r, ast.Constant)}
+    assert given == UNAVAILABLE_REASONS
 
 
 def test_open_license_watchers_are_a_gauge(running: RunningGateway, http: str) -> None:
@@ -232,9 +277,8 @@ def test_every_scrape_of_two_workers_counts_the_calls_both_served(tmp_path: Path
             assert value(samples, "zzgw_license_watchers") == 0
             assert total(samples, "zzgw_http_requests_total", route="/metrics") == scrapes  # those before it
             # a member's code labels its certificate's end alone (one series per registered member), no call's
-            ends = "zzgw_member_certificate_expiry_seconds{"
-            assert token not in text and TAX not in "".join(line for line in text.splitlines() if ends not in line)
-            assert f'{ends}member="{TAX}"}}' in text
+            assert token not in text and TAX not in of_calls(text)
+            assert f'{CERTIFICATE_ENDS}member="{TAX}"}}' in text
             scrapes += 1
         # a worker killed: its counts stay, its replacement's add to them
         os.kill(workers[0], signal.SIGKILL)

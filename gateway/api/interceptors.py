@@ -558,7 +558,7 @@ class _Call:
             # watchdog): the answer reached nobody
             self.code = _gone(self.context)
         seconds = time.perf_counter() - self.started
-        metrics.record_call(self.method, self.code.name, seconds)
+        metrics.record_call(self.method, self.code.name, seconds, self.reason)
         if access_log.isEnabledFor(logging.INFO):
             access_log.info(
                 json.dumps(

@@ -324,8 +324,13 @@ def test_with_the_tsa_down_nothing_is_issued_and_the_log_says_so(
     """Every call refused TSA_UNAVAILABLE had left only INFO access lines (found by an on-call tester): one WARNING
     names the TSA, without its credentials, and what fails, however many calls meet it within a few seconds; an INFO
     says when it gives timestamps again."""
+    from prometheus_client.parser import text_string_to_metric_families
+
     from adapters.http import HttpApp, HttpServer
     from benchmarks.common import free_port
+    from gateway import metrics
+
+    issue_method = "/zzgw.v1.IssuanceService/IssueLicense"
 
     port = free_port()
     gw = start_gateway(
@@ -343,6 +348,14 @@ def test_with_the_tsa_down_nothing_is_issued_and_the_log_says_so(
             assert uow.licenses.get_current(request.type_code, request.license_number) is None
         said = [(r.levelname, r.getMessage()) for r in caplog.records if r.name == "zzgw.tsa"]
         assert len(said) == 1, said
+        counted = [  # counted by their reason, told from a database outage (an on-call tester)
+            sample.value
+            for family in text_string_to_metric_families(metrics.exposition()[0].decode())
+            for sample in family.samples
+            if sample.name == "zzgw_grpc_calls_total"
+            and sample.labels == {"method": issue_method, "code": "UNAVAILABLE", "reason": "TSA_UNAVAILABLE"}
+        ]
+        assert counted and counted[0] >= 3
         level, line = said[0]
         assert level == "WARNING"
         assert line.startswith(f"no timestamp from ZZGW_TSA_URL http://127.0.0.1:{port}/tsa: cannot connect to ")
