@@ -1242,6 +1242,7 @@ def build_server(
                 in_flight=in_flight,
                 max_request_bytes=limit,
                 streams=streams,
+                store_file=str(gateway.db.engine.url.database or "") if gateway.db.dialect == "sqlite" else "",
             )
         ],
         options=[

@@ -205,8 +205,10 @@ class KeyStore:
                 out.write(key.to_encrypted_pem(self._passphrase))
                 out.flush()
                 os.fsync(out.fileno())
-        except BaseException:  # a full disk: no empty or partial key file is left under the owner's name
+        except BaseException as exc:  # a full disk: no empty or partial key file is left under the owner's name
             path.unlink(missing_ok=True)
+            if isinstance(exc, OSError) and exc.filename is None:
+                exc.filename = str(path)  # which volume is full: the key store's, not the store's
             raise
         with self._lock:
             self._loaded[owner] = key

@@ -17,7 +17,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.exc import DBAPIError
 
 from gateway.store import database, group_writer
-from gateway.store.database import AppendWork, Database, StoreTimeout, store_busy, store_unavailable
+from gateway.store.database import AppendWork, Database, StoreTimeout, full_where, store_busy, store_unavailable
 from gateway.store.group_writer import GroupWriter
 from tests.conftest import backend_params, fresh_database
 
@@ -265,10 +265,14 @@ def test_a_full_disk_is_the_store_unavailable_not_a_defect(tmp_path: Path) -> No
     engine.dispose()
     answer = store_unavailable(caught.value)
     assert answer is not None and answer.reason == "STORE_FULL" and "retry once space is freed" in answer.message
+    # the log names where (an on-call tester): the store's volume, or SQLite's temporary directory
+    where = full_where(caught.value, str(tmp_path / "full.db"))
+    assert where == f"on the volume of {tmp_path / 'full.db'} or SQLite's temporary directory"
     try:
         raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "key.pem"))
     except OSError as exc:
         assert (full := store_unavailable(exc)) is not None and full.reason == "STORE_FULL"
+        assert full_where(exc) == f"writing {tmp_path / 'key.pem'}"
     assert store_unavailable(ValueError("a defect")) is None
 
 

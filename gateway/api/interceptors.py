@@ -51,7 +51,7 @@ from gateway.domain.model import Member
 from gateway.domain.verification import plain_operator
 from gateway.logs import OncePer, since
 from gateway.services.members import Authenticator
-from gateway.store.database import driver_error, store_unavailable
+from gateway.store.database import driver_error, full_where, store_unavailable
 
 if TYPE_CHECKING:
     from gateway.watchdog import InFlight
@@ -302,6 +302,7 @@ class GatewayInterceptor(grpc.ServerInterceptor):
         in_flight: InFlight | None = None,
         max_request_bytes: int | None = None,
         streams: StreamPool | None = None,
+        store_file: str = "",
     ):
         if mode not in ("dev", "production"):
             raise ValueError(f"unknown mode {mode!r}")
@@ -320,6 +321,8 @@ class GatewayInterceptor(grpc.ServerInterceptor):
             "reflection",
         )
         self._guarded: dict[str, tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler]] = {}
+        self._store_file = store_file
+        """The SQLite store's file, whose volume a STORE_FULL line names ("" on PostgreSQL)."""
 
     def intercept_service(
         self,
@@ -368,7 +371,7 @@ class GatewayInterceptor(grpc.ServerInterceptor):
         in_flight: InFlight | None = None,
     ) -> Callable[..., Any]:
         def wrapped(request: Any, context: grpc.ServicerContext) -> Any:
-            call = _Call(method, context)
+            call = _Call(method, context, self._store_file)
             token = None
             if in_flight is not None:
                 in_flight.add(call)
@@ -394,7 +397,7 @@ class GatewayInterceptor(grpc.ServerInterceptor):
         watching = method == WATCH_LICENSE_CHANGES
 
         def wrapped(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
-            call = _Call(method, context)
+            call = _Call(method, context, self._store_file)
             token = None
             credential = None
             opened = False
@@ -502,14 +505,20 @@ def _gone(context: grpc.ServicerContext) -> grpc.StatusCode:
 
 _STORE_LINES = OncePer(5.0)
 """The store unavailable to a call (DATABASE_UNAVAILABLE, STORE_FULL, STORE_GONE …): one line per reason per 5 s."""
+_FULL_METHODS: set[str] = set()
+"""The methods whose calls met a full disk (STORE_FULL) since the last was answered OK again: the first that is says
+so in the log, as a database back (``gateway.health``) and a store file put back are said (an on-call tester)."""
+_FULL_LOCK = threading.Lock()
 
 
 class _Call:
     """Bookkeeping of one call for the access log."""
 
-    def __init__(self, method: str, context: grpc.ServicerContext):
+    def __init__(self, method: str, context: grpc.ServicerContext, store_file: str = ""):
         self.method = method
         self.context = context
+        self.store_file = store_file
+        """The SQLite store's file, which a STORE_FULL line names the volume of ("": PostgreSQL)."""
         self.member = "-"
         self.code = grpc.StatusCode.OK
         self.reason = ""
@@ -528,13 +537,19 @@ class _Call:
         if _nul_in_text(exc):
             exc = InvalidRequestError([_NUL_VIOLATION])
         elif (unavailable := store_unavailable(exc)) is not None:  # nothing was answered from it: worth a retry
+            where = ""
+            if unavailable.reason == "STORE_FULL":
+                where = full_where(exc, self.store_file)
+                with _FULL_LOCK:
+                    _FULL_METHODS.add(self.method)
             if (left := _STORE_LINES.allow(unavailable.reason)) is not None:
                 error_log.warning(
-                    "request %s to %s: %s (%s)%s",
+                    "request %s to %s: %s (%s)%s%s",
                     self.request_id,
                     self.method,
                     unavailable.reason,
                     driver_error(exc),
+                    f" {where}" if where else "",
                     since(left),
                 )
             exc = unavailable
@@ -558,6 +573,13 @@ class _Call:
             # watchdog): the answer reached nobody
             self.code = _gone(self.context)
         seconds = time.perf_counter() - self.started
+        if _FULL_METHODS and self.code is grpc.StatusCode.OK and self.method in _FULL_METHODS:
+            with _FULL_LOCK:
+                again = self.method in _FULL_METHODS
+                _FULL_METHODS.clear()
+            if again:
+                error_log.info("request %s to %s answered: writes are taken again after STORE_FULL", self.request_id,
+                               self.method)  # fmt: skip
         metrics.record_call(self.method, self.code.name, seconds, self.reason)
         if access_log.isEnabledFor(logging.INFO):
             access_log.info(

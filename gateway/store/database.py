@@ -205,6 +205,22 @@ def disk_full(error: BaseException) -> bool:
     return False
 
 
+def full_where(error: BaseException, store_file: str = "") -> str:
+    """Where the full disk ``error`` met (``disk_full``) is, for the log: the file a write failed on (a seal's key in
+    the key store, which may be on another volume than the store), the SQLite store's volume (``store_file``) or
+    SQLite's temporary directory (a large sort spills there), or the PostgreSQL server's; "" when it cannot be told.
+    The STORE_FULL line had not said which of the two volumes was full (found by an on-call tester)."""
+    for cause in causes(error, 4):
+        if isinstance(cause, OSError) and cause.errno == errno.ENOSPC:
+            return f"writing {cause.filename}" if cause.filename else ""
+        if isinstance(cause, sqlite3.OperationalError) and str(cause).startswith("database or disk is full"):
+            volume = f"the volume of {store_file}" if store_file else "the store's volume"
+            return f"on {volume} or SQLite's temporary directory"
+        if getattr(cause, "sqlstate", None) == "53100":
+            return "on the PostgreSQL server's disk"
+    return ""
+
+
 def store_unavailable(error: BaseException) -> UpstreamUnavailableError | None:
     """What to answer for ``error`` when it is the store's and not the call's (a client may retry): a PostgreSQL
     connection lost under it (``connection_lost``), the store held by another writer (``store_busy``), its disk

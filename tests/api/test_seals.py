@@ -554,3 +554,45 @@ def test_a_seal_name_no_font_can_draw_is_refused_before_anything_is_made(running
         assert ("name", "BAD_SEAL_NAME") in error_details(caught.value)[1], name
     assert set(keys.iterdir()) == before
     assert register(running, name="合同专用章2号").name == "合同专用章2号"
+
+
+def test_a_full_key_store_names_the_file_and_says_when_writes_are_taken_again(
+    running: RunningGateway, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A full disk under the key store (a seal's key cannot be written): UNAVAILABLE / STORE_FULL, and the line says
+    which file could not be written, so which of the store's and the key store's volumes is full; once a call of the
+    method is answered again, a line says so, as for a database back. Both had been missing (an on-call tester)."""
+    import errno
+    import logging
+    import os
+
+    from gateway.api import interceptors
+    from gateway.logs import OncePer
+    from signing import keys
+
+    monkeypatch.setattr(interceptors, "_STORE_LINES", OncePer(5.0))  # none said by an earlier test
+    monkeypatch.setattr(interceptors, "_FULL_METHODS", set(), raising=False)
+    caplog.set_level(logging.INFO, logger="zzgw.error")
+    written = os.fsync
+
+    def full(fd: int) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(keys.os, "fsync", full)
+    with pytest.raises(grpc.RpcError) as caught:
+        register(running, CIVIL)
+    assert caught.value.code() == grpc.StatusCode.UNAVAILABLE
+    assert error_details(caught.value)[0].reason == "STORE_FULL"
+    monkeypatch.setattr(keys.os, "fsync", written)
+    (line,) = [r.getMessage() for r in caplog.records if r.name == "zzgw.error"]
+    assert "/zzgw.v1.SealService/RegisterSeal: STORE_FULL (OSError) writing " in line
+    assert f"writing {running.data_dir / 'keys'}/seal" in line and line.endswith(".key.pem")
+    assert not list((running.data_dir / "keys").glob("*.tmp"))
+
+    register(running, CIVIL)
+    said = [r.getMessage() for r in caplog.records if r.name == "zzgw.error"][1:]
+    assert len(said) == 1 and said[0].endswith(
+        "to /zzgw.v1.SealService/RegisterSeal answered: writes are taken again after STORE_FULL"
+    ), said
+    register(running, CIVIL)  # said once
+    assert len([r for r in caplog.records if r.name == "zzgw.error"]) == 2
