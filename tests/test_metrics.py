@@ -5,6 +5,7 @@ serve``), every scrape, whichever worker answers it, counts the calls both of th
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -172,6 +173,41 @@ def test_unavailable_calls_are_counted_by_their_reason_from_a_fixed_set(running:
     assert moved(method=ISSUE, code="UNAVAILABLE", reason="TSA_UNAVAILABLE") == 1
     assert moved(method=ISSUE, code="UNAVAILABLE", reason="other") == 1
     assert moved(method=ISSUE, code="FAILED_PRECONDITION") == 1  # (tests/api/test_documents.py: a real TSA outage)
+
+
+def test_a_method_the_gateway_does_not_serve_is_answered_logged_and_counted(
+    running: RunningGateway, http: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A client built from older protos calling a method the gateway lacks had been answered by gRPC itself
+    ("Method not found!") and appeared in neither the access log nor the metrics (an on-call tester): UNIMPLEMENTED
+    / UNKNOWN_METHOD, Chinese first, one access line naming it, and a count under method ``other`` (its name is the
+    client's: no label takes it), whatever the call's shape and credentials."""
+    from tests.conftest import error_details
+
+    _, before = scrape(http)
+    caplog.set_level(logging.INFO, logger="zzgw.access")
+    old = "/zzgw.v1.IssuanceService/IssueLicenseV0"
+    channel = running.channel(MARKET)
+    unary = channel.unary_unary(old, request_serializer=bytes, response_deserializer=bytes)
+    streaming = running.channel(None).stream_stream(
+        "/zzgw.v9.Nothing/Here\u202e", request_serializer=bytes, response_deserializer=bytes
+    )
+    for call in (lambda: unary(b"", timeout=10), lambda: list(streaming(iter([b"x", b"y"]), timeout=10))):
+        with pytest.raises(grpc.RpcError) as refused:
+            call()
+        assert refused.value.code() is grpc.StatusCode.UNIMPLEMENTED
+        assert error_details(refused.value)[0].reason == "UNKNOWN_METHOD"
+        assert (refused.value.details() or "").startswith("证照网关没有这个方法：/zzgw.v")
+    text, after = scrape(http)
+    moved = value(after, "zzgw_grpc_calls_total", method="other", code="UNIMPLEMENTED") - value(
+        before, "zzgw_grpc_calls_total", method="other", code="UNIMPLEMENTED"
+    )
+    assert moved == 2 and "IssueLicenseV0" not in text and "Nothing" not in text
+    logged = [json.loads(r.getMessage()) for r in caplog.records if r.name == "zzgw.access"]
+    assert [(line["method"], line["code"], line["reason"]) for line in logged] == [
+        (old, "UNIMPLEMENTED", "UNKNOWN_METHOD"),
+        ("/zzgw.v9.Nothing/Here\u202e", "UNIMPLEMENTED", "UNKNOWN_METHOD"),
+    ]
 
 
 def test_every_unavailable_reason_of_the_code_is_counted_by_name() -> None:

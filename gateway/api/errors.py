@@ -96,6 +96,18 @@ def internal_status(request_id: str) -> grpc.Status:
     return rpc_status.to_status(proto)
 
 
+def unknown_method_status(method: str) -> grpc.Status:
+    """UNIMPLEMENTED / UNKNOWN_METHOD for a call to a method the gateway does not serve, naming it (as sent: echoed)."""
+    name = echoed(method, MAX_ECHO_FIELD * 2)
+    info = error_details_pb2.ErrorInfo(reason="UNKNOWN_METHOD", domain=ERROR_DOMAIN, metadata={"method": name})
+    proto = status_pb2.Status(
+        code=code_pb2.UNIMPLEMENTED,
+        message=f"证照网关没有这个方法：{name}（no such method: {name}; a client built from older or other protos?）",
+        details=[_pack(info)],
+    )
+    return rpc_status.to_status(proto)
+
+
 def within_limit(reply: Reply, limit: int) -> Reply:
     """``reply``, unless it is bigger than the gateway's message limit: then ResourceExhaustedError
     REPLY_TOO_LARGE. gRPC would fail to send it only after the handler returned, with a status of its own and the

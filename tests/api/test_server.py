@@ -725,7 +725,9 @@ def test_interceptor_guards_each_method_once_and_anew_for_another_handler() -> N
     public = interceptor.intercept_service(lambda _: first, Details(health))
     assert public is not None and public is not guarded and public.unary_unary(b"", None) == b"first"
     assert interceptor.intercept_service(lambda _: first, Details(health)) is public
-    assert interceptor.intercept_service(lambda _: None, Details(method)) is None
+    unknown = interceptor.intercept_service(lambda _: None, Details(method))  # answered, logged and counted
+    assert unknown is not None and unknown.stream_stream is not None  # (tests/test_metrics.py calls one)
+    assert interceptor.intercept_service(lambda _: None, Details(method)) is not unknown  # none kept: names unbounded
 
 
 def _kernel_thread_names() -> set[str]:
