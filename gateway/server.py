@@ -96,6 +96,7 @@ from protos.zzgw.v1 import (
     verification_pb2_grpc,
 )
 from signing import seal_image
+from signing.errors import KeyStoreError
 from signing.keys import SM2_SM3, KeyBackend, KeyStore
 from signing.pki import CertificateAuthority, Issued
 from signing.receipts import RECEIPT_SEAL_NAME
@@ -205,7 +206,11 @@ class Gateway:
         )
         keys = KeyStore(settings.keys_dir, settings.passphrase(create=create_passphrase))
         ca = load_seal_ca(settings)
-        tsa = _time_stamping_authority(settings, ca, keys, clock) if ca else None
+        try:
+            tsa = _time_stamping_authority(settings, ca, keys, clock) if ca else None
+            receipt_key = _receipt_key(settings, keys)
+        except KeyStoreError as exc:  # another gateway's seal-ca/ had been said to be a key of the wrong pair
+            raise _authorities_not_the_stores(settings, db, keys) or exc from None
         timestamper = _timestamper(settings, tsa)
         feed = ChangeFeed(db)
         seals = (
@@ -232,7 +237,6 @@ class Gateway:
             else None
         )
         documents = DocumentService(db, catalog, seals, clock, memos=memos) if seals else None
-        receipt_key = _receipt_key(settings, keys)
         receipt_certificates = ReceiptCertificates(db, receipt_key.certificate) if receipt_key else None
         audit = (
             AuditTrail(
@@ -1033,15 +1037,48 @@ def _sm2_seal_maker(settings: Settings, keys: KeyStore) -> Sm2SealMaker | None:
 
 
 def _receipt_key(settings: Settings, keys: KeyStore) -> ReceiptKey | None:
+    """The receipt key with its certificate; KeyStoreError naming both files when the key is not the certificate's
+    (a ``keys/`` restored from before a renewal with a new key, or another gateway's): every receipt signed with it
+    had checked SIGNATURE_INVALID offline, the gateway serving as if all were well (a keys tester)."""
     path = settings.seal_ca_dir / RECEIPT_CERT
     if not path.exists():
         return None
     certificate = x509.load_pem_x509_certificate(path.read_bytes())
+    key = keys.load(RECEIPT_KEY)
+    if _spki_der(certificate) != key.public_key_der:
+        raise KeyStoreError(
+            f"the receipt key ({keys.path(RECEIPT_KEY)}) does not belong to the receipt certificate ({path}): every "
+            "receipt signed with it would check as forged (SIGNATURE_INVALID); copy the key and the certificate "
+            "together from the same gateway's backup (docs/receipts.md: renewing the receipt certificate)"
+        )
     return ReceiptKey(
-        key=keys.load(RECEIPT_KEY),
-        certificate=certificate,
-        certificate_der=certificate.public_bytes(serialization.Encoding.DER),
+        key=key, certificate=certificate, certificate_der=certificate.public_bytes(serialization.Encoding.DER)
     )
+
+
+def _spki_der(certificate: x509.Certificate) -> bytes:
+    return certificate.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+
+
+def _authorities_not_the_stores(settings: Settings, db: Database, keys: KeyStore) -> ConfigError | None:
+    """The refusal of a data directory whose authorities are not those the store recorded (``_check_facts``), or
+    None when they are, or the store cannot tell (no schema yet, none recorded). Asked when a key does not belong to
+    its certificate: another gateway's seal-ca/ copied in had been said to be a wrong time-stamping key (a keys
+    tester), which sent the operator after the key."""
+    try:
+        revision = db.schema_revision()
+        if revision is None or revision < FACTS_REVISION:
+            return None
+        with db.unit_of_work() as uow:
+            recorded = uow.facts.all()
+        _check_facts(settings, keys, recorded)
+    except ConfigError as exc:
+        return exc
+    except Exception:  # the store or another key unreadable: the key's own error says what was met first
+        return None
+    return None
 
 
 def load_seal_ca(settings: Settings) -> SealMakerCA | None:
@@ -1056,14 +1093,18 @@ def _time_stamping_authority(
     path = settings.seal_ca_dir / TSA_CERT
     if not path.exists():
         return None
-    return TimeStampAuthority(
-        cert=x509.load_pem_x509_certificate(path.read_bytes()),
-        key=keys.load(TSA_KEY),
-        chain=[ca.intermediate],
-        clock=clock,
-        serials=x509.random_serial_number,
-        policy_oid=settings.tsa_policy or ZZGW_TSA_POLICY_OID,
-    )
+    key = keys.load(TSA_KEY)
+    try:
+        return TimeStampAuthority(
+            cert=x509.load_pem_x509_certificate(path.read_bytes()),
+            key=key,
+            chain=[ca.intermediate],
+            clock=clock,
+            serials=x509.random_serial_number,
+            policy_oid=settings.tsa_policy or ZZGW_TSA_POLICY_OID,
+        )
+    except KeyStoreError as exc:  # the key of another pair: the files named, as the receipt key's are
+        raise KeyStoreError(f"{exc} ({keys.path(TSA_KEY)}, {path})") from None
 
 
 def _timestamper(settings: Settings, tsa: TimeStampAuthority | None) -> TimeStamper | None:

@@ -320,6 +320,42 @@ def test_serve_refuses_a_data_directory_that_lost_the_receipt_key(env: dict[str,
     assert "zzgw.db (" not in said  # the store, made 0600, is not
 
 
+def test_a_key_of_another_pair_or_another_gateways_seal_maker_is_refused_by_init_and_serve(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    """A receipt key that is not receipt.pem's (keys/ restored from before a renewal, or another gateway's) had been
+    taken by init and serve, and every receipt then checked SIGNATURE_INVALID offline; another gateway's seal-ca/ had
+    been said to be a wrong time-stamping key (a keys tester)."""
+    assert zzgw(env, "init").returncode == 0
+    ours = Path(env["ZZGW_DATA_DIR"])
+    other = {**env, "ZZGW_DATA_DIR": str(tmp_path / "other")}
+    assert zzgw(other, "init").returncode == 0
+    theirs = Path(other["ZZGW_DATA_DIR"])
+    receipt_key = ours / "keys" / "receipts.key.pem"
+    kept = receipt_key.read_bytes()
+    shutil.copy(theirs / "keys" / "receipts.key.pem", receipt_key)
+    for command in ("init", "serve"):
+        refused = zzgw(env, command, timeout=60)
+        assert refused.returncode == 2, (command, refused.stderr)
+        assert (
+            f"the receipt key ({receipt_key}) does not belong to the receipt certificate "
+            f"({ours / 'seal-ca' / 'receipt.pem'})" in refused.stderr
+        )
+        assert "Traceback" not in refused.stderr
+    receipt_key.write_bytes(kept)
+
+    shutil.move(ours / "seal-ca", tmp_path / "our-seal-ca")
+    shutil.copytree(theirs / "seal-ca", ours / "seal-ca")
+    for command in ("init", "serve"):
+        refused = zzgw(env, command, timeout=60)
+        assert refused.returncode == 2, (command, refused.stderr)
+        assert "seal-maker CA (seal-ca/root.pem) is not the one the database was made with" in refused.stderr
+        assert "time-stamping key" not in refused.stderr and "Traceback" not in refused.stderr
+    shutil.rmtree(ours / "seal-ca")
+    shutil.move(tmp_path / "our-seal-ca", ours / "seal-ca")
+    assert zzgw(env, "init").returncode == 0
+
+
 def test_init_needs_no_departments_key_and_never_replaces_a_registered_certificate(env: dict[str, str]) -> None:
     """departments.md hands a department its key and has the copy deleted: init had then stopped, unable to open it.
     With the certificate gone too (a data directory restored without it), init had issued a new pair and replaced
