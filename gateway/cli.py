@@ -356,6 +356,15 @@ def _init(settings: Settings, args: argparse.Namespace) -> int:
             "their seal: run `zzgw memos` to add them (until then the first check of each after a start verifies "
             "its seal)"
         )
+    if report.seals_made:
+        print(f"{len(report.seals_made)} issuers got their first seal (电子证照专用章): {', '.join(report.seals_made)}")
+    if report.issuers_without_seal:
+        print(
+            f"warning: {len(report.issuers_without_seal)} issuers have no seal in force, their seals revoked or ended "
+            f"({', '.join(report.issuers_without_seal)}): they cannot issue (NO_ACTIVE_SEAL); init makes only an "
+            "issuer's first seal, and the issuer registers a new one itself when it is to issue again (RegisterSeal)",
+            file=sys.stderr,
+        )
     if report.seals_without_key:
         shown = ", ".join(report.seals_without_key[:5]) + (" …" if len(report.seals_without_key) > 5 else "")
         print(

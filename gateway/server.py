@@ -409,6 +409,11 @@ class InitReport:
     """License types of current licenses that the catalog no longer has, each with how many (``types_left``)."""
     tokens_added: int = 0
     """Dev mode: members new since dev-tokens.json was written, given a bearer token and added to the file."""
+    seals_made: tuple[str, ...] = ()
+    """The first seal of each issuer that had none, made by this run: ``SEAL_ID of CODE``."""
+    issuers_without_seal: tuple[str, ...] = ()
+    """Issuers of the members file that have had seals and have none active now (revoked, or ended): init makes them
+    none (``SealService.ensure_default``); the issuer registers one (RegisterSeal) when it is to issue again."""
 
 
 def initialise(
@@ -422,8 +427,8 @@ def initialise(
     """Create or update everything a gateway needs; running it again changes nothing (unless rotating tokens).
 
     Schema (migrations), the members (``configured_members``), the mTLS authority with a server certificate and a
-    client certificate per member, the seal-maker CA and TSA certificate, a 电子证照专用章 for every issuer without an
-    active seal (its key seals the issuer's license records), and in dev mode the bearer tokens in
+    client certificate per member, the seal-maker CA and TSA certificate, a 电子证照专用章 for every issuer that never
+    had a seal (its key seals the issuer's license records; one whose seals were revoked or ended is left so), and in dev mode the bearer tokens in
     ``<data_dir>/dev-tokens.json`` (a token for each member new since the file was written).
     ``progress`` hears of the licenses given the memo of their status by an upgrade across schema 0014;
     ``waiting``, that another init of the same store runs (this one waits for it).
@@ -448,6 +453,8 @@ def _initialise(
 ) -> InitReport:
     before = _schema_revision(gateway)
     statuses_vouched = documents_vouched = 0
+    seals_made: tuple[str, ...] = ()
+    issuers_without_seal: tuple[str, ...] = ()
     if before is not None:
         check_schema(settings, before, migrating=True)
         if before != schema_revisions()[-1]:
@@ -526,7 +533,9 @@ def _initialise(
             ids=random_serial,
             max_message_bytes=settings.max_message_bytes,
         )
-        seals.ensure_default([m for m in members if m.has(Role.ISSUER)])
+        defaults = seals.ensure_default([m for m in members if m.has(Role.ISSUER)])
+        seals_made = tuple(f"{seal.seal_id} of {seal.issuer_code}" for seal in defaults.made)
+        issuers_without_seal = defaults.issuers_without_seal
         _ensure_receipt_key(settings, ca, gateway.keys, gateway.clock, members)
         _ensure_sm2_seal_maker(settings, gateway.keys, gateway.clock, members)
     _record_facts(settings, gateway.db, gateway.keys)
@@ -565,6 +574,8 @@ def _initialise(
         partner_overlaps=partners_over_members(gateway.catalog, members_in_force),
         partners_idle=idle_partners(gateway.catalog, members_in_force),
         types_left=types_left(gateway.db, gateway.catalog),
+        seals_made=seals_made,
+        issuers_without_seal=issuers_without_seal,
     )
 
 

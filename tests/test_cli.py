@@ -885,7 +885,8 @@ def test_init_with_a_key_missing_beside_its_certificate_says_to_copy_it(env: dic
 
 
 def test_init_warns_of_seals_in_force_whose_keys_are_not_here(env: dict[str, str]) -> None:
-    assert zzgw(env, "init").returncode == 0
+    first = zzgw(env, "init")
+    assert first.returncode == 0 and "issuers got their first seal (电子证照专用章): " in first.stdout
     keys = Path(env["ZZGW_DATA_DIR"]) / "keys"
     gone = sorted(keys.glob("seal0*.key.pem"))[0]  # an issuer's seal, as if registered through another replica
     gone.unlink()
@@ -893,6 +894,7 @@ def test_init_warns_of_seals_in_force_whose_keys_are_not_here(env: dict[str, str
     assert again.returncode == 0, again.stderr
     seal_id = gone.name.removeprefix("seal").removesuffix(".key.pem")
     assert f"warning: 1 seals in force have no key in {keys} ({seal_id})" in again.stderr
+    assert "first seal" not in again.stdout
 
 
 def test_init_on_a_replica_keeps_the_dev_tokens_of_the_first_gateway(env: dict[str, str], tmp_path: Path) -> None:

@@ -151,6 +151,16 @@ class SealRequest:
     validity_days: int = 0
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DefaultSeals:
+    """What ``SealService.ensure_default`` did."""
+
+    made: tuple[Seal, ...]
+    """The first seals of issuers that had none."""
+    issuers_without_seal: tuple[str, ...]
+    """Issuers that have had seals, none of them active and valid now (revoked or ended): left so."""
+
+
 class EventLoopThread:
     """One asyncio event loop in a thread of its own: pyHanko's async APIs run there (its sync ones call
     ``asyncio.run`` and cannot share a thread with another loop); callers in gRPC threads wait for the result."""
@@ -203,13 +213,23 @@ class SealService:
     def ca(self) -> SealMakerCA:
         return self._ca
 
-    def ensure_default(self, issuers: list[Member]) -> None:
-        """Give every issuer without an active seal a 电子证照专用章 (``zzgw init``; idempotent)."""
+    def ensure_default(self, issuers: list[Member]) -> DefaultSeals:
+        """Give every issuer that has never had a seal its first 电子证照专用章 (``zzgw init``; idempotent). An issuer
+        whose seals were all revoked or have ended gets none: `zzgw init`, run for a routine reason, had armed again
+        an issuer whose only seal the security officer had revoked for a leaked key, and said nothing (a keys
+        tester); a new seal is the issuer's own act (RegisterSeal)."""
+        made: list[Seal] = []
+        without: list[str] = []
         for issuer in issuers:
             with self._db.unit_of_work() as uow:
+                had_one = bool(uow.seals.of_issuer(issuer.code))
                 current = uow.seals.current(issuer.code, self._clock.now())
-            if current is None:
-                self.register(issuer, SealRequest(request_id=f"default-seal-{self._ids()}", name=DEFAULT_SEAL_NAME))
+            if not had_one:
+                request = SealRequest(request_id=f"default-seal-{self._ids()}", name=DEFAULT_SEAL_NAME)
+                made.append(self.register(issuer, request))
+            elif current is None:
+                without.append(issuer.code)
+        return DefaultSeals(made=tuple(made), issuers_without_seal=tuple(without))
 
     def register(self, caller: Member, request: SealRequest) -> Seal:
         """Make, certify and draw a seal for the calling issuer; the same request_id again returns the same seal."""

@@ -382,6 +382,54 @@ def test_records_are_sealed_with_the_current_seal_and_not_without_one(tmp_path: 
         gw.gateway.close()
 
 
+def test_init_makes_an_issuers_first_seal_and_never_one_for_an_issuer_whose_seals_were_revoked(tmp_path: Path) -> None:
+    """`zzgw init`, run for a routine reason after the security officer revoked an issuer's only seal (a leaked key),
+    had registered a new active seal for it without a word, and the issuer could issue again (a keys tester)."""
+    from adapters.records import issue_request
+    from gateway.bootstrap import samples
+    from gateway.server import initialise
+    from protos.zzgw.v1 import issuance_pb2_grpc
+    from tests.conftest import start_gateway
+
+    gw = start_gateway(tmp_path / "var", f"sqlite:///{tmp_path / 'own.db'}")
+    try:
+        stub = seals(gw, CIVIL)
+        for seal in stub.ListSeals(seal_pb2.ListSealsRequest()).seals:
+            stub.RevokeSeal(
+                seal_pb2.RevokeSealRequest(seal_id=seal.seal_id, reason="密钥泄露", crl_reason="key_compromise")
+            )
+        listed = stub.ListSeals(seal_pb2.ListSealsRequest()).seals
+        report = initialise(gw.gateway.settings)
+        assert report.issuers_without_seal == (CIVIL,) and report.seals_made == ()
+        assert stub.ListSeals(seal_pb2.ListSealsRequest()).seals == listed
+        assert {s.status for s in listed} == {seal_pb2.SEAL_STATUS_REVOKED}
+        issuance = issuance_pb2_grpc.IssuanceServiceStub(gw.channel(CIVIL))
+        with pytest.raises(grpc.RpcError) as caught:
+            issuance.IssueLicense(issue_request(samples.marriage_certificate(1)))
+        assert error_details(caught.value)[0].reason == "NO_ACTIVE_SEAL"
+        fresh = register(gw, CIVIL, name="婚姻登记专用章")  # the issuer's own act arms it again
+        assert initialise(gw.gateway.settings).issuers_without_seal == ()
+        assert issuance.IssueLicense(issue_request(samples.marriage_certificate(1))).license.record_seal.key_id == (
+            fresh.key_id
+        )
+    finally:
+        gw.server.stop(0)
+        gw.gateway.close()
+
+
+def test_init_reports_the_first_seals_it_makes(tmp_path: Path) -> None:
+    from gateway.config import Settings
+    from gateway.server import initialise
+    from tests.conftest import PASSPHRASE
+
+    settings = Settings(
+        data_dir=tmp_path / "var", database_url=f"sqlite:///{tmp_path / 'own.db'}", key_passphrase=PASSPHRASE
+    )  # type: ignore[arg-type]
+    first = initialise(settings)
+    assert any(made.endswith(f" of {CIVIL}") for made in first.seals_made) and first.issuers_without_seal == ()
+    assert initialise(settings).seals_made == ()
+
+
 def test_a_seal_maker_ca_without_its_issuing_key_makes_no_seal_and_serves_no_crl(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
