@@ -65,6 +65,7 @@ from gateway.failures import said, store_unreachable
 from gateway.health import HealthServicer, Readiness, database_check, health_watches, wait_until_quiet
 from gateway.logs import OncePer, since
 from gateway.member_certificates import watch_certificate_ends
+from gateway.renewal import ending
 from gateway.services.audit import AuditSigner, AuditTrail, vouch_upgraded_row
 from gateway.services.authorization import AuthorizationService, CodeSealer
 from gateway.services.documents import DocumentService
@@ -428,8 +429,9 @@ def initialise(
 
     Schema (migrations), the members (``configured_members``), the mTLS authority with a server certificate and a
     client certificate per member, the seal-maker CA and TSA certificate, a 电子证照专用章 for every issuer that never
-    had a seal (its key seals the issuer's license records; one whose seals were revoked or ended is left so), and in dev mode the bearer tokens in
-    ``<data_dir>/dev-tokens.json`` (a token for each member new since the file was written).
+    had a seal (its key seals the issuer's license records; one whose seals were revoked or ended is left so), and in
+    dev mode the bearer tokens in ``<data_dir>/dev-tokens.json`` (a token for each member new since the file was
+    written). The server, TSA and receipt certificates are renewed when they end within ``renewal.RENEW_BEFORE``.
     ``progress`` hears of the licenses given the memo of their status by an upgrade across schema 0014;
     ``waiting``, that another init of the same store runs (this one waits for it).
     """
@@ -501,7 +503,9 @@ def _initialise(
         certified = uow.members.certificate_digests()
         revoked_certificates = {v for n, v in uow.facts.all().items() if n.startswith(REVOKED_CERTIFICATE)}
         still_revoked = uow.members.revoked()
-    certificates = _ensure_pki(settings, members, certified, revoked_certificates, ignore=still_revoked)
+    certificates = _ensure_pki(
+        settings, members, certified, revoked_certificates, ignore=still_revoked, now=gateway.clock.now()
+    )
     _ensure_seal_ca(settings, gateway.clock, gateway.keys)
     with gateway.db.unit_of_work() as uow:
         tokens_elsewhere = uow.members.any_token() and not settings.dev_tokens_path.exists()
@@ -536,6 +540,8 @@ def _initialise(
         defaults = seals.ensure_default([m for m in members if m.has(Role.ISSUER)])
         seals_made = tuple(f"{seal.seal_id} of {seal.issuer_code}" for seal in defaults.made)
         issuers_without_seal = defaults.issuers_without_seal
+        if gateway.receipt_certificates is not None:  # kept for the receipts it signed, before any renewal
+            gateway.receipt_certificates.record(gateway.clock)
         _ensure_receipt_key(settings, ca, gateway.keys, gateway.clock, members)
         _ensure_sm2_seal_maker(settings, gateway.keys, gateway.clock, members)
     _record_facts(settings, gateway.db, gateway.keys)
@@ -802,6 +808,7 @@ def _ensure_pki(
     revoked: Collection[str] = (),
     *,
     ignore: Collection[str] = (),
+    now: dt.datetime | None = None,
 ) -> dict[str, bytes]:
     """The member CA with a server certificate and a client certificate per member; the CA's key is read only
     when one of them is missing (it may be kept offline otherwise). A member's key is never read: it is the
@@ -815,6 +822,7 @@ def _ensure_pki(
     pki = settings.pki_dir
     directory = pki / "members"
     certified = certified or {}
+    now = now or dt.datetime.now(dt.UTC)
     if taken := [
         m.code
         for m in members
@@ -863,8 +871,24 @@ def _ensure_pki(
     # a server certificate from before key identifiers (2026-12-03): partners trusting several provinces' member CAs,
     # which then all had one name, cannot tell which one signed it; issued again when the CA's key is at hand
     unmarked = named is not None and not _names_its_issuers_key(pki / "server.pem") and (pki / "ca.key").exists()
+    ends = (
+        ending(SERVER_WHAT, pki / "server.pem", x509.load_pem_x509_certificate((pki / "server.pem").read_bytes()), now)
+        if named is not None
+        else None
+    )
+    if ends is not None and not (pki / "ca.key").exists():
+        log.warning(
+            "%s: bring the member CA's key (ca.key) back and run `zzgw init` to renew it; every client refuses the "
+            "connection once it has ended",
+            ends.said(),
+        )
+        ends = None
     missing = (
-        named is None or bool(unnamed) or unmarked or any(not (directory / f"{m.code}.pem").exists() for m in members)
+        named is None
+        or bool(unnamed)
+        or unmarked
+        or ends is not None
+        or any(not (directory / f"{m.code}.pem").exists() for m in members)
     )
     ca: CertificateAuthority | None = None
     if not (pki / "ca.pem").exists():
@@ -877,7 +901,7 @@ def _ensure_pki(
                 "that is missing: bring the member CA's key back for this run"
             )
         ca = CertificateAuthority.from_issued(Issued.read(pki, "ca"))
-    if named is None or unnamed or unmarked:  # a new host keeps the names it had (replicas may share the file)
+    if named is None or unnamed or unmarked or ends:  # a new host keeps the names it had (replicas may share the file)
         assert ca is not None
         ca.issue_server(list(dict.fromkeys([*hosts, *(named or [])]))).write(pki, "server")
         # said where init is read (an INFO line was not shown): replicas with a pki/ of their own need the new pair
@@ -886,6 +910,8 @@ def _ensure_pki(
             log.warning("issued a server certificate that names %s too%s", ", ".join(unnamed), again)
         if unmarked:
             log.warning("issued the server certificate again, naming the key of the member CA that signs it%s", again)
+        if ends:
+            log.warning("renewed the server certificate, as %s%s", ends.said(), again)
     certificates = {}
     for member in members:
         if not (directory / f"{member.code}.pem").exists():
@@ -965,16 +991,61 @@ def _ensure_seal_ca(settings: Settings, clock: Clock, keys: KeyStore) -> None:
             directory,
         )
         return
-    if not (directory / TSA_CERT).exists():
-        key = keys.load(TSA_KEY) if keys.exists(TSA_KEY) else keys.create(TSA_KEY)
-        now = clock.now()
-        cert = ca.issue_tsa_certificate(
-            name="zzgw 时间戳服务 (TSA)",
-            public_key=serialization.load_der_public_key(key.public_key_der),  # type: ignore[arg-type]
-            not_before=now - dt.timedelta(minutes=5),
-            not_after=min(now + dt.timedelta(days=1825), ca.intermediate.not_valid_after_utc - dt.timedelta(seconds=1)),
+    path = directory / TSA_CERT
+    if path.exists() and not _due(TSA_WHAT, path, ca, clock.now()):
+        return
+    key = keys.load(TSA_KEY) if keys.exists(TSA_KEY) else keys.create(TSA_KEY)  # a renewal keeps the key
+    now = clock.now()
+    cert = ca.issue_tsa_certificate(
+        name="zzgw 时间戳服务 (TSA)",
+        public_key=serialization.load_der_public_key(key.public_key_der),  # type: ignore[arg-type]
+        not_before=now - dt.timedelta(minutes=5),
+        not_after=_own_end(ca, now),
+    )
+    _write_renewed(TSA_WHAT, path, cert)
+
+
+TSA_WHAT = "the time-stamping certificate"
+RECEIPT_WHAT = "the receipt certificate"
+SERVER_WHAT = "the server certificate"
+OWN_VALIDITY = dt.timedelta(days=1825)
+"""How long the gateway's TSA and receipt certificates last, cut at the seal-maker intermediate's end."""
+
+
+def _own_end(ca: SealMakerCA, now: dt.datetime) -> dt.datetime:
+    return min(now + OWN_VALIDITY, ca.intermediate.not_valid_after_utc - dt.timedelta(seconds=1))
+
+
+def _due(what: str, path: Path, ca: SealMakerCA, now: dt.datetime) -> bool:
+    """Whether `zzgw init` renews the certificate at ``path`` (``renewal.RENEW_BEFORE``): not when a new one would
+    end no later, the seal-maker intermediate ending first (then a warning, as renewing again and again would not
+    help)."""
+    ends = ending(what, path, x509.load_pem_x509_certificate(path.read_bytes()), now)
+    if ends is None:
+        return False
+    if _own_end(ca, now) <= ends.not_after:
+        log.warning(
+            "%s: it cannot be renewed to end later, as the seal-maker CA's intermediate (%s) ends on %s",
+            ends.said(),
+            path.parent / "intermediate.pem",
+            ca.intermediate.not_valid_after_utc.date().isoformat(),
         )
-        (directory / TSA_CERT).write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+        return False
+    return True
+
+
+def _write_renewed(what: str, path: Path, certificate: x509.Certificate) -> None:
+    """Write ``certificate`` at ``path``, saying so when it replaces one (replicas need the new one too)."""
+    renewing = path.exists()
+    path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    if renewing:
+        log.warning(
+            "renewed %s (%s) on the same key, valid to %s: copy it to replicas with a seal-ca/ of their own and "
+            "restart every gateway process (docs/operations.md: renewing the gateway's certificates)",
+            what,
+            path,
+            certificate.not_valid_after_utc.date().isoformat(),
+        )
 
 
 def _ensure_receipt_key(
@@ -982,12 +1053,14 @@ def _ensure_receipt_key(
 ) -> None:
     """The gateway's receipt key (核验回执专用章) with a certificate from the seal-maker CA, in the operator's name."""
     path = settings.seal_ca_dir / RECEIPT_CERT
-    if path.exists():
+    if path.exists() and not _due(RECEIPT_WHAT, path, ca, clock.now()):
         return
     operator = next((m for m in members if m.has(Role.ADMIN)), None)
     if operator is None:
         log.warning("no ADMIN member to name the receipt certificate after: no verification receipts")
         return
+    # a renewal keeps the key (receipt_certificates hands a stored receipt out with the certificate valid when it
+    # was issued), so replicas sharing keys/ sign with the same key whichever certificate they have
     key = keys.load(RECEIPT_KEY) if keys.exists(RECEIPT_KEY) else keys.create(RECEIPT_KEY)
     now = clock.now()
     cert = ca.issue_seal_certificate(
@@ -996,9 +1069,9 @@ def _ensure_receipt_key(
         seal_name=RECEIPT_SEAL_NAME,
         public_key=serialization.load_der_public_key(key.public_key_der),  # type: ignore[arg-type]
         not_before=now - dt.timedelta(minutes=5),
-        not_after=min(now + dt.timedelta(days=1825), ca.intermediate.not_valid_after_utc - dt.timedelta(seconds=1)),
+        not_after=_own_end(ca, now),
     )
-    path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    _write_renewed(RECEIPT_WHAT, path, cert)
 
 
 def _ensure_sm2_seal_maker(settings: Settings, keys: KeyStore, clock: Clock, members: list[Member]) -> None:
@@ -1552,6 +1625,8 @@ def check_ready(gateway: Gateway, *, serving: bool = False) -> None:
             with contextlib.suppress(IntegrityError), gateway.db.unit_of_work(write=True) as uow:
                 uow.facts.add(PRODUCTION_FACT, "production")
                 uow.commit()
+    if serving:
+        _check_own_certificates(settings, gateway.clock.now())
     if revision >= RECEIPT_CERTIFICATES_REVISION and gateway.receipt_certificates is not None:
         gateway.receipt_certificates.record(gateway.clock)  # a certificate renewed since `zzgw init` too
     elif revision >= RECEIPT_CERTIFICATES_REVISION:
@@ -1564,6 +1639,39 @@ def check_ready(gateway: Gateway, *, serving: bool = False) -> None:
                 "signed with one: restore them from the data directory's backup, or run `zzgw init` to make a new one "
                 "(docs/receipts.md: receipts signed before still check)"
             )
+
+
+_AFTER_THE_END = {
+    RECEIPT_WHAT: "every receipt signed under it checks INVALID (CERT_EXPIRED) for good",
+    TSA_WHAT: "no timestamp made under it proves a sealing time",
+    SERVER_WHAT: "every client refuses the connection",
+}
+
+
+def _check_own_certificates(settings: Settings, now: dt.datetime) -> None:
+    """`zzgw serve`: a warning for each of the gateway's own certificates that ends within ``renewal.RENEW_BEFORE``,
+    ConfigError for one that has ended (``gateway.renewal``). The server certificate counts in production mode only,
+    where it is served."""
+    own = [(RECEIPT_WHAT, settings.seal_ca_dir / RECEIPT_CERT), (TSA_WHAT, settings.seal_ca_dir / TSA_CERT)]
+    if settings.mode == "production":
+        own.append((SERVER_WHAT, settings.pki_dir / "server.pem"))
+    for what, path in own:
+        if not path.exists():
+            continue
+        ends = ending(what, path, x509.load_pem_x509_certificate(path.read_bytes()), now)
+        if ends is None:
+            continue
+        if ends.ended:
+            raise ConfigError(
+                f"{ends.said()}, and {_AFTER_THE_END[what]}: run `zzgw init` to renew it, then start the gateway "
+                "(docs/operations.md: renewing the gateway's certificates)"
+            )
+        log.warning(
+            "%s, after which %s: run `zzgw init` to renew it before then (docs/operations.md: renewing the "
+            "gateway's certificates)",
+            ends.said(),
+            _AFTER_THE_END[what],
+        )
 
 
 def check_schema(settings: Settings, revision: str, *, migrating: bool) -> None:

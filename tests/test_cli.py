@@ -356,6 +356,118 @@ def test_a_key_of_another_pair_or_another_gateways_seal_maker_is_refused_by_init
     assert zzgw(env, "init").returncode == 0
 
 
+def _end_on(path: Path, data: Path, not_after: dt.datetime) -> x509.Certificate:
+    """Certify again the key of the gateway's certificate at ``path`` (receipt, TSA or server) by its own authority,
+    to end at ``not_after``: a certificate made years ago, as the gateway made it."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.x509.oid import NameOID
+
+    from signing.seal_ca import SealMakerCA
+
+    old = x509.load_pem_x509_certificate(path.read_bytes())
+    not_before = min(not_after - dt.timedelta(days=1), dt.datetime.now(dt.UTC) - dt.timedelta(days=1))
+    if path.name == "server.pem":
+        ca_key = serialization.load_pem_private_key((data / "pki" / "ca.key").read_bytes(), password=None)
+        builder = x509.CertificateBuilder().subject_name(old.subject).issuer_name(old.issuer)
+        builder = builder.public_key(old.public_key()).serial_number(x509.random_serial_number())
+        builder = builder.not_valid_before(not_before).not_valid_after(not_after)
+        for extension in old.extensions:
+            builder = builder.add_extension(extension.value, critical=extension.critical)
+        certificate = builder.sign(ca_key, hashes.SHA256())  # type: ignore[arg-type]
+    else:
+        ca = SealMakerCA.load(data / "seal-ca", b"cli-test-passphrase")
+        name = old.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value
+        if path.name == "tsa.pem":
+            certificate = ca.issue_tsa_certificate(
+                name=str(name),
+                public_key=old.public_key(),
+                not_before=not_before,
+                not_after=not_after,  # type: ignore[arg-type]
+            )
+        else:
+            certificate = ca.issue_seal_certificate(
+                issuer_name=str(old.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)[0].value),
+                issuer_uscc=str(old.subject.get_attributes_for_oid(NameOID.ORGANIZATION_IDENTIFIER)[0].value),
+                seal_name=str(name),
+                public_key=old.public_key(),  # type: ignore[arg-type]
+                not_before=not_before,
+                not_after=not_after,
+            )
+    path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    return certificate
+
+
+class _FixedClock:
+    def __init__(self, moment: dt.datetime):
+        self.moment = moment
+
+    def now(self) -> dt.datetime:
+        return self.moment
+
+
+def test_init_renews_the_gateways_certificates_near_their_end_and_serve_refuses_one_that_ended(
+    env: dict[str, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    """Five years after init the gateway had signed every receipt under a receipt certificate that had ended (each
+    INVALID offline for good), stamped with an ended TSA certificate and served TLS every client refused, without a
+    word, and init renewed none of them (a keys tester)."""
+    import hashlib
+
+    from gateway.config import ConfigError, Settings
+    from gateway.server import _check_own_certificates, initialise
+
+    production = {**env, "ZZGW_MODE": "production"}
+    data = Path(env["ZZGW_DATA_DIR"])
+    settings = Settings(  # type: ignore[arg-type]
+        data_dir=data,
+        mode="production",
+        key_passphrase="cli-test-passphrase",
+        grpc_addr=env["ZZGW_GRPC_ADDR"],
+        http_addr=env["ZZGW_HTTP_ADDR"],
+    )
+    now = dt.datetime.now(dt.UTC)
+    initialise(settings, clock=_FixedClock(now - dt.timedelta(days=1800)))  # its 1825-day certificates end soon
+    own = {
+        "the receipt certificate": data / "seal-ca" / "receipt.pem",
+        "the time-stamping certificate": data / "seal-ca" / "tsa.pem",
+        "the server certificate": data / "pki" / "server.pem",
+    }
+    _end_on(own["the server certificate"], data, now + dt.timedelta(days=25))
+    made = {what: x509.load_pem_x509_certificate(path.read_bytes()) for what, path in own.items()}
+    with caplog.at_level("WARNING", logger="zzgw"):
+        _check_own_certificates(settings, now)
+    for what, path in own.items():
+        assert f"{what} ({path}) ends on {made[what].not_valid_after_utc.date().isoformat()}" in caplog.text
+    assert caplog.text.count("run `zzgw init` to renew it before then") == 3
+    with pytest.raises(ConfigError, match=r"the receipt certificate .* ended on .* run `zzgw init` to renew it"):
+        _check_own_certificates(settings, now + dt.timedelta(days=26))
+
+    ended = _end_on(own["the receipt certificate"], data, now - dt.timedelta(days=1))
+    refused = zzgw(production, "serve", timeout=60)
+    assert refused.returncode == 2, refused.stderr
+    assert f"the receipt certificate ({own['the receipt certificate']}) ended on" in refused.stderr
+    assert "INVALID (CERT_EXPIRED)" in refused.stderr and "run `zzgw init` to renew it" in refused.stderr
+
+    renewal = zzgw(production, "init")
+    assert renewal.returncode == 0, renewal.stderr
+    for what, path in own.items():
+        assert f"renewed {what}" in renewal.stderr
+        renewed = x509.load_pem_x509_certificate(path.read_bytes())
+        assert renewed.not_valid_after_utc > now + dt.timedelta(days=800)
+        if what != "the server certificate":  # the receipt and TSA keys are kept; the server gets a new pair
+            assert renewed.public_key() == made[what].public_key()
+    database = sqlite3.connect(data / "zzgw.db")
+    recorded = {row[0] for row in database.execute("SELECT fingerprint FROM receipt_certificates")}
+    for kept in (made["the receipt certificate"], ended):  # still published, for the receipts they signed
+        assert hashlib.sha256(kept.public_bytes(serialization.Encoding.DER)).hexdigest() in recorded
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="zzgw"):
+        _check_own_certificates(settings, now)
+    assert caplog.text == ""
+    again = zzgw(production, "init")
+    assert again.returncode == 0 and "renewed" not in again.stderr
+
+
 def test_init_needs_no_departments_key_and_never_replaces_a_registered_certificate(env: dict[str, str]) -> None:
     """departments.md hands a department its key and has the copy deleted: init had then stopped, unable to open it.
     With the certificate gone too (a data directory restored without it), init had issued a new pair and replaced
