@@ -26,8 +26,9 @@ Verification answers three questions, each a ``Finding``:
   it may have been sealed before, or not. A genTime more than ``CLOCK_SKEW`` (5 minutes) after now fails it
   (``SIGNING_TIME_IN_FUTURE``), as a GB/T 38540 stamp's signing time does; a time only claimed, which nothing is
   judged at, does not.
-- timestamp: PASSED for a valid token from a trusted TSA, INDETERMINATE ``NO_TIMESTAMP`` when there is none (a B-B
-  seal: this does not lower the overall result), FAILED ``TIMESTAMP_INVALID`` / ``TIMESTAMP_UNTRUSTED`` otherwise.
+- timestamp: PASSED for a valid token from a trusted TSA, its certificate judged at the token's genTime and never
+  revoked (ADR 0003, 2026-12-05), INDETERMINATE ``NO_TIMESTAMP`` when there is none (a B-B seal: this does not lower
+  the overall result), FAILED ``TIMESTAMP_INVALID`` / ``TIMESTAMP_UNTRUSTED`` otherwise.
 
 Errors (all ``PdfError``, a ``SigningError``; ``reason`` is the stable code)::
 
@@ -93,6 +94,7 @@ from pyhanko.sign.general import SigningError as _PyHankoSigningError
 from pyhanko.sign.timestamps import TimeStamper
 from pyhanko.sign.validation import async_validate_pdf_signature
 from pyhanko.sign.validation.errors import SignatureValidationError
+from pyhanko.sign.validation.generic_cms import extract_tst_data_iter
 from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature, extract_contents
 from pyhanko.sign.validation.status import PdfSignatureStatus, SignatureCoverageLevel
 from pyhanko.stamp import StaticStampStyle
@@ -848,6 +850,7 @@ async def validate(
     ts_context = ValidationContext(
         trust_roots=[_to_asn1(c) for c in (trust_roots if tsa_trust_roots is None else tsa_trust_roots)],
         allow_fetching=False,
+        moment=_stamped_at(embedded, now),
     )
     try:
         status: PdfSignatureStatus = await async_validate_pdf_signature(
@@ -862,7 +865,7 @@ async def validate(
         raise _unreadable_signature(exc) from exc
 
     integrity = _integrity(status)
-    timestamp = _timestamp(status)
+    timestamp = _timestamp(status, crls)
     cert = _from_asn1(status.signing_cert)
     trusted_time = (
         status.timestamp_validity.timestamp
@@ -1448,7 +1451,39 @@ def _integrity(status: PdfSignatureStatus) -> Finding:
     return _PASSED
 
 
-def _timestamp(status: PdfSignatureStatus) -> Finding:
+def _stamped_at(embedded: EmbeddedPdfSignature, now: dt.datetime) -> dt.datetime:
+    """When the timestamp authority's certificate is judged: at the genTime the token claims, which its signature
+    covers (a token whose signature or chain does not verify at that time is not trusted), not later than ``now``.
+
+    Checked as of now, every seal whose certificate had ended lost its proof of time on the day the TSA certificate
+    ended too, although the token was made while both were valid (a keys tester); a TSA certificate revoked at any
+    time is not trusted (``_revoked_by``), so a leaked TSA key cannot back-date a seal past its revocation. Without a
+    token, or with one that cannot be read here (pyHanko then reports it), ``now``."""
+    try:
+        for signed_data in extract_tst_data_iter(embedded.signer_info, signed=False):
+            gen_time = signed_data["encap_content_info"]["content"].parsed["gen_time"].native
+            if isinstance(gen_time, dt.datetime) and gen_time.tzinfo is not None:
+                return min(gen_time, now)
+            break
+    except _UNREADABLE:
+        pass
+    return now
+
+
+def _revoked_by(certificate: asn1_x509.Certificate, crls: Sequence[bytes]) -> bool:
+    """Whether one of ``crls`` (the caller's, trusted) lists ``certificate``, whatever the date or reason."""
+    issuer = _from_asn1(certificate).issuer
+    for der in crls:
+        try:
+            crl = x509.load_der_x509_crl(der)
+        except ValueError:
+            continue
+        if crl.issuer == issuer and crl.get_revoked_certificate_by_serial_number(certificate.serial_number):
+            return True
+    return False
+
+
+def _timestamp(status: PdfSignatureStatus, crls: Sequence[bytes] = ()) -> Finding:
     token = status.timestamp_validity
     if token is None:
         return Finding(
@@ -1469,6 +1504,12 @@ def _timestamp(status: PdfSignatureStatus) -> Finding:
             result=CheckResult.FAILED,
             reason="TIMESTAMP_UNTRUSTED",
             detail=f"时间戳不是可信的时间戳机构签发的（the timestamp authority is not trusted ({problem})）",
+        )
+    if _revoked_by(token.signing_cert, crls):  # trusted at its genTime (``_stamped_at``), unless ever revoked
+        return Finding(
+            result=CheckResult.FAILED,
+            reason="TIMESTAMP_UNTRUSTED",
+            detail="时间戳机构的证书已吊销（the timestamp authority's certificate is revoked）",
         )
     return _PASSED
 

@@ -1263,3 +1263,65 @@ def test_a_read_error_that_says_nothing_is_named() -> None:
     assert _why(ValueError()) == "ValueError in its structure"
     assert _why(ValueError("xref entry malformed")) == "xref entry malformed"
     assert _why(RecursionError("maximum recursion depth exceeded")) == "its objects nest too deep to be read"
+
+
+# --- the gateway's own TSA after its certificate ended ---------------------------------------------------------------
+
+
+def test_a_timestamp_of_the_gateways_own_tsa_proves_the_sealing_time_after_its_certificate_ended(
+    seal_png: bytes, plain_pdf: bytes
+) -> None:
+    """A timestamp is judged at its genTime: checked as of now, every seal whose certificate had ended turned
+    CERT_EXPIRED_NO_TRUSTED_TIME on the day the TSA certificate ended too, though made while both were valid (a keys
+    tester). A TSA certificate revoked (a leaked key could back-date seals) proves no time, whenever revoked."""
+    from signing.tsa import LocalTimeStamper, TimeStampAuthority
+
+    ca = SealMakerCA.create(CA_NAME, NOW)
+    tsa_key = SoftwareKey.generate(ECDSA_P256_SHA256)
+    tsa_cert = ca.issue_tsa_certificate(
+        name="zzgw 时间戳服务 (TSA)",
+        public_key=serialization.load_der_public_key(tsa_key.public_key_der),  # type: ignore[arg-type]
+        not_before=NOW,
+        not_after=NOW + dt.timedelta(days=20),
+    )
+    own_tsa = TimeStampAuthority(
+        cert=tsa_cert, key=tsa_key, chain=[ca.intermediate], clock=_At(SIGNED_AT), serials=x509.random_serial_number
+    )
+    key = SoftwareKey.generate(ECDSA_P256_SHA256)
+    cert = ca.issue_seal_certificate(
+        issuer_name=ISSUER,
+        issuer_uscc=USCC,
+        seal_name=ISSUER + SEAL_NAME,
+        public_key=serialization.load_der_public_key(key.public_key_der),  # type: ignore[arg-type]
+        not_before=NOW,
+        not_after=NOW + dt.timedelta(days=15),
+    )
+    sealed = seal(ca, plain_pdf, seal_png, timestamper=LocalTimeStamper(own_tsa), key=key, cert=cert)
+    years_later = NOW + dt.timedelta(days=2000)  # both the seal's and the TSA's certificates have ended
+
+    def judged(at: dt.datetime) -> PdfVerification:
+        crl = ca.crl(at, at + dt.timedelta(days=7))
+        return validate_sync(sealed, trust_roots=[ca.root], intermediates=[ca.intermediate], crls=[crl], at=at)
+
+    report = judged(years_later)
+    assert findings(report) == (P, None, (P, None), (P, None), (P, None))
+    assert (report.signing_time, report.signing_time_trusted) == (SIGNED_AT, True)
+
+    ca.revoke(tsa_cert.serial_number, x509.ReasonFlags.key_compromise, NOW + dt.timedelta(days=30))
+    report = judged(years_later)
+    assert findings(report) == (
+        F,
+        "TIMESTAMP_UNTRUSTED",
+        (P, None),
+        (I, "CERT_EXPIRED_NO_TRUSTED_TIME"),
+        (F, "TIMESTAMP_UNTRUSTED"),
+    )
+    assert "the timestamp authority's certificate is revoked" in (report.timestamp.detail or "")
+
+
+@dataclass(frozen=True)
+class _At:
+    moment: dt.datetime
+
+    def now(self) -> dt.datetime:
+        return self.moment
