@@ -939,19 +939,46 @@ def _load_key(pem: bytes, passphrase: bytes | None, what: str) -> PrivateKey:
     raise KeyStoreError(f"the {what} key must be ECDSA P-256, RSA-2048 or SM2")
 
 
+_STATE_FORM = (
+    '{"revocations": [{"serial": "<hex>", "reason": "<keyCompromise, superseded, cessationOfOperation, '
+    'affiliationChanged, cACompromise, privilegeWithdrawn or unspecified>", "revoked_at": "<ISO 8601 with offset>"}, '
+    "…]}"
+)
+
+
 def _read_state(path: Path) -> tuple[list[Revocation], int]:
+    """The revocations and CRL number of ``revocations.json``; KeyStoreError naming the file and the entry that
+    cannot be read (one edited by hand with RevokeSeal's spelling of a reason, ``key_compromise``, had stopped
+    `zzgw serve` with a traceback; a keys tester)."""
     try:
         state = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         return [], 0
     except ValueError as exc:
         raise KeyStoreError(f"{path} is damaged: {exc}") from exc
-    revocations = [
-        Revocation(
-            serial=int(item["serial"], 16),
-            reason=x509.ReasonFlags(item["reason"]),
-            revoked_at=dt.datetime.fromisoformat(item["revoked_at"]),
-        )
-        for item in state["revocations"]
-    ]
-    return revocations, int(state["crl_number"])
+    if not isinstance(state, dict) or not isinstance(state.get("revocations"), list):
+        raise KeyStoreError(f"{path} is damaged: it holds no list of revocations ({_STATE_FORM})")
+    revocations = []
+    for number, item in enumerate(state["revocations"], 1):
+        try:
+            revoked_at = dt.datetime.fromisoformat(item["revoked_at"])
+            _require_aware(revoked_at)
+            revocation = Revocation(
+                serial=int(item["serial"], 16),
+                reason=x509.ReasonFlags(item["reason"]),
+                revoked_at=revoked_at.astimezone(dt.UTC),
+            )
+            if revocation.reason in _REFUSED_REASONS:
+                raise ValueError(f"{revocation.reason.value} is not a final revocation")
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            why = f"no {exc}" if isinstance(exc, KeyError) else str(exc)
+            raise KeyStoreError(
+                f"{path} is damaged: revocation {number} ({json.dumps(item, ensure_ascii=False)[:200]}) cannot be "
+                f"read: {why}; each is as in {_STATE_FORM}"
+            ) from None
+        revocations.append(revocation)
+    try:
+        crl_number = int(state.get("crl_number", 0))
+    except (TypeError, ValueError):
+        raise KeyStoreError(f"{path} is damaged: its crl_number is not a number") from None
+    return revocations, crl_number

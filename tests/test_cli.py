@@ -468,6 +468,22 @@ def test_init_renews_the_gateways_certificates_near_their_end_and_serve_refuses_
     assert again.returncode == 0 and "renewed" not in again.stderr
 
 
+def test_a_revocations_file_edited_wrong_stops_serve_in_one_line(env: dict[str, str]) -> None:
+    """RevokeSeal's spelling of a reason written into seal-ca/revocations.json by hand (the way to revoke the receipt
+    or TSA certificate) had stopped `zzgw serve` with a traceback (a keys tester)."""
+    assert zzgw(env, "init").returncode == 0
+    state = Path(env["ZZGW_DATA_DIR"]) / "seal-ca" / "revocations.json"
+    entry = {"serial": "477a8e", "reason": "key_compromise", "revoked_at": "2031-12-10T08:00:00+00:00"}
+    state.write_text(json.dumps({"revocations": [entry], "crl_number": 0}))
+    refused = zzgw(env, "serve", timeout=60)
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr
+    assert f"zzgw serve: {state} is damaged: revocation 1 (" in refused.stderr
+    assert (
+        "'key_compromise' is not a valid ReasonFlags" in refused.stderr
+        and "<keyCompromise, superseded" in refused.stderr
+    )
+
+
 def test_init_needs_no_departments_key_and_never_replaces_a_registered_certificate(env: dict[str, str]) -> None:
     """departments.md hands a department its key and has the copy deleted: init had then stopped, unable to open it.
     With the certificate gone too (a data directory restored without it), init had issued a new pair and replaced

@@ -389,6 +389,37 @@ def test_a_damaged_or_mixed_up_directory_is_a_key_store_error_naming_it(tmp_path
         SealMakerCA.load(tmp_path / "a", PASSPHRASE)
 
 
+GOOD_ENTRY = {"serial": "477a8e", "reason": "keyCompromise", "revoked_at": "2031-12-10T08:00:00+00:00"}
+DAMAGED_STATES = {
+    "RevokeSeal's spelling": ({"revocations": [{**GOOD_ENTRY, "reason": "key_compromise"}]}, "'key_compromise' is not"),
+    "a hold": ({"revocations": [{**GOOD_ENTRY, "reason": "certificateHold"}]}, "not a final revocation"),
+    "no serial": ({"revocations": [{k: v for k, v in GOOD_ENTRY.items() if k != "serial"}]}, "no 'serial'"),
+    "a serial not hex": ({"revocations": [{**GOOD_ENTRY, "serial": "0x47zz"}]}, "invalid literal"),
+    "a time without offset": ({"revocations": [{**GOOD_ENTRY, "revoked_at": "2031-12-10T08:00:00"}]}, "time zone"),
+    "a serial as a number": ({"revocations": [{**GOOD_ENTRY, "serial": 4684430}]}, "int"),
+    "no list": ({"revocations": {"serial": "1"}}, "holds no list of revocations"),
+    "a list": ([GOOD_ENTRY], "holds no list of revocations"),
+    "a bad CRL number": ({"revocations": [GOOD_ENTRY], "crl_number": "seven"}, "crl_number is not a number"),
+}
+
+
+@pytest.mark.parametrize(("state", "said"), DAMAGED_STATES.values(), ids=DAMAGED_STATES.keys())
+def test_a_revocations_file_edited_wrong_is_a_key_store_error_naming_it_and_the_entry(
+    tmp_path: Path, state: object, said: str
+) -> None:
+    """The officer's only way to revoke the receipt or TSA certificate is to add it to revocations.json: a slip there
+    had stopped `zzgw serve` with a traceback (a keys tester)."""
+    SealMakerCA.create("济南市制章中心", NOW).save(tmp_path, PASSPHRASE)
+    (tmp_path / "revocations.json").write_text(json.dumps(state))
+    with pytest.raises(KeyStoreError) as raised:
+        SealMakerCA.load(tmp_path, PASSPHRASE)
+    assert str(raised.value).startswith(f"{tmp_path / 'revocations.json'} is damaged: ")
+    assert said in str(raised.value)
+    (tmp_path / "revocations.json").write_text(json.dumps({"revocations": [GOOD_ENTRY], "crl_number": 3}))
+    loaded = SealMakerCA.load(tmp_path, PASSPHRASE)
+    assert loaded.revocation_time(0x477A8E) == dt.datetime(2031, 12, 10, 8, tzinfo=dt.UTC)
+
+
 # --- an external CA -------------------------------------------------------------------------------------------------
 
 
