@@ -545,6 +545,7 @@ def _initialise(
         _ensure_receipt_key(settings, ca, gateway.keys, gateway.clock, members)
         _ensure_sm2_seal_maker(settings, gateway.keys, gateway.clock, members)
     _record_facts(settings, gateway.db, gateway.keys)
+    warn_of_exposed_secrets(settings)
     if (receipt_key := _receipt_key(settings, gateway.keys)) is not None:
         ReceiptCertificates(gateway.db, receipt_key.certificate).record(gateway.clock)
     without_memo = 0
@@ -1558,12 +1559,25 @@ def check_http_tls(settings: Settings) -> None:
         raise ConfigError(f"{key_setting} is not the private key of the certificate in {cert_setting}")
 
 
+def warn_of_exposed_secrets(settings: Settings) -> None:
+    """A warning naming the files of ``_exposed_secrets``, if any: from `zzgw serve` and `zzgw init` (the one
+    command that uses the member CA's unencrypted key had said nothing of it; a keys tester)."""
+    if exposed := _exposed_secrets(settings):
+        log.warning(
+            "files that hold the gateway's secrets and that others than its owner may read (chmod 600 them; a "
+            "restore that lost file modes?): %s",
+            ", ".join(exposed[:10]) + (f" and {len(exposed) - 10} more" if len(exposed) > 10 else ""),
+        )
+
+
 def _exposed_secrets(settings: Settings) -> list[str]:
     """The data directory's files that hold secrets or holders' data and that others than its owner may read: a
     restore that lost file modes (a tar without -p, a copy by another user) left the unencrypted CA and member keys
-    world-readable, without a word (a disaster-recovery tester)."""
+    world-readable, without a word (a disaster-recovery tester); and the passphrase file (ZZGW_KEY_PASSPHRASE_FILE),
+    wherever it is, which opens every key (a keys tester)."""
     data = settings.data_dir
     candidates = [
+        *([Path(settings.key_passphrase_file)] if settings.key_passphrase_file else []),
         settings.pki_dir / "ca.key",
         settings.pki_dir / "server.key",
         settings.generated_passphrase_path,
@@ -1597,12 +1611,8 @@ def check_ready(gateway: Gateway, *, serving: bool = False) -> None:
     store served in production (``PRODUCTION_FACT``): `zzgw members` run with production settings on a dev store had
     marked it, and it could no longer be served in dev mode (a reviewer)."""
     settings = gateway.settings
-    if serving and (exposed := _exposed_secrets(settings)):
-        log.warning(
-            "files of the data directory that others than its owner may read (chmod 600 them; a restore that "
-            "lost file modes?): %s",
-            ", ".join(exposed[:10]) + (f" and {len(exposed) - 10} more" if len(exposed) > 10 else ""),
-        )
+    if serving:
+        warn_of_exposed_secrets(settings)
     if gateway.tsa is None and not settings.tsa_url and (settings.seal_ca_dir / "root.pem").exists():
         # sealed PDFs had silently gone without their timestamp (a disaster-recovery tester)
         log.warning(

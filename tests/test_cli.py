@@ -484,6 +484,26 @@ def test_a_revocations_file_edited_wrong_stops_serve_in_one_line(env: dict[str, 
     )
 
 
+def test_init_warns_of_a_readable_member_ca_key_and_passphrase_file(env: dict[str, str], tmp_path: Path) -> None:
+    """`zzgw init`, the one command that uses the member CA's unencrypted key, said nothing of it readable by all,
+    nor did any command of a passphrase file readable by all, which opens every key (a keys tester)."""
+    passphrase = tmp_path / "passphrase"
+    passphrase.write_text("cli-test-passphrase\n")
+    passphrase.chmod(0o600)
+    with_file = {k: v for k, v in env.items() if k != "ZZGW_KEY_PASSPHRASE"} | {
+        "ZZGW_KEY_PASSPHRASE_FILE": str(passphrase)
+    }
+    first = zzgw(with_file, "init")
+    assert first.returncode == 0 and "others than its owner may read" not in first.stderr
+    ca_key = Path(env["ZZGW_DATA_DIR"]) / "pki" / "ca.key"
+    ca_key.chmod(0o644)
+    passphrase.chmod(0o644)
+    again = zzgw(with_file, "init")
+    assert again.returncode == 0, again.stderr
+    assert "others than its owner may read" in again.stderr
+    assert f"{passphrase} (0o644)" in again.stderr and f"{ca_key} (0o644)" in again.stderr
+
+
 def test_init_needs_no_departments_key_and_never_replaces_a_registered_certificate(env: dict[str, str]) -> None:
     """departments.md hands a department its key and has the copy deleted: init had then stopped, unable to open it.
     With the certificate gone too (a data directory restored without it), init had issued a new pair and replaced
