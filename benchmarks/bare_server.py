@@ -7,7 +7,7 @@ storage.
 
 from __future__ import annotations
 
-import sys
+import argparse
 from concurrent import futures
 
 import grpc
@@ -28,12 +28,15 @@ class BareIssuance(issuance_pb2_grpc.IssuanceServiceServicer):
 def main() -> None:
     from gateway.server import tune_gc
 
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("port", type=int, help="the port to listen on, on 127.0.0.1")
+    port = parser.parse_args().port
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=16))
     issuance_pb2_grpc.add_IssuanceServiceServicer_to_server(BareIssuance(), server)
     from grpc_health.v1 import health, health_pb2_grpc
 
     health_pb2_grpc.add_HealthServicer_to_server(health.HealthServicer(), server)
-    server.add_insecure_port(f"127.0.0.1:{sys.argv[1]}")
+    server.add_insecure_port(f"127.0.0.1:{port}")
     tune_gc()  # as the gateway
     server.start()
     server.wait_for_termination()

@@ -1,6 +1,6 @@
 """Ingest benchmark: BatchIssueLicenses throughput (validated, sealed, committed) vs a bare gRPC streaming server.
 
-    python -m benchmarks.ingest [--n 50000] [--streams 1] [--workers 1] [--backends sqlite,postgresql]
+    python -m benchmarks.ingest [--n 30000] [--layouts 1x1,2x4] [--backends sqlite,postgresql] [--json FILE]
 
 The bare server, each gateway and the client run in separate processes, all in this one run, so the figures are
 comparable ratios on whatever machine runs them. The client streams ready-made requests and waits for every
@@ -40,14 +40,20 @@ def gateway(backend: str, n: int, streams: int, workers: int) -> dict[str, float
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--n", type=int, default=30_000)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--n", type=int, default=30_000, help="licenses issued in each run (default 30000)")
     parser.add_argument(
         "--layouts",
         default="1x1,2x4",
         help="gateway worker processes x client streams, comma-separated (default 1x1,2x4)",
     )
-    parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument(
+        "--backends",
+        default="sqlite,postgresql",
+        help="stores to run the gateway on, comma-separated: sqlite, postgresql (default both; postgresql makes a "
+        "throw-away database on the server of ZZGW_BENCH_DATABASE_URL, else ZZGW_TEST_DATABASE_URL, else "
+        "postgres@127.0.0.1:5432)",
+    )
     parser.add_argument("--json", help="also write the results to this file")
     args = parser.parse_args()
     results: dict[str, dict[str, float]] = {}

@@ -5,8 +5,8 @@ python -m benchmarks.ingest_client ADDRESS N STREAMS [TOKEN]   â†’ prints {"n":â
 
 from __future__ import annotations
 
+import argparse
 import json
-import sys
 import threading
 import time
 import uuid
@@ -17,8 +17,13 @@ from protos.zzgw.v1 import issuance_pb2_grpc
 
 
 def main() -> None:
-    address, n, streams = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-    token = sys.argv[4] if len(sys.argv) > 4 else ""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("address", help="the server's host:port")
+    parser.add_argument("n", type=int, help="licenses to issue")
+    parser.add_argument("streams", type=int, help="BatchIssueLicenses streams, in parallel")
+    parser.add_argument("token", nargs="?", default="", help="the issuer's bearer token (none for the bare server)")
+    args = parser.parse_args()
+    address, n, streams, token = args.address, args.n, args.streams, args.token
     run = uuid.uuid4().hex[:8]
     requests = batch_requests(n, run)
     parts = [requests[i::streams] for i in range(streams)]

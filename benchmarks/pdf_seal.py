@@ -9,11 +9,11 @@ a dry run to size the placeholder) and with ``bytes_reserved`` set, to show wher
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import datetime as dt
 import io
 import statistics
-import sys
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -235,7 +235,19 @@ def _asn1(cert: x509.Certificate) -> asn1_x509.Certificate:
     return asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER))
 
 
-if __name__ == "__main__":
-    count = int(sys.argv[1]) if len(sys.argv) > 1 else 20
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "n",
+        type=int,
+        nargs="?",
+        default=20,
+        help="PDFs sealed, and validated, by each signer (default 20): the medians are reported",
+    )
+    count = parser.parse_args().n
     bench_seal(count)
     bench_validate(count)
+
+
+if __name__ == "__main__":
+    main()

@@ -10,10 +10,10 @@ Record seals: ``signing.record.seal_record`` / ``verify_record_seal`` on a real 
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import datetime as dt
 import statistics
-import sys
 import time
 from collections.abc import Callable
 
@@ -119,7 +119,15 @@ def license_documents(n: int) -> None:
 
 
 def main() -> None:
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "n",
+        type=int,
+        nargs="?",
+        default=2000,
+        help="record seals made and verified per algorithm (default 2000); license documents: n/100, at least 10",
+    )
+    n = parser.parse_args().n
     record_seals(n)
     license_documents(max(10, n // 100))
 

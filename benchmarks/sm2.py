@@ -17,11 +17,11 @@ pure-Python threads stay at or below 1.
 
 from __future__ import annotations
 
+import argparse
 import ctypes
 import os
 import secrets
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -156,7 +156,11 @@ def openssl_speed(seconds: int) -> tuple[float, float] | None:
 
 
 def main() -> None:
-    seconds = float(sys.argv[1]) if len(sys.argv) > 1 else 2.0
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "seconds", type=float, nargs="?", default=2.0, help="how long each figure runs, in seconds (default 2)"
+    )
+    seconds = parser.parse_args().seconds
     lib = sm2.library()
     key = Sm2Key.generate()
     short, long = secrets.token_bytes(SPEED_MESSAGE), secrets.token_bytes(1024)
