@@ -148,6 +148,9 @@ def _named(name: str) -> str:
 MIN_MESSAGE_BYTES = 2 * 1024 * 1024
 """The smallest message limit: the room kept for a seal and a sharing copy (``seals.DOCUMENT_HEADROOM_BYTES``, 1 MiB)
 and as much again for the documents themselves."""
+MAX_MESSAGE_BYTES = 256 * 1024 * 1024
+"""The largest message limit: each handler thread may hold a request of up to the limit and 16 MiB more at once
+(``gateway.api.interceptors.received_limit``)."""
 MAX_WATCHERS = 1024
 """The most WatchLicenseChanges streams a process may hold open (as many as handler threads may be)."""
 DEFAULT_MAX_WATCHERS = 8
@@ -279,11 +282,17 @@ class Settings:
                 raise ConfigError(f"{_named('database_url')} {shown!r}: its port must be 1-65535, not {port}")
         if self.audit_retention_days < 0:
             raise ConfigError(f"{_named('audit_retention_days')} must be 0 (keep for ever) or more")
-        if not MIN_MESSAGE_BYTES <= self.max_message_bytes <= 256 * 1024 * 1024:
-            raise ConfigError(
-                f"{_named('max_message_bytes')} must be between 2 MiB and 256 MiB, not {self.max_message_bytes}: "
+        if not MIN_MESSAGE_BYTES <= self.max_message_bytes <= MAX_MESSAGE_BYTES:
+            # the reason given is the one of the bound passed (a value over 256 MiB had been told of 2 MiB's)
+            why = (
                 "1 MiB of a message is kept for what the gateway adds to a PDF it seals, so under 2 MiB no issuer "
                 "document could be sealed"
+                if self.max_message_bytes < MIN_MESSAGE_BYTES
+                else "each handler thread may hold a request of up to the limit and 16 MiB more in memory at once"
+            )
+            raise ConfigError(
+                f"{_named('max_message_bytes')} must be between 2 MiB ({MIN_MESSAGE_BYTES}) and 256 MiB "
+                f"({MAX_MESSAGE_BYTES}), not {self.max_message_bytes}: {why}"
             )
         if not 0 <= self.stuck_call_seconds <= 86_400:
             raise ConfigError(f"{_named('stuck_call_seconds')} must be 0 (never) or a number of seconds up to 86400")
