@@ -70,6 +70,7 @@ HANDED_ON = {
     ("gateway/api/errors.py", "v.reason"),  # a violation's, into BadRequest
     ("gateway/domain/errors.py", "first.reason if first else None"),  # InvalidRequestError: its first violation's
     ("gateway/services/members.py", "refused.reason"),  # an UnauthenticatedError said again in other words
+    ("gateway/services/members.py", "said.reason"),  # a revoked certificate's refusal (_no_longer), cached
 }
 """Reasons handed on unchanged from a refusal made (and scanned) elsewhere."""
 
@@ -215,6 +216,16 @@ def _calls(tree: ast.AST, function: str = "") -> Iterator[tuple[ast.Call, str]]:
         yield from _calls(node, inner)
 
 
+def _status_beside(function: ast.FunctionDef | None, default: str) -> str:
+    """The status a function building an ``ErrorInfo`` sends it with: the ``code_pb2.NAME`` of its
+    ``status_pb2.Status(code=…)`` (``unknown_method_status``: UNIMPLEMENTED), else ``default``."""
+    for node in ast.walk(function) if function is not None else ():
+        if isinstance(node, ast.keyword) and node.arg == "code" and isinstance(node.value, ast.Attribute):
+            if isinstance(node.value.value, ast.Name) and node.value.value.id == "code_pb2":
+                return node.value.attr
+    return default
+
+
 @functools.cache
 def sent_reasons() -> dict[str, frozenset[str]]:
     """Every reason the gateway can send in ``ErrorInfo``, each with the statuses it comes with."""
@@ -225,6 +236,7 @@ def sent_reasons() -> dict[str, frozenset[str]]:
     for path, tree in trees.items():
         constants = _constants(tree)
         helpers = {node.name: node for node in tree.body if isinstance(node, ast.FunctionDef)}
+        functions = {node.name: node for node in ast.walk(tree) if isinstance(node, ast.FunctionDef)}
         for call, function in _calls(tree):
             made = makers.get(_callee(call))
             if made is None or (path, function) in OPERATOR_COMMANDS:
@@ -245,8 +257,9 @@ def sent_reasons() -> dict[str, frozenset[str]]:
                     unread.append(f"{path}:{call.lineno} {_callee(call)}(reason={said})")
                     continue
                 codes = MADE_AT_RUN_TIME[path, said]
+            status = _status_beside(functions.get(function), made.status) if _callee(call) == "ErrorInfo" else None
             for code in codes:
-                found.setdefault(code, set()).add(made.status)
+                found.setdefault(code, set()).add(status or made.status)
     assert not unread, (
         "reasons made at run time that tests/test_docs_reasons.py cannot read: say in MADE_AT_RUN_TIME what each "
         "can be (or in HANDED_ON that it hands on another refusal's)\n" + "\n".join(unread)
