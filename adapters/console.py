@@ -152,6 +152,9 @@ class ConsoleBackend:
     catalog: Catalog
     issuer_name: Callable[[str], str]
     max_document_bytes: int
+    catalog_current: Callable[[], None]
+    """Raises ``UpstreamUnavailableError`` (``CATALOG_CHANGED``) once the store's catalog is no longer ``catalog``
+    (``gateway.services.catalog_pin``): every console call answers by the catalog."""
 
 
 class Console:
@@ -188,6 +191,10 @@ class Console:
     def session(self, authorization: str) -> Reply:
         user = self._user(authorization, VERIFY_LICENSE)  # who may not verify has no use for the console
         member = user.member
+        try:
+            self._backend.catalog_current()
+        except ZzgwError as error:
+            raise attributed(error, member.code) from None
         catalog = self._backend.catalog
         matters = matters_of(member, catalog)
         if not matters:  # nor has a department without a matter of its own: every check names one
@@ -259,6 +266,7 @@ class Console:
         """``work`` on the request in ``body`` for ``user``, whose token and role were checked before the request
         was read (``caller``); a refusal names who was refused."""
         try:
+            self._backend.catalog_current()
             return Reply(200, _json(work(user, _request(body))), user.member.code)
         except ZzgwError as error:
             return error_reply(error)._replace(member=user.member.code)

@@ -340,6 +340,15 @@ def _init(settings: Settings, args: argparse.Namespace) -> int:
         f"zzgw initialised in {settings.data_dir}: database {settings.database_label} at schema {report.schema}, "
         f"{report.members} members, keys in {settings.keys_dir}, member CA in {settings.pki_dir}"
     )
+    if report.catalog_replaced:  # the way to change the catalog; run by mistake with an old copy, the fleet stops
+        named = f"ZZGW_CATALOG {settings.catalog}" if settings.catalog else "the demo catalog"
+        print(
+            f"catalog changed: the store's gateways serve from now on {named} (sha256 {report.catalog}), not the "
+            f"catalog before (sha256 {report.catalog_replaced}): restart every `zzgw serve` of this store with this "
+            "file; until then each refuses the calls that use the catalog (UNAVAILABLE, CATALOG_CHANGED) and is not "
+            "ready (docs/operations.md: Changing the catalog)",
+            file=sys.stderr,
+        )
     if report.statuses_vouched:
         print(
             f"{report.statuses_vouched} licenses' statuses recorded with the gateway's memo (schema 0014): from now "

@@ -256,7 +256,8 @@ class Settings:
     checkpoints only, so a power loss or an OS crash may roll back the last transactions answered OK; ``full`` syncs
     every commit to disk before it is answered. Not used on PostgreSQL."""
     catalog: str = ""
-    """A catalog file (JSON); every process and replica of one gateway must use the same. Empty: the demo catalog."""
+    """A catalog file (JSON); every process and replica of one store serves the same (the store records its
+    fingerprint: ADR 0013). Empty: the demo catalog."""
     members: str = ""
     """A members file (JSON) for ``zzgw init`` to register. Empty: the demo members."""
 

@@ -1,4 +1,5 @@
-"""Readiness: whether this process should be sent new calls. It is when its database answers and it is not stopping.
+"""Readiness: whether this process should be sent new calls. It is when its database answers, its store's catalog is
+the one it serves (``NotReady``, ``CATALOG_CHANGED``) and it is not stopping.
 
 gRPC health (``grpc.health.v1``, ``HealthServicer`` here) and the HTTP side's ``/readyz`` answer from it; the HTTP
 side's ``/healthz`` does not (liveness: the process is up, whatever its database), so that a supervisor does not
@@ -70,6 +71,16 @@ class State:
 READY = State(True)
 STARTING = State(False, "STARTING", "the database has not been checked yet")
 STOPPING = State(False, "STOPPING", "the process is stopping: calls in flight finish, new ones go elsewhere")
+
+
+class NotReady(Exception):
+    """What a check raises to say, in words of its own, that the process should not be sent calls though its
+    database answers (``CATALOG_CHANGED``: ``gateway.services.catalog_pin``): ``/readyz`` gives its reason and
+    message, and the log the message alone."""
+
+    def __init__(self, reason: str, message: str):
+        super().__init__(message)
+        self.state = State(False, reason, message)
 
 
 def _unavailable() -> State:
@@ -225,6 +236,9 @@ class Readiness:
             return
         self._asked = False
         error = self._outcome
+        if isinstance(error, NotReady):
+            self._publish(error.state, None)
+            return
         self._publish(READY if error is None else _unavailable(), error)
 
     def _run_checks(self) -> None:

@@ -47,6 +47,7 @@ from gateway import metrics
 from gateway.api.audit import AuditServicer
 from gateway.api.authorization import AuthorizationServicer
 from gateway.api.catalog import CatalogServicer
+from gateway.api.catalog_gate import CatalogGate
 from gateway.api.interceptors import GatewayInterceptor, received_limit
 from gateway.api.issuance import CLIENT_PING_SECONDS, KEEPALIVE_SECONDS, KEEPALIVE_TIMEOUT_SECONDS, IssuanceServicer
 from gateway.api.roles import ALLOWED_ROLES
@@ -62,12 +63,13 @@ from gateway.domain.model import CHINA_TZ, Clock, Member, Role, SystemClock
 from gateway.domain.seals import SM2_MAKER_NAME, SealStatus
 from gateway.domain.verification import matters_of, uses_matter
 from gateway.failures import said, store_unreachable
-from gateway.health import HealthServicer, Readiness, database_check, health_watches, wait_until_quiet
+from gateway.health import HealthServicer, NotReady, Readiness, database_check, health_watches, wait_until_quiet
 from gateway.logs import OncePer, since
 from gateway.member_certificates import watch_certificate_ends
 from gateway.renewal import ending
 from gateway.services.audit import AuditSigner, AuditTrail, vouch_upgraded_row
 from gateway.services.authorization import AuthorizationService, CodeSealer
+from gateway.services.catalog_pin import CATALOG_FACT, CatalogPin
 from gateway.services.documents import DocumentService
 from gateway.services.issuance import IssuanceService, SerialGenerator, random_serial
 from gateway.services.members import REVOKED_CERTIFICATE, Authenticator, MemberService, load_catalog, load_members
@@ -167,6 +169,8 @@ class Gateway:
     authenticator: Authenticator
     readiness: Readiness
     """Whether this process should be sent calls (gRPC health, ``/readyz``); checking from ``start`` on."""
+    catalog_pin: CatalogPin
+    """The fingerprint of the catalog this process serves against the store's (armed by ``check_ready`` serving)."""
     seals: SealService | None = None
     """None until ``zzgw init`` has made the seal-maker CA."""
     tsa: TimeStampAuthority | None = None
@@ -238,6 +242,7 @@ class Gateway:
             else None
         )
         documents = DocumentService(db, catalog, seals, clock, memos=memos) if seals else None
+        pin = CatalogPin(db)
         receipt_certificates = ReceiptCertificates(db, receipt_key.certificate) if receipt_key else None
         audit = (
             AuditTrail(
@@ -327,7 +332,8 @@ class Gateway:
             ),
             members=MemberService(db, clock),
             authenticator=Authenticator(db, dev_tokens=settings.mode == "dev"),
-            readiness=Readiness(database_check(db)),
+            readiness=Readiness(store_check(db, pin)),
+            catalog_pin=pin,
         )
 
     def member_name(self, code: str) -> str:
@@ -356,6 +362,27 @@ class Gateway:
         if self.feed is not None:
             self.feed.stop()
         self.db.dispose()
+
+
+def store_check(db: Database, pin: CatalogPin) -> Callable[[], object]:
+    """Readiness's check (``gateway.health``): the database answers (``database_check``), and the store's catalog is
+    still the one this process serves (``CatalogPin``; ``CATALOG_CHANGED`` otherwise, the log's WARNING naming both
+    fingerprints)."""
+    reached = database_check(db)
+
+    def check() -> object:
+        answer = reached()
+        stored = pin.check()
+        if stored is not None:
+            raise NotReady(
+                "CATALOG_CHANGED",
+                f"the store's catalog is now {stored}, and this process serves {pin.served}: `zzgw init` adopted "
+                "another catalog; calls that use the catalog are refused (CATALOG_CHANGED) until this process is "
+                "restarted with it (docs/operations.md: Changing the catalog)",
+            )
+        return answer
+
+    return check
 
 
 class _NoSealMaker:
@@ -415,6 +442,11 @@ class InitReport:
     issuers_without_seal: tuple[str, ...] = ()
     """Issuers of the members file that have had seals and have none active now (revoked, or ended): init makes them
     none (``SealService.ensure_default``); the issuer registers one (RegisterSeal) when it is to issue again."""
+    catalog: str = ""
+    """The fingerprint of the catalog the store's gateways serve from now on (this run's: ``Catalog.fingerprint``)."""
+    catalog_replaced: str = ""
+    """The fingerprint of the catalog the store's gateways served before this run adopted another, else empty: each
+    gateway still serving that one refuses the calls that use the catalog (``CATALOG_CHANGED``) until restarted."""
 
 
 def initialise(
@@ -546,6 +578,7 @@ def _initialise(
         _ensure_sm2_seal_maker(settings, gateway.keys, gateway.clock, members)
     _record_facts(settings, gateway.db, gateway.keys)
     warn_of_exposed_secrets(settings)
+    catalog_replaced = _adopt_catalog(gateway.db, gateway.catalog)
     if (receipt_key := _receipt_key(settings, gateway.keys)) is not None:
         ReceiptCertificates(gateway.db, receipt_key.certificate).record(gateway.clock)
     without_memo = 0
@@ -583,6 +616,8 @@ def _initialise(
         types_left=types_left(gateway.db, gateway.catalog),
         seals_made=seals_made,
         issuers_without_seal=issuers_without_seal,
+        catalog=gateway.catalog.fingerprint,
+        catalog_replaced=catalog_replaced,
     )
 
 
@@ -1330,6 +1365,7 @@ def console_backend(gateway: Gateway) -> ConsoleBackend:
         catalog=gateway.catalog,
         issuer_name=gateway.member_name,
         max_document_bytes=gateway.settings.max_message_bytes,
+        catalog_current=gateway.catalog_pin.refuse_if_changed,
     )
 
 
@@ -1369,7 +1405,8 @@ def build_server(
                 max_request_bytes=limit,
                 streams=streams,
                 store_file=str(gateway.db.engine.url.database or "") if gateway.db.dialect == "sqlite" else "",
-            )
+            ),
+            CatalogGate(gateway.catalog_pin.refuse_if_changed),  # within the first: authenticated, mapped, logged
         ],
         options=[
             # more than the limit: the interceptor refuses a request over it in words (REQUEST_TOO_LARGE)
@@ -1635,6 +1672,8 @@ def check_ready(gateway: Gateway, *, serving: bool = False) -> None:
             with contextlib.suppress(IntegrityError), gateway.db.unit_of_work(write=True) as uow:
                 uow.facts.add(PRODUCTION_FACT, "production")
                 uow.commit()
+        if serving:
+            _pin_catalog(gateway, recorded.get(CATALOG_FACT))
     if serving:
         _check_own_certificates(settings, gateway.clock.now())
     if revision >= RECEIPT_CERTIFICATES_REVISION and gateway.receipt_certificates is not None:
@@ -1789,7 +1828,7 @@ def _check_facts(settings: Settings, keys: KeyStore, recorded: Mapping[str, str]
         )
     ours = _authority_facts(settings, keys)
     for name, value in recorded.items():
-        if name == PRODUCTION_FACT or name.startswith(REVOKED_CERTIFICATE):
+        if name in (PRODUCTION_FACT, CATALOG_FACT) or name.startswith(REVOKED_CERTIFICATE):
             continue
         what, where = _FACTS.get(name, (name, name))
         if name not in ours:
@@ -1802,6 +1841,44 @@ def _check_facts(settings: Settings, keys: KeyStore, recorded: Mapping[str, str]
                 f"this data directory's {what.split(' ', 1)[1]} ({where}) is not the one the database was made with: "
                 "another gateway made its own; copy the first gateway's instead (README: deployment beyond one machine)"
             )
+
+
+def _pin_catalog(gateway: Gateway, stored: str | None) -> None:
+    """Refuse to serve a catalog that is not the one the store's gateways serve (ADR 0013): a replica with another
+    file had applied other sharing rules beside the others, giving a department a citizen's data that the others
+    refused it (a fleet tester). A store from before the catalog's fingerprint gets this process's (the first to
+    serve it after the upgrade). Then the process holds its catalog against the store's while it serves."""
+    ours = gateway.catalog.fingerprint
+    if stored is None:
+        with contextlib.suppress(IntegrityError), gateway.db.unit_of_work(write=True) as uow:  # another recorded first
+            uow.facts.add(CATALOG_FACT, ours)
+            uow.commit()
+        with gateway.db.unit_of_work() as uow:
+            stored = uow.facts.get(CATALOG_FACT)
+    if stored != ours:
+        raise ConfigError(
+            f"this gateway's catalog ({_catalog_named(gateway.settings)}, sha256 {ours}) is not the one the database "
+            f"{gateway.settings.database_label} is served with (sha256 {stored}): copy the catalog file the other "
+            "gateways of this store use; or, to change the catalog, run `zzgw init` with the new one, then restart "
+            "every gateway of the store (docs/operations.md: Changing the catalog)"
+        )
+    gateway.catalog_pin.arm(ours)
+
+
+def _catalog_named(settings: Settings) -> str:
+    return f"ZZGW_CATALOG {settings.catalog}" if settings.catalog else "the demo catalog: ZZGW_CATALOG is not set"
+
+
+def _adopt_catalog(db: Database, catalog: Catalog) -> str:
+    """Record ``catalog``'s fingerprint as the store's (``zzgw init``, under its setup lock); the fingerprint it
+    replaces when it was another catalog's, else empty."""
+    with db.unit_of_work(write=True) as uow:
+        before = uow.facts.get(CATALOG_FACT)
+        if before == catalog.fingerprint:
+            return ""
+        uow.facts.replace(CATALOG_FACT, catalog.fingerprint)
+        uow.commit()
+    return before or ""
 
 
 def _record_facts(settings: Settings, db: Database, keys: KeyStore) -> None:

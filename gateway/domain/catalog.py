@@ -13,6 +13,8 @@ at the first request).
 from __future__ import annotations
 
 import enum
+import hashlib
+import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -259,6 +261,9 @@ class Catalog:
     license_types: Mapping[str, LicenseType]
     matters: Mapping[str, Matter] = field(default_factory=dict)
     bundles: Mapping[str, Bundle] = field(default_factory=dict)
+    fingerprint: str = field(default="", compare=False)
+    """SHA-256 (hex) of the canonical form of the JSON it was built from (``fingerprint_of``); empty for one built in
+    code. The store records the fingerprint of the catalog its gateways serve (ADR 0013)."""
 
     def __post_init__(self) -> None:
         for matter in self.matters.values():
@@ -304,7 +309,15 @@ class Catalog:
             raise ValueError("duplicate license type codes")
         matters = _by_code(map(_matter, _list(data, "matters", dict, "catalog")), "matter")
         bundles = _by_code(map(_bundle, _list(data, "bundles", dict, "catalog")), "bundle")
-        return cls(types, matters, bundles)
+        return cls(types, matters, bundles, fingerprint_of(data))
+
+
+def fingerprint_of(data: Mapping[str, Any]) -> str:
+    """SHA-256 (hex) of a catalog's JSON form in canonical form: keys sorted, no whitespace, UTF-8 unescaped. A file
+    only reformatted or with its keys reordered is the same catalog; any change of a value, an item's order or a key
+    given its default is another."""
+    canonical = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
 MAX_CODE = 40

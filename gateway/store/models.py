@@ -341,8 +341,9 @@ class ConsentRow(Base):
 
 
 class GatewayFactRow(Base):
-    """A fingerprint of an authority the store was made with (memo secret, seal-maker CA, member CA): every gateway
-    process on the store must hold the same (``gateway.server``)."""
+    """A fingerprint of an authority the store was made with (memo secret, seal-maker CA, member CA), or of the catalog
+    its gateways serve (``catalog``, ADR 0013): every gateway process on the store must hold the same
+    (``gateway.server``)."""
 
     __tablename__ = "gateway_facts"
 

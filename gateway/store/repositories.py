@@ -1854,7 +1854,8 @@ _F = cast(Table, GatewayFactRow.__table__)
 
 
 class FactRepository:
-    """The store's facts (``GatewayFactRow``): written once, never changed."""
+    """The store's facts (``GatewayFactRow``): written once, never changed, but for the catalog's fingerprint, which
+    `zzgw init` replaces when it adopts another catalog (``replace``)."""
 
     def __init__(self, session: Session):
         self._s = session
@@ -1862,8 +1863,17 @@ class FactRepository:
     def all(self) -> dict[str, str]:
         return {row.name: row.value for row in self._s.execute(select(_F.c.name, _F.c.value))}
 
+    def get(self, name: str) -> str | None:
+        return self._s.execute(select(_F.c.value).where(_F.c.name == name)).scalar()
+
     def add(self, name: str, value: str) -> None:
         self._s.execute(insert(_F).values(name=name, value=value))
+
+    def replace(self, name: str, value: str) -> None:
+        """Set the fact ``name`` to ``value``, recorded or not (one writer at a time: `zzgw init`'s setup lock)."""
+        result = self._s.execute(update(_F).where(_F.c.name == name).values(value=value))
+        if not cast(CursorResult[Any], result).rowcount:
+            self.add(name, value)
 
 
 _RC = cast(Table, ReceiptCertificateRow.__table__)

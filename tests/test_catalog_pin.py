@@ -1,0 +1,248 @@
+"""One catalog per store (ADR 0013): the store records the fingerprint of the catalog its gateways serve; `zzgw init`
+with another catalog adopts it and says so; `zzgw serve` with a catalog that is not the store's refuses to start; a
+gateway still serving the catalog before refuses the calls that answer by it (UNAVAILABLE / CATALOG_CHANGED) and is
+not ready, until restarted. A replica started with a catalog file of its own had given a department a citizen's ID
+data, as unconditionally shared, that the other replicas refused it (a fleet tester). Two gateways on one store,
+SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import grpc
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from sqlalchemy import text
+
+from adapters.console import Console
+from gateway.config import ConfigError, Settings
+from gateway.domain.catalog import fingerprint_of
+from gateway.domain.errors import UpstreamUnavailableError
+from gateway.server import Gateway, build_server, check_ready, console_backend, initialise
+from gateway.services.catalog_pin import CATALOG_FACT, READ_EVERY_SECONDS
+from protos.zzgw.v1 import (
+    authorization_pb2,
+    authorization_pb2_grpc,
+    catalog_pb2,
+    issuance_pb2,
+    verification_pb2,
+    verification_pb2_grpc,
+)
+from tests.api.test_sharing import ID_CARD, QYKZ, business_license, data, denied, id_card
+from tests.commands import run_zzgw
+from tests.conftest import PASSPHRASE, POLICE, TAX, RunningGateway, backend_params, error_details, fresh_database
+
+DEMO_CATALOG = Path(__file__).resolve().parent.parent / "gateway" / "bootstrap" / "catalog.json"
+PORTS = range(60140, 60160)
+"""This module's ports (its gateways' gRPC and HTTP addresses; refused starts bind none)."""
+
+
+def catalog_file(path: Path, *, id_card_unconditional: bool = False, reformatted: bool = False) -> Path:
+    """The demo catalog written to ``path``: as it is, its keys reordered and indented otherwise (``reformatted``:
+    the same catalog), or with the 居民身份证 shared unconditionally (the tester's drifted copy)."""
+    raw = json.loads(DEMO_CATALOG.read_text(encoding="utf-8"))
+    if id_card_unconditional:
+        (card,) = (t for t in raw["license_types"] if t["code"] == ID_CARD)
+        card["sharing_class"] = "UNCONDITIONAL"
+    text_ = json.dumps(raw, ensure_ascii=False, indent=4, sort_keys=True) if reformatted else json.dumps(raw)
+    path.write_text(text_, encoding="utf-8")
+    return path
+
+
+def fingerprint(path: Path) -> str:
+    return fingerprint_of(json.loads(path.read_text(encoding="utf-8")))
+
+
+@pytest.fixture(params=backend_params())
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    with fresh_database(request.param, tmp_path) as url:
+        yield url
+
+
+def serving(settings: Settings) -> RunningGateway:
+    """A gateway as `zzgw serve` starts one: checked (``check_ready``, serving), then serving gRPC."""
+    gateway = Gateway.open(settings)
+    try:
+        check_ready(gateway, serving=True)
+    except BaseException:
+        gateway.close()
+        raise
+    server, port = build_server(gateway, "127.0.0.1:0")
+    server.start()
+    raw = json.loads(settings.dev_tokens_path.read_text(encoding="utf-8"))
+    tokens = {code: entry["token"] for code, entry in raw["tokens"].items()}
+    return RunningGateway(gateway=gateway, server=server, port=port, tokens=tokens, data_dir=settings.data_dir)
+
+
+def stop(running: RunningGateway) -> None:
+    running.server.stop(0)
+    running.gateway.close()
+
+
+def stored_fingerprint(running: RunningGateway) -> str | None:
+    with running.gateway.db.engine.connect() as connection:
+        query = text("SELECT value FROM gateway_facts WHERE name = :name")
+        return connection.execute(query, {"name": CATALOG_FACT}).scalar()
+
+
+def refused_for_the_catalog(call: Callable[[], object]) -> str:
+    """Run ``call``: it must fail UNAVAILABLE / CATALOG_CHANGED; its message."""
+    with pytest.raises(grpc.RpcError) as caught:
+        call()
+    assert caught.value.code() == grpc.StatusCode.UNAVAILABLE, caught.value.details()
+    info, _ = error_details(caught.value)
+    assert info.reason == "CATALOG_CHANGED"
+    return caught.value.details() or ""
+
+
+def eventually(condition: Callable[[], bool], seconds: float) -> None:
+    ends = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < ends, "not within the time"
+        time.sleep(0.1)
+
+
+def test_a_gateway_serving_the_catalog_before_refuses_once_init_adopts_another(
+    store: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    old_file = catalog_file(tmp_path / "catalog.json")
+    new_file = catalog_file(tmp_path / "catalog-new.json", id_card_unconditional=True)
+    old = Settings(data_dir=tmp_path / "var", database_url=store, key_passphrase=PASSPHRASE, threads=8,
+                   max_watchers=4, catalog=str(old_file))  # fmt: skip
+    new = dataclasses.replace(old, catalog=str(new_file))
+    assert initialise(old).catalog_replaced == ""  # a new store: recorded, nothing replaced
+    first = serving(old)
+    second: RunningGateway | None = None
+    try:
+        assert stored_fingerprint(first) == fingerprint(old_file)
+        card = id_card(first).license
+        assert denied(lambda: data(first, card.license_id, QYKZ, member=POLICE))[0] == "NEEDS_AUTHORIZATION"
+
+        report = initialise(new)  # the documented way to change the catalog
+        assert (report.catalog, report.catalog_replaced) == (fingerprint(new_file), fingerprint(old_file))
+        assert stored_fingerprint(first) == fingerprint(new_file)
+        second = serving(new)  # restarted with the new catalog: its rules apply
+        assert data(second, card.license_id, QYKZ, member=POLICE).fields
+
+        caplog.set_level(logging.INFO, logger="zzgw.health")
+        # the first notices on its readiness checks (the store's fingerprint read every READ_EVERY_SECONDS)
+        eventually(lambda: first.gateway.readiness.state.reason == "CATALOG_CHANGED", READ_EVERY_SECONDS + 5)
+        status, body = first.gateway.readiness.state.http_answer()
+        assert status == 503 and json.loads(body)["reason"] == "CATALOG_CHANGED"
+        health = health_pb2_grpc.HealthStub(first.channel(None))
+        assert health.Check(health_pb2.HealthCheckRequest()).status == health_pb2.HealthCheckResponse.NOT_SERVING
+
+        # what it would answer by the catalog it loaded, it refuses: sharing, verification, authorization,
+        # issuance and the catalog itself
+        said = refused_for_the_catalog(lambda: data(first, card.license_id, QYKZ, member=POLICE))
+        assert said.startswith("证照目录已更新，本网关实例须重启后才能按新目录处理")
+        verify = verification_pb2_grpc.VerificationServiceStub(first.channel(POLICE)).VerifyLicense
+        asked = verification_pb2.VerifyLicenseRequest(use=QYKZ, license_id=card.license_id)
+        refused_for_the_catalog(lambda: verify(asked))
+        request_access = authorization_pb2_grpc.AuthorizationServiceStub(first.channel(POLICE)).RequestAccess
+        refused_for_the_catalog(
+            lambda: request_access(authorization_pb2.RequestAccessRequest(use=QYKZ, license_id=card.license_id))
+        )
+        refused_for_the_catalog(lambda: business_license(first))
+        refused_for_the_catalog(lambda: first.catalog(TAX).ListLicenseTypes(catalog_pb2.ListLicenseTypesRequest()))
+        get = first.issuance(POLICE).GetLicense  # issuance as a whole: a license's fields are the catalog's
+        refused_for_the_catalog(lambda: get(issuance_pb2.GetLicenseRequest(license_id=card.license_id)))
+        console = Console(console_backend(first.gateway))  # the clerk's console answers by the catalog too
+        with pytest.raises(UpstreamUnavailableError) as at_console:
+            console.session(f"Bearer {first.tokens[TAX]}")
+        assert at_console.value.reason == "CATALOG_CHANGED"
+
+        warnings = [r.getMessage() for r in caplog.records if r.name == "zzgw.health" and r.levelno >= logging.WARNING]
+        assert len(warnings) == 1, warnings  # said once, naming both catalogs
+        assert "not ready (CATALOG_CHANGED)" in warnings[0]
+        assert fingerprint(new_file) in warnings[0] and fingerprint(old_file) in warnings[0]
+
+        with pytest.raises(ConfigError) as refused:  # started again with the old file: refused at start
+            serving(old)
+        assert f"sha256 {fingerprint(old_file)}" in str(refused.value)
+        assert f"(sha256 {fingerprint(new_file)})" in str(refused.value) and "`zzgw init`" in str(refused.value)
+        assert data(second, card.license_id, QYKZ, member=POLICE).fields  # the restarted one still answers
+    finally:
+        stop(first)
+        if second is not None:
+            stop(second)
+
+
+def zzgw_env(data_dir: Path, url: str, catalog: Path) -> dict[str, str]:
+    return {
+        **os.environ,
+        "ZZGW_DATA_DIR": str(data_dir),
+        "ZZGW_DATABASE_URL": url,
+        "ZZGW_CATALOG": str(catalog),
+        "ZZGW_GRPC_ADDR": f"127.0.0.1:{PORTS[0]}",
+        "ZZGW_HTTP_ADDR": f"127.0.0.1:{PORTS[1]}",
+    }
+
+
+def test_serve_refuses_a_catalog_that_is_not_the_stores_and_init_adopts_one(store: str, tmp_path: Path) -> None:
+    old_file = catalog_file(tmp_path / "catalog.json")
+    same_file = catalog_file(tmp_path / "catalog-reformatted.json", reformatted=True)
+    new_file = catalog_file(tmp_path / "catalog-new.json", id_card_unconditional=True)
+    old, new = fingerprint(old_file), fingerprint(new_file)
+    assert fingerprint(same_file) == old and new != old
+    data_dir = tmp_path / "var"
+    made = run_zzgw("init", env=zzgw_env(data_dir, store, old_file), timeout=120)
+    assert made.returncode == 0, made.stderr
+    assert "catalog" not in made.stderr
+
+    # the same catalog, the file reformatted: nothing changes, nothing said
+    again = run_zzgw("init", env=zzgw_env(data_dir, store, same_file), timeout=120)
+    assert again.returncode == 0 and "catalog changed" not in again.stderr, again.stderr
+
+    refused = run_zzgw("serve", env=zzgw_env(data_dir, store, new_file), timeout=60)
+    assert refused.returncode == 2, refused.stderr
+    (line,) = refused.stderr.splitlines()
+    assert line.startswith(f"zzgw: configuration error: this gateway's catalog (ZZGW_CATALOG {new_file}, sha256 {new})")
+    assert f"is served with (sha256 {old})" in line and "run `zzgw init` with the new one" in line
+
+    adopted = run_zzgw("init", env=zzgw_env(data_dir, store, new_file), timeout=120)
+    assert adopted.returncode == 0, adopted.stderr
+    assert f"catalog changed: the store's gateways serve from now on ZZGW_CATALOG {new_file} (sha256 {new})" in (
+        adopted.stderr
+    )
+    assert f"not the catalog before (sha256 {old})" in adopted.stderr and "restart every `zzgw serve`" in adopted.stderr
+
+    back = run_zzgw("serve", env=zzgw_env(data_dir, store, old_file), timeout=60)
+    assert back.returncode == 2 and f"(ZZGW_CATALOG {old_file}, sha256 {old})" in back.stderr, back.stderr
+    assert f"is served with (sha256 {new})" in back.stderr
+
+
+def test_a_store_from_before_catalog_fingerprints_takes_the_first_servers(store: str, tmp_path: Path) -> None:
+    """An upgraded store has no fingerprint: the first `zzgw serve` records its own (no refusal), and another
+    catalog is refused from then on; `zzgw init` records its own, saying nothing of a change."""
+    old_file = catalog_file(tmp_path / "catalog.json")
+    new_file = catalog_file(tmp_path / "catalog-new.json", id_card_unconditional=True)
+    settings = Settings(data_dir=tmp_path / "var", database_url=store, key_passphrase=PASSPHRASE, threads=8,
+                        max_watchers=4, catalog=str(old_file))  # fmt: skip
+    initialise(settings)
+
+    def forget() -> None:  # as a store upgraded from a version without the fact is
+        gateway = Gateway.open(settings)
+        try:
+            with gateway.db.engine.begin() as connection:
+                connection.execute(text("DELETE FROM gateway_facts WHERE name = :name"), {"name": CATALOG_FACT})
+        finally:
+            gateway.close()
+
+    forget()
+    first = serving(dataclasses.replace(settings, catalog=str(new_file)))
+    try:
+        assert stored_fingerprint(first) == fingerprint(new_file)
+        with pytest.raises(ConfigError, match="is not the one the database"):
+            serving(settings)
+    finally:
+        stop(first)
+    forget()
+    report = initialise(settings)
+    assert (report.catalog, report.catalog_replaced) == (fingerprint(old_file), "")
