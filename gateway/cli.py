@@ -232,8 +232,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from gateway.failures import said, store_unreachable
-    from gateway.supervisor import EXIT_STORE_UNAVAILABLE
+    from gateway.failures import exit_status, said
 
     if args.command == "receipt" and args.action == "check":
         return _receipt_check(args)  # offline, with the trust material given: nothing of the gateway's settings
@@ -246,17 +245,7 @@ def _run(args: argparse.Namespace) -> int:
         if line is None:
             raise
         print(line, file=sys.stderr)
-        if args.command in _STARTING and store_unreachable(exc):
-            # the database down for a while (a host that boots faster than its PostgreSQL): EX_TEMPFAIL, as a
-            # worker says it, for a service manager to start the gateway again; 2 is a setting or file to fix
-            return EXIT_STORE_UNAVAILABLE
-    return 2
-
-
-_STARTING = ("serve", "init")
-"""The commands a service manager runs to start the gateway (``zzgw init`` as systemd's ``ExecStartPre``): a database
-out of reach exits 75 (worth starting again), as ``zzgw serve``'s workers say it, not 2 (a setting to fix, which
-``RestartPreventExitStatus=2`` leaves to the operator: a host that boots faster than its PostgreSQL stayed down)."""
+        return exit_status(exc)  # 75 for a database out of reach for a while, as a worker says it; else 2
 
 
 MIN_PASSPHRASE = 16

@@ -10,6 +10,7 @@ from sqlalchemy.exc import DatabaseError, InterfaceError, OperationalError, Prog
 
 from gateway.config import ConfigError, Settings
 from gateway.store.database import StoreGone
+from gateway.supervisor import EXIT_STORE_UNAVAILABLE
 from signing.errors import KeyStoreError
 
 
@@ -76,6 +77,17 @@ def store_unusable(exc: BaseException) -> bool:
     if isinstance(exc, ProgrammingError) and str(orig).startswith("bad value for"):
         return True  # a connection option of the URL libpq cannot take (?connect_timeout=abc): said, with exit 2
     return isinstance(exc, OperationalError | InterfaceError)
+
+
+def exit_status(exc: BaseException) -> int:
+    """The exit status of a command, or of a worker starting, that ``exc`` stopped (``said`` says why): 75
+    (EX_TEMPFAIL, ``EXIT_STORE_UNAVAILABLE``) when the store is only out of reach for a while (``store_unreachable``),
+    worth running again; else 2, a setting or file to fix. The same for every command: a nightly `zzgw audit verify`
+    had exited 2 for a PostgreSQL restarting, as for a wrong setting, where `zzgw init` exited 75 (a fleet tester);
+    `zzgw init` as systemd's start step, and `zzgw serve`, exit 75 so that a service manager starts them again
+    (``RestartPreventExitStatus=2`` leaves a setting to the operator: a host that boots faster than its PostgreSQL
+    stayed down)."""
+    return EXIT_STORE_UNAVAILABLE if store_unreachable(exc) else 2
 
 
 def store_unreachable(exc: BaseException) -> bool:

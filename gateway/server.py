@@ -62,7 +62,7 @@ from gateway.domain.errors import ConflictError
 from gateway.domain.model import CHINA_TZ, Clock, Member, Role, SystemClock
 from gateway.domain.seals import SM2_MAKER_NAME, SealStatus
 from gateway.domain.verification import matters_of, uses_matter
-from gateway.failures import said, store_unreachable
+from gateway.failures import exit_status, said
 from gateway.health import HealthServicer, NotReady, Readiness, database_check, health_watches, wait_until_quiet
 from gateway.logs import OncePer, since
 from gateway.member_certificates import watch_certificate_ends
@@ -79,7 +79,7 @@ from gateway.services.sharing import SharingService, StampKey, UseStamper
 from gateway.services.verification import ReceiptKey, VerificationService
 from gateway.store.changes import ChangeFeed
 from gateway.store.database import Database, LockHeld, StoreForbidden, UnitOfWork, schema_revisions
-from gateway.supervisor import EXIT_STORE_UNAVAILABLE, stop_with_parent, supervise
+from gateway.supervisor import stop_with_parent, supervise
 from gateway.threads import name_this_thread
 from gateway.watchdog import EXIT_STUCK, InFlight, Watchdog
 from protos.zzgw.v1 import (
@@ -2059,7 +2059,7 @@ def _worker(settings: Settings, number: int, announce: bool, ready: Any) -> None
         if line is None:
             raise
         print(line, file=sys.stderr, flush=True)
-        sys.exit(EXIT_STORE_UNAVAILABLE if store_unreachable(exc) else 2)  # the supervisor tries the first again
+        sys.exit(exit_status(exc))  # 75: the supervisor tries the first again
 
 
 def _announce(settings: Settings, port: int, http_port: int) -> None:

@@ -1,11 +1,13 @@
 """The operator's commands against a store they cannot use as it is: a database without the schema is said as
-`zzgw serve` says it (one line, exit status 2), and `zzgw init` tells a database out of reach (75, worth starting
-again) from a setting to fix (2), as `zzgw serve` does (operations tester's findings 4 and 5)."""
+`zzgw serve` says it (one line, exit status 2), and every command tells a database out of reach (75, worth running
+again) from a setting to fix (2), as `zzgw serve` and `zzgw init` do (operations tester's findings 4 and 5; a fleet
+tester's D3)."""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -37,6 +39,7 @@ STORE_COMMANDS = [
     ("audit", "refusals"),
     ("audit", "prune"),
     ("memos",),
+    ("claims",),
 ]
 """Every command that opens the store (the gRPC clients, `demo`, `import`, `verify`, `receipt`, open none)."""
 
@@ -157,15 +160,22 @@ def test_tables_the_gateways_role_may_not_read_are_said_as_such(tmp_path: Path) 
         admin.dispose()
 
 
-def test_init_exits_75_for_a_database_out_of_reach_and_2_for_one_that_refuses(tmp_path: Path) -> None:
-    nobody = f"postgresql+psycopg://zzgw:secret@127.0.0.1:{free_port()}/zzgw"  # nothing listens there
-    for command in ("init", "serve"):
-        down = zzgw(env(tmp_path / "down", nobody), command)
-        assert down.returncode == 75, (command, down.stderr)  # EX_TEMPFAIL: a service manager starts it again
-        assert down.stderr.startswith(f"zzgw {command}: cannot use postgresql+psycopg://zzgw:***@127.0.0.1:")
+CLOSED_PORT = 60199
+"""A port of this test's range where nothing listens (checked): a PostgreSQL down."""
+
+
+def test_every_command_exits_75_for_a_database_out_of_reach_and_init_2_for_one_that_refuses(tmp_path: Path) -> None:
+    """75 (EX_TEMPFAIL) for a database out of reach, from every command that opens the store: a nightly `zzgw audit
+    verify` had exited 2 for a PostgreSQL restarting, as for a setting to fix, where `zzgw init` exited 75 (a fleet
+    tester)."""
+    with contextlib.suppress(ConnectionRefusedError), socket.create_connection(("127.0.0.1", CLOSED_PORT), 1):
+        pytest.fail(f"something listens on 127.0.0.1:{CLOSED_PORT}")
+    nobody = f"postgresql+psycopg://zzgw:secret@127.0.0.1:{CLOSED_PORT}/zzgw"
+    for command in (("init",), ("serve",), *STORE_COMMANDS):
+        down = zzgw(env(tmp_path / "down", nobody), *command)
+        assert down.returncode == 75, (command, down.stderr)  # EX_TEMPFAIL: worth running again
+        assert down.stderr.startswith(f"zzgw {command[0]}: cannot use postgresql+psycopg://zzgw:***@127.0.0.1:")
         assert "Traceback" not in down.stderr and "secret" not in down.stderr
-    members = zzgw(env(tmp_path / "down", nobody), "members")  # an operator's command: said alike, not a start
-    assert members.returncode == 2 and members.stderr.startswith("zzgw members: cannot use ")
     if not PG_URL:
         pytest.skip("a PostgreSQL that answers and refuses needs ZZGW_TEST_DATABASE_URL or 127.0.0.1:5432")
     server = make_url(PG_URL)
