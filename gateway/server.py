@@ -78,7 +78,14 @@ from gateway.services.seals import SealService, Sm2SealMaker
 from gateway.services.sharing import SharingService, StampKey, UseStamper
 from gateway.services.verification import ReceiptKey, VerificationService
 from gateway.store.changes import ChangeFeed
-from gateway.store.database import Database, LockHeld, StoreForbidden, UnitOfWork, schema_revisions
+from gateway.store.database import (
+    Database,
+    LockHeld,
+    StoreForbidden,
+    UnitOfWork,
+    most_connections,
+    schema_revisions,
+)
 from gateway.supervisor import stop_with_parent, supervise
 from gateway.threads import name_this_thread
 from gateway.watchdog import EXIT_STUCK, InFlight, Watchdog
@@ -206,7 +213,7 @@ class Gateway:
             _require_sqlite_file(settings)
         db = Database.connect(
             settings.effective_database_url,
-            pool_size=max(4, settings.threads),
+            pool_size=pool_size(settings),
             synchronous=settings.sqlite_synchronous,
         )
         keys = KeyStore(settings.keys_dir, settings.passphrase(create=create_passphrase))
@@ -362,6 +369,42 @@ class Gateway:
         if self.feed is not None:
             self.feed.stop()
         self.db.dispose()
+
+
+def pool_size(settings: Settings) -> int:
+    """The sessions of a process's connection pool: one per handler thread, at least 4."""
+    return max(4, settings.threads)
+
+
+def warn_of_connection_slots(gateway: Gateway) -> None:
+    """`zzgw serve` on PostgreSQL, once per start: a WARNING when the gateway's processes may need more connections
+    than the server has left for its role (``most_connections`` each, against ``max_connections`` less the reserved
+    and those open now). Replicas beyond the server's connections had served without a word, then failed most
+    writes (UNAVAILABLE / DATABASE_UNAVAILABLE) and, idle, gone in and out of readiness every second (a fleet
+    tester)."""
+    slots = gateway.db.connection_slots()
+    settings = gateway.settings
+    each = most_connections(pool_size(settings))
+    if slots is None or settings.workers * each <= slots.left:
+        return
+    log.warning(
+        "PostgreSQL may run out of connections for this gateway: its %d process(es) open up to %d connections (%d "
+        "each: 2 × %d + 5, ZZGW_THREADS at least 4), and %s has %d left for them (max_connections %d, %d of them "
+        "reserved for superusers, %d open now, %d of those by %d other gateway processes); once none is left, calls "
+        "that need another connection fail UNAVAILABLE / DATABASE_UNAVAILABLE and readiness flaps: raise "
+        "max_connections, or lower ZZGW_THREADS or ZZGW_WORKERS (docs/operations.md: Several machines)",
+        settings.workers,
+        settings.workers * each,
+        each,
+        pool_size(settings),
+        settings.database_label,
+        slots.left,
+        slots.max_connections,
+        slots.reserved,
+        slots.open_by_others,
+        slots.open_by_gateways,
+        slots.gateways,
+    )
 
 
 def store_check(db: Database, pin: CatalogPin) -> Callable[[], object]:
@@ -1914,6 +1957,8 @@ def serve_forever(settings: Settings, *, announce: bool = True, ready: Callable[
     """Run one gateway process until SIGTERM or SIGINT, then stop gracefully; ``ready`` is called once it serves."""
     gateway = Gateway.open(settings)
     check_ready(gateway, serving=True)
+    if settings.workers == 1:  # several: said once, by ``run``
+        warn_of_connection_slots(gateway)
     in_flight = InFlight()
     server, port = build_server(gateway, in_flight=in_flight)
     tls = (settings.http_tls_cert, settings.http_tls_key) if settings.http_tls_cert else None
@@ -2039,6 +2084,7 @@ def run(settings: Settings) -> int:
     gateway = Gateway.open(settings)
     try:
         check_ready(gateway, serving=True)
+        warn_of_connection_slots(gateway)
     finally:
         gateway.close()
     return supervise(settings, _worker)

@@ -29,6 +29,7 @@ import sqlite3
 import threading
 import urllib.parse
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -112,6 +113,34 @@ _SPARE_CONNECTIONS = 4
 """Beyond ``pool_size`` sessions (one per request thread), the pool lends as many again for the request threads'
 own reading connections (``_thread_reader``, kept), plus these for the group writers (``Appender``, kept) and
 the odd extra session: so a thread never waits for a connection another thread keeps."""
+
+
+def most_connections(pool_size: int) -> int:
+    """The most PostgreSQL connections one process with a pool of ``pool_size`` opens (docs/operations.md's sizing
+    rule, 2 × ZZGW_THREADS + 5): the pool's sessions and as many again for the request threads' kept readers,
+    ``_SPARE_CONNECTIONS`` more, and the change listener's own (``gateway.store.changes``)."""
+    return 2 * pool_size + _SPARE_CONNECTIONS + 1
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ConnectionSlots:
+    """A PostgreSQL server's connections as this process's role sees them (``Database.connection_slots``)."""
+
+    max_connections: int
+    reserved: int
+    """Of ``max_connections``, those the role may not take: ``superuser_reserved_connections`` (and PostgreSQL 16's
+    ``reserved_connections``) unless it is a superuser."""
+    open_by_others: int
+    """Client connections open now, to any database under any role, but this process's own."""
+    open_by_gateways: int
+    """Of ``open_by_others``, those of other gateway processes (``zzgw/…``)."""
+    gateways: int
+    """Those other gateway processes (``application_name``), of this store or another."""
+
+    @property
+    def left(self) -> int:
+        """The connections the role may still open."""
+        return max(0, self.max_connections - self.reserved - self.open_by_others)
 
 
 def connection_lost(error: BaseException) -> bool:
@@ -444,6 +473,30 @@ class Database:
                 {"mine": application_name(), "same": f"zzgw/{but_schema}/%" if but_schema else ""},
             ).all()
         return [f"{name} from {addr}" for name, addr in rows]
+
+    def connection_slots(self) -> ConnectionSlots | None:
+        """PostgreSQL: the server's connections, those this role may take and those open now by others (client
+        backends of the whole server, which ``max_connections`` counts); None on SQLite."""
+        if self.engine.dialect.name != "postgresql":
+            return None
+        with self.engine.connect() as connection:
+            row = connection.execute(
+                text(
+                    "SELECT current_setting('max_connections')::int, "
+                    "CASE WHEN (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) THEN 0 ELSE "
+                    "current_setting('superuser_reserved_connections')::int "
+                    "+ coalesce(current_setting('reserved_connections', true), '0')::int END, "
+                    "count(*) FILTER (WHERE application_name IS DISTINCT FROM :mine), "
+                    "count(*) FILTER (WHERE application_name LIKE 'zzgw/%' AND application_name <> :mine), "
+                    "count(DISTINCT application_name) FILTER (WHERE application_name LIKE 'zzgw/%' "
+                    "AND application_name <> :mine) "
+                    "FROM pg_stat_activity WHERE backend_type = 'client backend'"
+                ),
+                {"mine": application_name()},
+            ).one()
+        return ConnectionSlots(
+            max_connections=row[0], reserved=row[1], open_by_others=row[2], open_by_gateways=row[3], gateways=row[4]
+        )
 
     def schema_revision(self) -> str | None:
         """The store's schema revision, None when it has none (no ``alembic_version``). ``StoreForbidden`` when the
