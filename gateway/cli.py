@@ -48,6 +48,12 @@ def main(argv: list[str] | None = None) -> int:
         "again after adding members to the file)",
     )
     init.add_argument("--rotate-tokens", action="store_true", help="issue new dev bearer tokens")
+    init.add_argument(
+        "--adopt-catalog",
+        action="store_true",
+        help="make this directory's catalog (ZZGW_CATALOG) the one every gateway of the store serves, when the store "
+        "records another; then restart every zzgw serve",
+    )
 
     commands.add_parser("serve", help="run the gateway")
 
@@ -319,6 +325,7 @@ def _init(settings: Settings, args: argparse.Namespace) -> int:
         report = initialise(
             settings,
             rotate_tokens=args.rotate_tokens,
+            adopt_catalog=args.adopt_catalog,
             progress=progress,
             waiting=lambda: print("another `zzgw init` of this store is running: waiting for it", file=sys.stderr),
         )

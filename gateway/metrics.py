@@ -102,6 +102,7 @@ UNAVAILABLE_REASONS = frozenset(
         "TSA_UNAVAILABLE",
         "GATEWAY_STOPPING",
         "NO_SEAL_CA",
+        "CATALOG_CHANGED",
     }
 )
 """The reasons an UNAVAILABLE call is counted by: the gateway's own (``UpstreamUnavailableError``'s; a test holds the

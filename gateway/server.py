@@ -496,6 +496,7 @@ def initialise(
     settings: Settings,
     *,
     rotate_tokens: bool = False,
+    adopt_catalog: bool = False,
     clock: Clock | None = None,
     progress: Callable[[int], object] | None = None,
     waiting: Callable[[], object] = lambda: None,
@@ -516,7 +517,7 @@ def initialise(
     gateway = Gateway.open(settings, clock=clock, create_passphrase=True)
     try:
         with gateway.db.setup_lock(waiting):  # two replicas' inits at once: one after the other
-            return _initialise(settings, gateway, passphrase_here, rotate_tokens, progress)
+            return _initialise(settings, gateway, passphrase_here, rotate_tokens, adopt_catalog, progress)
     finally:
         gateway.close()
 
@@ -526,6 +527,7 @@ def _initialise(
     gateway: Gateway,
     passphrase_here: bool,
     rotate_tokens: bool,
+    adopt_catalog: bool,
     progress: Callable[[int], object] | None,
 ) -> InitReport:
     before = _schema_revision(gateway)
@@ -565,6 +567,8 @@ def _initialise(
         if not passphrase_here:  # made by this run, which encrypted nothing with it: a replica needs the first's
             settings.generated_passphrase_path.unlink(missing_ok=True)
         raise
+    if not adopt_catalog:
+        _refuse_another_catalog(gateway)
     if gateway.audit is None and before is not None and before < AUDIT_START_REVISION:
         # a store from before the memo secret: its upgraded rows, vouched for above when a trail was there, at once
         # with the secret made for them (a refusal later in this init had left them unvouched for good; a reviewer)
@@ -1902,14 +1906,29 @@ def _pin_catalog(gateway: Gateway, stored: str | None) -> None:
         raise ConfigError(
             f"this gateway's catalog ({_catalog_named(gateway.settings)}, sha256 {ours}) is not the one the database "
             f"{gateway.settings.database_label} is served with (sha256 {stored}): copy the catalog file the other "
-            "gateways of this store use; or, to change the catalog, run `zzgw init` with the new one, then restart "
-            "every gateway of the store (docs/operations.md: Changing the catalog)"
+            "gateways of this store use; or, to change the catalog, run `zzgw init --adopt-catalog` with the new one, "
+            "then restart every gateway of the store (docs/operations.md: Changing the catalog)"
         )
     gateway.catalog_pin.arm(ours)
 
 
 def _catalog_named(settings: Settings) -> str:
     return f"ZZGW_CATALOG {settings.catalog}" if settings.catalog else "the demo catalog: ZZGW_CATALOG is not set"
+
+
+def _refuse_another_catalog(gateway: Gateway) -> None:
+    """ConfigError, before init changes anything else, when the store's gateways serve another catalog than this
+    directory's and ``--adopt-catalog`` was not given: a routine init (a member added) on a replica holding a stale
+    copy had adopted it for the whole fleet, every other process then refusing CATALOG_CHANGED (a reviewer)."""
+    with gateway.db.unit_of_work() as uow:
+        recorded = uow.facts.get(CATALOG_FACT)
+    if recorded and recorded != gateway.catalog.fingerprint:
+        raise ConfigError(
+            f"this gateway's catalog ({_catalog_named(gateway.settings)}, sha256 {gateway.catalog.fingerprint}) is "
+            f"not the one the database {gateway.settings.database_label} is served with (sha256 {recorded}): copy "
+            "the catalog the other gateways use, or, to change the catalog every gateway of this store serves, run "
+            "`zzgw init --adopt-catalog` (then restart every zzgw serve: docs/operations.md, Changing the catalog)"
+        )
 
 
 def _adopt_catalog(db: Database, catalog: Catalog) -> str:

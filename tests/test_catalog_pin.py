@@ -124,7 +124,7 @@ def test_a_gateway_serving_the_catalog_before_refuses_once_init_adopts_another(
         card = id_card(first).license
         assert denied(lambda: data(first, card.license_id, QYKZ, member=POLICE))[0] == "NEEDS_AUTHORIZATION"
 
-        report = initialise(new)  # the documented way to change the catalog
+        report = initialise(new, adopt_catalog=True)  # the documented way to change the catalog
         assert (report.catalog, report.catalog_replaced) == (fingerprint(new_file), fingerprint(old_file))
         assert stored_fingerprint(first) == fingerprint(new_file)
         second = serving(new)  # restarted with the new catalog: its rules apply
@@ -166,7 +166,8 @@ def test_a_gateway_serving_the_catalog_before_refuses_once_init_adopts_another(
         with pytest.raises(ConfigError) as refused:  # started again with the old file: refused at start
             serving(old)
         assert f"sha256 {fingerprint(old_file)}" in str(refused.value)
-        assert f"(sha256 {fingerprint(new_file)})" in str(refused.value) and "`zzgw init`" in str(refused.value)
+        assert f"(sha256 {fingerprint(new_file)})" in str(refused.value)
+        assert "`zzgw init --adopt-catalog`" in str(refused.value)
         assert data(second, card.license_id, QYKZ, member=POLICE).fields  # the restarted one still answers
     finally:
         stop(first)
@@ -204,9 +205,17 @@ def test_serve_refuses_a_catalog_that_is_not_the_stores_and_init_adopts_one(stor
     assert refused.returncode == 2, refused.stderr
     (line,) = refused.stderr.splitlines()
     assert line.startswith(f"zzgw: configuration error: this gateway's catalog (ZZGW_CATALOG {new_file}, sha256 {new})")
-    assert f"is served with (sha256 {old})" in line and "run `zzgw init` with the new one" in line
+    assert f"is served with (sha256 {old})" in line and "run `zzgw init --adopt-catalog` with the new one" in line
 
-    adopted = run_zzgw("init", env=zzgw_env(data_dir, store, new_file), timeout=120)
+    # a routine init (a member added) on a replica holding another copy: refused before it changes anything, since
+    # it had adopted that copy for the whole fleet, every other process then refusing CATALOG_CHANGED (a reviewer)
+    routine = run_zzgw("init", env=zzgw_env(data_dir, store, new_file), timeout=120)
+    assert routine.returncode == 2, routine.stderr
+    assert f"is served with (sha256 {old})" in routine.stderr and "`zzgw init --adopt-catalog`" in routine.stderr
+    still = run_zzgw("serve", env=zzgw_env(data_dir, store, new_file), timeout=60)
+    assert still.returncode == 2 and f"is served with (sha256 {old})" in still.stderr, still.stderr
+
+    adopted = run_zzgw("init", "--adopt-catalog", env=zzgw_env(data_dir, store, new_file), timeout=120)
     assert adopted.returncode == 0, adopted.stderr
     assert f"catalog changed: the store's gateways serve from now on ZZGW_CATALOG {new_file} (sha256 {new})" in (
         adopted.stderr

@@ -220,9 +220,14 @@ def _status_beside(function: ast.FunctionDef | None, default: str) -> str:
     """The status a function building an ``ErrorInfo`` sends it with: the ``code_pb2.NAME`` of its
     ``status_pb2.Status(code=…)`` (``unknown_method_status``: UNIMPLEMENTED), else ``default``."""
     for node in ast.walk(function) if function is not None else ():
-        if isinstance(node, ast.keyword) and node.arg == "code" and isinstance(node.value, ast.Attribute):
-            if isinstance(node.value.value, ast.Name) and node.value.value.id == "code_pb2":
-                return node.value.attr
+        if (
+            isinstance(node, ast.keyword)
+            and node.arg == "code"
+            and isinstance(node.value, ast.Attribute)
+            and isinstance(node.value.value, ast.Name)
+            and node.value.value.id == "code_pb2"
+        ):
+            return node.value.attr
     return default
 
 
