@@ -20,6 +20,10 @@ CATALOG_SERVICES = frozenset(
 """The services whose answers depend on the catalog: its types and matters, the fields a license has, what a matter
 may read and on which basis (sharing class, consent, approval). Seals, the audit trail's records and health do not."""
 
+_PREFIXES = tuple(sorted(CATALOG_SERVICES))
+"""``CATALOG_SERVICES`` as ``str.startswith`` takes them, made once: this runs on gRPC's one dispatching thread for
+every call."""
+
 
 class CatalogGate(grpc.ServerInterceptor):
     """Has ``refuse()`` (raising a ``ZzgwError``, or not) run first in every call of ``CATALOG_SERVICES``."""
@@ -35,7 +39,7 @@ class CatalogGate(grpc.ServerInterceptor):
     ) -> grpc.RpcMethodHandler | None:
         handler = continuation(details)
         method = details.method
-        if handler is None or not method.startswith(tuple(CATALOG_SERVICES)):
+        if handler is None or not method.startswith(_PREFIXES):
             return handler
         # made once per method and handed out the same, so that GatewayInterceptor's own cache keeps its wrapping
         known = self._gated.get(method)
