@@ -128,8 +128,12 @@ def check_issuer(member: Member, license_type: LicenseType) -> None:
         )
 
 
-def validate_issue(draft: LicenseDraft, catalog: Catalog, issuer: Member, today: dt.date) -> ValidIssue:
-    """Check an issue request; raises InvalidLicenseError with every violation, or PermissionDeniedError."""
+def validate_issue(
+    draft: LicenseDraft, catalog: Catalog, issuer: Member, today: dt.date, *, stated: Mapping[str, str] | None = None
+) -> ValidIssue:
+    """Check an issue request; raises InvalidLicenseError with every violation, or PermissionDeniedError.
+    ``stated``: the fields of the version an amendment supersedes, whose dates kept as they are are not judged again
+    against today (``check_fields``)."""
     errors: list[FieldViolation] = []
     check_request_id(draft.request_id, errors)
     license_type = catalog.license_types.get(draft.type_code)
@@ -185,7 +189,7 @@ def validate_issue(draft: LicenseDraft, catalog: Catalog, issuer: Member, today:
                 _said("流水号须为1至32位数字或字母", "serial must be 1-32 characters of 0-9A-Z"),
             )
         )
-    fields = check_fields(license_type, draft.fields, errors, partial=False, today=today)
+    fields = check_fields(license_type, draft.fields, errors, partial=False, today=today, stated=stated)
     if issue_date is not None:
         check_born_before_issue(license_type, issue_date, fields, errors)
     if holder is not None:
@@ -708,10 +712,14 @@ def check_fields(
     *,
     partial: bool,
     today: dt.date,
+    stated: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
     """Check the type's fields. ``partial`` (for amendments) skips the required check for absent keys. A date is
     from 1900 on and, unless the catalog says it ``may_be_future``, not after ``today`` (China's date): a field's
-    date states something that happened (出生, 成立日期, 登记日期), and a year mistyped had been sealed and shared."""
+    date states something that happened (出生, 成立日期, 登记日期), and a year mistyped had been sealed and shared.
+    A date an amendment keeps as ``stated`` (the version it supersedes) is not judged so: stored before the check,
+    it had refused every amendment of its license, a holder's name changed included, naming a field nobody sent (a
+    reviewer); the issuer corrects it by sending it."""
     fields: dict[str, str] = {}
     order = {spec.key: i for i, spec in enumerate(license_type.fields)}
     # in the type's order, then unknown keys by name: a request's map has no order of its own (protobuf's iterates by
@@ -725,7 +733,8 @@ def check_fields(
         if spec.value_type in (ValueType.CITIZEN_ID, ValueType.USCC):  # typed in full width: the same code, as a
             value = half_width(value)  # holder's is (a reviewer: this field's had still been refused "须为17位数字")
         if value:
-            if problem := _field_problem(spec, value, today):
+            kept = stated is not None and stated.get(key) == value
+            if problem := _field_problem(spec, value, today, kept=kept):
                 errors.append(problem)
             else:
                 fields[key] = value.upper() if spec.value_type in (ValueType.CITIZEN_ID, ValueType.USCC) else value
@@ -746,7 +755,7 @@ def unknown_field(where: str, license_type: LicenseType, key: str) -> FieldViola
     )
 
 
-def _field_problem(spec: FieldSpec, value: str, today: dt.date) -> FieldViolation | None:
+def _field_problem(spec: FieldSpec, value: str, today: dt.date, *, kept: bool = False) -> FieldViolation | None:
     where, label = f"fields.{spec.key}", spec.label
     controls = _TEXT_CONTROL_RE if spec.value_type is ValueType.STRING else _CONTROL_RE
     if said := _text_problem(where, label, value, spec.max_length, controls):
@@ -755,13 +764,13 @@ def _field_problem(spec: FieldSpec, value: str, today: dt.date) -> FieldViolatio
         case ValueType.DATE:
             errors: list[FieldViolation] = []
             day = check_date(where, value, errors, label=label)
-            if day is not None and day < EARLIEST_DATE:
+            if day is not None and day < EARLIEST_DATE and not kept:
                 return _v(
                     where,
                     "DATE_TOO_EARLY",
                     _said(f"{label}早于 {EARLIEST_DATE}", f"{where} is before {EARLIEST_DATE}"),
                 )
-            if day is not None and day > today and not spec.may_be_future:
+            if day is not None and day > today and not spec.may_be_future and not kept:
                 return _v(where, "DATE_IN_FUTURE", _said(f"{label}晚于今天", f"{where} is after today"))
             return errors[0] if errors else None
         case ValueType.INTEGER if not _INTEGER_RE.match(value):

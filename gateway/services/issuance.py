@@ -577,7 +577,7 @@ class IssuanceService:
                 ]
             )
         _check_cleared(self._catalog, old, amendment)
-        valid = validate_issue(_amended_draft(old, amendment, on), self._catalog, caller, on)
+        valid = validate_issue(_amended_draft(old, amendment, on), self._catalog, caller, on, stated=old.content.fields)
         new_id = str(LicenseId.parse(old.license_id).next_version())
         content = _content(valid, new_id, caller.code, version=old.content.version + 1)
         _check_changes(old.content, content, dated=bool(amendment.issue_date))

@@ -507,6 +507,39 @@ def test_a_card_stored_with_9999_12_31_for_lifelong_is_amended_by_emptying_it(ru
     assert (new.version, new.valid_until, new.status) == (2, "", S.LICENSE_STATUS_ACTIVE)
 
 
+def test_a_date_stored_before_the_check_does_not_stop_an_amendment_that_keeps_it(running: RunningGateway) -> None:
+    """A 营业执照 sealed with a 成立日期 a year ahead before dates were judged against today: an amendment of its
+    domicile alone had been refused DATE_IN_FUTURE, naming a field nobody sent (a reviewer). A date kept is not
+    judged again; one the amendment sends is."""
+    gateway = running.gateway
+    business = next(t for t in gateway.catalog.license_types.values() if t.name == "营业执照")
+    lenient = dataclasses.replace(  # as the gateway was: any date taken
+        gateway.catalog, license_types={**gateway.catalog.license_types, business.code: dataclasses.replace(
+            business, fields=tuple(dataclasses.replace(f, may_be_future=True) for f in business.fields))}
+    )  # fmt: skip
+    market = gateway.authenticator.by_token(running.tokens[MARKET])
+    ahead = (today() + dt.timedelta(days=365)).isoformat()
+    record = unique(samples.business_license(71))
+    record["fields"] = {**record["fields"], "established_on": ahead}
+    old = IssuanceService(gateway.db, lenient, gateway.seals, gateway.clock).issue(  # type: ignore[arg-type]
+        market, convert.draft(issue_request(record))
+    )
+    stub = running.issuance(MARKET)
+
+    def amend(license_id: str, fields: dict[str, str]) -> issuance_pb2.AmendLicenseResponse:
+        return stub.AmendLicense(
+            issuance_pb2.AmendLicenseRequest(
+                request_id="amend-" + uuid.uuid4().hex, license_id=license_id, fields=fields, reason="住所变更",
+            )
+        )  # fmt: skip
+
+    new = amend(old.license.license_id, {"domicile": "山东省济南市历下区文化东路1号"}).license
+    assert (new.version, new.fields["established_on"]) == (2, ahead)
+    with pytest.raises(grpc.RpcError) as caught:  # sent again, a date after today is judged
+        amend(new.license_id, {"established_on": (today() + dt.timedelta(days=30)).isoformat()})
+    assert error_details(caught.value)[1] == [("fields.established_on", "DATE_IN_FUTURE")]
+
+
 @pytest.fixture
 def zone_ahead_of_china(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """The process's time zone UTC+14, whose date is China's or the next day's; restored after."""
