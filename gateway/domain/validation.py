@@ -395,9 +395,11 @@ def checked_claimed_holder_code(code: str, license_type: LicenseType, *, field: 
     reviewer). InvalidRequestError when it is bad."""
     allowed = license_type.holder_code_types
     form = holder_code_type_by_form(code)
-    if form not in allowed:  # about 3% of 公民身份号码 are valid credit codes too, and read as such by their form:
-        # a citizen's own number claimed of their 居民身份证 had been refused BAD_HOLDER_CODE_TYPE (a time fixer)
-        form = next((kind for kind in allowed if kind in _CHECKED_CODE_TYPES and valid_holder_code(code, kind)), form)
+    if form == "001" and "001" not in allowed and "111" in allowed and valid_holder_code(code, "111"):
+        # about 3% of 公民身份号码 are valid credit codes too, and read as such by their form: a citizen's own number
+        # claimed of their 居民身份证 had been refused BAD_HOLDER_CODE_TYPE (a time fixer). Only as a 公民身份号码,
+        # whose form is checked: 554 takes any code, and a company's had been compared as one (a reviewer)
+        form = "111"
     loose = next((kind for kind in allowed if kind not in _CHECKED_CODE_TYPES), None)
     errors: list[FieldViolation] = []
     checked = check_holder_code(field, form, code, errors)

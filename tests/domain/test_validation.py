@@ -438,6 +438,18 @@ def test_a_holder_code_named_with_a_type_is_checked_as_its_holders_codes(
         )
 
 
+def test_a_credit_code_is_no_holder_code_of_a_type_of_permanent_residents() -> None:
+    """554 (外国人永久居留身份证) takes any code: a company's credit code claimed of a type whose holders have only
+    554 codes is BAD_HOLDER_CODE_TYPE, not compared with the holder's and counted against the department (a
+    reviewer); a 公民身份号码 that is a valid credit code too is a citizen's only where 111 is the type's."""
+    (id_card,) = [t for t in CATALOG.license_types.values() if t.name == "居民身份证"]
+    permanent = replace(id_card, holder_code_types=("554",), license_number_of_holder=False)
+    for code in ("91370100MA3C4K7L6M", "370102199001010108"):
+        with pytest.raises(InvalidRequestError) as caught:
+            checked_claimed_holder_code(code, permanent)
+        assert [(v.field, v.reason) for v in caught.value.violations] == [("holder_code", "BAD_HOLDER_CODE_TYPE")]
+
+
 def test_a_serial_in_lower_case_is_the_identifiers_in_upper_case() -> None:
     """A UUID as most systems print it had been refused "序列号须为…大写字母", while every other identifier is
     case-folded (a standards tester); GB/T 36904 calls the part 流水号."""
