@@ -701,7 +701,7 @@ def _refusals(gateway: Gateway, limit: int) -> int:
     caller's code and name, action, reason, matter, purpose, operator. None at all is said aside, so that a script
     reading the list reads none."""
     from adapters.terminal import shown
-    from gateway.domain.model import CHINA_TZ
+    from gateway.domain.model import china_iso
 
     if not 1 <= limit <= 10_000:
         print("zzgw audit refusals: --limit is 1-10000", file=sys.stderr)
@@ -714,7 +714,7 @@ def _refusals(gateway: Gateway, limit: int) -> int:
             shown(column)  # what other departments wrote (a purpose, a clerk's name): no tab or escape sequence in it
             for column in (
                 str(record.seq),
-                record.entry.at.astimezone(CHINA_TZ).isoformat(sep=" ", timespec="seconds"),
+                china_iso(record.entry.at),
                 record.entry.caller,
                 names.get(record.entry.caller, ""),
                 record.entry.action.value,
@@ -1109,7 +1109,7 @@ def _claims(settings: Settings, args: argparse.Namespace) -> int:
     one's."""
     import datetime as dt
 
-    from gateway.domain.model import china_time
+    from gateway.domain.model import china_iso
     from gateway.domain.verification import claims_key
     from gateway.services.verification import MAX_WRONG_CLAIMS, WRONG_CLAIMS_HOURS
 
@@ -1145,7 +1145,7 @@ def _claims(settings: Settings, args: argparse.Namespace) -> int:
         for code, key, made, last in tally:
             state = "refused" if made >= MAX_WRONG_CLAIMS else "counting"
             name = members[code].name if code in members else ""
-            lines.append(f"{code}\t{name}\t{key}\t{made}\t{china_time(last)}\t{state}")
+            lines.append(f"{code}\t{name}\t{key}\t{made}\t{china_iso(last)}\t{state}")
     finally:
         gateway.close()
     _print_lines(lines)

@@ -94,6 +94,16 @@ def china_time(at: dt.datetime) -> str:
     return f"{at.astimezone(CHINA_TZ):%Y-%m-%d %H:%M:%S} (UTC+8)"
 
 
+def china_iso(at: dt.datetime) -> str:
+    """``at`` (aware) as the tools print a time for scripts, in a column: Beijing time to the second with its
+    offset, which ``datetime.fromisoformat`` reads back.
+
+    >>> china_iso(dt.datetime(2026, 12, 2, 22, 19, 41, tzinfo=dt.UTC))
+    '2026-12-03 06:19:41+08:00'
+    """
+    return at.astimezone(CHINA_TZ).isoformat(sep=" ", timespec="seconds")
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Member:
     """A registered caller: an issuing or consuming department, a holder portal, a partner or an admin."""
