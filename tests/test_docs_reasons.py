@@ -56,11 +56,9 @@ MADE_AT_RUN_TIME: dict[tuple[str, str], tuple[str, ...]] = {
     ("gateway/domain/pdf_refusals.py", "error.reason"): PDF_REASONS,
     ("gateway/api/authorization.py", "f'UNKNOWN_{field.upper()}'"): ("UNKNOWN_VIEW", "UNKNOWN_STATE"),
     ("gateway/services/seals.py", "f'SEAL_{status.value}'"): ("SEAL_REVOKED", "SEAL_EXPIRED"),
-    # a stored record that fails its check (VerificationService.record_finding) is not shared, refused with that
-    # check's first failed finding: RECORD_ALTERED or STATUS_ALTERED for a record edited in the store; a seal the
-    # record's check does not trust gives a report's finding (UNKNOWN_SEAL_KEY, CERT_REVOKED …), which docs/api.md
-    # names by reference to the report's findings, below the FAILED_PRECONDITION table
-    ("gateway/services/sharing.py", "reason"): ("RECORD_ALTERED", "STATUS_ALTERED"),
+    # a stored record that fails its check (VerificationService.record_finding) is not shared: RECORD_ALTERED or
+    # STATUS_ALTERED for a record edited in the store (_EDITED_IN_STORE), RECORD_NOT_INTACT for any other finding
+    ("gateway/services/sharing.py", "reason"): ("RECORD_ALTERED", "STATUS_ALTERED", "RECORD_NOT_INTACT"),
 }
 """Reasons the scan cannot read from the call that makes them, by file and the reason's expression: what each can
 be."""

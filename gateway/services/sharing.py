@@ -117,6 +117,8 @@ MAX_FORM_KEYS = 100
 MAX_FORM_KEY = 100
 STAMP_TIMEOUT_SECONDS = 60.0
 _USE_STAMP_PREFIX = "zzgw-use-"
+_EDITED_IN_STORE = frozenset({"RECORD_ALTERED", "STATUS_ALTERED"})
+"""The findings of a record's check that say it was changed in the store: a sharing read's refusal names them."""
 T = TypeVar("T")
 """(left, bottom, right, top) in PDF points."""
 
@@ -595,13 +597,19 @@ class SharingService:
             self._refuse(record, _unknown_code())
         finding = self._record_check(license) if self._record_check is not None else PASSED
         if finding.result is not CheckResult.PASSED:
-            reason = finding.reason or "RECORD_ALTERED"
+            said = finding.reason or "RECORD_ALTERED"
+            # a record edited in the store is said so; any other failure of its check (a seal key the check does
+            # not know, a certificate revoked) as RECORD_NOT_INTACT with the finding named, as ListHolderLicenses
+            # lists it: the refusal's reason had been whichever finding came first, codes no list of refusals had (a
+            # reviewer)
+            reason = said if said in _EDITED_IN_STORE else "RECORD_NOT_INTACT"
             self._refuse(
                 record,
                 ConflictError(
-                    f"登记库中的证照记录未通过核验（{reason}），不予共享，请联系发证部门"
-                    f"（the stored record fails its check ({reason}): not shared; ask its issuer）",
+                    f"登记库中的证照记录未通过核验（{said}），不予共享，请联系发证部门"
+                    f"（the stored record fails its check ({said}): not shared; ask its issuer）",
                     reason=reason,
+                    metadata={"finding": said},
                 ),
             )
         license_type = self._catalog.license_type(license.content.type_code)

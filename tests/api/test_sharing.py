@@ -470,6 +470,19 @@ def test_a_record_changed_behind_the_gateways_back_is_not_shared(running: Runnin
         data(running, revived)
     assert error_details(revived_refused.value)[0].reason == "STATUS_ALTERED"
 
+    # a record whose check fails otherwise (its seal key one no seal of the gateway has) is RECORD_NOT_INTACT, the
+    # finding named in the metadata: the refusal's reason had been the finding itself, a code no list of refusals
+    # had (a reviewer)
+    unknown_key, _ = business_license(running, 9, batch=True)
+    with running.gateway.db.engine.begin() as connection:
+        connection.execute(text("UPDATE licenses SET seal_key_id = 'ffff' WHERE license_id = :id"), {"id": unknown_key})
+    running.gateway.feed.committed([f"license:{unknown_key}"])  # type: ignore[union-attr]
+    with pytest.raises(grpc.RpcError) as unknown_refused:
+        data(running, unknown_key)
+    info = error_details(unknown_refused.value)[0]
+    assert (unknown_refused.value.code(), info.reason) == (grpc.StatusCode.FAILED_PRECONDITION, "RECORD_NOT_INTACT")
+    assert dict(info.metadata) == {"finding": "UNKNOWN_SEAL_KEY"}
+
 
 # --- conditional data and consents --------------------------------------------------------------------------------
 
