@@ -547,6 +547,10 @@ def _initialise(
                     "before schema 0029 name none; if any still runs, stop it now",
                     file=sys.stderr,
                 )
+        if not adopt_catalog and before >= FACTS_REVISION:
+            # before the migrations: a replica holding a stale copy had upgraded the whole fleet's schema, every
+            # gateway still on the release before then refusing the store, and only then been refused (a reviewer)
+            _refuse_another_catalog(gateway)
     try:
         gateway.db.migrate()
     except LockHeld as held:
@@ -567,8 +571,6 @@ def _initialise(
         if not passphrase_here:  # made by this run, which encrypted nothing with it: a replica needs the first's
             settings.generated_passphrase_path.unlink(missing_ok=True)
         raise
-    if not adopt_catalog:
-        _refuse_another_catalog(gateway)
     if gateway.audit is None and before is not None and before < AUDIT_START_REVISION:
         # a store from before the memo secret: its upgraded rows, vouched for above when a trail was there, at once
         # with the secret made for them (a refusal later in this init had left them unvouched for good; a reviewer)
@@ -625,7 +627,7 @@ def _initialise(
         _ensure_sm2_seal_maker(settings, gateway.keys, gateway.clock, members)
     _record_facts(settings, gateway.db, gateway.keys)
     warn_of_exposed_secrets(settings)
-    catalog_replaced = _adopt_catalog(gateway.db, gateway.catalog)
+    catalog_replaced = _adopt_catalog(gateway, adopt=adopt_catalog)
     if (receipt_key := _receipt_key(settings, gateway.keys)) is not None:
         ReceiptCertificates(gateway.db, receipt_key.certificate).record(gateway.clock)
     without_memo = 0
@@ -1917,29 +1919,45 @@ def _catalog_named(settings: Settings) -> str:
 
 
 def _refuse_another_catalog(gateway: Gateway) -> None:
-    """ConfigError, before init changes anything else, when the store's gateways serve another catalog than this
-    directory's and ``--adopt-catalog`` was not given: a routine init (a member added) on a replica holding a stale
-    copy had adopted it for the whole fleet, every other process then refusing CATALOG_CHANGED (a reviewer)."""
+    """ConfigError, before init changes anything (its migrations too), when the store's gateways serve another catalog
+    than this directory's and ``--adopt-catalog`` was not given: a routine init (a member added) on a replica holding
+    a stale copy had adopted it for the whole fleet, every other process then refusing CATALOG_CHANGED (a reviewer)."""
     with gateway.db.unit_of_work() as uow:
         recorded = uow.facts.get(CATALOG_FACT)
     if recorded and recorded != gateway.catalog.fingerprint:
-        raise ConfigError(
-            f"this gateway's catalog ({_catalog_named(gateway.settings)}, sha256 {gateway.catalog.fingerprint}) is "
-            f"not the one the database {gateway.settings.database_label} is served with (sha256 {recorded}): copy "
-            "the catalog the other gateways use, or, to change the catalog every gateway of this store serves, run "
-            "`zzgw init --adopt-catalog` (then restart every zzgw serve: docs/operations.md, Changing the catalog)"
-        )
+        raise _another_catalog(gateway, recorded)
 
 
-def _adopt_catalog(db: Database, catalog: Catalog) -> str:
-    """Record ``catalog``'s fingerprint as the store's (``zzgw init``, under its setup lock); the fingerprint it
-    replaces when it was another catalog's, else empty."""
-    with db.unit_of_work(write=True) as uow:
-        before = uow.facts.get(CATALOG_FACT)
-        if before == catalog.fingerprint:
-            return ""
-        uow.facts.replace(CATALOG_FACT, catalog.fingerprint)
-        uow.commit()
+def _another_catalog(gateway: Gateway, recorded: str) -> ConfigError:
+    return ConfigError(
+        f"this gateway's catalog ({_catalog_named(gateway.settings)}, sha256 {gateway.catalog.fingerprint}) is "
+        f"not the one the database {gateway.settings.database_label} is served with (sha256 {recorded}): copy "
+        "the catalog the other gateways use, or, to change the catalog every gateway of this store serves, run "
+        "`zzgw init --adopt-catalog` (then restart every zzgw serve: docs/operations.md, Changing the catalog)"
+    )
+
+
+def _adopt_catalog(gateway: Gateway, *, adopt: bool) -> str:
+    """Record this gateway's catalog fingerprint as the store's (``zzgw init``, under its setup lock); the fingerprint
+    it replaces when it was another catalog's, else empty. Without ``adopt`` it is only recorded where the store has
+    none, and another is refused as ``_refuse_another_catalog`` does: a `zzgw serve` (which takes no setup lock) may
+    have recorded its own since that check, on a store from before the fingerprint, and a routine init had replaced
+    it, the serving replica then refusing CATALOG_CHANGED (a reviewer)."""
+    ours = gateway.catalog.fingerprint
+    try:
+        with gateway.db.unit_of_work(write=True) as uow:
+            before = uow.facts.get(CATALOG_FACT)
+            if before == ours:
+                return ""
+            if before is None:
+                uow.facts.add(CATALOG_FACT, ours)
+            elif adopt:
+                uow.facts.replace(CATALOG_FACT, ours)
+            else:
+                raise _another_catalog(gateway, before)
+            uow.commit()
+    except IntegrityError:  # a `zzgw serve` recorded its catalog between the read and the add: judged as it is now
+        return _adopt_catalog(gateway, adopt=adopt)
     return before or ""
 
 

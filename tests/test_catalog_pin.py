@@ -17,15 +17,19 @@ from pathlib import Path
 
 import grpc
 import pytest
+from alembic import command
+from alembic.config import Config
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from sqlalchemy import text
 
 from adapters.console import Console
+from gateway import server
 from gateway.config import ConfigError, Settings
 from gateway.domain.catalog import fingerprint_of
 from gateway.domain.errors import UpstreamUnavailableError
 from gateway.server import Gateway, build_server, check_ready, console_backend, initialise
 from gateway.services.catalog_pin import CATALOG_FACT, READ_EVERY_SECONDS
+from gateway.store.database import MIGRATIONS, Database, schema_revisions
 from protos.zzgw.v1 import (
     authorization_pb2,
     authorization_pb2_grpc,
@@ -34,6 +38,7 @@ from protos.zzgw.v1 import (
     verification_pb2,
     verification_pb2_grpc,
 )
+from signing.keys import KeyStore
 from tests.api.test_sharing import ID_CARD, QYKZ, business_license, data, denied, id_card
 from tests.commands import run_zzgw
 from tests.conftest import PASSPHRASE, POLICE, TAX, RunningGateway, backend_params, error_details, fresh_database
@@ -255,3 +260,63 @@ def test_a_store_from_before_catalog_fingerprints_takes_the_first_servers(store:
     forget()
     report = initialise(settings)
     assert (report.catalog, report.catalog_replaced) == (fingerprint(old_file), "")
+
+
+def test_init_with_another_catalog_refuses_before_it_upgrades_the_schema(store: str, tmp_path: Path) -> None:
+    """A routine `zzgw init` of the next release on a replica holding a stale copy is refused before its migrations:
+    it had upgraded the schema for the whole fleet, every gateway still on the release before then refusing the
+    store, and only then refused the catalog (a reviewer)."""
+    old_file = catalog_file(tmp_path / "catalog.json")
+    settings = Settings(data_dir=tmp_path / "var", database_url=store, key_passphrase=PASSPHRASE,
+                        catalog=str(old_file))  # fmt: skip
+    initialise(settings)
+    gateway = Gateway.open(settings)
+    try:
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        with gateway.db.engine.begin() as connection:  # the store as the release before left it
+            config.attributes["connection"] = connection
+            command.downgrade(config, "-1")
+        before = gateway.db.schema_revision()
+        assert before == schema_revisions()[-2]
+        new_file = catalog_file(tmp_path / "new.json", id_card_unconditional=True)
+        stale = dataclasses.replace(settings, catalog=str(new_file))
+        with pytest.raises(ConfigError, match=rf"is served with \(sha256 {fingerprint(old_file)}\)"):
+            initialise(stale)
+        assert gateway.db.schema_revision() == before
+        assert initialise(settings).schema == schema_revisions()[-1]  # its own catalog: upgraded
+    finally:
+        gateway.close()
+
+
+def test_init_without_adopt_catalog_keeps_one_a_server_recorded_while_it_ran(
+    store: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a store from before the fingerprint, a `zzgw serve` (which takes no setup lock) may record its catalog while
+    an init with another copy runs, after its check at the start: without --adopt-catalog the init is refused at its
+    end, where it had replaced the served catalog, the serving replica then refusing CATALOG_CHANGED (a reviewer)."""
+    old_file = catalog_file(tmp_path / "catalog.json")
+    settings = Settings(data_dir=tmp_path / "var", database_url=store, key_passphrase=PASSPHRASE,
+                        catalog=str(old_file))  # fmt: skip
+    initialise(settings)
+    gateway = Gateway.open(settings)
+    try:
+        with gateway.db.engine.begin() as connection:  # as a store upgraded from a version without the fact is
+            connection.execute(text("DELETE FROM gateway_facts WHERE name = :name"), {"name": CATALOG_FACT})
+        record_facts = server._record_facts
+
+        def a_server_starts_meanwhile(settings: Settings, db: Database, keys: KeyStore) -> None:
+            with db.unit_of_work(write=True) as uow:  # what `zzgw serve` records (_pin_catalog), the first to serve
+                uow.facts.add(CATALOG_FACT, fingerprint(old_file))
+                uow.commit()
+            record_facts(settings, db, keys)
+
+        monkeypatch.setattr(server, "_record_facts", a_server_starts_meanwhile)
+        new_file = catalog_file(tmp_path / "new.json", id_card_unconditional=True)
+        stale = dataclasses.replace(settings, catalog=str(new_file))
+        with pytest.raises(ConfigError, match=rf"is served with \(sha256 {fingerprint(old_file)}\)"):
+            initialise(stale)
+        with gateway.db.unit_of_work() as uow:
+            assert uow.facts.get(CATALOG_FACT) == fingerprint(old_file)
+    finally:
+        gateway.close()
