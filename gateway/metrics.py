@@ -27,7 +27,8 @@ request: no holder code, license number or member code of a caller ever becomes 
 
 One more gauge, ``zzgw_member_certificate_expiry_seconds``, says when each registered member's client certificate
 ends (notAfter, Unix time), by ``member``: the member's code, an organisation's registered one, so one series per
-registered member, set by the process that announces the start (``gateway.member_certificates``). It is the only
+registered member, set by one process (worker 0, or the worker that replaced it: ``gateway.member_certificates``),
+the only
 label that names a member, and none names a caller.
 
 Several workers (``ZZGW_WORKERS`` > 1) share the HTTP port, so a scrape lands on any one of them: the supervisor

@@ -1990,8 +1990,18 @@ def tune_gc() -> None:
     gc.set_threshold(*GC_THRESHOLDS)
 
 
-def serve_forever(settings: Settings, *, announce: bool = True, ready: Callable[[], object] | None = None) -> None:
-    """Run one gateway process until SIGTERM or SIGINT, then stop gracefully; ``ready`` is called once it serves."""
+def serve_forever(
+    settings: Settings,
+    *,
+    announce: bool = True,
+    watch_certificates: bool = True,
+    ready: Callable[[], object] | None = None,
+) -> None:
+    """Run one gateway process until SIGTERM or SIGINT, then stop gracefully; ``ready`` is called once it serves.
+
+    ``announce``: log the banner and the start's warnings (the first worker to start, once per gateway).
+    ``watch_certificates``: keep the daily watch of the members' certificates and its gauge (worker 0, and the
+    worker that replaces it: it had been the announcing one only, and both were gone once worker 0 died)."""
     gateway = Gateway.open(settings)
     check_ready(gateway, serving=True)
     if settings.workers == 1:  # several: said once, by ``run``
@@ -2093,6 +2103,7 @@ def serve_forever(settings: Settings, *, announce: bool = True, ready: Callable[
                 len(unreadable),
                 "; ".join(unreadable),
             )
+    if watch_certificates:
         # members' client certificates ending soon or ended, now and daily: the handshake's failure names no one
         watch_certificate_ends(settings, gateway.db, gateway.clock)
     if ready is not None:
@@ -2136,7 +2147,8 @@ def _worker(settings: Settings, number: int, announce: bool, ready: Any) -> None
         os.sched_setaffinity(0, {cores[number % len(cores)]})
     configure_logging(settings)
     try:
-        serve_forever(settings, announce=announce, ready=ready.set)
+        # worker 0's number is its replacement's: the certificate watch, by one process at a time, never stops
+        serve_forever(settings, announce=announce, watch_certificates=number == 0, ready=ready.set)
     except Exception as exc:  # said in one line, as the command says it (a setting, a key, the database, a file)
         line = said(exc, "serve", settings)
         if line is None:

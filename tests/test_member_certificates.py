@@ -13,6 +13,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -197,3 +198,66 @@ def test_a_store_that_does_not_answer_is_said_and_tried_again(tmp_path: Path, ca
     (record,) = caplog.records
     assert record.getMessage().startswith("cannot read the members' registered certificates (")
     assert record.getMessage().endswith("looking again in 60 minutes") and record.exc_info is None
+
+
+@pytest.mark.slow
+def test_the_watch_and_its_gauge_go_on_in_the_worker_that_replaces_worker_0(tmp_path: Path) -> None:
+    """ZZGW_WORKERS=2: the watch ran only in the process that announced the start, and a replacement never announces:
+    once worker 0 died (OOM, kill -9, the watchdog), the daily lines and every gauge series were gone until the
+    whole gateway restarted, and an alert on the gauge saw no data (a reviewer)."""
+    http = f"127.0.0.1:{free_port()}"
+    env = {
+        **os.environ,
+        "ZZGW_DATA_DIR": str(tmp_path / "var"),
+        "ZZGW_GRPC_ADDR": f"127.0.0.1:{free_port()}",
+        "ZZGW_HTTP_ADDR": http,
+        "ZZGW_KEY_PASSPHRASE": "member-certificates-test",
+        "ZZGW_DATABASE_URL": "",
+        "ZZGW_WORKERS": "2",
+    }
+    assert run_zzgw("init", env=env).returncode == 0
+    ending = dt.datetime.now(dt.UTC).replace(microsecond=0) + dt.timedelta(days=10, hours=12)
+    assert run_zzgw("members", "--revoke", POLICE, env=env).returncode == 0
+    assert run_zzgw("members", "--restore", POLICE, env=env).returncode == 0
+    _certificate_ending(tmp_path / "var" / "pki", POLICE, "济南市公安局", ending)
+    assert run_zzgw("init", env=env).returncode == 0
+
+    def gauge() -> float | None:
+        with urllib.request.urlopen(f"http://{http}/metrics", timeout=5) as answer:
+            body = answer.read().decode()
+        for family in text_string_to_metric_families(body):
+            if family.name == "zzgw_member_certificate_expiry_seconds":
+                return next((s.value for s in family.samples if s.labels["member"] == POLICE), None)
+        return None
+
+    def watching(seconds: float) -> list[int]:
+        """The pids of the processes that logged POLICE's certificate, once one has within ``seconds``."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if pids := [int(line.split("[", 1)[1].split("]", 1)[0]) for line in said if f"member {POLICE}" in line]:
+                return pids
+            time.sleep(0.1)
+        return []
+
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gateway.cli", "serve"], env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    said: list[str] = []
+    reader = threading.Thread(target=lambda: said.extend(iter(server.stderr.readline, "")), daemon=True)  # type: ignore[union-attr]
+    reader.start()
+    try:
+        wait_serving(env["ZZGW_GRPC_ADDR"], timeout=90, process=server)
+        (first,) = watching(30)  # one process watches
+        assert all(gauge() == ending.timestamp() for _ in range(4))  # whichever worker answers the scrape
+        os.kill(first, signal.SIGKILL)
+        deadline = time.monotonic() + 60
+        while len(pids := watching(1)) < 2:
+            assert time.monotonic() < deadline, "no worker watches since worker 0 was replaced"
+        assert pids[1] != first
+        assert all(gauge() == ending.timestamp() for _ in range(4))
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=60)
+        reader.join(timeout=10)
+    assert f"(pid {first}) exited (code -9) while serving: starting another" in "".join(said)
