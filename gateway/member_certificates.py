@@ -71,12 +71,13 @@ def warn_of_ends(
 ) -> list[tuple[int, str]]:
     """Log (``zzgw.members``) each certificate of ``ends`` that has ended (ERROR) or ends within ``WARN_DAYS``
     (WARNING), naming the member by its code and name (an organisation's: no personal data); returns what was said
-    as (level, line). The gauge is set for every end known."""
+    as (level, line). The gauge is set for every end known, and loses the series of a member whose end is not (any
+    more)."""
+    metrics.member_certificate_ends({code: end.timestamp() for code, end in ends.items() if end is not None})
     said: list[tuple[int, str]] = []
     for code, end in ends.items():
         if end is None:
             continue
-        metrics.member_certificate_ends(code, end.timestamp())
         left = end - now
         if left > dt.timedelta(days=WARN_DAYS):
             continue

@@ -28,8 +28,8 @@ request: no holder code, license number or member code of a caller ever becomes 
 One more gauge, ``zzgw_member_certificate_expiry_seconds``, says when each registered member's client certificate
 ends (notAfter, Unix time), by ``member``: the member's code, an organisation's registered one, so one series per
 registered member, set by one process (worker 0, or the worker that replaced it: ``gateway.member_certificates``),
-the only
-label that names a member, and none names a caller.
+and a member no longer registered (revoked) loses its series at the next daily look. It is the only label that names
+a member, and none names a caller.
 
 Several workers (``ZZGW_WORKERS`` > 1) share the HTTP port, so a scrape lands on any one of them: the supervisor
 gives them a directory (``prepare_directory``, ``PROMETHEUS_MULTIPROC_DIR``) before they start, each writes its
@@ -52,12 +52,13 @@ from __future__ import annotations
 
 import atexit
 import fcntl
+import math
 import os
 import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any, Protocol
 
@@ -73,6 +74,7 @@ from prometheus_client import (
 )
 from prometheus_client import multiprocess as _multiprocess
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
+from prometheus_client.metrics_core import Metric
 
 from gateway.threads import name_this_thread
 
@@ -130,8 +132,9 @@ _READY = Gauge(
     "zzgw_ready", "1 while the process is ready (with several workers: every one), else 0", multiprocess_mode="livemin"
 )
 _WATCHERS = Gauge("zzgw_license_watchers", "WatchLicenseChanges streams open", multiprocess_mode="livesum")
+_CERTIFICATE_ENDS_NAME = "zzgw_member_certificate_expiry_seconds"
 _CERTIFICATE_ENDS = Gauge(
-    "zzgw_member_certificate_expiry_seconds",
+    _CERTIFICATE_ENDS_NAME,
     "When each registered member's client certificate ends (notAfter, Unix time), by member code",
     ["member"],
     multiprocess_mode="livemax",
@@ -177,10 +180,28 @@ def record_feed_lapse(cause: str) -> None:
     _FEED_LAPSES.labels(cause).inc()
 
 
-def member_certificate_ends(member: str, timestamp: float) -> None:
-    """Member ``member``'s client certificate ends at ``timestamp`` (Unix time). Its code labels the series: an
-    organisation's registered code, one series per registered member (``gateway.member_certificates``)."""
-    _CERTIFICATE_ENDS.labels(member).set(timestamp)
+_members_with_ends: set[str] = set()
+_members_lock = threading.Lock()
+
+
+def member_certificate_ends(ends: Mapping[str, float]) -> None:
+    """Each member's client certificate of ``ends`` ends at its timestamp (Unix time); a member set before and not in
+    ``ends`` (revoked, its certificate not here) loses its series, which had kept an alert on it firing for a
+    department revoked on purpose (a reviewer). The member's code labels the series: an organisation's registered
+    code, one series per registered member (``gateway.member_certificates``).
+
+    prometheus_client cannot remove a series in multiprocess mode: there it is set to NaN, which ``exposition``
+    leaves out."""
+    with _members_lock:
+        for member in _members_with_ends - ends.keys():
+            if _DIRECTORY is None:
+                _CERTIFICATE_ENDS.remove(member)
+            else:
+                _CERTIFICATE_ENDS.labels(member).set(math.nan)
+        for member, timestamp in ends.items():
+            _CERTIFICATE_ENDS.labels(member).set(timestamp)
+        _members_with_ends.clear()
+        _members_with_ends.update(ends)
 
 
 def watcher_opened() -> None:
@@ -219,10 +240,23 @@ def exposition() -> tuple[bytes, str]:
     mode, this process's otherwise; ``process_*`` of this process."""
     if _DIRECTORY is not None:
         registry = CollectorRegistry()
-        _multiprocess.MultiProcessCollector(registry, path=_DIRECTORY)
+        registry.register(_WithoutRemoved(_DIRECTORY))
         ProcessCollector(registry=registry)
         return generate_latest(registry), CONTENT_TYPE
     return generate_latest(REGISTRY), CONTENT_TYPE
+
+
+class _WithoutRemoved:
+    """Every worker's values less the series ``member_certificate_ends`` removed (NaN)."""
+
+    def __init__(self, path: str) -> None:
+        self._every = _multiprocess.MultiProcessCollector(None, path=path)
+
+    def collect(self) -> Iterator[Metric]:
+        for family in self._every.collect():
+            if family.name == _CERTIFICATE_ENDS_NAME:
+                family.samples = [sample for sample in family.samples if not math.isnan(sample.value)]
+            yield family
 
 
 SHARED_MEMORY = Path("/dev/shm")
