@@ -11,10 +11,15 @@ import re
 import signal
 import subprocess
 import sys
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import psycopg
 import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 from benchmarks.common import wait_serving
 from gateway.config import Settings
@@ -108,3 +113,31 @@ def test_a_server_with_room_for_the_gateway_is_not_warned_of(
         assert "its 1 process(es) open up to 2053 connections" in said
     finally:
         gateway.close()
+
+
+def test_a_role_that_is_no_superuser_counts_the_other_roles_connections(store: str) -> None:
+    """PostgreSQL shows a role that is neither superuser nor granted pg_read_all_stats the ``backend_type`` of other
+    roles' sessions as NULL: under the gateway's own role (docs/operations.md), the warning had counted none of the
+    other applications' connections, and kept silent when they held every slot; `zzgw init`'s word of connections
+    that name no application had missed them too (a reviewer)."""
+    role = f"slots_role_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE ROLE "{role}" LOGIN NOSUPERUSER'))
+    held: list[psycopg.Connection[Any]] = []
+    as_role = Database.connect(make_url(store).set(username=role).render_as_string(hide_password=False))
+    try:
+        conninfo = make_url(store).set(drivername="postgresql").render_as_string(hide_password=False)
+        held = [psycopg.connect(conninfo, application_name=name) for name in ("another-app",) * 3 + ("",) * 2]
+        slots = as_role.connection_slots()
+        assert slots is not None and slots.reserved > 0  # not a superuser: the reserved are not its own
+        assert slots.open_by_others >= len(held)
+        unnamed = as_role.unnamed_connections()  # other roles' addresses are not shown to it
+        assert sum(int(each.split(" from ", 1)[0]) for each in unnamed) >= 2, unnamed
+    finally:
+        as_role.dispose()
+        for connection in held:
+            connection.close()
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP ROLE IF EXISTS "{role}"'))
+        admin.dispose()

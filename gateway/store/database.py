@@ -343,6 +343,13 @@ class StoreFile:
             log.warning("the store file at %s is the one this process opened again: writes are taken", self.path)
 
 
+CLIENT_BACKEND = "(backend_type = 'client backend' OR (backend_type IS NULL AND usesysid IS NOT NULL))"
+"""A row of ``pg_stat_activity`` that is a client's connection. A role neither superuser nor granted
+``pg_read_all_stats`` reads the ``backend_type`` of other roles' sessions as NULL, while their user stays visible
+(the server's own processes have none): under the gateway's own role (docs/operations.md), every other application's
+connection had been left out of the count, and the connection warning kept silent (a reviewer)."""
+
+
 class Database:
     def __init__(self, engine: Engine, store_file: StoreFile | None = None):
         self.engine = engine
@@ -446,7 +453,7 @@ class Database:
             rows = connection.execute(
                 text(
                     "SELECT coalesce(host(client_addr), 'an unknown address') AS addr, count(*) FROM pg_stat_activity "
-                    "WHERE datname = current_database() AND backend_type = 'client backend' "
+                    f"WHERE datname = current_database() AND {CLIENT_BACKEND} "
                     "AND pid <> pg_backend_pid() AND (coalesce(application_name, '') = '' "
                     "OR (application_name LIKE 'zzgw/%' AND usename <> session_user)) GROUP BY 1 ORDER BY 1"
                 )
@@ -476,7 +483,7 @@ class Database:
 
     def connection_slots(self) -> ConnectionSlots | None:
         """PostgreSQL: the server's connections, those this role may take and those open now by others (client
-        backends of the whole server, which ``max_connections`` counts); None on SQLite."""
+        backends of the whole server, which ``max_connections`` counts, ``CLIENT_BACKEND``); None on SQLite."""
         if self.engine.dialect.name != "postgresql":
             return None
         with self.engine.connect() as connection:
@@ -490,7 +497,7 @@ class Database:
                     "count(*) FILTER (WHERE application_name LIKE 'zzgw/%' AND application_name <> :mine), "
                     "count(DISTINCT application_name) FILTER (WHERE application_name LIKE 'zzgw/%' "
                     "AND application_name <> :mine) "
-                    "FROM pg_stat_activity WHERE backend_type = 'client backend'"
+                    f"FROM pg_stat_activity WHERE {CLIENT_BACKEND}"
                 ),
                 {"mine": application_name()},
             ).one()
