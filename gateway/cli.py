@@ -1025,8 +1025,9 @@ def _members(settings: Settings, args: argparse.Namespace) -> int:
     """The registered members, one a line: code, roles, region, credential ("revoked" for a revoked member), name,
     the matters it may name, when its client certificate ends; or revoke or restore one."""
     from gateway.domain.errors import NotFoundError
+    from gateway.domain.model import beijing_day
     from gateway.domain.verification import matters_of
-    from gateway.member_certificates import beijing_day, certificate_ends
+    from gateway.member_certificates import certificate_ends
     from gateway.server import dev_tokens_of, forget_dev_token
     from gateway.services.members import token_digest
 

@@ -8,8 +8,9 @@ in the TLS handshake, inside gRPC's core: its log line names neither the member 
 access line or metric hears of it (gRPC's Python API offers no hook there), so an on-call could not tell which
 department was down, nor why (found by an on-call tester). The gateway says it beforehand instead: ``zzgw serve``,
 at start and then every ``CHECK_SECONDS``, logs a WARNING for each registered member whose certificate ends within
-``WARN_DAYS`` and an ERROR for one whose certificate has ended, each naming the member and the day (Beijing time),
-and keeps the gauge ``zzgw_member_certificate_expiry_seconds{member}`` (``gateway.metrics``) at each end.
+``WARN_BEFORE`` and an ERROR for one whose certificate has ended, each naming the member and the day in Beijing time
+(``gateway.certificate_ends``, which says the gateway's own certificates' ends too), and keeps the gauge
+``zzgw_member_certificate_expiry_seconds{member}`` (``gateway.metrics``) at each end.
 
 A member's certificate is read from ``pki/members/CODE.pem`` when it is the one the store registered (the store keeps
 only its SHA-256): one that is not there (a replica given no copy), or another, has no end said.
@@ -28,15 +29,14 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from gateway import metrics
+from gateway.certificate_ends import WARN_BEFORE, ending
 from gateway.config import Settings
-from gateway.domain.model import CHINA_TZ, Clock
+from gateway.domain.model import Clock
 from gateway.store.database import Database, driver_error
 from gateway.threads import name_this_thread
 
 log = logging.getLogger("zzgw.members")
 
-WARN_DAYS = 30
-"""How long before its end a member's certificate is warned of."""
 CHECK_SECONDS = 24 * 3600.0
 """How often ``zzgw serve`` looks again."""
 RETRY_SECONDS = 3600.0
@@ -61,40 +61,26 @@ def certificate_ends(settings: Settings, db: Database) -> dict[str, dt.datetime 
     return ends
 
 
-def beijing_day(moment: dt.datetime) -> str:
-    """The day of ``moment`` in Beijing time (``2027-03-09``), as the departments' people read dates."""
-    return moment.astimezone(CHINA_TZ).date().isoformat()
-
-
 def warn_of_ends(
     ends: Mapping[str, dt.datetime | None], names: Mapping[str, str], now: dt.datetime
 ) -> list[tuple[int, str]]:
-    """Log (``zzgw.members``) each certificate of ``ends`` that has ended (ERROR) or ends within ``WARN_DAYS``
+    """Log (``zzgw.members``) each certificate of ``ends`` that has ended (ERROR) or ends within ``WARN_BEFORE``
     (WARNING), naming the member by its code and name (an organisation's: no personal data); returns what was said
     as (level, line). The gauge is set for every end known, and loses the series of a member whose end is not (any
     more)."""
     metrics.member_certificate_ends({code: end.timestamp() for code, end in ends.items() if end is not None})
     said: list[tuple[int, str]] = []
+    renew = "renew it: `zzgw members --revoke CODE`, `--restore CODE`, `zzgw init` (docs/departments.md, Renewing)"
     for code, end in ends.items():
-        if end is None:
+        what = f"the client certificate of member {code} ({names.get(code, '?')})"
+        said_end = None if end is None else ending(what, None, end, now, within=WARN_BEFORE)
+        if said_end is None:
             continue
-        left = end - now
-        if left > dt.timedelta(days=WARN_DAYS):
-            continue
-        member = f"{code} ({names.get(code, '?')})"
-        renew = "renew it: `zzgw members --revoke CODE`, `--restore CODE`, `zzgw init` (docs/departments.md, Renewing)"
-        if left <= dt.timedelta(0):
-            level = logging.ERROR
-            line = (
-                f"the client certificate of member {member} ended on {beijing_day(end)} (Beijing time): its calls "
-                f"fail in the TLS handshake, which the log cannot name; {renew}"
-            )
+        if said_end.ended:
+            level, then = logging.ERROR, "its calls fail in the TLS handshake, which the log cannot name"
         else:
-            level = logging.WARNING
-            line = (
-                f"the client certificate of member {member} ends on {beijing_day(end)} (Beijing time), in "
-                f"{left.days} days: its calls will fail in the TLS handshake from then on; {renew}"
-            )
+            level, then = logging.WARNING, "its calls will fail in the TLS handshake from then on"
+        line = f"{said_end.said()}: {then}; {renew}"
         log.log(level, "%s", line)
         said.append((level, line))
     return said

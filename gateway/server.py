@@ -55,18 +55,18 @@ from gateway.api.seals import SealServicer
 from gateway.api.sharing import SharingServicer
 from gateway.api.slots import long_streams
 from gateway.api.verification import VerificationServicer
+from gateway.certificate_ends import RENEW_BEFORE, ending
 from gateway.config import ConfigError, Settings, url_without_credentials
 from gateway.domain.audit import HeadMemos
 from gateway.domain.catalog import Catalog
 from gateway.domain.errors import ConflictError
-from gateway.domain.model import CHINA_TZ, Clock, Member, Role, SystemClock
+from gateway.domain.model import CHINA_TZ, Clock, Member, Role, SystemClock, beijing_day
 from gateway.domain.seals import SM2_MAKER_NAME, SealStatus
 from gateway.domain.verification import matters_of, uses_matter
 from gateway.failures import exit_status, said
 from gateway.health import HealthServicer, NotReady, Readiness, database_check, health_watches, wait_until_quiet
 from gateway.logs import OncePer, since
 from gateway.member_certificates import watch_certificate_ends
-from gateway.renewal import ending
 from gateway.services.audit import AuditSigner, AuditTrail, vouch_upgraded_row
 from gateway.services.authorization import AuthorizationService, CodeSealer
 from gateway.services.catalog_pin import CATALOG_FACT, CatalogPin
@@ -507,7 +507,8 @@ def initialise(
     client certificate per member, the seal-maker CA and TSA certificate, a 电子证照专用章 for every issuer that never
     had a seal (its key seals the issuer's license records; one whose seals were revoked or ended is left so), and in
     dev mode the bearer tokens in ``<data_dir>/dev-tokens.json`` (a token for each member new since the file was
-    written). The server, TSA and receipt certificates are renewed when they end within ``renewal.RENEW_BEFORE``.
+    written). The server, TSA and receipt certificates are renewed when they end within ``RENEW_BEFORE``
+    (``gateway.certificate_ends``).
     ``progress`` hears of the licenses given the memo of their status by an upgrade across schema 0014;
     ``waiting``, that another init of the same store runs (this one waits for it).
     """
@@ -956,11 +957,10 @@ def _ensure_pki(
     # a server certificate from before key identifiers (2026-12-03): partners trusting several provinces' member CAs,
     # which then all had one name, cannot tell which one signed it; issued again when the CA's key is at hand
     unmarked = named is not None and not _names_its_issuers_key(pki / "server.pem") and (pki / "ca.key").exists()
-    ends = (
-        ending(SERVER_WHAT, pki / "server.pem", x509.load_pem_x509_certificate((pki / "server.pem").read_bytes()), now)
-        if named is not None
-        else None
-    )
+    ends = None
+    if named is not None:
+        not_after = x509.load_pem_x509_certificate((pki / "server.pem").read_bytes()).not_valid_after_utc
+        ends = ending(SERVER_WHAT, pki / "server.pem", not_after, now, within=RENEW_BEFORE)
     if ends is not None and not (pki / "ca.key").exists():
         log.warning(
             "%s: bring the member CA's key (ca.key) back and run `zzgw init` to renew it; every client refuses the "
@@ -1102,18 +1102,19 @@ def _own_end(ca: SealMakerCA, now: dt.datetime) -> dt.datetime:
 
 
 def _due(what: str, path: Path, ca: SealMakerCA, now: dt.datetime) -> bool:
-    """Whether `zzgw init` renews the certificate at ``path`` (``renewal.RENEW_BEFORE``): not when a new one would
+    """Whether `zzgw init` renews the certificate at ``path`` (``RENEW_BEFORE``): not when a new one would
     end no later, the seal-maker intermediate ending first (then a warning, as renewing again and again would not
     help)."""
-    ends = ending(what, path, x509.load_pem_x509_certificate(path.read_bytes()), now)
+    not_after = x509.load_pem_x509_certificate(path.read_bytes()).not_valid_after_utc
+    ends = ending(what, path, not_after, now, within=RENEW_BEFORE)
     if ends is None:
         return False
     if _own_end(ca, now) <= ends.not_after:
         log.warning(
-            "%s: it cannot be renewed to end later, as the seal-maker CA's intermediate (%s) ends on %s",
+            "%s: it cannot be renewed to end later, as the seal-maker CA's intermediate (%s) ends on %s (Beijing time)",
             ends.said(),
             path.parent / "intermediate.pem",
-            ca.intermediate.not_valid_after_utc.date().isoformat(),
+            beijing_day(ca.intermediate.not_valid_after_utc),
         )
         return False
     return True
@@ -1125,11 +1126,11 @@ def _write_renewed(what: str, path: Path, certificate: x509.Certificate) -> None
     path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
     if renewing:
         log.warning(
-            "renewed %s (%s) on the same key, valid to %s: copy it to replicas with a seal-ca/ of their own and "
-            "restart every gateway process (docs/operations.md: renewing the gateway's certificates)",
+            "renewed %s (%s) on the same key, valid to %s (Beijing time): copy it to replicas with a seal-ca/ of "
+            "their own and restart every gateway process (docs/operations.md: renewing the gateway's certificates)",
             what,
             path,
-            certificate.not_valid_after_utc.date().isoformat(),
+            beijing_day(certificate.not_valid_after_utc),
         )
 
 
@@ -1747,16 +1748,17 @@ _AFTER_THE_END = {
 
 
 def _check_own_certificates(settings: Settings, now: dt.datetime) -> None:
-    """`zzgw serve`: a warning for each of the gateway's own certificates that ends within ``renewal.RENEW_BEFORE``,
-    ConfigError for one that has ended (``gateway.renewal``). The server certificate counts in production mode only,
-    where it is served."""
+    """`zzgw serve`: a warning for each of the gateway's own certificates that ends within ``RENEW_BEFORE``,
+    ConfigError for one that has ended (``gateway.certificate_ends``). The server certificate counts in production
+    mode only, where it is served."""
     own = [(RECEIPT_WHAT, settings.seal_ca_dir / RECEIPT_CERT), (TSA_WHAT, settings.seal_ca_dir / TSA_CERT)]
     if settings.mode == "production":
         own.append((SERVER_WHAT, settings.pki_dir / "server.pem"))
     for what, path in own:
         if not path.exists():
             continue
-        ends = ending(what, path, x509.load_pem_x509_certificate(path.read_bytes()), now)
+        not_after = x509.load_pem_x509_certificate(path.read_bytes()).not_valid_after_utc
+        ends = ending(what, path, not_after, now, within=RENEW_BEFORE)
         if ends is None:
             continue
         if ends.ended:

@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives import serialization
 
 from benchmarks.common import free_port, wait_serving
 from gateway.bootstrap import samples
+from gateway.domain.model import beijing_day
 from tests.commands import run_zzgw
 from tests.conftest import ADMIN, backend_params, fresh_database, today, zzgw_command
 
@@ -437,7 +438,9 @@ def test_init_renews_the_gateways_certificates_near_their_end_and_serve_refuses_
     with caplog.at_level("WARNING", logger="zzgw"):
         _check_own_certificates(settings, now)
     for what, path in own.items():
-        assert f"{what} ({path}) ends on {made[what].not_valid_after_utc.date().isoformat()}" in caplog.text
+        assert f"{what} ({path}) ends on {beijing_day(made[what].not_valid_after_utc)} (Beijing time), in " in (
+            caplog.text
+        )
     assert caplog.text.count("run `zzgw init` to renew it before then") == 3
     with pytest.raises(ConfigError, match=r"the receipt certificate .* ended on .* run `zzgw init` to renew it"):
         _check_own_certificates(settings, now + dt.timedelta(days=26))

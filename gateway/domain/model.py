@@ -104,6 +104,16 @@ def china_iso(at: dt.datetime) -> str:
     return at.astimezone(CHINA_TZ).isoformat(sep=" ", timespec="seconds")
 
 
+def beijing_day(at: dt.datetime) -> str:
+    """The day of ``at`` (aware) in Beijing time, as the departments' people read dates: a certificate's end, a
+    seal's. A UTC day is the day before from 16:00 UTC.
+
+    >>> beijing_day(dt.datetime(2027, 3, 9, 17, 0, tzinfo=dt.UTC))
+    '2027-03-10'
+    """
+    return at.astimezone(CHINA_TZ).date().isoformat()
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Member:
     """A registered caller: an issuing or consuming department, a holder portal, a partner or an admin."""

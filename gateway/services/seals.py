@@ -33,7 +33,7 @@ from gateway.domain.errors import (
     UpstreamUnavailableError,
     invalid,
 )
-from gateway.domain.model import CHINA_TZ, Clock, Member, Role
+from gateway.domain.model import Clock, Member, Role, beijing_day
 from gateway.domain.pdf_refusals import pdf_refusal
 from gateway.domain.seals import (
     DEFAULT_VALIDITY_DAYS,
@@ -321,7 +321,7 @@ class SealService:
             return None
         days = request.validity_days or DEFAULT_VALIDITY_DAYS
         if (existing.name, existing.algorithm) != (request.name, algorithm) or not self._lasts(existing, days):
-            until = existing.valid_until.astimezone(CHINA_TZ).date().isoformat()
+            until = beijing_day(existing.valid_until)
             raise IdempotencyConflictError(
                 f"请求编号 {request.request_id} 已用于登记另一枚印章（{existing.name}，有效期至 {until}），"
                 f"请为本次登记换用新的请求编号（request_id {request.request_id} was used for another seal "
