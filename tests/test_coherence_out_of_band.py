@@ -134,14 +134,20 @@ def test_a_record_changed_out_of_band_fails_integrity_within_a_second(running: R
     assert (by_code().verdict, by_code().integrity.reason) == (FAILED, "RECORD_ALTERED")
 
 
-_SPOILT_FIELDS = {  # how a DBA's edit left a license's fields, as (SQLite, PostgreSQL) SQL for the new value
+_SPOILT_FIELDS = {  # how a DBA's edit left a license's row, as (SQLite, PostgreSQL) SQL setting a column
     # a PostgreSQL json column refuses what is not JSON: there, JSON's null, the nearest a DBA comes to nothing
-    "not-json": ("""'{"company_name": '""", "'null'::json"),
-    "not-a-map": ("'[1, 2]'", "'[1, 2]'::json"),
+    "not-json": ("""fields = '{"company_name": '""", "fields = 'null'::json"),
+    "not-a-map": ("fields = '[1, 2]'", "fields = '[1, 2]'::json"),
     "a-number": (
-        "json_set(fields, '$.business_term', 12345)",
-        "jsonb_set(fields::jsonb, '{business_term}', '12345')::json",
+        "fields = json_set(fields, '$.business_term', 12345)",
+        "fields = jsonb_set(fields::jsonb, '{business_term}', '12345')::json",
     ),
+}
+_SPOILT_DATES = {  # SQLite's date and time columns take anything, and had answered INTERNAL (a reviewer);
+    # PostgreSQL's refuse what is no date or time, so there is no such edit to make there
+    "a-date-otherwise": "issue_date = '2024/01/02'",
+    "a-number-for-a-date": "valid_until = 20991231",
+    "a-time-otherwise": "status_changed_at = 'yesterday'",
 }
 
 
@@ -152,15 +158,32 @@ def test_a_record_whose_fields_cannot_be_read_is_record_altered_to_every_reader(
     """Fields that are not JSON, not a map, or hold a number (a DBA's edit) had answered INTERNAL, a traceback per
     call: VerifyLicense, GetLicense and GetLicenseData alike, or GetLicense alone (found by an on-call tester). Such
     a record fails its seal check, RECORD_ALTERED, for every reader, and the log names its license once."""
-    from tests.api.test_sharing import FPSL, data, sharing
-
     sqlite_edit, postgres_edit = _SPOILT_FIELDS[spoil]
     edit = sqlite_edit if running.gateway.db.dialect == "sqlite" else postgres_edit
+    unreadable_to_every_reader(running, caplog, edit)
+
+
+@pytest.mark.parametrize("database_url", [backend_params()[0]], indirect=True)  # SQLite's columns take anything
+@pytest.mark.parametrize("spoil", list(_SPOILT_DATES))
+def test_a_record_whose_dates_cannot_be_read_is_record_altered_to_every_reader(
+    running: RunningGateway, caplog: pytest.LogCaptureFixture, spoil: str
+) -> None:
+    """A SQLite date or time edited into something else had answered INTERNAL, a traceback per call (a reviewer):
+    RECORD_ALTERED for every reader, as spoilt fields are."""
+    assert running.gateway.db.dialect == "sqlite"
+    unreadable_to_every_reader(running, caplog, _SPOILT_DATES[spoil])
+
+
+def unreadable_to_every_reader(running: RunningGateway, caplog: pytest.LogCaptureFixture, edit: str) -> None:
+    """A license issued, then its row edited by ``edit`` (SQL setting a column) so that it cannot be read: every
+    reader is answered RECORD_ALTERED, retried alike and logged once, and the issuer may still revoke it."""
+    from tests.api.test_sharing import FPSL, data, sharing
+
     license_id = issue(running.issuance(MARKET), 33)
     issued = running.issuance(MARKET).GetLicense(issuance_pb2.GetLicenseRequest(license_id=license_id)).license
     caplog.set_level(logging.WARNING)
     with dba(url_of(running)) as run:
-        run(f"UPDATE licenses SET fields = {edit} WHERE license_id = :id", id=license_id)
+        run(f"UPDATE licenses SET {edit} WHERE license_id = :id", id=license_id)
         edited = time.monotonic()
     verify = by_id(clerk(running), license_id)
     report = within_a_second(edited, verify, lambda r: r.verdict != PASSED)

@@ -710,17 +710,18 @@ _READ = (
     _L.c.holder_code_type,
     _L.c.holder_code,
     _L.c.issuer_code,
-    _L.c.issue_date,
-    _L.c.valid_from,
-    _L.c.valid_until,
+    # dates, times and fields read as SQLite stores them, decoded by ``license_from``: a date or a text a DBA left
+    # unreadable had failed the read (INTERNAL, a traceback logged at every call) where it is to be RECORD_ALTERED
+    type_coerce(_L.c.issue_date, String).label("issue_date"),
+    type_coerce(_L.c.valid_from, String).label("valid_from"),
+    type_coerce(_L.c.valid_until, String).label("valid_until"),
     _L.c.region_code,
-    # read as SQLite stores it, decoded by ``license_from``: text a DBA left no JSON had failed the read (INTERNAL)
     type_coerce(_L.c.fields, String).label("fields"),
     _L.c.version,
     _L.c.status,
     _L.c.status_reason,
-    _L.c.status_changed_at,
-    _L.c.created_at,
+    type_coerce(_L.c.status_changed_at, String).label("status_changed_at"),
+    type_coerce(_L.c.created_at, String).label("created_at"),
     _L.c.seal_algorithm,
     _L.c.seal_key_id,
     _L.c.seal_signature,
@@ -734,10 +735,11 @@ _READ = (
 """The columns a ``License`` is read from, in ``license_from``'s order."""
 
 
-def license_from(values: Sequence[Any], *, sqlite_text: bool = False) -> License:
-    """A license from the values of the ``_READ`` columns, as SQLAlchemy reads them, or as sqlite3 does with
-    ``sqlite_text`` (dates, times and JSON stored as text; see ``read_license``). Positional: the verification hot
-    path reads a license straight from a driver row (a dict of the row cost ~3 µs of a cold check's ~60)."""
+def license_from(values: Sequence[Any]) -> License:
+    """A license from the values of the ``_READ`` columns, as SQLAlchemy or a driver reads them (dates, times and
+    JSON as text from SQLite, see ``read_license``). Positional: the verification hot path reads a license straight
+    from a driver row (a dict of the row cost ~3 µs of a cold check's ~60). A row whose texts, fields or dates are
+    not what the gateway writes (a DBA's edit) is read ``unreadable``, with empty texts and the epoch's dates."""
     (
         license_id,
         type_code,
@@ -766,15 +768,17 @@ def license_from(values: Sequence[Any], *, sqlite_text: bool = False) -> License
         seal_memo,
         status_memo,
     ) = values
-    if sqlite_text:
-        issue_date = dt.date.fromisoformat(issue_date)
-        valid_from = dt.date.fromisoformat(valid_from)
-        valid_until = dt.date.fromisoformat(valid_until) if valid_until is not None else None
-        status_changed_at = dt.datetime.fromisoformat(status_changed_at)
-        created_at = dt.datetime.fromisoformat(created_at)
+    try:
+        issue_date, valid_from = _date_of(issue_date), _date_of(valid_from)
+        valid_until = _date_of(valid_until) if valid_until is not None else None
+        status_changed_at, created_at = _time_of(status_changed_at), _time_of(created_at)
+        dates_read = True
+    except (TypeError, ValueError):
+        issue_date = valid_from = _EPOCH.date()
+        valid_until, status_changed_at, created_at, dates_read = None, _EPOCH, _EPOCH, False
     fields = _fields_of(fields)
     texts = (type_code, license_number, holder_name, holder_code_type, holder_code, issuer_code, region_code)
-    unreadable = fields is None or not all(type(t) is str for t in (*texts, status_reason))
+    unreadable = not dates_read or fields is None or not all(type(t) is str for t in (*texts, status_reason))
     if unreadable:
         _say_unreadable(license_id)
         type_code, license_number, holder_name, holder_code_type, holder_code, issuer_code, region_code = (
@@ -815,6 +819,25 @@ def license_from(values: Sequence[Any], *, sqlite_text: bool = False) -> License
 
 
 _STATUSES = {s.value: s for s in LicenseStatus}
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+def _date_of(stored: object) -> dt.date:
+    """A stored date: as PostgreSQL's driver gives it, or SQLite's ISO text; TypeError or ValueError otherwise."""
+    if type(stored) is str:
+        return dt.date.fromisoformat(stored)
+    if type(stored) is not dt.date:
+        raise TypeError(f"not a date: {type(stored).__name__}")
+    return stored
+
+
+def _time_of(stored: object) -> dt.datetime:
+    """A stored time: as PostgreSQL's driver gives it, or SQLite's ISO text; TypeError or ValueError otherwise."""
+    if type(stored) is str:
+        return dt.datetime.fromisoformat(stored)
+    if type(stored) is not dt.datetime:
+        raise TypeError(f"not a time: {type(stored).__name__}")
+    return stored
 
 
 def _fields_of(stored: object) -> dict[str, str] | None:
@@ -842,9 +865,9 @@ def _say_unreadable(license_id: object) -> None:
             return
         _UNREADABLE_SAID[str(license_id)] = True
     log.warning(
-        "the stored row of license %s cannot be read (its fields are no JSON map of strings, or a text column holds "
-        "something else: changed behind the gateway's back): every check of it answers RECORD_ALTERED; restore the "
-        "row from a backup, or have its issuer revoke it and issue it again",
+        "the stored row of license %s cannot be read (its fields are no JSON map of strings, or a text or date "
+        "column holds something else: changed behind the gateway's back): every check of it answers RECORD_ALTERED; "
+        "restore the row from a backup, or have its issuer revoke it and issue it again",
         license_id,
     )
 
@@ -876,7 +899,7 @@ def _read_license(statements: Statements, template: str, params: tuple[object, .
     row = statements.first(template.format(*marks), params)
     if row is None:
         return None
-    return license_from(row, sqlite_text=statements.dialect == "sqlite")
+    return license_from(row)
 
 
 def _chunks(items: list[str] | list[tuple[str, str]], size: int) -> Iterable[list]:
