@@ -218,6 +218,14 @@ def unreadable_to_every_reader(running: RunningGateway, caplog: pytest.LogCaptur
         )
         (entry,) = [e for e in listing.licenses if e.license_id == license_id]  # listed, not to be read
         assert (entry.reason, "RECORD_ALTERED" in entry.detail) == ("RECORD_NOT_INTACT", True), entry
+        form = sharing(running, TAX).PrefillForm(  # not filled from it, and not said to be missing (NO_LICENSE)
+            sharing_pb2.PrefillFormRequest(
+                use=FPSL, holder_code_type="001", holder_code=issued.holder.code, field_keys=["uscc", "company_name"]
+            )
+        )
+        assert not form.values
+        assert [(u.key, u.reason, u.detail) for u in form.unfilled] == [(k, entry.reason, entry.detail) for k in
+                                                                        ("uscc", "company_name")]  # fmt: skip
     # the issuer may still end it: its status is the gateway's, and a revocation is what the record needs
     revoked = running.issuance(MARKET).ChangeLicenseStatus(
         issuance_pb2.ChangeLicenseStatusRequest(

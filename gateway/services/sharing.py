@@ -549,10 +549,16 @@ class SharingService:
             self._refuse(record, _unknown_code())
         on = today(self._clock)
         newest: dict[str, License] = {}  # per type, the newest usable license (they come oldest first)
+        not_intact: dict[str, str] = {}  # per type, why a usable license's record failed its check
         for license in licenses:
-            if _usable(license, license.effective_status(on), on) and self._intact(license):
+            if not _usable(license, license.effective_status(on), on):
+                continue
+            finding = self._record_check(license) if self._record_check is not None else PASSED
+            if finding.result is CheckResult.PASSED:
                 newest[license.content.type_code] = license
-        filler = _Filler(self._catalog, matter, wanted, newest, names)
+            else:
+                not_intact[license.content.type_code] = finding.reason or ""
+        filler = _Filler(self._catalog, matter, wanted, newest, names, not_intact)
 
         def judge(presented: Sequence[Consent]) -> tuple[_Form, _Outcome]:
             return filler.fill(caller, use.purpose, approvals, presented, now)
@@ -663,9 +669,6 @@ class SharingService:
         """The co-subjects of ``license`` (``subjects_of``) when its seal vouches for the record: each record about it
         is on their access logs too."""
         return vouched_subjects(license, self._catalog, self._record_subjects)
-
-    def _intact(self, license: License) -> bool:
-        return self._record_check is None or self._record_check(license).result is CheckResult.PASSED
 
     def _refuse(self, record: _Record, error: ZzgwError) -> None:
         """Record a denial the service makes itself (not the policy), then raise it."""
@@ -821,12 +824,14 @@ class _Filler:
         keys: Sequence[str],
         licenses: dict[str, License],
         issuer_names: dict[str, str],
+        not_intact: dict[str, str],
     ):
         self._catalog = catalog
         self._matter = matter
         self._keys = keys
         self._licenses = licenses
         self._issuer_names = issuer_names
+        self._not_intact = not_intact
 
     def fill(
         self,
@@ -907,6 +912,12 @@ class _Filler:
             type_code = candidate.license_type.code
             license = self._licenses.get(type_code)
             decision = decisions.get(type_code)
+            if (license is None or decision is None) and type_code in self._not_intact:
+                # the applicant has one, which the listing says RECORD_NOT_INTACT: "no valid license" had sent the
+                # clerk to ask the applicant for one (a reviewer)
+                detail = _with_reason(Reason.RECORD_NOT_INTACT.detail, self._not_intact[type_code])
+                failures.append((UnfilledKey(key=key, reason=Reason.RECORD_NOT_INTACT.value, detail=detail), ""))
+                continue
             if license is None or decision is None:
                 detail = (
                     f"申请人没有有效的{candidate.license_type.name}（the applicant has no valid license of type "
