@@ -21,14 +21,19 @@ is padded with zeros, and each reader decides about trailing bytes) in one pass,
 - within the structure proper (the element and the constructed elements in it, which asn1crypto reads as its
   schema says): contents that are not whole elements (a length past its container; an indefinite length, as BER
   has it and some CMS writers write it, is read to its end-of-contents octets), a tag number of more than
-  ``MAX_TAG_OCTETS`` octets after the first, and an OCTET or BIT STRING in constructed form (chunks, which DER
-  forbids: asn1crypto joins them and may read the joined bytes as DER, which were never read here whole);
+  ``MAX_TAG_OCTETS`` octets after the first, a length in more than ``MAX_LENGTH_OCTETS`` octets, and an OCTET or
+  BIT STRING in constructed form (chunks, which DER forbids: asn1crypto joins them and may read the joined bytes as
+  DER, which were never read here whole);
 - anywhere: nesting deeper than ``MAX_DEPTH``, more than ``MAX_ELEMENTS`` elements, and a tag number of more than
   ``MAX_OPAQUE_TAG_OCTETS`` octets. This counts what primitive elements hold: an OCTET or BIT STRING may hold DER
   that asn1crypto reads when its schema says so (a certificate's extension values, a timestamp token's TSTInfo, a
   stamp's certificates), so the first element in the contents of each primitive element (asn1crypto reads one, what
-  follows being trailing data) is read too, as far as it reads as one. Bytes that are no DER (a hash, a key, a
-  picture) are just bytes, and meet a refusal there by chance with odds below 2⁻³⁷ an element.
+  follows being trailing data) is read too, as far as asn1crypto would read it: the reading of those contents
+  stops without a refusal only where asn1crypto raises too before reading further (a header cut short, a length
+  past its container, a primitive element of indefinite length), never at a header it reads and goes on from (a
+  tag number of 5 to 32 octets, a length in up to 127 octets), behind which it would meet what this did not read.
+  Bytes that are no DER (a hash, a key, a picture) are just bytes, and meet a refusal there by chance with odds
+  below 2⁻³⁷ an element.
 
 Each byte is read as part of an element's header at most once, so the check takes time linear in the bytes read.
 """
@@ -37,13 +42,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["MAX_DEPTH", "MAX_ELEMENTS", "MAX_OPAQUE_TAG_OCTETS", "MAX_TAG_OCTETS", "MalformedDer", "check_der"]
+__all__ = [
+    "MAX_DEPTH",
+    "MAX_ELEMENTS",
+    "MAX_LENGTH_OCTETS",
+    "MAX_OPAQUE_TAG_OCTETS",
+    "MAX_TAG_OCTETS",
+    "MalformedDer",
+    "check_der",
+]
 
 MAX_TAG_OCTETS = 4
 """Octets a tag number may take after the identifier's first (tag numbers below 2²⁸)."""
 MAX_OPAQUE_TAG_OCTETS = 32
-"""The same inside a primitive element's contents, which may be no DER at all: there a longer tag number only ends
-the reading (random bytes have one of 5 to 32 octets once in 1,024 elements), and this is what is refused."""
+"""The same inside a primitive element's contents, which may be no DER at all: random bytes have a tag number of 5
+to 32 octets once in 512 elements, which is read as asn1crypto reads it (it costs asn1crypto nothing) and the reading
+goes on past it; a longer one is what is refused."""
+MAX_LENGTH_OCTETS = 4
+"""Octets a length may take within the structure proper (lengths below 4 GiB). Inside a primitive element's contents
+a length is read in as many octets as it says (up to 127), as asn1crypto reads it."""
 MAX_DEPTH = 64
 """How deep elements may nest, counting DER held in OCTET and BIT STRINGs: a PDF seal's CMS, with a timestamp token
 and certificates in it, nests about 20 deep."""
@@ -111,7 +128,7 @@ def _element(data: bytes, level: _Level, levels: list[_Level]) -> str | None:
         raise MalformedDer(f"elements nested more than {MAX_DEPTH} deep at offset {level.at}")
     if level.at >= level.end:
         return "an indefinite length without end-of-contents octets" if level.indefinite else "no element"
-    header = _header(data, level.at, level.end, MAX_TAG_OCTETS if level.strict else MAX_OPAQUE_TAG_OCTETS)
+    header = _header(data, level.at, level.end, level.strict)
     if isinstance(header, str):
         return header
     constructed, bit_string, start, end = header
@@ -127,31 +144,34 @@ def _element(data: bytes, level: _Level, levels: list[_Level]) -> str | None:
     else:
         level.at = end
         start += bit_string
-        if end - start >= 2 and not isinstance(inner := _header(data, start, end, MAX_OPAQUE_TAG_OCTETS), str):
+        if end - start >= 2 and not isinstance(inner := _header(data, start, end, strict=False), str):
             # asn1crypto reads one element from contents it parses (a second is trailing data): that one's extent
             levels.append(_Level(at=start, end=end if inner[3] is None else inner[3], depth=depth, strict=False,
                                  indefinite=False))  # fmt: skip
     return None
 
 
-def _header(data: bytes, at: int, bound: int, most_tag_octets: int) -> tuple[bool, bool, int, int | None] | str:
+def _header(data: bytes, at: int, bound: int, strict: bool) -> tuple[bool, bool, int, int | None] | str:
     """The element's header at ``at``, which must end by ``bound``: whether the element is constructed, whether it
     is a BIT STRING (whose first content octet counts unused bits, not contents), where its contents start and end
-    (None: an indefinite length); or what is wrong with it."""
+    (None: an indefinite length); or what is wrong with it. Outside the structure proper (not ``strict``) a header
+    is read as asn1crypto reads it, and what is wrong is only what asn1crypto refuses too, before it reads further:
+    a long tag number or a length in up to 127 octets that it reads and goes on from must not end the reading."""
     element, first = at, data[at]
     at += 1
     if first & 0x1F == 0x1F:  # the tag number follows, base 128, the high bit set on all its octets but the last
+        most = MAX_TAG_OCTETS if strict else MAX_OPAQUE_TAG_OCTETS
         taken = 0
-        while taken <= most_tag_octets:
+        while taken <= most:
             if at >= bound:
                 return "a header cut short"
             taken, at = taken + 1, at + 1
             if not data[at - 1] & 0x80:
                 break
-        if taken > MAX_OPAQUE_TAG_OCTETS:
+        if taken > most:
+            if strict:
+                return f"a tag number of more than {MAX_TAG_OCTETS} octets"
             raise MalformedDer(f"a tag number of more than {MAX_OPAQUE_TAG_OCTETS} octets at offset {element}")
-        if taken > MAX_TAG_OCTETS:
-            return f"a tag number of more than {MAX_TAG_OCTETS} octets"
     if at >= bound:
         return "a header cut short"
     length = data[at]
@@ -162,7 +182,9 @@ def _header(data: bytes, at: int, bound: int, most_tag_octets: int) -> tuple[boo
         return bool(first & 0x20), first == 0x03, at, None
     if length > 0x80:
         count = length & 0x7F
-        if count == 0x7F or at + count > bound:
+        if strict and count > MAX_LENGTH_OCTETS:
+            return f"a length of more than {MAX_LENGTH_OCTETS} octets"
+        if at + count > bound:
             return "a length that runs past its container"
         length = int.from_bytes(data[at : at + count], "big")
         at += count

@@ -37,6 +37,12 @@ def nested(identifier: int, depth: int, inner: bytes = b"") -> bytes:
 
 ENDLESS_TAG = b"\x1f" + b"\xff" * MIB  # a tag number whose octets go on for a mebibyte
 
+
+def in_a_token(tst_info: bytes) -> bytes:
+    """A timestamp token's EncapsulatedContentInfo, the TSTInfo in its OCTET STRING."""
+    return tlv(0x30, tlv(0x06, bytes.fromhex("2a864886f70d0109100104")) + tlv(0xA0, tlv(0x04, tst_info)))
+
+
 REFUSED: dict[str, bytes] = {
     "4 MiB of 0xFF": b"\xff" * (4 * MIB),
     "a tag number that never ends, in a SEQUENCE": tlv(0x30, ENDLESS_TAG + b"\x01\x00"),
@@ -51,7 +57,14 @@ REFUSED: dict[str, bytes] = {
     "one cut in chunks of an OCTET STRING in constructed form": tlv(
         0x30, b"\x24\x80" + tlv(0x04, b"\x1f" + b"\xff" * 31) * 32_768 + b"\x00\x00"
     ),
+    "one behind a length in 127 octets, which asn1crypto reads, in a timestamp token's TSTInfo": in_a_token(
+        b"\x30\xff" + (3 + len(ENDLESS_TAG) + 2).to_bytes(127, "big") + tlv(0x02, b"\x01") + ENDLESS_TAG + b"\x7f\x00"
+    ),
+    "one behind a tag number of 5 octets, which asn1crypto reads, in a timestamp token's TSTInfo": in_a_token(
+        tlv(0x30, tlv(0x02, b"\x01") + b"\x3f\x81\x80\x80\x80\x00\x00" + ENDLESS_TAG + b"\x7f\x00")
+    ),
     "a tag number of 5 octets": tlv(0x30, b"\x1f\x81\x80\x80\x80\x00\x00"),
+    "a length in 5 octets": b"\x30\x85\x00\x00\x00\x00\x03\x02\x01\x01",
     f"SEQUENCEs {MAX_DEPTH + 1} deep": nested(0x30, MAX_DEPTH + 1),
     "SEQUENCEs a mebibyte deep": nested(0x30, 200_000),
     f"OCTET STRINGs {MAX_DEPTH + 1} deep": nested(0x04, MAX_DEPTH + 1, b"\x05\x00"),

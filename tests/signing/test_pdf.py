@@ -1238,6 +1238,75 @@ def test_contents_that_would_keep_asn1crypto_reading_for_minutes_are_unreadable_
     assert long_tags_kept_from_asn1crypto == []
 
 
+def hidden_long_tags(tag_octets: int) -> dict[str, bytes]:
+    """TSTInfos (a timestamp token's eContent, which pyHanko and ``_stamped_at`` parse) that hide a long tag number
+    behind a header asn1crypto reads and goes on from."""
+    long_tag = b"\x1f" + b"\xff" * tag_octets + b"\x7f\x00"
+    after_long_length = b"\x02\x01\x01" + long_tag
+    after_long_tag = b"\x02\x01\x01\x3f\x81\x80\x80\x80\x00\x00" + long_tag
+    return {
+        "behind a length in 127 octets": b"\x30\xff" + len(after_long_length).to_bytes(127, "big") + after_long_length,
+        "behind a tag number of 5 octets": b"\x30" + bytes([len(after_long_tag)]) + after_long_tag,
+    }
+
+
+def spliced(der: bytes, old: bytes, new: bytes) -> bytes:
+    """DER (of one-octet identifiers and definite lengths) with its element ``old`` put in place of by ``new``, the
+    lengths of the constructed elements around it written anew; asn1crypto, which would parse ``new``, is not
+    used."""
+    assert der.count(old) == 1
+    at = der.index(old)
+
+    def element(start: int) -> tuple[bytes, int]:
+        length, contents = der[start + 1], start + 2
+        if length & 0x80:
+            contents += length & 0x7F
+            length = int.from_bytes(der[start + 2 : contents], "big")
+        end = contents + length
+        if start == at:
+            return new, end
+        if not start < at < end:
+            return der[start:end], end
+        pieces, offset = [], contents
+        while offset < end:
+            piece, offset = element(offset)
+            pieces.append(piece)
+        inner = b"".join(pieces)
+        size = len(inner).to_bytes((len(inner).bit_length() + 7) // 8, "big")
+        header = bytes([der[start], len(inner)]) if len(inner) < 0x80 else bytes([der[start], 0x80 | len(size)]) + size
+        return header + inner, end
+
+    return element(0)[0]
+
+
+@pytest.mark.parametrize("shape", hidden_long_tags(40).keys())
+def test_a_long_tag_number_hidden_in_a_timestamp_token_is_unreadable_before_asn1crypto_reads_it(
+    ca: SealMakerCA, seal_png: bytes, tsa: Tsa, shape: str, long_tags_kept_from_asn1crypto: list[int]
+) -> None:
+    """The TSTInfo is the contents of an OCTET STRING, which ``check_der`` reads as far as asn1crypto would: it
+    had stopped there without a refusal, and asn1crypto went on to the tag number behind (a reviewer: 400,000 of its
+    octets took a minute of ``validate``)."""
+    from asn1crypto import cms
+
+    sealed = seal(ca, one_page_pdf(), seal_png, timestamper=tsa.stamper)
+    found = re.search(rb"/ByteRange \[(\d+) (\d+) (\d+) (\d+)\]", sealed)
+    assert found is not None
+    start, end = int(found.group(2)), int(found.group(3))
+    der = bytes.fromhex(sealed[start + 1 : end - 1].decode())
+    token = cms.ContentInfo.load(der)["content"]["signer_infos"][0]["unsigned_attrs"][0]["values"][0]
+    tst_info = token["content"]["encap_content_info"]["content"].dump()
+    hidden = hidden_long_tags(40)[shape]
+    hexed = spliced(der, tst_info, b"\x04\x81" + bytes([len(hidden)]) + hidden).hex().encode()
+    broken = sealed[:start] + b"<" + hexed.ljust(end - start - 2, b"0") + b">" + sealed[end:]
+    with pytest.raises(UnreadableSignature) as caught:
+        validate_sync(
+            broken, trust_roots=[ca.root], intermediates=[ca.intermediate], crls=[], at=LATER,
+            tsa_trust_roots=[tsa.root],
+        )  # fmt: skip
+    assert caught.value.reason == "SIGNATURE_UNREADABLE"
+    assert long_tags_kept_from_asn1crypto == []
+
+
 class FailingTimeStamper(TimeStamper):
     """A TSA that is down."""
 
