@@ -1077,9 +1077,15 @@ def _ensure_seal_ca(settings: Settings, clock: Clock, keys: KeyStore) -> None:
         )
         return
     path = directory / TSA_CERT
-    if path.exists() and not _due(TSA_WHAT, path, ca, clock.now()):
-        return
-    key = keys.load(TSA_KEY) if keys.exists(TSA_KEY) else keys.create(TSA_KEY)  # a renewal keeps the key
+    if path.exists():
+        if not _due(TSA_WHAT, path, ca, clock.now()):
+            return
+        # a renewal makes a new key, so that each TSA key has one certificate: timestamps are judged at their genTime,
+        # and a leaked key kept across renewals would stamp under the one before, which revoking tsa.pem leaves
+        # trusted (a reviewer)
+        key = keys.replace(TSA_KEY)
+    else:
+        key = keys.load(TSA_KEY) if keys.exists(TSA_KEY) else keys.create(TSA_KEY)
     now = clock.now()
     cert = ca.issue_tsa_certificate(
         name="zzgw 时间戳服务 (TSA)",
@@ -1087,7 +1093,7 @@ def _ensure_seal_ca(settings: Settings, clock: Clock, keys: KeyStore) -> None:
         not_before=now - dt.timedelta(minutes=5),
         not_after=_own_end(ca, now),
     )
-    _write_renewed(TSA_WHAT, path, cert)
+    _write_renewed(TSA_WHAT, path, cert, new_key=keys.path(TSA_KEY))
 
 
 TSA_WHAT = "the time-stamping certificate"
@@ -1120,17 +1126,20 @@ def _due(what: str, path: Path, ca: SealMakerCA, now: dt.datetime) -> bool:
     return True
 
 
-def _write_renewed(what: str, path: Path, certificate: x509.Certificate) -> None:
-    """Write ``certificate`` at ``path``, saying so when it replaces one (replicas need the new one too)."""
+def _write_renewed(what: str, path: Path, certificate: x509.Certificate, *, new_key: Path | None = None) -> None:
+    """Write ``certificate`` at ``path``, saying so when it replaces one (replicas need the new one too, and the new
+    key at ``new_key``, when it has one)."""
     renewing = path.exists()
     path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
     if renewing:
         log.warning(
-            "renewed %s (%s) on the same key, valid to %s (Beijing time): copy it to replicas with a seal-ca/ of "
-            "their own and restart every gateway process (docs/operations.md: renewing the gateway's certificates)",
+            "renewed %s (%s) %s, valid to %s (Beijing time): copy %s to replicas with a data directory of their own "
+            "and restart every gateway process (docs/operations.md: renewing the gateway's certificates)",
             what,
             path,
+            "on the same key" if new_key is None else f"with a new key ({new_key})",
             beijing_day(certificate.not_valid_after_utc),
+            "it" if new_key is None else "both",
         )
 
 

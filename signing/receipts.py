@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 
 from signing.canonical import canonical_json
 from signing.errors import InvalidSignature
@@ -126,6 +127,35 @@ def check_receipt(
     if not canonical:
         raise InvalidSignature("the statement is not in canonical form")
     return parsed
+
+
+def _revoked_with_its_key(
+    certificate: x509.Certificate,
+    pinned: Sequence[x509.Certificate],
+    authorities: Sequence[x509.Certificate],
+    crls: Sequence[bytes],
+    at: dt.datetime,
+) -> tuple[int, dt.datetime] | None:
+    """The serial and revocation time of another of ``pinned`` (the receipt certificates the receipt key has had)
+    on ``certificate``'s key that a CRL signed by one of ``authorities`` lists as revoked by ``at``, if any: a
+    renewal keeps the key, so the key that leaked signs under the certificate before the revoked one as well, and
+    revoking one certificate of a key revokes them all (a reviewer)."""
+    key = public_key_der(certificate)
+    others = [other for other in pinned if other != certificate and public_key_der(other) == key]
+    for der in crls if others else ():
+        try:
+            crl = x509.load_der_x509_crl(der)
+            signed = any(
+                authority.subject == crl.issuer and crl.is_signature_valid(authority.public_key())  # type: ignore[arg-type]
+                for authority in authorities
+            )
+        except (ValueError, TypeError, UnsupportedAlgorithm):  # not a CRL, or one of an SM2 CA's: not the seal maker's
+            continue
+        for other in others if signed else ():
+            listed = crl.get_revoked_certificate_by_serial_number(other.serial_number)
+            if other.issuer == crl.issuer and listed is not None and listed.revocation_date_utc <= at:
+                return other.serial_number, listed.revocation_date_utc
+    return None
 
 
 def _batch_signed(statement: bytes, proof: bytes) -> bytes:
@@ -223,6 +253,18 @@ def check_receipt_offline(
             "ISSUED_AT_MISSING", "回执没有带时区的签发时间（the statement has no time of issue with its zone）", parsed
         )
     signer = check_certificate(certificate, trust_roots=trust_roots, intermediates=intermediates, crls=crls, at=at)
+    if signer.result is not CheckResult.FAILED and (
+        revoked := _revoked_with_its_key(certificate, pinned, [*trust_roots, *intermediates], crls, at)
+    ):
+        serial, when = revoked
+        return ReceiptCheck(
+            result=CheckResult.FAILED,
+            reason="CERT_REVOKED",
+            detail=f"回执证书的密钥已随它的另一张证书（序列号{serial:x}）于{when.isoformat()}吊销"
+            f"（the key's certificate {serial:x} was revoked, and with it the key)",
+            statement=parsed,
+            signer=signer,
+        )
     if signer.result is not CheckResult.FAILED and signer.seal_name != RECEIPT_SEAL_NAME:  # known without a CRL
         return ReceiptCheck(
             result=CheckResult.FAILED,

@@ -416,6 +416,7 @@ def test_init_renews_the_gateways_certificates_near_their_end_and_serve_refuses_
 
     from gateway.config import ConfigError, Settings
     from gateway.server import _check_own_certificates, initialise
+    from signing.keys import KeyStore
 
     production = {**env, "ZZGW_MODE": "production"}
     data = Path(env["ZZGW_DATA_DIR"])
@@ -457,8 +458,26 @@ def test_init_renews_the_gateways_certificates_near_their_end_and_serve_refuses_
         assert f"renewed {what}" in renewal.stderr
         renewed = x509.load_pem_x509_certificate(path.read_bytes())
         assert renewed.not_valid_after_utc > now + dt.timedelta(days=800)
-        if what != "the server certificate":  # the receipt and TSA keys are kept; the server gets a new pair
+        if what == "the receipt certificate":  # the receipt key is kept; the TSA and the server get a new pair
             assert renewed.public_key() == made[what].public_key()
+        else:
+            assert renewed.public_key() != made[what].public_key()
+    # each TSA key has one certificate: revoking tsa.pem leaves no other one its key could back-date a timestamp under
+    tsa = x509.load_pem_x509_certificate(own["the time-stamping certificate"].read_bytes()).public_key()
+    spki = tsa.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    assert KeyStore(data / "keys", b"cli-test-passphrase").load("tsa").public_key_der == spki
+    assert sorted(path.name for path in (data / "keys").glob("tsa*")) == ["tsa.key.pem"]
+    assert f"with a new key ({data / 'keys' / 'tsa.key.pem'})" in renewal.stderr
+    # a replica sharing keys/ whose seal-ca/ still holds the certificate before: its init takes no second new key
+    renewed_tsa = own["the time-stamping certificate"].read_bytes()
+    own["the time-stamping certificate"].write_bytes(
+        made["the time-stamping certificate"].public_bytes(serialization.Encoding.PEM)
+    )
+    replica = zzgw(production, "init")
+    assert replica.returncode == 2, replica.stderr  # it starts the gateway's TSA first, which refuses the pair
+    assert "the time-stamping key does not belong to the time-stamping certificate" in replica.stderr
+    assert KeyStore(data / "keys", b"cli-test-passphrase").load("tsa").public_key_der == spki
+    own["the time-stamping certificate"].write_bytes(renewed_tsa)
     database = sqlite3.connect(data / "zzgw.db")
     recorded = {row[0] for row in database.execute("SELECT fingerprint FROM receipt_certificates")}
     for kept in (made["the receipt certificate"], ended):  # still published, for the receipts they signed

@@ -298,6 +298,52 @@ def test_several_pinned_certificates_accept_a_receipt_of_any_of_them() -> None:
     assert check_receipt_file(_read(CASES[VALID]), others).reason == "NOT_THE_PINNED_CERTIFICATE"
 
 
+def test_a_receipt_under_the_certificate_before_the_revoked_one_of_its_key_is_revoked() -> None:
+    """A renewal keeps the receipt key: the key that leaked signs a receipt under the certificate before the revoked
+    one too, dated after the revocation (a reviewer). ``receipt-certificates.pem`` says which certificates the key
+    has had, and the revocation of one is that of the key."""
+    key = SoftwareKey.generate()
+    ca, before = _receipt_certificate(key)
+    now = dt.datetime.now(dt.UTC)
+    renewed = ca.issue_seal_certificate(
+        issuer_name="证照网关",
+        issuer_uscc="11370100993701200A",
+        seal_name=RECEIPT_SEAL_NAME,
+        public_key=serialization.load_der_public_key(key.public_key_der),  # type: ignore[arg-type]
+        not_before=now - dt.timedelta(minutes=10),
+        not_after=now + dt.timedelta(days=60),
+    )
+    leaked = now - dt.timedelta(minutes=5)
+    ca.revoke(renewed.serial_number, x509.ReasonFlags.key_compromise, leaked)
+    crl = ca.crl(now, now + dt.timedelta(days=1))
+
+    def check(certificate: x509.Certificate, issued_at: dt.datetime, pinned: list[x509.Certificate]) -> ReceiptCheck:
+        statement = canonical_json({"receipt_id": "R1", "issued_at": issued_at.strftime("%Y-%m-%dT%H:%M:%SZ")})
+        (signed,) = sign_receipts(key, [statement])
+        return check_receipt_offline(
+            "R1",
+            signed.statement,
+            signed.signature,
+            certificate=certificate,
+            algorithm=signed.algorithm,
+            proof=signed.proof,
+            trust_roots=[ca.root],
+            intermediates=[ca.intermediate],
+            crls=[crl],
+            pinned=pinned,
+        )
+
+    forged = check(before, now, [before, renewed])
+    assert (forged.result, forged.reason) == (CheckResult.FAILED, "CERT_REVOKED")
+    assert f"{renewed.serial_number:x}" in forged.detail
+    assert check(renewed, now, [before, renewed]).reason == "CERT_REVOKED"  # as before
+    # issued before the key leaked, under either: good, as receipts under a revoked certificate are
+    assert check(before, leaked - dt.timedelta(minutes=1), [before, renewed]).result is CheckResult.PASSED
+    other = SoftwareKey.generate()
+    _, stranger = _receipt_certificate(other)  # another key's certificate, under another CA, pinned too: no matter
+    assert check(before, now, [before, stranger]).result is CheckResult.PASSED
+
+
 def test_a_receipt_certificate_is_no_root(tmp_path: Path) -> None:
     """Trusted as a root, the receipt certificate would pass without any revocation check."""
     leaf = tmp_path / "receipts.pem"
