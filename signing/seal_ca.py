@@ -970,6 +970,8 @@ def _read_state(path: Path) -> tuple[list[Revocation], int]:
             )
             if revocation.reason in _REFUSED_REASONS:
                 raise ValueError(f"{revocation.reason.value} is not a final revocation")
+            if not 0 < revocation.serial < 2**159:  # RFC 5280's: every CRL had failed to be made, at each check
+                raise ValueError("a serial is positive and of 159 bits at most")
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             why = f"no {exc}" if isinstance(exc, KeyError) else str(exc)
             raise KeyStoreError(
@@ -977,8 +979,7 @@ def _read_state(path: Path) -> tuple[list[Revocation], int]:
                 f"read: {why}; each is as in {_STATE_FORM}"
             ) from None
         revocations.append(revocation)
-    try:
-        crl_number = int(state.get("crl_number", 0))
-    except (TypeError, ValueError):
-        raise KeyStoreError(f"{path} is damaged: its crl_number is not a number") from None
+    crl_number = state.get("crl_number", 0)
+    if type(crl_number) is not int or not 0 <= crl_number < 2**159:  # as written; no bool, float or string
+        raise KeyStoreError(f"{path} is damaged: its crl_number is not a number from 0 of 159 bits at most")
     return revocations, crl_number

@@ -400,6 +400,14 @@ DAMAGED_STATES = {
     "no list": ({"revocations": {"serial": "1"}}, "holds no list of revocations"),
     "a list": ([GOOD_ENTRY], "holds no list of revocations"),
     "a bad CRL number": ({"revocations": [GOOD_ENTRY], "crl_number": "seven"}, "crl_number is not a number"),
+    # accepted, these had made every CRL, and so each verification, fail later (a reviewer)
+    "a serial of 0": ({"revocations": [{**GOOD_ENTRY, "serial": "0"}]}, "a serial is positive and of 159 bits at most"),
+    "a negative serial": ({"revocations": [{**GOOD_ENTRY, "serial": "-1"}]}, "a serial is positive"),
+    "a serial of 160 bits": ({"revocations": [{**GOOD_ENTRY, "serial": "8" + "0" * 39}]}, "of 159 bits at most"),
+    "a negative CRL number": ({"revocations": [GOOD_ENTRY], "crl_number": -5}, "crl_number is not a number from 0"),
+    "a CRL number not whole": ({"revocations": [GOOD_ENTRY], "crl_number": 1.9}, "crl_number is not a number"),
+    "a CRL number of 160 bits": ({"revocations": [GOOD_ENTRY], "crl_number": 2**159}, "crl_number is not a number"),
+    "a CRL number true": ({"revocations": [GOOD_ENTRY], "crl_number": True}, "crl_number is not a number"),
 }
 
 
@@ -418,6 +426,14 @@ def test_a_revocations_file_edited_wrong_is_a_key_store_error_naming_it_and_the_
     (tmp_path / "revocations.json").write_text(json.dumps({"revocations": [GOOD_ENTRY], "crl_number": 3}))
     loaded = SealMakerCA.load(tmp_path, PASSPHRASE)
     assert loaded.revocation_time(0x477A8E) == dt.datetime(2031, 12, 10, 8, tzinfo=dt.UTC)
+
+
+def test_the_widest_serial_a_revocations_file_takes_makes_a_crl(tmp_path: Path) -> None:
+    SealMakerCA.create("济南市制章中心", NOW).save(tmp_path, PASSPHRASE)
+    widest = {"revocations": [{**GOOD_ENTRY, "serial": "7" + "f" * 39}], "crl_number": 3}
+    (tmp_path / "revocations.json").write_text(json.dumps(widest))
+    crl = x509.load_der_x509_crl(SealMakerCA.load(tmp_path, PASSPHRASE).crl(NOW, NOW + dt.timedelta(days=7)))
+    assert crl.get_revoked_certificate_by_serial_number(2**159 - 1) is not None
 
 
 # --- an external CA -------------------------------------------------------------------------------------------------
