@@ -75,22 +75,27 @@ class Seal:
         return self.status
 
 
-SEAL_NAME_PUNCTUATION = "（）()·、-"
-"""The punctuation a seal's name may hold besides Chinese characters, letters and digits: 合同专用章（二）."""
+SEAL_NAME_PUNCTUATION = "（）()〔〕【】·・、-－—"
+"""The punctuation a seal's name may hold besides Chinese characters, letters and digits: 合同专用章（二）, 〔2025〕,
+【二】, 合同专用章－二 or —二, and the middle dot as Chinese input methods give it, · or ・ (a reviewer)."""
 
 
 def seal_name_violation(name: str) -> FieldViolation | None:
     """Why ``name`` is no seal's name (印章名称), or None: 1 to ``SEAL_NAME_MAX`` characters, each a Chinese
     character, a Latin letter or a digit (ASCII or full width) or one of ``SEAL_NAME_PUNCTUATION``, at least one a
     Chinese character (a seal's name is in 规范汉字, a foreign name beside it), and none of the gateway's own seals'
-    names. The name is engraved on the round seal: emoji, stray punctuation or a template's placeholder (😀, ``"}``,
-    ``NaN``, ``%s%n``, ``-1``) had been, and became the issuer's newest seal (an independent fuzz tester). Spaces,
-    controls, combining marks and invisible characters are none of those either."""
+    names. The name is engraved on the round seal: emoji, stray punctuation or a template's placeholder (😀,
+    ``"}``, ``NaN``, ``%s%n``, ``-1``) had been, and became the issuer's newest seal (an independent fuzz tester).
+    Spaces, controls, combining marks and invisible characters are none of those either. The letters of other
+    scripts are refused as being of a script not engraved here: a bilingual seal's Mongolian, Tibetan or Uyghur
+    name is drawn by none of the seal image's fonts (``signing.seal_image``), and PIL's basic layout would not
+    join or stack its letters if one did."""
     if not name:
         return FieldViolation(field="name", reason="REQUIRED", description="the seal's name is required")
     stray = next((c for c in name if not (_chinese(c) or c in _BESIDE_CHINESE)), None)
     if stray is not None:
-        why = f"{_named(stray)} is none of them"
+        letter = unicodedata.category(stray).startswith("L") and not unicodedata.name(stray, "").startswith("LATIN")
+        why = f"{_named(stray)} is {'of a script not engraved here' if letter else 'none of them'}"
     elif len(name) > SEAL_NAME_MAX:
         why = f"this one has {len(name)} characters"
     elif not any(_chinese(c) for c in name):
@@ -102,7 +107,7 @@ def seal_name_violation(name: str) -> FieldViolation | None:
             field="name",
             reason="BAD_SEAL_NAME",
             description=f"a seal name is 1-{SEAL_NAME_MAX} Chinese characters, letters, digits and "
-            f"{SEAL_NAME_PUNCTUATION}, at least one a Chinese character: {why}",
+            f"{SEAL_NAME_PUNCTUATION}, one Chinese at least: {why}",
         )
     folded = unicodedata.normalize("NFKC", name).translate(_TRADITIONAL)
     if any(reserved in folded for reserved in RESERVED_SEAL_NAMES):

@@ -40,6 +40,7 @@ from gateway.domain.seals import (
     MAX_VALIDITY_DAYS,
     RESERVED_SEAL_NAMES,
     SEAL_NAME_MAX,
+    SEAL_NAME_PUNCTUATION,
     CrlReason,
     Seal,
     SealStatus,
@@ -73,7 +74,8 @@ _CRL_REASON_WORDS = {
 }
 _REGISTRATION_WORDS = {
     "REQUIRED": "请填写印章名称",
-    "BAD_SEAL_NAME": f"印章名称须为1至{SEAL_NAME_MAX}个汉字、字母、数字或（）()·、-，至少含一个汉字",
+    "BAD_SEAL_NAME": f"印章名称须为1至{SEAL_NAME_MAX}个汉字、字母、数字或{SEAL_NAME_PUNCTUATION}，至少含一个汉字"
+    "；其他文字暂不能刻制",
     "RESERVED_SEAL_NAME": f"{'、'.join(RESERVED_SEAL_NAMES)}是网关自用印章的名称，不能登记",
     "BAD_VALIDITY": f"有效天数须为1至{MAX_VALIDITY_DAYS}天，填0即{DEFAULT_VALIDITY_DAYS}天",
 }

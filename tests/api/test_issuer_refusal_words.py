@@ -56,6 +56,11 @@ def _said_too_large(running: RunningGateway) -> str:
     )
 
 
+PUNCTUATION = "（）()〔〕【】·・、-－—"
+BAD_SEAL_NAME_SAID = (
+    f"name: 印章名称须为1至12个汉字、字母、数字或{PUNCTUATION}，至少含一个汉字；其他文字暂不能刻制"
+    f"（a seal name is 1-12 Chinese characters, letters, digits and {PUNCTUATION}, one Chinese at least: "
+)
 Call = Callable[[RunningGateway], object]
 REFUSALS: list[tuple[str, Call, grpc.StatusCode, str, str | Callable[[RunningGateway], str]]] = [
     (
@@ -63,17 +68,14 @@ REFUSALS: list[tuple[str, Call, grpc.StatusCode, str, str | Callable[[RunningGat
         lambda gw: seals(gw, MARKET).RegisterSeal(_registration(name="一个名字特别长的专用章印章名称")),
         grpc.StatusCode.INVALID_ARGUMENT,
         "BAD_SEAL_NAME",
-        "name: 印章名称须为1至12个汉字、字母、数字或（）()·、-，至少含一个汉字（a seal name is 1-12 Chinese "
-        "characters, letters, digits and （）()·、-, at least one a Chinese character: this one has 15 characters）",
+        f"{BAD_SEAL_NAME_SAID}this one has 15 characters）",
     ),
     (
         "seal_name_emoji",
         lambda gw: seals(gw, MARKET).RegisterSeal(_registration(name="合同😀章")),
         grpc.StatusCode.INVALID_ARGUMENT,
         "BAD_SEAL_NAME",
-        "name: 印章名称须为1至12个汉字、字母、数字或（）()·、-，至少含一个汉字（a seal name is 1-12 Chinese "
-        "characters, letters, digits and （）()·、-, at least one a Chinese character: '😀' (U+1F600) is none of "
-        "them）",
+        f"{BAD_SEAL_NAME_SAID}'😀' (U+1F600) is none of them）",
     ),
     (
         "validity_days",

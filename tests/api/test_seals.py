@@ -11,6 +11,8 @@ import grpc
 import pytest
 from cryptography import x509
 from cryptography.x509.oid import NameOID
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
 from PIL import Image
 
 from gateway.domain.model import CHINA_TZ
@@ -193,6 +195,36 @@ def test_the_seal_names_departments_use_are_seal_names(running: RunningGateway) 
     may have, are registered."""
     for name in ("电子证照专用章", "婚姻登记专用章", "合同专用章2号", "合同专用章（二）", "ＡＢ公司合同章", "财务-章"):
         assert register(running, name=name).name == name
+    # the punctuation Chinese input methods type, which seal names use (a reviewer)
+    for name in (
+        "合同专用章〔2025〕",
+        "合同专用章【二】",
+        "合同专用章－二",
+        "合同专用章—二",
+        "财务・合同章",
+        "财务·合同章",
+    ):
+        assert register(running, name=name).name == name
+
+
+@pytest.mark.parametrize("letter", ["ᠮ", "བ", "ئ"], ids=["Mongolian", "Tibetan", "Uyghur"])
+def test_a_letter_of_a_script_the_seal_fonts_lack_is_refused_saying_so(running: RunningGateway, letter: str) -> None:
+    """A bilingual seal's second name: no font of the seal image draws it (and PIL would not shape it). Said whole,
+    within the 200 characters a description may have."""
+    with pytest.raises(grpc.RpcError) as caught:
+        register(running, name=f"合同{letter}章")
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    status = rpc_status.from_call(caught.value)  # type: ignore[arg-type]
+    assert status is not None
+    bad = error_details_pb2.BadRequest()
+    assert [detail.Unpack(bad) for detail in status.details if detail.Is(bad.DESCRIPTOR)] == [True]
+    punctuation = "（）()〔〕【】·・、-－—"
+    said = (
+        f"印章名称须为1至12个汉字、字母、数字或{punctuation}，至少含一个汉字；其他文字暂不能刻制（a seal name is 1-12 "
+        f"Chinese characters, letters, digits and {punctuation}, one Chinese at least: {letter!r} "
+        f"(U+{ord(letter):04X}) is of a script not engraved here）"
+    )
+    assert {(v.field, v.reason): v.description for v in bad.field_violations} == {("name", "BAD_SEAL_NAME"): said}
 
 
 def test_only_issuers_register_and_only_the_owner_revokes(running: RunningGateway) -> None:
