@@ -251,14 +251,13 @@ class SealService:
                     description=f"不支持该签名算法（algorithm must be one of {', '.join(offered)}）",
                 )
             )
+        if not errors and (existing := self._registered(caller, request, algorithm)) is not None:
+            return existing  # before the name's check: a retry of a seal registered under an earlier version's rules
         for violation in (seal_name_violation(request.name), validity_violation(request.validity_days)):
             if violation:
                 errors.append(_in_chinese(violation))
         if errors:
             raise InvalidRequestError(errors)
-        existing = self._registered(caller, request, algorithm)
-        if existing is not None:
-            return existing
         try:  # drawn before anything is made: a name a seal cannot show is refused, not drawn with boxes
             image = draw_seal(caller.name, request.name)
         except UndrawableCharacter as exc:  # the issuer's name is drawn whatever it holds: it is registered

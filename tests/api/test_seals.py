@@ -207,6 +207,24 @@ def test_the_seal_names_departments_use_are_seal_names(running: RunningGateway) 
         assert register(running, name=name).name == name
 
 
+def test_a_retry_of_a_seal_registered_under_a_name_refused_since_gets_its_seal(
+    running: RunningGateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The request_id is looked up before the name is judged: a registration an earlier version took, under a name
+    refused now, is answered with its seal on a retry, not BAD_SEAL_NAME (a reviewer)."""
+    import gateway.services.seals as service
+
+    request = seal_pb2.RegisterSealRequest(request_id="seal-" + uuid.uuid4().hex, name="合同章!")
+    with monkeypatch.context() as earlier:
+        earlier.setattr(service, "seal_name_violation", lambda name: None)
+        made = seals(running, MARKET).RegisterSeal(request).seal
+    assert seals(running, MARKET).RegisterSeal(request).seal.seal_id == made.seal_id
+    request.request_id = "seal-" + uuid.uuid4().hex
+    with pytest.raises(grpc.RpcError) as caught:
+        seals(running, MARKET).RegisterSeal(request)
+    assert error_details(caught.value)[1] == [("name", "BAD_SEAL_NAME")]
+
+
 @pytest.mark.parametrize("letter", ["ᠮ", "བ", "ئ"], ids=["Mongolian", "Tibetan", "Uyghur"])
 def test_a_letter_of_a_script_the_seal_fonts_lack_is_refused_saying_so(running: RunningGateway, letter: str) -> None:
     """A bilingual seal's second name: no font of the seal image draws it (and PIL would not shape it). Said whole,
