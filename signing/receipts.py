@@ -139,7 +139,9 @@ def _revoked_with_its_key(
     """The serial and revocation time of another of ``pinned`` (the receipt certificates the receipt key has had)
     on ``certificate``'s key that a CRL signed by one of ``authorities`` lists as revoked by ``at``, if any: a
     renewal keeps the key, so the key that leaked signs under the certificate before the revoked one as well, and
-    revoking one certificate of a key revokes them all (a reviewer)."""
+    revoking one certificate of a key for its key (``_SAYS_THE_KEY``) revokes them all (a reviewer). A certificate
+    retired otherwise (``superseded``, as after a renewal) says nothing of the key: the receipts of the certificates
+    after it had been refused CERT_REVOKED (a reviewer)."""
     key = public_key_der(certificate)
     others = [other for other in pinned if other != certificate and public_key_der(other) == key]
     for der in crls if others else ():
@@ -153,9 +155,26 @@ def _revoked_with_its_key(
             continue
         for other in others if signed else ():
             listed = crl.get_revoked_certificate_by_serial_number(other.serial_number)
-            if other.issuer == crl.issuer and listed is not None and listed.revocation_date_utc <= at:
+            if (
+                other.issuer == crl.issuer
+                and listed is not None
+                and listed.revocation_date_utc <= at
+                and _reason_of(listed) in _SAYS_THE_KEY
+            ):
                 return other.serial_number, listed.revocation_date_utc
     return None
+
+
+_SAYS_THE_KEY = frozenset({None, x509.ReasonFlags.unspecified, x509.ReasonFlags.key_compromise})
+"""Revocation reasons that may be the key's (none given, unspecified, keyCompromise): a certificate so revoked revokes
+every certificate of its key."""
+
+
+def _reason_of(revoked: x509.RevokedCertificate) -> x509.ReasonFlags | None:
+    try:
+        return revoked.extensions.get_extension_for_class(x509.CRLReason).value.reason
+    except x509.ExtensionNotFound:
+        return None
 
 
 def _batch_signed(statement: bytes, proof: bytes) -> bytes:

@@ -344,6 +344,44 @@ def test_a_receipt_under_the_certificate_before_the_revoked_one_of_its_key_is_re
     assert check(before, now, [before, stranger]).result is CheckResult.PASSED
 
 
+def test_a_certificate_retired_as_superseded_does_not_revoke_its_key() -> None:
+    """The certificate before a renewal retired as ``superseded``, a reason that says nothing of the key: a receipt
+    under the renewed certificate of the same key passes (it had been CERT_REVOKED; a reviewer), and one under the
+    retired certificate itself, dated after, is still refused."""
+    key = SoftwareKey.generate()
+    ca, before = _receipt_certificate(key)
+    now = dt.datetime.now(dt.UTC)
+    renewed = ca.issue_seal_certificate(
+        issuer_name="证照网关",
+        issuer_uscc="11370100993701200A",
+        seal_name=RECEIPT_SEAL_NAME,
+        public_key=serialization.load_der_public_key(key.public_key_der),  # type: ignore[arg-type]
+        not_before=now - dt.timedelta(minutes=10),
+        not_after=now + dt.timedelta(days=60),
+    )
+    ca.revoke(before.serial_number, x509.ReasonFlags.superseded, now - dt.timedelta(minutes=5))
+    crl = ca.crl(now, now + dt.timedelta(days=1))
+    statement = canonical_json({"receipt_id": "R1", "issued_at": now.strftime("%Y-%m-%dT%H:%M:%SZ")})
+    (signed,) = sign_receipts(key, [statement])
+
+    def check(certificate: x509.Certificate) -> ReceiptCheck:
+        return check_receipt_offline(
+            "R1",
+            signed.statement,
+            signed.signature,
+            certificate=certificate,
+            algorithm=signed.algorithm,
+            proof=signed.proof,
+            trust_roots=[ca.root],
+            intermediates=[ca.intermediate],
+            crls=[crl],
+            pinned=[before, renewed],
+        )
+
+    assert check(renewed).result is CheckResult.PASSED
+    assert (check(before).result, check(before).reason) == (CheckResult.FAILED, "CERT_REVOKED")
+
+
 def test_a_receipt_certificate_is_no_root(tmp_path: Path) -> None:
     """Trusted as a root, the receipt certificate would pass without any revocation check."""
     leaf = tmp_path / "receipts.pem"
