@@ -1077,15 +1077,18 @@ def _ensure_seal_ca(settings: Settings, clock: Clock, keys: KeyStore) -> None:
         )
         return
     path = directory / TSA_CERT
-    if path.exists():
-        if not _due(TSA_WHAT, path, ca, clock.now()):
-            return
-        # a renewal makes a new key, so that each TSA key has one certificate: timestamps are judged at their genTime,
-        # and a leaked key kept across renewals would stamp under the one before, which revoking tsa.pem leaves
-        # trusted (a reviewer)
-        key = keys.replace(TSA_KEY)
-    else:
-        key = keys.load(TSA_KEY) if keys.exists(TSA_KEY) else keys.create(TSA_KEY)
+    renewing = path.exists()
+    if renewing and not _due(TSA_WHAT, path, ca, clock.now()):
+        return
+    # a renewal makes a new key, so that each TSA key has one certificate: timestamps are judged at their genTime,
+    # and a leaked key kept across renewals would stamp under the one before, which revoking tsa.pem leaves trusted
+    # (a reviewer). The new pair is written beside the old one, then put in place key first (_finish_tsa_renewal):
+    # an init cut short between the two had left the new key with the old certificate, the old key nowhere, and
+    # init and serve refusing the pair for good (a reviewer)
+    owner = _TSA_NEXT_KEY if renewing else TSA_KEY
+    if renewing:
+        keys.path(owner).unlink(missing_ok=True)  # one left by a renewal cut short before its certificate
+    key = keys.load(owner) if keys.exists(owner) else keys.create(owner)
     now = clock.now()
     cert = ca.issue_tsa_certificate(
         name="zzgw 时间戳服务 (TSA)",
@@ -1093,7 +1096,34 @@ def _ensure_seal_ca(settings: Settings, clock: Clock, keys: KeyStore) -> None:
         not_before=now - dt.timedelta(minutes=5),
         not_after=_own_end(ca, now),
     )
-    _write_renewed(TSA_WHAT, path, cert, new_key=keys.path(TSA_KEY))
+    if not renewing:
+        path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+        return
+    staged = path.with_name(path.name + ".next")
+    staged.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    _finish_tsa_renewal(settings, keys)
+    _say_renewed(TSA_WHAT, path, cert, new_key=keys.path(TSA_KEY))
+
+
+_TSA_NEXT_KEY = TSA_KEY + "next"
+"""The TSA key a renewal makes, beside the one in use until its certificate is written too (``tsa.pem.next``)."""
+
+
+def _finish_tsa_renewal(settings: Settings, keys: KeyStore) -> None:
+    """Put a TSA renewal's staged pair in place (``keys/tsanext.key.pem`` and ``seal-ca/tsa.pem.next``): the key,
+    then the certificate, each by a rename, so that a renewal cut short anywhere is finished here, by the next
+    ``zzgw init`` or ``zzgw serve``: the key in use always has its certificate, or the next one beside it. A staged
+    key without its certificate was never used, and is dropped by the next renewal."""
+    path = settings.seal_ca_dir / TSA_CERT
+    staged = path.with_name(path.name + ".next")
+    if not staged.exists():
+        return
+    with contextlib.suppress(FileNotFoundError):  # another process of this gateway finished it first
+        if keys.exists(_TSA_NEXT_KEY):
+            os.replace(keys.path(_TSA_NEXT_KEY), keys.path(TSA_KEY))
+        os.replace(staged, path)
+    keys.forget(_TSA_NEXT_KEY)
+    keys.forget(TSA_KEY)
 
 
 TSA_WHAT = "the time-stamping certificate"
@@ -1126,21 +1156,26 @@ def _due(what: str, path: Path, ca: SealMakerCA, now: dt.datetime) -> bool:
     return True
 
 
-def _write_renewed(what: str, path: Path, certificate: x509.Certificate, *, new_key: Path | None = None) -> None:
-    """Write ``certificate`` at ``path``, saying so when it replaces one (replicas need the new one too, and the new
-    key at ``new_key``, when it has one)."""
+def _write_renewed(what: str, path: Path, certificate: x509.Certificate) -> None:
+    """Write ``certificate`` at ``path``, saying so when it replaces one (replicas need the new one too)."""
     renewing = path.exists()
     path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
     if renewing:
-        log.warning(
-            "renewed %s (%s) %s, valid to %s (Beijing time): copy %s to replicas with a data directory of their own "
-            "and restart every gateway process (docs/operations.md: renewing the gateway's certificates)",
-            what,
-            path,
-            "on the same key" if new_key is None else f"with a new key ({new_key})",
-            beijing_day(certificate.not_valid_after_utc),
-            "it" if new_key is None else "both",
-        )
+        _say_renewed(what, path, certificate)
+
+
+def _say_renewed(what: str, path: Path, certificate: x509.Certificate, *, new_key: Path | None = None) -> None:
+    """Say that ``certificate`` at ``path`` was renewed: replicas need it too, and the new key at ``new_key`` when
+    it has one."""
+    log.warning(
+        "renewed %s (%s) %s, valid to %s (Beijing time): copy %s to replicas with a data directory of their own "
+        "and restart every gateway process (docs/operations.md: renewing the gateway's certificates)",
+        what,
+        path,
+        "on the same key" if new_key is None else f"with a new key ({new_key})",
+        beijing_day(certificate.not_valid_after_utc),
+        "it" if new_key is None else "both",
+    )
 
 
 def _ensure_receipt_key(
@@ -1270,6 +1305,7 @@ def _time_stamping_authority(
     settings: Settings, ca: SealMakerCA, keys: KeyStore, clock: Clock
 ) -> TimeStampAuthority | None:
     path = settings.seal_ca_dir / TSA_CERT
+    _finish_tsa_renewal(settings, keys)
     if not path.exists():
         return None
     key = keys.load(TSA_KEY)

@@ -214,18 +214,6 @@ class KeyStore:
             self._loaded[owner] = key
         return key
 
-    def replace(self, owner: str, algorithm: str = ECDSA_P256_SHA256) -> KeyBackend:
-        """Generate a new key for ``owner`` in place of the one it has: written whole beside it, then renamed over it,
-        so that ``owner``'s file is the old key or the new one, never a part of either."""
-        beside = f"{owner}next"
-        self.path(beside).unlink(missing_ok=True)  # one left by a replacement cut short, never used
-        key = self.create(beside, algorithm)
-        os.replace(self.path(beside), self.path(owner))
-        with self._lock:
-            self._loaded.pop(beside, None)
-            self._loaded[owner] = key
-        return key
-
     def forget(self, owner: str) -> None:
         """Drop ``owner``'s kept key, so that the next ``load`` reads the file again (one found to be another key than
         its certificate's, which the operator will put right)."""

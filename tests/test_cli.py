@@ -406,6 +406,56 @@ class _FixedClock:
         return self.moment
 
 
+@pytest.mark.parametrize("cut", ["before the key is in place", "before the certificate is in place"])
+def test_a_tsa_renewal_cut_short_is_finished_by_the_next_init(
+    env: dict[str, str], monkeypatch: pytest.MonkeyPatch, cut: str
+) -> None:
+    """A TSA renewal makes a new key. Put in place before its certificate was written, an init cut short between the
+    two had left the new key with the old certificate, the old key nowhere, and init and serve refusing the pair for
+    good (a reviewer): the pair is staged beside the old one and put in place, key then certificate, by the next
+    init or serve, wherever the first stopped."""
+    import os
+
+    from gateway import server
+    from gateway.config import Settings
+    from gateway.server import Gateway, initialise
+    from signing.keys import KeyStore
+
+    data = Path(env["ZZGW_DATA_DIR"])
+    settings = Settings(data_dir=data, key_passphrase="cli-test-passphrase")  # type: ignore[arg-type]
+    now = dt.datetime.now(dt.UTC)
+    initialise(settings, clock=_FixedClock(now - dt.timedelta(days=1800)))  # its TSA certificate ends soon
+    tsa = data / "seal-ca" / "tsa.pem"
+    before = x509.load_pem_x509_certificate(tsa.read_bytes())
+    renames = {"before the key is in place": 0, "before the certificate is in place": 1}[cut]
+    real_replace = os.replace
+
+    def crash_after(source: object, target: object) -> None:
+        nonlocal renames
+        if renames == 0:
+            raise OSError(28, "No space left on device")
+        renames -= 1
+        real_replace(source, target)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(server.os, "replace", crash_after)
+    with pytest.raises(OSError, match="No space left"):
+        initialise(settings)
+    monkeypatch.setattr(server.os, "replace", real_replace)
+    assert x509.load_pem_x509_certificate(tsa.read_bytes()) == before  # the pair in use is the old one, whole
+    staged_key = (settings.keys_dir / "tsanext.key.pem").exists()
+    assert ((data / "seal-ca" / "tsa.pem.next").exists(), staged_key) == (True, cut == "before the key is in place")
+
+    initialise(settings)  # finishes the renewal it finds staged
+    renewed = x509.load_pem_x509_certificate(tsa.read_bytes())
+    assert renewed != before and renewed.not_valid_after_utc > now + dt.timedelta(days=800)
+    key = KeyStore(settings.keys_dir, settings.passphrase()).load("tsa")
+    assert renewed.public_key().public_bytes(  # the key in use is the certificate's
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    ) == key.public_key_der
+    assert not (data / "seal-ca" / "tsa.pem.next").exists() and not (settings.keys_dir / "tsanext.key.pem").exists()
+    Gateway.open(settings).close()  # and a gateway opens on it
+
+
 def test_init_renews_the_gateways_certificates_near_their_end_and_serve_refuses_one_that_ended(
     env: dict[str, str], caplog: pytest.LogCaptureFixture
 ) -> None:

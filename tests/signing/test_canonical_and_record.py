@@ -270,20 +270,6 @@ def test_wrong_passphrase(tmp_path: Path) -> None:
         KeyStore(tmp_path, b"battery staple").load(OWNER)
 
 
-def test_a_replaced_key_is_a_new_one_in_the_old_ones_file(tmp_path: Path) -> None:
-    """``KeyStore.replace`` (the TSA key on each renewal): the new key under the owner's name, in this store and the
-    next, and no file beside it, one a replacement cut short left included."""
-    store = KeyStore(tmp_path, b"pw")
-    old = store.create("tsa")
-    (tmp_path / "tsanext.key.pem").write_bytes(b"cut short")
-    new = store.replace("tsa")
-    assert new.public_key_der != old.public_key_der
-    assert (
-        store.load("tsa").public_key_der == KeyStore(tmp_path, b"pw").load("tsa").public_key_der == new.public_key_der
-    )
-    assert sorted(path.name for path in tmp_path.iterdir()) == ["tsa.key.pem"]
-
-
 def test_create_twice_is_refused(tmp_path: Path) -> None:
     store = KeyStore(tmp_path, b"pw")
     first = store.create(OWNER)
