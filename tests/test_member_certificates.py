@@ -36,6 +36,19 @@ from tests.conftest import POLICE, TAX, RunningGateway
 TAX_NAME = "国家税务总局济南市税务局"
 
 
+
+def serve_heard(env: dict[str, str]) -> tuple[subprocess.Popen[str], list[str], threading.Thread]:
+    """``zzgw serve`` started with ``env``, the list its standard error's lines are added to as they come, and the
+    thread that adds them (joined once the server ended)."""
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gateway.cli", "serve"], env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    said: list[str] = []
+    reader = threading.Thread(target=lambda: said.extend(iter(server.stderr.readline, "")), daemon=True)  # type: ignore[union-attr]
+    reader.start()
+    return server, said, reader
+
 def test_each_registered_certificate_is_read_with_its_end(running: RunningGateway) -> None:
     settings = running.gateway.settings
     ends = certificate_ends(settings, running.gateway.db)
@@ -189,13 +202,7 @@ def test_members_lists_each_end_and_serve_warns_of_those_ending(tmp_path: Path) 
     assert rows[TAX][-1] == f"certificate ends {beijing(ending)} Beijing time"
     assert rows[POLICE][-1] == f"certificate ends {beijing(ended)} Beijing time"
 
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gateway.cli", "serve"], env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    said: list[str] = []
-    reader = threading.Thread(target=lambda: said.extend(iter(server.stderr.readline, "")), daemon=True)  # type: ignore[union-attr]
-    reader.start()
+    server, said, reader = serve_heard(env)
     try:
         wait_serving(env["ZZGW_GRPC_ADDR"], timeout=60, process=server)
         deadline = time.monotonic() + 30
@@ -276,13 +283,7 @@ def test_the_watch_and_its_gauge_go_on_in_the_worker_that_replaces_worker_0(tmp_
             time.sleep(0.1)
         return []
 
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gateway.cli", "serve"], env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    said: list[str] = []
-    reader = threading.Thread(target=lambda: said.extend(iter(server.stderr.readline, "")), daemon=True)  # type: ignore[union-attr]
-    reader.start()
+    server, said, reader = serve_heard(env)
     try:
         wait_serving(env["ZZGW_GRPC_ADDR"], timeout=90, process=server)
         (first,) = watching(30)  # one process watches

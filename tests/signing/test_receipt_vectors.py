@@ -298,14 +298,9 @@ def test_several_pinned_certificates_accept_a_receipt_of_any_of_them() -> None:
     assert check_receipt_file(_read(CASES[VALID]), others).reason == "NOT_THE_PINNED_CERTIFICATE"
 
 
-def test_a_receipt_under_the_certificate_before_the_revoked_one_of_its_key_is_revoked() -> None:
-    """A renewal keeps the receipt key: the key that leaked signs a receipt under the certificate before the revoked
-    one too, dated after the revocation (a reviewer). ``receipt-certificates.pem`` says which certificates the key
-    has had, and the revocation of one is that of the key."""
-    key = SoftwareKey.generate()
-    ca, before = _receipt_certificate(key)
-    now = dt.datetime.now(dt.UTC)
-    renewed = ca.issue_seal_certificate(
+def _renewed(ca: SealMakerCA, key: SoftwareKey, now: dt.datetime) -> x509.Certificate:
+    """A receipt certificate renewed on ``key``: another certificate of the same key, by the same CA."""
+    return ca.issue_seal_certificate(
         issuer_name="证照网关",
         issuer_uscc="11370100993701200A",
         seal_name=RECEIPT_SEAL_NAME,
@@ -313,25 +308,47 @@ def test_a_receipt_under_the_certificate_before_the_revoked_one_of_its_key_is_re
         not_before=now - dt.timedelta(minutes=10),
         not_after=now + dt.timedelta(days=60),
     )
+
+
+def _checked_offline(
+    key: SoftwareKey,
+    ca: SealMakerCA,
+    crl: bytes,
+    certificate: x509.Certificate,
+    issued_at: dt.datetime,
+    pinned: list[x509.Certificate],
+) -> ReceiptCheck:
+    """A receipt issued at ``issued_at``, signed by ``key``, checked offline under ``certificate`` of ``ca``."""
+    statement = canonical_json({"receipt_id": "R1", "issued_at": issued_at.strftime("%Y-%m-%dT%H:%M:%SZ")})
+    (signed,) = sign_receipts(key, [statement])
+    return check_receipt_offline(
+        "R1",
+        signed.statement,
+        signed.signature,
+        certificate=certificate,
+        algorithm=signed.algorithm,
+        proof=signed.proof,
+        trust_roots=[ca.root],
+        intermediates=[ca.intermediate],
+        crls=[crl],
+        pinned=pinned,
+    )
+
+
+def test_a_receipt_under_the_certificate_before_the_revoked_one_of_its_key_is_revoked() -> None:
+    """A renewal keeps the receipt key: the key that leaked signs a receipt under the certificate before the revoked
+    one too, dated after the revocation (a reviewer). ``receipt-certificates.pem`` says which certificates the key
+    has had, and the revocation of one is that of the key."""
+    key = SoftwareKey.generate()
+    ca, before = _receipt_certificate(key)
+    now = dt.datetime.now(dt.UTC)
+    renewed = _renewed(ca, key, now)
     leaked = now - dt.timedelta(minutes=5)
     ca.revoke(renewed.serial_number, x509.ReasonFlags.key_compromise, leaked)
     crl = ca.crl(now, now + dt.timedelta(days=1))
 
     def check(certificate: x509.Certificate, issued_at: dt.datetime, pinned: list[x509.Certificate]) -> ReceiptCheck:
-        statement = canonical_json({"receipt_id": "R1", "issued_at": issued_at.strftime("%Y-%m-%dT%H:%M:%SZ")})
-        (signed,) = sign_receipts(key, [statement])
-        return check_receipt_offline(
-            "R1",
-            signed.statement,
-            signed.signature,
-            certificate=certificate,
-            algorithm=signed.algorithm,
-            proof=signed.proof,
-            trust_roots=[ca.root],
-            intermediates=[ca.intermediate],
-            crls=[crl],
-            pinned=pinned,
-        )
+        return _checked_offline(key, ca, crl, certificate, issued_at, pinned)
 
     forged = check(before, now, [before, renewed])
     assert (forged.result, forged.reason) == (CheckResult.FAILED, "CERT_REVOKED")
@@ -351,32 +368,12 @@ def test_a_certificate_retired_as_superseded_does_not_revoke_its_key() -> None:
     key = SoftwareKey.generate()
     ca, before = _receipt_certificate(key)
     now = dt.datetime.now(dt.UTC)
-    renewed = ca.issue_seal_certificate(
-        issuer_name="证照网关",
-        issuer_uscc="11370100993701200A",
-        seal_name=RECEIPT_SEAL_NAME,
-        public_key=serialization.load_der_public_key(key.public_key_der),  # type: ignore[arg-type]
-        not_before=now - dt.timedelta(minutes=10),
-        not_after=now + dt.timedelta(days=60),
-    )
+    renewed = _renewed(ca, key, now)
     ca.revoke(before.serial_number, x509.ReasonFlags.superseded, now - dt.timedelta(minutes=5))
     crl = ca.crl(now, now + dt.timedelta(days=1))
-    statement = canonical_json({"receipt_id": "R1", "issued_at": now.strftime("%Y-%m-%dT%H:%M:%SZ")})
-    (signed,) = sign_receipts(key, [statement])
 
     def check(certificate: x509.Certificate) -> ReceiptCheck:
-        return check_receipt_offline(
-            "R1",
-            signed.statement,
-            signed.signature,
-            certificate=certificate,
-            algorithm=signed.algorithm,
-            proof=signed.proof,
-            trust_roots=[ca.root],
-            intermediates=[ca.intermediate],
-            crls=[crl],
-            pinned=[before, renewed],
-        )
+        return _checked_offline(key, ca, crl, certificate, now, [before, renewed])
 
     assert check(renewed).result is CheckResult.PASSED
     assert (check(before).result, check(before).reason) == (CheckResult.FAILED, "CERT_REVOKED")
