@@ -16,8 +16,9 @@ import pytest
 from adapters.records import issue_request
 from gateway.api import convert
 from gateway.bootstrap import samples
+from gateway.domain.catalog import LicenseType
 from gateway.domain.identifiers import LicenseId
-from gateway.services.issuance import IssuanceService
+from gateway.services.issuance import IssuanceService, IssueResult
 from protos.zzgw.v1 import audit_pb2, audit_pb2_grpc, catalog_pb2, common_pb2, issuance_pb2
 from tests.conftest import (
     ADMIN,
@@ -392,21 +393,28 @@ def test_a_type_that_does_not_expire_takes_no_validity_end_date(running: Running
     assert error_details(amended.value)[1] == [("valid_until", "NOT_EXPIRING_TYPE")]
 
 
+def issued_as_before(
+    running: RunningGateway, member: str, as_it_was: LicenseType, record: dict[str, Any]
+) -> IssueResult:
+    """``record`` issued by ``member`` under a catalog whose type of its code is ``as_it_was``: a license stored
+    before a check the gateway makes now (the issuance service's result)."""
+    gateway = running.gateway
+    types = {**gateway.catalog.license_types, as_it_was.code: as_it_was}
+    catalog = dataclasses.replace(gateway.catalog, license_types=types)
+    caller = gateway.authenticator.by_token(running.tokens[member])
+    return IssuanceService(gateway.db, catalog, gateway.seals, gateway.clock).issue(  # type: ignore[arg-type]
+        caller, convert.draft(issue_request(record))
+    )
+
+
 def test_a_license_stored_with_an_end_date_its_type_lacks_is_amended_by_removing_it(running: RunningGateway) -> None:
     """A 营业执照 issued with a valid_until before the gateway refused one reads as EXPIRED once it passed. An
     amendment that leaves the date is refused saying so (it had been LICENSE_EXPIRED, asking for a new end date the
     type cannot have); one with valid_until empty makes a version without it, in force."""
-    gateway = running.gateway
-    expiring = dataclasses.replace(gateway.catalog.license_types[BUSINESS_LICENSE], expires=True)
-    lenient = dataclasses.replace(  # as the gateway was: an end date of the type's let in
-        gateway.catalog, license_types={**gateway.catalog.license_types, BUSINESS_LICENSE: expiring}
-    )
-    market = gateway.authenticator.by_token(running.tokens[MARKET])
+    expiring = dataclasses.replace(running.gateway.catalog.license_types[BUSINESS_LICENSE], expires=True)
     ended = today() - dt.timedelta(days=1)
     record = {**unique(samples.business_license(66)), "valid_until": ended.isoformat()}
-    old = IssuanceService(gateway.db, lenient, gateway.seals, gateway.clock).issue(  # type: ignore[arg-type]
-        market, convert.draft(issue_request(record))
-    )
+    old = issued_as_before(running, MARKET, expiring, record)  # as the gateway was: an end date of the type's let in
     stub = running.issuance(MARKET)
     got = stub.GetLicense(issuance_pb2.GetLicenseRequest(license_id=old.license.license_id)).license
     assert (got.status, got.valid_until) == (S.LICENSE_STATUS_EXPIRED, ended.isoformat())
@@ -471,17 +479,10 @@ def test_lifelong_is_an_empty_end_date_at_issue_in_batches_and_at_amendment(runn
 def test_a_card_stored_with_9999_12_31_for_lifelong_is_amended_by_emptying_it(running: RunningGateway) -> None:
     """A 居民身份证 issued with 9999-12-31 before the gateway refused it: an amendment that leaves the date is refused
     saying the license states it; one with valid_until empty makes a version that is 长期."""
-    gateway = running.gateway
-    id_card = next(t for t in gateway.catalog.license_types.values() if t.name == "居民身份证")
-    lenient = dataclasses.replace(  # as the gateway was: 9999-12-31 taken as a date
-        gateway.catalog, license_types={**gateway.catalog.license_types, id_card.code: dataclasses.replace(
-            id_card, lifelong=False)}
-    )  # fmt: skip
-    police = gateway.authenticator.by_token(running.tokens[POLICE])
+    id_card = next(t for t in running.gateway.catalog.license_types.values() if t.name == "居民身份证")
     record = {**fresh_id_card(), "valid_until": "9999-12-31"}
-    old = IssuanceService(gateway.db, lenient, gateway.seals, gateway.clock).issue(  # type: ignore[arg-type]
-        police, convert.draft(issue_request(record))
-    )
+    # as the gateway was: 9999-12-31 taken as a date
+    old = issued_as_before(running, POLICE, dataclasses.replace(id_card, lifelong=False), record)
     assert old.license.content.valid_until == dt.date(9999, 12, 31)
     stub = running.issuance(POLICE)
 
@@ -511,19 +512,12 @@ def test_a_date_stored_before_the_check_does_not_stop_an_amendment_that_keeps_it
     """A 营业执照 sealed with a 成立日期 a year ahead before dates were judged against today: an amendment of its
     domicile alone had been refused DATE_IN_FUTURE, naming a field nobody sent (a reviewer). A date kept is not
     judged again; one the amendment sends is."""
-    gateway = running.gateway
-    business = next(t for t in gateway.catalog.license_types.values() if t.name == "营业执照")
-    lenient = dataclasses.replace(  # as the gateway was: any date taken
-        gateway.catalog, license_types={**gateway.catalog.license_types, business.code: dataclasses.replace(
-            business, fields=tuple(dataclasses.replace(f, may_be_future=True) for f in business.fields))}
-    )  # fmt: skip
-    market = gateway.authenticator.by_token(running.tokens[MARKET])
+    business = running.gateway.catalog.license_types[BUSINESS_LICENSE]
     ahead = (today() + dt.timedelta(days=365)).isoformat()
     record = unique(samples.business_license(71))
     record["fields"] = {**record["fields"], "established_on": ahead}
-    old = IssuanceService(gateway.db, lenient, gateway.seals, gateway.clock).issue(  # type: ignore[arg-type]
-        market, convert.draft(issue_request(record))
-    )
+    any_date = tuple(dataclasses.replace(f, may_be_future=True) for f in business.fields)
+    old = issued_as_before(running, MARKET, dataclasses.replace(business, fields=any_date), record)  # as it was
     stub = running.issuance(MARKET)
 
     def amend(license_id: str, fields: dict[str, str]) -> issuance_pb2.AmendLicenseResponse:
