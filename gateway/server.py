@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import grpc
+from asn1crypto import tsp
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
@@ -106,6 +107,7 @@ from protos.zzgw.v1 import (
     verification_pb2_grpc,
 )
 from signing import seal_image
+from signing.der import MalformedDer, check_der
 from signing.errors import KeyStoreError
 from signing.keys import SM2_SM3, KeyBackend, KeyStore
 from signing.pki import CertificateAuthority, Issued
@@ -1368,12 +1370,60 @@ class _NamedTimeStamper(HTTPTimeStamper):
         return token
 
     async def async_request_tsa_response(self, req: Any) -> Any:
+        """pyHanko's request, but the reply is read to at most ``MAX_TSA_REPLY_BYTES`` and checked as DER before
+        asn1crypto parses it (``signing.der``): pyHanko's read a reply of any size and gave it to asn1crypto whole,
+        whose time is in the square of some malformed DER's size, so a TSA answering 1 MB of 0xFF (or anyone on
+        the path to an http:// one) held a handler thread until the watchdog stopped the gateway."""
+        import aiohttp
+
         try:
-            return await super().async_request_tsa_response(req)
+            try:
+                async with (
+                    aiohttp.ClientSession() as session,
+                    session.post(
+                        url=self.url,
+                        headers=await self.async_request_headers(),
+                        data=req.dump(),
+                        auth=self.auth,
+                        raise_for_status=True,
+                        timeout=aiohttp.ClientTimeout(total=self.timeout),
+                    ) as response,
+                ):
+                    if response.headers.get("Content-Type") != "application/timestamp-reply":
+                        raise TimestampRequestError(_NOT_A_REPLY)
+                    reply = await _read_at_most(response.content, MAX_TSA_REPLY_BYTES)
+            except TimestampRequestError:  # an OSError, said above
+                raise
+            except (aiohttp.ClientError, OSError) as exc:
+                raise TimestampRequestError("Error while contacting timestamp service") from exc
+            if reply is None:
+                raise TimestampRequestError(f"the answer is larger than {MAX_TSA_REPLY_BYTES:,} bytes")
+            try:
+                check_der(reply)  # asn1crypto's time is in the square of some malformed DER's size
+            except MalformedDer as exc:
+                raise TimestampRequestError(f"the answer is not DER ({exc})") from exc
+            return tsp.TimeStampResp.load(reply)
         except TimestampRequestError as exc:
             raise TimestampRequestError(
                 f"no timestamp from ZZGW_TSA_URL {url_without_credentials(self.url)}: {_tsa_failure(exc)}"
             ) from exc
+
+
+MAX_TSA_REPLY_BYTES = 256 * 1024
+"""The largest reply taken from an external TSA: a timestamp token with its TSA's chain is a few KB."""
+_NOT_A_REPLY = "the answer is not an RFC 3161 timestamp reply (its Content-Type is not application/timestamp-reply)"
+
+
+async def _read_at_most(content: Any, limit: int) -> bytes | None:
+    """The body of an aiohttp response, or None once it is longer than ``limit`` bytes (no more is read)."""
+    chunks: list[bytes] = []
+    size = 0
+    while chunk := await content.read(limit + 1 - size):
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > limit:
+            return None
+    return b"".join(chunks)
 
 
 def _tsa_failure(exc: BaseException) -> str:
@@ -1381,15 +1431,15 @@ def _tsa_failure(exc: BaseException) -> str:
     import aiohttp
 
     cause = exc.__cause__
-    if isinstance(cause, aiohttp.ContentTypeError):
-        return "the answer is not an RFC 3161 timestamp reply (its Content-Type is not application/timestamp-reply)"
+    if cause is None or isinstance(cause, MalformedDer):
+        return str(exc)  # said here: the reply's size, its Content-Type, its DER
     if isinstance(cause, aiohttp.ClientResponseError):
         return f"HTTP {cause.status} {cause.message}".strip()
     if isinstance(cause, TimeoutError | aiohttp.ServerTimeoutError):
         return "no answer in time"
     if isinstance(cause, aiohttp.ClientConnectorError):
         return f"cannot connect to {cause.host}:{cause.port} ({cause.os_error.strerror or cause.os_error})"
-    return type(cause).__name__ if cause is not None else str(exc)
+    return type(cause).__name__
 
 
 READY_PATH = "/readyz"

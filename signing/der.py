@@ -12,7 +12,8 @@ octets whose high bit is set for as long as the number goes on) by growing a Pyt
 of k such octets costs time in k²: 1 MB of 0xFF as a stamp, or as a PDF signature's ``/Contents``, kept a handler
 thread busy for minutes, until the gateway's watchdog stopped the whole process (an independent fuzz tester). Every
 place where bytes from outside reach asn1crypto (a stamp in ``signing.ses``, a PDF signature's CMS in
-``signing.pdf``, a timestamp query in ``signing.tsa``) calls ``check_der`` first and refuses what it refuses as the
+``signing.pdf``, a timestamp query in ``signing.tsa``, an external TSA's reply in ``gateway.server``) calls
+``check_der`` first and refuses what it refuses as the
 malformed input it is. None of the formats read (X.509, CMS, RFC 3161, GB/T 38540) has a tag number above 30.
 
 The check reads the element ``data`` starts with (what follows it is not looked at: a PDF signature's ``/Contents``

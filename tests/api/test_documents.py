@@ -378,6 +378,41 @@ def test_with_the_tsa_down_nothing_is_issued_and_the_log_says_so(
         gw.gateway.close()
 
 
+def test_a_tsa_reply_too_large_or_not_der_is_refused_unread(tmp_path: Path) -> None:
+    """pyHanko read an external TSA's reply whole and gave it to asn1crypto, whose time is in the square of some
+    malformed DER's size: a TSA (or anyone on the path to an http:// one) answering 0xFF bytes held a handler thread
+    until the watchdog stopped the gateway. The reply is read to a bound and checked as DER first."""
+    from adapters.http import HttpApp, HttpServer
+    from benchmarks.common import free_port
+    from gateway.server import MAX_TSA_REPLY_BYTES
+
+    port = free_port()
+    gw = start_gateway(tmp_path / "var", f"sqlite:///{tmp_path / 'own.db'}", tsa_url=f"http://127.0.0.1:{port}/tsa")
+    replies = [b"\xff" * 200_000, b"\x04\x00" * (MAX_TSA_REPLY_BYTES // 2 + 1)]
+    tsa = HttpServer(HttpApp(timestamp=lambda query: replies.pop(0), crl=None), f"127.0.0.1:{port}")
+    tsa.start()
+    try:
+        said = []
+        for _ in range(2):
+            with pytest.raises(grpc.RpcError) as caught:
+                stub(gw).IssueLicense(new_request(19))
+            assert caught.value.code() == grpc.StatusCode.UNAVAILABLE
+            assert error_details(caught.value)[0].reason == "TSA_UNAVAILABLE"
+            said.append(caught.value.details())
+        assert not replies
+        assert gw.gateway.tsa is not None  # the gateway's own answers at the same address: a license is issued
+        tsa.stop()
+        tsa = HttpServer(HttpApp(timestamp=gw.gateway.tsa.respond, crl=None), f"127.0.0.1:{port}")
+        tsa.start()
+        assert stub(gw).IssueLicense(new_request(19)).created
+    finally:
+        tsa.stop()
+        gw.server.stop(0)
+        gw.gateway.close()
+    assert said[0].endswith("/tsa: the answer is not DER (a tag number of more than 4 octets at offset 0)）")
+    assert said[1].endswith(f"/tsa: the answer is larger than {MAX_TSA_REPLY_BYTES:,} bytes）")
+
+
 def test_an_id_card_may_be_valid_for_life_and_prints_so(running: RunningGateway) -> None:
     """长期: a 居民身份证 of a holder aged 46 or more has no end date (the catalog's ``lifelong``); a food permit
     still must have one."""
