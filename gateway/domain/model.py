@@ -184,9 +184,14 @@ def mask_name(name: str) -> str:
 
 
 def mask(value: str, keep: int = 4) -> str:
+    """``value`` with its middle hidden, its length kept: each end shows at most ``keep`` characters and at most a
+    quarter of the value, so that at least half is hidden (``370102199003077777`` → ``3701**********7777``, a
+    passport's ``P37860972`` → ``P3*****72``); ``2 * keep`` characters or fewer are hidden whole. Four at each end
+    had hidden one character of a nine-character passport number (a privacy auditor)."""
     if len(value) <= 2 * keep:
         return "*" * len(value)
-    return value[:keep] + "*" * (len(value) - 2 * keep) + value[-keep:]
+    shown = min(keep, len(value) // 4)
+    return value[:shown] + "*" * (len(value) - 2 * shown) + value[-shown:]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

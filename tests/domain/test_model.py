@@ -74,10 +74,12 @@ def test_request_id_does_not_take_part_in_equality() -> None:
 MASKS = [
     ("370102199003077777", "3701**********7777"),
     ("913701000000000033", "9137**********0033"),
-    ("123456789", "1234*6789"),
+    ("P37860972", "P3*****72"),  # a passport's: at least half hidden, not one character of nine
+    ("C12345678", "C1*****78"),  # 港澳通行证
+    ("370102900307777", "370*********777"),  # a first-generation 15-digit 身份证号码
     ("12345678", "********"),  # too short to show anything
     ("", ""),
-    ("张三李四王五赵六钱", "张三李四*五赵六钱"),
+    ("张三李四王五赵六钱", "张三*****六钱"),
 ]
 
 
@@ -85,6 +87,7 @@ MASKS = [
 def test_mask(value: str, masked: str) -> None:
     assert mask(value) == masked
     assert len(mask(value)) == len(value)
+    assert masked.count("*") * 2 >= len(value)
 
 
 def test_mask_keep() -> None:
