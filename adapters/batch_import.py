@@ -21,11 +21,13 @@ first, the English after.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import decimal
 import hashlib
 import heapq
 import json
+import os
 import re
 import signal
 import threading
@@ -130,8 +132,10 @@ class FailureFile:
     13 of 37 were never named). CSV when the name ends in ``.csv`` (UTF-8 with the byte order mark Excel needs to read
     Chinese), JSON Lines otherwise, as the import reads files.
 
-    Each row is flushed as it is written, so an import interrupted, refused or stopped leaves the rows of every failure
-    it had; the file is written anew by each run, which finds again every line that still fails (none was issued).
+    It is readable by its owner only (mode 0600, whatever the umask): it holds each failed record whole, names and
+    citizen ID numbers included (a privacy auditor). Each row is flushed as it is written, so an import interrupted,
+    refused or stopped leaves the rows of every failure it had; the file is written anew by each run, which finds
+    again every line that still fails (none was issued).
     Rows come in the order the failures are found: a line that cannot be read is found as it is read, a line the
     gateway refuses when its answer comes, after later lines were read. Text that is no Unicode (a byte of another
     encoding, a lone ``\\ud800`` escape) is written as its ``\\udc..`` escape; in CSV, a cell Excel would read as
@@ -144,7 +148,10 @@ class FailureFile:
         self.path = path
         self.csv = path.suffix.lower() == ".csv"
         encoding = "utf-8-sig" if self.csv else "utf-8"
-        self._handle = path.open("w", encoding=encoding, errors="backslashreplace", newline="")
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # it holds the records' personal data
+        with contextlib.suppress(OSError):  # a file that was there, readable by others (another's: left as it is)
+            os.fchmod(fd, 0o600)
+        self._handle = open(fd, "w", encoding=encoding, errors="backslashreplace", newline="")  # noqa: SIM115
         self._lock = threading.Lock()
         self._writer = csv.writer(self._handle) if self.csv else None
         self.error: OSError | None = None

@@ -9,6 +9,7 @@ import json
 import os
 import re
 import signal
+import stat
 import subprocess
 import time
 import tracemalloc
@@ -1166,6 +1167,25 @@ def test_a_csv_failures_file_opens_in_excel_and_holds_the_rows_as_written(
     assert rows[0]["record"] == written_rows[2]
     assert rows[1]["record"] == written_rows[3] and "某食品\n有限公司" in rows[1]["record"]
     assert report.created == 1 and report.failed == 2
+
+
+def test_a_failures_file_is_readable_by_its_owner_only(tmp_path: Path) -> None:
+    """It holds each failed record whole, names and citizen ID numbers with them: under the usual umask it had been
+    written 0644, readable by every local user (a privacy auditor); one that was there is made private too."""
+    from adapters.batch_import import FailureFile
+
+    fresh, there = tmp_path / "fresh.csv", tmp_path / "there.jsonl"
+    there.write_text("old rows\n")
+    there.chmod(0o644)
+    old = os.umask(0o022)
+    try:
+        for path in (fresh, there):
+            with FailureFile(path):
+                pass
+    finally:
+        os.umask(old)
+    assert [stat.S_IMODE(path.stat().st_mode) for path in (fresh, there)] == [0o600, 0o600]
+    assert there.read_text() == ""  # written anew
 
 
 def test_a_csv_failures_file_holds_no_formula_excel_would_run(tmp_path: Path) -> None:
