@@ -449,9 +449,12 @@ def test_a_tsa_renewal_cut_short_is_finished_by_the_next_init(
     renewed = x509.load_pem_x509_certificate(tsa.read_bytes())
     assert renewed != before and renewed.not_valid_after_utc > now + dt.timedelta(days=800)
     key = KeyStore(settings.keys_dir, settings.passphrase()).load("tsa")
-    assert renewed.public_key().public_bytes(  # the key in use is the certificate's
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    ) == key.public_key_der
+    assert (
+        renewed.public_key().public_bytes(  # the key in use is the certificate's
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        == key.public_key_der
+    )
     assert not (data / "seal-ca" / "tsa.pem.next").exists() and not (settings.keys_dir / "tsanext.key.pem").exists()
     Gateway.open(settings).close()  # and a gateway opens on it
 

@@ -36,7 +36,6 @@ from tests.conftest import POLICE, TAX, RunningGateway
 TAX_NAME = "国家税务总局济南市税务局"
 
 
-
 def serve_heard(env: dict[str, str]) -> tuple[subprocess.Popen[str], list[str], threading.Thread]:
     """``zzgw serve`` started with ``env``, the list its standard error's lines are added to as they come, and the
     thread that adds them (joined once the server ended)."""
@@ -48,6 +47,7 @@ def serve_heard(env: dict[str, str]) -> tuple[subprocess.Popen[str], list[str], 
     reader = threading.Thread(target=lambda: said.extend(iter(server.stderr.readline, "")), daemon=True)  # type: ignore[union-attr]
     reader.start()
     return server, said, reader
+
 
 def test_each_registered_certificate_is_read_with_its_end(running: RunningGateway) -> None:
     settings = running.gateway.settings
