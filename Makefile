@@ -7,8 +7,10 @@ STAMP  := $(VENV)/.installed-stamp
 SYSDEPS := $(VENV)/.system-deps-stamp
 BUF    := node_modules/.bin/buf
 PROTOS := $(wildcard protos/zzgw/v1/*.proto)
+# zzgw.v1 as last released: `buf breaking` holds the protos to it (docs/adr/0014-compatibility-of-zzgw-v1.md)
+PROTOS_BASELINE := protos/zzgw-v1.binpb
 
-.PHONY: all install serve test lint protos bench clean
+.PHONY: all install serve test lint protos protos-baseline bench clean
 
 all: test
 
@@ -41,9 +43,10 @@ serve: install
 test: install $(BUF)
 	$(PY) -m pytest -q -n auto --dist worksteal --durations=20
 
-## lint: buf lint, ruff, mypy and the import-layer contracts
+## lint: buf lint, buf breaking against the released zzgw.v1 (ADR 0014), ruff, mypy and the import-layer contracts
 lint: install $(BUF)
 	$(BUF) lint
+	$(BUF) breaking --against $(PROTOS_BASELINE)
 	$(VENV)/bin/ruff check gateway signing adapters tests benchmarks
 	$(VENV)/bin/mypy gateway signing adapters benchmarks
 	$(VENV)/bin/lint-imports --no-cache
@@ -51,6 +54,11 @@ lint: install $(BUF)
 ## protos: regenerate the committed Python code from protos/zzgw/v1/*.proto
 protos: install
 	$(PY) -m grpc_tools.protoc -I . --python_out=. --pyi_out=. --grpc_python_out=. $(PROTOS)
+
+## protos-baseline: at a release only, never to silence buf breaking: record the protos as released (ADR 0014)
+protos-baseline: $(BUF)
+	$(BUF) breaking --against $(PROTOS_BASELINE)
+	$(BUF) build --exclude-source-info -o $(PROTOS_BASELINE)
 
 ## bench: ingest vs a bare gRPC server (SQLite, PostgreSQL), PDF sealing vs raw pyHanko, the server model (ADR 0001), SM2 vs openssl speed, verification vs a bare server (SQLite, PostgreSQL), the audit trail on vs off
 bench: install

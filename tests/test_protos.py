@@ -1,7 +1,10 @@
-"""The committed generated code is what ``make protos`` makes of the .proto files, and the API passes buf lint."""
+"""The committed generated code is what ``make protos`` makes of the .proto files, the API passes buf lint, and it
+breaks no client generated from the contract as released (``buf breaking`` against ``protos/zzgw-v1.binpb``: ADR
+0014)."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +17,7 @@ from protos.zzgw.v1 import issuance_pb2
 ROOT = Path(__file__).resolve().parent.parent
 PROTO_DIR = Path("protos/zzgw/v1")
 BUF = ROOT / "node_modules" / ".bin" / "buf"
+BASELINE = ROOT / "protos" / "zzgw-v1.binpb"
 GENERATED_SUFFIXES = ("_pb2.py", "_pb2.pyi", "_pb2_grpc.py")
 
 
@@ -52,6 +56,77 @@ def test_committed_code_is_up_to_date(regenerated: Path, name: str) -> None:
 def test_buf_lint() -> None:
     result = subprocess.run([str(BUF), "lint"], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, f"buf lint:\n{result.stdout}{result.stderr}"
+
+
+def _breaking(cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(BUF), "breaking", "--against", str(BASELINE)], cwd=cwd, capture_output=True, text=True, timeout=120
+    )
+
+
+@pytest.mark.skipif(not BUF.exists(), reason="buf not installed (npm)")
+def test_buf_breaking_against_the_released_contract() -> None:
+    # the baseline is a file of the tree, not a git ref: a fresh clone, a tarball or a shallow CI checkout has it
+    assert BASELINE.is_file(), "protos/zzgw-v1.binpb is missing (ADR 0014)"
+    result = _breaking(ROOT)
+    assert result.returncode == 0, f"buf breaking against {BASELINE.name}:\n{result.stdout}{result.stderr}"
+
+
+def _edited_copy(tmp_path: Path, proto: str, old: str, new: str) -> Path:
+    """A copy of the module (buf.yaml and the .proto files) in ``tmp_path`` with ``old`` replaced by ``new`` in
+    ``proto``, once."""
+    shutil.copy(ROOT / "buf.yaml", tmp_path / "buf.yaml")
+    shutil.copytree(ROOT / PROTO_DIR, tmp_path / PROTO_DIR, ignore=shutil.ignore_patterns("*.py", "*.pyi"))
+    path = tmp_path / PROTO_DIR / proto
+    text = path.read_text(encoding="utf-8")
+    assert text.count(old) == 1, f"{old!r} is not once in {proto}"
+    path.write_text(text.replace(old, new), encoding="utf-8")
+    return tmp_path
+
+
+@pytest.mark.skipif(not BUF.exists(), reason="buf not installed (npm)")
+@pytest.mark.parametrize(
+    ("proto", "old", "new", "said"),
+    [
+        # a field renumbered: the old number is gone, unreserved
+        ("verification.proto", "bytes proof = 6;", "bytes proof = 16;", 'field "6" with name "proof"'),
+        # retyped
+        ("verification.proto", "bytes proof = 6;", "string proof = 6;", 'changed type from "bytes" to "string"'),
+        # renamed (the name is the JSON form's key)
+        ("issuance.proto", "string issue_date = 10;", "string issued_on = 10;", 'changed name from "issue_date"'),
+        # an enum value renumbered
+        (
+            "common.proto",
+            "LICENSE_STATUS_EXPIRED = 6;",
+            "LICENSE_STATUS_EXPIRED = 7;",
+            'value "6" on enum "LicenseStatus"',
+        ),
+        # a field deleted with its number reserved but not its name
+        ("issuance.proto", "string issue_date = 10;", "reserved 10;", 'name "issue_date"'),
+    ],
+    ids=["renumbered", "retyped", "renamed", "enum-renumbered", "deleted-name-not-reserved"],
+)
+def test_buf_breaking_refuses_a_break(tmp_path: Path, proto: str, old: str, new: str, said: str) -> None:
+    result = _breaking(_edited_copy(tmp_path, proto, old, new))
+    assert result.returncode != 0, f"buf breaking let {old!r} -> {new!r} through"
+    assert said in result.stdout, result.stdout + result.stderr
+    assert f"protos/zzgw/v1/{proto}" in result.stdout
+
+
+@pytest.mark.skipif(not BUF.exists(), reason="buf not installed (npm)")
+@pytest.mark.parametrize(
+    ("proto", "old", "new"),
+    [
+        # a new field
+        ("issuance.proto", "string issue_date = 10;", "string issue_date = 10;\n  string note = 11;"),
+        # a field deleted with its number and its name reserved, as ADR 0014 allows
+        ("issuance.proto", "string issue_date = 10;", 'reserved 10;\n  reserved "issue_date";'),
+    ],
+    ids=["field-added", "deleted-and-reserved"],
+)
+def test_buf_breaking_lets_a_compatible_change_through(tmp_path: Path, proto: str, old: str, new: str) -> None:
+    result = _breaking(_edited_copy(tmp_path, proto, old, new))
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def _reserved(message: type) -> tuple[set[int], set[str]]:
