@@ -48,12 +48,13 @@ _VERDICTS = {
 }
 _STATUS = {
     common_pb2.LICENSE_STATUS_ACTIVE: "有效 ACTIVE",
-    common_pb2.LICENSE_STATUS_SUSPENDED: "受限 SUSPENDED",
-    common_pb2.LICENSE_STATUS_REVOKED: "已吊销 REVOKED",
+    common_pb2.LICENSE_STATUS_SUSPENDED: "已暂停使用 SUSPENDED",
+    common_pb2.LICENSE_STATUS_REVOKED: "已吊销或撤销 REVOKED",
     common_pb2.LICENSE_STATUS_CANCELLED: "已注销 CANCELLED",
-    common_pb2.LICENSE_STATUS_SUPERSEDED: "已变更 SUPERSEDED",
+    common_pb2.LICENSE_STATUS_SUPERSEDED: "已变更（不再现行） SUPERSEDED",
     common_pb2.LICENSE_STATUS_EXPIRED: "已过期 EXPIRED",
 }
+"""A status as the other surfaces say it (``LicenseStatus.label``), its code after."""
 _FINDINGS = (
     ("integrity", "完整性 integrity"),
     ("status", "状态 status"),

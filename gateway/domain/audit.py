@@ -118,9 +118,9 @@ ACTION_WORDS: dict[str, str] = {
 }
 """What each action of the access records is, in the words a holder reads (``AccessRecord.action_words``)."""
 DECISION_WORDS: dict[str, str] = {
-    "PASSED": "通过",
-    "FAILED": "不通过",
-    "INDETERMINATE": "无法判定",
+    "PASSED": "核验通过",
+    "FAILED": "核验未通过",
+    "INDETERMINATE": "无法确定",
     "ANSWERED": "已答复",
     "LISTED": "已列出",
     "SUBMITTED": "已提交",
@@ -137,9 +137,9 @@ DECISION_WORDS: dict[str, str] = {
     "BROKEN": "记录链断裂",
     # a 信息比对's answer (ClaimResult), by its name
     "CORRECT_AND_VALID": "信息一致，证照有效",
-    "NOT_YET_VALID": "信息一致，证照尚未生效",
-    "SUSPENDED": "信息一致，证照暂停使用",
-    "NO_LONGER_VALID": "信息一致，证照已失效",
+    "NOT_YET_VALID": "信息一致，但证照尚未生效",
+    "SUSPENDED": "信息一致，但证照已暂停使用",
+    "NO_LONGER_VALID": "信息一致，但证照已失效",
     "INCOMPLETE": "信息不完整",
     "NOT_FILLED": "未填写比对信息",
     "NOT_FOUND": "未找到该证照",
@@ -153,11 +153,11 @@ became."""
 
 REASON_WORDS: dict[str, str] = {
     # a check's findings (the console says them alike)
-    "SUSPENDED": "证照受限，暂停使用",
-    "REVOKED": "证照已吊销 / 撤销",
-    "CANCELLED": "证照已注销 / 废止",
+    "SUSPENDED": "证照已暂停使用",
+    "REVOKED": "证照已吊销或撤销",
+    "CANCELLED": "证照已注销",
     "SUPERSEDED": "证照已变更，此版本不再现行",
-    "EXPIRED": "证照已过有效期",
+    "EXPIRED": "证照已过期",
     "NOT_YET_VALID": "证照尚未生效",
     "LICENSE_NOT_FOUND": "未找到该证照",
     "NOT_IN_THIS_REGISTRY": "发证部门不在本证照网关登记",

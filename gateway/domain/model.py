@@ -19,16 +19,22 @@ class LicenseStatus(enum.Enum):
     stored status that is none of these (``LicenseStatus.read``)."""
 
     ACTIVE = "ACTIVE"  # 有效
-    SUSPENDED = "SUSPENDED"  # 受限
-    REVOKED = "REVOKED"  # 吊销 / 撤销
-    CANCELLED = "CANCELLED"  # 注销 / 废止
-    SUPERSEDED = "SUPERSEDED"  # 已变更
+    SUSPENDED = "SUSPENDED"  # 已暂停使用 (the provincial convention's 受限使用, code 23)
+    REVOKED = "REVOKED"  # 已吊销或撤销: one status for both legal acts
+    CANCELLED = "CANCELLED"  # 已注销
+    SUPERSEDED = "SUPERSEDED"  # 已变更（不再现行）
     EXPIRED = "EXPIRED"  # 已过期 (derived)
     UNSPECIFIED = "UNSPECIFIED"  # read for a stored status that is none of these (edited in the store); never stored
 
     @property
     def label(self) -> str:
+        """The status in the words every surface gives it (the glossary's: 已暂停使用, 已吊销或撤销, …)."""
         return _STATUS_LABELS[self]
+
+    @property
+    def english(self) -> str:
+        """The status in English, as the English half of a message says it (``suspended``): no Chinese in it."""
+        return _STATUS_ENGLISH.get(self, self.value.lower())
 
     @classmethod
     def read(cls, stored: str) -> LicenseStatus:
@@ -42,13 +48,16 @@ class LicenseStatus(enum.Enum):
 
 _STATUS_LABELS = {
     LicenseStatus.ACTIVE: "有效",
-    LicenseStatus.SUSPENDED: "已受限",
-    LicenseStatus.REVOKED: "已吊销",
+    LicenseStatus.SUSPENDED: "已暂停使用",
+    LicenseStatus.REVOKED: "已吊销或撤销",
     LicenseStatus.CANCELLED: "已注销",
-    LicenseStatus.SUPERSEDED: "已变更",
+    LicenseStatus.SUPERSEDED: "已变更（不再现行）",
     LicenseStatus.EXPIRED: "已过期",
     LicenseStatus.UNSPECIFIED: "状态无法识别",
 }
+"""One word per status on every surface (the action is 暂停 and its status 已暂停使用; 吊销 and 撤销, two legal acts,
+are one status whose issuer's reason verifiers are not shown). Each had had several: 受限, 已受限, 暂停使用 for one."""
+_STATUS_ENGLISH = {LicenseStatus.UNSPECIFIED: "in a status the gateway does not know"}
 
 
 class Role(enum.Enum):

@@ -5,7 +5,7 @@
 >>> next_status(LicenseStatus.CANCELLED, StatusAction.RESUME)
 Traceback (most recent call last):
 ...
-gateway.domain.errors.ConflictError: 已注销的证照不能恢复（cannot resume a license that is 已注销）
+gateway.domain.errors.ConflictError: 该证照已注销，不能恢复（cannot resume a license that is cancelled）
 
 吊销 (revocation) is not always the end: a revoked business license is later cancelled (注销), so REVOKED → CANCELLED
 is allowed. CANCELLED and SUPERSEDED are final. Amendment (变更) applies to ACTIVE licenses only.
@@ -20,10 +20,10 @@ from gateway.domain.model import LicenseStatus
 
 
 class StatusAction(enum.Enum):
-    SUSPEND = "SUSPEND"  # 暂停 / 受限
+    SUSPEND = "SUSPEND"  # 暂停 (to 已暂停使用)
     RESUME = "RESUME"  # 恢复
-    REVOKE = "REVOKE"  # 吊销 / 撤销
-    CANCEL = "CANCEL"  # 注销 / 废止
+    REVOKE = "REVOKE"  # 吊销或撤销 (to 已吊销或撤销)
+    CANCEL = "CANCEL"  # 注销 (to 已注销)
 
     @property
     def verb(self) -> str:
@@ -38,7 +38,7 @@ class StatusAction(enum.Enum):
 _ACTION_LABELS = {
     StatusAction.SUSPEND: "暂停",
     StatusAction.RESUME: "恢复",
-    StatusAction.REVOKE: "吊销",
+    StatusAction.REVOKE: "吊销或撤销",
     StatusAction.CANCEL: "注销",
 }
 
@@ -59,11 +59,28 @@ def next_status(current: LicenseStatus, action: StatusAction) -> LicenseStatus:
     try:
         return _TRANSITIONS[(current, action)]
     except KeyError:
-        raise ConflictError(
-            f"{current.label}的证照不能{action.label}（cannot {action.verb} a license that is {current.label}）",
-            reason="TRANSITION_NOT_ALLOWED",
-            metadata={"status": current.value, "action": action.value},
-        ) from None
+        pass
+    if current is LicenseStatus.ACTIVE:  # only RESUME is refused an ACTIVE license
+        said = f"{_this_one(current)}，无需{action.label}（the license is active: there is nothing to {action.verb}）"
+    elif _TRANSITIONS.get((LicenseStatus.ACTIVE, action)) is current:  # the action again
+        said = (
+            f"{_this_one(current)}，不能再次{action.label}（cannot {action.verb} a license that is {current.english} "
+            "already）"
+        )
+    else:
+        said = f"{_this_one(current)}，不能{action.label}（cannot {action.verb} a license that is {current.english}）"
+    raise ConflictError(
+        said, reason="TRANSITION_NOT_ALLOWED", metadata={"status": current.value, "action": action.value}
+    )
+
+
+def _this_one(current: LicenseStatus) -> str:
+    """The license's status as a refusal opens with it: 该证照已暂停使用, 该证照现为有效状态."""
+    if current is LicenseStatus.ACTIVE:
+        return "该证照现为有效状态"
+    if current is LicenseStatus.UNSPECIFIED:
+        return "该证照的状态无法识别"
+    return f"该证照{current.label}"
 
 
 def check_amendable(current: LicenseStatus, superseded_by: str = "") -> None:
@@ -73,8 +90,8 @@ def check_amendable(current: LicenseStatus, superseded_by: str = "") -> None:
         instead = f"，请变更取代它的 {superseded_by}" if superseded_by else ""
         english = ": amend the version that replaced it (superseded_by)" if superseded_by else ""
         raise ConflictError(
-            f"只有有效的证照可以变更，此证照{current.label}{instead}"
-            f"（only an active license can be amended; this one is {current.label}{english}）",
+            f"只有有效的证照可以变更，{_this_one(current)}{instead}"
+            f"（only an active license can be amended; this one is {current.english}{english}）",
             reason="NOT_AMENDABLE",
             metadata={"status": current.value, **({"superseded_by": superseded_by} if superseded_by else {})},
         )

@@ -52,11 +52,14 @@ MAX_CASE_ID = 64
 # a finding's detail is read by clerks and signed into receipts: Chinese first, its English in full-width brackets
 _STATUS_REASONS = {
     LicenseStatus.SUSPENDED: ("SUSPENDED", "证照已暂停使用（the license is suspended）"),
-    LicenseStatus.REVOKED: ("REVOKED", "证照已吊销（the license is revoked）"),
+    LicenseStatus.REVOKED: ("REVOKED", "证照已吊销或撤销（the license is revoked）"),
     LicenseStatus.CANCELLED: ("CANCELLED", "证照已注销（the license is cancelled）"),
-    LicenseStatus.SUPERSEDED: ("SUPERSEDED", "证照已变更，此版本已被新版本取代（a newer version replaced this one）"),
-    LicenseStatus.EXPIRED: ("EXPIRED", "证照已过有效期（the license is past its validity）"),
+    LicenseStatus.SUPERSEDED: ("SUPERSEDED", "证照已变更，此版本不再现行（a newer version replaced this one）"),
+    LicenseStatus.EXPIRED: ("EXPIRED", "证照已过期（the license is past its validity）"),
 }
+"""The statuses in the glossary's words (``LicenseStatus.label``), as the access records' ``REASON_WORDS`` say them:
+one REVOKED for 吊销 and 撤销, whose issuer's reason a verifier is not shown (16582d0). The Chinese half holds no
+full-width bracket: a superseded version's detail is cut at the first (``_halves``)."""
 _STATUS_UNKNOWN = Finding(
     result=CheckResult.INDETERMINATE,
     reason="STATUS_ALTERED",
@@ -353,7 +356,7 @@ def status_finding(license: License, on: dt.date) -> Finding:
         return Finding(
             result=CheckResult.FAILED,
             reason="NOT_YET_VALID",
-            detail=f"证照尚未生效，自{license.content.valid_from.isoformat()}起有效"
+            detail=f"证照尚未生效，{license.content.valid_from.isoformat()} 起生效"
             f"（the license is valid from {license.content.valid_from.isoformat()}）",
         )
     if status is LicenseStatus.ACTIVE:
@@ -367,7 +370,7 @@ def status_finding(license: License, on: dt.date) -> Finding:
 def status_since(license: License, on: dt.date) -> dt.date | None:
     """The day (China time) the status ``license`` has on ``on`` began: the day it was suspended, revoked,
     cancelled or superseded, or the day after its validity ended; None while it is ACTIVE. A clerk reads "已注销
-    (2026-11-02)", not just "已注销"."""
+    （2026-11-02 起）", not just "已注销"."""
     status = license.effective_status(on)
     if status is LicenseStatus.ACTIVE:
         return None

@@ -1009,13 +1009,16 @@ _NOT_STATED = "证照未载明该信息项（the license does not state this fie
 
 
 def _status_line(license: License, status: LicenseStatus, since: dt.date | None, on: dt.date) -> str:
-    """The copy's line for a license not in force on ``on`` (证照状态：已吊销（2026-11-02 起）), or empty: a copy
+    """The copy's line for a license not in force on ``on`` (证照状态：已吊销或撤销（2026-11-02 起）), or empty: a copy
     stamped for a use must not pass for a valid license's."""
+    if status is LicenseStatus.SUPERSEDED:  # its label's own bracket, 已变更（不再现行）, not twice
+        assert since is not None
+        return f"证照状态：已变更（{since.isoformat()} 起不再现行）"
     if status is not LicenseStatus.ACTIVE:
         assert since is not None  # every status but ACTIVE began on a day
         return f"证照状态：{status.label}（{since.isoformat()} 起）"
     if license.content.valid_from > on:
-        return f"证照状态：尚未生效（{license.content.valid_from.isoformat()} 起有效）"
+        return f"证照状态：尚未生效（{license.content.valid_from.isoformat()} 起生效）"
     return ""
 
 

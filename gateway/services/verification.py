@@ -1885,14 +1885,14 @@ def _superseded_by(status: Finding, current: Current | None) -> Finding:
     now = current.status.value if current.status is not None else "UNSPECIFIED"
     if current.standing.result is not CheckResult.PASSED and current.standing.reason != now:
         now += f" ({current.standing.reason})"  # ACTIVE but NOT_YET_VALID, or its record or seal failing
-    said = f"证照已变更，此版本已被新版本取代，现行版本 {current.license_id} {_standing_now(current)}"
+    said = f"证照已变更，此版本不再现行；现行版本 {current.license_id} {_standing_now(current)}"
     return dataclasses.replace(
         status, detail=f"{said}（a newer version replaced this one: {current.license_id}, now {now}）"
     )
 
 
 def _standing_now(current: Current) -> str:
-    """The standing of a version in force, for a clerk: 目前有效, 目前已吊销, 目前尚未生效, …"""
+    """The standing of a version in force, for a clerk: 目前有效, 目前已吊销或撤销, 目前尚未生效, …"""
     if current.status is None:  # its record or its stored status is not the gateway's
         return "目前状态无法确认"
     standing = current.standing

@@ -57,7 +57,7 @@ def test_the_holders_view_says_each_use_in_chinese_without_empty_parentheses(dem
     # the window's checks: its clerk, the purpose, and the verdict in words (the QR code and the printed PDF; the
     # edited PDF names no license)
     assert text.count("济南市不动产登记中心 (不动产登记中心 3号窗口)  不动产转移登记：核验婚姻状况  ") == 2
-    assert "核验证照：通过" in text and "核验证照文件：通过" in text
+    assert "核验证照：核验通过" in text and "核验证照文件：核验通过" in text
     for raw in ("()", "ANSWERED", "LISTED", "PASSED", "FAILED", "核验ANSWERED", "GET_LICENSE"):
         assert raw not in text, raw
 

@@ -87,7 +87,7 @@ def test_every_way_in_gives_the_report_with_its_exit_status(running: RunningGate
     change(running, license_id, issuance_pb2.STATUS_ACTION_REVOKE)
     status, text, report = check(running, license_id)
     assert status == 1 and text.startswith("核验未通过 FAILED — REVOKED\n")
-    assert f"已吊销 REVOKED 自 since {today().isoformat()}" in text
+    assert f"已吊销或撤销 REVOKED 自 since {today().isoformat()}" in text
 
     status, text, report = check(running, "SC-NO-SUCH-NUMBER", type_="营业执照")
     assert status == 1 and report.reason == "LICENSE_NOT_FOUND" and "未找到 none found" in text

@@ -20,6 +20,7 @@ from protos.zzgw.v1 import issuance_pb2, verification_pb2
 from signing.keys import SoftwareKey
 from signing.qr import QrClaims, encode_qr
 from tests.api.test_documents import document_of
+from tests.api.test_sharing import records_of
 from tests.api.test_verification import (
     FAILED,
     INDETERMINATE,
@@ -37,7 +38,7 @@ from tests.api.test_verification import (
     verify,
 )
 from tests.api.test_verification_superseded import FIRST, LATER, business_license
-from tests.conftest import POLICE, TAX, RunningGateway, today
+from tests.conftest import MARKET, POLICE, TAX, RunningGateway, today
 from tests.signing.test_pdf import broken_signatures
 
 _CJK = re.compile(r"[\u3400-\u9fff]")
@@ -90,12 +91,12 @@ def test_every_state_of_a_license_is_said_chinese_first(running: RunningGateway)
     assert report.verdict == PASSED and words(report) == {"integrity": "", "status": "", "issuer_identity": ""}
     expected = {
         suspended: ("SUSPENDED", "证照已暂停使用（the license is suspended）"),
-        revoked: ("REVOKED", "证照已吊销（the license is revoked）"),
+        revoked: ("REVOKED", "证照已吊销或撤销（the license is revoked）"),
         cancelled: ("CANCELLED", "证照已注销（the license is cancelled）"),
-        expired: ("EXPIRED", "证照已过有效期（the license is past its validity）"),
+        expired: ("EXPIRED", "证照已过期（the license is past its validity）"),
         later: (
             "NOT_YET_VALID",
-            f"证照尚未生效，自{starts.isoformat()}起有效（the license is valid from {starts.isoformat()}）",
+            f"证照尚未生效，{starts.isoformat()} 起生效（the license is valid from {starts.isoformat()}）",
         ),
     }
     for license_id, (reason, detail) in expected.items():
@@ -105,7 +106,7 @@ def test_every_state_of_a_license_is_said_chinese_first(running: RunningGateway)
         assert signed_words(running, report) == words(report)  # the receipt signs what the clerk is shown
     report = verify(running, license_id=superseded)
     assert report.status.reason == "SUPERSEDED"
-    assert words(report)["status"].startswith("证照已变更，此版本已被新版本取代，现行版本 ")
+    assert words(report)["status"].startswith("证照已变更，此版本不再现行；现行版本 ")
     assert said(report.status.detail)[1].startswith("a newer version replaced this one: ")
 
     unknown = verify(running, type_code=report.license.type_code, license_number="SC-NO-SUCH-NUMBER")
@@ -228,4 +229,25 @@ def test_a_case_receipts_standing_now_is_said_chinese_first(running: RunningGate
     change(running, license_id, issuance_pb2.STATUS_ACTION_REVOKE)
     (listed,) = verifier(running, TAX).ListCaseReceipts(verification_pb2.ListCaseReceiptsRequest(use=later)).receipts
     assert (listed.standing_now.result, listed.standing_now.reason) == (FAILED, "REVOKED")
-    assert listed.standing_now.detail == "证照已吊销（the license is revoked）"
+    assert listed.standing_now.detail == "证照已吊销或撤销（the license is revoked）"
+
+
+def test_the_holders_log_says_a_check_and_its_status_in_the_glossarys_words(running: RunningGateway) -> None:
+    """The holder's 用证记录 says a check's verdict and the license's status as every other surface does: 核验通过 /
+    核验未通过 / 无法确定, 证照已暂停使用 (it had said 不通过 and 证照受限，暂停使用, the console 已吊销 / 撤销 with a
+    half-width slash; a reviewer)."""
+    suspended, revoked, cancelled = batch_issue(running, 91), batch_issue(running, 92), batch_issue(running, 93)
+    change(running, suspended, issuance_pb2.STATUS_ACTION_SUSPEND)
+    change(running, revoked, issuance_pb2.STATUS_ACTION_REVOKE)
+    change(running, cancelled, issuance_pb2.STATUS_ACTION_CANCEL)
+    expected = {
+        suspended: ("核验未通过", "证照已暂停使用"),
+        revoked: ("核验未通过", "证照已吊销或撤销"),
+        cancelled: ("核验未通过", "证照已注销"),
+        batch_issue(running, 94): ("核验通过", ""),
+    }
+    for license_id, words_seen in expected.items():
+        verify(running, license_id=license_id)
+        holder = running.issuance(MARKET).GetLicense(issuance_pb2.GetLicenseRequest(license_id=license_id))
+        (record, *_) = [r for r in records_of(running, holder.license.holder.code) if r.action == "VERIFY_LICENSE"]
+        assert (record.decision_words, record.reason_words) == words_seen, license_id

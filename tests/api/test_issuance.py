@@ -699,8 +699,8 @@ def test_amend_makes_a_new_version_and_supersedes_the_old(running: RunningGatewa
     # the version to amend instead is named
     assert (info.reason, info.metadata["superseded_by"]) == ("NOT_AMENDABLE", new.license_id)
     assert caught.value.details() == (
-        f"只有有效的证照可以变更，此证照已变更，请变更取代它的 {new.license_id}"
-        "（only an active license can be amended; this one is 已变更: amend the version that replaced it "
+        f"只有有效的证照可以变更，该证照已变更（不再现行），请变更取代它的 {new.license_id}"
+        "（only an active license can be amended; this one is superseded: amend the version that replaced it "
         "(superseded_by)）"
     )
 
@@ -890,7 +890,7 @@ def test_status_transitions(running: RunningGateway) -> None:
     assert caught.value.code() == grpc.StatusCode.FAILED_PRECONDITION
     info, _ = error_details(caught.value)
     assert info.reason == "TRANSITION_NOT_ALLOWED" and info.metadata["status"] == "CANCELLED"
-    assert caught.value.details() == "已注销的证照不能恢复（cannot resume a license that is 已注销）"
+    assert caught.value.details() == "该证照已注销，不能恢复（cannot resume a license that is cancelled）"
 
 
 def test_status_change_needs_a_reason_and_an_action(running: RunningGateway) -> None:

@@ -977,7 +977,7 @@ def test_a_copy_of_a_license_not_in_force_says_its_status_on_the_page_and_in_the
     copy = sharing(running).GetLicenseDocument(request)
     on = today().isoformat()
     assert (copy.status, copy.status_since) == (common_pb2.LICENSE_STATUS_REVOKED, on)
-    assert copy.use_text.startswith(f"证照状态：已吊销（{on} 起）；用证事由：{FPSL.purpose}")
+    assert copy.use_text.startswith(f"证照状态：已吊销或撤销（{on} 起）；用证事由：{FPSL.purpose}")
     assert signature_reasons(copy.pdf)[copy.use_stamp_field] == copy.use_text
 
     starts = (today() + dt.timedelta(days=3)).isoformat()
@@ -990,7 +990,18 @@ def test_a_copy_of_a_license_not_in_force_says_its_status_on_the_page_and_in_the
     )
     early = sharing(running).GetLicenseDocument(request)
     assert (early.status, early.status_since) == (common_pb2.LICENSE_STATUS_ACTIVE, "")
-    assert early.use_text.startswith(f"证照状态：尚未生效（{starts} 起有效）；用证事由：")
+    assert early.use_text.startswith(f"证照状态：尚未生效（{starts} 起生效）；用证事由：")
+
+    old, _ = business_license(running, 7)  # a version amended since: 已变更（不再现行）, one bracket, dated inside it
+    running.issuance(MARKET).AmendLicense(
+        issuance_pb2.AmendLicenseRequest(
+            request_id="am-" + uuid.uuid4().hex, license_id=old, fields={"legal_representative": "李四"}, reason="变更"
+        )
+    )
+    request = sharing_pb2.SharingServiceGetLicenseDocumentRequest(use=FPSL, license_id=old)
+    replaced = sharing(running).GetLicenseDocument(request)
+    assert replaced.status == common_pb2.LICENSE_STATUS_SUPERSEDED
+    assert replaced.use_text.startswith(f"证照状态：已变更（{on} 起不再现行）；用证事由：")
 
 
 def test_a_commit_whose_answer_the_connection_lost_is_written_once_and_answered(

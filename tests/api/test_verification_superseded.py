@@ -84,8 +84,7 @@ def test_a_superseded_version_names_the_version_in_force_and_follows_its_changes
     assert superseded.license.status == common_pb2.LICENSE_STATUS_SUPERSEDED
     assert current(superseded) == (new, ACTIVE)
     assert superseded.status.detail == (
-        f"证照已变更，此版本已被新版本取代，现行版本 {new} 目前有效"
-        f"（a newer version replaced this one: {new}, now ACTIVE）"
+        f"证照已变更，此版本不再现行；现行版本 {new} 目前有效（a newer version replaced this one: {new}, now ACTIVE）"
     )
     signed = receipt_statement(running, superseded.receipt)  # the receipt says it in the status finding's detail
     assert signed["findings"]["status"]["detail"] == superseded.status.detail
@@ -105,7 +104,7 @@ def test_a_superseded_version_names_the_version_in_force_and_follows_its_changes
     assert (revoked.verdict, revoked.reason) == (FAILED, "SUPERSEDED")
     assert current(revoked) == (new, REVOKED)
     assert revoked.status.detail == (
-        f"证照已变更，此版本已被新版本取代，现行版本 {new} 目前已吊销"
+        f"证照已变更，此版本不再现行；现行版本 {new} 目前已吊销或撤销"
         f"（a newer version replaced this one: {new}, now REVOKED）"
     )
     assert current(verify(running, qr_code=code)) == (new, REVOKED)
@@ -140,7 +139,7 @@ def test_a_link_to_a_successor_changed_in_the_store_names_nothing(running: Runni
     running.gateway.feed.committed([f"license:{old}"])  # type: ignore[union-attr]
     report = verify(running, license_id=old)
     assert (report.verdict, report.reason, current(report)) == (FAILED, "SUPERSEDED", ("", UNSPECIFIED))
-    assert report.status.detail == "证照已变更，此版本已被新版本取代（a newer version replaced this one）"
+    assert report.status.detail == "证照已变更，此版本不再现行（a newer version replaced this one）"
 
 
 def test_a_case_receipt_of_a_license_amended_since_stands_as_its_version_in_force(running: RunningGateway) -> None:
@@ -182,7 +181,7 @@ def test_a_case_receipt_of_a_license_amended_since_stands_as_its_version_in_forc
     assert (receipt.standing_now.result, receipt.standing_now.reason) == (FAILED, "REVOKED")
     assert receipt.current_license_id == new
     assert receipt.standing_now.detail == (
-        f"证照已变更，现行版本 {new}：证照已吊销"
+        f"证照已变更，现行版本 {new}：证照已吊销或撤销"
         f"（the license was amended since; its current version {new}: the license is revoked）"
     )
 
@@ -227,8 +226,7 @@ def test_a_case_receipt_of_a_check_made_after_the_amendment_is_not_amended_since
         "",
     )
     assert failed.standing_now.detail == (
-        f"证照已变更，此版本已被新版本取代，现行版本 {new} 目前有效"
-        f"（a newer version replaced this one: {new}, now ACTIVE）"
+        f"证照已变更，此版本不再现行；现行版本 {new} 目前有效（a newer version replaced this one: {new}, now ACTIVE）"
     )
     assert "since" not in failed.standing_now.detail
 
@@ -242,7 +240,7 @@ def test_a_case_receipt_of_a_check_made_after_the_amendment_is_not_amended_since
         "",
     )
     assert failed.standing_now.detail == (
-        f"证照已变更，此版本已被新版本取代，现行版本 {new} 目前已吊销"
+        f"证照已变更，此版本不再现行；现行版本 {new} 目前已吊销或撤销"
         f"（a newer version replaced this one: {new}, now REVOKED）"
     )
 

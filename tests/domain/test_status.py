@@ -41,6 +41,18 @@ def test_allowed_transition_gives_the_next_status(current: LicenseStatus, action
     assert next_status(current, action) is ALLOWED[(current, action)]
 
 
+WORDS = {  # the glossary's: one word per status on every surface, the English half without Chinese
+    S.ACTIVE: ("该证照现为有效状态", "active"),
+    S.SUSPENDED: ("该证照已暂停使用", "suspended"),
+    S.REVOKED: ("该证照已吊销或撤销", "revoked"),
+    S.CANCELLED: ("该证照已注销", "cancelled"),
+    S.SUPERSEDED: ("该证照已变更（不再现行）", "superseded"),
+    S.EXPIRED: ("该证照已过期", "expired"),
+    S.UNSPECIFIED: ("该证照的状态无法识别", "in a status the gateway does not know"),
+}
+VERBS = {A.SUSPEND: "暂停", A.RESUME: "恢复", A.REVOKE: "吊销或撤销", A.CANCEL: "注销"}
+
+
 @pytest.mark.parametrize(("current", "action"),
                          [*REFUSED, *((s, a) for s in (S.EXPIRED, S.UNSPECIFIED) for a in StatusAction)],
                          ids=lambda v: v.value)  # fmt: skip
@@ -50,11 +62,35 @@ def test_other_transitions_are_refused(current: LicenseStatus, action: StatusAct
     error = caught.value
     assert error.reason == "TRANSITION_NOT_ALLOWED"
     assert error.metadata == {"status": current.value, "action": action.value}
-    verb = {"SUSPEND": "暂停", "RESUME": "恢复", "REVOKE": "吊销", "CANCEL": "注销"}[action.value]
-    # said in Chinese first, as the issuer's clerk reads it, the English after
+    status, english = WORDS[current]
+    # said in Chinese first, as the issuer's clerk reads it, the English after; the action again is said so
+    again = ALLOWED.get((S.ACTIVE, action)) is current
+    if current is S.ACTIVE:  # only RESUME: nothing to resume
+        assert error.message == "该证照现为有效状态，无需恢复（the license is active: there is nothing to resume）"
+        return
     assert error.message == (
-        f"{current.label}的证照不能{verb}（cannot {action.value.lower()} a license that is {current.label}）"
+        f"{status}，不能{'再次' if again else ''}{VERBS[action]}"
+        f"（cannot {action.value.lower()} a license that is {english}{' already' if again else ''}）"
     )
+
+
+def test_refusals_name_the_status_as_the_action_makes_it() -> None:
+    """The action is 暂停 and its status 已暂停使用 (it had been "已受限的证照不能暂停（… that is 已受限）"); a license
+    in force is not "resumed"; a cancelled one is not revoked, in one word for 吊销 and 撤销 (a reviewer)."""
+    said = {pair: _refusal(*pair) for pair in [(S.SUSPENDED, A.SUSPEND), (S.ACTIVE, A.RESUME), (S.CANCELLED, A.REVOKE)]}
+    assert said == {
+        (S.SUSPENDED, A.SUSPEND): (
+            "该证照已暂停使用，不能再次暂停（cannot suspend a license that is suspended already）"
+        ),
+        (S.ACTIVE, A.RESUME): "该证照现为有效状态，无需恢复（the license is active: there is nothing to resume）",
+        (S.CANCELLED, A.REVOKE): "该证照已注销，不能吊销或撤销（cannot revoke a license that is cancelled）",
+    }
+
+
+def _refusal(current: LicenseStatus, action: StatusAction) -> str:
+    with pytest.raises(ConflictError) as caught:
+        next_status(current, action)
+    return caught.value.message
 
 
 def test_final_statuses_allow_nothing() -> None:
@@ -72,9 +108,9 @@ def test_amending_any_other_status_is_refused(current: LicenseStatus) -> None:
         check_amendable(current)
     assert caught.value.reason == "NOT_AMENDABLE"
     assert caught.value.metadata == {"status": current.value}
+    status, english = WORDS[current]
     assert caught.value.message == (
-        f"只有有效的证照可以变更，此证照{current.label}"
-        f"（only an active license can be amended; this one is {current.label}）"
+        f"只有有效的证照可以变更，{status}（only an active license can be amended; this one is {english}）"
     )
 
 
@@ -84,8 +120,8 @@ def test_a_superseded_version_s_refusal_names_the_version_to_amend_once() -> Non
         check_amendable(S.SUPERSEDED, newer)
     assert caught.value.metadata == {"status": "SUPERSEDED", "superseded_by": newer}
     assert caught.value.message == (
-        f"只有有效的证照可以变更，此证照已变更，请变更取代它的 {newer}"
-        "（only an active license can be amended; this one is 已变更: amend the version that replaced it "
+        f"只有有效的证照可以变更，该证照已变更（不再现行），请变更取代它的 {newer}"
+        "（only an active license can be amended; this one is superseded: amend the version that replaced it "
         "(superseded_by)）"
     )
 
