@@ -182,7 +182,11 @@ class FailureFile:
                 self.error = self._said(exc)
 
     def _said(self, error: OSError) -> OSError:
-        return OSError(error.errno, f"the failures file {self.path} could not be written: {error.strerror or error}")
+        why = error.strerror or error
+        return OSError(
+            error.errno,
+            f"失败记录文件 {self.path} 无法写入：{why}（the failures file {self.path} could not be written: {why}）",
+        )
 
     def close(self) -> None:
         with self._lock:
@@ -325,7 +329,7 @@ def count_records(
             read_as_encoded = not all(str(cell).isascii() for cell in _texts(entry))
     if filled:  # in the header's order
         named = {column: list(meant) for column, meant in (labelled or {}).items() if column in filled}
-        raise ValueError(f"the header of {path} cannot be read: {labelled_problem(named, first_filled)}")
+        raise ValueError(_header_problem(path, labelled_problem(named, first_filled)))
     return count
 
 
@@ -351,13 +355,28 @@ def _utf8_misread(text: str, encoding: str) -> bool:
     return len(_IDEOGRAPH.findall(as_utf8)) >= UTF8_PROOF
 
 
+def _header_problem(path: Path, problem: str, line: int = 0) -> str:
+    """A header that cannot be read, ``problem`` said Chinese first already: the file and line before it."""
+    where, english = (f"（第 {line} 行）", f" (line {line})") if line else ("", "")
+    return f"{path} 的表头{where}无法读取（the header of {path}{english} cannot be read）：{problem}"
+
+
 def _not_encoded(path: Path, encoding: str, failure: Failure) -> ValueError:
-    """A file in another encoding than the one it is read in, refused whole, naming its first line that is not."""
+    """A file in another encoding than the one it is read in, refused whole, naming its first line that is not; said
+    Chinese first, as the department's data clerk who saved it from Excel reads it."""
     if failure.message.startswith(_IS_UTF8):
-        return ValueError(f"line {failure.line} of {path} is UTF-8, not {encoding}: import it without --encoding")
-    hint = " (Excel saves Chinese CSV as GBK: use --encoding gb18030, or save as 'CSV UTF-8')"
+        return ValueError(
+            f"{path} 第 {failure.line} 行是 UTF-8 编码，不是 {encoding}：请去掉 --encoding 再导入"
+            f"（line {failure.line} of {path} is UTF-8, not {encoding}: import it without --encoding）"
+        )
     number = _first_undecodable_line(path, encoding)
-    return ValueError(f"line {number} of {path} is not {encoding}{hint if 'utf' in encoding else ''}")
+    if "utf" not in encoding:
+        return ValueError(f"{path} 第 {number} 行不是 {encoding} 编码（line {number} of {path} is not {encoding}）")
+    return ValueError(
+        f"{path} 第 {number} 行不是 UTF-8 编码：Excel 默认以 GBK 保存中文 CSV，请加 --encoding gb18030，"
+        f"或在 Excel 中另存为“CSV UTF-8”（line {number} of {path} is not {encoding}: Excel saves Chinese CSV as GBK; "
+        "use --encoding gb18030, or save it as 'CSV UTF-8'）"
+    )
 
 
 def _texts(entry: str | dict[Any, Any]) -> list[Any]:
@@ -474,7 +493,7 @@ def _entries(path: Path, fmt: str | None, encoding: str) -> Iterator[tuple[int, 
                     failure = _bad_encoding(lines.first, encoding)
                 elif header is None:
                     if problem := csv_header_problem(row):  # said once, before any row is sent
-                        raise ValueError(f"the header of {path} (line {lines.first}) cannot be read: {problem}")
+                        raise ValueError(_header_problem(path, problem, lines.first))
                     header = row
                     continue
                 elif len(row) < len(header):  # said as such, not as every field of the missing cells REQUIRED
@@ -495,7 +514,7 @@ def _entries(path: Path, fmt: str | None, encoding: str) -> Iterator[tuple[int, 
             if header is None:
                 if failure.reason == "BAD_ENCODING":
                     raise _not_encoded(path, encoding, failure)
-                raise ValueError(f"the header of {path} (line {lines.first}) cannot be read: {failure.message}")
+                raise ValueError(_header_problem(path, failure.message, lines.first))
             utf8 = failure.reason == "BAD_ENCODING" and failure.message.startswith(_IS_UTF8)
             yield lines.first, failure, _as_utf8(lines.text, encoding) if utf8 else lines.text
 
@@ -758,7 +777,8 @@ def import_file(
         error = own_errors[0]
         _finish(report, failures, started, "stopped by an error of the import itself")
         raise ImportStopped(
-            f"stopped after {report.lines} lines of {path} by an error of the import itself, not the gateway's: "
+            f"读取 {path} 的 {report.lines} 行后，导入程序自身出错而停止，不是证照网关的问题"
+            f"（stopped after {report.lines} lines of {path} by an error of the import itself, not the gateway's）："
             f"{type(error).__name__}: {error}",
             report,
         ) from error
@@ -938,6 +958,11 @@ _STOPS = {
 """How an import that ended early is said in Chinese (``ImportReport.stopped``)."""
 
 
+def failure_line(failure: Failure) -> str:
+    """One failure as the summary lists it: ``第 3 行 issue_date BAD_DATE：发证日期须为…（…）``."""
+    return f"第 {failure.line} 行 {failure.field or '-'} {failure.reason}：{failure.message}"
+
+
 def summary(report: ImportReport, limit: int = 50, failure_file: Path | None = None) -> str:
     """The import's outcome for the operator, in Chinese first: the lines read, issued, already present and failed
     (and, when it ended early, why and how to go on), then the first ``limit`` failures, each with its line, field,
@@ -990,7 +1015,7 @@ def summary(report: ImportReport, limit: int = 50, failure_file: Path | None = N
         ]
     else:
         lines = [
-            f"共 {report.lines} 行：{zh_counts}，用时 {report.seconds:.1f} 秒，每秒 {report.rate:.0f} 件"
+            f"共 {report.lines} 行：{zh_counts}，用时 {report.seconds:.1f} 秒，{report.rate:.0f} 件/秒"
             f"（{report.lines} lines: {counts} ({report.seconds:.1f} s, {report.rate:.0f} licenses/s)）"
         ]
     if report.refused:
@@ -1000,9 +1025,9 @@ def summary(report: ImportReport, limit: int = 50, failure_file: Path | None = N
             "line by line）"
         )
     if report.failures:
-        lines.append("失败的行（failures: line, field, reason, message）：")
+        lines.append("失败的行：行号、字段、原因代码、说明（failures: line, field, reason, message）")
         for failure in report.failures[:limit]:
-            lines.append(f"  line {failure.line}: {failure.field or '-'} {failure.reason}: {failure.message}")
+            lines.append(f"  {failure_line(failure)}")
         if report.failure_count > limit:
             more = report.failure_count - limit
             if failure_file:

@@ -18,7 +18,8 @@ import grpc
 
 
 class NoCredentials(Exception):
-    """This machine holds no credentials for the member: the message says where it looked."""
+    """This machine holds no credentials for the member: the message says where it looked, Chinese first, as the
+    commands that use it (``zzgw import``, ``zzgw verify``) say their other messages."""
 
 
 @dataclass(frozen=True)
@@ -35,15 +36,25 @@ class MemberCredentials:
         try:
             tokens = json.loads(path.read_text(encoding="utf-8"))["tokens"]
         except FileNotFoundError:
-            raise NoCredentials(f"no dev tokens at {path}: run `zzgw init` first") from None
+            raise NoCredentials(
+                f"没有开发令牌文件 {path}：请先运行 `zzgw init`（no dev tokens at {path}: run `zzgw init` first）"
+            ) from None
         except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise NoCredentials(f"cannot read the dev tokens at {path}: {exc!r}") from None
+            raise NoCredentials(
+                f"无法读取开发令牌文件 {path}（cannot read the dev tokens at {path}: {exc!r}）"
+            ) from None
         if code not in tokens:
-            raise NoCredentials(f"no dev token for member {code} in {path} (`zzgw members` lists the members)")
+            raise NoCredentials(
+                f"开发令牌文件 {path} 中没有成员 {code} 的令牌，`zzgw members` 可列出全部成员"
+                f"（no dev token for member {code} in {path}: `zzgw members` lists the members）"
+            )
         try:
             return cls(code=code, token=str(tokens[code]["token"]))
         except (KeyError, TypeError):
-            raise NoCredentials(f"the dev tokens at {path} hold no token for member {code}") from None
+            raise NoCredentials(
+                f"开发令牌文件 {path} 中没有成员 {code} 的有效令牌"
+                f"（the dev tokens at {path} hold no token for member {code}）"
+            ) from None
 
     @classmethod
     def production(cls, data_dir: Path, code: str) -> MemberCredentials:
@@ -57,10 +68,14 @@ class MemberCredentials:
             )
         except FileNotFoundError as exc:
             raise NoCredentials(
-                f"no client certificate for member {code}: {exc.filename} is missing (`zzgw members` lists the members)"
+                f"没有成员 {code} 的客户端证书：缺少 {exc.filename}，`zzgw members` 可列出全部成员"
+                f"（no client certificate for member {code}: {exc.filename} is missing; "
+                "`zzgw members` lists the members）"
             ) from None
         except OSError as exc:
-            raise NoCredentials(f"cannot read member {code}'s client certificate: {exc}") from None
+            raise NoCredentials(
+                f"无法读取成员 {code} 的客户端证书（cannot read member {code}'s client certificate: {exc}）"
+            ) from None
 
     @classmethod
     def for_mode(cls, mode: str, data_dir: Path, code: str) -> MemberCredentials:

@@ -20,7 +20,8 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from google.protobuf import json_format
 
 from adapters.terminal import shown
-from gateway.domain.model import china_time
+from gateway.domain.audit import DECISION_WORDS, reason_words
+from gateway.domain.model import LicenseStatus, beijing_time
 from protos.zzgw.v1 import verification_pb2
 from signing.receipts import (
     MAX_STATEMENT,
@@ -251,52 +252,79 @@ def check_receipt_file(receipt: verification_pb2.Receipt, trust: TrustMaterial) 
 
 
 _LABELS = {
-    CheckResult.PASSED: "有效 valid",
-    CheckResult.FAILED: "无效 INVALID",
+    CheckResult.PASSED: "回执有效 valid",
+    CheckResult.FAILED: "回执无效 INVALID",
     CheckResult.INDETERMINATE: "无法确认 INDETERMINATE",
 }
+"""A receipt check's result in the words the console's review says it, its code after."""
+_VERDICTS = {"PASSED": "核验通过", "FAILED": "核验未通过", "INDETERMINATE": "无法确定"}
+"""A verification's verdict as ``zzgw verify`` and the console say it."""
 
 
 def check_text(receipt: verification_pb2.Receipt, checked: ReceiptCheck) -> str:
     """The check as a clerk reads it: the result, then what the receipt says — unless it failed, when what it
-    says is not to be relied on. What the file says is ``shown``: its control characters as escapes."""
-    head = f"回执 receipt {shown(receipt.receipt_id)}: {_LABELS[checked.result]}"
+    says is not to be relied on. Each line Chinese first, as ``zzgw verify`` and the console say it: the verdict and
+    the status in words, not only their codes. What the file says is ``shown``: its control characters as escapes.
+    The check reads no catalog and no member list (it runs without a gateway): the license type, the department and
+    the matter are said by their codes, as the statement states them."""
+    head = f"回执 receipt {shown(receipt.receipt_id)}：{_LABELS[checked.result]}"
     if checked.reason:
-        head += f" — {checked.reason}: {shown(checked.detail)}"
+        head += f"（{checked.reason}）：{shown(checked.detail)}"
     if checked.result is CheckResult.FAILED:
-        return head + "\n  内容不可采信 what it says is not to be relied on"
+        return head + "\n  回执内容不可采信（what it says is not to be relied on）"
     said = dict(checked.statement or {})
     if said.get("kind") == "claim":
-        differ = ", ".join(said.get("mismatched_fields") or ())
+        result = str(said.get("result", ""))
+        differ = "、".join(str(key) for key in said.get("mismatched_fields") or ())
         rows = [
             (
-                "核查结果 claim",
-                f"{said.get('result', '')} ({said.get('code', '')})" + (f", 不符 differ: {differ}" if differ else ""),
+                "信息比对 claim",
+                _with_words(DECISION_WORDS.get(result, ""), result)
+                + f"（结果代码 code {said.get('code', '')}）"
+                + (f"，不一致的信息项 differ：{differ}" if differ else ""),
             )
         ]
     else:
         license = said.get("license") or {}
+        verdict, reason = str(said.get("verdict", "")), str(said.get("reason") or "")
         rows = [
-            ("核验结论 verdict", " ".join(filter(None, (str(said.get("verdict", "")), said.get("reason"))))),
             (
-                "证照 license",
-                f"{license.get('license_id', '')} ({license.get('type_code', '')}, {license.get('status', '')})"
-                if license
-                else "未找到 not found",
+                "核验结论 verdict",
+                _with_words(_VERDICTS.get(verdict, ""), verdict)
+                + (f"（{_with_words(reason_words(reason), reason)}）" if reason else ""),
             ),
+            ("证照 license", _license_said(license) if license else "未找到该证照 not found"),
         ]
     rows += [
-        ("核验方 caller", said.get("caller", "")),
-        ("事项 matter", said.get("matter_code", "")),
+        ("核验部门 caller", said.get("caller", "")),
+        ("事项编码 matter", said.get("matter_code", "")),
         ("用证事由 purpose", said.get("purpose", "")),
-        ("回执时间 issued at", _said_time(said.get("issued_at", ""))),
+        ("核验时间 checked at", _said_time(said.get("issued_at", ""))),
     ]
     if said.get("case_id"):
-        rows.append(("一件事 case", f"{said.get('bundle_code', '')} / {said['case_id']}"))
+        rows.append(("一件事 case", f"{said.get('bundle_code', '')}，办件编号 {said['case_id']}"))
     if checked.signer is not None:
         signer = checked.signer
-        rows.append(("回执章 sealed by", f"{signer.subject_name} {signer.seal_name} (serial {signer.serial:x})"))
-    return "\n".join([head, *(f"  {label}: {shown(value)}" for label, value in rows)])
+        sealed = f"{signer.subject_name} {signer.seal_name}（序列号 serial {signer.serial:x}）"
+        rows.append(("回执章 sealed by", sealed))
+    return "\n".join([head, *(f"  {label}：{shown(str(value))}" for label, value in rows)])
+
+
+def _with_words(words: str, code: str) -> str:
+    """A code after its words (``核验未通过 FAILED``), or the code alone when it has none."""
+    return f"{words} {code}" if words else code
+
+
+def _license_said(license: dict[str, Any]) -> str:
+    """The license a verification's statement names: its identifier, its type's code, and its status then in words
+    (``当时状态：已吊销或撤销 REVOKED，2026-12-05 起``)."""
+    status = str(license.get("status", ""))
+    words = LicenseStatus.read(status).label if status else ""
+    since = f"，{license['status_since']} 起" if license.get("status_since") else ""
+    return (
+        f"{license.get('license_id', '')}（证照类型代码 {license.get('type_code', '')}；"
+        f"当时状态：{_with_words(words, status)}{since}）"
+    )
 
 
 def _said_time(value: object) -> str:
@@ -306,7 +334,7 @@ def _said_time(value: object) -> str:
         at = dt.datetime.fromisoformat(str(value))
     except ValueError:
         return str(value)
-    return china_time(at) if at.tzinfo is not None else str(value)
+    return beijing_time(at) if at.tzinfo is not None else str(value)
 
 
 def check_json(receipt: verification_pb2.Receipt, checked: ReceiptCheck) -> dict[str, Any]:

@@ -152,28 +152,31 @@ _FIELD_COLUMN = re.compile(r"fields\.\S+")
 
 def csv_header_problem(header: Sequence[str]) -> str:
     """Why a CSV header cannot be read as records' columns, naming each column that is a slip of one (``holder.kode``:
-    did you mean holder.code?; a name with spaces or a byte order mark around it), or empty. Said once for the file:
+    应为 holder.code？; a name with spaces or a byte order mark around it), or empty, Chinese first: the English had
+    been inside the Chinese half's brackets (a government-service editor). Said once for the file:
     read row by row, a misspelt column had failed every row, as a holder that is "not an object" (a bulk-import
     tester). A column like no other (an Excel template's 序号) is not refused here: left empty it is ignored; one
     that is a field's label (备注) is said by ``labelled_columns`` once a row fills it."""
-    said = []
+    said: list[tuple[str, str]] = []  # each column's problem, in Chinese and in English
     for name in header:
         bare = name.strip().lstrip("\ufeff")
         if not bare or (name == bare and (name in CSV_COLUMNS or _FIELD_COLUMN.fullmatch(name))):
             continue
         if bare in CSV_COLUMNS or _FIELD_COLUMN.fullmatch(bare):
-            said.append(f"{name!r}（spaces or a byte order mark around a column's name）")
+            said.append(
+                (f"{name!r}（列名前后有空格或字节顺序标记）", f"{name!r}: spaces or a byte order mark around its name")
+            )
         elif bare in ("holder", "fields"):
-            said.append(f"{name}（a column per value: {bare}.<key>）")
+            said.append((f"{name}（每个值一列：{bare}.<键>）", f"{name}: a column per value, {bare}.<key>"))
         elif near := difflib.get_close_matches(bare.lower(), CSV_COLUMNS, n=1, cutoff=0.75):
-            said.append(f"{name}（did you mean {near[0]}?）")
+            said.append((f"{name}（应为 {near[0]}？）", f"{name}: did you mean {near[0]}?"))
         # another column (序号; a label's, 备注, unless the catalog was asked): its rows fail if they fill it (unknown
         # keys), as they did; an empty one is left
     if not said:
         return ""
     return (
-        f"表头中有未知的列：{'；'.join(said)}（unknown columns in the header: the columns are "
-        f"{', '.join(CSV_COLUMNS)} and fields.<key>）"
+        f"表头中有未知的列：{'；'.join(zh for zh, _ in said)}（unknown columns in the header: "
+        f"{'; '.join(en for _, en in said)}; the columns are {', '.join(CSV_COLUMNS)} and fields.<key>）"
     )
 
 

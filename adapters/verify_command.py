@@ -20,8 +20,9 @@ from pathlib import Path
 import grpc
 from google.protobuf import json_format
 
+from gateway.domain.audit import reason_words
 from gateway.domain.errors import ZzgwError
-from gateway.domain.model import china_time
+from gateway.domain.model import beijing_time
 from protos.zzgw.v1 import catalog_pb2, catalog_pb2_grpc, common_pb2, verification_pb2, verification_pb2_grpc
 
 from .license_codes import MAX_QR_IMAGE_BYTES, license_code_in, query_of
@@ -58,7 +59,7 @@ _STATUS = {
 _FINDINGS = (
     ("integrity", "完整性 integrity"),
     ("status", "状态 status"),
-    ("issuer_identity", "签发机构身份 issuer identity"),
+    ("issuer_identity", "发证部门身份 issuer identity"),
 )
 _PDF_MAGIC = b"%PDF-"
 
@@ -96,8 +97,9 @@ def check_use(use: verification_pb2.UseContext) -> None:
     if bool(use.bundle_code) != bool(use.case_id):
         given, needed = ("--case", "--bundle") if use.case_id else ("--bundle", "--case")
         raise BadInput(
-            f"{given} needs {needed}: a 一件事 case is named by its bundle's code and its case number together "
-            "(give both, or neither)"
+            "一件事的办件须同时给出 --bundle（一件事编码）和 --case（办件编号），或都不给"
+            f"（{given} needs {needed}: a bundle's case is named by its bundle's code and its case number together; "
+            "give both, or neither）"
         )
 
 
@@ -121,8 +123,9 @@ def verify(
         if data.startswith(_PDF_MAGIC) or path.suffix.lower() == ".pdf":
             if len(data) > max_file_bytes:
                 raise BadInput(
-                    f"{path} is {len(data):,} bytes; the gateway takes at most {max_file_bytes:,} "
-                    "(ZZGW_MAX_MESSAGE_BYTES)"
+                    f"文件 {path} 有 {len(data):,} 字节，超过证照网关可接收的上限 {max_file_bytes:,} 字节"
+                    f"（{path} is {len(data):,} bytes; the gateway takes at most {max_file_bytes:,}, "
+                    "ZZGW_MAX_MESSAGE_BYTES）"
                 )
             request = verification_pb2.VerifyDocumentRequest(use=use, pdf=data)
             response = stub.VerifyDocument(request, metadata=metadata, timeout=60)
@@ -130,15 +133,17 @@ def verify(
         try:
             what = license_code_in(data)
         except ZzgwError as exc:
-            raise BadInput(f"{path}: {_description(exc)}") from None
+            raise BadInput(f"{path}：{_description(exc)}") from None
     elif path.suffix.lower() in (".pdf", ".png", ".jpg", ".jpeg") and not what.upper().startswith("ZZ1:"):
-        raise BadInput(f"no such file: {path}")
+        raise BadInput(f"找不到文件 {path}（no such file: {path}）")
     type_code = _type_code(channel, type_) if type_ else ""
     try:
         keywords = query_of(what.strip(), type_code)
     except ZzgwError:
+        named = shown(what.strip()[:200])
         raise BadInput(
-            f"{what!r} is not a file, a license identifier or a ZZ1: code: give --type to look a license number up"
+            f"{named} 不是文件、证照标识或核验码；按证照编号核验时，请用 --type 指定证照类型"
+            f"（{what!r} is not a file, a license identifier or a ZZ1: code: give --type to look a license number up）"
         ) from None
     response = stub.VerifyLicense(verification_pb2.VerifyLicenseRequest(use=use, **keywords), metadata=metadata,
                                   timeout=CALL_SECONDS)  # fmt: skip
@@ -160,9 +165,12 @@ def _description(error: ZzgwError) -> str:
 def _read(path: Path, limit: int) -> bytes:
     size = path.stat().st_size
     if size == 0:
-        raise BadInput(f"{path} is empty")
+        raise BadInput(f"所选文件 {path} 是空的（0 字节）（{path} is empty）")
     if size > limit:
-        raise BadInput(f"{path} is {size:,} bytes: larger than any license PDF or photo this command sends or reads")
+        raise BadInput(
+            f"文件 {path} 有 {size:,} 字节，大于本命令发送或读取的任何证照 PDF 文件或照片"
+            f"（{path} is {size:,} bytes: larger than any license PDF or photo this command sends or reads）"
+        )
     return path.read_bytes()
 
 
@@ -185,7 +193,10 @@ def _type_code(channel: grpc.Channel, given: str) -> str:
         if given in (license_type.type_code, license_type.name) or given.casefold() == license_type.name_en.casefold():
             return license_type.type_code
     names = "、".join(t.name for t in types)
-    raise BadInput(f"no license type {given!r} in the gateway's catalog; its types: {names}")
+    raise BadInput(
+        f"证照目录中没有证照类型“{shown(given)}”，可选：{names}"
+        f"（no license type {given!r} in the gateway's catalog: name one of its types, by name or code）"
+    )
 
 
 def answer_json(answer: Answer) -> str:
@@ -194,41 +205,68 @@ def answer_json(answer: Answer) -> str:
 
 
 def answer_text(answer: Answer, *, receipt_file: Path | None = None) -> str:
-    """The report as an operator reads it: the verdict, the three findings, the license and the receipt."""
+    """The report as an operator reads it: the verdict, the three findings, the license and the receipt, each said
+    in Chinese first, its code or English after, as the console and the receipts say them."""
     report = answer.report
-    head = _VERDICTS.get(report.verdict, "无法确定 INDETERMINATE") + (f" — {report.reason}" if report.reason else "")
+    head = _VERDICTS.get(report.verdict, "无法确定 INDETERMINATE") + _reason_said(report.reason)
     rows: list[tuple[str, str]] = []
     for name, label in _FINDINGS:
         finding: verification_pb2.Finding = getattr(report, name)
         said = _RESULTS.get(finding.result, "?")
         if finding.reason:
-            said += f" — {finding.reason}" + (f": {finding.detail}" if finding.detail else "")
+            said += f"（{finding.reason}）" + (f"：{finding.detail}" if finding.detail else "")
         rows.append((label, said))
     if report.HasField("license"):
         license = report.license
         rows += [
-            ("证照 license", f"{license.type_name} {license.license_id} (版本 version {license.version})"),
+            ("证照 license", f"{license.type_name} {license.license_id}（版本 version {license.version}）"),
             *_holder_rows(license),
-            ("签发机构 issuer", f"{license.issuer_name} ({license.issuer_code})"),
+            ("发证部门 issuer", f"{license.issuer_name}（{license.issuer_code}）"),
             ("有效期 validity", _validity_text(license)),
             ("证照状态 license status", _status_text(report)),
         ]
     elif report.status.reason == "LICENSE_NOT_FOUND":
-        rows.append(("证照 license", "未找到 none found"))
+        rows.append(("证照 license", "未找到该证照 none found"))
     elif report.status.reason == "NOT_IN_THIS_REGISTRY":
-        elsewhere = "不是本证照网关登记的证照，请向其所在地区的证照网关核验 another region's: verify it there"
+        elsewhere = "不是本证照网关登记的证照，请向其所在地区的证照网关核验（another region's: verify it there）"
         rows.append(("证照 license", elsewhere))
     else:
         rows.append(("证照 license", "未查看 not looked at"))
     if answer.registered_document is not None:
         rows.append(("登记的文件 registered document", "是 yes" if answer.registered_document else "否 no"))
-    rows.append(("核验时间 checked at", china_time(report.checked_at.ToDatetime(dt.UTC))))
+    rows.append(("核验时间 checked at", beijing_time(report.checked_at.ToDatetime(dt.UTC))))
     receipt = report.receipt.receipt_id + (f" → {receipt_file}" if receipt_file is not None else "")
-    rows.append(("回执 receipt", receipt))
+    rows.append(("回执编号 receipt", receipt))
     width = max(_display_width(label) for label, _ in rows)
     padded = ((label + " " * (width - _display_width(label)), shown(value)) for label, value in rows)
     lines = [shown(head)] + [f"  {label}  {value}" for label, value in padded]
     return "\n".join(lines) + "\n"
+
+
+def _reason_said(reason: str) -> str:
+    """A verdict's reason after it, its words first (``（证照已吊销或撤销 REVOKED）``), or nothing."""
+    if not reason:
+        return ""
+    words = reason_words(reason)
+    return f"（{words} {reason}）" if words else f"（{reason}）"
+
+
+_PERSON_CODE_TYPES = frozenset({"111", "414", "516", "511", "554"})
+"""The holder code types that are a person's (``gateway.domain.catalog.KIND_OF_CODE_TYPE``)."""
+
+
+def _holder_labels(license: verification_pb2.LicenseSummary) -> tuple[str, str]:
+    """The holder's two labels, by the kind of holder: an organisation's 单位名称 and 统一社会信用代码, a
+    person's 持证人 and 公民身份号码 (证件号码 for another document's number); 持证主体 and 持证主体代码 when the
+    kind is not known. A company had been labelled 持证人 with a 持证人证件号码, which a company does not have (a
+    government-service editor)."""
+    if license.holder_in_full or license.holder_code_type == "001":
+        return "单位名称 organisation", "统一社会信用代码 credit code"
+    if license.holder_code_type == "111":
+        return "持证人 holder", "公民身份号码 citizen ID number"
+    if license.holder_code_type in _PERSON_CODE_TYPES:
+        return "持证人 holder", "证件号码 ID document number"
+    return "持证主体 holder", "持证主体代码 holder code"
 
 
 def _holder_rows(license: verification_pb2.LicenseSummary) -> list[tuple[str, str]]:
@@ -238,29 +276,29 @@ def _holder_rows(license: verification_pb2.LicenseSummary) -> list[tuple[str, st
     if not (license.holder_name_masked or license.holder_code_masked):
         return []
     compare = (
-        "请与申请单位的名称和统一社会信用代码核对，确认是该单位的证照 compare with the company's name and code"
+        "请与申请单位的名称和统一社会信用代码核对，确认是该单位的证照（compare with the company's name and code）"
         if license.holder_in_full
-        else "请与申请人身份证件核对，确认是本人的证照 compare with the applicant's ID"
+        else "请与申请人身份证件核对，确认是本人的证照（compare with the applicant's ID）"
     )
-    return [
-        ("持证人 holder", license.holder_name_masked),
-        ("持证人证件号码 holder code", license.holder_code_masked),
-        ("核对 check", compare),
-    ]
+    name, code = _holder_labels(license)
+    return [(name, license.holder_name_masked), (code, license.holder_code_masked), ("核对 check", compare)]
+
+
+_ALTERED = "无法确认：记录被绕过网关改动（unknown: the record was changed behind the gateway's back）"
 
 
 def _validity_text(license: verification_pb2.LicenseSummary) -> str:
     if not license.valid_from:  # a record whose seal fails: its dates are not stated
-        return "无法确认（记录被改动） unknown: the record was changed behind the gateway's back"
+        return _ALTERED
     return f"{license.valid_from} 至 {license.valid_until or '长期'}"
 
 
 def _status_text(report: verification_pb2.VerificationReport) -> str:
     license = report.license
     if license.status == common_pb2.LICENSE_STATUS_UNSPECIFIED:  # the stored status is not the gateway's
-        return "无法确认（记录被改动） unknown: the record was changed behind the gateway's back"
+        return _ALTERED
     if report.status.reason == "NOT_YET_VALID":  # ACTIVE, but its validity has not begun
-        return f"尚未生效 not yet valid: from {license.valid_from}"
+        return f"尚未生效 NOT_YET_VALID 生效日期 valid from {license.valid_from}"
     text = _STATUS.get(license.status, common_pb2.LicenseStatus.Name(license.status))
     return text + (f" 自 since {license.status_since}" if license.status_since else "")
 
@@ -269,11 +307,11 @@ def check_receipt_path(path: Path) -> None:
     """Refuse a receipt file that could not be written, before anything is verified (BadInput)."""
     folder = path.parent
     if path.is_dir():
-        raise BadInput(f"--receipt {path} is a directory: name a file")
+        raise BadInput(f"--receipt {path} 是目录，请给出文件名（--receipt {path} is a directory: name a file）")
     if not folder.is_dir():
-        raise BadInput(f"--receipt {path}: no directory {folder}")
+        raise BadInput(f"--receipt {path}：没有目录 {folder}（--receipt {path}: no directory {folder}）")
     if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
-        raise BadInput(f"--receipt {path}: not writable here")
+        raise BadInput(f"--receipt {path}：无权在此写入（--receipt {path}: not writable here）")
 
 
 def write_receipt(answer: Answer, path: Path) -> None:

@@ -20,7 +20,7 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from gateway.config import Settings
 
@@ -566,8 +566,16 @@ def _import(settings: Settings, args: argparse.Namespace) -> int:
     )
     from adapters.client import MemberCredentials, NoCredentials, connect
 
+    class LinesBar(tqdm):
+        """The progress bar with its rate in 行/秒, as the summary says its rate in 件/秒 (tqdm writes ``行/s``)."""
+
+        @staticmethod
+        def format_meter(*args: Any, **kwargs: Any) -> str:
+            said: str = tqdm.format_meter(*args, **kwargs)
+            return said.replace(" 行/s", " 行/秒").replace("s/ 行", "秒/行")
+
     if not args.file.exists():
-        print(f"zzgw import: no such file {args.file}", file=sys.stderr)
+        print(f"zzgw import: 找不到文件 {args.file}（no such file {args.file}）", file=sys.stderr)
         return 2
     target = args.target or settings.grpc_addr
     try:
@@ -584,22 +592,26 @@ def _import(settings: Settings, args: argparse.Namespace) -> int:
         print(f"zzgw import: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("\nzzgw import: interrupted while counting the file's records, before anything was sent", file=sys.stderr)
+        print("\nzzgw import: 在清点文件中的记录时被中断，尚未发送任何记录"
+              "（interrupted while counting the file's records, before anything was sent）",
+              file=sys.stderr)  # fmt: skip
         return 130
     # opened once the file is found readable (a refused file leaves the last run's list as it was), before anything
     # is sent: a list that could not be written would be found only at the first failure, in the middle of the run
     try:
         if args.failures and args.failures.exists() and args.failures.samefile(args.file):
-            print(f"zzgw import: --failures {args.failures} is the file being imported", file=sys.stderr)
+            print(f"zzgw import: --failures {args.failures} 就是要导入的文件（--failures {args.failures} is the file "
+                  "being imported）", file=sys.stderr)  # fmt: skip
             return 2
         failure_file = FailureFile(args.failures) if args.failures else None
     except OSError as exc:
-        print(f"zzgw import: the failures file cannot be written: {exc}", file=sys.stderr)
+        print(f"zzgw import: 无法写入失败记录文件 {args.failures}：{exc.strerror or exc}"
+              f"（the failures file cannot be written: {exc}）", file=sys.stderr)  # fmt: skip
         return 2
     stopped = ""
     with (
         failure_file or contextlib.nullcontext(),
-        tqdm(total=total, unit=" 行", desc=f"导入 {args.file.name}", dynamic_ncols=True, mininterval=0.5) as bar,
+        LinesBar(total=total, unit=" 行", desc=f"导入 {args.file.name}", dynamic_ncols=True, mininterval=0.5) as bar,
     ):
         try:
             report = import_file(
@@ -610,7 +622,7 @@ def _import(settings: Settings, args: argparse.Namespace) -> int:
                 failure_file=failure_file,
                 progress=bar.update,
                 reconnecting=lambda error: bar.write(
-                    f"zzgw import: {_refusal(target, error)}; 正在重连，自上次应答起至多 {RECONNECT_SECONDS:.0f} 秒"
+                    f"zzgw import: {_refusal(target, error)}；正在重连，自上次应答起至多 {RECONNECT_SECONDS:.0f} 秒"
                     f"（reconnecting for up to {RECONNECT_SECONDS:.0f} s from the last answer）",
                     file=sys.stderr,
                 ),
@@ -632,7 +644,8 @@ def _import(settings: Settings, args: argparse.Namespace) -> int:
     print(summary(report, failure_file=None if unwritten else args.failures))
     read_as_lines = args.format is None and args.file.suffix.lower() != ".csv"
     if read_as_lines and report.failures and all(f.reason == "BAD_JSON" for f in report.failures):
-        print(f"zzgw import: {args.file.name} was read as JSON Lines (by its name); if it is CSV, add --format csv",
+        print(f"zzgw import: {args.file.name} 按文件名被当作 JSON Lines 读取；如果它是 CSV 文件，请加 --format csv"
+              f"（{args.file.name} was read as JSON Lines, by its name; if it is CSV, add --format csv）",
               file=sys.stderr)  # fmt: skip
     return status
 
@@ -769,7 +782,8 @@ def _verify(settings: Settings, args: argparse.Namespace) -> int:
         return _verify_as_told(settings, args)
     except Exception:  # a defect of zzgw: said, and never ending as 1, which reads as FAILED
         traceback.print_exc()
-        print("zzgw verify: zzgw failed (a defect, not a verdict on the license): no verdict", file=sys.stderr)
+        print("zzgw verify: zzgw 自身出错（程序缺陷，不是对证照的核验结论），没有核验结论"
+              "（zzgw failed: a defect, not a verdict on the license; no verdict）", file=sys.stderr)  # fmt: skip
         return verify_command.EXIT_DEFECT
 
 
@@ -817,8 +831,9 @@ def _verify_as_told(settings: Settings, args: argparse.Namespace) -> int:
             verify_command.write_receipt(answer, args.receipt)
         except OSError as exc:  # checked before the call, so rare: the verdict stands, the receipt is the gateway's
             receipt_id = answer.report.receipt.receipt_id
-            print(f"zzgw verify: cannot write {args.receipt}: {exc.strerror}; `zzgw receipt get {receipt_id}` fetches "
-                  "it", file=sys.stderr)  # fmt: skip
+            print(f"zzgw verify: 无法写入 {args.receipt}：{exc.strerror}；可用 `zzgw receipt get {receipt_id}` 取回"
+                  f"该回执（cannot write {args.receipt}: {exc.strerror}; `zzgw receipt get {receipt_id}` fetches it）",
+                  file=sys.stderr)  # fmt: skip
     if args.json:
         sys.stdout.write(verify_command.answer_json(answer))
     else:
@@ -877,26 +892,39 @@ def _receipt_check(args: argparse.Namespace) -> int:
 
     try:
         data = sys.stdin.buffer.read() if str(args.file) == "-" else args.file.read_bytes()
-        receipt = read_receipt(data)
-        trust = TrustMaterial.read(args.root, args.intermediate, args.crl, args.certificate)
+        try:
+            receipt = read_receipt(data)
+        except ValueError as exc:  # in the console's words for a file that is no receipt, what is wrong after
+            print(f"zzgw receipt check: 所给文件不是核验回执文件（not a receipt file: {exc}）", file=sys.stderr)
+            return 2
+        try:
+            trust = TrustMaterial.read(args.root, args.intermediate, args.crl, args.certificate)
+        except ValueError as exc:  # trust material that is not what its option takes: which file, what to give
+            print(f"zzgw receipt check: 所给的信任材料（--root、--intermediate、--crl、--certificate）无法使用"
+                  f"（{exc}）", file=sys.stderr)  # fmt: skip
+            return 2
         checked = check_receipt_file(receipt, trust)
         answer = (
             shown_json(json.dumps(check_json(receipt, checked), ensure_ascii=False))
             if args.json
             else check_text(receipt, checked)
         )
-    except ValueError as exc:  # no receipt, or trust material that is not what its option takes
-        print(f"zzgw receipt check: {exc}", file=sys.stderr)
+    except ValueError as exc:  # a receipt without a field it needs is none (``check_receipt_file``)
+        print(f"zzgw receipt check: 所给文件不是核验回执文件（not a receipt file: {exc}）", file=sys.stderr)
         return 2
     except OSError as exc:  # the receipt or a trust file cannot be read
-        print(f"zzgw receipt check: cannot open {exc.filename or args.file}: {exc.strerror}", file=sys.stderr)
+        opened = exc.filename or args.file
+        print(f"zzgw receipt check: 无法打开 {opened}：{exc.strerror}（cannot open {opened}: {exc.strerror}）",
+              file=sys.stderr)  # fmt: skip
         return 2
     except SigningError as exc:  # e.g. an SM2 receipt where this libcrypto has no SM2
-        print(f"zzgw receipt check: the receipt cannot be checked here, no result: {exc}", file=sys.stderr)
+        print(f"zzgw receipt check: 本机无法查验该回执，没有结论：{exc}"
+              "（the receipt cannot be checked here, no result）", file=sys.stderr)  # fmt: skip
         return 2
     except Exception:  # a defect of the checker, not a verdict on the receipt
         traceback.print_exc()
-        print("zzgw receipt check: the check failed (a defect of zzgw, not of the receipt), no result", file=sys.stderr)
+        print("zzgw receipt check: 查验程序自身出错（zzgw 的缺陷，不是回执的问题），没有结论"
+              "（the check failed: a defect of zzgw, not of the receipt; no result）", file=sys.stderr)  # fmt: skip
         return 2
     _print_lines([answer])  # a reader that stops early (`| head`) changes nothing of the verdict
     return _CHECK_EXIT[checked.result.value]
@@ -1171,8 +1199,9 @@ def _print_lines(lines: list[str]) -> None:
 
 
 def _refusal(target: str, error: grpc.RpcError) -> str:
-    """What the gateway answered, for an operator: the status, the stable reason (ErrorInfo) when there is one, and
-    the message (``the gateway at H:P answered PERMISSION_DENIED (NOT_MATTER_DEPARTMENT): …``)."""
+    """What the gateway answered, for an operator, Chinese first: that it refused or could not do it now, the status
+    and the stable reason (ErrorInfo) when there is one, then its message (``证照网关 H:P 拒绝了本次请求（the gateway
+    at H:P answered PERMISSION_DENIED (NOT_MATTER_DEPARTMENT)）：…``)."""
     import grpc
     from google.rpc import error_details_pb2
     from grpc_status import rpc_status
@@ -1189,7 +1218,21 @@ def _refusal(target: str, error: grpc.RpcError) -> str:
             detail.Unpack(info)
             reasons.append(info.reason)
     why = f" ({shown(reasons[0])})" if reasons else ""
-    return f"the gateway at {target} answered {error.code().name}{why}: {shown(error.details() or '')}"
+    code = error.code()
+    if code.name in _FOR_NOW:
+        said = f"证照网关 {target} 暂时无法办理本次请求"
+    elif code.name in _FAILED:
+        said = f"证照网关 {target} 未能办理本次请求"
+    else:
+        said = f"证照网关 {target} 拒绝了本次请求"
+    return f"{said}（the gateway at {target} answered {code.name}{why}）：{shown(error.details() or '')}"
+
+
+_FOR_NOW = frozenset({"UNAVAILABLE", "RESOURCE_EXHAUSTED", "DEADLINE_EXCEEDED", "ABORTED", "CANCELLED"})
+"""The status codes of an answer that may be different later (retry): by name, as grpc's StatusCode is not imported
+before a command needs it."""
+_FAILED = frozenset({"INTERNAL", "UNKNOWN", "DATA_LOSS", "UNIMPLEMENTED"})
+"""The status codes of a gateway that failed at the request rather than refused it."""
 
 
 _COMMANDS = {

@@ -110,8 +110,8 @@ def test_init_serve_demo_import_and_graceful_stop(env: dict[str, str], tmp_path:
         imported = zzgw(env, "import", str(source), "--issuer", MARKET)
         assert imported.returncode == 1  # some lines failed
         assert "41 lines: 39 issued, 0 already present, 2 failed" in imported.stdout
-        assert "line 6: - BAD_JSON" in imported.stdout
-        assert "line 41: holder.code BAD_CHECK_CHARACTER" in imported.stdout
+        assert "第 6 行 - BAD_JSON：" in imported.stdout
+        assert "第 41 行 holder.code BAD_CHECK_CHARACTER：" in imported.stdout
         repeated = zzgw(env, "import", str(source), "--issuer", MARKET)
         assert "0 issued, 39 already present, 2 failed" in repeated.stdout
         assert "--format csv" not in repeated.stderr  # some lines were JSON
@@ -206,16 +206,16 @@ def test_a_receipt_fetched_as_a_file_and_checked_offline(env: dict[str, str], tm
     ]
     checked = zzgw(env, "receipt", "check", str(kept), *full)
     assert checked.returncode == 0, checked.stdout + checked.stderr
-    assert f"回执 receipt {receipt_id}: 有效 valid" in checked.stdout
-    assert "核验结论 verdict: PASSED" in checked.stdout and license_id in checked.stdout
-    assert "用证事由 purpose: 企业开办：发票申领" in checked.stdout and "核验回执专用章" in checked.stdout
+    assert f"回执 receipt {receipt_id}：回执有效 valid" in checked.stdout
+    assert "核验结论 verdict：核验通过 PASSED" in checked.stdout and license_id in checked.stdout
+    assert "用证事由 purpose：企业开办：发票申领" in checked.stdout and "核验回执专用章" in checked.stdout
     as_json = json.loads(zzgw(env, "receipt", "check", str(kept), *full, "--json").stdout)
     assert (as_json["result"], as_json["statement"]["receipt_id"]) == ("PASSED", receipt_id)
 
     no_crl = zzgw(env, "receipt", "check", str(kept), *anchors)
-    assert no_crl.returncode == 3 and "无法确认 INDETERMINATE — CRL_MISSING" in no_crl.stdout
+    assert no_crl.returncode == 3 and "无法确认 INDETERMINATE（CRL_MISSING）" in no_crl.stdout
     no_intermediate = zzgw(env, "receipt", "check", str(kept), "--root", str(trust["certificates/seal-maker-root.pem"]))
-    assert no_intermediate.returncode == 3 and "无法确认 INDETERMINATE — CHAIN_INCOMPLETE" in no_intermediate.stdout
+    assert no_intermediate.returncode == 3 and "无法确认 INDETERMINATE（CHAIN_INCOMPLETE）" in no_intermediate.stdout
     assert "with --intermediate" in no_intermediate.stdout  # a genuine receipt is not called forged for want of it
 
     receipt = json.loads(kept.read_text(encoding="utf-8"))
@@ -223,7 +223,7 @@ def test_a_receipt_fetched_as_a_file_and_checked_offline(env: dict[str, str], tm
     forged = tmp_path / "forged.json"
     forged.write_text(json.dumps({**receipt, "statement": base64.b64encode(statement).decode()}), encoding="utf-8")
     rejected = zzgw(env, "receipt", "check", str(forged), *full)
-    assert rejected.returncode == 1 and "无效 INVALID — SIGNATURE_INVALID" in rejected.stdout
+    assert rejected.returncode == 1 and "回执无效 INVALID（SIGNATURE_INVALID）" in rejected.stdout
     assert "not to be relied on" in rejected.stdout and "核验结论" not in rejected.stdout  # a forgery's claims unshown
 
     wrong_crl = zzgw(env, "receipt", "check", str(kept), *anchors, "--crl", str(trust["certificates/receipts.pem"]))
@@ -778,14 +778,16 @@ def test_a_store_moved_to_production_honours_none_of_its_dev_tokens(env: dict[st
 
 def test_import_of_a_missing_file(env: dict[str, str]) -> None:
     result = zzgw(env, "import", "/nonexistent/file.jsonl", "--issuer", MARKET, timeout=60)
-    assert result.returncode == 2 and "no such file" in result.stderr
+    # Chinese first, as the import's other messages (it had been English only)
+    assert result.returncode == 2
+    assert result.stderr == "zzgw import: 找不到文件 /nonexistent/file.jsonl（no such file /nonexistent/file.jsonl）\n"
 
 
 @pytest.mark.parametrize(
     ("mode", "said"),
     [
-        ("dev", "zzgw import: no dev tokens at "),
-        ("production", "zzgw import: no client certificate for member 91XXXXXXXXXXXXXXXX: "),
+        ("dev", "zzgw import: 没有开发令牌文件 "),
+        ("production", "zzgw import: 没有成员 91XXXXXXXXXXXXXXXX 的客户端证书：缺少 "),
     ],
 )
 def test_import_for_a_member_without_credentials(env: dict[str, str], tmp_path: Path, mode: str, said: str) -> None:

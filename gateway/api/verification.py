@@ -226,6 +226,7 @@ class VerificationServicer(verification_pb2_grpc.VerificationServiceServicer):
                 "holder_name_masked": content.holder.shown_name,  # an organisation's whole: public registration
                 "holder_code_masked": content.holder.shown_code,
                 "holder_in_full": content.holder.publicly_registered,
+                "holder_code_type": content.holder.code_type,
             }
             if (current := outcome.current) is not None:  # a superseded version: the version in force, and how
                 stated["current_license_id"] = current.license_id

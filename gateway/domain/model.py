@@ -103,6 +103,17 @@ def china_time(at: dt.datetime) -> str:
     return f"{at.astimezone(CHINA_TZ):%Y-%m-%d %H:%M:%S} (UTC+8)"
 
 
+def beijing_time(at: dt.datetime) -> str:
+    """``at`` (aware) as a bilingual command line prints a time for people (``zzgw verify``, ``zzgw receipt check``):
+    Beijing time to the second, said so in both languages, whatever the process's time zone and the time's own (a
+    receipt states UTC). The console says the same time ``2026-12-03 06:19:41（北京时间）``.
+
+    >>> beijing_time(dt.datetime(2026, 12, 2, 22, 19, 41, tzinfo=dt.UTC))
+    '2026-12-03 06:19:41（北京时间 UTC+8）'
+    """
+    return f"{at.astimezone(CHINA_TZ):%Y-%m-%d %H:%M:%S}（北京时间 UTC+8）"
+
+
 def china_iso(at: dt.datetime) -> str:
     """``at`` (aware) as the tools print a time for scripts, in a column: Beijing time to the second with its
     offset, which ``datetime.fromisoformat`` reads back.

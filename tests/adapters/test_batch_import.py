@@ -102,9 +102,10 @@ def test_jsonl_import_reports_failures_by_line_and_imports_the_rest(running: Run
     # Chinese first, the English after
     assert text.startswith("共 50 行：新签发 45 件，此前已有 0 件，失败 5 行，用时 ")
     assert "（50 lines: 45 issued, 0 already present, 5 failed (" in text.splitlines()[0]
-    assert "\n失败的行（failures: line, field, reason, message）：\n" in text
-    assert (
-        "line 42: holder.code BAD_CHECK_CHARACTER: 统一社会信用代码校验码不符"
+    assert re.search(r"，用时 [\d.]+ 秒，\d+ 件/秒（", text.splitlines()[0]), text  # 件/秒, as the bar's 行/秒
+    assert "\n失败的行：行号、字段、原因代码、说明（failures: line, field, reason, message）\n" in text
+    assert (  # 第 42 行, not "line 42" (a government-service editor)
+        "\n  第 42 行 holder.code BAD_CHECK_CHARACTER：统一社会信用代码校验码不符"
         "（holder.code check character does not match (GB 32100)）"
     ) in text
 
@@ -125,7 +126,7 @@ def test_a_number_another_current_license_has_fails_its_line_naming_the_field(
     )
     assert report.created == 1
     assert [(f.line, f.field, f.reason) for f in report.failures] == [(2, "license_number", "LICENSE_NUMBER_TAKEN")]
-    assert f"line 2: license_number LICENSE_NUMBER_TAKEN: 许可证编号为 {first['license_number']}" in summary(report)
+    assert f"第 2 行 license_number LICENSE_NUMBER_TAKEN：许可证编号为 {first['license_number']}" in summary(report)
 
 
 def test_csv_import(running: RunningGateway, tmp_path: Path) -> None:
@@ -294,19 +295,18 @@ def test_a_misspelt_csv_column_is_said_once_for_the_header(tmp_path: Path) -> No
     path.write_text("request_id,type_code,holder.kode, serial,fields.name,备注,   ,\nr1,t,c,s,n,,,\n", encoding="utf-8")
     with pytest.raises(ValueError) as refused:
         count_records(path)
+    # Chinese first, the English after it, not inside it (it had been holder.kode（did you mean holder.code?）)
     assert str(refused.value) == (
-        f"the header of {path} (line 1) cannot be read: "
-        "表头中有未知的列：holder.kode（did you mean holder.code?）；' serial'（spaces or a byte order mark around a "
-        "column's name）（unknown columns in the header: the columns are request_id, type_code, license_number, "
-        "issue_date, valid_from, valid_until, region_code, serial, holder.name, holder.code_type, holder.code and "
-        "fields.<key>）"
+        f"{path} 的表头（第 1 行）无法读取（the header of {path} (line 1) cannot be read）："
+        "表头中有未知的列：holder.kode（应为 holder.code？）；' serial'（列名前后有空格或字节顺序标记）"
+        "（unknown columns in the header: holder.kode: did you mean holder.code?; ' serial': spaces or a byte order "
+        "mark around its name; the columns are request_id, type_code, license_number, issue_date, valid_from, "
+        "valid_until, region_code, serial, holder.name, holder.code_type, holder.code and fields.<key>）"
     )
     path.write_text("Request_ID,holder,fields.name ,type_code\nr1,x,n,t\n", encoding="utf-8")
     with pytest.raises(ValueError) as refused:
         count_records(path)
-    assert "Request_ID（did you mean request_id?）；holder（a column per value: holder.<key>）；'fields.name '" in str(
-        refused.value
-    )
+    assert "Request_ID（应为 request_id？）；holder（每个值一列：holder.<键>）；'fields.name '" in str(refused.value)
     # a column like no other (an Excel template's 备注), and blank ones, are left to the rows, as they were: ignored
     # when empty (review)
     path.write_text("request_id,type_code,备注,   ,\nr1,t,,,\n", encoding="utf-8")
@@ -327,8 +327,14 @@ def test_csv_records_are_numbered_by_the_line_they_begin_on(tmp_path: Path) -> N
 def test_a_file_in_another_encoding_is_refused_before_anything_is_sent_or_read_as_told(tmp_path: Path) -> None:
     path = tmp_path / "excel.csv"
     path.write_bytes("type_code,license_number,holder.name\nx,A,济南甲公司\n".encode("gbk"))
-    with pytest.raises(ValueError, match=r"line 2 of .* is not utf-8-sig \(Excel saves Chinese CSV as GBK"):
+    with pytest.raises(ValueError) as refused:
         count_records(path)
+    # Chinese first, as the department's data clerk who saved it from Excel reads it (it had been English alone)
+    assert str(refused.value) == (
+        f"{path} 第 2 行不是 UTF-8 编码：Excel 默认以 GBK 保存中文 CSV，请加 --encoding gb18030，或在 Excel 中另存为"
+        f"“CSV UTF-8”（line 2 of {path} is not utf-8-sig: Excel saves Chinese CSV as GBK; use --encoding gb18030, "
+        "or save it as 'CSV UTF-8'）"
+    )
     assert count_records(path, encoding="gb18030") == 1
     ((number, record),) = list(read_records(path, encoding="gb18030"))
     assert number == 2 and isinstance(record, dict) and record["holder"]["name"] == "济南甲公司"
@@ -341,7 +347,7 @@ def test_utf8_read_as_gb18030_is_refused_not_garbled(tmp_path: Path) -> None:
     header = "type_code,license_number,holder.name\n"
     utf8 = tmp_path / "utf8.csv"
     utf8.write_text(header + "x,A,济南甲公司\n", encoding="utf-8")
-    with pytest.raises(ValueError, match=r"^line 2 of .*utf8\.csv is UTF-8, not gb18030: import it without --encod"):
+    with pytest.raises(ValueError, match=r"^.*utf8\.csv 第 2 行是 UTF-8 编码，不是 gb18030：请去掉 --encoding 再导入"):
         count_records(utf8, encoding="gb18030")
     assert count_records(utf8) == 1
 
@@ -364,7 +370,7 @@ def test_utf8_read_as_gb18030_is_refused_not_garbled(tmp_path: Path) -> None:
 
     jsonl = tmp_path / "utf8.jsonl"
     jsonl.write_text('{"holder": {"name": "济南甲公司"}}\n', encoding="utf-8")
-    with pytest.raises(ValueError, match=r"^line 1 of .* is UTF-8, not gb18030"):
+    with pytest.raises(ValueError, match=r"第 1 行是 UTF-8 编码，不是 gb18030.*（line 1 of .* is UTF-8, not gb18030"):
         count_records(jsonl, encoding="gb18030")
 
     # every GB2312 first-level character, in names of two to four, reads as itself
@@ -422,7 +428,7 @@ def test_a_line_that_cannot_be_read_fails_alone_and_the_others_go_in(running: Ru
     assert by_line[4].startswith("无法读取（cannot be read: RecursionError")
     text = summary(report)
     text.encode("utf-8")  # printable, whatever the failures quote
-    assert "line 2: holder.name BAD_CHARACTERS: holder.name 含有 \\ud800" in text
+    assert "第 2 行 holder.name BAD_CHARACTERS：holder.name 含有 \\ud800" in text
 
 
 def test_a_csv_cell_over_the_csv_field_limit_fails_alone_with_its_size(running: RunningGateway, tmp_path: Path) -> None:
@@ -596,8 +602,9 @@ def test_an_import_that_stops_on_its_own_error_says_so_after_the_answers(
 
     report = stopped.value.report
     assert 100 <= report.lines <= 400 and (report.created, report.failures, report.unanswered) == (report.lines, [], 0)
-    assert str(stopped.value).startswith(
-        f"stopped after {report.lines} lines of {path} by an error of the import itself, not the gateway's: "
+    assert str(stopped.value) == (
+        f"读取 {path} 的 {report.lines} 行后，导入程序自身出错而停止，不是证照网关的问题"
+        f"（stopped after {report.lines} lines of {path} by an error of the import itself, not the gateway's）："
         "OSError: [Errno 5] Input/output error"
     )
     assert isinstance(stopped.value.__cause__, OSError)
@@ -631,7 +638,7 @@ def test_a_line_in_another_encoding_than_the_rest_fails_alone(running: RunningGa
         ("header-ascii.csv", b"type_code,license_number\n" + "甲,乙\n".encode("gbk")),
     ):
         (tmp_path / name).write_bytes(data)
-        with pytest.raises(ValueError, match=r"line \d of .* is not utf-8-sig \(Excel saves Chinese CSV as GBK"):
+        with pytest.raises(ValueError, match=r"第 \d 行不是 UTF-8 编码：Excel 默认以 GBK 保存中文 CSV"):
             count_records(tmp_path / name)
 
 
@@ -846,7 +853,7 @@ def test_a_line_of_a_type_the_issuer_does_not_issue_fails_alone_once_lines_were_
     assert (report.lines, report.created, report.stopped, report.refused) == (301, 300, "", 0)
     assert [(f.line, f.field, f.reason) for f in report.failures] == [(150, "type_code", "NOT_AUTHORITATIVE_ISSUER")]
     said = summary(report)
-    assert "line 150: type_code NOT_AUTHORITATIVE_ISSUER: 济南市市场监督管理局不是居民身份证的权威发证部门" in said
+    assert "第 150 行 type_code NOT_AUTHORITATIVE_ISSUER：济南市市场监督管理局不是居民身份证的" in said
 
     # the odd line first: the lines answered with it were taken, so it fails alone too (review)
     first = write_jsonl(tmp_path / "odd-first.jsonl", [lines[149], *lines[150:170]])
@@ -903,10 +910,9 @@ def test_the_command_says_a_wrong_issuers_refusal_once(running: RunningGateway, 
 
     assert done.returncode == 1, done.stderr
     assert done.stderr.count("NOT_AUTHORITATIVE_ISSUER") == 1 and "Traceback" not in done.stderr
-    assert (
-        "answered PERMISSION_DENIED (NOT_AUTHORITATIVE_ISSUER): 济南市公安局不是食品生产许可证的权威发证部门"
-        in done.stderr
-    )
+    assert f"zzgw import: 证照网关 {running.address} 拒绝了本次请求（the gateway at " in done.stderr
+    assert " 行/秒]" in done.stderr and "行/s" not in done.stderr  # the bar's rate as the summary says its: 件/秒
+    assert "answered PERMISSION_DENIED (NOT_AUTHORITATIVE_ISSUER)）：济南市公安局不是食品生产许可证的" in done.stderr
     assert done.stdout.startswith("证照网关拒绝了导入：读取 ") and "NOT_AUTHORITATIVE_ISSUER" not in done.stdout
 
 
@@ -1040,7 +1046,7 @@ def test_a_csv_column_named_by_a_fields_label_is_refused_naming_its_key(
 
     assert done.returncode == 2, done.stderr
     assert done.stderr == (
-        f"zzgw import: the header of {path} cannot be read: 表头中有以名称而非键命名的列："
+        f"zzgw import: {path} 的表头无法读取（the header of {path} cannot be read）：表头中有以名称而非键命名的列："
         "生产者名称 是 fields.producer_name 的名称；fields.食品类别 是 fields.food_category 的名称，列名须用键，"
         "第 2 行已填写（columns named by a label, not a key: 生产者名称 is the label of fields.producer_name; "
         "fields.食品类别 is the label of fields.food_category; line 2 fills them in）\n"
@@ -1210,9 +1216,10 @@ def test_an_import_whose_failures_file_cannot_be_written_stops(running: RunningG
     path = write_jsonl(tmp_path / "permits.jsonl", lines)
     with FailureFile(Path("/dev/full")) as full, pytest.raises(ImportStopped) as stopped:
         import_file(path, factory(running), failure_file=full)
-    assert "OSError: [Errno 28] the failures file /dev/full could not be written: No space left on device" in str(
-        stopped.value
-    )
+    assert (
+        "OSError: [Errno 28] 失败记录文件 /dev/full 无法写入：No space left on device"
+        "（the failures file /dev/full could not be written: No space left on device）"
+    ) in str(stopped.value)
     assert stopped.value.report.lines == 1 and stopped.value.report.created == 0  # nothing read past it
 
 
@@ -1230,9 +1237,9 @@ def test_the_command_writes_every_failure_to_the_failures_file(running: RunningG
         return subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
 
     for refused, said in [
-        (tmp_path / "no-such-dir" / "failures.csv", "zzgw import: the failures file cannot be written: "),
-        (tmp_path, "zzgw import: the failures file cannot be written: "),
-        (path, f"zzgw import: --failures {path} is the file being imported"),
+        (tmp_path / "no-such-dir" / "failures.csv", f"zzgw import: 无法写入失败记录文件 {tmp_path / 'no-such-dir'}"),
+        (tmp_path, f"zzgw import: 无法写入失败记录文件 {tmp_path}："),
+        (path, f"zzgw import: --failures {path} 就是要导入的文件（--failures {path} is the file being imported）"),
     ]:
         done = zzgw(str(path), "--failures", str(refused))
         assert done.returncode == 2 and done.stderr.startswith(said), done.stderr

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from adapters.client import MemberCredentials, NoCredentials
+from tests.api.test_refusal_words import chinese_first
 
 MARKET = "11370100993701011T"
 
@@ -32,10 +33,12 @@ def test_dev_token_missing(tmp_path: Path, content: str | None, said: str) -> No
     with pytest.raises(NoCredentials) as caught:
         MemberCredentials.for_mode("dev", tmp_path, MARKET)
     assert said in str(caught.value)
+    assert chinese_first(str(caught.value)), caught.value  # as the commands that read them say their messages
 
 
 def test_client_certificate_missing(tmp_path: Path) -> None:
     with pytest.raises(NoCredentials) as caught:
         MemberCredentials.for_mode("production", tmp_path, MARKET)
-    assert str(caught.value).startswith(f"no client certificate for member {MARKET}: ")
+    assert str(caught.value).startswith(f"没有成员 {MARKET} 的客户端证书：缺少 ")
+    assert f"（no client certificate for member {MARKET}: " in str(caught.value)
     assert str(tmp_path / "pki" / "members" / f"{MARKET}.pem") in str(caught.value)

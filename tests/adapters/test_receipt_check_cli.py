@@ -58,16 +58,20 @@ def check(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str
 def test_valid_is_0(tmp_path: Path, trust: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
     status, out, err = check(capsys, str(receipt_file(tmp_path, VALID)), *full(trust))
     assert (status, err) == (0, "")
-    assert out.startswith(f"回执 receipt {CASES[VALID]['receipt']['receiptId']}: 有效 valid\n")
-    # the statement's UTC time (2026-12-02T22:19:41+00:00) in Beijing time, said so, as zzgw verify prints its own
-    assert "\n  回执时间 issued at: 2026-12-03 06:19:41 (UTC+8)\n" in out
+    assert out.startswith(f"回执 receipt {CASES[VALID]['receipt']['receiptId']}：回执有效 valid\n")
+    # the statement's UTC time (2026-12-02T22:19:41+00:00) in Beijing time, said so in both languages, as zzgw verify
+    # prints its own; named 核验时间 as the console names it (it had been 回执时间 here)
+    assert "\n  核验时间 checked at：2026-12-03 06:19:41（北京时间 UTC+8）\n" in out
+    # the verdict and the license's status then in words, not codes alone (a government-service editor)
+    assert "\n  核验结论 verdict：核验通过 PASSED\n" in out
+    assert "当时状态：有效 ACTIVE）\n" in out and "\n  核验部门 caller：" in out and "\n  事项编码 matter：" in out
 
 
 def test_invalid_is_1(tmp_path: Path, trust: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
     status, out, err = check(capsys, str(receipt_file(tmp_path, INVALID)), *full(trust))
     assert (status, err) == (1, "")
-    assert "无效 INVALID — SIGNATURE_INVALID: " in out.splitlines()[0]
-    assert out.splitlines()[1:] == ["  内容不可采信 what it says is not to be relied on"]
+    assert "：回执无效 INVALID（SIGNATURE_INVALID）：" in out.splitlines()[0]
+    assert out.splitlines()[1:] == ["  回执内容不可采信（what it says is not to be relied on）"]
 
 
 @pytest.mark.parametrize(("left_out", "reason"), [("--crl", "CRL_MISSING"), ("--intermediate", "CHAIN_INCOMPLETE")])
@@ -79,10 +83,69 @@ def test_undecided_is_3(
     del args[at : at + 2]
     status, out, err = check(capsys, str(receipt_file(tmp_path, VALID)), *args)
     assert (status, err) == (3, "")
-    assert f"无法确认 INDETERMINATE — {reason}: " in out.splitlines()[0]
+    assert f"：无法确认 INDETERMINATE（{reason}）：" in out.splitlines()[0]
     assert f"with {left_out}" in out.splitlines()[0]  # what to give
     assert f"请用 {left_out} 加上网关的" in out.splitlines()[0]  # said in Chinese first, as a clerk reads it
-    assert "  核验结论 verdict: PASSED" in out  # what it says is shown, marked undecided
+    assert "  核验结论 verdict：核验通过 PASSED" in out  # what it says is shown, marked undecided
+
+
+def test_a_failed_verification_is_said_in_words_chinese_first() -> None:
+    """What a receipt says, in the words every other surface says it: the verdict 核验未通过 with the status's words
+    (it had printed ``核验结论 verdict: FAILED REVOKED`` and ``(…, REVOKED)``: codes alone; a government-service
+    editor), the department that checked as 核验部门, the matter's code as 事项编码. The check reads no catalog and no
+    member list (it runs offline, without a gateway's settings), so the type, department and matter stay codes."""
+    from adapters.receipt_file import check_text
+    from protos.zzgw.v1 import verification_pb2
+    from signing.receipts import ReceiptCheck
+    from signing.results import CheckResult
+
+    license_id = "1.2.156.3005.2.11100000991000019E001.1137010099370102XJ.0MX9V4Q4W99HBA630U83.001.0"
+    statement = {
+        "kind": "verification",
+        "verdict": "FAILED",
+        "reason": "REVOKED",
+        "license": {"license_id": license_id, "type_code": "11100000991000019E001", "status": "REVOKED",
+                    "status_since": "2026-12-05"},
+        "caller": "123701009937011183",
+        "matter_code": "370100-BDCZY-001",
+        "purpose": "核验权利人身份",
+        "issued_at": "2026-12-05T03:38:48.942880+00:00",
+        "bundle_code": "370100-YJS-QYKB",
+        "case_id": "QYKB-1",
+    }  # fmt: skip
+    checked = ReceiptCheck(result=CheckResult.PASSED, reason=None, detail="", statement=statement, signer=None)
+    said = check_text(verification_pb2.Receipt(receipt_id="01a2444874ef712de17bb61a24640118"), checked)
+    assert said.splitlines() == [
+        "回执 receipt 01a2444874ef712de17bb61a24640118：回执有效 valid",
+        "  核验结论 verdict：核验未通过 FAILED（证照已吊销或撤销 REVOKED）",
+        f"  证照 license：{license_id}"
+        "（证照类型代码 11100000991000019E001；当时状态：已吊销或撤销 REVOKED，2026-12-05 起）",
+        "  核验部门 caller：123701009937011183",
+        "  事项编码 matter：370100-BDCZY-001",
+        "  用证事由 purpose：核验权利人身份",
+        "  核验时间 checked at：2026-12-05 11:38:48（北京时间 UTC+8）",
+        "  一件事 case：370100-YJS-QYKB，办件编号 QYKB-1",
+    ]
+    claim = {"kind": "claim", "result": "PARTLY_WRONG", "code": 7, "mismatched_fields": ["holder_name", "address"]}
+    checked = ReceiptCheck(result=CheckResult.PASSED, reason=None, detail="", statement=claim, signer=None)
+    said = check_text(verification_pb2.Receipt(receipt_id="r"), checked)
+    assert said.splitlines()[1] == (
+        "  信息比对 claim：部分信息不一致 PARTLY_WRONG（结果代码 code 7），不一致的信息项 differ：holder_name、address"
+    )
+
+
+def test_a_file_that_is_not_json_is_said_no_receipt_chinese_first(
+    tmp_path: Path, trust: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """As the console says it (所给文件不是核验回执文件), the reason after: it had been ``not JSON: …`` alone."""
+    path = tmp_path / "notes.json"
+    path.write_text("hello", encoding="utf-8")
+    status, out, err = check(capsys, str(path), *full(trust))
+    assert (status, out) == (2, "")
+    assert err == (
+        "zzgw receipt check: 所给文件不是核验回执文件（not a receipt file: not JSON: Expecting value: line 1 column 1 "
+        "(char 0)）\n"
+    )
 
 
 @pytest.mark.parametrize("name", list(REFUSED))
@@ -102,11 +165,15 @@ def test_a_file_that_cannot_be_read_is_2(
 ) -> None:
     status, out, err = check(capsys, str(tmp_path / "nothing.json"), *full(trust))
     assert (status, out) == (2, "")
-    assert err == f"zzgw receipt check: cannot open {tmp_path / 'nothing.json'}: No such file or directory\n"
+    missing = tmp_path / "nothing.json"
+    assert err == (
+        f"zzgw receipt check: 无法打开 {missing}：No such file or directory"
+        f"（cannot open {missing}: No such file or directory）\n"
+    )
     status, out, err = check(capsys, str(receipt_file(tmp_path, VALID)), *full(trust), "--crl", str(tmp_path / "x"))
-    assert (status, out) == (2, "") and err.startswith(f"zzgw receipt check: cannot open {tmp_path / 'x'}: ")
+    assert (status, out) == (2, "") and err.startswith(f"zzgw receipt check: 无法打开 {tmp_path / 'x'}：")
     status, out, err = check(capsys, str(tmp_path), *full(trust))  # a directory
-    assert (status, out) == (2, "") and err.startswith(f"zzgw receipt check: cannot open {tmp_path}: ")
+    assert (status, out) == (2, "") and err.startswith(f"zzgw receipt check: 无法打开 {tmp_path}：")
 
 
 def test_the_intermediate_given_as_the_root_is_2_saying_so(
@@ -117,7 +184,10 @@ def test_the_intermediate_given_as_the_root_is_2_saying_so(
     for extra in ([], ["--crl", str(trust["crl"])], ["--intermediate", str(trust["root"]), "--crl", str(trust["crl"])]):
         status, out, err = check(capsys, receipt, "--root", str(trust["intermediate"]), *extra)
         assert (status, out) == (2, "")
-        assert err.startswith(f"zzgw receipt check: {trust['intermediate']}: ")
+        assert err.startswith(
+            "zzgw receipt check: 所给的信任材料（--root、--intermediate、--crl、--certificate）无法使用"
+            f"（{trust['intermediate']}: "
+        )
         assert "is not a root: it is a CA certificate issued by " in err
         assert "seal-maker-root.pem" in err and "--intermediate" in err
 
@@ -176,7 +246,7 @@ def test_what_a_terminal_would_act_on_is_printed_as_escapes(
     assert (status, err) == (1, "")
     assert out.startswith(
         "回执 receipt \\u001b[2J\\u001b[32m回执有效 VALID\\u001b]0;pwned\\u0007\\u0000\\u009b1m\\u000a  "
-        "核验结论\\u202e: 无效 INVALID — RECEIPT_ID_MISMATCH"
+        "核验结论\\u202e：回执无效 INVALID（RECEIPT_ID_MISMATCH）"
     )
     assert not any(c in out for c in "\x1b\x07\x00\x9b\u202e") and len(out.splitlines()) == 2
     status, out, err = check(capsys, str(path), *full(trust), "--json")

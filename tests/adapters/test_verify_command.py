@@ -54,12 +54,16 @@ def test_every_way_in_gives_the_report_with_its_exit_status(running: RunningGate
     lines = text.splitlines()
     assert lines[0] == "核验通过 PASSED"
     assert any(line.split() == ["完整性", "integrity", "通过", "PASSED"] for line in lines)
-    assert f"营业执照 {license_id} (版本 version 1)" in text and "有效 ACTIVE" in text
+    assert f"营业执照 {license_id}（版本 version 1）" in text and "有效 ACTIVE" in text
     # whose license it is, to compare with the applicant: a company's name and code whole (public registration data)
-    holder = {line.split()[0]: line.split()[-1] for line in lines if line.strip().startswith("持证人")}
-    assert holder == {"持证人": issued.holder.name, "持证人证件号码": issued.holder.code}
+    # under the labels of an organisation: 单位名称 and 统一社会信用代码, not a person's 持证人 and 持证人证件号码 (a
+    # government-service editor)
+    holder = {line.split()[0]: line.split()[-1] for line in lines if line.strip().startswith(("单位名称", "统一社会"))}
+    assert holder == {"单位名称": issued.holder.name, "统一社会信用代码": issued.holder.code}
+    assert "持证人" not in text and "持证主体" not in text
     assert "请与申请单位的名称和统一社会信用代码核对" in text and "身份证件" not in text
-    assert "登记的文件" not in text and "回执 receipt" in text and report.receipt.receipt_id in text
+    assert "登记的文件" not in text and "回执编号 receipt" in text and report.receipt.receipt_id in text
+    assert "发证部门 issuer" in text and "签发机构" not in text
 
     by_name = check(running, issued.license_number, type_="营业执照")[2]
     by_code = check(running, issued.license_number, type_=issued.type_code)[2]
@@ -86,15 +90,16 @@ def test_every_way_in_gives_the_report_with_its_exit_status(running: RunningGate
 
     change(running, license_id, issuance_pb2.STATUS_ACTION_REVOKE)
     status, text, report = check(running, license_id)
-    assert status == 1 and text.startswith("核验未通过 FAILED — REVOKED\n")
+    assert status == 1 and text.startswith("核验未通过 FAILED（证照已吊销或撤销 REVOKED）\n")  # the reason in words too
     assert f"已吊销或撤销 REVOKED 自 since {today().isoformat()}" in text
 
     status, text, report = check(running, "SC-NO-SUCH-NUMBER", type_="营业执照")
-    assert status == 1 and report.reason == "LICENSE_NOT_FOUND" and "未找到 none found" in text
+    assert status == 1 and report.reason == "LICENSE_NOT_FOUND" and "未找到该证照 none found" in text
 
     foreign = str(dataclasses.replace(LicenseId.parse(license_id), issuer_code=samples.uscc(903, region="440100")))
     status, text, report = check(running, foreign)  # another region's: undecided, and where to verify it
-    assert status == 3 and text.startswith("无法确定 INDETERMINATE — NOT_IN_THIS_REGISTRY\n")
+    assert status == 3
+    assert text.startswith("无法确定 INDETERMINATE（发证部门不在本证照网关登记 NOT_IN_THIS_REGISTRY）\n")
     assert "请向其所在地区的证照网关核验" in text
 
     # the access record names the operator, as x-zzgw-operator(-bin) does for any gRPC caller
@@ -115,13 +120,21 @@ def test_what_cannot_be_asked_is_refused_before_anything_is_sent(running: Runnin
             verify(running.channel(TAX), what, USE, **{"max_file_bytes": LIMIT, **options})  # type: ignore[arg-type]
         return str(caught.value)
 
-    assert "give --type to look a license number up" in refused("SC-12345")
+    # each said Chinese first, as the console says it, the English after (they had been English only)
+    assert refused("SC-12345") == (
+        "SC-12345 不是文件、证照标识或核验码；按证照编号核验时，请用 --type 指定证照类型"
+        "（'SC-12345' is not a file, a license identifier or a ZZ1: code: give --type to look a license number up）"
+    )
     assert "give --type" in refused("X" * 300 + "/" + "Y" * 300)  # no file can have that name: not an OSError
     said = refused("SC-12345", type_="驾照本")
-    assert "no license type '驾照本'" in said and "结婚证" in said  # the types there are
-    assert refused(str(tmp_path / "missing.pdf")) == f"no such file: {tmp_path / 'missing.pdf'}"
+    assert said.startswith("证照目录中没有证照类型“驾照本”，可选：") and "结婚证" in said  # the types there are
+    assert said.endswith("by name or code）")
+    assert "（no license type '驾照本' in the gateway's catalog: name one of its types" in said
+    missing = tmp_path / "missing.pdf"
+    assert refused(str(missing)) == f"找不到文件 {missing}（no such file: {missing}）"
     (tmp_path / "empty.pdf").write_bytes(b"")
-    assert refused(str(tmp_path / "empty.pdf")).endswith("is empty")
+    empty = tmp_path / "empty.pdf"
+    assert refused(str(empty)) == f"所选文件 {empty} 是空的（0 字节）（{empty} is empty）"
     (tmp_path / "notes.txt").write_text("not a picture", encoding="utf-8")
     assert refused(str(tmp_path / "notes.txt")).endswith(
         "无法读取该图片，请用 PNG 或 JPEG（not an image of a kind that can be read）"
@@ -134,8 +147,9 @@ def test_what_cannot_be_asked_is_refused_before_anything_is_sent(running: Runnin
     Image.new("RGB", (300, 300), "white").save(blank)
     assert "图片中没有找到二维码，请拍得更近、更平整（no QR code found in the image" in refused(str(blank))
     (tmp_path / "big.pdf").write_bytes(b"%PDF-1.7\n" + b"0" * 5000)
-    assert "the gateway takes at most 4,000 (ZZGW_MAX_MESSAGE_BYTES)" in refused(str(tmp_path / "big.pdf"),
-                                                                               max_file_bytes=4000)  # fmt: skip
+    big = refused(str(tmp_path / "big.pdf"), max_file_bytes=4000)
+    assert big.startswith(f"文件 {tmp_path / 'big.pdf'} 有 5,009 字节，超过证照网关可接收的上限 4,000 字节（")
+    assert "the gateway takes at most 4,000, ZZGW_MAX_MESSAGE_BYTES）" in big
 
 
 def zzgw_verify(running: RunningGateway, *args: str) -> subprocess.CompletedProcess[str]:
@@ -175,11 +189,13 @@ def test_the_command_writes_the_receipt_and_exits_with_the_verdict(running: Runn
     refused = zzgw_verify(running, license_id, "--member", TAX, "--matter", "NO-SUCH-MATTER", "--purpose", "x")
     assert refused.returncode == 4
     said = "use.matter_code: 没有事项 NO-SUCH-MATTER（unknown matter 'NO-SUCH-MATTER'）"  # Chinese first
-    assert f"answered INVALID_ARGUMENT (UNKNOWN_MATTER): {said}" in refused.stderr
+    assert refused.stderr.startswith(f"zzgw verify: 证照网关 {running.address} 拒绝了本次请求（the gateway at ")
+    assert f"answered INVALID_ARGUMENT (UNKNOWN_MATTER)）：{said}" in refused.stderr
     stranger = zzgw_verify(running, license_id, "--member", "91370100MA00000000", "--matter", MATTER, "--purpose", "x")
-    assert stranger.returncode == 2 and "zzgw verify: no dev token for member 91370100MA00000000 in " in stranger.stderr
+    assert stranger.returncode == 2 and "zzgw verify: 开发令牌文件 " in stranger.stderr
+    assert "中没有成员 91370100MA00000000 的令牌" in stranger.stderr
     unreadable = zzgw_verify(running, str(tmp_path / "nothing.pdf"), *use)
-    assert unreadable.returncode == 2 and "no such file" in unreadable.stderr
+    assert unreadable.returncode == 2 and "zzgw verify: 找不到文件 " in unreadable.stderr
 
 
 def test_a_defect_of_zzgw_is_no_verdict(
@@ -197,7 +213,8 @@ def test_a_defect_of_zzgw_is_no_verdict(
     status = main(["verify", issue(running, 46).license.license_id, *use, "--target", running.address])
     err = capsys.readouterr().err
     assert status == verify_command.EXIT_DEFECT == 5
-    assert "RuntimeError: a defect" in err and err.endswith("no verdict\n")
+    assert "RuntimeError: a defect" in err
+    assert err.endswith("没有核验结论（zzgw failed: a defect, not a verdict on the license; no verdict）\n")
 
 
 def test_a_matter_of_another_department_is_refused_by_the_gateway(running: RunningGateway, tmp_path: Path) -> None:
@@ -209,7 +226,10 @@ def test_a_matter_of_another_department_is_refused_by_the_gateway(running: Runni
     use = ["--matter", "370100-QYKZ-001", "--purpose", "企业开办：刻制公章", "--operator", operator]
     done = zzgw_verify(running, license_id, "--member", TAX, *use, "--receipt", str(kept))
     assert done.returncode == EXIT_NO_ANSWER == 4 and done.stdout == ""
-    said = f"zzgw verify: the gateway at {running.address} answered PERMISSION_DENIED (NOT_MATTER_DEPARTMENT): "
+    said = (
+        f"zzgw verify: 证照网关 {running.address} 拒绝了本次请求"
+        f"（the gateway at {running.address} answered PERMISSION_DENIED (NOT_MATTER_DEPARTMENT)）："
+    )
     assert done.stderr.startswith(said)
     assert "事项 370100-QYKZ-001（企业印章刻制）由济南市公安局办理，只有办理该事项的部门可以用它" in done.stderr
     assert not kept.exists()
@@ -227,7 +247,7 @@ def test_a_license_not_yet_valid_is_not_shown_as_active(running: RunningGateway)
     license_id = batch_issue(running, 44, valid_from=later)
     status, text, report = check(running, license_id)
     assert status == 1 and report.reason == "NOT_YET_VALID"
-    assert f"尚未生效 not yet valid: from {later}" in text and "有效 ACTIVE" not in text
+    assert f"尚未生效 NOT_YET_VALID 生效日期 valid from {later}" in text and "有效 ACTIVE" not in text
 
 
 def test_a_status_changed_behind_the_gateways_back_is_not_stated(running: RunningGateway) -> None:
@@ -239,7 +259,7 @@ def test_a_status_changed_behind_the_gateways_back_is_not_stated(running: Runnin
     status, said, report = check(running, license_id)
     assert status == 1 and report.integrity.reason == "STATUS_ALTERED"
     (line,) = [line for line in said.splitlines() if "证照状态 license status" in line]
-    assert "无法确认（记录被改动）" in line and "有效" not in line and "UNSPECIFIED" not in line
+    assert "无法确认：记录被绕过网关改动（" in line and "有效" not in line and "UNSPECIFIED" not in line
 
 
 def test_a_record_changed_behind_the_gateways_back_states_no_dates_and_no_holder(running: RunningGateway) -> None:
@@ -253,8 +273,8 @@ def test_a_record_changed_behind_the_gateways_back_states_no_dates_and_no_holder
     status, said, report = check(running, license_id)
     assert status == 1 and report.integrity.reason == "RECORD_ALTERED"
     (validity,) = [line for line in said.splitlines() if "有效期 validity" in line]
-    assert "无法确认（记录被改动）" in validity and "2099" not in said and "长期" not in said
-    assert "持证人" not in said and "冒" not in said
+    assert "无法确认：记录被绕过网关改动（" in validity and "2099" not in said and "长期" not in said
+    assert "单位名称" not in said and "冒" not in said
 
 
 def test_the_json_is_the_response_in_protobuf_json(running: RunningGateway) -> None:
@@ -297,7 +317,9 @@ def test_what_a_terminal_would_act_on_in_an_answer_is_printed_as_escapes() -> No
             return ()
 
     said = _refusal("gw:443", Refused())
-    assert said.startswith("the gateway at gw:443 answered INVALID_ARGUMENT: \\u001b[2J")
+    assert said.startswith(
+        "证照网关 gw:443 拒绝了本次请求（the gateway at gw:443 answered INVALID_ARGUMENT）：\\u001b[2J"
+    )
     assert not any(c in said for c in "\x1b\x07\x9b\n")
 
 
@@ -307,14 +329,17 @@ def test_a_case_without_its_bundle_or_a_bundle_without_its_case_is_bad_input(run
     license_id = issue(running, 46).license.license_id
     use = ["--matter", MATTER, "--purpose", "企业开办：发票申领"]
     for given, said in (
-        (["--case", "1"], "zzgw verify: --case needs --bundle"),
-        (["--bundle", "QYKB"], "zzgw verify: --bundle needs --case"),
+        (["--case", "1"], "--case needs --bundle"),
+        (["--bundle", "QYKB"], "--bundle needs --case"),
     ):
         for member in (TAX, "91370100MA00000000"):  # a member without credentials too: the options are said first
             done = zzgw_verify(running, license_id, "--member", member, *use, *given)
             assert (done.returncode, done.stdout) == (2, ""), done.stderr
-            why = "a 一件事 case is named by its bundle's code and its case number together (give both, or neither)"
-            assert done.stderr == f"{said}: {why}\n"
+            assert done.stderr == (
+                "zzgw verify: 一件事的办件须同时给出 --bundle（一件事编码）和 --case（办件编号），或都不给"
+                f"（{said}: a bundle's case is named by its bundle's code and its case number together; give both, "
+                "or neither）\n"
+            )
     alone = verification_pb2.UseContext(matter_code=MATTER, purpose="x", case_id="1")
     with pytest.raises(BadInput, match="--case needs --bundle"):
         verify(running.channel(TAX), license_id, alone, max_file_bytes=LIMIT)
@@ -327,3 +352,32 @@ def test_the_command_waits_past_the_stores_busy_timeout() -> None:
     from gateway.store.database import BUSY_TIMEOUT_MS
 
     assert CALL_SECONDS > BUSY_TIMEOUT_MS / 1000 + 5
+
+
+def test_the_holder_is_labelled_by_its_kind(running: RunningGateway) -> None:
+    """A person's license names its holder 持证人 with a 公民身份号码 (masked), a company's 单位名称 with a
+    统一社会信用代码 (whole); another person's document 证件号码, and a holder of no known kind 持证主体 and
+    持证主体代码. A company had been labelled 持证人 / 持证人证件号码, which a company has not (a government-service
+    editor)."""
+    from tests.api.test_sharing import BDCZY, REAL_ESTATE, id_card
+
+    card = id_card(running).license
+    answer = verify(running.channel(REAL_ESTATE), card.license_id, BDCZY, max_file_bytes=LIMIT)
+    assert answer.report.license.holder_code_type == "111"  # the reply names it; a receipt holds no holder
+    lines = answer_text(answer).splitlines()
+    rows = {line.split()[0]: line.split()[-1] for line in lines if line.strip().startswith(("持证人", "公民身份号码"))}
+    summary = answer.report.license
+    assert rows == {"持证人": summary.holder_name_masked, "公民身份号码": summary.holder_code_masked}
+    assert "*" in rows["公民身份号码"] and "单位名称" not in "\n".join(lines)
+
+    def labels(code_type: str, in_full: bool = False) -> list[str]:
+        summary = verification_pb2.LicenseSummary(
+            holder_name_masked="某", holder_code_masked="P3*****72", holder_code_type=code_type, holder_in_full=in_full
+        )
+        report = verification_pb2.VerificationReport(license=summary)
+        said = answer_text(verify_command.Answer(report=report, response=verification_pb2.VerifyLicenseResponse()))
+        return [line.split()[0] for line in said.splitlines()[5:7]]
+
+    assert labels("414") == ["持证人", "证件号码"]
+    assert labels("001", in_full=True) == ["单位名称", "统一社会信用代码"]
+    assert labels("099") == labels("") == ["持证主体", "持证主体代码"]

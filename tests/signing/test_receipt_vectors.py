@@ -227,15 +227,15 @@ def test_what_a_clerk_reads_of_a_receipt() -> None:
     receipt = _read(CASES[VALID])
     checked = check_receipt_file(receipt, FULL)
     text = check_text(receipt, checked)
-    assert text.splitlines()[0] == f"回执 receipt {receipt.receipt_id}: 有效 valid"
-    assert "  核验结论 verdict: PASSED" in text and "  用证事由 purpose: 企业开办：发票申领" in text
-    assert f"核验回执专用章 (serial {RECEIPTS_CERT.serial_number:x})" in text
+    assert text.splitlines()[0] == f"回执 receipt {receipt.receipt_id}：回执有效 valid"
+    assert "  核验结论 verdict：核验通过 PASSED" in text and "  用证事由 purpose：企业开办：发票申领" in text
+    assert f"核验回执专用章（序列号 serial {RECEIPTS_CERT.serial_number:x}）" in text
     assert check_json(receipt, checked)["signer"]["seal"] == RECEIPT_SEAL_NAME
 
     revoked_case = CASES["receipt certificate revoked before the receipt was issued"]
     failed = check_receipt_file(_read(revoked_case), FULL)
     lines = check_text(_read(revoked_case), failed).splitlines()
-    assert lines[0].endswith(f"无效 INVALID — CERT_REVOKED: {failed.detail}")
+    assert lines[0].endswith(f"回执无效 INVALID（CERT_REVOKED）：{failed.detail}")
     assert len(lines) == 2  # nothing of its claims
     assert check_json(_read(revoked_case), failed)["statement"]["verdict"] == "PASSED"  # programs get it, and result
 
@@ -258,9 +258,11 @@ def test_what_a_clerk_reads_of_a_receipt() -> None:
         signer=None,
     )
     text = check_text(receipt, claim)
-    assert "无法确认 INDETERMINATE — CRL_MISSING: no CRL" in text
-    assert "  核查结果 claim: PARTLY_WRONG (7), 不符 differ: 生产地址, 法定代表人" in text
-    assert "  一件事 case: 370100-YJS-QYKB / QYKB-1" in text and "核验结论" not in text
+    assert "无法确认 INDETERMINATE（CRL_MISSING）：no CRL" in text
+    assert (
+        "  信息比对 claim：部分信息不一致 PARTLY_WRONG（结果代码 code 7），不一致的信息项 differ：生产地址、法定代表人"
+    ) in text
+    assert "  一件事 case：370100-YJS-QYKB，办件编号 QYKB-1" in text and "核验结论" not in text
 
 
 @pytest.mark.parametrize("statement", [b'{"receipt_id":"R1","score":1.5}', '{"receipt_id":"R1","名":1}'.encode()])
