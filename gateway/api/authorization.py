@@ -14,7 +14,7 @@ from gateway.api.interceptors import caller, operator
 from gateway.api.sharing import use_context
 from gateway.domain.audit import AuditAction
 from gateway.domain.catalog import Catalog
-from gateway.domain.errors import UpstreamUnavailableError, invalid
+from gateway.domain.errors import UpstreamUnavailableError, bad_page_token, invalid
 from gateway.domain.model import License, LicenseStatus
 from gateway.services import calls
 from gateway.services.audit import UseTarget
@@ -257,7 +257,7 @@ def _request_position(token: str) -> int | None:
         return None
     if _REQUEST_TOKEN.fullmatch(token) and (seq := int(token)) <= _MAX_SEQ:
         return seq
-    raise invalid("page_token", "BAD_PAGE_TOKEN", "不是翻页令牌（not a page token）")
+    raise bad_page_token()
 
 
 def _valid_until(request: authorization_pb2.GrantConsentRequest) -> dt.datetime | None:

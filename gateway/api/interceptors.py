@@ -36,7 +36,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 
 from gateway import metrics
 from gateway.api.errors import internal_status, status_code, to_status, unknown_method_status
-from gateway.api.roles import ALLOWED_ROLES, is_public
+from gateway.api.roles import ALLOWED_ROLES, METHOD_WORDS, is_public
 from gateway.api.slots import StreamPool, StreamSlots
 from gateway.domain.errors import (
     FieldViolation,
@@ -461,8 +461,9 @@ class GatewayInterceptor(grpc.ServerInterceptor):
         allowed = ALLOWED_ROLES.get(method)
         if allowed is None or not (member.roles & allowed):
             name = method.rsplit("/", 1)[-1]
+            said = f"{METHOD_WORDS[name]}（{name}）" if name in METHOD_WORDS else f"调用 {name}"
             raise PermissionDeniedError(  # Chinese first, as the other refusals a department's people read
-                f"{member.name}无权调用 {name}（{member.name} may not call {name}）",
+                f"{member.name}无权{said}（{member.name} may not call {name}）",
                 reason="ROLE_NOT_ALLOWED",
                 metadata={"method": method},
             )

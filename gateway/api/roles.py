@@ -68,5 +68,46 @@ ALLOWED_ROLES: Mapping[str, frozenset[Role]] = {
 }
 
 
+METHOD_WORDS: Mapping[str, str] = {
+    "ListLicenseTypes": "查询证照目录",
+    "GetLicenseType": "查询证照类型",
+    "ListMatters": "查询事项目录",
+    "GetMatter": "查询事项",
+    "IssueLicense": "签发证照",
+    "BatchIssueLicenses": "批量签发证照",
+    "AmendLicense": "变更证照",
+    "ChangeLicenseStatus": "变更证照状态",
+    "GetLicense": "调阅本部门的证照",
+    "GetLicenseDocument": "调取证照文件",
+    "WatchLicenseChanges": "订阅证照变更",
+    "RegisterSeal": "登记电子印章",
+    "ListSeals": "查看电子印章",
+    "GetSeal": "查看电子印章",
+    "RevokeSeal": "吊销电子印章",
+    "SealDocument": "以电子印章盖章",
+    "StampDocument": "以电子印章盖章",
+    "VerifyLicense": "核验证照",
+    "VerifyDocument": "核验证照文件",
+    "VerifyStamp": "核验电子签章",
+    "CheckClaim": "进行信息比对",
+    "GetReceipt": "查验回执",
+    "ListCaseReceipts": "查看办件的核验回执",
+    "VerifyAuditLog": "核查用证记录链",
+    "ListAccessRecords": "查看用证记录",
+    "ListHolderLicenses": "查询持证主体的证照",
+    "GetLicenseData": "调取证照数据",
+    "PrefillForm": "预填表单",
+    "RequestAccess": "提交共享申请",
+    "ListAccessRequests": "查看共享申请",
+    "DecideAccessRequest": "审批共享申请",
+    "GrantConsent": "授权用证",
+    "WithdrawConsent": "撤回用证授权",
+    "ListConsents": "查看用证授权",
+    "ListConsentableLicenses": "查看可授权的证照",
+}
+"""What each RPC does, as a refusal of a member without its role says it (济南市数字政务服务中心无权调取证照数据
+（GetLicenseData）): the RPC's name alone had been all the Chinese said (无权调用 GetLicenseData)."""
+
+
 def is_public(method: str) -> bool:
     return method.startswith(PUBLIC_SERVICES)

@@ -99,7 +99,7 @@ ACTION_WORDS: dict[str, str] = {
     "VERIFY_STAMP": "核验电子签章",
     "CHECK_CLAIM": "信息比对",
     "LIST_CASE_RECEIPTS": "查看办件核验回执",
-    "LIST_HOLDER_LICENSES": "查询持证人证照",
+    "LIST_HOLDER_LICENSES": "查询持证主体的证照",
     "GET_LICENSE_DATA": "调取证照数据",
     "GET_LICENSE_DOCUMENT": "调取证照文件",
     "PREFILL_FORM": "表单预填",
@@ -113,7 +113,7 @@ ACTION_WORDS: dict[str, str] = {
     "LIST_ACCESS_RECORDS": "查看用证记录",
     "ISSUER_GET_LICENSE": "发证部门调阅证照",
     "ISSUER_GET_LICENSE_DOCUMENT": "发证部门调阅证照文件",
-    "GET_RECEIPT": "调阅核验回执",
+    "GET_RECEIPT": "查验回执",
     "AUDIT_BREAK": "发现用证记录链尾未经网关确认",
 }
 """What each action of the access records is, in the words a holder reads (``AccessRecord.action_words``)."""
@@ -171,8 +171,8 @@ REASON_WORDS: dict[str, str] = {
     "NOT_A_REGISTERED_LICENSE": "不是网关登记的电子证照文件",
     "UNTRUSTED_ROOT": "印章证书不是可信的制章机构签发",
     "LOOKALIKE_CA": "印章证书系仿冒的制章机构签发",
-    "NOT_AUTHORITATIVE_ISSUER": "签发机构无权签发此类证照",
-    "SEALED_BY_ANOTHER": "印章不属于证照的签发机构",
+    "NOT_AUTHORITATIVE_ISSUER": "发证部门无权签发此类证照",
+    "SEALED_BY_ANOTHER": "印章不属于证照的发证部门",
     "UNKNOWN_SEAL_KEY": "核验码的印章未知",
     "CERT_REVOKED": "签章证书已吊销",
     "CERT_NOT_YET_VALID": "签章时证书尚未生效",

@@ -73,6 +73,18 @@ class Sensitivity(enum.Enum):
     SECRET = "SECRET"  # never leaves the gateway in a data response (e.g. a photo reference)
 
 
+def unknown_type_words(code: str) -> str:
+    """A license type code no type of the catalog has, in Chinese, with what to do: UNKNOWN_LICENSE_TYPE's and
+    LICENSE_TYPE_NOT_FOUND's words (they had been 没有证照类型 123)."""
+    return f"证照目录中没有证照类型代码 {code}，请按证照目录填写"
+
+
+def unknown_matter_words(code: str) -> str:
+    """A matter code no matter of the catalog has, in Chinese, with what to do: UNKNOWN_MATTER's and
+    MATTER_NOT_FOUND's words (they had been 没有事项 370100-XXX-001)."""
+    return f"事项目录中没有事项编码 {code}，请按事项目录填写"
+
+
 HOLDER_CODE_TYPES: Mapping[str, str] = {
     "111": "公民身份号码",
     "001": "统一社会信用代码",
@@ -284,7 +296,8 @@ class Catalog:
             return self.license_types[code]
         except KeyError:
             raise NotFoundError(
-                f"没有证照类型 {code[:64]}（unknown license type {code[:64]!r}）", reason="LICENSE_TYPE_NOT_FOUND"
+                f"{unknown_type_words(code[:64])}（unknown license type {code[:64]!r}）",
+                reason="LICENSE_TYPE_NOT_FOUND",
             ) from None
 
     def matter(self, code: str) -> Matter:
@@ -292,7 +305,7 @@ class Catalog:
             return self.matters[code]
         except KeyError:
             raise NotFoundError(
-                f"没有事项 {code[:64]}（unknown matter {code[:64]!r}）", reason="MATTER_NOT_FOUND"
+                f"{unknown_matter_words(code[:64])}（unknown matter {code[:64]!r}）", reason="MATTER_NOT_FOUND"
             ) from None
 
     @classmethod

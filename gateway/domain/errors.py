@@ -113,6 +113,15 @@ class InvalidRequestError(ZzgwError):
         )
 
 
+def bad_page_token() -> InvalidRequestError:
+    """INVALID_ARGUMENT / BAD_PAGE_TOKEN on ``page_token``, saying what to do (不是翻页令牌 alone had not)."""
+    return invalid(
+        "page_token",
+        "BAD_PAGE_TOKEN",
+        "翻页令牌无效，请从第一页重新查询（not a page token: ask for the first page again）",
+    )
+
+
 def invalid(field: str, reason: str, description: str) -> InvalidRequestError:
     """A refusal of one field of a request (``field``, its stable ``reason``, what is wrong in words)."""
     return InvalidRequestError([FieldViolation(field=field, reason=reason, description=description)])

@@ -15,10 +15,18 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from gateway.domain.catalog import HOLDER_CODE_TYPES, Catalog, FieldSpec, LicenseType, OfHolder, ValueType
+from gateway.domain.catalog import (
+    HOLDER_CODE_TYPES,
+    Catalog,
+    FieldSpec,
+    LicenseType,
+    OfHolder,
+    ValueType,
+    unknown_type_words,
+)
 from gateway.domain.errors import FieldViolation, InvalidLicenseError, InvalidRequestError, PermissionDeniedError
 from gateway.domain.identifiers import (
     MAX_LICENSE_NUMBER,
@@ -117,12 +125,31 @@ class ValidIssue:
     serial: str
 
 
+def holder_code_required(code_type: str = "") -> str:
+    """A missing holder code asked for as what it is: 请填写持证主体代码：统一社会信用代码 for type 001; for a call that
+    names no type (a holder portal's), the two kinds of code a holder has."""
+    if code_type in HOLDER_CODE_TYPES and code_type != "099":
+        return f"请填写持证主体代码：{HOLDER_CODE_TYPES[code_type]}"
+    return "请填写持证主体代码：公民身份号码或统一社会信用代码"
+
+
+def date_label(label: str) -> str:
+    """A date field's label as a sentence names the date: 出生 (a 居民身份证's face label) as 出生日期, 成立日期 as
+    it is (出生晚于今天 had read as a birth, not a date, after today)."""
+    return label if label.endswith(("日期", "日")) else f"{label}日期"
+
+
+def _code_types_said(code_types: Sequence[str]) -> str:
+    """Holder code types with their names: ``001（统一社会信用代码）``."""
+    return "、".join(f"{t}（{HOLDER_CODE_TYPES[t]}）" if t in HOLDER_CODE_TYPES else t for t in code_types)
+
+
 def check_issuer(member: Member, license_type: LicenseType) -> None:
     """一数一源: only an authoritative issuer of the type may issue or change it."""
     if not member.has(Role.ISSUER) or member.code not in license_type.issuers:
         raise PermissionDeniedError(
-            f"{member.name}不是{license_type.name}的权威发证部门，一数一源"
-            f"（{member.name} is not an authoritative issuer of {license_type.name}）",
+            f"{member.name}不是{license_type.name}的发证部门：按“一数一源”，{license_type.name}只能由其权威发证部门签发"
+            f"（{member.name} is not an authoritative issuer of {license_type.name_en or license_type.code}）",
             reason="NOT_AUTHORITATIVE_ISSUER",
             metadata={"type_code": license_type.code},
         )
@@ -143,7 +170,7 @@ def validate_issue(
     if license_type is None:
         code = draft.type_code[:64]
         errors.append(
-            _v("type_code", "UNKNOWN_LICENSE_TYPE", _said(f"没有证照类型 {code}", f"unknown license type {code!r}"))
+            _v("type_code", "UNKNOWN_LICENSE_TYPE", _said(unknown_type_words(code), f"unknown license type {code!r}"))
         )
         raise InvalidLicenseError(errors)
     check_issuer(issuer, license_type)
@@ -249,14 +276,15 @@ def check_text(
     *,
     required: bool = False,
     label: str = "",
+    hint: str = "",
 ) -> str:
     """``value`` trimmed and composed; what is wrong with it added to ``errors``, naming the field by ``label`` in
-    Chinese (by default its name in ``FIELD_LABELS``)."""
+    Chinese (by default its name in ``FIELD_LABELS``); ``hint`` follows the request to fill it in (，如…)."""
     value = composed(plain_spaces(value))
     label = label or FIELD_LABELS.get(field, field)
     if not value:
         if required:
-            errors.append(_v(field, "REQUIRED", _said(f"请填写{label}", f"{field} is required")))
+            errors.append(_v(field, "REQUIRED", _said(f"请填写{label}{hint}", f"{field} is required")))
     elif problem := _text_problem(field, label, value, limit, _CONTROL_RE):
         errors.append(problem)
     return value
@@ -355,8 +383,8 @@ def check_holder(
                 "holder.code_type",
                 "BAD_HOLDER_CODE_TYPE",
                 _said(
-                    f"{license_type.name}的持证主体代码类型须为 {'、'.join(license_type.holder_code_types)}",
-                    f"{license_type.name} holders use code type {allowed}",
+                    f"{license_type.name}的持证主体代码类型须为 {_code_types_said(license_type.holder_code_types)}",
+                    f"{license_type.name_en or license_type.code} holders use code type {allowed}",
                 ),
             )
         )
@@ -445,7 +473,7 @@ def check_holder_code(
     ``citizen_id_problem``)."""
     code = half_width(code).strip().upper()
     if not code:
-        errors.append(_v(field, "REQUIRED", _said("请填写持证主体代码", f"{field} is required")))
+        errors.append(_v(field, "REQUIRED", _said(holder_code_required(code_type), f"{field} is required")))
     elif code_type == "111":
         if problem := citizen_id_problem(code, today=today):
             errors.append(_v(field, _reason(problem, "BAD_CITIZEN_ID"), _problem(field, "公民身份号码", problem)))
@@ -481,9 +509,12 @@ def check_holder_fields(
             case OfHolder.CODE if value.upper() != holder.code:
                 words = (f"与持证主体的{code_label}不一致", f"is not the holder's {code_name} (holder.code)")
             case OfHolder.BIRTH_DATE if holder.code_type == "111" and value != _born(holder.code):
-                words = ("与公民身份号码中的出生日期不一致", "is not the birth date the holder's 公民身份号码 carries")
+                words = (
+                    "与公民身份号码中的出生日期不一致",
+                    "is not the birth date the holder's citizen ID number carries",
+                )
             case OfHolder.SEX if holder.code_type == "111" and value != _sex(holder.code):
-                words = ("与公民身份号码中的性别不一致", "is not the sex the holder's 公民身份号码 carries")
+                words = ("与公民身份号码中的性别不一致", "is not the sex the holder's citizen ID number carries")
             case _:
                 continue
         where = f"fields.{spec.key}"
@@ -565,7 +596,7 @@ def check_born_before_issue(
                 _v(
                     where,
                     "BORN_AFTER_ISSUE",
-                    _said(f"{spec.label}晚于发证日期", f"{where} is after the issue date"),
+                    _said(f"{date_label(spec.label)}晚于发证日期", f"{where} is after the issue date"),
                 )
             )
 
@@ -678,12 +709,13 @@ def lifelong_spelled_out(license_type: LicenseType, value: str, *, stated: bool 
     if stated:
         words = _said(
             f"长期有效请留空：此证照的有效期截止日期载为 {value}，变更时请将有效期截止日期置空",
-            f"leave valid_until empty for 长期: this license states {value}, send valid_until empty to remove it",
+            f"leave valid_until empty for no end date: this license states {value}, send valid_until empty to remove "
+            "it",
         )
     else:
         words = _said(
             f"长期有效请留空：{license_type.name}的有效期截止日期留空即为长期，不填“{value}”",
-            f"leave valid_until empty for 长期: an empty one means no end date, not {value!r}",
+            f"leave valid_until empty for no end date: an empty one means no end date, not {value!r}",
         )
     return _v("valid_until", "LIFELONG_SPELLED_OUT", words)
 
@@ -744,7 +776,8 @@ def check_fields(
         for spec in license_type.fields:
             if spec.required and spec.key not in fields and not raw.get(spec.key, "").strip():
                 where = f"fields.{spec.key}"
-                errors.append(_v(where, "REQUIRED", _said(f"请填写{spec.label}", f"{where} is required")))
+                said = f"请填写{license_type.name}的“{spec.label}”"  # 请填写名称 alone had said little
+                errors.append(_v(where, "REQUIRED", _said(said, f"{where} is required")))
     return fields
 
 
@@ -770,10 +803,10 @@ def _field_problem(spec: FieldSpec, value: str, today: dt.date, *, kept: bool = 
                 return _v(
                     where,
                     "DATE_TOO_EARLY",
-                    _said(f"{label}早于 {EARLIEST_DATE}", f"{where} is before {EARLIEST_DATE}"),
+                    _said(f"{date_label(label)}早于 {EARLIEST_DATE}", f"{where} is before {EARLIEST_DATE}"),
                 )
             if day is not None and day > today and not spec.may_be_future and not kept:
-                return _v(where, "DATE_IN_FUTURE", _said(f"{label}晚于今天", f"{where} is after today"))
+                return _v(where, "DATE_IN_FUTURE", _said(f"{date_label(label)}晚于今天", f"{where} is after today"))
             return errors[0] if errors else None
         case ValueType.INTEGER if not _INTEGER_RE.match(value):
             return _v(where, "BAD_INTEGER", _said(f"{label}须为整数", f"{where} must be a whole number"))

@@ -19,7 +19,7 @@ import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from gateway.domain.catalog import Catalog, Matter
+from gateway.domain.catalog import Catalog, LicenseType, Matter, unknown_matter_words
 from gateway.domain.errors import FieldViolation, InvalidRequestError, PermissionDeniedError
 from gateway.domain.identifiers import (
     LicenseId,
@@ -230,7 +230,7 @@ def _personal(field: str, label: str, kind: str) -> FieldViolation:
     return FieldViolation(
         field=field,
         reason="PERSONAL_DATA",
-        description=f"{label}不得含{zh}：它签入核验回执，其他部门凭回执编号即可查看，请改写"
+        description=f"{label}中不能填写{zh}（{label}会写入核验回执，其他部门凭回执编号即可查看），请删除后重新填写"
         f"（{field} must not hold {en}: it is signed into receipts, which other departments read）",
     )
 
@@ -265,7 +265,7 @@ def check_use(
             FieldViolation(
                 field="use.matter_code",
                 reason="UNKNOWN_MATTER",
-                description=f"没有事项 {matter_code[:64]}（unknown matter {matter_code[:64]!r}）",
+                description=f"{unknown_matter_words(matter_code[:64])}（unknown matter {matter_code[:64]!r}）",
             )
         )
     purpose = check_text("use.purpose", purpose, MAX_PURPOSE, errors, required=True)
@@ -343,8 +343,8 @@ class MatterNotHandledError(PermissionDeniedError):
             )
         else:
             super().__init__(
-                f"{handled}，只有办理该事项的部门可以用它（only the department that handles matter {matter.code} "
-                "may name it）"
+                f"{handled}，本部门不能以该事项核验或调取证照，请选择本部门办理的事项"
+                f"（only the department that handles matter {matter.code} may name it: name a matter of your own）"
             )
         self.use = use
 
@@ -396,7 +396,7 @@ def authority_finding(license: License, catalog: Catalog) -> Finding:
         return Finding(
             result=CheckResult.FAILED,
             reason="NOT_AUTHORITATIVE_ISSUER",
-            detail="签发机构无权签发此类证照（the issuer is not an authoritative issuer of this license type）",
+            detail="发证部门无权签发此类证照（the issuer is not an authoritative issuer of this license type）",
         )
     return PASSED
 
@@ -526,13 +526,19 @@ def check_type_used(
                     field=field,
                     reason="NOT_USED_BY_MATTER",
                     description=f"事项 {matter.code}（{matter.name}）不使用{license_type.name}"
-                    f"（matter {matter.code} does not use {license_type.code}）",
+                    f"（matter {matter.code} does not use {_type_in_english(license_type)}）",
                 )
             ]
         )
         if on_refusal is not None:
             on_refusal(refused)
         raise refused
+
+
+def _type_in_english(license_type: LicenseType) -> str:
+    """A license type as an English half names it: its English name with its code (``passport,
+    111000009910000279001``), the code alone for a type without one; the Chinese half gives its name."""
+    return f"{license_type.name_en} ({license_type.code})" if license_type.name_en else license_type.code
 
 
 class TypeNotUsedError(InvalidRequestError):

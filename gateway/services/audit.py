@@ -60,6 +60,7 @@ from gateway.domain.identifiers import (
     uscc_problem,
 )
 from gateway.domain.model import Clock, License, Member, Role
+from gateway.domain.validation import holder_code_required
 from gateway.domain.verification import MatterNotHandledError, UseContext, operator_violation
 from gateway.services.receipt_certificates import ReceiptCertificates
 from gateway.store.database import AppendWork, Database, UnitOfWork
@@ -563,7 +564,7 @@ class AuditTrail:
                         FieldViolation(
                             field="holder_code",
                             reason="REQUIRED",
-                            description="请填写持证主体代码（holder_code is required）",
+                            description=f"{holder_code_required()}（holder_code is required）",
                         )
                     ]
                 )

@@ -68,6 +68,8 @@ from gateway.domain.catalog import (
     Matter,
     Sensitivity,
     SharingClass,
+    unknown_matter_words,
+    unknown_type_words,
 )
 from gateway.domain.errors import (
     AlreadyExistsError,
@@ -78,6 +80,7 @@ from gateway.domain.errors import (
     InvalidRequestError,
     NotFoundError,
     PermissionDeniedError,
+    bad_page_token,
     invalid,
 )
 from gateway.domain.guardianship import (
@@ -387,7 +390,7 @@ class AuthorizationService:
             with self._db.unit_of_work() as uow:
                 license = uow.licenses.get(license_id)
             if license is None:
-                raise NotFoundError("没有这个证照（no such license）", reason="LICENSE_NOT_FOUND")
+                raise NotFoundError("未找到该证照（no such license）", reason="LICENSE_NOT_FOUND")
             content = license.content
             type_code, issuer_code, holder_code = content.type_code, content.issuer_code, content.holder.code
         license_type = self._catalog.license_types.get(type_code)
@@ -395,7 +398,7 @@ class AuthorizationService:
             raise invalid(
                 "type_code",
                 "UNKNOWN_LICENSE_TYPE",
-                f"没有证照类型 {type_code[:64]}（unknown license type {type_code[:64]!r}）",
+                f"{unknown_type_words(type_code[:64])}（unknown license type {type_code[:64]!r}）",
             )
         # an issuer asks for its own licenses too, for a matter it handles, and decides in its own queue: its use is
         # authorised as anyone's (ADR 0011), and the approval is on the record
@@ -460,7 +463,7 @@ class AuthorizationService:
                     if first is not None:  # a retry: answer with the request first made
                         if first.client_digest != digest:
                             raise IdempotencyConflictError(
-                                "请求编号已用于另一项用证申请（client_request_id was used before for another request）",
+                                "请求编号已用于另一项共享申请（client_request_id was used before for another request）",
                                 metadata={"access_request_id": first.request_id},
                             )
                         request = as_of(first, now)
@@ -496,12 +499,12 @@ class AuthorizationService:
         view = view or (RequestView.ISSUER_QUEUE if caller.has(Role.ISSUER) else RequestView.SUBMITTED)
         if view is RequestView.ISSUER_QUEUE and not caller.has(Role.ISSUER):
             raise PermissionDeniedError(
-                "只有发证部门有待审批的用证申请队列（only issuers have a queue of access requests）",
+                "只有发证部门有待审批的共享申请队列（only issuers have a queue of access requests）",
                 reason="NOT_AN_ISSUER",
             )
         if view is RequestView.SUBMITTED and not caller.roles & CONSUMER_ROLES:
             raise PermissionDeniedError(
-                "只有用证部门可以提交用证申请（only consumers submit access requests）", reason="NOT_A_CONSUMER"
+                "只有用证部门可以提交共享申请（only consumers submit access requests）", reason="NOT_A_CONSUMER"
             )
         limit = max(1, min(limit, MAX_LIST))
         now = self._clock.now()
@@ -555,7 +558,7 @@ class AuthorizationService:
             raise invalid("request_id", "REQUIRED", "请填写共享申请编号（request_id is required）")
         if decision is None:
             raise invalid(
-                "decision", "REQUIRED", "审批决定须为批准、拒绝或撤回（decision is APPROVE, REJECT or WITHDRAW）"
+                "decision", "REQUIRED", "审批决定须为批准、驳回或撤回（decision is APPROVE, REJECT or WITHDRAW）"
             )
         errors: list[FieldViolation] = []
         reason = check_text("reason", reason, MAX_REASON, errors, required=decision is not AccessDecision.APPROVE)
@@ -643,7 +646,9 @@ class AuthorizationService:
         matter = self._catalog.matters.get(matter_code)
         if matter is None:
             raise invalid(
-                "matter_code", "UNKNOWN_MATTER", f"没有事项 {matter_code[:64]}（unknown matter {matter_code[:64]!r}）"
+                "matter_code",
+                "UNKNOWN_MATTER",
+                f"{unknown_matter_words(matter_code[:64])}（unknown matter {matter_code[:64]!r}）",
             )
         license_ids, type_codes = tuple(dict.fromkeys(license_ids)), tuple(dict.fromkeys(type_codes))
         if not (license_ids or type_codes):
@@ -664,7 +669,7 @@ class AuthorizationService:
                 raise invalid(
                     f"type_codes[{i}]",
                     "UNKNOWN_LICENSE_TYPE",
-                    f"没有证照类型 {code[:64]}（unknown license type {code[:64]!r}）",
+                    f"{unknown_type_words(code[:64])}（unknown license type {code[:64]!r}）",
                 )
             check_type_used(self._catalog, matter, code, f"type_codes[{i}]")
             license_type = self._catalog.license_types[code]
@@ -1234,12 +1239,12 @@ class _ConsentCursor:
             return None
         match = _CONSENT_TOKEN_RE.match(token)
         if match is None:
-            raise invalid("page_token", "BAD_PAGE_TOKEN", "不是翻页令牌（not a page token）")
+            raise bad_page_token()
         seen, micros, consent_id = match.groups()
         try:
             created_at = _EPOCH + int(micros) * _MICROSECOND
         except OverflowError:
-            raise invalid("page_token", "BAD_PAGE_TOKEN", "不是翻页令牌（not a page token）") from None
+            raise bad_page_token() from None
         return cls(seen=int(seen), key=(created_at, consent_id))
 
 
@@ -1394,13 +1399,13 @@ def _apply(
         state_now = request_state(request, now).value  # an approval past its end shares nothing already
         if state_now != AccessRequestState.APPROVED.value:
             raise ConflictError(
-                f"只能撤回已批准的申请，该申请{_STATE_LABELS[state_now]}"
+                f"只能撤回已获批准的共享申请，该共享申请{_STATE_LABELS[state_now]}"
                 f"（only an approval can be withdrawn; the request is {state_now.lower()}）",
                 reason="ACCESS_REQUEST_NOT_APPROVED",
             )
         if not uow.access_requests.withdraw(request.request_id, at=now, reason=reason):
             raise ConflictError(
-                "该申请刚被另一操作改变，请刷新后再试（the request was changed meanwhile）",
+                "该共享申请刚被另一操作改变，请刷新后再试（the request was changed meanwhile）",
                 reason="ACCESS_REQUEST_DECIDED",
             )
         return AccessRequestState.WITHDRAWN
@@ -1423,7 +1428,8 @@ def _apply(
         request.request_id, state=state.value, at=now, approved_fields=fields, valid_until=valid_until, reason=reason
     ):
         raise ConflictError(
-            "该申请刚被另一操作审批，请刷新后再试（the request was decided meanwhile）", reason="ACCESS_REQUEST_DECIDED"
+            "该共享申请刚被另一操作审批，请刷新后再试（the request was decided meanwhile）",
+            reason="ACCESS_REQUEST_DECIDED",
         )
     return state
 
@@ -1431,19 +1437,20 @@ def _apply(
 def _not_pending(request: StoredAccessRequest) -> ConflictError:
     if request.state == AccessRequestState.EXPIRED.value:
         return ConflictError(
-            "该申请未在10个工作日内审批，已过期（the request was not decided within 10 working days and has expired）",
+            "该共享申请未在10个工作日内审批，已过期"
+            "（the request was not decided within 10 working days and has expired）",
             reason="REQUEST_EXPIRED",
         )
     return ConflictError(
-        f"该申请{_STATE_LABELS[request.state]}，不能再审批（the request is {request.state.lower()} already）",
+        f"该共享申请{_STATE_LABELS[request.state]}，不能再次审批（the request is {request.state.lower()} already）",
         reason="ACCESS_REQUEST_DECIDED",
     )
 
 
 _STATE_LABELS = {
     AccessRequestState.PENDING.value: "尚待审批",
-    AccessRequestState.APPROVED.value: "已批准",
-    AccessRequestState.REJECTED.value: "已拒绝",
+    AccessRequestState.APPROVED.value: "已获批准",
+    AccessRequestState.REJECTED.value: "已被驳回",
     AccessRequestState.EXPIRED.value: "已过期",
     AccessRequestState.WITHDRAWN.value: "已撤回",
 }

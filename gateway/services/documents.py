@@ -238,8 +238,8 @@ def _check_verifies(pdf: bytes, seals: SealService) -> None:
                 FieldViolation(
                     field="document",
                     reason="DAMAGED_PDF",
-                    description=f"PDF文件盖章后无法核验，请打印为PDF重新另存后提交（the PDF, once sealed, could not be "
-                    f"verified ({exc}): save it anew (print to PDF)）",
+                    description="PDF 文件盖章后无法核验，请重新打印为 PDF 文件后提交"
+                    f"（the PDF, once sealed, could not be verified ({exc}): save it anew (print to PDF)）",
                 )
             ]
         ) from exc
@@ -249,7 +249,7 @@ def _check_verifies(pdf: bytes, seals: SealService) -> None:
                 FieldViolation(
                     field="document",
                     reason="DAMAGED_PDF",
-                    description=f"PDF文件盖章后核验不通过，请重新另存后提交（the PDF, once sealed, does not verify "
+                    description=f"PDF 文件盖章后核验不通过，请重新另存后提交（the PDF, once sealed, does not verify "
                     f"({ours.integrity.reason}): save it anew）",
                 )
             ]

@@ -22,7 +22,7 @@ from typing import Protocol, TypeVar
 from sqlalchemy.exc import IntegrityError
 
 from gateway.domain.audit import AuditAction, AuditEntry, license_subjects
-from gateway.domain.catalog import Catalog, FieldSpec
+from gateway.domain.catalog import Catalog, FieldSpec, unknown_type_words
 from gateway.domain.errors import (
     AlreadyExistsError,
     ConflictError,
@@ -540,7 +540,7 @@ class IssuanceService:
         check_request_id(amendment.request_id, errors)
         if violation := license_id_violation("license_id", amendment.license_id):
             errors.append(violation)
-        reason = check_text("reason", amendment.reason, MAX_REASON, errors, required=True)  # as a status change
+        reason = check_text("reason", amendment.reason, MAX_REASON, errors, required=True, label="变更原因")
         if errors:
             raise InvalidLicenseError(errors)
         digest = _digest(amendment.digest_mapping())
@@ -662,7 +662,9 @@ class IssuanceService:
         check_request_id(request_id, errors)
         if violation := license_id_violation("license_id", license_id):
             errors.append(violation)
-        reason = check_text("reason", reason, MAX_REASON, errors, required=True)
+        reason = check_text(
+            "reason", reason, MAX_REASON, errors, required=True, label="状态变更原因", hint=_STATUS_REASON_HINT
+        )
         if errors:
             raise InvalidLicenseError(errors)
         digest = _digest({"op": "status", "license_id": license_id, "action": action.value, "reason": reason})
@@ -799,7 +801,7 @@ class IssuanceService:
                 FieldViolation(
                     field=f"type_codes[{index}]",
                     reason="UNKNOWN_LICENSE_TYPE",
-                    description=f"没有证照类型 {code[:64]}（unknown license type {code[:64]!r}）",
+                    description=f"{unknown_type_words(code[:64])}（unknown license type {code[:64]!r}）",
                 )
                 for index, code in enumerate(requested)
                 if code not in self._catalog.license_types
@@ -835,7 +837,7 @@ class IssuanceService:
                     FieldViolation(
                         field=f"type_codes[{index}]",
                         reason="UNKNOWN_LICENSE_TYPE",
-                        description=f"没有证照类型 {type_code[:64]}（unknown license type {type_code[:64]!r}）",
+                        description=f"{unknown_type_words(type_code[:64])}（unknown license type {type_code[:64]!r}）",
                     )
                 )
             else:
@@ -1106,7 +1108,9 @@ def _reused(request_id: str, kind: ChangeKind, used_for: str) -> IdempotencyConf
     )
 
 
-_NO_SUCH_LICENSE = "没有这个证照（no such license）"
+_NO_SUCH_LICENSE = "未找到该证照（no such license）"
+_STATUS_REASON_HINT = "，如暂停、吊销或撤销、注销的依据"
+"""What a status change's reason is, said when it is missing (请填写原因 alone had not said which reason)."""
 
 
 def _unreadable(license: License) -> ConflictError:
@@ -1114,7 +1118,7 @@ def _unreadable(license: License) -> ConflictError:
     unreadable``): answered INTERNAL before, with a traceback per call (found by an on-call tester)."""
     return ConflictError(
         f"登记库中的证照记录 {license.license_id} 已在网关之外被改动，无法读取："
-        "请网关运维从备份恢复该记录，或吊销后重新签发"
+        "请网关运维从备份恢复该记录，或将其吊销或撤销后重新签发"
         f"（the stored record of {license.license_id} was changed behind the gateway's back and cannot be read: "
         "its operator restores the row from a backup, or the issuer revokes it and issues it again）",
         reason="RECORD_ALTERED",

@@ -155,7 +155,7 @@ class ConsoleUser:
     clerk: str
 
 
-_UNKNOWN_TOKEN = "接入令牌无效（unknown bearer token）"
+_UNKNOWN_TOKEN = "接入令牌无效，请核对令牌，或向运维管理员申请新的令牌（unknown bearer token）"
 _UNKNOWN_CERTIFICATE = "客户端证书不属于任何成员（unknown client certificate）"
 """Refusals of a credential no member has, Chinese first as the department's people read them."""
 

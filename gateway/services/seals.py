@@ -574,7 +574,7 @@ class SealService:
         if needed > self._max_message_bytes:
             raise _too_large(
                 field,
-                f"PDF文件盖章后过大，无法制作共享副本（the PDF has {len(original)} bytes, sealing added {grown} (its "
+                f"PDF 文件盖章后过大，无法制作共享副本（the PDF has {len(original)} bytes, sealing added {grown} (its "
                 f"pages are written again with each seal): a sharing copy would need about {needed} bytes, over the "
                 f"message limit ({self._max_message_bytes})）",
             )
@@ -585,7 +585,7 @@ class SealService:
         if len(pdf) > self.max_document_bytes:
             raise _too_large(
                 field,
-                f"待盖章的PDF文件过大（the PDF has {len(pdf)} bytes; a PDF to seal may have at most "
+                f"待盖章的 PDF 文件过大（the PDF has {len(pdf)} bytes; a PDF to seal may have at most "
                 f"{self.max_document_bytes}: the gateway's message limit ({self._max_message_bytes} bytes) less "
                 f"{DOCUMENT_HEADROOM_BYTES} kept for the seal and the use stamp of a sharing copy）",
             )
@@ -604,12 +604,12 @@ class SealService:
         self._require_active(seal)
         if seal.algorithm == SM2_SM3:
             raise ConflictError(
-                "SM2印章用StampDocument按GB/T 38540格式签章，不能在PDF文件上盖章（an SM2 seal stamps documents in "
+                "SM2印章用StampDocument按GB/T 38540格式签章，不能在 PDF 文件上盖章（an SM2 seal stamps documents in "
                 "the GB/T 38540 form (StampDocument), not as a PDF signature）",
                 reason="SM2_SEAL_NOT_FOR_PDF",
             )
         if not pdf:
-            raise invalid(field, "REQUIRED", f"请提供PDF文件（{field} is required）")
+            raise invalid(field, "REQUIRED", f"请提供 PDF 文件（{field} is required）")
         sealer = self._sealer(seal)
         field_name = f"zzgw-{seal.seal_id}-{uuid.uuid4().hex[:8]}"
         try:
@@ -697,7 +697,7 @@ class SealService:
         self._require_active(seal)
         if seal.ses_seal is None:
             raise ConflictError(
-                "只有SM2印章按GB/T 38540格式签章，PDF文件请用SealDocument盖章（only SM2 seals stamp in the GB/T 38540 "
+                "只有SM2印章按GB/T 38540格式签章，PDF 文件请用SealDocument盖章（only SM2 seals stamp in the GB/T 38540 "
                 "form; seal PDFs with SealDocument）",
                 reason="NOT_AN_SM2_SEAL",
             )

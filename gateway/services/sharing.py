@@ -595,7 +595,7 @@ class SharingService:
         with self._db.unit_of_work() as uow:
             license = uow.licenses.get(license_id)
             if license is None:
-                raise NotFoundError("没有这个证照（no such license）", reason="LICENSE_NOT_FOUND")
+                raise NotFoundError("未找到该证照（no such license）", reason="LICENSE_NOT_FOUND")
             approvals, consents = self._grants(uow, caller, matter, digest)
             issuer_name = _issuer_names(uow, [license])[license.content.issuer_code]
         record = _Record(caller, use, action, now, self._subjects, license=license)

@@ -63,7 +63,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from gateway.domain.audit import AuditAction, AuditEntry, license_subjects, may_have_subjects
-from gateway.domain.catalog import Catalog, LicenseType, Matter, Sensitivity
+from gateway.domain.catalog import Catalog, LicenseType, Matter, Sensitivity, unknown_type_words
 from gateway.domain.errors import (
     FieldViolation,
     InvalidRequestError,
@@ -612,7 +612,7 @@ class VerificationService:
         (``SealDocument``), so a seal alone does not make a license document of it (INDETERMINATE /
         NOT_A_REGISTERED_LICENSE, as for stamps)."""
         if not pdf:
-            raise invalid("pdf", "REQUIRED", "请提供PDF文件（pdf is required）")
+            raise invalid("pdf", "REQUIRED", "请提供 PDF 文件（pdf is required）")
         now = self._clock.now()
         sha256 = hashlib.sha256(pdf).hexdigest()  # of the bytes handed over, as the receipt names them
         query = {"by": "document", "document_sha256": sha256}
@@ -797,7 +797,7 @@ class VerificationService:
             identity = Finding(
                 result=CheckResult.FAILED,
                 reason="SEALED_BY_ANOTHER",
-                detail="文件的印章不属于证照的签发机构"
+                detail="文件的印章不属于证照的发证部门"
                 "（the document is sealed by someone other than the license's issuer）",
             )
         return _first_failure(identity, authority_finding(license, self._catalog))
@@ -1862,7 +1862,7 @@ def _signed_in_the_issuers_name(impostors: Sequence[tuple[str, str]], shown: Seq
         also = "; it was also signed, filled in or commented after it (" + ", ".join(repr(n[:64]) for n in shown[:4])
         also += (f" and {len(shown) - 4} more" if len(shown) > 4 else "") + ")"
     said = (
-        f"签章完好，但文件在盖章后被以签发机构的名义签名，所用证书未通过核验或签名未经核验{also_zh}；"
+        f"签章完好，但文件在盖章后被以发证部门的名义签名，所用证书未通过核验或签名未经核验{also_zh}；"
         "PDF阅读器可能把这样的签名显示为文件的签名，请以登记库的证照信息为准"
     )
     english = (
@@ -1970,7 +1970,7 @@ def _owner_finding(seal: Seal, license: License) -> Finding:
         return Finding(
             result=CheckResult.FAILED,
             reason="SEALED_BY_ANOTHER",
-            detail="印章不属于证照的签发机构（the seal belongs to someone other than the license's issuer）",
+            detail="印章不属于证照的发证部门（the seal belongs to someone other than the license's issuer）",
         )
     return PASSED
 
@@ -2010,7 +2010,12 @@ def _case_position(token: str, bundle_code: str, case_id: str) -> tuple[dt.datet
             return _EPOCH + dt.timedelta(microseconds=int(found[1])), found[2]
     except OverflowError:  # digits past any date
         pass
-    raise invalid("page_token", "BAD_PAGE_TOKEN", "不是本件回执列表的翻页令牌（not a page token of this case's list）")
+    raise invalid(
+        "page_token",
+        "BAD_PAGE_TOKEN",
+        "翻页令牌不属于本件的回执列表，请从第一页重新查询"
+        "（not a page token of this case's list: ask for the first page again）",
+    )
 
 
 def _case_tag(bundle_code: str, case_id: str) -> str:
@@ -2077,7 +2082,9 @@ def _unclaimable(license_type: LicenseType, fields: Mapping[str, str], matter: M
 
 def _unknown_type(type_code: str) -> InvalidRequestError:
     return invalid(
-        "type_code", "UNKNOWN_LICENSE_TYPE", f"没有证照类型 {type_code[:64]}（unknown license type {type_code[:64]!r}）"
+        "type_code",
+        "UNKNOWN_LICENSE_TYPE",
+        f"{unknown_type_words(type_code[:64])}（unknown license type {type_code[:64]!r}）",
     )
 
 

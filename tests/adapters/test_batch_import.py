@@ -878,7 +878,9 @@ def test_a_wrong_issuer_ends_the_import_said_once_not_line_by_line(running: Runn
 
     error = refused.value.error
     assert error.code() == grpc.StatusCode.PERMISSION_DENIED
-    assert error.details().startswith("济南市公安局不是食品生产许可证的权威发证部门，一数一源（")
+    assert error.details().startswith(
+        "济南市公安局不是食品生产许可证的发证部门：按“一数一源”，食品生产许可证只能由其权威发证部门签发（"
+    )
     status = rpc_status.from_call(error)  # as the command reads the gateway's answer: status, reason and message
     assert status is not None and status.message == error.details()
     info = error_details_pb2.ErrorInfo()

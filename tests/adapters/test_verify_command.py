@@ -188,7 +188,8 @@ def test_the_command_writes_the_receipt_and_exits_with_the_verdict(running: Runn
 
     refused = zzgw_verify(running, license_id, "--member", TAX, "--matter", "NO-SUCH-MATTER", "--purpose", "x")
     assert refused.returncode == 4
-    said = "use.matter_code: 没有事项 NO-SUCH-MATTER（unknown matter 'NO-SUCH-MATTER'）"  # Chinese first
+    # Chinese first, with what to do
+    said = "use.matter_code: 事项目录中没有事项编码 NO-SUCH-MATTER，请按事项目录填写（unknown matter 'NO-SUCH-MATTER'）"
     assert refused.stderr.startswith(f"zzgw verify: 证照网关 {running.address} 拒绝了本次请求（the gateway at ")
     assert f"answered INVALID_ARGUMENT (UNKNOWN_MATTER)）：{said}" in refused.stderr
     stranger = zzgw_verify(running, license_id, "--member", "91370100MA00000000", "--matter", MATTER, "--purpose", "x")
@@ -231,7 +232,10 @@ def test_a_matter_of_another_department_is_refused_by_the_gateway(running: Runni
         f"（the gateway at {running.address} answered PERMISSION_DENIED (NOT_MATTER_DEPARTMENT)）："
     )
     assert done.stderr.startswith(said)
-    assert "事项 370100-QYKZ-001（企业印章刻制）由济南市公安局办理，只有办理该事项的部门可以用它" in done.stderr
+    assert (
+        "事项 370100-QYKZ-001（企业印章刻制）由济南市公安局办理，"
+        "本部门不能以该事项核验或调取证照，请选择本部门办理的事项"
+    ) in done.stderr
     assert not kept.exists()
     columns = "caller, action, matter_code, decision, reason"
     assert trail_rows(running, columns, "operator = :operator", operator=operator) == [

@@ -375,7 +375,10 @@ def test_a_page_token_that_no_page_gave_is_refused_not_an_internal_error(
         stub.ListAccessRequests(authorization_pb2.ListAccessRequestsRequest(page_token=token))
     assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert error_details(caught.value)[1] == [("page_token", "BAD_PAGE_TOKEN")]
-    assert caught.value.details() == "page_token: 不是翻页令牌（not a page token）"
+    assert (
+        caught.value.details()
+        == "page_token: 翻页令牌无效，请从第一页重新查询（not a page token: ask for the first page again）"
+    )
     assert record_count(running) == before  # refused before anything was listed
 
 
@@ -574,12 +577,12 @@ def test_refusals_to_holder_portals_and_issuers_clerks_are_said_in_chinese_first
     )
     assert said(lambda: decide_request(running, submitted.request_id, WITHDRAW, reason="误批")) == (
         "ACCESS_REQUEST_NOT_APPROVED",
-        "只能撤回已批准的申请，该申请尚待审批（only an approval can be withdrawn; the request is pending）",
+        "只能撤回已获批准的共享申请，该共享申请尚待审批（only an approval can be withdrawn; the request is pending）",
     )
     decide_request(running, submitted.request_id, APPROVE)
     assert said(lambda: decide_request(running, submitted.request_id, APPROVE)) == (
         "ACCESS_REQUEST_DECIDED",
-        "该申请已批准，不能再审批（the request is approved already）",
+        "该共享申请已获批准，不能再次审批（the request is approved already）",
     )
 
 
@@ -604,7 +607,7 @@ def test_list_holder_and_license_refusals_are_said_in_chinese_first_too(running:
         assert said(call) == ("BAD_LIMIT", limit)
     assert said(lambda: police.ListAccessRequests(authorization_pb2.ListAccessRequestsRequest(page_token="x"))) == (
         "BAD_PAGE_TOKEN",
-        "page_token: 不是翻页令牌（not a page token）",
+        "page_token: 翻页令牌无效，请从第一页重新查询（not a page token: ask for the first page again）",
     )
     bad_holder = (
         "holder_code: 持证主体代码须为1至32位字母、数字或“-”（holder_code must be 1-32 letters, digits or '-'）"
@@ -612,7 +615,7 @@ def test_list_holder_and_license_refusals_are_said_in_chinese_first_too(running:
     for stub in (records, issuer_records):
         listing = audit_pb2.ListAccessRecordsRequest(holder_code="张三")
         assert said(partial(stub.ListAccessRecords, listing)) == ("BAD_HOLDER_CODE", bad_holder)
-    missing_holder = "holder_code: 请填写持证主体代码（holder_code is required）"
+    missing_holder = "holder_code: 请填写持证主体代码：公民身份号码或统一社会信用代码（holder_code is required）"
     for blank in ("", " "):
         listing = audit_pb2.ListAccessRecordsRequest(holder_code=blank)
         assert said(partial(records.ListAccessRecords, listing)) == ("REQUIRED", missing_holder)
@@ -627,7 +630,7 @@ def test_list_holder_and_license_refusals_are_said_in_chinese_first_too(running:
     for member, use in ((REAL_ESTATE, BDCZY), (POLICE, QYKZ)):
         assert said(partial(data, running, missing, use, member=member)) == (
             "LICENSE_NOT_FOUND",
-            "没有这个证照（no such license）",
+            "未找到该证照（no such license）",
         )
         assert said(partial(data, running, "", use, member=member)) == (
             "REQUIRED",
@@ -636,7 +639,10 @@ def test_list_holder_and_license_refusals_are_said_in_chinese_first_too(running:
 
     for changes, answer in (
         ({"matter_code": ""}, ("REQUIRED", "matter_code: 请填写事项编码（matter_code is required）")),
-        ({"matter_code": "X-1"}, ("UNKNOWN_MATTER", "matter_code: 没有事项 X-1（unknown matter 'X-1'）")),
+        (
+            {"matter_code": "X-1"},
+            ("UNKNOWN_MATTER", "matter_code: 事项目录中没有事项编码 X-1，请按事项目录填写（unknown matter 'X-1'）"),
+        ),
         (
             {"type_codes": []},
             ("REQUIRED", "license_ids: 请至少指明一个证照或一类证照（name at least one license or license type）"),
@@ -647,7 +653,10 @@ def test_list_holder_and_license_refusals_are_said_in_chinese_first_too(running:
         ),
         (
             {"type_codes": ["T1"]},
-            ("UNKNOWN_LICENSE_TYPE", "type_codes[0]: 没有证照类型 T1（unknown license type 'T1'）"),
+            (
+                "UNKNOWN_LICENSE_TYPE",
+                "type_codes[0]: 证照目录中没有证照类型代码 T1，请按证照目录填写（unknown license type 'T1'）",
+            ),
         ),
         ({"holder_code": " "}, ("REQUIRED", missing_holder)),
     ):
@@ -665,7 +674,7 @@ def test_list_holder_and_license_refusals_are_said_in_chinese_first_too(running:
     for decision in (0, 99):
         assert said(partial(decide_request, running, "some-request", decision)) == (
             "REQUIRED",
-            "decision: 审批决定须为批准、拒绝或撤回（decision is APPROVE, REJECT or WITHDRAW）",
+            "decision: 审批决定须为批准、驳回或撤回（decision is APPROVE, REJECT or WITHDRAW）",
         )
 
 

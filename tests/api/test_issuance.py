@@ -502,7 +502,8 @@ def test_a_card_stored_with_9999_12_31_for_lifelong_is_amended_by_emptying_it(ru
     assert error_details(caught.value)[1] == [("valid_until", "LIFELONG_SPELLED_OUT")]
     assert caught.value.details() == (
         "valid_until: 长期有效请留空：此证照的有效期截止日期载为 9999-12-31，变更时请将有效期截止日期置空"
-        "（leave valid_until empty for 长期: this license states 9999-12-31, send valid_until empty to remove it）"
+        "（leave valid_until empty for no end date: this license states 9999-12-31, send valid_until empty to "
+        "remove it）"
     )
     new = amend(valid_until="").license
     assert (new.version, new.valid_until, new.status) == (2, "", S.LICENSE_STATUS_ACTIVE)
@@ -641,7 +642,7 @@ def test_a_consumer_cannot_issue_at_all(running: RunningGateway) -> None:
     assert caught.value.code() == grpc.StatusCode.PERMISSION_DENIED
     assert error_details(caught.value)[0].reason == "ROLE_NOT_ALLOWED"
     assert caught.value.details() == (
-        "国家税务总局济南市税务局无权调用 IssueLicense（国家税务总局济南市税务局 may not call IssueLicense）"
+        "国家税务总局济南市税务局无权签发证照（IssueLicense）（国家税务总局济南市税务局 may not call IssueLicense）"
     )
 
 
@@ -898,7 +899,8 @@ def test_status_change_needs_a_reason_and_an_action(running: RunningGateway) -> 
     with pytest.raises(grpc.RpcError) as caught:
         change(running, lic.license_id, issuance_pb2.STATUS_ACTION_SUSPEND, reason="")
     assert ("reason", "REQUIRED") in error_details(caught.value)[1]
-    assert caught.value.details() == "reason: 请填写原因（reason is required）"
+    # which reason: the change's, with what it is (请填写原因 alone had said little; a government-service editor)
+    assert caught.value.details() == "reason: 请填写状态变更原因，如暂停、吊销或撤销、注销的依据（reason is required）"
     with pytest.raises(grpc.RpcError) as caught:
         change(running, lic.license_id, issuance_pb2.STATUS_ACTION_UNSPECIFIED)
     assert ("action", "REQUIRED") in error_details(caught.value)[1]
@@ -992,7 +994,7 @@ def test_get_unknown_and_malformed_identifiers(running: RunningGateway) -> None:
         stub.GetLicense(issuance_pb2.GetLicenseRequest(license_id=str(lic_id)))
     assert caught.value.code() == grpc.StatusCode.NOT_FOUND
     assert error_details(caught.value)[0].reason == "LICENSE_NOT_FOUND"
-    assert caught.value.details() == "没有这个证照（no such license）"
+    assert caught.value.details() == "未找到该证照（no such license）"
     with pytest.raises(grpc.RpcError) as caught:
         wrong = "1" if lic_id.check_char == "0" else "0"
         stub.GetLicense(issuance_pb2.GetLicenseRequest(license_id=str(lic_id)[:-1] + wrong))

@@ -50,7 +50,7 @@ def _said_too_large(running: RunningGateway) -> str:
     limit = running.gateway.seals.max_document_bytes  # type: ignore[union-attr]
     sent, message = limit + 9, limit + DOCUMENT_HEADROOM_BYTES
     return (
-        f"pdf: 待盖章的PDF文件过大（the PDF has {sent} bytes; a PDF to seal may have at most {limit}: the gateway's "
+        f"pdf: 待盖章的 PDF 文件过大（the PDF has {sent} bytes; a PDF to seal may have at most {limit}: the gateway's "
         f"message limit ({message} bytes) less {DOCUMENT_HEADROOM_BYTES} kept for the seal and the use stamp of a "
         "sharing copy）"
     )
@@ -103,7 +103,7 @@ REFUSALS: list[tuple[str, Call, grpc.StatusCode, str, str | Callable[[RunningGat
         lambda gw: seals(gw, MARKET).SealDocument(_sealing(gw, page=5)),
         grpc.StatusCode.INVALID_ARGUMENT,
         "BAD_PLACEMENT",
-        "pdf: 盖章页码或位置超出PDF文件范围（the PDF has no page 5）",
+        "pdf: 盖章页码或位置超出 PDF 文件范围（the PDF has no page 5）",
     ),
     (
         "document_too_large",
@@ -117,14 +117,14 @@ REFUSALS: list[tuple[str, Call, grpc.StatusCode, str, str | Callable[[RunningGat
         lambda gw: seals(gw, MARKET).SealDocument(_sealing(gw, pdf=b"not a pdf at all")),
         grpc.StatusCode.INVALID_ARGUMENT,
         "NOT_A_PDF",
-        "pdf: 不是PDF文件（the data does not start with a %PDF- header）",
+        "pdf: 不是 PDF 文件（the data does not start with a %PDF- header）",
     ),
     (
         "not_a_pdf_of_the_issuer",
         lambda gw: gw.issuance(MARKET).IssueLicense(new_request(1, b"not a pdf at all")),
         grpc.StatusCode.INVALID_ARGUMENT,
         "NOT_A_PDF",
-        "document: 不是PDF文件（the data does not start with a %PDF- header）",
+        "document: 不是 PDF 文件（the data does not start with a %PDF- header）",
     ),
     (
         "crl_reason",
@@ -141,7 +141,7 @@ REFUSALS: list[tuple[str, Call, grpc.StatusCode, str, str | Callable[[RunningGat
         ),
         grpc.StatusCode.INVALID_ARGUMENT,
         "REQUIRED",
-        "action: 请选择状态变更操作：暂停、恢复、吊销、注销（action must be SUSPEND, RESUME, REVOKE or CANCEL）",
+        "action: 请选择状态变更操作：暂停、恢复、吊销或撤销、注销（action must be SUSPEND, RESUME, REVOKE or CANCEL）",
     ),
     (
         "document_license_id_required",

@@ -44,7 +44,7 @@ _CHINESE_FIRST = re.compile(r"[^（]*[\u3400-\u9fff][^（]*（.+）\Z", re.DOTAL
 
 
 def chinese_first(text: str) -> bool:
-    """Whether ``text`` (after the ``field: `` a status message starts with) is said in Chinese (``PDF文件…`` is),
+    """Whether ``text`` (after the ``field: `` a status message starts with) is said in Chinese (``PDF 文件…`` is),
     then in English in full-width brackets."""
     return bool(_CHINESE_FIRST.match(text))
 
@@ -101,7 +101,7 @@ REFUSALS = [
         ),
         grpc.StatusCode.INVALID_ARGUMENT,
         "UNKNOWN_MATTER",
-        "use.matter_code: 没有事项 X-1（unknown matter 'X-1'）",
+        "use.matter_code: 事项目录中没有事项编码 X-1，请按事项目录填写（unknown matter 'X-1'）",
     ),
     (
         "one_of",
@@ -123,35 +123,35 @@ REFUSALS = [
         lambda stub: stub.VerifyLicense(V.VerifyLicenseRequest(use=USE, type_code="T1", license_number="1")),
         grpc.StatusCode.INVALID_ARGUMENT,
         "UNKNOWN_LICENSE_TYPE",
-        "type_code: 没有证照类型 T1（unknown license type 'T1'）",
+        "type_code: 证照目录中没有证照类型代码 T1，请按证照目录填写（unknown license type 'T1'）",
     ),
     (
         "pdf_required",
         lambda stub: stub.VerifyDocument(V.VerifyDocumentRequest(use=USE)),
         grpc.StatusCode.INVALID_ARGUMENT,
         "REQUIRED",
-        "pdf: 请提供PDF文件（pdf is required）",
+        "pdf: 请提供 PDF 文件（pdf is required）",
     ),
     (
         "not_a_pdf",
         lambda stub: stub.VerifyDocument(V.VerifyDocumentRequest(use=USE, pdf=b"not a pdf at all")),
         grpc.StatusCode.INVALID_ARGUMENT,
         "NOT_A_PDF",
-        "pdf: 不是PDF文件（the data does not start with a %PDF- header）",
+        "pdf: 不是 PDF 文件（the data does not start with a %PDF- header）",
     ),
     (
         "truncated_pdf",
         lambda stub: stub.VerifyDocument(V.VerifyDocumentRequest(use=USE, pdf=b"%PDF-1.7\n1 0 obj\n<<")),
         grpc.StatusCode.INVALID_ARGUMENT,
         "TRUNCATED_PDF",
-        "pdf: PDF文件不完整，可能被截断了（the PDF has no %%EOF marker at its end; it was probably cut off）",
+        "pdf: PDF 文件不完整，可能被截断了（the PDF has no %%EOF marker at its end; it was probably cut off）",
     ),
     (
         "damaged_pdf",
         lambda stub: stub.VerifyDocument(V.VerifyDocumentRequest(use=USE, pdf=b"%PDF-1.7\nno objects here\n%%EOF\n")),
         grpc.StatusCode.INVALID_ARGUMENT,
         "DAMAGED_PDF",
-        "pdf: PDF文件已损坏，无法读取（the PDF cannot be parsed: ",
+        "pdf: PDF 文件已损坏，无法读取（the PDF cannot be parsed: ",
     ),
     (
         "document_required",
@@ -251,7 +251,11 @@ def test_every_violation_of_the_use_context_is_chinese_first(running: RunningGat
 @pytest.mark.parametrize(
     ("token", "reason", "said"),
     [
-        ("not-a-token", "UNKNOWN_CREDENTIAL", "接入令牌无效（unknown bearer token）"),
+        (
+            "not-a-token",
+            "UNKNOWN_CREDENTIAL",
+            "接入令牌无效，请核对令牌，或向运维管理员申请新的令牌（unknown bearer token）",
+        ),
         ("", "NO_CREDENTIAL", "开发模式：请在请求元数据中带上 authorization: Bearer <令牌>"),
     ],
 )
@@ -587,3 +591,13 @@ def test_a_malformed_license_id_is_said_chinese_first_by_every_service(running: 
     error = refused(lambda: running.issuance(MARKET).GetLicense(issuance_pb2.GetLicenseRequest(license_id=" " + wrong)))
     ((_, description),) = descriptions(error).items()
     assert description.startswith("证照标识") and chinese_first(description)
+
+
+def test_a_role_refusal_says_what_the_call_does_for_every_method() -> None:
+    """ROLE_NOT_ALLOWED names what the member may not do in words, the RPC after it: 无权调取证照数据（GetLicenseData）
+    (it had been 无权调用 GetLicenseData, the RPC's name all the Chinese said; a government-service editor)."""
+    from gateway.api.roles import ALLOWED_ROLES, METHOD_WORDS
+
+    named = {method.rsplit("/", 1)[-1] for method in ALLOWED_ROLES}
+    assert named <= set(METHOD_WORDS), named - set(METHOD_WORDS)
+    assert all(re.fullmatch(r"[\u3400-\u9fff（）]+", words) for words in METHOD_WORDS.values()), METHOD_WORDS

@@ -548,7 +548,7 @@ def test_a_license_of_a_type_the_matter_does_not_use_is_refused_before_it_is_loo
     verifier = verification_pb2_grpc.VerificationServiceStub(running.channel(TAX))
     message = (
         "license_id: 事项 370100-FPSL-001（发票申领）不使用居民身份证"
-        "（matter 370100-FPSL-001 does not use 11100000991000019E001）"
+        "（matter 370100-FPSL-001 does not use Resident Identity Card (11100000991000019E001)）"
     )
     refusal = (grpc.StatusCode.INVALID_ARGUMENT, [("license_id", "NOT_USED_BY_MATTER")], message)
     seen_by_holder = len(records_of(running, card.holder.code))

@@ -2458,7 +2458,13 @@ def test_a_purpose_or_case_number_holding_a_citizen_id_or_mobile_number_is_refus
             stub.VerifyLicense(verification_pb2.VerifyLicenseRequest(use=use, license_id=license_id))
         assert caught.value.code() is grpc.StatusCode.INVALID_ARGUMENT
         assert (field, "PERSONAL_DATA") in error_details(caught.value)[1]
-        assert "签入核验回执" in (caught.value.details() or "")
+        said = caught.value.details() or ""
+        # what not to write, why, and what to do (it had been 用证事由不得含公民身份号码：它签入核验回执，…，请改写)
+        label = "办件编号" if field == "use.case_id" else "用证事由"
+        assert (
+            f"{label}中不能填写" in said
+            and f"（{label}会写入核验回执，其他部门凭回执编号即可查看），请删除后重新填写（" in said
+        )
     # digits that do not begin with a region and a birth date, a case number written into the purpose, and (in a case
     # number, which the 一件事 system assigns as region, date and sequence) 18 digits whose check character fails
     for purpose, case_id in (

@@ -172,7 +172,13 @@ def test_an_issuer_that_uses_no_others_licenses_sees_only_its_own(running: Runni
         ),
         (CIVIL, [BUSINESS_LICENSE], "type_codes[0]", "NOT_USED_BY_MATTER", "不使用营业执照"),
         (TAX, ["111000009910000354999"], "type_codes[0]", "UNKNOWN_LICENSE_TYPE", "unknown license type"),
-        (ADMIN, [FOOD_PERMIT, "111000009910000354999"], "type_codes[1]", "UNKNOWN_LICENSE_TYPE", "没有证照类型"),
+        (
+            ADMIN,
+            [FOOD_PERMIT, "111000009910000354999"],
+            "type_codes[1]",
+            "UNKNOWN_LICENSE_TYPE",
+            "证照目录中没有证照类型代码",
+        ),
     ],
 )
 def test_a_type_outside_the_callers_scope_is_refused(

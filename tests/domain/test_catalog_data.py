@@ -383,10 +383,15 @@ def test_birth_registration_needs_parents_ids_in_full(catalog: Catalog) -> None:
 def test_unknown_lookups_raise_not_found(catalog: Catalog) -> None:
     from gateway.domain.errors import NotFoundError
 
-    said = r"^没有证照类型 11100000000013338W999（unknown license type '11100000000013338W999'）$"
+    said = (
+        r"^证照目录中没有证照类型代码 11100000000013338W999，请按证照目录填写"
+        r"（unknown license type '11100000000013338W999'）$"
+    )
     with pytest.raises(NotFoundError, match=said):
         catalog.license_type("11100000000013338W999")
-    with pytest.raises(NotFoundError, match=r"^没有事项 NOPE（unknown matter 'NOPE'）$"):
+    with pytest.raises(
+        NotFoundError, match=r"^事项目录中没有事项编码 NOPE，请按事项目录填写（unknown matter 'NOPE'）$"
+    ):
         catalog.matter("NOPE")
 
 

@@ -14,7 +14,13 @@ from gateway.domain.catalog import Catalog, FieldSpec, ValueType
 from gateway.domain.errors import FieldViolation, InvalidLicenseError, InvalidRequestError, PermissionDeniedError
 from gateway.domain.identifiers import half_width
 from gateway.domain.model import Holder, LicenseDraft, Member, Role
-from gateway.domain.validation import check_text, checked_claimed_holder_code, checked_holder_code, validate_issue
+from gateway.domain.validation import (
+    check_fields,
+    check_text,
+    checked_claimed_holder_code,
+    checked_holder_code,
+    validate_issue,
+)
 from gateway.services.members import load_bootstrap_catalog, load_demo_members
 
 TODAY = dt.date(2025, 1, 1)
@@ -261,6 +267,18 @@ def test_a_date_refused_is_said_by_the_fields_label_not_its_value() -> None:
     }
 
 
+def test_a_date_labelled_without_its_word_for_date_is_said_as_a_date() -> None:
+    """A 居民身份证's face says 出生, not 出生日期: its refusals had read 出生晚于今天, 出生晚于发证日期 (a
+    government-service editor). A refusal names the date; a missing field is asked for with its type's name."""
+    card = CATALOG.license_types[samples.ID_CARD]
+    errors: list[FieldViolation] = []
+    check_fields(card, {"birth_date": "2099-01-01"}, errors, partial=True, today=TODAY)
+    assert [v.description for v in errors] == ["出生日期晚于今天（fields.birth_date is after today）"]
+    errors = []
+    check_fields(card, {}, errors, partial=False, today=TODAY)
+    assert "请填写居民身份证的“出生”（fields.birth_date is required）" in [v.description for v in errors]
+
+
 def test_a_field_the_catalog_says_may_be_future_takes_a_later_date() -> None:
     """A deployment's catalog may state a date still to come (a 下次检验日期): ``may_be_future`` lets it be after
     today; it is still not before 1900."""
@@ -312,7 +330,7 @@ def test_lifelong_is_an_empty_end_date_and_its_spellings_are_refused_with_that_h
     answered as before."""
     said = (
         f"长期有效请留空：居民身份证的有效期截止日期留空即为长期，不填“{until.strip()}”"
-        f"（leave valid_until empty for 长期: an empty one means no end date, not {until.strip()!r}）"
+        f"（leave valid_until empty for no end date: an empty one means no end date, not {until.strip()!r}）"
     )
     assert _descriptions({**samples.id_card(44), "valid_until": until}, POLICE) == {
         ("valid_until", "LIFELONG_SPELLED_OUT"): said
@@ -582,7 +600,7 @@ def test_the_description_names_the_field_not_the_values() -> None:
         "fields.child_name": "新生儿姓名与持证主体名称不一致"
         "（fields.child_name is not the holder's name (holder.name)）",
         "fields.birth_date": "出生日期与公民身份号码中的出生日期不一致"
-        "（fields.birth_date is not the birth date the holder's 公民身份号码 carries）",
+        "（fields.birth_date is not the birth date the holder's citizen ID number carries）",
     }
 
 
@@ -796,7 +814,8 @@ def test_the_refusals_a_clerk_reads_are_said_in_chinese_first() -> None:
         ("fields.legal_representative", "TOO_LONG"): "法定代表人不得超过50个字符"
         "（fields.legal_representative must be at most 50 characters）",
         ("fields.colour", "UNKNOWN_FIELD"): "营业执照没有信息项 'colour'（营业执照 has no field 'colour'）",
-        ("fields.company_type", "REQUIRED"): "请填写类型（fields.company_type is required）",
+        # the type's field named with the type: 请填写类型 alone had said little (a government-service editor)
+        ("fields.company_type", "REQUIRED"): "请填写营业执照的“类型”（fields.company_type is required）",
     }
     permit = {**samples.food_permit(31), "valid_until": "2024-05-09", "request_id": ""}
     assert _descriptions(permit, MARKET) == {
@@ -870,4 +889,5 @@ def test_every_refusal_of_a_license_is_chinese_first_short_and_names_the_field()
         assert len(text) <= 200, text  # a description travels in the trailers, clipped at 200 characters
         if violation.field.startswith("fields.") and (license_type := CATALOG.license_types.get(type_code)):
             spec = license_type.field_spec(violation.field.removeprefix("fields."))
-            assert spec is None or chinese.startswith((spec.label, "请填写" + spec.label)), text  # its label
+            named = (spec.label, f"请填写{license_type.name}的“{spec.label}”") if spec else ()
+            assert spec is None or chinese.startswith(named), text  # its label, a missing one's with its type's
