@@ -14,8 +14,10 @@ Every type is drawn on one A4 portrait page, card-like types (居民身份证, �
   as on the paper license, because the document is made for the holder. A holder whom no field names gets rows of
   their own (持证主体 and the code's type). Long values wrap inside their cell, and when the table is too tall the
   whole table is set in a smaller size, down to ``MIN_FONT_SIZE``; beyond that ``RenderError``;
-- bottom left, the validity (有效期限 from … 至 until, or 长期); bottom right, ``SEAL_BOX`` left empty for the
-  electronic seal, with the issuer's name and the issue date centred beneath it where a seal "rides the date";
+- bottom left, the validity (有效期限 from … 至 until, or 长期) of a type that has one (the catalog's ``expires``: a
+  结婚证 has no validity, and a 营业执照's term is its own field, 营业期限, so neither prints a 有效期限 line its paper
+  does not have); bottom right, ``SEAL_BOX`` left empty for the electronic seal, with the issuer's name and the issue
+  date centred beneath it where a seal "rides the date";
 - at the foot, in small type, the GB/T 36904 identifier (电子证照标识).
 
 Chinese is set in the CJK font (``find_cjk_font``); Droid Sans Fallback has no Latin letters or digits, so characters
@@ -166,7 +168,7 @@ def render_license_pdf(
         page.qr(qr)
         page.header(license_type, content.license_number)
         page.table(table)
-        page.footer(content, issuer_name)
+        page.footer(content, issuer_name, validity=license_type.expires)
         canvas.showPage()
         canvas.save()  # where the fonts are subset: the shared reader's position moves
     return out.getvalue()
@@ -507,10 +509,13 @@ class _Page:
         canvas.setLineWidth(0.9)
         canvas.rect(left, top, right - left, _TABLE_TOP - top)
 
-    def footer(self, content: LicenseContent, issuer_name: str) -> None:
+    def footer(self, content: LicenseContent, issuer_name: str, *, validity: bool) -> None:
+        """The validity when the type has one (``validity``), the issuer and the issue date under the seal, the
+        identifier."""
         left, bottom, right, _ = SEAL_BOX
-        until = _date_text(content.valid_until) if content.valid_until else "长期"
-        self.text(_MARGIN, bottom + 62, f"有效期限：{_date_text(content.valid_from)} 至 {until}", 11)
+        if validity:
+            until = _date_text(content.valid_until) if content.valid_until else "长期"
+            self.text(_MARGIN, bottom + 62, f"有效期限：{_date_text(content.valid_from)} 至 {until}", 11)
         self.text(_MARGIN, bottom + 42, "扫描右上角二维码可核验本证照。", 8, colour=_MUTED)
         centre = (left + right) / 2
         for offset, line in ((-16, issuer_name), (-32, _date_text(content.issue_date))):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -151,7 +152,6 @@ def test_text_has_title_fields_number_and_identifier(business: LicenseContent, b
         "经营范围",
         business.fields["business_scope"],
         "成立日期 2024年03月01日",
-        "有效期限：2024年03月01日 至 长期",
         "济南市市场监督管理局",
         "扫码核验",
         "电子证照标识：" + business.license_id,
@@ -175,6 +175,22 @@ def test_secret_field_is_not_printed_but_sensitive_ones_are(id_card: LicenseCont
     assert "公民身份号码：" + id_card.license_number in text
     assert "有效期限：2020年06月01日 至 2040年06月01日" in text
     assert "居民身份证" in text
+
+
+def test_only_a_type_with_a_validity_prints_one(business_pdf: bytes) -> None:
+    """A 结婚证 has no validity, and a 营业执照's term is its own field (营业期限): neither paper has a 有效期限 line,
+    and their printed forms had one, 有效期限：2019年05月20日 至 长期 on a marriage certificate (a government-service
+    editor). A type that expires prints its own; a lifelong one (a 居民身份证 of a person over 46) says 长期."""
+    assert (
+        not CATALOG.license_types[samples.MARRIAGE].expires
+        and not CATALOG.license_types[samples.BUSINESS_LICENSE].expires
+    )
+    marriage = page_text(render(content_of(samples.marriage_certificate(3), "113701009937010548"), "济南市民政局"))
+    assert "结婚证" in marriage and "有效期限" not in marriage and "长期" not in marriage
+    assert "有效期限" not in page_text(business_pdf)
+    lifelong = content_of(samples.id_card(4), POLICE)
+    lifelong = replace(lifelong, valid_until=None)
+    assert "有效期限：2020年06月01日 至 长期" in page_text(render(lifelong, "济南市公安局"))
 
 
 def test_holder_gets_rows_when_no_field_names_them() -> None:
