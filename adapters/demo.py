@@ -13,9 +13,9 @@ value's provenance; the company's holder view lists the uses.
 remedy) until it asks (RequestAccess) and 卫健委 approves in its queue for a year; 医疗保障局 reads it once with a
 one-use consent, and a second time is refused (consent used up).
 
-窗口核验: a clerk at the 不动产登记中心 scans a 结婚证's QR code and checks the printed PDF (green), a PDF edited after
-sealing (red: 签章已被篡改) and a 结婚证 cancelled since (red: 已注销, with its date), each with a receipt number; the
-holder's portal then shows who looked at the license, when and why. A 护照 (not shared) is refused.
+窗口核验: a clerk at the 不动产登记中心 scans a 结婚证's QR code and checks the printed PDF (green), a PDF edited
+after sealing (red: 签章已被篡改) and a 结婚证 cancelled since (red: 证照已注销, with its date), each with a receipt
+number; the holder's portal then shows who looked at the license, when and why. A 护照 (not shared) is refused.
 
 批量归集: 200 食品生产许可证 lines, 3 of them malformed, go through ``zzgw import``'s code path; the malformed ones are
 reported with line, field and reason, and running the same file again creates nothing new.
@@ -38,10 +38,11 @@ import grpc
 from google.protobuf import timestamp_pb2
 from google.rpc import error_details_pb2
 
-from adapters.batch_import import import_file
+from adapters.batch_import import failure_line, import_file
 from adapters.records import issue_request
 from gateway.bootstrap import samples
-from gateway.domain.model import SystemClock, mask, today
+from gateway.domain.audit import reason_words
+from gateway.domain.model import LicenseStatus, SystemClock, mask, today
 from protos.zzgw.v1 import (
     audit_pb2,
     audit_pb2_grpc,
@@ -81,30 +82,9 @@ PASSPORT = "111000009910000279001"
 DEMO_MEMBERS = (MARKET, POLICE, CIVIL, TAX, REAL_ESTATE, PORTAL, HEALTH, HRSS, MEDICAL, EXIT)
 """The demo members whose credentials the demo uses: a gateway must have registered them (the demo members)."""
 
-_VERDICT = {1: "通过", 2: "不通过", 3: "无法判定"}
-# The holder's view (用证记录): what a department did with the license, and what the gateway answered, in Chinese
-_REASONS = {
-    "SIGNATURE_INVALID": "签章已被篡改",
-    "DOCUMENT_MODIFIED": "签章后文件被修改",
-    "CHANGED_AFTER_SEAL": "签章后文件被加签或填写, 以登记信息为准",
-    "RECORD_ALTERED": "登记记录被篡改",
-    "STATUS_ALTERED": "证照状态被篡改",
-    "SUSPENDED": "证照状态: 已暂停",
-    "REVOKED": "证照状态: 已吊销",
-    "CANCELLED": "证照状态: 已注销",
-    "SUPERSEDED": "证照状态: 已变更",
-    "EXPIRED": "证照状态: 已过期",
-    "NOT_YET_VALID": "证照状态: 尚未生效",
-    "LICENSE_NOT_FOUND": "查无此证照",
-    "UNTRUSTED_ROOT": "签章证书不受信任",
-    "LOOKALIKE_CA": "签章证书来自仿冒的制章机构",
-    "CERT_REVOKED": "签章证书已吊销",
-    "CERT_NOT_YET_VALID": "签章时证书尚未生效",
-    "CERT_EXPIRED": "签章时证书已过期",
-    "CERT_REVOKED_NO_TRUSTED_TIME": "签章证书已吊销, 无法确定签章时间",
-    "CERT_EXPIRED_NO_TRUSTED_TIME": "签章证书已过期, 无法确定签章时间",
-}
-"""What a clerk reads for a verification's reason code."""
+_VERDICT = {1: "核验通过", 2: "核验未通过", 3: "无法确定"}
+"""A verdict as the console, ``zzgw verify`` and the holder's 用证记录 say it; a reason in their words too
+(``gateway.domain.audit.reason_words``: 证照已注销, 签章已被篡改), not in words of the demo's own."""
 
 _BASIS = {
     sharing_pb2.SHARING_BASIS_ISSUER: "发证部门",
@@ -114,10 +94,18 @@ _BASIS = {
 }
 """Why a field was shared, as a clerk reads it."""
 _ACCESS = {
-    sharing_pb2.ACCESS_STATE_AVAILABLE: "可用 (AVAILABLE)",
-    sharing_pb2.ACCESS_STATE_NEEDS_AUTHORIZATION: "需授权 (NEEDS_AUTHORIZATION)",
-    sharing_pb2.ACCESS_STATE_NOT_SHARED: "不予共享 (NOT_SHARED)",
+    sharing_pb2.ACCESS_STATE_AVAILABLE: "可用（AVAILABLE）",
+    sharing_pb2.ACCESS_STATE_NEEDS_AUTHORIZATION: "需授权（NEEDS_AUTHORIZATION）",
+    sharing_pb2.ACCESS_STATE_NOT_SHARED: "不予共享（NOT_SHARED）",
 }
+_REQUEST_WORDS = {
+    "PENDING": "尚待审批",
+    "APPROVED": "已获批准",
+    "REJECTED": "已被驳回",
+    "EXPIRED": "已过期",
+    "WITHDRAWN": "已撤回",
+}
+"""A 共享申请's state, as the gateway's refusals say it."""
 _CHINA = dt.timezone(dt.timedelta(hours=8))
 _STATUS = {v.number: v.name.removeprefix("LICENSE_STATUS_") for v in common_pb2.LicenseStatus.DESCRIPTOR.values}
 _KIND = {v.number: v.name.removeprefix("CHANGE_KIND_") for v in issuance_pb2.ChangeKind.DESCRIPTOR.values}
@@ -183,7 +171,7 @@ def run_demo(channel_for: Callable[[str], grpc.Channel], out: Callable[[str], No
             reason="生产条件发生变化，不再符合许可要求",
         )
     ).license
-    out(f"  {revoked.license_id}: {_STATUS[revoked.status]} ({revoked.status_reason})")
+    out(f"  {revoked.license_id}: {_STATUS[revoked.status]}（{revoked.status_reason}）")
 
     deadline = time.monotonic() + 5
     while len(events) < 2 and time.monotonic() < deadline:  # the business license's issue and amendment
@@ -234,28 +222,28 @@ def _opening_a_business(
     )
     police_sharing = sharing_pb2_grpc.SharingServiceStub(channel_for(POLICE))
     police_check = verification_pb2_grpc.VerificationServiceStub(channel_for(POLICE))
-    out(f"\n== 6. 企业开办一件事 (办件 {case}): {company.name} ==")
+    out(f"\n== 6. 企业开办一件事（办件 {case}）：{company.name} ==")
 
-    out("  6.1 济南市公安局 企业印章刻制: 查询企业证照 (ListHolderLicenses)")
+    out("  6.1 济南市公安局 企业印章刻制：查询企业证照（ListHolderLicenses）")
     listing = police_sharing.ListHolderLicenses(
         sharing_pb2.ListHolderLicensesRequest(
             use=seal_use, holder_code_type=company.code_type, holder_code=company.code
         )
     )
     for held in listing.licenses:
-        out(f"      {held.type_name} {held.license_id}: {_ACCESS[held.access_state]}, {_STATUS[held.status]}")
+        out(f"      {held.type_name} {held.license_id}：{_ACCESS[held.access_state]}，{_status_words(held.status)}")
     for missing in listing.missing:
-        out(f"      企业名下没有: {missing.type_name}")
+        out(f"      企业名下没有：{missing.type_name}")
     for others in listing.held_by_others:  # the gateway says whose: not the company's to lack
-        out(f"      他人的材料: {others.type_name}（持证人是法定代表人本人，凭其授权调取，见 6.3）")
+        out(f"      他人的材料：{others.type_name}（持证人是法定代表人本人，凭其授权调取，见 6.3）")
 
-    out("  6.2 济南市公安局 核验营业执照 (VerifyLicense)")
+    out("  6.2 济南市公安局 核验营业执照（VerifyLicense）")
     report = police_check.VerifyLicense(
         verification_pb2.VerifyLicenseRequest(use=seal_use, license_id=business.license_id)
     ).report
-    out(f"      {_verdict_line(report)}  (回执 {report.receipt.receipt_id})")
+    out(f"      {_verdict_line(report)}（回执编号 {report.receipt.receipt_id}）")
 
-    out("  6.3 法定代表人的居民身份证: 持证人在政务服务平台授权 (GrantConsent), 公安局凭用证码调取 (GetLicenseData)")
+    out("  6.3 法定代表人的居民身份证：持证人在政务服务平台授权（GrantConsent），公安局凭用证码调取（GetLicenseData）")
     portal = authorization_pb2_grpc.AuthorizationServiceStub(channel_for(PORTAL))
     granted = portal.GrantConsent(
         authorization_pb2.GrantConsentRequest(
@@ -267,14 +255,15 @@ def _opening_a_business(
             uses=1,
         )
     )
-    out(f"      用证码 {granted.code[:4]}… (授权 {granted.consent.consent_id}, 可用 {granted.consent.uses_allowed} 次)")
+    allowed = granted.consent.uses_allowed
+    out(f"      用证码 {granted.code[:4]}…（授权编号 {granted.consent.consent_id}，可用 {allowed} 次）")
     card = police_sharing.GetLicenseData(
         sharing_pb2.GetLicenseDataRequest(use=seal_use, license_id=person.license_id, consent_code=granted.code)
     )
     for line in _data_lines(card, _labels(channel_for, person.type_code)):
         out(f"      {line}")
 
-    out("  6.4 国家税务总局济南市税务局 发票申领: 查看本办件的核验回执 (ListCaseReceipts)")
+    out("  6.4 国家税务总局济南市税务局 发票申领：查看本办件的核验回执（ListCaseReceipts）")
     tax = verification_pb2_grpc.VerificationServiceStub(channel_for(TAX))
     receipts = tax.ListCaseReceipts(
         verification_pb2.ListCaseReceiptsRequest(
@@ -288,17 +277,18 @@ def _opening_a_business(
     ).receipts
     relied = ""
     for found in receipts:
-        standing = _VERDICT.get(found.standing_now.result, "?")
+        passed = found.standing_now.result == verification_pb2.CHECK_RESULT_PASSED
+        standing = "有效" if passed else reason_words(found.standing_now.reason) or found.standing_now.reason
         out(
-            f"      回执 {found.receipt.receipt_id}: {_name(found.caller)} {found.matter_code} "
-            f"核验 {found.license_id}, 现状 {standing}"
+            f"      回执 {found.receipt.receipt_id}：{_name(found.caller)} {found.matter_code} "
+            f"核验 {found.license_id}，现在状态：{standing}"
         )
-        if found.receipt.receipt_id == report.receipt.receipt_id and standing == "通过":
+        if found.receipt.receipt_id == report.receipt.receipt_id and passed:
             relied = found.receipt.receipt_id
     if relied:
-        out(f"      首办核验、接办免收: 沿用公安局的回执 {relied}, 不再核验营业执照")
+        out(f"      首办核验、接办免收：沿用公安局的回执 {relied}，不再核验营业执照")
 
-    out("  6.5 济南市人力资源和社会保障局 社保登记: 表单预填 (PrefillForm)")
+    out("  6.5 济南市人力资源和社会保障局 社保登记：表单预填（PrefillForm）")
     hrss = sharing_pb2_grpc.SharingServiceStub(channel_for(HRSS))
     form = hrss.PrefillForm(
         sharing_pb2.PrefillFormRequest(
@@ -315,13 +305,13 @@ def _opening_a_business(
     )
     for value in form.values:
         out(
-            f"      {value.key}: {value.value}  ← {_TYPE_NAMES.get(value.type_code, value.type_code)}"
-            f"「{value.field_label}」 {value.license_id} ({_BASIS.get(value.basis, '?')})"
+            f"      {value.key}：{value.value}  ← {_TYPE_NAMES.get(value.type_code, value.type_code)}"
+            f"「{value.field_label}」 {value.license_id}（{_BASIS.get(value.basis, '?')}）"
         )
     for unfilled in form.unfilled:
-        out(f"      {unfilled.key}: 未填 ({unfilled.reason} {unfilled.detail})")
+        out(f"      {unfilled.key}：未填（{unfilled.reason} {unfilled.detail}）")
 
-    out(f"  6.6 企业的用证记录 (holder view of {company.name})")
+    out(f"  6.6 {company.name}的用证记录（the holder's view）")
     records = _holder_view(channel_for, company.code, out, indent="      ")
     return {
         "case": case,
@@ -340,22 +330,22 @@ def _a_birth(channel_for: Callable[[str], grpc.Channel], run: int, out: Callable
     health = issuance_pb2_grpc.IssuanceServiceStub(channel_for(HEALTH))
     certificate = health.IssueLicense(issue_request(_birth_certificate(run))).license
     case = f"XSECS-{run}"
-    out(f"\n== 7. 新生儿出生一件事 (办件 {case}) ==")
-    out(f"  7.1 济南市卫生健康委员会 签发出生医学证明: {certificate.license_id}")
-    out(f"      新生儿 {certificate.holder.name} ({mask(certificate.holder.code)}), 持证主体为新生儿本人")
+    out(f"\n== 7. 新生儿出生一件事（办件 {case}） ==")
+    out(f"  7.1 济南市卫生健康委员会 签发出生医学证明：{certificate.license_id}")
+    out(f"      新生儿 {certificate.holder.name}（{mask(certificate.holder.code)}），持证主体为新生儿本人")
 
     police = sharing_pb2_grpc.SharingServiceStub(channel_for(POLICE))
     registration = verification_pb2.UseContext(
         matter_code=BIRTH_REGISTRATION, purpose="新生儿户口登记", bundle_code=BIRTH_BUNDLE, case_id=case
     )
     ask = sharing_pb2.GetLicenseDataRequest(use=registration, license_id=certificate.license_id)
-    out("  7.2 济南市公安局 出生登记: 未经授权调取 (有条件共享)")
+    out("  7.2 济南市公安局 出生登记：未经授权调取（有条件共享）")
     refused = _refusal(lambda: police.GetLicenseData(ask))
-    out(f"      拒绝: {refused['reason']} {refused['message']}")
+    out(f"      拒绝：{refused['reason']} {refused['message']}")
     if refused["remedy"]:
-        out(f"      办法: {refused['remedy']}")
+        out(f"      办法：{refused['remedy']}")
 
-    out("  7.3 公安局申请共享 (RequestAccess), 卫健委在审批队列中批准一年 (DecideAccessRequest)")
+    out("  7.3 公安局提交共享申请（RequestAccess），卫健委在审批队列中批准一年（DecideAccessRequest）")
     requests = authorization_pb2_grpc.AuthorizationServiceStub(channel_for(POLICE))
     submitted = requests.RequestAccess(
         authorization_pb2.RequestAccessRequest(
@@ -365,7 +355,10 @@ def _a_birth(channel_for: Callable[[str], grpc.Channel], run: int, out: Callable
             client_request_id=f"demo-{run}-csdj",
         )
     ).request
-    out(f"      申请 {submitted.request_id}: {_REQUEST_STATE[submitted.state]}, 信息项 {', '.join(submitted.fields)}")
+    out(
+        f"      共享申请 {submitted.request_id}：{_request_words(submitted.state)}，"
+        f"信息项 {'、'.join(submitted.fields)}"
+    )
     queue = authorization_pb2_grpc.AuthorizationServiceStub(channel_for(HEALTH))
     pending = queue.ListAccessRequests(
         authorization_pb2.ListAccessRequestsRequest(
@@ -385,15 +378,15 @@ def _a_birth(channel_for: Callable[[str], grpc.Channel], run: int, out: Callable
     ).request
     until = dt.datetime.fromtimestamp(decided.valid_until.seconds, _CHINA).date()
     out(
-        f"      卫健委审批队列: {queued.requester_name} {queued.matter_code} → {_REQUEST_STATE[decided.state]}, "
+        f"      卫健委审批队列：{queued.requester_name} {queued.matter_code} → {_request_words(decided.state)}，"
         f"有效至 {until}"
     )
-    out("  7.4 公安局再次调取 (GetLicenseData)")
+    out("  7.4 公安局再次调取（GetLicenseData）")
     approved = police.GetLicenseData(ask)
     for line in _data_lines(approved, {}):
         out(f"      {line}")
 
-    out("  7.5 济南市医疗保障局 参保登记: 母亲为新生儿代为授权一次 (监护人代为授权, GrantConsent), 用证码只能用一次")
+    out("  7.5 济南市医疗保障局 参保登记：母亲为新生儿代为授权一次（监护人代为授权，GrantConsent），用证码只能用一次")
     portal = authorization_pb2_grpc.AuthorizationServiceStub(channel_for(PORTAL))
     mother = certificate.fields["mother_citizen_id"]
     granted = portal.GrantConsent(
@@ -407,8 +400,8 @@ def _a_birth(channel_for: Callable[[str], grpc.Channel], run: int, out: Callable
         )
     )
     out(
-        f"      用证码 {granted.code}: 持证人 {mask(granted.consent.holder_code)} (新生儿), "
-        f"监护人 {mask(granted.consent.guardian_code)} (母亲)"
+        f"      用证码 {granted.code}：持证人 {mask(granted.consent.holder_code)}（新生儿），"
+        f"监护人 {mask(granted.consent.guardian_code)}（母亲）"
     )
     medical = sharing_pb2_grpc.SharingServiceStub(channel_for(MEDICAL))
     insured = sharing_pb2.GetLicenseDataRequest(
@@ -419,10 +412,10 @@ def _a_birth(channel_for: Callable[[str], grpc.Channel], run: int, out: Callable
         consent_code=granted.code,
     )
     first = medical.GetLicenseData(insured)
-    shown = ", ".join(f"{f.label} {f.value}" for f in first.fields)
-    out(f"      第一次: 准予 ({_BASIS.get(first.fields[0].basis, '?')}, 剩余 {first.consent_uses_left} 次): {shown}")
+    shown = "，".join(f"{f.label} {f.value}" for f in first.fields)
+    out(f"      第一次：准予（{_BASIS.get(first.fields[0].basis, '?')}，剩余 {first.consent_uses_left} 次）：{shown}")
     again = _refusal(lambda: medical.GetLicenseData(insured))
-    out(f"      第二次: 拒绝 {again['reason']} {again['message']}")
+    out(f"      第二次：拒绝 {again['reason']} {again['message']}")
     return {
         "birth": certificate.license_id,
         "birth_holder": certificate.holder.code,
@@ -479,12 +472,12 @@ def _window_check(channel_for: Callable[[str], grpc.Channel], run: int, out: Cal
         ),
     ]
     for what, report in answers:
-        out(f"  {what}: {_verdict_line(report)}  (回执 {report.receipt.receipt_id})")
+        out(f"  {what}: {_verdict_line(report)}（回执编号 {report.receipt.receipt_id}）")
         if what.startswith("scanning"):
             summary = report.license
             out(
-                f"      {summary.type_name} {summary.license_id}, 持证人 {summary.holder_name_masked} "
-                f"({summary.holder_code_masked}), {summary.issuer_name}, {_STATUS[summary.status]}"
+                f"      {summary.type_name} {summary.license_id}，持证人 {summary.holder_name_masked}"
+                f"（{summary.holder_code_masked}），{summary.issuer_name}，{_status_words(summary.status)}"
             )
 
     out("\n== 9. The holder's view (用证记录): who used the 结婚证, when and why ==")
@@ -506,17 +499,17 @@ def _not_shared(
     exit_entry = issuance_pb2_grpc.IssuanceServiceStub(channel_for(EXIT))
     passport = exit_entry.IssueLicense(issue_request(_passport(person, run))).license
     out("\n== 10. 不予共享: the 护照 ==")
-    out(f"  济南市公安局出入境管理支队 签发护照 {passport.license_id}")
+    out(f"  济南市公安局出入境管理支队 签发护照：{passport.license_id}")
     catalog = catalog_pb2_grpc.CatalogServiceStub(channel_for(EXIT))
     kind = catalog.GetLicenseType(catalog_pb2.GetLicenseTypeRequest(type_code=PASSPORT)).license_type
     shared = catalog_pb2.SharingClass.Name(kind.sharing_class).removeprefix("SHARING_CLASS_")
-    out(f"  证照目录: 护照共享属性 {shared}（不予共享）; 没有事项的材料清单列出护照")
+    out(f"  证照目录：护照共享属性 {shared}（不予共享）；没有事项的材料清单列出护照")
     police = sharing_pb2_grpc.SharingServiceStub(channel_for(POLICE))
     use = verification_pb2.UseContext(matter_code=SEAL_ENGRAVING, purpose="企业开办：公章刻制备案")
     refused = _refusal(
         lambda: police.GetLicenseData(sharing_pb2.GetLicenseDataRequest(use=use, license_id=passport.license_id))
     )
-    out(f"  济南市公安局 调取护照数据: 拒绝 {refused['reason']} {refused['message']}")
+    out(f"  济南市公安局 调取护照数据：拒绝 {refused['reason']} {refused['message']}")
     return {"passport": passport.license_id, "passport_refused": refused}
 
 
@@ -531,11 +524,11 @@ def _batch_import(channel_for: Callable[[str], grpc.Channel], run: int, out: Cal
             report = import_file(path, lambda: channel_for(MARKET))
             runs.append(report)
             out(
-                f"  {attempt}: {report.lines} lines, 新签发 {report.created}, 此前已有 {report.existing}, "
-                f"失败 {report.failed}"
+                f"  {attempt}: {report.lines} lines（新签发 {report.created} 件，此前已有 {report.existing} 件，"
+                f"失败 {report.failed} 行）"
             )
-    for failure in runs[0].failures:
-        out(f"    line {failure.line}: {failure.field or '-'} {failure.reason}: {failure.message}")
+    for failure in runs[0].failures:  # as `zzgw import` lists them
+        out(f"    {failure_line(failure)}")
     return {
         "imported": [(r.lines, r.created, r.existing, r.failed) for r in runs],
         "import_failures": [(f.line, f.field, f.reason) for f in runs[0].failures],
@@ -568,32 +561,44 @@ def _holder_view(
 ) -> list[audit_pb2.AccessRecord]:
     portal = audit_pb2_grpc.AuditServiceStub(channel_for(PORTAL))
     records = list(portal.ListAccessRecords(audit_pb2.ListAccessRecordsRequest(holder_code=holder_code)).records)
-    for record in records:
+    for record in records:  # Beijing time, said so, as the console says its times
         at = dt.datetime.fromtimestamp(record.at.seconds, _CHINA).strftime("%Y-%m-%d %H:%M:%S")
-        out(f"{indent}{at}  {_access_line(record)}")
+        out(f"{indent}{at}（北京时间）  {_access_line(record)}")
     return records
 
 
 def _verdict_line(report: verification_pb2.VerificationReport) -> str:
-    """通过, or 不通过 with the reason as a clerk reads it (a status with the day it began: 已注销 (date))."""
-    why = _REASONS.get(report.reason, report.reason)
-    if why and report.license.status_since:  # "已注销 (date)"
-        why += f" ({report.license.status_since})"
-    return f"{_VERDICT.get(report.verdict, '?')}{'  ' + why if why else ''}"
+    """核验通过, or 核验未通过 with the reason as a clerk reads it (a status with the day it began:
+    证照已注销（2026-12-05 起）)."""
+    why = reason_words(report.reason) or report.reason
+    if why and report.license.status_since:
+        why += f"（{report.license.status_since} 起）"
+    return f"{_VERDICT.get(report.verdict, '?')}{'：' + why if why else ''}"
+
+
+def _status_words(status: int) -> str:
+    """A license's status as every surface says it (``LicenseStatus.label``: 有效, 已吊销或撤销, …)."""
+    return LicenseStatus.read(_STATUS.get(status, "")).label
+
+
+def _request_words(state: int) -> str:
+    """A 共享申请's state in words, its code after (尚待审批 PENDING)."""
+    code = _REQUEST_STATE.get(state, str(state))
+    return f"{_REQUEST_WORDS.get(code, '')} {code}".strip()
 
 
 def _data_lines(data: sharing_pb2.GetLicenseDataResponse, labels: dict[str, str]) -> list[str]:
     """What GetLicenseData shows: each field with why it is shared, the withheld ones with why not, and (with the
     type's labels) the fields the matter does not list, which are never sent."""
     lines = [
-        f"{f.label}: {f.value}{' (已脱敏)' if f.masked else ''}  [{_BASIS.get(f.basis, '?')}]" for f in data.fields
+        f"{f.label}：{f.value}{'（已脱敏）' if f.masked else ''}  [{_BASIS.get(f.basis, '?')}]" for f in data.fields
     ]
-    lines += [f"{w.label}: 不提供 ({w.reason} {w.detail})" for w in data.withheld]
+    lines += [f"{w.label}：不提供（{w.reason} {w.detail}）" for w in data.withheld]
     told = {f.key for f in data.fields} | {w.key for w in data.withheld}
     if unlisted := [label for key, label in labels.items() if key not in told]:
-        lines.append(f"事项未列出, 不提供: {', '.join(unlisted)}")
+        lines.append(f"事项未列出，不提供：{'、'.join(unlisted)}")
     if data.consent_id:
-        lines.append(f"用证码已使用 (授权 {data.consent_id}, 剩余 {data.consent_uses_left} 次)")
+        lines.append(f"用证码已使用（授权编号 {data.consent_id}，剩余 {data.consent_uses_left} 次）")
     return lines
 
 
@@ -659,7 +664,7 @@ def _access_line(record: audit_pb2.AccessRecord) -> str:
     when given), what they did and what the gateway answered, in Chinese (a code the demo has no word for as is)."""
     who = record.caller_name or record.caller
     if record.operator:
-        who += f" ({record.operator})"
+        who += f"（{record.operator}）"
     action = record.action_words or record.action
     decision = record.decision_words or record.decision
     return "  ".join(part for part in (who, record.purpose, f"{action}：{decision}" if decision else action) if part)

@@ -92,13 +92,13 @@ def test_init_serve_demo_import_and_graceful_stop(env: dict[str, str], tmp_path:
         assert demo.returncode == 0, demo.stderr
         assert "营业执照" in demo.stdout and "SUPERSEDED" in demo.stdout and "REVOKED" in demo.stdout
         assert "2 change events delivered to the tax bureau" in demo.stdout  # its matters use the 营业执照 only
-        assert "a PDF edited after sealing: 不通过  签章已被篡改" in demo.stdout
-        assert f"a 结婚证 cancelled since: 不通过  证照状态: 已注销 ({today().isoformat()})" in demo.stdout
+        assert "a PDF edited after sealing: 核验未通过：签章已被篡改" in demo.stdout
+        assert f"a 结婚证 cancelled since: 核验未通过：证照已注销（{today().isoformat()} 起）" in demo.stdout
         assert f"clerk's console: http://{env['ZZGW_HTTP_ADDR']}/console/" in demo.stdout
         assert f"济南市不动产登记中心 ({tmp_path / 'var' / 'dev-tokens.json'})" in demo.stdout  # where it is, not var/
         # the holder's view: checked by number and by the printed PDF (the edited PDF names no license: what a
         # document that is not intact says is not looked at)
-        assert demo.stdout.count("济南市不动产登记中心 (不动产登记中心 3号窗口)") == 2
+        assert demo.stdout.count("济南市不动产登记中心（不动产登记中心 3号窗口）") == 2
 
         lines = [json.dumps(samples.food_permit(i), ensure_ascii=False) for i in range(40)]
         lines[5] = "{broken"

@@ -430,7 +430,7 @@ def access_state(
     return Access(
         state=AccessState.NEEDS_AUTHORIZATION,
         reason=pending.reason,
-        detail=f"{license_type.name} {pending.label}: {pending.reason.detail}",
+        detail=f"{license_type.name} {pending.label}：{pending.reason.detail}",
         remedy=decision.remedy,
     )
 
@@ -701,7 +701,7 @@ def _deny(
 ) -> Deny:
     return Deny(
         reason=reason,
-        detail=detail or f"{license_type.name}: {reason.detail}",
+        detail=detail or f"{license_type.name}：{reason.detail}",
         withheld=withheld,
         remedy=remedy,
     )

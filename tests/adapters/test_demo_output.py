@@ -50,13 +50,14 @@ def section(lines: list[str], title: str) -> list[str]:
 
 def test_the_holders_view_says_each_use_in_chinese_without_empty_parentheses(demo: tuple[list[str], Any]) -> None:
     view = section(demo[0], "用证记录")
-    assert view and all(re.match(r"  \d{4}-\d\d-\d\d \d\d:\d\d:\d\d  ", line) for line in view), view
+    # Beijing time, said so, as the console says its times (it had named no zone; a government-service editor)
+    assert view and all(re.match(r"  \d{4}-\d\d-\d\d \d\d:\d\d:\d\d（北京时间）  ", line) for line in view), view
     text = "\n".join(view)
     # the civil affairs bureau's own fetch of the document it printed: its read, answered, with no clerk and no purpose
     assert re.search(r"  济南市民政局  发证部门调阅证照文件：已答复$", text, re.MULTILINE), text
     # the window's checks: its clerk, the purpose, and the verdict in words (the QR code and the printed PDF; the
     # edited PDF names no license)
-    assert text.count("济南市不动产登记中心 (不动产登记中心 3号窗口)  不动产转移登记：核验婚姻状况  ") == 2
+    assert text.count("济南市不动产登记中心（不动产登记中心 3号窗口）  不动产转移登记：核验婚姻状况  ") == 2
     assert "核验证照：核验通过" in text and "核验证照文件：核验通过" in text
     for raw in ("()", "ANSWERED", "LISTED", "PASSED", "FAILED", "核验ANSWERED", "GET_LICENSE"):
         assert raw not in text, raw
@@ -68,11 +69,13 @@ def test_opening_a_business_four_departments_in_one_case(demo: tuple[list[str], 
     assert done["listing"] == [(samples.BUSINESS_LICENSE, sharing_pb2.ACCESS_STATE_AVAILABLE)]
     assert done["seal_receipt"] and done["relied_on"] == done["seal_receipt"]
     steps = "\n".join(section(lines, "企业开办一件事"))
-    assert f"营业执照 {done['business']}: 可用 (AVAILABLE), ACTIVE" in steps
+    # full-width punctuation in Chinese lines, the status in words (it had been ": 可用 (AVAILABLE), ACTIVE")
+    assert f"营业执照 {done['business']}：可用（AVAILABLE），有效" in steps
     # the legal representative's 居民身份证 is not the company's to lack (the gateway lists it apart)
-    assert "他人的材料: 居民身份证（持证人是法定代表人本人" in steps and "企业名下没有" not in steps
-    assert f"      通过  (回执 {done['seal_receipt']})" in steps
-    assert f"首办核验、接办免收: 沿用公安局的回执 {done['seal_receipt']}, 不再核验营业执照" in steps
+    assert "他人的材料：居民身份证（持证人是法定代表人本人" in steps and "企业名下没有" not in steps
+    assert f"      核验通过（回执编号 {done['seal_receipt']}）" in steps
+    assert f"首办核验、接办免收：沿用公安局的回执 {done['seal_receipt']}，不再核验营业执照" in steps
+    assert f"核验 {done['business']}，现在状态：有效" in steps  # as the console's 现在状态 says it, not 现状 通过
     # 人社局's form: each value from the amended 营业执照, the new legal representative's name among them
     prefilled = done["prefilled"]
     assert set(prefilled) == {"企业名称", "统一社会信用代码", "法定代表人", "住所"}
@@ -81,7 +84,7 @@ def test_opening_a_business_four_departments_in_one_case(demo: tuple[list[str], 
     # the legal representative is the 居民身份证's holder (issued in step 1, the line after the card's identifier)
     name = re.search(r"holder (\S+) \(", lines[next(i for i, line in enumerate(lines) if done["person"] in line) + 1])
     assert name and prefilled["法定代表人"][0] == name.group(1)
-    assert f"法定代表人: {name.group(1)}  ← 营业执照「法定代表人」 {done['business']} (无条件共享)" in steps
+    assert f"法定代表人：{name.group(1)}  ← 营业执照「法定代表人」 {done['business']}（无条件共享）" in steps
     # the company's holder view: 公安局's listing and check, 税务局's reliance, 人社局's form
     uses = {(caller, action, decision) for caller, action, decision in done["company_records"]}
     assert {
@@ -105,8 +108,8 @@ def test_the_legal_representatives_card_by_consent_the_matters_fields_only(
     assert not fields["citizen_id"][1] and re.fullmatch(r"\d{17}[\dX]", fields["citizen_id"][0])  # in full
     assert done["id_card_consent"]
     steps = "\n".join(section(lines, "企业开办一件事"))
-    assert "事项未列出, 不提供: 民族, 出生, 住址, 照片" in steps
-    assert f"用证码已使用 (授权 {done['id_card_consent']}, 剩余 0 次)" in steps
+    assert "事项未列出，不提供：民族、出生、住址、照片" in steps
+    assert f"用证码已使用（授权编号 {done['id_card_consent']}，剩余 0 次）" in steps
 
 
 def test_a_birth_approval_then_a_one_use_consent(demo: tuple[list[str], dict[str, Any]]) -> None:
@@ -126,10 +129,10 @@ def test_a_birth_approval_then_a_one_use_consent(demo: tuple[list[str], dict[str
     again = done["insurance_again"]
     assert (again["code"], again["reason"]) == ("PERMISSION_DENIED", "CONSENT_USED_UP")
     steps = "\n".join(section(lines, "新生儿出生一件事"))
-    assert "拒绝: NEEDS_AUTHORIZATION " in steps and "→ APPROVED, 有效至" in steps
-    assert "第一次: 准予 (持证人授权, 剩余 0 次)" in steps
-    assert "(新生儿), 监护人 " in steps and " (母亲)" in steps
-    assert "第二次: 拒绝 CONSENT_USED_UP 出生医学证明: 持证人授权次数已用完" in steps
+    assert "拒绝：NEEDS_AUTHORIZATION " in steps and "→ 已获批准 APPROVED，有效至" in steps
+    assert "第一次：准予（持证人授权，剩余 0 次）" in steps
+    assert "（新生儿），监护人 " in steps and "（母亲）" in steps
+    assert "第二次：拒绝 CONSENT_USED_UP 出生医学证明：持证人授权次数已用完" in steps
 
 
 def test_the_window_scans_the_qr_code(demo: tuple[list[str], dict[str, Any]]) -> None:
@@ -138,9 +141,11 @@ def test_the_window_scans_the_qr_code(demo: tuple[list[str], dict[str, Any]]) ->
     assert done["verdicts"] == [PASSED, PASSED, FAILED, FAILED]
     assert done["reasons"] == ["", "", "SIGNATURE_INVALID", "CANCELLED"]
     checks = "\n".join(section(lines, "窗口核验"))
-    assert re.search(r"^  scanning its QR code \(扫码\): 通过  \(回执 \w+\)$", checks, re.MULTILINE), checks
-    assert f"结婚证 {done['marriage']}, 持证人 " in checks and ", 济南市民政局, ACTIVE" in checks
-    assert f"a 结婚证 cancelled since: 不通过  证照状态: 已注销 ({today().isoformat()})" in checks
+    assert re.search(r"^  scanning its QR code \(扫码\): 核验通过（回执编号 \w+）$", checks, re.MULTILINE), checks
+    assert f"结婚证 {done['marriage']}，持证人 " in checks and "，济南市民政局，有效" in checks
+    # the verdict and the status in the words of every other surface (it had been 不通过  证照状态: 已注销 (date))
+    assert f"a 结婚证 cancelled since: 核验未通过：证照已注销（{today().isoformat()} 起）" in checks
+    assert "a PDF edited after sealing: 核验未通过：签章已被篡改（回执编号 " in checks
 
 
 def test_the_passport_is_refused(demo: tuple[list[str], dict[str, Any]]) -> None:
@@ -149,7 +154,7 @@ def test_the_passport_is_refused(demo: tuple[list[str], dict[str, Any]]) -> None
     assert (refused["code"], refused["reason"]) == ("INVALID_ARGUMENT", "NOT_USED_BY_MATTER")
     steps = "\n".join(section(lines, "护照"))
     assert "护照共享属性 NOT_SHARED（不予共享）" in steps
-    assert "调取护照数据: 拒绝 NOT_USED_BY_MATTER" in steps and "不使用护照" in steps
+    assert "调取护照数据：拒绝 NOT_USED_BY_MATTER" in steps and "不使用护照" in steps
 
 
 def test_the_batch_import_reports_the_malformed_lines_and_creates_nothing_twice(
@@ -165,10 +170,11 @@ def test_the_batch_import_reports_the_malformed_lines_and_creates_nothing_twice(
     ]
     steps = section(lines, "批量归集")
     assert steps[:2] == [
-        "  first run: 200 lines, 新签发 197, 此前已有 0, 失败 3",
-        "  same file again: 200 lines, 新签发 0, 此前已有 197, 失败 3",
+        "  first run: 200 lines（新签发 197 件，此前已有 0 件，失败 3 行）",
+        "  same file again: 200 lines（新签发 0 件，此前已有 197 件，失败 3 行）",
     ]
-    assert steps[3].startswith("    line 88: holder.code BAD_CHECK_CHARACTER: 统一社会信用代码校验码不符")
+    # as `zzgw import` lists them
+    assert steps[3].startswith("    第 88 行 holder.code BAD_CHECK_CHARACTER：统一社会信用代码校验码不符")
 
 
 @pytest.fixture

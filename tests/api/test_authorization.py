@@ -263,7 +263,7 @@ def test_an_approval_that_ran_out_is_refused_and_listed_as_expired_though_an_old
     info, _ = error_details(caught.value)
     assert (caught.value.code(), info.reason) == (grpc.StatusCode.PERMISSION_DENIED, "APPROVAL_EXPIRED")
     assert (
-        caught.value.details() == "居民身份证: 审批已过期（the approval has expired）"
+        caught.value.details() == "居民身份证：审批已过期（the approval has expired）"
         and "RequestAccess" in info.metadata["remedy"]
     )
     (entry,) = sharing(running, TAX).ListHolderLicenses(holder).licenses

@@ -316,7 +316,7 @@ def test_list_matters_of_one_bundle(running: RunningGateway) -> None:
     everything = stub.ListMatters(catalog_pb2.ListMattersRequest())
     assert len(everything.matters) > 3 and len(everything.bundles) >= 2
     bundle = stub.ListMatters(catalog_pb2.ListMattersRequest(bundle_code="370100-YJS-QYKB"))
-    assert [b.name for b in bundle.bundles] == ["企业开办"]
+    assert [b.name for b in bundle.bundles] == ["企业开办一件事"]
     assert [m.matter_code for m in bundle.matters] == ["370100-QYKZ-001", "370100-FPSL-001", "370100-SBDJ-001"]
     assert list(bundle.bundles[0].matter_codes) == [m.matter_code for m in bundle.matters]
     with pytest.raises(grpc.RpcError) as caught:

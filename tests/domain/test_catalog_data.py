@@ -263,8 +263,8 @@ def test_matters_and_bundles(catalog: Catalog) -> None:
             for key in material.fields:
                 assert license_type.field_sharing_class(key) is not SharingClass.NOT_SHARED, (matter.code, key)
     bundles = {b.name: b for b in catalog.bundles.values()}
-    assert set(bundles) >= {"企业开办", "新生儿出生一件事"}
-    matter_names = {catalog.matter(code).name for code in bundles["企业开办"].matter_codes}
+    assert set(bundles) >= {"企业开办一件事", "新生儿出生一件事"}
+    matter_names = {catalog.matter(code).name for code in bundles["企业开办一件事"].matter_codes}
     assert matter_names >= {"企业印章刻制", "发票申领", "社保登记"}
     matter_names = {catalog.matter(code).name for code in bundles["新生儿出生一件事"].matter_codes}
     assert matter_names >= {"出生登记", "参保登记"}

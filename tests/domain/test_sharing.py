@@ -1250,7 +1250,7 @@ def test_denial_says_how_to_get_authorisation() -> None:
     decision = Case("", TAX, ID_LIC, ID, QYKZ, Refused(R.NEEDS_AUTHORIZATION)).decide()
     assert isinstance(decision, Deny)
     assert decision.detail == (
-        "居民身份证: 有条件共享，需发证部门审批或持证人授权"
+        "居民身份证：有条件共享，需发证部门审批或持证人授权"
         "（conditionally shared: needs the issuer's approval or the holder's consent）"
     )
     assert (
@@ -1327,7 +1327,7 @@ def test_an_approval_that_ran_out_is_named_over_an_older_withdrawn_one() -> None
     assert isinstance(decision, Deny)
     assert (decision.reason, decision.detail) == (
         R.APPROVAL_EXPIRED,
-        "出生医学证明: 审批已过期（the approval has expired）",
+        "出生医学证明：审批已过期（the approval has expired）",
     )
     assert HEALTH.name in decision.remedy
     access = case(withdrawn, for_this).access()
@@ -1532,8 +1532,8 @@ def test_a_guardians_consent_ends_when_an_amendment_takes_the_guardian_off() -> 
     for license in (current, superseded):
         denial = read_birth(license, BIRTH_CONSENT)
         assert isinstance(denial, Deny) and denial.reason is R.CONSENT_GUARDIAN_ENDED
-        assert denial.detail == f"出生医学证明: {R.CONSENT_GUARDIAN_ENDED.detail}"
-        assert denial.detail.startswith("出生医学证明: 监护人代为授权已不适用") and HEALTH.name in denial.remedy
+        assert denial.detail == f"出生医学证明：{R.CONSENT_GUARDIAN_ENDED.detail}"
+        assert denial.detail.startswith("出生医学证明：监护人代为授权已不适用") and HEALTH.name in denial.remedy
         assert {w.reason for w in denial.withheld} == {R.CONSENT_GUARDIAN_ENDED}
     access = access_state(
         caller=MEDICAL, license=current, license_type=BIRTH, matter=CBDJ, purpose="参保登记",
