@@ -75,6 +75,9 @@ class Answer:
 
     report: verification_pb2.VerificationReport
     response: verification_pb2.VerifyLicenseResponse | verification_pb2.VerifyDocumentResponse
+    expires: bool | None = None
+    """Whether the license's type has a validity at all (the catalog's ``expires``; None when not asked or not
+    known): a 结婚证 or a 营业执照 has none, and its report says no 有效期 its paper does not have."""
 
     @property
     def registered_document(self) -> bool | None:
@@ -129,7 +132,7 @@ def verify(
                 )
             request = verification_pb2.VerifyDocumentRequest(use=use, pdf=data)
             response = stub.VerifyDocument(request, metadata=metadata, timeout=60)
-            return Answer(report=response.report, response=response)
+            return Answer(report=response.report, response=response, expires=_expires(channel, response.report))
         try:
             what = license_code_in(data)
         except ZzgwError as exc:
@@ -147,7 +150,22 @@ def verify(
         ) from None
     response = stub.VerifyLicense(verification_pb2.VerifyLicenseRequest(use=use, **keywords), metadata=metadata,
                                   timeout=CALL_SECONDS)  # fmt: skip
-    return Answer(report=response.report, response=response)
+    return Answer(report=response.report, response=response, expires=_expires(channel, response.report))
+
+
+def _expires(channel: grpc.Channel, report: verification_pb2.VerificationReport) -> bool | None:
+    """Whether the reported license's type has a validity, as the gateway's catalog says; None when there is no
+    license or the catalog cannot say (a type taken out of it): the report is printed all the same."""
+    if not report.HasField("license") or not report.license.type_code:
+        return None
+    catalog = catalog_pb2_grpc.CatalogServiceStub(channel)
+    try:
+        found = catalog.GetLicenseType(
+            catalog_pb2.GetLicenseTypeRequest(type_code=report.license.type_code), timeout=CALL_SECONDS
+        )
+    except grpc.RpcError:
+        return None
+    return found.license_type.expires
 
 
 def _is_file(path: Path) -> bool:
@@ -222,7 +240,7 @@ def answer_text(answer: Answer, *, receipt_file: Path | None = None) -> str:
             ("证照 license", f"{license.type_name} {license.license_id}（版本 version {license.version}）"),
             *_holder_rows(license),
             ("发证部门 issuer", f"{license.issuer_name}（{license.issuer_code}）"),
-            ("有效期 validity", _validity_text(license)),
+            *([] if answer.expires is False and license.valid_from else [("有效期 validity", _validity_text(license))]),
             ("证照状态 license status", _status_text(report)),
         ]
     elif report.status.reason == "LICENSE_NOT_FOUND":

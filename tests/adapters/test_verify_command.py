@@ -64,6 +64,8 @@ def test_every_way_in_gives_the_report_with_its_exit_status(running: RunningGate
     assert "请与申请单位的名称和统一社会信用代码核对" in text and "身份证件" not in text
     assert "登记的文件" not in text and "回执编号 receipt" in text and report.receipt.receipt_id in text
     assert "发证部门 issuer" in text and "签发机构" not in text
+    # a 营业执照 has no validity (its 营业期限 is a field): no 有效期 row its paper does not have (a reviewer)
+    assert "有效期 validity" not in text and "长期" not in text
 
     by_name = check(running, issued.license_number, type_="营业执照")[2]
     by_code = check(running, issued.license_number, type_=issued.type_code)[2]
@@ -382,6 +384,8 @@ def test_the_holder_is_labelled_by_its_kind(running: RunningGateway) -> None:
         said = answer_text(verify_command.Answer(report=report, response=verification_pb2.VerifyLicenseResponse()))
         return [line.split()[0] for line in said.splitlines()[5:7]]
 
+    card_text = answer_text(answer)
+    assert answer.expires is True and "有效期 validity" in card_text  # a 居民身份证 has one
     assert labels("414") == ["持证人", "证件号码"]
     assert labels("001", in_full=True) == ["单位名称", "统一社会信用代码"]
     assert labels("099") == labels("") == ["持证主体", "持证主体代码"]
