@@ -12,7 +12,7 @@ import string
 import unicodedata
 from dataclasses import dataclass, field
 
-from gateway.domain.errors import FieldViolation
+from gateway.domain.errors import ConflictError, FieldViolation
 from signing.receipts import RECEIPT_SEAL_NAME
 from signing.ses import SEAL_MAKER_NAME
 
@@ -147,6 +147,21 @@ def validity_violation(days: int) -> FieldViolation | None:
             description=f"validity_days must be 1-{MAX_VALIDITY_DAYS} (0: {DEFAULT_VALIDITY_DAYS})",
         )
     return None
+
+
+def revoked_while_sealing(seal_id: str, name: str) -> ConflictError:
+    """SEAL_REVOKED for a call whose seal was revoked between its choice and the commit of what it sealed: the
+    revocation may have been made through another process of the store, and nothing of the call is stored. It is
+    what happened, and a retry is sealed with the issuer's current seal (the single-process refusal had blamed a
+    store restored from a copy, or an edit behind the gateway's back: a concurrency tester)."""
+    return ConflictError(
+        f"印章 {seal_id}（{name}）在本次请求办理期间被吊销，本次请求未写入任何内容："
+        "请重试，将以本部门现行有效的印章签章；如已没有有效印章，请先登记新印章"
+        f"（seal {seal_id} was revoked while this call was being made, and nothing of it was stored: retry, and "
+        "it will be sealed with the issuer's current seal; if it has none left, register a new seal first "
+        "(RegisterSeal)）",
+        reason="SEAL_REVOKED",
+    )
 
 
 class DocumentSource(enum.Enum):

@@ -29,7 +29,7 @@ from gateway.domain.errors import (
 )
 from gateway.domain.model import Clock, License, LicenseContent, Member
 from gateway.domain.pdf_refusals import pdf_refusal
-from gateway.domain.seals import DocumentSource, LicenseDocument
+from gateway.domain.seals import DocumentSource, LicenseDocument, SealStatus, revoked_while_sealing
 from gateway.services.seals import SealService
 from gateway.store.database import Database
 from signing.pdf import (
@@ -144,18 +144,27 @@ class DocumentService:
                 "该证照的发证部门已不是网关成员（the license's issuer is not a member any more）",
                 reason="ISSUER_NOT_FOUND",
             )
-        document = self.make(issuer, license.content)
-        try:
-            with self._db.unit_of_work(write=True) as uow:
-                uow.documents.add(document)
-                uow.commit()
-        except IntegrityError:
-            # another call made it first: keep one document per version, the first one stored
-            with self._db.unit_of_work() as uow:
-                first = uow.documents.get(license.license_id)
-            assert first is not None
-            return self._as_stored(first)
-        return document
+        for attempt in (1, 2):
+            document = self.make(issuer, license.content)
+            try:
+                with self._db.unit_of_work(write=True) as uow:
+                    # its seal held until the commit (FOR SHARE), as for an issue: one revoked meanwhile, perhaps
+                    # through another process, would have its PDF stored for good, failing VerifyDocument
+                    held = uow.seals.held(seal_ids=[document.seal_id])
+                    if (seal := next((s for s in held if s.status is not SealStatus.ACTIVE), None)) is not None:
+                        if attempt == 2:
+                            raise revoked_while_sealing(seal.seal_id, seal.name)
+                        continue  # nothing stored: made again, with the issuer's seal current now
+                    uow.documents.add(document)
+                    uow.commit()
+            except IntegrityError:
+                # another call made it first: keep one document per version, the first one stored
+                with self._db.unit_of_work() as uow:
+                    first = uow.documents.get(license.license_id)
+                assert first is not None
+                return self._as_stored(first)
+            return document
+        raise AssertionError("unreachable")
 
     def _as_stored(self, stored: LicenseDocument) -> LicenseDocument:
         """``stored``, if its row is the gateway's (the memo) and its bytes are the ones the row names: another

@@ -50,7 +50,7 @@ from gateway.domain.model import (
     Role,
     today,
 )
-from gateway.domain.seals import LicenseDocument
+from gateway.domain.seals import LicenseDocument, SealStatus, revoked_while_sealing
 from gateway.domain.status import StatusAction, check_amendable, next_status
 from gateway.domain.validation import (
     LIFELONG_SPELLINGS,
@@ -69,7 +69,7 @@ from gateway.domain.verification import matters_of
 from gateway.services.audit import AuditTrail
 from gateway.store.changes import ChangeFeed
 from gateway.store.database import Database, UnitOfWork, connection_lost
-from gateway.store.repositories import NewEvent
+from gateway.store.repositories import HeldSeal, NewEvent
 from signing.keys import KeyBackend
 from signing.record import SealMemos, seal_record
 
@@ -435,6 +435,7 @@ class IssuanceService:
         return self._memos.status(license_id, status.value, reason, at, created_at)
 
     def _commit_issues(self, uow: UnitOfWork, caller: Member, pending: list[_Pending], now: dt.datetime) -> None:
+        revoked = _seals_revoked(uow, [(p.license, p.document) for p in pending if p.license is not None])
         uow.lock_change_log()
         for item in pending:
             item.outcome = item.error
@@ -483,7 +484,9 @@ class IssuanceService:
         for item in fresh:
             assert item.license is not None
             key = _number_key(item.license)
-            if key in taken:
+            if (refused := _sealed_by_revoked(revoked, item.license, item.document)) is not None:
+                item.outcome = refused
+            elif key in taken:
                 item.outcome = self._number_taken(*key)
             elif item.license.license_id in existing_ids:
                 item.outcome = AlreadyExistsError(
@@ -609,9 +612,12 @@ class IssuanceService:
         )
         document = self._documents.make(caller, content) if self._documents is not None else None
         with self._db.unit_of_work(write=True) as uow:
+            revoked = _seals_revoked(uow, [(new, document)])
             uow.lock_change_log()
             if (replay := self._replay(caller, ChangeKind.AMENDED, amendment.request_id, digest, uow)) is not None:
                 return replay, self._get_stored(replay.supersedes)
+            if (refused := _sealed_by_revoked(revoked, new, document)) is not None:
+                raise refused
             current = uow.licenses.get(old.license_id)
             assert current is not None
             check_amendable(current.status, current.superseded_by)
@@ -1031,6 +1037,33 @@ def _check_changes(old: LicenseContent, new: LicenseContent, *, dated: bool) -> 
                 )
             ]
         )
+
+
+def _seals_revoked(uow: UnitOfWork, sealed: Sequence[tuple[License, LicenseDocument | None]]) -> dict[str, HeldSeal]:
+    """The seals that sealed these records and documents and are no longer active as the writing transaction ``uow``
+    sees them, by key id and by seal id: on PostgreSQL they are held (FOR SHARE) until it commits, so that a
+    revocation through any process either commits first and is seen here, or waits and takes a later time than
+    these records' (``SealService.revoke``); one query for a whole batch. Before the change log's lock: a
+    transaction waiting for a revocation holds up no other writer."""
+    held = uow.seals.held(
+        key_ids={license.seal.key_id for license, _ in sealed},
+        seal_ids={document.seal_id for _, document in sealed if document is not None},
+    )
+    revoked: dict[str, HeldSeal] = {}
+    for seal in held:
+        if seal.status is not SealStatus.ACTIVE:
+            revoked[seal.key_id] = revoked[seal.seal_id] = seal
+    return revoked
+
+
+def _sealed_by_revoked(
+    revoked: Mapping[str, HeldSeal], license: License, document: LicenseDocument | None
+) -> ConflictError | None:
+    """SEAL_REVOKED when ``license``'s record or ``document`` was sealed by a seal of ``revoked`` (``_seals_revoked``):
+    revoked between its choice and this commit, perhaps through another process. Stored, the license would have
+    been answered as issued, and failed every verification as CERT_REVOKED, "revoked before it sealed"."""
+    seal = revoked.get(license.seal.key_id) or (revoked.get(document.seal_id) if document is not None else None)
+    return None if seal is None else revoked_while_sealing(seal.seal_id, seal.name)
 
 
 def _number_key(license: License) -> tuple[str, str]:

@@ -44,6 +44,7 @@ from gateway.domain.seals import (
     CrlReason,
     Seal,
     SealStatus,
+    revoked_while_sealing,
     seal_name_violation,
     validity_violation,
 )
@@ -207,6 +208,10 @@ class SealService:
         self._lock = threading.Lock()
         self._timestamper = timestamper
         self._sealers: dict[str, PdfSealer] = {}
+        self._revoking: dict[str, int] = {}
+        """The seals this process's calls are revoking now, by id, and how many calls each (``_revoking_lock``)."""
+        self._revoking_lock = threading.Lock()
+        """Not ``_lock``, which a revocation holds while the seal-maker CA records it."""
         self._unusable_lines = OncePer(UNUSABLE_KEY_SECONDS)
         """One line per seal whose key cannot be used per ``UNUSABLE_KEY_SECONDS`` (``key``)."""
         self._loop: EventLoopThread | None = None
@@ -414,7 +419,10 @@ class SealService:
                 f"（the issuer has no active seal{' for PDFs' if for_pdf else ''}: register one）",
                 reason="NO_ACTIVE_SEAL",
             )
-        if self.as_revoked(seal).status is SealStatus.REVOKED:  # set ACTIVE again in the store: its key seals nothing
+        if self.as_revoked(seal).status is SealStatus.REVOKED:
+            if self._revoked_just_now(seal):  # not set ACTIVE again: revoked while this call was being made
+                raise revoked_while_sealing(seal.seal_id, seal.name)
+            # set ACTIVE again in the store: its key seals nothing
             raise ConflictError(
                 "本部门最新的印章已吊销，但库中显示为有效（数据库从吊销前的备份恢复，或被绕过网关改动）："
                 "请再次吊销（RevokeSeal）或登记新印章（the issuer's newest seal was revoked, but the store shows it "
@@ -423,6 +431,15 @@ class SealService:
                 reason="SEAL_REVOKED",
             )
         return seal
+
+    def _revoked_just_now(self, seal: Seal) -> bool:
+        """Whether ``seal``, read ACTIVE from the store and held revoked by the seal-maker CA, is being revoked by a
+        call of this process (the CA records the revocation before the store commits it), or has been since it was
+        read."""
+        with self._revoking_lock:
+            if seal.seal_id in self._revoking:
+                return True
+        return self._stored(seal.seal_id).status is SealStatus.REVOKED
 
     def record_key(self, issuer_code: str) -> KeyBackend:
         """The key that seals the issuer's license records: that of its newest active seal (记录签章用印章)."""
@@ -529,18 +546,37 @@ class SealService:
         seal = self.owned(caller, seal_id)
         if seal.status is SealStatus.REVOKED:
             return self.as_revoked(seal)
-        # a revocation the CA holds already (the seal set back to ACTIVE in the store behind the gateway's back) is
-        # written back as it was made: its time and CRL reason, not this call's
-        with self._lock:
-            first = self._ca_for(seal.algorithm).revoke(seal.certificate_serial, _CRL_REASONS[crl], self._clock.now())
         changed = [f"seal:{seal.key_id}"]
-        with self._db.unit_of_work(write=True) as uow:
-            uow.seals.revoke(
-                seal_id, at=first.revoked_at, reason=reason, crl_reason=_CRL_REASON_OF.get(first.reason, crl).value
-            )
-            if self._feed is not None:
-                self._feed.announce(uow, changed)
-            uow.commit()
+        with self._revoking_lock:
+            self._revoking[seal_id] = self._revoking.get(seal_id, 0) + 1
+        try:
+            with self._db.unit_of_work(write=True) as uow:
+                # The seal's row first, then the revocation's time: a transaction storing a record this seal sealed
+                # (``SealRepository.held``) has committed before it, sealed before this time, or waits and sees the
+                # revocation; with the time taken earlier, a record sealed after it had been stored as good, and
+                # every verification of it failed CERT_REVOKED (a concurrency tester).
+                locked = uow.seals.lock(seal_id)
+                if locked is not None and locked.status is SealStatus.ACTIVE:  # else another call's stays
+                    # a revocation the CA holds already (the seal set back to ACTIVE in the store behind the
+                    # gateway's back) is written back as it was made: its time and CRL reason, not this call's
+                    with self._lock:
+                        first = self._ca_for(seal.algorithm).revoke(
+                            seal.certificate_serial, _CRL_REASONS[crl], self._clock.now()
+                        )
+                    uow.seals.revoke(
+                        seal_id,
+                        at=first.revoked_at,
+                        reason=reason,
+                        crl_reason=_CRL_REASON_OF.get(first.reason, crl).value,
+                    )
+                    if self._feed is not None:
+                        self._feed.announce(uow, changed)
+                    uow.commit()
+        finally:
+            with self._revoking_lock:
+                left = self._revoking.pop(seal_id) - 1
+                if left:
+                    self._revoking[seal_id] = left
         if self._feed is not None:
             self._feed.committed(changed)
         return self.get(seal_id)

@@ -99,6 +99,16 @@ class PriorRequest:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class HeldSeal:
+    """What a transaction storing sealed records needs of a seal (``SealRepository.held``)."""
+
+    seal_id: str
+    key_id: str
+    name: str
+    status: SealStatus
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class NewEvent:
     kind: ChangeKind
     license_id: str
@@ -944,6 +954,30 @@ class SealRepository:
     def by_key(self, key_id: str) -> Seal | None:
         row = self._s.execute(select(_S).where(_S.c.key_id == key_id)).first()
         return _seal(row) if row else None
+
+    def lock(self, seal_id: str) -> Seal | None:
+        """The seal, read in a writing transaction that is about to revoke it: on PostgreSQL locked (FOR UPDATE), so
+        that a transaction storing what it sealed (``held``) commits first or sees the revocation; SQLite's writers
+        are serial already."""
+        row = self._s.execute(select(_S).where(_S.c.seal_id == seal_id).with_for_update()).first()
+        return _seal(row) if row else None
+
+    def held(self, *, key_ids: Collection[str] = (), seal_ids: Collection[str] = ()) -> list[HeldSeal]:
+        """The seals of these keys and ids as a writing transaction that stores what they sealed must see them: on
+        PostgreSQL locked FOR SHARE until it commits, so that a revocation (``lock``, FOR UPDATE) waits for it and
+        takes its time after, or commits first and is seen here; SQLite's writers are serial already. One query,
+        however many records a transaction stores (they were sealed by one or two seals)."""
+        if not key_ids and not seal_ids:
+            return []
+        query = (
+            select(_S.c.seal_id, _S.c.key_id, _S.c.name, _S.c.status)
+            .where(or_(_S.c.key_id.in_(sorted(set(key_ids))), _S.c.seal_id.in_(sorted(set(seal_ids)))))
+            .with_for_update(read=True)
+        )
+        return [
+            HeldSeal(seal_id=row.seal_id, key_id=row.key_id, name=row.name, status=SealStatus(row.status))
+            for row in self._s.execute(query).all()
+        ]
 
     def by_key_prefix(self, prefix: str) -> Seal | None:
         """The seal whose key id starts with ``prefix`` (hex; a verification code names only the first 8 bytes)."""

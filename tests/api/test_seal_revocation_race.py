@@ -1,0 +1,265 @@
+"""A seal revoked through one gateway process while another seals with it (two gateways on one store, as replicas
+are: one data directory, one database, each with its own seal-maker CA in memory).
+
+A concurrency tester's IssueLicense through one replica was answered OK with a record sealed by the seal RevokeSeal
+through another had just revoked: stored ACTIVE, it failed every verification as CERT_REVOKED, "revoked before it
+sealed". The revocation took its time before its transaction, and nothing at the issue's commit looked at the seal
+again. Now the revocation locks the seal's row and takes its time after, and a transaction storing what a seal
+sealed holds that row (PostgreSQL: FOR SHARE; SQLite: the one writer) and refuses it revoked: the call is answered
+SEAL_REVOKED with nothing stored, and its retry is sealed with the issuer's current seal.
+
+Each test makes both interleavings happen, by hooks in the sealing gateway between its choice of seal and its
+writing transaction: the revocation under way (its time taken, its commit held) when the call begins, or committed
+before the call's transaction.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import grpc
+import pytest
+
+from adapters.records import issue_request
+from gateway.bootstrap import samples
+from protos.zzgw.v1 import issuance_pb2, seal_pb2, verification_pb2
+from tests.api.test_documents import document_of
+from tests.api.test_issuance import unique
+from tests.api.test_seals import register, seals
+from tests.api.test_verification import PASSED, USE, batch_issue, verifier, verify
+from tests.conftest import MARKET, RunningGateway, backend_params, error_details, fresh_database, start_gateway
+
+
+@pytest.fixture(scope="module", params=backend_params())
+def replicas(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[RunningGateway, RunningGateway]]:
+    """Two gateways on one store and one data directory."""
+    directory: Path = tmp_path_factory.mktemp("replicas")
+    with fresh_database(request.param, directory) as url:
+        first = start_gateway(directory / "var", url)
+        second = start_gateway(directory / "var", url)
+        try:
+            yield first, second
+        finally:
+            for running in (second, first):
+                running.server.stop(0)
+                running.gateway.close()
+
+
+def between_choice_and_write(
+    monkeypatch: pytest.MonkeyPatch, running: RunningGateway, action: Callable[[], Any]
+) -> None:
+    """Run ``action`` once in ``running``, in the first call that chooses a seal, as that call's thread begins its
+    writing transaction (after it sealed, before it stored anything)."""
+    service, db = running.gateway.seals, running.gateway.db
+    assert service is not None
+    current, unit_of_work = service.current, db.unit_of_work
+    chose: set[int] = set()
+    done = threading.Event()
+
+    def choosing(issuer_code: str, *, for_pdf: bool = False) -> Any:
+        chose.add(threading.get_ident())
+        return current(issuer_code, for_pdf=for_pdf)
+
+    @contextlib.contextmanager
+    def writing(*, write: bool = False) -> Iterator[Any]:
+        if write and threading.get_ident() in chose and not done.is_set():
+            done.set()
+            action()
+        with unit_of_work(write=write) as uow:
+            yield uow
+
+    monkeypatch.setattr(service, "current", choosing)
+    monkeypatch.setattr(db, "unit_of_work", writing)
+
+
+def revocations_held(
+    monkeypatch: pytest.MonkeyPatch, running: RunningGateway
+) -> tuple[threading.Event, threading.Event]:
+    """(timed, release): a revocation through ``running`` sets ``timed`` once its seal-maker CA has recorded it,
+    with its time, and goes on to commit it only when ``release`` is set."""
+    service = running.gateway.seals
+    assert service is not None
+    ca = service.ca
+    revoke = ca.revoke
+    timed, release = threading.Event(), threading.Event()
+
+    def held(*args: Any) -> Any:
+        revocation = revoke(*args)
+        timed.set()
+        assert release.wait(60), "the revocation was never let go on"
+        return revocation
+
+    monkeypatch.setattr(ca, "revoke", held)
+    return timed, release
+
+
+def outcome(call: Callable[[], Any]) -> tuple[str, str, str]:
+    """(reason, message, key id of the record seal) of a call: the reason and message of its refusal, or of its only
+    batch item's error; the key id of the license it answered, else ""."""
+    try:
+        answer = call()
+    except grpc.RpcError as error:
+        return error_details(error)[0].reason, error.details() or "", ""
+    if isinstance(answer, issuance_pb2.GetLicenseDocumentResponse):
+        return "", "", answer.seal_id
+    if isinstance(answer, list):
+        (response,) = answer
+        (result,) = response.results
+        if result.HasField("error"):
+            return result.error.reason, result.error.message, ""
+        answer = result
+    return "", "", answer.license.record_seal.key_id
+
+
+CALLS = ("IssueLicense", "AmendLicense", "BatchIssueLicenses", "GetLicenseDocument")
+
+
+def make_call(running: RunningGateway, call: str, target: str) -> Callable[[], Any]:
+    """The call, the same each time it is made (its request id too): a retry of it is the same request."""
+    stub = running.issuance(MARKET)
+    request_id = f"race-{uuid.uuid4().hex}"
+    if call == "IssueLicense":
+        record = {**unique(samples.food_permit(61)), "request_id": request_id}
+        return lambda: stub.IssueLicense(issue_request(record))
+    if call == "BatchIssueLicenses":
+        record = {**unique(samples.food_permit(62)), "request_id": request_id}
+        batch = issuance_pb2.BatchIssueLicensesRequest(licenses=[issue_request(record)])
+        return lambda: list(stub.BatchIssueLicenses(iter([batch])))
+    if call == "AmendLicense":
+        amendment = issuance_pb2.AmendLicenseRequest(
+            request_id=request_id, license_id=target, fields={"food_category": "糕点"}, reason="变更生产类别"
+        )
+        return lambda: stub.AmendLicense(amendment)
+    return lambda: document_of(running, target)
+
+
+@pytest.mark.parametrize("when", ["revoking", "revoked"])
+@pytest.mark.parametrize("call", CALLS)
+def test_what_a_seal_revoked_through_another_process_sealed_meanwhile_is_not_stored(
+    replicas: tuple[RunningGateway, RunningGateway], monkeypatch: pytest.MonkeyPatch, call: str, when: str
+) -> None:
+    """A record sealed through the first gateway by a seal the second revokes meanwhile is refused SEAL_REVOKED with
+    nothing stored, and its retry is sealed with the issuer's current seal; a document made when first asked for is
+    made again with it. Without the re-check, the tester's interleaving ("revoking") stored a license sealed after
+    its seal's revocation time: answered OK, it failed every verification as CERT_REVOKED."""
+    first, second = replicas
+    target = batch_issue(first, 60) if call in ("AmendLicense", "GetLicenseDocument") else ""  # no document yet
+    seal = register(first)  # the issuer's newest seal: what it issues next is sealed with it, through either gateway
+    revocation = seal_pb2.RevokeSealRequest(seal_id=seal.seal_id, reason="印章更换")
+    made = make_call(first, call, target)
+    answers: dict[str, Any] = {}
+
+    def revoke() -> None:
+        answers["revoked"] = seals(second, MARKET).RevokeSeal(revocation).seal
+
+    def sealing() -> None:
+        answers["sealing"] = outcome(made)
+
+    if when == "revoking":  # the revocation's time taken, its commit held; the call begins after that time
+        timed, release = revocations_held(monkeypatch, second)
+        writes = threading.Event()
+        between_choice_and_write(monkeypatch, first, writes.set)
+        revoking = threading.Thread(target=revoke)
+        revoking.start()
+        assert timed.wait(30)
+        caller = threading.Thread(target=sealing)
+        caller.start()
+        assert writes.wait(30)  # the call sealed and begins to store it: let the revocation commit meanwhile
+        time.sleep(0.3)
+        release.set()
+        for thread in (revoking, caller):
+            thread.join(60)
+    else:  # revoked and committed after the call chose the seal and sealed, before its transaction
+        between_choice_and_write(monkeypatch, first, revoke)
+        sealing()
+    monkeypatch.undo()
+    assert answers["revoked"].status == seal_pb2.SEAL_STATUS_REVOKED
+
+    reason, message, key_id = answers["sealing"]
+    if call == "GetLicenseDocument":  # nothing stored for the call to refuse: the document is made again, now
+        assert reason == "" and key_id != seal.seal_id, answers["sealing"]
+        document = document_of(second, target)
+        assert document.seal_id == key_id  # the one stored
+        report = (
+            verifier(second).VerifyDocument(verification_pb2.VerifyDocumentRequest(use=USE, pdf=document.pdf)).report
+        )
+        assert (report.verdict, report.issuer_identity.reason) == (PASSED, "")
+        return
+    assert reason == "SEAL_REVOKED", answers["sealing"]
+    assert message.startswith(
+        f"印章 {seal.seal_id}（电子证照专用章）在本次请求办理期间被吊销，本次请求未写入任何内容："
+    )
+    assert f"seal {seal.seal_id} was revoked while this call was being made" in message
+    # nothing was stored: the retry makes it, sealed with the issuer's current seal, and it verifies through both
+    reason, _, key_id = outcome(made)
+    assert reason == "" and key_id not in ("", seal.key_id)
+    created = first.issuance(MARKET).GetLicense(issuance_pb2.GetLicenseRequest(license_id=_answered(made)))
+    for running in (first, second):
+        report = verify(running, license_id=created.license.license_id)
+        assert (report.verdict, report.issuer_identity.reason) == (PASSED, ""), report
+
+
+def _answered(call: Callable[[], Any]) -> str:
+    """The license a call (made before) answers, made again: a repeated request answers what it stored."""
+    answer = call()
+    if isinstance(answer, list):
+        return answer[0].results[0].license.license_id
+    return answer.license.license_id
+
+
+def test_a_call_through_the_process_revoking_its_seal_is_told_what_happened(
+    replicas: tuple[RunningGateway, RunningGateway], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The process revoking the seal knows it revoked before its store does (its seal-maker CA records the revocation,
+    then the store commits it): a call that chose the seal meanwhile is refused at once. It had been told that the
+    store was restored from a copy taken before the revocation, or changed behind the gateway's back (the words for
+    a seal set ACTIVE again in the store): a concurrency tester's issuer looked for a restore nobody made."""
+    first, _ = replicas
+    seal = register(first)
+    timed, release = revocations_held(monkeypatch, first)
+    answers: dict[str, Any] = {}
+    revoking = threading.Thread(
+        target=lambda: answers.update(
+            revoked=seals(first, MARKET)
+            .RevokeSeal(seal_pb2.RevokeSealRequest(seal_id=seal.seal_id, reason="印章更换"))
+            .seal
+        )
+    )
+    revoking.start()
+    assert timed.wait(30)
+    service = first.gateway.seals
+    assert service is not None
+    current, chosen = service.current, threading.Event()
+
+    def choosing(issuer_code: str, *, for_pdf: bool = False) -> Any:
+        try:
+            return current(issuer_code, for_pdf=for_pdf)
+        finally:
+            chosen.set()
+
+    monkeypatch.setattr(service, "current", choosing)
+    made = make_call(first, "IssueLicense", "")
+    caller = threading.Thread(target=lambda: answers.update(sealing=outcome(made)))
+    caller.start()
+    assert chosen.wait(30)  # refused then; its answer follows its transaction, which the revocation holds on SQLite
+    release.set()
+    for thread in (caller, revoking):
+        thread.join(30)
+    monkeypatch.undo()
+    reason, message, _ = answers["sealing"]
+    assert reason == "SEAL_REVOKED", answers["sealing"]
+    assert message.startswith(
+        f"印章 {seal.seal_id}（电子证照专用章）在本次请求办理期间被吊销，本次请求未写入任何内容："
+    )
+    assert "restored" not in message and "备份" not in message
+    assert answers["revoked"].status == seal_pb2.SEAL_STATUS_REVOKED
+    reason, _, key_id = outcome(made)  # and the retry is sealed with the issuer's current seal
+    assert reason == "" and key_id not in ("", seal.key_id)
