@@ -234,10 +234,18 @@ def test_a_write_queued_behind_a_stuck_writer_of_its_process_gives_up_as_the_sto
             ahead.start()
             assert holding.wait(5)
             started = time.monotonic()
-            with pytest.raises(StoreTimeout), db.unit_of_work(write=True):
+            with pytest.raises(StoreTimeout) as queued, db.unit_of_work(write=True):
                 pass
             assert 0.4 < time.monotonic() - started < 3
             assert store_busy(StoreTimeout("x"))  # which the API answers UNAVAILABLE / DATABASE_BUSY
+            # said as a call that must write, its access record included: most such calls only read a license, and
+            # their clients had been told that "this write" waited (a concurrency tester)
+            answer = store_unavailable(queued.value)
+            assert answer is not None and answer.message == (
+                "数据库正被其他写入方占用，本次请求须写入数据库（含用证记录），未能完成，请稍后重试"
+                "（the store is held by another writer, and this call must write to it (its access record included); "
+                "it waited too long for its turn behind another writer: retry）"
+            )
             # the rare wait past a transaction that held the store is not told as "nothing was stored"
             answer = store_unavailable(StoreTimeout("they may yet be committed"))
             assert answer is not None and answer.reason == "DATABASE_BUSY"

@@ -282,8 +282,9 @@ def store_unavailable(error: BaseException) -> UpstreamUnavailableError | None:
     if store_busy(error):
         said = str(error) if isinstance(error, StoreTimeout) else "the store did not take this call's records in time"
         return UpstreamUnavailableError(
-            f"数据库正被其他写入方占用，本次请求未完成，请稍后重试"
-            f"（the store is held by another writer; {said}: retry）",
+            "数据库正被其他写入方占用，本次请求须写入数据库（含用证记录），未能完成，请稍后重试"
+            f"（the store is held by another writer, and this call must write to it (its access record included); "
+            f"{said}: retry）",
             reason="DATABASE_BUSY",
         )
     return None
@@ -649,7 +650,7 @@ class Database:
         # for another connection's lock (a DBA's open transaction) gives up as the store's busy wait does, instead
         # of waiting as long as the lock is held (each writer ahead then waits its own 30 s in turn)
         if not self._writers_here.acquire(timeout=BUSY_TIMEOUT_MS / 1000):
-            raise StoreTimeout("this write waited too long for its turn behind another")
+            raise StoreTimeout("it waited too long for its turn behind another writer")
         try:
             fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o600)
             try:
