@@ -3,15 +3,16 @@
 "use strict";
 
 const VERDICTS = { PASSED: "核验通过", FAILED: "核验未通过", INDETERMINATE: "无法确定" };
-const RESULTS = { PASSED: "通过", FAILED: "未通过", INDETERMINATE: "无法确定" };
+// A finding's result, in the verdict's words (the glossary's: a verification reads 核验通过 / 核验未通过 / 无法确定).
+const RESULTS = VERDICTS;
 const FINDINGS = [
   ["integrity", "完整性（印章与签名未被篡改）"],
   ["status", "状态（现行有效）"],
-  ["issuer_identity", "签发机构身份（印章证书可信、机构有权签发）"],
+  ["issuer_identity", "发证部门身份（印章证书可信、该部门有权发证）"],
 ];
 const STATUS = {
-  ACTIVE: "有效", SUSPENDED: "受限（暂停使用）", REVOKED: "已吊销 / 撤销", CANCELLED: "已注销 / 废止",
-  SUPERSEDED: "已变更（有新版本）", EXPIRED: "已过期",
+  ACTIVE: "有效", SUSPENDED: "已暂停使用", REVOKED: "已吊销或撤销", CANCELLED: "已注销",
+  SUPERSEDED: "已变更（不再现行）", EXPIRED: "已过期", NOT_YET_VALID: "尚未生效",
 };
 // The summary's status when the stored one is not the gateway's (STATUS_ALTERED): what the store says is not stated.
 const STATUS_UNKNOWN = "无法确认（记录被改动）";
@@ -23,10 +24,10 @@ const ALTERED_RECORD = "未判断（证照记录被绕过网关改动，签章�
 // A license's standing now, beside an earlier receipt of a 一件事 case: what it is, and what it became (said "after
 // the check" only when the check found it valid, "already at the check" when the check failed for that very reason).
 const STANDING = {
-  REVOKED: ["已吊销", "已吊销"],
-  SUSPENDED: ["受限（暂停使用）", "已暂停使用"],
+  REVOKED: ["已吊销或撤销", "已吊销或撤销"],
+  SUSPENDED: ["已暂停使用", "已暂停使用"],
   CANCELLED: ["已注销", "已注销"],
-  SUPERSEDED: ["已变更（有新版本）", "已变更，此版本不再现行"],
+  SUPERSEDED: ["已变更（不再现行）", "已变更，此版本不再现行"],
   EXPIRED: ["已过期", "已过有效期"],
   NOT_YET_VALID: ["尚未生效", "尚未生效"],
   LICENSE_NOT_FOUND: ["未找到该证照", "找不到"],
@@ -47,7 +48,7 @@ const CLAIM_VALID = 0;
 // What a clerk holding a scan or a photo of a license should do instead: only the file the issuer sealed verifies.
 const SCAN_HINT = "扫描件、照片或截图不能作为电子证照文件核验，请改用“上传二维码图片”或“输入证照”（按证照编号核验）";
 const REASONS = {
-  SUSPENDED: "证照受限，暂停使用", REVOKED: "证照已吊销 / 撤销", CANCELLED: "证照已注销 / 废止",
+  SUSPENDED: "证照已暂停使用", REVOKED: "证照已吊销或撤销", CANCELLED: "证照已注销",
   SUPERSEDED: "证照已变更，此版本不再现行", EXPIRED: "证照已过有效期", NOT_YET_VALID: "证照尚未生效",
   LICENSE_NOT_FOUND: "未找到该证照", NOT_CHECKED: "未核验",
   NOT_IN_THIS_REGISTRY: "发证部门不在本证照网关登记，可能是其他地区的证照，请向其所在地区的证照网关核验",
@@ -56,8 +57,8 @@ const REASONS = {
   SIGNATURE_INVALID: "签章已被篡改（签名与文件内容不符）", DOCUMENT_MODIFIED: "签章已被篡改（盖章后文件被改动）",
   CHANGED_AFTER_SEAL: "盖章后页面上有新增内容",
   NO_SIGNATURE: "文件上没有电子印章", NOT_A_REGISTERED_LICENSE: "不是网关登记的电子证照文件",
-  UNTRUSTED_ROOT: "印章证书不是可信的制章机构签发", NOT_AUTHORITATIVE_ISSUER: "签发机构无权签发此类证照",
-  SEALED_BY_ANOTHER: "印章不属于证照的签发机构", UNKNOWN_SEAL_KEY: "核验码的印章未知（可能是伪造的）",
+  UNTRUSTED_ROOT: "印章证书不是可信的制章机构签发", NOT_AUTHORITATIVE_ISSUER: "发证部门无权签发此类证照",
+  SEALED_BY_ANOTHER: "印章不属于该证照的发证部门", UNKNOWN_SEAL_KEY: "核验码的印章未知（可能是伪造的）",
   NOT_ZZ1: "不是证照核验码", MALFORMED: "核验码无法读取", TOO_LARGE: "核验码过长",
   CERT_REVOKED: "签章证书已吊销", CERT_NOT_YET_VALID: "签章时证书尚未生效", CERT_EXPIRED: "签章时证书已过期",
   CERT_REVOKED_NO_TRUSTED_TIME: "签章证书已吊销，且无可信时间，无法确定签章是否在吊销之前",
@@ -84,7 +85,7 @@ const ERRORS = {
   IMAGE_TOO_LARGE: "图片过大（最大 8 MB）", IMAGE_TOO_MANY_PIXELS: "图片像素过多（最多 4000 万像素），请缩小后重试",
   PDF_TOO_LARGE: "PDF 文件过大", REQUEST_TOO_LARGE: "提交的内容过大（所选文件或输入的文字），请缩小后重试",
   UNKNOWN_MATTER: "未知的办理事项", ONE_OF: "请只选择一种核验方式",
-  INVALID_LICENSE_ID: "证照标识格式不正确或校验位不符，请核对后重新输入", NOT_A_LICENSE_CODE: "该二维码不是电子证照核验码",
+  INVALID_LICENSE_ID: "证照标识格式不正确或校验码不符，请核对后重新输入", NOT_A_LICENSE_CODE: "该二维码不是电子证照核验码",
   MATTER_NOT_IN_BUNDLE: "所选办理事项不属于该一件事", UNKNOWN_BUNDLE: "未知的一件事", BAD_CASE_ID: "办件编号过长或含有不可打印的字符",
   NOT_MATTER_DEPARTMENT: "该事项不由本部门办理，请选择本部门的办理事项",
   NO_MATTERS: "本部门在事项目录中没有办理事项，不能核验，请联系管理员", BAD_PAGE_TOKEN: "回执列表已失效，请重新查询",
@@ -107,25 +108,26 @@ const FIELD_ERRORS = {
   "use.case_id:REQUIRED": "请填写办件编号",
   "use.operator:REQUIRED": "使用部门令牌时，请填写核验人姓名或工号",
   "x-zzgw-operator:BAD_OPERATOR": "核验人姓名或工号过长或含有不可打印的字符，请重新登录",
-  "holder_code:BAD_CHECK_CHARACTER": "持证人证件号码的校验位不符，请核对后重新输入（可能是输入有误）",
+  "holder_code:BAD_CHECK_CHARACTER": "持证人证件号码的校验码不符，请核对后重新输入（可能是输入有误）",
   "holder_code:BAD_CITIZEN_ID": "持证人证件号码不是有效的公民身份号码，请核对后重新输入",
   "holder_code:BAD_USCC": "持证人证件号码不是有效的统一社会信用代码，请核对后重新输入",
   "holder_code:BAD_HOLDER_CODE": "持证人证件号码须为1至32位字母、数字或“-”，请核对后重新输入",
 };
 const CLAIMS = {
-  0: "信息一致，证照有效", 1: "信息一致，证照尚未生效", 2: "信息一致，但证照受限（暂停使用）",
+  0: "信息一致，证照有效", 1: "信息一致，证照尚未生效", 2: "信息一致，但证照已暂停使用",
   3: "信息一致，但证照已失效", 4: "信息不完整，无法比对", 5: "未找到该证照",
   6: "未填写比对信息", 7: "部分信息不一致",
 };
 const CLAIM_FIELDS = { holder_name: "持证人姓名", holder_code: "持证人证件号码", license_number: "证照编号" };
 const SUMMARY = [
   ["type_name", "证照类型"], ["license_id", "证照标识"], ["holder_name_masked", "持证人"],
-  ["holder_code_masked", "持证人证件号码"], ["issuer_name", "签发机构"], ["valid_from", "有效期起"],
+  ["holder_code_masked", "持证人证件号码"], ["issuer_name", "发证部门"], ["valid_from", "有效期起"],
   ["valid_until", "有效期至"], ["status", "状态"], ["version", "版本"],
 ];
 // A receipt looked up by number or handed over as a file: whether its signature holds, and whether the gateway's
 // archive has it.
-const REVIEWS = { PASSED: "回执有效", FAILED: "回执无效，内容不可采信", INDETERMINATE: "无法确认回执" };
+// The glossary's verdicts of a receipt's check; why, beside them (REVIEW_REASONS).
+const REVIEWS = { PASSED: "回执有效", FAILED: "回执无效", INDETERMINATE: "无法确认" };
 const REVIEW_REASONS = {
   SIGNATURE_INVALID: "回执的签名与内容不符（回执被改动或伪造）", RECEIPT_ID_MISMATCH: "回执编号与签名的内容不符",
   NOT_THE_PINNED_CERTIFICATE: "回执不是本证照网关的回执专用章签发的", NOT_A_RECEIPT_SEAL: "签名用的不是核验回执专用章",
@@ -136,7 +138,7 @@ const REVIEW_REASONS = {
 };
 // A receipt signed with another certificate than this gateway's receipt seals: what is said instead of "invalid".
 const FOREIGN_RECEIPT = [
-  "无法判断：不是本证照网关签发的回执",
+  "无法确认：不是本证照网关签发的回执",
   "请向签发该回执的证照网关核对（本网关不能判断其他证照网关的回执）",
   "本证照网关存档中没有这张回执：它不是本网关出具的。",
 ];
@@ -904,7 +906,8 @@ function renderReview(answer) {
   $("review-verdict").className = "verdict " + (foreign ? "INDETERMINATE" : then ? then.outcome : check.result);
   $("review-text").textContent = foreign ? FOREIGN_RECEIPT[0] : then ? then.headline : REVIEWS[check.result] || check.result;
   $("review-reason").textContent = foreign ? FOREIGN_RECEIPT[1] : then ? then.reason
-    : check.reason ? REVIEW_REASONS[check.reason] || "回执未通过签名核验" : "";
+    : check.reason ? (REVIEW_REASONS[check.reason] || "回执未通过签名核验") + (check.result === "FAILED" ? "，内容不可采信" : "")
+    : "";
   $("review-reason").title = "";
   $("review-reason").dataset.reason = check.reason || "";
   $("review-archive").textContent = foreign && answer.archived === "MISSING" ? FOREIGN_RECEIPT[2]
@@ -939,13 +942,13 @@ function renderReview(answer) {
         if (!finding) continue;
         const result = (RESULTS[finding.result] || finding.result)
           + (finding.reason ? "：" + findingText(finding, findings, query.by) : "");
-        row(table, label.split("（")[0], result); // 完整性, 状态, 签发机构身份
+        row(table, label.split("（")[0], result); // 完整性, 状态, 发证部门身份
       }
       const license = said.license;
       if (license) {
         row(table, "证照类型", answer.type_name || license.type_code);
         row(table, "证照标识", license.license_id);
-        row(table, "签发机构", answer.issuer_name || license.issuer_code);
+        row(table, "发证部门", answer.issuer_name || license.issuer_code);
         row(table, "有效期", license.valid_from ? license.valid_from + " 至 " + (license.valid_until || "长期") : STATUS_UNKNOWN);
         row(table, "当时状态", license.status ? STATUS[license.status] || license.status : STATUS_UNKNOWN);
       } else {
@@ -978,7 +981,7 @@ function recorded(said) {
   return {
     outcome,
     headline: REVIEWS.PASSED + "，但" + then,
-    reason: (why ? why + " — " : "") + "不能凭此回执免收材料",
+    reason: (why ? why + "；" : "") + "不能凭此回执免收材料",
   };
 }
 
@@ -1210,7 +1213,7 @@ function notChecked(finding, findings, by) {
   if (by === "qr_code" && integrity.result !== "PASSED") {
     return "未核验（核验码未通过核验，可能是伪造的，未查看它所指的证照）";
   }
-  if (integrity.reason === "UNKNOWN_SEAL_KEY") return "未核验（证照记录的印章未知，无法判断签发机构）";
+  if (integrity.reason === "UNKNOWN_SEAL_KEY") return "未核验（证照记录的印章未知，无法判断发证部门）";
   return integrity.result !== "PASSED" ? "未核验（完整性未通过，此项未判断）" : "未核验";
 }
 
@@ -1303,7 +1306,7 @@ function render(report, by, check) {
   announce(withCase(spoken("verdict-text", "verdict-reason")));
 }
 
-// A status and the day it took effect, in one pair of parentheses: 受限（暂停使用，2026-12-04 起）, 已吊销 / 撤销（2026-12-04 起）.
+// A status and the day it took effect, in one pair of parentheses: 已吊销或撤销（2026-12-04 起）, 已变更（不再现行，2026-12-04 起）.
 function withSince(status, since) {
   if (!since) return status;
   return status.endsWith("）") ? status.slice(0, -1) + "，" + since + " 起）" : status + "（" + since + " 起）";

@@ -125,7 +125,7 @@ def test_a_seal_certificates_reasons_read_apart_from_the_license_status(console:
     block = script[script.index("const REASONS = {") : script.index("};", script.index("const REASONS = {"))]
     labels = dict(re.findall(r'\b([A-Z_]+): "([^"]*)"', block))
     assert (labels["REVOKED"], labels["NOT_YET_VALID"], labels["EXPIRED"]) == (
-        "证照已吊销 / 撤销",
+        "证照已吊销或撤销",
         "证照尚未生效",
         "证照已过有效期",
     )
@@ -144,6 +144,47 @@ def test_a_seal_certificates_reasons_read_apart_from_the_license_status(console:
         assert "证书" in labels[code] or "吊销列表" in labels[code], code
     for code in ("NO_TIMESTAMP", "TIMESTAMP_INVALID", "TIMESTAMP_UNTRUSTED"):
         assert "时间戳" in labels[code], code
+
+
+def script_table(script: str, name: str) -> dict[str, str]:
+    """The string entries of one of console.js's tables (``const NAME = { KEY: "words", … }``)."""
+    start = script.index(f"const {name} = {{")
+    block = script[start : script.index("};", start)]
+    return dict(re.findall(r'\b([A-Z_]+|\d+): "([^"]*)"', block))
+
+
+def test_the_consoles_words_are_the_glossarys(console: str) -> None:
+    """A status, a verdict, a receipt's check and the department that issued a license read as everywhere else
+    (the lead's glossary): 已暂停使用, not 受限 (the action is 暂停); 已吊销或撤销 and 已注销, without a spaced
+    half-width slash or 废止; 发证部门, not 签发机构; 校验码, not 校验位 (found by a Chinese text editor)."""
+    script = fetch(f"{console}/console.js")[1][0].decode()
+    assert script_table(script, "STATUS") == {
+        "ACTIVE": "有效",
+        "SUSPENDED": "已暂停使用",
+        "REVOKED": "已吊销或撤销",
+        "CANCELLED": "已注销",
+        "SUPERSEDED": "已变更（不再现行）",
+        "EXPIRED": "已过期",
+        "NOT_YET_VALID": "尚未生效",
+    }
+    reasons = script_table(script, "REASONS")
+    assert (reasons["SUSPENDED"], reasons["REVOKED"], reasons["CANCELLED"]) == (
+        "证照已暂停使用",
+        "证照已吊销或撤销",
+        "证照已注销",
+    )
+    assert script_table(script, "VERDICTS") == {
+        "PASSED": "核验通过",
+        "FAILED": "核验未通过",
+        "INDETERMINATE": "无法确定",
+    }
+    assert script_table(script, "REVIEWS") == {"PASSED": "回执有效", "FAILED": "回执无效", "INDETERMINATE": "无法确认"}
+    assert script_table(script, "CLAIMS")["2"] == "信息一致，但证照已暂停使用"
+    assert "const RESULTS = VERDICTS;" in script  # a finding reads 核验通过 / 核验未通过 too
+    words = "".join(re.findall(r'"([^"]*[\u4e00-\u9fff][^"]*)"', script))  # the script's Chinese strings
+    page = fetch(f"{console}/")[1][0].decode()
+    for banned in ("受限", "废止", "校验位", "签发机构", "吊销 / 撤销", "注销 / ", " — "):
+        assert banned not in words and banned not in page, banned
 
 
 def test_signing_in_names_the_department_and_lists_its_own_matters(console: str, running: RunningGateway) -> None:

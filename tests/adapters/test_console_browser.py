@@ -107,7 +107,7 @@ def test_a_clerk_signs_in_and_sees_a_green_verdict_then_red_once_revoked(page: A
     findings = page.locator("#findings li")
     assert findings.count() == 3
     assert [findings.nth(i).get_attribute("class") for i in range(3)] == ["PASSED"] * 3
-    assert "完整性" in findings.nth(0).inner_text() and "签发机构身份" in findings.nth(2).inner_text()
+    assert "完整性" in findings.nth(0).inner_text() and "发证部门身份" in findings.nth(2).inner_text()
     summary = page.inner_text("#summary")
     assert "营业执照" in summary and "济南市市场监督管理局" in summary and "有效" in summary
     assert re.search(r"回执编号\s+[0-9a-f]{12}", page.inner_text("#receipt-table"))
@@ -117,7 +117,7 @@ def test_a_clerk_signs_in_and_sees_a_green_verdict_then_red_once_revoked(page: A
     text = verdict(page, "FAILED")
     assert "核验未通过" in text and "证照已吊销" in text
     assert page.locator("#findings li").nth(1).get_attribute("class") == "FAILED"
-    assert f"已吊销 / 撤销（{today().isoformat()} 起）" in page.inner_text("#summary")
+    assert f"已吊销或撤销（{today().isoformat()} 起）" in page.inner_text("#summary")
 
     # set back to ACTIVE behind the gateway's back: red, and the summary states no status, not the forged 有效
     with running.gateway.db.engine.begin() as connection:
@@ -297,7 +297,9 @@ def test_a_later_department_sees_the_case_receipts_and_downloads_one(page: Any, 
     row = page.locator(f"#case-table tr[data-receipt='{earlier.report.receipt.receipt_id}']")
     assert "核验通过" in row.locator("td").nth(5).inner_text()  # what it was then
     standing = row.locator("td.standing")
-    assert standing.inner_text().startswith("已吊销") and "该证照在核验后已吊销，请重新核验" in standing.inner_text()
+    assert (
+        standing.inner_text().startswith("已吊销") and "该证照在核验后已吊销或撤销，请重新核验" in standing.inner_text()
+    )
     assert standing.evaluate("e => getComputedStyle(e).color") == "rgb(183, 28, 28)"
 
 
@@ -339,8 +341,8 @@ def test_a_case_receipt_of_a_license_already_revoked_or_expired_at_the_check_doe
     def standing(license_id: str) -> str:
         return str(page.locator(f"#case-table tr[data-receipt='{made[license_id]}'] td.standing").inner_text())
 
-    assert "该证照在核验时即已吊销（当时核验未通过），不能凭此回执免收材料" in standing(revoked)
-    assert "该证照现在已吊销，请重新核验" in standing(suspended)
+    assert "该证照在核验时即已吊销或撤销（当时核验未通过），不能凭此回执免收材料" in standing(revoked)
+    assert "该证照现在已吊销或撤销，请重新核验" in standing(suspended)
     assert "核验后" not in page.inner_text("#case-table")
     assert page.locator(f"#case-table tr[data-receipt='{made[expired.license.license_id]}']").count() == 0
 
@@ -404,8 +406,8 @@ def test_a_receipt_is_looked_up_by_number_or_file_and_its_license_verified_again
     page.set_input_files("#receipt-file", {"name": "r.json", "mimeType": "application/json", "buffer": edited})
     page.click("#by-receipt button")
     page.wait_for_selector("#receipt-review:not([hidden]) #review-verdict.FAILED")
-    assert page.inner_text("#review-text") == "回执无效，内容不可采信"
-    assert "签名与内容不符" in page.inner_text("#review-reason")
+    assert page.inner_text("#review-text") == "回执无效"
+    assert page.inner_text("#review-reason") == "回执的签名与内容不符（回执被改动或伪造），内容不可采信"
     assert "不一致" in page.inner_text("#review-archive")
     assert page.inner_text("#review-table").strip() == f"回执编号\t{receipt_id}" and page.is_hidden("#review-again")
     page.fill("#receipt-id", "0" * 32)  # both given: said; then a number the gateway does not have
@@ -533,7 +535,7 @@ def test_a_handheld_scanner_types_the_code_and_enter_and_the_next_scan_replaces_
     assert "核验通过" in verdict(page, "PASSED") and first in page.inner_text("#summary")
     page.evaluate("document.getElementById('result').hidden = true")
     page.keyboard.type(qr_for(running, second)[0] + "\n")
-    assert "证照受限" in verdict(page, "FAILED") and second in page.inner_text("#summary")
+    assert "证照已暂停使用" in verdict(page, "FAILED") and second in page.inner_text("#summary")
 
 
 def test_a_clerk_compares_a_claim_and_sees_which_field_differs(page: Any, running: RunningGateway) -> None:
@@ -557,7 +559,7 @@ def test_a_clerk_compares_a_claim_and_sees_which_field_differs(page: Any, runnin
     page.fill("#claim-holder", wrong)
     check(page, "by-claim")
     page.wait_for_selector("#message:not([hidden])")
-    assert "持证人证件号码的校验位不符" in page.inner_text("#message") and page.is_hidden("#result")
+    assert "持证人证件号码的校验码不符" in page.inner_text("#message") and page.is_hidden("#result")
 
 
 def test_a_clerk_with_a_token_of_their_own_is_named_by_it(browser: Any, console: str, running: RunningGateway) -> None:
@@ -747,7 +749,7 @@ def test_a_new_check_hides_the_last_answer_and_signing_out_leaves_nothing_for_th
     page.fill("#claim-number", issued.license_number)
     check(page, "by-claim")
     text = verdict(page, "FAILED")
-    assert "证照受限，暂停使用" in text and "SUSPENDED" not in text
+    assert "信息一致，但证照已暂停使用" in text and "SUSPENDED" not in text
 
     drop = """([names, type]) => { const files = new DataTransfer();
                   for (const name of names) files.items.add(new File(["x".repeat(10)], name, {type}));
@@ -961,7 +963,7 @@ def test_an_answer_that_arrives_after_sign_out_is_not_shown_to_the_next_clerk(
 
 
 def finding_texts(page: Any) -> list[str]:
-    """What the three findings say, in order: 完整性, 状态, 签发机构身份."""
+    """What the three findings say, in order: 完整性, 状态, 发证部门身份."""
     return [text.split("\n", 1)[1] if "\n" in text else "" for text in page.locator("#findings li").all_inner_texts()]
 
 
@@ -985,7 +987,7 @@ def test_a_finding_not_judged_says_why_in_words(page: Any, running: RunningGatew
     page.click("#by-receipt button")
     page.wait_for_selector("#receipt-review:not([hidden]) #review-verdict.FAILED")
     assert page.inner_text("#review-text") == "回执有效，但当时核验未通过"
-    assert f"签发机构身份\t无法确定：{altered}\n" in page.inner_text("#review-table")
+    assert f"发证部门身份\t无法确定：{altered}\n" in page.inner_text("#review-table")
     # that license's genuine PDF: the record is at fault, not the file (it had been "the file's seal failed")
     page.set_input_files("#pdf", {"name": "genuine.pdf", "mimeType": "application/pdf", "buffer": genuine})
     check(page, "by-pdf")
@@ -1409,7 +1411,7 @@ def test_the_verdict_is_said_in_a_live_region_that_stays_in_the_page(page: Any, 
     change(running, license_id, issuance_pb2.STATUS_ACTION_REVOKE)
     check(page, "by-text")
     verdict(page, "FAILED")
-    assert live.text_content() == "核验未通过：证照已吊销 / 撤销"
+    assert live.text_content() == "核验未通过：证照已吊销或撤销"
     assert page.evaluate("window.liveChanges") == []
     assert page.get_attribute("#result", "aria-live") is None  # not a second, hidden-and-shown, live region
     # a check the page refuses itself (an empty file) says no verdict any more: the last one had stayed (a tester)
@@ -1470,7 +1472,7 @@ def test_another_gateways_receipt_is_said_to_be_not_this_gateways_not_invalid(pa
     page.set_input_files("#receipt-file", {"name": "partner.json", "mimeType": "application/json", "buffer": file})
     page.click("#by-receipt button")
     page.wait_for_selector("#receipt-review:not([hidden]) #review-verdict.INDETERMINATE")
-    assert page.inner_text("#review-text") == "无法判断：不是本证照网关签发的回执"
+    assert page.inner_text("#review-text") == "无法确认：不是本证照网关签发的回执"
     assert "请向签发该回执的证照网关核对" in page.inner_text("#review-reason")
     review = page.inner_text("#receipt-review")
     assert "无效" not in review and "不可采信" not in review and "伪造" not in review

@@ -167,10 +167,10 @@ def test_a_valid_receipt_of_a_failed_check_says_so_and_is_not_green(page: Any, r
     page.click("#by-receipt button")
     page.wait_for_selector("#receipt-review:not([hidden]) #review-verdict.FAILED")
     assert page.inner_text("#review-text") == "回执有效，但当时核验未通过"
-    assert page.inner_text("#review-reason") == "证照已吊销 / 撤销 — 不能凭此回执免收材料"
+    assert page.inner_text("#review-reason") == "证照已吊销或撤销；不能凭此回执免收材料"
     assert "PASSED" not in page.get_attribute("#review-verdict", "class")
     assert page.eval_on_selector("#review-verdict", "e => getComputedStyle(e).backgroundColor") == "rgb(183, 28, 28)"
-    said = "回执有效，但当时核验未通过：证照已吊销 / 撤销 — 不能凭此回执免收材料"
+    said = "回执有效，但当时核验未通过：证照已吊销或撤销；不能凭此回执免收材料"
     assert page.text_content("#announce") == said
     assert page.inner_text("#review-archive") == "与证照网关存档的回执一致。"
 
@@ -279,7 +279,7 @@ def test_a_forged_code_is_said_in_a_codes_words_and_nothing_on_hover_is_english(
     check(page, "by-text")
     verdict(page, "FAILED")
     status = page.locator("#findings li[data-finding=status] .detail")
-    assert status.get_attribute("title") == "证照已吊销 / 撤销" and status.get_attribute("data-reason") == "REVOKED"
+    assert status.get_attribute("title") == "证照已吊销或撤销" and status.get_attribute("data-reason") == "REVOKED"
     receipt_id = page.locator("#receipt-table td").first.inner_text()
     page.fill("#receipt-id", receipt_id)
     page.click("#by-receipt button")
@@ -290,8 +290,8 @@ def test_a_forged_code_is_said_in_a_codes_words_and_nothing_on_hover_is_english(
 
 def test_small_slips_sizes_focus_and_parentheses(page: Any, console: str, running: RunningGateway) -> None:
     """A file one byte over the limit is said in bytes (not 4.0 MB, at most 4.0 MB); a refusal about one field puts
-    the focus there and marks it aria-invalid until it is changed; a suspended license's status reads 受限（暂停使用，
-    <date> 起）, one pair of parentheses."""
+    the focus there and marks it aria-invalid until it is changed; a suspended license's status reads 已暂停使用（<date>
+    起）, one pair of parentheses."""
     _, session = fetch(f"{console}/api/session", token=running.tokens[TAX])
     limit = session["limits"]["pdf_bytes"]
     page.set_input_files("#pdf", {"name": "big.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-" + b"0" * limit})
@@ -315,7 +315,7 @@ def test_small_slips_sizes_focus_and_parentheses(page: Any, console: str, runnin
     page.fill("#claim-holder", wrong)
     page.fill("#claim-number", "NO-SUCH-NUMBER")
     page.press("#claim-number", "Enter")
-    page.locator("#message", has_text="校验位不符").wait_for()
+    page.locator("#message", has_text="校验码不符").wait_for()
     assert focused(page) == "claim-holder" and page.get_attribute("#claim-holder", "aria-invalid") == "true"
 
     suspended = issue(running, 79).license.license_id
@@ -323,5 +323,5 @@ def test_small_slips_sizes_focus_and_parentheses(page: Any, console: str, runnin
     page.fill("#query", suspended)
     check(page, "by-text")
     verdict(page, "FAILED")
-    assert f"状态\t受限（暂停使用，{today().isoformat()} 起）\n" in page.inner_text("#summary")
+    assert f"状态\t已暂停使用（{today().isoformat()} 起）\n" in page.inner_text("#summary")
     assert page.get_attribute("#claim-holder", "aria-invalid") is None  # a new check: nothing is marked

@@ -82,10 +82,10 @@ def test_a_clerk_sees_the_version_in_force_of_a_superseded_license(page: Any, ru
     page.click("#case-list")
     page.locator("#case-table td.standing.changed").first.wait_for()
     standing = page.locator("#case-table tr[data-receipt] td.standing")
-    assert standing.inner_text() == f"已吊销\n该证照在核验后已变更，现行版本 {new}（已吊销），请重新核验"
+    assert standing.inner_text() == f"已吊销或撤销\n该证照在核验后已变更，现行版本 {new}（已吊销或撤销），请重新核验"
 
     check(page, "by-text")
-    assert f"此版本不再现行；现行版本 {new}（已吊销 / 撤销）" in verdict(page, "FAILED")
+    assert f"此版本不再现行；现行版本 {new}（已吊销或撤销）" in verdict(page, "FAILED")
 
 
 def test_a_receipt_of_a_check_made_after_the_amendment_is_not_relied_on(console: str, running: RunningGateway) -> None:
@@ -124,7 +124,7 @@ def test_a_clerk_is_not_told_a_failed_receipt_is_valid(page: Any, running: Runni
     page.click("#case-list")
     page.wait_for_selector("#case-receipts:not([hidden])")
     standing = page.locator("#case-table tr[data-receipt] td.standing")
-    expected = "已变更（有新版本）\n该证照在核验时即已变更，此版本不再现行（当时核验未通过），不能凭此回执免收材料"
+    expected = "已变更（不再现行）\n该证照在核验时即已变更，此版本不再现行（当时核验未通过），不能凭此回执免收材料"
     assert standing.inner_text() == expected
     change(running, new, issuance_pb2.STATUS_ACTION_REVOKE)
     page.click("#case-list")
