@@ -219,7 +219,19 @@ class Console:
                         }
                         for m in matters
                     ],
-                    "license_types": [{"code": t.code, "name": t.name} for t in catalog.license_types.values()],
+                    # with what the page names a holder by (单位名称 and 统一社会信用代码 for an organisation, 持证人
+                    # and 公民身份号码 or 证件号码 for a person), and whether a number is its holder's code (a
+                    # 居民身份证's 公民身份号码: its check character is checked before a look-up)
+                    "license_types": [
+                        {
+                            "code": t.code,
+                            "name": t.name,
+                            "holder_kind": t.holder_kind.value,
+                            "holder_code_types": list(t.holder_code_types),
+                            "number_is_holder_code": t.license_number_of_holder,
+                        }
+                        for t in catalog.license_types.values()
+                    ],
                     "bundles": [
                         {"code": b.code, "name": b.name, "matter_codes": list(b.matter_codes)}
                         for b in catalog.bundles.values()
@@ -540,6 +552,8 @@ class Console:
                 "holder_name_masked": holder.shown_name if holder is not None else "",
                 "holder_code_masked": holder.shown_code if holder is not None else "",
                 "holder_in_full": holder is not None and holder.publicly_registered,
+                # the kind of code shown (GB/T 36903: 111 公民身份号码, 001 统一社会信用代码, …): the page names it so
+                "holder_code_type": holder.code_type if holder is not None else "",
                 # a superseded version (a paper printed before a 变更): the version in force and its status now, as
                 # gRPC's LicenseSummary gives them; in the reply only (the receipt says them in the status detail)
                 "current_license_id": outcome.current.license_id if outcome.current is not None else "",

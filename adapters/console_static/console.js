@@ -108,20 +108,47 @@ const FIELD_ERRORS = {
   "use.case_id:REQUIRED": "请填写办件编号",
   "use.operator:REQUIRED": "使用部门令牌时，请填写核验人姓名或工号",
   "x-zzgw-operator:BAD_OPERATOR": "核验人姓名或工号过长或含有不可打印的字符，请重新登录",
-  "holder_code:BAD_CHECK_CHARACTER": "持证人证件号码的校验码不符，请核对后重新输入（可能是输入有误）",
-  "holder_code:BAD_CITIZEN_ID": "持证人证件号码不是有效的公民身份号码，请核对后重新输入",
-  "holder_code:BAD_USCC": "持证人证件号码不是有效的统一社会信用代码，请核对后重新输入",
-  "holder_code:BAD_HOLDER_CODE": "持证人证件号码须为1至32位字母、数字或“-”，请核对后重新输入",
+  // {code}: what the holder's code is called for the claim's license type (holderLabels)
+  "holder_code:BAD_CHECK_CHARACTER": "{code}的校验码不符，请核对后重新输入（可能是输入有误）",
+  "holder_code:BAD_CITIZEN_ID": "所填号码不是有效的公民身份号码，请核对后重新输入",
+  "holder_code:BAD_USCC": "所填号码不是有效的统一社会信用代码，请核对后重新输入",
+  "holder_code:BAD_HOLDER_CODE": "{code}须为1至32位字母、数字或“-”，请核对后重新输入",
 };
 const CLAIMS = {
   0: "信息一致，证照有效", 1: "信息一致，证照尚未生效", 2: "信息一致，但证照已暂停使用",
   3: "信息一致，但证照已失效", 4: "信息不完整，无法比对", 5: "未找到该证照",
   6: "未填写比对信息", 7: "部分信息不一致",
 };
-const CLAIM_FIELDS = { holder_name: "持证人姓名", holder_code: "持证人证件号码", license_number: "证照编号" };
+// A claim's fields that differ, by name (``labels``: the holder's, holderLabels).
+function claimFields(fields, labels) {
+  const names = { holder_name: labels.claimName, holder_code: labels.code, license_number: "证照编号" };
+  return fields.map((f) => names[f] || f);
+}
+
+// What the holder and the holder's code are called, by the kind of holder (the code types, GB/T 36903, and the
+// license type's holder kind): an organisation's 单位名称 and 统一社会信用代码, a person's 持证人 and 公民身份号码 (or
+// 证件号码, a passport's or a permit's); 持证主体 and 持证主体代码 when the kind is not known.
+const PERSON_CODE_TYPES = ["111", "414", "516", "511", "554"];
+function holderLabels(codeTypes, kind) {
+  const all = (types) => codeTypes.length > 0 && codeTypes.every((c) => types.includes(c));
+  if (kind === "ORGANIZATION" || all(["001"])) {
+    return { name: "单位名称", claimName: "单位名称", code: all(["001"]) ? "统一社会信用代码" : "持证主体代码" };
+  }
+  if (kind === "PERSON" || all(PERSON_CODE_TYPES)) {
+    return { name: "持证人", claimName: "持证人姓名", code: all(["111"]) ? "公民身份号码" : "证件号码" };
+  }
+  return { name: "持证主体", claimName: "持证主体名称", code: "持证主体代码" };
+}
+
+// The labels of a license type's holder (``code``: its type code; ``types``: the session's license types).
+function typeHolderLabels(code, types) {
+  const known = (types || []).find((t) => t.code === code);
+  return known ? holderLabels(known.holder_code_types || [], known.holder_kind) : holderLabels([], "");
+}
+
 const SUMMARY = [
   ["type_name", "证照类型"], ["license_id", "证照标识"], ["holder_name_masked", "持证人"],
-  ["holder_code_masked", "持证人证件号码"], ["issuer_name", "发证部门"], ["valid_from", "有效期起"],
+  ["holder_code_masked", "持证主体代码"], ["issuer_name", "发证部门"], ["valid_from", "有效期起"],
   ["valid_until", "有效期至"], ["status", "状态"], ["version", "版本"],
 ];
 // A receipt looked up by number or handed over as a file: whether its signature holds, and whether the gateway's
@@ -241,7 +268,9 @@ async function call(path, body, asOf) {
     // a number that is not even a receipt's: the gateway says what one looks like and how many characters came
     const misfit = reason === "RECEIPT_NOT_FOUND" && (error.message || "").includes("回执编号是")
       && chineseOf(error.message) + "，请核对回执编号";
-    const known = (violation && FIELD_ERRORS[violation.field + ":" + violation.reason]) || misfit || ERRORS[reason]
+    const fieldWords = violation && FIELD_ERRORS[violation.field + ":" + violation.reason];
+    const holder = typeHolderLabels(body && body.type_code, session && session.license_types);
+    const known = (fieldWords && fieldWords.replace("{code}", holder.code)) || misfit || ERRORS[reason]
       || REASONS[reason]
       || (reason === "INTERNAL" && "证照网关内部错误，请稍后重试；如仍出错，请将以下内容告知管理员：" + error.message);
     // a clerk reads Chinese: the gateway's own words, without their English, when the page has none for the reason
@@ -499,6 +528,16 @@ function choose(code) {
   $("type-code").replaceChildren(new Option("—", ""), ...used.map((t) => new Option(t.name, t.code)));
   $("type-code").value = used.some((t) => t.code === typeCode) ? typeCode : "";
   $("claim-type").replaceChildren(...used.map((t) => new Option(t.name, t.code)));
+  claimLabels();
+}
+
+// 信息比对's holder fields named for the type chosen: 公民身份号码 and 持证人姓名 for a 居民身份证, 统一社会信用代码 and
+// 单位名称 for a 营业执照.
+function claimLabels() {
+  const labels = typeHolderLabels($("claim-type").value, session && session.license_types);
+  $("claim-holder-label").textContent = labels.code;
+  $("claim-name-label").textContent = labels.claimName + "（可选）";
+  return labels;
 }
 
 // The panel's title when no case is in force.
@@ -558,8 +597,14 @@ function scannedAt(text) {
 const NOT_FOR_CODES = {
   purpose: "用证事由", case: "办件编号", "receipt-id": "回执编号",
   // 信息比对's: an applicant's code scanned there is a check of the license, not a claim to compare
-  "claim-holder": "持证人证件号码", "claim-number": "证照编号", "claim-name": "持证人姓名",
+  "claim-holder": () => claimLabels().code, "claim-number": "证照编号", "claim-name": () => claimLabels().claimName,
 };
+
+// What a field that takes no code is called (NOT_FOR_CODES).
+function notForCodes(id) {
+  const name = NOT_FOR_CODES[id];
+  return typeof name === "function" ? name() : name;
+}
 
 // A code (or identifier) that came into one of those fields (``field``) goes to 输入证照, and the field is as it
 // was: as soon as its beginning is typed, so that the rest of a scanner's keys, and its Enter, go to 输入证照 and
@@ -589,7 +634,7 @@ function moveScanned(field, pasted) {
     verify("text");
     if (running || !checking) return; // held until the running check ends, or refused: said so
   }
-  say(NOT_FOR_CODES[field.id] + "中不能填写核验码或证照标识：已移到“输入证照”"
+  say(notForCodes(field.id) + "中不能填写核验码或证照标识：已移到“输入证照”"
     + (pasted !== undefined ? "" : "，请按回车核验"));
 }
 
@@ -772,7 +817,8 @@ function prepared(what) {
       check.looked = typed(check.request.query, check.request.type_code, by);
     } else if (what === "claim") {
       if (!$("claim-holder").value.trim() || !$("claim-number").value.trim()) {
-        throw refusal("请填写持证人证件号码和证照编号", $("claim-holder").value.trim() ? "claim-number" : "claim-holder");
+        const holder = claimLabels().code;
+        throw refusal("请填写" + holder + "和证照编号", $("claim-holder").value.trim() ? "claim-number" : "claim-holder");
       }
       check.request.type_code = $("claim-type").value;
       check.request.holder_code = $("claim-holder").value.trim();
@@ -927,7 +973,8 @@ function renderReview(answer) {
     const query = said.query || {};
     if (said.kind === "claim") {
       row(table, "核验方式", "信息比对（" + (answer.type_name || query.type_code || "") + "）");
-      const differ = (said.mismatched_fields || []).map((f) => CLAIM_FIELDS[f] || f);
+      const holder = typeHolderLabels(query.type_code, session && session.license_types);
+      const differ = claimFields(said.mismatched_fields || [], holder);
       row(table, "当时结论", (CLAIMS[said.code] || said.result) + (differ.length ? "；不符：" + differ.join("、") : ""));
     } else {
       row(table, "核验方式", QUERY_BY[query.by] || query.by || "—");
@@ -970,9 +1017,10 @@ function recorded(said) {
   const outcome = claim ? (said.code === CLAIM_VALID ? "PASSED" : said.code === 4 ? "INDETERMINATE" : "FAILED")
     : said.verdict;
   const query = said.query || {};
+  const differ = claim
+    ? claimFields(said.mismatched_fields || [], typeHolderLabels(query.type_code, session && session.license_types)) : [];
   const why = claim
-    ? [CLAIMS[said.code] || said.result, ...(said.mismatched_fields || []).length
-      ? ["不符：" + said.mismatched_fields.map((f) => CLAIM_FIELDS[f] || f).join("、")] : []].join("；")
+    ? [CLAIMS[said.code] || said.result, ...differ.length ? ["不符：" + differ.join("、")] : []].join("；")
     : said.reason ? findingText(said.reason, said.findings || {}, query.by) : "";
   if (outcome === "PASSED") {
     return { outcome, headline: REVIEWS.PASSED, reason: claim ? "当时信息比对：" + why : "当时核验通过" };
@@ -1271,6 +1319,10 @@ function render(report, by, check) {
   const summary = $("summary");
   summary.replaceChildren();
   if (report.license) {
+    // the holder named by its kind: 持证人 and 公民身份号码 (证件号码), or 单位名称 and 统一社会信用代码
+    const type = (by.types || []).find((t) => t.code === report.license.type_code);
+    const holder = holderLabels([report.license.holder_code_type].filter(Boolean), type ? type.holder_kind : "");
+    const labels = { holder_name_masked: holder.name, holder_code_masked: holder.code };
     for (const [key, label] of SUMMARY) {
       let value = report.license[key];
       if (key.startsWith("holder_") && !value) continue;
@@ -1285,7 +1337,7 @@ function render(report, by, check) {
       // a record whose seal fails states no dates (nothing of the edit is shown as the license's)
       if (key.startsWith("valid_") && !report.license.valid_from) value = STATUS_UNKNOWN;
       else if (key === "valid_until" && !value) value = "长期";
-      row(summary, label, String(value));
+      row(summary, labels[key] || label, String(value));
       // the license itself, beside this version: whether the company's license is fine now
       if (key === "status" && current) row(summary, "现行版本", current);
     }
@@ -1326,7 +1378,7 @@ function renderClaim(answer, by, check) {
   const outcome = answer.code === 0 ? "PASSED" : answer.code === 4 ? "INDETERMINATE" : "FAILED";
   $("verdict").className = "verdict " + outcome;
   $("verdict-text").textContent = CLAIMS[answer.code] || answer.result;
-  const differ = answer.mismatched_fields.map((f) => CLAIM_FIELDS[f] || f);
+  const differ = claimFields(answer.mismatched_fields, typeHolderLabels(check.request.type_code, by.types));
   const why = [];
   if (differ.length) why.push("不符：" + differ.join("、"));
   if (answer.status_reason) why.push(reasonText(answer.status_reason, "claim"));
@@ -1434,6 +1486,7 @@ document.addEventListener("DOMContentLoaded", () => {
     sessionStorage.clear();
     signedOut("");
   });
+  $("claim-type").addEventListener("change", claimLabels);
   $("matter").addEventListener("change", (event) => {
     sessionStorage.setItem("zzgw.matter", event.target.value);
     choose(event.target.value);

@@ -80,11 +80,13 @@ def check(page: Any, form: str) -> None:
 
 def holder_shown(page: Any, issued: Any) -> None:
     """The summary names the license's holder, a company whole (its name and 统一社会信用代码 are public registration
-    data), and asks for them to be compared with the applicant company's."""
+    data), labelled as a company's (单位名称, not 持证人 and 持证人证件号码: a company holds no 证件号码; a Chinese text
+    editor), and asks for them to be compared with the applicant company's."""
     assert issued.holder.code_type == "001"
     summary = page.inner_text("#summary")
-    assert f"持证人\t{issued.holder.name}\n" in summary
-    assert f"持证人证件号码\t{issued.holder.code}\n" in summary
+    assert f"单位名称\t{issued.holder.name}\n" in summary
+    assert f"统一社会信用代码\t{issued.holder.code}\n" in summary
+    assert "持证人" not in summary
     said = page.inner_text("#holder-check")
     assert said == "请与申请单位的名称和统一社会信用代码核对，确认是该单位的证照。"
     assert page.is_visible("#holder-check")
@@ -542,6 +544,9 @@ def test_a_clerk_compares_a_claim_and_sees_which_field_differs(page: Any, runnin
     issued = issue(running, 49, samples.business_license).license  # what 发票申领 needs
     offered = page.eval_on_selector_all("#claim-type option", "options => options.map(o => o.value)")
     assert offered == [issued.type_code]  # the types the matter uses, not every type a claim could name
+    # a company's license: its holder's fields are a company's
+    labels = page.eval_on_selector_all("#by-claim label", "ls => ls.map(l => l.firstChild.textContent.trim())")
+    assert labels == ["证照类型", "统一社会信用代码", "证照编号", "单位名称（可选）"]
     page.select_option("#claim-type", issued.type_code)
     page.fill("#claim-holder", issued.holder.code)
     page.fill("#claim-number", issued.license_number)
@@ -552,14 +557,15 @@ def test_a_clerk_compares_a_claim_and_sees_which_field_differs(page: Any, runnin
     page.fill("#claim-name", "王某某")
     check(page, "by-claim")
     text = verdict(page, "FAILED")
-    assert "部分信息不一致" in text and "不符：持证人姓名" in text
+    assert "部分信息不一致" in text and "不符：单位名称" in text
     assert re.search(r"回执编号\s+[0-9a-f]{12}", page.inner_text("#receipt-table"))
     # a mistyped check character is said as such, with no verdict and no receipt (it had been 5 未找到该证照)
     wrong = issued.holder.code[:-1] + ("0" if issued.holder.code[-1] != "0" else "1")
     page.fill("#claim-holder", wrong)
     check(page, "by-claim")
     page.wait_for_selector("#message:not([hidden])")
-    assert "持证人证件号码的校验码不符" in page.inner_text("#message") and page.is_hidden("#result")
+    assert page.inner_text("#message") == "统一社会信用代码的校验码不符，请核对后重新输入（可能是输入有误）"
+    assert page.is_hidden("#result")
 
 
 def test_a_clerk_with_a_token_of_their_own_is_named_by_it(browser: Any, console: str, running: RunningGateway) -> None:

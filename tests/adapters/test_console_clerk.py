@@ -133,11 +133,11 @@ def test_a_code_scanned_into_the_purpose_or_the_case_number_is_checked_not_kept_
     assert page.input_value("#purpose") == purpose and bodies[-1]["query"] == code
     assert page.inner_text("#message") == "用证事由中不能填写核验码或证照标识：已移到“输入证照”"
 
-    # scanned into 信息比对's 持证人证件号码 (the cursor left there by the last comparison): checked, not compared
+    # scanned into 信息比对's 统一社会信用代码 (the cursor left there by the last comparison): checked, not compared
     page.fill("#claim-holder", "")
     page.click("#claim-holder")
     page.keyboard.type(code)
-    assert page.inner_text("#message") == "持证人证件号码中不能填写核验码或证照标识：已移到“输入证照”，请按回车核验"
+    assert page.inner_text("#message") == "统一社会信用代码中不能填写核验码或证照标识：已移到“输入证照”，请按回车核验"
     page.keyboard.press("Enter")
     verdict(page, "PASSED")
     assert page.input_value("#claim-holder") == "" and bodies[-1]["query"] == code

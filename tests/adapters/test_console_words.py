@@ -1,0 +1,66 @@
+"""The clerk's console in a real browser (``tests.adapters.test_console_browser``'s chromium), for its words as a
+Chinese text editor read them: a holder named by its kind (持证人 and 公民身份号码, 单位名称 and 统一社会信用代码), a
+claim's answer in words, a version in force named once, a mistyped 公民身份号码 said to be mistyped, and the console's
+own messages."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.adapters.test_console_browser import CHROMIUM, check, sign_in, verdict
+from tests.adapters.test_console_browser import browser as browser  # the browser test's fixtures
+from tests.adapters.test_console_browser import page as page
+from tests.api.test_sharing import id_card
+from tests.conftest import POLICE, RunningGateway
+
+pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"no browser at {CHROMIUM}")
+QYKZ = "370100-QYKZ-001"  # 企业印章刻制, the 公安局's: a 居民身份证 and a 营业执照
+
+
+@pytest.fixture
+def police(browser: Any, console: str, running: RunningGateway) -> Iterator[Any]:
+    """The console signed in as a clerk of the 公安局, under 企业印章刻制."""
+    context, page = sign_in(browser, console, running.tokens[POLICE])
+    page.wait_for_selector("#work:not([hidden])")
+    page.select_option("#matter", QYKZ)
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+def claim_labels(page: Any) -> list[str]:
+    return list(page.eval_on_selector_all("#by-claim label", "ls => ls.map(l => l.firstChild.textContent.trim())"))
+
+
+def test_a_person_is_named_as_a_person_and_a_company_as_a_company(police: Any, running: RunningGateway) -> None:
+    """A 居民身份证's holder is 持证人 with a 公民身份号码 (masked); 信息比对 asks for a 公民身份号码 and
+    持证人姓名 for a 居民身份证, for a 统一社会信用代码 and 单位名称 for a 营业执照. Every holder had been 持证人
+    with a 持证人证件号码, a company too (a Chinese text editor)."""
+    card = id_card(running).license
+    police.fill("#query", card.license_id)
+    check(police, "by-text")
+    verdict(police, "PASSED")
+    summary = police.inner_text("#summary")
+    shown_name, shown_code = card.holder.name[0] + "**", card.holder.code[:4]
+    assert f"持证人\t{shown_name}\n" in summary and f"公民身份号码\t{shown_code}" in summary
+    assert "证件号码" not in summary.replace("公民身份号码", "") and "单位名称" not in summary
+
+    assert police.eval_on_selector("#claim-type", "s => s.selectedOptions[0].text") == "居民身份证"
+    assert claim_labels(police) == ["证照类型", "公民身份号码", "证照编号", "持证人姓名（可选）"]
+    police.select_option("#claim-type", label="营业执照")
+    assert claim_labels(police) == ["证照类型", "统一社会信用代码", "证照编号", "单位名称（可选）"]
+    police.select_option("#claim-type", label="居民身份证")
+    police.fill("#claim-holder", card.holder.code)
+    police.fill("#claim-number", card.license_number)
+    police.fill("#claim-name", "王某某")
+    check(police, "by-claim")
+    assert "不符：持证人姓名" in verdict(police, "FAILED")
+    police.fill("#claim-holder", "")
+    check(police, "by-claim")
+    police.locator("#message", has_text="请填写").wait_for()
+    assert police.inner_text("#message") == "请填写公民身份号码和证照编号"
