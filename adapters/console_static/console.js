@@ -40,8 +40,13 @@ function amendedText(currentId, currentStatus) {
 
 // "现行版本 <id>（有效）": after the verdict's 证照已变更，此版本不再现行, which says 已变更 already.
 function currentText(currentId, currentStatus) {
+  return "现行版本 " + versionText(currentId, currentStatus);
+}
+
+// "<id>（有效）": the version in force, in the summary's row 现行版本, which names it already.
+function versionText(currentId, currentStatus) {
   const status = currentStatus ? STATUS[currentStatus] || currentStatus : STATUS_UNKNOWN;
-  return "现行版本 " + currentId + "（" + status + "）";
+  return currentId + "（" + status + "）";
 }
 // A claim's answer (信息比对) that found the license valid then.
 const CLAIM_VALID = 0;
@@ -1339,7 +1344,9 @@ function render(report, by, check) {
       else if (key === "valid_until" && !value) value = "长期";
       row(summary, labels[key] || label, String(value));
       // the license itself, beside this version: whether the company's license is fine now
-      if (key === "status" && current) row(summary, "现行版本", current);
+      if (key === "status" && current) {
+        row(summary, "现行版本", versionText(report.license.current_license_id, report.license.current_status));
+      }
     }
   }
   // the license's code or number may be someone else's: the holder is what ties it to the applicant (a person's
@@ -1385,7 +1392,9 @@ function renderClaim(answer, by, check) {
   $("verdict-reason").textContent = why.join("；");
   const li = document.createElement("li");
   li.className = outcome;
-  li.textContent = "信息比对结果代码：" + answer.code;
+  // what the comparison found, in words (the provincial result code is in the receipt file)
+  li.textContent = "比对结果：" + (CLAIMS[answer.code] || answer.result)
+    + (differ.length ? "（不符：" + differ.join("、") + "）" : "");
   $("findings").replaceChildren(li);
   show("registered", false);
   show("holder-check", false);

@@ -11,10 +11,12 @@ from typing import Any
 
 import pytest
 
+from gateway.bootstrap import samples
 from tests.adapters.test_console_browser import CHROMIUM, check, sign_in, verdict
 from tests.adapters.test_console_browser import browser as browser  # the browser test's fixtures
 from tests.adapters.test_console_browser import page as page
 from tests.api.test_sharing import id_card
+from tests.api.test_verification import issue_for_invoices as issue
 from tests.conftest import POLICE, RunningGateway
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"no browser at {CHROMIUM}")
@@ -64,3 +66,19 @@ def test_a_person_is_named_as_a_person_and_a_company_as_a_company(police: Any, r
     check(police, "by-claim")
     police.locator("#message", has_text="请填写").wait_for()
     assert police.inner_text("#message") == "请填写公民身份号码和证照编号"
+
+
+def test_a_claims_answer_is_said_in_words_not_as_a_code(page: Any, running: RunningGateway) -> None:
+    """信息比对's finding says what the comparison found (比对结果：信息一致，证照有效), not 信息比对结果代码：0, a bare
+    number under a Chinese label (a Chinese text editor)."""
+    issued = issue(running, 81, samples.business_license).license
+    page.fill("#claim-holder", issued.holder.code)
+    page.fill("#claim-number", issued.license_number)
+    check(page, "by-claim")
+    verdict(page, "PASSED")
+    assert page.locator("#findings li").all_inner_texts() == ["比对结果：信息一致，证照有效"]
+    page.fill("#claim-name", "王某某")
+    check(page, "by-claim")
+    verdict(page, "FAILED")
+    assert page.locator("#findings li").all_inner_texts() == ["比对结果：部分信息不一致（不符：单位名称）"]
+    assert "代码" not in page.inner_text("#findings")
