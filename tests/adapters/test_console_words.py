@@ -82,3 +82,39 @@ def test_a_claims_answer_is_said_in_words_not_as_a_code(page: Any, running: Runn
     verdict(page, "FAILED")
     assert page.locator("#findings li").all_inner_texts() == ["比对结果：部分信息不一致（不符：单位名称）"]
     assert "代码" not in page.inner_text("#findings")
+
+
+def wrong_check(code: str) -> str:
+    """``code`` with its last (check) character changed."""
+    return code[:-1] + ("0" if code[-1] != "0" else "1")
+
+
+def test_a_number_whose_check_character_fails_is_said_to_be_mistyped(police: Any, running: RunningGateway) -> None:
+    """A 居民身份证's number is its holder's 公民身份号码, a 营业执照's the company's 统一社会信用代码: one whose check
+    character does not match was mistyped (no license has it: issuance refuses it), and is said so, the field marked,
+    before any look-up; it had been 核验未通过 / 未找到该证照, with a receipt, while 信息比对 of the same number said
+    校验码不符 (a Chinese text editor). Typed in full width or with a small x, the right number is found."""
+    looked_up: list[str] = []
+    police.on("request", lambda r: looked_up.append(r.url) if r.url.endswith("/api/verify") else None)
+    card = id_card(running).license
+    company = issue(running, 82, samples.business_license).license
+    for number, type_name, said in (
+        (card.license_number, "居民身份证", "证照编号（公民身份号码）的校验码不符，可能输入有误，请核对后重新输入"),
+        (
+            company.license_number,
+            "营业执照",
+            "证照编号（统一社会信用代码）的校验码不符，可能输入有误，请核对后重新输入",
+        ),
+    ):
+        police.select_option("#type-code", label=type_name)
+        police.fill("#query", wrong_check(number))
+        police.press("#query", "Enter")
+        police.locator("#message", has_text="校验码不符").wait_for()
+        assert police.inner_text("#message") == said and police.is_hidden("#result")
+        assert police.get_attribute("#query", "aria-invalid") == "true"
+        assert police.evaluate("document.activeElement.id") == "query"
+    assert looked_up == []
+    police.select_option("#type-code", label="居民身份证")
+    police.fill("#query", card.license_number.lower().translate({ord(d): ord(d) + 0xFEE0 for d in "0123456789"}))
+    police.press("#query", "Enter")
+    assert "核验通过" in verdict(police, "PASSED") and len(looked_up) == 1
