@@ -420,7 +420,9 @@ class Console:
             raise invalid(
                 "receipt_id",
                 "ONE_OF",
-                "请填写回执编号或选择回执文件，只选其一（give exactly one of receipt_id, file）",
+                "请只填写回执编号或只选择回执文件（give only one of receipt_id, file）"
+                if receipt_id
+                else "请填写回执编号或选择回执文件（give one of receipt_id, file）",
             )
         service = self._service()
         operator = self._operator(user, request)
@@ -480,12 +482,13 @@ class Console:
         # an identifier typed in full width, with 。 for '.' or in small letters is the identifier: the page sends what
         # the clerk typed, and a number's and a code's own folding is the service's (find_by_number, scanned_code)
         query = typed_license_id(_text(request, "query").strip())
-        if sum(bool(x) for x in (query, document, image)) != 1:
+        given = sum(bool(x) for x in (query, document, image))
+        if given != 1:  # none, or several: said apart (请只提供 had been said of a request with nothing in it)
             raise invalid(
                 "query",
                 "ONE_OF",
-                "请只提供一种核验方式：证照标识、证照编号或核验码，PDF 文件，或二维码图片"
-                "（give exactly one of query, pdf, qr_image）",
+                f"请{'只' if given else ''}提供一种核验方式：证照标识、证照编号或核验码，PDF 文件，或二维码图片"
+                f"（give {'only ' if given else ''}one of query, pdf, qr_image）",
             )
         # a query is an identifier, a number with its type, or a printed code: each names a license for the trail
         named = UseTarget(license_id=query, type_code=_text(request, "type_code"), license_number=query, qr_code=query)

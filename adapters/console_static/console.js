@@ -89,7 +89,7 @@ const ERRORS = {
   SEVERAL_QR_CODES: "图片中有多个二维码，请只拍一个", NOT_AN_IMAGE: "无法读取该图片（请用 PNG 或 JPEG）",
   IMAGE_TOO_LARGE: "图片过大（最大 8 MB）", IMAGE_TOO_MANY_PIXELS: "图片像素过多（最多 4000 万像素），请缩小后重试",
   PDF_TOO_LARGE: "PDF 文件过大", REQUEST_TOO_LARGE: "提交的内容过大（所选文件或输入的文字），请缩小后重试",
-  UNKNOWN_MATTER: "未知的办理事项", ONE_OF: "请只选择一种核验方式",
+  UNKNOWN_MATTER: "未知的办理事项", ONE_OF: "请提供一种核验方式（只填写或选择其中一种）",
   INVALID_LICENSE_ID: "证照标识格式不正确或校验码不符，请核对后重新输入", NOT_A_LICENSE_CODE: "该二维码不是电子证照核验码",
   MATTER_NOT_IN_BUNDLE: "所选办理事项不属于该一件事", UNKNOWN_BUNDLE: "未知的一件事", BAD_CASE_ID: "办件编号过长或含有不可打印的字符",
   NOT_MATTER_DEPARTMENT: "该事项不由本部门办理，请选择本部门的办理事项",
@@ -270,9 +270,8 @@ async function call(path, body, asOf) {
     if (violation && violation.field === "use.case_id" && body && body.use && !body.use.case_id) {
       violation.reason = "REQUIRED"; // the gateway says BAD_CASE_ID (1-64 characters) for an empty one too
     }
-    // a number that is not even a receipt's: the gateway says what one looks like and how many characters came
-    const misfit = reason === "RECEIPT_NOT_FOUND" && (error.message || "").includes("回执编号是")
-      && chineseOf(error.message) + "，请核对回执编号";
+    // a number that is not even a receipt's: what one looks like, and how many characters came
+    const misfit = reason === "RECEIPT_NOT_FOUND" && body && body.receipt_id && receiptMisfit(body.receipt_id);
     const fieldWords = violation && FIELD_ERRORS[violation.field + ":" + violation.reason];
     const holder = typeHolderLabels(body && body.type_code, session && session.license_types);
     const known = (fieldWords && fieldWords.replace("{code}", holder.code)) || misfit || ERRORS[reason]
@@ -288,6 +287,14 @@ async function call(path, body, asOf) {
     throw failure;
   }
   return answer;
+}
+
+// What is wrong with a receipt number typed (``typed``) that is not even a receipt's (32 hexadecimal digits, counted
+// as the gateway counts them: full width folded, the spaces and dashes between a printout's groups left out), else "".
+function receiptMisfit(typed) {
+  const number = typed.normalize("NFKC").replace(/[\s\-\u2010-\u2015\u00b7\u30fb]+/g, "");
+  if (/^[0-9A-Fa-f]{32}$/.test(number)) return "";
+  return "回执编号应为32位（数字0–9和字母a–f），您填写的是" + [...number].length + "位，请核对";
 }
 
 // The Chinese of a refusal the gateway says in both languages, "中文（English）": its English, with API names

@@ -437,8 +437,13 @@ def test_requests_a_clerk_gets_wrong_are_refused_with_the_field(console: str, ru
     assert status == 400 and ("use.purpose", "REQUIRED") in refusal(answer)[2]
     status, answer = fetch(f"{console}/api/verify", {"use": USE}, token)
     assert status == 400 and refusal(answer)[2] == [("query", "ONE_OF")]
+    # nothing given is asked for one way, not told to give only one (a Chinese text editor)
+    assert answer["error"]["violations"][0]["description"] == (
+        "请提供一种核验方式：证照标识、证照编号或核验码，PDF 文件，或二维码图片（give one of query, pdf, qr_image）"
+    )
     status, answer = fetch(f"{console}/api/verify", {"use": USE, "query": "x", "pdf": "JVBERg=="}, token)
     assert status == 400 and refusal(answer)[2] == [("query", "ONE_OF")]
+    assert answer["error"]["violations"][0]["description"].startswith("请只提供一种核验方式：")
     status, answer = fetch(f"{console}/api/verify", raw=b"{not json", token=token)
     assert status == 400 and refusal(answer)[1] == "MALFORMED_REQUEST"
     status, answer = fetch(f"{console}/api/verify", {"query": "x"}, token)
@@ -709,8 +714,10 @@ def test_a_receipt_is_looked_up_by_its_number_or_its_file_and_checked_again(
     assert answer["error"]["message"].startswith("没有这个编号的回执：回执编号是32位数字和字母a-f，所填的有30位（")
     status, answer = look_up(receipt_id=receipt_id, file=file)
     assert status == 400 and refusal(answer)[2] == [("receipt_id", "ONE_OF")]
+    assert answer["error"]["message"].startswith("receipt_id: 请只填写回执编号或只选择回执文件（")
     status, answer = look_up()
     assert status == 400 and refusal(answer)[2] == [("receipt_id", "ONE_OF")]
+    assert answer["error"]["message"].startswith("receipt_id: 请填写回执编号或选择回执文件（")
     status, answer = look_up(file='{"receiptId": "x"}')
     assert status == 400 and refusal(answer)[2] == [("file", "NOT_A_RECEIPT")]
     assert "the receipt has no statement, signature" in answer["error"]["violations"][0]["description"]

@@ -421,8 +421,8 @@ def test_a_receipt_is_looked_up_by_number_or_file_and_its_license_verified_again
     page.locator("#message", has_text="证照网关中没有这个编号的回执").wait_for()
     page.fill("#receipt-id", receipt_id[:31])  # copied one short: what a number looks like, and how many came
     page.click("#by-receipt button")
-    page.locator("#message", has_text="所填的有31位").wait_for()
-    said = "没有这个编号的回执：回执编号是32位数字和字母a-f，所填的有31位，请核对回执编号"
+    page.locator("#message", has_text="您填写的是31位").wait_for()
+    said = "回执编号应为32位（数字0–9和字母a–f），您填写的是31位，请核对"
     assert page.inner_text("#message") == said
 
 
