@@ -322,18 +322,69 @@ function spoken(verdict, reason) {
   return [$(verdict).textContent, $(reason).textContent].filter(Boolean).join("：");
 }
 
-// Say ``text`` (a refusal, a hint; "" to take the last away). A refusal about one field (``field``: its id) puts the
-// focus in that field and marks it invalid for a screen reader (aria-invalid), until the clerk changes it.
-function say(text, field) {
-  $("message").textContent = text;
-  show("message", Boolean(text));
-  if (text) reveal("message");
-  if (text && field && $(field)) {
-    const folded = $(field).closest("details:not([open])");
+// The field the words said are about (its id), or "".
+let saidOf = "";
+
+// Say ``text`` (a refusal, a hint; "" to take the last away) where the clerk is looking: beside the field it is about
+// (``field``: its id), else at the end of the form it concerns (``near``: an element's id), with the page scrolled so
+// that the words and the field with the focus are both in view. The one message below all the forms had been off the
+// screen at 1366×768, or the field scrolled away (a keyboard clerk). A refusal about one field puts the focus in that
+// field, marks it invalid for a screen reader (aria-invalid) and ties the words to it (aria-describedby), until the
+// clerk changes it or the words go (the next check, another refusal).
+function say(text, field, near) {
+  const message = $("message");
+  if (saidOf && $(saidOf)) unmark($(saidOf));
+  saidOf = text && field && $(field) ? field : "";
+  message.hidden = true; // each refusal shown anew: a role="alert" is announced as it appears, once
+  message.textContent = text;
+  if (!text) return;
+  place(message, saidOf, near);
+  message.hidden = false;
+  let looking = document.activeElement;
+  if (saidOf) {
+    looking = $(saidOf);
+    const folded = looking.closest("details:not([open])");
     if (folded) folded.open = true; // a field in the folded 一件事 panel: shown, or the focus would go nowhere
-    $(field).setAttribute("aria-invalid", "true");
-    $(field).focus();
+    looking.setAttribute("aria-invalid", "true");
+    looking.setAttribute("aria-describedby", [looking.getAttribute("aria-describedby"), "message"]
+      .filter(Boolean).join(" "));
+    looking.focus({ preventScroll: true });
   }
+  const where = looking && looking !== document.body && looking.closest("main, header") ? looking : null;
+  keepInView(message, where && (where.closest("label") || where));
+}
+
+// A field no longer refused: neither marked invalid nor described by the words.
+function unmark(field) {
+  field.removeAttribute("aria-invalid");
+  const rest = (field.getAttribute("aria-describedby") || "").split(" ").filter((id) => id && id !== "message");
+  if (rest.length) field.setAttribute("aria-describedby", rest.join(" "));
+  else field.removeAttribute("aria-describedby");
+}
+
+// Where the words go: after the label of the field they are about (a field of the matter's row: below that row, the
+// whole width), else at the end of ``near``, else where they were.
+function place(message, field, near) {
+  if (field) {
+    const label = $(field).closest("label") || $(field);
+    if (label.parentElement === $("use-form")) $("use-form").append(message);
+    else label.after(message);
+  } else if (near && $(near)) {
+    $(near).append(message);
+  }
+}
+
+// Scroll the least that brings ``elements`` (those shown) into view together, the first at the top when they do not
+// fit.
+function keepInView(...elements) {
+  const rects = elements.filter((e) => e && e.getClientRects().length).map((e) => e.getBoundingClientRect());
+  if (!rects.length) return;
+  const top = Math.min(...rects.map((r) => r.top));
+  const bottom = Math.max(...rects.map((r) => r.bottom));
+  const margin = 8;
+  if (top >= 0 && bottom <= window.innerHeight) return;
+  const fits = bottom - top + 2 * margin <= window.innerHeight;
+  window.scrollBy(0, top < 0 || !fits ? top - margin : bottom - window.innerHeight + margin);
 }
 
 // A refusal of the page's own about one field (its id): ``say`` puts the focus there.
@@ -350,13 +401,15 @@ function fieldInput(field, what) {
     type_code: what === "claim" ? "claim-type" : "type-code", holder_code: "claim-holder",
     license_number: what === "claim" ? "claim-number" : "query", query: "query", "fields.holder_name": "claim-name",
     pdf: "pdf", qr_image: "qr-image", receipt_id: "receipt-id", file: "receipt-file",
+    // a license named by identifier or code: what 输入证照 holds, or the photo it was read from
+    license_id: "query", qr_code: what === "qr" ? "qr-image" : "query",
   };
   return ids[field] || "";
 }
 
 // No field is marked invalid (a check starts, or the clerk signs out).
 function validAll() {
-  document.querySelectorAll("[aria-invalid]").forEach((e) => e.removeAttribute("aria-invalid"));
+  document.querySelectorAll("[aria-invalid]").forEach(unmark);
 }
 
 // Bring what a check answered into view (the page may be scrolled past the forms); the focus stays where it is, so
@@ -436,7 +489,7 @@ function signedOut(message, focusToken = true) {
   waitButtons(false);
   for (const id of Object.values(UNCHECKED)) show(id, false);
   show("sign-in", true);
-  say(message);
+  say(message, "", "sign-in-form");
   if (focusToken) $("token").focus();
 }
 
@@ -469,21 +522,19 @@ async function signIn() {
     session = await call("api/session", undefined, asOf);
   } catch (error) {
     if (error instanceof Dropped) return;
-    if (["UNKNOWN_CREDENTIAL", "NO_CREDENTIAL", "ROLE_NOT_ALLOWED", "NO_MATTERS"].includes(error.reason)) {
-      sessionStorage.removeItem("zzgw.token");
-    }
-    say(error.message);
+    const refused = ["UNKNOWN_CREDENTIAL", "NO_CREDENTIAL", "ROLE_NOT_ALLOWED", "NO_MATTERS"].includes(error.reason);
+    if (refused) sessionStorage.removeItem("zzgw.token");
     show("sign-in", true);
     show("work", false);
     show("who", false);
+    say(error.message, refused ? "token" : "", "sign-in-form"); // a token refused: that field's refusal
     $("token").select(); // the focus back in the token field, its text chosen: the right token pasted replaces it
     return;
   }
   if (!operatorName()) {
-    say(FIELD_ERRORS["use.operator:REQUIRED"]);
     session = null;
     show("sign-in", true);
-    $("operator").focus();
+    say(FIELD_ERRORS["use.operator:REQUIRED"], "operator");
     return;
   }
   say("");
@@ -647,7 +698,7 @@ function moveScanned(field, pasted) {
     if (running || !checking) return; // held until the running check ends, or refused: said so
   }
   say(notForCodes(field.id) + "中不能填写核验码或证照标识：已移到“输入证照”"
-    + (pasted !== undefined ? "" : "，请按回车核验"));
+    + (pasted !== undefined ? "" : "，请按回车核验"), "", "by-text");
 }
 
 // The matter and purpose a check needs, said in Chinese when missing (the forms do not use the browser's messages).
@@ -718,6 +769,8 @@ let checking = false;
 let underway = null; // the check (or receipt look-up) under way: what it looks for in words (``looked``) and its ``key``
 const entered = new Set(); // the forms (text, claim) typed in or entered while it runs
 let said = ""; // what the page said of an entry while it runs: taken away when it ends
+// Each kind of check's form.
+const FORMS = { text: "by-text", pdf: "by-pdf", qr: "by-qr", claim: "by-claim" };
 // The notice beside each form whose content has not been checked, by form.
 const UNCHECKED = { text: "query-unchecked", claim: "claim-unchecked" };
 
@@ -745,7 +798,7 @@ function enteredMeanwhile(what) {
   said = underway && underway.key === keyOf(what)
     ? "已在核验：" + looked + "，请稍候（同一内容不重复核验）"
     : "正在核验" + (looked ? "：" + looked : "") + "，请稍候。刚输入的内容不会自动核验：本次核验完成后，请再按回车核验";
-  say(said);
+  say(said, "", FORMS[what]);
 }
 
 // What a form's check would send now (its fields, the file chosen, and the use: matter, purpose, bundle, case),
@@ -806,11 +859,14 @@ function finished(asOf, check, refusal, field) {
   entered.clear();
   for (const w of unchecked) show(UNCHECKED[w], true);
   if (!session) return;
-  if (refusal) say(unchecked.length ? check.looked + "：" + refusal : refusal, unchecked.length ? "" : field);
+  const form = check.form || FORMS[check.what];
+  if (refusal) say(unchecked.length ? check.looked + "：" + refusal : refusal, unchecked.length ? "" : field, form);
   else if (said && $("message").textContent === said) say("");
   said = "";
+  // a refusal is heard once, from the words shown (role="alert"); the status region says only what else there is
   const notices = unchecked.map((w) => $(UNCHECKED[w]).textContent);
-  if (refusal || notices.length) announce([refusal || $("announce").textContent, ...notices].filter(Boolean).join("。"));
+  if (refusal) announce(notices.join("。"));
+  else if (notices.length) announce([$("announce").textContent, ...notices].filter(Boolean).join("。"));
   // the next scan replaces what this one typed (unless a refusal named a field: the focus is there)
   if (check.what && check.what !== "claim" && !(refusal && field)) $("query").select();
 }
@@ -850,7 +906,7 @@ function prepared(what) {
     check.key = keyOf(what);
     return check;
   } catch (error) {
-    say(error.message, error.field);
+    say(error.message, error.field, FORMS[what]);
     return null;
   }
 }
@@ -950,7 +1006,7 @@ function checkedText(check, query) {
 // A receipt by its number or as a file (another department's, 接办免收; one the applicant brings): checked again by
 // the gateway, shown only when its signature holds, with whether the archive has it.
 async function reviewReceipt() {
-  if (checking) return say("正在核验，请稍候");
+  if (checking) return say("正在核验，请稍候", "", "by-receipt");
   say("");
   show("result", false);
   show("receipt-review", false);
@@ -958,8 +1014,8 @@ async function reviewReceipt() {
   const number = $("receipt-id").value.trim();
   const file = $("receipt-file").files[0];
   if (!number && !file) return say("请填写回执编号，或选择回执文件", "receipt-id");
-  if (number && file) return say("请只填写回执编号或只选择回执文件（清空其中一个）");
-  const check = { looked: number ? "回执 " + number : "回执文件 " + file.name, key: null };
+  if (number && file) return say("请只填写回执编号或只选择回执文件（清空其中一个）", "", "by-receipt");
+  const check = { looked: number ? "回执 " + number : "回执文件 " + file.name, key: null, form: "by-receipt" };
   const asOf = begin(check);
   let refused = "";
   let field = "";
@@ -973,7 +1029,9 @@ async function reviewReceipt() {
     renderReview(await call("api/receipt", request, asOf));
   } catch (error) {
     refused = error.message || "查验失败，请重试";
-    field = error.field || fieldInput(error.gatewayField, "receipt");
+    // a number no receipt has is that field's refusal
+    field = error.field || fieldInput(error.gatewayField, "receipt")
+      || (error.reason === "RECEIPT_NOT_FOUND" && number ? "receipt-id" : "");
   } finally {
     finished(asOf, check, refused, field);
   }
@@ -1208,7 +1266,7 @@ async function listCase(more = false) {
   } catch (error) {
     if (asOf !== generation || listing !== mine) return; // signed out, or another listing took its place
     if (!more) show("case-receipts", false);
-    if (session) say(error.message);
+    if (session) say(error.message, "", "case-details");
   } finally {
     $("case-next").disabled = checking; // a check running keeps the page's buttons waiting
   }
@@ -1518,15 +1576,13 @@ document.addEventListener("DOMContentLoaded", () => {
   $("sign-in-form").addEventListener("submit", (event) => {
     event.preventDefault();
     if (!$("token").value.trim()) {
-      say("请输入接入令牌");
-      $("token").focus();
+      say("请输入接入令牌", "token");
       return;
     }
     const operator = plainOperator($("operator").value);
     const wrong = operatorProblem(operator);
     if (wrong) {
-      say(wrong);
-      $("operator").focus();
+      say(wrong, "operator");
       return;
     }
     sessionStorage.setItem("zzgw.token", $("token").value.trim());
@@ -1539,6 +1595,9 @@ document.addEventListener("DOMContentLoaded", () => {
   });
   $("claim-type").addEventListener("change", claimLabels);
   $("matter").addEventListener("change", (event) => {
+    // what was said of a check under the matter before (事项 … 不使用结婚证) is not said of this one
+    say("");
+    validAll();
     sessionStorage.setItem("zzgw.matter", event.target.value);
     choose(event.target.value);
     showReviewAgain();
@@ -1575,9 +1634,10 @@ document.addEventListener("DOMContentLoaded", () => {
       const files = event.dataTransfer.files;
       if (!files.length) return;
       // as the picker would take it: one file, of the kind the box is for
-      if (files.length > 1) return say("请只拖入一个文件");
+      if (files.length > 1) return say("请只拖入一个文件", "", input.form.id);
       if (!accepted(files[0], input.accept)) {
-        return say({ pdf: "请拖入 PDF 文件", "receipt-file": "请拖入回执文件（.json）" }[input.id] || "请拖入图片文件（PNG 或 JPEG）");
+        const kind = { pdf: "请拖入 PDF 文件", "receipt-file": "请拖入回执文件（.json）" }[input.id];
+        return say(kind || "请拖入图片文件（PNG 或 JPEG）", "", input.form.id);
       }
       say("");
       input.files = files;
@@ -1621,15 +1681,15 @@ document.addEventListener("DOMContentLoaded", () => {
     if (event.key !== "Enter" || event.isComposing) return;
     event.preventDefault();
     if (!$("purpose").value.trim()) return say("请填写用证事由", "purpose");
-    say("用证事由已填写。请在“输入证照”中扫描或输入证照，按回车核验");
+    say("用证事由已填写。请在“输入证照”中扫描或输入证照，按回车核验", "", "by-text");
     $("query").select();
   });
-  // any field marked invalid is no longer once the clerk changes it
+  // any field marked invalid is no longer once the clerk changes it, and the words about it go: they no longer apply
   for (const name of ["input", "change"]) {
     document.addEventListener(name, (event) => {
-      if (event.target instanceof Element && event.target.hasAttribute("aria-invalid")) {
-        event.target.removeAttribute("aria-invalid");
-      }
+      if (!(event.target instanceof Element) || !event.target.hasAttribute("aria-invalid")) return;
+      if (event.target.id === saidOf) say("");
+      else unmark(event.target);
     });
   }
   // Enter in 办件编号 lists the case's receipts, as the button beside it does (not while an input method composes)

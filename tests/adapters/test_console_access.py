@@ -5,16 +5,80 @@ sign-out warned of, and a quick way from 输入证照 to the result."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.adapters.test_console_browser import CHROMIUM
+from adapters.records import issue_request
+from gateway.bootstrap import samples
+from tests.adapters.test_console_browser import CHROMIUM, MATTER, check, open_console, sign_in, verdict
 from tests.adapters.test_console_browser import browser as browser  # the browser test's fixtures
 from tests.adapters.test_console_browser import page as page
+from tests.api.test_verification import issue_for_invoices as issue
+from tests.api.test_verification import unique
+from tests.conftest import CIVIL, POLICE, TAX, RunningGateway
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"no browser at {CHROMIUM}")
+SCREENS = {
+    "1366x768": {"viewport": {"width": 1366, "height": 768}},
+    "200% zoom": {"viewport": {"width": 683, "height": 384}, "device_scale_factor": 2},
+}
+
+
+@pytest.fixture(params=list(SCREENS))
+def screen(request: Any, browser: Any, console: str, running: RunningGateway) -> Iterator[Any]:
+    """The console signed in as a clerk of the tax bureau on the hall's screen, and at 200 % zoom."""
+    context, page = sign_in(browser, console, running.tokens[TAX], **SCREENS[request.param])
+    page.wait_for_selector("#work:not([hidden])")
+    page.select_option("#matter", MATTER)
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+def in_view(page: Any, selector: str) -> bool:
+    """Whether the element is wholly on the screen (not scrolled away above or below)."""
+    top, bottom = page.eval_on_selector(
+        selector, "e => [e.getBoundingClientRect().top, e.getBoundingClientRect().bottom]"
+    )
+    return bool(top >= 0 and bottom <= page.evaluate("window.innerHeight"))
+
+
+def refused(page: Any, field: str, said: str) -> None:
+    """``said`` is shown, on the screen with the field it is about, which has the focus, is marked invalid and is
+    described by the words."""
+    page.locator("#message", has_text=said).wait_for()
+    assert page.inner_text("#message") == said
+    assert page.evaluate("document.activeElement.id") == field.lstrip("#")
+    assert in_view(page, "#message") and in_view(page, field), said
+    assert page.get_attribute(field, "aria-invalid") == "true"
+    assert page.get_attribute(field, "aria-describedby") == "message"
+
+
+def test_a_refusal_is_seen_with_its_field(screen: Any, running: RunningGateway) -> None:
+    """The words were below all five forms: off the screen, or the focused field scrolled away (at 1366×768 and
+    more so at 200 %; a keyboard clerk). They are beside the field now, both in view, after a verdict too."""
+    page = screen
+    page.press("#query", "Enter")
+    refused(page, "#query", "请输入证照标识、证照编号或核验码")
+    page.fill("#query", "12345678")  # a number without its type: the gateway's refusal, about the type
+    page.press("#query", "Enter")
+    refused(page, "#type-code", "按证照编号核验时，请选择证照类型")
+    page.fill("#purpose", "")
+    page.press("#query", "Enter")
+    refused(page, "#purpose", "请填写用证事由")
+    page.fill("#purpose", "发票申领：核验营业执照")
+
+    page.select_option("#type-code", "")
+    page.fill("#query", issue(running, 91).license.license_id)
+    check(page, "by-text")
+    verdict(page, "PASSED")  # the page scrolled down to it
+    page.fill("#query", "")
+    page.press("#query", "Enter")
+    refused(page, "#query", "请输入证照标识、证照编号或核验码")
 
 
 def test_a_refused_field_shows_the_focus_ring(page: Any) -> None:
@@ -29,3 +93,88 @@ def test_a_refused_field_shows_the_focus_ring(page: Any) -> None:
     blurred = page.eval_on_selector("#type-code", style)
     assert blurred[0] == "none" and "rgb(183, 28, 28)" in blurred[2]  # red, without the focus
     assert focused[0] == "solid" and focused[1] != "rgb(183, 28, 28)" and "rgb(183, 28, 28)" in focused[2]
+
+
+def test_sign_in_refusals_mark_their_field(browser: Any, console: str, running: RunningGateway) -> None:
+    """An empty or unknown token, a missing or unprintable clerk's name: the field is marked invalid and described
+    by the words, as the page's other refusals are (they had the focus, and no invalid state)."""
+    context, page = open_console(browser, console, "")
+    try:
+        page.press("#token", "Enter")
+        refused(page, "#token", "请输入接入令牌")
+        page.fill("#token", running.tokens[TAX])
+        assert page.is_hidden("#message") and page.get_attribute("#token", "aria-invalid") is None
+        page.press("#token", "Enter")
+        refused(page, "#operator", "使用部门令牌时，请填写核验人姓名或工号")
+        page.fill("#operator", "窗口\u0007")
+        page.press("#operator", "Enter")
+        refused(page, "#operator", "核验人姓名或工号的第 3 个字符是不可打印的字符 U+0007，请删除后重新输入")
+        page.fill("#operator", "窗口03 王敏")
+        page.fill("#token", "not-a-token")
+        page.press("#operator", "Enter")
+        refused(page, "#token", "接入令牌无效，请核对后重新登录")
+    finally:
+        context.close()
+
+
+def test_the_gateways_field_refusals_mark_their_field(page: Any) -> None:
+    """A malformed identifier and a receipt number that is not one: the field the gateway's refusal is about is
+    marked (they had been left unmarked)."""
+    page.fill("#query", "1.2.156.3005.2.XXXX")
+    page.press("#query", "Enter")
+    refused(page, "#query", "证照标识格式不正确或校验码不符，请核对后重新输入")
+    page.fill("#receipt-id", "hello")
+    page.press("#receipt-id", "Enter")
+    refused(page, "#receipt-id", "回执编号应为32位（数字0–9和字母a–f），您填写的是5位，请核对")
+
+
+def test_each_refusal_is_heard_once_and_goes_when_it_no_longer_applies(page: Any, running: RunningGateway) -> None:
+    """A refusal of the gateway's was put in the alert and in the status region too, so heard twice (a screen-reader
+    clerk); the words stayed after the field was corrected, or the matter changed."""
+    page.evaluate(
+        """() => {
+            window.said = [];
+            const note = (id) => new MutationObserver(() => {
+                const e = document.getElementById(id);
+                if (!e.hidden && e.textContent) window.said.push([id, e.textContent]);
+            }).observe(document.getElementById(id), {childList: true, characterData: true, subtree: true,
+                                                      attributes: true, attributeFilter: ['hidden']});
+            note('message');
+            note('announce');
+        }"""
+    )
+    page.fill("#query", "12345678")
+    page.press("#query", "Enter")
+    page.locator("#message", has_text="请选择证照类型").wait_for()
+    page.wait_for_timeout(300)
+    said = page.evaluate("window.said")
+    assert said == [["message", "按证照编号核验时，请选择证照类型"]], said
+    assert page.get_attribute("#message", "role") == "alert" and page.text_content("#announce") == ""
+    page.select_option("#type-code", index=1)  # corrected: the words go with the mark
+    assert page.is_hidden("#message") and page.get_attribute("#type-code", "aria-describedby") is None
+
+    page.fill("#purpose", "")
+    page.press("#query", "Enter")
+    page.locator("#message", has_text="请填写用证事由").wait_for()
+    page.keyboard.type("发票申领")
+    assert page.is_hidden("#message") and page.get_attribute("#purpose", "aria-invalid") is None
+
+
+def test_a_refusal_under_one_matter_goes_when_the_matter_changes(
+    browser: Any, console: str, running: RunningGateway
+) -> None:
+    """事项 370100-QYKZ-001（企业印章刻制）不使用结婚证 stayed on the screen after the clerk chose 出生登记, which
+    does use it (a screen-reader clerk)."""
+    marriage = running.issuance(CIVIL).IssueLicense(issue_request(unique(samples.marriage_certificate(92)))).license
+    context, page = sign_in(browser, console, running.tokens[POLICE])
+    try:
+        page.wait_for_selector("#work:not([hidden])")
+        page.select_option("#matter", "370100-QYKZ-001")
+        page.fill("#query", marriage.license_id)
+        page.press("#query", "Enter")
+        page.locator("#message", has_text="不使用结婚证").wait_for()
+        assert page.get_attribute("#query", "aria-invalid") == "true"
+        page.select_option("#matter", "370100-CSDJ-001")
+        assert page.is_hidden("#message") and page.get_attribute("#query", "aria-invalid") is None
+    finally:
+        context.close()
