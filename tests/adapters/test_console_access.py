@@ -178,3 +178,24 @@ def test_a_refusal_under_one_matter_goes_when_the_matter_changes(
         assert page.is_hidden("#message") and page.get_attribute("#query", "aria-invalid") is None
     finally:
         context.close()
+
+
+def headings(page: Any, section: str) -> list[str]:
+    """The headings of a section, as a screen reader lists them (without the space it hears between parts)."""
+    snapshot = page.locator(section).aria_snapshot().splitlines()
+    return [line.split('"')[1].replace(" ", "") for line in snapshot if "- heading " in line]
+
+
+def test_the_verdict_and_a_receipt_looked_up_are_headings(page: Any, running: RunningGateway) -> None:
+    """A screen-reader clerk jumping by headings landed on 核验项, past the verdict; a receipt looked up had no
+    heading at all (a screen-reader clerk)."""
+    page.fill("#query", issue(running, 93).license.license_id)
+    check(page, "by-text")
+    verdict(page, "PASSED")
+    assert headings(page, "#result")[:2] == ["核验结果：核验通过", "核验项"]
+    receipt_id = page.locator("#receipt-table td").first.inner_text()
+    page.fill("#receipt-id", receipt_id)
+    page.press("#receipt-id", "Enter")
+    page.wait_for_selector("#receipt-review:not([hidden])")
+    assert headings(page, "#receipt-review") == ["查验回执结果：回执有效"]
+    assert page.inner_text("#review-text") == "回执有效"  # on the screen, the verdict alone
