@@ -1243,6 +1243,8 @@ async function listCase(more = false) {
       const button = document.createElement("button");
       button.type = "button";
       button.textContent = "下载";
+      // named for its receipt: each row's had been "下载" alone to a screen reader (a screen-reader clerk)
+      button.setAttribute("aria-label", "下载回执 " + receipt.receipt_id); // numbers begin alike: whole
       button.addEventListener("click", () => save(receipt));
       tr.insertCell().append(button);
       // on a narrow screen each receipt is a card of labelled lines (console.css): the standing now in view, not in
@@ -1272,7 +1274,7 @@ async function listCase(more = false) {
   }
 }
 
-const CASE_COLUMNS = ["核验时间", "核验部门", "办理事项", "证照类型", "证照标识", "当时结论", "现在状态", "回执编号", ""];
+const CASE_COLUMNS = ["核验时间", "核验部门", "办理事项", "证照类型", "证照标识", "当时结论", "现在状态", "回执编号", "回执文件"];
 
 // A case receipt's license as it stands now (the receipt, ``then``, says what it was at the check): 有效, or in red
 // what it is now and that the clerk must check again rather than rely on the earlier receipt. "Since the check" only

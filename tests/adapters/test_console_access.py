@@ -5,6 +5,7 @@ sign-out warned of, and a quick way from 输入证照 to the result."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,11 +14,12 @@ import pytest
 
 from adapters.records import issue_request
 from gateway.bootstrap import samples
+from protos.zzgw.v1 import verification_pb2
 from tests.adapters.test_console_browser import CHROMIUM, MATTER, check, open_console, sign_in, verdict
 from tests.adapters.test_console_browser import browser as browser  # the browser test's fixtures
 from tests.adapters.test_console_browser import page as page
 from tests.api.test_verification import issue_for_invoices as issue
-from tests.api.test_verification import unique
+from tests.api.test_verification import unique, verifier
 from tests.conftest import CIVIL, POLICE, TAX, RunningGateway
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"no browser at {CHROMIUM}")
@@ -199,3 +201,28 @@ def test_the_verdict_and_a_receipt_looked_up_are_headings(page: Any, running: Ru
     page.wait_for_selector("#receipt-review:not([hidden])")
     assert headings(page, "#receipt-review") == ["查验回执结果：回执有效"]
     assert page.inner_text("#review-text") == "回执有效"  # on the screen, the verdict alone
+
+
+def test_each_case_receipts_download_is_named_for_its_receipt(page: Any, running: RunningGateway) -> None:
+    """With several earlier receipts a screen-reader clerk heard "下载 按钮" on each row, under an empty column
+    header: each is named for its receipt now, under 回执文件."""
+    case = "QYKB-" + uuid.uuid4().hex[:10]
+    use = verification_pb2.UseContext(
+        matter_code="370100-QYKZ-001", purpose="企业开办：刻制公章", bundle_code="370100-YJS-QYKB", case_id=case
+    )
+    made = [
+        verifier(running, POLICE)
+        .VerifyLicense(verification_pb2.VerifyLicenseRequest(use=use, license_id=issue(running, n).license.license_id))
+        .report.receipt.receipt_id
+        for n in (94, 95)
+    ]
+    page.click("#case-details summary")
+    page.select_option("#bundle", "370100-YJS-QYKB")
+    page.fill("#case", case)
+    page.press("#case", "Enter")
+    page.wait_for_selector("#case-table tr[data-receipt]")
+    snapshot = page.locator("#case-table").aria_snapshot()
+    assert 'columnheader ""' not in snapshot and 'columnheader "回执文件"' in snapshot
+    for receipt_id in made:
+        button = page.get_by_role("button", name=f"下载回执 {receipt_id}", exact=True)
+        assert button.count() == 1 and button.inner_text() == "下载"
