@@ -333,6 +333,7 @@ let saidOf = "";
 // clerk changes it or the words go (the next check, another refusal).
 function say(text, field, near) {
   const message = $("message");
+  if (field && $(field) && $(field).type === "file") field += "-pick"; // a file is chosen with the page's button
   if (saidOf && $(saidOf)) unmark($(saidOf));
   saidOf = text && field && $(field) ? field : "";
   message.hidden = true; // each refusal shown anew: a role="alert" is announced as it appears, once
@@ -825,7 +826,8 @@ function filled(what) {
 }
 
 function waitButtons(waiting) {
-  document.querySelectorAll("#work button, #review-again").forEach((b) => (b.disabled = waiting));
+  // (the next file may be chosen meanwhile, as the fields may be typed in)
+  document.querySelectorAll("#work button:not(.pick), #review-again").forEach((b) => (b.disabled = waiting));
 }
 
 // A check or a receipt's look-up starts (``check``: its form ``what``, if any, ``looked`` and ``key``): the last
@@ -1629,7 +1631,11 @@ document.addEventListener("DOMContentLoaded", () => {
   window.addEventListener("drop", (event) => event.preventDefault());
   document.querySelectorAll(".chosen").forEach((label) => {
     const input = $(label.dataset.for);
-    input.addEventListener("change", () => showChosen(label));
+    $(input.id + "-pick").addEventListener("click", () => input.click()); // the browser's chooser
+    input.addEventListener("change", () => {
+      showChosen(label);
+      if (saidOf === input.id + "-pick") say(""); // a file chosen: what was said of none no longer applies
+    });
     // a file dropped anywhere on its form is chosen, as the browser's own picker would take it
     input.form.addEventListener("drop", (event) => {
       event.preventDefault();

@@ -75,7 +75,7 @@ def verdict(page: Any, expected: str) -> str:
 
 def check(page: Any, form: str) -> None:
     page.evaluate("document.getElementById('result').hidden = true")  # so the next verdict is this check's
-    page.click(f"#{form} button")
+    page.click(f"#{form} button[type=submit]")  # (not a form's 选择文件)
 
 
 def holder_shown(page: Any, issued: Any) -> None:
@@ -376,7 +376,7 @@ def test_a_receipt_is_looked_up_by_number_or_file_and_its_license_verified_again
     )
     receipt_id = earlier.report.receipt.receipt_id
     page.fill("#receipt-id", receipt_id)
-    page.click("#by-receipt button")
+    page.click("#by-receipt button[type=submit]")
     page.wait_for_selector("#receipt-review:not([hidden]) #review-verdict.PASSED")
     assert page.inner_text("#review-text") == "回执有效"
     assert page.inner_text("#review-archive") == "与证照网关存档的回执一致。"
@@ -399,28 +399,28 @@ def test_a_receipt_is_looked_up_by_number_or_file_and_its_license_verified_again
     # the same receipt as a file: still what it said then; an edited one is invalid and says nothing more
     page.fill("#receipt-id", "")
     page.set_input_files("#receipt-file", {"name": "r.json", "mimeType": "application/json", "buffer": saved})
-    page.click("#by-receipt button")
+    page.click("#by-receipt button[type=submit]")
     page.wait_for_selector("#receipt-review:not([hidden]) #review-verdict.PASSED")
     assert "当时结论\t核验通过" in page.inner_text("#review-table")
     receipt = read_receipt(saved)
     receipt.statement = receipt.statement.replace(b'"PASSED"', b'"FAILED"', 1)
     edited = json_format.MessageToJson(receipt).encode()
     page.set_input_files("#receipt-file", {"name": "r.json", "mimeType": "application/json", "buffer": edited})
-    page.click("#by-receipt button")
+    page.click("#by-receipt button[type=submit]")
     page.wait_for_selector("#receipt-review:not([hidden]) #review-verdict.FAILED")
     assert page.inner_text("#review-text") == "回执无效"
     assert page.inner_text("#review-reason") == "回执的签名与内容不符（回执被改动或伪造），内容不可采信"
     assert "不一致" in page.inner_text("#review-archive")
     assert page.inner_text("#review-table").strip() == f"回执编号\t{receipt_id}" and page.is_hidden("#review-again")
     page.fill("#receipt-id", "0" * 32)  # both given: said; then a number the gateway does not have
-    page.click("#by-receipt button")
+    page.click("#by-receipt button[type=submit]")
     page.wait_for_selector("#message:not([hidden])")
     assert "只填写回执编号或只选择回执文件" in page.inner_text("#message")
     page.set_input_files("#receipt-file", [])
-    page.click("#by-receipt button")
+    page.click("#by-receipt button[type=submit]")
     page.locator("#message", has_text="证照网关中没有这个编号的回执").wait_for()
     page.fill("#receipt-id", receipt_id[:31])  # copied one short: what a number looks like, and how many came
-    page.click("#by-receipt button")
+    page.click("#by-receipt button[type=submit]")
     page.locator("#message", has_text="您填写的是31位").wait_for()
     said = "回执编号应为32位（数字0–9和字母a–f），您填写的是31位，请核对"
     assert page.inner_text("#message") == said
@@ -440,7 +440,7 @@ def test_a_receipts_license_of_a_type_the_matter_does_not_use_is_not_offered_a_c
         verification_pb2.VerifyLicenseRequest(use=use, license_id=card.license_id)
     )
     page.fill("#receipt-id", earlier.report.receipt.receipt_id)
-    page.click("#by-receipt button")
+    page.click("#by-receipt button[type=submit]")
     page.wait_for_selector("#receipt-review:not([hidden]) #review-verdict.PASSED")
     assert page.is_hidden("#review-again")
     assert (
@@ -452,7 +452,7 @@ def test_a_receipts_license_of_a_type_the_matter_does_not_use_is_not_offered_a_c
         verification_pb2.VerifyLicenseRequest(use=use, license_id=license_id)
     )
     page.fill("#receipt-id", earlier.report.receipt.receipt_id)
-    page.click("#by-receipt button")
+    page.click("#by-receipt button[type=submit]")
     page.wait_for_selector("#receipt-review:not([hidden]) #review-verdict.PASSED")
     assert page.is_visible("#review-again") and page.inner_text("#review-again-hint") == ""
 
@@ -651,7 +651,7 @@ def test_the_verdict_comes_into_view_on_a_small_screen_and_mistakes_are_said_in_
 
 def open_console(browser: Any, console: str, token: str, **context_options: Any) -> tuple[Any, Any]:
     """A new tab's context (``context_options``: a viewport, downloads) and page on the console, the token entered."""
-    context = browser.new_context(locale="zh-CN", **context_options)
+    context = browser.new_context(**{"locale": "zh-CN", **context_options})  # another locale if told
     page = context.new_page()
     page.set_default_timeout(20_000)
     page.goto(f"{console}/")
@@ -956,7 +956,7 @@ def test_an_answer_that_arrives_after_sign_out_is_not_shown_to_the_next_clerk(
         receipt_id = page.locator("#receipt-table td").first.inner_text()
         receipt_calls = held_calls(page, "**/api/receipt")
         page.fill("#receipt-id", receipt_id)
-        page.click("#by-receipt button")
+        page.click("#by-receipt button[type=submit]")
         while not receipt_calls:
             page.wait_for_timeout(50)
         page.click("#sign-out")
@@ -990,7 +990,7 @@ def test_a_finding_not_judged_says_why_in_words(page: Any, running: RunningGatew
     assert finding_texts(page)[2] == altered and license_id in page.inner_text("#summary")
     receipt_id = page.locator("#receipt-table td").first.inner_text()
     page.fill("#receipt-id", receipt_id)  # the same words in the receipt looked up (valid, of a failed check: red)
-    page.click("#by-receipt button")
+    page.click("#by-receipt button[type=submit]")
     page.wait_for_selector("#receipt-review:not([hidden]) #review-verdict.FAILED")
     assert page.inner_text("#review-text") == "回执有效，但当时核验未通过"
     assert f"发证部门身份\t无法确定：{altered}\n" in page.inner_text("#review-table")
@@ -1185,7 +1185,7 @@ def test_a_check_entered_while_another_runs_is_not_run_on_its_own_and_the_field_
     pdf = document_of(running, genuine).pdf
     held = held_calls(page, "**/api/verify")
     page.set_input_files("#pdf", {"name": "营业执照.pdf", "mimeType": "application/pdf", "buffer": pdf})
-    page.click("#by-pdf button")
+    page.click("#by-pdf button[type=submit]")
     page.wait_for_selector("#busy:not([hidden])")
     while not held:
         page.wait_for_timeout(50)
@@ -1228,7 +1228,7 @@ def test_a_failed_checks_verdict_is_shown_and_said_though_a_code_was_entered_whi
     edited = pdf[:box] + pdf[box:].replace(b"0 0 595", b"0 0 594", 1)
     held = held_calls(page, "**/api/verify")
     page.set_input_files("#pdf", {"name": "申请人材料.pdf", "mimeType": "application/pdf", "buffer": edited})
-    page.click("#by-pdf button")
+    page.click("#by-pdf button[type=submit]")
     while not held:
         page.wait_for_timeout(50)
     page.fill("#query", issued.license_id)
@@ -1306,7 +1306,7 @@ def test_a_code_entered_during_a_receipt_look_up_leaves_the_review_alone_on_the_
     receipt_id = page.locator("#receipt-table td").first.inner_text()
     held = held_calls(page, "**/api/receipt")
     page.fill("#receipt-id", receipt_id)
-    page.click("#by-receipt button")
+    page.click("#by-receipt button[type=submit]")
     while not held:
         page.wait_for_timeout(50)
     assert page.is_hidden("#result")
@@ -1363,7 +1363,7 @@ def test_a_failed_checks_receipt_says_what_was_looked_for_and_prints_on_one_page
     assert "NO-SUCH-NUMBER-71" in text and "证照类型营业执照" in text and pages == 1
     receipt_id = page.locator("#receipt-table td").first.inner_text()
     page.fill("#receipt-id", receipt_id)  # looked up later: the type looked for, too
-    page.click("#by-receipt button")
+    page.click("#by-receipt button[type=submit]")
     page.wait_for_selector("#receipt-review:not([hidden])")
     assert "证照类型\t营业执照\n" in page.inner_text("#review-table")
     page.fill("#receipt-id", "")
@@ -1476,7 +1476,7 @@ def test_another_gateways_receipt_is_said_to_be_not_this_gateways_not_invalid(pa
     genuine = next(case for case in vectors["cases"] if case["name"] == "batch receipt 0 of 3")["receipt"]
     file = json.dumps(genuine).encode()
     page.set_input_files("#receipt-file", {"name": "partner.json", "mimeType": "application/json", "buffer": file})
-    page.click("#by-receipt button")
+    page.click("#by-receipt button[type=submit]")
     page.wait_for_selector("#receipt-review:not([hidden]) #review-verdict.INDETERMINATE")
     assert page.inner_text("#review-text") == "无法确认：不是本证照网关签发的回执"
     assert "请向签发该回执的证照网关核对" in page.inner_text("#review-reason")

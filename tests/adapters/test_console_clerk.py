@@ -164,7 +164,7 @@ def test_a_valid_receipt_of_a_failed_check_says_so_and_is_not_green(page: Any, r
     assert failed.report.verdict == verification_pb2.CHECK_RESULT_FAILED
 
     page.fill("#receipt-id", failed.report.receipt.receipt_id)
-    page.click("#by-receipt button")
+    page.click("#by-receipt button[type=submit]")
     page.wait_for_selector("#receipt-review:not([hidden]) #review-verdict.FAILED")
     assert page.inner_text("#review-text") == "回执有效，但当时核验未通过"
     assert page.inner_text("#review-reason") == "证照已吊销或撤销；不能凭此回执免收材料"
@@ -175,7 +175,7 @@ def test_a_valid_receipt_of_a_failed_check_says_so_and_is_not_green(page: Any, r
     assert page.inner_text("#review-archive") == "与证照网关存档的回执一致。"
 
     page.fill("#receipt-id", passed.report.receipt.receipt_id)
-    page.click("#by-receipt button")
+    page.click("#by-receipt button[type=submit]")
     page.wait_for_selector("#receipt-review:not([hidden]) #review-verdict.PASSED")
     assert page.inner_text("#review-text") == "回执有效" and page.inner_text("#review-reason") == "当时核验通过"
     assert page.text_content("#announce") == "回执有效：当时核验通过"
@@ -282,7 +282,7 @@ def test_a_forged_code_is_said_in_a_codes_words_and_nothing_on_hover_is_english(
     assert status.get_attribute("title") == "证照已吊销或撤销" and status.get_attribute("data-reason") == "REVOKED"
     receipt_id = page.locator("#receipt-table td").first.inner_text()
     page.fill("#receipt-id", receipt_id)
-    page.click("#by-receipt button")
+    page.click("#by-receipt button[type=submit]")
     page.wait_for_selector("#receipt-review:not([hidden])")
     titles = page.eval_on_selector_all("[title]", "es => es.map(e => e.title)")
     assert titles and not [t for t in titles if re.search(r"[A-Za-z]{2,}", t)], titles
@@ -298,7 +298,7 @@ def test_small_slips_sizes_focus_and_parentheses(page: Any, console: str, runnin
     check(page, "by-pdf")
     page.wait_for_selector("#message:not([hidden])")
     assert page.inner_text("#message") == f"PDF 文件过大（{limit + 5:,} 字节），最大 {limit:,} 字节"
-    assert focused(page) == "pdf" and page.get_attribute("#pdf", "aria-invalid") == "true"
+    assert focused(page) == "pdf-pick" and page.get_attribute("#pdf-pick", "aria-invalid") == "true"
 
     page.fill("#purpose", "")
     page.fill("#query", issue(running, 78).license.license_id)
