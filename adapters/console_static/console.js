@@ -191,6 +191,10 @@ const CALL_SECONDS = 60; // a gateway that does not answer in this time is said 
 // the page is given lengthens it.
 const IDLE_MINUTES = 30;
 const IDLE_MESSAGE = "长时间未操作（" + IDLE_MINUTES + " 分钟），已自动退出，请重新登录";
+// Warned of this long before, with a button to stay signed in (any key or click does too): a clerk called away, or
+// reading a long result with a screen reader (whose browsing sends the page no keys), had been signed out unwarned,
+// and what was typed lost (WCAG 2.2.1).
+const WARN_MINUTES = 2;
 const INPUT_EVENTS = ["keydown", "pointerdown", "wheel", "change", "drop"];
 let idleTimer = null;
 let session = null;
@@ -433,12 +437,34 @@ function idle() {
 function watchIdle() {
   clearTimeout(idleTimer);
   idleTimer = null;
-  if (!session) return;
+  if (!session) {
+    warnIdle(false);
+    return;
+  }
   if (idle()) {
     idleOut();
     return;
   }
-  idleTimer = setTimeout(watchIdle, lastInput() + IDLE_MINUTES * 60 * 1000 - Date.now());
+  const left = lastInput() + IDLE_MINUTES * 60 * 1000 - Date.now();
+  const warnIn = left - WARN_MINUTES * 60 * 1000;
+  warnIdle(warnIn <= 0);
+  idleTimer = setTimeout(watchIdle, warnIn > 0 ? warnIn : left);
+}
+
+// The warning of the sign-out to come, shown (said, role="alert") or taken away. The focus stays where it is (a
+// scanner's next code still goes into its field); taken away, it goes back there from the warning's button.
+let beforeWarning = null;
+function warnIdle(warning) {
+  const shown = !$("idle-warning").hidden;
+  if (warning === shown) return;
+  if (warning) {
+    beforeWarning = document.activeElement;
+    $("idle-text").textContent = "长时间未操作：" + WARN_MINUTES + " 分钟后将自动退出登录。如需继续使用，请点击“继续使用”（或按任意键）。";
+  }
+  show("idle-warning", warning);
+  if (!warning && document.activeElement === $("stay") && beforeWarning && beforeWarning.isConnected) {
+    beforeWarning.focus({ preventScroll: true });
+  }
 }
 
 function noteInput() {
@@ -448,14 +474,16 @@ function noteInput() {
     return;
   }
   sessionStorage.setItem("zzgw.input", String(Date.now()));
+  // the clerk is there: the warning goes, once the key or click has done what it does (taken away at once, with the
+  // focus given back, the key pressed on 继续使用 went on to the field and checked it)
+  if (!$("idle-warning").hidden) setTimeout(watchIdle, 0);
 }
 
 function idleOut() {
   sessionStorage.clear(); // as 退出: the token, the clerk's name and the choices kept in the tab
-  signedOut(IDLE_MESSAGE, false);
-  // no field has the focus: a window's handheld scanner that types the next applicant's code would otherwise type
-  // it, and its Enter, into the token field, and send the code to the gateway as a token
-  if (document.activeElement instanceof HTMLElement) document.activeElement.blur();
+  // the focus in the token field, as after 退出 (it had been nowhere); a scanner's code typed there is not taken for a
+  // token (``signInForm``)
+  signedOut(IDLE_MESSAGE);
 }
 
 // The clerk is signed out (a token ended or rotated while the page was open): back to 登录, saying why, with the
@@ -464,6 +492,7 @@ function signedOut(message, focusToken = true) {
   for (const key of ["zzgw.token", "zzgw.input", "zzgw.case", "zzgw.purpose"]) sessionStorage.removeItem(key);
   clearTimeout(idleTimer);
   idleTimer = null;
+  warnIdle(false);
   nextGeneration(); // what is still on its way to the page is abandoned, and dropped should it answer
   session = null;
   lastReceipt = null;
@@ -1583,6 +1612,15 @@ document.addEventListener("DOMContentLoaded", () => {
       say("请输入接入令牌", "token");
       return;
     }
+    // a window's scanner typing the next applicant's code into the sign-in form (the focus is in the token field
+    // after a sign-out): not sent to the gateway as a token, nor kept as a clerk's name
+    for (const id of ["token", "operator"]) {
+      if (scannedAt($(id).value) >= 0) {
+        $(id).value = "";
+        say("这是证照的核验码或证照标识，不是" + (id === "token" ? "接入令牌" : "核验人姓名") + "：请先登录，再扫描证照", id);
+        return;
+      }
+    }
     const operator = plainOperator($("operator").value);
     const wrong = operatorProblem(operator);
     if (wrong) {
@@ -1707,6 +1745,10 @@ document.addEventListener("DOMContentLoaded", () => {
     if (!$("case-list").disabled) listCase();
   });
   $("download").addEventListener("click", download);
+  $("stay").addEventListener("click", () => {
+    noteInput(); // a screen reader's click may come without the pointer's events
+    watchIdle();
+  });
   for (const name of INPUT_EVENTS) document.addEventListener(name, noteInput, { capture: true, passive: true });
   if (credentials().token && sessionStorage.getItem("zzgw.input") && idle()) {
     idleOut(); // a page reloaded after it was left alone: signed out, as it would have been

@@ -267,3 +267,44 @@ def test_a_file_is_chosen_with_a_chinese_button_in_a_browser_of_another_language
         assert page.get_attribute("#pdf-pick", "aria-invalid") is None
     finally:
         context.close()
+
+
+def test_the_idle_sign_out_is_warned_of_two_minutes_before_with_a_way_to_stay(
+    browser: Any, console: str, running: RunningGateway
+) -> None:
+    """The page signed out at 30 minutes without a word before (what was typed lost): a clerk called away, or
+    reading a long result with a screen reader, whose browsing sends the page no keys, had no warning nor way to stay
+    (WCAG 2.2.1; a screen-reader clerk). Two minutes before, a warning is said and shown on the screen, whatever is
+    scrolled, with 继续使用, which keeps the clerk signed in and gives the focus back; the clock is Playwright's."""
+    context = browser.new_context(locale="zh-CN", viewport={"width": 1366, "height": 768})
+    try:
+        page = context.new_page()
+        page.clock.install()
+        page.goto(f"{console}/")
+        page.fill("#token", running.tokens[TAX])
+        page.fill("#operator", "窗口03 王敏")
+        page.press("#operator", "Enter")
+        page.wait_for_selector("#work:not([hidden])")
+        page.fill("#purpose", "发票申领：核验营业执照（申请人自述）")
+        page.focus("#query")
+        page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
+        page.clock.run_for("27:50")
+        assert page.is_hidden("#idle-warning")
+        page.clock.run_for("00:20")  # 28:10: two minutes before
+        assert page.is_visible("#idle-warning") and in_view(page, "#idle-warning")
+        said = "长时间未操作：2 分钟后将自动退出登录。如需继续使用，请点击“继续使用”（或按任意键）。"
+        assert page.inner_text("#idle-text") == said and page.get_attribute("#idle-text", "role") == "alert"
+        assert page.evaluate("document.activeElement.id") == "query"  # a scanner's next code still goes there
+        page.focus("#stay")
+        page.keyboard.press("Enter")  # 继续使用: nothing else (the Enter had gone on to 输入证照, and checked it)
+        page.clock.run_for(100)
+        assert page.is_hidden("#idle-warning") and page.evaluate("document.activeElement.id") == "query"
+        assert page.is_hidden("#message") and page.is_hidden("#busy")
+        page.clock.run_for("29:00")  # the wait started again at 28:10
+        assert page.is_visible("#work") and page.input_value("#purpose") == "发票申领：核验营业执照（申请人自述）"
+        assert page.is_visible("#idle-warning")
+        page.clock.run_for("01:05")
+        page.wait_for_selector("#sign-in:not([hidden])")
+        assert page.is_hidden("#idle-warning") and page.evaluate("document.activeElement.id") == "token"
+    finally:
+        context.close()

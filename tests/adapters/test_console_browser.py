@@ -1113,11 +1113,16 @@ def test_a_page_left_alone_for_half_an_hour_signs_out_and_says_why(
         assert page.is_hidden("#work") and page.is_hidden("#who")
         assert page.input_value("#query") == "" and page.input_value("#operator") == ""
         assert page.evaluate("sessionStorage.length") == 0  # as 退出: nothing of the clerk kept in the tab
-        # no field has the focus: the next applicant's code, typed by a scanner with its Enter, goes nowhere (it had
-        # gone into the token field, and to the gateway as a token)
-        assert page.evaluate("document.activeElement === document.body")
+        # the focus in the token field, as after 退出 (it had been nowhere: a keyboard clerk); the next applicant's
+        # code, typed there by a scanner with its Enter, is not sent to the gateway as a token
+        assert page.evaluate("document.activeElement.id") == "token"
+        sessions = []
+        page.on("request", lambda r: sessions.append(r.url) if r.url.endswith("/api/session") else None)
         page.keyboard.type("ZZ1:NCFOA0A0\n")
-        assert page.input_value("#token") == "" and page.inner_text("#message").startswith("长时间未操作")
+        page.locator("#message", has_text="核验码").wait_for()
+        assert page.inner_text("#message") == "这是证照的核验码或证照标识，不是接入令牌：请先登录，再扫描证照"
+        assert page.input_value("#token") == "" and sessions == []
+        assert page.evaluate("document.activeElement.id") == "token"
 
         page.fill("#token", running.tokens[TAX])  # signed in again, left alone, then reloaded
         page.fill("#operator", "窗口03 王敏")
@@ -1128,6 +1133,7 @@ def test_a_page_left_alone_for_half_an_hour_signs_out_and_says_why(
         page.wait_for_selector("#message:not([hidden])")
         assert page.inner_text("#message") == "长时间未操作（30 分钟），已自动退出，请重新登录"
         assert page.is_hidden("#work") and page.evaluate("sessionStorage.getItem('zzgw.token')") is None
+        assert page.evaluate("document.activeElement.id") == "token"
     finally:
         context.close()
 
