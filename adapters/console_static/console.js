@@ -314,6 +314,18 @@ function chineseOf(text) {
 
 function show(id, visible) {
   $(id).hidden = !visible;
+  if (SKIPS[id]) $(SKIPS[id]).hidden = !visible;
+}
+
+// A result's section, and the link to it one Tab after the field it came from: the focus stays in that field (a
+// scanner's next code goes there), and the result's actions (打印回执) had been 15 Tab stops away (a keyboard clerk).
+const SKIPS = { result: "to-result", "receipt-review": "to-review", "case-receipts": "to-case" };
+
+// Follow a link to a result: the focus on its heading, the next Tab on its first action.
+function skipTo(section) {
+  const head = $(section).querySelector("h2[tabindex]");
+  head.focus({ preventScroll: true });
+  $(section).scrollIntoView({ block: "start" }); // the section's top, its heading a little below the screen's edge
 }
 
 // The verdict and its reason, said to a screen reader: a small live region always in the page, its text replaced.
@@ -1745,6 +1757,12 @@ document.addEventListener("DOMContentLoaded", () => {
     if (!$("case-list").disabled) listCase();
   });
   $("download").addEventListener("click", download);
+  for (const [section, link] of Object.entries(SKIPS)) {
+    $(link).addEventListener("click", (event) => {
+      event.preventDefault();
+      skipTo(section);
+    });
+  }
   $("stay").addEventListener("click", () => {
     noteInput(); // a screen reader's click may come without the pointer's events
     watchIdle();

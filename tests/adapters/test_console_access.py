@@ -226,6 +226,11 @@ def test_each_case_receipts_download_is_named_for_its_receipt(page: Any, running
     for receipt_id in made:
         button = page.get_by_role("button", name=f"下载回执 {receipt_id}", exact=True)
         assert button.count() == 1 and button.inner_text() == "下载"
+    page.focus("#case")  # one Tab from 办件编号: a way to the list
+    page.keyboard.press("Tab")
+    assert focused_id(page) == "to-case"
+    page.keyboard.press("Enter")
+    assert focused_id(page) == "case-head" and in_view(page, "#case-head")
 
 
 def test_a_file_is_chosen_with_a_chinese_button_in_a_browser_of_another_language(
@@ -308,3 +313,39 @@ def test_the_idle_sign_out_is_warned_of_two_minutes_before_with_a_way_to_stay(
         assert page.is_hidden("#idle-warning") and page.evaluate("document.activeElement.id") == "token"
     finally:
         context.close()
+
+
+def focused_id(page: Any) -> str:
+    return str(page.evaluate("document.activeElement.id"))
+
+
+def test_the_result_and_its_print_button_are_two_tabs_from_the_field(screen: Any, running: RunningGateway) -> None:
+    """The focus stays in 输入证照 after a verdict, for the next scan; 打印回执 had been 15 Tab stops away, past every
+    form (a keyboard clerk). One Tab away is 跳到核验结果, seen when it has the focus; Enter puts the focus on the
+    verdict, and the next Tab on 打印回执. The same from 回执编号 to a receipt looked up."""
+    page = screen
+    assert page.is_hidden("#to-result")  # no result: no dead stop
+    page.fill("#query", issue(running, 96).license.license_id)
+    page.press("#query", "Enter")
+    verdict(page, "PASSED")
+    assert focused_id(page) == "query"
+    page.keyboard.press("Tab")
+    assert focused_id(page) == "to-result" and in_view(page, "#to-result")
+    assert page.inner_text("#to-result") == "跳到核验结果（打印回执）"
+    page.keyboard.press("Enter")
+    assert focused_id(page) == "verdict-head" and in_view(page, "#verdict-head")
+    page.keyboard.press("Tab")
+    assert focused_id(page) == "print"
+
+    receipt_id = page.locator("#receipt-table td").first.inner_text()
+    page.fill("#receipt-id", receipt_id)
+    page.press("#receipt-id", "Enter")
+    page.wait_for_selector("#receipt-review:not([hidden])")
+    assert page.is_hidden("#to-result")
+    page.focus("#receipt-id")
+    page.keyboard.press("Tab")
+    assert focused_id(page) == "to-review" and in_view(page, "#to-review")
+    page.keyboard.press("Enter")
+    assert focused_id(page) == "review-head" and in_view(page, "#review-head")
+    page.keyboard.press("Tab")
+    assert focused_id(page) in ("review-again", "review-print")
