@@ -501,7 +501,9 @@ function idleOut() {
 // The clerk is signed out (a token ended or rotated while the page was open): back to 登录, saying why, with the
 // focus in the token field unless told otherwise.
 function signedOut(message, focusToken = true) {
-  for (const key of ["zzgw.token", "zzgw.input", "zzgw.case", "zzgw.purpose"]) sessionStorage.removeItem(key);
+  for (const key of ["zzgw.token", "zzgw.input", "zzgw.case", "zzgw.purpose", "zzgw.receipt"]) {
+    sessionStorage.removeItem(key);
+  }
   clearTimeout(idleTimer);
   idleTimer = null;
   warnIdle(false);
@@ -525,6 +527,7 @@ function signedOut(message, focusToken = true) {
   show("result", false);
   show("receipt-review", false);
   show("case-receipts", false);
+  show("receipt-kept", false);
   show("work", false);
   show("who", false);
   show("busy", false); // a check abandoned: its buttons are the next clerk's to use
@@ -602,6 +605,11 @@ async function signIn() {
   }
   showCase();
   choose(matter.value);
+  // the tab's last receipt, after a reload: its number ready to be looked up again (not looked up: a look-up is on
+  // the holder's log)
+  const keptReceipt = sessionStorage.getItem("zzgw.receipt") || "";
+  if (keptReceipt && !$("receipt-id").value) $("receipt-id").value = keptReceipt;
+  show("receipt-kept", Boolean(keptReceipt) && $("receipt-id").value === keptReceipt);
   show("sign-in", false);
   show("work", true);
   $("query").focus(); // ready for a handheld scanner, which types the code and Enter
@@ -1050,6 +1058,7 @@ function checkedText(check, query) {
 // the gateway, shown only when its signature holds, with whether the archive has it.
 async function reviewReceipt() {
   if (checking) return say("正在核验，请稍候", "", "by-receipt");
+  show("receipt-kept", false);
   say("");
   show("result", false);
   show("receipt-review", false);
@@ -1594,6 +1603,15 @@ function showReceipt(made, checkedAt, conclusion, by, check) {
   // not in the signed statement: printed below the signed part, and said so
   $("receipt-operator").textContent = by.operator;
   lastReceipt = made;
+  // its number, and nothing else of the check, kept in the tab until the next check or the sign-out: a reload (F5,
+  // Back and Forward) had lost the verdict before it was printed, and checking again made a second access record in
+  // the holder's log (a keyboard clerk). A receipt holds no personal data; what the page showed of the holder is not
+  // kept.
+  sessionStorage.setItem("zzgw.receipt", made.receipt_id);
+  if (!$("receipt-kept").hidden) { // the number filled in after a reload is not the last receipt's any more
+    $("receipt-id").value = "";
+    show("receipt-kept", false);
+  }
   show("result", true);
   reveal("result");
 }
@@ -1714,6 +1732,7 @@ document.addEventListener("DOMContentLoaded", () => {
   $("case-next").addEventListener("click", () => listCase(true));
   $("case-end").addEventListener("click", endCase);
   $("case").addEventListener("input", showCase);
+  $("receipt-id").addEventListener("input", () => show("receipt-kept", false));
   $("bundle").addEventListener("change", showCase);
   // a code scanned or pasted where it does not belong goes to 输入证照 (not into a signed receipt's purpose)
   for (const id of Object.keys(NOT_FOR_CODES)) {

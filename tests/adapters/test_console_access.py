@@ -349,3 +349,29 @@ def test_the_result_and_its_print_button_are_two_tabs_from_the_field(screen: Any
     assert focused_id(page) == "review-head" and in_view(page, "#review-head")
     page.keyboard.press("Tab")
     assert focused_id(page) in ("review-again", "review-print")
+
+
+def test_a_reload_keeps_the_last_receipts_number_and_nothing_else(page: Any, running: RunningGateway) -> None:
+    """F5 before printing lost the verdict and its receipt: the only way to hand the applicant one was to check again,
+    a second access record in the holder's log (a keyboard clerk). The tab keeps the last receipt's number (a receipt
+    holds no personal data), filled in 回执编号 after a reload, ready to be looked up, not looked up by itself; nothing
+    of the holder is kept, and signing out forgets it."""
+    license_id = issue(running, 97).license.license_id
+    page.fill("#query", license_id)
+    page.press("#query", "Enter")
+    verdict(page, "PASSED")
+    receipt_id = page.locator("#receipt-table td").first.inner_text()
+    looked_up: list[str] = []
+    page.on("request", lambda r: looked_up.append(r.url) if r.url.endswith("/api/receipt") else None)
+    page.reload()
+    page.wait_for_selector("#work:not([hidden])")
+    assert page.is_hidden("#result") and page.input_value("#receipt-id") == receipt_id
+    assert page.is_visible("#receipt-kept") and looked_up == []
+    kept = page.evaluate("Object.fromEntries(Object.entries(sessionStorage))")
+    assert kept["zzgw.receipt"] == receipt_id and not [v for v in kept.values() if license_id in v]
+    page.press("#receipt-id", "Enter")
+    page.wait_for_selector("#receipt-review:not([hidden]) #review-verdict.PASSED")
+    assert receipt_id in page.inner_text("#review-table") and page.is_hidden("#receipt-kept")
+    page.click("#sign-out")
+    page.wait_for_selector("#sign-in:not([hidden])")
+    assert page.evaluate("sessionStorage.getItem('zzgw.receipt')") is None
