@@ -16,6 +16,7 @@ import urllib.error
 import urllib.request
 import uuid
 import zlib
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -144,6 +145,26 @@ def test_a_seal_certificates_reasons_read_apart_from_the_license_status(console:
         assert "证书" in labels[code] or "吊销列表" in labels[code], code
     for code in ("NO_TIMESTAMP", "TIMESTAMP_INVALID", "TIMESTAMP_UNTRUSTED"):
         assert "时间戳" in labels[code], code
+
+
+def test_the_docs_quote_the_page_as_it_shows(console: str) -> None:
+    """docs/console.md quoted the page with a space after a full-width comma (还有更多， 请点击…) and with words the
+    page does not say (与存档中同一编号的回执不一致); a Chinese text editor. Its quotes are the page's."""
+    doc = (Path(__file__).parents[2] / "docs" / "console.md").read_text(encoding="utf-8")
+    assert not re.findall(r"[\u4e00-\u9fff）][，：；、] +[\u4e00-\u9fff“（]", doc)
+    page = fetch(f"{console}/console.js")[1][0].decode() + fetch(f"{console}/")[1][0].decode()
+    for quoted in (
+        "，还有更多，请点击“显示更多”",
+        "请向签发该回执的证照网关核对（本网关不能判断其他证照网关的回执）",
+        "证照网关存档中没有这张回执：它不是本网关出具的，或是伪造的，不能凭它免收材料。",
+        "与证照网关存档中同一编号的回执不一致：请以存档为准（按回执编号查验）。",
+        "请与申请人身份证件核对，确认是本人的证照（持证人信息已部分隐去）。",
+        "请与申请单位的名称和统一社会信用代码核对，确认是该单位的证照。",
+        "，请稍候。刚输入的内容不会自动核验：本次核验完成后，请再按回车核验",
+        "，请稍候（同一内容不重复核验）",
+        "（当时核验未通过），不能凭此回执免收材料",
+    ):
+        assert quoted in doc and quoted in page, quoted
 
 
 def script_table(script: str, name: str) -> dict[str, str]:
