@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -120,6 +122,139 @@ def test_one_process_reads_the_head_only_once(db: Database, signer: AuditSigner)
     assert reads == 1 and a.retries == 0
     assert a.trail.check().records == 10
     assert head_row(db)[0] == 10  # the memo, written with every group, is never read on the way
+
+
+class Writers:
+    """One gateway process's two group writers on its one trail (verification's ``receipts``, sharing's
+    ``sharing-audit``), counting the groups written again after a collision. ``hold`` makes the next group's
+    commit pause before the trail's after-commit hook (for up to ``HOLD`` seconds, or until ``go``), as the
+    scheduler may pause a writer thread there."""
+
+    HOLD = 1.0
+
+    def __init__(self, db: Database, signer: AuditSigner):
+        self.trail = AuditTrail(db, signer, SystemClock(), memos=MEMOS, checkpoint_every=7)
+        self.retries = 0
+        self.paused, self.go = threading.Event(), threading.Event()
+        self.hold = False
+        self.writers: list[GroupWriter[AuditEntry, AuditEntry, None]] = [
+            GroupWriter(db, self._append, name=name, retry=self._retry) for name in ("receipts", "sharing-audit")
+        ]
+
+    def _append(self, work: AppendWork, entries: Sequence[AuditEntry]) -> None:
+        if self.hold:
+            self.hold = False
+            work.after_commit(self._pause)  # runs before the trail's own hook, registered next
+        self.trail.append(work, entries)
+
+    def _pause(self) -> None:
+        self.paused.set()
+        self.go.wait(self.HOLD)
+
+    def _retry(self, error: BaseException) -> bool:
+        stale = self.trail.stale_head(error)
+        self.retries += stale
+        return stale
+
+    def close(self) -> None:
+        for writer in self.writers:
+            writer.close()
+
+
+@pytest.mark.parametrize("meanwhile", ["other writer", "own transaction"])
+def test_one_process_appending_while_a_group_writer_pauses_does_not_collide_with_itself(
+    db: Database, signer: AuditSigner, meanwhile: str
+) -> None:
+    process = Writers(db, signer)
+    receipts, sharing = process.writers
+    try:
+        receipts.write(entry(0))  # the head is remembered
+        process.hold = True
+        paused = threading.Thread(target=receipts.write, args=(entry(1),))
+        paused.start()
+        assert process.paused.wait(10)
+        if meanwhile == "other writer":
+            sharing.write(entry(2))
+        else:
+            process.trail.record(entry(2))  # a refusal or a grant: a transaction of its own
+        process.go.set()
+        paused.join(10)
+        for n in range(3, 9):
+            process.writers[n % 2].write(entry(n))
+    finally:
+        process.go.set()
+        process.close()
+    assert process.retries == 0  # nothing written twice: on PostgreSQL each had been a duplicate key ERROR
+    check = process.trail.check()
+    assert (check.ok, check.records) == (True, 9), check
+    assert numbers(db) == list(range(1, 10))
+
+
+def waiting_for_the_chain_lock(db: Database, count: int) -> bool:
+    """Whether ``count`` transactions wait for an advisory lock (the chain lock), within a second."""
+    for _ in range(100):
+        with db.engine.connect() as connection:
+            waiting = connection.execute(
+                text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
+            ).scalar_one()
+        if waiting == count:
+            return True
+        time.sleep(0.01)
+    return False
+
+
+@pytest.mark.parametrize("migrated_db", backend_params()[1:], indirect=True)
+def test_an_append_waiting_for_the_chain_lock_ahead_of_a_group_writer_does_not_collide_with_it(
+    migrated_db: Database, signer: AuditSigner
+) -> None:
+    """A group writer's transaction is pipelined: it asks for the chain lock without waiting for it, and had taken
+    the head it remembered while a call's own append (or the other writer's) was ahead of it in the lock's queue,
+    to read the same head from the store and take the same numbers."""
+    db, process = migrated_db, Writers(migrated_db, signer)
+    receipts = process.writers[0]
+    refusal = threading.Thread(target=process.trail.record, args=(entry(1),))
+    late = threading.Thread(target=receipts.write, args=(entry(2),))
+    try:
+        receipts.write(entry(0))  # the head is remembered
+        with db.unit_of_work(write=True) as other:  # another process appending: it holds the chain lock
+            other.lock_audit_chain()
+            refusal.start()
+            assert waiting_for_the_chain_lock(db, 1)
+            late.start()
+            waiting_for_the_chain_lock(db, 2)  # (one only: the writer waits for the refusal's turn first)
+            other.rollback()
+        refusal.join(10)
+        late.join(10)
+    finally:
+        process.close()
+    assert process.retries == 0
+    assert numbers(db) == [1, 2, 3]
+    assert process.trail.check().ok
+
+
+def test_one_process_two_writers_and_calls_appending_at_once_never_collide(db: Database, signer: AuditSigner) -> None:
+    process = Writers(db, signer)
+    per_thread = 40
+
+    def calls(k: int) -> None:
+        for n in range(per_thread):
+            number = k * per_thread + n
+            if k == 4:
+                process.trail.record(entry(number))
+            else:
+                process.writers[k % 2].write(entry(number))
+
+    threads = [threading.Thread(target=calls, args=(k,)) for k in range(5)]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+    finally:
+        process.close()
+    assert process.retries == 0
+    check = process.trail.check()
+    assert (check.ok, check.records) == (True, 5 * per_thread), check
 
 
 def sql(db: Database, statement: str, **params: object) -> None:

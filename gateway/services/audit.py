@@ -26,6 +26,7 @@ import dataclasses
 import datetime as dt
 import logging
 import re
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -159,6 +160,9 @@ class AuditTrail:
         """The newest record this process committed (kept, unlike ``_head``): a chain read back shorter was cut."""
         self._stale_until = 0.0
         """Until then (monotonic), read the head: another process has been appending too."""
+        self._appending = threading.RLock()
+        """Held by the transaction of this process's append from before it takes the chain lock until it ends (see
+        ``append``)."""
 
     def append(self, uow: UnitOfWork | AppendWork, entries: Sequence[AuditEntry]) -> list[AccessRecord]:
         """Chain ``entries`` after the newest record, in ``uow``'s transaction (the caller commits).
@@ -170,11 +174,22 @@ class AuditTrail:
         writer runs it again with the head read from the store (``stale_head``). So the chain never forks and
         never has a gap, and a single gateway process skips a query (on PostgreSQL a round trip) per group.
 
+        This process's appends take turns (``_appending``), each from before its chain lock until its transaction
+        has ended, its head remembered: only another process's records collide. The chain lock alone had not kept
+        them apart: a group writer's transaction is pipelined, so it took the remembered head without waiting for
+        the chain lock it had asked for, and an append queued for that lock ahead of it (the other group writer's,
+        a call's own) read the same head from the store and took the same numbers; and a head remembered late, once
+        the chain lock was free, could be older than the other writer's commit. A single process on PostgreSQL had
+        collisions every minute, each an ERROR in the server's log (a soak tester). Taken before the chain lock, the
+        turn is never waited for while holding it.
+
         The head memo is written after the records (an upsert of its one row): one statement per group, which
         commits or fails with them.
         """
         if not entries:
             return []
+        self._appending.acquire()  # the same thread may append again in the same transaction
+        uow.when_done(self._appending.release)
         uow.lock_audit_chain()
         head, self._head = self._head, None
         noted: list[AuditEntry] = []

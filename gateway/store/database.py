@@ -538,6 +538,8 @@ class Database:
             except BaseException:
                 session.rollback()
                 raise
+            finally:
+                uow.done()
 
     def appender(self) -> Appender:
         """Transactions on one driver connection of its own, for a group writer's hot appends."""
@@ -683,6 +685,16 @@ class UnitOfWork:
         self.receipt_certificates = ReceiptCertificateRepository(session)
         self.console_clerks = ConsoleClerkRepository(session)
         self.wrong_claims = WrongClaimRepository(session)
+        self._when_done: list[Callable[[], None]] = []
+
+    def when_done(self, hook: Callable[[], None]) -> None:
+        """Run ``hook`` once this unit of work has ended, whether or not it committed."""
+        self._when_done.append(hook)
+
+    def done(self) -> None:
+        hooks, self._when_done = self._when_done, []
+        for hook in hooks:
+            hook()
 
     def lock_change_log(self) -> None:
         """Serialise writers of change events until commit (PostgreSQL; SQLite writers are serial already)."""
@@ -873,6 +885,7 @@ class AppendWork:
         self.committed = False
         self._after_commit: list[Callable[[], None]] = []
         self._landed_if: list[Callable[[AppendWork], bool]] = []
+        self._when_done: list[Callable[[], None]] = []
 
     def landed_if(self, check: Callable[[AppendWork], bool]) -> None:
         """How to tell, in another transaction, whether this one committed when its connection was lost at the
@@ -901,8 +914,17 @@ class AppendWork:
         for hook in self._after_commit:
             hook()
 
+    def when_done(self, hook: Callable[[], None]) -> None:
+        """Run ``hook`` once this transaction has ended (``close``), whether or not it committed."""
+        self._when_done.append(hook)
+
     def close(self) -> None:
-        self._x.close()
+        try:
+            self._x.close()
+        finally:
+            hooks, self._when_done = self._when_done, []
+            for hook in hooks:
+                hook()
 
 
 def _configure_sqlite(engine: Engine, store_file: StoreFile | None, synchronous: str) -> None:
