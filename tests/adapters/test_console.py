@@ -220,7 +220,7 @@ def test_signing_in_names_the_department_and_lists_its_own_matters(console: str,
     assert matter["purpose"]
     assert any(t["name"] == "营业执照" for t in session["license_types"])
     assert [(b["code"], b["name"], b["matter_codes"]) for b in session["bundles"]] == [
-        (QYKB, "企业开办", [QYKZ, FPSL, SBDJ])  # the whole bundle, to name the case; not 新生儿出生一件事
+        (QYKB, "企业开办一件事", [QYKZ, FPSL, SBDJ])  # the whole bundle, to name the case; not 新生儿出生一件事
     ]
     status, police = fetch(f"{console}/api/session", token=running.tokens[POLICE])
     assert status == 200  # two matters of its own, in two bundles, in catalog order

@@ -262,7 +262,7 @@ def test_a_later_department_sees_the_case_receipts_and_downloads_one(page: Any, 
         verification_pb2.VerifyLicenseRequest(use=first, license_id=license_id)
     )
     page.select_option("#matter", MATTER)  # 发票申领
-    assert options(page, "#bundle") == ["—", "企业开办"]  # the bundles of its matters only
+    assert options(page, "#bundle") == ["—", "企业开办一件事"]  # the bundles of its matters only
     page.click("#case-details summary")
     page.click("#case-list")  # no case named yet: said in words
     page.wait_for_selector("#message:not([hidden])")
@@ -632,7 +632,7 @@ def test_the_verdict_comes_into_view_on_a_small_screen_and_mistakes_are_said_in_
     check(page, "by-text")
     page.wait_for_selector("#message:not([hidden])")
     said = page.inner_text("#message")
-    assert said.startswith("用证事由不得含公民身份号码") and said.endswith("请改写"), said
+    assert said.startswith("用证事由中不能填写公民身份号码") and said.endswith("请删除后重新填写"), said
     page.fill("#purpose", purpose)
 
     later = (today() + dt.timedelta(days=3)).isoformat()
@@ -686,7 +686,7 @@ def test_only_the_departments_own_matters_are_offered_the_first_chosen_and_a_cho
         catalog = running.gateway.catalog
         assert page.input_value("#matter") == QYKZ
         assert page.input_value("#purpose") == catalog.matters[QYKZ].purpose
-        assert options(page, "#bundle") == ["—", "企业开办", "新生儿出生一件事"]
+        assert options(page, "#bundle") == ["—", "企业开办一件事", "新生儿出生一件事"]
         page.select_option("#matter", CSDJ)
         page.reload()
         page.wait_for_selector("#work:not([hidden])")
@@ -1048,7 +1048,7 @@ def test_the_receipt_shown_and_printed_names_the_case_the_check_was_linked_to(
     page.fill("#case", case)
     check(page, "by-text")
     verdict(page, "PASSED")
-    assert f"一件事 / 办件编号\t企业开办 370100-YJS-QYKB / {case}\n" in page.inner_text("#receipt-table")
+    assert f"一件事 / 办件编号\t企业开办一件事 370100-YJS-QYKB / {case}\n" in page.inner_text("#receipt-table")
     page.emulate_media(media="print")
     printed = pypdfium2.PdfDocument(page.pdf(format="A4"))
     text = "".join(printed[i].get_textpage().get_text_range() for i in range(len(printed)))
@@ -1060,7 +1060,7 @@ def test_the_receipt_shown_and_printed_names_the_case_the_check_was_linked_to(
     page.fill("#claim-number", "NO-SUCH-NUMBER")
     check(page, "by-claim")
     verdict(page, "FAILED")
-    assert f"一件事 / 办件编号\t企业开办 370100-YJS-QYKB / {case}\n" in page.inner_text("#receipt-table")
+    assert f"一件事 / 办件编号\t企业开办一件事 370100-YJS-QYKB / {case}\n" in page.inner_text("#receipt-table")
 
 
 def test_the_type_of_a_number_is_chosen_among_the_matters_types(

@@ -58,17 +58,17 @@ def test_a_case_left_in_the_panel_is_shown_folded_named_in_the_result_and_ended_
     assert page.inner_text("#case-summary") == CASE_TITLE and page.is_hidden("#case-active")
     case = "QYKB-A-" + uuid.uuid4().hex[:8].upper()
     open_case(page, case)
-    assert page.inner_text("#case-summary") == f"当前办件：企业开办 / {case}" and page.is_visible("#case-active")
+    assert page.inner_text("#case-summary") == f"当前办件：企业开办一件事 / {case}" and page.is_visible("#case-active")
     page.fill("#query", issue(running, 71).license.license_id)
     check(page, "by-text")
     verdict(page, "PASSED")
-    assert page.inner_text("#case-linked") == f"本次核验已关联办件：企业开办 / {case}"
-    assert page.text_content("#announce").endswith(f"。本次核验已关联办件：企业开办 / {case}")
+    assert page.inner_text("#case-linked") == f"本次核验已关联办件：企业开办一件事 / {case}"
+    assert page.text_content("#announce").endswith(f"。本次核验已关联办件：企业开办一件事 / {case}")
     assert bodies[-1]["use"]["case_id"] == case
 
     page.click("#case-details summary")  # folded, as a clerk folds it to have the forms on screen
     assert page.is_hidden("#case") and page.is_visible("#case-summary")
-    assert page.inner_text("#case-summary") == f"当前办件：企业开办 / {case}"
+    assert page.inner_text("#case-summary") == f"当前办件：企业开办一件事 / {case}"
     assert "active" in page.get_attribute("#case-summary", "class")
     end = page.locator("#case-end")
     assert end.is_visible() and end.inner_text() == "结束本件"

@@ -100,7 +100,7 @@ def test_a_receipt_of_a_check_made_after_the_amendment_is_not_relied_on(console:
     first, later = case_uses()
     checked = verifier(running, POLICE).VerifyLicense(verification_pb2.VerifyLicenseRequest(use=first, license_id=old))
     assert checked.report.reason == "SUPERSEDED"
-    for status_now, said in (("ACTIVE", "有效"), ("REVOKED", "已吊销")):
+    for status_now, said in (("ACTIVE", "有效"), ("REVOKED", "已吊销或撤销")):
         status, answer = fetch(f"{console}/api/case-receipts", {"use": later}, running.tokens[TAX])
         (listed,) = answer["receipts"]
         assert status == 200 and (listed["verdict"], listed["reason"]) == ("FAILED", "SUPERSEDED")
@@ -108,7 +108,7 @@ def test_a_receipt_of_a_check_made_after_the_amendment_is_not_relied_on(console:
         assert listed["standing_now"] == {
             "result": "FAILED",
             "reason": "SUPERSEDED",
-            "detail": f"证照已变更，此版本已被新版本取代，现行版本 {new} 目前{said}"
+            "detail": f"证照已变更，此版本不再现行；现行版本 {new} 目前{said}"
             f"（a newer version replaced this one: {new}, now {status_now}）",
         }
         if status_now == "ACTIVE":
