@@ -15,7 +15,7 @@ import pytest
 from adapters.records import issue_request
 from gateway.bootstrap import samples
 from protos.zzgw.v1 import verification_pb2
-from tests.adapters.test_console_browser import CHROMIUM, MATTER, check, open_console, sign_in, verdict
+from tests.adapters.test_console_browser import CHROMIUM, MATTER, at_work, check, open_console, sign_in, verdict
 from tests.adapters.test_console_browser import browser as browser  # the browser test's fixtures
 from tests.adapters.test_console_browser import page as page
 from tests.api.test_verification import issue_for_invoices as issue
@@ -32,13 +32,8 @@ SCREENS = {
 @pytest.fixture(params=list(SCREENS))
 def screen(request: Any, browser: Any, console: str, running: RunningGateway) -> Iterator[Any]:
     """The console signed in as a clerk of the tax bureau on the hall's screen, and at 200 % zoom."""
-    context, page = sign_in(browser, console, running.tokens[TAX], **SCREENS[request.param])
-    page.wait_for_selector("#work:not([hidden])")
-    page.select_option("#matter", MATTER)
-    try:
+    with at_work(browser, console, running.tokens[TAX], MATTER, **SCREENS[request.param]) as page:
         yield page
-    finally:
-        context.close()
 
 
 def in_view(page: Any, selector: str) -> bool:

@@ -58,9 +58,16 @@ def browser() -> Iterator[Any]:
 @pytest.fixture
 def page(browser: Any, console: str, running: RunningGateway) -> Iterator[Any]:
     """The console, signed in as a clerk of the tax bureau, the matter chosen."""
-    context, page = sign_in(browser, console, running.tokens[TAX], accept_downloads=True)
+    with at_work(browser, console, running.tokens[TAX], MATTER, accept_downloads=True) as signed_in:
+        yield signed_in
+
+
+@contextlib.contextmanager
+def at_work(browser: Any, console: str, token: str, matter: str, **context_options: Any) -> Iterator[Any]:
+    """A page signed in with ``token`` (``sign_in``), ``matter`` chosen; its context closed after."""
+    context, page = sign_in(browser, console, token, **context_options)
     page.wait_for_selector("#work:not([hidden])")
-    page.select_option("#matter", MATTER)
+    page.select_option("#matter", matter)
     try:
         yield page
     finally:

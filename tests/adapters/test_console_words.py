@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from gateway.bootstrap import samples
-from tests.adapters.test_console_browser import CHROMIUM, check, sign_in, verdict
+from tests.adapters.test_console_browser import CHROMIUM, at_work, check, verdict
 from tests.adapters.test_console_browser import browser as browser  # the browser test's fixtures
 from tests.adapters.test_console_browser import page as page
 from tests.api.test_sharing import id_card
@@ -26,13 +26,8 @@ QYKZ = "370100-QYKZ-001"  # 企业印章刻制, the 公安局's: a 居民身份�
 @pytest.fixture
 def police(browser: Any, console: str, running: RunningGateway) -> Iterator[Any]:
     """The console signed in as a clerk of the 公安局, under 企业印章刻制."""
-    context, page = sign_in(browser, console, running.tokens[POLICE])
-    page.wait_for_selector("#work:not([hidden])")
-    page.select_option("#matter", QYKZ)
-    try:
+    with at_work(browser, console, running.tokens[POLICE], QYKZ) as page:
         yield page
-    finally:
-        context.close()
 
 
 def claim_labels(page: Any) -> list[str]:
