@@ -217,6 +217,21 @@ def zzgw_command(*args: str, before: str = "") -> list[str]:
     return [sys.executable, "-c", script, *args]
 
 
+@contextlib.contextmanager
+def two_replicas(kind: str, directory: Path) -> Iterator[tuple[RunningGateway, RunningGateway]]:
+    """Two gateways on one fresh database of ``kind`` and one data directory, as two replicas are (two feeds, two
+    listeners), in this process; stopped, second first, after."""
+    with fresh_database(kind, directory) as url:
+        first = start_gateway(directory / "var", url)
+        second = start_gateway(directory / "var", url)
+        try:
+            yield first, second
+        finally:
+            for running in (second, first):
+                running.server.stop(0)
+                running.gateway.close()
+
+
 def start_gateway(data_dir: Path, database_url: str, **overrides: object) -> RunningGateway:
     sized: dict[str, object] = {"threads": 8, "max_watchers": 4, **overrides}  # watchers below the handler threads
     settings = Settings(data_dir=data_dir, database_url=database_url, key_passphrase=PASSPHRASE, **sized)  # type: ignore[arg-type]

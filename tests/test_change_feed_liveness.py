@@ -32,7 +32,7 @@ from gateway.store.changes import EVERYTHING, ChangeFeed, _Link
 from gateway.store.database import Database
 from protos.zzgw.v1 import issuance_pb2, verification_pb2, verification_pb2_grpc
 from tests.api.test_issuance import unique
-from tests.conftest import MARKET, TAX, RunningGateway, backend_params, fresh_database, start_gateway
+from tests.conftest import MARKET, TAX, RunningGateway, backend_params, fresh_database, start_gateway, two_replicas
 
 POSTGRES = [p for p in backend_params() if p.id == "postgresql"]  # type: ignore[attr-defined]
 USE = verification_pb2.UseContext(matter_code="370100-FPSL-001", purpose="监听连接停滞时的缓存一致性测试")
@@ -275,15 +275,8 @@ def two_pg_gateways(tmp_path: Path) -> Iterator[tuple[RunningGateway, RunningGat
     replicas are; in this process, so that the second one's listener backend can be told apart."""
     if not POSTGRES:
         pytest.skip("no PostgreSQL")
-    with fresh_database("postgresql", tmp_path) as url:
-        first = start_gateway(tmp_path / "var", url)
-        second = start_gateway(tmp_path / "var", url)
-        try:
-            yield first, second
-        finally:
-            for gateway in (second, first):
-                gateway.server.stop(0)
-                gateway.gateway.close()
+    with two_replicas("postgresql", tmp_path) as pair:
+        yield pair
 
 
 def _issue(running: RunningGateway) -> str:

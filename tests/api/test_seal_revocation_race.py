@@ -20,7 +20,6 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import grpc
@@ -33,7 +32,13 @@ from tests.api.test_documents import document_of
 from tests.api.test_issuance import unique
 from tests.api.test_seals import register, seals
 from tests.api.test_verification import PASSED, USE, batch_issue, verifier, verify
-from tests.conftest import MARKET, RunningGateway, backend_params, error_details, fresh_database, start_gateway
+from tests.conftest import (
+    MARKET,
+    RunningGateway,
+    backend_params,
+    error_details,
+    two_replicas,
+)
 
 
 @pytest.fixture(scope="module", params=backend_params())
@@ -41,16 +46,8 @@ def replicas(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[RunningGateway, RunningGateway]]:
     """Two gateways on one store and one data directory."""
-    directory: Path = tmp_path_factory.mktemp("replicas")
-    with fresh_database(request.param, directory) as url:
-        first = start_gateway(directory / "var", url)
-        second = start_gateway(directory / "var", url)
-        try:
-            yield first, second
-        finally:
-            for running in (second, first):
-                running.server.stop(0)
-                running.gateway.close()
+    with two_replicas(request.param, tmp_path_factory.mktemp("replicas")) as pair:
+        yield pair
 
 
 def between_choice_and_write(
