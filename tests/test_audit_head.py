@@ -20,7 +20,7 @@ from gateway.config import Settings
 from gateway.domain.audit import AuditAction, AuditEntry, ChainCheck, HeadMemos, chain
 from gateway.domain.model import SystemClock
 from gateway.services.audit import AuditBroken, AuditSigner, AuditTrail
-from gateway.store.database import AppendWork, Database
+from gateway.store.database import _AUDIT_LOCK_ID, AppendWork, Database, StoreTimeout
 from gateway.store.group_writer import GroupWriter
 from gateway.store.repositories import StoredReceipt
 from tests.conftest import backend_params, fresh_database, gateway_key, migrate_to
@@ -818,3 +818,41 @@ def test_an_upgrade_whose_first_init_is_refused_is_vouched_for_by_the_next(
         assert gateway.audit.check() == ChainCheck(ok=True, records=3, checkpoints=0)
     finally:
         gateway.close()
+
+
+@pytest.mark.parametrize("migrated_db", [backend_params()[1]], indirect=True)
+def test_an_append_waits_for_its_turn_in_the_process_as_long_as_a_write_waits(
+    db: Database, signer: AuditSigner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While another process holds the chain lock, an append queued behind one of its own process gives up as a write
+    does (``StoreTimeout``, DATABASE_BUSY to the caller), not after the one ahead: each had waited for those ahead of
+    it to time out in turn (a reviewer)."""
+    monkeypatch.setattr("gateway.services.audit.APPEND_TURN_SECONDS", 0.5)
+    trail = AuditTrail(db, signer, SystemClock(), memos=MEMOS, checkpoint_every=7)
+    trail.record(entry(0))
+    outcomes: dict[int, tuple[str, float]] = {}
+
+    def record(n: int) -> None:
+        started = time.monotonic()
+        try:
+            trail.record(entry(n))
+            outcomes[n] = ("recorded", time.monotonic() - started)
+        except StoreTimeout:
+            outcomes[n] = ("timed out", time.monotonic() - started)
+
+    with db.engine.connect() as other:  # another gateway process, in the middle of its append
+        other.execute(text(f"SELECT pg_advisory_xact_lock({_AUDIT_LOCK_ID})"))
+        first = threading.Thread(target=record, args=(1,))
+        first.start()
+        time.sleep(0.3)  # its turn taken, it waits for the chain lock
+        second = threading.Thread(target=record, args=(2,))
+        second.start()
+        second.join(timeout=5)
+        held_for = 5.0 if second.is_alive() else 0.0
+        other.rollback()  # the other process's append ends
+    first.join(timeout=10)
+    second.join(timeout=10)
+    assert outcomes[2][0] == "timed out" and outcomes[2][1] < 2, (outcomes, held_for)
+    assert outcomes[1][0] == "recorded"
+    check = trail.check()
+    assert check.ok and check.records == 2

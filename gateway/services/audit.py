@@ -64,7 +64,7 @@ from gateway.domain.model import Clock, License, Member, Role
 from gateway.domain.validation import holder_code_required
 from gateway.domain.verification import MatterNotHandledError, UseContext, operator_violation
 from gateway.services.receipt_certificates import ReceiptCertificates
-from gateway.store.database import AppendWork, Database, UnitOfWork
+from gateway.store.database import BUSY_TIMEOUT_MS, AppendWork, Database, StoreTimeout, UnitOfWork
 from signing.errors import InvalidSignature
 from signing.keys import KeyBackend, verify_signature
 from signing.qr import read_pasted
@@ -89,6 +89,8 @@ class UseTarget:
 _UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f]")
 PAGE = 5000
 STALE_HEAD_SECONDS = 10.0
+APPEND_TURN_SECONDS = BUSY_TIMEOUT_MS / 1000
+"""How long an append waits for its turn behind this process's others (``AuditTrail.append``): a write's wait."""
 MAX_LIST = 500
 
 
@@ -188,7 +190,12 @@ class AuditTrail:
         """
         if not entries:
             return []
-        self._appending.acquire()  # the same thread may append again in the same transaction
+        # the same thread may append again in the same transaction; the turn is waited for as long as a write waits
+        # for the store, not for ever: appends queued here start their wait for the chain lock one after another, and
+        # had each waited for those ahead of it (a replica holding the chain lock: the k-th call failed after k times
+        # PostgreSQL's lock_timeout, holding a handler thread all along; a reviewer)
+        if not self._appending.acquire(timeout=APPEND_TURN_SECONDS):
+            raise StoreTimeout("it waited too long for its turn behind another append to the audit chain")
         uow.when_done(self._appending.release)
         uow.lock_audit_chain()
         head, self._head = self._head, None
