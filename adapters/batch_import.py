@@ -30,6 +30,7 @@ import json
 import os
 import re
 import signal
+import stat
 import threading
 import time
 from collections import deque
@@ -149,8 +150,11 @@ class FailureFile:
         self.csv = path.suffix.lower() == ".csv"
         encoding = "utf-8-sig" if self.csv else "utf-8"
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # it holds the records' personal data
-        with contextlib.suppress(OSError):  # a file that was there, readable by others (another's: left as it is)
-            os.fchmod(fd, 0o600)
+        # a file that was there, readable by others, is made private (another's: left as it is); a path that is no
+        # regular file (--failures /dev/null, run as root) keeps its mode
+        if stat.S_ISREG(os.fstat(fd).st_mode):
+            with contextlib.suppress(OSError):
+                os.fchmod(fd, 0o600)
         self._handle = open(fd, "w", encoding=encoding, errors="backslashreplace", newline="")  # noqa: SIM115
         self._lock = threading.Lock()
         self._writer = csv.writer(self._handle) if self.csv else None

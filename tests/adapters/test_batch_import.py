@@ -1196,6 +1196,23 @@ def test_a_failures_file_is_readable_by_its_owner_only(tmp_path: Path) -> None:
     assert there.read_text() == ""  # written anew
 
 
+def test_a_failures_path_that_is_no_regular_file_keeps_its_mode(tmp_path: Path) -> None:
+    """Only a regular file is made private: a --failures /dev/null run as root had made /dev/null 0600 for the whole
+    system (a reviewer). A FIFO stands in for the device node here (making one needs no root)."""
+    from adapters.batch_import import FailureFile
+
+    pipe = tmp_path / "failures.jsonl"
+    os.mkfifo(pipe)
+    pipe.chmod(0o666)
+    reader = os.open(pipe, os.O_RDONLY | os.O_NONBLOCK)  # so that opening it for writing does not wait
+    try:
+        with FailureFile(pipe):
+            pass
+    finally:
+        os.close(reader)
+    assert stat.S_IMODE(pipe.stat().st_mode) == 0o666
+
+
 def test_a_csv_failures_file_holds_no_formula_excel_would_run(tmp_path: Path) -> None:
     """An imported text beginning =, +, -, @ is written after a ' in the CSV, which Excel shows and does not run
     (=HYPERLINK(…) in a failed line had become a live link; a reviewer); JSON Lines keeps it as it is."""
