@@ -3,6 +3,7 @@ documents stamped with their use, form prefilling, and an access record for ever
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import io
 import json
@@ -334,24 +335,33 @@ class Clocked:
     clock: SettableClock
 
 
+@contextlib.contextmanager
+def clocked_gateway(data_dir: Path, url: str, catalog: Catalog | None = None) -> Iterator[Clocked]:
+    """A gateway (set up by ``initialise``) on the store ``url`` and ``data_dir``, with a clock of its own, serving
+    on a free port; stopped after. ``catalog``: the bootstrap catalog when None."""
+    settings = Settings(data_dir=data_dir, database_url=url, key_passphrase=PASSPHRASE, threads=8, max_watchers=4)  # type: ignore[arg-type]
+    initialise(settings)
+    clock = SettableClock()
+    gateway = Gateway.open(settings, clock=clock, catalog=catalog)
+    server, port = build_server(gateway, "127.0.0.1:0")
+    server.start()
+    raw = json.loads(settings.dev_tokens_path.read_text(encoding="utf-8"))
+    tokens = {code: entry["token"] for code, entry in raw["tokens"].items()}
+    try:
+        running = RunningGateway(gateway=gateway, server=server, port=port, tokens=tokens, data_dir=data_dir)
+        yield Clocked(running, clock)
+    finally:
+        server.stop(0)
+        gateway.close()
+
+
 @pytest.fixture(scope="module", params=backend_params())
 def clocked(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Clocked]:
-    with fresh_database(request.param, tmp_path_factory.mktemp("db")) as url:
-        data_dir = tmp_path_factory.mktemp("var")
-        settings = Settings(data_dir=data_dir, database_url=url, key_passphrase=PASSPHRASE, threads=8, max_watchers=4)  # type: ignore[arg-type]
-        initialise(settings)
-        clock = SettableClock()
-        gateway = Gateway.open(settings, clock=clock, catalog=extended_catalog())
-        server, port = build_server(gateway, "127.0.0.1:0")
-        server.start()
-        raw = json.loads(settings.dev_tokens_path.read_text(encoding="utf-8"))
-        tokens = {code: entry["token"] for code, entry in raw["tokens"].items()}
-        try:
-            yield Clocked(RunningGateway(gateway=gateway, server=server, port=port, tokens=tokens, data_dir=data_dir),
-                          clock)  # fmt: skip
-        finally:
-            server.stop(0)
-            gateway.close()
+    with (
+        fresh_database(request.param, tmp_path_factory.mktemp("db")) as url,
+        clocked_gateway(tmp_path_factory.mktemp("var"), url, extended_catalog()) as gateway,
+    ):
+        yield gateway
 
 
 # --- unconditional data ---------------------------------------------------------------------------------------------
