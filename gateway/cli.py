@@ -4,7 +4,8 @@ zzgw init                 create the database schema, keys, member CA, demo memb
 zzgw serve                run the gateway (gRPC on ZZGW_GRPC_ADDR, default 127.0.0.1:50051)
 zzgw demo                 walk through the scenarios' journeys (企业开办, 新生儿出生, 窗口核验, 批量归集)
 zzgw import FILE          issue every license of a CSV or JSON Lines file through BatchIssueLicenses
-zzgw audit verify|prune   check the audit trail's hash chain, or drop records past their retention
+zzgw audit verify|prune   check the audit trail's hash chain, or drop records (and consents and access
+                          requests ended) past their retention
 zzgw memos                give licenses stored before schema 0012 the gateway's memo of their seal
 zzgw verify WHAT          verify a license (identifier, number, ZZ1: code), a PDF or a photo of its QR code
 zzgw receipt get ID       fetch a verification receipt (GetReceipt) as a JSON file
@@ -102,7 +103,8 @@ def main(argv: list[str] | None = None) -> int:
     audit.add_argument(
         "action",
         choices=["verify", "prune", "refusals"],
-        help="verify: check end to end; prune: drop old records; refusals: the newest calls refused for their use: "
+        help="verify: check end to end; prune: drop the records older than audit_retention_days, and the consents "
+        "and access requests that ended longer ago; refusals: the newest calls refused for their use: "
         "the caller named a matter another department handles (NOT_MATTER_DEPARTMENT), or a license of a type its "
         "matter does not use (NOT_USED_BY_MATTER)",
     )
@@ -651,8 +653,6 @@ def _import(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _audit(settings: Settings, args: argparse.Namespace) -> int:
-    import datetime as dt
-
     gateway = _open_store(settings)
     try:
         if gateway.audit is None:
@@ -661,24 +661,41 @@ def _audit(settings: Settings, args: argparse.Namespace) -> int:
         if args.action == "refusals":
             return _refusals(gateway, args.limit)
         if args.action == "prune":
-            if not settings.audit_retention_days:
-                print("zzgw audit prune: audit_retention_days is 0 (keep for ever): nothing to do")
-                return 0
-            from gateway.services.audit import AuditBroken
-
-            try:
-                removed = gateway.audit.prune(dt.timedelta(days=settings.audit_retention_days))
-            except AuditBroken as exc:  # pruning would vouch for what an edit left: the operator looks first
-                print(f"zzgw audit prune: nothing pruned: {_broken(exc.check)}", file=sys.stderr)
-                return 1
-            print(f"removed {removed} access records older than {settings.audit_retention_days} days")
-            return 0
+            return _prune(gateway, settings.audit_retention_days)
         check = gateway.audit.check()
     finally:
         gateway.close()
     status, said = chain_verdict(check)
     print(said, file=sys.stdout if status != 1 else sys.stderr)
     return status
+
+
+def _prune(gateway: Gateway, days: int) -> int:
+    """`zzgw audit prune`: the access records older than the retention, then the consents and access requests that
+    ended longer ago than it (``AuthorizationService.prune``), each count said; nothing when the chain does not
+    check, nor with a retention of 0 (keep for ever)."""
+    if not days:
+        print("zzgw audit prune: audit_retention_days is 0 (keep for ever): nothing to do")
+        return 0
+    from gateway.services.audit import AuditBroken
+
+    assert gateway.audit is not None and gateway.authorization is not None  # made together (``Gateway.open``)
+    try:
+        removed = gateway.audit.prune(dt.timedelta(days=days))
+    except AuditBroken as exc:  # pruning would vouch for what an edit left: the operator looks first
+        print(f"zzgw audit prune: nothing pruned: {_broken(exc.check)}", file=sys.stderr)
+        return 1
+    print(f"已删除超过 {days} 天的用证记录 {removed} 条（removed {removed} access records older than {days} days）")
+    ended = gateway.authorization.prune(dt.timedelta(days=days))
+    print(
+        f"已删除结束已超过 {days} 天的持证人授权 {ended.consents} 项（removed {ended.consents} consents that ended "
+        f"more than {days} days ago）"
+    )
+    print(
+        f"已删除结束已超过 {days} 天的共享申请 {ended.access_requests} 项（removed {ended.access_requests} access "
+        f"requests that ended more than {days} days ago）"
+    )
+    return 0
 
 
 def chain_verdict(check: ChainCheck) -> tuple[int, str]:

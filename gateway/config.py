@@ -25,7 +25,10 @@ ZZGW_MAX_MESSAGE_BYTES        max_message_bytes        4194304
 ZZGW_MAX_WATCHERS             max_watchers             8, or half of threads when fewer (streams per process, 1-1024)
 ZZGW_MAX_WATCHERS_PER_MEMBER  max_watchers_per_member  2 (or max_watchers if fewer): one member's streams
                                                        per process, 1 to max_watchers
-ZZGW_AUDIT_RETENTION_DAYS     audit_retention_days     0 (keep access records for ever); ``zzgw audit prune``
+ZZGW_AUDIT_RETENTION_DAYS     audit_retention_days     0 (keep access records, consents and access requests for
+                                                       ever); else ``zzgw audit prune`` drops records older than
+                                                       that many days, and consents and access requests that
+                                                       ended longer ago (docs/operations.md, Storage)
 ZZGW_ACCESS_LOG               access_log               ``true``
 ZZGW_STUCK_CALL_SECONDS       stuck_call_seconds       120: a process with a call in flight longer stops (0: never)
 ZZGW_LOG_LEVEL                log_level                ``INFO``
@@ -247,6 +250,8 @@ class Settings:
     """The WatchLicenseChanges streams one member may hold open in a process, so that no member takes every slot
     of ``max_watchers``: the change feed is how every department learns of revocations."""
     audit_retention_days: int = 0
+    """How many days the audit trail's records are kept, and holders' consents and access requests after they ended
+    (``zzgw audit prune`` removes what is older: ``AuditTrail.prune``, ``AuthorizationService.prune``); 0: for ever."""
     access_log: bool = True
     stuck_call_seconds: int = 120
     """A unary call in flight longer means the process is stuck (``gateway.watchdog``); 0 turns the check off."""

@@ -87,6 +87,7 @@ from gateway.store.database import (
     most_connections,
     schema_revisions,
 )
+from gateway.store.repositories import PRUNED_WITNESS
 from gateway.supervisor import stop_with_parent, supervise
 from gateway.threads import name_this_thread
 from gateway.watchdog import EXIT_STUCK, InFlight, Watchdog
@@ -1974,7 +1975,7 @@ def _check_facts(settings: Settings, keys: KeyStore, recorded: Mapping[str, str]
         )
     ours = _authority_facts(settings, keys)
     for name, value in recorded.items():
-        if name in (PRODUCTION_FACT, CATALOG_FACT) or name.startswith(REVOKED_CERTIFICATE):
+        if name in (PRODUCTION_FACT, CATALOG_FACT, PRUNED_WITNESS) or name.startswith(REVOKED_CERTIFICATE):
             continue
         what, where = _FACTS.get(name, (name, name))
         if name not in ours:

@@ -51,6 +51,7 @@ import unicodedata
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol, TypeVar
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -111,7 +112,7 @@ from gateway.domain.verification import (
 from gateway.services import calls
 from gateway.services.audit import AuditTrail, UseTarget
 from gateway.store.database import Database, UnitOfWork
-from gateway.store.repositories import StoredAccessRequest, StoredConsent
+from gateway.store.repositories import PRUNE_BATCH, StoredAccessRequest, StoredConsent
 from signing.canonical import canonical_json
 
 MAX_DURATION_DAYS = 1095
@@ -993,6 +994,23 @@ class AuthorizationService:
         with self._db.unit_of_work() as uow:
             return self._state_in(uow, consent, now)
 
+    def prune(self, older_than: dt.timedelta, *, batch: int = PRUNE_BATCH) -> Pruned:
+        """Remove the consents and access requests that ended more than ``older_than`` ago (the retention `zzgw audit
+        prune` applies): a consent ended at its withdrawal, else at the end of its validity (a used-up one too: the
+        time of its last use is not kept); a request at the latest of its deadline, its decision and, approved, the
+        end of its approval (``ConsentRepository.delete_ended``, ``AccessRequestRepository.delete_ended``). Nothing
+        in force, nor a request still pending, is ever removed. At most ``batch`` rows a transaction, found by a read
+        before it, so that a prune of millions keeps no writer waiting long.
+
+        What is removed is gone: its code is CONSENT_NOT_FOUND (no longer CONSENT_EXPIRED, …), a refusal no longer
+        names the approval that ended (NEEDS_AUTHORIZATION), and a retry with its ``client_request_id`` is taken as a
+        new grant or request."""
+        cutoff = self._clock.now() - older_than
+        return Pruned(
+            consents=_remove_ended(self._db, lambda uow: uow.consents, cutoff, batch),
+            access_requests=_remove_ended(self._db, lambda uow: uow.access_requests, cutoff, batch),
+        )
+
     def consentable_licenses(
         self, caller: Member, holder_code: str, child_code: str = "", *, operator: str = ""
     ) -> list[License]:
@@ -1196,6 +1214,45 @@ def _in_force(uow: UnitOfWork, license: License | None) -> License | None:
 
 def _not_the_holders(field: str) -> InvalidRequestError:
     return invalid(field, "NOT_THE_HOLDERS_LICENSE", "该证照不属于此持证人（the license is not this holder's）")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Pruned:
+    """What a prune removed (``AuthorizationService.prune``)."""
+
+    consents: int
+    """Consents that ended more than the retention ago."""
+    access_requests: int
+    """Access requests that ended more than the retention ago."""
+
+
+_K = TypeVar("_K", int, str)
+
+
+class _EndedRows(Protocol[_K]):
+    """Rows removed once they have ended (``ConsentRepository``, ``AccessRequestRepository``), by their keys."""
+
+    def ended(self, cutoff: dt.datetime, *, after: _K | None, limit: int) -> list[_K]: ...
+
+    def delete_ended(self, cutoff: dt.datetime, *, after: _K | None, through: _K) -> int: ...
+
+
+def _remove_ended(db: Database, rows: Callable[[UnitOfWork], _EndedRows[_K]], cutoff: dt.datetime, batch: int) -> int:
+    """Remove the ``rows`` that ended before ``cutoff``, ``batch`` at a time in key order: each batch read first, then
+    removed in a transaction of its own; how many."""
+    removed = 0
+    after: _K | None = None
+    while True:
+        with db.unit_of_work() as uow:
+            found = rows(uow).ended(cutoff, after=after, limit=batch)
+        if not found:
+            return removed
+        with db.unit_of_work(write=True) as uow:
+            removed += rows(uow).delete_ended(cutoff, after=after, through=found[-1])
+            uow.commit()
+        if len(found) < batch:
+            return removed
+        after = found[-1]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

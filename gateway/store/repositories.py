@@ -1249,10 +1249,16 @@ def _exists_any(*tables: str) -> str:
     return "SELECT 1 WHERE " + " OR ".join(f"EXISTS (SELECT 1 FROM {table})" for table in tables)
 
 
-_WITNESSES_SQL = _exists_any("receipts", _C.name, f"{_H.name} WHERE id = 2")
-"""Whether the store holds a receipt (each is written with an access record, after it in its transaction) or what
-only a chain leaves (a checkpoint, the start memo of a pruned one)."""
-_ALL_WITNESSES_SQL = _exists_any("receipts", "consents", "access_requests", _C.name, f"{_H.name} WHERE id = 2")
+PRUNED_WITNESS = "audit-witness"
+"""The store fact (``gateway_facts``) written with the first removal of consents or access requests past their
+retention (``delete_ended``): each was written with an access record, so the store had an audit trail, and the fact
+witnesses it (``audit_witnessed``) as they did before they were removed. Without it, the trail of a store whose only
+witnesses were consents, deleted after a prune, read as a new store's (ADR 0010)."""
+_PRUNED = f"{GatewayFactRow.__tablename__} WHERE name = '{PRUNED_WITNESS}'"
+_WITNESSES_SQL = _exists_any("receipts", _C.name, f"{_H.name} WHERE id = 2", _PRUNED)
+"""Whether the store holds a receipt (each is written with an access record, after it in its transaction), what
+only a chain leaves (a checkpoint, the start memo of a pruned one), or the fact a prune of consents leaves."""
+_ALL_WITNESSES_SQL = _exists_any("receipts", "consents", "access_requests", _C.name, f"{_H.name} WHERE id = 2", _PRUNED)
 """As ``_WITNESSES_SQL``, with consents and access requests: written with an access record too, but before it in
 their transaction, so witnesses only of what was committed (a check's, not an append's)."""
 
@@ -1604,6 +1610,65 @@ class StoredConsent:
     """The SHA-256 of the grant's request, to tell a retry from another request under the same key."""
 
 
+def _request_ended(cutoff: dt.datetime) -> ColumnElement[bool]:
+    """An access request that ended before ``cutoff``: at the latest of its deadline, its decision (an approval's,
+    a rejection's, a withdrawal's, an expiry's) and, while it is APPROVED, the end of the approval, which grants
+    until then (an approval with no end never ends). A pending request past its deadline has expired, marked so or
+    not: a decision comes too late for it (``expire_overdue``)."""
+    at = _as_utc(cutoff)
+    return and_(
+        _Q.c.deadline < at,
+        or_(_Q.c.decided_at.is_(None), _Q.c.decided_at < at),
+        or_(_Q.c.state != "APPROVED", _Q.c.valid_until < at),
+    )
+
+
+def _consent_ended(cutoff: dt.datetime) -> ColumnElement[bool]:
+    """A consent that ended before ``cutoff``: withdrawn before it, or, never withdrawn, valid until before it. A
+    consent used up ended at its last use, which is not stored: it is kept until its validity would have ended."""
+    at = _as_utc(cutoff)
+    return or_(_CS.c.withdrawn_at < at, and_(_CS.c.withdrawn_at.is_(None), _CS.c.valid_until < at))
+
+
+PRUNE_BATCH = 5000
+"""The most consents or access requests one transaction of a prune removes (``delete_ended``)."""
+
+
+def _ended_keys(
+    session: Session, key: ColumnElement[Any], ended: ColumnElement[bool], after: object | None, limit: int
+) -> list[Any]:
+    """The keys of the rows ``ended`` selects after the key ``after`` (None: from the first), in key order, at most
+    ``limit``: a read only, the table walked once in all by its key, and no writer kept waiting meanwhile."""
+    query = select(key).where(ended).order_by(key).limit(limit)
+    if after is not None:
+        query = query.where(key > after)
+    return list(session.execute(query).scalars())
+
+
+def _delete_ended(
+    session: Session,
+    table: Table,
+    key: ColumnElement[Any],
+    ended: ColumnElement[bool],
+    after: object | None,
+    through: object,
+) -> int:
+    """Remove the rows ``ended`` selects with keys after ``after`` (None: from the first) up to ``through``, those
+    ``_ended_keys`` gave, judged again as they stand now; how many. A removal also records, in its transaction, the
+    fact that witnesses the audit trail they were written with (``PRUNED_WITNESS``), once: it stays."""
+    which = and_(ended, key <= through) if after is None else and_(ended, key > after, key <= through)
+    removed = int(cast(CursorResult[Any], session.execute(delete(table).where(which))).rowcount or 0)
+    if removed:
+        session.execute(
+            text(
+                f"INSERT INTO {GatewayFactRow.__tablename__} (name, value) VALUES (:name, :value) "
+                "ON CONFLICT (name) DO NOTHING"
+            ),
+            {"name": PRUNED_WITNESS, "value": "consents or access requests removed past their retention"},
+        )
+    return removed
+
+
 class AccessRequestRepository:
     def __init__(self, session: Session):
         self._s = session
@@ -1696,6 +1761,15 @@ class AccessRequestRepository:
             .returning(_Q.c.seq)
         ).first()
         return row is not None
+
+    def ended(self, cutoff: dt.datetime, *, after: int | None, limit: int) -> list[int]:
+        """The numbers of the requests that ended before ``cutoff`` (``_request_ended``), after ``after``, in order,
+        at most ``limit`` (retention: ``zzgw audit prune``)."""
+        return _ended_keys(self._s, _Q.c.seq, _request_ended(cutoff), after, limit)
+
+    def delete_ended(self, cutoff: dt.datetime, *, after: int | None, through: int) -> int:
+        """Remove the requests numbered after ``after`` up to ``through`` that ended before ``cutoff``; how many."""
+        return _delete_ended(self._s, _Q, _Q.c.seq, _request_ended(cutoff), after, through)
 
     def page(
         self,
@@ -1827,6 +1901,15 @@ class ConsentRepository:
             .returning(_CS.c.uses_left)
         ).first()
         return int(row[0]) if row else None
+
+    def ended(self, cutoff: dt.datetime, *, after: str | None, limit: int) -> list[str]:
+        """The ids of the consents that ended before ``cutoff`` (``_consent_ended``), after ``after``, in order, at
+        most ``limit`` (retention: ``zzgw audit prune``)."""
+        return _ended_keys(self._s, _CS.c.consent_id, _consent_ended(cutoff), after, limit)
+
+    def delete_ended(self, cutoff: dt.datetime, *, after: str | None, through: str) -> int:
+        """Remove the consents of ids after ``after`` up to ``through`` that ended before ``cutoff``; how many."""
+        return _delete_ended(self._s, _CS, _CS.c.consent_id, _consent_ended(cutoff), after, through)
 
     def withdraw(self, consent_id: str, at: dt.datetime) -> bool:
         """Withdraw the consent; False when there is nothing left to withdraw: withdrawn already, used up or past

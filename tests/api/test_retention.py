@@ -1,0 +1,354 @@
+"""Retention of holders' consents and access requests: `zzgw audit prune` removes, with the access records older than
+``audit_retention_days``, the consents and access requests that ended longer ago than that — and nothing in force,
+nothing still pending — a batch a transaction, on SQLite and PostgreSQL; the audit trail still checks afterwards, and
+a trail deleted after its only witnesses were pruned is still found (ADR 0010)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import grpc
+import pytest
+from google.protobuf.timestamp_pb2 import Timestamp
+from sqlalchemy import event, text
+
+from gateway.domain.audit import HeadMemos
+from gateway.services.audit import AuditSigner, AuditTrail
+from gateway.services.authorization import AuthorizationService, Pruned
+from gateway.services.members import load_bootstrap_catalog
+from gateway.store.database import Database
+from gateway.store.repositories import PRUNED_WITNESS, StoredAccessRequest, StoredConsent
+from protos.zzgw.v1 import authorization_pb2
+from tests.api.test_audit import FrozenClock
+from tests.api.test_authorization import APPROVE, PENDING, REJECT, WITHDRAW, decide_request, refused, request_access
+from tests.api.test_sharing import (
+    BDCZY,
+    ID_CARD,
+    REAL_ESTATE,
+    Clocked,
+    authorization,
+    clocked_gateway,
+    data,
+    denied,
+    grant,
+    id_card,
+)
+from tests.commands import run_zzgw
+from tests.conftest import PASSPHRASE, POLICE, PORTAL, backend_params, fresh_database, gateway_key
+
+DAYS = 30
+"""The retention the tests set (``ZZGW_AUDIT_RETENTION_DAYS``)."""
+
+
+@pytest.fixture(params=backend_params())
+def clocked(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Clocked]:
+    """A gateway with a clock of its own on a fresh store of its own: the prune must find only this test's rows."""
+    with fresh_database(request.param, tmp_path) as url, clocked_gateway(tmp_path / "var", url) as gateway:
+        yield gateway
+
+
+def zzgw(clocked: Clocked, *args: str, days: int = DAYS) -> subprocess.CompletedProcess[str]:
+    """``zzgw *args`` run by the operator on the gateway's store, with a retention of ``days``."""
+    running = clocked.running
+    env = {
+        **os.environ,
+        "ZZGW_DATA_DIR": str(running.data_dir),
+        "ZZGW_DATABASE_URL": running.gateway.settings.effective_database_url,
+        "ZZGW_KEY_PASSPHRASE": PASSPHRASE,
+        "ZZGW_AUDIT_RETENTION_DAYS": str(days),
+    }
+    return run_zzgw(*args, env=env)
+
+
+def said(removed: int, consents: int, requests: int, days: int = DAYS) -> str:
+    """What `zzgw audit prune` prints of what it removed."""
+    return (
+        f"已删除超过 {days} 天的用证记录 {removed} 条（removed {removed} access records older than {days} days）\n"
+        f"已删除结束已超过 {days} 天的持证人授权 {consents} 项（removed {consents} consents that ended more than "
+        f"{days} days ago）\n"
+        f"已删除结束已超过 {days} 天的共享申请 {requests} 项（removed {requests} access requests that ended more "
+        f"than {days} days ago）\n"
+    )
+
+
+def stored(clocked: Clocked) -> tuple[set[str], set[str]]:
+    """The ids of the consents and of the access requests in the store."""
+    with clocked.running.gateway.db.engine.connect() as connection:
+        consents = set(connection.execute(text("SELECT consent_id FROM consents")).scalars())
+        requests = set(connection.execute(text("SELECT request_id FROM access_requests")).scalars())
+    return consents, requests
+
+
+def keyed_grant(clocked: Clocked, holder_code: str, key: str, days: int) -> authorization_pb2.GrantConsentRequest:
+    """A grant with an idempotency key, to be sent again as its retry."""
+    until = Timestamp()
+    until.FromDatetime(clocked.clock.now() + dt.timedelta(days=days))
+    return authorization_pb2.GrantConsentRequest(
+        holder_code=holder_code,
+        grantee_code=REAL_ESTATE,
+        matter_code=BDCZY.matter_code,
+        type_codes=[ID_CARD],
+        valid_until=until,
+        uses=1,
+        client_request_id=key,
+    )
+
+
+def withdraw_consent(clocked: Clocked, consent_id: str, holder_code: str) -> None:
+    authorization(clocked.running, PORTAL).WithdrawConsent(
+        authorization_pb2.WithdrawConsentRequest(consent_id=consent_id, holder_code=holder_code)
+    )
+
+
+def test_prune_removes_the_consents_and_requests_that_ended_longer_ago_and_nothing_in_force(clocked: Clocked) -> None:
+    """Consents and access requests in each state, made 100, 40 and 20 days ago and now: `zzgw audit prune` with a
+    retention of 30 days removes those that ended more than 30 days ago — expired, withdrawn (though still valid),
+    rejected, approved and ended, approved and withdrawn (though its end is to come), pending past its deadline — and
+    keeps the rest: in force, used up but still valid, withdrawn or ended recently, approved until later, pending, a
+    request whose deadline passed recently though its rejection did not. The trail still checks, and the store goes
+    on: a new grant, a retried one and a retried request (now new ones), checked again. (Each state at its edges,
+    used up and expired among them: ``test_what_ended_is_removed_a_batch_a_transaction``.)"""
+    running, clock = clocked.running, clocked.clock
+    card = id_card(running).license
+    holder = card.holder.code
+
+    used_up = grant(running, holder, days=266)  # used up now, before any approval (which a read would use first)
+    assert data(running, card.license_id, BDCZY, code=used_up.code).consent_uses_left == 0
+    clock.advance(dt.timedelta(days=-100))  # (a read then would find the seal's revocation list not yet issued)
+    expired = grant(running, holder, days=7)
+    keyed = keyed_grant(clocked, holder, "withdrawn-long-ago", days=366)
+    withdrawn_long_ago = authorization(running, PORTAL).GrantConsent(keyed)
+    withdraw_consent(clocked, withdrawn_long_ago.consent.consent_id, holder)
+    in_force = grant(running, holder, days=366, uses=5)
+    rejected = request_access(running, client_request_id="rejected-long-ago")
+    decide_request(running, rejected.request_id, REJECT, reason="不符合共享条件")
+    ended_approval = request_access(running)
+    decide_request(running, ended_approval.request_id, APPROVE, duration_days=10)
+    approved = request_access(running, duration_days=365)
+    decide_request(running, approved.request_id, APPROVE, duration_days=365)
+    withdrawn_approval = request_access(running, duration_days=365)
+    decide_request(running, withdrawn_approval.request_id, APPROVE, duration_days=365)
+    decide_request(running, withdrawn_approval.request_id, WITHDRAW, reason="已不再需要")
+    ended_recently = request_access(running, duration_days=80)  # approved until 20 days ago
+    decide_request(running, ended_recently.request_id, APPROVE, duration_days=80)
+    undecided = request_access(running)  # its deadline 86 days ago: expired
+
+    clock.advance(dt.timedelta(days=60))  # 40 days ago: rejected then, but its deadline passed 26 days ago
+    rejected_late = request_access(running)
+    decide_request(running, rejected_late.request_id, REJECT, reason="不符合共享条件")
+
+    clock.advance(dt.timedelta(days=20))  # 20 days ago
+    withdrawn_recently = grant(running, holder, days=366)
+    withdraw_consent(clocked, withdrawn_recently.consent.consent_id, holder)
+    expired_recently = grant(running, holder, days=7)
+    lapsed_recently = request_access(running)  # its deadline 6 days ago
+
+    clock.advance(dt.timedelta(days=20))  # now
+    pending = request_access(running)
+    assert pending.state == PENDING
+
+    # while they are kept, a retry with their keys is answered as the first
+    assert request_access(running, client_request_id="rejected-long-ago").request_id == rejected.request_id
+    code, reason, _ = refused(lambda: authorization(running, PORTAL).GrantConsent(keyed))
+    assert (code, reason) == (grpc.StatusCode.ALREADY_EXISTS, "CONSENT_CODE_NOT_KEPT")
+
+    before = stored(clocked)
+    kept = zzgw(clocked, "audit", "prune", days=0)
+    assert (kept.returncode, kept.stdout) == (
+        0,
+        "zzgw audit prune: audit_retention_days is 0 (keep for ever): nothing to do\n",
+    )
+    assert stored(clocked) == before
+
+    pruned = zzgw(clocked, "audit", "prune")
+    assert (pruned.returncode, pruned.stdout, pruned.stderr) == (0, said(0, 2, 4), "")
+    assert stored(clocked) == (
+        {c.consent.consent_id for c in (used_up, in_force, withdrawn_recently, expired_recently)},
+        {r.request_id for r in (approved, ended_recently, rejected_late, lapsed_recently, pending)},
+    )
+    assert before[0] - stored(clocked)[0] == {c.consent.consent_id for c in (expired, withdrawn_long_ago)}
+    assert before[1] - stored(clocked)[1] == {
+        r.request_id for r in (rejected, ended_approval, withdrawn_approval, undecided)
+    }
+    again = zzgw(clocked, "audit", "prune")
+    assert (again.returncode, again.stdout) == (0, said(0, 0, 0))
+
+    verified = zzgw(clocked, "audit", "verify")
+    assert verified.returncode == 0 and verified.stdout.startswith("audit trail intact: ")
+    # what is gone is unknown: its code, its idempotency key (a retry is a new grant, a new request)
+    assert denied(lambda: data(running, card.license_id, BDCZY, code=expired.code))[0] == "CONSENT_NOT_FOUND"
+    regranted = authorization(running, PORTAL).GrantConsent(keyed)
+    assert regranted.consent.consent_id != withdrawn_long_ago.consent.consent_id
+    assert regranted.consent.state == authorization_pb2.CONSENT_STATE_ACTIVE
+    requested = request_access(running, client_request_id="rejected-long-ago")
+    assert requested.request_id != rejected.request_id and requested.state == PENDING
+    grant(running, holder)
+    verified = zzgw(clocked, "audit", "verify")
+    assert verified.returncode == 0 and verified.stdout.startswith("audit trail intact: ")
+
+
+@pytest.mark.parametrize("kind", backend_params())
+def test_a_trail_deleted_after_its_only_witnesses_were_pruned_is_still_found(kind: str, tmp_path: Path) -> None:
+    """A store whose only witnesses of its audit trail were consents (no receipt: ADR 0010), pruned: the prune leaves
+    a fact that witnesses it in their place, so the trail deleted afterwards is TRAIL_DELETED, not a new store's,
+    and the next grant records the break."""
+    with fresh_database(kind, tmp_path) as url:
+        with clocked_gateway(tmp_path / "var", url) as clocked:
+            running = clocked.running
+            holder = id_card(running).license.holder.code
+            clocked.clock.advance(dt.timedelta(days=-100))
+            grant(running, holder, days=7)
+            clocked.clock.advance(dt.timedelta(days=100))
+            assert zzgw(clocked, "audit", "prune").stdout == said(0, 1, 0)
+            with running.gateway.db.engine.begin() as connection:
+                assert connection.execute(text("SELECT count(*) FROM receipts")).scalar() == 0
+                assert connection.execute(text("SELECT count(*) FROM consents")).scalar() == 0
+                for table in ("access_record_subjects", "access_records", "audit_checkpoints", "audit_head"):
+                    connection.execute(text(f"DELETE FROM {table}"))
+        with clocked_gateway(tmp_path / "var", url) as clocked:  # a restart: nothing remembered of the chain
+            deleted = zzgw(clocked, "audit", "verify")
+            assert deleted.returncode == 1 and "(TRAIL_DELETED)" in deleted.stderr
+            grant(clocked.running, holder)
+            still = zzgw(clocked, "audit", "verify")
+            assert still.returncode == 1 and "(TRAIL_DELETED)" in still.stderr
+
+
+NOW = dt.datetime(2027, 3, 1, 8, 0, tzinfo=dt.UTC)
+
+
+def ago(days: float) -> dt.datetime:
+    return NOW - dt.timedelta(days=days)
+
+
+CONSENTS = [
+    # (what, valid until, uses left, withdrawn at, removed)
+    ("expired long ago", ago(40), 1, None, True),
+    ("in force, granted long ago", ago(-1), 1, None, False),
+    ("withdrawn long ago, its validity not over", ago(-100), 1, ago(40), True),
+    ("used up, its validity not over", ago(-10), 0, None, False),
+    ("used up, its validity over long ago", ago(31), 0, None, True),
+    ("expired within the retention", ago(29), 1, None, False),
+    ("expired the retention ago to the second", ago(DAYS), 1, None, False),
+    ("withdrawn within the retention", ago(-100), 1, ago(20), False),
+    ("withdrawn long ago, used up", ago(-5), 0, ago(35), True),
+    ("in force", ago(-300), 3, None, False),
+    ("expired a year ago", ago(365), 2, None, True),
+]
+"""Consents granted 400 days ago, in key order; 5 ended more than the retention ago."""
+
+REQUESTS = [
+    # (what, state, deadline, decided at, valid until, removed)
+    ("pending past its deadline long ago, not marked expired", "PENDING", ago(40), None, None, True),
+    ("pending", "PENDING", ago(-5), None, None, False),
+    ("pending past its deadline recently", "PENDING", ago(20), None, None, False),
+    ("expired long ago", "EXPIRED", ago(40), ago(40), None, True),
+    ("rejected long ago", "REJECTED", ago(36), ago(50), None, True),
+    ("rejected long ago, its deadline recent", "REJECTED", ago(25), ago(50), None, False),
+    ("approved long ago, in force", "APPROVED", ago(290), ago(300), ago(-10), False),
+    ("approved, ended long ago", "APPROVED", ago(290), ago(300), ago(31), True),
+    ("approved, ended within the retention", "APPROVED", ago(290), ago(300), ago(29), False),
+    ("approved without an end", "APPROVED", ago(290), ago(300), None, False),
+    ("withdrawn long ago, its end to come", "WITHDRAWN", ago(290), ago(40), ago(-60), True),
+    ("withdrawn within the retention", "WITHDRAWN", ago(290), ago(10), ago(-60), False),
+]
+"""Access requests, in the order of their numbers; 5 ended more than the retention ago."""
+
+
+def consent(n: int, valid_until: dt.datetime, uses_left: int, withdrawn_at: dt.datetime | None) -> StoredConsent:
+    return StoredConsent(
+        consent_id=f"{n:032x}",
+        code_sha256=f"{n:064x}",
+        holder_code="370102199003071234",
+        portal=PORTAL,
+        grantee=REAL_ESTATE,
+        matter_code=BDCZY.matter_code,
+        license_ids=(),
+        type_codes=(ID_CARD,),
+        valid_until=valid_until,
+        uses_allowed=3,
+        uses_left=uses_left,
+        created_at=ago(400),
+        withdrawn_at=withdrawn_at,
+    )
+
+
+def access_request(
+    n: int, state: str, deadline: dt.datetime, decided_at: dt.datetime | None, valid_until: dt.datetime | None
+) -> StoredAccessRequest:
+    return StoredAccessRequest(
+        request_id=f"{n:032x}",
+        requester=REAL_ESTATE,
+        issuer_code=POLICE,
+        type_code=ID_CARD,
+        license_id="",
+        matter_code=BDCZY.matter_code,
+        purpose=BDCZY.purpose,
+        fields=("name",),
+        duration_days=30,
+        state=state,
+        submitted_at=deadline - dt.timedelta(days=14),
+        deadline=deadline,
+        decided_at=decided_at,
+        approved_fields=("name",) if valid_until else (),
+        valid_until=valid_until,
+    )
+
+
+def service(db: Database) -> AuthorizationService:
+    """The gateway's authorisation service on ``db``, its clock stopped at ``NOW``."""
+    key, certificate = gateway_key()
+    clock = FrozenClock(NOW)
+    trail = AuditTrail(db, AuditSigner(key=key, certificate=certificate), clock, memos=HeadMemos(b"x" * 32))
+    return AuthorizationService(db, load_bootstrap_catalog(), clock, trail)
+
+
+def test_what_ended_is_removed_a_batch_a_transaction(migrated_db: Database) -> None:
+    """Each state at its edges, and the deletes of a prune of 2 a batch: at most 2 rows each, in a transaction of
+    its own, the keys walked once; then nothing is left to remove, and nothing is deleted."""
+    db = migrated_db
+    with db.unit_of_work(write=True) as uow:
+        for n, (_, valid_until, uses_left, withdrawn_at, _) in enumerate(CONSENTS):
+            uow.consents.add(consent(n, valid_until, uses_left, withdrawn_at))
+        for n, (_, state, deadline, decided_at, valid_until, _) in enumerate(REQUESTS):
+            uow.access_requests.add(access_request(n, state, deadline, decided_at, valid_until))
+        uow.commit()
+    deleted: list[tuple[str, int]] = []
+    commits: list[int] = []  # how many deletes had run at each commit
+
+    def executed(_conn: Any, cursor: Any, statement: str, _params: Any, _context: Any, _many: bool) -> None:
+        if statement.startswith("DELETE FROM"):
+            deleted.append((statement.split()[2], cursor.rowcount))
+
+    def committed(_conn: Any) -> None:
+        commits.append(len(deleted))
+
+    event.listen(db.engine, "after_cursor_execute", executed)
+    event.listen(db.engine, "commit", committed)
+    try:
+        assert service(db).prune(dt.timedelta(days=DAYS), batch=2) == Pruned(consents=5, access_requests=5)
+        assert deleted == [("consents", 2), ("consents", 2), ("consents", 1)] + [("access_requests", 2)] * 2 + [
+            ("access_requests", 1)
+        ]
+        assert set(range(1, 7)) <= set(commits)  # each delete committed before the next ran
+        deleted.clear()
+        assert service(db).prune(dt.timedelta(days=DAYS), batch=2) == Pruned(consents=0, access_requests=0)
+        assert deleted == []
+    finally:
+        event.remove(db.engine, "after_cursor_execute", executed)
+        event.remove(db.engine, "commit", committed)
+    with db.engine.connect() as connection:
+        consents = set(connection.execute(text("SELECT consent_id FROM consents")).scalars())
+        requests = set(connection.execute(text("SELECT request_id FROM access_requests")).scalars())
+        witness = connection.execute(text("SELECT count(*) FROM gateway_facts WHERE name = :n"), {"n": PRUNED_WITNESS})
+        assert witness.scalar() == 1
+    assert {what for n, (what, *_, removed) in enumerate(CONSENTS) if f"{n:032x}" not in consents} == {
+        what for what, *_, removed in CONSENTS if removed
+    }
+    assert {what for n, (what, *_, removed) in enumerate(REQUESTS) if f"{n:032x}" not in requests} == {
+        what for what, *_, removed in REQUESTS if removed
+    }
