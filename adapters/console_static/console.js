@@ -501,9 +501,9 @@ function idleOut() {
 // The clerk is signed out (a token ended or rotated while the page was open): back to 登录, saying why, with the
 // focus in the token field unless told otherwise.
 function signedOut(message, focusToken = true) {
-  for (const key of ["zzgw.token", "zzgw.input", "zzgw.case", "zzgw.purpose", "zzgw.receipt"]) {
-    sessionStorage.removeItem(key);
-  }
+  sessionStorage.removeItem("zzgw.token");
+  sessionStorage.removeItem("zzgw.input");
+  forgetClerksWork();
   clearTimeout(idleTimer);
   idleTimer = null;
   warnIdle(false);
@@ -538,6 +538,30 @@ function signedOut(message, focusToken = true) {
   if (focusToken) $("token").focus();
 }
 
+// What the tab keeps of a clerk's work over a reload (the case in force, a purpose written, the last receipt's
+// number), and whose it is: forgotten when the sign-in form is shown without a session, and at a sign-in by another
+// clerk, so that none of it is offered to the next clerk at the window (a reload refused because the token had been
+// ended had handed the last clerk's receipt number to whoever signed in next; a reviewer).
+const CLERKS_WORK = ["zzgw.clerk", "zzgw.case", "zzgw.purpose", "zzgw.receipt"];
+
+function forgetClerksWork() {
+  for (const key of CLERKS_WORK) sessionStorage.removeItem(key);
+}
+
+// Who is signed in, as the access records name them: the department and the clerk.
+function clerkIdentity() {
+  return JSON.stringify([session.member.code, operatorName()]);
+}
+
+// The sign-in form, shown after a sign-in that did not go through: what the tab kept is not the next clerk's.
+function notSignedIn() {
+  session = null;
+  forgetClerksWork();
+  show("sign-in", true);
+  show("work", false);
+  show("who", false);
+}
+
 // The clerk's name as the gateway keeps it: every kind of space (a Chinese input method's full-width U+3000, a
 // no-break space pasted from a document) a plain one, none around it (gateway.domain.verification.plain_operator).
 function plainOperator(text) {
@@ -569,20 +593,20 @@ async function signIn() {
     if (error instanceof Dropped) return;
     const refused = ["UNKNOWN_CREDENTIAL", "NO_CREDENTIAL", "ROLE_NOT_ALLOWED", "NO_MATTERS"].includes(error.reason);
     if (refused) sessionStorage.removeItem("zzgw.token");
-    show("sign-in", true);
-    show("work", false);
-    show("who", false);
+    notSignedIn();
     say(error.message, refused ? "token" : "", "sign-in-form"); // a token refused: that field's refusal
     $("token").select(); // the focus back in the token field, its text chosen: the right token pasted replaces it
     return;
   }
   if (!operatorName()) {
-    session = null;
-    show("sign-in", true);
+    notSignedIn();
     say(FIELD_ERRORS["use.operator:REQUIRED"], "operator");
     return;
   }
   say("");
+  // what the tab kept (the case, the purpose, the last receipt) is offered again to the clerk who left it only
+  if (sessionStorage.getItem("zzgw.clerk") !== clerkIdentity()) forgetClerksWork();
+  sessionStorage.setItem("zzgw.clerk", clerkIdentity());
   $("token").value = ""; // kept in the tab's storage only
   $("member-name").textContent = session.member.name;
   $("operator-name").textContent = operatorName();
@@ -605,8 +629,8 @@ async function signIn() {
   }
   showCase();
   choose(matter.value);
-  // the tab's last receipt, after a reload: its number ready to be looked up again (not looked up: a look-up is on
-  // the holder's log)
+  // the tab's last receipt, after a reload by the clerk who made it: its number ready to be looked up again (not
+  // looked up: a look-up is on the holder's log)
   const keptReceipt = sessionStorage.getItem("zzgw.receipt") || "";
   if (keptReceipt && !$("receipt-id").value) $("receipt-id").value = keptReceipt;
   show("receipt-kept", Boolean(keptReceipt) && $("receipt-id").value === keptReceipt);
@@ -1792,6 +1816,7 @@ document.addEventListener("DOMContentLoaded", () => {
   } else if (credentials().token) {
     signIn();
   } else {
+    forgetClerksWork(); // no one signed in: nothing kept is anyone's to be offered
     $("token").focus();
   }
 });

@@ -370,3 +370,64 @@ def test_a_reload_keeps_the_last_receipts_number_and_nothing_else(page: Any, run
     page.click("#sign-out")
     page.wait_for_selector("#sign-in:not([hidden])")
     assert page.evaluate("sessionStorage.getItem('zzgw.receipt')") is None
+
+
+KEPT_FOR_THE_CLERK = ("zzgw.clerk", "zzgw.case", "zzgw.purpose", "zzgw.receipt")
+
+
+@pytest.mark.parametrize("reload", ["token ended", "gateway out of reach", "no clerk name", "another clerk's token"])
+def test_what_the_tab_kept_of_a_clerks_work_is_never_offered_to_another_clerk(
+    browser: Any, console: str, running: RunningGateway, reload: str
+) -> None:
+    """Clerk A's last receipt number, purpose and case are kept in the tab over a reload, for A. A reload that does
+    not sign A in (A's token ended by the administrator, the gateway out of reach, no clerk's name in the tab) had
+    kept them: the next clerk at the window PC who signed in on the tab was handed A's receipt number, as their own
+    (已填入刷新前最后一次核验的回执编号…), one Enter from A's applicant's check, and A's purpose and case (a reviewer).
+    They are forgotten when the sign-in form is shown, and whenever the clerk signed in is not the one who left them."""
+    members = running.gateway.members
+    clerk_a = members.issue_clerk_token(TAX, "窗口03 A 王敏")
+    context, page = open_console(browser, console, clerk_a)
+    try:
+        page.click("#sign-in-form button")
+        page.wait_for_selector("#work:not([hidden])")
+        page.select_option("#matter", MATTER)
+        catalogs = page.input_value("#purpose")
+        page.fill("#purpose", "发票申领：核验营业执照（申请人张三自述）")
+        page.click("#case-details summary")
+        page.select_option("#bundle", "370100-YJS-QYKB")
+        page.fill("#case", "QYKB-" + uuid.uuid4().hex[:10])
+        page.fill("#query", issue(running, 98).license.license_id)
+        page.press("#query", "Enter")
+        verdict(page, "PASSED")
+        assert page.evaluate("sessionStorage.getItem('zzgw.receipt')")  # kept for A
+        clerk_b = members.issue_clerk_token(TAX, "窗口03 B 李强")
+        if reload == "token ended":  # `zzgw console-token --clerk "窗口03 A 王敏" --end`, and its 30 s passed
+            members.end_clerk_token(TAX, "窗口03 A 王敏")
+            running.gateway.authenticator._clerks.clear()
+            said = "接入令牌无效，请核对后重新登录"
+        elif reload == "gateway out of reach":
+            page.route("**/api/session", lambda route: route.abort("connectionrefused"))
+            said = "无法连接证照网关，请检查网络后重试"
+        elif reload == "no clerk name":  # the department's token in the tab, and no name typed with it
+            page.evaluate(f"sessionStorage.setItem('zzgw.token', {running.tokens[TAX]!r})")
+            said = "使用部门令牌时，请填写核验人姓名或工号"
+        else:  # the tab signed in as another clerk without the sign-in form: what A kept is not B's either
+            page.evaluate(f"sessionStorage.setItem('zzgw.token', {clerk_b!r})")
+            said = ""
+        page.reload()
+        if said:
+            page.locator("#message", has_text=said).wait_for()
+            assert page.is_visible("#sign-in") and page.is_hidden("#work")
+            kept = page.evaluate("Object.keys(sessionStorage)")
+            assert not set(kept) & set(KEPT_FOR_THE_CLERK), kept
+            page.unroute("**/api/session")
+            page.fill("#token", clerk_b)
+            page.fill("#operator", "")
+            page.click("#sign-in-form button")
+        page.wait_for_selector("#work:not([hidden])")
+        assert page.inner_text("#operator-name") == "窗口03 B 李强"
+        assert page.input_value("#receipt-id") == "" and page.is_hidden("#receipt-kept")
+        assert page.input_value("#purpose") == catalogs and page.input_value("#case") == ""
+        assert page.evaluate("sessionStorage.getItem('zzgw.receipt')") is None
+    finally:
+        context.close()
