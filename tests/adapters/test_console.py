@@ -901,6 +901,9 @@ def test_a_store_held_by_another_writer_is_unavailable_to_retry_not_an_internal_
         for _ in range(3):  # queued behind it: given up, and never written
             status, answer = fetch(f"{console}/api/verify", {"use": given_up, "query": license_id}, running.tokens[TAX])
             assert (status, answer["error"]["reason"]) == (503, "DATABASE_BUSY")
+        # a sign-in records nothing: it answers meanwhile (operations.md had listed it among the calls that wait)
+        status, answer = fetch(f"{console}/api/session", token=running.tokens[POLICE])
+        assert status == 200 and answer["member"]["code"] == POLICE
     finally:
         holder.execute("ROLLBACK")
         holder.close()
