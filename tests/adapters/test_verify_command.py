@@ -9,6 +9,8 @@ import datetime as dt
 import io
 import json
 import os
+import re
+import shlex
 import subprocess
 import uuid
 from pathlib import Path
@@ -19,6 +21,7 @@ from sqlalchemy import text as sql
 
 from adapters import verify_command
 from adapters.receipt_file import read_receipt
+from adapters.records import issue_request
 from adapters.verify_command import EXIT_NO_ANSWER, BadInput, answer_json, answer_text, verify
 from gateway.bootstrap import samples
 from gateway.cli import main
@@ -27,12 +30,13 @@ from gateway.domain.identifiers import LicenseId
 from protos.zzgw.v1 import issuance_pb2, verification_pb2
 from signing.qr import qr_png
 from tests.api.test_documents import document_of
+from tests.api.test_issuance import unique
 from tests.api.test_verification import FPSL as MATTER
 from tests.api.test_verification import batch_issue_for_invoices as batch_issue
 from tests.api.test_verification import change, qr_for, receipt_statement
 from tests.api.test_verification import issue_for_invoices as issue
 from tests.commands import run_zzgw
-from tests.conftest import MARKET, POLICE, TAX, RunningGateway, today, trail_rows
+from tests.conftest import CIVIL, MARKET, POLICE, TAX, RunningGateway, today, trail_rows
 
 ROOT = Path(__file__).resolve().parents[2]
 USE = verification_pb2.UseContext(matter_code=MATTER, purpose="企业开办窗口核验")
@@ -154,9 +158,9 @@ def test_what_cannot_be_asked_is_refused_before_anything_is_sent(running: Runnin
     assert "the gateway takes at most 4,000, ZZGW_MAX_MESSAGE_BYTES）" in big
 
 
-def zzgw_verify(running: RunningGateway, *args: str) -> subprocess.CompletedProcess[str]:
+def zzgw_verify(running: RunningGateway, *args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "ZZGW_DATA_DIR": str(running.data_dir), "ZZGW_DATABASE_URL": "", "ZZGW_CONFIG": ""}
-    return run_zzgw("verify", *args, "--target", running.address, env=env, timeout=60)
+    return run_zzgw("verify", *args, "--target", running.address, env=env, cwd=cwd, timeout=60)
 
 
 def test_the_command_writes_the_receipt_and_exits_with_the_verdict(running: RunningGateway, tmp_path: Path) -> None:
@@ -389,3 +393,33 @@ def test_the_holder_is_labelled_by_its_kind(running: RunningGateway) -> None:
     assert labels("414") == ["持证人", "证件号码"]
     assert labels("001", in_full=True) == ["单位名称", "统一社会信用代码"]
     assert labels("099") == labels("") == ["持证主体", "持证主体代码"]
+
+
+def test_the_example_in_console_md_is_what_the_command_prints(running: RunningGateway, tmp_path: Path) -> None:
+    """docs/console.md's example, run as it is written against a 结婚证's PDF: the command prints it line for line,
+    but for what differs each run (the identifier, the holder masked, the time, the receipt's number). The example
+    had left out the 核对 row the command prints after the holder's (a reviewer)."""
+    doc = (ROOT / "docs" / "console.md").read_text(encoding="utf-8")
+    example = doc.split("## From the command line: `zzgw verify`", 1)[1].split("```\n", 2)[1]
+    command, printed = example.replace("\\\n", "").split("\n", 1)  # the command's line continued
+    args = shlex.split(command.removeprefix("$ zzgw verify "))
+    record = unique(samples.marriage_certificate(uuid.uuid4().int % 1000))
+    marriage = running.issuance(CIVIL).IssueLicense(issue_request(record)).license
+    (tmp_path / "license.pdf").write_bytes(document_of(running, marriage.license_id, CIVIL).pdf)
+    done = zzgw_verify(running, *args, cwd=tmp_path)  # receipt.json written there
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "receipt.json").exists()
+    assert varying(done.stdout) == varying(printed), done.stdout
+
+
+def varying(text: str) -> str:
+    """``text`` with what differs from one run to the next put as a placeholder."""
+    for pattern, placeholder in (
+        (r"1\.2\.156\.[0-9A-Z.]+\.[0-9A-Z]", "<identifier>"),
+        (r"[0-9a-f]{32}", "<receipt number>"),
+        (r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", "<time>"),
+        (r"\b\d{4}\*{10}\d{3}[\dX]\b", "<公民身份号码 masked>"),
+        (r"(?<=  )[\u4e00-\u9fff]\*+", "<name masked>"),
+    ):
+        text = re.sub(pattern, placeholder, text)
+    return text
