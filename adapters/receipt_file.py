@@ -315,16 +315,21 @@ def _with_words(words: str, code: str) -> str:
     return f"{words} {code}" if words else code
 
 
+ALTERED = "无法确认：记录被绕过网关改动（unknown: the record was changed behind the gateway's back）"
+"""What a check says of a license's status or dates that it does not state: the stored record was changed behind
+the gateway's back (``STATUS_ALTERED``, ``RECORD_ALTERED``), so what it holds is not said as the license's."""
+
+
 def _license_said(license: dict[str, Any]) -> str:
     """The license a verification's statement names: its identifier, its type's code, and its status then in words
-    (``当时状态：已吊销或撤销 REVOKED，2026-12-05 起``)."""
+    (``当时状态：已吊销或撤销 REVOKED，2026-12-05 起``), or ``ALTERED`` when the statement states none."""
     status = str(license.get("status", ""))
-    words = LicenseStatus.read(status).label if status else ""
-    since = f"，{license['status_since']} 起" if license.get("status_since") else ""
-    return (
-        f"{license.get('license_id', '')}（证照类型代码 {license.get('type_code', '')}；"
-        f"当时状态：{_with_words(words, status)}{since}）"
-    )
+    if status:
+        since = f"，{license['status_since']} 起" if license.get("status_since") else ""
+        then = _with_words(LicenseStatus.read(status).label, status) + since
+    else:
+        then = ALTERED  # an altered record's status is not stated (receipts.md): it had printed 当时状态：）
+    return f"{license.get('license_id', '')}（证照类型代码 {license.get('type_code', '')}；当时状态：{then}）"
 
 
 def _said_time(value: object) -> str:

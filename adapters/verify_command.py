@@ -26,7 +26,7 @@ from gateway.domain.model import beijing_time
 from protos.zzgw.v1 import catalog_pb2, catalog_pb2_grpc, common_pb2, verification_pb2, verification_pb2_grpc
 
 from .license_codes import MAX_QR_IMAGE_BYTES, license_code_in, query_of
-from .receipt_file import receipt_json
+from .receipt_file import ALTERED, receipt_json
 from .terminal import shown, shown_json
 
 EXIT_PASSED, EXIT_FAILED, EXIT_INDETERMINATE, EXIT_BAD_REQUEST, EXIT_NO_ANSWER = 0, 1, 3, 2, 4
@@ -302,19 +302,16 @@ def _holder_rows(license: verification_pb2.LicenseSummary) -> list[tuple[str, st
     return [(name, license.holder_name_masked), (code, license.holder_code_masked), ("核对 check", compare)]
 
 
-_ALTERED = "无法确认：记录被绕过网关改动（unknown: the record was changed behind the gateway's back）"
-
-
 def _validity_text(license: verification_pb2.LicenseSummary) -> str:
     if not license.valid_from:  # a record whose seal fails: its dates are not stated
-        return _ALTERED
+        return ALTERED
     return f"{license.valid_from} 至 {license.valid_until or '长期'}"
 
 
 def _status_text(report: verification_pb2.VerificationReport) -> str:
     license = report.license
     if license.status == common_pb2.LICENSE_STATUS_UNSPECIFIED:  # the stored status is not the gateway's
-        return _ALTERED
+        return ALTERED
     if report.status.reason == "NOT_YET_VALID":  # ACTIVE, but its validity has not begun
         return f"尚未生效 NOT_YET_VALID 生效日期 valid from {license.valid_from}"
     text = _STATUS.get(license.status, common_pb2.LicenseStatus.Name(license.status))

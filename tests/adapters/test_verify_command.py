@@ -20,7 +20,7 @@ from PIL import Image
 from sqlalchemy import text as sql
 
 from adapters import verify_command
-from adapters.receipt_file import read_receipt
+from adapters.receipt_file import TrustMaterial, check_receipt_file, check_text, read_receipt
 from adapters.records import issue_request
 from adapters.verify_command import EXIT_NO_ANSWER, BadInput, answer_json, answer_text, verify
 from gateway.bootstrap import samples
@@ -270,6 +270,8 @@ def test_a_status_changed_behind_the_gateways_back_is_not_stated(running: Runnin
     assert status == 1 and report.integrity.reason == "STATUS_ALTERED"
     (line,) = [line for line in said.splitlines() if "证照状态 license status" in line]
     assert "无法确认：记录被绕过网关改动（" in line and "有效" not in line and "UNSPECIFIED" not in line
+    # its receipt states no status: `zzgw receipt check` says so in the same words (it had printed 当时状态：）)
+    assert "当时状态：无法确认：记录被绕过网关改动（unknown" in receipt_checked(running, report.receipt)
 
 
 def test_a_record_changed_behind_the_gateways_back_states_no_dates_and_no_holder(running: RunningGateway) -> None:
@@ -285,6 +287,17 @@ def test_a_record_changed_behind_the_gateways_back_states_no_dates_and_no_holder
     (validity,) = [line for line in said.splitlines() if "有效期 validity" in line]
     assert "无法确认：记录被绕过网关改动（" in validity and "2099" not in said and "长期" not in said
     assert "单位名称" not in said and "冒" not in said
+    assert "当时状态：无法确认：记录被绕过网关改动（unknown" in receipt_checked(running, report.receipt)
+
+
+def receipt_checked(running: RunningGateway, receipt: verification_pb2.Receipt) -> str:
+    """What `zzgw receipt check` prints of ``receipt``, with the gateway's trust material; it is valid."""
+    seals = running.gateway.seals
+    assert seals is not None
+    trust = TrustMaterial(roots=[seals.ca.root], intermediates=[seals.ca.intermediate], crls=[seals.crl()])
+    said = check_text(receipt, check_receipt_file(receipt, trust))
+    assert said.startswith(f"回执 receipt {receipt.receipt_id}：回执有效 valid\n"), said
+    return said
 
 
 def test_the_json_is_the_response_in_protobuf_json(running: RunningGateway) -> None:
