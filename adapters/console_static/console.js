@@ -464,7 +464,8 @@ function watchIdle() {
 }
 
 // The warning of the sign-out to come, shown (said, role="alert") or taken away. The focus stays where it is (a
-// scanner's next code still goes into its field); taken away, it goes back there from the warning's button.
+// scanner's next code still goes into its field), and stays in sight: the field is scrolled clear of the warning
+// (``clearOfWarning``); taken away, the focus goes back there from the warning's button.
 let beforeWarning = null;
 function warnIdle(warning) {
   const shown = !$("idle-warning").hidden;
@@ -474,9 +475,25 @@ function warnIdle(warning) {
     $("idle-text").textContent = "长时间未操作：" + WARN_MINUTES + " 分钟后将自动退出登录。如需继续使用，请点击“继续使用”（或按任意键）。";
   }
   show("idle-warning", warning);
+  clearOfWarning();
   if (!warning && document.activeElement === $("stay") && beforeWarning && beforeWarning.isConnected) {
     beforeWarning.focus({ preventScroll: true });
   }
+}
+
+// The warning stays at the top of the screen, over what is scrolled under it: the focused element in sight is
+// scrolled down clear of it, with its label, and what gets the focus meanwhile stops below it (``--idle-warning``,
+// the page's scroll-padding-top). A field scrolled away before the warning came is left where it is (the clerk was
+// reading).
+function clearOfWarning() {
+  const warning = $("idle-warning");
+  const height = warning.hidden ? 0 : warning.offsetHeight;
+  document.documentElement.style.setProperty("--idle-warning", height + "px");
+  const focused = document.activeElement;
+  if (!height || !focused || focused === document.body || warning.contains(focused)) return;
+  const field = (focused.closest("label") || focused).getBoundingClientRect();
+  const below = warning.getBoundingClientRect().bottom + 8; // a little room under it, for the focus ring
+  if (field.bottom > 0 && field.top < below) window.scrollBy(0, field.top - below);
 }
 
 function noteInput() {
@@ -1811,6 +1828,7 @@ document.addEventListener("DOMContentLoaded", () => {
     watchIdle();
   });
   for (const name of INPUT_EVENTS) document.addEventListener(name, noteInput, { capture: true, passive: true });
+  window.addEventListener("resize", clearOfWarning); // zoomed, the warning takes more of the screen
   if (credentials().token && sessionStorage.getItem("zzgw.input") && idle()) {
     idleOut(); // a page reloaded after it was left alone: signed out, as it would have been
   } else if (credentials().token) {

@@ -1,10 +1,12 @@
 """The clerk's console in a real browser (``tests.adapters.test_console_browser``'s chromium), for a keyboard and
 screen-reader clerk on the hall's 1366×768 screen, and at 200 % zoom: a refusal seen with its field, a focus ring on a
 refused field, each refusal heard once and tied to its field, headings to jump to, names for every button, the idle
-sign-out warned of, and a quick way from 输入证照 to the result."""
+sign-out warned of (hiding no focused field), a quick way from 输入证照 to the result, and nothing of a clerk's work
+kept in the tab for the next clerk."""
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -36,11 +38,17 @@ def screen(request: Any, browser: Any, console: str, running: RunningGateway) ->
         yield page
 
 
-def in_view(page: Any, selector: str) -> bool:
-    """Whether the element is wholly on the screen (not scrolled away above or below)."""
+def box(page: Any, selector: str) -> tuple[float, float]:
+    """The element's top and bottom on the screen."""
     top, bottom = page.eval_on_selector(
         selector, "e => [e.getBoundingClientRect().top, e.getBoundingClientRect().bottom]"
     )
+    return top, bottom
+
+
+def in_view(page: Any, selector: str) -> bool:
+    """Whether the element is wholly on the screen (not scrolled away above or below)."""
+    top, bottom = box(page, selector)
     return bool(top >= 0 and bottom <= page.evaluate("window.innerHeight"))
 
 
@@ -276,15 +284,7 @@ def test_the_idle_sign_out_is_warned_of_two_minutes_before_with_a_way_to_stay(
     reading a long result with a screen reader, whose browsing sends the page no keys, had no warning nor way to stay
     (WCAG 2.2.1; a screen-reader clerk). Two minutes before, a warning is said and shown on the screen, whatever is
     scrolled, with 继续使用, which keeps the clerk signed in and gives the focus back; the clock is Playwright's."""
-    context = browser.new_context(locale="zh-CN", viewport={"width": 1366, "height": 768})
-    try:
-        page = context.new_page()
-        page.clock.install()
-        page.goto(f"{console}/")
-        page.fill("#token", running.tokens[TAX])
-        page.fill("#operator", "窗口03 王敏")
-        page.press("#operator", "Enter")
-        page.wait_for_selector("#work:not([hidden])")
+    with on_a_clock(browser, console, running.tokens[TAX], **SCREENS["1366x768"]) as page:
         page.fill("#purpose", "发票申领：核验营业执照（申请人自述）")
         page.focus("#query")
         page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
@@ -306,8 +306,62 @@ def test_the_idle_sign_out_is_warned_of_two_minutes_before_with_a_way_to_stay(
         page.clock.run_for("01:05")
         page.wait_for_selector("#sign-in:not([hidden])")
         assert page.is_hidden("#idle-warning") and page.evaluate("document.activeElement.id") == "token"
+
+
+@contextlib.contextmanager
+def on_a_clock(browser: Any, console: str, token: str, **context_options: Any) -> Iterator[Any]:
+    """A page on Playwright's clock (installed before the page's timers start), signed in with ``token`` as a clerk
+    typing their name; its context closed after."""
+    context = browser.new_context(locale="zh-CN", **context_options)
+    try:
+        page = context.new_page()
+        page.clock.install()
+        page.goto(f"{console}/")
+        page.fill("#token", token)
+        page.fill("#operator", "窗口03 王敏")
+        page.press("#operator", "Enter")
+        page.wait_for_selector("#work:not([hidden])")
+        yield page
     finally:
         context.close()
+
+
+@pytest.mark.parametrize("size", list(SCREENS))
+@pytest.mark.parametrize("field", ["#query", "#matter"])  # scrolled to the top of the screen; at the page's top
+def test_the_idle_warning_hides_no_focused_field(
+    browser: Any, console: str, running: RunningGateway, size: str, field: str
+) -> None:
+    """The warning is at the top of the screen, and the focus stays in its field for a scanner's next code: a field
+    at the top of the screen (scrolled there, or the page's first at the top of the page) was under it, the whole
+    field at 1366×768, and the warning 114 of 384 px at 200 % zoom (WCAG 2.4.11; a reviewer). The field is clear of
+    it, in view; so is a field that gets the focus while it is shown (a screen reader's browsing moves the focus
+    without a key, which would take the warning away)."""
+    with on_a_clock(browser, console, running.tokens[TAX], **SCREENS[size]) as page:
+        page.focus(field)
+        if field == "#query":
+            page.evaluate("document.getElementById('query').scrollIntoView({block: 'start'})")
+        else:
+            page.evaluate("window.scrollTo(0, 0)")
+        page.clock.run_for("28:01")
+        assert page.is_visible("#idle-warning") and in_view(page, "#idle-warning")
+        assert focused_id(page) == field.lstrip("#")
+        clear_of_the_warning(page, field)
+        page.evaluate("document.getElementById('case-details').open = true")
+        page.evaluate("window.scrollTo(0, document.getElementById('bundle').getBoundingClientRect().top + scrollY)")
+        page.evaluate("document.getElementById('bundle').focus()")  # under the warning until it has the focus
+        clear_of_the_warning(page, "#bundle")
+        assert page.is_visible("#idle-warning") and in_view(page, "#idle-warning")
+
+
+def clear_of_the_warning(page: Any, field: str) -> None:
+    """``field`` is on the screen below the warning, which hides none of it."""
+    warning, (top, bottom) = box(page, "#idle-warning"), box(page, field)
+    assert warning[1] <= top and bottom <= page.evaluate("innerHeight"), (warning, (top, bottom))
+    hit = page.evaluate(
+        f"""() => {{ const r = document.querySelector('{field}').getBoundingClientRect();
+        return document.elementFromPoint(r.left + r.width / 2, r.top + 2).closest('{field}') !== null; }}"""
+    )
+    assert hit, field
 
 
 def focused_id(page: Any) -> str:
