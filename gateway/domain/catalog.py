@@ -25,11 +25,28 @@ from gateway.domain.identifiers import type_code_problem, uscc_problem
 
 
 class SharingClass(enum.Enum):
-    """State Council sharing classes (国发〔2016〕51号, 国务院令第809号)."""
+    """State Council sharing classes (国发〔2016〕51号, 国务院令第809号), from the loosest to the strictest."""
 
     UNCONDITIONAL = "UNCONDITIONAL"  # 无条件共享
     CONDITIONAL = "CONDITIONAL"  # 有条件共享
     NOT_SHARED = "NOT_SHARED"  # 不予共享
+
+    @property
+    def words(self) -> str:
+        """The class in Chinese, as the State Council names it (无条件共享)."""
+        return _SHARING_WORDS[self]
+
+    def looser_than(self, other: SharingClass) -> bool:
+        """Whether this class lets more out than ``other`` (无条件共享 is looser than 有条件共享)."""
+        order = list(SharingClass)
+        return order.index(self) < order.index(other)
+
+
+_SHARING_WORDS: Mapping[SharingClass, str] = {
+    SharingClass.UNCONDITIONAL: "无条件共享",
+    SharingClass.CONDITIONAL: "有条件共享",
+    SharingClass.NOT_SHARED: "不予共享",
+}
 
 
 class HolderKind(enum.Enum):
@@ -119,7 +136,8 @@ class FieldSpec:
     max_length: int = 200
     sensitivity: Sensitivity = Sensitivity.NORMAL
     sharing_class: SharingClass | None = None
-    """Overrides the type's sharing class for this field when set."""
+    """The field's own sharing class, when set: never looser than its type's (``LicenseType`` refuses that), so it
+    only keeps a field back (a 照片 不予共享 in a 有条件共享 type)."""
     choices: tuple[str, ...] = ()
     form_labels: tuple[str, ...] = ()
     """Other names forms give the field (企业名称 for a 营业执照's 名称): ``PrefillForm`` finds it by them too."""
@@ -180,6 +198,16 @@ class LicenseType:
         keys = [f.key for f in self.fields]
         if len(set(keys)) != len(keys):
             raise ValueError(f"license type {self.code}: duplicate field keys")
+        for spec in self.fields:
+            if spec.sharing_class is not None and spec.sharing_class.looser_than(self.sharing_class):
+                # a field may keep more back than its type, never let out more: a type made 不予共享 had still shared
+                # a field marked UNCONDITIONAL (a catalog author tester)
+                raise ValueError(
+                    f"证照类型 {self.code}（{self.name}）为“{self.sharing_class.words}”，其信息项 {spec.key}"
+                    f"（{spec.label}）却标为更宽的“{spec.sharing_class.words}”：信息项的共享类别只能与证照类型相同或"
+                    f"更严，请删去该信息项的 sharing_class 或把它改严（field {spec.key} of license type {self.code} is "
+                    f"{spec.sharing_class.value}, looser than the type's {self.sharing_class.value}）"
+                )
         if problem := type_code_problem(self.code):
             raise ValueError(f"license type {self.code}: {problem}")
         for issuer in self.issuers:

@@ -23,7 +23,7 @@ The rules, in the order they apply:
 3. A consumer needs a matter (NO_MATTER), a purpose that is not blank (NO_PURPOSE), and a matter whose materials
    include the license's type (MATTER_NOT_FOR_TYPE).
 4. Least privilege: only the fields the matter's material lists are considered; nothing else is returned.
-5. Each listed field is judged by its own sharing class (the field's override, else the type's):
+5. Each listed field is judged by its own sharing class (the field's, else the type's; never looser than the type's):
    SECRET sensitivity → withheld (SECRET), for everyone, the issuer included: such values never leave the gateway;
    NOT_SHARED → withheld (NOT_SHARED) whatever the approvals or consents (a holder-presented document can still be
    verified); UNCONDITIONAL → shared; CONDITIONAL → shared when a live approval lists the field, else when a live

@@ -615,6 +615,37 @@ def refused(mutate: Mutation, message: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("type_class", "field_class"),
+    [("CONDITIONAL", "UNCONDITIONAL"), ("NOT_SHARED", "UNCONDITIONAL"), ("NOT_SHARED", "CONDITIONAL")],
+)
+def test_loader_refuses_a_field_looser_than_its_type(type_class: str, field_class: str) -> None:
+    """A type made 不予共享 had still shared a field marked UNCONDITIONAL: a field may only keep more back."""
+    data = raw()
+    id_card(data)["sharing_class"] = type_class
+    id_card_field(data, "name")["sharing_class"] = field_class
+    with pytest.raises(ValueError) as refused:
+        Catalog.from_mapping(data)
+    words = {"UNCONDITIONAL": "无条件共享", "CONDITIONAL": "有条件共享", "NOT_SHARED": "不予共享"}
+    assert str(refused.value) == (
+        f"证照类型 {ID_CARD}（居民身份证）为“{words[type_class]}”，其信息项 name（姓名）却标为更宽的"
+        f"“{words[field_class]}”：信息项的共享类别只能与证照类型相同或更严，请删去该信息项的 sharing_class 或把它改严"
+        "（field name of license "
+        f"type {ID_CARD} is {field_class}, looser than the type's {type_class}）"
+    )
+
+
+@pytest.mark.parametrize("type_class", ["UNCONDITIONAL", "CONDITIONAL", "NOT_SHARED"])
+def test_loader_takes_a_field_as_strict_as_its_type_or_stricter(type_class: str) -> None:
+    order = ["UNCONDITIONAL", "CONDITIONAL", "NOT_SHARED"]
+    for field_class in order[order.index(type_class) :]:
+        data = raw()
+        id_card(data)["sharing_class"] = type_class
+        id_card_field(data, "name")["sharing_class"] = field_class
+        loaded = Catalog.from_mapping(data).license_type(ID_CARD)
+        assert loaded.field_sharing_class("name") is SharingClass(field_class)
+
+
+@pytest.mark.parametrize(
     ("mutate", "message"),
     [
         (lambda d: d["matters"].append(copy.deepcopy(matter(d))), f"matter {QYKZ}: duplicate code"),
