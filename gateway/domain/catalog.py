@@ -1,13 +1,15 @@
 """The catalog (证照目录): license types with their fields, matters (事项) and bundles (一件事).
 
->>> catalog = Catalog.from_mapping(json.loads(Path("gateway/bootstrap/catalog.json").read_text()))  # doctest: +SKIP
+>>> catalog = Catalog.from_json(Path("gateway/bootstrap/catalog.json").read_bytes())  # doctest: +SKIP
 >>> catalog.license_type("111000009910000354001").name  # doctest: +SKIP
 '营业执照'
 
-The catalog is data, never code: ``gateway/bootstrap/catalog.json`` holds the bootstrap catalog and
-``Catalog.from_mapping`` checks it when it is loaded (unknown keys, values of the wrong JSON type, bad or duplicate
-codes, blank or overlong names, duplicate fields and matters that name unknown types all fail loudly at start-up, not
-at the first request).
+The catalog is data, never code: ``gateway/bootstrap/catalog.json`` holds the bootstrap catalog, a deployment's file
+has the same form (docs/catalog.md, which ``tests/test_docs_catalog.py`` keeps in step with the keys and values here),
+and ``Catalog.from_json`` / ``from_mapping`` check it when it is loaded (text that is not UTF-8 or not JSON, a key
+given twice in an object, unknown keys, values of the wrong JSON type, bad or duplicate codes and names, blank or
+overlong names, a field looser than its type, matters that name unknown types all fail loudly at start-up, naming the
+entry, not at the first request).
 """
 
 from __future__ import annotations
@@ -15,8 +17,10 @@ from __future__ import annotations
 import enum
 import hashlib
 import json
+import json.decoder
+import json.scanner
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -123,6 +127,10 @@ KIND_OF_CODE_TYPE: Mapping[str, HolderKind] = {
 """The kind of holder a code type names; ``099`` (其他) names either."""
 
 
+DEFAULT_MAX_LENGTH = 200
+"""A field's ``max_length`` when the catalog gives none (every value travels as a string, codes and choices too)."""
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class FieldSpec:
     """One field (照面信息项) of a license type."""
@@ -133,7 +141,7 @@ class FieldSpec:
     """Chinese label shown to people, e.g. ``法定代表人``."""
     value_type: ValueType
     required: bool = False
-    max_length: int = 200
+    max_length: int = DEFAULT_MAX_LENGTH
     sensitivity: Sensitivity = Sensitivity.NORMAL
     sharing_class: SharingClass | None = None
     """The field's own sharing class, when set: never looser than its type's (``LicenseType`` refuses that), so it
@@ -195,9 +203,12 @@ class LicenseType:
     holder aged 46 or more)."""
 
     def __post_init__(self) -> None:
-        keys = [f.key for f in self.fields]
-        if len(set(keys)) != len(keys):
-            raise ValueError(f"license type {self.code}: duplicate field keys")
+        if (same := _twice(self.fields, lambda f: f.key)) is not None:
+            key = same[0].key
+            raise ValueError(
+                f"证照类型 {self.code}（{self.name}）的信息项 key {key} 写了两次：每个信息项的 key 须各不相同，"
+                f"请删去重复的信息项或改正其 key（license type {self.code}: duplicate field key {key}）"
+            )
         for spec in self.fields:
             if spec.sharing_class is not None and spec.sharing_class.looser_than(self.sharing_class):
                 # a field may keep more back than its type, never let out more: a type made 不予共享 had still shared
@@ -277,6 +288,16 @@ class Matter:
     """Name of the department that handles it."""
     materials: tuple[Material, ...]
 
+    def __post_init__(self) -> None:
+        if (same := _twice(self.materials, lambda m: m.type_code)) is not None:
+            code = same[0].type_code
+            # with two field lists for one type it is unclear which applies (a catalog author tester)
+            raise ValueError(
+                f"事项 {self.code}（{self.name}）的材料中证照类型 {code} 写了两次：每类证照只写一次，把所需的信息项合在"
+                f"一处（matter {self.code}: license type {code} is listed twice in materials: list it once, with every "
+                "field the matter needs）"
+            )
+
     @property
     def region(self) -> str:
         """The administrative division (行政区划代码) the matter's code starts with, e.g. 370100 for
@@ -306,6 +327,18 @@ class Catalog:
     code. The store records the fingerprint of the catalog its gateways serve (ADR 0013)."""
 
     def __post_init__(self) -> None:
+        types = list(self.license_types.values())
+        for same in (_twice(types, lambda t: t.name),
+                     _twice([t for t in types if t.name_en], lambda t: t.name_en.casefold())):  # fmt: skip
+            if same is not None:
+                # a type is chosen by its name too (`zzgw verify --type 营业执照` takes the first), and people tell
+                # types apart by it (a catalog author tester)
+                first, second = same
+                name = first.name if first.name == second.name else first.name_en
+                raise ValueError(
+                    f"证照类型 {first.code} 与 {second.code} 同名“{name}”：证照类型的名称（name、name_en）须各不相同，"
+                    f"请改正其中一个（license types {first.code} and {second.code} have the same name {name!r}）"
+                )
         for matter in self.matters.values():
             for material in matter.materials:
                 license_type = self.license_types.get(material.type_code)
@@ -337,20 +370,99 @@ class Catalog:
             ) from None
 
     @classmethod
+    def from_json(cls, raw: bytes) -> Catalog:
+        """Build a catalog from a catalog file's bytes (``ZZGW_CATALOG``, docs/catalog.md): UTF-8 (a byte order mark,
+        as Windows Notepad writes, is skipped), JSON in which no object gives a key twice (Python's json would keep
+        the last one silently). ValueError says what is wrong and where: the line for the text, the entry for the
+        catalog (``from_mapping``)."""
+        return cls.from_mapping(catalog_json(raw))
+
+    @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> Catalog:
         """Build a catalog from its JSON form (see ``gateway/bootstrap/catalog.json``). ValueError says what is wrong
         and where: an unknown or missing key, a value of the wrong JSON type (``"false"`` is no boolean), a bad or
         duplicate code, a blank, overlong or unprintable name."""
         if not isinstance(data, Mapping):
             raise ValueError("expected an object with license_types, matters and bundles")
-        _only(data, {"license_types", "matters", "bundles"}, "catalog")
-        raw_types = _list(data, "license_types", dict, "catalog", required=True)
-        types = {t.code: t for t in map(_license_type, raw_types)}
-        if len(types) != len(raw_types):
-            raise ValueError("duplicate license type codes")
+        _keys(data, CATALOG_KEYS, "catalog")
+        loaded = [_license_type(raw) for raw in _list(data, "license_types", dict, "catalog", required=True)]
+        if (same := _twice(enumerate(loaded, 1), lambda numbered: numbered[1].code)) is not None:
+            (first, license_type), (second, _) = same
+            code = license_type.code
+            raise ValueError(
+                f"证照类型代码 {code} 写了两次（license_types 的第 {first} 项和第 {second} 项）：每类证照只写一次，"
+                f"请删去重复的一项或改正其代码（license type code {code} is given twice: license types {first} and "
+                f"{second}）"
+            )
+        types = {t.code: t for t in loaded}
         matters = _by_code(map(_matter, _list(data, "matters", dict, "catalog")), "matter")
         bundles = _by_code(map(_bundle, _list(data, "bundles", dict, "catalog")), "bundle")
         return cls(types, matters, bundles, fingerprint_of(data))
+
+
+def catalog_json(raw: bytes) -> Any:
+    """The JSON value of a catalog file's bytes (``Catalog.from_json``); ValueError, in Chinese first, naming the
+    line: text that is not UTF-8 (a file saved as GBK), no JSON, or an object with a key twice."""
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        guess, guessed = "", ""
+        try:
+            raw.decode("gb18030")
+            guess, guessed = "，看来是以 GBK（GB18030）编码保存的", ", GBK it seems"
+        except UnicodeDecodeError:
+            pass
+        raise ValueError(
+            f"第 {line} 行不是 UTF-8 编码的文字{guess}：请把文件另存为 UTF-8 编码（not UTF-8 at line {line}{guessed}: "
+            "save the file as UTF-8）"
+        ) from None
+    decoder = json.JSONDecoder()
+    decoder.parse_object = _pairs_once  # type: ignore[attr-defined]
+    decoder.scan_once = json.scanner.py_make_scanner(decoder)  # type: ignore[attr-defined]  # the C one takes no hook
+    try:
+        return decoder.decode(text)
+    except json.JSONDecodeError as exc:
+        wide = text[exc.pos : exc.pos + 1] if text[exc.pos : exc.pos + 1] in _FULL_WIDTH else ""
+        hint = f'：“{wide}”是全角标点，JSON 的引号、冒号和逗号须为半角（" : ,）' if wide else ""
+        where = f"第 {exc.lineno} 行第 {exc.colno} 列"
+        raise ValueError(f"{where}不是有效的 JSON{hint}，请改正（not JSON: {exc}）") from None
+
+
+_NAMING_KEYS = ("key", "code", "type_code")
+"""The keys that name an entry of the catalog (a field, a type, matter or bundle, a material)."""
+_FULL_WIDTH = "“”：，［］｛｝"
+"""Full-width punctuation a Chinese input method types where JSON needs its ASCII twin."""
+
+
+def _pairs_once(
+    s_and_end: tuple[str, int], strict: bool, scan_once: Callable[[str, int], tuple[Any, int]], *args: Any
+) -> tuple[dict[str, Any], int]:
+    """An object of the JSON text, parsed by Python's own ``JSONObject``, refused when it gives a key twice, naming
+    the key and its line (``object_pairs_hook`` alone would know the key, not where it is)."""
+    text, _ = s_and_end
+    values_at: list[int] = []
+
+    def scan_value(string: str, at: int) -> tuple[Any, int]:  # called for each value of this object, in order
+        values_at.append(at)
+        return scan_once(string, at)
+
+    memo = args[2] if len(args) > 2 else None  # after object_hook and object_pairs_hook, as py_make_scanner passes
+    pairs, end = json.decoder.JSONObject(s_and_end, strict, scan_value, None, list, memo)  # type: ignore[attr-defined]
+    seen: dict[str, Any] = {}
+    for (key, value), at in zip(pairs, values_at, strict=True):
+        if key in seen:
+            line = text.count("\n", 0, text.rfind(":", 0, at)) + 1  # the line of the key's colon
+            named = next(((k, v) for k, v in pairs if k in _NAMING_KEYS and isinstance(v, str)), None)
+            where, where_en = (
+                (f"（{named[0]} 为 {named[1]} 的一项中）", f" in {named[0]} {named[1]}") if named else ("", "")
+            )
+            raise ValueError(
+                f'第 {line} 行：键 "{key}" 在同一对象{where}写了两次，请删去或改正其中一个'
+                f"（duplicate key {key!r} at line {line}{where_en}）"
+            )
+        seen[key] = value
+    return seen, end
 
 
 def fingerprint_of(data: Mapping[str, Any]) -> str:
@@ -366,6 +478,44 @@ MAX_CODE = 40
 MAX_TEXT = 200
 """Names, departments and purposes (a purpose is VARCHAR(200), so is the member name a department is matched with)."""
 
+CATALOG_KEYS: Mapping[str, bool] = {"license_types": True, "matters": False, "bundles": False}
+"""The keys of the catalog file's object, each with whether it is required; those of its entries below. The loader
+refuses any other key, and docs/catalog.md describes each (``tests/test_docs_catalog.py``)."""
+TYPE_KEYS: Mapping[str, bool] = {
+    "code": True,
+    "name": True,
+    "name_en": False,
+    "holder_kind": True,
+    "holder_code_types": True,
+    "sharing_class": True,
+    "expires": True,
+    "issuers": True,
+    "fields": True,
+    "license_number_label": False,
+    "license_number_of_holder": False,
+    "lifelong": False,
+}
+FIELD_KEYS: Mapping[str, bool] = {
+    "key": True,
+    "label": True,
+    "type": True,
+    "required": False,
+    "max_length": False,
+    "sensitivity": False,
+    "sharing_class": False,
+    "choices": False,
+    "form_labels": False,
+    "of_holder": False,
+    "masking": False,
+    "guardian_of_holder": False,
+    "person_sex": False,
+    "person_birth_date": False,
+    "may_be_future": False,
+}
+MATTER_KEYS: Mapping[str, bool] = {"code": True, "name": True, "purpose": True, "department": True, "materials": True}
+MATERIAL_KEYS: Mapping[str, bool] = {"type_code": True, "fields": False, "full_fields": False, "required": False}
+BUNDLE_KEYS: Mapping[str, bool] = {"code": True, "name": True, "matters": True}
+
 _CODE_RE = re.compile(rf"[!-~]{{1,{MAX_CODE}}}")
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _KINDS: dict[type, str] = {bool: "true or false", int: "an integer", str: "a string", list: "a list", dict: "an object"}
@@ -378,31 +528,21 @@ _Coded = TypeVar("_Coded", Matter, Bundle)
 
 def _license_type(raw: Mapping[str, Any]) -> LicenseType:
     where = f"license type {raw.get('code')}"
-    _only(
-        raw,
-        {
-            "code",
-            "name",
-            "name_en",
-            "holder_kind",
-            "holder_code_types",
-            "sharing_class",
-            "expires",
-            "issuers",
-            "fields",
-            "license_number_label",
-            "license_number_of_holder",
-            "lifelong",
-        },
-        where,
-    )
+    _keys(raw, TYPE_KEYS, where)
     code = _get(raw, "code", str, where)
+    holder_code_types = tuple(_list(raw, "holder_code_types", str, where, required=True))
+    if not holder_code_types:  # else no license of the type could be issued
+        raise ValueError(
+            f"{where}: holder_code_types 为空：请列出持证主体代码类型，如 001（统一社会信用代码）"
+            "（holder_code_types is empty: list the holder code types, e.g. 001）"
+        )
+    _once(holder_code_types, "持证主体代码类型", "holder code type", f"{where}: holder_code_types")
     return LicenseType(
         code=code,
         name=_text(raw, "name", where),
         name_en=_text(raw, "name_en", where, ""),
         holder_kind=_enum(raw, "holder_kind", HolderKind, where),
-        holder_code_types=tuple(_list(raw, "holder_code_types", str, where, required=True)),
+        holder_code_types=holder_code_types,
         sharing_class=_enum(raw, "sharing_class", SharingClass, where),
         expires=_get(raw, "expires", bool, where),
         issuers=frozenset(_list(raw, "issuers", str, where, required=True)),
@@ -413,38 +553,22 @@ def _license_type(raw: Mapping[str, Any]) -> LicenseType:
     )
 
 
-def _field(raw: Mapping[str, Any], type_code: str) -> FieldSpec:
-    if not re.fullmatch(r"[a-z][a-z0-9_]{0,63}", str(raw.get("key", ""))):
-        raise ValueError(f"field {raw.get('key')!r} of {type_code}: keys are ASCII snake_case (a-z, 0-9, _)")
-    where = f"field {raw['key']} of {type_code}"
-    _only(
-        raw,
-        {
-            "key",
-            "label",
-            "type",
-            "required",
-            "max_length",
-            "sensitivity",
-            "sharing_class",
-            "choices",
-            "form_labels",
-            "of_holder",
-            "masking",
-            "guardian_of_holder",
-            "person_sex",
-            "person_birth_date",
-            "may_be_future",
-        },
-        where,
-    )
+def _field(raw: Mapping[str, Any], type_code: str, number: int) -> FieldSpec:
+    """The ``number``th field (from 1) of the type: named by its number until its key is known good, so that a
+    misspelt ``"key "`` is said as the unknown key it is, not as a field None."""
+    key = raw.get("key")
+    _keys(raw, FIELD_KEYS, f"field {key if isinstance(key, str) else number} of {type_code}")
+    if not re.fullmatch(r"[a-z][a-z0-9_]{0,63}", str(key)):
+        raise ValueError(f"field {key!r} of {type_code}: keys are ASCII snake_case (a-z, 0-9, _)")
+    where = f"field {key} of {type_code}"
     value_type = _enum(raw, "type", ValueType, where)
     choices = tuple(_list(raw, "choices", str, where))
     if value_type is ValueType.ENUM and not choices:
         raise ValueError(f"{where}: ENUM needs choices")
     if choices and value_type is not ValueType.ENUM:
         raise ValueError(f"{where}: choices are for an ENUM field")
-    max_length = _get(raw, "max_length", int, where, 200)
+    _once(choices, "可选值", "choice", where)
+    max_length = _get(raw, "max_length", int, where, DEFAULT_MAX_LENGTH)
     if max_length < 1:
         raise ValueError(f"{where}: max_length must be at least 1")
     of_holder = _enum(raw, "of_holder", OfHolder, where) if "of_holder" in raw else None
@@ -496,7 +620,7 @@ _OF_HOLDER_TYPES: Mapping[OfHolder, tuple[ValueType, ...]] = {
 
 def _fields(raw: Mapping[str, Any], code: str, where: str) -> tuple[FieldSpec, ...]:
     """The type's fields; ValueError when a label or form label names two of them (a form key would be ambiguous)."""
-    fields = tuple(_field(f, code) for f in _list(raw, "fields", dict, where, required=True))
+    fields = tuple(_field(f, code, n) for n, f in enumerate(_list(raw, "fields", dict, where, required=True), 1))
     named: dict[str, str] = {}
     for spec in fields:
         for name in dict.fromkeys((spec.label, *spec.form_labels)):
@@ -507,7 +631,7 @@ def _fields(raw: Mapping[str, Any], code: str, where: str) -> tuple[FieldSpec, .
 
 def _matter(raw: Mapping[str, Any]) -> Matter:
     where = _code(raw, "matter")
-    _only(raw, {"code", "name", "purpose", "department", "materials"}, where)
+    _keys(raw, MATTER_KEYS, where)
     return Matter(
         code=raw["code"],
         name=_text(raw, "name", where),
@@ -526,9 +650,11 @@ def _materials(raw: Mapping[str, Any], where: str) -> tuple[Material, ...]:
 
 def _material(raw: Mapping[str, Any], matter: str) -> Material:
     where = f"{matter}: material {raw.get('type_code')}"
-    _only(raw, {"type_code", "fields", "full_fields", "required"}, where)
+    _keys(raw, MATERIAL_KEYS, where)
     fields = tuple(_list(raw, "fields", str, where))
     full_fields = tuple(_list(raw, "full_fields", str, where))
+    _once(fields, "信息项", "field", f"{where}: fields")
+    _once(full_fields, "信息项", "field", f"{where}: full_fields")
     if unlisted := [key for key in full_fields if key not in fields]:
         raise ValueError(f"{where}: full_fields must be among its fields, not {', '.join(unlisted)}")
     return Material(
@@ -541,7 +667,7 @@ def _material(raw: Mapping[str, Any], matter: str) -> Material:
 
 def _bundle(raw: Mapping[str, Any]) -> Bundle:
     where = _code(raw, "bundle")
-    _only(raw, {"code", "name", "matters"}, where)
+    _keys(raw, BUNDLE_KEYS, where)
     matter_codes = tuple(_list(raw, "matters", str, where, required=True))
     if not matter_codes or len(set(matter_codes)) != len(matter_codes):
         raise ValueError(f"{where}: matters must name one matter or more, each once")
@@ -616,7 +742,30 @@ def _enum(raw: Mapping[str, Any], key: str, kind: type[_E], where: str, default:
         raise ValueError(f"{where}: {key} {value!r} is not one of {choices}") from None
 
 
-def _only(raw: Mapping[str, Any], allowed: Iterable[str], where: str) -> None:
-    unknown = set(raw) - set(allowed)
-    if unknown:
-        raise ValueError(f"{where}: unknown keys {sorted(unknown)}")
+def _keys(raw: Mapping[str, Any], keys: Mapping[str, bool], where: str) -> None:
+    """Refuse a key of ``raw`` that ``keys`` does not have (a misspelt one, ``"key "`` with its space too), then one
+    that ``keys`` requires and ``raw`` lacks."""
+    if unknown := sorted(set(raw) - set(keys)):
+        named = "、".join(repr(key) for key in unknown)
+        raise ValueError(
+            f"{where}: 没有键 {named}：请对照 docs/catalog.md 改正其拼写（大小写、多余的空格）或删去（unknown keys "
+            f"{unknown}）"
+        )
+    if missing := next((key for key, required in keys.items() if required and key not in raw), None):
+        raise ValueError(f"missing {missing!r} in {where}")
+
+
+def _once(values: Iterable[str], what: str, what_en: str, where: str) -> None:
+    """Refuse a value listed twice (an ENUM's choice, a material's field): a slip, which would otherwise be kept."""
+    if (same := _twice(values, lambda value: value)) is not None:
+        raise ValueError(f"{where}: {what}“{same[0]}”写了两次，请删去一个（{what_en} {same[0]!r} is listed twice）")
+
+
+def _twice(items: Iterable[_T], key: Callable[[_T], object]) -> tuple[_T, _T] | None:
+    """The first two of ``items`` whose ``key`` is the same, or None."""
+    seen: dict[object, _T] = {}
+    for item in items:
+        if (said := key(item)) in seen:  # by value: two equal strings may be one object
+            return seen[said], item
+        seen[said] = item
+    return None

@@ -58,7 +58,7 @@ CONSOLE_TOKEN_PREFIX = "zzgw-console-"
 
 
 def load_bootstrap_catalog() -> Catalog:
-    return Catalog.from_mapping(_bootstrap_json("catalog.json"))
+    return Catalog.from_json(resources.files("gateway.bootstrap").joinpath("catalog.json").read_bytes())
 
 
 def load_demo_members() -> list[Member]:
@@ -66,13 +66,16 @@ def load_demo_members() -> list[Member]:
 
 
 def load_catalog(path: str = "") -> Catalog:
-    """The catalog in the JSON file ``path`` (the form of ``gateway/bootstrap/catalog.json``), or the bootstrap
-    (demo) catalog without one. ValueError says what is wrong with the file."""
+    """The catalog in the JSON file ``path`` (docs/catalog.md), or the bootstrap (demo) catalog without one.
+    ValueError says what is wrong with the file, and where."""
     if not path:
         return load_bootstrap_catalog()
-    data = _json_file(path)
     try:
-        return Catalog.from_mapping(data)
+        raw = Path(path).read_bytes()
+    except OSError as exc:
+        raise ValueError(f"cannot read {path}: {exc.strerror}") from None
+    try:
+        return Catalog.from_json(raw)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ValueError(f"{path}: not a catalog: {_said(exc)}") from None
 

@@ -1,0 +1,179 @@
+"""The catalog author's slips, through the real `zzgw init --adopt-catalog` on a store that serves the demo catalog:
+each is refused with exit status 2 in one line naming the file, the entry and what to do, Chinese first, and the
+store still serves the catalog it had; a file saved with a byte order mark is the same catalog, adopted as such.
+
+The loader's every refusal is tested in ``tests/domain/test_catalog_data.py``; these are those a catalog author
+tester found adopted silently, or said in words that did not point to the slip."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from benchmarks.common import free_port
+from gateway.domain.catalog import fingerprint_of
+from gateway.services.catalog_pin import CATALOG_FACT
+from tests.commands import run_zzgw
+from tests.domain.test_catalog_data import line_of
+
+DEMO_FILE = Path(__file__).resolve().parent.parent / "gateway" / "bootstrap" / "catalog.json"
+DEMO_TEXT = DEMO_FILE.read_text(encoding="utf-8")
+DEMO: dict[str, Any] = json.loads(DEMO_TEXT)
+PASSPORT = "111000009910000279001"  # 护照: 不予共享
+FOOD = "111000009910000354002"  # 食品生产许可证
+
+
+@dataclass(frozen=True)
+class Store:
+    url: str
+    env: dict[str, str]
+    directory: Path
+
+    def adopt(self, name: str, content: bytes) -> tuple[Path, int, str]:
+        """``zzgw init --adopt-catalog`` with ``content`` as the file ``name``: the file, exit status and stderr."""
+        file = self.directory / name
+        file.write_bytes(content)
+        done = run_zzgw("init", "--adopt-catalog", env={**self.env, "ZZGW_CATALOG": str(file)}, timeout=120)
+        return file, done.returncode, done.stderr
+
+    def fingerprint(self) -> str:
+        engine = create_engine(self.url)
+        try:
+            with engine.connect() as connection:
+                query = text("SELECT value FROM gateway_facts WHERE name = :name")
+                return str(connection.execute(query, {"name": CATALOG_FACT}).scalar())
+        finally:
+            engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def store(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
+    """A store initialised with the demo catalog, as a file of ``ZZGW_CATALOG``."""
+    directory = tmp_path_factory.mktemp("catalog-file")
+    (directory / "catalog.json").write_text(DEMO_TEXT, encoding="utf-8")
+    env = {
+        **os.environ,
+        "ZZGW_DATA_DIR": str(directory / "var"),
+        "ZZGW_DATABASE_URL": database_url,
+        "ZZGW_CATALOG": str(directory / "catalog.json"),
+        "ZZGW_KEY_PASSPHRASE": "catalog-file-test-passphrase",
+        "ZZGW_GRPC_ADDR": f"127.0.0.1:{free_port()}",
+        "ZZGW_HTTP_ADDR": f"127.0.0.1:{free_port()}",
+    }
+    made = run_zzgw("init", env=env, timeout=180)
+    assert made.returncode == 0, made.stderr
+    yield Store(url=database_url, env=env, directory=directory)
+
+
+def edited(edit: Callable[[dict[str, Any]], object]) -> bytes:
+    catalog = copy.deepcopy(DEMO)
+    edit(catalog)
+    return json.dumps(catalog, ensure_ascii=False, indent=2).encode("utf-8")
+
+
+def of_type(catalog: dict[str, Any], code: str) -> dict[str, Any]:
+    return next(t for t in catalog["license_types"] if t["code"] == code)
+
+
+def field_of(catalog: dict[str, Any], code: str, key: str) -> dict[str, Any]:
+    return next(f for f in of_type(catalog, code)["fields"] if f["key"] == key)
+
+
+def with_a_second_passport(catalog: dict[str, Any], **changes: object) -> None:
+    catalog["license_types"].append({**copy.deepcopy(of_type(catalog, PASSPORT)), **changes})
+
+
+LAST = len(DEMO["license_types"]) + 1
+
+
+DUPLICATE_NAME = DEMO_TEXT.replace('"name": "护照",', '"name": "护照",\n      "name": "护照（新版）",', 1)
+SECOND_NAME = line_of(DUPLICATE_NAME, "护照（新版）")
+SLIPS = [
+    pytest.param(  # the last one had won silently
+        DUPLICATE_NAME.encode("utf-8"),
+        f'第 {SECOND_NAME} 行：键 "name" 在同一对象（code 为 {PASSPORT} 的一项中）写了两次，请删去或改正其中一个'
+        f"（duplicate key 'name' at line {SECOND_NAME} in code {PASSPORT}）",
+        id="a key twice in one object",
+    ),
+    pytest.param(  # had been adopted: two 护照 in ListLicenseTypes and the console
+        edited(lambda c: with_a_second_passport(c, code=PASSPORT[:-3] + "009", name_en="")),
+        f"证照类型 {PASSPORT} 与 {PASSPORT[:-3]}009 同名“护照”：证照类型的名称（name、name_en）须各不相同，"
+        f"请改正其中一个（license types {PASSPORT} and {PASSPORT[:-3]}009 have the same name '护照'）",
+        id="two types of one name",
+    ),
+    pytest.param(
+        edited(lambda c: field_of(c, PASSPORT, "passport_type")["choices"].append("P")),
+        f"field passport_type of {PASSPORT}: 可选值“P”写了两次，请删去一个（choice 'P' is listed twice）",
+        id="a choice twice",
+    ),
+    pytest.param(
+        edited(lambda c: c["matters"][0]["materials"].append(copy.deepcopy(c["matters"][0]["materials"][0]))),
+        "事项 370100-QYKZ-001（企业印章刻制）的材料中证照类型 111000009910000354001 写了两次：每类证照只写一次，"
+        "把所需的信息项合在一处（matter 370100-QYKZ-001: license type 111000009910000354001 is listed twice in "
+        "materials: list it once, with every field the matter needs）",
+        id="a type twice in one matter",
+    ),
+    pytest.param(  # had been: duplicate license type codes
+        edited(lambda c: with_a_second_passport(c, name="护照（二）", name_en="")),
+        f"证照类型代码 {PASSPORT} 写了两次（license_types 的第 2 项和第 {LAST} 项）：每类证照只写一次，请删去重复的一项"
+        f"或改正其代码（license type code {PASSPORT} is given twice: license types 2 and {LAST}）",
+        id="a type code twice",
+    ),
+    pytest.param(  # had been: duplicate field keys
+        edited(lambda c: of_type(c, FOOD)["fields"].append({**field_of(c, FOOD, "domicile"), "label": "住所（二）"})),
+        f"证照类型 {FOOD}（食品生产许可证）的信息项 key domicile 写了两次：每个信息项的 key 须各不相同，请删去重复的"
+        f"信息项或改正其 key（license type {FOOD}: duplicate field key domicile）",
+        id="a field key twice",
+    ),
+    pytest.param(  # had been: field None of …: keys are ASCII snake_case (the 营业执照's 8th, 住所)
+        DEMO_TEXT.replace('"key": "domicile"', '"key ": "domicile"', 1).encode("utf-8"),
+        "field 8 of 111000009910000354001: 没有键 'key '：请对照 docs/catalog.md 改正其拼写（大小写、多余的空格）或删去"
+        "（unknown keys ['key ']）",
+        id="a key misspelt with a space",
+    ),
+    pytest.param(  # had been: 'utf-8' codec can't decode byte 0xbb in position 83
+        DEMO_TEXT.encode("gbk"),
+        f"第 {line_of(DEMO_TEXT, '居民身份证')} 行不是 UTF-8 编码的文字，看来是以 GBK（GB18030）编码保存的："
+        f"请把文件另存为 UTF-8 编码（not UTF-8 at line {line_of(DEMO_TEXT, '居民身份证')}, GBK it seems: save the file "
+        "as UTF-8）",
+        id="saved as GBK",
+    ),
+    pytest.param(  # a 不予共享 type had still shared the field
+        edited(lambda c: field_of(c, PASSPORT, "name").update(sharing_class="UNCONDITIONAL")),
+        f"证照类型 {PASSPORT}（护照）为“不予共享”，其信息项 name（姓名）却标为更宽的“无条件共享”："
+        "信息项的共享类别只能与证照类型相同或更严，请删去该信息项的 sharing_class 或把它改严"
+        f"（field name of license type {PASSPORT} is UNCONDITIONAL, looser than the type's NOT_SHARED）",
+        id="a field looser than its type",
+    ),
+]
+
+
+@pytest.mark.parametrize(("content", "message"), SLIPS)
+def test_a_slip_is_refused_naming_the_file_and_the_entry_and_nothing_is_adopted(
+    store: Store, content: bytes, message: str
+) -> None:
+    before = store.fingerprint()
+    file, status, stderr = store.adopt("slip.json", content)
+    assert status == 2, stderr
+    assert stderr.splitlines() == [
+        f"zzgw: configuration error: catalog (ZZGW_CATALOG): {file}: not a catalog: {message}"
+    ], stderr
+    assert store.fingerprint() == before
+
+
+def test_a_file_saved_with_a_byte_order_mark_is_the_same_catalog(store: Store) -> None:
+    """Windows Notepad writes one; `zzgw import` takes one too."""
+    before = store.fingerprint()
+    assert before == fingerprint_of(DEMO)
+    _, status, stderr = store.adopt("bom.json", DEMO_TEXT.encode("utf-8-sig"))
+    assert status == 0, stderr
+    assert "catalog changed" not in stderr  # the same catalog: nothing to adopt
+    assert store.fingerprint() == before
