@@ -35,7 +35,7 @@ ZZGW_LOG_LEVEL                log_level                ``INFO``
 ZZGW_SQLITE_SYNCHRONOUS       sqlite_synchronous       ``normal`` (a power loss may drop the last commits answered OK);
                                                        ``full`` (each commit synced before its answer; slower)
 ZZGW_CATALOG                  catalog                  (none): the demo catalog; else a JSON file of license types,
-                                                       matters and bundles (the form of gateway/bootstrap/catalog.json)
+                                                       matters and bundles (its form: docs/catalog.md)
 ZZGW_MEMBERS                  members                  (none): the demo members; else a JSON file of the members
                                                        ``zzgw init`` registers (the form of bootstrap/members.json)
 ============================  =======================  =========================================================
