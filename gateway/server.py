@@ -50,7 +50,13 @@ from gateway.api.authorization import AuthorizationServicer
 from gateway.api.catalog import CatalogServicer
 from gateway.api.catalog_gate import CatalogGate
 from gateway.api.interceptors import GatewayInterceptor, received_limit
-from gateway.api.issuance import CLIENT_PING_SECONDS, KEEPALIVE_SECONDS, KEEPALIVE_TIMEOUT_SECONDS, IssuanceServicer
+from gateway.api.issuance import (
+    CLIENT_PING_SECONDS,
+    CONNECTION_AGE_SECONDS,
+    KEEPALIVE_SECONDS,
+    KEEPALIVE_TIMEOUT_SECONDS,
+    IssuanceServicer,
+)
 from gateway.api.roles import ALLOWED_ROLES
 from gateway.api.seals import SealServicer
 from gateway.api.sharing import SharingServicer
@@ -341,7 +347,7 @@ class Gateway:
                 audit=audit,
             ),
             members=MemberService(db, clock),
-            authenticator=Authenticator(db, dev_tokens=settings.mode == "dev"),
+            authenticator=Authenticator(db, clock, dev_tokens=settings.mode == "dev"),
             readiness=Readiness(store_check(db, pin)),
             catalog_pin=pin,
         )
@@ -1568,6 +1574,9 @@ def build_server(
             # a client's own keepalive pings, every CLIENT_PING_SECONDS or less often, are welcome
             ("grpc.keepalive_permit_without_calls", 1),
             ("grpc.http2.min_ping_interval_without_data_ms", CLIENT_PING_SECONDS * 1000),
+            # a client's next calls go on a new connection, through the handshake's dates check again; no
+            # grpc.max_connection_age_grace_ms: what is open on the old one (a watch stream) runs on until it ends
+            ("grpc.max_connection_age_ms", CONNECTION_AGE_SECONDS * 1000),
         ],
         maximum_concurrent_rpcs=settings.threads * 16,
     )

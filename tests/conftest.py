@@ -27,6 +27,7 @@ from sqlalchemy.engine import make_url
 
 from adapters.client import MemberCredentials, connect
 from gateway.config import Settings
+from gateway.domain.model import Clock
 from gateway.server import Gateway, build_server, initialise
 from gateway.store.database import Database
 from protos.zzgw.v1 import catalog_pb2_grpc, issuance_pb2_grpc
@@ -232,11 +233,14 @@ def two_replicas(kind: str, directory: Path) -> Iterator[tuple[RunningGateway, R
                 running.gateway.close()
 
 
-def start_gateway(data_dir: Path, database_url: str, **overrides: object) -> RunningGateway:
+def start_gateway(
+    data_dir: Path, database_url: str, *, clock: Clock | None = None, **overrides: object
+) -> RunningGateway:
+    """A gateway serving on a free port, its settings ``overrides``, on the system clock or ``clock``."""
     sized: dict[str, object] = {"threads": 8, "max_watchers": 4, **overrides}  # watchers below the handler threads
     settings = Settings(data_dir=data_dir, database_url=database_url, key_passphrase=PASSPHRASE, **sized)  # type: ignore[arg-type]
     initialise(settings)
-    gateway = Gateway.open(settings)
+    gateway = Gateway.open(settings, clock=clock)
     server, port = build_server(gateway, "127.0.0.1:0")
     server.start()
     tokens = {}

@@ -23,7 +23,7 @@ def test_a_credential_expiring_as_it_is_looked_up_is_read_afresh_not_an_error(ru
     30 s cache expiring between the two raised KeyError, an INTERNAL on whatever call it was (once in ~66,000
     calls of a soak), and a clerk's own console token read as none, which signs the clerk out."""
     clock = _Steps()
-    authenticator = Authenticator(running.gateway.db, dev_tokens=True)
+    authenticator = Authenticator(running.gateway.db, running.gateway.clock, dev_tokens=True)
     authenticator._cache = TTLCache(maxsize=16, ttl=30, timer=clock)  # type: ignore[misc]
     token = running.tokens[MARKET]
     assert authenticator.by_token(token).code == MARKET  # cached at 0

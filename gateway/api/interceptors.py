@@ -73,10 +73,11 @@ def caller() -> Member:
 
 def still_caller() -> None:
     """For a long-lived stream, now and then: UNAUTHENTICATED once its caller's credential is no longer a member's
-    (revoked, or replaced), PERMISSION_DENIED once the member may no longer call the method (a role taken by
-    `zzgw init`; found in review), as a new call would be within the credential cache's time (30 s). A stream opened
-    before ``zzgw members --revoke`` had gone on delivering for as long as its client kept it open, and kept the
-    member's stream slots from its new credential (found by a partner-gateway tester). Nothing outside a stream."""
+    (revoked, or replaced) within the credential cache's time (30 s), or once its client certificate has ended (at
+    the next recheck), PERMISSION_DENIED once the member may no longer call the method (a role taken by `zzgw init`;
+    found in review), as a new call would be. A stream opened before ``zzgw members --revoke``, or before its
+    certificate ended, had gone on delivering for as long as its client kept it open, and kept the member's stream
+    slots from its new credential (found by partner-gateway testers). Nothing outside a stream."""
     identify = current_credential.get(None)
     if identify is not None:
         identify()

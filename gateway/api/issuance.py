@@ -36,6 +36,13 @@ KEEPALIVE_TIMEOUT_SECONDS = 10
 off, frozen, its NAT state dropped) had kept its WatchLicenseChanges slots and handler threads for two minutes, and
 its department was refused TOO_MANY_WATCHERS_FOR_MEMBER when it reconnected (found by a soak tester)."""
 DEAD_PEER_SECONDS = KEEPALIVE_SECONDS + KEEPALIVE_TIMEOUT_SECONDS
+CONNECTION_AGE_SECONDS = 3600
+"""After about this long (gRPC adds ±10 %) the server asks a client to open a new connection for its next calls
+(HTTP/2 GOAWAY), whose TLS handshake checks the client certificate's dates again; with no grace period set, the
+calls and streams open on the old connection run on until they end, so a WatchLicenseChanges stream is not cut by
+it. Every call checks the certificate's end itself (``Authenticator.by_certificate``, CERTIFICATE_EXPIRED), and an
+open stream's recheck too: this bounds how long any connection outlives the handshake that let it in (found by a
+partner-gateway tester: a connection had lasted for as long as its client kept it)."""
 CLIENT_PING_SECONDS = 10
 """Clients may ping this often, with calls open or none (keepalive behind a NAT or a load balancer): gRPC's default
 of five minutes between a client's pings on a connection sending no data had a Node client's 10 s keepalive end an

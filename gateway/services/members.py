@@ -12,6 +12,8 @@ member or an ended token is locked out within that time.
 
 from __future__ import annotations
 
+import datetime as dt
+import functools
 import hashlib
 import json
 import secrets
@@ -29,7 +31,7 @@ from cryptography.x509.oid import NameOID
 from gateway.domain.catalog import Catalog
 from gateway.domain.errors import FieldViolation, InvalidRequestError, NotFoundError, UnauthenticatedError
 from gateway.domain.identifiers import region_code_problem, uscc_problem
-from gateway.domain.model import Clock, Member, Role
+from gateway.domain.model import Clock, Member, Role, beijing_time
 from gateway.domain.verification import MAX_OPERATOR, plain_operator
 from gateway.store.database import Database
 from gateway.store.repositories import ConsoleClerk
@@ -166,12 +168,14 @@ _UNKNOWN_CERTIFICATE = "客户端证书不属于任何成员（unknown client ce
 class Authenticator:
     """Finds the member behind a bearer token or a client certificate fingerprint."""
 
-    def __init__(self, db: Database, *, dev_tokens: bool = True):
+    def __init__(self, db: Database, clock: Clock, *, dev_tokens: bool = True):
         """``dev_tokens``: whether a member's dev bearer token signs in, as in dev mode. In production mode (false)
         a member's token is taken only if it is a console token (``zzgw console-token``): dev tokens and console
         tokens share the members' token column, and a store that began in dev mode keeps its members' dev tokens
-        there until ``zzgw console-token`` replaces them, one member at a time."""
+        there until ``zzgw console-token`` replaces them, one member at a time. ``clock`` says when a client
+        certificate has ended (``by_certificate``)."""
         self._db = db
+        self._clock = clock
         self._dev_tokens = dev_tokens
         self._cache: TTLCache[str, Member | None] = TTLCache(maxsize=4096, ttl=_CACHE_SECONDS)
         self._clerks: TTLCache[str, ConsoleUser | None] = TTLCache(maxsize=4096, ttl=_CACHE_SECONDS)
@@ -193,9 +197,15 @@ class Authenticator:
         return self._lookup("t:" + token_digest(token), _UNKNOWN_TOKEN)
 
     def by_certificate(self, cert_der: bytes) -> Member:
+        """The member whose registered client certificate ``cert_der`` is, while the certificate is in its dates by
+        the gateway's clock: past its notAfter, UNAUTHENTICATED / CERTIFICATE_EXPIRED, naming the member. The TLS
+        handshake checks the dates only when a connection opens, and a connection lasts as long as its client keeps
+        it: a partner's certificate had gone on reading data on a connection opened before it ended, and its watch
+        stream on receiving events (found by a partner-gateway tester). Every call checks, and an open stream's
+        recheck (``still_caller``) does too."""
         key = "c:" + hashlib.sha256(cert_der).hexdigest()
         try:
-            return self._lookup(key, _UNKNOWN_CERTIFICATE)
+            member = self._lookup(key, _UNKNOWN_CERTIFICATE)
         except UnauthenticatedError:
             with self._lock:
                 why = _cached(self._why, key)
@@ -207,6 +217,10 @@ class Authenticator:
                 raise
             said = cast(UnauthenticatedError, why)
             raise UnauthenticatedError(said.message, reason=said.reason, metadata=said.metadata) from None
+        ended = _not_after(cert_der)
+        if self._clock.now() > ended:  # notAfter is the certificate's last valid second (RFC 5280 §4.1.2.5)
+            raise _expired(member.code, ended)
+        return member
 
     def _no_longer(self, cert_der: bytes) -> UnauthenticatedError | None:
         """Why a certificate of the member CA (the TLS handshake checked it) no longer signs a member in: its member
@@ -265,6 +279,22 @@ class Authenticator:
             with self._lock:
                 self._clerks[key] = clerk
         return clerk if clerk is not None else ConsoleUser(self.by_token(token), "")
+
+
+@functools.lru_cache(maxsize=4096)
+def _not_after(cert_der: bytes) -> dt.datetime:
+    """When a registered certificate ends; cached, since a client presents the same one on every call."""
+    return x509.load_der_x509_certificate(cert_der).not_valid_after_utc
+
+
+def _expired(code: str, ended: dt.datetime) -> UnauthenticatedError:
+    return UnauthenticatedError(
+        f"成员 {code} 的客户端证书已于 {beijing_time(ended)}过期，请向证照网关的管理员申请新证书，用新证书重新连接"
+        f"（the client certificate of member {code} ended at {ended:%Y-%m-%dT%H:%M:%SZ}: ask the gateway's "
+        "administrator for a renewed one, and connect with it）",
+        reason="CERTIFICATE_EXPIRED",
+        metadata={"member": code, "not_after": f"{ended:%Y-%m-%dT%H:%M:%SZ}"},
+    )
 
 
 REVOKED_CERTIFICATE = "revoked-certificate:"

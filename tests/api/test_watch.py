@@ -7,6 +7,8 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import itertools
+import json
+import logging
 import queue
 import select
 import signal
@@ -28,7 +30,7 @@ from gateway.api.issuance import IssuanceServicer
 from gateway.bootstrap import samples
 from gateway.domain.errors import InvalidRequestError, PermissionDeniedError
 from gateway.domain.model import Member, Role
-from protos.zzgw.v1 import common_pb2, issuance_pb2, issuance_pb2_grpc
+from protos.zzgw.v1 import catalog_pb2, catalog_pb2_grpc, common_pb2, issuance_pb2, issuance_pb2_grpc
 from tests.api.test_issuance import unique
 from tests.conftest import (
     ADMIN,
@@ -482,6 +484,45 @@ def test_a_vanished_clients_watch_slots_are_freed_by_the_keepalive(
     finally:
         client.kill()
         client.wait()
+        gw.server.stop(0)
+        gw.gateway.close()
+
+
+def test_a_connection_past_its_age_takes_new_calls_elsewhere_and_its_open_stream_runs_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """After its age (an hour, shortened here to 1 s) the server tells a client to open a new connection for its next
+    calls (GOAWAY), whose handshake checks its certificate's dates again (a partner-gateway tester: a connection had
+    outlived its certificate for as long as its client kept it); with no grace period, a stream open on the old one
+    is not cut. Every call is answered meanwhile: the client moves over by itself."""
+    import gateway.server
+
+    monkeypatch.setattr(gateway.server, "CONNECTION_AGE_SECONDS", 1)
+    gw = start_gateway(tmp_path / "var", f"sqlite:///{tmp_path / 'age.db'}")
+    try:
+        caplog.set_level(logging.INFO, logger="zzgw.access")
+        channel = gw.channel(TAX)
+        stream = issuance_pb2_grpc.IssuanceServiceStub(channel).WatchLicenseChanges(
+            issuance_pb2.WatchLicenseChangesRequest(from_beginning=True), timeout=30
+        )
+        first = issue_business_license(gw)
+        assert next(stream).event.license_id == first  # the store's first event
+        catalog = catalog_pb2_grpc.CatalogServiceStub(channel)
+        ends = time.monotonic() + 4  # past the age (at most 1.1 s) several times over
+        while time.monotonic() < ends:
+            assert catalog.ListLicenseTypes(catalog_pb2.ListLicenseTypesRequest(), timeout=10).license_types
+            time.sleep(0.05)
+        issued = issue_business_license(gw)
+        assert next(stream).event.license_id == issued  # the stream, on the first connection, runs on
+        peers = {
+            line["peer"]
+            for line in (json.loads(r.getMessage()) for r in caplog.records if r.name == "zzgw.access")
+            if line["method"].endswith("/ListLicenseTypes")
+        }
+        assert len(peers) >= 2, peers  # the calls moved to newer connections
+        stream.cancel()
+        channel.close()
+    finally:
         gw.server.stop(0)
         gw.gateway.close()
 
