@@ -100,7 +100,7 @@ from gateway.domain.identifiers import (
     uscc_problem,
 )
 from gateway.domain.model import CHINA_TZ, Clock, License, LicenseStatus, Member, Role, today
-from gateway.domain.sharing import CONSUMER_ROLES, request_deadline
+from gateway.domain.sharing import CONSUMER_ROLES, Reason, request_deadline
 from gateway.domain.validation import MAX_REASON, check_text, checked_holder_code, valid_holder_code
 from gateway.domain.verification import (
     MatterNotHandledError,
@@ -409,7 +409,7 @@ class AuthorizationService:
         material = _material(matter, license_type)
         try:
             wanted = _requested_fields(license_type, material, fields)
-        except InvalidRequestError as refused:
+        except (InvalidRequestError, PermissionDeniedError) as refused:
             if license is not None and refused.reason in _LOGGED_FIELD_REFUSALS:  # asked of one holder's license
                 # on the holder's log, as a type the matter does not use is (found by a black-box tester)
                 self._audit.refuse(
@@ -1380,7 +1380,7 @@ def _owning_issuer(license_type: LicenseType, issuer_code: str) -> str:
     return only
 
 
-_LOGGED_FIELD_REFUSALS = frozenset(("FIELD_NOT_NEEDED", "FIELD_NOT_SHARED"))
+_LOGGED_FIELD_REFUSALS = frozenset(("FIELD_NOT_NEEDED", "FIELD_NOT_SHARED", "NOT_SHARED", "SECRET"))
 """Refusals of the fields a request for one license asks for that are put on its holder's log (not a typing slip
 such as an empty list: an attempt at data beyond the matter, or data that is never shared)."""
 
@@ -1391,7 +1391,10 @@ def _material(matter: Matter, license_type: LicenseType) -> Material:
 
 
 def _requested_fields(license_type: LicenseType, material: Material, fields: Sequence[str]) -> tuple[str, ...]:
-    """The conditional fields asked for: the material's (all of them when none are named); only these need approval."""
+    """The conditional fields asked for: the material's (all of them when none are named); only these need approval.
+    Asking for all of them when the matter may read none, ever, is refused as a read of them is (NOT_SHARED, or
+    SECRET when every one is secret): it had been NOTHING_TO_APPROVE, whose remedy, reading them, was then refused
+    NOT_SHARED (found by a partner-gateway tester)."""
     if not material.fields:
         if fields:
             raise invalid(
@@ -1399,6 +1402,8 @@ def _requested_fields(license_type: LicenseType, material: Material, fields: Seq
                 "FIELD_NOT_NEEDED",
                 "事项材料清单未列此类证照的信息项（the matter lists no fields of this license type）",
             )
+        if license_type.sharing_class is SharingClass.NOT_SHARED:
+            raise _never_shared(license_type, secret=False)
         if license_type.sharing_class is not SharingClass.CONDITIONAL:
             raise invalid(
                 "type_code",
@@ -1408,6 +1413,7 @@ def _requested_fields(license_type: LicenseType, material: Material, fields: Seq
         return ()
     asked = tuple(dict.fromkeys(fields)) or material.fields
     wanted = []
+    never: list[Sensitivity] = []  # the sensitivity of each field asked for that is never shared
     for i, key in enumerate(asked):
         spec = license_type.field_spec(key)
         if spec is None or key not in material.fields:
@@ -1421,12 +1427,23 @@ def _requested_fields(license_type: LicenseType, material: Material, fields: Seq
             if fields:
                 said = f"信息项 {spec.label} 不予共享（{key} is not shared）"
                 raise invalid(f"fields[{i}]", "FIELD_NOT_SHARED", said)
+            never.append(spec.sensitivity)
             continue
         if sharing is SharingClass.CONDITIONAL:
             wanted.append(key)
+    if len(never) == len(asked):
+        raise _never_shared(license_type, secret=all(s is Sensitivity.SECRET for s in never))
     if not wanted:
         raise invalid("fields", "NOTHING_TO_APPROVE", "这些信息项都无需审批（none of these fields needs an approval）")
     return tuple(wanted)
+
+
+def _never_shared(license_type: LicenseType, *, secret: bool) -> PermissionDeniedError:
+    """The refusal of a request for every field of a material none of which is ever shared: PERMISSION_DENIED with
+    the reason and words a read of them gets (``gateway.domain.sharing``: a secret field is withheld as SECRET,
+    a field not shared as NOT_SHARED)."""
+    reason = Reason.SECRET if secret else Reason.NOT_SHARED
+    return PermissionDeniedError(f"{license_type.name}：{reason.detail}", reason="SECRET" if secret else "NOT_SHARED")
 
 
 def _approved_fields(request: StoredAccessRequest, approved: Sequence[str]) -> tuple[str, ...]:

@@ -27,10 +27,13 @@ from tests.api.test_audit import record_count
 from tests.api.test_sharing import (
     BDCZY,
     BUSINESS_LICENSE,
+    CSSY,
     FPSL,
     ID_CARD,
     NAME_ONLY,
     PARTNER,
+    PASSPORT,
+    PHOTO_ONLY,
     QYKZ,
     REAL_ESTATE,
     SBZY,
@@ -42,6 +45,8 @@ from tests.api.test_sharing import (
     fields_of,
     grant,
     id_card,
+    passport,
+    person,
     person_with_x,
     records_of,
     sharing,
@@ -512,6 +517,34 @@ def test_unconditional_data_needs_no_request_and_matters_bound_the_types(running
         "FIELD_NOT_NEEDED",
         card.license_id,
     )
+
+
+def test_a_request_for_fields_the_matter_may_never_read_is_refused_as_reading_them_is(clocked: Clocked) -> None:
+    """With no fields named a request asks for every field the matter lists: for a 护照 under CSSY (name and birth
+    place, 不予共享) that had been NOTHING_TO_APPROVE, whose remedy, reading them, was then refused NOT_SHARED (found by
+    a partner-gateway tester). It is refused as the read is, by type and by license, the license's attempt on its
+    holder's log; named, such a field is FIELD_NOT_SHARED as before; a photo alone (secret) is SECRET."""
+    running = clocked.running
+    code, born = person()
+    passport_id = passport(running, code, born)
+    not_shared = "护照：不予共享；持证人出示的证照仍可核验（not shared; a license its holder shows can be verified）"
+    for by in ({"type_code": PASSPORT}, {"type_code": "", "license_id": passport_id}):
+        ask = partial(request_access, running, TAX, CSSY, **by)
+        assert refused(ask)[:2] == (grpc.StatusCode.PERMISSION_DENIED, "NOT_SHARED")
+        assert said(ask) == ("NOT_SHARED", not_shared)
+    (record, *_) = records_of(running, code)
+    assert (record.action, record.decision, record.reason, record.license_id) == (
+        "REQUEST_ACCESS",
+        "DENIED",
+        "NOT_SHARED",
+        passport_id,
+    )
+    assert denied(lambda: data(running, passport_id, CSSY))[0] == "NOT_SHARED"  # as a read of it says
+    _, _, violations = refused(lambda: request_access(running, TAX, CSSY, type_code=PASSPORT, fields=["name"]))
+    assert violations == [("fields[0]", "FIELD_NOT_SHARED")]
+    ask = partial(request_access, running, TAX, PHOTO_ONLY)
+    assert refused(ask)[:2] == (grpc.StatusCode.PERMISSION_DENIED, "SECRET")
+    assert said(ask) == ("SECRET", "居民身份证：该信息项不对外提供（this field is never given out）")
 
 
 def test_a_decision_cannot_widen_the_request(running: RunningGateway) -> None:

@@ -89,6 +89,8 @@ SBZY = verification_pb2.UseContext(matter_code="440100-SBZY-001", purpose="社�
 TEST_MATTER = "370100-CSSY-001"  # only in the test catalog: lists a sensitive field, a secret one, a passport
 CSSY = verification_pb2.UseContext(matter_code=TEST_MATTER, purpose="测试：脱敏与不予共享")
 NAME_ONLY = verification_pb2.UseContext(matter_code="370100-CSSY-002", purpose="测试：只需姓名")
+PHOTO_ONLY = verification_pb2.UseContext(matter_code="370100-CSSY-004", purpose="测试：只需照片")
+"""In the test catalog only: a matter that lists the ID card's photo alone, a field never given out (SECRET)."""
 TEST_DEPARTMENT = "国家税务总局济南市税务局"  # handles the test catalog's matters: TAX uses them
 BY_AN_ISSUER = verification_pb2.UseContext(matter_code="370100-CSSY-003", purpose="测试：只发证的部门办理的事项")
 """In the test catalog only: a matter of TRAFFIC, an issuer without the CONSUMER role."""
@@ -102,6 +104,7 @@ HANDLERS = {
     SBZY.matter_code: PARTNER,
     TEST_MATTER: TAX,
     NAME_ONLY.matter_code: TAX,
+    PHOTO_ONLY.matter_code: TAX,
     BY_AN_ISSUER.matter_code: TRAFFIC,
 }
 """The member that may name each matter the tests use (a department names only the matters it handles)."""
@@ -293,7 +296,8 @@ class SettableClock:
 
 def extended_catalog() -> Catalog:
     """The bootstrap catalog plus a matter that needs an ID card's address (sensitive, not in full), its photo
-    (secret) and a passport (not shared), one that needs only a name, both TAX's, and one of TRAFFIC's."""
+    (secret) and a passport (not shared), one that needs only a name, one only the photo, these TAX's, and one of
+    TRAFFIC's."""
     raw = json.loads((Path(load_bootstrap_catalog.__code__.co_filename).parent.parent / "bootstrap" / "catalog.json")
                      .read_text(encoding="utf-8"))  # fmt: skip
     raw["matters"].append(
@@ -315,6 +319,15 @@ def extended_catalog() -> Catalog:
             "department": TEST_DEPARTMENT,
             "purpose": "测试",
             "materials": [{"type_code": ID_CARD, "fields": ["name", "gender"]}],
+        }
+    )
+    raw["matters"].append(
+        {
+            "code": PHOTO_ONLY.matter_code,
+            "name": "测试事项（只需照片）",
+            "department": TEST_DEPARTMENT,
+            "purpose": "测试",
+            "materials": [{"type_code": ID_CARD, "fields": ["photo"]}],
         }
     )
     raw["matters"].append(
