@@ -49,7 +49,7 @@ from gateway.api.audit import AuditServicer
 from gateway.api.authorization import AuthorizationServicer
 from gateway.api.catalog import CatalogServicer
 from gateway.api.catalog_gate import CatalogGate
-from gateway.api.interceptors import GatewayInterceptor, received_limit
+from gateway.api.interceptors import MAX_METADATA_BYTES, GatewayInterceptor, received_limit
 from gateway.api.issuance import (
     CLIENT_PING_SECONDS,
     CONNECTION_AGE_SECONDS,
@@ -1564,6 +1564,9 @@ def build_server(
             # more than the limit: the interceptor refuses a request over it in words (REQUEST_TOO_LARGE)
             ("grpc.max_receive_message_length", received_limit(limit)),
             ("grpc.max_send_message_length", limit),
+            # one limit for request metadata: below it a call is taken, above it refused, never at random
+            ("grpc.max_metadata_size", MAX_METADATA_BYTES),
+            ("grpc.absolute_max_metadata_size", MAX_METADATA_BYTES),
             # several workers share the port; a single gateway must not silently share it with another one
             ("grpc.so_reuseport", 1 if settings.workers > 1 else 0),
             # a vanished client's streams (and the handler threads they hold) are released within DEAD_PEER_SECONDS

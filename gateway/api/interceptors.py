@@ -131,6 +131,15 @@ def received_limit(limit: int) -> int:
     return limit + min(limit, 16 * 1024 * 1024)
 
 
+MAX_METADATA_BYTES = 16 * 1024
+"""The most request metadata (headers) a call may carry, counted as HTTP/2 counts a header list (each entry's name
+and value, and 32 bytes more; gRPC's own headers count too, about 0.5 KiB): a call with more is refused by gRPC as
+RESOURCE_EXHAUSTED, in English and without a reason, every time. gRPC's own default had refused calls between its
+soft limit (8 KiB) and its hard one (16 KiB) at random, more often the larger they were, so the same request
+failed now and then (a partner gateway forwarding its tracing headers; found by a partner-gateway tester): both
+limits are set to this one (``grpc.max_metadata_size``, ``grpc.absolute_max_metadata_size``)."""
+
+
 class _Undecodable:
     """What a request message that does not decode, or is larger than the limit, becomes: its handler refuses the
     call in its place (``error``). The refusal is said Chinese first (``chinese``), the English after in brackets."""
