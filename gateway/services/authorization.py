@@ -709,7 +709,8 @@ class AuthorizationService:
             raise invalid(
                 "grantee_code",
                 "UNKNOWN_GRANTEE",
-                "被授权部门须为已登记的用证部门（the grantee must be a registered consuming department）",
+                "被授权部门须为已登记的用证部门或跨省伙伴网关"
+                "（the grantee must be a registered consuming department or partner gateway）",
             )
         if not uses_matter(grantee, matter):  # it could never present the code: it may not name the matter
             raise invalid(

@@ -578,6 +578,12 @@ def test_refusals_to_holder_portals_and_issuers_clerks_are_said_in_chinese_first
         "BAD_USES",
         "uses: 授权使用次数须为1至100次（uses must be 1-100）",
     )
+    # a partner gateway may be a grantee too (a partner-gateway tester: the words had named consuming departments only)
+    assert said(lambda: portal.GrantConsent(consent_request(card.holder.code, grantee_code=ADMIN))) == (
+        "UNKNOWN_GRANTEE",
+        "grantee_code: 被授权部门须为已登记的用证部门或跨省伙伴网关（the grantee must be a registered consuming "
+        "department or partner gateway）",
+    )
     granted = grant(running, card.holder.code)
     other = id_card(running).license.holder.code
     withdraw = authorization_pb2.WithdrawConsentRequest(consent_id=granted.consent.consent_id, holder_code=other)

@@ -26,8 +26,9 @@ if _version_not_supported:
 
 
 class AuthorizationServiceStub:
-    """Authorisation of conditional sharing (有条件共享): a consumer's access request decided by the owning issuer
-    (统一受理、平台授权), and a holder's consent (授权 / 用证码) created and withdrawn through a holder portal.
+    """Authorisation of conditional sharing (有条件共享): a consumer's or a partner gateway's access request decided by
+    the owning issuer (统一受理、平台授权), and a holder's consent (授权 / 用证码) created and withdrawn through a holder
+    portal.
     Decisions, withdrawals and expiry take effect at the next sharing call. Every answered call appends one access
     record to the audit trail.
     """
@@ -76,21 +77,24 @@ class AuthorizationServiceStub:
 
 
 class AuthorizationServiceServicer:
-    """Authorisation of conditional sharing (有条件共享): a consumer's access request decided by the owning issuer
-    (统一受理、平台授权), and a holder's consent (授权 / 用证码) created and withdrawn through a holder portal.
+    """Authorisation of conditional sharing (有条件共享): a consumer's or a partner gateway's access request decided by
+    the owning issuer (统一受理、平台授权), and a holder's consent (授权 / 用证码) created and withdrawn through a holder
+    portal.
     Decisions, withdrawals and expiry take effect at the next sharing call. Every answered call appends one access
     record to the audit trail.
     """
 
     def RequestAccess(self, request, context):
-        """A consumer asks the owning issuer for conditional fields of a license type (or one license) for a matter.
+        """A consumer, or a partner gateway (跨省伙伴) for a matter of its region, asks the owning issuer for conditional
+        fields of a license type (or one license) for a matter.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ListAccessRequests(self, request, context):
-        """An issuer's queue (its view ISSUER_QUEUE), or the requests a consumer submitted (SUBMITTED), newest first.
+        """An issuer's queue (its view ISSUER_QUEUE), or the requests a consumer or partner gateway submitted (SUBMITTED),
+        newest first.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -191,8 +195,9 @@ def add_AuthorizationServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class AuthorizationService:
-    """Authorisation of conditional sharing (有条件共享): a consumer's access request decided by the owning issuer
-    (统一受理、平台授权), and a holder's consent (授权 / 用证码) created and withdrawn through a holder portal.
+    """Authorisation of conditional sharing (有条件共享): a consumer's or a partner gateway's access request decided by
+    the owning issuer (统一受理、平台授权), and a holder's consent (授权 / 用证码) created and withdrawn through a holder
+    portal.
     Decisions, withdrawals and expiry take effect at the next sharing call. Every answered call appends one access
     record to the audit trail.
     """

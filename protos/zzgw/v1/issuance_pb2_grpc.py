@@ -122,8 +122,9 @@ class IssuanceServiceServicer:
 
     def WatchLicenseChanges(self, request, context):
         """Streams change events from a cursor; reconnecting with the last cursor misses nothing. An administrator
-        receives every event; an issuer every event of its own licenses; a consumer the events of the license types its
-        matters use (their materials), others' without `reason`. A process holds a few streams per member
+        receives every event; an issuer every event of its own licenses; a consumer, or a partner gateway (跨省伙伴),
+        the events of the license types its matters use (their materials; a partner's matters are those of its region,
+        see UseContext.matter_code), others' without `reason`. A process holds a few streams per member
         (ZZGW_MAX_WATCHERS_PER_MEMBER, 2 by default): one more is RESOURCE_EXHAUSTED / TOO_MANY_WATCHERS_FOR_MEMBER;
         one stream carries any number of types. A process that is stopping ends its streams after their last event with
         UNAVAILABLE / GATEWAY_STOPPING: watch again with the last cursor.

@@ -26,7 +26,8 @@ if _version_not_supported:
 
 
 class SharingServiceStub:
-    """Sharing (用证 / 免提交), for the departments handling a matter: find an applicant's licenses that the matter needs,
+    """Sharing (用证 / 免提交), for the departments handling a matter (consumers, 用证部门) and partner gateways (跨省伙伴)
+    for the matters of their region (see UseContext.matter_code): find an applicant's licenses that the matter needs,
     read the fields the matter needs and the sharing policy permits, fetch the sealed document, prefill a form. Every
     request names the matter and the purpose (`use`); without them it is INVALID_ARGUMENT. Every answered call, a
     policy denial (PERMISSION_DENIED) included, appends one access record to the audit trail before the answer.
@@ -64,7 +65,8 @@ class SharingServiceStub:
 
 
 class SharingServiceServicer:
-    """Sharing (用证 / 免提交), for the departments handling a matter: find an applicant's licenses that the matter needs,
+    """Sharing (用证 / 免提交), for the departments handling a matter (consumers, 用证部门) and partner gateways (跨省伙伴)
+    for the matters of their region (see UseContext.matter_code): find an applicant's licenses that the matter needs,
     read the fields the matter needs and the sharing policy permits, fetch the sealed document, prefill a form. Every
     request names the matter and the purpose (`use`); without them it is INVALID_ARGUMENT. Every answered call, a
     policy denial (PERMISSION_DENIED) included, appends one access record to the audit trail before the answer.
@@ -138,7 +140,8 @@ def add_SharingServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class SharingService:
-    """Sharing (用证 / 免提交), for the departments handling a matter: find an applicant's licenses that the matter needs,
+    """Sharing (用证 / 免提交), for the departments handling a matter (consumers, 用证部门) and partner gateways (跨省伙伴)
+    for the matters of their region (see UseContext.matter_code): find an applicant's licenses that the matter needs,
     read the fields the matter needs and the sharing policy permits, fetch the sealed document, prefill a form. Every
     request names the matter and the purpose (`use`); without them it is INVALID_ARGUMENT. Every answered call, a
     policy denial (PERMISSION_DENIED) included, appends one access record to the audit trail before the answer.
