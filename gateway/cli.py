@@ -427,8 +427,8 @@ def _init(settings: Settings, args: argparse.Namespace) -> int:
     if report.types_left:
         print(
             f"warning: the catalog has no type for {len(report.types_left)} license types of current licenses "
-            f"({', '.join(report.types_left)}): they verify INDETERMINATE (LICENSE_TYPE_NOT_IN_CATALOG) and no "
-            "matter can use them, until the catalog (ZZGW_CATALOG) has them again",
+            f"({', '.join(report.types_left)}): no matter can use them (verification and sharing refuse them, "
+            "NOT_USED_BY_MATTER) and their issuers cannot change them, until the catalog (ZZGW_CATALOG) has them again",
             file=sys.stderr,
         )
     if report.matters_unhandled:

@@ -687,8 +687,8 @@ AUDIT_START_REVISION = "0024"
 
 def types_left(db: Database, catalog: Catalog) -> tuple[str, ...]:
     """``type_code (N licenses)`` for each license type that current licenses have and the catalog does not (a
-    catalog file that dropped or misspelt one): they verify INDETERMINATE / LICENSE_TYPE_NOT_IN_CATALOG, and no
-    matter can use them. Found by a seek per type (``current_type_codes``), so a store of millions answers at once."""
+    catalog file that dropped or misspelt one): no matter can use them (NOT_USED_BY_MATTER), and their issuers cannot
+    change them. Found by a seek per type (``current_type_codes``), so a store of millions answers at once."""
     with db.unit_of_work() as uow:
         left = [code for code in uow.licenses.current_type_codes() if code not in catalog.license_types]
         return tuple(f"{code} ({uow.licenses.count_current(code):,} licenses)" for code in left)
@@ -2194,8 +2194,8 @@ def serve_forever(
         _announce(settings, port, http.port)
         if left := types_left(gateway.db, gateway.catalog):
             log.warning(
-                "the catalog has no type for %d license types of current licenses (%s): they verify INDETERMINATE "
-                "(LICENSE_TYPE_NOT_IN_CATALOG) until the catalog has them again (ZZGW_CATALOG)",
+                "the catalog has no type for %d license types of current licenses (%s): no matter can use them "
+                "(NOT_USED_BY_MATTER) until the catalog has them again (ZZGW_CATALOG)",
                 len(left),
                 ", ".join(left),
             )

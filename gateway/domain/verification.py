@@ -28,6 +28,7 @@ from gateway.domain.identifiers import (
     half_width,
     normal_number,
     region_code_problem,
+    type_code_problem,
 )
 from gateway.domain.model import CHINA_TZ, License, LicenseStatus, Member, Role
 from gateway.domain.validation import check_text, plain_spaces
@@ -515,24 +516,29 @@ def check_type_used(
     names a license by identifier is checked so before the license is looked up, so that whether a license the
     matter has no need of exists is not told (LICENSE_NOT_FOUND for a missing one, another answer for one that
     exists). ``on_refusal`` is told of the refusal first, to put it on the audit trail (``TypeNotUsedError``), as
-    ``check_use``'s is. A code of no type the catalog knows passes: the lookup answers it."""
+    ``check_use``'s is. A type code the catalog does not have is used by no matter (a type taken out of the catalog:
+    its licenses had been looked up and reported under any matter, although init says no matter can use them; a
+    catalog author tester), so it is refused alike; what is no type code at all (a malformed identifier) passes, for
+    the lookup to answer."""
     if any(material.type_code == type_code for material in matter.materials):
         return
     license_type = catalog.license_types.get(type_code)
     if license_type is not None:
-        refused = TypeNotUsedError(
-            [
-                FieldViolation(
-                    field=field,
-                    reason="NOT_USED_BY_MATTER",
-                    description=f"事项 {matter.code}（{matter.name}）不使用{license_type.name}"
-                    f"（matter {matter.code} does not use {_type_in_english(license_type)}）",
-                )
-            ]
+        said = (
+            f"事项 {matter.code}（{matter.name}）不使用{license_type.name}"
+            f"（matter {matter.code} does not use {_type_in_english(license_type)}）"
         )
-        if on_refusal is not None:
-            on_refusal(refused)
-        raise refused
+    elif type_code_problem(type_code) is None:
+        said = (
+            f"事项 {matter.code}（{matter.name}）不使用证照类型 {type_code}：证照目录中没有这一类型"
+            f"（matter {matter.code} does not use license type {type_code}: the catalog has no such type）"
+        )
+    else:
+        return
+    refused = TypeNotUsedError([FieldViolation(field=field, reason="NOT_USED_BY_MATTER", description=said)])
+    if on_refusal is not None:
+        on_refusal(refused)
+    raise refused
 
 
 def _type_in_english(license_type: LicenseType) -> str:

@@ -828,8 +828,9 @@ class VerificationService:
     def _used_by_matter(
         self, caller: Member, use: UseContext, action: AuditAction, type_code: str, field: str, target: UseTarget
     ) -> Matter:
-        """The use's matter, when its materials list ``type_code`` or no license type has that code (an identifier
-        of no type is answered as unknown); else INVALID_ARGUMENT / NOT_USED_BY_MATTER on ``field``. A department
+        """The use's matter, when its materials list ``type_code`` or it is no type code at all (a malformed
+        identifier is answered as unknown); else INVALID_ARGUMENT / NOT_USED_BY_MATTER on ``field``, a type the
+        catalog no longer has included (``check_type_used``). A department
         verifies what an applicant presents for the matter it handles: the existence, validity and status of the
         licenses it has no need of (a citizen's 居民身份证 under 发票申领; whether a 结婚证 is still in force) are not
         its to learn, as their fields are not (``GetLicenseData``). The refusal is recorded as the call ``action``,
