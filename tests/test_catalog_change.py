@@ -1,6 +1,7 @@
 """A catalog adopted against the licenses the store holds (`zzgw init --adopt-catalog`, docs/operations.md: Changing the
-catalog), as a catalog author changes it: a type retired, whose licenses any department had then verified under any
-matter, learning that one existed, its status, issuer and holder (a catalog author tester). SQLite and PostgreSQL."""
+catalog), as a catalog author changes it: a field taken out of a type, after which the licenses carrying it could not
+be amended at all; a type retired, whose licenses any department had then verified under any matter, learning that
+one existed, its status, issuer and holder (a catalog author tester). SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -40,6 +41,7 @@ from tests.adapters.test_console import fetch
 from tests.api.test_issuance import unique
 from tests.conftest import (
     CIVIL,
+    MARKET,
     PASSPHRASE,
     POLICE,
     TAX,
@@ -52,9 +54,10 @@ from tests.conftest import (
 )
 
 DEMO_CATALOG = Path(__file__).resolve().parent.parent / "gateway" / "bootstrap" / "catalog.json"
-MARRIAGE = samples.MARRIAGE
+BUSINESS_LICENSE, MARRIAGE = samples.BUSINESS_LICENSE, samples.MARRIAGE
 FPSL = verification_pb2.UseContext(matter_code="370100-FPSL-001", purpose="新办纳税人首次申领发票")
 CSDJ = verification_pb2.UseContext(matter_code="370100-CSDJ-001", purpose="新生儿出生登记")
+PASSED = verification_pb2.CHECK_RESULT_PASSED
 
 
 def catalog_file(path: Path, *edits: Callable[[dict[str, Any]], object]) -> Path:
@@ -64,6 +67,24 @@ def catalog_file(path: Path, *edits: Callable[[dict[str, Any]], object]) -> Path
         edit(raw)
     path.write_text(json.dumps(raw, ensure_ascii=False), encoding="utf-8")
     return path
+
+
+def type_of(raw: dict[str, Any], code: str) -> dict[str, Any]:
+    (found,) = (t for t in raw["license_types"] if t["code"] == code)
+    return found
+
+
+def without_field(code: str, key: str) -> Callable[[dict[str, Any]], None]:
+    """The field ``key`` taken out of type ``code``, and out of the matters' materials that list it."""
+
+    def edit(raw: dict[str, Any]) -> None:
+        license_type = type_of(raw, code)
+        license_type["fields"] = [f for f in license_type["fields"] if f["key"] != key]
+        for material in (m for matter in raw["matters"] for m in matter["materials"] if m["type_code"] == code):
+            for listed in ("fields", "full_fields"):
+                material[listed] = [k for k in material.get(listed, []) if k != key]
+
+    return edit
 
 
 def retired(code: str) -> Callable[[dict[str, Any]], None]:
@@ -98,11 +119,74 @@ def serving(tmp_path: Path, store: str, catalog: Path) -> Iterator[RunningGatewa
         running.gateway.close()
 
 
+def business_license(running: RunningGateway, n: int, issuer: str = MARKET) -> str:
+    return running.issuance(issuer).IssueLicense(issue_request(unique(samples.business_license(n)))).license.license_id
+
+
+def status_change(running: RunningGateway, license_id: str, action: issuance_pb2.StatusAction) -> None:
+    running.issuance(MARKET).ChangeLicenseStatus(
+        issuance_pb2.ChangeLicenseStatusRequest(
+            request_id="st-" + uuid.uuid4().hex, license_id=license_id, action=action, reason="测试"
+        )
+    )
+
+
+def amend(running: RunningGateway, license_id: str, **request: Any) -> issuance_pb2.AmendLicenseResponse:
+    return running.issuance(MARKET).AmendLicense(
+        issuance_pb2.AmendLicenseRequest(
+            request_id="am-" + uuid.uuid4().hex, license_id=license_id, reason="经营范围变更", **request
+        )
+    )
+
+
 def refused(call: Callable[[], object]) -> tuple[grpc.StatusCode, list[tuple[str, str]], str]:
     """Run ``call``, which must fail: its status code, violations and message."""
     with pytest.raises(grpc.RpcError) as caught:
         call()
     return caught.value.code(), error_details(caught.value)[1], caught.value.details() or ""
+
+
+def verify_for_invoices(running: RunningGateway, license_id: str) -> verification_pb2.VerificationReport:
+    stub = verification_pb2_grpc.VerificationServiceStub(running.channel(TAX))
+    return stub.VerifyLicense(verification_pb2.VerifyLicenseRequest(use=FPSL, license_id=license_id)).report
+
+
+def test_an_amendment_drops_a_field_the_catalog_took_out_of_its_type(store: str, tmp_path: Path) -> None:
+    """A field the catalog took out of the 营业执照 (its required 住所): the licenses that carry it verify as before,
+    and an amendment of one is refused until it drops the field (clear_fields: FIELD_NOT_IN_CATALOG, said with
+    whatever else is to put right), then amended without it. Every amendment had been refused UNKNOWN_FIELD, for a
+    field the issuer had not sent, and clear_fields of it too."""
+    before = catalog_file(tmp_path / "catalog.json")
+    after = catalog_file(tmp_path / "after.json", without_field(BUSINESS_LICENSE, "domicile"))
+    with serving(tmp_path, store, before) as running:
+        first, second, cancelled = (business_license(running, n) for n in range(11, 14))
+        status_change(running, cancelled, issuance_pb2.STATUS_ACTION_CANCEL)
+    initialise(settings_of(tmp_path, store, after), adopt_catalog=True)
+
+    with serving(tmp_path, store, after) as running:
+        assert verify_for_invoices(running, first).verdict == PASSED
+        scope = {"business_scope": "热食类食品制售；冷食类食品制售"}
+        code, violations, message = refused(lambda: amend(running, first, fields=scope))
+        assert (code, violations) == (grpc.StatusCode.INVALID_ARGUMENT, [("fields.domicile", "FIELD_NOT_IN_CATALOG")])
+        assert message.startswith(
+            "fields.domicile: 此证照载有的信息项 'domicile' 已不在证照目录的营业执照中：请在 clear_fields 中列出它，"
+            "随本次变更删除"
+        )
+        future = (dt.date.today() + dt.timedelta(days=30)).isoformat()
+        _, violations, _ = refused(lambda: amend(running, first, fields={**scope, "established_on": future}))
+        assert violations == [("fields.domicile", "FIELD_NOT_IN_CATALOG"), ("fields.established_on", "DATE_IN_FUTURE")]
+        _, violations, _ = refused(lambda: amend(running, first, fields={**scope, "domicile": "济南市历下区"}))
+        assert violations == [("fields.domicile", "UNKNOWN_FIELD")]  # a value for a field the type has not
+        _, violations, _ = refused(lambda: amend(running, first, fields=scope, clear_fields=["domicile", "nickname"]))
+        assert violations == [("clear_fields.nickname", "UNKNOWN_FIELD")]  # what the license does not carry either
+
+        amended = amend(running, first, fields=scope, clear_fields=["domicile"]).license
+        stored = running.issuance(MARKET).GetLicense(issuance_pb2.GetLicenseRequest(license_id=amended.license_id))
+        assert "domicile" not in stored.license.fields
+        assert stored.license.fields["business_scope"] == scope["business_scope"]
+        assert verify_for_invoices(running, amended.license_id).verdict == PASSED
+        only_dropped = amend(running, second, clear_fields=["domicile"]).license  # the drop alone is a change
+        assert only_dropped.version == 2
 
 
 def by_what_names_it(

@@ -22,7 +22,7 @@ from typing import Protocol, TypeVar
 from sqlalchemy.exc import IntegrityError
 
 from gateway.domain.audit import AuditAction, AuditEntry, license_subjects
-from gateway.domain.catalog import Catalog, FieldSpec, unknown_type_words
+from gateway.domain.catalog import Catalog, FieldSpec, LicenseType, unknown_type_words
 from gateway.domain.errors import (
     AlreadyExistsError,
     ConflictError,
@@ -579,8 +579,16 @@ class IssuanceService:
                     )
                 ]
             )
-        _check_cleared(self._catalog, old, amendment)
-        valid = validate_issue(_amended_draft(old, amendment, on), self._catalog, caller, on, stated=old.content.fields)
+        _check_cleared(license_type, old, amendment)
+        left = _fields_left(license_type, old, amendment)
+        draft = _amended_draft(old, amendment, on, without=left)  # refused for themselves, not as UNKNOWN_FIELD
+        not_in_catalog = [_field_not_in_catalog(license_type, key) for key in left]
+        try:
+            valid = validate_issue(draft, self._catalog, caller, on, stated=old.content.fields)
+        except InvalidLicenseError as invalid_too:  # every field to bring up to the catalog, said at once
+            raise InvalidLicenseError([*not_in_catalog, *invalid_too.violations]) from None
+        if not_in_catalog:
+            raise InvalidLicenseError(not_in_catalog)
         new_id = str(LicenseId.parse(old.license_id).next_version())
         content = _content(valid, new_id, caller.code, version=old.content.version + 1)
         _check_changes(old.content, content, dated=bool(amendment.issue_date))
@@ -980,10 +988,11 @@ def _content(valid: ValidIssue, license_id: str, issuer_code: str, *, version: i
     )
 
 
-def _amended_draft(old: License, amendment: Amendment, on: dt.date) -> LicenseDraft:
+def _amended_draft(old: License, amendment: Amendment, on: dt.date, *, without: Sequence[str] = ()) -> LicenseDraft:
+    """The license ``amendment`` makes of ``old``, to be validated as an issue is, ``without`` these fields too."""
     c = old.content
     fields = {**c.fields, **amendment.fields}
-    for key in amendment.clear_fields:
+    for key in [*amendment.clear_fields, *without]:
         fields.pop(key, None)
     return LicenseDraft(
         request_id=amendment.request_id,
@@ -1000,13 +1009,13 @@ def _amended_draft(old: License, amendment: Amendment, on: dt.date) -> LicenseDr
     )
 
 
-def _check_cleared(catalog: Catalog, old: License, amendment: Amendment) -> None:
-    """Each key to clear is a field of the license's type, and not also given a value."""
-    license_type = catalog.license_types[old.content.type_code]
+def _check_cleared(license_type: LicenseType, old: License, amendment: Amendment) -> None:
+    """Each key to clear is a field of the license's type, or one the license carries that its type no longer has (a
+    field taken out of the catalog, dropped so: ``_fields_left``), and not also given a value."""
     errors = [
         unknown_field(f"clear_fields.{key[:64]}", license_type, key)
         for key in amendment.clear_fields
-        if license_type.field_spec(key) is None
+        if license_type.field_spec(key) is None and key not in old.content.fields
     ] + [
         FieldViolation(
             field=f"clear_fields.{key[:64]}",
@@ -1019,6 +1028,27 @@ def _check_cleared(catalog: Catalog, old: License, amendment: Amendment) -> None
     ]
     if errors:
         raise InvalidLicenseError(errors)
+
+
+def _fields_left(license_type: LicenseType, old: License, amendment: Amendment) -> list[str]:
+    """The fields ``old`` carries that its type no longer has (taken out of the catalog since it was issued) and the
+    amendment neither drops (``clear_fields``) nor sets (UNKNOWN_FIELD): each is FIELD_NOT_IN_CATALOG, so that the
+    issuer drops it knowingly rather than the new version being sealed with a field the catalog does not define. Every
+    amendment of such a license had been refused UNKNOWN_FIELD for a field the issuer had not sent, and clearing it
+    too, until the catalog was reverted (a catalog author tester)."""
+    dropped = {*amendment.clear_fields, *amendment.fields}
+    return [key for key in sorted(old.content.fields) if license_type.field_spec(key) is None and key not in dropped]
+
+
+def _field_not_in_catalog(license_type: LicenseType, key: str) -> FieldViolation:
+    """FIELD_NOT_IN_CATALOG: the license carries ``key``, which its type no longer has (``_fields_left``)."""
+    return FieldViolation(
+        field=f"fields.{key}",
+        reason="FIELD_NOT_IN_CATALOG",
+        description=f"此证照载有的信息项 {key!r} 已不在证照目录的{license_type.name}中：请在 clear_fields 中列出"
+        f"它，随本次变更删除（the license carries the field {key!r}, which {license_type.name_en or license_type.code} "
+        "no longer has in the catalog: name it in clear_fields to drop it with this amendment）",
+    )
 
 
 def _check_changes(old: LicenseContent, new: LicenseContent, *, dated: bool) -> None:
