@@ -431,6 +431,29 @@ def _init(settings: Settings, args: argparse.Namespace) -> int:
             "NOT_USED_BY_MATTER) and their issuers cannot change them, until the catalog (ZZGW_CATALOG) has them again",
             file=sys.stderr,
         )
+    if report.fields_left:
+        print(
+            f"warning: the catalog's license types no longer have {len(report.fields_left)} fields that licenses not "
+            f"ended carry ({', '.join(report.fields_left)}): those licenses keep them and verify as before, and an "
+            "amendment of one must drop them (clear_fields; else FIELD_NOT_IN_CATALOG); to keep such a field, put it "
+            'back in its type (optional: "required": false) (docs/operations.md: Changing the catalog)',
+            file=sys.stderr,
+        )
+    if report.issuers_not_issuing:
+        print(
+            f"warning: {len(report.issuers_not_issuing)} issuers named by license types of the catalog cannot issue "
+            f"them ({'; '.join(report.issuers_not_issuing)}): a type's `issuers` are the codes (统一社会信用代码) of "
+            "registered members with the role ISSUER (see `zzgw members`); until they are, those departments cannot "
+            "issue the type",
+            file=sys.stderr,
+        )
+    if report.types_without_issuer:
+        print(
+            f"warning: no registered member may issue {len(report.types_without_issuer)} license types of the catalog "
+            f"({', '.join(report.types_without_issuer)}): none of the type's `issuers` is a member with the role "
+            "ISSUER, or it names none",
+            file=sys.stderr,
+        )
     if report.matters_unhandled:
         print(
             f"warning: no registered member may name {len(report.matters_unhandled)} matters of the catalog "

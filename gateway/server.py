@@ -76,6 +76,7 @@ from gateway.logs import OncePer, since
 from gateway.member_certificates import watch_certificate_ends
 from gateway.services.audit import AuditSigner, AuditTrail, vouch_upgraded_row
 from gateway.services.authorization import AuthorizationService, CodeSealer
+from gateway.services.catalog_change import fields_left, issuers_left, issuers_not_issuing, types_without_issuer
 from gateway.services.catalog_pin import CATALOG_FACT, CatalogPin
 from gateway.services.documents import DocumentService
 from gateway.services.issuance import IssuanceService, SerialGenerator, random_serial
@@ -487,6 +488,13 @@ class InitReport:
     """Members of the file that ``zzgw members --revoke`` revoked: registered without credentials."""
     types_left: tuple[str, ...] = ()
     """License types of current licenses that the catalog no longer has, each with how many (``types_left``)."""
+    fields_left: tuple[str, ...] = ()
+    """``TYPE_CODE KEY (N licenses)`` for each field that licenses not ended carry and their type no longer has, when
+    this run adopted another catalog (``catalog_change.fields_left``): an amendment of one must drop it."""
+    issuers_not_issuing: tuple[str, ...] = ()
+    """Issuers the catalog's types name that cannot issue them (``catalog_change.issuers_not_issuing``)."""
+    types_without_issuer: tuple[str, ...] = ()
+    """The catalog's types that no registered member may issue (``catalog_change.types_without_issuer``)."""
     tokens_added: int = 0
     """Dev mode: members new since dev-tokens.json was written, given a bearer token and added to the file."""
     seals_made: tuple[str, ...] = ()
@@ -569,6 +577,8 @@ def _initialise(
             f"lock other sessions hold ({held}): end them (a transaction left open in psql; SELECT "
             "pg_terminate_backend(pid)) and run `zzgw init` again; nothing was changed"
         ) from None
+    if adopt_catalog:  # after the migrations, which its look-ups need; before anything else changes
+        _refuse_issuers_left(gateway)
     if before is not None and before < AUDIT_HEAD_REVISION and gateway.audit is not None:
         gateway.audit.vouch_head()  # the row migration 0022 left: trusted at the upgrade, not at some later append
     if before is not None and before < AUDIT_START_REVISION and gateway.audit is not None:
@@ -673,6 +683,13 @@ def _initialise(
         partner_overlaps=partners_over_members(gateway.catalog, members_in_force),
         partners_idle=idle_partners(gateway.catalog, members_in_force),
         types_left=types_left(gateway.db, gateway.catalog),
+        fields_left=tuple(
+            f"{f.type_code} {f.key} ({f.licenses:,} licenses)" for f in fields_left(gateway.db, gateway.catalog)
+        )
+        if catalog_replaced
+        else (),
+        issuers_not_issuing=issuers_not_issuing(gateway.catalog, members_in_force),
+        types_without_issuer=types_without_issuer(gateway.catalog, members_in_force),
         seals_made=seals_made,
         issuers_without_seal=issuers_without_seal,
         catalog=gateway.catalog.fingerprint,
@@ -2036,6 +2053,36 @@ def _refuse_another_catalog(gateway: Gateway) -> None:
         recorded = uow.facts.get(CATALOG_FACT)
     if recorded and recorded != gateway.catalog.fingerprint:
         raise _another_catalog(gateway, recorded)
+
+
+def _refuse_issuers_left(gateway: Gateway) -> None:
+    """ConfigError, before init adopts another catalog, when that catalog takes a department out of a license type's
+    ``issuers`` while the department has licenses of the type that have not ended (``issuers_left``): they would
+    verify FAILED / NOT_AUTHORITATIVE_ISSUER from the restart on, and no one could amend, revoke or cancel them (a
+    catalog author tester's 机构改革, the type moved to a new department, had turned every license the old one issued
+    red without a word). The type is handed over with both departments named until the old one's have ended."""
+    with gateway.db.unit_of_work() as uow:
+        recorded = uow.facts.get(CATALOG_FACT)
+    if recorded is None or recorded == gateway.catalog.fingerprint:
+        return
+    left = issuers_left(gateway.db, gateway.catalog)
+    if not left:
+        return
+    names = {m.code: m.name for m in gateway.members.in_force()}
+    listed = "; ".join(
+        f"{i.type_code} {i.type_name}: {' '.join(filter(None, (i.issuer_code, names.get(i.issuer_code))))}, "
+        f"{i.licenses:,} licenses"
+        for i in left
+    )
+    raise ConfigError(
+        f"the catalog ({_catalog_named(gateway.settings)}) was not adopted: it takes departments out of license "
+        f"types' `issuers` while they have licenses of the type that have not ended, active, suspended, or revoked "
+        f"and not cancelled ({listed}). From the restart on those licenses would verify FAILED "
+        "(NOT_AUTHORITATIVE_ISSUER), and no one could amend, revoke or cancel them. Keep each department in the "
+        "type's `issuers`, beside the new one, until it has cancelled (注销) its licenses of the type (the new "
+        "department issuing anew those still needed), then take it out (docs/operations.md: Handing a license type "
+        "to another department)"
+    )
 
 
 def _another_catalog(gateway: Gateway, recorded: str) -> ConfigError:

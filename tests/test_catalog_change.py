@@ -1,7 +1,9 @@
 """A catalog adopted against the licenses the store holds (`zzgw init --adopt-catalog`, docs/operations.md: Changing the
-catalog), as a catalog author changes it: a field taken out of a type, after which the licenses carrying it could not
-be amended at all; a type retired, whose licenses any department had then verified under any matter, learning that
-one existed, its status, issuer and holder (a catalog author tester). SQLite and PostgreSQL."""
+catalog), as a catalog author changes it: a license type handed to another department (机构改革), a field taken out
+of a type, a type retired, issuers that are no issuing members. Each had been adopted without a word; then the old
+department's licenses verified FAILED and could be changed by no one, the licenses carrying the field could not be
+amended at all, and any department learnt under any matter that a retired type's license existed, its status, issuer
+and holder (a catalog author tester). SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ import contextlib
 import datetime as dt
 import functools
 import json
+import os
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -22,8 +25,11 @@ from sqlalchemy import text
 from adapters.http import HttpServer
 from adapters.records import issue_request
 from gateway.bootstrap import samples
-from gateway.config import Settings
+from gateway.config import ConfigError, Settings
+from gateway.domain.catalog import fingerprint_of
 from gateway.server import http_app, initialise
+from gateway.services.catalog_pin import CATALOG_FACT
+from gateway.store.database import Database
 from protos.zzgw.v1 import (
     authorization_pb2,
     authorization_pb2_grpc,
@@ -39,6 +45,7 @@ from signing.keys import SM2_SM3
 from signing.qr import QrClaims, encode_qr
 from tests.adapters.test_console import fetch
 from tests.api.test_issuance import unique
+from tests.commands import run_zzgw
 from tests.conftest import (
     CIVIL,
     MARKET,
@@ -55,6 +62,7 @@ from tests.conftest import (
 
 DEMO_CATALOG = Path(__file__).resolve().parent.parent / "gateway" / "bootstrap" / "catalog.json"
 BUSINESS_LICENSE, MARRIAGE = samples.BUSINESS_LICENSE, samples.MARRIAGE
+HEALTH = "113701009937010623"  # 济南市卫生健康委员会: an issuer (出生医学证明), here the 营业执照's new one
 FPSL = verification_pb2.UseContext(matter_code="370100-FPSL-001", purpose="新办纳税人首次申领发票")
 CSDJ = verification_pb2.UseContext(matter_code="370100-CSDJ-001", purpose="新生儿出生登记")
 PASSED = verification_pb2.CHECK_RESULT_PASSED
@@ -72,6 +80,11 @@ def catalog_file(path: Path, *edits: Callable[[dict[str, Any]], object]) -> Path
 def type_of(raw: dict[str, Any], code: str) -> dict[str, Any]:
     (found,) = (t for t in raw["license_types"] if t["code"] == code)
     return found
+
+
+def issuers(code: str, *named: str) -> Callable[[dict[str, Any]], object]:
+    """Type ``code`` issued by the members ``named``."""
+    return lambda raw: type_of(raw, code).update(issuers=list(named))
 
 
 def without_field(code: str, key: str) -> Callable[[dict[str, Any]], None]:
@@ -98,6 +111,10 @@ def retired(code: str) -> Callable[[dict[str, Any]], None]:
     return edit
 
 
+def fingerprint(path: Path) -> str:
+    return fingerprint_of(json.loads(path.read_text(encoding="utf-8")))
+
+
 @pytest.fixture(params=backend_params())
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     with fresh_database(request.param, tmp_path) as url:
@@ -117,6 +134,16 @@ def serving(tmp_path: Path, store: str, catalog: Path) -> Iterator[RunningGatewa
     finally:
         running.server.stop(0)
         running.gateway.close()
+
+
+def stored_fingerprint(store: str) -> str | None:
+    """The fingerprint of the catalog the store's gateways serve (the fact init records)."""
+    db = Database.connect(store)
+    try:
+        with db.unit_of_work() as uow:
+            return uow.facts.get(CATALOG_FACT)
+    finally:
+        db.dispose()
 
 
 def business_license(running: RunningGateway, n: int, issuer: str = MARKET) -> str:
@@ -146,22 +173,79 @@ def refused(call: Callable[[], object]) -> tuple[grpc.StatusCode, list[tuple[str
     return caught.value.code(), error_details(caught.value)[1], caught.value.details() or ""
 
 
+def zzgw_env(tmp_path: Path, store: str, catalog: Path) -> dict[str, str]:
+    """The environment of a `zzgw` command on the store, with ``catalog``."""
+    return {
+        **os.environ,
+        "ZZGW_DATA_DIR": str(tmp_path / "var"),
+        "ZZGW_DATABASE_URL": store,
+        "ZZGW_KEY_PASSPHRASE": PASSPHRASE,
+        "ZZGW_CATALOG": str(catalog),
+    }
+
+
 def verify_for_invoices(running: RunningGateway, license_id: str) -> verification_pb2.VerificationReport:
     stub = verification_pb2_grpc.VerificationServiceStub(running.channel(TAX))
     return stub.VerifyLicense(verification_pb2.VerifyLicenseRequest(use=FPSL, license_id=license_id)).report
 
 
-def test_an_amendment_drops_a_field_the_catalog_took_out_of_its_type(store: str, tmp_path: Path) -> None:
-    """A field the catalog took out of the 营业执照 (its required 住所): the licenses that carry it verify as before,
-    and an amendment of one is refused until it drops the field (clear_fields: FIELD_NOT_IN_CATALOG, said with
-    whatever else is to put right), then amended without it. Every amendment had been refused UNKNOWN_FIELD, for a
-    field the issuer had not sent, and clear_fields of it too."""
+def test_a_type_is_not_taken_from_a_department_whose_licenses_of_it_have_not_ended(store: str, tmp_path: Path) -> None:
+    """机构改革: the 营业执照 moved to another department. Init refuses a catalog that takes the department that
+    issued licenses of the type out of its issuers while any has not ended (active, suspended, revoked and not
+    cancelled: from the restart on each would verify FAILED / NOT_AUTHORITATIVE_ISSUER, and no one could amend,
+    revoke or cancel it), naming the type, the department and the count, and adopts nothing. Handed over as the
+    refusal says — both departments named, the old one's licenses cancelled — the type is then taken from it."""
+    before = catalog_file(tmp_path / "catalog.json")
+    moved = catalog_file(tmp_path / "moved.json", issuers(BUSINESS_LICENSE, HEALTH))
+    both = catalog_file(tmp_path / "both.json", issuers(BUSINESS_LICENSE, MARKET, HEALTH))
+    with serving(tmp_path, store, before) as running:
+        active, revoked, cancelled, suspended = (business_license(running, n) for n in range(1, 5))
+        status_change(running, revoked, issuance_pb2.STATUS_ACTION_REVOKE)
+        status_change(running, cancelled, issuance_pb2.STATUS_ACTION_CANCEL)
+        status_change(running, suspended, issuance_pb2.STATUS_ACTION_SUSPEND)
+
+    with pytest.raises(ConfigError) as refusal:
+        initialise(settings_of(tmp_path, store, moved), adopt_catalog=True)
+    said = str(refusal.value)
+    assert said.startswith(f"the catalog (ZZGW_CATALOG {moved}) was not adopted: it takes departments out of license")
+    assert f"({BUSINESS_LICENSE} 营业执照: {MARKET} 济南市市场监督管理局, 3 licenses)" in said  # not the cancelled one
+    assert "would verify FAILED (NOT_AUTHORITATIVE_ISSUER)" in said and "beside the new one" in said
+    assert stored_fingerprint(store) == fingerprint(before)  # nothing adopted
+    command = run_zzgw("init", "--adopt-catalog", env=zzgw_env(tmp_path, store, moved), timeout=120)
+    assert command.returncode == 2, command.stderr
+    assert command.stderr.startswith("zzgw: configuration error: the catalog (ZZGW_CATALOG") and said in command.stderr
+    assert stored_fingerprint(store) == fingerprint(before)
+
+    # handed over: both departments issue it; the old one's licenses verify as before, and it ends them
+    assert initialise(settings_of(tmp_path, store, both), adopt_catalog=True).catalog_replaced == fingerprint(before)
+    with serving(tmp_path, store, both) as running:
+        assert verify_for_invoices(running, active).verdict == PASSED
+        assert verify_for_invoices(running, business_license(running, 5, issuer=HEALTH)).verdict == PASSED
+        for license_id in (active, revoked, suspended):
+            status_change(running, license_id, issuance_pb2.STATUS_ACTION_CANCEL)
+    report = initialise(settings_of(tmp_path, store, moved), adopt_catalog=True)
+    assert report.catalog_replaced == fingerprint(both) and stored_fingerprint(store) == fingerprint(moved)
+
+
+def test_a_field_taken_out_of_a_type_is_said_at_adoption_and_an_amendment_drops_it(store: str, tmp_path: Path) -> None:
+    """A field the catalog took out of the 营业执照 (its required 住所): init says which field of which type, and how
+    many licenses not ended carry it; those licenses verify as before, and an amendment of one is refused until it
+    drops the field (clear_fields: FIELD_NOT_IN_CATALOG, said with whatever else is to put right), then amended
+    without it. Every amendment had been refused UNKNOWN_FIELD, clear_fields of it too."""
     before = catalog_file(tmp_path / "catalog.json")
     after = catalog_file(tmp_path / "after.json", without_field(BUSINESS_LICENSE, "domicile"))
     with serving(tmp_path, store, before) as running:
         first, second, cancelled = (business_license(running, n) for n in range(11, 14))
         status_change(running, cancelled, issuance_pb2.STATUS_ACTION_CANCEL)
-    initialise(settings_of(tmp_path, store, after), adopt_catalog=True)
+    adopted = run_zzgw("init", "--adopt-catalog", env=zzgw_env(tmp_path, store, after), timeout=120)
+    assert adopted.returncode == 0, adopted.stderr
+    assert (
+        "warning: the catalog's license types no longer have 1 fields that licenses not ended carry "
+        f"({BUSINESS_LICENSE} domicile (2 licenses)): those licenses keep them and verify as before, and an amendment "
+        "of one must drop them (clear_fields; else FIELD_NOT_IN_CATALOG)"
+    ) in adopted.stderr
+    again = run_zzgw("init", env=zzgw_env(tmp_path, store, after), timeout=120)
+    assert again.returncode == 0 and "fields" not in again.stderr, again.stderr  # said when adopted only
 
     with serving(tmp_path, store, after) as running:
         assert verify_for_invoices(running, first).verdict == PASSED
@@ -277,3 +361,43 @@ def test_a_retired_types_licenses_are_used_by_no_matter_on_any_path(store: str, 
         with running.gateway.db.engine.connect() as connection:
             query = text("SELECT count(*) FROM receipts WHERE license_id = :id")
             assert connection.execute(query, {"id": license_id}).scalar_one() == 0
+
+
+UNREGISTERED = "91370100MA3C4K7L6M"
+"""A well-formed 统一社会信用代码 that no member has (a misspelt issuer)."""
+
+
+def test_issuers_that_are_no_issuing_members_are_said(store: str, tmp_path: Path) -> None:
+    """A type's issuer that is no registered member (a misspelt code, a department not registered yet) or a member
+    without the role ISSUER (the tax bureau, which uses the 营业执照, named instead of the bureau that issues it)
+    cannot issue it: init says which, and which types no member can issue at all, as it says of a matter no member
+    may name. Each had been adopted without a word, the author learning of it when the department complained."""
+    misnamed = catalog_file(tmp_path / "misnamed.json", issuers(BUSINESS_LICENSE, UNREGISTERED, TAX))
+    report = initialise(settings_of(tmp_path, store, misnamed))
+    assert report.issuers_not_issuing == (
+        f"{BUSINESS_LICENSE} {TAX}: 国家税务总局济南市税务局 has no role ISSUER",
+        f"{BUSINESS_LICENSE} {UNREGISTERED}: no member in force",
+    )
+    assert report.types_without_issuer == (f"{BUSINESS_LICENSE} 营业执照",)
+
+    partly = catalog_file(tmp_path / "partly.json", issuers(BUSINESS_LICENSE, MARKET, UNREGISTERED))
+    adopted = run_zzgw("init", "--adopt-catalog", env=zzgw_env(tmp_path, store, partly), timeout=120)
+    assert adopted.returncode == 0, adopted.stderr
+    assert (
+        f"warning: 1 issuers named by license types of the catalog cannot issue them ({BUSINESS_LICENSE} "
+        f"{UNREGISTERED}: no member in force): a type's `issuers` are the codes (统一社会信用代码) of registered "
+        "members with the role ISSUER (see `zzgw members`)"
+    ) in adopted.stderr
+    assert "no registered member may issue" not in adopted.stderr  # the bureau still may
+    back = run_zzgw("init", "--adopt-catalog", env=zzgw_env(tmp_path, store, misnamed), timeout=120)
+    assert back.returncode == 0, back.stderr
+    assert f"warning: no registered member may issue 1 license types of the catalog ({BUSINESS_LICENSE} 营业执照)" in (
+        back.stderr
+    )
+
+
+def test_a_type_that_names_no_issuer_is_said_to_have_none(store: str, tmp_path: Path) -> None:
+    """A type whose ``issuers`` is empty can be issued by no one: init says so (with licenses of it that have not
+    ended, it is refused as a type taken from their issuer is)."""
+    unissued = catalog_file(tmp_path / "unissued.json", issuers(MARRIAGE))
+    assert initialise(settings_of(tmp_path, store, unissued)).types_without_issuer == (f"{MARRIAGE} 结婚证",)

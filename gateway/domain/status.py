@@ -54,6 +54,11 @@ _TRANSITIONS: dict[tuple[LicenseStatus, StatusAction], LicenseStatus] = {
 }
 
 
+NOT_ENDED = frozenset(status for status, _ in _TRANSITIONS)
+"""Statuses a license can still leave (有效, 已暂停使用, and 已吊销或撤销 until it is 注销): its issuer may yet have to
+act on it. CANCELLED and SUPERSEDED are final."""
+
+
 def next_status(current: LicenseStatus, action: StatusAction) -> LicenseStatus:
     """The stored status after ``action``; ConflictError (reason TRANSITION_NOT_ALLOWED) when not allowed."""
     try:

@@ -36,6 +36,7 @@ from sqlalchemy import (
     or_,
     select,
     text,
+    true,
     type_coerce,
     update,
 )
@@ -193,6 +194,48 @@ class LicenseRepository:
     def count_current(self, type_code: str) -> int:
         query = select(func.count()).select_from(_L).where(_L.c.type_code == type_code, _IS_CURRENT)
         return int(self._s.execute(query).scalar_one())
+
+    def issuers_and_types(self) -> list[tuple[str, str]]:
+        """Each (issuer_code, type_code) that stored licenses have, any version, one index seek each (a loose scan of
+        the index of serials), so a store of millions answers at once."""
+        pairs: list[tuple[str, str]] = []
+        issuer: str | None = ""
+        while issuer := self._s.execute(select(func.min(_L.c.issuer_code)).where(_L.c.issuer_code > issuer)).scalar():
+            type_code: str | None = ""
+            while type_code := self._s.execute(
+                select(func.min(_L.c.type_code)).where(_L.c.issuer_code == issuer, _L.c.type_code > type_code)
+            ).scalar():
+                pairs.append((issuer, type_code))
+        return pairs
+
+    def count_of_issuer(self, issuer_code: str, type_code: str, statuses: Collection[LicenseStatus]) -> int:
+        """How many current licenses of ``type_code`` that ``issuer_code`` issued have one of ``statuses``."""
+        query = (
+            select(func.count())
+            .select_from(_L)
+            .where(
+                _L.c.issuer_code == issuer_code,
+                _L.c.type_code == type_code,
+                _IS_CURRENT,
+                _L.c.status.in_(sorted(s.value for s in statuses)),
+            )
+        )
+        return int(self._s.execute(query).scalar_one())
+
+    def field_keys(self, type_code: str, statuses: Collection[LicenseStatus]) -> dict[str, int]:
+        """How many current licenses of ``type_code`` with one of ``statuses`` carry each field key, in one pass over
+        them (the keys of each license's stored fields, read by the database's JSON functions)."""
+        if self._s.get_bind().dialect.name == "postgresql":
+            each = func.json_object_keys(_L.c.fields).table_valued("key").render_derived()
+        else:
+            each = func.json_each(_L.c.fields).table_valued("key")
+        query = (
+            select(each.c.key, func.count())
+            .select_from(_L.join(each, true()))
+            .where(_L.c.type_code == type_code, _IS_CURRENT, _L.c.status.in_(sorted(s.value for s in statuses)))
+            .group_by(each.c.key)
+        )
+        return {str(k): int(n) for k, n in self._s.execute(query).all()}
 
     def count_without_memo(self) -> int:
         return int(self._s.execute(select(func.count()).select_from(_L).where(_L.c.seal_memo == b"")).scalar_one())
