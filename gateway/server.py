@@ -87,6 +87,7 @@ from gateway.services.sharing import SharingService, StampKey, UseStamper
 from gateway.services.verification import ReceiptKey, VerificationService
 from gateway.store.changes import ChangeFeed
 from gateway.store.database import (
+    CreationRefused,
     Database,
     LockHeld,
     StoreForbidden,
@@ -569,8 +570,14 @@ def _initialise(
             # before the migrations: a replica holding a stale copy had upgraded the whole fleet's schema, every
             # gateway still on the release before then refusing the store, and only then been refused (a reviewer)
             _refuse_another_catalog(gateway)
+    if before is None and (refused := gateway.db.creation_refused()) is not None:
+        raise _may_not_create(settings, refused, empty=True)
     try:
         gateway.db.migrate()
+    except StoreForbidden as forbidden:
+        if (refused := gateway.db.creation_refused()) is not None:
+            raise _may_not_create(settings, refused, empty=before is None, said=str(forbidden)) from None
+        raise _not_its_tables(settings, forbidden) from None
     except LockHeld as held:
         raise ConfigError(
             f"the schema change of the database {settings.database_label} waited {held.waited:.0f} s for a "
@@ -1811,11 +1818,39 @@ def _schema_revision(gateway: Gateway) -> str | None:
     try:
         return gateway.db.schema_revision()
     except StoreForbidden as exc:
-        raise ConfigError(
-            f"the database {gateway.settings.database_label} refuses the gateway's role its tables ({exc}): they "
-            "belong to another role, as after a pg_restore run as another user; restore them as the gateway's role "
-            "(pg_restore --no-owner --role=ROLE), or make it their owner (docs/operations.md, Restoring)"
-        ) from None
+        raise _not_its_tables(gateway.settings, exc) from None
+
+
+def _not_its_tables(settings: Settings, refused: StoreForbidden) -> ConfigError:
+    return ConfigError(
+        f"the database {settings.database_label} refuses the gateway's role its tables ({refused}): they "
+        "belong to another role, as after a pg_restore run as another user; restore them as the gateway's role "
+        "(pg_restore --no-owner --role=ROLE), or make it their owner (docs/operations.md, Restoring)"
+    )
+
+
+def _may_not_create(settings: Settings, refused: CreationRefused, *, empty: bool, said: str = "") -> ConfigError:
+    """The refusal of a store whose role may not create the gateway's tables (``Database.creation_refused``), one
+    without a schema (``empty``) or one to upgrade: `zzgw init` had failed with a traceback of 100 lines and exit 1,
+    and the restore that led there said nothing of it (a disaster-recovery tester)."""
+    role, database, schema = refused.role, refused.database, refused.schema
+    label = settings.database_label
+    lead = (
+        f"the database {label} has no schema, and the gateway's role {role} may not create its tables there"
+        if empty
+        else f"the gateway's role {role} may not create the tables an upgrade adds to the database {label}"
+    ) + (f" ({said})" if said else "")
+    if not schema:
+        return ConfigError(
+            f"{lead}: no schema that its search_path names exists; make one (CREATE SCHEMA public AUTHORIZATION "
+            f"{role}) or set the role's search_path, then run `zzgw init`"
+        )
+    owners_only = " (from PostgreSQL 15 on, only the database's owner has it there)" if schema == "public" else ""
+    return ConfigError(
+        f"{lead}: it lacks the CREATE privilege on schema {schema}{owners_only}; make the role the database's owner "
+        f"(a new database: `createdb -O {role} {database}`; this one: ALTER DATABASE {database} OWNER TO {role}) or "
+        f"GRANT CREATE ON SCHEMA {schema} TO {role}, then run `zzgw init` (docs/operations.md, Restoring)"
+    )
 
 
 def check_ready(gateway: Gateway, *, serving: bool = False) -> None:
@@ -1837,6 +1872,8 @@ def check_ready(gateway: Gateway, *, serving: bool = False) -> None:
         )
     revision = _schema_revision(gateway)
     if revision is None:
+        if (refused := gateway.db.creation_refused()) is not None:
+            raise _may_not_create(settings, refused, empty=True)
         raise ConfigError(f"the database {gateway.settings.database_label} has no schema: run `zzgw init` first")
     check_schema(gateway.settings, revision, migrating=False)
     if revision >= FACTS_REVISION:

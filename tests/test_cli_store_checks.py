@@ -160,6 +160,86 @@ def test_tables_the_gateways_role_may_not_read_are_said_as_such(tmp_path: Path) 
         admin.dispose()
 
 
+@pytest.mark.postgres
+@pytest.mark.skipif(not PG_URL, reason="PostgreSQL tests need ZZGW_TEST_DATABASE_URL or a PostgreSQL at 127.0.0.1:5432")
+def test_a_role_that_may_not_create_tables_is_told_the_privilege_it_lacks(tmp_path: Path) -> None:
+    """In a database another role owns, PostgreSQL 15 gives the gateway's role no CREATE on schema public: `zzgw
+    init` had failed with a traceback of 100 lines and exit 1, which a service manager tries again, and `zzgw serve`
+    had sent the operator to that init (a disaster-recovery tester). Each says, in one line with exit status 2,
+    which role lacks which privilege where, and what gives it; an upgrade that adds a table says so too."""
+    role = f"cli_role_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE ROLE "{role}" LOGIN'))
+    try:
+        with empty_database("postgresql", tmp_path) as url:  # made, and owned, by the superuser
+            name = make_url(url).database
+            as_role = make_url(url).set(username=role).render_as_string(hide_password=False)
+            label = make_url(as_role).render_as_string(hide_password=True)
+            said = (
+                f"zzgw: configuration error: the database {label} has no schema, and the gateway's role {role} may not "
+                "create its tables there: it lacks the CREATE privilege on schema public (from PostgreSQL 15 on, only "
+                f"the database's owner has it there); make the role the database's owner (a new database: `createdb -O "
+                f"{role} {name}`; this one: ALTER DATABASE {name} OWNER TO {role}) or GRANT CREATE ON SCHEMA public TO "
+                f"{role}, then run `zzgw init` (docs/operations.md, Restoring)\n"
+            )
+            for command in ("init", "serve"):
+                refused = zzgw(env(tmp_path / "var", as_role), command)
+                assert (refused.returncode, refused.stderr) == (2, said), command
+            assert tables(url) == []
+            with admin.connect() as connection:
+                connection.execute(text(f'ALTER DATABASE "{name}" OWNER TO "{role}"'))  # as the message says
+                connection.execute(text(f'ALTER ROLE "{role}" IN DATABASE "{name}" SET search_path = nowhere'))
+            nowhere = zzgw(env(tmp_path / "var", as_role), "init")
+            assert (nowhere.returncode, nowhere.stderr) == (
+                2,
+                f"zzgw: configuration error: the database {label} has no schema, and the gateway's role {role} may not "
+                "create its tables there: no schema that its search_path names exists; make one (CREATE SCHEMA public "
+                f"AUTHORIZATION {role}) or set the role's search_path, then run `zzgw init`\n",
+            )
+            with admin.connect() as connection:
+                connection.execute(text(f'ALTER ROLE "{role}" IN DATABASE "{name}" RESET search_path'))
+            made = zzgw(env(tmp_path / "var", as_role), "init")
+            assert made.returncode == 0, made.stderr
+        with empty_database("postgresql", tmp_path) as url:
+            as_role = make_url(url).set(username=role).render_as_string(hide_password=False)
+            owner = create_engine(url, isolation_level="AUTOCOMMIT")
+
+            def schema_public(change: str) -> None:
+                with owner.connect() as connection:
+                    connection.execute(text(change.format(role=role)))
+
+            try:
+                schema_public('GRANT CREATE ON SCHEMA public TO "{role}"')
+                assert zzgw(env(tmp_path / "granted", as_role), "init").returncode == 0
+                downgrade(as_role, "0027")  # the release before migration 0028 added a table
+                schema_public('REVOKE CREATE ON SCHEMA public FROM "{role}"')
+                upgrade = zzgw(env(tmp_path / "granted", as_role), "init")
+                assert upgrade.returncode == 2 and "Traceback" not in upgrade.stderr
+                assert upgrade.stderr.splitlines()[-1].startswith(  # after the warning of the test's connection
+                    f"zzgw: configuration error: the gateway's role {role} may not create the tables an upgrade adds "
+                    f"to the database {make_url(as_role).render_as_string(hide_password=True)} (permission denied "
+                    "for schema public): it lacks the CREATE privilege on schema public"
+                ), upgrade.stderr
+                schema_public('GRANT CREATE ON SCHEMA public TO "{role}"')
+                upgraded = zzgw(env(tmp_path / "granted", as_role), "init")
+                assert upgraded.returncode == 0, upgraded.stderr
+                # an upgrade of tables another role owns, the role free to create: said as the tables' owner
+                downgrade(url, "0027")
+                with owner.connect() as connection:
+                    connection.execute(text(f'REASSIGN OWNED BY "{role}" TO CURRENT_USER'))
+                    connection.execute(text(f'GRANT SELECT ON ALL TABLES IN SCHEMA public TO "{role}"'))
+                not_its = zzgw(env(tmp_path / "granted", as_role), "init")
+                assert not_its.returncode == 2 and "Traceback" not in not_its.stderr, not_its.stderr
+                assert "refuses the gateway's role its tables (" in not_its.stderr.splitlines()[-1], not_its.stderr
+            finally:
+                owner.dispose()
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP ROLE IF EXISTS "{role}"'))
+        admin.dispose()
+
+
 CLOSED_PORT = 60199
 """A port of this test's range where nothing listens (checked): a PostgreSQL down."""
 

@@ -194,6 +194,18 @@ class StoreForbidden(Exception):
     """The database role may not read or change the gateway's tables (PostgreSQL's ``InsufficientPrivilege``)."""
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CreationRefused:
+    """Why the database role may not create the gateway's tables (``Database.creation_refused``)."""
+
+    role: str
+    """The role the gateway's sessions run as (``current_user``)."""
+    database: str
+    """The database's name."""
+    schema: str
+    """The schema it would create them in (the first of its ``search_path`` that exists), or empty: none exists."""
+
+
 class StoreGone(Exception):
     """The SQLite file at the store's path is no longer the one this process opened: deleted, moved away, replaced
     (a backup moved over it), or its volume gone. A transaction committed now would go to a file nobody will open
@@ -422,9 +434,28 @@ class Database:
                 config.attributes["connection"] = connection
                 command.upgrade(config, "head")
         except DBAPIError as exc:
+            if isinstance(exc.orig, psycopg.errors.InsufficientPrivilege):
+                # a traceback of 100 lines and exit 1 had said a schema public the role may not create in (a
+                # disaster-recovery tester)
+                raise StoreForbidden(str(exc.orig).strip().splitlines()[0]) from None
             if getattr(getattr(exc, "orig", None), "sqlstate", None) != "55P03":
                 raise
             raise LockHeld(self._lock_holders(), waited) from exc
+
+    def creation_refused(self) -> CreationRefused | None:
+        """PostgreSQL: why the role may not create tables in the schema they go to (no ``CREATE`` on it, as on
+        ``public`` of a database another role owns from PostgreSQL 15 on, or no schema of its ``search_path``);
+        None when it may, and always on SQLite."""
+        if self.engine.dialect.name != "postgresql":
+            return None
+        with self.engine.connect() as connection:
+            role, database, schema, may = connection.execute(
+                text(
+                    "SELECT current_user, current_database(), current_schema(), "
+                    "coalesce(has_schema_privilege(current_schema(), 'CREATE'), false)"
+                )
+            ).one()
+        return None if may else CreationRefused(role=role, database=database, schema=schema or "")
 
     def _lock_holders(self) -> list[str]:
         """The other sessions holding a lock on a table of this database, as ``pid N (APPLICATION, STATE, since
