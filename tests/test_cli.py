@@ -1238,6 +1238,9 @@ def test_a_deployment_registers_its_own_members_under_its_own_catalog(env: dict[
         kept = zzgw(env, *args)
         assert kept.returncode == 0, kept.stderr
         assert f"1 members of the file are revoked and were given no credential ({lixia['code']})" in kept.stderr
+        # nor a pair of files: an unregistered one had been written, looking like the department's own, and was the
+        # one --restore registered, its days counted from the revocation (a disaster-recovery tester)
+        assert not certificate.exists() and not certificate.with_suffix(".key").exists()
         assert zzgw(env, "members").stdout.count("\trevoked\t") == 1
         assert lixia["code"] not in json.loads((data_dir / "dev-tokens.json").read_text(encoding="utf-8"))["tokens"]
     assert zzgw(env, "members", "--restore", lixia["code"]).returncode == 0
