@@ -954,6 +954,8 @@ def _ensure_pki(
             "trusted again: copy the new one from the gateway that renewed it (its `zzgw init`, with ca.key), or move "
             "this one aside there and run `zzgw init` where ca.key is to issue one"
         )
+    if aside := _revoked_since(settings, certified):
+        raise _revoked_since_said(aside)
     stale = [
         m.code
         for m in members
@@ -1042,6 +1044,33 @@ def _ensure_pki(
         pem = (directory / f"{member.code}.pem").read_bytes()
         certificates[member.code] = x509.load_pem_x509_certificate(pem).public_bytes(serialization.Encoding.DER)
     return certificates
+
+
+def _revoked_since(settings: Settings, certified: Mapping[str, str]) -> list[Path]:
+    """The certificates registered in the store (``certified``: code to SHA-256) that this data directory holds only
+    as `zzgw members --revoke` put them aside (``pki/members/CODE.revoked-<time>.pem``): revoked after the database's
+    copy was taken, they were trusted again by a restore of that copy, `zzgw serve` letting the member back in (a
+    disaster-recovery tester)."""
+    aside = []
+    for path in sorted((settings.pki_dir / "members").glob("*.revoked-*.pem")):
+        code = path.name.split(".revoked-", 1)[0]
+        if code not in certified:
+            continue
+        with contextlib.suppress(OSError, ValueError):  # a damaged file is no revocation's record
+            if _certificate_digest(path) == certified[code]:
+                aside.append(path)
+    return aside
+
+
+def _revoked_since_said(aside: Sequence[Path]) -> ConfigError:
+    codes = list(dict.fromkeys(path.name.split(".revoked-", 1)[0] for path in aside))
+    again = f"`zzgw members --revoke {codes[0]}`" if len(codes) == 1 else "`zzgw members --revoke CODE` for each"
+    return ConfigError(
+        f"the client certificate the store has registered for {', '.join(codes)} is in this data directory only as "
+        f"one `zzgw members --revoke` took ({', '.join(str(path) for path in aside)}): revoked after the database's "
+        f"copy was taken, it is trusted again by the database restored from that copy; revoke it again, {again}, "
+        "then run `zzgw init` (docs/operations.md, Restoring)"
+    )
 
 
 def _certificate_digest(path: Path) -> str:
@@ -1892,6 +1921,10 @@ def check_ready(gateway: Gateway, *, serving: bool = False) -> None:
             _pin_catalog(gateway, recorded.get(CATALOG_FACT))
     if serving:
         _check_own_certificates(settings, gateway.clock.now())
+        with gateway.db.unit_of_work() as uow:
+            certified = uow.members.certificate_digests()
+        if aside := _revoked_since(settings, certified):  # as `zzgw init` refuses it
+            raise _revoked_since_said(aside)
     if revision >= RECEIPT_CERTIFICATES_REVISION and gateway.receipt_certificates is not None:
         gateway.receipt_certificates.record(gateway.clock)  # a certificate renewed since `zzgw init` too
     elif revision >= RECEIPT_CERTIFICATES_REVISION:
