@@ -121,7 +121,7 @@ def _seal(license: License) -> common_pb2.RecordSeal:
 
 def change_event(change: LicenseChange) -> issuance_pb2.LicenseChangeEvent:
     return issuance_pb2.LicenseChangeEvent(
-        cursor=str(change.seq),
+        cursor=str(change.cursor),
         kind=_KINDS[change.kind],
         license_id=change.license_id,
         type_code=change.type_code,

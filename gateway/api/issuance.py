@@ -258,22 +258,11 @@ class IssuanceServicer(issuance_pb2_grpc.IssuanceServiceServicer):
         self, request: issuance_pb2.WatchLicenseChangesRequest, context: grpc.ServicerContext
     ) -> Iterator[issuance_pb2.WatchLicenseChangesResponse]:
         member = caller()
-        cursor = _cursor(request)
-        if cursor and cursor > self._service.last_cursor():
-            # no event gave it: another store's, or this store restored from a backup older than the watcher's
-            # last event; followed, it would skip every event until the numbering caught up
-            raise InvalidRequestError(
-                [
-                    FieldViolation(
-                        field="cursor",
-                        reason="BAD_CURSOR",
-                        # not the newest cursor: that is how many changes every issuer's licenses have had
-                        description=f"没有游标为 {cursor} 的变更事件：它来自另一个库或恢复之前；请从本库的事件或从头"
-                        f"（from_beginning）继续（no event has cursor {cursor}: it comes from another store or from "
-                        "before a restore; resume from an event of this store, or from_beginning）",
-                    )
-                ]
-            )
+        cursor: int | None = None  # from now on: after the newest event once the stream opens
+        if request.cursor:
+            cursor = self._service.resume_after(request.cursor)
+        elif request.from_beginning:
+            cursor = 0
         scope = self._service.watch_scope(member, request.type_codes)
         release = self._watchers.take(member.code, member.name)
         signal = self._service.signal
@@ -291,7 +280,7 @@ class IssuanceServicer(issuance_pb2_grpc.IssuanceServiceServicer):
             return
         try:
             if cursor is None:
-                cursor = self._service.last_cursor()
+                cursor = self._service.newest_seq()
             while context.is_active() and not ended.is_set():
                 still_caller()  # a revoked member's stream ends within the credential cache's time
                 seen = signal.generation
@@ -359,22 +348,6 @@ def _required(field: str, label: str) -> str:
     raise InvalidRequestError(
         [FieldViolation(field=field, reason="REQUIRED", description=f"请填写{label}（{field} is required）")]
     )
-
-
-def _cursor(request: issuance_pb2.WatchLicenseChangesRequest) -> int | None:
-    if request.cursor:
-        if not (request.cursor.isascii() and request.cursor.isdigit()) or len(request.cursor) > 19:  # not "²"
-            raise InvalidRequestError(
-                [
-                    FieldViolation(
-                        field="cursor",
-                        reason="BAD_CURSOR",
-                        description="游标须取自之前的变更事件（cursor must come from an earlier event）",
-                    )
-                ]
-            )
-        return int(request.cursor)
-    return 0 if request.from_beginning else None
 
 
 def _watchers_of_member_full(name: str, mine: int) -> ZzgwError:

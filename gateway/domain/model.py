@@ -341,3 +341,49 @@ class LicenseChange:
     reason: str
     occurred_at: dt.datetime
     previous_license_id: str = ""
+    tag: str = ""
+    """The event's random tag (``ChangeCursor``); empty for an event stored before schema 0030."""
+
+    @property
+    def cursor(self) -> ChangeCursor:
+        return ChangeCursor(seq=self.seq, tag=self.tag)
+
+
+EVENT_TAG_DIGITS = 16
+"""The hexadecimal digits of an event's tag: 64 random bits, so a cursor of another store's, or of an event lost in a
+restore, names an event of this store by chance about once in 2⁶⁴."""
+
+_MAX_SEQ = 2**63 - 1
+"""The largest event number a store can hold (a signed 64-bit key)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ChangeCursor:
+    """Where a change stream resumes: after the event numbered ``seq`` whose tag is ``tag`` (ADR 0015). Written
+    ``SEQ.TAG``, or ``SEQ`` for an event stored before schema 0030 (its cursor as it was given then); clients hold it
+    as an opaque string.
+
+    >>> str(ChangeCursor(seq=218, tag="9f3c2a1b7d4e6f05"))
+    '218.9f3c2a1b7d4e6f05'
+    >>> ChangeCursor.parse("217")
+    ChangeCursor(seq=217, tag='')
+    >>> ChangeCursor.parse("218.9F3C") is None
+    True
+    """
+
+    seq: int
+    tag: str
+
+    def __str__(self) -> str:
+        return f"{self.seq}.{self.tag}" if self.tag else str(self.seq)
+
+    @classmethod
+    def parse(cls, text: str) -> ChangeCursor | None:
+        """The cursor ``text`` writes, or None when it is not of a cursor's form. Digits are ASCII only: ``str.isdigit``
+        also takes "²" and "٣", which ``int`` reads as no number or as 3."""
+        number, dot, tag = text.partition(".")
+        if not (number and len(number) <= 19 and all("0" <= c <= "9" for c in number)) or int(number) > _MAX_SEQ:
+            return None
+        if dot and not (len(tag) == EVENT_TAG_DIGITS and all(c in "0123456789abcdef" for c in tag)):
+            return None
+        return cls(seq=int(number), tag=tag)

@@ -38,6 +38,7 @@ from gateway.domain.errors import (
 )
 from gateway.domain.identifiers import LicenseId, find_by_number, license_id_violation
 from gateway.domain.model import (
+    ChangeCursor,
     ChangeKind,
     Clock,
     License,
@@ -887,9 +888,37 @@ class IssuanceService:
             cursor=read[-1].seq if read else cursor,
         )
 
-    def last_cursor(self) -> int:
+    def newest_seq(self) -> int:
+        """The number of the newest event, where a stream that starts from now on resumes (0: none yet)."""
         with self._db.unit_of_work() as uow:
             return uow.licenses.last_seq()
+
+    def resume_after(self, cursor: str) -> int:
+        """The number of the event ``cursor`` names, after which a stream resumes; INVALID_ARGUMENT / BAD_CURSOR
+        unless an event of this store gave it (ADR 0015). Its number alone does not say so: a restore from a
+        backup gives the numbers past the copy to new events again (or skips them), and another store's events
+        have the same numbers; followed, such a cursor had left out every new event up to it, without an error.
+        The event's tag does: random, written with it, and in its cursor. A cursor of the number only is an event's
+        stored before schema 0030, and is taken for such an event only. "0" names no event and is before every
+        one: the stream starts from the beginning, as before."""
+        parsed = ChangeCursor.parse(cursor)
+        if parsed is None:
+            raise _bad_cursor("游标须取自之前的变更事件（cursor must come from an earlier event）")
+        if parsed.seq == 0 and not parsed.tag:
+            return 0
+        with self._db.unit_of_work() as uow:
+            tag = uow.licenses.event_tag(parsed.seq)
+        if tag != parsed.tag:
+            # not the newest event's number in the words: that is how many changes every issuer's licenses have had
+            raise _bad_cursor(
+                f"没有游标为 {cursor} 的变更事件：它来自另一个库，或来自本库恢复备份时丢失的事件；"
+                "请从本库给出的较早游标或从头（from_beginning）重新订阅，并重新读取此后处理过的事件所涉证照"
+                "（no event of this store gave "
+                f"cursor {cursor}: it comes from another store, or from an event lost when this store was restored "
+                "from a backup; watch again from an earlier cursor of this store or from_beginning, and read again "
+                "the licenses of the events processed after it）"
+            )
+        return parsed.seq
 
     def effective_status(self, license: License) -> LicenseStatus:
         return license.effective_status(today(self._clock))
@@ -1094,6 +1123,10 @@ def _sealed_by_revoked(
     been answered as issued, and failed every verification as CERT_REVOKED, "revoked before it sealed"."""
     seal = revoked.get(license.seal.key_id) or (revoked.get(document.seal_id) if document is not None else None)
     return None if seal is None else revoked_while_sealing(seal.seal_id, seal.name)
+
+
+def _bad_cursor(description: str) -> InvalidRequestError:
+    return InvalidRequestError([FieldViolation(field="cursor", reason="BAD_CURSOR", description=description)])
 
 
 def _number_key(license: License) -> tuple[str, str]:

@@ -3,7 +3,8 @@
 Times are stored in UTC. ``licenses`` keeps every version (history): a row is one version, ``is_current`` marks
 the newest of a license, and a license number is unique per type among current versions (a CANCELLED or REVOKED
 license stops being current when a new license takes its number). ``license_events`` is
-the change log: its ``seq`` is the watch cursor, and ``(actor, request_id)`` makes every write idempotent.
+the change log: its ``seq`` and ``tag`` make the watch cursor, and ``(actor, request_id)`` makes every write
+idempotent.
 """
 
 from __future__ import annotations
@@ -121,6 +122,9 @@ class LicenseEventRow(Base):
     actor: Mapped[str] = mapped_column(String(18))
     request_id: Mapped[str | None] = mapped_column(String(64))
     request_digest: Mapped[str | None] = mapped_column(String(64))
+    tag: Mapped[str] = mapped_column(String(16), server_default="")
+    """Random, written with the event and never changed; with ``seq`` it makes the event's cursor
+    (``gateway.domain.model.ChangeCursor``). Empty for the events stored before schema 0030."""
 
 
 class SealRow(Base):

@@ -46,6 +46,7 @@ from sqlalchemy.orm import Session
 from gateway.domain.audit import AccessRecord, AuditAction, AuditEntry, Checkpoint, HeadMemo
 from gateway.domain.identifiers import LICENSE_ID_ROOT
 from gateway.domain.model import (
+    EVENT_TAG_DIGITS,
     ChangeKind,
     Holder,
     License,
@@ -407,6 +408,7 @@ class LicenseRepository:
                         "actor": e.actor,
                         "request_id": e.request_id,
                         "request_digest": e.request_digest,
+                        "tag": secrets.token_hex(EVENT_TAG_DIGITS // 2),
                     }
                     for e in events
                 ],
@@ -432,9 +434,14 @@ class LicenseRepository:
                 reason=r.reason,
                 occurred_at=_utc(r.occurred_at),
                 previous_license_id=r.previous_license_id,
+                tag=r.tag,
             )
             for r in self._s.execute(query).all()
         ]
+
+    def event_tag(self, seq: int) -> str | None:
+        """The tag of the event numbered ``seq`` (empty: stored before schema 0030), or None: no such event."""
+        return self._s.execute(select(_E.c.tag).where(_E.c.seq == seq)).scalar()
 
     def last_seq(self) -> int:
         return int(self._s.execute(select(func.coalesce(func.max(_E.c.seq), 0))).scalar_one())

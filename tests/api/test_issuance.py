@@ -1185,7 +1185,13 @@ def test_issuer_watch_sees_only_its_own_licenses(running: RunningGateway) -> Non
     assert caught.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
 
 
-@pytest.mark.parametrize("cursor", ["abc", "-1", "²", "٣", "1" * 20, "999999999"])  # the last: ahead of every event
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        *("abc", "-1", "²", "٣", "1" * 20, "9223372036854775808", "1.", "1.0123", "1.0123456789ABCDEF", ".1"),
+        *("999999999", "1.0123456789abcdef"),  # of a cursor's form: ahead of every event; event 1's tag is another
+    ],
+)
 def test_a_cursor_that_no_event_gave_is_refused(running: RunningGateway, cursor: str) -> None:
     stream = running.issuance(MARKET).WatchLicenseChanges(issuance_pb2.WatchLicenseChangesRequest(cursor=cursor))
     with pytest.raises(grpc.RpcError) as caught:
@@ -1194,7 +1200,7 @@ def test_a_cursor_that_no_event_gave_is_refused(running: RunningGateway, cursor:
     assert ("cursor", "BAD_CURSOR") in error_details(caught.value)[1]
     assert (caught.value.details() or "").startswith(("cursor: 游标须取自", "cursor: 没有游标为"))  # Chinese first
     # how many changes every issuer's licenses have had is not told (it named the newest cursor)
-    newest = str(running.gateway.issuance.last_cursor())
+    newest = str(running.gateway.issuance.newest_seq())
     assert newest not in (caught.value.details() or "").replace(cursor, "")
 
 

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import grpc
 import pytest
+from sqlalchemy import text
 
 from adapters.client import MemberCredentials, connect
 from adapters.records import issue_request
@@ -29,7 +30,7 @@ from gateway.api.interceptors import GatewayInterceptor
 from gateway.api.issuance import IssuanceServicer
 from gateway.bootstrap import samples
 from gateway.domain.errors import InvalidRequestError, PermissionDeniedError
-from gateway.domain.model import Member, Role
+from gateway.domain.model import ChangeCursor, Member, Role
 from protos.zzgw.v1 import catalog_pb2, catalog_pb2_grpc, common_pb2, issuance_pb2, issuance_pb2_grpc
 from tests.api.test_issuance import unique
 from tests.conftest import (
@@ -79,7 +80,18 @@ def suspend(running: RunningGateway, member: str, license_id: str, reason: str) 
 
 
 def newest_cursor(running: RunningGateway) -> str:
-    return str(running.gateway.issuance.last_cursor())
+    """The cursor of the store's newest event, as the stream gave it ("0", before every event, when there is none)."""
+    query = text("SELECT seq, tag FROM license_events ORDER BY seq DESC LIMIT 1")
+    with running.gateway.db.engine.connect() as connection:
+        row = connection.execute(query).first()
+    return str(ChangeCursor(seq=row.seq, tag=row.tag)) if row else "0"
+
+
+def seq(cursor: str) -> int:
+    """The number of the event ``cursor`` names."""
+    parsed = ChangeCursor.parse(cursor)
+    assert parsed is not None, cursor
+    return parsed.seq
 
 
 def read_until(
@@ -252,8 +264,8 @@ def test_resuming_passes_over_the_events_left_out_once_and_for_all(running: Runn
     seen = read_until(running, TAX, issuance_pb2.WatchLicenseChangesRequest(cursor=start), second)
     assert [e.license_id for e in seen] == [first, second, second]
     assert [e.cursor for e in seen] == [e.cursor for e in whole if e.type_code == BUSINESS_LICENSE]
-    left_out = [int(e.cursor) for e in whole if e.license_id == card]
-    assert int(seen[0].cursor) < min(left_out) and max(left_out) < int(seen[1].cursor)
+    left_out = [seq(e.cursor) for e in whole if e.license_id == card]
+    assert seq(seen[0].cursor) < min(left_out) and max(left_out) < seq(seen[1].cursor)
     for index, event in enumerate(seen[:-1]):
         resumed = read_until(running, TAX, issuance_pb2.WatchLicenseChangesRequest(cursor=event.cursor), second)
         assert [e.cursor for e in resumed] == [e.cursor for e in seen[index + 1 :]]
@@ -269,7 +281,7 @@ def test_a_page_of_events_all_left_out_still_moves_the_read_on(running: RunningG
     page holding none of them must end after the events it read, or the stream would read that page for ever."""
     service = running.gateway.issuance
     issue_id_card(running)  # its own: received, before the page
-    cursor = int(newest_cursor(running))
+    cursor = running.gateway.issuance.newest_seq()
     foods = [issue_food_permit(running) for _ in range(3)]  # another issuer's, of a type its matters do not use
     company = issue_business_license(running)  # another issuer's, of a type a matter of its uses
     police = Member(code=POLICE, name="济南市公安局", region="370100", roles=frozenset({Role.ISSUER, Role.CONSUMER}))
@@ -283,7 +295,7 @@ def test_a_page_of_events_all_left_out_still_moves_the_read_on(running: RunningG
         cursor = page.cursor
     assert pages == [[], [company]]  # two food permits, then the third with the 营业执照
     assert not set(foods) & set(pages[1])
-    assert cursor == int(newest_cursor(running))
+    assert cursor == running.gateway.issuance.newest_seq()
 
 
 # -- the streams a member may hold ----------------------------------------------------------------------------------

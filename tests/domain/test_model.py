@@ -1,4 +1,5 @@
-"""Licenses as values: the effective status derived at read time, masking, and "today" in China time."""
+"""Licenses as values: the effective status derived at read time, masking, "today" in China time, and change
+cursors' form."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import pytest
 
 from gateway.domain.model import (
     CHINA_TZ,
+    ChangeCursor,
     Holder,
     License,
     LicenseContent,
@@ -140,3 +142,34 @@ def test_china_time_is_utc_plus_8() -> None:
 def test_system_clock_is_timezone_aware() -> None:
     now = SystemClock().now()
     assert now.tzinfo is not None and now.utcoffset() == dt.timedelta(0)
+
+
+@pytest.mark.parametrize(
+    ("written", "cursor"),
+    [
+        ("218.9f3c2a1b7d4e6f05", ChangeCursor(seq=218, tag="9f3c2a1b7d4e6f05")),
+        ("217", ChangeCursor(seq=217, tag="")),  # an event stored before schema 0030
+        ("0", ChangeCursor(seq=0, tag="")),
+        ("9223372036854775807", ChangeCursor(seq=2**63 - 1, tag="")),
+    ],
+)
+def test_a_change_cursor_is_written_as_it_is_read(written: str, cursor: ChangeCursor) -> None:
+    assert ChangeCursor.parse(written) == cursor and str(cursor) == written
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        *("", "abc", "-1", "+1", " 1", "²", "٣", "1" * 20, "9223372036854775808"),
+        *(
+            "1.",
+            ".9f3c2a1b7d4e6f05",
+            "1.9F3C2A1B7D4E6F05",
+            "1.9f3c2a1b7d4e6f0",
+            "1.9f3c2a1b7d4e6f05.1",
+            "1.9f3c2a1b7d4e6fg5",
+        ),
+    ],
+)
+def test_what_is_no_change_cursor_is_not_read_as_one(written: str) -> None:
+    assert ChangeCursor.parse(written) is None
