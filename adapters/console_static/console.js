@@ -195,6 +195,17 @@ const IDLE_MESSAGE = "长时间未操作（" + IDLE_MINUTES + " 分钟），已�
 // reading a long result with a screen reader (whose browsing sends the page no keys), had been signed out unwarned,
 // and what was typed lost (WCAG 2.2.1).
 const WARN_MINUTES = 2;
+// A tab closed and opened again (the browser's restore of its last session, 重新打开关闭的标签页, 恢复页面 after a crash
+// or a power cut) comes back with its sessionStorage, the token in it: it had come back signed in as the clerk who
+// closed it, at a shared window PC the next person's to use (a penetration tester). Only a reload (F5) of a page
+// still open goes on signed in: a page opened any other way (restored, reopened, come back to with Back) is signed
+// out as by 退出 and says why; and so is a reload of a tab that had not said it was open (``stillOpen``, every
+// ALIVE_SECONDS and at each input) for REOPENED_SECONDS: a browser that calls a restore a reload, a tab put to sleep.
+// There is no session on the gateway to end: the token stays valid there until it is ended (zzgw console-token …
+// --end).
+const ALIVE_SECONDS = 10;
+const REOPENED_SECONDS = 60;
+const REOPENED_MESSAGE = "页面关闭或离开后重新打开，已自动退出，请重新登录";
 const INPUT_EVENTS = ["keydown", "pointerdown", "wheel", "change", "drop"];
 let idleTimer = null;
 let session = null;
@@ -496,7 +507,28 @@ function clearOfWarning() {
   if (field.bottom > 0 && field.top < below) window.scrollBy(0, field.top - below);
 }
 
+// The tab is open: said in it while a token is kept there (signed in, or a sign-in to try again at a reload).
+function stillOpen() {
+  if (credentials().token) sessionStorage.setItem("zzgw.open", String(Date.now()));
+}
+
+// The page was opened other than by a reload of itself while open: its tab closed and restored or reopened, or left
+// and come back to.
+function reopened() {
+  const open = Number(sessionStorage.getItem("zzgw.open")) || 0;
+  return openedBy() !== "reload" || Date.now() - open >= REOPENED_SECONDS * 1000;
+}
+
+// How the page was opened, "reload" for a reload: a restored or reopened tab is a history traversal (Chromium). The
+// navigation API's word where the browser has it, else the navigation timing's.
+function openedBy() {
+  if (window.navigation && navigation.activation) return navigation.activation.navigationType;
+  const [timing] = performance.getEntriesByType("navigation");
+  return timing ? timing.type : "";
+}
+
 function noteInput() {
+  stillOpen();
   if (!session) return;
   if (idle()) {
     idleOut();
@@ -509,10 +541,16 @@ function noteInput() {
 }
 
 function idleOut() {
-  sessionStorage.clear(); // as 退出: the token, the clerk's name and the choices kept in the tab
   // the focus in the token field, as after 退出 (it had been nowhere); a scanner's code typed there is not taken for a
   // token (``signInForm``)
-  signedOut(IDLE_MESSAGE);
+  signOut(IDLE_MESSAGE);
+}
+
+// 退出, and the sign-outs that are as 退出: nothing is left in the tab (the token, the clerk's name and the choices
+// kept there).
+function signOut(message) {
+  sessionStorage.clear();
+  signedOut(message);
 }
 
 // The clerk is signed out (a token ended or rotated while the page was open): back to 登录, saying why, with the
@@ -1700,12 +1738,10 @@ document.addEventListener("DOMContentLoaded", () => {
     }
     sessionStorage.setItem("zzgw.token", $("token").value.trim());
     sessionStorage.setItem("zzgw.operator", operator);
+    stillOpen();
     signIn();
   });
-  $("sign-out").addEventListener("click", () => {
-    sessionStorage.clear();
-    signedOut("");
-  });
+  $("sign-out").addEventListener("click", () => signOut(""));
   $("claim-type").addEventListener("change", claimLabels);
   $("matter").addEventListener("change", (event) => {
     // what was said of a check under the matter before (事项 … 不使用结婚证) is not said of this one
@@ -1831,10 +1867,17 @@ document.addEventListener("DOMContentLoaded", () => {
   window.addEventListener("resize", clearOfWarning); // zoomed, the warning takes more of the screen
   if (credentials().token && sessionStorage.getItem("zzgw.input") && idle()) {
     idleOut(); // a page reloaded after it was left alone: signed out, as it would have been
+  } else if (credentials().token && reopened()) {
+    signOut(REOPENED_MESSAGE); // not the clerk's who closed it: whoever opened it signs in
   } else if (credentials().token) {
     signIn();
   } else {
     forgetClerksWork(); // no one signed in: nothing kept is anyone's to be offered
     $("token").focus();
   }
+  stillOpen();
+  setInterval(stillOpen, ALIVE_SECONDS * 1000);
+  // back in sight, at once: a hidden tab's timers may have been held back (but not as it is unloaded, hidden: a tab
+  // closed did not say it was open as it went)
+  document.addEventListener("visibilitychange", () => document.visibilityState === "visible" && stillOpen());
 });

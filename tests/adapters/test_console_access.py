@@ -1,8 +1,8 @@
 """The clerk's console in a real browser (``tests.adapters.test_console_browser``'s chromium), for a keyboard and
 screen-reader clerk on the hall's 1366×768 screen, and at 200 % zoom: a refusal seen with its field, a focus ring on a
 refused field, each refusal heard once and tied to its field, headings to jump to, names for every button, the idle
-sign-out warned of (hiding no focused field), a quick way from 输入证照 to the result, and nothing of a clerk's work
-kept in the tab for the next clerk."""
+sign-out warned of (hiding no focused field), a quick way from 输入证照 to the result, nothing of a clerk's work
+kept in the tab for the next clerk, and a tab closed and opened again not signed in."""
 
 from __future__ import annotations
 
@@ -485,3 +485,123 @@ def test_what_the_tab_kept_of_a_clerks_work_is_never_offered_to_another_clerk(
         assert page.evaluate("sessionStorage.getItem('zzgw.receipt')") is None
     finally:
         context.close()
+
+
+REOPENED = "页面关闭或离开后重新打开，已自动退出，请重新登录"
+IDLE = "长时间未操作（30 分钟），已自动退出，请重新登录"
+
+
+def clerks_work(page: Any, running: RunningGateway, n: int) -> str:
+    """On a page signed in, the clerk's work the tab keeps over a reload: a purpose written, a case in force and a
+    check's receipt; the receipt's number."""
+    page.select_option("#matter", MATTER)
+    page.fill("#purpose", "发票申领：核验营业执照（申请人张三自述）")
+    page.click("#case-details summary")
+    page.select_option("#bundle", "370100-YJS-QYKB")
+    page.fill("#case", "QYKB-" + uuid.uuid4().hex[:10])
+    page.fill("#query", issue(running, n).license.license_id)
+    page.press("#query", "Enter")
+    verdict(page, "PASSED")
+    return str(page.locator("#receipt-table td").first.inner_text())
+
+
+def signed_out_on_opening(page: Any, said: str) -> None:
+    """The page opened shows the sign-in form, saying why, with the focus in the token field: no clerk named, nothing
+    of the last clerk's work offered, and nothing left in the tab."""
+    page.locator("#message", has_text=said).wait_for()
+    assert page.inner_text("#message") == said
+    assert page.is_visible("#sign-in") and page.is_hidden("#work") and page.is_hidden("#who")
+    assert page.inner_text("#operator-name") == "" and page.inner_text("#member-name") == ""
+    assert page.input_value("#receipt-id") == "" and page.is_hidden("#receipt-kept")
+    assert page.input_value("#purpose") == "" and page.input_value("#case") == ""
+    assert page.evaluate("sessionStorage.length") == 0
+    assert page.evaluate("document.activeElement.id") == "token"
+
+
+def silent(page: Any, seconds: int, *kept: str) -> None:
+    """The page's clock stopped until the next reload, so that none of its timers runs meanwhile, and the tab's times
+    ``kept`` (when it last said it was open, ``zzgw.open``; the clerk's last input, ``zzgw.input``) ``seconds`` before
+    it: a tab whose timers did not run (held back, put to sleep, a computer that slept)."""
+    page.clock.pause_at(page.evaluate("Date.now()") / 1000 + 1)  # (a moment on: the clock does not go back)
+    for key in kept:
+        page.evaluate(f"sessionStorage.setItem({key!r}, String(Date.now() - {seconds * 1000}))")
+
+
+def test_a_reload_of_the_page_while_it_is_open_stays_signed_in(
+    browser: Any, console: str, running: RunningGateway
+) -> None:
+    """A reload (F5) goes on where the clerk was, also after 20 minutes without input (the tab says it is open
+    whether or not the clerk types: it is not the idle sign-out's wait) and with its last word of being open 50 s
+    old, short of the 60 s that tell a page reopened."""
+    with on_a_clock(browser, console, running.tokens[TAX]) as page:
+        receipt_id = clerks_work(page, running, 101)
+        page.clock.run_for("20:00")
+        page.reload()
+        page.wait_for_selector("#work:not([hidden])")
+        silent(page, 50, "zzgw.open")
+        page.reload()
+        page.wait_for_selector("#work:not([hidden])")
+        assert page.inner_text("#operator-name") == "窗口03 王敏" and page.is_hidden("#message")
+        assert page.input_value("#receipt-id") == receipt_id and page.is_visible("#receipt-kept")
+        assert page.input_value("#purpose") == "发票申领：核验营业执照（申请人张三自述）"
+
+
+def test_a_tab_closed_and_restored_by_the_browser_is_not_signed_in(
+    browser: Any, console: str, running: RunningGateway, tmp_path: Path
+) -> None:
+    """A clerk closes the browser at a shared window PC without 退出, and the browser restores its last session
+    (Chromium's 继续浏览上次打开的网页, 恢复页面 after a crash): the tab's sessionStorage comes back, the token in it,
+    and the page had come back signed in as that clerk, their receipt number filled in, for the next person
+    (a penetration tester). Restored at once, it is signed out, and the tab keeps nothing of the clerk."""
+
+    def launch(*args: str) -> Any:
+        return browser.browser_type.launch_persistent_context(
+            tmp_path / "profile", executable_path=CHROMIUM, locale="zh-CN", args=["--no-sandbox", *args]
+        )
+
+    context = launch()
+    try:
+        page = context.pages[0]
+        page.goto(f"{console}/")
+        page.fill("#token", running.tokens[TAX])
+        page.fill("#operator", "窗口03 王敏")
+        page.click("#sign-in-form button")
+        page.wait_for_selector("#work:not([hidden])")
+        clerks_work(page, running, 102)
+        page.wait_for_timeout(1500)  # the tab's storage written where the browser restores it from
+    finally:
+        context.close()  # the browser closed, no 退出
+    context = launch("--restore-last-session")
+    try:
+        pages = [p for p in context.pages if p.url.startswith(console)]
+        assert len(pages) == 1, [p.url for p in context.pages]
+        signed_out_on_opening(pages[0], REOPENED)
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("how", ["back from another page", "reload, the tab silent 61 s", "reload after 31 minutes"])
+def test_a_page_opened_other_than_by_a_reload_of_it_open_is_not_signed_in(
+    browser: Any, console: str, running: RunningGateway, how: str
+) -> None:
+    """Only a reload of the page while it is open goes on signed in. Come back to with Back from another page, or
+    reloaded when the tab had not said it was open for a minute (a browser that calls a restore a reload, a tab
+    put to sleep) or had no input for 30 minutes (a computer that slept), it signs out before the token is sent,
+    and keeps nothing of the clerk's work."""
+    with on_a_clock(browser, console, running.tokens[TAX]) as page:
+        clerks_work(page, running, 103)
+        sent: list[str] = []
+        page.on("request", lambda r: sent.append(r.url) if "/api/" in r.url else None)
+        if how == "back from another page":
+            page.goto(f"{console}/console.css")
+            page.go_back()
+            said = REOPENED
+        else:
+            if how == "reload, the tab silent 61 s":
+                silent(page, 61, "zzgw.open")
+            else:
+                silent(page, 31 * 60, "zzgw.open", "zzgw.input")
+            page.reload()
+            said = REOPENED if how == "reload, the tab silent 61 s" else IDLE
+        signed_out_on_opening(page, said)
+        assert sent == []
