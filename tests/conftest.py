@@ -182,6 +182,19 @@ def error_details(error: grpc.RpcError) -> tuple[error_details_pb2.ErrorInfo, li
     return info, violations
 
 
+def descriptions(error: grpc.RpcError) -> dict[tuple[str, str], str]:
+    """The BadRequest field violations of a failed call: (field, reason) → description."""
+    status = rpc_status.from_call(error)  # type: ignore[arg-type]
+    assert status is not None
+    found: dict[tuple[str, str], str] = {}
+    for detail in status.details:
+        if detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
+            bad = error_details_pb2.BadRequest()
+            detail.Unpack(bad)
+            found.update({(v.field, v.reason): v.description for v in bad.field_violations})
+    return found
+
+
 @dataclass
 class RunningGateway:
     gateway: Gateway

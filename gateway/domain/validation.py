@@ -61,14 +61,13 @@ _HIDDEN_RE = re.compile(
     "\ufdd0-\ufdef\ufffe\uffff\U0001fffe\U0001ffff\U0002fffe\U0002ffff\U0003fffe\U0003ffff\U000efffe\U000effff"
     "\U000ffffe\U000fffff\U0010fffe\U0010ffff]"
 )
-"""What no free text holds (a value, a reason, a purpose): characters that print as nothing and serve no script
-(zero-width space, word joiners, byte order mark, soft hyphen, Hangul and braille fillers, tag characters),
-interlinear annotation marks and noncharacters. A 法定代表人 of 张\u200b三 prints as 张三 and answers a claim of 张三
-PARTLY_WRONG; a purpose is signed into receipts and shown in holders' access logs. What a script needs stays, unlike
-in numbers and names (``INVISIBLE_RE``): Mongolian's variation selectors and vowel separator (U+180B-180F), the
-joiners of Mongolian and Arabic-script Uyghur and Kazakh (U+200C, U+200D), the direction marks (U+200E, U+200F,
-U+061C), the variation selectors of rare Han characters (U+FE00-FE0F, U+E0100-E01EF), and private-use characters,
-with which some registries write rare characters (生僻字)."""
+"""What no free text holds (a value, a reason): characters that print as nothing and serve no script (zero-width
+space, word joiners, byte order mark, soft hyphen, Hangul and braille fillers, tag characters), interlinear annotation
+marks and noncharacters. A 法定代表人 of 张\u200b三 prints as 张三 and answers a claim of 张三 PARTLY_WRONG. What a
+script needs stays, unlike in numbers, names and purposes (``INVISIBLE_RE``, ``check_visible``): Mongolian's
+variation selectors and vowel separator (U+180B-180F), the joiners of Mongolian and Arabic-script Uyghur and Kazakh
+(U+200C, U+200D), the direction marks (U+200E, U+200F, U+061C), the variation selectors of rare Han characters
+(U+FE00-FE0F, U+E0100-E01EF), and private-use characters, with which some registries write rare characters (生僻字)."""
 _INTEGER_RE = re.compile(r"^-?\d{1,18}\Z", re.ASCII)
 _DECIMAL_RE = re.compile(r"^-?\d{1,18}(\.\d{1,6})?\Z", re.ASCII)
 
@@ -350,8 +349,9 @@ def _bad_characters(field: str, label: str, found: list[str], kind: str, kind_en
 
 def check_visible(field: str, value: str, limit: int, errors: list[FieldViolation], *, label: str = "") -> str:
     """A required text that must print as it is compared: a zero-width space or another invisible character makes a
-    license number or a holder's name that looks like another's (王\u200b伟 prints as 王伟 and matches no claim).
-    Spaces of every width are plain spaces by then (``check_text``)."""
+    license number or a holder's name that looks like another's (王\u200b伟 prints as 王伟 and matches no claim), and a
+    use's purpose, signed into receipts and shown in holders' access logs, read otherwise than it is kept (a line
+    separator, U+2028, breaks it there). Spaces of every width are plain spaces by then (``check_text``)."""
     before = len(errors)
     value = check_text(field, value, limit, errors, required=True, label=label)
     if len(errors) == before and value and (not value.isprintable() or INVISIBLE_RE.search(value)):

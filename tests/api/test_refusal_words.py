@@ -20,7 +20,6 @@ from typing import Any
 import grpc
 import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
-from google.rpc import error_details_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_status import rpc_status
 
@@ -33,7 +32,7 @@ from protos.zzgw.v1 import authorization_pb2, issuance_pb2, verification_pb2, ve
 from tests.api.test_co_subjects import person
 from tests.api.test_issuance import unique
 from tests.api.test_sharing import BDCZY, REAL_ESTATE, authorization, data, grant, id_card
-from tests.conftest import BUSINESS_LICENSE, MARKET, PORTAL, TAX, RunningGateway, error_details
+from tests.conftest import BUSINESS_LICENSE, MARKET, PORTAL, TAX, RunningGateway, descriptions, error_details
 
 MATTER = "370100-SPJC-001"
 """食品生产经营监督检查, the 市场监督管理局's own matter, which uses the 营业执照 and the 食品生产许可证."""
@@ -47,19 +46,6 @@ def chinese_first(text: str) -> bool:
     """Whether ``text`` (after the ``field: `` a status message starts with) is said in Chinese (``PDF 文件…`` is),
     then in English in full-width brackets."""
     return bool(_CHINESE_FIRST.match(text))
-
-
-def descriptions(error: grpc.RpcError) -> dict[tuple[str, str], str]:
-    """The BadRequest field violations of a failed call: (field, reason) → description."""
-    status = rpc_status.from_call(error)  # type: ignore[arg-type]
-    assert status is not None
-    found: dict[tuple[str, str], str] = {}
-    for detail in status.details:
-        if detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
-            bad = error_details_pb2.BadRequest()
-            detail.Unpack(bad)
-            found.update({(v.field, v.reason): v.description for v in bad.field_violations})
-    return found
 
 
 def verifier(running: RunningGateway, member: str = MARKET) -> verification_pb2_grpc.VerificationServiceStub:

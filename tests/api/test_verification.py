@@ -77,6 +77,7 @@ from tests.conftest import (
     TAX,
     RunningGateway,
     backend_params,
+    descriptions,
     error_details,
     start_gateway,
     today,
@@ -1122,6 +1123,28 @@ def test_matter_and_purpose_are_required_and_portals_cannot_verify(running: Runn
     with pytest.raises(grpc.RpcError) as denied:
         verifier(running, PORTAL).VerifyLicense(verification_pb2.VerifyLicenseRequest(use=USE, license_id=license_id))
     assert denied.value.code() == grpc.StatusCode.PERMISSION_DENIED
+
+
+@pytest.mark.parametrize("character", ["\u2028", "\u2029", "\u061c", "\u180e", "\u034f", "\u200b", "\ue000"])
+def test_a_purpose_is_refused_the_characters_a_holders_name_is(running: RunningGateway, character: str) -> None:
+    """A purpose is signed into receipts and shown in holders' access logs: a line separator, a direction mark or a
+    character that prints as nothing had been taken there (U+2028, U+2029, U+061C, U+180E, U+034F), which a holder's
+    name refuses (a penetration tester). Both are checked alike, and refused in the same words."""
+    license_id = batch_issue(running, 14)
+    point = f"U+{ord(character):04X}"
+    use = verification_pb2.UseContext(matter_code=MATTER, purpose=f"核验{character}食品生产许可证")
+    with pytest.raises(grpc.RpcError) as caught:
+        verifier(running).VerifyLicense(verification_pb2.VerifyLicenseRequest(use=use, license_id=license_id))
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert error_details(caught.value)[0].reason == "BAD_CHARACTERS"
+    said = f"用证事由含有不可见字符 {point}（use.purpose contains invisible characters: {point}）"
+    assert descriptions(caught.value) == {("use.purpose", "BAD_CHARACTERS"): said}
+    record = unique(samples.food_permit(15))
+    record["holder"] = {**record["holder"], "name": f"济南{character}食品有限公司"}
+    with pytest.raises(grpc.RpcError) as named:
+        running.issuance(MARKET).IssueLicense(issue_request(record))
+    said = descriptions(named.value)[("holder.name", "BAD_CHARACTERS")]
+    assert said.startswith(f"持证主体名称含有不可见字符 {point}（")
 
 
 def test_a_department_verifies_only_under_the_matters_it_handles(running: RunningGateway) -> None:
