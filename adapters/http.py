@@ -22,7 +22,8 @@ Routes:
 ``/console/…``              the clerk's console: its page and JSON calls (``adapters.console``)
 ==========================  ==========================================================================
 
-HEAD is answered wherever GET is (the headers, no body). A method a known path is not served for is 405 with
+HEAD is answered wherever GET is (the headers, no body). Over HTTPS every answer carries
+``Strict-Transport-Security`` (``STRICT_TRANSPORT_SECURITY``). A method a known path is not served for is 405 with
 ``Allow`` (under ``/console/api/`` in the console's JSON error form, METHOD_NOT_ALLOWED); a path nothing serves is 404.
 
 A console call's credentials are checked before its request is read (ADR 0007). One refused, or one whose request
@@ -80,6 +81,11 @@ CRL_PATH = "/crl/seal-maker.crl"
 SM2_CRL_PATH = "/crl/seal-maker-sm2.crl"
 CERTIFICATES_PATH = "/certificates/"
 METRICS_PATH = "/metrics"
+STRICT_TRANSPORT_SECURITY = (b"strict-transport-security", b"max-age=31536000")
+"""Sent with every answer over HTTPS (RFC 6797): a browser that has been to the console goes on asking for it over
+HTTPS for a year, so that a clerk's ``http://`` bookmark or typed address cannot be served by someone on the network,
+who would collect the token typed at sign-in (a penetration tester). Not over plain HTTP, where it means nothing; not
+for other hosts under the gateway's name (``includeSubDomains``), which the gateway does not serve."""
 error_log = logging.getLogger("zzgw.error")
 access_log = logging.getLogger("zzgw.access")
 _STORE_LINES = OncePer(5.0)
@@ -119,10 +125,13 @@ class HttpApp:
             return
         route = self._route(scope["path"])
         head = scope["method"] == "HEAD"
+        secure = scope.get("scheme") == "https"
 
         async def counted(message: Message) -> None:
             if message["type"] == "http.response.start":
                 metrics.record_http(route, message["status"])
+                if secure:
+                    message = {**message, "headers": [*message.get("headers", ()), STRICT_TRANSPORT_SECURITY]}
             elif head:  # the GET's headers (its Content-Length too), without its body
                 message = {**message, "body": b""}
             await send(message)

@@ -21,6 +21,7 @@ from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from adapters.http import CRL_PATH, MAX_TSA_REQUEST_BYTES, SM2_CRL_PATH, HttpApp, HttpServer
+from gateway.server import http_app
 from signing.pki import CertificateAuthority
 from tests.conftest import PORTAL, TAX, RunningGateway
 
@@ -211,6 +212,31 @@ def test_with_a_certificate_the_side_speaks_https_only(tmp_path: Path) -> None:
         http.stop()
 
 
+def test_over_https_every_answer_asks_the_browser_to_keep_to_https(
+    tmp_path: Path, running: RunningGateway, gateway_http: str
+) -> None:
+    """Strict-Transport-Security on the console's page, its calls (a refusal too) and the other routes, over HTTPS
+    only: a clerk's http:// bookmark could be served by someone on the network, who would collect the token typed at
+    sign-in (a penetration tester). Not over plain HTTP, where a browser ignores it."""
+    authority = CertificateAuthority.create("测试网站CA")
+    authority.issue_server(["127.0.0.1"]).write(tmp_path, "web")
+    tls = (str(tmp_path / "web.pem"), str(tmp_path / "web.key"))
+    http = HttpServer(http_app(running.gateway), "127.0.0.1:0", tls=tls)
+    http.start()
+    trusting = ssl.create_default_context(cadata=authority.cert_pem.decode())
+    paths = [("GET", "/console/", None), ("POST", "/console/api/verify", b"{}"), ("GET", "/healthz", None)]
+    paths += [("GET", "/readyz", None), ("GET", "/nothing-here", None)]
+    try:
+        for method, path, body in paths:
+            secure = ask(f"https://127.0.0.1:{http.port}", method, path, body, context=trusting)
+            plain = ask(gateway_http, method, path, body)
+            assert secure[0] == plain[0] and secure[0] in (200, 401, 404), (path, secure[0])
+            assert secure[1].get_all("Strict-Transport-Security") == ["max-age=31536000"], path
+            assert plain[1]["Strict-Transport-Security"] is None, path
+    finally:
+        http.stop()
+
+
 def test_a_key_that_is_not_the_certificates_fails_at_start(tmp_path: Path) -> None:
     authority = CertificateAuthority.create("测试网站CA")
     authority.issue_server(["127.0.0.1"]).write(tmp_path, "web")
@@ -277,10 +303,17 @@ def test_a_console_request_stated_larger_than_any_is_refused_unread(gateway_http
         assert exchange(sock, b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")[::2] == (200, b"ok\n")
 
 
-def ask(base: str, method: str, path: str, body: bytes | None = None) -> tuple[int, Message, bytes]:
-    """One request of any method over a connection of its own: the status, headers and body of its answer."""
-    host, port = base.removeprefix("http://").rsplit(":", 1)
-    connection = http_client.HTTPConnection(host, int(port), timeout=10)
+def ask(
+    base: str, method: str, path: str, body: bytes | None = None, *, context: ssl.SSLContext | None = None
+) -> tuple[int, Message, bytes]:
+    """One request of any method over a connection of its own (HTTPS with ``context``): the status, headers and body
+    of its answer."""
+    host, port = base.split("://", 1)[1].rsplit(":", 1)
+    connection = (
+        http_client.HTTPSConnection(host, int(port), timeout=10, context=context)
+        if context is not None
+        else http_client.HTTPConnection(host, int(port), timeout=10)
+    )
     try:
         connection.request(method, path, body=body)
         response = connection.getresponse()
