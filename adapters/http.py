@@ -35,7 +35,9 @@ Every request is counted in the metrics by its route, one of those above (not th
 page's files, ``other`` for what no route serves), and the status of its answer.
 
 A plain ASGI callable with no framework: a few routes do not need one, and the gateway stays one process with
-gRPC and HTTP side by side (``HttpServer`` runs uvicorn in a thread of its own).
+gRPC and HTTP side by side (``HttpServer`` runs uvicorn in a thread of its own). Its connections share the process's
+file descriptors with gRPC and the store, so they are capped, and a request must come whole in time
+(``adapters.http_connections``).
 """
 
 from __future__ import annotations
@@ -65,6 +67,13 @@ from adapters.console import (
     run_blocking,
 )
 from adapters.console import headers as console_headers
+from adapters.http_connections import (
+    ACCEPT_BACKLOG,
+    LISTEN_BACKLOG,
+    ConnectionLimits,
+    Connections,
+    accept_errors_said_once,
+)
 from gateway import metrics
 from gateway.domain.errors import ZzgwError
 from gateway.logs import OncePer, since
@@ -338,16 +347,29 @@ async def _lifespan(receive: Receive, send: Send) -> None:
 
 
 class HttpServer:
-    """uvicorn in a thread of its own, bound and listening before it starts (so port 0 works and the port is known)."""
+    """uvicorn in a thread of its own, bound and listening before it starts (so port 0 works and the port is known),
+    its connections capped and timed (``adapters.http_connections``)."""
 
-    def __init__(self, app: HttpApp, address: str, *, reuse_port: bool = False, tls: tuple[str, str] | None = None):
+    def __init__(
+        self,
+        app: HttpApp,
+        address: str,
+        *,
+        reuse_port: bool = False,
+        tls: tuple[str, str] | None = None,
+        limits: ConnectionLimits | None = None,
+    ):
         """``tls``: the paths of a PEM certificate (chain) and its key, to serve HTTPS; checked here, so that a bad
-        pair fails at start (``ssl.SSLError``, ``OSError``) rather than in the server's thread."""
+        pair fails at start (``ssl.SSLError``, ``OSError``) rather than in the server's thread. ``limits``: how many
+        connections at once, and how long a request has to come whole (``ConnectionLimits``' defaults)."""
+        context = None
         if tls is not None:
             for path in tls:  # an OSError naming the file (ssl's own names none)
                 with open(path, "rb"):
                     pass
-            ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(*tls)
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            context.load_cert_chain(*tls)
+        self._connections = Connections(limits or ConnectionLimits(), tls=context)
         host, _, port = address.rpartition(":")
         self._socket = socket.socket(socket.AF_INET6 if ":" in host.strip("[]") else socket.AF_INET)
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -355,27 +377,35 @@ class HttpServer:
             self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         self._socket.bind((host.strip("[]"), int(port)))
         self.port: int = self._socket.getsockname()[1]
-        certificate, key = tls or (None, None)
         config = uvicorn.Config(
             app,
+            # HTTP/1.1 (h11), TLS and the connections' limits are the side's own, not what uvicorn finds installed
+            http=self._connections.protocol,  # type: ignore[arg-type]  # called as a protocol class is
+            ws="none",
+            backlog=ACCEPT_BACKLOG,
             log_level="warning",
             access_log=False,
             lifespan="on",
-            ssl_certfile=certificate,
-            ssl_keyfile=key,
             # the access log's peer is the connection's: uvicorn's default took X-Forwarded-For from any local
             # client, which could write what it liked there, an ID number too (found by a security tester)
             proxy_headers=False,
         )
         # listening from now: a connection made before uvicorn is up waits in the backlog rather than being refused
         # (``zzgw serve`` has started gRPC, and says it serves, by then)
-        self._socket.listen(config.backlog)
+        self._socket.listen(LISTEN_BACKLOG)
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._run, name="http", daemon=True)
 
     def _run(self) -> None:
         name_this_thread("zzgw-http")
-        self._server.run(sockets=[self._socket])
+        asyncio.run(self._serve())
+
+    async def _serve(self) -> None:
+        asyncio.get_running_loop().set_exception_handler(accept_errors_said_once)
+        try:
+            await self._server.serve(sockets=[self._socket])
+        finally:
+            self._connections.close_all()
 
     def start(self) -> None:
         """Start serving; OSError when uvicorn ended without starting: the listening socket is closed, so that its
@@ -387,6 +417,10 @@ class HttpServer:
         if not self._server.started:
             self._socket.close()
             raise OSError(f"the HTTP server on port {self.port} did not start (see the log above)")
+        # asyncio listens with the number it accepts at a turn of its loop (ACCEPT_BACKLOG, which bounds the
+        # descriptors taken at once); the kernel's queue of connections not yet accepted, which take none, is made
+        # longer again, so that a burst waits there rather than having its SYNs dropped (retried a second later)
+        self._socket.listen(LISTEN_BACKLOG)
 
     def stop(self) -> None:
         self._server.should_exit = True

@@ -34,6 +34,6 @@ class OncePer:
             return self._left.pop(key, 0)
 
 
-def since(left: int) -> str:
-    """What a line that ``OncePer`` allowed adds of the ones it left out since the last."""
-    return f"; {left} more calls since the last such line" if left else ""
+def since(left: int, what: str = "calls") -> str:
+    """What a line that ``OncePer`` allowed adds of the ones it left out since the last (``what`` they were)."""
+    return f"; {left} more {what} since the last such line" if left else ""

@@ -14,6 +14,10 @@ request: no holder code, license number or member code of a caller ever becomes 
                                      it was open)
 ``zzgw_http_requests_total``         the HTTP side's requests by ``route`` (one of the routes it serves, ``/console/``
                                      for the page's files, ``other`` for anything else) and ``status``
+``zzgw_http_dropped_total``          HTTP connections the side closed before their request came whole, by
+                                     ``cause``: ``request_timeout`` (not whole within ``ZZGW_HTTP_REQUEST_SECONDS``),
+                                     ``displaced`` (at ``ZZGW_HTTP_MAX_CONNECTIONS``, the one waiting longest, for a
+                                     new one), ``refused`` (a new one at the cap, every one being answered)
 ``zzgw_group_commit_items``          items committed in one transaction by a group writer, by ``writer``
                                      (``receipts``, ``sharing-audit``)
 ``zzgw_ready``                       1 while the process is ready (``gateway.health``), else 0
@@ -145,6 +149,13 @@ _FEED_LAPSES = Counter(
     ["cause"],
 )
 
+_HTTP_DROPPED = Counter(
+    "zzgw_http_dropped",
+    "HTTP connections the gateway closed before their request came whole, by cause (request_timeout: not whole in "
+    "time; displaced: at the cap, for a new connection; refused: a new one at the cap, every one being answered)",
+    ["cause"],
+)
+
 _by_call: dict[tuple[str, str, str], tuple[Any, Any]] = {}
 """The counter's and the histogram's children by (method, code, reason): ``labels()`` takes a lock and checks its
 values, which cost more than the increment; a dict read does not (and a lost race only makes the same child twice)."""
@@ -168,6 +179,12 @@ def record_call(method: str, code: str, seconds: float, reason: str = "") -> Non
 def record_http(route: str, status: int) -> None:
     """The HTTP side answered a request to ``route`` (one of a fixed set: never a raw path) with ``status``."""
     _HTTP_REQUESTS.labels(route, str(status)).inc()
+
+
+def record_http_dropped(cause: str) -> None:
+    """The HTTP side closed a connection for ``cause`` (``request_timeout``, ``displaced``, ``refused``: fixed in the
+    code, ``adapters.http_connections``)."""
+    _HTTP_DROPPED.labels(cause).inc()
 
 
 def record_group_commit(writer: str, items: int) -> None:

@@ -19,6 +19,7 @@ import hmac
 import json
 import logging
 import os
+import resource
 import secrets
 import signal
 import ssl
@@ -44,6 +45,7 @@ from sqlalchemy.exc import IntegrityError
 
 from adapters.console import Console, ConsoleBackend
 from adapters.http import HttpApp, HttpServer, Receive, Scope, Send
+from adapters.http_connections import ConnectionLimits, descriptors
 from gateway import metrics
 from gateway.api.audit import AuditServicer
 from gateway.api.authorization import AuthorizationServicer
@@ -1777,6 +1779,28 @@ def _read_font_glyphs(path: str, _mtime_ns: int, _size: int) -> frozenset[int]:
     return frozenset(TTFontFile(path).charToGlyph)
 
 
+def check_descriptors(settings: Settings) -> None:
+    """Raise the process's soft limit of open files (RLIMIT_NOFILE) to its hard limit, as systemd advises a program
+    that does not use select() (its default soft limit is 1024, its hard one 524288), then refuse to start when the
+    HTTP side's connections (``ZZGW_HTTP_MAX_CONNECTIONS``) could hold more than half of the files the process may
+    open: gRPC's connections and the store need the rest, and all had failed once the HTTP side had taken every one
+    (a penetration tester). Workers inherit the limit."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != hard:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+            soft = hard
+        except (ValueError, OSError):  # a hard limit above the kernel's (fs.nr_open): the soft one stays
+            pass
+    needed = descriptors(settings.http_max_connections)
+    if soft != resource.RLIM_INFINITY and needed > soft // 2:
+        raise ConfigError(
+            f"http_max_connections (ZZGW_HTTP_MAX_CONNECTIONS, {settings.http_max_connections}) lets the HTTP side "
+            f"hold up to {needed} files open, more than half of the {soft} this process may open (RLIMIT_NOFILE), "
+            "which gRPC and the store need too: set it lower, or raise the limit (systemd: LimitNOFILE=)"
+        )
+
+
 def check_http_tls(settings: Settings) -> None:
     """The HTTP side's certificate and key (``ZZGW_HTTP_TLS_CERT``, ``ZZGW_HTTP_TLS_KEY``), read before serving: a
     ConfigError in plain words naming the setting and the file (ssl's own says ``[SSL] PEM lib``)."""
@@ -2241,7 +2265,12 @@ def serve_forever(
     server, port = build_server(gateway, in_flight=in_flight)
     tls = (settings.http_tls_cert, settings.http_tls_key) if settings.http_tls_cert else None
     try:
-        http = HttpServer(http_app(gateway), settings.http_addr, reuse_port=settings.workers > 1, tls=tls)
+        limits = ConnectionLimits(
+            max_connections=settings.http_max_connections, request_seconds=settings.http_request_seconds
+        )
+        http = HttpServer(
+            http_app(gateway), settings.http_addr, reuse_port=settings.workers > 1, tls=tls, limits=limits
+        )
     except ssl.SSLError as exc:
         raise ConfigError(
             f"cannot use ZZGW_HTTP_TLS_CERT ({settings.http_tls_cert}) and ZZGW_HTTP_TLS_KEY "
@@ -2357,6 +2386,7 @@ def run(settings: Settings) -> int:
     """Serve with ``settings.workers`` processes sharing the port (SO_REUSEPORT); the exit status."""
     check_fonts()
     check_http_tls(settings)
+    check_descriptors(settings)
     if settings.workers == 1:
         serve_forever(settings)
         return 0

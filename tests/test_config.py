@@ -180,6 +180,11 @@ def test_the_usual_spellings_of_a_switch_and_an_address() -> None:
     ("ZZGW_MAX_WATCHERS_PER_MEMBER", "-1", r"must be 1-8, not -1"),
     ("ZZGW_MAX_WATCHERS_PER_MEMBER", "9", r"must be 1-8, not 9: .* at most max_watchers \(ZZGW_MAX_WATCHERS, 8\)"),
     ("ZZGW_MAX_WATCHERS_PER_MEMBER", "two", r"\(ZZGW_MAX_WATCHERS_PER_MEMBER\) must be a whole number, not 'two'"),
+    ("ZZGW_HTTP_MAX_CONNECTIONS", "0", r"^http_max_connections \(ZZGW_HTTP_MAX_CONNECTIONS\) must be 1-65536, not 0$"),
+    ("ZZGW_HTTP_MAX_CONNECTIONS", "65537", r"must be 1-65536, not 65537$"),
+    ("ZZGW_HTTP_REQUEST_SECONDS", "0", r"^http_request_seconds \(ZZGW_HTTP_REQUEST_SECONDS\) must be 1-3600 "
+     r"\(seconds\), not 0$"),
+    ("ZZGW_HTTP_REQUEST_SECONDS", "3601", r"must be 1-3600 \(seconds\), not 3601$"),
     ("ZZGW_TSA_URL", "notaurl", r"tsa_url \(ZZGW_TSA_URL\) must be an http:// or https:// URL with a host"),
     ("ZZGW_TSA_URL", "tsa.example.cn/tsr", "must be an http:// or https:// URL with a host"),
     ("ZZGW_TSA_URL", "ftp://tsa.example.cn/tsr", "must be an http:// or https:// URL with a host"),

@@ -93,10 +93,10 @@ def test_a_server_that_cannot_start_stops_listening(monkeypatch: pytest.MonkeyPa
     (a reviewer): start() says so, and the port refuses."""
     import uvicorn
 
-    def fails(_server: object, sockets: object = None) -> None:  # as uvicorn does when its startup fails: it logs
+    async def fails(_server: object, sockets: object = None) -> None:  # as uvicorn does when its startup fails: it logs
         return None
 
-    monkeypatch.setattr(uvicorn.Server, "run", fails)
+    monkeypatch.setattr(uvicorn.Server, "serve", fails)
     http = HttpServer(HttpApp(timestamp=None, crl=lambda: b"\x30\x03crl"), "127.0.0.1:0")
     with pytest.raises(OSError, match=f"the HTTP server on port {http.port} did not start"):
         http.start()

@@ -1,0 +1,319 @@
+"""The HTTP side's connections, from the socket to uvicorn's HTTP/1.1 protocol: at most ``max_connections`` at once,
+each request received whole within ``request_seconds`` (a TLS handshake too), and the event loop's accept errors said
+at most once every 5 s.
+
+>>> connections = Connections(ConnectionLimits(max_connections=256, request_seconds=30), tls=None)
+>>> uvicorn.Config(app, http=connections.protocol, backlog=ACCEPT_BACKLOG)   # doctest: +SKIP
+
+Every connection holds a file descriptor of the gateway's process, whose gRPC side and store need theirs. uvicorn
+closes neither a connection whose request never comes whole nor any past a number: about 1,100 half-sent requests used
+up a process's 1024 descriptors, and gRPC, the store, ``/readyz`` and the console all failed while asyncio logged a
+traceback for every accept() it tried, 244 MB in 40 s (a penetration tester).
+
+- A request, its head and its body, must come whole within ``request_seconds`` of the connection (its TLS handshake
+  included) or of the answer to the one before; else the connection is closed. The time is not renewed by bytes that
+  trickle in.
+- At ``max_connections``, a new connection takes the place of the one that has waited longest for its request (in its
+  TLS handshake, its request not yet whole, or idle after an answer), which is closed at once: a stranger who holds
+  connections open cannot keep out a clerk, or a balancer's probe of ``/readyz``, whose request comes at once. Only
+  when every connection is being answered is the new one closed at once instead.
+- TLS is set up here (``loop.start_tls``), not by the event loop before the connection is seen, so that a connection
+  that never completes its handshake counts, and is timed, as any other.
+
+The cap bounds the descriptors the side holds, with those accepted but not yet counted: asyncio accepts up to
+``ACCEPT_BACKLOG`` connections at a turn of its loop, and a connection takes a few turns from its accept to being
+counted, and one closed a turn more to give its descriptor back (``descriptors``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import logging
+import os
+import ssl
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, cast
+
+import h11
+from uvicorn.config import Config
+from uvicorn.protocols.http.h11_impl import H11Protocol
+from uvicorn.server import ServerState
+
+from gateway import metrics
+from gateway.logs import OncePer, since
+
+ACCEPT_BACKLOG = 64
+"""The most connections asyncio accepts at one turn of its loop (the backlog it is given, and listens with at its
+start): what the side may hold beyond its cap while new connections are made and displaced ones closed."""
+LISTEN_BACKLOG = 2048
+"""The kernel's queue of connections not yet accepted (uvicorn's default), which hold no descriptor of the process:
+long enough that a burst waits there rather than having its SYNs dropped and retried a second later."""
+_TURNS_UNCOUNTED = 4
+"""Turns of the loop from a connection's accept to its descriptor given back when it is displaced at once: the accept,
+the transport made, the protocol told (``connection_made``), the socket closed."""
+_ACCEPT_ERRORS = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
+"""What asyncio's accept() meets when the process or the system has no descriptor or memory left (it then logs and
+tries again a second later, as often as connections wait)."""
+log = logging.getLogger("zzgw.http")
+_LINES = OncePer(5.0)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ConnectionLimits:
+    max_connections: int = 256
+    """Connections open at once (``ZZGW_HTTP_MAX_CONNECTIONS``)."""
+    request_seconds: float = 30.0
+    """How long a request has to come whole (``ZZGW_HTTP_REQUEST_SECONDS``)."""
+
+
+def descriptors(max_connections: int) -> int:
+    """The file descriptors the HTTP side may hold at once with ``max_connections``: the cap, and those accepted or
+    closing at the turns of the loop between a connection's accept and its being counted."""
+    return max_connections + _TURNS_UNCOUNTED * ACCEPT_BACKLOG
+
+
+class Connections:
+    """The HTTP side's open connections, counted against the cap, those waiting for a request in the order they began
+    to wait. Used from the event loop's thread only."""
+
+    def __init__(self, limits: ConnectionLimits, *, tls: ssl.SSLContext | None):
+        self.limits = limits
+        self.tls = tls
+        self._open: set[_Connection] = set()
+        self._waiting: dict[_Connection, float] = {}
+        """Connections waiting for a request, and since when (loop time): the one that has waited longest first."""
+
+    def protocol(
+        self,
+        *,
+        config: Config,
+        server_state: ServerState,
+        app_state: dict[str, Any],
+        _loop: asyncio.AbstractEventLoop | None = None,
+    ) -> asyncio.Protocol:
+        """A new connection's protocol, as uvicorn asks for one (``Config(http=…)``)."""
+
+        def http(connection: _Connection) -> _Http11:
+            return _Http11(connection, config=config, server_state=server_state, app_state=app_state, _loop=_loop)
+
+        return _Connection(self, http)
+
+    def admit(self, connection: _Connection) -> bool:
+        """Whether ``connection`` may stay open: at the cap, the one that has waited longest for its request is
+        closed to make room; when none waits, ``connection`` is to be closed."""
+        if len(self._open) >= self.limits.max_connections:
+            if not self._waiting:
+                metrics.record_http_dropped("refused")
+                if (left := _LINES.allow("refused")) is not None:
+                    log.warning(
+                        "HTTP: %d connections open (ZZGW_HTTP_MAX_CONNECTIONS), each being answered: a new one "
+                        "from %s closed at once%s",
+                        len(self._open),
+                        connection.peer,
+                        since(left, "connections"),
+                    )
+                return False
+            longest, since_when = next(iter(self._waiting.items()))
+            metrics.record_http_dropped("displaced")
+            if (left := _LINES.allow("displaced")) is not None:
+                log.warning(
+                    "HTTP: %d connections open (ZZGW_HTTP_MAX_CONNECTIONS): the one from %s, waiting %.1f s for its "
+                    "request, closed for a new one from %s%s",
+                    len(self._open),
+                    longest.peer,
+                    asyncio.get_running_loop().time() - since_when,
+                    connection.peer,
+                    since(left, "connections"),
+                )
+            longest.close()
+        self._open.add(connection)
+        return True
+
+    def waiting(self, connection: _Connection) -> None:
+        self._waiting[connection] = asyncio.get_running_loop().time()
+
+    def received(self, connection: _Connection) -> None:
+        self._waiting.pop(connection, None)
+
+    def late(self, connection: _Connection) -> None:
+        metrics.record_http_dropped("request_timeout")
+        if (left := _LINES.allow("late")) is not None:
+            log.info(
+                "HTTP: a connection from %s closed: no whole request within %g s (ZZGW_HTTP_REQUEST_SECONDS)%s",
+                connection.peer,
+                self.limits.request_seconds,
+                since(left, "connections"),
+            )
+
+    def gone(self, connection: _Connection) -> None:
+        self._open.discard(connection)
+        self._waiting.pop(connection, None)
+
+    def close_all(self) -> None:
+        """Close every connection still open (the server has stopped: some were never uvicorn's to close, such as one
+        in its TLS handshake)."""
+        for connection in list(self._open):
+            connection.close()
+
+
+class _Connection(asyncio.Protocol):
+    """One connection, from its accept to its close: counted, secured (with TLS), timed, and spoken HTTP on by
+    uvicorn's protocol (``_Http11``), to which it passes what comes, once it has made the connection its own."""
+
+    def __init__(self, connections: Connections, http: Callable[[_Connection], _Http11]):
+        self._connections = connections
+        self._http = http(self)
+        self._socket: asyncio.Transport | None = None
+        self._started = False
+        """``_http`` has the connection (after the TLS handshake, with TLS)."""
+        self._early: list[bytes] = []
+        """What came before then: TLS hands over the first bytes of the request as its handshake ends."""
+        self._closed = False
+        self._deadline: asyncio.TimerHandle | None = None
+        self._handshake: asyncio.Task[None] | None = None
+        """The TLS handshake's task, kept: the loop holds its tasks weakly."""
+        self.peer = "?"
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._socket = transport = cast(asyncio.Transport, transport)  # a socket's, made by the loop's server
+        peer = transport.get_extra_info("peername")
+        if isinstance(peer, tuple) and len(peer) >= 2:
+            self.peer = f"{peer[0]}:{peer[1]}"
+        if not self._connections.admit(self):
+            self._closed = True
+            transport.abort()
+            return
+        self.waiting()
+        if self._connections.tls is None:
+            self._start(transport)
+        else:
+            self._handshake = asyncio.get_running_loop().create_task(self._secure(transport, self._connections.tls))
+
+    async def _secure(self, transport: asyncio.Transport, context: ssl.SSLContext) -> None:
+        """The TLS handshake, in the request's time: one that fails, or that the client never completes, ends the
+        connection."""
+        seconds = self._connections.limits.request_seconds
+        try:
+            secured = await asyncio.get_running_loop().start_tls(
+                transport,
+                self,
+                context,
+                server_side=True,
+                ssl_handshake_timeout=seconds,
+                ssl_shutdown_timeout=seconds,
+            )
+        except OSError:  # ssl.SSLError, the handshake's time out (ConnectionAbortedError), the client gone
+            secured = None
+        if secured is None or self._closed:  # closed meanwhile, for a new connection or for its time
+            self.close()
+            return
+        self._start(secured)
+
+    def _start(self, transport: asyncio.Transport) -> None:
+        self._started = True
+        self._http.connection_made(transport)
+        if self._early:
+            early, self._early = b"".join(self._early), []
+            self._http.data_received(early)
+
+    def data_received(self, data: bytes) -> None:
+        if self._started:
+            self._http.data_received(data)
+        elif not self._closed:
+            self._early.append(data)
+
+    def eof_received(self) -> None:
+        if self._started:
+            self._http.eof_received()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._end()
+        if self._started:
+            self._http.connection_lost(exc)
+
+    def pause_writing(self) -> None:
+        if self._started:
+            self._http.pause_writing()
+
+    def resume_writing(self) -> None:
+        if self._started:
+            self._http.resume_writing()
+
+    def waiting(self) -> None:
+        """The connection waits for a request, its first or the next: the request has ``request_seconds`` from now
+        to come whole (from the first moment it waited: not renewed while it waits), and the connection may meanwhile
+        be closed for a new one at the cap."""
+        if self._deadline is None and not self._closed:
+            seconds = self._connections.limits.request_seconds
+            self._deadline = asyncio.get_running_loop().call_later(seconds, self._late)
+            self._connections.waiting(self)
+
+    def received(self) -> None:
+        """The request has come whole (or the connection is closing): it is answered, in no time but the app's."""
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
+            self._connections.received(self)
+
+    def _late(self) -> None:
+        self._deadline = None
+        self._connections.late(self)
+        self.close()
+
+    def close(self) -> None:
+        """Close the connection at once: its socket, whatever is left to send (an abort: a TLS close would wait for
+        the client's close_notify)."""
+        self._end()
+        if self._socket is not None:
+            self._socket.abort()
+
+    def _end(self) -> None:
+        self._closed = True
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
+        self._connections.gone(self)
+
+
+class _Http11(H11Protocol):
+    """uvicorn's HTTP/1.1 protocol, telling its connection when a request has come whole and when it waits for one."""
+
+    def __init__(self, connection: _Connection, **uvicorn: Any):
+        super().__init__(**uvicorn)
+        self._connection = connection
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]  # as uvicorn's
+        super().connection_made(transport)
+        self._follow()
+
+    def handle_events(self) -> None:
+        super().handle_events()
+        self._follow()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        self._follow()
+
+    def _follow(self) -> None:
+        """A request not begun, or begun and not whole, is waited for; any other state (received whole, the
+        connection closing or failed) is not."""
+        if self.conn.their_state in (h11.IDLE, h11.SEND_BODY) and not self.transport.is_closing():
+            self._connection.waiting()
+        else:
+            self._connection.received()
+
+
+def accept_errors_said_once(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    """The event loop's exception handler: accept() failing for want of descriptors or memory is said at most once
+    every 5 s, with how many times since, not with a traceback each time (asyncio's own handler wrote one for every
+    connection waiting, again every second); anything else as asyncio says it."""
+    error = context.get("exception")
+    if isinstance(error, OSError) and error.errno in _ACCEPT_ERRORS and "accept" in str(context.get("message", "")):
+        if (left := _LINES.allow("accept")) is not None:
+            code = errno.errorcode.get(error.errno or 0, "")
+            said = since(left, "failed accepts")
+            log.error("HTTP: cannot accept a connection: %s (%s)%s", os.strerror(error.errno or 0), code, said)
+        return
+    loop.default_exception_handler(context)

@@ -1,0 +1,343 @@
+"""The HTTP side's connections over real sockets: a request that does not come whole in time is closed (plain, in
+its TLS handshake, over TLS, on a connection kept alive), at the cap a new connection displaces the one waiting
+longest or, every one being answered, is closed at once, and a ``zzgw serve`` limited to 1024 open files goes on
+answering gRPC, ``/readyz`` and the console while more half-sent requests than that are made to it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import http.client as http_client
+import json
+import logging
+import os
+import re
+import resource
+import socket
+import ssl
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from adapters.client import MemberCredentials, connect
+from adapters.http import HttpApp, HttpServer, Receive, Scope, Send
+from adapters.http_connections import ConnectionLimits, accept_errors_said_once
+from adapters.records import issue_request
+from benchmarks.common import free_port, wait_serving
+from gateway.bootstrap import samples
+from gateway.config import Settings
+from gateway.server import check_descriptors
+from protos.zzgw.v1 import issuance_pb2_grpc, verification_pb2, verification_pb2_grpc
+from signing.pki import CertificateAuthority
+from tests.api.test_issuance import unique
+from tests.commands import ROOT, run_zzgw
+from tests.conftest import MARKET
+
+SECONDS = 1.0
+"""The request time of these tests' servers (ZZGW_HTTP_REQUEST_SECONDS, 30 by default)."""
+HALF_SENT = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n"  # never finished, as a slowloris sends it
+
+
+class SlowApp(HttpApp):
+    """An HTTP side with a route that answers once the test lets it (``/slow``): a connection being answered."""
+
+    def __init__(self) -> None:
+        super().__init__(timestamp=None, crl=None)
+        self.release = threading.Event()
+
+    async def serve(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["path"] == "/slow":
+            await asyncio.get_running_loop().run_in_executor(None, self.release.wait, 30)
+            await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"5")]})
+            await send({"type": "http.response.body", "body": b"slow\n"})
+            return
+        await super().serve(scope, receive, send)
+
+
+@contextlib.contextmanager
+def serving(
+    app: HttpApp | None = None, *, max_connections: int = 256, tls: tuple[str, str] | None = None
+) -> Iterator[HttpServer]:
+    limits = ConnectionLimits(max_connections=max_connections, request_seconds=SECONDS)
+    app = app or HttpApp(timestamp=lambda query: b"reply-to:" + query, crl=None)  # the TSA reads a body
+    http = HttpServer(app, "127.0.0.1:0", tls=tls, limits=limits)
+    http.start()
+    try:
+        yield http
+    finally:
+        http.stop()
+
+
+def connection(port: int, sent: bytes = HALF_SENT) -> socket.socket:
+    sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+    if sent:
+        sock.sendall(sent)
+    return sock
+
+
+def closed(sock: socket.socket) -> bool:
+    """Whether the server has closed ``sock`` (an end of stream or a reset waits there, after anything it sent),
+    without waiting."""
+    sock.setblocking(False)
+    try:
+        while sock.recv(4096):
+            pass
+        return True
+    except (BlockingIOError, ssl.SSLWantReadError):
+        return False
+    except (ConnectionResetError, ssl.SSLError):
+        return True
+    finally:
+        sock.setblocking(True)
+
+
+def closed_after(sock: socket.socket, limit: float = 10.0) -> float:
+    """Seconds until the server closes ``sock`` (nothing else comes: a request half sent is never answered)."""
+    started = time.monotonic()
+    sock.settimeout(limit)
+    with contextlib.suppress(ConnectionResetError, ssl.SSLError):
+        assert sock.recv(4096) == b""
+    return time.monotonic() - started
+
+
+def answer(sock: socket.socket) -> tuple[int, bytes]:
+    """The status and body of the answer that comes on ``sock``."""
+    response = http_client.HTTPResponse(sock)
+    response.begin()
+    return response.status, response.read()
+
+
+def eventually(what: Callable[[], bool], seconds: float = 5.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while not what():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def get(port: int, path: str = "/healthz", context: ssl.SSLContext | None = None) -> tuple[int, bytes]:
+    scheme = "https" if context is not None else "http"
+    with urllib.request.urlopen(f"{scheme}://127.0.0.1:{port}{path}", timeout=10, context=context) as answer:
+        return answer.status, answer.read()
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[tuple[str, str], ssl.SSLContext]:
+    directory = tmp_path_factory.mktemp("tls")
+    authority = CertificateAuthority.create("测试网站CA")
+    authority.issue_server(["127.0.0.1"]).write(directory, "web")
+    trusting = ssl.create_default_context(cadata=authority.cert_pem.decode())
+    return (str(directory / "web.pem"), str(directory / "web.key")), trusting
+
+
+def test_a_request_that_does_not_come_whole_in_time_is_closed() -> None:
+    """Its head, or its body, half sent: the connection closed after the request time, not renewed by bytes that
+    trickle in (a slowloris's); uvicorn had held such a one for ever. A whole request on time is answered."""
+    with serving() as http:
+        head = connection(http.port)
+        body = connection(http.port, b"POST /tsa HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n0123456789")
+        nothing = connection(http.port, b"")
+        trickling = connection(http.port, b"G")
+        started = time.monotonic()
+        for byte in b"ET /healthz HTTP/1.1\r\n":
+            if closed(trickling):
+                break
+            with contextlib.suppress(OSError):
+                trickling.sendall(bytes([byte]))
+            time.sleep(0.1)
+        assert time.monotonic() - started < SECONDS + 1.5
+        assert closed(trickling)
+        for sock in (head, body, nothing):
+            assert closed(sock)
+        assert get(http.port) == (200, b"ok\n")
+
+
+def test_the_next_request_on_a_connection_kept_alive_has_the_same_time() -> None:
+    """An answer given, the connection waits for the next request: one begun and never finished is closed in time
+    (uvicorn's keep-alive timer had stopped at its first byte)."""
+    with serving() as http:
+        sock = connection(http.port, b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        assert answer(sock) == (200, b"ok\n")
+        sock.sendall(HALF_SENT)
+        assert SECONDS - 0.2 < closed_after(sock) < SECONDS + 1.5
+
+
+def test_over_tls_a_handshake_or_a_request_not_done_in_time_is_closed(
+    certificate: tuple[tuple[str, str], ssl.SSLContext],
+) -> None:
+    """A connection that never begins its TLS handshake, and one that sends half a request over TLS, are closed in
+    the request time: the handshake's own limit had been 60 s, and a request after it had none."""
+    tls, trusting = certificate
+    with serving(tls=tls) as http:
+        bare = connection(http.port, b"")
+        secured = trusting.wrap_socket(connection(http.port, b""), server_hostname="127.0.0.1")
+        secured.sendall(HALF_SENT)
+        assert closed_after(bare) < SECONDS + 1.5
+        assert closed_after(secured) < SECONDS + 1.5
+        assert get(http.port, context=trusting) == (200, b"ok\n")
+
+
+@pytest.mark.parametrize("over_tls", [False, True], ids=["http", "https"])
+def test_at_the_cap_a_new_connection_displaces_the_one_waiting_longest(
+    over_tls: bool, certificate: tuple[tuple[str, str], ssl.SSLContext]
+) -> None:
+    """Held connections beyond the cap do not keep out a request that comes whole: it takes the place of the one
+    that has waited longest, closed at once (in its TLS handshake as well); the others stay open."""
+    tls, trusting = certificate
+    with serving(max_connections=4, tls=tls if over_tls else None) as http:
+        held = [connection(http.port, b"" if over_tls else HALF_SENT) for _ in range(4)]
+        time.sleep(0.3)  # all four counted
+        assert not any(closed(sock) for sock in held)
+        newer = connection(http.port, b"" if over_tls else HALF_SENT)
+        assert eventually(lambda: closed(held[0]), 0.5)
+        assert not any(closed(sock) for sock in [*held[1:], newer])
+        started = time.monotonic()
+        assert get(http.port, context=trusting if over_tls else None) == (200, b"ok\n")
+        assert time.monotonic() - started < 0.5
+        assert eventually(lambda: closed(held[1]), 0.5) and not closed(held[2])
+        for sock in [*held, newer]:
+            sock.close()
+
+
+def test_at_the_cap_with_every_connection_being_answered_a_new_one_is_closed_at_once() -> None:
+    """Requests being answered are not given up for a newcomer, which is closed at once rather than left to wait."""
+    app = SlowApp()
+    with serving(app, max_connections=2) as http:
+        answering = [connection(http.port, b"GET /slow HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n") for _ in range(2)]
+        time.sleep(0.3)
+        newcomer = connection(http.port)
+        assert closed_after(newcomer) < 0.5
+        app.release.set()
+        for sock in answering:
+            assert answer(sock) == (200, b"slow\n")
+        assert get(http.port) == (200, b"ok\n")
+
+
+def test_accept_failing_for_want_of_files_is_said_once_every_5_seconds(caplog: pytest.LogCaptureFixture) -> None:
+    """asyncio's own handler wrote a traceback for every accept() that failed with EMFILE, as often as connections
+    waited: 2.3 million lines in 10 s. Once every 5 s now, with how many since; other errors as asyncio says them."""
+    loop = asyncio.new_event_loop()
+    try:
+        full = {"message": "socket.accept() out of system resource", "exception": OSError(errno.EMFILE, "full")}
+        with caplog.at_level(logging.ERROR):
+            for _ in range(10_000):
+                accept_errors_said_once(loop, full)
+            accept_errors_said_once(loop, {"message": "Task exception was never retrieved"})
+        said = [record.getMessage() for record in caplog.records]
+        assert said == [
+            "HTTP: cannot accept a connection: Too many open files (EMFILE)",
+            "Task exception was never retrieved",
+        ]
+        assert not any(record.exc_info for record in caplog.records if record.name == "zzgw.http")
+    finally:
+        loop.close()
+
+
+# --- a gateway limited to 1024 open files -------------------------------------------------------------------------
+
+
+def limited_to_1024(command: str) -> list[str]:
+    """``zzgw command`` in a process limited to 1024 open files, soft and hard: as under a systemd unit without
+    ``LimitNOFILE=`` on a machine whose hard limit is 1024 too (the soft one alone is raised at start)."""
+    return [
+        sys.executable,
+        "-c",
+        "import os, resource, sys; resource.setrlimit(resource.RLIMIT_NOFILE, (1024, 1024)); "
+        f"os.execv(sys.executable, [sys.executable, '-m', 'gateway.cli', {command!r}])",
+    ]
+
+
+def test_serve_raises_its_open_files_limit_and_refuses_a_cap_it_cannot_hold(tmp_path: Path) -> None:
+    """The soft limit is raised to the hard one, as systemd advises; a cap that could take more than half of the
+    files the process may open stops the start (exit 2) saying so, before the store is opened."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(1024, hard), hard))
+    try:
+        check_descriptors(Settings())
+        assert resource.getrlimit(resource.RLIMIT_NOFILE) == (hard, hard)
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    env = {**os.environ, "ZZGW_DATA_DIR": str(tmp_path), "ZZGW_HTTP_MAX_CONNECTIONS": "257"}
+    done = subprocess.run(limited_to_1024("serve"), env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2, done.stderr
+    assert (
+        "http_max_connections (ZZGW_HTTP_MAX_CONNECTIONS, 257) lets the HTTP side hold up to 513 files open, more "
+        "than half of the 1024 this process may open (RLIMIT_NOFILE)"
+    ) in done.stderr
+
+
+@pytest.mark.slow
+def test_a_gateway_with_1024_files_answers_while_more_half_sent_requests_are_held(tmp_path: Path) -> None:
+    """1,100 half-sent requests had used up the descriptors of a process limited to 1024 (systemd's default soft
+    limit): gRPC calls timed out, the store could not be opened, ``/readyz`` and the console did not answer, and the
+    log grew by 6 MB a second (a penetration tester). Now the HTTP side holds at most its cap of them, so gRPC
+    verifies (writing its access record to the store), ``/readyz`` and the console answer meanwhile, those held are
+    closed in time, and the log has a few lines of it."""
+    data_dir = tmp_path / "var"
+    grpc_address, http_address = f"127.0.0.1:{free_port()}", f"127.0.0.1:{free_port()}"
+    env = {
+        **os.environ,
+        "ZZGW_DATA_DIR": str(data_dir),
+        "ZZGW_DATABASE_URL": "",
+        "ZZGW_GRPC_ADDR": grpc_address,
+        "ZZGW_HTTP_ADDR": http_address,
+        "ZZGW_KEY_PASSPHRASE": "connections-test-passphrase",
+        "ZZGW_HTTP_MAX_CONNECTIONS": "100",
+        "ZZGW_HTTP_REQUEST_SECONDS": "3",
+    }
+    init = run_zzgw("init", env=env, timeout=180)
+    assert init.returncode == 0, init.stderr
+    log = tmp_path / "serve.log"
+    with log.open("wb") as written:
+        server = subprocess.Popen(limited_to_1024("serve"), env=env, cwd=ROOT, stdout=written, stderr=written)
+    held: list[socket.socket] = []
+    before = 0
+    try:
+        wait_serving(grpc_address, timeout=90, process=server)
+        with connect(grpc_address, MemberCredentials.dev(data_dir, MARKET)) as channel:
+            issued = issuance_pb2_grpc.IssuanceServiceStub(channel).IssueLicense(
+                issue_request(unique(samples.food_permit(3)))
+            )
+            use = verification_pb2.UseContext(matter_code="370100-SPJC-001", purpose="食品生产经营监督检查")
+            verifier = verification_pb2_grpc.VerificationServiceStub(channel)
+            before = log.stat().st_size
+            host, port = http_address.rsplit(":", 1)
+            for _ in range(1_100):  # more than the process may open
+                sock = socket.create_connection((host, int(port)), timeout=10)
+                sock.sendall(HALF_SENT)
+                held.append(sock)
+            report = verifier.VerifyLicense(
+                verification_pb2.VerifyLicenseRequest(use=use, license_id=issued.license.license_id), timeout=10
+            ).report
+            assert report.verdict == verification_pb2.CHECK_RESULT_PASSED
+            with urllib.request.urlopen(f"http://{http_address}/readyz", timeout=10) as ready:
+                assert ready.status == 200 and json.loads(ready.read())["ready"] is True
+            with urllib.request.urlopen(f"http://{http_address}/console/", timeout=10) as page:
+                assert page.status == 200
+            assert eventually(lambda: sum(not closed(sock) for sock in held) <= 100, 5)
+            assert eventually(lambda: all(closed(sock) for sock in held), 3 + 5)  # the rest in their time
+            again = verifier.VerifyLicense(
+                verification_pb2.VerifyLicenseRequest(use=use, license_id=issued.license.license_id), timeout=10
+            )
+            assert again.report.verdict == verification_pb2.CHECK_RESULT_PASSED
+            with urllib.request.urlopen(f"http://{http_address}/metrics", timeout=10) as scraped:
+                exposed = scraped.read().decode()
+            counted = dict(re.findall(r'^zzgw_http_dropped_total\{cause="(\w+)"\} (\S+)$', exposed, re.M))
+            assert float(counted["displaced"]) >= 1_000 - 3 and float(counted["request_timeout"]) >= 90, counted
+    finally:
+        for sock in held:
+            sock.close()
+        server.terminate()
+        server.wait(60)
+    said = log.read_bytes()[before:].decode(errors="replace").splitlines()
+    assert len(said) < 30, said[:40]
+    assert not [line for line in said if "Traceback" in line or "Too many open files" in line], said[:40]
+    assert any("connections open (ZZGW_HTTP_MAX_CONNECTIONS)" in line for line in said), said
