@@ -27,6 +27,7 @@ from sqlalchemy.engine import make_url
 
 from adapters.client import MemberCredentials, connect
 from gateway.config import Settings
+from gateway.domain.catalog import fingerprint_of
 from gateway.domain.model import Clock
 from gateway.server import Gateway, build_server, initialise
 from gateway.store.database import Database
@@ -125,6 +126,18 @@ def fresh_database(kind: str, directory: Path) -> Iterator[str]:
         yield database.url
     finally:
         database.drop()
+
+
+@pytest.fixture(params=backend_params())
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The URL of an empty store of a test's own, on each backend (a module may define a ``store`` of its own)."""
+    with fresh_database(request.param, tmp_path) as url:
+        yield url
+
+
+def catalog_fingerprint(path: Path) -> str:
+    """The fingerprint of the catalog file at ``path``, as the store records the one it serves."""
+    return fingerprint_of(json.loads(path.read_text(encoding="utf-8")))
 
 
 @pytest.fixture(params=backend_params())

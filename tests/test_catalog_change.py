@@ -26,7 +26,6 @@ from adapters.http import HttpServer
 from adapters.records import issue_request
 from gateway.bootstrap import samples
 from gateway.config import ConfigError, Settings
-from gateway.domain.catalog import fingerprint_of
 from gateway.server import http_app, initialise
 from gateway.services.catalog_pin import CATALOG_FACT
 from gateway.store.database import Database
@@ -53,9 +52,8 @@ from tests.conftest import (
     POLICE,
     TAX,
     RunningGateway,
-    backend_params,
+    catalog_fingerprint,
     error_details,
-    fresh_database,
     start_gateway,
     trail_rows,
 )
@@ -109,16 +107,6 @@ def retired(code: str) -> Callable[[dict[str, Any]], None]:
             matter["materials"] = [m for m in matter["materials"] if m["type_code"] != code]
 
     return edit
-
-
-def fingerprint(path: Path) -> str:
-    return fingerprint_of(json.loads(path.read_text(encoding="utf-8")))
-
-
-@pytest.fixture(params=backend_params())
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    with fresh_database(request.param, tmp_path) as url:
-        yield url
 
 
 def settings_of(tmp_path: Path, store: str, catalog: Path) -> Settings:
@@ -210,21 +198,25 @@ def test_a_type_is_not_taken_from_a_department_whose_licenses_of_it_have_not_end
     assert said.startswith(f"the catalog (ZZGW_CATALOG {moved}) was not adopted: it takes departments out of license")
     assert f"({BUSINESS_LICENSE} 营业执照: {MARKET} 济南市市场监督管理局, 3 licenses)" in said  # not the cancelled one
     assert "would verify FAILED (NOT_AUTHORITATIVE_ISSUER)" in said and "beside the new one" in said
-    assert stored_fingerprint(store) == fingerprint(before)  # nothing adopted
+    assert stored_fingerprint(store) == catalog_fingerprint(before)  # nothing adopted
     command = run_zzgw("init", "--adopt-catalog", env=zzgw_env(tmp_path, store, moved), timeout=120)
     assert command.returncode == 2, command.stderr
     assert command.stderr.startswith("zzgw: configuration error: the catalog (ZZGW_CATALOG") and said in command.stderr
-    assert stored_fingerprint(store) == fingerprint(before)
+    assert stored_fingerprint(store) == catalog_fingerprint(before)
 
     # handed over: both departments issue it; the old one's licenses verify as before, and it ends them
-    assert initialise(settings_of(tmp_path, store, both), adopt_catalog=True).catalog_replaced == fingerprint(before)
+    assert initialise(settings_of(tmp_path, store, both), adopt_catalog=True).catalog_replaced == catalog_fingerprint(
+        before
+    )
     with serving(tmp_path, store, both) as running:
         assert verify_for_invoices(running, active).verdict == PASSED
         assert verify_for_invoices(running, business_license(running, 5, issuer=HEALTH)).verdict == PASSED
         for license_id in (active, revoked, suspended):
             status_change(running, license_id, issuance_pb2.STATUS_ACTION_CANCEL)
     report = initialise(settings_of(tmp_path, store, moved), adopt_catalog=True)
-    assert report.catalog_replaced == fingerprint(both) and stored_fingerprint(store) == fingerprint(moved)
+    assert report.catalog_replaced == catalog_fingerprint(both) and stored_fingerprint(store) == catalog_fingerprint(
+        moved
+    )
 
 
 def test_a_field_taken_out_of_a_type_is_said_at_adoption_and_an_amendment_drops_it(store: str, tmp_path: Path) -> None:

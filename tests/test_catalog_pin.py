@@ -12,7 +12,7 @@ import json
 import logging
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import grpc
@@ -25,7 +25,6 @@ from sqlalchemy import text
 from adapters.console import Console
 from gateway import server
 from gateway.config import ConfigError, Settings
-from gateway.domain.catalog import fingerprint_of
 from gateway.domain.errors import UpstreamUnavailableError
 from gateway.server import Gateway, build_server, check_ready, console_backend, initialise
 from gateway.services.catalog_pin import CATALOG_FACT, READ_EVERY_SECONDS
@@ -41,7 +40,14 @@ from protos.zzgw.v1 import (
 from signing.keys import KeyStore
 from tests.api.test_sharing import ID_CARD, QYKZ, business_license, data, denied, id_card
 from tests.commands import run_zzgw
-from tests.conftest import PASSPHRASE, POLICE, TAX, RunningGateway, backend_params, error_details, fresh_database
+from tests.conftest import (
+    PASSPHRASE,
+    POLICE,
+    TAX,
+    RunningGateway,
+    catalog_fingerprint,
+    error_details,
+)
 
 DEMO_CATALOG = Path(__file__).resolve().parent.parent / "gateway" / "bootstrap" / "catalog.json"
 PORTS = range(60140, 60160)
@@ -58,16 +64,6 @@ def catalog_file(path: Path, *, id_card_unconditional: bool = False, reformatted
     text_ = json.dumps(raw, ensure_ascii=False, indent=4, sort_keys=True) if reformatted else json.dumps(raw)
     path.write_text(text_, encoding="utf-8")
     return path
-
-
-def fingerprint(path: Path) -> str:
-    return fingerprint_of(json.loads(path.read_text(encoding="utf-8")))
-
-
-@pytest.fixture(params=backend_params())
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    with fresh_database(request.param, tmp_path) as url:
-        yield url
 
 
 def serving(settings: Settings) -> RunningGateway:
@@ -125,13 +121,16 @@ def test_a_gateway_serving_the_catalog_before_refuses_once_init_adopts_another(
     first = serving(old)
     second: RunningGateway | None = None
     try:
-        assert stored_fingerprint(first) == fingerprint(old_file)
+        assert stored_fingerprint(first) == catalog_fingerprint(old_file)
         card = id_card(first).license
         assert denied(lambda: data(first, card.license_id, QYKZ, member=POLICE))[0] == "NEEDS_AUTHORIZATION"
 
         report = initialise(new, adopt_catalog=True)  # the documented way to change the catalog
-        assert (report.catalog, report.catalog_replaced) == (fingerprint(new_file), fingerprint(old_file))
-        assert stored_fingerprint(first) == fingerprint(new_file)
+        assert (report.catalog, report.catalog_replaced) == (
+            catalog_fingerprint(new_file),
+            catalog_fingerprint(old_file),
+        )
+        assert stored_fingerprint(first) == catalog_fingerprint(new_file)
         second = serving(new)  # restarted with the new catalog: its rules apply
         assert data(second, card.license_id, QYKZ, member=POLICE).fields
 
@@ -166,12 +165,12 @@ def test_a_gateway_serving_the_catalog_before_refuses_once_init_adopts_another(
         warnings = [r.getMessage() for r in caplog.records if r.name == "zzgw.health" and r.levelno >= logging.WARNING]
         assert len(warnings) == 1, warnings  # said once, naming both catalogs
         assert "not ready (CATALOG_CHANGED)" in warnings[0]
-        assert fingerprint(new_file) in warnings[0] and fingerprint(old_file) in warnings[0]
+        assert catalog_fingerprint(new_file) in warnings[0] and catalog_fingerprint(old_file) in warnings[0]
 
         with pytest.raises(ConfigError) as refused:  # started again with the old file: refused at start
             serving(old)
-        assert f"sha256 {fingerprint(old_file)}" in str(refused.value)
-        assert f"(sha256 {fingerprint(new_file)})" in str(refused.value)
+        assert f"sha256 {catalog_fingerprint(old_file)}" in str(refused.value)
+        assert f"(sha256 {catalog_fingerprint(new_file)})" in str(refused.value)
         assert "`zzgw init --adopt-catalog`" in str(refused.value)
         assert data(second, card.license_id, QYKZ, member=POLICE).fields  # the restarted one still answers
     finally:
@@ -195,8 +194,8 @@ def test_serve_refuses_a_catalog_that_is_not_the_stores_and_init_adopts_one(stor
     old_file = catalog_file(tmp_path / "catalog.json")
     same_file = catalog_file(tmp_path / "catalog-reformatted.json", reformatted=True)
     new_file = catalog_file(tmp_path / "catalog-new.json", id_card_unconditional=True)
-    old, new = fingerprint(old_file), fingerprint(new_file)
-    assert fingerprint(same_file) == old and new != old
+    old, new = catalog_fingerprint(old_file), catalog_fingerprint(new_file)
+    assert catalog_fingerprint(same_file) == old and new != old
     data_dir = tmp_path / "var"
     made = run_zzgw("init", env=zzgw_env(data_dir, store, old_file), timeout=120)
     assert made.returncode == 0, made.stderr
@@ -252,14 +251,14 @@ def test_a_store_from_before_catalog_fingerprints_takes_the_first_servers(store:
     forget()
     first = serving(dataclasses.replace(settings, catalog=str(new_file)))
     try:
-        assert stored_fingerprint(first) == fingerprint(new_file)
+        assert stored_fingerprint(first) == catalog_fingerprint(new_file)
         with pytest.raises(ConfigError, match="is not the one the database"):
             serving(settings)
     finally:
         stop(first)
     forget()
     report = initialise(settings)
-    assert (report.catalog, report.catalog_replaced) == (fingerprint(old_file), "")
+    assert (report.catalog, report.catalog_replaced) == (catalog_fingerprint(old_file), "")
 
 
 def test_init_with_another_catalog_refuses_before_it_upgrades_the_schema(store: str, tmp_path: Path) -> None:
@@ -281,7 +280,7 @@ def test_init_with_another_catalog_refuses_before_it_upgrades_the_schema(store: 
         assert before == schema_revisions()[-2]
         new_file = catalog_file(tmp_path / "new.json", id_card_unconditional=True)
         stale = dataclasses.replace(settings, catalog=str(new_file))
-        with pytest.raises(ConfigError, match=rf"is served with \(sha256 {fingerprint(old_file)}\)"):
+        with pytest.raises(ConfigError, match=rf"is served with \(sha256 {catalog_fingerprint(old_file)}\)"):
             initialise(stale)
         assert gateway.db.schema_revision() == before
         assert initialise(settings).schema == schema_revisions()[-1]  # its own catalog: upgraded
@@ -307,16 +306,16 @@ def test_init_without_adopt_catalog_keeps_one_a_server_recorded_while_it_ran(
 
         def a_server_starts_meanwhile(settings: Settings, db: Database, keys: KeyStore) -> None:
             with db.unit_of_work(write=True) as uow:  # what `zzgw serve` records (_pin_catalog), the first to serve
-                uow.facts.add(CATALOG_FACT, fingerprint(old_file))
+                uow.facts.add(CATALOG_FACT, catalog_fingerprint(old_file))
                 uow.commit()
             record_facts(settings, db, keys)
 
         monkeypatch.setattr(server, "_record_facts", a_server_starts_meanwhile)
         new_file = catalog_file(tmp_path / "new.json", id_card_unconditional=True)
         stale = dataclasses.replace(settings, catalog=str(new_file))
-        with pytest.raises(ConfigError, match=rf"is served with \(sha256 {fingerprint(old_file)}\)"):
+        with pytest.raises(ConfigError, match=rf"is served with \(sha256 {catalog_fingerprint(old_file)}\)"):
             initialise(stale)
         with gateway.db.unit_of_work() as uow:
-            assert uow.facts.get(CATALOG_FACT) == fingerprint(old_file)
+            assert uow.facts.get(CATALOG_FACT) == catalog_fingerprint(old_file)
     finally:
         gateway.close()
