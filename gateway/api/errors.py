@@ -33,6 +33,7 @@ from gateway.domain.errors import (
     ZzgwError,
     clip,
     echoed,
+    left_out,
     more_violations,
 )
 from protos.zzgw.v1 import common_pb2
@@ -61,29 +62,58 @@ def status_code(error: ZzgwError) -> grpc.StatusCode:
     return grpc.StatusCode.UNKNOWN
 
 
+TRAILERS_BUDGET, MAX_MESSAGE_BYTES, MAX_METADATA_BYTES = 7 * 1024, 1024, 400
+"""Bytes a refusal's status may take in the trailers as sent, and bytes of UTF-8 of its message and of each ErrorInfo
+value. A gRPC client with default settings refuses trailers past 16 KiB and, from 8 KiB on, at random (its soft
+limit): it reads RESOURCE_EXHAUSTED "received metadata size exceeds …" instead of the refusal. The characters that
+``MAX_ECHO_*`` allow are up to 4 bytes each in UTF-8 (𠀀), and then grow again on the wire: ``grpc-message``
+percent-encoded, 3 bytes for each byte past ASCII, and ``grpc-status-details-bin`` (the whole status, the message
+again) in base64; 16 violations echoing long keys of Chinese headers came to 17 KiB. So the violations that do not
+fit are left out from the end, the message saying how many (另有N项有误), leaving 1 KiB of the 8 for gRPC's own."""
+
+
 def to_status(error: ZzgwError) -> grpc.Status:
-    code = status_code(error)
+    code = getattr(code_pb2, status_code(error).name)
     # clipped: a long bad value echoed would otherwise turn the real error into RESOURCE_EXHAUSTED
-    metadata = {clip(k, MAX_ECHO_FIELD): clip(v, MAX_ECHO_MESSAGE) for k, v in error.metadata.items()}
-    info = error_details_pb2.ErrorInfo(reason=error.reason, domain=ERROR_DOMAIN, metadata=metadata)
-    details = [_pack(info)]
-    message = echoed(error.message, MAX_ECHO_MESSAGE)
-    if isinstance(error, InvalidRequestError):
-        violations = error.violations[:MAX_VIOLATIONS]
-        bad = error_details_pb2.BadRequest(
-            field_violations=[
-                error_details_pb2.BadRequest.FieldViolation(
-                    field=echoed(v.field, MAX_ECHO_FIELD),
-                    description=echoed(v.description, MAX_ECHO_DESCRIPTION),
-                    reason=v.reason,
-                )
-                for v in violations
-            ]
+    metadata = {
+        clip(k, MAX_ECHO_FIELD): clip(v, MAX_ECHO_MESSAGE, MAX_METADATA_BYTES) for k, v in error.metadata.items()
+    }
+    details = [_pack(error_details_pb2.ErrorInfo(reason=error.reason, domain=ERROR_DOMAIN, metadata=metadata))]
+    message = error.message
+    if not isinstance(error, InvalidRequestError):
+        return rpc_status.to_status(status_pb2.Status(code=code, message=_message(message), details=details))
+    violations = [
+        error_details_pb2.BadRequest.FieldViolation(
+            field=echoed(v.field, MAX_ECHO_FIELD),
+            description=echoed(v.description, MAX_ECHO_DESCRIPTION),
+            reason=v.reason,
         )
-        details.append(_pack(bad))
-        message = more_violations(message, len(error.violations))
-    proto = status_pb2.Status(code=getattr(code_pb2, code.name), message=message, details=details)
+        for v in error.violations[:MAX_VIOLATIONS]
+    ]
+    for sent in range(len(violations), -1, -1):
+        bad = _pack(error_details_pb2.BadRequest(field_violations=violations[:sent]))
+        proto = status_pb2.Status(
+            code=code, message=_message(message, len(error.violations), sent), details=[*details, bad]
+        )
+        if _sent_size(proto) <= TRAILERS_BUDGET:
+            break
     return rpc_status.to_status(proto)
+
+
+def _message(message: str, violations: int = 0, sent: int = 0) -> str:
+    """A refusal's message as sent: echoed, at most ``MAX_MESSAGE_BYTES`` of UTF-8, saying how many violations were
+    left out."""
+    more = left_out(violations, sent)
+    return echoed(message, MAX_ECHO_MESSAGE, MAX_MESSAGE_BYTES - len(more.encode())) + more
+
+
+def _sent_size(status: status_pb2.Status) -> int:
+    """Bytes ``status`` takes in the trailers, as a client counts them (name, value as sent, and 32 more each):
+    ``grpc-message`` percent-encoded (what is not printable ASCII, and ``%``, as %XX), ``grpc-status-details-bin``
+    in base64, ``grpc-status``."""
+    message = sum(1 if 0x20 <= b <= 0x7E and b != 0x25 else 3 for b in status.message.encode())
+    details = 4 * -(-status.ByteSize() // 3)
+    return len("grpc-message") + message + len("grpc-status-details-bin") + details + len("grpc-status") + 2 + 3 * 32
 
 
 def internal_status(request_id: str) -> grpc.Status:

@@ -17,6 +17,7 @@ The tree::
 
 from __future__ import annotations
 
+import itertools
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -36,13 +37,27 @@ class FieldViolation:
 
 MAX_ECHO_MESSAGE, MAX_ECHO_DESCRIPTION, MAX_ECHO_FIELD, MAX_VIOLATIONS = 400, 200, 64, 16
 """Characters of a refusal's message, of a violation's description and of its field sent back, and violations sent,
-on gRPC (``gateway.api.errors``: a status travels in trailing metadata, which a client refuses past 16 KiB) and on
-the console alike: a refusal may echo what the caller sent, and the reply is not to grow with it."""
+on gRPC and on the console alike: a refusal may echo what the caller sent, and the reply is not to grow with it. On
+gRPC the status is also held to a size in bytes (``gateway.api.errors.TRAILERS_BUDGET``), which may send fewer."""
 
 
-def clip(text: str, limit: int) -> str:
-    """``text`` cut to ``limit`` characters, the last an ellipsis."""
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+def clip(text: str, limit: int, max_bytes: int | None = None) -> str:
+    """``text`` cut to ``limit`` characters, and to ``max_bytes`` bytes of UTF-8 if given, the last an ellipsis."""
+    kept = _kept(text, limit, max_bytes)
+    return text if kept == len(text) else text[:kept] + "…"
+
+
+def _kept(text: str, limit: int, max_bytes: int | None) -> int:
+    """How many characters of ``text`` to keep: all when it fits ``limit`` characters and ``max_bytes`` bytes of
+    UTF-8, else as many as leave room for the ellipsis (3 bytes)."""
+    if len(text) <= limit and (max_bytes is None or len(text.encode()) <= max_bytes):
+        return len(text)
+    kept = limit - 1
+    if max_bytes is not None:
+        room = max_bytes - len("…".encode())
+        sizes = (len(c.encode()) for c in text[:kept])
+        kept = next((n for n, total in enumerate(itertools.accumulate(sizes)) if total > room), kept)
+    return kept
 
 
 def visible(text: str) -> str:
@@ -56,16 +71,17 @@ def visible(text: str) -> str:
     return "".join(c if c.isprintable() or unicodedata.category(c) == "Zs" else _code_point(c) for c in text)
 
 
-def echoed(text: str, limit: int) -> str:
+def echoed(text: str, limit: int, max_bytes: int | None = None) -> str:
     """``text`` as a refusal sends it back (``clip``), ``visible``: a refusal may echo what the caller sent (没有事项
     …), and a right-to-left override would turn the rest of the line around where a portal or the console shows it,
     a line break start a line of its own."""
     if text.isprintable():
-        return clip(text, limit)
+        return clip(text, limit, max_bytes)
     text = visible(text)
-    if len(text) <= limit:
+    kept = _kept(text, limit, max_bytes)
+    if kept == len(text):
         return text
-    cut = text[: limit - 1]
+    cut = text[:kept]
     escape = cut.rfind("\\", max(0, len(cut) - 9))  # an escape the cut would split goes whole
     if escape >= 0 and text[escape : escape + 2] in ("\\u", "\\U") and escape + _ESCAPE[text[escape + 1]] > len(cut):
         cut = cut[:escape]
@@ -80,10 +96,16 @@ def _code_point(c: str) -> str:
     return f"\\u{ord(c):04x}" if ord(c) <= 0xFFFF else f"\\U{ord(c):08x}"
 
 
-def more_violations(message: str, violations: int) -> str:
-    """``message`` saying how many violations past ``MAX_VIOLATIONS`` were left out, if any."""
-    left = violations - MAX_VIOLATIONS
-    return f"{message}（另有{left}项有误，and {left} more bad fields）" if left > 0 else message
+def more_violations(message: str, violations: int, sent: int = MAX_VIOLATIONS) -> str:
+    """``message`` saying how many of ``violations`` were left out past the ``sent`` ones, if any."""
+    return message + left_out(violations, sent)
+
+
+def left_out(violations: int, sent: int = MAX_VIOLATIONS) -> str:
+    """What a refusal's message ends with when only ``sent`` of its ``violations`` are sent: （另有N项有误，…）, or
+    nothing when none was left out."""
+    left = violations - sent
+    return f"（另有{left}项有误，and {left} more bad fields）" if left > 0 else ""
 
 
 class ZzgwError(Exception):

@@ -21,7 +21,7 @@ from typing import Any
 
 import grpc
 import pytest
-from google.rpc import status_pb2
+from google.rpc import error_details_pb2, status_pb2
 from PIL import Image
 from sqlalchemy import text
 
@@ -1061,15 +1061,21 @@ def test_a_query_that_is_no_license_code_is_refused_by_its_length_and_shown_back
 
 def test_a_refusal_echoing_what_was_sent_is_clipped_as_grpc_clips_it() -> None:
     """Whatever a refusal says of the request, the reply is clipped as a gRPC status is: message 400 characters,
-    a violation's description 200 and field 64, 16 violations at most (the message says how many more)."""
+    a violation's description 200 and field 64, 16 violations at most (the message says how many more); gRPC
+    sends fewer where they would not fit its trailers (``TRAILERS_BUDGET``)."""
     many = [FieldViolation(field="f" * 100, reason="BAD", description="d" * 1_000) for _ in range(20)]
     reply = console_module.error_reply(InvalidRequestError(many, message="m" * 1_000))
     error = json.loads(reply.body)["error"]
     assert len(error["violations"]) == 16 and error["message"] == "m" * 399 + "…（另有4项有误，and 4 more bad fields）"
     assert {(len(v["field"]), len(v["description"])) for v in error["violations"]} == {(64, 200)}
-    status = grpc_errors.to_status(InvalidRequestError(many, message="m" * 1_000))  # the same on gRPC
-    said = status_pb2.Status.FromString(dict(status.trailing_metadata)["grpc-status-details-bin"])
-    assert said.message == error["message"]
+    status = grpc_errors.to_status(InvalidRequestError(many, message="m" * 1_000))  # the same on gRPC, with as
+    said = status_pb2.Status.FromString(dict(status.trailing_metadata)["grpc-status-details-bin"])  # many as fit
+    bad = error_details_pb2.BadRequest()
+    said.details[1].Unpack(bad)
+    sent = len(bad.field_violations)
+    assert 12 <= sent <= 16
+    assert said.message == f"{'m' * 399}…（另有{20 - sent}项有误，and {20 - sent} more bad fields）"
+    assert {(len(v.field), len(v.description)) for v in bad.field_violations} == {(64, 200)}
 
 
 def test_a_refusal_writes_what_cannot_be_seen_as_its_code_point() -> None:

@@ -25,3 +25,16 @@ def test_the_clip_never_splits_an_escape(before: int) -> None:
         assert len(said) <= 200 and said.endswith("…")
         body = said[:-1][before:]
         assert body == escape * (len(body) // len(escape)), (before, said[before:])
+
+
+def test_a_byte_limit_clips_by_utf8_bytes_too() -> None:
+    """gRPC sends a refusal's message in bytes, not characters: 𠀀 is 4 of them, 证 3."""
+    assert echoed("证" * 10, 400, 30) == "证" * 10
+    assert echoed("证" * 11, 400, 30) == "证" * 9 + "…"
+    assert echoed("\U00020000" * 100, 400, 30) == "\U00020000" * 6 + "…"
+    assert echoed("a" * 300, 200, 1024) == "a" * 199 + "…"  # the character limit still holds
+    for before in range(20, 30):
+        said = echoed("A" * before + "\u202e" * 3, 400, 30)
+        assert len(said.encode()) <= 30 and said.endswith("…")
+        body = said[:-1][before:]
+        assert body == "\\u202e" * (len(body) // 6), (before, said)
