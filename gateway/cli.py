@@ -1,7 +1,8 @@
-"""The ``zzgw`` command line: init, serve, demo, import, audit, memos, verify, receipt.
+"""The ``zzgw`` command line: init, serve, catalog, demo, import, audit, memos, verify, receipt.
 
 zzgw init                 create the database schema, keys, member CA, demo members (idempotent)
 zzgw serve                run the gateway (gRPC on ZZGW_GRPC_ADDR, default 127.0.0.1:50051)
+zzgw catalog check [FILE] check a catalog file (default: ZZGW_CATALOG's) with this version, touching no store
 zzgw demo                 walk through the scenarios' journeys (企业开办, 新生儿出生, 窗口核验, 批量归集)
 zzgw import FILE          issue every license of a CSV or JSON Lines file through BatchIssueLicenses
 zzgw audit verify|prune   check the audit trail's hash chain, or drop records (and consents and access
@@ -57,6 +58,19 @@ def main(argv: list[str] | None = None) -> int:
     )
 
     commands.add_parser("serve", help="run the gateway")
+
+    catalog = commands.add_parser("catalog", help="check a catalog file with this version, touching no store")
+    catalogs = catalog.add_subparsers(dest="action", required=True)
+    catalog_check = catalogs.add_parser(
+        "check",
+        help="load a catalog file as zzgw init and zzgw serve load it, and say whether it loads: its license types, "
+        "matters and bundles and its fingerprint, or what is wrong and where",
+        epilog="exit status: 0 the file loads, 2 it does not (or cannot be read). Before an upgrade, run the new "
+        "version's on the deployed file (docs/operations.md: Upgrades).",
+    )
+    catalog_check.add_argument(
+        "file", nargs="?", type=Path, help="the catalog file, JSON (default: the configured one, ZZGW_CATALOG)"
+    )
 
     imp_ca = commands.add_parser("import-ca", help="take over an existing seal-maker CA (before `zzgw init`)")
     imp_ca.add_argument("--root", type=Path, required=True, help="the CA's root certificate, PEM")
@@ -244,6 +258,8 @@ def _run(args: argparse.Namespace) -> int:
 
     if args.command == "receipt" and args.action == "check":
         return _receipt_check(args)  # offline, with the trust material given: nothing of the gateway's settings
+    if args.command == "catalog" and args.file is not None:
+        return _catalog_check(args.file)  # the file given: nothing of the gateway's settings
     settings: Settings | None = None
     try:
         settings = Settings.load(args.config)
@@ -881,6 +897,30 @@ def _verify_as_told(settings: Settings, args: argparse.Namespace) -> int:
     return answer.exit_status
 
 
+def _catalog(settings: Settings, args: argparse.Namespace) -> int:
+    assert args.action == "check" and args.file is None  # one given is main's, before any settings are read
+    return _catalog_check(Path(settings.catalog) if settings.catalog else None)
+
+
+def _catalog_check(path: Path | None) -> int:
+    """``zzgw catalog check``: the catalog file at ``path`` (the demo catalog for None) loaded as init and serve load
+    it, said in one line: OK with its counts and fingerprint (exit 0), or why it does not load (exit 2)."""
+    from gateway.services.members import load_catalog
+
+    named = f"catalog {path}" if path is not None else "the demo catalog (ZZGW_CATALOG is not set)"
+    try:
+        catalog = load_catalog(str(path) if path is not None else "")
+    except ValueError as exc:
+        print(f"zzgw catalog check: refused: {exc}", file=sys.stderr)
+        return 2
+    print(
+        f"{named}: OK, {len(catalog.license_types)} license types, {len(catalog.matters)} matters, "
+        f"{len(catalog.bundles)} bundles; sha256 {catalog.fingerprint} (a store that records another is changed to it "
+        "with zzgw init --adopt-catalog: docs/operations.md, Changing the catalog)"
+    )
+    return 0
+
+
 def _receipt(settings: Settings, args: argparse.Namespace) -> int:
     assert args.action == "get"  # `receipt check` is main's, before any settings are read
     return _receipt_get(settings, args)
@@ -1278,6 +1318,7 @@ _FAILED = frozenset({"INTERNAL", "UNKNOWN", "DATA_LOSS", "UNIMPLEMENTED"})
 _COMMANDS = {
     "init": _init,
     "serve": _serve,
+    "catalog": _catalog,
     "demo": _demo,
     "import": _import,
     "import-ca": _import_ca,

@@ -177,3 +177,38 @@ def test_a_file_saved_with_a_byte_order_mark_is_the_same_catalog(store: Store) -
     assert status == 0, stderr
     assert "catalog changed" not in stderr  # the same catalog: nothing to adopt
     assert store.fingerprint() == before
+
+
+def test_catalog_check_loads_a_file_as_init_does_and_touches_no_store(tmp_path: Path) -> None:
+    """`zzgw catalog check [FILE]`: the new version's loader on a catalog file before an upgrade, with no store. A
+    file the previous version served may be refused now (a field looser than its type, a key twice: a reviewer);
+    init refused it only once the old version was stopped, and the upgrade procedure had no way to know first."""
+    data_dir = tmp_path / "var"
+    env = {**os.environ, "ZZGW_DATA_DIR": str(data_dir), "ZZGW_DATABASE_URL": "", "ZZGW_CATALOG": ""}
+    good = tmp_path / "catalog.json"
+    good.write_text(DEMO_TEXT, encoding="utf-8")
+    looser = tmp_path / "looser.json"
+    looser.write_bytes(edited(lambda c: field_of(c, PASSPORT, "name").update(sharing_class="UNCONDITIONAL")))
+    types, matters, bundles = (len(DEMO[part]) for part in ("license_types", "matters", "bundles"))
+    counts = f"{types} license types, {matters} matters, {bundles} bundles"
+
+    for args, extra in (((str(good),), {}), ((), {"ZZGW_CATALOG": str(good)})):
+        ok = run_zzgw("catalog", "check", *args, env={**env, **extra}, timeout=60)
+        assert ok.returncode == 0 and ok.stderr == "", ok.stderr
+        assert ok.stdout.startswith(f"catalog {good}: OK, {counts}; sha256 {fingerprint_of(DEMO)} ")
+    demo = run_zzgw("catalog", "check", env=env, timeout=60)
+    assert demo.returncode == 0
+    assert demo.stdout.startswith(f"the demo catalog (ZZGW_CATALOG is not set): OK, {counts}; sha256 ")
+
+    for args, extra in (((str(looser),), {}), ((), {"ZZGW_CATALOG": str(looser)})):
+        refused = run_zzgw("catalog", "check", *args, env={**env, **extra}, timeout=60)
+        assert refused.returncode == 2 and refused.stdout == ""
+        assert refused.stderr.startswith(f"zzgw catalog check: refused: {looser}: not a catalog: 证照类型 {PASSPORT}")
+        assert "其信息项 name（姓名）却标为更宽的“无条件共享”" in refused.stderr, refused.stderr
+        assert len(refused.stderr.splitlines()) == 1
+    missing = run_zzgw("catalog", "check", str(tmp_path / "none.json"), env=env, timeout=60)
+    assert (missing.returncode, missing.stderr.strip()) == (
+        2,
+        f"zzgw catalog check: refused: cannot read {tmp_path / 'none.json'}: No such file or directory",
+    )
+    assert not data_dir.exists()
