@@ -512,6 +512,7 @@ def check_type_used(
     field: str,
     *,
     on_refusal: Callable[[TypeNotUsedError], None] | None = None,
+    of_another_registry: bool = False,
 ) -> None:
     """INVALID_ARGUMENT / NOT_USED_BY_MATTER on ``field`` when ``type_code`` is a license type that ``matter``'s
     materials do not list, with the words and reason verification refuses it with (``VerifyLicense``): a call that
@@ -521,7 +522,9 @@ def check_type_used(
     ``check_use``'s is. A type code the catalog does not have is used by no matter (a type taken out of the catalog:
     its licenses had been looked up and reported under any matter, although init says no matter can use them; a
     catalog author tester), so it is refused alike; what is no type code at all (a malformed identifier) passes, for
-    the lookup to answer."""
+    the lookup to answer, and so does one of a license ``of_another_registry`` (its identifier's issuer is no
+    department of this gateway: a type another region defines, 跨省通办), which the lookup answers NOT_IN_THIS_REGISTRY
+    from the identifier alone, reading no license."""
     if any(material.type_code == type_code for material in matter.materials):
         return
     license_type = catalog.license_types.get(type_code)
@@ -530,7 +533,7 @@ def check_type_used(
             f"事项 {matter.code}（{matter.name}）不使用{license_type.name}"
             f"（matter {matter.code} does not use {_type_in_english(license_type)}）"
         )
-    elif type_code_problem(type_code) is None:
+    elif type_code_problem(type_code) is None and not of_another_registry:
         said = (
             f"事项 {matter.code}（{matter.name}）不使用证照类型 {type_code}：证照目录中没有这一类型"
             f"（matter {matter.code} does not use license type {type_code}: the catalog has no such type）"

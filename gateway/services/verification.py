@@ -809,14 +809,9 @@ class VerificationService:
         INDETERMINATE / NOT_IN_THIS_REGISTRY, to be verified with that region's gateway. A clerk had been shown a red
         未找到 and a signed FAILED for a possibly genuine license of a partner province (found by a partner tester);
         it is not PASSED either, as nothing of it was checked."""
-        try:
-            issuer = LicenseId.parse(license_id).issuer_code
-        except ValueError:
+        issuer = self._issuer_elsewhere(license_id)
+        if issuer is None:
             return NOT_FOUND
-        with self._db.unit_of_work() as uow:
-            member = uow.members.get(issuer)
-        if member is not None and (member.has(Role.ISSUER) or not member.has(Role.PARTNER)):
-            return NOT_FOUND  # a department of this gateway, issuing or not (a tester's forged 税务局 identifier)
         return Finding(
             result=CheckResult.INDETERMINATE,
             reason="NOT_IN_THIS_REGISTRY",
@@ -825,12 +820,25 @@ class VerificationService:
             "another region's registry; verify it with that region's gateway）",
         )
 
+    def _issuer_elsewhere(self, license_id: str) -> str | None:
+        """The issuer ``license_id`` names when that is not a department of this gateway (no member, or a partner
+        gateway that does not issue), else None: a department of this gateway, issuing or not (a tester's forged
+        税务局 identifier), or no well-formed identifier."""
+        try:
+            issuer = LicenseId.parse(license_id).issuer_code
+        except ValueError:
+            return None
+        with self._db.unit_of_work() as uow:
+            member = uow.members.get(issuer)
+        return None if member is not None and (member.has(Role.ISSUER) or not member.has(Role.PARTNER)) else issuer
+
     def _used_by_matter(
         self, caller: Member, use: UseContext, action: AuditAction, type_code: str, field: str, target: UseTarget
     ) -> Matter:
         """The use's matter, when its materials list ``type_code`` or it is no type code at all (a malformed
         identifier is answered as unknown); else INVALID_ARGUMENT / NOT_USED_BY_MATTER on ``field``, a type the
-        catalog no longer has included (``check_type_used``). A department
+        catalog no longer has included (``check_type_used``), unless the license ``target`` names is of another
+        registry (a type another region defines: NOT_IN_THIS_REGISTRY, as api.md says). A department
         verifies what an applicant presents for the matter it handles: the existence, validity and status of the
         licenses it has no need of (a citizen's 居民身份证 under 发票申领; whether a 结婚证 is still in force) are not
         its to learn, as their fields are not (``GetLicenseData``). The refusal is recorded as the call ``action``,
@@ -841,7 +849,12 @@ class VerificationService:
             if self._audit is not None
             else None
         )
-        check_type_used(self._catalog, matter, type_code, field, on_refusal=record)
+        elsewhere = (
+            type_code not in self._catalog.license_types
+            and bool(target.license_id)
+            and self._issuer_elsewhere(target.license_id) is not None
+        )
+        check_type_used(self._catalog, matter, type_code, field, on_refusal=record, of_another_registry=elsewhere)
         return matter
 
     def check_claim(

@@ -546,6 +546,47 @@ def test_a_license_of_another_registry_is_undecided_not_failed(running: RunningG
     )
 
 
+
+def test_another_registrys_license_of_a_type_of_its_own_is_undecided_this_ones_used_by_no_matter(
+    running: RunningGateway,
+) -> None:
+    """跨省通办 licenses often carry a type code another province's department defines, which this catalog lacks.
+    Named by an issuer that is not a department of this gateway, such a license is INDETERMINATE /
+    NOT_IN_THIS_REGISTRY, by identifier and by printed code, as api.md says: it had been refused INVALID_ARGUMENT /
+    NOT_USED_BY_MATTER (证照目录中没有这一类型), which sent the clerk to the catalog, not to that region's gateway (a
+    reviewer). Named by one of this gateway's departments, a type the catalog lacks (a retired one) is still used by
+    no matter, before anything is looked up."""
+    license_id = batch_issue(running, 18)
+    _, content = qr_for(running, license_id)
+    named = LicenseId.parse(license_id)
+    guangdong = samples.uscc(901, region="440100")
+    their_type = samples.uscc(902, region="440000") + "001"  # a type a 广东 department defines
+    assert their_type not in running.gateway.catalog.license_types
+    foreign = str(dataclasses.replace(named, issuer_code=guangdong, type_code=their_type))
+    report = verify(running, license_id=foreign)
+    assert (report.verdict, report.status.reason, report.reason) == (
+        INDETERMINATE,
+        "NOT_IN_THIS_REGISTRY",
+        "NOT_IN_THIS_REGISTRY",
+    )
+    assert guangdong in report.status.detail and not report.HasField("license") and report.receipt.receipt_id
+    elsewhere = dataclasses.replace(content, license_id=foreign, issuer_code=guangdong, type_code=their_type)
+    their_code = encode_qr(SoftwareKey.generate(), QrClaims.of(elsewhere, issued_at=dt.datetime.now(dt.UTC)))
+    report = verify(running, qr_code=their_code)
+    assert (report.verdict, report.integrity.reason, report.status.reason) == (
+        INDETERMINATE,
+        "NOT_IN_THIS_REGISTRY",
+        "NOT_IN_THIS_REGISTRY",
+    )
+    for ours in (MARKET, TAX):  # an issuer of this gateway, and a department that issues nothing
+        retired = str(dataclasses.replace(named, issuer_code=ours, type_code=their_type))
+        with pytest.raises(grpc.RpcError) as refused:
+            verify(running, license_id=retired)
+        assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert error_details(refused.value)[1] == [("license_id", "NOT_USED_BY_MATTER")]
+        assert f"不使用证照类型 {their_type}：证照目录中没有这一类型" in (refused.value.details() or "")
+
+
 def test_a_genuine_code_of_a_record_changed_behind_the_gateways_back_fails_integrity(
     running: RunningGateway,
 ) -> None:
