@@ -2174,12 +2174,13 @@ def _refuse_issuers_left(gateway: Gateway) -> None:
     )
     raise ConfigError(
         f"the catalog ({_catalog_named(gateway.settings)}) was not adopted: it takes departments out of license "
-        f"types' `issuers` while they have licenses of the type that have not ended, active, suspended, or revoked "
-        f"and not cancelled ({listed}). From the restart on those licenses would verify FAILED "
-        "(NOT_AUTHORITATIVE_ISSUER), and no one could amend, revoke or cancel them. Keep each department in the "
-        "type's `issuers`, beside the new one, until it has cancelled (注销) its licenses of the type (the new "
-        "department issuing anew those still needed), then take it out (docs/operations.md: Handing a license type "
-        "to another department)"
+        f"types' `issuers` while they have licenses of the type that have not ended, active (expired ones too, "
+        f"已过期: past its validity a license is still active until cancelled), suspended, or revoked and not "
+        f"cancelled ({listed}). From the restart on those licenses would verify FAILED (NOT_AUTHORITATIVE_ISSUER), "
+        "an expired one no longer EXPIRED, and no one could amend, revoke or cancel them. Keep each department in the "
+        "type's `issuers`, beside the new one, until it has cancelled (注销) its licenses of the type, the expired "
+        "ones too (the new department issuing anew those still needed), then take it out (docs/operations.md: "
+        "Handing a license type to another department)"
     )
 
 

@@ -55,14 +55,16 @@ from tests.conftest import (
     catalog_fingerprint,
     error_details,
     start_gateway,
+    today,
     trail_rows,
 )
 
 DEMO_CATALOG = Path(__file__).resolve().parent.parent / "gateway" / "bootstrap" / "catalog.json"
-BUSINESS_LICENSE, MARRIAGE = samples.BUSINESS_LICENSE, samples.MARRIAGE
+BUSINESS_LICENSE, FOOD_PERMIT, MARRIAGE = samples.BUSINESS_LICENSE, samples.FOOD_PERMIT, samples.MARRIAGE
 HEALTH = "113701009937010623"  # 济南市卫生健康委员会: an issuer (出生医学证明), here the 营业执照's new one
 FPSL = verification_pb2.UseContext(matter_code="370100-FPSL-001", purpose="新办纳税人首次申领发票")
 CSDJ = verification_pb2.UseContext(matter_code="370100-CSDJ-001", purpose="新生儿出生登记")
+SPJC = verification_pb2.UseContext(matter_code="370100-SPJC-001", purpose="食品生产经营监督检查：核验食品生产许可证")
 PASSED = verification_pb2.CHECK_RESULT_PASSED
 
 
@@ -217,6 +219,37 @@ def test_a_type_is_not_taken_from_a_department_whose_licenses_of_it_have_not_end
     assert report.catalog_replaced == catalog_fingerprint(both) and stored_fingerprint(store) == catalog_fingerprint(
         moved
     )
+
+
+def test_an_expired_license_keeps_its_type_with_its_department_until_cancelled(store: str, tmp_path: Path) -> None:
+    """食品生产许可证 moved to another department while the old one has a license past its validity (已过期, verified
+    EXPIRED): it counts as not ended, since taken from its issuer it would verify NOT_AUTHORITATIVE_ISSUER instead of
+    its expiry, and the refusal says so and what to do, as operations.md does; it had listed only active, suspended
+    and revoked licenses, and the operator saw none of those in the console (a reviewer). Cancelled, it is let go."""
+    before = catalog_file(tmp_path / "catalog.json")
+    moved = catalog_file(tmp_path / "moved.json", issuers(FOOD_PERMIT, HEALTH))
+    issued = today() - dt.timedelta(days=6 * 365)
+    record = unique(samples.food_permit(31))
+    record.update(issue_date=issued.isoformat(), valid_from=issued.isoformat())
+    record["valid_until"] = (issued + dt.timedelta(days=5 * 365)).isoformat()
+    with serving(tmp_path, store, before) as running:
+        expired = running.issuance(MARKET).IssueLicense(issue_request(record)).license.license_id
+        stub = verification_pb2_grpc.VerificationServiceStub(running.channel(MARKET))
+        report = stub.VerifyLicense(verification_pb2.VerifyLicenseRequest(use=SPJC, license_id=expired)).report
+        assert report.status.reason == "EXPIRED"
+
+    with pytest.raises(ConfigError) as refusal:
+        initialise(settings_of(tmp_path, store, moved), adopt_catalog=True)
+    said = str(refusal.value)
+    assert (
+        "licenses of the type that have not ended, active (expired ones too, 已过期: past its validity a license is "
+        "still active until cancelled), suspended, or revoked and not cancelled "
+        f"({FOOD_PERMIT} 食品生产许可证: {MARKET} 济南市市场监督管理局, 1 licenses)"
+    ) in said
+    assert "until it has cancelled (注销) its licenses of the type, the expired ones too" in said
+    with serving(tmp_path, store, before) as running:
+        status_change(running, expired, issuance_pb2.STATUS_ACTION_CANCEL)
+    assert initialise(settings_of(tmp_path, store, moved), adopt_catalog=True).catalog_replaced == fingerprint(before)
 
 
 def test_a_field_taken_out_of_a_type_is_said_at_adoption_and_an_amendment_drops_it(store: str, tmp_path: Path) -> None:

@@ -56,7 +56,8 @@ _TRANSITIONS: dict[tuple[LicenseStatus, StatusAction], LicenseStatus] = {
 
 NOT_ENDED = frozenset(status for status, _ in _TRANSITIONS)
 """Statuses a license can still leave (有效, 已暂停使用, and 已吊销或撤销 until it is 注销): its issuer may yet have to
-act on it. CANCELLED and SUPERSEDED are final."""
+act on it. CANCELLED and SUPERSEDED are final. An expired license (已过期) is stored ACTIVE, expiry being judged at
+each check, so it counts until it is cancelled."""
 
 
 def next_status(current: LicenseStatus, action: StatusAction) -> LicenseStatus:

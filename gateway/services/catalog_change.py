@@ -51,7 +51,8 @@ class FieldLeft:
 
 
 def issuers_left(db: Database, catalog: Catalog) -> tuple[IssuerLeft, ...]:
-    """Each issuer of licenses that have not ended (有效, 已暂停使用, 已吊销或撤销 until 注销) of a type the catalog has
+    """Each issuer of licenses that have not ended (有效, 已过期 among them: a stored status, and expiry is none;
+    已暂停使用; 已吊销或撤销 until 注销) of a type the catalog has
     but whose ``issuers`` no longer name it. Found by one index seek per issuer and type the store holds, and a count
     for each one found only."""
     left: list[IssuerLeft] = []
