@@ -249,7 +249,9 @@ def test_an_expired_license_keeps_its_type_with_its_department_until_cancelled(s
     assert "until it has cancelled (注销) its licenses of the type, the expired ones too" in said
     with serving(tmp_path, store, before) as running:
         status_change(running, expired, issuance_pb2.STATUS_ACTION_CANCEL)
-    assert initialise(settings_of(tmp_path, store, moved), adopt_catalog=True).catalog_replaced == fingerprint(before)
+    assert initialise(settings_of(tmp_path, store, moved), adopt_catalog=True).catalog_replaced == catalog_fingerprint(
+        before
+    )
 
 
 def test_a_field_taken_out_of_a_type_is_said_at_adoption_and_an_amendment_drops_it(store: str, tmp_path: Path) -> None:
