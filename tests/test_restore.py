@@ -22,10 +22,11 @@ import pytest
 from sqlalchemy import create_engine, make_url, text
 
 from adapters.client import MemberCredentials, connect
+from gateway.store.database import schema_revisions
 from tests.api.test_mtls import reason
 from tests.commands import run_zzgw
 from tests.conftest import MARKET, PG_URL, TAX
-from tests.test_cli_store_checks import env, tables, zzgw
+from tests.test_cli_store_checks import downgrade, env, tables, zzgw
 
 ROOT = Path(__file__).resolve().parent.parent
 OPERATIONS = ROOT / "docs" / "operations.md"
@@ -128,23 +129,55 @@ def ready(http_address: str, server: subprocess.Popen[str], timeout: float = 60)
     raise AssertionError(f"not ready at {http_address} after {timeout} s")
 
 
+def copy_database(live: Path, copy: Path) -> None:
+    """The database's copy, taken online with SQLite's backup, as the page says (the first of the two copies)."""
+    with sqlite3.connect(f"file:{live / 'zzgw.db'}?mode=ro", uri=True) as store:
+        store.backup(sqlite3.connect(copy))
+
+
+def restore(live: Path, copy: Path, restored: Path) -> dict[str, str]:
+    """The settings of ``restored``: the data directory ``live`` as it is now (the second copy), with the database's
+    ``copy`` put in place of its own."""
+    shutil.copytree(live, restored, ignore=shutil.ignore_patterns("zzgw.db*"))
+    shutil.copyfile(copy, restored / "zzgw.db")
+    (restored / "zzgw.db").chmod(0o600)
+    return env(restored, "")
+
+
+def answers(restored: dict[str, str], departments: dict[str, tuple[MemberCredentials, str | None]]) -> None:
+    """``zzgw serve`` on the ``restored`` store answers each department's call with its certificate as said: None for
+    an answer, else the reason of the UNAUTHENTICATED it is refused with."""
+    from protos.zzgw.v1 import catalog_pb2, catalog_pb2_grpc
+
+    server = subprocess.Popen([sys.executable, "-m", "gateway.cli", "serve"], env=restored, cwd=ROOT,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        ready(restored["ZZGW_HTTP_ADDR"], server)
+        for credentials, answered in departments.values():
+            with connect(restored["ZZGW_GRPC_ADDR"], credentials) as channel:
+                stub = catalog_pb2_grpc.CatalogServiceStub(channel)
+                if answered is None:
+                    assert stub.ListLicenseTypes(catalog_pb2.ListLicenseTypesRequest(), timeout=10).license_types
+                    continue
+                with pytest.raises(grpc.RpcError) as caught:
+                    stub.ListLicenseTypes(catalog_pb2.ListLicenseTypesRequest(), timeout=10)
+                assert (caught.value.code(), reason(caught.value)) == (grpc.StatusCode.UNAUTHENTICATED, answered)
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.communicate(timeout=30)
+
+
 def test_a_member_revoked_between_the_two_copies_stays_revoked(tmp_path: Path) -> None:
     """Revoked after the database's copy and before the data directory's, as the page's order allows: `zzgw init`
     had told the operator to copy back a certificate the backup holds only as the pair `--revoke` put aside, and
     `zzgw serve` had started and let the member's own certificate in again (a disaster-recovery tester)."""
-    from protos.zzgw.v1 import catalog_pb2, catalog_pb2_grpc
-
     live = env(tmp_path / "var", "")
     assert zzgw(live, "init").returncode == 0
     departments = {code: MemberCredentials.production(tmp_path / "var", code) for code in (TAX, MARKET)}
-    with sqlite3.connect(f"file:{tmp_path / 'var' / 'zzgw.db'}?mode=ro", uri=True) as store:
-        store.backup(sqlite3.connect(tmp_path / "copy.db"))  # the database first, online, as the page says
+    copy_database(tmp_path / "var", tmp_path / "copy.db")
     assert zzgw(live, "members", "--revoke", TAX).returncode == 0
-    shutil.copytree(tmp_path / "var", tmp_path / "restored", ignore=shutil.ignore_patterns("zzgw.db*"))
-    shutil.copyfile(tmp_path / "copy.db", tmp_path / "restored" / "zzgw.db")
-    (tmp_path / "restored" / "zzgw.db").chmod(0o600)
+    restored = restore(tmp_path / "var", tmp_path / "copy.db", tmp_path / "restored")
 
-    restored = env(tmp_path / "restored", "")
     members = tmp_path / "restored" / "pki" / "members"
     (aside,) = members.glob(f"{TAX}.revoked-*.pem")
     said = (
@@ -158,26 +191,55 @@ def test_a_member_revoked_between_the_two_copies_stays_revoked(tmp_path: Path) -
         assert (refused.returncode, refused.stderr.splitlines(keepends=True)[-1:]) == (2, [said]), refused.stderr
     assert not (members / f"{TAX}.pem").exists()
 
-    again = zzgw(restored, "members", "--revoke", TAX)  # the remedy, before init
+    again = zzgw(restored, "members", "--revoke", TAX)  # the remedy
     assert again.returncode == 0, again.stderr
     done = zzgw(restored, "init")
     assert done.returncode == 0, done.stderr
     assert f"1 members of the file are revoked and were given no credential ({TAX})" in done.stderr
     assert not (members / f"{TAX}.pem").exists() and not (members / f"{TAX}.key").exists()  # none given, indeed
+    answers(restored, {TAX: (departments[TAX], "CREDENTIAL_REVOKED"), MARKET: (departments[MARKET], None)})
 
-    server = subprocess.Popen([sys.executable, "-m", "gateway.cli", "serve"], env=restored, cwd=ROOT,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)  # fmt: skip
-    try:
-        ready(restored["ZZGW_HTTP_ADDR"], server)
-        for code, answered in ((MARKET, None), (TAX, "CREDENTIAL_REVOKED")):  # the departments' own copies
-            with connect(restored["ZZGW_GRPC_ADDR"], departments[code]) as channel:
-                stub = catalog_pb2_grpc.CatalogServiceStub(channel)
-                if answered is None:
-                    assert stub.ListLicenseTypes(catalog_pb2.ListLicenseTypesRequest(), timeout=10).license_types
-                    continue
-                with pytest.raises(grpc.RpcError) as caught:
-                    stub.ListLicenseTypes(catalog_pb2.ListLicenseTypesRequest(), timeout=10)
-                assert (caught.value.code(), reason(caught.value)) == (grpc.StatusCode.UNAUTHENTICATED, answered)
-    finally:
-        server.send_signal(signal.SIGTERM)
-        server.communicate(timeout=30)
+
+def restoring_steps() -> dict[str, int]:
+    """The numbered steps of operations.md, Restoring, by their bold opening."""
+    page = OPERATIONS.read_text(encoding="utf-8")
+    section = page[page.index("### Restoring") :]
+    section = section[: section.index("\n## ")]
+    return {title: int(number) for number, title in re.findall(r"^(\d+)\. \*\*(.+?)\*\*", section, flags=re.M)}
+
+
+def test_the_documented_order_with_a_copy_from_before_an_upgrade(tmp_path: Path) -> None:
+    """The page's steps, in its order, with a database's copy of the schema before this code's: the page had said to
+    revoke members and end console tokens again before `zzgw init`, and both commands are refused on a store not yet
+    migrated (a reviewer). A member revoked between the two copies is refused by the init that migrates, as step 4
+    says; one revoked after both, and a clerk's console token ended since, are taken again after it."""
+    steps = restoring_steps()
+    assert steps["Run `zzgw init`."] < steps["Revoke again every member revoked since the database's copy"]
+    medical = "1137010099370110X6"  # 济南市医疗保障局, revoked after both copies
+    live = env(tmp_path / "var", "")
+    assert zzgw(live, "init").returncode == 0
+    assert zzgw(live, "console-token", MARKET, "--clerk", "窗口01").returncode == 0
+    copy_database(tmp_path / "var", tmp_path / "copy.db")
+    downgrade(f"sqlite:///{tmp_path / 'copy.db'}", schema_revisions()[-2])  # as the release before had left it
+    assert zzgw(live, "members", "--revoke", TAX).returncode == 0
+    restored = restore(tmp_path / "var", tmp_path / "copy.db", tmp_path / "restored")
+
+    early = zzgw(restored, "members", "--revoke", medical)  # the page's order before: refused, nothing done
+    assert early.returncode == 2 and f"and this code needs {schema_revisions()[-1]}: run `zzgw init`" in early.stderr
+
+    refused = zzgw(restored, "init")  # step 4: it migrates, then refuses the member revoked between the copies
+    assert refused.returncode == 2
+    assert f"the client certificate the store has registered for {TAX} is in this data directory only" in refused.stderr
+    for remedy in (("members", "--revoke", TAX), ("init",)):
+        done = zzgw(restored, *remedy)
+        assert done.returncode == 0, (remedy, done.stderr)
+
+    members = tmp_path / "restored" / "pki" / "members"
+    for step in (("members", "--revoke", medical), ("console-token", MARKET, "--clerk", "窗口01", "--end")):  # step 5
+        done = zzgw(restored, *step)
+        assert done.returncode == 0, (step, done.stderr)
+    assert not (members / f"{medical}.pem").exists() and len(list(members.glob(f"{medical}.revoked-*.pem"))) == 1
+    clerks = zzgw(restored, "console-token", MARKET, "--list")
+    assert (clerks.returncode, clerks.stdout) == (0, "")
+    listed = {line.split("\t")[0]: line.split("\t")[3] for line in zzgw(restored, "members").stdout.splitlines()}
+    assert (listed[TAX], listed[medical], listed[MARKET]) == ("revoked", "revoked", "certificate")
