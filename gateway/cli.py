@@ -20,7 +20,7 @@ import datetime as dt
 import logging
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -1112,21 +1112,32 @@ def _clerk_tokens(settings: Settings, code: str, clerk: str | None, *, listing: 
     return 0
 
 
-def _retire_client_certificate(settings: Settings, code: str) -> str:
+def _retire_client_certificate(settings: Settings, code: str, revoked: Collection[str]) -> tuple[str, Path | None]:
     """Move a revoked member's client certificate and key out of the way (``CODE.revoked-<UTC time>.pem`` and
     ``.key``), so that ``zzgw init`` after ``--restore`` issues a new pair: a revocation is often for a key that
-    leaked, and restoring re-registered the very certificate revoked. Returns the new name's stem, or "" when the
-    member had no certificate on this host (other replicas keep their copies: retire them there too, or copy pki/
-    again)."""
+    leaked, and restoring re-registered the very certificate revoked. Only a certificate ``revoked`` (the SHA-256 of
+    those ``--revoke`` took, the one registered until now among them) is moved, or one that cannot be read: after a
+    restore, the pair here may be a later one, issued when the member was restored since the database's copy, and
+    that one had been moved aside too and the department left with none (a reviewer). Returns the new name's stem, or
+    "" when none was moved (other replicas keep their copies: retire them there too, or copy pki/ again), and the
+    certificate left in place, if any."""
+    from gateway.server import certificate_digest
+
     directory = settings.pki_dir / "members"
+    current = directory / f"{code}.pem"
+    try:
+        taken = not current.exists() or certificate_digest(current) in revoked
+    except (OSError, ValueError):  # a damaged file is nobody's certificate to keep
+        taken = True
+    if not taken:
+        return "", current
     stem = f"{code}.revoked-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%SZ}"
     moved = ""
     for suffix in (".pem", ".key"):
-        current = directory / f"{code}{suffix}"
-        if current.exists():
-            current.rename(directory / f"{stem}{suffix}")
+        if (directory / f"{code}{suffix}").exists():
+            (directory / f"{code}{suffix}").rename(directory / f"{stem}{suffix}")
             moved = str(directory / stem)
-    return moved
+    return moved, None
 
 
 def _members(settings: Settings, args: argparse.Namespace) -> int:
@@ -1153,11 +1164,19 @@ def _members(settings: Settings, args: argparse.Namespace) -> int:
                 print(f"zzgw members: {exc.message}", file=sys.stderr)
                 return 2
             forget_dev_token(settings, code)
-            retired = _retire_client_certificate(settings, code)
+            retired, kept = _retire_client_certificate(settings, code, gateway.members.revoked_certificates())
             aside = f"; its client certificate and key are kept aside as {retired}.*, never trusted again"
+            other = (
+                f"; {kept} is another client certificate than the one revoked, left in place: if it was issued when "
+                "the member was restored since the database's copy (docs/operations.md, Restoring), `zzgw members "
+                f"--restore {code}`, then `zzgw init`, register it; else move it and its key aside first, and that "
+                "init issues a new pair"
+            )
             print(
                 f"{code}: revoked, {taken} credentials taken; its calls are refused within 30 s (UNAUTHENTICATED), "
-                "and `zzgw init` gives it none until `zzgw members --restore`" + (aside if retired else ""),
+                "and `zzgw init` gives it none until `zzgw members --restore`"
+                + (aside if retired else "")
+                + (other if kept else ""),
                 file=sys.stderr,
             )
             return 0

@@ -611,8 +611,8 @@ def _initialise(
     _refuse_a_name_taken(gateway, members)
     with gateway.db.unit_of_work() as uow:
         certified = uow.members.certificate_digests()
-        revoked_certificates = {v for n, v in uow.facts.all().items() if n.startswith(REVOKED_CERTIFICATE)}
         still_revoked = uow.members.revoked()
+    revoked_certificates = gateway.members.revoked_certificates()
     certificates = _ensure_pki(
         settings, members, certified, revoked_certificates, ignore=still_revoked, now=gateway.clock.now()
     )
@@ -949,7 +949,7 @@ def _ensure_pki(
         for m in members
         if m.code not in ignore  # still revoked: its pair is registered by nobody (a replica's init had failed)
         and (directory / f"{m.code}.pem").exists()
-        and _certificate_digest(directory / f"{m.code}.pem") in revoked
+        and certificate_digest(directory / f"{m.code}.pem") in revoked
     ]:  # a replica's pki/ between --restore and the renewal: the revoked pair is still here (a reviewer)
         raise ConfigError(
             f"the client certificate of {', '.join(taken)} in {directory} is one `zzgw members --revoke` took, never "
@@ -963,7 +963,7 @@ def _ensure_pki(
         for m in members
         if m.code in certified
         and (directory / f"{m.code}.pem").exists()
-        and _certificate_digest(directory / f"{m.code}.pem") != certified[m.code]
+        and certificate_digest(directory / f"{m.code}.pem") != certified[m.code]
     ]
     if stale:
         raise ConfigError(
@@ -1059,7 +1059,7 @@ def _revoked_since(settings: Settings, certified: Mapping[str, str]) -> list[Pat
         if code not in certified:
             continue
         with contextlib.suppress(OSError, ValueError):  # a damaged file is no revocation's record
-            if _certificate_digest(path) == certified[code]:
+            if certificate_digest(path) == certified[code]:
                 aside.append(path)
     return aside
 
@@ -1067,15 +1067,34 @@ def _revoked_since(settings: Settings, certified: Mapping[str, str]) -> list[Pat
 def _revoked_since_said(aside: Sequence[Path]) -> ConfigError:
     codes = list(dict.fromkeys(path.name.split(".revoked-", 1)[0] for path in aside))
     again = f"`zzgw members --revoke {codes[0]}`" if len(codes) == 1 else "`zzgw members --revoke CODE` for each"
+    later = list(dict.fromkeys(current for path in aside if (current := _another(path)) is not None))
+    back = f"`zzgw members --restore {later[0].stem}`" if len(later) == 1 else "`zzgw members --restore CODE`"
+    restored = (
+        f"; {', '.join(str(path) for path in later)} here is another client certificate, issued after that "
+        "revocation: `zzgw members --revoke` leaves it in place, and if the member was restored since the copy, "
+        f"{back} before that `zzgw init` registers it"
+        if later
+        else ""
+    )
     return ConfigError(
         f"the client certificate the store has registered for {', '.join(codes)} is in this data directory only as "
         f"one `zzgw members --revoke` took ({', '.join(str(path) for path in aside)}): revoked after the database's "
         f"copy was taken, it is trusted again by the database restored from that copy; revoke it again, {again}, "
-        "then run `zzgw init` (docs/operations.md, Restoring)"
+        f"then run `zzgw init`{restored} (docs/operations.md, Restoring)"
     )
 
 
-def _certificate_digest(path: Path) -> str:
+def _another(aside: Path) -> Path | None:
+    """The later client certificate of the member whose pair was put aside at ``aside``, ``CODE.pem`` beside it and
+    another certificate, or None."""
+    current = aside.parent / (aside.name.split(".revoked-", 1)[0] + ".pem")
+    with contextlib.suppress(OSError, ValueError):  # none, or none to trust
+        if certificate_digest(current) != certificate_digest(aside):
+            return current
+    return None
+
+
+def certificate_digest(path: Path) -> str:
     """The SHA-256 of the DER of the PEM certificate at ``path``, as a member's is registered."""
     certificate = x509.load_pem_x509_certificate(path.read_bytes())
     return hashlib.sha256(certificate.public_bytes(serialization.Encoding.DER)).hexdigest()

@@ -200,6 +200,54 @@ def test_a_member_revoked_between_the_two_copies_stays_revoked(tmp_path: Path) -
     answers(restored, {TAX: (departments[TAX], "CREDENTIAL_REVOKED"), MARKET: (departments[MARKET], None)})
 
 
+def test_a_member_restored_between_the_two_copies_keeps_its_new_pair(tmp_path: Path) -> None:
+    """Revoked, restored and given a new pair between the two copies: the remedy the refusal gave, `--revoke`, had
+    moved the new pair aside as well, never compromised and never registered in the restored store, said it was
+    never trusted again, and left the department with none (a reviewer). `--revoke` moves aside only a certificate
+    the store knows, and `--restore` then `zzgw init` register the new one."""
+    live = env(tmp_path / "var", "")
+    assert zzgw(live, "init").returncode == 0
+    revoked = MemberCredentials.production(tmp_path / "var", TAX)
+    copy_database(tmp_path / "var", tmp_path / "copy.db")
+    for step in (("members", "--revoke", TAX), ("members", "--restore", TAX), ("init",)):
+        assert zzgw(live, *step).returncode == 0
+    handed = MemberCredentials.production(tmp_path / "var", TAX)
+    assert handed.cert_pem != revoked.cert_pem
+    restored = restore(tmp_path / "var", tmp_path / "copy.db", tmp_path / "restored")
+    members = tmp_path / "restored" / "pki" / "members"
+    (aside,) = members.glob(f"{TAX}.revoked-*.pem")
+
+    refused = zzgw(restored, "init")
+    assert refused.returncode == 2
+    assert refused.stderr.splitlines()[-1] == (
+        f"zzgw: configuration error: the client certificate the store has registered for {TAX} is in this data "
+        f"directory only as one `zzgw members --revoke` took ({aside}): revoked after the database's copy was taken, "
+        "it is trusted again by the database restored from that copy; revoke it again, `zzgw members --revoke "
+        f"{TAX}`, then run `zzgw init`; {members / f'{TAX}.pem'} here is another client certificate, issued after "
+        "that revocation: `zzgw members --revoke` leaves it in place, and if the member was restored since the copy, "
+        f"`zzgw members --restore {TAX}` before that `zzgw init` registers it (docs/operations.md, Restoring)"
+    )
+
+    again = zzgw(restored, "members", "--revoke", TAX)
+    assert again.returncode == 0, again.stderr
+    assert again.stderr.splitlines()[-1].endswith(
+        f"and `zzgw init` gives it none until `zzgw members --restore`; {members / f'{TAX}.pem'} is another client "
+        "certificate than the one revoked, left in place: if it was issued when the member was restored since the "
+        f"database's copy (docs/operations.md, Restoring), `zzgw members --restore {TAX}`, then `zzgw init`, register "
+        "it; else move it and its key aside first, and that init issues a new pair"
+    )
+    assert "never trusted again" not in again.stderr
+    assert sorted(members.glob(f"{TAX}.revoked-*")) == [aside.with_suffix(".key"), aside]  # no other pair aside
+    assert MemberCredentials.production(tmp_path / "restored", TAX) == handed
+
+    assert zzgw(restored, "members", "--restore", TAX).returncode == 0
+    done = zzgw(restored, "init")
+    assert done.returncode == 0, done.stderr
+    assert "revoked and were given no credential" not in done.stderr
+    assert MemberCredentials.production(tmp_path / "restored", TAX) == handed  # registered as it is, none issued
+    answers(restored, {"handed": (handed, None), "revoked": (revoked, "UNKNOWN_CREDENTIAL")})  # as after a renewal
+
+
 def restoring_steps() -> dict[str, int]:
     """The numbered steps of operations.md, Restoring, by their bold opening."""
     page = OPERATIONS.read_text(encoding="utf-8")

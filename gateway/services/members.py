@@ -391,6 +391,11 @@ class MemberService:
             uow.commit()
         return taken
 
+    def revoked_certificates(self) -> set[str]:
+        """The SHA-256 of every client certificate ``revoke`` took (``REVOKED_CERTIFICATE``), never registered again."""
+        with self._db.unit_of_work() as uow:
+            return {digest for name, digest in uow.facts.all().items() if name.startswith(REVOKED_CERTIFICATE)}
+
     def restore(self, code: str) -> None:
         """End ``code``'s revocation: the next ``zzgw init`` registers its credentials again."""
         with self._db.unit_of_work(write=True) as uow:
