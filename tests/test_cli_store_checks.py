@@ -480,8 +480,14 @@ def test_init_says_who_holds_the_lock_its_schema_change_waits_for(
         monkeypatch.setattr(database, "MIGRATION_LOCK_SECONDS", 1.0)
         plain = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
         settings = Settings.load(env=environment)
-        with psycopg.connect(plain) as psql:  # no name, a transaction open on the table 0029 alters
-            psql.execute("SELECT count(*) FROM consents")
+        with psycopg.connect(
+            plain
+        ) as psql:  # no name, a transaction open on every table, the one the upgrade alters too
+            tables = psql.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
+            ).fetchall()
+            for (table,) in tables:
+                psql.execute(f'SELECT 1 FROM "{table}" LIMIT 0')
             with pytest.raises(ConfigError) as refused:
                 initialise(settings)
         said = str(refused.value)
