@@ -29,9 +29,11 @@ from gateway.bootstrap import samples
 from protos.zzgw.v1 import issuance_pb2, verification_pb2
 from signing.qr import qr_png
 from tests.api.test_documents import document_of
+from tests.api.test_issuance import unique
 from tests.api.test_verification import FPSL as MATTER
 from tests.api.test_verification import change, qr_for, receipt_statement, verifier
 from tests.api.test_verification import issue_for_invoices as issue
+from tests.api.test_verification_superseded import amend
 from tests.conftest import CIVIL, MARKET, POLICE, TAX, RunningGateway, today
 from tests.signing.test_pdf_annotations import comment, updated
 
@@ -236,8 +238,8 @@ def test_the_receipt_prints_alone_and_downloads_as_a_file_that_checks(page: Any,
 
     page.emulate_media(media="print")
     assert page.is_hidden("#work") and page.is_hidden(".actions") and page.is_visible("#receipt")
-    printed = pypdfium2.PdfDocument(page.pdf(format="A4"))
-    text = "".join(printed[i].get_textpage().get_text_range() for i in range(len(printed)))
+    pdf = printed(page)
+    text = "".join(pdf[i].get_textpage().get_text_range() for i in range(len(pdf)))
     assert receipt_id in text and "核验通过" in text and "用证事由" in text and "登录" not in text
     # the clerk's name is printed apart from the signed part, which does not state it
     assert "以上回执内容经证照网关电子签名" in text and "核验人（本机填写，不在签名内容中）" in text
@@ -1057,8 +1059,8 @@ def test_the_receipt_shown_and_printed_names_the_case_the_check_was_linked_to(
     verdict(page, "PASSED")
     assert f"一件事 / 办件编号\t企业开办一件事 370100-YJS-QYKB / {case}\n" in page.inner_text("#receipt-table")
     page.emulate_media(media="print")
-    printed = pypdfium2.PdfDocument(page.pdf(format="A4"))
-    text = "".join(printed[i].get_textpage().get_text_range() for i in range(len(printed)))
+    pdf = printed(page)
+    text = "".join(pdf[i].get_textpage().get_text_range() for i in range(len(pdf)))
     assert "370100-YJS-QYKB" in text and case in text
     page.emulate_media(media="screen")
 
@@ -1348,14 +1350,23 @@ def test_a_code_entered_during_a_receipt_look_up_leaves_the_review_alone_on_the_
 
 
 def printed_text(page: Any) -> tuple[int, str]:
-    """The page printed to A4: its number of pages, and its text without white space (a long value may wrap)."""
+    """The page printed to A4 as a clerk prints it (``printed``): its number of pages, and its text without white
+    space (a long value may wrap)."""
     page.emulate_media(media="print")
     try:
-        printed = pypdfium2.PdfDocument(page.pdf(format="A4"))
-        text = "".join(printed[i].get_textpage().get_text_range() for i in range(len(printed)))
-        return len(printed), re.sub(r"\s+", "", text)
+        pdf = printed(page)
+        text = "".join(pdf[i].get_textpage().get_text_range() for i in range(len(pdf)))
+        return len(pdf), re.sub(r"\s+", "", text)
     finally:
         page.emulate_media(media="screen")
+
+
+def printed(page: Any) -> Any:
+    """The page (in print media) printed to A4 with the browser's own 1 cm margins (Chromium's print dialog and
+    printToPDF give them where the page sets none; Playwright's own are none, which had hidden a receipt printed on
+    two sheets: a tester)."""
+    margins = dict.fromkeys(("top", "right", "bottom", "left"), "10mm")
+    return pypdfium2.PdfDocument(page.pdf(format="A4", margin=margins))
 
 
 def test_a_failed_checks_receipt_says_what_was_looked_for_and_prints_on_one_page(
@@ -1400,6 +1411,36 @@ def test_a_failed_checks_receipt_says_what_was_looked_for_and_prints_on_one_page
     verdict(page, "FAILED")
     pages, text = printed_text(page)
     assert pages == 1 and "核验人（本机填写，不在签名内容中）窗口03王敏" in text
+
+
+def test_a_long_named_companys_superseded_license_checked_in_a_case_prints_on_one_page(
+    page: Any, running: RunningGateway
+) -> None:
+    """An everyday check: a company of a 60-character name (with 𠀀, U+20000) presents its 营业执照 printed before a
+    变更, whose version in force was revoked since, and the check is linked to a 一件事 case. The verdict, findings,
+    summary and receipt print on one A4 sheet at the browser's own margins; the receipt had gone whole to a second
+    sheet, apart from the license it is for (a tester)."""
+    name = "济南𠀀泉城高新技术产业开发区人工智能与大数据应用研究院暨智能制造装备与"
+    name += "工业互联网平台服务集团股份有限公司济南𠀀泉城高新技"
+    assert len(name) == 60
+    record = unique(samples.business_license(75))
+    record["holder"] = {**record["holder"], "name": name}
+    record["fields"] = {**record["fields"], "company_name": name}
+    old = running.issuance(MARKET).IssueLicense(issue_request(record)).license.license_id
+    change(running, amend(running, old, "欧阳𠀀"), issuance_pb2.STATUS_ACTION_REVOKE)
+    page.click("#case-details summary")
+    page.select_option("#bundle", "370100-YJS-QYKB")
+    page.fill("#case", "QYKB-2026-000123")
+    page.fill("#query", old)
+    check(page, "by-text")
+    verdict(page, "FAILED")
+    pages, text = printed_text(page)
+    assert (
+        "此版本不再现行" in text
+        and "QYKB-2026-000123" in text
+        and "核验人（本机填写，不在签名内容中）窗口03王敏" in text
+    )
+    assert pages == 1
 
 
 def test_the_verdict_is_said_in_a_live_region_that_stays_in_the_page(page: Any, running: RunningGateway) -> None:
