@@ -25,7 +25,8 @@ script, Chinese labels, no framework, nothing fetched from elsewhere); it calls:
                                        file's text): the receipt with its signature checked as ``zzgw receipt
                                        check`` checks it, whether the archive holds the same one, and what it says
                                        (only once its signature verified); ``operator``, the clerk who looks (for
-                                       the holder's log, GET_RECEIPT), optional
+                                       the holder's log, GET_RECEIPT), optional; answered with the look-up's
+                                       time too (``looked_up_at``), which its print names
 =====================================  ============================================================================
 
 Each call carries the department's token (``Authorization: Bearer …``): the member's dev bearer token (dev mode
@@ -467,6 +468,7 @@ class Console:
             "receipt_id": parts.receipt_id,
             "check": {"result": check.result.value, "reason": check.reason or "", "detail": check.detail},
             "archived": review.archived.value,
+            "looked_up_at": review.at.isoformat(),
             "statement": statement,
             "caller_name": self._backend.issuer_name(said["caller"]) if said.get("caller") else "",
             "matter_name": matter.name if matter else "",

@@ -572,7 +572,8 @@ function signedOut(message, focusToken = true) {
   $("operator").value = ""; // the next clerk types their own
   // nor does the last answer wait in the page, hidden: its license, findings, receipt and the case's receipts
   for (const id of ["verdict-text", "verdict-reason", "findings", "registered", "summary", "receipt-table", "case-table",
-    "receipt-operator", "review-text", "review-reason", "review-archive", "review-table", "checked-what", "announce"]) {
+    "receipt-operator", "review-text", "review-reason", "review-archive", "review-table", "review-operator", "review-at",
+    "checked-what", "announce"]) {
     $(id).replaceChildren();
   }
   $("case-details").open = false;
@@ -1239,6 +1240,9 @@ function renderReview(answer) {
       }
     }
   }
+  // not in the receipt's signature: who looked it up here, and when, for the paper of a 免收 (printed below it)
+  $("review-operator").textContent = operatorName();
+  $("review-at").textContent = beijingTime(answer.looked_up_at);
   reviewed = { receipt_id: answer.receipt_id, file: answer.file, license: said && said.license ? said.license : null };
   showReviewAgain();
   show("receipt-review", true);

@@ -414,6 +414,8 @@ class ReceiptReview:
     """What was judged: the archive's receipt (by number), or the file's."""
     check: ReceiptCheck
     archived: Archived
+    at: dt.datetime
+    """When it was looked up (查验时间), by the gateway's clock: a printed look-up names it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -1051,7 +1053,9 @@ class VerificationService:
             algorithm=stored.algorithm,
             certificate=self.signer_certificate_der(stored),
         )
-        return ReceiptReview(receipt=parts, check=self._check_receipt(parts), archived=Archived.SAME)
+        return ReceiptReview(
+            receipt=parts, check=self._check_receipt(parts), archived=Archived.SAME, at=self._clock.now()
+        )
 
     def review_receipt_file(self, caller: Member, given: SignedParts, *, operator: str = "") -> ReceiptReview:
         """A receipt a clerk was handed as a file, judged with the certificate it carries, and whether the archive
@@ -1076,7 +1080,7 @@ class VerificationService:
             archived = Archived.SAME
         else:
             archived = Archived.DIFFERENT
-        return ReceiptReview(receipt=given, check=self._check_receipt(given), archived=archived)
+        return ReceiptReview(receipt=given, check=self._check_receipt(given), archived=archived, at=self._clock.now())
 
     def _check_receipt(self, receipt: SignedParts) -> ReceiptCheck:
         """``receipt`` checked with this gateway's trust material: its seal-maker roots, intermediates and CRLs, and

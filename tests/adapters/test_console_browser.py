@@ -385,8 +385,10 @@ def test_a_receipt_is_looked_up_by_number_or_file_and_its_license_verified_again
     )
     receipt_id = earlier.report.receipt.receipt_id
     page.fill("#receipt-id", receipt_id)
+    before = beijing_now()
     page.click("#by-receipt button[type=submit]")
     page.wait_for_selector("#receipt-review:not([hidden]) #review-verdict.PASSED")
+    after = beijing_now()
     assert page.inner_text("#review-text") == "回执有效"
     assert page.inner_text("#review-archive") == "与证照网关存档的回执一致。"
     table = page.inner_text("#review-table")
@@ -396,6 +398,15 @@ def test_a_receipt_is_looked_up_by_number_or_file_and_its_license_verified_again
     page.emulate_media(media="print")  # the looked-up receipt prints alone, without the buttons
     assert page.is_hidden("#work") and page.is_visible("#review-table") and page.is_hidden("#receipt-review .actions")
     page.emulate_media(media="screen")
+    # on paper, the clerk who looked it up here and when (the gateway's time), as 核验人 is, outside the signed part;
+    # and what to do about the license now in words for paper, not 请点击 a button that is not printed (a tester)
+    assert page.inner_text("#review-operator") == "窗口03 王敏"
+    pages, text = printed_text(page)
+    assert pages == 1 and "查验人（本机填写，不在签名内容中）窗口03王敏" in text
+    looked_up = re.search(r"查验时间（不在签名内容中）(\d{4}-\d\d-\d\d)(\d\d:\d\d:\d\d)（北京时间）", text)
+    assert looked_up is not None and before <= " ".join(looked_up.groups()) <= after
+    assert "请点击" not in text and "不代表证照此刻仍然有效；证照此刻是否有效，须重新核验该证照。" in text
+    assert page.is_visible("text=证照此刻是否仍然有效，请点击“重新核验此证照”")
     with page.expect_download() as download:
         page.click("#review-download")
     saved = Path(download.value.path()).read_bytes()
@@ -1347,6 +1358,11 @@ def test_a_code_entered_during_a_receipt_look_up_leaves_the_review_alone_on_the_
     verdict(page, "PASSED")
     assert page.is_hidden("#receipt-review") and page.is_hidden("#query-unchecked")
     assert page.inner_text("#checked-what") == f"核验内容：证照标识 {license_id}"
+
+
+def beijing_now() -> str:
+    """The time now as the console shows it (（北京时间）), to the second."""
+    return (dt.datetime.now(dt.UTC) + dt.timedelta(hours=8)).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def printed_text(page: Any) -> tuple[int, str]:
