@@ -866,6 +866,60 @@ def test_a_department_without_a_case_is_not_offered_one(browser: Any, console: s
         context.close()
 
 
+# every control seen, with its size in CSS px: the page's buttons, links, fields, lists and the case panel's title
+# (a skip link is out of sight until it has the focus; a file input is worked by its 选择文件 button)
+CONTROLS = """() => [...document.querySelectorAll('button, a[href], input:not([type=file]), select, summary')]
+  .filter((e) => !e.classList.contains('skip') && e.getClientRects().length)
+  .filter((e) => getComputedStyle(e).visibility !== 'hidden')
+  .map((e) => [e.id || e.textContent.trim().slice(0, 12), e.tagName, e.getBoundingClientRect()])
+  .map(([name, tag, box]) => [name, tag, Math.round(box.width * 10) / 10, Math.round(box.height * 10) / 10])"""
+
+
+def small_targets(page: Any) -> list[Any]:
+    """The controls seen that are smaller than a finger (44×44 CSS px; a button's width too, a field's height)."""
+    return [c for c in page.evaluate(CONTROLS) if c[3] < 44 or (c[1] == "BUTTON" and c[2] < 44)]
+
+
+def test_on_a_phone_every_control_is_a_finger_wide(browser: Any, console: str, running: RunningGateway) -> None:
+    """At 390×844 on a touch screen each button, link, field and list is at least 44×44 CSS px: 退出 had been 32×24 px
+    under the clerk's name, 结束本件 93×30, a case receipt's 下载 51×27, the rest 36-39 px tall (a tester)."""
+    license_id = issue(running, 76).license.license_id
+    case = "QYKB-" + uuid.uuid4().hex[:10]
+    first = verification_pb2.UseContext(
+        matter_code=QYKZ, purpose="企业开办：刻制公章", bundle_code="370100-YJS-QYKB", case_id=case
+    )
+    earlier = verifier(running, POLICE).VerifyLicense(
+        verification_pb2.VerifyLicenseRequest(use=first, license_id=license_id)
+    )
+    phone = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
+    context, page = open_console(browser, console, running.tokens[TAX], **phone)
+    try:
+        assert small_targets(page) == []  # the sign-in form
+        context.close()
+        context, page = sign_in(browser, console, running.tokens[TAX], **phone)
+        page.wait_for_selector("#work:not([hidden])")
+        page.select_option("#matter", MATTER)
+        page.click("#case-details summary")
+        page.select_option("#bundle", "370100-YJS-QYKB")
+        page.fill("#case", case)
+        page.click("#case-list")
+        page.wait_for_selector("#case-table tr[data-receipt]")
+        page.fill("#query", license_id)
+        check(page, "by-text")
+        verdict(page, "PASSED")
+        shown = [c[0] for c in page.evaluate(CONTROLS)]
+        for control in ("sign-out", "case-end", "case-summary", "case-list", "query", "print", "download"):
+            assert control in shown, control
+        assert "下载" in page.inner_text("#case-table") and small_targets(page) == []
+        page.fill("#receipt-id", earlier.report.receipt.receipt_id)
+        page.click("#by-receipt button[type=submit]")
+        page.wait_for_selector("#receipt-review:not([hidden])")
+        assert page.is_visible("#review-again") and small_targets(page) == []
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    finally:
+        context.close()
+
+
 def test_the_case_receipts_keep_a_phone_sized_page_its_width(
     browser: Any, console: str, running: RunningGateway
 ) -> None:
