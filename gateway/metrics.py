@@ -26,8 +26,11 @@ request: no holder code, license number or member code of a caller ever becomes 
                                      read the store until it answers again), by ``cause``: ``lease`` (no heartbeat
                                      answered within the lease) or ``connection`` (its connection lost); a count
                                      that keeps rising is a feed that flaps (``gateway.store.changes``)
-``process_*``                        the process's own (memory, file descriptors, CPU), prometheus_client's
+``process_*``                        the process's own (memory, file descriptors, CPU), prometheus_client's; with
+                                     several workers each process's, by ``worker`` (below)
 ===================================  ==============================================================================
+
+The counters whose label values are fixed in the code have each series at 0 from the start (``start_at_zero``).
 
 One more gauge, ``zzgw_member_certificate_expiry_seconds``, says when each registered member's client certificate
 ends (notAfter, Unix time), by ``member``: the member's code, an organisation's registered one, so one series per
@@ -40,7 +43,8 @@ gives them a directory (``prepare_directory``, ``PROMETHEUS_MULTIPROC_DIR``) bef
 values to files there (prometheus_client's multiprocess mode: an mmap'd file per process and kind), and the worker
 that answers a scrape sums every worker's, dead ones' too (their counts stay counted). Gauges are taken over the
 living workers: ``zzgw_ready`` is the least (1 when every worker is ready), ``zzgw_license_watchers`` the sum.
-``process_*`` are those of the worker that answered. One process (no supervisor) keeps its values in memory, and
+``process_*`` are read from ``/proc`` for every process of the gateway, by ``worker``: each worker's number, and
+``supervisor`` (``process_started``, ``_EveryProcess``). One process (no supervisor) keeps its values in memory, and
 its scrape has prometheus_client's ``python_*`` families (the collector, the interpreter) too. The directory is one
 of this run's on ``/dev/shm`` (a tmpfs, apart from the store's disk: a full disk there would kill the workers with
 SIGBUS), removed when the supervisor exits; ``<data_dir>/metrics/`` on a machine without it. ``zzgw`` ignores a
@@ -62,7 +66,7 @@ import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any, Protocol
 
@@ -155,6 +159,10 @@ _HTTP_DROPPED = Counter(
     "time; displaced: at the cap, for a new connection; refused: a new one at the cap, every one being answered)",
     ["cause"],
 )
+HTTP_DROP_CAUSES = ("request_timeout", "displaced", "refused")
+"""``zzgw_http_dropped_total``'s causes (``adapters.http_connections``; a test holds the set to the code's)."""
+FEED_LAPSE_CAUSES = ("lease", "connection")
+"""``zzgw_change_feed_lapses_total``'s causes (``gateway.store.changes``; a test holds the set to the code's)."""
 
 _by_call: dict[tuple[str, str, str], tuple[Any, Any]] = {}
 """The counter's and the histogram's children by (method, code, reason): ``labels()`` takes a lock and checks its
@@ -174,6 +182,21 @@ def record_call(method: str, code: str, seconds: float, reason: str = "") -> Non
         children = _by_call[method, code, reason] = (_CALLS.labels(method, code, reason), _CALL_SECONDS.labels(method))
     children[0].inc()
     children[1].observe(seconds)
+
+
+def start_at_zero(methods: Iterable[str]) -> None:
+    """Every series of a counter whose label values are fixed in the code, at 0 from the process's start: the causes
+    of ``zzgw_http_dropped_total`` and ``zzgw_change_feed_lapses_total``, and ``zzgw_grpc_calls_total`` of each of
+    ``methods`` (the full names the gateway serves) as UNAVAILABLE for each reason it is counted by. Prometheus sees no
+    increase before a series' first sample, so a series that appeared at its first value (4 connections displaced at
+    once after a start) was missed by ``increase()``, ``rate()`` and the alerts on them (a monitoring tester)."""
+    for cause in HTTP_DROP_CAUSES:
+        _HTTP_DROPPED.labels(cause)
+    for cause in FEED_LAPSE_CAUSES:
+        _FEED_LAPSES.labels(cause)
+    for method in methods:
+        for reason in (*sorted(UNAVAILABLE_REASONS), "other"):
+            _CALLS.labels(method, "UNAVAILABLE", reason)
 
 
 def record_http(route: str, status: int) -> None:
@@ -254,11 +277,11 @@ def follow_readiness(readiness: _Readiness) -> threading.Thread:
 
 def exposition() -> tuple[bytes, str]:
     """The scrape's body, Prometheus text format, and its content type: every worker's values in multiprocess
-    mode, this process's otherwise; ``process_*`` of this process."""
+    mode, with ``process_*`` of each process of the gateway by ``worker``; this process's otherwise."""
     if _DIRECTORY is not None:
         registry = CollectorRegistry()
         registry.register(_WithoutRemoved(_DIRECTORY))
-        ProcessCollector(registry=registry)
+        registry.register(_EveryProcess(Path(_DIRECTORY)))
         return generate_latest(registry), CONTENT_TYPE
     return generate_latest(REGISTRY), CONTENT_TYPE
 
@@ -274,6 +297,56 @@ class _WithoutRemoved:
             if family.name == _CERTIFICATE_ENDS_NAME:
                 family.samples = [sample for sample in family.samples if not math.isnan(sample.value)]
             yield family
+
+
+class _EveryProcess:
+    """``process_*`` of the supervisor and of each living worker, each series labelled by ``worker``: the worker's
+    number (a replacement takes its predecessor's) or ``supervisor``. Those of the worker that answered alone had
+    come from either worker at random, so ``process_cpu_seconds_total`` went down on every other scrape, ``rate()``
+    read it as a restart each time (60 times the true rate), and memory and file-descriptor alerts flapped (a
+    monitoring tester). The pid, which every restart changes, would make series without end; the number is bounded
+    by ``ZZGW_WORKERS``. Read from ``/proc`` at the scrape, as prometheus_client reads its own process's."""
+
+    def __init__(self, directory: Path) -> None:
+        self._directory = directory
+
+    def collect(self) -> Iterator[Metric]:
+        merged: dict[str, Metric] = {}
+        for worker, pid in _processes(self._directory):
+            for family in _of_process(pid):
+                into = merged.setdefault(family.name, Metric(family.name, family.documentation, family.type))
+                into.samples += [s._replace(labels={**s.labels, "worker": worker}) for s in family.samples]
+        yield from merged.values()
+
+
+def _of_process(pid: int) -> Iterable[Metric]:
+    return ProcessCollector(pid=lambda: pid, registry=None).collect()
+
+
+SUPERVISOR = "supervisor"
+"""The ``worker`` label of ``zzgw serve``'s own process."""
+_PID_FILE = "process-{}.pid"
+
+
+def process_started(directory: Path, worker: str, pid: int) -> None:
+    """In the supervisor: process ``pid`` is ``worker`` (its number, or ``SUPERVISOR``) from now on, for the
+    scrape's ``process_*``."""
+    part = directory / f".{_PID_FILE.format(worker)}.part"
+    part.write_text(str(pid), encoding="ascii")
+    part.replace(directory / _PID_FILE.format(worker))
+
+
+def _processes(directory: Path) -> list[tuple[str, int]]:
+    """The gateway's processes as ``process_started`` named them: (worker, pid), the workers by number, the
+    supervisor last."""
+    found = []
+    for path in directory.glob(_PID_FILE.format("*")):
+        try:
+            pid = int(path.read_text(encoding="ascii"))
+        except (OSError, ValueError):  # gone since the glob (its worker exited), or being replaced
+            continue
+        found.append((path.name[len("process-") : -len(".pid")], pid))
+    return sorted(found, key=lambda each: (not each[0].isdigit(), int(each[0]) if each[0].isdigit() else 0))
 
 
 SHARED_MEMORY = Path("/dev/shm")
@@ -296,9 +369,10 @@ def prepare_directory(fallback: Path) -> Path:
         _HELD.append(alive)
         atexit.register(shutil.rmtree, path, ignore_errors=True)
     path.mkdir(parents=True, exist_ok=True)
-    for stale in path.glob("*.db"):
+    for stale in [*path.glob("*.db"), *path.glob(_PID_FILE.format("*"))]:
         stale.unlink(missing_ok=True)
     os.environ[DIRECTORY_ENV] = str(path)
+    process_started(path, SUPERVISOR, os.getpid())
     return path
 
 
@@ -331,6 +405,13 @@ def _remove_orphans(parent: Path) -> None:
             continue
 
 
-def process_gone(path: Path, pid: int) -> None:
-    """In the supervisor, when a worker has exited: its gauges leave the scrape (its counts stay)."""
+def process_gone(path: Path, worker: int, pid: int) -> None:
+    """In the supervisor, when worker number ``worker``, process ``pid``, has exited: its gauges and its
+    ``process_*`` leave the scrape (its counts stay)."""
     _multiprocess.mark_process_dead(pid, str(path))
+    named = path / _PID_FILE.format(worker)
+    try:
+        if int(named.read_text(encoding="ascii")) == pid:
+            named.unlink()
+    except (OSError, ValueError):
+        return

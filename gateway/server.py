@@ -131,15 +131,20 @@ from signing.tsa import ZZGW_TSA_POLICY_OID, LocalTimeStamper, TimeStampAuthorit
 
 log = logging.getLogger("zzgw")
 
-SERVICE_NAMES = (
-    catalog_pb2.DESCRIPTOR.services_by_name["CatalogService"].full_name,
-    issuance_pb2.DESCRIPTOR.services_by_name["IssuanceService"].full_name,
-    seal_pb2.DESCRIPTOR.services_by_name["SealService"].full_name,
-    verification_pb2.DESCRIPTOR.services_by_name["VerificationService"].full_name,
-    audit_pb2.DESCRIPTOR.services_by_name["AuditService"].full_name,
-    sharing_pb2.DESCRIPTOR.services_by_name["SharingService"].full_name,
-    authorization_pb2.DESCRIPTOR.services_by_name["AuthorizationService"].full_name,
+_SERVICES = (
+    catalog_pb2.DESCRIPTOR.services_by_name["CatalogService"],
+    issuance_pb2.DESCRIPTOR.services_by_name["IssuanceService"],
+    seal_pb2.DESCRIPTOR.services_by_name["SealService"],
+    verification_pb2.DESCRIPTOR.services_by_name["VerificationService"],
+    audit_pb2.DESCRIPTOR.services_by_name["AuditService"],
+    sharing_pb2.DESCRIPTOR.services_by_name["SharingService"],
+    authorization_pb2.DESCRIPTOR.services_by_name["AuthorizationService"],
 )
+SERVICE_NAMES = tuple(service.full_name for service in _SERVICES)
+SERVED_METHODS = tuple(f"/{service.full_name}/{method.name}" for service in _SERVICES for method in service.methods)
+"""The full name of every method the gateway serves (``/zzgw.v1.CatalogService/ListLicenseTypes``, …)."""
+
+
 GRACE_SECONDS = 10.0
 STOP_DEADLINE_SECONDS = GRACE_SECONDS + 10.0
 """After a stop signal, a process still running this long (a call stuck past its grace, a thread that never ends)
@@ -1614,6 +1619,7 @@ def build_server(
     limit = settings.max_message_bytes
     gateway.start()
     metrics.follow_readiness(gateway.readiness)  # zzgw_ready, until the readiness's watches close (a stop)
+    metrics.start_at_zero(SERVED_METHODS)
     batch_streams = max(1, settings.threads // 2)  # half the handler threads, at most 4 one member's
     health_streams = health_watches(settings.threads, settings.max_watchers)
     # every kind of long-lived stream together, below the handler threads, a few kept for each

@@ -152,6 +152,8 @@ def _supervise(settings: Settings, worker: Worker) -> int:
         ready = Ready(context)
         process = context.Process(target=worker, args=(settings, number, announce, ready), name=f"zzgw-worker-{number}")
         process.start()
+        if process.pid is not None:
+            metrics.process_started(metrics_directory, str(number), process.pid)
         return _Running(number, process, ready, failed_starts)
 
     running = {number: start(number, announce=number == 0) for number in range(settings.workers)}
@@ -200,7 +202,7 @@ def _supervise(settings: Settings, worker: Worker) -> int:
             del running[number]
             pid = each.process.pid
             if pid is not None:
-                metrics.process_gone(metrics_directory, pid)
+                metrics.process_gone(metrics_directory, number, pid)
             if stopping:
                 continue
             # a replacement that met the store unavailable, or that a signal killed (the OOM killer, kill -9): no

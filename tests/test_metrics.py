@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -210,20 +211,83 @@ def test_a_method_the_gateway_does_not_serve_is_answered_logged_and_counted(
     ]
 
 
-def test_every_unavailable_reason_of_the_code_is_counted_by_name() -> None:
-    """``UNAVAILABLE_REASONS`` is every reason an UpstreamUnavailableError of the code gives: a new one would be
-    counted as ``other``."""
+def given_to(function: str, keyword: str = "") -> set[str]:
+    """Every constant the code passes to ``function`` (a name or a method's), as its ``keyword`` or else its first
+    argument, and the defaults of a function of that name."""
     import ast
-
-    from gateway.metrics import UNAVAILABLE_REASONS
 
     given = set()
     for path in [*(ROOT / "gateway").rglob("*.py"), *(ROOT / "adapters").rglob("*.py")]:
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "UpstreamUnavailableError":
-                reasons = [k.value for k in node.keywords if k.arg == "reason"]
-                given |= {r.value for r in reasons if isinstance(r, ast.Constant)}
-    assert given == UNAVAILABLE_REASONS
+            if isinstance(node, ast.Call) and function in (
+                getattr(node.func, "id", ""),
+                getattr(node.func, "attr", ""),
+            ):
+                values = [k.value for k in node.keywords if k.arg == keyword] if keyword else node.args[:1]
+            elif isinstance(node, ast.FunctionDef) and node.name == function:
+                values = list(node.args.defaults)
+            else:
+                continue
+            given |= {v.value for v in values if isinstance(v, ast.Constant)}
+    return given
+
+
+def test_every_unavailable_reason_of_the_code_is_counted_by_name() -> None:
+    """``UNAVAILABLE_REASONS`` is every reason an UpstreamUnavailableError of the code gives: a new one would be
+    counted as ``other``."""
+    from gateway.metrics import UNAVAILABLE_REASONS
+
+    assert given_to("UpstreamUnavailableError", "reason") == UNAVAILABLE_REASONS
+
+
+def test_every_cause_of_the_code_is_one_counted_from_zero() -> None:
+    """The causes the code counts dropped connections and the change feed's lapses by are those whose series start at
+    0 (``metrics.start_at_zero``): a new one would appear only at its first value, unseen by ``increase()``."""
+    from gateway.metrics import FEED_LAPSE_CAUSES, HTTP_DROP_CAUSES
+
+    assert given_to("record_http_dropped") == set(HTTP_DROP_CAUSES)
+    assert given_to("_lapse") == set(FEED_LAPSE_CAUSES)
+
+
+OPERATIONS = ROOT / "docs" / "operations.md"
+
+
+def documented() -> dict[str, tuple[set[str], str]]:
+    """operations.md's Metrics table: each family's labels and what it says of it (``process_*`` for a prefix)."""
+    section = OPERATIONS.read_text(encoding="utf-8").split("\n## Metrics\n", 1)[1].split("\n## ", 1)[0]
+    rows = re.findall(r"^\| `([a-z_]+\*?)` \|([^|]*)\| (.*) \|$", section, re.MULTILINE)
+    return {name: (set(re.findall(r"`([a-z]+)`", labels)), what) for name, labels, what in rows}
+
+
+def families(text: str) -> set[str]:
+    """The families of a scrape, as operations.md names them (``process_*``, ``python_*`` for prometheus_client's)."""
+    return {re.sub(r"^(process|python)_.*", r"\1_*", name) for name in re.findall(r"^# TYPE (\S+) ", text, re.M)}
+
+
+def test_operations_md_names_every_metric_family_and_no_other(running: RunningGateway, http: str) -> None:
+    """operations.md's metrics, their labels and the labels' fixed values are those of ``/metrics``: the change feed's
+    lapses had been exported and named nowhere in it, ``CATALOG_CHANGED`` been counted by a reason it did not list,
+    and its list for several workers left out the dropped connections (a monitoring tester)."""
+    from gateway.metrics import FEED_LAPSE_CAUSES, HTTP_DROP_CAUSES, UNAVAILABLE_REASONS
+
+    text, _ = scrape(http)
+    table = documented()
+    assert families(text) == set(table)
+    for family in text_string_to_metric_families(text):
+        name = family.name + ("_total" if family.type == "counter" else "")
+        if name in table:
+            assert {label for s in family.samples for label in s.labels} - {"le"} <= table[name][0], name
+    reasons = table["zzgw_grpc_calls_total"][1].split("`reason` says which:", 1)[1].split("(`other` for", 1)[0]
+    assert set(re.findall(r"`([A-Z_]+)`", reasons)) == UNAVAILABLE_REASONS
+    assert set(re.findall(r"`([a-z_]+)`", table["zzgw_http_dropped_total"][1])) == set(HTTP_DROP_CAUSES)
+    assert set(re.findall(r"`([a-z_]+)`", table["zzgw_change_feed_lapses_total"][1])) == set(FEED_LAPSE_CAUSES)
+    several = OPERATIONS.read_text(encoding="utf-8").split("### Metrics of several workers and replicas\n", 1)[1]
+    listed = re.findall(
+        r"`((?:zzgw|process|python)_[a-z_]*\*?)(?:\{([a-z,]*)\})?`", several.strip().split("\n\n", 1)[0]
+    )
+    assert {name for name, _ in listed} == set(table)
+    for name, labels in listed:
+        assert set(filter(None, labels.split(","))) <= table[name][0], name
 
 
 def test_open_license_watchers_are_a_gauge(running: RunningGateway, http: str) -> None:
@@ -249,6 +313,54 @@ def scraped(directory: Path, pid: int) -> bool:
         return False
     families = MultiProcessCollector.merge([str(counts)])
     return any(s.labels.get("route") == "/metrics" for family in families for s in family.samples)
+
+
+def assert_counted_from_zero(samples: Samples) -> None:
+    """A fresh gateway's scrape has each count whose labels are fixed in the code, at 0."""
+    from gateway.metrics import FEED_LAPSE_CAUSES, HTTP_DROP_CAUSES, UNAVAILABLE_REASONS
+    from gateway.server import SERVED_METHODS
+
+    fixed = [("zzgw_http_dropped_total", {"cause": cause}) for cause in HTTP_DROP_CAUSES]
+    fixed += [("zzgw_change_feed_lapses_total", {"cause": cause}) for cause in FEED_LAPSE_CAUSES]
+    fixed += [
+        ("zzgw_grpc_calls_total", {"method": method, "code": "UNAVAILABLE", "reason": reason})
+        for method in SERVED_METHODS
+        for reason in (*UNAVAILABLE_REASONS, "other")
+    ]
+    for name, labels in fixed:
+        assert samples.get((name, tuple(sorted(labels.items())))) == 0, (name, labels)
+
+
+def started_at(pid: int) -> float:
+    """When process ``pid`` started, Unix time, from ``/proc`` as prometheus_client reads it."""
+    boot = next(
+        float(line.split()[1]) for line in Path("/proc/stat").read_text().splitlines() if line.startswith("btime ")
+    )
+    ticks = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19])
+    return boot + ticks / os.sysconf("SC_CLK_TCK")
+
+
+Figures = dict[str, tuple[float, float]]
+
+
+def of_each_process(samples: Samples, before: Figures, pids: list[int]) -> Figures:
+    """A scrape of several workers has ``process_*`` of each and of the supervisor (``pids``), by ``worker``: each
+    one's start time and CPU seconds, which never went down since ``before``'s, each series staying its process's
+    (those of whichever worker answered had gone up and down between two scrapes: a monitoring tester)."""
+    figures = {
+        dict(labels)["worker"]: (v, value(samples, "process_cpu_seconds_total", **dict(labels)))
+        for (name, labels), v in samples.items()
+        if name == "process_start_time_seconds"
+    }
+    assert set(figures) == {"0", "1", "supervisor"}, figures
+    starts = sorted(start for start, _ in figures.values())
+    assert all(abs(a - b) < 0.02 for a, b in zip(starts, sorted(map(started_at, pids)), strict=True)), (figures, pids)
+    for worker, (start, seconds) in before.items():
+        assert figures[worker][0] == start and figures[worker][1] >= seconds, (worker, before, figures)
+    assert all(value(samples, name) == 0 for name in ("process_cpu_seconds_total", "process_open_fds"))  # no bare one
+    for name in ("process_resident_memory_bytes", "process_open_fds", "process_cpu_seconds_total"):
+        assert {dict(labels).get("worker") for (n, labels) in samples if n == name} == set(figures), name
+    return figures
 
 
 @pytest.mark.slow
@@ -304,9 +416,14 @@ def test_every_scrape_of_two_workers_counts_the_calls_both_served(tmp_path: Path
             calls += 1
         assert not stale.exists() or directory != stale.parent  # a former run's files are not summed in
         scrapes = 0
-        while not all(scraped(directory, pid) for pid in workers):  # each a new connection, to either worker
+        figures: Figures = {}
+        while scrapes < 6 or not all(scraped(directory, pid) for pid in workers):  # each a new connection, to either
             assert scrapes < 60, "the scrapes did not reach both workers"
             text, samples = scrape(base)
+            if not scrapes:  # counts whose labels are fixed start at 0, not at their first value (increase() saw none)
+                assert_counted_from_zero(samples)
+            figures = of_each_process(samples, figures, [*workers, process.pid])
+            assert families(text) <= set(documented()) - {"python_*"}
             assert value(samples, "zzgw_grpc_calls_total", method=LIST_TYPES, code="OK") == calls, text
             assert value(samples, "zzgw_grpc_call_seconds_count", method=LIST_TYPES) == calls
             assert value(samples, "zzgw_ready") == 1  # the least of the two
@@ -325,9 +442,15 @@ def test_every_scrape_of_two_workers_counts_the_calls_both_served(tmp_path: Path
         assert not (directory / f"gauge_livemin_{workers[0]}.db").exists()  # its gauges left the scrape
         assert (directory / f"counter_{workers[0]}.db").exists()
         wait_serving(f"127.0.0.1:{grpc_port}", process=process)
+        replaced = worker_pids(process.pid, 2, grpc_port)
+        after = of_each_process(scrape(base)[1], {}, [*replaced, process.pid])
+        (killed,) = (worker for worker in figures if after[worker][0] != figures[worker][0])
+        assert killed != "supervisor" and after[killed][0] > figures[killed][0]
+        del figures[killed]  # its replacement's, under its number: from 0 again, as any restarted process's
         for _ in range(6):
             _, samples = scrape(base)
             assert value(samples, "zzgw_grpc_calls_total", method=LIST_TYPES, code="OK") == calls
+            figures = of_each_process(samples, figures, [*replaced, process.pid])
     finally:
         process.send_signal(signal.SIGTERM)
         _, err = process.communicate(timeout=60)
