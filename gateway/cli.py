@@ -1112,32 +1112,37 @@ def _clerk_tokens(settings: Settings, code: str, clerk: str | None, *, listing: 
     return 0
 
 
-def _retire_client_certificate(settings: Settings, code: str, revoked: Collection[str]) -> tuple[str, Path | None]:
+def _retire_client_certificate(settings: Settings, code: str, revoked: Collection[str]) -> tuple[str, Path | None, str]:
     """Move a revoked member's client certificate and key out of the way (``CODE.revoked-<UTC time>.pem`` and
     ``.key``), so that ``zzgw init`` after ``--restore`` issues a new pair: a revocation is often for a key that
-    leaked, and restoring re-registered the very certificate revoked. Only a certificate ``revoked`` (the SHA-256 of
-    those ``--revoke`` took, the one registered until now among them) is moved, or one that cannot be read: after a
-    restore, the pair here may be a later one, issued when the member was restored since the database's copy, and
-    that one had been moved aside too and the department left with none (a reviewer). Returns the new name's stem, or
-    "" when none was moved (other replicas keep their copies: retire them there too, or copy pki/ again), and the
-    certificate left in place, if any."""
-    from gateway.server import certificate_digest
+    leaked, and restoring re-registered the very certificate revoked. A certificate the member CA issued to ``code``
+    that is not one ``revoked`` (the SHA-256 of those ``--revoke`` took, the one registered until now among them)
+    stays: after a restore, the pair here may be a later one, issued when the member was restored since the
+    database's copy, and that one had been moved aside too and the department left with none (a reviewer). Any other
+    file is moved, one that cannot be read too: another member's certificate left in place had been registered as
+    ``code``'s by the ``--restore`` and ``zzgw init`` that ``--revoke`` recommended (a reviewer). Returns the new
+    name's stem, or "" when none was moved (other replicas keep their copies: retire them there too, or copy pki/
+    again); the certificate left in place, if any; and what the one moved was when it was not ``code``'s, else ""."""
+    from gateway.server import certificate_digest, not_the_members
 
     directory = settings.pki_dir / "members"
     current = directory / f"{code}.pem"
+    foreign = ""
     try:
         taken = not current.exists() or certificate_digest(current) in revoked
+        if not taken:
+            foreign = not_the_members(current, code, settings.pki_dir / "ca.pem")
     except (OSError, ValueError):  # a damaged file is nobody's certificate to keep
-        taken = True
-    if not taken:
-        return "", current
+        taken, foreign = True, "no certificate that can be read"
+    if not taken and not foreign:
+        return "", current, ""
     stem = f"{code}.revoked-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%SZ}"
     moved = ""
     for suffix in (".pem", ".key"):
         if (directory / f"{code}{suffix}").exists():
             (directory / f"{code}{suffix}").rename(directory / f"{stem}{suffix}")
             moved = str(directory / stem)
-    return moved, None
+    return moved, None, foreign
 
 
 def _members(settings: Settings, args: argparse.Namespace) -> int:
@@ -1164,13 +1169,18 @@ def _members(settings: Settings, args: argparse.Namespace) -> int:
                 print(f"zzgw members: {exc.message}", file=sys.stderr)
                 return 2
             forget_dev_token(settings, code)
-            retired, kept = _retire_client_certificate(settings, code, gateway.members.revoked_certificates())
-            aside = f"; its client certificate and key are kept aside as {retired}.*, never trusted again"
+            retired, kept, foreign = _retire_client_certificate(settings, code, gateway.members.revoked_certificates())
+            aside = (
+                f"; {settings.pki_dir / 'members' / code}.pem was {foreign}, not one of {code}'s: it and its key are "
+                f"moved aside as {retired}.*, and `zzgw init` after `--restore` issues {code} a new pair"
+                if foreign
+                else f"; its client certificate and key are kept aside as {retired}.*, never trusted again"
+            )
             other = (
-                f"; {kept} is another client certificate than the one revoked, left in place: if it was issued when "
-                "the member was restored since the database's copy (docs/operations.md, Restoring), `zzgw members "
-                f"--restore {code}`, then `zzgw init`, register it; else move it and its key aside first, and that "
-                "init issues a new pair"
+                f"; {kept} is another client certificate of {code} than the one revoked, left in place: if it was "
+                "issued when the member was restored since the database's copy (docs/operations.md, Restoring), "
+                f"`zzgw members --restore {code}`, then `zzgw init`, register it; else move it and its key aside "
+                "first, and that init issues a new pair"
             )
             print(
                 f"{code}: revoked, {taken} credentials taken; its calls are refused within 30 s (UNAUTHENTICATED), "

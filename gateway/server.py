@@ -121,7 +121,7 @@ from signing import seal_image
 from signing.der import MalformedDer, check_der
 from signing.errors import KeyStoreError
 from signing.keys import SM2_SM3, KeyBackend, KeyStore
-from signing.pki import CertificateAuthority, Issued
+from signing.pki import CertificateAuthority, Issued, issued_by, member_code
 from signing.receipts import RECEIPT_SEAL_NAME
 from signing.record import SealMemos
 from signing.seal_ca import SealMakerCA
@@ -1028,6 +1028,7 @@ def _ensure_pki(
                 "that is missing: bring the member CA's key back for this run"
             )
         ca = CertificateAuthority.from_issued(Issued.read(pki, "ca"))
+    _refuse_certificates_not_theirs(pki, members, certified, ignore)
     if named is None or unnamed or unmarked or ends:  # a new host keeps the names it had (replicas may share the file)
         assert ca is not None
         ca.issue_server(list(dict.fromkeys([*hosts, *(named or [])]))).write(pki, "server")
@@ -1051,6 +1052,39 @@ def _ensure_pki(
         pem = (directory / f"{member.code}.pem").read_bytes()
         certificates[member.code] = x509.load_pem_x509_certificate(pem).public_bytes(serialization.Encoding.DER)
     return certificates
+
+
+def _refuse_certificates_not_theirs(
+    pki: Path, members: Sequence[Any], certified: Mapping[str, str], ignore: Collection[str]
+) -> None:
+    """Refuse to register for a member a ``pki/members/CODE.pem`` that is not its own (``not_the_members``), or that
+    the store has registered for another member: init had made another department's certificate this member's
+    credential, or stopped on the store's unique digest with a traceback (a reviewer)."""
+    directory = pki / "members"
+    holders = {digest: code for code, digest in certified.items()}
+    for member in members:
+        path = directory / f"{member.code}.pem"
+        if member.code in ignore or not path.exists():
+            continue
+        holder = holders.get(certificate_digest(path), member.code)
+        if holder != member.code:
+            raise ConfigError(
+                f"{path} is the client certificate the store has registered for member {holder}, and cannot be "
+                f"{member.code}'s too: move it and {member.code}.key aside (or copy {member.code}'s own back from the "
+                f"data directory's backup), then run `zzgw init`, which issues {member.code} a new pair"
+            )
+        if what := not_the_members(path, member.code, pki / "ca.pem"):
+            again = (
+                f"`zzgw members --revoke {member.code}` (which moves it aside), `zzgw members --restore "
+                f"{member.code}`, then `zzgw init`"
+                if member.code in certified
+                else f"move it and {member.code}.key aside, then run `zzgw init`"
+            )
+            raise ConfigError(
+                f"{path} is {what}, not one of member {member.code}'s, which would let whoever holds its key call as "
+                f"{member.code}: copy {member.code}'s own back from the data directory's backup, or {again} to issue "
+                f"{member.code} a new pair"
+            )
 
 
 def _revoked_since(settings: Settings, certified: Mapping[str, str]) -> list[Path]:
@@ -1092,11 +1126,35 @@ def _revoked_since_said(aside: Sequence[Path]) -> ConfigError:
 def _another(aside: Path) -> Path | None:
     """The later client certificate of the member whose pair was put aside at ``aside``, ``CODE.pem`` beside it and
     another certificate, or None."""
-    current = aside.parent / (aside.name.split(".revoked-", 1)[0] + ".pem")
+    code = aside.name.split(".revoked-", 1)[0]
+    current = aside.parent / f"{code}.pem"
     with contextlib.suppress(OSError, ValueError):  # none, or none to trust
-        if certificate_digest(current) != certificate_digest(aside):
+        if certificate_digest(current) != certificate_digest(aside) and not not_the_members(
+            current, code, aside.parent.parent / "ca.pem"
+        ):
             return current
     return None
+
+
+def not_the_members(path: Path, code: str, ca_pem: Path) -> str:
+    """What the certificate at ``path`` is when it is not a client certificate of member ``code``, "" when it is: one
+    the member CA (``ca_pem``) issued whose subject names ``code`` (serialNumber, as ``issue_client`` writes it). A
+    member is known by its certificate's digest alone, so whatever certificate ``zzgw init`` registers for ``code``
+    lets whoever holds its key call as ``code``: another department's copied in as ``CODE.pem`` had become ``code``'s
+    credential (a reviewer). Raises OSError when a file cannot be read."""
+    try:
+        certificate = x509.load_pem_x509_certificate(path.read_bytes())
+    except ValueError:
+        return "no PEM certificate"
+    ca = x509.load_pem_x509_certificate(ca_pem.read_bytes())
+    if not issued_by(certificate, ca):
+        return f"a certificate of another CA ({certificate.issuer.rfc4514_string()}), not of the member CA {ca_pem}"
+    named = member_code(certificate)
+    if named != code:
+        return (
+            f"the client certificate of member {named}" if named else "a certificate of the member CA naming no member"
+        )
+    return ""
 
 
 def certificate_digest(path: Path) -> str:

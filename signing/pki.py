@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
@@ -135,6 +136,22 @@ class CertificateAuthority:
             builder = builder.add_extension(x509.SubjectAlternativeName(names), critical=False)
         cert = builder.sign(self._key, hashes.SHA256())
         return Issued(cert.public_bytes(serialization.Encoding.PEM), _key_pem(key))
+
+
+def member_code(certificate: x509.Certificate) -> str:
+    """The member a client certificate names: its subject's serialNumber, the member's 统一社会信用代码, as
+    ``issue_client`` writes it; "" when it names none."""
+    named = certificate.subject.get_attributes_for_oid(NameOID.SERIAL_NUMBER)
+    return str(named[0].value) if named else ""
+
+
+def issued_by(certificate: x509.Certificate, ca: x509.Certificate) -> bool:
+    """Whether ``ca``'s key signed ``certificate`` under ``ca``'s name."""
+    try:
+        certificate.verify_directly_issued_by(ca)
+    except (ValueError, TypeError, InvalidSignature):
+        return False
+    return True
 
 
 def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:

@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives import serialization
 from benchmarks.common import free_port, wait_serving
 from gateway.bootstrap import samples
 from gateway.domain.model import beijing_day
+from signing.pki import CertificateAuthority, Issued
 from tests.commands import run_zzgw
 from tests.conftest import ADMIN, backend_params, fresh_database, today, zzgw_command
 
@@ -632,6 +633,80 @@ def test_a_replicas_init_passes_over_a_member_revoked_for_good(env: dict[str, st
     (data / "pki" / "ca.key").unlink()  # kept offline, as a replica should
     replica = zzgw(env, "init")
     assert replica.returncode == 0, replica.stderr
+
+
+def test_init_registers_for_a_member_only_a_certificate_the_member_ca_issued_to_it(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    """A member is known by its certificate's digest alone: `zzgw members --revoke` had left another department's
+    certificate in place as CODE.pem, and the `--restore` and `zzgw init` it recommended registered it as CODE's (its
+    key B's, B then calling as CODE), or stopped with a traceback on the store's unique digest when the store had it
+    registered for B (a reviewer). `--revoke` moves such a file aside, and init refuses one, naming the file, what it
+    is and what to do."""
+    assert zzgw(env, "init").returncode == 0
+    pki = Path(env["ZZGW_DATA_DIR"]) / "pki"
+    members = pki / "members"
+    other = "1137010099370102XJ"  # registered for another department
+
+    def copy_in(stem: Path) -> None:
+        for suffix in (".pem", ".key"):
+            (members / f"{TAX}{suffix}").write_bytes(stem.with_suffix(suffix).read_bytes())
+
+    copy_in(members / f"{other}.pem")  # by mistake, over TAX's own
+    revoked = zzgw(env, "members", "--revoke", TAX)
+    assert revoked.returncode == 0, revoked.stderr
+    assert revoked.stderr.splitlines()[-1].endswith(
+        f"; {members / f'{TAX}.pem'} was the client certificate of member {other}, not one of {TAX}'s: it and its key "
+        f"are moved aside as {next(members.glob(f'{TAX}.revoked-*.pem')).with_suffix('')}.*, and `zzgw init` after "
+        f"`--restore` issues {TAX} a new pair"
+    )
+    assert not (members / f"{TAX}.pem").exists() and (members / f"{other}.pem").exists()
+    assert zzgw(env, "members", "--restore", TAX).returncode == 0
+
+    copy_in(members / f"{other}.pem")  # again, after the restore: the store has it registered for the other
+    clash = zzgw(env, "init")
+    assert (clash.returncode, clash.stderr.splitlines()[-1]) == (
+        2,
+        f"zzgw: configuration error: {members / f'{TAX}.pem'} is the client certificate the store has registered for "
+        f"member {other}, and cannot be {TAX}'s too: move it and {TAX}.key aside (or copy {TAX}'s own back from the "
+        f"data directory's backup), then run `zzgw init`, which issues {TAX} a new pair",
+    )
+    assert "Traceback" not in clash.stderr
+
+    ca = CertificateAuthority.from_issued(Issued.read(pki, "ca"))
+    ca.issue_client(code=other, name="济南市公安局").write(tmp_path, "unregistered")  # the other's, registered by none
+    CertificateAuthority.create("another province's member CA").issue_client(code=TAX, name="税务").write(
+        tmp_path, "foreign"
+    )
+    for stem, what in (
+        ("unregistered", f"the client certificate of member {other}"),
+        (
+            "foreign",
+            "a certificate of another CA (CN=another province's member CA,O=zzgw), not of the member CA "
+            f"{pki / 'ca.pem'}",
+        ),
+    ):
+        copy_in(tmp_path / f"{stem}.pem")
+        refused = zzgw(env, "init")
+        assert (refused.returncode, refused.stderr.splitlines()[-1]) == (
+            2,
+            f"zzgw: configuration error: {members / f'{TAX}.pem'} is {what}, not one of member {TAX}'s, which would "
+            f"let whoever holds its key call as {TAX}: copy {TAX}'s own back from the data directory's backup, or "
+            f"move it and {TAX}.key aside, then run `zzgw init` to issue {TAX} a new pair",
+        ), stem
+    listed = {line.split("\t")[0]: line.split("\t")[3] for line in zzgw(env, "members").stdout.splitlines()}
+    assert listed[TAX] == "none"  # no certificate registered, and --revoke took its token
+
+    for suffix in (".pem", ".key"):
+        (members / f"{TAX}{suffix}").unlink()
+    done = zzgw(env, "init")  # the remedy: a new pair, issued to TAX
+    assert done.returncode == 0, done.stderr
+    issued = x509.load_pem_x509_certificate((members / f"{TAX}.pem").read_bytes())
+    assert issued.subject.get_attributes_for_oid(x509.NameOID.SERIAL_NUMBER)[0].value == TAX
+    listed = {line.split("\t")[0]: line.split("\t")[3] for line in zzgw(env, "members").stdout.splitlines()}
+    assert listed[TAX] == "token+certificate"
+    again = zzgw(env, "members", "--revoke", TAX)  # its own pair, registered: moved aside as revoked
+    assert again.returncode == 0 and "never trusted again" in again.stderr
 
 
 def test_members_lists_the_credentials_the_mode_takes(env: dict[str, str]) -> None:

@@ -19,10 +19,13 @@ from pathlib import Path
 
 import grpc
 import pytest
+from cryptography import x509
+from cryptography.x509.oid import NameOID
 from sqlalchemy import create_engine, make_url, text
 
 from adapters.client import MemberCredentials, connect
 from gateway.store.database import schema_revisions
+from signing.pki import CertificateAuthority, Issued
 from tests.api.test_mtls import reason
 from tests.commands import run_zzgw
 from tests.conftest import MARKET, PG_URL, TAX
@@ -232,9 +235,9 @@ def test_a_member_restored_between_the_two_copies_keeps_its_new_pair(tmp_path: P
     assert again.returncode == 0, again.stderr
     assert again.stderr.splitlines()[-1].endswith(
         f"and `zzgw init` gives it none until `zzgw members --restore`; {members / f'{TAX}.pem'} is another client "
-        "certificate than the one revoked, left in place: if it was issued when the member was restored since the "
-        f"database's copy (docs/operations.md, Restoring), `zzgw members --restore {TAX}`, then `zzgw init`, register "
-        "it; else move it and its key aside first, and that init issues a new pair"
+        f"certificate of {TAX} than the one revoked, left in place: if it was issued when the member was restored "
+        f"since the database's copy (docs/operations.md, Restoring), `zzgw members --restore {TAX}`, then `zzgw init`, "
+        "register it; else move it and its key aside first, and that init issues a new pair"
     )
     assert "never trusted again" not in again.stderr
     assert sorted(members.glob(f"{TAX}.revoked-*")) == [aside.with_suffix(".key"), aside]  # no other pair aside
@@ -246,6 +249,36 @@ def test_a_member_restored_between_the_two_copies_keeps_its_new_pair(tmp_path: P
     assert "revoked and were given no credential" not in done.stderr
     assert MemberCredentials.production(tmp_path / "restored", TAX) == handed  # registered as it is, none issued
     answers(restored, {"handed": (handed, None), "revoked": (revoked, "UNKNOWN_CREDENTIAL")})  # as after a renewal
+
+
+def test_another_departments_certificate_in_place_of_the_members_is_moved_aside_not_registered(
+    tmp_path: Path,
+) -> None:
+    """Between the two copies, the member's CODE.pem replaced by another department's certificate of the member CA
+    (its copy from before a renewal, say): `--revoke` had left it in place as the member's later pair, and the
+    `--restore` and `zzgw init` it recommended registered it as the member's, the other department then calling as
+    it (a reviewer). The refusal does not name it as the member's, `--revoke` moves it aside, and init issues a new
+    pair."""
+    live = env(tmp_path / "var", "")
+    assert zzgw(live, "init").returncode == 0
+    copy_database(tmp_path / "var", tmp_path / "copy.db")
+    assert zzgw(live, "members", "--revoke", TAX).returncode == 0
+    restored = restore(tmp_path / "var", tmp_path / "copy.db", tmp_path / "restored")
+    members = tmp_path / "restored" / "pki" / "members"
+    ca = CertificateAuthority.from_issued(Issued.read(tmp_path / "restored" / "pki", "ca"))
+    ca.issue_client(code=MARKET, name="济南市市场监督管理局").write(members, TAX)  # MARKET's key, as TAX.pem
+
+    refused = zzgw(restored, "init")
+    assert refused.returncode == 2 and "here is another client certificate" not in refused.stderr
+    again = zzgw(restored, "members", "--revoke", TAX)
+    assert again.returncode == 0, again.stderr
+    assert f"was the client certificate of member {MARKET}, not one of {TAX}'s" in again.stderr
+    assert "left in place" not in again.stderr and not (members / f"{TAX}.pem").exists()
+    assert zzgw(restored, "members", "--restore", TAX).returncode == 0
+    done = zzgw(restored, "init")
+    assert done.returncode == 0, done.stderr
+    issued = x509.load_pem_x509_certificate((members / f"{TAX}.pem").read_bytes())
+    assert issued.subject.get_attributes_for_oid(NameOID.SERIAL_NUMBER)[0].value == TAX
 
 
 def restoring_steps() -> dict[str, int]:

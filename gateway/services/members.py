@@ -26,7 +26,6 @@ from typing import Any, cast
 
 from cachetools import TTLCache
 from cryptography import x509
-from cryptography.x509.oid import NameOID
 
 from gateway.domain.catalog import Catalog
 from gateway.domain.errors import FieldViolation, InvalidRequestError, NotFoundError, UnauthenticatedError
@@ -35,6 +34,7 @@ from gateway.domain.model import Clock, Member, Role, beijing_time
 from gateway.domain.verification import MAX_OPERATOR, plain_operator
 from gateway.store.database import Database
 from gateway.store.repositories import ConsoleClerk
+from signing.pki import member_code
 from signing.seal_image import issuer_name_problem
 
 _CACHE_SECONDS = 30.0
@@ -229,10 +229,9 @@ class Authenticator:
         operators after a wrong certificate file (a partner-gateway tester), and the access log had said
         ``UNKNOWN_CREDENTIAL`` of member "-", as of a stranger (an on-call tester)."""
         try:
-            named = x509.load_der_x509_certificate(cert_der).subject.get_attributes_for_oid(NameOID.SERIAL_NUMBER)
+            code = member_code(x509.load_der_x509_certificate(cert_der))
         except ValueError:
             return None
-        code = str(named[0].value) if named else ""
         with self._db.unit_of_work() as uow:
             member = uow.members.get(code) if code else None
             revoked = member is not None and code in uow.members.revoked()
