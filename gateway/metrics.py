@@ -175,7 +175,7 @@ def record_call(method: str, code: str, seconds: float, reason: str = "") -> Non
     which tells a database outage from a full disk, a TSA outage or a stop."""
     if code != "UNAVAILABLE":
         reason = ""
-    elif reason and reason not in UNAVAILABLE_REASONS:
+    elif reason not in UNAVAILABLE_REASONS:  # none said, as by a handler that aborts itself: "other" too
         reason = "other"
     children = _by_call.get((method, code, reason))
     if children is None:
