@@ -13,10 +13,19 @@ traceback for every accept() it tried, 244 MB in 40 s (a penetration tester).
 - A request, its head and its body, must come whole within ``request_seconds`` of the connection (its TLS handshake
   included) or of the answer to the one before; else the connection is closed. The time is not renewed by bytes that
   trickle in.
-- At ``max_connections``, a new connection takes the place of the one that has waited longest for its request (in its
-  TLS handshake, its request not yet whole, or idle after an answer), which is closed at once: a stranger who holds
-  connections open cannot keep out a clerk, or a balancer's probe of ``/readyz``, whose request comes at once. Only
-  when every connection is being answered is the new one closed at once instead.
+- An answer must be taken: a connection whose writing stays paused (the client reads nothing, and what is left to
+  send fills the buffers) for ``request_seconds`` is closed. uvicorn waits on such a write for ever, and a stranger
+  with ``max_connections`` connections, each asking for ``/console/console.js`` many times over and reading nothing,
+  had held the side shut to everyone (a reviewer).
+- When a request's head has come and its body is late, the client is answered ``408 Request Timeout`` (with
+  ``Connection: close``, in Chinese and English, which the console shows) before the connection is closed: an upload
+  over a slow link learns why it failed, rather than meeting a reset.
+- At ``max_connections``, a new connection takes the place of another, which is closed at once: first the one that
+  has waited longest for a request's head (in its TLS handshake, its head not yet whole, or idle after an answer), then
+  the one whose answer has waited longest to be read, and only then the one that has been sending a request's body the
+  longest. A stranger who holds connections open cannot keep out a clerk, or a balancer's probe of ``/readyz``, whose
+  request comes at once; nor does a connection that sends nothing displace a clerk's upload while there is an idle one
+  (a reviewer). Only when every connection is being answered is the new one closed at once instead.
 - TLS is set up here (``loop.start_tls``), not by the event loop before the connection is seen, so that a connection
   that never completes its handshake counts, and is timed, as any other.
 
@@ -28,10 +37,13 @@ counted, and one closed a turn more to give its descriptor back (``descriptors``
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import logging
 import os
+import socket
 import ssl
+import struct
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, cast
@@ -58,6 +70,17 @@ _ACCEPT_ERRORS = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENO
 tries again a second later, as often as connections wait)."""
 log = logging.getLogger("zzgw.http")
 _LINES = OncePer(5.0)
+_LINGER = 2.0
+"""Seconds a connection answered ``408`` goes on reading (and dropping) what its client still sends, its writing
+side closed, before it is closed: closed with bytes unread, its socket would be reset, and the reset can reach the
+client before it has read the answer."""
+_LATE_BODY = (
+    "上传超时：网络过慢，请求未能在规定时间内传完。请换用较小的文件或较快的网络后重试，或请管理员调大 "
+    "ZZGW_HTTP_REQUEST_SECONDS。\n"
+    "Request Timeout: the request did not arrive whole in time (ZZGW_HTTP_REQUEST_SECONDS); the link is too slow for "
+    "its size.\n"
+).encode()
+"""The body of the ``408`` answer to a request whose body came too slowly (a plain text the console shows)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -75,15 +98,20 @@ def descriptors(max_connections: int) -> int:
 
 
 class Connections:
-    """The HTTP side's open connections, counted against the cap, those waiting for a request in the order they began
-    to wait. Used from the event loop's thread only."""
+    """The HTTP side's open connections, counted against the cap, and those that may make room for a new one, in the
+    order they began to wait. Used from the event loop's thread only."""
 
     def __init__(self, limits: ConnectionLimits, *, tls: ssl.SSLContext | None):
         self.limits = limits
         self.tls = tls
         self._open: set[_Connection] = set()
         self._waiting: dict[_Connection, float] = {}
-        """Connections waiting for a request, and since when (loop time): the one that has waited longest first."""
+        """Connections waiting for a request's head (nothing or part of it come), and since when (loop time): the one
+        that has waited longest first."""
+        self._unread: dict[_Connection, float] = {}
+        """Connections whose writing is paused, their answer not read, and since when."""
+        self._uploading: dict[_Connection, float] = {}
+        """Connections whose request's head has come and its body not yet whole, and since when they waited for it."""
 
     def protocol(
         self,
@@ -101,10 +129,11 @@ class Connections:
         return _Connection(self, http)
 
     def admit(self, connection: _Connection) -> bool:
-        """Whether ``connection`` may stay open: at the cap, the one that has waited longest for its request is
-        closed to make room; when none waits, ``connection`` is to be closed."""
+        """Whether ``connection`` may stay open: at the cap, another is closed to make room (``_displaceable``); when
+        none may be, ``connection`` is to be closed."""
         if len(self._open) >= self.limits.max_connections:
-            if not self._waiting:
+            displaced = self._displaceable()
+            if displaced is None:
                 metrics.record_http_dropped("refused")
                 if (left := _LINES.allow("refused")) is not None:
                     log.warning(
@@ -115,14 +144,15 @@ class Connections:
                         since(left, "connections"),
                     )
                 return False
-            longest, since_when = next(iter(self._waiting.items()))
+            longest, since_when, doing = displaced
             metrics.record_http_dropped("displaced")
             if (left := _LINES.allow("displaced")) is not None:
                 log.warning(
-                    "HTTP: %d connections open (ZZGW_HTTP_MAX_CONNECTIONS): the one from %s, waiting %.1f s for its "
-                    "request, closed for a new one from %s%s",
+                    "HTTP: %d connections open (ZZGW_HTTP_MAX_CONNECTIONS): the one from %s, %s for %.1f s, closed "
+                    "for a new one from %s%s",
                     len(self._open),
                     longest.peer,
+                    doing,
                     asyncio.get_running_loop().time() - since_when,
                     connection.peer,
                     since(left, "connections"),
@@ -131,11 +161,45 @@ class Connections:
         self._open.add(connection)
         return True
 
-    def waiting(self, connection: _Connection) -> None:
-        self._waiting[connection] = asyncio.get_running_loop().time()
+    def _displaceable(self) -> tuple[_Connection, float, str] | None:
+        """The connection to close for a new one, since when it waits and what for: the one waiting longest for a
+        request's head, else the one whose answer has gone unread longest, else the one sending a request's body
+        longest (a clerk's upload, displaced last)."""
+        for kind, doing in (
+            (self._waiting, "waiting for a request"),
+            (self._unread, "not reading its answer"),
+            (self._uploading, "sending a request's body"),
+        ):
+            if kind:
+                longest, since_when = next(iter(kind.items()))
+                return longest, since_when, doing
+        return None
+
+    def waiting(self, connection: _Connection, *, since_when: float, body: bool) -> None:
+        """``connection`` waits, since ``since_when``, for a request's head or (``body``) for the body of one whose
+        head has come."""
+        (self._uploading if body else self._waiting)[connection] = since_when
+        (self._waiting if body else self._uploading).pop(connection, None)
 
     def received(self, connection: _Connection) -> None:
         self._waiting.pop(connection, None)
+        self._uploading.pop(connection, None)
+
+    def unread(self, connection: _Connection) -> None:
+        self._unread[connection] = asyncio.get_running_loop().time()
+
+    def read(self, connection: _Connection) -> None:
+        self._unread.pop(connection, None)
+
+    def stalled(self, connection: _Connection) -> None:
+        metrics.record_http_dropped("write_timeout")
+        if (left := _LINES.allow("stalled")) is not None:
+            log.info(
+                "HTTP: a connection from %s closed: its answer not read for %g s (ZZGW_HTTP_REQUEST_SECONDS)%s",
+                connection.peer,
+                self.limits.request_seconds,
+                since(left, "connections"),
+            )
 
     def late(self, connection: _Connection) -> None:
         metrics.record_http_dropped("request_timeout")
@@ -150,6 +214,8 @@ class Connections:
     def gone(self, connection: _Connection) -> None:
         self._open.discard(connection)
         self._waiting.pop(connection, None)
+        self._unread.pop(connection, None)
+        self._uploading.pop(connection, None)
 
     def close_all(self) -> None:
         """Close every connection still open (the server has stopped: some were never uvicorn's to close, such as one
@@ -172,6 +238,12 @@ class _Connection(asyncio.Protocol):
         """What came before then: TLS hands over the first bytes of the request as its handshake ends."""
         self._closed = False
         self._deadline: asyncio.TimerHandle | None = None
+        self._waited_since = 0.0
+        """When the connection began to wait for the request it waits for (loop time)."""
+        self._unread: asyncio.TimerHandle | None = None
+        """The time left to the client to read its answer, while the connection's writing is paused."""
+        self._lingering = False
+        """Answered ``408`` and closing: what comes is dropped."""
         self._handshake: asyncio.Task[None] | None = None
         """The TLS handshake's task, kept: the loop holds its tasks weakly."""
         self.peer = "?"
@@ -219,14 +291,19 @@ class _Connection(asyncio.Protocol):
             self._http.data_received(early)
 
     def data_received(self, data: bytes) -> None:
+        if self._lingering:
+            return
         if self._started:
             self._http.data_received(data)
         elif not self._closed:
             self._early.append(data)
 
-    def eof_received(self) -> None:
-        if self._started:
+    def eof_received(self) -> bool | None:
+        if self._lingering:
+            self.close()
+        elif self._started:
             self._http.eof_received()
+        return None
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._end()
@@ -234,21 +311,48 @@ class _Connection(asyncio.Protocol):
             self._http.connection_lost(exc)
 
     def pause_writing(self) -> None:
+        """What is left to send has filled the buffers: the client has ``request_seconds`` to read enough of it for
+        the writing to resume, and may meanwhile be closed for a new connection at the cap."""
+        if self._unread is None and not self._closed:
+            seconds = self._connections.limits.request_seconds
+            self._unread = asyncio.get_running_loop().call_later(seconds, self._stalled)
+            self._connections.unread(self)
         if self._started:
             self._http.pause_writing()
 
     def resume_writing(self) -> None:
+        self._reading()
         if self._started:
             self._http.resume_writing()
 
-    def waiting(self) -> None:
-        """The connection waits for a request, its first or the next: the request has ``request_seconds`` from now
-        to come whole (from the first moment it waited: not renewed while it waits), and the connection may meanwhile
-        be closed for a new one at the cap."""
-        if self._deadline is None and not self._closed:
+    def _reading(self) -> None:
+        if self._unread is not None:
+            self._unread.cancel()
+            self._unread = None
+            self._connections.read(self)
+
+    def _stalled(self) -> None:
+        """The client has not read its answer in time: closed with a reset, dropping what is left to send, which
+        the kernel would otherwise keep trying to send for minutes after the close."""
+        self._unread = None
+        self._connections.stalled(self)
+        if self._socket is not None and (sock := self._socket.get_extra_info("socket")) is not None:
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.close()
+
+    def waiting(self, *, body: bool = False) -> None:
+        """The connection waits for a request, its first or the next, or (``body``) for the rest of the one whose
+        head has come: the request has ``request_seconds`` from the first moment it waited to come whole (not renewed
+        while it waits), and the connection may meanwhile be closed for a new one at the cap."""
+        if self._closed:
+            return
+        if self._deadline is None:
             seconds = self._connections.limits.request_seconds
-            self._deadline = asyncio.get_running_loop().call_later(seconds, self._late)
-            self._connections.waiting(self)
+            loop = asyncio.get_running_loop()
+            self._waited_since = loop.time()
+            self._deadline = loop.call_later(seconds, self._late)
+        self._connections.waiting(self, since_when=self._waited_since, body=body)
 
     def received(self) -> None:
         """The request has come whole (or the connection is closing): it is answered, in no time but the app's."""
@@ -258,9 +362,22 @@ class _Connection(asyncio.Protocol):
             self._connections.received(self)
 
     def _late(self) -> None:
+        """The request has not come whole in time: closed, after a ``408`` answer when its head has come and the
+        connection can still be written to (its client then learns why)."""
         self._deadline = None
         self._connections.late(self)
-        self.close()
+        self._connections.received(self)
+        if not (self._started and self._http.answered_late()):
+            self.close()
+            return
+        self._lingering = True
+        transport = self._http.transport
+        transport.resume_reading()  # to drop what still comes rather than leave it unread
+        if transport.can_write_eof():
+            transport.write_eof()  # after what is left to send
+        else:
+            transport.close()  # TLS: after what is left to send, with its close_notify
+        self._deadline = asyncio.get_running_loop().call_later(_LINGER, self.close)
 
     def close(self) -> None:
         """Close the connection at once: its socket, whatever is left to send (an abort: a TLS close would wait for
@@ -274,6 +391,9 @@ class _Connection(asyncio.Protocol):
         if self._deadline is not None:
             self._deadline.cancel()
             self._deadline = None
+        if self._unread is not None:
+            self._unread.cancel()
+            self._unread = None
         self._connections.gone(self)
 
 
@@ -300,9 +420,35 @@ class _Http11(H11Protocol):
         """A request not begun, or begun and not whole, is waited for; any other state (received whole, the
         connection closing or failed) is not."""
         if self.conn.their_state in (h11.IDLE, h11.SEND_BODY) and not self.transport.is_closing():
-            self._connection.waiting()
+            self._connection.waiting(body=self.conn.their_state is h11.SEND_BODY)
         else:
             self._connection.received()
+
+    def answered_late(self) -> bool:
+        """Answer ``408 Request Timeout`` to a request whose head has come and whose body has not come whole in time,
+        when no answer to it has begun and the connection can still be written to; whether it was answered. The app,
+        waiting for the rest of the body, is told the client has gone."""
+        if (
+            self.conn.their_state is not h11.SEND_BODY
+            or self.conn.our_state is not h11.SEND_RESPONSE
+            or self.transport.is_closing()
+        ):
+            return False
+        headers = [
+            (b"content-type", b"text/plain; charset=utf-8"),
+            (b"content-length", str(len(_LATE_BODY)).encode()),
+            (b"connection", b"close"),
+        ]
+        for event in (
+            h11.Response(status_code=408, headers=headers, reason=b"Request Timeout"),
+            h11.Data(data=_LATE_BODY),
+            h11.EndOfMessage(),
+        ):
+            self.transport.write(self.conn.send(event))
+        if self.cycle is not None:
+            self.cycle.disconnected = True
+            self.cycle.message_event.set()
+        return True
 
 
 def accept_errors_said_once(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:

@@ -14,10 +14,11 @@ request: no holder code, license number or member code of a caller ever becomes 
                                      it was open)
 ``zzgw_http_requests_total``         the HTTP side's requests by ``route`` (one of the routes it serves, ``/console/``
                                      for the page's files, ``other`` for anything else) and ``status``
-``zzgw_http_dropped_total``          HTTP connections the side closed before their request came whole, by
-                                     ``cause``: ``request_timeout`` (not whole within ``ZZGW_HTTP_REQUEST_SECONDS``),
-                                     ``displaced`` (at ``ZZGW_HTTP_MAX_CONNECTIONS``, the one waiting longest, for a
-                                     new one), ``refused`` (a new one at the cap, every one being answered)
+``zzgw_http_dropped_total``          HTTP connections the side closed unanswered or cut short, by ``cause``:
+                                     ``request_timeout`` (not whole within ``ZZGW_HTTP_REQUEST_SECONDS``),
+                                     ``write_timeout`` (its answer not read for that long), ``displaced`` (at
+                                     ``ZZGW_HTTP_MAX_CONNECTIONS``, for a new one), ``refused`` (a new one at the
+                                     cap, every one being answered)
 ``zzgw_group_commit_items``          items committed in one transaction by a group writer, by ``writer``
                                      (``receipts``, ``sharing-audit``)
 ``zzgw_ready``                       1 while the process is ready (``gateway.health``), else 0
@@ -155,11 +156,12 @@ _FEED_LAPSES = Counter(
 
 _HTTP_DROPPED = Counter(
     "zzgw_http_dropped",
-    "HTTP connections the gateway closed before their request came whole, by cause (request_timeout: not whole in "
-    "time; displaced: at the cap, for a new connection; refused: a new one at the cap, every one being answered)",
+    "HTTP connections the gateway closed unanswered or cut short, by cause (request_timeout: not whole in time; "
+    "write_timeout: its answer not read in time; displaced: at the cap, for a new connection; refused: a new one at "
+    "the cap, every one being answered)",
     ["cause"],
 )
-HTTP_DROP_CAUSES = ("request_timeout", "displaced", "refused")
+HTTP_DROP_CAUSES = ("request_timeout", "write_timeout", "displaced", "refused")
 """``zzgw_http_dropped_total``'s causes (``adapters.http_connections``; a test holds the set to the code's)."""
 FEED_LAPSE_CAUSES = ("lease", "connection")
 """``zzgw_change_feed_lapses_total``'s causes (``gateway.store.changes``; a test holds the set to the code's)."""
@@ -205,8 +207,8 @@ def record_http(route: str, status: int) -> None:
 
 
 def record_http_dropped(cause: str) -> None:
-    """The HTTP side closed a connection for ``cause`` (``request_timeout``, ``displaced``, ``refused``: fixed in the
-    code, ``adapters.http_connections``)."""
+    """The HTTP side closed a connection for ``cause`` (``request_timeout``, ``write_timeout``, ``displaced``,
+    ``refused``: fixed in the code, ``adapters.http_connections``)."""
     _HTTP_DROPPED.labels(cause).inc()
 
 

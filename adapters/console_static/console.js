@@ -259,6 +259,7 @@ async function call(path, body, asOf) {
   signedOff.addEventListener("abort", abandon);
   let response;
   let answer;
+  let text = "";
   try {
     try {
       response = await fetch(path, init);
@@ -268,9 +269,12 @@ async function call(path, body, asOf) {
       throw new Error("无法连接证照网关，请检查网络后重试");
     }
     try {
-      answer = await response.json();
+      text = await response.text();
+      answer = JSON.parse(text);
     } catch (e) {
       if (asOf !== generation) throw new Dropped();
+      // a request not whole in time: the gateway's plain 408, Chinese on its first line (上传超时：网络过慢…)
+      if (response.status === 408 && text) throw new Error(text.split("\n")[0]);
       throw new Error("网关返回了无法识别的内容（HTTP " + response.status + "）");
     }
   } finally {

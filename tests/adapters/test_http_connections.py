@@ -45,14 +45,23 @@ SECONDS = 1.0
 HALF_SENT = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n"  # never finished, as a slowloris sends it
 
 
+BIG = 2_000_000
+"""The length of ``/big``'s answer: more than the socket buffers hold for a client that reads nothing."""
+
+
 class SlowApp(HttpApp):
-    """An HTTP side with a route that answers once the test lets it (``/slow``): a connection being answered."""
+    """An HTTP side with a route that answers once the test lets it (``/slow``): a connection being answered; and one
+    whose answer is larger than the buffers (``/big``)."""
 
     def __init__(self) -> None:
         super().__init__(timestamp=None, crl=None)
         self.release = threading.Event()
 
     async def serve(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["path"] == "/big":
+            await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"%d" % BIG)]})
+            await send({"type": "http.response.body", "body": b"x" * BIG})
+            return
         if scope["path"] == "/slow":
             await asyncio.get_running_loop().run_in_executor(None, self.release.wait, 30)
             await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"5")]})
@@ -219,6 +228,101 @@ def test_at_the_cap_with_every_connection_being_answered_a_new_one_is_closed_at_
         for sock in answering:
             assert answer(sock) == (200, b"slow\n")
         assert get(http.port) == (200, b"ok\n")
+
+
+def unread(port: int, requests: int = 5) -> socket.socket:
+    """A connection that asks for ``/big`` ``requests`` times, pipelined, with a small receive window, and reads
+    nothing."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 2048)
+    sock.connect(("127.0.0.1", port))
+    sock.sendall(b"GET /big HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n" * requests)
+    return sock
+
+
+def dropped(port: int) -> dict[str, float]:
+    """``zzgw_http_dropped_total`` by cause, from the side's ``/metrics``."""
+    exposed = get(port, "/metrics")[1].decode()
+    counted = re.findall(r'^zzgw_http_dropped_total\{cause="(\w+)"\} (\S+)$', exposed, re.M)
+    return {cause: float(n) for cause, n in counted}
+
+
+def test_a_client_that_never_reads_its_answers_is_closed_in_time() -> None:
+    """Requests that came whole, their answers larger than the buffers and never read: uvicorn had waited on the write
+    for ever, so ``max_connections`` such clients held the side shut to everyone (a reviewer). Their writing paused
+    for the request time, they are closed and counted (``write_timeout``), and the side answers."""
+    with serving(SlowApp(), max_connections=8) as http:
+        before = dropped(http.port)
+        held = [unread(http.port) for _ in range(4)]
+        time.sleep(SECONDS + 0.8)
+        assert all(closed(sock) for sock in held)
+        assert get(http.port) == (200, b"ok\n")
+        after = dropped(http.port)
+        assert after.get("write_timeout", 0) - before.get("write_timeout", 0) == 4
+        assert after.get("displaced", 0) == before.get("displaced", 0)
+
+
+def test_at_the_cap_a_client_not_reading_its_answer_makes_room_after_one_waiting_for_its_request() -> None:
+    """Every connection at the cap holding an answer it does not read: a new one is answered at once, in the place of
+    the one whose answer has gone unread longest, not closed; a connection waiting for a request makes room first."""
+    with serving(SlowApp(), max_connections=3) as http:
+        held = [unread(http.port) for _ in range(3)]
+        time.sleep(0.3)  # their writing paused
+        started = time.monotonic()
+        assert get(http.port) == (200, b"ok\n")
+        assert time.monotonic() - started < 0.5
+        waiting = connection(http.port)  # displaces the one not reading longest, then waits for its request's end
+        time.sleep(0.1)
+        assert get(http.port) == (200, b"ok\n")  # in the place of the one waiting, not of a reader's
+        assert closed(waiting)
+        for sock in held:
+            sock.close()
+
+
+def test_at_the_cap_an_upload_in_progress_is_displaced_after_idle_connections() -> None:
+    """A request's body arriving (a clerk's PDF) had been the first connection displaced, waiting longest: those that
+    have sent nothing, or part of a head, make room first, and the upload comes whole and is answered (a reviewer)."""
+    with serving(max_connections=3) as http:
+        body = b"q" * 4_000
+        upload = connection(http.port, b"POST /tsa HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % len(body))
+        upload.sendall(body[:1_000])
+        time.sleep(0.1)
+        idle = [connection(http.port, b""), connection(http.port, HALF_SENT)]
+        time.sleep(0.1)
+        newer = [connection(http.port, b""), connection(http.port, b"")]  # at the cap: the two idle make room
+        time.sleep(0.1)
+        assert all(closed(sock) for sock in idle)
+        assert not any(closed(sock) for sock in newer)
+        upload.sendall(body[1_000:])
+        assert answer(upload) == (200, b"reply-to:" + body)
+        for sock in newer:
+            sock.close()
+
+
+@pytest.mark.parametrize("over_tls", [False, True], ids=["http", "https"])
+def test_a_body_that_comes_too_slowly_is_answered_408(
+    over_tls: bool, certificate: tuple[tuple[str, str], ssl.SSLContext]
+) -> None:
+    """Its head come, its body still coming at the request time: the client reads 408 with Connection: close and
+    words the console shows, rather than a bare reset (an upload over a slow link, a reviewer), then the close."""
+    tls, trusting = certificate
+    with serving(tls=tls if over_tls else None) as http:
+        sock = connection(http.port, b"")
+        if over_tls:
+            sock = trusting.wrap_socket(sock, server_hostname="127.0.0.1")
+        sock.sendall(b"POST /tsa HTTP/1.1\r\nHost: x\r\nContent-Length: 4000\r\n\r\n")
+        started = time.monotonic()
+        with contextlib.suppress(OSError):
+            while time.monotonic() - started < SECONDS + 0.5:  # still sending when the time is up
+                sock.sendall(b"q" * 50)
+                time.sleep(0.1)
+        response = http_client.HTTPResponse(sock)
+        response.begin()
+        assert response.status == 408
+        assert response.getheader("Connection") == "close"
+        said = response.read().decode()
+        assert said.startswith("上传超时：网络过慢") and "ZZGW_HTTP_REQUEST_SECONDS" in said
+        assert closed_after(sock, 5) < 3
 
 
 def test_accept_failing_for_want_of_files_is_said_once_every_5_seconds(caplog: pytest.LogCaptureFixture) -> None:
