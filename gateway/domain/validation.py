@@ -43,7 +43,9 @@ from gateway.domain.model import Holder, LicenseDraft, Member, Role
 REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:\-]{1,64}\Z", re.ASCII)
 _SERIAL_RE = re.compile(r"^[0-9A-Z]{1,32}\Z", re.ASCII)
 _OTHER_HOLDER_CODE_RE = re.compile(r"^[0-9A-Za-z\-]{1,32}\Z", re.ASCII)
-_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_CONTROL_RE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+"""What a one-line text may not hold: control characters (C0 and C1), and the line and paragraph separators (U+2028,
+U+2029), which break the line of a receipt or an access log it is shown in (a use's purpose; a penetration tester)."""
 _TEXT_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 """Control characters (C0 and C1) a text field may not hold: all but tab and line breaks (a 经营范围 may run over
 lines)."""
@@ -61,10 +63,10 @@ _HIDDEN_RE = re.compile(
     "\ufdd0-\ufdef\ufffe\uffff\U0001fffe\U0001ffff\U0002fffe\U0002ffff\U0003fffe\U0003ffff\U000efffe\U000effff"
     "\U000ffffe\U000fffff\U0010fffe\U0010ffff]"
 )
-"""What no free text holds (a value, a reason): characters that print as nothing and serve no script (zero-width
-space, word joiners, byte order mark, soft hyphen, Hangul and braille fillers, tag characters), interlinear annotation
-marks and noncharacters. A 法定代表人 of 张\u200b三 prints as 张三 and answers a claim of 张三 PARTLY_WRONG. What a
-script needs stays, unlike in numbers, names and purposes (``INVISIBLE_RE``, ``check_visible``): Mongolian's
+"""What no free text holds (a value, a reason, a purpose): characters that print as nothing and serve no script
+(zero-width space, word joiners, byte order mark, soft hyphen, Hangul and braille fillers, tag characters),
+interlinear annotation marks and noncharacters. A 法定代表人 of 张\u200b三 prints as 张三 and answers a claim of 张三
+PARTLY_WRONG. What a script needs stays, unlike in numbers and names (``INVISIBLE_RE``, ``check_visible``): Mongolian's
 variation selectors and vowel separator (U+180B-180F), the joiners of Mongolian and Arabic-script Uyghur and Kazakh
 (U+200C, U+200D), the direction marks (U+200E, U+200F, U+061C), the variation selectors of rare Han characters
 (U+FE00-FE0F, U+E0100-E01EF), and private-use characters, with which some registries write rare characters (生僻字)."""
@@ -349,9 +351,8 @@ def _bad_characters(field: str, label: str, found: list[str], kind: str, kind_en
 
 def check_visible(field: str, value: str, limit: int, errors: list[FieldViolation], *, label: str = "") -> str:
     """A required text that must print as it is compared: a zero-width space or another invisible character makes a
-    license number or a holder's name that looks like another's (王\u200b伟 prints as 王伟 and matches no claim), and a
-    use's purpose, signed into receipts and shown in holders' access logs, read otherwise than it is kept (a line
-    separator, U+2028, breaks it there). Spaces of every width are plain spaces by then (``check_text``)."""
+    license number or a holder's name that looks like another's (王\u200b伟 prints as 王伟 and matches no claim).
+    Spaces of every width are plain spaces by then (``check_text``)."""
     before = len(errors)
     value = check_text(field, value, limit, errors, required=True, label=label)
     if len(errors) == before and value and (not value.isprintable() or INVISIBLE_RE.search(value)):

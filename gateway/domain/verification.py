@@ -31,7 +31,7 @@ from gateway.domain.identifiers import (
     type_code_problem,
 )
 from gateway.domain.model import CHINA_TZ, License, LicenseStatus, Member, Role
-from gateway.domain.validation import check_visible, plain_spaces
+from gateway.domain.validation import check_text, plain_spaces
 from signing.results import PASSED, CheckResult, Finding
 
 
@@ -269,9 +269,11 @@ def check_use(
                 description=f"{unknown_matter_words(matter_code[:64])}（unknown matter {matter_code[:64]!r}）",
             )
         )
-    # checked as a holder's name is: signed into receipts and shown in holders' access logs, a purpose may hold no
-    # character that prints as nothing or breaks a line there (U+2028, U+061C, U+180E; a penetration tester)
-    purpose = check_visible("use.purpose", purpose, MAX_PURPOSE, errors)
+    # free text, signed into receipts and shown in holders' access logs: no control character, line separator (U+2028;
+    # a penetration tester), direction override or character that prints as nothing; what a script needs (Mongolian's
+    # vowel separator and variation selectors, the Uyghur joiners and direction marks, private-use 生僻字) stays,
+    # as in any free text: checked as a holder's name, they had been refused as "invisible" (a reviewer)
+    purpose = check_text("use.purpose", purpose, MAX_PURPOSE, errors, required=True)
     if kind := personal_data_in(purpose, typed=True):
         errors.append(_personal("use.purpose", "用证事由", kind))
     # a case number (办件编号) as a license number is kept: typed from the applicant's slip in either case, in full
