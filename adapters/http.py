@@ -43,6 +43,7 @@ file descriptors with gRPC and the store, so they are capped, and a request must
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import secrets
@@ -149,7 +150,8 @@ class HttpApp:
         if allowed is not None and scope["method"] not in allowed:
             await self._not_allowed(scope, allowed, counted)
             return
-        await self.serve({**scope, "method": "GET"} if head else scope, receive, counted)
+        with contextlib.suppress(_ClientGone):  # nothing to answer, nor to count: a 408 was, or no one is left
+            await self.serve({**scope, "method": "GET"} if head else scope, receive, counted)
 
     def _methods(self, path: str) -> tuple[str, ...] | None:
         """The methods ``path`` is served for, HEAD wherever GET is (RFC 9110 §9.3.2: a load balancer's or a CRL
@@ -245,6 +247,8 @@ class HttpApp:
             else:
                 await _respond(send, 404, b"not found\n", "text/plain; charset=utf-8")
                 return
+        except _ClientGone:
+            raise
         except Exception as exc:
             member = attributed_member(exc)
             if (unavailable := store_unavailable(exc)) is not None:  # the store's, not the call's: retry later
@@ -310,11 +314,20 @@ def _header(scope: Scope, name: bytes) -> str:
     return ""
 
 
+class _ClientGone(Exception):
+    """The client went, or was answered ``408`` for a late body, before its request's body came whole: the request is
+    not handled and nothing more is answered."""
+
+
 async def _read_body(receive: Receive, limit: int) -> bytes | None:
+    """The request's body, or None when it is larger than ``limit``; ``_ClientGone`` when it never comes whole (a
+    cut-off body had been handled as a whole one: the TSA asked to sign a prefix and a 200 counted, a reviewer)."""
     chunks: list[bytes] = []
     size = 0
     while True:
         message = await receive()
+        if message["type"] == "http.disconnect":
+            raise _ClientGone
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:

@@ -11,21 +11,25 @@ up a process's 1024 descriptors, and gRPC, the store, ``/readyz`` and the consol
 traceback for every accept() it tried, 244 MB in 40 s (a penetration tester).
 
 - A request, its head and its body, must come whole within ``request_seconds`` of the connection (its TLS handshake
-  included) or of the answer to the one before; else the connection is closed. The time is not renewed by bytes that
-  trickle in.
-- An answer must be taken: a connection whose writing stays paused (the client reads nothing, and what is left to
-  send fills the buffers) for ``request_seconds`` is closed. uvicorn waits on such a write for ever, and a stranger
+  included) or of the answer to the one before being sent (all of it handed to the kernel); else the connection is
+  closed. The time is not renewed by bytes that trickle in.
+- An answer must be taken: a connection with some of its answer left to send that sends none of it for
+  ``request_seconds`` (the client reads nothing) is closed. uvicorn waits on such a write for ever, and a stranger
   with ``max_connections`` connections, each asking for ``/console/console.js`` many times over and reading nothing,
-  had held the side shut to everyone (a reviewer).
+  had held the side shut to everyone (a reviewer). What is left is looked at every ``_PROGRESS_TICK`` s: a client that
+  reads slowly but steadily is not cut, however large the answer (the time had been the whole answer's, less the
+  buffers', a reviewer).
 - When a request's head has come and its body is late, the client is answered ``408 Request Timeout`` (with
   ``Connection: close``, in Chinese and English, which the console shows) before the connection is closed: an upload
   over a slow link learns why it failed, rather than meeting a reset.
-- At ``max_connections``, a new connection takes the place of another, which is closed at once: first the one that
-  has waited longest for a request's head (in its TLS handshake, its head not yet whole, or idle after an answer), then
-  the one whose answer has waited longest to be read, and only then the one that has been sending a request's body the
+- At ``max_connections``, a new connection takes the place of another, which is closed at once: first one closing
+  after its ``408`` (its answer written), then the one that has waited longest for a request's head (in its TLS
+  handshake, its head not yet whole, or idle after an answer all sent), then the one with an answer left to send that
+  has gone longest without sending any of it, and only then the one that has been sending a request's body the
   longest. A stranger who holds connections open cannot keep out a clerk, or a balancer's probe of ``/readyz``, whose
-  request comes at once; nor does a connection that sends nothing displace a clerk's upload while there is an idle one
-  (a reviewer). Only when every connection is being answered is the new one closed at once instead.
+  request comes at once; nor does a connection that sends nothing displace a download in progress or a clerk's upload
+  while there is an idle one (a reviewer). Only when every connection is being answered is the new one closed at once
+  instead.
 - TLS is set up here (``loop.start_tls``), not by the event loop before the connection is seen, so that a connection
   that never completes its handshake counts, and is timed, as any other.
 
@@ -74,6 +78,8 @@ _LINGER = 2.0
 """Seconds a connection answered ``408`` goes on reading (and dropping) what its client still sends, its writing
 side closed, before it is closed: closed with bytes unread, its socket would be reset, and the reset can reach the
 client before it has read the answer."""
+_PROGRESS_TICK = 1.0
+"""Seconds between two looks at what a connection has left to send (at most a quarter of ``request_seconds``)."""
 _LATE_BODY = (
     "上传超时：网络过慢，请求未能在规定时间内传完。请换用较小的文件或较快的网络后重试，或请管理员调大 "
     "ZZGW_HTTP_REQUEST_SECONDS。\n"
@@ -105,11 +111,14 @@ class Connections:
         self.limits = limits
         self.tls = tls
         self._open: set[_Connection] = set()
+        self._lingering: dict[_Connection, float] = {}
+        """Connections answered ``408`` and closing, and since when: their answer is written, and closing one early
+        risks only the reset the linger is there to avoid (a cap of them had refused everyone, a reviewer)."""
         self._waiting: dict[_Connection, float] = {}
         """Connections waiting for a request's head (nothing or part of it come), and since when (loop time): the one
         that has waited longest first."""
         self._unread: dict[_Connection, float] = {}
-        """Connections whose writing is paused, their answer not read, and since when."""
+        """Connections with some of an answer left to send, and since when none of it has been sent."""
         self._uploading: dict[_Connection, float] = {}
         """Connections whose request's head has come and its body not yet whole, and since when they waited for it."""
 
@@ -162,10 +171,11 @@ class Connections:
         return True
 
     def _displaceable(self) -> tuple[_Connection, float, str] | None:
-        """The connection to close for a new one, since when it waits and what for: the one waiting longest for a
-        request's head, else the one whose answer has gone unread longest, else the one sending a request's body
-        longest (a clerk's upload, displaced last)."""
+        """The connection to close for a new one, since when it waits and what for: one closing after its ``408``,
+        else the one waiting longest for a request's head, else the one whose answer has gone unread longest, else the
+        one sending a request's body longest (a clerk's upload, displaced last)."""
         for kind, doing in (
+            (self._lingering, "closing after its 408"),
             (self._waiting, "waiting for a request"),
             (self._unread, "not reading its answer"),
             (self._uploading, "sending a request's body"),
@@ -185,8 +195,14 @@ class Connections:
         self._waiting.pop(connection, None)
         self._uploading.pop(connection, None)
 
-    def unread(self, connection: _Connection) -> None:
-        self._unread[connection] = asyncio.get_running_loop().time()
+    def unread(self, connection: _Connection, *, since_when: float) -> None:
+        """``connection`` has an answer left to send, none of it sent since ``since_when``: after those that have
+        sent some since."""
+        self._unread.pop(connection, None)
+        self._unread[connection] = since_when
+
+    def lingering(self, connection: _Connection) -> None:
+        self._lingering[connection] = asyncio.get_running_loop().time()
 
     def read(self, connection: _Connection) -> None:
         self._unread.pop(connection, None)
@@ -195,7 +211,7 @@ class Connections:
         metrics.record_http_dropped("write_timeout")
         if (left := _LINES.allow("stalled")) is not None:
             log.info(
-                "HTTP: a connection from %s closed: its answer not read for %g s (ZZGW_HTTP_REQUEST_SECONDS)%s",
+                "HTTP: a connection from %s closed: none of its answer read for %g s (ZZGW_HTTP_REQUEST_SECONDS)%s",
                 connection.peer,
                 self.limits.request_seconds,
                 since(left, "connections"),
@@ -213,6 +229,7 @@ class Connections:
 
     def gone(self, connection: _Connection) -> None:
         self._open.discard(connection)
+        self._lingering.pop(connection, None)
         self._waiting.pop(connection, None)
         self._unread.pop(connection, None)
         self._uploading.pop(connection, None)
@@ -241,7 +258,13 @@ class _Connection(asyncio.Protocol):
         self._waited_since = 0.0
         """When the connection began to wait for the request it waits for (loop time)."""
         self._unread: asyncio.TimerHandle | None = None
-        """The time left to the client to read its answer, while the connection's writing is paused."""
+        """The next look at what is left to send, while some of an answer is."""
+        self._left = 0
+        """What was left to send at the last look (bytes)."""
+        self._sent_since = 0.0
+        """When some of it was last seen sent (loop time)."""
+        self._then_wait = False
+        """The answer is complete: the next request is waited for once it is all sent."""
         self._lingering = False
         """Answered ``408`` and closing: what comes is dropped."""
         self._handshake: asyncio.Task[None] | None = None
@@ -311,30 +334,60 @@ class _Connection(asyncio.Protocol):
             self._http.connection_lost(exc)
 
     def pause_writing(self) -> None:
-        """What is left to send has filled the buffers: the client has ``request_seconds`` to read enough of it for
-        the writing to resume, and may meanwhile be closed for a new connection at the cap."""
-        if self._unread is None and not self._closed:
-            seconds = self._connections.limits.request_seconds
-            self._unread = asyncio.get_running_loop().call_later(seconds, self._stalled)
-            self._connections.unread(self)
+        """What is left to send has filled the buffers: watched until it is all sent (``sending``)."""
+        self.sending()
         if self._started:
             self._http.pause_writing()
 
     def resume_writing(self) -> None:
-        self._reading()
         if self._started:
             self._http.resume_writing()
 
-    def _reading(self) -> None:
-        if self._unread is not None:
-            self._unread.cancel()
-            self._unread = None
+    def sending(self, *, then_wait: bool = False) -> None:
+        """Some of an answer is left to send: the client must read some of it every ``request_seconds``, and the
+        connection may meanwhile be closed for a new one at the cap, after those waiting for a request. With
+        ``then_wait`` (the answer complete), the next request is waited for once it is all sent."""
+        self._then_wait = self._then_wait or then_wait
+        if self._unread is not None or self._closed:
+            return
+        loop = asyncio.get_running_loop()
+        self._left, self._sent_since = self.unsent(), loop.time()
+        self._unread = loop.call_later(self._tick(), self._look)
+        self._connections.unread(self, since_when=self._sent_since)
+
+    def _tick(self) -> float:
+        return min(_PROGRESS_TICK, self._connections.limits.request_seconds / 4)
+
+    def unsent(self) -> int:
+        """What is left in the transports' buffers to hand to the kernel (bytes): TLS's, not yet encrypted, and the
+        socket's."""
+        left = self._socket.get_write_buffer_size() if self._socket is not None else 0
+        if self._started and self._http.transport is not self._socket:
+            left += self._http.transport.get_write_buffer_size()
+        return left
+
+    def _look(self) -> None:
+        """What is left to send, looked at again: all sent, the watch ends (and the next request is waited for);
+        some sent, the client has ``request_seconds`` again; none sent for ``request_seconds``, it is closed."""
+        self._unread = None
+        left, loop = self.unsent(), asyncio.get_running_loop()
+        if left == 0:
             self._connections.read(self)
+            if self._then_wait and self._started:
+                self._then_wait = False
+                self._http.follow()
+            return
+        if left < self._left:
+            self._left, self._sent_since = left, loop.time()
+            self._connections.unread(self, since_when=self._sent_since)
+        elif loop.time() - self._sent_since >= self._connections.limits.request_seconds:
+            self._stalled()
+            return
+        self._unread = loop.call_later(self._tick(), self._look)
 
     def _stalled(self) -> None:
-        """The client has not read its answer in time: closed with a reset, dropping what is left to send, which
+        """The client has read none of its answer in time: closed with a reset, dropping what is left to send, which
         the kernel would otherwise keep trying to send for minutes after the close."""
-        self._unread = None
         self._connections.stalled(self)
         if self._socket is not None and (sock := self._socket.get_extra_info("socket")) is not None:
             with contextlib.suppress(OSError):
@@ -371,6 +424,7 @@ class _Connection(asyncio.Protocol):
             self.close()
             return
         self._lingering = True
+        self._connections.lingering(self)
         transport = self._http.transport
         transport.resume_reading()  # to drop what still comes rather than leave it unread
         if transport.can_write_eof():
@@ -406,21 +460,26 @@ class _Http11(H11Protocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]  # as uvicorn's
         super().connection_made(transport)
-        self._follow()
+        self.follow()
 
     def handle_events(self) -> None:
         super().handle_events()
-        self._follow()
+        self.follow()
 
     def on_response_complete(self) -> None:
         super().on_response_complete()
-        self._follow()
+        self.follow()
 
-    def _follow(self) -> None:
-        """A request not begun, or begun and not whole, is waited for; any other state (received whole, the
-        connection closing or failed) is not."""
+    def follow(self) -> None:
+        """A request not begun, or begun and not whole, is waited for, but not begun while the answer before is still
+        being sent (uvicorn counts it complete once handed to the transport): a download is not idle; any other
+        state (received whole, the connection closing or failed) is not waited for."""
         if self.conn.their_state in (h11.IDLE, h11.SEND_BODY) and not self.transport.is_closing():
-            self._connection.waiting(body=self.conn.their_state is h11.SEND_BODY)
+            if self.conn.their_state is h11.IDLE and self._connection.unsent():
+                self._connection.received()
+                self._connection.sending(then_wait=True)
+            else:
+                self._connection.waiting(body=self.conn.their_state is h11.SEND_BODY)
         else:
             self._connection.received()
 

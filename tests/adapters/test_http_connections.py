@@ -26,6 +26,7 @@ from pathlib import Path
 
 import pytest
 
+from adapters import http_connections
 from adapters.client import MemberCredentials, connect
 from adapters.http import HttpApp, HttpServer, Receive, Scope, Send
 from adapters.http_connections import ConnectionLimits, accept_errors_said_once
@@ -240,9 +241,9 @@ def unread(port: int, requests: int = 5) -> socket.socket:
     return sock
 
 
-def dropped(port: int) -> dict[str, float]:
+def dropped(port: int, context: ssl.SSLContext | None = None) -> dict[str, float]:
     """``zzgw_http_dropped_total`` by cause, from the side's ``/metrics``."""
-    exposed = get(port, "/metrics")[1].decode()
+    exposed = get(port, "/metrics", context)[1].decode()
     counted = re.findall(r'^zzgw_http_dropped_total\{cause="(\w+)"\} (\S+)$', exposed, re.M)
     return {cause: float(n) for cause, n in counted}
 
@@ -323,6 +324,122 @@ def test_a_body_that_comes_too_slowly_is_answered_408(
         said = response.read().decode()
         assert said.startswith("上传超时：网络过慢") and "ZZGW_HTTP_REQUEST_SECONDS" in said
         assert closed_after(sock, 5) < 3
+
+
+@pytest.fixture
+def slow_link(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The server's kernel send buffer as on a slow link (about its bandwidth-delay product), not loopback's
+    autotuned 4 MB: the rest of an answer waits in the transport's buffer, as it does in production (a reviewer)."""
+    made = http_connections._Connection.connection_made
+
+    def connection_made(self: http_connections._Connection, transport: asyncio.BaseTransport) -> None:
+        if (sock := transport.get_extra_info("socket")) is not None:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 32_768)
+        made(self, transport)
+
+    monkeypatch.setattr(http_connections._Connection, "connection_made", connection_made)
+
+
+def slow_reader(port: int, context: ssl.SSLContext | None = None) -> socket.socket:
+    """A connection asking for ``/big`` over a slow link: little in flight."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16_384)
+    sock.settimeout(10)
+    sock.connect(("127.0.0.1", port))
+    if context is not None:
+        sock = context.wrap_socket(sock, server_hostname="127.0.0.1")
+    sock.sendall(b"GET /big HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+    return sock
+
+
+def read_steadily(sock: socket.socket, rate: int, got: int = 0) -> tuple[int, str]:
+    """Read the answer at about ``rate`` bytes a second to its end; what came (with what ``got`` before) and how it
+    ended."""
+    step = 0.05
+    try:
+        while got < BIG:
+            data = sock.recv(int(rate * step))
+            if not data:
+                return got, "closed"
+            got += len(data)
+            time.sleep(step)
+    except OSError as error:
+        return got, repr(error)
+    return got, "whole"
+
+
+@pytest.mark.parametrize("over_tls", [False, True], ids=["http", "https"])
+def test_a_client_reading_a_large_answer_slowly_but_steadily_is_not_cut(
+    over_tls: bool, certificate: tuple[tuple[str, str], ssl.SSLContext], slow_link: None
+) -> None:
+    """A 2 MB answer read at 400 KB/s, five times the request time: the write timeout had timed the whole answer, so
+    a client on a slow link was cut however steadily it read (a reviewer). It is timed by what is sent, none of it for
+    the request time, and the answer comes whole, nothing counted dropped."""
+    tls, trusting = certificate
+    context = trusting if over_tls else None
+    with serving(SlowApp(), tls=tls if over_tls else None) as http:
+        before = dropped(http.port, context)
+        sock = slow_reader(http.port, context)
+        started = time.monotonic()
+        got, ended = read_steadily(sock, 400_000)
+        assert time.monotonic() - started > 3 * SECONDS  # slower than the request time
+        assert got >= BIG and ended == "whole"
+        assert dropped(http.port, context) == before
+        sock.close()
+
+
+def test_at_the_cap_a_download_in_progress_makes_room_after_a_client_reading_nothing(slow_link: None) -> None:
+    """uvicorn counts an answer complete once it is handed to the transport: a download in progress had been
+    "waiting for a request", displaced first at the cap (before a client reading nothing) and cut by the request's
+    time (a reviewer). It is not waiting until its answer is all sent: the one reading nothing makes room, and the
+    download comes whole."""
+    with serving(SlowApp(), max_connections=2) as http:
+        reader = slow_reader(http.port)
+        time.sleep(0.1)
+        nothing = unread(http.port)
+        time.sleep(0.3)  # its writing paused
+        got = len(reader.recv(8_192))
+        newcomer = connection(http.port, b"")  # at the cap
+        time.sleep(0.2)
+        assert closed(nothing) and not closed(newcomer)
+        got, ended = read_steadily(reader, 800_000, got)
+        assert got >= BIG and ended == "whole"
+        newcomer.close()
+
+
+def test_at_the_cap_connections_closing_after_their_408_make_room() -> None:
+    """Connections answered 408 stay open 2 s to let their client read it: a cap of them had refused everyone,
+    ``/readyz`` included (a stranger's stalled uploads, a reviewer). They make room first."""
+    with serving(max_connections=4) as http:
+        head = b"POST /tsa HTTP/1.1\r\nHost: x\r\nContent-Length: 4000\r\n\r\nqq"
+        late = [connection(http.port, head) for _ in range(4)]
+        time.sleep(SECONDS + 0.3)  # each answered 408, closing in 2 s
+        assert [get(http.port) for _ in range(3)] == [(200, b"ok\n")] * 3
+        for sock in late:
+            sock.close()
+
+
+def test_a_body_cut_off_by_its_408_is_not_handled() -> None:
+    """After the 408 the app had handled the part of the body come as a whole one: the TSA asked to sign a 100-byte
+    prefix of 4000 declared, and a 200 counted (a reviewer). Nothing is handled, answered or counted."""
+    asked: list[bytes] = []
+
+    def timestamp(query: bytes) -> bytes:
+        asked.append(query)
+        return b"reply"
+
+    with serving(HttpApp(timestamp=timestamp, crl=None)) as http:
+
+        def requests() -> list[tuple[str, str]]:
+            exposed = get(http.port, "/metrics")[1].decode()
+            return re.findall(r'^zzgw_http_requests_total\{route="/tsa",status="(\d+)"\} (\S+)$', exposed, re.M)
+
+        before = requests()
+        sock = connection(http.port, b"POST /tsa HTTP/1.1\r\nHost: x\r\nContent-Length: 4000\r\n\r\n" + b"q" * 100)
+        assert answer(sock)[0] == 408
+        time.sleep(0.3)
+        assert asked == []
+        assert requests() == before
 
 
 def test_accept_failing_for_want_of_files_is_said_once_every_5_seconds(caplog: pytest.LogCaptureFixture) -> None:
