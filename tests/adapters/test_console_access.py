@@ -17,7 +17,15 @@ import pytest
 from adapters.records import issue_request
 from gateway.bootstrap import samples
 from protos.zzgw.v1 import verification_pb2
-from tests.adapters.test_console_browser import CHROMIUM, MATTER, at_work, check, open_console, sign_in, verdict
+from tests.adapters.test_console_browser import (
+    CHROMIUM,
+    MATTER,
+    at_work,
+    check,
+    open_console,
+    sign_in,
+    verdict,
+)
 from tests.adapters.test_console_browser import browser as browser  # the browser test's fixtures
 from tests.adapters.test_console_browser import page as page
 from tests.api.test_verification import issue_for_invoices as issue

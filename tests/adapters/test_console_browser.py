@@ -45,6 +45,14 @@ pytestmark = pytest.mark.skipif(
 )
 
 
+def case_of_the_seal_engraving() -> tuple[str, verification_pb2.UseContext]:
+    """A new 企业开办 case's number, and the use under which the 公安局 checks the license first in it (刻制公章)."""
+    case = "QYKB-" + uuid.uuid4().hex[:10]
+    return case, verification_pb2.UseContext(
+        matter_code=QYKZ, purpose="企业开办：刻制公章", bundle_code="370100-YJS-QYKB", case_id=case
+    )
+
+
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
@@ -263,10 +271,7 @@ def test_a_later_department_sees_the_case_receipts_and_downloads_one(page: Any, 
     """The tax bureau's clerk (发票申领) lists the receipt the 公安局 made for the same 企业开办 case."""
     issued = issue(running, 45, samples.business_license).license  # what both matters need
     license_id = issued.license_id
-    case = "QYKB-" + uuid.uuid4().hex[:10]
-    first = verification_pb2.UseContext(
-        matter_code=QYKZ, purpose="企业开办：刻制公章", bundle_code="370100-YJS-QYKB", case_id=case
-    )
+    case, first = case_of_the_seal_engraving()
     earlier = verifier(running, POLICE).VerifyLicense(
         verification_pb2.VerifyLicenseRequest(use=first, license_id=license_id)
     )
@@ -329,10 +334,7 @@ def test_a_case_receipt_of_a_license_already_revoked_or_expired_at_the_check_doe
     expired = running.issuance(POLICE).IssueLicense(issue_request(card))
     change(running, revoked, issuance_pb2.STATUS_ACTION_REVOKE)
     change(running, suspended, issuance_pb2.STATUS_ACTION_SUSPEND)
-    case = "QYKB-" + uuid.uuid4().hex[:10]
-    first = verification_pb2.UseContext(
-        matter_code=QYKZ, purpose="企业开办：刻制公章", bundle_code="370100-YJS-QYKB", case_id=case
-    )
+    case, first = case_of_the_seal_engraving()
     made = {}
     for license_id in (revoked, expired.license.license_id, suspended):
         report = (
@@ -884,10 +886,7 @@ def test_on_a_phone_every_control_is_a_finger_wide(browser: Any, console: str, r
     """At 390×844 on a touch screen each button, link, field and list is at least 44×44 CSS px: 退出 had been 32×24 px
     under the clerk's name, 结束本件 93×30, a case receipt's 下载 51×27, the rest 36-39 px tall (a tester)."""
     license_id = issue(running, 76).license.license_id
-    case = "QYKB-" + uuid.uuid4().hex[:10]
-    first = verification_pb2.UseContext(
-        matter_code=QYKZ, purpose="企业开办：刻制公章", bundle_code="370100-YJS-QYKB", case_id=case
-    )
+    case, first = case_of_the_seal_engraving()
     earlier = verifier(running, POLICE).VerifyLicense(
         verification_pb2.VerifyLicenseRequest(use=first, license_id=license_id)
     )
@@ -928,10 +927,7 @@ def test_the_case_receipts_keep_a_phone_sized_page_its_width(
     right, the other columns a character a line, and a later department could rely on the revoked license (a clerk
     tester)."""
     license_id = issue(running, 56).license.license_id
-    case = "QYKB-" + uuid.uuid4().hex[:10]
-    first = verification_pb2.UseContext(
-        matter_code=QYKZ, purpose="企业开办：刻制公章", bundle_code="370100-YJS-QYKB", case_id=case
-    )
+    case, first = case_of_the_seal_engraving()
     verifier(running, POLICE).VerifyLicense(verification_pb2.VerifyLicenseRequest(use=first, license_id=license_id))
     change(running, license_id, issuance_pb2.STATUS_ACTION_REVOKE)
     context, page = sign_in(browser, console, running.tokens[TAX], viewport={"width": 360, "height": 740})
@@ -1236,10 +1232,7 @@ def test_enter_in_the_case_number_lists_the_cases_receipts(page: Any, running: R
     """A later department's clerk types the case number and Enter: the case's receipts are listed, as the button
     查看本件已有核验回执 lists them, and the focus stays in the field."""
     license_id = issue(running, 65).license.license_id
-    case = "QYKB-" + uuid.uuid4().hex[:10]
-    first = verification_pb2.UseContext(
-        matter_code=QYKZ, purpose="企业开办：刻制公章", bundle_code="370100-YJS-QYKB", case_id=case
-    )
+    case, first = case_of_the_seal_engraving()
     earlier = verifier(running, POLICE).VerifyLicense(
         verification_pb2.VerifyLicenseRequest(use=first, license_id=license_id)
     )
