@@ -45,6 +45,14 @@ pytestmark = pytest.mark.skipif(
 )
 
 
+def list_case_receipts(page: Any, case: str) -> None:
+    """Open the case panel, name the case of 企业开办一件事 and list the receipts made in it (查看本件已有核验回执)."""
+    page.click("#case-details summary")
+    page.select_option("#bundle", "370100-YJS-QYKB")
+    page.fill("#case", case)
+    page.click("#case-list")
+
+
 def case_of_the_seal_engraving() -> tuple[str, verification_pb2.UseContext]:
     """A new 企业开办 case's number, and the use under which the 公安局 checks the license first in it (刻制公章)."""
     case = "QYKB-" + uuid.uuid4().hex[:10]
@@ -345,10 +353,7 @@ def test_a_case_receipt_of_a_license_already_revoked_or_expired_at_the_check_doe
         assert report.verdict == verification_pb2.CHECK_RESULT_FAILED
         made[license_id] = report.receipt.receipt_id
     change(running, suspended, issuance_pb2.STATUS_ACTION_REVOKE)
-    page.click("#case-details summary")
-    page.select_option("#bundle", "370100-YJS-QYKB")
-    page.fill("#case", case)
-    page.click("#case-list")
+    list_case_receipts(page, case)
     page.wait_for_selector("#case-receipts:not([hidden])")
 
     def standing(license_id: str) -> str:
@@ -363,10 +368,7 @@ def test_a_case_receipt_of_a_license_already_revoked_or_expired_at_the_check_doe
     try:
         police.wait_for_selector("#work:not([hidden])")
         police.select_option("#matter", QYKZ)
-        police.click("#case-details summary")
-        police.select_option("#bundle", "370100-YJS-QYKB")
-        police.fill("#case", case)
-        police.click("#case-list")
+        list_case_receipts(police, case)
         police.wait_for_selector("#case-receipts:not([hidden])")
         row = f"#case-table tr[data-receipt='{made[expired.license.license_id]}'] td.standing"
         assert "该证照在核验时即已过有效期" in str(police.locator(row).inner_text())
@@ -898,10 +900,7 @@ def test_on_a_phone_every_control_is_a_finger_wide(browser: Any, console: str, r
         context, page = sign_in(browser, console, running.tokens[TAX], **phone)
         page.wait_for_selector("#work:not([hidden])")
         page.select_option("#matter", MATTER)
-        page.click("#case-details summary")
-        page.select_option("#bundle", "370100-YJS-QYKB")
-        page.fill("#case", case)
-        page.click("#case-list")
+        list_case_receipts(page, case)
         page.wait_for_selector("#case-table tr[data-receipt]")
         page.fill("#query", license_id)
         check(page, "by-text")
@@ -933,10 +932,7 @@ def test_the_case_receipts_keep_a_phone_sized_page_its_width(
     context, page = sign_in(browser, console, running.tokens[TAX], viewport={"width": 360, "height": 740})
     try:
         page.wait_for_selector("#work:not([hidden])")
-        page.click("#case-details summary")
-        page.select_option("#bundle", "370100-YJS-QYKB")
-        page.fill("#case", case)
-        page.click("#case-list")
+        list_case_receipts(page, case)
         page.wait_for_selector("#case-table tr[data-receipt]")
         assert page.evaluate("document.documentElement.scrollWidth") <= 360
         box = page.eval_on_selector(".table-box", "e => [e.scrollWidth, e.clientWidth]")
@@ -998,10 +994,7 @@ def test_an_answer_that_arrives_after_sign_out_is_not_shown_to_the_next_clerk(
         page.wait_for_selector("#work:not([hidden])")
         page.select_option("#matter", MATTER)
         case_calls, verify_calls = held_calls(page, "**/api/case-receipts"), held_calls(page, "**/api/verify")
-        page.click("#case-details summary")
-        page.select_option("#bundle", "370100-YJS-QYKB")
-        page.fill("#case", "QYKB-" + uuid.uuid4().hex[:10])
-        page.click("#case-list")
+        list_case_receipts(page, "QYKB-" + uuid.uuid4().hex[:10])
         page.fill("#query", issued.license_id)
         page.click("#by-text button")
         page.wait_for_selector("#busy:not([hidden])")
