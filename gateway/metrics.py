@@ -12,6 +12,11 @@ request: no holder code, license number or member code of a caller ever becomes 
                                      ``reason``, for UNAVAILABLE only (``UNAVAILABLE_REASONS``, else ``other``)
 ``zzgw_grpc_call_seconds``           their duration by ``method``, as the access log's ``ms`` (a stream's: while
                                      it was open)
+``zzgw_verifications_total``         verification reports given, by ``method`` (``VERIFYING_METHODS``), ``verdict``
+                                     (PASSED, FAILED, INDETERMINATE) and ``finding``: the one of ``FINDINGS`` that
+                                     decided the verdict, empty for PASSED
+``zzgw_claim_checks_total``          ``CheckClaim`` answers by ``result`` (``CLAIM_RESULTS``: the provincial codes'
+                                     names)
 ``zzgw_http_requests_total``         the HTTP side's requests by ``route`` (one of the routes it serves, ``/console/``
                                      for the page's files, ``other`` for anything else) and ``status``
 ``zzgw_http_dropped_total``          HTTP connections the side closed unanswered or cut short, by ``cause``:
@@ -128,6 +133,36 @@ _CALL_SECONDS = Histogram(
     ["method"],
     buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0),
 )
+_VERIFICATIONS = Counter(
+    "zzgw_verifications",
+    "Verification reports given, by method, verdict and the finding that decided it (empty for PASSED)",
+    ["method", "verdict", "finding"],
+)
+VERIFYING_METHODS = {
+    action: f"/zzgw.v1.VerificationService/{name}"
+    for action, name in (
+        ("VERIFY_LICENSE", "VerifyLicense"),
+        ("VERIFY_DOCUMENT", "VerifyDocument"),
+        ("VERIFY_STAMP", "VerifyStamp"),
+    )
+}
+"""The methods whose answer is a verification report, by the audit action that records them
+(``record_verification``): the console's checks are counted as the method they stand for."""
+VERDICTS = ("PASSED", "FAILED", "INDETERMINATE")
+FINDINGS = ("integrity", "status", "issuer_identity")
+"""A report's findings, in the order ``record_verification`` looks for the first that did not pass."""
+_CLAIM_CHECKS = Counter("zzgw_claim_checks", "CheckClaim answers, by result (the provincial codes' names)", ["result"])
+CLAIM_RESULTS = (
+    "CORRECT_AND_VALID",
+    "NOT_YET_VALID",
+    "SUSPENDED",
+    "NO_LONGER_VALID",
+    "INCOMPLETE",
+    "NOT_FOUND",
+    "NOT_FILLED",
+    "PARTLY_WRONG",
+)
+"""``zzgw_claim_checks_total``'s results: ``gateway.domain.verification.ClaimResult``'s names (a test holds them)."""
 _HTTP_REQUESTS = Counter(
     "zzgw_http_requests", "HTTP requests answered, by route (not the raw path) and status", ["route", "status"]
 )
@@ -186,10 +221,41 @@ def record_call(method: str, code: str, seconds: float, reason: str = "") -> Non
     children[1].observe(seconds)
 
 
+_by_verdict: dict[tuple[str, str, str], Any] = {}
+"""The counter's children by (action, verdict, finding), as ``_by_call``."""
+
+
+def record_verification(action: str, verdict: str, results: Iterable[str]) -> None:
+    """The method of ``action`` (``VERIFYING_METHODS``: by gRPC or the console) gave a report of ``verdict`` whose
+    findings, in ``FINDINGS``'s order, had ``results``: counted by the finding that decided the verdict (the first
+    with the verdict's result, as ``gateway.services.verification.verdict`` takes it; none for PASSED), so that a rise
+    of failures tells a revoked or expired license (``status``) from a tampered record or document (``integrity``) and
+    an untrusted seal (``issuer_identity``). A failed check is an answered call, ``code="OK"`` in
+    ``zzgw_grpc_calls_total``."""
+    finding = (
+        ""
+        if verdict == "PASSED"
+        else next((name for name, result in zip(FINDINGS, results, strict=True) if result == verdict), "")
+    )
+    child = _by_verdict.get((action, verdict, finding))
+    if child is None:
+        child = _by_verdict[action, verdict, finding] = _VERIFICATIONS.labels(
+            VERIFYING_METHODS[action], verdict, finding
+        )
+    child.inc()
+
+
+def record_claim_check(result: str) -> None:
+    """``CheckClaim`` answered ``result`` (one of ``CLAIM_RESULTS``), by gRPC or the console."""
+    _CLAIM_CHECKS.labels(result).inc()
+
+
 def start_at_zero(methods: Iterable[str]) -> None:
     """Every series of a counter whose label values are fixed in the code, at 0 from the process's start: the causes
-    of ``zzgw_http_dropped_total`` and ``zzgw_change_feed_lapses_total``, and ``zzgw_grpc_calls_total`` of each of
-    ``methods`` (the full names the gateway serves) as UNAVAILABLE for each reason it is counted by. Prometheus sees no
+    of ``zzgw_http_dropped_total`` and ``zzgw_change_feed_lapses_total``, ``zzgw_grpc_calls_total`` of each of
+    ``methods`` (the full names the gateway serves) as UNAVAILABLE for each reason it is counted by, the verdicts and
+    findings of ``zzgw_verifications_total`` (a PASSED report with no finding, the others with each) and the results of
+    ``zzgw_claim_checks_total``. Prometheus sees no
     increase before a series' first sample, so a series that appeared at its first value (4 connections displaced at
     once after a start) was missed by ``increase()``, ``rate()`` and the alerts on them (a monitoring tester)."""
     for cause in HTTP_DROP_CAUSES:
@@ -199,6 +265,13 @@ def start_at_zero(methods: Iterable[str]) -> None:
     for method in methods:
         for reason in (*sorted(UNAVAILABLE_REASONS), "other"):
             _CALLS.labels(method, "UNAVAILABLE", reason)
+    for method in VERIFYING_METHODS.values():
+        _VERIFICATIONS.labels(method, "PASSED", "")
+        for verdict in VERDICTS[1:]:
+            for finding in FINDINGS:
+                _VERIFICATIONS.labels(method, verdict, finding)
+    for result in CLAIM_RESULTS:
+        _CLAIM_CHECKS.labels(result)
 
 
 def record_http(route: str, status: int) -> None:

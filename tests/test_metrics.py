@@ -28,7 +28,8 @@ from benchmarks.verify import worker_pids
 from gateway.metrics import SHARED_MEMORY
 from gateway.server import http_app
 from protos.zzgw.v1 import catalog_pb2, catalog_pb2_grpc, issuance_pb2, verification_pb2
-from tests.api.test_verification import FPSL, verifier
+from tests.api.test_verification import FPSL, batch_issue, change, claim, printout, verifier, verify
+from tests.api.test_verification import USE as FOOD_USE
 from tests.api.test_verification import issue_for_invoices as issue
 from tests.commands import run_zzgw
 from tests.conftest import MARKET, PORTAL, TAX, RunningGateway
@@ -156,6 +157,58 @@ def test_calls_and_requests_are_counted_by_method_code_and_route(running: Runnin
         assert personal not in of_calls(text), personal
 
 
+def test_verdicts_are_counted_by_the_finding_that_decided_them(running: RunningGateway, http: str) -> None:
+    """A failed check is an answered call (``code="OK"``): metrics had not told a verification PASSED from FAILED, so
+    a rise of tampered documents or revoked licenses showed nowhere (a monitoring tester). Reports are counted by
+    verdict and the finding that decided it, by gRPC and by the console (as the method it stands for); claims by the
+    provincial result."""
+    _, before = scrape(http)
+    valid, revoked = batch_issue(running, 31), batch_issue(running, 32)
+    change(running, revoked, issuance_pb2.STATUS_ACTION_REVOKE)
+    assert verify(running, license_id=valid).verdict == verification_pb2.CHECK_RESULT_PASSED
+    assert verify(running, license_id=revoked).reason == "REVOKED"
+    issued = running.issuance(MARKET).GetLicense(issuance_pb2.GetLicenseRequest(license_id=valid)).license
+    unknown = verify(running, type_code=issued.type_code, license_number="SC-NO-SUCH-NUMBER")
+    assert unknown.reason == "LICENSE_NOT_FOUND"
+    unsealed = verifier(running).VerifyDocument(
+        verification_pb2.VerifyDocumentRequest(use=FOOD_USE, pdf=printout(valid, "FOOD PERMIT"))
+    )
+    assert unsealed.report.reason == "NO_SIGNATURE"
+    use = {"matter_code": FOOD_USE.matter_code, "purpose": FOOD_USE.purpose, "operator": "窗口03 王敏"}
+    status, body, _ = fetch(f"{http}/console/api/verify", {"use": use, "query": revoked}, running.tokens[MARKET])
+    assert status == 200, body
+    claimed = {"type_code": issued.type_code, "license_number": issued.license_number}
+    assert claim(running, holder_code=issued.holder.code, **claimed).code == 0
+    other = running.issuance(MARKET).GetLicense(issuance_pb2.GetLicenseRequest(license_id=revoked)).license
+    assert claim(running, holder_code=other.holder.code, **claimed).code == 7
+    _, after = scrape(http)
+
+    def moved(name: str, **labels: str) -> float:
+        return value(after, name, **labels) - value(before, name, **labels)
+
+    verifications = {
+        tuple(dict(key[1]).get(label, "") for label in ("method", "verdict", "finding")): v - before.get(key, 0.0)
+        for key, v in after.items()
+        if key[0] == "zzgw_verifications_total" and v != before.get(key, 0.0)
+    }
+    document = "/zzgw.v1.VerificationService/VerifyDocument"
+    assert verifications == {
+        (VERIFY, "PASSED", ""): 1,
+        (VERIFY, "FAILED", "status"): 3,  # revoked, unknown, and revoked again at the console
+        (document, "FAILED", "integrity"): 1,
+    }
+    assert moved("zzgw_claim_checks_total", result="CORRECT_AND_VALID") == 1
+    assert moved("zzgw_claim_checks_total", result="PARTLY_WRONG") == 1
+    assert total(after, "zzgw_claim_checks_total") - total(before, "zzgw_claim_checks_total") == 2
+
+
+def test_the_claim_results_counted_are_the_provincial_codes() -> None:
+    from gateway.domain.verification import ClaimResult
+    from gateway.metrics import CLAIM_RESULTS
+
+    assert tuple(result.name for result in ClaimResult) == CLAIM_RESULTS
+
+
 def test_unavailable_calls_are_counted_by_their_reason_from_a_fixed_set(running: RunningGateway, http: str) -> None:
     """UNAVAILABLE had been one count for a database outage, a full disk, a store gone, a TSA outage and a stop (an
     on-call tester): it is counted by the refusal's reason, one of the gateway's own (anything else ``other``, so
@@ -271,7 +324,14 @@ def test_operations_md_names_every_metric_family_and_no_other(running: RunningGa
     """operations.md's metrics, their labels and the labels' fixed values are those of ``/metrics``: the change feed's
     lapses had been exported and named nowhere in it, ``CATALOG_CHANGED`` been counted by a reason it did not list,
     and its list for several workers left out the dropped connections (a monitoring tester)."""
-    from gateway.metrics import FEED_LAPSE_CAUSES, HTTP_DROP_CAUSES, UNAVAILABLE_REASONS
+    from gateway.metrics import (
+        CLAIM_RESULTS,
+        FEED_LAPSE_CAUSES,
+        FINDINGS,
+        HTTP_DROP_CAUSES,
+        UNAVAILABLE_REASONS,
+        VERDICTS,
+    )
 
     text, _ = scrape(http)
     table = documented()
@@ -284,6 +344,13 @@ def test_operations_md_names_every_metric_family_and_no_other(running: RunningGa
     assert set(re.findall(r"`([A-Z_]+)`", reasons)) == UNAVAILABLE_REASONS
     assert set(re.findall(r"`([a-z_]+)`", table["zzgw_http_dropped_total"][1])) == set(HTTP_DROP_CAUSES)
     assert set(re.findall(r"`([a-z_]+)`", table["zzgw_change_feed_lapses_total"][1])) == set(FEED_LAPSE_CAUSES)
+    verdicts = table["zzgw_verifications_total"][1].split("`verdict` one of", 1)[1]
+    said, findings = verdicts.split(", and `finding`", 1)
+    assert set(re.findall(r"`([A-Z]+)`", said)) == set(VERDICTS)
+    assert set(re.findall(r"`([a-z_]+)`", findings.split("empty for", 1)[0])) == set(FINDINGS)
+    assert re.findall(r"`([A-Z_]+)` \((\d)\)", table["zzgw_claim_checks_total"][1]) == [
+        (name, str(number)) for number, name in enumerate(CLAIM_RESULTS)
+    ]
     several = OPERATIONS.read_text(encoding="utf-8").split("### Metrics of several workers and replicas\n", 1)[1]
     listed = re.findall(
         r"`((?:zzgw|process|python)_[a-z_]*\*?)(?:\{([a-z,]*)\})?`", several.strip().split("\n\n", 1)[0]
@@ -320,7 +387,14 @@ def scraped(directory: Path, pid: int) -> bool:
 
 def assert_counted_from_zero(samples: Samples) -> None:
     """A fresh gateway's scrape has each count whose labels are fixed in the code, at 0."""
-    from gateway.metrics import FEED_LAPSE_CAUSES, HTTP_DROP_CAUSES, UNAVAILABLE_REASONS
+    from gateway.metrics import (
+        CLAIM_RESULTS,
+        FEED_LAPSE_CAUSES,
+        FINDINGS,
+        HTTP_DROP_CAUSES,
+        UNAVAILABLE_REASONS,
+        VERIFYING_METHODS,
+    )
     from gateway.server import SERVED_METHODS
 
     fixed = [("zzgw_http_dropped_total", {"cause": cause}) for cause in HTTP_DROP_CAUSES]
@@ -330,6 +404,14 @@ def assert_counted_from_zero(samples: Samples) -> None:
         for method in SERVED_METHODS
         for reason in (*UNAVAILABLE_REASONS, "other")
     ]
+    for method in VERIFYING_METHODS.values():
+        fixed.append(("zzgw_verifications_total", {"method": method, "verdict": "PASSED"}))
+        fixed += [
+            ("zzgw_verifications_total", {"method": method, "verdict": verdict, "finding": finding})
+            for verdict in ("FAILED", "INDETERMINATE")
+            for finding in FINDINGS
+        ]
+    fixed += [("zzgw_claim_checks_total", {"result": result}) for result in CLAIM_RESULTS]
     for name, labels in fixed:
         assert samples.get((name, tuple(sorted(labels.items())))) == 0, (name, labels)
 

@@ -62,6 +62,7 @@ from cachetools import LRUCache
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
+from gateway import metrics
 from gateway.domain.audit import AuditAction, AuditEntry, license_subjects, may_have_subjects
 from gateway.domain.catalog import Catalog, LicenseType, Matter, Sensitivity, unknown_type_words
 from gateway.domain.errors import (
@@ -942,6 +943,7 @@ class VerificationService:
                 names_license=answer.mismatched_fields != ("holder_code",),
             )
         )
+        metrics.record_claim_check(answer.result.name)
         return ClaimReport(answer=answer, checked_at=now, receipt=receipt, claim_key=claim_key)
 
     def _count_claim(self, caller: Member, use: UseContext, license: License, now: dt.datetime, *, wrong: bool) -> None:
@@ -1711,6 +1713,8 @@ class VerificationService:
             now,
             outcome.subjects,
         )
+        results = (outcome.integrity.result.value, outcome.status.result.value, outcome.issuer_identity.result.value)
+        metrics.record_verification(action.value, outcome.verdict.value, results)
         return Report(outcome=outcome, checked_at=now, receipt=receipt)
 
     def _summary(self, license: License, on: dt.date, status_known: bool, vouched: bool) -> dict[str, object]:
