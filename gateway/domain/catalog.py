@@ -589,7 +589,7 @@ def _field(raw: Mapping[str, Any], type_code: str, number: int) -> FieldSpec:
     may_be_future = _get(raw, "may_be_future", bool, where, False)
     if may_be_future and (value_type is not ValueType.DATE or of_holder is not None):
         raise ValueError(f"{where}: may_be_future needs a field of type DATE not of_holder (nobody is born later)")
-    return FieldSpec(
+    spec = FieldSpec(
         key=raw["key"],
         label=_text(raw, "label", where),
         value_type=value_type,
@@ -608,6 +608,18 @@ def _field(raw: Mapping[str, Any], type_code: str, number: int) -> FieldSpec:
         person_birth_date=person_birth_date,
         may_be_future=may_be_future,
     )
+    _choices_a_license_can_state(spec, where)
+    return spec
+
+
+def _choices_a_license_can_state(spec: FieldSpec, where: str) -> None:
+    """Refuse a choice of ``spec`` that no license could state (``validation.choice_problem``): loaded, it had been
+    offered to issuers and clerks and refused in every license (a choice with U+2028; a reviewer)."""
+    from gateway.domain.validation import choice_problem  # validation reads FieldSpec: imported when used
+
+    for choice in spec.choices:
+        if problem := choice_problem(spec, choice):
+            raise ValueError(f"{where}: 可选值 {choice!r} 不能用：{problem}")
 
 
 _OF_HOLDER_TYPES: Mapping[OfHolder, tuple[ValueType, ...]] = {

@@ -791,6 +791,20 @@ def unknown_field(where: str, license_type: LicenseType, key: str) -> FieldViola
     )
 
 
+def choice_problem(spec: FieldSpec, choice: str) -> str:
+    """Why no license could hold ``choice`` of ENUM field ``spec`` (said to the catalog's author), or "": a value is
+    checked as the issuer's is (``check_fields``): its spaces made plain and its marks composed first, then its
+    characters and length. A choice with a line separator (U+2028), a control or an invisible character, over the
+    field's length, blank or spaced as no value is kept had been loaded, and every license stating it refused."""
+    if not choice.strip():
+        return "可选值不能为空（a choice must not be blank）"
+    kept = composed(plain_spaces(choice))
+    if kept != choice:
+        return f"可选值须写作“{kept}”：证照信息按此保存（a value is kept as {kept!r}: write the choice so）"
+    problem = _field_problem(spec, choice, dt.date(2000, 1, 1))  # an ENUM's check has no date
+    return problem.description if problem is not None else ""
+
+
 def _field_problem(spec: FieldSpec, value: str, today: dt.date, *, kept: bool = False) -> FieldViolation | None:
     where, label = f"fields.{spec.key}", spec.label
     controls = _TEXT_CONTROL_RE if spec.value_type is ValueType.STRING else _CONTROL_RE

@@ -685,6 +685,28 @@ def test_loader_refuses_what_is_given_twice(mutate: Mutation, message: str) -> N
     refused(mutate, message)
 
 
+@pytest.mark.parametrize(
+    ("choice", "problem"),
+    [
+        ("男\u2028性", "性别含有控制字符 U+2028（fields.gender contains control characters: U+2028）"),
+        ("未\u200b知", "性别含有不可见字符 U+200B（fields.gender contains invisible characters: U+200B）"),
+        ("\u202e女男", "性别含有文字方向控制符 U+202E（fields.gender contains bidirectional controls: U+202E）"),
+        ("\u3000", "可选值不能为空（a choice must not be blank）"),
+        (" 未知", "可选值须写作“未知”：证照信息按此保存（a value is kept as '未知': write the choice so）"),
+        ("Rene\u0301e", "可选值须写作“Renée”：证照信息按此保存（a value is kept as 'Renée': write the choice so）"),
+        ("未" * 65, "性别不得超过64个字符（fields.gender must be at most 64 characters）"),
+    ],
+)
+def test_loader_refuses_a_choice_no_license_could_state(choice: str, problem: str) -> None:
+    """A choice is checked as a license's value is: one with a line separator had been loaded, offered to issuers,
+    and every license stating it refused as holding a control character (a reviewer)."""
+
+    def listed(data: dict[str, Any]) -> None:
+        id_card_field(data, "gender").update(choices=["男", "女", choice], max_length=64)
+
+    refused(listed, f"field gender of {ID_CARD}: 可选值 {choice!r} 不能用：{problem}")
+
+
 def test_loader_takes_types_without_an_english_name() -> None:
     data = raw()
     another_id_card(data, name="居民身份证（临时）", name_en="")
