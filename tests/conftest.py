@@ -230,6 +230,11 @@ class RunningGateway:
     def catalog(self, member: str | None) -> catalog_pb2_grpc.CatalogServiceStub:
         return catalog_pb2_grpc.CatalogServiceStub(self.channel(member))
 
+    def stop(self) -> None:
+        """Stop serving at once (calls in flight cancelled) and close the gateway (its store, its threads)."""
+        self.server.stop(0)
+        self.gateway.close()
+
 
 AS_FROM_A_TERMINAL = "import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
 """The start of a ``python -c`` script for a command a test interrupts with SIGINT, as Ctrl-C in a terminal would:
@@ -255,8 +260,7 @@ def two_replicas(kind: str, directory: Path) -> Iterator[tuple[RunningGateway, R
             yield first, second
         finally:
             for running in (second, first):
-                running.server.stop(0)
-                running.gateway.close()
+                running.stop()
 
 
 def start_gateway(
@@ -282,8 +286,7 @@ def running(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
     try:
         yield gw
     finally:
-        gw.server.stop(0)
-        gw.gateway.close()
+        gw.stop()
 
 
 @pytest.fixture

@@ -122,8 +122,7 @@ def serving(tmp_path: Path, store: str, catalog: Path) -> Iterator[RunningGatewa
     try:
         yield running
     finally:
-        running.server.stop(0)
-        running.gateway.close()
+        running.stop()
 
 
 def stored_fingerprint(store: str) -> str | None:

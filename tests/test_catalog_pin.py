@@ -82,8 +82,7 @@ def serving(settings: Settings) -> RunningGateway:
 
 
 def stop(running: RunningGateway) -> None:
-    running.server.stop(0)
-    running.gateway.close()
+    running.stop()
 
 
 def stored_fingerprint(running: RunningGateway) -> str | None:

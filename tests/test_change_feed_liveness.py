@@ -363,8 +363,7 @@ def test_the_crls_are_read_again_after_another_worker_revoked_a_seal(tmp_path: P
         finally:
             other_feed.stop()
             other_worker.dispose()
-            running.server.stop(0)
-            running.gateway.close()
+            running.stop()
 
 
 # -- PostgreSQL, several workers of one gateway: the shared counter ------------------------------------------------

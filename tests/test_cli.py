@@ -908,8 +908,7 @@ def test_init_warns_of_licenses_whose_type_the_catalog_has_not(env: dict[str, st
         for n in (1, 2):
             running.issuance(MARKET).IssueLicense(issue_request(unique(samples.food_permit(n))))
     finally:
-        running.server.stop(0)
-        running.gateway.close()
+        running.stop()
     gone = "111000009910000354999"
     with sqlite3.connect(tmp_path / "var" / "zzgw.db") as connection:  # as if the catalog no longer had the type
         connection.execute("UPDATE licenses SET type_code = ? WHERE type_code = ?", (gone, samples.FOOD_PERMIT))

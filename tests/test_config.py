@@ -434,5 +434,4 @@ def test_the_gateways_tsa_names_the_configured_policy_in_its_tokens(tmp_path: Pa
         refused = parse(running.gateway.tsa.respond(make_request(req_policy=ZZGW_TSA_POLICY_OID)))
         assert refused["status"]["status"].native == "rejection"  # the placeholder is no longer offered
     finally:
-        running.server.stop(0)
-        running.gateway.close()
+        running.stop()

@@ -196,8 +196,7 @@ def example_gateway(database_url: str, tmp_path_factory: pytest.TempPathFactory)
     try:
         yield running
     finally:
-        running.server.stop(0)
-        running.gateway.close()
+        running.stop()
 
 
 def test_the_worked_example_loads_as_the_page_says(tmp_path: Path) -> None:

@@ -262,8 +262,7 @@ def gateway_with_an_outage(kind: str, tmp_path: Path) -> Iterator[tuple[RunningG
             yield running, Outage(cut=lambda: point(empty), restore=lambda: point(real))
         finally:
             point(real)
-            running.server.stop(0)
-            running.gateway.close()
+            running.stop()
         return
     with fresh_database("postgresql", tmp_path) as url:
         target = make_url(url)
@@ -275,8 +274,7 @@ def gateway_with_an_outage(kind: str, tmp_path: Path) -> Iterator[tuple[RunningG
                 yield running, Outage(cut=proxy.refuse, restore=proxy.restore, hang=proxy.freeze)
             finally:
                 proxy.restore()
-                running.server.stop(0)
-                running.gateway.close()
+                running.stop()
         finally:
             proxy.close()
 
@@ -463,5 +461,4 @@ def test_health_watches_are_capped_below_the_handler_threads(tmp_path: Path) -> 
             for watch in watches:
                 watch.cancel()
     finally:
-        gw.server.stop(0)
-        gw.gateway.close()
+        gw.stop()

@@ -69,8 +69,7 @@ def test_a_certificate_not_the_registered_one_has_no_end_said(tmp_path: Path) ->
         ends = certificate_ends(settings, started.gateway.db)
         assert ends[POLICE] is None and ends[TAX] is None
     finally:
-        started.server.stop(0)
-        started.gateway.close()
+        started.stop()
 
 
 def test_ending_and_ended_certificates_are_said_naming_the_member_and_the_day(

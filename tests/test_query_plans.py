@@ -80,8 +80,7 @@ def recorded(tmp_path: Path) -> Iterator[tuple[RunningGateway, Statements]]:
         try:
             yield running, statements
         finally:
-            running.server.stop(0)
-            running.gateway.close()
+            running.stop()
     finally:
         event.remove(Engine, "connect", statements.connected)
 

@@ -25,8 +25,7 @@ def test_readme_client_example_runs(tmp_path: Path) -> None:
     try:
         run_example(running, tmp_path)
     finally:
-        running.server.stop(0)
-        running.gateway.close()
+        running.stop()
 
 
 def run_example(running: RunningGateway, tmp_path: Path) -> None:

@@ -398,8 +398,7 @@ def test_init_without_an_sm2_seal_maker_names_nothing_of_the_sm2_seals(
             pytest.skip("this OpenSSL has no SM2")
         seal = _register(running, MARKET, SM2_SM3)
     finally:
-        running.server.stop(0)
-        running.gateway.close()
+        running.stop()
     monkeypatch.setattr(server_module, "_sm2_seal_maker", lambda settings, keys: None)
     settings = Settings(data_dir=tmp_path / "var", database_url=url, key_passphrase=PASSPHRASE)  # type: ignore[arg-type]
     report = initialise(settings)

@@ -365,8 +365,7 @@ def test_a_trail_deleted_from_a_store_with_consents_only_is_found_by_the_next_gr
             for table in ("access_record_subjects", "access_records", "audit_checkpoints", "audit_head"):
                 connection.execute(text(f"DELETE FROM {table}"))
     finally:
-        first.server.stop(0)
-        first.gateway.close()
+        first.stop()
     again = start_gateway(tmp_path / "var", url)  # a restart: nothing remembered of the chain
     try:
         if refused:  # a portal naming another person's card: DENIED, on the trail, no consent written
@@ -377,5 +376,4 @@ def test_a_trail_deleted_from_a_store_with_consents_only_is_found_by_the_next_gr
         check = audit_stub(again, ADMIN).VerifyAuditLog(audit_pb2.VerifyAuditLogRequest())
         assert (check.ok, check.first_broken, check.reason) == (False, 1, "TRAIL_DELETED")
     finally:
-        again.server.stop(0)
-        again.gateway.close()
+        again.stop()

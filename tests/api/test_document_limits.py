@@ -158,8 +158,7 @@ def test_a_reply_over_the_message_limit_is_refused_with_a_reason(
         assert_reply_too_large(caught.value, 3 * MiB, caplog, "/zzgw.v1.SealService/SealDocument")
         issued = stub(first).IssueLicense(own_business_license(5, padded(license_pdf(first), 2 * MiB))).license
     finally:
-        first.server.stop(0)
-        first.gateway.close()
+        first.stop()
     lowered = start_gateway(tmp_path / "var", database, max_message_bytes=2 * MiB)
     try:
         with pytest.raises(grpc.RpcError) as caught:
@@ -174,8 +173,7 @@ def test_a_reply_over_the_message_limit_is_refused_with_a_reason(
         uses = [r for r in records_of(lowered, issued.holder.code) if r.action == "GET_LICENSE_DOCUMENT"]
         assert [(r.decision, r.reason) for r in uses] == [("DENY", "REPLY_TOO_LARGE")]
     finally:
-        lowered.server.stop(0)
-        lowered.gateway.close()
+        lowered.stop()
 
 
 def assert_reply_too_large(error: grpc.RpcError, limit: int, caplog: pytest.LogCaptureFixture, method: str) -> None:

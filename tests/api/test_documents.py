@@ -374,8 +374,7 @@ def test_with_the_tsa_down_nothing_is_issued_and_the_log_says_so(
         said = [(r.levelname, r.getMessage()) for r in caplog.records if r.name == "zzgw.tsa"]
         assert said[1:] == [("INFO", f"ZZGW_TSA_URL http://127.0.0.1:{port}/tsa gives timestamps again")]
     finally:
-        gw.server.stop(0)
-        gw.gateway.close()
+        gw.stop()
 
 
 def test_a_tsa_reply_too_large_or_not_der_is_refused_unread(tmp_path: Path) -> None:
@@ -407,8 +406,7 @@ def test_a_tsa_reply_too_large_or_not_der_is_refused_unread(tmp_path: Path) -> N
         assert stub(gw).IssueLicense(new_request(19)).created
     finally:
         tsa.stop()
-        gw.server.stop(0)
-        gw.gateway.close()
+        gw.stop()
     assert said[0].endswith("/tsa: the answer is not DER (a tag number of more than 4 octets at offset 0)）")
     assert said[1].endswith(f"/tsa: the answer is larger than {MAX_TSA_REPLY_BYTES:,} bytes）")
 

@@ -38,8 +38,7 @@ def production(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> I
     try:
         yield gw
     finally:
-        gw.server.stop(0)
-        gw.gateway.close()
+        gw.stop()
 
 
 def dated(issued: Issued, ca: Issued, *, before: dt.datetime, after: dt.datetime) -> Issued:

@@ -274,8 +274,7 @@ def test_a_gateway_without_its_keys_refuses_every_service_chinese_first(tmp_path
     url = f"sqlite:///{tmp_path / 'zzgw.db'}"
     first = start_gateway(tmp_path / "var", url)
     issued = first.issuance(MARKET).IssueLicense(issue_request(unique(samples.business_license(5)))).license
-    first.server.stop(0)
-    first.gateway.close()
+    first.stop()
     shutil.rmtree(tmp_path / "var" / "seal-ca")
     (tmp_path / "var" / "keys" / "receipts.key.pem").unlink()
     gateway = Gateway.open(Settings(data_dir=tmp_path / "var", database_url=url, key_passphrase=PASSPHRASE))

@@ -120,8 +120,7 @@ def test_a_store_upgraded_from_before_proofs_and_memos_reads_checks_and_backfill
             old_receipt = verify(before, license_id=issued[0]).receipt
             old_document = document_of(before, issued[1]).pdf
         finally:
-            before.server.stop(0)
-            before.gateway.close()
+            before.stop()
         _migrate(url, "0008")  # the store as schema 0008 left it: no proof column, no memo column
         monkeypatch.setenv("ZZGW_DATA_DIR", str(tmp_path / "var"))
         monkeypatch.setenv("ZZGW_DATABASE_URL", url)
@@ -158,8 +157,7 @@ def test_a_store_upgraded_from_before_proofs_and_memos_reads_checks_and_backfill
             with after.gateway.db.unit_of_work() as uow:
                 assert uow.licenses.count_without_memo() == 0
         finally:
-            after.server.stop(0)
-            after.gateway.close()
+            after.stop()
 
 
 def _migrate(url: str, revision: str) -> None:
@@ -186,8 +184,7 @@ def test_init_does_not_make_a_new_memo_secret_for_a_store_that_holds_memos(tmp_p
         license_id = batch_issue(running, 51)
         assert verify(running, license_id=license_id).verdict == PASSED
     finally:
-        running.server.stop(0)
-        running.gateway.close()
+        running.stop()
     secret = tmp_path / "var" / "keys" / "sealmemo.key.pem"
     secret.rename(tmp_path / "kept.pem")
     settings = Settings(data_dir=tmp_path / "var", key_passphrase=PASSPHRASE)

@@ -150,8 +150,7 @@ def test_a_seal_cut_short_at_its_seal_makers_end_is_what_any_longer_request_made
                 stub.RegisterSeal(request)
             assert error_details(caught.value)[0].reason == "REQUEST_ID_REUSED", days
     finally:
-        gw.server.stop(0)
-        gw.gateway.close()
+        gw.stop()
 
 
 BAD = [
@@ -404,8 +403,7 @@ def test_seal_document_with_the_tsa_down_is_unavailable(tmp_path: Path) -> None:
         assert caught.value.code() == grpc.StatusCode.UNAVAILABLE
         assert error_details(caught.value)[0].reason == "TSA_UNAVAILABLE"
     finally:
-        gw.server.stop(0)
-        gw.gateway.close()
+        gw.stop()
 
 
 def test_records_are_sealed_with_the_current_seal_and_not_without_one(tmp_path: Path) -> None:
@@ -428,8 +426,7 @@ def test_records_are_sealed_with_the_current_seal_and_not_without_one(tmp_path: 
         issued = issuance.IssueLicense(issue_request(samples.marriage_certificate(1))).license
         assert issued.record_seal.key_id == fresh.key_id
     finally:
-        gw.server.stop(0)
-        gw.gateway.close()
+        gw.stop()
 
 
 def test_init_makes_an_issuers_first_seal_and_never_one_for_an_issuer_whose_seals_were_revoked(tmp_path: Path) -> None:
@@ -463,8 +460,7 @@ def test_init_makes_an_issuers_first_seal_and_never_one_for_an_issuer_whose_seal
             fresh.key_id
         )
     finally:
-        gw.server.stop(0)
-        gw.gateway.close()
+        gw.stop()
 
 
 def test_init_reports_the_first_seals_it_makes(tmp_path: Path) -> None:
@@ -500,8 +496,7 @@ def test_a_seal_maker_ca_without_its_issuing_key_makes_no_seal_and_serves_no_crl
 
     database = f"sqlite:///{tmp_path / 'own.db'}"
     gw = start_gateway(tmp_path / "var", database)
-    gw.server.stop(0)
-    gw.gateway.close()
+    gw.stop()
     (tmp_path / "var" / "seal-ca" / "intermediate.key.pem").unlink()
     with caplog.at_level("WARNING", logger="zzgw"):
         gw = start_gateway(tmp_path / "var", database)
@@ -533,8 +528,7 @@ def test_a_seal_maker_ca_without_its_issuing_key_makes_no_seal_and_serves_no_crl
         )
     finally:
         http.stop()
-        gw.server.stop(0)
-        gw.gateway.close()
+        gw.stop()
 
 
 def test_an_encrypted_pdf_is_refused_with_advice_for_its_sealer_and_for_its_verifier(running: RunningGateway) -> None:
@@ -584,8 +578,7 @@ def test_seal_document_refuses_encrypted_and_oversize_pdfs(tmp_path: Path) -> No
             stub.SealDocument(seal_pb2.SealDocumentRequest(seal_id=seal.seal_id, pdf=one_page_pdf(limit)))
         assert caught.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
     finally:
-        gw.server.stop(0)
-        gw.gateway.close()
+        gw.stop()
 
 
 def test_an_expired_seal_cannot_seal(running: RunningGateway) -> None:

@@ -401,8 +401,7 @@ def small_gateway(own_database: str, tmp_path: Path) -> Iterator[RunningGateway]
     try:
         yield gw
     finally:
-        gw.server.stop(0)
-        gw.gateway.close()
+        gw.stop()
 
 
 def test_a_message_over_the_limit_is_refused(small_gateway: RunningGateway) -> None:

@@ -2387,8 +2387,7 @@ def test_verifications_survive_postgresql_dropping_every_connection(running: Run
     try:
         assert verify(replica, license_id=licenses[0]).verdict == PASSED  # the head this process knows is stale
     finally:
-        replica.server.stop(0)
-        replica.gateway.close()
+        replica.stop()
     with psycopg.connect(
         host=url.host, port=url.port, user=url.username, dbname=url.database, autocommit=True
     ) as admin:
@@ -2440,8 +2439,7 @@ def _rotate_and_fetch(data_dir: Path, database_url: str, rotation: str) -> None:
         in_first = x509.load_pem_x509_certificates(published(first.gateway, "receipt-certificates.pem"))
         assert len(in_first) == 2 and in_first[0].public_bytes(serialization.Encoding.DER) == old.certificate
     finally:
-        first.server.stop(0)
-        first.gateway.close()
+        first.stop()
     try:
         new = verify(second, license_id=license_id).receipt
         assert in_first[1].public_bytes(serialization.Encoding.DER) == new.certificate
@@ -2469,8 +2467,7 @@ def _rotate_and_fetch(data_dir: Path, database_url: str, rotation: str) -> None:
         checked = second.gateway.audit.check()
         assert checked.ok and checked.checkpoints >= 1, checked
     finally:
-        second.server.stop(0)
-        second.gateway.close()
+        second.stop()
 
 
 def test_a_comment_added_to_a_genuine_document_is_no_tampering(running: RunningGateway) -> None:

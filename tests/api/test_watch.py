@@ -496,8 +496,7 @@ def test_a_vanished_clients_watch_slots_are_freed_by_the_keepalive(
     finally:
         client.kill()
         client.wait()
-        gw.server.stop(0)
-        gw.gateway.close()
+        gw.stop()
 
 
 def test_a_connection_past_its_age_takes_new_calls_elsewhere_and_its_open_stream_runs_on(
@@ -535,8 +534,7 @@ def test_a_connection_past_its_age_takes_new_calls_elsewhere_and_its_open_stream
         stream.cancel()
         channel.close()
     finally:
-        gw.server.stop(0)
-        gw.gateway.close()
+        gw.stop()
 
 
 def test_a_revoked_members_open_streams_end(running: RunningGateway) -> None:
@@ -629,5 +627,4 @@ def test_a_clients_own_keepalive_pings_do_not_end_its_watch(monkeypatch: pytest.
         assert states[-1] == grpc.ChannelConnectivity.READY and grpc.ChannelConnectivity.IDLE not in states[1:], states
     finally:
         channel.close()
-        running.server.stop(0)
-        running.gateway.close()
+        running.stop()

@@ -129,8 +129,7 @@ def _pg_options(url: str) -> list[str]:
 
 
 def stop(running: RunningGateway) -> None:
-    running.server.stop(0)
-    running.gateway.close()
+    running.stop()
 
 
 @pytest.mark.parametrize("kind", backend_params())

@@ -57,5 +57,4 @@ def test_the_gateway_opens_its_store_as_set(tmp_path: Path) -> None:
     try:
         assert pragma(gw.gateway.db, "synchronous") == 2
     finally:
-        gw.server.stop(0)
-        gw.gateway.close()
+        gw.stop()

@@ -32,8 +32,7 @@ def store(tmp_path: Path) -> Iterator[tuple[RunningGateway, Path]]:
     try:
         yield running, path
     finally:
-        running.server.stop(0)
-        running.gateway.close()
+        running.stop()
 
 
 def refused(call: object) -> str:

@@ -32,8 +32,7 @@ def held(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[RunningGat
     try:
         yield running
     finally:
-        running.server.stop(0)
-        running.gateway.close()
+        running.stop()
 
 
 def refusal(call: object) -> tuple[str, str]:
