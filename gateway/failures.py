@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import sqlite3
 
+import psycopg
 from sqlalchemy.exc import DatabaseError, InterfaceError, OperationalError, ProgrammingError
 
 from gateway.config import ConfigError, Settings
@@ -28,6 +29,11 @@ def said(exc: BaseException, command: str, settings: Settings | None) -> str | N
         return f"zzgw {command}: {exc}{hint}"
     if isinstance(exc, StoreGone):
         return f"zzgw {command}: {exc}: run it again once the store is back"
+    if isinstance(exc, DatabaseError) and isinstance(exc.orig, psycopg.errors.InsufficientPrivilege):
+        # a table the role may not read, met after the schema's revision was read (gateway_facts, members): a
+        # traceback of 40 lines had said it (a disaster-recovery tester)
+        label = settings.database_label if settings is not None else "the database"
+        return f"zzgw: configuration error: {not_its_tables(label, str(exc.orig).strip().splitlines()[0])}"
     if store_unusable(exc):
         label = settings.database_label if settings is not None else "the database"
         orig = getattr(exc, "orig", None)
@@ -50,6 +56,15 @@ def said(exc: BaseException, command: str, settings: Settings | None) -> str | N
     if isinstance(exc, OSError) and exc.filename is not None:
         return f"zzgw {command}: cannot open {exc.filename}: {exc.strerror}"
     return None
+
+
+def not_its_tables(database_label: str, said: str) -> str:
+    """Why the gateway cannot use the tables of ``database_label``: PostgreSQL refused its role one (``said``)."""
+    return (
+        f"the database {database_label} refuses the gateway's role its tables ({said}): they belong to another role, "
+        "as after a pg_restore run as another user; restore them as the gateway's role (pg_restore --no-owner "
+        "--role=ROLE), or make it their owner (docs/operations.md, Restoring)"
+    )
 
 
 _SQLITE_FILE_TROUBLE = (

@@ -72,7 +72,7 @@ from gateway.domain.errors import ConflictError
 from gateway.domain.model import CHINA_TZ, Clock, Member, Role, SystemClock, beijing_day
 from gateway.domain.seals import SM2_MAKER_NAME, SealStatus
 from gateway.domain.verification import matters_of, uses_matter
-from gateway.failures import exit_status, said
+from gateway.failures import exit_status, not_its_tables, said
 from gateway.health import HealthServicer, NotReady, Readiness, database_check, health_watches, wait_until_quiet
 from gateway.logs import OncePer, since
 from gateway.member_certificates import watch_certificate_ends
@@ -1962,11 +1962,7 @@ def _schema_revision(gateway: Gateway) -> str | None:
 
 
 def _not_its_tables(settings: Settings, refused: StoreForbidden) -> ConfigError:
-    return ConfigError(
-        f"the database {settings.database_label} refuses the gateway's role its tables ({refused}): they "
-        "belong to another role, as after a pg_restore run as another user; restore them as the gateway's role "
-        "(pg_restore --no-owner --role=ROLE), or make it their owner (docs/operations.md, Restoring)"
-    )
+    return ConfigError(not_its_tables(settings.database_label, str(refused)))
 
 
 def _may_not_create(settings: Settings, refused: CreationRefused, *, empty: bool, said: str = "") -> ConfigError:

@@ -154,6 +154,22 @@ def test_tables_the_gateways_role_may_not_read_are_said_as_such(tmp_path: Path) 
                     refused.stderr
                 )
                 assert "pg_restore --no-owner" in refused.stderr and "Traceback" not in refused.stderr
+            # the schema's revision readable, the other tables not (a GRANT on one table): said as such by every
+            # command, where init and serve had failed with a traceback on gateway_facts (a disaster-recovery tester)
+            owner = create_engine(url, isolation_level="AUTOCOMMIT")
+            try:
+                with owner.connect() as connection:
+                    connection.execute(text(f'GRANT SELECT ON alembic_version TO "{role}"'))
+            finally:
+                owner.dispose()
+            for command in (("serve",), ("init",), ("members",), ("audit", "verify")):
+                refused = zzgw(env(tmp_path / "var", as_role), *command)
+                assert refused.returncode == 2 and "Traceback" not in refused.stderr, (command, refused.stderr)
+                assert refused.stderr.splitlines()[-1].startswith(
+                    f"zzgw: configuration error: the database {make_url(as_role).render_as_string(hide_password=True)}"
+                    " refuses the gateway's role its tables (permission denied for table "
+                ), (command, refused.stderr)
+                assert "pg_restore --no-owner" in refused.stderr, (command, refused.stderr)
     finally:
         with admin.connect() as connection:
             connection.execute(text(f'DROP ROLE IF EXISTS "{role}"'))
