@@ -612,6 +612,21 @@ def without_padding(pdf: bytes) -> bytes:
     return pdf[: end + eol]
 
 
+def is_padded_copy(pdf: bytes, sha256: str) -> bool:
+    """Whether ``pdf`` is the document whose SHA-256 is ``sha256`` (hex) byte for byte, or followed by padding: only
+    NULs and white space after its last ``%%EOF`` and that marker's end of line, as a transfer appends (the padding
+    is no part of the document, ``without_padding``; a genuine registered document so padded had been said not to be
+    the registered one: an examiner)."""
+    if hashlib.sha256(pdf).hexdigest() == sha256:
+        return True
+    end = pdf.rfind(b"%%EOF")
+    if end < 0 or pdf[end + 5 :].strip(_PADDING):
+        return False
+    end += 5
+    ends = (eol for eol in (b"", b"\r", b"\n", b"\r\n") if pdf.startswith(eol, end))
+    return any(hashlib.sha256(pdf[: end + len(eol)]).hexdigest() == sha256 for eol in ends)
+
+
 def _read(pdf: bytes) -> PdfFileReader:
     """Parse ``pdf``, telling apart the ways it can be unusable."""
     if b"%PDF-" not in pdf[:_HEADER_WINDOW]:

@@ -114,7 +114,15 @@ from gateway.store.repositories import StoredReceipt
 from signing.canonical import canonical_fragment, canonical_json
 from signing.checks import async_chain_identity, check_qr_seal, identity_at, identity_finding_at, record_integrity
 from signing.keys import KeyBackend, key_id_of
-from signing.pdf import NoSignature, PdfError, PdfVerification, UnreadableSignature, validate_sync, without_padding
+from signing.pdf import (
+    NoSignature,
+    PdfError,
+    PdfVerification,
+    UnreadableSignature,
+    is_padded_copy,
+    validate_sync,
+    without_padding,
+)
 from signing.qr import read_pasted
 from signing.receipts import (
     RECEIPT_SEAL_NAME,
@@ -676,7 +684,7 @@ class VerificationService:
         identity = _first_failure(self._signer_identity(identity, checked.uscc, license), record.identity)
         integrity = _first_failure(document, record.integrity)  # the summary is the stored record's
         report = self._report_of(action, caller, use, query, integrity, identity, record, now)
-        return report, sha256 == stored.sha256
+        return report, sha256 == stored.sha256 or is_padded_copy(pdf, stored.sha256)
 
     def _validate_pdf(self, pdf: bytes, field: str | None) -> PdfVerification:
         try:

@@ -698,11 +698,15 @@ def test_a_genuine_document_passes_and_shows_revocation(running: RunningGateway)
     assert response.registered_document and response.report.verdict == PASSED
     assert response.report.license.license_id == issued.license.license_id
     # padding a transfer appended after the end (block-padded, some mail and scan systems) is no part of it: the
-    # same document, not a PDF cut off (an acceptance tester's 1,100 NULs had been TRUNCATED_PDF)
-    for padding in (b"\0" * 1100, b" " * 4096, b"\r\n" * 600):
+    # same document, not a PDF cut off (an acceptance tester's 1,100 NULs had been TRUNCATED_PDF), and the registered
+    # one (3 NULs or a line break after it had been said not to be: an examiner)
+    for padding in (b"\0" * 1100, b" " * 4096, b"\r\n" * 600, b"\0" * 3, b"\n", b"\r\n \t"):
         padded = stub.VerifyDocument(verification_pb2.VerifyDocumentRequest(use=USE, pdf=pdf + padding))
-        assert padded.report.verdict == PASSED and not padded.registered_document  # not the very bytes stored
+        assert padded.report.verdict == PASSED and padded.registered_document, padding
         assert padded.report.license.license_id == issued.license.license_id
+        assert receipt_statement(running, padded.report.receipt)["query"]["document_sha256"] == (
+            hashlib.sha256(pdf + padding).hexdigest()  # the receipt names the bytes handed over
+        )
     for cut_or_more in (pdf[:-100], pdf + b"\n%" + b"x" * 2000 + b"\n"):  # cut off, or something else after it
         with pytest.raises(grpc.RpcError) as refused:
             stub.VerifyDocument(verification_pb2.VerifyDocumentRequest(use=USE, pdf=cut_or_more))

@@ -1394,3 +1394,17 @@ class _At:
 
     def now(self) -> dt.datetime:
         return self.moment
+
+
+def test_a_padded_copy_is_the_document_and_anything_else_after_it_is_not(plain_pdf: bytes) -> None:
+    """``is_padded_copy``: the document byte for byte, or followed by NULs and white space only (a transfer's), is it;
+    anything else after its end, or less of it, is not."""
+    from signing.pdf import is_padded_copy
+
+    document = plain_pdf
+    assert document.endswith(b"%%EOF\n")
+    digest = hashlib.sha256(document).hexdigest()
+    for padding in (b"", b"\0", b"\0" * 3, b"\r\n", b" \t\x0c", b"\0" * 2000):
+        assert is_padded_copy(document + padding, digest), padding
+    for other in (document + b"%", document + b"\0x", document + b"\n%%EOF\n", document[:-1] + b"\r", document[:-1]):
+        assert not is_padded_copy(other, digest), other[-8:]
