@@ -12,7 +12,9 @@ A check answers three questions, like ``signing.pdf.PdfVerification``:
 - **issuer identity**: the seal certificate chains to a trusted root, is a seal certificate (key usage), was within
   its validity and not revoked when it sealed (``check_certificate``'s reasons: CERT_NOT_YET_VALID, CERT_EXPIRED,
   CERT_REVOKED, …; CERT_REVOKED_NO_TRUSTED_TIME / CERT_EXPIRED_NO_TRUSTED_TIME when the sealing time is only the
-  signer's own claim). The certificate's codes carry the CERT_ prefix so that none reads as a license status;
+  signer's own claim, and a revoked certificate's claim is of before the revocation: one of after it, beyond
+  ``CLOCK_SKEW``, is CERT_REVOKED). The certificate's codes carry the CERT_ prefix so that none reads as a license
+  status;
 - **timestamp**: where the sealing time comes from. A record seal's time is the registry's: the gateway wrote the
   record and its time in one transaction, so the time is trusted (PASSED). A verification code carries only the
   issuer's own claim of when it was made (INDETERMINATE, NO_TIMESTAMP), which alone does not fail it.
@@ -39,7 +41,7 @@ from signing.errors import InvalidSignature
 from signing.keys import key_id_of, verify_signature
 from signing.qr import QrClaims, QrVerification, check_qr
 from signing.record import ENCODING, SealMemos, record_bytes
-from signing.results import PASSED, CheckResult, Finding, SealCheck, overall
+from signing.results import CLOCK_SKEW, PASSED, CheckResult, Finding, SealCheck, overall
 from signing.seal_ca import IdentityFinding, async_check_certificate
 from signing.sm2_x509 import public_key_der
 
@@ -112,7 +114,9 @@ def identity_at(
         result = CheckResult.FAILED if time_trusted else CheckResult.INDETERMINATE
         return Finding(result=result, reason="CERT_EXPIRED" + suffix, detail=_EXPIRED)
     if revoked_at is not None:
-        if not time_trusted:
+        if not time_trusted and at - CLOCK_SKEW < revoked_at:  # a claim of before: unknown. One of after, beyond a
+            # clock's error, is the seal's own word that it sealed once revoked, which no forger gains by denying (a
+            # code made with a leaked key, stating the time it was made at, had been only INDETERMINATE: an examiner)
             return Finding(
                 result=CheckResult.INDETERMINATE,
                 reason="CERT_REVOKED_NO_TRUSTED_TIME",
@@ -120,7 +124,7 @@ def identity_at(
                 f"（the certificate was revoked at {revoked_at.isoformat()}; without a trusted time it is "
                 "unknown whether the seal was made before）",
             )
-        if revoked_at <= at:
+        if revoked_at <= at:  # at a trusted time, or at one claimed after the revocation
             return Finding(
                 result=CheckResult.FAILED,
                 reason="CERT_REVOKED",
@@ -231,7 +235,8 @@ def check_qr_seal(
     now: dt.datetime,
 ) -> tuple[SealCheck, QrVerification]:
     """Check a ``ZZ1:`` code offline with the seal certificate; also returns ``check_qr``'s answer (claims,
-    validity). The code's time is the issuer's claim, so a revoked certificate makes identity INDETERMINATE."""
+    validity). The code's time is the issuer's claim, so a revoked certificate makes identity INDETERMINATE, unless
+    the code claims it was made after the revocation (CERT_REVOKED: ``identity_at``)."""
     verification = check_qr(text, _spki(certificate), now=now)
     claims: QrClaims | None = verification.claims
     if verification.integrity.result is not CheckResult.PASSED or claims is None:

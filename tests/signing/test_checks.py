@@ -138,7 +138,7 @@ def test_the_certificates_codes_are_never_a_license_status(ca: SealMakerCA) -> N
             (late, None, True),
             (late, None, False),
             (SEALED_AT, NOW, True),
-            (SEALED_AT, NOW, False),
+            (NOW, SEALED_AT, False),
         )
     }
     assert found == {
@@ -173,6 +173,29 @@ def test_a_qr_code_passes_offline_with_its_certificate(ca: SealMakerCA) -> None:
 
     revoked, _ = check_qr_seal(text, certificate=cert, base=base, revoked_at=LATER, now=LATER)
     assert (revoked.result, revoked.reason) == (CheckResult.INDETERMINATE, "CERT_REVOKED_NO_TRUSTED_TIME")
+
+
+@pytest.mark.parametrize(
+    ("claimed_after", "result", "reason"),
+    [
+        (dt.timedelta(minutes=-1), CheckResult.INDETERMINATE, "CERT_REVOKED_NO_TRUSTED_TIME"),
+        (dt.timedelta(minutes=4), CheckResult.INDETERMINATE, "CERT_REVOKED_NO_TRUSTED_TIME"),  # a clock's error
+        (dt.timedelta(minutes=5), CheckResult.FAILED, "CERT_REVOKED"),
+        (dt.timedelta(days=3), CheckResult.FAILED, "CERT_REVOKED"),
+    ],
+)
+def test_a_code_claiming_it_was_made_after_its_seal_was_revoked_fails(
+    ca: SealMakerCA, claimed_after: dt.timedelta, result: CheckResult, reason: str
+) -> None:
+    """A code made with a leaked key after its seal was revoked, stating the time it was made at, had been only
+    INDETERMINATE, as one whose claim is of before (an examiner): a claim of after, beyond a clock's error, is the
+    seal's own word that it sealed once revoked."""
+    key = SoftwareKey.generate()
+    cert = certify(ca, key)
+    text = encode_qr(key, QrClaims.of(content(), issued_at=SEALED_AT + claimed_after))
+    base = chain_identity(cert, trust_roots=[ca.root], intermediates=[ca.intermediate], crls=[crl(ca)])
+    check, _ = check_qr_seal(text, certificate=cert, base=base, revoked_at=SEALED_AT, now=LATER)
+    assert (check.result, check.reason) == (result, reason)
 
 
 def test_a_qr_code_with_a_character_changed_fails_integrity(ca: SealMakerCA) -> None:
