@@ -64,7 +64,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 
 from gateway import metrics
 from gateway.domain.audit import AuditAction, AuditEntry, license_subjects, may_have_subjects
-from gateway.domain.catalog import Catalog, LicenseType, Matter, Sensitivity, unknown_type_words
+from gateway.domain.catalog import Catalog, LicenseType, Matter, Sensitivity, SharingClass, unknown_type_words
 from gateway.domain.errors import (
     FieldViolation,
     InvalidRequestError,
@@ -2061,9 +2061,12 @@ def _unclaimable(license_type: LicenseType, fields: Mapping[str, str], matter: M
     secret field, which never leaves the gateway (answering "it matches" would confirm a guess of a photo reference
     or the like); or a field the request's matter does not use of that type (its materials, 材料): a claim confirms
     what an applicant filled in for the matter, and "it matches" on any other field would confirm guesses of data
-    the sharing policy keeps from the matter; nor a sensitive field the matter sees only masked (its materials do not
-    name it in ``full_fields``): a department shown 山东省济南市****** would confirm a guessed house number, one try a
-    day at a time. The holder's name may be claimed of any type, with the number."""
+    the sharing policy keeps from the matter; nor a field never shared (不予共享: its own class, else its type's), which
+    the matter may list and never read: "it matches" would confirm, five wrong guesses a day, what no approval or
+    consent lets out (found by a catalog designer tester: 0 for the right 日常监督检查记录, 7 for another); nor a
+    sensitive field the matter sees only masked (its materials do not name it in ``full_fields``): a department shown
+    山东省济南市****** would confirm a guessed house number, one try a day at a time. The holder's name may be claimed
+    of any type, with the number."""
     materials = [material for material in matter.materials if material.type_code == license_type.code]
     used = {key for material in materials for key in (*material.fields, *material.full_fields)}
     seen_whole = {key for material in materials for key in material.full_fields}
@@ -2096,6 +2099,16 @@ def _unclaimable(license_type: LicenseType, fields: Mapping[str, str], matter: M
                     reason="NOT_USED_BY_MATTER",
                     description=f"事项 {matter.code}（{matter.name}）不使用{license_type.name}的{spec.label}"
                     f"（matter {matter.code} does not use the field {spec.key} of {license_type.code}）",
+                )
+            )
+        elif license_type.field_sharing_class(key) is SharingClass.NOT_SHARED:
+            found.append(
+                FieldViolation(
+                    field=f"fields.{key}",
+                    reason="NOT_CLAIMABLE",
+                    description=f"{license_type.name}的{spec.label}不予共享，不能通过核对确认；持证人出示的证照仍可核验"
+                    f"（{spec.key} of {license_type.code} is not shared: a claim cannot confirm it; verify the license "
+                    "its holder shows）",
                 )
             )
         elif spec.sensitivity is Sensitivity.SENSITIVE and key not in seen_whole:

@@ -24,12 +24,13 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from pyhanko.pdf_utils.reader import PdfFileReader
 from sqlalchemy import select, text
 
+from adapters.http import HttpServer
 from adapters.records import issue_request
 from gateway.bootstrap import samples
 from gateway.config import Settings
 from gateway.domain.catalog import Catalog
 from gateway.domain.identifiers import LicenseId, citizen_id_problem, uscc_problem
-from gateway.server import Gateway, build_server, initialise
+from gateway.server import Gateway, build_server, http_app, initialise
 from gateway.services.members import load_bootstrap_catalog
 from gateway.store import group_writer
 from gateway.store.database import AppendWork
@@ -90,6 +91,7 @@ TEST_MATTER = "370100-CSSY-001"  # only in the test catalog: lists a sensitive f
 CSSY = verification_pb2.UseContext(matter_code=TEST_MATTER, purpose="测试：脱敏与不予共享")
 NAME_ONLY = verification_pb2.UseContext(matter_code="370100-CSSY-002", purpose="测试：只需姓名")
 PHOTO_ONLY = verification_pb2.UseContext(matter_code="370100-CSSY-004", purpose="测试：只需照片")
+NEVER_SHARED_FIELD = verification_pb2.UseContext(matter_code="370100-CSSY-005", purpose="测试：列出不予共享的信息项")
 """In the test catalog only: a matter that lists the ID card's photo alone, a field never given out (SECRET)."""
 TEST_DEPARTMENT = "国家税务总局济南市税务局"  # handles the test catalog's matters: TAX uses them
 BY_AN_ISSUER = verification_pb2.UseContext(matter_code="370100-CSSY-003", purpose="测试：只发证的部门办理的事项")
@@ -296,10 +298,24 @@ class SettableClock:
 
 def extended_catalog() -> Catalog:
     """The bootstrap catalog plus a matter that needs an ID card's address (sensitive, not in full), its photo
-    (secret) and a passport (not shared), one that needs only a name, one only the photo, these TAX's, and one of
-    TRAFFIC's."""
+    (secret) and a passport (not shared), one that needs only a name, one only the photo, one a 食品生产许可证's
+    日常监督管理人员 (made not shared here, the field's own class), these TAX's, and one of TRAFFIC's."""
     raw = json.loads((Path(load_bootstrap_catalog.__code__.co_filename).parent.parent / "bootstrap" / "catalog.json")
                      .read_text(encoding="utf-8"))  # fmt: skip
+    (food,) = (t for t in raw["license_types"] if t["code"] == samples.FOOD_PERMIT)
+    (officer,) = (f for f in food["fields"] if f["key"] == "supervising_officer")
+    officer["sharing_class"] = "NOT_SHARED"
+    raw["matters"].append(
+        {
+            "code": NEVER_SHARED_FIELD.matter_code,
+            "name": "测试事项（列出不予共享的信息项）",
+            "department": TEST_DEPARTMENT,
+            "purpose": "测试",
+            "materials": [
+                {"type_code": samples.FOOD_PERMIT, "fields": ["producer_name", "uscc", "supervising_officer"]}
+            ],
+        }
+    )
     raw["matters"].append(
         {
             "code": TEST_MATTER,
@@ -908,6 +924,86 @@ def test_a_claim_cannot_confirm_what_the_matter_sees_masked(clocked: Clocked) ->
     assert records_of(running, code)[0].reason == "NOT_CLAIMABLE"
     assert claim({"name": card.fields["name"]}).code == 0
     assert claim({"name": card.fields["name"] + "甲"}).code == 7
+
+
+def food_permit_with_an_officer(running: RunningGateway) -> issuance_pb2.License:
+    """A new 食品生产许可证 naming its 日常监督管理人员 (王监督), a field never shared in the test catalog."""
+    record = unique(samples.food_permit(random.randrange(10**6)))
+    record["fields"] = {**record["fields"], "supervising_officer": "王监督"}
+    return running.issuance(MARKET).IssueLicense(issue_request(record)).license
+
+
+def test_a_claim_cannot_confirm_a_field_never_shared(clocked: Clocked) -> None:
+    """A field never shared (不予共享), by its own class or its type's, that the matter lists: a read withholds it
+    (NOT_SHARED), and a claim of it is refused, right or wrong, as one of a secret field is: it had been answered 0
+    for the right 日常监督检查记录 and 7 for another, five guesses a day with no approval or consent (found by a catalog
+    designer tester). On the holder's log; the fields the matter reads, and the holder's name, are compared."""
+    running = clocked.running
+    permit = food_permit_with_an_officer(running)
+    holder = permit.holder.code
+    clerk = verification_pb2_grpc.VerificationServiceStub(running.channel(TAX))
+
+    def claim(
+        use: verification_pb2.UseContext, license: Any, fields: dict[str, str]
+    ) -> verification_pb2.CheckClaimResponse:
+        return clerk.CheckClaim(
+            verification_pb2.CheckClaimRequest(
+                use=use,
+                type_code=license.type_code,
+                holder_code=license.holder.code,
+                license_number=license.license_number,
+                fields=fields,
+            )
+        )
+
+    read = data(running, permit.license_id, NEVER_SHARED_FIELD)
+    assert [(w.key, w.reason) for w in read.withheld] == [("supervising_officer", "NOT_SHARED")]
+    for officer in ("王监督", "李监督"):  # the right one and a guess: one answer
+        with pytest.raises(grpc.RpcError) as caught:
+            claim(NEVER_SHARED_FIELD, permit, {"supervising_officer": officer})
+        assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert error_details(caught.value)[1] == [("fields.supervising_officer", "NOT_CLAIMABLE")]
+        assert "日常监督管理人员不予共享" in (caught.value.details() or "")
+    assert records_of(running, holder)[0].reason == "NOT_CLAIMABLE"
+    assert claim(NEVER_SHARED_FIELD, permit, {"producer_name": permit.fields["producer_name"]}).code == 0
+    assert claim(NEVER_SHARED_FIELD, permit, {"producer_name": "别的公司"}).code == 7
+
+    code, born = person()
+    passport_id = passport(running, code, born)  # a type not shared: each of its fields, birth_place listed by CSSY
+    passport_license = running.issuance(EXIT).GetLicense(issuance_pb2.GetLicenseRequest(license_id=passport_id)).license
+    for place in ("山东", "河北"):
+        with pytest.raises(grpc.RpcError) as caught:
+            claim(CSSY, passport_license, {"birth_place": place})
+        assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert error_details(caught.value)[1] == [("fields.birth_place", "NOT_CLAIMABLE")]
+    assert claim(CSSY, passport_license, {"holder_name": "王芳"}).code == 0
+
+
+def test_the_consoles_claim_check_refuses_a_field_never_shared_as_grpc_does(clocked: Clocked) -> None:
+    """信息比对 in the console is CheckClaim's: a field never shared is refused there too, right or wrong."""
+    from tests.adapters.test_console import fetch, refusal
+
+    running = clocked.running
+    permit = food_permit_with_an_officer(running)
+    http = HttpServer(http_app(running.gateway), "127.0.0.1:0")
+    http.start()
+    try:
+        url = f"http://127.0.0.1:{http.port}/console/api/check-claim"
+        claim = {
+            "use": {"matter_code": NEVER_SHARED_FIELD.matter_code, "purpose": "测试", "operator": "窗口03 王敏"},
+            "type_code": permit.type_code,
+            "holder_code": permit.holder.code,
+            "license_number": permit.license_number,
+        }
+        for officer in ("王监督", "李监督"):
+            status, answer = fetch(url, {**claim, "fields": {"supervising_officer": officer}}, running.tokens[TAX])
+            assert refusal(answer) == (400, "NOT_CLAIMABLE", [("fields.supervising_officer", "NOT_CLAIMABLE")])
+            assert "日常监督管理人员不予共享" in answer["error"]["message"]
+        status, answer = fetch(url, {**claim, "fields": {"producer_name": permit.fields["producer_name"]}},
+                               running.tokens[TAX])  # fmt: skip
+        assert (status, answer["code"]) == (200, 0), answer
+    finally:
+        http.stop()
 
 
 def test_the_holder_code_is_masked_when_no_field_shows_it(clocked: Clocked) -> None:
