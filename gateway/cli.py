@@ -477,6 +477,8 @@ def _init(settings: Settings, args: argparse.Namespace) -> int:
             "name (see `zzgw members`); until it matches, no one can verify or read data under it",
             file=sys.stderr,
         )
+    for never_read in report.fields_never_read:
+        print(f"warning: {never_read}", file=sys.stderr)
     if args.rotate_tokens and settings.mode != "dev":
         print("--rotate-tokens: no bearer tokens in production mode (members use client certificates)")
     _warn_of_dev_tokens(settings)
@@ -904,7 +906,8 @@ def _catalog(settings: Settings, args: argparse.Namespace) -> int:
 
 def _catalog_check(path: Path | None) -> int:
     """``zzgw catalog check``: the catalog file at ``path`` (the demo catalog for None) loaded as init and serve load
-    it, said in one line: OK with its counts and fingerprint (exit 0), or why it does not load (exit 2)."""
+    it, said in one line: OK with its counts and fingerprint (exit 0), then a warning for each field a matter lists
+    and never reads (``Catalog.fields_never_read``), or why it does not load (exit 2)."""
     from gateway.services.members import load_catalog
 
     named = f"catalog {path}" if path is not None else "the demo catalog (ZZGW_CATALOG is not set)"
@@ -918,6 +921,8 @@ def _catalog_check(path: Path | None) -> int:
         f"{len(catalog.bundles)} bundles; sha256 {catalog.fingerprint} (a store that records another is changed to it "
         "with zzgw init --adopt-catalog: docs/operations.md, Changing the catalog)"
     )
+    for never_read in catalog.fields_never_read():
+        print(f"warning: {never_read.words}", file=sys.stderr)
     return 0
 
 

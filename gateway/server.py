@@ -503,6 +503,9 @@ class InitReport:
     """Issuers the catalog's types name that cannot issue them (``catalog_change.issuers_not_issuing``)."""
     types_without_issuer: tuple[str, ...] = ()
     """The catalog's types that no registered member may issue (``catalog_change.types_without_issuer``)."""
+    fields_never_read: tuple[str, ...] = ()
+    """What to do about each field a matter of the catalog lists and never reads, never shared or secret
+    (``Catalog.fields_never_read``)."""
     tokens_added: int = 0
     """Dev mode: members new since dev-tokens.json was written, given a bearer token and added to the file."""
     seals_made: tuple[str, ...] = ()
@@ -704,6 +707,7 @@ def _initialise(
         else (),
         issuers_not_issuing=issuers_not_issuing(gateway.catalog, members_in_force),
         types_without_issuer=types_without_issuer(gateway.catalog, members_in_force),
+        fields_never_read=tuple(never_read.words for never_read in gateway.catalog.fields_never_read()),
         seals_made=seals_made,
         issuers_without_seal=issuers_without_seal,
         catalog=gateway.catalog.fingerprint,

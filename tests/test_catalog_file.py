@@ -29,6 +29,7 @@ DEMO_TEXT = DEMO_FILE.read_text(encoding="utf-8")
 DEMO: dict[str, Any] = json.loads(DEMO_TEXT)
 PASSPORT = "111000009910000279001"  # 护照: 不予共享
 FOOD = "111000009910000354002"  # 食品生产许可证
+ID_CARD = "11100000991000019E001"  # 居民身份证
 
 
 @dataclass(frozen=True)
@@ -212,3 +213,52 @@ def test_catalog_check_loads_a_file_as_init_does_and_touches_no_store(tmp_path: 
         f"zzgw catalog check: refused: cannot read {tmp_path / 'none.json'}: No such file or directory",
     )
     assert not data_dir.exists()
+
+
+def listing_fields_never_read(catalog: dict[str, Any]) -> None:
+    """食品生产许可证's 日常监督管理人员 made 不予共享 and listed by 食品生产经营监督检查, and the 居民身份证's photo
+    (secret) listed by 企业印章刻制."""
+    field_of(catalog, FOOD, "supervising_officer")["sharing_class"] = "NOT_SHARED"
+    matters = {matter["code"]: matter for matter in catalog["matters"]}
+    (food,) = (m for m in matters["370100-SPJC-001"]["materials"] if m["type_code"] == FOOD)
+    food["fields"].append("supervising_officer")
+    (card,) = (m for m in matters["370100-QYKZ-001"]["materials"] if m["type_code"] == ID_CARD)
+    card["fields"].append("photo")
+
+
+NEVER_READ_WARNINGS = [
+    "warning: 事项 370100-QYKZ-001（企业印章刻制）的材料列出了居民身份证的信息项 photo（照片），它是保密信息："
+    "该事项永远读不到它（SECRET），信息比对也不能确认它（NOT_CLAIMABLE），办理时只能核验持证人出示的证照；"
+    "该事项若不需要它，请从 fields 中删去（matter 370100-QYKZ-001 lists field photo of license type "
+    f"{ID_CARD}, which is secret: the matter never reads it, nor can a claim confirm it）",
+    "warning: 事项 370100-SPJC-001（食品生产经营监督检查）的材料列出了食品生产许可证的信息项 supervising_officer"
+    "（日常监督管理人员），它不予共享：该事项永远读不到它（NOT_SHARED），信息比对也不能确认它（NOT_CLAIMABLE），"
+    "办理时只能核验持证人出示的证照；该事项若不需要它，请从 fields 中删去（matter 370100-SPJC-001 lists field "
+    f"supervising_officer of license type {FOOD}, which is never shared: the matter never reads it, nor can a "
+    "claim confirm it）",
+]
+
+
+def test_a_matter_listing_a_field_it_never_reads_is_loaded_with_a_warning(store: Store, tmp_path: Path) -> None:
+    """A field never shared (不予共享) or secret that a matter lists: loaded, as a matter may name what it needs of a
+    license its holder presents, and a field made stricter is held back at once (docs/catalog.md), but the catalog
+    check and the init that adopts it say that the matter never reads it, nor can a claim confirm it, and what to do.
+    A catalog designer tester's 不予共享 field had been listed without a word (and confirmed by CheckClaim)."""
+    content = edited(listing_fields_never_read)
+    file = tmp_path / "never-read.json"
+    file.write_bytes(content)
+    env = {**os.environ, "ZZGW_DATA_DIR": str(tmp_path / "var"), "ZZGW_DATABASE_URL": "", "ZZGW_CATALOG": ""}
+    checked = run_zzgw("catalog", "check", str(file), env=env, timeout=60)
+    assert checked.returncode == 0, checked.stderr
+    assert checked.stdout.startswith(f"catalog {file}: OK, ")
+    assert checked.stderr.splitlines() == NEVER_READ_WARNINGS
+    guide = (DEMO_FILE.parent.parent.parent / "docs" / "catalog.md").read_text(encoding="utf-8")
+    assert f"\n{NEVER_READ_WARNINGS[1]}\n" in guide  # the catalog author's guide quotes it as it is said
+
+    _, status, stderr = store.adopt("never-read.json", content)
+    assert status == 0, stderr
+    assert [line for line in stderr.splitlines() if line in NEVER_READ_WARNINGS] == NEVER_READ_WARNINGS, stderr
+    assert store.fingerprint() == fingerprint_of(json.loads(content))
+    _, status, stderr = store.adopt("catalog.json", DEMO_TEXT.encode("utf-8"))  # the module's store serves the demo's
+    assert status == 0 and "事项" not in stderr, stderr
+    assert store.fingerprint() == fingerprint_of(DEMO)

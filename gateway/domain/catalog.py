@@ -315,6 +315,34 @@ class Bundle:
     matter_codes: tuple[str, ...]
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FieldNeverRead:
+    """A field a matter's materials list that no read under the matter ever gives (``Catalog.fields_never_read``):
+    never shared (不予共享, its own class or its type's), or secret."""
+
+    matter: Matter
+    license_type: LicenseType
+    field: FieldSpec
+
+    @property
+    def secret(self) -> bool:
+        return self.field.sensitivity is Sensitivity.SECRET
+
+    @property
+    def words(self) -> str:
+        """What it means and what to do, in Chinese first, for the catalog author."""
+        matter, license_type, spec = self.matter, self.license_type, self.field
+        why, reason, why_en = (
+            ("是保密信息", "SECRET", "secret") if self.secret else ("不予共享", "NOT_SHARED", "never shared")
+        )
+        return (
+            f"事项 {matter.code}（{matter.name}）的材料列出了{license_type.name}的信息项 {spec.key}（{spec.label}），"
+            f"它{why}：该事项永远读不到它（{reason}），信息比对也不能确认它（NOT_CLAIMABLE），办理时只能核验持证人出示的"
+            f"证照；该事项若不需要它，请从 fields 中删去（matter {matter.code} lists field {spec.key} of license type "
+            f"{license_type.code}, which is {why_en}: the matter never reads it, nor can a claim confirm it）"
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class Catalog:
     """License types, matters and bundles, checked for consistency when built."""
@@ -368,6 +396,25 @@ class Catalog:
             raise NotFoundError(
                 f"{unknown_matter_words(code[:64])}（unknown matter {code[:64]!r}）", reason="MATTER_NOT_FOUND"
             ) from None
+
+    def fields_never_read(self) -> tuple[FieldNeverRead, ...]:
+        """The fields the matters' materials list that no read under the matter ever gives: never shared (不予共享,
+        the field's own class, else its type's) or secret. A catalog listing one loads: a matter may name what it
+        needs of a license its holder presents (a 护照's fields, 不予共享), and a field made stricter since a matter
+        listed it is held back at once (docs/catalog.md, What a change does), not refused at the next restart.
+        ``zzgw catalog check`` and ``zzgw init`` warn of each: a catalog designer tester had listed a 不予共享 field
+        without a word, its department then reading nothing of it."""
+        found = []
+        for matter in self.matters.values():
+            for material in matter.materials:
+                license_type = self.license_types[material.type_code]
+                for spec in (license_type.field_spec(key) for key in material.fields):
+                    if spec is None:  # none: refused when the catalog is built
+                        continue
+                    never_shared = license_type.field_sharing_class(spec.key) is SharingClass.NOT_SHARED
+                    if never_shared or spec.sensitivity is Sensitivity.SECRET:
+                        found.append(FieldNeverRead(matter=matter, license_type=license_type, field=spec))
+        return tuple(found)
 
     @classmethod
     def from_json(cls, raw: bytes) -> Catalog:
