@@ -112,7 +112,9 @@ SLIPS = [
     ),
     pytest.param(
         edited(lambda c: field_of(c, PASSPORT, "passport_type")["choices"].append("P")),
-        f"field passport_type of {PASSPORT}: 可选值“P”写了两次，请删去一个（choice 'P' is listed twice）",
+        f"证照类型 {PASSPORT} 的信息项 passport_type 的 choice"
+        "s 中可选值“P”写了两次，请删去一个（field passport_type of "
+        f"{PASSPORT}: choices: choice 'P' is listed twice）",
         id="a choice twice",
     ),
     pytest.param(
@@ -136,8 +138,8 @@ SLIPS = [
     ),
     pytest.param(  # had been: field None of …: keys are ASCII snake_case (the 营业执照's 8th, 住所)
         DEMO_TEXT.replace('"key": "domicile"', '"key ": "domicile"', 1).encode("utf-8"),
-        "field 8 of 111000009910000354001: 没有键 'key '：请对照 docs/catalog.md 改正其拼写（大小写、多余的空格）或删去"
-        "（unknown keys ['key ']）",
+        "证照类型 111000009910000354001 的第 8 个信息项没有键 'key '：请对照 docs/catalog.md 改正其拼写（大小写、多余的"
+        "空格）或删去（field 8 of 111000009910000354001: unknown keys ['key ']）",
         id="a key misspelt with a space",
     ),
     pytest.param(  # had been: 'utf-8' codec can't decode byte 0xbb in position 83

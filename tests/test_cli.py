@@ -1394,9 +1394,17 @@ def test_a_deployment_registers_its_own_members_under_its_own_catalog(env: dict[
         (
             "ZZGW_CATALOG",
             {"license_types": [{"code": "111"}]},
-            "catalog (ZZGW_CATALOG): {file}: not a catalog: missing 'name'",
+            "catalog (ZZGW_CATALOG): {file}: not a catalog: 证"
+            "照类型 111 缺少键 'name'：请按 docs/catalog.md 写上（missing "
+            "'name' in license type 111）",
         ),
-        ("ZZGW_CATALOG", {"matters": []}, "catalog (ZZGW_CATALOG): {file}: not a catalog: missing 'license_types'"),
+        (
+            "ZZGW_CATALOG",
+            {"matters": []},
+            "catalog (ZZGW_CATALOG): {file}: not a catalog: "
+            "证照目录文件缺少键 'license_types'：请按 docs/catalog.md 写上"
+            "（missing 'license_types' in catalog）",
+        ),
     ],
 )
 def test_a_bad_members_or_catalog_file_is_said_before_anything_is_made(

@@ -20,7 +20,7 @@ import json
 import json.decoder
 import json.scanner
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -368,17 +368,38 @@ class Catalog:
                     f"请改正其中一个（license types {first.code} and {second.code} have the same name {name!r}）"
                 )
         for matter in self.matters.values():
+            where = _Where(f"事项 {matter.code}（{matter.name}）", f"matter {matter.code}")
             for material in matter.materials:
                 license_type = self.license_types.get(material.type_code)
                 if license_type is None:
-                    raise ValueError(f"matter {matter.code}: unknown license type {material.type_code}")
+                    raise where.refused(
+                        f"的材料中的证照类型代码 {material.type_code} 不是本文件 license_types 中的任何一类："
+                        "请改正为其中一类的 code，或先在 license_types 中写上这类证照",
+                        f"unknown license type {material.type_code}",
+                    )
                 for key in (*material.fields, *material.full_fields):
                     if license_type.field_spec(key) is None:
-                        raise ValueError(f"matter {matter.code}: type {material.type_code} has no field {key}")
+                        raise where.refused(
+                            f"的材料 {material.type_code}（{license_type.name}）列出的信息项 {key} 不是这类证照的"
+                            "信息项：请按该证照类型 fields 中的 key 改正或删去",
+                            f"type {material.type_code} has no field {key}",
+                        )
+        folded = {code.lower(): code for code in self.matters}
         for bundle in self.bundles.values():
             for code in bundle.matter_codes:
                 if code not in self.matters:
-                    raise ValueError(f"bundle {bundle.code}: unknown matter {code}")
+                    # matter codes are told apart ignoring case, and named exactly: one in another case is a slip
+                    where = _Where(f"一件事 {bundle.code}（{bundle.name}）", f"bundle {bundle.code}")
+                    if (meant := folded.get(code.lower())) is not None:
+                        raise where.refused(
+                            f"的 matters 中的 {code} 与本文件的事项编码 {meant} 只差大小写：事项编码须照写，请改为 "
+                            f"{meant}",
+                            f"unknown matter {code}: did you mean {meant}?",
+                        )
+                    raise where.refused(
+                        f"的 matters 中的 {code} 不是本文件 matters 中的事项编码：请改正，或先在 matters 中写上该事项",
+                        f"unknown matter {code}",
+                    )
 
     def license_type(self, code: str) -> LicenseType:
         try:
@@ -430,9 +451,15 @@ class Catalog:
         and where: an unknown or missing key, a value of the wrong JSON type (``"false"`` is no boolean), a bad or
         duplicate code, a blank, overlong or unprintable name."""
         if not isinstance(data, Mapping):
-            raise ValueError("expected an object with license_types, matters and bundles")
-        _keys(data, CATALOG_KEYS, "catalog")
-        loaded = [_license_type(raw) for raw in _list(data, "license_types", dict, "catalog", required=True)]
+            raise ValueError(
+                "证照目录文件须为一个 JSON 对象 { … }，含 license_types、matters 和 bundles（expected an object with "
+                "license_types, matters and bundles）"
+            )
+        _keys(data, CATALOG_KEYS, _CATALOG)
+        loaded = [
+            _license_type(raw, number)
+            for number, raw in enumerate(_list(data, "license_types", dict, _CATALOG, required=True), 1)
+        ]
         if (same := _twice(enumerate(loaded, 1), lambda numbered: numbered[1].code)) is not None:
             (first, license_type), (second, _) = same
             code = license_type.code
@@ -442,8 +469,12 @@ class Catalog:
                 f"{second}）"
             )
         types = {t.code: t for t in loaded}
-        matters = _by_code(map(_matter, _list(data, "matters", dict, "catalog")), "matter")
-        bundles = _by_code(map(_bundle, _list(data, "bundles", dict, "catalog")), "bundle")
+        matters = _by_code(
+            [_matter(raw, number) for number, raw in enumerate(_list(data, "matters", dict, _CATALOG), 1)], _MATTERS
+        )
+        bundles = _by_code(
+            [_bundle(raw, number) for number, raw in enumerate(_list(data, "bundles", dict, _CATALOG), 1)], _BUNDLES
+        )
         return cls(types, matters, bundles, fingerprint_of(data))
 
 
@@ -565,25 +596,73 @@ BUNDLE_KEYS: Mapping[str, bool] = {"code": True, "name": True, "matters": True}
 
 _CODE_RE = re.compile(rf"[!-~]{{1,{MAX_CODE}}}")
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-_KINDS: dict[type, str] = {bool: "true or false", int: "an integer", str: "a string", list: "a list", dict: "an object"}
-_ITEMS: dict[type, str] = {str: "strings", dict: "objects"}
+_KINDS: dict[type, tuple[str, str]] = {
+    bool: ("true 或 false（不加引号）", "true or false"),
+    int: ("整数（不加引号）", "an integer"),
+    str: ("字符串（加英文双引号）", "a string"),
+    list: ("列表 [ … ]", "a list"),
+    dict: ("对象 { … }", "an object"),
+}
+_ITEMS: dict[type, tuple[str, str]] = {str: ("字符串", "strings"), dict: ("对象", "objects")}
+
+
+@dataclass(frozen=True, slots=True)
+class _Where:
+    """An entry of the file, as a refusal names it: in Chinese for the 目录管理员 who reads it first (事项
+    370100-QYKZ-001（企业印章刻制）), in English after (matter 370100-QYKZ-001)."""
+
+    zh: str
+    en: str
+
+    def refused(self, zh: str, en: str) -> ValueError:
+        """The refusal of what is wrong here: ``zh`` (what and what to do) follows the Chinese name, ``en`` the
+        English one in parentheses, as the license types' refusals read."""
+        return ValueError(f"{_spaced(self.zh, zh)}（{self.en}: {en}）")
+
+
+def _spaced(chinese: str, after: str) -> str:
+    """``chinese`` and ``after`` as one text, with a space where a code or key meets a Chinese character (事项
+    370100-QYKZ-001 的 name), as the catalog's other refusals write them."""
+    last, first = chinese[-1:], after[:1]
+    if (_word(last) and _chinese(first)) or (_chinese(last) and _word(first)):
+        return f"{chinese} {after}"
+    return chinese + after
+
+
+def _word(character: str) -> bool:
+    return character.isascii() and character.isalnum()
+
+
+def _chinese(character: str) -> bool:
+    return bool(character) and not character.isascii() and character not in "（）：，；“”、"
+
+
+_CATALOG = _Where("证照目录文件", "catalog")
+_MATTERS = ("matters", "事项编码", "事项", "matter")
+_BUNDLES = ("bundles", "一件事编码", "一件事", "bundle")
+"""A list of coded entries: its key, what its codes and its entries are called in Chinese, an entry in English."""
 
 _T = TypeVar("_T")
 _E = TypeVar("_E", bound=enum.Enum)
 _Coded = TypeVar("_Coded", Matter, Bundle)
 
 
-def _license_type(raw: Mapping[str, Any]) -> LicenseType:
-    where = f"license type {raw.get('code')}"
+def _license_type(raw: Mapping[str, Any], number: int) -> LicenseType:
+    code = raw.get("code")
+    where = (
+        _Where(f"证照类型 {code}", f"license type {code}")
+        if isinstance(code, str)
+        else _Where(f"license_types 的第 {number} 项", f"license type {number}")
+    )
     _keys(raw, TYPE_KEYS, where)
     code = _get(raw, "code", str, where)
     holder_code_types = tuple(_list(raw, "holder_code_types", str, where, required=True))
     if not holder_code_types:  # else no license of the type could be issued
-        raise ValueError(
-            f"{where}: holder_code_types 为空：请列出持证主体代码类型，如 001（统一社会信用代码）"
-            "（holder_code_types is empty: list the holder code types, e.g. 001）"
+        raise where.refused(
+            "的 holder_code_types 为空：请列出持证主体代码类型，如 001（统一社会信用代码）",
+            "holder_code_types is empty: list the holder code types, e.g. 001",
         )
-    _once(holder_code_types, "持证主体代码类型", "holder code type", f"{where}: holder_code_types")
+    _once(holder_code_types, "holder_code_types", "持证主体代码类型", "holder code type", where)
     return LicenseType(
         code=code,
         name=_text(raw, "name", where),
@@ -604,38 +683,44 @@ def _field(raw: Mapping[str, Any], type_code: str, number: int) -> FieldSpec:
     """The ``number``th field (from 1) of the type: named by its number until its key is known good, so that a
     misspelt ``"key "`` is said as the unknown key it is, not as a field None."""
     key = raw.get("key")
-    _keys(raw, FIELD_KEYS, f"field {key if isinstance(key, str) else number} of {type_code}")
+    _keys(
+        raw,
+        FIELD_KEYS,
+        _Where(f"证照类型 {type_code} 的信息项 {key}", f"field {key} of {type_code}")
+        if isinstance(key, str)
+        else _Where(f"证照类型 {type_code} 的第 {number} 个信息项", f"field {number} of {type_code}"),
+    )
     if not re.fullmatch(r"[a-z][a-z0-9_]{0,63}", str(key)):
         raise ValueError(f"field {key!r} of {type_code}: keys are ASCII snake_case (a-z, 0-9, _)")
-    where = f"field {key} of {type_code}"
+    where = _Where(f"证照类型 {type_code} 的信息项 {key}", f"field {key} of {type_code}")
     value_type = _enum(raw, "type", ValueType, where)
     choices = tuple(_list(raw, "choices", str, where))
     if value_type is ValueType.ENUM and not choices:
-        raise ValueError(f"{where}: ENUM needs choices")
+        raise ValueError(f"{where.en}: ENUM needs choices")
     if choices and value_type is not ValueType.ENUM:
-        raise ValueError(f"{where}: choices are for an ENUM field")
-    _once(choices, "可选值", "choice", where)
+        raise ValueError(f"{where.en}: choices are for an ENUM field")
+    _once(choices, "choices", "可选值", "choice", where)
     max_length = _get(raw, "max_length", int, where, DEFAULT_MAX_LENGTH)
     if max_length < 1:
-        raise ValueError(f"{where}: max_length must be at least 1")
+        raise ValueError(f"{where.en}: max_length must be at least 1")
     of_holder = _enum(raw, "of_holder", OfHolder, where) if "of_holder" in raw else None
     if of_holder is not None and value_type not in _OF_HOLDER_TYPES[of_holder]:
         allowed = ", ".join(kind.value for kind in _OF_HOLDER_TYPES[of_holder])
-        raise ValueError(f"{where}: of_holder {of_holder.value} needs a field of type {allowed}")
+        raise ValueError(f"{where.en}: of_holder {of_holder.value} needs a field of type {allowed}")
     if of_holder is OfHolder.SEX and not {"男", "女"} <= set(choices):
-        raise ValueError(f"{where}: of_holder sex needs the choices 男 and 女")
+        raise ValueError(f"{where.en}: of_holder sex needs the choices 男 and 女")
     guardian = _get(raw, "guardian_of_holder", bool, where, False)
     if guardian and (value_type is not ValueType.CITIZEN_ID or of_holder is not None):
-        raise ValueError(f"{where}: guardian_of_holder needs a field of type CITIZEN_ID not of_holder")
+        raise ValueError(f"{where.en}: guardian_of_holder needs a field of type CITIZEN_ID not of_holder")
     person_sex = _get(raw, "person_sex", str, where, "")
     person_birth_date = _get(raw, "person_birth_date", str, where, "")
     if (person_sex or person_birth_date) and (value_type is not ValueType.CITIZEN_ID or of_holder is not None):
-        raise ValueError(f"{where}: person_sex and person_birth_date need a field of type CITIZEN_ID not of_holder")
+        raise ValueError(f"{where.en}: person_sex and person_birth_date need a field of type CITIZEN_ID not of_holder")
     if person_sex not in ("", "男", "女"):
-        raise ValueError(f"{where}: person_sex must be 男 or 女, not {person_sex[:20]!r}")
+        raise ValueError(f"{where.en}: person_sex must be 男 or 女, not {person_sex[:20]!r}")
     may_be_future = _get(raw, "may_be_future", bool, where, False)
     if may_be_future and (value_type is not ValueType.DATE or of_holder is not None):
-        raise ValueError(f"{where}: may_be_future needs a field of type DATE not of_holder (nobody is born later)")
+        raise ValueError(f"{where.en}: may_be_future needs a field of type DATE not of_holder (nobody is born later)")
     spec = FieldSpec(
         key=raw["key"],
         label=_text(raw, "label", where),
@@ -659,14 +744,14 @@ def _field(raw: Mapping[str, Any], type_code: str, number: int) -> FieldSpec:
     return spec
 
 
-def _choices_a_license_can_state(spec: FieldSpec, where: str) -> None:
+def _choices_a_license_can_state(spec: FieldSpec, where: _Where) -> None:
     """Refuse a choice of ``spec`` that no license could state (``validation.choice_problem``): loaded, it had been
     offered to issuers and clerks and refused in every license (a choice with U+2028; a reviewer)."""
     from gateway.domain.validation import choice_problem  # validation reads FieldSpec: imported when used
 
     for choice in spec.choices:
         if problem := choice_problem(spec, choice):
-            raise ValueError(f"{where}: 可选值 {choice!r} 不能用：{problem}")
+            raise ValueError(f"{where.en}: 可选值 {choice!r} 不能用：{problem}")
 
 
 _OF_HOLDER_TYPES: Mapping[OfHolder, tuple[ValueType, ...]] = {
@@ -677,19 +762,19 @@ _OF_HOLDER_TYPES: Mapping[OfHolder, tuple[ValueType, ...]] = {
 }
 
 
-def _fields(raw: Mapping[str, Any], code: str, where: str) -> tuple[FieldSpec, ...]:
+def _fields(raw: Mapping[str, Any], code: str, where: _Where) -> tuple[FieldSpec, ...]:
     """The type's fields; ValueError when a label or form label names two of them (a form key would be ambiguous)."""
     fields = tuple(_field(f, code, n) for n, f in enumerate(_list(raw, "fields", dict, where, required=True), 1))
     named: dict[str, str] = {}
     for spec in fields:
         for name in dict.fromkeys((spec.label, *spec.form_labels)):
             if (other := named.setdefault(name, spec.key)) != spec.key:
-                raise ValueError(f"{where}: {name!r} names both {other} and {spec.key}")
+                raise ValueError(f"{where.en}: {name!r} names both {other} and {spec.key}")
     return fields
 
 
-def _matter(raw: Mapping[str, Any]) -> Matter:
-    where = _code(raw, "matter")
+def _matter(raw: Mapping[str, Any], number: int) -> Matter:
+    where = _coded(raw, number, _MATTERS)
     _keys(raw, MATTER_KEYS, where)
     return Matter(
         code=raw["code"],
@@ -700,22 +785,30 @@ def _matter(raw: Mapping[str, Any]) -> Matter:
     )
 
 
-def _materials(raw: Mapping[str, Any], where: str) -> tuple[Material, ...]:
+def _materials(raw: Mapping[str, Any], where: _Where) -> tuple[Material, ...]:
     materials = tuple(_material(m, where) for m in _list(raw, "materials", dict, where, required=True))
     if not materials:
-        raise ValueError(f"{where}: materials must name the license types the matter uses")
+        raise where.refused(
+            "的 materials 为空：请列出该事项所用的证照类型，至少一类",
+            "materials must name the license types the matter uses",
+        )
     return materials
 
 
-def _material(raw: Mapping[str, Any], matter: str) -> Material:
-    where = f"{matter}: material {raw.get('type_code')}"
+def _material(raw: Mapping[str, Any], matter: _Where) -> Material:
+    code = raw.get("type_code")
+    where = _Where(_spaced(matter.zh, f"的材料 {code}"), f"{matter.en}: material {code}")
     _keys(raw, MATERIAL_KEYS, where)
     fields = tuple(_list(raw, "fields", str, where))
     full_fields = tuple(_list(raw, "full_fields", str, where))
-    _once(fields, "信息项", "field", f"{where}: fields")
-    _once(full_fields, "信息项", "field", f"{where}: full_fields")
+    _once(fields, "fields", "信息项", "field", where)
+    _once(full_fields, "full_fields", "信息项", "field", where)
     if unlisted := [key for key in full_fields if key not in fields]:
-        raise ValueError(f"{where}: full_fields must be among its fields, not {', '.join(unlisted)}")
+        raise where.refused(
+            f"的 full_fields 中的 {'、'.join(unlisted)} 不在其 fields 中：须读取全文的信息项也须列在 fields 中，请补上"
+            "或删去",
+            f"full_fields must be among its fields, not {', '.join(unlisted)}",
+        )
     return Material(
         type_code=_get(raw, "type_code", str, where),
         fields=fields,
@@ -724,100 +817,135 @@ def _material(raw: Mapping[str, Any], matter: str) -> Material:
     )
 
 
-def _bundle(raw: Mapping[str, Any]) -> Bundle:
-    where = _code(raw, "bundle")
+def _bundle(raw: Mapping[str, Any], number: int) -> Bundle:
+    where = _coded(raw, number, _BUNDLES)
     _keys(raw, BUNDLE_KEYS, where)
     matter_codes = tuple(_list(raw, "matters", str, where, required=True))
-    if not matter_codes or len(set(matter_codes)) != len(matter_codes):
-        raise ValueError(f"{where}: matters must name one matter or more, each once")
+    if not matter_codes:
+        raise where.refused(
+            "的 matters 为空：请列出这件事所含事项的编码，至少一个", "matters must name one matter or more"
+        )
+    if (same := _twice(enumerate(matter_codes, 1), lambda numbered: numbered[1])) is not None:
+        (first, code), (second, _) = same
+        raise where.refused(
+            f"的 matters 中事项编码 {code} 写了两次（第 {first} 项和第 {second} 项）：每个事项只列一次，请删去一个",
+            f"matter {code} is listed twice in matters: items {first} and {second}",
+        )
     return Bundle(code=raw["code"], name=_text(raw, "name", where), matter_codes=matter_codes)
 
 
-def _code(raw: Mapping[str, Any], what: str) -> str:
-    """Where a matter or bundle is (``matter 370100-QYKZ-001``), once its code is checked."""
+def _coded(raw: Mapping[str, Any], number: int, entries: tuple[str, str, str, str]) -> _Where:
+    """Where the ``number``th matter or bundle (from 1) is (事项 370100-QYKZ-001 / matter 370100-QYKZ-001), once its
+    code is checked; named by its place until then."""
+    key, code_words, entry_words, entry_en = entries
+    place = _Where(f"{key} 的第 {number} 项", f"{entry_en} {number}")
     if "code" not in raw:
-        raise ValueError(f"missing 'code' in {what}")
+        raise place.refused("缺少键 'code'：请写上其编码", "missing 'code'")
     code = raw["code"]
     if not isinstance(code, str) or not _CODE_RE.fullmatch(code):
-        raise ValueError(
-            f"{what} {code!r}: code must be a string of 1-{MAX_CODE} printable ASCII characters, no spaces"
+        raise place.refused(
+            f"的 code {code!r} 不能用：{code_words}须为 1–{MAX_CODE} 个可打印的 ASCII 字符（字母、数字、- 等），"
+            "不含空格、汉字和全角字符，请改正",
+            f"code {code!r} must be a string of 1-{MAX_CODE} printable ASCII characters, no spaces",
         )
-    return f"{what} {code}"
+    return _Where(f"{entry_words} {code}", f"{entry_en} {code}")
 
 
-def _by_code(items: Iterable[_Coded], what: str) -> dict[str, _Coded]:
-    """``items`` by code, refusing a code given twice, or two that differ only in case."""
-    by_folded: dict[str, _Coded] = {}
-    for item in items:
-        other = by_folded.setdefault(item.code.lower(), item)
-        if other.code == item.code and other is not item:
-            raise ValueError(f"{what} {item.code}: duplicate code")
-        if other.code != item.code:
-            raise ValueError(f"{what} {item.code}: code differs from {other.code} only in case")
-    return {item.code: item for item in by_folded.values()}
+def _by_code(items: Sequence[_Coded], entries: tuple[str, str, str, str]) -> dict[str, _Coded]:
+    """``items`` by code, refusing a code given twice, or two that differ only in case, naming both entries."""
+    key, code_words, entry_words, entry_en = entries
+    by_folded: dict[str, tuple[int, _Coded]] = {}
+    for number, item in enumerate(items, 1):
+        first, other = by_folded.setdefault(item.code.lower(), (number, item))
+        if other is item:
+            continue
+        if other.code == item.code:
+            raise ValueError(
+                f"{code_words} {item.code} 写了两次（{key} 的第 {first} 项和第 {number} 项）：每个{entry_words}只写"
+                f"一次，请删去重复的一项或改正其编码（{entry_en} code {item.code} is given twice: {key} {first} and "
+                f"{number}）"
+            )
+        raise ValueError(
+            f"{code_words} {item.code}（{key} 的第 {number} 项）与 {other.code}（第 {first} 项）只差大小写："
+            f"{code_words}不分大小写，须各不相同，请删去重复的一项或改正其编码（{entry_en} {item.code}: code differs "
+            f"from {other.code} only in case: {key} {first} and {number}）"
+        )
+    return {item.code: item for _, item in by_folded.values()}
 
 
-def _get(raw: Mapping[str, Any], key: str, kind: type[_T], where: str, default: _T | None = None) -> _T:
+def _get(raw: Mapping[str, Any], key: str, kind: type[_T], where: _Where, default: _T | None = None) -> _T:
     """``raw[key]``, which must be of JSON type ``kind`` (true and false are no integers); ``default`` when it is
     absent, required without one."""
     if key not in raw:
         if default is None:
-            raise ValueError(f"missing {key!r} in {where}")
+            raise _missing(key, where)
         return default
     value = raw[key]
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        raise ValueError(f"{where}: {key} must be {_KINDS[kind]}")
+        zh, en = _KINDS[kind]
+        raise where.refused(f"的 {key} {_spaced('须为', zh)}，请改正", f"{key} must be {en}")
     return value
 
 
-def _list(raw: Mapping[str, Any], key: str, kind: type[_T], where: str, *, required: bool = False) -> list[_T]:
+def _missing(key: str, where: _Where) -> ValueError:
+    return ValueError(
+        f"{_spaced(where.zh, '缺少键')} {key!r}：请按 docs/catalog.md 写上（missing {key!r} in {where.en}）"
+    )
+
+
+def _list(raw: Mapping[str, Any], key: str, kind: type[_T], where: _Where, *, required: bool = False) -> list[_T]:
     """``raw[key]``: a list of strings or of objects (``kind``); empty when absent unless ``required``."""
     items = _get(raw, key, list, where, None if required else [])
     if not all(isinstance(item, kind) for item in items):
-        raise ValueError(f"{where}: {key} must be a list of {_ITEMS[kind]}")
+        zh, en = _ITEMS[kind]
+        raise where.refused(f"的 {key} 须为{zh}的列表，请改正", f"{key} must be a list of {en}")
     return items
 
 
-def _text(raw: Mapping[str, Any], key: str, where: str, default: str | None = None) -> str:
+def _text(raw: Mapping[str, Any], key: str, where: _Where, default: str | None = None) -> str:
     """``raw[key]``, a string stripped of surrounding whitespace (U+3000 too: a department is matched with a member's
     name, which is stripped), of at most MAX_TEXT characters and none a control character; blank only if
     ``default`` (used when absent) is."""
     value = _get(raw, key, str, where, default).strip()
     if not value and default != "":
-        raise ValueError(f"{where}: {key} must not be blank")
+        raise where.refused(f"的 {key} 为空，请填写", f"{key} must not be blank")
     if len(value) > MAX_TEXT:
-        raise ValueError(f"{where}: {key} is longer than {MAX_TEXT} characters")
+        raise where.refused(f"的 {key} 超过 {MAX_TEXT} 个字符，请缩短", f"{key} is longer than {MAX_TEXT} characters")
     if _CONTROL_RE.search(value):
-        raise ValueError(f"{where}: {key} contains control characters")
+        raise where.refused(f"的 {key} 含有控制字符（换行、制表符等），请删去", f"{key} contains control characters")
     return value
 
 
-def _enum(raw: Mapping[str, Any], key: str, kind: type[_E], where: str, default: str | None = None) -> _E:
+def _enum(raw: Mapping[str, Any], key: str, kind: type[_E], where: _Where, default: str | None = None) -> _E:
     value = _get(raw, key, str, where, default)
     try:
         return kind(value)
     except ValueError:
         choices = ", ".join(str(member.value) for member in kind)
-        raise ValueError(f"{where}: {key} {value!r} is not one of {choices}") from None
+        raise where.refused(
+            f"的 {key} 不能为 {value!r}，须为 {choices} 之一（大小写照写）", f"{key} {value!r} is not one of {choices}"
+        ) from None
 
 
-def _keys(raw: Mapping[str, Any], keys: Mapping[str, bool], where: str) -> None:
+def _keys(raw: Mapping[str, Any], keys: Mapping[str, bool], where: _Where) -> None:
     """Refuse a key of ``raw`` that ``keys`` does not have (a misspelt one, ``"key "`` with its space too), then one
     that ``keys`` requires and ``raw`` lacks."""
     if unknown := sorted(set(raw) - set(keys)):
         named = "、".join(repr(key) for key in unknown)
         raise ValueError(
-            f"{where}: 没有键 {named}：请对照 docs/catalog.md 改正其拼写（大小写、多余的空格）或删去（unknown keys "
-            f"{unknown}）"
+            f"{_spaced(where.zh, '没有键')} {named}：请对照 docs/catalog.md 改正其拼写（大小写、多余的空格）或删去"
+            f"（{where.en}: unknown keys {unknown}）"
         )
     if missing := next((key for key, required in keys.items() if required and key not in raw), None):
-        raise ValueError(f"missing {missing!r} in {where}")
+        raise _missing(missing, where)
 
 
-def _once(values: Iterable[str], what: str, what_en: str, where: str) -> None:
+def _once(values: Iterable[str], key: str, what: str, what_en: str, where: _Where) -> None:
     """Refuse a value listed twice (an ENUM's choice, a material's field): a slip, which would otherwise be kept."""
     if (same := _twice(values, lambda value: value)) is not None:
-        raise ValueError(f"{where}: {what}“{same[0]}”写了两次，请删去一个（{what_en} {same[0]!r} is listed twice）")
+        raise where.refused(
+            f"的 {key} 中{what}“{same[0]}”写了两次，请删去一个", f"{key}: {what_en} {same[0]!r} is listed twice"
+        )
 
 
 def _twice(items: Iterable[_T], key: Callable[[_T], object]) -> tuple[_T, _T] | None:

@@ -411,7 +411,9 @@ def test_loader_rejects_unknown_type_key() -> None:
     id_card(data)["colour"] = "red"
     with pytest.raises(ValueError) as refused:
         Catalog.from_mapping(data)
-    assert str(refused.value) == unknown_keys("license type 11100000991000019E001", "colour")
+    assert str(refused.value) == unknown_keys(
+        "证照类型 11100000991000019E001", "license type 11100000991000019E001", "colour"
+    )
 
 
 def test_loader_rejects_unknown_field_key() -> None:
@@ -419,7 +421,9 @@ def test_loader_rejects_unknown_field_key() -> None:
     id_card(data)["fields"][0]["secret"] = True
     with pytest.raises(ValueError) as refused:
         Catalog.from_mapping(data)
-    assert str(refused.value) == unknown_keys("field name of 11100000991000019E001", "secret")
+    assert str(refused.value) == unknown_keys(
+        "证照类型 11100000991000019E001 的信息项 name", "field name of 11100000991000019E001", "secret"
+    )
 
 
 def test_loader_rejects_unknown_matter_key() -> None:
@@ -427,30 +431,58 @@ def test_loader_rejects_unknown_matter_key() -> None:
     data["matters"][0]["fee"] = "0"
     with pytest.raises(ValueError) as refused:
         Catalog.from_mapping(data)
-    assert str(refused.value) == unknown_keys("matter 370100-QYKZ-001", "fee")
+    assert str(refused.value) == unknown_keys("事项 370100-QYKZ-001", "matter 370100-QYKZ-001", "fee")
 
 
 def test_loader_rejects_matter_naming_unknown_type() -> None:
     data = raw()
     data["matters"][0]["materials"][0]["type_code"] = "11100000000013338W999"
-    with pytest.raises(ValueError, match=r"^matter 370100-QYKZ-001: unknown license type 11100000000013338W999$"):
+    with pytest.raises(ValueError) as refused:
         Catalog.from_mapping(data)
+    assert str(refused.value) == said(
+        "事项 370100-QYKZ-001（企业印章刻制）的材料中的证照类型代码 11100000000013338W999 不是本文件 license_types 中的"
+        "任何一类：请改正为其中一类的 code，或先在 license_types 中写上这类证照",
+        "matter 370100-QYKZ-001: unknown license type 11100000000013338W999",
+    )
 
 
 def test_loader_rejects_matter_naming_unknown_field() -> None:
     data = raw()
     data["matters"][0]["materials"][0]["fields"].append("shoe_size")
-    with pytest.raises(
-        ValueError, match=r"^matter 370100-QYKZ-001: type 111000009910000354001 has no field shoe_size$"
-    ):
+    with pytest.raises(ValueError) as refused:
         Catalog.from_mapping(data)
+    assert str(refused.value) == said(
+        "事项 370100-QYKZ-001（企业印章刻制）的材料 1110000099"
+        "10000354001（营业执照）列出的信息项 shoe_size 不是这类证照"
+        "的信息项：请按该证照类型 fields 中的 key 改正或删去",
+        "matter 370100-QYKZ-001: type 111000009910000354001 has no field shoe_size",
+    )
 
 
 def test_loader_rejects_bundle_naming_unknown_matter() -> None:
     data = raw()
     data["bundles"][0]["matters"].append("NOPE")
-    with pytest.raises(ValueError, match=r"^bundle 370100-YJS-QYKB: unknown matter NOPE$"):
+    with pytest.raises(ValueError) as refused:
         Catalog.from_mapping(data)
+    assert str(refused.value) == said(
+        "一件事 370100-YJS-QYKB（企业开办一件事）的 matters 中的 NOPE 不是本文件 matters 中的事项编码：请改正，或先在 "
+        "matters 中写上该事项",
+        "bundle 370100-YJS-QYKB: unknown matter NOPE",
+    )
+
+
+def test_loader_names_the_matter_a_bundle_names_in_another_case() -> None:
+    """Matter codes are told apart ignoring case, and a bundle names one exactly: the one meant is named."""
+    data = raw()
+    data["bundles"][0]["matters"].append("370100-spjc-001")
+    with pytest.raises(ValueError) as refused:
+        Catalog.from_mapping(data)
+    assert str(refused.value) == said(
+        "一件事 370100-YJS-QYKB（企业开办一件事）的 matters 中的 3"
+        "70100-spjc-001 与本文件的事项编码 370100-SPJC-001 只差"
+        "大小写：事项编码须照写，请改为 370100-SPJC-001",
+        "bundle 370100-YJS-QYKB: unknown matter 370100-spjc-001: did you mean 370100-SPJC-001?",
+    )
 
 
 def test_loader_rejects_enum_without_choices() -> None:
@@ -467,7 +499,6 @@ def test_loader_rejects_enum_without_choices() -> None:
         ("ethnicity", "birth_date", "of_holder birth_date needs a field of type DATE"),
         ("birth_date", "name", "of_holder name needs a field of type STRING"),
         ("ethnicity", "sex", "of_holder sex needs a field of type ENUM"),
-        ("name", "nickname", "of_holder 'nickname' is not one of name, code, birth_date, sex"),
     ],
 )
 def test_loader_rejects_an_of_holder_the_field_cannot_state(key: str, of_holder: str, message: str) -> None:
@@ -475,6 +506,17 @@ def test_loader_rejects_an_of_holder_the_field_cannot_state(key: str, of_holder:
     next(f for f in id_card(data)["fields"] if f["key"] == key)["of_holder"] = of_holder
     with pytest.raises(ValueError, match=f"^field {key} of 11100000991000019E001: {re.escape(message)}$"):
         Catalog.from_mapping(data)
+
+
+def test_loader_rejects_an_of_holder_not_in_its_table() -> None:
+    refused(
+        lambda d: id_card_field(d, "name").update(of_holder="nickname"),
+        said(
+            f"证照类型 {ID_CARD} 的信息项 name 的 of_holder 不能为 'nickname'，须为 name, code, birth_date, sex 之一"
+            "（大小写照写）",
+            f"field name of {ID_CARD}: of_holder 'nickname' is not one of name, code, birth_date, sex",
+        ),
+    )
 
 
 @pytest.mark.parametrize(
@@ -596,7 +638,7 @@ def test_loader_rejects_duplicate_type_codes_naming_the_code_and_both_entries() 
 def test_loader_rejects_unknown_enum_values(key: str, value: str) -> None:
     data = raw()
     id_card(data)[key] = value
-    with pytest.raises(ValueError, match=rf"^license type 11100000991000019E001: {key} '{value}' is not one of "):
+    with pytest.raises(ValueError, match=rf"^证照类型 11100000991000019E001 的 {key} 不能为 '{value}'，须为 "):
         Catalog.from_mapping(data)
 
 
@@ -618,12 +660,18 @@ def id_card_field(data: dict[str, Any], key: str) -> dict[str, Any]:
     return next(f for f in id_card(data)["fields"] if f["key"] == key)
 
 
-def unknown_keys(where: str, *keys: str) -> str:
-    """The loader's words for ``keys`` that ``where`` may not have."""
+def said(chinese: str, english: str) -> str:
+    """A refusal of the loader: what is wrong and what to do in Chinese, the entry named, then in English."""
+    return f"{chinese}（{english}）"
+
+
+def unknown_keys(where: str, where_en: str, *keys: str) -> str:
+    """The loader's words for ``keys`` that ``where`` (in Chinese, then ``where_en``) may not have."""
     named = "、".join(repr(key) for key in keys)
-    return (
-        f"{where}: 没有键 {named}：请对照 docs/catalog.md 改正其拼写（大小写、多余的空格）或删去"
-        f"（unknown keys {list(keys)}）"
+    return said(
+        f"{where}{' ' if where[-1].isascii() else ''}没有键 {named}"
+        "：请对照 docs/catalog.md 改正其拼写（大小写、多余的空格）或删去",
+        f"{where_en}: unknown keys {list(keys)}",
     )
 
 
@@ -656,22 +704,31 @@ def another_id_card(data: dict[str, Any], **changes: object) -> None:
         ),
         (
             lambda d: id_card(d)["holder_code_types"].append("111"),
-            f"license type {ID_CARD}: holder_code_types: 持证主体代码类型“111”写了两次，请删去一个（holder code type "
-            "'111' is listed twice）",
+            said(
+                f"证照类型 {ID_CARD} 的 holder_code_types 中持证主体代码类型“111”写了两次，请删去一个",
+                f"license type {ID_CARD}: holder_code_types: holder code type '111' is listed twice",
+            ),
         ),
         (  # no license of the type could be issued
             lambda d: id_card(d).update(holder_code_types=[]),
-            f"license type {ID_CARD}: holder_code_types 为空：请列出持证主体代码类型，如 001（统一社会信用代码）"
-            "（holder_code_types is empty: list the holder code types, e.g. 001）",
+            said(
+                f"证照类型 {ID_CARD} 的 holder_code_types 为空：请列出持证主体代码类型，如 001（统一社会信用代码）",
+                f"license type {ID_CARD}: holder_code_types is empty: list the holder code types, e.g. 001",
+            ),
         ),
         (
             lambda d: id_card_field(d, "gender")["choices"].append("男"),
-            f"field gender of {ID_CARD}: 可选值“男”写了两次，请删去一个（choice '男' is listed twice）",
+            said(
+                f"证照类型 {ID_CARD} 的信息项 gender 的 choices 中可选值“男”写了两次，请删去一个",
+                f"field gender of {ID_CARD}: choices: choice '男' is listed twice",
+            ),
         ),
         (
             lambda d: matter(d)["materials"][1]["fields"].append("name"),
-            f"matter {QYKZ}: material {ID_CARD}: fields: 信息项“name”写了两次，请删去一个（field 'name' is listed "
-            "twice）",
+            said(
+                f"事项 {QYKZ} 的材料 {ID_CARD} 的 fields 中信息项“name”写了两次，请删去一个",
+                f"matter {QYKZ}: material {ID_CARD}: fields: field 'name' is listed twice",
+            ),
         ),
         (
             lambda d: matter(d)["materials"].append({"type_code": ID_CARD, "fields": ["address"]}),
@@ -748,15 +805,37 @@ def test_loader_takes_a_field_as_strict_as_its_type_or_stricter(type_class: str)
 @pytest.mark.parametrize(
     ("mutate", "message"),
     [
-        (lambda d: d["matters"].append(copy.deepcopy(matter(d))), f"matter {QYKZ}: duplicate code"),
-        (lambda d: d["bundles"].append(copy.deepcopy(bundle(d))), f"bundle {QYKB}: duplicate code"),
+        (  # the demo has 9 matters and 2 bundles: the copy is the 10th, the 3rd
+            lambda d: d["matters"].append(copy.deepcopy(matter(d))),
+            said(
+                f"事项编码 {QYKZ} 写了两次（matters 的第 1 项"
+                "和第 10 项）：每个事项只写一次，请删去重复的一项或改正其编码",
+                f"matter code {QYKZ} is given twice: matters 1 and 10",
+            ),
+        ),
+        (
+            lambda d: d["bundles"].append(copy.deepcopy(bundle(d))),
+            said(
+                f"一件事编码 {QYKB} 写了两次（bundles 的第 1 项和第 3 项）：每个一件事只写一次，请删去重复的一项或改正"
+                "其编码",
+                f"bundle code {QYKB} is given twice: bundles 1 and 3",
+            ),
+        ),
         (
             lambda d: d["matters"].append({**copy.deepcopy(matter(d)), "code": QYKZ.lower()}),
-            f"matter {QYKZ.lower()}: code differs from {QYKZ} only in case",
+            said(
+                f"事项编码 {QYKZ.lower()}（matters 的第 10 项）与 {QYKZ}（第 1 项）只差大小写：事项编码不分大小写，"
+                "须各不相同，请删去重复的一项或改正其编码",
+                f"matter {QYKZ.lower()}: code differs from {QYKZ} only in case: matters 1 and 10",
+            ),
         ),
         (
             lambda d: d["bundles"].append({**copy.deepcopy(bundle(d)), "code": "370100-yjs-qykb"}),
-            f"bundle 370100-yjs-qykb: code differs from {QYKB} only in case",
+            said(
+                f"一件事编码 370100-yjs-qykb（bundles 的第 3 项）与 {QYKB}（第 1 项）只差大小写：一件事编码不分大小写，"
+                "须各不相同，请删去重复的一项或改正其编码",
+                f"bundle 370100-yjs-qykb: code differs from {QYKB} only in case: bundles 1 and 3",
+            ),
         ),
     ],
 )
@@ -764,15 +843,26 @@ def test_loader_rejects_duplicate_codes(mutate: Mutation, message: str) -> None:
     refused(mutate, message)
 
 
-@pytest.mark.parametrize("what", ["matter", "bundle"])
+@pytest.mark.parametrize(("what", "words"), [("matter", "事项编码"), ("bundle", "一件事编码")])
 @pytest.mark.parametrize(
     "code",
     ["", "X" * 41, " 370100-QYKZ-001", "370100-QYKZ-001 ", "370100 QYKZ", "370100-QYKZ\n001", "事项-001", 370100, None],
 )
-def test_loader_rejects_bad_matter_and_bundle_codes(what: str, code: object) -> None:
+def test_loader_rejects_bad_matter_and_bundle_codes(what: str, words: str, code: object) -> None:
     refused(
         lambda d: d[f"{what}s"][0].update(code=code),
-        f"{what} {code!r}: code must be a string of 1-40 printable ASCII characters, no spaces",
+        said(
+            f"{what}s 的第 1 项的 code {code!r} 不能用：{words}须为 1–40 个可打印的 ASCII 字符（字母、数字、- 等），"
+            "不含空格、汉字和全角字符，请改正",
+            f"{what} 1: code {code!r} must be a string of 1-40 printable ASCII characters, no spaces",
+        ),
+    )
+
+
+@pytest.mark.parametrize(("what", "where"), [("matter", "matters 的第 1 项"), ("bundle", "bundles 的第 1 项")])
+def test_loader_names_a_matter_or_bundle_without_a_code_by_its_place(what: str, where: str) -> None:
+    refused(
+        lambda d: d[f"{what}s"][0].pop("code"), said(f"{where}缺少键 'code'：请写上其编码", f"{what} 1: missing 'code'")
     )
 
 
@@ -785,30 +875,107 @@ def test_loader_takes_a_40_character_code() -> None:
 @pytest.mark.parametrize(
     ("mutate", "message"),
     [
-        (lambda d: matter(d).update(department=""), f"matter {QYKZ}: department must not be blank"),
-        (lambda d: matter(d).update(department=" \u3000"), f"matter {QYKZ}: department must not be blank"),
-        (lambda d: matter(d).update(department=None), f"matter {QYKZ}: department must be a string"),
-        (lambda d: matter(d).update(department=["济南市公安局"]), f"matter {QYKZ}: department must be a string"),
-        (lambda d: matter(d).pop("department"), f"missing 'department' in matter {QYKZ}"),
+        (
+            lambda d: matter(d).update(department=""),
+            said(f"事项 {QYKZ} 的 department 为空，请填写", f"matter {QYKZ}: department must not be blank"),
+        ),
+        (
+            lambda d: matter(d).update(department=" \u3000"),
+            said(f"事项 {QYKZ} 的 department 为空，请填写", f"matter {QYKZ}: department must not be blank"),
+        ),
+        (
+            lambda d: matter(d).update(department=None),
+            said(
+                f"事项 {QYKZ} 的 department 须为字符串（加英文双引号），请改正",
+                f"matter {QYKZ}: department must be a string",
+            ),
+        ),
+        (
+            lambda d: matter(d).update(department=["济南市公安局"]),
+            said(
+                f"事项 {QYKZ} 的 department 须为字符串（加英文双引号），请改正",
+                f"matter {QYKZ}: department must be a string",
+            ),
+        ),
+        (
+            lambda d: matter(d).pop("department"),
+            said(
+                f"事项 {QYKZ} 缺少键 'department'：请按 docs/catalog.md 写上", f"missing 'department' in matter {QYKZ}"
+            ),
+        ),
         (
             lambda d: matter(d).update(department="济南市\t公安局"),
-            f"matter {QYKZ}: department contains control characters",
+            said(
+                f"事项 {QYKZ} 的 department 含有控制字符（换行、制表符等），请删去",
+                f"matter {QYKZ}: department contains control characters",
+            ),
         ),
         (
             lambda d: matter(d).update(department="济" * 201),
-            f"matter {QYKZ}: department is longer than 200 characters",
+            said(
+                f"事项 {QYKZ} 的 department 超过 200 个字符，请缩短",
+                f"matter {QYKZ}: department is longer than 200 characters",
+            ),
         ),
-        (lambda d: matter(d).update(name=""), f"matter {QYKZ}: name must not be blank"),
-        (lambda d: matter(d).update(name=42), f"matter {QYKZ}: name must be a string"),
-        (lambda d: matter(d).update(purpose="  "), f"matter {QYKZ}: purpose must not be blank"),
-        (lambda d: matter(d).update(purpose="事" * 201), f"matter {QYKZ}: purpose is longer than 200 characters"),
-        (lambda d: matter(d).update(purpose="刻章\x00"), f"matter {QYKZ}: purpose contains control characters"),
-        (lambda d: bundle(d).update(name=""), f"bundle {QYKB}: name must not be blank"),
-        (lambda d: bundle(d).update(name=None), f"bundle {QYKB}: name must be a string"),
-        (lambda d: bundle(d).update(name="企业\n开办"), f"bundle {QYKB}: name contains control characters"),
-        (lambda d: id_card(d).update(name=" "), f"license type {ID_CARD}: name must not be blank"),
-        (lambda d: id_card(d).update(name_en=5), f"license type {ID_CARD}: name_en must be a string"),
-        (lambda d: id_card_field(d, "name").update(label=""), f"field name of {ID_CARD}: label must not be blank"),
+        (
+            lambda d: matter(d).update(name=""),
+            said(f"事项 {QYKZ} 的 name 为空，请填写", f"matter {QYKZ}: name must not be blank"),
+        ),
+        (
+            lambda d: matter(d).update(name=42),
+            said(f"事项 {QYKZ} 的 name 须为字符串（加英文双引号），请改正", f"matter {QYKZ}: name must be a string"),
+        ),
+        (
+            lambda d: matter(d).update(purpose="  "),
+            said(f"事项 {QYKZ} 的 purpose 为空，请填写", f"matter {QYKZ}: purpose must not be blank"),
+        ),
+        (
+            lambda d: matter(d).update(purpose="事" * 201),
+            said(
+                f"事项 {QYKZ} 的 purpose 超过 200 个字符，请缩短",
+                f"matter {QYKZ}: purpose is longer than 200 characters",
+            ),
+        ),
+        (
+            lambda d: matter(d).update(purpose="刻章\x00"),
+            said(
+                f"事项 {QYKZ} 的 purpose 含有控制字符（换行、制表符等），请删去",
+                f"matter {QYKZ}: purpose contains control characters",
+            ),
+        ),
+        (
+            lambda d: bundle(d).update(name=""),
+            said(f"一件事 {QYKB} 的 name 为空，请填写", f"bundle {QYKB}: name must not be blank"),
+        ),
+        (
+            lambda d: bundle(d).update(name=None),
+            said(f"一件事 {QYKB} 的 name 须为字符串（加英文双引号），请改正", f"bundle {QYKB}: name must be a string"),
+        ),
+        (
+            lambda d: bundle(d).update(name="企业\n开办"),
+            said(
+                f"一件事 {QYKB} 的 name 含有控制字符（换行、制表符等），请删去",
+                f"bundle {QYKB}: name contains control characters",
+            ),
+        ),
+        (
+            lambda d: id_card(d).update(name=" "),
+            said(f"证照类型 {ID_CARD} 的 name 为空，请填写", f"license type {ID_CARD}: name must not be blank"),
+        ),
+        (
+            lambda d: id_card(d).update(name_en=5),
+            said(
+                f"证照类型 {ID_CARD} 的 name_en 须为字符串（加英文双引号），请改正",
+                f"license type {ID_CARD}: name_en must be a string",
+            ),
+        ),
+        (
+            lambda d: id_card_field(d, "name").update(label=""),
+            said(
+                f"证照类型 {ID_CARD} 的信息项 name 的 label 为空，请填写",
+                f"field name of {ID_CARD}: label must not be blank",
+            ),
+        ),
     ],
 )
 def test_loader_rejects_bad_names(mutate: Mutation, message: str) -> None:
@@ -827,19 +994,23 @@ def test_loader_strips_departments_and_purposes() -> None:
 @pytest.mark.parametrize(
     ("mutate", "message"),
     [
-        (lambda d: d.update({"$comment": "济南"}), unknown_keys("catalog", "$comment")),
+        (lambda d: d.update({"$comment": "济南"}), unknown_keys("证照目录文件", "catalog", "$comment")),
         (
             lambda d: matter(d)["materials"][0].update(optional=True),
-            unknown_keys(f"matter {QYKZ}: material 111000009910000354001", "optional"),
+            unknown_keys(
+                f"事项 {QYKZ} 的材料 111000009910000354001",
+                f"matter {QYKZ}: material 111000009910000354001",
+                "optional",
+            ),
         ),
-        (lambda d: bundle(d).update(region="370100"), unknown_keys(f"bundle {QYKB}", "region")),
+        (lambda d: bundle(d).update(region="370100"), unknown_keys(f"一件事 {QYKB}", f"bundle {QYKB}", "region")),
         (  # a key misspelt with a space: said as such, the field named by its place (it has no key then)
             lambda d: id_card(d)["fields"][2].update({"key ": id_card(d)["fields"][2].pop("key")}),
-            unknown_keys(f"field 3 of {ID_CARD}", "key "),
+            unknown_keys(f"证照类型 {ID_CARD} 的第 3 个信息项", f"field 3 of {ID_CARD}", "key "),
         ),
         (
             lambda d: id_card(d)["fields"][2].update({"Key": 1, "label ": "民族"}),
-            unknown_keys(f"field ethnicity of {ID_CARD}", "Key", "label "),
+            unknown_keys(f"证照类型 {ID_CARD} 的信息项 ethnicity", f"field ethnicity of {ID_CARD}", "Key", "label "),
         ),
     ],
 )
@@ -850,27 +1021,54 @@ def test_loader_rejects_unknown_keys_everywhere(mutate: Mutation, message: str) 
 @pytest.mark.parametrize(
     ("mutate", "message"),
     [
-        (lambda d: id_card(d).update(expires="false"), f"license type {ID_CARD}: expires must be true or false"),
-        (lambda d: id_card(d).update(expires=0), f"license type {ID_CARD}: expires must be true or false"),
+        (
+            lambda d: id_card(d).update(expires="false"),
+            said(
+                f"证照类型 {ID_CARD} 的 expires 须为 true 或 false（不加引号），请改正",
+                f"license type {ID_CARD}: expires must be true or false",
+            ),
+        ),
+        (
+            lambda d: id_card(d).update(expires=0),
+            said(
+                f"证照类型 {ID_CARD} 的 expires 须为 true 或 false（不加引号），请改正",
+                f"license type {ID_CARD}: expires must be true or false",
+            ),
+        ),
         (
             lambda d: id_card_field(d, "name").update(required="false"),
-            f"field name of {ID_CARD}: required must be true or false",
+            said(
+                f"证照类型 {ID_CARD} 的信息项 name 的 required 须为 true 或 false（不加引号），请改正",
+                f"field name of {ID_CARD}: required must be true or false",
+            ),
         ),
         (
             lambda d: matter(d)["materials"][1].update(required="false"),
-            f"matter {QYKZ}: material {ID_CARD}: required must be true or false",
+            said(
+                f"事项 {QYKZ} 的材料 {ID_CARD} 的 required 须为 true 或 false（不加引号），请改正",
+                f"matter {QYKZ}: material {ID_CARD}: required must be true or false",
+            ),
         ),
         (
             lambda d: id_card_field(d, "name").update(max_length="50"),
-            f"field name of {ID_CARD}: max_length must be an integer",
+            said(
+                f"证照类型 {ID_CARD} 的信息项 name 的 max_length 须为整数（不加引号），请改正",
+                f"field name of {ID_CARD}: max_length must be an integer",
+            ),
         ),
         (
             lambda d: id_card_field(d, "name").update(max_length=True),
-            f"field name of {ID_CARD}: max_length must be an integer",
+            said(
+                f"证照类型 {ID_CARD} 的信息项 name 的 max_length 须为整数（不加引号），请改正",
+                f"field name of {ID_CARD}: max_length must be an integer",
+            ),
         ),
         (
             lambda d: id_card_field(d, "name").update(max_length=50.0),
-            f"field name of {ID_CARD}: max_length must be an integer",
+            said(
+                f"证照类型 {ID_CARD} 的信息项 name 的 max_length 须为整数（不加引号），请改正",
+                f"field name of {ID_CARD}: max_length must be an integer",
+            ),
         ),
         (
             lambda d: id_card_field(d, "name").update(max_length=0),
@@ -878,39 +1076,96 @@ def test_loader_rejects_unknown_keys_everywhere(mutate: Mutation, message: str) 
         ),
         (
             lambda d: id_card(d).update(holder_code_types="111"),
-            f"license type {ID_CARD}: holder_code_types must be a list",
+            said(
+                f"证照类型 {ID_CARD} 的 holder_code_types 须为列表 [ … ]，请改正",
+                f"license type {ID_CARD}: holder_code_types must be a list",
+            ),
         ),
-        (lambda d: id_card(d).update(issuers="1137010099370102XJ"), f"license type {ID_CARD}: issuers must be a list"),
-        (lambda d: id_card(d).update(issuers=[None]), f"license type {ID_CARD}: issuers must be a list of strings"),
-        (lambda d: id_card(d).update(fields={}), f"license type {ID_CARD}: fields must be a list"),
+        (
+            lambda d: id_card(d).update(issuers="1137010099370102XJ"),
+            said(
+                f"证照类型 {ID_CARD} 的 issuers 须为列表 [ … ]，请改正",
+                f"license type {ID_CARD}: issuers must be a list",
+            ),
+        ),
+        (
+            lambda d: id_card(d).update(issuers=[None]),
+            said(
+                f"证照类型 {ID_CARD} 的 issuers 须为字符串的列表，请改正",
+                f"license type {ID_CARD}: issuers must be a list of strings",
+            ),
+        ),
+        (
+            lambda d: id_card(d).update(fields={}),
+            said(
+                f"证照类型 {ID_CARD} 的 fields 须为列表 [ … ]，请改正", f"license type {ID_CARD}: fields must be a list"
+            ),
+        ),
         (
             lambda d: id_card_field(d, "gender").update(choices="男女"),
-            f"field gender of {ID_CARD}: choices must be a list",
+            said(
+                f"证照类型 {ID_CARD} 的信息项 gender 的 choices 须为列表 [ … ]，请改正",
+                f"field gender of {ID_CARD}: choices must be a list",
+            ),
         ),
         (
             lambda d: id_card_field(d, "gender").update(choices=["男", 2]),
-            f"field gender of {ID_CARD}: choices must be a list of strings",
+            said(
+                f"证照类型 {ID_CARD} 的信息项 gender 的 choices 须为字符串的列表，请改正",
+                f"field gender of {ID_CARD}: choices must be a list of strings",
+            ),
         ),
         (
             lambda d: id_card_field(d, "photo").update(sharing_class=None),
-            f"field photo of {ID_CARD}: sharing_class must be a string",
+            said(
+                f"证照类型 {ID_CARD} 的信息项 photo 的 sharing_class 须为字符串（加英文双引号），请改正",
+                f"field photo of {ID_CARD}: sharing_class must be a string",
+            ),
         ),
         (
             lambda d: id_card_field(d, "photo").update(sharing_class=""),
-            f"field photo of {ID_CARD}: sharing_class '' is not one of UNCONDITIONAL, CONDITIONAL, NOT_SHARED",
+            said(
+                f"证照类型 {ID_CARD} 的信息项 photo 的 sharing_class 不能为 ''，须为 UNCONDITIONAL, CONDITIONAL, "
+                "NOT_SHARED 之一（大小写照写）",
+                f"field photo of {ID_CARD}: sharing_class '' is not one of UNCONDITIONAL, CONDITIONAL, NOT_SHARED",
+            ),
         ),
         (
             lambda d: matter(d)["materials"][1].update(fields="name"),
-            f"matter {QYKZ}: material {ID_CARD}: fields must be a list",
+            said(
+                f"事项 {QYKZ} 的材料 {ID_CARD} 的 fields 须为列表 [ … ]，请改正",
+                f"matter {QYKZ}: material {ID_CARD}: fields must be a list",
+            ),
         ),
         (
             lambda d: matter(d)["materials"][1].update(full_fields=[["name"]]),
-            f"matter {QYKZ}: material {ID_CARD}: full_fields must be a list of strings",
+            said(
+                f"事项 {QYKZ} 的材料 {ID_CARD} 的 full_fields 须为字符串的列表，请改正",
+                f"matter {QYKZ}: material {ID_CARD}: full_fields must be a list of strings",
+            ),
         ),
-        (lambda d: matter(d).update(materials=[ID_CARD]), f"matter {QYKZ}: materials must be a list of objects"),
-        (lambda d: bundle(d).update(matters=QYKZ), f"bundle {QYKB}: matters must be a list"),
-        (lambda d: d.update(matters={}), "catalog: matters must be a list"),
-        (lambda d: d.update(license_types=[[]]), "catalog: license_types must be a list of objects"),
+        (
+            lambda d: matter(d).update(materials=[ID_CARD]),
+            said(
+                f"事项 {QYKZ} 的 materials 须为对象的列表，请改正",
+                f"matter {QYKZ}: materials must be a list of objects",
+            ),
+        ),
+        (
+            lambda d: bundle(d).update(matters=QYKZ),
+            said(f"一件事 {QYKB} 的 matters 须为列表 [ … ]，请改正", f"bundle {QYKB}: matters must be a list"),
+        ),
+        (
+            lambda d: d.update(matters={}),
+            said("证照目录文件的 matters 须为列表 [ … ]，请改正", "catalog: matters must be a list"),
+        ),
+        (
+            lambda d: d.update(license_types=[[]]),
+            said(
+                "证照目录文件的 license_types 须为对象的列表，请改正",
+                "catalog: license_types must be a list of objects",
+            ),
+        ),
     ],
 )
 def test_loader_rejects_values_of_the_wrong_type(mutate: Mutation, message: str) -> None:
@@ -922,16 +1177,33 @@ def test_loader_rejects_values_of_the_wrong_type(mutate: Mutation, message: str)
     [
         (
             lambda d: matter(d)["materials"][0].update(full_fields=["photo"]),
-            f"matter {QYKZ}: material 111000009910000354001: full_fields must be among its fields, not photo",
+            said(
+                f"事项 {QYKZ} 的材料 111000009910000354001 的 full_fields 中的 photo 不在其 fields 中：须读取全文的"
+                "信息项也须列在 fields 中，请补上或删去",
+                f"matter {QYKZ}: material 111000009910000354001: full_fields must be among its fields, not photo",
+            ),
         ),
         (
             lambda d: matter(d).update(materials=[]),
-            f"matter {QYKZ}: materials must name the license types the matter uses",
+            said(
+                f"事项 {QYKZ} 的 materials 为空：请列出该事项所用的证照类型，至少一类",
+                f"matter {QYKZ}: materials must name the license types the matter uses",
+            ),
         ),
-        (lambda d: bundle(d).update(matters=[]), f"bundle {QYKB}: matters must name one matter or more, each once"),
+        (
+            lambda d: bundle(d).update(matters=[]),
+            said(
+                f"一件事 {QYKB} 的 matters 为空：请列出这件事所含事项的编码，至少一个",
+                f"bundle {QYKB}: matters must name one matter or more",
+            ),
+        ),
         (
             lambda d: bundle(d)["matters"].append(QYKZ),
-            f"bundle {QYKB}: matters must name one matter or more, each once",
+            said(  # the duplicate named, with its places
+                f"一件事 {QYKB} 的 matters 中事项编码 {QYKZ}"
+                " 写了两次（第 1 项和第 4 项）：每个事项只列一次，请删去一个",
+                f"bundle {QYKB}: matter {QYKZ} is listed twice in matters: items 1 and 4",
+            ),
         ),
         (
             lambda d: d["license_types"][0]["fields"][0].update(choices=["甲"]),
@@ -944,12 +1216,27 @@ def test_loader_rejects_what_would_be_ignored(mutate: Mutation, message: str) ->
 
 
 def test_loader_says_what_is_missing() -> None:
-    with pytest.raises(ValueError, match=r"^missing 'license_types' in catalog$"):
+    with pytest.raises(ValueError) as missing:
         Catalog.from_mapping({"matters": []})
-    with pytest.raises(ValueError, match=r"^missing 'name' in license type 111$"):
+    assert str(missing.value) == said(
+        "证照目录文件缺少键 'license_types'：请按 docs/catalog.md 写上", "missing 'license_types' in catalog"
+    )
+    with pytest.raises(ValueError) as missing:
         Catalog.from_mapping({"license_types": [{"code": "111"}]})
-    with pytest.raises(ValueError, match=r"^expected an object with license_types, matters and bundles$"):
+    assert str(missing.value) == said(
+        "证照类型 111 缺少键 'name'：请按 docs/catalog.md 写上", "missing 'name' in license type 111"
+    )
+    with pytest.raises(ValueError) as missing:
+        Catalog.from_mapping({"license_types": [{"name": "营业执照"}]})
+    assert str(missing.value) == said(
+        "license_types 的第 1 项缺少键 'code'：请按 docs/catalog.md 写上", "missing 'code' in license type 1"
+    )
+    with pytest.raises(ValueError) as missing:
         Catalog.from_mapping([])  # type: ignore[arg-type]
+    assert str(missing.value) == said(
+        "证照目录文件须为一个 JSON 对象 { … }，含 license_types、matters 和 bundles",
+        "expected an object with license_types, matters and bundles",
+    )
 
 
 # --- the file's text (Catalog.from_json) ---------------------------------------------------------------------------
