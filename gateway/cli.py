@@ -2,7 +2,7 @@
 
 zzgw init                 create the database schema, keys, member CA, demo members (idempotent)
 zzgw serve                run the gateway (gRPC on ZZGW_GRPC_ADDR, default 127.0.0.1:50051)
-zzgw catalog check [FILE] check a catalog file (default: ZZGW_CATALOG's) with this version, touching no store
+zzgw catalog check [FILE] check a catalog file (default: ZZGW_CATALOG's) with this version, and against the store
 zzgw demo                 walk through the scenarios' journeys (企业开办, 新生儿出生, 窗口核验, 批量归集)
 zzgw import FILE          issue every license of a CSV or JSON Lines file through BatchIssueLicenses
 zzgw audit verify|prune   check the audit trail's hash chain, or drop records (and consents and access
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     import grpc
 
     from gateway.domain.audit import ChainCheck
-    from gateway.server import Gateway
+    from gateway.server import CatalogFindings, Gateway, InitReport
     from gateway.services.members import MemberService
 
 
@@ -59,14 +59,15 @@ def main(argv: list[str] | None = None) -> int:
 
     commands.add_parser("serve", help="run the gateway")
 
-    catalog = commands.add_parser("catalog", help="check a catalog file with this version, touching no store")
+    catalog = commands.add_parser("catalog", help="check a catalog file with this version, changing nothing")
     catalogs = catalog.add_subparsers(dest="action", required=True)
     catalog_check = catalogs.add_parser(
         "check",
         help="load a catalog file as zzgw init and zzgw serve load it, and say whether it loads: its license types, "
-        "matters and bundles and its fingerprint, or what is wrong and where",
-        epilog="exit status: 0 the file loads, 2 it does not (or cannot be read). Before an upgrade, run the new "
-        "version's on the deployed file (docs/operations.md: Upgrades).",
+        "matters and bundles and its fingerprint, or what is wrong and where; then, reading only, what `zzgw init "
+        "--adopt-catalog` would refuse and warn of in the store the settings name (or that there is none)",
+        epilog="exit status: 0 the file loads, 2 it does not (or cannot be read), or the store's adoption would refuse "
+        "it. Before an upgrade, run the new version's on the deployed file (docs/operations.md: Upgrades).",
     )
     catalog_check.add_argument(
         "file", nargs="?", type=Path, help="the catalog file, JSON (default: the configured one, ZZGW_CATALOG)"
@@ -259,7 +260,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "receipt" and args.action == "check":
         return _receipt_check(args)  # offline, with the trust material given: nothing of the gateway's settings
     if args.command == "catalog" and args.file is not None:
-        return _catalog_check(args.file)  # the file given: nothing of the gateway's settings
+        return _catalog_check(args.file, lambda: Settings.load(args.config))  # the file's refusal before any setting
     settings: Settings | None = None
     try:
         settings = Settings.load(args.config)
@@ -412,21 +413,6 @@ def _init(settings: Settings, args: argparse.Namespace) -> int:
         )
     if report.tokens_added:
         print(f"{report.tokens_added} new members got a dev bearer token, added to {settings.dev_tokens_path}")
-    if report.partner_overlaps:
-        print(
-            f"warning: a partner gateway may name {len(report.partner_overlaps)} matters of registered departments "
-            f"({', '.join(report.partner_overlaps)}): a partner names its region's matters (the code's first six "
-            "digits) for departments that are not members here; check the partner's region",
-            file=sys.stderr,
-        )
-    if report.partners_idle:
-        print(
-            f"warning: {len(report.partners_idle)} partner gateways may name no matter of the catalog "
-            f"({', '.join(report.partners_idle)}): a partner names the matters of its region (a province's, those of "
-            "its cities and counties too), so every call it makes is refused until the catalog has one (ZZGW_CATALOG) "
-            "or its region is put right",
-            file=sys.stderr,
-        )
     if report.members_revoked:
         print(
             f"{len(report.members_revoked)} members of the file are revoked and were given no credential "
@@ -440,43 +426,8 @@ def _init(settings: Settings, args: argparse.Namespace) -> int:
             "credentials with `zzgw members --revoke CODE` if they left",
             file=sys.stderr,
         )
-    if report.types_left:
-        print(
-            f"warning: the catalog has no type for {len(report.types_left)} license types of current licenses "
-            f"({', '.join(report.types_left)}): no matter can use them (verification and sharing refuse them, "
-            "NOT_USED_BY_MATTER) and their issuers cannot change them, until the catalog (ZZGW_CATALOG) has them again",
-            file=sys.stderr,
-        )
-    if report.fields_left:
-        print(
-            f"warning: the catalog's license types no longer have {len(report.fields_left)} fields that licenses not "
-            f"ended carry ({', '.join(report.fields_left)}): those licenses keep them and verify as before, and an "
-            "amendment of one must drop them (clear_fields; else FIELD_NOT_IN_CATALOG); to keep such a field, put it "
-            'back in its type (optional: "required": false) (docs/operations.md: Changing the catalog)',
-            file=sys.stderr,
-        )
-    if report.issuers_not_issuing:
-        print(
-            f"warning: {len(report.issuers_not_issuing)} issuers named by license types of the catalog cannot issue "
-            f"them ({'; '.join(report.issuers_not_issuing)}): a type's `issuers` are the codes (统一社会信用代码) of "
-            "registered members with the role ISSUER (see `zzgw members`); until they are, those departments cannot "
-            "issue the type",
-            file=sys.stderr,
-        )
-    if report.types_without_issuer:
-        print(
-            f"warning: no registered member may issue {len(report.types_without_issuer)} license types of the catalog "
-            f"({', '.join(report.types_without_issuer)}): none of the type's `issuers` is a member with the role "
-            "ISSUER, or it names none",
-            file=sys.stderr,
-        )
-    if report.matters_unhandled:
-        print(
-            f"warning: no registered member may name {len(report.matters_unhandled)} matters of the catalog "
-            f"({', '.join(report.matters_unhandled)}): a matter names the department that handles it by the member's "
-            "name (see `zzgw members`); until it matches, no one can verify or read data under it",
-            file=sys.stderr,
-        )
+    for warning in _catalog_warnings(report):
+        print(warning, file=sys.stderr)
     for never_read in report.fields_never_read:
         print(f"warning: {never_read}", file=sys.stderr)
     if args.rotate_tokens and settings.mode != "dev":
@@ -498,6 +449,62 @@ def _init(settings: Settings, args: argparse.Namespace) -> int:
     if report.tokens_written:
         print(f"DEV MODE bearer tokens written to {settings.dev_tokens_path} (mode 0600)")
     return 0
+
+
+def _catalog_warnings(found: InitReport | CatalogFindings) -> list[str]:
+    """What a catalog meets in the store that its designer must hear of, the same lines from the `zzgw init` that
+    adopts it and from `zzgw catalog check` before (``server.CatalogFindings``)."""
+    from gateway.services.catalog_change import bundles_left_warning
+
+    said: list[str] = []
+    if found.partner_overlaps:
+        said.append(
+            f"warning: a partner gateway may name {len(found.partner_overlaps)} matters of registered departments "
+            f"({', '.join(found.partner_overlaps)}): a partner names its region's matters (the code's first six "
+            "digits) for departments that are not members here; check the partner's region"
+        )
+    if found.partners_idle:
+        said.append(
+            f"warning: {len(found.partners_idle)} partner gateways may name no matter of the catalog "
+            f"({', '.join(found.partners_idle)}): a partner names the matters of its region (a province's, those of "
+            "its cities and counties too), so every call it makes is refused until the catalog has one (ZZGW_CATALOG) "
+            "or its region is put right"
+        )
+    if found.types_left:
+        said.append(
+            f"warning: the catalog has no type for {len(found.types_left)} license types of current licenses "
+            f"({', '.join(found.types_left)}): no matter can use them (verification and sharing refuse them, "
+            "NOT_USED_BY_MATTER) and their issuers cannot change them, until the catalog (ZZGW_CATALOG) has them again"
+        )
+    if found.fields_left:
+        said.append(
+            f"warning: the catalog's license types no longer have {len(found.fields_left)} fields that licenses not "
+            f"ended carry ({', '.join(found.fields_left)}): those licenses keep them and verify as before, and an "
+            "amendment of one must drop them (clear_fields; else FIELD_NOT_IN_CATALOG); to keep such a field, put it "
+            'back in its type (optional: "required": false) (docs/operations.md: Changing the catalog)'
+        )
+    if found.issuers_not_issuing:
+        said.append(
+            f"warning: {len(found.issuers_not_issuing)} issuers named by license types of the catalog cannot issue "
+            f"them ({'; '.join(found.issuers_not_issuing)}): a type's `issuers` are the codes (统一社会信用代码) of "
+            "registered members with the role ISSUER (see `zzgw members`); until they are, those departments cannot "
+            "issue the type"
+        )
+    if found.types_without_issuer:
+        said.append(
+            f"warning: no registered member may issue {len(found.types_without_issuer)} license types of the catalog "
+            f"({', '.join(found.types_without_issuer)}): none of the type's `issuers` is a member with the role "
+            "ISSUER, or it names none"
+        )
+    if found.matters_unhandled:
+        said.append(
+            f"warning: no registered member may name {len(found.matters_unhandled)} matters of the catalog "
+            f"({', '.join(found.matters_unhandled)}): a matter names the department that handles it by the member's "
+            "name (see `zzgw members`); until it matches, no one can verify or read data under it"
+        )
+    if found.bundles_left:
+        said.append(bundles_left_warning(found.bundles_left))
+    return said
 
 
 def _import_ca(settings: Settings, args: argparse.Namespace) -> int:
@@ -901,13 +908,17 @@ def _verify_as_told(settings: Settings, args: argparse.Namespace) -> int:
 
 def _catalog(settings: Settings, args: argparse.Namespace) -> int:
     assert args.action == "check" and args.file is None  # one given is main's, before any settings are read
-    return _catalog_check(Path(settings.catalog) if settings.catalog else None)
+    return _catalog_check(Path(settings.catalog) if settings.catalog else None, lambda: settings)
 
 
-def _catalog_check(path: Path | None) -> int:
+def _catalog_check(path: Path | None, settings_of: Callable[[], Settings]) -> int:
     """``zzgw catalog check``: the catalog file at ``path`` (the demo catalog for None) loaded as init and serve load
-    it, said in one line: OK with its counts and fingerprint (exit 0), then a warning for each field a matter lists
-    and never reads (``Catalog.fields_never_read``), or why it does not load (exit 2)."""
+    it, said in one line: OK with its counts and fingerprint, then a warning for each field a matter lists and never
+    reads (``Catalog.fields_never_read``), or why it does not load (exit 2). A file that loads is then held against the
+    store the settings name, reading only, and what `zzgw init --adopt-catalog` would refuse (exit 2) and warn of is
+    said (``server.catalog_findings``), or that there is no store to hold it against."""
+    from gateway.failures import said
+    from gateway.server import catalog_findings
     from gateway.services.members import load_catalog
 
     named = f"catalog {path}" if path is not None else "the demo catalog (ZZGW_CATALOG is not set)"
@@ -923,6 +934,37 @@ def _catalog_check(path: Path | None) -> int:
     )
     for never_read in catalog.fields_never_read():
         print(f"warning: {never_read.words}", file=sys.stderr)
+    settings: Settings | None = None
+    try:
+        settings = settings_of()
+        found = catalog_findings(settings, catalog)
+    except Exception as exc:
+        why = said(exc, "catalog check", settings)
+        if why is None:
+            raise
+        print(
+            f"zzgw catalog check: checked without a store ({why}): whether members may issue its license types and "
+            "handle its matters, and what it does to the licenses and cases of a store, is said when it is checked "
+            "with the settings of the store (ZZGW_DATABASE_URL, ZZGW_DATA_DIR) or adopted",
+            file=sys.stderr,
+        )
+        return 0
+    print(
+        f"checked against the store {found.store}, {found.members} members in force: "
+        + ("another catalog than the store's (what zzgw init --adopt-catalog would say follows)" if found.changing
+           else "the store's catalog")
+    )  # fmt: skip
+    for warning in _catalog_warnings(found):
+        print(warning, file=sys.stderr)
+    if found.issuers_left:
+        print(
+            "zzgw catalog check: zzgw init --adopt-catalog would refuse this file: it takes departments out of "
+            f"license types' `issuers` while they have licenses of the type that have not ended "
+            f"({'; '.join(found.issuers_left)}): hand the type over first (docs/operations.md: Handing a license "
+            "type to another department)",
+            file=sys.stderr,
+        )
+        return 2
     return 0
 
 

@@ -78,7 +78,14 @@ from gateway.logs import OncePer, since
 from gateway.member_certificates import watch_certificate_ends
 from gateway.services.audit import AuditSigner, AuditTrail, vouch_upgraded_row
 from gateway.services.authorization import AuthorizationService, CodeSealer
-from gateway.services.catalog_change import fields_left, issuers_left, issuers_not_issuing, types_without_issuer
+from gateway.services.catalog_change import (
+    BundleLeft,
+    bundles_left,
+    fields_left,
+    issuers_left,
+    issuers_not_issuing,
+    types_without_issuer,
+)
 from gateway.services.catalog_pin import CATALOG_FACT, CatalogPin
 from gateway.services.documents import DocumentService
 from gateway.services.issuance import IssuanceService, SerialGenerator, random_serial
@@ -506,6 +513,9 @@ class InitReport:
     fields_never_read: tuple[str, ...] = ()
     """What to do about each field a matter of the catalog lists and never reads, never shared or secret
     (``Catalog.fields_never_read``)."""
+    bundles_left: tuple[BundleLeft, ...] = ()
+    """Bundle codes that stored case receipts name and the catalog this run adopted has not
+    (``catalog_change.bundles_left``): their cases' receipts are no longer listed."""
     tokens_added: int = 0
     """Dev mode: members new since dev-tokens.json was written, given a bearer token and added to the file."""
     seals_made: tuple[str, ...] = ()
@@ -708,6 +718,7 @@ def _initialise(
         issuers_not_issuing=issuers_not_issuing(gateway.catalog, members_in_force),
         types_without_issuer=types_without_issuer(gateway.catalog, members_in_force),
         fields_never_read=tuple(never_read.words for never_read in gateway.catalog.fields_never_read()),
+        bundles_left=bundles_left(gateway.db, gateway.catalog) if catalog_replaced else (),
         seals_made=seals_made,
         issuers_without_seal=issuers_without_seal,
         catalog=gateway.catalog.fingerprint,
@@ -727,6 +738,73 @@ def types_left(db: Database, catalog: Catalog) -> tuple[str, ...]:
     with db.unit_of_work() as uow:
         left = [code for code in uow.licenses.current_type_codes() if code not in catalog.license_types]
         return tuple(f"{code} ({uow.licenses.count_current(code):,} licenses)" for code in left)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CatalogFindings:
+    """What a catalog file would meet in a store: what `zzgw init --adopt-catalog` would refuse and warn of, found
+    without changing anything (``zzgw catalog check``). A designer had learnt that no member could issue a new type,
+    or handle a new matter, only once the file was adopted and every gateway restarted (a bundle tester, D3)."""
+
+    store: str
+    """The database, as the settings name it."""
+    members: int
+    """How many members are in force."""
+    changing: bool
+    """Whether the file is another catalog than the store's (``--adopt-catalog`` would change it)."""
+    issuers_left: tuple[str, ...] = ()
+    """What ``--adopt-catalog`` would refuse: ``TYPE NAME: ISSUER, N licenses`` (``catalog_change.issuers_left``)."""
+    matters_unhandled: tuple[str, ...] = ()
+    partner_overlaps: tuple[str, ...] = ()
+    partners_idle: tuple[str, ...] = ()
+    types_left: tuple[str, ...] = ()
+    fields_left: tuple[str, ...] = ()
+    issuers_not_issuing: tuple[str, ...] = ()
+    types_without_issuer: tuple[str, ...] = ()
+    bundles_left: tuple[BundleLeft, ...] = ()
+
+
+def catalog_findings(settings: Settings, catalog: Catalog) -> CatalogFindings:
+    """``catalog`` held against the store the settings name, as `zzgw init --adopt-catalog` holds it, reading only.
+    ConfigError when there is no store to hold it against (none made yet, a schema not this code's)."""
+    _require_sqlite_file(settings)
+    db = Database.connect(settings.effective_database_url, pool_size=1)
+    try:
+        try:
+            revision = db.schema_revision()
+        except StoreForbidden as exc:
+            raise _not_its_tables(settings, exc) from None
+        if revision is None:
+            raise ConfigError(f"the database {settings.database_label} has no schema: run `zzgw init` first")
+        check_schema(settings, revision, migrating=False)
+        with db.unit_of_work() as uow:
+            recorded = uow.facts.get(CATALOG_FACT)
+            revoked = uow.members.revoked()
+            members = tuple(m for m in uow.members.all() if m.code not in revoked)
+        changing = recorded != catalog.fingerprint
+        names = {m.code: m.name for m in members}
+        return CatalogFindings(
+            store=settings.database_label,
+            members=len(members),
+            changing=changing,
+            issuers_left=tuple(
+                f"{i.type_code} {i.type_name}: {' '.join(filter(None, (i.issuer_code, names.get(i.issuer_code))))}, "
+                f"{i.licenses:,} licenses"
+                for i in (issuers_left(db, catalog) if changing else ())
+            ),
+            matters_unhandled=unhandled_matters(catalog, members),
+            partner_overlaps=partners_over_members(catalog, members),
+            partners_idle=idle_partners(catalog, members),
+            types_left=types_left(db, catalog),
+            fields_left=tuple(f"{f.type_code} {f.key} ({f.licenses:,} licenses)" for f in fields_left(db, catalog))
+            if changing
+            else (),
+            issuers_not_issuing=issuers_not_issuing(catalog, members),
+            types_without_issuer=types_without_issuer(catalog, members),
+            bundles_left=bundles_left(db, catalog) if changing else (),
+        )
+    finally:
+        db.dispose()
 
 
 def configured_catalog(settings: Settings) -> Catalog:
@@ -2272,7 +2350,8 @@ def _another_catalog(gateway: Gateway, recorded: str) -> ConfigError:
         f"this gateway's catalog ({_catalog_named(gateway.settings)}, sha256 {gateway.catalog.fingerprint}) is "
         f"not the one the database {gateway.settings.database_label} is served with (sha256 {recorded}): copy "
         "the catalog the other gateways use, or, to change the catalog every gateway of this store serves, run "
-        "`zzgw init --adopt-catalog` (then restart every zzgw serve: docs/operations.md, Changing the catalog)"
+        "`zzgw init --adopt-catalog` (then restart every zzgw serve: docs/operations.md, Changing the catalog); "
+        "`zzgw catalog check` with these settings says first what the adoption would refuse and warn of"
     )
 
 

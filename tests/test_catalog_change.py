@@ -427,3 +427,102 @@ def test_a_type_that_names_no_issuer_is_said_to_have_none(store: str, tmp_path: 
     ended, it is refused as a type taken from their issuer is)."""
     unissued = catalog_file(tmp_path / "unissued.json", issuers(MARRIAGE))
     assert initialise(settings_of(tmp_path, store, unissued)).types_without_issuer == (f"{MARRIAGE} 结婚证",)
+
+
+def bundle_recoded(code: str, new_code: str) -> Callable[[dict[str, Any]], None]:
+    """Bundle ``code`` given ``new_code``, its name and matters as they were."""
+
+    def edit(raw: dict[str, Any]) -> None:
+        (bundle,) = (b for b in raw["bundles"] if b["code"] == code)
+        bundle["code"] = new_code
+
+    return edit
+
+
+QYKB = "370100-YJS-QYKB"
+
+
+def test_a_bundle_whose_code_changes_is_said_with_the_case_receipts_it_leaves(store: str, tmp_path: Path) -> None:
+    """A case is found by its bundle's code and its number: a bundle given a new code leaves its cases' receipts
+    under the old one, which no call may name any more (UNKNOWN_BUNDLE), while the new one finds none, and the later
+    departments of a running case lose the earlier checks (接办免收). `zzgw catalog check` and the init that adopts
+    such a file say so, Chinese first, naming the code and how many receipts and cases; they had said nothing (a
+    bundle tester, D4)."""
+    before = catalog_file(tmp_path / "catalog.json")
+    recoded = catalog_file(tmp_path / "recoded.json", bundle_recoded(QYKB, QYKB + "2"))
+    with serving(tmp_path, store, before) as running:
+        license_id = business_license(running, 41)
+        police = verification_pb2_grpc.VerificationServiceStub(running.channel(POLICE))
+        for case in ("QYKB-" + uuid.uuid4().hex[:12], "QYKB-" + uuid.uuid4().hex[:12]):
+            use = verification_pb2.UseContext(
+                matter_code="370100-QYKZ-001", purpose="企业开办：刻制公章", bundle_code=QYKB, case_id=case
+            )
+            police.VerifyLicense(verification_pb2.VerifyLicenseRequest(use=use, license_id=license_id))
+    warning = (
+        f"warning: 证照目录中已没有一件事 {QYKB}（2 份核验回执，2 个办件），而本库的办件核验回执列在这些编码下：这些"
+        "办件（正在办理的也在内）从各网关以此目录重启起，用旧编码查询被拒绝（UNKNOWN_BUNDLE），用新编码查询看不到这些"
+        "回执，后续部门不能再接办免收。一件事的编码就是它的身份：改名只改 name，不改 code；若是改了编码，请把原编码"
+        f"改回后再采用此目录（docs/catalog.md: Bundles）（the catalog no longer has bundles that stored case receipts "
+        f"name ({QYKB}: 2 case receipts in 2 cases): their cases, running ones too, no longer list them, by the old "
+        "code (UNKNOWN_BUNDLE) or by a new one; a bundle's code is its identity: rename its name, not its code）"
+    )
+
+    checked = run_zzgw("catalog", "check", str(recoded), env=zzgw_env(tmp_path, store, before), timeout=120)
+    assert checked.returncode == 0, checked.stderr
+    assert warning in checked.stderr.splitlines(), checked.stderr
+    assert stored_fingerprint(store) == catalog_fingerprint(before)  # a check changes nothing
+
+    adopted = run_zzgw("init", "--adopt-catalog", env=zzgw_env(tmp_path, store, recoded), timeout=120)
+    assert adopted.returncode == 0, adopted.stderr
+    assert warning in adopted.stderr.splitlines(), adopted.stderr
+    again = run_zzgw("init", env=zzgw_env(tmp_path, store, recoded), timeout=120)  # said when adopted, not after
+    assert again.returncode == 0 and "一件事" not in again.stderr, again.stderr
+    # the same code back: its cases' receipts are listed again, nothing said
+    back = run_zzgw("init", "--adopt-catalog", env=zzgw_env(tmp_path, store, before), timeout=120)
+    assert back.returncode == 0 and "一件事" not in back.stderr, back.stderr
+
+
+def test_catalog_check_says_against_the_store_what_adoption_would(store: str, tmp_path: Path) -> None:
+    """`zzgw catalog check FILE` with the settings of a store holds the file against its members and licenses as
+    `zzgw init --adopt-catalog` would, touching nothing: a type none of whose issuers may issue it, a matter no member
+    handles. These had been said only once the file was adopted and every gateway restarted (a bundle tester, D3).
+    Without a store it says that it checked the file alone."""
+    before = catalog_file(tmp_path / "catalog.json")
+    with serving(tmp_path, store, before):  # a store made, serving the demo catalog
+        pass
+
+    def misdesigned(raw: dict[str, Any]) -> None:
+        type_of(raw, MARRIAGE)["issuers"] = []
+        (matter,) = (m for m in raw["matters"] if m["code"] == "370100-FPSL-001")
+        matter["department"] = "国家税务总局济南市税务"  # misspelt: the member is 国家税务总局济南市税务局
+
+    designed = catalog_file(tmp_path / "designed.json", misdesigned)
+    checked = run_zzgw("catalog", "check", str(designed), env=zzgw_env(tmp_path, store, before), timeout=120)
+    assert checked.returncode == 0, checked.stderr
+    lines = checked.stdout.splitlines()
+    assert lines[1].startswith("checked against the store ") and lines[1].endswith(
+        "members in force: another catalog than the store's (what zzgw init --adopt-catalog would say follows)"
+    ), checked.stdout
+    assert checked.stderr.splitlines() == [
+        f"warning: no registered member may issue 1 license types of the catalog ({MARRIAGE} 结婚证): none of the "
+        "type's `issuers` is a member with the role ISSUER, or it names none",
+        "warning: no registered member may name 1 matters of the catalog (370100-FPSL-001): a matter names the "
+        "department that handles it by the member's name (see `zzgw members`); until it matches, no one can verify or "
+        "read data under it",
+    ]
+    assert stored_fingerprint(store) == catalog_fingerprint(before)
+
+    # the same warnings from the init that adopts it
+    adopted = run_zzgw("init", "--adopt-catalog", env=zzgw_env(tmp_path, store, designed), timeout=120)
+    assert adopted.returncode == 0
+    assert all(line in adopted.stderr.splitlines() for line in checked.stderr.splitlines()), adopted.stderr
+
+    alone = run_zzgw(
+        "catalog", "check", str(designed), env={**zzgw_env(tmp_path, store, before), "ZZGW_DATABASE_URL": "",
+                                                "ZZGW_DATA_DIR": str(tmp_path / "none")}, timeout=120
+    )  # fmt: skip
+    assert alone.returncode == 0
+    assert alone.stderr.startswith(
+        f"zzgw catalog check: checked without a store (zzgw: configuration error: no database at {tmp_path / 'none'}"
+    ), alone.stderr
+    assert not (tmp_path / "none").exists()

@@ -86,6 +86,43 @@ def fields_left(db: Database, catalog: Catalog) -> tuple[FieldLeft, ...]:
     return tuple(left)
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BundleLeft:
+    """A bundle code that stored case receipts name and the catalog no longer has."""
+
+    bundle_code: str
+    receipts: int
+    cases: int
+
+
+def bundles_left(db: Database, catalog: Catalog) -> tuple[BundleLeft, ...]:
+    """Each bundle code that case receipts in the store name and ``catalog`` has not, with how many receipts and
+    cases: a case is found by its bundle's code and its number, so a bundle whose code changes leaves its cases'
+    receipts under the old one, which no call may name any more (UNKNOWN_BUNDLE), and the new code finds none of
+    them (a bundle tester's running case lost its 6 receipts, 接办免收 with them, without a word at adoption)."""
+    with db.unit_of_work() as uow:
+        return tuple(
+            BundleLeft(bundle_code=code, receipts=receipts, cases=cases)
+            for code in uow.receipts.bundle_codes()
+            if code not in catalog.bundles
+            for receipts, cases in (uow.receipts.count_of_bundle(code),)
+        )
+
+
+def bundles_left_warning(left: Sequence[BundleLeft]) -> str:
+    """The warning of ``bundles_left``, Chinese first for the 目录管理员, naming each code and its counts."""
+    named = "、".join(f"{b.bundle_code}（{b.receipts:,} 份核验回执，{b.cases:,} 个办件）" for b in left)
+    named_en = "; ".join(f"{b.bundle_code}: {b.receipts:,} case receipts in {b.cases:,} cases" for b in left)
+    return (
+        f"warning: 证照目录中已没有一件事 {named}，而本库的办件核验回执列在这些编码下：这些办件（正在办理的也在内）"
+        "从各网关以此目录重启起，用旧编码查询被拒绝（UNKNOWN_BUNDLE），用新编码查询看不到这些回执，后续部门不能再"
+        "接办免收。一件事的编码就是它的身份：改名只改 name，不改 code；若是改了编码，请把原编码改回后再采用此目录"
+        f"（docs/catalog.md: Bundles）（the catalog no longer has bundles that stored case receipts name ({named_en}): "
+        "their cases, running ones too, no longer list them, by the old code (UNKNOWN_BUNDLE) or by a new one; a "
+        "bundle's code is its identity: rename its name, not its code）"
+    )
+
+
 def issuers_not_issuing(catalog: Catalog, members: Sequence[Member]) -> tuple[str, ...]:
     """``TYPE_CODE ISSUER_CODE: why`` for each issuer a type of the catalog names that cannot issue it: no member in
     force has the code (a misspelt one, a department not registered yet, or one revoked), or the member has no role

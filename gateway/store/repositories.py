@@ -1251,6 +1251,22 @@ class ReceiptRepository:
         rows = self._s.execute(query.order_by(_R.c.created_at, _R.c.receipt_id).limit(limit)).all()
         return [_receipt(r) for r in rows]
 
+    def bundle_codes(self) -> list[str]:
+        """Each bundle code that stored case receipts name, one seek of the case index each (a loose scan), so a store
+        of millions answers at once."""
+        codes: list[str] = []
+        code: str | None = ""
+        while code := self._s.execute(select(func.min(_R.c.bundle_code)).where(_R.c.bundle_code > code)).scalar():
+            codes.append(code)
+        return codes
+
+    def count_of_bundle(self, bundle_code: str) -> tuple[int, int]:
+        """How many case receipts name ``bundle_code``, and in how many cases."""
+        receipts, cases = self._s.execute(
+            select(func.count(), func.count(func.distinct(_R.c.case_id))).where(_R.c.bundle_code == bundle_code)
+        ).one()
+        return int(receipts), int(cases)
+
 
 def _receipt(row: Row[tuple[object, ...]]) -> StoredReceipt:
     m = row._mapping
