@@ -269,6 +269,116 @@ def test_a_reader_finds_the_lease_out_even_if_the_listener_does_not(kind: str, t
             db.dispose()
 
 
+class _ListenerHeldAtItsNewConnection:
+    """The feed's ``_io_lock``, which holds the listener thread, while ``holding`` is set, before its first step on a
+    connection it had not stepped yet: a listener thread that gets no turn at the GIL right after it reconnected,
+    behind busy handler threads, so that a reader polling meanwhile takes the new connection's first answer
+    (``_help``), as verification threads did under load on a replica (a replicas tester)."""
+
+    def __init__(self, feed: ChangeFeed) -> None:
+        self._feed = feed
+        self._lock = feed._io_lock
+        self._stepped = [feed._link]  # the listener thread listens on it already (``start`` waited for that)
+        self.holding = threading.Event()
+
+    def acquire(self, blocking: bool = True) -> bool:
+        return self._lock.acquire(blocking)
+
+    def release(self) -> None:
+        self._lock.release()
+
+    def __enter__(self) -> None:
+        if threading.current_thread().name == "zzgw-changes":
+            while self.holding.is_set() and (link := self._feed._link) is not None and link not in self._stepped:
+                time.sleep(0.005)
+            if (link := self._feed._link) is not None and link not in self._stepped:
+                self._stepped.append(link)
+        self._lock.acquire()
+
+    def __exit__(self, *_: object) -> None:
+        self._lock.release()
+
+
+@pytest.mark.parametrize("kind", POSTGRES)
+def test_each_loss_of_the_listener_is_said_once_and_its_end_once_whichever_thread_reconnected_it(
+    kind: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A reader that took a new connection's first answer (``_help``) made the feed listen again unsaid: no
+    "listening again" line, the next loss not said at all, and the return after it said "after 279.3 s" of a listener
+    back within a second (a replicas tester). Each loss is said once and its end once, timed from the loss to the
+    answer that ended it, whichever thread took that answer; and one that ended under a reader and was lost again
+    before the listener thread's next step is said as a loss of its own."""
+    caplog.set_level(logging.INFO, logger=changes._log.name)
+    with fresh_database(kind, tmp_path) as url:
+        db = Database.connect(url)
+        db.migrate()
+        feed = ChangeFeed(db)
+        feed.start()
+        held = _ListenerHeldAtItsNewConnection(feed)
+        feed._io_lock = held  # type: ignore[assignment]
+        reading = threading.Event()
+        reading.set()
+
+        def read() -> None:  # verifications: each one polls the feed first
+            while reading.is_set():
+                feed.poll()
+                time.sleep(0.002)
+
+        reader = _in_thread(read)
+        conninfo = db.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        try:
+            _until(lambda: feed.generation >= 0, within=2.0)
+            lapses, by_connection, by_lease = feed.lapses, _lapses("connection"), _lapses("lease")
+            with psycopg.connect(conninfo, autocommit=True) as admin:
+
+                def terminate_the_listener() -> int:
+                    pid = feed.listener_pid
+                    assert pid is not None
+                    admin.execute("SELECT pg_terminate_backend(%s)", [pid])
+                    return pid
+
+                def said(what: str) -> list[str]:
+                    return [
+                        r.getMessage() for r in caplog.records if r.name == changes._log.name and what in r.getMessage()
+                    ]
+
+                # a reader takes the new connection's first answer; the listener thread steps only after it
+                held.holding.set()
+                lost = terminate_the_listener()
+                took = _until(lambda: feed.listener_pid != lost and feed.generation >= 0, within=5.0)
+                assert feed._link is not None and feed._link.answered and feed._link not in held._stepped
+                held.holding.clear()
+                _until(lambda: len(said("listening again")) == 1, within=1.0)
+                assert float(said("listening again")[0].split("after ")[1].removesuffix(" s")) <= took + 0.1
+
+                # the next loss is said, and its end timed from it (not from the first loss)
+                held.holding.set()
+                lost = terminate_the_listener()
+                took = _until(lambda: feed.listener_pid != lost and feed.generation >= 0, within=5.0)
+                assert len(said("lost its connection")) == 2
+                # and lost again before the listener thread's next step: found by a reader, deaf at the lease's end
+                terminate_the_listener()
+                _until(lambda: feed.generation == -1, within=changes.LEASE + 1.0)
+                held.holding.clear()
+                _until(lambda: len(said("listening again")) == 3, within=3.0)
+            lines = [
+                m.split(" (")[0].split(", after")[0]
+                for m in said("change listener")
+                if "lost its connection" in m or "listening again" in m
+            ]
+            assert lines == ["change listener lost its connection", "change listener listening again"] * 3
+            afters = [float(m.split("after ")[1].removesuffix(" s")) for m in said("listening again")]
+            assert afters[1] <= took + 0.1 and afters[2] < 2.0, afters
+            # counted once per turn deaf: two lost connections and one lapse (the third loss found deaf already)
+            assert feed.lapses == lapses + 3
+            assert (_lapses("connection"), _lapses("lease")) == (by_connection + 2, by_lease + 1)
+        finally:
+            reading.clear()
+            reader.join(5)
+            feed.stop()
+            db.dispose()
+
+
 @pytest.fixture
 def two_pg_gateways(tmp_path: Path) -> Iterator[tuple[RunningGateway, RunningGateway]]:
     """Two gateways (two feeds, two LISTEN connections) on one PostgreSQL database and one data directory, as two

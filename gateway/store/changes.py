@@ -144,6 +144,9 @@ class _Link:
         """A heartbeat was answered on this connection (the first answer on a new connection drops everything)."""
         self.failed = False
         """A reader's step raised: the listener thread finds it, and makes another connection."""
+        self.listening_again_at: float | None = None
+        """When a step on this connection (the listener thread's or a reader's) made the feed listen again, until the
+        listener thread takes it (``_hear``) to say so: a reader's step had been the only one to know."""
 
 
 class ChangeFeed:
@@ -457,7 +460,7 @@ class ChangeFeed:
         try:
             self._help_at = now + HELP_EVERY
             link = self._link
-            if link is not None and not link.failed:
+            if link is not None and not link.failed:  # listening again is noted on the link, for the listener to say
                 self._step(link, time.monotonic())
         except Exception:
             if self._link is not None:
@@ -472,20 +475,31 @@ class ChangeFeed:
             url.render_as_string(hide_password=False), **_LISTENER_KEEPALIVES, application_name=application_name()
         )
         lost_at: float | None = None  # while not listening: said once at the loss and once when listening again
+
+        def listening_again(at: float) -> None:
+            nonlocal lost_at
+            if lost_at is not None:
+                _log.info("change listener listening again, after %.1f s", at - lost_at)
+                lost_at = None
+
         while not self._stop.is_set():
             connection: psycopg.Connection[tuple[object, ...]] | None = None
+            link: _Link | None = None
             try:
                 connection = psycopg.connect(conninfo, autocommit=True)
-                for _ in self._hear(connection.pgconn):  # each time it listens again after a loss or a lapse
+                link = _Link(connection.pgconn)
+                for at in self._hear(link):  # each time it listens again after a loss or a lapse
                     ready.set()
-                    if lost_at is not None:
-                        _log.info("change listener listening again, after %.1f s", time.monotonic() - lost_at)
-                        lost_at = None
+                    listening_again(at)
             except Exception as exc:  # psycopg's, or any other: the listener goes on, never silently gone
                 with contextlib.suppress(Exception):  # a listener's own failure must not end the listening
                     self._go_deaf()  # what the caches hold, or would be filled with, may be stale: keep nothing
                 if self._stop.is_set():
                     return
+                if link is not None and link.listening_again_at is not None:
+                    # a reader's step made it listen again and the connection failed before this thread's next
+                    # step: that return said first, so that this loss is said (and timed) as one of its own
+                    listening_again(link.listening_again_at)
                 if lost_at is None:  # each failed reconnection (every 0.5 s of an outage) had been a line of its own
                     lost_at = time.monotonic()
                     _log.warning("change listener lost its connection (%s); reconnecting", type(exc).__name__)
@@ -501,11 +515,12 @@ class ChangeFeed:
                     with contextlib.suppress(Exception):
                         connection.close()
 
-    def _step(self, link: _Link, now: float) -> bool:
+    def _step(self, link: _Link, now: float) -> None:
         """One step on the listener's connection, under ``_io_lock`` (the listener thread's, or a reader's in
         ``_help``): the heartbeat sent if due, what arrived read, its notifications delivered (all as one union) and
-        a heartbeat's answer taken as proof (``_prove_alive``). Never blocks (libpq's socket is non-blocking). True
-        when this answer made the feed listen again; raises when the connection failed or a LISTEN was refused."""
+        a heartbeat's answer taken as proof (``_prove_alive``). Never blocks (libpq's socket is non-blocking). An
+        answer that made the feed listen again is noted on the link (``listening_again_at``), whichever thread took
+        it, for the listener thread to say; raises when the connection failed or a LISTEN was refused."""
         pgconn = link.pgconn
         if link.sent_at is None and now >= link.next_beat:
             pgconn.send_query(_HEARTBEAT)  # ``now`` read before the sending: the vouching errs early, never late
@@ -516,7 +531,7 @@ class ChangeFeed:
         pgconn.consume_input()  # raises when the connection is gone
         self._deliver_notices(pgconn)
         if link.sent_at is None or link.flushing:
-            return False
+            return
         while not pgconn.is_busy():
             result = pgconn.get_result()
             if result is None:  # answered whole: everything before it was delivered above
@@ -525,22 +540,22 @@ class ChangeFeed:
                 self._deliver_notices(pgconn)
                 sent_at, link.sent_at = link.sent_at, None
                 new_connection, link.answered = not link.answered, True
-                return self._prove_alive(sent_at, new_connection=new_connection)
+                if self._prove_alive(sent_at, new_connection=new_connection):
+                    link.listening_again_at = time.monotonic()
+                return
             if result.status != pq.ExecStatus.COMMAND_OK:
                 message = (result.error_message or b"").decode(errors="replace")
                 raise psycopg.OperationalError(f"the listener's LISTEN failed: {message}")
-        return False
 
-    def _hear(self, pgconn: pq.abc.PGconn) -> Iterator[None]:
+    def _hear(self, link: _Link) -> Iterator[float]:
         """Listen on one connection until ``stop``, without ever blocking: ``LISTEN`` again every
         ``HEARTBEAT_EVERY`` (a no-op once listening; the first one listens), sent with libpq's asynchronous calls
         and waited for on the socket with a deadline, and every notification delivered as it arrives (all that
         arrived together as one union); the steps are ``_step``'s, which a reader may take too (``_help``). Yields
-        each time it listens (again). Raises when the connection fails, or when a heartbeat goes ``GIVE_UP_AFTER``
-        unanswered (a backend that hangs: another connection may work)."""
-        fd = pgconn.socket
-        self.listener_pid = pgconn.backend_pid
-        link = _Link(pgconn)
+        each time it listens (again), by its own step or a reader's: when it did. Raises when the connection fails,
+        or when a heartbeat goes ``GIVE_UP_AFTER`` unanswered (a backend that hangs: another connection may work)."""
+        fd = link.pgconn.socket
+        self.listener_pid = link.pgconn.backend_pid
         with self._io_lock:
             self._link = link
         stalled: float | None = None  # the heartbeat unanswered past the lease: said at once, and when answered
@@ -549,15 +564,18 @@ class ChangeFeed:
                 if link.failed:
                     raise psycopg.OperationalError("the listener's connection failed under a reader")
                 now = time.monotonic()
-                listening = self._step(link, now)
+                self._step(link, now)
+                # made to listen again by this step or a reader's since this thread's last (``_help``)
+                listening_at, link.listening_again_at = link.listening_again_at, None
                 sent_at, next_beat, flushing = link.sent_at, link.next_beat, link.flushing
-            if (listening or sent_at is None) and stalled is not None:
+            if (listening_at is not None or sent_at is None) and stalled is not None:
                 # its end said too: the warning alone left an operator unable to tell a deaf replica from one that
                 # had recovered seconds later (found by an operations tester)
-                _log.info("change listener's connection answered again, after %.1f s", now - stalled)
+                answered_at = now if listening_at is None else listening_at
+                _log.info("change listener's connection answered again, after %.1f s", answered_at - stalled)
                 stalled = None
-            if listening:
-                yield
+            if listening_at is not None:
+                yield listening_at
             if not self._deaf and now > self._alive_until:  # as a reader would find it: nobody has to be reading
                 self._lapse()
             if sent_at is not None and now - sent_at > LEASE and stalled is None:
