@@ -268,11 +268,14 @@ class Gateway:
         # made by `zzgw init` only, after it checked the store (``_check_authorities``): a process that made its
         # own would report every stored status altered; `zzgw init`'s own gateway makes no memos
         has_secret = keys.exists(SEAL_MEMO_SECRET)
-        memos = (
-            SealMemos(keys.secret(SEAL_MEMO_SECRET, create=False))
-            if seals and (has_secret or not create_passphrase)
-            else None
-        )
+
+        def memo_secret() -> bytes:
+            try:
+                return keys.secret(SEAL_MEMO_SECRET, create=False)
+            except KeyStoreError as exc:  # missing on a store that records one: `zzgw init` cannot make it either
+                raise _authorities_not_the_stores(settings, db, keys) or exc from None
+
+        memos = SealMemos(memo_secret()) if seals and (has_secret or not create_passphrase) else None
         documents = DocumentService(db, catalog, seals, clock, memos=memos) if seals else None
         pin = CatalogPin(db)
         receipt_certificates = ReceiptCertificates(db, receipt_key.certificate) if receipt_key else None
@@ -281,7 +284,7 @@ class Gateway:
                 db,
                 AuditSigner(key=receipt_key.key, certificate=receipt_key.certificate),
                 clock,
-                memos=HeadMemos(keys.secret(SEAL_MEMO_SECRET, create=False)),
+                memos=HeadMemos(memo_secret()),
                 certificates=receipt_certificates,
             )
             if receipt_key and (has_secret or not create_passphrase)
@@ -337,7 +340,7 @@ class Gateway:
                     clock,
                     audit,
                     record_subjects=verification.record_subjects if verification else None,
-                    kept_codes=CodeSealer(keys.secret(SEAL_MEMO_SECRET, create=False)),
+                    kept_codes=CodeSealer(memo_secret()),
                 )
                 if audit
                 else None
