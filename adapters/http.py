@@ -96,7 +96,15 @@ STRICT_TRANSPORT_SECURITY = (b"strict-transport-security", b"max-age=31536000")
 HTTPS for a year, so that a clerk's ``http://`` bookmark or typed address cannot be served by someone on the network,
 who would collect the token typed at sign-in (a penetration tester). Not over plain HTTP, where it means nothing; not
 for other hosts under the gateway's name (``includeSubDomains``), which the gateway does not serve."""
+STOP_GRACE_SECONDS = 5.0
+"""When the HTTP side stops, the seconds an answer being made or sent has left before its connection is cut: the
+side's answers take far less (a page's file, a timestamp, a console call), and a stranger reading slowly must not hold
+the stop. Those waiting for a request are closed at once, and a request whose body is still coming is answered 503."""
+_STOP_SLACK_SECONDS = 2.0
+"""What the side's thread may take to end beyond ``STOP_GRACE_SECONDS`` (its loop's turns, tasks told of their cut
+connections) before the stop goes on without it."""
 error_log = logging.getLogger("zzgw.error")
+http_log = logging.getLogger("zzgw.http")
 access_log = logging.getLogger("zzgw.access")
 _STORE_LINES = OncePer(5.0)
 """The store unavailable to a console call: one line per reason per 5 s, as for gRPC calls (``gateway.api.
@@ -408,13 +416,15 @@ class HttpServer:
         self._socket.listen(LISTEN_BACKLOG)
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._run, name="http", daemon=True)
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     def _run(self) -> None:
         name_this_thread("zzgw-http")
         asyncio.run(self._serve())
 
     async def _serve(self) -> None:
-        asyncio.get_running_loop().set_exception_handler(accept_errors_said_once)
+        self._loop = asyncio.get_running_loop()
+        self._loop.set_exception_handler(accept_errors_said_once)
         try:
             await self._server.serve(sockets=[self._socket])
         finally:
@@ -435,8 +445,29 @@ class HttpServer:
         # longer again, so that a burst waits there rather than having its SYNs dropped (retried a second later)
         self._socket.listen(LISTEN_BACKLOG)
 
-    def stop(self) -> None:
+    def stopping(self, grace: float = STOP_GRACE_SECONDS) -> None:
+        """Begin to stop, without waiting: no new connection is taken, those waiting for a request are closed, a
+        request whose body is still coming is answered 503, and those still being answered after ``grace`` are cut
+        (``Connections.stop``). uvicorn alone had waited for every connection, a stranger's trickled body for its whole
+        time and a 408's linger (a reviewer)."""
+        # its tasks are cancelled a second after the cut: one awaiting the store in a thread learns nothing of it
+        self._server.config.timeout_graceful_shutdown = int(grace) + 1
         self._server.should_exit = True
+        if self._loop is not None:
+            with contextlib.suppress(RuntimeError):  # the loop has ended already
+                self._loop.call_soon_threadsafe(self._connections.stop, grace)
+
+    def stop(self, grace: float = STOP_GRACE_SECONDS) -> None:
+        """Stop (``stopping``) and wait for the side to end, ``grace`` and ``_STOP_SLACK_SECONDS`` at most: a thread
+        still running then (a console call stuck in the store) is said and left, so that the stop stays within its
+        time (``gateway.server.STOP_DEADLINE_SECONDS``)."""
+        started = time.monotonic()
+        self.stopping(grace)
         if self._thread.is_alive():
-            self._thread.join(10)
+            self._thread.join(grace + _STOP_SLACK_SECONDS)
+            if self._thread.is_alive():
+                http_log.warning(
+                    "HTTP: still stopping %.1f s after its stop began (a request's work not done): going on without it",
+                    time.monotonic() - started,
+                )
         self._socket.close()

@@ -18,20 +18,28 @@ traceback for every accept() it tried, 244 MB in 40 s (a penetration tester).
   with ``max_connections`` connections, each asking for ``/console/console.js`` many times over and reading nothing,
   had held the side shut to everyone (a reviewer). What is left is looked at every ``_PROGRESS_TICK`` s: a client that
   reads slowly but steadily is not cut, however large the answer (the time had been the whole answer's, less the
-  buffers', a reviewer).
+  buffers', a reviewer). So is an answer that ends its connection (``Connection: close``, HTTP/1.0, an error):
+  uvicorn closes the transport once it has handed the answer over, and the close waits for the rest to be sent
+  (``_Closing``: one left with less than the transport's high-water mark had been watched by nothing, held for ever
+  and never displaced, a reviewer). Over TLS, the close's ``close_notify`` then waits behind the answer, and the
+  client's is waited for only once all is sent: asyncio's own time for it had run from the close, cutting a steady
+  reader of a large answer (a reviewer). uvicorn's keep-alive time (5 s) starts once the answer is all sent too.
 - When a request's head has come and its body is late, the client is answered ``408 Request Timeout`` (with
   ``Connection: close``, in Chinese and English, which the console shows) before the connection is closed: an upload
   over a slow link learns why it failed, rather than meeting a reset.
 - At ``max_connections``, a new connection takes the place of another, which is closed at once: first one closing
-  after its ``408`` (its answer written), then the one that has waited longest for a request's head (in its TLS
-  handshake, its head not yet whole, or idle after an answer all sent), then the one with an answer left to send that
-  has gone longest without sending any of it, and only then the one that has been sending a request's body the
-  longest. A stranger who holds connections open cannot keep out a clerk, or a balancer's probe of ``/readyz``, whose
-  request comes at once; nor does a connection that sends nothing displace a download in progress or a clerk's upload
-  while there is an idle one (a reviewer). Only when every connection is being answered is the new one closed at once
-  instead.
+  with its answer all sent (after its ``408``, or over TLS waiting for the client's ``close_notify``), then the one
+  that has waited longest for a request's head (in its TLS handshake, its head not yet whole, or idle after an answer
+  all sent), then the one with an answer left to send that has gone longest without sending any of it, and only then
+  the one that has been sending a request's body the longest. A stranger who holds connections open cannot keep out a
+  clerk, or a balancer's probe of ``/readyz``, whose request comes at once; nor does a connection that sends nothing
+  displace a download in progress or a clerk's upload while there is an idle one (a reviewer). Only when every
+  connection is being answered is the new one closed at once instead.
 - TLS is set up here (``loop.start_tls``), not by the event loop before the connection is seen, so that a connection
   that never completes its handshake counts, and is timed, as any other.
+- When the server stops (``Connections.stop``), a connection waiting for a request is closed, one whose request's body
+  is still coming is answered ``503`` (``Connection: close``) and closed, and one still being answered after the
+  stop's grace is cut: a stranger trickling a body had held the stop 10 s (a reviewer).
 
 The cap bounds the descriptors the side holds, with those accepted but not yet counted: asyncio accepts up to
 ``ACCEPT_BACKLOG`` connections at a turn of its loop, and a connection takes a few turns from its accept to being
@@ -80,6 +88,10 @@ side closed, before it is closed: closed with bytes unread, its socket would be 
 client before it has read the answer."""
 _PROGRESS_TICK = 1.0
 """Seconds between two looks at what a connection has left to send (at most a quarter of ``request_seconds``)."""
+_TLS_SHUTDOWN_SECONDS = 24 * 3600.0
+"""asyncio's time for a TLS close, from its start to the client's ``close_notify``: the connection's own times close it
+first (``_Connection.closing``). asyncio's runs from the close, which uvicorn makes once it has handed the answer over,
+and then drops what is left: given ``request_seconds``, it had cut a client reading a large answer steadily."""
 _LATE_BODY = (
     "上传超时：网络过慢，请求未能在规定时间内传完。请换用较小的文件或较快的网络后重试，或请管理员调大 "
     "ZZGW_HTTP_REQUEST_SECONDS。\n"
@@ -87,6 +99,12 @@ _LATE_BODY = (
     "its size.\n"
 ).encode()
 """The body of the ``408`` answer to a request whose body came too slowly (a plain text the console shows)."""
+_STOPPING_BODY = (
+    "证照网关正在停止，本次请求未处理，请稍后重试。\n"
+    "Service Unavailable: the gateway is stopping; the request was not handled. Send it again.\n"
+).encode()
+"""The body of the ``503`` answer to a request whose body was still coming when the server stopped (a plain text the
+console shows)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -121,6 +139,7 @@ class Connections:
         """Connections with some of an answer left to send, and since when none of it has been sent."""
         self._uploading: dict[_Connection, float] = {}
         """Connections whose request's head has come and its body not yet whole, and since when they waited for it."""
+        self._stopping = False
 
     def protocol(
         self,
@@ -141,6 +160,12 @@ class Connections:
         """Whether ``connection`` may stay open: at the cap, another is closed to make room (``_displaceable``); when
         none may be, ``connection`` is to be closed."""
         if len(self._open) >= self.limits.max_connections:
+            if self._lingering:  # its answer sent: closed early, it is neither dropped nor news (counted once, if ever)
+                longest = next(iter(self._lingering))
+                log.debug("HTTP: a connection from %s, its answer sent, closed for a new one", longest.peer)
+                longest.close()
+                self._open.add(connection)
+                return True
             displaced = self._displaceable()
             if displaced is None:
                 metrics.record_http_dropped("refused")
@@ -171,11 +196,10 @@ class Connections:
         return True
 
     def _displaceable(self) -> tuple[_Connection, float, str] | None:
-        """The connection to close for a new one, since when it waits and what for: one closing after its ``408``,
-        else the one waiting longest for a request's head, else the one whose answer has gone unread longest, else the
-        one sending a request's body longest (a clerk's upload, displaced last)."""
+        """The connection to close for a new one (after those closing, ``admit``), since when it waits and what for:
+        the one waiting longest for a request's head, else the one whose answer has gone unread longest, else the one
+        sending a request's body longest (a clerk's upload, displaced last)."""
         for kind, doing in (
-            (self._lingering, "closing after its 408"),
             (self._waiting, "waiting for a request"),
             (self._unread, "not reading its answer"),
             (self._uploading, "sending a request's body"),
@@ -202,6 +226,9 @@ class Connections:
         self._unread[connection] = since_when
 
     def lingering(self, connection: _Connection) -> None:
+        """``connection`` is closing, its answer all sent: the first to make room at the cap, and counted no more for
+        it (a 408'd one had been counted ``request_timeout`` and ``displaced`` both, a reviewer)."""
+        self._unread.pop(connection, None)
         self._lingering[connection] = asyncio.get_running_loop().time()
 
     def read(self, connection: _Connection) -> None:
@@ -227,6 +254,15 @@ class Connections:
                 since(left, "connections"),
             )
 
+    def stopped(self, connection: _Connection) -> None:
+        metrics.record_http_dropped("stopping")
+        if (left := _LINES.allow("stopped")) is not None:
+            log.info(
+                "HTTP: stopping: a request from %s whose body was still coming answered 503 and closed%s",
+                connection.peer,
+                since(left, "connections"),
+            )
+
     def gone(self, connection: _Connection) -> None:
         self._open.discard(connection)
         self._lingering.pop(connection, None)
@@ -234,11 +270,31 @@ class Connections:
         self._unread.pop(connection, None)
         self._uploading.pop(connection, None)
 
-    def close_all(self) -> None:
-        """Close every connection still open (the server has stopped: some were never uvicorn's to close, such as one
-        in its TLS handshake)."""
+    def stop(self, grace: float) -> None:
+        """The server stops: connections in their TLS handshake are closed now (they are not yet uvicorn's, which
+        closes those waiting for a request and has ``_Http11.shutdown`` answer those still sending a body), and those
+        still open after ``grace`` are cut (``close_all``), answered or not."""
+        if self._stopping:
+            return
+        self._stopping = True
         for connection in list(self._open):
+            if not connection.started:
+                connection.close()
+        asyncio.get_running_loop().call_later(grace, self.close_all, grace)
+
+    def close_all(self, grace: float | None = None) -> None:
+        """Close every connection still open: the stop's ``grace`` is over, or the server has stopped (some were never
+        uvicorn's to close, such as one in its TLS handshake). Those cut short (their answer not all sent, or not yet
+        made) are counted and said."""
+        cut = 0
+        for connection in list(self._open):
+            if connection not in self._lingering and connection not in self._waiting:
+                cut += 1
+                metrics.record_http_dropped("stopping")
             connection.close()
+        if cut:
+            after = f"{grace:g} s after the stop began" if grace is not None else "the server stopped"
+            log.warning("HTTP: stopping: %d connections still being answered %s: cut", cut, after)
 
 
 class _Connection(asyncio.Protocol):
@@ -249,7 +305,9 @@ class _Connection(asyncio.Protocol):
         self._connections = connections
         self._http = http(self)
         self._socket: asyncio.Transport | None = None
-        self._started = False
+        self._transport: asyncio.Transport | None = None
+        """What ``_http`` speaks over: the socket's transport, or TLS's over it."""
+        self.started = False
         """``_http`` has the connection (after the TLS handshake, with TLS)."""
         self._early: list[bytes] = []
         """What came before then: TLS hands over the first bytes of the request as its handshake ends."""
@@ -266,7 +324,9 @@ class _Connection(asyncio.Protocol):
         self._then_wait = False
         """The answer is complete: the next request is waited for once it is all sent."""
         self._lingering = False
-        """Answered ``408`` and closing: what comes is dropped."""
+        """Answered ``408`` (or ``503``) and closing: what comes is dropped."""
+        self._closing = False
+        """``_http`` has closed the connection: it closes once its answer is all sent."""
         self._handshake: asyncio.Task[None] | None = None
         """The TLS handshake's task, kept: the loop holds its tasks weakly."""
         self.peer = "?"
@@ -297,7 +357,7 @@ class _Connection(asyncio.Protocol):
                 context,
                 server_side=True,
                 ssl_handshake_timeout=seconds,
-                ssl_shutdown_timeout=seconds,
+                ssl_shutdown_timeout=_TLS_SHUTDOWN_SECONDS,
             )
         except OSError:  # ssl.SSLError, the handshake's time out (ConnectionAbortedError), the client gone
             secured = None
@@ -307,8 +367,9 @@ class _Connection(asyncio.Protocol):
         self._start(secured)
 
     def _start(self, transport: asyncio.Transport) -> None:
-        self._started = True
-        self._http.connection_made(transport)
+        self.started = True
+        self._transport = transport
+        self._http.connection_made(cast(asyncio.Transport, _Closing(transport, self)))
         if self._early:
             early, self._early = b"".join(self._early), []
             self._http.data_received(early)
@@ -316,7 +377,7 @@ class _Connection(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         if self._lingering:
             return
-        if self._started:
+        if self.started:
             self._http.data_received(data)
         elif not self._closed:
             self._early.append(data)
@@ -324,23 +385,23 @@ class _Connection(asyncio.Protocol):
     def eof_received(self) -> bool | None:
         if self._lingering:
             self.close()
-        elif self._started:
+        elif self.started:
             self._http.eof_received()
         return None
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._end()
-        if self._started:
+        if self.started:
             self._http.connection_lost(exc)
 
     def pause_writing(self) -> None:
         """What is left to send has filled the buffers: watched until it is all sent (``sending``)."""
         self.sending()
-        if self._started:
+        if self.started:
             self._http.pause_writing()
 
     def resume_writing(self) -> None:
-        if self._started:
+        if self.started:
             self._http.resume_writing()
 
     def sending(self, *, then_wait: bool = False) -> None:
@@ -362,8 +423,8 @@ class _Connection(asyncio.Protocol):
         """What is left in the transports' buffers to hand to the kernel (bytes): TLS's, not yet encrypted, and the
         socket's."""
         left = self._socket.get_write_buffer_size() if self._socket is not None else 0
-        if self._started and self._http.transport is not self._socket:
-            left += self._http.transport.get_write_buffer_size()
+        if self._transport is not None and self._transport is not self._socket:
+            left += self._transport.get_write_buffer_size()
         return left
 
     def _look(self) -> None:
@@ -373,9 +434,11 @@ class _Connection(asyncio.Protocol):
         left, loop = self.unsent(), asyncio.get_running_loop()
         if left == 0:
             self._connections.read(self)
-            if self._then_wait and self._started:
+            if self._closing:
+                self._sent_and_closing()
+            elif self._then_wait and self.started:
                 self._then_wait = False
-                self._http.follow()
+                self._http.sent()
             return
         if left < self._left:
             self._left, self._sent_since = left, loop.time()
@@ -393,6 +456,35 @@ class _Connection(asyncio.Protocol):
             with contextlib.suppress(OSError):
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         self.close()
+
+    def closing(self) -> None:
+        """``_http`` closes the connection: its answer ends it (``Connection: close``, HTTP/1.0, an error), it has
+        been idle, or the server stops. The close waits for the rest of the answer to be sent (the socket's transport
+        sends it first; TLS's sends its ``close_notify`` after it), and the connection is watched meanwhile as any with
+        an answer left to send: one whose client read none of it had been watched by nothing and held for ever, never
+        displaced (a reviewer)."""
+        self.received()
+        if self._closed or self._closing or self._transport is None:
+            return
+        self._closing = True
+        if not self._transport.is_closing():
+            self._transport.close()
+        if self.unsent():
+            self.sending()
+        else:
+            self._sent_and_closing()
+
+    def _sent_and_closing(self) -> None:
+        """The answer is all sent and the connection closing: the socket's transport closes now. TLS's waits for the
+        client's ``close_notify``, which comes once the client has read what the kernel still holds: the client has
+        ``request_seconds`` more, and the connection makes room at the cap meanwhile. Closed then, the socket's close
+        still sends what the kernel holds (it is no reset)."""
+        if self._closed or self._transport is self._socket:
+            return
+        self._connections.lingering(self)
+        if self._deadline is None:
+            seconds = self._connections.limits.request_seconds
+            self._deadline = asyncio.get_running_loop().call_later(seconds, self.close)
 
     def waiting(self, *, body: bool = False) -> None:
         """The connection waits for a request, its first or the next, or (``body``) for the rest of the one whose
@@ -420,12 +512,31 @@ class _Connection(asyncio.Protocol):
         self._deadline = None
         self._connections.late(self)
         self._connections.received(self)
-        if not (self._started and self._http.answered_late()):
+        if not (self.started and self._http.answer_unread(408, b"Request Timeout", _LATE_BODY)):
             self.close()
             return
-        self._lingering = True
+        self._answered_unread()
+
+    def stopping(self) -> bool:
+        """The server stops: a request whose body is still coming is answered ``503`` and the connection closed, as
+        one late is, rather than waited for; whether it was."""
+        if not (self.started and self._http.answer_unread(503, b"Service Unavailable", _STOPPING_BODY)):
+            return False
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
+        self._connections.stopped(self)
+        self._connections.received(self)
+        self._answered_unread()
+        return True
+
+    def _answered_unread(self) -> None:
+        """Answered with the rest of the request unread: its writing side closed after the answer, and what still
+        comes read and dropped for ``_LINGER`` s, then closed."""
+        assert self._transport is not None  # answered: started
+        self._lingering = self._closing = True
         self._connections.lingering(self)
-        transport = self._http.transport
+        transport = self._transport
         transport.resume_reading()  # to drop what still comes rather than leave it unread
         if transport.can_write_eof():
             transport.write_eof()  # after what is left to send
@@ -476,6 +587,8 @@ class _Http11(H11Protocol):
         state (received whole, the connection closing or failed) is not waited for."""
         if self.conn.their_state in (h11.IDLE, h11.SEND_BODY) and not self.transport.is_closing():
             if self.conn.their_state is h11.IDLE and self._connection.unsent():
+                # nor idle for uvicorn, whose keep-alive time had closed a download 5 s after it was handed over
+                self._unset_keepalive_if_required()
                 self._connection.received()
                 self._connection.sending(then_wait=True)
             else:
@@ -483,10 +596,26 @@ class _Http11(H11Protocol):
         else:
             self._connection.received()
 
-    def answered_late(self) -> bool:
-        """Answer ``408 Request Timeout`` to a request whose head has come and whose body has not come whole in time,
-        when no answer to it has begun and the connection can still be written to; whether it was answered. The app,
-        waiting for the rest of the body, is told the client has gone."""
+    def sent(self) -> None:
+        """The answer before is all sent: the connection is idle from now, for uvicorn's keep-alive time too."""
+        if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
+            self._unset_keepalive_if_required()
+            idle = self.loop.call_later(self.timeout_keep_alive, self.timeout_keep_alive_handler)
+            self.timeout_keep_alive_task = idle
+        self.follow()
+
+    def shutdown(self) -> None:
+        """The server stops: a request whose body is still coming is answered ``503`` and closed rather than waited
+        for (its time, and the ``408``'s linger, had held the stop); any other as uvicorn does: one waiting for a
+        request closed (once its answer before is all sent), one being answered closed after its answer."""
+        if not self._connection.stopping():
+            super().shutdown()
+
+    def answer_unread(self, status: int, reason: bytes, body: bytes) -> bool:
+        """Answer ``status`` (``408`` to a request whose body has not come whole in time, ``503`` to one whose body
+        is still coming when the server stops) to a request whose head has come and whose body has not, when no
+        answer to it has begun and the connection can still be written to; whether it was answered. The app, waiting
+        for the rest of the body, is told the client has gone."""
         if (
             self.conn.their_state is not h11.SEND_BODY
             or self.conn.our_state is not h11.SEND_RESPONSE
@@ -495,12 +624,12 @@ class _Http11(H11Protocol):
             return False
         headers = [
             (b"content-type", b"text/plain; charset=utf-8"),
-            (b"content-length", str(len(_LATE_BODY)).encode()),
+            (b"content-length", str(len(body)).encode()),
             (b"connection", b"close"),
         ]
         for event in (
-            h11.Response(status_code=408, headers=headers, reason=b"Request Timeout"),
-            h11.Data(data=_LATE_BODY),
+            h11.Response(status_code=status, headers=headers, reason=reason),
+            h11.Data(data=body),
             h11.EndOfMessage(),
         ):
             self.transport.write(self.conn.send(event))
@@ -508,6 +637,28 @@ class _Http11(H11Protocol):
             self.cycle.disconnected = True
             self.cycle.message_event.set()
         return True
+
+
+class _Closing:
+    """The transport ``_Http11`` writes to: the connection's own, whose close is the connection's to make
+    (``_Connection.closing``), once: uvicorn closes it from many places, and TLS's close had started asyncio's time
+    to cut the answer."""
+
+    def __init__(self, transport: asyncio.Transport, connection: _Connection):
+        self._transport = transport
+        self._connection = connection
+        self._closed = False
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self._connection.closing()
+
+    def is_closing(self) -> bool:
+        return self._closed or self._transport.is_closing()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
 
 
 def accept_errors_said_once(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:

@@ -23,7 +23,8 @@ request: no holder code, license number or member code of a caller ever becomes 
                                      ``request_timeout`` (not whole within ``ZZGW_HTTP_REQUEST_SECONDS``),
                                      ``write_timeout`` (its answer not read for that long), ``displaced`` (at
                                      ``ZZGW_HTTP_MAX_CONNECTIONS``, for a new one), ``refused`` (a new one at the
-                                     cap, every one being answered)
+                                     cap, every one being answered), ``stopping`` (its body still coming, or its
+                                     answer not done, when the side stopped)
 ``zzgw_group_commit_items``          items committed in one transaction by a group writer, by ``writer``
                                      (``receipts``, ``sharing-audit``)
 ``zzgw_ready``                       1 while the process is ready (``gateway.health``), else 0
@@ -193,10 +194,11 @@ _HTTP_DROPPED = Counter(
     "zzgw_http_dropped",
     "HTTP connections the gateway closed unanswered or cut short, by cause (request_timeout: not whole in time; "
     "write_timeout: its answer not read in time; displaced: at the cap, for a new connection; refused: a new one at "
-    "the cap, every one being answered)",
+    "the cap, every one being answered; stopping: its body still coming, answered 503, or its answer not done in the "
+    "stop's grace, when the side stopped)",
     ["cause"],
 )
-HTTP_DROP_CAUSES = ("request_timeout", "write_timeout", "displaced", "refused")
+HTTP_DROP_CAUSES = ("request_timeout", "write_timeout", "displaced", "refused", "stopping")
 """``zzgw_http_dropped_total``'s causes (``adapters.http_connections``; a test holds the set to the code's)."""
 FEED_LAPSE_CAUSES = ("lease", "connection")
 """``zzgw_change_feed_lapses_total``'s causes (``gateway.store.changes``; a test holds the set to the code's)."""
@@ -281,7 +283,7 @@ def record_http(route: str, status: int) -> None:
 
 def record_http_dropped(cause: str) -> None:
     """The HTTP side closed a connection for ``cause`` (``request_timeout``, ``write_timeout``, ``displaced``,
-    ``refused``: fixed in the code, ``adapters.http_connections``)."""
+    ``refused``, ``stopping``: fixed in the code, ``adapters.http_connections``)."""
     _HTTP_DROPPED.labels(cause).inc()
 
 

@@ -155,7 +155,10 @@ SERVED_METHODS = tuple(f"/{service.full_name}/{method.name}" for service in _SER
 GRACE_SECONDS = 10.0
 STOP_DEADLINE_SECONDS = GRACE_SECONDS + 10.0
 """After a stop signal, a process still running this long (a call stuck past its grace, a thread that never ends)
-exits anyway, with status 1 and a line in the log, rather than ignore the signal for ever."""
+exits anyway, with status 1 and a line in the log, rather than ignore the signal for ever. The HTTP side stops while
+gRPC's calls have their grace, not before it: its own (``adapters.http.STOP_GRACE_SECONDS``, 5 s, and 2 s for its
+thread) had come first, 10 s of it, leaving a stop with a gRPC call in flight past this deadline, and one by the
+watchdog (``GRACE_SECONDS`` + 1) with a second of grace for its calls (a reviewer)."""
 DRAIN_QUIET_SECONDS = 0.5
 DRAIN_LONGEST_SECONDS = 5.0
 """On a stop signal a process first says it is stopping (gRPC health NOT_SERVING, ``/readyz`` 503) and still takes
@@ -163,8 +166,8 @@ new calls until none has started for ``DRAIN_QUIET_SECONDS``, ``DRAIN_LONGEST_SE
 load balancers to see it and send new calls elsewhere (a client watching health learns at once, one probing every
 second within a second or two), instead of having them refused. An idle process waits the half second only; one
 still sent calls once its balancers should have moved them (a balancer that ignores health) stops after 5 s. Then
-the stop proceeds as before: new calls refused, ``GRACE_SECONDS`` for those in flight; 5 + 10 s ends well within
-``STOP_DEADLINE_SECONDS``."""
+the stop proceeds as before: new calls refused, ``GRACE_SECONDS`` for those in flight (the HTTP side's answers stop in
+it); 5 + 10 s ends well within ``STOP_DEADLINE_SECONDS``."""
 HANDLER_THREAD_NAME = "zzgw-grpc"
 """The kernel's name for the gRPC handler threads (``gateway.threads``)."""
 GC_THRESHOLDS = (20_000, 50, 100)
@@ -2462,8 +2465,8 @@ def serve_forever(
     ) -> None:
         """Say the process is stopping (health NOT_SERVING, ``/readyz`` 503), then, with ``drain``, take calls until
         they stop coming (``DRAIN_QUIET_SECONDS``, ``DRAIN_LONGEST_SECONDS``); then stop serving, calls in flight
-        given ``GRACE_SECONDS``. The process exits ``past_deadline`` if it still runs ``deadline_seconds`` after
-        the start, else ``exit_status`` once closed."""
+        given ``GRACE_SECONDS``, the HTTP side's answers theirs meanwhile. The process exits ``past_deadline`` if it
+        still runs ``deadline_seconds`` after the start, else ``exit_status`` once closed."""
         nonlocal status
         if stopping.is_set():
             return
@@ -2482,8 +2485,9 @@ def serve_forever(
         # watcher is told GATEWAY_STOPPING after its last event and resumes from its cursor elsewhere
         gateway.readiness.close_watches()
         gateway.issuance.signal.close()
+        http.stopping()
+        server.stop(GRACE_SECONDS)  # returns at once: the calls in flight have their grace while HTTP stops
         http.stop()
-        server.stop(GRACE_SECONDS)
 
     def on_signal(signum: int, _frame: Any) -> None:
         if not stopping.is_set():

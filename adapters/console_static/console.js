@@ -273,8 +273,9 @@ async function call(path, body, asOf) {
       answer = JSON.parse(text);
     } catch (e) {
       if (asOf !== generation) throw new Dropped();
-      // a request not whole in time: the gateway's plain 408, Chinese on its first line (上传超时：网络过慢…)
-      if (response.status === 408 && text) throw new Error(text.split("\n")[0]);
+      // a request not whole in time, or whose body was still coming as the gateway stopped: its plain 408 or 503,
+      // Chinese on the first line (上传超时：网络过慢…, 证照网关正在停止…)
+      if ((response.status === 408 || response.status === 503) && text) throw new Error(text.split("\n")[0]);
       throw new Error("网关返回了无法识别的内容（HTTP " + response.status + "）");
     }
   } finally {

@@ -14,6 +14,7 @@ import logging
 import os
 import re
 import resource
+import signal
 import socket
 import ssl
 import subprocess
@@ -32,6 +33,7 @@ from adapters.http import HttpApp, HttpServer, Receive, Scope, Send
 from adapters.http_connections import ConnectionLimits, accept_errors_said_once
 from adapters.records import issue_request
 from benchmarks.common import free_port, wait_serving
+from gateway import metrics
 from gateway.bootstrap import samples
 from gateway.config import Settings
 from gateway.server import check_descriptors
@@ -48,20 +50,24 @@ HALF_SENT = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n"  # never finished, a
 
 BIG = 2_000_000
 """The length of ``/big``'s answer: more than the socket buffers hold for a client that reads nothing."""
+MEDIUM = 101_476
+"""The length of ``/medium``'s answer (``/console/console.js``'s): on a slow link, a little more than the kernel's
+buffers hold, and what is left less than the transport's high-water mark (64 KiB), so its writing never pauses."""
 
 
 class SlowApp(HttpApp):
-    """An HTTP side with a route that answers once the test lets it (``/slow``): a connection being answered; and one
-    whose answer is larger than the buffers (``/big``)."""
+    """An HTTP side with a route that answers once the test lets it (``/slow``): a connection being answered; one
+    whose answer is larger than the buffers (``/big``); and one a little larger (``/medium``)."""
 
     def __init__(self) -> None:
         super().__init__(timestamp=None, crl=None)
         self.release = threading.Event()
 
     async def serve(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["path"] == "/big":
-            await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"%d" % BIG)]})
-            await send({"type": "http.response.body", "body": b"x" * BIG})
+        if scope["path"] in ("/big", "/medium"):
+            size = BIG if scope["path"] == "/big" else MEDIUM
+            await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"%d" % size)]})
+            await send({"type": "http.response.body", "body": b"x" * size})
             return
         if scope["path"] == "/slow":
             await asyncio.get_running_loop().run_in_executor(None, self.release.wait, 30)
@@ -73,9 +79,13 @@ class SlowApp(HttpApp):
 
 @contextlib.contextmanager
 def serving(
-    app: HttpApp | None = None, *, max_connections: int = 256, tls: tuple[str, str] | None = None
+    app: HttpApp | None = None,
+    *,
+    max_connections: int = 256,
+    tls: tuple[str, str] | None = None,
+    seconds: float = SECONDS,
 ) -> Iterator[HttpServer]:
-    limits = ConnectionLimits(max_connections=max_connections, request_seconds=SECONDS)
+    limits = ConnectionLimits(max_connections=max_connections, request_seconds=seconds)
     app = app or HttpApp(timestamp=lambda query: b"reply-to:" + query, crl=None)  # the TSA reads a body
     http = HttpServer(app, "127.0.0.1:0", tls=tls, limits=limits)
     http.start()
@@ -263,6 +273,36 @@ def test_a_client_that_never_reads_its_answers_is_closed_in_time() -> None:
         assert after.get("displaced", 0) == before.get("displaced", 0)
 
 
+def test_a_client_that_never_reads_an_answer_ending_its_connection_is_closed_in_time(slow_link: None) -> None:
+    """An answer that ends its connection (``Connection: close``, HTTP/1.0), a little larger than the kernel's buffers
+    and never read: uvicorn closes the transport once it has handed the answer over, the close waits for the rest to be
+    sent, and nothing looked at it, its writing never paused; a cap's worth of such clients had held the side shut to
+    everyone, ``/readyz`` included, for as long as they liked (a reviewer). They make room at the cap, and are closed
+    and counted (``write_timeout``) after the request time."""
+    with serving(SlowApp(), max_connections=3) as http:
+        before = dropped(http.port)
+        held = []
+        for request in (
+            b"GET /medium HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
+            b"GET /medium HTTP/1.0\r\n\r\n",
+            b"GET /medium HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
+        ):
+            sock = socket.socket()
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 2048)
+            sock.connect(("127.0.0.1", http.port))
+            sock.sendall(request)
+            held.append(sock)
+        time.sleep(0.3)  # each answer handed over, its connection closing
+        started = time.monotonic()
+        assert get(http.port) == (200, b"ok\n")  # in the place of the one not reading longest
+        assert time.monotonic() - started < 0.5
+        time.sleep(SECONDS + 0.5)
+        assert all(closed(sock) for sock in held)
+        after = dropped(http.port)
+        assert after.get("displaced", 0) - before.get("displaced", 0) == 1
+        assert after.get("write_timeout", 0) - before.get("write_timeout", 0) == 2
+
+
 def test_at_the_cap_a_client_not_reading_its_answer_makes_room_after_one_waiting_for_its_request() -> None:
     """Every connection at the cap holding an answer it does not read: a new one is answered at once, in the place of
     the one whose answer has gone unread longest, not closed; a connection waiting for a request makes room first."""
@@ -340,15 +380,15 @@ def slow_link(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(http_connections._Connection, "connection_made", connection_made)
 
 
-def slow_reader(port: int, context: ssl.SSLContext | None = None) -> socket.socket:
-    """A connection asking for ``/big`` over a slow link: little in flight."""
+def slow_reader(port: int, context: ssl.SSLContext | None = None, *, close: bool = False) -> socket.socket:
+    """A connection asking for ``/big`` over a slow link: little in flight; with ``close``, the answer ends it."""
     sock = socket.socket()
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16_384)
     sock.settimeout(10)
     sock.connect(("127.0.0.1", port))
     if context is not None:
         sock = context.wrap_socket(sock, server_hostname="127.0.0.1")
-    sock.sendall(b"GET /big HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+    sock.sendall(b"GET /big HTTP/1.1\r\nHost: 127.0.0.1\r\n%s\r\n" % (b"Connection: close\r\n" if close else b""))
     return sock
 
 
@@ -366,6 +406,64 @@ def read_steadily(sock: socket.socket, rate: int, got: int = 0) -> tuple[int, st
     except OSError as error:
         return got, repr(error)
     return got, "whole"
+
+
+def read_body_steadily(sock: socket.socket, rate: int) -> tuple[int, str]:
+    """Read one answer, its head and then exactly its body, at about ``rate`` bytes a second; the length of the body
+    that came and how it ended."""
+    step = 0.05
+    head = b""
+    try:
+        while b"\r\n\r\n" not in head:
+            if not (data := sock.recv(1024)):
+                return 0, "closed"
+            head += data
+        head, _, body = head.partition(b"\r\n\r\n")
+        length = int(re.search(rb"(?i)content-length: *(\d+)", head)[1])  # type: ignore[index]
+        got = len(body)
+        while got < length:
+            if not (data := sock.recv(min(int(rate * step), length - got))):
+                return got, "closed"
+            got += len(data)
+            time.sleep(step)
+    except OSError as error:
+        return got, repr(error)
+    return got, "whole"
+
+
+@pytest.mark.parametrize("over_tls", [False, True], ids=["http", "https"])
+def test_a_steady_reader_for_longer_than_the_keep_alive_time_gets_its_answer_whole(
+    over_tls: bool, certificate: tuple[tuple[str, str], ssl.SSLContext], slow_link: None
+) -> None:
+    """2 MB read at 250 KB/s, for longer than uvicorn's keep-alive time (5 s) and the request time together, on a
+    connection kept alive and on one whose answer ends it (``Connection: close``). uvicorn closes the connection once it
+    has handed the answer over (kept alive: 5 s later, idle as it counts), and over TLS asyncio then gave the close the
+    request time before dropping what was left, silently; kept alive, the connection had been closed mid-download
+    (a reviewer). Both come whole, nothing counted dropped, and the one kept alive answers its next request."""
+    tls, trusting = certificate
+    context = trusting if over_tls else None
+    with serving(SlowApp(), tls=tls if over_tls else None) as http:
+        before = dropped(http.port, context)
+        readers = {close: slow_reader(http.port, context, close=close) for close in (False, True)}
+        read: dict[bool, tuple[int, str]] = {}
+
+        def reading(close: bool) -> None:
+            read[close] = read_body_steadily(readers[close], 250_000)
+
+        started = time.monotonic()
+        threads = [threading.Thread(target=reading, args=(close,)) for close in readers]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+        assert time.monotonic() - started > 5 + SECONDS + 1
+        assert read == {False: (BIG, "whole"), True: (BIG, "whole")}
+        readers[False].sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        assert answer(readers[False]) == (200, b"ok\n")
+        assert closed_after(readers[True]) < SECONDS + 1
+        assert dropped(http.port, context) == before
+        for sock in readers.values():
+            sock.close()
 
 
 @pytest.mark.parametrize("over_tls", [False, True], ids=["http", "https"])
@@ -409,12 +507,17 @@ def test_at_the_cap_a_download_in_progress_makes_room_after_a_client_reading_not
 
 def test_at_the_cap_connections_closing_after_their_408_make_room() -> None:
     """Connections answered 408 stay open 2 s to let their client read it: a cap of them had refused everyone,
-    ``/readyz`` included (a stranger's stalled uploads, a reviewer). They make room first."""
+    ``/readyz`` included (a stranger's stalled uploads, a reviewer). They make room first, and are counted once, as
+    ``request_timeout``: those making room had been counted ``displaced`` too, raising its alarm (a reviewer)."""
     with serving(max_connections=4) as http:
+        before = dropped(http.port)
         head = b"POST /tsa HTTP/1.1\r\nHost: x\r\nContent-Length: 4000\r\n\r\nqq"
         late = [connection(http.port, head) for _ in range(4)]
         time.sleep(SECONDS + 0.3)  # each answered 408, closing in 2 s
         assert [get(http.port) for _ in range(3)] == [(200, b"ok\n")] * 3
+        after = dropped(http.port)  # in the place of the last
+        assert after.get("request_timeout", 0) - before.get("request_timeout", 0) == 4
+        assert after.get("displaced", 0) == before.get("displaced", 0)
         for sock in late:
             sock.close()
 
@@ -440,6 +543,91 @@ def test_a_body_cut_off_by_its_408_is_not_handled() -> None:
         time.sleep(0.3)
         assert asked == []
         assert requests() == before
+
+
+def stopping_counted() -> float:
+    """``zzgw_http_dropped_total{cause="stopping"}`` in this process (a stopped side has no ``/metrics`` to ask)."""
+    exposed = metrics.exposition()[0].decode()
+    counted = re.findall(r'^zzgw_http_dropped_total\{cause="stopping"\} (\S+)$', exposed, re.M)
+    return float(counted[0]) if counted else 0.0
+
+
+@pytest.mark.parametrize("over_tls", [False, True], ids=["http", "https"])
+def test_a_stop_answers_a_body_still_coming_503_rather_than_wait_for_it(
+    over_tls: bool, certificate: tuple[tuple[str, str], ssl.SSLContext]
+) -> None:
+    """At the stop, a request whose body was still coming (a stranger's query trickled to the TSA, a clerk's upload
+    over a slow link) had been waited for, its whole request time, and 10 s of the stop had gone before the stop gave
+    up, saying nothing (a reviewer). It is answered 503 (``Connection: close``, in words the console shows), not
+    handled, and counted, and the stop is done once the answer's linger is over."""
+    asked: list[bytes] = []
+
+    def timestamp(query: bytes) -> bytes:
+        asked.append(query)
+        return b"reply"
+
+    tls, trusting = certificate
+    with serving(HttpApp(timestamp=timestamp, crl=None), tls=tls if over_tls else None, seconds=30) as http:
+        sock = connection(http.port, b"")
+        if over_tls:
+            sock = trusting.wrap_socket(sock, server_hostname="127.0.0.1")
+        sock.sendall(b"POST /tsa HTTP/1.1\r\nHost: x\r\nContent-Length: 4000\r\n\r\n")
+        stop = threading.Event()
+
+        def trickle() -> None:
+            with contextlib.suppress(OSError):
+                while not stop.wait(0.25):
+                    sock.sendall(b"q" * 10)
+
+        trickling = threading.Thread(target=trickle)
+        trickling.start()
+        time.sleep(0.5)
+        before = stopping_counted()
+        started = time.monotonic()
+        http.stop()
+        took = time.monotonic() - started
+        stop.set()
+        trickling.join()
+        response = http_client.HTTPResponse(sock)
+        response.begin()
+        assert response.status == 503
+        assert response.getheader("Connection") == "close"
+        assert response.read().decode().startswith("证照网关正在停止")
+        assert took < 3.5  # the 2 s linger for the client to read its answer
+        assert asked == []
+        assert stopping_counted() - before == 1
+
+
+def test_a_stop_gives_an_answer_in_flight_its_grace_and_then_cuts_what_is_left(
+    slow_link: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An answer being made when the stop begins is given the stop's grace, and comes. A download still going at its
+    end (a stranger reading slowly) is cut then, counted and said: it had held the stop for 10 s, when the stop gave
+    up on the side saying nothing (a reviewer). A connection waiting for a request is closed at once."""
+    app = SlowApp()
+    with serving(app) as http:
+        answering = connection(http.port, b"GET /slow HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        reader = slow_reader(http.port)
+        idle = connection(http.port, b"")
+        read: list[tuple[int, str]] = []
+        downloading = threading.Thread(target=lambda: read.append(read_steadily(reader, 100_000)))
+        downloading.start()  # 20 s at that rate
+        time.sleep(0.5)
+        threading.Timer(0.5, app.release.set).start()
+        before = stopping_counted()
+        started = time.monotonic()
+        with caplog.at_level(logging.INFO, logger="zzgw.http"):
+            http.stop(grace=1.5)
+        took = time.monotonic() - started
+        downloading.join(10)
+        assert 1.5 < took < 3
+        assert answer(answering) == (200, b"slow\n")
+        assert closed(idle)
+        got, ended = read[0]
+        assert got < BIG and ended != "whole"
+        assert stopping_counted() - before == 1
+        said = [record.getMessage() for record in caplog.records if record.name == "zzgw.http"]
+        assert said == ["HTTP: stopping: 1 connections still being answered 1.5 s after the stop began: cut"]
 
 
 def test_accept_failing_for_want_of_files_is_said_once_every_5_seconds(caplog: pytest.LogCaptureFixture) -> None:
@@ -562,3 +750,56 @@ def test_a_gateway_with_1024_files_answers_while_more_half_sent_requests_are_hel
     assert len(said) < 30, said[:40]
     assert not [line for line in said if "Traceback" in line or "Too many open files" in line], said[:40]
     assert any("connections open (ZZGW_HTTP_MAX_CONNECTIONS)" in line for line in said), said
+
+
+@pytest.mark.slow
+def test_serve_stops_at_once_while_a_stranger_trickles_a_body(tmp_path: Path) -> None:
+    """SIGTERM while a query to the TSA trickles in (no token needed, under its 4096 bytes): ``zzgw serve`` had waited
+    10 s for the HTTP side, then gone on without it saying nothing, the client answered nothing (a reviewer). The
+    query is answered 503, the log says so, and the process exits 0 once the answer's linger is over."""
+    data_dir = tmp_path / "var"
+    grpc_address, http_address = f"127.0.0.1:{free_port()}", f"127.0.0.1:{free_port()}"
+    env = {
+        **os.environ,
+        "ZZGW_DATA_DIR": str(data_dir),
+        "ZZGW_DATABASE_URL": "",
+        "ZZGW_GRPC_ADDR": grpc_address,
+        "ZZGW_HTTP_ADDR": http_address,
+        "ZZGW_KEY_PASSPHRASE": "connections-test-passphrase",
+        "ZZGW_HTTP_REQUEST_SECONDS": "30",
+    }
+    init = run_zzgw("init", env=env, timeout=180)
+    assert init.returncode == 0, init.stderr
+    log = tmp_path / "serve.log"
+    with log.open("wb") as written:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "gateway.cli", "serve"], env=env, cwd=ROOT, stdout=written, stderr=written
+        )
+    stop = threading.Event()
+    try:
+        wait_serving(grpc_address, timeout=90, process=server)
+        port = int(http_address.rsplit(":", 1)[1])
+        assert get(port) == (200, b"ok\n")
+        sock = connection(port, b"POST /tsa HTTP/1.1\r\nHost: x\r\nContent-Length: 4000\r\n\r\n")
+
+        def trickle() -> None:
+            with contextlib.suppress(OSError):
+                while not stop.wait(0.25):
+                    sock.sendall(b"q" * 10)
+
+        threading.Thread(target=trickle, daemon=True).start()
+        time.sleep(0.5)
+        signalled = time.monotonic()
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(15) == 0
+        took = time.monotonic() - signalled
+        stop.set()
+        assert answer(sock)[0] == 503
+        assert took < 5  # the drain's half second, the answer's 2 s linger
+    finally:
+        stop.set()
+        if server.poll() is None:
+            server.kill()
+            server.wait(10)
+    said = log.read_text(errors="replace")
+    assert "whose body was still coming answered 503 and closed" in said, said[-2000:]
