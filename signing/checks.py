@@ -109,14 +109,17 @@ def identity_at(
         return Finding(result=base.result, reason=base.reason, detail=base.detail)
     if at < cert.not_valid_before_utc:
         return Finding(result=CheckResult.FAILED, reason="CERT_NOT_YET_VALID", detail=_NOT_YET_VALID)
+    if revoked_at is not None and not time_trusted and at - CLOCK_SKEW > revoked_at:
+        # a time only claimed, more than a clock's error after the revocation: the seal's own word that it sealed once
+        # revoked, which no forger gains by denying, whether or not the certificate has ended by then (a code made
+        # with a leaked key, stating the time it was made at, had been only INDETERMINATE: an examiner, a reviewer)
+        return _revoked_before(revoked_at)
     if at > cert.not_valid_after_utc:
         suffix = "" if time_trusted else "_NO_TRUSTED_TIME"
         result = CheckResult.FAILED if time_trusted else CheckResult.INDETERMINATE
         return Finding(result=result, reason="CERT_EXPIRED" + suffix, detail=_EXPIRED)
     if revoked_at is not None:
-        if not time_trusted and at - CLOCK_SKEW < revoked_at:  # a claim of before: unknown. One of after, beyond a
-            # clock's error, is the seal's own word that it sealed once revoked, which no forger gains by denying (a
-            # code made with a leaked key, stating the time it was made at, had been only INDETERMINATE: an examiner)
+        if not time_trusted:  # a claim of before, or within a clock's error after: unknown
             return Finding(
                 result=CheckResult.INDETERMINATE,
                 reason="CERT_REVOKED_NO_TRUSTED_TIME",
@@ -124,14 +127,18 @@ def identity_at(
                 f"（the certificate was revoked at {revoked_at.isoformat()}; without a trusted time it is "
                 "unknown whether the seal was made before）",
             )
-        if revoked_at <= at:  # at a trusted time, or at one claimed after the revocation
-            return Finding(
-                result=CheckResult.FAILED,
-                reason="CERT_REVOKED",
-                detail=f"印章证书已于{revoked_at.isoformat()}吊销，早于签章时间"
-                f"（the certificate was revoked at {revoked_at.isoformat()}, before it sealed）",
-            )
+        if revoked_at <= at:
+            return _revoked_before(revoked_at)
     return PASSED
+
+
+def _revoked_before(revoked_at: dt.datetime) -> Finding:
+    return Finding(
+        result=CheckResult.FAILED,
+        reason="CERT_REVOKED",
+        detail=f"印章证书已于{revoked_at.isoformat()}吊销，早于签章时间"
+        f"（the certificate was revoked at {revoked_at.isoformat()}, before it sealed）",
+    )
 
 
 def identity_finding_at(

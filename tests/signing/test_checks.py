@@ -179,9 +179,10 @@ def test_a_qr_code_passes_offline_with_its_certificate(ca: SealMakerCA) -> None:
     ("claimed_after", "result", "reason"),
     [
         (dt.timedelta(minutes=-1), CheckResult.INDETERMINATE, "CERT_REVOKED_NO_TRUSTED_TIME"),
-        (dt.timedelta(minutes=4), CheckResult.INDETERMINATE, "CERT_REVOKED_NO_TRUSTED_TIME"),  # a clock's error
-        (dt.timedelta(minutes=5), CheckResult.FAILED, "CERT_REVOKED"),
+        (dt.timedelta(minutes=5), CheckResult.INDETERMINATE, "CERT_REVOKED_NO_TRUSTED_TIME"),  # a clock's error
+        (dt.timedelta(minutes=5, seconds=1), CheckResult.FAILED, "CERT_REVOKED"),
         (dt.timedelta(days=3), CheckResult.FAILED, "CERT_REVOKED"),
+        (dt.timedelta(days=9999), CheckResult.FAILED, "CERT_REVOKED"),  # after the certificate's end too (a reviewer)
     ],
 )
 def test_a_code_claiming_it_was_made_after_its_seal_was_revoked_fails(
