@@ -47,6 +47,7 @@ from adapters.console import Console, ConsoleBackend
 from adapters.http import HttpApp, HttpServer, Receive, Scope, Send
 from adapters.http_connections import ConnectionLimits, descriptors
 from gateway import metrics
+from gateway.api.arrival import RequestArrival
 from gateway.api.audit import AuditServicer
 from gateway.api.authorization import AuthorizationServicer
 from gateway.api.catalog import CatalogServicer
@@ -169,6 +170,12 @@ still sent calls once its balancers should have moved them (a balancer that igno
 the stop proceeds as before: new calls refused, ``GRACE_SECONDS`` for those in flight (the HTTP side's answers stop in
 it); 5 + 10 s ends well within ``STOP_DEADLINE_SECONDS``."""
 HANDLER_THREAD_NAME = "zzgw-grpc"
+GRPC_CONNECTIONS = 1024
+"""The gRPC connections a process holds at once unless set (``ZZGW_GRPC_MAX_CONNECTIONS``) or its files are fewer."""
+IDLE_CONNECTION_SECONDS = 60
+"""A gRPC connection with no call open for this long is closed (GOAWAY): the client's next call opens another."""
+STREAMS_PER_CONNECTION = 100
+"""Calls open at once on one gRPC connection (HTTP/2 MAX_CONCURRENT_STREAMS): a load client has 64 in flight."""
 """The kernel's name for the gRPC handler threads (``gateway.threads``)."""
 GC_THRESHOLDS = (20_000, 50, 100)
 """The collector's generation thresholds while serving (Python's defaults: 700, 10, 10); see ``tune_gc``."""
@@ -1780,6 +1787,8 @@ def build_server(
             initargs=(HANDLER_THREAD_NAME,),
         ),
         interceptors=[
+            # first: it sees what the others made of each method, and bounds the wait for a unary request
+            RequestArrival(settings.grpc_request_seconds),
             GatewayInterceptor(
                 gateway.authenticator,
                 mode=settings.mode,
@@ -1810,6 +1819,15 @@ def build_server(
             # a client's next calls go on a new connection, through the handshake's dates check again; no
             # grpc.max_connection_age_grace_ms: what is open on the old one (a watch stream) runs on until it ends
             ("grpc.max_connection_age_ms", CONNECTION_AGE_SECONDS * 1000),
+            # a stranger's connections cannot take every file the process may open; one over the cap is closed at once
+            ("grpc.max_allowed_incoming_connections", grpc_connections(settings)),
+            # one that never completes its TLS handshake (or, without TLS, its HTTP/2 preface) is closed in time
+            ("grpc.server_handshake_timeout_ms", settings.grpc_request_seconds * 1000),
+            # one with no call for IDLE_CONNECTION_SECONDS is closed (GOAWAY); an open stream is a call
+            ("grpc.max_connection_idle_ms", IDLE_CONNECTION_SECONDS * 1000),
+            # more than a client's 64 calls in flight on one connection; with it core refuses streams opened and
+            # reset faster than they are torn down (rapid reset), counting those not yet torn down
+            ("grpc.max_concurrent_streams", STREAMS_PER_CONNECTION),
         ],
         maximum_concurrent_rpcs=settings.threads * 16,
     )
@@ -1970,6 +1988,27 @@ def check_descriptors(settings: Settings) -> None:
             f"hold up to {needed} files open, more than half of the {soft} this process may open (RLIMIT_NOFILE), "
             "which gRPC and the store need too: set it lower, or raise the limit (systemd: LimitNOFILE=)"
         )
+    grpc_cap = settings.grpc_max_connections
+    if soft != resource.RLIM_INFINITY and grpc_cap and needed + grpc_cap > soft * 3 // 4:
+        raise ConfigError(
+            f"grpc_max_connections (ZZGW_GRPC_MAX_CONNECTIONS, {grpc_cap}) and the HTTP side's {needed} files would "
+            f"take more than three quarters of the {soft} this process may open (RLIMIT_NOFILE), which the store "
+            f"needs too: set it to {max(soft * 3 // 4 - needed, 0)} at most, or 0 (sized from the limit), or raise "
+            "the limit (systemd: LimitNOFILE=)"
+        )
+
+
+def grpc_connections(settings: Settings) -> int:
+    """The gRPC connections a process holds open at once (``ZZGW_GRPC_MAX_CONNECTIONS``); when unset (0), three
+    quarters of the files it may open less the HTTP side's (``check_descriptors``), at most ``GRPC_CONNECTIONS``. A
+    stranger's plain TCP connections had used up every file of the process, and gRPC, the HTTP side and the store
+    all failed while they were held (a penetration tester, D2)."""
+    if settings.grpc_max_connections:
+        return settings.grpc_max_connections
+    soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return GRPC_CONNECTIONS
+    return max(1, min(GRPC_CONNECTIONS, soft * 3 // 4 - descriptors(settings.http_max_connections)))
 
 
 def check_http_tls(settings: Settings) -> None:
