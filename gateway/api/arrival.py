@@ -41,7 +41,8 @@ class _Expected:
 
 
 class RequestArrival(grpc.ServerInterceptor):
-    """Serves every method with one request message so that its message must come within ``seconds``."""
+    """Serves every method with one request message so that its message must come within ``seconds`` of a handler
+    thread taking the call (a call waiting in the pool's queue behind busy threads has not started its time)."""
 
     def __init__(self, seconds: float):
         self._seconds = seconds
@@ -120,15 +121,16 @@ class RequestArrival(grpc.ServerInterceptor):
             self._expected.popleft()  # this thread alone takes from the left
             context = first.context
             if context is not None:
+                peer = context.peer()  # before the cancel, which leaves it empty
                 context.cancel()
-                self._say_cancelled(first.method, context)
+                self._say_cancelled(first.method, peer)
 
-    def _say_cancelled(self, method: str, context: grpc.ServicerContext) -> None:
+    def _say_cancelled(self, method: str, peer: str) -> None:
         if (left := _LINES.allow("REQUEST_LATE")) is not None:
             log.warning(
                 "gRPC: a call to %s from %s cancelled: no request message within %g s (ZZGW_GRPC_REQUEST_SECONDS)%s",
                 method,
-                context.peer(),
+                peer,
                 self._seconds,
                 since(left),
             )

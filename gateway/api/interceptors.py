@@ -125,9 +125,11 @@ def received_limit(limit: int) -> int:
     """How large a message gRPC receives (``grpc.max_receive_message_length``) for a message limit of ``limit``: up
     to twice the limit, and at most 16 MiB more, so that a request somewhat over the limit reaches ``_tolerant`` and
     is refused in words, with a reason (REQUEST_TOO_LARGE); gRPC refuses a larger one itself, from its length prefix
-    and without reading it. A message is read in its handler thread, one at a time (a stream's next one when the
-    handler asks for it), so the received bytes held at once are at most ``ZZGW_THREADS`` times this (128 MiB with
-    the defaults, where gRPC's own refusal at the limit held 64 MiB)."""
+    and without reading it. Whole messages are held one a handler thread (a stream's next one when the handler asks
+    for it): ``ZZGW_THREADS`` times this (128 MiB with the defaults, where gRPC's own refusal at the limit held 64
+    MiB). Messages still coming are held by gRPC for every open call, up to 16 × ``ZZGW_THREADS`` of them (about 2
+    GB), each until it is whole or ``ZZGW_GRPC_REQUEST_SECONDS`` after a thread took its call (a penetration
+    tester, D3; ``gateway.api.arrival``)."""
     return limit + min(limit, 16 * 1024 * 1024)
 
 
