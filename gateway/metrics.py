@@ -25,6 +25,9 @@ request: no holder code, license number or member code of a caller ever becomes 
                                      ``ZZGW_HTTP_MAX_CONNECTIONS``, for a new one), ``refused`` (a new one at the
                                      cap, every one being answered), ``stopping`` (its body still coming, or its
                                      answer not done, when the side stopped)
+``zzgw_grpc_late_requests_total``     gRPC calls cancelled because their request message had not come within
+                                     ``ZZGW_GRPC_REQUEST_SECONDS`` (``gateway.api.arrival``; never in
+                                     ``zzgw_grpc_calls_total``: they had no request)
 ``zzgw_group_commit_items``          items committed in one transaction by a group writer, by ``writer``
                                      (``receipts``, ``sharing-audit``)
 ``zzgw_ready``                       1 while the process is ready (``gateway.health``), else 0
@@ -190,6 +193,11 @@ _FEED_LAPSES = Counter(
     ["cause"],
 )
 
+_LATE_REQUESTS = Counter(
+    "zzgw_grpc_late_requests",
+    "gRPC calls cancelled because their request message had not come within ZZGW_GRPC_REQUEST_SECONDS",
+)
+
 _HTTP_DROPPED = Counter(
     "zzgw_http_dropped",
     "HTTP connections the gateway closed unanswered or cut short, by cause (request_timeout: not whole in time; "
@@ -285,6 +293,11 @@ def record_http_dropped(cause: str) -> None:
     """The HTTP side closed a connection for ``cause`` (``request_timeout``, ``write_timeout``, ``displaced``,
     ``refused``, ``stopping``: fixed in the code, ``adapters.http_connections``)."""
     _HTTP_DROPPED.labels(cause).inc()
+
+
+def record_late_request() -> None:
+    """A gRPC call was cancelled because its request message had not come in time (``gateway.api.arrival``)."""
+    _LATE_REQUESTS.inc()
 
 
 def record_group_commit(writer: str, items: int) -> None:

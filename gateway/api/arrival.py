@@ -24,6 +24,7 @@ from typing import Any
 
 import grpc
 
+from gateway import metrics
 from gateway.logs import OncePer, since
 
 log = logging.getLogger("zzgw.grpc")
@@ -123,6 +124,7 @@ class RequestArrival(grpc.ServerInterceptor):
             if context is not None:
                 peer = context.peer()  # before the cancel, which leaves it empty
                 context.cancel()
+                metrics.record_late_request()
                 self._say_cancelled(first.method, peer)
 
     def _say_cancelled(self, method: str, peer: str) -> None:

@@ -18,6 +18,7 @@ from pathlib import Path
 import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from prometheus_client import REGISTRY
 
 from gateway import server as gateway_server
 from gateway.config import Settings
@@ -102,8 +103,10 @@ def test_calls_whose_request_never_comes_are_cancelled_in_time_and_others_served
 ) -> None:
     """Calls that send their headers and never their request message had held every handler thread for as long as
     their client liked, and every other call waited (a penetration tester, D1). Now each is cancelled once
-    ZZGW_GRPC_REQUEST_SECONDS have passed without it, saying so in the log, and the threads serve others."""
+    ZZGW_GRPC_REQUEST_SECONDS have passed without it, saying so in the log and the metrics, and the threads serve
+    others."""
     caplog.set_level(logging.WARNING, logger="zzgw.grpc")
+    late_before = REGISTRY.get_sample_value("zzgw_grpc_late_requests_total") or 0
     never = threading.Event()
 
     def nothing() -> Iterator[bytes]:
@@ -125,6 +128,7 @@ def test_calls_whose_request_never_comes_are_cancelled_in_time_and_others_served
     assert ended < 6
     assert f"gRPC: a call to {VERIFY_LICENSE} from ipv4:127.0.0.1:" in caplog.text
     assert "cancelled: no request message within 2 s (ZZGW_GRPC_REQUEST_SECONDS)" in caplog.text
+    assert REGISTRY.get_sample_value("zzgw_grpc_late_requests_total") == late_before + 8
 
 
 def test_a_unary_call_whose_client_sends_no_message_is_refused_as_grpc_refuses_it(quick_limits: RunningGateway) -> None:
