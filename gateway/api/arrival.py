@@ -110,11 +110,17 @@ class RequestArrival(grpc.ServerInterceptor):
 
     def _watch(self) -> None:
         while True:
-            with self._lock:
-                if not self._expected:
+            if not self._expected:
+                with self._lock:
                     self._watching = False
+                if not self._expected:  # else one came after the look and may have seen this watcher still on
                     return
-                first = self._expected[0]
+                with self._lock:
+                    if self._watching:  # its caller started another
+                        return
+                    self._watching = True
+                continue
+            first = self._expected[0]
             wait = first.due - time.monotonic()
             if wait > 0:
                 time.sleep(wait)  # those expected after it are due later
