@@ -500,8 +500,12 @@ class _Connection(asyncio.Protocol):
         self._connections.waiting(self, since_when=self._waited_since, body=body)
 
     def received(self) -> None:
-        """The request has come whole (or the connection is closing): it is answered, in no time but the app's."""
-        if self._deadline is not None:
+        """The request has come whole (or the connection is closing): it is answered, in no time but the app's. A
+        connection already closing keeps its time to close (``_sent_and_closing``, ``_answered_unread``): uvicorn's
+        ``on_response_complete`` comes after its close, and had cancelled it, so a small answer ending its connection
+        over TLS, taken whole by the kernel, waited for a ``close_notify`` for ``ssl_shutdown_timeout``, 24 h (a
+        reviewer)."""
+        if self._deadline is not None and not self._closing:
             self._deadline.cancel()
             self._deadline = None
             self._connections.received(self)

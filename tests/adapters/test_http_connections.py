@@ -303,6 +303,63 @@ def test_a_client_that_never_reads_an_answer_ending_its_connection_is_closed_in_
         assert after.get("write_timeout", 0) - before.get("write_timeout", 0) == 2
 
 
+def tls_without_close_notify(port: int, context: ssl.SSLContext, request: bytes) -> socket.socket:
+    """A TLS connection that sends ``request``, its client side driven by hand over a plain socket, so that it never
+    sends a ``close_notify``: what the server sends can be read as raw bytes, and its closing of the TCP connection
+    seen."""
+    raw = socket.create_connection(("127.0.0.1", port), timeout=10)
+    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+    tls = context.wrap_bio(incoming, outgoing, server_hostname="127.0.0.1")
+    while True:
+        try:
+            tls.do_handshake()
+            break
+        except ssl.SSLWantReadError:
+            raw.sendall(outgoing.read())
+            incoming.write(raw.recv(65536))
+    tls.write(request)
+    raw.sendall(outgoing.read())
+    return raw
+
+
+def tcp_closed_after(raw: socket.socket, limit: float) -> float:
+    """Seconds until the server closes the TCP connection of ``raw``, whatever comes on it before (read and dropped:
+    its answer, its ``close_notify``); ``limit`` when it does not."""
+    started = time.monotonic()
+    raw.settimeout(0.2)
+    while time.monotonic() - started < limit:
+        try:
+            if raw.recv(65536) == b"":
+                return time.monotonic() - started
+        except TimeoutError:
+            continue
+        except ConnectionResetError:
+            return time.monotonic() - started
+    return limit
+
+
+def test_over_tls_a_small_answer_ending_its_connection_closes_it_in_time_without_the_clients_close_notify(
+    certificate: tuple[tuple[str, str], ssl.SSLContext],
+) -> None:
+    """A small answer that ends its connection (``Connection: close``, HTTP/1.0, a bad request's 400), taken whole by
+    the kernel, to a client that never sends its ``close_notify``: the close waits for it the request time, then
+    closes. uvicorn's end of the answer, coming after its close, had cancelled that time, and the connection was held
+    for asyncio's ``ssl_shutdown_timeout``, 24 h, uncounted, every stop waiting its grace for it (a reviewer)."""
+    tls, trusting = certificate
+    with serving(tls=tls) as http:
+        held = [
+            tls_without_close_notify(http.port, trusting, request)
+            for request in (
+                b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
+                b"GET /healthz HTTP/1.0\r\n\r\n",
+                b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nBad Header\r\n\r\n",
+            )
+        ]
+        for raw in held:
+            assert tcp_closed_after(raw, SECONDS + 3) < SECONDS + 2
+        assert get(http.port, context=trusting) == (200, b"ok\n")
+
+
 def test_at_the_cap_a_client_not_reading_its_answer_makes_room_after_one_waiting_for_its_request() -> None:
     """Every connection at the cap holding an answer it does not read: a new one is answered at once, in the place of
     the one whose answer has gone unread longest, not closed; a connection waiting for a request makes room first."""
