@@ -459,12 +459,16 @@ def test_a_bundle_whose_code_changes_is_said_with_the_case_receipts_it_leaves(st
             )
             police.VerifyLicense(verification_pb2.VerifyLicenseRequest(use=use, license_id=license_id))
     warning = (
-        f"warning: 证照目录中已没有一件事 {QYKB}（2 份核验回执，2 个办件），而本库的办件核验回执列在这些编码下：这些"
-        "办件（正在办理的也在内）从各网关以此目录重启起，用旧编码查询被拒绝（UNKNOWN_BUNDLE），用新编码查询看不到这些"
-        "回执，后续部门不能再接办免收。一件事的编码就是它的身份：改名只改 name，不改 code；若是改了编码，请把原编码"
-        f"改回后再采用此目录（docs/catalog.md: Bundles）（the catalog no longer has bundles that stored case receipts "
-        f"name ({QYKB}: 2 case receipts in 2 cases): their cases, running ones too, no longer list them, by the old "
-        "code (UNKNOWN_BUNDLE) or by a new one; a bundle's code is its identity: rename its name, not its code）"
+        f"warning: 证照目录中已没有一件事 {QYKB}（2 份核验回执，2 个办件），而本库的办件核验回执列在这些编码下："
+        "用此目录的网关上，这些办件（正在办理的也在内）用旧编码查询被拒绝（UNKNOWN_BUNDLE），"
+        "用新编码查询看不到这些回执，后续部门不能再接办免收。一件事的编码就是它的身份：改名只改 name，不改 code；"
+        "若是此次改了编码，请把原编码改回后再采用此目录；"
+        "若是有意撤下的一件事（其办件已办结），无需改动，回执保留期间每次采用目录都会列出它"
+        f"（docs/catalog.md: Bundles）（the catalog has no bundles that stored case receipts name ({QYKB}: 2 case "
+        "receipts in 2 cases): their cases, running ones too, no longer list them, by the old code (UNKNOWN_BUNDLE) "
+        "or by a new one; a bundle's code is its identity: rename its name, not its code, and put back a code this "
+        "file changed; a bundle retired on purpose is named at every adoption while its receipts are kept, and needs "
+        "nothing）"
     )
 
     checked = run_zzgw("catalog", "check", str(recoded), env=zzgw_env(tmp_path, store, before), timeout=120)

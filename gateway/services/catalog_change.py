@@ -110,16 +110,22 @@ def bundles_left(db: Database, catalog: Catalog) -> tuple[BundleLeft, ...]:
 
 
 def bundles_left_warning(left: Sequence[BundleLeft]) -> str:
-    """The warning of ``bundles_left``, Chinese first for the 目录管理员, naming each code and its counts."""
+    """The warning of ``bundles_left``, Chinese first for the 目录管理员, naming each code and its counts. The store
+    keeps no earlier catalog, only its fingerprint, so a code this file changed cannot be told from a bundle retired
+    on purpose before: both are named at every adoption while their receipts are kept, and the warning says so
+    rather than claim the loss begins at this restart and bid a retired bundle back (a reviewer)."""
     named = "、".join(f"{b.bundle_code}（{b.receipts:,} 份核验回执，{b.cases:,} 个办件）" for b in left)
     named_en = "; ".join(f"{b.bundle_code}: {b.receipts:,} case receipts in {b.cases:,} cases" for b in left)
     return (
-        f"warning: 证照目录中已没有一件事 {named}，而本库的办件核验回执列在这些编码下：这些办件（正在办理的也在内）"
-        "从各网关以此目录重启起，用旧编码查询被拒绝（UNKNOWN_BUNDLE），用新编码查询看不到这些回执，后续部门不能再"
-        "接办免收。一件事的编码就是它的身份：改名只改 name，不改 code；若是改了编码，请把原编码改回后再采用此目录"
-        f"（docs/catalog.md: Bundles）（the catalog no longer has bundles that stored case receipts name ({named_en}): "
+        f"warning: 证照目录中已没有一件事 {named}，而本库的办件核验回执列在这些编码下：用此目录的网关上，这些"
+        "办件（正在办理的也在内）用旧编码查询被拒绝（UNKNOWN_BUNDLE），用新编码查询看不到这些回执，"
+        "后续部门不能再接办免收。一件事的编码就是它的身份：改名只改 name，不改 code；"
+        "若是此次改了编码，请把原编码改回后再采用此目录；"
+        "若是有意撤下的一件事（其办件已办结），无需改动，回执保留期间每次采用目录都会列出它"
+        f"（docs/catalog.md: Bundles）（the catalog has no bundles that stored case receipts name ({named_en}): "
         "their cases, running ones too, no longer list them, by the old code (UNKNOWN_BUNDLE) or by a new one; a "
-        "bundle's code is its identity: rename its name, not its code）"
+        "bundle's code is its identity: rename its name, not its code, and put back a code this file changed; a "
+        "bundle retired on purpose is named at every adoption while its receipts are kept, and needs nothing）"
     )
 
 
