@@ -916,9 +916,10 @@ def _catalog_check(path: Path | None, settings_of: Callable[[], Settings]) -> in
     it, said in one line: OK with its counts and fingerprint, then a warning for each field a matter lists and never
     reads (``Catalog.fields_never_read``), or why it does not load (exit 2). A file that loads is then held against the
     store the settings name, reading only, and what `zzgw init --adopt-catalog` would refuse (exit 2) and warn of is
-    said (``server.catalog_findings``), or that there is no store to hold it against."""
-    from gateway.failures import said
-    from gateway.server import catalog_findings
+    said (``server.catalog_findings``); or that there is no store to hold it against yet (exit 0); or why the store
+    the settings name cannot be used, as other commands say it (``failures.exit_status``: 75 or 2)."""
+    from gateway.failures import exit_status, said
+    from gateway.server import NoStoreYet, catalog_findings
     from gateway.services.members import load_catalog
 
     named = f"catalog {path}" if path is not None else "the demo catalog (ZZGW_CATALOG is not set)"
@@ -938,17 +939,22 @@ def _catalog_check(path: Path | None, settings_of: Callable[[], Settings]) -> in
     try:
         settings = settings_of()
         found = catalog_findings(settings, catalog)
-    except Exception as exc:
-        why = said(exc, "catalog check", settings)
-        if why is None:
-            raise
+    except NoStoreYet as exc:
         print(
-            f"zzgw catalog check: checked without a store ({why}): whether members may issue its license types and "
+            f"zzgw catalog check: checked without a store ({exc}): whether members may issue its license types and "
             "handle its matters, and what it does to the licenses and cases of a store, is said when it is checked "
             "with the settings of the store (ZZGW_DATABASE_URL, ZZGW_DATA_DIR) or adopted",
             file=sys.stderr,
         )
         return 0
+    except Exception as exc:  # a store the settings name that cannot be used, or settings that do not load: as any
+        # command says it, with its exit status (it had been exit 0, "checked without a store", and a pipeline gating
+        # the adoption on it went ahead having checked nothing; a reviewer)
+        why = said(exc, "catalog check", settings)
+        if why is None:
+            raise
+        print(why, file=sys.stderr)
+        return exit_status(exc)
     print(
         f"checked against the store {found.store}, {found.members} members in force: "
         + ("another catalog than the store's (what zzgw init --adopt-catalog would say follows)" if found.changing

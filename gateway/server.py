@@ -243,6 +243,7 @@ class Gateway:
         create_passphrase: bool = False,
     ) -> Gateway:
         clock = clock or SystemClock()
+        refuse_memory_store(settings)
         catalog = catalog or configured_catalog(settings)
         if not create_passphrase:  # only `zzgw init` makes a store; anything else would leave an empty file behind
             _require_sqlite_file(settings)
@@ -639,7 +640,7 @@ def _initialise(
             vouch_upgraded_row(gateway.db, memos, start=False)
         vouch_upgraded_row(gateway.db, memos, start=True)
     members = configured_members(settings)
-    _refuse_a_name_taken(gateway, members)
+    _refuse_a_name_taken(gateway.members.in_force(), members)
     with gateway.db.unit_of_work() as uow:
         certified = uow.members.certificate_digests()
         still_revoked = uow.members.revoked()
@@ -777,23 +778,42 @@ class CatalogFindings:
     bundles_left: tuple[BundleLeft, ...] = ()
 
 
+class NoStoreYet(ConfigError):
+    """No store that a catalog can be held against is there yet: no SQLite file, no schema, a schema that `zzgw init`
+    upgrades before it adopts, or an in-memory database. `zzgw catalog check` then says it checked without a store
+    (exit 0); a store that is there and cannot be used (out of reach, no database, settings that do not load) is said
+    as every command says it, with its exit status: it had been exit 0 too (a reviewer)."""
+
+
 def catalog_findings(settings: Settings, catalog: Catalog) -> CatalogFindings:
-    """``catalog`` held against the store the settings name, as `zzgw init --adopt-catalog` holds it, reading only.
-    ConfigError when there is no store to hold it against (none made yet, a schema not this code's)."""
+    """``catalog`` held against the store the settings name, as `zzgw init --adopt-catalog` holds it, reading only
+    (a SQLite file is opened read-only), and against the members it would hold it against: the store's, with those
+    of the members file (``ZZGW_MEMBERS``) laid over them as init registers them first (``members_after_init``).
+    ``NoStoreYet`` when there is no store to hold it against; ConfigError for settings or a store init refuses."""
+    if _in_memory(settings):
+        raise NoStoreYet("an in-memory database holds no store")
     _require_sqlite_file(settings)
-    db = Database.connect(settings.effective_database_url, pool_size=1)
+    db = Database.connect(settings.effective_database_url, pool_size=1, read_only=True)
     try:
         try:
             revision = db.schema_revision()
         except StoreForbidden as exc:
             raise _not_its_tables(settings, exc) from None
         if revision is None:
-            raise ConfigError(f"the database {settings.database_label} has no schema: run `zzgw init` first")
-        check_schema(settings, revision, migrating=False)
+            raise NoStoreYet(f"the database {settings.database_label} has no schema: run `zzgw init` first")
+        try:
+            check_schema(settings, revision, migrating=False)
+        except ConfigError as exc:
+            if revision in schema_revisions():  # older: `zzgw init` upgrades it, then holds the catalog against it
+                raise NoStoreYet(str(exc)) from None
+            raise
+        configured = configured_members(settings)
         with db.unit_of_work() as uow:
             recorded = uow.facts.get(CATALOG_FACT)
             revoked = uow.members.revoked()
-            members = tuple(m for m in uow.members.all() if m.code not in revoked)
+            stored = uow.members.all()
+        _refuse_a_name_taken([m for m in stored if m.code not in revoked], configured)  # as init refuses the file
+        members = members_after_init(stored, configured, revoked)
         changing = recorded != catalog.fingerprint
         names = {m.code: m.name for m in members}
         return CatalogFindings(
@@ -818,6 +838,33 @@ def catalog_findings(settings: Settings, catalog: Catalog) -> CatalogFindings:
         )
     finally:
         db.dispose()
+
+
+def members_after_init(
+    stored: Sequence[Member], configured: Sequence[Member], revoked: Collection[str]
+) -> tuple[Member, ...]:
+    """The members in force once `zzgw init` has registered ``configured`` (the members file) over ``stored``: a
+    member of the file replaces the stored one of its code (a name or roles changed) or is added, and a revoked one
+    stays revoked (``Members.register``). `zzgw catalog check` had judged a catalog by the stored members only, and
+    warned of a new department's types and matters that the adoption, registering it first, did not (a reviewer)."""
+    by_code = {m.code: m for m in stored}
+    by_code.update({m.code: m for m in configured})
+    return tuple(m for m in by_code.values() if m.code not in revoked)
+
+
+def _in_memory(settings: Settings) -> bool:
+    url = make_url(settings.effective_database_url)
+    return url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
+
+
+def refuse_memory_store(settings: Settings) -> None:
+    """ConfigError for an in-memory SQLite database (``sqlite://``, ``sqlite:///:memory:``): it holds no store that
+    outlives the process, and the engine could not be made for it (a traceback, exit 1; a reviewer)."""
+    if _in_memory(settings):
+        raise ConfigError(
+            "database_url (ZZGW_DATABASE_URL) names an in-memory SQLite database, which holds no store: name a file "
+            "(sqlite:///path/zzgw.db) or a PostgreSQL database"
+        )
 
 
 def configured_catalog(settings: Settings) -> Catalog:
@@ -875,10 +922,10 @@ def idle_partners(catalog: Catalog, members: Sequence[Member]) -> tuple[str, ...
     )
 
 
-def _refuse_a_name_taken(gateway: Gateway, members: list[Member]) -> None:
+def _refuse_a_name_taken(in_force: Sequence[Member], members: Sequence[Member]) -> None:
     """A matter names its department by the member's name, so two members in force may not share one: refuse a
     member of the file whose name another registered member (not revoked) has under another code."""
-    holders = {m.name: m.code for m in gateway.members.in_force()}
+    holders = {m.name: m.code for m in in_force}
     for member in members:
         if holders.get(member.name, member.code) != member.code:
             raise ConfigError(
@@ -987,7 +1034,7 @@ def _require_sqlite_file(settings: Settings) -> None:
     url = make_url(settings.effective_database_url)
     file = url.database if url.get_backend_name() == "sqlite" and url.database != ":memory:" else None
     if file and not Path(file).exists():
-        raise ConfigError(f"no database at {file}: run `zzgw init` (with the same settings) first")
+        raise NoStoreYet(f"no database at {file}: run `zzgw init` (with the same settings) first")
 
 
 def _check_authorities(settings: Settings, db: Database, keys: KeyStore) -> None:

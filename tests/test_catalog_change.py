@@ -21,6 +21,7 @@ from typing import Any
 import grpc
 import pytest
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 
 from adapters.http import HttpServer
 from adapters.records import issue_request
@@ -47,6 +48,7 @@ from tests.api.test_issuance import unique
 from tests.commands import run_zzgw
 from tests.conftest import (
     CIVIL,
+    ID_CARD,
     MARKET,
     PASSPHRASE,
     POLICE,
@@ -527,6 +529,93 @@ def test_catalog_check_says_against_the_store_what_adoption_would(store: str, tm
     )  # fmt: skip
     assert alone.returncode == 0
     assert alone.stderr.startswith(
-        f"zzgw catalog check: checked without a store (zzgw: configuration error: no database at {tmp_path / 'none'}"
+        f"zzgw catalog check: checked without a store (no database at {tmp_path / 'none'}"
     ), alone.stderr
     assert not (tmp_path / "none").exists()
+
+
+NEW_ISSUER = "11370100993701099U"  # 济南市新设局, a department the members file adds with the catalog that names it
+
+
+def test_catalog_check_holds_the_file_against_the_members_the_members_file_adds(store: str, tmp_path: Path) -> None:
+    """A department added to the members file (ZZGW_MEMBERS) with a catalog that names it: `zzgw init --adopt-catalog`
+    registers it first and warns of nothing, so the check, holding the file against the members the adoption would
+    have, warns of nothing either. It had judged by the stored members alone, and said that no member may issue the
+    type or name the matter (a reviewer)."""
+    before = catalog_file(tmp_path / "catalog.json")
+    with serving(tmp_path, store, before):
+        pass
+    members = json.loads((DEMO_CATALOG.parent / "members.json").read_text(encoding="utf-8"))
+    members["members"].append({"code": NEW_ISSUER, "name": "济南市新设局", "region": "370100", "roles": ["ISSUER"]})
+    members_file = tmp_path / "members.json"
+    members_file.write_text(json.dumps(members, ensure_ascii=False), encoding="utf-8")
+
+    def naming_the_new_department(raw: dict[str, Any]) -> None:
+        type_of(raw, ID_CARD)["issuers"].append(NEW_ISSUER)
+        (matter,) = (m for m in raw["matters"] if m["code"] == "370100-QYKZ-001")
+        matter["department"] = "济南市新设局"
+
+    designed = catalog_file(tmp_path / "designed.json", naming_the_new_department)
+    env = {**zzgw_env(tmp_path, store, designed), "ZZGW_MEMBERS": str(members_file)}
+    checked = run_zzgw("catalog", "check", env=env, timeout=120)
+    assert checked.returncode == 0, checked.stderr
+    assert checked.stderr == "", checked.stderr
+    members_in_force = len(members["members"])  # the demo members, all in force, and the new one
+    assert f", {members_in_force} members in force: another catalog than the store's" in checked.stdout
+    assert stored_fingerprint(store) == catalog_fingerprint(before)
+
+    adopted = run_zzgw("init", "--adopt-catalog", env=env, timeout=120)
+    assert adopted.returncode == 0, adopted.stderr
+    assert "warning" not in adopted.stderr, adopted.stderr
+
+    # a member of the file named as another member in force: the check refuses it as the init would
+    members["members"][-1]["code"] = "11370100993701101F"  # 济南市新设局 under another code
+    members_file.write_text(json.dumps(members, ensure_ascii=False), encoding="utf-8")
+    checked = run_zzgw("catalog", "check", env=env, timeout=120)
+    refused = run_zzgw("init", "--adopt-catalog", env=env, timeout=120)
+    assert (checked.returncode, checked.stderr) == (refused.returncode, refused.stderr), (checked.stderr, refused)
+    assert (checked.returncode, checked.stderr) == (
+        2,
+        "zzgw: configuration error: members (ZZGW_MEMBERS): 济南市新设局 (11370100993701101F): the name is registered "
+        f"to member {NEW_ISSUER}; a matter names its department by name, so revoke that one first (`zzgw members "
+        "--revoke CODE`)\n",
+    )
+
+
+def test_catalog_check_on_a_store_that_cannot_be_used_says_it_as_other_commands_do(store: str, tmp_path: Path) -> None:
+    """A store the settings name that cannot be used is said in the line any command says it in, with its exit status
+    (75 out of reach, 2 otherwise): the check had said "checked without a store", exit 0, and a pipeline gating the
+    adoption on it went ahead having checked nothing (a reviewer). An empty database is no store yet: exit 0."""
+    before = catalog_file(tmp_path / "catalog.json")
+    if store.startswith("postgresql"):
+        gone = make_url(store).set(database=f"fix_catcheck_none_{uuid.uuid4().hex[:8]}").render_as_string(False)
+        causes = {
+            make_url(store).set(host="127.0.0.1", port=1).render_as_string(False): (75, "Connection refused"),
+            gone: (2, "does not exist"),
+        }
+    else:
+        not_a_database = tmp_path / "garbage.db"
+        not_a_database.write_bytes(b"not a database " * 300)
+        causes = {f"sqlite:///{not_a_database}": (2, "file is not a database")}
+    for url, (status, reason) in causes.items():
+        checked = run_zzgw("catalog", "check", str(before), env={**zzgw_env(tmp_path, store, before),
+                                                                  "ZZGW_DATABASE_URL": url}, timeout=120)  # fmt: skip
+        assert checked.returncode == status, checked.stderr
+        (line,) = checked.stderr.splitlines()
+        assert line.startswith("zzgw catalog check: cannot use ") and reason in line, line
+        members = run_zzgw("members", env={**zzgw_env(tmp_path, store, before), "ZZGW_DATABASE_URL": url}, timeout=120)
+        assert members.returncode == status and line.replace("catalog check", "members") == members.stderr.strip()
+
+    missing_config = run_zzgw(
+        "catalog", "check", str(before), "--config", str(tmp_path / "none.toml"),
+        env=zzgw_env(tmp_path, store, before), timeout=120,
+    )  # fmt: skip
+    assert missing_config.returncode == 2
+    assert missing_config.stderr.startswith("zzgw: configuration error: "), missing_config.stderr
+    assert str(tmp_path / "none.toml") in missing_config.stderr
+
+    if store.startswith("postgresql"):  # a database with no schema yet: no store made, checked without one
+        checked = run_zzgw("catalog", "check", str(before), env=zzgw_env(tmp_path, store, before), timeout=120)
+        assert checked.returncode == 0, checked.stderr
+        assert checked.stderr.startswith("zzgw catalog check: checked without a store (the database "), checked.stderr
+        assert "has no schema" in checked.stderr

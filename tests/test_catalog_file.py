@@ -199,7 +199,7 @@ def test_catalog_check_loads_a_file_as_init_does_and_touches_no_store(tmp_path: 
         ok = run_zzgw("catalog", "check", *args, env={**env, **extra}, timeout=60)
         assert ok.returncode == 0, ok.stderr
         assert ok.stderr.startswith(  # no store to hold it against: said, and none made
-            f"zzgw catalog check: checked without a store (zzgw: configuration error: no database at {data_dir}"
+            f"zzgw catalog check: checked without a store (no database at {data_dir}"
         ), ok.stderr
         assert ok.stdout.startswith(f"catalog {good}: OK, {counts}; sha256 {fingerprint_of(DEMO)} ")
     demo = run_zzgw("catalog", "check", env=env, timeout=60)
@@ -269,3 +269,40 @@ def test_a_matter_listing_a_field_it_never_reads_is_loaded_with_a_warning(store:
     _, status, stderr = store.adopt("catalog.json", DEMO_TEXT.encode("utf-8"))  # the module's store serves the demo's
     assert status == 0 and "事项" not in stderr, stderr
     assert store.fingerprint() == fingerprint_of(DEMO)
+
+
+@pytest.mark.parametrize("url", ["sqlite://", "sqlite:///:memory:"])
+def test_an_in_memory_database_is_no_store(tmp_path: Path, url: str) -> None:
+    """``ZZGW_DATABASE_URL`` naming an in-memory SQLite database: the check says it checked the file without a store,
+    and init and serve refuse the setting in one line, exit 2. They had ended in a traceback of create_engine, exit 1
+    (a reviewer)."""
+    env = {**os.environ, "ZZGW_DATA_DIR": str(tmp_path / "var"), "ZZGW_DATABASE_URL": url, "ZZGW_CATALOG": ""}
+    checked = run_zzgw("catalog", "check", str(DEMO_FILE), env=env, timeout=60)
+    assert checked.returncode == 0, checked.stderr
+    (line,) = checked.stderr.splitlines()
+    assert line.startswith("zzgw catalog check: checked without a store (an in-memory database holds no store): ")
+    env = {**env, "ZZGW_KEY_PASSPHRASE": "test-only-passphrase", "ZZGW_PORT": "30501"}
+    for command in ("init", "serve"):
+        refused = run_zzgw(command, env=env, timeout=60)
+        assert (refused.returncode, refused.stderr.strip()) == (
+            2,
+            "zzgw: configuration error: database_url (ZZGW_DATABASE_URL) names an in-memory SQLite database, which "
+            "holds no store: name a file (sqlite:///path/zzgw.db) or a PostgreSQL database",
+        ), refused.stderr
+
+
+def test_the_check_writes_nothing_to_a_store_file(tmp_path: Path) -> None:
+    """The check opens a SQLite store read-only: a zero-byte zzgw.db (a placeholder, a failed copy) is left as it is,
+    and said to have no schema, where connecting had written a SQLite header into it (4096 bytes; a reviewer)."""
+    data_dir = tmp_path / "var"
+    data_dir.mkdir()
+    (data_dir / "zzgw.db").touch()
+    env = {**os.environ, "ZZGW_DATA_DIR": str(data_dir), "ZZGW_DATABASE_URL": "", "ZZGW_CATALOG": ""}
+    checked = run_zzgw("catalog", "check", str(DEMO_FILE), env=env, timeout=60)
+    assert checked.returncode == 0, checked.stderr
+    assert checked.stderr.startswith(
+        f"zzgw catalog check: checked without a store (the database sqlite:///{data_dir / 'zzgw.db'} has no schema: "
+        "run `zzgw init` first): "
+    ), checked.stderr
+    assert (data_dir / "zzgw.db").stat().st_size == 0
+    assert sorted(p.name for p in data_dir.iterdir()) == ["zzgw.db"]

@@ -317,10 +317,11 @@ class StoreFile:
     answered OK and lost with the file), and the path swapped twice between a new connection's open and its check.
     """
 
-    def __init__(self, path: str, identity: os.stat_result):
+    def __init__(self, path: str, identity: os.stat_result, *, read_only: bool = False):
         self.path = os.path.abspath(path)
-        self.uri = f"file:{urllib.parse.quote(self.path)}?mode=rw"
+        self.uri = f"file:{urllib.parse.quote(self.path)}?mode={'ro' if read_only else 'rw'}"
         """The file as an SQLite URI that opens it only if it exists: a missing file is an error, not a new store."""
+        self.read_only = read_only
         self._identity = (identity.st_dev, identity.st_ino)
         self._gone = False
         self._said = threading.Lock()
@@ -379,9 +380,13 @@ class Database:
         """This process's writers, one at a time before the flock: a wait that can end (``_writer_lock``)."""
 
     @classmethod
-    def connect(cls, url: str, *, pool_size: int = 16, echo: bool = False, synchronous: str = "normal") -> Database:
+    def connect(
+        cls, url: str, *, pool_size: int = 16, echo: bool = False, synchronous: str = "normal", read_only: bool = False
+    ) -> Database:
         """An engine on ``url``; a SQLite file is made (empty) if missing, and is then the file this process
-        stores in (``StoreFile``); ``synchronous`` is a key of ``SQLITE_SYNCHRONOUS``."""
+        stores in (``StoreFile``); ``synchronous`` is a key of ``SQLITE_SYNCHRONOUS``. ``read_only`` (SQLite): the
+        file is opened as it is, never made nor written (``mode=ro``, no ``journal_mode``): `zzgw catalog check` had
+        made a zero-byte zzgw.db a database of 4096 bytes (a reviewer)."""
         parsed = make_url(url)
         if (parsed.get_backend_name(), parsed.get_driver_name()) not in (
             ("sqlite", "pysqlite"),
@@ -394,12 +399,17 @@ class Database:
             if synchronous not in SQLITE_SYNCHRONOUS:
                 raise ValueError(f"synchronous must be one of {', '.join(SQLITE_SYNCHRONOUS)}, not {synchronous!r}")
             if parsed.database and parsed.database != ":memory:":
-                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+                if not read_only:
+                    Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
                 # made here, readable by its owner only (SQLite would follow the umask, often 0644): it holds
                 # holders' names and ID numbers; SQLite gives its -wal and -shm files the same mode
-                fd = os.open(parsed.database, os.O_RDWR | os.O_CREAT, 0o600)
+                fd = (
+                    os.open(parsed.database, os.O_RDONLY)
+                    if read_only
+                    else os.open(parsed.database, os.O_RDWR | os.O_CREAT, 0o600)
+                )
                 try:
-                    store_file = StoreFile(parsed.database, os.fstat(fd))
+                    store_file = StoreFile(parsed.database, os.fstat(fd), read_only=read_only)
                 finally:
                     os.close(fd)
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
@@ -547,6 +557,8 @@ class Database:
             except DBAPIError as exc:
                 if isinstance(exc.orig, psycopg.errors.InsufficientPrivilege):
                     raise StoreForbidden(str(exc.orig).strip()) from None
+                if isinstance(exc.orig, sqlite3.Error) and not str(exc.orig).startswith("no such table"):
+                    raise  # a file that is no database, or one out of reach, is said as such, not as "no schema"
                 return None
             except Exception:
                 return None
@@ -982,7 +994,8 @@ def _configure_sqlite(engine: Engine, store_file: StoreFile | None, synchronous:
                 raise
         dbapi_connection.isolation_level = None  # SQLAlchemy emits BEGIN itself, below
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
+        if store_file is None or not store_file.read_only:  # sets it in the file's header: a write
+            cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA synchronous={synchronous}")
         cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")
