@@ -79,6 +79,7 @@ _TITLE_SPACING = 6.0
 _TABLE_TOP = 684.0
 _TABLE_BOTTOM = SEAL_BOX[3] + 14.0
 _CELL_PAD_X = 6.0
+_FRAME_INSIDE = 27.0  # the inner frame's distance from the page's edges
 _CELL_PAD_Y = 4.0
 _MAX_CELL_PAD_Y = 9.0  # a short table is given air, up to this padding, rather than leaving the page empty
 _LEADING = 1.4
@@ -97,7 +98,8 @@ _LATIN_FONT = "zzgw-latin-vera"
 _WIDE_TO_UNICODE = re.compile(r"^(<[0-9A-F]{2}> )<([0-9A-F]{5,6})>$", re.MULTILINE)
 _WORD = re.compile(r"[A-Za-z0-9@._/+\-]+|.", re.DOTALL)
 _NO_LINE_START = frozenset("，。、；：？！）》」』】,.;:?!)%")
-"""Punctuation that may not begin a line (避头点): it stays at the end of the line before, overhanging a little."""
+"""Punctuation that may not begin a line (避头点): where it does not fit, the character before it comes down with it
+(``_wrap``)."""
 
 
 class RenderError(SigningError):
@@ -392,28 +394,53 @@ def _fit_table(rows: list[tuple[str, str]], fonts: _Fonts) -> _Table:
 
 def _wrap(text: str, fonts: _Fonts, size: float, width: float) -> list[str]:
     """Greedy line breaking: between any two CJK characters, between Latin words, never before closing punctuation;
-    a Latin word longer than a line is cut."""
+    a Latin word longer than a line is cut. No line is wider than ``width``.
+
+    Punctuation that may not begin a line (避头点) and does not fit at the end of a full line takes the character
+    before it down to the next line (推出, "push-out"), with any such marks between them, rather than hanging past
+    the cell: hung marks crossed the table's rule, and a run of them ran off the page. Where nothing before them may
+    start a line (a line of marks alone), the mark starts the next line."""
     lines: list[str] = []
     for paragraph in text.splitlines() or [""]:
-        line = ""
+        line: list[str] = []  # the line's tokens, so that a push-out takes whole Latin words
         for token in _WORD.findall(paragraph):
             if not line and token.isspace():
                 continue
-            if fonts.width(line + token, size) <= width or (line and token in _NO_LINE_START):
-                line += token
+            if fonts.width("".join(line) + token, size) <= width:
+                line.append(token)
                 continue
+            if line and token in _NO_LINE_START:
+                carried = _pushed_out(line, token, fonts, size, width)
+                if carried:
+                    lines.append("".join(line[: len(line) - len(carried)]).rstrip())
+                    line = [*carried, token]
+                    continue
             if line:
-                lines.append(line.rstrip())
-                line = ""
+                lines.append("".join(line).rstrip())
+                line = []
             if token.isspace():
                 continue
             for char in token:
-                if line and fonts.width(line + char, size) > width:
-                    lines.append(line)
-                    line = ""
-                line += char
-        lines.append(line.rstrip())
+                if line and fonts.width("".join(line) + char, size) > width:
+                    lines.append("".join(line))
+                    line = []
+                line.append(char)
+        lines.append("".join(line).rstrip())
     return lines
+
+
+def _pushed_out(line: list[str], mark: str, fonts: _Fonts, size: float, width: float) -> list[str]:
+    """The tokens at the end of ``line`` that go down to the next line with ``mark``: the last token that may start
+    a line and the marks after it; none when that would leave ``line`` empty or the new line too wide."""
+    start = len(line) - 1
+    while start > 0 and (line[start] in _NO_LINE_START or line[start].isspace()):
+        start -= 1
+    if start == 0:
+        return []
+    carried = line[start:]
+    if fonts.width("".join(carried) + mark, size) > width:
+        return []
+    return carried
 
 
 # --- drawing ----------------------------------------------------------------------------------------------------
@@ -446,6 +473,9 @@ class _Page:
             x -= width / 2
         elif align == "right":
             x -= width
+        if x < _FRAME_INSIDE or x + width > PAGE_SIZE[0] - _FRAME_INSIDE:
+            # a last guard: what would be cut off or cross the frame is refused, never printed in part
+            raise DoesNotFit(f"{text[:20]!r} would be drawn outside the page's frame")
         self._canvas.setFillColor(colour)
         if bold:
             self._canvas.setStrokeColor(colour)
@@ -462,7 +492,7 @@ class _Page:
         canvas.setLineWidth(2.2)
         canvas.rect(22, 22, width - 44, height - 44)
         canvas.setLineWidth(0.6)
-        canvas.rect(27, 27, width - 54, height - 54)
+        canvas.rect(_FRAME_INSIDE, _FRAME_INSIDE, width - 2 * _FRAME_INSIDE, height - 2 * _FRAME_INSIDE)
 
     def qr(self, image: ImageReader) -> None:
         left, bottom, right, top = QR_BOX

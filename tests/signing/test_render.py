@@ -227,6 +227,40 @@ def test_long_business_scope_wraps_on_one_page(business: LicenseContent) -> None
     assert crop(page_image(pdf), SEAL_BOX).getextrema() == (255, 255)
 
 
+SCOPE_START = (
+    "一般项目：软件开发；信息技术咨询服务；数据处理和存储支持服务；人工智能应用软件开发；网络技术服务；"
+    "技术服务、技术开发、技术咨询、技术交流、技术转让、技术推广；计算机系统服务；信息系统集成服务；"
+)
+SCOPE_END = (
+    "（除依法须经批准的项目外，凭营业执照依法自主开展经营活动）。"
+    "许可项目：食品销售（依法须经批准的项目，经相关部门批准后方可开展经营活动）。"
+)
+TABLE_RIGHT = PAGE_SIZE[0] - 48
+
+
+def glyph_right_edges(pdf: bytes) -> list[tuple[str, float]]:
+    """Each printed character of the page and the right edge of its glyph's box, in points."""
+    text = pdfium.PdfDocument(pdf)[0].get_textpage()
+    edges = [(text.get_text_range(i, 1), text.get_charbox(i)[2]) for i in range(text.count_chars())]
+    return [(char, right) for char, right in edges if char.strip()]
+
+
+@pytest.mark.parametrize(
+    "scope",
+    [SCOPE_START + "办公设备销售；"[: k % 7] + "会议服务；" * (k // 7) + SCOPE_END for k in range(34)]
+    + ["软件开发（" + "注" * 30 + "）" + "！" * 12 + "。", "注" * 40 + "）" * 60 + "。"],
+    ids=[f"break shifted {k}" for k in range(34)] + ["twelve marks after a full line", "a line of marks"],
+)
+def test_closing_punctuation_at_a_lines_end_stays_inside_the_table(scope: str) -> None:
+    """A mark that may not start a line (避头点) where a line is full takes the character before it down with it:
+    hung at the line's end, "）。" had crossed the table's right rule, and twelve "！" ran off the page unprinted (a
+    tester's 经营范围 values, the break shifted by one character at a time)."""
+    pdf = render(content_of(samples.business_license(1), MARKET, business_scope=scope))
+    beyond = [(char, round(right, 1)) for char, right in glyph_right_edges(pdf) if right > TABLE_RIGHT]
+    assert beyond == []
+    assert scope in re.sub(r"\s", "", page_text(pdf))
+
+
 def test_scope_too_long_for_one_page_is_refused() -> None:
     long = content_of(samples.business_license(1), MARKET, business_scope="经营" * 3000)
     with pytest.raises(DoesNotFit, match="one page") as caught:
