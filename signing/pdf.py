@@ -67,8 +67,10 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from PIL import Image
 from pyhanko.pdf_utils import generic, misc
+from pyhanko.pdf_utils.content import ImportedPdfPage, PdfContent
 from pyhanko.pdf_utils.images import PdfImage
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.layout import BoxConstraints
 from pyhanko.pdf_utils.metadata.xmp_xml import XmpXmlProcessingError
 from pyhanko.pdf_utils.reader import HistoricalResolver, PdfFileReader, RawPdfPath
 from pyhanko.pdf_utils.xref import XRefSectionType
@@ -359,6 +361,23 @@ class _SealImage(PdfImage):
         )
 
 
+class _SealPage(ImportedPdfPage):
+    """The first page of a PDF held in memory (a watermark with its words as text, ``signing.watermark``) as the
+    appearance: pyHanko's ImportedPdfPage reads a file."""
+
+    def __init__(self, pdf: bytes) -> None:
+        super().__init__(file_name="")  # type: ignore[no-untyped-call]  # pyHanko leaves it unannotated
+        self._pdf = pdf
+
+    def render(self) -> bytes:
+        page = self._ensure_writer.import_page_as_xobject(PdfFileReader(io.BytesIO(self._pdf)), page_ix=0)
+        name = "/Page"
+        self.resources.xobject[name] = page
+        left, bottom, right, top = page.get_object()["/BBox"]
+        self.box = BoxConstraints(width=abs(right - left), height=abs(top - bottom))
+        return name.encode("ascii") + b" Do"
+
+
 class PdfSealer:
     """Applies one seal (one key and certificate, one seal image) to PDFs; make one per seal and keep it.
 
@@ -372,19 +391,25 @@ class PdfSealer:
         cert: x509.Certificate,
         chain: Sequence[x509.Certificate],
         *,
-        seal_png: bytes,
+        seal_png: bytes | None = None,
+        seal_pdf: bytes | None = None,
         timestamper: TimeStamper | None,
         max_pdf_bytes: int = MAX_PDF_BYTES,
         bytes_reserved: int = BYTES_RESERVED,
     ) -> None:
         self._signer = _KeyBackendSigner(key, cert, chain)
         self._timestamper = None if timestamper is None else _GuardedTimeStamper(timestamper)
-        try:
-            image = Image.open(io.BytesIO(seal_png))
-            image.load()
-        except (OSError, ValueError) as exc:
-            raise SigningError(f"the seal image is not a readable PNG: {exc}") from exc
-        self._seal_image = _EncodedSeal.of(image)
+        if (seal_png is None) == (seal_pdf is None):
+            raise ValueError("a sealer draws either a seal image (seal_png) or a page (seal_pdf)")
+        self._seal_image: _EncodedSeal | None = None
+        self._seal_page = seal_pdf
+        if seal_png is not None:
+            try:
+                image = Image.open(io.BytesIO(seal_png))
+                image.load()
+            except (OSError, ValueError) as exc:
+                raise SigningError(f"the seal image is not a readable PNG: {exc}") from exc
+            self._seal_image = _EncodedSeal.of(image)
         self._max_pdf_bytes = max_pdf_bytes
         self._bytes_reserved = bytes_reserved
 
@@ -435,7 +460,10 @@ class PdfSealer:
             reason=reason,
             location=location,
         )
-        stamp = StaticStampStyle(background=_SealImage(self._seal_image), background_opacity=1.0, border_width=0)
+        appearance: PdfContent = (
+            _SealImage(self._seal_image) if self._seal_image is not None else _SealPage(self._seal_page or b"")
+        )
+        stamp = StaticStampStyle(background=appearance, background_opacity=1.0, border_width=0)
         pdf_signer = signers.PdfSigner(
             metadata,
             self._signer,

@@ -21,9 +21,12 @@ from pathlib import Path
 
 import reportlab
 from PIL import Image, ImageDraw, ImageFont
+from reportlab.lib.utils import ImageReader
 from reportlab.pdfbase.ttfonts import TTFontFile
+from reportlab.pdfgen.canvas import Canvas
 
-from signing.render import MISSING_GLYPH
+from signing.render import _DRAWING_LOCK, MISSING_GLYPH
+from signing.render import _fonts as _text_fonts
 from signing.seal_image import find_fallback_fonts
 
 Box = tuple[int, int, int, int]
@@ -44,6 +47,60 @@ def draw_watermark(
     """``lines`` written diagonally in semi-transparent red, as a PNG, and the box in the middle of ``page`` (points)
     that it fills; characters the CJK font and Vera lack come from ``fallback_fonts`` (default:
     ``find_fallback_fonts()``)."""
+    drawing = _draw(lines, page, cjk_font, fallback_fonts)
+    return drawing.png, drawing.box
+
+
+def watermark_pdf(
+    lines: Sequence[str], page: Box, cjk_font: Path, fallback_fonts: Sequence[Path] | None = None
+) -> tuple[bytes, Box]:
+    """The watermark as a one-page PDF the size of its box, and the box: the picture of ``draw_watermark``, and over
+    it the same lines as invisible text (rendering mode 3) along the lines drawn.
+
+    What the stamp says must be in the copy's text too, not only in its picture: a screen reader, a copy-and-paste or
+    a full-text index read a revoked license's copy (证照状态：已吊销或撤销) as a valid one's (a tester, D2)."""
+    drawing = _draw(lines, page, cjk_font, fallback_fonts)
+    left, bottom, right, top = drawing.box
+    width, height = right - left, top - bottom
+    fonts = _text_fonts(cjk_font, tuple(drawing.fallbacks))
+    out = io.BytesIO()
+    with _DRAWING_LOCK:
+        canvas = Canvas(out, pagesize=(width, height), invariant=1, pageCompression=1, initialFontName=fonts.cjk.name)
+        canvas.drawImage(ImageReader(io.BytesIO(drawing.png)), 0, 0, width, height, mask="auto")
+        # the unrotated tile's pixels, centred on the box and turned as the picture was
+        canvas.translate(width / 2, height / 2)
+        canvas.rotate(_ANGLE)
+        canvas.scale(drawing.scale, drawing.scale)
+        for row, line in enumerate(drawing.lines):
+            x = drawing.size / 2 - drawing.tile[0] / 2
+            y = drawing.tile[1] / 2 - (drawing.size / 2 + row * drawing.leading + drawing.ascent)
+            for name, run in fonts.runs(line):
+                canvas.setFont(name, drawing.size)
+                canvas.drawString(x, y, run, mode=3)
+                x += fonts.width(run, drawing.size)
+        canvas.showPage()
+        canvas.save()
+    return out.getvalue(), drawing.box
+
+
+@dataclass(frozen=True, slots=True)
+class _Drawing:
+    png: bytes
+    box: Box
+    lines: list[str]
+    """The lines as wrapped, top to bottom."""
+    tile: tuple[int, int]
+    """The unrotated picture's width and height in pixels."""
+    size: int
+    leading: int
+    ascent: int
+    """Text size, line distance and the font's ascent, in the unrotated picture's pixels."""
+    scale: float
+    """Points per pixel of the unrotated picture, as the picture is placed in its box."""
+    fallbacks: tuple[Path, ...]
+
+
+def _draw(lines: Sequence[str], page: Box, cjk_font: Path, fallback_fonts: Sequence[Path] | None) -> _Drawing:
     size = _TEXT_PT * _PX_PER_PT
     fallbacks = tuple(find_fallback_fonts() if fallback_fonts is None else fallback_fonts)
     fonts = _Fonts.of(cjk_font, size, fallbacks)
@@ -52,6 +109,7 @@ def draw_watermark(
     wrapped = [part for line in lines for part in _wrap(line, page_px[0] * _WRAP, fonts)]
     leading = int(size * 1.6)
     tile = Image.new("RGBA", (int(max(map(fonts.length, wrapped))) + size, leading * len(wrapped) + size))
+    unrotated = tile.size
     draw = ImageDraw.Draw(tile)
     for row, line in enumerate(wrapped):
         x = size / 2
@@ -60,13 +118,24 @@ def draw_watermark(
             x += font.getlength(run)
     tile.putalpha(tile.getchannel("A").point(lambda a: int(a * _INK_ALPHA)))
     tile = tile.rotate(_ANGLE, expand=True, resample=Image.Resampling.BILINEAR)
+    turned = tile.width
     tile.thumbnail(page_px)  # only ever shrinks: a very long purpose still fits the page
     width, height = math.ceil(tile.width / _PX_PER_PT), math.ceil(tile.height / _PX_PER_PT)
     x1 = left + (right - left - width) // 2
     y1 = bottom + (top - bottom - height) // 2
     out = io.BytesIO()
     tile.save(out, format="PNG", compress_level=0)  # the sealer decodes and compresses it again
-    return out.getvalue(), (x1, y1, x1 + width, y1 + height)
+    return _Drawing(
+        png=out.getvalue(),
+        box=(x1, y1, x1 + width, y1 + height),
+        lines=wrapped,
+        tile=unrotated,
+        size=size,
+        leading=leading,
+        ascent=fonts.cjk.getmetrics()[0],
+        scale=width / turned,
+        fallbacks=fallbacks,
+    )
 
 
 def _wrap(line: str, width: float, fonts: _Fonts) -> list[str]:

@@ -111,7 +111,7 @@ from signing.keys import KeyBackend
 from signing.pdf import PdfError, PdfSealer, TimestampUnavailable
 from signing.results import PASSED, CheckResult, Finding
 from signing.seal_image import find_cjk_font
-from signing.watermark import Box, draw_watermark
+from signing.watermark import Box, watermark_pdf
 
 MAX_FORM_KEYS = 100
 MAX_FORM_KEY = 100
@@ -236,9 +236,9 @@ class UseStamper:
 
     def stamp(self, pdf: bytes, lines: Sequence[str], reason: str) -> tuple[bytes, str]:
         """The stamped copy and the name of the stamp's signature field."""
-        png, box = draw_watermark(lines, _page_box(pdf), self._font or find_cjk_font())
+        page, box = watermark_pdf(lines, _page_box(pdf), self._font or find_cjk_font())
         sealer = PdfSealer(
-            self._signer.key, self._signer.certificate, self._signer.chain, seal_png=png, timestamper=self._timestamper
+            self._signer.key, self._signer.certificate, self._signer.chain, seal_pdf=page, timestamper=self._timestamper
         )
         field = _USE_STAMP_PREFIX + uuid.uuid4().hex[:12]
         try:
@@ -1027,7 +1027,7 @@ def _use_lines(
 ) -> tuple[list[str], str]:
     """The watermark's lines and the same as one line (the stamp signature's /Reason); a license not in force has
     its status first."""
-    when = at.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M:%S")
+    when = at.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M:%S（北京时间）")
     parts = [
         *([status_line] if status_line else []),
         f"用证事由：{use.purpose}",

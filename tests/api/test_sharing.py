@@ -8,6 +8,7 @@ import datetime as dt
 import io
 import json
 import random
+import re
 import threading
 import time
 import uuid
@@ -1032,6 +1033,21 @@ def signature_reasons(pdf: bytes) -> dict[str, str]:
     return {str(s.field_name): str(s.sig_object.get("/Reason", "")) for s in reader.embedded_regular_signatures}
 
 
+def shown_text(pdf: bytes) -> str:
+    """The first page's text as shown, signature appearances included (pdfium reads a page's text without its
+    widgets, so they are flattened into it first), with line breaks and spaces left out."""
+    document = pypdfium2.PdfDocument(pdf)
+    try:
+        document.init_forms()
+        page = document[0]
+        page.flatten()
+        page.close()
+        text = str(document[0].get_textpage().get_text_range())
+        return "".join(text.split())
+    finally:
+        document.close()
+
+
 def rendered(pdf: bytes) -> Any:
     document = pypdfium2.PdfDocument(pdf)
     try:
@@ -1061,7 +1077,8 @@ def test_the_document_copy_carries_the_use_and_keeps_the_issuer_seal(running: Ru
     use_text = reasons[copy.use_stamp_field]
     assert use_text == copy.use_text
     assert f"用证事由：{FPSL.purpose}" in use_text and "用证单位：国家税务总局济南市税务局" in use_text
-    assert "办理事项：发票申领（370100-FPSL-001）" in use_text and "用证时间：" in use_text
+    assert "办理事项：发票申领（370100-FPSL-001）" in use_text
+    assert re.search(r"；用证时间：\d{4}-\d\d-\d\d \d\d:\d\d:\d\d（北京时间）$", use_text)
 
     # visibly: the watermark's red ink appears across the middle of the page, where the original has none
     before, after = rendered(original.pdf), rendered(copy.pdf)
@@ -1098,6 +1115,12 @@ def test_a_copy_of_a_license_not_in_force_says_its_status_on_the_page_and_in_the
     assert (copy.status, copy.status_since) == (common_pb2.LICENSE_STATUS_REVOKED, on)
     assert copy.use_text.startswith(f"证照状态：已吊销或撤销（{on} 起）；用证事由：{FPSL.purpose}")
     assert signature_reasons(copy.pdf)[copy.use_stamp_field] == copy.use_text
+    # and in the copy's text, which a screen reader, a copy-and-paste or an index reads: not only in the picture
+    text = shown_text(copy.pdf)
+    assert f"证照状态：已吊销或撤销（{on}起）" in text and "仅供本次用证使用，他用无效" in text
+    for part in copy.use_text.split("；"):
+        assert "".join(part.split()) in text
+    assert "证照状态" not in shown_text(valid.pdf) and f"用证事由：{FPSL.purpose}" in shown_text(valid.pdf)
 
     starts = (today() + dt.timedelta(days=3)).isoformat()
     later = issue_request({**unique(samples.business_license(6)), "valid_from": starts})
