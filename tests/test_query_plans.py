@@ -206,8 +206,8 @@ def test_a_persons_access_log_is_read_by_indexes(kind: str, tmp_path: Path) -> N
 
             event.listen(db.engine, "before_cursor_execute", heard)
             with db.unit_of_work() as uow:
-                assert uow.audit.about("H7", before_seq=None, limit=100)
-                assert uow.audit.about("H7", issuer_code="ISSUER07", before_seq=19000, limit=100)
+                assert uow.audit.about("H7", code_types=["099"], before_seq=None, limit=100)
+                assert uow.audit.about("H7", code_types=["099"], issuer_code="ISSUER07", before_seq=19000, limit=100)
             event.remove(db.engine, "before_cursor_execute", heard)
             assert len(seen) == 2
             with db.engine.connect() as connection:

@@ -181,6 +181,33 @@ def holder_code_type_by_form(code: str) -> str:
     return "001" if _USCC_RE.match(code) else "099"
 
 
+UNCHECKED_HOLDER_CODE_TYPES = frozenset({"414", "516", "511", "554", "099"})
+"""Holder code types that take any code (a passport's, a permit's, 其他): nothing in such a code tells its type."""
+
+
+def holder_code_types_of(code: str) -> frozenset[str]:
+    """The holder code types under which the holder of ``code``, named by the code alone (consents, a holder's
+    access records), holds licenses: ``111`` for a 公民身份号码 (18 characters, a right check character), ``001``
+    for a 统一社会信用代码 (both for a code that is both), and ``554`` too for a credit code of the form of the
+    2023 外国人永久居留身份证; for any other code, the types that take any code (``UNCHECKED_HOLDER_CODE_TYPES``).
+    Issuance refuses a code of the first kinds under any other type (``CODE_TYPE_MISMATCH``), so a 公民身份号码
+    names its own person only: a license a hospital had registered under 其他 (099) with a parent's number had been
+    that parent's own in every holder-portal call, consents included (a holder-rights tester).
+
+    >>> sorted(holder_code_types_of("37010219600421003x")), sorted(holder_code_types_of("E12345678"))
+    (['111'], ['099', '414', '511', '516', '554'])
+    """
+    code = normal_number(code)
+    told = set()
+    if citizen_id_problem(code, today=dt.date.max) is None:  # its birth date past or not: the form is a person's
+        told.add("111")
+    if uscc_problem(code) is None:
+        told.add("001")
+        if _CITIZEN_RE.match(code) and _is_date(code[6:14]) and code.startswith("9"):  # see holder_code_type_by_form
+            told.add("554")
+    return frozenset(told) or UNCHECKED_HOLDER_CODE_TYPES
+
+
 def _is_date(yyyymmdd: str) -> bool:
     try:
         dt.date(int(yyyymmdd[:4]), int(yyyymmdd[4:6]), int(yyyymmdd[6:]))

@@ -73,7 +73,7 @@ from dataclasses import dataclass
 from gateway.domain.catalog import FieldSpec, LicenseType, Masking, Material, Matter, Sensitivity, SharingClass
 from gateway.domain.errors import PermissionDeniedError
 from gateway.domain.guardianship import guardians_of, is_minor, under_consent_age
-from gateway.domain.identifiers import same_license
+from gateway.domain.identifiers import holder_code_types_of, same_license
 from gateway.domain.model import CHINA_TZ, Holder, License, LicenseContent, LicenseStatus, Member, Role, mask
 
 MASKED = "******"
@@ -566,6 +566,10 @@ def _consent_problem(
     # Identity before state: a caller presenting another party's code learns nothing about that consent's state.
     content = license.content
     if consent.holder_code != content.holder.code:
+        return Reason.CONSENT_OTHER_HOLDER
+    if not consent.guardian_code and content.holder.code_type not in holder_code_types_of(consent.holder_code):
+        # a holder's own consent names them by the code alone: a license under 其他 (099) whose code is a 公民身份号码
+        # is another person's (a guardian's names the licenses it covers, and its guardian is judged below)
         return Reason.CONSENT_OTHER_HOLDER
     if consent.grantee_code != caller.code:
         return Reason.CONSENT_OTHER_GRANTEE

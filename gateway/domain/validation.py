@@ -34,6 +34,7 @@ from gateway.domain.identifiers import (
     composed,
     half_width,
     holder_code_type_by_form,
+    holder_code_types_of,
     normal_number,
     region_code_problem,
     uscc_problem,
@@ -390,9 +391,29 @@ def check_holder(
             )
         )
     code = check_holder_code("holder.code", code_type, code, errors, today=today)
+    if len(errors) == before and code_type not in (told := holder_code_types_of(code)):
+        errors.append(_code_type_mismatch(code_type, told))
     if len(errors) > before:
         return None
     return Holder(name=name, code_type=code_type, code=code)
+
+
+def _code_type_mismatch(code_type: str, told: frozenset[str]) -> FieldViolation:
+    """CODE_TYPE_MISMATCH: a 公民身份号码 or a 统一社会信用代码 declared as a code of another type (其他, a passport's).
+    A holder portal names a holder by the code alone, typed by its form (``holder_code_types_of``), so such a license
+    would be that number's person's or company's own: a 出生医学证明 a hospital registered under 其他 (099) with a
+    parent's number had been the parent's, to consent on as its holder (a holder-rights tester)."""
+    meant = "111" if "111" in told else "001"
+    name = HOLDER_CODE_TYPES[meant]
+    return _v(
+        "holder.code_type",
+        "CODE_TYPE_MISMATCH",
+        _said(
+            f"持证主体代码是{name}，持证主体代码类型须为 {meant} {name}，不能为 {code_type} "
+            f"{HOLDER_CODE_TYPES.get(code_type, '')}：他人的{name}不能作为持证主体代码",
+            f"holder.code is a {'citizen ID' if meant == '111' else 'credit code'}: code type {meant}, not {code_type}",
+        ),
+    )
 
 
 def checked_holder_code(code: str, *, code_type: str = "", field: str = "holder_code") -> str:

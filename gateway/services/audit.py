@@ -53,6 +53,7 @@ from gateway.domain.identifiers import (
     citizen_id_problem,
     find_by_number,
     holder_code_type_by_form,
+    holder_code_types_of,
     license_id_violation,
     normal_number,
     scanned_code,
@@ -579,6 +580,7 @@ class AuditTrail:
 
     def _listed(self, caller: Member, holder_code: str, before_seq: int | None, limit: int) -> Sequence[AccessRecord]:
         holder_code = holder_code.strip().upper()  # as consents and listings take it (`GrantConsent`)
+        told = holder_code_types_of(holder_code)  # a code alone is the holder of the types its form tells
         if caller.has(Role.HOLDER_PORTAL):
             if not holder_code:
                 raise InvalidRequestError(
@@ -591,11 +593,13 @@ class AuditTrail:
                     ]
                 )
             with self._db.unit_of_work() as uow:
-                return uow.audit.about(holder_code, before_seq=before_seq, limit=limit)
+                return uow.audit.about(holder_code, code_types=told, before_seq=before_seq, limit=limit)
         if caller.has(Role.ISSUER):
             with self._db.unit_of_work() as uow:
                 if holder_code:
-                    return uow.audit.about(holder_code, issuer_code=caller.code, before_seq=before_seq, limit=limit)
+                    return uow.audit.about(
+                        holder_code, code_types=told, issuer_code=caller.code, before_seq=before_seq, limit=limit
+                    )
                 return uow.audit.of(issuer_code=caller.code, before_seq=before_seq, limit=limit)
         raise PermissionDeniedError(
             "只有持证人门户和发证部门可以查询用证记录（only holder portals and issuers list access records）",

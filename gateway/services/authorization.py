@@ -61,9 +61,8 @@ from sqlalchemy.exc import IntegrityError
 
 from gateway.domain.audit import AuditAction, AuditEntry, vouched_subjects
 from gateway.domain.catalog import (
-    KIND_OF_CODE_TYPE,
+    HOLDER_CODE_TYPES,
     Catalog,
-    HolderKind,
     LicenseType,
     Material,
     Matter,
@@ -94,8 +93,7 @@ from gateway.domain.guardianship import (
 )
 from gateway.domain.identifiers import (
     LicenseId,
-    citizen_id_problem,
-    holder_code_type_by_form,
+    holder_code_types_of,
     license_id_violation,
     uscc_problem,
 )
@@ -315,8 +313,6 @@ class AuthorizationService:
         self._audit = audit
         self._ids = ids
         self._codes = codes
-        self._code_types = sorted({t for lt in catalog.license_types.values() for t in lt.holder_code_types})
-        """Every holder code type of the catalog: a holder's licenses are read by code under any of them."""
 
     # -- access requests -------------------------------------------------------------------------------------------
 
@@ -865,8 +861,8 @@ class AuthorizationService:
                 raise _not_the_holders(where)
             owner = license.content.holder.code
             owners[owner] = None
-            if owner == person:
-                continue
+            if owner == person and license.content.holder.code_type in holder_code_types_of(person):
+                continue  # one under 其他 whose code is the person's 公民身份号码 is another's (CODE_TYPE_MISMATCH)
             license_type = self._catalog.license_types.get(license.content.type_code)
             current = in_force[i]
             if (
@@ -1025,7 +1021,9 @@ class AuthorizationService:
         owner = checked_holder_code(child_code, field="child_code") if child_code else holder_code
         now = self._clock.now()
         with self._db.unit_of_work() as uow:
-            found = uow.holder_licenses.all_current(owner, self._code_types, limit=MAX_CONSENTABLE)
+            # a child's under any code type: those listed must name the parent, who consents as their guardian
+            kinds = holder_code_types_of(owner) if not child_code else HOLDER_CODE_TYPES
+            found = uow.holder_licenses.all_current(owner, list(kinds), limit=MAX_CONSENTABLE)
         if not child_code:  # a child under 14 names none in person: GUARDIAN_MUST_CONSENT, as GrantConsent says
             self._check_consents_in_person(holder_code, now)  # (its listing had offered them; a tester)
             listed = found
@@ -1096,7 +1094,8 @@ class AuthorizationService:
         if holder not in memo:
             born = citizen_birth_date(holder) if uscc_problem(holder) is not None else None
             if born is None:
-                for license in uow.holder_licenses.all_current(holder, self._code_types, limit=MAX_CONSENTABLE):
+                held = uow.holder_licenses.all_current(holder, holder_code_types_of(holder), limit=MAX_CONSENTABLE)
+                for license in held:
                     license_type = self._catalog.license_types.get(license.content.type_code)
                     if license_type is not None and (born := holder_birth_date(license, license_type)) is not None:
                         break
@@ -1177,15 +1176,11 @@ def _listed(
 
 def _may_hold(code: str, license_type: LicenseType) -> bool:
     """Whether the holder of ``code`` may hold a license of ``license_type``: a valid code of one of its holder code
-    types, and of its kind of holder by its form (a 统一社会信用代码 holds no person's license, whose 其他 code type
-    takes any code; a 公民身份号码 no organisation's: a company had been granted a consent to its 出生医学证明)."""
-    form = holder_code_type_by_form(code)  # a code both a credit code and a citizen ID reads as the former
-    if form not in license_type.holder_code_types and (
-        (license_type.holder_kind is HolderKind.PERSON and form == "001" and citizen_id_problem(code) is not None)
-        or (license_type.holder_kind is HolderKind.ORGANIZATION and KIND_OF_CODE_TYPE.get(form) is HolderKind.PERSON)
-    ):
-        return False
-    return any(valid_holder_code(code, code_type) for code_type in license_type.holder_code_types)
+    types that the code's form tells (``holder_code_types_of``: a 统一社会信用代码 holds no person's license, whose 其他
+    code type takes any other code; a 公民身份号码 no organisation's: a company had been granted a consent to its
+    出生医学证明)."""
+    told = holder_code_types_of(code)
+    return any(kind in told and valid_holder_code(code, kind) for kind in license_type.holder_code_types)
 
 
 def _current(uow: UnitOfWork, license_id: str) -> License | None:

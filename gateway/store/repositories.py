@@ -1508,16 +1508,34 @@ class AuditRepository:
         return self._listed(self._s.execute(query).all())
 
     def about(
-        self, person: str, *, issuer_code: str | None = None, before_seq: int | None, limit: int
+        self,
+        person: str,
+        *,
+        code_types: Collection[str],
+        issuer_code: str | None = None,
+        before_seq: int | None,
+        limit: int,
     ) -> list[AccessRecord]:
-        """Newest first: the records about the licenses ``person`` holds or is a co-subject of
-        (``AuditEntry.subjects``); with ``issuer_code``, only those of that issuer's licenses.
+        """Newest first: the records about the licenses ``person`` holds under one of ``code_types`` or is a
+        co-subject of (``AuditEntry.subjects``); with ``issuer_code``, only those of that issuer's licenses.
+
+        A record keeps its holder's code, not its code type: a record of a license stored under another type
+        (a 出生医学证明 registered under 其他 with a parent's 公民身份号码, before issuance refused that) is left out
+        by its license's row, looked up by identifier for each record found (the unique key). A record naming no
+        license stored here (a listing, a grant by license type, a claim that found none) is the code's.
 
         Each part is an index range read newest first and cut at ``limit`` (the holder's by
         ``ix_access_records_holder``, the co-subject's by the key of ``access_record_subjects``), and the page is the
         newest ``limit`` of both: no walk of an issuer's whole log, nor of the trail (``tests/test_query_plans.py``
         reads the plans)."""
-        held = select(_A.c.seq.label("seq")).where(_A.c.holder_code == person)
+        kinds = sorted(code_types)
+        held = select(_A.c.seq.label("seq")).where(
+            _A.c.holder_code == person,
+            # a scalar look-up by the unique key per record, which no planner turns into a scan of the licenses
+            func.coalesce(
+                select(_L.c.holder_code_type).where(_L.c.license_id == _A.c.license_id).scalar_subquery(), kinds[0]
+            ).in_(kinds),
+        )
         named = select(_AS.c.seq.label("seq")).where(_AS.c.subject_code == person)
         if issuer_code is not None:
             # the issuer a filter on each row found, not an index to walk (``|| ''`` is no indexed expression)
@@ -2039,7 +2057,7 @@ class HolderLicenseRepository:
         ).all()
         return [license_from(r) for r in rows]
 
-    def all_current(self, code: str, code_types: Sequence[str], *, limit: int) -> list[License]:
+    def all_current(self, code: str, code_types: Collection[str], *, limit: int) -> list[License]:
         """The current versions of every license the holder of ``code`` holds under any of ``code_types``, oldest
         first, at most ``limit``."""
         rows = self._s.execute(

@@ -396,11 +396,14 @@ def test_an_upgraded_store_still_checks_and_lists_co_subjects_from_then_on(kind:
                 trail.record(entry(n, (WIFE,), at=long_ago if n < 11 else None))
             assert trail.check() == ChainCheck(ok=True, records=12, checkpoints=2)
             with db.unit_of_work() as uow:
-                listed = uow.audit.about(WIFE, before_seq=None, limit=3)
+                listed = uow.audit.about(WIFE, code_types=["111"], before_seq=None, limit=3)
                 assert [r.seq for r in listed] == [12, 11, 10]
                 assert all(r.entry.subjects == (WIFE,) for r in listed)
-                assert [r.seq for r in uow.audit.about(WIFE, before_seq=10, limit=100)] == [9, 8, 7]
-                assert [r.seq for r in uow.audit.about(WIFE, issuer_code=POLICE, before_seq=None, limit=9)] == []
+                assert [r.seq for r in uow.audit.about(WIFE, code_types=["111"], before_seq=10, limit=100)] == [9, 8, 7]
+                assert [
+                    r.seq
+                    for r in uow.audit.about(WIFE, code_types=["111"], issuer_code=POLICE, before_seq=None, limit=9)
+                ] == []
 
             # retention takes the subject rows of the records it removes, and what is left still checks
             assert trail.prune(dt.timedelta(days=365)) == 10

@@ -1,0 +1,163 @@
+"""A holder code is one holder with its code type, over real gRPC on SQLite and PostgreSQL.
+
+A holder-rights tester had a hospital (济南市卫生健康委员会) issue a 16-year-old's 出生医学证明 under holder code type
+其他 (099) with an adult's 公民身份号码 as its code. The holder portal names a holder by the code alone, so the license
+was the adult's own in every call: it was on their access log, in their 我的证照, they granted an ACTIVE consent on it
+as its holder (no guardian), and 济南市医疗保障局 read the child's data with that consent. Issuance now refuses a
+公民身份号码 or a 统一社会信用代码 under another code type (CODE_TYPE_MISMATCH), and a license stored so before that is
+nobody's by the code alone: not on the log, not listed, not consentable, no consent of the code's covers it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import uuid
+from typing import Any
+
+import grpc
+import pytest
+
+from adapters.records import issue_request
+from gateway.domain import validation
+from gateway.domain.catalog import HOLDER_CODE_TYPES
+from protos.zzgw.v1 import issuance_pb2, verification_pb2, verification_pb2_grpc
+from tests.api.test_co_subjects import log_of
+from tests.api.test_guardian_consent import (
+    BIRTH_CERTIFICATE,
+    CBDJ,
+    HEALTH,
+    MEDICAL,
+    chinese_first,
+    consent,
+    consentable,
+    parents,
+    refusal,
+)
+from tests.api.test_issuance import results
+from tests.api.test_sharing import data, denied, id_card, person
+from tests.conftest import RunningGateway
+
+COMPANY = "91370100MA3C4K7L6M"  # a valid 统一社会信用代码
+
+
+def certificate_record(holder_code: str, code_type: str = "099", mother: str = "") -> dict[str, Any]:
+    """A 出生医学证明 of a 16-year-old (乙少年) whose holder is ``holder_code`` under ``code_type``, naming ``mother``
+    (a new woman by default)."""
+    new_mother, father = parents()
+    mother = mother or new_mother
+    born = dt.date(2010, 1, 1)
+    return {
+        "request_id": f"bc-{uuid.uuid4().hex}",
+        "type_code": BIRTH_CERTIFICATE,
+        "license_number": f"Y{random.randrange(10**9):09d}",
+        "holder": {"name": "乙少年", "code_type": code_type, "code": holder_code},
+        "issue_date": born.isoformat(),
+        "fields": {
+            "child_name": "乙少年",
+            "gender": "男",
+            "birth_date": born.isoformat(),
+            "birth_place": "370102",
+            "birth_facility": "济南市妇幼保健院",
+            "mother_name": "李芳",
+            "mother_citizen_id": mother,
+            "father_name": "张伟",
+            "father_citizen_id": father,
+            "issuing_institution": "济南市妇幼保健院",
+        },
+    }
+
+
+def legacy_certificate(running: RunningGateway, holder_code: str, mother: str = "") -> str:
+    """A 16-year-old's 出生医学证明 stored under 其他 (099) with ``holder_code``, as issuance took it before the fix."""
+    patch = pytest.MonkeyPatch()
+    patch.setattr(validation, "holder_code_types_of", lambda code: frozenset(HOLDER_CODE_TYPES), raising=False)
+    try:
+        record = certificate_record(holder_code, mother=mother)
+        issued = running.issuance(HEALTH).IssueLicense(issue_request(record)).license
+    finally:
+        patch.undo()
+    assert (issued.holder.code_type, issued.holder.code) == ("099", holder_code)
+    return str(issued.license_id)
+
+
+@pytest.mark.parametrize(("code", "meant"), [("ADULT", "111"), (COMPANY, "001")], ids=["citizen_id", "credit_code"])
+def test_a_citizen_id_or_credit_code_under_other_code_types_is_refused(
+    running: RunningGateway, code: str, meant: str
+) -> None:
+    """IssueLicense and BatchIssueLicenses refuse a 公民身份号码 or a 统一社会信用代码 declared as 其他 (099), said
+    Chinese first with the type to use; the child's own code under 其他 is taken as before."""
+    code = person()[0] if code == "ADULT" else code
+    status, violations = refusal(lambda: running.issuance(HEALTH).IssueLicense(issue_request(certificate_record(code))))
+    assert (status, [(f, r) for f, r, _ in violations]) == (
+        grpc.StatusCode.INVALID_ARGUMENT,
+        [("holder.code_type", "CODE_TYPE_MISMATCH")],
+    )
+    ((_, _, description),) = violations
+    assert chinese_first(description)
+    assert f"持证主体代码类型须为 {meant} {HOLDER_CODE_TYPES[meant]}，不能为 099 其他" in description
+
+    batch = issuance_pb2.BatchIssueLicensesRequest(licenses=[issue_request(certificate_record(code))])
+    (item,) = results(running.issuance(HEALTH).BatchIssueLicenses(iter([batch])))
+    assert item.WhichOneof("result") == "error"
+    assert [(e.field, e.reason) for e in item.error.field_errors] == [("holder.code_type", "CODE_TYPE_MISMATCH")]
+
+    newborn = f"CN{uuid.uuid4().hex[:12].upper()}"  # a newborn's stand-in code, of no other type's form
+    issued = running.issuance(HEALTH).IssueLicense(issue_request(certificate_record(newborn))).license
+    assert (issued.holder.code_type, issued.holder.code) == ("099", newborn)
+
+
+def test_a_license_stored_under_other_with_a_persons_citizen_id_is_not_that_persons(running: RunningGateway) -> None:
+    """The tester's scenario, on a license stored before issuance refused it: the adult whose 公民身份号码 it carries
+    neither sees its uses, nor finds it among their licenses, nor consents on it, by license or by type."""
+    adult, born = person()
+    own = id_card(running, adult, born).license.license_id
+    other = legacy_certificate(running, adult)
+    verifier = verification_pb2_grpc.VerificationServiceStub(running.channel(MEDICAL))
+    use = verification_pb2.UseContext(matter_code=CBDJ.matter_code, purpose="核验乙的出生证")
+    verifier.VerifyLicense(verification_pb2.VerifyLicenseRequest(use=use, license_id=other))
+
+    assert other not in {r.license_id for r in log_of(running, adult).records}
+    assert consentable(running, adult) == [own]
+    status, violations = refusal(lambda: consent(running, adult, (other,)))
+    assert (status, [(f, r) for f, r, _ in violations]) == (
+        grpc.StatusCode.INVALID_ARGUMENT,
+        [("license_ids[0]", "NOT_THE_HOLDERS_LICENSE")],
+    )
+    by_type = consent(running, adult, (), type_codes=(BIRTH_CERTIFICATE,))  # would cover their own certificate
+    assert denied(lambda: data(running, other, CBDJ, member=MEDICAL, code=by_type.code))[0] == "CONSENT_OTHER_HOLDER"
+
+    # its uses are on the record still: its issuer's log lists the verification
+    assert other in {r.license_id for r in log_of(running, "", HEALTH).records}
+
+
+def test_the_parents_a_certificate_stored_under_other_names_still_consent_as_guardians(running: RunningGateway) -> None:
+    """The child of such a certificate is its holder still: the mother it names finds it with the child's code (the
+    number it carries) and consents for the child as a guardian, under the guardian's rules (they end at 18)."""
+    adult, mother = person()[0], person("女")[0]
+    other = legacy_certificate(running, adult, mother=mother)
+    assert consentable(running, mother, adult) == [other]
+    granted = consent(running, mother, (other,), uses=1)
+    assert (granted.consent.holder_code, granted.consent.guardian_code) == (adult, mother)
+    read = data(running, other, CBDJ, member=MEDICAL, code=granted.code)
+    assert {f.key: f.value for f in read.fields}["child_name"] == "乙少年"
+
+
+def test_an_amendment_of_a_license_stored_under_other_with_a_citizen_id_is_refused(running: RunningGateway) -> None:
+    """An amendment keeps the holder: one of such a license is refused as its issue now is, so the issuer revokes it
+    and issues it again under the holder's own code."""
+    other = legacy_certificate(running, person()[0])
+    status, violations = refusal(
+        lambda: running.issuance(HEALTH).AmendLicense(
+            issuance_pb2.AmendLicenseRequest(
+                request_id=f"am-{uuid.uuid4().hex}",
+                license_id=other,
+                fields={"birth_facility": "山东省立医院"},
+                reason="更正",
+            )
+        )
+    )
+    assert (status, [(f, r) for f, r, _ in violations]) == (
+        grpc.StatusCode.INVALID_ARGUMENT,
+        [("holder.code_type", "CODE_TYPE_MISMATCH")],
+    )
