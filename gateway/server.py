@@ -18,6 +18,7 @@ import hashlib
 import hmac
 import json
 import logging
+import math
 import os
 import resource
 import secrets
@@ -28,7 +29,7 @@ import threading
 import time
 from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent import futures
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -231,6 +232,9 @@ class Gateway:
     """The receipt key's certificates, current and earlier; None, like ``audit``."""
     _names: tuple[dict[str, str], float] = ({}, 0.0)
     """Every member's name and when the list was read (monotonic): replaced whole, so read without a lock."""
+    request_arrivals: list[RequestArrival] = field(default_factory=list)
+    """The request watchers of the servers built on this gateway (``build_server``), ended when it closes: the
+    servers have stopped by then, and a watcher had slept on until its last call's time."""
 
     @classmethod
     def open(
@@ -400,6 +404,8 @@ class Gateway:
         self.readiness.start()
 
     def close(self) -> None:
+        for arrival in self.request_arrivals:
+            arrival.close()
         self.readiness.stop()
         if self.verification is not None:
             self.verification.close()
@@ -1810,6 +1816,22 @@ def _write_private(path: Any, data: bytes) -> None:
         out.write(data)
 
 
+HANDSHAKE_SECONDS = 10
+"""A gRPC connection's handshake, unless ``ZZGW_GRPC_REQUEST_SECONDS`` is set; and the least a request message has."""
+REQUEST_BYTES_PER_SECOND = 512 * 1024
+"""The slowest upload a client may have, unless ``ZZGW_GRPC_REQUEST_SECONDS`` is set, for the largest message to
+come within its time."""
+
+
+def request_message_seconds(settings: Settings) -> int:
+    """How long a call's whole request message has to come: ``ZZGW_GRPC_REQUEST_SECONDS`` if set, else the time a
+    message of ``ZZGW_MAX_MESSAGE_BYTES`` takes at ``REQUEST_BYTES_PER_SECOND``, ``HANDSHAKE_SECONDS`` at least. A
+    fixed 10 s had cut a legitimate 12 MB upload on a 1 MB/s link (review)."""
+    if settings.grpc_request_seconds:
+        return settings.grpc_request_seconds
+    return max(HANDSHAKE_SECONDS, math.ceil(settings.max_message_bytes / REQUEST_BYTES_PER_SECOND))
+
+
 def build_server(
     gateway: Gateway, address: str | None = None, *, in_flight: InFlight | None = None
 ) -> tuple[grpc.Server, int]:
@@ -1826,6 +1848,8 @@ def build_server(
     streams = long_streams(
         settings.threads, {"watch": settings.max_watchers, "batch": batch_streams, "health": health_streams}
     )
+    arrival = RequestArrival(request_message_seconds(settings))
+    gateway.request_arrivals.append(arrival)
     server = grpc.server(
         futures.ThreadPoolExecutor(
             max_workers=settings.threads,
@@ -1835,7 +1859,7 @@ def build_server(
         ),
         interceptors=[
             # first: it sees what the others made of each method, and bounds the wait for a unary request
-            RequestArrival(settings.grpc_request_seconds),
+            arrival,
             GatewayInterceptor(
                 gateway.authenticator,
                 mode=settings.mode,
@@ -1869,7 +1893,7 @@ def build_server(
             # a stranger's connections cannot take every file the process may open; one over the cap is closed at once
             ("grpc.max_allowed_incoming_connections", grpc_connections(settings)),
             # one that never completes its TLS handshake (or, without TLS, its HTTP/2 preface) is closed in time
-            ("grpc.server_handshake_timeout_ms", settings.grpc_request_seconds * 1000),
+            ("grpc.server_handshake_timeout_ms", (settings.grpc_request_seconds or HANDSHAKE_SECONDS) * 1000),
             # one with no call for IDLE_CONNECTION_SECONDS is closed (GOAWAY); an open stream is a call
             ("grpc.max_connection_idle_ms", IDLE_CONNECTION_SECONDS * 1000),
             # more than a client's 64 calls in flight on one connection; with it core refuses streams opened and
