@@ -25,7 +25,7 @@ request: no holder code, license number or member code of a caller ever becomes 
                                      ``ZZGW_HTTP_MAX_CONNECTIONS``, for a new one), ``refused`` (a new one at the
                                      cap, every one being answered), ``stopping`` (its body still coming, or its
                                      answer not done, when the side stopped)
-``zzgw_grpc_late_requests_total``     gRPC calls cancelled because their request message had not come within
+``zzgw_grpc_late_requests_total``     gRPC calls cancelled because their request message had not come whole within
                                      ``ZZGW_GRPC_REQUEST_SECONDS`` (``gateway.api.arrival``; never in
                                      ``zzgw_grpc_calls_total``: they had no request)
 ``zzgw_group_commit_items``          items committed in one transaction by a group writer, by ``writer``
@@ -195,7 +195,7 @@ _FEED_LAPSES = Counter(
 
 _LATE_REQUESTS = Counter(
     "zzgw_grpc_late_requests",
-    "gRPC calls cancelled because their request message had not come within ZZGW_GRPC_REQUEST_SECONDS",
+    "gRPC calls cancelled because their request message had not come whole within ZZGW_GRPC_REQUEST_SECONDS",
 )
 
 _HTTP_DROPPED = Counter(
