@@ -103,7 +103,7 @@ def license_documents(n: int) -> None:
             c = content(i)
             started = time.perf_counter()
             qr = encode_qr(seal_key, QrClaims.of(c, issued_at=now))
-            pdf = render_license_pdf(c, license_type, issuer_name="济南市市场监督管理局", qr_text=qr)
+            pdf = render_license_pdf(c, license_type, issuer_name="济南市市场监督管理局", qr_text=qr, drawn_at=now)
             rendered = time.perf_counter()
             await sealer.seal(pdf, field_name="zzgw-seal")
             render_ms.append((rendered - started) * 1000)

@@ -398,6 +398,7 @@ class PdfSealer:
         bytes_reserved: int = BYTES_RESERVED,
     ) -> None:
         self._signer = _KeyBackendSigner(key, cert, chain)
+        self._alternative_text = _seal_title(cert)
         self._timestamper = None if timestamper is None else _GuardedTimeStamper(timestamper)
         if (seal_png is None) == (seal_pdf is None):
             raise ValueError("a sealer draws either a seal image (seal_png) or a page (seal_pdf)")
@@ -422,14 +423,18 @@ class PdfSealer:
         box: tuple[float, float, float, float] | None = None,
         reason: str = DEFAULT_REASON,
         location: str | None = None,
+        alternative_text: str | None = None,
     ) -> bytes:
         """Seal ``pdf`` in a new signature field ``field_name`` drawn at ``box`` (points, default bottom right).
+
+        ``alternative_text`` is the field's ``/TU``, what a screen reader says of the stamp (default: the
+        certificate's owner and seal name, 济南市市场监督管理局电子证照专用章).
 
         Returns the sealed PDF (the input, less NULs and white space a transfer padded it with after its end
         (``without_padding``), plus one incremental update); raises a PdfError and returns nothing else.
         """
         try:
-            return await self._seal(pdf, field_name, page, box, reason, location)
+            return await self._seal(pdf, field_name, page, box, reason, location, alternative_text)
         except PdfError:
             raise
         except _UNREADABLE as exc:  # a malformed object met while writing the update (objects nested too deep…)
@@ -437,7 +442,7 @@ class PdfSealer:
 
     async def _seal(
         self, pdf: bytes, field_name: str, page: int, box: tuple[float, float, float, float] | None, reason: str,
-        location: str | None,
+        location: str | None, alternative_text: str | None,
     ) -> bytes:  # fmt: skip
         if len(pdf) > self._max_pdf_bytes:
             raise PdfTooLarge(f"the PDF has {len(pdf)} bytes; the limit is {self._max_pdf_bytes}")
@@ -452,6 +457,7 @@ class PdfSealer:
         placement = _placement(writer, page, box)
         if field_name in _field_names(writer.prev):
             raise BadPlacement(f"the PDF has a field named {field_name!r} already")
+        _carry_info_into_new_xmp(writer)
         metadata = signers.PdfSignatureMetadata(
             field_name=field_name,
             subfilter=fields.SigSeedSubFilter.PADES,
@@ -469,7 +475,12 @@ class PdfSealer:
             self._signer,
             timestamper=self._timestamper,
             stamp_style=stamp,
-            new_field_spec=fields.SigFieldSpec(sig_field_name=field_name, on_page=page, box=placement),
+            new_field_spec=fields.SigFieldSpec(
+                sig_field_name=field_name,
+                on_page=page,
+                box=placement,
+                readable_field_name=alternative_text or self._alternative_text,
+            ),
         )
         output = io.BytesIO()
         try:
@@ -528,6 +539,30 @@ class _Writer(IncrementalPdfFileWriter):
             super()._update_meta()  # type: ignore[no-untyped-call]
         except XmpXmlProcessingError:
             _log.info("the PDF's XMP metadata is not well-formed XML: left as it is")
+
+
+def _seal_title(cert: x509.Certificate) -> str:
+    """The seal as its stamp reads, owner and name (济南市市场监督管理局电子证照专用章), from the certificate's O
+    and CN; a CN that names its owner already is taken as it is."""
+
+    def first(oid: x509.ObjectIdentifier) -> str:
+        values = cert.subject.get_attributes_for_oid(oid)
+        return str(values[0].value) if values else ""
+
+    owner, name = first(x509.NameOID.ORGANIZATION_NAME), first(x509.NameOID.COMMON_NAME)
+    return name if name.startswith(owner) else owner + name
+
+
+def _carry_info_into_new_xmp(writer: IncrementalPdfFileWriter) -> None:
+    """Have the seal's update carry the document information's title, author, subject and creation date into the XMP
+    metadata when the update writes the document's first (pyHanko does at PDF 2.0, where XMP is the metadata of
+    record and the information dictionary keeps only dates): it had written only its producer and the time, so a
+    drawn license's metadata read through XMP named no license and no issuer. XMP already there is kept as it is."""
+    if "/Metadata" in writer.root:
+        return
+    info = writer.prev.document_meta_view
+    ours = writer.document_meta
+    ours.title, ours.author, ours.subject, ours.created = info.title, info.author, info.subject, info.created
 
 
 def revisions(pdf: bytes) -> int:

@@ -1,6 +1,8 @@
 """The printed form of a license (电子证照版式文件): one PDF page drawn from its license type's template.
 
->>> pdf = render_license_pdf(content, license_type, issuer_name="济南市市场监督管理局", qr_text=text)  # doctest: +SKIP
+>>> pdf = render_license_pdf(                                                                    # doctest: +SKIP
+...     content, license_type, issuer_name="济南市市场监督管理局", qr_text=text, drawn_at=now
+... )
 >>> Path("license.pdf").write_bytes(pdf)                                                           # doctest: +SKIP
 
 Every type is drawn on one A4 portrait page, card-like types (居民身份证, 社会保障卡) too, so that the seal's place
@@ -25,7 +27,11 @@ it lacks come from Bitstream Vera, which reportlab ships. A rare character (生�
 (U+20BB7, CJK Extension B) in a holder's name, comes from the first of the fallback fonts (``find_fallback_fonts``:
 Hanazono Mincho A and B) that has it, and one that no font has is printed as 〓. Fonts are embedded as subsets of the
 characters printed, so a fallback font is in the PDF only when the page needs it. The PDF is drawn with reportlab's
-``invariant`` mode: the same inputs give the same bytes.
+``invariant`` mode: the same inputs give the same bytes. The drawing time is one of them: it is the document's
+creation date (``/CreationDate``; the invariant mode alone wrote 2000-01-01 on every document). The document
+information names the license (``/Title`` its type and number, ``/Author`` the issuer, ``/Subject`` its GB/T 36904
+identifier), and the catalog says the page is Chinese (``/Lang zh-CN``, for a screen reader's voice) and that a viewer
+shows the title rather than the file's name (``DisplayDocTitle``). The page is not tagged.
 
 Licenses are drawn one at a time in a process (``_DRAWING_LOCK``): reportlab's fonts, registered once per process,
 cannot be drawn with from two threads at once, and the gateway's handler threads draw licenses as they are issued.
@@ -142,9 +148,11 @@ def render_license_pdf(
     *,
     issuer_name: str,
     qr_text: str,
+    drawn_at: dt.datetime,
     font: Path | None = None,
 ) -> bytes:
-    """Draw ``content`` on its type's template as a one-page PDF, with ``qr_text`` as the verification code.
+    """Draw ``content`` on its type's template as a one-page PDF, with ``qr_text`` as the verification code and
+    ``drawn_at`` (aware) as its creation date.
 
     ``font`` is a TrueType font with Chinese glyphs (default: ``find_cjk_font()``); characters it lacks come from
     Vera and then ``find_fallback_fonts()``. Raises ValueError when the content is of another type, RenderError when
@@ -153,6 +161,9 @@ def render_license_pdf(
     """
     if content.type_code != license_type.code:
         raise ValueError(f"content of type {content.type_code} drawn on the template of {license_type.code}")
+    if drawn_at.tzinfo is None:
+        raise ValueError("a license's drawing time must say its zone")
+    created = drawn_at.astimezone(dt.UTC).strftime("D:%Y%m%d%H%M%SZ")
     fonts = _fonts(font if font is not None else find_cjk_font(), find_fallback_fonts())
     rows = _rows(content, license_type)
     table = _fit_table(rows, fonts)  # widths only: reads the fonts' metrics, which no one writes once they are read
@@ -160,11 +171,15 @@ def render_license_pdf(
 
     out = io.BytesIO()
     with _DRAWING_LOCK:
-        canvas = Canvas(out, pagesize=PAGE_SIZE, invariant=1, pageCompression=1, initialFontName=fonts.cjk.name)
+        canvas = Canvas(
+            out, pagesize=PAGE_SIZE, invariant=1, pageCompression=1, initialFontName=fonts.cjk.name, lang="zh-CN"
+        )
+        canvas.setDateFormatter(lambda *_: created)  # reportlab's own date, invariant, is 2000-01-01
         canvas.setTitle(f"{license_type.name} {content.license_number}")
         canvas.setAuthor(issuer_name)
         canvas.setSubject(content.license_id)
         canvas.setCreator("zzgw")
+        canvas.setViewerPreference("DisplayDocTitle", "true")
         page = _Page(canvas, fonts)
         page.frame()
         page.qr(qr)

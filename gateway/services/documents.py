@@ -101,7 +101,11 @@ class DocumentService:
             qr = encode_qr(self._seals.key(seal), QrClaims.of(content, issued_at=now))
             try:
                 drawn = render_license_pdf(
-                    content, self._catalog.license_type(content.type_code), issuer_name=issuer.name, qr_text=qr
+                    content,
+                    self._catalog.license_type(content.type_code),
+                    issuer_name=issuer.name,
+                    qr_text=qr,
+                    drawn_at=now,
                 )
             except DoesNotFit as exc:  # a license stored before issuing checked it (``check_printable``)
                 raise ConflictError(

@@ -244,7 +244,9 @@ class UseStamper:
         try:
             stamped = asyncio.run(
                 asyncio.wait_for(
-                    sealer.seal(pdf, field_name=field, box=box, reason=reason, location="zzgw"),
+                    sealer.seal(
+                        pdf, field_name=field, box=box, reason=reason, location="zzgw", alternative_text=reason
+                    ),
                     STAMP_TIMEOUT_SECONDS,
                 )
             )

@@ -302,7 +302,9 @@ def license_pdf(running: RunningGateway) -> bytes:
 
     content = samples.license_content(samples.business_license(3), MARKET)
     license_type = running.gateway.catalog.license_type(content.type_code)
-    return render_license_pdf(content, license_type, issuer_name="济南市市场监督管理局", qr_text="ZZ1:TEST")
+    return render_license_pdf(
+        content, license_type, issuer_name="济南市市场监督管理局", qr_text="ZZ1:TEST", drawn_at=dt.datetime.now(dt.UTC)
+    )
 
 
 def test_seal_document_produces_a_pdf_that_validates_with_a_timestamp(running: RunningGateway) -> None:

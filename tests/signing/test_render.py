@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
 import io
 import json
 import re
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
 import pypdfium2 as pdfium
 import pytest
 from PIL import Image
+from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.reader import PdfFileReader
 from reportlab.pdfbase.ttfonts import TTFontFile
 
@@ -19,6 +23,8 @@ from gateway.bootstrap import samples
 from gateway.domain.catalog import Catalog, LicenseType
 from gateway.domain.model import LicenseContent
 from signing.errors import SigningError
+from signing.keys import ECDSA_P256_SHA256, SoftwareKey
+from signing.pdf import PdfSealer
 from signing.render import (
     FIT_CHECK_CHARACTERS,
     MISSING_GLYPH,
@@ -31,7 +37,9 @@ from signing.render import (
     fits,
     render_license_pdf,
 )
-from signing.seal_image import FALLBACK_FONTS_ENV, KNOWN_FALLBACK_FONTS, SealImageError
+from signing.seal_ca import SealMakerCA
+from signing.seal_image import FALLBACK_FONTS_ENV, KNOWN_FALLBACK_FONTS, SealImageError, draw_seal
+from tests.signing.test_pdf import issue
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 CATALOG = Catalog.from_mapping(json.loads((ROOT / "gateway/bootstrap/catalog.json").read_text()))
@@ -40,6 +48,12 @@ POLICE = "1137010099370102XJ"  # 济南市公安局
 QR_TEXT = "ZZ1:" + "NCFOXN*TS0BI$ZD.V9QAK" * 6
 PHOTO = "photo-ref-7f3a9c"
 SCALE = 2
+XMP_NAMESPACES = {
+    "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
+    "dc": "http://purl.org/dc/elements/1.1/",
+    "xmp": "http://ns.adobe.com/xap/1.0/",
+}
+DRAWN_AT = dt.datetime(2026, 12, 5, 10, 7, 11, tzinfo=dt.UTC)
 
 
 def content_of(sample: dict[str, Any], issuer: str, **fields: str) -> LicenseContent:
@@ -47,7 +61,9 @@ def content_of(sample: dict[str, Any], issuer: str, **fields: str) -> LicenseCon
 
 
 def render(content: LicenseContent, issuer_name: str = "济南市市场监督管理局") -> bytes:
-    return render_license_pdf(content, license_type(content), issuer_name=issuer_name, qr_text=QR_TEXT)
+    return render_license_pdf(
+        content, license_type(content), issuer_name=issuer_name, qr_text=QR_TEXT, drawn_at=DRAWN_AT
+    )
 
 
 def license_type(content: LicenseContent) -> LicenseType:
@@ -296,9 +312,64 @@ def test_same_input_same_bytes(business: LicenseContent, business_pdf: bytes) ->
     assert render(business) == business_pdf
 
 
+def test_the_drawing_time_is_the_creation_date_and_the_catalog_says_chinese(
+    business: LicenseContent, business_pdf: bytes
+) -> None:
+    """A tester's D4/D5: every document had been created 2000-01-01 (reportlab's invariant date), with no /Lang."""
+    reader = PdfFileReader(io.BytesIO(business_pdf))
+    info = reader.trailer["/Info"]
+    assert info["/CreationDate"] == "D:20261205100711Z"
+    assert info["/Title"] == f"营业执照 {business.license_number}"
+    assert info["/Author"] == "济南市市场监督管理局"
+    assert info["/Subject"] == business.license_id
+    assert reader.root["/Lang"] == "zh-CN"
+    assert reader.root["/ViewerPreferences"]["/DisplayDocTitle"] == generic.BooleanObject(True)
+    later = render_license_pdf(
+        business,
+        license_type(business),
+        issuer_name="济南市市场监督管理局",
+        qr_text=QR_TEXT,
+        drawn_at=DRAWN_AT.astimezone(dt.timezone(dt.timedelta(hours=8))) + dt.timedelta(seconds=1),
+    )
+    assert PdfFileReader(io.BytesIO(later)).trailer["/Info"]["/CreationDate"] == "D:20261205100712Z"
+    with pytest.raises(ValueError, match="zone"):
+        render_license_pdf(
+            business, license_type(business), issuer_name="x", qr_text=QR_TEXT, drawn_at=dt.datetime(2026, 12, 5)
+        )
+
+
+def test_the_sealed_documents_xmp_names_the_license_its_issuer_and_creation(
+    ca: SealMakerCA, business: LicenseContent, business_pdf: bytes
+) -> None:
+    """A tester's D4/D5: the seal's update makes the file PDF 2.0, where XMP is the metadata of record, and its XMP had
+    held only pyHanko's producer and time; the seal widget had no alternative text (/TU)."""
+    key = SoftwareKey.generate(ECDSA_P256_SHA256)
+    sealer = PdfSealer(
+        key,
+        issue(ca, key),
+        [ca.intermediate],
+        seal_png=draw_seal("济南市市场监督管理局", "电子证照专用章"),
+        timestamper=None,
+    )
+    sealed = asyncio.run(sealer.seal(business_pdf, field_name="Seal1", box=SEAL_BOX))
+    reader = PdfFileReader(io.BytesIO(sealed))
+    xmp = ElementTree.fromstring(reader.root["/Metadata"].get_object().data)
+    description = xmp.find(".//rdf:Description", XMP_NAMESPACES)
+    assert description is not None
+    assert description.get(f"{{{XMP_NAMESPACES['xmp']}}}CreateDate") == "2026-12-05T10:07:11+00:00"
+    assert [item.text for item in xmp.findall(".//dc:title//rdf:li", XMP_NAMESPACES)] == [
+        f"营业执照 {business.license_number}"
+    ]
+    assert [item.text for item in xmp.findall(".//dc:creator//rdf:li", XMP_NAMESPACES)] == ["济南市市场监督管理局"]
+    assert [item.text for item in xmp.findall(".//dc:description//rdf:li", XMP_NAMESPACES)] == [business.license_id]
+    widget = reader.root["/Pages"]["/Kids"][0]["/Annots"][0].get_object()
+    assert widget["/TU"] == "济南市市场监督管理局电子证照专用章"
+    assert reader.root["/Lang"] == "zh-CN"
+
+
 def test_content_of_another_type_is_refused(business: LicenseContent, id_card: LicenseContent) -> None:
     with pytest.raises(ValueError, match="template"):
-        render_license_pdf(business, license_type(id_card), issuer_name="x", qr_text=QR_TEXT)
+        render_license_pdf(business, license_type(id_card), issuer_name="x", qr_text=QR_TEXT, drawn_at=DRAWN_AT)
 
 
 RARE_NAME = "𠮷祥䶮鿏𬺰😂公司"
