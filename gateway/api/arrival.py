@@ -15,6 +15,7 @@ messages are read, and their time bounded, by the servicers).
 from __future__ import annotations
 
 import collections
+import functools
 import logging
 import threading
 import time
@@ -35,8 +36,16 @@ _LINES = OncePer(5.0)
 WATCHER_THREAD_NAME = "zzgw-request-arrival"
 WAKE_SECONDS = 0.25
 """The watcher sleeps at least this long between turns, however close the next call's time."""
+TAKEN_GRACE_SECONDS = 0.5
+"""A call taken by a handler thread after its time has this long more, so that a message that came while it queued
+is read before the watcher may take the call: else a call served at once had been cancelled for the wait behind
+calls that sent nothing."""
 CANCEL_WAIT_SECONDS = 5.0
 """How long a handler thread whose call the watcher took waits for the watcher's cancel before ending its part."""
+
+
+_Run = Callable[..., Any]
+"""A method's handler as served: ``run(requests, context, *, arrived)``, ``arrived`` bound for each call."""
 
 
 @dataclass(slots=True)
@@ -57,8 +66,11 @@ class _Expected:
 
 
 class RequestArrival(grpc.ServerInterceptor):
-    """Serves every method with one request message so that its message must come within ``seconds`` of a handler
-    thread taking the call (a call waiting in the pool's queue behind busy threads has not started its time)."""
+    """Serves every method with one request message so that its message must come within ``seconds`` of the call's
+    arrival (when gRPC's dispatching thread hands it on, before it waits in the pool's queue). A time started when a
+    handler thread took the call had let one burst of 256 calls that send nothing, queued behind the 16 threads, hold
+    them 16 at a time for 10 s each, 160 s in all (a penetration tester): queued that long, such a call is cancelled
+    ``TAKEN_GRACE_SECONDS`` after a thread takes it, and one whose message came while it queued is served."""
 
     def __init__(self, seconds: float):
         self._seconds = seconds
@@ -67,7 +79,7 @@ class RequestArrival(grpc.ServerInterceptor):
         self._closed = False
         self._expected: collections.deque[_Expected] = collections.deque()  # in the order due: one time for all
         self._watching = False
-        self._served: dict[str, tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler]] = {}
+        self._served: dict[str, tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler, _Run]] = {}
 
     def intercept_service(
         self,
@@ -78,32 +90,37 @@ class RequestArrival(grpc.ServerInterceptor):
         if handler is None or handler.request_streaming:
             return handler
         method = handler_call_details.method
-        # made once per method, as GatewayInterceptor's: this runs on gRPC's one dispatching thread for every call
+        arrived = time.monotonic()  # on gRPC's one dispatching thread, as the call comes: before it queues
+        # the handler made once per method, as GatewayInterceptor's; each call's only its arrival, bound to it
         known = self._served.get(method)
-        if known is not None and known[0] is handler:
-            return known[1]
-        served = self._serve(method, handler)
-        self._served[method] = (handler, served)
-        return served
-
-    def _serve(self, method: str, handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
+        if known is None or known[0] is not handler:
+            known = self._served[method] = (handler, *self._serve(method, handler))
+        _, served, run = known
+        bound = functools.partial(run, arrived=arrived)
         if handler.response_streaming:
-            return grpc.stream_stream_rpc_method_handler(
-                self._first_request(method, handler.unary_stream),
+            return served._replace(stream_stream=bound)
+        return served._replace(stream_unary=bound)
+
+    def _serve(self, method: str, handler: grpc.RpcMethodHandler) -> tuple[grpc.RpcMethodHandler, _Run]:
+        if handler.response_streaming:
+            run = self._first_request(method, handler.unary_stream)
+            made = grpc.stream_stream_rpc_method_handler(
+                run,
                 request_deserializer=handler.request_deserializer,
                 response_serializer=handler.response_serializer,
             )
-        return grpc.stream_unary_rpc_method_handler(
-            self._first_request(method, handler.unary_unary),
-            request_deserializer=handler.request_deserializer,
-            response_serializer=handler.response_serializer,
-        )
+        else:
+            run = self._first_request(method, handler.unary_unary)
+            made = grpc.stream_unary_rpc_method_handler(
+                run,
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        return made, run
 
-    def _first_request(
-        self, method: str, behaviour: Callable[[Any, grpc.ServicerContext], Any]
-    ) -> Callable[[Iterator[Any], grpc.ServicerContext], Any]:
-        def run(requests: Iterator[Any], context: grpc.ServicerContext) -> Any:
-            expected = self._expect(method, context)
+    def _first_request(self, method: str, behaviour: Callable[[Any, grpc.ServicerContext], Any]) -> _Run:
+        def run(requests: Iterator[Any], context: grpc.ServicerContext, *, arrived: float) -> Any:
+            expected = self._expect(method, context, arrived)
             request = None
             try:
                 request = next(requests)  # a cancelled call raises grpc.RpcError, which grpc ends quietly
@@ -126,8 +143,11 @@ class RequestArrival(grpc.ServerInterceptor):
 
         return run
 
-    def _expect(self, method: str, context: grpc.ServicerContext) -> _Expected:
-        expected = _Expected(due=time.monotonic() + self._seconds, method=method, context=context)
+    def _expect(self, method: str, context: grpc.ServicerContext, arrived: float) -> _Expected:
+        # appended in the order threads take calls, near enough the order they came (the pool's queue is one): a call
+        # due a little before the one ahead of it waits for that one's turn, milliseconds
+        due = max(arrived + self._seconds, time.monotonic() + TAKEN_GRACE_SECONDS)
+        expected = _Expected(due=due, method=method, context=context)
         self._expected.append(expected)  # before _watching is read: a watcher that ends has found it or not yet
         if not self._watching:  # the watcher ends when nothing is expected, or the server stops (close)
             with self._lock:

@@ -128,7 +128,7 @@ def received_limit(limit: int) -> int:
     and without reading it. Whole messages are held one a handler thread (a stream's next one when the handler asks
     for it): ``ZZGW_THREADS`` times this (128 MiB with the defaults, where gRPC's own refusal at the limit held 64
     MiB). Messages still coming are held by gRPC for every open call, up to 16 × ``ZZGW_THREADS`` of them (about 2
-    GB), each until it is whole or ``ZZGW_GRPC_REQUEST_SECONDS`` after a thread took its call (a penetration
+    GB), each until it is whole or ``ZZGW_GRPC_REQUEST_SECONDS`` after the call came (a penetration
     tester, D3; ``gateway.api.arrival``)."""
     return limit + min(limit, 16 * 1024 * 1024)
 

@@ -134,6 +134,35 @@ def test_calls_whose_request_never_comes_are_cancelled_in_time_and_others_served
     assert REGISTRY.get_sample_value("zzgw_grpc_late_requests_total") == late_before + 8
 
 
+def test_a_burst_of_calls_that_send_nothing_is_cancelled_from_their_arrival_not_wave_after_wave(
+    quick_limits: RunningGateway,
+) -> None:
+    """A call's time starts when it arrives, not when a handler thread takes it: one burst of calls that send
+    nothing, eight times the threads, had held them a wave at a time, 2 s each, 16 s in all, with every other call
+    queued behind (160 s for the 256 a process takes at once: a penetration tester). Queued past its time, such a
+    call is cancelled half a second after a thread takes it, and a call whose message came while it queued (the
+    health check) is served."""
+    never = threading.Event()
+
+    def nothing() -> Iterator[bytes]:
+        never.wait()
+        yield from ()
+
+    with grpc.insecure_channel(quick_limits.address) as channel:
+        hold = channel.stream_unary(VERIFY_LICENSE)
+        started = time.monotonic()
+        held = [hold.future(nothing(), timeout=60) for _ in range(32)]  # eight times the 4 handler threads
+        try:
+            time.sleep(0.5)
+            assert health_check(quick_limits, timeout=14) == "OK"  # queued behind all 32, as a client's call is
+            codes = [future.exception().code() for future in held]  # type: ignore[union-attr]
+            ended = time.monotonic() - started
+        finally:
+            never.set()
+    assert codes == [grpc.StatusCode.CANCELLED] * 32
+    assert ended < 12, ended  # 2 s, then 7 waves of ~0.5 s (a wave at a time, 2 s each: 16 s)
+
+
 def test_a_unary_call_whose_client_sends_no_message_is_refused_as_grpc_refuses_it(quick_limits: RunningGateway) -> None:
     """UNIMPLEMENTED, as grpc answers it, but naming the method (grpc 1.85's own words name ``b''``)."""
     with grpc.insecure_channel(quick_limits.address) as channel, pytest.raises(grpc.RpcError) as raised:
