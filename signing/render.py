@@ -42,6 +42,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import io
+import math
 import re
 import threading
 from dataclasses import dataclass
@@ -86,6 +87,7 @@ _TABLE_TOP = 684.0
 _TABLE_BOTTOM = SEAL_BOX[3] + 14.0
 _CELL_PAD_X = 6.0
 _FRAME_INSIDE = 27.0  # the inner frame's distance from the page's edges
+_LINE_ROOM = PAGE_SIZE[0] - 2 * _MARGIN  # the widest a line outside the table is set, between the margins
 _CELL_PAD_Y = 4.0
 _MAX_CELL_PAD_Y = 9.0  # a short table is given air, up to this padding, rather than leaving the page empty
 _LEADING = 1.4
@@ -479,17 +481,26 @@ class _Page:
         colour: Color = _INK,
         char_space: float = 0.0,
         bold: bool = False,
+        room: float | None = None,
     ) -> None:
-        """Draw one line with its baseline at ``y``, starting, centred or ending at ``x`` by ``align``.
+        """Draw one line with its baseline at ``y``, starting, centred or ending at ``x`` by ``align``; a line wider
+        than ``room`` is set smaller, its letter spacing with it, until it fits.
 
         The fonts have no bold face: ``bold`` strokes the outlines as well as filling them."""
         width = self._fonts.width(text, size, char_space) - (char_space if text else 0.0)
+        if room is not None and width > room:
+            # widths grow with the size: rounded down, the smaller size is never wider than the room
+            scale = math.floor(size * room / width * 100) / 100 / size
+            size, char_space = size * scale, char_space * scale
+            width = self._fonts.width(text, size, char_space) - (char_space if text else 0.0)
         if align == "centre":
             x -= width / 2
         elif align == "right":
             x -= width
         if x < _FRAME_INSIDE or x + width > PAGE_SIZE[0] - _FRAME_INSIDE:
-            # a last guard: what would be cut off or cross the frame is refused, never printed in part
+            # a last guard: what would be cut off or cross the frame is refused, never printed in part. The table's
+            # lines are wrapped to their cells (``fits`` measures them at issue), the lines around it are given a
+            # ``room`` inside the margins, so that a license that passed ``fits`` never meets it.
             raise DoesNotFit(f"{text[:20]!r} would be drawn outside the page's frame")
         self._canvas.setFillColor(colour)
         if bold:
@@ -515,6 +526,8 @@ class _Page:
         self.text((left + right) / 2, bottom - 9, "扫码核验", 8, align="centre", colour=_MUTED)
 
     def header(self, license_type: LicenseType, license_number: str) -> None:
+        """The title, its English name and the license number, each set smaller where it is wider than the space
+        between the margins (a 16-character type name, a 64-character number): ``fits`` measures only the table."""
         width, height = PAGE_SIZE
         self.text(
             width / 2,
@@ -524,10 +537,20 @@ class _Page:
             align="centre",
             char_space=_TITLE_SPACING,
             bold=True,
+            room=_LINE_ROOM,
         )
         if license_type.name_en:
-            self.text(width / 2, height - 119, license_type.name_en.upper(), 8.5, align="centre", colour=_MUTED)
-        self.text(_MARGIN, height - 146, f"{license_type.license_number_label}：{license_number}", 11)
+            self.text(
+                width / 2,
+                height - 119,
+                license_type.name_en.upper(),
+                8.5,
+                align="centre",
+                colour=_MUTED,
+                room=_LINE_ROOM,
+            )
+        label = f"{license_type.license_number_label}：{license_number}"
+        self.text(_MARGIN, height - 146, label, 11, room=_LINE_ROOM)
 
     def table(self, table: _Table) -> None:
         canvas = self._canvas
@@ -564,8 +587,10 @@ class _Page:
         self.text(_MARGIN, bottom + 42, "扫描右上角二维码可核验本证照。", 8, colour=_MUTED)
         centre = (left + right) / 2
         for offset, line in ((-16, issuer_name), (-32, _date_text(content.issue_date))):
-            half = self._fonts.width(line, 11) / 2
-            # A long issuer name is kept inside the right margin rather than centred under the seal.
+            half = min(self._fonts.width(line, 11), _LINE_ROOM) / 2
+            # A long issuer name is kept inside the right margin rather than centred under the seal, and one longer
+            # than the margins leave is set smaller.
             x = min(centre, right - half)
-            self.text(x, bottom + offset, line, 11, align="centre")
-        self.text(PAGE_SIZE[0] / 2, 38, f"电子证照标识：{content.license_id}", _ID_SIZE, align="centre", colour=_MUTED)
+            self.text(x, bottom + offset, line, 11, align="centre", room=_LINE_ROOM)
+        identifier = f"电子证照标识：{content.license_id}"
+        self.text(PAGE_SIZE[0] / 2, 38, identifier, _ID_SIZE, align="centre", colour=_MUTED, room=_LINE_ROOM)

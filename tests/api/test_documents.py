@@ -426,3 +426,27 @@ def test_an_id_card_may_be_valid_for_life_and_prints_so(running: RunningGateway)
     with pytest.raises(grpc.RpcError) as caught:
         stub(running).IssueLicense(issue_request({**unique(samples.food_permit(808)), "valid_until": ""}))
     assert ("valid_until", "REQUIRED") in error_details(caught.value)[1]
+
+
+def test_a_long_license_number_issues_and_its_document_is_drawn_inside_the_frame(running: RunningGateway) -> None:
+    """A 62-character 许可证编号 (MAX_LICENSE_NUMBER is 64) is set smaller on its line: IssueLicense draws it, and a
+    batch-issued license's document, drawn at its first fetch, is drawn too (both had been DOES_NOT_FIT, the batch's
+    license stored with a document that could never be drawn)."""
+    from tests.api.test_issuance import results
+    from tests.signing.test_render import outside_the_frame
+
+    numbers = ["SC" + uuid.uuid4().hex[:12].upper() + "W" * 48 for _ in range(2)]  # 62 characters
+    one = issue_request(unique(samples.food_permit(31)))
+    one.license_number = numbers[0]
+    issued = stub(running).IssueLicense(one)
+    batched = issue_request(unique(samples.food_permit(32)))
+    batched.license_number = numbers[1]
+    (item,) = results(
+        stub(running).BatchIssueLicenses(iter([issuance_pb2.BatchIssueLicensesRequest(licenses=[batched])]))
+    )
+    assert not item.HasField("error"), item.error
+    for license_id, number in zip((issued.license.license_id, item.license.license_id), numbers, strict=True):
+        pdf = document_of(running, license_id).pdf
+        assert outside_the_frame(pdf) == []
+        page = pypdfium2.PdfDocument(pdf)[0].get_textpage()
+        assert number in page.get_text_range().replace("\r\n", "").replace(" ", "")

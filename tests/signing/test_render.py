@@ -468,3 +468,63 @@ def test_a_fallback_font_that_is_not_there_is_an_error(monkeypatch: pytest.Monke
     monkeypatch.setenv(FALLBACK_FONTS_ENV, str(tmp_path / "HanaMinB.ttf"))
     with pytest.raises(SealImageError, match=FALLBACK_FONTS_ENV):
         render(rare_content())
+
+
+FRAME_INSIDE = 27.0
+
+
+def glyph_boxes(pdf: bytes) -> list[tuple[str, tuple[float, float, float, float]]]:
+    """Each printed character of the page and its glyph's box (left, bottom, right, top) in points."""
+    text = pdfium.PdfDocument(pdf)[0].get_textpage()
+    boxes = [(text.get_text_range(i, 1), text.get_charbox(i)) for i in range(text.count_chars())]
+    return [(char, box) for char, box in boxes if char.strip()]
+
+
+def outside_the_frame(pdf: bytes) -> list[tuple[str, tuple[float, ...]]]:
+    width, height = PAGE_SIZE
+    return [
+        (char, tuple(round(edge, 1) for edge in box))
+        for char, box in glyph_boxes(pdf)
+        if box[0] < FRAME_INSIDE
+        or box[2] > width - FRAME_INSIDE
+        or box[1] < FRAME_INSIDE
+        or box[3] > height - FRAME_INSIDE
+    ]
+
+
+@pytest.mark.parametrize(
+    ("sample", "number", "type_name", "issuer_name"),
+    [
+        (samples.business_license(1), "9" * 64, None, "济南市市场监督管理局"),
+        (samples.business_license(1), "W" * 64, None, "济南市市场监督管理局"),
+        (samples.food_permit(1), "SC" + "W" * 60, None, "济南市市场监督管理局"),
+        (samples.food_permit(1), None, "中华人民共和国道路运输经营许可证", "济南市市场监督管理局"),
+        (samples.food_permit(1), None, "中华人民共和国海关报关单位注册登记证书", "济南市市场监督管理局"),
+        (samples.business_license(1), None, None, "济南市" + "市场监督管理局" * 7),
+    ],
+    ids=[
+        "64-digit 统一社会信用代码",
+        "64 W as the number",
+        "62-character 许可证编号",
+        "16-character type name",
+        "19-character type name",
+        "50-character issuer name",
+    ],
+)
+def test_what_fits_is_drawn_inside_the_frame_whatever_its_header_and_footer(
+    sample: dict[str, Any], number: str | None, type_name: str | None, issuer_name: str
+) -> None:
+    """``fits`` measures the table only: the title, the number line and the issuer's name under the seal are set
+    smaller where they are wider than the margins leave, never refused (the frame's guard had refused a valid
+    license number, a catalog's 16-character type name and a long member name, after issuance had said yes)."""
+    content = content_of(sample, MARKET)
+    if number is not None:
+        content = replace(content, license_number=number)
+    template = license_type(content)
+    if type_name is not None:
+        template = replace(template, name=type_name)
+    assert fits(content, template)
+    pdf = render_license_pdf(content, template, issuer_name=issuer_name, qr_text=QR_TEXT, drawn_at=DRAWN_AT)
+    assert outside_the_frame(pdf) == []
+    text = re.sub(r"\s", "", page_text(pdf))
+    assert content.license_number in text and template.name in text and issuer_name in text
