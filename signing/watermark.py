@@ -13,15 +13,17 @@ never left out.
 from __future__ import annotations
 
 import functools
+import hashlib
 import io
 import math
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import reportlab
 from PIL import Image, ImageDraw, ImageFont
-from reportlab.lib.utils import ImageReader
+from reportlab.pdfbase.pdfdoc import PDFImageXObject
 from reportlab.pdfbase.ttfonts import TTFontFile
 from reportlab.pdfgen.canvas import Canvas
 
@@ -48,7 +50,9 @@ def draw_watermark(
     that it fills; characters the CJK font and Vera lack come from ``fallback_fonts`` (default:
     ``find_fallback_fonts()``)."""
     drawing = _draw(lines, page, cjk_font, fallback_fonts)
-    return drawing.png, drawing.box
+    out = io.BytesIO()
+    drawing.picture.save(out, format="PNG", compress_level=0)  # the sealer decodes and compresses it again
+    return out.getvalue(), drawing.box
 
 
 def watermark_pdf(
@@ -63,10 +67,11 @@ def watermark_pdf(
     left, bottom, right, top = drawing.box
     width, height = right - left, top - bottom
     fonts = _text_fonts(cjk_font, tuple(drawing.fallbacks))
+    picture = _image_object(drawing.picture)  # compressed here, outside the lock: it takes most of the time
     out = io.BytesIO()
     with _DRAWING_LOCK:
         canvas = Canvas(out, pagesize=(width, height), invariant=1, pageCompression=1, initialFontName=fonts.cjk.name)
-        canvas.drawImage(ImageReader(io.BytesIO(drawing.png)), 0, 0, width, height, mask="auto")
+        _place(canvas, picture, width, height)
         # the unrotated tile's pixels, centred on the box and turned as the picture was
         canvas.translate(width / 2, height / 2)
         canvas.rotate(_ANGLE)
@@ -83,9 +88,51 @@ def watermark_pdf(
     return out.getvalue(), drawing.box
 
 
+def _image_object(picture: Image.Image) -> PDFImageXObject:
+    """``picture`` (RGBA) as a PDF image, Flate-compressed, with its alpha as its soft mask.
+
+    reportlab's ``drawImage`` compresses a picture while the drawing lock is held, and ASCII85-encodes it (a quarter
+    more bytes, in every sharing copy): built here, it is binary and the lock is held only to place it."""
+    colour = _flate_image(picture.convert("RGB"), "DeviceRGB")
+    colour.smask = _flate_image(picture.getchannel("A"), "DeviceGray")
+    colour.smask._decode = [0, 1]
+    return colour
+
+
+def _flate_image(picture: Image.Image, colour_space: str) -> PDFImageXObject:
+    data = picture.tobytes()
+    image = PDFImageXObject(hashlib.sha256(data).hexdigest())
+    image.width, image.height = picture.size
+    image.bitsPerComponent = 8
+    image.colorSpace = colour_space
+    image.streamContent = zlib.compress(data, 6)
+    image._filters = ("FlateDecode",)
+    image.mask = None
+    return image
+
+
+def _place(canvas: Canvas, picture: PDFImageXObject, width: float, height: float) -> None:
+    """Draw ``picture`` over (0, 0, width, height), as ``Canvas.drawImage`` registers its own images."""
+    document = canvas._doc
+    canvas._currentPageHasImages = 1
+    canvas._setXObjects(picture)
+    canvas._setXObjects(picture.smask)
+    mask = picture.smask
+    picture.smask = document.Reference(mask, document.getXObjectName(mask.name))
+    name = document.getXObjectName(picture.name)
+    document.Reference(picture, name)
+    document.addForm(picture.name, picture)
+    canvas.saveState()
+    canvas.scale(width, height)
+    canvas._code.append(f"/{name} Do")
+    canvas.restoreState()
+    canvas._formsinuse.append(picture.name)  # the page's resources name it
+
+
 @dataclass(frozen=True, slots=True)
 class _Drawing:
-    png: bytes
+    picture: Image.Image
+    """The watermark, RGBA, as turned and scaled to its box at ``_PX_PER_PT``."""
     box: Box
     lines: list[str]
     """The lines as wrapped, top to bottom."""
@@ -123,10 +170,8 @@ def _draw(lines: Sequence[str], page: Box, cjk_font: Path, fallback_fonts: Seque
     width, height = math.ceil(tile.width / _PX_PER_PT), math.ceil(tile.height / _PX_PER_PT)
     x1 = left + (right - left - width) // 2
     y1 = bottom + (top - bottom - height) // 2
-    out = io.BytesIO()
-    tile.save(out, format="PNG", compress_level=0)  # the sealer decodes and compresses it again
     return _Drawing(
-        png=out.getvalue(),
+        picture=tile,
         box=(x1, y1, x1 + width, y1 + height),
         lines=wrapped,
         tile=unrotated,

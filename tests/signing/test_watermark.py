@@ -5,11 +5,15 @@ missing-glyph box: the watermark silently differed from the use recorded)."""
 from __future__ import annotations
 
 import io
+import zlib
 from pathlib import Path
 
+import pytest
 from PIL import Image
+from pyhanko.pdf_utils.reader import PdfFileReader
 
-from signing.render import MISSING_GLYPH
+from signing import watermark
+from signing.render import _DRAWING_LOCK, MISSING_GLYPH
 from signing.seal_image import find_cjk_font
 from signing.watermark import draw_watermark
 from tests.signing.test_render import HANAZONO_B, needs_hanazono
@@ -37,3 +41,30 @@ def test_a_rare_character_is_written_from_the_fallback_font() -> None:
     assert drawn == ink([f"用证事由：{RARE}"])  # the installed fallback fonts are the default
     alone = ink([RARE], (HANAZONO_B,))
     assert sum(1 for a in alone if a) > 50  # the glyph has ink (a blank box would have none)
+
+
+def test_the_watermark_pages_picture_is_binary_flate_compressed_outside_the_drawing_lock(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The picture is the copy's largest part: reportlab's ``drawImage`` had written it ASCII85-encoded (a quarter
+    more bytes in every sharing copy) and compressed it while holding the process's drawing lock, which every
+    license drawn meanwhile waited for (581 ms instead of 13 for a 200-inch page's watermark)."""
+    compressions: list[tuple[int, bool]] = []  # what was compressed (fonts, text, pictures), and under the lock
+    compress = zlib.compress
+
+    def watched(data: bytes, level: int = -1) -> bytes:
+        compressions.append((len(data), _DRAWING_LOCK.locked()))
+        return compress(data, level)
+
+    monkeypatch.setattr(zlib, "compress", watched)
+    lines = ["用证事由：不动产转移登记", "用证单位：济南市自然资源和规划局"]
+    pdf, box = watermark.watermark_pdf(lines, PAGE, find_cjk_font())
+    pixels = (box[2] - box[0]) * (box[3] - box[1]) * 2 * 2
+    assert sorted(locked for size, locked in compressions if size >= pixels) == [False, False]  # colours, alpha
+    page = PdfFileReader(io.BytesIO(pdf)).root["/Pages"]["/Kids"][0].get_object()
+    images = [x.get_object() for x in page["/Resources"]["/XObject"].values()]
+    (picture,) = [image for image in images if image["/Subtype"] == "/Image"]
+    mask = picture["/SMask"].get_object()
+    assert [[str(name) for name in image["/Filter"]] for image in (picture, mask)] == [["/FlateDecode"]] * 2
+    assert picture["/Width"] * picture["/Height"] == pixels
+    assert Image.frombytes("L", (mask["/Width"], mask["/Height"]), mask.data).tobytes() == ink(lines, None)
