@@ -181,31 +181,28 @@ def holder_code_type_by_form(code: str) -> str:
     return "001" if _USCC_RE.match(code) else "099"
 
 
-UNCHECKED_HOLDER_CODE_TYPES = frozenset({"414", "516", "511", "554", "099"})
-"""Holder code types that take any code (a passport's, a permit's, 其他): nothing in such a code tells its type."""
+NOT_CITIZEN_ID_CODE_TYPES = frozenset({"001", "414", "516", "511", "554", "099"})
+"""The holder code types (持证主体代码类型) but ``111``: those a code that is no 公民身份号码 is registered under."""
 
 
 def holder_code_types_of(code: str) -> frozenset[str]:
     """The holder code types under which the holder of ``code``, named by the code alone (consents, a holder's
-    access records), holds licenses: ``111`` for a 公民身份号码 (18 characters, a right check character), ``001``
-    for a 统一社会信用代码 (both for a code that is both), and ``554`` too for a credit code of the form of the
-    2023 外国人永久居留身份证; for any other code, the types that take any code (``UNCHECKED_HOLDER_CODE_TYPES``).
-    Issuance refuses a code of the first kinds under any other type (``CODE_TYPE_MISMATCH``), so a 公民身份号码
-    names its own person only: a license a hospital had registered under 其他 (099) with a parent's number had been
-    that parent's own in every holder-portal call, consents included (a holder-rights tester).
+    access records), holds licenses: ``111`` for a valid 公民身份号码 (``001`` too for one that is also a valid
+    统一社会信用代码), every type but ``111`` for any other code. Issuance refuses a 公民身份号码 under another type
+    (``CODE_TYPE_MISMATCH``), so it names its own person only: a license a hospital had registered under 其他 (099)
+    with a parent's number had been that parent's own in every holder-portal call (a holder-rights tester).
 
-    >>> sorted(holder_code_types_of("37010219600421003x")), sorted(holder_code_types_of("E12345678"))
-    (['111'], ['099', '414', '511', '516', '554'])
+    A credit code narrows nothing here: one 18-character code in 31 of a person's own (a 台湾居民居住证 number, a
+    hospital's own code for a newborn) passes the GB 32100 check by chance, and had been taken for a company's, its
+    stored licenses under 其他 nobody's (a reviewer). Issuance keeps companies to ``001`` instead.
+
+    >>> sorted(holder_code_types_of("37010219600421003x")), sorted(holder_code_types_of("830000201001010469"))
+    (['111'], ['001', '099', '414', '511', '516', '554'])
     """
     code = normal_number(code)
-    told = set()
-    if citizen_id_problem(code, today=dt.date.max) is None:  # its birth date past or not: the form is a person's
-        told.add("111")
-    if uscc_problem(code) is None:
-        told.add("001")
-        if _CITIZEN_RE.match(code) and _is_date(code[6:14]) and code.startswith("9"):  # see holder_code_type_by_form
-            told.add("554")
-    return frozenset(told) or UNCHECKED_HOLDER_CODE_TYPES
+    if citizen_id_problem(code, today=dt.date.max) is not None:  # its birth date past or not: the form is a person's
+        return NOT_CITIZEN_ID_CODE_TYPES
+    return frozenset({"111", "001"}) if uscc_problem(code) is None else frozenset({"111"})
 
 
 def _is_date(yyyymmdd: str) -> bool:

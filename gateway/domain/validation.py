@@ -22,6 +22,7 @@ from gateway.domain.catalog import (
     HOLDER_CODE_TYPES,
     Catalog,
     FieldSpec,
+    HolderKind,
     LicenseType,
     OfHolder,
     ValueType,
@@ -391,27 +392,60 @@ def check_holder(
             )
         )
     code = check_holder_code("holder.code", code_type, code, errors, today=today)
-    if len(errors) == before and code_type not in (told := holder_code_types_of(code)):
-        errors.append(_code_type_mismatch(code_type, told))
+    if len(errors) == before and (mismatch := _code_type_mismatch(code_type, code, license_type)):
+        errors.append(mismatch)
     if len(errors) > before:
         return None
     return Holder(name=name, code_type=code_type, code=code)
 
 
-def _code_type_mismatch(code_type: str, told: frozenset[str]) -> FieldViolation:
-    """CODE_TYPE_MISMATCH: a 公民身份号码 or a 统一社会信用代码 declared as a code of another type (其他, a passport's).
-    A holder portal names a holder by the code alone, typed by its form (``holder_code_types_of``), so such a license
-    would be that number's person's or company's own: a 出生医学证明 a hospital registered under 其他 (099) with a
-    parent's number had been the parent's, to consent on as its holder (a holder-rights tester)."""
-    meant = "111" if "111" in told else "001"
+def _code_type_mismatch(code_type: str, code: str, license_type: LicenseType) -> FieldViolation | None:
+    """CODE_TYPE_MISMATCH: a 公民身份号码 under another code type than ``111`` (``001`` too for one that is also
+    a credit code), or a 统一社会信用代码 under another than ``001`` for an organisation's license type; else None.
+
+    A holder portal names a holder by the code alone (``holder_code_types_of``), and a 公民身份号码 names its person's
+    licenses under ``111`` only: a 出生医学证明 a hospital registered under 其他 (099) with a parent's number had been
+    the parent's, to consent on as its holder (a holder-rights tester). A credit code is refused under 其他 for an
+    organisation only: one 18-character code in 31 of a person's own (a 台湾居民居住证 number, a hospital's own code
+    for a newborn) passes the GB 32100 check by chance, and had been refused under 其他 and told to take ``001``,
+    which no person's license type has (a reviewer)."""
+    told = holder_code_types_of(code)
+    if "111" in told and code_type not in told:
+        if license_type.holder_kind is HolderKind.PERSON:
+            return _mismatch(
+                code_type,
+                "111",
+                "：持证人本人的公民身份号码以 111 登记，他人的公民身份号码不能作为持证主体代码",
+                "citizen ID",
+            )
+        if "001" not in told:  # an organisation's license under a person's number: nobody's by the code alone
+            return _v(
+                "holder.code_type",
+                "CODE_TYPE_MISMATCH",
+                _said(
+                    f"持证主体代码是公民身份号码，{license_type.name}的持证主体是组织，不能以公民身份号码作为持证主体代码",
+                    f"holder.code is a citizen ID, and {license_type.name_en or license_type.code} holders are "
+                    "organisations",
+                ),
+            )
+    if (
+        license_type.holder_kind is HolderKind.ORGANIZATION
+        and code_type != "001"
+        and uscc_problem(normal_number(code)) is None
+    ):
+        return _mismatch(code_type, "001", "", "credit code")
+    return None
+
+
+def _mismatch(code_type: str, meant: str, why: str, meant_en: str) -> FieldViolation:
     name = HOLDER_CODE_TYPES[meant]
     return _v(
         "holder.code_type",
         "CODE_TYPE_MISMATCH",
         _said(
             f"持证主体代码是{name}，持证主体代码类型须为 {meant} {name}，不能为 {code_type} "
-            f"{HOLDER_CODE_TYPES.get(code_type, '')}：他人的{name}不能作为持证主体代码",
-            f"holder.code is a {'citizen ID' if meant == '111' else 'credit code'}: code type {meant}, not {code_type}",
+            f"{HOLDER_CODE_TYPES.get(code_type, '')}{why}",
+            f"holder.code is a {meant_en}: code type {meant}, not {code_type}",
         ),
     )
 

@@ -580,7 +580,6 @@ class AuditTrail:
 
     def _listed(self, caller: Member, holder_code: str, before_seq: int | None, limit: int) -> Sequence[AccessRecord]:
         holder_code = holder_code.strip().upper()  # as consents and listings take it (`GrantConsent`)
-        told = holder_code_types_of(holder_code)  # a code alone is the holder of the types its form tells
         if caller.has(Role.HOLDER_PORTAL):
             if not holder_code:
                 raise InvalidRequestError(
@@ -593,13 +592,16 @@ class AuditTrail:
                     ]
                 )
             with self._db.unit_of_work() as uow:
-                return uow.audit.about(holder_code, code_types=told, before_seq=before_seq, limit=limit)
+                # the code alone names the holder of the types it tells: a 公民身份号码 those under 111 only; any other
+                # code every type but 111, which holds no such code, so its records need no look-up of their licenses
+                told = holder_code_types_of(holder_code)
+                kinds = told if "111" in told else None
+                return uow.audit.about(holder_code, code_types=kinds, before_seq=before_seq, limit=limit)
         if caller.has(Role.ISSUER):
             with self._db.unit_of_work() as uow:
                 if holder_code:
-                    return uow.audit.about(
-                        holder_code, code_types=told, issuer_code=caller.code, before_seq=before_seq, limit=limit
-                    )
+                    # the code as the issuer stored it, under any type: its own licenses' uses (a reviewer)
+                    return uow.audit.about(holder_code, issuer_code=caller.code, before_seq=before_seq, limit=limit)
                 return uow.audit.of(issuer_code=caller.code, before_seq=before_seq, limit=limit)
         raise PermissionDeniedError(
             "只有持证人门户和发证部门可以查询用证记录（only holder portals and issuers list access records）",

@@ -63,6 +63,7 @@ from gateway.domain.audit import AuditAction, AuditEntry, vouched_subjects
 from gateway.domain.catalog import (
     HOLDER_CODE_TYPES,
     Catalog,
+    HolderKind,
     LicenseType,
     Material,
     Matter,
@@ -95,6 +96,7 @@ from gateway.domain.identifiers import (
     LicenseId,
     holder_code_types_of,
     license_id_violation,
+    normal_number,
     uscc_problem,
 )
 from gateway.domain.model import CHINA_TZ, Clock, License, LicenseStatus, Member, Role, today
@@ -1176,10 +1178,17 @@ def _listed(
 
 def _may_hold(code: str, license_type: LicenseType) -> bool:
     """Whether the holder of ``code`` may hold a license of ``license_type``: a valid code of one of its holder code
-    types that the code's form tells (``holder_code_types_of``: a 统一社会信用代码 holds no person's license, whose 其他
-    code type takes any other code; a 公民身份号码 no organisation's: a company had been granted a consent to its
-    出生医学证明)."""
+    types that the code alone names (``holder_code_types_of``: a 公民身份号码 holds no organisation's, a company had
+    been granted a consent to its 出生医学证明), and no 统一社会信用代码 a person's, whose 其他 code type takes any
+    other code (a company's consent to a person's type covers nothing: a tester). A person whose own code passes the
+    credit code's check by chance (one in 31 of 18 characters) consents to such a license by its identifier."""
     told = holder_code_types_of(code)
+    if (
+        license_type.holder_kind is HolderKind.PERSON
+        and "111" not in told
+        and uscc_problem(normal_number(code)) is None
+    ):
+        return False
     return any(kind in told and valid_holder_code(code, kind) for kind in license_type.holder_code_types)
 
 

@@ -4,8 +4,12 @@ A holder-rights tester had a hospital (济南市卫生健康委员会) issue a 1
 其他 (099) with an adult's 公民身份号码 as its code. The holder portal names a holder by the code alone, so the license
 was the adult's own in every call: it was on their access log, in their 我的证照, they granted an ACTIVE consent on it
 as its holder (no guardian), and 济南市医疗保障局 read the child's data with that consent. Issuance now refuses a
-公民身份号码 or a 统一社会信用代码 under another code type (CODE_TYPE_MISMATCH), and a license stored so before that is
-nobody's by the code alone: not on the log, not listed, not consentable, no consent of the code's covers it.
+公民身份号码 under another code type (CODE_TYPE_MISMATCH), and a license stored so before that is nobody's by the code
+alone: not on the log, not listed, not consentable, no consent of the code's covers it.
+
+A reviewer found that a credit code must narrow nothing for a person: one 18-character code in 31 of a person's own (a
+台湾居民居住证 number, a hospital's own code for a newborn) passes the GB 32100 check by chance, and had been refused
+under 其他 (told to take 001, which no person's type has) and its stored licenses dropped from its holder's portal.
 """
 
 from __future__ import annotations
@@ -81,13 +85,16 @@ def legacy_certificate(running: RunningGateway, holder_code: str, mother: str = 
     return str(issued.license_id)
 
 
-@pytest.mark.parametrize(("code", "meant"), [("ADULT", "111"), (COMPANY, "001")], ids=["citizen_id", "credit_code"])
-def test_a_citizen_id_or_credit_code_under_other_code_types_is_refused(
-    running: RunningGateway, code: str, meant: str
-) -> None:
-    """IssueLicense and BatchIssueLicenses refuse a 公民身份号码 or a 统一社会信用代码 declared as 其他 (099), said
-    Chinese first with the type to use; the child's own code under 其他 is taken as before."""
-    code = person()[0] if code == "ADULT" else code
+TAIWAN_RESIDENCE_PERMIT = "830000201001010469"  # 台湾居民居住证 number (mod 11-2 right; region 83 not GB/T 2260)
+HOSPITAL_SCHEME = "JN3701022010010050"  # an 18-character code of a hospital's own scheme
+PASSING_AS_CREDIT_CODES = [TAIWAN_RESIDENCE_PERMIT, HOSPITAL_SCHEME]
+"""A person's own codes that pass the 统一社会信用代码's check by chance (a reviewer's)."""
+
+
+def test_a_citizen_id_under_other_code_types_is_refused(running: RunningGateway) -> None:
+    """IssueLicense and BatchIssueLicenses refuse a 公民身份号码 declared as 其他 (099) for a person, said Chinese first
+    with the type to use; the child's own code under 其他 is taken as before."""
+    code = person()[0]
     status, violations = refusal(lambda: running.issuance(HEALTH).IssueLicense(issue_request(certificate_record(code))))
     assert (status, [(f, r) for f, r, _ in violations]) == (
         grpc.StatusCode.INVALID_ARGUMENT,
@@ -95,7 +102,7 @@ def test_a_citizen_id_or_credit_code_under_other_code_types_is_refused(
     )
     ((_, _, description),) = violations
     assert chinese_first(description)
-    assert f"持证主体代码类型须为 {meant} {HOLDER_CODE_TYPES[meant]}，不能为 099 其他" in description
+    assert "持证主体代码类型须为 111 公民身份号码，不能为 099 其他：持证人本人的公民身份号码以 111 登记" in description
 
     batch = issuance_pb2.BatchIssueLicensesRequest(licenses=[issue_request(certificate_record(code))])
     (item,) = results(running.issuance(HEALTH).BatchIssueLicenses(iter([batch])))
@@ -105,6 +112,33 @@ def test_a_citizen_id_or_credit_code_under_other_code_types_is_refused(
     newborn = f"CN{uuid.uuid4().hex[:12].upper()}"  # a newborn's stand-in code, of no other type's form
     issued = running.issuance(HEALTH).IssueLicense(issue_request(certificate_record(newborn))).license
     assert (issued.holder.code_type, issued.holder.code) == ("099", newborn)
+
+
+@pytest.mark.parametrize("code", [*PASSING_AS_CREDIT_CODES, COMPANY], ids=["taiwan_permit", "hospital_scheme", "uscc"])
+def test_a_code_passing_the_credit_code_check_is_issued_under_other_for_a_person(
+    running: RunningGateway, code: str
+) -> None:
+    """A person's type refuses no code under 其他 (099) for passing the credit code's check: a 台湾居民居住证 number
+    or a hospital's own code for a newborn may (one in 31), and nothing tells them from a company's."""
+    issued = running.issuance(HEALTH).IssueLicense(issue_request(certificate_record(code))).license
+    assert (issued.holder.code_type, issued.holder.code) == ("099", code)
+
+
+@pytest.mark.parametrize("code", PASSING_AS_CREDIT_CODES, ids=["taiwan_permit", "hospital_scheme"])
+def test_the_holder_of_a_code_passing_the_credit_code_check_keeps_their_license(
+    running: RunningGateway, code: str
+) -> None:
+    """A license stored under 其他 (099) with such a code is its holder's: its uses on their log, listed to them,
+    consented on by them."""
+    own = legacy_certificate(running, code)
+    verifier = verification_pb2_grpc.VerificationServiceStub(running.channel(MEDICAL))
+    use = verification_pb2.UseContext(matter_code=CBDJ.matter_code, purpose="核验出生证")
+    verifier.VerifyLicense(verification_pb2.VerifyLicenseRequest(use=use, license_id=own))
+    assert own in {r.license_id for r in log_of(running, code).records}
+    assert consentable(running, code) == [own]
+    granted = consent(running, code, (own,), uses=1)
+    assert (granted.consent.holder_code, granted.consent.guardian_code) == (code, "")
+    assert {f.key: f.value for f in data(running, own, CBDJ, member=MEDICAL, code=granted.code).fields}["child_name"]
 
 
 def test_a_license_stored_under_other_with_a_persons_citizen_id_is_not_that_persons(running: RunningGateway) -> None:
@@ -127,8 +161,9 @@ def test_a_license_stored_under_other_with_a_persons_citizen_id_is_not_that_pers
     by_type = consent(running, adult, (), type_codes=(BIRTH_CERTIFICATE,))  # would cover their own certificate
     assert denied(lambda: data(running, other, CBDJ, member=MEDICAL, code=by_type.code))[0] == "CONSENT_OTHER_HOLDER"
 
-    # its uses are on the record still: its issuer's log lists the verification
+    # its uses are on the record still: its issuer's log lists the verification, asked for the code as it stored it
     assert other in {r.license_id for r in log_of(running, "", HEALTH).records}
+    assert other in {r.license_id for r in log_of(running, adult, HEALTH).records}
 
 
 def test_the_parents_a_certificate_stored_under_other_names_still_consent_as_guardians(running: RunningGateway) -> None:

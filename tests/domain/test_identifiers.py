@@ -25,6 +25,7 @@ from gateway.domain.identifiers import (
     find_by_number,
     half_width,
     holder_code_type_by_form,
+    holder_code_types_of,
     license_check_char,
     license_id_violation,
     normal_number,
@@ -446,3 +447,19 @@ def test_the_format_characters_are_unicodes_own() -> None:
     every = [chr(c) for c in range(sys.maxunicode + 1)]
     assert all(FORMAT_CHARACTERS.fullmatch(c) for c in every if unicodedata.category(c) == "Cf")
     assert {unicodedata.category(c) for c in every if FORMAT_CHARACTERS.fullmatch(c)} <= {"Cf", "Cn"}
+
+
+@pytest.mark.parametrize(
+    ("code", "types"),
+    [
+        ("37010219600421003x", {"111"}),  # a 公民身份号码: its person's under 111 only
+        ("830000201001010469", {"001", "414", "516", "511", "554", "099"}),  # 台湾居民居住证 number, a right USCC check
+        ("JN3701022010010050", {"001", "414", "516", "511", "554", "099"}),  # a hospital's code, a right USCC check
+        ("91370100MA3C4K7L6M", {"001", "414", "516", "511", "554", "099"}),  # a company's: issuance keeps it to 001
+        ("E12345678", {"001", "414", "516", "511", "554", "099"}),
+    ],
+)
+def test_holder_code_types_of_narrows_a_citizen_id_only(code: str, types: set[str]) -> None:
+    """A code alone names its holder's licenses under 111 when it is a 公民身份号码 and under every other type when it
+    is not: a person's own code that passes the credit code's check by chance (one in 31) is no company's."""
+    assert holder_code_types_of(code) == types

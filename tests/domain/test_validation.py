@@ -891,3 +891,40 @@ def test_every_refusal_of_a_license_is_chinese_first_short_and_names_the_field()
             spec = license_type.field_spec(violation.field.removeprefix("fields."))
             named = (spec.label, f"请填写{license_type.name}的“{spec.label}”") if spec else ()
             assert spec is None or chinese.startswith(named), text  # its label, a missing one's with its type's
+
+
+@pytest.mark.parametrize(
+    ("code", "refusal"),
+    [
+        (
+            "91370100MA3C4K7L6M",
+            "持证主体代码是统一社会信用代码，持证主体代码类型须为 001 统一社会信用代码，不能为 099 其他",
+        ),
+        (
+            "37010219600421003X",
+            "持证主体代码是公民身份号码，营业执照的持证主体是组织，不能以公民身份号码作为持证主体代码",
+        ),
+        ("JN-0001", None),  # an organisation's code of no checked form: taken under 其他
+    ],
+    ids=["credit_code", "citizen_id", "other"],
+)
+def test_an_organisations_license_under_other_refuses_a_credit_code_or_citizen_id(
+    code: str, refusal: str | None
+) -> None:
+    """A license type of organisations that takes 其他 (099) refuses a 统一社会信用代码 there (the company's is under
+    001) and a 公民身份号码 (it would be nobody's by the code alone), never calling either someone else's."""
+    business = CATALOG.license_types[samples.BUSINESS_LICENSE]
+    catalog = Catalog({**CATALOG.license_types, business.code: replace(business, holder_code_types=("001", "099"))})
+    record = samples.business_license(6)
+    record = {**record, "license_number": code, "holder": {**record["holder"], "code_type": "099", "code": code}}
+    try:
+        validate_issue(draft(record), catalog, MEMBERS[MARKET], TODAY)
+        violations: list[FieldViolation] = []
+    except InvalidLicenseError as raised:  # its field 统一社会信用代码 disagrees with a code that is none
+        violations = [v for v in raised.violations if v.field == "holder.code_type"]
+    if refusal is None:
+        assert violations == []
+        return
+    ((violation,),) = [violations]
+    assert (violation.reason, violation.description.startswith(refusal)) == ("CODE_TYPE_MISMATCH", True)
+    assert "他人" not in violation.description
