@@ -740,14 +740,9 @@ def test_serve_raises_its_open_files_limit_and_refuses_a_cap_it_cannot_hold(tmp_
     ) in done.stderr
 
 
-@pytest.mark.slow
-def test_a_gateway_with_1024_files_answers_while_more_half_sent_requests_are_held(tmp_path: Path) -> None:
-    """1,100 half-sent requests had used up the descriptors of a process limited to 1024 (systemd's default soft
-    limit): gRPC calls timed out, the store could not be opened, ``/readyz`` and the console did not answer, and the
-    log grew by 6 MB a second (a penetration tester). Now the HTTP side holds at most its cap of them, so gRPC
-    verifies (writing its access record to the store), ``/readyz`` and the console answer meanwhile, those held are
-    closed in time, and the log has a few lines of it."""
-    data_dir = tmp_path / "var"
+def serve_environment(data_dir: Path, **settings: str) -> tuple[dict[str, str], str, str]:
+    """The environment of a `zzgw serve` on ``data_dir`` (initialised here, dev mode, SQLite) with ``settings`` added,
+    and its gRPC and HTTP addresses."""
     grpc_address, http_address = f"127.0.0.1:{free_port()}", f"127.0.0.1:{free_port()}"
     env = {
         **os.environ,
@@ -756,11 +751,24 @@ def test_a_gateway_with_1024_files_answers_while_more_half_sent_requests_are_hel
         "ZZGW_GRPC_ADDR": grpc_address,
         "ZZGW_HTTP_ADDR": http_address,
         "ZZGW_KEY_PASSPHRASE": "connections-test-passphrase",
-        "ZZGW_HTTP_MAX_CONNECTIONS": "100",
-        "ZZGW_HTTP_REQUEST_SECONDS": "3",
+        **settings,
     }
     init = run_zzgw("init", env=env, timeout=180)
     assert init.returncode == 0, init.stderr
+    return env, grpc_address, http_address
+
+
+@pytest.mark.slow
+def test_a_gateway_with_1024_files_answers_while_more_half_sent_requests_are_held(tmp_path: Path) -> None:
+    """1,100 half-sent requests had used up the descriptors of a process limited to 1024 (systemd's default soft
+    limit): gRPC calls timed out, the store could not be opened, ``/readyz`` and the console did not answer, and the
+    log grew by 6 MB a second (a penetration tester). Now the HTTP side holds at most its cap of them, so gRPC
+    verifies (writing its access record to the store), ``/readyz`` and the console answer meanwhile, those held are
+    closed in time, and the log has a few lines of it."""
+    data_dir = tmp_path / "var"
+    env, grpc_address, http_address = serve_environment(
+        data_dir, ZZGW_HTTP_MAX_CONNECTIONS="100", ZZGW_HTTP_REQUEST_SECONDS="3"
+    )
     log = tmp_path / "serve.log"
     with log.open("wb") as written:
         server = subprocess.Popen(limited_to_1024("serve"), env=env, cwd=ROOT, stdout=written, stderr=written)
@@ -815,18 +823,7 @@ def test_serve_stops_at_once_while_a_stranger_trickles_a_body(tmp_path: Path) ->
     10 s for the HTTP side, then gone on without it saying nothing, the client answered nothing (a reviewer). The
     query is answered 503, the log says so, and the process exits 0 once the answer's linger is over."""
     data_dir = tmp_path / "var"
-    grpc_address, http_address = f"127.0.0.1:{free_port()}", f"127.0.0.1:{free_port()}"
-    env = {
-        **os.environ,
-        "ZZGW_DATA_DIR": str(data_dir),
-        "ZZGW_DATABASE_URL": "",
-        "ZZGW_GRPC_ADDR": grpc_address,
-        "ZZGW_HTTP_ADDR": http_address,
-        "ZZGW_KEY_PASSPHRASE": "connections-test-passphrase",
-        "ZZGW_HTTP_REQUEST_SECONDS": "30",
-    }
-    init = run_zzgw("init", env=env, timeout=180)
-    assert init.returncode == 0, init.stderr
+    env, grpc_address, http_address = serve_environment(data_dir, ZZGW_HTTP_REQUEST_SECONDS="30")
     log = tmp_path / "serve.log"
     with log.open("wb") as written:
         server = subprocess.Popen(

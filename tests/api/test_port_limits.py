@@ -101,6 +101,31 @@ def quick_idle(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Runn
         yield running
 
 
+def held_without_a_message(
+    running: RunningGateway, count: int, health_timeout: float
+) -> tuple[list[grpc.StatusCode], float]:
+    """``count`` calls to VerifyLicense on one connection that send their headers and never a message, and half a
+    second later a health check queued behind them, which must be answered within ``health_timeout``: the calls'
+    status codes, and the seconds until they had all ended."""
+    never = threading.Event()
+
+    def nothing() -> Iterator[bytes]:
+        never.wait()
+        yield from ()
+
+    with grpc.insecure_channel(running.address) as channel:
+        hold = channel.stream_unary(VERIFY_LICENSE)
+        started = time.monotonic()
+        held = [hold.future(nothing(), timeout=60) for _ in range(count)]
+        try:
+            time.sleep(0.5)
+            assert health_check(running, timeout=health_timeout) == "OK"
+            codes = [future.exception().code() for future in held]  # type: ignore[union-attr]
+            return codes, time.monotonic() - started
+        finally:
+            never.set()
+
+
 def test_calls_whose_request_never_comes_are_cancelled_in_time_and_others_served(
     quick_limits: RunningGateway, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -110,23 +135,7 @@ def test_calls_whose_request_never_comes_are_cancelled_in_time_and_others_served
     others."""
     caplog.set_level(logging.WARNING, logger="zzgw.grpc")
     late_before = REGISTRY.get_sample_value("zzgw_grpc_late_requests_total") or 0
-    never = threading.Event()
-
-    def nothing() -> Iterator[bytes]:
-        never.wait()
-        yield from ()
-
-    with grpc.insecure_channel(quick_limits.address) as channel:
-        hold = channel.stream_unary(VERIFY_LICENSE)
-        started = time.monotonic()
-        held = [hold.future(nothing(), timeout=30) for _ in range(8)]  # twice the handler threads
-        try:
-            time.sleep(0.5)
-            assert health_check(quick_limits, timeout=8) == "OK"
-            codes = [future.exception().code() for future in held]  # type: ignore[union-attr]
-            ended = time.monotonic() - started
-        finally:
-            never.set()
+    codes, ended = held_without_a_message(quick_limits, 8, health_timeout=8)  # twice the handler threads
     assert codes == [grpc.StatusCode.CANCELLED] * 8
     assert ended < 6
     assert f"gRPC: a call to {VERIFY_LICENSE} from ipv4:127.0.0.1:" in caplog.text
@@ -142,23 +151,8 @@ def test_a_burst_of_calls_that_send_nothing_is_cancelled_from_their_arrival_not_
     queued behind (160 s for the 256 a process takes at once: a penetration tester). Queued past its time, such a
     call is cancelled half a second after a thread takes it, and a call whose message came while it queued (the
     health check) is served."""
-    never = threading.Event()
-
-    def nothing() -> Iterator[bytes]:
-        never.wait()
-        yield from ()
-
-    with grpc.insecure_channel(quick_limits.address) as channel:
-        hold = channel.stream_unary(VERIFY_LICENSE)
-        started = time.monotonic()
-        held = [hold.future(nothing(), timeout=60) for _ in range(32)]  # eight times the 4 handler threads
-        try:
-            time.sleep(0.5)
-            assert health_check(quick_limits, timeout=14) == "OK"  # queued behind all 32, as a client's call is
-            codes = [future.exception().code() for future in held]  # type: ignore[union-attr]
-            ended = time.monotonic() - started
-        finally:
-            never.set()
+    # eight times the 4 handler threads; the health check queued behind all 32, as a client's call is
+    codes, ended = held_without_a_message(quick_limits, 32, health_timeout=14)
     assert codes == [grpc.StatusCode.CANCELLED] * 32
     assert ended < 12, ended  # 2 s, then 7 waves of ~0.5 s (a wave at a time, 2 s each: 16 s)
 
