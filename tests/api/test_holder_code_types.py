@@ -135,7 +135,7 @@ def test_the_holder_of_a_code_passing_the_credit_code_check_keeps_their_license(
     use = verification_pb2.UseContext(matter_code=CBDJ.matter_code, purpose="核验出生证")
     verifier.VerifyLicense(verification_pb2.VerifyLicenseRequest(use=use, license_id=own))
     assert own in {r.license_id for r in log_of(running, code).records}
-    assert consentable(running, code) == [own]
+    assert own in consentable(running, code)  # with any other license issued under the code (the test above)
     granted = consent(running, code, (own,), uses=1)
     assert (granted.consent.holder_code, granted.consent.guardian_code) == (code, "")
     assert {f.key: f.value for f in data(running, own, CBDJ, member=MEDICAL, code=granted.code).fields}["child_name"]
