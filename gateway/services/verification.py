@@ -134,7 +134,7 @@ from signing.receipts import (
     sign_receipts,
 )
 from signing.record import SealMemos
-from signing.results import MAX_DETAIL, PASSED, CheckResult, Finding
+from signing.results import MAX_DETAIL, PASSED, CheckResult, Finding, SealCheck
 from signing.seal_ca import IdentityFinding
 from signing.ses import SesVerification, check_stamp
 from signing.sm2_x509 import public_key_der
@@ -1302,13 +1302,34 @@ class VerificationService:
             )
         else:
             identity = _first_failure(
-                check.issuer_identity,
+                self._code_identity(check, known, stored, envelope.claims.version),
                 _owner_finding(known.seal, license),
                 authority_finding(license, self._catalog),
                 stored.identity,
             )
         integrity = _first_failure(check.integrity, stored.integrity)
         return self._report_of(action, caller, use, query, integrity, identity, stored, now)
+
+    @staticmethod
+    def _code_identity(check: SealCheck, known: _KnownSeal, stored: _Checked, version: int) -> Finding:
+        """The issuer identity of a code whose making the gateway did not record, judged at the time its maker
+        claims; but no code of a version is made before the version was registered, a time of the gateway's own
+        that its status memo vouches for. A seal revoked or ended by then had made the code after its revocation or
+        end, whatever the code claims: so a code a leaked seal key made and back-dated to before the revocation,
+        naming a license registered after it, is CERT_REVOKED, not undecided (an examiner)."""
+        license = stored.license
+        registered = license.created_at
+        revoked_at = known.seal.revoked_at
+        if (
+            check.signing_time is None
+            or version != license.content.version
+            or not stored.status_vouched
+            or check.signing_time >= registered
+        ):
+            return check.issuer_identity
+        if (revoked_at is not None and revoked_at <= registered) or registered > known.certificate.not_valid_after_utc:
+            return identity_at(known.base, known.certificate, at=registered, revoked_at=revoked_at, time_trusted=True)
+        return check.issuer_identity  # made at some time after the registration: as undecided as its claim
 
     def _code_made_at(self, known: _KnownSeal, license: License) -> dt.datetime | None:
         """When the gateway made a code of ``license`` signed by ``known``'s seal, as it recorded: the record's

@@ -4,6 +4,7 @@ a verdict's reason of REVOKED means the license is revoked, not the seal certifi
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 
 import grpc
@@ -11,9 +12,10 @@ import pytest
 from cryptography import x509
 from sqlalchemy import text
 
-from gateway.domain.model import LicenseStatus
+from gateway.domain.model import LicenseContent, LicenseStatus
 from protos.zzgw.v1 import issuance_pb2, seal_pb2, verification_pb2
 from signing.pdf import PdfSealer
+from signing.qr import QrClaims, encode_qr
 from tests.api.test_documents import document_of
 from tests.api.test_seals import register, seals
 from tests.api.test_verification import FAILED, INDETERMINATE, PASSED, USE, change, issue, printout, verifier, verify
@@ -128,3 +130,34 @@ def test_a_seal_revocation_undone_in_the_database_is_not_undone(running: Running
         ).one()
     assert tuple(stored) == ("REVOKED", "key_compromise")
     assert issue(running, 44).license.license_id  # the issuer's next seal in line seals again
+
+
+def test_a_code_back_dated_by_a_leaked_key_before_a_license_it_postdates_fails_as_cert_revoked(
+    running: RunningGateway,
+) -> None:
+    """A code made with a revoked seal's leaked key may claim any time; claiming one before the revocation had left
+    its issuer identity undecided (CERT_REVOKED_NO_TRUSTED_TIME) even for a license registered after the revocation,
+    which no code can predate: the gateway keeps that time, so the code is judged at it (an examiner)."""
+    early = issue(running, 45).license  # registered before the revocation, sealed by the issuer's seal then
+    seal = register(running, name="电子证照专用章")
+    seals(running, MARKET).RevokeSeal(
+        seal_pb2.RevokeSealRequest(seal_id=seal.seal_id, reason="密钥泄露", crl_reason="key_compromise")
+    )
+    revoked_at = (
+        seals(running, MARKET).GetSeal(seal_pb2.GetSealRequest(seal_id=seal.seal_id)).seal.revoked_at.ToDatetime(dt.UTC)
+    )
+    later = issue(running, 46).license  # registered after it, by the issuer's next seal
+    leaked = running.gateway.keys.load(f"seal{seal.seal_id}")
+    with running.gateway.db.unit_of_work() as uow:
+        early_content, later_content = (uow.licenses.get(each.license_id).content for each in (early, later))
+    back_dated = x509.load_der_x509_certificate(seal.certificate_der).not_valid_before_utc  # its first moment
+    assert back_dated < revoked_at - dt.timedelta(seconds=1)
+
+    def identity(content: LicenseContent) -> tuple[int, str]:
+        code = encode_qr(leaked, QrClaims.of(content, issued_at=back_dated))
+        report = verify(running, qr_code=code)
+        return report.issuer_identity.result, report.issuer_identity.reason
+
+    assert identity(later_content) == (FAILED, "CERT_REVOKED")
+    # a license registered before the revocation: the code may have been made before it, as it claims: undecided
+    assert identity(early_content) == (INDETERMINATE, "CERT_REVOKED_NO_TRUSTED_TIME")
