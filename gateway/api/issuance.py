@@ -25,6 +25,7 @@ from gateway.domain.errors import (
 from gateway.domain.model import License, LicenseDraft, Member
 from gateway.domain.seals import DocumentSource
 from gateway.domain.status import StatusAction
+from gateway.domain.verification import checked_operator
 from gateway.services.documents import DocumentService
 from gateway.services.issuance import IssuanceService, IssueResult
 from protos.zzgw.v1 import common_pb2, issuance_pb2, issuance_pb2_grpc
@@ -218,6 +219,7 @@ class IssuanceServicer(issuance_pb2_grpc.IssuanceServiceServicer):
         self, request: issuance_pb2.GetLicenseRequest, context: grpc.ServicerContext
     ) -> issuance_pb2.GetLicenseResponse:
         member = caller()
+        clerk = checked_operator(operator(context))  # before anything is read: it goes into the holder's log
         found = self._service.get(
             member,
             license_id=request.license_id,
@@ -228,13 +230,14 @@ class IssuanceServicer(issuance_pb2_grpc.IssuanceServiceServicer):
         reply = issuance_pb2.GetLicenseResponse(
             license=self._message(found), history=[self._message(v) for v in history]
         )
-        self._service.record_read(member, operator(context), AuditAction.ISSUER_GET_LICENSE, found)
+        self._service.record_read(member, clerk, AuditAction.ISSUER_GET_LICENSE, found)
         return reply
 
     def GetLicenseDocument(
         self, request: issuance_pb2.GetLicenseDocumentRequest, context: grpc.ServicerContext
     ) -> issuance_pb2.GetLicenseDocumentResponse:
         member = caller()
+        clerk = checked_operator(operator(context))
         license = self._service.get(member, license_id=request.license_id or _required("license_id", "证照标识"))
         if self._documents is None:
             raise ConflictError(
@@ -251,7 +254,7 @@ class IssuanceServicer(issuance_pb2_grpc.IssuanceServiceServicer):
             created_at=convert.timestamp(document.created_at),
         )
         reply = within_limit(reply, self._max_message_bytes)
-        self._service.record_read(member, operator(context), AuditAction.ISSUER_GET_LICENSE_DOCUMENT, license)
+        self._service.record_read(member, clerk, AuditAction.ISSUER_GET_LICENSE_DOCUMENT, license)
         return reply
 
     def WatchLicenseChanges(

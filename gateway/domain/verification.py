@@ -175,6 +175,14 @@ def operator_violation(operator: str) -> FieldViolation | None:
     )
 
 
+def checked_operator(operator: str) -> str:
+    """The operator id from request metadata (``gateway.api.interceptors.operator``), checked
+    (``operator_violation``): INVALID_ARGUMENT / BAD_OPERATOR for one the audit trail must not keep."""
+    if violation := operator_violation(operator):
+        raise InvalidRequestError([violation])
+    return operator
+
+
 _CITIZEN_ID_LIKE = re.compile(r"(?<![0-9])[0-9]{17}[0-9Xx](?![0-9A-Za-z])")
 _MISTYPED_CITIZEN_ID_LIKE = re.compile(r"(?<![0-9])[0-9]{17}[0-9A-Za-z](?![0-9A-Za-z])")
 """Seventeen digits and any check character: a 身份证号 typed with a slip in its last one (``…332Y``)."""

@@ -106,7 +106,7 @@ from gateway.domain.verification import (
     MatterNotHandledError,
     UseContext,
     check_type_used,
-    operator_violation,
+    checked_operator,
     uses_matter,
 )
 from gateway.services import calls
@@ -237,13 +237,6 @@ def consent_state(
     if not consent.guardian_code and of_a_child:
         return ConsentState.NEEDS_GUARDIAN
     return ConsentState.ACTIVE
-
-
-def check_operator(operator: str) -> str:
-    """The operator id from request metadata (see ``gateway.api.interceptors.operator``), checked."""
-    if violation := operator_violation(operator):
-        raise InvalidRequestError([violation])
-    return operator
 
 
 MAX_CLIENT_REQUEST_ID = 64
@@ -494,7 +487,7 @@ class AuthorizationService:
         """An issuer's queue or a consumer's submitted requests, newest first, each in its state now
         (``request_state``): overdue requests and approvals past their end show, and filter, as EXPIRED; and
         whether more follow the page (a last page had named a next one, which came empty)."""
-        operator = check_operator(operator)
+        operator = checked_operator(operator)
         view = view or (RequestView.ISSUER_QUEUE if caller.has(Role.ISSUER) else RequestView.SUBMITTED)
         if view is RequestView.ISSUER_QUEUE and not caller.has(Role.ISSUER):
             raise PermissionDeniedError(
@@ -552,7 +545,7 @@ class AuthorizationService:
     ) -> StoredAccessRequest:
         """Approve or reject a pending request in the caller's queue, or withdraw an approval given (from the next
         call on, it shares nothing)."""
-        operator = check_operator(operator)
+        operator = checked_operator(operator)
         if not request_id:
             raise invalid("request_id", "REQUIRED", "请填写共享申请编号（request_id is required）")
         if decision is None:
@@ -622,7 +615,7 @@ class AuthorizationService:
         """Record a holder's consent; returns it and its code (shown this once). With ``client_request_id``, a retry
         of the same grant within ``CODE_KEPT_HOURS`` returns the consent first made and its code
         (``_granted_again``)."""
-        operator = check_operator(operator)
+        operator = checked_operator(operator)
         client_request_id = checked_client_request_id(client_request_id)
         holder_code = checked_holder_code(holder_code)
         asked = {  # the request as granted, whatever its order, repeats or defaults (found in review)
@@ -923,7 +916,7 @@ class AuthorizationService:
         answered in that state: it had become WITHDRAWN, so the holder's list no longer said it had been used
         (已用完) or had run out, and each repeat had added a line to the holder's log as if withdrawn again (found by
         a holder-portal tester). Such a call is on the log too, as every answered call is, but as UNCHANGED (无变化)."""
-        operator = check_operator(operator)
+        operator = checked_operator(operator)
         holder_code = checked_holder_code(holder_code)
         if not consent_id:
             raise invalid("consent_id", "REQUIRED", "请填写授权编号（consent_id is required）")
@@ -960,7 +953,7 @@ class AuthorizationService:
     ) -> ConsentPage:
         """The holder's consents and those the person of ``holder_code`` granted as a guardian for a minor holder,
         newest first (their codes are not stored, so never shown), a page at a time."""
-        operator = check_operator(operator)
+        operator = checked_operator(operator)
         holder_code = checked_holder_code(holder_code)
         cursor = _ConsentCursor.parse(page_token)
         limit = max(1, min(limit, MAX_LIST))
@@ -1018,7 +1011,7 @@ class AuthorizationService:
         ``GrantConsent`` takes for 监护人代为授权). A portal had no way to learn the identifiers it must name
         (found by a holder-portal tester). On the log of the holder whose licenses are listed (the child's, naming
         the parent): a person's register, numbers included, is the most a portal reads (found by a security tester)."""
-        operator = check_operator(operator)
+        operator = checked_operator(operator)
         holder_code = checked_holder_code(holder_code)
         owner = checked_holder_code(child_code, field="child_code") if child_code else holder_code
         now = self._clock.now()

@@ -989,6 +989,27 @@ def test_an_issuers_read_of_its_record_keeps_secret_fields_in_and_is_on_the_hold
         ("ISSUER_GET_LICENSE", POLICE, "户籍窗口 赵敏", lic.license_id, "ANSWERED"),
         ("ISSUER_GET_LICENSE_DOCUMENT", POLICE, "户籍窗口 赵敏", lic.license_id, "ANSWERED"),
     ]
+    # a clerk's name the log must not keep is refused as by every other call, and nothing is read or recorded (a
+    # NUL, a direction override, bytes not UTF-8 or 65 characters had gone into the holder's log: an integrator)
+    for bad in (
+        [("x-zzgw-operator-bin", "户籍\x00赵敏".encode())],
+        [("x-zzgw-operator-bin", "户籍\u202e赵敏".encode())],
+        [("x-zzgw-operator-bin", b"\xff\xfe")],
+        [("x-zzgw-operator", "W" * 65)],
+    ):
+        for method, request in (
+            (police.GetLicense, issuance_pb2.GetLicenseRequest(license_id=lic.license_id)),
+            (police.GetLicenseDocument, issuance_pb2.GetLicenseDocumentRequest(license_id=lic.license_id)),
+        ):
+            with pytest.raises(grpc.RpcError) as caught:
+                method(request, metadata=bad)
+            assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+            assert ("x-zzgw-operator", "BAD_OPERATOR") in error_details(caught.value)[1]
+    after = audit_pb2_grpc.AuditServiceStub(running.channel(PORTAL)).ListAccessRecords(
+        audit_pb2.ListAccessRecordsRequest(holder_code=lic.holder.code)
+    )
+    issuer_reads = [(r.action, r.operator) for r in reversed(after.records) if r.action.startswith("ISSUER_")]
+    assert issuer_reads == [(action, operator) for action, _, operator, _, _ in reads]
 
 
 def test_another_issuer_learns_nothing_of_whether_a_license_exists(running: RunningGateway) -> None:
