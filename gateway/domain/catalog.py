@@ -219,29 +219,51 @@ class LicenseType:
                     f"更严，请删去该信息项的 sharing_class 或把它改严（field {spec.key} of license type {self.code} is "
                     f"{spec.sharing_class.value}, looser than the type's {self.sharing_class.value}）"
                 )
+        where = _Where(f"证照类型 {self.code}（{self.name}）", f"license type {self.code}")
         if problem := type_code_problem(self.code):
-            raise ValueError(f"license type {self.code}: {problem}")
+            raise where.refused(f"的 code 不能用：{_type_code_words(problem)}，请改正", problem)
         for issuer in self.issuers:
             if problem := uscc_problem(issuer):
-                raise ValueError(f"license type {self.code}: issuer {issuer}: {problem}")
+                raise where.refused(
+                    f"的 issuers 中的 {issuer} 不是有效的统一社会信用代码：{_USCC_WORDS.get(problem, problem)}，"
+                    "请按发证部门的统一社会信用代码改正",
+                    f"issuer {issuer}: {problem}",
+                )
         for code_type in self.holder_code_types:
             if code_type not in HOLDER_CODE_TYPES:
-                raise ValueError(f"license type {self.code}: unknown holder code type {code_type}")
+                raise where.refused(
+                    f"的 holder_code_types 中的 {code_type} 不是持证主体代码类型：须为 "
+                    f"{'、'.join(HOLDER_CODE_TYPES)} 之一（GB/T 36903，见 docs/catalog.md），请改正或删去",
+                    f"unknown holder code type {code_type}",
+                )
             if (kind := KIND_OF_CODE_TYPE.get(code_type)) is not None and kind is not self.holder_kind:
                 # a verifier is shown an organisation's name and code whole (public registration), a person's
                 # masked: a person's type with a credit code would show a person whole (a reviewer)
-                raise ValueError(
-                    f"license type {self.code}: holder code type {code_type} is a {kind.value} code, and its holders "
-                    f"are of kind {self.holder_kind.value}"
+                raise where.refused(
+                    f"的 holder_code_types 中的 {code_type}（{HOLDER_CODE_TYPES[code_type]}）是{_KIND_WORDS[kind]}的"
+                    f"代码类型，而其 holder_kind 为 {self.holder_kind.value}（{_KIND_WORDS[self.holder_kind]}）："
+                    "请删去该代码类型或改正 holder_kind",
+                    f"holder code type {code_type} is a {kind.value} code, and its holders are of kind "
+                    f"{self.holder_kind.value}",
                 )
-        if any(f.guardian_of_holder for f in self.fields):
+        if guardians := [f for f in self.fields if f.guardian_of_holder]:
+            first = guardians[0]
+            guardian = (
+                f"信息项 {first.key}（{first.label}）标为 guardian_of_holder（持证人的父母，可代未成年持证人授权）"
+            )
             if self.holder_kind is not HolderKind.PERSON:
-                raise ValueError(f"license type {self.code}: guardian_of_holder needs a holder_kind PERSON")
+                raise where.refused(
+                    f"的{guardian}，而其 holder_kind 为 {self.holder_kind.value}：只有个人持有的证照可有监护人，"
+                    "请把 holder_kind 改为 PERSON 或删去该信息项的 guardian_of_holder",
+                    "guardian_of_holder needs a holder_kind PERSON",
+                )
             births = [f for f in self.fields if f.of_holder is OfHolder.BIRTH_DATE and f.required]
             if not births and self.holder_code_types != ("111",):
-                raise ValueError(
-                    f"license type {self.code}: guardian_of_holder needs the holder's birth date: a required field "
-                    "of_holder birth_date, or holder_code_types 111 only"
+                raise where.refused(
+                    f"的{guardian}，却说不出持证人的出生日期（监护人只能为未成年的持证人授权）：请把一个必填的 DATE "
+                    "信息项标为 of_holder birth_date，或使 holder_code_types 只含 111（公民身份号码）",
+                    "guardian_of_holder needs the holder's birth date: a required field of_holder birth_date, or "
+                    "holder_code_types 111 only",
                 )
 
         for spec in self.fields:
@@ -249,9 +271,11 @@ class LicenseType:
                 continue
             dated = next((f for f in self.fields if f.key == spec.person_birth_date), None)
             if dated is None or dated.value_type is not ValueType.DATE:
-                raise ValueError(
-                    f"license type {self.code}: field {spec.key}: person_birth_date must name a DATE field of the "
-                    f"type, not {spec.person_birth_date!r}"
+                raise where.refused(
+                    f"的信息项 {spec.key}（{spec.label}）的 person_birth_date {spec.person_birth_date!r} 不是本类证照"
+                    "的 DATE 信息项的 key：请改为写明此人出生日期的 DATE 信息项的 key，或删去 person_birth_date",
+                    f"field {spec.key}: person_birth_date must name a DATE field of the type, not "
+                    f"{spec.person_birth_date!r}",
                 )
 
     def field_spec(self, key: str) -> FieldSpec | None:
@@ -637,6 +661,28 @@ def _chinese(character: str) -> bool:
     return bool(character) and not character.isascii() and character not in "（）：，；“”、"
 
 
+_USCC_WORDS: Mapping[str, str] = {
+    "must be 18 characters from 0-9 and A-Y without I, O, S, V, Z": "须为 18 位数字或大写字母（不含 I、O、S、V、Z）",
+    "check character does not match (GB 32100)": "校验码不符（GB 32100）",
+}
+"""The Chinese of what ``identifiers.uscc_problem`` finds wrong with a 统一社会信用代码 (its words are English)."""
+_KIND_WORDS: Mapping[HolderKind, str] = {HolderKind.PERSON: "个人", HolderKind.ORGANIZATION: "单位"}
+_OF_HOLDER_WORDS: Mapping[OfHolder, str] = {
+    OfHolder.NAME: "持证主体名称",
+    OfHolder.CODE: "持证主体代码",
+    OfHolder.BIRTH_DATE: "持证人的出生日期",
+    OfHolder.SEX: "持证人的性别",
+}
+
+
+def _type_code_words(problem: str) -> str:
+    """What ``identifiers.type_code_problem`` finds wrong with a type code, in Chinese: its form, or the check
+    character of the defining authority's credit code it begins with."""
+    if problem in _USCC_WORDS:
+        return f"其前 18 位（定义该类证照的部门的统一社会信用代码）{_USCC_WORDS[problem]}"
+    return "证照类型代码须为 21 位：定义该类证照的部门的统一社会信用代码（18 位）加 3 位数字的顺序号"
+
+
 _CATALOG = _Where("证照目录文件", "catalog")
 _MATTERS = ("matters", "事项编码", "事项", "matter")
 _BUNDLES = ("bundles", "一件事编码", "一件事", "bundle")
@@ -683,44 +729,73 @@ def _field(raw: Mapping[str, Any], type_code: str, number: int) -> FieldSpec:
     """The ``number``th field (from 1) of the type: named by its number until its key is known good, so that a
     misspelt ``"key "`` is said as the unknown key it is, not as a field None."""
     key = raw.get("key")
-    _keys(
-        raw,
-        FIELD_KEYS,
-        _Where(f"证照类型 {type_code} 的信息项 {key}", f"field {key} of {type_code}")
-        if isinstance(key, str)
-        else _Where(f"证照类型 {type_code} 的第 {number} 个信息项", f"field {number} of {type_code}"),
-    )
-    if not re.fullmatch(r"[a-z][a-z0-9_]{0,63}", str(key)):
-        raise ValueError(f"field {key!r} of {type_code}: keys are ASCII snake_case (a-z, 0-9, _)")
+    placed = _Where(f"证照类型 {type_code} 的第 {number} 个信息项", f"field {number} of {type_code}")
+    named = _Where(f"证照类型 {type_code} 的信息项 {key}", f"field {key} of {type_code}")
+    _keys(raw, FIELD_KEYS, named if isinstance(key, str) else placed)
+    key = _get(raw, "key", str, placed)
+    if not re.fullmatch(r"[a-z][a-z0-9_]{0,63}", key):
+        raise placed.refused(
+            f"的 key {key!r} 不能用：信息项的 key 须为 ASCII 的 snake_case，即小写字母 a–z、数字 0–9 和 _，以字母开头，"
+            "至多 64 个字符，请改正",
+            "keys are ASCII snake_case (a-z, 0-9, _)",
+        )
     where = _Where(f"证照类型 {type_code} 的信息项 {key}", f"field {key} of {type_code}")
     value_type = _enum(raw, "type", ValueType, where)
     choices = tuple(_list(raw, "choices", str, where))
     if value_type is ValueType.ENUM and not choices:
-        raise ValueError(f"{where.en}: ENUM needs choices")
+        raise where.refused("的 type 为 ENUM，却没有 choices：请在 choices 中列出它可取的值", "ENUM needs choices")
     if choices and value_type is not ValueType.ENUM:
-        raise ValueError(f"{where.en}: choices are for an ENUM field")
+        raise where.refused(
+            f"的 type 为 {value_type.value}，不能有 choices：可选值只用于 ENUM 信息项，请删去 choices 或把 type 改为 "
+            "ENUM",
+            "choices are for an ENUM field",
+        )
     _once(choices, "choices", "可选值", "choice", where)
     max_length = _get(raw, "max_length", int, where, DEFAULT_MAX_LENGTH)
     if max_length < 1:
-        raise ValueError(f"{where.en}: max_length must be at least 1")
+        raise where.refused(f"的 max_length 为 {max_length}，须至少为 1，请改正", "max_length must be at least 1")
     of_holder = _enum(raw, "of_holder", OfHolder, where) if "of_holder" in raw else None
     if of_holder is not None and value_type not in _OF_HOLDER_TYPES[of_holder]:
         allowed = ", ".join(kind.value for kind in _OF_HOLDER_TYPES[of_holder])
-        raise ValueError(f"{where.en}: of_holder {of_holder.value} needs a field of type {allowed}")
+        raise where.refused(
+            f"的 of_holder 为 {of_holder.value}（{_OF_HOLDER_WORDS[of_holder]}），其 type 须为 "
+            f"{'、'.join(kind.value for kind in _OF_HOLDER_TYPES[of_holder])}，而不是 {value_type.value}："
+            "请改正 type 或删去 of_holder",
+            f"of_holder {of_holder.value} needs a field of type {allowed}",
+        )
     if of_holder is OfHolder.SEX and not {"男", "女"} <= set(choices):
-        raise ValueError(f"{where.en}: of_holder sex needs the choices 男 and 女")
+        raise where.refused(
+            "的 of_holder 为 sex（持证人的性别），其 choices 须含“男”和“女”（与公民身份号码所载的性别比对），请补上",
+            "of_holder sex needs the choices 男 and 女",
+        )
     guardian = _get(raw, "guardian_of_holder", bool, where, False)
     if guardian and (value_type is not ValueType.CITIZEN_ID or of_holder is not None):
-        raise ValueError(f"{where.en}: guardian_of_holder needs a field of type CITIZEN_ID not of_holder")
+        raise where.refused(
+            "的 guardian_of_holder 只能标在 type 为 CITIZEN_ID、且没有 of_holder 的信息项上（持证人父母的公民身份"
+            "号码）：请删去 guardian_of_holder 或改正 type",
+            "guardian_of_holder needs a field of type CITIZEN_ID not of_holder",
+        )
     person_sex = _get(raw, "person_sex", str, where, "")
     person_birth_date = _get(raw, "person_birth_date", str, where, "")
     if (person_sex or person_birth_date) and (value_type is not ValueType.CITIZEN_ID or of_holder is not None):
-        raise ValueError(f"{where.en}: person_sex and person_birth_date need a field of type CITIZEN_ID not of_holder")
+        given = "、".join(name for name in ("person_sex", "person_birth_date") if raw.get(name))
+        raise where.refused(
+            f"的 {given} 只能用于 type 为 CITIZEN_ID、且没有 of_holder 的信息项（所指之人的公民身份号码）：请删去 "
+            f"{given} 或改正 type",
+            "person_sex and person_birth_date need a field of type CITIZEN_ID not of_holder",
+        )
     if person_sex not in ("", "男", "女"):
-        raise ValueError(f"{where.en}: person_sex must be 男 or 女, not {person_sex[:20]!r}")
+        raise where.refused(
+            f"的 person_sex 须为“男”或“女”，不能为 {person_sex[:20]!r}，请改正",
+            f"person_sex must be 男 or 女, not {person_sex[:20]!r}",
+        )
     may_be_future = _get(raw, "may_be_future", bool, where, False)
     if may_be_future and (value_type is not ValueType.DATE or of_holder is not None):
-        raise ValueError(f"{where.en}: may_be_future needs a field of type DATE not of_holder (nobody is born later)")
+        raise where.refused(
+            "的 may_be_future 只能用于 type 为 DATE、且没有 of_holder 的信息项（持证人不会在今后出生）：请删去 "
+            "may_be_future 或改正 type",
+            "may_be_future needs a field of type DATE not of_holder (nobody is born later)",
+        )
     spec = FieldSpec(
         key=raw["key"],
         label=_text(raw, "label", where),
@@ -751,7 +826,10 @@ def _choices_a_license_can_state(spec: FieldSpec, where: _Where) -> None:
 
     for choice in spec.choices:
         if problem := choice_problem(spec, choice):
-            raise ValueError(f"{where.en}: 可选值 {choice!r} 不能用：{problem}")
+            raise where.refused(
+                f"的 choices 中的可选值 {choice!r} 不能用：{problem}；请改正或删去该可选值",
+                f"choice {choice!r} is one no license could state",
+            )
 
 
 _OF_HOLDER_TYPES: Mapping[OfHolder, tuple[ValueType, ...]] = {
@@ -769,7 +847,11 @@ def _fields(raw: Mapping[str, Any], code: str, where: _Where) -> tuple[FieldSpec
     for spec in fields:
         for name in dict.fromkeys((spec.label, *spec.form_labels)):
             if (other := named.setdefault(name, spec.key)) != spec.key:
-                raise ValueError(f"{where.en}: {name!r} names both {other} and {spec.key}")
+                raise where.refused(
+                    f"的信息项 {other} 与 {spec.key} 都名为“{name}”（label 或 form_labels）：表单按名称找信息项，"
+                    "一个名称只能指一个信息项，请改正其中一个",
+                    f"{name!r} names both {other} and {spec.key}",
+                )
     return fields
 
 

@@ -131,8 +131,10 @@ def _field(license_type: dict[str, Any], key: str) -> dict[str, Any]:
     [
         (
             lambda t: _field(t, "mother_name").update(guardian_of_holder=True),
-            "field mother_name of 1110000099100006XH001: guardian_of_holder needs a field of type CITIZEN_ID not "
-            "of_holder",
+            "证照类型 1110000099100006XH001 的信息项 mother_name 的 guardian_of_holder 只能标在 type 为 CITIZEN_ID、"
+            "且没有 of_holder 的信息项上（持证人父母的公民身份号码）：请删去 guardian_of_holder 或改正 type"
+            "（field mother_name of 1110000099100006XH001: guardian_of_holder needs a field of type CITIZEN_ID not "
+            "of_holder）",
         ),
         (
             lambda t: _field(t, "mother_citizen_id").update(guardian_of_holder="yes"),
@@ -142,25 +144,35 @@ def _field(license_type: dict[str, Any], key: str) -> dict[str, Any]:
         ),
         (
             lambda t: t.update(holder_kind="ORGANIZATION", holder_code_types=["099"]),
-            "license type 1110000099100006XH001: guardian_of_holder needs a holder_kind PERSON",
+            "证照类型 1110000099100006XH001（出生医学证明）的信息项 mother_citizen_id（母亲有效身份证件号码）标为 "
+            "guardian_of_holder（持证人的父母，可代未成年持证人授权），而其 holder_kind 为 ORGANIZATION：只有个人持有的"
+            "证照可有监护人，请把 holder_kind 改为 PERSON 或删去该信息项的 guardian_of_holder（license type "
+            "1110000099100006XH001: guardian_of_holder needs a holder_kind PERSON）",
         ),
         (
             lambda t: _field(t, "birth_date").pop("of_holder"),
-            "license type 1110000099100006XH001: guardian_of_holder needs the holder's birth date",
+            "证照类型 1110000099100006XH001（出生医学证明）的信息项 mother_citizen_id（母亲有效身份证件号码）标为 "
+            "guardian_of_holder（持证人的父母，可代未成年持证人授权），却说不出持证人的出生日期（监护人只能为未成年的"
+            "持证人授权）：请把一个必填的 DATE 信息项标为 of_holder birth_date，或使 holder_code_types 只含 111"
+            "（公民身份号码）（license type 1110000099100006XH001: guardian_of_holder needs the holder's birth date",
         ),
         (
             lambda t: _field(t, "mother_citizen_id").update(person_sex="F"),
-            "field mother_citizen_id of 1110000099100006XH001: person_sex must be 男 or 女, not 'F'",
+            "证照类型 1110000099100006XH001 的信息项 mother_citizen_id 的 person_sex 须为“男”或“女”，不能为 'F'，请改正"
+            "（field mother_citizen_id of 1110000099100006XH001: person_sex must be 男 or 女, not 'F'）",
         ),
         (
             lambda t: _field(t, "mother_name").update(person_sex="女"),
-            "field mother_name of 1110000099100006XH001: person_sex and person_birth_date need a field of type "
-            "CITIZEN_ID not of_holder",
+            "证照类型 1110000099100006XH001 的信息项 mother_name 的 person_sex 只能用于 type 为 CITIZEN_ID、且没有 "
+            "of_holder 的信息项（所指之人的公民身份号码）：请删去 person_sex 或改正 type（field mother_name of "
+            "1110000099100006XH001: person_sex and person_birth_date need a field of type CITIZEN_ID not of_holder）",
         ),
         (
             lambda t: _field(t, "mother_citizen_id").update(person_birth_date="mother_name"),
-            "license type 1110000099100006XH001: field mother_citizen_id: person_birth_date must name a DATE field "
-            "of the type, not 'mother_name'",
+            "证照类型 1110000099100006XH001（出生医学证明）的信息项 mother_citizen_id（母亲有效身份证件号码）的 "
+            "person_birth_date 'mother_name' 不是本类证照的 DATE 信息项的 key：请改为写明此人出生日期的 DATE 信息项的 "
+            "key，或删去 person_birth_date（license type 1110000099100006XH001: field mother_citizen_id: "
+            "person_birth_date must name a DATE field of the type, not 'mother_name'）",
         ),
     ],
 )
