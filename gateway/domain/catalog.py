@@ -868,7 +868,9 @@ def _matter(raw: Mapping[str, Any], number: int) -> Matter:
 
 
 def _materials(raw: Mapping[str, Any], where: _Where) -> tuple[Material, ...]:
-    materials = tuple(_material(m, where) for m in _list(raw, "materials", dict, where, required=True))
+    materials = tuple(
+        _material(m, where, number) for number, m in enumerate(_list(raw, "materials", dict, where, required=True), 1)
+    )
     if not materials:
         raise where.refused(
             "的 materials 为空：请列出该事项所用的证照类型，至少一类",
@@ -877,8 +879,14 @@ def _materials(raw: Mapping[str, Any], where: _Where) -> tuple[Material, ...]:
     return materials
 
 
-def _material(raw: Mapping[str, Any], matter: _Where) -> Material:
+def _material(raw: Mapping[str, Any], matter: _Where, number: int) -> Material:
+    """The ``number``th material (from 1) of the matter: named by its place until its type code is known to be a
+    string (事项 370100-QYKZ-001 的第 2 项材料), as a field is; one without a type code had been 材料 None."""
     code = raw.get("type_code")
+    placed = _Where(_spaced(matter.zh, f"的第 {number} 项材料"), f"{matter.en}: material {number}")
+    if not isinstance(code, str):
+        _keys(raw, MATERIAL_KEYS, placed)
+        _get(raw, "type_code", str, placed)
     where = _Where(_spaced(matter.zh, f"的材料 {code}"), f"{matter.en}: material {code}")
     _keys(raw, MATERIAL_KEYS, where)
     fields = tuple(_list(raw, "fields", str, where))

@@ -450,6 +450,25 @@ def test_loader_rejects_matter_naming_unknown_type() -> None:
     )
 
 
+def test_loader_names_a_material_without_a_type_code_by_its_place() -> None:
+    """A material whose type code is missing or no string is said by its place in the matter: it had been named
+    材料 None (material None)."""
+    refused(
+        lambda d: matter(d)["materials"][1].pop("type_code"),
+        said(
+            f"事项 {QYKZ} 的第 2 项材料缺少键 'type_code'：请按 docs/catalog.md 写上",
+            f"missing 'type_code' in matter {QYKZ}: material 2",
+        ),
+    )
+    refused(
+        lambda d: matter(d)["materials"][0].update(type_code=None),
+        said(
+            f"事项 {QYKZ} 的第 1 项材料的 type_code 须为字符串（加英文双引号），请改正",
+            f"matter {QYKZ}: material 1: type_code must be a string",
+        ),
+    )
+
+
 def test_loader_rejects_matter_naming_unknown_field() -> None:
     data = raw()
     data["matters"][0]["materials"][0]["fields"].append("shoe_size")
