@@ -1068,10 +1068,12 @@ def _console_token(settings: Settings, args: argparse.Namespace) -> int:
     clerk's ended (``--clerk --end``), or the clerks with one in force (``--list``)."""
     code = args.member.strip().upper()
     if args.list and (args.clerk is not None or args.end):
-        print("zzgw console-token: --list goes alone", file=sys.stderr)
+        print(
+            "zzgw console-token: --list 只能单独使用，不与 --clerk 或 --end 同用（--list goes alone）", file=sys.stderr
+        )
         return 2
     if args.end and args.clerk is None:
-        print("zzgw console-token: --end needs --clerk NAME", file=sys.stderr)
+        print("zzgw console-token: --end 须与 --clerk 姓名 同用（--end needs --clerk NAME）", file=sys.stderr)
         return 2
     if args.list or args.end:
         return _clerk_tokens(settings, code, args.clerk, listing=args.list)
@@ -1141,18 +1143,23 @@ def _may_not_verify(gateway: Gateway, code: str) -> str:
 
 
 def _clerk_tokens(settings: Settings, code: str, clerk: str | None, *, listing: bool) -> int:
-    """List ``code``'s clerks with a console token in force, or end ``clerk``'s."""
+    """List ``code``'s clerks with a console token in force, each with when it was issued (签发于 …（北京时间
+    UTC+8）), or end ``clerk``'s: said Chinese first, as the other commands an operator reads."""
     from gateway.domain.errors import InvalidRequestError, NotFoundError
-    from gateway.domain.model import china_time
+    from gateway.domain.model import beijing_time
 
     gateway = _open_store(settings)
     try:
         if listing:
             clerks = gateway.members.clerks(code)
             for found in clerks:
-                print(f"{found.clerk}\tissued {china_time(found.issued_at)}")
+                print(f"{found.clerk}\t签发于 {beijing_time(found.issued_at)}")
             if not clerks:  # said aside, so that a script reading the list reads none
-                print(f"zzgw console-token: no clerk of {code} has a console token in force", file=sys.stderr)
+                print(
+                    f"zzgw console-token: {code} 没有窗口人员持有有效的控制台令牌（no clerk of {code} has a console "
+                    "token in force）",
+                    file=sys.stderr,
+                )
             return 0
         assert clerk is not None
         gateway.members.end_clerk_token(code, clerk)
@@ -1161,7 +1168,11 @@ def _clerk_tokens(settings: Settings, code: str, clerk: str | None, *, listing: 
         return 2
     finally:
         gateway.close()
-    print(f"the console token of {clerk.strip()} at {code} is ended (at most 30 s more)", file=sys.stderr)
+    print(
+        f"{clerk.strip()}（{code}）的控制台令牌已停用，至多 30 秒后失效"
+        f"（the console token of {clerk.strip()} at {code} is ended (at most 30 s more)）",
+        file=sys.stderr,
+    )
     return 0
 
 
@@ -1200,7 +1211,9 @@ def _retire_client_certificate(settings: Settings, code: str, revoked: Collectio
 
 def _members(settings: Settings, args: argparse.Namespace) -> int:
     """The registered members, one a line: code, roles, region, credential ("revoked" for a revoked member), name,
-    the matters it may name, when its client certificate ends; or revoke or restore one."""
+    the matters it may name, when its client certificate ends; or revoke or restore one. The codes (roles,
+    credentials) stay as the docs spell them, for scripts; the words an operator reads are Chinese first (全部事项,
+    证书有效期至 …（北京时间；…）), as the other commands say theirs."""
     from gateway.domain.errors import NotFoundError
     from gateway.domain.model import beijing_day
     from gateway.domain.verification import matters_of
@@ -1274,9 +1287,9 @@ def _members(settings: Settings, args: argparse.Namespace) -> int:
             held = "+".join(name for name, has in kinds if has) or "none"
             matters = matters_of(member, gateway.catalog)
             named = (
-                "any matter"
+                "全部事项（any matter）"
                 if len(matters) == len(gateway.catalog.matters) and len(matters) > 1
-                else " ".join(m.code for m in matters) or "no matter"
+                else " ".join(m.code for m in matters) or "无办理事项（no matter）"
             )
             credential = "revoked" if member.code in revoked else held
             end = ends.get(member.code)
@@ -1284,9 +1297,13 @@ def _members(settings: Settings, args: argparse.Namespace) -> int:
                 ending = "-"  # no certificate registered
             elif end is None:
                 path = settings.pki_dir / "members" / f"{member.code}.pem"
-                ending = f"certificate ends ? (its registered certificate is not {path})"
+                ending = (
+                    f"证书有效期不明：登记的证书不是 {path}（certificate ends ? (its registered certificate is not "
+                    f"{path})）"
+                )
             else:
-                ending = f"certificate ends {beijing_day(end)} Beijing time"
+                day = beijing_day(end)
+                ending = f"证书有效期至 {day}（北京时间；certificate ends {day} Beijing time）"
             lines.append(f"{member.code}\t{roles}\t{member.region}\t{credential}\t{member.name}\t{named}\t{ending}")
     finally:
         gateway.close()

@@ -753,21 +753,25 @@ def test_a_clerk_gets_a_console_token_of_their_own(env: dict[str, str]) -> None:
     assert issued.returncode == 0, issued.stderr
     assert issued.stdout.startswith("zzgw-clerk-") and "give it to that clerk alone" in issued.stderr
     listed = zzgw(env, "console-token", TAX, "--list")
-    found = re.fullmatch(r"窗口01 李娜\tissued (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) \(UTC\+8\)\n", listed.stdout)
+    found = re.fullmatch(r"窗口01 李娜\t签发于 (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)（北京时间 UTC\+8）\n", listed.stdout)
     assert listed.returncode == 0 and found, listed.stdout  # Beijing time, said so
     beijing = dt.datetime.fromisoformat(found[1]).replace(tzinfo=dt.timezone(dt.timedelta(hours=8)))
     assert abs(beijing - dt.datetime.now(dt.UTC)) < dt.timedelta(minutes=5)
     assert issued.stdout.strip() not in listed.stdout
     ended = zzgw(env, "console-token", TAX, "--clerk", "窗口01 李娜", "--end")
-    assert ended.returncode == 0 and "is ended" in ended.stderr
+    assert ended.returncode == 0 and ended.stderr.startswith(
+        f"窗口01 李娜（{TAX}）的控制台令牌已停用，至多 30 秒后失效（"
+    )
+    assert "is ended (at most 30 s more)" in ended.stderr
     none = zzgw(env, "console-token", TAX, "--list")
-    assert (none.returncode, none.stdout) == (0, "") and "no clerk of" in none.stderr
+    assert (none.returncode, none.stdout) == (0, "")
+    assert none.stderr.startswith(f"zzgw console-token: {TAX} 没有窗口人员持有有效的控制台令牌（no clerk of {TAX}")
     again = zzgw(env, "console-token", TAX, "--clerk", "窗口01 李娜", "--end")
     assert again.returncode == 2 and "has no console token in force" in again.stderr
     blank = zzgw(env, "console-token", TAX, "--clerk", " ")
     assert blank.returncode == 2 and "1-64 printable characters" in blank.stderr
     alone = zzgw(env, "console-token", TAX, "--end")
-    assert alone.returncode == 2 and "--end needs --clerk" in alone.stderr
+    assert alone.returncode == 2 and "--end 须与 --clerk 姓名 同用（--end needs --clerk NAME）" in alone.stderr
     portal = zzgw(env, "console-token", "12370100993701126X", "--clerk", "窗口01")  # a holder portal: no verifying
     assert portal.returncode == 2 and "may not verify licenses" in portal.stderr and not portal.stdout
 
@@ -1260,8 +1264,13 @@ def test_a_deployment_registers_its_own_members_under_its_own_catalog(env: dict[
     listed = {line.split("\t")[0]: line.split("\t") for line in zzgw(env, "members").stdout.splitlines()}
     assert listed[lixia["code"]][1:6] == ["CONSUMER", "370102", "token+certificate", lixia["name"], "370102-FPSL-001"]
     ending = listed[lixia["code"]][6]  # a certificate made now lasts 825 days
-    assert re.fullmatch(r"certificate ends \d{4}-\d\d-\d\d Beijing time", ending), ending
+    said = re.fullmatch(
+        r"证书有效期至 (\d{4}-\d\d-\d\d)（北京时间；certificate ends (\d{4}-\d\d-\d\d) Beijing time）", ending
+    )
+    assert said and said[1] == said[2], ending
     assert listed[TAX][5] == "370100-FPSL-001"  # not the matter that misspells its name
+    assert listed["113701009937010548"][5] == "无办理事项（no matter）"  # 济南市民政局 issues 结婚证, handles none
+    assert listed[ADMIN][5] == "全部事项（any matter）"  # an administrator acts under any matter
     data_dir = Path(env["ZZGW_DATA_DIR"])
     tokens = json.loads((data_dir / "dev-tokens.json").read_text(encoding="utf-8"))["tokens"]
     assert len(tokens) == 15 and tokens[lixia["code"]]["name"] == lixia["name"]

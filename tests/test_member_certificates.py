@@ -198,8 +198,9 @@ def test_members_lists_each_end_and_serve_warns_of_those_ending(tmp_path: Path) 
     assert listed.returncode == 0, listed.stderr
     rows = {line.split("\t")[0]: line.split("\t") for line in listed.stdout.splitlines()}
     beijing = lambda moment: moment.astimezone(CHINA_TZ).date().isoformat()  # noqa: E731
-    assert rows[TAX][-1] == f"certificate ends {beijing(ending)} Beijing time"
-    assert rows[POLICE][-1] == f"certificate ends {beijing(ended)} Beijing time"
+    for code, end in ((TAX, ending), (POLICE, ended)):
+        day = beijing(end)
+        assert rows[code][-1] == f"证书有效期至 {day}（北京时间；certificate ends {day} Beijing time）"
 
     server, said, reader = serve_heard(env)
     try:
