@@ -1797,7 +1797,10 @@ class VerificationService:
     def _write(self, answer: _ToReceipt) -> StoredReceipt:
         result = self._receipts.write(answer)
         if isinstance(result, Exception):
-            raise result
+            try:
+                raise result
+            finally:
+                del result  # not kept in this frame, which its traceback holds (``GroupWriter.write``)
         assert result is not None  # _store gives every item its signed receipt or its failure
         return result
 

@@ -107,9 +107,17 @@ class GroupWriter(Generic[T, P, R]):
             # guess that it will not commit
             if not pending.done.acquire(timeout=WRITE_TIMEOUT_SECONDS):
                 raise StoreTimeout("the store did not commit this call's records in time; they may yet be committed")
-        if pending.error is not None:
-            raise pending.error
-        return pending.result
+        error, pending.error = pending.error, None
+        if error is None:
+            return pending.result
+        # one error for every caller of the group: raised here, its traceback takes this caller's frames, and would
+        # take this frame's reference to it with them (a cycle that only the collector frees, rarely while serving:
+        # ``tune_gc``). A call pinned so keeps its HTTP/2 stream open, and after 100 a connection took no call
+        # more, the store back or not (an upgrader, with a full disk)
+        try:
+            raise error
+        finally:
+            del error
 
     def close(self) -> None:
         if self._started:
@@ -208,6 +216,7 @@ class GroupWriter(Generic[T, P, R]):
             _release(written, error, results)
             if error is None and written:  # after the callers are answered: their wait is not the metrics'
                 metrics.record_group_commit(self._name, len(written))
+            error = None  # not held while the writer waits for more: raised to the callers, it holds their frames
 
     def _landed(self, tried: AppendWork) -> bool:
         """Whether a transaction whose connection was lost committed all the same (``AppendWork.landed_if``),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import gc
 import logging
 import os
 import resource
@@ -366,3 +367,45 @@ def test_a_calls_message_has_the_time_the_largest_takes_at_512_kib_a_second() ->
     assert gateway_server.request_message_seconds(Settings(max_message_bytes=20 * 1024 * 1024)) == 40
     assert gateway_server.request_message_seconds(Settings(max_message_bytes=256 * 1024 * 1024)) == 512
     assert gateway_server.request_message_seconds(Settings(grpc_request_seconds=3)) == 3
+
+
+def test_calls_refused_for_a_full_disk_leave_their_connection_its_streams(
+    running: RunningGateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A call failed by the store's group writer had its context held by the error every caller of the group was
+    given, until the cyclic collector ran (rarely, as serving tunes it), and its HTTP/2 stream open with it: after
+    STREAMS_PER_CONNECTION such calls a client's connection took none more (RST_STREAM, REFUSED_STREAM), the disk
+    freed or not (an upgrader). With the collector off, every call is answered STORE_FULL, and the next OK."""
+    import sqlite3
+
+    from sqlalchemy.exc import OperationalError
+
+    from protos.zzgw.v1 import verification_pb2
+    from tests.api.test_verification import USE, issue, verifier
+
+    license_id = issue(running, 8).license.license_id
+    stub = verifier(running)
+    service = running.gateway.verification
+    assert service is not None
+
+    def full(*_: object) -> None:
+        raise OperationalError("INSERT", {}, sqlite3.OperationalError("database or disk is full"))
+
+    def verify() -> str:
+        request = verification_pb2.VerifyLicenseRequest(use=USE, license_id=license_id)
+        try:
+            stub.VerifyLicense(request, timeout=10)
+        except grpc.RpcError as refused:
+            return refused.details() if refused.code() is grpc.StatusCode.UNAVAILABLE else refused.code().name
+        return "OK"
+
+    gc.collect()
+    gc.disable()
+    try:
+        with monkeypatch.context() as patched:
+            patched.setattr(service._receipts, "_write", full)
+            answers = [verify() for _ in range(STREAMS_PER_CONNECTION + 30)]
+        assert {answer[:6] for answer in answers} == {"网关磁盘已满"}  # each said, none refused by the transport
+        assert verify() == "OK"  # the disk freed: the same connection takes calls
+    finally:
+        gc.enable()
