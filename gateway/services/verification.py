@@ -64,7 +64,15 @@ from cryptography.hazmat.primitives.serialization import Encoding
 
 from gateway import metrics
 from gateway.domain.audit import AuditAction, AuditEntry, license_subjects, may_have_subjects
-from gateway.domain.catalog import Catalog, LicenseType, Matter, Sensitivity, SharingClass, unknown_type_words
+from gateway.domain.catalog import (
+    Catalog,
+    LicenseType,
+    Matter,
+    Sensitivity,
+    SharingClass,
+    ValueType,
+    unknown_type_words,
+)
 from gateway.domain.errors import (
     FieldViolation,
     InvalidRequestError,
@@ -83,7 +91,7 @@ from gateway.domain.identifiers import (
 from gateway.domain.model import CHINA_TZ, Clock, License, LicenseStatus, Member, Role
 from gateway.domain.pdf_refusals import pdf_refusal
 from gateway.domain.seals import Seal
-from gateway.domain.validation import checked_claimed_holder_code
+from gateway.domain.validation import FIELD_LABELS, checked_claimed_holder_code, claimed_value_problem
 from gateway.domain.verification import (
     HOLDER_NAME,
     NOT_FOUND,
@@ -94,6 +102,7 @@ from gateway.domain.verification import (
     answer_claim,
     authority_finding,
     check_type_used,
+    claim_form,
     claim_query,
     claims_key,
     new_receipt_ids,
@@ -893,8 +902,12 @@ class VerificationService:
         # "it matches" would confirm a guess of a name, number or holder code the matter has no need of
         target = UseTarget(type_code=type_code, license_number=license_number, holder_code=holder_code)
         matter = self._used_by_matter(caller, use, AuditAction.CHECK_CLAIM, type_code, "type_code", target)
-        if unclaimable := _unclaimable(self._catalog.license_types[type_code], fields, matter):
-            refused = InvalidRequestError(unclaimable)
+        license_type = self._catalog.license_types[type_code]
+        unclaimable = _unclaimable(license_type, fields, matter)
+        refused_keys = {violation.field for violation in unclaimable}
+        unusable = [v for v in _unusable_values(license_type, fields) if v.field not in refused_keys]
+        if unclaimable or unusable:
+            refused = InvalidRequestError([*unclaimable, *unusable])
             # a field the matter has no need of, or a secret one (a photo), asked of a named holder: an attempt the
             # holder sees on their log (a secret one had left no record; found by a black-box tester), not a typo
             logged = [v.reason for v in unclaimable if v.reason in ("NOT_USED_BY_MATTER", "NOT_CLAIMABLE")]
@@ -911,8 +924,11 @@ class VerificationService:
         if holder_code:  # a mistyped check character is bad input, not a license "not found" (5) on a receipt
             holder_code = checked_claimed_holder_code(holder_code, self._catalog.license_types[type_code])
         number = _claimed_number(license_number)
+        # a value left empty or blank (a form's optional field not filled in) claims nothing: it is left out of the
+        # comparison, as certData 未填 (6) reads it, not compared and answered 7 (信息有误; found by an integrator)
+        fields = {key: value for key, value in fields.items() if claim_form(value)}
         subjects: tuple[str, ...] = ()  # a claim that found no license names no one
-        if not (holder_code or number or any(v.strip() for v in fields.values())):  # nothing claimed at all
+        if not (holder_code or number or fields):  # nothing claimed at all
             answer = ClaimAnswer(result=ClaimResult.NOT_FILLED)
             license = None
         elif not holder_code or not number:
@@ -2144,6 +2160,25 @@ def _unclaimable(license_type: LicenseType, fields: Mapping[str, str], matter: M
                     f"（matter {matter.code} sees {spec.key} masked: a claim cannot confirm it）",
                 )
             )
+    return found
+
+
+def _unusable_values(license_type: LicenseType, fields: Mapping[str, str]) -> list[FieldViolation]:
+    """BAD_CHARACTERS for each claimed value no license of ``license_type`` could state (``claimed_value_problem``: a
+    NUL, a control, a direction override, an invisible character), judged as the issuer's value of the field is: bad
+    input, never a wrong claim counted toward TOO_MANY_WRONG_CLAIMS. A key the type has not is ``_unclaimable``'s."""
+    found = []
+    for key in sorted(fields):
+        spec = license_type.field_spec(key)
+        if key == HOLDER_NAME:
+            label, multiline = FIELD_LABELS["holder.name"], False
+        elif spec is not None:
+            label, multiline = spec.label, spec.value_type is ValueType.STRING
+        else:
+            continue
+        where = f"fields.{key}"
+        if problem := claimed_value_problem(where, label, fields[key], multiline=multiline, as_name=key == HOLDER_NAME):
+            found.append(problem)
     return found
 
 

@@ -896,6 +896,39 @@ def test_a_claim_is_compared_without_any_data_coming_back(console: str, running:
     assert status == 429 and refusal(answer)[1] == "TOO_MANY_WRONG_CLAIMS"
 
 
+def test_a_claimed_value_no_license_can_state_is_refused_at_the_console_and_not_counted(
+    console: str, running: RunningGateway
+) -> None:
+    """The console's 信息比对 takes CheckClaim's rule: a name pasted with a NUL, a zero-width space or a direction
+    override is 400 / BAD_CHARACTERS naming the code point, never a wrong claim (7) counted toward the department's
+    TOO_MANY_WRONG_CLAIMS (an integrator)."""
+    issued = issue(running, 40, samples.business_license).license
+    claim = {
+        "use": USE,
+        "type_code": issued.type_code,
+        "holder_code": issued.holder.code,
+        "license_number": issued.license_number,
+    }
+    name = issued.holder.name
+    for pasted, code_point in (
+        (name[:2] + "\x00" + name[2:], "U+0000"),
+        (name[:2] + "\u200b" + name[2:], "U+200B"),
+        ("\u202e" + name, "U+202E"),
+        (name + "\x07", "U+0007"),
+        (name[:2] + "\u2028" + name[2:], "U+2028"),
+        (name + "\u200e", "U+200E"),
+    ):
+        status, answer = fetch(
+            f"{console}/api/check-claim", {**claim, "fields": {"holder_name": pasted}}, running.tokens[TAX]
+        )
+        assert status == 400 and refusal(answer)[2] == [("fields.holder_name", "BAD_CHARACTERS")], answer
+        assert code_point in answer["error"]["violations"][0]["description"]
+    status, answer = fetch(
+        f"{console}/api/check-claim", {**claim, "fields": {"holder_name": name}}, running.tokens[TAX]
+    )
+    assert (status, answer["code"]) == (200, 0), answer
+
+
 @pytest.mark.parametrize("database_url", [backend_params()[0]], indirect=True)  # a SQLite file's write lock
 def test_a_store_held_by_another_writer_is_unavailable_to_retry_not_an_internal_error(
     console: str, running: RunningGateway, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture

@@ -1443,6 +1443,60 @@ def test_claims_follow_the_provincial_result_numbers(running: RunningGateway) ->
     assert receipt_statement(running, revoked.receipt)["code"] == 3
 
 
+def test_a_claimed_value_no_license_can_state_is_bad_input_never_a_wrong_claim(running: RunningGateway) -> None:
+    """A value with a NUL, a zero-width space, a direction override or another control character pasted in had been
+    compared and answered 7 (信息有误), and five such claims held the department back from the license for a day,
+    right claims included (TOO_MANY_WRONG_CLAIMS), although the applicant's papers were right (an integrator). Each
+    is INVALID_ARGUMENT / BAD_CHARACTERS on its field, naming the character's code point, one violation per field,
+    as the issuer's value would have been refused; none is counted."""
+    from gateway.services.verification import MAX_WRONG_CLAIMS
+
+    issued = issue(running, 28).license
+    base = {"type_code": issued.type_code, "license_number": issued.license_number, "holder_code": issued.holder.code}
+    pasted = {
+        "糕点\x00；饮料": "U+0000",
+        "糕点\u200b；饮料": "U+200B",
+        "\u202e料饮；点糕": "U+202E",
+        "糕点；饮料\x07": "U+0007",
+        "\u0301糕点；饮料": "U+0301",
+    }
+    assert len(pasted) == MAX_WRONG_CLAIMS
+    for value, code_point in pasted.items():
+        with pytest.raises(grpc.RpcError) as caught:
+            claim(running, **base, fields={"food_category": value})
+        assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert error_details(caught.value)[1] == [("fields.food_category", "BAD_CHARACTERS")], value
+        assert code_point in descriptions(caught.value)[("fields.food_category", "BAD_CHARACTERS")]
+    with pytest.raises(grpc.RpcError) as both:  # the holder's name is judged as issuance judges it: no direction mark
+        claim(running, **base, fields={"holder_name": issued.holder.name + "\u200f", "food_category": "糕点\x1b"})
+    assert error_details(both.value)[1] == [
+        ("fields.food_category", "BAD_CHARACTERS"),
+        ("fields.holder_name", "BAD_CHARACTERS"),
+    ]
+    assert "U+200F" in descriptions(both.value)[("fields.holder_name", "BAD_CHARACTERS")]
+    assert claims_key(issued.license_id) not in claims_command(running)[1]  # nothing counted
+    right = claim(running, **base, fields={"holder_name": issued.holder.name, "food_category": "糕点；饮料"})
+    assert right.result == verification_pb2.CLAIM_RESULT_CORRECT_AND_VALID
+
+
+def test_a_claimed_value_left_empty_or_blank_claims_nothing(running: RunningGateway) -> None:
+    """A window system sends a form's optional field the applicant did not fill in as "" or as spaces: it had been
+    compared, answered 7 and counted toward TOO_MANY_WRONG_CLAIMS (an integrator). Such a value is left out of the
+    comparison, as a claim stating nothing is certData 未填 (6): the rest of the claim is answered, and the receipt
+    lists only the fields compared."""
+    issued = issue(running, 29).license
+    base = {"type_code": issued.type_code, "license_number": issued.license_number, "holder_code": issued.holder.code}
+    for blank in ("", "   ", "\u3000", " \t "):
+        answer = claim(running, **base, fields={"holder_name": issued.holder.name, "food_category": blank})
+        assert (answer.result, list(answer.mismatched_fields)) == (verification_pb2.CLAIM_RESULT_CORRECT_AND_VALID, [])
+        assert receipt_statement(running, answer.receipt)["query"]["fields"] == ["holder_name"]
+    assert claims_key(issued.license_id) not in claims_command(running)[1]
+    wrong = claim(running, **base, fields={"holder_name": "", "food_category": "饮料"})
+    assert (wrong.code, list(wrong.mismatched_fields)) == (7, ["food_category"])
+    nothing = claim(running, type_code=issued.type_code, fields={"holder_name": " ", "food_category": ""})
+    assert (nothing.result, nothing.code) == (verification_pb2.CLAIM_RESULT_NOT_FILLED, 6)
+
+
 def test_a_number_and_code_copied_with_a_zero_width_space_are_the_license(running: RunningGateway) -> None:
     """A number pasted from a chat carried U+200B: the genuine license was 未找到该证照, with a signed receipt saying
     so (a clerk tester). The invisible character is no part of a number or a code, in a verification or a claim."""
