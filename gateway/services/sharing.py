@@ -65,6 +65,7 @@ from gateway.domain.catalog import (
 from gateway.domain.errors import (
     ConflictError,
     DeadlineExceededError,
+    FieldViolation,
     InvalidRequestError,
     NotFoundError,
     PermissionDeniedError,
@@ -1133,22 +1134,31 @@ def _issuer_names(uow: UnitOfWork, licenses: Iterable[License]) -> dict[str, str
     return names
 
 
-def _form_keys(keys: Iterable[str]) -> tuple[str, ...]:
+def _form_keys(keys: Sequence[str]) -> tuple[str, ...]:
     """The form's keys as asked (each answered under the key the caller sent, spaces and all), once each; they are
-    looked up without their surrounding spaces."""
-    unique = tuple(dict.fromkeys(keys))
-    if not unique:
+    looked up without their surrounding spaces. Every bad key is refused, BAD_KEY on ``field_keys[i]`` (its place in
+    the request, a repeated one's first), one violation per key as an issue lists every bad field: only the first had
+    been named, and a developer fixed a form's keys one call at a time (an integrator)."""
+    first_place: dict[str, int] = {}  # each key's first place in the request, in the order asked
+    for i, key in enumerate(keys):
+        first_place.setdefault(key, i)
+    if not first_place:
         raise invalid("field_keys", "REQUIRED", "请填写表单的信息项（name the form's field keys）")
-    if len(unique) > MAX_FORM_KEYS:
+    if len(first_place) > MAX_FORM_KEYS:
         raise invalid("field_keys", "TOO_MANY", f"表单信息项最多{MAX_FORM_KEYS}个（at most {MAX_FORM_KEYS} keys）")
-    for i, key in enumerate(unique):
-        if not key.strip() or len(key) > MAX_FORM_KEY or not key.isprintable():
-            raise invalid(
-                f"field_keys[{i}]",
-                "BAD_KEY",
-                f"信息项名称须为1至{MAX_FORM_KEY}个可打印字符（a key is 1-{MAX_FORM_KEY} printable characters）",
-            )
-    return unique
+    bad = [
+        FieldViolation(
+            field=f"field_keys[{i}]",
+            reason="BAD_KEY",
+            description=f"信息项名称须为1至{MAX_FORM_KEY}个可打印字符"
+            f"（a key is 1-{MAX_FORM_KEY} printable characters）",
+        )
+        for key, i in first_place.items()
+        if not key.strip() or len(key) > MAX_FORM_KEY or not key.isprintable()
+    ]
+    if bad:
+        raise InvalidRequestError(bad)
+    return tuple(first_place)
 
 
 def _unknown_code() -> PermissionDeniedError:

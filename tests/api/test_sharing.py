@@ -1315,6 +1315,31 @@ def test_prefill_fills_a_form_with_provenance(running: RunningGateway) -> None:
         "PREFILL_FORM", "PERMIT", license_id, HR)  # fmt: skip
 
 
+def test_prefill_names_every_bad_key_in_its_place(running: RunningGateway) -> None:
+    """Keys ["", "a\\x00", "b" * 101] had been refused naming field_keys[0] alone, so a developer fixed a form one
+    call at a time (an integrator). Each bad key has its violation, at its place in the request (a repeated one's
+    first), and past 16 the message says how many more, as an issue's bad fields."""
+    _, uscc = business_license(running, 9)
+    keys = ["企业名称", "", "a\x00", "企业名称", "b" * 101, "a\x00", "住所\u200b"]
+    request = sharing_pb2.PrefillFormRequest(use=SBDJ, holder_code_type="001", holder_code=uscc, field_keys=keys)
+    with pytest.raises(grpc.RpcError) as caught:
+        sharing(running, HR).PrefillForm(request)
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert error_details(caught.value)[1] == [
+        ("field_keys[1]", "BAD_KEY"),
+        ("field_keys[2]", "BAD_KEY"),
+        ("field_keys[4]", "BAD_KEY"),
+        ("field_keys[6]", "BAD_KEY"),
+    ]
+    many = sharing_pb2.PrefillFormRequest(
+        use=SBDJ, holder_code_type="001", holder_code=uscc, field_keys=[f"键{n}\t" for n in range(20)]
+    )
+    with pytest.raises(grpc.RpcError) as caught:
+        sharing(running, HR).PrefillForm(many)
+    assert [field for field, _ in error_details(caught.value)[1]] == [f"field_keys[{n}]" for n in range(16)]
+    assert (caught.value.details() or "").endswith("（另有4项有误，and 4 more bad fields）")
+
+
 def test_prefill_of_conditional_fields_needs_a_consent_and_counts_one_use(running: RunningGateway) -> None:
     card = id_card(running).license
     keys = ["姓名", "公民身份号码", "民族"]
