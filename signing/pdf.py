@@ -43,6 +43,7 @@ Errors (all ``PdfError``, a ``SigningError``; ``reason`` is the stable code)::
     │                                                 or whose /Contents is DER asn1crypto is not given (signing.der)
     ├── EncryptedPdf           ENCRYPTED_PDF          encrypted documents are neither sealed nor verified
     ├── BadPlacement           BAD_PLACEMENT          no such page, a box off the page, field name taken
+    │   └── NoSuchPage         BAD_PLACEMENT          no such page: the page asked for, not the PDF, is to fix
     ├── NoSignature            NO_SIGNATURE           nothing to verify
     └── TimestampUnavailable   TIMESTAMP_UNAVAILABLE  the timestamper failed: retry later (gRPC UNAVAILABLE)
 """
@@ -228,6 +229,10 @@ class BadPlacement(PdfError):
     """The seal cannot go where asked: no such page, a box off the page, or the field exists already."""
 
     reason = "BAD_PLACEMENT"
+
+
+class NoSuchPage(BadPlacement):
+    """The PDF has no page of the number asked for: a request names the page it asked for, which is what to fix."""
 
 
 class NoSignature(PdfError):
@@ -807,7 +812,7 @@ def _placement(
     try:
         page_ref, _ = writer.find_page_for_modification(page)  # type: ignore[no-untyped-call]
     except (misc.PdfError, ValueError, IndexError, KeyError) as exc:
-        raise BadPlacement(f"the PDF has no page {page}") from exc
+        raise NoSuchPage(f"the PDF has no page {page}") from exc
     x1, y1, x2, y2 = _media_box(page_ref.get_object())
     if box is None:
         right, bottom = x2 - SEAL_MARGIN_PT, y1 + SEAL_MARGIN_PT

@@ -55,7 +55,7 @@ from gateway.store.database import Database
 from gateway.threads import name_this_thread
 from signing.errors import KeyStoreError
 from signing.keys import ALGORITHMS, ECDSA_P256_SHA256, SM2_SM3, KeyBackend, KeyStore
-from signing.pdf import DEFAULT_REASON, PdfError, PdfSealer, TimestampUnavailable
+from signing.pdf import DEFAULT_REASON, NoSuchPage, PdfError, PdfSealer, TimestampUnavailable
 from signing.seal_ca import SealMakerCA
 from signing.seal_image import UndrawableCharacter, draw_seal
 from signing.ses import make_seal, sign_document
@@ -602,7 +602,7 @@ class SealService:
             raise InvalidRequestError(errors)
         seal = self.owned(caller, seal_id)
         self.check_size(pdf, field="pdf")
-        return self.apply(seal, pdf, reason=reason, page=page)
+        return self.apply(seal, pdf, reason=reason, page=page, page_field="page")
 
     def check_sealed_size(self, original: bytes, sealed: bytes, *, field: str) -> None:
         """InvalidRequestError DOCUMENT_TOO_LARGE when a license document, as sealed, would leave no room for a
@@ -639,8 +639,11 @@ class SealService:
         page: int = 0,
         box: tuple[float, float, float, float] | None = None,
         field: str = "pdf",
+        page_field: str = "",
     ) -> bytes:
-        """Seal ``pdf`` with ``seal`` (which must be active); errors name the request ``field`` the PDF came in."""
+        """Seal ``pdf`` with ``seal`` (which must be active); errors name the request ``field`` the PDF came in, and a
+        page the PDF does not have the request's ``page_field`` when it names the page (``SealDocument``'s ``page``:
+        it had named ``pdf``, although the page asked for is what to fix; an integrator)."""
         self._require_active(seal)
         if seal.algorithm == SM2_SM3:
             raise ConflictError(
@@ -662,6 +665,8 @@ class SealService:
                 f"时间戳服务暂时不可用，未盖章，请稍后重试（the time-stamping authority is unavailable: {exc}）",
                 reason="TSA_UNAVAILABLE",
             ) from exc
+        except NoSuchPage as exc:
+            raise pdf_refusal(page_field or field, exc) from exc
         except PdfError as exc:
             raise pdf_refusal(field, exc) from exc
 

@@ -103,7 +103,7 @@ REFUSALS: list[tuple[str, Call, grpc.StatusCode, str, str | Callable[[RunningGat
         lambda gw: seals(gw, MARKET).SealDocument(_sealing(gw, page=5)),
         grpc.StatusCode.INVALID_ARGUMENT,
         "BAD_PLACEMENT",
-        "pdf: 盖章页码或位置超出 PDF 文件范围（the PDF has no page 5）",
+        "page: 盖章页码或位置超出 PDF 文件范围（the PDF has no page 5）",
     ),
     (
         "document_too_large",

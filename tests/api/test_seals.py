@@ -347,6 +347,7 @@ def test_seal_document_refuses_what_is_not_a_sealable_pdf(running: RunningGatewa
 
 BAD_SEALING = {
     "page -1": ({"page": -1}, ("page", "BAD_PLACEMENT")),  # pages count from 0
+    "page past the end": ({"page": 99}, ("page", "BAD_PLACEMENT")),  # it had named pdf (an integrator)
     "reason of 201 characters": ({"reason": "理" * 201}, ("reason", "TOO_LONG")),
     "reason with NUL": ({"reason": "a\x00b"}, ("reason", "BAD_CHARACTERS")),
     "reason with a line break": ({"reason": "第一行\n第二行"}, ("reason", "BAD_CHARACTERS")),
