@@ -380,7 +380,11 @@ _FULL_WIDTH_BRACKETS = str.maketrans({"(": "（", ")": "）"})
 
 def license_id_violation(field: str, text: str) -> FieldViolation | None:
     """INVALID_LICENSE_ID when ``text`` is not a valid license identifier, said in Chinese first (a holder portal's
-    user and a window clerk read it), ``LicenseId.parse``'s English in brackets."""
+    user and a window clerk read it), ``LicenseId.parse``'s English in brackets; BAD_CHARACTERS, naming their code
+    points, when it holds control or invisible characters, as every text is refused for them: a NUL after a right
+    identifier had been said to make its check character wrong (an integrator)."""
+    if found := _CONTROL_CHARACTERS.findall(text) + list("".join(FORMAT_CHARACTERS.findall(text))):
+        return _unseen_characters(field, found)
     try:
         LicenseId.parse(text)
     except ValueError as exc:
@@ -390,6 +394,29 @@ def license_id_violation(field: str, text: str) -> FieldViolation | None:
         )
         return FieldViolation(field=field, reason="INVALID_LICENSE_ID", description=f"证照标识{chinese}（{english}）")
     return None
+
+
+_CONTROL_CHARACTERS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+"""Control characters (C0, C1) and the line and paragraph separators: with the format characters
+(``FORMAT_CHARACTERS``: zero-width ones, direction marks and overrides), what is never part of an identifier."""
+
+
+def _unseen_characters(field: str, found: list[str]) -> FieldViolation:
+    """BAD_CHARACTERS on ``field``, an identifier, naming the first three of the characters ``found`` by code point,
+    each once, as ``gateway.domain.validation`` names them in other text."""
+    distinct = list(dict.fromkeys(found))
+    named = [f"U+{ord(c):04X}" for c in distinct[:3]]
+    more = len(distinct) - len(named)
+    if all(unicodedata.category(c) == "Cc" for c in distinct):
+        kind, kind_en = "控制字符", "control characters"
+    else:
+        kind, kind_en = "控制字符或不可见字符", "control or invisible characters"
+    return FieldViolation(
+        field=field,
+        reason="BAD_CHARACTERS",
+        description=f"证照标识含有{kind} {'、'.join(named)}{f' 等{len(distinct)}种' if more else ''}"
+        f"（{field} contains {kind_en}: {', '.join(named)}{f' and {more} more' if more else ''}）",
+    )
 
 
 _LICENSE_ID_PROBLEMS: Mapping[str, str] = {

@@ -575,6 +575,13 @@ class VerificationService:
         """Verify by identifier, by type and number (the current version; for a number an amendment changed, the
         version that had it), or by a scanned ``ZZ1:`` code."""
         ways = [bool(license_id), bool(type_code or license_number), bool(qr_code)]
+        if not any(ways):  # nothing named is a field left empty, as GetLicense says it: ONE_OF is "more than one"
+            raise invalid(
+                "license_id",
+                "REQUIRED",
+                "请填写证照标识、证照类型代码加证照编号或核验码之一"
+                "（give one of license_id, type_code with license_number, qr_code）",
+            )
         if sum(ways) != 1:
             raise invalid(
                 "license_id",

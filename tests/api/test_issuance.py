@@ -1057,6 +1057,13 @@ def test_get_unknown_and_malformed_identifiers(running: RunningGateway) -> None:
     assert caught.value.details() == (
         "license_id: 证照标识的校验码不符（check character does not match (ISO/IEC 7064 MOD 37,36)）"
     )
+    # a NUL or a zero-width space after a right identifier is that character, named, not a wrong check character
+    # (an integrator), as every text names it
+    for unseen, said in (("\x00", "控制字符 U+0000"), ("\u200b", "控制字符或不可见字符 U+200B")):
+        with pytest.raises(grpc.RpcError) as caught:
+            stub.GetLicense(issuance_pb2.GetLicenseRequest(license_id=str(lic_id) + unseen))
+        assert error_details(caught.value)[1] == [("license_id", "BAD_CHARACTERS")]
+        assert (caught.value.details() or "").startswith(f"license_id: 证照标识含有{said}（"), caught.value.details()
 
 
 def test_get_license_by_identifier_and_by_number_at_once_is_refused(running: RunningGateway) -> None:

@@ -90,12 +90,27 @@ REFUSALS = [
         "use.matter_code: 事项目录中没有事项编码 X-1，请按事项目录填写（unknown matter 'X-1'）",
     ),
     (
-        "one_of",
+        "nothing_named",  # had been ONE_OF, "more than one way": a field left empty, as GetLicense says (an integrator)
         lambda stub: stub.VerifyLicense(V.VerifyLicenseRequest(use=USE)),
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "REQUIRED",
+        "license_id: 请填写证照标识、证照类型代码加证照编号或核验码之一"
+        "（give one of license_id, type_code with license_number, qr_code）",
+    ),
+    (
+        "one_of",
+        lambda stub: stub.VerifyLicense(V.VerifyLicenseRequest(use=USE, license_id="x", qr_code="ZZ1:x")),
         grpc.StatusCode.INVALID_ARGUMENT,
         "ONE_OF",
         "license_id: 请只填写其中一种：证照标识、证照类型代码加证照编号、核验码"
         "（give exactly one of license_id, type_code with license_number, qr_code）",
+    ),
+    (
+        "license_id_with_a_nul",  # had been INVALID_LICENSE_ID, "check character does not match" (an integrator)
+        lambda stub: stub.VerifyLicense(V.VerifyLicenseRequest(use=USE, license_id=_business_license_id() + "\x00")),
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "BAD_CHARACTERS",
+        "license_id: 证照标识含有控制字符 U+0000（license_id contains control characters: U+0000）",
     ),
     (
         "check_character",
