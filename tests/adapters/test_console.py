@@ -46,8 +46,10 @@ from tests.api.test_verification import FPSL as MATTER
 from tests.api.test_verification import change, qr_for, receipt_statement
 from tests.api.test_verification import issue_for_invoices as issue
 from tests.api.test_verification import verify as grpc_verify
+from tests.api.test_verification_superseded import amend
 from tests.conftest import (
     ADMIN,
+    BUSINESS_LICENSE,
     CIVIL,
     MARKET,
     POLICE,
@@ -64,6 +66,7 @@ USE = {"matter_code": MATTER, "purpose": "企业开办窗口核验", "operator":
 """The tax bureau's use: ``MATTER`` is 发票申领, a matter it handles (a department acts only under its own)."""
 QYKZ, FPSL, SBDJ, CSDJ = "370100-QYKZ-001", "370100-FPSL-001", "370100-SBDJ-001", "370100-CSDJ-001"
 QYKB, XSECS = "370100-YJS-QYKB", "370100-YJS-XSECS"
+LAND = "123701009937011183"  # 济南市不动产登记中心
 
 
 def fetch(url: str, body: object = None, token: str | None = None, raw: bytes | None = None) -> tuple[int, Any]:
@@ -768,6 +771,56 @@ def test_a_receipt_is_looked_up_by_its_number_or_its_file_and_checked_again(
     # GetReceipt's roles: a holder portal fetches a receipt its holder's access log names (3af89cc), here as on gRPC
     status, answer = fetch(f"{console}/api/receipt", {"receipt_id": receipt_id}, running.tokens[PORTAL])
     assert status == 200 and answer["receipt_id"] == receipt_id
+
+
+def test_a_receipt_looked_up_comes_with_its_licenses_standing_now_for_a_department_that_uses_its_type(
+    console: str, running: RunningGateway
+) -> None:
+    """A receipt of a license revoked since had been answered with what it said then alone, 当时核验通过 (a clerk
+    tester): it comes with the license's standing now, as a case's listing gives it, by number and as a file; one
+    amended since names the version in force. A department none of whose matters uses the type (the 不动产登记中心
+    and a 营业执照) is not told it (ADR 0012), nor of a forged receipt, nor of a claim's, which names no license."""
+    license_id = issue(running, 43, samples.business_license).license.license_id
+    use = {"matter_code": QYKZ, "purpose": "企业开办：刻制公章", "operator": "公安窗口01"}
+    status, report = verify(console, running, POLICE, query=license_id, use=use)
+    assert status == 200 and report["verdict"] == "PASSED"
+    receipt_id, file = report["receipt"]["receipt_id"], report["receipt"]["file"]
+
+    def standing(member: str = TAX, **request: str) -> tuple[Any, str]:
+        status, answer = fetch(f"{console}/api/receipt", request, running.tokens[member])
+        assert status == 200, answer
+        return answer["standing_now"], answer["current_license_id"]
+
+    assert standing(receipt_id=receipt_id) == ({"result": "PASSED", "reason": "", "detail": ""}, "")
+    change(running, license_id, issuance_pb2.STATUS_ACTION_REVOKE)
+    for request in ({"receipt_id": receipt_id}, {"file": file}):
+        now, current = standing(**request)
+        assert (now["result"], now["reason"], current) == ("FAILED", "REVOKED", "")
+        assert now["detail"].startswith("证照已吊销或撤销")
+    assert standing(LAND, receipt_id=receipt_id) == (None, "")  # 不动产转移登记 uses no 营业执照
+    given = read_receipt(file.encode())
+    given.statement = given.statement.replace(b'"PASSED"', b'"FAILED"', 1)
+    assert standing(file=console_module.receipt_json(given)) == (None, "")  # forged: nothing of its license
+
+    issued = issue(running, 44, samples.business_license).license
+    amended = issued.license_id
+    status, report = verify(console, running, POLICE, query=amended, use=use)
+    new = amend(running, amended, "李四")
+    now, current = standing(receipt_id=report["receipt"]["receipt_id"])
+    assert (now["result"], now["reason"], current) == ("PASSED", "AMENDED_SINCE", new)
+
+    status, claimed = fetch(
+        f"{console}/api/check-claim",
+        {
+            "use": use,
+            "type_code": BUSINESS_LICENSE,
+            "holder_code": issued.holder.code,
+            "license_number": issued.license_number,
+        },
+        running.tokens[POLICE],
+    )
+    assert status == 200, claimed
+    assert standing(receipt_id=claimed["receipt"]["receipt_id"]) == (None, "")
 
 
 def test_a_receipt_looked_up_is_on_its_holders_log_with_the_clerk_who_looked(
