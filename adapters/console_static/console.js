@@ -577,8 +577,8 @@ function signedOut(message, focusToken = true) {
   $("operator").value = ""; // the next clerk types their own
   // nor does the last answer wait in the page, hidden: its license, findings, receipt and the case's receipts
   for (const id of ["verdict-text", "verdict-reason", "findings", "registered", "summary", "receipt-table", "case-table",
-    "receipt-operator", "review-text", "review-reason", "review-archive", "review-table", "review-operator", "review-at",
-    "checked-what", "announce"]) {
+    "receipt-operator", "review-text", "review-reason", "review-standing", "review-archive", "review-table",
+    "review-operator", "review-at", "review-invalid", "checked-what", "announce"]) {
     $(id).replaceChildren();
   }
   $("case-details").open = false;
@@ -1200,7 +1200,9 @@ function renderReview(answer) {
   $("review-reason").dataset.reason = check.reason || "";
   $("review-archive").textContent = foreign && answer.archived === "MISSING" ? FOREIGN_RECEIPT[2]
     : ARCHIVED[answer.archived] || "";
-  announce(spoken("review-text", "review-reason"));
+  showStanding(answer);
+  // heard with the banner: a license revoked since is not to be taken for valid by ear either
+  announce([spoken("review-text", "review-reason"), $("review-standing").textContent].filter(Boolean).join("。"));
   $("review-archive").className = "check" + (answer.archived === "SAME" ? "" : " changed");
   const table = $("review-table");
   table.replaceChildren();
@@ -1249,6 +1251,15 @@ function renderReview(answer) {
   $("review-operator").textContent = operatorName();
   $("review-at").textContent = beijingTime(answer.looked_up_at);
   reviewed = { receipt_id: answer.receipt_id, file: answer.file, license: said && said.license ? said.license : null };
+  // a receipt found forged (not another gateway's, which is undecided here): nothing of it is offered to print or to
+  // keep as a file (打印 and 下载回执文件 had been), and the clerk is told what to do instead
+  const forged = check.result === "FAILED" && !foreign;
+  $("review-invalid").textContent = !forged ? ""
+    : answer.archived === "SAME" ? INVALID_ARCHIVED : INVALID_FILE;
+  show("review-invalid", forged);
+  show("review-print", !forged);
+  show("review-download", !forged);
+  show("review-hint-print", Boolean(said)); // what a receipt recorded then, on paper: only of one whose words are shown
   showReviewAgain();
   show("receipt-review", true);
   reveal("receipt-review");
@@ -1278,6 +1289,41 @@ function recorded(said) {
   };
 }
 
+// What a clerk does instead of relying on a receipt found forged: a file, handed over, is checked by its printed number
+// against the archive (the archive's is the receipt); the archive's own, changed behind the gateway's back, is
+// reported, and the license verified itself.
+const INVALID_FILE = "不能凭此回执免收材料，也不要打印或转交此文件。请按申请人纸质回执上的回执编号查验（以证照网关存档为准），"
+  + "或请申请人提交证照，在“输入证照”中重新核验。";
+const INVALID_ARCHIVED = "不能凭此回执免收材料。证照网关存档中的这张回执已被改动，请告知证照网关管理员；"
+  + "请申请人提交证照，在“输入证照”中重新核验。";
+
+// The license's standing as the receipt is looked up, beside the banner of what the check found then (not in the
+// receipt's signed part): in red, with 不能凭此回执免收材料, when it is not valid now. A license revoked since had
+// shown only a green 回执有效 / 当时核验通过, and where 重新核验此证照 is not offered the clerk had no way to learn it
+// (a clerk tester). The gateway gives it for a type one of the department's matters uses only (ADR 0012): for
+// another the page says that it does not say, so that the green banner is not read as "valid now".
+function showStanding(answer) {
+  const said = answer.statement;
+  const license = said && said.kind !== "claim" ? said.license : null;
+  const finding = answer.standing_now;
+  let text = "";
+  let kind = "";
+  if (license && finding) {
+    const then = { kind: said.kind, verdict: said.verdict, reason: said.reason };
+    const [label, note, changed] = standingWords(finding, then, answer.current_license_id, "不能凭此回执免收材料");
+    // one the check failed for what it still is: the red banner says so already (不能凭此回执免收材料), heard once
+    const sameThen = said.verdict !== "PASSED" && said.reason === finding.reason && !answer.current_license_id;
+    text = "证照现在的状态：" + label + (note && !sameThen ? "。" + note : "");
+    kind = changed ? "changed" : "";
+  } else if (license) {
+    text = "本部门的办理事项不使用此类证照，证照网关不提供它现在的状态：此回执只说明当时的核验结果，不说明证照现在仍然有效";
+    kind = "unknown";
+  }
+  $("review-standing").textContent = text;
+  $("review-standing").className = "standing-now " + kind;
+  show("review-standing", Boolean(text));
+}
+
 // 重新核验此证照 is offered for a receipt's license when the clerk's matter uses its type: for another it could only
 // be refused, and a refusal put on the holder's log each time it was pressed (a clerk tester); the hint says why.
 function showReviewAgain() {
@@ -1285,6 +1331,7 @@ function showReviewAgain() {
   const matter = session && session.matters.find((m) => m.code === $("matter").value);
   const usable = Boolean(license && matter && matter.type_codes.includes(license.type_code));
   show("review-again", usable);
+  show("review-hint", usable); // it names the button: said with it only (it had pointed to a button not shown)
   $("review-again-hint").textContent = license && !usable
     ? "当前办理事项不使用此类证照，不能在此重新核验；如需核验，请选择使用该证照的事项" : "";
 }
@@ -1369,8 +1416,12 @@ async function listCase(more = false) {
     for (const receipt of answer.receipts) {
       const tr = table.insertRow();
       tr.dataset.receipt = receipt.receipt_id;
+      const at = beijingTime(receipt.created_at);
+      const zone = document.createElement("span");
+      zone.className = "zone"; // its own line in the table's narrow column (console.css), after the date and time
+      zone.textContent = at.slice(at.indexOf("（"));
+      tr.insertCell().append(at.slice(0, at.indexOf("（")), zone);
       const cells = [
-        beijingTime(receipt.created_at),
         receipt.caller_name || receipt.caller,
         receipt.matter_name || receipt.matter_code,
         (receipt.type_name || "—") + (receipt.kind === "claim" ? "（信息比对）" : ""),
@@ -1417,53 +1468,43 @@ async function listCase(more = false) {
 const CASE_COLUMNS = ["核验时间", "核验部门", "办理事项", "证照类型", "证照标识", "当时结论", "现在状态", "回执编号", "回执文件"];
 
 // A case receipt's license as it stands now (the receipt, ``then``, says what it was at the check): 有效, or in red
-// what it is now and that the clerk must check again rather than rely on the earlier receipt. "Since the check" only
-// of a license the check found valid: one the check already failed for the same reason was so at the check. A license
-// amended since (变更: ``currentId`` names the version in force) stands as that version does: 有效, said amended, and
-// the receipt may be relied on; else that version's status in red.
+// what it is now and that the clerk must check again rather than rely on the earlier receipt (``standingWords``).
 function standing(cell, finding, then, currentId) {
   cell.className = "standing";
   if (!finding) {
     cell.textContent = "—";
     return;
   }
-  if (finding.result === "PASSED") {
-    cell.textContent = "有效";
-    if (currentId) {
-      const note = document.createElement("span");
-      note.className = "warning"; // its own line, in the cell's colour: not a warning
-      note.textContent = amendedText(currentId, "ACTIVE");
-      cell.append(note);
-    }
-    return;
-  }
-  const known = STANDING[finding.reason];
-  if (currentId) {
-    const label = known ? known[0] : finding.result === "INDETERMINATE" ? "无法确定" : "核验未通过";
-    cell.classList.add("changed");
-    cell.textContent = label;
+  const [label, note, changed] = standingWords(finding, then, currentId, "请重新核验");
+  if (changed) cell.classList.add("changed");
+  cell.textContent = label;
+  if (note) {
     const why = document.createElement("span");
-    why.className = "warning";
-    why.textContent = "该证照在核验后已变更，现行版本 " + currentId + "（" + label + "），请重新核验";
+    why.className = "warning"; // its own line; in the cell's colour (a license amended since and valid: not red)
+    why.textContent = note;
     cell.append(why);
-    return;
   }
+}
+
+// What a license's standing now (``finding``, ``standing_now``) is called, and the words beside it: [label, note,
+// changed], ``changed`` when it is not valid now (said in red). "Since the check" only of a license the check
+// (``then``: its receipt's verdict and reason, or a claim's code) found valid: one the check already failed for the
+// same reason was so at the check. A license amended since (变更: ``currentId`` names the version in force) stands as
+// that version does: 有效, said amended, and the receipt may be relied on; else that version's status. ``advice``
+// ends a warning: 请重新核验 in a case's list, 不能凭此回执免收材料 beside a receipt looked up.
+function standingWords(finding, then, currentId, advice) {
+  if (finding.result === "PASSED") return ["有效", currentId ? amendedText(currentId, "ACTIVE") : "", false];
+  const known = STANDING[finding.reason];
   const label = known ? known[0] : finding.result === "INDETERMINATE" ? "无法确定" : "核验未通过";
+  if (currentId) return [label, "该证照在核验后已变更，现行版本 " + currentId + "（" + label + "），" + advice, true];
   const claim = then.kind === "claim";
   const validThen = claim ? then.claim_code === CLAIM_VALID : then.verdict === "PASSED";
   const sameThen = !claim && then.reason === finding.reason; // a claim's answer names no status reason
   const what = known ? known[1] : "核验不通过（" + (reasonText(finding.reason) || "原因不明") + "）";
   const subject = finding.reason === "LICENSE_NOT_FOUND" ? (w) => w + "该证照" : (w) => "该证照" + w;
-  let warning;
-  if (validThen && finding.reason !== "NOT_YET_VALID") warning = subject("在核验后" + what) + "，请重新核验";
-  else if (sameThen) warning = subject("在核验时即" + what) + "（当时核验未通过），不能凭此回执免收材料";
-  else warning = subject("现在" + what) + "，请重新核验";
-  cell.classList.add("changed");
-  cell.textContent = label;
-  const why = document.createElement("span");
-  why.className = "warning";
-  why.textContent = warning;
-  cell.append(why);
+  if (validThen && finding.reason !== "NOT_YET_VALID") return [label, subject("在核验后" + what) + "，" + advice, true];
+  if (sameThen) return [label, subject("在核验时即" + what) + "（当时核验未通过），不能凭此回执免收材料", true];
+  return [label, subject("现在" + what) + "，" + advice, true];
 }
 
 function row(table, label, value) {

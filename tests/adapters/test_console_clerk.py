@@ -171,14 +171,15 @@ def test_a_valid_receipt_of_a_failed_check_says_so_and_is_not_green(page: Any, r
     assert "PASSED" not in page.get_attribute("#review-verdict", "class")
     assert page.eval_on_selector("#review-verdict", "e => getComputedStyle(e).backgroundColor") == "rgb(183, 28, 28)"
     said = "回执有效，但当时核验未通过：证照已吊销或撤销；不能凭此回执免收材料"
-    assert page.text_content("#announce") == said
+    assert page.text_content("#announce") == said + "。证照现在的状态：已吊销或撤销"  # what it still is, said once
     assert page.inner_text("#review-archive") == "与证照网关存档的回执一致。"
 
     page.fill("#receipt-id", passed.report.receipt.receipt_id)
     page.click("#by-receipt button[type=submit]")
     page.wait_for_selector("#receipt-review:not([hidden]) #review-verdict.PASSED")
     assert page.inner_text("#review-text") == "回执有效" and page.inner_text("#review-reason") == "当时核验通过"
-    assert page.text_content("#announce") == "回执有效：当时核验通过"
+    now = "证照现在的状态：已吊销或撤销。该证照在核验后已吊销或撤销，不能凭此回执免收材料"  # revoked since
+    assert page.text_content("#announce") == "回执有效：当时核验通过。" + now
 
 
 def test_a_cases_receipts_are_shown_a_page_at_a_time_and_their_count_said_honestly(
