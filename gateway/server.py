@@ -72,6 +72,7 @@ from gateway.domain.audit import HeadMemos
 from gateway.domain.catalog import Catalog
 from gateway.domain.errors import ConflictError
 from gateway.domain.model import CHINA_TZ, Clock, Member, Role, SystemClock, beijing_day
+from gateway.domain.paging import PageTokens
 from gateway.domain.seals import SM2_MAKER_NAME, SealStatus
 from gateway.domain.verification import matters_of, uses_matter
 from gateway.failures import exit_status, not_its_tables, said
@@ -223,7 +224,7 @@ class Gateway:
     audit: AuditTrail | None = None
     """The audit trail; None until ``zzgw init`` has made the gateway's key (the receipt key signs checkpoints)."""
     verification: VerificationService | None = None
-    """None until ``zzgw init`` has made the seal-maker CA and the receipt key."""
+    """None until ``zzgw init`` has made the seal-maker CA, the receipt key and the memo secret (page tokens)."""
     sharing: SharingService | None = None
     """None, like ``audit``, until ``zzgw init`` has made the gateway's key: no use goes unrecorded."""
     authorization: AuthorizationService | None = None
@@ -291,6 +292,8 @@ class Gateway:
                 raise _authorities_not_the_stores(settings, db, keys) or exc from None
 
         memos = SealMemos(memo_secret()) if seals and (has_secret or not create_passphrase) else None
+        # the same secret on every replica and across restarts: a page token one process gave, another takes
+        pages = PageTokens(memo_secret()) if has_secret or not create_passphrase else None
         documents = DocumentService(db, catalog, seals, clock, memos=memos) if seals else None
         pin = CatalogPin(db)
         receipt_certificates = ReceiptCertificates(db, receipt_key.certificate) if receipt_key else None
@@ -313,11 +316,12 @@ class Gateway:
                 receipt_key,
                 clock,
                 feed,
+                pages=pages,
                 audit=audit,
                 memos=memos,
                 certificates=receipt_certificates,
             )
-            if seals and receipt_key
+            if seals and receipt_key and pages
             else None
         )
         stamper = (
@@ -354,10 +358,11 @@ class Gateway:
                     catalog,
                     clock,
                     audit,
+                    pages=pages,
                     record_subjects=verification.record_subjects if verification else None,
                     kept_codes=CodeSealer(memo_secret()),
                 )
-                if audit
+                if audit and pages
                 else None
             ),
             verification=verification,

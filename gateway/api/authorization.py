@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Mapping
 from typing import TypeVar
 
@@ -14,7 +13,7 @@ from gateway.api.interceptors import caller, operator
 from gateway.api.sharing import use_context
 from gateway.domain.audit import AuditAction
 from gateway.domain.catalog import Catalog
-from gateway.domain.errors import UpstreamUnavailableError, bad_page_token, invalid
+from gateway.domain.errors import UpstreamUnavailableError, invalid
 from gateway.domain.model import License, LicenseStatus
 from gateway.services import calls
 from gateway.services.audit import UseTarget
@@ -78,21 +77,19 @@ class AuthorizationServicer(authorization_pb2_grpc.AuthorizationServiceServicer)
         self, request: authorization_pb2.ListAccessRequestsRequest, context: grpc.ServicerContext
     ) -> authorization_pb2.ListAccessRequestsResponse:
         service = self._authorization()
-        before = _request_position(request.page_token)
         limit = page_size(request.limit)
-        found, more = service.list_requests(
+        found, next_page = service.list_requests(
             caller(),
             view=_known(_VIEWS, request.view, "view", _VIEW_WORDS),
             state=_known(_STATE_FILTERS, request.state, "state", _STATE_WORDS),
             matter_code=request.matter_code,
             requester=request.requester,
             limit=limit,
-            before_seq=before,
+            page_token=request.page_token,
             operator=operator(context),
         )
         return authorization_pb2.ListAccessRequestsResponse(
-            requests=[self._request(r) for r in found],
-            next_page_token=str(found[-1].seq) if found and more else "",
+            requests=[self._request(r) for r in found], next_page_token=next_page
         )
 
     def DecideAccessRequest(
@@ -246,23 +243,6 @@ def _known(values: Mapping[int, _T], value: int, field: str, words: str) -> _T |
     if value not in values:
         raise invalid(field, f"UNKNOWN_{field.upper()}", words.format(value))
     return values[value]
-
-
-_REQUEST_TOKEN = re.compile(r"[0-9]{1,19}", re.ASCII)
-_MAX_SEQ = 2**63 - 1
-"""The largest number a request's ``seq`` (a 64-bit integer in both stores) can hold."""
-
-
-def _request_position(token: str) -> int | None:
-    """Where a page of access requests starts (below the ``seq`` its token names), None for the first page. A token
-    is what ``next_page_token`` gave: ASCII digits of a number a ``seq`` can be. Anything else is BAD_PAGE_TOKEN:
-    ``str.isdigit`` let superscripts (², which ``int`` refuses) and other scripts' digits (١٢, which it reads) through,
-    and a number past 64 bits reached the store, which failed on it (INTERNAL)."""
-    if not token:
-        return None
-    if _REQUEST_TOKEN.fullmatch(token) and (seq := int(token)) <= _MAX_SEQ:
-        return seq
-    raise bad_page_token()
 
 
 def _valid_until(request: authorization_pb2.GrantConsentRequest) -> dt.datetime | None:

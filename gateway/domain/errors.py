@@ -136,11 +136,14 @@ class InvalidRequestError(ZzgwError):
 
 
 def bad_page_token() -> InvalidRequestError:
-    """INVALID_ARGUMENT / BAD_PAGE_TOKEN on ``page_token``, saying what to do (不是翻页令牌 alone had not)."""
+    """INVALID_ARGUMENT / BAD_PAGE_TOKEN on ``page_token``, saying what to do (不是翻页令牌 alone had not): a token
+    is good only for the listing that gave it (``gateway.domain.paging``), so the words say so too."""
     return invalid(
         "page_token",
         "BAD_PAGE_TOKEN",
-        "翻页令牌无效，请从第一页重新查询（not a page token: ask for the first page again）",
+        "翻页令牌无效，或不是本次查询（同一调用方、同一列表和筛选条件）上一页给出的，请不带翻页令牌从第一页重新查询"
+        "（not a page token this list gave you with these filters: ask for the first page again, without "
+        "page_token）",
     )
 
 

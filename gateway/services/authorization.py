@@ -81,7 +81,6 @@ from gateway.domain.errors import (
     InvalidRequestError,
     NotFoundError,
     PermissionDeniedError,
-    bad_page_token,
     invalid,
 )
 from gateway.domain.guardianship import (
@@ -100,6 +99,7 @@ from gateway.domain.identifiers import (
     uscc_problem,
 )
 from gateway.domain.model import CHINA_TZ, Clock, License, LicenseStatus, Member, Role, today
+from gateway.domain.paging import Listing, PageTokens
 from gateway.domain.sharing import CONSUMER_ROLES, Reason, request_deadline
 from gateway.domain.validation import MAX_REASON, check_text, checked_holder_code, valid_holder_code
 from gateway.domain.verification import (
@@ -292,12 +292,15 @@ class AuthorizationService:
         clock: Clock,
         audit: AuditTrail,
         *,
+        pages: PageTokens,
         ids: Callable[[], str] = lambda: uuid.uuid4().hex,
         codes: Callable[[], str] = new_consent_code,
         record_subjects: Callable[[License], tuple[str, ...]] | None = None,
         kept_codes: CodeSealer | None = None,
     ):
         self._db = db
+        self._pages = pages
+        """Seals the page tokens of ``list_requests`` and ``list_consents`` to their listing."""
         self._kept_codes = kept_codes
         """Seals the code of a consent granted with a ``client_request_id`` for a retry; without it (no key store
         secret) a retry gets the consent's CONSENT_CODE_NOT_KEPT."""
@@ -481,12 +484,13 @@ class AuthorizationService:
         matter_code: str = "",
         requester: str = "",
         limit: int = 100,
-        before_seq: int | None = None,
+        page_token: str = "",
         operator: str = "",
-    ) -> tuple[list[StoredAccessRequest], bool]:
+    ) -> tuple[list[StoredAccessRequest], str]:
         """An issuer's queue or a consumer's submitted requests, newest first, each in its state now
-        (``request_state``): overdue requests and approvals past their end show, and filter, as EXPIRED; and
-        whether more follow the page (a last page had named a next one, which came empty)."""
+        (``request_state``): overdue requests and approvals past their end show, and filter, as EXPIRED; and the
+        next page's token, empty when none follows (a last page had named a next one, which came empty). A token is
+        good for this caller's listing with these filters alone (``gateway.domain.paging``)."""
         operator = checked_operator(operator)
         view = view or (RequestView.ISSUER_QUEUE if caller.has(Role.ISSUER) else RequestView.SUBMITTED)
         if view is RequestView.ISSUER_QUEUE and not caller.has(Role.ISSUER):
@@ -498,6 +502,13 @@ class AuthorizationService:
             raise PermissionDeniedError(
                 "只有用证部门可以提交共享申请（only consumers submit access requests）", reason="NOT_A_CONSUMER"
             )
+        listing = Listing(
+            "ListAccessRequests",
+            caller.code,
+            (f"view={view.value}", f"state={state.value if state else ''}", f"matter_code={matter_code}",
+             f"requester={requester}"),
+        )  # fmt: skip
+        before = self._pages.position(page_token, listing)
         limit = max(1, min(limit, MAX_LIST))
         now = self._clock.now()
         with self._db.unit_of_work(write=True) as uow:
@@ -510,7 +521,7 @@ class AuthorizationService:
                 issuer_code=caller.code if queue else None,
                 requester=(requester or None) if queue else caller.code,
                 matter_code=matter_code or None,
-                before_seq=before_seq,
+                before_seq=int(before) if before is not None else None,
                 limit=limit + 1,
             )
             more, found = len(found) > limit, found[:limit]
@@ -530,7 +541,7 @@ class AuthorizationService:
                 ],
             )
             uow.commit()
-        return found, more
+        return found, self._pages.token(str(found[-1].seq), listing) if found and more else ""
 
     def decide(
         self,
@@ -955,7 +966,8 @@ class AuthorizationService:
         newest first (their codes are not stored, so never shown), a page at a time."""
         operator = checked_operator(operator)
         holder_code = checked_holder_code(holder_code)
-        cursor = _ConsentCursor.parse(page_token)
+        listing = Listing("ListConsents", caller.code, (f"holder_code={holder_code}",))
+        cursor = _ConsentCursor.parse(self._pages.position(page_token, listing))
         limit = max(1, min(limit, MAX_LIST))
         now = self._clock.now()
         with self._db.unit_of_work(write=True) as uow:  # as a grant does, in a short transaction of its own
@@ -970,11 +982,11 @@ class AuthorizationService:
             )
             uow.commit()
         seen = (cursor.seen if cursor else 0) + len(found)
-        last = found[-1] if more else None
+        ended = _ConsentCursor(seen=seen, key=_newness(found[-1])) if more else None
         return ConsentPage(
             consents=tuple(found),
             states=states,
-            next_page_token=str(_ConsentCursor(seen=seen, key=_newness(last))) if last else "",
+            next_page_token=self._pages.token(str(ended), listing) if ended else "",
         )
 
     def consent_state(self, consent: StoredConsent) -> ConsentState:
@@ -1267,9 +1279,6 @@ class ConsentPage:
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _MICROSECOND = dt.timedelta(microseconds=1)
-_CONSENT_TOKEN_RE = re.compile(r"^(\d{1,9})\.(\d{1,19})\.([0-9a-f]{32})\Z", re.ASCII)
-"""A page token as ``_ConsentCursor`` writes it; the last part a consent's id (``uuid4().hex``), so a token cut short
-or changed in case is refused, not read as another place in the list (a holder-portal tester)."""
 
 
 def _newness(consent: StoredConsent) -> tuple[dt.datetime, str]:
@@ -1289,18 +1298,13 @@ class _ConsentCursor:
         return f"{self.seen}.{(created_at - _EPOCH) // _MICROSECOND}.{consent_id}"
 
     @classmethod
-    def parse(cls, token: str) -> _ConsentCursor | None:
-        if not token:
+    def parse(cls, position: str | None) -> _ConsentCursor | None:
+        """The cursor ``str`` wrote, from a page token's position (``PageTokens.position``, which refuses any token
+        it did not seal for this listing: a made-up ``seen`` had set how many consents the next page read)."""
+        if position is None:
             return None
-        match = _CONSENT_TOKEN_RE.match(token)
-        if match is None:
-            raise bad_page_token()
-        seen, micros, consent_id = match.groups()
-        try:
-            created_at = _EPOCH + int(micros) * _MICROSECOND
-        except OverflowError:
-            raise bad_page_token() from None
-        return cls(seen=int(seen), key=(created_at, consent_id))
+        seen, micros, consent_id = position.split(".")
+        return cls(seen=int(seen), key=(_EPOCH + int(micros) * _MICROSECOND, consent_id))
 
 
 def _consents_after(

@@ -89,6 +89,7 @@ from gateway.domain.identifiers import (
     typed_license_id,
 )
 from gateway.domain.model import CHINA_TZ, Clock, License, LicenseStatus, Member, Role
+from gateway.domain.paging import Listing, PageTokens
 from gateway.domain.pdf_refusals import pdf_refusal
 from gateway.domain.seals import Seal
 from gateway.domain.validation import FIELD_LABELS, checked_claimed_holder_code, claimed_value_problem
@@ -492,6 +493,7 @@ class VerificationService:
         clock: Clock,
         feed: ChangeFeed,
         *,
+        pages: PageTokens,
         audit: AuditTrail | None = None,
         ids: Callable[[int], list[str]] = new_receipt_ids,
         memos: SealMemos | None = None,
@@ -499,7 +501,9 @@ class VerificationService:
     ):
         """``memos`` checks the memos stored with licenses (``signing.record.SealMemos``): a seal with a good
         memo is not verified again after a restart. ``certificates`` are the receipt key's certificates, current and
-        earlier: a stored receipt is handed out with the one that signed it."""
+        earlier: a stored receipt is handed out with the one that signed it. ``pages`` seals the page tokens of
+        ``case_receipts`` to their listing."""
+        self._pages = pages
         self._memos = memos
         self._certificates = certificates
         self._db = db
@@ -1158,7 +1162,12 @@ class VerificationService:
                 f"每页条数须为1至{MAX_CASE_PAGE}，0为默认的{DEFAULT_CASE_PAGE}"
                 f"（limit is 1-{MAX_CASE_PAGE} (0: {DEFAULT_CASE_PAGE})）",
             )
-        after = _case_position(page_token, use.bundle_code, use.case_id)
+        listing = Listing(
+            "ListCaseReceipts",
+            caller.code,
+            (f"bundle_code={use.bundle_code}", f"case_id={use.case_id}", f"matter_code={use.matter_code}"),
+        )
+        after = _case_position(self._pages.position(page_token, listing))
         size = limit or DEFAULT_CASE_PAGE
         matter = self._catalog.matters.get(use.matter_code)
         types = None if caller.has(Role.ADMIN) or matter is None else {m.type_code for m in matter.materials}
@@ -1179,9 +1188,9 @@ class VerificationService:
                 after = (stopped.created_at, stopped.receipt_id)
         page = kept[:size]
         if stopped is not None:  # a long run of receipts of other types: the next page goes on from where it stopped
-            token = _case_page_token(stopped)
+            token = self._pages.token(_case_page_end(stopped), listing)
         else:
-            token = _case_page_token(page[-1]) if len(kept) > size else ""
+            token = self._pages.token(_case_page_end(page[-1]), listing) if len(kept) > size else ""
         self._audit_case_listing(caller, use, page)
         return page, token
 
@@ -2060,7 +2069,6 @@ MAX_RECEIPT_ID = 64
 """Receipt ids are 32 hex digits (``new_receipt_ids``); a longer one names no receipt and is not looked up."""
 DEFAULT_CASE_PAGE = 200
 MAX_CASE_PAGE = 1000
-_CASE_TOKEN = re.compile(r"(\d{1,19})\.([0-9a-f]{1,32})\.([0-9a-f]{8})")
 
 
 CASE_READS = 10
@@ -2068,36 +2076,21 @@ CASE_READS = 10
 types the matter does not use."""
 
 
-def _case_page_token(last: StoredReceipt) -> str:
-    """Where the next page of a case's receipts starts: after the last one's time (µs since the epoch) and id, with
-    the case's tag (``_case_tag``)."""
+def _case_page_end(last: StoredReceipt) -> str:
+    """Where the next page of a case's receipts starts: after the last one's time (µs since the epoch) and id (a
+    page token's position, ``PageTokens``)."""
     micros = (last.created_at - _EPOCH) // dt.timedelta(microseconds=1)
-    return f"{micros}.{last.receipt_id}.{_case_tag(last.bundle_code, last.case_id)}"
+    return f"{micros}.{last.receipt_id}"
 
 
-def _case_position(token: str, bundle_code: str, case_id: str) -> tuple[dt.datetime, str] | None:
-    """The position ``token`` names in the case's listing; BAD_PAGE_TOKEN for one of another case, whose position
-    had been taken as one in this case, leaving out this case's earlier receipts without a word (found by a black-box
-    tester)."""
-    if not token:
+def _case_position(position: str | None) -> tuple[dt.datetime, str] | None:
+    """The time and id ``_case_page_end`` wrote, None for the first page. The token was sealed to this caller's
+    listing of this case under this matter (``PageTokens.position``): one of another case had been taken as a place
+    in this one, leaving out this case's earlier receipts without a word (found by a black-box tester)."""
+    if position is None:
         return None
-    found = _CASE_TOKEN.fullmatch(token)
-    try:
-        if found is not None and found[3] == _case_tag(bundle_code, case_id):
-            return _EPOCH + dt.timedelta(microseconds=int(found[1])), found[2]
-    except OverflowError:  # digits past any date
-        pass
-    raise invalid(
-        "page_token",
-        "BAD_PAGE_TOKEN",
-        "翻页令牌不属于本件的回执列表，请从第一页重新查询"
-        "（not a page token of this case's list: ask for the first page again）",
-    )
-
-
-def _case_tag(bundle_code: str, case_id: str) -> str:
-    """Eight hex digits of the case: which case a page token is of (a check against a mix-up, not a secret)."""
-    return hashlib.sha256(f"{bundle_code}\n{case_id}".encode()).hexdigest()[:8]
+    micros, receipt_id = position.split(".")
+    return _EPOCH + dt.timedelta(microseconds=int(micros)), receipt_id
 
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)

@@ -52,7 +52,18 @@ from tests.api.test_sharing import (
     sharing,
     wrong_check,
 )
-from tests.conftest import ADMIN, CIVIL, MARKET, POLICE, PORTAL, TAX, RunningGateway, error_details, trail_rows
+from tests.conftest import (
+    ADMIN,
+    CIVIL,
+    MARKET,
+    POLICE,
+    PORTAL,
+    TAX,
+    RunningGateway,
+    error_details,
+    start_gateway,
+    trail_rows,
+)
 
 clocked = test_sharing.clocked  # the fixture: a gateway with a clock of its own
 
@@ -63,6 +74,12 @@ EXPIRED = authorization_pb2.ACCESS_REQUEST_STATE_EXPIRED
 APPROVE = authorization_pb2.ACCESS_DECISION_APPROVE
 REJECT = authorization_pb2.ACCESS_DECISION_REJECT
 WITHDRAW = authorization_pb2.ACCESS_DECISION_WITHDRAW
+ISSUER_QUEUE = authorization_pb2.ACCESS_REQUEST_VIEW_ISSUER_QUEUE
+BAD_PAGE_TOKEN_WORDS = (
+    "page_token: 翻页令牌无效，或不是本次查询（同一调用方、同一列表和筛选条件）上一页给出的，"
+    "请不带翻页令牌从第一页重新查询"
+    "（not a page token this list gave you with these filters: ask for the first page again, without page_token）"
+)
 
 
 def request_access(
@@ -366,6 +383,13 @@ def test_queues_filter_and_page(running: RunningGateway) -> None:
         " 3",
         "3.0",
         "garbage",
+        # a made-up row number, or the bare numbers tokens were before they were sealed (a page had started wherever
+        # the number said: an integrator, D2)
+        "0",
+        "1",
+        "5",
+        "9223372036854775807",
+        "AAAAAAAAAAAAAAAAAAAAAAA",  # of a sealed token's form and length
     ],
 )
 @pytest.mark.parametrize("member", [REAL_ESTATE, POLICE])  # a consumer's submissions, an issuer's queue
@@ -380,10 +404,7 @@ def test_a_page_token_that_no_page_gave_is_refused_not_an_internal_error(
         stub.ListAccessRequests(authorization_pb2.ListAccessRequestsRequest(page_token=token))
     assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert error_details(caught.value)[1] == [("page_token", "BAD_PAGE_TOKEN")]
-    assert (
-        caught.value.details()
-        == "page_token: 翻页令牌无效，请从第一页重新查询（not a page token: ask for the first page again）"
-    )
+    assert caught.value.details() == BAD_PAGE_TOKEN_WORDS
     assert record_count(running) == before  # refused before anything was listed
 
 
@@ -422,13 +443,64 @@ def test_a_view_or_state_the_api_does_not_define_is_refused_not_taken_as_unset(
     assert record_count(running) == before
 
 
-def test_the_largest_page_token_a_seq_can_be_is_a_page(running: RunningGateway) -> None:
-    request_access(running)
-    newest = queue(running, REAL_ESTATE)[0]
-    stub = authorization(running, REAL_ESTATE)
-    for token in ("9223372036854775807", "0"):
-        listed = stub.ListAccessRequests(authorization_pb2.ListAccessRequestsRequest(page_token=token))
-        assert (newest.request_id in {r.request_id for r in listed.requests}) == (token != "0")
+def test_a_page_token_is_taken_only_by_the_listing_that_gave_it(running: RunningGateway) -> None:
+    """A page token had been a bare row number, taken with another view, filter or department as a place in that
+    listing: a client that mixed tokens up skipped or repeated rows without a word (an integrator, D2). It is sealed
+    to the caller, the call and its filters; any other use is BAD_PAGE_TOKEN, refused before anything is listed."""
+    made = [request_access(running, use=verification_pb2.UseContext(matter_code=BDCZY.matter_code, purpose=f"翻页{i}"))
+            for i in range(3)]  # fmt: skip
+    estate, police, tax = (authorization(running, member) for member in (REAL_ESTATE, POLICE, TAX))
+    first = estate.ListAccessRequests(authorization_pb2.ListAccessRequestsRequest(view=SUBMITTED, limit=1))
+    token = first.next_page_token
+    assert [r.request_id for r in first.requests] == [made[2].request_id] and token
+    assert not token.isdigit() and made[2].request_id not in token  # shows nothing of where the page ends
+    # the same listing: another page size, and the view left unset (a consumer's default, SUBMITTED)
+    for same in (
+        authorization_pb2.ListAccessRequestsRequest(view=SUBMITTED, limit=1, page_token=token),
+        authorization_pb2.ListAccessRequestsRequest(limit=2, page_token=token),
+    ):
+        assert estate.ListAccessRequests(same).requests[0].request_id == made[1].request_id
+    queued = police.ListAccessRequests(authorization_pb2.ListAccessRequestsRequest(view=ISSUER_QUEUE, limit=1))
+    assert queued.next_page_token
+    before = record_count(running)
+    for stub, other in (
+        (estate, authorization_pb2.ListAccessRequestsRequest(view=SUBMITTED, state=PENDING, page_token=token)),
+        (estate, authorization_pb2.ListAccessRequestsRequest(matter_code=BDCZY.matter_code, page_token=token)),
+        (tax, authorization_pb2.ListAccessRequestsRequest(view=SUBMITTED, page_token=token)),  # another department
+        (police, authorization_pb2.ListAccessRequestsRequest(view=ISSUER_QUEUE, page_token=token)),
+        (police, authorization_pb2.ListAccessRequestsRequest(view=SUBMITTED, page_token=queued.next_page_token)),
+        (police, authorization_pb2.ListAccessRequestsRequest(
+            view=ISSUER_QUEUE, requester=REAL_ESTATE, page_token=queued.next_page_token)),
+        (police, authorization_pb2.ListAccessRequestsRequest(view=ISSUER_QUEUE, page_token=token[:-1] + "A")),
+    ):  # fmt: skip
+        with pytest.raises(grpc.RpcError) as caught:
+            stub.ListAccessRequests(other)
+        assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT, other
+        assert error_details(caught.value)[1] == [("page_token", "BAD_PAGE_TOKEN")], other
+        assert caught.value.details() == BAD_PAGE_TOKEN_WORDS
+    assert record_count(running) == before
+
+
+def test_a_page_token_is_taken_by_another_replica_of_the_store(running: RunningGateway) -> None:
+    """Tokens are sealed under the key store's memo secret, which every replica and every restart of a store
+    shares: a client sent to another process by its balancer goes on with its token, which is still refused there
+    for another filter."""
+    for i in range(2):
+        request_access(running, use=verification_pb2.UseContext(matter_code=BDCZY.matter_code, purpose=f"副本{i}"))
+    here = authorization(running, REAL_ESTATE)
+    token = here.ListAccessRequests(authorization_pb2.ListAccessRequestsRequest(limit=1)).next_page_token
+    second_page = here.ListAccessRequests(authorization_pb2.ListAccessRequestsRequest(limit=1, page_token=token))
+    replica = start_gateway(running.data_dir, running.gateway.db.engine.url.render_as_string(hide_password=False))
+    try:
+        there = authorization(replica, REAL_ESTATE)
+        answer = there.ListAccessRequests(authorization_pb2.ListAccessRequestsRequest(limit=1, page_token=token))
+        assert [r.request_id for r in answer.requests] == [r.request_id for r in second_page.requests]
+        assert answer.next_page_token == second_page.next_page_token
+        code, _, violations = refused(lambda: there.ListAccessRequests(
+            authorization_pb2.ListAccessRequestsRequest(limit=1, state=PENDING, page_token=token)))  # fmt: skip
+        assert (code, violations) == (grpc.StatusCode.INVALID_ARGUMENT, [("page_token", "BAD_PAGE_TOKEN")])
+    finally:
+        replica.stop()
 
 
 def test_a_retried_request_is_answered_with_the_first_and_queued_once(running: RunningGateway) -> None:
@@ -646,7 +718,7 @@ def test_list_holder_and_license_refusals_are_said_in_chinese_first_too(running:
         assert said(call) == ("BAD_LIMIT", limit)
     assert said(lambda: police.ListAccessRequests(authorization_pb2.ListAccessRequestsRequest(page_token="x"))) == (
         "BAD_PAGE_TOKEN",
-        "page_token: 翻页令牌无效，请从第一页重新查询（not a page token: ask for the first page again）",
+        BAD_PAGE_TOKEN_WORDS,
     )
     bad_holder = (
         "holder_code: 持证主体代码须为1至32位字母、数字或“-”（holder_code must be 1-32 letters, digits or '-'）"
@@ -837,6 +909,32 @@ def test_consents_page_and_every_consent_is_listed_once(running: RunningGateway)
             authorization_pb2.ListConsentsRequest(holder_code=card.holder.code, page_token=edited)
         ))  # fmt: skip
         assert (code, violations) == (grpc.StatusCode.INVALID_ARGUMENT, [("page_token", "BAD_PAGE_TOKEN")]), edited
+
+
+def test_a_consents_page_token_is_taken_for_its_holder_only(running: RunningGateway) -> None:
+    """A consents page token had been a consent's time and id: taken for another holder as a place in their list
+    (an integrator, D2), and one written by hand as a place anywhere. It is sealed to the portal and the holder."""
+    first, second = (id_card(running).license.holder.code for _ in range(2))
+    granted = {holder: [grant(running, holder).consent.consent_id for _ in range(2)] for holder in (first, second)}
+    portal = authorization(running, PORTAL)
+    page = portal.ListConsents(authorization_pb2.ListConsentsRequest(holder_code=first, limit=1))
+    assert [c.consent_id for c in page.consents] == [granted[first][1]] and page.next_page_token
+    following = portal.ListConsents(
+        authorization_pb2.ListConsentsRequest(holder_code=first, limit=1, page_token=page.next_page_token)
+    )
+    assert [c.consent_id for c in following.consents] == [granted[first][0]]
+    newest = page.consents[0]
+    micros = newest.created_at.seconds * 1_000_000 + newest.created_at.nanos // 1000
+    before = record_count(running)
+    for holder, token in (
+        (second, page.next_page_token),  # another holder's
+        (first, f"1.{micros}.{newest.consent_id}"),  # the form tokens had before they were sealed
+        (first, f"1.{micros + 1}.{'f' * 32}"),  # made up: had listed every consent of the holder
+    ):
+        code, _, violations = refused(lambda holder=holder, token=token: portal.ListConsents(
+            authorization_pb2.ListConsentsRequest(holder_code=holder, page_token=token)))  # fmt: skip
+        assert (code, violations) == (grpc.StatusCode.INVALID_ARGUMENT, [("page_token", "BAD_PAGE_TOKEN")]), token
+    assert record_count(running) == before
 
 
 def consent_request(holder_code: str, /, **changes: Any) -> authorization_pb2.GrantConsentRequest:

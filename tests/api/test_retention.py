@@ -18,6 +18,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from sqlalchemy import event, text
 
 from gateway.domain.audit import HeadMemos
+from gateway.domain.paging import PageTokens
 from gateway.services.audit import AuditSigner, AuditTrail
 from gateway.services.authorization import AuthorizationService, Pruned
 from gateway.services.members import load_bootstrap_catalog
@@ -304,7 +305,7 @@ def service(db: Database) -> AuthorizationService:
     key, certificate = gateway_key()
     clock = FrozenClock(NOW)
     trail = AuditTrail(db, AuditSigner(key=key, certificate=certificate), clock, memos=HeadMemos(b"x" * 32))
-    return AuthorizationService(db, load_bootstrap_catalog(), clock, trail)
+    return AuthorizationService(db, load_bootstrap_catalog(), clock, trail, pages=PageTokens(b"x" * 32))
 
 
 def test_what_ended_is_removed_a_batch_a_transaction(migrated_db: Database) -> None:

@@ -2204,6 +2204,44 @@ def test_a_later_matter_of_the_bundle_finds_the_first_verification(running: Runn
         assert (field, reason) in error_details(caught.value)[1]
 
 
+def test_a_case_receipts_page_token_is_taken_only_by_the_department_that_was_given_it(
+    running: RunningGateway,
+) -> None:
+    """A case's page token had been bound to the case alone, by a hash anyone can work out: another department (an
+    administrator) listing the case went on from it, and one written by hand was a place anywhere in the case (an
+    integrator, D2). It is sealed to the caller, the case and the matter, like every list call's."""
+    license_id = batch_issue(running, 17, samples.business_license)
+    case = "QYKB-" + uuid.uuid4().hex[:12]
+    first_use = verification_pb2.UseContext(
+        matter_code="370100-QYKZ-001", purpose="企业开办：刻制公章", bundle_code="370100-YJS-QYKB", case_id=case
+    )
+    police = verifier(running, POLICE)
+    for _ in range(3):
+        police.VerifyLicense(verification_pb2.VerifyLicenseRequest(use=first_use, license_id=license_id))
+    later_use = verification_pb2.UseContext(
+        matter_code=FPSL, purpose="企业开办：发票申领", bundle_code="370100-YJS-QYKB", case_id=case
+    )
+    tax, admin = verifier(running, TAX), verifier(running, ADMIN)
+    first = tax.ListCaseReceipts(verification_pb2.ListCaseReceiptsRequest(use=later_use, limit=1))
+    token = first.next_page_token
+    assert token and first.receipts[0].receipt.receipt_id not in token
+    rest = tax.ListCaseReceipts(verification_pb2.ListCaseReceiptsRequest(use=later_use, limit=5, page_token=token))
+    assert len(rest.receipts) == 2 and not rest.next_page_token  # another page size: the same listing
+    listed = first.receipts[0]
+    micros = listed.created_at.seconds * 1_000_000 + listed.created_at.nanos // 1000
+    tag = hashlib.sha256(f"370100-YJS-QYKB\n{case.upper()}".encode()).hexdigest()[:8]
+    for stub, bad in (
+        (admin, token),  # another department's token for the same case
+        (tax, f"{micros}.{listed.receipt.receipt_id}.{tag}"),  # the form tokens had before they were sealed
+        (tax, f"0.{'0' * 32}.{tag}"),  # made up: had listed the case from its start
+    ):
+        with pytest.raises(grpc.RpcError) as caught:
+            stub.ListCaseReceipts(verification_pb2.ListCaseReceiptsRequest(use=later_use, page_token=bad))
+        assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT, bad
+        assert error_details(caught.value)[1] == [("page_token", "BAD_PAGE_TOKEN")], bad
+        assert "请不带翻页令牌从第一页重新查询" in (caught.value.details() or "")
+
+
 def test_a_case_receipt_says_how_its_license_stands_now(running: RunningGateway) -> None:
     """接办免收 relies on an earlier check, not on the license as it stands: one revoked since its receipt was listed
     as the earlier department's PASSED with nothing to say otherwise (found by a console tester). The receipt stays
