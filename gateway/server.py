@@ -292,8 +292,9 @@ class Gateway:
                 raise _authorities_not_the_stores(settings, db, keys) or exc from None
 
         memos = SealMemos(memo_secret()) if seals and (has_secret or not create_passphrase) else None
-        # the same secret on every replica and across restarts: a page token one process gave, another takes
-        pages = PageTokens(memo_secret()) if has_secret or not create_passphrase else None
+        # the same secret on every replica and across restarts: a page token one process gave, another takes; made
+        # when the services that list are (they need the receipt key, as the audit trail does)
+        pages = PageTokens(memo_secret()) if receipt_key and (has_secret or not create_passphrase) else None
         documents = DocumentService(db, catalog, seals, clock, memos=memos) if seals else None
         pin = CatalogPin(db)
         receipt_certificates = ReceiptCertificates(db, receipt_key.certificate) if receipt_key else None
