@@ -181,6 +181,19 @@ def holder_code_type_by_form(code: str) -> str:
     return "001" if _USCC_RE.match(code) else "099"
 
 
+def carries_birth_date(code: str) -> bool:
+    """Whether ``code`` has a 公民身份号码's form, which carries its holder's birth date at the 7th to 14th characters
+    (17 digits with such a date, then a digit or X; the 2023 外国人永久居留身份证 has it too), whatever type it was
+    given under and whether its check character holds: what a mask must hide more of beside that date
+    (``gateway.domain.sharing.rebuilds_holder_code``).
+
+    >>> [carries_birth_date(c) for c in ("370102202611285736", "91370100MA3C4K7L6M", "E12345678")]
+    [True, False, False]
+    """
+    code = normal_number(code)
+    return bool(_CITIZEN_RE.match(code)) and _is_date(code[6:14])
+
+
 NOT_CITIZEN_ID_CODE_TYPES = frozenset({"001", "414", "516", "511", "554", "099"})
 """The holder code types (持证主体代码类型) but ``111``: those a code that is no 公民身份号码 is registered under."""
 

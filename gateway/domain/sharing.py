@@ -57,7 +57,10 @@ The rules, in the order they apply:
 9. Masking: SENSITIVE fields are masked (``3701**********1234``) unless the material's ``full_fields`` names them.
 10. The holder's code (持证主体代码) is shown in full for organisations (a USCC is public registration data), and
     when a field shown unmasked in the same permit carries the same value (showing it then discloses
-    nothing more); otherwise it is masked.
+    nothing more); otherwise it is masked (``3701**********1234``), and hidden whole (``******************``) when
+    it has a 公民身份号码's form and the permit shows a field that states a birth date it may carry or a region
+    (``rebuilds_holder_code``): the mask keeps the first and last four, and what it hides is two region digits and
+    the birth date, so the two together had given the number back (a privacy auditor).
 
 Deadlines: an access request not decided within 10 working days expires. Working days skip Saturdays and Sundays;
 public holidays and make-up working days (调休) are not modelled. The day of submission is not counted.
@@ -70,10 +73,20 @@ import enum
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from gateway.domain.catalog import FieldSpec, LicenseType, Masking, Material, Matter, Sensitivity, SharingClass
+from gateway.domain.catalog import (
+    FieldSpec,
+    LicenseType,
+    Masking,
+    Material,
+    Matter,
+    OfHolder,
+    Sensitivity,
+    SharingClass,
+    ValueType,
+)
 from gateway.domain.errors import PermissionDeniedError
 from gateway.domain.guardianship import guardians_of, is_minor, under_consent_age
-from gateway.domain.identifiers import holder_code_types_of, same_license
+from gateway.domain.identifiers import carries_birth_date, holder_code_types_of, same_license
 from gateway.domain.model import CHINA_TZ, Holder, License, LicenseContent, LicenseStatus, Member, Role, mask
 
 MASKED = "******"
@@ -385,7 +398,7 @@ def decide(
             return _deny(verdict, license_type, remedy=remedy if verdict.authorizable else "")
         return Permit(
             fields=(),
-            holder_code=_shown_holder_code(content.holder, ()),
+            holder_code=_shown_holder_code(content.holder, (), license_type),
             approval_ids=tuple(a.approval_id for a in grants.approvals[:1]) if verdict is _Via.APPROVAL else (),
             consent_id=grants.consent.consent_id if grants.consent and verdict is _Via.CONSENT else "",
         )
@@ -661,7 +674,7 @@ def _judge_fields(
     return Permit(
         fields=tuple(shared),
         withheld=tuple(withheld),
-        holder_code=_shown_holder_code(content.holder, shared),
+        holder_code=_shown_holder_code(content.holder, shared, license_type),
         approval_ids=tuple(approval_ids),
         consent_id=grants.consent.consent_id if consent_used and grants.consent else "",
         remedy=remedy if authorizable else "",
@@ -679,10 +692,44 @@ def _shared(spec: FieldSpec, content: LicenseContent, *, full: bool, basis: Basi
     )
 
 
-def _shown_holder_code(holder: Holder, shared: Iterable[SharedField]) -> str:
+def _shown_holder_code(holder: Holder, shared: Sequence[SharedField], license_type: LicenseType) -> str:
+    """The holder's code as a permit shows it (rule 10)."""
     if holder.publicly_registered or any(not f.masked and f.value == holder.code for f in shared):
         return holder.code
+    if carries_birth_date(holder.code) and any(rebuilds_holder_code(license_type, f) for f in shared):
+        return HIDDEN_CHARACTER * len(holder.code)
     return holder.masked_code
+
+
+HIDDEN_CHARACTER = "*"
+"""What stands for each character of a holder's code hidden whole: its length is told, as the code type tells it."""
+
+
+def rebuilds_holder_code(license_type: LicenseType, field: SharedField) -> bool:
+    """Whether ``field``, shown as it is, would give back a 公民身份号码 the holder's code is masked to: a field
+    that states the holder's birth date (``of_holder: birth_date``), a birth date of a person the license names
+    (a ``CITIZEN_ID`` field's ``person_birth_date``: a 结婚证's 男方出生日期 is its holder's when he holds it), or a
+    region (a ``REGION`` field: a 出生地点, a 户籍地), shown unmasked and not empty. Judged by the catalog, never by
+    the value: a mask that changed with whether the region is the number's own would tell that it is.
+
+    Beside such a field the code is hidden whole, and no character of it kept. A 公民身份号码 is six region digits,
+    the eight of the birth date, three of a sequence (the last odd for a man) and a check character. The usual mask
+    (``3701**********5736``) keeps the city and the sequence with the check character and hides the district and
+    the birth date: with the birth date shown, the check character leaves about nine of the hundred district pairs,
+    one of them in the city, and with a region shown too none at all. Keeping less does not help: with the birth
+    date and the region known, the first four say nothing more, the last four close the number, and the check
+    character alone still cuts the thousand sequences to about ninety (forty-five once the sex, often shown, is
+    known). Hidden whole, the code adds nothing to what the fields say: a thousand numbers, five hundred of a sex."""
+    if not field.value or field.masked:
+        return False
+    spec = license_type.field_spec(field.key)
+    if spec is None:
+        return False
+    return (
+        spec.of_holder is OfHolder.BIRTH_DATE
+        or spec.value_type is ValueType.REGION
+        or any(other.person_birth_date == spec.key for other in license_type.fields)
+    )
 
 
 def _remedy(content: LicenseContent, issuer_name: str) -> str:

@@ -497,3 +497,15 @@ def test_a_childs_own_consent_granted_before_its_age_could_be_told_is_refused_at
     assert (own.state, own.uses_left) == (authorization_pb2.CONSENT_STATE_NEEDS_GUARDIAN, 1)
     hers = consent(running, mother, (license_id,))
     assert fields_of(data(running, license_id, CBDJ, member=MEDICAL, code=hers.code))["mother_name"] == "李芳"
+
+
+def test_the_newborns_code_is_hidden_whole_beside_the_birth_date_it_carries(running: RunningGateway) -> None:
+    """医疗保障局 (参保登记) is not given the child's 公民身份号码, but reads the birth date: the usual mask
+    (3701**********0017) keeps the city and the last four and hides the district and the birth date, so with the
+    birth date in the same reply about nine numbers passed the check character, one of them in the city's districts
+    (a privacy auditor, D1). Beside it the code keeps no character."""
+    mother, father = parents()
+    license_id, child = certificate(running, mother, father)
+    read = data(running, license_id, CBDJ, member=MEDICAL, code=consent(running, mother, (license_id,)).code)
+    assert fields_of(read)["birth_date"] == f"{child[6:10]}-{child[10:12]}-{child[12:14]}"
+    assert (read.holder_code_type, read.holder_code) == ("111", "*" * 18)

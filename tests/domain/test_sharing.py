@@ -54,6 +54,7 @@ MARKET = _MEMBERS["11370100993701011T"]  # 市场监督管理局: issues 营业�
 POLICE = _MEMBERS["1137010099370102XJ"]  # 公安局: issues 居民身份证; also a consumer
 EXIT = _MEMBERS["11370100993701046D"]  # 出入境管理支队: issues 护照
 HEALTH = _MEMBERS["113701009937010623"]  # 卫生健康委员会: issues 出生医学证明
+CIVIL = _MEMBERS["113701009937010548"]  # 民政局: issues 结婚证
 TAX = _MEMBERS["11370100993701097M"]  # 税务局: consumer only
 MEDICAL = _MEMBERS["1137010099370110X6"]  # 医疗保障局: consumer only
 PORTAL = _MEMBERS["12370100993701126X"]  # holder portal
@@ -772,7 +773,7 @@ CASES = [
         Allowed(
             "child_name gender birth_date birth_place mother_name mother_citizen_id father_name father_citizen_id",
             via=B.CONDITIONAL_APPROVAL,
-            holder="3701**********0017",
+            holder="*" * 18,  # beside its birth date and birth place: hidden whole (rule 10)
             approvals=("A1",),
         ),
         approvals=(
@@ -1321,6 +1322,53 @@ def test_an_approval_that_ran_out_is_named_over_an_older_withdrawn_one() -> None
     # alone, the withdrawn one is named
     alone = case(withdrawn).decide()
     assert isinstance(alone, Deny) and alone.reason is R.APPROVAL_WITHDRAWN
+
+
+@pytest.mark.parametrize(
+    ("fields", "shown"),
+    [
+        pytest.param(("child_name", "gender"), "3701**********0017", id="no-birth-date"),
+        pytest.param(("child_name", "birth_date"), "*" * 18, id="birth-date"),
+        pytest.param(("child_name", "birth_place"), "*" * 18, id="region"),
+        pytest.param(("birth_date", "birth_place"), "*" * 18, id="both"),
+    ],
+)
+def test_a_citizen_id_is_hidden_whole_beside_the_birth_date_or_region_it_carries(
+    fields: tuple[str, ...], shown: str
+) -> None:
+    """The mask keeps the first and last four characters of 370102202405200017 and hides the district and the birth
+    date: beside a shown birth date (a privacy auditor's D1: about nine candidates, one of them in the city) or
+    region it had given the number back, so there it keeps none."""
+    matter = matter_of("TEST-BIRTH", Material(type_code=BIRTH.code, fields=fields))
+    granted = approval(
+        issuer_code=HEALTH.code, grantee_code=MEDICAL.code, type_code=BIRTH.code, matter_code=matter.code, fields=fields
+    )
+    decision = Case("", MEDICAL, BIRTH_LIC, BIRTH, matter, Refused(R.NOT_SHARED), approvals=(granted,)).decide()
+    assert isinstance(decision, Permit)
+    assert decision.holder_code == shown
+
+
+def test_a_birth_date_a_license_states_of_a_person_it_names_hides_the_holders_code_whole() -> None:
+    """A 结婚证's 男方出生日期 is its holder's when he holds it (the catalog's ``person_birth_date``): beside it his
+    code is hidden whole too; a passport's number, which carries no birth date, keeps its ends beside one."""
+    marriage = CATALOG.license_type("11100000991000043Y001")
+    husband = Holder(name="李四", code_type="111", code=LI_SI)
+    stated = {"holder_name": "李四", "husband_birth_date": "1989-01-01", "registration_date": "2020-01-01"}
+    certificate = make_license(marriage, CIVIL, husband, "J0001", **stated)
+    matter = matter_of("TEST-MARRIAGE", Material(type_code=marriage.code, fields=("holder_name", "husband_birth_date")))
+    granted = approval(
+        issuer_code=CIVIL.code, grantee_code=TAX.code, type_code=marriage.code, matter_code=matter.code,
+        fields=("holder_name", "husband_birth_date"),
+    )  # fmt: skip
+    decision = Case("", TAX, certificate, marriage, matter, Refused(R.NOT_SHARED), approvals=(granted,)).decide()
+    assert isinstance(decision, Permit) and decision.holder_code == "*" * 18
+
+    traveller = Holder(name="王芳", code_type="414", code="E12345678")
+    passport_type = dataclasses.replace(PASSPORT, sharing_class=SharingClass.UNCONDITIONAL)  # read, for the test
+    passport = make_license(passport_type, EXIT, traveller, "E12345678", name="王芳", birth_date="1992-08-15")
+    matter = matter_of("TEST-PASSPORT", Material(type_code=PASSPORT.code, fields=("name", "birth_date")))
+    decision = Case("", TAX, passport, passport_type, matter, Refused(R.NOT_SHARED)).decide()
+    assert isinstance(decision, Permit) and decision.holder_code == "E1*****78"
 
 
 def test_decide_refuses_a_type_that_is_not_the_license_s() -> None:
