@@ -29,9 +29,10 @@ Hanazono Mincho A and B) that has it, and one that no font has is printed as 〓
 characters printed, so a fallback font is in the PDF only when the page needs it. The PDF is drawn with reportlab's
 ``invariant`` mode: the same inputs give the same bytes. The drawing time is one of them: it is the document's
 creation date (``/CreationDate``; the invariant mode alone wrote 2000-01-01 on every document). The document
-information names the license (``/Title`` its type and number, ``/Author`` the issuer, ``/Subject`` its GB/T 36904
-identifier), and the catalog says the page is Chinese (``/Lang zh-CN``, for a screen reader's voice) and that a viewer
-shows the title rather than the file's name (``DisplayDocTitle``). The page is not tagged.
+information names the license (``/Title`` its type and number, a person's number masked: ``document_title``;
+``/Author`` the issuer, ``/Subject`` its GB/T 36904 identifier), and the catalog says the page is Chinese
+(``/Lang zh-CN``, for a screen reader's voice) and that a viewer shows the title rather than the file's name
+(``DisplayDocTitle``). The page is not tagged.
 
 Licenses are drawn one at a time in a process (``_DRAWING_LOCK``): reportlab's fonts, registered once per process,
 cannot be drawn with from two threads at once, and the gateway's handler threads draw licenses as they are issued.
@@ -58,7 +59,8 @@ from reportlab.pdfbase.ttfonts import TTFError, TTFont
 from reportlab.pdfgen.canvas import Canvas
 
 from gateway.domain.catalog import HOLDER_CODE_TYPES, LicenseType, Sensitivity, ValueType
-from gateway.domain.model import LicenseContent
+from gateway.domain.identifiers import carries_birth_date
+from gateway.domain.model import LicenseContent, mask
 from signing.errors import SigningError
 from signing.qr import qr_png
 from signing.seal_image import find_cjk_font, find_fallback_fonts
@@ -177,7 +179,7 @@ def render_license_pdf(
             out, pagesize=PAGE_SIZE, invariant=1, pageCompression=1, initialFontName=fonts.cjk.name, lang="zh-CN"
         )
         canvas.setDateFormatter(lambda *_: created)  # reportlab's own date, invariant, is 2000-01-01
-        canvas.setTitle(f"{license_type.name} {content.license_number}")
+        canvas.setTitle(document_title(content, license_type))
         canvas.setAuthor(issuer_name)
         canvas.setSubject(content.license_id)
         canvas.setCreator("zzgw")
@@ -191,6 +193,22 @@ def render_license_pdf(
         canvas.showPage()
         canvas.save()  # where the fonts are subset: the shared reader's position moves
     return out.getvalue()
+
+
+def document_title(content: LicenseContent, license_type: LicenseType) -> str:
+    """The document's title (``/Title``, and the XMP ``dc:title`` the seal carries it into): the type's name and the
+    license number, masked as the ZZ1 code masks a person's code (``居民身份证 3701**********7863``) where the number
+    is a person's: a type whose number is its holder's code (``license_number_of_holder``) held by a person, or a
+    number of a 公民身份号码's form under any type. The title leaves the page: a viewer's window and recent files, a
+    print queue's job log, a desktop search index, a mail preview, where nobody looks at the page and a person's
+    number should not be (a privacy auditor, D2). An organisation's 统一社会信用代码 stays whole: public registration
+    data, printed for all (``Holder.publicly_registered``). Documents sealed before keep their title: it is under
+    the seal."""
+    number = content.license_number
+    persons = license_type.license_number_of_holder and not content.holder.publicly_registered
+    if persons or carries_birth_date(number):
+        number = mask(number)
+    return f"{license_type.name} {number}"
 
 
 # --- fonts ------------------------------------------------------------------------------------------------------

@@ -450,3 +450,30 @@ def test_a_long_license_number_issues_and_its_document_is_drawn_inside_the_frame
         assert outside_the_frame(pdf) == []
         page = pypdfium2.PdfDocument(pdf)[0].get_textpage()
         assert number in page.get_text_range().replace("\r\n", "").replace(" ", "")
+
+
+def test_an_id_cards_document_title_masks_the_holders_number(running: RunningGateway) -> None:
+    """A 居民身份证's number is its holder's 公民身份号码, and the title (Info /Title, XMP dc:title) leaves the page: a
+    viewer's window, a print queue's log, a search index. It had been 居民身份证 370102198605047863 (a privacy
+    auditor, D2); now the number is masked as the ZZ1 code masks it. A 营业执照's credit code, public, stays whole."""
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    card = {**samples.id_card(809), "request_id": f"id-{uuid.uuid4().hex}"}
+    issued = running.issuance(POLICE).IssueLicense(issue_request(card)).license
+    number = issued.license_number
+    assert number == issued.holder.code
+    pdf = (
+        running.issuance(POLICE)
+        .GetLicenseDocument(issuance_pb2.GetLicenseDocumentRequest(license_id=issued.license_id))
+        .pdf
+    )
+    reader = PdfFileReader(io.BytesIO(pdf))
+    xmp = reader.root["/Metadata"].get_object().data.decode("utf-8")
+    assert reader.trailer["/Info"]["/Title"] == f"居民身份证 {number[:4]}{'*' * 10}{number[-4:]}"
+    assert f"居民身份证 {number[:4]}{'*' * 10}{number[-4:]}" in xmp and number not in xmp
+    assert number in page_text(pdf)  # the page itself, made for the holder, prints it
+
+    business = issue_request(unique(samples.business_license(809)))
+    licensed = running.issuance(MARKET).IssueLicense(business).license
+    reader = PdfFileReader(io.BytesIO(document_of(running, licensed.license_id).pdf))
+    assert reader.trailer["/Info"]["/Title"] == f"营业执照 {licensed.license_number}"
