@@ -1618,3 +1618,24 @@ def test_a_license_of_another_region_is_undecided_and_the_clerk_told_where_to_ve
     said = verdict(page, "INDETERMINATE")
     assert "发证部门不在本证照网关登记，可能是其他地区的证照，请向其所在地区的证照网关核验" in said
     assert finding_texts(page)[0] == "未核验（不是本证照网关登记的证照，没有可对照的证照）"
+
+
+def test_a_citizen_id_typed_in_full_width_digits_is_masked_as_a_half_width_one(
+    browser: Any, console: str, running: RunningGateway
+) -> None:
+    """核验内容 masks a 居民身份证's number, its holder's 公民身份号码, as the summary masks the holder; typed in
+    full-width digits (an input method or a scanner in full-width mode), which the gateway reads as the same number
+    and finds, it had been shown whole beside the masked summary (a privacy auditor, D3)."""
+    card = {**samples.id_card(811), "request_id": f"id-{uuid.uuid4().hex}"}
+    number = running.issuance(POLICE).IssueLicense(issue_request(card)).license.license_number
+    shown = f"核验内容：证照编号 {number[:4]}{'*' * 10}{number[-4:]}（居民身份证）"
+    full_width = "".join(chr(ord(c) + 0xFEE0) for c in number)
+    with at_work(browser, console, running.tokens[POLICE], QYKZ) as page:
+        for typed in (number, full_width, full_width[:6] + "\u3000" + full_width[6:]):
+            page.fill("#query", typed)
+            page.select_option("#type-code", label="居民身份证")
+            check(page, "by-text")
+            verdict(page, "PASSED")
+            assert page.inner_text("#checked-what") == shown, typed
+            result = page.inner_text("#result")
+            assert number not in result and full_width[4:-4] not in result
