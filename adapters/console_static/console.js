@@ -112,7 +112,7 @@ const FIELD_ERRORS = {
   "use.bundle_code:REQUIRED": "填写了办件编号，请选择它所属的一件事（或清空办件编号）",
   "use.case_id:REQUIRED": "请填写办件编号",
   "use.operator:REQUIRED": "使用部门令牌时，请填写核验人姓名或工号",
-  "x-zzgw-operator:BAD_OPERATOR": "核验人姓名或工号过长或含有不可打印的字符，请重新登录",
+  "x-zzgw-operator:BAD_OPERATOR": "核验人姓名或工号过长、含有不可打印的字符，或含有公民身份号码、手机号码，请重新登录",
   // {code}: what the holder's code is called for the claim's license type (holderLabels)
   "holder_code:BAD_CHECK_CHARACTER": "{code}的校验码不符，请核对后重新输入（可能是输入有误）",
   "holder_code:BAD_CITIZEN_ID": "所填号码不是有效的公民身份号码，请核对后重新输入",
@@ -629,10 +629,15 @@ function plainOperator(text) {
   return text.replace(/[\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]/g, " ").trim();
 }
 
-// What the gateway would refuse in a clerk's name, said at sign-in rather than at every check after it: more than
-// 64 characters, or one that is not printable (Python's str.isprintable: controls, format and unassigned
-// characters, line and paragraph separators), named.
+// What the gateway would refuse in a clerk's name, said at sign-in rather than at every check after it: a
+// 公民身份号码 or a mobile number (the name is in every access record, which the holder, co-subjects and the issuer
+// read), more than 64 characters, or one that is not printable (Python's str.isprintable: controls, format and
+// unassigned characters, line and paragraph separators), named.
 function operatorProblem(name) {
+  const personal = personalNumberIn(name);
+  if (personal) {
+    return "核验人姓名或工号中不能填写" + personal + "（它写入用证记录，持证人、相关人和发证部门都能看到），请填写本人姓名或工号";
+  }
   const characters = [...name];
   if (characters.length > MAX_OPERATOR) {
     return "核验人姓名或工号过长（" + characters.length + " 个字符，最多 " + MAX_OPERATOR + " 个），请删减后重新输入";
@@ -644,6 +649,35 @@ function operatorProblem(name) {
   const what = c === "\t" ? "制表符" : c === "\n" || c === "\r" ? "换行符" : /\p{Cf}/u.test(c) ? "不可见的格式字符 " + code
     : "不可打印的字符 " + code;
   return "核验人姓名或工号的第 " + (index + 1) + " 个字符是" + what + "，请删除后重新输入";
+}
+
+// A 公民身份号码 or a mobile number in ``text``, named ("公民身份号码", "手机号码"), else "": as the gateway looks for
+// them in a clerk's name or a purpose (gateway.domain.verification.personal_data_in, as typed), in full-width
+// digits and with spaces or dashes between the digits too: 18 characters that begin with a region's province and a
+// birth date (its check character mistyped or not; joined from pieces, only one whose check character holds), a
+// first-generation 15-digit number, a mobile number (11 digits from 13 to 19, after 86 too).
+const PROVINCES = new Set(("11 12 13 14 15 21 22 23 31 32 33 34 35 36 37 41 42 43 44 45 46 50 51 52 53 54 61 62 63 64 "
+  + "65 71 81 82").split(" "));
+function personalNumberIn(text) {
+  const folded = text.normalize("NFKC");
+  const joined = folded.replace(/[\s\-\u2010-\u2015\u00b7\u30fb]/g, "");
+  const born = (region, date) => {
+    if (!/^[1-8]\d{5}$/.test(region) || !PROVINCES.has(region.slice(0, 2))) return false;
+    const [y, m, d] = [Number(date.slice(0, 4)), Number(date.slice(4, 6)), Number(date.slice(6, 8))];
+    const day = new Date(Date.UTC(y, m - 1, d));
+    const real = day.getUTCFullYear() === y && day.getUTCMonth() === m - 1 && day.getUTCDate() === d;
+    return real && y >= 1900 && day.getTime() <= Date.now() + 8 * 3600 * 1000;
+  };
+  const eighteen = /(?<![0-9])[0-9]{17}[0-9A-Za-z](?![0-9A-Za-z])/g;
+  const fifteen = /(?<![0-9])[0-9]{15}(?![0-9A-Za-z])/g;
+  const mobile = /(?<![0-9])(?:86)?1[3-9][0-9]{9}(?![0-9])/;
+  if ([...folded.matchAll(eighteen)].some(([n]) => born(n.slice(0, 6), n.slice(6, 14)))
+    || [...folded.matchAll(fifteen)].some(([n]) => born(n.slice(0, 6), "19" + n.slice(6, 12)))
+    || [...joined.matchAll(eighteen)].some(([n]) => born(n.slice(0, 6), n.slice(6, 14))
+      && citizenCheck(n.slice(0, 17)) === n[17].toUpperCase())) {
+    return "公民身份号码";
+  }
+  return mobile.test(folded) || mobile.test(joined) ? "手机号码" : "";
 }
 
 async function signIn() {

@@ -164,7 +164,20 @@ def plain_operator(operator: str) -> str:
 def operator_violation(operator: str) -> FieldViolation | None:
     """What is wrong with an operator id from request metadata, if anything: too long, not printable, or bytes
     under ``x-zzgw-operator-bin`` that were not UTF-8 (decoded with U+FFFD in their place): the id is written into
-    the audit trail as it is."""
+    the audit trail as it is. Nor may it hold a 公民身份号码 or a mobile number (``personal_data_in``, as a clerk types
+    it: as a purpose is judged): every access record names its clerk, and the holder's portal shows the record to the
+    holder, to each co-subject (a 结婚证's other spouse, a 出生医学证明's parents) and to the issuer, so a third
+    person's number typed there, as clerks had typed applicants into purposes, went to all of them (a privacy
+    auditor, D4). BAD_OPERATOR, as every other fault of it: every call of every service checks the operator."""
+    if kind := personal_data_in(operator, typed=True):
+        zh, en = _PERSONAL_KINDS[kind]
+        return FieldViolation(
+            field="x-zzgw-operator",
+            reason="BAD_OPERATOR",
+            description=f"核验人（操作员标识）中不能填写{zh}（它写入用证记录，持证人、相关人和发证部门都能看到），请填写本人"
+            f"姓名或工号（the operator id must not hold {en}: it is written into the access records that the holder, "
+            "co-subjects and the issuer read）",
+        )
     if len(operator) <= MAX_OPERATOR and operator.isprintable() and "\ufffd" not in operator:
         return None
     return FieldViolation(

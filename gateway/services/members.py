@@ -31,7 +31,7 @@ from gateway.domain.catalog import Catalog
 from gateway.domain.errors import FieldViolation, InvalidRequestError, NotFoundError, UnauthenticatedError
 from gateway.domain.identifiers import region_code_problem, uscc_problem
 from gateway.domain.model import Clock, Member, Role, beijing_time
-from gateway.domain.verification import MAX_OPERATOR, plain_operator
+from gateway.domain.verification import MAX_OPERATOR, personal_data_in, plain_operator
 from gateway.store.database import Database
 from gateway.store.repositories import ConsoleClerk
 from signing.pki import member_code
@@ -365,6 +365,17 @@ class MemberService:
         member ``code``, ending the clerk's token before (within the authenticator's cache time). It opens the
         console only, in either mode, and the operator of each check is the clerk it names."""
         clerk = _clerk_name(clerk)
+        if personal_data_in(clerk, typed=True):  # the operator of each check: the gateway would refuse every one
+            raise InvalidRequestError(
+                [
+                    FieldViolation(
+                        field="clerk",
+                        reason="BAD_CLERK",
+                        description="a clerk's name or staff number, not a 公民身份号码 or a mobile number: it names "
+                        "the clerk in the access records that holders, co-subjects and issuers read",
+                    )
+                ]
+            )
         token = "zzgw-clerk-" + secrets.token_urlsafe(32)
         with self._db.unit_of_work(write=True) as uow:
             if uow.members.get(code) is None:

@@ -1226,3 +1226,19 @@ def test_the_consoles_own_refusals_are_chinese_first_without_internals(console: 
         assert re.search(rf"\b{reason}: \"[^\"]*[\u4e00-\u9fff]", script), reason
     for field_reason in ("type_code:REQUIRED", "use.operator:REQUIRED"):
         assert f'"{field_reason}": "' in script, field_reason
+
+
+def test_a_clerk_named_by_a_citizen_id_or_a_mobile_number_is_refused(console: str, running: RunningGateway) -> None:
+    """核验人 is in every access record of the check, which the holder, each co-subject and the issuer read: a third
+    person's 公民身份号码 or mobile number typed there is refused (BAD_OPERATOR) as the purpose refuses them, and
+    nothing recorded; a clerk's own token is not issued under such a name (BAD_CLERK: every check of it would be
+    refused). A privacy auditor, D4."""
+    lic = issue(running, 47).license
+    for name in ("370102199204275720", "窗口 ３７０１０２１９９２０４２７５７２０", "林秀英 138 1234 5678"):
+        status, answer = verify(console, running, query=lic.license_id, use={**USE, "operator": name})
+        assert (status, *refusal(answer)[1:]) == (400, "BAD_OPERATOR", [("x-zzgw-operator", "BAD_OPERATOR")])
+        with pytest.raises(InvalidRequestError) as refused:
+            running.gateway.members.issue_clerk_token(TAX, name)
+        assert refused.value.reason == "BAD_CLERK"
+    assert trail_rows(running, "operator", "license_id = :l", l=lic.license_id) == []
+    assert verify(console, running, query=lic.license_id)[0] == 200

@@ -832,13 +832,19 @@ def test_a_clerk_name_is_taken_as_the_gateway_takes_it_and_what_it_refuses_is_sa
     browser: Any, console: str, running: RunningGateway
 ) -> None:
     """A Chinese input method's full-width space, a no-break space pasted: plain spaces, trimmed, as the gateway
-    keeps them; a character the gateway would refuse, or more than 64 characters, refused at sign-in, named."""
+    keeps them; a character the gateway would refuse, more than 64 characters, a 公民身份号码 or a mobile number,
+    refused at sign-in, named."""
     context, page = open_console(browser, console, running.tokens[TAX])
     try:
         for name, said in (
             ("窗口\u200b01", "核验人姓名或工号的第 3 个字符是不可见的格式字符 U+200B，请删除后重新输入"),
             ("窗口\t01", "核验人姓名或工号的第 3 个字符是制表符，请删除后重新输入"),
             ("窗口" + "1" * 63, "核验人姓名或工号过长（65 个字符，最多 64 个），请删减后重新输入"),
+            # another person's numbers, which the access records would show the holder and the issuer (D4)
+            ("窗口 370102199204275720 林秀英", "核验人姓名或工号中不能填写公民身份号码"),
+            ("窗口 ３７０１０２ １９９２０４２７ ５７２０", "核验人姓名或工号中不能填写公民身份号码"),
+            ("窗口 37010219920427572Y", "核验人姓名或工号中不能填写公民身份号码"),  # a slip in its check character
+            ("林秀英 +86 138-1234-5678", "核验人姓名或工号中不能填写手机号码"),
         ):
             page.fill("#operator", name)
             page.click("#sign-in-form button")

@@ -2654,3 +2654,35 @@ def test_a_purpose_or_case_number_holding_a_citizen_id_or_mobile_number_is_refus
         )
         report = stub.VerifyLicense(verification_pb2.VerifyLicenseRequest(use=kept, license_id=license_id)).report
         assert report.verdict == PASSED
+
+
+def test_a_clerk_named_by_a_citizen_id_or_a_mobile_number_is_refused_as_a_purpose_holding_one_is(
+    running: RunningGateway,
+) -> None:
+    """The operator (x-zzgw-operator) is named in every access record, which the holder's portal shows the holder,
+    each co-subject and the issuer: a clerk had typed a third person's 公民身份号码 and mobile number there and the
+    call was answered, when the same text as the purpose was PERSONAL_DATA (a privacy auditor, D4). Refused
+    BAD_OPERATOR, in any way the purpose's screening finds them, by every service, and nothing is recorded."""
+    lic = issue(running, 33).license
+    request = verification_pb2.VerifyLicenseRequest(use=USE, license_id=lic.license_id)
+    for name in (
+        "窗口 370102199204275720 林秀英",
+        "３７０１０２１９９２０４２７５７２０",  # in full width
+        "窗口 370102 19920427 5720",
+        "林秀英 13812345678",
+        "窗口 +86 138-1234-5678",
+    ):
+        for call in (
+            lambda clerk: verifier(running).VerifyLicense(request, metadata=clerk),
+            lambda clerk: running.issuance(MARKET).GetLicense(
+                issuance_pb2.GetLicenseRequest(license_id=lic.license_id), metadata=clerk
+            ),
+        ):
+            with pytest.raises(grpc.RpcError) as refused:
+                call([("x-zzgw-operator-bin", name.encode())])
+            assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT, name
+            assert error_details(refused.value)[1] == [("x-zzgw-operator", "BAD_OPERATOR")], name
+            assert "核验人（操作员标识）中不能填写" in (refused.value.details() or "")
+    assert trail_rows(running, "operator", "license_id = :l", l=lic.license_id) == []
+    verifier(running).VerifyLicense(request, metadata=[("x-zzgw-operator-bin", "窗口03 王敏 工号1024".encode())])
+    assert trail_rows(running, "operator", "license_id = :l", l=lic.license_id) == [("窗口03 王敏 工号1024",)]
