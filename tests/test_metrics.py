@@ -262,9 +262,38 @@ def test_a_method_the_gateway_does_not_serve_is_answered_logged_and_counted(
     assert moved == 2 and "IssueLicenseV0" not in text and "Nothing" not in text
     logged = [json.loads(r.getMessage()) for r in caplog.records if r.name == "zzgw.access"]
     assert [(line["method"], line["code"], line["reason"]) for line in logged] == [
-        (old, "UNIMPLEMENTED", "UNKNOWN_METHOD"),
-        ("/zzgw.v9.Nothing/Here\u202e", "UNIMPLEMENTED", "UNKNOWN_METHOD"),
+        ("/zzgw.v1.IssuanceService/other", "UNIMPLEMENTED", "UNKNOWN_METHOD"),  # a known service: said
+        ("other", "UNIMPLEMENTED", "UNKNOWN_METHOD"),  # the name is the client's (unknown_method_logged)
     ]
+
+
+def test_an_unknown_methods_path_is_not_written_to_the_access_log(
+    running: RunningGateway, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The path of a method the gateway lacks is the client's text, sent before any credential is checked: it had
+    been logged as sent, so a caller without a token wrote a 公民身份号码 into the access log, promised to hold nothing
+    personal (a privacy auditor, D6). Logged as its service and ``other`` when the service is the gateway's, else
+    ``other``, with its length; the caller's own ErrorInfo still names it."""
+    from tests.conftest import error_details
+
+    caplog.set_level(logging.INFO, logger="zzgw.access")
+    number = "370102198605047863"
+    sent = {
+        f"/zzgw.v1.VerificationService/Verify{number}": "/zzgw.v1.VerificationService/other",
+        f"/x.Y/Z-{number}": "other",
+        f"/zzgw.v1.VerificationService/{number}/x": "other",  # no such service
+    }
+    for path in sent:
+        for channel in (running.channel(MARKET), running.channel(None)):
+            with pytest.raises(grpc.RpcError) as refused:
+                channel.unary_unary(path, request_serializer=bytes, response_deserializer=bytes)(b"", timeout=10)
+            assert refused.value.code() is grpc.StatusCode.UNIMPLEMENTED
+            assert error_details(refused.value)[0].metadata["method"] == path  # told to the caller alone
+    lines = [r.getMessage() for r in caplog.records if r.name == "zzgw.access"]
+    assert [(json.loads(line)["method"], json.loads(line)["method_length"]) for line in lines] == [
+        (logged, len(path)) for path, logged in sent.items() for _ in range(2)
+    ]
+    assert not any(number in r.getMessage() or number[6:14] in r.getMessage() for r in caplog.records)
 
 
 def given_to(function: str, keyword: str = "") -> set[str]:

@@ -36,7 +36,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 
 from gateway import metrics
 from gateway.api.errors import internal_status, status_code, to_status, unknown_method_status
-from gateway.api.roles import ALLOWED_ROLES, METHOD_WORDS, is_public
+from gateway.api.roles import ALLOWED_ROLES, METHOD_WORDS, PUBLIC_SERVICES, is_public
 from gateway.api.slots import StreamPool, StreamSlots
 from gateway.domain.errors import (
     FieldViolation,
@@ -45,7 +45,6 @@ from gateway.domain.errors import (
     ResourceExhaustedError,
     UnauthenticatedError,
     ZzgwError,
-    clip,
     invalid,
 )
 from gateway.domain.model import Member
@@ -364,10 +363,12 @@ class GatewayInterceptor(grpc.ServerInterceptor):
         gRPC had answered UNIMPLEMENTED "Method not found!" itself, in English, and the call was in neither the access
         log nor the metrics (found by an on-call tester). Answered UNIMPLEMENTED / UNKNOWN_METHOD, Chinese first, and
         logged and counted as every call is: counted as method ``other``, since its name is the client's. A stream
-        handler reads nothing before it answers, whatever the call's shape; none is kept (the names are unbounded)."""
+        handler reads nothing before it answers, whatever the call's shape; none is kept (the names are unbounded).
+        The access log names it as ``unknown_method_logged`` does, never as sent."""
 
         def refuse(requests: Iterator[Any], context: grpc.ServicerContext) -> Iterator[Any]:
-            call = _Call(clip(method, 200), context)
+            call = _Call(unknown_method_logged(method), context)
+            call.method_length = len(method)
             call.counted_as = metrics.UNKNOWN_METHOD
             call.code, call.reason = grpc.StatusCode.UNIMPLEMENTED, "UNKNOWN_METHOD"
             try:
@@ -544,6 +545,21 @@ so in the log, as a database back (``gateway.health``) and a store file put back
 _FULL_LOCK = threading.Lock()
 
 
+_SERVICES = frozenset({method.rsplit("/", 1)[0] + "/" for method in ALLOWED_ROLES} | set(PUBLIC_SERVICES))
+"""The services the gateway serves, as a method's path begins (``/zzgw.v1.VerificationService/``)."""
+
+
+def unknown_method_logged(method: str) -> str:
+    """A method the gateway does not serve as the access log names it: its service and ``other``
+    (``/zzgw.v1.IssuanceService/other``, a client built from older protos of that service) when the service is one the
+    gateway serves, else ``other`` alone, as the metrics count it. The path is the client's text, sent before any
+    credential is checked: written as it came, an unauthenticated caller had put a 公民身份号码 into the log, whose
+    lines are promised to hold nothing personal and are kept and shipped further than the store (a privacy auditor,
+    D6). The line says the path's length too (``method_length``); the caller's ErrorInfo still names it as sent."""
+    service = method[: method.rfind("/") + 1] if method.startswith("/") else ""
+    return f"{service}{metrics.UNKNOWN_METHOD}" if service in _SERVICES else metrics.UNKNOWN_METHOD
+
+
 class _Call:
     """Bookkeeping of one call for the access log."""
 
@@ -554,6 +570,9 @@ class _Call:
         """The SQLite store's file, which a STORE_FULL line names the volume of ("": PostgreSQL)."""
         self.counted_as = method
         """The method the metrics count the call under (``metrics.UNKNOWN_METHOD`` for one the gateway lacks)."""
+        self.method_length: int | None = None
+        """The length of the path of a method the gateway lacks, whose name the line does not give
+        (``unknown_method_logged``); None for every other call."""
         self.member = "-"
         self.code = grpc.StatusCode.OK
         self.reason = ""
@@ -621,6 +640,7 @@ class _Call:
                 json.dumps(
                     {
                         "method": self.method,
+                        **({"method_length": self.method_length} if self.method_length is not None else {}),
                         "peer": self.context.peer(),
                         "member": self.member,
                         "code": self.code.name,
