@@ -163,6 +163,14 @@ class ConsoleUser:
 _UNKNOWN_TOKEN = "接入令牌无效，请核对令牌，或向运维管理员申请新的令牌（unknown bearer token）"
 _UNKNOWN_CERTIFICATE = "客户端证书不属于任何成员（unknown client certificate）"
 """Refusals of a credential no member has, Chinese first as the department's people read them."""
+_ENDED_TOKEN = (
+    "接入令牌已被停用或更换，请向管理员申领新的令牌（the clerk's console token was ended: ask the administrator for "
+    "a new one）"
+)
+"""The refusal of a clerk's own console token that was ended (``--end``, a new token for the clerk, or ``zzgw members
+--revoke``): a clerk told 请核对 had typed or pasted the same token again (a clerk tester)."""
+_ENDED = object()
+"""Cached for a clerk's token that has ended (``by_console_token``)."""
 
 
 class Authenticator:
@@ -178,7 +186,7 @@ class Authenticator:
         self._clock = clock
         self._dev_tokens = dev_tokens
         self._cache: TTLCache[str, Member | None] = TTLCache(maxsize=4096, ttl=_CACHE_SECONDS)
-        self._clerks: TTLCache[str, ConsoleUser | None] = TTLCache(maxsize=4096, ttl=_CACHE_SECONDS)
+        self._clerks: TTLCache[str, object] = TTLCache(maxsize=4096, ttl=_CACHE_SECONDS)
         self._why: TTLCache[str, UnauthenticatedError | None] = TTLCache(maxsize=1024, ttl=_CACHE_SECONDS)
         """Why a certificate no member has was refused (``_no_longer``), by the same keys."""
         self._lock = threading.Lock()
@@ -265,18 +273,23 @@ class Authenticator:
 
     def by_console_token(self, token: str) -> ConsoleUser:
         """Who signs in to the console with ``token``: a clerk's own token names the clerk, the department's
-        token (``by_token``) names none. Cached as the other lookups: an ended token works at most that long."""
+        token (``by_token``) names none. A clerk's token that has ended is UNAUTHENTICATED / TOKEN_ENDED, not
+        UNKNOWN_CREDENTIAL: the store keeps the ended ones (a department's token replaced is gone from it, and is
+        unknown). Cached as the other lookups: an ended token works at most that long."""
         key = "k:" + token_digest(token)
         with self._lock:
             cached = _cached(self._clerks, key)
-        clerk = None if cached is _UNCACHED else cast(ConsoleUser | None, cached)
         if cached is _UNCACHED:
             with self._db.unit_of_work() as uow:
                 found = uow.console_clerks.by_token_hash(key[2:])
                 member = uow.members.get(found.member_code) if found is not None else None
-            clerk = ConsoleUser(member, found.clerk) if found is not None and member is not None else None
+                ended = found is None and uow.console_clerks.ended(key[2:])
+            cached = _ENDED if ended else ConsoleUser(member, found.clerk) if found and member is not None else None
             with self._lock:
-                self._clerks[key] = clerk
+                self._clerks[key] = cached
+        if cached is _ENDED:
+            raise UnauthenticatedError(_ENDED_TOKEN, reason="TOKEN_ENDED")
+        clerk = cast(ConsoleUser | None, cached)
         return clerk if clerk is not None else ConsoleUser(self.by_token(token), "")
 
 

@@ -2218,6 +2218,14 @@ class ConsoleClerkRepository:
         ).first()
         return ConsoleClerk(row.member_code, row.clerk, _utc(row.issued_at)) if row else None
 
+    def ended(self, token_sha256: str) -> bool:
+        """Whether a clerk's token with this SHA-256 was issued and has ended (``end``, or a new token for the clerk):
+        the console tells its clerk to ask for a new one, not to check a typing mistake."""
+        row = self._s.execute(
+            select(_CC.c.token_sha256).where(_CC.c.token_sha256 == token_sha256, _CC.c.ended_at.is_not(None))
+        ).first()
+        return row is not None
+
     def in_force(self, member_code: str) -> list[ConsoleClerk]:
         """``member_code``'s clerks with a token in force, by name."""
         rows = self._s.execute(
