@@ -77,18 +77,44 @@ const REASONS = {
   DAMAGED_PDF: "PDF 文件已损坏", SIGNATURE_UNREADABLE: "签章无法读取", TRUNCATED_PDF: "PDF 文件不完整", ENCRYPTED_PDF: "PDF 文件已加密",
   NOT_A_PDF: "不是 PDF 文件", TOO_MANY_REVISIONS: "PDF 文件修订次数过多",
 };
+// A ZZ1: code the gateway could not read (gateway.services.verification's _UNREADABLE_QR: MALFORMED, a code cut short
+// or misread, as a handheld scanner or a phone screen drops characters; TOO_LARGE; NOT_ZZ1). The gateway's verdict
+// is 核验未通过 with a receipt, as for a forged code (docs/api.md), but nothing of the license was read: the clerk is
+// told to scan again, in amber, not turned against the applicant by a red 核验未通过 (a clerk tester). A code that
+// reads but whose signature fails (SIGNATURE_INVALID, UNKNOWN_SEAL_KEY, …) stays red.
+const UNREADABLE_CODE = ["MALFORMED", "TOO_LARGE", "NOT_ZZ1"];
+const UNREADABLE_HEADLINE = "核验码无法识别，请重新扫描";
+// ``photo``: the code was read from a photo (上传二维码图片), not scanned or typed.
+function unreadableAdvice(photo) {
+  return "核验码不完整或无法识别（可能" + (photo ? "拍摄不全或不清晰" : "扫描时漏读或截断了字符")
+    + "），这不说明证照是伪造的：" + (photo ? "请重新拍摄二维码后上传" : "请重新扫描")
+    + "；仍无法识别时，请改用“输入证照”（按证照编号核验）或上传电子证照 PDF 文件，不要据此拒绝申请人";
+}
 // A reason said otherwise when the check named the license by its printed code (a ZZ1: code, typed, scanned or
 // photographed): no file was involved, so no 文件 or 签章 words.
 const CODE_REASONS = { SIGNATURE_INVALID: "核验码签名不符（可能是伪造的或被改动）" };
 // A reason the page has no words for: said in Chinese (its code stays in the element's data-reason and in the
 // receipt file), never the gateway's English.
 const OTHER_REASON = "其他原因（原因代码见回执文件）";
+// What to do with a PDF that cannot be checked as it came: the original again, or another way to verify.
+const PDF_OTHER_WAYS = "或改用“上传二维码图片”或“输入证照”（按证照编号核验）";
+const PDF_AGAIN = "请申请人重新下载或发送发证部门出具的原文件，" + PDF_OTHER_WAYS;
+const PDF_TOO_LARGE_ADVICE = "请申请人提供发证部门出具的原文件（扫描件、照片不能作为电子证照文件核验），" + PDF_OTHER_WAYS;
+// A token that signed in and is refused now: ended or replaced by the administrator, not mistyped (TOKEN_ENDED is a
+// clerk's own token the gateway knows was ended; a department's replaced is unknown to it).
+const TOKEN_LAPSED = "接入令牌已失效（可能已被管理员停用或更换），请向管理员申领新令牌后重新登录";
 const ERRORS = {
   NO_CREDENTIAL: "请先登录（输入部门接入令牌）", UNKNOWN_CREDENTIAL: "接入令牌无效，请核对后重新登录",
   ROLE_NOT_ALLOWED: "本部门无核验权限", NO_QR_CODE: "图片中没有找到二维码，请拍得更近、更平整",
   SEVERAL_QR_CODES: "图片中有多个二维码，请只拍一个", NOT_AN_IMAGE: "无法读取该图片（请用 PNG 或 JPEG）",
   IMAGE_TOO_LARGE: "图片过大（最大 8 MB）", IMAGE_TOO_MANY_PIXELS: "图片像素过多（最多 4000 万像素），请缩小后重试",
-  PDF_TOO_LARGE: "PDF 文件过大", REQUEST_TOO_LARGE: "提交的内容过大（所选文件或输入的文字），请缩小后重试",
+  TOKEN_ENDED: "接入令牌已被管理员停用或更换，请向管理员申领新令牌后重新登录",
+  PDF_TOO_LARGE: "PDF 文件过大。" + PDF_TOO_LARGE_ADVICE,
+  TRUNCATED_PDF: "PDF 文件不完整（可能在传输或下载中被截断）。" + PDF_AGAIN,
+  DAMAGED_PDF: "PDF 文件已损坏，无法读取。" + PDF_AGAIN,
+  ENCRYPTED_PDF: "PDF 文件已加密，不能核验。请申请人提供发证部门出具的未加密原文件，" + PDF_OTHER_WAYS,
+  TOO_MANY_REVISIONS: "PDF 文件修订次数过多，不能核验。" + PDF_AGAIN,
+  REQUEST_TOO_LARGE: "提交的内容过大（所选文件或输入的文字），请缩小后重试",
   UNKNOWN_MATTER: "未知的办理事项", ONE_OF: "请提供一种核验方式（只填写或选择其中一种）",
   INVALID_LICENSE_ID: "证照标识格式不正确或校验码不符，请核对后重新输入", NOT_A_LICENSE_CODE: "该二维码不是电子证照核验码",
   MATTER_NOT_IN_BUNDLE: "所选办理事项不属于该一件事", UNKNOWN_BUNDLE: "未知的一件事", BAD_CASE_ID: "办件编号过长或含有不可打印的字符",
@@ -216,6 +242,7 @@ let reviewed = null; // the receipt last looked up: its file, and the license to
 // still in flight (``ending``).
 let generation = 0;
 let ending = new AbortController();
+let signingIn = false; // a sign-in waits for the gateway's answer
 
 // An answer for a sign-in that has ended: dropped, not shown.
 class Dropped extends Error {}
@@ -227,6 +254,7 @@ function nextGeneration() {
   generation += 1;
   checking = false;
   underway = null;
+  signingIn = false;
   entered.clear();
   said = "";
   return generation;
@@ -298,10 +326,13 @@ async function call(path, body, asOf) {
       || REASONS[reason]
       || (reason === "INTERNAL" && "证照网关内部错误，请稍后重试；如仍出错，请将以下内容告知管理员：" + error.message);
     // a clerk reads Chinese: the gateway's own words, without their English, when the page has none for the reason
-    const failure = new Error(known || chineseOf(violation ? violation.description : error.message) || "核验失败，请重试");
+    // a token that had signed this tab in (signed in now, or at the reload of a signed-in tab) was not mistyped
+    const lapsed = error.reason === "UNKNOWN_CREDENTIAL" && (session || sessionStorage.getItem("zzgw.clerk"));
+    const failure = new Error(lapsed ? TOKEN_LAPSED
+      : known || chineseOf(violation ? violation.description : error.message) || "核验失败，请重试");
     failure.reason = error.reason;
     failure.gatewayField = violation ? violation.field : "";
-    if (session && (error.reason === "UNKNOWN_CREDENTIAL" || error.reason === "NO_CREDENTIAL")) {
+    if (session && ["UNKNOWN_CREDENTIAL", "TOKEN_ENDED", "NO_CREDENTIAL"].includes(error.reason)) {
       signedOut(failure.message);
     }
     throw failure;
@@ -593,6 +624,7 @@ function signedOut(message, focusToken = true) {
   show("who", false);
   show("busy", false); // a check abandoned: its buttons are the next clerk's to use
   waitButtons(false);
+  signInButton().disabled = false;
   for (const id of Object.values(UNCHECKED)) show(id, false);
   show("sign-in", true);
   say(message, "", "sign-in-form");
@@ -680,18 +712,35 @@ function personalNumberIn(text) {
   return mobile.test(folded) || mobile.test(joined) ? "手机号码" : "";
 }
 
+// The sign-in form's 登录 button.
+function signInButton() {
+  return $("sign-in-form").querySelector("button[type=submit]");
+}
+
 async function signIn() {
   const asOf = nextGeneration(); // a new clerk: nothing started before is theirs
+  // said, and 登录 waiting, while the gateway answers: on a slow network nothing had changed, and 登录 was clicked
+  // again (a clerk tester)
+  signingIn = true;
+  signInButton().disabled = true;
+  progress();
   try {
     session = await call("api/session", undefined, asOf);
   } catch (error) {
     if (error instanceof Dropped) return;
-    const refused = ["UNKNOWN_CREDENTIAL", "NO_CREDENTIAL", "ROLE_NOT_ALLOWED", "NO_MATTERS"].includes(error.reason);
+    const refused = ["UNKNOWN_CREDENTIAL", "TOKEN_ENDED", "NO_CREDENTIAL", "ROLE_NOT_ALLOWED", "NO_MATTERS"]
+      .includes(error.reason);
     if (refused) sessionStorage.removeItem("zzgw.token");
     notSignedIn();
     say(error.message, refused ? "token" : "", "sign-in-form"); // a token refused: that field's refusal
     $("token").select(); // the focus back in the token field, its text chosen: the right token pasted replaces it
     return;
+  } finally {
+    if (asOf === generation) {
+      signingIn = false;
+      signInButton().disabled = false;
+      progress();
+    }
   }
   if (!operatorName()) {
     notSignedIn();
@@ -801,6 +850,8 @@ function dropListing() {
   listing = null;
   $("case-table").replaceChildren();
   show("case-receipts", false);
+  caseButtons(); // nor waited for
+  progress();
 }
 
 // 结束本件: the next check is linked to no case (the next applicant's is not the last one's); the case's receipts
@@ -902,12 +953,13 @@ function bytes(count) {
   return count.toLocaleString("en-US") + " 字节";
 }
 
-function small(file, limit, what, field) {
+// ``advice``: what to do instead, after the refusal.
+function small(file, limit, what, field, advice = "") {
   // refused here, before a long upload the gateway would refuse anyway; in bytes when the rounded sizes read the same
   // (4.0 MB, at most 4.0 MB)
   if (file.size > limit) {
     const [given, most] = size(file.size) === size(limit) ? [bytes(file.size), bytes(limit)] : [size(file.size), size(limit)];
-    throw refusal(what + "过大（" + given + "），最大 " + most, field);
+    throw refusal(what + "过大（" + given + "），最大 " + most + (advice ? "。" + advice : ""), field);
   }
   return file;
 }
@@ -995,7 +1047,26 @@ function filled(what) {
 
 function waitButtons(waiting) {
   // (the next file may be chosen meanwhile, as the fields may be typed in)
-  document.querySelectorAll("#work button:not(.pick), #review-again").forEach((b) => (b.disabled = waiting));
+  document.querySelectorAll("#work button:not(.pick), #review-again, #verify-current")
+    .forEach((b) => (b.disabled = waiting));
+  if (!waiting) caseButtons(); // a case's receipts still on their way keep theirs waiting
+}
+
+// 查看本件已有核验回执 and 显示更多 wait while a check runs or the case's receipts are on their way.
+function caseButtons() {
+  const waiting = checking || Boolean(listing && listing.pending);
+  $("case-list").disabled = waiting;
+  $("case-next").disabled = waiting;
+}
+
+// What the page waits for, said below the forms (#busy, a polite status) while the buttons that would ask again wait:
+// a sign-in, a check, a receipt's look-up, a case's receipts. A sign-in and a case's listing had shown nothing on a
+// slow network, and were asked again (a clerk tester).
+function progress() {
+  const text = signingIn ? "正在登录…" : checking ? (underway && underway.busy) || "正在核验…"
+    : listing && listing.pending ? "正在查询本件核验回执…" : "";
+  if (text && $("busy").textContent !== text) $("busy").textContent = text;
+  show("busy", Boolean(text));
 }
 
 // A check or a receipt's look-up starts (``check``: its form ``what``, if any, ``looked`` and ``key``): the last
@@ -1011,7 +1082,7 @@ function begin(check) {
   if (UNCHECKED[check.what]) show(UNCHECKED[check.what], false); // what the form holds is being checked
   validAll();
   waitButtons(true);
-  show("busy", true);
+  progress();
   announce("");
   return generation;
 }
@@ -1023,7 +1094,7 @@ function finished(asOf, check, refusal, field) {
   if (asOf !== generation) return; // the page is another clerk's (or none's) now: it is left as it is
   checking = false;
   underway = null;
-  show("busy", false);
+  progress();
   waitButtons(false);
   const unchecked = [...entered].filter((w) => UNCHECKED[w] && filled(w) && keyOf(w) !== check.key);
   entered.clear();
@@ -1067,7 +1138,7 @@ function prepared(what) {
       check.looked = "信息比对：" + typeName(check.request.type_code, by) + "，证照编号 "
         + masked(check.request.license_number);
     } else if (what === "pdf") {
-      check.file = small(chosen("pdf", "PDF 文件"), session.limits.pdf_bytes, "PDF 文件", "pdf");
+      check.file = small(chosen("pdf", "PDF 文件"), session.limits.pdf_bytes, "PDF 文件", "pdf", PDF_TOO_LARGE_ADVICE);
       check.looked = "PDF 文件 " + check.file.name + "（" + size(check.file.size) + "）";
     } else {
       check.file = small(chosen("qr-image", "二维码图片"), session.limits.image_bytes, "图片", "qr-image");
@@ -1188,7 +1259,9 @@ async function reviewReceipt() {
   const file = $("receipt-file").files[0];
   if (!number && !file) return say("请填写回执编号，或选择回执文件", "receipt-id");
   if (number && file) return say("请只填写回执编号或只选择回执文件（清空其中一个）", "", "by-receipt");
-  const check = { looked: number ? "回执 " + number : "回执文件 " + file.name, key: null, form: "by-receipt" };
+  const check = {
+    looked: number ? "回执 " + number : "回执文件 " + file.name, key: null, form: "by-receipt", busy: "正在查验回执…",
+  };
   const asOf = begin(check);
   let refused = "";
   let field = "";
@@ -1433,7 +1506,9 @@ async function listCase(more = false) {
   }
   const mine = listing;
   const request = more ? { use: mine.use, page_token: mine.next } : { use: mine.use };
-  $("case-next").disabled = true;
+  mine.pending = true;
+  caseButtons();
+  progress();
   try {
     const answer = await call("api/case-receipts", request, asOf);
     if (listing !== mine) return; // another case listed, or the case ended, meanwhile
@@ -1497,7 +1572,9 @@ async function listCase(more = false) {
     if (!more) show("case-receipts", false);
     if (session) say(error.message, "", "case-details");
   } finally {
-    $("case-next").disabled = checking; // a check running keeps the page's buttons waiting
+    mine.pending = false;
+    caseButtons(); // a check running keeps them waiting
+    progress();
   }
 }
 
@@ -1602,26 +1679,39 @@ function findingText(finding, findings, by) {
 
 function render(report, by, check) {
   const verdict = $("verdict");
-  verdict.className = "verdict " + report.verdict;
-  $("verdict-text").textContent = VERDICTS[report.verdict] || report.verdict;
   const named = (report.receipt.statement.query || {}).by; // how the check named the license
+  // a code that could not be read: amber, to scan again (the gateway's verdict stays in the receipt)
+  const unreadable = named === "qr_code" && report.verdict === "FAILED"
+    && UNREADABLE_CODE.includes(report.findings.integrity.reason);
+  verdict.className = "verdict " + (unreadable ? "INDETERMINATE" : report.verdict);
+  verdict.dataset.unreadable = unreadable ? "true" : "";
+  $("verdict-text").textContent = unreadable ? UNREADABLE_HEADLINE : VERDICTS[report.verdict] || report.verdict;
   const current = report.license && report.license.current_license_id
     ? amendedText(report.license.current_license_id, report.license.current_status) : "";
-  $("verdict-reason").textContent = findingText(report.reason, report.findings, named)
+  $("verdict-reason").textContent = unreadable ? unreadableAdvice(check.what === "qr")
+    : findingText(report.reason, report.findings, named)
     + (report.reason === "NO_SIGNATURE" ? "。" + SCAN_HINT : "")
     + (report.reason === "SUPERSEDED" && current
       ? "；" + currentText(report.license.current_license_id, report.license.current_status) : "");
+  // the version in force of a superseded one, verified in one step (its identifier had to be copied by hand)
+  const currentId = report.reason === "SUPERSEDED" && report.license ? report.license.current_license_id : "";
+  $("verify-current").dataset.license = currentId;
+  $("verify-current").setAttribute("aria-label", "核验现行版本 " + currentId);
+  show("current-version", Boolean(currentId));
 
   const findings = FINDINGS.map(([key, label]) => {
     const finding = report.findings[key];
     const li = document.createElement("li");
-    li.className = finding.result;
+    // a code not read: its seal and signature were not looked at, so not said to fail (核验未通过 read as a forgery)
+    const unread = unreadable && key === "integrity";
+    li.className = unread ? "INDETERMINATE" : finding.result;
     li.dataset.finding = key;
-    li.textContent = label + "：" + (RESULTS[finding.result] || finding.result);
+    li.textContent = label + "：" + (unread ? "未能判断" : RESULTS[finding.result] || finding.result);
     if (finding.reason) {
       const detail = document.createElement("span");
       detail.className = "detail";
-      detail.textContent = finding.reason === "NOT_CHECKED" ? notChecked(finding, report.findings, named)
+      detail.textContent = unread ? "核验码不完整或无法识别，未能检查印章与签名，请重新扫描"
+        : finding.reason === "NOT_CHECKED" ? notChecked(finding, report.findings, named)
         : finding.reason === "NOT_IN_THIS_REGISTRY" && key !== "status" ? ELSEWHERE
         : reasonText(finding.reason, named) + (REASONS[finding.reason] ? advice(finding.reason, report) : "");
       // on hover the same words in Chinese (the gateway's detail is for integrators: it is in the receipt file);
@@ -1680,8 +1770,20 @@ function render(report, by, check) {
     ? "未找到对应的证照，不显示证照信息。"
     : "未查看它所指的证照（见上方核验结果），不显示证照信息。";
   show("no-license", !report.license);
-  showReceipt(report.receipt, report.checked_at, VERDICTS[report.verdict] || report.verdict, by, check);
+  // the receipt says the gateway's verdict, and here why: a reading of the code, not of the license
+  const conclusion = (VERDICTS[report.verdict] || report.verdict) + (unreadable ? "（核验码无法识别，须重新扫描）" : "");
+  showReceipt(report.receipt, report.checked_at, conclusion, by, check);
   announce(withCase(spoken("verdict-text", "verdict-reason")));
+}
+
+// 核验现行版本: the version in force of the superseded one just shown, verified now (a check of its own, with its own
+// receipt), as 重新核验此证照 verifies a receipt's license.
+function verifyCurrent() {
+  const currentId = $("verify-current").dataset.license;
+  if (!currentId) return;
+  $("query").value = currentId;
+  $("type-code").value = "";
+  verify("text");
 }
 
 // A status and the day it took effect, in one pair of parentheses: 已吊销或撤销（2026-12-04 起）, 已变更（不再现行，2026-12-04 起）.
@@ -1803,6 +1905,7 @@ function download() {
 document.addEventListener("DOMContentLoaded", () => {
   $("sign-in-form").addEventListener("submit", (event) => {
     event.preventDefault();
+    if (signingIn) return; // 登录 waits for the sign-in under way
     if (!$("token").value.trim()) {
       say("请输入接入令牌", "token");
       return;
@@ -1889,6 +1992,7 @@ document.addEventListener("DOMContentLoaded", () => {
     reviewReceipt();
   });
   $("review-again").addEventListener("click", verifyAgain);
+  $("verify-current").addEventListener("click", verifyCurrent);
   $("review-print").addEventListener("click", () => window.print());
   $("review-download").addEventListener("click", () => reviewed && save(reviewed));
   $("case-list").addEventListener("click", () => listCase());

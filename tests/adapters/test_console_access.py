@@ -466,7 +466,7 @@ def test_what_the_tab_kept_of_a_clerks_work_is_never_offered_to_another_clerk(
         if reload == "token ended":  # `zzgw console-token --clerk "窗口03 A 王敏" --end`, and its 30 s passed
             members.end_clerk_token(TAX, "窗口03 A 王敏")
             running.gateway.authenticator._clerks.clear()
-            said = "接入令牌无效，请核对后重新登录"
+            said = "接入令牌已被管理员停用或更换，请向管理员申领新令牌后重新登录"
         elif reload == "gateway out of reach":
             page.route("**/api/session", lambda route: route.abort("connectionrefused"))
             said = "无法连接证照网关，请检查网络后重试"

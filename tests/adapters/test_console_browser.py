@@ -219,8 +219,8 @@ def test_a_clerk_uploads_the_pdf_and_a_photo_of_the_code(page: Any, running: Run
     page.wait_for_selector("#message:not([hidden])")
     # sizes that round alike are said to the byte (it had read 4.0 MB, at most 4.0 MB)
     pdf_limit = running.gateway.settings.max_message_bytes  # the console's max_document_bytes
-    too_large = f"PDF 文件过大（{len(huge):,} 字节），最大 {pdf_limit:,} 字节"
-    assert page.inner_text("#message") == too_large and page.is_hidden("#result")
+    too_large = f"PDF 文件过大（{len(huge):,} 字节），最大 {pdf_limit:,} 字节。"
+    assert page.inner_text("#message").startswith(too_large) and page.is_hidden("#result")
     page.set_input_files("#pdf", {"name": "empty.pdf", "mimeType": "application/pdf", "buffer": b""})
     check(page, "by-pdf")
     page.locator("#message", has_text="0 字节").wait_for()
@@ -677,7 +677,9 @@ def test_the_verdict_comes_into_view_on_a_small_screen_and_mistakes_are_said_in_
     page.fill("#query", license_id)
     page.click("#by-text button")
     page.wait_for_selector("#sign-in:not([hidden])")
-    assert page.inner_text("#message") == "接入令牌无效，请核对后重新登录" and not page.is_visible("#work")
+    # it had signed the tab in: ended or replaced, not mistyped
+    lapsed = "接入令牌已失效（可能已被管理员停用或更换），请向管理员申领新令牌后重新登录"
+    assert page.inner_text("#message") == lapsed and not page.is_visible("#work")
 
 
 def open_console(browser: Any, console: str, token: str, **context_options: Any) -> tuple[Any, Any]:
@@ -1102,7 +1104,7 @@ def test_a_finding_not_judged_says_why_in_words(page: Any, running: RunningGatew
     page.select_option("#type-code", "")
     page.fill("#query", "ZZ1:ABC")
     check(page, "by-text")
-    verdict(page, "FAILED")
+    verdict(page, "INDETERMINATE")  # not read: to be scanned again (test_console_next_steps)
     assert finding_texts(page)[1:] == ["未核验（核验码无法读取，未查看它所指的证照）"] * 2
     assert "没有可对照的证照" not in page.inner_text("#findings")
 

@@ -298,7 +298,7 @@ def test_small_slips_sizes_focus_and_parentheses(page: Any, console: str, runnin
     page.set_input_files("#pdf", {"name": "big.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-" + b"0" * limit})
     check(page, "by-pdf")
     page.wait_for_selector("#message:not([hidden])")
-    assert page.inner_text("#message") == f"PDF 文件过大（{limit + 5:,} 字节），最大 {limit:,} 字节"
+    assert page.inner_text("#message").startswith(f"PDF 文件过大（{limit + 5:,} 字节），最大 {limit:,} 字节。")
     assert focused(page) == "pdf-pick" and page.get_attribute("#pdf-pick", "aria-invalid") == "true"
 
     page.fill("#purpose", "")
