@@ -5,13 +5,18 @@ its status. Starting Python and importing the gateway costs ~1.3 s a command, an
 
 The child is a process of its own as much as ``python -m gateway.cli`` is: its own file descriptors (standard
 output and error are files the test reads, so what C libraries print is there too), its environment, its exit
-status, and, since the zygote runs no thread and opens nothing, no state but the modules imported. What differs:
+status, and, since the zygote runs no thread and opens nothing, no state but the modules imported and what they keep
+for the process. What differs:
 
 - what the interpreter and the modules read of the environment as they start comes from the zygote's: a command
   given another value of a ``PYTHON*``, ``LANG``/``LC_*``, ``TZ`` or ``PROMETHEUS*`` variable is run as ``python -m
   gateway.cli`` instead (a regression test of a setting read at import, as ``PROMETHEUS_MULTIPROC_DIR`` is, could not
   fail otherwise);
 - every command has the zygote's hash seed;
+- the CJK font's glyphs are read and the demo issuers' first seals drawn (~1 s of every ``zzgw init`` of a new data
+  directory) once, in the zygote: each command finds them in the caches the code keeps per process
+  (``gateway.server._read_font_glyphs``, ``signing.seal_image._drawn``), keyed by the font files and the seal's
+  text, so a command given other fonts or members reads and draws its own;
 - commands of one test process run one at a time (a test that needs two at once starts them with ``Popen``).
 
 A command a test must interrupt, or that must serve, still runs as ``python -m gateway.cli`` (``zzgw_command``,
@@ -35,6 +40,22 @@ import atexit, ctypes, json, os, signal, sys, tempfile, time, traceback
 
 import gateway.cli
 import gateway.server, gateway.store.database, gateway.supervisor, adapters.console, alembic.command  # noqa: F401
+from gateway.domain.model import Role
+from gateway.services.members import load_members
+from gateway.services.seals import DEFAULT_SEAL_NAME
+from signing.seal_image import draw_seal
+
+def warm_caches():
+    # the fonts read and the demo issuers' first seals drawn once, for every command (the module's docstring)
+    try:
+        gateway.server.check_fonts()
+        for member in load_members():  # the demo members
+            if member.has(Role.ISSUER):
+                draw_seal(member.name, DEFAULT_SEAL_NAME)
+    except Exception:  # no usable font here: each command says so itself
+        pass
+
+warm_caches()
 
 PR_SET_PDEATHSIG = 1
 PARENT = int(sys.argv[1])  # the test process: the runner ends with it however it ends (killed, a worker's crash),
