@@ -10,7 +10,9 @@ import contextlib
 import datetime as dt
 import json
 import os
+import shutil
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -77,12 +79,13 @@ class PgDatabase:
     name: str
 
     @classmethod
-    def create(cls) -> PgDatabase:
+    def create(cls, template: str = "") -> PgDatabase:
+        """A new database, a copy of the database ``template`` when named (none may be connected to it)."""
         name = f"zzgw_test_{uuid.uuid4().hex[:12]}"
         admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
         try:
             with admin.connect() as conn:
-                conn.execute(text(f'CREATE DATABASE "{name}"'))
+                conn.execute(text(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else "")))
         except Exception as exc:
             pytest.fail(f"ZZGW_TEST_DATABASE_URL is set but PostgreSQL is unreachable: {exc}", pytrace=False)
         finally:
@@ -128,6 +131,77 @@ def fresh_database(kind: str, directory: Path) -> Iterator[str]:
         database.drop()
 
 
+class _MigratedTemplates:
+    """One store per backend migrated to the newest schema once in this test process, and copied for each test that
+    needs a migrated store of its own (``migrated_database``): SQLite's file copied, PostgreSQL's database with
+    ``CREATE DATABASE … TEMPLATE``. ``Database.migrate`` of an empty store takes its thirty-odd migrations every
+    time (~1 s a store on PostgreSQL), and what it makes is the same each time: the tables, their indexes and
+    triggers, and no row but the schema's revision (nothing drawn at random or from the clock)."""
+
+    def __init__(self) -> None:
+        self._directory: Path | None = None
+        self._sqlite: Path | None = None
+        self._postgres: PgDatabase | None = None
+
+    def sqlite_copy(self, target: Path) -> None:
+        if self._sqlite is None:
+            self._directory = Path(tempfile.mkdtemp(prefix="zzgw-template-"))
+            path = self._directory / "zzgw.db"
+            database = Database.connect(f"sqlite:///{path}")
+            try:
+                database.migrate()
+            finally:
+                database.dispose()  # the last connection closed: its WAL checkpointed into the file and removed
+            assert not path.with_name("zzgw.db-wal").exists()
+            self._sqlite = path
+        shutil.copy(self._sqlite, target)
+
+    def postgres_copy(self) -> PgDatabase:
+        if self._postgres is None:
+            template = PgDatabase.create()
+            database = Database.connect(template.url)
+            try:
+                database.migrate()
+            finally:
+                database.dispose()  # no connection to a template may be open while it is copied
+            self._postgres = template
+        return PgDatabase.create(template=self._postgres.name)
+
+    def close(self) -> None:
+        if self._postgres is not None:
+            self._postgres.drop()
+        if self._directory is not None:
+            shutil.rmtree(self._directory, ignore_errors=True)
+
+
+_templates = _MigratedTemplates()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _migrated_templates() -> Iterator[None]:
+    """The templates of ``migrated_database``, dropped at the end of the session."""
+    yield
+    _templates.close()
+
+
+@contextlib.contextmanager
+def migrated_database(kind: str, directory: Path) -> Iterator[str]:
+    """The URL of a store of its own at the newest schema, as ``Database.migrate`` leaves an empty one (a copy of
+    ``_MigratedTemplates``'): a SQLite file in ``directory``, or a PostgreSQL database made and dropped here. For a
+    test whose subject is not the migrations themselves (``tests/test_migrations.py`` and the upgrade tests run them
+    on a ``fresh_database``)."""
+    if kind == "sqlite":
+        path = directory / f"zzgw-{uuid.uuid4().hex[:8]}.db"
+        _templates.sqlite_copy(path)
+        yield f"sqlite:///{path}"
+        return
+    database = _templates.postgres_copy()
+    try:
+        yield database.url
+    finally:
+        database.drop()
+
+
 @pytest.fixture(params=backend_params())
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """The URL of an empty store of a test's own, on each backend (a module may define a ``store`` of its own)."""
@@ -142,10 +216,9 @@ def catalog_fingerprint(path: Path) -> str:
 
 @pytest.fixture(params=backend_params())
 def migrated_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    """A ``Database`` on an empty store of its own, migrated, on each backend."""
-    with fresh_database(request.param, tmp_path) as url:
+    """A ``Database`` on an empty store of its own, migrated (``migrated_database``), on each backend."""
+    with migrated_database(request.param, tmp_path) as url:
         database = Database.connect(url)
-        database.migrate()
         try:
             yield database
         finally:

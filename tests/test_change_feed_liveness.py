@@ -32,7 +32,16 @@ from gateway.store.changes import EVERYTHING, ChangeFeed, _Link
 from gateway.store.database import Database
 from protos.zzgw.v1 import issuance_pb2, verification_pb2, verification_pb2_grpc
 from tests.api.test_issuance import unique
-from tests.conftest import MARKET, TAX, RunningGateway, backend_params, fresh_database, start_gateway, two_replicas
+from tests.conftest import (
+    MARKET,
+    TAX,
+    RunningGateway,
+    backend_params,
+    fresh_database,
+    migrated_database,
+    start_gateway,
+    two_replicas,
+)
 
 POSTGRES = [p for p in backend_params() if p.id == "postgresql"]  # type: ignore[attr-defined]
 USE = verification_pb2.UseContext(matter_code="370100-FPSL-001", purpose="监听连接停滞时的缓存一致性测试")
@@ -45,9 +54,8 @@ PASSED, FAILED = verification_pb2.CHECK_RESULT_PASSED, verification_pb2.CHECK_RE
 @pytest.fixture
 def two_sqlite_feeds(tmp_path: Path) -> Iterator[tuple[ChangeFeed, ChangeFeed]]:
     """Two feeds on one SQLite file, as two worker processes have (the shared counter; no thread needed)."""
-    with fresh_database("sqlite", tmp_path) as url:
+    with migrated_database("sqlite", tmp_path) as url:
         databases = [Database.connect(url), Database.connect(url)]
-        databases[0].migrate()
         feeds = (ChangeFeed(databases[0]), ChangeFeed(databases[1]))
         try:
             yield feeds
@@ -141,9 +149,8 @@ def test_a_stalled_listener_turns_deaf_within_the_lease_and_listens_again(
     kind: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger=changes._log.name)
-    with fresh_database(kind, tmp_path) as url:
+    with migrated_database(kind, tmp_path) as url:
         db = Database.connect(url)
-        db.migrate()
         feed = ChangeFeed(db)
         heard: list[frozenset[str]] = []
         feed.subscribe(heard.append)
@@ -213,9 +220,8 @@ def test_readers_keep_the_lease_while_the_listener_thread_is_starved(
     is delivered by them."""
     starved = _StarvedSelect()
     monkeypatch.setattr(changes, "select", starved)
-    with fresh_database(kind, tmp_path) as url:
+    with migrated_database(kind, tmp_path) as url:
         db = Database.connect(url)
-        db.migrate()
         feed = ChangeFeed(db)
         heard: list[frozenset[str]] = []
         feed.subscribe(heard.append)
@@ -246,9 +252,8 @@ def test_readers_keep_the_lease_while_the_listener_thread_is_starved(
 def test_a_reader_finds_the_lease_out_even_if_the_listener_does_not(kind: str, tmp_path: Path) -> None:
     """The lapse is found by the reading thread itself (one clock read): a listener thread that is stuck, or
     starved, does not keep the caches in use."""
-    with fresh_database(kind, tmp_path) as url:
+    with migrated_database(kind, tmp_path) as url:
         db = Database.connect(url)
-        db.migrate()
         feed = ChangeFeed(db)
         feed.start()
         try:
@@ -309,9 +314,8 @@ def test_each_loss_of_the_listener_is_said_once_and_its_end_once_whichever_threa
     answer that ended it, whichever thread took that answer; and one that ended under a reader and was lost again
     before the listener thread's next step is said as a loss of its own."""
     caplog.set_level(logging.INFO, logger=changes._log.name)
-    with fresh_database(kind, tmp_path) as url:
+    with migrated_database(kind, tmp_path) as url:
         db = Database.connect(url)
-        db.migrate()
         feed = ChangeFeed(db)
         feed.start()
         held = _ListenerHeldAtItsNewConnection(feed)
@@ -486,9 +490,8 @@ def test_workers_of_one_gateway_on_postgresql_see_each_others_changes_at_the_ver
     """Two workers (two feeds) of one ``zzgw serve`` on PostgreSQL: a change committed through one is dropped by the
     other's very next poll, through the counter the supervisor made, before (here: without) any NOTIFY."""
     monkeypatch.delenv(changes.WORKERS_COUNTER_ENV, raising=False)
-    with fresh_database(kind, tmp_path) as url:
+    with migrated_database(kind, tmp_path) as url:
         databases = [Database.connect(url), Database.connect(url)]
-        databases[0].migrate()
         alone = ChangeFeed(databases[0])  # no supervisor: no counter, NOTIFY only
         assert alone._counter is None
         alone.stop()

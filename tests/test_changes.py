@@ -13,14 +13,13 @@ from sqlalchemy import create_engine, text
 
 from gateway.store.changes import EVERYTHING, ChangeFeed
 from gateway.store.database import Database
-from tests.conftest import backend_params, fresh_database
+from tests.conftest import backend_params, migrated_database
 
 
 @pytest.fixture(params=backend_params())
 def two_feeds(request: pytest.FixtureRequest, tmp_path: Path):  # type: ignore[no-untyped-def]
-    with fresh_database(request.param, tmp_path) as url:
+    with migrated_database(request.param, tmp_path) as url:
         databases = [Database.connect(url), Database.connect(url)]
-        databases[0].migrate()
         feeds = [ChangeFeed(db) for db in databases]
         for feed in feeds:
             feed.start()
@@ -95,9 +94,8 @@ def test_nothing_is_kept_while_the_listener_is_not_listening(kind: str, tmp_path
     """A change made while the LISTEN connection is lost is heard by nobody here: until LISTEN is back (0.5 s and a
     connection later; once past 1 s on a loaded machine) a cache must not keep what it reads, so the generation a
     fill starts at matches no heard one."""
-    with fresh_database(kind, tmp_path) as url:
+    with migrated_database(kind, tmp_path) as url:
         db = Database.connect(url)
-        db.migrate()
         feed = ChangeFeed(db)
         assert feed.generation == -1  # not listening yet
         feed.start()
@@ -129,9 +127,8 @@ def test_an_outage_of_the_listener_is_said_once_and_its_end_once(
 ) -> None:
     """Each failed reconnection, every 0.5 s of a database outage, had been a WARNING of its own (found by a crash
     tester): the loss is said once, the attempts at DEBUG, and the end once, with how long it lasted."""
-    with fresh_database(kind, tmp_path) as url:
+    with migrated_database(kind, tmp_path) as url:
         db = Database.connect(url)
-        db.migrate()
         feed = ChangeFeed(db)
         feed.start()
         name = db.engine.url.database

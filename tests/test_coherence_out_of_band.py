@@ -38,7 +38,7 @@ from gateway.store.models import Base
 from protos.zzgw.v1 import issuance_pb2, issuance_pb2_grpc, sharing_pb2, verification_pb2, verification_pb2_grpc
 from signing.qr import QrClaims, encode_qr
 from tests.api.test_issuance import unique
-from tests.conftest import MARKET, TAX, RunningGateway, backend_params, error_details, fresh_database
+from tests.conftest import MARKET, TAX, RunningGateway, backend_params, error_details, fresh_database, migrated_database
 from tests.test_coherence import TwoGateways, two_gateways  # noqa: F401  (the fixture: two `zzgw serve` processes)
 
 USE = verification_pb2.UseContext(matter_code="370100-FPSL-001", purpose="库外修改后的缓存一致性测试")
@@ -408,9 +408,8 @@ def test_the_migration_makes_the_triggers_and_downgrades_cleanly(kind: str, tmp_
 
 @pytest.fixture
 def sqlite_store(tmp_path: Path) -> Iterator[tuple[Database, str]]:
-    with fresh_database("sqlite", tmp_path) as url:
+    with migrated_database("sqlite", tmp_path) as url:
         db = Database.connect(url)
-        db.migrate()
         try:
             yield db, url
         finally:

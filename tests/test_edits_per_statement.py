@@ -17,7 +17,7 @@ from alembic.config import Config
 
 from gateway.store.changes import EVERYTHING, LEASE, ChangeFeed
 from gateway.store.database import MIGRATIONS, Database
-from tests.conftest import backend_params, fresh_database
+from tests.conftest import backend_params, migrated_database
 
 pytestmark = pytest.mark.postgres
 POSTGRES = [p for p in backend_params() if p.id == "postgresql"]  # type: ignore[attr-defined]
@@ -41,9 +41,8 @@ VALUES ('s1', 'I', '章', 'SM2', 'key-one', 'ref', '', 'serial-1', '', now(), no
 @pytest.fixture(params=POSTGRES)
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Database, psycopg.Connection[Any]]]:
     """A migrated PostgreSQL store with 20,000 licenses and a seal, and a DBA's connection to it (autocommit)."""
-    with fresh_database(request.param, tmp_path) as url:
+    with migrated_database(request.param, tmp_path) as url:
         db = Database.connect(url)
-        db.migrate()
         conninfo = db.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
         with psycopg.connect(conninfo, autocommit=True) as dba:
             dba.execute(_LICENSES, {"n": 20_000})

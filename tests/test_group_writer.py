@@ -21,7 +21,7 @@ from sqlalchemy.exc import DBAPIError
 from gateway.store import database, group_writer
 from gateway.store.database import AppendWork, Database, StoreTimeout, full_where, store_busy, store_unavailable
 from gateway.store.group_writer import GroupWriter
-from tests.conftest import backend_params, fresh_database
+from tests.conftest import backend_params, fresh_database, migrated_database
 
 
 class Stages:
@@ -254,9 +254,8 @@ def test_a_write_queued_behind_a_stuck_writer_of_its_process_gives_up_as_the_sto
     queued behind it gives up after the store's busy wait (DATABASE_BUSY to its client) instead of waiting as long
     as the lock is held: the flock's own wait cannot end early."""
     monkeypatch.setattr(database, "BUSY_TIMEOUT_MS", 500)
-    with fresh_database("sqlite", tmp_path) as url:
+    with migrated_database("sqlite", tmp_path) as url:
         db = Database.connect(url)
-        db.migrate()
         try:
             holding, release = threading.Event(), threading.Event()
 

@@ -37,7 +37,7 @@ from protos.zzgw.v1 import (
 )
 from tests.api.test_issuance import unique
 from tests.api.test_verification import MARKET, batch_issue, change, claim, verify
-from tests.conftest import PORTAL, TAX, RunningGateway, backend_params, fresh_database, start_gateway
+from tests.conftest import PORTAL, TAX, RunningGateway, backend_params, migrated_database, start_gateway
 
 GROWING = (
     "licenses",
@@ -187,10 +187,9 @@ def test_a_persons_access_log_is_read_by_indexes(kind: str, tmp_path: Path) -> N
     """ListAccessRecords for a person (records of licenses held, or naming them as a co-subject), a holder portal's
     and an issuer's, reads index ranges on both databases; on PostgreSQL with the statistics of a trail of 20,000
     records, as its planner weighs them."""
-    with fresh_database(kind, tmp_path) as url:
+    with migrated_database(kind, tmp_path) as url:
         db = Database.connect(url)
         try:
-            db.migrate()
             with db.unit_of_work(write=True) as uow:
                 uow.audit.add(chain(0, bytes(32), [_entry(n) for n in range(20000)]))
                 uow.commit()

@@ -270,14 +270,13 @@ class FrozenClock:
 def test_checkpoints_removals_and_retention(running: RunningGateway, tmp_path: Path) -> None:
     """On a fresh database: checkpoints every 5 records, a forged checkpoint, a removed record, then pruning."""
     from gateway.store.database import Database
-    from tests.conftest import fresh_database
+    from tests.conftest import migrated_database
 
     gateway = running.gateway
     assert gateway.audit is not None
     kind = "postgresql" if gateway.db.dialect == "postgresql" else "sqlite"
-    with fresh_database(kind, tmp_path) as url:
+    with migrated_database(kind, tmp_path) as url:
         db = Database.connect(url)
-        db.migrate()
         old = dt.datetime.now(dt.UTC) - dt.timedelta(days=40)
         trail = AuditTrail(db, gateway.audit._signer, FrozenClock(old), memos=gateway.audit._memos, checkpoint_every=5)
         try:
