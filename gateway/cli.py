@@ -701,6 +701,8 @@ def _import(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _audit(settings: Settings, args: argparse.Namespace) -> int:
+    from gateway.store.database import check_intact
+
     gateway = _open_store(settings)
     try:
         if gateway.audit is None:
@@ -711,6 +713,8 @@ def _audit(settings: Settings, args: argparse.Namespace) -> int:
         if args.action == "prune":
             return _prune(gateway, settings.audit_retention_days)
         check = gateway.audit.check()
+        if not check.ok:  # rows a damaged file lost read as a chain cut short (TRUNCATED), as if someone had
+            check_intact(settings.effective_database_url)  # cut it: said as the damage (an upgrade tester)
     finally:
         gateway.close()
     status, said = chain_verdict(check)
@@ -726,11 +730,13 @@ def _prune(gateway: Gateway, days: int) -> int:
         print("zzgw audit prune: audit_retention_days is 0 (keep for ever): nothing to do")
         return 0
     from gateway.services.audit import AuditBroken
+    from gateway.store.database import check_intact
 
     assert gateway.audit is not None and gateway.authorization is not None  # made together (``Gateway.open``)
     try:
         removed = gateway.audit.prune(dt.timedelta(days=days))
     except AuditBroken as exc:  # pruning would vouch for what an edit left: the operator looks first
+        check_intact(gateway.settings.effective_database_url)  # or a damaged file lost them (``_audit``)
         print(f"zzgw audit prune: nothing pruned: {_broken(exc.check)}", file=sys.stderr)
         return 1
     print(f"已删除超过 {days} 天的用证记录 {removed} 条（removed {removed} access records older than {days} days）")

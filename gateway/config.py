@@ -518,7 +518,10 @@ class Settings:
         path = self.generated_passphrase_path
         if not path.exists():
             if not create:
-                raise ConfigError(f"no key passphrase: set ZZGW_KEY_PASSPHRASE or run `zzgw init` ({path})")
+                raise ConfigError(
+                    f"no key passphrase: set ZZGW_KEY_PASSPHRASE or run `zzgw init` ({path}); a database restored "
+                    "without its data directory needs the one taken with it (docs/operations.md, Restoring)"
+                )
             if encrypted := self._encrypted_keys():  # a copied data directory (a replica): a new one opens nothing
                 raise ConfigError(
                     f"{encrypted} is encrypted but there is no key passphrase: copy {path.relative_to(self.data_dir)} "

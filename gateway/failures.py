@@ -10,7 +10,7 @@ import psycopg
 from sqlalchemy.exc import DatabaseError, InterfaceError, OperationalError, ProgrammingError
 
 from gateway.config import ConfigError, Settings
-from gateway.store.database import StoreGone
+from gateway.store.database import NoRoomToMigrate, StoreDamaged, StoreGone
 from gateway.supervisor import EXIT_STORE_UNAVAILABLE
 from signing.errors import KeyStoreError
 
@@ -29,6 +29,8 @@ def said(exc: BaseException, command: str, settings: Settings | None) -> str | N
         return f"zzgw {command}: {exc}{hint}"
     if isinstance(exc, StoreGone):
         return f"zzgw {command}: {exc}: run it again once the store is back"
+    if isinstance(exc, NoRoomToMigrate | StoreDamaged):
+        return f"zzgw {command}: {exc}"
     if isinstance(exc, DatabaseError) and isinstance(exc.orig, psycopg.errors.InsufficientPrivilege):
         # a table the role may not read, met after the schema's revision was read (gateway_facts, members): a
         # traceback of 40 lines had said it (a disaster-recovery tester)
@@ -101,8 +103,9 @@ def exit_status(exc: BaseException) -> int:
     had exited 2 for a PostgreSQL restarting, as for a wrong setting, where `zzgw init` exited 75 (a fleet tester);
     `zzgw init` as systemd's start step, and `zzgw serve`, exit 75 so that a service manager starts them again
     (``RestartPreventExitStatus=2`` leaves a setting to the operator: a host that boots faster than its PostgreSQL
-    stayed down)."""
-    return EXIT_STORE_UNAVAILABLE if store_unreachable(exc) else 2
+    stayed down). A schema change that met a full disk changed nothing and is worth running again once space is
+    freed (``NoRoomToMigrate``): 75 as well."""
+    return EXIT_STORE_UNAVAILABLE if isinstance(exc, NoRoomToMigrate) or store_unreachable(exc) else 2
 
 
 def store_unreachable(exc: BaseException) -> bool:

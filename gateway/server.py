@@ -104,8 +104,10 @@ from gateway.store.database import (
     LockHeld,
     StoreForbidden,
     UnitOfWork,
+    check_intact,
     most_connections,
     schema_revisions,
+    wal_left_beside,
 )
 from gateway.store.repositories import PRUNED_WITNESS
 from gateway.supervisor import stop_with_parent, supervise
@@ -579,6 +581,8 @@ def initialise(
     check_fonts()  # seals are drawn with the CJK font: refused before anything is made
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     passphrase_here = settings.generated_passphrase_path.exists()
+    if wal_left_beside(settings.effective_database_url):  # before any connection replays it into the file for good
+        check_intact(settings.effective_database_url)
     gateway = Gateway.open(settings, clock=clock, create_passphrase=True)
     try:
         with gateway.db.setup_lock(waiting):  # two replicas' inits at once: one after the other
@@ -1049,6 +1053,14 @@ def _require_sqlite_file(settings: Settings) -> None:
         raise NoStoreYet(f"no database at {file}: run `zzgw init` (with the same settings) first")
 
 
+BRING_THE_DATA_DIRECTORY = (
+    "restore the data directory taken with the database (docs/operations.md, Restoring), or, for a replica, copy the "
+    "first gateway's data directory (README: deployment beyond one machine)"
+)
+"""What to do when the store was made with keys or authorities this data directory lacks: a database restored without
+its data directory had been pointed at replicas only (an upgrade tester's D7)."""
+
+
 def _check_authorities(settings: Settings, db: Database, keys: KeyStore) -> None:
     """Refuse to make a member CA or a seal-maker CA for a store that already has members certified, or seals made,
     by others: a replica whose data directory was copied without them would otherwise replace every member's
@@ -1057,7 +1069,7 @@ def _check_authorities(settings: Settings, db: Database, keys: KeyStore) -> None
         certified, sealed, sm2 = uow.members.any_certificate(), uow.seals.any(), uow.seals.any(sm2=True)
         memos = uow.licenses.any_memo()
         recorded = uow.facts.all()
-    copy = "copy the first gateway's data directory (README: deployment beyond one machine)"
+    copy = BRING_THE_DATA_DIRECTORY
     if certified and not (settings.pki_dir / "ca.pem").exists():
         raise ConfigError(
             f"the database has members with client certificates of a member CA that is not in {settings.pki_dir}: "
@@ -2390,8 +2402,8 @@ def _check_facts(settings: Settings, keys: KeyStore, recorded: Mapping[str, str]
         what, where = _FACTS.get(name, (name, name))
         if name not in ours:
             raise ConfigError(
-                f"the database was made with {what} that is not in this data directory ({where}): copy the first "
-                "gateway's data directory (README: deployment beyond one machine)"
+                f"the database was made with {what} that is not in this data directory ({where}): "
+                f"{BRING_THE_DATA_DIRECTORY}"
             )
         if ours[name] != value:
             raise ConfigError(

@@ -1046,6 +1046,7 @@ def test_a_replica_with_a_memo_secret_of_its_own_is_refused_by_init_and_serve(
         assert missing.stderr.count("\n") == 1, (command, missing.stderr)
         assert (
             "the database was made with a memo secret that is not in this data directory (keys/sealmemo.key.pem): "
+            "restore the data directory taken with the database (docs/operations.md, Restoring), or, for a replica, "
             "copy the first gateway's data directory (README: deployment beyond one machine)"
         ) in missing.stderr, (command, missing.stderr)
         assert "zzgw init" not in missing.stderr, (command, missing.stderr)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import socket
 import sqlite3
 import subprocess
@@ -517,3 +518,187 @@ def test_init_says_who_holds_the_lock_its_schema_change_waits_for(
             assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == previous
         upgraded = zzgw(environment, "init")  # the session gone: upgraded
         assert upgraded.returncode == 0, upgraded.stderr
+
+
+FULL_DISK = """
+import sqlite3, sys
+from sqlalchemy import Engine, event
+
+@event.listens_for(Engine, "connect")
+def _no_page_more(connection, _record):
+    if isinstance(connection, sqlite3.Connection):  # the file may not grow: SQLite's own "database or disk is full"
+        pages = connection.execute("PRAGMA page_count").fetchone()[0]
+        connection.execute(f"PRAGMA max_page_count = {pages}")
+
+from gateway.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+"""``zzgw ARGS`` on a disk with no room left for the store: SQLite refuses every page more than the file has now
+(``max_page_count``) with the error of a full disk, SQLITE_FULL, and its rollback."""
+
+
+def test_an_upgrade_that_meets_a_full_disk_says_nothing_was_changed_and_exits_75(tmp_path: Path) -> None:
+    """A schema change on a full disk had died with a traceback of 100 lines ending in Alembic's "no such table:
+    _alembic_tmp_license_documents" and exit 1, though it had changed nothing (an upgrade tester's D1): one line now,
+    that says so and what to do, exit 75 (run it again), and the next init upgrades the store intact."""
+    from gateway.store.database import schema_revisions
+
+    directory = tmp_path / "var"
+    environment = env(directory, "")
+    assert zzgw(environment, "init").returncode == 0
+    store = directory / "zzgw.db"
+    downgrade(f"sqlite:///{store}", "0020")  # before 0021 rebuilds license_documents whole (a batch migration)
+    with contextlib.closing(sqlite3.connect(store)) as connection:
+        connection.execute("VACUUM")  # no free page left in the file for the rebuilt table to take
+    twice = 2 * store.stat().st_size / 1e6
+    full = subprocess.run(
+        [sys.executable, "-c", FULL_DISK, "init"], env=environment, cwd=ROOT, capture_output=True, text=True
+    )
+    assert (full.returncode, full.stderr) == (
+        75,
+        f"zzgw init: the disk is full (on the volume of {store} or SQLite's temporary directory): the schema change "
+        "rolled back, nothing was changed, the store is still at schema 0020; free space (an upgrade rebuilds tables "
+        f"whole: allow twice the store file's size, {twice:,.1f} MB) and run `zzgw init` again (docs/operations.md: "
+        "Upgrades)\n",
+    ), full.stderr
+    with contextlib.closing(sqlite3.connect(f"file:{store}?mode=ro", uri=True)) as connection:
+        assert connection.execute("SELECT version_num FROM alembic_version").fetchall() == [("0020",)]
+        assert connection.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+    upgraded = zzgw(environment, "init")  # space freed
+    assert upgraded.returncode == 0 and f"at schema {schema_revisions()[-1]}" in upgraded.stdout, upgraded.stderr
+    assert zzgw(environment, "audit", "verify").returncode == 0
+
+
+def test_a_disk_full_met_while_alembic_cleans_up_is_the_full_disk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Alembic's batch migration, failing, drops its copy of the table, and that drop's "no such table" is what is
+    raised, the full disk only the error it was handling (as the upgrade tester's traceback ended)."""
+    from alembic import command
+    from sqlalchemy.exc import OperationalError
+
+    from gateway.store.database import Database, NoRoomToMigrate
+
+    def upgrade(*_args: object) -> None:
+        try:
+            raise OperationalError(
+                "DROP TABLE license_documents", {}, sqlite3.OperationalError("database or disk is full")
+            )
+        except OperationalError:
+            raise OperationalError(
+                "DROP TABLE _alembic_tmp_license_documents",
+                {},
+                sqlite3.OperationalError("no such table: _alembic_tmp_license_documents"),
+            ) from None
+
+    db = Database.connect(f"sqlite:///{tmp_path / 'zzgw.db'}")
+    try:
+        monkeypatch.setattr(command, "upgrade", upgrade)
+        with pytest.raises(NoRoomToMigrate, match=r"nothing was made, the database has no schema yet; free space"):
+            db.migrate()
+    finally:
+        db.dispose()
+
+
+def restored_beside_a_wal_of_another_state(directory: Path) -> Path:
+    """A store of `zzgw init`, restored from an online copy (the backup API) beside the zzgw.db-wal that a gateway
+    killed later left: the WAL of records appended after a checkpoint that the copy does not hold, as the restore
+    that skips Restoring's "delete zzgw.db-wal and zzgw.db-shm first" leaves it (an upgrade tester's D4)."""
+    import datetime as dt
+
+    from sqlalchemy import Engine, event
+
+    from gateway.config import Settings
+    from gateway.domain.audit import AuditAction, AuditEntry
+    from gateway.server import Gateway
+
+    store = directory / "zzgw.db"
+    copy = directory.parent / "copy.db"
+    with contextlib.closing(sqlite3.connect(store)) as live, contextlib.closing(sqlite3.connect(copy)) as backup:
+        live.backup(backup)
+
+    def no_checkpoint(connection: object, _record: object) -> None:
+        if isinstance(connection, sqlite3.Connection):  # a WAL that only a crash leaves as long
+            connection.execute("PRAGMA wal_autocheckpoint = 0")
+
+    event.listen(Engine, "connect", no_checkpoint)
+    settings = Settings.load(None)
+    gateway = Gateway.open(settings)
+    try:
+        assert gateway.audit is not None
+
+        def append(first: int, count: int) -> None:
+            entries = [
+                AuditEntry(
+                    at=dt.datetime.now(dt.UTC),
+                    caller="11370100993701097M",
+                    operator="",
+                    action=AuditAction.VERIFY_LICENSE,
+                    matter_code="370100-QYKB-001",
+                    purpose="企业开办窗口核验营业执照",
+                    license_id=f"L{n}",
+                    decision="PASSED",
+                    reason="",
+                    receipt_id=f"{n:032x}",
+                )
+                for n in range(first, first + count)
+            ]
+            with gateway.db.appending() as work:
+                gateway.audit.append(work, entries)  # type: ignore[union-attr]
+                work.commit()
+
+        for group in range(10):
+            append(group * 200, 200)
+        with contextlib.closing(sqlite3.connect(store)) as checkpointing:
+            checkpointing.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # the file holds these, the copy does not
+        for group in range(10, 20):
+            append(group * 200, 200)
+        wal = (directory / "zzgw.db-wal").read_bytes()  # as a kill -9 leaves it
+    finally:
+        gateway.close()
+        event.remove(Engine, "connect", no_checkpoint)
+    for name in ("zzgw.db-wal", "zzgw.db-shm"):
+        (directory / name).unlink(missing_ok=True)
+    store.write_bytes(copy.read_bytes())
+    (directory / "zzgw.db-wal").write_bytes(wal)
+    return store
+
+
+def test_a_store_restored_beside_a_wal_of_another_state_is_refused_as_damaged(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Such a store is damaged; `zzgw init` had said initialised (exit 0), `zzgw serve` ready, then INTERNAL from its
+    ~100th call, and `zzgw audit verify` had called it an audit break, TRUNCATED (an upgrade tester's D4). Init
+    refuses it now, saying what to do, exit 2, and again when run again; audit verify says the file is damaged."""
+    directory = tmp_path / "var"
+    environment = env(directory, "")
+    assert zzgw(environment, "init").returncode == 0
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    store = restored_beside_a_wal_of_another_state(directory)
+    damaged = re.compile(
+        rf"zzgw (init|audit): the store file {re.escape(str(store))} is damaged \(.+\): restore it again from the "
+        r"backup, deleting zzgw.db-wal and zzgw.db-shm beside it first \(docs/operations.md, Restoring\)\n"
+    )
+    for _ in range(2):  # the check leaves the WAL where it was: not read into the file for good
+        refused = zzgw(environment, "init")
+        assert refused.returncode == 2 and damaged.fullmatch(refused.stderr), refused.stderr
+    verified = zzgw(environment, "audit", "verify")  # here the chain's read meets the damage: SQLite's "malformed"
+    assert verified.returncode == 2 and "damaged" in verified.stderr, (verified.stdout, verified.stderr)
+    assert "TRUNCATED" not in verified.stdout + verified.stderr
+
+
+def test_a_database_restored_without_its_data_directory_is_sent_to_restoring(tmp_path: Path) -> None:
+    """`zzgw serve` had said to run `zzgw init`, and init had pointed at adding replicas only: the operator who
+    restored the database alone went in a circle (an upgrade tester's D7). Both name Restoring now."""
+    first = tmp_path / "first"
+    dev = {**env(first, ""), "ZZGW_MODE": "dev"}
+    del dev["ZZGW_KEY_PASSPHRASE"]
+    assert zzgw(dev, "init").returncode == 0
+    restored = tmp_path / "restored"
+    restored.mkdir()
+    (restored / "zzgw.db").write_bytes((first / "zzgw.db").read_bytes())
+    for command in ("serve", "init"):
+        refused = zzgw({**dev, "ZZGW_DATA_DIR": str(restored)}, command)
+        assert refused.returncode == 2 and refused.stderr.count("\n") == 1, (command, refused.stderr)
+        assert "docs/operations.md, Restoring" in refused.stderr, (command, refused.stderr)
