@@ -604,13 +604,11 @@ def restored_beside_a_wal_of_another_state(directory: Path) -> Path:
     """A store of `zzgw init`, restored from an online copy (the backup API) beside the zzgw.db-wal that a gateway
     killed later left: the WAL of records appended after a checkpoint that the copy does not hold, as the restore
     that skips Restoring's "delete zzgw.db-wal and zzgw.db-shm first" leaves it (an upgrade tester's D4)."""
-    import datetime as dt
-
     from sqlalchemy import Engine, event
 
     from gateway.config import Settings
-    from gateway.domain.audit import AuditAction, AuditEntry
     from gateway.server import Gateway
+    from tests.test_audit_head import entry as audit_entry
 
     store = directory / "zzgw.db"
     copy = directory.parent / "copy.db"
@@ -628,21 +626,7 @@ def restored_beside_a_wal_of_another_state(directory: Path) -> Path:
         assert gateway.audit is not None
 
         def append(first: int, count: int) -> None:
-            entries = [
-                AuditEntry(
-                    at=dt.datetime.now(dt.UTC),
-                    caller="11370100993701097M",
-                    operator="",
-                    action=AuditAction.VERIFY_LICENSE,
-                    matter_code="370100-QYKB-001",
-                    purpose="企业开办窗口核验营业执照",
-                    license_id=f"L{n}",
-                    decision="PASSED",
-                    reason="",
-                    receipt_id=f"{n:032x}",
-                )
-                for n in range(first, first + count)
-            ]
+            entries = [audit_entry(n) for n in range(first, first + count)]
             with gateway.db.appending() as work:
                 gateway.audit.append(work, entries)  # type: ignore[union-attr]
                 work.commit()
