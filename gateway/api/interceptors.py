@@ -45,6 +45,7 @@ from gateway.domain.errors import (
     ResourceExhaustedError,
     UnauthenticatedError,
     ZzgwError,
+    detached,
     invalid,
 )
 from gateway.domain.model import Member
@@ -588,6 +589,14 @@ class _Call:
         return self._request_id
 
     def fail(self, exc: BaseException) -> None:
+        """Answer the call for ``exc`` (raises, as ``abort_with_status`` does), then let go of what ``exc``'s
+        tracebacks hold (``detached``): the call's context among them, whose HTTP/2 stream stays open while held."""
+        try:
+            self._fail(exc)
+        finally:
+            detached(exc)
+
+    def _fail(self, exc: BaseException) -> None:
         if _nul_in_text(exc):
             exc = InvalidRequestError([_NUL_VIOLATION])
         elif (unavailable := store_unavailable(exc)) is not None:  # nothing was answered from it: worth a retry

@@ -34,6 +34,7 @@ from gateway.domain.errors import (
     PermissionDeniedError,
     UpstreamUnavailableError,
     ZzgwError,
+    detached,
     invalid,
 )
 from gateway.domain.identifiers import LicenseId, find_by_number, license_id_violation
@@ -247,28 +248,13 @@ class _Pending:
     license: License | None = None
     """The prepared (validated and sealed) license; None when preparing failed."""
     error: ZzgwError | None = None
-    """Why preparing failed (``_detached``)."""
+    """Why preparing failed (``detached``: without its tracebacks, which would hold the batch)."""
     outcome: IssueResult | ZzgwError | None = None
     supplied: bytes | None = None
     """The PDF the issuer sent with the license, to be sealed as its document."""
     document: LicenseDocument | None = None
     replayed: bool = False
     """Answered before with the same content (its request id and digest): not prepared, answered as it was."""
-
-
-def _detached(error: ZzgwError) -> ZzgwError:
-    """``error`` without the tracebacks of its chain, to be kept as a batch item's outcome. A traceback holds the
-    frames it went through: ``issue_many``'s, whose items hold the error (a reference cycle), and through it its
-    callers' with the request messages. Only the collector frees such a cycle, and the server runs its older
-    generations after millions of allocations (``tune_gc``), so a flood of failing items kept every failed chunk:
-    1.9 GB after 65,000 items, never returned while the gateway was idle."""
-    seen: set[int] = set()
-    chained: BaseException | None = error
-    while chained is not None and id(chained) not in seen:
-        seen.add(id(chained))
-        chained.__traceback__ = None
-        chained = chained.__cause__ or chained.__context__
-    return error
 
 
 class IssuanceService:
@@ -352,7 +338,7 @@ class IssuanceService:
                     try:
                         key = self._keys.record_key(caller.code)
                     except ZzgwError as refused:
-                        key = _detached(refused)
+                        key = detached(refused)
                 if isinstance(key, ZzgwError):
                     raise key
                 license = self._prepare(caller, item.draft, valid, key, now)
@@ -360,7 +346,7 @@ class IssuanceService:
                     self._documents.check_printable(license.content)
                 item.license = license
             except ZzgwError as exc:
-                item.error = _detached(exc)
+                item.error = detached(exc)
         self._make_documents(caller, pending, draw)
         conflicts, lost = 0, False
         while True:  # ends in a commit or an error: never with outcomes of a transaction that did not commit
@@ -397,7 +383,7 @@ class IssuanceService:
             try:
                 item.document = self._documents.make(caller, item.license.content, item.supplied)
             except ZzgwError as exc:
-                item.license, item.error = None, _detached(exc)
+                item.license, item.error = None, detached(exc)
 
     def _prepare(
         self, caller: Member, draft: LicenseDraft, valid: ValidIssue, key: KeyBackend, now: dt.datetime

@@ -22,13 +22,14 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from prometheus_client import REGISTRY
 
+from benchmarks.common import free_port
 from gateway import metrics
 from gateway import server as gateway_server
 from gateway.api import arrival
 from gateway.config import Settings
 from gateway.server import STREAMS_PER_CONNECTION, grpc_connections
 from tests.adapters.test_http_connections import ROOT, limited_to_1024
-from tests.conftest import RunningGateway, start_gateway
+from tests.conftest import RunningGateway, backend_params, start_gateway
 
 VERIFY_LICENSE = "/zzgw.v1.VerificationService/VerifyLicense"
 PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
@@ -407,5 +408,53 @@ def test_calls_refused_for_a_full_disk_leave_their_connection_its_streams(
             answers = [verify() for _ in range(STREAMS_PER_CONNECTION + 30)]
         assert {answer[:6] for answer in answers} == {"网关磁盘已满"}  # each said, none refused by the transport
         assert verify() == "OK"  # the disk freed: the same connection takes calls
+    finally:
+        gc.enable()
+
+
+@pytest.mark.parametrize("database_url", [backend_params()[1]], indirect=True)  # connections to lose
+def test_calls_refused_for_a_database_out_of_reach_leave_their_connection_its_streams(
+    running: RunningGateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """psycopg keeps the errors of its connection attempts in a list of the frame that raises them, a cycle through
+    every frame the error passes, the call's context among them: after STREAMS_PER_CONNECTION calls refused while
+    PostgreSQL was out of reach a client's connection took none more, the database back or not (a reviewer). A
+    failed call's error is let go of once answered (``detached``)."""
+    import psycopg
+
+    from protos.zzgw.v1 import verification_pb2
+    from tests.api.test_verification import USE, issue, verifier
+
+    issued = issue(running, 9).license
+    stub = verifier(running)
+    db = running.gateway.db
+    request = verification_pb2.VerifyLicenseRequest(
+        use=USE, type_code=issued.type_code, license_number=issued.license_number
+    )
+    refused_port = free_port()
+
+    def out_of_reach(*_: object) -> object:
+        return psycopg.connect(f"host=127.0.0.1 port={refused_port} user=postgres dbname=test connect_timeout=1")
+
+    def verify() -> str:
+        try:
+            stub.VerifyLicense(request, timeout=10)
+        except grpc.RpcError as refused:
+            return refused.details() if refused.code() is grpc.StatusCode.UNAVAILABLE else refused.code().name
+        return "OK"
+
+    gc.collect()
+    gc.disable()
+    try:
+        with monkeypatch.context() as patched:
+            patched.setattr(db.engine.pool, "_creator", out_of_reach)
+            with psycopg.connect(str(db.engine.url.set(drivername="postgresql")), autocommit=True) as admin:
+                admin.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND pid <> pg_backend_pid()"
+                )
+            answers = [verify() for _ in range(STREAMS_PER_CONNECTION + 30)]
+        assert {answer[:8] for answer in answers} == {"数据库连接中断，"}  # each said, none refused by the transport
+        assert verify() == "OK"  # the database back: the same connection takes calls
     finally:
         gc.enable()
