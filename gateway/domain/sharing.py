@@ -68,6 +68,7 @@ public holidays and make-up working days (调休) are not modelled. The day of s
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import enum
 from collections.abc import Iterable, Mapping, Sequence
@@ -671,6 +672,8 @@ def _judge_fields(
             Reason.NOT_SHARED if Reason.NOT_SHARED in reasons else Reason.SECRET
         )
         return _deny(reason, license_type, withheld=tuple(withheld), remedy=remedy if authorizable else "")
+    if any(rebuilds_holder_code(license_type, f) for f in shared):
+        shared = [_hidden_whole(f, content, license_type) for f in shared]
     return Permit(
         fields=tuple(shared),
         withheld=tuple(withheld),
@@ -699,6 +702,17 @@ def _shown_holder_code(holder: Holder, shared: Sequence[SharedField], license_ty
     if carries_birth_date(holder.code) and any(rebuilds_holder_code(license_type, f) for f in shared):
         return HIDDEN_CHARACTER * len(holder.code)
     return holder.masked_code
+
+
+def _hidden_whole(field: SharedField, content: LicenseContent, license_type: LicenseType) -> SharedField:
+    """``field`` hidden whole when it is a masked 公民身份号码 (a 结婚证's 女方身份证号 where the husband holds it), for
+    a permit that shows what would give it back (``rebuilds_holder_code``: a birth date, a region), as the holder's
+    code is: masked to its ends beside her 出生日期, it had left nine numbers, hers among them (a reviewer)."""
+    spec = license_type.field_spec(field.key)
+    raw = content.fields.get(field.key, "")
+    if not field.masked or spec is None or spec.value_type is not ValueType.CITIZEN_ID or not carries_birth_date(raw):
+        return field
+    return dataclasses.replace(field, value=HIDDEN_CHARACTER * len(raw))
 
 
 HIDDEN_CHARACTER = "*"

@@ -1371,6 +1371,33 @@ def test_a_birth_date_a_license_states_of_a_person_it_names_hides_the_holders_co
     assert isinstance(decision, Permit) and decision.holder_code == "E1*****78"
 
 
+def test_a_co_subjects_citizen_id_is_hidden_whole_beside_her_birth_date() -> None:
+    """A 结婚证 the husband holds names his wife by her 公民身份号码: masked to its ends (3701**********0029) beside her
+    出生日期 in the same permit, it had left nine numbers passing the check character, hers among them (a reviewer).
+    Hidden whole there, as the holder's code is; without a birth date or region shown it keeps its ends."""
+    marriage = CATALOG.license_type("11100000991000043Y001")
+    husband = Holder(name="李四", code_type="111", code=LI_SI)
+    wife = "370102199203150029"
+    stated = {
+        "holder_name": "李四", "registration_date": "2020-01-01", "wife_name": "王芳", "wife_birth_date": "1992-03-15",
+        "wife_citizen_id": wife,
+    }  # fmt: skip
+    certificate = make_license(marriage, CIVIL, husband, "J0002", **stated)
+
+    def shown(fields: tuple[str, ...]) -> dict[str, str]:
+        matter = matter_of("TEST-MARRIAGE-W", Material(type_code=marriage.code, fields=fields))
+        granted = approval(
+            issuer_code=CIVIL.code, grantee_code=TAX.code, type_code=marriage.code, matter_code=matter.code,
+            fields=fields,
+        )  # fmt: skip
+        decision = Case("", TAX, certificate, marriage, matter, Refused(R.NOT_SHARED), approvals=(granted,)).decide()
+        assert isinstance(decision, Permit)
+        return {f.key: f.value for f in decision.fields}
+
+    assert shown(("wife_name", "wife_birth_date", "wife_citizen_id"))["wife_citizen_id"] == "*" * 18
+    assert shown(("wife_name", "wife_citizen_id"))["wife_citizen_id"] == "3701**********0029"
+
+
 def test_decide_refuses_a_type_that_is_not_the_license_s() -> None:
     with pytest.raises(ValueError, match="is not of type"):
         Case("", TAX, ID_LIC, BL, QYKZ, Refused(R.NOT_SHARED)).decide()
