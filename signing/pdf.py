@@ -806,13 +806,24 @@ def _check_xref_pointers(reader: PdfFileReader, pdf: bytes) -> None:
             )
 
 
+def _page_count(writer: IncrementalPdfFileWriter) -> int:
+    """The pages the PDF's page tree says it has (its root's /Count), 0 when that cannot be read."""
+    try:
+        return int(writer.root["/Pages"]["/Count"])
+    except (misc.PdfError, ValueError, TypeError, KeyError):
+        return 0
+
+
 def _placement(
     writer: IncrementalPdfFileWriter, page: int, box: tuple[float, float, float, float] | None
 ) -> tuple[int, int, int, int]:
     try:
         page_ref, _ = writer.find_page_for_modification(page)  # type: ignore[no-untyped-call]
     except (misc.PdfError, ValueError, IndexError, KeyError) as exc:
-        raise NoSuchPage(f"the PDF has no page {page}") from exc
+        if 0 < _page_count(writer) <= page:
+            raise NoSuchPage(f"the PDF has no page {page}") from exc
+        # no page at all, or a page tree that cannot be read: the PDF is to fix, not the page asked for (a reviewer)
+        raise BadPlacement(f"the PDF has no page {page}") from exc
     x1, y1, x2, y2 = _media_box(page_ref.get_object())
     if box is None:
         right, bottom = x2 - SEAL_MARGIN_PT, y1 + SEAL_MARGIN_PT

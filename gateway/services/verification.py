@@ -910,6 +910,9 @@ class VerificationService:
                 f"最多{MAX_CLAIM_FIELDS}个信息项，每项不超过2000个字符"
                 f"（at most {MAX_CLAIM_FIELDS} fields of at most 2,000 characters）",
             )
+        # a value left empty or blank claims nothing (below), of a field the matter may not see too: not refused
+        # NOT_CLAIMABLE and put on the holder's log as an attempt, which the same claim without it is not (a reviewer)
+        fields = {key: value for key, value in fields.items() if value.strip()}
         # "it matches" would confirm a guess of a name, number or holder code the matter has no need of
         target = UseTarget(type_code=type_code, license_number=license_number, holder_code=holder_code)
         matter = self._used_by_matter(caller, use, AuditAction.CHECK_CLAIM, type_code, "type_code", target)

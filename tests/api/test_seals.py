@@ -345,6 +345,33 @@ def test_seal_document_refuses_what_is_not_a_sealable_pdf(running: RunningGatewa
     assert error_details(caught.value)[1][0][1] in (reason, "DAMAGED_PDF")
 
 
+def _bare_pdf(*objects: bytes) -> bytes:
+    """A PDF of ``objects`` (object 1 its catalog), with its cross-reference table."""
+    out, offsets = bytearray(b"%PDF-1.7\n"), []
+    for number, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    return bytes(out + b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref))
+
+
+@pytest.mark.parametrize(
+    "pages",
+    [b"<< /Type /Pages /Kids [] /Count 0 >>", b"<< /Type /Pages /Kids [9 0 R] /Count 1 >>"],
+    ids=["no page", "a page tree naming a missing page"],
+)
+def test_a_pdf_without_a_page_to_seal_is_the_pdf_to_fix_not_the_page(running: RunningGateway, pages: bytes) -> None:
+    """A client that asked for the first page of a PDF with none is told to fix the PDF: it had been told to fix
+    ``page``, which it never set (a reviewer, of the change that names ``page`` for one past the last)."""
+    pdf = _bare_pdf(b"<< /Type /Catalog /Pages 2 0 R >>", pages)
+    with pytest.raises(grpc.RpcError) as caught:
+        seals(running, MARKET).SealDocument(seal_pb2.SealDocumentRequest(seal_id=register(running).seal_id, pdf=pdf))
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert error_details(caught.value)[1] == [("pdf", "BAD_PLACEMENT")]
+
+
 BAD_SEALING = {
     "page -1": ({"page": -1}, ("page", "BAD_PLACEMENT")),  # pages count from 0
     "page past the end": ({"page": 99}, ("page", "BAD_PLACEMENT")),  # it had named pdf (an integrator)

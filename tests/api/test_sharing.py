@@ -1634,3 +1634,26 @@ def test_a_form_filled_from_two_issuers_licenses_is_on_both_issuers_trails(runni
             audit_pb2.ListAccessRecordsRequest(limit=50)
         )
         assert any(r.action == "PREFILL_FORM" and r.license_id == license_id for r in listed.records), issuer
+
+
+def test_an_empty_value_of_a_field_the_matter_may_not_claim_is_a_key_left_out(clocked: Clocked) -> None:
+    """A value left empty claims nothing, as the key left out: of a field the matter may not claim (a masked
+    address, a secret photo) too. It had been refused NOT_CLAIMABLE and put on the holder's log as an attempt,
+    which the same claim without the key is not (a reviewer)."""
+    running = clocked.running
+    code, born = person()
+    card = id_card(running, code, born).license
+    clerk = verification_pb2_grpc.VerificationServiceStub(running.channel(TAX))
+
+    def claim(fields: dict[str, str]) -> int:
+        request = verification_pb2.CheckClaimRequest(
+            use=CSSY, type_code=ID_CARD, holder_code=code, license_number=card.license_number, fields=fields
+        )
+        return clerk.CheckClaim(request).code
+
+    assert claim({"name": card.fields["name"]}) == 0
+    before = len(records_of(running, code))
+    blanks = [claim({"name": card.fields["name"], key: blank}) for key, blank in (("address", ""), ("photo", " "))]
+    assert blanks == [0, 0]
+    added = records_of(running, code)[: len(records_of(running, code)) - before]
+    assert [(r.action, r.decision) for r in added] == [("CHECK_CLAIM", "CORRECT_AND_VALID")] * 2  # no refusal
