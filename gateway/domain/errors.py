@@ -18,6 +18,7 @@ The tree::
 from __future__ import annotations
 
 import itertools
+import traceback
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -113,18 +114,24 @@ E = TypeVar("E", bound=BaseException)
 
 
 def detached(error: E) -> E:
-    """``error`` without the tracebacks of its chain (its causes and contexts). A traceback holds the frames it went
-    through, and a frame that holds the error (a local, a list of them: psycopg's connect keeps its attempts'
-    errors) makes a reference cycle that only the collector frees, which the server runs rarely (``tune_gc``).
-    Held so, a failed batch item kept its whole batch (1.9 GB after 65,000 items), and a failed call its gRPC
-    context, whose HTTP/2 stream then stayed open: after 100 calls failed for a database out of reach, a client's
-    connection took no call more, the database back or not (a reviewer)."""
+    """``error`` without the tracebacks of its chain (its causes and contexts, both), and the frames they went through
+    that have finished cleared of their locals. A traceback holds the frames it went through, each its caller's
+    (``f_back``), and a frame that holds an error (a local, a list of them: psycopg's connect keeps each attempt's
+    error, and raises another) makes a reference cycle that only the collector frees, which the server runs rarely
+    (``tune_gc``). Held so, a failed batch item kept its whole batch (1.9 GB after 65,000 items), and a failed call
+    its gRPC context, whose HTTP/2 stream then stayed open: after 100 calls failed for a database out of reach, a
+    client's connection took no call more, the database back or not (reviewers)."""
     seen: set[int] = set()
-    chained: BaseException | None = error
-    while chained is not None and id(chained) not in seen:
+    chain: list[BaseException | None] = [error]
+    while chain:
+        chained = chain.pop()
+        if chained is None or id(chained) in seen:
+            continue
         seen.add(id(chained))
-        chained.__traceback__ = None
-        chained = chained.__cause__ or chained.__context__
+        if chained.__traceback__ is not None:
+            traceback.clear_frames(chained.__traceback__)  # those still running are left as they are
+            chained.__traceback__ = None
+        chain += [chained.__cause__, chained.__context__]
     return error
 
 

@@ -416,8 +416,8 @@ def test_calls_refused_for_a_full_disk_leave_their_connection_its_streams(
 def test_calls_refused_for_a_database_out_of_reach_leave_their_connection_its_streams(
     running: RunningGateway, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """psycopg keeps the errors of its connection attempts in a list of the frame that raises them, a cycle through
-    every frame the error passes, the call's context among them: after STREAMS_PER_CONNECTION calls refused while
+    """psycopg keeps the errors of its connection attempts in a list of the frame that raises another, a cycle
+    through that frame and its callers, the call's context among them: after STREAMS_PER_CONNECTION calls refused while
     PostgreSQL was out of reach a client's connection took none more, the database back or not (a reviewer). A
     failed call's error is let go of once answered (``detached``)."""
     import psycopg
@@ -431,10 +431,10 @@ def test_calls_refused_for_a_database_out_of_reach_leave_their_connection_its_st
     request = verification_pb2.VerifyLicenseRequest(
         use=USE, type_code=issued.type_code, license_number=issued.license_number
     )
-    refused_port = free_port()
+    ports = f"{free_port()},{free_port()}"  # two attempts, as a host with two addresses or a standby makes
 
     def out_of_reach(*_: object) -> object:
-        return psycopg.connect(f"host=127.0.0.1 port={refused_port} user=postgres dbname=test connect_timeout=1")
+        return psycopg.connect(f"host=127.0.0.1,127.0.0.1 port={ports} user=postgres dbname=test connect_timeout=1")
 
     def verify() -> str:
         try:
