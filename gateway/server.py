@@ -104,6 +104,7 @@ from gateway.store.database import (
     LockHeld,
     StoreForbidden,
     UnitOfWork,
+    UnitsOfWork,
     check_intact,
     most_connections,
     schema_revisions,
@@ -556,6 +557,10 @@ class InitReport:
     catalog_replaced: str = ""
     """The fingerprint of the catalog the store's gateways served before this run adopted another, else empty: each
     gateway still serving that one refuses the calls that use the catalog (``CATALOG_CHANGED``) until restarted."""
+    catalog_recorded: bool = False
+    """Whether this run recorded the store's first catalog on a store that was there before it (one from before
+    catalog fingerprints, 2026-12-05, or whose init was cut short before recording it): held against its licenses as
+    ``--adopt-catalog`` holds another catalog, which it is in effect (``_refuse_issuers_left``)."""
 
 
 def initialise(
@@ -600,7 +605,6 @@ def _initialise(
     progress: Callable[[int], object] | None,
 ) -> InitReport:
     before = _schema_revision(gateway)
-    statuses_vouched = documents_vouched = 0
     seals_made: tuple[str, ...] = ()
     issuers_without_seal: tuple[str, ...] = ()
     if before is not None:
@@ -622,8 +626,9 @@ def _initialise(
             _refuse_another_catalog(gateway)
     if before is None and (refused := gateway.db.creation_refused()) is not None:
         raise _may_not_create(settings, refused, empty=True)
+    upgrade = UpgradeSteps(settings=settings, keys=gateway.keys, before=before, progress=progress)
     try:
-        gateway.db.migrate()
+        gateway.db.migrate(then=upgrade.run)
     except StoreForbidden as forbidden:
         if (refused := gateway.db.creation_refused()) is not None:
             raise _may_not_create(settings, refused, empty=before is None, said=str(forbidden)) from None
@@ -634,27 +639,13 @@ def _initialise(
             f"lock other sessions hold ({held}): end them (a transaction left open in psql; SELECT "
             "pg_terminate_backend(pid)) and run `zzgw init` again; nothing was changed"
         ) from None
-    if adopt_catalog:  # after the migrations, which its look-ups need; before anything else changes
-        _refuse_issuers_left(gateway)
-    if before is not None and before < AUDIT_HEAD_REVISION and gateway.audit is not None:
-        gateway.audit.vouch_head()  # the row migration 0022 left: trusted at the upgrade, not at some later append
-    if before is not None and before < AUDIT_START_REVISION and gateway.audit is not None:
-        # a chain pruned before start memos: where it begins now, trusted at the upgrade, at once (an init that
-        # failed later would leave it unvouched for good, and prune refusing)
-        gateway.audit.vouch_start()
-    try:
-        _check_authorities(settings, gateway.db, gateway.keys)
-    except ConfigError:
+    except ConfigError:  # the data directory refused (``_check_authorities``): the migrations were rolled back too
         if not passphrase_here:  # made by this run, which encrypted nothing with it: a replica needs the first's
             settings.generated_passphrase_path.unlink(missing_ok=True)
         raise
-    if gateway.audit is None and before is not None and before < AUDIT_START_REVISION:
-        # a store from before the memo secret: its upgraded rows, vouched for above when a trail was there, at once
-        # with the secret made for them (a refusal later in this init had left them unvouched for good; a reviewer)
-        memos = HeadMemos(gateway.keys.secret(SEAL_MEMO_SECRET))
-        if before < AUDIT_HEAD_REVISION:
-            vouch_upgraded_row(gateway.db, memos, start=False)
-        vouch_upgraded_row(gateway.db, memos, start=True)
+    catalog_before = _recorded_catalog(gateway)
+    if adopt_catalog or catalog_before is None:  # after the migrations, which its look-ups need; before anything else
+        _refuse_issuers_left(gateway, catalog_before, adopt=adopt_catalog)
     members = configured_members(settings)
     _refuse_a_name_taken(gateway.members.in_force(), members)
     with gateway.db.unit_of_work() as uow:
@@ -681,11 +672,7 @@ def _initialise(
         _write_dev_tokens(settings, tokens, {m.code: m.name for m in members})
     ca = load_seal_ca(settings)
     assert ca is not None
-    secret = gateway.keys.secret(SEAL_MEMO_SECRET)  # made before any worker starts: they only read it
-    if before is not None and before < STATUS_MEMOS_REVISION:
-        statuses_vouched = _vouch_statuses(gateway.db, SealMemos(secret), progress=progress)
-    if before is not None and before < DOCUMENT_MEMOS_REVISION:
-        documents_vouched = _vouch_documents(gateway.db, SealMemos(secret))
+    gateway.keys.secret(SEAL_MEMO_SECRET)  # made before any worker starts: they only read it
     if ca.can_issue:
         seals = SealService(
             gateway.db,
@@ -705,6 +692,7 @@ def _initialise(
     _record_facts(settings, gateway.db, gateway.keys)
     warn_of_exposed_secrets(settings)
     catalog_replaced = _adopt_catalog(gateway, adopt=adopt_catalog)
+    catalog_adopted = bool(catalog_replaced) or (before is not None and catalog_before is None)
     if (receipt_key := _receipt_key(settings, gateway.keys)) is not None:
         ReceiptCertificates(gateway.db, receipt_key.certificate).record(gateway.clock)
     without_memo = 0
@@ -720,8 +708,8 @@ def _initialise(
         tokens_elsewhere=settings.mode == "dev" and tokens_elsewhere and not write_tokens,
         schema=gateway.db.schema_revision(),
         licenses_without_memo=without_memo,
-        statuses_vouched=statuses_vouched,
-        documents_vouched=documents_vouched,
+        statuses_vouched=upgrade.statuses_vouched,
+        documents_vouched=upgrade.documents_vouched,
         seals_without_key=tuple(
             seal.seal_id
             for seal in in_force
@@ -743,17 +731,61 @@ def _initialise(
         fields_left=tuple(
             f"{f.type_code} {f.key} ({f.licenses:,} licenses)" for f in fields_left(gateway.db, gateway.catalog)
         )
-        if catalog_replaced
+        if catalog_adopted
         else (),
         issuers_not_issuing=issuers_not_issuing(gateway.catalog, members_in_force),
         types_without_issuer=types_without_issuer(gateway.catalog, members_in_force),
         fields_never_read=tuple(never_read.words for never_read in gateway.catalog.fields_never_read()),
-        bundles_left=bundles_left(gateway.db, gateway.catalog) if catalog_replaced else (),
+        bundles_left=bundles_left(gateway.db, gateway.catalog) if catalog_adopted else (),
         seals_made=seals_made,
         issuers_without_seal=issuers_without_seal,
         catalog=gateway.catalog.fingerprint,
         catalog_replaced=catalog_replaced,
+        catalog_recorded=before is not None and catalog_before is None,
     )
+
+
+@dataclass(kw_only=True)
+class UpgradeSteps:
+    """What an upgrade adds to the rows its migrations leave, which only the data directory's secret can make: the
+    memos of the audit chain's end (0022) and start (0024), of statuses (0014) and of documents (0021). ``run`` is
+    given to ``Database.migrate``, and so runs in the migrations' transaction: the schema is committed at its new
+    revision with them, or not at all (then the store is still at ``before``, and the next init does it all again).
+
+    Each step is decided from the revision the store was at before, not from what rows lack a memo now: init cannot
+    tell a memo never made from one removed. Memos exist against an attacker who writes to the database and lacks the
+    data directory (docs/operations.md: Upgrades), and such an attacker can empty a memo, and write
+    whatever mark could say "not made yet", as well as an upgrade can: a step decided from the empty memos it finds
+    would vouch for a document moved to another license with its memo emptied (REGISTRY_ALTERED no more). Only the
+    transaction that made the memos' column can say that none was made yet. It had been run after the migrations'
+    commit: an init cut short between the two (kill -9, a power cut, a refused data directory) left every document
+    stored before the upgrade without a memo for good, verifying REGISTRY_ALTERED, and the next init, finding the
+    store upgraded, added nothing (an upgrade tester, D3)."""
+
+    settings: Settings
+    keys: KeyStore
+    before: str | None
+    """The store's schema revision before the migrations; None for a new store."""
+    progress: Callable[[int], object] | None = None
+    """Hears of the licenses given the memo of their status, a batch at a time."""
+    statuses_vouched: int = 0
+    documents_vouched: int = 0
+
+    def run(self, units: UnitsOfWork) -> None:
+        """Check the data directory's authorities against the store's (a refusal rolls the migrations back: nothing
+        was changed), then make the memos the revisions crossed need, in the transaction ``units`` work in."""
+        _check_authorities(self.settings, units, self.keys)
+        if self.before is None or self.before == schema_revisions()[-1]:
+            return
+        secret = self.keys.secret(SEAL_MEMO_SECRET)  # a store from before it: made now, recorded by `_record_facts`
+        if self.before < AUDIT_HEAD_REVISION:  # the row migration 0022 left, trusted at the upgrade
+            vouch_upgraded_row(units, HeadMemos(secret), start=False)
+        if self.before < AUDIT_START_REVISION:  # the start of a chain pruned before start memos (0024)
+            vouch_upgraded_row(units, HeadMemos(secret), start=True)
+        if self.before < STATUS_MEMOS_REVISION:
+            self.statuses_vouched = _vouch_statuses(units, SealMemos(secret), progress=self.progress)
+        if self.before < DOCUMENT_MEMOS_REVISION:
+            self.documents_vouched = _vouch_documents(units, SealMemos(secret))
 
 
 AUDIT_HEAD_REVISION = "0022"
@@ -994,11 +1026,11 @@ def dev_tokens_of(settings: Settings) -> dict[str, str]:
 _Row = TypeVar("_Row")
 
 
-def _vouch_documents(db: Database, memos: SealMemos) -> int:
+def _vouch_documents(units: UnitsOfWork, memos: SealMemos) -> int:
     """Give every license document without one the memo of its row as the upgrade across schema 0021 finds it
     (trusted as it was until then); how many."""
     return _backfill(
-        db,
+        units,
         lambda uow, after, limit: uow.documents.without_memo(after=after, limit=limit),
         lambda uow, found: uow.documents.set_memos(
             [(d.license_id, memos.document(d.license_id, d.sha256, d.seal_id, d.created_at)) for d in found]
@@ -1007,11 +1039,11 @@ def _vouch_documents(db: Database, memos: SealMemos) -> int:
     )
 
 
-def _vouch_statuses(db: Database, memos: SealMemos, *, progress: Callable[[int], object] | None = None) -> int:
+def _vouch_statuses(units: UnitsOfWork, memos: SealMemos, *, progress: Callable[[int], object] | None = None) -> int:
     """Give every license without one the memo of the status it has now (an upgrade across schema 0014: the store
     is trusted as it is at the upgrade, as it was trusted until then); how many."""
     return _backfill(
-        db,
+        units,
         lambda uow, after, limit: uow.licenses.statuses_without_memo(after=after, limit=limit),
         lambda uow, found: uow.licenses.set_status_memos(
             [(i, status, memos.status(i, status, reason, at, made)) for i, status, reason, at, made in found]
@@ -1022,7 +1054,7 @@ def _vouch_statuses(db: Database, memos: SealMemos, *, progress: Callable[[int],
 
 
 def _backfill(
-    db: Database,
+    units: UnitsOfWork,
     page: Callable[[UnitOfWork, str, int], Sequence[_Row]],
     store: Callable[[UnitOfWork, Sequence[_Row]], object],
     *,
@@ -1030,11 +1062,12 @@ def _backfill(
     batch: int = 5_000,
     progress: Callable[[int], object] | None = None,
 ) -> int:
-    """Go through the rows ``page`` finds after a key, ``batch`` at a time, each batch stored and committed in a
-    transaction of its own (an upgrade stopped half-way goes on where it stopped); how many."""
+    """Go through the rows ``page`` finds after a key, ``batch`` at a time, a unit of work each; how many. Run in the
+    migrations' transaction (``UpgradeSteps``): an upgrade stopped half-way leaves none of it, nor the new schema,
+    and the next init does it all again."""
     done, after = 0, ""
     while True:
-        with db.unit_of_work(write=True) as uow:
+        with units.unit_of_work(write=True) as uow:
             found = page(uow, after, batch)
             store(uow, found)
             uow.commit()
@@ -1061,11 +1094,11 @@ BRING_THE_DATA_DIRECTORY = (
 its data directory had been pointed at replicas only (an upgrade tester's D7)."""
 
 
-def _check_authorities(settings: Settings, db: Database, keys: KeyStore) -> None:
+def _check_authorities(settings: Settings, units: UnitsOfWork, keys: KeyStore) -> None:
     """Refuse to make a member CA or a seal-maker CA for a store that already has members certified, or seals made,
     by others: a replica whose data directory was copied without them would otherwise replace every member's
     registered client certificate, or trust none of the existing seals."""
-    with db.unit_of_work() as uow:
+    with units.unit_of_work() as uow:
         certified, sealed, sm2 = uow.members.any_certificate(), uow.seals.any(), uow.seals.any(sm2=True)
         memos = uow.licenses.any_memo()
         recorded = uow.facts.all()
@@ -2415,15 +2448,18 @@ def _check_facts(settings: Settings, keys: KeyStore, recorded: Mapping[str, str]
 def _pin_catalog(gateway: Gateway, stored: str | None) -> None:
     """Refuse to serve a catalog that is not the one the store's gateways serve (ADR 0013): a replica with another
     file had applied other sharing rules beside the others, giving a department a citizen's data that the others
-    refused it (a fleet tester). A store from before the catalog's fingerprint gets this process's (the first to
-    serve it after the upgrade). Then the process holds its catalog against the store's while it serves."""
+    refused it (a fleet tester). A store that records none is refused too: `zzgw init` records the first, held against
+    the store's licenses (``_refuse_issuers_left``); the first `zzgw serve` had recorded its own unchecked, on a store
+    whose init had been cut short or had refused the catalog (an upgrade tester, D5). Then the process holds its
+    catalog against the store's while it serves."""
     ours = gateway.catalog.fingerprint
     if stored is None:
-        with contextlib.suppress(IntegrityError), gateway.db.unit_of_work(write=True) as uow:  # another recorded first
-            uow.facts.add(CATALOG_FACT, ours)
-            uow.commit()
-        with gateway.db.unit_of_work() as uow:
-            stored = uow.facts.get(CATALOG_FACT)
+        raise ConfigError(
+            f"the database {gateway.settings.database_label} records no catalog that its gateways serve (a store from "
+            "before catalog fingerprints, or one whose `zzgw init` was cut short or refused the catalog): run `zzgw "
+            "init` with this gateway's catalog first; it holds the catalog against the store's licenses as `zzgw init "
+            "--adopt-catalog` does, and records it (docs/operations.md: Changing the catalog)"
+        )
     if stored != ours:
         raise ConfigError(
             f"this gateway's catalog ({_catalog_named(gateway.settings)}, sha256 {ours}) is not the one the database "
@@ -2448,16 +2484,24 @@ def _refuse_another_catalog(gateway: Gateway) -> None:
         raise _another_catalog(gateway, recorded)
 
 
-def _refuse_issuers_left(gateway: Gateway) -> None:
+def _recorded_catalog(gateway: Gateway) -> str | None:
+    """The fingerprint of the catalog the store's gateways serve, None when the store records none."""
+    with gateway.db.unit_of_work() as uow:
+        return uow.facts.get(CATALOG_FACT)
+
+
+def _refuse_issuers_left(gateway: Gateway, recorded: str | None, *, adopt: bool) -> None:
     """ConfigError, before init adopts another catalog, when that catalog takes a department out of a license type's
     ``issuers`` while the department has licenses of the type that have not ended (``issuers_left``): they would
     verify FAILED / NOT_AUTHORITATIVE_ISSUER from the restart on, and no one could amend, revoke or cancel them (a
     catalog author tester's 机构改革, the type moved to a new department, had turned every license the old one issued
-    red without a word). The type is handed over with both departments named until the old one's have ended."""
-    with gateway.db.unit_of_work() as uow:
-        recorded = uow.facts.get(CATALOG_FACT)
-    if recorded is None or recorded == gateway.catalog.fingerprint:
-        return
+    red without a word). The type is handed over with both departments named until the old one's have ended.
+
+    The first catalog recorded on a store is held so too (``recorded`` None), with or without ``adopt``: a store from
+    before catalog fingerprints had taken whatever catalog its upgrading init was given, a type taken from the issuer
+    of its licenses with it (an upgrade tester, D5). A new store has no licenses: nothing to refuse."""
+    if recorded == gateway.catalog.fingerprint or (recorded is not None and not adopt):
+        return  # the same one; or another, which `_adopt_catalog` refuses without --adopt-catalog
     left = issuers_left(gateway.db, gateway.catalog)
     if not left:
         return
@@ -2467,8 +2511,14 @@ def _refuse_issuers_left(gateway: Gateway) -> None:
         f"{i.licenses:,} licenses"
         for i in left
     )
+    refused = (
+        "was not adopted"
+        if recorded
+        else "was not recorded as the store's (it records none yet: a store from before catalog fingerprints; its "
+        "licenses were issued under another catalog, which gave their departments these types)"
+    )
     raise ConfigError(
-        f"the catalog ({_catalog_named(gateway.settings)}) was not adopted: it takes departments out of license "
+        f"the catalog ({_catalog_named(gateway.settings)}) {refused}: it takes departments out of license "
         f"types' `issuers` while they have licenses of the type that have not ended, active (expired ones too, "
         f"已过期: past its validity a license is still active until cancelled), suspended, or revoked and not "
         f"cancelled ({listed}). From the restart on those licenses would verify FAILED (NOT_AUTHORITATIVE_ISSUER), "
@@ -2492,9 +2542,9 @@ def _another_catalog(gateway: Gateway, recorded: str) -> ConfigError:
 def _adopt_catalog(gateway: Gateway, *, adopt: bool) -> str:
     """Record this gateway's catalog fingerprint as the store's (``zzgw init``, under its setup lock); the fingerprint
     it replaces when it was another catalog's, else empty. Without ``adopt`` it is only recorded where the store has
-    none, and another is refused as ``_refuse_another_catalog`` does: a `zzgw serve` (which takes no setup lock) may
-    have recorded its own since that check, on a store from before the fingerprint, and a routine init had replaced
-    it, the serving replica then refusing CATALOG_CHANGED (a reviewer)."""
+    none, and another is refused as ``_refuse_another_catalog`` does: a `zzgw serve` of a version that recorded its own
+    on a store that had none (which takes no setup lock) may have done so since that check, and a routine init had
+    replaced it, the serving replica then refusing CATALOG_CHANGED (a reviewer)."""
     ours = gateway.catalog.fingerprint
     try:
         with gateway.db.unit_of_work(write=True) as uow:

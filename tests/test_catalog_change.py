@@ -222,6 +222,51 @@ def test_a_type_is_not_taken_from_a_department_whose_licenses_of_it_have_not_end
     )
 
 
+def test_the_first_catalog_a_store_with_licenses_records_is_held_against_them(store: str, tmp_path: Path) -> None:
+    """A store from before catalog fingerprints (2026-12-05) records none: its upgrading init had recorded whatever
+    catalog it was given, unchecked, a type taken from the department whose licenses of it are active with it, every
+    one of which then verified NOT_AUTHORITATIVE_ISSUER (an upgrade tester, D5). The first catalog recorded on a store
+    with licenses is held against them as `--adopt-catalog` holds another, and said; until one is recorded no
+    gateway serves the store (the first `zzgw serve` had recorded its own, unchecked too)."""
+    before = catalog_file(tmp_path / "catalog.json")
+    moved = catalog_file(tmp_path / "moved.json", issuers(BUSINESS_LICENSE, HEALTH))
+    with serving(tmp_path, store, before) as running:
+        active = business_license(running, 1)
+    db = Database.connect(store)
+    try:
+        with db.engine.begin() as connection:  # as a store upgraded from a version before the fact is
+            connection.execute(text("DELETE FROM gateway_facts WHERE name = :name"), {"name": CATALOG_FACT})
+    finally:
+        db.dispose()
+
+    for adopt in (False, True):
+        with pytest.raises(ConfigError) as refusal:
+            initialise(settings_of(tmp_path, store, moved), adopt_catalog=adopt)
+        said = str(refusal.value)
+        assert said.startswith(
+            f"the catalog (ZZGW_CATALOG {moved}) was not recorded as the store's (it records none yet: a store from "
+            "before catalog fingerprints;"
+        ), said
+        assert f"({BUSINESS_LICENSE} 营业执照: {MARKET} 济南市市场监督管理局, 1 licenses)" in said
+        assert stored_fingerprint(store) is None
+    served = run_zzgw("serve", env=zzgw_env(tmp_path, store, moved), timeout=60)
+    assert served.returncode == 2, served.stderr
+    assert "records no catalog that its gateways serve" in served.stderr and "run `zzgw init`" in served.stderr
+    assert stored_fingerprint(store) is None
+
+    recorded = run_zzgw("init", env=zzgw_env(tmp_path, store, before), timeout=120)
+    assert recorded.returncode == 0, recorded.stderr
+    assert (
+        f"catalog recorded: the store recorded no catalog (one from before catalog fingerprints), and its gateways "
+        f"serve from now on ZZGW_CATALOG {before} (sha256 {catalog_fingerprint(before)}), held against its licenses"
+    ) in recorded.stderr
+    assert stored_fingerprint(store) == catalog_fingerprint(before)
+    with serving(tmp_path, store, before) as running:
+        assert verify_for_invoices(running, active).verdict == PASSED
+    again = initialise(settings_of(tmp_path, store, before))
+    assert (again.catalog_recorded, again.catalog_replaced) == (False, "")
+
+
 def test_an_expired_license_keeps_its_type_with_its_department_until_cancelled(store: str, tmp_path: Path) -> None:
     """食品生产许可证 moved to another department while the old one has a license past its validity (已过期, verified
     EXPIRED): it counts as not ended, since taken from its issuer it would verify NOT_AUTHORITATIVE_ISSUER instead of

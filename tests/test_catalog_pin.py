@@ -230,34 +230,38 @@ def test_serve_refuses_a_catalog_that_is_not_the_stores_and_init_adopts_one(stor
     assert f"is served with (sha256 {new})" in back.stderr
 
 
-def test_a_store_from_before_catalog_fingerprints_takes_the_first_servers(store: str, tmp_path: Path) -> None:
-    """An upgraded store has no fingerprint: the first `zzgw serve` records its own (no refusal), and another
-    catalog is refused from then on; `zzgw init` records its own, saying nothing of a change."""
+def test_a_store_that_records_no_catalog_is_served_once_init_records_one(store: str, tmp_path: Path) -> None:
+    """A store that records no catalog (one upgraded from before catalog fingerprints, or whose init was cut short
+    before recording it) is not served: the first `zzgw serve` had recorded its own, unchecked against the store's
+    licenses (an upgrade tester, D5). `zzgw init` records its own, saying so, and another catalog is refused from
+    then on."""
     old_file = catalog_file(tmp_path / "catalog.json")
     new_file = catalog_file(tmp_path / "catalog-new.json", id_card_unconditional=True)
     settings = Settings(data_dir=tmp_path / "var", database_url=store, key_passphrase=PASSPHRASE, threads=8,
                         max_watchers=4, catalog=str(old_file))  # fmt: skip
     initialise(settings)
-
-    def forget() -> None:  # as a store upgraded from a version without the fact is
-        gateway = Gateway.open(settings)
-        try:
-            with gateway.db.engine.begin() as connection:
-                connection.execute(text("DELETE FROM gateway_facts WHERE name = :name"), {"name": CATALOG_FACT})
-        finally:
-            gateway.close()
-
-    forget()
-    first = serving(dataclasses.replace(settings, catalog=str(new_file)))
+    gateway = Gateway.open(settings)
     try:
-        assert stored_fingerprint(first) == catalog_fingerprint(new_file)
+        with gateway.db.engine.begin() as connection:  # as a store upgraded from a version without the fact is
+            connection.execute(text("DELETE FROM gateway_facts WHERE name = :name"), {"name": CATALOG_FACT})
+    finally:
+        gateway.close()
+
+    with pytest.raises(ConfigError, match="records no catalog that its gateways serve"):
+        serving(dataclasses.replace(settings, catalog=str(new_file)))
+    report = initialise(settings)
+    assert (report.catalog, report.catalog_replaced, report.catalog_recorded) == (
+        catalog_fingerprint(old_file),
+        "",
+        True,
+    )
+    first = serving(settings)
+    try:
+        assert stored_fingerprint(first) == catalog_fingerprint(old_file)
         with pytest.raises(ConfigError, match="is not the one the database"):
-            serving(settings)
+            serving(dataclasses.replace(settings, catalog=str(new_file)))
     finally:
         stop(first)
-    forget()
-    report = initialise(settings)
-    assert (report.catalog, report.catalog_replaced) == (catalog_fingerprint(old_file), "")
 
 
 def test_init_with_another_catalog_refuses_before_it_upgrades_the_schema(store: str, tmp_path: Path) -> None:

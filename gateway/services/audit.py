@@ -65,7 +65,7 @@ from gateway.domain.model import Clock, License, Member, Role
 from gateway.domain.validation import holder_code_required
 from gateway.domain.verification import MatterNotHandledError, UseContext, operator_violation
 from gateway.services.receipt_certificates import ReceiptCertificates
-from gateway.store.database import BUSY_TIMEOUT_MS, AppendWork, Database, StoreTimeout, UnitOfWork
+from gateway.store.database import BUSY_TIMEOUT_MS, AppendWork, Database, StoreTimeout, UnitOfWork, UnitsOfWork
 from signing.errors import InvalidSignature
 from signing.keys import KeyBackend, verify_signature
 from signing.qr import read_pasted
@@ -118,12 +118,17 @@ def _end_moved(newest: int, said: int) -> tuple[int, str, int | None]:
     return said, "HEAD_MISMATCH", None
 
 
-def vouch_upgraded_row(db: Database, memos: HeadMemos, *, start: bool) -> bool:
+def vouch_upgraded_row(units: UnitsOfWork, memos: HeadMemos, *, start: bool) -> bool:
     """Write the memo of the empty row an upgrade left for the audit chain's start or end, for the row as it is:
     ``zzgw init`` trusts it once, at the upgrade, with or without an audit trail of its own yet (a store from before
     the memo secret has none until init makes the secret; its row had then been left for a later append to record
-    as a break; a reviewer). Whether there was one."""
-    with db.unit_of_work(write=True) as uow:
+    as a break; a reviewer). Whether there was one.
+
+    Init runs it in the transaction of the migration that left the row (``Database.migrate``'s ``then``), so the
+    row is never committed empty: an empty one met later is a break, whatever says it is new (an init cut short
+    after the migration had left it so for good, and no later init may tell it from one a database-only attacker
+    wrote to be trusted)."""
+    with units.unit_of_work(write=True) as uow:
         uow.lock_audit_chain()
         row = uow.audit.start_memo() if start else uow.audit.head_memo()
         if row is None or row.memo:

@@ -31,13 +31,13 @@ import urllib.parse
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import psycopg
 from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
@@ -522,11 +522,17 @@ class Database:
             _configure_sqlite(engine, store_file, SQLITE_SYNCHRONOUS[synchronous])
         return cls(engine, store_file)
 
-    def migrate(self) -> None:
+    def migrate(self, then: Callable[[UnitsOfWork], object] | None = None) -> None:
         """Bring the schema to the newest migration (idempotent). On PostgreSQL a table another session holds locked
         (a transaction left open in psql) is waited for ``MIGRATION_LOCK_SECONDS``, then ``LockHeld`` naming the
         sessions that hold locks on the database: it had waited for ever, queueing every query on the table behind
-        it (found by an upgrade tester)."""
+        it (found by an upgrade tester).
+
+        ``then`` runs after the migrations, in their transaction (``InTheMigration``): what an upgrade must add to the
+        rows they leave (the memos only the data directory's secret makes) is committed with the new schema or not at
+        all. Added after the schema's commit, an upgrade cut short between the two had left the store at the new
+        revision without them, for good: the next init, finding the store upgraded, added nothing (an upgrade tester's
+        kill -9: every document stored before it then verified REGISTRY_ALTERED)."""
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS))
         waited = MIGRATION_LOCK_SECONDS
@@ -537,6 +543,8 @@ class Database:
                     connection.execute(text(f"SET LOCAL lock_timeout = '{int(waited * 1000)}ms'"))
                 config.attributes["connection"] = connection
                 command.upgrade(config, "head")
+                if then is not None:
+                    then(InTheMigration(connection, self.dialect))
         except Exception as exc:
             if (full := _full_under(exc)) is not None:
                 path = self.store_file.path if self.store_file is not None else ""
@@ -808,6 +816,36 @@ class Database:
                 os.close(fd)  # releases the lock
         finally:
             self._writers_here.release()
+
+
+class UnitsOfWork(Protocol):
+    """Where units of work come from: a ``Database`` (each its own transaction), or ``InTheMigration`` (all in the
+    migrations' one)."""
+
+    def unit_of_work(self, *, write: bool = False) -> contextlib.AbstractContextManager[UnitOfWork]: ...
+
+
+class InTheMigration:
+    """Units of work inside ``Database.migrate``'s transaction, for its ``then``: each one's ``commit`` commits
+    nothing yet (the session joins the transaction it is given and leaves it open), and an exception in any rolls
+    the whole of it back, migrations included. The migrations hold the store's write lock already (SQLite) or run
+    alone (PostgreSQL: ``zzgw init`` under its setup lock), so ``write`` takes nothing more."""
+
+    def __init__(self, connection: Connection, dialect: str):
+        self._connection = connection
+        self._dialect = dialect
+
+    @contextlib.contextmanager
+    def unit_of_work(self, *, write: bool = False) -> Iterator[UnitOfWork]:
+        with Session(bind=self._connection, expire_on_commit=False) as session:
+            uow = UnitOfWork(session, self._dialect)
+            try:
+                yield uow
+            except BaseException:
+                session.rollback()
+                raise
+            finally:
+                uow.done()
 
 
 class UnitOfWork:

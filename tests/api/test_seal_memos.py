@@ -4,6 +4,9 @@ verifying the signature again, and a memo never makes a changed license pass (ov
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -18,6 +21,7 @@ from protos.zzgw.v1 import verification_pb2
 from signing.errors import InvalidSignature
 from tests.api.test_documents import document_of
 from tests.api.test_verification import FAILED, MARKET, PASSED, USE, batch_issue, verifier, verify
+from tests.commands import ROOT
 from tests.conftest import PASSPHRASE, RunningGateway, backend_params, fresh_database, start_gateway
 
 
@@ -158,6 +162,88 @@ def test_a_store_upgraded_from_before_proofs_and_memos_reads_checks_and_backfill
                 assert uow.licenses.count_without_memo() == 0
         finally:
             after.stop()
+
+
+KILLED_MAKING_DOCUMENT_MEMOS = """
+import os, signal
+from gateway import cli, server
+def killed(*_args, **_kwargs):  # kill -9 in the upgrade's last step, its migrations made
+    os.kill(os.getpid(), signal.SIGKILL)
+server._vouch_documents = killed
+cli.main(["init"])
+"""
+"""`zzgw init` killed (SIGKILL) as it starts giving the documents their memos, after every migration has run."""
+
+
+@pytest.mark.parametrize("kind", backend_params())
+def test_an_upgrade_killed_before_its_document_memos_is_made_whole_by_the_next_init(
+    kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An upgrade across schema 0021 killed after its migrations, as it gave the documents their memos: the schema
+    had been committed first, so the store was left at the new revision with every document memo-less, the next
+    init found it upgraded and added nothing, and every PDF issued before the upgrade verified REGISTRY_ALTERED for
+    good (an upgrade tester, D3). The memos are made in the migrations' transaction: killed, the store is still at
+    the old revision, and the next init upgrades it whole. A memo emptied after the upgrade is not one never made:
+    no init makes it again."""
+    with fresh_database(kind, tmp_path) as url:
+        before = start_gateway(tmp_path / "var", url)
+        try:
+            issued = batch_issue(before, 44)
+            assert verify(before, license_id=issued).verdict == PASSED  # a record in the audit chain (0022's row)
+            old_document = document_of(before, issued).pdf
+        finally:
+            before.stop()
+        _migrate(url, "0020")  # before document memos (and the audit chain's head row)
+        env = {"ZZGW_DATA_DIR": str(tmp_path / "var"), "ZZGW_DATABASE_URL": url, "ZZGW_KEY_PASSPHRASE": PASSPHRASE}
+        killed = subprocess.run(
+            [sys.executable, "-c", KILLED_MAKING_DOCUMENT_MEMOS],
+            env={**os.environ, **env},
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
+        assert killed.returncode == -signal.SIGKILL, killed.stderr
+        assert _revision(url) == "0020"  # nothing of the upgrade committed
+
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        capsys.readouterr()
+        assert cli.main(["init"]) == 0
+        assert "1 license documents recorded with the gateway's memo (schema 0021)" in capsys.readouterr().out
+        assert cli.main(["audit", "verify"]) == 0  # the chain's head row vouched for with the rest
+        after = start_gateway(tmp_path / "var", url)
+        try:
+            document = verifier(after).VerifyDocument(verification_pb2.VerifyDocumentRequest(use=USE, pdf=old_document))
+            assert (document.report.verdict, document.report.license.license_id) == (PASSED, issued)
+        finally:
+            after.stop()
+
+        db = Database.connect(url)
+        try:
+            with db.engine.begin() as connection:  # a database-only attacker empties the memo
+                connection.execute(
+                    text("UPDATE license_documents SET memo = :empty WHERE license_id = :id"),
+                    {"empty": b"", "id": issued},
+                )
+        finally:
+            db.dispose()
+        assert cli.main(["init"]) == 0
+        assert "license documents recorded" not in capsys.readouterr().out
+        after = start_gateway(tmp_path / "var", url)
+        try:
+            document = verifier(after).VerifyDocument(verification_pb2.VerifyDocumentRequest(use=USE, pdf=old_document))
+            assert (document.report.verdict, document.report.reason) == (FAILED, "REGISTRY_ALTERED")
+        finally:
+            after.stop()
+
+
+def _revision(url: str) -> str | None:
+    db = Database.connect(url)
+    try:
+        return db.schema_revision()
+    finally:
+        db.dispose()
 
 
 def _migrate(url: str, revision: str) -> None:
