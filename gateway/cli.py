@@ -367,7 +367,8 @@ def _init(settings: Settings, args: argparse.Namespace) -> int:
     if report.catalog_recorded:  # in effect an adoption: the store's licenses were issued under another catalog
         named = f"ZZGW_CATALOG {settings.catalog}" if settings.catalog else "the demo catalog"
         print(
-            f"catalog recorded: the store recorded no catalog (one from before catalog fingerprints), and its gateways "
+            f"catalog recorded: the store recorded no catalog (one from before catalog fingerprints, or an init cut "
+            f"short before recording it), and its gateways "
             f"serve from now on {named} (sha256 {report.catalog}), held against its licenses as `zzgw init "
             "--adopt-catalog` holds a new catalog (docs/operations.md: Changing the catalog)",
             file=sys.stderr,
