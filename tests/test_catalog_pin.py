@@ -23,6 +23,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from sqlalchemy import text
 
 from adapters.console import Console
+from benchmarks.common import free_port
 from gateway import server
 from gateway.config import ConfigError, Settings
 from gateway.domain.errors import UpstreamUnavailableError
@@ -50,8 +51,6 @@ from tests.conftest import (
 )
 
 DEMO_CATALOG = Path(__file__).resolve().parent.parent / "gateway" / "bootstrap" / "catalog.json"
-PORTS = range(60140, 60160)
-"""This module's ports (its gateways' gRPC and HTTP addresses; refused starts bind none)."""
 
 
 def catalog_file(path: Path, *, id_card_unconditional: bool = False, reformatted: bool = False) -> Path:
@@ -184,8 +183,8 @@ def zzgw_env(data_dir: Path, url: str, catalog: Path) -> dict[str, str]:
         "ZZGW_DATA_DIR": str(data_dir),
         "ZZGW_DATABASE_URL": url,
         "ZZGW_CATALOG": str(catalog),
-        "ZZGW_GRPC_ADDR": f"127.0.0.1:{PORTS[0]}",
-        "ZZGW_HTTP_ADDR": f"127.0.0.1:{PORTS[1]}",
+        "ZZGW_GRPC_ADDR": f"127.0.0.1:{free_port()}",
+        "ZZGW_HTTP_ADDR": f"127.0.0.1:{free_port()}",
     }
 
 

@@ -21,7 +21,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from benchmarks.common import wait_serving
+from benchmarks.common import free_port, wait_serving
 from gateway.config import Settings
 from gateway.server import Gateway, warn_of_connection_slots
 from gateway.store.database import Database, most_connections
@@ -29,8 +29,6 @@ from tests.commands import run_zzgw
 from tests.conftest import PASSPHRASE, PG_URL, fresh_database
 
 ROOT = Path(__file__).resolve().parent.parent
-PORTS = range(60160, 60170)
-"""This module's gateways' gRPC and HTTP ports."""
 
 pytestmark = [
     pytest.mark.postgres,
@@ -54,9 +52,12 @@ def served_stderr(env: dict[str, str]) -> str:
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
     try:
         wait_serving(env["ZZGW_GRPC_ADDR"], timeout=60, process=server)
+    except RuntimeError as exited:  # what it said before it went
+        raise AssertionError(server.communicate(timeout=60)[1]) from exited
     finally:
-        server.send_signal(signal.SIGTERM)
-        _, err = server.communicate(timeout=60)
+        if server.returncode is None:
+            server.send_signal(signal.SIGTERM)
+    _, err = server.communicate(timeout=60)
     assert server.returncode == 0, err
     return err
 
@@ -66,8 +67,8 @@ def test_serve_warns_when_its_processes_may_need_more_connections_than_are_left(
         **os.environ,
         "ZZGW_DATA_DIR": str(tmp_path / "var"),
         "ZZGW_DATABASE_URL": store,
-        "ZZGW_GRPC_ADDR": f"127.0.0.1:{PORTS[0]}",
-        "ZZGW_HTTP_ADDR": f"127.0.0.1:{PORTS[1]}",
+        "ZZGW_GRPC_ADDR": f"127.0.0.1:{free_port()}",
+        "ZZGW_HTTP_ADDR": f"127.0.0.1:{free_port()}",
         "ZZGW_THREADS": "600",  # 1,205 connections a process: more than any test server has
     }
     made = run_zzgw("init", env=env)
