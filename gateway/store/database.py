@@ -686,14 +686,8 @@ class Database:
         with self._writer_lock() if write else contextlib.nullcontext(), self._sessions() as session:
             if write:
                 session.connection(execution_options={"zzgw_write": True})
-            uow = UnitOfWork(session, self.dialect)
-            try:
+            with _unit(session, self.dialect) as uow:
                 yield uow
-            except BaseException:
-                session.rollback()
-                raise
-            finally:
-                uow.done()
 
     def appender(self) -> Appender:
         """Transactions on one driver connection of its own, for a group writer's hot appends."""
@@ -837,15 +831,21 @@ class InTheMigration:
 
     @contextlib.contextmanager
     def unit_of_work(self, *, write: bool = False) -> Iterator[UnitOfWork]:
-        with Session(bind=self._connection, expire_on_commit=False) as session:
-            uow = UnitOfWork(session, self._dialect)
-            try:
-                yield uow
-            except BaseException:
-                session.rollback()
-                raise
-            finally:
-                uow.done()
+        with Session(bind=self._connection, expire_on_commit=False) as session, _unit(session, self._dialect) as uow:
+            yield uow
+
+
+@contextlib.contextmanager
+def _unit(session: Session, dialect: str) -> Iterator[UnitOfWork]:
+    """A unit of work on ``session``: rolled back on any error, done when it ends."""
+    uow = UnitOfWork(session, dialect)
+    try:
+        yield uow
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        uow.done()
 
 
 class UnitOfWork:

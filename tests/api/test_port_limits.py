@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import grpc
 import pytest
@@ -370,6 +371,16 @@ def test_a_calls_message_has_the_time_the_largest_takes_at_512_kib_a_second() ->
     assert gateway_server.request_message_seconds(Settings(grpc_request_seconds=3)) == 3
 
 
+def answered(stub: Any, request: object) -> str:
+    """What a VerifyLicense call was answered: "OK", an UNAVAILABLE's words (the store's, or the transport's refusal
+    of a stream), or another refusal's code."""
+    try:
+        stub.VerifyLicense(request, timeout=10)
+    except grpc.RpcError as refused:
+        return refused.details() if refused.code() is grpc.StatusCode.UNAVAILABLE else refused.code().name
+    return "OK"
+
+
 def test_calls_refused_for_a_full_disk_leave_their_connection_its_streams(
     running: RunningGateway, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -393,12 +404,7 @@ def test_calls_refused_for_a_full_disk_leave_their_connection_its_streams(
         raise OperationalError("INSERT", {}, sqlite3.OperationalError("database or disk is full"))
 
     def verify() -> str:
-        request = verification_pb2.VerifyLicenseRequest(use=USE, license_id=license_id)
-        try:
-            stub.VerifyLicense(request, timeout=10)
-        except grpc.RpcError as refused:
-            return refused.details() if refused.code() is grpc.StatusCode.UNAVAILABLE else refused.code().name
-        return "OK"
+        return answered(stub, verification_pb2.VerifyLicenseRequest(use=USE, license_id=license_id))
 
     gc.collect()
     gc.disable()
@@ -437,11 +443,7 @@ def test_calls_refused_for_a_database_out_of_reach_leave_their_connection_its_st
         return psycopg.connect(f"host=127.0.0.1,127.0.0.1 port={ports} user=postgres dbname=test connect_timeout=1")
 
     def verify() -> str:
-        try:
-            stub.VerifyLicense(request, timeout=10)
-        except grpc.RpcError as refused:
-            return refused.details() if refused.code() is grpc.StatusCode.UNAVAILABLE else refused.code().name
-        return "OK"
+        return answered(stub, request)
 
     gc.collect()
     gc.disable()
