@@ -8,7 +8,7 @@ import grpc
 
 from gateway.api.convert import page_size, timestamp
 from gateway.api.interceptors import caller, operator
-from gateway.domain.audit import ACTION_WORDS, DECISION_WORDS, reason_words
+from gateway.domain.audit import ACTION_WORDS, DECISION_WORDS, AccessRecord, Relation, reason_words, type_code_of
 from gateway.domain.catalog import Catalog
 from gateway.domain.errors import UpstreamUnavailableError, invalid
 from gateway.domain.validation import checked_holder_code
@@ -27,6 +27,10 @@ class AuditServicer(audit_pb2_grpc.AuditServiceServicer):
     def _matter_name(self, code: str) -> str:
         matter = self._catalog.matters.get(code) if self._catalog is not None and code else None
         return matter.name if matter is not None else ""
+
+    def _type_name(self, code: str) -> str:
+        kind = self._catalog.license_types.get(code) if self._catalog is not None and code else None
+        return kind.name if kind is not None else ""
 
     def _audit(self) -> AuditTrail:
         if self._trail is None:
@@ -60,34 +64,42 @@ class AuditServicer(audit_pb2_grpc.AuditServiceServicer):
         # checked here as consents check it: a mistyped check character would list nothing, as if nobody had
         # used the holder's licenses
         holder_code = checked_holder_code(request.holder_code) if request.holder_code else ""
-        records, more = self._audit().list(
+        page = self._audit().listing(
             caller(),
             holder_code=holder_code,
             before_seq=request.before or None,
             limit=limit,
             operator=operator(context),
+            omit_own_listings=request.omit_own_listings,
+            catalog=self._catalog,
         )
         return audit_pb2.ListAccessRecordsResponse(
-            records=[
-                audit_pb2.AccessRecord(
-                    seq=r.seq,
-                    at=timestamp(r.entry.at),
-                    caller=r.entry.caller,
-                    caller_name=self._member_name(r.entry.caller),
-                    operator=r.entry.operator,
-                    action=r.entry.action.value,
-                    matter_code=r.entry.matter_code,
-                    purpose=r.entry.purpose,
-                    license_id=r.entry.license_id,
-                    decision=r.entry.decision,
-                    reason=r.entry.reason,
-                    receipt_id=r.entry.receipt_id,
-                    action_words=ACTION_WORDS.get(r.entry.action.value, ""),
-                    decision_words=DECISION_WORDS.get(r.entry.decision, ""),
-                    matter_name=self._matter_name(r.entry.matter_code),
-                    reason_words=reason_words(r.entry.reason),
-                )
-                for r in records
-            ],
-            next_before=records[-1].seq if more else 0,
+            records=[self._record(r, relation) for r, relation in zip(page.records, page.relations, strict=True)],
+            next_before=page.records[-1].seq if page.more else 0,
+        )
+
+    def _record(self, r: AccessRecord, relation: Relation | None) -> audit_pb2.AccessRecord:
+        """One record as a portal (or an issuer) reads it: codes with their words, the matter's and the type's names,
+        and whose it is to the person asked about (``relation``, None when none was)."""
+        kind = type_code_of(r.entry.license_id)
+        return audit_pb2.AccessRecord(
+            seq=r.seq,
+            at=timestamp(r.entry.at),
+            caller=r.entry.caller,
+            caller_name=self._member_name(r.entry.caller),
+            operator=r.entry.operator,
+            action=r.entry.action.value,
+            matter_code=r.entry.matter_code,
+            purpose=r.entry.purpose,
+            license_id=r.entry.license_id,
+            decision=r.entry.decision,
+            reason=r.entry.reason,
+            receipt_id=r.entry.receipt_id,
+            action_words=ACTION_WORDS.get(r.entry.action.value, ""),
+            decision_words=DECISION_WORDS.get(r.entry.decision, ""),
+            matter_name=self._matter_name(r.entry.matter_code),
+            reason_words=reason_words(r.entry.reason),
+            type_code=kind,
+            type_name=self._type_name(kind),
+            relation=relation.value if relation is not None else "",
         )

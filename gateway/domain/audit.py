@@ -33,7 +33,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from gateway.domain.catalog import Catalog, FieldSpec, LicenseType, ValueType
-from gateway.domain.identifiers import citizen_id_problem
+from gateway.domain.guardianship import guardians_of
+from gateway.domain.identifiers import LicenseId, citizen_id_problem
 from gateway.domain.model import License
 from gateway.domain.sharing import Reason
 from signing.canonical import canonical_json
@@ -91,6 +92,18 @@ class AuditAction(enum.StrEnum):
             return cls(stored)
         except ValueError:
             return cls.UNRECOGNISED
+
+
+OWN_LISTINGS = frozenset(
+    {AuditAction.LIST_ACCESS_RECORDS, AuditAction.LIST_CONSENTS, AuditAction.LIST_CONSENTABLE_LICENSES}
+)
+"""The listings a holder portal makes of what it shows its holder (the log, the consents, the licenses to name):
+what ``ListAccessRecordsRequest.omit_own_listings`` leaves out of a listing when the caller made them."""
+GUARDIANS_CALLS = frozenset(
+    {AuditAction.GRANT_CONSENT, AuditAction.WITHDRAW_CONSENT, AuditAction.LIST_CONSENTABLE_LICENSES}
+)
+"""The calls whose record, naming no license, names a co-subject only as the guardian who acted for the holder: a
+consent for several of a child's licenses, a listing of a child's licenses (``child_code``)."""
 
 
 ACTION_WORDS: dict[str, str] = {
@@ -339,6 +352,41 @@ def vouched_subjects(
     put a stranger on the access log of another's license); without it (a gateway without verification) those the
     record states as stored (``license_subjects``)."""
     return vouched(license) if vouched is not None else license_subjects(license, catalog)
+
+
+class Relation(enum.StrEnum):
+    """Whose a record is, to the person whose access log lists it (``AccessRecord.relation`` in the API)."""
+
+    HOLDER = "HOLDER"
+    """The record's holder is the person: a use of their own license, or a call naming them."""
+    CO_SUBJECT = "CO_SUBJECT"
+    """Another's license that states the person's 公民身份号码 (a 结婚证 the husband holds, to the wife)."""
+    GUARDIAN = "GUARDIAN"
+    """A license that names the person as its holder's parent (``guardian_of_holder``: a 出生医学证明, to the mother),
+    for good, as co-subjects are; or a call the person made as a minor holder's guardian."""
+
+
+def relation_of(person: str, entry: AuditEntry, license: License | None, license_type: LicenseType | None) -> Relation:
+    """How ``person`` (a holder code as kept: trimmed, upper case), whose log lists ``entry``, relates to it: its
+    holder, else one of the co-subjects it names, a guardian when ``license`` (the version the record names, as
+    stored) names them in a ``guardian_of_holder`` field, or, for a record naming no license, when it is a guardian's
+    call (``GUARDIANS_CALLS``). A license not stored, or of a type the catalog no longer has, tells no guardian."""
+    if entry.holder_code.strip().upper() == person:
+        return Relation.HOLDER
+    if not entry.license_id:
+        return Relation.GUARDIAN if entry.action in GUARDIANS_CALLS else Relation.CO_SUBJECT
+    if license is not None and license_type is not None and person in guardians_of(license, license_type):
+        return Relation.GUARDIAN
+    return Relation.CO_SUBJECT
+
+
+def type_code_of(license_id: str) -> str:
+    """The license type an identifier names (GB/T 36904: its part after the root); empty for none, or one that
+    does not check."""
+    try:
+        return LicenseId.parse(license_id).type_code
+    except ValueError:
+        return ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -36,6 +36,7 @@ from cryptography import x509
 from gateway.domain.audit import (
     CHECKPOINT_EVERY,
     GENESIS,
+    OWN_LISTINGS,
     AccessRecord,
     AuditAction,
     AuditEntry,
@@ -44,10 +45,13 @@ from gateway.domain.audit import (
     Checkpoint,
     HeadMemo,
     HeadMemos,
+    Relation,
     break_entry,
     chain,
     checkpoint_bytes,
+    relation_of,
 )
+from gateway.domain.catalog import Catalog
 from gateway.domain.errors import FieldViolation, InvalidRequestError, PermissionDeniedError, ZzgwError
 from gateway.domain.identifiers import (
     citizen_id_problem,
@@ -93,6 +97,35 @@ STALE_HEAD_SECONDS = 10.0
 APPEND_TURN_SECONDS = BUSY_TIMEOUT_MS / 1000
 """How long an append waits for its turn behind this process's others (``AuditTrail.append``): a write's wait."""
 MAX_LIST = 500
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RecordPage:
+    """A page of a person's (or an issuer's) access log (``AuditTrail.listing``)."""
+
+    records: Sequence[AccessRecord]
+    relations: tuple[Relation | None, ...]
+    """Each record's relation to the person listed (``relation_of``); None where no person was named."""
+    more: bool
+    """Whether records follow the page."""
+
+
+def _relations(
+    uow: UnitOfWork, person: str, records: Sequence[AccessRecord], catalog: Catalog | None
+) -> tuple[Relation, ...]:
+    """``relation_of`` ``person`` to each of ``records``: the licenses of those naming the person as a co-subject
+    read at once (a page's few: a record of the person's own needs none)."""
+    wanted = [
+        r.entry.license_id for r in records if r.entry.license_id and r.entry.holder_code.strip().upper() != person
+    ]
+    licenses = uow.licenses.get_many(wanted) if wanted and catalog is not None else {}
+
+    def relation(entry: AuditEntry) -> Relation:
+        license = licenses.get(entry.license_id)
+        kind = catalog.license_types.get(license.content.type_code) if license and catalog else None
+        return relation_of(person, entry, license, kind)
+
+    return tuple(relation(r.entry) for r in records)
 
 
 class AuditBroken(Exception):
@@ -551,6 +584,21 @@ class AuditTrail:
         limit: int = 100,
         operator: str = "",
     ) -> tuple[Sequence[AccessRecord], bool]:
+        """A page of ``listing`` (its records, and whether more follow)."""
+        page = self.listing(caller, holder_code=holder_code, before_seq=before_seq, limit=limit, operator=operator)
+        return page.records, page.more
+
+    def listing(
+        self,
+        caller: Member,
+        *,
+        holder_code: str = "",
+        before_seq: int | None = None,
+        limit: int = 100,
+        operator: str = "",
+        omit_own_listings: bool = False,
+        catalog: Catalog | None = None,
+    ) -> RecordPage:
         """A holder portal lists the uses of its holder's licenses (``holder_code`` required), and of the licenses
         that name the holder as a co-subject (a 结婚证 the wife's code: ``AuditEntry.subjects``); an issuer the uses
         of its own licenses, with ``holder_code`` those of one person's (held, or naming the person as a co-subject;
@@ -560,11 +608,19 @@ class AuditTrail:
 
         Every listing is recorded (``LIST_ACCESS_RECORDS``), on the listed person's log: the one read of personal
         data through the gateway that had left no record, so that after a portal's credential leaked nobody could
-        tell whose logs it read (an auditor). Every page, as a page from any ``before_seq`` reads as the first does."""
+        tell whose logs it read (an auditor). Every page, as a page from any ``before_seq`` reads as the first does.
+
+        ``omit_own_listings`` leaves out the caller's own listings (``OWN_LISTINGS``: a portal's refreshes of the log,
+        the consents and the licenses it shows had been 42 of a company's 212 records; a holder-portal tester), which
+        are recorded all the same and listed without it. Each record comes with whose it is to the person listed
+        (``relation_of``: their own, a license naming them, their child's), judged by the licenses of the page's
+        co-subject records, read in the same transaction, and by ``catalog``'s types (without it, no guardian)."""
         if violation := operator_violation(operator):
             raise InvalidRequestError([violation])
         limit = max(1, min(limit, MAX_LIST))
-        found = self._listed(caller, holder_code, before_seq, limit + 1)
+        found, relations = self._listed(
+            caller, holder_code, before_seq, limit + 1, omit=caller.code if omit_own_listings else None, catalog=catalog
+        )
         listed = found[:limit]
         self.record(
             AuditEntry(
@@ -581,10 +637,21 @@ class AuditTrail:
                 reason=f"records={len(listed)}",
             )
         )
-        return listed, len(found) > limit
+        return RecordPage(records=listed, relations=relations[:limit], more=len(found) > limit)
 
-    def _listed(self, caller: Member, holder_code: str, before_seq: int | None, limit: int) -> Sequence[AccessRecord]:
+    def _listed(
+        self,
+        caller: Member,
+        holder_code: str,
+        before_seq: int | None,
+        limit: int,
+        *,
+        omit: str | None = None,
+        catalog: Catalog | None = None,
+    ) -> tuple[Sequence[AccessRecord], tuple[Relation | None, ...]]:
+        """The records listed, and each one's relation to ``holder_code`` (None without one)."""
         holder_code = holder_code.strip().upper()  # as consents and listings take it (`GrantConsent`)
+        left_out = (omit, OWN_LISTINGS) if omit is not None else None
         if caller.has(Role.HOLDER_PORTAL):
             if not holder_code:
                 raise InvalidRequestError(
@@ -601,13 +668,20 @@ class AuditTrail:
                 # code every type but 111, which holds no such code, so its records need no look-up of their licenses
                 told = holder_code_types_of(holder_code)
                 kinds = told if "111" in told else None
-                return uow.audit.about(holder_code, code_types=kinds, before_seq=before_seq, limit=limit)
+                found = uow.audit.about(
+                    holder_code, code_types=kinds, before_seq=before_seq, limit=limit, omit=left_out
+                )
+                return found, _relations(uow, holder_code, found, catalog)
         if caller.has(Role.ISSUER):
             with self._db.unit_of_work() as uow:
                 if holder_code:
                     # the code as the issuer stored it, under any type: its own licenses' uses (a reviewer)
-                    return uow.audit.about(holder_code, issuer_code=caller.code, before_seq=before_seq, limit=limit)
-                return uow.audit.of(issuer_code=caller.code, before_seq=before_seq, limit=limit)
+                    found = uow.audit.about(
+                        holder_code, issuer_code=caller.code, before_seq=before_seq, limit=limit, omit=left_out
+                    )
+                    return found, _relations(uow, holder_code, found, catalog)
+                found = uow.audit.of(issuer_code=caller.code, before_seq=before_seq, limit=limit, omit=left_out)
+                return found, (None,) * len(found)
         raise PermissionDeniedError(
             "只有持证人门户和发证部门可以查询用证记录（only holder portals and issuers list access records）",
             reason="ROLE_NOT_ALLOWED",

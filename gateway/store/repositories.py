@@ -1492,9 +1492,13 @@ class AuditRepository:
         reasons: Sequence[str] | None = None,
         before_seq: int | None,
         limit: int,
+        omit: tuple[str, Collection[str]] | None = None,
     ) -> list[AccessRecord]:
-        """Newest first: the records about one holder's or one issuer's licenses, or those of some reasons."""
+        """Newest first: the records about one holder's or one issuer's licenses, or those of some reasons; with
+        ``omit`` (a caller and actions), without the records of those actions by that caller (``about``)."""
         query = select(*_A_READ).order_by(_A.c.seq.desc()).limit(limit)
+        if omit is not None:
+            query = query.where(_not_by(*omit))
         if holder_code is not None:
             query = query.where(_A.c.holder_code == holder_code)
         if issuer_code is not None and holder_code is not None:  # by the holder's index, the issuer's a filter:
@@ -1515,9 +1519,13 @@ class AuditRepository:
         issuer_code: str | None = None,
         before_seq: int | None,
         limit: int,
+        omit: tuple[str, Collection[str]] | None = None,
     ) -> list[AccessRecord]:
         """Newest first: the records about the licenses ``person`` holds (under one of ``code_types`` when given) or
-        is a co-subject of (``AuditEntry.subjects``); with ``issuer_code``, only those of that issuer's licenses.
+        is a co-subject of (``AuditEntry.subjects``); with ``issuer_code``, only those of that issuer's licenses; with
+        ``omit`` (a caller and some actions), without the records of those actions by that caller (a holder portal's
+        own listings of the log it shows: ``ListAccessRecordsRequest.omit_own_listings``), a filter on each row
+        found, as the issuer is.
 
         A record keeps its holder's code, not its code type: with ``code_types``, a record of a license stored
         under another type (a 出生医学证明 registered under 其他 with a parent's 公民身份号码, before issuance refused
@@ -1542,10 +1550,15 @@ class AuditRepository:
                 # of compiling for 0.5 ms of work (a reviewer); this transaction only
                 self._s.execute(text("SET LOCAL jit = off"))
         named = select(_AS.c.seq.label("seq")).where(_AS.c.subject_code == person)
+        if issuer_code is not None or omit is not None:
+            named = named.join_from(_AS, _A, _A.c.seq == _AS.c.seq)
         if issuer_code is not None:
             # the issuer a filter on each row found, not an index to walk (``|| ''`` is no indexed expression)
             held = held.where(_A.c.issuer_code.concat("") == issuer_code)
-            named = named.join_from(_AS, _A, _A.c.seq == _AS.c.seq).where(_A.c.issuer_code.concat("") == issuer_code)
+            named = named.where(_A.c.issuer_code.concat("") == issuer_code)
+        if omit is not None:  # neither caller nor action has an index: a filter on each row found
+            held = held.where(_not_by(*omit))
+            named = named.where(_not_by(*omit))
         if before_seq is not None:
             held = held.where(_A.c.seq < before_seq)
             named = named.where(_AS.c.seq < before_seq)
@@ -1579,6 +1592,11 @@ class AuditRepository:
         self._s.execute(_A.delete().where(_A.c.seq <= seq))
         self._s.execute(_AS.delete().where(_AS.c.seq <= seq))
         return int(count)
+
+
+def _not_by(caller: str, actions: Collection[str]) -> ColumnElement[bool]:
+    """Not a record of one of ``actions`` by ``caller``."""
+    return or_(_A.c.caller != caller, _A.c.action.not_in(sorted(actions)))
 
 
 def _access_row(record: AccessRecord) -> dict[str, object]:

@@ -30,7 +30,7 @@ from gateway.bootstrap import samples
 from gateway.domain.identifiers import LicenseId
 from gateway.domain.model import CHINA_TZ
 from protos.zzgw.v1 import authorization_pb2, issuance_pb2, sharing_pb2, verification_pb2
-from tests.api.test_co_subjects import couple, log_of
+from tests.api.test_co_subjects import but_whose, couple, log_of
 from tests.api.test_sharing import authorization, data, denied, fields_of, grant, person
 from tests.conftest import PORTAL, RunningGateway, trail_rows
 
@@ -161,9 +161,10 @@ def test_the_mother_grants_a_one_use_consent_for_her_newborns_certificate(runnin
     # the grant is on the child's log (its holder) and on the mother's (she granted it and the certificate names her)
     grants = [(r.action, r.license_id) for r in log_of(running, child).records if r.action == "GRANT_CONSENT"]
     assert grants == [("GRANT_CONSENT", license_id)]
-    assert [r for r in log_of(running, mother).records if r.action == "GRANT_CONSENT"] == [
-        r for r in log_of(running, child).records if r.action == "GRANT_CONSENT"
-    ]
+    (on_hers,) = [r for r in log_of(running, mother).records if r.action == "GRANT_CONSENT"]
+    (on_childs,) = [r for r in log_of(running, child).records if r.action == "GRANT_CONSENT"]
+    assert but_whose([on_hers]) == but_whose([on_childs])
+    assert (on_hers.relation, on_childs.relation) == ("GUARDIAN", "HOLDER")  # her child's, and the child's own
     (row,) = trail_rows(
         running, "holder_code", "action = 'GRANT_CONSENT' AND reason = :reason", reason=f"consent={hers.consent_id}"
     )

@@ -30,7 +30,7 @@ from protos.zzgw.v1 import (
 )
 from signing.keys import SM2_SM3
 from signing.qr import QrClaims, encode_qr
-from tests.api.test_co_subjects import couple, log_of, person
+from tests.api.test_co_subjects import but_whose, couple, log_of, person
 from tests.api.test_sharing import BDCZY, FPSL, REAL_ESTATE, authorization, business_license, sharing
 from tests.conftest import (
     ADMIN,
@@ -139,7 +139,9 @@ def test_the_wife_lists_every_verification_of_her_husbands_marriage_certificate(
         )
         assert record.at.seconds > 0
     held = {r.seq: r for r in log_of(running, husband, limit=100).records}
-    assert [held[r.seq] for r in named] == named  # the husband's log has the same records, the same fields
+    # the husband's log has the same records, the same fields but whose they are (his, naming her)
+    assert but_whose(held[r.seq] for r in named) == but_whose(named)
+    assert {held[r.seq].relation for r in named} == {"HOLDER"} and {r.relation for r in named} == {"CO_SUBJECT"}
     assert unknown.receipt.receipt_id not in {r.receipt_id for r in held.values()}
     assert subject_rows(running, [*receipts, unknown.receipt.receipt_id]) == {r: [wife] for r in receipts}
     assert audit_ok(running)

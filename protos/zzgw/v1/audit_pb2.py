@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1aprotos/zzgw/v1/audit.proto\x12\x07zzgw.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x17\n\x15VerifyAuditLogRequest\"\x85\x01\n\x16VerifyAuditLogResponse\x12\n\n\x02ok\x18\x01 \x01(\x08\x12\x0f\n\x07records\x18\x02 \x01(\x03\x12\x13\n\x0b\x63heckpoints\x18\x03 \x01(\x03\x12\x14\n\x0c\x66irst_broken\x18\x04 \x01(\x03\x12\x0e\n\x06reason\x18\x05 \x01(\t\x12\x13\n\x0blast_broken\x18\x06 \x01(\x03\"N\n\x18ListAccessRecordsRequest\x12\x13\n\x0bholder_code\x18\x01 \x01(\t\x12\r\n\x05limit\x18\x02 \x01(\x05\x12\x0e\n\x06\x62\x65\x66ore\x18\x03 \x01(\x03\"\xd3\x02\n\x0c\x41\x63\x63\x65ssRecord\x12\x0b\n\x03seq\x18\x01 \x01(\x03\x12&\n\x02\x61t\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06\x63\x61ller\x18\x03 \x01(\t\x12\x13\n\x0b\x63\x61ller_name\x18\x04 \x01(\t\x12\x10\n\x08operator\x18\x05 \x01(\t\x12\x0e\n\x06\x61\x63tion\x18\x06 \x01(\t\x12\x13\n\x0bmatter_code\x18\x07 \x01(\t\x12\x0f\n\x07purpose\x18\x08 \x01(\t\x12\x12\n\nlicense_id\x18\t \x01(\t\x12\x10\n\x08\x64\x65\x63ision\x18\n \x01(\t\x12\x0e\n\x06reason\x18\x0b \x01(\t\x12\x12\n\nreceipt_id\x18\x0c \x01(\t\x12\x14\n\x0c\x61\x63tion_words\x18\r \x01(\t\x12\x16\n\x0e\x64\x65\x63ision_words\x18\x0e \x01(\t\x12\x13\n\x0bmatter_name\x18\x0f \x01(\t\x12\x14\n\x0creason_words\x18\x10 \x01(\t\"X\n\x19ListAccessRecordsResponse\x12&\n\x07records\x18\x01 \x03(\x0b\x32\x15.zzgw.v1.AccessRecord\x12\x13\n\x0bnext_before\x18\x02 \x01(\x03\x32\xbd\x01\n\x0c\x41uditService\x12Q\n\x0eVerifyAuditLog\x12\x1e.zzgw.v1.VerifyAuditLogRequest\x1a\x1f.zzgw.v1.VerifyAuditLogResponse\x12Z\n\x11ListAccessRecords\x12!.zzgw.v1.ListAccessRecordsRequest\x1a\".zzgw.v1.ListAccessRecordsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1aprotos/zzgw/v1/audit.proto\x12\x07zzgw.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x17\n\x15VerifyAuditLogRequest\"\x85\x01\n\x16VerifyAuditLogResponse\x12\n\n\x02ok\x18\x01 \x01(\x08\x12\x0f\n\x07records\x18\x02 \x01(\x03\x12\x13\n\x0b\x63heckpoints\x18\x03 \x01(\x03\x12\x14\n\x0c\x66irst_broken\x18\x04 \x01(\x03\x12\x0e\n\x06reason\x18\x05 \x01(\t\x12\x13\n\x0blast_broken\x18\x06 \x01(\x03\"i\n\x18ListAccessRecordsRequest\x12\x13\n\x0bholder_code\x18\x01 \x01(\t\x12\r\n\x05limit\x18\x02 \x01(\x05\x12\x0e\n\x06\x62\x65\x66ore\x18\x03 \x01(\x03\x12\x19\n\x11omit_own_listings\x18\x04 \x01(\x08\"\x8b\x03\n\x0c\x41\x63\x63\x65ssRecord\x12\x0b\n\x03seq\x18\x01 \x01(\x03\x12&\n\x02\x61t\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06\x63\x61ller\x18\x03 \x01(\t\x12\x13\n\x0b\x63\x61ller_name\x18\x04 \x01(\t\x12\x10\n\x08operator\x18\x05 \x01(\t\x12\x0e\n\x06\x61\x63tion\x18\x06 \x01(\t\x12\x13\n\x0bmatter_code\x18\x07 \x01(\t\x12\x0f\n\x07purpose\x18\x08 \x01(\t\x12\x12\n\nlicense_id\x18\t \x01(\t\x12\x10\n\x08\x64\x65\x63ision\x18\n \x01(\t\x12\x0e\n\x06reason\x18\x0b \x01(\t\x12\x12\n\nreceipt_id\x18\x0c \x01(\t\x12\x14\n\x0c\x61\x63tion_words\x18\r \x01(\t\x12\x16\n\x0e\x64\x65\x63ision_words\x18\x0e \x01(\t\x12\x13\n\x0bmatter_name\x18\x0f \x01(\t\x12\x14\n\x0creason_words\x18\x10 \x01(\t\x12\x11\n\ttype_code\x18\x11 \x01(\t\x12\x11\n\ttype_name\x18\x12 \x01(\t\x12\x10\n\x08relation\x18\x13 \x01(\t\"X\n\x19ListAccessRecordsResponse\x12&\n\x07records\x18\x01 \x03(\x0b\x32\x15.zzgw.v1.AccessRecord\x12\x13\n\x0bnext_before\x18\x02 \x01(\x03\x32\xbd\x01\n\x0c\x41uditService\x12Q\n\x0eVerifyAuditLog\x12\x1e.zzgw.v1.VerifyAuditLogRequest\x1a\x1f.zzgw.v1.VerifyAuditLogResponse\x12Z\n\x11ListAccessRecords\x12!.zzgw.v1.ListAccessRecordsRequest\x1a\".zzgw.v1.ListAccessRecordsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -37,11 +37,11 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_VERIFYAUDITLOGRESPONSE']._serialized_start=98
   _globals['_VERIFYAUDITLOGRESPONSE']._serialized_end=231
   _globals['_LISTACCESSRECORDSREQUEST']._serialized_start=233
-  _globals['_LISTACCESSRECORDSREQUEST']._serialized_end=311
-  _globals['_ACCESSRECORD']._serialized_start=314
-  _globals['_ACCESSRECORD']._serialized_end=653
-  _globals['_LISTACCESSRECORDSRESPONSE']._serialized_start=655
-  _globals['_LISTACCESSRECORDSRESPONSE']._serialized_end=743
-  _globals['_AUDITSERVICE']._serialized_start=746
-  _globals['_AUDITSERVICE']._serialized_end=935
+  _globals['_LISTACCESSRECORDSREQUEST']._serialized_end=338
+  _globals['_ACCESSRECORD']._serialized_start=341
+  _globals['_ACCESSRECORD']._serialized_end=736
+  _globals['_LISTACCESSRECORDSRESPONSE']._serialized_start=738
+  _globals['_LISTACCESSRECORDSRESPONSE']._serialized_end=826
+  _globals['_AUDITSERVICE']._serialized_start=829
+  _globals['_AUDITSERVICE']._serialized_end=1018
 # @@protoc_insertion_point(module_scope)

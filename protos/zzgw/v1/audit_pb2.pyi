@@ -30,17 +30,19 @@ class VerifyAuditLogResponse(_message.Message):
     def __init__(self, ok: _Optional[bool] = ..., records: _Optional[int] = ..., checkpoints: _Optional[int] = ..., first_broken: _Optional[int] = ..., reason: _Optional[str] = ..., last_broken: _Optional[int] = ...) -> None: ...
 
 class ListAccessRecordsRequest(_message.Message):
-    __slots__ = ("holder_code", "limit", "before")
+    __slots__ = ("holder_code", "limit", "before", "omit_own_listings")
     HOLDER_CODE_FIELD_NUMBER: _ClassVar[int]
     LIMIT_FIELD_NUMBER: _ClassVar[int]
     BEFORE_FIELD_NUMBER: _ClassVar[int]
+    OMIT_OWN_LISTINGS_FIELD_NUMBER: _ClassVar[int]
     holder_code: str
     limit: int
     before: int
-    def __init__(self, holder_code: _Optional[str] = ..., limit: _Optional[int] = ..., before: _Optional[int] = ...) -> None: ...
+    omit_own_listings: bool
+    def __init__(self, holder_code: _Optional[str] = ..., limit: _Optional[int] = ..., before: _Optional[int] = ..., omit_own_listings: _Optional[bool] = ...) -> None: ...
 
 class AccessRecord(_message.Message):
-    __slots__ = ("seq", "at", "caller", "caller_name", "operator", "action", "matter_code", "purpose", "license_id", "decision", "reason", "receipt_id", "action_words", "decision_words", "matter_name", "reason_words")
+    __slots__ = ("seq", "at", "caller", "caller_name", "operator", "action", "matter_code", "purpose", "license_id", "decision", "reason", "receipt_id", "action_words", "decision_words", "matter_name", "reason_words", "type_code", "type_name", "relation")
     SEQ_FIELD_NUMBER: _ClassVar[int]
     AT_FIELD_NUMBER: _ClassVar[int]
     CALLER_FIELD_NUMBER: _ClassVar[int]
@@ -57,6 +59,9 @@ class AccessRecord(_message.Message):
     DECISION_WORDS_FIELD_NUMBER: _ClassVar[int]
     MATTER_NAME_FIELD_NUMBER: _ClassVar[int]
     REASON_WORDS_FIELD_NUMBER: _ClassVar[int]
+    TYPE_CODE_FIELD_NUMBER: _ClassVar[int]
+    TYPE_NAME_FIELD_NUMBER: _ClassVar[int]
+    RELATION_FIELD_NUMBER: _ClassVar[int]
     seq: int
     at: _timestamp_pb2.Timestamp
     caller: str
@@ -73,7 +78,10 @@ class AccessRecord(_message.Message):
     decision_words: str
     matter_name: str
     reason_words: str
-    def __init__(self, seq: _Optional[int] = ..., at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., caller: _Optional[str] = ..., caller_name: _Optional[str] = ..., operator: _Optional[str] = ..., action: _Optional[str] = ..., matter_code: _Optional[str] = ..., purpose: _Optional[str] = ..., license_id: _Optional[str] = ..., decision: _Optional[str] = ..., reason: _Optional[str] = ..., receipt_id: _Optional[str] = ..., action_words: _Optional[str] = ..., decision_words: _Optional[str] = ..., matter_name: _Optional[str] = ..., reason_words: _Optional[str] = ...) -> None: ...
+    type_code: str
+    type_name: str
+    relation: str
+    def __init__(self, seq: _Optional[int] = ..., at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., caller: _Optional[str] = ..., caller_name: _Optional[str] = ..., operator: _Optional[str] = ..., action: _Optional[str] = ..., matter_code: _Optional[str] = ..., purpose: _Optional[str] = ..., license_id: _Optional[str] = ..., decision: _Optional[str] = ..., reason: _Optional[str] = ..., receipt_id: _Optional[str] = ..., action_words: _Optional[str] = ..., decision_words: _Optional[str] = ..., matter_name: _Optional[str] = ..., reason_words: _Optional[str] = ..., type_code: _Optional[str] = ..., type_name: _Optional[str] = ..., relation: _Optional[str] = ...) -> None: ...
 
 class ListAccessRecordsResponse(_message.Message):
     __slots__ = ("records", "next_before")
