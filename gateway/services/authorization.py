@@ -1396,7 +1396,10 @@ def _requested_fields(license_type: LicenseType, material: Material, fields: Seq
     """The conditional fields asked for: the material's (all of them when none are named); only these need approval.
     Asking for all of them when the matter may read none, ever, is refused as a read of them is (NOT_SHARED, or
     SECRET when every one is secret): it had been NOTHING_TO_APPROVE, whose remedy, reading them, was then refused
-    NOT_SHARED (found by a partner-gateway tester)."""
+    NOT_SHARED (found by a partner-gateway tester). Every bad field named is refused, FIELD_NOT_NEEDED or
+    FIELD_NOT_SHARED on ``fields[i]`` (its place in the request, a repeated one's first), one violation per field as
+    PrefillForm's keys are: only the first had been named, at its place among the fields left once repeated ones were
+    dropped, so a partner's form marked the wrong one (a partner-province tester, D3)."""
     if not material.fields:
         if fields:
             raise invalid(
@@ -1413,26 +1416,33 @@ def _requested_fields(license_type: LicenseType, material: Material, fields: Seq
                 f"{license_type.name}不是有条件共享的证照，无需审批（{license_type.name} is not conditionally shared）",
             )
         return ()
-    asked = tuple(dict.fromkeys(fields)) or material.fields
+    first_place: dict[str, int] = {}  # each key's first place in the request, in the order asked
+    for i, key in enumerate(fields):
+        first_place.setdefault(key, i)
+    asked = tuple(first_place) or material.fields
     wanted = []
     never: list[Sensitivity] = []  # the sensitivity of each field asked for that is never shared
-    for i, key in enumerate(asked):
+    bad: list[FieldViolation] = []
+    for key in asked:
         spec = license_type.field_spec(key)
         if spec is None or key not in material.fields:
-            raise invalid(
-                f"fields[{i}]",
-                "FIELD_NOT_NEEDED",
-                f"事项材料清单不包含信息项 {key[:64]}（the matter's materials list no field {key[:64]!r}）",
-            )
+            said = f"事项材料清单不包含信息项 {key[:64]}（the matter's materials list no field {key[:64]!r}）"
+            bad.append(FieldViolation(field=f"fields[{first_place[key]}]", reason="FIELD_NOT_NEEDED", description=said))
+            continue
         sharing = license_type.field_sharing_class(key)
         if spec.sensitivity is Sensitivity.SECRET or sharing is SharingClass.NOT_SHARED:
             if fields:
                 said = f"信息项 {spec.label} 不予共享（{key} is not shared）"
-                raise invalid(f"fields[{i}]", "FIELD_NOT_SHARED", said)
+                bad.append(
+                    FieldViolation(field=f"fields[{first_place[key]}]", reason="FIELD_NOT_SHARED", description=said)
+                )
+                continue
             never.append(spec.sensitivity)
             continue
         if sharing is SharingClass.CONDITIONAL:
             wanted.append(key)
+    if bad:
+        raise InvalidRequestError(bad)
     if len(never) == len(asked):
         raise _never_shared(license_type, secret=all(s is Sensitivity.SECRET for s in never))
     if not wanted:

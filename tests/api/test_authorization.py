@@ -619,6 +619,29 @@ def test_a_request_for_fields_the_matter_may_never_read_is_refused_as_reading_th
     assert said(ask) == ("SECRET", "居民身份证：该信息项不对外提供（this field is never given out）")
 
 
+def test_every_bad_field_of_a_request_is_named_at_its_place_in_the_request(clocked: Clocked) -> None:
+    """One violation per bad field, at its index in ``fields`` as sent (a repeated one's first): only the first had
+    been named, at its index once repeated fields were dropped, so a partner's form marked the wrong key (fields[2] for
+    the key at 3) and the next bad key came one round trip later (a partner-province tester, D3)."""
+    running = clocked.running  # the test catalog's matter CSSY lists a passport's fields, never shared
+    before = record_count(running)
+    asked = ["gender", "name", "gender", "address", "bank_name", "address"]
+    code, reason, violations = refused(lambda: request_access(running, PARTNER, SBZY, fields=asked))
+    assert (code, reason) == (grpc.StatusCode.INVALID_ARGUMENT, "FIELD_NOT_NEEDED")
+    assert violations == [("fields[3]", "FIELD_NOT_NEEDED"), ("fields[4]", "FIELD_NOT_NEEDED")]
+    # fields never shared and fields the matter does not list, each with its own reason, in the order sent
+    asked = ["name", "bogus", "name", "birth_place", "gender"]
+    code, reason, violations = refused(lambda: request_access(running, TAX, CSSY, type_code=PASSPORT, fields=asked))
+    assert (code, reason) == (grpc.StatusCode.INVALID_ARGUMENT, "FIELD_NOT_SHARED")
+    assert violations == [
+        ("fields[0]", "FIELD_NOT_SHARED"),
+        ("fields[1]", "FIELD_NOT_NEEDED"),
+        ("fields[3]", "FIELD_NOT_SHARED"),
+        ("fields[4]", "FIELD_NOT_NEEDED"),
+    ]
+    assert record_count(running) == before  # bad input of a type: refused before anything is read, no record
+
+
 def test_a_decision_cannot_widen_the_request(running: RunningGateway) -> None:
     submitted = request_access(running, fields=["name"], duration_days=5)
     _, _, violations = refused(lambda: decide_request(running, submitted.request_id, APPROVE,
