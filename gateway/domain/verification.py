@@ -168,7 +168,17 @@ def operator_violation(operator: str) -> FieldViolation | None:
     it: as a purpose is judged): every access record names its clerk, and the holder's portal shows the record to the
     holder, to each co-subject (a 结婚证's other spouse, a 出生医学证明's parents) and to the issuer, so a third
     person's number typed there, as clerks had typed applicants into purposes, went to all of them (a privacy
-    auditor, D4). BAD_OPERATOR, as every other fault of it: every call of every service checks the operator."""
+    auditor, D4). BAD_OPERATOR, as every other fault of it: every call of every service checks the operator. Bytes
+    not UTF-8 are said to be so first, what the integrator has to fix: a clerk's two-character name in GBK had been
+    told "printable, at most 64 characters", neither of which it broke (a partner-province tester, D7)."""
+    if "\ufffd" in operator:  # the interceptor's replacement of bytes that are not UTF-8 (or, sent as such, U+FFFD)
+        return FieldViolation(
+            field="x-zzgw-operator",
+            reason="BAD_OPERATOR",
+            description="操作员标识不是有效的 UTF-8 文字：x-zzgw-operator-bin 的值须为 UTF-8 编码，GBK 等其他编码的"
+            "姓名请先转换（the operator id under x-zzgw-operator-bin must be UTF-8 bytes: these are not, or hold "
+            "U+FFFD; convert a name in GBK or another encoding to UTF-8）",
+        )
     if kind := personal_data_in(operator, typed=True):
         zh, en = _PERSONAL_KINDS[kind]
         return FieldViolation(
@@ -178,7 +188,7 @@ def operator_violation(operator: str) -> FieldViolation | None:
             f"姓名或工号（the operator id must not hold {en}: it is written into the access records that the holder, "
             "co-subjects and the issuer read）",
         )
-    if len(operator) <= MAX_OPERATOR and operator.isprintable() and "\ufffd" not in operator:
+    if len(operator) <= MAX_OPERATOR and operator.isprintable():
         return None
     return FieldViolation(
         field="x-zzgw-operator",

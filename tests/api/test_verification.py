@@ -2656,6 +2656,27 @@ def test_a_purpose_or_case_number_holding_a_citizen_id_or_mobile_number_is_refus
         assert report.verdict == PASSED
 
 
+def test_a_clerk_named_in_gbk_is_told_the_name_is_not_utf8(running: RunningGateway) -> None:
+    """A legacy system sends its clerk's name in GBK under x-zzgw-operator-bin: still BAD_OPERATOR, but the words say
+    the bytes are not UTF-8, not "printable, at most 64 characters", which a two-character name does not break (a
+    partner-province tester, D7); first, before a number in it, as the encoding is what hides the rest."""
+    lic = issue(running, 34).license
+    request = verification_pb2.VerifyLicenseRequest(use=USE, license_id=lic.license_id)
+    for name in ("陈静".encode("gbk"), "陈静 13812345678".encode("gbk"), b"\xff\xfe"):
+        with pytest.raises(grpc.RpcError) as refused:
+            verifier(running).VerifyLicense(request, metadata=[("x-zzgw-operator-bin", name)])
+        assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT, name
+        assert error_details(refused.value)[0].reason == "BAD_OPERATOR", name
+        assert error_details(refused.value)[1] == [("x-zzgw-operator", "BAD_OPERATOR")], name
+        said = refused.value.details() or ""
+        assert "操作员标识不是有效的 UTF-8 文字" in said and "GBK" in said, said
+        assert "可打印" not in said and "64" not in said, said
+    assert trail_rows(running, "operator", "license_id = :l", l=lic.license_id) == []
+    # the same name in UTF-8 is the clerk's
+    verifier(running).VerifyLicense(request, metadata=[("x-zzgw-operator-bin", "陈静".encode())])
+    assert trail_rows(running, "operator", "license_id = :l", l=lic.license_id) == [("陈静",)]
+
+
 def test_a_clerk_named_by_a_citizen_id_or_a_mobile_number_is_refused_as_a_purpose_holding_one_is(
     running: RunningGateway,
 ) -> None:
