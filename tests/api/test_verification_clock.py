@@ -8,10 +8,20 @@ import json
 import pytest
 
 from gateway.domain.model import CHINA_TZ
-from protos.zzgw.v1 import common_pb2, verification_pb2
+from protos.zzgw.v1 import common_pb2, issuance_pb2, verification_pb2
 from tests.api import test_sharing
 from tests.api.test_documents import document_of
-from tests.api.test_verification import FAILED, PASSED, USE, batch_issue, issue, receipt_statement, verifier, verify
+from tests.api.test_verification import (
+    FAILED,
+    PASSED,
+    USE,
+    batch_issue,
+    change,
+    issue,
+    receipt_statement,
+    verifier,
+    verify,
+)
 
 clocked = test_sharing.clocked  # the fixture: a gateway with a clock of its own
 
@@ -100,3 +110,37 @@ def test_a_seal_timestamped_ahead_of_now_fails_the_issuer_identity(clocked: test
     assert (report.verdict, report.reason) == (FAILED, "SIGNING_TIME_IN_FUTURE")
     assert (report.issuer_identity.result, report.issuer_identity.reason) == (FAILED, "SIGNING_TIME_IN_FUTURE")
     assert report.integrity.result == PASSED
+
+
+def test_a_receipts_license_dates_are_china_dates_beside_its_utc_time(clocked: test_sharing.Clocked) -> None:
+    """As receipts.md says: ``issued_at`` is UTC, and ``valid_from``, ``valid_until`` (its last day) and
+    ``status_since`` are calendar dates in China time (UTC+8). Between 16:00 and 24:00 UTC a license revoked then, or
+    ended the China day before, is dated the day after ``issued_at``'s UTC date (a partner-province tester, D8)."""
+    running, clock = clocked.running, clocked.clock
+    now = clock.now()
+    evening = now.replace(hour=20, minute=0, second=0, microsecond=0)  # 04:00 of the next day in China
+    ahead = (evening if evening > now else evening + dt.timedelta(days=1)) - now
+    clock.advance(ahead)
+    try:
+        utc_day = clock.now().date()
+        china_day = clock.now().astimezone(CHINA_TZ).date()
+        assert china_day == utc_day + dt.timedelta(days=1)
+        past = (china_day - dt.timedelta(days=400)).isoformat()
+        revoked = batch_issue(running, 64)
+        change(running, revoked, issuance_pb2.STATUS_ACTION_REVOKE)
+        ended = batch_issue(running, 65, issue_date=past, valid_from=past, valid_until=utc_day.isoformat())
+        last_day = batch_issue(running, 66, issue_date=past, valid_from=past, valid_until=china_day.isoformat())
+        stated = {}
+        for license_id in (revoked, ended, last_day):
+            statement = json.loads(verify(running, license_id=license_id).receipt.statement)
+            assert statement["issued_at"].startswith(f"{utc_day.isoformat()}T20:"), statement["issued_at"]
+            assert statement["issued_at"].endswith("+00:00"), statement["issued_at"]
+            summary = statement["license"]
+            stated[license_id] = (summary["status"], summary["status_since"], summary["valid_until"])
+        assert stated == {
+            revoked: ("REVOKED", china_day.isoformat(), stated[revoked][2]),  # revoked today, in China
+            ended: ("EXPIRED", china_day.isoformat(), utc_day.isoformat()),  # its last day was yesterday, in China
+            last_day: ("ACTIVE", "", china_day.isoformat()),  # its last day is today, in China: still valid
+        }
+    finally:
+        clock.advance(-ahead)
