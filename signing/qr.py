@@ -36,7 +36,8 @@ key   claim          value
 
 The holder is masked because a printed code is read by anyone who holds the paper; the code identifies the license,
 it does not disclose the holder. It proves what the issuer stated at ``issued at``, not the license's current status:
-a revoked license keeps a valid code, so checks that matter ask the gateway as well.
+a revoked license keeps a valid code, so checks that matter ask the gateway as well. docs/qr-codes.md specifies the
+format and the offline check for checkers in other languages, with test vectors (``tests/vectors/qr-codes.json``).
 
 ``check_qr`` returns a ``QrVerification`` with two findings, integrity (decoding, key, signature) and validity
 (dates), and never raises for bad input; ``verify_qr`` returns the claims or raises ``InvalidSignature``. The
