@@ -36,6 +36,7 @@ from protos.zzgw.v1 import (
     verification_pb2,
 )
 from tests.api.test_issuance import unique
+from tests.api.test_sharing import REAL_ESTATE, id_card
 from tests.api.test_verification import MARKET, batch_issue, change, claim, verify
 from tests.conftest import PORTAL, TAX, RunningGateway, backend_params, migrated_database, start_gateway
 
@@ -135,13 +136,14 @@ def test_serving_reads_no_growing_table_row_by_row(recorded: tuple[RunningGatewa
     licenses = authorization_pb2_grpc.AuthorizationServiceStub(running.channel(PORTAL))  # a portal's 我的证照
     mine = authorization_pb2.ListConsentableLicensesRequest(holder_code=issued.holder.code)
     assert licenses.ListConsentableLicenses(mine).licenses
+    card = id_card(running).license  # a consent names a license a matter reads with one: a 食品生产许可证 none
     until = Timestamp()
     until.FromDatetime(dt.datetime.now(dt.UTC) + dt.timedelta(days=1))
     keyed = authorization_pb2.GrantConsentRequest(  # looked up by the portal's key: by the partial index
-        holder_code=issued.holder.code,
-        grantee_code=MARKET,
-        matter_code="370100-SPJC-001",
-        type_codes=[issued.type_code],
+        holder_code=card.holder.code,
+        grantee_code=REAL_ESTATE,
+        matter_code="370100-BDCZY-001",
+        type_codes=[card.type_code],
         valid_until=until,
         client_request_id="plans-1",
     )

@@ -449,6 +449,38 @@ def access_state(
     )
 
 
+class ConsentNeed(enum.Enum):
+    """What a holder's consent to a license type would change under a matter (``consent_need``)."""
+
+    NEEDED = "NEEDED"
+    """Some field the matter lists (or, listing none, the type) is conditional: a consent lets it through."""
+    NOT_NEEDED = "NOT_NEEDED"
+    """Everything the matter lists that is ever shared is shared unconditionally: read without a consent."""
+    NEVER_SHARED = "NEVER_SHARED"
+    """Nothing the matter lists is ever shared (不予共享, or secret): no consent lets it through."""
+
+
+def consent_need(license_type: LicenseType, material: Material) -> ConsentNeed:
+    """Whether a consent naming ``license_type`` (or a license of it) lets anything through under the matter whose
+    ``material`` it is: judged field by field as ``decide`` judges them (rule 5), a material without fields by the
+    type's class. A consent only ever lifts a CONDITIONAL field: one granted for a 营业执照 (无条件共享) had been listed
+    ACTIVE, withdrawn, and changed nothing either way, while the holder was told 已授权, 已撤回 (a holder-portal
+    tester, D1)."""
+    if not material.fields:
+        judged = [(license_type.sharing_class, Sensitivity.NORMAL)]
+    else:
+        judged = []
+        for key in material.fields:
+            spec = license_type.field_spec(key)
+            judged.append((license_type.field_sharing_class(key), spec.sensitivity if spec else Sensitivity.NORMAL))
+    shared = [sharing for sharing, sensitivity in judged if sensitivity is not Sensitivity.SECRET]
+    if SharingClass.CONDITIONAL in shared:
+        return ConsentNeed.NEEDED
+    if SharingClass.UNCONDITIONAL in shared:
+        return ConsentNeed.NOT_NEEDED
+    return ConsentNeed.NEVER_SHARED
+
+
 def mask_value(spec: FieldSpec, value: str, *, full: bool) -> str:
     """``value`` as shown: SENSITIVE values masked unless ``full``; SECRET values are never shown (ValueError)."""
     if spec.sensitivity is Sensitivity.SECRET:

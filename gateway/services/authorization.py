@@ -100,7 +100,7 @@ from gateway.domain.identifiers import (
 )
 from gateway.domain.model import CHINA_TZ, Clock, License, LicenseStatus, Member, Role, today
 from gateway.domain.paging import Listing, PageTokens
-from gateway.domain.sharing import CONSUMER_ROLES, Reason, request_deadline
+from gateway.domain.sharing import CONSUMER_ROLES, ConsentNeed, Reason, consent_need, request_deadline
 from gateway.domain.validation import MAX_REASON, check_text, checked_holder_code, valid_holder_code
 from gateway.domain.verification import (
     MatterNotHandledError,
@@ -685,6 +685,7 @@ class AuthorizationService:
                     f"{license_type.name}不会由这个代码的持有人持有（no license of type {code} is held under a code "
                     f"like holder_code: its holders' code types are {', '.join(license_type.holder_code_types)}）",
                 )
+            _check_consent_lets_through(matter, license_type, f"type_codes[{i}]")
         for i, license_id in enumerate(license_ids):
             if violation := license_id_violation(f"license_ids[{i}]", license_id):
                 raise InvalidRequestError([violation])
@@ -726,9 +727,14 @@ class AuthorizationService:
         except InvalidRequestError as refused:
             self._refused_grant(caller, operator, matter, refused, license_ids, in_force)
             raise
+        day = now.astimezone(CHINA_TZ).date()
         for i, license in enumerate(licenses):
             assert license is not None
             check_type_used(self._catalog, matter, license.content.type_code, f"license_ids[{i}]")
+            _check_consent_lets_through(
+                matter, self._catalog.license_types[license.content.type_code], f"license_ids[{i}]"
+            )
+            _check_in_force(in_force[i] or license, day, f"license_ids[{i}]")
         code = self._codes()
         digest = consent_code_digest(code)
         assert digest is not None
@@ -1220,6 +1226,50 @@ def _in_force(uow: UnitOfWork, license: License | None) -> License | None:
             return None
         license = successor  # the version rises at each step: at most 998 of them
     return license
+
+
+def _check_consent_lets_through(matter: Matter, license_type: LicenseType, field: str) -> None:
+    """INVALID_ARGUMENT when a consent naming ``license_type`` (``field``: by type, or a license of it) would let
+    nothing through under ``matter`` (``consent_need``): NO_CONSENT_NEEDED where the matter reads it unconditionally
+    (a 营业执照), NEVER_SHARED where nothing it lists is ever shared. Such a consent had been granted, listed ACTIVE
+    and withdrawn while changing nothing, the holder told 已授权 and 已撤回 (a holder-portal tester, D1), where
+    ``RequestAccess`` refuses the same case (NOTHING_TO_APPROVE, NOT_SHARED). A material with one conditional field
+    among unconditional or unshared ones needs the consent for that field, and takes it."""
+    need = consent_need(license_type, _material(matter, license_type))
+    if need is ConsentNeed.NOT_NEEDED:
+        raise invalid(
+            field,
+            "NO_CONSENT_NEEDED",
+            f"事项 {matter.code}（{matter.name}）所用的{license_type.name}信息无条件共享，无需授权，办理部门可直接调取"
+            "（no consent is needed: the matter reads this license type unconditionally）",
+        )
+    if need is ConsentNeed.NEVER_SHARED:
+        raise invalid(
+            field,
+            "NEVER_SHARED",
+            f"事项 {matter.code}（{matter.name}）所用的{license_type.name}信息不予共享，授权也不能调取，"
+            "请持证人出示证照供核验（nothing to consent to: the matter is never given this license type; the holder "
+            "shows the license to be verified）",
+        )
+
+
+def _check_in_force(license: License, day: dt.date, field: str) -> None:
+    """FAILED_PRECONDITION / LICENSE_NOT_IN_FORCE when ``license`` (the version in force of the one named) is not in
+    force on ``day`` (China time): suspended, revoked, cancelled, past its end, or a superseded version whose
+    successor cannot be told. A consent naming a revoked 居民身份证 had been granted without a word, and its code
+    then released the card's data, its number in full (a holder-portal tester, D5): the holder means the card in
+    force, and is told so. Naming a superseded version is taken, judged by the version in force, as a guardian's
+    consent is: a consent stays with a license through its amendments. ACTIVE before its ``valid_from`` (尚未生效)
+    is taken: the consent is for when it is."""
+    status = license.effective_status(day)
+    if status is LicenseStatus.ACTIVE:
+        return
+    raise ConflictError(
+        f"{field}：该证照{status.label}，不能授权，请指明持证人现行有效的证照"
+        f"（{field}: the license is {status.english}: a consent names a license in force）",
+        reason="LICENSE_NOT_IN_FORCE",
+        metadata={"field": field, "status": status.value},
+    )
 
 
 def _not_the_holders(field: str) -> InvalidRequestError:

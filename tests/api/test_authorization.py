@@ -27,6 +27,7 @@ from tests.api.test_audit import record_count
 from tests.api.test_sharing import (
     BDCZY,
     BUSINESS_LICENSE,
+    COMPANY_FIELDS,
     CSSY,
     FPSL,
     ID_CARD,
@@ -1434,21 +1435,23 @@ def test_a_portal_lists_its_holders_licenses_to_name_in_a_consent(running: Runni
     )
 
 
-def test_a_company_whose_credit_code_reads_as_a_citizen_id_consents(running: RunningGateway) -> None:
+def test_a_company_whose_credit_code_reads_as_a_citizen_id_consents(clocked: Clocked) -> None:
     """A numeric 统一社会信用代码 can also read as a 公民身份号码 (113701201501010076: "born" 2015-01-01); the
     under-14 rule had refused such a company every consent (found in review). A code is a person's by its form only
-    when it is no credit code."""
+    when it is no credit code. (Under a matter that reads a company's license with a consent, the test catalog's:
+    every matter of the demo catalog reads a 营业执照 unconditionally, NO_CONSENT_NEEDED.)"""
     from gateway.domain.identifiers import holder_code_type_by_form
 
+    running = clocked.running
     code = "113701201501010076"
     assert holder_code_type_by_form(code) == "001"
     until = Timestamp()
-    until.FromDatetime(dt.datetime.now(dt.UTC) + dt.timedelta(days=3))
+    until.FromDatetime(clocked.clock.now() + dt.timedelta(days=3))
     granted = authorization(running, PORTAL).GrantConsent(
         authorization_pb2.GrantConsentRequest(
             holder_code=code,
             grantee_code=TAX,
-            matter_code=FPSL.matter_code,
+            matter_code=COMPANY_FIELDS.matter_code,
             type_codes=[BUSINESS_LICENSE],
             valid_until=until,
         )

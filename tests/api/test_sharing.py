@@ -94,6 +94,10 @@ NAME_ONLY = verification_pb2.UseContext(matter_code="370100-CSSY-002", purpose="
 PHOTO_ONLY = verification_pb2.UseContext(matter_code="370100-CSSY-004", purpose="测试：只需照片")
 NEVER_SHARED_FIELD = verification_pb2.UseContext(matter_code="370100-CSSY-005", purpose="测试：列出不予共享的信息项")
 """In the test catalog only: a matter that lists the ID card's photo alone, a field never given out (SECRET)."""
+COMPANY_FIELDS = verification_pb2.UseContext(matter_code="370100-CSSY-006", purpose="测试：企业的有条件共享信息项")
+"""In the test catalog only: a matter that lists a 营业执照's 注册资本 and a 食品生产许可证's 法定代表人, each made
+conditionally shared there (the field's own class), beside fields shared unconditionally: a company's consent lets
+those through."""
 TEST_DEPARTMENT = "国家税务总局济南市税务局"  # handles the test catalog's matters: TAX uses them
 BY_AN_ISSUER = verification_pb2.UseContext(matter_code="370100-CSSY-003", purpose="测试：只发证的部门办理的事项")
 """In the test catalog only: a matter of TRAFFIC, an issuer without the CONSUMER role."""
@@ -108,6 +112,8 @@ HANDLERS = {
     TEST_MATTER: TAX,
     NAME_ONLY.matter_code: TAX,
     PHOTO_ONLY.matter_code: TAX,
+    NEVER_SHARED_FIELD.matter_code: TAX,
+    COMPANY_FIELDS.matter_code: TAX,
     BY_AN_ISSUER.matter_code: TRAFFIC,
 }
 """The member that may name each matter the tests use (a department names only the matters it handles)."""
@@ -300,12 +306,30 @@ class SettableClock:
 def extended_catalog() -> Catalog:
     """The bootstrap catalog plus a matter that needs an ID card's address (sensitive, not in full), its photo
     (secret) and a passport (not shared), one that needs only a name, one only the photo, one a 食品生产许可证's
-    日常监督管理人员 (made not shared here, the field's own class), these TAX's, and one of TRAFFIC's."""
+    日常监督管理人员 (made not shared here, the field's own class), one a 营业执照's 注册资本 and a 食品生产许可证's
+    法定代表人 (made conditional here), these TAX's, and one of TRAFFIC's."""
     raw = json.loads((Path(load_bootstrap_catalog.__code__.co_filename).parent.parent / "bootstrap" / "catalog.json")
                      .read_text(encoding="utf-8"))  # fmt: skip
     (food,) = (t for t in raw["license_types"] if t["code"] == samples.FOOD_PERMIT)
     (officer,) = (f for f in food["fields"] if f["key"] == "supervising_officer")
     officer["sharing_class"] = "NOT_SHARED"
+    (representative,) = (f for f in food["fields"] if f["key"] == "legal_representative")
+    representative["sharing_class"] = "CONDITIONAL"
+    (business,) = (t for t in raw["license_types"] if t["code"] == BUSINESS_LICENSE)
+    (capital,) = (f for f in business["fields"] if f["key"] == "registered_capital")
+    capital["sharing_class"] = "CONDITIONAL"
+    raw["matters"].append(
+        {
+            "code": COMPANY_FIELDS.matter_code,
+            "name": "测试事项（企业的有条件共享信息项）",
+            "department": TEST_DEPARTMENT,
+            "purpose": "测试",
+            "materials": [
+                {"type_code": BUSINESS_LICENSE, "fields": ["company_name", "uscc", "registered_capital"]},
+                {"type_code": samples.FOOD_PERMIT, "fields": ["producer_name", "legal_representative"]},
+            ],
+        }
+    )
     raw["matters"].append(
         {
             "code": NEVER_SHARED_FIELD.matter_code,
