@@ -134,9 +134,13 @@ def test_serving_reads_no_growing_table_row_by_row(recorded: tuple[RunningGatewa
     portal.ListAccessRecords(audit_pb2.ListAccessRecordsRequest(holder_code=issued.holder.code, before=10**6))
     portal.ListAccessRecords(audit_pb2.ListAccessRecordsRequest(holder_code=issued.holder.code, omit_own_listings=True))
     licenses = authorization_pb2_grpc.AuthorizationServiceStub(running.channel(PORTAL))  # a portal's 我的证照
-    mine = authorization_pb2.ListConsentableLicensesRequest(holder_code=issued.holder.code)
+    # a page after a page (the row it ended at, read again): a company's permits, none of which a consent names
+    running.issuance(MARKET).IssueLicense(issue_request(unique(samples.food_permit(7))))
+    mine = authorization_pb2.ListConsentableLicensesRequest(holder_code=issued.holder.code, limit=1)
+    assert not licenses.ListConsentableLicenses(mine).licenses
+    card = id_card(running).license
+    mine = authorization_pb2.ListConsentableLicensesRequest(holder_code=card.holder.code)
     assert licenses.ListConsentableLicenses(mine).licenses
-    card = id_card(running).license  # a consent names a license a matter reads with one: a 食品生产许可证 none
     until = Timestamp()
     until.FromDatetime(dt.datetime.now(dt.UTC) + dt.timedelta(days=1))
     keyed = authorization_pb2.GrantConsentRequest(  # looked up by the portal's key: by the partial index
@@ -151,6 +155,7 @@ def test_serving_reads_no_growing_table_row_by_row(recorded: tuple[RunningGatewa
     statements.on = False
 
     assert len(statements.seen) > 50  # the recording heard the gateway's connections
+    assert any("AS last" in s for s in statements.seen)  # the page after a page was read
     assert scans(tmp_path / "zzgw.db", statements.seen) == {}
     # by the holder's index, not the issuer's: that one walks every record of the issuer's licenses
     by_both = [s for s in statements.seen if "access_records.holder_code =" in s and "access_records.issuer_code" in s]

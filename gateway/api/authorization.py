@@ -18,6 +18,7 @@ from gateway.domain.model import License, LicenseStatus
 from gateway.services import calls
 from gateway.services.audit import UseTarget
 from gateway.services.authorization import (
+    MAX_CONSENTABLE,
     AccessDecision,
     AccessRequestState,
     AuthorizationService,
@@ -155,14 +156,25 @@ class AuthorizationServicer(authorization_pb2_grpc.AuthorizationServiceServicer)
         self, request: authorization_pb2.ListConsentableLicensesRequest, context: grpc.ServicerContext
     ) -> authorization_pb2.ListConsentableLicensesResponse:
         service = self._authorization()
-        found = service.consentable_licenses(
-            caller(), request.holder_code, request.child_code, operator=operator(context)
+        page = service.consentable_licenses(
+            caller(),
+            request.holder_code,
+            request.child_code,
+            limit=page_size(request.limit, default=MAX_CONSENTABLE),
+            page_token=request.page_token,
+            operator=operator(context),
         )
         return authorization_pb2.ListConsentableLicensesResponse(
-            licenses=[self._consentable(license, service.effective_status(license)) for license in found]
+            licenses=[
+                self._consentable(license, service.effective_status(license), matters)
+                for license, matters in zip(page.licenses, page.matter_codes, strict=True)
+            ],
+            next_page_token=page.next_page_token,
         )
 
-    def _consentable(self, license: License, status: LicenseStatus) -> authorization_pb2.ConsentableLicense:
+    def _consentable(
+        self, license: License, status: LicenseStatus, matter_codes: tuple[str, ...]
+    ) -> authorization_pb2.ConsentableLicense:
         c = license.content
         license_type = self._catalog.license_types.get(c.type_code)
         return authorization_pb2.ConsentableLicense(
@@ -176,6 +188,7 @@ class AuthorizationServicer(authorization_pb2_grpc.AuthorizationServiceServicer)
             valid_from=c.valid_from.isoformat() if c.valid_from else "",
             valid_until=c.valid_until.isoformat() if c.valid_until else "",
             status=license_status(status),
+            matter_codes=list(matter_codes),
         )
 
     def _request(self, r: StoredAccessRequest) -> authorization_pb2.AccessRequest:

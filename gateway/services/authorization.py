@@ -120,7 +120,7 @@ MAX_DURATION_DAYS = 1095
 MAX_CONSENT_DAYS = 366
 MAX_CONSENT_USES = 100
 MAX_CONSENTABLE = 200
-"""The most licenses ``consentable_licenses`` lists (a holder has far fewer)."""
+"""The licenses a page of ``consentable_licenses`` lists when its ``limit`` is 0 (the most it had listed at all)."""
 MAX_CONSENT_ITEMS = 20
 """Licenses or license types one consent may name."""
 MAX_LIST = 500
@@ -1022,34 +1022,64 @@ class AuthorizationService:
         )
 
     def consentable_licenses(
-        self, caller: Member, holder_code: str, child_code: str = "", *, operator: str = ""
-    ) -> list[License]:
-        """The current licenses the holder of ``holder_code`` may name in a consent: their own; or, with
-        ``child_code``, those of that child that name them as a parent, while the child is a minor (what
-        ``GrantConsent`` takes for 监护人代为授权). A portal had no way to learn the identifiers it must name
-        (found by a holder-portal tester). On the log of the holder whose licenses are listed (the child's, naming
-        the parent): a person's register, numbers included, is the most a portal reads (found by a security tester)."""
+        self,
+        caller: Member,
+        holder_code: str,
+        child_code: str = "",
+        *,
+        limit: int = MAX_CONSENTABLE,
+        page_token: str = "",
+        operator: str = "",
+    ) -> ConsentablePage:
+        """The current licenses the holder of ``holder_code`` may name in a consent, oldest first, a page at a time:
+        their own; or, with ``child_code``, those of that child that name them as a parent, while the child is a
+        minor (what ``GrantConsent`` takes for 监护人代为授权). A portal had no way to learn the identifiers it must
+        name (found by a holder-portal tester). On the log of the holder whose licenses are listed (the child's,
+        naming the parent): a person's register, numbers included, is the most a portal reads (found by a security
+        tester).
+
+        Only what a grant takes is listed (a holder-portal tester, D3): a license in force today
+        (``_check_in_force``) of a type some matter of the catalog reads with a consent (``consent_matters``, given
+        with each); a 护照 no matter reads, and a 营业执照 every matter reads unconditionally, had been listed, and
+        their grants refused or changing nothing. The page had stopped at ``MAX_CONSENTABLE`` with no word, leaving
+        out the newest of a chain's hundreds of permits (D4): it now pages with a sealed token
+        (``gateway.domain.paging``), ``limit`` 0 for ``MAX_CONSENTABLE`` as before."""
         operator = checked_operator(operator)
         holder_code = checked_holder_code(holder_code)
         owner = checked_holder_code(child_code, field="child_code") if child_code else holder_code
+        listing = Listing(
+            "ListConsentableLicenses", caller.code, (f"holder_code={holder_code}", f"child_code={child_code and owner}")
+        )
+        position = self._pages.position(page_token, listing)
+        after = int(position) if position is not None else None
+        limit = max(1, min(limit or MAX_CONSENTABLE, MAX_LIST))
         now = self._clock.now()
-        with self._db.unit_of_work() as uow:
-            # a child's under any code type: those listed must name the parent, who consents as their guardian
-            kinds = holder_code_types_of(owner) if not child_code else HOLDER_CODE_TYPES
-            found = uow.holder_licenses.all_current(owner, list(kinds), limit=MAX_CONSENTABLE)
+        day = now.astimezone(CHINA_TZ).date()
         if not child_code:  # a child under 14 names none in person: GUARDIAN_MUST_CONSENT, as GrantConsent says
             self._check_consents_in_person(holder_code, now)  # (its listing had offered them; a tester)
-            listed = found
-        else:
-            listed = []
-            for license in found:
-                license_type = self._catalog.license_types.get(license.content.type_code)
-                if (
-                    license_type is not None
-                    and holder_code in guardians_of(license, license_type)
-                    and is_minor(license, license_type, now)
-                ):
-                    listed.append(license)
+        # a child's under any code type: those listed must name the parent, who consents as their guardian
+        kinds = list(holder_code_types_of(owner) if not child_code else HOLDER_CODE_TYPES)
+        matters = consent_matters(self._catalog)
+
+        def nameable(license: License) -> bool:
+            license_type = self._catalog.license_types.get(license.content.type_code)
+            if license_type is None or not matters.get(license_type.code):
+                return False
+            if license.effective_status(day) is not LicenseStatus.ACTIVE:
+                return False
+            return not child_code or (
+                holder_code in guardians_of(license, license_type) and is_minor(license, license_type, now)
+            )
+
+        listed: list[tuple[int, License]] = []
+        with self._db.unit_of_work() as uow:
+            while len(listed) <= limit:  # one more than the page: whether another follows
+                read = uow.holder_licenses.current_after(owner, kinds, after=after, limit=limit + 1)
+                listed += [(row, license) for row, license in read if nameable(license)]
+                if len(read) <= limit:
+                    break
+                after = read[-1][0]
+        more, listed = len(listed) > limit, listed[:limit]
         entry = _listed(
             caller,
             operator,
@@ -1062,7 +1092,12 @@ class AuthorizationService:
         with self._db.unit_of_work(write=True) as uow:
             self._audit.append(uow, [entry])
             uow.commit()
-        return listed
+        licenses = tuple(license for _, license in listed)
+        return ConsentablePage(
+            licenses=licenses,
+            matter_codes=tuple(matters[license.content.type_code] for license in licenses),
+            next_page_token=self._pages.token(str(listed[-1][0]), listing) if more else "",
+        )
 
     def effective_status(self, license: License) -> LicenseStatus:
         """The license's status today (an ACTIVE license past its end date is EXPIRED)."""
@@ -1313,6 +1348,30 @@ def _remove_ended(db: Database, rows: Callable[[UnitOfWork], _EndedRows[_K]], cu
         if len(found) < batch:
             return removed
         after = found[-1]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ConsentablePage:
+    """A page of the licenses a holder may name in a consent (``consentable_licenses``)."""
+
+    licenses: tuple[License, ...]
+    """Oldest first, each the current version."""
+    matter_codes: tuple[tuple[str, ...], ...]
+    """For each license, the matters under which a consent naming it lets something through (``consent_matters``)."""
+    next_page_token: str
+    """For the next page; empty when there is none."""
+
+
+def consent_matters(catalog: Catalog) -> dict[str, tuple[str, ...]]:
+    """By license type, the catalog's matters under which a consent naming it lets something through
+    (``consent_need``: NEEDED), in the catalog's order; a type none reads with a consent is left out."""
+    found: dict[str, list[str]] = {}
+    for matter in catalog.matters.values():
+        for material in matter.materials:
+            license_type = catalog.license_types.get(material.type_code)
+            if license_type is not None and consent_need(license_type, material) is ConsentNeed.NEEDED:
+                found.setdefault(license_type.code, []).append(matter.code)
+    return {code: tuple(dict.fromkeys(codes)) for code, codes in found.items()}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -2091,6 +2091,23 @@ class HolderLicenseRepository:
         ).all()
         return [license_from(r) for r in rows]
 
+    def current_after(
+        self, code: str, code_types: Collection[str], *, after: int | None, limit: int
+    ) -> list[tuple[int, License]]:
+        """The current versions of the holder's licenses (as ``all_current``), oldest first, after the row ``after``
+        (a row id this gave; None: from the first), at most ``limit``, each with its row id: a page of them
+        (``ListConsentableLicenses``). The place is the row's own (its creation time and id, read again here), so
+        a page ends at the same license whatever was issued or amended meanwhile."""
+        query = select(*_READ, _L.c.id).where(
+            _L.c.holder_code_type.in_(list(code_types)), _L.c.holder_code == code, _IS_CURRENT
+        )
+        if after is not None:
+            last = _L.alias("last")
+            at = select(last.c.created_at).where(last.c.id == after).scalar_subquery()
+            query = query.where(or_(_L.c.created_at > at, and_(_L.c.created_at == at, _L.c.id > after)))
+        rows = self._s.execute(query.order_by(_L.c.created_at, _L.c.id).limit(limit)).all()
+        return [(int(r[-1]), license_from(r[:-1])) for r in rows]
+
 
 def _as_utc(value: dt.datetime) -> dt.datetime:
     """Times are bound in UTC: SQLite stores the wall-clock digits only, so a +08:00 time would read back wrong."""

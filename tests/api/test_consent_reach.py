@@ -1,6 +1,7 @@
-"""What a holder's consent may name, over real gRPC (a holder-portal tester, D1, D5): a consent that would let
+"""What a holder's consent may name, over real gRPC (a holder-portal tester, D1, D3, D4, D5): a consent that would let
 nothing through (a 营业执照 every matter reads without one, a 护照 no one is given) is refused, as RequestAccess
-refuses the same case; and a consent names a license in force."""
+refuses the same case; a consent names a license in force; and ListConsentableLicenses lists exactly what a grant
+takes, with the matters it serves, a page at a time."""
 
 from __future__ import annotations
 
@@ -14,8 +15,9 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from adapters.records import issue_request
 from gateway.bootstrap import samples
-from protos.zzgw.v1 import authorization_pb2, issuance_pb2, sharing_pb2
+from protos.zzgw.v1 import authorization_pb2, common_pb2, issuance_pb2, sharing_pb2
 from tests.api import test_sharing
+from tests.api.test_authorization import refused
 from tests.api.test_issuance import change, unique
 from tests.api.test_sharing import (
     BDCZY,
@@ -25,9 +27,12 @@ from tests.api.test_sharing import (
     FPSL,
     HANDLERS,
     ID_CARD,
+    NAME_ONLY,
     NEVER_SHARED_FIELD,
     PASSPORT,
     PHOTO_ONLY,
+    QYKZ,
+    SBZY,
     Clocked,
     authorization,
     business_license,
@@ -74,6 +79,14 @@ def consents_of(running: RunningGateway, holder_code: str) -> list[authorization
         authorization(running, PORTAL)
         .ListConsents(authorization_pb2.ListConsentsRequest(holder_code=holder_code))
         .consents
+    )
+
+
+def consentable(
+    running: RunningGateway, holder_code: str, **fields: Any
+) -> authorization_pb2.ListConsentableLicensesResponse:
+    return authorization(running, PORTAL).ListConsentableLicenses(
+        authorization_pb2.ListConsentableLicensesRequest(holder_code=holder_code, **fields)
     )
 
 
@@ -223,3 +236,107 @@ def test_a_consent_names_a_license_in_force(clocked: Clocked) -> None:
         running, grant_request(running, card.holder.code, BDCZY.matter_code, license_ids=(card.license_id,))
     )
     assert (reason, metadata) == ("LICENSE_NOT_IN_FORCE", {"field": "license_ids[0]", "status": "REVOKED"})
+
+
+# --- D3: what ListConsentableLicenses lists -------------------------------------------------------------------------
+
+
+def test_a_portal_is_listed_only_the_licenses_a_consent_can_name_with_the_matters_it_serves(clocked: Clocked) -> None:
+    """A 护照 (never shared, under no matter) and a 营业执照 (read without a consent) had been listed beside the ID
+    card, with no way to tell them apart, and their grants refused or meaningless (D3); a revoked card was listed too,
+    whose grant is now LICENSE_NOT_IN_FORCE (D5). What is listed is what a grant takes: each listed license under each
+    of its matter_codes is granted."""
+    running = clocked.running
+    code, born = person()
+    card = id_card(running, code, born).license
+    passport(running, code, born)
+    (listed,) = consentable(running, code).licenses
+    assert (listed.license_id, listed.status) == (card.license_id, common_pb2.LICENSE_STATUS_ACTIVE)
+    assert list(listed.matter_codes) == [
+        QYKZ.matter_code, BDCZY.matter_code, SBZY.matter_code, CSSY.matter_code, NAME_ONLY.matter_code
+    ]  # fmt: skip
+    for matter in listed.matter_codes:
+        assert grant(running, code, grantee=HANDLERS[matter], matter=matter, license_ids=(card.license_id,),
+                     type_codes=()).code  # fmt: skip
+    change(running, card.license_id, issuance_pb2.STATUS_ACTION_REVOKE, member=POLICE)
+    assert not consentable(running, code).licenses
+
+    # a company's: under the test catalog's matter that reads them with a consent, and no other
+    license_id, uscc = business_license(running)
+    (company,) = consentable(running, uscc).licenses
+    assert (company.license_id, list(company.matter_codes)) == (license_id, [COMPANY_FIELDS.matter_code])
+    (said,) = [r for r in records_of(running, uscc) if r.action == "LIST_CONSENTABLE_LICENSES"]
+    assert (said.decision, said.reason) == ("LISTED", "licenses=1")
+
+
+def test_a_companys_licenses_that_every_matter_reads_without_consent_are_not_listed(running: RunningGateway) -> None:
+    """Under the demo catalog no matter reads a 营业执照 with a consent: a company has none to name (D3)."""
+    _, uscc = business_license(running)
+    assert not consentable(running, uscc).licenses
+    code, _, violations, _, _ = refused_grant(
+        running, grant_request(running, uscc, FPSL.matter_code, type_codes=[BUSINESS_LICENSE])
+    )
+    assert (code, violations) == (grpc.StatusCode.INVALID_ARGUMENT, [("type_codes[0]", "NO_CONSENT_NEEDED")])
+
+
+# --- D4: a page at a time -------------------------------------------------------------------------------------------
+
+
+def food_permits(running: RunningGateway, uscc: str, count: int) -> list[str]:
+    """Issue ``count`` 食品生产许可证 to the company ``uscc`` (a chain's, one per site) in one batch; their ids, in
+    the order issued."""
+    items = []
+    for n in range(count):
+        record = unique(samples.food_permit(n))
+        record["holder"] = {**record["holder"], "code": uscc}
+        record["fields"] = {**record["fields"], "uscc": uscc}
+        items.append(issue_request(record))
+    (response,) = running.issuance(MARKET).BatchIssueLicenses(
+        iter([issuance_pb2.BatchIssueLicensesRequest(licenses=items)])
+    )
+    assert not [r.error for r in response.results if r.HasField("error")]
+    return [r.license.license_id for r in response.results]
+
+
+def pages_of(running: RunningGateway, uscc: str, limit: int) -> list[list[str]]:
+    pages, token = [], ""
+    while True:
+        page = consentable(running, uscc, limit=limit, page_token=token)
+        pages.append([license.license_id for license in page.licenses])
+        token = page.next_page_token
+        if not token:
+            return pages
+
+
+def test_consentable_licenses_page_and_the_newest_are_listed_too(clocked: Clocked) -> None:
+    """A company with 205 食品生产许可证 had been listed 200, the five newest left out with no word (D4). It pages,
+    oldest first, with a sealed token: 0 gives the 200 a call without limit had, then a token for the rest; a
+    license revoked is left out of the pages, one issued between two pages is on the last, each once."""
+    running = clocked.running
+    uscc = samples.uscc(int(uuid.uuid4().hex[:10], 16) % 10**12)
+    issued = food_permits(running, uscc, 205)
+    change(running, issued[100], issuance_pb2.STATUS_ACTION_REVOKE)
+    expected = issued[:100] + issued[101:]
+
+    first = consentable(running, uscc)
+    assert [license.license_id for license in first.licenses] == expected[:200] and first.next_page_token
+    (later,) = food_permits(running, uscc, 1)
+    rest = consentable(running, uscc, page_token=first.next_page_token)
+    assert [license.license_id for license in rest.licenses] == [*expected[200:], later]
+    assert not rest.next_page_token
+    for limit, count in ((7, 30), (205, 1), (500, 1)):
+        pages = pages_of(running, uscc, limit)
+        assert [i for page in pages for i in page] == [*expected, later] and len(pages) == count, limit
+
+    page = consentable(running, uscc, limit=3)
+    other = samples.uscc(int(uuid.uuid4().hex[:10], 16) % 10**12)
+    for holder_code, token, fields in (
+        (other, page.next_page_token, {}),  # another holder's
+        (uscc, page.next_page_token, {"child_code": other}),  # another listing's
+        (uscc, page.next_page_token[:-2], {}),  # cut short
+    ):
+        code, _, violations = refused(lambda holder_code=holder_code, token=token, fields=fields: consentable(
+            running, holder_code, page_token=token, **fields))  # fmt: skip
+        assert (code, violations) == (grpc.StatusCode.INVALID_ARGUMENT, [("page_token", "BAD_PAGE_TOKEN")])
+    code, _, violations = refused(lambda: consentable(running, uscc, limit=-1))
+    assert (code, violations) == (grpc.StatusCode.INVALID_ARGUMENT, [("limit", "BAD_LIMIT")])

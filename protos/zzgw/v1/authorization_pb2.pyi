@@ -267,15 +267,19 @@ class ListConsentsResponse(_message.Message):
     def __init__(self, consents: _Optional[_Iterable[_Union[Consent, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class ListConsentableLicensesRequest(_message.Message):
-    __slots__ = ("holder_code", "child_code")
+    __slots__ = ("holder_code", "child_code", "limit", "page_token")
     HOLDER_CODE_FIELD_NUMBER: _ClassVar[int]
     CHILD_CODE_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     holder_code: str
     child_code: str
-    def __init__(self, holder_code: _Optional[str] = ..., child_code: _Optional[str] = ...) -> None: ...
+    limit: int
+    page_token: str
+    def __init__(self, holder_code: _Optional[str] = ..., child_code: _Optional[str] = ..., limit: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
 
 class ConsentableLicense(_message.Message):
-    __slots__ = ("license_id", "type_code", "type_name", "issuer_code", "issuer_name", "license_number", "holder_code", "valid_from", "valid_until", "status")
+    __slots__ = ("license_id", "type_code", "type_name", "issuer_code", "issuer_name", "license_number", "holder_code", "valid_from", "valid_until", "status", "matter_codes")
     LICENSE_ID_FIELD_NUMBER: _ClassVar[int]
     TYPE_CODE_FIELD_NUMBER: _ClassVar[int]
     TYPE_NAME_FIELD_NUMBER: _ClassVar[int]
@@ -286,6 +290,7 @@ class ConsentableLicense(_message.Message):
     VALID_FROM_FIELD_NUMBER: _ClassVar[int]
     VALID_UNTIL_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
+    MATTER_CODES_FIELD_NUMBER: _ClassVar[int]
     license_id: str
     type_code: str
     type_name: str
@@ -296,10 +301,13 @@ class ConsentableLicense(_message.Message):
     valid_from: str
     valid_until: str
     status: _common_pb2.LicenseStatus
-    def __init__(self, license_id: _Optional[str] = ..., type_code: _Optional[str] = ..., type_name: _Optional[str] = ..., issuer_code: _Optional[str] = ..., issuer_name: _Optional[str] = ..., license_number: _Optional[str] = ..., holder_code: _Optional[str] = ..., valid_from: _Optional[str] = ..., valid_until: _Optional[str] = ..., status: _Optional[_Union[_common_pb2.LicenseStatus, str]] = ...) -> None: ...
+    matter_codes: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, license_id: _Optional[str] = ..., type_code: _Optional[str] = ..., type_name: _Optional[str] = ..., issuer_code: _Optional[str] = ..., issuer_name: _Optional[str] = ..., license_number: _Optional[str] = ..., holder_code: _Optional[str] = ..., valid_from: _Optional[str] = ..., valid_until: _Optional[str] = ..., status: _Optional[_Union[_common_pb2.LicenseStatus, str]] = ..., matter_codes: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class ListConsentableLicensesResponse(_message.Message):
-    __slots__ = ("licenses",)
+    __slots__ = ("licenses", "next_page_token")
     LICENSES_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     licenses: _containers.RepeatedCompositeFieldContainer[ConsentableLicense]
-    def __init__(self, licenses: _Optional[_Iterable[_Union[ConsentableLicense, _Mapping]]] = ...) -> None: ...
+    next_page_token: str
+    def __init__(self, licenses: _Optional[_Iterable[_Union[ConsentableLicense, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
