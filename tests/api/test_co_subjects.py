@@ -159,6 +159,28 @@ def test_the_wife_lists_the_uses_of_her_husbands_marriage_certificate(running: R
         assert denied.value.code() == grpc.StatusCode.PERMISSION_DENIED
 
 
+def test_the_husbands_consent_is_on_her_log_but_is_his_to_list_and_withdraw(running: RunningGateway) -> None:
+    """A holder-portal tester (D2): the wife's log shows the consent her husband gave for their 结婚证, which she can
+    neither find in her ListConsents nor withdraw (CONSENT_NOT_FOUND). As docs/api.md (Guardians) says: ListConsents
+    lists the consents a person may withdraw, their own and those granted as a guardian; a co-subject sees the
+    records of a consent for that license alone, and the consent stays the holder's."""
+    husband, wife, license_id = couple(running)
+    granted = grant(running, husband, license_ids=(license_id,), type_codes=())
+    assert [(r.action, r.license_id) for r in log_of(running, wife).records] == [("GRANT_CONSENT", license_id)]
+    portal = authorization(running, PORTAL)
+    assert not portal.ListConsents(authorization_pb2.ListConsentsRequest(holder_code=wife)).consents
+    (his,) = portal.ListConsents(authorization_pb2.ListConsentsRequest(holder_code=husband)).consents
+    assert (his.consent_id, his.holder_code, his.guardian_code) == (granted.consent.consent_id, husband, "")
+    with pytest.raises(grpc.RpcError) as refused:
+        portal.WithdrawConsent(
+            authorization_pb2.WithdrawConsentRequest(consent_id=granted.consent.consent_id, holder_code=wife)
+        )
+    assert (refused.value.code(), error_details(refused.value)[0].reason) == (
+        grpc.StatusCode.NOT_FOUND,
+        "CONSENT_NOT_FOUND",
+    )
+
+
 def test_her_own_licenses_and_those_naming_her_are_one_log_newest_first(running: RunningGateway) -> None:
     husband, wife, license_id = couple(running)
     card = id_card(running, wife, dt.date.fromisoformat(f"{wife[6:10]}-{wife[10:12]}-{wife[12:14]}")).license
