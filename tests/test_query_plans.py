@@ -35,8 +35,9 @@ from protos.zzgw.v1 import (
     issuance_pb2,
     verification_pb2,
 )
+from tests.api.test_co_subjects import marriage
 from tests.api.test_issuance import unique
-from tests.api.test_sharing import REAL_ESTATE, id_card
+from tests.api.test_sharing import REAL_ESTATE, id_card, person
 from tests.api.test_verification import MARKET, batch_issue, change, claim, verify
 from tests.conftest import PORTAL, TAX, RunningGateway, backend_params, migrated_database, start_gateway
 
@@ -134,12 +135,14 @@ def test_serving_reads_no_growing_table_row_by_row(recorded: tuple[RunningGatewa
     portal.ListAccessRecords(audit_pb2.ListAccessRecordsRequest(holder_code=issued.holder.code, before=10**6))
     portal.ListAccessRecords(audit_pb2.ListAccessRecordsRequest(holder_code=issued.holder.code, omit_own_listings=True))
     licenses = authorization_pb2_grpc.AuthorizationServiceStub(running.channel(PORTAL))  # a portal's 我的证照
-    # a page after a page (the row it ended at, read again): a company's permits, none of which a consent names
-    running.issuance(MARKET).IssueLicense(issue_request(unique(samples.food_permit(7))))
-    mine = authorization_pb2.ListConsentableLicensesRequest(holder_code=issued.holder.code, limit=1)
-    assert not licenses.ListConsentableLicenses(mine).licenses
-    card = id_card(running).license
-    mine = authorization_pb2.ListConsentableLicensesRequest(holder_code=card.holder.code)
+    # a page after a page (the row it ended at, read again): a husband's ID card and 结婚证
+    (husband, born), (wife, _) = person("男"), person("女")
+    card = id_card(running, husband, born).license
+    marriage(running, husband, wife)
+    mine = authorization_pb2.ListConsentableLicensesRequest(holder_code=husband, limit=1)
+    first = licenses.ListConsentableLicenses(mine)
+    assert len(first.licenses) == 1 and first.next_page_token
+    mine.page_token = first.next_page_token
     assert licenses.ListConsentableLicenses(mine).licenses
     until = Timestamp()
     until.FromDatetime(dt.datetime.now(dt.UTC) + dt.timedelta(days=1))

@@ -1074,7 +1074,9 @@ class AuthorizationService:
         listed: list[tuple[int, License]] = []
         with self._db.unit_of_work() as uow:
             while len(listed) <= limit:  # one more than the page: whether another follows
-                read = uow.holder_licenses.current_after(owner, kinds, after=after, limit=limit + 1)
+                read = uow.holder_licenses.current_after(
+                    owner, kinds, list(matters), status=LicenseStatus.ACTIVE.value, after=after, limit=limit + 1
+                )
                 listed += [(row, license) for row, license in read if nameable(license)]
                 if len(read) <= limit:
                     break

@@ -2092,14 +2092,29 @@ class HolderLicenseRepository:
         return [license_from(r) for r in rows]
 
     def current_after(
-        self, code: str, code_types: Collection[str], *, after: int | None, limit: int
+        self,
+        code: str,
+        code_types: Collection[str],
+        type_codes: Collection[str],
+        *,
+        status: str,
+        after: int | None,
+        limit: int,
     ) -> list[tuple[int, License]]:
-        """The current versions of the holder's licenses (as ``all_current``), oldest first, after the row ``after``
-        (a row id this gave; None: from the first), at most ``limit``, each with its row id: a page of them
-        (``ListConsentableLicenses``). The place is the row's own (its creation time and id, read again here), so
-        a page ends at the same license whatever was issued or amended meanwhile."""
+        """The current versions of the holder's licenses (as ``all_current``) of ``type_codes`` stored in
+        ``status``, oldest first, after the row ``after`` (a row id this gave; None: from the first), at most
+        ``limit``, each with its row id: a page of them (``ListConsentableLicenses``). The place is the row's own
+        (its creation time and id, read again here), so a page ends at the same license whatever was issued or
+        amended meanwhile. The types and the status are chosen here, not after the read: a chain's thousands of
+        permits that no consent names had been read a page at a time to list none."""
+        if not type_codes:
+            return []
         query = select(*_READ, _L.c.id).where(
-            _L.c.holder_code_type.in_(list(code_types)), _L.c.holder_code == code, _IS_CURRENT
+            _L.c.holder_code_type.in_(list(code_types)),
+            _L.c.holder_code == code,
+            _IS_CURRENT,
+            _L.c.type_code.in_(list(type_codes)),
+            _L.c.status == status,
         )
         if after is not None:
             last = _L.alias("last")

@@ -6,12 +6,14 @@ takes, with the matters it serves, a page at a time."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid
 from typing import Any
 
 import grpc
 import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
+from sqlalchemy import event
 
 from adapters.records import issue_request
 from gateway.bootstrap import samples
@@ -340,3 +342,23 @@ def test_consentable_licenses_page_and_the_newest_are_listed_too(clocked: Clocke
         assert (code, violations) == (grpc.StatusCode.INVALID_ARGUMENT, [("page_token", "BAD_PAGE_TOKEN")])
     code, _, violations = refused(lambda: consentable(running, uscc, limit=-1))
     assert (code, violations) == (grpc.StatusCode.INVALID_ARGUMENT, [("limit", "BAD_LIMIT")])
+
+
+def test_a_chains_permits_that_no_consent_names_are_not_read_a_page_at_a_time(running: RunningGateway) -> None:
+    """Under the demo catalog no consent names a 食品生产许可证: listing a chain's 205 of them had read them all, a
+    page at a time, to list none. The types a consent names, and the status in force, are chosen by the store: one
+    read, which finds nothing."""
+    uscc = samples.uscc(int(uuid.uuid4().hex[:10], 16) % 10**12)
+    food_permits(running, uscc, 205)
+    reads: list[str] = []
+
+    def record(_connection: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if re.search(r"licenses\.id\s+FROM licenses\b", statement):  # a page of a holder's (with each row's id)
+            reads.append(statement)
+
+    event.listen(running.gateway.db.engine, "before_cursor_execute", record)
+    try:
+        assert not consentable(running, uscc).licenses
+    finally:
+        event.remove(running.gateway.db.engine, "before_cursor_execute", record)
+    assert len(reads) == 1, reads
