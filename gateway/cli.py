@@ -11,6 +11,7 @@ zzgw memos                give licenses stored before schema 0012 the gateway's 
 zzgw verify WHAT          verify a license (identifier, number, ZZ1: code), a PDF or a photo of its QR code
 zzgw receipt get ID       fetch a verification receipt (GetReceipt) as a JSON file
 zzgw receipt check FILE   check a receipt file offline with the gateway's published trust material
+zzgw members              list the members; --renew, --retire, --revoke, --restore one's credentials
 """
 
 from __future__ import annotations
@@ -128,17 +129,38 @@ def main(argv: list[str] | None = None) -> int:
     members = commands.add_parser(
         "members",
         help="list the registered members: code, roles, region, credential, name, and the matters each may name; or "
-        "take a member's credentials (--revoke)",
+        "renew a member's client certificate (--renew, --retire), or take a member's credentials (--revoke)",
     )
     which = members.add_mutually_exclusive_group()
     which.add_argument(
         "--revoke",
         metavar="CODE",
-        help="take every credential from this member (its client certificate's registration, its token, its clerks' "
+        help="take every credential from this member (its client certificates' registration, its token, its clerks' "
         "console tokens): locked out within 30 s, and kept so by `zzgw init`; it stays named in the records",
     )
     which.add_argument(
         "--restore", metavar="CODE", help="end a member's revocation: the next `zzgw init` gives its credentials back"
+    )
+    which.add_argument(
+        "--renew",
+        metavar="CODE",
+        help="issue this member a new client certificate (pki/members/CODE.pem, with a new key CODE.key, or on the key "
+        "of --csr) and register it, its certificate until now staying accepted (CODE.previous.pem) until --retire or "
+        "its end: the department moves to the new pair without a gap. Needs pki/ca.key",
+    )
+    which.add_argument(
+        "--retire",
+        metavar="CODE",
+        help="stop accepting this member's previous client certificate, kept since --renew (refused within 30 s, "
+        "never trusted again), once its department connects with the new one",
+    )
+    members.add_argument(
+        "--csr",
+        type=Path,
+        metavar="FILE",
+        help="with --renew: a certificate signing request (PEM or DER) the department made with a key of its own "
+        "(EC P-256/P-384, or RSA of 2048 bits or more): the certificate is issued for that key, which never leaves "
+        "the department, and no CODE.key is made; its subject is not read, the gateway names the member itself",
     )
 
     claims = commands.add_parser(
@@ -1224,6 +1246,51 @@ def _retire_client_certificate(settings: Settings, code: str, revoked: Collectio
     return moved, None, foreign
 
 
+def _renew_or_retire(settings: Settings, gateway: Gateway, code: str, request: bytes | None, *, renew: bool) -> int:
+    """``zzgw members --renew CODE [--csr FILE]`` or ``--retire CODE`` (``gateway.member_certificates``), said for the
+    operator: what was made, what to hand over, what to do next."""
+    from gateway.domain.errors import ZzgwError
+    from gateway.domain.model import beijing_day
+    from gateway.member_certificates import RenewalRefused, renew_certificate, retire_certificate
+
+    try:
+        if not renew:
+            moved = retire_certificate(settings, gateway.members, code)
+            print(
+                f"{code}: its previous client certificate is retired: refused within 30 s (UNAUTHENTICATED / "
+                "UNKNOWN_CREDENTIAL, told to use the new one), and never trusted again"
+                + (f"; kept aside as {moved}.*" if moved else "")
+                + f"; on replicas with their own copy of pki/, delete pki/members/{code}.previous.* there",
+                file=sys.stderr,
+            )
+            return 0
+        renewed = renew_certificate(settings, gateway.members, code, request=request)
+    except (ZzgwError, RenewalRefused) as exc:
+        print(f"zzgw members: {exc.message if isinstance(exc, ZzgwError) else exc}", file=sys.stderr)
+        return 2
+    day = beijing_day(renewed.not_after)
+    before = (
+        f"{renewed.previous}, until {beijing_day(renewed.previous_not_after)}"
+        if renewed.previous is not None and renewed.previous_not_after is not None
+        else "not in this data directory"
+    )
+    hand = (
+        f"hand {renewed.certificate} and its key {renewed.key} to the department as docs/departments.md says, then "
+        f"delete {renewed.key} here (the gateway never needs it)"
+        if renewed.key is not None
+        else f"send {renewed.certificate} to the department (a certificate, no secret), for the key it made"
+    )
+    print(
+        f"{code}: renewed: a new client certificate {renewed.certificate}, valid until {day} (Beijing time), is "
+        f"registered; the previous one ({before}) stays accepted until `zzgw members "
+        f"--retire {code}` or its end, so the department changes over without a gap; {hand}; once it connects with "
+        f"the new one, `zzgw members --retire {code}`; on replicas with their own copy of pki/, copy pki/members/{code}"
+        f".pem and {code}.previous.pem to them (no key: the gateway needs none)",
+        file=sys.stderr,
+    )
+    return 0
+
+
 def _members(settings: Settings, args: argparse.Namespace) -> int:
     """The registered members, one a line: code, roles, region, credential ("revoked" for a revoked member), name,
     the matters it may name, when its client certificate ends; or revoke or restore one. The codes (roles,
@@ -1232,12 +1299,25 @@ def _members(settings: Settings, args: argparse.Namespace) -> int:
     from gateway.domain.errors import NotFoundError
     from gateway.domain.model import beijing_day
     from gateway.domain.verification import matters_of
-    from gateway.member_certificates import certificate_ends
+    from gateway.member_certificates import certificate_ends, previous_certificate_ends, put_previous_aside
     from gateway.server import dev_tokens_of, forget_dev_token
     from gateway.services.members import token_digest
 
+    if args.csr is not None and not args.renew:
+        print("zzgw members: --csr goes with --renew CODE", file=sys.stderr)
+        return 2
+    request = None
+    if args.csr is not None:
+        try:
+            request = args.csr.read_bytes()
+        except OSError as exc:
+            print(f"zzgw members: cannot read {args.csr}: {exc.strerror}", file=sys.stderr)
+            return 2
     gateway = _open_store(settings)
     try:
+        if args.renew or args.retire:
+            return _renew_or_retire(settings, gateway, (args.renew or args.retire).strip().upper(), request,
+                                    renew=bool(args.renew))  # fmt: skip
         if args.revoke or args.restore:
             code = (args.revoke or args.restore).strip().upper()
             try:
@@ -1251,6 +1331,7 @@ def _members(settings: Settings, args: argparse.Namespace) -> int:
                 return 2
             forget_dev_token(settings, code)
             retired, kept, foreign = _retire_client_certificate(settings, code, gateway.members.revoked_certificates())
+            put_previous_aside(settings, code)  # taken too, when a renewal kept one
             aside = (
                 f"; {settings.pki_dir / 'members' / code}.pem was {foreign}, not one of {code}'s: it and its key are "
                 f"moved aside as {retired}.*, and `zzgw init` after `--restore` issues {code} a new pair"
@@ -1275,6 +1356,7 @@ def _members(settings: Settings, args: argparse.Namespace) -> int:
         with gateway.db.unit_of_work() as uow:
             credentials = {code: (token, cert) for code, token, cert in uow.members.credentials()}
         ends = certificate_ends(settings, gateway.db)
+        previous_ends = previous_certificate_ends(settings, gateway.db)
         dev = settings.mode == "dev"  # a production gateway takes no bearer token, even one stored in dev mode
         dev_tokens: dict[str, str] = {}
         try:
@@ -1319,6 +1401,13 @@ def _members(settings: Settings, args: argparse.Namespace) -> int:
             else:
                 day = beijing_day(end)
                 ending = f"证书有效期至 {day}（北京时间；certificate ends {day} Beijing time）"
+            if member.code in previous_ends:  # renewed, the certificate before still accepted
+                previous = previous_ends[member.code]
+                until = "?" if previous is None else beijing_day(previous)
+                ending += (
+                    f"；换发前的旧证书仍可用，至 {until} 或 --retire（the previous certificate is accepted too until "
+                    f"{until}, or `zzgw members --retire {member.code}`）"
+                )
             lines.append(f"{member.code}\t{roles}\t{member.region}\t{credential}\t{member.name}\t{named}\t{ending}")
     finally:
         gateway.close()

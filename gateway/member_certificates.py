@@ -14,6 +14,12 @@ at start and then every ``CHECK_SECONDS``, logs a WARNING for each registered me
 
 A member's certificate is read from ``pki/members/CODE.pem`` when it is the one the store registered (the store keeps
 only its SHA-256): one that is not there (a replica given no copy), or another, has no end said.
+
+Renewing overlaps (``zzgw members --renew CODE``, ``renew_certificate``): a new certificate is issued and
+registered, on a key made here or on the department's own (a certificate signing request), while the one before
+stays accepted, as ``pki/members/CODE.previous.pem``, until ``zzgw members --retire CODE`` (``retire_certificate``)
+or its end. Renewing had meant ``--revoke`` first, and a partner province was locked out from then until the new key
+had reached it (a partner-province tester).
 """
 
 from __future__ import annotations
@@ -21,19 +27,25 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
+import os
 import threading
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
 
 from cryptography import x509
-from cryptography.hazmat.primitives.serialization import Encoding
+from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKeyTypes
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from gateway import metrics
 from gateway.certificate_ends import WARN_BEFORE, ending
 from gateway.config import Settings
 from gateway.domain.model import Clock
+from gateway.services.members import MemberService
 from gateway.store.database import Database, driver_error
 from gateway.threads import name_this_thread
+from signing.pki import CertificateAuthority, Issued, csr_public_key
 
 log = logging.getLogger("zzgw.members")
 
@@ -70,8 +82,8 @@ def warn_of_ends(
     more)."""
     metrics.member_certificate_ends({code: end.timestamp() for code, end in ends.items() if end is not None})
     said: list[tuple[int, str]] = []
-    renew = "renew it: `zzgw members --revoke CODE`, `--restore CODE`, `zzgw init` (docs/departments.md, Renewing)"
     for code, end in ends.items():
+        renew = f"renew it: `zzgw members --renew {code}` (docs/departments.md, Renewing)"
         what = f"the client certificate of member {code} ({names.get(code, '?')})"
         said_end = None if end is None else ending(what, None, end, now, within=WARN_BEFORE)
         if said_end is None:
@@ -110,3 +122,164 @@ def watch_certificate_ends(settings: Settings, db: Database, clock: Clock) -> th
     thread = threading.Thread(target=run, name="zzgw-certificates", daemon=True)
     thread.start()
     return thread
+
+
+PREVIOUS = "previous"
+"""``pki/members/CODE.previous.pem`` (and ``.key``, when the gateway made it): a member's certificate before its
+renewal, accepted until retired."""
+
+
+class RenewalRefused(Exception):
+    """Why ``renew_certificate`` did nothing, for the operator."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Renewed:
+    """What ``renew_certificate`` did."""
+
+    certificate: Path
+    """The new certificate, ``pki/members/CODE.pem``."""
+    key: Path | None
+    """Its key, made here (``CODE.key``); None when the department sent a request, keeping its key."""
+    not_after: dt.datetime
+    """The new certificate's end."""
+    previous: Path | None
+    """The certificate before, ``CODE.previous.pem``, accepted until retired (None: it was not here)."""
+    previous_not_after: dt.datetime | None
+    """Its end, when it stops being accepted anyway."""
+
+
+def renew_certificate(
+    settings: Settings, members: MemberService, code: str, *, request: bytes | None = None
+) -> Renewed:
+    """Issue member ``code`` a new client certificate and register it, its registered one staying accepted
+    beside it (``MemberService.renew``). The new key is made here, or is the department's own when ``request``, a
+    certificate signing request it made, is given (``signing.pki.csr_public_key``): then its key never leaves it.
+    Needs the member CA's key (``pki/ca.key``), and ``pki/members/CODE.pem`` being the certificate registered, or
+    none (lost here: the store knows the one registered by its digest).
+
+    The new pair is written beside the old one (``CODE.next.*``), registered, and only then put in place, the old one
+    moved to ``CODE.previous.*``: a renewal refused by the store leaves the files as they were."""
+    pki = settings.pki_dir
+    directory = pki / "members"
+    current = directory / f"{code}.pem"
+    registered = members.renewable(code)  # the member's state first: revoked, none registered, an overlap on
+    (member,) = [m for m in members.list() if m.code == code]
+    try:
+        here: str | None = hashlib.sha256(_certificate(current).public_bytes(Encoding.DER)).hexdigest()
+    except FileNotFoundError:  # lost here (the store knows it by its digest): renewed all the same
+        here = None
+    except (OSError, ValueError) as exc:
+        said = f"{current} cannot be read ({exc}): copy it back from the data directory's backup"
+        raise RenewalRefused(said) from None
+    if here is not None and here != registered:
+        raise RenewalRefused(
+            f"{current} is not the client certificate the store has registered for {code} (a copy of pki/ older than "
+            "the store's?): renew on the gateway that issued the registered one, or copy its pki/members/ here"
+        )
+    if not (pki / "ca.key").exists():
+        raise RenewalRefused(
+            f"{pki / 'ca.key'} is needed to issue a certificate: bring the member CA's key back for this run"
+        )
+    public_key = None
+    if request is not None:
+        try:
+            public_key = csr_public_key(request)
+        except ValueError as exc:
+            raise RenewalRefused(f"the certificate signing request will not do: {exc}") from None
+        if here is not None and _key_der(public_key) == _key_der(_certificate(current).public_key()):
+            raise RenewalRefused(
+                "the certificate signing request is for the key of the certificate registered now: a renewal is "
+                "for a new key (make one, and a request for it)"
+            )
+    ca = CertificateAuthority.from_issued(Issued.read(pki, "ca"))
+    if public_key is None:
+        issued = ca.issue_client(code=code, name=member.name)
+    else:
+        issued = Issued(ca.certify_client(code=code, name=member.name, public_key=public_key), b"")
+    made = [".pem", ".key"] if issued.key_pem else [".pem"]
+    (directory / f"{code}.next.pem").write_bytes(issued.cert_pem)
+    if issued.key_pem:
+        _write_private(directory / f"{code}.next.key", issued.key_pem)
+    try:
+        members.renew(code, issued.cert_der)
+    except BaseException:
+        for suffix in made:
+            (directory / f"{code}.next{suffix}").unlink(missing_ok=True)
+        raise
+    for suffix in (".pem", ".key"):
+        old, aside = directory / f"{code}{suffix}", directory / f"{code}.{PREVIOUS}{suffix}"
+        if old.exists():
+            old.replace(aside)
+        else:  # the department's key, deleted here once handed over: no stale key beside the previous certificate
+            aside.unlink(missing_ok=True)
+    for suffix in made:
+        (directory / f"{code}.next{suffix}").replace(directory / f"{code}{suffix}")
+    previous = directory / f"{code}.{PREVIOUS}.pem"
+    return Renewed(
+        certificate=current,
+        key=directory / f"{code}.key" if ".key" in made else None,
+        not_after=x509.load_pem_x509_certificate(issued.cert_pem).not_valid_after_utc,
+        previous=previous if here is not None else None,
+        previous_not_after=_certificate(previous).not_valid_after_utc if here is not None else None,
+    )
+
+
+def retire_certificate(settings: Settings, members: MemberService, code: str) -> Path | None:
+    """Stop accepting member ``code``'s previous certificate (``MemberService.retire``: never registered again), and
+    move ``CODE.previous.*`` aside as a revocation does (``put_previous_aside``); where they were moved to (None:
+    this data directory had no copy)."""
+    members.retire(code)
+    return put_previous_aside(settings, code)
+
+
+def put_previous_aside(settings: Settings, code: str) -> Path | None:
+    """Move ``pki/members/CODE.previous.*`` to ``CODE.revoked-<UTC time>.previous.*`` (``retire_certificate``, and
+    ``zzgw members --revoke``, which takes the previous certificate too); the new names' stem, or None when there
+    was none here."""
+    directory = settings.pki_dir / "members"
+    stem = f"{code}.revoked-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%SZ}.{PREVIOUS}"
+    moved = None
+    for suffix in (".pem", ".key"):
+        previous = directory / f"{code}.{PREVIOUS}{suffix}"
+        if previous.exists():
+            previous.replace(directory / f"{stem}{suffix}")
+            moved = directory / stem
+    return moved
+
+
+def previous_certificate_ends(settings: Settings, db: Database) -> dict[str, dt.datetime | None]:
+    """The end of each member's previous certificate still accepted beside its renewal, by member code; None for
+    one that is not ``pki/members/CODE.previous.pem`` here."""
+    with db.unit_of_work() as uow:
+        registered = uow.members.previous_certificate_digests()
+    return {
+        code: _end_if(settings.pki_dir / "members" / f"{code}.{PREVIOUS}.pem", digest)
+        for code, digest in sorted(registered.items())
+    }
+
+
+def _end_if(path: Path, digest: str) -> dt.datetime | None:
+    """The end of the certificate at ``path`` when its SHA-256 is ``digest``, else None."""
+    try:
+        certificate = _certificate(path)
+    except (OSError, ValueError):
+        return None
+    ours = hashlib.sha256(certificate.public_bytes(Encoding.DER)).hexdigest() == digest
+    return certificate.not_valid_after_utc if ours else None
+
+
+def _key_der(key: CertificatePublicKeyTypes) -> bytes:
+    return key.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
+
+
+def _certificate(path: Path) -> x509.Certificate:
+    return x509.load_pem_x509_certificate(path.read_bytes())
+
+
+def _write_private(path: Path, body: bytes) -> None:
+    """Write ``body`` to ``path``, readable by the gateway's user only (as ``signing.pki.Issued.write`` writes a
+    key)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as out:
+        out.write(body)

@@ -650,10 +650,17 @@ def _initialise(
     _refuse_a_name_taken(gateway.members.in_force(), members)
     with gateway.db.unit_of_work() as uow:
         certified = uow.members.certificate_digests()
+        previous = uow.members.previous_certificate_digests()
         still_revoked = uow.members.revoked()
     revoked_certificates = gateway.members.revoked_certificates()
     certificates = _ensure_pki(
-        settings, members, certified, revoked_certificates, ignore=still_revoked, now=gateway.clock.now()
+        settings,
+        members,
+        certified,
+        revoked_certificates,
+        ignore=still_revoked,
+        now=gateway.clock.now(),
+        previous=previous,
     )
     _ensure_seal_ca(settings, gateway.clock, gateway.keys)
     with gateway.db.unit_of_work() as uow:
@@ -1134,6 +1141,7 @@ def _ensure_pki(
     *,
     ignore: Collection[str] = (),
     now: dt.datetime | None = None,
+    previous: Mapping[str, str] | None = None,
 ) -> dict[str, bytes]:
     """The member CA with a server certificate and a client certificate per member; the CA's key is read only
     when one of them is missing (it may be kept offline otherwise). A member's key is never read: it is the
@@ -1143,7 +1151,9 @@ def _ensure_pki(
     certificate is not here is refused, not issued a new one: a data directory restored without it had replaced the
     registration, and the department's own certificate was refused from then on, nobody told (a disaster-recovery
     tester). So is one whose certificate here is not the one registered: an older copy of pki/ had registered again
-    a certificate revoked since, which --revoke says is never trusted again (a reviewer)."""
+    a certificate revoked since, which --revoke says is never trusted again (a reviewer). ``previous`` (code: the
+    SHA-256 of a previous certificate a renewal keeps accepted) is held against the certificates ``zzgw members
+    --retire`` put aside, as ``certified`` against those ``--revoke`` did."""
     pki = settings.pki_dir
     directory = pki / "members"
     certified = certified or {}
@@ -1162,6 +1172,8 @@ def _ensure_pki(
         )
     if aside := _revoked_since(settings, certified):
         raise _revoked_since_said(aside)
+    if aside := _revoked_since(settings, previous or {}):
+        raise _retired_since_said(aside)
     stale = [
         m.code
         for m in members
@@ -1173,15 +1185,14 @@ def _ensure_pki(
         raise ConfigError(
             f"the client certificate of {', '.join(stale)} in {directory} is not the one the store has registered (a "
             "copy of pki/ older than the store's, from before a renewal?): copy the current pki/members/ from the "
-            "gateway that issued it; to give a member a new pair instead, `zzgw members --revoke CODE`, "
-            "`zzgw members --restore CODE`, then `zzgw init`"
+            f"gateway that issued it; {_new_pair(stale)}"
         )
     if lost := [m.code for m in members if m.code in certified and not (directory / f"{m.code}.pem").exists()]:
+        files = ", ".join(str(directory / f"{code}.pem") for code in lost)  # named as they are, not as CODE.pem
         raise ConfigError(
-            f"the client certificate of {', '.join(lost)} ({directory}/CODE.pem) is not in this data directory, and "
-            "the store has one registered: copy it back from the data directory's backup (the certificate is enough, "
-            "its key is the department's); to give a member a new pair instead, `zzgw members --revoke CODE`, "
-            "`zzgw members --restore CODE`, then `zzgw init`"
+            f"the client certificate of {', '.join(lost)} ({files}) is not in this data directory, and the store has "
+            "one registered: copy it back from the data directory's backup (the certificate is enough, its key is "
+            f"the department's); {_new_pair(lost)}"
         )
     host = settings.grpc_addr.rsplit(":", 1)[0].strip("[]")
     hosts = list(dict.fromkeys([h for h in (host, "localhost", "127.0.0.1") if h and h not in ("0.0.0.0", "::")]))
@@ -1253,6 +1264,18 @@ def _ensure_pki(
     return certificates
 
 
+def _new_pair(codes: Sequence[str]) -> str:
+    """How to give the members ``codes`` a new pair instead of the one registered, named by their code when there
+    is one (a message had named a literal ``CODE.pem``; a partner-province tester)."""
+    code = codes[0] if len(codes) == 1 else "CODE"
+    return (
+        f"to give {'the member' if len(codes) == 1 else 'a member'} a new pair instead, `zzgw members --renew {code}` "
+        "(its registered certificate stays accepted until `zzgw members --retire`), or, should its key have leaked, "
+        f"`zzgw members --revoke {code}`, `zzgw members --restore {code}`, then `zzgw init` (docs/departments.md, "
+        "Renewing)"
+    )
+
+
 def _refuse_certificates_not_theirs(
     pki: Path, members: Sequence[Any], certified: Mapping[str, str], ignore: Collection[str]
 ) -> None:
@@ -1319,6 +1342,19 @@ def _revoked_since_said(aside: Sequence[Path]) -> ConfigError:
         f"one `zzgw members --revoke` took ({', '.join(str(path) for path in aside)}): revoked after the database's "
         f"copy was taken, it is trusted again by the database restored from that copy; revoke it again, {again}, "
         f"then run `zzgw init`{restored} (docs/operations.md, Restoring)"
+    )
+
+
+def _retired_since_said(aside: Sequence[Path]) -> ConfigError:
+    """``_revoked_since_said`` of a previous certificate kept by a renewal (``zzgw members --renew``) and retired after
+    the database's copy was taken: accepted again by the database restored from it."""
+    codes = list(dict.fromkeys(path.name.split(".revoked-", 1)[0] for path in aside))
+    again = f"`zzgw members --retire {codes[0]}`" if len(codes) == 1 else "`zzgw members --retire CODE` for each"
+    return ConfigError(
+        f"the previous client certificate the store accepts for {', '.join(codes)} beside its renewal is in this data "
+        f"directory only as one `zzgw members --retire` (or --revoke) took ({', '.join(str(path) for path in aside)}): "
+        f"retired after the database's copy was taken, it is trusted again by the database restored from that copy; "
+        f"retire it again, {again}, then run `zzgw init` (docs/operations.md, Restoring)"
     )
 
 
@@ -2275,8 +2311,11 @@ def check_ready(gateway: Gateway, *, serving: bool = False) -> None:
         _check_own_certificates(settings, gateway.clock.now())
         with gateway.db.unit_of_work() as uow:
             certified = uow.members.certificate_digests()
+            previous = uow.members.previous_certificate_digests()
         if aside := _revoked_since(settings, certified):  # as `zzgw init` refuses it
             raise _revoked_since_said(aside)
+        if aside := _revoked_since(settings, previous):
+            raise _retired_since_said(aside)
     if revision >= RECEIPT_CERTIFICATES_REVISION and gateway.receipt_certificates is not None:
         gateway.receipt_certificates.record(gateway.clock)  # a certificate renewed since `zzgw init` too
     elif revision >= RECEIPT_CERTIFICATES_REVISION:

@@ -20,7 +20,7 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 _VALIDITY = dt.timedelta(days=825)
@@ -101,11 +101,18 @@ class CertificateAuthority:
         return self._issue(hosts[0], [], names, ExtendedKeyUsageOID.SERVER_AUTH)
 
     def issue_client(self, *, code: str, name: str) -> Issued:
+        """A client certificate for member ``code`` with a key made here (the key goes to the department)."""
+        key = ec.generate_private_key(ec.SECP256R1())
+        return Issued(self.certify_client(code=code, name=name, public_key=key.public_key()), _key_pem(key))
+
+    def certify_client(self, *, code: str, name: str, public_key: ClientPublicKey) -> bytes:
+        """A client certificate (PEM) for member ``code`` on ``public_key``, a key the department made itself
+        (``csr_public_key``): its private key never leaves the department."""
         extra: list[x509.NameAttribute[str]] = [
             x509.NameAttribute(NameOID.ORGANIZATION_NAME, name),
             x509.NameAttribute(NameOID.SERIAL_NUMBER, code),
         ]
-        return self._issue(code, extra, [], ExtendedKeyUsageOID.CLIENT_AUTH)
+        return self._certify(public_key, code, extra, [], ExtendedKeyUsageOID.CLIENT_AUTH)
 
     def _issue(
         self,
@@ -114,28 +121,80 @@ class CertificateAuthority:
         names: list[x509.GeneralName],
         usage: x509.ObjectIdentifier,
     ) -> Issued:
-        now = dt.datetime.now(dt.UTC)
         key = ec.generate_private_key(ec.SECP256R1())
+        return Issued(self._certify(key.public_key(), common_name, extra, names, usage), _key_pem(key))
+
+    def _certify(
+        self,
+        public_key: ClientPublicKey,
+        common_name: str,
+        extra: list[x509.NameAttribute[str]],
+        names: list[x509.GeneralName],
+        usage: x509.ObjectIdentifier,
+    ) -> bytes:
+        now = dt.datetime.now(dt.UTC)
         builder = (
             x509.CertificateBuilder()
             .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name), *extra]))
             .issuer_name(self.cert.subject)
-            .public_key(key.public_key())
+            .public_key(public_key)
             .serial_number(x509.random_serial_number())
             .not_valid_before(now - dt.timedelta(minutes=5))
             .not_valid_after(now + _VALIDITY)
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
             .add_extension(x509.KeyUsage(True, False, False, False, False, False, False, False, False), critical=True)
             .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
-            .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
             .add_extension(  # which CA's key signed it, for a peer whose trust bundle holds several
                 x509.AuthorityKeyIdentifier.from_issuer_public_key(self._key.public_key()), critical=False
             )
         )
         if names:
             builder = builder.add_extension(x509.SubjectAlternativeName(names), critical=False)
-        cert = builder.sign(self._key, hashes.SHA256())
-        return Issued(cert.public_bytes(serialization.Encoding.PEM), _key_pem(key))
+        return builder.sign(self._key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM)
+
+
+ClientPublicKey = ec.EllipticCurvePublicKey | rsa.RSAPublicKey
+"""The keys a department's own client key may be (``csr_public_key``): those gRPC's TLS takes from a client."""
+_CURVES = {"secp256r1": "P-256", "secp384r1": "P-384"}
+_MIN_RSA_BITS = 2048
+
+
+def csr_public_key(request: bytes) -> ClientPublicKey:
+    """The public key of a certificate signing request (PEM or DER) a department made with its own key, once its
+    signature shows the department holds that key. Only the key is taken: the gateway names the member in the
+    certificate itself, whatever the request's subject says. ValueError says what will not do: an EC key on P-256
+    or P-384, or RSA of at least 2048 bits, is needed."""
+    try:
+        csr = (
+            x509.load_pem_x509_csr(request)
+            if request.lstrip().startswith(b"-----BEGIN")
+            else x509.load_der_x509_csr(request)
+        )
+    except ValueError:
+        raise ValueError(
+            "not a certificate signing request (PEM `-----BEGIN CERTIFICATE REQUEST-----`, or DER): make one with "
+            "`openssl req -new -key USCC.key -subj /CN=USCC -out USCC.csr`"
+        ) from None
+    if not csr.is_signature_valid:
+        raise ValueError("the request's signature does not verify: it was not signed with the key it carries")
+    key = csr.public_key()
+    if isinstance(key, ec.EllipticCurvePublicKey) and key.curve.name in _CURVES:
+        return key
+    if isinstance(key, rsa.RSAPublicKey) and key.key_size >= _MIN_RSA_BITS:
+        return key
+    raise ValueError(
+        f"the request's key is {_key_kind(key)}: a client key is an EC key on P-256 or P-384 (`openssl ecparam "
+        f"-name prime256v1 -genkey -noout -out USCC.key`), or RSA of at least {_MIN_RSA_BITS} bits"
+    )
+
+
+def _key_kind(key: object) -> str:
+    if isinstance(key, ec.EllipticCurvePublicKey):
+        return f"an EC key on {key.curve.name}"
+    if isinstance(key, rsa.RSAPublicKey):
+        return f"RSA of {key.key_size} bits"
+    return f"a key of another kind ({type(key).__name__.removesuffix('PublicKey')})"
 
 
 def member_code(certificate: x509.Certificate) -> str:

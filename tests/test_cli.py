@@ -592,7 +592,8 @@ def test_init_needs_no_departments_key_and_never_replaces_a_registered_certifica
     (members / f"{TAX}.pem").unlink()
     refused = zzgw(env, "init")
     assert refused.returncode == 2
-    assert f"the client certificate of {TAX} (" in refused.stderr and "copy it back" in refused.stderr
+    assert f"the client certificate of {TAX} ({members / f'{TAX}.pem'}) is not" in refused.stderr  # not CODE.pem
+    assert "copy it back" in refused.stderr and f"`zzgw members --renew {TAX}`" in refused.stderr
     assert not (members / f"{TAX}.pem").exists()
     (members / f"{TAX}.pem").write_bytes(certificate)  # copied back from the backup: init goes on, nothing replaced
     assert zzgw(env, "init").returncode == 0
@@ -617,6 +618,123 @@ def test_init_needs_no_departments_key_and_never_replaces_a_registered_certifica
     assert other.returncode == 2 and "is not the one the store has registered" in other.stderr
     (members / f"{TAX}.pem").write_bytes(renewed)
     assert zzgw(env, "init").returncode == 0
+
+
+def test_a_renewal_keeps_the_previous_certificate_accepted_until_it_is_retired(env: dict[str, str]) -> None:
+    """`zzgw members --renew CODE` issues and registers a new pair while the one before stays accepted, so a partner
+    province changes over without a gap; renewing had meant `--revoke` first, the partner locked out until the new
+    key reached it (a partner-province tester). `--retire CODE` ends the previous one, never trusted again."""
+    assert zzgw(env, "init").returncode == 0
+    members = Path(env["ZZGW_DATA_DIR"]) / "pki" / "members"
+    old = Issued.read(members, TAX)
+    end = x509.load_pem_x509_certificate(old.cert_pem).not_valid_after_utc
+    renewed = zzgw(env, "members", "--renew", TAX.lower())
+    assert renewed.returncode == 0, renewed.stderr
+    new = Issued.read(members, TAX)
+    assert new.cert_pem != old.cert_pem and new.key_pem != old.key_pem
+    assert Issued.read(members, f"{TAX}.previous") == old
+    assert f"the previous one ({members / f'{TAX}.previous.pem'}, until {beijing_day(end)}) stays accepted" in (
+        renewed.stderr
+    )
+    assert f"then delete {members / f'{TAX}.key'} here" in renewed.stderr
+    assert not list(members.glob("*.next.*"))
+    listed = {line.split("\t")[0]: line.split("\t") for line in zzgw(env, "members").stdout.splitlines()}
+    assert listed[TAX][3] == "token+certificate"
+    assert listed[TAX][6].endswith(
+        f"；换发前的旧证书仍可用，至 {beijing_day(end)} 或 --retire（the previous certificate is accepted too until "
+        f"{beijing_day(end)}, or `zzgw members --retire {TAX}`）"
+    )
+    assert "旧证书" not in listed[MARKET][6]
+    assert zzgw(env, "init").returncode == 0  # the new pair is the registered one: nothing issued or refused
+    assert Issued.read(members, TAX) == new
+
+    again = zzgw(env, "members", "--renew", TAX)  # one overlap at a time
+    assert again.returncode == 2 and f"`zzgw members --retire {TAX}`, then renew again" in again.stderr
+    assert Issued.read(members, TAX) == new
+
+    retired = zzgw(env, "members", "--retire", TAX)
+    assert retired.returncode == 0, retired.stderr
+    (aside,) = members.glob(f"{TAX}.revoked-*.previous.pem")
+    assert aside.read_bytes() == old.cert_pem and f"kept aside as {aside.with_suffix('')}.*" in retired.stderr
+    assert not (members / f"{TAX}.previous.pem").exists()
+    assert "旧证书" not in zzgw(env, "members").stdout
+    none = zzgw(env, "members", "--retire", TAX)
+    assert none.returncode == 2 and f"member {TAX} has no previous client certificate accepted" in none.stderr
+    (members / f"{TAX}.previous.pem").write_bytes(old.cert_pem)  # an older copy of pki/ put back: not registered
+    assert zzgw(env, "init").returncode == 0
+    assert "旧证书" not in zzgw(env, "members").stdout
+
+    # a member revoked during an overlap loses both certificates
+    assert zzgw(env, "members", "--renew", MARKET).returncode == 0
+    revoked = zzgw(env, "members", "--revoke", MARKET)
+    assert revoked.returncode == 0 and f"{MARKET}: revoked, 3 credentials taken" in revoked.stderr
+    assert not (members / f"{MARKET}.previous.pem").exists() and list(members.glob(f"{MARKET}.revoked-*.previous.pem"))
+    refused = zzgw(env, "members", "--renew", MARKET)
+    assert refused.returncode == 2 and f"member {MARKET} is revoked" in refused.stderr
+
+
+def test_a_previous_certificate_retired_after_the_databases_copy_is_not_trusted_again(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    """A database restored from a copy taken during a renewal's overlap accepts again the previous certificate
+    `--retire` took since: init and serve refuse, saying to retire it again, as they do for one `--revoke` took."""
+    assert zzgw(env, "init").returncode == 0
+    data = Path(env["ZZGW_DATA_DIR"])
+    assert zzgw(env, "members", "--renew", TAX).returncode == 0
+    copy = tmp_path / "copy.db"
+    with sqlite3.connect(data / "zzgw.db") as live, sqlite3.connect(copy) as into:
+        live.backup(into)
+    assert zzgw(env, "members", "--retire", TAX).returncode == 0
+    for stale in ("zzgw.db-wal", "zzgw.db-shm"):  # the restore, from the copy taken before the retirement
+        (data / stale).unlink(missing_ok=True)
+    shutil.copyfile(copy, data / "zzgw.db")
+    for command in ("init", "serve"):
+        refused = zzgw(env, command)
+        assert refused.returncode == 2, refused.stderr
+        assert f"the previous client certificate the store accepts for {TAX} beside its renewal" in refused.stderr
+        assert f"retire it again, `zzgw members --retire {TAX}`, then run `zzgw init`" in refused.stderr
+    assert zzgw(env, "members", "--retire", TAX).returncode == 0
+    assert zzgw(env, "init").returncode == 0
+
+
+def test_a_renewal_on_the_departments_own_key(env: dict[str, str], tmp_path: Path) -> None:
+    """`zzgw members --renew CODE --csr FILE` certifies a key the department made, which never leaves it: the
+    gateway had made every member's key, and kept it (a partner-province tester)."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+    assert zzgw(env, "init").returncode == 0
+    members = Path(env["ZZGW_DATA_DIR"]) / "pki" / "members"
+    old = Issued.read(members, TAX)
+
+    def request(key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey, name: str, *, der: bool = False) -> Path:
+        csr = (
+            x509.CertificateSigningRequestBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(x509.NameOID.COMMON_NAME, "anything the department says")]))
+            .sign(key, hashes.SHA256())
+        )
+        path = tmp_path / name
+        path.write_bytes(csr.public_bytes(serialization.Encoding.DER if der else serialization.Encoding.PEM))
+        return path
+
+    weak = zzgw(env, "members", "--renew", TAX, "--csr", str(request(rsa.generate_private_key(65537, 1024), "w")))
+    assert weak.returncode == 2 and "the request's key is RSA of 1024 bits" in weak.stderr
+    (tmp_path / "junk.csr").write_bytes(b"-----BEGIN CERTIFICATE REQUEST-----\nnot one\n")
+    junk = zzgw(env, "members", "--renew", TAX, "--csr", str(tmp_path / "junk.csr"))
+    assert junk.returncode == 2 and "not a certificate signing request" in junk.stderr
+    alone = zzgw(env, "members", "--csr", str(tmp_path / "junk.csr"))
+    assert alone.returncode == 2 and "--csr goes with --renew CODE" in alone.stderr
+    assert Issued.read(members, TAX) == old and not list(members.glob("*.next.*"))  # nothing done
+
+    own = ec.generate_private_key(ec.SECP256R1())
+    renewed = zzgw(env, "members", "--renew", TAX, "--csr", str(request(own, "tax.csr", der=True)))
+    assert renewed.returncode == 0, renewed.stderr
+    certificate = x509.load_pem_x509_certificate((members / f"{TAX}.pem").read_bytes())
+    assert certificate.public_key() == own.public_key()
+    assert certificate.subject.get_attributes_for_oid(x509.NameOID.SERIAL_NUMBER)[0].value == TAX  # named here
+    assert not (members / f"{TAX}.key").exists() and (members / f"{TAX}.previous.key").read_bytes() == old.key_pem
+    assert "a certificate, no secret" in renewed.stderr
+    assert zzgw(env, "init").returncode == 0  # the key is the department's: init needs none
 
 
 def test_a_replicas_init_passes_over_a_member_revoked_for_good(env: dict[str, str], tmp_path: Path) -> None:
@@ -1348,9 +1466,10 @@ def test_a_deployment_registers_its_own_members_under_its_own_catalog(env: dict[
     gateway = Gateway.open(settings)
     try:
         assert gateway.authenticator.by_token(token).code == lixia["code"]
-        with pytest.raises(UnauthenticatedError) as refused:  # the pair revoked stays refused, as any stray one
+        with pytest.raises(UnauthenticatedError) as refused:  # the pair revoked stays refused, said as replaced
             gateway.authenticator.by_certificate(revoked_der)
-        assert refused.value.message == "客户端证书不属于任何成员（unknown client certificate）"
+        assert refused.value.reason == "UNKNOWN_CREDENTIAL"
+        assert refused.value.message.startswith(f"成员 {lixia['code']} 的这张客户端证书已停用（已换发新证书）")
         with pytest.raises(UnauthenticatedError) as refused:
             gateway.authenticator.by_certificate(b"not a certificate")
         assert refused.value.message == "客户端证书不属于任何成员（unknown client certificate）"

@@ -72,8 +72,12 @@ HANDED_ON = {
 }
 """Reasons handed on unchanged from a refusal made (and scanned) elsewhere."""
 
-_MEMBERS_COMMANDS = ("issue_console_token", "issue_clerk_token", "revoke", "restore", "end_clerk_token", "clerks")
-OPERATOR_COMMANDS = {("gateway/services/members.py", name) for name in (*_MEMBERS_COMMANDS, "_clerk_name")}
+_MEMBERS_COMMANDS = (
+    "issue_console_token", "issue_clerk_token", "revoke", "restore", "end_clerk_token", "clerks", "renew", "retire",
+)  # fmt: skip
+OPERATOR_COMMANDS = {
+    ("gateway/services/members.py", name) for name in (*_MEMBERS_COMMANDS, "_clerk_name", "_renewable")
+}
 """Functions only ``zzgw members`` and ``zzgw console-token`` call: their refusals are said to the operator on the
 command line, never sent to a client."""
 

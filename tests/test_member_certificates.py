@@ -88,7 +88,7 @@ def test_ending_and_ended_certificates_are_said_naming_the_member_and_the_day(
     assert line.startswith(
         f"the client certificate of member {TAX} ({TAX_NAME}) ends on {day} (Beijing time), in 12 days: "
     )
-    assert "zzgw members --revoke" in line
+    assert line.endswith(f"renew it: `zzgw members --renew {TAX}` (docs/departments.md, Renewing)")
     ((level, line),) = warn_of_ends({TAX: end}, names, end + dt.timedelta(seconds=1))
     assert level == logging.ERROR
     assert line.startswith(f"the client certificate of member {TAX} ({TAX_NAME}) ended on {day} (Beijing time)")

@@ -28,12 +28,18 @@ from cachetools import TTLCache
 from cryptography import x509
 
 from gateway.domain.catalog import Catalog
-from gateway.domain.errors import FieldViolation, InvalidRequestError, NotFoundError, UnauthenticatedError
+from gateway.domain.errors import (
+    ConflictError,
+    FieldViolation,
+    InvalidRequestError,
+    NotFoundError,
+    UnauthenticatedError,
+)
 from gateway.domain.identifiers import region_code_problem, uscc_problem
 from gateway.domain.model import Clock, Member, Role, beijing_time
 from gateway.domain.verification import MAX_OPERATOR, personal_data_in, plain_operator
-from gateway.store.database import Database
-from gateway.store.repositories import ConsoleClerk
+from gateway.store.database import Database, UnitOfWork
+from gateway.store.repositories import ConsoleClerk, FactRepository
 from signing.pki import member_code
 from signing.seal_image import issuer_name_problem
 
@@ -235,14 +241,26 @@ class Authenticator:
         revoked (``CREDENTIAL_REVOKED``, naming the member in the ErrorInfo's ``member``, which the access log
         takes); None otherwise. A revoked partner had been told "unknown client certificate", which sent its
         operators after a wrong certificate file (a partner-gateway tester), and the access log had said
-        ``UNKNOWN_CREDENTIAL`` of member "-", as of a stranger (an on-call tester)."""
+        ``UNKNOWN_CREDENTIAL`` of member "-", as of a stranger (an on-call tester). A certificate the member had until
+        it was retired (``MemberService.retire``) stays ``UNKNOWN_CREDENTIAL``, said as replaced."""
         try:
             code = member_code(x509.load_der_x509_certificate(cert_der))
         except ValueError:
             return None
+        digest = hashlib.sha256(cert_der).hexdigest()
         with self._db.unit_of_work() as uow:
             member = uow.members.get(code) if code else None
             revoked = member is not None and code in uow.members.revoked()
+            taken = member is not None and uow.facts.get(REVOKED_CERTIFICATE + digest[:40]) == digest
+        if member is not None and not revoked and taken:
+            # one the member had, retired after a renewal (or revoked before a restore): its department's system
+            # still presents the old pair, and is told to move to the new one, under the reason it always had
+            return UnauthenticatedError(
+                f"成员 {code} 的这张客户端证书已停用（已换发新证书），请改用证照网关管理员交付的新证书（this client "
+                f"certificate of member {code} is no longer accepted (it was replaced by a renewed one): connect with "
+                "the new certificate the gateway's administrator handed over）",
+                reason="UNKNOWN_CREDENTIAL",
+            )
         if member is None or not revoked:
             # not "replaced": a certificate that names a member in force need never have been its (a stray one of the
             # member CA had been told a new one was issued; found by a security tester)
@@ -406,18 +424,71 @@ class MemberService:
         with self._db.unit_of_work(write=True) as uow:
             if uow.members.get(code) is None:
                 raise NotFoundError(f"no member {code!r}", reason="MEMBER_NOT_FOUND")
-            digest = uow.members.certificate_digests().get(code)
-            if digest is not None and REVOKED_CERTIFICATE + digest[:40] not in uow.facts.all():
-                # kept once the registration is gone: an init with an older pki/ must not register it again
-                uow.facts.add(REVOKED_CERTIFICATE + digest[:40], digest)
+            for digest in (
+                uow.members.certificate_digests().get(code),
+                uow.members.previous_certificate_digests().get(code),  # still accepted beside its renewal
+            ):
+                if digest is not None:
+                    _record_revoked(uow.facts, digest)
             taken = uow.members.revoke(code, now) + uow.console_clerks.end(code, None, now)
             uow.commit()
         return taken
 
-    def revoked_certificates(self) -> set[str]:
-        """The SHA-256 of every client certificate ``revoke`` took (``REVOKED_CERTIFICATE``), never registered again."""
+    def renewable(self, code: str) -> str:
+        """The SHA-256 of member ``code``'s registered client certificate when ``renew`` may replace it; else the
+        error ``renew`` raises."""
         with self._db.unit_of_work() as uow:
-            return {digest for name, digest in uow.facts.all().items() if name.startswith(REVOKED_CERTIFICATE)}
+            return _renewable(uow, code)
+
+    def renew(self, code: str, cert_der: bytes) -> str:
+        """Register ``cert_der`` as member ``code``'s client certificate, the one registered until now staying
+        accepted beside it (its previous one) until ``retire``, ``revoke`` or its end: a department is given its new
+        pair before it loses the old one (``zzgw members --renew``). Renewing had meant revoking first, and a partner
+        province was locked out until the new key reached it (a partner-province tester). Returns the SHA-256 of the
+        previous certificate. ConflictError for a member revoked, without a certificate registered, or with a
+        previous one still accepted (one overlap at a time: ``retire`` it first)."""
+        digest = hashlib.sha256(cert_der).hexdigest()
+        with self._db.unit_of_work(write=True) as uow:
+            _renewable(uow, code)
+            if digest in self._revoked(uow) or uow.members.by_cert_hash(digest) is not None:
+                raise ConflictError(f"that certificate is taken already: {digest}", reason="CERTIFICATE_TAKEN")
+            previous = uow.members.renew(code, digest)
+            uow.commit()
+        return previous
+
+    def retire(self, code: str) -> str:
+        """Stop accepting member ``code``'s previous client certificate (``renew``): refused within the
+        authenticator's cache time, and never registered again. Returns its SHA-256; ConflictError when the member
+        has none."""
+        with self._db.unit_of_work(write=True) as uow:
+            if uow.members.get(code) is None:
+                raise NotFoundError(f"no member {code!r}", reason="MEMBER_NOT_FOUND")
+            digest = uow.members.previous_certificate_digests().get(code)
+            if digest is None:
+                raise ConflictError(
+                    f"member {code} has no previous client certificate accepted (`zzgw members --renew {code}` "
+                    "keeps one while the department moves to the new pair)",
+                    reason="NO_PREVIOUS_CERTIFICATE",
+                )
+            _record_revoked(uow.facts, digest)
+            uow.members.retire(code)
+            uow.commit()
+        return digest
+
+    def previous_certificates(self) -> dict[str, str]:
+        """Each member with a previous client certificate accepted beside its renewal: code to its SHA-256."""
+        with self._db.unit_of_work() as uow:
+            return uow.members.previous_certificate_digests()
+
+    @staticmethod
+    def _revoked(uow: UnitOfWork) -> set[str]:
+        return {digest for name, digest in uow.facts.all().items() if name.startswith(REVOKED_CERTIFICATE)}
+
+    def revoked_certificates(self) -> set[str]:
+        """The SHA-256 of every client certificate ``revoke`` or ``retire`` took (``REVOKED_CERTIFICATE``), never
+        registered again."""
+        with self._db.unit_of_work() as uow:
+            return self._revoked(uow)
 
     def restore(self, code: str) -> None:
         """End ``code``'s revocation: the next ``zzgw init`` registers its credentials again."""
@@ -452,6 +523,36 @@ class MemberService:
             if uow.members.get(code) is None:
                 raise NotFoundError(f"no member {code!r}", reason="MEMBER_NOT_FOUND")
             return tuple(uow.console_clerks.in_force(code))
+
+
+def _renewable(uow: UnitOfWork, code: str) -> str:
+    """``MemberService.renewable`` in ``uow``."""
+    if uow.members.get(code) is None:
+        raise NotFoundError(f"no member {code!r}", reason="MEMBER_NOT_FOUND")
+    if code in uow.members.revoked():
+        raise ConflictError(
+            f"member {code} is revoked: `zzgw members --restore {code}`, then `zzgw init`, issue it a new pair",
+            reason="MEMBER_REVOKED",
+        )
+    registered = uow.members.certificate_digests().get(code)
+    if registered is None:
+        raise ConflictError(
+            f"member {code} has no client certificate registered: `zzgw init` issues its first", reason="NO_CERTIFICATE"
+        )
+    if code in uow.members.previous_certificate_digests():
+        raise ConflictError(
+            f"member {code} has a previous client certificate still accepted beside its last renewal: once its "
+            f"department connects with the new one, `zzgw members --retire {code}`, then renew again",
+            reason="RENEWAL_OVERLAPS",
+        )
+    return registered
+
+
+def _record_revoked(facts: FactRepository, digest: str) -> None:
+    """Record the client certificate ``digest`` as taken (``REVOKED_CERTIFICATE``), once: kept after its
+    registration is gone, so that an init with an older pki/ does not register it again."""
+    if facts.get(REVOKED_CERTIFICATE + digest[:40]) is None:
+        facts.add(REVOKED_CERTIFICATE + digest[:40], digest)
 
 
 def _clerk_name(clerk: str) -> str:

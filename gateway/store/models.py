@@ -44,6 +44,9 @@ class MemberRow(Base):
     roles: Mapped[str] = mapped_column(String(200))
     token_sha256: Mapped[str | None] = mapped_column(String(64), unique=True)
     cert_sha256: Mapped[str | None] = mapped_column(String(64), unique=True)
+    previous_cert_sha256: Mapped[str | None] = mapped_column(String(64), unique=True)
+    """The client certificate before ``cert_sha256``, accepted as the member's too while a renewal overlaps (``zzgw
+    members --renew``), until ``--retire`` or ``--revoke`` takes it, or it ends."""
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     """Set by ``zzgw members --revoke``: no credential is registered for the member until it is restored."""

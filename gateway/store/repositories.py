@@ -460,21 +460,30 @@ class MemberRepository:
         return _member(row) if row else None
 
     def by_cert_hash(self, cert_sha256: str) -> Member | None:
-        row = self._s.execute(select(_M).where(_M.c.cert_sha256 == cert_sha256)).first()
+        """The member whose registered client certificate, or previous one still accepted beside its renewal, has
+        the digest ``cert_sha256``."""
+        row = self._s.execute(
+            select(_M).where(or_(_M.c.cert_sha256 == cert_sha256, _M.c.previous_cert_sha256 == cert_sha256))
+        ).first()
         return _member(row) if row else None
 
     def all(self) -> list[Member]:
         return [_member(r) for r in self._s.execute(select(_M).order_by(_M.c.code)).all()]
 
     def revoke(self, code: str, at: dt.datetime) -> int:
-        """Forget ``code``'s token and client certificate and mark it revoked; how many of the two it had."""
-        row = self._s.execute(select(_M.c.token_sha256, _M.c.cert_sha256).where(_M.c.code == code)).first()
+        """Forget ``code``'s token and client certificates (the registered one and a previous one still accepted)
+        and mark it revoked; how many of the three it had."""
+        row = self._s.execute(
+            select(_M.c.token_sha256, _M.c.cert_sha256, _M.c.previous_cert_sha256).where(_M.c.code == code)
+        ).first()
         if row is None:
             return 0
         self._s.execute(
-            update(_M).where(_M.c.code == code).values(token_sha256=None, cert_sha256=None, revoked_at=_as_utc(at))
+            update(_M)
+            .where(_M.c.code == code)
+            .values(token_sha256=None, cert_sha256=None, previous_cert_sha256=None, revoked_at=_as_utc(at))
         )
-        return (row.token_sha256 is not None) + (row.cert_sha256 is not None)
+        return sum(value is not None for value in (row.token_sha256, row.cert_sha256, row.previous_cert_sha256))
 
     def restore(self, code: str) -> bool:
         """Clear ``code``'s revocation (its credentials are registered again by ``zzgw init``); whether it was."""
@@ -497,6 +506,28 @@ class MemberRepository:
         """Each member with a client certificate registered: code to the SHA-256 of its DER, as registered."""
         rows = self._s.execute(select(_M.c.code, _M.c.cert_sha256).where(_M.c.cert_sha256.is_not(None))).all()
         return {code: digest for code, digest in rows}
+
+    def previous_certificate_digests(self) -> dict[str, str]:
+        """Each member with a previous client certificate still accepted beside its renewal (``renew``): code to the
+        SHA-256 of its DER."""
+        rows = self._s.execute(
+            select(_M.c.code, _M.c.previous_cert_sha256).where(_M.c.previous_cert_sha256.is_not(None))
+        ).all()
+        return {code: digest for code, digest in rows}
+
+    def renew(self, code: str, cert_sha256: str) -> str:
+        """Register ``cert_sha256`` as ``code``'s client certificate, keeping the one registered until now accepted
+        as its previous one; the digest of that one. The caller has checked that ``code`` has one registered and no
+        previous one."""
+        current = self._s.execute(select(_M.c.cert_sha256).where(_M.c.code == code)).scalar_one()
+        self._s.execute(
+            update(_M).where(_M.c.code == code).values(cert_sha256=cert_sha256, previous_cert_sha256=current)
+        )
+        return str(current)
+
+    def retire(self, code: str) -> None:
+        """Forget ``code``'s previous client certificate (``renew``)."""
+        self._s.execute(update(_M).where(_M.c.code == code).values(previous_cert_sha256=None))
 
     def any_token(self) -> bool:
         """Whether any member has a dev bearer token registered."""

@@ -304,3 +304,43 @@ def test_the_departments_guide_example_connects_with_a_client_certificate(produc
     )
     assert done.returncode == 0, done.stderr
     assert re.fullmatch(r"\d+ license types\n", done.stdout), done.stdout
+
+
+def test_a_renewed_member_calls_with_either_pair_until_the_previous_is_retired(production: RunningGateway) -> None:
+    """`zzgw members --renew`: a new pair is registered while the one before stays accepted, so a partner province
+    changes over without a gap; renewing had meant revoking first, the partner locked out until the new key reached
+    it (a partner-province tester). `--retire` then ends the previous one, said as replaced, never as revoked."""
+    from gateway.member_certificates import renew_certificate, retire_certificate
+
+    settings = production.gateway.settings
+    members = settings.pki_dir / "members"
+
+    def listed(pair: Issued) -> None:
+        with channel_with(production, pair) as channel:
+            stub = catalog_pb2_grpc.CatalogServiceStub(channel)
+            assert stub.ListLicenseTypes(catalog_pb2.ListLicenseTypesRequest(), timeout=TIMEOUT).license_types
+
+    partner = "11440100994401010G"  # 广州市政务服务和数据管理局, called by no other test of this module
+    old = Issued.read(members, partner)
+    listed(old)
+    renewed = renew_certificate(settings, production.gateway.members, partner)
+    new = Issued.read(members, partner)
+    assert new.cert_pem != old.cert_pem and new.key_pem != old.key_pem and renewed.key == members / f"{partner}.key"
+    assert Issued.read(members, f"{partner}.previous") == old
+    for pair in (old, new, old):  # the department moves over at its own pace
+        listed(pair)
+
+    medical = "1137010099370110X6"  # 济南市医疗保障局: its old pair never called, so no lookup of it is cached
+    old = Issued.read(members, medical)
+    renew_certificate(settings, production.gateway.members, medical)
+    new = Issued.read(members, medical)
+    aside = retire_certificate(settings, production.gateway.members, medical)
+    assert aside is not None and Issued.read(aside.parent, aside.name) == old
+    assert not (members / f"{medical}.previous.pem").exists()
+    with pytest.raises(grpc.RpcError) as caught, channel_with(production, old) as channel:
+        catalog_pb2_grpc.CatalogServiceStub(channel).ListLicenseTypes(catalog_pb2.ListLicenseTypesRequest(),
+                                                                      timeout=TIMEOUT)  # fmt: skip
+    assert caught.value.code() == grpc.StatusCode.UNAUTHENTICATED
+    assert reason(caught.value) == "UNKNOWN_CREDENTIAL"
+    assert (caught.value.details() or "").startswith(f"成员 {medical} 的这张客户端证书已停用（已换发新证书）")
+    listed(new)
