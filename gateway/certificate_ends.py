@@ -1,6 +1,8 @@
 """When a certificate ends: the gateway's own (the receipt certificate, 核验回执专用章, ``seal-ca/receipt.pem``; the
-time-stamping certificate, ``seal-ca/tsa.pem``; the server's TLS certificate, ``pki/server.pem``) and the members'
-client certificates (``gateway.member_certificates``), each said the same way, its day in Beijing time.
+time-stamping certificate, ``seal-ca/tsa.pem``; the server's TLS certificate, ``pki/server.pem``; the member CA,
+``pki/ca.pem``) and the members' client certificates (``gateway.member_certificates``), each said the same way, its
+day in Beijing time. And the trust anchors a department or partner province is handed (``trust_anchors``), with the
+SHA-256 fingerprint to compare out of band.
 
 >>> ending("the receipt certificate", path, certificate.not_valid_after_utc, clock.now(), within=RENEW_BEFORE)
 ... # doctest: +SKIP
@@ -10,7 +12,10 @@ Ending(what='the receipt certificate', ..., ended=False, days_left=12)
 that ends within it and refuses to start with one that has ended. The gateway had gone on signing receipts and
 timestamps under certificates that had ended, which no checker accepts, and serving TLS that every client refused,
 without a word (a keys tester). ``zzgw serve`` warns of a member's that ends within ``WARN_BEFORE``, and logs an
-ERROR for one that has ended (its department's calls fail in the TLS handshake, whose log line names nobody).
+ERROR for one that has ended (its department's calls fail in the TLS handshake, whose log line names nobody). It
+warns of the member CA from ``CA_WARN_BEFORE`` before its end, and logs an ERROR once it has ended, but serves on
+(its HTTP side, the console and the trust material, needs no member certificate): no command renews the CA, whose
+every certificate, and whose trust at every partner, would have to be replaced (docs/departments.md).
 """
 
 from __future__ import annotations
@@ -19,12 +24,20 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+
+from gateway.config import Settings
 from gateway.domain.model import beijing_day
 
 RENEW_BEFORE = dt.timedelta(days=90)
 """How long before its end `zzgw init` renews one of the gateway's certificates, and `zzgw serve` warns of it."""
 WARN_BEFORE = dt.timedelta(days=30)
 """How long before its end `zzgw serve` warns of a member's client certificate."""
+CA_WARN_BEFORE = dt.timedelta(days=365)
+"""How long before its end `zzgw serve` warns of the member CA: replacing it takes every department and partner
+province trusting a new CA, which is not done in a few weeks."""
+MEMBER_CA_WHAT = "the member CA"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -62,3 +75,58 @@ def ending(
         return None
     ended = left <= dt.timedelta(0)
     return Ending(what=what, path=path, not_after=not_after, ended=ended, days_left=0 if ended else left.days)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TrustAnchor:
+    """A root certificate a department or partner province trusts, as the operator hands it over."""
+
+    name: str
+    """Its name in ``zzgw certificates`` (``member-ca``), and on the HTTP side when it is served there."""
+    what: str
+    """What it is for, Chinese first."""
+    path: Path
+    """Where the data directory holds it."""
+    fingerprint: str
+    """SHA-256 of its DER, as ``openssl x509 -noout -fingerprint -sha256`` prints it (``AB:CD:…``)."""
+    not_after: dt.datetime
+    """Its end."""
+
+
+def trust_anchors(settings: Settings) -> list[TrustAnchor]:
+    """The data directory's roots that a department or partner province trusts: the member CA (TLS with the gateway),
+    the seal-maker CA's root (receipts, seals, sealed PDFs, timestamps: the receipt and time-stamping certificates
+    chain to it) and, with SM2 seals, the SM2 seal maker's root; those that exist. A partner had only the HTTP side to
+    fetch the seal-maker root from, and no fingerprint to check it by (a partner-province tester)."""
+    anchors = []
+    for name, what, path in (
+        (
+            "member-ca",
+            "成员 CA：与网关的 TLS 连接所信任的根（the member CA: the root to trust for TLS with the gateway）",
+            settings.pki_dir / "ca.pem",
+        ),
+        (
+            "seal-maker-root",
+            "制章者根证书：核验回执、电子印章与签章 PDF 所信任的根（the seal maker's root: the root to trust for "
+            "receipts, seals and sealed PDFs）",
+            settings.seal_ca_dir / "root.pem",
+        ),
+        (
+            "seal-maker-sm2-root",
+            "SM2 制章者根证书：SM2 电子印章所信任的根（the SM2 seal maker's root: the root to trust for SM2 seals）",
+            settings.sm2_seal_ca_dir / "root.pem",
+        ),
+    ):
+        if not path.exists():
+            continue
+        certificate = x509.load_pem_x509_certificate(path.read_bytes())
+        anchors.append(
+            TrustAnchor(
+                name=name,
+                what=what,
+                path=path,
+                fingerprint=certificate.fingerprint(hashes.SHA256()).hex(":").upper(),
+                not_after=certificate.not_valid_after_utc,
+            )
+        )
+    return anchors

@@ -12,6 +12,7 @@ zzgw verify WHAT          verify a license (identifier, number, ZZ1: code), a PD
 zzgw receipt get ID       fetch a verification receipt (GetReceipt) as a JSON file
 zzgw receipt check FILE   check a receipt file offline with the gateway's published trust material
 zzgw members              list the members; --renew, --retire, --revoke, --restore one's credentials
+zzgw certificates         the trust anchors to hand over, with their SHA-256 fingerprints and ends
 """
 
 from __future__ import annotations
@@ -161,6 +162,13 @@ def main(argv: list[str] | None = None) -> int:
         help="with --renew: a certificate signing request (PEM or DER) the department made with a key of its own "
         "(EC P-256/P-384, or RSA of 2048 bits or more): the certificate is issued for that key, which never leaves "
         "the department, and no CODE.key is made; its subject is not read, the gateway names the member itself",
+    )
+
+    commands.add_parser(
+        "certificates",
+        help="list the trust anchors to hand to departments and partner provinces (the member CA, the seal maker's "
+        "roots), one a line: name, file, SHA-256 fingerprint (as `openssl x509 -noout -fingerprint -sha256` prints "
+        "it, for the partner to compare over another channel), end, what it is for",
     )
 
     claims = commands.add_parser(
@@ -377,6 +385,7 @@ def _init(settings: Settings, args: argparse.Namespace) -> int:
         f"zzgw initialised in {settings.data_dir}: database {settings.database_label} at schema {report.schema}, "
         f"{report.members} members, keys in {settings.keys_dir}, member CA in {settings.pki_dir}"
     )
+    _print_trust_anchors(settings)
     if report.catalog_replaced:  # the way to change the catalog; run by mistake with an old copy, the fleet stops
         named = f"ZZGW_CATALOG {settings.catalog}" if settings.catalog else "the demo catalog"
         print(
@@ -1246,6 +1255,42 @@ def _retire_client_certificate(settings: Settings, code: str, revoked: Collectio
     return moved, None, foreign
 
 
+def _print_trust_anchors(settings: Settings) -> None:
+    """After `zzgw init`: the trust anchors to hand over, each with its fingerprint, for the operator to read out to
+    a partner over another channel than the one the files go by (docs/departments.md)."""
+    from gateway.certificate_ends import trust_anchors
+
+    print(
+        "trust anchors to hand to departments and partner provinces, with the SHA-256 to confirm to them over another "
+        "channel (`zzgw certificates` lists them again; docs/departments.md):"
+    )
+    for anchor in trust_anchors(settings):
+        print(f"  {anchor.name}  {anchor.path}  SHA-256 {anchor.fingerprint}")
+
+
+def _certificates(settings: Settings, args: argparse.Namespace) -> int:
+    """``zzgw certificates``: the trust anchors (``gateway.certificate_ends.trust_anchors``), one a line: name, file,
+    SHA-256 fingerprint, end (Beijing time), what it is for. Reads the data directory only."""
+    from gateway.certificate_ends import trust_anchors
+    from gateway.domain.model import beijing_day
+
+    anchors = trust_anchors(settings)
+    if not anchors:
+        print(
+            f"zzgw certificates: 数据目录 {settings.data_dir} 中没有证书，请先运行 zzgw init（no certificates in the "
+            f"data directory {settings.data_dir}: run `zzgw init` first）",
+            file=sys.stderr,
+        )
+        return 2
+    lines = []
+    for anchor in anchors:
+        day = beijing_day(anchor.not_after)
+        ends = f"有效期至 {day}（北京时间；ends {day} Beijing time）"
+        lines.append(f"{anchor.name}\t{anchor.path}\tSHA-256 {anchor.fingerprint}\t{ends}\t{anchor.what}")
+    _print_lines(lines)
+    return 0
+
+
 def _renew_or_retire(settings: Settings, gateway: Gateway, code: str, request: bytes | None, *, renew: bool) -> int:
     """``zzgw members --renew CODE [--csr FILE]`` or ``--retire CODE`` (``gateway.member_certificates``), said for the
     operator: what was made, what to hand over, what to do next."""
@@ -1528,6 +1573,7 @@ _COMMANDS = {
     "audit": _audit,
     "memos": _memos,
     "members": _members,
+    "certificates": _certificates,
     "claims": _claims,
     "verify": _verify,
     "receipt": _receipt,

@@ -66,7 +66,7 @@ from gateway.api.seals import SealServicer
 from gateway.api.sharing import SharingServicer
 from gateway.api.slots import long_streams
 from gateway.api.verification import VerificationServicer
-from gateway.certificate_ends import RENEW_BEFORE, ending
+from gateway.certificate_ends import CA_WARN_BEFORE, MEMBER_CA_WHAT, RENEW_BEFORE, ending
 from gateway.config import ConfigError, Settings, url_without_credentials
 from gateway.domain.audit import HeadMemos
 from gateway.domain.catalog import Catalog
@@ -2337,10 +2337,30 @@ _AFTER_THE_END = {
 }
 
 
+def warn_of_the_member_ca(settings: Settings, now: dt.datetime) -> None:
+    """`zzgw serve` in production mode: a WARNING from ``CA_WARN_BEFORE`` before the member CA ends, an ERROR once
+    it has, never a refusal: the HTTP side (the console, the trust material) needs no member certificate, and no
+    `zzgw init` renews the CA (``gateway.certificate_ends``). Nothing had said when it ends (a partner-province
+    tester)."""
+    ca = settings.pki_dir / "ca.pem"
+    if settings.mode != "production" or not ca.exists():
+        return
+    not_after = x509.load_pem_x509_certificate(ca.read_bytes()).not_valid_after_utc
+    if (ends := ending(MEMBER_CA_WHAT, ca, not_after, now, within=CA_WARN_BEFORE)) is not None:
+        log.log(
+            logging.ERROR if ends.ended else logging.WARNING,
+            "%s, after which every department's and partner's TLS connection with the gateway fails (their "
+            "certificates and the server's are the CA's): no command renews it; plan its replacement with them "
+            "(docs/departments.md: the member CA's end)",
+            ends.said(),
+        )
+
+
 def _check_own_certificates(settings: Settings, now: dt.datetime) -> None:
     """`zzgw serve`: a warning for each of the gateway's own certificates that ends within ``RENEW_BEFORE``,
     ConfigError for one that has ended (``gateway.certificate_ends``). The server certificate counts in production
-    mode only, where it is served."""
+    mode only, where it is served; the member CA is said first (``warn_of_the_member_ca``)."""
+    warn_of_the_member_ca(settings, now)
     own = [(RECEIPT_WHAT, settings.seal_ca_dir / RECEIPT_CERT), (TSA_WHAT, settings.seal_ca_dir / TSA_CERT)]
     if settings.mode == "production":
         own.append((SERVER_WHAT, settings.pki_dir / "server.pem"))

@@ -737,6 +737,44 @@ def test_a_renewal_on_the_departments_own_key(env: dict[str, str], tmp_path: Pat
     assert zzgw(env, "init").returncode == 0  # the key is the department's: init needs none
 
 
+def test_the_trust_anchors_to_hand_over_are_said_with_their_fingerprints(env: dict[str, str]) -> None:
+    """A partner had no authenticated way to the seal-maker root it trusts for receipts and sealed PDFs: served over
+    plain HTTP only, and no fingerprint to compare (a partner-province tester). `zzgw init` and `zzgw certificates`
+    say each root to hand over with its SHA-256, as `openssl x509 -noout -fingerprint -sha256` prints it."""
+    import hashlib
+
+    refused = zzgw(env, "certificates")
+    assert refused.returncode == 2 and "run `zzgw init` first" in refused.stderr
+    initialised = zzgw(env, "init")
+    assert initialised.returncode == 0, initialised.stderr
+    data = Path(env["ZZGW_DATA_DIR"])
+    roots = {
+        "member-ca": data / "pki" / "ca.pem",
+        "seal-maker-root": data / "seal-ca" / "root.pem",
+        "seal-maker-sm2-root": data / "seal-ca-sm2" / "root.pem",
+    }
+    certificates = {name: x509.load_pem_x509_certificate(path.read_bytes()) for name, path in roots.items()}
+    digests = {
+        name: hashlib.sha256(certificate.public_bytes(serialization.Encoding.DER)).hexdigest().upper()
+        for name, certificate in certificates.items()
+    }
+    openssl = {name: ":".join(digest[i : i + 2] for i in range(0, 64, 2)) for name, digest in digests.items()}
+    for name, path in roots.items():
+        assert f"  {name}  {path}  SHA-256 {openssl[name]}\n" in initialised.stdout
+    listed = zzgw(env, "certificates")
+    assert listed.returncode == 0, listed.stderr
+    rows = [line.split("\t") for line in listed.stdout.splitlines()]
+    assert [row[:3] for row in rows] == [[name, str(path), f"SHA-256 {openssl[name]}"] for name, path in roots.items()]
+    ca_end = beijing_day(certificates["member-ca"].not_valid_after_utc)
+    assert rows[0][3] == f"有效期至 {ca_end}（北京时间；ends {ca_end} Beijing time）"
+    assert "核验回执、电子印章与签章 PDF" in rows[1][4]
+    # the receipt certificate chains to the seal-maker root: the one anchor a receipt checker needs
+    receipt = x509.load_pem_x509_certificate((data / "seal-ca" / "receipt.pem").read_bytes())
+    intermediate = x509.load_pem_x509_certificate((data / "seal-ca" / "intermediate.pem").read_bytes())
+    receipt.verify_directly_issued_by(intermediate)
+    intermediate.verify_directly_issued_by(certificates["seal-maker-root"])
+
+
 def test_a_replicas_init_passes_over_a_member_revoked_for_good(env: dict[str, str], tmp_path: Path) -> None:
     """A replica's pki/, copied before a member was revoked (never restored), still holds its pair: the refusal of
     a revoked certificate had stopped that replica's init, though nobody registers a revoked member's (a reviewer)."""
