@@ -53,6 +53,7 @@ _V1_PREFIX = b"zzgw-receipt/1\n"
 RECEIPT_SEAL_NAME = "核验回执专用章"
 """The seal name (certificate subject CN) of the gateway's receipt key: a receipt is made by no other seal."""
 MAX_STATEMENT = 64 * 1024
+"""Bytes of a statement at most: a checker fails a larger one (``SIGNATURE_INVALID``), so none is signed."""
 ISSUED_AT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})")
 """The form of a statement's ``issued_at`` a checker accepts: RFC 3339's date-time (upper-case ``T``, seconds, up to
 microseconds, ``Z`` or an offset), as the gateway writes it; anything else is ``ISSUED_AT_MISSING``."""
@@ -73,9 +74,12 @@ class SignedReceipt:
 
 
 def sign_receipts(key: KeyBackend, statements: Sequence[bytes]) -> list[SignedReceipt]:
-    """Sign a batch of canonical statements with one signature; each receipt gets its proof."""
+    """Sign a batch of canonical statements with one signature; each receipt gets its proof. ValueError for a
+    statement no checker takes (``signable``): a genuine receipt that checks as forged is worse than none."""
     if not statements or len(statements) > MAX_BATCH:
         raise ValueError(f"a batch holds 1 to {MAX_BATCH} statements")
+    for statement in statements:
+        signable(statement)
     size = len(statements)
     root, paths = all_paths([leaf_hash(_LEAF_PREFIX + s) for s in statements])
     signature = key.sign(batch_bytes(size, root))
@@ -89,6 +93,17 @@ def sign_receipts(key: KeyBackend, statements: Sequence[bytes]) -> list[SignedRe
         )
         for index, (statement, path) in enumerate(zip(statements, paths, strict=True))
     ]
+
+
+def signable(statement: bytes) -> bytes:
+    """``statement``, if a checker would take it: ValueError for one over ``MAX_STATEMENT`` bytes, which every checker
+    fails (``check_receipt``). A gateway had signed and stored such receipts, and its own console had then told the
+    clerk its archive was tampered with (a receipts tester)."""
+    if len(statement) > MAX_STATEMENT:
+        raise ValueError(
+            f"a statement of {len(statement)} bytes is larger than any receipt ({MAX_STATEMENT}): checkers refuse it"
+        )
+    return statement
 
 
 def sign_receipt(key: KeyBackend, statement: Mapping[str, object], *, trusted: bool = False) -> SignedReceipt:

@@ -91,6 +91,7 @@ from signing.sm2 import verify_sm2
 from signing.sm2_x509 import SM3_WITH_SM2_OID, public_key_der
 
 __all__ = [
+    "MAX_CODE",
     "MAX_STAMP_BYTES",
     "SEAL_MAKER_NAME",
     "SEAL_VERSION",
@@ -120,6 +121,13 @@ SEAL_MAKER_NAME = "电子印章制章者"
 holder's seal certificate under the same CA. A seal-maker CA must not give a holder's seal this name."""
 MAX_STAMP_BYTES = 4 * 1024 * 1024
 """Largest stamp ``check_stamp`` reads; the seal picture is most of it."""
+MAX_CODE = 64
+"""Characters of a code a stamp claims: its seal's code (esID, IA5String, which the standard does not bound) and its
+signer's 统一社会信用代码 (organizationIdentifier). The gateway's seal codes are 20 characters, a USCC 18. A receipt
+records both as the stamp claims them (``VerifyStamp``), and a statement is bounded
+(``signing.receipts.MAX_STATEMENT``): a seal code of 70,000 letters had been signed into a receipt every checker,
+the gateway's own console included, then called forged (a receipts tester). A longer seal code makes the stamp
+``MALFORMED``; a longer organizationIdentifier is not read as the signer's code (``signer_uscc`` None)."""
 
 _PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -259,6 +267,8 @@ def make_seal(
         raise ValueError("a seal needs a name and at least one holder certificate")
     if not (es_id and es_id.isascii()):
         raise ValueError("es_id must be non-empty ASCII (IA5String)")
+    if len(es_id) > MAX_CODE:
+        raise ValueError(f"es_id must be at most {MAX_CODE} characters: a longer seal code is not read")
     if not picture.startswith(_PNG_MAGIC):
         raise ValueError("the seal picture must be a PNG")
     width, height = picture_size_mm
@@ -361,13 +371,14 @@ class SesVerification:
     timestamp: Finding
     """Where the signing time comes from: NO_TIMESTAMP (INDETERMINATE) unless it lies in the future (FAILED)."""
     es_id: str | None
-    """The seal's code (esID), when readable."""
+    """The seal's code (esID), when readable: at most ``MAX_CODE`` characters."""
     seal_name: str | None
     """The seal's name, when readable."""
     signer_name: str | None
     """The organisation of the signer certificate (subject O)."""
     signer_uscc: str | None
-    """The signer's 统一社会信用代码 (organizationIdentifier)."""
+    """The signer's 统一社会信用代码 (organizationIdentifier); None without one, or with one longer than any code
+    (``MAX_CODE``)."""
     maker_name: str | None
     """The organisation of the seal maker's certificate (subject O)."""
     signing_time: dt.datetime | None
@@ -482,7 +493,7 @@ async def async_check_stamp(
         es_id=parts.es_id,
         seal_name=parts.seal_name,
         signer_name=_subject(signer, NameOID.ORGANIZATION_NAME),
-        signer_uscc=_subject(signer, NameOID.ORGANIZATION_IDENTIFIER),
+        signer_uscc=_code(_subject(signer, NameOID.ORGANIZATION_IDENTIFIER)),
         maker_name=_subject(maker, NameOID.ORGANIZATION_NAME),
         signing_time=claimed,
     )
@@ -534,6 +545,12 @@ class _Parts:
             times = [prop[name].native for name in ("valid_start", "valid_end")] + [to_sign["time_info"].native]
             if not all(isinstance(t, dt.datetime) and t.tzinfo is not None for t in times):
                 raise _Malformed("MALFORMED", "the seal's and the stamp's times must be GeneralizedTime in UTC")
+            if len(seal_info["es_id"].native) > MAX_CODE:  # signed into receipts as the stamp's claim
+                raise _Malformed(
+                    "MALFORMED",
+                    f"the seal's code (esID) has {len(seal_info['es_id'].native)} characters; a seal code has at "
+                    f"most {MAX_CODE}",
+                )
             if to_sign["version"].native != header["version"].native:
                 raise _Malformed("VERSION_MISMATCH", "the stamp's version differs from its seal's")
             for algorithm in (parsed["signature_alg_id"], seal["sign_alg_id"]):
@@ -810,6 +827,11 @@ def _subject(cert: x509.Certificate, oid: x509.ObjectIdentifier) -> str | None:
         return None
     value = values[0].value
     return value if isinstance(value, str) else value.decode("utf-8", "replace")
+
+
+def _code(value: str | None) -> str | None:
+    """A code a stamp claims, as read: None for one longer than any code (``MAX_CODE``)."""
+    return value if value is not None and len(value) <= MAX_CODE else None
 
 
 def _require_sm2_key(key: KeyBackend, cert: x509.Certificate, role: str) -> None:

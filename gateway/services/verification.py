@@ -142,6 +142,7 @@ from signing.receipts import (
     check_receipt_offline,
     receipt_certificate,
     sign_receipts,
+    signable,
 )
 from signing.record import SealMemos
 from signing.results import MAX_DETAIL, PASSED, CheckResult, Finding, SealCheck
@@ -1866,7 +1867,8 @@ class VerificationService:
             receipt_id=receipt_id,
             subjects=answer.subjects,
         )
-        return canonical_json(full, trusted=True), entry  # built here: ASCII keys, no floats
+        # built here: ASCII keys, no floats; one no checker would take fails this answer alone, signed never
+        return signable(canonical_json(full, trusted=True)), entry
 
     def _make_receipts(self, answers: Sequence[_ToReceipt]) -> list[_Made | Exception]:
         """The group commit's first stage: make each answer's receipt and access record and sign the receipts with

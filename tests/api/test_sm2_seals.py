@@ -20,9 +20,20 @@ from protos.zzgw.v1 import issuance_pb2, seal_pb2, seal_pb2_grpc, verification_p
 from signing.keys import SM2_SM3
 from signing.qr import QrClaims, encode_qr
 from signing.results import CheckResult
-from signing.seal_ca import signed_by
-from signing.ses import Certificates, SESeal, SesVerification, check_stamp, sign_document
-from signing.sm2 import verify_sm2
+from signing.receipts import MAX_STATEMENT
+from signing.seal_ca import SealMakerCA, signed_by
+from signing.ses import (
+    MAX_CODE,
+    SEAL_MAKER_NAME,
+    Certificates,
+    SESeal,
+    SESSignature,
+    SesVerification,
+    check_stamp,
+    make_seal,
+    sign_document,
+)
+from signing.sm2 import Sm2Key, verify_sm2
 from signing.sm2_x509 import public_key_der
 from tests.api.test_documents import document_of
 from tests.api.test_verification import USE, batch_issue, change, issue, receipt_statement, verify
@@ -122,6 +133,77 @@ def test_a_stamp_of_0xff_bytes_is_malformed_at_once_and_the_gateway_serves_on(
     assert (report.verdict, report.reason, report.integrity.reason) == (FAILED, "MALFORMED", "MALFORMED")
     assert "its DER structure is malformed (a tag number of more than 4 octets at offset 0)" in report.integrity.detail
     assert long_tags_kept_from_asn1crypto == []
+
+
+def test_what_a_stamp_claims_goes_into_its_receipt_only_as_long_as_a_code_is(
+    running: RunningGateway, sm2_seal: seal_pb2.Seal
+) -> None:
+    """A receipt records the seal code and the signer's USCC a stamp claims, whatever the stamp is. Any department
+    could send a stamp claiming a seal code of 70,000 letters: the gateway signed and stored a receipt of 71 KB,
+    larger than any receipt, which every checker, the gateway's own console too, then called forged, and the
+    console told the clerk the archive had been tampered with (a receipts tester). A seal code longer than any
+    (``MAX_CODE``) makes the stamp MALFORMED; a signer's organizationIdentifier that long is not read as its USCC.
+    Either way the receipt is one its checkers take, valid."""
+    document = "<ofd>一份不在登记库中的文件</ofd>".encode()
+    genuine = stamp(running, sm2_seal, document)
+    parsed = SESSignature.load(genuine)
+    parsed["to_sign"]["eseal"]["e_seal_info"]["es_id"] = "A" * 70_000
+    long_code = parsed.dump(force=True)
+
+    # a signer certified by a CA of its own, claiming a USCC of 70,000 characters, on a seal of that CA's maker
+    now = dt.datetime.now(dt.UTC)
+    ca = SealMakerCA.create("冒用制章中心", now - dt.timedelta(days=1), algorithm=SM2_SM3)
+    maker_key, signer_key = Sm2Key.generate(), Sm2Key.generate()
+
+    def certify(key: Sm2Key, uscc: str, seal_name: str) -> x509.Certificate:
+        return ca.issue_seal_certificate(
+            issuer_name="冒用单位",
+            issuer_uscc=uscc,
+            seal_name=seal_name,
+            public_key=key.public_key_der,
+            not_before=now - dt.timedelta(hours=1),
+            not_after=now + dt.timedelta(days=30),
+        )
+
+    maker_cert = certify(maker_key, MARKET, SEAL_MAKER_NAME)
+    signer_cert = certify(signer_key, "9" * 70_000, "电子证照专用章")
+    seal = make_seal(
+        maker_key=maker_key,
+        maker_cert=maker_cert,
+        es_id="37010000000001",
+        name="冒用单位电子证照专用章",
+        signer_certs=[signer_cert],
+        created=now - dt.timedelta(hours=1),
+        valid_start=now - dt.timedelta(hours=1),
+        valid_end=now + dt.timedelta(days=30),
+        picture=sm2_seal.image_png,
+        picture_size_mm=(40, 40),
+    )
+    long_uscc = sign_document(document, seal=seal, key=signer_key, cert=signer_cert, at=now, property_info="x")
+
+    service = running.gateway.verification
+    assert service is not None
+    (market,) = [m for m in running.gateway.members.list() if m.code == MARKET]
+    for stamp_der, claimed in ((long_code, {}), (long_uscc, {"seal_code": "37010000000001"})):
+        assert len(stamp_der) > 70_000
+        answer = verify_stamp(running, document, stamp_der)
+        report = answer.report
+        assert report.verdict == FAILED and report.receipt.receipt_id
+        assert len(report.receipt.statement) <= MAX_STATEMENT
+        query = receipt_statement(running, report.receipt)["query"]
+        assert query == {
+            "by": "stamp",
+            "document_sha256": hashlib.sha256(document).hexdigest(),
+            "stamp_sha256": hashlib.sha256(stamp_der).hexdigest(),
+            **claimed,
+        }
+        review = service.review_receipt(market, report.receipt.receipt_id)  # the console's 查验回执
+        assert (review.check.result, review.check.reason) == (CheckResult.PASSED, None)
+    refused = verify_stamp(running, document, long_code)
+    assert (refused.report.reason, refused.report.integrity.reason, refused.es_id) == ("MALFORMED", "MALFORMED", "")
+    assert f"the seal's code (esID) has 70000 characters; a seal code has at most {MAX_CODE}" in (
+        refused.report.integrity.detail
+    )
 
 
 def test_a_stamped_license_document_follows_the_license_status(

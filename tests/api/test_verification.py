@@ -1120,14 +1120,20 @@ def test_an_answer_whose_receipt_cannot_be_made_fails_alone_in_its_group(running
         AuditAction.VERIFY_LICENSE, market, use, {"query": {"by": "test"}}, None, "FAILED", "", dt.datetime.now(dt.UTC)
     )
     bad = good._replace(statement={"query": {"by": b"bytes have no JSON form"}})
+    # larger than any receipt (MAX_STATEMENT): every checker would call it forged, so it is not signed (a receipts
+    # tester had one made of a stamp's seal code)
+    too_large = good._replace(statement={"query": {"by": "stamp", "seal_code": "A" * 70_000}})
     appender = running.gateway.db.appender()
     try:
         with appender.transaction() as work:
-            first, failed, last = service._store(work, service._make_receipts([good, bad, good]))
+            first, failed, unsigned, last = service._store(
+                work, service._make_receipts([good, bad, too_large, good])
+            )
             work.commit()
     finally:
         appender.close()
     assert isinstance(failed, TypeError)
+    assert isinstance(unsigned, ValueError) and "larger than any receipt" in str(unsigned)
     assert isinstance(first, StoredReceipt) and isinstance(last, StoredReceipt)
     assert first.receipt_id != last.receipt_id and first.signature == last.signature  # one signature, two leaves
     for receipt in (first, last):

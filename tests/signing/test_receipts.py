@@ -14,7 +14,7 @@ from signing.canonical import canonical_json
 from signing.errors import InvalidSignature
 from signing.keys import SoftwareKey
 from signing.merkle import all_paths, inclusion_path, leaf_hash, root_from_path, tree_hash
-from signing.receipts import check_receipt, sign_receipt, sign_receipts
+from signing.receipts import MAX_STATEMENT, check_receipt, sign_receipt, sign_receipts
 from tests.conftest import gateway_key
 
 VECTORS = json.loads((Path(__file__).parent.parent / "vectors" / "merkle.json").read_text(encoding="utf-8"))
@@ -103,3 +103,16 @@ def test_single_signed_receipts_still_check(receipt_key: tuple[SoftwareKey, x509
 def test_a_batch_is_never_empty(receipt_key: tuple[SoftwareKey, x509.Certificate]) -> None:
     with pytest.raises(ValueError):
         sign_receipts(receipt_key[0], [])
+
+
+def test_no_statement_a_checker_refuses_is_signed(receipt_key: tuple[SoftwareKey, x509.Certificate]) -> None:
+    """A statement over MAX_STATEMENT bytes fails every check (SIGNATURE_INVALID): signing one makes a genuine receipt
+    that reads as forged, which the gateway had done (a receipts tester)."""
+    key, cert = receipt_key
+    largest = b'{"q":"' + b"A" * (MAX_STATEMENT - 8) + b'"}'
+    assert len(largest) == MAX_STATEMENT
+    [signed] = sign_receipts(key, [largest])
+    assert check_receipt(signed.statement, signed.signature, certificate=cert, algorithm=key.algorithm, proof=signed.proof)
+    larger = b'{"q":"' + b"A" * (MAX_STATEMENT - 7) + b'"}'
+    with pytest.raises(ValueError, match="larger than any receipt"):
+        sign_receipts(key, [largest, larger])

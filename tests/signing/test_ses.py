@@ -24,6 +24,7 @@ from signing.keys import SM2_SM3, SoftwareKey
 from signing.results import CheckResult
 from signing.seal_ca import SealMakerCA
 from signing.ses import (
+    MAX_CODE,
     MAX_STAMP_BYTES,
     SEAL_MAKER_NAME,
     Certificates,
@@ -272,6 +273,10 @@ def test_making_refuses_what_would_not_verify(world: World) -> None:
     with pytest.raises(SigningError, match="cannot be read"):
         sign_document(DOCUMENT, seal=b"\x30\x00", key=world.holder_key, cert=world.holder_cert, at=SIGNED_AT,
                       property_info="x")  # fmt: skip
+    with pytest.raises(ValueError, match="at most 64 characters"):  # a seal code no check reads (MALFORMED)
+        make_seal(maker_key=world.maker_key, maker_cert=world.maker_cert, es_id="1" * (MAX_CODE + 1), name="章",
+                  signer_certs=[world.holder_cert], created=NOW, valid_start=NOW, valid_end=LATER,
+                  picture=PICTURE, picture_size_mm=(40, 40))  # fmt: skip
 
 
 # --- a stamp altered after signing ----------------------------------------------------------------------------------
@@ -482,6 +487,10 @@ MALFORMED: dict[str, tuple[Callable[[bytes], bytes], str]] = {
     "trailing bytes": (lambda s: s + b"\x00", "MALFORMED"),
     "too large": (lambda s: s + bytes(MAX_STAMP_BYTES), "TOO_LARGE"),
     "header ID": (lambda s: edited(s, _header("id", "XX")), "MALFORMED"),
+    "seal code": (  # longer than any code: it would be signed into receipts as the stamp's claim
+        lambda s: edited(s, lambda p: p["to_sign"]["eseal"]["e_seal_info"].__setitem__("es_id", "A" * 65)),
+        "MALFORMED",
+    ),
     "version 5": (lambda s: edited(s, _header("version", 5)), "UNSUPPORTED_VERSION"),
     "stamp version": (lambda s: edited(s, lambda p: p["to_sign"].__setitem__("version", 1)), "VERSION_MISMATCH"),
     "ECDSA algorithm": (
@@ -504,6 +513,33 @@ def test_unreadable_stamps_fail_without_raising(world: World, case: str) -> None
     verification = world.check(alter(world.stamp()))
     assert outcome(verification) == (CheckResult.FAILED, reason)
     assert verification.integrity.reason == reason
+
+
+def test_the_codes_a_stamp_claims_are_read_up_to_the_length_of_a_code(world: World) -> None:
+    """The seal code and the signer's USCC go into receipts as the stamp claims them: a seal code longer than any
+    (``MAX_CODE``) makes the stamp MALFORMED, saying so; such an organizationIdentifier is not read as a USCC."""
+    at_most = edited(world.stamp(), lambda p: p["to_sign"]["eseal"]["e_seal_info"].__setitem__("es_id", "A" * 64))
+    assert world.check(at_most).es_id == "A" * 64  # read, though the maker's signature no longer holds
+    longer = world.check(
+        edited(world.stamp(), lambda p: p["to_sign"]["eseal"]["e_seal_info"].__setitem__("es_id", "A" * 65))
+    )
+    assert longer.es_id is None and longer.integrity.detail == (
+        "电子签章无法读取（the seal's code (esID) has 65 characters; a seal code has at most 64）"
+    )
+    holder_key = Sm2Key.generate()
+    long_uscc = world.ca.issue_seal_certificate(
+        issuer_name="济南市市场监督管理局",
+        issuer_uscc="9" * (MAX_CODE + 1),
+        seal_name="电子证照专用章",
+        public_key=holder_key.public_key_der,
+        not_before=NOW,
+        not_after=NOW + dt.timedelta(days=730),
+    )
+    seal = seal_for(world.maker_key, world.maker_cert, [long_uscc])
+    stamp = sign_document(DOCUMENT, seal=seal, key=holder_key, cert=long_uscc, at=SIGNED_AT, property_info=PROPERTY)
+    verification = world.check(stamp)
+    assert verification.signer_uscc is None and verification.signer_name == "济南市市场监督管理局"
+    assert verification.es_id == "37010000000001"
 
 
 def test_an_unreadable_stamp_is_said_in_words_for_its_sender(world: World) -> None:
