@@ -79,6 +79,8 @@ def read_receipt(data: bytes) -> verification_pb2.Receipt:
             raise ValueError(
                 f"not a receipt in protobuf JSON: it has a field no receipt has ({shown(_clipped(key, 64))})"
             )
+        if value is None and key == "proof":  # the first form, as an empty or missing proof (protobuf reads null so)
+            continue
         if not isinstance(value, str):  # every field of a receipt is text or base64
             raise ValueError(f"not a receipt in protobuf JSON: its {key} is not a string")
     try:

@@ -765,6 +765,11 @@ def test_a_receipt_is_looked_up_by_its_number_or_its_file_and_checked_again(
     status, answer = look_up()
     assert status == 400 and refusal(answer)[2] == [("receipt_id", "ONE_OF")]
     assert answer["error"]["message"].startswith("receipt_id: 请填写回执编号或选择回执文件（")
+    # a proof given as null is no proof, the first form, as receipts.md says: judged, not refused (it had been
+    # NOT_A_RECEIPT, a receipts tester); this receipt is of a batch, so without its proof its signature fails
+    nulled = {**json.loads(file), "proof": None}
+    status, answer = look_up(file=json.dumps(nulled))
+    assert status == 200 and (answer["check"]["reason"], answer["archived"]) == ("SIGNATURE_INVALID", "DIFFERENT")
     status, answer = look_up(file='{"receiptId": "x"}')
     assert status == 400 and refusal(answer)[2] == [("file", "NOT_A_RECEIPT")]
     assert "the receipt has no statement, signature" in answer["error"]["violations"][0]["description"]

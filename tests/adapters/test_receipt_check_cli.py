@@ -67,6 +67,17 @@ def test_valid_is_0(tmp_path: Path, trust: dict[str, Path], capsys: pytest.Captu
     assert "当时状态：有效 ACTIVE）\n" in out and "\n  核验部门 caller：" in out and "\n  事项编码 matter：" in out
 
 
+@pytest.mark.parametrize("name", ["first form (zzgw-receipt/1), no proof", "first form, proof empty", "first form, proof null"])
+def test_a_first_form_receipt_has_no_proof_or_an_empty_or_null_one(
+    tmp_path: Path, trust: dict[str, Path], capsys: pytest.CaptureFixture[str], name: str
+) -> None:
+    """receipts.md: ``proof`` may be missing, null or empty: that is the first form. A null one had been refused,
+    exit 2, as a value of the wrong type (a receipts tester)."""
+    status, out, err = check(capsys, str(receipt_file(tmp_path, name)), *full(trust))
+    assert (status, err) == (0, "")
+    assert out.startswith(f"回执 receipt {CASES[name]['receipt']['receiptId']}：回执有效 valid\n")
+
+
 def test_invalid_is_1(tmp_path: Path, trust: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
     status, out, err = check(capsys, str(receipt_file(tmp_path, INVALID)), *full(trust))
     assert (status, err) == (1, "")

@@ -158,6 +158,15 @@ def main() -> None:
             _receipt(ids[3], v1_statement, v1_signature, b"", "ecdsa-p256-sha256", der),
             "PASSED",
         ),
+        *(
+            case(
+                f"first form, proof {said}",
+                {**_receipt(ids[3], v1_statement, v1_signature, b"", "ecdsa-p256-sha256", der), "proof": proof},
+                "PASSED",
+                note="an empty or null proof is the first form, as a missing one is",
+            )
+            for said, proof in (("empty", ""), ("null", None))
+        ),
         case("statement changed after signing", {**first, "statement": _b64(tampered)}, "FAILED", "SIGNATURE_INVALID"),
         case(
             "proof of another leaf",
