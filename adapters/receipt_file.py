@@ -16,7 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from cryptography import x509
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.serialization import Encoding
+from cryptography.x509.oid import NameOID
 from google.protobuf import json_format
 
 from adapters.terminal import shown
@@ -253,6 +255,49 @@ def check_receipt_file(receipt: verification_pb2.Receipt, trust: TrustMaterial) 
     return checked
 
 
+def trusted_root(receipt: verification_pb2.Receipt, trust: TrustMaterial) -> x509.Certificate | None:
+    """The root of ``trust`` the receipt's certificate chains to (directly, or through one of its intermediates),
+    by name and signature; None when none does. Whoever trusts a root decides what checks valid: a root of a CA of
+    one's own, named as the seal maker's, makes a forged receipt read exactly as a genuine one (a receipts tester),
+    so the check names the root it relied on by its fingerprint, to compare with the one the gateway's operator gave
+    out of band."""
+    certificate = receipt_certificate(receipt.certificate)
+    if certificate is None:
+        return None
+    issuers = [certificate] + [
+        i for i in trust.intermediates if i.subject == certificate.issuer and signed_by(certificate, i)
+    ]
+    for issued in issuers:
+        for root in trust.roots:
+            if root.subject == issued.issuer and signed_by(issued, root):
+                return root
+    return None
+
+
+def fingerprint(certificate: x509.Certificate) -> str:
+    """SHA-256 of the certificate's DER in the form ``openssl x509 -noout -fingerprint -sha256`` prints: AB:CD:…"""
+    return ":".join(f"{b:02X}" for b in certificate.fingerprint(hashes.SHA256()))
+
+
+def _root_said(root: x509.Certificate) -> str:
+    names = root.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+    name = str(names[0].value) if names else root.subject.rfc4514_string()
+    return (
+        f"{name}，SHA-256 {fingerprint(root)}（须与证照网关运维方另行告知的指纹一致；must be the fingerprint the "
+        "gateway's operator gave you by another channel）"
+    )
+
+
+NOW_UNKNOWN = (
+    "回执只证明当时的核验结果，不说明证照现在仍然有效；证照现在的状态请在证照网关核验台“查验回执”查看，或由 "
+    "ListCaseReceipts（standing_now）、重新核验（VerifyLicense）得知（the receipt states what the check found then, "
+    "not that the license is valid now: learn its standing now from the gateway's console, ListCaseReceipts' "
+    "standing_now, or a new VerifyLicense）"
+)
+"""Said after what a receipt that holds says: a license revoked since had read 回执有效 … 当时状态：有效 with no hint
+that it may no longer be (a receipts tester)."""
+
+
 _LABELS = {
     CheckResult.PASSED: "回执有效 valid",
     CheckResult.FAILED: "回执无效 INVALID",
@@ -263,9 +308,12 @@ _VERDICTS = {"PASSED": "核验通过", "FAILED": "核验未通过", "INDETERMINA
 """A verification's verdict as ``zzgw verify`` and the console say it."""
 
 
-def check_text(receipt: verification_pb2.Receipt, checked: ReceiptCheck) -> str:
+def check_text(
+    receipt: verification_pb2.Receipt, checked: ReceiptCheck, root: x509.Certificate | None = None
+) -> str:
     """The check as a clerk reads it: the result, then what the receipt says — unless it failed, when what it
-    says is not to be relied on. Each line Chinese first, as ``zzgw verify`` and the console say it: the verdict and
+    says is not to be relied on — with the root it was trusted under (``trusted_root``), and that it says what was
+    found then (``NOW_UNKNOWN``). Each line Chinese first, as ``zzgw verify`` and the console say it: the verdict and
     the status in words, not only their codes. What the file says is ``shown``: its control characters as escapes.
     The check reads no catalog and no member list (it runs without a gateway): the license type, the department and
     the matter are said by their codes, as the statement states them."""
@@ -309,6 +357,9 @@ def check_text(receipt: verification_pb2.Receipt, checked: ReceiptCheck) -> str:
         signer = checked.signer
         sealed = f"{signer.subject_name} {signer.seal_name}（序列号 serial {signer.serial:x}）"
         rows.append(("回执章 sealed by", sealed))
+    if root is not None:
+        rows.append(("信任的根证书 trusted root", _root_said(root)))
+    rows.append(("提示 note", NOW_UNKNOWN))
     return "\n".join([head, *(f"  {label}：{shown(str(value))}" for label, value in rows)])
 
 
@@ -344,8 +395,11 @@ def _said_time(value: object) -> str:
     return beijing_time(at) if at.tzinfo is not None else str(value)
 
 
-def check_json(receipt: verification_pb2.Receipt, checked: ReceiptCheck) -> dict[str, Any]:
-    """The check as one JSON object for programs (the statement even when the check failed: ``result`` says)."""
+def check_json(
+    receipt: verification_pb2.Receipt, checked: ReceiptCheck, root: x509.Certificate | None = None
+) -> dict[str, Any]:
+    """The check as one JSON object for programs (the statement even when the check failed: ``result`` says), with
+    the root the receipt's certificate chains to (``trusted_root``) by its SHA-256 fingerprint."""
     signer = checked.signer
     return {
         "receipt_id": receipt.receipt_id,
@@ -361,4 +415,5 @@ def check_json(receipt: verification_pb2.Receipt, checked: ReceiptCheck) -> dict
         }
         if signer
         else None,
+        "root": {"subject": root.subject.rfc4514_string(), "sha256": fingerprint(root)} if root is not None else None,
     }

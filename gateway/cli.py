@@ -1065,9 +1065,17 @@ def _receipt_check(args: argparse.Namespace) -> int:
     import json
     import traceback
 
-    from adapters.receipt_file import TrustMaterial, check_json, check_receipt_file, check_text, read_receipt
+    from adapters.receipt_file import (
+        TrustMaterial,
+        check_json,
+        check_receipt_file,
+        check_text,
+        read_receipt,
+        trusted_root,
+    )
     from adapters.terminal import shown_json
     from signing.errors import SigningError
+    from signing.results import CheckResult
 
     try:
         data = sys.stdin.buffer.read() if str(args.file) == "-" else args.file.read_bytes()
@@ -1083,10 +1091,12 @@ def _receipt_check(args: argparse.Namespace) -> int:
                   f"（{exc}）", file=sys.stderr)  # fmt: skip
             return 2
         checked = check_receipt_file(receipt, trust)
+        # the root relied on, by its fingerprint: a root of one's own named as the seal maker's reads the same
+        root = trusted_root(receipt, trust) if checked.result is not CheckResult.FAILED else None
         answer = (
-            shown_json(json.dumps(check_json(receipt, checked), ensure_ascii=False))
+            shown_json(json.dumps(check_json(receipt, checked, root), ensure_ascii=False))
             if args.json
-            else check_text(receipt, checked)
+            else check_text(receipt, checked, root)
         )
     except ValueError as exc:  # a receipt without a field it needs is none (``check_receipt_file``)
         print(f"zzgw receipt check: 所给文件不是核验回执文件（not a receipt file: {exc}）", file=sys.stderr)

@@ -152,7 +152,8 @@ def _revoked_with_its_key(
     at: dt.datetime,
 ) -> tuple[int, dt.datetime] | None:
     """The serial and revocation time of another of ``pinned`` (the receipt certificates the receipt key has had)
-    on ``certificate``'s key that a CRL signed by one of ``authorities`` lists as revoked by ``at``, if any: a
+    on ``certificate``'s key that a CRL signed by one of ``authorities`` lists as revoked before ``at`` (at the very
+    instant is not yet, as for the certificate's own revocation, which the path validation decides), if any: a
     renewal keeps the key, so the key that leaked signs under the certificate before the revoked one as well, and
     revoking one certificate of a key for its key (``_SAYS_THE_KEY``) revokes them all (a reviewer). A certificate
     retired otherwise (``superseded``, as after a renewal) says nothing of the key: the receipts of the certificates
@@ -173,7 +174,7 @@ def _revoked_with_its_key(
             if (
                 other.issuer == crl.issuer
                 and listed is not None
-                and listed.revocation_date_utc <= at
+                and listed.revocation_date_utc < at
                 and _reason_of(listed) in _SAYS_THE_KEY
             ):
                 return other.serial_number, listed.revocation_date_utc

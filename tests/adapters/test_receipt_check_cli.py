@@ -78,6 +78,46 @@ def test_a_first_form_receipt_has_no_proof_or_an_empty_or_null_one(
     assert out.startswith(f"回执 receipt {CASES[name]['receipt']['receiptId']}：回执有效 valid\n")
 
 
+def openssl_fingerprint(pem: Path) -> str:
+    """The root's SHA-256 fingerprint as the checker compares it with the operator's: openssl's own."""
+    said = subprocess.run(
+        ["openssl", "x509", "-noout", "-fingerprint", "-sha256", "-in", str(pem)],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return said.strip().split("=", 1)[1]
+
+
+ROOT_SUBJECT = "CN=济南市制章中心（测试） Seal Root CA,O=济南市制章中心（测试）,C=CN"
+
+
+def test_the_root_relied_on_is_named_by_its_fingerprint_and_the_standing_now_is_not_the_receipts(
+    tmp_path: Path, trust: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Whoever gives the root decides what checks valid: a root of a CA of one's own, named as the seal maker's,
+    made a forged receipt read exactly as a genuine one, and nothing named the root (a receipts tester). The check
+    names the root it relied on by its SHA-256 fingerprint, as openssl prints it, to compare with the one the
+    gateway's operator gave by another channel. And a valid receipt says what was found then: it had read 回执有效
+    … 当时状态：有效 for a license revoked since, with no word of where to learn its standing now (a receipts tester)."""
+    status, out, _ = check(capsys, str(receipt_file(tmp_path, VALID)), *full(trust))
+    fingerprint = openssl_fingerprint(trust["root"])
+    assert status == 0 and out.splitlines()[-2:] == [
+        f"  信任的根证书 trusted root：济南市制章中心（测试） Seal Root CA，SHA-256 {fingerprint}（须与证照网关运维方另行"
+        "告知的指纹一致；must be the fingerprint the gateway's operator gave you by another channel）",
+        "  提示 note：回执只证明当时的核验结果，不说明证照现在仍然有效；证照现在的状态请在证照网关核验台“查验回执”查看，或由 "
+        "ListCaseReceipts（standing_now）、重新核验（VerifyLicense）得知（the receipt states what the check found "
+        "then, not that the license is valid now: learn its standing now from the gateway's console, "
+        "ListCaseReceipts' standing_now, or a new VerifyLicense）",
+    ]
+    status, out, _ = check(capsys, str(receipt_file(tmp_path, VALID)), *full(trust)[:4])  # no CRL: undecided
+    assert status == 3 and f"SHA-256 {fingerprint}" in out and "提示 note：" in out
+    status, out, _ = check(capsys, str(receipt_file(tmp_path, VALID)), "--root", str(trust["root"]))
+    assert status == 3 and "信任的根证书" not in out  # no chain to it without the intermediate: no root relied on
+    status, out, _ = check(capsys, str(receipt_file(tmp_path, INVALID)), *full(trust))
+    assert status == 1 and "信任的根证书" not in out and "提示 note" not in out
+
+
 def test_invalid_is_1(tmp_path: Path, trust: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
     status, out, err = check(capsys, str(receipt_file(tmp_path, INVALID)), *full(trust))
     assert (status, err) == (1, "")
@@ -105,7 +145,7 @@ def test_a_failed_verification_is_said_in_words_chinese_first() -> None:
     (it had printed ``核验结论 verdict: FAILED REVOKED`` and ``(…, REVOKED)``: codes alone; a government-service
     editor), the department that checked as 核验部门, the matter's code as 事项编码. The check reads no catalog and no
     member list (it runs offline, without a gateway's settings), so the type, department and matter stay codes."""
-    from adapters.receipt_file import check_text
+    from adapters.receipt_file import NOW_UNKNOWN, check_text
     from protos.zzgw.v1 import verification_pb2
     from signing.receipts import ReceiptCheck
     from signing.results import CheckResult
@@ -136,6 +176,7 @@ def test_a_failed_verification_is_said_in_words_chinese_first() -> None:
         "  用证事由 purpose：核验权利人身份",
         "  核验时间 checked at：2026-12-05 11:38:48（北京时间 UTC+8）",
         "  一件事 case：370100-YJS-QYKB，办件编号 QYKB-1",
+        f"  提示 note：{NOW_UNKNOWN}",
     ]
     claim = {"kind": "claim", "result": "PARTLY_WRONG", "code": 7, "mismatched_fields": ["holder_name", "address"]}
     checked = ReceiptCheck(result=CheckResult.PASSED, reason=None, detail="", statement=claim, signer=None)
@@ -230,12 +271,14 @@ def test_json_says_the_result_and_reason(
 ) -> None:
     status, out, _ = check(capsys, str(receipt_file(tmp_path, VALID)), *full(trust), "--json")
     answer = json.loads(out)
-    assert status == 0 and set(answer) == {"receipt_id", "result", "reason", "detail", "statement", "signer"}
+    assert status == 0 and set(answer) == {"receipt_id", "result", "reason", "detail", "statement", "signer", "root"}
     assert (answer["result"], answer["reason"], answer["signer"]["seal"]) == ("PASSED", "", "核验回执专用章")
+    assert answer["root"] == {"subject": ROOT_SUBJECT, "sha256": openssl_fingerprint(trust["root"])}
     status, out, _ = check(capsys, str(receipt_file(tmp_path, INVALID)), *full(trust), "--json")
     answer = json.loads(out)
     assert (status, answer["result"], answer["reason"]) == (1, "FAILED", "SIGNATURE_INVALID")
     assert answer["statement"] is None and answer["signer"] is None  # the signature did not verify
+    assert answer["root"] is None  # nothing of an invalid receipt is relied on
     status, out, _ = check(capsys, str(receipt_file(tmp_path, "receipt id that the statement does not name")),
                            *full(trust), "--json")  # fmt: skip
     answer = json.loads(out)

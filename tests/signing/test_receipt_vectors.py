@@ -358,6 +358,12 @@ def test_a_receipt_under_the_certificate_before_the_revoked_one_of_its_key_is_re
     assert check(renewed, now, [before, renewed]).reason == "CERT_REVOKED"  # as before
     # issued before the key leaked, under either: good, as receipts under a revoked certificate are
     assert check(before, leaked - dt.timedelta(minutes=1), [before, renewed]).result is CheckResult.PASSED
+    # at the very instant of the revocation (a CRL's time is to the second): not yet revoked, under the revoked
+    # certificate as under the other of its key, as receipts.md says (the key's had been revoked at that instant)
+    instant = leaked.replace(microsecond=0)
+    for certificate in (renewed, before):
+        assert check(certificate, instant, [before, renewed]).result is CheckResult.PASSED
+        assert check(certificate, instant + dt.timedelta(seconds=1), [before, renewed]).reason == "CERT_REVOKED"
     other = SoftwareKey.generate()
     _, stranger = _receipt_certificate(other)  # another key's certificate, under another CA, pinned too: no matter
     assert check(before, now, [before, stranger]).result is CheckResult.PASSED
