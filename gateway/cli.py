@@ -422,6 +422,14 @@ def _init(settings: Settings, args: argparse.Namespace) -> int:
         )
     if report.seals_made:
         print(f"{len(report.seals_made)} issuers got their first seal (电子证照专用章): {', '.join(report.seals_made)}")
+    if report.receipt_certificates_retired:  # a new receipt key: the old one's certificates retired with it
+        print(
+            f"new receipt key: the receipt certificates of the key before it (serial "
+            f"{', '.join(report.receipt_certificates_retired)}) are revoked as superseded from now, on the seal-maker "
+            "CRL: receipts they signed before stay valid, any signed later checks CERT_REVOKED. Copy seal-ca/ and "
+            "keys/receipts.key.pem to every replica before starting any gateway process (docs/receipts.md: checking "
+            "a receipt)"
+        )
     if report.issuers_without_seal:
         print(
             f"warning: {len(report.issuers_without_seal)} issuers have no seal in force, their seals revoked or ended "

@@ -140,6 +140,7 @@ from signing.record import SealMemos
 from signing.seal_ca import SealMakerCA
 from signing.seal_image import FALLBACK_FONTS_ENV, FONT_ENV, SealImageError, find_cjk_font, find_fallback_fonts
 from signing.sm2 import Sm2Unavailable
+from signing.sm2_x509 import public_key_der
 from signing.tsa import ZZGW_TSA_POLICY_OID, LocalTimeStamper, TimeStampAuthority
 
 log = logging.getLogger("zzgw")
@@ -552,6 +553,9 @@ class InitReport:
     issuers_without_seal: tuple[str, ...] = ()
     """Issuers of the members file that have had seals and have none active now (revoked, or ended): init makes them
     none (``SealService.ensure_default``); the issuer registers one (RegisterSeal) when it is to issue again."""
+    receipt_certificates_retired: tuple[str, ...] = ()
+    """The serials (hex) of the receipt certificates of the key(s) before the new receipt key this run made, revoked
+    as ``superseded`` from now (``_retire_receipt_keys``)."""
     catalog: str = ""
     """The fingerprint of the catalog the store's gateways serve from now on (this run's: ``Catalog.fingerprint``)."""
     catalog_replaced: str = ""
@@ -607,6 +611,7 @@ def _initialise(
     before = _schema_revision(gateway)
     seals_made: tuple[str, ...] = ()
     issuers_without_seal: tuple[str, ...] = ()
+    receipt_certificates_retired: tuple[str, ...] = ()
     if before is not None:
         check_schema(settings, before, migrating=True)
         if before != schema_revisions()[-1]:
@@ -694,7 +699,9 @@ def _initialise(
         issuers_without_seal = defaults.issuers_without_seal
         if gateway.receipt_certificates is not None:  # kept for the receipts it signed, before any renewal
             gateway.receipt_certificates.record(gateway.clock)
-        _ensure_receipt_key(settings, ca, gateway.keys, gateway.clock, members)
+        receipt_certificates_retired = _ensure_receipt_key(
+            settings, ca, gateway.keys, gateway.clock, members, gateway.db
+        )
         _ensure_sm2_seal_maker(settings, gateway.keys, gateway.clock, members)
     _record_facts(settings, gateway.db, gateway.keys)
     warn_of_exposed_secrets(settings)
@@ -746,6 +753,7 @@ def _initialise(
         bundles_left=bundles_left(gateway.db, gateway.catalog) if catalog_adopted else (),
         seals_made=seals_made,
         issuers_without_seal=issuers_without_seal,
+        receipt_certificates_retired=receipt_certificates_retired,
         catalog=gateway.catalog.fingerprint,
         catalog_replaced=catalog_replaced,
         catalog_recorded=before is not None and catalog_before is None,
@@ -1564,19 +1572,22 @@ def _say_renewed(what: str, path: Path, certificate: x509.Certificate, *, new_ke
 
 
 def _ensure_receipt_key(
-    settings: Settings, ca: SealMakerCA, keys: KeyStore, clock: Clock, members: list[Member]
-) -> None:
-    """The gateway's receipt key (核验回执专用章) with a certificate from the seal-maker CA, in the operator's name."""
+    settings: Settings, ca: SealMakerCA, keys: KeyStore, clock: Clock, members: list[Member], db: Database
+) -> tuple[str, ...]:
+    """The gateway's receipt key (核验回执专用章) with a certificate from the seal-maker CA, in the operator's name.
+    With a new key, the certificates of the keys before it are retired (``_retire_receipt_keys``): their serials, in
+    hex."""
     path = settings.seal_ca_dir / RECEIPT_CERT
     if path.exists() and not _due(RECEIPT_WHAT, path, ca, clock.now()):
-        return
+        return ()
     operator = next((m for m in members if m.has(Role.ADMIN)), None)
     if operator is None:
         log.warning("no ADMIN member to name the receipt certificate after: no verification receipts")
-        return
+        return ()
     # a renewal keeps the key (receipt_certificates hands a stored receipt out with the certificate valid when it
     # was issued), so replicas sharing keys/ sign with the same key whichever certificate they have
-    key = keys.load(RECEIPT_KEY) if keys.exists(RECEIPT_KEY) else keys.create(RECEIPT_KEY)
+    new_key = not keys.exists(RECEIPT_KEY)
+    key = keys.create(RECEIPT_KEY) if new_key else keys.load(RECEIPT_KEY)
     now = clock.now()
     cert = ca.issue_seal_certificate(
         issuer_name=operator.name,
@@ -1587,6 +1598,37 @@ def _ensure_receipt_key(
         not_after=_own_end(ca, now),
     )
     _write_renewed(RECEIPT_WHAT, path, cert)
+    return _retire_receipt_keys(db, ca, key.public_key_der, now) if new_key else ()
+
+
+def _retire_receipt_keys(db: Database, ca: SealMakerCA, key: bytes, at: dt.datetime) -> tuple[str, ...]:
+    """Revoke from ``at``, as ``superseded``, every receipt certificate the store keeps (``receipt_certificates``) of
+    another key than ``key`` (DER SubjectPublicKeyInfo) that this CA issued and has not revoked: the serials, in hex.
+    A retired key is the one nobody watches any more, and its backups are kept: under a certificate left unrevoked it
+    signed receipts that every checker took as genuine for the rest of its five years (a receipts tester). Receipts
+    it signed before ``at`` stay valid (a receipt is revoked only when issued after its certificate's revocation),
+    and ``superseded`` says nothing of the key (``signing.receipts._SAYS_THE_KEY``). A gateway process still
+    running with the old key signs receipts dated after ``at`` under a revoked certificate: the procedure stops
+    every one before (docs/receipts.md, operations.md)."""
+    with db.unit_of_work() as uow:
+        stored = uow.receipt_certificates.all()
+    # a CRL states a revocation to the second, cut down (RFC 5280 times have no fraction): a revocation at 15:36:01.9
+    # is listed at 15:36:01, which would revoke the receipts signed in the 0.9 s before it; the next whole second
+    # revokes none of them
+    if at.microsecond:
+        at = at.replace(microsecond=0) + dt.timedelta(seconds=1)
+    retired = []
+    for der, _ in stored.values():
+        certificate = x509.load_der_x509_certificate(der)
+        if (
+            public_key_der(certificate) == key
+            or certificate.issuer != ca.intermediate.subject  # another CA's, which this one cannot revoke
+            or ca.revocation_time(certificate.serial_number) is not None  # revoked already (a leak): kept as it is
+        ):
+            continue
+        ca.revoke(certificate.serial_number, x509.ReasonFlags.superseded, at)
+        retired.append(f"{certificate.serial_number:x}")
+    return tuple(sorted(retired))
 
 
 def _ensure_sm2_seal_maker(settings: Settings, keys: KeyStore, clock: Clock, members: list[Member]) -> None:

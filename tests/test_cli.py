@@ -1345,6 +1345,34 @@ def test_waiting_for_a_server_that_exited_fails_at_once() -> None:
     assert time.monotonic() - began < 5
 
 
+def test_a_new_receipt_key_retires_the_certificates_of_the_key_before(env: dict[str, str], tmp_path: Path) -> None:
+    """A new receipt key made as docs/receipts.md says (the key and its certificate moved aside, `zzgw init`) had left
+    the old certificate unrevoked: whoever kept the old key (a backup, the file moved aside) signed receipts that
+    every checker took as genuine for the rest of its five years (a receipts tester). init revokes it, superseded,
+    from then on, and says so; a renewal on the same key, and an init with nothing to do, retire nothing."""
+    assert zzgw(env, "init").returncode == 0
+    data = Path(env["ZZGW_DATA_DIR"])
+    old = x509.load_pem_x509_certificate((data / "seal-ca" / "receipt.pem").read_bytes())
+    aside = tmp_path / "aside"
+    aside.mkdir()
+    for moved in (data / "seal-ca" / "receipt.pem", data / "keys" / "receipts.key.pem"):
+        moved.rename(aside / moved.name)
+    rotated = zzgw(env, "init")
+    assert rotated.returncode == 0, rotated.stderr
+    assert (
+        f"new receipt key: the receipt certificates of the key before it (serial {old.serial_number:x}) are revoked "
+        "as superseded from now, on the seal-maker CRL" in rotated.stdout
+    )
+    revocations = json.loads((data / "seal-ca" / "revocations.json").read_text())["revocations"]
+    assert [(r["serial"], r["reason"]) for r in revocations] == [(f"{old.serial_number:x}", "superseded")]
+    new = x509.load_pem_x509_certificate((data / "seal-ca" / "receipt.pem").read_bytes())
+    assert new.public_key() != old.public_key()
+    (data / "seal-ca" / "receipt.pem").unlink()  # renewed on the same key: nothing retired
+    for again in (zzgw(env, "init"), zzgw(env, "init")):
+        assert again.returncode == 0 and "new receipt key" not in again.stdout
+    assert json.loads((data / "seal-ca" / "revocations.json").read_text())["revocations"] == revocations
+
+
 def test_init_with_a_key_missing_beside_its_certificate_says_to_copy_it(env: dict[str, str]) -> None:
     """init makes a key with its certificate; with the certificate there and the key gone it cannot make it again,
     and its error said "run `zzgw init`" — to zzgw init."""

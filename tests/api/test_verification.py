@@ -55,10 +55,11 @@ from protos.zzgw.v1 import (
     verification_pb2_grpc,
 )
 from signing.errors import InvalidSignature
-from signing.keys import SoftwareKey
+from signing.canonical import canonical_json
+from signing.keys import KeyBackend, SoftwareKey
 from signing.pdf import PdfSealer
 from signing.qr import QrClaims, encode_qr
-from signing.receipts import check_receipt
+from signing.receipts import check_receipt, sign_receipts
 from signing.record import record_bytes
 from signing.results import CheckResult
 from signing.seal_ca import SealMakerCA, check_certificate
@@ -2530,6 +2531,8 @@ def _rotate_and_fetch(data_dir: Path, database_url: str, rotation: str) -> None:
     try:
         license_id = batch_issue(first, 41)
         old = verify(first, license_id=license_id).receipt
+        assert first.gateway.verification is not None
+        old_key = first.gateway.verification._receipt_key.key
         assert first.gateway.audit is not None
         first.gateway.audit._every = 1  # a checkpoint on every record from here on: signed with the first key
         verify(first, license_id=license_id)
@@ -2537,7 +2540,8 @@ def _rotate_and_fetch(data_dir: Path, database_url: str, rotation: str) -> None:
         if rotation == "new key":
             (data_dir / "keys" / f"{RECEIPT_KEY}.key.pem").unlink()
         second = start_gateway(data_dir, database_url)  # `zzgw init` makes the new certificate; the first runs on
-        # with the old one, as a worker not yet restarted would: the list it publishes has the new one too
+        # with the old one, as a worker not yet restarted would after a renewal (a new key's procedure stops them
+        # all first, and the first makes no receipt from here): the list it publishes has the new one too
         in_first = x509.load_pem_x509_certificates(published(first.gateway, "receipt-certificates.pem"))
         assert len(in_first) == 2 and in_first[0].public_bytes(serialization.Encoding.DER) == old.certificate
     finally:
@@ -2565,11 +2569,46 @@ def _rotate_and_fetch(data_dir: Path, database_url: str, rotation: str) -> None:
         only_current = TrustMaterial(roots=[seals.ca.root], intermediates=[seals.ca.intermediate], pinned=every[:1])
         assert check_receipt_file(fetched, only_current).reason == "NOT_THE_PINNED_CERTIFICATE"
 
+        # the key before, kept in a backup, signs a receipt dated after the change: with a new key the old one's
+        # certificate was retired (superseded) by the init that made it, so no checker takes such a receipt (a
+        # receipts tester: it had checked valid for the rest of the certificate's five years); a renewal keeps the
+        # key, and retires nothing
+        retired = x509.load_der_x509_crl(seals.crl()).get_revoked_certificate_by_serial_number(every[1].serial_number)
+        forged = _signed_later(old_key, old.certificate)
+        unpinned = TrustMaterial(roots=[seals.ca.root], intermediates=[seals.ca.intermediate], crls=[seals.crl()])
+        if rotation == "new key":
+            assert retired is not None
+            assert retired.extensions.get_extension_for_class(x509.CRLReason).value.reason is x509.ReasonFlags.superseded
+            for material in (trust, unpinned):
+                checked = check_receipt_file(forged, material)
+                assert (checked.result, checked.reason) == (CheckResult.FAILED, "CERT_REVOKED")
+                assert check_receipt_file(fetched, material).result is CheckResult.PASSED  # made before: good
+        else:
+            assert retired is None and check_receipt_file(forged, trust).result is CheckResult.PASSED
+
         assert second.gateway.audit is not None
         checked = second.gateway.audit.check()
         assert checked.ok and checked.checkpoints >= 1, checked
     finally:
         second.stop()
+
+
+def _signed_later(key: KeyBackend, certificate: bytes) -> verification_pb2.Receipt:
+    """A receipt of a license PASSED, dated two seconds from now (past the whole second a revocation made now is
+    listed at), signed with ``key`` under ``certificate``: what whoever holds a receipt key can make, which no gateway
+    made."""
+    receipt_id = uuid.uuid4().hex
+    issued_at = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=2)
+    statement = canonical_json({"receipt_id": receipt_id, "issued_at": issued_at.isoformat(), "verdict": "PASSED"})
+    (signed,) = sign_receipts(key, [statement])
+    return verification_pb2.Receipt(
+        receipt_id=receipt_id,
+        statement=signed.statement,
+        signature=signed.signature,
+        proof=signed.proof,
+        algorithm=signed.algorithm,
+        certificate=certificate,
+    )
 
 
 def test_a_comment_added_to_a_genuine_document_is_no_tampering(running: RunningGateway) -> None:
