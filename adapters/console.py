@@ -27,8 +27,9 @@ script, Chinese labels, no framework, nothing fetched from elsewhere); it calls:
                                        (only once its signature verified); ``operator``, the clerk who looks (for
                                        the holder's log, GET_RECEIPT), optional; answered with the look-up's
                                        time too (``looked_up_at``), which its print names, and its license's
-                                       standing now (``standing_now``, ``current_license_id``) when one of the
-                                       department's matters uses its type
+                                       standing now (``standing_now``, ``current_license_id``) and holder
+                                       (``holder``, as a verification shows it) when one of the department's
+                                       matters uses its type
 =====================================  ============================================================================
 
 Each call carries the department's token (``Authorization: Bearer …``): the member's dev bearer token (dev mode
@@ -484,20 +485,33 @@ class Console:
     def _standing_of(self, user: ConsoleUser, statement: Mapping[str, Any] | None) -> dict[str, Any]:
         """The standing now of the license a receipt whose signature held names (``standing_now``, and the version
         in force of one amended since, ``current_license_id``, as ``ListCaseReceipts`` gives them): a clerk handed
-        the receipt of a license revoked since had read only its green 当时核验通过 (a clerk tester). Given for a
-        license of a type one of the department's matters uses only (ADR 0012: a department does not learn, by
-        looking a receipt up again and again, the standing of a license it has no use for, a 结婚证 cancelled by a
-        divorce); null then, and for a receipt naming no license (a claim's, a license not found)."""
+        the receipt of a license revoked since had read only its green 当时核验通过 (a clerk tester). With it, the
+        license's holder as a verification shows it (``holder``: a person masked, an organisation whole): a receipt
+        names a license and no holder, and another company's valid receipt had shown green with nothing to compare
+        with the applicant (a receipts tester). Given for a license of a type one of the department's matters uses
+        only (ADR 0012: a department does not learn, by looking a receipt up again and again, the standing of a
+        license it has no use for, a 结婚证 cancelled by a divorce, nor whose it is); null then, and for a receipt
+        naming no license (a claim's, a license not found)."""
         license = (statement or {}).get("license") or {}
         license_id, issued_at = license.get("license_id", ""), (statement or {}).get("issued_at")
         used = {m.type_code for matter in matters_of(user.member, self._backend.catalog) for m in matter.materials}
         if not license_id or license.get("type_code") not in used or not isinstance(issued_at, str):
-            return {"standing_now": None, "current_license_id": ""}
+            return {"standing_now": None, "current_license_id": "", "holder": None}
         at = dt.datetime.fromisoformat(issued_at)
-        now = self._service().standing_now([(license_id, at)])[license_id, at]
+        service = self._service()
+        now = service.standing_now([(license_id, at)])[license_id, at]
+        holder = service.holder_of(license_id)
         return {
             "standing_now": {"result": now.result.value, "reason": now.reason, "detail": now.detail},
             "current_license_id": now.current_license_id,
+            "holder": {
+                "holder_name_masked": holder.shown_name,
+                "holder_code_masked": holder.shown_code,
+                "holder_in_full": holder.publicly_registered,
+                "holder_code_type": holder.code_type,
+            }
+            if holder is not None
+            else None,
         }
 
     def _verify(self, user: ConsoleUser, request: Mapping[str, Any]) -> dict[str, Any]:

@@ -1356,6 +1356,7 @@ function renderReview(answer) {
       }
     }
   }
+  showHolder(answer);
   // not in the receipt's signature: who looked it up here, and when, for the paper of a 免收 (printed below it)
   $("review-operator").textContent = operatorName();
   $("review-at").textContent = beijingTime(answer.looked_up_at);
@@ -1431,6 +1432,35 @@ function showStanding(answer) {
   $("review-standing").textContent = text;
   $("review-standing").className = "standing-now " + kind;
   show("review-standing", Boolean(text));
+}
+
+// Whose license a receipt's is. A receipt names a license and no holder (it holds no personal data): another
+// company's valid receipt, handed over by an applicant, had shown green with nothing to compare with the applicant (a
+// receipts tester). The gateway gives the license's holder from its registry as a verification shows it (a person
+// masked, an organisation whole), for a type one of the department's matters uses (ADR 0012): shown apart from what
+// the receipt says, said to be the registry's, with what to compare it with; for another type, a claim's receipt or
+// a license not found, the clerk is told the receipt does not say whose it is.
+function showHolder(answer) {
+  const said = answer.statement;
+  const holder = answer.holder;
+  const table = $("review-holder");
+  table.replaceChildren();
+  let text = "";
+  if (said && holder) {
+    const license = said.license || {};
+    const type = ((session && session.license_types) || []).find((t) => t.code === license.type_code);
+    const labels = holderLabels([holder.holder_code_type].filter(Boolean), type ? type.holder_kind : "");
+    row(table, labels.name + "（登记库信息，不在签名内容中）", holder.holder_name_masked);
+    row(table, labels.code + "（登记库信息，不在签名内容中）", holder.holder_code_masked);
+    text = "回执不记载持证人，上面是证照网关登记库中该证照的持证信息："
+      + (holder.holder_in_full
+        ? "请与申请单位的名称和统一社会信用代码核对，确认是该单位的证照。"
+        : "请与申请人身份证件核对，确认是本人的证照（持证人信息已部分隐去）。");
+  } else if (said) {
+    text = "回执不记载持证人，不能说明所载证照是申请人的：请核对是否为申请人的证照，或请申请人提交证照，在“输入证照”中重新核验。";
+  }
+  $("review-holder-check").textContent = text;
+  show("review-holder-check", Boolean(text));
 }
 
 // 重新核验此证照 is offered for a receipt's license when the clerk's matter uses its type: for another it could only

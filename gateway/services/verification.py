@@ -88,7 +88,7 @@ from gateway.domain.identifiers import (
     scanned_code,
     typed_license_id,
 )
-from gateway.domain.model import CHINA_TZ, Clock, License, LicenseStatus, Member, Role
+from gateway.domain.model import CHINA_TZ, Clock, Holder, License, LicenseStatus, Member, Role
 from gateway.domain.paging import Listing, PageTokens
 from gateway.domain.pdf_refusals import pdf_refusal
 from gateway.domain.seals import Seal
@@ -1197,6 +1197,15 @@ class VerificationService:
             token = self._pages.token(_case_page_end(page[-1]), listing) if len(kept) > size else ""
         self._audit_case_listing(caller, use, page)
         return page, token
+
+    def holder_of(self, license_id: str) -> Holder | None:
+        """The holder of the stored license ``license_id`` (that version), for a receipt handed over: a receipt names
+        a license and no holder (it holds no personal data), and another company's valid receipt had shown green
+        with nothing to tie it to the applicant (a receipts tester). None for a license not stored, and for one whose
+        record fails its seal: what such a record states may be the edit's. Nothing is recorded here: the look-up
+        that asks is (``receipt``, GET_RECEIPT, naming the license and its holder)."""
+        checked = self._checked_by_id(license_id)
+        return checked.license.content.holder if checked is not None and checked.record_vouched else None
 
     def standing_now(self, receipts: Iterable[tuple[str, dt.datetime]]) -> dict[tuple[str, dt.datetime], Standing]:
         """The standing at this moment of each receipt's license, by (license id, receipt time), for a case's

@@ -785,11 +785,24 @@ def test_a_receipt_looked_up_comes_with_its_licenses_standing_now_for_a_departme
     tester): it comes with the license's standing now, as a case's listing gives it, by number and as a file; one
     amended since names the version in force. A department none of whose matters uses the type (the 不动产登记中心
     and a 营业执照) is not told it (ADR 0012), nor of a forged receipt, nor of a claim's, which names no license."""
-    license_id = issue(running, 43, samples.business_license).license.license_id
+    company = issue(running, 43, samples.business_license).license
+    license_id = company.license_id
     use = {"matter_code": QYKZ, "purpose": "企业开办：刻制公章", "operator": "公安窗口01"}
     status, report = verify(console, running, POLICE, query=license_id, use=use)
     assert status == 200 and report["verdict"] == "PASSED"
     receipt_id, file = report["receipt"]["receipt_id"], report["receipt"]["file"]
+    # with it, whose license it is, as a verification shows it (a receipt names no holder: a receipts tester), to the
+    # departments whose matters use the type only
+    held = {
+        "holder_name_masked": company.holder.name,
+        "holder_code_masked": company.holder.code,
+        "holder_in_full": True,
+        "holder_code_type": "001",
+    }
+    for member, holder in ((TAX, held), (LAND, None)):
+        for request in ({"receipt_id": receipt_id}, {"file": file}):
+            status, answer = fetch(f"{console}/api/receipt", request, running.tokens[member])
+            assert status == 200 and answer["holder"] == holder, answer
 
     def standing(member: str = TAX, **request: str) -> tuple[Any, str]:
         status, answer = fetch(f"{console}/api/receipt", request, running.tokens[member])

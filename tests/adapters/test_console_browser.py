@@ -457,6 +457,61 @@ def test_a_receipt_is_looked_up_by_number_or_file_and_its_license_verified_again
     assert page.inner_text("#message") == said
 
 
+def test_a_receipt_handed_over_names_whose_license_it_is_to_compare_with_the_applicant(
+    browser: Any, console: str, page: Any, running: RunningGateway
+) -> None:
+    """A receipt names a license and no holder: applicant Y could hand over company X's receipt, and the look-up had
+    shown green 回执有效 with no name or code, and nothing asking whose license it was (a receipts tester). It shows
+    the license's holder from the registry, said to be none of the receipt's signed part, a company whole, a person
+    masked as a verification shows them, with what to compare them with, on the screen and on paper; for a type none
+    of the department's matters uses no holder (ADR 0012), and that the receipt does not say whose it is."""
+    from tests.api.test_sharing import id_card
+
+    issued = issue(running, 49, samples.business_license).license
+    police = verifier(running, POLICE)
+    use = verification_pb2.UseContext(matter_code=QYKZ, purpose="企业开办：刻制公章")
+    earlier = police.VerifyLicense(verification_pb2.VerifyLicenseRequest(use=use, license_id=issued.license_id))
+    page.fill("#receipt-id", earlier.report.receipt.receipt_id)
+    page.click("#by-receipt button[type=submit]")
+    page.wait_for_selector("#receipt-review:not([hidden]) #review-verdict.PASSED")
+    assert page.inner_text("#review-holder").splitlines() == [
+        f"单位名称（登记库信息，不在签名内容中）\t{issued.holder.name}",
+        f"统一社会信用代码（登记库信息，不在签名内容中）\t{issued.holder.code}",
+    ]
+    said = "回执不记载持证人，上面是证照网关登记库中该证照的持证信息：请与申请单位的名称和统一社会信用代码核对，确认是该单位的证照。"
+    assert page.inner_text("#review-holder-check") == said and page.is_visible("#review-holder-check")
+    pages, text = printed_text(page)
+    assert pages == 1 and f"单位名称（登记库信息，不在签名内容中）{issued.holder.name}" in text
+    assert re.sub(r"\s+", "", said) in text
+
+    # a person's 居民身份证, which 发票申领 and the tax bureau's other matters do not use: no holder, and said
+    card = id_card(running).license
+    use = verification_pb2.UseContext(matter_code=QYKZ, purpose="企业开办：核对法定代表人身份")
+    earlier = police.VerifyLicense(verification_pb2.VerifyLicenseRequest(use=use, license_id=card.license_id))
+    page.fill("#receipt-id", earlier.report.receipt.receipt_id)
+    page.click("#by-receipt button[type=submit]")
+    page.locator("#review-table", has_text=card.license_id).wait_for()
+    assert page.inner_text("#review-holder") == "" and card.holder.name not in page.inner_text("#receipt-review")
+    assert page.inner_text("#review-holder-check") == (
+        "回执不记载持证人，不能说明所载证照是申请人的：请核对是否为申请人的证照，或请申请人提交证照，在“输入证照”中重新核验。"
+    )
+    # the 公安局, whose 企业印章刻制 uses it: masked as its verification showed it
+    with at_work(browser, console, running.tokens[POLICE], QYKZ) as police_page:
+        police_page.fill("#receipt-id", earlier.report.receipt.receipt_id)
+        police_page.click("#by-receipt button[type=submit]")
+        police_page.wait_for_selector("#receipt-review:not([hidden]) #review-verdict.PASSED")
+        shown = earlier.report.license
+        assert (shown.holder_name_masked, shown.holder_code_masked) != (card.holder.name, card.holder.code)
+        assert police_page.inner_text("#review-holder").splitlines() == [
+            f"持证人（登记库信息，不在签名内容中）\t{shown.holder_name_masked}",
+            f"公民身份号码（登记库信息，不在签名内容中）\t{shown.holder_code_masked}",
+        ]
+        assert police_page.inner_text("#review-holder-check") == (
+            "回执不记载持证人，上面是证照网关登记库中该证照的持证信息：请与申请人身份证件核对，确认是本人的证照（持证人信息已部分隐去）。"
+        )
+        assert card.holder.code not in police_page.content()
+
+
 def test_a_receipts_license_of_a_type_the_matter_does_not_use_is_not_offered_a_check_again(
     page: Any, running: RunningGateway
 ) -> None:
