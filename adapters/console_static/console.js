@@ -609,7 +609,8 @@ function signedOut(message, focusToken = true) {
   // nor does the last answer wait in the page, hidden: its license, findings, receipt and the case's receipts
   for (const id of ["verdict-text", "verdict-reason", "findings", "registered", "summary", "receipt-table", "case-table",
     "receipt-operator", "review-text", "review-reason", "review-standing", "review-archive", "review-table",
-    "review-operator", "review-at", "review-invalid", "checked-what", "announce"]) {
+    "review-holder", "review-holder-check", "review-operator", "review-at", "review-invalid", "checked-what",
+    "announce"]) {
     $(id).replaceChildren();
   }
   $("case-details").open = false;

@@ -510,6 +510,10 @@ def test_a_receipt_handed_over_names_whose_license_it_is_to_compare_with_the_app
             "回执不记载持证人，上面是证照网关登记库中该证照的持证信息：请与申请人身份证件核对，确认是本人的证照（持证人信息已部分隐去）。"
         )
         assert card.holder.code not in police_page.content()
+        police_page.click("#sign-out")  # nothing of the holder waits in the page for the next clerk
+        police_page.wait_for_selector("#sign-in:not([hidden])")
+        for emptied in ("#review-holder", "#review-holder-check"):
+            assert police_page.eval_on_selector(emptied, "e => e.childNodes.length") == 0, emptied
 
 
 def test_a_receipts_license_of_a_type_the_matter_does_not_use_is_not_offered_a_check_again(
