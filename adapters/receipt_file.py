@@ -308,9 +308,7 @@ _VERDICTS = {"PASSED": "核验通过", "FAILED": "核验未通过", "INDETERMINA
 """A verification's verdict as ``zzgw verify`` and the console say it."""
 
 
-def check_text(
-    receipt: verification_pb2.Receipt, checked: ReceiptCheck, root: x509.Certificate | None = None
-) -> str:
+def check_text(receipt: verification_pb2.Receipt, checked: ReceiptCheck, root: x509.Certificate | None = None) -> str:
     """The check as a clerk reads it: the result, then what the receipt says — unless it failed, when what it
     says is not to be relied on — with the root it was trusted under (``trusted_root``), and that it says what was
     found then (``NOW_UNKNOWN``). Each line Chinese first, as ``zzgw verify`` and the console say it: the verdict and

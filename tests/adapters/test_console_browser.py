@@ -478,7 +478,10 @@ def test_a_receipt_handed_over_names_whose_license_it_is_to_compare_with_the_app
         f"单位名称（登记库信息，不在签名内容中）\t{issued.holder.name}",
         f"统一社会信用代码（登记库信息，不在签名内容中）\t{issued.holder.code}",
     ]
-    said = "回执不记载持证人，上面是证照网关登记库中该证照的持证信息：请与申请单位的名称和统一社会信用代码核对，确认是该单位的证照。"
+    said = (
+        "回执不记载持证人，上面是证照网关登记库中该证照的持证信息："
+        "请与申请单位的名称和统一社会信用代码核对，确认是该单位的证照。"
+    )
     assert page.inner_text("#review-holder-check") == said and page.is_visible("#review-holder-check")
     pages, text = printed_text(page)
     assert pages == 1 and f"单位名称（登记库信息，不在签名内容中）{issued.holder.name}" in text

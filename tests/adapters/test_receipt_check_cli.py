@@ -67,7 +67,9 @@ def test_valid_is_0(tmp_path: Path, trust: dict[str, Path], capsys: pytest.Captu
     assert "当时状态：有效 ACTIVE）\n" in out and "\n  核验部门 caller：" in out and "\n  事项编码 matter：" in out
 
 
-@pytest.mark.parametrize("name", ["first form (zzgw-receipt/1), no proof", "first form, proof empty", "first form, proof null"])
+@pytest.mark.parametrize(
+    "name", ["first form (zzgw-receipt/1), no proof", "first form, proof empty", "first form, proof null"]
+)
 def test_a_first_form_receipt_has_no_proof_or_an_empty_or_null_one(
     tmp_path: Path, trust: dict[str, Path], capsys: pytest.CaptureFixture[str], name: str
 ) -> None:
@@ -98,14 +100,17 @@ def test_the_root_relied_on_is_named_by_its_fingerprint_and_the_standing_now_is_
     """Whoever gives the root decides what checks valid: a root of a CA of one's own, named as the seal maker's,
     made a forged receipt read exactly as a genuine one, and nothing named the root (a receipts tester). The check
     names the root it relied on by its SHA-256 fingerprint, as openssl prints it, to compare with the one the
-    gateway's operator gave by another channel. And a valid receipt says what was found then: it had read 回执有效
-    … 当时状态：有效 for a license revoked since, with no word of where to learn its standing now (a receipts tester)."""
+    gateway's operator gave by another channel. And a valid receipt says what was found then: it had read
+    回执有效 … 当时状态：有效 for a license revoked since, with no word of where to learn its standing now (a
+    receipts tester)."""
     status, out, _ = check(capsys, str(receipt_file(tmp_path, VALID)), *full(trust))
     fingerprint = openssl_fingerprint(trust["root"])
     assert status == 0 and out.splitlines()[-2:] == [
-        f"  信任的根证书 trusted root：济南市制章中心（测试） Seal Root CA，SHA-256 {fingerprint}（须与证照网关运维方另行"
-        "告知的指纹一致；must be the fingerprint the gateway's operator gave you by another channel）",
-        "  提示 note：回执只证明当时的核验结果，不说明证照现在仍然有效；证照现在的状态请在证照网关核验台“查验回执”查看，或由 "
+        f"  信任的根证书 trusted root：济南市制章中心（测试） Seal Root CA，SHA-256 {fingerprint}"
+        "（须与证照网关运维方另行告知的指纹一致；must be the fingerprint the gateway's operator gave you by another "
+        "channel）",
+        "  提示 note：回执只证明当时的核验结果，不说明证照现在仍然有效；"
+        "证照现在的状态请在证照网关核验台“查验回执”查看，或由 "
         "ListCaseReceipts（standing_now）、重新核验（VerifyLicense）得知（the receipt states what the check found "
         "then, not that the license is valid now: learn its standing now from the gateway's console, "
         "ListCaseReceipts' standing_now, or a new VerifyLicense）",

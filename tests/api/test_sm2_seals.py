@@ -19,8 +19,8 @@ from gateway.server import http_app
 from protos.zzgw.v1 import issuance_pb2, seal_pb2, seal_pb2_grpc, verification_pb2, verification_pb2_grpc
 from signing.keys import SM2_SM3
 from signing.qr import QrClaims, encode_qr
-from signing.results import CheckResult
 from signing.receipts import MAX_STATEMENT
+from signing.results import CheckResult
 from signing.seal_ca import SealMakerCA, signed_by
 from signing.ses import (
     MAX_CODE,

@@ -54,8 +54,8 @@ from protos.zzgw.v1 import (
     verification_pb2,
     verification_pb2_grpc,
 )
-from signing.errors import InvalidSignature
 from signing.canonical import canonical_json
+from signing.errors import InvalidSignature
 from signing.keys import KeyBackend, SoftwareKey
 from signing.pdf import PdfSealer
 from signing.qr import QrClaims, encode_qr
@@ -1127,9 +1127,7 @@ def test_an_answer_whose_receipt_cannot_be_made_fails_alone_in_its_group(running
     appender = running.gateway.db.appender()
     try:
         with appender.transaction() as work:
-            first, failed, unsigned, last = service._store(
-                work, service._make_receipts([good, bad, too_large, good])
-            )
+            first, failed, unsigned, last = service._store(work, service._make_receipts([good, bad, too_large, good]))
             work.commit()
     finally:
         appender.close()
@@ -2578,7 +2576,9 @@ def _rotate_and_fetch(data_dir: Path, database_url: str, rotation: str) -> None:
         unpinned = TrustMaterial(roots=[seals.ca.root], intermediates=[seals.ca.intermediate], crls=[seals.crl()])
         if rotation == "new key":
             assert retired is not None
-            assert retired.extensions.get_extension_for_class(x509.CRLReason).value.reason is x509.ReasonFlags.superseded
+            assert (
+                retired.extensions.get_extension_for_class(x509.CRLReason).value.reason is x509.ReasonFlags.superseded
+            )
             for material in (trust, unpinned):
                 checked = check_receipt_file(forged, material)
                 assert (checked.result, checked.reason) == (CheckResult.FAILED, "CERT_REVOKED")

@@ -112,7 +112,9 @@ def test_no_statement_a_checker_refuses_is_signed(receipt_key: tuple[SoftwareKey
     largest = b'{"q":"' + b"A" * (MAX_STATEMENT - 8) + b'"}'
     assert len(largest) == MAX_STATEMENT
     [signed] = sign_receipts(key, [largest])
-    assert check_receipt(signed.statement, signed.signature, certificate=cert, algorithm=key.algorithm, proof=signed.proof)
+    assert check_receipt(
+        signed.statement, signed.signature, certificate=cert, algorithm=key.algorithm, proof=signed.proof
+    )
     larger = b'{"q":"' + b"A" * (MAX_STATEMENT - 7) + b'"}'
     with pytest.raises(ValueError, match="larger than any receipt"):
         sign_receipts(key, [largest, larger])
