@@ -58,6 +58,12 @@ def main(argv: list[str] | None = None) -> int:
         help="make this directory's catalog (ZZGW_CATALOG) the one every gateway of the store serves, when the store "
         "records another; then restart every zzgw serve",
     )
+    init.add_argument(
+        "--switch-to-production",
+        action="store_true",
+        help="with ZZGW_MODE=production: switch a store served in dev mode to production mode, for every gateway of "
+        "it and for good (stop them all first; then start each with production settings)",
+    )
 
     commands.add_parser("serve", help="run the gateway")
 
@@ -375,6 +381,7 @@ def _init(settings: Settings, args: argparse.Namespace) -> int:
             settings,
             rotate_tokens=args.rotate_tokens,
             adopt_catalog=args.adopt_catalog,
+            switch_to_production=args.switch_to_production,
             progress=progress,
             waiting=lambda: print("another `zzgw init` of this store is running: waiting for it", file=sys.stderr),
         )
@@ -393,6 +400,14 @@ def _init(settings: Settings, args: argparse.Namespace) -> int:
             f"catalog before (sha256 {report.catalog_replaced}): restart every `zzgw serve` of this store with this "
             "file; until then each refuses the calls that use the catalog (UNAVAILABLE, CATALOG_CHANGED) and is not "
             "ready (docs/operations.md: Changing the catalog)",
+            file=sys.stderr,
+        )
+    if report.switched_to_production:
+        print(
+            "switched to production mode: the store's gateways serve mTLS only from now on, and it is never served in "
+            "dev mode again; start each gateway of the store with production settings (ZZGW_MODE=production and "
+            "this passphrase). A dev gateway process still serving it takes no bearer token and is not ready "
+            "(MODE_CHANGED) from its next check on (docs/operations.md: ZZGW_MODE)",
             file=sys.stderr,
         )
     if report.catalog_recorded:  # in effect an adoption: the store's licenses were issued under another catalog

@@ -1,5 +1,6 @@
 """Readiness: whether this process should be sent new calls. It is when its database answers, its store's catalog is
-the one it serves (``NotReady``, ``CATALOG_CHANGED``) and it is not stopping.
+the one it serves (``NotReady``, ``CATALOG_CHANGED``), a dev-mode process's store was not switched to production
+(``MODE_CHANGED``) and it is not stopping.
 
 gRPC health (``grpc.health.v1``, ``HealthServicer`` here) and the HTTP side's ``/readyz`` answer from it; the HTTP
 side's ``/healthz`` does not (liveness: the process is up, whatever its database), so that a supervisor does not

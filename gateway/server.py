@@ -89,7 +89,7 @@ from gateway.services.catalog_change import (
     issuers_not_issuing,
     types_without_issuer,
 )
-from gateway.services.catalog_pin import CATALOG_FACT, CatalogPin
+from gateway.services.catalog_pin import CATALOG_FACT, MODE_FACT, CatalogPin
 from gateway.services.documents import DocumentService
 from gateway.services.issuance import IssuanceService, SerialGenerator, random_serial
 from gateway.services.members import REVOKED_CERTIFICATE, Authenticator, MemberService, load_catalog, load_members
@@ -301,6 +301,7 @@ class Gateway:
         pages = PageTokens(memo_secret()) if receipt_key and (has_secret or not create_passphrase) else None
         documents = DocumentService(db, catalog, seals, clock, memos=memos) if seals else None
         pin = CatalogPin(db)
+        authenticator = Authenticator(db, clock, dev_tokens=settings.mode == "dev")
         receipt_certificates = ReceiptCertificates(db, receipt_key.certificate) if receipt_key else None
         audit = (
             AuditTrail(
@@ -391,8 +392,8 @@ class Gateway:
                 audit=audit,
             ),
             members=MemberService(db, clock),
-            authenticator=Authenticator(db, clock, dev_tokens=settings.mode == "dev"),
-            readiness=Readiness(store_check(db, pin)),
+            authenticator=authenticator,
+            readiness=Readiness(store_check(db, pin, authenticator)),
             catalog_pin=pin,
         )
 
@@ -462,15 +463,24 @@ def warn_of_connection_slots(gateway: Gateway) -> None:
     )
 
 
-def store_check(db: Database, pin: CatalogPin) -> Callable[[], object]:
-    """Readiness's check (``gateway.health``): the database answers (``database_check``), and the store's catalog is
+def store_check(db: Database, pin: CatalogPin, authenticator: Authenticator) -> Callable[[], object]:
+    """Readiness's check (``gateway.health``): the database answers (``database_check``), the store's catalog is
     still the one this process serves (``CatalogPin``; ``CATALOG_CHANGED`` otherwise, the log's WARNING naming both
-    fingerprints)."""
+    fingerprints), and a dev-mode process's store has not been switched to production (``MODE_CHANGED`` otherwise,
+    from when ``authenticator`` takes no bearer token)."""
     reached = database_check(db)
 
     def check() -> object:
         answer = reached()
         stored = pin.check()
+        if pin.went_production:
+            authenticator.end_dev_tokens()
+            raise NotReady(
+                "MODE_CHANGED",
+                f"the store is served in production mode now (`zzgw init {SWITCH_TO_PRODUCTION}`), and this process "
+                "serves dev mode: it takes no bearer token from now on (UNAUTHENTICATED, UNKNOWN_CREDENTIAL); stop it "
+                "and start it with production settings (docs/operations.md: ZZGW_MODE)",
+            )
         if stored is not None:
             raise NotReady(
                 "CATALOG_CHANGED",
@@ -565,6 +575,9 @@ class InitReport:
     """Whether this run recorded the store's first catalog on a store that was there before it (one from before
     catalog fingerprints, 2026-12-05, or whose init was cut short before recording it): held against its licenses as
     ``--adopt-catalog`` holds another catalog, which it is in effect (``_refuse_issuers_left``)."""
+    switched_to_production: bool = False
+    """Whether this run switched a dev store to production mode (``SWITCH_TO_PRODUCTION``): it is never served in dev
+    mode again, and a dev process still serving it takes no bearer token from its next fact check on."""
 
 
 def initialise(
@@ -572,6 +585,7 @@ def initialise(
     *,
     rotate_tokens: bool = False,
     adopt_catalog: bool = False,
+    switch_to_production: bool = False,
     clock: Clock | None = None,
     progress: Callable[[int], object] | None = None,
     waiting: Callable[[], object] = lambda: None,
@@ -586,7 +600,14 @@ def initialise(
     (``gateway.certificate_ends``).
     ``progress`` hears of the licenses given the memo of their status by an upgrade across schema 0014;
     ``waiting``, that another init of the same store runs (this one waits for it).
+    ``switch_to_production``: production settings may switch a dev store to production (``SWITCH_TO_PRODUCTION``).
     """
+    if switch_to_production and settings.mode != "production":
+        raise ConfigError(
+            f"{SWITCH_TO_PRODUCTION} switches the store to production mode, and these settings say {settings.mode}: "
+            'set mode = "production" (ZZGW_MODE) with the passphrase of the dev gateway (ZZGW_KEY_PASSPHRASE_FILE='
+            "var/secrets/key-passphrase) (docs/operations.md: ZZGW_MODE)"
+        )
     check_fonts()  # seals are drawn with the CJK font: refused before anything is made
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     passphrase_here = settings.generated_passphrase_path.exists()
@@ -595,7 +616,9 @@ def initialise(
     gateway = Gateway.open(settings, clock=clock, create_passphrase=True)
     try:
         with gateway.db.setup_lock(waiting):  # two replicas' inits at once: one after the other
-            return _initialise(settings, gateway, passphrase_here, rotate_tokens, adopt_catalog, progress)
+            return _initialise(
+                settings, gateway, passphrase_here, rotate_tokens, adopt_catalog, switch_to_production, progress
+            )
     finally:
         gateway.close()
 
@@ -606,6 +629,7 @@ def _initialise(
     passphrase_here: bool,
     rotate_tokens: bool,
     adopt_catalog: bool,
+    switch_to_production: bool,
     progress: Callable[[int], object] | None,
 ) -> InitReport:
     before = _schema_revision(gateway)
@@ -629,6 +653,11 @@ def _initialise(
             # before the migrations: a replica holding a stale copy had upgraded the whole fleet's schema, every
             # gateway still on the release before then refusing the store, and only then been refused (a reviewer)
             _refuse_another_catalog(gateway)
+    switching = before is not None and settings.mode == "production" and _served_in_dev(gateway.db, before)
+    if switching and not switch_to_production:  # before anything changes, as serve refuses it
+        raise _still_in_dev(settings)
+    if switching:
+        check_alone_to_switch(gateway)
     if before is None and (refused := gateway.db.creation_refused()) is not None:
         raise _may_not_create(settings, refused, empty=True)
     upgrade = UpgradeSteps(settings=settings, keys=gateway.keys, before=before, progress=progress)
@@ -757,6 +786,7 @@ def _initialise(
         catalog=gateway.catalog.fingerprint,
         catalog_replaced=catalog_replaced,
         catalog_recorded=before is not None and catalog_before is None,
+        switched_to_production=switching,
     )
 
 
@@ -2319,7 +2349,8 @@ def _may_not_create(settings: Settings, refused: CreationRefused, *, empty: bool
 def check_ready(gateway: Gateway, *, serving: bool = False) -> None:
     """What ``zzgw serve`` (``serving``) and the commands that open the store check first. Only serving records a
     store served in production (``PRODUCTION_FACT``): `zzgw members` run with production settings on a dev store had
-    marked it, and it could no longer be served in dev mode (a reviewer)."""
+    marked it, and it could no longer be served in dev mode (a reviewer). And serving in production does not switch a
+    dev store (``_still_in_dev``): that is `zzgw init --switch-to-production`'s, with every gateway of it stopped."""
     settings = gateway.settings
     if serving:
         warn_of_exposed_secrets(settings)
@@ -2344,6 +2375,8 @@ def check_ready(gateway: Gateway, *, serving: bool = False) -> None:
             recorded = uow.facts.all()
         _check_facts(gateway.settings, gateway.keys, recorded)
         if serving and gateway.settings.mode == "production" and PRODUCTION_FACT not in recorded:
+            if _served_in_dev(gateway.db, revision):  # the switch is `zzgw init --switch-to-production`'s
+                raise _still_in_dev(settings)
             with contextlib.suppress(IntegrityError), gateway.db.unit_of_work(write=True) as uow:
                 uow.facts.add(PRODUCTION_FACT, "production")
                 uow.commit()
@@ -2460,15 +2493,7 @@ def check_alone(
     tester). Processes of this code's schema are none of them (another replica's `zzgw init` waiting for this one;
     a new `zzgw serve` refuses an older store at start), and processes of versions before schema 0029 do not name
     their connections and are not seen: the procedure still says to stop them."""
-    head = schema_revisions()[-1]
-    ends = time.monotonic() + wait
-    others = gateway.db.other_gateways(but_schema=head)
-    if others:
-        said = f"{len(others)} other gateway processes are connected to the database: waiting up to {wait:g} s"
-        (say or functools.partial(print, file=sys.stderr))(said)
-    while others and time.monotonic() < ends:
-        time.sleep(min(2.0, max(0.0, ends - time.monotonic())))
-        others = gateway.db.other_gateways(but_schema=head)
+    others = _others_staying(gateway, but_schema=schema_revisions()[-1], wait=wait, say=say)
     if others:
         shown = ", ".join(others[:5]) + (" …" if len(others) > 5 else "")
         raise ConfigError(
@@ -2476,6 +2501,40 @@ def check_alone(
             f"processes are connected to it ({shown}): stop every one before `zzgw init` upgrades the schema; a "
             "session left by a host that is gone ends with SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
             "WHERE application_name = '…' (docs/operations.md: Upgrades)"
+        )
+
+
+def _others_staying(
+    gateway: Gateway, *, but_schema: str, wait: float, say: Callable[[str], object] | None
+) -> list[str]:
+    """The other gateway processes (``Database.other_gateways``) still connected to the database once they have had
+    ``wait`` seconds to go, said when there are any at first."""
+    ends = time.monotonic() + wait
+    others = gateway.db.other_gateways(but_schema=but_schema)
+    if others:
+        said = f"{len(others)} other gateway processes are connected to the database: waiting up to {wait:g} s"
+        (say or functools.partial(print, file=sys.stderr))(said)
+    while others and time.monotonic() < ends:
+        time.sleep(min(2.0, max(0.0, ends - time.monotonic())))
+        others = gateway.db.other_gateways(but_schema=but_schema)
+    return others
+
+
+def check_alone_to_switch(
+    gateway: Gateway, *, wait: float | None = None, say: Callable[[str], object] | None = None
+) -> None:
+    """ConfigError before `zzgw init --switch-to-production` switches a dev store while other gateway processes are
+    connected to the PostgreSQL database, once they have had ``wait`` seconds to go: each of them serves dev mode
+    (`zzgw serve` refuses production settings on a dev store), and would take no bearer token once it notices the
+    switch (``CatalogPin.went_production``). None are seen on SQLite, nor processes of versions before schema 0029."""
+    others = _others_staying(gateway, but_schema="", wait=ALONE_WAIT_SECONDS if wait is None else wait, say=say)
+    if others:
+        shown = ", ".join(others[:5]) + (" …" if len(others) > 5 else "")
+        raise ConfigError(
+            f"{len(others)} other gateway processes are connected to the database {gateway.settings.database_label} "
+            f"({shown}): stop every gateway of the store before `zzgw init {SWITCH_TO_PRODUCTION}` switches it to "
+            "production mode, then start each with production settings; nothing was changed (docs/operations.md: "
+            "ZZGW_MODE)"
         )
 
 
@@ -2510,8 +2569,35 @@ def _authority_facts(settings: Settings, keys: KeyStore) -> dict[str, str]:
     return facts
 
 
-PRODUCTION_FACT = "mode"
+PRODUCTION_FACT = MODE_FACT
 """The fact a store served in production mode records (value ``production``): it is never served in dev mode again."""
+SWITCH_TO_PRODUCTION = "--switch-to-production"
+"""`zzgw init`'s flag that switches a dev store to production mode (``_initialise``): the only way to."""
+
+
+def _served_in_dev(db: Database, revision: str) -> bool:
+    """Whether the store at schema ``revision`` is served in dev mode: it records no production mode
+    (``PRODUCTION_FACT``) and its members have bearer tokens (the first `zzgw init` in dev mode gives every member
+    one). A store begun in production has no dev token, and one whose production init was cut short before recording
+    the fact has none either: neither is taken for a dev store."""
+    with db.unit_of_work() as uow:
+        if revision >= FACTS_REVISION and uow.facts.get(PRODUCTION_FACT) == "production":
+            return False
+        return uow.members.any_token()
+
+
+def _still_in_dev(settings: Settings) -> ConfigError:
+    """The refusal of production settings on a store served in dev mode (``_served_in_dev``), by `zzgw serve` and by
+    `zzgw init` without ``SWITCH_TO_PRODUCTION``. A fourth replica started with ZZGW_MODE=production had switched a dev
+    fleet's store for good without a word: the dev replicas went on taking bearer tokens on it, and each was refused at
+    its next restart (a multi-replica tester)."""
+    return ConfigError(
+        f"the database {settings.database_label} is served in dev mode (its members have bearer tokens), and these "
+        'settings say production: to serve it as its other gateways do, set mode = "dev" (ZZGW_MODE); to switch the '
+        "store to production, which is for every gateway of it and for good, stop every gateway of the store, run "
+        f"`zzgw init {SWITCH_TO_PRODUCTION}` with these settings, then start each gateway with production settings "
+        "(docs/operations.md: ZZGW_MODE)"
+    )
 
 
 def _check_facts(settings: Settings, keys: KeyStore, recorded: Mapping[str, str]) -> None:
@@ -2568,7 +2654,7 @@ def _pin_catalog(gateway: Gateway, stored: str | None) -> None:
             "gateways of this store use; or, to change the catalog, run `zzgw init --adopt-catalog` with the new one, "
             "then restart every gateway of the store (docs/operations.md: Changing the catalog)"
         )
-    gateway.catalog_pin.arm(ours)
+    gateway.catalog_pin.arm(ours, dev=gateway.settings.mode == "dev")
 
 
 def _catalog_named(settings: Settings) -> str:

@@ -284,14 +284,114 @@ def test_a_production_store_is_never_served_or_initialised_in_dev_mode(env: dict
         assert "Traceback" not in refused.stderr
     assert not tokens.exists()  # no bearer token written for anyone
     assert zzgw(production, "init").returncode == 0  # production goes on as before
-    # a dev store may still go to production, and then stays there
+    # a dev store may still go to production (`zzgw init --switch-to-production`), and then stays there
     dev_store = {**env, "ZZGW_DATA_DIR": str(Path(env["ZZGW_DATA_DIR"]).parent / "begun-in-dev")}
     assert zzgw(dev_store, "init").returncode == 0
     # a command that only reads the store, run with production settings, marks nothing (a reviewer)
     assert zzgw({**dev_store, "ZZGW_MODE": "production"}, "members").returncode == 0
     assert zzgw(dev_store, "init").returncode == 0
-    assert zzgw({**dev_store, "ZZGW_MODE": "production"}, "init").returncode == 0
+    assert zzgw({**dev_store, "ZZGW_MODE": "production"}, "init", "--switch-to-production").returncode == 0
     assert zzgw(dev_store, "init").returncode == 2
+
+
+def test_a_dev_store_goes_to_production_only_by_init_switch_to_production(env: dict[str, str]) -> None:
+    """A replica started with ZZGW_MODE=production on a dev fleet's store had switched the store for good without a
+    word: the dev replicas went on taking bearer tokens on it, and each was refused at its next restart (a
+    multi-replica tester, D1). `zzgw serve` and `zzgw init` with production settings refuse a dev store, naming the
+    switch, and leave it dev; `zzgw init --switch-to-production` switches it. A store begun in production needs no
+    flag."""
+    assert zzgw(env, "init").returncode == 0
+    production = {**env, "ZZGW_MODE": "production"}
+    for command in ("serve", "init"):
+        refused = zzgw(production, command, timeout=60)
+        assert refused.returncode == 2, refused.stderr
+        assert "is served in dev mode (its members have bearer tokens), and these settings say production" in (
+            refused.stderr
+        )
+        assert 'set mode = "dev" (ZZGW_MODE)' in refused.stderr
+        assert "stop every gateway of the store, run `zzgw init --switch-to-production` with these settings" in (
+            refused.stderr
+        )
+        assert "Traceback" not in refused.stderr
+    assert zzgw(env, "init").returncode == 0  # still a dev store: nothing was switched
+    dev_settings = zzgw(env, "init", "--switch-to-production")
+    assert dev_settings.returncode == 2 and "these settings say dev" in dev_settings.stderr
+    switched = zzgw(production, "init", "--switch-to-production")
+    assert switched.returncode == 0, switched.stderr
+    assert "switched to production mode: the store's gateways serve mTLS only from now on" in switched.stderr
+    again = zzgw(production, "init")  # a production store's routine init: no flag, nothing switched
+    assert again.returncode == 0 and "switched to production" not in again.stderr
+    assert zzgw(env, "init").returncode == 2
+    fresh = {**production, "ZZGW_DATA_DIR": str(Path(env["ZZGW_DATA_DIR"]).parent / "begun-in-production")}
+    made = zzgw(fresh, "init")
+    assert made.returncode == 0 and "switched to production" not in made.stderr
+
+
+def test_a_dev_process_whose_store_is_switched_to_production_takes_no_bearer_token(env: dict[str, str]) -> None:
+    """A dev gateway still serving when its store is switched to production (no other gateway process is seen on
+    SQLite, nor one of a version before schema 0029 on PostgreSQL) notices on its fact check: not ready
+    (MODE_CHANGED), logged, and every bearer-token call refused, gRPC and console alike (a multi-replica tester, D1:
+    dev replicas had gone on taking bearer tokens on a production store)."""
+    import grpc
+
+    from protos.zzgw.v1 import catalog_pb2, catalog_pb2_grpc
+
+    assert zzgw(env, "init").returncode == 0
+    listed = json.loads((Path(env["ZZGW_DATA_DIR"]) / "dev-tokens.json").read_text(encoding="utf-8"))["tokens"]
+    token = listed[ADMIN]["token"]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gateway.cli", "serve"],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    http = f"http://{env['ZZGW_HTTP_ADDR']}"
+
+    def readiness() -> tuple[int, dict[str, object]]:
+        try:
+            with urllib.request.urlopen(f"{http}/readyz", timeout=5) as response:
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read())
+
+    try:
+        wait_serving(env["ZZGW_GRPC_ADDR"], process=server)
+        with grpc.insecure_channel(env["ZZGW_GRPC_ADDR"]) as channel:
+            catalog = catalog_pb2_grpc.CatalogServiceStub(channel)
+
+            def list_types() -> catalog_pb2.ListLicenseTypesResponse:
+                return catalog.ListLicenseTypes(
+                    catalog_pb2.ListLicenseTypesRequest(), metadata=[("authorization", f"Bearer {token}")], timeout=10
+                )
+
+            assert list_types().license_types
+            switched = zzgw({**env, "ZZGW_MODE": "production"}, "init", "--switch-to-production")
+            assert switched.returncode == 0, switched.stderr
+            deadline = time.monotonic() + 30  # the store's facts are read every 5 s
+            while (answer := readiness())[0] == 200:
+                assert time.monotonic() < deadline, "the dev process stayed ready on a production store"
+                time.sleep(0.2)
+            status, body = answer
+            assert status == 503 and body["reason"] == "MODE_CHANGED", body
+            assert "start it with production settings" in str(body["message"])
+            with pytest.raises(grpc.RpcError) as refused:
+                list_types()
+            assert refused.value.code() == grpc.StatusCode.UNAUTHENTICATED
+            assert refused.value.details().startswith("证照网关的数据库已转为生产模式")
+            assert "this dev-mode gateway process takes no bearer token" in refused.value.details()
+        request = urllib.request.Request(f"{http}/console/api/session", headers={"Authorization": f"Bearer {token}"})
+        with pytest.raises(urllib.error.HTTPError) as console:
+            urllib.request.urlopen(request, timeout=10)
+        assert console.value.code == 401
+        assert json.loads(console.value.read())["error"]["reason"] == "UNKNOWN_CREDENTIAL"
+    finally:
+        server.send_signal(signal.SIGTERM)
+        _, err = server.communicate(timeout=30)
+    assert "not ready (MODE_CHANGED): the store is served in production mode now" in err
+    restarted = zzgw(env, "serve", timeout=60)  # and, as before, it does not start in dev mode again
+    assert restarted.returncode == 2 and "is served in production mode (mTLS)" in restarted.stderr
 
 
 def test_serve_refuses_a_data_directory_that_lost_the_receipt_key(env: dict[str, str]) -> None:
@@ -933,7 +1033,8 @@ def test_a_clerk_gets_a_console_token_of_their_own(env: dict[str, str]) -> None:
 
 
 def test_a_store_moved_to_production_honours_none_of_its_dev_tokens(env: dict[str, str]) -> None:
-    """A dev store switched to production mode (ZZGW_MODE=production, `zzgw init`, `zzgw serve`) keeps its members'
+    """A dev store switched to production mode (ZZGW_MODE=production, `zzgw init --switch-to-production`, `zzgw
+    serve`) keeps its members'
     dev tokens in the store, but neither the console nor gRPC takes them, the administrator's included; init and
     serve say so, naming the file to delete. The tokens `zzgw console-token` issues, a department's and a clerk's own,
     sign in."""
@@ -947,7 +1048,7 @@ def test_a_store_moved_to_production_honours_none_of_its_dev_tokens(env: dict[st
     dev_tokens = {code: entry["token"] for code, entry in listed.items()}
     production = {**env, "ZZGW_MODE": "production"}
     said = f"the dev bearer tokens in {data_dir / 'dev-tokens.json'} are not honoured"
-    init = zzgw(production, "init")
+    init = zzgw(production, "init", "--switch-to-production")
     assert init.returncode == 0, init.stderr
     assert said in init.stderr and "delete the file" in init.stderr
     assert (data_dir / "dev-tokens.json").exists()  # the operator's to delete: it opens nothing in production mode

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, make_url, text
 
-from benchmarks.common import free_port
+from benchmarks.common import free_port, wait_serving
 from tests.commands import run_zzgw
 from tests.conftest import PG_URL, backend_params
 
@@ -470,6 +470,52 @@ def test_init_refuses_to_upgrade_under_processes_that_stay(tmp_path: Path) -> No
         finally:
             serving.terminate()
             serving.wait(30)
+            database.engine.dispose()
+
+
+def test_the_switch_to_production_waits_for_every_gateway_of_the_store_to_stop(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`zzgw init --switch-to-production` with a dev `zzgw serve` still connected to the store: refused once it has
+    had its time to go (here 0.5 s), naming it, and nothing switched; with it stopped, switched. A dev fleet's store
+    had been switched under its running replicas, which went on taking bearer tokens on it (a multi-replica tester,
+    D1)."""
+    if not PG_URL:
+        pytest.skip("needs PostgreSQL: ZZGW_TEST_DATABASE_URL or 127.0.0.1:5432")
+    import gateway.server
+    from gateway.config import ConfigError, Settings
+    from gateway.server import initialise
+    from gateway.store.database import Database
+
+    with empty_database("postgresql", tmp_path) as url:
+        environment = env(tmp_path / "var", url, ZZGW_MODE="dev")
+        made = zzgw(environment, "init")
+        assert made.returncode == 0, made.stderr
+        production = Settings.load(env={**environment, "ZZGW_MODE": "production"})
+        monkeypatch.setattr(gateway.server, "ALONE_WAIT_SECONDS", 0.5)
+        serving = subprocess.Popen(
+            [sys.executable, "-m", "gateway.cli", "serve"], env=environment, cwd=ROOT, stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        database = Database.connect(url)
+        try:
+            wait_serving(environment["ZZGW_GRPC_ADDR"], process=serving)
+            with pytest.raises(ConfigError) as refused:
+                initialise(production, switch_to_production=True)
+            said = str(refused.value)
+            assert f"/{serving.pid} from" in said, said
+            assert "stop every gateway of the store before `zzgw init --switch-to-production`" in said
+            assert "nothing was changed" in said
+            with database.unit_of_work() as uow:
+                assert uow.facts.get("mode") is None  # still a dev store
+        finally:
+            serving.terminate()
+            serving.wait(30)
+        try:
+            assert initialise(production, switch_to_production=True).switched_to_production
+            with database.unit_of_work() as uow:
+                assert uow.facts.get("mode") == "production"
+        finally:
             database.engine.dispose()
 
 

@@ -491,6 +491,8 @@ class GatewayInterceptor(grpc.ServerInterceptor):
                     "请出示成员的客户端证书（a client certificate is required）", reason="NO_CLIENT_CERTIFICATE"
                 )
             return self._auth.by_certificate(_certificate_der(pem[0]))
+        if not self._auth.dev_tokens:  # the store was switched to production while this dev process served
+            raise UnauthenticatedError(_STORE_WENT_PRODUCTION, reason="UNKNOWN_CREDENTIAL")
         for key, value in context.invocation_metadata():
             if key == "authorization" and isinstance(value, str):
                 scheme, _, token = value.strip().partition(" ")
@@ -501,6 +503,15 @@ class GatewayInterceptor(grpc.ServerInterceptor):
             "'authorization: Bearer <token>' with a token from var/dev-tokens.json）",
             reason="NO_CREDENTIAL",
         )
+
+
+_STORE_WENT_PRODUCTION = (
+    "证照网关的数据库已转为生产模式，本网关实例不再接受令牌：请用成员的客户端证书调用生产模式的网关实例（the gateway's "
+    "store is served in production mode now, and this dev-mode gateway process takes no bearer token: call a "
+    "production gateway with the member's client certificate）"
+)
+"""A dev-mode process's refusal of every call once its store was switched to production (``Authenticator.dev_tokens``
+false): as a production gateway, it serves no bearer token, a console token neither (a multi-replica tester)."""
 
 
 @functools.lru_cache(maxsize=4096)

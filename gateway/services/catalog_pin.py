@@ -13,6 +13,11 @@ readiness checks, and from then on refuses the calls whose answer depends on the
 UNAVAILABLE / ``CATALOG_CHANGED``) and is not ready, until it is restarted with the new catalog (or the store's is
 this process's again). Replicas of one store had applied different sharing rules side by side without a word: one
 refused a department a citizen's ID data that another gave it as unconditionally shared (a fleet tester).
+
+A dev-mode process reads the store's mode with it (the fact ``mode``): once `zzgw init --switch-to-production` has
+switched the store, the process is told (``went_production``), takes no bearer token and is not ready until it is
+restarted with production settings. A replica started in production had switched a dev fleet's store for good, and the
+dev replicas still serving had gone on taking bearer tokens on it without a word (a multi-replica tester).
 """
 
 from __future__ import annotations
@@ -26,6 +31,9 @@ from gateway.store.database import Database
 
 CATALOG_FACT = "catalog"
 """The store's fact holding the fingerprint of the catalog its gateways serve (``Catalog.fingerprint``)."""
+MODE_FACT = "mode"
+"""The store's fact recording that it is served in production mode (value ``production``): it is never served in dev
+mode again. A dev store records none."""
 READ_EVERY_SECONDS = 5.0
 """How often a serving process reads the store's catalog fingerprint (on its readiness checks, one small read)."""
 
@@ -43,10 +51,15 @@ class CatalogPin:
         """The store's fingerprint as last read (None: none recorded, or not read yet); replaced whole by the
         readiness thread, read by the request threads."""
         self._read_at = -math.inf
+        self._dev = False
+        self._production = False
+        """A dev-mode process's store is served in production now (as last read); once so, for good."""
 
-    def arm(self, fingerprint: str) -> None:
-        """Serve the catalog of ``fingerprint``, which the store was checked to have (``zzgw serve``)."""
+    def arm(self, fingerprint: str, *, dev: bool = False) -> None:
+        """Serve the catalog of ``fingerprint``, which the store was checked to have (``zzgw serve``); ``dev``: in dev
+        mode, on a store checked not to be production's, whose mode is then read too."""
         self._served = self._stored = fingerprint
+        self._dev = dev
         self._read_at = self._clock()
 
     @property
@@ -63,8 +76,16 @@ class CatalogPin:
         if now - self._read_at >= self._every:
             with self._db.unit_of_work() as uow:
                 self._stored = uow.facts.get(CATALOG_FACT)
+                production = self._dev and uow.facts.get(MODE_FACT) == "production"
+            self._production = self._production or production
             self._read_at = now
         return self._changed()
+
+    @property
+    def went_production(self) -> bool:
+        """Whether this dev-mode process's store has been switched to production since it started (as last read by
+        ``check``)."""
+        return self._production
 
     def refuse_if_changed(self) -> None:
         """UNAVAILABLE / ``CATALOG_CHANGED`` once the store's catalog is not this process's (as last read): a call

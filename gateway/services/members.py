@@ -197,6 +197,16 @@ class Authenticator:
         """Why a certificate no member has was refused (``_no_longer``), by the same keys."""
         self._lock = threading.Lock()
 
+    @property
+    def dev_tokens(self) -> bool:
+        """Whether a member's dev bearer token signs in: dev mode, on a store not switched to production since."""
+        return self._dev_tokens
+
+    def end_dev_tokens(self) -> None:
+        """Take no dev bearer token from now on, as in production mode: a dev-mode process whose store was switched to
+        production while it served (``CatalogPin.went_production``)."""
+        self._dev_tokens = False
+
     def by_token(self, token: str) -> Member:
         """The member whose token (a dev bearer token, or a console token) ``token`` is; in production mode
         (``dev_tokens`` false) a console token only, whatever the store holds."""
