@@ -15,12 +15,17 @@ a check not answered within ``CHECK_TIMEOUT_SECONDS`` makes the process not read
 outcome and never touch the database, so however many a load balancer sends, a process asks its database once a
 second.
 
+gRPC health ``Check`` runs on threads of its own (``CheckThreads``), not on the process's handler threads: calls stuck
+on a frozen database had held every handler thread, and a balancer's ``Check`` had timed out, as from a hung process,
+while ``/readyz`` answered 503 at once (a multi-replica tester).
+
 On a stop signal the process is not ready for good (``drain``: ``STOPPING``) while it still takes calls for a moment
 (``wait_until_quiet``), so that balancers move new calls elsewhere before the port closes.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -29,6 +34,7 @@ import threading
 import time
 import urllib.parse
 from collections.abc import Callable, Iterable, Iterator
+from concurrent import futures
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,6 +56,11 @@ CHECK_TIMEOUT_SECONDS = 2.0
 """A check not answered within this is a database that does not answer: not ready until one is."""
 WAKE_EVERY_SECONDS = 1.0
 """How often a health ``Watch`` looks whether its client is gone, besides being told."""
+CHECK_METHOD = "/grpc.health.v1.Health/Check"
+CHECK_THREADS = 2
+"""The threads that answer health ``Check`` (``CheckThreads``): it reads the last outcome and returns, so two are
+plenty; a second keeps it answered while a call that never sends its message holds the first, until its time."""
+CHECK_THREAD_NAME = "zzgw-health-chk"
 
 
 @dataclass(frozen=True)
@@ -342,6 +353,41 @@ class HealthServicer(health_pb2_grpc.HealthServicer):
                     yield health_pb2.HealthCheckResponse(status=status)
         finally:
             release()
+
+
+class CheckThreads(grpc.ServerInterceptor):
+    """Has health ``Check`` answered on ``CHECK_THREADS`` threads of its own, never waiting for a handler thread: the
+    first among the server's interceptors, it gives the handler the others made grpcio's per-method pool
+    (``experimental_thread_pool``, which ``grpc_health``'s own servicer gives its ``Watch``). Calls waiting on a
+    database that hangs had held every handler thread, and ``Check`` had timed out while ``/readyz`` answered at once
+    (a multi-replica tester). A ``Watch`` still holds a handler thread (``HealthServicer``)."""
+
+    def __init__(self, threads: int = CHECK_THREADS):
+        self._pool = futures.ThreadPoolExecutor(
+            max_workers=threads,
+            thread_name_prefix="health-check",
+            initializer=name_this_thread,
+            initargs=(CHECK_THREAD_NAME,),
+        )
+
+    def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler | None],
+        details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler | None:
+        handler = continuation(details)
+        if handler is None or details.method != CHECK_METHOD:
+            return handler
+        # the handler of each call is its own (``RequestArrival`` binds the call's arrival): a partial of its
+        # behaviour carries the pool, where grpc's server looks for it
+        kind = next(k for k in ("unary_unary", "unary_stream", "stream_unary", "stream_stream") if getattr(handler, k))
+        behaviour = functools.partial(getattr(handler, kind))
+        behaviour.experimental_thread_pool = self._pool  # type: ignore[attr-defined]
+        return handler._replace(**{kind: behaviour})
+
+    def close(self) -> None:
+        """End the threads (the server has stopped)."""
+        self._pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _watches_full(most: int) -> ZzgwError:

@@ -76,7 +76,15 @@ from gateway.domain.paging import PageTokens
 from gateway.domain.seals import SM2_MAKER_NAME, SealStatus
 from gateway.domain.verification import matters_of, uses_matter
 from gateway.failures import exit_status, not_its_tables, said
-from gateway.health import HealthServicer, NotReady, Readiness, database_check, health_watches, wait_until_quiet
+from gateway.health import (
+    CheckThreads,
+    HealthServicer,
+    NotReady,
+    Readiness,
+    database_check,
+    health_watches,
+    wait_until_quiet,
+)
 from gateway.logs import OncePer, since
 from gateway.member_certificates import watch_certificate_ends
 from gateway.services.audit import AuditSigner, AuditTrail, vouch_upgraded_row
@@ -240,6 +248,8 @@ class Gateway:
     request_arrivals: list[RequestArrival] = field(default_factory=list)
     """The request watchers of the servers built on this gateway (``build_server``), ended when it closes: the
     servers have stopped by then, and a watcher had slept on until its last call's time."""
+    health_checks: list[CheckThreads] = field(default_factory=list)
+    """The threads answering health ``Check`` on the servers built on this gateway, ended when it closes."""
 
     @classmethod
     def open(
@@ -417,6 +427,8 @@ class Gateway:
     def close(self) -> None:
         for arrival in self.request_arrivals:
             arrival.close()
+        for checks in self.health_checks:
+            checks.close()
         self.readiness.stop()
         if self.verification is not None:
             self.verification.close()
@@ -2009,6 +2021,8 @@ def build_server(
     )
     arrival = RequestArrival(request_message_seconds(settings))
     gateway.request_arrivals.append(arrival)
+    checks = CheckThreads()
+    gateway.health_checks.append(checks)
     server = grpc.server(
         futures.ThreadPoolExecutor(
             max_workers=settings.threads,
@@ -2017,7 +2031,9 @@ def build_server(
             initargs=(HANDLER_THREAD_NAME,),
         ),
         interceptors=[
-            # first: it sees what the others made of each method, and bounds the wait for a unary request
+            # first: health Check on threads of its own, whatever holds the handler threads (a frozen database)
+            checks,
+            # then: it sees what the others made of each method, and bounds the wait for a unary request
             arrival,
             GatewayInterceptor(
                 gateway.authenticator,

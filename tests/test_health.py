@@ -34,7 +34,7 @@ from gateway.health import STOPPING, Readiness, State, wait_until_quiet
 from gateway.server import DRAIN_LONGEST_SECONDS, GRACE_SECONDS, SERVICE_NAMES, http_app
 from protos.zzgw.v1 import catalog_pb2, catalog_pb2_grpc, issuance_pb2, issuance_pb2_grpc
 from tests.commands import run_zzgw
-from tests.conftest import MARKET, TAX, RunningGateway, backend_params, fresh_database, start_gateway
+from tests.conftest import MARKET, PG_URL, TAX, RunningGateway, backend_params, fresh_database, start_gateway
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVING = health_pb2.HealthCheckResponse.SERVING
@@ -333,6 +333,39 @@ def test_health_and_readiness_follow_the_database(kind: str, tmp_path: Path) -> 
         finally:
             watch.cancel()
             http.stop()
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(not PG_URL, reason="needs PostgreSQL: ZZGW_TEST_DATABASE_URL or 127.0.0.1:5432")
+def test_check_is_answered_while_calls_stuck_on_a_frozen_database_hold_every_handler_thread(tmp_path: Path) -> None:
+    """Calls waiting on a database that stopped answering hold the handler threads; with all of them held, gRPC health
+    Check had waited for one and timed out, as a hung process's would, while /readyz said 503 at once (a
+    multi-replica tester, D2). Check has threads of its own: NOT_SERVING, answered at once."""
+    with gateway_with_an_outage("postgresql", tmp_path) as (running, outage):
+        assert outage.hang is not None
+        issued = running.issuance(MARKET).IssueLicense(issue_request(samples.food_permit(1)), timeout=30)
+        reader = running.issuance(MARKET)
+        request = issuance_pb2.GetLicenseRequest(license_id=issued.license.license_id)
+        assert reader.GetLicense(request, timeout=10).license.license_id == issued.license.license_id
+        with grpc.insecure_channel(running.address) as bare:
+            health = health_pb2_grpc.HealthStub(bare)
+            assert health.Check(health_pb2.HealthCheckRequest(), timeout=5).status == SERVING
+            outage.hang()
+            threads = running.gateway.settings.threads
+            stuck = [reader.GetLicense.future(request, timeout=120) for _ in range(threads * 2)]
+            try:
+                eventually(lambda: not running.gateway.readiness.ready, message="still ready on a frozen database")
+                started = time.monotonic()
+                assert health.Check(health_pb2.HealthCheckRequest(), timeout=3).status == NOT_SERVING
+                assert time.monotonic() - started < 2
+                names = {path.read_text().strip() for path in Path("/proc/self/task").glob("*/comm")}
+                assert "zzgw-health-chk" in names  # as operations.md lists the threads
+                assert not any(call.done() for call in stuck), "the calls did not wait on the database"
+            finally:
+                outage.restore()
+            for call in stuck:
+                assert call.result(timeout=60).license.license_id == issued.license.license_id
+            eventually(lambda: health.Check(health_pb2.HealthCheckRequest(), timeout=5).status == SERVING)
 
 
 # --- a stop signal -------------------------------------------------------------------------------------------------

@@ -8,8 +8,9 @@ interceptor's code runs: 16 calls that sent their headers and never a message ha
 process, with nothing logged and the watchdog blind to them (a penetration tester, D1). So each such method is
 served as a request-streaming one: its handler thread reads the one message from the stream while a watcher thread
 cancels the call (RST_STREAM, CANCELLED) if it has not come in time, then runs the method's own behaviour on it,
-unchanged. Being first among the interceptors, it sees the handler the others made and leaves streams alone (their
-messages are read, and their time bounded, by the servicers).
+unchanged. Being first among the interceptors (after ``gateway.health.CheckThreads``, which only gives health
+``Check`` threads of its own), it sees the handler the others made and leaves streams alone (their messages are read,
+and their time bounded, by the servicers).
 """
 
 from __future__ import annotations
