@@ -383,6 +383,38 @@ def test_each_loss_of_the_listener_is_said_once_and_its_end_once_whichever_threa
             db.dispose()
 
 
+@pytest.mark.parametrize("kind", POSTGRES)
+def test_a_stall_given_up_for_a_new_connection_is_one_loss_said_once_and_timed_from_its_start(
+    kind: str, tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A listener backend stopped until the connection was given up (``GIVE_UP_AFTER``, here 1.5 s) and made anew had
+    been said twice at WARNING (the stall, then "lost its connection (TimeoutError)"), and its end "listening again,
+    after 0.5 s", timed from the second, of a listener deaf for 5.5 s (a multi-replica tester, D3). One deaf spell:
+    one WARNING, and its end timed from the stall's start."""
+    caplog.set_level(logging.INFO, logger=changes._log.name)
+    monkeypatch.setattr(changes, "GIVE_UP_AFTER", 1.5)
+    with migrated_database(kind, tmp_path) as url:
+        db = Database.connect(url)
+        feed = ChangeFeed(db)
+        feed.start()
+        try:
+            _until(lambda: feed.generation >= 0, within=2.0)
+            stalled = feed.listener_pid
+            assert stalled is not None
+            with stopped(stalled):
+                took = _until(lambda: feed.listener_pid != stalled and feed.generation >= 0, within=10.0)
+                _until(lambda: "listening again" in caplog.text, within=1.0)
+            said = [(r.levelname, r.getMessage()) for r in caplog.records if r.name == changes._log.name]
+            warnings = [m for level, m in said if level == "WARNING"]
+            assert len(warnings) == 1 and warnings[0].startswith("change listener's connection answered nothing"), said
+            (again,) = [m for level, m in said if "listening again" in m]
+            after = float(again.split("after ")[1].removesuffix(" s"))
+            assert changes.GIVE_UP_AFTER <= after <= took + changes.HEARTBEAT_EVERY + 0.1, (after, took)
+        finally:
+            feed.stop()
+            db.dispose()
+
+
 @pytest.fixture
 def two_pg_gateways(tmp_path: Path) -> Iterator[tuple[RunningGateway, RunningGateway]]:
     """Two gateways (two feeds, two LISTEN connections) on one PostgreSQL database and one data directory, as two

@@ -147,6 +147,9 @@ class _Link:
         self.listening_again_at: float | None = None
         """When a step on this connection (the listener thread's or a reader's) made the feed listen again, until the
         listener thread takes it (``_hear``) to say so: a reader's step had been the only one to know."""
+        self.stalled_since: float | None = None
+        """The sending of the heartbeat left unanswered past the lease, said at WARNING (``_hear``), until an answer:
+        a connection given up then (``GIVE_UP_AFTER``) ends the same deaf spell, not a loss of its own."""
 
 
 class ChangeFeed:
@@ -500,7 +503,18 @@ class ChangeFeed:
                     # a reader's step made it listen again and the connection failed before this thread's next
                     # step: that return said first, so that this loss is said (and timed) as one of its own
                     listening_again(link.listening_again_at)
-                if lost_at is None:  # each failed reconnection (every 0.5 s of an outage) had been a line of its own
+                stalled = link.stalled_since if link is not None else None
+                if lost_at is None and stalled is not None:
+                    # a stall said already, which this loss (the connection given up) goes on: one deaf spell, said
+                    # once and timed from its start (two WARNINGs, and "after 0.5 s" of a listener deaf for 5.5 s,
+                    # had been said; a multi-replica tester)
+                    lost_at = stalled
+                    _log.debug(
+                        "change listener's connection unanswered for %.1f s (%s); reconnecting",
+                        time.monotonic() - stalled,
+                        type(exc).__name__,
+                    )
+                elif lost_at is None:  # each failed reconnection (every 0.5 s of an outage) had been a line of its own
                     lost_at = time.monotonic()
                     _log.warning("change listener lost its connection (%s); reconnecting", type(exc).__name__)
                 else:
@@ -573,13 +587,13 @@ class ChangeFeed:
                 # had recovered seconds later (found by an operations tester)
                 answered_at = now if listening_at is None else listening_at
                 _log.info("change listener's connection answered again, after %.1f s", answered_at - stalled)
-                stalled = None
+                stalled = link.stalled_since = None
             if listening_at is not None:
                 yield listening_at
             if not self._deaf and now > self._alive_until:  # as a reader would find it: nobody has to be reading
                 self._lapse()
             if sent_at is not None and now - sent_at > LEASE and stalled is None:
-                stalled = sent_at
+                stalled = link.stalled_since = sent_at
                 _log.warning(
                     "change listener's connection answered nothing for %.1f s; verifications read the store until it "
                     "does",
