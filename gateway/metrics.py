@@ -36,6 +36,8 @@ request: no holder code, license number or member code of a caller ever becomes 
                                      read the store until it answers again), by ``cause``: ``lease`` (no heartbeat
                                      answered within the lease) or ``connection`` (its connection lost); a count
                                      that keeps rising is a feed that flaps (``gateway.store.changes``)
+``zzgw_change_feed_listening``       1 while the process hears every change, 0 while its PostgreSQL change
+                                     listener is deaf (always 1 on SQLite)
 ``process_*``                        the process's own (memory, file descriptors, CPU), prometheus_client's; with
                                      several workers each process's, by ``worker`` (below)
 ===================================  ==============================================================================
@@ -52,7 +54,8 @@ Several workers (``ZZGW_WORKERS`` > 1) share the HTTP port, so a scrape lands on
 gives them a directory (``prepare_directory``, ``PROMETHEUS_MULTIPROC_DIR``) before they start, each writes its
 values to files there (prometheus_client's multiprocess mode: an mmap'd file per process and kind), and the worker
 that answers a scrape sums every worker's, dead ones' too (their counts stay counted). Gauges are taken over the
-living workers: ``zzgw_ready`` is the least (1 when every worker is ready), ``zzgw_license_watchers`` the sum.
+living workers: ``zzgw_ready`` and ``zzgw_change_feed_listening`` are the least (1 when every worker is),
+``zzgw_license_watchers`` the sum.
 ``process_*`` are read from ``/proc`` for every process of the gateway, by ``worker``: each worker's number, and
 ``supervisor`` (``process_started``, ``_EveryProcess``). One process (no supervisor) keeps its values in memory, and
 its scrape has prometheus_client's ``python_*`` families (the collector, the interpreter) too. The directory is one
@@ -187,6 +190,12 @@ _CERTIFICATE_ENDS = Gauge(
     ["member"],
     multiprocess_mode="livemax",
 )
+_FEED_LISTENING = Gauge(
+    "zzgw_change_feed_listening",
+    "1 while the process hears every change (PostgreSQL: its change listener's lease holds), 0 while it is deaf and "
+    "lookups read the store (with several workers: 1 only when every one hears)",
+    multiprocess_mode="livemin",
+)
 _FEED_LAPSES = Counter(
     "zzgw_change_feed_lapses",
     "Times the PostgreSQL change listener turned deaf and every cache was dropped, by cause (lease, connection)",
@@ -308,6 +317,13 @@ def record_group_commit(writer: str, items: int) -> None:
 def record_feed_lapse(cause: str) -> None:
     """The change feed turned deaf for ``cause`` (``lease`` or ``connection``: fixed in the code)."""
     _FEED_LAPSES.labels(cause).inc()
+
+
+def feed_listening(listening: bool) -> None:
+    """The change feed hears every change from now on (``listening``), or is deaf: ``zzgw_change_feed_listening``.
+    The lapses alone had not told a replica deaf now (every lookup reading the store, for as long as its listener
+    cannot listen) from one that lapsed once and listened again at once (a multi-replica tester)."""
+    _FEED_LISTENING.set(1 if listening else 0)
 
 
 _members_with_ends: set[str] = set()

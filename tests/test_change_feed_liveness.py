@@ -158,7 +158,7 @@ def test_a_stalled_listener_turns_deaf_within_the_lease_and_listens_again(
         try:
             assert feed.generation >= 0 and feed.listener_pid is not None
             time.sleep(0.5)  # several heartbeats answered: the lease holds with nothing to hear
-            assert feed.generation >= 0
+            assert feed.generation >= 0 and _listening() == 1
             heard.clear()
             with stopped(feed.listener_pid):
                 stopped_at = time.monotonic()
@@ -169,8 +169,10 @@ def test_a_stalled_listener_turns_deaf_within_the_lease_and_listens_again(
                 time.sleep(0.5)
                 assert feed.generation == -1  # nothing answered: still deaf, nothing kept
                 assert heard.count(EVERYTHING) == 1  # dropped once, not at every look
+                assert _listening() == 0  # deaf now, as a scrape tells (a multi-replica tester, D4)
             lapses = _lapses("lease")
             _until(lambda: feed.generation >= 0, within=1.0)  # the backend answers again
+            assert _listening() == 1
             # on the same connection, every notification sent before the answer came before it: nothing more is
             # dropped (a flap drops the caches once, not twice); counted once for the operator
             assert heard.count(EVERYTHING) == 1
@@ -186,6 +188,12 @@ def test_a_stalled_listener_turns_deaf_within_the_lease_and_listens_again(
         finally:
             feed.stop()
             db.dispose()
+
+
+def _listening() -> float | None:
+    from prometheus_client import REGISTRY
+
+    return REGISTRY.get_sample_value("zzgw_change_feed_listening")
 
 
 def _lapses(cause: str) -> float:

@@ -541,6 +541,7 @@ def test_every_scrape_of_two_workers_counts_the_calls_both_served(tmp_path: Path
             assert value(samples, "zzgw_grpc_calls_total", method=LIST_TYPES, code="OK") == calls, text
             assert value(samples, "zzgw_grpc_call_seconds_count", method=LIST_TYPES) == calls
             assert value(samples, "zzgw_ready") == 1  # the least of the two
+            assert value(samples, "zzgw_change_feed_listening") == 1  # SQLite: every change heard, by every worker
             assert value(samples, "zzgw_license_watchers") == 0
             assert total(samples, "zzgw_http_requests_total", route="/metrics") == scrapes  # those before it
             # a member's code labels its certificate's end alone (one series per registered member), no call's

@@ -165,7 +165,8 @@ class ChangeFeed:
         self._leased = db.dialect == "postgresql"
         self._deaf = self._leased
         """PostgreSQL: not listening (before the first LISTEN, from a lost connection until LISTEN again, and while
-        the lease has lapsed: no heartbeat answered within ``LEASE`` of its sending)."""
+        the lease has lapsed: no heartbeat answered within ``LEASE`` of its sending). ``zzgw_change_feed_listening``
+        follows it, set under ``_lease_lock`` as it changes (``_listening``)."""
         self._alive_until = 0.0
         """PostgreSQL: ``time.monotonic()`` until which the last heartbeat answered vouches for the listener."""
         self._lease_lock = threading.Lock()
@@ -173,6 +174,7 @@ class ChangeFeed:
         """PostgreSQL: held while a thread drives the listener's connection (``_step``), never while waiting on it."""
         self._link: _Link | None = None
         self._help_at = 0.0
+        self._listening(not self._deaf)
         self.lapses = 0
         """PostgreSQL: how many times the feed turned deaf (a lapse or a lost connection), as the metric counts."""
         self.listener_pid: int | None = None
@@ -423,6 +425,7 @@ class ChangeFeed:
                 return
             self._deliver(EVERYTHING)
             self._deaf = True
+            self._listening(False)
             self.lapses += 1
         with contextlib.suppress(Exception):  # a metric never stops the dropping
             metrics.record_feed_lapse(cause)
@@ -449,7 +452,15 @@ class ChangeFeed:
             if new_connection:
                 self._deliver(EVERYTHING)  # a fill started while deaf holds -1, one started now a generation before
             self._deaf = False
+            self._listening(True)
             return True
+
+    @staticmethod
+    def _listening(listening: bool) -> None:
+        """``zzgw_change_feed_listening``, under ``_lease_lock`` as ``_deaf`` changes (outside it, a lapse's 0 and the
+        answer's 1 could be set in the other order); a metric never stops the listening."""
+        with contextlib.suppress(Exception):
+            metrics.feed_listening(listening)
 
     def _help(self, now: float) -> None:
         """A reader (``poll``) finds the lease ``HELP_AFTER`` old: the listener thread is late, most often waiting
