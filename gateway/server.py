@@ -3000,10 +3000,23 @@ def _announce(settings: Settings, port: int, http_port: int) -> None:
 class ChinaTimeFormatter(logging.Formatter):
     """Log lines timed in Beijing time with the offset said (``2026-12-05 09:10:03.645+08:00``): the process's time
     zone had timed them, without a zone, so one moment read 01:10 from a replica under TZ=UTC and 09:10 from one under
-    Asia/Shanghai (a time tester). Beijing time, as the receipts, consoles and commands show times."""
+    Asia/Shanghai (a time tester). Beijing time, as the receipts, consoles and commands show times.
+
+    And one record, one line: a line break in a record (a library's message, psycopg's WARNING during a PostgreSQL
+    restart spanning four lines, or a traceback) is written as ``\\n`` (a carriage return ``\\r``), so that a
+    line-based shipper (journald, Loki) keeps each record whole with its time, pid, level and logger; the continuation
+    lines had come as lines of their own, with none of them (a multi-replica tester). A backslash is left as it is:
+    the access log's JSON escapes its own, and must stay JSON."""
 
     def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
         return dt.datetime.fromtimestamp(record.created, CHINA_TZ).isoformat(sep=" ", timespec="milliseconds")
+
+    def format(self, record: logging.LogRecord) -> str:
+        return super().format(record).translate(_ONE_LINE)
+
+
+_ONE_LINE = str.maketrans({"\n": "\\n", "\r": "\\r"})
+"""A log record's line breaks, escaped (``ChinaTimeFormatter.format``)."""
 
 
 def configure_logging(settings: Settings) -> None:

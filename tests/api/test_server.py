@@ -14,6 +14,7 @@ import random
 import re
 import subprocess
 import sys
+import textwrap
 import threading
 import time
 import uuid
@@ -916,6 +917,51 @@ def test_a_log_line_is_timed_in_beijing_time_with_its_offset_and_names_its_proce
         at = dt.datetime.fromisoformat(found[1])
         assert before - dt.timedelta(seconds=1) <= at <= dt.datetime.now(dt.UTC), zone
         assert int(found[2]) == process.pid
+
+
+def test_every_log_record_is_one_line_a_third_partys_and_a_traceback_too(tmp_path: Path) -> None:
+    """psycopg's WARNING when PostgreSQL restarts spans four lines (libpq's message), the lines after the first with no
+    time, pid, level or logger, which line-based shippers (journald, Loki) keep as records of their own (a
+    multi-replica tester, D5). Every record is one line: its line breaks written as ``\\n``; the access log's JSON
+    untouched."""
+    script = tmp_path / "logs.py"
+    script.write_text(
+        textwrap.dedent(
+            f"""
+            import json, logging
+            from pathlib import Path
+            from gateway.config import Settings
+            from gateway.server import configure_logging
+
+            configure_logging(Settings(data_dir=Path({str(tmp_path)!r})))
+            logging.getLogger("psycopg").warning(
+                "error ignored terminating <psycopg.Pipeline [BAD] at 0x7f90>: flush request failed: server closed "
+                "the connection unexpectedly\\n\\tThis probably means the server terminated abnormally\\n\\tbefore "
+                "or while processing the request.\\r\\nno connection to the server"
+            )
+            logging.getLogger("zzgw.access").warning(json.dumps({{"said": 'a "quoted" \\\\ line\\nbreak'}}))
+            try:
+                1 / 0
+            except ZeroDivisionError:
+                logging.getLogger("zzgw.error").exception("failed")
+            """
+        ),
+        encoding="utf-8",
+    )
+    with subprocess.Popen([sys.executable, str(script)], stderr=subprocess.PIPE, text=True) as process:
+        _, stderr = process.communicate(timeout=60)
+    lines = stderr.splitlines()
+    assert len(lines) == 3, stderr
+    prefix = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}\+08:00 \[\d+\] "
+    assert re.fullmatch(prefix + r"WARNING psycopg error ignored terminating .*", lines[0]), lines[0]
+    assert lines[0].endswith(
+        "unexpectedly\\n\tThis probably means the server terminated abnormally\\n\tbefore or while processing the "
+        "request.\\r\\nno connection to the server"
+    ), lines[0]
+    access = re.fullmatch(prefix + r"WARNING zzgw\.access (.*)", lines[1])
+    assert access and json.loads(access[1]) == {"said": 'a "quoted" \\ line\nbreak'}, lines[1]
+    assert re.fullmatch(prefix + r"ERROR zzgw\.error failed\\nTraceback \(most recent call last\):\\n.*", lines[2])
+    assert lines[2].endswith(r"\nZeroDivisionError: division by zero"), lines[2]
 
 
 def test_a_store_outage_is_logged_once_per_reason_and_interval() -> None:
