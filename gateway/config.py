@@ -517,15 +517,17 @@ class Settings:
             raise ConfigError("production mode needs ZZGW_KEY_PASSPHRASE or ZZGW_KEY_PASSPHRASE_FILE")
         path = self.generated_passphrase_path
         if not path.exists():
+            # a copied data directory (a replica): a new passphrase opens nothing, so `zzgw init` refuses to make one;
+            # `zzgw serve` says so too, where it had sent the operator to `zzgw init` to be refused (a replicas tester)
+            if encrypted := self._encrypted_keys():
+                raise ConfigError(
+                    f"{encrypted} is encrypted but there is no key passphrase: copy {path.relative_to(self.data_dir)} "
+                    "from the gateway these keys come from (or set ZZGW_KEY_PASSPHRASE)"
+                )
             if not create:
                 raise ConfigError(
                     f"no key passphrase: set ZZGW_KEY_PASSPHRASE or run `zzgw init` ({path}); a database restored "
                     "without its data directory needs the one taken with it (docs/operations.md, Restoring)"
-                )
-            if encrypted := self._encrypted_keys():  # a copied data directory (a replica): a new one opens nothing
-                raise ConfigError(
-                    f"{encrypted} is encrypted but there is no key passphrase: copy {path.relative_to(self.data_dir)} "
-                    "from the gateway these keys come from (or set ZZGW_KEY_PASSPHRASE)"
                 )
             import secrets
 

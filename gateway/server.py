@@ -2979,8 +2979,13 @@ def _announce(settings: Settings, port: int, http_port: int) -> None:
         f"{scheme}://{http_host}:{http_port}/console/",
         f"database: {settings.database_label}",
     ]
-    if settings.mode == "dev":
+    if settings.mode == "dev" and settings.dev_tokens_path.exists():
         banner.append(f"DEV MODE: bearer tokens from {settings.dev_tokens_path}, no TLS. Never expose this port.")
+    elif settings.mode == "dev":  # a replica's copied data directory has none: it had been named all the same
+        banner.append(
+            "DEV MODE: bearer tokens registered in the store (the dev-tokens.json of the gateway that made them; "
+            f"none at {settings.dev_tokens_path}), no TLS. Never expose this port."
+        )
     else:
         banner.append(f"production mode: mTLS, member CA in {settings.pki_dir}")
         if scheme == "http" and http_host not in ("127.0.0.1", "localhost", "[::1]"):

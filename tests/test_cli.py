@@ -394,6 +394,44 @@ def test_a_dev_process_whose_store_is_switched_to_production_takes_no_bearer_tok
     assert restarted.returncode == 2 and "is served in production mode (mTLS)" in restarted.stderr
 
 
+def test_a_replicas_start_up_names_what_applies_to_it(env: dict[str, str]) -> None:
+    """A replica's copied data directory, without dev-tokens.json (README: deployment beyond one machine, step 3): its
+    banner had named that file as where its bearer tokens come from; and without secrets/key-passphrase `zzgw serve`
+    had said to run `zzgw init`, which then refused and said to copy the first gateway's (a multi-replica tester,
+    D6). Serve says what init says."""
+    replica = {name: value for name, value in env.items() if name != "ZZGW_KEY_PASSPHRASE"}
+    made = zzgw(replica, "init")
+    assert made.returncode == 0, made.stderr
+    data_dir = Path(env["ZZGW_DATA_DIR"])
+    (data_dir / "dev-tokens.json").unlink()  # as the README's copy leaves it
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gateway.cli", "serve"],
+        env=replica,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_serving(env["ZZGW_GRPC_ADDR"], process=server)
+    finally:
+        server.send_signal(signal.SIGTERM)
+        banner, _ = server.communicate(timeout=30)
+    assert (
+        "DEV MODE: bearer tokens registered in the store (the dev-tokens.json of the gateway that made them; none at "
+        in banner
+    )
+    assert "bearer tokens from" not in banner
+    (data_dir / "secrets" / "key-passphrase").unlink()
+    refused = zzgw(replica, "serve", timeout=60)
+    assert refused.returncode == 2, refused.stderr
+    assert (
+        "is encrypted but there is no key passphrase: copy secrets/key-passphrase from the gateway these keys come "
+        in refused.stderr
+    )
+    assert "run `zzgw init`" not in refused.stderr and "Traceback" not in refused.stderr
+
+
 def test_serve_refuses_a_data_directory_that_lost_the_receipt_key(env: dict[str, str]) -> None:
     """With the receipt key and its certificate both gone, `zzgw serve` had said it was ready, and every verification
     then failed UNAVAILABLE / NO_SEAL_CA (a disaster-recovery tester)."""
