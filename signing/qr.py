@@ -377,7 +377,6 @@ def _claims_of(payload: bytes) -> QrClaims:
     values = _cbor(payload)
     if not isinstance(values, Mapping) or not _REQUIRED <= set(values) <= _REQUIRED | {_VALID_UNTIL}:
         raise _Malformed()
-    until = values.get(_VALID_UNTIL)
     try:
         license_id = LicenseId(
             type_code=_text(values[_TYPE_CODE]),
@@ -391,7 +390,9 @@ def _claims_of(payload: bytes) -> QrClaims:
             type_code=license_id.type_code,
             issuer_code=license_id.issuer_code,
             valid_from=_date(values[_VALID_FROM]),
-            valid_until=None if until is None else _date(until),
+            # absent when the license does not expire; present, a date and nothing else (docs/qr-codes.md): a CBOR
+            # null had been taken as "no end date", which the page calls MALFORMED (found in review)
+            valid_until=_date(values[_VALID_UNTIL]) if _VALID_UNTIL in values else None,
             holder_name=_text(values[_HOLDER_NAME]),
             holder_code=_text(values[_HOLDER_CODE]),
             issued_at=dt.datetime.fromtimestamp(_number(values[_ISSUED_AT]), dt.UTC),

@@ -10,6 +10,7 @@ import datetime as dt
 import hashlib
 import io
 
+import cbor2
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from cryptography.x509.oid import NameOID
@@ -18,9 +19,11 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 from adapters.demo import qr_code_of
 from protos.zzgw.v1 import issuance_pb2
 from tests.api.test_documents import document_of, new_request, stub
-from tests.api.test_verification import FAILED, change, verify
+from signing.keys import ECDSA_P256_SHA256, RSA2048_SHA256
+from tests.api.test_verification import FAILED, PASSED, change, qr_for, verify
 from tests.conftest import MARKET, RunningGateway
 from tests.signing.test_qr_vectors import Trust, check, claims_of, open_code
+from tests.vectors.make_qr_codes import _signed
 
 
 def _certificates_in(pdf: bytes) -> list[x509.Certificate]:
@@ -62,3 +65,20 @@ def test_a_printed_code_checks_offline_with_the_certificate_its_pdf_carries(runn
     assert check(code, certificate, now, trust)["result"] == "PASSED"
     report = verify(running, qr_code=code)
     assert (report.verdict, report.reason) == (FAILED, "REVOKED")
+
+
+def test_a_code_signed_with_a_null_end_date_is_malformed_as_the_page_says(running: RunningGateway) -> None:
+    """docs/qr-codes.md: key 6 is absent when the license does not expire, and a value of another type is MALFORMED.
+    ``VerifyLicense`` had taken a CBOR null there as "no end date" and passed the code, where a checker written from
+    the page says MALFORMED (found in review). Only a seal's holder can sign one: the gateway never makes it."""
+    issued = stub(running).IssueLicense(new_request(72)).license
+    key = running.gateway.seals.record_key(MARKET)  # type: ignore[union-attr]
+    alg = {ECDSA_P256_SHA256: -7, RSA2048_SHA256: -257}[key.algorithm]
+    kid = bytes.fromhex(key.key_id)[:8]
+    genuine, _ = qr_for(running, issued.license_id)
+    claims = cbor2.loads(open_code(genuine).payload)
+    assert verify(running, qr_code=_signed(key, alg, kid, cbor2.dumps(claims))).verdict == PASSED  # as made
+    for changed in ({**claims, 6: None}, {**claims, 3: claims[3][:17] + "A" + claims[3][18:]}):
+        report = verify(running, qr_code=_signed(key, alg, kid, cbor2.dumps(changed)))
+        assert (report.verdict, report.reason, report.integrity.reason) == (FAILED, "MALFORMED", "MALFORMED")
+        assert not report.HasField("license")

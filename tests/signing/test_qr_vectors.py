@@ -96,6 +96,13 @@ def test_the_vectors_cover_the_ways_a_code_fails() -> None:
     }
     assert {case["decoded"]["alg"] for case in CASES.values() if case["decoded"]} >= {-7, -257}
     assert any("6" not in case["decoded"]["claims"] for case in CASES.values() if case["decoded"])
+    # where the page had said less than the gateway checks (found in review): both MALFORMED, by both readings
+    for name in (
+        "validly signed claims with a null end date",
+        "validly signed claims whose type code fails its check character",
+    ):
+        assert (CASES[name]["expect"]["result"], CASES[name]["expect"]["reason"]) == ("FAILED", "MALFORMED")
+        assert CASES[name]["decoded"] is None
 
 
 # --- a reading of docs/qr-codes.md, from the page alone -------------------------------------------------------------
@@ -286,6 +293,7 @@ def claims_of(payload: bytes) -> dict[str, object]:
         re.fullmatch(r"[0-9A-Z]{1,32}", serial)  # type: ignore[arg-type]
         and 1 <= version <= 999  # type: ignore[operator]
         and re.fullmatch(r"[0-9A-HJ-NPQRTUWXY]{18}\d{3}", type_code)  # type: ignore[arg-type]
+        and _uscc_holds(type_code[:18])  # type: ignore[index]
         and _uscc_holds(issuer)  # type: ignore[arg-type]
         and "*" in claims[7]  # type: ignore[operator]
         and "*" in claims[8]  # type: ignore[operator]

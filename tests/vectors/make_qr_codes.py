@@ -208,6 +208,8 @@ def main() -> None:
     forged = _signed(forger, -7, kid, parts[2])
     without_holder = dict(cbor2.loads(parts[2]))
     del without_holder[7]
+    null_until = {**cbor2.loads(parts[2]), 6: None}
+    bad_type_code = {**cbor2.loads(parts[2]), 3: TYPE_CODE[:17] + "A" + TYPE_CODE[18:]}
     unprotected = _zz1(cbor2.CBORTag(18, [parts[0], {4: kid}, parts[2], parts[3]]))
     trailing = "ZZ1:" + base45.b45encode(zlib.compress(cbor2.dumps(cbor2.CBORTag(18, parts)), 9) + b"\0").decode()
 
@@ -297,6 +299,18 @@ def main() -> None:
             _signed(issuer.key, -7, kid, cbor2.dumps(without_holder)),
             "issuer",
             note="the signature verifies, the claims lack key 7",
+        ),
+        case(
+            "validly signed claims with a null end date",
+            _signed(issuer.key, -7, kid, cbor2.dumps(null_until)),
+            "issuer",
+            note="key 6 is CBOR null: a value of another type, not a license without an end date (key 6 absent)",
+        ),
+        case(
+            "validly signed claims whose type code fails its check character",
+            _signed(issuer.key, -7, kid, cbor2.dumps(bad_type_code)),
+            "issuer",
+            note="claim 3's 统一社会信用代码 part ends in A where its check character is R",
         ),
         case("another prefix", "HC1:" + valid[4:], "issuer"),
         case("not base45", valid[:20] + valid[20:40].lower() + valid[40:], "issuer", note="lower-case letters"),
