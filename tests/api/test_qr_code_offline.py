@@ -18,8 +18,8 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 
 from adapters.demo import qr_code_of
 from protos.zzgw.v1 import issuance_pb2
-from tests.api.test_documents import document_of, new_request, stub
 from signing.keys import ECDSA_P256_SHA256, RSA2048_SHA256
+from tests.api.test_documents import document_of, new_request, stub
 from tests.api.test_verification import FAILED, PASSED, change, qr_for, verify
 from tests.conftest import MARKET, RunningGateway
 from tests.signing.test_qr_vectors import Trust, check, claims_of, open_code
