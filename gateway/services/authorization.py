@@ -1031,7 +1031,8 @@ class AuthorizationService:
         page_token: str = "",
         operator: str = "",
     ) -> ConsentablePage:
-        """The current licenses the holder of ``holder_code`` may name in a consent, oldest first, a page at a time:
+        """The current licenses the holder of ``holder_code`` may name in a consent, in the order the licenses were
+        first issued (``HolderLicenseRepository.current_after``: an amended one keeps its place), a page at a time:
         their own; or, with ``child_code``, those of that child that name them as a parent, while the child is a
         minor (what ``GrantConsent`` takes for 监护人代为授权). A portal had no way to learn the identifiers it must
         name (found by a holder-portal tester). On the log of the holder whose licenses are listed (the child's,
@@ -1048,7 +1049,11 @@ class AuthorizationService:
         holder_code = checked_holder_code(holder_code)
         owner = checked_holder_code(child_code, field="child_code") if child_code else holder_code
         listing = Listing(
-            "ListConsentableLicenses", caller.code, (f"holder_code={holder_code}", f"child_code={child_code and owner}")
+            "ListConsentableLicenses",
+            caller.code,
+            # "by=first": a page ends at a license's place (``current_after``), not at a row as before; a token of
+            # that order is BAD_PAGE_TOKEN rather than read as a place
+            (f"holder_code={holder_code}", f"child_code={child_code and owner}", "by=first"),
         )
         position = self._pages.position(page_token, listing)
         after = int(position) if position is not None else None
@@ -1060,6 +1065,9 @@ class AuthorizationService:
         # a child's under any code type: those listed must name the parent, who consents as their guardian
         kinds = list(holder_code_types_of(owner) if not child_code else HOLDER_CODE_TYPES)
         matters = consent_matters(self._catalog)
+        # a child's: only the types that can name a guardian (a chain's permits, under child_code, had been read a page
+        # at a time to list none)
+        types = [code for code in matters if not child_code or code in self._guardian_types()]
 
         def nameable(license: License) -> bool:
             license_type = self._catalog.license_types.get(license.content.type_code)
@@ -1067,17 +1075,15 @@ class AuthorizationService:
                 return False
             if license.effective_status(day) is not LicenseStatus.ACTIVE:
                 return False
-            return not child_code or (
-                holder_code in guardians_of(license, license_type) and is_minor(license, license_type, now)
-            )
+            return not child_code or self._guards(holder_code, license, now)
 
         listed: list[tuple[int, License]] = []
         with self._db.unit_of_work() as uow:
             while len(listed) <= limit:  # one more than the page: whether another follows
                 read = uow.holder_licenses.current_after(
-                    owner, kinds, list(matters), status=LicenseStatus.ACTIVE.value, after=after, limit=limit + 1
+                    owner, kinds, types, status=LicenseStatus.ACTIVE.value, on=day, after=after, limit=limit + 1
                 )
-                listed += [(row, license) for row, license in read if nameable(license)]
+                listed += [(place, license) for place, license in read if nameable(license)]
                 if len(read) <= limit:
                     break
                 after = read[-1][0]
@@ -1099,6 +1105,23 @@ class AuthorizationService:
             licenses=licenses,
             matter_codes=tuple(matters[license.content.type_code] for license in licenses),
             next_page_token=self._pages.token(str(listed[-1][0]), listing) if more else "",
+        )
+
+    def _guardian_types(self) -> frozenset[str]:
+        """The catalog's license types with a ``guardian_of_holder`` field: the only ones a parent names for a child."""
+        return frozenset(
+            code
+            for code, license_type in self._catalog.license_types.items()
+            if any(spec.guardian_of_holder for spec in license_type.fields)
+        )
+
+    def _guards(self, person: str, license: License, now: dt.datetime) -> bool:
+        """Whether ``license`` names ``person`` as a guardian of its holder, a minor at ``now``."""
+        license_type = self._catalog.license_types.get(license.content.type_code)
+        return (
+            license_type is not None
+            and person in guardians_of(license, license_type)
+            and is_minor(license, license_type, now)
         )
 
     def effective_status(self, license: License) -> LicenseStatus:
@@ -1357,7 +1380,7 @@ class ConsentablePage:
     """A page of the licenses a holder may name in a consent (``consentable_licenses``)."""
 
     licenses: tuple[License, ...]
-    """Oldest first, each the current version."""
+    """In the order the licenses were first issued, each the current version."""
     matter_codes: tuple[tuple[str, ...], ...]
     """For each license, the matters under which a consent naming it lets something through (``consent_matters``)."""
     next_page_token: str

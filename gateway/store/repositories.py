@@ -30,6 +30,7 @@ from sqlalchemy import (
     and_,
     any_,
     bindparam,
+    case,
     delete,
     func,
     insert,
@@ -2129,30 +2130,54 @@ class HolderLicenseRepository:
         type_codes: Collection[str],
         *,
         status: str,
+        on: dt.date,
         after: int | None,
         limit: int,
     ) -> list[tuple[int, License]]:
         """The current versions of the holder's licenses (as ``all_current``) of ``type_codes`` stored in
-        ``status``, oldest first, after the row ``after`` (a row id this gave; None: from the first), at most
-        ``limit``, each with its row id: a page of them (``ListConsentableLicenses``). The place is the row's own
-        (its creation time and id, read again here), so a page ends at the same license whatever was issued or
-        amended meanwhile. The types and the status are chosen here, not after the read: a chain's thousands of
-        permits that no consent names had been read a page at a time to list none."""
+        ``status`` and not past their last day ``on`` (a China date), in the order their licenses were first issued,
+        after the license whose place is ``after`` (a place this gave; None: from the first), at most ``limit``,
+        each with its place: a page of them (``ListConsentableLicenses``).
+
+        A license's place is its first version's row id (``_first_row``): ids are drawn in the order licenses are
+        committed (every insert of a license holds the change log's lock, ``UnitOfWork.lock_change_log``), and an
+        amendment keeps its license's place. By each row's own creation time and id, a license amended between pages
+        had come again at the end as its new version, and one committed late with a time taken before sealing (a
+        batch) had sorted before a page already read and been on no page (found in review). The types, the status
+        and the end date are chosen here, not after the read: a chain's thousands of permits that no consent names,
+        or that ended years ago still stored ACTIVE, had been read a page at a time to list none."""
         if not type_codes:
             return []
-        query = select(*_READ, _L.c.id).where(
+        place = _first_row()
+        query = select(*_READ, place).where(
             _L.c.holder_code_type.in_(list(code_types)),
             _L.c.holder_code == code,
             _IS_CURRENT,
             _L.c.type_code.in_(list(type_codes)),
             _L.c.status == status,
+            or_(_L.c.valid_until.is_(None), _L.c.valid_until >= on),
         )
         if after is not None:
-            last = _L.alias("last")
-            at = select(last.c.created_at).where(last.c.id == after).scalar_subquery()
-            query = query.where(or_(_L.c.created_at > at, and_(_L.c.created_at == at, _L.c.id > after)))
-        rows = self._s.execute(query.order_by(_L.c.created_at, _L.c.id).limit(limit)).all()
+            query = query.where(place > after)
+        rows = self._s.execute(query.order_by(place).limit(limit)).all()
         return [(int(r[-1]), license_from(r[:-1])) for r in rows]
+
+
+def _first_row() -> ColumnElement[int]:
+    """The row id of the first version of the license of each ``licenses`` row read: the row's own for a first
+    version (most licenses, never amended: no look-up), else the lowest of its serial's, found by
+    ``ix_licenses_serial`` (its versions share the issuer, type and serial, and the first was inserted first)."""
+    first = _L.alias("first_version")
+    lowest = (
+        select(func.min(first.c.id))
+        .where(
+            first.c.issuer_code == _L.c.issuer_code,
+            first.c.type_code == _L.c.type_code,
+            first.c.serial == _L.c.serial,
+        )
+        .scalar_subquery()
+    )
+    return case((_L.c.version == 1, _L.c.id), else_=lowest).label("place")
 
 
 def _as_utc(value: dt.datetime) -> dt.datetime:

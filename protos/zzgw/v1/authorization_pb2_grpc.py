@@ -144,7 +144,8 @@ class AuthorizationServiceServicer:
         holder whose licenses are listed (the child's, naming the parent). A holder under 14 names none in person:
         INVALID_ARGUMENT / GUARDIAN_MUST_CONSENT (a parent lists the child's with child_code). Only the licenses a
         grant takes are listed: in force today, of a type some matter reads with a consent (matter_codes); not one
-        never shared (a 护照) nor one every matter reads without a consent (a 营业执照). Oldest first, a page at a time.
+        never shared (a 护照) nor one every matter reads without a consent (a 营业执照). In the order the licenses were
+        first issued, a page at a time: an amended license keeps its place and is listed as its current version.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
