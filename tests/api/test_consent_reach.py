@@ -471,3 +471,25 @@ def test_permits_ended_years_ago_but_stored_active_are_not_read_to_list_none(
     page = consentable(running, uscc, limit=1)
     assert [x.license_id for x in page.licenses] == [current] and not page.next_page_token
     assert reads == [1]
+
+
+def test_a_childs_listing_reads_only_the_types_that_name_a_guardian(
+    clocked: Clocked, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With ``child_code``, only a license naming the caller as a parent is listed: a company's code there, its
+    permits naming no one's parents, had them read a page at a time to list none. The store is asked only for the
+    types that can name a guardian."""
+    running = clocked.running
+    uscc = samples.uscc(int(uuid.uuid4().hex[:10], 16) % 10**12)
+    food_permits(running, uscc, 30)
+    adult, _ = person()
+    reads, read = [], HolderLicenseRepository.current_after
+
+    def counted(self: HolderLicenseRepository, *args: Any, **kwargs: Any) -> Any:
+        found = read(self, *args, **kwargs)
+        reads.append(len(found))
+        return found
+
+    monkeypatch.setattr(HolderLicenseRepository, "current_after", counted)
+    assert not consentable(running, adult, child_code=uscc, limit=1).licenses
+    assert reads == [0]
