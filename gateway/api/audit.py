@@ -8,7 +8,15 @@ import grpc
 
 from gateway.api.convert import page_size, timestamp
 from gateway.api.interceptors import caller, operator
-from gateway.domain.audit import ACTION_WORDS, DECISION_WORDS, AccessRecord, Relation, reason_words, type_code_of
+from gateway.domain.audit import (
+    ACTION_WORDS,
+    DECISION_WORDS,
+    AccessRecord,
+    GrantedBy,
+    Relation,
+    reason_words,
+    type_code_of,
+)
 from gateway.domain.catalog import Catalog
 from gateway.domain.errors import UpstreamUnavailableError, invalid
 from gateway.domain.validation import checked_holder_code
@@ -74,13 +82,17 @@ class AuditServicer(audit_pb2_grpc.AuditServiceServicer):
             catalog=self._catalog,
         )
         return audit_pb2.ListAccessRecordsResponse(
-            records=[self._record(r, relation) for r, relation in zip(page.records, page.relations, strict=True)],
+            records=[
+                self._record(r, relation, granter)
+                for r, relation, granter in zip(page.records, page.relations, page.granters, strict=True)
+            ],
             next_before=page.records[-1].seq if page.more else 0,
         )
 
-    def _record(self, r: AccessRecord, relation: Relation | None) -> audit_pb2.AccessRecord:
+    def _record(self, r: AccessRecord, relation: Relation | None, granter: GrantedBy | None) -> audit_pb2.AccessRecord:
         """One record as a portal (or an issuer) reads it: codes with their words, the matter's and the type's names,
-        and whose it is to the person asked about (``relation``, None when none was)."""
+        whose it is to the person asked about (``relation``, None when none was), and whether they granted the
+        consent it names (``granter``, None for none)."""
         kind = type_code_of(r.entry.license_id)
         return audit_pb2.AccessRecord(
             seq=r.seq,
@@ -102,4 +114,5 @@ class AuditServicer(audit_pb2_grpc.AuditServiceServicer):
             type_code=kind,
             type_name=self._type_name(kind),
             relation=relation.value if relation is not None else "",
+            consent_granted_by=granter.value if granter is not None else "",
         )

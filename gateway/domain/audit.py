@@ -102,8 +102,12 @@ what ``ListAccessRecordsRequest.omit_own_listings`` leaves out of a listing when
 GUARDIANS_CALLS = frozenset(
     {AuditAction.GRANT_CONSENT, AuditAction.WITHDRAW_CONSENT, AuditAction.LIST_CONSENTABLE_LICENSES}
 )
-"""The calls whose record, naming no license, names a co-subject only as the guardian who acted for the holder: a
-consent for several of a child's licenses, a listing of a child's licenses (``child_code``)."""
+"""The calls whose record, naming no license, names a co-subject only as the holder's guardian: a consent for several
+of a child's licenses names the parent who granted it (its grant, and its withdrawal, by that parent or by the
+holder), and a listing of a child's licenses (``child_code``) the parent it was made for, when a license of the child
+names them as the guardian of a minor (``AuthorizationService.consentable_licenses``)."""
+CONSENT_CALLS = frozenset({AuditAction.GRANT_CONSENT, AuditAction.WITHDRAW_CONSENT})
+"""The records of a consent (``reason`` ``consent=ID``), whose granter a listing tells (``granted_by``)."""
 
 
 ACTION_WORDS: dict[str, str] = {
@@ -363,14 +367,18 @@ class Relation(enum.StrEnum):
     """Another's license that states the person's 公民身份号码 (a 结婚证 the husband holds, to the wife)."""
     GUARDIAN = "GUARDIAN"
     """A license that names the person as its holder's parent (``guardian_of_holder``: a 出生医学证明, to the mother),
-    for good, as co-subjects are; or a call the person made as a minor holder's guardian."""
+    for good, as co-subjects are; or, on a record naming no license (``GUARDIANS_CALLS``), a consent the person
+    granted as a minor holder's guardian (its withdrawal too, whoever of them made it), or a listing of the child's
+    licenses made for them as its guardian. It says how the record concerns the person, not that they made the call:
+    a consent's granter is ``GrantedBy``'s."""
 
 
 def relation_of(person: str, entry: AuditEntry, license: License | None, license_type: LicenseType | None) -> Relation:
     """How ``person`` (a holder code as kept: trimmed, upper case), whose log lists ``entry``, relates to it: its
     holder, else one of the co-subjects it names, a guardian when ``license`` (the version the record names, as
-    stored) names them in a ``guardian_of_holder`` field, or, for a record naming no license, when it is a guardian's
-    call (``GUARDIANS_CALLS``). A license not stored, or of a type the catalog no longer has, tells no guardian."""
+    stored) names them in a ``guardian_of_holder`` field, or, for a record naming no license, when it is of a call
+    that names a co-subject only as the holder's guardian (``GUARDIANS_CALLS``). A license not stored, or of a type
+    the catalog no longer has, tells no guardian."""
     if entry.holder_code.strip().upper() == person:
         return Relation.HOLDER
     if not entry.license_id:
@@ -378,6 +386,31 @@ def relation_of(person: str, entry: AuditEntry, license: License | None, license
     if license is not None and license_type is not None and person in guardians_of(license, license_type):
         return Relation.GUARDIAN
     return Relation.CO_SUBJECT
+
+
+class GrantedBy(enum.StrEnum):
+    """Who granted the consent a ``CONSENT_CALLS`` record names, to the person whose access log lists it
+    (``AccessRecord.consent_granted_by`` in the API): a yes or no about the person, nothing about anyone else."""
+
+    PERSON = "PERSON"
+    """The person did: their own consent, or one they granted as the holder's guardian (theirs to withdraw)."""
+    OTHER = "OTHER"
+    """Someone else did: the holder (to a co-subject, a parent of a grown child), or the other parent."""
+
+
+def consent_of(entry: AuditEntry) -> str:
+    """The consent a ``CONSENT_CALLS`` record names (its ``reason``, ``consent=ID``); empty for another record, or a
+    grant refused (whose reason is the refusal's)."""
+    if entry.action not in CONSENT_CALLS or not entry.reason.startswith("consent="):
+        return ""
+    return entry.reason.removeprefix("consent=")
+
+
+def granted_by(person: str, holder_code: str, guardian_code: str) -> GrantedBy:
+    """Whether ``person`` granted the consent of ``holder_code`` that ``guardian_code`` granted as a guardian (empty:
+    the holder did): a mother is told that the father's consent for their child is not hers, which she cannot
+    withdraw (``CONSENT_NOT_FOUND``), where it had read exactly as her own (found in review)."""
+    return GrantedBy.PERSON if person == (guardian_code or holder_code) else GrantedBy.OTHER
 
 
 def type_code_of(license_id: str) -> str:

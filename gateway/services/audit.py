@@ -43,12 +43,15 @@ from gateway.domain.audit import (
     ChainCheck,
     ChainChecker,
     Checkpoint,
+    GrantedBy,
     HeadMemo,
     HeadMemos,
     Relation,
     break_entry,
     chain,
     checkpoint_bytes,
+    consent_of,
+    granted_by,
     relation_of,
 )
 from gateway.domain.catalog import Catalog
@@ -108,24 +111,40 @@ class RecordPage:
     """Each record's relation to the person listed (``relation_of``); None where no person was named."""
     more: bool
     """Whether records follow the page."""
+    granters: tuple[GrantedBy | None, ...]
+    """Whether the person listed granted the consent each record names (``granted_by``); None for a record naming
+    no consent, one no longer stored, or where no person was named."""
 
 
-def _relations(
-    uow: UnitOfWork, person: str, records: Sequence[AccessRecord], catalog: Catalog | None
-) -> tuple[Relation, ...]:
-    """``relation_of`` ``person`` to each of ``records``: the licenses of those naming the person as a co-subject
-    read at once (a page's few: a record of the person's own needs none)."""
+@dataclass(frozen=True, slots=True)
+class _Whose:
+    """Each record's relation to the person listed, and who granted the consent it names (``RecordPage``)."""
+
+    relations: tuple[Relation | None, ...]
+    granters: tuple[GrantedBy | None, ...]
+
+
+def _relations(uow: UnitOfWork, person: str, records: Sequence[AccessRecord], catalog: Catalog | None) -> _Whose:
+    """``relation_of`` ``person`` to each of ``records``, and ``granted_by`` for those of a consent: the licenses of
+    those naming the person as a co-subject read at once (a page's few: a record of the person's own needs none),
+    and the consents named, by their ids."""
     wanted = [
         r.entry.license_id for r in records if r.entry.license_id and r.entry.holder_code.strip().upper() != person
     ]
     licenses = uow.licenses.get_many(wanted) if wanted and catalog is not None else {}
+    consents = [consent for r in records if (consent := consent_of(r.entry))]
+    granters = uow.consents.granters(consents) if consents else {}
 
     def relation(entry: AuditEntry) -> Relation:
         license = licenses.get(entry.license_id)
         kind = catalog.license_types.get(license.content.type_code) if license and catalog else None
         return relation_of(person, entry, license, kind)
 
-    return tuple(relation(r.entry) for r in records)
+    def granter(entry: AuditEntry) -> GrantedBy | None:
+        parties = granters.get(consent_of(entry))
+        return granted_by(person, *parties) if parties is not None else None
+
+    return _Whose(tuple(relation(r.entry) for r in records), tuple(granter(r.entry) for r in records))
 
 
 class AuditBroken(Exception):
@@ -618,7 +637,7 @@ class AuditTrail:
         if violation := operator_violation(operator):
             raise InvalidRequestError([violation])
         limit = max(1, min(limit, MAX_LIST))
-        found, relations = self._listed(
+        found, whose = self._listed(
             caller, holder_code, before_seq, limit + 1, omit=caller.code if omit_own_listings else None, catalog=catalog
         )
         listed = found[:limit]
@@ -637,7 +656,12 @@ class AuditTrail:
                 reason=f"records={len(listed)}",
             )
         )
-        return RecordPage(records=listed, relations=relations[:limit], more=len(found) > limit)
+        return RecordPage(
+            records=listed,
+            relations=whose.relations[:limit],
+            more=len(found) > limit,
+            granters=whose.granters[:limit],
+        )
 
     def _listed(
         self,
@@ -648,8 +672,9 @@ class AuditTrail:
         *,
         omit: str | None = None,
         catalog: Catalog | None = None,
-    ) -> tuple[Sequence[AccessRecord], tuple[Relation | None, ...]]:
-        """The records listed, and each one's relation to ``holder_code`` (None without one)."""
+    ) -> tuple[Sequence[AccessRecord], _Whose]:
+        """The records listed, and each one's relation to ``holder_code`` and its consent's granter (None without
+        one)."""
         holder_code = holder_code.strip().upper()  # as consents and listings take it (`GrantConsent`)
         left_out = (omit, OWN_LISTINGS) if omit is not None else None
         if caller.has(Role.HOLDER_PORTAL):
@@ -681,7 +706,7 @@ class AuditTrail:
                     )
                     return found, _relations(uow, holder_code, found, catalog)
                 found = uow.audit.of(issuer_code=caller.code, before_seq=before_seq, limit=limit, omit=left_out)
-                return found, (None,) * len(found)
+                return found, _Whose((None,) * len(found), (None,) * len(found))
         raise PermissionDeniedError(
             "只有持证人门户和发证部门可以查询用证记录（only holder portals and issuers list access records）",
             reason="ROLE_NOT_ALLOWED",

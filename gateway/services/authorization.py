@@ -1036,8 +1036,8 @@ class AuthorizationService:
         their own; or, with ``child_code``, those of that child that name them as a parent, while the child is a
         minor (what ``GrantConsent`` takes for 监护人代为授权). A portal had no way to learn the identifiers it must
         name (found by a holder-portal tester). On the log of the holder whose licenses are listed (the child's,
-        naming the parent): a person's register, numbers included, is the most a portal reads (found by a security
-        tester).
+        naming the parent while a license of the child names them as its guardian: ``_guardian_of``): a person's
+        register, numbers included, is the most a portal reads (found by a security tester).
 
         Only what a grant takes is listed (a holder-portal tester, D3): a license in force today
         (``_check_in_force``) of a type some matter of the catalog reads with a consent (``consent_matters``, given
@@ -1087,6 +1087,9 @@ class AuthorizationService:
                 if len(read) <= limit:
                     break
                 after = read[-1][0]
+            # the parent is on the listing (on their log, GUARDIAN) only as the child's guardian: an adult naming
+            # another's child, listed nothing, had been told GUARDIAN all the same (found in review)
+            guardian = bool(child_code) and (bool(listed) or self._guardian_of(uow, holder_code, owner, now))
         more, listed = len(listed) > limit, listed[:limit]
         entry = _listed(
             caller,
@@ -1095,7 +1098,7 @@ class AuthorizationService:
             owner,
             f"licenses={len(listed)}",
             now,
-            subjects=(holder_code,) if child_code else (),
+            subjects=(holder_code,) if guardian else (),
         )
         with self._db.unit_of_work(write=True) as uow:
             self._audit.append(uow, [entry])
@@ -1123,6 +1126,14 @@ class AuthorizationService:
             and person in guardians_of(license, license_type)
             and is_minor(license, license_type, now)
         )
+
+    def _guardian_of(self, uow: UnitOfWork, person: str, child: str, now: dt.datetime) -> bool:
+        """Whether a current license of ``child``, in force or not, names ``person`` as the guardian of a minor
+        holder: a parent whose child has nothing to name lists it as their guardian all the same."""
+        held = uow.holder_licenses.all_current(
+            child, HOLDER_CODE_TYPES, limit=MAX_CONSENTABLE, type_codes=self._guardian_types()
+        )
+        return any(self._guards(person, license, now) for license in held)
 
     def effective_status(self, license: License) -> LicenseStatus:
         """The license's status today (an ACTIVE license past its end date is EXPIRED)."""

@@ -1992,6 +1992,19 @@ class ConsentRepository:
         row = self._s.execute(select(_CS).where(_CS.c.consent_id == consent_id)).first()
         return _consent(row) if row else None
 
+    def granters(self, consent_ids: Collection[str]) -> dict[str, tuple[str, str]]:
+        """By id, the holder and the granting guardian (empty: the holder granted it) of those of ``consent_ids``
+        still stored: a page of access records' consents, read by their ids at once."""
+        found: dict[str, tuple[str, str]] = {}
+        for chunk in _chunks(sorted(set(consent_ids)), 500):
+            rows = self._s.execute(
+                select(_CS.c.consent_id, _CS.c.holder_code, _CS.c.guardian_code).where(
+                    _in(self._s, _CS.c.consent_id, chunk)
+                )
+            )
+            found.update((row.consent_id, (row.holder_code, row.guardian_code)) for row in rows)
+        return found
+
     def by_client_request_id(self, portal: str, client_request_id: str) -> tuple[StoredConsent, bytes | None] | None:
         """The consent ``portal`` granted with this idempotency key, and its code as kept sealed (None once cleared)."""
         row = self._s.execute(  # "<> ''" as the partial index says it: SQLite had scanned the table without it
@@ -2112,15 +2125,17 @@ class HolderLicenseRepository:
         ).all()
         return [license_from(r) for r in rows]
 
-    def all_current(self, code: str, code_types: Collection[str], *, limit: int) -> list[License]:
-        """The current versions of every license the holder of ``code`` holds under any of ``code_types``, oldest
-        first, at most ``limit``."""
-        rows = self._s.execute(
-            select(*_READ)
-            .where(_L.c.holder_code_type.in_(list(code_types)), _L.c.holder_code == code, _IS_CURRENT)
-            .order_by(_L.c.created_at, _L.c.id)
-            .limit(limit)
-        ).all()
+    def all_current(
+        self, code: str, code_types: Collection[str], *, limit: int, type_codes: Collection[str] | None = None
+    ) -> list[License]:
+        """The current versions of every license the holder of ``code`` holds under any of ``code_types`` (of
+        ``type_codes`` only, when given), oldest first, at most ``limit``."""
+        query = select(*_READ).where(_L.c.holder_code_type.in_(list(code_types)), _L.c.holder_code == code, _IS_CURRENT)
+        if type_codes is not None:
+            if not type_codes:
+                return []
+            query = query.where(_L.c.type_code.in_(list(type_codes)))
+        rows = self._s.execute(query.order_by(_L.c.created_at, _L.c.id).limit(limit)).all()
         return [license_from(r) for r in rows]
 
     def current_after(

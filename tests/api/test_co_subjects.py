@@ -98,10 +98,12 @@ def raw_log_of(
 
 
 def but_whose(records: Iterable[audit_pb2.AccessRecord]) -> list[audit_pb2.AccessRecord]:
-    """``records`` without their ``relation``: what each record says, the same on every log that lists it."""
+    """``records`` without their ``relation`` and ``consent_granted_by``, which are said to each person: what each
+    record says, the same on every log that lists it."""
     records = [audit_pb2.AccessRecord().FromString(r.SerializeToString()) for r in records]
     for record in records:
         record.ClearField("relation")
+        record.ClearField("consent_granted_by")
     return records
 
 
@@ -129,6 +131,8 @@ def test_the_wife_lists_the_uses_of_her_husbands_marriage_certificate(running: R
         *[("HOLDER", MARRIAGE, "结婚证")] * 2,
         *[("CO_SUBJECT", MARRIAGE, "结婚证")] * 2,
     ]
+    # the consent is his, which he granted; not hers to withdraw (CONSENT_NOT_FOUND), and she is told so
+    assert [r.consent_granted_by for r in [*held, *named]] == ["", "PERSON", "", "OTHER"]
     (used, _) = named
     assert (used.caller, used.caller_name, used.matter_code, used.decision) == (
         REAL_ESTATE,

@@ -16,10 +16,30 @@ from __future__ import annotations
 
 import uuid
 
+import grpc
+
 from gateway.domain.guardianship import citizen_birth_date
-from protos.zzgw.v1 import audit_pb2, audit_pb2_grpc, authorization_pb2, verification_pb2, verification_pb2_grpc
-from tests.api.test_guardian_consent import BIRTH_CERTIFICATE, CBDJ, MEDICAL, certificate, consent, consentable, parents
-from tests.api.test_sharing import QYKZ, authorization, business_license, data, id_card
+from protos.zzgw.v1 import (
+    audit_pb2,
+    audit_pb2_grpc,
+    authorization_pb2,
+    issuance_pb2,
+    verification_pb2,
+    verification_pb2_grpc,
+)
+from tests.api.test_guardian_consent import (
+    BIRTH_CERTIFICATE,
+    CBDJ,
+    HEALTH,
+    MEDICAL,
+    certificate,
+    consent,
+    consentable,
+    parents,
+    refusal,
+)
+from tests.api.test_issuance import change
+from tests.api.test_sharing import QYKZ, authorization, business_license, data, id_card, person
 from tests.conftest import BUSINESS_LICENSE, ID_CARD, MARKET, POLICE, PORTAL, TAX, RunningGateway
 
 
@@ -76,6 +96,78 @@ def test_a_guardians_consent_naming_two_licenses_is_theirs_as_the_guardian(runni
     assert [(r.license_id, r.relation, r.type_code, r.type_name) for r in mine] == [("", "GUARDIAN", "", "")]
     childs = [r for r in records(running, newborn).records if r.reason == f"consent={granted.consent.consent_id}"]
     assert [r.relation for r in childs] == ["HOLDER"]
+
+
+def test_a_childs_licenses_listed_for_a_stranger_are_not_on_the_strangers_log(running: RunningGateway) -> None:
+    """A listing of a child's licenses names the adult it was made for as the child's guardian only when a license of
+    the child names them so: a stranger (or a mistyped child's code) had been told GUARDIAN, a call made as the
+    child's parent (found in review). The listing stays on the child's log; a parent whose child has nothing to name
+    (its certificate revoked) is still told of it, as its guardian."""
+    mother, father = parents()
+    license_id, child = certificate(running, mother, father)
+    stranger, _ = person()
+    assert consentable(running, stranger, child) == []
+    assert "LIST_CONSENTABLE_LICENSES" not in [r.action for r in records(running, stranger).records]
+    assert consentable(running, father, child) == [license_id]
+    assert whose(records(running, father))[0] == ("LIST_CONSENTABLE_LICENSES", "", "GUARDIAN", "", "")
+    listed = [r for r in records(running, child).records if r.action == "LIST_CONSENTABLE_LICENSES"]
+    assert [(r.relation, r.reason) for r in listed] == [("HOLDER", "licenses=1"), ("HOLDER", "licenses=0")]
+    change(running, license_id, issuance_pb2.STATUS_ACTION_REVOKE, HEALTH)
+    assert consentable(running, mother, child) == []
+    assert whose(records(running, mother))[0] == ("LIST_CONSENTABLE_LICENSES", "", "GUARDIAN", "", "")
+
+
+def granters(running: RunningGateway, code: str, action: str = "GRANT_CONSENT") -> dict[str, tuple[str, str]]:
+    """By consent id, the relation and ``consent_granted_by`` of ``code``'s records of ``action``."""
+    listed = records(running, code).records
+    return {r.reason.removeprefix("consent="): (r.relation, r.consent_granted_by) for r in listed if r.action == action}
+
+
+def test_a_mother_tells_the_fathers_consent_for_their_child_from_her_own(running: RunningGateway) -> None:
+    """Both parents' consents for their child's certificate are GUARDIAN on her log (the license names her as its
+    holder's parent): the father's had read exactly as hers, and her 撤回 of it was CONSENT_NOT_FOUND (found in
+    review). ``consent_granted_by`` says whether she granted it, and nothing of who did: her own is PERSON, the
+    father's OTHER, which is not hers to withdraw. Each parent is told so of the other's, and the child of both."""
+    mother, father = parents()
+    license_id, child = certificate(running, mother, father)
+    by_father = consent(running, father, (license_id,), uses=1).consent.consent_id
+    by_mother = consent(running, mother, (license_id,), uses=1).consent.consent_id
+    assert granters(running, mother) == {by_father: ("GUARDIAN", "OTHER"), by_mother: ("GUARDIAN", "PERSON")}
+    assert granters(running, father) == {by_father: ("GUARDIAN", "PERSON"), by_mother: ("GUARDIAN", "OTHER")}
+    assert granters(running, child) == {by_father: ("HOLDER", "OTHER"), by_mother: ("HOLDER", "OTHER")}
+    status, violations = refusal(
+        lambda: authorization(running, PORTAL).WithdrawConsent(
+            authorization_pb2.WithdrawConsentRequest(consent_id=by_father, holder_code=mother)
+        )
+    )
+    assert (status, violations) == (grpc.StatusCode.NOT_FOUND, [])
+    authorization(running, PORTAL).WithdrawConsent(
+        authorization_pb2.WithdrawConsentRequest(consent_id=by_mother, holder_code=mother)
+    )
+    assert granters(running, mother, "WITHDRAW_CONSENT") == {by_mother: ("GUARDIAN", "PERSON")}
+    # a yes or no about her: nothing of the father, and none on a record naming no consent
+    hers = records(running, mother)
+    assert {r.consent_granted_by for r in hers.records if r.action not in ("GRANT_CONSENT", "WITHDRAW_CONSENT")} == {""}
+    sent = hers.SerializeToString()
+    for said in (child, father, "张小明", "张伟"):
+        assert said.encode() not in sent
+
+
+def test_a_consent_withdrawn_by_the_child_is_on_the_fathers_log_as_the_one_he_granted(running: RunningGateway) -> None:
+    """A consent for two of a child's licenses names no license: it is on the log of the parent who granted it, also
+    when it is withdrawn with the child's code. GUARDIAN there says it is the consent he granted as the child's
+    guardian, not that he made the call (as the docs had said, found in review); he granted it: PERSON."""
+    mother, father = parents()
+    newborn = f"N{uuid.uuid4().hex[:12].upper()}"
+    one, _ = certificate(running, mother, father, child=newborn)
+    two, _ = certificate(running, mother, father, child=newborn)
+    granted = consent(running, father, (one, two), uses=2).consent.consent_id
+    authorization(running, PORTAL).WithdrawConsent(
+        authorization_pb2.WithdrawConsentRequest(consent_id=granted, holder_code=newborn)
+    )
+    assert granters(running, father, "WITHDRAW_CONSENT") == {granted: ("GUARDIAN", "PERSON")}
+    assert granters(running, newborn, "WITHDRAW_CONSENT") == {granted: ("HOLDER", "OTHER")}
+    assert "WITHDRAW_CONSENT" not in [r.action for r in records(running, mother).records]  # she did not grant it
 
 
 def test_a_companys_log_names_the_type_and_an_issuers_log_names_no_relation_without_a_holder(

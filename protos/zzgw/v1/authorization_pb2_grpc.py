@@ -141,7 +141,8 @@ class AuthorizationServiceServicer:
         """A holder portal lists the licenses its holder may name in a consent (我的证照): those the holder holds; or,
         with child_code, those of a minor child that name the holder as a parent (监护人代为授权). Each current
         version, with its type, issuer, number, validity and status, and no field's value; on the access log of the
-        holder whose licenses are listed (the child's, naming the parent). A holder under 14 names none in person:
+        holder whose licenses are listed (the child's, naming the parent when a license of the child names them as its
+        guardian, so on theirs too: not anyone else who asks). A holder under 14 names none in person:
         INVALID_ARGUMENT / GUARDIAN_MUST_CONSENT (a parent lists the child's with child_code). Only the licenses a
         grant takes are listed: in force today, of a type some matter reads with a consent (matter_codes); not one
         never shared (a 护照) nor one every matter reads without a consent (a 营业执照). In the order the licenses were
