@@ -155,10 +155,14 @@ def test_serving_reads_no_growing_table_row_by_row(recorded: tuple[RunningGatewa
         client_request_id="plans-1",
     )
     assert licenses.GrantConsent(keyed).code == licenses.GrantConsent(keyed).code
+    # the husband's log: its consent records' granters, read by their ids
+    granted = portal.ListAccessRecords(audit_pb2.ListAccessRecordsRequest(holder_code=card.holder.code)).records
+    assert "PERSON" in [r.consent_granted_by for r in granted]
     statements.on = False
 
     assert len(statements.seen) > 50  # the recording heard the gateway's connections
     assert any("AS place" in s and "END >" in s for s in statements.seen)  # the page after a page was read
+    assert any("consents.guardian_code" in s and "consents.consent_id IN" in s for s in statements.seen)
     assert scans(tmp_path / "zzgw.db", statements.seen) == {}
     # by the holder's index, not the issuer's: that one walks every record of the issuer's licenses
     by_both = [s for s in statements.seen if "access_records.holder_code =" in s and "access_records.issuer_code" in s]
