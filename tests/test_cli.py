@@ -807,6 +807,7 @@ def test_a_renewal_keeps_the_previous_certificate_accepted_until_it_is_retired(e
     revoked = zzgw(env, "members", "--revoke", MARKET)
     assert revoked.returncode == 0 and f"{MARKET}: revoked, 3 credentials taken" in revoked.stderr
     assert not (members / f"{MARKET}.previous.pem").exists() and list(members.glob(f"{MARKET}.revoked-*.previous.pem"))
+    assert "旧证书" not in zzgw(env, "members").stdout  # no previous one left accepted (tests/api/test_mtls.py calls)
     refused = zzgw(env, "members", "--renew", MARKET)
     assert refused.returncode == 2 and f"member {MARKET} is revoked" in refused.stderr
 

@@ -344,3 +344,28 @@ def test_a_renewed_member_calls_with_either_pair_until_the_previous_is_retired(p
     assert reason(caught.value) == "UNKNOWN_CREDENTIAL"
     assert (caught.value.details() or "").startswith(f"成员 {medical} 的这张客户端证书已停用（已换发新证书）")
     listed(new)
+
+
+def test_a_member_revoked_during_a_renewals_overlap_is_refused_either_pair(production: RunningGateway) -> None:
+    """`zzgw members --revoke` during a renewal's overlap takes the previous certificate too: its test had counted the
+    credentials from the row read before the update, and passed with the previous certificate left accepted, the
+    revoked department signing in with its old pair (a reviewer). Over mTLS: both pairs are CREDENTIAL_REVOKED (the
+    member's pairs never called before, so no lookup of them is cached)."""
+    from gateway.member_certificates import renew_certificate
+
+    settings = production.gateway.settings
+    members = settings.pki_dir / "members"
+    civil = "113701009937010548"  # 济南市民政局, called by no other test of this module
+    old = Issued.read(members, civil)
+    renew_certificate(settings, production.gateway.members, civil)
+    new = Issued.read(members, civil)
+    assert civil in production.gateway.members.previous_certificates()
+    assert production.gateway.members.revoke(civil) == 2  # its certificate and the previous one (no token here)
+    assert civil not in production.gateway.members.previous_certificates()
+    for pair in (old, new):
+        with pytest.raises(grpc.RpcError) as caught, channel_with(production, pair) as channel:
+            catalog_pb2_grpc.CatalogServiceStub(channel).ListLicenseTypes(catalog_pb2.ListLicenseTypesRequest(),
+                                                                          timeout=TIMEOUT)  # fmt: skip
+        assert caught.value.code() == grpc.StatusCode.UNAUTHENTICATED
+        assert reason(caught.value) == "CREDENTIAL_REVOKED"
+        assert (caught.value.details() or "").startswith(f"成员 {civil} 的凭证已被撤销")
