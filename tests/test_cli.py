@@ -838,20 +838,40 @@ def test_a_previous_certificate_retired_after_the_databases_copy_is_not_trusted_
 
 def test_a_renewal_on_the_departments_own_key(env: dict[str, str], tmp_path: Path) -> None:
     """`zzgw members --renew CODE --csr FILE` certifies a key the department made, which never leaves it: the
-    gateway had made every member's key, and kept it (a partner-province tester)."""
+    gateway had made every member's key, and kept it (a partner-province tester). Only the key is taken, once the
+    request's signature shows the department holds it (a request whose signature does not verify, and one for the key
+    registered now, are refused: untested, they had been free to break; a reviewer), and the gateway names the member
+    and sets the extensions itself, whatever the request asks."""
     from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.asymmetric import ec, rsa
+    from cryptography.x509.oid import ExtendedKeyUsageOID, ExtensionOID, NameOID
 
     assert zzgw(env, "init").returncode == 0
     members = Path(env["ZZGW_DATA_DIR"]) / "pki" / "members"
     old = Issued.read(members, TAX)
 
-    def request(key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey, name: str, *, der: bool = False) -> Path:
-        csr = (
-            x509.CertificateSigningRequestBuilder()
-            .subject_name(x509.Name([x509.NameAttribute(x509.NameOID.COMMON_NAME, "anything the department says")]))
-            .sign(key, hashes.SHA256())
+    def request(
+        key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey, name: str, *, der: bool = False, hostile: bool = False
+    ) -> Path:
+        builder = x509.CertificateSigningRequestBuilder().subject_name(
+            x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "anything the department says")])
         )
+        if hostile:  # another member's name, and a CA's and a server's powers
+            builder = (
+                x509.CertificateSigningRequestBuilder()
+                .subject_name(
+                    x509.Name([
+                        x509.NameAttribute(NameOID.COMMON_NAME, MARKET),
+                        x509.NameAttribute(NameOID.SERIAL_NUMBER, MARKET),
+                        x509.NameAttribute(NameOID.ORGANIZATION_NAME, "济南市市场监督管理局"),
+                    ])
+                )
+                .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+                .add_extension(x509.KeyUsage(True, False, False, False, False, True, True, False, False), critical=True)
+                .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+                .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
+            )  # fmt: skip
+        csr = builder.sign(key, hashes.SHA256())
         path = tmp_path / name
         path.write_bytes(csr.public_bytes(serialization.Encoding.DER if der else serialization.Encoding.PEM))
         return path
@@ -863,14 +883,37 @@ def test_a_renewal_on_the_departments_own_key(env: dict[str, str], tmp_path: Pat
     assert junk.returncode == 2 and "not a certificate signing request" in junk.stderr
     alone = zzgw(env, "members", "--csr", str(tmp_path / "junk.csr"))
     assert alone.returncode == 2 and "--csr goes with --renew CODE" in alone.stderr
+    forged = request(ec.generate_private_key(ec.SECP256R1()), "forged.csr", der=True)
+    signed = bytearray(forged.read_bytes())
+    signed[-5] ^= 1  # a byte of the signature's s: a key its sender need not hold
+    forged.write_bytes(bytes(signed))
+    unproven = zzgw(env, "members", "--renew", TAX, "--csr", str(forged))
+    assert unproven.returncode == 2, unproven.stderr
+    assert "the request's signature does not verify: it was not signed with the key it carries" in unproven.stderr
+    current_key = serialization.load_pem_private_key(old.key_pem, None)
+    assert isinstance(current_key, ec.EllipticCurvePrivateKey)
+    same = zzgw(env, "members", "--renew", TAX, "--csr", str(request(current_key, "same.csr")))
+    assert same.returncode == 2, same.stderr
+    assert "the certificate signing request is for the key of the certificate registered now" in same.stderr
     assert Issued.read(members, TAX) == old and not list(members.glob("*.next.*"))  # nothing done
+    assert "旧证书" not in zzgw(env, "members").stdout  # nor registered
 
     own = ec.generate_private_key(ec.SECP256R1())
-    renewed = zzgw(env, "members", "--renew", TAX, "--csr", str(request(own, "tax.csr", der=True)))
+    renewed = zzgw(env, "members", "--renew", TAX, "--csr", str(request(own, "tax.csr", der=True, hostile=True)))
     assert renewed.returncode == 0, renewed.stderr
     certificate = x509.load_pem_x509_certificate((members / f"{TAX}.pem").read_bytes())
     assert certificate.public_key() == own.public_key()
-    assert certificate.subject.get_attributes_for_oid(x509.NameOID.SERIAL_NUMBER)[0].value == TAX  # named here
+    assert [(a.oid, a.value) for a in certificate.subject] == [
+        (NameOID.COMMON_NAME, TAX),
+        (NameOID.ORGANIZATION_NAME, "国家税务总局济南市税务局"),
+        (NameOID.SERIAL_NUMBER, TAX),
+    ]  # named here, not as the request says
+    extensions = {extension.oid: extension.value for extension in certificate.extensions}
+    assert ExtensionOID.SUBJECT_ALTERNATIVE_NAME not in extensions
+    assert extensions[ExtensionOID.BASIC_CONSTRAINTS] == x509.BasicConstraints(ca=False, path_length=None)
+    assert extensions[ExtensionOID.EXTENDED_KEY_USAGE] == x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH])
+    usage = extensions[ExtensionOID.KEY_USAGE]
+    assert isinstance(usage, x509.KeyUsage) and usage.digital_signature and not usage.key_cert_sign
     assert not (members / f"{TAX}.key").exists() and (members / f"{TAX}.previous.key").read_bytes() == old.key_pem
     assert "a certificate, no secret" in renewed.stderr
     assert zzgw(env, "init").returncode == 0  # the key is the department's: init needs none
