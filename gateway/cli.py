@@ -1255,7 +1255,9 @@ def _clerk_tokens(settings: Settings, code: str, clerk: str | None, *, listing: 
     return 0
 
 
-def _retire_client_certificate(settings: Settings, code: str, revoked: Collection[str]) -> tuple[str, Path | None, str]:
+def _retire_client_certificate(
+    settings: Settings, code: str, revoked: Collection[str], registered: str | None
+) -> tuple[str, Path | None, str]:
     """Move a revoked member's client certificate and key out of the way (``CODE.revoked-<UTC time>.pem`` and
     ``.key``), so that ``zzgw init`` after ``--restore`` issues a new pair: a revocation is often for a key that
     leaked, and restoring re-registered the very certificate revoked. A certificate the member CA issued to ``code``
@@ -1265,7 +1267,11 @@ def _retire_client_certificate(settings: Settings, code: str, revoked: Collectio
     file is moved, one that cannot be read too: another member's certificate left in place had been registered as
     ``code``'s by the ``--restore`` and ``zzgw init`` that ``--revoke`` recommended (a reviewer). Returns the new
     name's stem, or "" when none was moved (other replicas keep their copies: retire them there too, or copy pki/
-    again); the certificate left in place, if any; and what the one moved was when it was not ``code``'s, else ""."""
+    again); the certificate left in place, if any; and what the one moved was when it was not ``code``'s, else "".
+    ``registered``, the SHA-256 of the certificate the store had registered, is recorded beside them
+    (``CODE.revoked-<time>.sha256``, ``member_certificates.record_taken``) when the file moved is not that
+    certificate, or none was: init holds a restored database against the records of what --revoke took."""
+    from gateway.member_certificates import record_taken
     from gateway.server import certificate_digest, not_the_members
 
     directory = settings.pki_dir / "members"
@@ -1277,15 +1283,15 @@ def _retire_client_certificate(settings: Settings, code: str, revoked: Collectio
             foreign = not_the_members(current, code, settings.pki_dir / "ca.pem")
     except (OSError, ValueError):  # a damaged file is nobody's certificate to keep
         taken, foreign = True, "no certificate that can be read"
-    if not taken and not foreign:
-        return "", current, ""
     stem = f"{code}.revoked-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%SZ}"
     moved = ""
     for suffix in (".pem", ".key"):
-        if (directory / f"{code}{suffix}").exists():
+        if (taken or foreign) and (directory / f"{code}{suffix}").exists():
             (directory / f"{code}{suffix}").rename(directory / f"{stem}{suffix}")
             moved = str(directory / stem)
-    return moved, None, foreign
+    if registered is not None and record_taken(directory / stem, registered) and not moved:
+        moved = str(directory / stem)
+    return moved, None if taken or foreign else current, foreign
 
 
 def _print_trust_anchors(settings: Settings) -> None:
@@ -1337,12 +1343,18 @@ def _renew_or_retire(settings: Settings, gateway: Gateway, code: str, request: b
             print(
                 f"{code}: its previous client certificate is retired: refused within 30 s (UNAUTHENTICATED / "
                 "UNKNOWN_CREDENTIAL, told to use the new one), and never trusted again"
-                + (f"; kept aside as {moved}.*" if moved else "")
+                + (
+                    f"; kept aside as {moved}.*"
+                    if moved is not None and moved.with_name(f"{moved.name}.pem").exists()
+                    else f"; it was not in this data directory: its SHA-256 is recorded as {moved}.sha256"
+                    if moved is not None
+                    else ""
+                )
                 + f"; on replicas with their own copy of pki/, delete pki/members/{code}.previous.* there",
                 file=sys.stderr,
             )
             return 0
-        renewed = renew_certificate(settings, gateway.members, code, request=request)
+        renewed = renew_certificate(settings, gateway.members, code, request=request, now=gateway.clock.now())
     except (ZzgwError, RenewalRefused) as exc:
         print(f"zzgw members: {exc.message if isinstance(exc, ZzgwError) else exc}", file=sys.stderr)
         return 2
@@ -1358,12 +1370,18 @@ def _renew_or_retire(settings: Settings, gateway: Gateway, code: str, request: b
         if renewed.key is not None
         else f"send {renewed.certificate} to the department (a certificate, no secret), for the key it made"
     )
+    retired = (
+        f"; the certificate before that one, which had ended on {beijing_day(renewed.retired_not_after)}, is retired "
+        f"with this renewal (kept aside as {renewed.retired}.*)"
+        if renewed.retired is not None and renewed.retired_not_after is not None
+        else ""
+    )
     print(
         f"{code}: renewed: a new client certificate {renewed.certificate}, valid until {day} (Beijing time), is "
         f"registered; the previous one ({before}) stays accepted until `zzgw members "
-        f"--retire {code}` or its end, so the department changes over without a gap; {hand}; once it connects with "
-        f"the new one, `zzgw members --retire {code}`; on replicas with their own copy of pki/, copy pki/members/{code}"
-        f".pem and {code}.previous.pem to them (no key: the gateway needs none)",
+        f"--retire {code}` or its end, so the department changes over without a gap{retired}; {hand}; once it "
+        f"connects with the new one, `zzgw members --retire {code}`; on replicas with their own copy of pki/, copy "
+        f"pki/members/{code}.pem and {code}.previous.pem to them (no key: the gateway needs none)",
         file=sys.stderr,
     )
     return 0
@@ -1403,18 +1421,26 @@ def _members(settings: Settings, args: argparse.Namespace) -> int:
                     gateway.members.restore(code)
                     print(f"{code} is no longer revoked: `zzgw init` registers its credentials again", file=sys.stderr)
                     return 0
+                with gateway.db.unit_of_work() as uow:  # what it takes, recorded in pki/members/ too
+                    registered = uow.members.certificate_digests().get(code)
+                    previous = uow.members.previous_certificate_digests().get(code)
                 taken = gateway.members.revoke(code)
             except NotFoundError as exc:
                 print(f"zzgw members: {exc.message}", file=sys.stderr)
                 return 2
             forget_dev_token(settings, code)
-            retired, kept, foreign = _retire_client_certificate(settings, code, gateway.members.revoked_certificates())
-            put_previous_aside(settings, code)  # taken too, when a renewal kept one
+            retired, kept, foreign = _retire_client_certificate(
+                settings, code, gateway.members.revoked_certificates(), registered
+            )
+            put_previous_aside(settings, code, previous)  # taken too, when a renewal kept one
             aside = (
                 f"; {settings.pki_dir / 'members' / code}.pem was {foreign}, not one of {code}'s: it and its key are "
                 f"moved aside as {retired}.*, and `zzgw init` after `--restore` issues {code} a new pair"
                 if foreign
                 else f"; its client certificate and key are kept aside as {retired}.*, never trusted again"
+                if Path(f"{retired}.pem").exists()
+                else f"; its client certificate was not here: its SHA-256 is recorded as {retired}.sha256, never "
+                "trusted again"
             )
             other = (
                 f"; {kept} is another client certificate of {code} than the one revoked, left in place: if it was "
@@ -1435,6 +1461,7 @@ def _members(settings: Settings, args: argparse.Namespace) -> int:
             credentials = {code: (token, cert) for code, token, cert in uow.members.credentials()}
         ends = certificate_ends(settings, gateway.db)
         previous_ends = previous_certificate_ends(settings, gateway.db)
+        now = gateway.clock.now()
         dev = settings.mode == "dev"  # a production gateway takes no bearer token, even one stored in dev mode
         dev_tokens: dict[str, str] = {}
         try:
@@ -1479,9 +1506,16 @@ def _members(settings: Settings, args: argparse.Namespace) -> int:
             else:
                 day = beijing_day(end)
                 ending = f"证书有效期至 {day}（北京时间；certificate ends {day} Beijing time）"
-            if member.code in previous_ends:  # renewed, the certificate before still accepted
-                previous = previous_ends[member.code]
-                until = "?" if previous is None else beijing_day(previous)
+            previous_end = previous_ends.get(member.code)
+            if previous_end is not None and previous_end < now:  # renewed, the certificate before ended since: refused
+                until = beijing_day(previous_end)
+                ending += (
+                    f"；换发前的旧证书已于 {until} 到期，不再可用，可 --retire（the previous certificate ended on "
+                    f"{until}: no longer accepted; `zzgw members --retire {member.code}`, or the next --renew, retires "
+                    "it）"
+                )
+            elif member.code in previous_ends:  # renewed, the certificate before still accepted
+                until = "?" if previous_end is None else beijing_day(previous_end)
                 ending += (
                     f"；换发前的旧证书仍可用，至 {until} 或 --retire（the previous certificate is accepted too until "
                     f"{until}, or `zzgw members --retire {member.code}`）"

@@ -19,11 +19,13 @@ Renewing overlaps (``zzgw members --renew CODE``, ``renew_certificate``): a new 
 registered, on a key made here or on the department's own (a certificate signing request), while the one before
 stays accepted, as ``pki/members/CODE.previous.pem``, until ``zzgw members --retire CODE`` (``retire_certificate``)
 or its end. Renewing had meant ``--revoke`` first, and a partner province was locked out from then until the new key
-had reached it (a partner-province tester).
+had reached it (a partner-province tester). The previous certificate's end is said as the registered one's is
+(``warn_of_ends``), and one that has ended is retired by the next renewal.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import logging
@@ -74,14 +76,23 @@ def certificate_ends(settings: Settings, db: Database) -> dict[str, dt.datetime 
 
 
 def warn_of_ends(
-    ends: Mapping[str, dt.datetime | None], names: Mapping[str, str], now: dt.datetime
+    ends: Mapping[str, dt.datetime | None],
+    names: Mapping[str, str],
+    now: dt.datetime,
+    previous: Mapping[str, dt.datetime | None] | None = None,
 ) -> list[tuple[int, str]]:
     """Log (``zzgw.members``) each certificate of ``ends`` that has ended (ERROR) or ends within ``WARN_BEFORE``
     (WARNING), naming the member by its code and name (an organisation's: no personal data); returns what was said
     as (level, line). The gauge is set for every end known, and loses the series of a member whose end is not (any
-    more)."""
+    more).
+
+    ``previous`` (``previous_certificate_ends``) are the ends of the certificates a renewal keeps accepted until
+    retired: each is said too, a WARNING from ``WARN_BEFORE`` before its end and once it has ended, until it is
+    retired. A renewal made as the warning said had silenced it, though its department may still be on the old
+    pair, which stops at its end with no word (a reviewer). The gauge stays the registered certificate's: an alert
+    on it is for a department with nothing to move to."""
     metrics.member_certificate_ends({code: end.timestamp() for code, end in ends.items() if end is not None})
-    said: list[tuple[int, str]] = []
+    said = _warn_of_previous_ends(previous or {}, names, now)
     for code, end in ends.items():
         renew = f"renew it: `zzgw members --renew {code}` (docs/departments.md, Renewing)"
         what = f"the client certificate of member {code} ({names.get(code, '?')})"
@@ -98,6 +109,33 @@ def warn_of_ends(
     return said
 
 
+def _warn_of_previous_ends(
+    ends: Mapping[str, dt.datetime | None], names: Mapping[str, str], now: dt.datetime
+) -> list[tuple[int, str]]:
+    """``warn_of_ends`` of the previous certificates, all WARNINGs: one ended refuses only a department that did not
+    move to its new pair, which the gateway cannot tell."""
+    said: list[tuple[int, str]] = []
+    for code, end in ends.items():
+        what = f"the previous client certificate of member {code} ({names.get(code, '?')}), kept by its renewal,"
+        said_end = None if end is None else ending(what, None, end, now, within=WARN_BEFORE)
+        if said_end is None:
+            continue
+        if said_end.ended:
+            then = (
+                "its department's calls with the old pair fail in the TLS handshake, which the log cannot name, "
+                f"the new pair being the one to use; retire it: `zzgw members --retire {code}`"
+            )
+        else:
+            then = (
+                "a department still on the old pair fails in the TLS handshake from then on: hand it the new pair "
+                f"(docs/departments.md, Renewing), and once it connects with that, `zzgw members --retire {code}`"
+            )
+        line = f"{said_end.said()}: {then}"
+        log.warning("%s", line)
+        said.append((logging.WARNING, line))
+    return said
+
+
 def watch_certificate_ends(settings: Settings, db: Database, clock: Clock) -> threading.Thread:
     """Check at once, then every ``CHECK_SECONDS`` (``RETRY_SECONDS`` after the store did not answer), on a daemon
     thread of its own (``zzgw-certificates``), for the process's life."""
@@ -108,7 +146,8 @@ def watch_certificate_ends(settings: Settings, db: Database, clock: Clock) -> th
             try:
                 with db.unit_of_work() as uow:
                     names = {member.code: member.name for member in uow.members.all()}
-                warn_of_ends(certificate_ends(settings, db), names, clock.now())
+                ends, previous = certificate_ends(settings, db), previous_certificate_ends(settings, db)
+                warn_of_ends(ends, names, clock.now(), previous)
                 wait = CHECK_SECONDS
             except Exception as exc:  # the store out of reach, most likely: said, and tried again in a while
                 log.warning(
@@ -147,10 +186,20 @@ class Renewed:
     """The certificate before, ``CODE.previous.pem``, accepted until retired (None: it was not here)."""
     previous_not_after: dt.datetime | None
     """Its end, when it stops being accepted anyway."""
+    retired: Path | None = None
+    """Where the certificate before that one was put aside (``put_previous_aside``), retired by this renewal as it
+    had ended; None when there was none."""
+    retired_not_after: dt.datetime | None = None
+    """When that one ended."""
 
 
 def renew_certificate(
-    settings: Settings, members: MemberService, code: str, *, request: bytes | None = None
+    settings: Settings,
+    members: MemberService,
+    code: str,
+    *,
+    request: bytes | None = None,
+    now: dt.datetime | None = None,
 ) -> Renewed:
     """Issue member ``code`` a new client certificate and register it, its registered one staying accepted
     beside it (``MemberService.renew``). The new key is made here, or is the department's own when ``request``, a
@@ -158,12 +207,19 @@ def renew_certificate(
     Needs the member CA's key (``pki/ca.key``), and ``pki/members/CODE.pem`` being the certificate registered, or
     none (lost here: the store knows the one registered by its digest).
 
+    A previous certificate still registered from the renewal before that has ended by ``now`` (read from
+    ``CODE.previous.pem``) is no overlap: it is retired with this renewal (``MemberService.renew``'s ``ended``), no
+    --retire needed first.
+
     The new pair is written beside the old one (``CODE.next.*``), registered, and only then put in place, the old one
     moved to ``CODE.previous.*``: a renewal refused by the store leaves the files as they were."""
     pki = settings.pki_dir
     directory = pki / "members"
     current = directory / f"{code}.pem"
-    registered = members.renewable(code)  # the member's state first: revoked, none registered, an overlap on
+    before = members.previous_certificates().get(code)
+    ended_at = None if before is None else _end_if(directory / f"{code}.{PREVIOUS}.pem", before)
+    ended = before if ended_at is not None and ended_at < (now or dt.datetime.now(dt.UTC)) else None
+    registered = members.renewable(code, ended=ended)  # the member's state first: revoked, none registered, overlap
     (member,) = [m for m in members.list() if m.code == code]
     try:
         here: str | None = hashlib.sha256(_certificate(current).public_bytes(Encoding.DER)).hexdigest()
@@ -202,41 +258,49 @@ def renew_certificate(
     if issued.key_pem:
         _write_private(directory / f"{code}.next.key", issued.key_pem)
     try:
-        members.renew(code, issued.cert_der)
+        members.renew(code, issued.cert_der, ended=ended)
     except BaseException:
         for suffix in made:
             (directory / f"{code}.next{suffix}").unlink(missing_ok=True)
         raise
+    retired = put_previous_aside(settings, code, ended) if ended is not None else None
+    previous = directory / f"{code}.{PREVIOUS}.pem"
+    # CODE.pem missing here, the registered one may be CODE.previous.pem still (a renewal whose renames stopped
+    # midway, pki/ restored from a copy newer than the database): kept as the record of the certificate it is
+    kept = here is None and _end_if(previous, registered) is not None
     for suffix in (".pem", ".key"):
         old, aside = directory / f"{code}{suffix}", directory / f"{code}.{PREVIOUS}{suffix}"
         if old.exists():
             old.replace(aside)
-        else:  # the department's key, deleted here once handed over: no stale key beside the previous certificate
+        elif not kept:  # the department's key, deleted here once handed over: no stale key beside the previous one
             aside.unlink(missing_ok=True)
     for suffix in made:
         (directory / f"{code}.next{suffix}").replace(directory / f"{code}{suffix}")
-    previous = directory / f"{code}.{PREVIOUS}.pem"
     return Renewed(
         certificate=current,
         key=directory / f"{code}.key" if ".key" in made else None,
         not_after=x509.load_pem_x509_certificate(issued.cert_pem).not_valid_after_utc,
-        previous=previous if here is not None else None,
-        previous_not_after=_certificate(previous).not_valid_after_utc if here is not None else None,
+        previous=previous if here is not None or kept else None,
+        previous_not_after=_certificate(previous).not_valid_after_utc if here is not None or kept else None,
+        retired=retired,
+        retired_not_after=ended_at if retired is not None else None,
     )
 
 
 def retire_certificate(settings: Settings, members: MemberService, code: str) -> Path | None:
     """Stop accepting member ``code``'s previous certificate (``MemberService.retire``: never registered again), and
-    move ``CODE.previous.*`` aside as a revocation does (``put_previous_aside``); where they were moved to (None:
-    this data directory had no copy)."""
-    members.retire(code)
-    return put_previous_aside(settings, code)
+    move ``CODE.previous.*`` aside as a revocation does, its digest, as the store had it, recorded beside them
+    (``put_previous_aside``); their new names' stem."""
+    return put_previous_aside(settings, code, members.retire(code))
 
 
-def put_previous_aside(settings: Settings, code: str) -> Path | None:
+def put_previous_aside(settings: Settings, code: str, digest: str | None) -> Path | None:
     """Move ``pki/members/CODE.previous.*`` to ``CODE.revoked-<UTC time>.previous.*`` (``retire_certificate``, and
     ``zzgw members --revoke``, which takes the previous certificate too); the new names' stem, or None when there
-    was none here."""
+    was none here and no ``digest``. ``digest`` is the SHA-256 the store had of the previous certificate taken: when
+    no ``CODE.previous.pem`` here is that certificate (a renewal made while ``CODE.pem`` was missing here), it is
+    recorded as ``CODE.revoked-<time>.previous.sha256`` (``record_taken``), as a file put aside records it: ``zzgw
+    init`` holds a restored database against these records, and a retirement had left none (a reviewer)."""
     directory = settings.pki_dir / "members"
     stem = f"{code}.revoked-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%SZ}.{PREVIOUS}"
     moved = None
@@ -245,7 +309,43 @@ def put_previous_aside(settings: Settings, code: str) -> Path | None:
         if previous.exists():
             previous.replace(directory / f"{stem}{suffix}")
             moved = directory / stem
+    if digest is not None and record_taken(directory / stem, digest):
+        moved = directory / stem
     return moved
+
+
+TAKEN_RECORD = ".sha256"
+"""``pki/members/CODE.revoked-<time>[.previous].sha256``: the SHA-256 (hex, one line) of a client certificate
+``--revoke`` or ``--retire`` took that was not in the data directory to be put aside (``record_taken``)."""
+
+
+def record_taken(stem: Path, digest: str) -> bool:
+    """Record beside ``stem`` (``CODE.revoked-<time>[.previous]``) the client certificate ``digest`` that ``zzgw
+    members --revoke`` or ``--retire`` took from the store, unless the directory records it already (``stem.pem``
+    put aside just now, or an earlier record of CODE's): as ``stem.sha256``, which ``zzgw init`` and ``zzgw serve``
+    read as they read a certificate put aside (``taken_digest``), refusing a database restored from a copy taken
+    before that still trusts it. Whether a record was written."""
+    code = stem.name.split(".revoked-", 1)[0]
+    for path in sorted(stem.parent.glob(f"{code}.revoked-*")):
+        if path.suffix not in (".pem", TAKEN_RECORD):
+            continue
+        with contextlib.suppress(OSError, ValueError):  # a damaged file records nothing
+            if taken_digest(path) == digest:
+                return False
+    stem.with_name(stem.name + TAKEN_RECORD).write_text(digest + "\n", encoding="ascii")
+    return True
+
+
+def taken_digest(path: Path) -> str:
+    """The SHA-256 of the client certificate that ``path`` records as taken: a certificate put aside
+    (``CODE.revoked-<time>[.previous].pem``), or a ``record_taken`` record (``.sha256``). OSError or ValueError when
+    it records none."""
+    if path.name.endswith(TAKEN_RECORD):
+        digest = path.read_text(encoding="ascii").strip()
+        if len(digest) != 64 or digest.strip("0123456789abcdef"):
+            raise ValueError(f"{path} is no SHA-256")
+        return digest
+    return hashlib.sha256(_certificate(path).public_bytes(Encoding.DER)).hexdigest()
 
 
 def previous_certificate_ends(settings: Settings, db: Database) -> dict[str, dt.datetime | None]:

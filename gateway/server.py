@@ -86,7 +86,7 @@ from gateway.health import (
     wait_until_quiet,
 )
 from gateway.logs import OncePer, since
-from gateway.member_certificates import watch_certificate_ends
+from gateway.member_certificates import TAKEN_RECORD, taken_digest, watch_certificate_ends
 from gateway.services.audit import AuditSigner, AuditTrail, vouch_upgraded_row
 from gateway.services.authorization import AuthorizationService, CodeSealer
 from gateway.services.catalog_change import (
@@ -1234,15 +1234,16 @@ def _ensure_pki(
     if stale:
         raise ConfigError(
             f"the client certificate of {', '.join(stale)} in {directory} is not the one the store has registered (a "
-            "copy of pki/ older than the store's, from before a renewal?): copy the current pki/members/ from the "
-            f"gateway that issued it; {_new_pair(stale)}"
+            "copy of pki/ older than the store's, from before a renewal? a database older than pki/?): copy the "
+            f"current pki/members/ from the gateway that issued it{_unfinished(directory, stale, certified)}; "
+            f"{_new_pair(stale, here=True)}"
         )
     if lost := [m.code for m in members if m.code in certified and not (directory / f"{m.code}.pem").exists()]:
         files = ", ".join(str(directory / f"{code}.pem") for code in lost)  # named as they are, not as CODE.pem
         raise ConfigError(
             f"the client certificate of {', '.join(lost)} ({files}) is not in this data directory, and the store has "
             "one registered: copy it back from the data directory's backup (the certificate is enough, its key is "
-            f"the department's); {_new_pair(lost)}"
+            f"the department's){_unfinished(directory, lost, certified)}; {_new_pair(lost, here=False)}"
         )
     host = settings.grpc_addr.rsplit(":", 1)[0].strip("[]")
     hosts = list(dict.fromkeys([h for h in (host, "localhost", "127.0.0.1") if h and h not in ("0.0.0.0", "::")]))
@@ -1314,15 +1315,40 @@ def _ensure_pki(
     return certificates
 
 
-def _new_pair(codes: Sequence[str]) -> str:
+def _new_pair(codes: Sequence[str], *, here: bool) -> str:
     """How to give the members ``codes`` a new pair instead of the one registered, named by their code when there
-    is one (a message had named a literal ``CODE.pem``; a partner-province tester)."""
+    is one (a message had named a literal ``CODE.pem``; a partner-province tester). ``here``: ``CODE.pem`` is here
+    and not the registered certificate, which ``zzgw members --renew`` refuses, so it is moved aside first (the
+    message had offered --renew alone, refused wherever it was offered; a reviewer)."""
     code = codes[0] if len(codes) == 1 else "CODE"
+    renew = f"`zzgw members --renew {code}`"
+    if here:
+        renew = f"move {code}.pem and {code}.key aside, then {renew}"
     return (
-        f"to give {'the member' if len(codes) == 1 else 'a member'} a new pair instead, `zzgw members --renew {code}` "
+        f"to give {'the member' if len(codes) == 1 else 'a member'} a new pair instead, {renew} "
         "(its registered certificate stays accepted until `zzgw members --retire`), or, should its key have leaked, "
         f"`zzgw members --revoke {code}`, `zzgw members --restore {code}`, then `zzgw init` (docs/departments.md, "
         "Renewing)"
+    )
+
+
+def _unfinished(directory: Path, codes: Sequence[str], certified: Mapping[str, str]) -> str:
+    """What to say of a ``CODE.next.pem`` here that is the registered certificate of one of ``codes``: a renewal
+    (``zzgw members --renew``) stopped between the store's commit and putting the new pair in place, which is then
+    what is left to do; "" when there is none."""
+    unfinished = []
+    for code in codes:
+        with contextlib.suppress(OSError, ValueError):  # none, or none that can be read
+            if certificate_digest(directory / f"{code}.next.pem") == certified.get(code):
+                unfinished.append(code)
+    if not unfinished:
+        return ""
+    code = unfinished[0] if len(unfinished) == 1 else "CODE"
+    return (
+        f"; {', '.join(str(directory / f'{code}.next.pem') for code in unfinished)} is the registered one, left by a "
+        f"renewal that stopped before putting it in place: finish it, moving {code}.pem and {code}.key, those here, "
+        f"to {code}.previous.pem and {code}.previous.key, then {code}.next.pem and {code}.next.key, those here, to "
+        f"{code}.pem and {code}.key"
     )
 
 
@@ -1363,14 +1389,16 @@ def _revoked_since(settings: Settings, certified: Mapping[str, str]) -> list[Pat
     """The certificates registered in the store (``certified``: code to SHA-256) that this data directory holds only
     as `zzgw members --revoke` put them aside (``pki/members/CODE.revoked-<time>.pem``): revoked after the database's
     copy was taken, they were trusted again by a restore of that copy, `zzgw serve` letting the member back in (a
-    disaster-recovery tester)."""
+    disaster-recovery tester). A certificate taken that was not here to be put aside is recorded by its digest, as
+    the store had it (``CODE.revoked-<time>[.previous].sha256``, ``member_certificates.record_taken``)."""
     aside = []
-    for path in sorted((settings.pki_dir / "members").glob("*.revoked-*.pem")):
+    directory = settings.pki_dir / "members"
+    for path in sorted([*directory.glob("*.revoked-*.pem"), *directory.glob(f"*.revoked-*{TAKEN_RECORD}")]):
         code = path.name.split(".revoked-", 1)[0]
         if code not in certified:
             continue
         with contextlib.suppress(OSError, ValueError):  # a damaged file is no revocation's record
-            if certificate_digest(path) == certified[code]:
+            if taken_digest(path) == certified[code]:
                 aside.append(path)
     return aside
 
@@ -1414,7 +1442,7 @@ def _another(aside: Path) -> Path | None:
     code = aside.name.split(".revoked-", 1)[0]
     current = aside.parent / f"{code}.pem"
     with contextlib.suppress(OSError, ValueError):  # none, or none to trust
-        if certificate_digest(current) != certificate_digest(aside) and not not_the_members(
+        if certificate_digest(current) != taken_digest(aside) and not not_the_members(
             current, code, aside.parent.parent / "ca.pem"
         ):
             return current

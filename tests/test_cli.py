@@ -836,6 +836,123 @@ def test_a_previous_certificate_retired_after_the_databases_copy_is_not_trusted_
     assert zzgw(env, "init").returncode == 0
 
 
+def test_a_certificate_taken_while_not_here_is_recorded_by_its_digest_against_a_restore(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    """`--renew` works with `CODE.pem` missing here; `--retire` then left no `.previous.pem` aside (only a key), and
+    init had no record to hold a restored database against: the retired certificate was trusted again (a reviewer).
+    Nor did `--revoke` of a member whose `CODE.pem` was missing. Each records the digest the store had instead
+    (`CODE.revoked-<time>[.previous].sha256`), read as a certificate put aside is."""
+    import hashlib
+
+    assert zzgw(env, "init").returncode == 0
+    data = Path(env["ZZGW_DATA_DIR"])
+    members = data / "pki" / "members"
+
+    def copy_of_the_database(name: str) -> Path:
+        copy = tmp_path / name
+        live, into = sqlite3.connect(data / "zzgw.db"), sqlite3.connect(copy)
+        try:
+            live.backup(into)
+        finally:  # closed before the restore replaces the file under them
+            live.close()
+            into.close()
+        return copy
+
+    def restore(copy: Path) -> None:
+        for stale in ("zzgw.db-wal", "zzgw.db-shm"):
+            (data / stale).unlink(missing_ok=True)
+        shutil.copyfile(copy, data / "zzgw.db")
+
+    def digest(pem: bytes) -> str:
+        return hashlib.sha256(x509.load_pem_x509_certificate(pem).public_bytes(serialization.Encoding.DER)).hexdigest()
+
+    old = (members / f"{TAX}.pem").read_bytes()
+    (members / f"{TAX}.pem").unlink()  # lost here; the store knows it by its digest
+    assert zzgw(env, "members", "--renew", TAX).returncode == 0
+    during = copy_of_the_database("during.db")
+    retired = zzgw(env, "members", "--retire", TAX)
+    assert retired.returncode == 0, retired.stderr
+    (record,) = members.glob(f"{TAX}.revoked-*.previous.sha256")
+    assert record.read_text() == digest(old) + "\n"
+    assert f"it was not in this data directory: its SHA-256 is recorded as {record}" in retired.stderr
+    restore(during)  # database and data directory as in the usual backup, the directory's copy the newer
+    refused = zzgw(env, "init")
+    assert refused.returncode == 2, refused.stderr
+    assert f"the previous client certificate the store accepts for {TAX} beside its renewal" in refused.stderr
+    assert str(record) in refused.stderr and f"`zzgw members --retire {TAX}`" in refused.stderr
+    assert zzgw(env, "members", "--retire", TAX).returncode == 0
+    assert zzgw(env, "init").returncode == 0
+
+    current = (members / f"{MARKET}.pem").read_bytes()
+    before = copy_of_the_database("before.db")
+    (members / f"{MARKET}.pem").unlink()
+    revoked = zzgw(env, "members", "--revoke", MARKET)
+    assert revoked.returncode == 0, revoked.stderr
+    (record,) = members.glob(f"{MARKET}.revoked-*.sha256")
+    assert record.read_text() == digest(current) + "\n"
+    assert f"its client certificate was not here: its SHA-256 is recorded as {record}" in revoked.stderr
+    restore(before)
+    refused = zzgw(env, "init")
+    assert refused.returncode == 2, refused.stderr
+    assert f"the client certificate the store has registered for {MARKET} is in this data directory only" in (
+        refused.stderr
+    )
+    assert str(record) in refused.stderr and f"`zzgw members --revoke {MARKET}`" in refused.stderr
+
+
+def test_inits_refusal_of_a_certificate_not_the_registered_one_offers_what_works(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    """`CODE.pem` here is not the registered certificate (a database restored from before a renewal): init offered
+    `zzgw members --renew CODE`, which refuses in that very state (a reviewer). It says to move the pair aside
+    first, and then --renew works; and a `CODE.next.pem` that is the registered certificate, left by a renewal that
+    stopped before its renames, is named as what to put in place."""
+    assert zzgw(env, "init").returncode == 0
+    data = Path(env["ZZGW_DATA_DIR"])
+    members = data / "pki" / "members"
+    before = tmp_path / "before.db"
+    with sqlite3.connect(data / "zzgw.db") as live, sqlite3.connect(before) as into:
+        live.backup(into)
+    old = Issued.read(members, TAX)
+    assert zzgw(env, "members", "--renew", TAX).returncode == 0
+    for stale in ("zzgw.db-wal", "zzgw.db-shm"):
+        (data / stale).unlink(missing_ok=True)
+    shutil.copyfile(before, data / "zzgw.db")  # the database from before the renewal, pki/ from after it
+    refused = zzgw(env, "init")
+    assert refused.returncode == 2, refused.stderr
+    assert f"the client certificate of {TAX} in {members} is not the one the store has registered" in refused.stderr
+    assert f"move {TAX}.pem and {TAX}.key aside, then `zzgw members --renew {TAX}`" in refused.stderr
+    assert ".next.pem" not in refused.stderr
+    aside = tmp_path / "aside"
+    aside.mkdir()
+    for suffix in (".pem", ".key"):
+        (members / f"{TAX}{suffix}").rename(aside / f"{TAX}{suffix}")
+    renewed = zzgw(env, "members", "--renew", TAX)  # as said
+    assert renewed.returncode == 0, renewed.stderr
+    assert Issued.read(members, f"{TAX}.previous") == old  # the registered one, kept as the previous one's record
+    assert f"the previous one ({members / f'{TAX}.previous.pem'}, until " in renewed.stderr
+    assert zzgw(env, "init").returncode == 0
+    assert zzgw(env, "members", "--retire", TAX).returncode == 0
+
+    # a renewal stopped between the store's commit and its renames: CODE.next.* is the registered pair
+    assert zzgw(env, "members", "--renew", TAX).returncode == 0
+    for name, to in (("", ".next"), (".previous", "")):
+        for suffix in (".pem", ".key"):
+            (members / f"{TAX}{name}{suffix}").rename(members / f"{TAX}{to}{suffix}")
+    unfinished = zzgw(env, "init")
+    assert unfinished.returncode == 2, unfinished.stderr
+    assert (
+        f"{members / f'{TAX}.next.pem'} is the registered one, left by a renewal that stopped before putting it in "
+        f"place: finish it, moving {TAX}.pem and {TAX}.key, those here, to {TAX}.previous.pem and {TAX}.previous.key, "
+        f"then {TAX}.next.pem and {TAX}.next.key, those here, to {TAX}.pem and {TAX}.key"
+    ) in unfinished.stderr
+    for name, to in (("", ".previous"), (".next", "")):  # as said
+        for suffix in (".pem", ".key"):
+            (members / f"{TAX}{name}{suffix}").rename(members / f"{TAX}{to}{suffix}")
+    assert zzgw(env, "init").returncode == 0
+
+
 def test_a_renewal_on_the_departments_own_key(env: dict[str, str], tmp_path: Path) -> None:
     """`zzgw members --renew CODE --csr FILE` certifies a key the department made, which never leaves it: the
     gateway had made every member's key, and kept it (a partner-province tester). Only the key is taken, once the

@@ -31,7 +31,7 @@ from gateway.domain.model import CHINA_TZ
 from gateway.member_certificates import certificate_ends, warn_of_ends
 from gateway.store.database import Database
 from tests.commands import ROOT, run_zzgw
-from tests.conftest import POLICE, TAX, RunningGateway
+from tests.conftest import MARKET, POLICE, TAX, RunningGateway
 
 TAX_NAME = "国家税务总局济南市税务局"
 
@@ -101,6 +101,39 @@ def test_ending_and_ended_certificates_are_said_naming_the_member_and_the_day(
     (family,) = [f for f in text_string_to_metric_families(body.decode()) if f.name.startswith("zzgw_member_cert")]
     assert (family.name, family.type) == ("zzgw_member_certificate_expiry_seconds", "gauge")
     assert {s.labels["member"]: s.value for s in family.samples}[TAX] == end.timestamp()
+
+
+def test_a_previous_certificate_kept_by_a_renewal_is_said_as_it_ends_and_once_it_has(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A renewal made as the warning said had silenced it, though the department may still be on the old pair,
+    which stops at its own end with no word (a reviewer): the previous certificate's end is said too, WARNINGs only
+    (a department that moved loses nothing), and the gauge stays the registered certificate's."""
+    end = dt.datetime(2030, 1, 2, 3, tzinfo=dt.UTC)
+    renewed = end + dt.timedelta(days=825)
+    names = {TAX: TAX_NAME}
+    caplog.set_level(logging.INFO, logger="zzgw.members")
+    assert warn_of_ends({TAX: renewed}, names, end - dt.timedelta(days=31), {TAX: end}) == []  # not yet
+    ((level, line),) = warn_of_ends({TAX: renewed}, names, end - dt.timedelta(days=5, hours=1), {TAX: end})
+    assert level == logging.WARNING
+    assert line == (
+        f"the previous client certificate of member {TAX} ({TAX_NAME}), kept by its renewal, ends on 2030-01-02 "
+        "(Beijing time), in 5 days: a department still on the old pair fails in the TLS handshake from then on: hand "
+        f"it the new pair (docs/departments.md, Renewing), and once it connects with that, `zzgw members --retire "
+        f"{TAX}`"
+    )
+    ((level, line),) = warn_of_ends({TAX: renewed}, names, end + dt.timedelta(seconds=1), {TAX: end})
+    assert level == logging.WARNING
+    assert line.startswith(
+        f"the previous client certificate of member {TAX} ({TAX_NAME}), kept by its renewal, ended on 2030-01-02 "
+        "(Beijing time): its department's calls with the old pair fail in the TLS handshake"
+    )
+    assert line.endswith(f"retire it: `zzgw members --retire {TAX}`")
+    assert warn_of_ends({TAX: renewed}, names, end, {TAX: None}) == []  # not here: its end is not known
+    assert [(r.name, r.levelno) for r in caplog.records] == [("zzgw.members", logging.WARNING)] * 2
+    body, _ = metrics.exposition()
+    (family,) = [f for f in text_string_to_metric_families(body.decode()) if f.name.startswith("zzgw_member_cert")]
+    assert {s.labels["member"]: s.value for s in family.samples}[TAX] == renewed.timestamp()
 
 
 REVOKED = "11370100MB0000000X"
@@ -191,8 +224,13 @@ def test_members_lists_each_end_and_serve_warns_of_those_ending(tmp_path: Path) 
         assert run_zzgw("members", "--revoke", code, env=env).returncode == 0
         assert run_zzgw("members", "--restore", code, env=env).returncode == 0
         _certificate_ending(pki, code, TAX_NAME if code == TAX else "济南市公安局", end)
+    soon = now + dt.timedelta(days=5, hours=12)  # renewed in time, its department maybe still on the old pair
+    assert run_zzgw("members", "--revoke", MARKET, env=env).returncode == 0
+    assert run_zzgw("members", "--restore", MARKET, env=env).returncode == 0
+    _certificate_ending(pki, MARKET, "济南市市场监督管理局", soon)
     done = run_zzgw("init", env=env)
     assert done.returncode == 0, done.stderr
+    assert run_zzgw("members", "--renew", MARKET, env=env).returncode == 0
 
     listed = run_zzgw("members", env=env)
     assert listed.returncode == 0, listed.stderr
@@ -206,23 +244,73 @@ def test_members_lists_each_end_and_serve_warns_of_those_ending(tmp_path: Path) 
     try:
         wait_serving(env["ZZGW_GRPC_ADDR"], timeout=60, process=server)
         deadline = time.monotonic() + 30
-        while sum("zzgw.members" in line for line in said) < 2 and time.monotonic() < deadline:
+        while sum("zzgw.members" in line for line in said) < 3 and time.monotonic() < deadline:
             time.sleep(0.1)
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=60)
         reader.join(timeout=10)
     lines = [line for line in said if " zzgw.members " in line]
-    assert len(lines) == 2, "".join(said)
+    assert len(lines) == 3, "".join(said)
     warned = next(line for line in lines if TAX in line)
     assert f"WARNING zzgw.members the client certificate of member {TAX} ({TAX_NAME}) ends on {beijing(ending)}" in (
         warned
     )
     assert "in 10 days" in warned
+    previous = next(line for line in lines if MARKET in line)  # said beside the renewal, which is not ending
+    assert (
+        f"WARNING zzgw.members the previous client certificate of member {MARKET} (济南市市场监督管理局), kept by its "
+        f"renewal, ends on {beijing(soon)} (Beijing time), in 5 days: "
+    ) in previous
     failed = next(line for line in lines if POLICE in line)
     assert f"ERROR zzgw.members the client certificate of member {POLICE} (济南市公安局) ended on {beijing(ended)}" in (
         failed
     )
+
+
+def test_a_previous_certificate_that_ended_is_listed_so_and_the_next_renewal_retires_it(tmp_path: Path) -> None:
+    """A previous certificate kept by a renewal that has ended since is refused by every handshake: `zzgw members`
+    had called it accepted after its end, and `--renew` stayed refused (RENEWAL_OVERLAPS) until it was retired (a
+    reviewer). It is listed as ended, and the next renewal retires it."""
+    env = {
+        **os.environ,
+        "ZZGW_DATA_DIR": str(tmp_path / "var"),
+        "ZZGW_KEY_PASSPHRASE": "member-certificates-test",
+        "ZZGW_DATABASE_URL": "",
+    }
+    assert run_zzgw("init", env=env).returncode == 0
+    pki = tmp_path / "var" / "pki"
+    members = pki / "members"
+    ended = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(days=1)
+    assert run_zzgw("members", "--revoke", POLICE, env=env).returncode == 0
+    assert run_zzgw("members", "--restore", POLICE, env=env).returncode == 0
+    _certificate_ending(pki, POLICE, "济南市公安局", ended)
+    assert run_zzgw("init", env=env).returncode == 0
+    ended_pem = (members / f"{POLICE}.pem").read_bytes()
+    assert run_zzgw("members", "--renew", POLICE, env=env).returncode == 0  # the department's certificate had ended
+    first = (members / f"{POLICE}.pem").read_bytes()
+    day = ended.astimezone(CHINA_TZ).date().isoformat()
+    listed = {line.split("\t")[0]: line.split("\t") for line in run_zzgw("members", env=env).stdout.splitlines()}
+    assert listed[POLICE][-1].endswith(
+        f"；换发前的旧证书已于 {day} 到期，不再可用，可 --retire（the previous certificate ended on {day}: no longer "
+        f"accepted; `zzgw members --retire {POLICE}`, or the next --renew, retires it）"
+    )
+
+    again = run_zzgw("members", "--renew", POLICE, env=env)  # no --retire first
+    assert again.returncode == 0, again.stderr
+    (aside,) = members.glob(f"{POLICE}.revoked-*.previous.pem")
+    assert aside.read_bytes() == ended_pem
+    assert (
+        f"the certificate before that one, which had ended on {day}, is retired with this renewal (kept aside as "
+        in (again.stderr)
+    )
+    assert (members / f"{POLICE}.previous.pem").read_bytes() == first
+    listed = {line.split("\t")[0]: line.split("\t") for line in run_zzgw("members", env=env).stdout.splitlines()}
+    assert "；换发前的旧证书仍可用，至 " in listed[POLICE][-1]
+    assert run_zzgw("init", env=env).returncode == 0
+    (members / f"{POLICE}.pem").write_bytes(ended_pem)  # retired: never registered again
+    refused = run_zzgw("init", env=env)
+    assert refused.returncode == 2 and "never trusted again" in refused.stderr
 
 
 def test_a_store_that_does_not_answer_is_said_and_tried_again(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:

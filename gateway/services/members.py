@@ -444,24 +444,31 @@ class MemberService:
             uow.commit()
         return taken
 
-    def renewable(self, code: str) -> str:
+    def renewable(self, code: str, *, ended: str | None = None) -> str:
         """The SHA-256 of member ``code``'s registered client certificate when ``renew`` may replace it; else the
-        error ``renew`` raises."""
+        error ``renew`` raises (``ended`` as ``renew`` takes it)."""
         with self._db.unit_of_work() as uow:
-            return _renewable(uow, code)
+            return _renewable(uow, code, ended)
 
-    def renew(self, code: str, cert_der: bytes) -> str:
+    def renew(self, code: str, cert_der: bytes, *, ended: str | None = None) -> str:
         """Register ``cert_der`` as member ``code``'s client certificate, the one registered until now staying
         accepted beside it (its previous one) until ``retire``, ``revoke`` or its end: a department is given its new
         pair before it loses the old one (``zzgw members --renew``). Renewing had meant revoking first, and a partner
         province was locked out until the new key reached it (a partner-province tester). Returns the SHA-256 of the
         previous certificate. ConflictError for a member revoked, without a certificate registered, or with a
-        previous one still accepted (one overlap at a time: ``retire`` it first)."""
+        previous one still accepted (one overlap at a time: ``retire`` it first). ``ended``, the SHA-256 of a
+        previous certificate the caller found ended (``member_certificates.renew_certificate``, which reads its end
+        from the file: the store has its digest only), is no overlap: it is retired in the same transaction, as
+        ``retire`` would (a renewal had stayed refused until a certificate nothing accepted any more was retired; a
+        reviewer)."""
         digest = hashlib.sha256(cert_der).hexdigest()
         with self._db.unit_of_work(write=True) as uow:
-            _renewable(uow, code)
+            _renewable(uow, code, ended)
             if digest in self._revoked(uow) or uow.members.by_cert_hash(digest) is not None:
                 raise ConflictError(f"that certificate is taken already: {digest}", reason="CERTIFICATE_TAKEN")
+            if ended is not None and uow.members.previous_certificate_digests().get(code) == ended:
+                _record_revoked(uow.facts, ended)
+                uow.members.retire(code)
             previous = uow.members.renew(code, digest)
             uow.commit()
         return previous
@@ -535,8 +542,8 @@ class MemberService:
             return tuple(uow.console_clerks.in_force(code))
 
 
-def _renewable(uow: UnitOfWork, code: str) -> str:
-    """``MemberService.renewable`` in ``uow``."""
+def _renewable(uow: UnitOfWork, code: str, ended: str | None = None) -> str:
+    """``MemberService.renewable`` in ``uow``: a previous certificate whose SHA-256 is ``ended`` is no overlap."""
     if uow.members.get(code) is None:
         raise NotFoundError(f"no member {code!r}", reason="MEMBER_NOT_FOUND")
     if code in uow.members.revoked():
@@ -549,10 +556,11 @@ def _renewable(uow: UnitOfWork, code: str) -> str:
         raise ConflictError(
             f"member {code} has no client certificate registered: `zzgw init` issues its first", reason="NO_CERTIFICATE"
         )
-    if code in uow.members.previous_certificate_digests():
+    if (previous := uow.members.previous_certificate_digests().get(code)) is not None and previous != ended:
         raise ConflictError(
             f"member {code} has a previous client certificate still accepted beside its last renewal: once its "
-            f"department connects with the new one, `zzgw members --retire {code}`, then renew again",
+            f"department connects with the new one (or once that certificate has ended), `zzgw members --retire "
+            f"{code}`, then renew again",
             reason="RENEWAL_OVERLAPS",
         )
     return registered
