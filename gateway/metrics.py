@@ -127,6 +127,7 @@ UNAVAILABLE_REASONS = frozenset(
         "GATEWAY_STOPPING",
         "NO_SEAL_CA",
         "CATALOG_CHANGED",
+        "RECEIPT_KEY_RETIRED",
     }
 )
 """The reasons an UNAVAILABLE call is counted by: the gateway's own (``UpstreamUnavailableError``'s; a test holds the

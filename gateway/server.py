@@ -403,7 +403,7 @@ class Gateway:
             ),
             members=MemberService(db, clock),
             authenticator=authenticator,
-            readiness=Readiness(store_check(db, pin, authenticator)),
+            readiness=Readiness(store_check(db, pin, authenticator, receipt_certificates)),
             catalog_pin=pin,
         )
 
@@ -475,7 +475,12 @@ def warn_of_connection_slots(gateway: Gateway) -> None:
     )
 
 
-def store_check(db: Database, pin: CatalogPin, authenticator: Authenticator) -> Callable[[], object]:
+def store_check(
+    db: Database,
+    pin: CatalogPin,
+    authenticator: Authenticator,
+    receipt_certificates: ReceiptCertificates | None = None,
+) -> Callable[[], object]:
     """Readiness's check (``gateway.health``): the database answers (``database_check``), the store's catalog is
     still the one this process serves (``CatalogPin``; ``CATALOG_CHANGED`` otherwise, the log's WARNING naming both
     fingerprints), and a dev-mode process's store has not been switched to production (``MODE_CHANGED`` otherwise,
@@ -493,6 +498,8 @@ def store_check(db: Database, pin: CatalogPin, authenticator: Authenticator) -> 
                 "serves dev mode: it takes no bearer token from now on (UNAUTHENTICATED, UNKNOWN_CREDENTIAL); stop it "
                 "and start it with production settings (docs/operations.md: ZZGW_MODE)",
             )
+        if receipt_certificates is not None and (newer := receipt_certificates.check()) is not None:
+            raise NotReady("RECEIPT_KEY_RETIRED", _retired_said(newer))
         if stored is not None:
             raise NotReady(
                 "CATALOG_CHANGED",
@@ -1679,9 +1686,25 @@ def _retire_receipt_keys(db: Database, ca: SealMakerCA, key: bytes, at: dt.datet
     it signed before ``at`` stay valid (a receipt is revoked only when issued after its certificate's revocation),
     and ``superseded`` says nothing of the key (``signing.receipts._SAYS_THE_KEY``). A gateway process still
     running with the old key signs receipts dated after ``at`` under a revoked certificate: the procedure stops
-    every one before (docs/receipts.md, operations.md)."""
+    every one before (docs/receipts.md, operations.md).
+
+    A receipt is dated by the clock of the replica that made it: one whose clock ran ahead of this host's had dated
+    its last receipts after ``at``, and they checked CERT_REVOKED for good, in this gateway's console too (a receipts
+    reviewer, R1). So the revocation is dated no earlier than the newest receipt and audit checkpoint in the store,
+    all signed with the keys before the new one."""
     with db.unit_of_work() as uow:
         stored = uow.receipt_certificates.all()
+        signed = [t for t in (uow.receipts.newest_at(), uow.audit.newest_checkpoint_at()) if t is not None]
+    if signed and (newest := max(signed)) >= at:
+        log.warning(
+            "the store's newest receipt or audit checkpoint is dated %s, %.1f s after this host's clock (%s): a "
+            "replica's clock is ahead; the old receipt key's certificates are revoked from after it, and the "
+            "replicas' clocks should be kept in sync (NTP; docs/operations.md: the receipt key)",
+            newest.isoformat(),
+            (newest - at).total_seconds(),
+            at.isoformat(),
+        )
+        at = newest + dt.timedelta(microseconds=1)
     # a CRL states a revocation to the second, cut down (RFC 5280 times have no fraction): a revocation at 15:36:01.9
     # is listed at 15:36:01, which would revoke the receipts signed in the 0.9 s before it; the next whole second
     # revokes none of them
@@ -2437,6 +2460,8 @@ def check_ready(gateway: Gateway, *, serving: bool = False) -> None:
             raise _retired_since_said(aside)
     if revision >= RECEIPT_CERTIFICATES_REVISION and gateway.receipt_certificates is not None:
         gateway.receipt_certificates.record(gateway.clock)  # a certificate renewed since `zzgw init` too
+        if serving and (newer := gateway.receipt_certificates.retired_by()) is not None:
+            raise ConfigError(_retired_said(newer))
     elif revision >= RECEIPT_CERTIFICATES_REVISION:
         with gateway.db.unit_of_work() as uow:
             had_one = bool(uow.receipt_certificates.all())
@@ -2447,6 +2472,18 @@ def check_ready(gateway: Gateway, *, serving: bool = False) -> None:
                 "signed with one: restore them from the data directory's backup, or run `zzgw init` to make a new one "
                 "(docs/receipts.md: receipts signed before still check)"
             )
+
+
+def _retired_said(newer: x509.Certificate) -> str:
+    """Why a process whose receipt key a later `zzgw init` replaced (``ReceiptCertificates.retired_by``) must not
+    sign: a replica restarted before the rotating gateway's files were copied to it (a receipts reviewer, R2)."""
+    return (
+        f"this data directory's receipt key was replaced by a later `zzgw init` (the store's gateways sign under the "
+        f"receipt certificate {newer.serial_number:x}, of another key), and its certificates are revoked as "
+        "superseded: every receipt signed with it would check CERT_REVOKED for good; copy seal-ca/ and "
+        f"keys/{RECEIPT_KEY}.key.pem from the gateway that ran that `zzgw init`, then start this one "
+        "(docs/receipts.md: a new receipt key)"
+    )
 
 
 _AFTER_THE_END = {

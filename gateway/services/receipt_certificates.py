@@ -9,6 +9,13 @@ with the one whose key verifies it. Which one that is, is found by verifying: re
 stored before the table existed have nothing else to go by; a renewal keeps the key, so of the certificates whose
 key verifies a receipt it gets the one valid when it was issued. A batch's receipts share one signature, so the
 answer is kept per signature.
+
+A new key retires the key before (`zzgw init` revokes its certificates as superseded): a process still signing with
+the retired one, a replica restarted before seal-ca/ and keys/ were copied to it, makes receipts that every checker
+rejects (CERT_REVOKED) for good. The store tells it: a certificate of another key recorded after the latest of this
+process's key (``retired_by``). `zzgw serve` refuses to start then, and a process already serving learns it from the
+readiness check (``check``, a read every ``READ_EVERY_SECONDS``) and signs no more receipts (``refuse_if_retired``, no
+read per receipt; a receipts reviewer, R2).
 """
 
 from __future__ import annotations
@@ -16,7 +23,10 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import hashlib
+import math
 import threading
+import time
+from collections.abc import Callable
 from typing import NamedTuple
 
 from cachetools import LRUCache
@@ -24,10 +34,15 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from sqlalchemy.exc import IntegrityError
 
+from gateway.domain.errors import UpstreamUnavailableError
 from gateway.domain.model import Clock
 from gateway.store.database import Database
 from signing.errors import InvalidSignature
 from signing.receipts import certificate_key_id, check_receipt
+
+READ_EVERY_SECONDS = 5.0
+"""How often the readiness check reads the store's receipt certificates (``check``), as ``CatalogPin`` reads the
+store's catalog."""
 
 
 class _Recorded(NamedTuple):
@@ -39,8 +54,20 @@ class _Recorded(NamedTuple):
 class ReceiptCertificates:
     """The current receipt certificate and the earlier ones, from the store."""
 
-    def __init__(self, db: Database, current: x509.Certificate):
+    def __init__(
+        self,
+        db: Database,
+        current: x509.Certificate,
+        *,
+        every: float = READ_EVERY_SECONDS,
+        monotonic: Callable[[], float] = time.monotonic,
+    ):
         self._db = db
+        self._every = every
+        self._monotonic = monotonic
+        self._checked_at = -math.inf
+        self._retired_by: x509.Certificate | None = None
+        """The certificate of another key recorded after this key's latest (as last read): this key is retired."""
         self.current = current
         self.current_der = current.public_bytes(Encoding.DER)
         self._fingerprint = hashlib.sha256(self.current_der).hexdigest()
@@ -75,11 +102,47 @@ class ReceiptCertificates:
             for fingerprint, (der, since) in stored.items()
             if fingerprint != self._fingerprint
         ]
+        since = stored[self._fingerprint][1] if self._fingerprint in stored else None
+        ours = [r.since for r in found if certificate_key_id(r.certificate) == self._key_id]
+        latest = max([*ours, *([since] if since is not None else [])], default=None)
+        # a certificate not recorded yet is this process's start (``record``): nothing newer than it retires it
+        newer = [
+            r
+            for r in found
+            if latest is not None and r.since > latest and certificate_key_id(r.certificate) != self._key_id
+        ]
         with self._lock:
             self._earlier = found
-            if self._fingerprint in stored:
-                self._since = stored[self._fingerprint][1]
+            if since is not None:
+                self._since = since
+            self._retired_by = max(newer, key=lambda r: r.since).certificate if newer else None
         return found
+
+    def retired_by(self) -> x509.Certificate | None:
+        """The certificate of another key recorded in the store after this key's latest, read now: the store's
+        gateways sign with that key, and this one was retired by the `zzgw init` that made it; else None."""
+        self._read()
+        self._checked_at = self._monotonic()
+        return self._retired_by
+
+    def check(self) -> x509.Certificate | None:
+        """``retired_by`` as read at most every ``every`` seconds (the readiness check's; a failed read raises, and is
+        tried at the next check)."""
+        if self._monotonic() - self._checked_at >= self._every:
+            return self.retired_by()
+        return self._retired_by
+
+    def refuse_if_retired(self) -> None:
+        """UNAVAILABLE / ``RECEIPT_KEY_RETIRED`` once this process's key is retired (as last read): a receipt it
+        signed would check CERT_REVOKED for every checker. Retried at a gateway process with the new key, it is
+        answered."""
+        if self._retired_by is not None:
+            raise UpstreamUnavailableError(
+                "本网关实例的回执专用章密钥已被更换，不再签发核验回执，请改由其他网关实例办理或稍后重试（this gateway "
+                "process's receipt key was replaced by a later `zzgw init`: it signs no more receipts; retry at "
+                "another gateway process, or later）",
+                reason="RECEIPT_KEY_RETIRED",
+            )
 
     def of_key(self, key_id: str) -> x509.Certificate | None:
         """A certificate of the key ``key_id`` (an audit checkpoint names its key), None for a key never had."""

@@ -78,6 +78,7 @@ from gateway.domain.errors import (
     InvalidRequestError,
     NotFoundError,
     ResourceExhaustedError,
+    UpstreamUnavailableError,
     invalid,
 )
 from gateway.domain.identifiers import (
@@ -1882,6 +1883,11 @@ class VerificationService:
     def _make_receipts(self, answers: Sequence[_ToReceipt]) -> list[_Made | Exception]:
         """The group commit's first stage: make each answer's receipt and access record and sign the receipts with
         one signature. An answer whose records cannot be made gets its exception; the rest of the group goes on."""
+        if self._certificates is not None:
+            try:  # the store's receipt key is another now: what this key signs checks CERT_REVOKED (no read here)
+                self._certificates.refuse_if_retired()
+            except UpstreamUnavailableError as exc:
+                return [exc for _ in answers]
         made: list[tuple[bytes, AuditEntry] | Exception] = []
         for answer, receipt_id in zip(answers, self._ids(len(answers)), strict=True):
             try:

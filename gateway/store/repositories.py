@@ -1260,6 +1260,12 @@ class ReceiptRepository:
         row = self._s.execute(select(_R).where(_R.c.receipt_id == receipt_id)).first()
         return _receipt(row) if row else None
 
+    def newest_at(self) -> dt.datetime | None:
+        """When the newest stored receipt was issued (by the clock of the process that made it), None for none: a
+        rotation of the receipt key (`zzgw init`) dates the old key's revocation after it."""
+        at = self._s.execute(select(func.max(_R.c.created_at))).scalar()
+        return _utc(at) if at is not None else None
+
     def of_case(
         self,
         bundle_code: str,
@@ -1451,6 +1457,11 @@ class AuditRepository:
         return audit_witnessed(
             SessionStatements(self._s), committed=committed, consents_here=consents_here, requests_here=requests_here
         )
+
+    def newest_checkpoint_at(self) -> dt.datetime | None:
+        """When the newest audit checkpoint was signed (by the clock of the process that signed it), None for none."""
+        at = self._s.execute(select(_C.c.at).order_by(_C.c.seq.desc()).limit(1)).scalar()
+        return _utc(at) if at is not None else None
 
     def head_memo(self) -> HeadMemo | None:
         row = SessionStatements(self._s).first(_HEAD_MEMO_SQL)
