@@ -90,7 +90,7 @@ from gateway.domain.verification import (
 )
 from gateway.services.audit import UseTarget
 from gateway.services.members import ConsoleUser
-from gateway.services.verification import Report, SignedParts, VerificationService
+from gateway.services.verification import Archived, Report, SignedParts, VerificationService
 from gateway.store.repositories import StoredReceipt
 from protos.zzgw.v1 import verification_pb2
 from signing.results import CheckResult, Finding
@@ -478,7 +478,10 @@ class Console:
             "matter_name": matter.name if matter else "",
             "type_name": license_type.name if license_type else "",
             "issuer_name": self._backend.issuer_name(summary["issuer_code"]) if summary.get("issuer_code") else "",
-            **self._standing_of(user, statement),
+            # only for the archive's own receipt, whose look-up is on the holder's log (GET_RECEIPT): a file the
+            # archive lacks or holds otherwise had shown the holder of the license it names, and nothing was logged
+            # (a receipts reviewer, R3)
+            **self._standing_of(user, statement if review.archived is Archived.SAME else None),
             "file": receipt_json(message),
         }
 
@@ -490,8 +493,9 @@ class Console:
         names a license and no holder, and another company's valid receipt had shown green with nothing to compare
         with the applicant (a receipts tester). Given for a license of a type one of the department's matters uses
         only (ADR 0012: a department does not learn, by looking a receipt up again and again, the standing of a
-        license it has no use for, a 结婚证 cancelled by a divorce, nor whose it is); null then, and for a receipt
-        naming no license (a claim's, a license not found)."""
+        license it has no use for, a 结婚证 cancelled by a divorce, nor whose it is); null then, for a receipt
+        naming no license (a claim's, a license not found), and for a file the archive does not hold as it is
+        (``statement`` None: only the archive's receipt's look-up is logged)."""
         license = (statement or {}).get("license") or {}
         license_id, issued_at = license.get("license_id", ""), (statement or {}).get("issued_at")
         used = {m.type_code for matter in matters_of(user.member, self._backend.catalog) for m in matter.materials}

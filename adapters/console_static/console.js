@@ -1426,6 +1426,10 @@ function showStanding(answer) {
     const sameThen = said.verdict !== "PASSED" && said.reason === finding.reason && !answer.current_license_id;
     text = "证照现在的状态：" + label + (note && !sameThen ? "。" + note : "");
     kind = changed ? "changed" : "";
+  } else if (license && answer.archived !== "SAME") {
+    // a file the archive does not hold as it is: its look-up is on no holder's log, so neither is given (R3)
+    text = "此回执不是证照网关存档中的回执，证照网关不提供证照现在的状态和持证人：请申请人提交证照，在“输入证照”中重新核验";
+    kind = "unknown";
   } else if (license) {
     text = "本部门的办理事项不使用此类证照，证照网关不提供它现在的状态：此回执只说明当时的核验结果，不说明证照现在仍然有效";
     kind = "unknown";

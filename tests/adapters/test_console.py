@@ -871,6 +871,53 @@ def test_a_receipt_looked_up_is_on_its_holders_log_with_the_clerk_who_looked(
     ]
 
 
+def test_a_receipt_file_the_archive_lacks_shows_no_holder_and_no_standing(
+    console: str, running: RunningGateway
+) -> None:
+    """A genuine receipt the archive does not hold (made after the backup a store was restored from; signed with
+    the gateway's key) checks valid and is flagged MISSING: its look-up names no license on any log, so neither the
+    license's holder nor its standing now is given (a receipts reviewer, R3); the archive's own file gives both."""
+    from signing.canonical import canonical_json
+    from signing.receipts import sign_receipts
+
+    lic = issue(running, 77, samples.business_license).license
+    status, report = verify(console, running, query=lic.license_id, use={**USE, "operator": "窗口02"})
+    assert status == 200
+    given = read_receipt(report["receipt"]["file"].encode())
+    statement = {**json.loads(given.statement), "receipt_id": uuid.uuid4().hex}
+    assert running.gateway.verification is not None
+    key = running.gateway.verification._receipt_key
+    (signed,) = sign_receipts(key.key, [canonical_json(statement)])
+    lost = verification_pb2.Receipt(
+        receipt_id=statement["receipt_id"],
+        statement=signed.statement,
+        signature=signed.signature,
+        proof=signed.proof,
+        algorithm=signed.algorithm,
+        certificate=key.certificate_der,
+    )
+    url = f"{console}/api/receipt"
+    status, answer = fetch(
+        url, {"file": console_module.receipt_json(lost), "operator": "税务窗口"}, running.tokens[TAX]
+    )
+    assert status == 200
+    assert (answer["check"]["result"], answer["archived"]) == ("PASSED", "MISSING")
+    assert (answer["holder"], answer["standing_now"], answer["current_license_id"]) == (None, None, "")
+    trail = running.gateway.audit
+    assert trail is not None
+    issuer = running.gateway.authenticator.by_token(running.tokens[MARKET])
+    reads = [
+        r.entry.receipt_id
+        for r in trail.list(issuer)[0]
+        if r.entry.license_id == lic.license_id and r.entry.action is AuditAction.GET_RECEIPT
+    ]
+    assert reads == []  # no read of the holder's license was recorded, and none was given
+
+    status, answer = fetch(url, {"file": report["receipt"]["file"], "operator": "税务窗口"}, running.tokens[TAX])
+    assert status == 200 and answer["archived"] == "SAME"
+    assert answer["holder"]["holder_code_masked"] == lic.holder.code and answer["standing_now"]["result"] == "PASSED"
+
+
 def test_a_cases_receipts_come_a_page_at_a_time_following_the_next_page_token(
     console: str, running: RunningGateway
 ) -> None:
