@@ -1178,17 +1178,25 @@ def _console_token(settings: Settings, args: argparse.Namespace) -> int:
         lambda members: members.issue_console_token(code),
         f"console token of {code}: give it to the department's clerks (it signs in to {settings.http_url}/console/); "
         "the one before works for at most 30 s more",
+        refuse=_replaces_a_dev_token,
     )
 
 
-def _issue_token(settings: Settings, code: str, issue: Callable[[MemberService], str], told: str) -> int:
+def _issue_token(
+    settings: Settings,
+    code: str,
+    issue: Callable[[MemberService], str],
+    told: str,
+    *,
+    refuse: Callable[[Gateway, str], str] | None = None,
+) -> int:
     """Print the token ``issue`` makes for member ``code``, and ``told`` to the operator; refused for a member
-    that may not verify (the console would turn its clerks away)."""
+    that may not verify (the console would turn its clerks away), and for whatever ``refuse`` says of the store."""
     from gateway.domain.errors import InvalidRequestError, NotFoundError
 
     gateway = _open_store(settings)
     try:
-        if refusal := _may_not_verify(gateway, code):
+        if refusal := (refuse and refuse(gateway, code)) or _may_not_verify(gateway, code):
             print(f"zzgw console-token: {refusal}", file=sys.stderr)
             return 2
         token = issue(gateway.members)
@@ -1200,6 +1208,29 @@ def _issue_token(settings: Settings, code: str, issue: Callable[[MemberService],
     print(token)
     print(told, file=sys.stderr)
     return 0
+
+
+def _replaces_a_dev_token(gateway: Gateway, code: str) -> str:
+    """Why a department's console token may not be issued on this store, or empty: it is served in dev mode
+    (``gateway.server._served_in_dev``), and the token would replace the member's dev bearer token, which every dev
+    gateway of the store then refuses within 30 s, gRPC and console alike, with nothing logged. Run with production
+    settings on a dev fleet's store (a replica's data directory), the command had done so, the one way left that
+    production settings changed a dev store without a word (a reviewer, R1). The store stays dev: as `zzgw serve`
+    and `zzgw init` refuse it (``_still_in_dev``), both ways out are said."""
+    from gateway.server import SWITCH_TO_PRODUCTION, _served_in_dev
+
+    revision = gateway.db.schema_revision()
+    if revision is None or not _served_in_dev(gateway.db, revision):
+        return ""
+    return (
+        f"the database {gateway.settings.database_label} is served in dev mode (its members have bearer tokens), and "
+        f"these settings say production: a console token of {code} would replace its dev bearer token, which every "
+        "gateway of the store would refuse within 30 s. In dev mode the console takes that dev bearer token (set "
+        'mode = "dev" (ZZGW_MODE), as the other gateways have); to switch the store to production, which is for '
+        "every gateway of it and for good, stop every gateway of the store, run "
+        f"`zzgw init {SWITCH_TO_PRODUCTION}` with these settings, then `zzgw console-token {code}` "
+        "(docs/operations.md: ZZGW_MODE)"
+    )
 
 
 def _may_not_verify(gateway: Gateway, code: str) -> str:

@@ -327,6 +327,42 @@ def test_a_dev_store_goes_to_production_only_by_init_switch_to_production(env: d
     assert made.returncode == 0 and "switched to production" not in made.stderr
 
 
+def test_a_department_console_token_is_refused_on_a_dev_store(env: dict[str, str]) -> None:
+    """`zzgw console-token CODE` run with production settings on a dev fleet's store (a replica's data directory)
+    had replaced the member's dev bearer token, and every dev gateway refused the member within 30 s, with nothing
+    logged (a reviewer, R1). It is refused, as `zzgw serve` and `zzgw init` refuse such settings, naming both ways
+    out, and the dev token stays the member's; once the store is switched, the token is issued."""
+    assert zzgw(env, "init").returncode == 0
+    production = {**env, "ZZGW_MODE": "production"}
+
+    def credential() -> str:
+        listed = zzgw(production, "members", timeout=60)  # told apart from a console token by dev-tokens.json
+        assert listed.returncode == 0, listed.stderr
+        return {line.split("\t")[0]: line.split("\t")[3] for line in listed.stdout.splitlines()}[TAX]
+
+    refused = zzgw(production, "console-token", TAX)
+    assert refused.returncode == 2, refused.stderr
+    assert not refused.stdout  # no token
+    assert refused.stderr.startswith("zzgw console-token: the database ")
+    assert "is served in dev mode (its members have bearer tokens), and these settings say production" in (
+        refused.stderr
+    )
+    assert f"a console token of {TAX} would replace its dev bearer token" in refused.stderr
+    assert 'set mode = "dev" (ZZGW_MODE)' in refused.stderr
+    assert "stop every gateway of the store, run `zzgw init --switch-to-production` with these settings" in (
+        refused.stderr
+    )
+    assert "Traceback" not in refused.stderr
+    assert credential() == "certificate+unused-dev-token"  # the dev token is still the member's
+    assert zzgw(env, "init").returncode == 0  # and the store still dev
+    clerk = zzgw(production, "console-token", TAX, "--clerk", "窗口01")  # a clerk's own replaces nothing
+    assert clerk.returncode == 0 and clerk.stdout.startswith("zzgw-clerk-"), clerk.stderr
+    assert zzgw(production, "init", "--switch-to-production").returncode == 0
+    issued = zzgw(production, "console-token", TAX)
+    assert issued.returncode == 0 and issued.stdout.startswith("zzgw-console-"), issued.stderr
+    assert credential() == "certificate+console-token"
+
+
 def test_a_dev_process_whose_store_is_switched_to_production_takes_no_bearer_token(env: dict[str, str]) -> None:
     """A dev gateway still serving when its store is switched to production (no other gateway process is seen on
     SQLite, nor one of a version before schema 0029 on PostgreSQL) notices on its fact check: not ready
@@ -1175,7 +1211,8 @@ def test_members_lists_the_credentials_the_mode_takes(env: dict[str, str]) -> No
     assert credential("dev") == "token+certificate"
     assert credential("production") == "certificate+unused-dev-token"  # production takes no bearer token
     # a console token is said as one, not as a dev token left over (a newcomer tester), on a store begun in dev
-    # mode as on one begun in production
+    # mode (once switched: a dev store's would replace a dev token) as on one begun in production
+    assert zzgw({**env, "ZZGW_MODE": "production"}, "init", "--switch-to-production").returncode == 0
     assert zzgw({**env, "ZZGW_MODE": "production"}, "console-token", TAX).returncode == 0
     assert credential("production") == "certificate+console-token"
     (Path(env["ZZGW_DATA_DIR"]) / "dev-tokens.json").write_text("{not json", encoding="utf-8")
