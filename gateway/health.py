@@ -17,7 +17,8 @@ second.
 
 gRPC health ``Check`` runs on threads of its own (``CheckThreads``), not on the process's handler threads: calls stuck
 on a frozen database had held every handler thread, and a balancer's ``Check`` had timed out, as from a hung process,
-while ``/readyz`` answered 503 at once (a multi-replica tester).
+while ``/readyz`` answered 503 at once (a multi-replica tester). Its request message must come within
+``CHECK_REQUEST_SECONDS``, so that calls which never send it hold those threads a second, not ten.
 
 On a stop signal the process is not ready for good (``drain``: ``STOPPING``) while it still takes calls for a moment
 (``wait_until_quiet``), so that balancers move new calls elsewhere before the port closes.
@@ -42,6 +43,7 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from sqlalchemy import text
 
+from gateway.api.arrival import RequestArrival
 from gateway.api.errors import to_status
 from gateway.api.slots import StreamPool, StreamSlots
 from gateway.domain.errors import ResourceExhaustedError, ZzgwError
@@ -57,9 +59,15 @@ CHECK_TIMEOUT_SECONDS = 2.0
 WAKE_EVERY_SECONDS = 1.0
 """How often a health ``Watch`` looks whether its client is gone, besides being told."""
 CHECK_METHOD = "/grpc.health.v1.Health/Check"
-CHECK_THREADS = 2
-"""The threads that answer health ``Check`` (``CheckThreads``): it reads the last outcome and returns, so two are
-plenty; a second keeps it answered while a call that never sends its message holds the first, until its time."""
+CHECK_THREADS = 8
+"""The threads that answer health ``Check`` (``CheckThreads``): it reads the last outcome and returns, and idle
+threads cost nothing, so eight, each held at most ``CHECK_REQUEST_SECONDS`` (and a wake of the watcher's) by a call
+that never sends its message. Two had been held for ``ZZGW_GRPC_REQUEST_SECONDS`` (10 s or more) by two such calls,
+and every balancer's ``Check`` timed out meanwhile (a reviewer, R2)."""
+CHECK_REQUEST_SECONDS = 1.0
+"""How long ``Check``'s request message may take to come (``CheckThreads``): a few bytes, sent with the call's
+headers, so a second is plenty on any link; not ``ZZGW_GRPC_REQUEST_SECONDS``, which is sized for the largest
+request message a slow link uploads."""
 CHECK_THREAD_NAME = "zzgw-health-chk"
 
 
@@ -356,19 +364,26 @@ class HealthServicer(health_pb2_grpc.HealthServicer):
 
 
 class CheckThreads(grpc.ServerInterceptor):
-    """Has health ``Check`` answered on ``CHECK_THREADS`` threads of its own, never waiting for a handler thread: the
-    first among the server's interceptors, it gives the handler the others made grpcio's per-method pool
+    """Has health ``Check`` answered on ``CHECK_THREADS`` threads of its own, never waiting for a handler thread: just
+    inside the server's ``RequestArrival``, it gives the handler the others made grpcio's per-method pool
     (``experimental_thread_pool``, which ``grpc_health``'s own servicer gives its ``Watch``). Calls waiting on a
     database that hangs had held every handler thread, and ``Check`` had timed out while ``/readyz`` answered at once
-    (a multi-replica tester). A ``Watch`` still holds a handler thread (``HealthServicer``)."""
+    (a multi-replica tester). A ``Watch`` still holds a handler thread (``HealthServicer``).
 
-    def __init__(self, threads: int = CHECK_THREADS):
+    ``Check``'s request message must come within ``CHECK_REQUEST_SECONDS`` (a ``RequestArrival`` of its own, so the
+    server's, outside, finds the method request-streaming and leaves it be): with the server's time, two calls that
+    sent their headers and never the message had held both threads for 10 s, and every balancer's ``Check`` timed
+    out meanwhile (a reviewer, R2). As many such calls as there are threads still delay ``Check`` by about a second,
+    a round at a time."""
+
+    def __init__(self, threads: int = CHECK_THREADS, request_seconds: float = CHECK_REQUEST_SECONDS):
         self._pool = futures.ThreadPoolExecutor(
             max_workers=threads,
             thread_name_prefix="health-check",
             initializer=name_this_thread,
             initargs=(CHECK_THREAD_NAME,),
         )
+        self._arrival = RequestArrival(request_seconds, bound_by="health Check's own")
 
     def intercept_service(
         self,
@@ -380,13 +395,15 @@ class CheckThreads(grpc.ServerInterceptor):
             return handler
         # the handler of each call is its own (``RequestArrival`` binds the call's arrival): a partial of its
         # behaviour carries the pool, where grpc's server looks for it
-        kind = next(k for k in ("unary_unary", "unary_stream", "stream_unary", "stream_stream") if getattr(handler, k))
-        behaviour = functools.partial(getattr(handler, kind))
+        handler = self._arrival.intercept_service(lambda _: handler, details)
+        assert handler is not None and handler.stream_unary is not None  # Check, unary, served as request-streaming
+        behaviour = functools.partial(handler.stream_unary)
         behaviour.experimental_thread_pool = self._pool  # type: ignore[attr-defined]
-        return handler._replace(**{kind: behaviour})
+        return handler._replace(stream_unary=behaviour)
 
     def close(self) -> None:
-        """End the threads (the server has stopped)."""
+        """End the threads and the watcher of ``Check``'s request messages (the server has stopped)."""
+        self._arrival.close()
         self._pool.shutdown(wait=False, cancel_futures=True)
 
 

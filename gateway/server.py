@@ -2082,10 +2082,11 @@ def build_server(
             initargs=(HANDLER_THREAD_NAME,),
         ),
         interceptors=[
-            # first: health Check on threads of its own, whatever holds the handler threads (a frozen database)
-            checks,
-            # then: it sees what the others made of each method, and bounds the wait for a unary request
+            # first: it sees what the others made of each method, and bounds the wait for a unary request
             arrival,
+            # then: health Check on threads of its own, whatever holds the handler threads (a frozen database), its
+            # request bounded by a second of its own (the server's arrival leaves a request-streaming handler be)
+            checks,
             GatewayInterceptor(
                 gateway.authenticator,
                 mode=settings.mode,

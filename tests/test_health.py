@@ -30,7 +30,7 @@ from adapters.http import HttpServer
 from adapters.records import issue_request
 from benchmarks.common import free_port, wait_serving
 from gateway.bootstrap import samples
-from gateway.health import STOPPING, Readiness, State, wait_until_quiet
+from gateway.health import CHECK_METHOD, CHECK_THREAD_NAME, CHECK_THREADS, STOPPING, Readiness, State, wait_until_quiet
 from gateway.server import DRAIN_LONGEST_SECONDS, GRACE_SECONDS, SERVICE_NAMES, http_app
 from protos.zzgw.v1 import catalog_pb2, catalog_pb2_grpc, issuance_pb2, issuance_pb2_grpc
 from tests.commands import run_zzgw
@@ -366,6 +366,53 @@ def test_check_is_answered_while_calls_stuck_on_a_frozen_database_hold_every_han
             for call in stuck:
                 assert call.result(timeout=60).license.license_id == issued.license.license_id
             eventually(lambda: health.Check(health_pb2.HealthCheckRequest(), timeout=5).status == SERVING)
+
+
+def test_check_is_answered_while_as_many_calls_as_its_threads_never_send_their_message(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Two Check calls that sent their headers and never the message had held both of Check's threads for
+    ZZGW_GRPC_REQUEST_SECONDS (10 s), and a balancer's Check timed out meanwhile (a reviewer, R2). Check's message
+    comes with its headers: such calls are cancelled after CHECK_REQUEST_SECONDS, and Check is answered at once after
+    a round of them, however many threads they held."""
+    caplog.set_level(logging.WARNING, logger="zzgw.grpc")
+    running = start_gateway(tmp_path / "var", f"sqlite:///{tmp_path / 'zzgw.db'}", grpc_request_seconds=10)
+    never = threading.Event()
+
+    def nothing() -> Iterator[bytes]:
+        never.wait()
+        yield from ()
+
+    try:
+        with grpc.insecure_channel(running.address) as channel, grpc.insecure_channel(running.address) as probe:
+            health = health_pb2_grpc.HealthStub(probe)
+            assert health.Check(health_pb2.HealthCheckRequest(), timeout=5).status == SERVING
+            stalled = channel.stream_unary(CHECK_METHOD)
+            started = time.monotonic()
+            held = [stalled.future(nothing(), timeout=30) for _ in range(CHECK_THREADS)]
+            try:
+                # each of them handed to a Check thread (the pool starts one for each while none is idle): the
+                # probe queues behind them
+                eventually(
+                    lambda: thread_names().count(CHECK_THREAD_NAME) >= CHECK_THREADS,
+                    message="the calls did not hold Check's threads",
+                )
+                assert health.Check(health_pb2.HealthCheckRequest(), timeout=5).status == SERVING
+                codes = [call.exception(timeout=10).code() for call in held]  # type: ignore[union-attr]
+                ended = time.monotonic() - started
+            finally:
+                never.set()
+        assert codes == [grpc.StatusCode.CANCELLED] * CHECK_THREADS
+        assert ended < 8, ended  # not the 10 s of ZZGW_GRPC_REQUEST_SECONDS
+        assert f"gRPC: a call to {CHECK_METHOD} from ipv4:127.0.0.1:" in caplog.text
+        assert "cancelled: its request message was not whole within 1 s (health Check's own)" in caplog.text
+    finally:
+        running.stop()
+
+
+def thread_names() -> list[str]:
+    """The names of this process's threads, as operations.md's list names them (``/proc``)."""
+    return [path.read_text().strip() for path in Path("/proc/self/task").glob("*/comm")]
 
 
 # --- a stop signal -------------------------------------------------------------------------------------------------

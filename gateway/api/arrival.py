@@ -8,9 +8,9 @@ interceptor's code runs: 16 calls that sent their headers and never a message ha
 process, with nothing logged and the watchdog blind to them (a penetration tester, D1). So each such method is
 served as a request-streaming one: its handler thread reads the one message from the stream while a watcher thread
 cancels the call (RST_STREAM, CANCELLED) if it has not come in time, then runs the method's own behaviour on it,
-unchanged. Being first among the interceptors (after ``gateway.health.CheckThreads``, which only gives health
-``Check`` threads of its own), it sees the handler the others made and leaves streams alone (their messages are read,
-and their time bounded, by the servicers).
+unchanged. Being first among the interceptors, it sees the handler the others made and leaves streams alone (their
+messages are read, and their time bounded, by the servicers), health ``Check`` too, which
+``gateway.health.CheckThreads``, next, serves with a ``RequestArrival`` of its own: a second, on threads of its own.
 """
 
 from __future__ import annotations
@@ -73,8 +73,9 @@ class RequestArrival(grpc.ServerInterceptor):
     them 16 at a time for 10 s each, 160 s in all (a penetration tester): queued that long, such a call is cancelled
     ``TAKEN_GRACE_SECONDS`` after a thread takes it, and one whose message came while it queued is served."""
 
-    def __init__(self, seconds: float):
-        self._seconds = seconds
+    def __init__(self, seconds: float, *, bound_by: str = "ZZGW_GRPC_REQUEST_SECONDS"):
+        self._seconds = seconds  # one time for every method: the calls are expected in the order they are due
+        self._bound_by = bound_by  # where the time comes from, as the log says it
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)  # the server stopped (close), or the watcher cancelled a call
         self._closed = False
@@ -232,12 +233,13 @@ class RequestArrival(grpc.ServerInterceptor):
             self._changed.wait_for(lambda: expected.context is None, timeout=CANCEL_WAIT_SECONDS)
 
     def _say_cancelled(self, method: str, peer: str) -> None:
-        if (left := _LINES.allow("REQUEST_LATE")) is not None:
+        # a line apart for each bound: stalled health Checks hide no other call's
+        if (left := _LINES.allow(f"REQUEST_LATE {self._bound_by}")) is not None:
             log.warning(
-                "gRPC: a call to %s from %s cancelled: its request message was not whole within %g s "
-                "(ZZGW_GRPC_REQUEST_SECONDS)%s",
+                "gRPC: a call to %s from %s cancelled: its request message was not whole within %g s (%s)%s",
                 method,
                 peer,
                 self._seconds,
+                self._bound_by,
                 since(left),
             )
