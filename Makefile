@@ -39,9 +39,12 @@ serve: install
 
 ## test: set up and run the whole suite (PostgreSQL tests too: ZZGW_TEST_DATABASE_URL, else 127.0.0.1:5432/test
 ## if it answers), one worker per core, each taking the next test when free (pytest-xdist's worksteal: a module's
-## slow tests no longer end the run on one worker; 8 min 15 s on 2 cores); `.venv/bin/pytest` alone runs it in one process
+## slow tests no longer end the run on one worker); `.venv/bin/pytest` alone runs it in one process. Bytecode is
+## cached (__pycache__, ignored by git) even where PYTHONDONTWRITEBYTECODE is set, as in some container images:
+## without it every process the suite starts (zzgw init and serve, the gateway's workers) compiled the gateway's
+## hundred-odd modules again, ~0.4 s of CPU each, and each worker rewrote every test module's asserts (~10 s)
 test: install $(BUF)
-	$(PY) -m pytest -q -n auto --dist worksteal --durations=20
+	env -u PYTHONDONTWRITEBYTECODE $(PY) -m pytest -q -n auto --dist worksteal --durations=20
 
 ## lint: buf lint, buf breaking against the released zzgw.v1 (ADR 0014), ruff, mypy and the import-layer contracts
 lint: install $(BUF)
