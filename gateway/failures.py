@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import sqlite3
 
-import psycopg
 from sqlalchemy.exc import DatabaseError, InterfaceError, OperationalError, ProgrammingError
 
 from gateway.config import ConfigError, Settings
-from gateway.store.database import NoRoomToMigrate, StoreDamaged, StoreGone
+from gateway.store.database import NoRoomToMigrate, StoreDamaged, StoreGone, insufficient_privilege
 from gateway.supervisor import EXIT_STORE_UNAVAILABLE
 from signing.errors import KeyStoreError
 
@@ -31,7 +30,7 @@ def said(exc: BaseException, command: str, settings: Settings | None) -> str | N
         return f"zzgw {command}: {exc}: run it again once the store is back"
     if isinstance(exc, NoRoomToMigrate | StoreDamaged):
         return f"zzgw {command}: {exc}"
-    if isinstance(exc, DatabaseError) and isinstance(exc.orig, psycopg.errors.InsufficientPrivilege):
+    if isinstance(exc, DatabaseError) and insufficient_privilege(exc.orig):
         # a table the role may not read, met after the schema's revision was read (gateway_facts, members): a
         # traceback of 40 lines had said it (a disaster-recovery tester)
         label = settings.database_label if settings is not None else "the database"

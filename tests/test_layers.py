@@ -80,3 +80,29 @@ def test_the_check_catches_what_it_should(source: str, module: str, flagged: str
     names = [name for _, name in imported_modules(source, module)]
     assert flagged in names
     assert any(any(n == f or n.startswith(f + ".") for f in FORBIDDEN) for n in names)
+
+
+def test_a_gateway_on_sqlite_never_loads_postgresqls_driver(tmp_path: Path) -> None:
+    """psycopg is imported where PostgreSQL is used (its listener, its raw cursor) and where an error may be one of its
+    own, not at the top of the modules every process loads: each ``zzgw serve``, worker and command on SQLite had
+    spent ~0.1 s of CPU loading it at start."""
+    script = (
+        "import sys; from pathlib import Path\n"
+        "import adapters.console, gateway.cli, gateway.failures, gateway.supervisor\n"
+        "from gateway.config import Settings\n"
+        "from gateway.server import Gateway, build_server, initialise\n"
+        "here = Path(sys.argv[1])\n"
+        "settings = Settings(data_dir=here / 'var', database_url=f'sqlite:///{here / \"zzgw.db\"}', "
+        "key_passphrase='layers-test', threads=4, max_watchers=2)\n"
+        "initialise(settings)\n"
+        "gateway = Gateway.open(settings)\n"
+        "server, port = build_server(gateway, '127.0.0.1:0')\n"
+        "server.start()\n"
+        "server.stop(0)\n"
+        "gateway.close()\n"
+        "print(sorted(name for name in sys.modules if name.split('.')[0] == 'psycopg'))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script, str(tmp_path)], cwd=ROOT, capture_output=True, text=True,
+                            timeout=120)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]", result.stdout

@@ -61,10 +61,8 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import psycopg
-from psycopg import pq
-from psycopg.conninfo import make_conninfo
 from sqlalchemy import exc as sa_exc
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
@@ -72,6 +70,10 @@ from sqlalchemy.engine import make_url
 from gateway import metrics
 from gateway.store.database import Database, UnitOfWork, application_name, store_busy
 from gateway.threads import name_this_thread
+
+if TYPE_CHECKING:
+    import psycopg
+    from psycopg import pq
 
 CHANNEL = "zzgw_changes"
 EVERYTHING: frozenset[str] = frozenset({"*"})
@@ -128,6 +130,21 @@ made by its supervisor in the run's directory (``share_counter``) and named to t
 _log = logging.getLogger("zzgw.changes")
 
 Listener = Callable[[frozenset[str]], None]
+
+
+def _command_ok() -> pq.ExecStatus:
+    """libpq's status of a statement done. psycopg is imported on PostgreSQL's paths only: a gateway on SQLite never
+    loads PostgreSQL's driver, ~0.1 s of every process's start (``gateway.store.database.connection_lost``)."""
+    from psycopg import pq
+
+    return pq.ExecStatus.COMMAND_OK
+
+
+def _operational_error(message: str) -> psycopg.OperationalError:
+    """psycopg's error of a connection that failed (``_command_ok`` says why it is imported here)."""
+    import psycopg
+
+    return psycopg.OperationalError(message)
 
 
 class _Link:
@@ -483,6 +500,9 @@ class ChangeFeed:
             self._io_lock.release()
 
     def _listen(self, ready: threading.Event) -> None:
+        import psycopg  # here, not at the top: a gateway on SQLite never loads PostgreSQL's driver
+        from psycopg.conninfo import make_conninfo
+
         name_this_thread("zzgw-changes")
         url = make_url(self._db.engine.url.render_as_string(hide_password=False)).set(drivername="postgresql")
         conninfo = make_conninfo(  # named as the pool's connections are, so that `zzgw init` sees this process
@@ -568,9 +588,9 @@ class ChangeFeed:
                 if self._prove_alive(sent_at, new_connection=new_connection):
                     link.listening_again_at = time.monotonic()
                 return
-            if result.status != pq.ExecStatus.COMMAND_OK:
+            if result.status != _command_ok():
                 message = (result.error_message or b"").decode(errors="replace")
-                raise psycopg.OperationalError(f"the listener's LISTEN failed: {message}")
+                raise _operational_error(f"the listener's LISTEN failed: {message}")
 
     def _hear(self, link: _Link) -> Iterator[float]:
         """Listen on one connection until ``stop``, without ever blocking: ``LISTEN`` again every
@@ -587,7 +607,7 @@ class ChangeFeed:
         while not self._stop.is_set():
             with self._io_lock:
                 if link.failed:
-                    raise psycopg.OperationalError("the listener's connection failed under a reader")
+                    raise _operational_error("the listener's connection failed under a reader")
                 now = time.monotonic()
                 self._step(link, now)
                 # made to listen again by this step or a reader's since this thread's last (``_help``)

@@ -33,7 +33,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-import psycopg
 from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
@@ -150,10 +149,19 @@ def connection_lost(error: BaseException) -> bool:
     connection, and a client told UNAVAILABLE may retry. Nothing of the transaction committed, except when the
     connection was lost at the commit itself: its writer must make a second try safe (a request id, the group
     commit's lookup)."""
+    import psycopg  # here and below, not at the top: a process on SQLite never loads PostgreSQL's driver (~0.1 s of
+    # its start), and only a failure asks whether it is one of the driver's errors
+
     return any(
         isinstance(cause, psycopg.OperationalError) or (isinstance(cause, DBAPIError) and cause.connection_invalidated)
         for cause in causes(error, 4)
     )
+
+
+def insufficient_privilege(error: BaseException | None) -> bool:
+    """Whether ``error`` is PostgreSQL's insufficient_privilege (psycopg's ``errors.InsufficientPrivilege``), told by
+    its SQLSTATE, without loading psycopg in a process on SQLite, whose new store's first read of its schema fails."""
+    return getattr(error, "sqlstate", None) == "42501"
 
 
 _TIMED_OUT = ("57014", "55P03")
@@ -170,6 +178,8 @@ def timed_out(error: BaseException) -> bool:
 def driver_error(error: BaseException) -> str:
     """The database driver's error under ``error`` as a log may name it: its class and SQLSTATE (never its message,
     which may quote values), or ``error``'s own class when there is none."""
+    import psycopg
+
     for cause in causes(error, 4):
         if isinstance(cause, psycopg.Error | sqlite3.Error):
             state = getattr(cause, "sqlstate", None)
@@ -555,7 +565,7 @@ class Database:
                 raise NoRoomToMigrate(full_where(full, path), before, self.schema_revision(), needs) from None
             if not isinstance(exc, DBAPIError):
                 raise
-            if isinstance(exc.orig, psycopg.errors.InsufficientPrivilege):
+            if insufficient_privilege(exc.orig):
                 # a traceback of 100 lines and exit 1 had said a schema public the role may not create in (a
                 # disaster-recovery tester)
                 raise StoreForbidden(str(exc.orig).strip().splitlines()[0]) from None
@@ -666,7 +676,7 @@ class Database:
             try:
                 return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
             except DBAPIError as exc:
-                if isinstance(exc.orig, psycopg.errors.InsufficientPrivilege):
+                if insufficient_privilege(exc.orig):
                     raise StoreForbidden(str(exc.orig).strip()) from None
                 if isinstance(exc.orig, sqlite3.Error) and not str(exc.orig).startswith("no such table"):
                     raise  # a file that is no database, or one out of reach, is said as such, not as "no schema"
@@ -975,6 +985,8 @@ class _DriverStatements:
         self._connection = connection
         self._pooled = pooled
         if dialect == "postgresql":  # $1-style parameters as the server takes them: psycopg parses no query text
+            import psycopg
+
             self._cursor = psycopg.RawCursor(connection)
             self.placeholder = "$"
         else:
