@@ -2577,13 +2577,18 @@ def check_alone(
     their connections and are not seen: the procedure still says to stop them."""
     others = _others_staying(gateway, but_schema=schema_revisions()[-1], wait=wait, say=say)
     if others:
-        shown = ", ".join(others[:5]) + (" …" if len(others) > 5 else "")
+        shown = _first_few(others)
         raise ConfigError(
             f"the database {gateway.settings.database_label} is at schema {revision} and {len(others)} other gateway "
             f"processes are connected to it ({shown}): stop every one before `zzgw init` upgrades the schema; a "
             "session left by a host that is gone ends with SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
             "WHERE application_name = '…' (docs/operations.md: Upgrades)"
         )
+
+
+def _first_few(others: Sequence[str]) -> str:
+    """The first five of ``others``, and an ellipsis for any more, as a refusal names them."""
+    return ", ".join(others[:5]) + (" …" if len(others) > 5 else "")
 
 
 def _others_staying(
@@ -2611,7 +2616,7 @@ def check_alone_to_switch(
     switch (``CatalogPin.went_production``). None are seen on SQLite, nor processes of versions before schema 0029."""
     others = _others_staying(gateway, but_schema="", wait=ALONE_WAIT_SECONDS if wait is None else wait, say=say)
     if others:
-        shown = ", ".join(others[:5]) + (" …" if len(others) > 5 else "")
+        shown = _first_few(others)
         raise ConfigError(
             f"{len(others)} other gateway processes are connected to the database {gateway.settings.database_label} "
             f"({shown}): stop every gateway of the store before `zzgw init {SWITCH_TO_PRODUCTION}` switches it to "

@@ -172,19 +172,21 @@ def test_a_consent_that_could_let_nothing_through_is_refused(clocked: Clocked) -
 # --- D5: a consent names a license in force ----------------------------------------------------------------------
 
 
-def amend_card(running: RunningGateway, license_id: str) -> str:
+def amend(running: RunningGateway, issuer: str, license_id: str, fields: dict[str, str], reason: str) -> str:
+    """The identifier of the version ``issuer``'s amendment of ``license_id`` makes."""
     return (
-        running.issuance(POLICE)
+        running.issuance(issuer)
         .AmendLicense(
             issuance_pb2.AmendLicenseRequest(
-                request_id="am-" + uuid.uuid4().hex,
-                license_id=license_id,
-                fields={"address": "山东省济南市历城区工业南路1号"},
-                reason="住址变更",
+                request_id="am-" + uuid.uuid4().hex, license_id=license_id, fields=fields, reason=reason
             )
         )
         .license.license_id
     )
+
+
+def amend_card(running: RunningGateway, license_id: str) -> str:
+    return amend(running, POLICE, license_id, {"address": "山东省济南市历城区工业南路1号"}, "住址变更")
 
 
 def test_a_consent_names_a_license_in_force(clocked: Clocked) -> None:
@@ -371,18 +373,7 @@ def test_a_chains_permits_that_no_consent_names_are_not_read_a_page_at_a_time(ru
 
 
 def amend_permit(running: RunningGateway, license_id: str) -> str:
-    return (
-        running.issuance(MARKET)
-        .AmendLicense(
-            issuance_pb2.AmendLicenseRequest(
-                request_id="am-" + uuid.uuid4().hex,
-                license_id=license_id,
-                fields={"domicile": "山东省济南市历下区经十路1号"},
-                reason="住所变更",
-            )
-        )
-        .license.license_id
-    )
+    return amend(running, MARKET, license_id, {"domicile": "山东省济南市历下区经十路1号"}, "住所变更")
 
 
 def test_a_license_amended_between_pages_keeps_its_place_and_is_listed_once(clocked: Clocked) -> None:
