@@ -26,7 +26,8 @@ from tests.adapters.test_console_browser import (
     sign_in,
     verdict,
 )
-from tests.adapters.test_console_browser import page as page  # the browser test's fixture
+from tests.adapters.test_console_browser import browser as browser  # the browser test's fixtures
+from tests.adapters.test_console_browser import page as page
 from tests.api.test_verification import issue_for_invoices as issue
 from tests.api.test_verification import unique, verifier
 from tests.conftest import CIVIL, POLICE, TAX, RunningGateway

@@ -10,6 +10,7 @@ import decimal
 import hashlib
 import io
 import json
+import os
 import re
 import uuid
 from collections.abc import Iterator
@@ -28,7 +29,6 @@ from adapters.records import issue_request
 from gateway.bootstrap import samples
 from protos.zzgw.v1 import issuance_pb2, verification_pb2
 from signing.qr import qr_png
-from tests.adapters.conftest import CHROMIUM
 from tests.api.test_documents import document_of
 from tests.api.test_issuance import unique
 from tests.api.test_verification import FPSL as MATTER
@@ -39,6 +39,7 @@ from tests.conftest import CIVIL, MARKET, POLICE, TAX, RunningGateway, today
 from tests.signing.test_pdf_annotations import comment, updated
 
 QYKZ, CSDJ = "370100-QYKZ-001", "370100-CSDJ-001"  # the 公安局's matters; MATTER (发票申领) is the tax bureau's
+CHROMIUM = os.environ.get("ZZGW_CHROMIUM", "/usr/bin/chromium")
 pytestmark = pytest.mark.skipif(
     not Path(CHROMIUM).exists(),
     reason=f"no browser at {CHROMIUM}: `make install` installs Debian's chromium (or set ZZGW_CHROMIUM)",
@@ -65,6 +66,21 @@ def case_of_the_seal_engraving() -> tuple[str, verification_pb2.UseContext]:
     return case, verification_pb2.UseContext(
         matter_code=QYKZ, purpose="企业开办：刻制公章", bundle_code="370100-YJS-QYKB", case_id=case
     )
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Module-scoped, never session-scoped: while Playwright's sync API is started, the thread counts as running an
+    event loop, and asyncio.run() in a later module of the same worker (sealing, zzgw verify, zzgw receipt check)
+    fails with "cannot be called from a running event loop" (58 tests did once)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            yield browser
+        finally:
+            browser.close()
 
 
 @pytest.fixture

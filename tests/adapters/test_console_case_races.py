@@ -11,8 +11,9 @@ import uuid
 from typing import Any
 
 from protos.zzgw.v1 import verification_pb2
+from tests.adapters.test_console_browser import browser as browser
 from tests.adapters.test_console_browser import check
-from tests.adapters.test_console_browser import page as page  # the browser test's fixture
+from tests.adapters.test_console_browser import page as page
 from tests.adapters.test_console_clerk import QYKB, QYKZ, focused, open_case
 from tests.api.test_verification import issue_for_invoices as issue
 from tests.api.test_verification import verifier

@@ -22,7 +22,8 @@ from tests.adapters.test_console_browser import (
     list_case_receipts,
     sign_in,
 )
-from tests.adapters.test_console_browser import page as page  # the browser test's fixture
+from tests.adapters.test_console_browser import browser as browser  # the browser test's fixtures
+from tests.adapters.test_console_browser import page as page
 from tests.api.test_verification import FPSL, change, verifier
 from tests.api.test_verification import issue_for_invoices as issue
 from tests.conftest import POLICE, TAX, RunningGateway

@@ -31,7 +31,8 @@ from tests.adapters.test_console_browser import (
     open_console,
     verdict,
 )
-from tests.adapters.test_console_browser import page as page  # the browser test's fixture
+from tests.adapters.test_console_browser import browser as browser  # the browser test's fixtures
+from tests.adapters.test_console_browser import page as page
 from tests.api.test_documents import document_of
 from tests.api.test_verification import issue_for_invoices as issue
 from tests.api.test_verification import qr_for, verifier

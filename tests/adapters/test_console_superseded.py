@@ -13,7 +13,8 @@ from protos.zzgw.v1 import issuance_pb2, verification_pb2
 from tests.adapters.test_console import fetch
 from tests.adapters.test_console import verify as console_verify
 from tests.adapters.test_console_browser import CHROMIUM, check, verdict
-from tests.adapters.test_console_browser import page as page  # the browser test's fixture
+from tests.adapters.test_console_browser import browser as browser  # the browser test's fixtures
+from tests.adapters.test_console_browser import page as page
 from tests.api.test_verification import FPSL, change, verifier
 from tests.api.test_verification_superseded import FIRST, LATER, amend, business_license
 from tests.conftest import POLICE, TAX, RunningGateway

@@ -13,7 +13,8 @@ import pytest
 
 from gateway.bootstrap import samples
 from tests.adapters.test_console_browser import CHROMIUM, at_work, check, verdict
-from tests.adapters.test_console_browser import page as page  # the browser test's fixture
+from tests.adapters.test_console_browser import browser as browser  # the browser test's fixtures
+from tests.adapters.test_console_browser import page as page
 from tests.api.test_sharing import id_card
 from tests.api.test_verification import issue_for_invoices as issue
 from tests.conftest import POLICE, RunningGateway
