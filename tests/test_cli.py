@@ -51,6 +51,18 @@ def zzgw(env: dict[str, str], *args: str, timeout: float = 120) -> subprocess.Co
 
 
 @pytest.mark.slow
+def _serve(env: dict[str, str]) -> subprocess.Popen[str]:
+    """``zzgw serve`` in a process of its own under ``env``, its output and errors kept as text."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "gateway.cli", "serve"],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
 def test_init_serve_demo_import_and_graceful_stop(env: dict[str, str], tmp_path: Path) -> None:
     first = zzgw(env, "init")
     assert first.returncode == 0, first.stderr
@@ -70,14 +82,7 @@ def test_init_serve_demo_import_and_graceful_stop(env: dict[str, str], tmp_path:
     ]
     assert stores and {oct(path.stat().st_mode & 0o777) for path in stores} == {"0o600"}  # holders' data: owner only
 
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gateway.cli", "serve"],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    server = _serve(env)
     try:
         wait_serving(env["ZZGW_GRPC_ADDR"], timeout=60, process=server)
         http = f"http://{env['ZZGW_HTTP_ADDR']}"
@@ -375,14 +380,7 @@ def test_a_dev_process_whose_store_is_switched_to_production_takes_no_bearer_tok
     assert zzgw(env, "init").returncode == 0
     listed = json.loads((Path(env["ZZGW_DATA_DIR"]) / "dev-tokens.json").read_text(encoding="utf-8"))["tokens"]
     token = listed[ADMIN]["token"]
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gateway.cli", "serve"],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    server = _serve(env)
     http = f"http://{env['ZZGW_HTTP_ADDR']}"
 
     def readiness() -> tuple[int, dict[str, object]]:
@@ -440,14 +438,7 @@ def test_a_replicas_start_up_names_what_applies_to_it(env: dict[str, str]) -> No
     assert made.returncode == 0, made.stderr
     data_dir = Path(env["ZZGW_DATA_DIR"])
     (data_dir / "dev-tokens.json").unlink()  # as the README's copy leaves it
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gateway.cli", "serve"],
-        env=replica,
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    server = _serve(replica)
     try:
         wait_serving(env["ZZGW_GRPC_ADDR"], process=server)
     finally:
@@ -1292,14 +1283,7 @@ def test_a_store_moved_to_production_honours_none_of_its_dev_tokens(env: dict[st
     clerk = zzgw(production, "console-token", TAX, "--clerk", "窗口01 李娜").stdout.strip()
     assert department.startswith("zzgw-console-") and clerk.startswith("zzgw-clerk-")
 
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gateway.cli", "serve"],
-        env=production,
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    server = _serve(production)
     http = f"http://{env['ZZGW_HTTP_ADDR']}"
 
     def session(token: str) -> tuple[int, dict[str, object]]:

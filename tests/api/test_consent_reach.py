@@ -376,6 +376,20 @@ def amend_permit(running: RunningGateway, license_id: str) -> str:
     return amend(running, MARKET, license_id, {"domicile": "山东省济南市历下区经十路1号"}, "住所变更")
 
 
+def counted_reads(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many licenses each of the store's reads of a holder's current licenses found, as the test goes on."""
+    reads: list[int] = []
+    read = HolderLicenseRepository.current_after
+
+    def counted(self: HolderLicenseRepository, *args: Any, **kwargs: Any) -> Any:
+        found = read(self, *args, **kwargs)
+        reads.append(len(found))
+        return found
+
+    monkeypatch.setattr(HolderLicenseRepository, "current_after", counted)
+    return reads
+
+
 def test_a_license_amended_between_pages_keeps_its_place_and_is_listed_once(clocked: Clocked) -> None:
     """A license's place is where it was first issued, whatever version is current: a permit amended after the page
     that listed it is not listed again as its new version at the end, and one amended before its page is listed there
@@ -451,14 +465,7 @@ def test_permits_ended_years_ago_but_stored_active_are_not_read_to_list_none(
     uscc = samples.uscc(int(uuid.uuid4().hex[:10], 16) % 10**12)
     food_permits(running, uscc, 300, issued=dt.date(2015, 5, 10))
     (current,) = food_permits(running, uscc, 1)
-    reads, read = [], HolderLicenseRepository.current_after
-
-    def counted(self: HolderLicenseRepository, *args: Any, **kwargs: Any) -> Any:
-        found = read(self, *args, **kwargs)
-        reads.append(len(found))
-        return found
-
-    monkeypatch.setattr(HolderLicenseRepository, "current_after", counted)
+    reads = counted_reads(monkeypatch)
     page = consentable(running, uscc, limit=1)
     assert [x.license_id for x in page.licenses] == [current] and not page.next_page_token
     assert reads == [1]
@@ -474,13 +481,6 @@ def test_a_childs_listing_reads_only_the_types_that_name_a_guardian(
     uscc = samples.uscc(int(uuid.uuid4().hex[:10], 16) % 10**12)
     food_permits(running, uscc, 30)
     adult, _ = person()
-    reads, read = [], HolderLicenseRepository.current_after
-
-    def counted(self: HolderLicenseRepository, *args: Any, **kwargs: Any) -> Any:
-        found = read(self, *args, **kwargs)
-        reads.append(len(found))
-        return found
-
-    monkeypatch.setattr(HolderLicenseRepository, "current_after", counted)
+    reads = counted_reads(monkeypatch)
     assert not consentable(running, adult, child_code=uscc, limit=1).licenses
     assert reads == [0]
