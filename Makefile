@@ -10,14 +10,16 @@ PROTOS := $(wildcard protos/zzgw/v1/*.proto)
 # zzgw.v1 as last released: `buf breaking` holds the protos to it (docs/adr/0014-compatibility-of-zzgw-v1.md)
 PROTOS_BASELINE := protos/zzgw-v1.binpb
 
-.PHONY: all install serve test lint protos protos-baseline bench clean
+.PHONY: all install lock serve test lint protos protos-baseline bench clean
 
 all: test
 
-$(STAMP): pyproject.toml
+# the versions in constraints.txt, those last tested together: a release on PyPI since then changes nothing until
+# `make lock` takes it (a new cryptography's warnings once failed CI on a tree whose own tests had passed)
+$(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[test]'
 	touch $(STAMP)
 
 # Debian packages (a CJK font, SoftHSM2), installed when missing and we are root; otherwise the script says what to do.
@@ -26,6 +28,19 @@ $(SYSDEPS): scripts/install-system-deps | $(STAMP)
 	else echo "continuing without them: the tests that need them will say so"; fi
 
 install: $(STAMP) $(SYSDEPS)
+
+## lock: write constraints.txt again from the newest releases within pyproject.toml's floors, in a venv of its own;
+## run `make test` before committing the result
+lock:
+	rm -rf build/lock-venv
+	$(PYTHON) -m venv build/lock-venv
+	build/lock-venv/bin/python -m pip install --quiet --upgrade pip
+	build/lock-venv/bin/python -m pip install --quiet -e '.[test]'
+	sed -n '/^#/p' constraints.txt > build/constraints.txt
+	build/lock-venv/bin/python -m pip freeze --exclude-editable >> build/constraints.txt
+	mv build/constraints.txt constraints.txt
+	rm -rf build/lock-venv
+	rm -f $(STAMP)
 
 # buf (protobuf lint) comes from the npm registry; without npm the lint step says so and is skipped.
 $(BUF): package.json
