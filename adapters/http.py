@@ -269,7 +269,8 @@ class HttpApp:
                 request_id = secrets.token_hex(8)
                 error_log.exception("console call %s failed (request %s)", path, request_id)
                 message = f"网关内部错误，请将请求编号 {request_id} 告知管理员（internal error, request {request_id}）"
-                body = json.dumps({"error": {"status": 500, "reason": "INTERNAL", "message": message}}).encode()
+                error = {"status": 500, "reason": "INTERNAL", "message": message, "violations": []}
+                body = json.dumps({"error": error}).encode()
                 reply = Reply(500, body, member, reason="INTERNAL")
         if access_log.isEnabledFor(logging.INFO):  # like a gRPC call's line: who, what, how it ended; no content
             client = scope.get("client") or ("", 0)

@@ -17,6 +17,13 @@ MAX_QR_IMAGE_BYTES = 8 * 1024 * 1024
 MAX_QR_IMAGE_PIXELS = 40_000_000
 """A phone photo is 12–50 megapixels; more than this is refused before it is decoded (a small file can claim a huge
 image)."""
+MAX_QR_IMAGE_SIDE = 65_535
+"""zxing-cpp's limit on either side of an image it decodes: a longer side is refused with the pixels, before the image
+is read. A strip of 65,536 × 600 px within the pixels had made the decoder raise, a 500 to the clerk (a penetration
+tester)."""
+_DECODED_MODES = frozenset({"L", "RGB", "RGBA"})
+"""The modes zxing-cpp takes as they are; it converts any other to ``L`` itself, and one Pillow cannot convert (such
+as a TIFF's ``LAB``) had made it raise: the image is converted here instead, where what fails is said."""
 
 
 def query_of(text: str, type_code: str) -> dict[str, str]:
@@ -63,7 +70,7 @@ def decode_qr_image(data: bytes) -> str:
             f"（the image is {len(data):,} bytes; at most {MAX_QR_IMAGE_BYTES:,}）",
             reason="IMAGE_TOO_LARGE",
         )
-    try:
+    try:  # everything Pillow or zxing-cpp may raise for an image within the limits is said here, as bad input
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data))
@@ -73,7 +80,15 @@ def decode_qr_image(data: bytes) -> str:
                     f"（the image is {image.width}×{image.height} pixels; at most {MAX_QR_IMAGE_PIXELS:,}）",
                     reason="IMAGE_TOO_MANY_PIXELS",
                 )
+            if max(image.size) > MAX_QR_IMAGE_SIDE:
+                raise ResourceExhaustedError(
+                    f"图片过宽或过高（{image.width}×{image.height}，每边最多 {MAX_QR_IMAGE_SIDE:,} 像素）"
+                    f"（the image is {image.width}×{image.height} pixels; at most {MAX_QR_IMAGE_SIDE:,} a side）",
+                    reason="IMAGE_TOO_MANY_PIXELS",
+                )
             image.load()
+            decoded = image if image.mode in _DECODED_MODES else image.convert("L")
+            found = zxingcpp.read_barcodes(decoded, formats=zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode))
     except ZzgwError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):  # its header claims a far larger image
@@ -86,11 +101,11 @@ def decode_qr_image(data: bytes) -> str:
         raise invalid(
             "qr_image", "NOT_AN_IMAGE", "无法读取该图片，请用 PNG 或 JPEG（not an image of a kind that can be read）"
         ) from None
-    except Exception as exc:  # PIL raises many kinds for an image it cannot read through, e.g. a truncated one
+    except Exception as exc:  # Pillow raises many kinds for an image it cannot read through (a truncated one) or
+        # convert (LAB), and zxing-cpp for one it cannot take (a ValueError, a TypeError)
         raise invalid(
             "qr_image", "NOT_AN_IMAGE", f"图片无法读取（the image cannot be read: {str(exc)[:200]}）"
         ) from None
-    found = zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode))
     codes = [c.text for c in found if c.valid]
     if not codes:
         raise invalid(

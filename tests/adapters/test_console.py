@@ -567,6 +567,39 @@ def test_a_photo_larger_than_the_largest_document_is_read_not_refused_unread(
     assert "decompression bomb" not in answer["error"]["message"]
 
 
+def blank_png(width: int, height: int) -> bytes:
+    """A valid white 1-bit PNG of ``width`` × ``height``, written by hand: a few KB whatever its size."""
+    squeeze = zlib.compressobj(9)
+    row = b"\x00" + b"\xff" * ((width + 7) // 8)
+    rows = b"".join(squeeze.compress(row) for _ in range(height)) + squeeze.flush()
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", rows) + chunk(b"IEND", b"")
+
+
+def test_an_image_within_the_limits_that_the_decoder_cannot_take_is_refused_not_a_defect(
+    console: str, running: RunningGateway
+) -> None:
+    """A strip 65,536 px long, 39 or 40 megapixels and a few KB, had made zxing-cpp raise (its sides are at most
+    65,535 px), and a TIFF in a colour mode Pillow cannot make grey (LAB) had made it raise too: each a 500 INTERNAL,
+    without ``violations`` (a penetration tester). They are refused as the pixels are, or as an image that cannot be
+    read, in the form of every refusal; a side of 65,535 px is decoded."""
+    for width, height in ((65_536, 600), (40_000_000, 1), (1, 40_000_000)):
+        status, answer = verify(console, running, qr_image=base64.b64encode(blank_png(width, height)).decode())
+        assert (status, refusal(answer)) == (413, (413, "IMAGE_TOO_MANY_PIXELS", [])), (width, height)
+        said = f"图片过宽或过高（{width}×{height}，每边最多 65,535 像素）"
+        assert answer["error"]["message"].startswith(said), answer
+    status, answer = verify(console, running, qr_image=base64.b64encode(blank_png(65_535, 600)).decode())
+    assert status == 400 and refusal(answer)[2] == [("qr_image", "NO_QR_CODE")]
+    lab = io.BytesIO()
+    Image.new("LAB", (300, 300)).save(lab, "TIFF")
+    status, answer = verify(console, running, qr_image=base64.b64encode(lab.getvalue()).decode())
+    assert status == 400 and refusal(answer)[2] == [("qr_image", "NOT_AN_IMAGE")]
+
+
 def test_a_request_larger_than_any_document_is_refused_before_it_is_read(
     running: RunningGateway, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -627,7 +660,8 @@ def test_an_answer_the_server_makes_names_the_member_whose_call_it_was(
         raise RuntimeError("a defect")
 
     monkeypatch.setattr(running.gateway.verification, "verify_license", broken)
-    assert verify(console, running, query=issue(running, 36).license.license_id)[0] == 500
+    status, answer = verify(console, running, query=issue(running, 36).license.license_id)
+    assert (status, refusal(answer)) == (500, (500, "INTERNAL", []))  # in the form of every error: violations too
     lines = [json.loads(r.getMessage()) for r in caplog.records if r.name == "zzgw.access"]
     lines = [line for line in lines if line["method"].startswith("POST /console/")]  # not the gRPC issue's
     assert [(x["member"], x["status"], x["reason"]) for x in lines[-2:]] == [

@@ -29,6 +29,7 @@ from gateway.domain.audit import AuditAction
 from gateway.domain.identifiers import LicenseId
 from protos.zzgw.v1 import issuance_pb2, verification_pb2
 from signing.qr import qr_png
+from tests.adapters.test_console import blank_png
 from tests.api.test_documents import document_of
 from tests.api.test_issuance import unique
 from tests.api.test_verification import FPSL as MATTER
@@ -203,6 +204,26 @@ def test_the_command_writes_the_receipt_and_exits_with_the_verdict(running: Runn
     assert "中没有成员 91370100MA00000000 的令牌" in stranger.stderr
     unreadable = zzgw_verify(running, str(tmp_path / "nothing.pdf"), *use)
     assert unreadable.returncode == 2 and "zzgw verify: 找不到文件 " in unreadable.stderr
+
+
+def test_an_image_the_decoder_cannot_take_is_bad_input_not_a_defect(running: RunningGateway, tmp_path: Path) -> None:
+    """A PNG 65,536 px wide (39 megapixels, a few KB) had made zxing-cpp raise and the command end as its own defect
+    (exit 5, a traceback; a penetration tester): it is refused as a photo too large is, exit 2, saying why, and
+    nothing is sent; so is a TIFF in a colour mode Pillow cannot make grey (LAB), which had made zxing-cpp raise too."""
+    wide, lab = tmp_path / "wide.png", tmp_path / "lab.tiff"
+    wide.write_bytes(blank_png(65_536, 600))
+    Image.new("LAB", (300, 300)).save(lab, "TIFF")
+    use = ["--member", TAX, "--matter", MATTER, "--purpose", "企业开办：发票申领"]
+    before = len(trail_rows(running, "seq", "1 = 1"))
+    too_wide = (
+        "图片过宽或过高（65536×600，每边最多 65,535 像素）（the image is 65536×600 pixels; at most 65,535 a side）"
+    )
+    for image, said in ((wide, too_wide), (lab, "图片无法读取（the image cannot be read: ")):
+        done = zzgw_verify(running, str(image), *use)
+        assert (done.returncode, done.stdout) == (verify_command.EXIT_BAD_REQUEST, ""), done.stderr
+        assert done.stderr.startswith(f"zzgw verify: {image}：{said}"), done.stderr
+        assert "Traceback" not in done.stderr
+    assert len(trail_rows(running, "seq", "1 = 1")) == before
 
 
 def test_a_defect_of_zzgw_is_no_verdict(
