@@ -23,8 +23,9 @@ Routes:
 ==========================  ==========================================================================
 
 HEAD is answered wherever GET is (the headers, no body). Over HTTPS every answer carries
-``Strict-Transport-Security`` (``STRICT_TRANSPORT_SECURITY``). A method a known path is not served for is 405 with
-``Allow`` (under ``/console/api/`` in the console's JSON error form, METHOD_NOT_ALLOWED); a path nothing serves is 404.
+``Strict-Transport-Security`` (``STRICT_TRANSPORT_SECURITY``), the server's own too (a 400, a 408). A method a known
+path is not served for is 405 with ``Allow`` (under ``/console/api/`` in the console's JSON error form,
+METHOD_NOT_ALLOWED); a path nothing serves is 404.
 
 A console call's credentials are checked before its request is read (ADR 0007). One refused, or one whose request
 is larger than the console takes, is answered without reading the request's body, and the connection is closed
@@ -91,11 +92,14 @@ CRL_PATH = "/crl/seal-maker.crl"
 SM2_CRL_PATH = "/crl/seal-maker-sm2.crl"
 CERTIFICATES_PATH = "/certificates/"
 METRICS_PATH = "/metrics"
-STRICT_TRANSPORT_SECURITY = (b"strict-transport-security", b"max-age=31536000")
+STRICT_TRANSPORT_SECURITY = ("strict-transport-security", "max-age=31536000")
 """Sent with every answer over HTTPS (RFC 6797): a browser that has been to the console goes on asking for it over
 HTTPS for a year, so that a clerk's ``http://`` bookmark or typed address cannot be served by someone on the network,
 who would collect the token typed at sign-in (a penetration tester). Not over plain HTTP, where it means nothing; not
-for other hosts under the gateway's name (``includeSubDomains``), which the gateway does not serve."""
+for other hosts under the gateway's name (``includeSubDomains``), which the gateway does not serve. ``HttpServer``
+makes it one of uvicorn's headers of every answer, so that the answers the app does not make have it too: uvicorn's
+400 to a request it cannot parse and its 500, and the connections' own 408 and 503 (``adapters.http_connections``),
+which had gone without it when the app added it (a penetration tester)."""
 STOP_GRACE_SECONDS = 5.0
 """When the HTTP side stops, the seconds an answer being made or sent has left before its connection is cut: the
 side's answers take far less (a page's file, a timestamp, a console call), and a stranger reading slowly must not hold
@@ -143,13 +147,10 @@ class HttpApp:
             return
         route = self._route(scope["path"])
         head = scope["method"] == "HEAD"
-        secure = scope.get("scheme") == "https"
 
         async def counted(message: Message) -> None:
             if message["type"] == "http.response.start":
                 metrics.record_http(route, message["status"])
-                if secure:
-                    message = {**message, "headers": [*message.get("headers", ()), STRICT_TRANSPORT_SECURITY]}
             elif head:  # the GET's headers (its Content-Length too), without its body
                 message = {**message, "body": b""}
             await send(message)
@@ -411,6 +412,7 @@ class HttpServer:
             # the access log's peer is the connection's: uvicorn's default took X-Forwarded-For from any local
             # client, which could write what it liked there, an ID number too (found by a security tester)
             proxy_headers=False,
+            headers=[STRICT_TRANSPORT_SECURITY] if context is not None else None,  # on every answer over HTTPS
         )
         # listening from now: a connection made before uvicorn is up waits in the backlog rather than being refused
         # (``zzgw serve`` has started gRPC, and says it serves, by then)

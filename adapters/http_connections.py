@@ -24,6 +24,9 @@ traceback for every accept() it tried, 244 MB in 40 s (a penetration tester).
   and never displaced, a reviewer). Over TLS, the close's ``close_notify`` then waits behind the answer, and the
   client's is waited for only once all is sent: asyncio's own time for it had run from the close, cutting a steady
   reader of a large answer (a reviewer). uvicorn's keep-alive time (5 s) starts once the answer is all sent too.
+- A request h11 cannot parse is answered ``400`` (``Connection: close``) and closed as a ``408`` is, below. The
+  connection's own answers (``400``, ``408``, ``503``) carry the headers of every answer, ``Strict-Transport-Security``
+  over HTTPS.
 - When a request's head has come and its body is late, the client is answered ``408 Request Timeout`` (with
   ``Connection: close``, in Chinese and English, which the console shows) before the connection is closed: an upload
   over a slow link learns why it failed, rather than meeting a reset.
@@ -534,6 +537,16 @@ class _Connection(asyncio.Protocol):
         self._answered_unread()
         return True
 
+    def refused(self) -> None:
+        """``_http`` has answered ``400`` to a request it refuses at its head (one h11 cannot parse): closed as one
+        answered ``408`` is, what still comes of it dropped, rather than read as a request of its own or reset before
+        the client has read the answer."""
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
+        self._connections.received(self)
+        self._answered_unread()
+
     def _answered_unread(self) -> None:
         """Answered with the rest of the request unread: its writing side closed after the answer, and what still
         comes read and dropped for ``_LINGER`` s, then closed."""
@@ -626,7 +639,29 @@ class _Http11(H11Protocol):
             or self.transport.is_closing()
         ):
             return False
+        self._answer(status, reason, body)
+        if self.cycle is not None:
+            self.cycle.disconnected = True
+            self.cycle.message_event.set()
+        return True
+
+    def send_400_response(self, msg: str) -> None:
+        """Answer ``400`` to a request refused at its head, and close (uvicorn's ``Invalid HTTP request received.``):
+        one h11 cannot parse. With the headers of every answer: uvicorn's own 400 had none,
+        ``Strict-Transport-Security`` over HTTPS missing (a penetration tester). Closed as a ``408`` is
+        (``_Connection.refused``); only closed when an answer has begun already (uvicorn's had then raised in h11)."""
+        if self.conn.our_state in (h11.IDLE, h11.SEND_RESPONSE) and not self.transport.is_closing():
+            self._answer(400, b"Bad Request", msg.encode("ascii"))
+            self._connection.refused()
+        else:
+            self.transport.close()
+
+    def _answer(self, status: int, reason: bytes, body: bytes) -> None:
+        """Write a whole plain-text answer of the connection's own, which ends it (``Connection: close``), with the
+        headers uvicorn gives every answer (``ServerState.default_headers``: its date, and over HTTPS
+        ``Strict-Transport-Security``, which ``adapters.http.HttpServer`` adds there)."""
         headers = [
+            *self.server_state.default_headers,
             (b"content-type", b"text/plain; charset=utf-8"),
             (b"content-length", str(len(body)).encode()),
             (b"connection", b"close"),
@@ -637,10 +672,6 @@ class _Http11(H11Protocol):
             h11.EndOfMessage(),
         ):
             self.transport.write(self.conn.send(event))
-        if self.cycle is not None:
-            self.cycle.disconnected = True
-            self.cycle.message_event.set()
-        return True
 
 
 class _Closing:

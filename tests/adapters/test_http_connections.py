@@ -418,6 +418,7 @@ def test_a_body_that_comes_too_slowly_is_answered_408(
         response.begin()
         assert response.status == 408
         assert response.getheader("Connection") == "close"
+        assert response.getheader("Strict-Transport-Security") == ("max-age=31536000" if over_tls else None)
         said = response.read().decode()
         assert said.startswith("上传超时：网络过慢") and "ZZGW_HTTP_REQUEST_SECONDS" in said
         assert closed_after(sock, 5) < 3
@@ -602,6 +603,49 @@ def test_a_body_cut_off_by_its_408_is_not_handled() -> None:
         assert requests() == before
 
 
+def until_closed(sock: socket.socket, limit: float = 5.0) -> bytes:
+    """All that comes on ``sock`` until the server closes it (an end of stream or a reset); fails after ``limit``."""
+    sock.settimeout(limit)
+    got = b""
+    with contextlib.suppress(ConnectionResetError):
+        while chunk := sock.recv(65536):
+            got += chunk
+    return got
+
+
+def secured(port: int, over_tls: bool, trusting: ssl.SSLContext) -> socket.socket:
+    sock = connection(port, b"")
+    return trusting.wrap_socket(sock, server_hostname="127.0.0.1") if over_tls else sock
+
+
+@pytest.mark.parametrize("over_tls", [False, True], ids=["http", "https"])
+def test_every_answer_the_server_makes_itself_carries_strict_transport_security_over_https(
+    over_tls: bool, certificate: tuple[tuple[str, str], ssl.SSLContext]
+) -> None:
+    """Not only the app's answers: uvicorn's 400 to a request it cannot parse and its 500 for a defect that escapes
+    the app (here the CRL's maker failing) had gone without it, against console.md's "every answer" (a penetration
+    tester); so had the 408 and the stop's 503, tested with their words above. Plain HTTP carries none."""
+
+    def crl() -> bytes:
+        raise RuntimeError("a defect")
+
+    tls, trusting = certificate
+    with serving(HttpApp(timestamp=None, crl=crl), tls=tls if over_tls else None) as http:
+        for request, status in (
+            (b"GET /healthz HTTP/1.1\r\nHost: x\r\nBad Header: x\r\n\r\n", 400),
+            (b"GET /healthz HTTP/1.1\r\n\r\n", 400),  # no Host
+            (b"GET /crl/seal-maker.crl HTTP/1.1\r\nHost: x\r\n\r\n", 500),
+            (b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", 200),
+        ):
+            sock = secured(http.port, over_tls, trusting)
+            sock.sendall(request)
+            response = http_client.HTTPResponse(sock)
+            response.begin()
+            assert response.status == status, request
+            assert response.msg.get_all("Strict-Transport-Security") == (["max-age=31536000"] if over_tls else None)
+            sock.close()
+
+
 def stopping_counted() -> float:
     """``zzgw_http_dropped_total{cause="stopping"}`` in this process (a stopped side has no ``/metrics`` to ask)."""
     exposed = metrics.exposition()[0].decode()
@@ -649,6 +693,7 @@ def test_a_stop_answers_a_body_still_coming_503_rather_than_wait_for_it(
         response.begin()
         assert response.status == 503
         assert response.getheader("Connection") == "close"
+        assert response.getheader("Strict-Transport-Security") == ("max-age=31536000" if over_tls else None)
         assert response.read().decode().startswith("证照网关正在停止")
         assert took < 3.5  # the 2 s linger for the client to read its answer
         assert asked == []
