@@ -24,9 +24,11 @@ traceback for every accept() it tried, 244 MB in 40 s (a penetration tester).
   and never displaced, a reviewer). Over TLS, the close's ``close_notify`` then waits behind the answer, and the
   client's is waited for only once all is sent: asyncio's own time for it had run from the close, cutting a steady
   reader of a large answer (a reviewer). uvicorn's keep-alive time (5 s) starts once the answer is all sent too.
-- A request h11 cannot parse is answered ``400`` (``Connection: close``) and closed as a ``408`` is, below. The
-  connection's own answers (``400``, ``408``, ``503``) carry the headers of every answer, ``Strict-Transport-Security``
-  over HTTPS.
+- A request stating both ``Content-Length`` and ``Transfer-Encoding`` is refused at its head (``_Framing``), as one
+  h11 cannot parse is: answered ``400`` (``Connection: close``) and closed as a ``408`` is, below, nothing after it
+  read as a request (RFC 9112 §6.3; a proxy in front framing it by ``Content-Length`` would take the request hidden
+  in its body for its next client's, a penetration tester). The connection's own answers (``400``, ``408``, ``503``)
+  carry the headers of every answer, ``Strict-Transport-Security`` over HTTPS.
 - When a request's head has come and its body is late, the client is answered ``408 Request Timeout`` (with
   ``Connection: close``, in Chinese and English, which the console shows) before the connection is closed: an upload
   over a slow link learns why it failed, rather than meeting a reset.
@@ -538,9 +540,9 @@ class _Connection(asyncio.Protocol):
         return True
 
     def refused(self) -> None:
-        """``_http`` has answered ``400`` to a request it refuses at its head (one h11 cannot parse): closed as one
-        answered ``408`` is, what still comes of it dropped, rather than read as a request of its own or reset before
-        the client has read the answer."""
+        """``_http`` has answered ``400`` to a request it refuses at its head (one h11 cannot parse, one stating both
+        ``Content-Length`` and ``Transfer-Encoding``): closed as one answered ``408`` is, what still comes of it
+        dropped, rather than read as a request of its own or reset before the client has read the answer."""
         if self._deadline is not None:
             self._deadline.cancel()
             self._deadline = None
@@ -585,6 +587,8 @@ class _Http11(H11Protocol):
     def __init__(self, connection: _Connection, **uvicorn: Any):
         super().__init__(**uvicorn)
         self._connection = connection
+        limit = self.config.h11_max_incomplete_event_size  # as uvicorn makes its h11 connection
+        self.conn = _Framing(h11.SERVER) if limit is None else _Framing(h11.SERVER, limit)
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]  # as uvicorn's
         super().connection_made(transport)
@@ -647,9 +651,10 @@ class _Http11(H11Protocol):
 
     def send_400_response(self, msg: str) -> None:
         """Answer ``400`` to a request refused at its head, and close (uvicorn's ``Invalid HTTP request received.``):
-        one h11 cannot parse. With the headers of every answer: uvicorn's own 400 had none,
-        ``Strict-Transport-Security`` over HTTPS missing (a penetration tester). Closed as a ``408`` is
-        (``_Connection.refused``); only closed when an answer has begun already (uvicorn's had then raised in h11)."""
+        one h11 cannot parse, or one stating both ``Content-Length`` and ``Transfer-Encoding`` (``_Framing``). With
+        the headers of every answer: uvicorn's own 400 had none, ``Strict-Transport-Security`` over HTTPS missing (a
+        penetration tester). Closed as a ``408`` is (``_Connection.refused``); only closed when an answer has begun
+        already (uvicorn's had then raised in h11)."""
         if self.conn.our_state in (h11.IDLE, h11.SEND_RESPONSE) and not self.transport.is_closing():
             self._answer(400, b"Bad Request", msg.encode("ascii"))
             self._connection.refused()
@@ -672,6 +677,23 @@ class _Http11(H11Protocol):
             h11.EndOfMessage(),
         ):
             self.transport.write(self.conn.send(event))
+
+
+class _Framing(h11.Connection):
+    """h11's server side, refusing a request that states both ``Content-Length`` and ``Transfer-Encoding``, as h11
+    refuses one it cannot parse (``RemoteProtocolError``, which uvicorn answers ``400``, and the connection closes).
+    h11 framed its body by ``Transfer-Encoding`` and kept the connection open, and answered a second request hidden
+    after it (a penetration tester): a proxy in front that frames by ``Content-Length`` would take that request for
+    the next client's. RFC 9112 §6.3: the server MAY reject such a request, and MUST close the connection after it."""
+
+    def next_event(self) -> Any:
+        event = super().next_event()
+        if isinstance(event, h11.Request):
+            names = {name for name, _ in event.headers}  # lower case, as h11 gives them
+            if b"content-length" in names and b"transfer-encoding" in names:
+                self._process_error(self.their_role)  # as h11 does for its own: nothing more is read of the client
+                raise h11.RemoteProtocolError("both Content-Length and Transfer-Encoding", error_status_hint=400)
+        return event
 
 
 class _Closing:

@@ -646,6 +646,61 @@ def test_every_answer_the_server_makes_itself_carries_strict_transport_security_
             sock.close()
 
 
+SMUGGLING = (
+    b"POST /tsa HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"
+    b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+)
+"""A request stating both ``Content-Length`` and ``Transfer-Encoding``: framed by the chunks, its body is empty and a
+second request follows; framed by the length (a proxy in front may), the second request is the body's and the next
+client's request."""
+
+
+@pytest.mark.parametrize("over_tls", [False, True], ids=["http", "https"])
+def test_a_request_stating_both_content_length_and_transfer_encoding_is_refused_and_its_connection_closed(
+    over_tls: bool, certificate: tuple[tuple[str, str], ssl.SSLContext]
+) -> None:
+    """It had been framed by ``Transfer-Encoding``, handled, and its connection kept open, and the request hidden
+    after it answered: a proxy framing by ``Content-Length`` would hand that answer to the next client (a penetration
+    tester; RFC 9112 §6.3, the server MUST close the connection). It is refused unhandled, 400 with
+    ``Connection: close``, at its head, in either order and any case, and nothing after it is answered; one framed by
+    either alone is served as before."""
+    asked: list[bytes] = []
+
+    def timestamp(query: bytes) -> bytes:
+        asked.append(query)
+        return b"reply:" + query
+
+    tls, trusting = certificate
+    smuggled = (
+        SMUGGLING,
+        SMUGGLING.replace(
+            b"Content-Length: 4\r\nTransfer-Encoding: chunked", b"transfer-encoding: chunked\r\nCONTENT-LENGTH: 0"
+        ),
+        SMUGGLING.partition(b"\r\n\r\n")[0] + b"\r\n\r\n",  # its body still to come: refused at its head
+    )
+    # the request time of 30 s and the idle connection's 5 s: closed within 3 s is closed for the refusal
+    with serving(HttpApp(timestamp=timestamp, crl=None), tls=tls if over_tls else None, seconds=30) as http:
+        for request in smuggled:
+            sock = secured(http.port, over_tls, trusting)
+            sock.sendall(request)
+            got = until_closed(sock, 3.0)
+            head, _, body = got.partition(b"\r\n\r\n")
+            assert head.startswith(b"HTTP/1.1 400 ") and b"\r\nconnection: close" in head.lower(), got
+            assert got.count(b"HTTP/1.1 ") == 1 and b"ok\n" not in got  # the hidden request is not answered
+            assert body == b"Invalid HTTP request received."
+            sock.close()
+        assert asked == []
+        for framing in (
+            b"Content-Length: 5\r\n\r\nquery",
+            b"Transfer-Encoding: chunked\r\n\r\n5\r\nquery\r\n0\r\n\r\n",
+        ):
+            sock = secured(http.port, over_tls, trusting)
+            sock.sendall(b"POST /tsa HTTP/1.1\r\nHost: x\r\n" + framing + b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert answer(sock) == (200, b"reply:query")
+            sock.close()
+        assert asked == [b"query", b"query"]
+
+
 def stopping_counted() -> float:
     """``zzgw_http_dropped_total{cause="stopping"}`` in this process (a stopped side has no ``/metrics`` to ask)."""
     exposed = metrics.exposition()[0].decode()
