@@ -17,6 +17,11 @@ MAX_QR_IMAGE_BYTES = 8 * 1024 * 1024
 MAX_QR_IMAGE_PIXELS = 40_000_000
 """A phone photo is 12–50 megapixels; more than this is refused before it is decoded (a small file can claim a huge
 image)."""
+QR_IMAGE_FORMATS = ("PNG", "JPEG", "WEBP", "BMP", "TIFF")
+"""What a photo or scan of a QR code is read as (Pillow's names): what phones, scanners and screenshots make. Pillow
+opens many more, some through other programs (EPS and PDF-like PostScript through Ghostscript, were it installed):
+an uploaded file is read only by these parsers, never handed to another program (a penetration tester)."""
+
 MAX_QR_IMAGE_SIDE = 65_535
 """zxing-cpp's limit on either side of an image it decodes: a longer side is refused with the pixels, before the image
 is read. A strip of 65,536 × 600 px within the pixels had made the decoder raise, a 500 to the clerk (a penetration
@@ -73,7 +78,7 @@ def decode_qr_image(data: bytes) -> str:
     try:  # everything Pillow or zxing-cpp may raise for an image within the limits is said here, as bad input
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data))
+            image = Image.open(io.BytesIO(data), formats=QR_IMAGE_FORMATS)
             if image.width * image.height > MAX_QR_IMAGE_PIXELS:
                 raise ResourceExhaustedError(
                     f"图片像素过多（{image.width}×{image.height}，最多 {MAX_QR_IMAGE_PIXELS:,} 像素）"
@@ -99,7 +104,10 @@ def decode_qr_image(data: bytes) -> str:
         ) from None
     except UnidentifiedImageError:
         raise invalid(
-            "qr_image", "NOT_AN_IMAGE", "无法读取该图片，请用 PNG 或 JPEG（not an image of a kind that can be read）"
+            "qr_image",
+            "NOT_AN_IMAGE",
+            "无法读取该图片，请用 PNG、JPEG、WebP、BMP 或 TIFF 图片"
+            "（not an image of a kind that is read: PNG, JPEG, WebP, BMP or TIFF）",
         ) from None
     except Exception as exc:  # Pillow raises many kinds for an image it cannot read through (a truncated one) or
         # convert (LAB), and zxing-cpp for one it cannot take (a ValueError, a TypeError)

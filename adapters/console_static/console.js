@@ -106,7 +106,7 @@ const TOKEN_LAPSED = "接入令牌已失效（可能已被管理员停用或更�
 const ERRORS = {
   NO_CREDENTIAL: "请先登录（输入部门接入令牌）", UNKNOWN_CREDENTIAL: "接入令牌无效，请核对后重新登录",
   ROLE_NOT_ALLOWED: "本部门无核验权限", NO_QR_CODE: "图片中没有找到二维码，请拍得更近、更平整",
-  SEVERAL_QR_CODES: "图片中有多个二维码，请只拍一个", NOT_AN_IMAGE: "无法读取该图片（请用 PNG 或 JPEG）",
+  SEVERAL_QR_CODES: "图片中有多个二维码，请只拍一个", NOT_AN_IMAGE: "无法读取该图片（请用 PNG、JPEG、WebP、BMP 或 TIFF 图片）",
   IMAGE_TOO_LARGE: "图片过大（最大 8 MB）", IMAGE_TOO_MANY_PIXELS: "图片尺寸过大（最多 4000 万像素，每边最多 65535 像素），请缩小后重试",
   TOKEN_ENDED: "接入令牌已被管理员停用或更换，请向管理员申领新令牌后重新登录",
   PDF_TOO_LARGE: "PDF 文件过大。" + PDF_TOO_LARGE_ADVICE,
@@ -2014,7 +2014,7 @@ document.addEventListener("DOMContentLoaded", () => {
       if (files.length > 1) return say("请只拖入一个文件", "", input.form.id);
       if (!accepted(files[0], input.accept)) {
         const kind = { pdf: "请拖入 PDF 文件", "receipt-file": "请拖入回执文件（.json）" }[input.id];
-        return say(kind || "请拖入图片文件（PNG 或 JPEG）", "", input.form.id);
+        return say(kind || "请拖入图片文件（PNG、JPEG、WebP、BMP 或 TIFF）", "", input.form.id);
       }
       say("");
       input.files = files;

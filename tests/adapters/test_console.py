@@ -26,6 +26,7 @@ from PIL import Image
 from sqlalchemy import text
 
 from adapters import console as console_module
+from adapters import license_codes
 from adapters.console import Console
 from adapters.http import HttpApp, HttpServer
 from adapters.receipt_file import read_receipt
@@ -598,6 +599,38 @@ def test_an_image_within_the_limits_that_the_decoder_cannot_take_is_refused_not_
     Image.new("LAB", (300, 300)).save(lab, "TIFF")
     status, answer = verify(console, running, qr_image=base64.b64encode(lab.getvalue()).decode())
     assert status == 400 and refusal(answer)[2] == [("qr_image", "NOT_AN_IMAGE")]
+
+
+def test_a_qr_photo_is_read_only_as_png_jpeg_webp_bmp_or_tiff(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pillow opens dozens of formats, EPS among them by running Ghostscript on the upload were it installed (a
+    penetration tester): a photo is read only by the parsers of the kinds phones, scanners and screenshots make, and
+    any other kind, here a QR code as GIF, TGA or PCX that Pillow would decode, is refused unread; an EPS never
+    reaches its parser."""
+    from PIL import EpsImagePlugin
+
+    code = "HTTPS://WWW.EXAMPLE.COM/"
+    picture = Image.open(io.BytesIO(qr_png(code, scale=3))).convert("RGB")
+
+    def saved(kind: str) -> bytes:
+        out = io.BytesIO()
+        picture.save(out, kind)
+        return out.getvalue()
+
+    for kind in ("PNG", "JPEG", "WEBP", "BMP", "TIFF"):
+        assert license_codes.decode_qr_image(saved(kind)) == code, kind
+    for kind in ("GIF", "TGA", "PCX"):
+        with pytest.raises(InvalidRequestError) as refused:
+            license_codes.decode_qr_image(saved(kind))
+        assert [(v.field, v.reason) for v in refused.value.violations] == [("qr_image", "NOT_AN_IMAGE")], kind
+        assert refused.value.violations[0].description.startswith(
+            "无法读取该图片，请用 PNG、JPEG、WebP、BMP 或 TIFF 图片"
+        ), kind
+    parsed: list[bytes] = []
+    monkeypatch.setattr(EpsImagePlugin.EpsImageFile, "_open", lambda image: parsed.append(b"eps") or 1 / 0)
+    eps = b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 10 10\nshowpage\n"
+    with pytest.raises(InvalidRequestError):
+        license_codes.decode_qr_image(eps)
+    assert parsed == []
 
 
 def test_a_request_larger_than_any_document_is_refused_before_it_is_read(

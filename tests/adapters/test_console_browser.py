@@ -860,7 +860,7 @@ def test_a_new_check_hides_the_last_answer_and_signing_out_leaves_nothing_for_th
                   document.getElementById("by-qr").dispatchEvent(
                       new DragEvent("drop", {dataTransfer: files, bubbles: true, cancelable: true})); }"""
     page.evaluate(drop, [["paper.pdf"], "application/pdf"])  # not what the box takes, as the picker would not
-    assert page.inner_text("#message") == "请拖入图片文件（PNG 或 JPEG）"
+    assert page.inner_text("#message") == "请拖入图片文件（PNG、JPEG、WebP、BMP 或 TIFF）"
     page.evaluate(drop, [["a.png", "b.png"], "image/png"])  # nor two at once
     assert page.inner_text("#message") == "请只拖入一个文件"
     assert page.eval_on_selector("#qr-image", "e => e.files.length") == 0

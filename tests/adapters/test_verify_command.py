@@ -144,7 +144,8 @@ def test_what_cannot_be_asked_is_refused_before_anything_is_sent(running: Runnin
     assert refused(str(empty)) == f"所选文件 {empty} 是空的（0 字节）（{empty} is empty）"
     (tmp_path / "notes.txt").write_text("not a picture", encoding="utf-8")
     assert refused(str(tmp_path / "notes.txt")).endswith(
-        "无法读取该图片，请用 PNG 或 JPEG（not an image of a kind that can be read）"
+        "无法读取该图片，请用 PNG、JPEG、WebP、BMP 或 TIFF 图片"
+        "（not an image of a kind that is read: PNG, JPEG, WebP, BMP or TIFF）"
     )
     (tmp_path / "web.png").write_bytes(qr_png("HTTPS://WWW.EXAMPLE.COM/"))
     assert refused(str(tmp_path / "web.png")).endswith(
