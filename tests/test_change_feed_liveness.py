@@ -165,7 +165,10 @@ def test_a_stalled_listener_turns_deaf_within_the_lease_and_listens_again(
                 # nobody reads: the listener thread (not blocked) drops everything at the lapse
                 _until(lambda: EVERYTHING in heard, within=changes.LEASE + 0.4)
                 assert feed.generation == -1
-                assert time.monotonic() - stopped_at >= changes.LEASE - changes.HEARTBEAT_EVERY - 0.05
+                # not at the first heartbeat missed: the lease runs from the last one answered, which on a loaded
+                # machine may have been answered late, more than a heartbeat before the stop (0.56 s of 0.9 seen
+                # with four workers), so the bound is half the lease, still past the first heartbeat missed
+                assert time.monotonic() - stopped_at >= changes.LEASE / 2
                 time.sleep(0.5)
                 assert feed.generation == -1  # nothing answered: still deaf, nothing kept
                 assert heard.count(EVERYTHING) == 1  # dropped once, not at every look
