@@ -187,7 +187,8 @@ HANDLER_THREAD_NAME = "zzgw-grpc"
 GRPC_CONNECTIONS = 1024
 """The gRPC connections a process holds at once unless set (``ZZGW_GRPC_MAX_CONNECTIONS``) or its files are fewer."""
 IDLE_CONNECTION_SECONDS = 60
-"""A gRPC connection with no call open for this long is closed (GOAWAY): the client's next call opens another."""
+"""A gRPC connection with no call open is closed (GOAWAY) 1 to 2 times this after its last call, ±10 % (core looks once
+this long whether a call came since it last looked): the client's next call opens another."""
 STREAMS_PER_CONNECTION = 100
 """Calls open at once on one gRPC connection (HTTP/2 MAX_CONCURRENT_STREAMS): a load client has 64 in flight."""
 """The kernel's name for the gRPC handler threads (``gateway.threads``)."""
@@ -2121,7 +2122,7 @@ def build_server(
             ("grpc.max_allowed_incoming_connections", grpc_connections(settings)),
             # one that never completes its TLS handshake (or, without TLS, its HTTP/2 preface) is closed in time
             ("grpc.server_handshake_timeout_ms", (settings.grpc_request_seconds or HANDSHAKE_SECONDS) * 1000),
-            # one with no call for IDLE_CONNECTION_SECONDS is closed (GOAWAY); an open stream is a call
+            # one with no call open is closed (GOAWAY) 1-2 idle times after its last call; an open stream is a call
             ("grpc.max_connection_idle_ms", IDLE_CONNECTION_SECONDS * 1000),
             # more than a client's 64 calls in flight on one connection; with it core refuses streams opened and
             # reset faster than they are torn down (rapid reset), counting those not yet torn down

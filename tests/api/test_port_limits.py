@@ -9,6 +9,7 @@ import gc
 import logging
 import os
 import resource
+import select
 import socket
 import struct
 import subprocess
@@ -29,8 +30,9 @@ from gateway import server as gateway_server
 from gateway.api import arrival
 from gateway.config import Settings
 from gateway.server import STREAMS_PER_CONNECTION, grpc_connections
+from protos.zzgw.v1 import catalog_pb2, catalog_pb2_grpc
 from tests.adapters.test_http_connections import ROOT, limited_to_1024
-from tests.conftest import RunningGateway, backend_params, start_gateway
+from tests.conftest import TAX, RunningGateway, backend_params, start_gateway
 
 VERIFY_LICENSE = "/zzgw.v1.VerificationService/VerifyLicense"
 PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
@@ -205,6 +207,81 @@ def test_an_idle_connection_is_closed_and_streams_per_connection_are_bounded(qui
     assert values[3] == STREAMS_PER_CONNECTION > 64  # SETTINGS_MAX_CONCURRENT_STREAMS
     assert GOAWAY in [kind for kind, _payload in sent]
     assert 0.5 < seconds < 4
+
+
+class Relay:
+    """A TCP relay on a free port between one gRPC client connection and the gateway: what the server sent on it, and
+    when the server closed it (monotonic), so that a test can read the server's frames to a client that made calls."""
+
+    def __init__(self, target: int) -> None:
+        self.port, self._target = free_port(), target
+        self._listener = socket.create_server(("127.0.0.1", self.port))
+        self.sent = b""
+        self.closed_at: float | None = None
+        self._thread = threading.Thread(target=self._relay, daemon=True)
+        self._thread.start()
+
+    def _relay(self) -> None:
+        with (
+            self._listener,
+            self._listener.accept()[0] as client,
+            socket.create_connection(("127.0.0.1", self._target)) as server,
+        ):
+            while self.closed_at is None:
+                for side in select.select([client, server], [], [], 0.1)[0]:
+                    try:
+                        data = side.recv(65536)
+                    except ConnectionResetError:
+                        data = b""
+                    if side is server:
+                        self.sent += data
+                    if not data:
+                        self.closed_at = time.monotonic()  # whichever side closed, the connection has ended
+                        break
+                    (server if side is client else client).sendall(data)
+
+    def closed_by(self, deadline: float) -> float | None:
+        """When the connection ended, waiting until ``deadline`` (monotonic) for it; None if it was still open."""
+        self._thread.join(max(0.0, deadline - time.monotonic()))
+        return self.closed_at
+
+
+def test_a_connection_that_made_calls_is_closed_once_idle(quick_idle: RunningGateway) -> None:
+    """A connection that had made a call (answered, refused, or a health Check) was still open 85-100 s after it, past
+    the 60 s the docs gave, and was taken to be kept for good (a penetration tester). gRPC looks once an idle time
+    (±10 %, from the connection's start) whether a call was open or began since it last looked, so such a connection
+    is sent GOAWAY `connection idle` and closed between one and two idle times after its call, as the docs now say;
+    with the cyclic collector off, so nothing of a finished call waits for it to let its connection go."""
+    relays = {kind: Relay(quick_idle.port) for kind in ("answered", "refused", "health")}
+    channels = {kind: grpc.insecure_channel(f"127.0.0.1:{relay.port}") for kind, relay in relays.items()}
+    catalog = {kind: catalog_pb2_grpc.CatalogServiceStub(channels[kind]) for kind in ("answered", "refused")}
+    request = catalog_pb2.ListLicenseTypesRequest()
+    ended: dict[str, float] = {}
+    gc.collect()
+    gc.disable()
+    try:
+        token = (("authorization", f"Bearer {quick_idle.tokens[TAX]}"),)
+        catalog["answered"].ListLicenseTypes(request, metadata=token, timeout=10)
+        ended["answered"] = time.monotonic()
+        with pytest.raises(grpc.RpcError) as refused:
+            catalog["refused"].ListLicenseTypes(request, timeout=10)
+        ended["refused"] = time.monotonic()
+        assert refused.value.code() == grpc.StatusCode.UNAUTHENTICATED
+        status = health_pb2_grpc.HealthStub(channels["health"]).Check(health_pb2.HealthCheckRequest(), timeout=10)
+        ended["health"] = time.monotonic()
+        assert status.status == health_pb2.HealthCheckResponse.SERVING
+        closed = {kind: relay.closed_by(ended["health"] + 8) for kind, relay in relays.items()}
+    finally:
+        gc.enable()
+        for channel in channels.values():
+            channel.close()
+    for kind, relay in relays.items():
+        at = closed[kind]
+        assert at is not None, f"the connection of the {kind} call was still open 8 s after the calls"
+        idle = at - ended[kind]
+        assert 0.8 < idle < 3.5, (kind, idle)  # one to two idle times of 0.9-1.1 s, and a timer a little late
+        goaway = [payload[8:] for type_, payload in frames(relay.sent) if type_ == GOAWAY]
+        assert goaway == [b"connection idle"], (kind, goaway)
 
 
 def test_the_connection_cap_is_sized_from_the_open_files_limit(tmp_path: Path) -> None:
