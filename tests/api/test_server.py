@@ -436,6 +436,27 @@ def test_request_metadata_is_taken_up_to_its_limit_and_refused_over_it_every_tim
     assert outcomes(MAX_METADATA_BYTES) == {grpc.StatusCode.RESOURCE_EXHAUSTED}
 
 
+def test_metadata_over_its_limit_is_refused_in_grpcs_words_naming_the_sizes_unless_there_are_too_many(
+    running: RunningGateway,
+) -> None:
+    """api.md had said that too much metadata made of many small headers is refused with empty details: gRPC's details
+    name the total and each header's size, and are empty only when that list is long (a penetration tester)."""
+    catalog = running.catalog(TAX)
+
+    def details(metadata: tuple[tuple[str, str], ...]) -> str:
+        with pytest.raises(grpc.RpcError) as refused:
+            catalog.ListLicenseTypes(catalog_pb2.ListLicenseTypesRequest(), metadata=metadata, timeout=10)
+        assert refused.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+        return refused.value.details() or ""
+
+    one = details((("x-trace-context", "a" * 20000),))
+    assert one == f"received metadata size exceeds hard limit (value length 20000 vs. {MAX_METADATA_BYTES})"
+    several = details(tuple((f"x-trace-{i}", "a" * 500) for i in range(40)))
+    assert re.match(rf"received metadata size exceeds hard limit \(\d+ vs\. {MAX_METADATA_BYTES}\); ", several)
+    assert " :path:" in several and " x-trace-0:541B " in several  # 9 + 500 + 32 bytes, as HTTP/2 counts it
+    assert details(tuple((f"x-t{i}", "a" * 10) for i in range(400))) == ""
+
+
 def test_an_unexpected_exception_becomes_internal_with_a_request_id(
     running: RunningGateway, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:  # fmt: skip
