@@ -625,7 +625,7 @@ function signedOut(message, focusToken = true) {
   show("who", false);
   show("busy", false); // a check abandoned: its buttons are the next clerk's to use
   waitButtons(false);
-  signInButton().disabled = false;
+  hold([signInButton()], false);
   for (const id of Object.values(UNCHECKED)) show(id, false);
   show("sign-in", true);
   say(message, "", "sign-in-form");
@@ -723,7 +723,7 @@ async function signIn() {
   // said, and 登录 waiting, while the gateway answers: on a slow network nothing had changed, and 登录 was clicked
   // again (a clerk tester)
   signingIn = true;
-  signInButton().disabled = true;
+  hold([signInButton()], true);
   progress();
   try {
     session = await call("api/session", undefined, asOf);
@@ -739,7 +739,7 @@ async function signIn() {
   } finally {
     if (asOf === generation) {
       signingIn = false;
-      signInButton().disabled = false;
+      hold([signInButton()], false);
       progress();
     }
   }
@@ -1048,16 +1048,46 @@ function filled(what) {
 
 function waitButtons(waiting) {
   // (the next file may be chosen meanwhile, as the fields may be typed in)
-  document.querySelectorAll("#work button:not(.pick), #review-again, #verify-current")
-    .forEach((b) => (b.disabled = waiting));
+  hold(document.querySelectorAll("#work button:not(.pick), #review-again, #verify-current"), waiting);
   if (!waiting) caseButtons(); // a case's receipts still on their way keep theirs waiting
 }
 
 // 查看本件已有核验回执 and 显示更多 wait while a check runs or the case's receipts are on their way.
 function caseButtons() {
-  const waiting = checking || Boolean(listing && listing.pending);
-  $("case-list").disabled = waiting;
-  $("case-next").disabled = waiting;
+  hold([$("case-list"), $("case-next")], checking || Boolean(listing && listing.pending));
+}
+
+// Buttons made to wait (``waiting``: disabled) or free again: every button the page disables goes through here. A
+// button disabled while it has the focus drops it to the page's body: a keyboard or screen-reader clerk who pressed
+// 比对, 查验回执 or 查看本件已有核验回执 was left at the top of the page, the form to be found again, and a wrong claim
+// not to be corrected where it was typed (an accessibility tester). The focus goes first where Enter in the form's
+// field leaves it (``WAITING_FOCUS``); the answer may move it on, as it does from that field.
+function hold(buttons, waiting) {
+  for (const button of buttons) {
+    if (waiting && button === document.activeElement) {
+      const next = waitingFocus(button);
+      if (next) next.focus({ preventScroll: true });
+    }
+    button.disabled = waiting;
+  }
+}
+
+// Where the focus goes from a button that waits, by the button's id or its form's: 登录 to the token field, 核验,
+// 核验文件, 识别并核验, 重新核验此证照 and 核验现行版本 to 输入证照 (where a check's answer leaves it), 比对 to the
+// holder's code of 信息比对 (公民身份号码, 统一社会信用代码 …), 查验回执 to 回执编号, 查看本件已有核验回执 to 办件编号, 结束本件 to
+// 输入证照 (docs/console.md).
+const WAITING_FOCUS = {
+  "sign-in-form": "token", "by-text": "query", "by-pdf": "query", "by-qr": "query", "by-claim": "claim-holder",
+  "by-receipt": "receipt-id", "case-list": "case", "case-end": "query", "review-again": "query",
+  "verify-current": "query",
+};
+
+// The element the focus goes to from ``button`` while it waits (``WAITING_FOCUS``); from 显示更多, the last receipt's
+// 下载 above it, the next Tab the first receipt of the page to come.
+function waitingFocus(button) {
+  if (button.id === "case-next") return [...$("case-table").querySelectorAll("button")].pop() || $("case-head");
+  const id = WAITING_FOCUS[button.id] || (button.form && WAITING_FOCUS[button.form.id]);
+  return id ? $(id) : null;
 }
 
 // What the page waits for, said below the forms (#busy, a polite status) while the buttons that would ask again wait:

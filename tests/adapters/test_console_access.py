@@ -7,6 +7,7 @@ kept in the tab for the next clerk, and a tab closed and opened again not signed
 from __future__ import annotations
 
 import contextlib
+import json
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,19 +18,24 @@ import pytest
 from adapters.records import issue_request
 from gateway.bootstrap import samples
 from protos.zzgw.v1 import verification_pb2
+from signing.qr import qr_png
 from tests.adapters.test_console_browser import (
     CHROMIUM,
     MATTER,
     at_work,
+    case_of_the_seal_engraving,
     check,
+    held_calls,
+    let_go,
     open_console,
     sign_in,
     verdict,
 )
 from tests.adapters.test_console_browser import browser as browser  # the browser test's fixtures
 from tests.adapters.test_console_browser import page as page
+from tests.api.test_documents import document_of
 from tests.api.test_verification import issue_for_invoices as issue
-from tests.api.test_verification import unique, verifier
+from tests.api.test_verification import qr_for, unique, verifier
 from tests.conftest import CIVIL, POLICE, TAX, RunningGateway
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"no browser at {CHROMIUM}")
@@ -406,6 +412,112 @@ def test_the_result_and_its_print_button_are_two_tabs_from_the_field(screen: Any
     assert focused_id(page) == "review-head" and in_view(page, "#review-head")
     page.keyboard.press("Tab")
     assert focused_id(page) in ("review-again", "review-print")
+
+
+def pressed(page: Any, button: str, key: str, call: str) -> tuple[str, str]:
+    """``button`` given the keyboard's focus and pressed with ``key``, the console's call ``call`` it makes held
+    until the focus is read: where the focus is while the gateway answers, and once its answer is shown (the
+    focused element's id, else its name; BODY for the page's body)."""
+    held = held_calls(page, f"**/console/api/{call}")
+    page.focus(button)
+    page.keyboard.press(key)
+    for _ in range(200):
+        if held:
+            break
+        page.wait_for_timeout(50)
+    focus = "(e => e.id || e.getAttribute('aria-label') || e.tagName)(document.activeElement)"
+    during = page.evaluate(focus)
+    page.unroute(f"**/console/api/{call}")
+    let_go(held.pop())
+    page.locator("#busy").wait_for(state="hidden")
+    return during, page.evaluate(focus)
+
+
+def test_a_button_pressed_leaves_the_focus_in_its_form_for_the_next_entry(page: Any, running: RunningGateway) -> None:
+    """A button disabled while its call runs drops the focus to the page's body: a keyboard clerk who pressed 比对,
+    查验回执 or 查看本件已有核验回执 (Enter, Space or a click) was left at the top of the page, the form to be found
+    again, where Enter in the form's field keeps the focus there (an accessibility tester). The focus goes where Enter
+    in the field leaves it, while the gateway answers and after: 输入证照 for 核验, 核验文件, 识别并核验 and
+    重新核验此证照, the holder's code for 比对, 回执编号 and 办件编号, each with its way to the result one Tab on."""
+    issued = issue(running, 104).license
+    page.fill("#query", issued.license_id)
+    assert pressed(page, "#by-text button[type=submit]", "Enter", "verify") == ("query", "query")
+    verdict(page, "PASSED")
+    page.set_input_files(
+        "#pdf", {"name": "a.pdf", "mimeType": "application/pdf", "buffer": document_of(running, issued.license_id).pdf}
+    )
+    assert pressed(page, "#by-pdf button[type=submit]", "Space", "verify") == ("query", "query")
+    verdict(page, "PASSED")
+    photo = {"name": "qr.png", "mimeType": "image/png", "buffer": qr_png(qr_for(running, issued.license_id)[0])}
+    page.set_input_files("#qr-image", photo)
+    assert pressed(page, "#by-qr button[type=submit]", "Enter", "verify") == ("query", "query")
+    verdict(page, "PASSED")
+
+    page.select_option("#claim-type", issued.type_code)
+    page.fill("#claim-holder", issued.holder.code)
+    page.fill("#claim-number", issued.license_number)
+    page.fill("#claim-name", "王某某")
+    assert pressed(page, "#by-claim button[type=submit]", "Enter", "check-claim") == ("claim-holder", "claim-holder")
+    assert "不符：单位名称" in verdict(page, "FAILED")
+
+    _, use = case_of_the_seal_engraving()
+    earlier = verifier(running, POLICE).VerifyLicense(
+        verification_pb2.VerifyLicenseRequest(use=use, license_id=issued.license_id)
+    )
+    page.fill("#receipt-id", earlier.report.receipt.receipt_id)
+    assert pressed(page, "#by-receipt button[type=submit]", "Space", "receipt") == ("receipt-id", "receipt-id")
+    page.wait_for_selector("#receipt-review:not([hidden])")
+    page.keyboard.press("Tab")
+    assert focused_id(page) == "to-review"
+    assert pressed(page, "#review-again", "Enter", "verify") == ("query", "query")
+    verdict(page, "PASSED")
+
+    page.click("#case-details summary")
+    page.select_option("#bundle", use.bundle_code)
+    page.fill("#case", use.case_id)
+    assert pressed(page, "#case-list", "Enter", "case-receipts") == ("case", "case")
+    page.wait_for_selector(f"#case-table tr[data-receipt='{earlier.report.receipt.receipt_id}']")
+    page.keyboard.press("Tab")
+    assert focused_id(page) == "to-case"
+
+
+def test_the_sign_in_button_and_show_more_leave_the_focus_where_the_clerk_goes_on(
+    browser: Any, console: str, running: RunningGateway
+) -> None:
+    """登录 and 显示更多 wait, disabled, while the gateway answers, as every button that asks it does: the focus goes
+    from 登录 to the token field (输入证照 once signed in, the token field again if refused), and from 显示更多 to the
+    last receipt's 下载 above it, the next Tab the first of the receipts that came."""
+    issued = issue(running, 105).license
+    _, use = case_of_the_seal_engraving()
+    made = [
+        verifier(running, POLICE)
+        .VerifyLicense(verification_pb2.VerifyLicenseRequest(use=use, license_id=issued.license_id))
+        .report.receipt.receipt_id
+        for _ in range(3)
+    ]
+    context, page = open_console(browser, console, running.tokens[TAX])
+    try:
+        page.fill("#operator", "窗口03 王敏")
+        assert pressed(page, "#sign-in-form button", "Enter", "session") == ("token", "query")
+        page.wait_for_selector("#work:not([hidden])")
+
+        def two_a_page(route: Any) -> None:
+            route.continue_(post_data=json.dumps({**json.loads(route.request.post_data), "limit": 2}))
+
+        page.route("**/console/api/case-receipts", two_a_page)
+        page.click("#case-details summary")
+        page.select_option("#bundle", use.bundle_code)
+        page.fill("#case", use.case_id)
+        page.press("#case", "Enter")
+        page.locator("#case-next:not([hidden])").wait_for()
+        last = f"下载回执 {made[1]}"
+        assert pressed(page, "#case-next", "Enter", "case-receipts") == (last, last)
+        page.locator(f"#case-table tr[data-receipt='{made[2]}']").wait_for()
+        assert page.is_hidden("#case-next")
+        page.keyboard.press("Tab")
+        assert page.evaluate("document.activeElement.getAttribute('aria-label')") == f"下载回执 {made[2]}"
+    finally:
+        context.close()
 
 
 def test_a_reload_keeps_the_last_receipts_number_and_nothing_else(page: Any, running: RunningGateway) -> None:
