@@ -850,6 +850,7 @@ function showCase() {
 function dropListing() {
   listing = null;
   $("case-table").replaceChildren();
+  showRows($("case-table"));
   show("case-receipts", false);
   caseButtons(); // nor waited for
   progress();
@@ -1494,6 +1495,7 @@ function showHolder(answer) {
   } else if (said) {
     text = "回执不记载持证人，不能说明所载证照是申请人的：请核对是否为申请人的证照，或请申请人提交证照，在“输入证照”中重新核验。";
   }
+  showRows(table); // none for a claim's receipt, a type the department does not use, a license not found
   $("review-holder-check").textContent = text;
   show("review-holder-check", Boolean(text));
 }
@@ -1618,6 +1620,7 @@ async function listCase(more = false) {
       // a column scrolled off to the right (a clerk tester)
       [...tr.cells].forEach((cell, i) => (cell.dataset.label = CASE_COLUMNS[i]));
     }
+    showRows(table); // none for a case without receipts, which is said in words
     listing.shown += answer.receipts.length;
     listing.next = answer.next_page_token || "";
     // a count said only when it is the case's: a page that is not the last says how many are shown, and that there
@@ -1683,6 +1686,13 @@ function standingWords(finding, then, currentId, advice) {
   if (validThen && finding.reason !== "NOT_YET_VALID") return [label, subject("在核验后" + what) + "，" + advice, true];
   if (sameThen) return [label, subject("在核验时即" + what) + "（当时核验未通过），不能凭此回执免收材料", true];
   return [label, subject("现在" + what) + "，" + advice, true];
+}
+
+// A table in the page only while it has rows: an empty one stayed in the accessibility tree, a screen reader saying a
+// table of no rows (NVDA: 表格 0 行 0 列) under 证照摘要 before the words that say why there is none (an accessibility
+// tester).
+function showRows(table) {
+  table.hidden = table.rows.length === 0;
 }
 
 function row(table, label, value) {
@@ -1823,6 +1833,7 @@ function render(report, by, check) {
       }
     }
   }
+  showRows(summary); // none for a license not found or not looked at (an unreadable code)
   // the license's code or number may be someone else's: the holder is what ties it to the applicant (a person's
   // masked, compared with the ID; an organisation's whole, public registration data, compared with its name and code)
   $("holder-check").textContent = report.license && report.license.holder_in_full
@@ -1885,6 +1896,7 @@ function renderClaim(answer, by, check) {
   show("registered", false);
   show("holder-check", false);
   $("summary").replaceChildren();
+  showRows($("summary"));
   $("no-license").textContent = "信息比对只回答是否一致，不返回证照数据。";
   show("no-license", true);
   showReceipt(answer.receipt, answer.checked_at, CLAIMS[answer.code] || answer.result, by, check);

@@ -520,6 +520,55 @@ def test_the_sign_in_button_and_show_more_leave_the_focus_where_the_clerk_goes_o
         context.close()
 
 
+def tables(page: Any, selector: str) -> int:
+    """How many tables a screen reader finds in the element."""
+    return sum(
+        line.strip() == "- table" or line.strip().startswith("- table:")
+        for line in page.locator(selector).aria_snapshot().splitlines()
+    )
+
+
+def test_a_table_without_rows_is_not_in_the_page(page: Any, running: RunningGateway) -> None:
+    """After a 信息比对 or a code that could not be read, an empty table stayed under 证照摘要 (NVDA: 表格 0 行 0 列),
+    before the words that say there is no summary; so did the registry's holder of a claim's receipt looked up, and a
+    case without receipts (an accessibility tester, WCAG 1.3.1). A table is in the page only with rows."""
+    issued = issue(running, 106).license
+    page.select_option("#claim-type", issued.type_code)
+    page.fill("#claim-holder", issued.holder.code)
+    page.fill("#claim-number", issued.license_number)
+    check(page, "by-claim")
+    verdict(page, "PASSED")
+    column = "#result .columns > div:nth-child(2)"
+    assert page.is_hidden("#summary") and tables(page, column) == 0
+    assert page.locator(column).aria_snapshot().splitlines()[1:] == [
+        "- paragraph: 信息比对只回答是否一致，不返回证照数据。"
+    ]
+    claims_receipt = page.locator("#receipt-table td").first.inner_text()
+
+    page.fill("#query", issued.license_id)
+    check(page, "by-text")
+    verdict(page, "PASSED")
+    assert page.is_visible("#summary") and tables(page, column) == 1
+    code, _ = qr_for(running, issued.license_id)
+    page.fill("#query", code[: len(code) // 2])  # cut short by a scanner
+    check(page, "by-text")
+    verdict(page, "INDETERMINATE")
+    assert page.is_hidden("#summary") and tables(page, column) == 0
+
+    page.fill("#receipt-id", claims_receipt)
+    page.press("#receipt-id", "Enter")
+    page.wait_for_selector("#receipt-review:not([hidden])")
+    assert page.is_hidden("#review-holder") and page.is_visible("#review-holder-check")
+    assert tables(page, "#receipt-review") == 2  # what the receipt says, and who looked it up here
+
+    page.click("#case-details summary")
+    page.select_option("#bundle", "370100-YJS-QYKB")
+    page.fill("#case", "QYKB-" + uuid.uuid4().hex[:10])
+    page.press("#case", "Enter")
+    page.wait_for_selector("#case-receipts:not([hidden])")
+    assert page.is_visible("#case-empty") and page.is_hidden("#case-table") and tables(page, "#case-receipts") == 0
+
+
 def test_a_reload_keeps_the_last_receipts_number_and_nothing_else(page: Any, running: RunningGateway) -> None:
     """F5 before printing lost the verdict and its receipt: the only way to hand the applicant one was to check again,
     a second access record in the holder's log (a keyboard clerk). The tab keeps the last receipt's number (a receipt
