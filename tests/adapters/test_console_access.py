@@ -569,6 +569,37 @@ def test_a_table_without_rows_is_not_in_the_page(page: Any, running: RunningGate
     assert page.is_visible("#case-empty") and page.is_hidden("#case-table") and tables(page, "#case-receipts") == 0
 
 
+def button_borders(page: Any) -> list[tuple[str, str, str, str]]:
+    """Each button shown (but 退出, underlined as a link): its name, and its border's style, width and colour."""
+    return [
+        tuple(b)
+        for b in page.eval_on_selector_all(
+            "button:not(.link)",
+            """bs => bs.filter(b => b.getClientRects().length).map(b => { const s = getComputedStyle(b);
+                return [b.textContent.trim(), s.borderTopStyle, s.borderTopWidth, s.borderTopColor]; })""",
+        )
+    ]
+
+
+def test_in_forced_colours_every_button_has_a_border(page: Any, running: RunningGateway) -> None:
+    """Windows 高对比度 (forced colours) drops every background: 核验, 核验文件, 识别并核验, 比对 and 查验回执, drawn by
+    their blue fill alone, read as bare words, 核验 below its field as a label (an accessibility tester, WCAG 1.4.11).
+    There each button has a border in the system's colour; elsewhere the page is drawn as before."""
+    page.fill("#query", issue(running, 107).license.license_id)
+    page.press("#query", "Enter")
+    verdict(page, "PASSED")  # 打印回执 and 下载回执文件 shown too
+    ordinary = {name: style for name, style, _, _ in button_borders(page)}
+    assert ordinary["核验"] == ordinary["比对"] == ordinary["打印回执"] == "none"
+    page.emulate_media(forced_colors="active")
+    forced = button_borders(page)
+    assert {"核验", "核验文件", "识别并核验", "比对", "查验回执", "打印回执", "选择文件"} <= {b[0] for b in forced}
+    for name, style, width, colour in forced:
+        assert (style, width) == ("solid", "1px") and colour != "rgba(0, 0, 0, 0)", name
+    assert page.eval_on_selector("#by-text button[type=submit]", "b => getComputedStyle(b).backgroundColor") != (
+        "rgb(31, 95, 168)"
+    )  # the forced colours are the page's, as 高对比度 draws it
+
+
 def test_a_reload_keeps_the_last_receipts_number_and_nothing_else(page: Any, running: RunningGateway) -> None:
     """F5 before printing lost the verdict and its receipt: the only way to hand the applicant one was to check again,
     a second access record in the holder's log (a keyboard clerk). The tab keeps the last receipt's number (a receipt
