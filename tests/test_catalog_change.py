@@ -437,6 +437,78 @@ def test_a_retired_types_licenses_are_used_by_no_matter_on_any_path(store: str, 
             assert connection.execute(query, {"id": license_id}).scalar_one() == 0
 
 
+REAL_ESTATE = "123701009937011183"  # 济南市不动产登记中心: a consumer only (不动产转移登记)
+BDCZY = verification_pb2.UseContext(matter_code="370100-BDCZY-001", purpose="不动产转移登记：核验当事人身份")
+
+
+def not_shared(code: str, key: str = "") -> Callable[[dict[str, Any]], None]:
+    """Type ``code`` made 不予共享, or its field ``key`` alone."""
+
+    def edit(raw: dict[str, Any]) -> None:
+        license_type = type_of(raw, code)
+        if key:
+            (field,) = (f for f in license_type["fields"] if f["key"] == key)
+            field["sharing_class"] = "NOT_SHARED"
+        else:
+            license_type["sharing_class"] = "NOT_SHARED"
+
+    return edit
+
+
+def test_a_request_for_what_the_catalog_no_longer_shares_is_not_approved(store: str, tmp_path: Path) -> None:
+    """A catalog adopted while requests wait in the issuers' queues makes the 结婚证 不予共享, and the 居民身份证's
+    公民身份号码. Approving either request had been taken without a word, and the approval let the data out the day
+    the catalog was loosened again (a catalog author tester). Now it is refused NEVER_SHARED, as RequestAccess and
+    GrantConsent refuse what a matter never gets: for the 结婚证 on request_id, nothing of it being shared; for the
+    card on each field not shared, at approved_fields[i] as named (approved_fields when none is). The request stays
+    pending: the issuer approves the other fields, or rejects it."""
+    before = catalog_file(tmp_path / "catalog.json")
+    after = catalog_file(tmp_path / "after.json", not_shared(MARRIAGE), not_shared(ID_CARD, "citizen_id"))
+
+    def requested(running: RunningGateway, type_code: str) -> authorization_pb2.AccessRequest:
+        stub = authorization_pb2_grpc.AuthorizationServiceStub(running.channel(REAL_ESTATE))
+        ask = authorization_pb2.RequestAccessRequest(use=BDCZY, type_code=type_code, duration_days=30)
+        return stub.RequestAccess(ask).request
+
+    def decide(running: RunningGateway, issuer: str, request_id: str, decision: int, **fields: Any) -> Any:
+        stub = authorization_pb2_grpc.AuthorizationServiceStub(running.channel(issuer))
+        ask = authorization_pb2.DecideAccessRequestRequest(request_id=request_id, decision=decision, **fields)
+        return functools.partial(stub.DecideAccessRequest, ask)
+
+    def state(running: RunningGateway, issuer: str, request_id: str) -> int:
+        stub = authorization_pb2_grpc.AuthorizationServiceStub(running.channel(issuer))
+        listed = stub.ListAccessRequests(authorization_pb2.ListAccessRequestsRequest(limit=500)).requests
+        (found,) = (r for r in listed if r.request_id == request_id)
+        return found.state
+
+    approve, reject = authorization_pb2.ACCESS_DECISION_APPROVE, authorization_pb2.ACCESS_DECISION_REJECT
+    pending = authorization_pb2.ACCESS_REQUEST_STATE_PENDING
+    with serving(tmp_path, store, before) as running:
+        marriage, card = requested(running, MARRIAGE).request_id, requested(running, ID_CARD).request_id
+    initialise(settings_of(tmp_path, store, after), adopt_catalog=True)
+
+    with serving(tmp_path, store, after) as running:
+        code, violations, message = refused(decide(running, CIVIL, marriage, approve))
+        assert (code, violations) == (grpc.StatusCode.INVALID_ARGUMENT, [("request_id", "NEVER_SHARED")])
+        assert message == (
+            "request_id: 所申请的结婚证信息现已不予共享（证照目录已变更），不能批准，请驳回此申请（what the request "
+            "asks of 结婚证 is no longer shared since the catalog changed: it cannot be approved; reject it）"
+        )
+        assert state(running, CIVIL, marriage) == pending
+        rejected = decide(running, CIVIL, marriage, reject, reason="证照目录已将结婚证列为不予共享")().request
+        assert rejected.state == authorization_pb2.ACCESS_REQUEST_STATE_REJECTED
+
+        code, violations, message = refused(decide(running, POLICE, card, approve))
+        assert (code, violations) == (grpc.StatusCode.INVALID_ARGUMENT, [("approved_fields", "NEVER_SHARED")])
+        assert message.startswith("approved_fields: 居民身份证的信息项 公民身份号码 现已不予共享（证照目录已变更），")
+        named = decide(running, POLICE, card, approve, approved_fields=["name", "citizen_id"])
+        assert refused(named)[1] == [("approved_fields[1]", "NEVER_SHARED")]
+        assert state(running, POLICE, card) == pending
+        approved = decide(running, POLICE, card, approve, approved_fields=["name", "gender"])().request
+        assert approved.state == authorization_pb2.ACCESS_REQUEST_STATE_APPROVED
+        assert list(approved.approved_fields) == ["name", "gender"]
+
+
 UNREGISTERED = "91370100MA3C4K7L6M"
 """A well-formed 统一社会信用代码 that no member has (a misspelt issuer)."""
 

@@ -576,8 +576,9 @@ class AuthorizationService:
                     "本部门的待审批队列中没有这个共享申请（no such access request in your queue）",
                     reason="ACCESS_REQUEST_NOT_FOUND",
                 )
+            license_type = self._catalog.license_types.get(request.type_code)
             try:
-                state = _apply(uow, request, decision, approved_fields, duration_days, reason, now)
+                state = _apply(uow, request, license_type, decision, approved_fields, duration_days, reason, now)
             except ConflictError:
                 if expired:
                     uow.commit()  # the expiry stands even though this decision comes too late
@@ -1619,13 +1620,15 @@ def _approved_fields(request: StoredAccessRequest, approved: Sequence[str]) -> t
 def _apply(
     uow: UnitOfWork,
     request: StoredAccessRequest,
+    license_type: LicenseType | None,
     decision: AccessDecision,
     approved_fields: Sequence[str],
     duration_days: int,
     reason: str,
     now: dt.datetime,
 ) -> AccessRequestState:
-    """Store a decision on ``request``: approve or reject it while it is pending, withdraw it once approved."""
+    """Store a decision on ``request``: approve or reject it while it is pending, withdraw it once approved.
+    ``license_type`` is the request's type as the catalog has it now (None: no longer in it)."""
     if decision is AccessDecision.WITHDRAW:
         state_now = request_state(request, now).value  # an approval past its end shares nothing already
         if state_now != AccessRequestState.APPROVED.value:
@@ -1644,6 +1647,8 @@ def _apply(
         raise _not_pending(request)
     if decision is AccessDecision.APPROVE:
         fields = _approved_fields(request, approved_fields)
+        if license_type is not None:
+            _check_shared_now(license_type, request, fields, named=bool(approved_fields))
         days = duration_days or request.duration_days
         if not 0 < days <= request.duration_days:
             raise invalid(
@@ -1663,6 +1668,65 @@ def _apply(
             reason="ACCESS_REQUEST_DECIDED",
         )
     return state
+
+
+def _check_shared_now(
+    license_type: LicenseType, request: StoredAccessRequest, fields: tuple[str, ...], *, named: bool
+) -> None:
+    """INVALID_ARGUMENT / NEVER_SHARED when an approval of ``fields`` (``named`` in ``approved_fields``, or all the
+    request's) would be for what the catalog now never shares (不予共享, or secret): a catalog adopted since the
+    request came made the type or a field so. Such an approval had been given without a word, withheld while the
+    catalog stayed so, and let the data out the day the type was loosened again (a catalog author tester), where
+    ``RequestAccess`` and ``GrantConsent`` refuse what a matter never gets. Nothing shared is left of the request
+    (its type not shared, when it names no field; or every field it names): one violation on ``request_id``, to
+    reject it. Otherwise one per field not shared, at ``approved_fields[i]`` as named (on ``approved_fields`` when
+    none was named: all of the request's), to approve the others. The request stays pending either way."""
+    if not request.fields:
+        if license_type.sharing_class is SharingClass.NOT_SHARED:
+            raise _not_shared_now(license_type)
+        return
+    never = [key for key in request.fields if _never_shared_now(license_type, key)]
+    if not never:
+        return
+    if len(never) == len(request.fields):
+        raise _not_shared_now(license_type)
+    bad = [
+        FieldViolation(
+            field=f"approved_fields[{i}]" if named else "approved_fields",
+            reason="NEVER_SHARED",
+            description=f"{license_type.name}的信息项 {_label(license_type, key)} 现已不予共享（证照目录已变更），"
+            f"不能批准；请只批准其余信息项，或驳回此申请（{key} is no longer shared since the catalog changed: "
+            "approve only the other fields, or reject the request）",
+        )
+        for i, key in enumerate(fields)
+        if key in never
+    ]
+    if bad:
+        raise InvalidRequestError(bad)
+
+
+def _never_shared_now(license_type: LicenseType, key: str) -> bool:
+    """Whether the catalog now never shares field ``key`` of ``license_type`` (不予共享, or secret). A field no longer
+    in the type is not said so: nothing of it is read."""
+    spec = license_type.field_spec(key)
+    if spec is None:
+        return False
+    return spec.sensitivity is Sensitivity.SECRET or license_type.field_sharing_class(key) is SharingClass.NOT_SHARED
+
+
+def _label(license_type: LicenseType, key: str) -> str:
+    spec = license_type.field_spec(key)
+    return spec.label if spec else key
+
+
+def _not_shared_now(license_type: LicenseType) -> InvalidRequestError:
+    return invalid(
+        "request_id",
+        "NEVER_SHARED",
+        f"所申请的{license_type.name}信息现已不予共享（证照目录已变更），不能批准，请驳回此申请"
+        f"（what the request asks of {license_type.name} is no longer shared since the catalog changed: it cannot "
+        "be approved; reject it）",
+    )
 
 
 def _not_pending(request: StoredAccessRequest) -> ConflictError:

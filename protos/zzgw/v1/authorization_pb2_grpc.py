@@ -103,7 +103,9 @@ class AuthorizationServiceServicer:
     def DecideAccessRequest(self, request, context):
         """The issuer approves (possibly fewer fields, a shorter duration) or rejects (with a reason) a pending request.
         A request not decided within 10 working days (Monday to Friday; public holidays and 调休 are not excluded) has
-        expired: FAILED_PRECONDITION / REQUEST_EXPIRED.
+        expired: FAILED_PRECONDITION / REQUEST_EXPIRED. Approving a type or field that a catalog adopted since the
+        request came makes never shared (不予共享, or secret) is INVALID_ARGUMENT / NEVER_SHARED (on request_id when
+        nothing asked for is still shared, else on each such field of approved_fields); the request stays pending.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
