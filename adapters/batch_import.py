@@ -51,6 +51,7 @@ from adapters.records import (
     labelled_columns,
     labelled_problem,
 )
+from gateway.domain.counts import counted
 from protos.zzgw.v1 import catalog_pb2, catalog_pb2_grpc, issuance_pb2, issuance_pb2_grpc
 
 RECONNECT_SECONDS = 60.0
@@ -506,8 +507,8 @@ def _entries(path: Path, fmt: str | None, encoding: str) -> Iterator[tuple[int, 
                         "",
                         "BAD_RECORD",
                         f"该行只有 {len(row)} 个单元格，少于表头的 {len(header)} 列，空单元格也须写出（the row has "
-                        f"{len(row)} cells, fewer than the header's {len(header)} columns: an empty cell is still "
-                        "written, between its commas）",
+                        f"{counted(len(row), 'cell')}, fewer than the header's {counted(len(header), 'column')}: "
+                        "an empty cell is still written, between its commas）",
                     )
                 else:
                     cells: dict[Any, Any] = dict(zip(header, row, strict=False))
@@ -782,7 +783,8 @@ def import_file(
         _finish(report, failures, started, "stopped by an error of the import itself")
         raise ImportStopped(
             f"读取 {path} 的 {report.lines} 行后，导入程序自身出错而停止，不是证照网关的问题"
-            f"（stopped after {report.lines} lines of {path} by an error of the import itself, not the gateway's）："
+            f"（stopped after {counted(report.lines, 'line')} of {path} by an error of the import itself, not the "
+            "gateway's）："
             f"{type(error).__name__}: {error}",
             report,
         ) from error
@@ -1009,7 +1011,7 @@ def summary(report: ImportReport, limit: int = 50, failure_file: Path | None = N
         stopped = _STOPS.get(report.stopped, report.stopped)
         lines = [
             f"{stopped}：读取 {report.lines} 行，至此{zh_counts}{zh_unanswered}，用时 {report.seconds:.1f} 秒。"
-            f"{zh_advice}（{report.stopped} after reading {report.lines} lines: {counts} so far{unanswered} "
+            f"{zh_advice}（{report.stopped} after reading {counted(report.lines, 'line')}: {counts} so far{unanswered} "
             f"({report.seconds:.1f} s). {advice}）"
         ]
     elif not report.lines:
@@ -1020,13 +1022,13 @@ def summary(report: ImportReport, limit: int = 50, failure_file: Path | None = N
     else:
         lines = [
             f"共 {report.lines} 行：{zh_counts}，用时 {report.seconds:.1f} 秒，{report.rate:.0f} 件/秒"
-            f"（{report.lines} lines: {counts} ({report.seconds:.1f} s, {report.rate:.0f} licenses/s)）"
+            f"（{counted(report.lines, 'line')}: {counts} ({report.seconds:.1f} s, {report.rate:.0f} licenses/s)）"
         ]
     if report.refused:
         lines.append(
             f"其中 {report.refused} 行因上述拒绝而失败（自第 {report.first_refused} 行起），不逐行列出"
-            f"（{report.refused} of the failed lines were refused so, from line {report.first_refused} on, not listed "
-            "line by line）"
+            f"（{counted(report.refused, 'of the failed lines was', 'of the failed lines were')} refused so, from line "
+            f"{report.first_refused} on, not listed line by line）"
         )
     if report.failures:
         lines.append("失败的行：行号、字段、原因代码、说明（failures: line, field, reason, message）")

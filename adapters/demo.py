@@ -42,6 +42,7 @@ from adapters.batch_import import failure_line, import_file
 from adapters.records import issue_request
 from gateway.bootstrap import samples
 from gateway.domain.audit import reason_words
+from gateway.domain.counts import counted
 from gateway.domain.model import LicenseStatus, SystemClock, mask, today
 from protos.zzgw.v1 import (
     audit_pb2,
@@ -183,8 +184,8 @@ def run_demo(channel_for: Callable[[str], grpc.Channel], out: Callable[[str], No
         out(f"  cursor {event.cursor:>6}  {_KIND[event.kind]:<15} {_STATUS[event.status]:<10} {event.license_id}")
     out(
         f"\nSummary: issued 3 licenses of 3 types, amended 1 (now version {amended.license.version}), revoked 1; "
-        f"{len(events)} change events delivered to the tax bureau. Resume a subscription from the last cursor to "
-        "miss nothing."
+        f"{counted(len(events), 'change event')} delivered to the tax bureau. Resume a subscription from the last "
+        "cursor to miss nothing."
     )
     opening = _opening_a_business(channel_for, run, amended.license, person, out)
     birth = _a_birth(channel_for, run, out)
@@ -524,8 +525,8 @@ def _batch_import(channel_for: Callable[[str], grpc.Channel], run: int, out: Cal
             report = import_file(path, lambda: channel_for(MARKET))
             runs.append(report)
             out(
-                f"  {attempt}: {report.lines} lines（新签发 {report.created} 件，此前已有 {report.existing} 件，"
-                f"失败 {report.failed} 行）"
+                f"  {attempt}: {counted(report.lines, 'line')}（新签发 {report.created} 件，"
+                f"此前已有 {report.existing} 件，失败 {report.failed} 行）"
             )
     for failure in runs[0].failures:  # as `zzgw import` lists them
         out(f"    {failure_line(failure)}")

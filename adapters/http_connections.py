@@ -71,6 +71,7 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.server import ServerState
 
 from gateway import metrics
+from gateway.domain.counts import counted
 from gateway.logs import OncePer, since
 
 ACCEPT_BACKLOG = 64
@@ -176,25 +177,25 @@ class Connections:
                 metrics.record_http_dropped("refused")
                 if (left := _LINES.allow("refused")) is not None:
                     log.warning(
-                        "HTTP: %d connections open (ZZGW_HTTP_MAX_CONNECTIONS), each being answered: a new one "
+                        "HTTP: %s open (ZZGW_HTTP_MAX_CONNECTIONS), each being answered: a new one "
                         "from %s closed at once%s",
-                        len(self._open),
+                        counted(len(self._open), "connection"),
                         connection.peer,
-                        since(left, "connections"),
+                        since(left, "connection"),
                     )
                 return False
             longest, since_when, doing = displaced
             metrics.record_http_dropped("displaced")
             if (left := _LINES.allow("displaced")) is not None:
                 log.warning(
-                    "HTTP: %d connections open (ZZGW_HTTP_MAX_CONNECTIONS): the one from %s, %s for %.1f s, closed "
+                    "HTTP: %s open (ZZGW_HTTP_MAX_CONNECTIONS): the one from %s, %s for %.1f s, closed "
                     "for a new one from %s%s",
-                    len(self._open),
+                    counted(len(self._open), "connection"),
                     longest.peer,
                     doing,
                     asyncio.get_running_loop().time() - since_when,
                     connection.peer,
-                    since(left, "connections"),
+                    since(left, "connection"),
                 )
             longest.close()
         self._open.add(connection)
@@ -246,7 +247,7 @@ class Connections:
                 "HTTP: a connection from %s closed: none of its answer read for %g s (ZZGW_HTTP_REQUEST_SECONDS)%s",
                 connection.peer,
                 self.limits.request_seconds,
-                since(left, "connections"),
+                since(left, "connection"),
             )
 
     def late(self, connection: _Connection) -> None:
@@ -256,7 +257,7 @@ class Connections:
                 "HTTP: a connection from %s closed: no whole request within %g s (ZZGW_HTTP_REQUEST_SECONDS)%s",
                 connection.peer,
                 self.limits.request_seconds,
-                since(left, "connections"),
+                since(left, "connection"),
             )
 
     def stopped(self, connection: _Connection) -> None:
@@ -265,7 +266,7 @@ class Connections:
             log.info(
                 "HTTP: stopping: a request from %s whose body was still coming answered 503 and closed%s",
                 connection.peer,
-                since(left, "connections"),
+                since(left, "connection"),
             )
 
     def gone(self, connection: _Connection) -> None:
@@ -299,7 +300,7 @@ class Connections:
             connection.close()
         if cut:
             after = f"{grace:g} s after the stop began" if grace is not None else "the server stopped"
-            log.warning("HTTP: stopping: %d connections still being answered %s: cut", cut, after)
+            log.warning("HTTP: stopping: %s still being answered %s: cut", counted(cut, "connection"), after)
 
 
 class _Connection(asyncio.Protocol):

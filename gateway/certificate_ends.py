@@ -28,6 +28,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
 from gateway.config import Settings
+from gateway.domain.counts import counted
 from gateway.domain.model import beijing_day
 
 RENEW_BEFORE = dt.timedelta(days=90)
@@ -62,7 +63,7 @@ class Ending:
         day = f"{beijing_day(self.not_after)} (Beijing time)"
         if self.ended:
             return f"{where} ended on {day}"
-        left = {0: "within a day", 1: "in 1 day"}.get(self.days_left, f"in {self.days_left} days")
+        left = "within a day" if self.days_left == 0 else f"in {counted(self.days_left, 'day')}"
         return f"{where} ends on {day}, {left}"
 
 

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gateway.config import Settings
+from gateway.domain.counts import counted
 
 if TYPE_CHECKING:
     import grpc
@@ -390,7 +391,7 @@ def _init(settings: Settings, args: argparse.Namespace) -> int:
             bar.close()
     print(
         f"zzgw initialised in {settings.data_dir}: database {settings.database_label} at schema {report.schema}, "
-        f"{report.members} members, keys in {settings.keys_dir}, member CA in {settings.pki_dir}"
+        f"{counted(report.members, 'member')}, keys in {settings.keys_dir}, member CA in {settings.pki_dir}"
     )
     _print_trust_anchors(settings)
     if report.catalog_replaced:  # the way to change the catalog; run by mistake with an old copy, the fleet stops
@@ -421,22 +422,26 @@ def _init(settings: Settings, args: argparse.Namespace) -> int:
         )
     if report.statuses_vouched:
         print(
-            f"{report.statuses_vouched} licenses' statuses recorded with the gateway's memo (schema 0014): from now "
-            "on a status changed in the database behind the gateway's back fails verification (STATUS_ALTERED)"
+            counted(report.statuses_vouched, "license's status", "licenses' statuses")
+            + " recorded with the gateway's memo (schema 0014): from now on a status changed in the database behind "
+            "the gateway's back fails verification (STATUS_ALTERED)"
         )
     if report.documents_vouched:
         print(
-            f"{report.documents_vouched} license documents recorded with the gateway's memo (schema 0021): from now "
-            "on a document moved to another license in the database fails verification (REGISTRY_ALTERED)"
+            f"{counted(report.documents_vouched, 'license document')} recorded with the gateway's memo (schema 0021): "
+            "from now on a document moved to another license in the database fails verification (REGISTRY_ALTERED)"
         )
     if report.licenses_without_memo:
         print(
-            f"{report.licenses_without_memo} licenses were stored before schema 0012, without the gateway's memo of "
-            "their seal: run `zzgw memos` to add them (until then the first check of each after a start verifies "
-            "its seal)"
+            f"{counted(report.licenses_without_memo, 'license was', 'licenses were')} stored before schema 0012, "
+            "without the gateway's memo of their seal: run `zzgw memos` to add them (until then the first check of "
+            "each after a start verifies its seal)"
         )
     if report.seals_made:
-        print(f"{len(report.seals_made)} issuers got their first seal (电子证照专用章): {', '.join(report.seals_made)}")
+        print(
+            f"{counted(len(report.seals_made), 'issuer')} got their first seal (电子证照专用章): "
+            f"{', '.join(report.seals_made)}"
+        )
     if report.receipt_certificates_retired:  # a new receipt key: the old one's certificates retired with it
         print(
             f"new receipt key: the receipt certificates of the key before it (serial "
@@ -447,18 +452,20 @@ def _init(settings: Settings, args: argparse.Namespace) -> int:
         )
     if report.issuers_without_seal:
         print(
-            f"warning: {len(report.issuers_without_seal)} issuers have no seal in force, their seals revoked or ended "
-            f"({', '.join(report.issuers_without_seal)}): they cannot issue (NO_ACTIVE_SEAL); init makes only an "
-            "issuer's first seal, and the issuer registers a new one itself when it is to issue again (RegisterSeal)",
+            f"warning: {counted(len(report.issuers_without_seal), 'issuer has', 'issuers have')} no seal in force, "
+            f"their seals revoked or ended ({', '.join(report.issuers_without_seal)}): they cannot issue "
+            "(NO_ACTIVE_SEAL); init makes only an issuer's first seal, and the issuer registers a new one itself when "
+            "it is to issue again (RegisterSeal)",
             file=sys.stderr,
         )
     if report.seals_without_key:
         shown = ", ".join(report.seals_without_key[:5]) + (" …" if len(report.seals_without_key) > 5 else "")
         print(
-            f"warning: {len(report.seals_without_key)} seals in force have no key in {settings.keys_dir} ({shown}): "
-            "registered through another gateway of this database, or a data directory older than the database (a "
-            "restore from copies taken at different times)? Its issuers' calls that need them fail here "
-            "(SEAL_KEY_NOT_HERE) until the key files are copied (README: deployment beyond one machine)",
+            f"warning: {counted(len(report.seals_without_key), 'seal in force has', 'seals in force have')} no key in "
+            f"{settings.keys_dir} ({shown}): registered through another gateway of this database, or a data "
+            "directory older than the database (a restore from copies taken at different times)? Its issuers' calls "
+            "that need them fail here (SEAL_KEY_NOT_HERE) until the key files are copied (README: deployment beyond "
+            "one machine)",
             file=sys.stderr,
         )
     for revoked in report.seals_revoked_by_ca:  # a restore across a RevokeSeal: its issuer had been told "tampered"
@@ -475,18 +482,31 @@ def _init(settings: Settings, args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     if report.tokens_added:
-        print(f"{report.tokens_added} new members got a dev bearer token, added to {settings.dev_tokens_path}")
+        print(
+            f"{counted(report.tokens_added, 'new member')} got a dev bearer token, added to {settings.dev_tokens_path}"
+        )
     if report.members_revoked:
         print(
-            f"{len(report.members_revoked)} members of the file are revoked and were given no credential "
-            f"({', '.join(report.members_revoked)}): `zzgw members --restore CODE` admits one again",
+            counted(
+                len(report.members_revoked),
+                "member of the file is revoked and was",
+                "members of the file are revoked and were",
+            )
+            + f" given no credential ({', '.join(report.members_revoked)}): `zzgw members --restore CODE` admits one "
+            "again",
             file=sys.stderr,
         )
     if report.members_not_listed:
         print(
-            f"warning: {len(report.members_not_listed)} registered members with credentials in force are not in the "
-            f"members file ({', '.join(report.members_not_listed)}): init does not remove members; take their "
-            "credentials with `zzgw members --revoke CODE` if they left",
+            "warning: "
+            + counted(
+                len(report.members_not_listed),
+                "registered member with credentials in force is",
+                "registered members with credentials in force are",
+            )
+            + f" not in the members file ({', '.join(report.members_not_listed)}): init does not remove members; "
+            "take their credentials with "
+            "`zzgw members --revoke CODE` if they left",
             file=sys.stderr,
         )
     for warning in _catalog_warnings(report):
@@ -522,46 +542,46 @@ def _catalog_warnings(found: InitReport | CatalogFindings) -> list[str]:
     said: list[str] = []
     if found.partner_overlaps:
         said.append(
-            f"warning: a partner gateway may name {len(found.partner_overlaps)} matters of registered departments "
-            f"({', '.join(found.partner_overlaps)}): a partner names its region's matters (the code's first six "
-            "digits) for departments that are not members here; check the partner's region"
+            f"warning: a partner gateway may name {counted(len(found.partner_overlaps), 'matter')} of registered "
+            f"departments ({', '.join(found.partner_overlaps)}): a partner names its region's matters (the code's "
+            "first six digits) for departments that are not members here; check the partner's region"
         )
     if found.partners_idle:
         said.append(
-            f"warning: {len(found.partners_idle)} partner gateways may name no matter of the catalog "
+            f"warning: {counted(len(found.partners_idle), 'partner gateway')} may name no matter of the catalog "
             f"({', '.join(found.partners_idle)}): a partner names the matters of its region (a province's, those of "
             "its cities and counties too), so every call it makes is refused until the catalog has one (ZZGW_CATALOG) "
             "or its region is put right"
         )
     if found.types_left:
         said.append(
-            f"warning: the catalog has no type for {len(found.types_left)} license types of current licenses "
-            f"({', '.join(found.types_left)}): no matter can use them (verification and sharing refuse them, "
+            f"warning: the catalog has no type for {counted(len(found.types_left), 'license type')} of current "
+            f"licenses ({', '.join(found.types_left)}): no matter can use them (verification and sharing refuse them, "
             "NOT_USED_BY_MATTER) and their issuers cannot change them, until the catalog (ZZGW_CATALOG) has them again"
         )
     if found.fields_left:
         said.append(
-            f"warning: the catalog's license types no longer have {len(found.fields_left)} fields that licenses not "
-            f"ended carry ({', '.join(found.fields_left)}): those licenses keep them and verify as before, and an "
-            "amendment of one must drop them (clear_fields; else FIELD_NOT_IN_CATALOG); to keep such a field, put it "
-            'back in its type (optional: "required": false) (docs/operations.md: Changing the catalog)'
+            f"warning: the catalog's license types no longer have {counted(len(found.fields_left), 'field')} that "
+            f"licenses not ended carry ({', '.join(found.fields_left)}): those licenses keep them and verify as "
+            "before, and an amendment of one must drop them (clear_fields; else FIELD_NOT_IN_CATALOG); to keep such a "
+            'field, put it back in its type (optional: "required": false) (docs/operations.md: Changing the catalog)'
         )
     if found.issuers_not_issuing:
         said.append(
-            f"warning: {len(found.issuers_not_issuing)} issuers named by license types of the catalog cannot issue "
-            f"them ({'; '.join(found.issuers_not_issuing)}): a type's `issuers` are the codes (统一社会信用代码) of "
-            "registered members with the role ISSUER (see `zzgw members`); until they are, those departments cannot "
-            "issue the type"
+            f"warning: {counted(len(found.issuers_not_issuing), 'issuer')} named by license types of the catalog "
+            f"cannot issue them ({'; '.join(found.issuers_not_issuing)}): a type's `issuers` are the codes "
+            "(统一社会信用代码) of registered members with the role ISSUER (see `zzgw members`); until they are, those "
+            "departments cannot issue the type"
         )
     if found.types_without_issuer:
         said.append(
-            f"warning: no registered member may issue {len(found.types_without_issuer)} license types of the catalog "
-            f"({', '.join(found.types_without_issuer)}): none of the type's `issuers` is a member with the role "
-            "ISSUER, or it names none"
+            f"warning: no registered member may issue {counted(len(found.types_without_issuer), 'license type')} of "
+            f"the catalog ({', '.join(found.types_without_issuer)}): none of the type's `issuers` is a member with the "
+            "role ISSUER, or it names none"
         )
     if found.matters_unhandled:
         said.append(
-            f"warning: no registered member may name {len(found.matters_unhandled)} matters of the catalog "
+            f"warning: no registered member may name {counted(len(found.matters_unhandled), 'matter')} of the catalog "
             f"({', '.join(found.matters_unhandled)}): a matter names the department that handles it by the member's "
             "name (see `zzgw members`); until it matches, no one can verify or read data under it"
         )
@@ -802,15 +822,18 @@ def _prune(gateway: Gateway, days: int) -> int:
         check_intact(gateway.settings.effective_database_url)  # or a damaged file lost them (``_audit``)
         print(f"zzgw audit prune: nothing pruned: {_broken(exc.check)}", file=sys.stderr)
         return 1
-    print(f"已删除超过 {days} 天的用证记录 {removed} 条（removed {removed} access records older than {days} days）")
+    print(
+        f"已删除超过 {days} 天的用证记录 {removed} 条（removed {counted(removed, 'access record')} older than "
+        f"{counted(days, 'day')}）"
+    )
     ended = gateway.authorization.prune(dt.timedelta(days=days))
     print(
-        f"已删除结束已超过 {days} 天的持证人授权 {ended.consents} 项（removed {ended.consents} consents that ended "
-        f"more than {days} days ago）"
+        f"已删除结束已超过 {days} 天的持证人授权 {ended.consents} 项（removed "
+        f"{counted(ended.consents, 'consent')} that ended more than {counted(days, 'day')} ago）"
     )
     print(
-        f"已删除结束已超过 {days} 天的共享申请 {ended.access_requests} 项（removed {ended.access_requests} access "
-        f"requests that ended more than {days} days ago）"
+        f"已删除结束已超过 {days} 天的共享申请 {ended.access_requests} 项（removed "
+        f"{counted(ended.access_requests, 'access request')} that ended more than {counted(days, 'day')} ago）"
     )
     return 0
 
@@ -822,13 +845,15 @@ def chain_verdict(check: ChainCheck) -> tuple[int, str]:
     BROKEN, ``ChainCheck.recorded``). It had said BROKEN of the row an upgrade leaves, which an operator is told is
     normal right after an upgrade (found by an operator tester)."""
     if check.ok:
-        return 0, f"audit trail intact: {check.records} records, {check.checkpoints} signed checkpoints"
+        return 0, (
+            f"audit trail intact: {counted(check.records, 'record')}, {counted(check.checkpoints, 'signed checkpoint')}"
+        )
     if check.reason == "HEAD_NOT_YET_VOUCHED" and not check.recorded:  # a break recorded so is one (a reviewer)
         return 3, (
-            f"audit trail checked: {check.records} records and {check.checkpoints} checkpoints fit, but its end is not "
-            "yet vouched for (HEAD_NOT_YET_VOUCHED): a store upgraded across schema 0022 is vouched for by the "
-            "`zzgw init` of the upgrade; if none ran, or this row was written since, a gateway's next access record "
-            "records it as a break (ADR 0010)"
+            f"audit trail checked: {counted(check.records, 'record')} and {counted(check.checkpoints, 'checkpoint')} "
+            "fit, but its end is not yet vouched for (HEAD_NOT_YET_VOUCHED): a store upgraded across schema 0022 is "
+            "vouched for by the `zzgw init` of the upgrade; if none ran, or this row was written since, a gateway's "
+            "next access record records it as a break (ADR 0010)"
         )
     return 1, _broken(check)
 
@@ -837,8 +862,8 @@ def _broken(check: ChainCheck) -> str:
     last = check.last_broken
     where = f"{check.first_broken}-{last}" if last is not None and last != check.first_broken else check.first_broken
     return (
-        f"audit trail BROKEN at {where} ({check.reason}); {check.records} records and {check.checkpoints} checkpoints "
-        "read"
+        f"audit trail BROKEN at {where} ({check.reason}); {counted(check.records, 'record')} and "
+        f"{counted(check.checkpoints, 'checkpoint')} read"
     )
 
 
@@ -898,10 +923,13 @@ def _memos(settings: Settings, args: argparse.Namespace) -> int:
             report = service.store_missing_memos(progress=bar.update)
     finally:
         gateway.close()
-    print(f"{report.stored} licenses given the memo of their seal")
+    print(f"{counted(report.stored, 'license')} given the memo of their seal")
     if report.failed:
         shown = ", ".join(report.failed[:20]) + (" …" if len(report.failed) > 20 else "")
-        print(f"{len(report.failed)} licenses whose seal does not verify (no memo; they fail every check): {shown}")
+        print(
+            f"{counted(len(report.failed), 'license')} whose seal does not verify (no memo; they fail every check): "
+            f"{shown}"
+        )
         return 1
     return 0
 
@@ -998,9 +1026,10 @@ def _catalog_check(path: Path | None, settings_of: Callable[[], Settings]) -> in
         print(f"zzgw catalog check: refused: {exc}", file=sys.stderr)
         return 2
     print(
-        f"{named}: OK, {len(catalog.license_types)} license types, {len(catalog.matters)} matters, "
-        f"{len(catalog.bundles)} bundles; sha256 {catalog.fingerprint} (a store that records another is changed to it "
-        "with zzgw init --adopt-catalog: docs/operations.md, Changing the catalog)"
+        f"{named}: OK, {counted(len(catalog.license_types), 'license type')}, "
+        f"{counted(len(catalog.matters), 'matter')}, {counted(len(catalog.bundles), 'bundle')}; sha256 "
+        f"{catalog.fingerprint} (a store that records another is changed to it with zzgw init --adopt-catalog: "
+        "docs/operations.md, Changing the catalog)"
     )
     for never_read in catalog.fields_never_read():
         print(f"warning: {never_read.words}", file=sys.stderr)
@@ -1025,7 +1054,7 @@ def _catalog_check(path: Path | None, settings_of: Callable[[], Settings]) -> in
         print(why, file=sys.stderr)
         return exit_status(exc)
     print(
-        f"checked against the store {found.store}, {found.members} members in force: "
+        f"checked against the store {found.store}, {counted(found.members, 'member')} in force: "
         + ("another catalog than the store's (what zzgw init --adopt-catalog would say follows)" if found.changing
            else "the store's catalog")
     )  # fmt: skip
@@ -1480,8 +1509,8 @@ def _members(settings: Settings, args: argparse.Namespace) -> int:
                 "first, and that init issues a new pair"
             )
             print(
-                f"{code}: revoked, {taken} credentials taken; its calls are refused within 30 s (UNAUTHENTICATED), "
-                "and `zzgw init` gives it none until `zzgw members --restore`"
+                f"{code}: revoked, {counted(taken, 'credential')} taken; its calls are refused within 30 s "
+                "(UNAUTHENTICATED), and `zzgw init` gives it none until `zzgw members --restore`"
                 + (aside if retired else "")
                 + (other if kept else ""),
                 file=sys.stderr,
@@ -1588,7 +1617,7 @@ def _claims(settings: Settings, args: argparse.Namespace) -> int:
                 forgotten = uow.wrong_claims.forget(code, key)
                 uow.commit()
             print(
-                f"{code}: {forgotten} wrong claims about {key} forgotten"
+                f"{code}: {counted(forgotten, 'wrong claim')} about {key} forgotten"
                 + (": its claims about it are answered again" if forgotten else " (none were counted)"),
                 file=sys.stderr,
             )

@@ -11,6 +11,8 @@ from __future__ import annotations
 import threading
 import time
 
+from gateway.domain.counts import counted
+
 
 class OncePer:
     """A line at most once per ``seconds`` for each key, saying how many were left out since: during a database
@@ -34,6 +36,7 @@ class OncePer:
             return self._left.pop(key, 0)
 
 
-def since(left: int, what: str = "calls") -> str:
-    """What a line that ``OncePer`` allowed adds of the ones it left out since the last (``what`` they were)."""
-    return f"; {left} more {what} since the last such line" if left else ""
+def since(left: int, what: str = "call") -> str:
+    """What a line that ``OncePer`` allowed adds of the ones it left out since the last (``what`` each was):
+    ``; 1 more call since the last such line``, ``; 3 more calls …``."""
+    return f"; {counted(left, 'more ' + what)} since the last such line" if left else ""

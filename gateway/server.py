@@ -70,6 +70,7 @@ from gateway.certificate_ends import CA_WARN_BEFORE, MEMBER_CA_WHAT, RENEW_BEFOR
 from gateway.config import ConfigError, Settings, url_without_credentials
 from gateway.domain.audit import HeadMemos
 from gateway.domain.catalog import Catalog
+from gateway.domain.counts import counted
 from gateway.domain.errors import ConflictError
 from gateway.domain.model import CHINA_TZ, Clock, Member, Role, SystemClock, beijing_day
 from gateway.domain.paging import PageTokens
@@ -457,13 +458,13 @@ def warn_of_connection_slots(gateway: Gateway) -> None:
     if slots is None or settings.workers * each <= slots.left:
         return
     log.warning(
-        "PostgreSQL may run out of connections for this gateway: its %d process(es) open up to %d connections (%d "
+        "PostgreSQL may run out of connections for this gateway: its %s open up to %s (%d "
         "each: 2 × %d + 5, ZZGW_THREADS at least 4), and %s has %d left for them (max_connections %d, %d of them "
-        "reserved for superusers, %d open now, %d of those by %d other gateway processes); once none is left, calls "
+        "reserved for superusers, %d open now, %d of those by %s); once none is left, calls "
         "that need another connection fail UNAVAILABLE / DATABASE_UNAVAILABLE and readiness flaps: raise "
         "max_connections, or lower ZZGW_THREADS or ZZGW_WORKERS (docs/operations.md: Several machines)",
-        settings.workers,
-        settings.workers * each,
+        counted(settings.workers, "process", "processes"),
+        counted(settings.workers * each, "connection"),
         each,
         pool_size(settings),
         settings.database_label,
@@ -472,7 +473,7 @@ def warn_of_connection_slots(gateway: Gateway) -> None:
         slots.reserved,
         slots.open_by_others,
         slots.open_by_gateways,
-        slots.gateways,
+        counted(slots.gateways, "other gateway process", "other gateway processes"),
     )
 
 
@@ -792,7 +793,8 @@ def _initialise(
         partners_idle=idle_partners(gateway.catalog, members_in_force),
         types_left=types_left(gateway.db, gateway.catalog),
         fields_left=tuple(
-            f"{f.type_code} {f.key} ({f.licenses:,} licenses)" for f in fields_left(gateway.db, gateway.catalog)
+            f"{f.type_code} {f.key} ({counted(f.licenses, 'license')})"
+            for f in fields_left(gateway.db, gateway.catalog)
         )
         if catalog_adopted
         else (),
@@ -864,7 +866,7 @@ def types_left(db: Database, catalog: Catalog) -> tuple[str, ...]:
     change them. Found by a seek per type (``current_type_codes``), so a store of millions answers at once."""
     with db.unit_of_work() as uow:
         left = [code for code in uow.licenses.current_type_codes() if code not in catalog.license_types]
-        return tuple(f"{code} ({uow.licenses.count_current(code):,} licenses)" for code in left)
+        return tuple(f"{code} ({counted(uow.licenses.count_current(code), 'license')})" for code in left)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -935,14 +937,16 @@ def catalog_findings(settings: Settings, catalog: Catalog) -> CatalogFindings:
             changing=changing,
             issuers_left=tuple(
                 f"{i.type_code} {i.type_name}: {' '.join(filter(None, (i.issuer_code, names.get(i.issuer_code))))}, "
-                f"{i.licenses:,} licenses"
+                f"{counted(i.licenses, 'license')}"
                 for i in (issuers_left(db, catalog) if changing else ())
             ),
             matters_unhandled=unhandled_matters(catalog, members),
             partner_overlaps=partners_over_members(catalog, members),
             partners_idle=idle_partners(catalog, members),
             types_left=types_left(db, catalog),
-            fields_left=tuple(f"{f.type_code} {f.key} ({f.licenses:,} licenses)" for f in fields_left(db, catalog))
+            fields_left=tuple(
+                f"{f.type_code} {f.key} ({counted(f.licenses, 'license')})" for f in fields_left(db, catalog)
+            )
             if changing
             else (),
             issuers_not_issuing=issuers_not_issuing(catalog, members),
@@ -2580,10 +2584,11 @@ def check_alone(
     if others:
         shown = _first_few(others)
         raise ConfigError(
-            f"the database {gateway.settings.database_label} is at schema {revision} and {len(others)} other gateway "
-            f"processes are connected to it ({shown}): stop every one before `zzgw init` upgrades the schema; a "
-            "session left by a host that is gone ends with SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            "WHERE application_name = '…' (docs/operations.md: Upgrades)"
+            f"the database {gateway.settings.database_label} is at schema {revision} and "
+            f"{counted(len(others), 'other gateway process is', 'other gateway processes are')} connected to it "
+            f"({shown}): stop every one before `zzgw init` upgrades the schema; a session left by a host that is gone "
+            "ends with SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = '…' "
+            "(docs/operations.md: Upgrades)"
         )
 
 
@@ -2600,7 +2605,10 @@ def _others_staying(
     ends = time.monotonic() + wait
     others = gateway.db.other_gateways(but_schema=but_schema)
     if others:
-        said = f"{len(others)} other gateway processes are connected to the database: waiting up to {wait:g} s"
+        said = (
+            f"{counted(len(others), 'other gateway process is', 'other gateway processes are')} connected to the "
+            f"database: waiting up to {wait:g} s"
+        )
         (say or functools.partial(print, file=sys.stderr))(said)
     while others and time.monotonic() < ends:
         time.sleep(min(2.0, max(0.0, ends - time.monotonic())))
@@ -2619,10 +2627,10 @@ def check_alone_to_switch(
     if others:
         shown = _first_few(others)
         raise ConfigError(
-            f"{len(others)} other gateway processes are connected to the database {gateway.settings.database_label} "
-            f"({shown}): stop every gateway of the store before `zzgw init {SWITCH_TO_PRODUCTION}` switches it to "
-            "production mode, then start each with production settings; nothing was changed (docs/operations.md: "
-            "ZZGW_MODE)"
+            f"{counted(len(others), 'other gateway process is', 'other gateway processes are')} connected to the "
+            f"database {gateway.settings.database_label} ({shown}): stop every gateway of the store before `zzgw init "
+            f"{SWITCH_TO_PRODUCTION}` switches it to production mode, then start each with production settings; "
+            "nothing was changed (docs/operations.md: ZZGW_MODE)"
         )
 
 
@@ -2783,7 +2791,7 @@ def _refuse_issuers_left(gateway: Gateway, recorded: str | None, *, adopt: bool)
     names = {m.code: m.name for m in gateway.members.in_force()}
     listed = "; ".join(
         f"{i.type_code} {i.type_name}: {' '.join(filter(None, (i.issuer_code, names.get(i.issuer_code))))}, "
-        f"{i.licenses:,} licenses"
+        f"{counted(i.licenses, 'license')}"
         for i in left
     )
     refused = (
@@ -2967,23 +2975,23 @@ def serve_forever(
         _announce(settings, port, http.port)
         if left := types_left(gateway.db, gateway.catalog):
             log.warning(
-                "the catalog has no type for %d license types of current licenses (%s): no matter can use them "
+                "the catalog has no type for %s of current licenses (%s): no matter can use them "
                 "(NOT_USED_BY_MATTER) until the catalog has them again (ZZGW_CATALOG)",
-                len(left),
+                counted(len(left), "license type"),
                 ", ".join(left),
             )
         if unhandled := unhandled_matters(gateway.catalog, gateway.members.in_force()):
             log.warning(
-                "no member may name %d matters of the catalog (%s): a matter names its department by the member's "
+                "no member may name %s of the catalog (%s): a matter names its department by the member's "
                 "name (`zzgw members`)",
-                len(unhandled),
+                counted(len(unhandled), "matter"),
                 ", ".join(unhandled),
             )
         if gateway.seals is not None and (unreadable := gateway.seals.unreadable()):
             log.warning(
-                "%d seals in force cannot seal here (%s): their issuers' calls that need them fail "
+                "%s cannot seal here (%s): their issuers' calls that need them fail "
                 "(SEAL_KEY_UNREADABLE) until the key files are readable by the gateway and decrypt with its passphrase",
-                len(unreadable),
+                counted(len(unreadable), "seal in force", "seals in force"),
                 "; ".join(unreadable),
             )
     if watch_certificates:
@@ -3046,7 +3054,8 @@ def _announce(settings: Settings, port: int, http_port: int) -> None:
     http_host = settings.http_addr.rsplit(":", 1)[0]
     scheme = "https" if settings.http_tls_cert else "http"
     banner = [
-        f"zzgw gateway listening on {host}:{port} (gRPC, {settings.workers} worker(s) × {settings.threads} threads)",
+        f"zzgw gateway listening on {host}:{port} (gRPC, {counted(settings.workers, 'worker')} × "
+        f"{counted(settings.threads, 'thread')})",
         f"HTTP (TSA, CRL) on {scheme}://{http_host}:{http_port}, the clerk's console at "
         f"{scheme}://{http_host}:{http_port}/console/",
         f"database: {settings.database_label}",

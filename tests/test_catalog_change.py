@@ -247,7 +247,7 @@ def test_the_first_catalog_a_store_with_licenses_records_is_held_against_them(st
             f"the catalog (ZZGW_CATALOG {moved}) was not recorded as the store's (it records none yet: a store from "
             "before catalog fingerprints;"
         ), said
-        assert f"({BUSINESS_LICENSE} 营业执照: {MARKET} 济南市市场监督管理局, 1 licenses)" in said
+        assert f"({BUSINESS_LICENSE} 营业执照: {MARKET} 济南市市场监督管理局, 1 license)" in said
         assert stored_fingerprint(store) is None
     served = run_zzgw("serve", env=zzgw_env(tmp_path, store, moved), timeout=60)
     assert served.returncode == 2, served.stderr
@@ -291,7 +291,7 @@ def test_an_expired_license_keeps_its_type_with_its_department_until_cancelled(s
     assert (
         "licenses of the type that have not ended, active (expired ones too, 已过期: past its validity a license is "
         "still active until cancelled), suspended, or revoked and not cancelled "
-        f"({FOOD_PERMIT} 食品生产许可证: {MARKET} 济南市市场监督管理局, 1 licenses)"
+        f"({FOOD_PERMIT} 食品生产许可证: {MARKET} 济南市市场监督管理局, 1 license)"
     ) in said
     assert "until it has cancelled (注销) its licenses of the type, the expired ones too" in said
     with serving(tmp_path, store, before) as running:
@@ -314,7 +314,7 @@ def test_a_field_taken_out_of_a_type_is_said_at_adoption_and_an_amendment_drops_
     adopted = run_zzgw("init", "--adopt-catalog", env=zzgw_env(tmp_path, store, after), timeout=120)
     assert adopted.returncode == 0, adopted.stderr
     assert (
-        "warning: the catalog's license types no longer have 1 fields that licenses not ended carry "
+        "warning: the catalog's license types no longer have 1 field that licenses not ended carry "
         f"({BUSINESS_LICENSE} domicile (2 licenses)): those licenses keep them and verify as before, and an amendment "
         "of one must drop them (clear_fields; else FIELD_NOT_IN_CATALOG)"
     ) in adopted.stderr
@@ -402,7 +402,7 @@ def test_a_retired_types_licenses_are_used_by_no_matter_on_any_path(store: str, 
         ).seal
         stamp = civil_seals.StampDocument(seal_pb2.StampDocumentRequest(seal_id=seal.seal_id, document=pdf)).stamp
     assert initialise(settings_of(tmp_path, store, after), adopt_catalog=True).types_left == (
-        f"{MARRIAGE} (1 licenses)",
+        f"{MARRIAGE} (1 license)",
     )
 
     with serving(tmp_path, store, after) as running:
@@ -530,14 +530,14 @@ def test_issuers_that_are_no_issuing_members_are_said(store: str, tmp_path: Path
     adopted = run_zzgw("init", "--adopt-catalog", env=zzgw_env(tmp_path, store, partly), timeout=120)
     assert adopted.returncode == 0, adopted.stderr
     assert (
-        f"warning: 1 issuers named by license types of the catalog cannot issue them ({BUSINESS_LICENSE} "
+        f"warning: 1 issuer named by license types of the catalog cannot issue them ({BUSINESS_LICENSE} "
         f"{UNREGISTERED}: no member in force): a type's `issuers` are the codes (统一社会信用代码) of registered "
         "members with the role ISSUER (see `zzgw members`)"
     ) in adopted.stderr
     assert "no registered member may issue" not in adopted.stderr  # the bureau still may
     back = run_zzgw("init", "--adopt-catalog", env=zzgw_env(tmp_path, store, misnamed), timeout=120)
     assert back.returncode == 0, back.stderr
-    assert f"warning: no registered member may issue 1 license types of the catalog ({BUSINESS_LICENSE} 营业执照)" in (
+    assert f"warning: no registered member may issue 1 license type of the catalog ({BUSINESS_LICENSE} 营业执照)" in (
         back.stderr
     )
 
@@ -628,9 +628,9 @@ def test_catalog_check_says_against_the_store_what_adoption_would(store: str, tm
         "members in force: another catalog than the store's (what zzgw init --adopt-catalog would say follows)"
     ), checked.stdout
     assert checked.stderr.splitlines() == [
-        f"warning: no registered member may issue 1 license types of the catalog ({MARRIAGE} 结婚证): none of the "
+        f"warning: no registered member may issue 1 license type of the catalog ({MARRIAGE} 结婚证): none of the "
         "type's `issuers` is a member with the role ISSUER, or it names none",
-        "warning: no registered member may name 1 matters of the catalog (370100-FPSL-001): a matter names the "
+        "warning: no registered member may name 1 matter of the catalog (370100-FPSL-001): a matter names the "
         "department that handles it by the member's name (see `zzgw members`); until it matches, no one can verify or "
         "read data under it",
     ]

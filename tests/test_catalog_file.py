@@ -220,6 +220,18 @@ def test_catalog_check_loads_a_file_as_init_does_and_touches_no_store(tmp_path: 
     assert not data_dir.exists()
 
 
+def test_catalog_check_counts_one_bundle_as_one(tmp_path: Path) -> None:
+    """A catalog of one bundle is said as ``1 bundle``: every count had been plural, ``1 bundles`` (a catalog author
+    tester); the commands' counts go through ``gateway.domain.counts.counted``."""
+    one = tmp_path / "one-bundle.json"
+    one.write_bytes(edited(lambda c: c.update(bundles=c["bundles"][:1])))
+    env = {**os.environ, "ZZGW_DATA_DIR": str(tmp_path / "var"), "ZZGW_DATABASE_URL": "", "ZZGW_CATALOG": ""}
+    checked = run_zzgw("catalog", "check", str(one), env=env, timeout=60)
+    assert checked.returncode == 0, checked.stderr
+    types, matters = len(DEMO["license_types"]), len(DEMO["matters"])
+    assert checked.stdout.startswith(f"catalog {one}: OK, {types} license types, {matters} matters, 1 bundle; sha256 ")
+
+
 def listing_fields_never_read(catalog: dict[str, Any]) -> None:
     """食品生产许可证's 日常监督管理人员 made 不予共享 and listed by 食品生产经营监督检查, and the 居民身份证's photo
     (secret) listed by 企业印章刻制."""

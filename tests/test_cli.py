@@ -143,7 +143,7 @@ def test_init_serve_demo_import_and_graceful_stop(env: dict[str, str], tmp_path:
     memos = zzgw(env, "memos")
     assert memos.returncode == 1, memos.stderr  # one seal does not verify
     assert f"{cleared - 1} licenses given the memo of their seal" in memos.stdout
-    assert f"1 licenses whose seal does not verify (no memo; they fail every check): {broken}" in memos.stdout
+    assert f"1 license whose seal does not verify (no memo; they fail every check): {broken}" in memos.stdout
     again = zzgw(env, "memos")
     assert "0 licenses given the memo" in again.stdout and again.returncode == 1
     with sqlite3.connect(tmp_path / "var" / "zzgw.db") as db:
@@ -1395,7 +1395,7 @@ def test_init_warns_of_licenses_whose_type_the_catalog_has_not(env: dict[str, st
         connection.execute("UPDATE licenses SET type_code = ? WHERE type_code = ?", (gone, samples.FOOD_PERMIT))
     again = zzgw({**env, "ZZGW_DATABASE_URL": url, "ZZGW_KEY_PASSPHRASE": PASSPHRASE}, "init", timeout=120)
     assert again.returncode == 0, again.stderr
-    assert f"the catalog has no type for 1 license types of current licenses ({gone} (2 licenses))" in again.stderr
+    assert f"the catalog has no type for 1 license type of current licenses ({gone} (2 licenses))" in again.stderr
 
 
 def test_a_gateway_that_does_not_answer_is_not_said_to_have_answered(env: dict[str, str]) -> None:
@@ -1714,7 +1714,7 @@ def test_init_warns_of_seals_in_force_whose_keys_are_not_here(env: dict[str, str
     again = zzgw(env, "init")
     assert again.returncode == 0, again.stderr
     seal_id = gone.name.removeprefix("seal").removesuffix(".key.pem")
-    assert f"warning: 1 seals in force have no key in {keys} ({seal_id})" in again.stderr
+    assert f"warning: 1 seal in force has no key in {keys} ({seal_id})" in again.stderr
     assert "first seal" not in again.stdout
 
 
@@ -1766,7 +1766,7 @@ def test_a_deployment_registers_its_own_members_under_its_own_catalog(env: dict[
     done = zzgw(env, "init")
     assert done.returncode == 0, done.stderr
     assert "15 members" in done.stdout
-    assert "no registered member may name 1 matters of the catalog (370100-FPSL-002)" in done.stderr
+    assert "no registered member may name 1 matter of the catalog (370100-FPSL-002)" in done.stderr
     listed = {line.split("\t")[0]: line.split("\t") for line in zzgw(env, "members").stdout.splitlines()}
     assert listed[lixia["code"]][1:6] == ["CONSUMER", "370102", "token+certificate", lixia["name"], "370102-FPSL-001"]
     ending = listed[lixia["code"]][6]  # a certificate made now lasts 825 days
@@ -1795,7 +1795,7 @@ def test_a_deployment_registers_its_own_members_under_its_own_catalog(env: dict[
     (tmp_path / "members.json").write_text(json.dumps(members, ensure_ascii=False), encoding="utf-8")
     again = zzgw(env, "init")
     assert again.returncode == 0, again.stderr
-    assert "1 new members got a dev bearer token" in again.stdout
+    assert "1 new member got a dev bearer token" in again.stdout
     after = json.loads((data_dir / "dev-tokens.json").read_text(encoding="utf-8"))["tokens"]
     assert {code: entry for code, entry in after.items() if code != shizhong["code"]} == tokens
     assert after[shizhong["code"]]["token"].startswith("zzgw-dev-")
@@ -1805,7 +1805,7 @@ def test_a_deployment_registers_its_own_members_under_its_own_catalog(env: dict[
     (tmp_path / "members.json").write_text(json.dumps(members, ensure_ascii=False), encoding="utf-8")
     left = zzgw(env, "init")
     assert left.returncode == 0, left.stderr
-    assert f"1 registered members with credentials in force are not in the members file ({lixia['code']})" in (
+    assert f"1 registered member with credentials in force is not in the members file ({lixia['code']})" in (
         left.stderr
     )
     certificate = data_dir / "pki" / "members" / f"{lixia['code']}.pem"
@@ -1838,7 +1838,7 @@ def test_a_deployment_registers_its_own_members_under_its_own_catalog(env: dict[
     for args in (("init",), ("init", "--rotate-tokens")):
         kept = zzgw(env, *args)
         assert kept.returncode == 0, kept.stderr
-        assert f"1 members of the file are revoked and were given no credential ({lixia['code']})" in kept.stderr
+        assert f"1 member of the file is revoked and was given no credential ({lixia['code']})" in kept.stderr
         # nor a pair of files: an unregistered one had been written, looking like the department's own, and was the
         # one --restore registered, its days counted from the revocation (a disaster-recovery tester)
         assert not certificate.exists() and not certificate.with_suffix(".key").exists()
@@ -1846,7 +1846,7 @@ def test_a_deployment_registers_its_own_members_under_its_own_catalog(env: dict[
         assert lixia["code"] not in json.loads((data_dir / "dev-tokens.json").read_text(encoding="utf-8"))["tokens"]
     assert zzgw(env, "members", "--restore", lixia["code"]).returncode == 0
     restored = zzgw(env, "init")
-    assert restored.returncode == 0 and "1 new members got a dev bearer token" in restored.stdout
+    assert restored.returncode == 0 and "1 new member got a dev bearer token" in restored.stdout
     assert certificate.exists() and certificate.read_bytes() != revoked_pem  # a new client certificate
     token = json.loads((data_dir / "dev-tokens.json").read_text(encoding="utf-8"))["tokens"][lixia["code"]]["token"]
     assert token != tokens[lixia["code"]]["token"]

@@ -351,7 +351,7 @@ def test_a_store_of_another_schema_is_said_and_init_upgrades_only_when_alone(
                 finally:
                     same.close()
                 assert upgraded.returncode == 0, upgraded.stderr
-                assert "1 other gateway processes are connected to the database: waiting up to 60 s" in upgraded.stderr
+                assert "1 other gateway process is connected to the database: waiting up to 60 s" in upgraded.stderr
                 downgrade(url, previous)
             upgraded = zzgw(env(data_dir, url), "init")
             assert upgraded.returncode == 0 and f"at schema {head}" in upgraded.stdout, upgraded.stderr
@@ -396,7 +396,7 @@ def test_init_refuses_to_upgrade_under_processes_that_stay(tmp_path: Path) -> No
                 said: list[str] = []
                 with pytest.raises(ConfigError) as refused:
                     check_alone(gateway, "0028", wait=0.5, say=said.append)
-            assert said == ["1 other gateway processes are connected to the database: waiting up to 0.5 s"]
+            assert said == ["1 other gateway process is connected to the database: waiting up to 0.5 s"]
             assert "zzgw/0028/gone-host/77 from" in str(refused.value) and "pg_terminate_backend" in str(refused.value)
             # a session of another role that names itself so is no gateway of this store: any role may connect and
             # name itself, and had held an upgrade back (a security tester); it is said as an unnamed one

@@ -198,7 +198,7 @@ def test_a_member_revoked_between_the_two_copies_stays_revoked(tmp_path: Path) -
     assert again.returncode == 0, again.stderr
     done = zzgw(restored, "init")
     assert done.returncode == 0, done.stderr
-    assert f"1 members of the file are revoked and were given no credential ({TAX})" in done.stderr
+    assert f"1 member of the file is revoked and was given no credential ({TAX})" in done.stderr
     assert not (members / f"{TAX}.pem").exists() and not (members / f"{TAX}.key").exists()  # none given, indeed
     answers(restored, {TAX: (departments[TAX], "CREDENTIAL_REVOKED"), MARKET: (departments[MARKET], None)})
 

@@ -24,6 +24,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TypeVar
 
+from gateway.domain.counts import counted
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class FieldViolation:
@@ -107,7 +109,7 @@ def left_out(violations: int, sent: int = MAX_VIOLATIONS) -> str:
     """What a refusal's message ends with when only ``sent`` of its ``violations`` are sent: （另有N项有误，…）, or
     nothing when none was left out."""
     left = violations - sent
-    return f"（另有{left}项有误，and {left} more bad fields）" if left > 0 else ""
+    return f"（另有{left}项有误，and {counted(left, 'more bad field')}）" if left > 0 else ""
 
 
 E = TypeVar("E", bound=BaseException)

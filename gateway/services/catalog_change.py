@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from gateway.domain.catalog import Catalog
+from gateway.domain.counts import counted
 from gateway.domain.model import Member, Role
 from gateway.domain.status import NOT_ENDED
 from gateway.store.database import Database
@@ -115,7 +116,9 @@ def bundles_left_warning(left: Sequence[BundleLeft]) -> str:
     on purpose before: both are named at every adoption while their receipts are kept, and the warning says so
     rather than claim the loss begins at this restart and bid a retired bundle back (a reviewer)."""
     named = "、".join(f"{b.bundle_code}（{b.receipts:,} 份核验回执，{b.cases:,} 个办件）" for b in left)
-    named_en = "; ".join(f"{b.bundle_code}: {b.receipts:,} case receipts in {b.cases:,} cases" for b in left)
+    named_en = "; ".join(
+        f"{b.bundle_code}: {counted(b.receipts, 'case receipt')} in {counted(b.cases, 'case')}" for b in left
+    )
     return (
         f"warning: 证照目录中已没有一件事 {named}，而本库的办件核验回执列在这些编码下：用此目录的网关上，这些"
         "办件（正在办理的也在内）用旧编码查询被拒绝（UNKNOWN_BUNDLE），用新编码查询看不到这些回执，"

@@ -784,7 +784,7 @@ def test_a_stop_gives_an_answer_in_flight_its_grace_and_then_cuts_what_is_left(
         assert got < BIG and ended != "whole"
         assert stopping_counted() - before == 1
         said = [record.getMessage() for record in caplog.records if record.name == "zzgw.http"]
-        assert said == ["HTTP: stopping: 1 connections still being answered 1.5 s after the stop began: cut"]
+        assert said == ["HTTP: stopping: 1 connection still being answered 1.5 s after the stop began: cut"]
 
 
 def test_accept_failing_for_want_of_files_is_said_once_every_5_seconds(caplog: pytest.LogCaptureFixture) -> None:

@@ -18,6 +18,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from sqlalchemy import event, text
 
 from gateway.domain.audit import HeadMemos
+from gateway.domain.counts import counted
 from gateway.domain.paging import PageTokens
 from gateway.services.audit import AuditSigner, AuditTrail
 from gateway.services.authorization import AuthorizationService, Pruned
@@ -67,13 +68,14 @@ def zzgw(clocked: Clocked, *args: str, days: int = DAYS) -> subprocess.Completed
 
 
 def said(removed: int, consents: int, requests: int, days: int = DAYS) -> str:
-    """What `zzgw audit prune` prints of what it removed."""
+    """What `zzgw audit prune` prints of what it removed (one of a kind in the singular: ``1 consent``)."""
     return (
-        f"已删除超过 {days} 天的用证记录 {removed} 条（removed {removed} access records older than {days} days）\n"
-        f"已删除结束已超过 {days} 天的持证人授权 {consents} 项（removed {consents} consents that ended more than "
-        f"{days} days ago）\n"
-        f"已删除结束已超过 {days} 天的共享申请 {requests} 项（removed {requests} access requests that ended more "
-        f"than {days} days ago）\n"
+        f"已删除超过 {days} 天的用证记录 {removed} 条（removed {counted(removed, 'access record')} older than "
+        f"{counted(days, 'day')}）\n"
+        f"已删除结束已超过 {days} 天的持证人授权 {consents} 项（removed {counted(consents, 'consent')} that ended more "
+        f"than {counted(days, 'day')} ago）\n"
+        f"已删除结束已超过 {days} 天的共享申请 {requests} 项（removed {counted(requests, 'access request')} that ended "
+        f"more than {counted(days, 'day')} ago）\n"
     )
 
 
@@ -205,7 +207,8 @@ def test_a_trail_deleted_after_its_only_witnesses_were_pruned_is_still_found(kin
             clocked.clock.advance(dt.timedelta(days=-100))
             grant(running, holder, days=7)
             clocked.clock.advance(dt.timedelta(days=100))
-            assert zzgw(clocked, "audit", "prune").stdout == said(0, 1, 0)
+            pruned = zzgw(clocked, "audit", "prune").stdout
+            assert pruned == said(0, 1, 0) and "（removed 1 consent that ended more than 30 days ago）" in pruned
             with running.gateway.db.engine.begin() as connection:
                 assert connection.execute(text("SELECT count(*) FROM receipts")).scalar() == 0
                 assert connection.execute(text("SELECT count(*) FROM consents")).scalar() == 0

@@ -136,7 +136,7 @@ def test_a_store_upgraded_from_before_proofs_and_memos_reads_checks_and_backfill
         assert "recording each license's status memo" in captured.err  # the long step has a progress bar
         assert "3 licenses were stored before schema 0012" in said and "zzgw memos" in said
         assert "3 licenses' statuses recorded with the gateway's memo (schema 0014)" in said
-        assert "1 license documents recorded with the gateway's memo (schema 0021)" in said
+        assert "1 license document recorded with the gateway's memo (schema 0021)" in said
         assert cli.main(["init"]) == 0  # already at the newest schema: nothing more to say
         assert "schema 0012" not in capsys.readouterr().out
         after = start_gateway(tmp_path / "var", url)
@@ -210,7 +210,7 @@ def test_an_upgrade_killed_before_its_document_memos_is_made_whole_by_the_next_i
             monkeypatch.setenv(name, value)
         capsys.readouterr()
         assert cli.main(["init"]) == 0
-        assert "1 license documents recorded with the gateway's memo (schema 0021)" in capsys.readouterr().out
+        assert "1 license document recorded with the gateway's memo (schema 0021)" in capsys.readouterr().out
         assert cli.main(["audit", "verify"]) == 0  # the chain's head row vouched for with the rest
         after = start_gateway(tmp_path / "var", url)
         try:
