@@ -525,10 +525,41 @@ def catalog_json(raw: bytes) -> Any:
     try:
         return decoder.decode(text)
     except json.JSONDecodeError as exc:
+        if slip := _json_slip(text, exc.pos):
+            raise ValueError(slip) from None
         wide = text[exc.pos : exc.pos + 1] if text[exc.pos : exc.pos + 1] in _FULL_WIDTH else ""
         hint = f'：“{wide}”是全角标点，JSON 的引号、冒号和逗号须为半角（" : ,）' if wide else ""
         where = f"第 {exc.lineno} 行第 {exc.colno} 列"
         raise ValueError(f"{where}不是有效的 JSON{hint}，请改正（not JSON: {exc}）") from None
+
+
+def _json_slip(text: str, at: int) -> str:
+    """What a JSON text refused at ``at`` (a ``JSONDecodeError``'s ``pos``) shows of the two slips people used to
+    JavaScript, JSON5 or a config file make, Chinese first, at the line and column of the slip itself; empty for
+    any other error. A comma after a list's or an object's last item is refused at the ``]`` or ``}`` after it,
+    and was said as that next token not being valid JSON, on the line after the comma; a comment (``//``, ``/* */``,
+    ``#``) is refused at its first character. Both were said as 第 N 行第 M 列不是有效的 JSON alone (a catalog
+    author tester)."""
+    if text[at : at + 1] in ("]", "}"):
+        comma = len(text[:at].rstrip()) - 1
+        if comma >= 0 and text[comma] == ",":
+            line, column = _line_and_column(text, comma)
+            return (
+                f"第 {line} 行第 {column} 列是多余的逗号：JSON 中最后一项之后不能有逗号，请删去它"
+                f"（a trailing comma at line {line} column {column}: JSON has no comma after the last item; delete it）"
+            )
+    if text[at : at + 2] in ("//", "/*") or text[at : at + 1] == "#":
+        line, column = _line_and_column(text, at)
+        return (
+            f"第 {line} 行第 {column} 列是注释：JSON 不能有注释，请删去它"
+            f"（a comment at line {line} column {column}: JSON has no comments; delete it）"
+        )
+    return ""
+
+
+def _line_and_column(text: str, at: int) -> tuple[int, int]:
+    """The line and column of ``text[at]``, from 1, as Python's json counts them."""
+    return text.count("\n", 0, at) + 1, at - text.rfind("\n", 0, at)
 
 
 _NAMING_KEYS = ("key", "code", "type_code")

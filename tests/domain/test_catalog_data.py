@@ -1428,6 +1428,41 @@ def test_a_key_given_twice_in_one_object_is_refused_naming_it_and_its_line(
 
 
 @pytest.mark.parametrize(
+    ("edit", "slip", "said"),
+    [
+        (('"111"\n      ],', '"111",\n      ],'), '"111",', "多余的逗号"),  # a list's last item
+        (('"111"\n      ],', '"111" ,\n\n      ],'), '"111" ,', "多余的逗号"),  # the comma lines above the ]
+        (("\n  ]\n}", "\n  ],\n}"), "\n  ],\n}", "多余的逗号"),  # an object's last member
+        (('      "sharing_class": "NOT_SHARED",', '      // 护照不予共享\n      "sharing_class": "NOT_SHARED",'),
+         "// 护照", "注释"),
+        (('"name": "护照",', '"name": "护照" /* 旧称 */,'), "/* 旧称", "注释"),
+        (("{\n", "# 证照目录\n{\n"), "# 证照目录", "注释"),
+    ],
+)  # fmt: skip
+def test_a_trailing_comma_or_a_comment_is_said_so_at_its_own_line_and_column(
+    edit: tuple[str, str], slip: str, said: str
+) -> None:
+    """A comma after a list's or an object's last item, and a comment, had been said as the next token's 第 N 行第 M
+    列不是有效的 JSON, the comma's on the line after it (a catalog author tester): each is said as what it is, at its
+    own place."""
+    text = CATALOG_TEXT.replace(*edit, 1)
+    at = text.index(slip) + (slip.index(",") if said == "多余的逗号" else 0)
+    line, column = text.count("\n", 0, at) + 1, at - text.rfind("\n", 0, at)
+    with pytest.raises(ValueError) as refused:
+        Catalog.from_json(text.encode("utf-8"))
+    if said == "多余的逗号":
+        assert str(refused.value) == (
+            f"第 {line} 行第 {column} 列是多余的逗号：JSON 中最后一项之后不能有逗号，请删去它"
+            f"（a trailing comma at line {line} column {column}: JSON has no comma after the last item; delete it）"
+        )
+    else:
+        assert str(refused.value) == (
+            f"第 {line} 行第 {column} 列是注释：JSON 不能有注释，请删去它（a comment at line {line} column {column}: "
+            "JSON has no comments; delete it）"
+        )
+
+
+@pytest.mark.parametrize(
     ("edit", "wide"),
     [
         (('"name": "护照"', '"name"："护照"'), "："),
