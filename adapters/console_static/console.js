@@ -1515,6 +1515,9 @@ function showReviewAgain() {
 // The license of a receipt looked up, verified now under the clerk's own matter (a new check, with its own receipt).
 function verifyAgain() {
   if (!reviewed || !reviewed.license) return;
+  // the focus to 输入证照 now, where hold() would move it: the button is hidden before it waits, and a hidden
+  // button keeps the focus only until the browser next draws the page
+  $("query").focus({ preventScroll: true });
   $("query").value = reviewed.license.license_id;
   $("type-code").value = "";
   verify("text");
@@ -1857,6 +1860,9 @@ function render(report, by, check) {
 function verifyCurrent() {
   const currentId = $("verify-current").dataset.license;
   if (!currentId) return;
+  // the focus to 输入证照 now, where hold() would move it: the button is hidden before it waits, and a hidden
+  // button keeps the focus only until the browser next draws the page
+  $("query").focus({ preventScroll: true });
   $("query").value = currentId;
   $("type-code").value = "";
   verify("text");
