@@ -36,7 +36,8 @@ lock:
 	$(PYTHON) -m venv build/lock-venv
 	build/lock-venv/bin/python -m pip install --quiet --upgrade pip
 	build/lock-venv/bin/python -m pip install --quiet -e '.[test]'
-	sed -n '/^#/p' constraints.txt > build/constraints.txt
+	sed -n '/^# Written by make lock/d; /^#/p' constraints.txt > build/constraints.txt
+	build/lock-venv/bin/python -c 'import platform as p; print("# Written by make lock on", p.python_implementation(), p.python_version() + ",", p.system(), p.machine())' >> build/constraints.txt
 	build/lock-venv/bin/python -m pip freeze --exclude-editable >> build/constraints.txt
 	mv build/constraints.txt constraints.txt
 	rm -rf build/lock-venv

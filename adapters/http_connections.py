@@ -727,7 +727,7 @@ def accept_errors_said_once(loop: asyncio.AbstractEventLoop, context: dict[str, 
     if isinstance(error, OSError) and error.errno in _ACCEPT_ERRORS and "accept" in str(context.get("message", "")):
         if (left := _LINES.allow("accept")) is not None:
             code = errno.errorcode.get(error.errno or 0, "")
-            said = since(left, "failed accepts")
+            said = since(left, "failed accept")
             log.error("HTTP: cannot accept a connection: %s (%s)%s", os.strerror(error.errno or 0), code, said)
         return
     loop.default_exception_handler(context)

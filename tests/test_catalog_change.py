@@ -458,10 +458,12 @@ def not_shared(code: str, key: str = "") -> Callable[[dict[str, Any]], None]:
 def test_a_request_for_what_the_catalog_no_longer_shares_is_not_approved(store: str, tmp_path: Path) -> None:
     """A catalog adopted while requests wait in the issuers' queues makes the 结婚证 不予共享, and the 居民身份证's
     公民身份号码. Approving either request had been taken without a word, and the approval let the data out the day
-    the catalog was loosened again (a catalog author tester). Now it is refused NEVER_SHARED, as RequestAccess and
-    GrantConsent refuse what a matter never gets: for the 结婚证 on request_id, nothing of it being shared; for the
-    card on each field not shared, at approved_fields[i] as named (approved_fields when none is). The request stays
-    pending: the issuer approves the other fields, or rejects it."""
+    the catalog was loosened again (a catalog author tester). Now it is refused NEVER_SHARED, as GrantConsent refuses
+    what a matter never gets (RequestAccess says it FIELD_NOT_SHARED, NOT_SHARED or SECRET, of a request being made;
+    here the catalog changed under one made): for the 结婚证 on request_id, nothing of it being shared; for the card
+    on each field not shared, at approved_fields[i], its place as named, a repeated one's first (a reviewer: it had
+    been its place among the fields left once repeats were dropped), or approved_fields when none is named. The
+    request stays pending: the issuer approves the other fields, or rejects it."""
     before = catalog_file(tmp_path / "catalog.json")
     after = catalog_file(tmp_path / "after.json", not_shared(MARRIAGE), not_shared(ID_CARD, "citizen_id"))
 
@@ -503,6 +505,8 @@ def test_a_request_for_what_the_catalog_no_longer_shares_is_not_approved(store: 
         assert message.startswith("approved_fields: 居民身份证的信息项 公民身份号码 现已不予共享（证照目录已变更），")
         named = decide(running, POLICE, card, approve, approved_fields=["name", "citizen_id"])
         assert refused(named)[1] == [("approved_fields[1]", "NEVER_SHARED")]
+        repeated = decide(running, POLICE, card, approve, approved_fields=["name", "name", "citizen_id"])
+        assert refused(repeated)[1] == [("approved_fields[2]", "NEVER_SHARED")]
         assert state(running, POLICE, card) == pending
         approved = decide(running, POLICE, card, approve, approved_fields=["name", "gender"])().request
         assert approved.state == authorization_pb2.ACCESS_REQUEST_STATE_APPROVED

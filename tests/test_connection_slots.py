@@ -83,8 +83,9 @@ def test_serve_warns_when_its_processes_may_need_more_connections_than_are_left(
         err = served_stderr({**env, "ZZGW_WORKERS": str(workers)})
         (warning,) = [line for line in err.splitlines() if "may run out of connections" in line]
         assert " WARNING zzgw PostgreSQL may run out of connections for this gateway: " in warning
-        process = "process" if workers == 1 else "processes"  # counted: "1 process" (it had been "1 process(es)")
-        assert f"its {workers} {process} open up to {need:,} connections (1205 each: 2 × 600 + 5" in warning
+        # counted: "1 process opens" (it had been "1 process(es) open", then "1 process open")
+        process = "process opens" if workers == 1 else "processes open"
+        assert f"its {workers} {process} up to {need:,} connections (1205 each: 2 × 600 + 5" in warning
         assert f"(max_connections {slots.max_connections}, {slots.reserved} of them reserved for superusers" in warning
         assert re.search(r", \d+ open now, \d+ of those by \d+ other gateway process(es)?\)", warning)
         assert "raise max_connections, or lower ZZGW_THREADS or ZZGW_WORKERS" in warning
@@ -112,7 +113,7 @@ def test_a_server_with_room_for_the_gateway_is_not_warned_of(
             finally:
                 wide.close()
         (said,) = [r.getMessage() for r in caplog.records if "may run out of connections" in r.getMessage()]
-        assert "its 1 process open up to 2,053 connections" in said
+        assert "its 1 process opens up to 2,053 connections" in said
     finally:
         gateway.close()
 

@@ -1648,7 +1648,7 @@ def _apply(
     if decision is AccessDecision.APPROVE:
         fields = _approved_fields(request, approved_fields)
         if license_type is not None:
-            _check_shared_now(license_type, request, fields, named=bool(approved_fields))
+            _check_shared_now(license_type, request, fields, approved_fields)
         days = duration_days or request.duration_days
         if not 0 < days <= request.duration_days:
             raise invalid(
@@ -1671,16 +1671,17 @@ def _apply(
 
 
 def _check_shared_now(
-    license_type: LicenseType, request: StoredAccessRequest, fields: tuple[str, ...], *, named: bool
+    license_type: LicenseType, request: StoredAccessRequest, fields: tuple[str, ...], named: Sequence[str]
 ) -> None:
-    """INVALID_ARGUMENT / NEVER_SHARED when an approval of ``fields`` (``named`` in ``approved_fields``, or all the
-    request's) would be for what the catalog now never shares (不予共享, or secret): a catalog adopted since the
-    request came made the type or a field so. Such an approval had been given without a word, withheld while the
-    catalog stayed so, and let the data out the day the type was loosened again (a catalog author tester), where
-    ``RequestAccess`` and ``GrantConsent`` refuse what a matter never gets. Nothing shared is left of the request
-    (its type not shared, when it names no field; or every field it names): one violation on ``request_id``, to
-    reject it. Otherwise one per field not shared, at ``approved_fields[i]`` as named (on ``approved_fields`` when
-    none was named: all of the request's), to approve the others. The request stays pending either way."""
+    """INVALID_ARGUMENT / NEVER_SHARED when an approval of ``fields`` (those ``named`` in ``approved_fields``, or all
+    the request's when none is) would be for what the catalog now never shares (不予共享, or secret): a catalog
+    adopted since the request came made the type or a field so. Such an approval had been given without a word,
+    withheld while the catalog stayed so, and let the data out the day the type was loosened again (a catalog
+    author tester), where ``RequestAccess`` and ``GrantConsent`` refuse what a matter never gets. Nothing shared
+    is left of the request (its type not shared, when it names no field; or every field it names): one violation
+    on ``request_id``, to reject it. Otherwise one per field not shared, at ``approved_fields[i]``, its place as
+    named (a repeated one's first, as RequestAccess says ``fields[i]``), or on ``approved_fields`` when none was
+    named (all of the request's), to approve the others. The request stays pending either way."""
     if not request.fields:
         if license_type.sharing_class is SharingClass.NOT_SHARED:
             raise _not_shared_now(license_type)
@@ -1690,15 +1691,18 @@ def _check_shared_now(
         return
     if len(never) == len(request.fields):
         raise _not_shared_now(license_type)
+    first_place: dict[str, int] = {}
+    for i, key in enumerate(named):
+        first_place.setdefault(key, i)
     bad = [
         FieldViolation(
-            field=f"approved_fields[{i}]" if named else "approved_fields",
+            field=f"approved_fields[{first_place[key]}]" if named else "approved_fields",
             reason="NEVER_SHARED",
             description=f"{license_type.name}的信息项 {_label(license_type, key)} 现已不予共享（证照目录已变更），"
             f"不能批准；请只批准其余信息项，或驳回此申请（{key} is no longer shared since the catalog changed: "
             "approve only the other fields, or reject the request）",
         )
-        for i, key in enumerate(fields)
+        for key in fields
         if key in never
     ]
     if bad:

@@ -33,7 +33,7 @@ from adapters.http import HttpApp, HttpServer, Receive, Scope, Send
 from adapters.http_connections import ConnectionLimits, accept_errors_said_once
 from adapters.records import issue_request
 from benchmarks.common import free_port, wait_serving
-from gateway import metrics
+from gateway import logs, metrics
 from gateway.bootstrap import samples
 from gateway.config import Settings
 from gateway.server import check_descriptors
@@ -787,7 +787,9 @@ def test_a_stop_gives_an_answer_in_flight_its_grace_and_then_cuts_what_is_left(
         assert said == ["HTTP: stopping: 1 connection still being answered 1.5 s after the stop began: cut"]
 
 
-def test_accept_failing_for_want_of_files_is_said_once_every_5_seconds(caplog: pytest.LogCaptureFixture) -> None:
+def test_accept_failing_for_want_of_files_is_said_once_every_5_seconds(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """asyncio's own handler wrote a traceback for every accept() that failed with EMFILE, as often as connections
     waited: 2.3 million lines in 10 s. Once every 5 s now, with how many since; other errors as asyncio says them."""
     loop = asyncio.new_event_loop()
@@ -797,10 +799,15 @@ def test_accept_failing_for_want_of_files_is_said_once_every_5_seconds(caplog: p
             for _ in range(10_000):
                 accept_errors_said_once(loop, full)
             accept_errors_said_once(loop, {"message": "Task exception was never retrieved"})
+            later = time.monotonic() + 6
+            monkeypatch.setattr(logs.time, "monotonic", lambda: later)
+            accept_errors_said_once(loop, full)
         said = [record.getMessage() for record in caplog.records]
         assert said == [
             "HTTP: cannot accept a connection: Too many open files (EMFILE)",
             "Task exception was never retrieved",
+            "HTTP: cannot accept a connection: Too many open files (EMFILE); 9,999 more failed accepts since the last"
+            " such line",
         ]
         assert not any(record.exc_info for record in caplog.records if record.name == "zzgw.http")
     finally:
