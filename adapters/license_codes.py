@@ -22,6 +22,9 @@ QR_IMAGE_FORMATS = ("PNG", "JPEG", "WEBP", "BMP", "TIFF")
 opens many more, some through other programs (EPS and PDF-like PostScript through Ghostscript, were it installed):
 an uploaded file is read only by these parsers, never handed to another program (a penetration tester)."""
 
+QR_IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
+"""The names' endings of those kinds: a path so named that is not there is a file mistyped, not a number to look up."""
+
 MAX_QR_IMAGE_SIDE = 65_535
 """zxing-cpp's limit on either side of an image it decodes: a longer side is refused with the pixels, before the image
 is read. A strip of 65,536 × 600 px within the pixels had made the decoder raise, a 500 to the clerk (a penetration

@@ -25,7 +25,7 @@ from gateway.domain.errors import ZzgwError
 from gateway.domain.model import beijing_time
 from protos.zzgw.v1 import catalog_pb2, catalog_pb2_grpc, common_pb2, verification_pb2, verification_pb2_grpc
 
-from .license_codes import MAX_QR_IMAGE_BYTES, license_code_in, query_of
+from .license_codes import MAX_QR_IMAGE_BYTES, QR_IMAGE_SUFFIXES, license_code_in, query_of
 from .receipt_file import ALTERED, receipt_json
 from .terminal import shown, shown_json
 
@@ -137,7 +137,7 @@ def verify(
             what = license_code_in(data)
         except ZzgwError as exc:
             raise BadInput(f"{path}：{_description(exc)}") from None
-    elif path.suffix.lower() in (".pdf", ".png", ".jpg", ".jpeg") and not what.upper().startswith("ZZ1:"):
+    elif path.suffix.lower() in (".pdf", *QR_IMAGE_SUFFIXES) and not what.upper().startswith("ZZ1:"):
         raise BadInput(f"找不到文件 {path}（no such file: {path}）")
     type_code = _type_code(channel, type_) if type_ else ""
     try:

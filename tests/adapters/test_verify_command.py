@@ -139,6 +139,9 @@ def test_what_cannot_be_asked_is_refused_before_anything_is_sent(running: Runnin
     assert "（no license type '驾照本' in the gateway's catalog: name one of its types" in said
     missing = tmp_path / "missing.pdf"
     assert refused(str(missing)) == f"找不到文件 {missing}（no such file: {missing}）"
+    for suffix in (".tif", ".TIFF", ".webp", ".bmp", ".JPG"):  # a photo's kind: mistyped, not a number (a reviewer)
+        photo = tmp_path / f"scan{suffix}"
+        assert refused(str(photo), type_="营业执照") == f"找不到文件 {photo}（no such file: {photo}）"
     (tmp_path / "empty.pdf").write_bytes(b"")
     empty = tmp_path / "empty.pdf"
     assert refused(str(empty)) == f"所选文件 {empty} 是空的（0 字节）（{empty} is empty）"
