@@ -76,7 +76,7 @@ from gateway.domain.model import CHINA_TZ, Clock, Member, Role, SystemClock, bei
 from gateway.domain.paging import PageTokens
 from gateway.domain.seals import SM2_MAKER_NAME, SealStatus
 from gateway.domain.verification import matters_of, uses_matter
-from gateway.failures import exit_status, not_its_tables, said
+from gateway.failures import exit_status, not_its_tables, said, store_unusable
 from gateway.health import (
     CheckThreads,
     HealthServicer,
@@ -112,6 +112,7 @@ from gateway.store.database import (
     Database,
     LockHeld,
     StoreForbidden,
+    StoreGone,
     UnitOfWork,
     UnitsOfWork,
     check_intact,
@@ -120,7 +121,7 @@ from gateway.store.database import (
     wal_left_beside,
 )
 from gateway.store.repositories import PRUNED_WITNESS
-from gateway.supervisor import stop_with_parent, supervise
+from gateway.supervisor import EXIT_STORE_UNAVAILABLE, stop_with_parent, supervise
 from gateway.threads import name_this_thread
 from gateway.watchdog import EXIT_STUCK, InFlight, Watchdog
 from protos.zzgw.v1 import (
@@ -3025,12 +3026,55 @@ def run(settings: Settings) -> int:
     try:
         check_ready(gateway, serving=True)
         warn_of_connection_slots(gateway)
+        store = gateway.db.store_file
+        started_on = _file_identity(store.path) if store is not None else None
     finally:
         gateway.close()
-    return supervise(settings, _worker)
+    return supervise(settings, functools.partial(_worker, started_on=started_on))
 
 
-def _worker(settings: Settings, number: int, announce: bool, ready: Any) -> None:
+class StoreAway(Exception):
+    """A replacement worker's store, there at the gateway's start, is not at its path now: the SQLite file moved away
+    or deleted, or another file moved over it. The other workers refuse writes (``STORE_GONE``) until the same file
+    is back; the replacement waits for it too (``EXIT_STORE_UNAVAILABLE``), rather than open another store, or stop
+    the gateway with a configuration error (a moved file had been a permanent outage, its line advising `zzgw init`,
+    the one command that makes a new empty store at the path: an SRE tester)."""
+
+
+def _file_identity(path: str) -> tuple[str, int, int] | None:
+    try:
+        found = os.stat(path)
+    except OSError:
+        return None
+    return (os.path.abspath(path), found.st_dev, found.st_ino)
+
+
+def _store_away(started_on: tuple[str, int, int] | None) -> StoreAway | None:
+    """Why the SQLite file at the store's path is not the one the gateway started on; None if it is (or on
+    PostgreSQL, where a server that refuses the role now is said by the connection)."""
+    if started_on is None:
+        return None
+    path = started_on[0]
+    if _file_identity(path) != started_on:
+        what = "another file is there now" if os.path.exists(path) else "no file is there now"
+        return StoreAway(
+            f"the store file at {path}, there when the gateway started, is away ({what}: moved away, deleted or "
+            "replaced): this worker waits for it while the others serve on. Put that same file back at its path "
+            "(mv it back, with its -wal and -shm if they were moved too); if it was deleted or replaced, follow "
+            "docs/operations.md, The SQLite file under a running gateway"
+        )
+    return None
+
+
+def _worker(
+    settings: Settings,
+    number: int,
+    announce: bool,
+    ready: Any,
+    replacement: bool = False,
+    *,
+    started_on: tuple[str, int, int] | None = None,
+) -> None:
     stop_with_parent()
     # One worker per core, pinned: an unpinned Python process migrating between cores served 20-40% fewer calls
     # per core in the measurements of docs/adr/0001-server-model.md.
@@ -3039,13 +3083,25 @@ def _worker(settings: Settings, number: int, announce: bool, ready: Any) -> None
         os.sched_setaffinity(0, {cores[number % len(cores)]})
     configure_logging(settings)
     try:
+        if replacement and (away := _store_away(started_on)) is not None:
+            raise away
         # worker 0's number is its replacement's: the certificate watch, by one process at a time, never stops
         serve_forever(settings, announce=announce, watch_certificates=number == 0, ready=ready.set)
     except Exception as exc:  # said in one line, as the command says it (a setting, a key, the database, a file)
+        if replacement and isinstance(exc, NoStoreYet | StoreGone):  # moved away between the check and the open
+            exc = _store_away(started_on) or exc
+        if isinstance(exc, StoreAway):
+            log.error("%s", exc)
+            sys.exit(EXIT_STORE_UNAVAILABLE)
         line = said(exc, "serve", settings)
         if line is None:
             raise
-        print(line, file=sys.stderr, flush=True)
+        # through the log's format (time, pid, level, logger), as every worker line: it had been a bare line
+        log.error("%s", line.removeprefix("zzgw serve: ").removeprefix("zzgw: "))
+        if replacement and store_unusable(exc):
+            # the store that served at the gateway's start cannot be opened now (a role refused CONNECT, a file
+            # made unreadable): waited for as an outage while the others serve, not a setting that stops them all
+            sys.exit(EXIT_STORE_UNAVAILABLE)
         sys.exit(exit_status(exc))  # 75: the supervisor tries the first again
 
 

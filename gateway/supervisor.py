@@ -5,7 +5,8 @@ the command exits with its status, as one process would; so does a replacement t
 store unavailable (``EXIT_STORE_UNAVAILABLE``). A worker that dies while serving (killed, out of memory) is logged
 and replaced; one that keeps dying (``MAX_RESTARTS`` in a minute) stops the whole gateway rather than loop. A
 replacement that cannot reach the store as it starts (the database down for a while, as when it restarts or fails
-over), or that is killed by a signal as it starts (the OOM killer, ``kill -9``), is tried again after 1, 2, 4 … up
+over; the store that was there at the gateway's start gone from its path, or refusing the gateway's role, which the
+worker says with ``EXIT_STORE_UNAVAILABLE`` too), or that is killed by a signal as it starts (the OOM killer, ``kill -9``), is tried again after 1, 2, 4 … up
 to ``RETRY_MOST`` seconds while the other workers serve on: they become ready again by themselves once the database
 answers, and stopping them too had taken the whole gateway down for one worker's death during a database outage, or
 for a second ``kill -9``. A worker whose call is stuck stops itself (``gateway.watchdog``, exit status 70) and is
@@ -54,8 +55,10 @@ METRICS_DIRECTORY = "metrics"
 """The workers' metrics files under the data directory, on a machine without ``/dev/shm`` (prometheus_client's
 multiprocess mode)."""
 
-Worker = Callable[[Settings, int, bool, Any], None]
-"""(settings, worker number, announce the addresses, a ``Ready`` to set once serving)."""
+Worker = Callable[[Settings, int, bool, Any, bool], None]
+"""(settings, worker number, announce the addresses, a ``Ready`` to set once serving, a replacement: started after
+the gateway served, in place of a worker that died, when the store it cannot find or open had been there at the
+gateway's start and is to be waited for, ``EXIT_STORE_UNAVAILABLE``)."""
 
 
 class Ready:
@@ -148,9 +151,11 @@ def _supervise(settings: Settings, worker: Worker) -> int:
         # change made through another, as on SQLite, not only once the NOTIFY arrives (``gateway.store.changes``)
         ChangeFeed.share_counter(metrics_directory)
 
-    def start(number: int, *, announce: bool, failed_starts: int = 0) -> _Running:
+    def start(number: int, *, announce: bool, failed_starts: int = 0, replacement: bool = False) -> _Running:
         ready = Ready(context)
-        process = context.Process(target=worker, args=(settings, number, announce, ready), name=f"zzgw-worker-{number}")
+        process = context.Process(
+            target=worker, args=(settings, number, announce, ready, replacement), name=f"zzgw-worker-{number}"
+        )
         process.start()
         if process.pid is not None:
             metrics.process_started(metrics_directory, str(number), process.pid)
@@ -192,7 +197,7 @@ def _supervise(settings: Settings, worker: Worker) -> int:
                 retry_at.clear()
             elif time.monotonic() >= at:
                 del retry_at[number]
-                running[number] = start(number, announce=False, failed_starts=failed)
+                running[number] = start(number, announce=False, failed_starts=failed, replacement=True)
                 replacing.add(number)
                 stop_if_stopping(running[number])
         for number, each in list(running.items()):
@@ -241,7 +246,7 @@ def _supervise(settings: Settings, worker: Worker) -> int:
                 continue
             restarts.append(now)
             log.error("worker %d (pid %s) exited (code %s) while serving: starting another", number, pid, code)
-            running[number] = start(number, announce=False)
+            running[number] = start(number, announce=False, replacement=True)
             replacing.add(number)
             stop_if_stopping(running[number])
     return status

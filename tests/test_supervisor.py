@@ -54,8 +54,13 @@ def test_a_worker_that_cannot_start_stops_the_gateway_with_its_status(env: dict[
         process = _serve(env, free_port(), taken.getsockname()[1])
         _, err = process.communicate(timeout=120)
     assert process.returncode == 2, err
-    assert "configuration error: cannot listen on" in err
+    # in the log's format, as every worker line (time, pid, level, logger): it had been a bare line
+    assert re.search(rf"{LOG_LINE}ERROR zzgw configuration error: cannot listen on", err), err
     assert "did not start" in err and "Traceback" not in err
+
+
+LOG_LINE = r"(?m)^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}\+08:00 \[\d+\] "
+"""The start of a worker's log line: the time, in Beijing time, and the pid."""
 
 
 def test_a_worker_killed_while_serving_is_replaced_and_a_signal_stops_all(env: dict[str, str]) -> None:
@@ -84,6 +89,48 @@ def test_a_worker_killed_while_serving_is_replaced_and_a_signal_stops_all(env: d
         _, err = process.communicate(timeout=60)
     assert process.returncode == 0, err
     assert re.search(rf"worker \d \(pid {first[0]}\) exited \(code -9\) while serving: starting another", err), err
+
+
+def test_a_worker_that_dies_while_the_store_file_is_away_is_replaced_once_it_is_back(tmp_path: Path) -> None:
+    """The SQLite file moved away, a worker killed meanwhile: its replacement cannot find the store, and had exited
+    2 with "run `zzgw init`" (the command that makes a new empty store there), stopping the healthy worker and the
+    gateway for good (exit 2, which systemd's RestartPreventExitStatus=2 never restarts). It waits for the file now,
+    the other worker serving, and serves once the same file is back."""
+    env = {**os.environ, "ZZGW_DATA_DIR": str(tmp_path), "ZZGW_KEY_PASSPHRASE": "supervisor-test", "ZZGW_WORKERS": "2"}
+    env.pop("ZZGW_DATABASE_URL", None)
+    run_zzgw("init", env=env, check=True)
+    store, away = tmp_path / "zzgw.db", tmp_path / "zzgw.db.away"
+    grpc_port = free_port()
+    process = _serve(env, grpc_port, free_port())
+    try:
+        wait_serving(f"127.0.0.1:{grpc_port}", process=process)
+        first = worker_pids(process.pid, 2, grpc_port)
+        store.rename(away)
+        os.kill(first[0], signal.SIGKILL)
+        time.sleep(4)  # the replacement fails to start twice (tried again after 1 s, then 2 s)
+        assert process.poll() is None, "zzgw serve stopped"
+        with grpc.insecure_channel(f"127.0.0.1:{grpc_port}") as channel:  # the other worker answers, not ready
+            reply = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=5)
+        assert reply.status == health_pb2.HealthCheckResponse.NOT_SERVING
+        assert first[1] in _children(process.pid)
+        away.rename(store)
+        now = worker_pids(process.pid, 2, grpc_port)  # the replacement serves beside the first
+        assert first[1] in now and first[0] not in now
+    finally:
+        if away.exists():
+            away.rename(store)
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=60)
+    assert process.returncode == 0, err
+    assert re.search(
+        rf"{LOG_LINE}ERROR zzgw the store file at {re.escape(str(store))}, there when the gateway started, is away "
+        r"\(no file is there now: moved away, deleted or replaced\): this worker waits for it while the others serve "
+        r"on\. Put that same file back at its path",
+        err,
+    ), err
+    assert "did not start (exit code 75): trying again in 1 s; the other workers serve" in err
+    assert "did not start (exit code 75): trying again in 2 s" in err
+    assert "zzgw init" not in err and "stopping the gateway" not in err and "Traceback" not in err, err
 
 
 def _children(parent: int) -> set[int]:
@@ -172,7 +219,7 @@ def test_workers_stop_when_their_supervisor_is_killed(env: dict[str, str]) -> No
     assert restarted.returncode == 0
 
 
-def flaky_worker(settings: Any, number: int, _announce: bool, ready: Any) -> None:
+def flaky_worker(settings: Any, number: int, _announce: bool, ready: Any, _replacement: bool) -> None:
     """A worker for ``supervise``: worker 1 serves throughout; worker 0 serves, dies, then cannot start twice (the
     database down; the second time killed instead with ``ZZGW_TEST_KILLED``), then serves. Each start is counted in
     a file of the data directory."""
