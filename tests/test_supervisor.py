@@ -11,17 +11,20 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
 import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from sqlalchemy import create_engine, make_url, text
 
 from benchmarks.common import free_port, wait_serving
 from benchmarks.verify import worker_pids
 from gateway.supervisor import EXIT_STORE_UNAVAILABLE
 from tests.commands import run_zzgw
+from tests.conftest import PG_URL
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -131,6 +134,57 @@ def test_a_worker_that_dies_while_the_store_file_is_away_is_replaced_once_it_is_
     assert "did not start (exit code 75): trying again in 1 s; the other workers serve" in err
     assert "did not start (exit code 75): trying again in 2 s" in err
     assert "zzgw init" not in err and "stopping the gateway" not in err and "Traceback" not in err, err
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(not PG_URL, reason="PostgreSQL tests need ZZGW_TEST_DATABASE_URL or a PostgreSQL at 127.0.0.1:5432")
+def test_a_worker_that_dies_while_postgresql_refuses_the_role_is_replaced_once_it_is_let_in(tmp_path: Path) -> None:
+    """CONNECT revoked from the gateway's role, a worker killed meanwhile: the replacement's "permission denied for
+    database" had been taken for a setting (exit 2), stopping the gateway for good; it is waited out now."""
+    role, name = f"sup_role_{uuid.uuid4().hex[:10]}", f"zzgw_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE ROLE "{role}" LOGIN'))
+        connection.execute(text(f'CREATE DATABASE "{name}" OWNER "{role}"'))
+    url = make_url(PG_URL).set(username=role, database=name).render_as_string(hide_password=False)
+    env = {
+        **os.environ,
+        "ZZGW_DATA_DIR": str(tmp_path),
+        "ZZGW_KEY_PASSPHRASE": "supervisor-test",
+        "ZZGW_WORKERS": "2",
+        "ZZGW_DATABASE_URL": url,
+    }
+    process = None
+    try:
+        run_zzgw("init", env=env, check=True)
+        grpc_port = free_port()
+        process = _serve(env, grpc_port, free_port())
+        wait_serving(f"127.0.0.1:{grpc_port}", process=process)
+        first = worker_pids(process.pid, 2, grpc_port)
+        with admin.connect() as connection:
+            connection.execute(text(f'REVOKE CONNECT ON DATABASE "{name}" FROM PUBLIC, "{role}"'))
+            connection.execute(text(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"))
+        os.kill(first[0], signal.SIGKILL)
+        time.sleep(4)  # the replacement fails to start twice (tried again after 1 s, then 2 s)
+        assert process.poll() is None, "zzgw serve stopped"
+        assert first[1] in _children(process.pid)
+        with admin.connect() as connection:
+            connection.execute(text(f'GRANT CONNECT ON DATABASE "{name}" TO "{role}"'))
+        now = worker_pids(process.pid, 2, grpc_port)  # the replacement serves beside the first
+        assert first[1] in now and first[0] not in now
+    finally:
+        err = ""
+        if process is not None:
+            process.send_signal(signal.SIGTERM)
+            _, err = process.communicate(timeout=60)
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            connection.execute(text(f'DROP ROLE IF EXISTS "{role}"'))
+        admin.dispose()
+    assert process.returncode == 0, err
+    assert re.search(rf'{LOG_LINE}ERROR zzgw cannot use .*permission denied for database "{name}"', err), err
+    assert "did not start (exit code 75): trying again in 2 s; the other workers serve" in err
+    assert "stopping the gateway" not in err and "Traceback" not in err, err
 
 
 def _children(parent: int) -> set[int]:
