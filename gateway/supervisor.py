@@ -6,12 +6,13 @@ store unavailable (``EXIT_STORE_UNAVAILABLE``). A worker that dies while serving
 and replaced; one that keeps dying (``MAX_RESTARTS`` in a minute) stops the whole gateway rather than loop. A
 replacement that cannot reach the store as it starts (the database down for a while, as when it restarts or fails
 over; the store that was there at the gateway's start gone from its path, or refusing the gateway's role, which the
-worker says with ``EXIT_STORE_UNAVAILABLE`` too), or that is killed by a signal as it starts (the OOM killer, ``kill -9``), is tried again after 1, 2, 4 … up
-to ``RETRY_MOST`` seconds while the other workers serve on: they become ready again by themselves once the database
-answers, and stopping them too had taken the whole gateway down for one worker's death during a database outage, or
-for a second ``kill -9``. A worker whose call is stuck stops itself (``gateway.watchdog``, exit status 70) and is
-replaced the same way. SIGTERM and SIGINT are passed on to every worker, which finish their calls in flight
-(``server.GRACE_SECONDS``); a worker whose supervisor is gone stops the same way, saying so.
+worker says with ``EXIT_STORE_UNAVAILABLE`` too), or that is killed by a signal as it starts (the OOM killer,
+``kill -9``), is tried again after 1, 2, 4 … up to ``RETRY_MOST`` seconds while the other workers serve on: they
+become ready again by themselves once the database answers, and stopping them too had taken the whole gateway down
+for one worker's death during a database outage, or for a second ``kill -9``. A worker whose call is stuck stops
+itself (``gateway.watchdog``, exit status 70) and is replaced the same way. SIGTERM and SIGINT are passed on to
+every worker, which finish their calls in flight (``server.GRACE_SECONDS``); a worker whose supervisor is gone stops
+the same way, saying so.
 
 The workers write their metrics to a directory of this run's on ``/dev/shm`` (``<data_dir>/metrics/``, emptied at
 start, on a machine without it; ``gateway.metrics.prepare_directory``), so that a scrape answered by any worker counts
