@@ -31,7 +31,9 @@ traceback for every accept() it tried, 244 MB in 40 s (a penetration tester).
   carry the headers of every answer, ``Strict-Transport-Security`` over HTTPS.
 - When a request's head has come and its body is late, the client is answered ``408 Request Timeout`` (with
   ``Connection: close``, in Chinese and English, which the console shows) before the connection is closed: an upload
-  over a slow link learns why it failed, rather than meeting a reset.
+  over a slow link learns why it failed, rather than meeting a reset. The close of a connection answered so (or
+  ``400``, or the stop's ``503``) waits, as any, for what is before it to be sent: a large answer to a request
+  pipelined ahead (it had been cut 2 s after the refusal, the ``400`` never sent, a reviewer).
 - At ``max_connections``, a new connection takes the place of another, which is closed at once: first one closing
   with its answer all sent (after its ``408``, or over TLS waiting for the client's ``close_notify``), then the one
   that has waited longest for a request's head (in its TLS handshake, its head not yet whole, or idle after an answer
@@ -89,9 +91,9 @@ tries again a second later, as often as connections wait)."""
 log = logging.getLogger("zzgw.http")
 _LINES = OncePer(5.0)
 _LINGER = 2.0
-"""Seconds a connection answered ``408`` goes on reading (and dropping) what its client still sends, its writing
-side closed, before it is closed: closed with bytes unread, its socket would be reset, and the reset can reach the
-client before it has read the answer."""
+"""Seconds a connection answered ``408`` (or ``400``, ``503``) goes on reading (and dropping) what its client still
+sends, its writing side closed and its answer all sent, before it is closed: closed with bytes unread, its socket would
+be reset, and the reset can reach the client before it has read the answer."""
 _PROGRESS_TICK = 1.0
 """Seconds between two looks at what a connection has left to send (at most a quarter of ``request_seconds``)."""
 _TLS_SHUTDOWN_SECONDS = 24 * 3600.0
@@ -390,7 +392,9 @@ class _Connection(asyncio.Protocol):
 
     def eof_received(self) -> bool | None:
         if self._lingering:
-            self.close()
+            if not self.unsent():
+                self.close()
+            # else closed once all is sent, or when the client reads none of it in time (``_look``)
         elif self.started:
             self._http.eof_received()
         return None
@@ -484,8 +488,14 @@ class _Connection(asyncio.Protocol):
         """The answer is all sent and the connection closing: the socket's transport closes now. TLS's waits for the
         client's ``close_notify``, which comes once the client has read what the kernel still holds: the client has
         ``request_seconds`` more, and the connection makes room at the cap meanwhile. Closed then, the socket's close
-        still sends what the kernel holds (it is no reset)."""
-        if self._closed or self._transport is self._socket:
+        still sends what the kernel holds (it is no reset). One answered with its request unread lingers
+        (``_linger``)."""
+        if self._closed:
+            return
+        if self._lingering:
+            self._linger()
+            return
+        if self._transport is self._socket:
             return
         self._connections.lingering(self)
         if self._deadline is None:
@@ -552,17 +562,31 @@ class _Connection(asyncio.Protocol):
 
     def _answered_unread(self) -> None:
         """Answered with the rest of the request unread: its writing side closed after the answer, and what still
-        comes read and dropped for ``_LINGER`` s, then closed."""
+        comes read and dropped at once, for ``_LINGER`` s from when all is sent (``_linger``), then closed. What is
+        before the answer may be large: an answer to a request pipelined ahead, which uvicorn counts complete once
+        handed over and then parses this one. The linger had run from here, and its close cut that answer and this one
+        for a client reading them (a reviewer); until all is sent the connection is watched as any with an answer left
+        to send, one whose client reads none of it for ``request_seconds`` closed (``sending``)."""
         assert self._transport is not None  # answered: started
         self._lingering = self._closing = True
-        self._connections.lingering(self)
         transport = self._transport
         transport.resume_reading()  # to drop what still comes rather than leave it unread
         if transport.can_write_eof():
             transport.write_eof()  # after what is left to send
         else:
             transport.close()  # TLS: after what is left to send, with its close_notify
-        self._deadline = asyncio.get_running_loop().call_later(_LINGER, self.close)
+        if self.unsent():
+            self.sending()  # lingers once all is sent (``_look``, ``_sent_and_closing``)
+        else:
+            self._linger()
+
+    def _linger(self) -> None:
+        """Answered with the rest of the request unread, and all sent: closed in ``_LINGER`` s, its client having read
+        what the kernel holds (closed with bytes unread, its socket would be reset, and the reset can reach the client
+        before the answer); the connection makes room at the cap meanwhile."""
+        self._connections.lingering(self)
+        if self._deadline is None:
+            self._deadline = asyncio.get_running_loop().call_later(_LINGER, self.close)
 
     def close(self) -> None:
         """Close the connection at once: its socket, whatever is left to send (an abort: a TLS close would wait for

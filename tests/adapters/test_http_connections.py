@@ -438,15 +438,19 @@ def slow_link(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(http_connections._Connection, "connection_made", connection_made)
 
 
-def slow_reader(port: int, context: ssl.SSLContext | None = None, *, close: bool = False) -> socket.socket:
-    """A connection asking for ``/big`` over a slow link: little in flight; with ``close``, the answer ends it."""
+def slow_reader(
+    port: int, context: ssl.SSLContext | None = None, *, close: bool = False, then: bytes = b""
+) -> socket.socket:
+    """A connection asking for ``/big`` over a slow link: little in flight; with ``close``, the answer ends it; with
+    ``then``, another request pipelined after it."""
     sock = socket.socket()
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16_384)
     sock.settimeout(10)
     sock.connect(("127.0.0.1", port))
     if context is not None:
         sock = context.wrap_socket(sock, server_hostname="127.0.0.1")
-    sock.sendall(b"GET /big HTTP/1.1\r\nHost: 127.0.0.1\r\n%s\r\n" % (b"Connection: close\r\n" if close else b""))
+    close_header = b"Connection: close\r\n" if close else b""
+    sock.sendall(b"GET /big HTTP/1.1\r\nHost: 127.0.0.1\r\n%s\r\n%s" % (close_header, then))
     return sock
 
 
@@ -699,6 +703,73 @@ def test_a_request_stating_both_content_length_and_transfer_encoding_is_refused_
             assert answer(sock) == (200, b"reply:query")
             sock.close()
         assert asked == [b"query", b"query"]
+
+
+REFUSED_AT_THE_HEAD = {
+    "unparsable": b"GET /healthz HTTP/1.1\r\nHost: x\r\nBad Header: y\r\n\r\n",
+    "CL+TE": b"POST /tsa HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+}
+"""Requests the connection refuses at their head, ``400`` and closed: one h11 cannot parse, one stating both
+``Content-Length`` and ``Transfer-Encoding``."""
+
+
+@pytest.mark.parametrize(
+    ("over_tls", "refused", "shut"),
+    [
+        (False, "unparsable", False),
+        (False, "CL+TE", False),
+        (True, "unparsable", False),
+        (True, "CL+TE", False),
+        (False, "unparsable", True),
+    ],
+    ids=["http-unparsable", "http-CL+TE", "https-unparsable", "https-CL+TE", "http-unparsable-shut"],
+)
+def test_a_request_refused_at_its_head_behind_a_large_answer_lets_the_client_read_that_answer_and_the_400(
+    over_tls: bool, refused: str, shut: bool, certificate: tuple[tuple[str, str], ssl.SSLContext], slow_link: None
+) -> None:
+    """A 2 MB answer, then a pipelined request refused at its head, read after a pause and then steadily at 800 KB/s:
+    uvicorn counts the answer complete once handed to the transport and parses the next request at once, and the
+    refusal's 2 s linger had run from then and cut the answer, its 400 never coming (a reviewer: 2.8 MB of 8 MB); so
+    had the client's end of its requests (``shut``: its writing side shut after them). The linger runs once everything
+    before it is sent: the answer comes whole, then the 400 (``Connection: close``), then the close, nothing counted
+    dropped."""
+    tls, trusting = certificate
+    context = trusting if over_tls else None
+    with serving(SlowApp(), tls=tls if over_tls else None) as http:
+        before = dropped(http.port, context)
+        sock = slow_reader(http.port, context, then=REFUSED_AT_THE_HEAD[refused])
+        if shut:
+            sock.shutdown(socket.SHUT_WR)
+        time.sleep(0.5)  # less than the request time: the client has not gone
+        started = time.monotonic()
+        assert read_body_steadily(sock, 800_000) == (BIG, "whole")
+        assert time.monotonic() - started > 2.0  # longer than the linger
+        got = until_closed(sock)
+        head, _, body = got.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 400 ") and b"\r\nconnection: close" in head.lower(), got
+        assert body == b"Invalid HTTP request received."
+        assert dropped(http.port, context) == before
+        sock.close()
+
+
+def test_a_client_that_never_reads_the_answer_before_a_request_refused_at_its_head_is_closed_in_time(
+    slow_link: None,
+) -> None:
+    """The refusal's linger waits for what is before it to be sent, but no longer than a client that reads nothing is
+    given: closed after the request time, counted ``write_timeout``, as one that never reads its answers is."""
+    with serving(SlowApp()) as http:
+        before = dropped(http.port)
+        held = []
+        for refused in REFUSED_AT_THE_HEAD.values():
+            sock = socket.socket()
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 2048)
+            sock.connect(("127.0.0.1", http.port))
+            sock.sendall(b"GET /big HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n" + refused)
+            held.append(sock)
+        time.sleep(SECONDS + 1.0)
+        assert all(closed(sock) for sock in held)
+        after = dropped(http.port)
+        assert after.get("write_timeout", 0) - before.get("write_timeout", 0) == 2
 
 
 def stopping_counted() -> float:
