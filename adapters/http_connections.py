@@ -679,9 +679,14 @@ class _Http11(H11Protocol):
         one h11 cannot parse, or one stating both ``Content-Length`` and ``Transfer-Encoding`` (``_Framing``). With
         the headers of every answer: uvicorn's own 400 had none, ``Strict-Transport-Security`` over HTTPS missing (a
         penetration tester). Closed as a ``408`` is (``_Connection.refused``); only closed when an answer has begun
-        already (uvicorn's had then raised in h11)."""
+        already (uvicorn's had then raised in h11). One refused in its body (a bad chunk), once the app has the
+        request: the app is told the client has gone, as after a ``408``; it had gone on to answer too, h11 raised,
+        and uvicorn logged a traceback for each such request, a stranger's too (a reviewer)."""
         if self.conn.our_state in (h11.IDLE, h11.SEND_RESPONSE) and not self.transport.is_closing():
             self._answer(400, b"Bad Request", msg.encode("ascii"))
+            if self.cycle is not None:
+                self.cycle.disconnected = True
+                self.cycle.message_event.set()
             self._connection.refused()
         else:
             self.transport.close()

@@ -772,6 +772,35 @@ def test_a_client_that_never_reads_the_answer_before_a_request_refused_at_its_he
         assert after.get("write_timeout", 0) - before.get("write_timeout", 0) == 2
 
 
+def test_a_body_refused_mid_way_is_answered_400_without_a_traceback(caplog: pytest.LogCaptureFixture) -> None:
+    """A chunked body with a bad chunk, unsigned in: h11 refuses it once the app has the request, and the connection
+    answers 400, but the app, not told, went on to answer too (a 404, or the TSA once its read ended), and uvicorn
+    logged "Exception in ASGI application" with a traceback for each such request, anyone writing them to the error log
+    at will (a reviewer). The app is told the client has gone, as after a 408: the 400 alone, and nothing logged."""
+    asked: list[bytes] = []
+
+    def timestamp(query: bytes) -> bytes:
+        asked.append(query)
+        return b"reply"
+
+    with serving(HttpApp(timestamp=timestamp, crl=None)) as http:
+        uvicorn_log = logging.getLogger("uvicorn.error")  # uvicorn's own handler, not the root's, which caplog has
+        uvicorn_log.addHandler(caplog.handler)
+        try:
+            for path in (b"/nothing", b"/tsa"):
+                head = b"POST %s HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" % path
+                sock = connection(http.port, head + b"ZZZ\r\n")  # refused once the app has the request
+                got = until_closed(sock)
+                assert got.startswith(b"HTTP/1.1 400 ") and got.count(b"HTTP/1.1 ") == 1, got
+                assert got.endswith(b"\r\n\r\nInvalid HTTP request received.")
+                sock.close()
+            time.sleep(0.3)
+        finally:
+            uvicorn_log.removeHandler(caplog.handler)
+        assert [record.getMessage() for record in caplog.records if record.levelno >= logging.ERROR] == []
+        assert asked == []
+
+
 def stopping_counted() -> float:
     """``zzgw_http_dropped_total{cause="stopping"}`` in this process (a stopped side has no ``/metrics`` to ask)."""
     exposed = metrics.exposition()[0].decode()
