@@ -752,6 +752,16 @@ def test_a_request_refused_at_its_head_behind_a_large_answer_lets_the_client_rea
         sock.close()
 
 
+def test_a_408_behind_a_large_answer_comes_after_it(slow_link: None) -> None:
+    """A request pipelined behind a 2 MB answer whose body is late, the client reading the answer steadily: its 408's
+    linger had run from the 408, and cut the answer at 2 s (1.5 MB came). The answer comes whole, then the 408."""
+    with serving(SlowApp()) as http:
+        sock = slow_reader(http.port, then=b"POST /tsa HTTP/1.1\r\nHost: x\r\nContent-Length: 4000\r\n\r\nqq")
+        assert read_body_steadily(sock, 600_000) == (BIG, "whole")
+        assert until_closed(sock).startswith(b"HTTP/1.1 408 Request Timeout\r\n")
+        sock.close()
+
+
 def test_a_client_that_never_reads_the_answer_before_a_request_refused_at_its_head_is_closed_in_time(
     slow_link: None,
 ) -> None:
