@@ -187,18 +187,21 @@ class Connections:
                     )
                 return False
             longest, since_when, doing = displaced
-            metrics.record_http_dropped("displaced")
-            if (left := _LINES.allow("displaced")) is not None:
-                log.warning(
-                    "HTTP: %s open (ZZGW_HTTP_MAX_CONNECTIONS): the one from %s, %s for %.1f s, closed "
-                    "for a new one from %s%s",
-                    counted(len(self._open), "connection"),
-                    longest.peer,
-                    doing,
-                    asyncio.get_running_loop().time() - since_when,
-                    connection.peer,
-                    since(left, "connection"),
-                )
+            if longest.counted:  # answered 408 or 503 behind an answer still unsent: counted as that already
+                log.debug("HTTP: a connection from %s, answered and %s, closed for a new one", longest.peer, doing)
+            else:
+                metrics.record_http_dropped("displaced")
+                if (left := _LINES.allow("displaced")) is not None:
+                    log.warning(
+                        "HTTP: %s open (ZZGW_HTTP_MAX_CONNECTIONS): the one from %s, %s for %.1f s, closed "
+                        "for a new one from %s%s",
+                        counted(len(self._open), "connection"),
+                        longest.peer,
+                        doing,
+                        asyncio.get_running_loop().time() - since_when,
+                        connection.peer,
+                        since(left, "connection"),
+                    )
             longest.close()
         self._open.add(connection)
         return True
@@ -243,6 +246,9 @@ class Connections:
         self._unread.pop(connection, None)
 
     def stalled(self, connection: _Connection) -> None:
+        if connection.counted:  # answered 408 or 503 behind an answer its client reads none of: counted then
+            log.debug("HTTP: a connection from %s, answered, closed: none of its answer read", connection.peer)
+            return
         metrics.record_http_dropped("write_timeout")
         if (left := _LINES.allow("stalled")) is not None:
             log.info(
@@ -253,6 +259,7 @@ class Connections:
             )
 
     def late(self, connection: _Connection) -> None:
+        connection.counted = True
         metrics.record_http_dropped("request_timeout")
         if (left := _LINES.allow("late")) is not None:
             log.info(
@@ -263,6 +270,7 @@ class Connections:
             )
 
     def stopped(self, connection: _Connection) -> None:
+        connection.counted = True
         metrics.record_http_dropped("stopping")
         if (left := _LINES.allow("stopped")) is not None:
             log.info(
@@ -293,10 +301,11 @@ class Connections:
     def close_all(self, grace: float | None = None) -> None:
         """Close every connection still open: the stop's ``grace`` is over, or the server has stopped (some were never
         uvicorn's to close, such as one in its TLS handshake). Those cut short (their answer not all sent, or not yet
-        made) are counted and said."""
+        made) are counted and said, but for one counted already (its ``503``, or ``408``, behind an answer still
+        being sent)."""
         cut = 0
         for connection in list(self._open):
-            if connection not in self._lingering and connection not in self._waiting:
+            if connection not in self._lingering and connection not in self._waiting and not connection.counted:
                 cut += 1
                 metrics.record_http_dropped("stopping")
             connection.close()
@@ -333,6 +342,11 @@ class _Connection(asyncio.Protocol):
         """The answer is complete: the next request is waited for once it is all sent."""
         self._lingering = False
         """Answered ``408`` (or ``503``) and closing: what comes is dropped."""
+        self.counted = False
+        """Counted dropped already, ``request_timeout`` (its ``408``) or ``stopping`` (its ``503``): closed later, what
+        is before its answer still unsent (cut at the stop, displaced at the cap, or its client reading none of it),
+        it is counted and said no more. It had been counted twice, ``stopping`` twice or ``request_timeout`` and
+        ``displaced``, two lines said (a reviewer)."""
         self._closing = False
         """``_http`` has closed the connection: it closes once its answer is all sent."""
         self._handshake: asyncio.Task[None] | None = None

@@ -897,6 +897,84 @@ def test_a_stop_gives_an_answer_in_flight_its_grace_and_then_cuts_what_is_left(
         assert said == ["HTTP: stopping: 1 connection still being answered 1.5 s after the stop began: cut"]
 
 
+def dropped_here() -> dict[str, float]:
+    """``zzgw_http_dropped_total`` by cause in this process (at a cap of 1, asking the side's ``/metrics`` would
+    displace)."""
+    exposed = metrics.exposition()[0].decode()
+    counted = re.findall(r'^zzgw_http_dropped_total\{cause="(\w+)"\} (\S+)$', exposed, re.M)
+    return {cause: float(n) for cause, n in counted}
+
+
+def behind_a_large_answer(port: int) -> socket.socket:
+    """A connection asking for ``/big``, a small receive window, with a request pipelined behind it whose body is
+    still coming (4000 bytes declared, 2 sent)."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 2048)
+    sock.settimeout(10)
+    sock.connect(("127.0.0.1", port))
+    sock.sendall(
+        b"GET /big HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\nPOST /tsa HTTP/1.1\r\nHost: x\r\nContent-Length: 4000\r\n\r\nqq"
+    )
+    return sock
+
+
+def test_a_stop_counts_a_503_behind_an_answer_still_being_sent_once(
+    slow_link: None, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A request whose body is still coming, pipelined behind a large answer its client reads none of, is answered
+    503 at the stop, and its connection cut at the grace, that answer not sent: it had been counted ``stopping`` and
+    said twice, as a 503 and as a connection cut (a reviewer). Once, as the 503."""
+    monkeypatch.setattr(http_connections, "_LINES", logs.OncePer(5.0))  # none said by an earlier test
+    with serving(SlowApp(), seconds=30) as http:
+        sock = behind_a_large_answer(http.port)
+        time.sleep(0.5)
+        before = stopping_counted()
+        started = time.monotonic()
+        with caplog.at_level(logging.INFO, logger="zzgw.http"):
+            http.stop(grace=1.5)
+        took = time.monotonic() - started
+        assert 1.5 < took < 3
+        assert eventually(lambda: closed(sock))
+        assert stopping_counted() - before == 1
+        said = [record.getMessage() for record in caplog.records if record.name == "zzgw.http"]
+        assert len(said) == 1 and said[0].startswith("HTTP: stopping: a request from "), said
+        assert said[0].endswith(" whose body was still coming answered 503 and closed")
+
+
+@pytest.mark.parametrize("closed_by", ["displaced", "unread"])
+def test_a_408_behind_an_answer_still_being_sent_is_counted_once(
+    closed_by: str, slow_link: None, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A request whose body is late, pipelined behind a large answer its client has stopped reading, is answered 408
+    after that answer and counted ``request_timeout``; its connection is closed later, that answer not all sent, for
+    a new one at the cap (``displaced``) or its client reading none of it (``unread``). It had been counted again,
+    ``displaced`` (and said at WARNING) or ``write_timeout`` (a reviewer). It is counted and said once."""
+    monkeypatch.setattr(http_connections, "_LINES", logs.OncePer(5.0))  # none said by an earlier test
+    seconds = 3.0
+    with (
+        serving(SlowApp(), max_connections=1, seconds=seconds) as http,
+        caplog.at_level(logging.INFO, logger="zzgw.http"),
+    ):
+        before = dropped_here()
+        sock = behind_a_large_answer(http.port)
+        started = time.monotonic()
+        while time.monotonic() - started < seconds / 2:  # some of the answer sent: not closed before its 408
+            sock.recv(8_192)
+            time.sleep(0.05)
+        time.sleep(seconds - (time.monotonic() - started) + 0.7)  # past its 408, before none is read for 3 s
+        if closed_by == "displaced":
+            assert get(http.port) == (200, b"ok\n")
+        else:
+            time.sleep(seconds * 2 / 3)  # none read for 3 s
+        assert eventually(lambda: closed(sock), seconds)  # what the kernel holds still comes, then the end
+        after = dropped_here()
+        assert {
+            cause: after[cause] - before.get(cause, 0) for cause in after if after[cause] != before.get(cause, 0)
+        } == {"request_timeout": 1}
+        said = [record.getMessage() for record in caplog.records if record.name == "zzgw.http"]
+        assert len(said) == 1 and said[0].endswith(" closed: no whole request within 3 s (ZZGW_HTTP_REQUEST_SECONDS)")
+
+
 def test_accept_failing_for_want_of_files_is_said_once_every_5_seconds(
     caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
