@@ -39,15 +39,26 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     return base
 
 
-def _serve(env: dict[str, str], grpc_port: int, http_port: int) -> subprocess.Popen[str]:
+def _serve(env: dict[str, str], grpc_port: int, http_port: int, log: Any = subprocess.PIPE) -> subprocess.Popen[str]:
+    """``zzgw serve``, its log (stderr) piped, or written to ``log`` (an open file) for ``_wait_for`` to read."""
     return subprocess.Popen(
         [sys.executable, "-m", "gateway.cli", "serve"],
         env={**env, "ZZGW_GRPC_ADDR": f"127.0.0.1:{grpc_port}", "ZZGW_HTTP_ADDR": f"127.0.0.1:{http_port}"},
         cwd=ROOT,
         stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        stderr=log,
         text=True,
     )
+
+
+def _wait_for(log: Path, line: str, process: subprocess.Popen[str], *, seconds: float = 120) -> None:
+    """Wait until ``line`` is in the log ``log``, ``zzgw serve`` still running: a replacement's start takes 1.5 s or
+    more on a busy machine, and a fixed sleep had put the file back before its second try (3 runs in 4 failed)."""
+    deadline = time.monotonic() + seconds
+    while line not in log.read_text(encoding="utf-8", errors="replace"):
+        assert process.poll() is None, f"zzgw serve stopped: {log.read_text(encoding='utf-8', errors='replace')}"
+        assert time.monotonic() < deadline, f"no {line!r} in {seconds} s: {log.read_text(encoding='utf-8')}"
+        time.sleep(0.1)
 
 
 def test_a_worker_that_cannot_start_stops_the_gateway_with_its_status(env: dict[str, str]) -> None:
@@ -103,14 +114,16 @@ def test_a_worker_that_dies_while_the_store_file_is_away_is_replaced_once_it_is_
     env.pop("ZZGW_DATABASE_URL", None)
     run_zzgw("init", env=env, check=True)
     store, away = tmp_path / "zzgw.db", tmp_path / "zzgw.db.away"
-    grpc_port = free_port()
-    process = _serve(env, grpc_port, free_port())
+    grpc_port, log = free_port(), tmp_path / "serve.log"
+    with log.open("w", encoding="utf-8") as written:
+        process = _serve(env, grpc_port, free_port(), written)
     try:
         wait_serving(f"127.0.0.1:{grpc_port}", process=process)
         first = worker_pids(process.pid, 2, grpc_port)
         store.rename(away)
         os.kill(first[0], signal.SIGKILL)
-        time.sleep(4)  # the replacement fails to start twice (tried again after 1 s, then 2 s)
+        # the replacement fails to start twice (tried again after 1 s, then 2 s)
+        _wait_for(log, "did not start (exit code 75): trying again in 2 s", process)
         assert process.poll() is None, "zzgw serve stopped"
         with grpc.insecure_channel(f"127.0.0.1:{grpc_port}") as channel:  # the other worker answers, not ready
             reply = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=5)
@@ -123,7 +136,8 @@ def test_a_worker_that_dies_while_the_store_file_is_away_is_replaced_once_it_is_
         if away.exists():
             away.rename(store)
         process.send_signal(signal.SIGTERM)
-        _, err = process.communicate(timeout=60)
+        process.communicate(timeout=60)
+    err = log.read_text(encoding="utf-8")
     assert process.returncode == 0, err
     assert re.search(
         rf"{LOG_LINE}ERROR zzgw the store file at {re.escape(str(store))}, there when the gateway started, is away "
@@ -155,17 +169,20 @@ def test_a_worker_that_dies_while_postgresql_refuses_the_role_is_replaced_once_i
         "ZZGW_DATABASE_URL": url,
     }
     process = None
+    log = tmp_path / "serve.log"
     try:
         run_zzgw("init", env=env, check=True)
         grpc_port = free_port()
-        process = _serve(env, grpc_port, free_port())
+        with log.open("w", encoding="utf-8") as written:
+            process = _serve(env, grpc_port, free_port(), written)
         wait_serving(f"127.0.0.1:{grpc_port}", process=process)
         first = worker_pids(process.pid, 2, grpc_port)
         with admin.connect() as connection:
             connection.execute(text(f'REVOKE CONNECT ON DATABASE "{name}" FROM PUBLIC, "{role}"'))
             connection.execute(text(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"))
         os.kill(first[0], signal.SIGKILL)
-        time.sleep(4)  # the replacement fails to start twice (tried again after 1 s, then 2 s)
+        # the replacement fails to start twice (tried again after 1 s, then 2 s)
+        _wait_for(log, "did not start (exit code 75): trying again in 2 s", process)
         assert process.poll() is None, "zzgw serve stopped"
         assert first[1] in _children(process.pid)
         with admin.connect() as connection:
@@ -173,14 +190,14 @@ def test_a_worker_that_dies_while_postgresql_refuses_the_role_is_replaced_once_i
         now = worker_pids(process.pid, 2, grpc_port)  # the replacement serves beside the first
         assert first[1] in now and first[0] not in now
     finally:
-        err = ""
         if process is not None:
             process.send_signal(signal.SIGTERM)
-            _, err = process.communicate(timeout=60)
+            process.communicate(timeout=60)
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
             connection.execute(text(f'DROP ROLE IF EXISTS "{role}"'))
         admin.dispose()
+    err = log.read_text(encoding="utf-8")
     assert process.returncode == 0, err
     assert re.search(rf'{LOG_LINE}ERROR zzgw cannot use .*permission denied for database "{name}"', err), err
     assert "did not start (exit code 75): trying again in 2 s; the other workers serve" in err
