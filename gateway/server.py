@@ -263,7 +263,10 @@ class Gateway:
         serials: SerialGenerator = random_serial,
         catalog: Catalog | None = None,
         create_passphrase: bool = False,
+        store_identity: tuple[int, int] | None = None,
     ) -> Gateway:
+        """``store_identity``: the device and inode of the SQLite file to open, none other (``Database.connect``'s
+        ``expect``)."""
         clock = clock or SystemClock()
         refuse_memory_store(settings)
         catalog = catalog or configured_catalog(settings)
@@ -273,6 +276,7 @@ class Gateway:
             settings.effective_database_url,
             pool_size=pool_size(settings),
             synchronous=settings.sqlite_synchronous,
+            expect=store_identity,
         )
         keys = KeyStore(settings.keys_dir, settings.passphrase(create=create_passphrase))
         ca = load_seal_ca(settings)
@@ -2882,13 +2886,15 @@ def serve_forever(
     announce: bool = True,
     watch_certificates: bool = True,
     ready: Callable[[], object] | None = None,
+    store_identity: tuple[int, int] | None = None,
 ) -> None:
     """Run one gateway process until SIGTERM or SIGINT, then stop gracefully; ``ready`` is called once it serves.
 
     ``announce``: log the banner and the start's warnings (the first worker to start, once per gateway).
     ``watch_certificates``: keep the daily watch of the members' certificates and its gauge (worker 0, and the
-    worker that replaces it: it had been the announcing one only, and both were gone once worker 0 died)."""
-    gateway = Gateway.open(settings)
+    worker that replaces it: it had been the announcing one only, and both were gone once worker 0 died).
+    ``store_identity``: the SQLite file to store in, none other (a replacement worker's: ``Gateway.open``)."""
+    gateway = Gateway.open(settings, store_identity=store_identity)
     check_ready(gateway, serving=True)
     if settings.workers == 1:  # several: said once, by ``run``
         warn_of_connection_slots(gateway)
@@ -3049,14 +3055,18 @@ def _file_identity(path: str) -> tuple[str, int, int] | None:
     return (os.path.abspath(path), found.st_dev, found.st_ino)
 
 
-def _store_away(started_on: tuple[str, int, int] | None) -> StoreAway | None:
+def _store_away(started_on: tuple[str, int, int] | None, *, missed: bool = False) -> StoreAway | None:
     """Why the SQLite file at the store's path is not the one the gateway started on; None if it is (or on
-    PostgreSQL, where a server that refuses the role now is said by the connection)."""
+    PostgreSQL, where a server that refuses the role now is said by the connection). ``missed``: the open found
+    none or another there (``StoreGone``, ``NoStoreYet``), even if the same file is back by now."""
     if started_on is None:
         return None
     path = started_on[0]
-    if _file_identity(path) != started_on:
-        what = "another file is there now" if os.path.exists(path) else "no file is there now"
+    if missed or _file_identity(path) != started_on:
+        if _file_identity(path) == started_on:
+            what = "it was not there as this worker opened it"
+        else:
+            what = "another file is there now" if os.path.exists(path) else "no file is there now"
         return StoreAway(
             f"the store file at {path}, there when the gateway started, is away ({what}: moved away, deleted or "
             "replaced): this worker waits for it while the others serve on. Put that same file back at its path "
@@ -3085,11 +3095,19 @@ def _worker(
     try:
         if replacement and (away := _store_away(started_on)) is not None:
             raise away
-        # worker 0's number is its replacement's: the certificate watch, by one process at a time, never stops
-        serve_forever(settings, announce=announce, watch_certificates=number == 0, ready=ready.set)
+        # worker 0's number is its replacement's: the certificate watch, by one process at a time, never stops;
+        # a replacement opens the file the gateway started on or none (checked above, then again once opened: a
+        # file moved there in between had been served)
+        serve_forever(
+            settings,
+            announce=announce,
+            watch_certificates=number == 0,
+            ready=ready.set,
+            store_identity=started_on[1:] if replacement and started_on is not None else None,
+        )
     except Exception as exc:  # said in one line, as the command says it (a setting, a key, the database, a file)
         if replacement and isinstance(exc, NoStoreYet | StoreGone):  # moved away between the check and the open
-            exc = _store_away(started_on) or exc
+            exc = _store_away(started_on, missed=True) or exc
         if isinstance(exc, StoreAway):
             log.error("%s", exc)
             sys.exit(EXIT_STORE_UNAVAILABLE)

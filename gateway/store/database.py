@@ -484,12 +484,22 @@ class Database:
 
     @classmethod
     def connect(
-        cls, url: str, *, pool_size: int = 16, echo: bool = False, synchronous: str = "normal", read_only: bool = False
+        cls,
+        url: str,
+        *,
+        pool_size: int = 16,
+        echo: bool = False,
+        synchronous: str = "normal",
+        read_only: bool = False,
+        expect: tuple[int, int] | None = None,
     ) -> Database:
         """An engine on ``url``; a SQLite file is made (empty) if missing, and is then the file this process
         stores in (``StoreFile``); ``synchronous`` is a key of ``SQLITE_SYNCHRONOUS``. ``read_only`` (SQLite): the
         file is opened as it is, never made nor written (``mode=ro``, no ``journal_mode``): `zzgw catalog check` had
-        made a zero-byte zzgw.db a database of 4096 bytes (a reviewer)."""
+        made a zero-byte zzgw.db a database of 4096 bytes (a reviewer). ``expect`` (SQLite): the device and inode
+        of the file this process must store in (a replacement worker's, the file the gateway started on): any other
+        file opened at the path, or none there, raises ``StoreGone``, and none is made. Checked before the open
+        only, a backup moved over the live file in the few ms between had been served (a reviewer)."""
         parsed = make_url(url)
         if (parsed.get_backend_name(), parsed.get_driver_name()) not in (
             ("sqlite", "pysqlite"),
@@ -506,15 +516,23 @@ class Database:
                     Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
                 # made here, readable by its owner only (SQLite would follow the umask, often 0644): it holds
                 # holders' names and ID numbers; SQLite gives its -wal and -shm files the same mode
-                fd = (
-                    os.open(parsed.database, os.O_RDONLY)
-                    if read_only
-                    else os.open(parsed.database, os.O_RDWR | os.O_CREAT, 0o600)
-                )
                 try:
-                    store_file = StoreFile(parsed.database, os.fstat(fd), read_only=read_only)
+                    fd = (
+                        os.open(parsed.database, os.O_RDONLY)
+                        if read_only
+                        else os.open(parsed.database, os.O_RDWR | (os.O_CREAT if expect is None else 0), 0o600)
+                    )
+                except FileNotFoundError:
+                    if expect is None:
+                        raise
+                    raise StoreGone(os.path.abspath(parsed.database), "no file is there now") from None
+                try:
+                    opened = os.fstat(fd)
                 finally:
                     os.close(fd)
+                if expect is not None and (opened.st_dev, opened.st_ino) != expect:
+                    raise StoreGone(os.path.abspath(parsed.database), "another file is there now")
+                store_file = StoreFile(parsed.database, opened, read_only=read_only)
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
             kwargs["pool_size"] = pool_size
             kwargs["max_overflow"] = pool_size + _SPARE_CONNECTIONS
