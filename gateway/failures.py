@@ -95,6 +95,15 @@ def store_unusable(exc: BaseException) -> bool:
     return isinstance(exc, OperationalError | InterfaceError)
 
 
+def store_refused(exc: BaseException) -> bool:
+    """Whether ``exc`` is the PostgreSQL server refusing a connection (down, or refusing the role: CONNECT revoked, a
+    password changed, the database renamed away), not a SQLite file's trouble nor a setting libpq cannot take: what
+    a replacement worker waits out, the same settings having connected at the gateway's start."""
+    return isinstance(exc, OperationalError | InterfaceError) and not isinstance(
+        getattr(exc, "orig", None), sqlite3.Error
+    )
+
+
 def exit_status(exc: BaseException) -> int:
     """The exit status of a command, or of a worker starting, that ``exc`` stopped (``said`` says why): 75
     (EX_TEMPFAIL, ``EXIT_STORE_UNAVAILABLE``) when the store is only out of reach for a while (``store_unreachable``),

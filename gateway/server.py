@@ -76,7 +76,7 @@ from gateway.domain.model import CHINA_TZ, Clock, Member, Role, SystemClock, bei
 from gateway.domain.paging import PageTokens
 from gateway.domain.seals import SM2_MAKER_NAME, SealStatus
 from gateway.domain.verification import matters_of, uses_matter
-from gateway.failures import exit_status, not_its_tables, said, store_unusable
+from gateway.failures import exit_status, not_its_tables, said, store_refused
 from gateway.health import (
     CheckThreads,
     HealthServicer,
@@ -3116,9 +3116,11 @@ def _worker(
             raise
         # through the log's format (time, pid, level, logger), as every worker line: it had been a bare line
         log.error("%s", line.removeprefix("zzgw serve: ").removeprefix("zzgw: "))
-        if replacement and store_unusable(exc):
-            # the store that served at the gateway's start cannot be opened now (a role refused CONNECT, a file
-            # made unreadable): waited for as an outage while the others serve, not a setting that stops them all
+        if replacement and store_refused(exc):
+            # the PostgreSQL server that served at the gateway's start refuses the connection or the role now (a
+            # role refused CONNECT): waited for as an outage while the others serve, not a setting that stops them
+            # all. A SQLite file at the path that is the same but unusable (not a database, malformed, read-only) is
+            # no outage that ends by itself: exit 2, as at the start (a reviewer: it had been tried for ever)
             sys.exit(EXIT_STORE_UNAVAILABLE)
         sys.exit(exit_status(exc))  # 75: the supervisor tries the first again
 

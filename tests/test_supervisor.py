@@ -252,6 +252,36 @@ def test_a_replacement_refuses_a_file_moved_to_the_store_path_after_its_check(tm
     ), done.stderr
 
 
+def test_a_replacement_that_finds_the_store_file_damaged_stops_the_gateway_with_2(tmp_path: Path) -> None:
+    """The same file at the path (same inode), its header overwritten: nothing brings it back by itself, so a
+    replacement stops the gateway with 2, as a first worker does, as the docs say; it had been tried every 30 s for
+    ever as an outage (exit 75), two ERROR lines each time (a reviewer)."""
+    env = {**os.environ, "ZZGW_DATA_DIR": str(tmp_path), "ZZGW_KEY_PASSPHRASE": "supervisor-test", "ZZGW_WORKERS": "2"}
+    env.pop("ZZGW_DATABASE_URL", None)
+    run_zzgw("init", env=env, check=True)
+    store = tmp_path / "zzgw.db"
+    grpc_port, log = free_port(), tmp_path / "serve.log"
+    with log.open("w", encoding="utf-8") as written:
+        process = _serve(env, grpc_port, free_port(), written)
+    try:
+        wait_serving(f"127.0.0.1:{grpc_port}", process=process)
+        first = worker_pids(process.pid, 2, grpc_port)
+        identity = store.stat().st_ino
+        with store.open("r+b") as f:  # in place: the same inode
+            f.write(b"not a database, but its bytes".ljust(100, b"\0"))
+        assert store.stat().st_ino == identity
+        os.kill(first[0], signal.SIGKILL)
+        process.wait(timeout=90)
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=60)
+    err = log.read_text(encoding="utf-8")
+    assert process.returncode == 2, err
+    assert re.search(rf"{LOG_LINE}ERROR zzgw cannot use .*file is not a database", err), err
+    assert "did not start (exit code 75)" not in err and "Traceback" not in err, err
+
+
 @pytest.mark.postgres
 @pytest.mark.skipif(not PG_URL, reason="PostgreSQL tests need ZZGW_TEST_DATABASE_URL or a PostgreSQL at 127.0.0.1:5432")
 def test_a_worker_that_dies_while_postgresql_refuses_the_role_is_replaced_once_it_is_let_in(tmp_path: Path) -> None:
