@@ -4,6 +4,7 @@ processes, real sockets)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -13,6 +14,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -106,88 +108,68 @@ def test_a_worker_killed_while_serving_is_replaced_and_a_signal_stops_all(env: d
     assert re.search(rf"worker \d \(pid {first[0]}\) exited \(code -9\) while serving: starting another", err), err
 
 
-def test_a_worker_that_dies_while_the_store_file_is_away_is_replaced_once_it_is_back(tmp_path: Path) -> None:
-    """The SQLite file moved away, a worker killed meanwhile: its replacement cannot find the store, and had exited
-    2 with "run `zzgw init`" (the command that makes a new empty store there), stopping the healthy worker and the
-    gateway for good (exit 2, which systemd's RestartPreventExitStatus=2 never restarts). It waits for the file now,
-    the other worker serving, and serves once the same file is back."""
+@contextlib.contextmanager
+def _two_workers_on_sqlite(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], int, Path, list[int]]]:
+    """``zzgw serve`` with two workers on a new SQLite store in ``tmp_path``, its log written to serve.log: the
+    process, its gRPC port, the log and the workers' pids, once both serve; stopped with SIGTERM at the end unless it
+    ended itself."""
     env = {**os.environ, "ZZGW_DATA_DIR": str(tmp_path), "ZZGW_KEY_PASSPHRASE": "supervisor-test", "ZZGW_WORKERS": "2"}
     env.pop("ZZGW_DATABASE_URL", None)
     run_zzgw("init", env=env, check=True)
-    store, away = tmp_path / "zzgw.db", tmp_path / "zzgw.db.away"
     grpc_port, log = free_port(), tmp_path / "serve.log"
     with log.open("w", encoding="utf-8") as written:
         process = _serve(env, grpc_port, free_port(), written)
     try:
         wait_serving(f"127.0.0.1:{grpc_port}", process=process)
-        first = worker_pids(process.pid, 2, grpc_port)
-        store.rename(away)
-        os.kill(first[0], signal.SIGKILL)
-        # the replacement fails to start twice (tried again after 1 s, then 2 s)
-        _wait_for(log, "did not start (exit code 75): trying again in 2 s", process)
-        assert process.poll() is None, "zzgw serve stopped"
-        with grpc.insecure_channel(f"127.0.0.1:{grpc_port}") as channel:  # the other worker answers, not ready
-            reply = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=5)
-        assert reply.status == health_pb2.HealthCheckResponse.NOT_SERVING
-        assert first[1] in _children(process.pid)
-        away.rename(store)
-        now = worker_pids(process.pid, 2, grpc_port)  # the replacement serves beside the first
-        assert first[1] in now and first[0] not in now
+        yield process, grpc_port, log, worker_pids(process.pid, 2, grpc_port)
     finally:
-        if away.exists():
-            away.rename(store)
-        process.send_signal(signal.SIGTERM)
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
         process.communicate(timeout=60)
+
+
+@pytest.mark.parametrize("there", ["nothing", "another store"])
+def test_a_worker_that_dies_while_the_store_file_is_away_is_replaced_once_it_is_back(
+    tmp_path: Path, there: str
+) -> None:
+    """The SQLite file moved away, or a copy of it (a backup) moved over it, a worker killed meanwhile: its
+    replacement had exited 2 with "run `zzgw init`" (the command that makes a new empty store there), stopping the
+    healthy worker and the gateway for good (exit 2, which systemd's RestartPreventExitStatus=2 never restarts), or
+    had served the other file beside the workers that refuse it. It waits for the file now (exit 75), the other
+    worker serving, and serves once the same file is back."""
+    store, away, copy = tmp_path / "zzgw.db", tmp_path / "zzgw.db.away", tmp_path / "zzgw.db.copy"
+    with _two_workers_on_sqlite(tmp_path) as (process, grpc_port, log, first):
+        try:
+            if there == "another store":
+                shutil.copyfile(store, copy)
+            store.rename(away)
+            if there == "another store":
+                copy.rename(store)
+            os.kill(first[0], signal.SIGKILL)
+            # the replacement fails to start twice (tried again after 1 s, then 2 s)
+            _wait_for(log, "did not start (exit code 75): trying again in 2 s", process)
+            assert process.poll() is None, "zzgw serve stopped"
+            with grpc.insecure_channel(f"127.0.0.1:{grpc_port}") as channel:  # the other worker answers, not ready
+                reply = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=5)
+            assert reply.status == health_pb2.HealthCheckResponse.NOT_SERVING
+            assert first[1] in _children(process.pid)
+            away.rename(store)
+            now = worker_pids(process.pid, 2, grpc_port)  # the replacement serves beside the first
+            assert first[1] in now and first[0] not in now
+        finally:
+            if away.exists():
+                away.rename(store)
     err = log.read_text(encoding="utf-8")
     assert process.returncode == 0, err
+    now_there = "no file is there now" if there == "nothing" else "another file is there now"
     assert re.search(
         rf"{LOG_LINE}ERROR zzgw the store file at {re.escape(str(store))}, there when the gateway started, is away "
-        r"\(no file is there now: moved away, deleted or replaced\): this worker waits for it while the others serve "
+        rf"\({now_there}: moved away, deleted or replaced\): this worker waits for it while the others serve "
         r"on\. Put that same file back at its path",
         err,
     ), err
     assert "did not start (exit code 75): trying again in 1 s; the other workers serve" in err
     assert "did not start (exit code 75): trying again in 2 s" in err
-    assert "zzgw init" not in err and "stopping the gateway" not in err and "Traceback" not in err, err
-
-
-def test_a_replacement_never_serves_another_file_moved_to_the_store_path(tmp_path: Path) -> None:
-    """A copy of the store (a backup) moved over the live file, a worker killed meanwhile: the replacement had
-    checked the file at the path once, then opened whatever was there a few ms later, and served that other store
-    beside the workers that refuse it. The file it opens must be the one the gateway started on: it waits (exit 75)
-    while another is there, and serves once the original is back."""
-    env = {**os.environ, "ZZGW_DATA_DIR": str(tmp_path), "ZZGW_KEY_PASSPHRASE": "supervisor-test", "ZZGW_WORKERS": "2"}
-    env.pop("ZZGW_DATABASE_URL", None)
-    run_zzgw("init", env=env, check=True)
-    store, original, copy = tmp_path / "zzgw.db", tmp_path / "zzgw.db.original", tmp_path / "zzgw.db.copy"
-    grpc_port, log = free_port(), tmp_path / "serve.log"
-    with log.open("w", encoding="utf-8") as written:
-        process = _serve(env, grpc_port, free_port(), written)
-    try:
-        wait_serving(f"127.0.0.1:{grpc_port}", process=process)
-        first = worker_pids(process.pid, 2, grpc_port)
-        shutil.copyfile(store, copy)
-        store.rename(original)
-        copy.rename(store)  # another file, a store all the same, at the path
-        os.kill(first[0], signal.SIGKILL)
-        _wait_for(log, "did not start (exit code 75): trying again in 2 s", process)
-        assert process.poll() is None, "zzgw serve stopped"
-        assert first[1] in _children(process.pid)
-        original.rename(store)
-        now = worker_pids(process.pid, 2, grpc_port)  # the replacement serves beside the first
-        assert first[1] in now and first[0] not in now
-    finally:
-        if original.exists():
-            original.rename(store)
-        process.send_signal(signal.SIGTERM)
-        process.communicate(timeout=60)
-    err = log.read_text(encoding="utf-8")
-    assert process.returncode == 0, err
-    assert re.search(
-        rf"{LOG_LINE}ERROR zzgw the store file at {re.escape(str(store))}, there when the gateway started, is away "
-        r"\(another file is there now: moved away, deleted or replaced\)",
-        err,
-    ), err
     assert "zzgw init" not in err and "stopping the gateway" not in err and "Traceback" not in err, err
 
 
@@ -256,26 +238,14 @@ def test_a_replacement_that_finds_the_store_file_damaged_stops_the_gateway_with_
     """The same file at the path (same inode), its header overwritten: nothing brings it back by itself, so a
     replacement stops the gateway with 2, as a first worker does, as the docs say; it had been tried every 30 s for
     ever as an outage (exit 75), two ERROR lines each time (a reviewer)."""
-    env = {**os.environ, "ZZGW_DATA_DIR": str(tmp_path), "ZZGW_KEY_PASSPHRASE": "supervisor-test", "ZZGW_WORKERS": "2"}
-    env.pop("ZZGW_DATABASE_URL", None)
-    run_zzgw("init", env=env, check=True)
     store = tmp_path / "zzgw.db"
-    grpc_port, log = free_port(), tmp_path / "serve.log"
-    with log.open("w", encoding="utf-8") as written:
-        process = _serve(env, grpc_port, free_port(), written)
-    try:
-        wait_serving(f"127.0.0.1:{grpc_port}", process=process)
-        first = worker_pids(process.pid, 2, grpc_port)
+    with _two_workers_on_sqlite(tmp_path) as (process, _, log, first):
         identity = store.stat().st_ino
         with store.open("r+b") as f:  # in place: the same inode
             f.write(b"not a database, but its bytes".ljust(100, b"\0"))
         assert store.stat().st_ino == identity
         os.kill(first[0], signal.SIGKILL)
         process.wait(timeout=90)
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-        process.communicate(timeout=60)
     err = log.read_text(encoding="utf-8")
     assert process.returncode == 2, err
     assert re.search(rf"{LOG_LINE}ERROR zzgw cannot use .*file is not a database", err), err
