@@ -1,5 +1,6 @@
 # zzgw: the two commands are `make serve` and `make test`; everything they need is installed from here.
 PYTHON ?= python3
+TEST_WORKERS ?= $(shell n=$$(nproc); echo $$(( n * 2 < 8 ? n * 2 : 8 )))
 VENV   := .venv
 PY     := $(VENV)/bin/python
 ZZGW   := $(VENV)/bin/zzgw
@@ -54,13 +55,16 @@ serve: install
 	exec $(ZZGW) serve
 
 ## test: set up and run the whole suite (PostgreSQL tests too: ZZGW_TEST_DATABASE_URL, else 127.0.0.1:5432/test
-## if it answers), one worker per core, each taking the next test when free (pytest-xdist's worksteal: a module's
-## slow tests no longer end the run on one worker); `.venv/bin/pytest` alone runs it in one process. Bytecode is
+## if it answers), two workers per core (at most 8: TEST_WORKERS), each taking the next test when free (pytest-xdist's
+## worksteal: a module's slow tests no longer end the run on one worker); `.venv/bin/pytest` alone runs it in one
+## process. Two a core, because much of a test's time is waiting (for a gateway process to start, stop or be
+## replaced, for a client to be timed out): on 2 cores, one worker a core had kept them 47% busy, 12.0 min; two,
+## 58%, 9.9 min; three, no sooner, 10.2 min (2026-12-05, the suite alone on a quiet machine). Bytecode is
 ## cached (__pycache__, ignored by git) even where PYTHONDONTWRITEBYTECODE is set, as in some container images:
 ## without it every process the suite starts (zzgw init and serve, the gateway's workers) compiled the gateway's
 ## hundred-odd modules again, ~0.4 s of CPU each, and each worker rewrote every test module's asserts (~10 s)
 test: install $(BUF)
-	env -u PYTHONDONTWRITEBYTECODE $(PY) -m pytest -q -n auto --dist worksteal --durations=20
+	env -u PYTHONDONTWRITEBYTECODE $(PY) -m pytest -q -n $(TEST_WORKERS) --dist worksteal --durations=20
 
 ## lint: buf lint, buf breaking against the released zzgw.v1 (ADR 0014), ruff, mypy and the import-layer contracts
 lint: install $(BUF)

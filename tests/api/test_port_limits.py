@@ -337,7 +337,7 @@ def test_a_call_whose_message_comes_as_its_time_ends_is_either_cancelled_or_serv
     once, and its behaviour never runs."""
     caplog.set_level(logging.INFO, logger="zzgw.access")
     caplog.set_level(logging.WARNING, logger="zzgw.grpc")
-    watcher_took = threading.Event()
+    watcher_took, handler_done = threading.Event(), threading.Event()
     handler_took: list[bool] = []
     take = arrival._Expected.take
 
@@ -348,6 +348,7 @@ def test_a_call_whose_message_comes_as_its_time_ends_is_either_cancelled_or_serv
             return taken
         assert watcher_took.wait(10)  # the message has come: this thread is late to take its call
         handler_took.append(take(self))
+        handler_done.set()
         return handler_took[-1]
 
     monkeypatch.setattr(arrival._Expected, "take", take_after_the_watcher)
@@ -356,6 +357,8 @@ def test_a_call_whose_message_comes_as_its_time_ends_is_either_cancelled_or_serv
     with grpc.insecure_channel(one_second.address) as channel, pytest.raises(grpc.RpcError) as raised:
         channel.stream_unary(VERIFY_LICENSE)(iter([b""]), timeout=10)
     assert raised.value.code() == grpc.StatusCode.CANCELLED
+    # the client is told CANCELLED as the watcher cancels, maybe before the handler thread has run again (-n 6)
+    assert handler_done.wait(10)
     assert handler_took == [False]
     time.sleep(0.3)  # the handler thread's part ends after the client's answer
     assert REGISTRY.get_sample_value("zzgw_grpc_late_requests_total") == late_before + 1
