@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import random
 import socket
 import subprocess
 import sys
@@ -27,21 +28,39 @@ PG_URL = os.environ.get("ZZGW_BENCH_DATABASE_URL") or os.environ.get(
 PASSPHRASE = "benchmark-only-passphrase"
 
 
-_HANDED_OUT: set[int] = set()
-_HANDED_OUT_LOCK = threading.Lock()
+PORTS = range(20_000, 32_000)
+"""Where ``free_port`` looks: below the ports Linux (32768–60999), macOS and Windows (49152 and up) give a client
+connection of its own. A port taken with ``bind(("127.0.0.1", 0))`` came from that very range, and a gRPC channel,
+a PostgreSQL connection or an HTTP client of the run's others could be given it between its hand-out and the
+server's bind: "Address already in use", now and then, the more so the more tests run at once."""
+
+PORTS_A_WORKER = 1_500
+"""Each pytest-xdist worker (``PYTEST_XDIST_WORKER``, gw0 to gw7) hands out ports of a block of its own."""
+
+_turn_lock = threading.Lock()
+_turn = [random.randrange(PORTS_A_WORKER)]
+"""Where this process looks next in its block, going round it: a port comes again only after the block's others,
+and the start is random, so that two runs at once seldom look at one port."""
 
 
 def free_port() -> int:
-    """A port free on 127.0.0.1 now, and never one this process handed out before: the kernel may offer a port it
-    just gave again, so a gRPC and an HTTP port taken one after the other could otherwise be the same."""
-    with _HANDED_OUT_LOCK:
-        while True:
+    """A port free on 127.0.0.1 now, from this process's block of ``PORTS``: not one of the last 1,499 it handed out,
+    so a gRPC and an HTTP port taken one after the other are never the same (they once were: the kernel may offer a
+    port it has just given)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+    blocks = len(PORTS) // PORTS_A_WORKER
+    first = PORTS.start + (int(worker) if worker.isdigit() else 0) % blocks * PORTS_A_WORKER
+    with _turn_lock:
+        for _ in range(PORTS_A_WORKER):
+            port = first + _turn[0] % PORTS_A_WORKER
+            _turn[0] += 1
             with socket.socket() as s:
-                s.bind(("127.0.0.1", 0))
-                port = int(s.getsockname()[1])
-            if port not in _HANDED_OUT:
-                _HANDED_OUT.add(port)
-                return port
+                try:
+                    s.bind(("127.0.0.1", port))
+                except OSError:  # a server of another run or program listens there, or a connection of it lingers
+                    continue
+            return port
+    raise RuntimeError(f"no free port left in {first}–{first + PORTS_A_WORKER - 1}")
 
 
 def wait_serving(address: str, timeout: float = 60.0, process: subprocess.Popen[Any] | None = None) -> None:
