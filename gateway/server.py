@@ -110,6 +110,8 @@ from gateway.store.changes import ChangeFeed
 from gateway.store.database import (
     CreationRefused,
     Database,
+    DatabaseIdentity,
+    DatabaseReplaced,
     LockHeld,
     StoreForbidden,
     StoreGone,
@@ -263,10 +265,10 @@ class Gateway:
         serials: SerialGenerator = random_serial,
         catalog: Catalog | None = None,
         create_passphrase: bool = False,
-        store_identity: tuple[int, int] | None = None,
+        store_identity: tuple[int, int] | DatabaseIdentity | None = None,
     ) -> Gateway:
-        """``store_identity``: the device and inode of the SQLite file to open, none other (``Database.connect``'s
-        ``expect``)."""
+        """``store_identity``: the device and inode of the SQLite file to open, or the identity of the PostgreSQL
+        database, none other (``Database.connect``'s ``expect``)."""
         clock = clock or SystemClock()
         refuse_memory_store(settings)
         catalog = catalog or configured_catalog(settings)
@@ -2886,14 +2888,15 @@ def serve_forever(
     announce: bool = True,
     watch_certificates: bool = True,
     ready: Callable[[], object] | None = None,
-    store_identity: tuple[int, int] | None = None,
+    store_identity: tuple[int, int] | DatabaseIdentity | None = None,
 ) -> None:
     """Run one gateway process until SIGTERM or SIGINT, then stop gracefully; ``ready`` is called once it serves.
 
     ``announce``: log the banner and the start's warnings (the first worker to start, once per gateway).
     ``watch_certificates``: keep the daily watch of the members' certificates and its gauge (worker 0, and the
     worker that replaces it: it had been the announcing one only, and both were gone once worker 0 died).
-    ``store_identity``: the SQLite file to store in, none other (a replacement worker's: ``Gateway.open``)."""
+    ``store_identity``: the SQLite file or PostgreSQL database to store in, none other (a replacement worker's:
+    ``Gateway.open``)."""
     gateway = Gateway.open(settings, store_identity=store_identity)
     check_ready(gateway, serving=True)
     if settings.workers == 1:  # several: said once, by ``run``
@@ -3034,9 +3037,10 @@ def run(settings: Settings) -> int:
         warn_of_connection_slots(gateway)
         store = gateway.db.store_file
         started_on = _file_identity(store.path) if store is not None else None
+        database = gateway.db.database_identity()
     finally:
         gateway.close()
-    return supervise(settings, functools.partial(_worker, started_on=started_on))
+    return supervise(settings, functools.partial(_worker, started_on=started_on, database=database))
 
 
 class StoreAway(Exception):
@@ -3076,6 +3080,26 @@ def _store_away(started_on: tuple[str, int, int] | None, *, missed: bool = False
     return None
 
 
+def _expected(
+    started_on: tuple[str, int, int] | None, database: DatabaseIdentity | None
+) -> tuple[int, int] | DatabaseIdentity | None:
+    """What a replacement worker must open: the SQLite file or the PostgreSQL database the gateway started on."""
+    if started_on is not None:
+        return (started_on[1], started_on[2])
+    return database
+
+
+def _database_replaced(exc: DatabaseReplaced) -> StoreAway:
+    """A replacement worker's PostgreSQL database is not the one the gateway started on: waited for, as a SQLite file
+    replaced is (``StoreAway``), while the other workers refuse writes (``STORE_GONE``) until the gateway is
+    restarted; never served, never a stop of the others with a configuration error."""
+    return StoreAway(
+        f"the database {exc.path}, there when the gateway started ({exc.opened}), was replaced (now {exc.now}: "
+        "restored, or dropped and made again): this worker waits while the others refuse writes (STORE_GONE). "
+        "Restart every gateway process on it (docs/operations.md, Restoring)"
+    )
+
+
 def _worker(
     settings: Settings,
     number: int,
@@ -3084,6 +3108,7 @@ def _worker(
     replacement: bool = False,
     *,
     started_on: tuple[str, int, int] | None = None,
+    database: DatabaseIdentity | None = None,
 ) -> None:
     stop_with_parent()
     # One worker per core, pinned: an unpinned Python process migrating between cores served 20-40% fewer calls
@@ -3103,10 +3128,12 @@ def _worker(
             announce=announce,
             watch_certificates=number == 0,
             ready=ready.set,
-            store_identity=started_on[1:] if replacement and started_on is not None else None,
+            store_identity=_expected(started_on, database) if replacement else None,
         )
     except Exception as exc:  # said in one line, as the command says it (a setting, a key, the database, a file)
-        if replacement and isinstance(exc, NoStoreYet | StoreGone):  # moved away between the check and the open
+        if replacement and isinstance(exc, DatabaseReplaced):
+            exc = _database_replaced(exc)
+        elif replacement and isinstance(exc, NoStoreYet | StoreGone):  # moved away between the check and the open
             exc = _store_away(started_on, missed=True) or exc
         if isinstance(exc, StoreAway):
             log.error("%s", exc)

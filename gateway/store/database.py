@@ -12,7 +12,9 @@ upgrading a read lock; on PostgreSQL, writers that append change events take one
 ``seq`` order and a watcher reading ``seq > cursor`` never skips one that commits late.
 
 A SQLite store is the file this process opened (``StoreFile``): no connection ever creates one (``zzgw init`` makes it,
-``Database.connect``), and no transaction commits once the file at the path is another or none (``StoreGone``).
+``Database.connect``), and no transaction commits once the file at the path is another or none (``StoreGone``). A
+PostgreSQL store is the database this process opened (``StoreDatabase``): each new connection must reach that one, not
+one dropped and made again or restored under the same name (``DatabaseReplaced``).
 """
 
 from __future__ import annotations
@@ -300,11 +302,44 @@ class StoreGone(Exception):
     """The SQLite file at the store's path is no longer the one this process opened: deleted, moved away, replaced
     (a backup moved over it), or its volume gone. A transaction committed now would go to a file nobody will open
     again (a deleted one) or mix two stores, so none is: writes are refused until the same file is back, and a store
-    restored from a backup needs the gateway restarted."""
+    restored from a backup needs the gateway restarted. ``DatabaseReplaced`` is PostgreSQL's."""
 
-    def __init__(self, path: str, detail: str):
-        super().__init__(f"the store file at {path} is no longer the one this process opened ({detail})")
+    def __init__(self, path: str, detail: str, *, said: str = ""):
+        super().__init__(said or f"the store file at {path} is no longer the one this process opened ({detail})")
         self.path = path
+
+
+@dataclass(frozen=True)
+class DatabaseIdentity:
+    """Which PostgreSQL database a process opened: its ``pg_database.oid`` (a database dropped and made again, as a
+    restore with ``createdb`` and ``pg_restore`` does, has a new one) and its cluster's ``system_identifier``
+    (``pg_control_system()``; None when the role may not run it), which tells a new cluster whose database took the
+    same oid. A cluster's standby promoted in a failover keeps both: it is the same store."""
+
+    oid: int
+    system: int | None = None
+
+    def same(self, other: DatabaseIdentity) -> bool:
+        return self.oid == other.oid and (self.system is None or other.system is None or self.system == other.system)
+
+    def __str__(self) -> str:
+        return f"oid {self.oid}" + (f" in cluster {self.system}" if self.system is not None else "")
+
+
+class DatabaseReplaced(StoreGone):
+    """The PostgreSQL database of the store's name is no longer the one this process opened: dropped and made
+    again, or restored, under the running process. What the process keeps in memory (the audit chain's head, caches)
+    belongs to the other: nothing is written to this one, and every gateway process must be restarted."""
+
+    def __init__(self, label: str, opened: DatabaseIdentity, now: DatabaseIdentity):
+        super().__init__(
+            label,
+            "",
+            said=f"the database {label} is no longer the one this process opened ({opened}, now {now}): it was "
+            "replaced under the running process (restored, or dropped and made again)",
+        )
+        self.opened = opened
+        self.now = now
 
 
 class StoreTimeout(TimeoutError):
@@ -368,7 +403,16 @@ def full_where(error: BaseException, store_file: str = "") -> str:
 def store_unavailable(error: BaseException) -> UpstreamUnavailableError | None:
     """What to answer for ``error`` when it is the store's and not the call's (a client may retry): a PostgreSQL
     connection lost under it (``connection_lost``), the store held by another writer (``store_busy``), its disk
-    full (``disk_full``), or its SQLite file gone (``StoreGone``); None for any other error."""
+    full (``disk_full``), its SQLite file gone (``StoreGone``) or its PostgreSQL database replaced
+    (``DatabaseReplaced``, with the same reason); None for any other error."""
+    if any(isinstance(cause, DatabaseReplaced) for cause in causes(error, 4)):
+        return UpstreamUnavailableError(
+            "网关的数据库已被替换（恢复或删除后重建），本进程不再写入：本次请求未写入任何内容，请改用其他网关，"
+            "或待管理员重启网关后重试（the gateway's database was replaced under this process (restored, or dropped "
+            "and made again): nothing of this call was written; retry at another gateway, or once an operator has "
+            "restarted the gateway）",
+            reason="STORE_GONE",
+        )
     if any(isinstance(cause, StoreGone) for cause in causes(error, 4)):
         return UpstreamUnavailableError(
             "网关的数据库文件已不在原处（被删除、移走或替换），本次请求未写入任何内容：请改用其他网关，或待管理员放回后重试"
@@ -460,6 +504,76 @@ class StoreFile:
             log.warning("the store file at %s is the one this process opened again: writes are taken", self.path)
 
 
+class StoreDatabase:
+    """The PostgreSQL database a process opened, told from whatever database has its name now by
+    ``DatabaseIdentity``: read at each new connection of the pool (``_configure_postgresql``), the first one's kept
+    (or the one given: a replacement worker's, the gateway's start). A restore under a running process (``DROP
+    DATABASE … WITH (FORCE)``, ``createdb``, ``pg_restore``) ends every connection it holds, so every one after it
+    is new and checked: nothing is checked per call. A new connection to another database raises
+    ``DatabaseReplaced`` and is closed: nothing is read from it nor written to it, and the audit chain is not
+    continued in it from this process's head (which had left the restored trail BROKEN by a GAP, for good: a
+    disaster-recovery drill)."""
+
+    def __init__(self, label: str, expect: DatabaseIdentity | None = None):
+        self.label = label
+        self.identity = expect
+        self._lock = threading.Lock()
+        self._gone = False
+
+    def check(self, dbapi_connection: Any) -> None:
+        """Raise ``DatabaseReplaced`` unless ``dbapi_connection`` (a new psycopg connection) is to the database
+        opened; the first one checked, with none given, is the one opened."""
+        now = read_database_identity(dbapi_connection)
+        with self._lock:
+            if self.identity is None:
+                self.identity = now
+            opened = self.identity
+        if not opened.same(now):
+            self._lost(opened, now)
+        if self._gone:
+            with self._lock:
+                back, self._gone = self._gone, False
+            if back:
+                log.warning("the database %s is the one this process opened again: writes are taken", self.label)
+
+    def _lost(self, opened: DatabaseIdentity, now: DatabaseIdentity) -> None:
+        gone = DatabaseReplaced(self.label, opened, now)
+        with self._lock:
+            first, self._gone = not self._gone, True
+        if first:  # once per loss, whichever thread meets it first (a call, the health check): no traceback
+            log.error(
+                "%s: no write is taken (UNAVAILABLE / STORE_GONE), nor is the audit chain continued in it. Every "
+                "gateway process on it must be restarted (docs/operations.md, Restoring: step 1 stops them first)",
+                gone,
+            )
+        raise gone
+
+
+def read_database_identity(dbapi_connection: Any) -> DatabaseIdentity:
+    """The ``DatabaseIdentity`` of the database a psycopg connection is to; the connection is left with no
+    transaction open. ``pg_control_system()`` is run only when the role may (``has_function_privilege``), and
+    left out if it fails all the same (a managed service's server may not have it)."""
+    import psycopg
+
+    with dbapi_connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT oid::bigint, has_function_privilege('pg_catalog.pg_control_system()', 'EXECUTE') "
+            "FROM pg_catalog.pg_database WHERE datname = current_database()"
+        )
+        oid, may = cursor.fetchone()
+        system = None
+        if may:
+            try:
+                cursor.execute("SELECT system_identifier FROM pg_catalog.pg_control_system()")
+                system = cursor.fetchone()[0]
+            except psycopg.Error as exc:
+                if isinstance(exc, psycopg.OperationalError):
+                    raise
+                dbapi_connection.rollback()
+    dbapi_connection.rollback()
+    return DatabaseIdentity(int(oid), int(system) if system is not None else None)
+
+
 CLIENT_BACKEND = "(backend_type = 'client backend' OR (backend_type IS NULL AND usesysid IS NOT NULL))"
 """A row of ``pg_stat_activity`` that is a client's connection. A role neither superuser nor granted
 ``pg_read_all_stats`` reads the ``backend_type`` of other roles' sessions as NULL, while their user stays visible
@@ -468,11 +582,15 @@ connection had been left out of the count, and the connection warning kept silen
 
 
 class Database:
-    def __init__(self, engine: Engine, store_file: StoreFile | None = None):
+    def __init__(
+        self, engine: Engine, store_file: StoreFile | None = None, store_database: StoreDatabase | None = None
+    ):
         self.engine = engine
         self.dialect = engine.dialect.name
         self.store_file = store_file
         """A SQLite file store's file (None for PostgreSQL and for SQLite in memory)."""
+        self.store_database = store_database
+        """A PostgreSQL store's database (None for SQLite)."""
         self._sessions = sessionmaker(engine, expire_on_commit=False)
         self._readers = threading.local()
         self._readers_lock = threading.Lock()
@@ -491,7 +609,7 @@ class Database:
         echo: bool = False,
         synchronous: str = "normal",
         read_only: bool = False,
-        expect: tuple[int, int] | None = None,
+        expect: tuple[int, int] | DatabaseIdentity | None = None,
     ) -> Database:
         """An engine on ``url``; a SQLite file is made (empty) if missing, and is then the file this process
         stores in (``StoreFile``); ``synchronous`` is a key of ``SQLITE_SYNCHRONOUS``. ``read_only`` (SQLite): the
@@ -499,8 +617,12 @@ class Database:
         made a zero-byte zzgw.db a database of 4096 bytes (a reviewer). ``expect`` (SQLite): the device and inode
         of the file this process must store in (a replacement worker's, the file the gateway started on): any other
         file opened at the path, or none there, raises ``StoreGone``, and none is made. Checked before the open
-        only, a backup moved over the live file in the few ms between had been served (a reviewer)."""
+        only, a backup moved over the live file in the few ms between had been served (a reviewer). On PostgreSQL,
+        ``expect`` is the ``DatabaseIdentity`` of the database to store in: every connection to another raises
+        ``DatabaseReplaced`` (``StoreDatabase``); without it, the first connection's database is the one."""
         parsed = make_url(url)
+        if isinstance(expect, DatabaseIdentity) != (parsed.get_backend_name() == "postgresql") and expect is not None:
+            raise ValueError(f"expect={expect!r} is not an identity of a {parsed.get_backend_name()} store")
         if (parsed.get_backend_name(), parsed.get_driver_name()) not in (
             ("sqlite", "pysqlite"),
             ("postgresql", "psycopg"),
@@ -508,6 +630,7 @@ class Database:
             raise ValueError(f"zzgw stores on SQLite or PostgreSQL through psycopg, not {parsed.drivername}")
         kwargs: dict[str, Any] = {"echo": echo, "hide_parameters": True}  # errors are logged: no personal data
         store_file = None
+        store_database = None
         if parsed.get_backend_name() == "sqlite":
             if synchronous not in SQLITE_SYNCHRONOUS:
                 raise ValueError(f"synchronous must be one of {', '.join(SQLITE_SYNCHRONOUS)}, not {synchronous!r}")
@@ -530,7 +653,7 @@ class Database:
                     opened = os.fstat(fd)
                 finally:
                     os.close(fd)
-                if expect is not None and (opened.st_dev, opened.st_ino) != expect:
+                if isinstance(expect, tuple) and (opened.st_dev, opened.st_ino) != expect:
                     raise StoreGone(os.path.abspath(parsed.database), "another file is there now")
                 store_file = StoreFile(parsed.database, opened, read_only=read_only)
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
@@ -545,10 +668,25 @@ class Database:
                 # sequential scans, which made batch commits grow with the table. The application name says which
                 # process of which schema each connection is (``other_gateways``).
                 kwargs["connect_args"] = {"prepare_threshold": None, "application_name": application_name()}
+            store_database = StoreDatabase(
+                parsed.render_as_string(hide_password=True), expect if isinstance(expect, DatabaseIdentity) else None
+            )
         engine = create_engine(url, **kwargs)
         if engine.dialect.name == "sqlite":
             _configure_sqlite(engine, store_file, SQLITE_SYNCHRONOUS[synchronous])
-        return cls(engine, store_file)
+        elif store_database is not None:
+            _configure_postgresql(engine, store_database)
+        return cls(engine, store_file, store_database)
+
+    def database_identity(self) -> DatabaseIdentity | None:
+        """PostgreSQL: the identity of the database this process opened (``StoreDatabase``), a connection made
+        first if none was yet; None on SQLite."""
+        if self.store_database is None:
+            return None
+        if self.store_database.identity is None:
+            with self.engine.connect():
+                pass
+        return self.store_database.identity
 
     def migrate(self, then: Callable[[UnitsOfWork], object] | None = None) -> None:
         """Bring the schema to the newest migration (idempotent). On PostgreSQL a table another session holds locked
@@ -1139,6 +1277,17 @@ class AppendWork:
             hooks, self._when_done = self._when_done, []
             for hook in hooks:
                 hook()
+
+
+def _configure_postgresql(engine: Engine, store_database: StoreDatabase) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        try:  # each new connection: one that is to another database than the one opened is never used
+            store_database.check(dbapi_connection)
+        except BaseException:
+            with contextlib.suppress(Exception):
+                dbapi_connection.close()
+            raise
 
 
 def _configure_sqlite(engine: Engine, store_file: StoreFile | None, synchronous: str) -> None:

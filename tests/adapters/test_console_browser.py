@@ -593,7 +593,7 @@ def test_a_busy_store_and_an_internal_error_are_said_in_chinese(page: Any, runni
     Chinese, with the request id of an internal error kept for the administrator. A store gone, a full disk and a
     gateway without its keys had reached the clerk in the gateway's English (found by an on-call tester)."""
     outages = [
-        ("STORE_GONE", "store gone", "证照网关的数据库文件不在原处，本次核验未完成，请联系管理员，稍后重试"),
+        ("STORE_GONE", "store gone", "证照网关的数据库已被移走或替换，本次核验未完成，请联系管理员，稍后重试"),
         ("STORE_FULL", "the disk is full", "证照网关磁盘已满，本次核验未完成，请联系管理员，稍后重试"),
         ("NO_SEAL_CA", "no seal-maker CA", "证照网关尚未初始化（没有制章机构或回执密钥），请联系管理员"),
     ]
