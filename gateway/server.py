@@ -2731,7 +2731,9 @@ def _check_facts(settings: Settings, keys: KeyStore, recorded: Mapping[str, str]
         if ours[name] != value:
             raise ConfigError(
                 f"this data directory's {what.split(' ', 1)[1]} ({where}) is not the one the database was made with: "
-                "another gateway made its own; copy the first gateway's instead (README: deployment beyond one machine)"
+                "another gateway made its own; copy the first gateway's instead (README: deployment beyond one "
+                "machine), or, after a restore, the data directory taken with the database (docs/operations.md, "
+                "Restoring)"
             )
 
 

@@ -1536,7 +1536,11 @@ def test_a_replica_with_a_memo_secret_of_its_own_is_refused_by_init_and_serve(
     for command in ("init", "serve"):
         wrong = zzgw(on_replica, command, timeout=60)
         assert wrong.returncode == 2, (command, wrong.stderr)
-        assert "memo secret (keys/sealmemo.key.pem) is not the one the database was made with" in wrong.stderr
+        assert (
+            "memo secret (keys/sealmemo.key.pem) is not the one the database was made with: another gateway made its "
+            "own; copy the first gateway's instead (README: deployment beyond one machine), or, after a restore, the "
+            "data directory taken with the database (docs/operations.md, Restoring)"
+        ) in wrong.stderr, (command, wrong.stderr)  # a restore's case too, not replicas' alone (a DR drill, D2)
         assert "Traceback" not in wrong.stderr
 
     shutil.copy(first / "keys" / "sealmemo.key.pem", replica / "keys" / "sealmemo.key.pem")
