@@ -1,12 +1,16 @@
-"""The README's client example runs as written against a live gateway."""
+"""The README's client example runs as written against a live gateway, and the ``taskset`` commands the README and
+docs/ print run on any machine of two cores or more (the benchmark machine has two: CPUs 0 and 1)."""
 
 from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 from tests.conftest import RunningGateway, start_gateway
 
@@ -39,3 +43,27 @@ def run_example(running: RunningGateway, tmp_path: Path) -> None:
     assert first.startswith("1.2.156.3005.2.111000009910000354001.11370100993701011T.")
     assert first.endswith("LICENSE_STATUS_ACTIVE")
     assert second == "LICENSE_STATUS_REVOKED 以欺骗手段取得登记"
+
+
+def printed_taskset_cpus() -> list[tuple[str, str]]:
+    """(document, CPU list) of every ``taskset -c LIST`` in the README and docs/, as printed."""
+    found = []
+    for document in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+        text = re.sub(r"\s+", " ", document.read_text(encoding="utf-8"))
+        found += [(document.name, cpus) for cpus in re.findall(r"taskset -c ([0-9][0-9,-]*)", text)]
+    return found
+
+
+def test_printed_taskset_commands_name_cpus_every_two_core_machine_has() -> None:
+    printed = printed_taskset_cpus()
+    assert printed, "the README no longer says how to pin a single worker"
+    for document, cpus in printed:
+        named = {int(n) for part in cpus.split(",") for n in part.split("-")}
+        assert named <= {0, 1}, f"{document}: `taskset -c {cpus}` fails on a 2-core machine (CPUs 0 and 1)"
+
+
+@pytest.mark.skipif(shutil.which("taskset") is None or (os.cpu_count() or 1) < 2, reason="needs taskset, 2 cores")
+def test_printed_taskset_commands_run_here() -> None:
+    for document, cpus in printed_taskset_cpus():
+        result = subprocess.run(["taskset", "-c", cpus, "true"], capture_output=True, text=True, timeout=10)
+        assert result.returncode == 0, f"{document}: taskset -c {cpus}: {result.stderr}"
