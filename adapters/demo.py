@@ -146,7 +146,7 @@ def run_demo(channel_for: Callable[[str], grpc.Channel], out: Callable[[str], No
     out("\n== 2. GetLicense: the market regulator reads its business license ==")
     got = market.GetLicense(issuance_pb2.GetLicenseRequest(license_id=business.license_id)).license
     fields = got.fields
-    out(f"  {fields['company_name']}: 法定代表人 {fields['legal_representative']}, 住所 {fields['domicile']}")
+    out(f"  {fields['company_name']}：法定代表人 {fields['legal_representative']}，住所 {fields['domicile']}")
 
     out("\n== 3. AmendLicense (变更): a new legal representative ==")
     amended = market.AmendLicense(

@@ -63,6 +63,21 @@ def test_the_holders_view_says_each_use_in_chinese_without_empty_parentheses(dem
         assert raw not in text, raw
 
 
+_HAN = "\u3400-\u4dbf\u4e00-\u9fff"
+_ASCII_IN_CHINESE = re.compile(f"[{_HAN}] ?[:,;] ?[{_HAN}]")
+
+
+def test_the_chinese_lines_use_full_width_punctuation(demo: tuple[list[str], Any]) -> None:
+    """docs/demo.md: full-width punctuation (：，) inside the Chinese lines. The business license's read had printed
+    ``济南泉城科技有限公司: 法定代表人 王娜, 住所 …``."""
+    lines, _ = demo
+    read = section(lines, "GetLicense")
+    assert len(read) == 1 and re.fullmatch(r"  \S+：法定代表人 \S+，住所 \S+", read[0]), read
+    # the headings are English, naming the step in Chinese first (``== 11. 批量归集: 济南市市场监督管理局 imports …``)
+    mixed = [line for line in lines if _ASCII_IN_CHINESE.search(line) and not line.lstrip("\n").startswith("== ")]
+    assert not mixed, mixed
+
+
 def test_opening_a_business_four_departments_in_one_case(demo: tuple[list[str], dict[str, Any]]) -> None:
     lines, done = demo
     # 公安局 finds the 营业执照 for 企业印章刻制 and verifies it; 税务局, later in the case, relies on that receipt
