@@ -69,12 +69,14 @@ serve: install
 test: install $(BUF)
 	env -u PYTHONDONTWRITEBYTECODE $(PY) -m pytest -q -n $(TEST_WORKERS) --dist worksteal --durations=20
 
-## lint: buf lint, buf breaking against the released zzgw.v1 (ADR 0014), ruff, mypy and the import-layer contracts
+## lint: buf lint, buf breaking against the released zzgw.v1 (ADR 0014), ruff (its checks; the format of the code and
+## of the docs' Python examples), mypy and the import-layer contracts
 lint: install $(BUF)
 	@if [ -x $(BUF) ]; then echo "$(BUF) lint" && $(BUF) lint && \
 	  echo "$(BUF) breaking --against $(PROTOS_BASELINE)" && $(BUF) breaking --against $(PROTOS_BASELINE); \
 	else echo "buf not installed (needs npm): buf lint and buf breaking skipped"; fi
 	$(VENV)/bin/ruff check gateway signing adapters tests benchmarks
+	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy gateway signing adapters benchmarks
 	$(VENV)/bin/lint-imports --no-cache
 

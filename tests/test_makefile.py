@@ -64,7 +64,7 @@ def test_without_npm_lint_skips_buf_and_runs_the_rest(tmp_path: Path) -> None:
     assert status == 0, output
     assert "npm not found" in output
     assert SKIPPED in output
-    assert tools(calls) == ["ruff", "mypy", "lint-imports"], output
+    assert tools(calls) == ["ruff", "ruff", "mypy", "lint-imports"], output
 
 
 def test_when_npm_cannot_install_buf_lint_skips_buf_and_runs_the_rest(tmp_path: Path) -> None:
@@ -72,7 +72,7 @@ def test_when_npm_cannot_install_buf_lint_skips_buf_and_runs_the_rest(tmp_path: 
     assert status == 0, output
     assert "npm could not install buf" in output
     assert SKIPPED in output
-    assert tools(calls) == ["npm", "ruff", "mypy", "lint-imports"], output
+    assert tools(calls) == ["npm", "ruff", "ruff", "mypy", "lint-imports"], output
 
 
 def test_with_buf_lint_runs_both_buf_steps_first(tmp_path: Path) -> None:
@@ -80,7 +80,7 @@ def test_with_buf_lint_runs_both_buf_steps_first(tmp_path: Path) -> None:
     assert status == 0, output
     assert SKIPPED not in output
     assert calls.splitlines()[:2] == ["buf lint", "buf breaking --against protos/zzgw-v1.binpb"]
-    assert tools(calls) == ["buf", "buf", "ruff", "mypy", "lint-imports"], output
+    assert tools(calls) == ["buf", "buf", "ruff", "ruff", "mypy", "lint-imports"], output
 
 
 def test_a_failing_buf_step_fails_lint(tmp_path: Path) -> None:
