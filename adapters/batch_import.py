@@ -814,7 +814,9 @@ class _CtrlC:
     second Ctrl-C (seen once in ~45 runs). The first Ctrl-C cancels the call from a thread of its own, and the reading
     of answers ends in the caller's thread as an interruption; a second one raises at once. SIGTERM (``kill``,
     ``timeout``, a service manager's stop) is taken alike: it ended the command with nothing said of what was
-    committed. Off the main thread (no signals there), or where a signal is ignored, it does nothing."""
+    committed. Off the main thread (no signals there), or where a signal is ignored, it does nothing. A freeze after
+    the summary, as the interpreter exits, is another: gRPC's threads and the call's ``__del__`` (``zzgw import`` ends
+    without finalizing: ``gateway.cli._end_at_once``)."""
 
     SIGNALS = (signal.SIGINT, signal.SIGTERM)
 

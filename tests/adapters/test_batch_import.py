@@ -1278,3 +1278,118 @@ def test_the_command_writes_every_failure_to_the_failures_file(running: RunningG
 
     helped = subprocess.run(zzgw_command("import", "--help"), env=env, cwd=ROOT, capture_output=True, text=True)
     assert "--failures FILE" in helped.stdout and "write every failed line to FILE" in helped.stdout
+
+
+HELD_AT_EXIT = """
+import atexit, sys, threading, time
+import grpc._channel
+from adapters import batch_import
+
+ended, exiting, held = threading.Event(), threading.Event(), threading.Event()
+
+
+class HeldAtExit(threading.Condition):
+    # the call's lock, as gRPC's request thread holds it when the interpreter stops it at exit
+    def __init__(self, state):
+        super().__init__()
+        self.state = state
+
+    def __enter__(self):
+        if ended.is_set() and sys._getframe(1).f_code.co_name == "consume_request_iterator":
+            deadline = time.monotonic() + 20
+            while not self.state.cancelled and time.monotonic() < deadline:
+                time.sleep(0.01)
+            exiting.wait(20)
+            taken = super().__enter__()
+            held.set()
+            time.sleep(1)  # the interpreter finalizes meanwhile: the thread never runs again, the lock stays held
+            return taken
+        return super().__enter__()
+
+
+made = grpc._channel._RPCState.__init__
+
+
+def rpc_state(self, *args, **kwargs):
+    made(self, *args, **kwargs)
+    self.condition = HeldAtExit(self)
+
+
+grpc._channel._RPCState.__init__ = rpc_state
+messages = batch_import._messages
+
+
+def grouped(requests, message_bytes):
+    yield from messages(requests, message_bytes)
+    if not isinstance(requests, list):  # the file's end, not the resending of the unanswered
+        ended.set()
+
+
+batch_import._messages = grouped
+
+
+def at_exit():
+    exiting.set()
+    held.wait(20)
+
+
+atexit.register(at_exit)
+"""
+"""Holds the interrupted call's lock in gRPC's request thread (``consume_request_iterator``, a daemon thread) from the
+file's end across the interpreter's exit, where CPython stops that thread for good with the lock held: the call object,
+kept by the reference cycle of the error it raised (its traceback holds its own frame), is collected only then, and
+its ``__del__`` waits for that lock for ever. The interleaving a tester saw once in 14 runs (a frozen process after its
+summary, a single thread in ``futex_do_wait``), forced."""
+
+
+@pytest.mark.parametrize(("signum", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)], ids=["INT", "TERM"])
+def test_an_interrupted_import_ends_after_its_summary_whatever_grpc_threads_hold(
+    running: RunningGateway, tmp_path: Path, signum: int, status: int
+) -> None:
+    """The summary printed, the command froze at exit until a second signal: gRPC's request thread held the call's
+    lock as the interpreter stopped it, and the call's ``__del__`` waited for it. It ends at once with its status, its
+    summary and the failures file whole."""
+    tag = uuid.uuid4().hex[:8].upper()
+    records = permits(400, tag, start=4000)
+    records[7]["issue_date"] = "2024-02-30"  # a failed line, in the failures file
+    content = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
+    fifo = tmp_path / "permits.jsonl"
+    os.mkfifo(fifo)
+    failures = tmp_path / "failures.jsonl"
+    env = {**os.environ, "ZZGW_DATA_DIR": str(running.data_dir), "ZZGW_DATABASE_URL": ""}
+    command = zzgw_command(
+        "import", "--issuer", MARKET, "--target", running.address, "--failures", str(failures), before=HELD_AT_EXIT
+    )
+    process = subprocess.Popen([*command, str(fifo)], env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        with fifo.open("w", encoding="utf-8") as out:  # count_records reads it all
+            out.write(content)
+        assert process.stderr is not None
+        seen = b""
+        while "导入".encode() not in seen:
+            chunk = os.read(process.stderr.fileno(), 4096)
+            assert chunk, f"zzgw import ended before importing: {seen!r}"
+            seen += chunk
+        with fifo.open("w", encoding="utf-8") as out:
+            out.write("".join(content.splitlines(keepends=True)[:200]))
+            out.flush()
+            deadline = time.monotonic() + 60
+            while not _committed(running, records[199]["request_id"]):
+                assert time.monotonic() < deadline, "the first 200 lines were never committed"
+                time.sleep(0.05)
+            process.send_signal(signum)
+            time.sleep(0.5)  # the file ends after the signal was taken: the request thread then takes the lock
+        stdout, stderr = process.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        stdout, stderr = process.communicate()
+        pytest.fail(f"zzgw import did not end after its summary: {stdout.decode()[:300]!r}")
+    finally:
+        process.kill()
+        process.wait()
+
+    assert process.returncode == status, stderr
+    assert stdout.decode("utf-8").startswith("已中断：读取 200 行，至此新签发 ")
+    assert b"Traceback" not in stderr
+    rows = [json.loads(line) for line in failures.read_text(encoding="utf-8").splitlines()]
+    assert [(row["line"], row["reason"]) for row in rows] == [(8, "BAD_DATE")]
