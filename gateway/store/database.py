@@ -551,13 +551,15 @@ class StoreDatabase:
 
 def read_database_identity(dbapi_connection: Any) -> DatabaseIdentity:
     """The ``DatabaseIdentity`` of the database a psycopg connection is to; the connection is left with no
-    transaction open. ``pg_control_system()`` is run only when the role may (``has_function_privilege``), and
-    left out if it fails all the same (a managed service's server may not have it)."""
+    transaction open. ``pg_control_system()`` is run only when the server has it (``to_regprocedure``: a managed
+    service's may not, and ``has_function_privilege`` of a function by a name it does not know had failed every
+    connection, a reviewer) and the role may run it, and left out if it fails all the same."""
     import psycopg
 
     with dbapi_connection.cursor() as cursor:
         cursor.execute(
-            "SELECT oid::bigint, has_function_privilege('pg_catalog.pg_control_system()', 'EXECUTE') "
+            "SELECT oid::bigint, coalesce(has_function_privilege("
+            "to_regprocedure('pg_catalog.pg_control_system()'), 'EXECUTE'), false) "
             "FROM pg_catalog.pg_database WHERE datname = current_database()"
         )
         oid, may = cursor.fetchone()

@@ -28,6 +28,7 @@ from sqlalchemy.engine import make_url
 from adapters.client import MemberCredentials, connect
 from benchmarks.common import free_port, wait_serving
 from benchmarks.verify import worker_pids
+from gateway.store.database import Database
 from gateway.supervisor import EXIT_STORE_UNAVAILABLE
 from protos.zzgw.v1 import verification_pb2, verification_pb2_grpc
 from tests.api.test_verification import MARKET, USE, issue
@@ -258,3 +259,28 @@ def test_a_replacement_worker_waits_rather_than_serve_a_database_replaced_since_
     assert EXIT_STORE_UNAVAILABLE == 75
     checked = run_zzgw("audit", "verify", env=served.env)
     assert checked.returncode == 0, (checked.stdout, checked.stderr)
+
+
+def test_a_server_without_pg_control_system_is_told_by_the_database_oid_alone() -> None:
+    """A server that lacks ``pg_control_system()`` (a managed service's may) had failed every connection:
+    ``has_function_privilege`` of a name it does not know raises, before the fallback to the oid (a reviewer, R2)."""
+    database = PgDatabase.create()
+    try:
+        hider = create_engine(database.url, isolation_level="AUTOCOMMIT")
+        with hider.connect() as connection:  # in this database only: its own pg_catalog
+            connection.execute(text("SET allow_system_table_mods = on"))
+            connection.execute(text("ALTER FUNCTION pg_catalog.pg_control_system() RENAME TO pg_control_system_hidden"))
+        hider.dispose()
+        store = Database.connect(database.url)
+        try:
+            with store.engine.connect() as connection:
+                assert connection.execute(text("SELECT 1")).scalar() == 1
+            identity = store.database_identity()
+            assert identity is not None and identity.system is None
+            with store.engine.connect() as connection:
+                oid = connection.execute(text("SELECT oid FROM pg_database WHERE datname = current_database()"))
+                assert identity.oid == oid.scalar()
+        finally:
+            store.dispose()
+    finally:
+        database.drop()
