@@ -33,7 +33,7 @@ import urllib.parse
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, NoReturn, Protocol
 
 from alembic import command
 from alembic.config import Config
@@ -452,7 +452,31 @@ def store_unavailable(error: BaseException) -> UpstreamUnavailableError | None:
 _SETUP_LOCK_KEY = 0x7A7A_6777_696E_6974  # "zzgwinit": the advisory lock key of ``Database.setup_lock``
 
 
-class StoreFile:
+class _StoreWatch:
+    """What ``StoreFile`` and ``StoreDatabase`` share: a loss of the store said once, at ERROR, whichever thread meets
+    it first (a write, the health check), without a traceback, and its end said once."""
+
+    def __init__(self) -> None:
+        self._gone = False
+        self._said = threading.Lock()
+
+    def _lost(self, gone: StoreGone, remedy: str) -> NoReturn:
+        with self._said:
+            first, self._gone = not self._gone, True
+        if first:
+            log.error("%s: no write is taken (UNAVAILABLE / STORE_GONE)%s", gone, remedy)
+        raise gone
+
+    def _back(self, said: str) -> None:
+        if not self._gone:
+            return
+        with self._said:
+            back, self._gone = self._gone, False
+        if back:
+            log.warning("%s is the one this process opened again: writes are taken", said)
+
+
+class StoreFile(_StoreWatch):
     """The SQLite file a process opened, told from whatever is at its path now by device and inode.
 
     SQLite keeps a connection on the file it opened, even once deleted, moved away or replaced: a commit then goes
@@ -464,47 +488,31 @@ class StoreFile:
     answered OK and lost with the file), and the path swapped twice between a new connection's open and its check.
     """
 
+    _REMEDY = (
+        ". Put that same file back at its path (mv it back) and writes resume; a store restored from a backup needs "
+        "every gateway process restarted"
+    )
+
     def __init__(self, path: str, identity: os.stat_result, *, read_only: bool = False):
+        super().__init__()
         self.path = os.path.abspath(path)
         self.uri = f"file:{urllib.parse.quote(self.path)}?mode={'ro' if read_only else 'rw'}"
         """The file as an SQLite URI that opens it only if it exists: a missing file is an error, not a new store."""
         self.read_only = read_only
         self._identity = (identity.st_dev, identity.st_ino)
-        self._gone = False
-        self._said = threading.Lock()
 
     def check(self) -> None:
         """Raise ``StoreGone`` unless the file at the path is the one opened."""
         try:
             now = os.stat(self.path)
         except OSError as exc:  # gone, or its directory out of reach (a volume unmounted): either way not ours now
-            self._lost(exc.strerror or type(exc).__name__)
-        else:
-            if (now.st_dev, now.st_ino) != self._identity:
-                self._lost("another file is there now")
-            elif self._gone:
-                self._back()
-
-    def _lost(self, detail: str) -> None:
-        gone = StoreGone(self.path, detail)
-        with self._said:
-            first, self._gone = not self._gone, True
-        if first:  # once per loss, whichever thread meets it first (a write, the health check): no traceback
-            log.error(
-                "%s: no write is taken (UNAVAILABLE / STORE_GONE). Put that same file back at its path (mv it "
-                "back) and writes resume; a store restored from a backup needs every gateway process restarted",
-                gone,
-            )
-        raise gone
-
-    def _back(self) -> None:
-        with self._said:
-            back, self._gone = self._gone, False
-        if back:
-            log.warning("the store file at %s is the one this process opened again: writes are taken", self.path)
+            self._lost(StoreGone(self.path, exc.strerror or type(exc).__name__), self._REMEDY)
+        if (now.st_dev, now.st_ino) != self._identity:
+            self._lost(StoreGone(self.path, "another file is there now"), self._REMEDY)
+        self._back(f"the store file at {self.path}")
 
 
-class StoreDatabase:
+class StoreDatabase(_StoreWatch):
     """The PostgreSQL database a process opened, told from whatever database has its name now by
     ``DatabaseIdentity``: read at each new connection of the pool (``_configure_postgresql``), the first one's kept
     (or the one given: a replacement worker's, the gateway's start). A restore under a running process (``DROP
@@ -514,39 +522,27 @@ class StoreDatabase:
     continued in it from this process's head (which had left the restored trail BROKEN by a GAP, for good: a
     disaster-recovery drill)."""
 
+    _REMEDY = (
+        ", nor is the audit chain continued in it. Every gateway process on it must be restarted "
+        "(docs/operations.md, Restoring: step 1 stops them first)"
+    )
+
     def __init__(self, label: str, expect: DatabaseIdentity | None = None):
+        super().__init__()
         self.label = label
         self.identity = expect
-        self._lock = threading.Lock()
-        self._gone = False
 
     def check(self, dbapi_connection: Any) -> None:
         """Raise ``DatabaseReplaced`` unless ``dbapi_connection`` (a new psycopg connection) is to the database
         opened; the first one checked, with none given, is the one opened."""
         now = read_database_identity(dbapi_connection)
-        with self._lock:
+        with self._said:
             if self.identity is None:
                 self.identity = now
             opened = self.identity
         if not opened.same(now):
-            self._lost(opened, now)
-        if self._gone:
-            with self._lock:
-                back, self._gone = self._gone, False
-            if back:
-                log.warning("the database %s is the one this process opened again: writes are taken", self.label)
-
-    def _lost(self, opened: DatabaseIdentity, now: DatabaseIdentity) -> None:
-        gone = DatabaseReplaced(self.label, opened, now)
-        with self._lock:
-            first, self._gone = not self._gone, True
-        if first:  # once per loss, whichever thread meets it first (a call, the health check): no traceback
-            log.error(
-                "%s: no write is taken (UNAVAILABLE / STORE_GONE), nor is the audit chain continued in it. Every "
-                "gateway process on it must be restarted (docs/operations.md, Restoring: step 1 stops them first)",
-                gone,
-            )
-        raise gone
+            self._lost(DatabaseReplaced(self.label, opened, now), self._REMEDY)
+        self._back(f"the database {self.label}")
 
 
 def read_database_identity(dbapi_connection: Any) -> DatabaseIdentity:

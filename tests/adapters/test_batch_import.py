@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import decimal
 import hashlib
@@ -664,6 +665,35 @@ def test_a_refusal_by_the_gateway_ends_with_what_was_committed(running: RunningG
     assert "可能已签发" not in said and "issued or not" not in said
 
 
+@contextlib.contextmanager
+def first_lines_committed(
+    process: subprocess.Popen[bytes],
+    fifo: Path,
+    content: str,
+    running: RunningGateway,
+    records: list[dict[str, Any]],
+    lines: int,
+) -> Iterator[None]:
+    """A ``zzgw import`` of the pipe ``fifo`` given all of ``content`` to count, then, once its bar is drawn, its
+    first ``lines`` lines again, and the pipe held open (the rest to come) from their commit to the block's end."""
+    with fifo.open("w", encoding="utf-8") as out:  # count_records reads it all
+        out.write(content)
+    assert process.stderr is not None
+    seen = b""
+    while "导入".encode() not in seen:  # the bar (导入 FILE) is drawn once the count is done and the file closed
+        chunk = os.read(process.stderr.fileno(), 4096)
+        assert chunk, f"zzgw import ended before importing: {seen!r}"
+        seen += chunk
+    with fifo.open("w", encoding="utf-8") as out:  # the import reads it again
+        out.write("".join(content.splitlines(keepends=True)[:lines]))
+        out.flush()
+        deadline = time.monotonic() + 60
+        while not _committed(running, records[lines - 1]["request_id"]):
+            assert time.monotonic() < deadline, f"the first {lines} lines were never committed"
+            time.sleep(0.05)
+        yield
+
+
 @pytest.mark.parametrize(("signum", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)], ids=["INT", "TERM"])
 def test_ctrl_c_ends_with_what_was_committed_and_130_and_a_second_run_finishes(
     running: RunningGateway, tmp_path: Path, signum: int, status: int
@@ -684,21 +714,7 @@ def test_ctrl_c_ends_with_what_was_committed_and_130_and_a_second_run_finishes(
         stderr=subprocess.PIPE,
     )
     try:
-        with fifo.open("w", encoding="utf-8") as out:  # count_records reads it all
-            out.write(content)
-        assert process.stderr is not None
-        seen = b""
-        while "导入".encode() not in seen:  # the bar (导入 FILE) is drawn once the count is done and the file closed
-            chunk = os.read(process.stderr.fileno(), 4096)
-            assert chunk, f"zzgw import ended before importing: {seen!r}"
-            seen += chunk
-        with fifo.open("w", encoding="utf-8") as out:  # the import reads it again
-            out.write("".join(content.splitlines(keepends=True)[:300]))
-            out.flush()
-            deadline = time.monotonic() + 60
-            while not _committed(running, records[299]["request_id"]):
-                assert time.monotonic() < deadline, "the first 300 lines were never committed"
-                time.sleep(0.05)
+        with first_lines_committed(process, fifo, content, running, records, 300):
             process.send_signal(signum)
             stdout, stderr = process.communicate(timeout=60)
     finally:
@@ -1362,21 +1378,7 @@ def test_an_interrupted_import_ends_after_its_summary_whatever_grpc_threads_hold
     )
     process = subprocess.Popen([*command, str(fifo)], env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
-        with fifo.open("w", encoding="utf-8") as out:  # count_records reads it all
-            out.write(content)
-        assert process.stderr is not None
-        seen = b""
-        while "导入".encode() not in seen:
-            chunk = os.read(process.stderr.fileno(), 4096)
-            assert chunk, f"zzgw import ended before importing: {seen!r}"
-            seen += chunk
-        with fifo.open("w", encoding="utf-8") as out:
-            out.write("".join(content.splitlines(keepends=True)[:200]))
-            out.flush()
-            deadline = time.monotonic() + 60
-            while not _committed(running, records[199]["request_id"]):
-                assert time.monotonic() < deadline, "the first 200 lines were never committed"
-                time.sleep(0.05)
+        with first_lines_committed(process, fifo, content, running, records, 200):
             process.send_signal(signum)
             time.sleep(0.5)  # the file ends after the signal was taken: the request thread then takes the lock
         stdout, stderr = process.communicate(timeout=30)
