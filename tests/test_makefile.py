@@ -25,9 +25,12 @@ def stand_in(path: Path, log: Path, status: int = 0) -> None:
     path.chmod(0o755)
 
 
-def run_lint(tmp_path: Path, *, npm_status: int | None = None, buf_status: int | None = None) -> tuple[str, str, int]:
+def run_lint(
+    tmp_path: Path, *, npm_status: int | None = None, buf_status: int | None = None, require_buf: bool = False
+) -> tuple[str, str, int]:
     """``make lint`` with a venv whose tools only log (installed: its stamps are fresh), an npm that fails with
-    ``npm_status`` (None: no npm on PATH) and a buf that exits ``buf_status`` (None: none installed)."""
+    ``npm_status`` (None: no npm on PATH), a buf that exits ``buf_status`` (None: none installed), and
+    ``REQUIRE_BUF=1`` if ``require_buf`` (never from the suite's environment: CI sets it, .ci/run)."""
     log = tmp_path / "calls.log"
     log.touch()
     venv = tmp_path / "venv"
@@ -46,10 +49,11 @@ def run_lint(tmp_path: Path, *, npm_status: int | None = None, buf_status: int |
         (path / command).symlink_to(found)
     if npm_status is not None:
         stand_in(path / "npm", log, npm_status)
-    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "REQUIRE_BUF")}
     env["PATH"] = str(path)
     result = subprocess.run(
-        [str(path / "make"), "--no-print-directory", "-C", str(ROOT), "lint", f"VENV={venv}", f"BUF={buf}"],
+        [str(path / "make"), "--no-print-directory", "-C", str(ROOT), "lint", f"VENV={venv}", f"BUF={buf}",
+         *(["REQUIRE_BUF=1"] if require_buf else [])],
         env=env, capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     return result.stdout + result.stderr, log.read_text(encoding="utf-8"), result.returncode
@@ -87,3 +91,12 @@ def test_a_failing_buf_step_fails_lint(tmp_path: Path) -> None:
     output, calls, status = run_lint(tmp_path, buf_status=1)
     assert status != 0, output
     assert calls.splitlines() == ["buf lint"], output
+
+
+@pytest.mark.parametrize("npm_status", [None, 1], ids=["no-npm", "npm-fails"])
+def test_where_buf_is_required_lint_stops_without_it(tmp_path: Path, npm_status: int | None) -> None:
+    """CI requires buf (``REQUIRE_BUF=1``, .ci/run): a registry's outage must not pass for a check of the protos
+    against the released ones (ADR 0014) that was skipped."""
+    output, calls, status = run_lint(tmp_path, npm_status=npm_status, require_buf=True)
+    assert status != 0, output
+    assert "mypy" not in tools(calls) and SKIPPED not in output, output
