@@ -329,7 +329,8 @@ async function call(path, body, asOf) {
     // a token that had signed this tab in (signed in now, or at the reload of a signed-in tab) was not mistyped
     const lapsed = error.reason === "UNKNOWN_CREDENTIAL" && (session || sessionStorage.getItem("zzgw.clerk"));
     const failure = new Error(lapsed ? TOKEN_LAPSED
-      : known || chineseOf(violation ? violation.description : error.message) || "核验失败，请重试");
+      : (reason === "BAD_CHARACTERS" && charactersNamed(violation)) || known
+        || chineseOf(violation ? violation.description : error.message) || "核验失败，请重试");
     failure.reason = error.reason;
     failure.gatewayField = violation ? violation.field : "";
     if (session && ["UNKNOWN_CREDENTIAL", "TOKEN_ENDED", "NO_CREDENTIAL"].includes(error.reason)) {
@@ -1247,9 +1248,21 @@ function typed(text, typeCode, by) {
   return /^\s*1\.2\.156\./.test(text) ? "证照标识 " + shortened(text) : "输入内容 " + masked(text);
 }
 
+// What was typed as the gateway reads it: without invisible format characters (a zero-width space, a direction
+// override pasted with a number), which it drops from a number. Shown as typed, U+202E had turned the rest of 核验内容
+// around (证照编号 …（证婚结）, a console tester).
 function shortened(text) {
-  const characters = [...text];
-  return characters.length > 120 ? characters.slice(0, 100).join("") + "…（共 " + characters.length + " 个字符）" : text;
+  const characters = [...text.replace(/\p{Cf}+/gu, "")];
+  return characters.length > 120 ? characters.slice(0, 100).join("") + "…（共 " + characters.length + " 个字符）"
+    : characters.join("");
+}
+
+// A text refused for characters the gateway named (持证主体名称含有不可见字符 U+200B): most print as nothing, so the
+// clerk is told which field and which to delete, as the gateway says it (a console tester: the page had said only
+// 看不见的字符).
+function charactersNamed(violation) {
+  const said = violation ? chineseOf(violation.description) : "";
+  return /U\+[0-9A-F]{4,6}/.test(said) ? said + "，请删除后重新输入" : "";
 }
 
 // A number typed that is a 公民身份号码 (a 居民身份证's number is its holder's): masked as the summary masks the

@@ -397,7 +397,7 @@ def license_id_violation(field: str, text: str) -> FieldViolation | None:
     points, when it holds control or invisible characters, as every text is refused for them: a NUL after a right
     identifier had been said to make its check character wrong (an integrator)."""
     if found := _CONTROL_CHARACTERS.findall(text) + list("".join(FORMAT_CHARACTERS.findall(text))):
-        return _unseen_characters(field, found)
+        return unseen_characters(field, found)
     try:
         LicenseId.parse(text)
     except ValueError as exc:
@@ -414,9 +414,10 @@ _CONTROL_CHARACTERS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 (``FORMAT_CHARACTERS``: zero-width ones, direction marks and overrides), what is never part of an identifier."""
 
 
-def _unseen_characters(field: str, found: list[str]) -> FieldViolation:
-    """BAD_CHARACTERS on ``field``, an identifier, naming the first three of the characters ``found`` by code point,
-    each once, as ``gateway.domain.validation`` names them in other text."""
+def unseen_characters(field: str, found: list[str], label: str = "证照标识") -> FieldViolation:
+    """BAD_CHARACTERS on ``field``, an identifier or another looked-up code (``label``, 证照编号), naming the first
+    three of the characters ``found`` by code point, each once, as ``gateway.domain.validation`` names them in other
+    text: most print as nothing, and a clerk looks for U+0000 or U+200B in what was pasted."""
     distinct = list(dict.fromkeys(found))
     named = [f"U+{ord(c):04X}" for c in distinct[:3]]
     more = len(distinct) - len(named)
@@ -427,7 +428,7 @@ def _unseen_characters(field: str, found: list[str]) -> FieldViolation:
     return FieldViolation(
         field=field,
         reason="BAD_CHARACTERS",
-        description=f"证照标识含有{kind} {'、'.join(named)}{f' 等{len(distinct)}种' if more else ''}"
+        description=f"{label}含有{kind} {'、'.join(named)}{f' 等{len(distinct)}种' if more else ''}"
         f"（{field} contains {kind_en}: {', '.join(named)}{f' and {more} more' if more else ''}）",
     )
 

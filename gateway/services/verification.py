@@ -88,6 +88,7 @@ from gateway.domain.identifiers import (
     license_id_violation,
     scanned_code,
     typed_license_id,
+    unseen_characters,
 )
 from gateway.domain.model import CHINA_TZ, Clock, Holder, License, LicenseStatus, Member, Role
 from gateway.domain.paging import Listing, PageTokens
@@ -933,10 +934,7 @@ class VerificationService:
                 )
             raise refused
         now = self._clock.now()
-        if _CONTROL_CHARACTERS.search(holder_code := FORMAT_CHARACTERS.sub("", holder_code).strip()):
-            raise invalid(
-                "holder_code", "BAD_CHARACTERS", "持证主体代码含有控制字符（a holder code has no control characters）"
-            )
+        _refuse_controls("holder_code", holder_code := FORMAT_CHARACTERS.sub("", holder_code).strip(), "持证主体代码")
         if holder_code:  # a mistyped check character is bad input, not a license "not found" (5) on a receipt
             holder_code = checked_claimed_holder_code(holder_code, self._catalog.license_types[type_code])
         number = _claimed_number(license_number)
@@ -1045,10 +1043,7 @@ class VerificationService:
         receipt_id = typed_receipt_id(receipt_id)
         if not receipt_id:
             raise invalid("receipt_id", "REQUIRED", "请填写回执编号（receipt_id is required）")
-        if _CONTROL_CHARACTERS.search(receipt_id):  # refused alike on both databases (PostgreSQL text holds no NUL)
-            raise invalid(
-                "receipt_id", "BAD_CHARACTERS", "回执编号含有控制字符（a receipt id has no control characters）"
-            )
+        _refuse_controls("receipt_id", receipt_id, "回执编号")  # alike on both databases (PostgreSQL text holds no NUL)
         with self._db.unit_of_work() as uow:
             found = uow.receipts.get(receipt_id) if len(receipt_id) <= MAX_RECEIPT_ID else None
         if found is None:
@@ -2236,11 +2231,16 @@ def _claimed_number(number: str) -> str:
     ``VerifyLicense`` both compare it; one with
     control characters inside (NUL, which PostgreSQL text cannot hold) is bad input."""
     number = FORMAT_CHARACTERS.sub("", number).strip()  # copied with a zero-width space: the same number
-    if _CONTROL_CHARACTERS.search(number):
-        raise invalid(
-            "license_number", "BAD_CHARACTERS", "证照编号含有控制字符（a license number has no control characters）"
-        )
+    _refuse_controls("license_number", number, "证照编号")
     return number
+
+
+def _refuse_controls(field: str, text: str, label: str) -> None:
+    """INVALID_ARGUMENT / BAD_CHARACTERS when ``text``, a code or number looked up, holds control characters, named
+    by code point (U+0000) as in an identifier: the refusal had named none, so a clerk could not tell what to delete
+    from what prints as nothing (a console tester)."""
+    if found := _CONTROL_CHARACTERS.findall(text):
+        raise InvalidRequestError([unseen_characters(field, found, label)])
 
 
 def _day(now: dt.datetime) -> dt.date:

@@ -664,6 +664,29 @@ def test_a_clerk_compares_a_claim_and_sees_which_field_differs(page: Any, runnin
     assert page.is_hidden("#result")
 
 
+def test_what_prints_as_nothing_is_named_or_dropped_as_the_gateway_reads_it(page: Any, running: RunningGateway) -> None:
+    """A console tester: a number pasted with a direction override (U+202E) after it was found, as the gateway drops
+    invisible format characters from a number, but 核验内容 showed it as typed, so the rest of the line read backwards
+    (（证婚结）); and a claimed name with a zero-width space was refused in general words, though the gateway had named
+    the character, so the clerk could not tell what to delete."""
+    issued = issue(running, 51, samples.business_license).license
+    number = issued.license_number
+    shown = f"{number[:4]}{'*' * 10}{number[-4:]}" if re.fullmatch(r"\d{17}[\dXx]", number) else number
+    page.fill("#query", number[:3] + "\u200b" + number[3:] + "\u202e")
+    page.select_option("#type-code", issued.type_code)
+    check(page, "by-text")
+    verdict(page, "PASSED")
+    assert page.inner_text("#checked-what") == f"核验内容：证照编号 {shown}（营业执照）"
+    page.select_option("#claim-type", issued.type_code)
+    page.fill("#claim-holder", issued.holder.code)
+    page.fill("#claim-number", number)
+    page.fill("#claim-name", issued.holder.name[:2] + "\u200b" + issued.holder.name[2:])
+    check(page, "by-claim")
+    page.wait_for_selector("#message:not([hidden])")
+    assert page.inner_text("#message") == "持证主体名称含有不可见字符 U+200B，请删除后重新输入"
+    assert page.is_hidden("#result")
+
+
 def test_a_clerk_with_a_token_of_their_own_is_named_by_it(browser: Any, console: str, running: RunningGateway) -> None:
     """A personal token (`zzgw console-token USCC --clerk NAME`) names the clerk: nothing to type but the token, and
     the printed receipt names them. The department's token without a name is sent back to the name field."""

@@ -113,6 +113,33 @@ REFUSALS = [
         "license_id: 证照标识含有控制字符 U+0000（license_id contains control characters: U+0000）",
     ),
     (
+        "license_number_with_a_nul",  # had named no code point: a clerk could not tell what to delete (a tester)
+        lambda stub: stub.VerifyLicense(
+            V.VerifyLicenseRequest(use=USE, type_code=BUSINESS_LICENSE, license_number="91370100\x00")
+        ),
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "BAD_CHARACTERS",
+        "license_number: 证照编号含有控制字符 U+0000（license_number contains control characters: U+0000）",
+    ),
+    (
+        "holder_code_with_a_tab",
+        lambda stub: stub.CheckClaim(
+            V.CheckClaimRequest(
+                use=USE, type_code=BUSINESS_LICENSE, holder_code="9137\t0100", license_number="1", fields={}
+            )
+        ),
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "BAD_CHARACTERS",
+        "holder_code: 持证主体代码含有控制字符 U+0009（holder_code contains control characters: U+0009）",
+    ),
+    (
+        "receipt_id_with_a_nul",
+        lambda stub: stub.GetReceipt(V.GetReceiptRequest(receipt_id="0" * 31 + "\x00")),
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "BAD_CHARACTERS",
+        "receipt_id: 回执编号含有控制字符 U+0000（receipt_id contains control characters: U+0000）",
+    ),
+    (
         "check_character",
         lambda stub: stub.VerifyLicense(V.VerifyLicenseRequest(use=USE, license_id=_wrong_check_character())),
         grpc.StatusCode.INVALID_ARGUMENT,
