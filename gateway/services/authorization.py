@@ -567,15 +567,23 @@ class AuthorizationService:
         reason = check_text("reason", reason, MAX_REASON, errors, required=decision is not AccessDecision.APPROVE)
         if errors:
             raise InvalidRequestError(errors)
-        now = self._clock.now()
+        called = self._clock.now()
         with self._db.unit_of_work(write=True) as uow:
-            expired = uow.access_requests.expire_overdue(now)
-            request = uow.access_requests.get(request_id)
+            expired = uow.access_requests.expire_overdue(called)  # first: the order every decision locks rows in
+            request = uow.access_requests.lock(request_id)
             if request is None or request.issuer_code != caller.code:
                 raise NotFoundError(
                     "本部门的待审批队列中没有这个共享申请（no such access request in your queue）",
                     reason="ACCESS_REQUEST_NOT_FOUND",
                 )
+            # the decision's time, read under the request's lock, as a consent's withdrawal reads its own: taken at
+            # the call's start, before the waits for the overdue requests' locks and this one, a withdrawal had been
+            # dated before reads that were still permitted by the approval (a reviewer, R2)
+            now = self._clock.now()
+            if uow.access_requests.expire_overdue(now, request_id=request_id):  # its deadline passed meanwhile
+                expired += 1
+                request = uow.access_requests.get(request_id)
+                assert request is not None
             license_type = self._catalog.license_types.get(request.type_code)
             try:
                 state = _apply(uow, request, license_type, decision, approved_fields, duration_days, reason, now)
@@ -938,16 +946,22 @@ class AuthorizationService:
         holder_code = checked_holder_code(holder_code)
         if not consent_id:
             raise invalid("consent_id", "REQUIRED", "请填写授权编号（consent_id is required）")
-        now = self._clock.now()
+        called = self._clock.now()
         with self._db.unit_of_work(write=True) as uow:
             # first, as a grant does: locking the consent's row and then those of the codes past their day had
             # deadlocked with a grant locking them in the other order (found in review)
-            uow.consents.clear_sealed_codes(now - dt.timedelta(hours=CODE_KEPT_HOURS))
-            consent = uow.consents.get(consent_id)
+            uow.consents.clear_sealed_codes(called - dt.timedelta(hours=CODE_KEPT_HOURS))
+            consent = uow.consents.lock(consent_id)
             if consent is None or holder_code not in (consent.holder_code, consent.guardian_code):
                 raise NotFoundError(
                     "此持证人没有这项授权（no such consent of this holder）", reason="CONSENT_NOT_FOUND"
                 )
+            # the withdrawal's time, read under the consent's lock: when it takes effect. Taken at the call's start,
+            # before the waits for the locks above, it had dated the withdrawal before a read that was counted in
+            # that wait and was put on the trail after it, a use after the withdrawal on the holder's log (a
+            # reviewer, R2). Now a use counted before the lock is dated before this, and one counted after finds the
+            # consent withdrawn (``ConsentRepository.use``).
+            now = self._clock.now()
             spent = self._state_in(uow, consent, now) in _SPENT_STATES
             changed = not spent and uow.consents.withdraw(consent_id, now)
             withdrawn = uow.consents.get(consent_id)

@@ -35,6 +35,7 @@ with the gateway's key (the 核验回执专用章 certificate from the seal-make
 from __future__ import annotations
 
 import asyncio
+import copy
 import datetime as dt
 import hashlib
 import io
@@ -437,7 +438,7 @@ class SharingService:
             caller, use, license_id, consent_code, AuditAction.GET_LICENSE_DATA
         )
 
-        def judge(presented: Sequence[Consent]) -> tuple[Decision, _Outcome]:
+        def judge(presented: Sequence[Consent], now: dt.datetime) -> tuple[Decision, _Outcome]:
             decision = decide(
                 caller=caller,
                 license=license,
@@ -446,7 +447,7 @@ class SharingService:
                 purpose=use.purpose,
                 approvals=approvals,
                 consents=presented,
-                now=record.at,
+                now=now,
                 issuer_name=issuer_name,
             )
             return decision, _outcome(decision)
@@ -477,7 +478,7 @@ class SharingService:
             caller, use, license_id, consent_code, AuditAction.GET_LICENSE_DOCUMENT
         )
 
-        def judge(presented: Sequence[Consent]) -> tuple[Decision, _Outcome]:
+        def judge(presented: Sequence[Consent], now: dt.datetime) -> tuple[Decision, _Outcome]:
             decision = decide(
                 caller=caller,
                 license=license,
@@ -486,16 +487,16 @@ class SharingService:
                 purpose=use.purpose,
                 approvals=approvals,
                 consents=presented,
-                now=record.at,
+                now=now,
                 issuer_name=issuer_name,
             )
             if isinstance(decision, Permit) and (problem := _document_problem(license, license_type, decision)):
                 return decision, problem
             return decision, _outcome(decision)
 
-        _, first = judge(consents)
+        _, first = judge(consents, record.at)
         if first.error is not None:  # denied: record it now, nothing to draw or stamp
-            self._settle(record, lambda _: (None, first), ())
+            self._settle(record, lambda *_: (None, first), ())
             raise first.error
         original = self._document(license)
         on = record.at.astimezone(CHINA_TZ).date()
@@ -505,8 +506,9 @@ class SharingService:
         size = _copy_reply_size(stamped, field, text)
         if self._max_reply_bytes is not None and size > self._max_reply_bytes:
             self._refuse(record, _copy_too_large(size, self._max_reply_bytes))
-        # the use is counted and recorded only now; a call denied at this point (its consent just used up or
-        # withdrawn) throws the stamped copy away
+        # the use is counted and recorded only now, and judged at this time: a call denied at this point (its consent
+        # just used up, withdrawn, or past its end while the copy was stamped, which may take up to
+        # STAMP_TIMEOUT_SECONDS) throws the stamped copy away
         _, outcome, _ = self._settle(record, judge, consents)
         if outcome.error is not None:
             raise outcome.error
@@ -563,8 +565,8 @@ class SharingService:
                 not_intact[license.content.type_code] = finding.reason or ""
         filler = _Filler(self._catalog, matter, wanted, newest, names, not_intact)
 
-        def judge(presented: Sequence[Consent]) -> tuple[_Form, _Outcome]:
-            return filler.fill(caller, use.purpose, approvals, presented, now)
+        def judge(presented: Sequence[Consent], at: dt.datetime) -> tuple[_Form, _Outcome]:
+            return filler.fill(caller, use.purpose, approvals, presented, at)
 
         form, outcome, _ = self._settle(record, judge, consents)
         return PrefilledForm(
@@ -635,24 +637,35 @@ class SharingService:
     def _settle(
         self,
         record: _Record,
-        judge: Callable[[Sequence[Consent]], tuple[T, _Outcome]],
+        judge: Callable[[Sequence[Consent], dt.datetime], tuple[T, _Outcome]],
         consents: Sequence[Consent],
     ) -> tuple[T, _Outcome, int | None]:
-        """Decide, count the consent's use if the decision needs it, and record the call; returns once committed.
+        """Decide (at the record's time), count the consent's use if the decision needs it, and record the call;
+        returns once committed.
 
-        The use is counted by an atomic UPDATE in the record's transaction. When it finds no use left (a concurrent
-        call took the last one, or the consent was withdrawn or expired meanwhile), the call is decided again on the
-        consent as it now stands, and that decision is the one recorded and answered.
+        The use is counted by an atomic UPDATE in the record's transaction, which judges the consent (not withdrawn,
+        not past its end, a use left) at the time it is counted, not at the call's start: a document's copy is
+        stamped in between, up to ``STAMP_TIMEOUT_SECONDS``, and a consent that ended meanwhile had still been
+        spent, its copy handed out after the end (a reviewer, R2). The UPDATE takes the consent's row lock, which a
+        withdrawal holds from before it reads its time until it commits (``ConsentRepository.lock``): a use counted
+        first is dated (the call's time) before the withdrawal and on the trail before it; one that waited for it
+        finds the consent withdrawn. When it finds no use left (a concurrent call took the last one, or the consent
+        was withdrawn or expired meanwhile), the call is decided again on the consent as it now stands, at the time
+        read after the UPDATE returned, and that decision is the one recorded and answered; a refusal is dated then,
+        so that it is not dated before the withdrawal that it follows on the trail.
         """
-        result, outcome = judge(consents)
+        result, outcome = judge(consents, record.at)
         if not outcome.consent_id:
             self._records.write(record.entries(outcome))
             return result, outcome, None
         with self._db.unit_of_work(write=True) as uow:
-            left = uow.consents.use(outcome.consent_id, record.at)
+            left = uow.consents.use(outcome.consent_id, self._clock.now())
             if left is None:
+                now = self._clock.now()
                 fresh = uow.consents.get(outcome.consent_id)
-                result, outcome = judge([_consent(fresh)] if fresh else [])
+                result, outcome = judge([_consent(fresh)] if fresh else [], now)
+                if not outcome.permitted:
+                    record = record.dated(now)
                 if outcome.consent_id:  # the store says it is spent, the policy says it is not: never guess
                     raise ConflictError(
                         "用证授权在本次调用中发生了变化，请重试（the consent changed during the call; try again）",
@@ -718,6 +731,12 @@ class _Record:
         self._action = action
         self._license = license
         self._holder_code = holder_code
+
+    def dated(self, at: dt.datetime) -> _Record:
+        """This record, dated ``at``."""
+        dated = copy.copy(self)
+        dated.at = at
+        return dated
 
     def entries(self, outcome: _Outcome, decision: str = "") -> list[AuditEntry]:
         """The call's access record; one per license when it used several (``_Outcome.licenses``) or a form was

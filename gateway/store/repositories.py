@@ -1851,6 +1851,13 @@ class AccessRequestRepository:
         row = self._s.execute(select(_Q).where(_Q.c.request_id == request_id)).first()
         return _access_request(row) if row else None
 
+    def lock(self, request_id: str) -> StoredAccessRequest | None:
+        """The request, read in a writing transaction that is about to decide it: on PostgreSQL locked (FOR UPDATE),
+        so that the decision's time is read once no other decision of it is under way (SQLite's writers are serial
+        already)."""
+        row = self._s.execute(select(_Q).where(_Q.c.request_id == request_id).with_for_update()).first()
+        return _access_request(row) if row else None
+
     def by_client_request_id(self, requester: str, client_request_id: str) -> StoredAccessRequest | None:
         row = self._s.execute(
             select(_Q).where(_Q.c.requester == requester, _Q.c.client_request_id == client_request_id)
@@ -1866,11 +1873,13 @@ class AccessRequestRepository:
         ).all()
         return [_access_request(r) for r in rows]
 
-    def expire_overdue(self, now: dt.datetime) -> int:
-        """Mark the pending requests whose deadline has passed EXPIRED (decided at their deadline); returns how many."""
+    def expire_overdue(self, now: dt.datetime, *, request_id: str | None = None) -> int:
+        """Mark the pending requests whose deadline has passed EXPIRED (decided at their deadline), or only the one of
+        ``request_id``; returns how many."""
+        only = [_Q.c.request_id == request_id] if request_id is not None else []
         rows = self._s.execute(
             update(_Q)
-            .where(_Q.c.state == "PENDING", _Q.c.deadline <= _as_utc(now))
+            .where(_Q.c.state == "PENDING", _Q.c.deadline <= _as_utc(now), *only)
             .values(state="EXPIRED", decided_at=_Q.c.deadline)
             .returning(_Q.c.seq)
         ).all()
@@ -2001,6 +2010,14 @@ class ConsentRepository:
 
     def get(self, consent_id: str) -> StoredConsent | None:
         row = self._s.execute(select(_CS).where(_CS.c.consent_id == consent_id)).first()
+        return _consent(row) if row else None
+
+    def lock(self, consent_id: str) -> StoredConsent | None:
+        """The consent, read in a writing transaction that is about to withdraw it: on PostgreSQL locked (FOR
+        UPDATE), so that a use being counted (``use``, whose UPDATE takes the same lock) commits first, and one that
+        comes after waits for the withdrawal and finds it; SQLite's writers are serial already. The withdrawal's
+        time is read once this returns: the time it takes effect (``AuthorizationService.withdraw_consent``)."""
+        row = self._s.execute(select(_CS).where(_CS.c.consent_id == consent_id).with_for_update()).first()
         return _consent(row) if row else None
 
     def granters(self, consent_ids: Collection[str]) -> dict[str, tuple[str, str]]:
