@@ -1015,12 +1015,12 @@ def _not_listed(db: Database, members: list[Member]) -> tuple[str, ...]:
 
 
 def unhandled_matters(catalog: Catalog, members: Sequence[Member]) -> tuple[str, ...]:
-    """The codes of the catalog's matters that none of ``members`` but an administrator may name (``uses_matter``):
-    a department's name spelt otherwise in the catalog, or a department not registered."""
+    """The codes of the catalog's matters that none of ``members`` but an administrator (``ADMIN`` its only role)
+    may name (``uses_matter``): a department's name spelt otherwise in the catalog, or a department not registered."""
     return tuple(
         matter.code
         for matter in catalog.matters.values()
-        if not any(uses_matter(m, matter) and not m.has(Role.ADMIN) for m in members)
+        if not any(uses_matter(m, matter) and not m.administrator_only for m in members)
     )
 
 
@@ -1039,11 +1039,7 @@ def partners_over_members(catalog: Catalog, members: Sequence[Member]) -> tuple[
 def idle_partners(catalog: Catalog, members: Sequence[Member]) -> tuple[str, ...]:
     """The partner gateways among ``members`` whose region has no matter of the catalog (``code region`` each):
     every call they make is refused."""
-    return tuple(
-        f"{m.code} {m.region}"
-        for m in members
-        if m.has(Role.PARTNER) and not m.has(Role.ADMIN) and not matters_of(m, catalog)
-    )
+    return tuple(f"{m.code} {m.region}" for m in members if m.has(Role.PARTNER) and not matters_of(m, catalog))
 
 
 def _refuse_a_name_taken(in_force: Sequence[Member], members: Sequence[Member]) -> None:

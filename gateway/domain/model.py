@@ -147,6 +147,16 @@ class Member:
     def has(self, role: Role) -> bool:
         return role in self.roles
 
+    @property
+    def administrator_only(self) -> bool:
+        """Whether ``ADMIN`` is the member's only role. The administrator's exceptions (any matter, ADR 0008; every
+        receipt of a case, ADR 0012; every change event whole) rest on its role giving it no data to read, which holds
+        of no other role: a member with ``ADMIN`` beside ``CONSUMER`` or ``PARTNER`` reads data, an ``ISSUER`` its
+        registry and a ``HOLDER_PORTAL`` its holders' licenses, so such a member names matters as its other roles
+        allow. It had been any member with ``ADMIN``, and a 大数据局 with ``ADMIN`` and ``CONSUMER`` read data, was
+        granted consents and filed access requests under every department's matter (a reviewer, R1)."""
+        return self.roles == frozenset({Role.ADMIN})
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Holder:

@@ -92,8 +92,10 @@ class UseContext:
 def uses_matter(member: Member, matter: Matter) -> bool:
     """Whether ``member`` may act under ``matter``: the department that handles it; a partner gateway for the
     matters of its own region (it acts for that region's departments, e.g. 广州 for 440100-…); an administrator for
-    any (it verifies to check the gateway for a department; the roles give it no data to read)."""
-    if member.name == matter.department or member.has(Role.ADMIN):
+    any (it verifies to check the gateway for a department; the role gives it no data to read), when ``ADMIN`` is
+    its only role (``Member.administrator_only``): one that also consumes, issues or is a partner or portal names the
+    matters its other roles give it."""
+    if member.name == matter.department or member.administrator_only:
         return True
     return member.has(Role.PARTNER) and region_covers(member.region, matter.region)
 

@@ -788,16 +788,17 @@ class IssuanceService:
     def watch_scope(self, caller: Member, type_codes: Sequence[str] = ()) -> WatchScope:
         """What of the change log ``caller`` may watch, narrowed to ``type_codes`` when given.
 
-        An administrator watches every event whole. An issuer watches its own licenses' events whole, of any type.
-        A consumer, and a partner gateway (whose matters are its region's), watches the events of the license types
-        its matters use, as their materials name them, without the issuer's free-text ``reason``: that text may
-        name the holder, and a department learns of other issuers' licenses only what its matters need. A type in
-        ``type_codes`` that the caller neither uses nor issues is refused (INVALID_ARGUMENT, NOT_USED_BY_MATTER),
-        and so is a consumer that handles no matter at all (PERMISSION_DENIED, NO_MATTERS): no event would ever
-        be for it.
+        An administrator watches every event whole, when ``ADMIN`` is its only role (``Member.administrator_only``):
+        one that also issues, consumes or is a partner watches as those roles give it. An issuer watches its own
+        licenses' events whole, of any type. A consumer, and a partner gateway (whose matters are its region's),
+        watches the events of the license types its matters use, as their materials name them, without the issuer's
+        free-text ``reason``: that text may name the holder, and a department learns of other issuers' licenses only
+        what its matters need. A type in ``type_codes`` that the caller neither uses nor issues is refused
+        (INVALID_ARGUMENT, NOT_USED_BY_MATTER), and so is a member that handles no matter at all and issues nothing
+        (PERMISSION_DENIED, NO_MATTERS): no event would ever be for it.
         """
         requested = tuple(dict.fromkeys(type_codes))
-        if caller.has(Role.ADMIN):  # every type, but a code of none is refused as for the others (it had been an
+        if caller.administrator_only:  # every type, but a code of none is refused as for the others (it had been an
             unknown = [  # empty stream, waiting for events that never come)
                 FieldViolation(
                     field=f"type_codes[{index}]",
@@ -816,13 +817,13 @@ class IssuanceService:
             used = frozenset(
                 material.type_code for matter in matters_of(caller, self._catalog) for material in matter.materials
             )
-            if not used and not own:
-                raise PermissionDeniedError(
-                    f"{caller.name}在事项目录中没有办理事项，没有证照变更可推送给它，请将其事项加入目录"
-                    f"（{caller.name} handles no matter of the catalog, so no license type's changes are for it: "
-                    "add its matters to the catalog, ZZGW_CATALOG）",
-                    reason="NO_MATTERS",
-                )
+        if not used and not own:  # an ADMIN and HOLDER_PORTAL member too: it would wait for events that never come
+            raise PermissionDeniedError(
+                f"{caller.name}在事项目录中没有办理事项，没有证照变更可推送给它，请将其事项加入目录"
+                f"（{caller.name} handles no matter of the catalog, so no license type's changes are for it: "
+                "add its matters to the catalog, ZZGW_CATALOG）",
+                reason="NO_MATTERS",
+            )
         issued = (
             {code for code, license_type in self._catalog.license_types.items() if caller.code in license_type.issuers}
             if own

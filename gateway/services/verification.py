@@ -1150,7 +1150,8 @@ class VerificationService:
         refusal (``refuse_use``). A department is given the receipts of the license types its matter uses only (its
         materials): relying on a check is using the license, and a matter with no need of a 结婚证 had been told the
         parents' one was cancelled since, as often as it asked (a privacy tester; PIPL art. 6, the minimum the
-        purpose needs). An administrator, who reads no personal data, is given all of them."""
+        purpose needs). An administrator, who reads no personal data, is given all of them; a member with another role
+        beside ``ADMIN`` is given those of the matter's types, as a department is (``Member.administrator_only``)."""
         if not use.case_id:
             raise invalid(
                 "use.case_id", "REQUIRED", "请填写一件事编码和办件编号（bundle_code and case_id name the case）"
@@ -1170,7 +1171,7 @@ class VerificationService:
         after = _case_position(self._pages.position(page_token, listing))
         size = limit or DEFAULT_CASE_PAGE
         matter = self._catalog.matters.get(use.matter_code)
-        types = None if caller.has(Role.ADMIN) or matter is None else {m.type_code for m in matter.materials}
+        types = None if caller.administrator_only or matter is None else {m.type_code for m in matter.materials}
         # a receipt naming no license (a claim that found none, a license not found) is of the type its statement
         # says, judged here: read on until a page and one more are found, so that a page is empty only at the end
         kept: list[StoredReceipt] = []

@@ -541,14 +541,21 @@ def test_a_revoked_members_open_streams_end(running: RunningGateway) -> None:
     """A stream opened before `zzgw members --revoke` had gone on delivering every event for as long as its client
     kept it open, and held the member's watcher slots from its new credential (a partner-gateway tester). Within
     the credential cache's time (here: the cache cleared, as 30 s would), the stream ends UNAUTHENTICATED, before
-    any event after the revocation, and an open batch stream of a revoked issuer ends as well."""
-    code = f"9137010{uuid.uuid4().int % 10**10:010d}X"
-    member = Member(code=code, name="撤销测试管理员", region="370100", roles=frozenset({Role.ADMIN, Role.ISSUER}))
-    (token,) = running.gateway.members.register([member], issue_tokens=True).values()
-    stub = issuance_pb2_grpc.IssuanceServiceStub(connect(running.address, MemberCredentials(code=code, token=token)))
+    any event after the revocation, and an open batch stream of a revoked issuer ends as well. The watcher is an
+    administrator alone, which watches every event (with ``ISSUER`` beside it, a member watches as an issuer)."""
+    code, issuer = (f"9137010{uuid.uuid4().int % 10**10:010d}X" for _ in range(2))
+    members = [
+        Member(code=code, name="撤销测试管理员", region="370100", roles=frozenset({Role.ADMIN})),
+        Member(code=issuer, name="撤销测试发证部门", region="370100", roles=frozenset({Role.ISSUER})),
+    ]
+    tokens = running.gateway.members.register(members, issue_tokens=True)
+    stub = issuance_pb2_grpc.IssuanceServiceStub(
+        connect(running.address, MemberCredentials(code=code, token=tokens[code]))
+    )
     stream = stub.WatchLicenseChanges(issuance_pb2.WatchLicenseChangesRequest(), timeout=30)
     outbox: queue.Queue[issuance_pb2.BatchIssueLicensesRequest | None] = queue.Queue()
-    batch = stub.BatchIssueLicenses(iter(outbox.get, None), timeout=30)
+    batcher = connect(running.address, MemberCredentials(code=issuer, token=tokens[issuer]))
+    batch = issuance_pb2_grpc.IssuanceServiceStub(batcher).BatchIssueLicenses(iter(outbox.get, None), timeout=30)
     before = issue_business_license(running)
     assert next(stream).event.license_id == before  # open, and delivering
     outbox.put(
@@ -556,6 +563,7 @@ def test_a_revoked_members_open_streams_end(running: RunningGateway) -> None:
     )
     assert next(batch).results[0].error.code  # open, and answering (not the type's issuer: an item error)
     running.gateway.members.revoke(code)
+    running.gateway.members.revoke(issuer)
     running.gateway.authenticator._cache.clear()  # the 30 s of the credential cache, passed
     after = issue_business_license(running)
     for ending in (stream, batch):
