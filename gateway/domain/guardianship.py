@@ -76,10 +76,19 @@ def is_minor(license: License, license_type: LicenseType, now: dt.datetime) -> b
     return born is not None and minor_on(born, now.astimezone(CHINA_TZ).date())
 
 
-def under_consent_age(license: License, license_type: LicenseType, now: dt.datetime) -> bool:
+def under_consent_age(
+    license: License, license_type: LicenseType, now: dt.datetime, *, born: dt.date | None = None
+) -> bool:
     """Whether the holder of ``license`` is under ``AGE_OF_CONSENT`` at ``now`` (the day in China time): such a
-    holder consents only through a guardian. False when the birth date cannot be told."""
-    born = holder_birth_date(license, license_type)
+    holder consents only through a guardian. Their birth date is ``born`` when the caller has it from the holder's
+    code or licenses (``AuthorizationService``'s ``holder_born``, as a consent's listing tells it), else the one
+    ``license`` tells; False when neither tells it."""
+    return born_under_consent_age(born if born is not None else holder_birth_date(license, license_type), now)
+
+
+def born_under_consent_age(born: dt.date | None, now: dt.datetime) -> bool:
+    """Whether a person born on ``born`` is under ``AGE_OF_CONSENT`` at ``now`` (the day in China time); False for
+    a birth date not told (None)."""
     return born is not None and now.astimezone(CHINA_TZ).date() < of_age_on(born, AGE_OF_CONSENT)
 
 

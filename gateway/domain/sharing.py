@@ -256,6 +256,12 @@ class Consent:
     guardian_code: str = ""
     """The 公民身份号码 of the parent who granted it for a minor holder (监护人代为授权); empty when the holder did.
     Such a consent counts only while the version read names that parent and its holder is a minor (rule 6)."""
+    holder_born: dt.date | None = None
+    """The holder's birth date as the gateway's records tell it when the consent is presented: their citizen ID's,
+    else the first of their current licenses that tells one (``holder_born`` of the authorisation service, which lists
+    the consent by it); None when nothing tells it or it was not looked up, and then the license read tells it. A
+    holder's own consent counts only while they are 14 or over: a newborn's own consent listed NEEDS_GUARDIAN by the
+    birth certificate had been honoured for a license of a type with no birth date (a reviewer, R3)."""
 
     def __post_init__(self) -> None:
         _require_aware("valid_until", self.valid_until)
@@ -629,7 +635,7 @@ def _consent_problem(
         return Reason.CONSENT_EXPIRED
     if consent.guardian_code and not _still_guardian(consent.guardian_code, license, license_type, now):
         return Reason.CONSENT_GUARDIAN_ENDED
-    if not consent.guardian_code and under_consent_age(license, license_type, now):
+    if not consent.guardian_code and under_consent_age(license, license_type, now, born=consent.holder_born):
         # judged again at use: a consent by type under a code that told no age when granted (a newborn's 099 code
         # before its certificate was issued) had let a department read the newborn's (found by a security tester)
         return Reason.CONSENT_NEEDS_GUARDIAN

@@ -85,6 +85,7 @@ from gateway.domain.errors import (
 )
 from gateway.domain.guardianship import (
     AGE_OF_CONSENT,
+    born_under_consent_age,
     citizen_birth_date,
     guardians_of,
     holder_birth_date,
@@ -1161,7 +1162,7 @@ class AuthorizationService:
         holder whose birth date cannot be told is not taken for a child (the use judges again)."""
         with self._db.unit_of_work() as uow:
             born = self._born(uow, person)
-        if born is None or now.astimezone(CHINA_TZ).date() >= of_age_on(born, AGE_OF_CONSENT):
+        if not born_under_consent_age(born, now):
             return
         raise invalid(
             "holder_code",
@@ -1179,27 +1180,12 @@ class AuthorizationService:
     def _of_a_child(self, uow: UnitOfWork, consent: StoredConsent, now: dt.datetime) -> bool:
         """Whether ``consent``, a holder's own, is a child's under 14 now: by the birth date of a citizen ID, else of
         the first of the holder's licenses that tells one (a 099 code's); never an organisation's credit code. As
-        its use judges it (``CONSENT_NEEDS_GUARDIAN``), once per holder (``_born``): a page of a company's consents
-        had read the store once per consent (found in review)."""
-        born = self._born(uow, consent.holder_code)
-        return born is not None and now.astimezone(CHINA_TZ).date() < of_age_on(born, AGE_OF_CONSENT)
+        its use judges it (``CONSENT_NEEDS_GUARDIAN``, by the same ``holder_born``), once per holder: a page of a
+        company's consents had read the store once per consent (found in review)."""
+        return born_under_consent_age(self._born(uow, consent.holder_code), now)
 
     def _born(self, uow: UnitOfWork, holder: str) -> dt.date | None:
-        """The birth date of the holder of ``holder``, if anything tells it: its citizen ID, else the first of its
-        licenses that tells one (a 099 code's; a code that is both a citizen ID and a valid credit code is judged by
-        its licenses, a company's telling none: the code's digits had made a company a child, found rereading the
-        change); kept for the unit of work's time, so that a page of consents reads the store once."""
-        memo = uow.births
-        if holder not in memo:
-            born = citizen_birth_date(holder) if uscc_problem(holder) is not None else None
-            if born is None:
-                held = uow.holder_licenses.all_current(holder, holder_code_types_of(holder), limit=MAX_CONSENTABLE)
-                for license in held:
-                    license_type = self._catalog.license_types.get(license.content.type_code)
-                    if license_type is not None and (born := holder_birth_date(license, license_type)) is not None:
-                        break
-            memo[holder] = born
-        return memo[holder]
+        return holder_born(uow, self._catalog, holder)
 
     def _guardian_stands(self, uow: UnitOfWork, consent: StoredConsent, now: dt.datetime) -> bool:
         """Whether the guardian of ``consent`` may still consent for its holder through one of the licenses it names:
@@ -1293,6 +1279,26 @@ def _current(uow: UnitOfWork, license_id: str) -> License | None:
     """The license ``license_id`` names, as the version in force (``_in_force``) when that can be told."""
     named = uow.licenses.get(license_id)
     return _in_force(uow, named) or named
+
+
+def holder_born(uow: UnitOfWork, catalog: Catalog, holder: str) -> dt.date | None:
+    """The birth date of the holder of ``holder``, if anything tells it: its citizen ID, else the first of its
+    current licenses that tells one (a 099 code's; a code that is both a citizen ID and a valid credit code is judged
+    by its licenses, a company's telling none: the code's digits had made a company a child, found rereading the
+    change); kept for the unit of work's time, so that a page of consents reads the store once. A consent's listing
+    (``CONSENT_STATE_NEEDS_GUARDIAN``), a holder's grant (``GUARDIAN_MUST_CONSENT``) and a use of the consent
+    (``CONSENT_NEEDS_GUARDIAN``, ``Consent.holder_born``) all judge the holder's age by it."""
+    memo = uow.births
+    if holder not in memo:
+        born = citizen_birth_date(holder) if uscc_problem(holder) is not None else None
+        if born is None:
+            held = uow.holder_licenses.all_current(holder, holder_code_types_of(holder), limit=MAX_CONSENTABLE)
+            for license in held:
+                license_type = catalog.license_types.get(license.content.type_code)
+                if license_type is not None and (born := holder_birth_date(license, license_type)) is not None:
+                    break
+        memo[holder] = born
+    return memo[holder]
 
 
 def _in_force(uow: UnitOfWork, license: License | None) -> License | None:

@@ -42,7 +42,7 @@ import io
 import math
 import uuid
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -104,6 +104,7 @@ from gateway.services.audit import AuditTrail, UseTarget
 from gateway.services.authorization import (
     AccessRequestState,
     consent_code_digest,
+    holder_born,
 )
 from gateway.services.documents import DocumentService
 from gateway.store.database import AppendWork, Database, UnitOfWork
@@ -632,7 +633,12 @@ class SharingService:
         """The caller's decided access requests for the matter, and the consent whose code it presents."""
         approvals = [_approval(r) for r in uow.access_requests.decided_for(caller.code, matter.code)]
         stored = uow.consents.by_code(digest) if digest else None
-        return approvals, [_consent(stored)] if stored else []
+        if stored is None:
+            return approvals, []
+        # the holder's age as the consent's listing judges it: by their code or any current license, not only by the
+        # license read (a reviewer, R3)
+        born = None if stored.guardian_code else holder_born(uow, self._catalog, stored.holder_code)
+        return approvals, [replace(_consent(stored), holder_born=born)]
 
     def _settle(
         self,

@@ -16,8 +16,10 @@ each use (CONSENT_GUARDIAN_ENDED).
 from __future__ import annotations
 
 import datetime as dt
+import json
 import random
 import uuid
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -27,16 +29,20 @@ from grpc_status import rpc_status
 
 from adapters.records import issue_request
 from gateway.bootstrap import samples
+from gateway.domain.catalog import Catalog
 from gateway.domain.identifiers import LicenseId
 from gateway.domain.model import CHINA_TZ
 from protos.zzgw.v1 import authorization_pb2, issuance_pb2, sharing_pb2, verification_pb2
 from tests.api.test_co_subjects import but_whose, couple, log_of
-from tests.api.test_sharing import authorization, data, denied, fields_of, grant, person
-from tests.conftest import PORTAL, RunningGateway, trail_rows
+from tests.api.test_sharing import authorization, clocked_gateway, data, denied, fields_of, grant, person
+from tests.commands import ROOT
+from tests.conftest import POLICE, PORTAL, RunningGateway, backend_params, fresh_database, trail_rows
 
 HEALTH = "113701009937010623"  # 济南市卫生健康委员会: issues 出生医学证明
 MEDICAL = "1137010099370110X6"  # 济南市医疗保障局: 参保登记
 BIRTH_CERTIFICATE = "1110000099100006XH001"
+HOUSEHOLD_REGISTER = "11100000991000019E002"  # 户口簿: no field tells its holder's birth date
+BOOTSTRAP_CATALOG = ROOT / "gateway" / "bootstrap" / "catalog.json"
 CBDJ = verification_pb2.UseContext(matter_code="370100-CBDJ-001", purpose="新生儿出生一件事：城乡居民医保参保登记")
 
 
@@ -510,3 +516,46 @@ def test_the_newborns_code_is_hidden_whole_beside_the_birth_date_it_carries(runn
     read = data(running, license_id, CBDJ, member=MEDICAL, code=consent(running, mother, (license_id,)).code)
     assert fields_of(read)["birth_date"] == f"{child[6:10]}-{child[10:12]}-{child[12:14]}"
     assert (read.holder_code_type, read.holder_code) == ("111", "*" * 18)
+
+
+@pytest.mark.parametrize("kind", backend_params())
+def test_a_childs_own_consent_listed_as_needing_a_guardian_is_refused_at_use_of_a_license_that_tells_no_age(
+    kind: str, tmp_path: Path
+) -> None:
+    """The listing judges a holder's own consent by the holder's code or any current license (the newborn's
+    出生医学证明), the use had judged it by the license read alone: with a catalog whose 户口簿 (no birth date) may be
+    held under a newborn's 099 code, the 医疗保障局 read the newborn's 户口簿 on the newborn's own consent, listed
+    NEEDS_GUARDIAN (a reviewer, R3). Both judge by the same birth date now."""
+    raw = json.loads(BOOTSTRAP_CATALOG.read_text(encoding="utf-8"))
+    (register,) = (t for t in raw["license_types"] if t["code"] == HOUSEHOLD_REGISTER)
+    register["holder_code_types"] = ["111", "099"]
+    with fresh_database(kind, tmp_path) as url, clocked_gateway(tmp_path / "var", url, Catalog.from_mapping(raw)) as on:
+        running = on.running
+        mother, father = parents()
+        code = "Q" + str(random.randrange(10**9, 10**10))
+        record = {
+            "request_id": f"hr-{uuid.uuid4().hex}",
+            "type_code": HOUSEHOLD_REGISTER,
+            "license_number": f"{random.randrange(10**8, 10**9)}",
+            "holder": {"name": "张小明", "code_type": "099", "code": code},
+            "issue_date": (china_today() - dt.timedelta(days=3)).isoformat(),
+            "fields": {
+                "household_number": "370102001234",
+                "household_type": "家庭户",
+                "head_name": "张伟",
+                "address": "山东省济南市历下区泉城路1号",
+                "region": "370102",
+                "registration_authority": "济南市公安局历下分局",
+                "household_members": "张伟、李芳、张小明",
+            },
+        }
+        register_id = running.issuance(POLICE).IssueLicense(issue_request(record)).license.license_id
+        granted = consent(running, code, (), type_codes=(HOUSEHOLD_REGISTER,))  # nothing tells its age yet
+        assert granted.consent.guardian_code == ""
+        certificate(running, mother, father, child=code)  # now the birth certificate does: a week old
+        (own,) = [c for c in listed(running, code) if c.consent_id == granted.consent.consent_id]
+        assert own.state == authorization_pb2.CONSENT_STATE_NEEDS_GUARDIAN
+        reason, _ = denied(lambda: data(running, register_id, CBDJ, member=MEDICAL, code=granted.code))
+        assert reason == "CONSENT_NEEDS_GUARDIAN"
+        (own,) = [c for c in listed(running, code) if c.consent_id == granted.consent.consent_id]
+        assert (own.state, own.uses_left) == (authorization_pb2.CONSENT_STATE_NEEDS_GUARDIAN, 1)  # nothing spent
