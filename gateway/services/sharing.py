@@ -669,7 +669,8 @@ class SharingService:
             if left is None:
                 now = self._clock.now()
                 fresh = uow.consents.get(outcome.consent_id)
-                result, outcome = judge([_consent(fresh)] if fresh else [], now)
+                born = next((c.holder_born for c in consents if c.consent_id == outcome.consent_id), None)
+                result, outcome = judge([replace(_consent(fresh), holder_born=born)] if fresh else [], now)
                 if not outcome.permitted:
                     record = record.dated(now)
                 if outcome.consent_id:  # the store says it is spent, the policy says it is not: never guess
