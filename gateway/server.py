@@ -1516,8 +1516,8 @@ def _server_names(path: Path) -> list[str] | None:
 def import_seal_ca(
     settings: Settings, root_pem: bytes, intermediate_pem: bytes, key_pem: bytes | None, key_passphrase: bytes | None
 ) -> SealMakerCA:
-    """Take over an existing seal-maker CA instead of making one (before ``zzgw init``). Without the intermediate's
-    key the gateway can validate its seals but not issue seals or its own TSA certificate."""
+    """Take over an existing seal-maker CA instead of making one (before ``zzgw init``), with the intermediate's key
+    (``zzgw import-ca --key``): without it the gateway serves nothing (``_seal_ca_at``)."""
     if (settings.seal_ca_dir / "root.pem").exists():
         raise ConfigError(f"a seal-maker CA exists already in {settings.seal_ca_dir}; move it away to import another")
     ca = SealMakerCA.import_external(root_pem, intermediate_pem, key_pem, key_passphrase=key_passphrase)
@@ -1546,14 +1546,7 @@ def _ensure_seal_ca(settings: Settings, clock: Clock, keys: KeyStore) -> None:
         SealMakerCA.create(_deployment_ca_name("zzgw 制章者 (seal maker)"), clock.now()).save(
             directory, settings.passphrase()
         )
-    ca = SealMakerCA.load(directory, settings.passphrase())
-    if not ca.can_issue:  # imported without its key, or intermediate.key.pem lost from a copy
-        log.warning(
-            "the seal-maker CA in %s holds no issuing key: no TSA certificate (set ZZGW_TSA_URL), no seals "
-            "registered, and its CRL is not served here (the CA publishes its own)",
-            directory,
-        )
-        return
+    ca = _seal_ca_at(directory, settings)
     path = directory / TSA_CERT
     renewing = path.exists()
     if renewing and not _due(TSA_WHAT, path, ca, clock.now()):
@@ -1747,7 +1740,7 @@ def _ensure_sm2_seal_maker(settings: Settings, keys: KeyStore, clock: Clock, mem
             SealMakerCA.create(_deployment_ca_name("zzgw 制章者 SM2 (seal maker)"), now, algorithm=SM2_SM3).save(
                 directory, settings.passphrase()
             )
-        ca = SealMakerCA.load(directory, settings.passphrase())
+        ca = _seal_ca_at(directory, settings)
         key = keys.load(SM2_MAKER_KEY) if keys.exists(SM2_MAKER_KEY) else keys.create(SM2_MAKER_KEY, SM2_SM3)
     except Sm2Unavailable as exc:
         log.warning("no SM2 seals: %s", exc)
@@ -1769,7 +1762,7 @@ def _sm2_seal_maker(settings: Settings, keys: KeyStore) -> Sm2SealMaker | None:
         return None
     try:
         return Sm2SealMaker(
-            ca=SealMakerCA.load(directory, settings.passphrase()),
+            ca=_seal_ca_at(directory, settings),
             key=keys.load(SM2_MAKER_KEY),
             certificate=x509.load_pem_x509_certificate((directory / SM2_MAKER_CERT).read_bytes()),
         )
@@ -1826,7 +1819,24 @@ def _authorities_not_the_stores(settings: Settings, db: Database, keys: KeyStore
 def load_seal_ca(settings: Settings) -> SealMakerCA | None:
     if not (settings.seal_ca_dir / "root.pem").exists():
         return None
-    return SealMakerCA.load(settings.seal_ca_dir, settings.passphrase())
+    return _seal_ca_at(settings.seal_ca_dir, settings)
+
+
+def _seal_ca_at(directory: Path, settings: Settings) -> SealMakerCA:
+    """The seal-maker CA in ``directory`` (``seal-ca/``, ``seal-ca-sm2/``) with its intermediate's key; ConfigError
+    naming the key's file when it is missing. The key signs the CA's CRL, and a seal is judged only against its CA's
+    CRL: a replica copied without ``intermediate.key.pem`` had started and said it was ready, then answered every
+    verification INDETERMINATE / CRL_MISSING (every one INTERNAL without the SM2 seal maker's), besides certifying no
+    seal (a multi-replica tester). The root's key is not needed (``SealMakerCA.load``)."""
+    ca = SealMakerCA.load(directory, settings.passphrase())
+    if not ca.can_issue:
+        whose = "the SM2 seal maker's CA" if directory == settings.sm2_seal_ca_dir else "the seal-maker CA"
+        raise ConfigError(
+            f"{directory / 'intermediate.key.pem'} is missing: {whose} signs with it the CRL that every check of a "
+            "seal needs, and certifies seals, so this data directory could verify nothing; copy it from the gateway "
+            "this data directory was copied from (README: deployment beyond one machine)"
+        )
+    return ca
 
 
 def _time_stamping_authority(

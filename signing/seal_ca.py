@@ -180,7 +180,8 @@ class SealMakerCA:
             intermediate = x509.load_pem_x509_certificate(intermediate_pem)
         except ValueError as exc:
             raise SigningError(f"cannot read the CA certificates: {exc}") from exc
-        key = None if intermediate_key_pem is None else _load_key(intermediate_key_pem, key_passphrase, "intermediate")
+        what = "the intermediate key"
+        key = None if intermediate_key_pem is None else _load_key(intermediate_key_pem, key_passphrase, what)
         return cls(root=root, intermediate=intermediate, root_key=None, intermediate_key=key)
 
     def save(self, directory: Path, passphrase: bytes) -> None:
@@ -202,8 +203,11 @@ class SealMakerCA:
 
     @classmethod
     def load(cls, directory: Path, passphrase: bytes) -> SealMakerCA:
-        """Read a CA written by ``save``; a missing key file yields a verification-only CA. A directory whose files
-        cannot be read or do not belong together is KeyStoreError, naming it."""
+        """Read a CA written by ``save``, with the intermediate's key (a missing key file yields a verification-only
+        CA). A directory whose files cannot be read or do not belong together is KeyStoreError, naming the file.
+
+        The root's key (``root.key.pem``) is not read: it certified the intermediate when the CA was made, and
+        nothing the CA does since needs it, so it may be kept offline (a replica needs no copy of it)."""
         certificates = {}
         for stem in ("root", "intermediate"):
             path = directory / f"{stem}.pem"
@@ -213,17 +217,16 @@ class SealMakerCA:
                 raise KeyStoreError(f"no seal-maker CA in {directory}: {path} is missing") from None
             except ValueError:
                 raise KeyStoreError(f"{path} is not a PEM certificate: {_RESTORE}") from None
-        keys: dict[str, PrivateKey | None] = {}
-        for stem in ("root", "intermediate"):
-            path = directory / f"{stem}.key.pem"
-            keys[stem] = _load_key(path.read_bytes(), passphrase, stem) if path.exists() else None
+        path = directory / "intermediate.key.pem"
+        # named by its path: "cannot decrypt the intermediate key" had said neither the file nor which CA's
+        intermediate_key = _load_key(path.read_bytes(), passphrase, str(path)) if path.exists() else None
         revocations, crl_number = _read_state(directory / _STATE_FILE)
         try:
             return cls(
                 root=certificates["root"],
                 intermediate=certificates["intermediate"],
-                root_key=keys["root"],
-                intermediate_key=keys["intermediate"],
+                root_key=None,
+                intermediate_key=intermediate_key,
                 revocations=revocations,
                 crl_number=crl_number,
                 directory=directory,
@@ -924,19 +927,24 @@ def _write_private(path: Path, data: bytes) -> None:
 
 
 def _load_key(pem: bytes, passphrase: bytes | None, what: str) -> PrivateKey:
+    """The private key in ``pem``; ``what`` names it in a KeyStoreError (its file's path, or "the intermediate key")."""
     try:
         key = serialization.load_pem_private_key(pem, password=passphrase)
     except (ValueError, TypeError) as exc:
-        raise KeyStoreError(f"cannot decrypt the {what} key: wrong passphrase or damaged file") from exc
+        raise KeyStoreError(f"cannot decrypt {what}: wrong passphrase or damaged file") from exc
     except UnsupportedAlgorithm:  # cryptography decrypts an SM2 key, then refuses its curve
         if passphrase is None:
-            raise KeyStoreError(f"the {what} key is an SM2 key: it must be encrypted") from None
-        return Sm2Key.from_encrypted_pem(pem, passphrase)
+            raise KeyStoreError(f"{what} is an SM2 key: it must be encrypted") from None
+        try:
+            return Sm2Key.from_encrypted_pem(pem, passphrase)
+        except KeyStoreError as exc:  # "cannot decrypt the key: …", named as the others are
+            said = str(exc)
+            raise KeyStoreError(said.replace("the key", what, 1) if "the key" in said else f"{what}: {said}") from None
     if isinstance(key, ec.EllipticCurvePrivateKey) and isinstance(key.curve, ec.SECP256R1):
         return key
     if isinstance(key, rsa.RSAPrivateKey) and key.key_size >= 2048:
         return key
-    raise KeyStoreError(f"the {what} key must be ECDSA P-256, RSA-2048 or SM2")
+    raise KeyStoreError(f"{what} must be ECDSA P-256, RSA-2048 or SM2")
 
 
 _STATE_FORM = (

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 import uuid
 from pathlib import Path
 
@@ -506,59 +507,27 @@ def test_init_reports_the_first_seals_it_makes(tmp_path: Path) -> None:
     assert initialise(settings).seals_made == ()
 
 
-def test_a_seal_maker_ca_without_its_issuing_key_makes_no_seal_and_serves_no_crl(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
-    """Imported without --key, or intermediate.key.pem lost from a copy: RegisterSeal was INTERNAL and the CRL's
-    URL answered 500. Now a refusal with its reason, no CRL of the gateway's (the CA publishes its own), and init
-    says so."""
-    import urllib.error
-    import urllib.request
-
-    from adapters.http import CRL_PATH, HttpServer
-    from adapters.records import issue_request
-    from gateway.bootstrap import samples
-    from gateway.server import http_app
-    from protos.zzgw.v1 import issuance_pb2, issuance_pb2_grpc, verification_pb2, verification_pb2_grpc
-    from tests.api.test_issuance import unique
-    from tests.api.test_verification import USE
-    from tests.conftest import start_gateway
+def test_a_data_directory_without_a_seal_makers_issuing_key_is_refused_not_served(tmp_path: Path) -> None:
+    """Imported without --key, or intermediate.key.pem lost from a copy: RegisterSeal had been INTERNAL and the CRL's
+    URL 500, then a gateway served that certified no seal and judged every document undecided (CRL_MISSING, no CRL
+    to judge by; INTERNAL without the SM2 seal maker's key) while it said it was ready (a multi-replica tester).
+    Every command that opens the data directory now refuses it, naming the file to copy (tests/test_seal_maker_keys.py
+    runs `zzgw serve` and `zzgw init`)."""
+    from gateway.config import ConfigError, Settings
+    from gateway.server import Gateway
+    from tests.conftest import PASSPHRASE, start_gateway
 
     database = f"sqlite:///{tmp_path / 'own.db'}"
-    gw = start_gateway(tmp_path / "var", database)
-    gw.stop()
-    (tmp_path / "var" / "seal-ca" / "intermediate.key.pem").unlink()
-    with caplog.at_level("WARNING", logger="zzgw"):
-        gw = start_gateway(tmp_path / "var", database)
-    assert "holds no issuing key" in caplog.text
-    http = HttpServer(http_app(gw.gateway), "127.0.0.1:0")
-    http.start()
-    try:
-        with pytest.raises(grpc.RpcError) as caught:
-            register(gw, CIVIL, name="婚姻登记专用章")
-        assert caught.value.code() == grpc.StatusCode.FAILED_PRECONDITION
-        assert error_details(caught.value)[0].reason == "SEAL_MAKER_CANNOT_ISSUE"
-        with pytest.raises(urllib.error.HTTPError) as missing:
-            urllib.request.urlopen(f"http://127.0.0.1:{http.port}{CRL_PATH}", timeout=10)
-        assert missing.value.code == 404
-        # what its seals sealed is judged, undecided for want of the CA's CRL (it was INTERNAL: the check asked the CA
-        # for a CRL it cannot sign)
-        issuance = issuance_pb2_grpc.IssuanceServiceStub(gw.channel(MARKET))
-        license_id = issuance.IssueLicense(issue_request(unique(samples.food_permit(7)))).license.license_id
-        document = issuance.GetLicenseDocument(issuance_pb2.GetLicenseDocumentRequest(license_id=license_id))
-        report = (
-            verification_pb2_grpc.VerificationServiceStub(gw.channel(MARKET))
-            .VerifyDocument(verification_pb2.VerifyDocumentRequest(use=USE, pdf=document.pdf))
-            .report
-        )
-        assert (report.verdict, report.license.license_id) == (verification_pb2.CHECK_RESULT_INDETERMINATE, license_id)
-        assert (report.integrity.result, report.issuer_identity.reason) == (
-            verification_pb2.CHECK_RESULT_PASSED,
-            "CRL_MISSING",
-        )
-    finally:
-        http.stop()
-        gw.stop()
+    start_gateway(tmp_path / "var", database).stop()
+    settings = Settings(data_dir=tmp_path / "var", database_url=database, key_passphrase=PASSPHRASE)  # type: ignore[arg-type]
+    for ca in ("seal-ca", "seal-ca-sm2"):
+        key = tmp_path / "var" / ca / "intermediate.key.pem"
+        kept = key.read_bytes()
+        key.unlink()
+        with pytest.raises(ConfigError, match=f"^{re.escape(str(key))} is missing: .* copy it from the gateway"):
+            Gateway.open(settings)
+        key.write_bytes(kept)
+    Gateway.open(settings).close()
 
 
 def test_an_encrypted_pdf_is_refused_with_advice_for_its_sealer_and_for_its_verifier(running: RunningGateway) -> None:
