@@ -21,9 +21,11 @@ def said(exc: BaseException, command: str, settings: Settings | None) -> str | N
     if isinstance(exc, KeyStoreError):  # e.g. a wrong passphrase
         hint = ""
         if "wrong passphrase" in str(exc) and settings is not None:
+            # dev mode's file is named in dev mode only: a production store has none (a multi-replica tester)
+            generated = f", in dev mode {settings.generated_passphrase_path}" if settings.mode != "production" else ""
             hint = (
-                f" (the key passphrase: ZZGW_KEY_PASSPHRASE or ZZGW_KEY_PASSPHRASE_FILE, in dev mode "
-                f"{settings.generated_passphrase_path}; a replica needs the first gateway's)"
+                f" (the key passphrase: ZZGW_KEY_PASSPHRASE or ZZGW_KEY_PASSPHRASE_FILE{generated}; a replica needs "
+                "the first gateway's)"
             )
         return f"zzgw {command}: {exc}{hint}"
     if isinstance(exc, StoreGone):

@@ -2386,6 +2386,8 @@ def _exposed_secrets(settings: Settings) -> list[str]:
         settings.dev_tokens_path,
         *settings.pki_dir.glob("members/*.key"),
         *settings.keys_dir.glob("*.pem"),
+        *settings.seal_ca_dir.glob("*.key.pem"),  # the seal makers' CA keys, which can certify a seal in any
+        *settings.sm2_seal_ca_dir.glob("*.key.pem"),  # issuer's name, had been left out (a keys tester)
         *(data / name for name in ("zzgw.db", "zzgw.db-wal", "zzgw.db-shm")),
     ]
     exposed = []

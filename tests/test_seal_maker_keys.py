@@ -1,7 +1,8 @@
 """The seal makers' CA keys in a data directory, as `zzgw init` and `zzgw serve` meet them (a multi-replica tester's
-D1, D2, D3): the intermediate's key (``intermediate.key.pem``) signs the CRL that every seal check needs, so a
-directory without it is refused rather than served; the root's key is read by no command, so a replica does without
-it."""
+D1, D2, D3, D6; a keys tester's D5, D6): the intermediate's key (``intermediate.key.pem``) signs the CRL that every
+seal check needs, so a directory without it is refused rather than served; the root's key is read by no command, so
+a replica does without it; a key that cannot be decrypted is named by its path; and both keys are among the files
+whose loose modes are warned of."""
 
 from __future__ import annotations
 
@@ -113,3 +114,37 @@ def test_a_replica_without_the_seal_makers_root_keys_initialises_and_serves_both
         _, said = server.communicate(timeout=60)
     assert server.returncode == 0, said
     assert "root.key.pem" not in said
+
+
+@pytest.mark.parametrize("ca", CAS)
+def test_a_seal_makers_key_that_cannot_be_decrypted_is_named_by_its_path(first: Path, tmp_path: Path, ca: str) -> None:
+    """'cannot decrypt the intermediate key' had named neither the file nor which of the two CAs; and in production
+    it sent the operator to the passphrase file of dev mode."""
+    directory = replica(first, tmp_path)
+    path = directory / ca / "intermediate.key.pem"
+    path.write_bytes(path.read_bytes()[:150])  # a copy cut short
+    for command in ("serve", "init"):
+        refused = run_zzgw(command, env=env(directory, first), timeout=90)
+        assert refused.returncode == 2, (command, refused.stderr)
+        assert refused.stderr.startswith(
+            f"zzgw {command}: cannot decrypt {path}: wrong passphrase or damaged file (the key passphrase: "
+            "ZZGW_KEY_PASSPHRASE or ZZGW_KEY_PASSPHRASE_FILE; a replica needs the first gateway's)"
+        ), (command, refused.stderr)
+        assert "secrets/key-passphrase" not in refused.stderr  # production mode: there is no such file
+    wrong = run_zzgw("serve", env=env(replica(first, tmp_path / "wrong"), first, ZZGW_KEY_PASSPHRASE="not-it"))
+    assert wrong.returncode == 2 and "cannot decrypt " in wrong.stderr, wrong.stderr
+    assert "cannot decrypt the " not in wrong.stderr, wrong.stderr
+
+
+def test_init_and_serve_warn_of_seal_maker_keys_others_may_read(first: Path, tmp_path: Path) -> None:
+    """The seal makers' CA keys, which can certify a seal in any issuer's name, were left out of the warning of
+    secret files with loose modes (a restore that lost file modes)."""
+    directory = replica(first, tmp_path)
+    loose = [directory / ca / f"{stem}.key.pem" for ca in CAS for stem in ("root", "intermediate")]
+    for path in loose:
+        path.chmod(0o644)
+    said = run_zzgw("init", env=env(directory, first))
+    assert said.returncode == 0, said.stderr
+    assert "others than its owner may read" in said.stderr
+    for path in loose:
+        assert f"{path} (0o644)" in said.stderr, said.stderr
