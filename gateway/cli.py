@@ -443,6 +443,13 @@ def _init(settings: Settings, args: argparse.Namespace) -> int:
             f"{counted(len(report.seals_made), 'issuer')} got their first seal (电子证照专用章): "
             f"{', '.join(report.seals_made)}"
         )
+    for taken in report.revocations_taken:  # the leak procedure's entries, said once each: a typo is refused
+        print(f"revoked: {taken}, listed on the seal-maker CRL from now on (revocations.json)")
+    for made in report.keys_made:
+        print(
+            f"new: {made}; copy both to every replica with a data directory of its own before starting any "
+            "gateway process"
+        )
     if report.receipt_certificates_retired:  # a new receipt key: the old one's certificates retired with it
         print(
             f"new receipt key: the receipt certificates of the key before it (serial "

@@ -36,7 +36,7 @@ from typing import Any, TypeVar
 import grpc
 from asn1crypto import tsp
 from cryptography import x509
-from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from grpc_health.v1 import health, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
@@ -149,7 +149,7 @@ from signing.keys import SM2_SM3, KeyBackend, KeyStore
 from signing.pki import CertificateAuthority, Issued, issued_by, member_code
 from signing.receipts import RECEIPT_SEAL_NAME
 from signing.record import SealMemos
-from signing.seal_ca import SealMakerCA
+from signing.seal_ca import Revocation, SealMakerCA
 from signing.seal_image import FALLBACK_FONTS_ENV, FONT_ENV, SealImageError, find_cjk_font, find_fallback_fonts
 from signing.sm2 import Sm2Unavailable
 from signing.sm2_x509 import public_key_der
@@ -594,6 +594,12 @@ class InitReport:
     receipt_certificates_retired: tuple[str, ...] = ()
     """The serials (hex) of the receipt certificates of the key(s) before the new receipt key this run made, revoked
     as ``superseded`` from now (``_retire_receipt_keys``)."""
+    revocations_taken: tuple[str, ...] = ()
+    """The certificates added by hand to a seal-maker CA's ``revocations.json`` (the leak procedure) that this run
+    checked and listed, each as ``the time-stamping certificate SERIAL (REASON from TIME)``."""
+    keys_made: tuple[str, ...] = ()
+    """The new receipt or TSA key and certificate this run made in place of ones moved aside (not at the first
+    ``zzgw init``, nor at a renewal, which says so itself), each as ``WHAT KEY, CERTIFICATE (serial SERIAL)``."""
     catalog: str = ""
     """The fingerprint of the catalog the store's gateways serve from now on (this run's: ``Catalog.fingerprint``)."""
     catalog_replaced: str = ""
@@ -724,7 +730,9 @@ def _initialise(
         now=gateway.clock.now(),
         previous=previous,
     )
-    _ensure_seal_ca(settings, gateway.clock, gateway.keys)
+    first_ca = not (settings.seal_ca_dir / "root.pem").exists()
+    check_gateway_revocations(settings, gateway.db, gateway.keys)
+    keys_made = _ensure_seal_ca(settings, gateway.clock, gateway.keys)
     with gateway.db.unit_of_work() as uow:
         tokens_elsewhere = uow.members.any_token() and not settings.dev_tokens_path.exists()
     # a replica copied without dev-tokens.json keeps the first gateway's tokens (new ones would end them)
@@ -756,10 +764,13 @@ def _initialise(
         issuers_without_seal = defaults.issuers_without_seal
         if gateway.receipt_certificates is not None:  # kept for the receipts it signed, before any renewal
             gateway.receipt_certificates.record(gateway.clock)
-        receipt_certificates_retired = _ensure_receipt_key(
+        receipt_certificates_retired, receipt_made = _ensure_receipt_key(
             settings, ca, gateway.keys, gateway.clock, members, gateway.db
         )
+        keys_made = (*keys_made, *receipt_made)
         _ensure_sm2_seal_maker(settings, gateway.keys, gateway.clock, members)
+    _record_tsa_certificate(settings)
+    revocations_taken = _take_revocations(settings, gateway.db)
     _record_facts(settings, gateway.db, gateway.keys)
     warn_of_exposed_secrets(settings)
     catalog_replaced = _adopt_catalog(gateway, adopt=adopt_catalog)
@@ -812,6 +823,8 @@ def _initialise(
         seals_made=seals_made,
         issuers_without_seal=issuers_without_seal,
         receipt_certificates_retired=receipt_certificates_retired,
+        revocations_taken=tuple(revocations_taken),
+        keys_made=() if first_ca else keys_made,
         catalog=gateway.catalog.fingerprint,
         catalog_replaced=catalog_replaced,
         catalog_recorded=before is not None and catalog_before is None,
@@ -1539,8 +1552,9 @@ def new_member_ca() -> CertificateAuthority:
     return CertificateAuthority.create(_deployment_ca_name("zzgw 成员 CA (member CA)"))
 
 
-def _ensure_seal_ca(settings: Settings, clock: Clock, keys: KeyStore) -> None:
-    """The seal-maker CA (制章者) and the gateway's TSA certificate, unless they exist (made or imported earlier)."""
+def _ensure_seal_ca(settings: Settings, clock: Clock, keys: KeyStore) -> tuple[str, ...]:
+    """The seal-maker CA (制章者) and the gateway's TSA certificate, unless they exist (made or imported earlier);
+    a new TSA key and certificate (not a renewal's) said as in ``InitReport.keys_made``."""
     directory = settings.seal_ca_dir
     if not (directory / "root.pem").exists():
         SealMakerCA.create(_deployment_ca_name("zzgw 制章者 (seal maker)"), clock.now()).save(
@@ -1550,7 +1564,7 @@ def _ensure_seal_ca(settings: Settings, clock: Clock, keys: KeyStore) -> None:
     path = directory / TSA_CERT
     renewing = path.exists()
     if renewing and not _due(TSA_WHAT, path, ca, clock.now()):
-        return
+        return ()
     # a renewal makes a new key, so that each TSA key has one certificate: timestamps are judged at their genTime,
     # and a leaked key kept across renewals would stamp under the one before, which revoking tsa.pem leaves trusted
     # (a reviewer). The new pair is written beside the old one, then put in place key first (_finish_tsa_renewal):
@@ -1569,11 +1583,13 @@ def _ensure_seal_ca(settings: Settings, clock: Clock, keys: KeyStore) -> None:
     )
     if not renewing:
         path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-        return
+        serial = openssl_serial(cert.serial_number)
+        return (f"the time-stamping key and certificate {keys.path(TSA_KEY)}, {path} (serial {serial})",)
     staged = path.with_name(path.name + ".next")
     staged.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     _finish_tsa_renewal(settings, keys)
     _say_renewed(TSA_WHAT, path, cert, new_key=keys.path(TSA_KEY))
+    return ()
 
 
 _TSA_NEXT_KEY = TSA_KEY + "next"
@@ -1651,17 +1667,17 @@ def _say_renewed(what: str, path: Path, certificate: x509.Certificate, *, new_ke
 
 def _ensure_receipt_key(
     settings: Settings, ca: SealMakerCA, keys: KeyStore, clock: Clock, members: list[Member], db: Database
-) -> tuple[str, ...]:
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """The gateway's receipt key (核验回执专用章) with a certificate from the seal-maker CA, in the operator's name.
     With a new key, the certificates of the keys before it are retired (``_retire_receipt_keys``): their serials, in
-    hex."""
+    hex; and the new key and certificate said as in ``InitReport.keys_made``."""
     path = settings.seal_ca_dir / RECEIPT_CERT
     if path.exists() and not _due(RECEIPT_WHAT, path, ca, clock.now()):
-        return ()
+        return (), ()
     operator = next((m for m in members if m.has(Role.ADMIN)), None)
     if operator is None:
         log.warning("no ADMIN member to name the receipt certificate after: no verification receipts")
-        return ()
+        return (), ()
     # a renewal keeps the key (receipt_certificates hands a stored receipt out with the certificate valid when it
     # was issued), so replicas sharing keys/ sign with the same key whichever certificate they have
     new_key = not keys.exists(RECEIPT_KEY)
@@ -1676,7 +1692,11 @@ def _ensure_receipt_key(
         not_after=_own_end(ca, now),
     )
     _write_renewed(RECEIPT_WHAT, path, cert)
-    return _retire_receipt_keys(db, ca, key.public_key_der, now) if new_key else ()
+    if not new_key:
+        return (), ()
+    serial = openssl_serial(cert.serial_number)
+    made = f"the receipt key and certificate {keys.path(RECEIPT_KEY)}, {path} (serial {serial})"
+    return _retire_receipt_keys(db, ca, key.public_key_der, now), (made,)
 
 
 def _retire_receipt_keys(db: Database, ca: SealMakerCA, key: bytes, at: dt.datetime) -> tuple[str, ...]:
@@ -1723,6 +1743,205 @@ def _retire_receipt_keys(db: Database, ca: SealMakerCA, key: bytes, at: dt.datet
         ca.revoke(certificate.serial_number, x509.ReasonFlags.superseded, at)
         retired.append(f"{certificate.serial_number:x}")
     return tuple(sorted(retired))
+
+
+TSA_CERTIFICATES = "tsa-certificates.pem"
+"""Every time-stamping certificate the gateway has had (``seal-ca/``), kept by `zzgw init` and `zzgw serve`
+(``_record_tsa_certificate``): the leak procedure moves a leaked key's ``tsa.pem`` aside, and a renewal replaces it,
+and its revocation in ``revocations.json`` is still checked against the certificates the CA issued
+(``_check_revocations``)."""
+KEY_SAYING_REASONS = frozenset({x509.ReasonFlags.unspecified, x509.ReasonFlags.key_compromise})
+"""Revocation reasons of a receipt certificate that revoke its key (``signing.receipts._SAYS_THE_KEY``)."""
+REVOCATIONS_FILE = "revocations.json"
+LEAK_PROCEDURE = "docs/operations.md: Revoking the receipt or time-stamping certificate after a key leak"
+
+
+def openssl_serial(serial: int) -> str:
+    """A serial as `openssl x509 -noout -serial` prints it (upper-case hex, whole octets): as the leak procedure
+    has it copied."""
+    text = format(serial, "X")
+    return "0" + text if len(text) % 2 else text
+
+
+def _pem_certificates(path: Path) -> list[x509.Certificate]:
+    """The certificates of a PEM file, none when it is missing; ConfigError naming a file that cannot be read."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return []
+    if b"-----BEGIN" not in data:
+        return []
+    try:
+        return x509.load_pem_x509_certificates(data)
+    except ValueError as exc:
+        raise ConfigError(f"{path} cannot be read as PEM certificates ({exc}): restore it from the backup") from None
+
+
+def _record_tsa_certificate(settings: Settings) -> None:
+    """Add ``seal-ca/tsa.pem`` to ``seal-ca/tsa-certificates.pem`` unless it is there (``TSA_CERTIFICATES``)."""
+    path = settings.seal_ca_dir / TSA_CERT
+    try:
+        certificate = x509.load_pem_x509_certificate(path.read_bytes())
+    except (FileNotFoundError, ValueError):  # none yet, or one the TSA's own load refuses, naming it
+        return
+    kept = settings.seal_ca_dir / TSA_CERTIFICATES
+    if any(c == certificate for c in _pem_certificates(kept)):
+        return
+    with kept.open("ab") as out:
+        out.write(certificate.public_bytes(serialization.Encoding.PEM))
+
+
+def _gateway_certificates(settings: Settings, db: Database, ca: SealMakerCA) -> dict[int, str]:
+    """What each certificate ``ca`` issued that the gateway knows of is, by serial: its seals' (the store's), the
+    receipt certificates (the store's and ``receipt.pem``), the time-stamping certificates (``tsa.pem`` and
+    ``tsa-certificates.pem``) and the SM2 seal maker's (``maker.pem``)."""
+    found: dict[int, str] = {}
+
+    def take(certificate: x509.Certificate, what: str, *, check: bool = False) -> None:
+        if certificate.issuer != ca.intermediate.subject:
+            return
+        if check:  # one appended by hand: this CA's only when its intermediate signed it
+            try:
+                certificate.verify_directly_issued_by(ca.intermediate)
+            except (ValueError, TypeError, InvalidSignature):
+                return
+        found.setdefault(certificate.serial_number, what)
+
+    with db.unit_of_work() as uow:
+        seals = uow.seals.of_issuer(None)
+        receipts = uow.receipt_certificates.all()
+    for path, what in (
+        (settings.seal_ca_dir / RECEIPT_CERT, "the receipt certificate"),
+        (settings.seal_ca_dir / TSA_CERT, "the time-stamping certificate"),
+        (settings.seal_ca_dir / (TSA_CERT + ".next"), "the time-stamping certificate"),
+        (settings.seal_ca_dir / TSA_CERTIFICATES, "a time-stamping certificate"),
+        (settings.sm2_seal_ca_dir / SM2_MAKER_CERT, "the SM2 seal maker's certificate"),
+    ):
+        for certificate in _pem_certificates(path):
+            take(certificate, what, check=path.name == TSA_CERTIFICATES)
+    for der, _ in receipts.values():
+        take(x509.load_der_x509_certificate(der), "a receipt certificate")
+    for seal in seals:
+        take(
+            x509.load_der_x509_certificate(seal.certificate_der),
+            f"the certificate of seal {seal.seal_id} of {seal.issuer_code}",
+        )
+    return found
+
+
+def _revocation_said(revocation: Revocation) -> str:
+    return f"{revocation.reason.value} from {revocation.revoked_at.isoformat()}"
+
+
+def _check_revocations(settings: Settings, db: Database, ca: SealMakerCA, directory: Path) -> list[str]:
+    """The entries added to ``directory``'s ``revocations.json`` by hand since the gateway last wrote it (the leak
+    procedure), each said as `zzgw init` prints it; ConfigError naming the first whose serial is no certificate
+    ``ca`` issued that the gateway knows of: a mistyped serial had been taken without a word, the leaked TSA
+    certificate left trusted on the CRL (a keys tester, D1)."""
+    unlisted = ca.unlisted()
+    if not unlisted:
+        return []
+    known = _gateway_certificates(settings, db, ca)
+    said = []
+    for revocation in unlisted:
+        what = known.get(revocation.serial)
+        if what is None:
+            own = ", ".join(
+                f"{w.removeprefix('the ').removeprefix('a ')} {openssl_serial(s)}"
+                for s, w in sorted(known.items(), key=lambda item: item[1])
+                if "seal " not in w
+            )
+            raise ConfigError(
+                f"{directory / REVOCATIONS_FILE} lists serial {openssl_serial(revocation.serial)} "
+                f"({_revocation_said(revocation)}), which is no certificate this seal-maker CA issued to the gateway "
+                "or its seals: a mistyped serial revokes nothing, and the certificate meant would stay trusted. "
+                f"Correct the entry: the gateway's certificates of this CA are {own or 'none'} "
+                "(`openssl x509 -in FILE -noout -serial`); a time-stamping certificate of a backup (its "
+                "seal-ca/tsa.pem) is known once appended to "
+                f"{settings.seal_ca_dir / TSA_CERTIFICATES} ({LEAK_PROCEDURE})"
+            )
+        said.append(f"{what} {openssl_serial(revocation.serial)} ({_revocation_said(revocation)})")
+    return said
+
+
+def _refuse_revoked_own_keys(settings: Settings, db: Database, ca: SealMakerCA, keys: KeyStore) -> None:
+    """ConfigError when the receipt or the TSA key in use is one ``revocations.json`` revokes: its certificate
+    revoked (for the receipt key, any certificate of the key revoked as the key's: ``KEY_SAYING_REASONS``). A key
+    put back from a backup after the leak procedure, or left in place by it, had signed on under a revoked
+    certificate (a keys tester, D2)."""
+    revocations = settings.seal_ca_dir / REVOCATIONS_FILE
+    for path, owner, what in (
+        (settings.seal_ca_dir / RECEIPT_CERT, RECEIPT_KEY, RECEIPT_WHAT),
+        (settings.seal_ca_dir / TSA_CERT, TSA_KEY, TSA_WHAT),
+    ):
+        try:
+            certificate = x509.load_pem_x509_certificate(path.read_bytes())
+        except (FileNotFoundError, ValueError):
+            continue
+        revoked = ca.revocation(certificate.serial_number)
+        other = None
+        if revoked is None and owner == RECEIPT_KEY:
+            with db.unit_of_work() as uow:
+                stored = uow.receipt_certificates.all()
+            key = public_key_der(certificate)
+            for der, _ in stored.values():
+                earlier = x509.load_der_x509_certificate(der)
+                if earlier.issuer != ca.intermediate.subject or public_key_der(earlier) != key:
+                    continue
+                found = ca.revocation(earlier.serial_number)
+                if found is not None and found.reason in KEY_SAYING_REASONS:
+                    revoked, other = found, earlier
+                    break
+        if revoked is None:
+            continue
+        whose = (
+            f"(serial {openssl_serial(certificate.serial_number)}) is revoked in {revocations} "
+            f"({_revocation_said(revoked)})"
+            if other is None
+            else f"(serial {openssl_serial(certificate.serial_number)}) is of a key whose certificate "
+            f"{openssl_serial(other.serial_number)} is revoked in {revocations} ({_revocation_said(revoked)})"
+        )
+        raise ConfigError(
+            f"{what} {path} {whose}: its key ({keys.path(owner)}) must sign nothing more. Either the leak procedure "
+            f"left it in place, or a restore put the leaked key back: move {keys.path(owner)} and {path} aside and run "
+            f"`zzgw init`, which makes a new key and certificate ({LEAK_PROCEDURE})"
+        )
+
+
+def _take_revocations(settings: Settings, db: Database) -> list[str]:
+    """`zzgw init`: check the entries added by hand to the seal-maker CAs' ``revocations.json`` (``_check_revocations``)
+    and record them as listed: one line each, to print."""
+    said = []
+    for ca, directory in _seal_maker_cas(settings):
+        taken = _check_revocations(settings, db, ca, directory)
+        if taken:
+            ca.take_listed(r.serial for r in ca.unlisted())
+            said.extend(taken)
+    return said
+
+
+def _seal_maker_cas(settings: Settings) -> list[tuple[SealMakerCA, Path]]:
+    """The seal-maker CAs of the data directory with their directories: the SM2 one when the system OpenSSL reads
+    it."""
+    found = []
+    for directory in (settings.seal_ca_dir, settings.sm2_seal_ca_dir):
+        if (directory / "root.pem").exists():
+            try:
+                found.append((SealMakerCA.load(directory, settings.passphrase()), directory))
+            except Sm2Unavailable:  # no SM2 seals here (``_sm2_seal_maker``)
+                continue
+    return found
+
+
+def check_gateway_revocations(settings: Settings, db: Database, keys: KeyStore) -> None:
+    """`zzgw init` before it changes the seal-maker CA, and `zzgw serve`: refuse a serial added to a
+    ``revocations.json`` by hand that is no certificate of the gateway's (``_check_revocations``), and a receipt or
+    TSA key that the file revokes (``_refuse_revoked_own_keys``)."""
+    _record_tsa_certificate(settings)
+    for ca, directory in _seal_maker_cas(settings):
+        _check_revocations(settings, db, ca, directory)
+        if directory == settings.seal_ca_dir:
+            _refuse_revoked_own_keys(settings, db, ca, keys)
 
 
 def _ensure_sm2_seal_maker(settings: Settings, keys: KeyStore, clock: Clock, members: list[Member]) -> None:
@@ -2472,6 +2691,8 @@ def check_ready(gateway: Gateway, *, serving: bool = False) -> None:
             _pin_catalog(gateway, recorded.get(CATALOG_FACT))
     if serving:
         _check_own_certificates(settings, gateway.clock.now())
+        if revision >= RECEIPT_CERTIFICATES_REVISION:
+            check_gateway_revocations(settings, gateway.db, gateway.keys)
         with gateway.db.unit_of_work() as uow:
             certified = uow.members.certificate_digests()
             previous = uow.members.previous_certificate_digests()

@@ -117,6 +117,7 @@ class SealMakerCA:
         revocations: Iterable[Revocation] = (),
         crl_number: int = 0,
         directory: Path | None = None,
+        listed: Iterable[int] | None = None,
     ):
         _require_issued_by(intermediate, root)
         if intermediate_key is not None and not _holds(intermediate_key, intermediate):
@@ -128,6 +129,9 @@ class SealMakerCA:
         self._root_key = root_key
         self._intermediate_key = intermediate_key
         self._revocations = {r.serial: r for r in revocations}
+        # the serials of the revocations the gateway made or took (``listed``): an entry added to revocations.json by
+        # hand is not among them until `zzgw init` has checked it and said so (``unlisted``, ``take_listed``)
+        self._listed = set(self._revocations) if listed is None else set(listed)
         self._crl_number = crl_number
         self._directory = directory
         self._lock = threading.Lock()
@@ -220,7 +224,7 @@ class SealMakerCA:
         path = directory / "intermediate.key.pem"
         # named by its path: "cannot decrypt the intermediate key" had said neither the file nor which CA's
         intermediate_key = _load_key(path.read_bytes(), passphrase, str(path)) if path.exists() else None
-        revocations, crl_number = _read_state(directory / _STATE_FILE)
+        revocations, crl_number, listed = _read_state(directory / _STATE_FILE)
         try:
             return cls(
                 root=certificates["root"],
@@ -230,6 +234,7 @@ class SealMakerCA:
                 revocations=revocations,
                 crl_number=crl_number,
                 directory=directory,
+                listed=listed,
             )
         except KeyStoreError:
             raise
@@ -347,8 +352,27 @@ class SealMakerCA:
                 return existing
             revocation = Revocation(serial=serial, reason=reason, revoked_at=at.astimezone(dt.UTC))
             self._revocations[serial] = revocation
+            self._listed.add(serial)
             self._write_state()
         return revocation
+
+    def revocation(self, serial: int) -> Revocation | None:
+        """The revocation of ``serial``, or None if it is not revoked."""
+        with self._lock:
+            return self._revocations.get(serial)
+
+    def unlisted(self) -> tuple[Revocation, ...]:
+        """The revocations added to ``revocations.json`` by hand since the gateway last wrote it (the leak procedure
+        for the receipt or TSA certificate), in serial order: not yet checked and said by `zzgw init`. A file written
+        before the gateway kept the list (no ``listed`` in it) has every entry listed."""
+        with self._lock:
+            return tuple(self._revocations[s] for s in sorted(self._revocations) if s not in self._listed)
+
+    def take_listed(self, serials: Iterable[int]) -> None:
+        """Record ``serials`` as listed (checked and said), writing the file."""
+        with self._lock:
+            self._listed.update(s for s in serials if s in self._revocations)
+            self._write_state()
 
     def revocation_time(self, serial: int) -> dt.datetime | None:
         """When ``serial`` was revoked, or None if it is not."""
@@ -428,6 +452,8 @@ class SealMakerCA:
                 {"serial": format(r.serial, "x"), "reason": r.reason.value, "revoked_at": r.revoked_at.isoformat()}
                 for r in (self._revocations[s] for s in sorted(self._revocations))
             ],
+            # written by the gateway, never by hand: the revocations it made or `zzgw init` took and said
+            "listed": [format(s, "x") for s in sorted(self._listed & set(self._revocations))],
         }
         path = self._directory / _STATE_FILE
         # a temporary file of this writer's own: gateway worker processes sharing the directory write at once
@@ -954,14 +980,14 @@ _STATE_FORM = (
 )
 
 
-def _read_state(path: Path) -> tuple[list[Revocation], int]:
-    """The revocations and CRL number of ``revocations.json``; KeyStoreError naming the file and the entry that
-    cannot be read (one edited by hand with RevokeSeal's spelling of a reason, ``key_compromise``, had stopped
-    `zzgw serve` with a traceback; a keys tester)."""
+def _read_state(path: Path) -> tuple[list[Revocation], int, set[int] | None]:
+    """The revocations, CRL number and listed serials (None in a file written before they were kept) of
+    ``revocations.json``; KeyStoreError naming the file and the entry that cannot be read (one edited by hand with
+    RevokeSeal's spelling of a reason, ``key_compromise``, had stopped `zzgw serve` with a traceback; a keys tester)."""
     try:
         state = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        return [], 0
+        return [], 0, set()
     except ValueError as exc:
         raise KeyStoreError(f"{path} is damaged: {exc}") from exc
     if not isinstance(state, dict) or not isinstance(state.get("revocations"), list):
@@ -990,4 +1016,15 @@ def _read_state(path: Path) -> tuple[list[Revocation], int]:
     crl_number = state.get("crl_number", 0)
     if type(crl_number) is not int or not 0 <= crl_number < 2**159:  # as written; no bool, float or string
         raise KeyStoreError(f"{path} is damaged: its crl_number is not a number from 0 of 159 bits at most")
-    return revocations, crl_number
+    listed = state.get("listed")
+    if listed is None:
+        return revocations, crl_number, None
+    try:
+        if not isinstance(listed, list):
+            raise TypeError
+        return revocations, crl_number, {int(serial, 16) for serial in listed}
+    except (TypeError, ValueError, AttributeError):
+        raise KeyStoreError(
+            f"{path} is damaged: its listed is not the list of serials (hex) the gateway writes; restore the file from "
+            "the data directory's backup"
+        ) from None

@@ -1,0 +1,174 @@
+"""The leak procedure for the gateway's receipt and time-stamping keys (docs/operations.md: Revoking the receipt or
+time-stamping certificate after a key leak), as an operator runs it: entries added to seal-ca/revocations.json by
+hand, `zzgw init`, `zzgw serve` and the CRL it serves."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+
+from benchmarks.common import free_port, wait_serving
+from gateway.server import openssl_serial
+from signing.seal_ca import SealMakerCA
+from tests.commands import run_zzgw
+
+ROOT = Path(__file__).resolve().parent.parent
+LEAKED_AT = "2026-12-01T08:00:00+08:00"
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    return {
+        **os.environ,
+        "ZZGW_DATA_DIR": str(tmp_path / "var"),
+        "ZZGW_GRPC_ADDR": f"127.0.0.1:{free_port()}",
+        "ZZGW_HTTP_ADDR": f"127.0.0.1:{free_port()}",
+        "ZZGW_KEY_PASSPHRASE": "leak-test-passphrase",
+        "ZZGW_DATABASE_URL": "",
+    }
+
+
+def zzgw(env: dict[str, str], *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return run_zzgw(*args, env=env, timeout=timeout)
+
+
+def _serial(path: Path) -> int:
+    return x509.load_pem_x509_certificate(path.read_bytes()).serial_number
+
+
+def _add_revocation(data: Path, serial: str) -> None:
+    """One entry added by hand, as the procedure says, with the serial as `openssl x509 -noout -serial` prints it."""
+    path = data / "seal-ca" / "revocations.json"
+    state = json.loads(path.read_text(encoding="utf-8"))
+    state["revocations"].append({"serial": serial, "reason": "keyCompromise", "revoked_at": LEAKED_AT})
+    path.write_text(json.dumps(state, indent=1), encoding="utf-8")
+
+
+def _set_serial(data: Path, wrong: str, right: str) -> None:
+    path = data / "seal-ca" / "revocations.json"
+    path.write_text(path.read_text(encoding="utf-8").replace(wrong, right), encoding="utf-8")
+
+
+def test_a_mistyped_serial_is_refused_and_each_revocation_and_new_key_is_said(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    """A serial the CA never issued (a typo) had been taken without a word, the leaked TSA certificate left off the
+    CRL; and init had said neither what it revoked nor that it made a new key (a keys tester, D1). A leaked key put
+    back (a restore from before the procedure, or the procedure's move left out) had signed on under its revoked
+    certificate (D2)."""
+    data = tmp_path / "var"
+    assert zzgw(env, "init").returncode == 0
+    aside = tmp_path / "aside"
+    aside.mkdir()
+    tsa_serial = _serial(data / "seal-ca" / "tsa.pem")
+    right = openssl_serial(tsa_serial)
+    typo = openssl_serial(tsa_serial ^ 1)
+    _add_revocation(data, typo)
+    for path in (data / "keys" / "tsa.key.pem", data / "seal-ca" / "tsa.pem"):
+        shutil.move(path, aside / path.name)
+
+    refused = zzgw(env, "init")
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr, refused.stderr
+    assert f"{data / 'seal-ca' / 'revocations.json'} lists serial {typo} (keyCompromise from " in refused.stderr
+    assert "which is no certificate this seal-maker CA issued to the gateway or its seals" in refused.stderr
+    assert f"time-stamping certificate {right}" in refused.stderr  # the serial meant, to compare with
+    assert not (data / "seal-ca" / "tsa.pem").exists()  # refused before it made a new key
+    served = zzgw(env, "serve", timeout=60)
+    assert served.returncode == 2 and f"lists serial {typo}" in served.stderr, served.stderr
+
+    _set_serial(data, typo, right)
+    taken = zzgw(env, "init")
+    assert taken.returncode == 0, taken.stderr
+    assert (
+        f"revoked: a time-stamping certificate {right} (keyCompromise from 2026-12-01T00:00:00+00:00), listed on the "
+        "seal-maker CRL from now on" in taken.stdout
+    )
+    new_tsa = openssl_serial(_serial(data / "seal-ca" / "tsa.pem"))
+    assert (
+        f"new: the time-stamping key and certificate {data / 'keys' / 'tsa.key.pem'}, {data / 'seal-ca' / 'tsa.pem'} "
+        f"(serial {new_tsa}); copy both to every replica" in taken.stdout
+    )
+    again = zzgw(env, "init")
+    assert again.returncode == 0 and "revoked:" not in again.stdout and "new:" not in again.stdout
+
+    # the receipt key: an entry added, the key left in place, is refused by init and serve alike
+    receipt_serial = _serial(data / "seal-ca" / "receipt.pem")
+    receipt = openssl_serial(receipt_serial)
+    _add_revocation(data, receipt)
+    for command in ("init", "serve"):
+        left = zzgw(env, command, timeout=60)
+        assert left.returncode == 2, left.stderr
+        assert (
+            f"the receipt certificate {data / 'seal-ca' / 'receipt.pem'} (serial {receipt}) is revoked in "
+            f"{data / 'seal-ca' / 'revocations.json'} (keyCompromise from 2026-12-01T00:00:00+00:00): its key "
+            f"({data / 'keys' / 'receipts.key.pem'}) must sign nothing more" in left.stderr
+        )
+    receipt_aside = tmp_path / "receipt-aside"
+    receipt_aside.mkdir()
+    for path in (data / "keys" / "receipts.key.pem", data / "seal-ca" / "receipt.pem"):
+        shutil.move(path, receipt_aside / path.name)
+    replaced = zzgw(env, "init")
+    assert replaced.returncode == 0, replaced.stderr
+    assert f"revoked: a receipt certificate {receipt} (keyCompromise from" in replaced.stdout
+    assert "new: the receipt key and certificate" in replaced.stdout
+
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gateway.cli", "serve"],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        wait_serving(env["ZZGW_GRPC_ADDR"], timeout=60, process=server)
+        with urllib.request.urlopen(f"http://{env['ZZGW_HTTP_ADDR']}/crl/seal-maker.crl", timeout=10) as response:
+            crl = x509.load_der_x509_crl(response.read())
+    finally:
+        server.terminate()
+        server.communicate(timeout=60)
+    for serial in (tsa_serial, receipt_serial):
+        entry = crl.get_revoked_certificate_by_serial_number(serial)
+        assert entry is not None
+        assert entry.revocation_date_utc == dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
+        assert entry.extensions.get_extension_for_class(x509.CRLReason).value.reason is x509.ReasonFlags.key_compromise
+
+    # a restore that puts the leaked TSA key back: refused, naming the files
+    for name, where in (("tsa.key.pem", "keys"), ("tsa.pem", "seal-ca")):
+        shutil.copy(aside / name, data / where / name)
+    for command in ("serve", "init"):
+        back = zzgw(env, command, timeout=60)
+        assert back.returncode == 2, back.stderr
+        assert (
+            f"the time-stamping certificate {data / 'seal-ca' / 'tsa.pem'} (serial {right}) is revoked in"
+            in back.stderr
+        )
+        assert f"move {data / 'keys' / 'tsa.key.pem'} and {data / 'seal-ca' / 'tsa.pem'} aside" in back.stderr
+
+
+def test_entries_of_a_file_written_before_the_listed_serials_are_taken_as_they_are(tmp_path: Path) -> None:
+    """A revocations.json without ``listed`` (written before it was kept) has every entry listed: none is checked
+    again; one written since has only the gateway's own entries listed."""
+    now = dt.datetime.now(dt.UTC)
+    ca = SealMakerCA.create("leak test", now)
+    ca.save(tmp_path, b"passphrase")
+    ca.revoke(0x1234, x509.ReasonFlags.superseded, now)
+    state = json.loads((tmp_path / "revocations.json").read_text(encoding="utf-8"))
+    assert state["listed"] == ["1234"]
+    state["revocations"].append({"serial": "abcd", "reason": "keyCompromise", "revoked_at": LEAKED_AT})
+    (tmp_path / "revocations.json").write_text(json.dumps(state), encoding="utf-8")
+    loaded = SealMakerCA.load(tmp_path, b"passphrase")
+    assert [r.serial for r in loaded.unlisted()] == [0xABCD]
+    loaded.take_listed([0xABCD])
+    assert SealMakerCA.load(tmp_path, b"passphrase").unlisted() == ()
+    del state["listed"]
+    (tmp_path / "revocations.json").write_text(json.dumps(state), encoding="utf-8")
+    assert SealMakerCA.load(tmp_path, b"passphrase").unlisted() == ()
