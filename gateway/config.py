@@ -520,9 +520,13 @@ class Settings:
             # a copied data directory (a replica): a new passphrase opens nothing, so `zzgw init` refuses to make one;
             # `zzgw serve` says so too, where it had sent the operator to `zzgw init` to be refused (a replicas tester)
             if encrypted := self._encrypted_keys():
+                # a production store's data directory has no such file (``gateway.server._production_store_in_dev``
+                # says so when it can read the store; a multi-replica tester had been sent after a file never made)
                 raise ConfigError(
                     f"{encrypted} is encrypted but there is no key passphrase: copy {path.relative_to(self.data_dir)} "
-                    "from the gateway these keys come from (or set ZZGW_KEY_PASSPHRASE)"
+                    "from the gateway these keys come from (or set ZZGW_KEY_PASSPHRASE); these settings say dev mode, "
+                    'and a store begun in production mode has no such file: set mode = "production" (ZZGW_MODE) with '
+                    "its passphrase"
                 )
             if not create:
                 raise ConfigError(

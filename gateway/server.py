@@ -274,13 +274,18 @@ class Gateway:
         catalog = catalog or configured_catalog(settings)
         if not create_passphrase:  # only `zzgw init` makes a store; anything else would leave an empty file behind
             _require_sqlite_file(settings)
+        # before the database: a passphrase missing in production had left an empty zzgw.db behind (a keys tester)
+        try:
+            passphrase = settings.passphrase(create=create_passphrase)
+        except ConfigError as exc:
+            raise _production_store_in_dev(settings, store_identity) or exc from None
         db = Database.connect(
             settings.effective_database_url,
             pool_size=pool_size(settings),
             synchronous=settings.sqlite_synchronous,
             expect=store_identity,
         )
-        keys = KeyStore(settings.keys_dir, settings.passphrase(create=create_passphrase))
+        keys = KeyStore(settings.keys_dir, passphrase)
         ca = load_seal_ca(settings)
         try:
             tsa = _time_stamping_authority(settings, ca, keys, clock) if ca else None
@@ -643,6 +648,8 @@ def initialise(
             "var/secrets/key-passphrase) (docs/operations.md: ZZGW_MODE)"
         )
     check_fonts()  # seals are drawn with the CJK font: refused before anything is made
+    if settings.mode == "production":  # refused before anything is made, the data directory too (a keys tester)
+        settings.passphrase()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     passphrase_here = settings.generated_passphrase_path.exists()
     if wal_left_beside(settings.effective_database_url):  # before any connection replays it into the file for good
@@ -1162,6 +1169,43 @@ def _backfill(
         if len(found) < batch:
             return done
         after = key(found[-1])
+
+
+def _production_store_in_dev(
+    settings: Settings, store_identity: tuple[int, int] | DatabaseIdentity | None
+) -> ConfigError | None:
+    """Dev settings without a passphrase on a store served in production (``PRODUCTION_FACT``): its refusal, as
+    ``_check_facts`` says it, rather than the passphrase's, which had sent the operator after a dev passphrase file
+    a production store never had (a multi-replica tester, D7). None when that is not it or the store cannot tell (no
+    store yet, none readable): the passphrase's error stands."""
+    if settings.mode == "production":
+        return None
+    url = make_url(settings.effective_database_url)
+    if url.get_backend_name() == "sqlite" and not (url.database and Path(url.database).exists()):
+        return None  # no store to ask, and none to make here
+    try:
+        db = Database.connect(settings.effective_database_url, pool_size=1, expect=store_identity)
+    except Exception:
+        return None
+    try:
+        if (revision := db.schema_revision()) is None or revision < FACTS_REVISION:
+            return None
+        with db.unit_of_work() as uow:
+            mode = uow.facts.get(PRODUCTION_FACT)
+    except Exception:
+        return None
+    finally:
+        db.dispose()
+    return _production_store_said(settings) if mode == "production" else None
+
+
+def _production_store_said(settings: Settings) -> ConfigError:
+    return ConfigError(
+        f"the database {settings.database_label} is served in production mode (mTLS), and these settings say "
+        f'{settings.mode}: set mode = "production" (ZZGW_MODE) with its certificates and passphrase, as on the '
+        "gateway that serves it (a settings file left behind in a restore?); a production store is never served "
+        "with bearer tokens"
+    )
 
 
 def _require_sqlite_file(settings: Settings) -> None:
@@ -2941,12 +2985,7 @@ def _check_facts(settings: Settings, keys: KeyStore, recorded: Mapping[str, str]
     restore, such a store had been served over plain gRPC with bearer tokens, and `zzgw init` had written a token
     for every member (a disaster-recovery tester). A dev store may still go to production."""
     if recorded.get(PRODUCTION_FACT) == "production" and settings.mode != "production":
-        raise ConfigError(
-            f"the database {settings.database_label} is served in production mode (mTLS), and these settings say "
-            f'{settings.mode}: set mode = "production" (ZZGW_MODE) with its certificates and passphrase, as on the '
-            "gateway that serves it (a settings file left behind in a restore?); a production store is never served "
-            "with bearer tokens"
-        )
+        raise _production_store_said(settings)
     ours = _authority_facts(settings, keys)
     for name, value in recorded.items():
         if name in (PRODUCTION_FACT, CATALOG_FACT, PRUNED_WITNESS) or name.startswith(REVOKED_CERTIFICATE):

@@ -1,0 +1,60 @@
+"""Settings refused before anything is made or opened, and said for what they are: `zzgw init` and `zzgw serve` as an
+operator runs them."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from benchmarks.common import free_port
+from tests.commands import run_zzgw
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    return {
+        **{k: v for k, v in os.environ.items() if not k.startswith("ZZGW_KEY_PASSPHRASE")},
+        "ZZGW_DATA_DIR": str(tmp_path / "var"),
+        "ZZGW_GRPC_ADDR": f"127.0.0.1:{free_port()}",
+        "ZZGW_HTTP_ADDR": f"127.0.0.1:{free_port()}",
+        "ZZGW_DATABASE_URL": "",
+        "ZZGW_MODE": "production",
+    }
+
+
+def zzgw(env: dict[str, str], *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return run_zzgw(*args, env=env, timeout=timeout)
+
+
+def test_init_refused_for_a_missing_passphrase_makes_nothing(env: dict[str, str], tmp_path: Path) -> None:
+    """Production settings without a passphrase had left an empty zzgw.db in the data directory (a keys tester,
+    D7): the trap Taking a backup warns of, an empty store where a mistyped ZZGW_DATA_DIR points."""
+    data = tmp_path / "var"
+    for command in ("init", "serve", "init"):
+        refused = zzgw(env, command, timeout=60)
+        assert refused.returncode == 2, refused.stderr
+        if command == "init":  # serve says first that there is no store
+            assert "production mode needs ZZGW_KEY_PASSPHRASE or ZZGW_KEY_PASSPHRASE_FILE" in refused.stderr
+        assert not data.exists()
+    data.mkdir()
+    for command in ("init", "serve"):
+        refused = zzgw(env, command, timeout=60)
+        assert refused.returncode == 2, refused.stderr
+        assert list(data.iterdir()) == []
+
+
+def test_dev_settings_without_a_passphrase_on_a_production_store_are_told_it_is_one(env: dict[str, str]) -> None:
+    """Dev settings without a passphrase on a production store had been told to copy secrets/key-passphrase, a file
+    a production store never had, rather than that the store is served in production (a multi-replica tester, D7)."""
+    made = zzgw(env | {"ZZGW_KEY_PASSPHRASE": "settings-first-passphrase"}, "init")
+    assert made.returncode == 0, made.stderr
+    dev = env | {"ZZGW_MODE": "dev"}
+    for command in ("serve", "init"):
+        refused = zzgw(dev, command, timeout=60)
+        assert refused.returncode == 2, refused.stderr
+        assert "is served in production mode (mTLS), and these settings say dev" in refused.stderr
+        assert "copy secrets/key-passphrase" not in refused.stderr and "Traceback" not in refused.stderr
+    assert not (Path(env["ZZGW_DATA_DIR"]) / "secrets").exists()
