@@ -1431,7 +1431,9 @@ def _renew_or_retire(settings: Settings, gateway: Gateway, code: str, request: b
                     if moved is not None
                     else ""
                 )
-                + f"; on replicas with their own copy of pki/, delete pki/members/{code}.previous.* there",
+                + f"; on replicas with their own copy of pki/, copy pki/members/{code}.pem to them (the renewal's, "
+                f"if not copied yet) and delete pki/members/{code}.previous.* there: a replica whose {code}.pem is "
+                "still the retired certificate is refused by its next `zzgw init`",
                 file=sys.stderr,
             )
             return 0

@@ -1280,17 +1280,12 @@ def _ensure_pki(
     directory = pki / "members"
     certified = certified or {}
     now = now or dt.datetime.now(dt.UTC)
-    if taken := [
-        m.code
-        for m in members
-        if m.code not in ignore  # still revoked: its pair is registered by nobody (a replica's init had failed)
-        and (directory / f"{m.code}.pem").exists()
-        and certificate_digest(directory / f"{m.code}.pem") in revoked
-    ]:  # a replica's pki/ between --restore and the renewal: the revoked pair is still here (a reviewer)
+    # still revoked: its pair is registered by nobody (a replica's init had failed)
+    if taken := taken_here(settings, [m.code for m in members if m.code not in ignore], revoked):
+        # a replica's pki/ between --restore and the renewal: the revoked pair is still here (a reviewer); or not
+        # copied again after --renew and --retire on another gateway: the retired one (a multi-replica tester, D5)
         raise ConfigError(
-            f"the client certificate of {', '.join(taken)} in {directory} is one `zzgw members --revoke` took, never "
-            "trusted again: copy the new one from the gateway that renewed it (its `zzgw init`, with ca.key), or move "
-            "this one aside there and run `zzgw init` where ca.key is to issue one"
+            f"{_taken_said(taken)}; or move it aside there and run `zzgw init` where ca.key is to issue one"
         )
     if aside := _revoked_since(settings, certified):
         raise _revoked_since_said(aside)
@@ -1385,6 +1380,33 @@ def _ensure_pki(
         pem = (directory / f"{member.code}.pem").read_bytes()
         certificates[member.code] = x509.load_pem_x509_certificate(pem).public_bytes(serialization.Encoding.DER)
     return certificates
+
+
+def taken_here(settings: Settings, codes: Sequence[str], revoked: Collection[str]) -> list[tuple[str, Path]]:
+    """The members of ``codes`` whose ``pki/members/CODE.pem`` here is a certificate ``zzgw members --revoke`` or
+    ``--retire`` took (``revoked``: their SHA-256), with the file."""
+    directory = settings.pki_dir / "members"
+    found = []
+    for code in codes:
+        path = directory / f"{code}.pem"
+        with contextlib.suppress(OSError, ValueError):  # none, or one the checks after this name
+            if certificate_digest(path) in revoked:
+                found.append((code, path))
+    return found
+
+
+def _taken_said(taken: Sequence[tuple[str, Path]]) -> str:
+    """What ``taken_here`` found, said: a retired certificate is not a revoked one, and the file is named (a
+    multi-replica tester, D5)."""
+    files = ", ".join(f"{path} ({code})" for code, path in taken)
+    code = taken[0][0] if len(taken) == 1 else "CODE"
+    return (
+        f"the client certificate {files} is one `zzgw members --retire` or `--revoke` took (the certificate before "
+        "a renewal, retired since, or a revoked member's), never trusted again: this data directory's pki/members/ is "
+        "older than the store's (a replica not copied again after `zzgw members --renew` and `--retire` on another "
+        f"gateway?): copy pki/members/{code}.pem, and {code}.previous.pem if it is there, from the gateway that "
+        "renewed it (or ran its `zzgw init`, with ca.key)"
+    )
 
 
 def _new_pair(codes: Sequence[str], *, here: bool) -> str:
@@ -2744,6 +2766,16 @@ def check_ready(gateway: Gateway, *, serving: bool = False) -> None:
             raise _revoked_since_said(aside)
         if aside := _revoked_since(settings, previous):
             raise _retired_since_said(aside)
+        # serve authenticates by the certificates the store registered, and pki/members/ is read by `zzgw init`
+        # alone, which registers from it: a stale copy is said here, before that init refuses it at the next start
+        # (a multi-replica tester, D5)
+        in_force = [m.code for m in gateway.members.in_force()]
+        if taken := taken_here(settings, in_force, gateway.members.revoked_certificates()):
+            log.warning(
+                "%s. This gateway serves (members are known by the certificates the store registered), but the next "
+                "`zzgw init` of this data directory refuses it until then",
+                _taken_said(taken),
+            )
     if revision >= RECEIPT_CERTIFICATES_REVISION and gateway.receipt_certificates is not None:
         gateway.receipt_certificates.record(gateway.clock)  # a certificate renewed since `zzgw init` too
         if serving and (newer := gateway.receipt_certificates.retired_by()) is not None:

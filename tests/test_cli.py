@@ -769,7 +769,8 @@ def test_init_needs_no_departments_key_and_never_replaces_a_registered_certifica
     # a replica's pki/ still holding the revoked pair, its init run before the renewal: not registered again
     (members / f"{TAX}.pem").write_bytes(certificate)
     replica = zzgw(env, "init")
-    assert replica.returncode == 2 and "is one `zzgw members --revoke` took, never trusted again" in replica.stderr
+    assert replica.returncode == 2 and "is one `zzgw members --retire` or `--revoke` took" in replica.stderr
+    assert f"the client certificate {members / f'{TAX}.pem'} ({TAX})" in replica.stderr
     (members / f"{TAX}.pem").unlink()
     assert zzgw(env, "init").returncode == 0
     renewed = (members / f"{TAX}.pem").read_bytes()
@@ -777,8 +778,8 @@ def test_init_needs_no_departments_key_and_never_replaces_a_registered_certifica
     # an older copy of pki/ put back: the revoked certificate is not registered again (a reviewer)
     (members / f"{TAX}.pem").write_bytes(certificate)
     stale = zzgw(env, "init")
-    assert stale.returncode == 2 and f"the client certificate of {TAX} in " in stale.stderr
-    assert "is one `zzgw members --revoke` took" in stale.stderr  # revoked, said before being stale
+    assert stale.returncode == 2 and f"the client certificate {members / f'{TAX}.pem'} ({TAX})" in stale.stderr
+    assert "is one `zzgw members --retire` or `--revoke` took" in stale.stderr  # revoked, said before being stale
     (members / f"{TAX}.pem").write_bytes((members / "1137010099370102XJ.pem").read_bytes())  # another, unrevoked
     other = zzgw(env, "init")
     assert other.returncode == 2 and "is not the one the store has registered" in other.stderr
