@@ -277,6 +277,9 @@ class Settings:
     or of the province's registry); empty: ``signing.tsa``'s placeholder, which a production gateway warns of."""
     key_passphrase: str = field(default="", repr=False)
     key_passphrase_file: str = ""
+    key_passphrase_from: str = field(default="", compare=False)
+    """Not a setting: the settings file that gave ``key_passphrase`` (``load``), whose mode init and serve check as
+    the passphrase file's (``gateway.server._exposed_secrets``); empty when the environment gave it."""
     workers: int = 1
     threads: int = 16
     max_message_bytes: int = 4 * 1024 * 1024
@@ -426,7 +429,8 @@ class Settings:
         for name, variable in _ENV.items():
             if env.get(variable):
                 values[name] = env[variable]
-        known = {f.name: f for f in dataclasses.fields(cls)}
+        from_file = path is not None and "key_passphrase" in values and not env.get(_ENV["key_passphrase"])
+        known = {f.name: f for f in dataclasses.fields(cls) if f.name != "key_passphrase_from"}
         unknown = set(values) - set(known)
         if unknown:
             where = f" in {path}" if path is not None else ""
@@ -439,6 +443,8 @@ class Settings:
         if "max_watchers_per_member" not in typed and isinstance(typed.get("max_watchers"), int):
             # not set: the default share comes down to a total set below it (ZZGW_MAX_WATCHERS=1 alone still starts)
             typed["max_watchers_per_member"] = min(WATCHERS_PER_MEMBER, typed["max_watchers"])
+        if from_file and typed.get("key_passphrase"):
+            typed["key_passphrase_from"] = str(path)
         return cls(**typed)
 
     @property

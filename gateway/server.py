@@ -2661,10 +2661,11 @@ def _exposed_secrets(settings: Settings) -> list[str]:
     """The data directory's files that hold secrets or holders' data and that others than its owner may read: a
     restore that lost file modes (a tar without -p, a copy by another user) left the unencrypted CA and member keys
     world-readable, without a word (a disaster-recovery tester); and the passphrase file (ZZGW_KEY_PASSPHRASE_FILE),
-    wherever it is, which opens every key (a keys tester)."""
+    or the settings file whose key_passphrase is in use, wherever it is, which opens every key (a keys tester)."""
     data = settings.data_dir
     candidates = [
         *([Path(settings.key_passphrase_file)] if settings.key_passphrase_file else []),
+        *([Path(settings.key_passphrase_from)] if settings.key_passphrase_from else []),  # zzgw.toml's key_passphrase
         settings.pki_dir / "ca.key",
         settings.pki_dir / "server.key",
         settings.generated_passphrase_path,

@@ -58,3 +58,23 @@ def test_dev_settings_without_a_passphrase_on_a_production_store_are_told_it_is_
         assert "is served in production mode (mTLS), and these settings say dev" in refused.stderr
         assert "copy secrets/key-passphrase" not in refused.stderr and "Traceback" not in refused.stderr
     assert not (Path(env["ZZGW_DATA_DIR"]) / "secrets").exists()
+
+
+def test_a_settings_file_holding_the_passphrase_readable_by_others_is_warned_of(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    """key_passphrase in a zzgw.toml readable by all drew no warning, where a passphrase file so readable does (a
+    keys tester, D4): the file opens every key, wherever the keys are copied."""
+    settings = tmp_path / "zzgw.toml"
+    settings.write_text('key_passphrase = "settings-file-passphrase"\n', encoding="utf-8")
+    settings.chmod(0o644)
+    with_file = env | {"ZZGW_CONFIG": str(settings)}
+    made = zzgw(with_file, "init")
+    assert made.returncode == 0, made.stderr
+    assert "others than its owner may read" in made.stderr and f"{settings} (0o644)" in made.stderr
+    settings.chmod(0o600)
+    again = zzgw(with_file, "init")
+    assert again.returncode == 0 and str(settings) not in again.stderr, again.stderr
+    settings.chmod(0o644)  # the environment's passphrase wins: the file's is not the one in use
+    overridden = zzgw(with_file | {"ZZGW_KEY_PASSPHRASE": "settings-file-passphrase"}, "init")
+    assert overridden.returncode == 0 and str(settings) not in overridden.stderr, overridden.stderr
