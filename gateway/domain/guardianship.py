@@ -80,10 +80,12 @@ def under_consent_age(
     license: License, license_type: LicenseType, now: dt.datetime, *, born: dt.date | None = None
 ) -> bool:
     """Whether the holder of ``license`` is under ``AGE_OF_CONSENT`` at ``now`` (the day in China time): such a
-    holder consents only through a guardian. Their birth date is ``born`` when the caller has it from the holder's
-    code or licenses (``AuthorizationService``'s ``holder_born``, as a consent's listing tells it), else the one
-    ``license`` tells; False when neither tells it."""
-    return born_under_consent_age(born if born is not None else holder_birth_date(license, license_type), now)
+    holder consents only through a guardian. By the later of ``born``, the birth date the caller has from the
+    holder's code or licenses (``AuthorizationService``'s ``holder_born``, as a consent's listing tells it), and the
+    one ``license`` tells: a child by either is a child (``born`` alone, from a license revoked for a wrong date, had
+    let a week-old's own consent read the corrected one; a reviewer, R1). False when neither tells it."""
+    told = [date for date in (born, holder_birth_date(license, license_type)) if date is not None]
+    return born_under_consent_age(max(told, default=None), now)
 
 
 def born_under_consent_age(born: dt.date | None, now: dt.datetime) -> bool:

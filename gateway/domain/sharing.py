@@ -258,8 +258,9 @@ class Consent:
     Such a consent counts only while the version read names that parent and its holder is a minor (rule 6)."""
     holder_born: dt.date | None = None
     """The holder's birth date as the gateway's records tell it when the consent is presented: their citizen ID's,
-    else the first of their current licenses that tells one (``holder_born`` of the authorisation service, which lists
-    the consent by it); None when nothing tells it or it was not looked up, and then the license read tells it. A
+    else the latest their current licenses tell (``holder_born`` of the authorisation service, which lists the
+    consent by it); None when nothing tells it or it was not looked up. The license read is judged too, the later
+    date deciding (``under_consent_age``). A
     holder's own consent counts only while they are 14 or over: a newborn's own consent listed NEEDS_GUARDIAN by the
     birth certificate had been honoured for a license of a type with no birth date (a reviewer, R3)."""
 

@@ -559,3 +559,33 @@ def test_a_childs_own_consent_listed_as_needing_a_guardian_is_refused_at_use_of_
         assert reason == "CONSENT_NEEDS_GUARDIAN"
         (own,) = [c for c in listed(running, code) if c.consent_id == granted.consent.consent_id]
         assert (own.state, own.uses_left) == (authorization_pb2.CONSENT_STATE_NEEDS_GUARDIAN, 1)  # nothing spent
+
+
+def test_a_certificate_revoked_for_a_wrong_earlier_birth_date_does_not_make_the_child_an_adult(
+    running: RunningGateway,
+) -> None:
+    """A 出生医学证明 issued with a wrong birth date 15 years back, revoked and issued again with the right one (a week
+    ago): the holder's age had been taken from the oldest license that told one, the revoked one, so the week-old's
+    own consent was listed ACTIVE and read the right certificate (a reviewer, R1). The latest date any current license
+    tells decides, and the license read counts too: a child by any record is a child."""
+    mother, father = parents()
+    code = "Q" + str(random.randrange(10**9, 10**10))
+    wrong, _ = certificate(running, mother, father, born=years_before(china_today(), 15), child=code)
+    granted = consent(running, code, (), type_codes=(BIRTH_CERTIFICATE,))  # 15 by the only record: in person
+    assert granted.consent.guardian_code == ""
+    running.issuance(HEALTH).ChangeLicenseStatus(
+        issuance_pb2.ChangeLicenseStatusRequest(
+            request_id=f"st-{uuid.uuid4().hex}",
+            license_id=wrong,
+            action=issuance_pb2.STATUS_ACTION_REVOKE,
+            reason="出生日期填写错误，作废重开",
+        )
+    )
+    right, _ = certificate(running, mother, father, child=code)
+    (own,) = [c for c in listed(running, code) if c.consent_id == granted.consent.consent_id]
+    assert own.state == authorization_pb2.CONSENT_STATE_NEEDS_GUARDIAN
+    reason, _ = denied(lambda: data(running, right, CBDJ, member=MEDICAL, code=granted.code))
+    assert reason == "CONSENT_NEEDS_GUARDIAN"
+    status, violations = refusal(lambda: consent(running, code, (right,)))
+    assert (status, [r for _, r, _ in violations]) == (grpc.StatusCode.INVALID_ARGUMENT, ["GUARDIAN_MUST_CONSENT"])
+    assert consent(running, mother, (right,)).consent.guardian_code == mother  # the parent consents for the child
