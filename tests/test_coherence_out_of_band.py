@@ -252,6 +252,98 @@ def test_a_record_deleted_out_of_band_is_not_found_within_a_second(running: Runn
     assert not report.HasField("license")
 
 
+# SQLite's REPLACE (``INSERT OR REPLACE``, ``REPLACE INTO``, ``UPDATE OR REPLACE``) deletes the row it conflicts with
+# without firing a delete trigger (unless the connection set ``PRAGMA recursive_triggers``, which the sqlite3 shell
+# does not): the triggers of 0020 heard none of it, and a license checked before kept its cached answer until a
+# restart (found in review). Migration 0032's triggers announce it.
+_REPLACES = {
+    # how a DBA's REPLACE changes the cached license, from temp.t (a copy of its row, changed as said)
+    "insert-or-replace": ("UPDATE t SET holder_name = '冒名公司'", "INSERT OR REPLACE INTO licenses SELECT * FROM t"),
+    "replace-into": ("UPDATE t SET holder_name = '冒名公司'", "REPLACE INTO licenses SELECT * FROM t"),
+    # another row with the same number in force: the cached one is deleted through the other unique index
+    "replace-by-number": (
+        "UPDATE t SET id = NULL, license_id = license_id || '.X'",
+        "INSERT OR REPLACE INTO licenses SELECT * FROM t",
+    ),
+}
+
+
+@pytest.mark.parametrize("database_url", [backend_params()[0]], indirect=True)  # PostgreSQL has no REPLACE
+@pytest.mark.parametrize("form", list(_REPLACES))
+def test_a_record_replaced_out_of_band_is_seen_within_a_second(running: RunningGateway, form: str) -> None:
+    license_id = issue(running.issuance(MARKET), 36)
+    verify = by_id(clerk(running), license_id)
+    cached(verify)
+    change, replace = _REPLACES[form]
+    with dba(url_of(running)) as run:
+        run("CREATE TEMP TABLE t AS SELECT * FROM licenses WHERE license_id = :id", id=license_id)
+        run(change)
+        run(replace)
+        edited = time.monotonic()
+    report = within_a_second(edited, verify, lambda r: r.verdict != PASSED)
+    expected = "LICENSE_NOT_FOUND" if form == "replace-by-number" else "RECORD_ALTERED"
+    assert (report.verdict, report.reason) == (FAILED, expected)
+
+
+@pytest.mark.parametrize("database_url", [backend_params()[0]], indirect=True)
+def test_a_record_deleted_by_update_or_replace_is_not_found_within_a_second(running: RunningGateway) -> None:
+    """``UPDATE OR REPLACE`` of another license taking the cached one's number: the cached one is deleted through
+    the index of numbers in force (the update itself announces only the row it updated)."""
+    issuer = running.issuance(MARKET)
+    license_id, other_id = issue(issuer, 37), issue(issuer, 38)
+    verify = by_id(clerk(running), license_id)
+    cached(verify)
+    with dba(url_of(running)) as run:
+        ((number,),) = run("SELECT license_number FROM licenses WHERE license_id = :id", id=license_id)
+        run(
+            "UPDATE OR REPLACE licenses SET license_number = :number, type_code = "
+            "(SELECT type_code FROM licenses WHERE license_id = :id) WHERE license_id = :other",
+            number=number, id=license_id, other=other_id,
+        )  # fmt: skip
+        assert run("SELECT count(*) FROM licenses WHERE license_id = :id", id=license_id) == [(0,)]
+        edited = time.monotonic()
+    report = within_a_second(edited, verify, lambda r: r.verdict != PASSED)
+    assert (report.verdict, report.reason) == (FAILED, "LICENSE_NOT_FOUND")
+
+
+@pytest.mark.parametrize("database_url", [backend_params()[0]], indirect=True)
+def test_a_record_restored_from_a_backup_by_replace_passes_again_within_a_second(running: RunningGateway) -> None:
+    """The log's advice for a row that cannot be read is to restore it from a backup; ``INSERT OR REPLACE`` is how
+    one row is put back in the sqlite3 shell. Its cached RECORD_ALTERED had stayed until a restart."""
+    license_id = issue(running.issuance(MARKET), 39)
+    verify = by_id(clerk(running), license_id)
+    cached(verify)
+    with dba(url_of(running)) as run:
+        run("CREATE TEMP TABLE backup AS SELECT * FROM licenses WHERE license_id = :id", id=license_id)
+        run("UPDATE licenses SET fields = '[1, 2]' WHERE license_id = :id", id=license_id)
+        spoilt = time.monotonic()
+        within_a_second(spoilt, verify, lambda r: r.reason == "RECORD_ALTERED")
+        verify()  # cached so
+        run("INSERT OR REPLACE INTO licenses SELECT * FROM temp.backup")
+        restored = time.monotonic()
+    report = within_a_second(restored, verify, lambda r: r.verdict == PASSED)
+    assert report.reason == ""
+
+
+@pytest.mark.parametrize("database_url", [backend_params()[0]], indirect=True)
+def test_a_seal_replaced_out_of_band_is_seen_within_a_second(running: RunningGateway) -> None:
+    license_id = issue(running.issuance(MARKET), 40)
+    verify = by_id(clerk(running), license_id)
+    cached(verify)
+    with dba(url_of(running)) as run:
+        ((key_id,),) = run("SELECT seal_key_id FROM licenses WHERE license_id = :id", id=license_id)
+        run("CREATE TEMP TABLE s AS SELECT * FROM seals WHERE key_id = :key", key=key_id)
+        run("UPDATE s SET revoked_at = created_at")
+        try:
+            run("INSERT OR REPLACE INTO seals SELECT * FROM s")
+            edited = time.monotonic()
+            report = within_a_second(edited, verify, lambda r: r.issuer_identity.result != PASSED)
+            assert "REVOKED" in report.issuer_identity.reason
+        finally:
+            run("UPDATE seals SET revoked_at = NULL WHERE key_id = :key", key=key_id)
+    within_a_second(time.monotonic(), verify, lambda r: r.verdict == PASSED)
+
+
 def test_a_seal_revoked_and_restored_out_of_band_is_seen_within_a_second(running: RunningGateway) -> None:
     """The seal cache (by key id, with its revocation time) and the licenses checked with it are dropped."""
     license_id = issue(running.issuance(MARKET), 33)
@@ -376,7 +468,16 @@ def _triggers(db: Database) -> set[str]:
 @pytest.mark.parametrize("kind", backend_params())
 def test_the_migration_makes_the_triggers_and_downgrades_cleanly(kind: str, tmp_path: Path) -> None:
     expected = {
-        "sqlite": {"zzgw_licenses_updated", "zzgw_licenses_deleted", "zzgw_seals_updated", "zzgw_seals_deleted"},
+        "sqlite": {
+            "zzgw_licenses_updated",
+            "zzgw_licenses_deleted",
+            "zzgw_seals_updated",
+            "zzgw_seals_deleted",
+            "zzgw_licenses_replaced",  # 0032: a row a REPLACE deletes
+            "zzgw_licenses_replaced_by_update",
+            "zzgw_seals_replaced",
+            "zzgw_seals_replaced_by_update",
+        },
         "postgresql": {
             "zzgw_licenses_edited",
             "zzgw_licenses_truncated",
@@ -401,6 +502,26 @@ def test_the_migration_makes_the_triggers_and_downgrades_cleanly(kind: str, tmp_
             assert differences == []
         finally:
             db.dispose()
+
+
+def test_the_replace_triggers_know_every_unique_key(sqlite_store: tuple[Database, str]) -> None:
+    """A REPLACE deletes the rows a new one shares any unique key with: migration 0032's triggers look at each of
+    them, and a unique index added to ``licenses`` or ``seals`` must be added there too."""
+    import importlib
+
+    replace = importlib.import_module("gateway.store.migrations.versions.0032_announce_sqlite_replace")
+    _, url = sqlite_store
+    with dba(url) as run:
+        for table, (_, _, rowid, keys) in replace._UNIQUE.items():
+            unique = set()
+            for _, index, is_unique, _, partial in run(f"PRAGMA index_list({table})"):
+                if is_unique:
+                    columns = tuple(name for _, _, name in run(f"PRAGMA index_info({index})"))
+                    ((sql,),) = run("SELECT coalesce(sql, '') FROM sqlite_master WHERE name = :n", n=index)
+                    unique.add((columns, sql.rpartition(" WHERE ")[2].strip() if partial else ""))
+            if rowid != "rowid":  # INTEGER PRIMARY KEY: the rowid itself, in no index
+                unique.add(((rowid,), ""))
+            assert unique == set(keys), table
 
 
 # -- ChangeFeed on SQLite: reading store_edits, pruning, gaps -------------------------------------------------------

@@ -35,13 +35,16 @@ to a license or a seal is *announced* by the keys it changed (``license:<id>``, 
   than ``EDITS_BATCH`` arrived at once or rows it had not read were pruned (each process prunes rows older than
   five minutes once a minute, never the newest). So a record changed behind the gateway's back leaves every cache
   within a second; lookups read nothing more than before (the reading is on that thread). The gateway's own writes
-  fire the triggers too: their keys are dropped once more, which costs a cache fill at most.
+  fire the triggers too: their keys are dropped once more, which costs a cache fill at most. On SQLite a row
+  deleted by a REPLACE (``INSERT OR REPLACE``, ``UPDATE OR REPLACE``), which fires no delete trigger, is announced
+  by the ``BEFORE`` triggers of migration 0032 (the rows the new one shares a unique key with).
 
-The triggers are the guarantee's limit: a DBA who drops or disables them (or a later SQLite migration that rebuilds
-``licenses`` or ``seals`` without making them again) changes rows unannounced, and a cached license then keeps its
-old answer until it is dropped for another reason or the process restarts. A record read from the store is still
-checked whole (the record seal, the gateway's memos of its seal and status): by license number, or once it is read
-again, such a change answers ``RECORD_ALTERED`` or ``STATUS_ALTERED``.
+The triggers are the guarantee's limit: a DBA who drops or disables them (on PostgreSQL also a session with
+``session_replication_role = replica``, as ``pg_restore --disable-triggers`` sets; or a later SQLite migration that
+rebuilds ``licenses`` or ``seals`` without making them again) changes rows unannounced, and a cached license then
+keeps its old answer until it is dropped for another reason or the process restarts. A record read from the store is
+still checked whole (the record seal, the gateway's memos of its seal and status): by license number, or once it is
+read again, such a change answers ``RECORD_ALTERED`` or ``STATUS_ALTERED``.
 
 A lookup that fills a cache remembers the feed's ``generation`` before it reads the store and stores its result
 only if no announcement arrived in between; so a row read just before a change committed is never kept after it.
