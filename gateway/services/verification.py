@@ -167,6 +167,40 @@ ends here)."""
 MAX_LATER_SIGNATURES = 4
 """The invisible signatures made after a document's seal whose certificates are judged (``_impostors``); more are
 not vouched for unjudged."""
+
+
+class VerifiedSignatures(LRUCache[bytes, bool]):
+    """``record_integrity``'s record seals that verified (``VerificationService._verified``), shared by every handler
+    thread. cachetools' caches are not thread-safe: once full, two threads evicting at once picked the same least
+    recently used key and one raised ``KeyError`` (or ``RuntimeError``) out of ``record_integrity``, answered
+    INTERNAL, and the size count drifted from the length (found in review). Each access holds a lock of its own (an
+    eviction reenters it; held for a dictionary operation or two, never over a signature check)."""
+
+    def __init__(self, maxsize: int) -> None:
+        super().__init__(maxsize)
+        self._lock = threading.RLock()
+
+    def __contains__(self, key: object) -> bool:
+        with self._lock:
+            return super().__contains__(key)
+
+    def __getitem__(self, key: bytes) -> bool:
+        with self._lock:
+            return super().__getitem__(key)
+
+    def __setitem__(self, key: bytes, value: bool) -> None:
+        with self._lock:
+            super().__setitem__(key, value)
+
+    def __delitem__(self, key: bytes) -> None:
+        with self._lock:
+            super().__delitem__(key)
+
+    def popitem(self) -> tuple[bytes, bool]:
+        with self._lock:
+            return super().popitem()
+
+
 _CONTROL_CHARACTERS = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 """What no looked-up code or number holds: control characters, C0 and C1 (NUL, which PostgreSQL text cannot hold; a
 tab), and lone surrogates (a console request's JSON may carry one; no UTF-8 encodes it)."""
@@ -524,7 +558,7 @@ class VerificationService:
         self._lock = threading.Lock()
         self._checked: LRUCache[str, _Checked] = LRUCache(LICENSE_CACHE_SIZE)
         self._known_seals: LRUCache[str, _KnownSeal] = LRUCache(SEAL_CACHE_SIZE)
-        self._verified: LRUCache[bytes, bool] = LRUCache(VERIFIED_CACHE_SIZE)
+        self._verified = VerifiedSignatures(VERIFIED_CACHE_SIZE)
         self._crls: tuple[bytes, ...] | None = None
         self._audit = audit
         self._receipts: GroupWriter[_ToReceipt, _Made | Exception, StoredReceipt | Exception] = GroupWriter(

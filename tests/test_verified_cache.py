@@ -1,0 +1,64 @@
+"""The cache of record seals that verified (``VerificationService._verified``, given to ``record_integrity``) is
+shared by every handler thread. It was a bare cachetools ``LRUCache``, which is not thread-safe: once full, two
+threads evicting at once picked the same least-recently-used key, and one raised ``KeyError`` (or ``RuntimeError``,
+an ``OrderedDict`` changed while iterated) out of ``record_integrity``, answered INTERNAL; its size count drifted
+from its length (found in review)."""
+
+from __future__ import annotations
+
+import collections
+import sys
+import threading
+
+import pytest
+
+from gateway.services import verification
+from signing.checks import record_integrity
+from signing.keys import ECDSA_P256_SHA256, SoftwareKey
+from signing.record import seal_record
+from signing.results import CheckResult
+from tests.conftest import RunningGateway, backend_params
+
+
+def test_handler_threads_share_a_full_cache_without_errors() -> None:
+    key = SoftwareKey.generate(ECDSA_P256_SHA256)
+    records = [{"license_id": f"L{i}", "holder": "某某有限公司"} for i in range(1_500)]
+    seals = [seal_record(key, record) for record in records]
+    verified = verification.VerifiedSignatures(200)  # full after 200 records: evicting at every new one
+    errors: collections.Counter[str] = collections.Counter()
+    results: collections.Counter[CheckResult] = collections.Counter()
+    counted = threading.Lock()
+
+    def handler(offset: int) -> None:
+        said: collections.Counter[str] = collections.Counter()
+        found: collections.Counter[CheckResult] = collections.Counter()
+        for n in range(3_000):
+            i = (n * 7 + offset * 13) % len(records)
+            try:
+                found[record_integrity(records[i], seals[i], key.public_key_der, verified=verified).result] += 1
+            except Exception as exc:  # what had reached the client as INTERNAL
+                said[type(exc).__name__] += 1
+        with counted:
+            errors.update(said)
+            results.update(found)
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-5)  # handler threads switching often, as under load
+    try:
+        threads = [threading.Thread(target=handler, args=(t,)) for t in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert dict(errors) == {}
+    assert results == {CheckResult.PASSED: 8 * 3_000}
+    assert verified.currsize == len(verified) == 200
+
+
+@pytest.mark.parametrize("database_url", [backend_params()[0]], indirect=True)
+def test_the_verification_service_keeps_its_verified_signatures_in_the_locked_cache(running: RunningGateway) -> None:
+    cache = running.gateway.verification._verified
+    assert isinstance(cache, verification.VerifiedSignatures)
+    assert cache.maxsize == verification.VERIFIED_CACHE_SIZE
