@@ -285,6 +285,50 @@ def test_a_reader_finds_the_lease_out_even_if_the_listener_does_not(kind: str, t
             db.dispose()
 
 
+def test_a_reader_that_takes_the_generation_while_a_lapse_drops_keeps_nothing() -> None:
+    """``generation`` had read the deafness, then the generation: a reader whose poll returned inside the lease and
+    that read them while a lapse was dropping (the drop's generation moved, deafness not yet set) took a live
+    generation that the lapse left equal to ``heard``, so what it read from the store was kept and served while the
+    feed was deaf (found in review). Now the generation moves on again as the feed turns deaf, and ``generation`` is
+    one attribute. The pauses stand for the reader's thread preempted right after its poll and a listener slow to
+    drop (``VerificationService._forget`` waiting for the cache lock). No connection is needed: the feed is made
+    listening as a heartbeat's answer makes it."""
+    feed = ChangeFeed(SimpleNamespace(dialect="postgresql"))  # type: ignore[arg-type]
+    assert feed.generation == -1  # not listening yet
+    assert feed._prove_alive(time.monotonic(), new_connection=True)
+    assert feed.generation == feed.heard >= 0
+    slow = _SlowDrop()
+    feed.subscribe(slow)
+    polled, go_on = threading.Event(), threading.Event()
+    poll = feed.poll
+
+    def preempted_after_poll() -> None:
+        poll()
+        if threading.current_thread().name == "reader":
+            polled.set()
+            assert go_on.wait(5)
+
+    feed.poll = preempted_after_poll  # type: ignore[method-assign]
+    taken: list[int] = []
+    reader = threading.Thread(target=lambda: taken.append(feed.generation), name="reader", daemon=True)
+    reader.start()
+    assert polled.wait(5)  # the reader polled inside the lease
+    feed._alive_until = time.monotonic() - 0.001  # and the lease runs out now
+    lapse = _in_thread(feed._lapse)
+    assert slow.entered.wait(5)  # the lapse is dropping everything, not deaf yet
+    go_on.set()  # the reader goes on, and takes the generation now
+    reader.join(5)
+    slow.release.set()
+    lapse.join(5)
+    assert not reader.is_alive() and not lapse.is_alive()
+    feed.poll = poll  # type: ignore[method-assign]
+    assert feed._deaf and feed.generation == -1
+    (generation,) = taken
+    assert generation != feed.heard, "a fill started with it would be kept while the feed is deaf"
+    assert feed._prove_alive(time.monotonic(), new_connection=False)  # listening again on the same connection
+    assert feed.generation == feed.heard != generation
+
+
 class _ListenerHeldAtItsNewConnection:
     """The feed's ``_io_lock``, which holds the listener thread, while ``holding`` is set, before its first step on a
     connection it had not stepped yet: a listener thread that gets no turn at the GIL right after it reconnected,

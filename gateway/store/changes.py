@@ -187,6 +187,10 @@ class ChangeFeed:
         """PostgreSQL: not listening (before the first LISTEN, from a lost connection until LISTEN again, and while
         the lease has lapsed: no heartbeat answered within ``LEASE`` of its sending). ``zzgw_change_feed_listening``
         follows it, set under ``_lease_lock`` as it changes (``_listening``)."""
+        self._live = -1 if self._deaf else self._generation
+        """What ``generation`` answers: ``_generation`` while listening, -1 while deaf; one attribute, read once, set
+        under ``_lock`` with the two it is made of (``_deliver``, ``_turn``). Read as two, a reader could take the
+        generation of a lapse's drop as live, its deafness not yet set, and keep what it read while deaf (review)."""
         self._alive_until = 0.0
         """PostgreSQL: ``time.monotonic()`` until which the last heartbeat answered vouches for the listener."""
         self._lease_lock = threading.Lock()
@@ -227,7 +231,7 @@ class ChangeFeed:
         "Listening" is a lease (``LEASE``): a connection that stalls without closing turns deaf within a lease of its
         last answered heartbeat, here, in the reading thread, whatever the listener thread is doing."""
         self.poll()
-        return -1 if self._deaf else self._generation
+        return self._live
 
     @property
     def heard(self) -> int:
@@ -409,6 +413,8 @@ class ChangeFeed:
     def _deliver(self, keys: frozenset[str]) -> None:
         with self._lock:
             self._generation += 1
+            if not self._deaf:
+                self._live = self._generation
             listeners = list(self._listeners)
         for listener in listeners:
             listener(keys)
@@ -444,7 +450,9 @@ class ChangeFeed:
             if self._deaf or time.monotonic() <= self._alive_until:
                 return
             self._deliver(EVERYTHING)
-            self._deaf = True
+            # deaf, and one generation on from the drop's: a reader that took the drop's generation while it ran
+            # (its poll before the lease ran out) keeps nothing it read, as one that reads -1 from here
+            self._turn(deaf=True)
             self._listening(False)
             self.lapses += 1
         with contextlib.suppress(Exception):  # a metric never stops the dropping
@@ -471,9 +479,18 @@ class ChangeFeed:
                 return False
             if new_connection:
                 self._deliver(EVERYTHING)  # a fill started while deaf holds -1, one started now a generation before
-            self._deaf = False
+            self._turn(deaf=False)
             self._listening(True)
             return True
+
+    def _turn(self, *, deaf: bool) -> None:
+        """Turn deaf (the generation moved on once more, which no reader has taken) or listening, under ``_lock``
+        with what ``generation`` answers (``_live``)."""
+        with self._lock:
+            if deaf:
+                self._generation += 1
+            self._deaf = deaf
+            self._live = -1 if deaf else self._generation
 
     @staticmethod
     def _listening(listening: bool) -> None:
