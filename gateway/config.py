@@ -42,6 +42,8 @@ ZZGW_AUDIT_RETENTION_DAYS     audit_retention_days     0 (keep access records, c
                                                        ended longer ago (docs/operations.md, Storage)
 ZZGW_ACCESS_LOG               access_log               ``true``
 ZZGW_STUCK_CALL_SECONDS       stuck_call_seconds       120: a process with a call in flight longer stops (0: never)
+ZZGW_LICENSE_CACHE_SIZE       license_cache_size       200000 licenses checked, kept per process (about 3.6 KB each,
+                                                       ~700 MB full); 1000-10000000
 ZZGW_LOG_LEVEL                log_level                ``INFO``
 ZZGW_SQLITE_SYNCHRONOUS       sqlite_synchronous       ``normal`` (a power loss may drop the last commits answered OK);
                                                        ``full`` (each commit synced before its answer; slower)
@@ -90,6 +92,7 @@ _ENV = {
     "audit_retention_days": "ZZGW_AUDIT_RETENTION_DAYS",
     "access_log": "ZZGW_ACCESS_LOG",
     "stuck_call_seconds": "ZZGW_STUCK_CALL_SECONDS",
+    "license_cache_size": "ZZGW_LICENSE_CACHE_SIZE",
     "log_level": "ZZGW_LOG_LEVEL",
     "sqlite_synchronous": "ZZGW_SQLITE_SYNCHRONOUS",
     "catalog": "ZZGW_CATALOG",
@@ -163,6 +166,9 @@ def _named(name: str) -> str:
     return f"{name} ({_ENV[name]})" if name in _ENV else name
 
 
+LICENSE_CACHE_SIZE = 200_000
+"""The default of ``license_cache_size``."""
+MIN_LICENSE_CACHE_SIZE, MAX_LICENSE_CACHE_SIZE = 1_000, 10_000_000
 MIN_MESSAGE_BYTES = 2 * 1024 * 1024
 """The smallest message limit: the room kept for a seal and a sharing copy (``seals.DOCUMENT_HEADROOM_BYTES``, 1 MiB)
 and as much again for the documents themselves."""
@@ -293,6 +299,11 @@ class Settings:
     access_log: bool = True
     stuck_call_seconds: int = 120
     """A unary call in flight longer means the process is stuck (``gateway.watchdog``); 0 turns the check off."""
+    license_cache_size: int = LICENSE_CACHE_SIZE
+    """How many checked licenses a process keeps for verifications by identifier, QR code or document
+    (``VerificationService._checked``, least recently used first out). Each holds its whole license: about 3.6 KB
+    for a business license (measured 2026-12-05), so about 700 MB per process at the default when full, times
+    ``workers`` (docs/operations.md, Memory)."""
     log_level: str = "INFO"
     sqlite_synchronous: str = "normal"
     """SQLite's ``PRAGMA synchronous`` (``gateway.store.database.SQLITE_SYNCHRONOUS``): ``normal`` syncs at
@@ -337,6 +348,11 @@ class Settings:
             raise ConfigError(
                 f"{_named('max_message_bytes')} must be between 2 MiB ({MIN_MESSAGE_BYTES}) and 256 MiB "
                 f"({MAX_MESSAGE_BYTES}), not {self.max_message_bytes}: {why}"
+            )
+        if not MIN_LICENSE_CACHE_SIZE <= self.license_cache_size <= MAX_LICENSE_CACHE_SIZE:
+            raise ConfigError(
+                f"{_named('license_cache_size')} must be {MIN_LICENSE_CACHE_SIZE}-{MAX_LICENSE_CACHE_SIZE} licenses, "
+                f"not {self.license_cache_size}"
             )
         if not 0 <= self.stuck_call_seconds <= 86_400:
             raise ConfigError(f"{_named('stuck_call_seconds')} must be 0 (never) or a number of seconds up to 86400")

@@ -350,6 +350,7 @@ class Gateway:
                 audit=audit,
                 memos=memos,
                 certificates=receipt_certificates,
+                license_cache_size=settings.license_cache_size,
             )
             if seals and receipt_key and pages
             else None

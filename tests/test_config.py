@@ -435,3 +435,18 @@ def test_the_gateways_tsa_names_the_configured_policy_in_its_tokens(tmp_path: Pa
         assert refused["status"]["status"].native == "rejection"  # the placeholder is no longer offered
     finally:
         running.stop()
+
+
+def test_the_license_cache_is_bounded_by_a_setting() -> None:
+    """The licenses checked a process keeps (about 3.6 KB each: ~700 MB at the default when full) had a bound no
+    operator could lower (found in review)."""
+    from gateway.services import verification
+
+    assert Settings.load(env={}).license_cache_size == verification.LICENSE_CACHE_SIZE == 200_000
+    assert Settings.load(env={"ZZGW_LICENSE_CACHE_SIZE": "20000"}).license_cache_size == 20_000
+    for wrong in ("999", "10000001"):
+        with pytest.raises(ConfigError) as refused:
+            Settings.load(env={"ZZGW_LICENSE_CACHE_SIZE": wrong})
+        assert str(refused.value) == (
+            f"license_cache_size (ZZGW_LICENSE_CACHE_SIZE) must be 1000-10000000 licenses, not {wrong}"
+        )

@@ -9,6 +9,7 @@ from __future__ import annotations
 import collections
 import sys
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -17,7 +18,7 @@ from signing.checks import record_integrity
 from signing.keys import ECDSA_P256_SHA256, SoftwareKey
 from signing.record import seal_record
 from signing.results import CheckResult
-from tests.conftest import RunningGateway, backend_params
+from tests.conftest import RunningGateway, backend_params, migrated_database, start_gateway
 
 
 def test_handler_threads_share_a_full_cache_without_errors() -> None:
@@ -62,3 +63,12 @@ def test_the_verification_service_keeps_its_verified_signatures_in_the_locked_ca
     cache = running.gateway.verification._verified
     assert isinstance(cache, verification.VerifiedSignatures)
     assert cache.maxsize == verification.VERIFIED_CACHE_SIZE
+
+
+def test_the_license_cache_takes_its_bound_from_the_settings(tmp_path: Path) -> None:
+    with migrated_database("sqlite", tmp_path) as url:
+        gateway = start_gateway(tmp_path / "var", url, license_cache_size=1_000)
+        try:
+            assert gateway.gateway.verification._checked.maxsize == 1_000
+        finally:
+            gateway.stop()

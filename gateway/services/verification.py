@@ -158,6 +158,7 @@ MAX_WRONG_CLAIMS = 5
 (``VerificationService._count_claim``)."""
 WRONG_CLAIMS_HOURS = 24
 LICENSE_CACHE_SIZE = 200_000
+"""The default of the licenses checked kept per process (``gateway.config.Settings.license_cache_size``)."""
 SEAL_CACHE_SIZE = 10_000
 VERIFIED_CACHE_SIZE = 500_000
 MAX_LICENSE_ID = 120
@@ -535,11 +536,13 @@ class VerificationService:
         ids: Callable[[int], list[str]] = new_receipt_ids,
         memos: SealMemos | None = None,
         certificates: ReceiptCertificates | None = None,
+        license_cache_size: int = LICENSE_CACHE_SIZE,
     ):
         """``memos`` checks the memos stored with licenses (``signing.record.SealMemos``): a seal with a good
         memo is not verified again after a restart. ``certificates`` are the receipt key's certificates, current and
         earlier: a stored receipt is handed out with the one that signed it. ``pages`` seals the page tokens of
-        ``case_receipts`` to their listing."""
+        ``case_receipts`` to their listing. ``license_cache_size`` bounds the licenses checked that are kept (the
+        setting of that name: each holds its whole license, about 3.6 KB)."""
         self._pages = pages
         self._memos = memos
         self._certificates = certificates
@@ -556,7 +559,7 @@ class VerificationService:
         self._feed = feed
         self._ids = ids
         self._lock = threading.Lock()
-        self._checked: LRUCache[str, _Checked] = LRUCache(LICENSE_CACHE_SIZE)
+        self._checked: LRUCache[str, _Checked] = LRUCache(license_cache_size)
         self._known_seals: LRUCache[str, _KnownSeal] = LRUCache(SEAL_CACHE_SIZE)
         self._verified = VerifiedSignatures(VERIFIED_CACHE_SIZE)
         self._crls: tuple[bytes, ...] | None = None
