@@ -120,8 +120,30 @@ class IssuanceServicer(issuance_pb2_grpc.IssuanceServiceServicer):
         context: grpc.ServicerContext,
     ) -> Iterator[issuance_pb2.BatchIssueLicensesResponse]:
         inbox: queue.Queue[object] = queue.Queue(maxsize=64)
-        reader = threading.Thread(target=_drain, args=(request_iterator, inbox), daemon=True, name="batch-reader")
+        stopped = threading.Event()
+
+        def stop() -> None:
+            """The stream is over: the reader returns without queueing more, and what it queued is let go."""
+            stopped.set()
+            _empty(inbox)
+
+        # however the stream ends (answered, refused, cancelled by the client, past its deadline): the callback even
+        # when the handler is never resumed. A reader left blocked in ``put`` had kept up to 65 request messages of
+        # up to the message limit each for the life of the process (found by a reviewer)
+        if not context.add_callback(stop):
+            return
+        reader = threading.Thread(
+            target=_drain, args=(request_iterator, inbox, stopped), daemon=True, name="batch-reader"
+        )
         reader.start()
+        try:
+            yield from self._answer(member, inbox, context)
+        finally:
+            stop()
+
+    def _answer(
+        self, member: Member, inbox: queue.Queue[object], context: grpc.ServicerContext
+    ) -> Iterator[issuance_pb2.BatchIssueLicensesResponse]:
         index = 0
         done = False
         stopping = self._service.signal
@@ -390,11 +412,35 @@ def _batches_full() -> ZzgwError:
     )
 
 
-def _drain(requests: Iterator[object], inbox: queue.Queue[object]) -> None:
-    """Read the client's stream into ``inbox`` so items are processed as they arrive, not after the stream ends."""
+def _drain(requests: Iterator[object], inbox: queue.Queue[object], stopped: threading.Event) -> None:
+    """Read the client's stream into ``inbox`` so items are processed as they arrive, not after the stream ends;
+    return once ``stopped`` (the stream is over, nobody takes from ``inbox`` any more). Waiting in ``next`` returns
+    by itself then: gRPC ends the request stream of a call that is over."""
+
+    def put(item: object) -> bool:
+        while not stopped.is_set():
+            try:
+                inbox.put(item, timeout=_STOP_LOOK_SECONDS)
+                return True
+            except queue.Full:
+                continue
+        return False
+
     try:
         for item in requests:
-            inbox.put(item)
-        inbox.put(_END)
+            if not put(item):
+                break
+        else:
+            put(_END)
     except BaseException as exc:
-        inbox.put(exc)
+        put(exc)
+    if stopped.is_set():
+        _empty(inbox)  # what was put as the stream ended
+
+
+def _empty(inbox: queue.Queue[object]) -> None:
+    while True:
+        try:
+            inbox.get_nowait()
+        except queue.Empty:
+            return

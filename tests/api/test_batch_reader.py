@@ -1,0 +1,145 @@
+"""A BatchIssueLicenses stream that ends early leaves no reader behind, over real gRPC.
+
+Each stream copies its client's messages into a bounded queue on a thread of its own (``batch-reader``), so items are
+issued as they arrive. A stream that ended before its client was done (the client cancelled, its deadline passed, a
+message of too many items, a store error, the issuer revoked, the gateway stopping) had left that thread blocked in
+the queue's ``put`` for the life of the process, holding up to 65 request messages of up to the message limit each,
+after ``Gateway.close()`` too (found by a reviewer: ~75 MiB a stream). The thread now returns once its stream ends.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import grpc
+import pytest
+
+from protos.zzgw.v1 import issuance_pb2
+from tests.conftest import MARKET, RunningGateway, error_details
+
+FILLERS = 80
+"""Messages sent after the first: more than the reader's queue holds (64)."""
+
+
+def _readers() -> set[threading.Thread]:
+    return {thread for thread in threading.enumerate() if thread.name == "batch-reader"}
+
+
+def _left(before: set[threading.Thread], seconds: float = 10) -> set[threading.Thread]:
+    """The readers started since ``before`` still alive after at most ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while (left := _readers() - before) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return left
+
+
+def _waiting_to_queue(before: set[threading.Thread]) -> bool:
+    """Whether a reader started since ``before`` waits for room in its full queue."""
+    frames = sys._current_frames()
+    for thread in _readers() - before:
+        frame = frames.get(thread.ident or 0)
+        while frame is not None:
+            if frame.f_code.co_name == "put" and frame.f_code.co_filename.endswith("queue.py"):
+                return True
+            frame = frame.f_back
+    return False
+
+
+def _until(condition: Callable[[], bool], seconds: float = 10) -> bool:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
+class _Held:
+    """The gateway's ``issue_many`` held at its first call until ``release``: the stream's first message is in the
+    handler's hands while the client sends more."""
+
+    def __init__(self, running: RunningGateway, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.entered = threading.Event()
+        self._go = threading.Event()
+        service = running.gateway.issuance
+        original = service.issue_many
+
+        def held(*args: Any, **kwargs: Any) -> Any:
+            self.entered.set()
+            self._go.wait(30)
+            return original(*args, **kwargs)
+
+        monkeypatch.setattr(service, "issue_many", held)
+
+    def release(self) -> None:
+        self._go.set()
+
+
+def _stream(held: _Held, filler: issuance_pb2.BatchIssueLicensesRequest, quiet: threading.Event) -> Iterator[Any]:
+    """One message, then (once the handler has it) ``FILLERS`` more, then the stream kept open until ``quiet``."""
+    yield issuance_pb2.BatchIssueLicensesRequest(licenses=[issuance_pb2.IssueLicenseRequest()])
+    held.entered.wait(30)
+    for _ in range(FILLERS):
+        yield filler
+    quiet.wait(60)
+
+
+def test_a_cancelled_stream_leaves_no_reader(running: RunningGateway, monkeypatch: pytest.MonkeyPatch) -> None:
+    before = _readers()
+    held, quiet = _Held(running, monkeypatch), threading.Event()
+    filler = issuance_pb2.BatchIssueLicensesRequest(licenses=[issuance_pb2.IssueLicenseRequest()])
+    call = running.issuance(MARKET).BatchIssueLicenses(_stream(held, filler, quiet), timeout=60)
+    try:
+        assert held.entered.wait(30)
+        assert _until(lambda: _waiting_to_queue(before)), "the reader's queue never filled"
+        call.cancel()
+        held.release()
+        assert _left(before) == set()
+    finally:
+        held.release()
+        quiet.set()
+
+
+def test_a_stream_refused_too_many_items_leaves_no_reader(
+    running: RunningGateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = _readers()
+    held, quiet = _Held(running, monkeypatch), threading.Event()
+    filler = issuance_pb2.BatchIssueLicensesRequest(licenses=[issuance_pb2.IssueLicenseRequest()] * 1001)
+    call = running.issuance(MARKET).BatchIssueLicenses(_stream(held, filler, quiet), timeout=60)
+    try:
+        assert held.entered.wait(30)
+        assert _until(lambda: _waiting_to_queue(before)), "the reader's queue never filled"
+        held.release()
+        first = next(call)
+        assert len(first.results) == 1 and first.results[0].HasField("error")
+        with pytest.raises(grpc.RpcError) as caught:
+            next(call)
+        assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert ("licenses", "TOO_MANY_ITEMS") in error_details(caught.value)[1]
+        assert _left(before) == set()
+    finally:
+        held.release()
+        quiet.set()
+
+
+def test_a_refused_stream_whose_client_sends_no_more_leaves_no_reader(running: RunningGateway) -> None:
+    """The reader waits for the client's next message, and the client neither sends nor ends its stream."""
+    before = _readers()
+    quiet = threading.Event()
+
+    def stream() -> Iterator[issuance_pb2.BatchIssueLicensesRequest]:
+        yield issuance_pb2.BatchIssueLicensesRequest(licenses=[issuance_pb2.IssueLicenseRequest()] * 1001)
+        quiet.wait(60)
+
+    try:
+        with pytest.raises(grpc.RpcError) as caught:
+            list(running.issuance(MARKET).BatchIssueLicenses(stream(), timeout=60))
+        assert ("licenses", "TOO_MANY_ITEMS") in error_details(caught.value)[1]
+        assert _left(before) == set()
+    finally:
+        quiet.set()
