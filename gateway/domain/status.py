@@ -60,8 +60,10 @@ act on it. CANCELLED and SUPERSEDED are final. An expired license (已过期) is
 each check, so it counts until it is cancelled."""
 
 
-def next_status(current: LicenseStatus, action: StatusAction) -> LicenseStatus:
-    """The stored status after ``action``; ConflictError (reason TRANSITION_NOT_ALLOWED) when not allowed."""
+def next_status(current: LicenseStatus, action: StatusAction, superseded_by: str = "") -> LicenseStatus:
+    """The stored status after ``action``; ConflictError (reason TRANSITION_NOT_ALLOWED) when not allowed. A
+    SUPERSEDED version's refusal names the version that replaced it (``superseded_by``), the one to act on instead:
+    a status change that lost the race to an amendment had been refused naming none, as final."""
     try:
         return _TRANSITIONS[(current, action)]
     except KeyError:
@@ -73,11 +75,17 @@ def next_status(current: LicenseStatus, action: StatusAction) -> LicenseStatus:
             f"{_this_one(current)}，不能再次{action.label}（cannot {action.verb} a license that is {current.english} "
             "already）"
         )
+    elif superseded_by:
+        said = (
+            f"{_this_one(current)}，不能{action.label}，请对取代它的 {superseded_by} 操作（cannot {action.verb} a "
+            f"license that is {current.english}: act on the version that replaced it (superseded_by)）"
+        )
     else:
         said = f"{_this_one(current)}，不能{action.label}（cannot {action.verb} a license that is {current.english}）"
-    raise ConflictError(
-        said, reason="TRANSITION_NOT_ALLOWED", metadata={"status": current.value, "action": action.value}
-    )
+    metadata = {"status": current.value, "action": action.value}
+    if superseded_by:
+        metadata["superseded_by"] = superseded_by
+    raise ConflictError(said, reason="TRANSITION_NOT_ALLOWED", metadata=metadata)
 
 
 def _this_one(current: LicenseStatus) -> str:

@@ -679,7 +679,7 @@ class IssuanceService:
                 return replay
             current = uow.licenses.get(license_id)
             assert current is not None
-            status = next_status(current.status, action)
+            status = next_status(current.status, action, current.superseded_by)
             memo = self._status_memo(license_id, status, reason, now, created_at=current.created_at)
             uow.licenses.set_status(license_id, status, reason, now, memo=memo)
             changed = dataclasses.replace(

@@ -927,6 +927,39 @@ def test_status_transitions(running: RunningGateway) -> None:
     assert caught.value.details() == "该证照已注销，不能恢复（cannot resume a license that is cancelled）"
 
 
+def test_a_status_change_of_a_superseded_version_names_the_version_that_replaced_it(running: RunningGateway) -> None:
+    """A clerk revokes by the identifier they looked up while another amends the license: the revocation is
+    refused, and names the version to act on (``superseded_by``) as NOT_AMENDABLE does; it had named none, and the
+    docs called the refusal final, so a client dropped the revocation and the license stayed in force (a
+    reviewer). The status is not applied to the version in force unasked: the client decides."""
+    first = issue(running, unique(samples.food_permit(16))).license
+    stub = running.issuance(MARKET)
+    new = stub.AmendLicense(
+        issuance_pb2.AmendLicenseRequest(
+            request_id="amend-" + uuid.uuid4().hex,
+            license_id=first.license_id,
+            fields={"legal_representative": "李四"},
+            reason="法定代表人变更",
+        )
+    ).license
+    with pytest.raises(grpc.RpcError) as caught:
+        change(running, first.license_id, issuance_pb2.STATUS_ACTION_REVOKE)
+    assert caught.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    info = error_details(caught.value)[0]
+    assert (info.reason, dict(info.metadata)) == (
+        "TRANSITION_NOT_ALLOWED",
+        {"status": "SUPERSEDED", "action": "REVOKE", "superseded_by": new.license_id},
+    )
+    assert caught.value.details() == (
+        f"该证照已变更（不再现行），不能吊销或撤销，请对取代它的 {new.license_id} 操作"
+        "（cannot revoke a license that is superseded: act on the version that replaced it (superseded_by)）"
+    )
+    got = stub.GetLicense(issuance_pb2.GetLicenseRequest(license_id=new.license_id)).license
+    assert got.status == S.LICENSE_STATUS_ACTIVE  # untouched until the client acts on it
+    revoked = change(running, info.metadata["superseded_by"], issuance_pb2.STATUS_ACTION_REVOKE)
+    assert (revoked.license_id, revoked.status) == (new.license_id, S.LICENSE_STATUS_REVOKED)
+
+
 def test_status_change_needs_a_reason_and_an_action(running: RunningGateway) -> None:
     lic = issue(running, unique(samples.food_permit(15))).license
     with pytest.raises(grpc.RpcError) as caught:

@@ -137,3 +137,13 @@ def test_a_status_is_dated_from_its_change_or_the_day_after_the_validity_ended()
     assert status_since(active, dt.date(2027, 5, 10)) == dt.date(2027, 5, 10)  # expired: the day after the end
     suspended = dataclasses.replace(license, status=LicenseStatus.SUSPENDED)
     assert status_since(suspended, dt.date(2027, 6, 1)) == dt.date(2027, 5, 10)  # a suspension lapses too
+
+
+@pytest.mark.parametrize("action", list(StatusAction), ids=lambda a: a.value)
+def test_a_superseded_versions_refusal_names_the_version_that_replaced_it(action: StatusAction) -> None:
+    with pytest.raises(ConflictError) as caught:
+        next_status(S.SUPERSEDED, action, "NEXT")
+    assert caught.value.reason == "TRANSITION_NOT_ALLOWED"
+    assert caught.value.metadata == {"status": "SUPERSEDED", "action": action.value, "superseded_by": "NEXT"}
+    assert "请对取代它的 NEXT 操作" in caught.value.message
+    assert "act on the version that replaced it (superseded_by)" in caught.value.message
