@@ -322,6 +322,7 @@ def test_the_scan_finds_the_refusals_clients_meet_first() -> None:
         "NOT_MATTER_DEPARTMENT": "PERMISSION_DENIED", "REQUEST_ID_REUSED": "ALREADY_EXISTS",
         "CONSENT_USED_UP": "PERMISSION_DENIED", "DOCUMENT_EXCEEDS_PERMIT": "PERMISSION_DENIED",
         "NOT_A_PDF": "INVALID_ARGUMENT", "CALLER_DEADLINE_PASSED": "DEADLINE_EXCEEDED", "INTERNAL": "INTERNAL",
+        "VERSION_LIMIT": "FAILED_PRECONDITION", "DATE_TOO_EARLY": "INVALID_ARGUMENT",
     }  # fmt: skip
     for code, status in expected.items():
         assert status in sent.get(code, frozenset()), code

@@ -45,6 +45,9 @@ _CITIZEN_RE = re.compile(r"^\d{17}[\dX]\Z", re.ASCII)
 
 _TYPE_CODE_RE = re.compile(r"^[0-9A-HJ-NPQRTUWXY]{18}\d{3}\Z", re.ASCII)
 _SERIAL_RE = re.compile(r"^[0-9A-Z]{1,32}\Z", re.ASCII)
+
+MAX_VERSION = 999
+"""The last version an identifier can carry: GB/T 36904 prints the version in three digits."""
 _REGION_RE = re.compile(r"^[1-8]\d{5}\Z", re.ASCII)
 
 # GB/T 2260 province-level prefixes (the first two digits of a region code).
@@ -268,7 +271,7 @@ class LicenseId:
             type_code_problem(self.type_code)
             or uscc_problem(self.issuer_code)
             or (None if _SERIAL_RE.match(self.serial) else "serial must be 1-32 characters of 0-9A-Z")
-            or (None if 1 <= self.version <= 999 else "version must be 1-999")
+            or (None if 1 <= self.version <= MAX_VERSION else f"version must be 1-{MAX_VERSION}")
         )
         if problem:
             raise ValueError(f"invalid license identifier part: {problem}")

@@ -37,7 +37,7 @@ from gateway.domain.errors import (
     detached,
     invalid,
 )
-from gateway.domain.identifiers import LicenseId, find_by_number, license_id_violation
+from gateway.domain.identifiers import MAX_VERSION, LicenseId, find_by_number, license_id_violation
 from gateway.domain.model import (
     ChangeCursor,
     ChangeKind,
@@ -542,6 +542,8 @@ class IssuanceService:
         if old.unreadable:  # what it amends cannot be told: its fields would be sealed as none
             raise _unreadable(old)
         check_amendable(old.status, old.superseded_by)
+        if old.content.version >= MAX_VERSION:  # its next version's identifier cannot be written (it was INTERNAL)
+            raise _version_limit(old.content.version)
         now = self._clock.now()
         on = today(self._clock)
         ended = old.content.valid_until
@@ -986,6 +988,16 @@ def _check_named_issuer(caller: Member, license_id: str) -> None:
             "changes it here; other departments use verification and sharing）",
             reason="NOT_LICENSE_ISSUER",
         )
+
+
+def _version_limit(version: int) -> ConflictError:
+    return ConflictError(
+        f"该证照已是第{version}版，证照标识的版本号不能再大，不能再变更：请将其吊销或注销后重新签发"
+        f"（the license is at version {version}, the last its identifier can carry: revoke or cancel it and issue it "
+        "again）",
+        reason="VERSION_LIMIT",
+        metadata={"version": str(version)},
+    )
 
 
 def _content(valid: ValidIssue, license_id: str, issuer_code: str, *, version: int) -> LicenseContent:

@@ -739,6 +739,52 @@ def test_amend_makes_a_new_version_and_supersedes_the_old(running: RunningGatewa
     )
 
 
+def test_a_license_at_version_999_is_not_amended_again(
+    running: RunningGateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GB/T 36904 gives the version three digits: the amendment of version 999 is refused FAILED_PRECONDITION /
+    VERSION_LIMIT, naming what to do. It had been INTERNAL (a ValueError making the identifier of version 1000; a
+    reviewer). The license is issued at version 998 here, as 997 amendments would have left it."""
+    from gateway.services import issuance as issuance_module
+
+    made = issuance_module._content
+
+    def at_998(valid: Any, license_id: str, issuer_code: str, *, version: int) -> Any:
+        late = dataclasses.replace(LicenseId.parse(license_id), version=998)
+        return made(valid, str(late), issuer_code, version=998)
+
+    with monkeypatch.context() as patched:
+        patched.setattr(issuance_module, "_content", at_998)
+        first = issue(running, unique(samples.business_license(13))).license
+    assert first.version == 998 and first.license_id.endswith(f".998.{first.license_id[-1]}")
+    stub = running.issuance(MARKET)
+
+    def amend(license_id: str, name: str) -> issuance_pb2.AmendLicenseResponse:
+        return stub.AmendLicense(
+            issuance_pb2.AmendLicenseRequest(
+                request_id="amend-" + uuid.uuid4().hex,
+                license_id=license_id,
+                fields={"legal_representative": name},
+                reason="法定代表人变更",
+            )
+        )
+
+    last = amend(first.license_id, "李四").license
+    assert last.version == 999 and LicenseId.parse(last.license_id).version == 999
+    with pytest.raises(grpc.RpcError) as caught:
+        amend(last.license_id, "王五")
+    assert caught.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    info = error_details(caught.value)[0]
+    assert (info.reason, dict(info.metadata)) == ("VERSION_LIMIT", {"version": "999"})
+    assert caught.value.details() == (
+        "该证照已是第999版，证照标识的版本号不能再大，不能再变更：请将其吊销或注销后重新签发"
+        "（the license is at version 999, the last its identifier can carry: revoke or cancel it and issue it "
+        "again）"
+    )
+    got = stub.GetLicense(issuance_pb2.GetLicenseRequest(license_id=last.license_id)).license
+    assert got.status == S.LICENSE_STATUS_ACTIVE and not got.superseded_by
+
+
 def test_a_number_that_is_the_holders_code_must_be_the_holders(running: RunningGateway) -> None:
     """A 居民身份证's number is its 公民身份号码 and a 营业执照's its 统一社会信用代码: the police had issued a card
     whose number was another person's (or "ABC"), which then verified PASSED by that person's number (found by an
