@@ -159,11 +159,17 @@ def check_issuer(member: Member, license_type: LicenseType) -> None:
 
 
 def validate_issue(
-    draft: LicenseDraft, catalog: Catalog, issuer: Member, today: dt.date, *, stated: Mapping[str, str] | None = None
+    draft: LicenseDraft,
+    catalog: Catalog,
+    issuer: Member,
+    today: dt.date,
+    *,
+    stated: Mapping[str, str] | None = None,
+    stated_from: dt.date | None = None,
 ) -> ValidIssue:
     """Check an issue request; raises InvalidLicenseError with every violation, or PermissionDeniedError.
     ``stated``: the fields of the version an amendment supersedes, whose dates kept as they are are not judged again
-    against today (``check_fields``)."""
+    against today (``check_fields``); ``stated_from``, its ``valid_from``, likewise not judged again when kept."""
     errors: list[FieldViolation] = []
     check_request_id(draft.request_id, errors)
     license_type = catalog.license_types.get(draft.type_code)
@@ -205,7 +211,21 @@ def validate_issue(
                 ),
             )
         )
-    valid_from = check_date("valid_from", draft.valid_from, errors) or issue_date
+    valid_from = check_date("valid_from", draft.valid_from, errors)
+    if valid_from is not None and valid_from < EARLIEST_DATE and valid_from != stated_from:
+        # as every other date (a system's empty 0001-01-01 had been issued as in force since year 1: a reviewer). A
+        # start long before the issue date is not refused: a renewal may be back-dated
+        errors.append(
+            _v(
+                "valid_from",
+                "DATE_TOO_EARLY",
+                _said(
+                    f"{FIELD_LABELS['valid_from']}早于 {EARLIEST_DATE}",
+                    f"valid_from is before {EARLIEST_DATE}",
+                ),
+            )
+        )
+    valid_from = valid_from or issue_date
     valid_until = check_validity(license_type, issue_date, valid_from, draft.valid_until, errors)
     region_code = draft.region_code or issuer.region
     if problem := region_code_problem(region_code):

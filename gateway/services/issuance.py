@@ -573,7 +573,9 @@ class IssuanceService:
         draft = _amended_draft(old, amendment, on, without=left)  # refused for themselves, not as UNKNOWN_FIELD
         not_in_catalog = [_field_not_in_catalog(license_type, key) for key in left]
         try:
-            valid = validate_issue(draft, self._catalog, caller, on, stated=old.content.fields)
+            valid = validate_issue(
+                draft, self._catalog, caller, on, stated=old.content.fields, stated_from=old.content.valid_from
+            )
         except InvalidLicenseError as invalid_too:  # every field to bring up to the catalog, said at once
             raise InvalidLicenseError([*not_in_catalog, *invalid_too.violations]) from None
         if not_in_catalog:

@@ -237,6 +237,7 @@ BAD_INPUT = [
     ("ISO week field date", "fields.established_on", "2024-W01-1", "fields.established_on", "BAD_DATE"),
     ("field date in the future", "fields.established_on", "2999-01-01", "fields.established_on", "DATE_IN_FUTURE"),
     ("field date before 1900", "fields.approved_on", "0999-01-01", "fields.approved_on", "DATE_TOO_EARLY"),
+    ("start of validity before 1900", "valid_from", "0001-01-01", "valid_from", "DATE_TOO_EARLY"),
     ("bad field USCC", "fields.uscc", "91370100MA3C4K7L6N", "fields.uscc", "BAD_CHECK_CHARACTER"),
     ("bad region", "region_code", "990000", "region_code", "BAD_REGION_CODE"),
     ("bad serial", "serial", "ab-c", "serial", "BAD_SERIAL"),
@@ -540,6 +541,41 @@ def test_a_card_stored_with_9999_12_31_for_lifelong_is_amended_by_emptying_it(ru
     )
     new = amend(valid_until="").license
     assert (new.version, new.valid_until, new.status) == (2, "", S.LICENSE_STATUS_ACTIVE)
+
+
+def test_a_start_of_validity_stored_before_the_check_does_not_stop_an_amendment_that_keeps_it(
+    running: RunningGateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A valid_from before 1900 is refused DATE_TOO_EARLY, as every other date (it had been taken: a license in force
+    since year 1; a reviewer). One stored before the check is kept by an amendment that leaves it, as a field's date
+    is; an amendment that gives a new one is judged."""
+    from gateway.domain import validation
+
+    with monkeypatch.context() as patched:
+        patched.setattr(validation, "EARLIEST_DATE", dt.date(1, 1, 1))  # as the gateway was
+        old = issue(running, {**unique(samples.food_permit(17)), "valid_from": "0001-01-01"}).license
+    assert old.valid_from == "0001-01-01"
+    stub = running.issuance(MARKET)
+
+    def amend(**extra: str) -> issuance_pb2.AmendLicenseResponse:
+        return stub.AmendLicense(
+            issuance_pb2.AmendLicenseRequest(
+                request_id="amend-" + uuid.uuid4().hex,
+                license_id=extra.pop("license_id", old.license_id),
+                fields={"legal_representative": extra.pop("name", "李四")},
+                reason="法定代表人变更",
+                **extra,
+            )
+        )
+
+    with pytest.raises(grpc.RpcError) as caught:
+        amend(valid_from="1899-12-31")
+    assert error_details(caught.value)[1] == [("valid_from", "DATE_TOO_EARLY")]
+    assert caught.value.details() == "valid_from: 有效期起始日期早于 1900-01-01（valid_from is before 1900-01-01）"
+    kept = amend().license
+    assert (kept.version, kept.valid_from) == (2, "0001-01-01")
+    again = amend(license_id=kept.license_id, name="王五", valid_from="0001-01-01").license
+    assert (again.version, again.valid_from) == (3, "0001-01-01")
 
 
 def test_a_date_stored_before_the_check_does_not_stop_an_amendment_that_keeps_it(running: RunningGateway) -> None:

@@ -194,6 +194,9 @@ DATE_CASES = [
     ("expiring type without end", {"valid_until": ""}, ("valid_until", "REQUIRED")),
     ("date with time", {"issue_date": "2024-05-10T00:00"}, ("issue_date", "BAD_DATE")),
     ("compact date", {"valid_from": "20240510"}, ("valid_from", "BAD_DATE")),
+    ("a system's empty start", {"valid_from": "0001-01-01"}, ("valid_from", "DATE_TOO_EARLY")),
+    ("start before 1900", {"valid_from": "1899-12-31"}, ("valid_from", "DATE_TOO_EARLY")),
+    ("start in 1900, long before the issue, is fine", {"valid_from": "1900-01-01"}, None),
 ]  # fmt: skip
 
 
