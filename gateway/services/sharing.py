@@ -439,21 +439,23 @@ class SharingService:
             caller, use, license_id, consent_code, AuditAction.GET_LICENSE_DATA
         )
 
-        def judge(presented: Sequence[Consent], now: dt.datetime) -> tuple[Decision, _Outcome]:
+        def judge(
+            granted: Sequence[Approval], presented: Sequence[Consent], now: dt.datetime
+        ) -> tuple[Decision, _Outcome]:
             decision = decide(
                 caller=caller,
                 license=license,
                 license_type=license_type,
                 matter=matter,
                 purpose=use.purpose,
-                approvals=approvals,
+                approvals=granted,
                 consents=presented,
                 now=now,
                 issuer_name=issuer_name,
             )
             return decision, _outcome(decision)
 
-        decision, outcome, uses_left = self._settle(record, judge, consents)
+        decision, outcome, uses_left, used_at = self._settle(record, judge, approvals, consents)
         if not isinstance(decision, Permit):
             assert outcome.error is not None
             raise outcome.error
@@ -462,7 +464,7 @@ class SharingService:
             status=license.effective_status(today(self._clock)),
             permit=decision,
             consent_uses_left=uses_left,
-            used_at=record.at,
+            used_at=used_at,
         )
 
     def license_document(
@@ -479,14 +481,16 @@ class SharingService:
             caller, use, license_id, consent_code, AuditAction.GET_LICENSE_DOCUMENT
         )
 
-        def judge(presented: Sequence[Consent], now: dt.datetime) -> tuple[Decision, _Outcome]:
+        def judge(
+            granted: Sequence[Approval], presented: Sequence[Consent], now: dt.datetime
+        ) -> tuple[Decision, _Outcome]:
             decision = decide(
                 caller=caller,
                 license=license,
                 license_type=license_type,
                 matter=matter,
                 purpose=use.purpose,
-                approvals=approvals,
+                approvals=granted,
                 consents=presented,
                 now=now,
                 issuer_name=issuer_name,
@@ -495,9 +499,9 @@ class SharingService:
                 return decision, problem
             return decision, _outcome(decision)
 
-        _, first = judge(consents, record.at)
+        _, first = judge(approvals, consents, record.at)
         if first.error is not None:  # denied: record it now, nothing to draw or stamp
-            self._settle(record, lambda *_: (None, first), ())
+            self._settle(record, lambda *_: (None, first), (), ())
             raise first.error
         original = self._document(license)
         on = record.at.astimezone(CHINA_TZ).date()
@@ -507,10 +511,11 @@ class SharingService:
         size = _copy_reply_size(stamped, field, text)
         if self._max_reply_bytes is not None and size > self._max_reply_bytes:
             self._refuse(record, _copy_too_large(size, self._max_reply_bytes))
-        # the use is counted and recorded only now, and judged at this time: a call denied at this point (its consent
-        # just used up, withdrawn, or past its end while the copy was stamped, which may take up to
-        # STAMP_TIMEOUT_SECONDS) throws the stamped copy away
-        _, outcome, _ = self._settle(record, judge, consents)
+        # the use is counted and recorded only now, and judged again at this time on the approvals as they now stand:
+        # a call denied at this point (its consent just used up, withdrawn, or past its end, or an approval withdrawn
+        # or past its end, while the copy was stamped, which may take up to STAMP_TIMEOUT_SECONDS) throws the stamped
+        # copy away (a reviewer, R1)
+        _, outcome, _, used_at = self._settle(record, judge, approvals, consents, again=(caller.code, matter.code))
         if outcome.error is not None:
             raise outcome.error
         return LicenseCopy(
@@ -520,7 +525,7 @@ class SharingService:
             stamp_field=field,
             use_text=text,
             consent_id=outcome.consent_id,
-            used_at=record.at,
+            used_at=used_at,
             status=status,
             status_since=since,
         )
@@ -566,16 +571,16 @@ class SharingService:
                 not_intact[license.content.type_code] = finding.reason or ""
         filler = _Filler(self._catalog, matter, wanted, newest, names, not_intact)
 
-        def judge(presented: Sequence[Consent], at: dt.datetime) -> tuple[_Form, _Outcome]:
-            return filler.fill(caller, use.purpose, approvals, presented, at)
+        def judge(granted: Sequence[Approval], presented: Sequence[Consent], at: dt.datetime) -> tuple[_Form, _Outcome]:
+            return filler.fill(caller, use.purpose, granted, presented, at)
 
-        form, outcome, _ = self._settle(record, judge, consents)
+        form, outcome, _, used_at = self._settle(record, judge, approvals, consents)
         return PrefilledForm(
             values=form.values,
             unfilled=form.unfilled,
             remedy=form.remedy,
             consent_id=outcome.consent_id,
-            used_at=now,
+            used_at=used_at,
         )
 
     # -- parts -----------------------------------------------------------------------------------------------------
@@ -643,36 +648,61 @@ class SharingService:
     def _settle(
         self,
         record: _Record,
-        judge: Callable[[Sequence[Consent], dt.datetime], tuple[T, _Outcome]],
+        judge: Callable[[Sequence[Approval], Sequence[Consent], dt.datetime], tuple[T, _Outcome]],
+        approvals: Sequence[Approval],
         consents: Sequence[Consent],
-    ) -> tuple[T, _Outcome, int | None]:
-        """Decide (at the record's time), count the consent's use if the decision needs it, and record the call;
-        returns once committed.
+        *,
+        again: tuple[str, str] | None = None,
+    ) -> tuple[T, _Outcome, int | None, dt.datetime]:
+        """Decide, count the consent's use if the decision needs it, and record the call; returns once committed:
+        the decision, its outcome, the uses left (None: none counted) and the time the call is dated at (its
+        ``used_at``, the record's ``at``).
+
+        A call is decided at the record's time (its start) on the approvals and the consent it read then. With
+        ``again`` (the caller's and the matter's codes: a document's copy, stamped since it read them, for up to
+        ``STAMP_TIMEOUT_SECONDS``) it reads the approvals again first, under a share lock (``decided_for(lock=True)``,
+        so that a decision of one of them under way commits first and is seen), and is decided again at the time
+        read once they are held: an approval withdrawn or past its end while the copy was stamped had still let it
+        through, handed out up to a minute after the withdrawal's answer (a reviewer, R1). A copy refused then is
+        dated then; one permitted keeps the time stamped on it, which is before the time of any withdrawal that
+        it did not see. Its record is then written as any other call's: by the group writer when no consent is
+        counted (its retry of a commit whose answer was lost, its group commit).
 
         The use is counted by an atomic UPDATE in the record's transaction, which judges the consent (not withdrawn,
         not past its end, a use left) at the time it is counted, not at the call's start: a document's copy is
-        stamped in between, up to ``STAMP_TIMEOUT_SECONDS``, and a consent that ended meanwhile had still been
-        spent, its copy handed out after the end (a reviewer, R2). The UPDATE takes the consent's row lock, which a
-        withdrawal holds from before it reads its time until it commits (``ConsentRepository.lock``): a use counted
-        first is dated (the call's time) before the withdrawal and on the trail before it; one that waited for it
-        finds the consent withdrawn. When it finds no use left (a concurrent call took the last one, or the consent
-        was withdrawn or expired meanwhile), the call is decided again on the consent as it now stands, at the time
-        read after the UPDATE returned, and that decision is the one recorded and answered; a refusal is dated then,
-        so that it is not dated before the withdrawal that it follows on the trail.
+        stamped in between, and a consent that ended meanwhile had still been spent, its copy handed out after the
+        end (a reviewer, R2). The UPDATE takes the consent's row lock, which a withdrawal holds from before it reads
+        its time until it commits (``ConsentRepository.lock``): a use counted first is dated (the call's time) before
+        the withdrawal and on the trail before it; one that waited for it finds the consent withdrawn. When it finds
+        no use left (a concurrent call took the last one, or the consent was withdrawn or expired meanwhile), the
+        call is decided again on the consent as it now stands, at the time read after the UPDATE returned (but never
+        before the count's own: a clock stepped back between them had found the consent live where the count had
+        not, a CONSENT_CHANGED with no record, a reviewer's R5), and that decision is the one recorded and answered,
+        dated then, a refusal and a permit of what is shared without the consent alike: it was decided then, and is
+        not dated before the withdrawal it follows on the trail (a reviewer, R4).
         """
-        result, outcome = judge(consents, record.at)
+        if again is None:
+            result, outcome = judge(approvals, consents, record.at)
+        else:
+            requester, matter_code = again
+            with self._db.unit_of_work(write=True) as uow:
+                approvals = [_approval(r) for r in uow.access_requests.decided_for(requester, matter_code, lock=True)]
+                judged_at = self._clock.now()  # once they are held
+            result, outcome = judge(approvals, consents, judged_at)
+            if not outcome.permitted:
+                record = record.dated(judged_at)
         if not outcome.consent_id:
             self._records.write(record.entries(outcome))
-            return result, outcome, None
+            return result, outcome, None, record.at
         with self._db.unit_of_work(write=True) as uow:
-            left = uow.consents.use(outcome.consent_id, self._clock.now())
+            counted_at = self._clock.now()
+            left = uow.consents.use(outcome.consent_id, counted_at)
             if left is None:
-                now = self._clock.now()
+                now = max(counted_at, self._clock.now())
                 fresh = uow.consents.get(outcome.consent_id)
                 born = next((c.holder_born for c in consents if c.consent_id == outcome.consent_id), None)
-                result, outcome = judge([replace(_consent(fresh), holder_born=born)] if fresh else [], now)
-                if not outcome.permitted:
-                    record = record.dated(now)
+                result, outcome = judge(approvals, [replace(_consent(fresh), holder_born=born)] if fresh else [], now)
+                record = record.dated(now)
                 if outcome.consent_id:  # the store says it is spent, the policy says it is not: never guess
                     raise ConflictError(
                         "用证授权在本次调用中发生了变化，请重试（the consent changed during the call; try again）",
@@ -686,7 +716,7 @@ class SharingService:
                     reason="CALLER_DEADLINE_PASSED",
                 )
             uow.commit()
-        return result, outcome, left
+        return result, outcome, left, record.at
 
     def _subjects(self, license: License) -> tuple[str, ...]:
         """The co-subjects of ``license`` (``subjects_of``) when its seal vouches for the record: each record about it

@@ -1864,13 +1864,16 @@ class AccessRequestRepository:
         ).first()
         return _access_request(row) if row else None
 
-    def decided_for(self, requester: str, matter_code: str) -> list[StoredAccessRequest]:
+    def decided_for(self, requester: str, matter_code: str, *, lock: bool = False) -> list[StoredAccessRequest]:
         """The approved, rejected and withdrawn requests of ``requester`` for ``matter_code``: what the sharing policy
-        weighs."""
+        weighs. ``lock`` (in a writing transaction: a copy judged again once stamped): on PostgreSQL under a share lock
+        (FOR SHARE), so that a decision of one of them under way (``lock``, FOR UPDATE) commits first and is read,
+        and one that comes after waits for this transaction (SQLite's writers are serial already)."""
         decided = _Q.c.state.in_(["APPROVED", "REJECTED", "WITHDRAWN"])
-        rows = self._s.execute(
-            select(_Q).where(_Q.c.requester == requester, _Q.c.matter_code == matter_code, decided).order_by(_Q.c.seq)
-        ).all()
+        query = select(_Q).where(_Q.c.requester == requester, _Q.c.matter_code == matter_code, decided)
+        if lock:
+            query = query.with_for_update(read=True)
+        rows = self._s.execute(query.order_by(_Q.c.seq)).all()
         return [_access_request(r) for r in rows]
 
     def expire_overdue(self, now: dt.datetime, *, request_id: str | None = None) -> int:
