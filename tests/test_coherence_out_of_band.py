@@ -367,7 +367,8 @@ def test_a_seal_revoked_and_restored_out_of_band_is_seen_within_a_second(running
 
 
 def test_issuing_announces_nothing_and_status_changes_still_work(running: RunningGateway) -> None:
-    """INSERTs fire no trigger (ingest stays as it was); the gateway's own status change fires them too, which
+    """The gateway's own INSERTs announce nothing (ingest stays as it was: 0032's triggers write only for a row an
+    insert would replace); the gateway's own status change fires them too, which
     only drops the key once more, and its answer is the new status at once."""
     issuer = running.issuance(MARKET)
     url = url_of(running)

@@ -58,6 +58,45 @@ def test_handler_threads_share_a_full_cache_without_errors() -> None:
     assert verified.currsize == len(verified) == 200
 
 
+def test_every_way_into_the_cache_takes_its_lock() -> None:
+    """``get``, ``pop`` and ``clear`` too: a subclass of the cache had inherited them unlocked, and ``get`` raised
+    ``KeyError`` under threads (a reviewer)."""
+    verified = verification.VerifiedSignatures(50)
+    errors: collections.Counter[str] = collections.Counter()
+    counted = threading.Lock()
+
+    def handler(offset: int) -> None:
+        said: collections.Counter[str] = collections.Counter()
+        for n in range(20_000):
+            key = str((n * 7 + offset) % 120).encode()
+            try:
+                if n % 3 == 0:
+                    verified[key] = True
+                elif n % 3 == 1:
+                    verified.get(key)
+                else:
+                    verified.pop(key, None)
+                if n % 5_000 == 4_999:
+                    verified.clear()
+            except Exception as exc:
+                said[type(exc).__name__] += 1
+        with counted:
+            errors.update(said)
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-5)
+    try:
+        threads = [threading.Thread(target=handler, args=(t,)) for t in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert dict(errors) == {}
+    assert verified.currsize == len(verified) <= 50
+
+
 @pytest.mark.parametrize("database_url", [backend_params()[0]], indirect=True)
 def test_the_verification_service_keeps_its_verified_signatures_in_the_locked_cache(running: RunningGateway) -> None:
     cache = running.gateway.verification._verified

@@ -54,7 +54,7 @@ import hashlib
 import json
 import re
 import threading
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -63,6 +63,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from gateway import metrics
+from gateway.config import LICENSE_CACHE_SIZE  # the default of the licenses checked kept per process
 from gateway.domain.audit import AuditAction, AuditEntry, license_subjects, may_have_subjects
 from gateway.domain.catalog import (
     Catalog,
@@ -157,8 +158,6 @@ MAX_WRONG_CLAIMS = 5
 """Wrong claims (7, 信息有误) one department may make about one license in ``WRONG_CLAIMS_HOURS``; the next is refused
 (``VerificationService._count_claim``)."""
 WRONG_CLAIMS_HOURS = 24
-LICENSE_CACHE_SIZE = 200_000
-"""The default of the licenses checked kept per process (``gateway.config.Settings.license_cache_size``)."""
 SEAL_CACHE_SIZE = 10_000
 VERIFIED_CACHE_SIZE = 500_000
 MAX_LICENSE_ID = 120
@@ -170,36 +169,63 @@ MAX_LATER_SIGNATURES = 4
 not vouched for unjudged."""
 
 
-class VerifiedSignatures(LRUCache[bytes, bool]):
+class VerifiedSignatures(MutableMapping[bytes, bool]):
     """``record_integrity``'s record seals that verified (``VerificationService._verified``), shared by every handler
-    thread. cachetools' caches are not thread-safe: once full, two threads evicting at once picked the same least
-    recently used key and one raised ``KeyError`` (or ``RuntimeError``) out of ``record_integrity``, answered
-    INTERNAL, and the size count drifted from the length (found in review). Each access holds a lock of its own (an
-    eviction reenters it; held for a dictionary operation or two, never over a signature check)."""
+    thread: a least-recently-used cache of ``maxsize`` entries. cachetools' caches are not thread-safe: once full, two
+    threads evicting at once picked the same least recently used key and one raised ``KeyError`` (or
+    ``RuntimeError``) out of ``record_integrity``, answered INTERNAL, and the size count drifted from the length
+    (found in review). It holds the cache rather than being one, so that every way in (``get``, ``pop``, ``clear``
+    too, which a subclass had inherited unlocked: a reviewer) takes the lock, held for a dictionary operation or two,
+    never over a signature check."""
 
     def __init__(self, maxsize: int) -> None:
-        super().__init__(maxsize)
-        self._lock = threading.RLock()
+        self._cache: LRUCache[bytes, bool] = LRUCache(maxsize)
+        self._lock = threading.Lock()
+
+    @property
+    def maxsize(self) -> int:
+        return int(self._cache.maxsize)
+
+    @property
+    def currsize(self) -> int:
+        with self._lock:
+            return int(self._cache.currsize)
 
     def __contains__(self, key: object) -> bool:
         with self._lock:
-            return super().__contains__(key)
+            return key in self._cache
 
     def __getitem__(self, key: bytes) -> bool:
         with self._lock:
-            return super().__getitem__(key)
+            return self._cache[key]
+
+    def get(self, key: bytes, default: Any = None) -> Any:
+        with self._lock:
+            return self._cache.get(key, default)
 
     def __setitem__(self, key: bytes, value: bool) -> None:
         with self._lock:
-            super().__setitem__(key, value)
+            self._cache[key] = value
 
     def __delitem__(self, key: bytes) -> None:
         with self._lock:
-            super().__delitem__(key)
+            del self._cache[key]
 
-    def popitem(self) -> tuple[bytes, bool]:
+    def pop(self, key: bytes, *default: Any) -> Any:
         with self._lock:
-            return super().popitem()
+            return self._cache.pop(key, *default)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._cache.clear()
+
+    def __iter__(self) -> Iterator[bytes]:
+        with self._lock:
+            return iter(list(self._cache))
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._cache)
 
 
 _CONTROL_CHARACTERS = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
