@@ -655,6 +655,7 @@ def initialise(
     passphrase_here = settings.generated_passphrase_path.exists()
     if wal_left_beside(settings.effective_database_url):  # before any connection replays it into the file for good
         check_intact(settings.effective_database_url)
+    require_seal_ca_keys(settings)
     gateway = Gateway.open(settings, clock=clock, create_passphrase=True)
     try:
         with gateway.db.setup_lock(waiting):  # two replicas' inits at once: one after the other
@@ -2048,7 +2049,7 @@ def _sm2_seal_maker(settings: Settings, keys: KeyStore) -> Sm2SealMaker | None:
         return None
     try:
         return Sm2SealMaker(
-            ca=_seal_ca_at(directory, settings),
+            ca=SealMakerCA.load(directory, settings.passphrase()),  # without its key: ``require_seal_ca_keys``
             key=keys.load(SM2_MAKER_KEY),
             certificate=x509.load_pem_x509_certificate((directory / SM2_MAKER_CERT).read_bytes()),
         )
@@ -2103,25 +2104,47 @@ def _authorities_not_the_stores(settings: Settings, db: Database, keys: KeyStore
 
 
 def load_seal_ca(settings: Settings) -> SealMakerCA | None:
+    """The seal-maker CA of the data directory, with its intermediate's key when it is there: a command that only
+    works on the store (`zzgw members --revoke`, `zzgw audit verify`) runs without it, and `zzgw serve` and `zzgw
+    init`, which sign the CRLs and certify, refuse the directory first (``require_seal_ca_keys``)."""
     if not (settings.seal_ca_dir / "root.pem").exists():
         return None
-    return _seal_ca_at(settings.seal_ca_dir, settings)
+    return SealMakerCA.load(settings.seal_ca_dir, settings.passphrase())
+
+
+SEAL_CA_KEY_LOST = "docs/operations.md: Losing a seal maker's intermediate key"
+
+
+def _seal_ca_key_missing(directory: Path, settings: Settings) -> ConfigError:
+    whose = "the SM2 seal maker's CA" if directory == settings.sm2_seal_ca_dir else "the seal-maker CA"
+    return ConfigError(
+        f"{directory / 'intermediate.key.pem'} is missing: {whose} signs with it the CRL that every check of a seal "
+        "needs, and certifies seals, so this data directory could verify nothing; copy it from the gateway this data "
+        "directory was copied from (a replica: README, deployment beyond one machine), or restore it from this data "
+        "directory's backup (a single gateway). The commands that only work on the store (`zzgw members`, `zzgw "
+        f"audit`) still run; if no copy is left anywhere: {SEAL_CA_KEY_LOST}"
+    )
+
+
+def require_seal_ca_keys(settings: Settings) -> None:
+    """`zzgw serve` and `zzgw init`: ConfigError naming a seal maker's intermediate key missing from a data directory
+    that has its CA. The key signs the CA's CRL, and a seal is judged only against its CA's CRL: a replica copied
+    without ``intermediate.key.pem`` had started and said it was ready, then answered every verification
+    INDETERMINATE / CRL_MISSING (every one INTERNAL without the SM2 seal maker's), besides certifying no seal (a
+    multi-replica tester). Only these two commands refuse it: every command that opened the store had, and a gateway
+    that lost the file could not even revoke a member (a reviewer, R2)."""
+    for directory in (settings.seal_ca_dir, settings.sm2_seal_ca_dir):
+        if (directory / "root.pem").exists() and not (directory / "intermediate.key.pem").exists():
+            raise _seal_ca_key_missing(directory, settings)
 
 
 def _seal_ca_at(directory: Path, settings: Settings) -> SealMakerCA:
-    """The seal-maker CA in ``directory`` (``seal-ca/``, ``seal-ca-sm2/``) with its intermediate's key; ConfigError
-    naming the key's file when it is missing. The key signs the CA's CRL, and a seal is judged only against its CA's
-    CRL: a replica copied without ``intermediate.key.pem`` had started and said it was ready, then answered every
-    verification INDETERMINATE / CRL_MISSING (every one INTERNAL without the SM2 seal maker's), besides certifying no
-    seal (a multi-replica tester). The root's key is not needed (``SealMakerCA.load``)."""
+    """The seal-maker CA in ``directory`` (``seal-ca/``, ``seal-ca-sm2/``) with its intermediate's key, for `zzgw
+    init`, which certifies; ConfigError naming the key's file when it is missing (``require_seal_ca_keys``). The
+    root's key is not needed (``SealMakerCA.load``)."""
     ca = SealMakerCA.load(directory, settings.passphrase())
     if not ca.can_issue:
-        whose = "the SM2 seal maker's CA" if directory == settings.sm2_seal_ca_dir else "the seal-maker CA"
-        raise ConfigError(
-            f"{directory / 'intermediate.key.pem'} is missing: {whose} signs with it the CRL that every check of a "
-            "seal needs, and certifies seals, so this data directory could verify nothing; copy it from the gateway "
-            "this data directory was copied from (README: deployment beyond one machine)"
-        )
+        raise _seal_ca_key_missing(directory, settings)
     return ca
 
 
@@ -2728,6 +2751,7 @@ def check_ready(gateway: Gateway, *, serving: bool = False) -> None:
     dev store (``_still_in_dev``): that is `zzgw init --switch-to-production`'s, with every gateway of it stopped."""
     settings = gateway.settings
     if serving:
+        require_seal_ca_keys(settings)
         warn_of_exposed_secrets(settings)
     if gateway.tsa is None and not settings.tsa_url and (settings.seal_ca_dir / "root.pem").exists():
         # sealed PDFs had silently gone without their timestamp (a disaster-recovery tester)

@@ -75,9 +75,29 @@ def test_a_replica_without_a_seal_makers_issuing_key_is_refused_by_serve_and_ini
         assert refused.stderr.count("\n") == 1 and "Traceback" not in refused.stderr, (command, refused.stderr)
         assert f"{directory / missing} is missing" in refused.stderr, (command, refused.stderr)
         assert "copy it from the gateway this data directory was copied from" in refused.stderr
+        assert "or restore it from this data directory's backup (a single gateway)" in refused.stderr
+        assert "Losing a seal maker's intermediate key" in refused.stderr
     assert not (directory / missing).exists()  # nothing was made in its place
     shutil.copy2(first / missing, directory / missing)
     assert run_zzgw("init", env=settings).returncode == 0
+
+
+@pytest.mark.parametrize("ca", CAS)
+def test_the_commands_that_work_on_the_store_run_without_a_seal_makers_issuing_key(
+    first: Path, tmp_path: Path, ca: str
+) -> None:
+    """Every command that opened the store had refused a data directory that lost intermediate.key.pem, so a single
+    gateway could not revoke a member whose key leaked nor verify its audit trail, with no way forward (a reviewer,
+    R2): only `zzgw serve` and `zzgw init`, which sign CRLs and certify, refuse it now."""
+    missing = f"{ca}/intermediate.key.pem"
+    directory = replica(first, tmp_path, missing)
+    settings = env(directory, first)
+    listed = run_zzgw("members", env=settings)
+    assert listed.returncode == 0 and "is missing" not in listed.stderr, listed.stderr
+    verified = run_zzgw("audit", "verify", env=settings)
+    assert verified.returncode == 0, verified.stderr
+    assert "intact" in verified.stdout + verified.stderr
+    assert run_zzgw("serve", env=settings, timeout=90).returncode == 2
 
 
 def test_a_replica_without_the_seal_makers_root_keys_initialises_and_serves_both_crls(

@@ -511,10 +511,10 @@ def test_a_data_directory_without_a_seal_makers_issuing_key_is_refused_not_serve
     """Imported without --key, or intermediate.key.pem lost from a copy: RegisterSeal had been INTERNAL and the CRL's
     URL 500, then a gateway served that certified no seal and judged every document undecided (CRL_MISSING, no CRL
     to judge by; INTERNAL without the SM2 seal maker's key) while it said it was ready (a multi-replica tester).
-    Every command that opens the data directory now refuses it, naming the file to copy (tests/test_seal_maker_keys.py
-    runs `zzgw serve` and `zzgw init`)."""
+    `zzgw serve` and `zzgw init` now refuse it, naming the file to copy (tests/test_seal_maker_keys.py runs them);
+    the commands that only work on the store open it (a reviewer, R2)."""
     from gateway.config import ConfigError, Settings
-    from gateway.server import Gateway
+    from gateway.server import Gateway, check_ready
     from tests.conftest import PASSPHRASE, start_gateway
 
     database = f"sqlite:///{tmp_path / 'own.db'}"
@@ -524,8 +524,13 @@ def test_a_data_directory_without_a_seal_makers_issuing_key_is_refused_not_serve
         key = tmp_path / "var" / ca / "intermediate.key.pem"
         kept = key.read_bytes()
         key.unlink()
-        with pytest.raises(ConfigError, match=f"^{re.escape(str(key))} is missing: .* copy it from the gateway"):
-            Gateway.open(settings)
+        gateway = Gateway.open(settings)
+        try:
+            check_ready(gateway)
+            with pytest.raises(ConfigError, match=f"^{re.escape(str(key))} is missing: .* copy it from the gateway"):
+                check_ready(gateway, serving=True)
+        finally:
+            gateway.close()
         key.write_bytes(kept)
     Gateway.open(settings).close()
 
