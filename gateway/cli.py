@@ -443,6 +443,10 @@ def _init(settings: Settings, args: argparse.Namespace) -> int:
             f"{counted(len(report.seals_made), 'issuer')} got their first seal (电子证照专用章): "
             f"{', '.join(report.seals_made)}"
         )
+    for listed in report.revocations_listed:  # an upgraded store's file: said once (a reviewer, R1)
+        print(f"listed: {listed}")
+    for unknown in report.revocations_unknown:
+        print(f"warning: {unknown}", file=sys.stderr)
     for taken in report.revocations_taken:  # the leak procedure's entries, said once each: a typo is refused
         print(f"revoked: {taken}, listed on the seal-maker CRL from now on (revocations.json)")
     for made in report.keys_made:

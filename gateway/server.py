@@ -603,6 +603,11 @@ class InitReport:
     revocations_taken: tuple[str, ...] = ()
     """The certificates added by hand to a seal-maker CA's ``revocations.json`` (the leak procedure) that this run
     checked and listed, each as ``the time-stamping certificate SERIAL (REASON from TIME)``."""
+    revocations_listed: tuple[str, ...] = ()
+    """Each ``revocations.json`` written before the gateway kept its ``listed`` entries, given them by this run
+    (``_list_legacy_revocations``)."""
+    revocations_unknown: tuple[str, ...] = ()
+    """The entries of such a file that are no certificate the gateway knows of: kept, and said to be checked."""
     keys_made: tuple[str, ...] = ()
     """The new receipt or TSA key and certificate this run made in place of ones moved aside (not at the first
     ``zzgw init``, nor at a renewal, which says so itself), each as ``WHAT KEY, CERTIFICATE (serial SERIAL)``."""
@@ -779,7 +784,7 @@ def _initialise(
         keys_made = (*keys_made, *receipt_made)
         _ensure_sm2_seal_maker(settings, gateway.keys, gateway.clock, members)
     _record_tsa_certificate(settings)
-    revocations_taken = _take_revocations(settings, gateway.db)
+    revocations_taken, revocations_listed, revocations_unknown = _take_revocations(settings, gateway.db)
     _record_facts(settings, gateway.db, gateway.keys)
     warn_of_exposed_secrets(settings)
     catalog_replaced = _adopt_catalog(gateway, adopt=adopt_catalog)
@@ -833,6 +838,8 @@ def _initialise(
         issuers_without_seal=issuers_without_seal,
         receipt_certificates_retired=receipt_certificates_retired,
         revocations_taken=tuple(revocations_taken),
+        revocations_listed=tuple(revocations_listed),
+        revocations_unknown=tuple(revocations_unknown),
         keys_made=() if first_ca else keys_made,
         catalog=gateway.catalog.fingerprint,
         catalog_replaced=catalog_replaced,
@@ -1976,16 +1983,56 @@ def _refuse_revoked_own_keys(settings: Settings, db: Database, ca: SealMakerCA, 
         )
 
 
-def _take_revocations(settings: Settings, db: Database) -> list[str]:
+def _take_revocations(settings: Settings, db: Database) -> tuple[list[str], list[str], list[str]]:
     """`zzgw init`: check the entries added by hand to the seal-maker CAs' ``revocations.json`` (``_check_revocations``)
-    and record them as listed: one line each, to print."""
-    said = []
+    and record them as listed: one line each, to print; and the lines of a file written before the gateway kept the
+    list, which it is given, and its entries to check (``_list_legacy_revocations``)."""
+    said: list[str] = []
+    legacy: list[str] = []
+    unknown: list[str] = []
     for ca, directory in _seal_maker_cas(settings):
+        if not ca.keeps_listed:
+            file_said, entries_said = _list_legacy_revocations(settings, db, ca, directory)
+            legacy.extend(file_said)
+            unknown.extend(entries_said)
+            continue
         taken = _check_revocations(settings, db, ca, directory)
         if taken:
             ca.take_listed(r.serial for r in ca.unlisted())
             said.extend(taken)
-    return said
+    return said, legacy, unknown
+
+
+def _list_legacy_revocations(
+    settings: Settings, db: Database, ca: SealMakerCA, directory: Path
+) -> tuple[list[str], list[str]]:
+    """Give ``listed`` to a ``revocations.json`` written before the gateway kept it (or since by an older version, which
+    drops it): its entries had all been taken as they are, and a file never written again (no RevokeSeal since) kept
+    every entry added by hand from then on unchecked and unsaid, for good (a reviewer, R1). Every entry it holds is
+    recorded as listed: each had been in force, and refusing one now would stop a gateway upgraded after the leak
+    procedure, whose moved-aside ``tsa.pem`` it may not know. An entry that is no certificate the gateway knows of (a
+    typo, or one added by hand for a certificate it does not know) cannot be told from a hand entry, and is said, to
+    be checked. The lines to print: the file's, and one for each such entry."""
+    entries = ca.revocations
+    if not entries:
+        ca.take_listed(())
+        return [], []
+    known = _gateway_certificates(settings, db, ca)
+    ca.take_listed(r.serial for r in entries)
+    path = directory / REVOCATIONS_FILE
+    lines = (
+        f"{path}: {counted(len(entries), 'entry', 'entries')} of a file written before the gateway recorded which "
+        f"entries it has taken, recorded as taken ({sum(r.serial in known for r in entries)} of them certificates "
+        "the gateway knows of); an entry added by hand from now on is checked and said"
+    )
+    unknown = [
+        f"{path} lists serial {openssl_serial(r.serial)} ({_revocation_said(r)}), no certificate of this seal-maker CA "
+        "that the gateway knows of: kept on the CRL as before; if it was meant for one of the gateway's certificates, "
+        "correct the serial (a typo revokes nothing)"
+        for r in entries
+        if r.serial not in known
+    ]
+    return [lines], unknown
 
 
 def _seal_maker_cas(settings: Settings) -> list[tuple[SealMakerCA, Path]]:

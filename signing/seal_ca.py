@@ -132,6 +132,7 @@ class SealMakerCA:
         # the serials of the revocations the gateway made or took (``listed``): an entry added to revocations.json by
         # hand is not among them until `zzgw init` has checked it and said so (``unlisted``, ``take_listed``)
         self._listed = set(self._revocations) if listed is None else set(listed)
+        self._keeps_listed = listed is not None
         self._crl_number = crl_number
         self._directory = directory
         self._lock = threading.Lock()
@@ -372,7 +373,15 @@ class SealMakerCA:
         """Record ``serials`` as listed (checked and said), writing the file."""
         with self._lock:
             self._listed.update(s for s in serials if s in self._revocations)
+            self._keeps_listed = True
             self._write_state()
+
+    @property
+    def keeps_listed(self) -> bool:
+        """Whether ``revocations.json`` says which entries are listed: not one written before the gateway kept the
+        list (or since by a version before it), until `zzgw init` records them (``take_listed``)."""
+        with self._lock:
+            return self._keeps_listed
 
     def revocation_time(self, serial: int) -> dt.datetime | None:
         """When ``serial`` was revoked, or None if it is not."""

@@ -169,6 +169,45 @@ def test_entries_of_a_file_written_before_the_listed_serials_are_taken_as_they_a
     assert [r.serial for r in loaded.unlisted()] == [0xABCD]
     loaded.take_listed([0xABCD])
     assert SealMakerCA.load(tmp_path, b"passphrase").unlisted() == ()
+    assert SealMakerCA.load(tmp_path, b"passphrase").keeps_listed
     del state["listed"]
     (tmp_path / "revocations.json").write_text(json.dumps(state), encoding="utf-8")
-    assert SealMakerCA.load(tmp_path, b"passphrase").unlisted() == ()
+    legacy = SealMakerCA.load(tmp_path, b"passphrase")
+    assert legacy.unlisted() == () and not legacy.keeps_listed  # `zzgw init` gives it the list (the test above)
+    legacy.take_listed(r.serial for r in legacy.revocations)
+    assert SealMakerCA.load(tmp_path, b"passphrase").keeps_listed
+
+
+def test_an_upgraded_stores_revocations_are_listed_by_init_and_a_later_typo_refused(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    """A revocations.json written before ``listed`` was kept (an upgraded store) had never been given it, as only a
+    later RevokeSeal wrote the file: every entry added by hand since was taken unchecked and unsaid, for good (a
+    reviewer, R1). `zzgw init` now records its entries as listed, saying so once, and names an entry that is no
+    certificate the gateway knows of; a typo added after that is refused."""
+    data = tmp_path / "var"
+    assert zzgw(env, "init").returncode == 0
+    path = data / "seal-ca" / "revocations.json"
+    old = {"crl_number": 0, "revocations": [{"serial": "bad1", "reason": "keyCompromise", "revoked_at": LEAKED_AT}]}
+    path.write_text(json.dumps(old), encoding="utf-8")  # as a version before 85ff37d wrote it
+
+    upgraded = zzgw(env, "init")
+    assert upgraded.returncode == 0, upgraded.stderr
+    assert (
+        f"listed: {path}: 1 entry of a file written before the gateway recorded which entries it has taken, recorded "
+        "as taken (0 of them certificates the gateway knows of); an entry added by hand from now on is checked"
+        in upgraded.stdout
+    )
+    assert f"warning: {path} lists serial BAD1 (keyCompromise from 2026-12-01T00:00:00+00:00), no certificate" in (
+        upgraded.stderr
+    )
+    assert json.loads(path.read_text(encoding="utf-8"))["listed"] == ["bad1"]
+    again = zzgw(env, "init")
+    assert again.returncode == 0 and "listed:" not in again.stdout and "BAD1" not in again.stderr
+
+    tsa_serial = _serial(data / "seal-ca" / "tsa.pem")
+    typo = openssl_serial(tsa_serial ^ 1)
+    _add_revocation(data, typo)
+    refused = zzgw(env, "init")
+    assert refused.returncode == 2, refused.stderr
+    assert f"{path} lists serial {typo} (keyCompromise from " in refused.stderr
