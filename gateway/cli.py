@@ -93,6 +93,12 @@ def main(argv: list[str] | None = None) -> int:
         help="the issuing key, PEM (passphrase in $ZZGW_SEAL_CA_KEY_PASSPHRASE); the gateway certifies issuers' "
         "seals and its own receipt certificate with it, and without it could verify nothing",
     )
+    imp_ca.add_argument(
+        "--crl",
+        type=Path,
+        help="the CA's latest CRL, PEM or DER, signed by the intermediate: its revocations stay on the CRL the gateway "
+        "signs from now on",
+    )
 
     demo = commands.add_parser("demo", help="run the demo against a live gateway")
     demo.add_argument("--target", help="gateway address (default: the configured gRPC address)")
@@ -614,7 +620,12 @@ def _import_ca(settings: Settings, args: argparse.Namespace) -> int:
     try:
         passphrase = os.environ.get("ZZGW_SEAL_CA_KEY_PASSPHRASE", "").encode() or None
         ca = import_seal_ca(
-            settings, args.root.read_bytes(), args.intermediate.read_bytes(), args.key.read_bytes(), passphrase
+            settings,
+            args.root.read_bytes(),
+            args.intermediate.read_bytes(),
+            args.key.read_bytes(),
+            passphrase,
+            crl=args.crl.read_bytes() if args.crl else None,
         )
     except SigningError as exc:
         unopened = "wrong passphrase" in str(exc)
@@ -623,6 +634,8 @@ def _import_ca(settings: Settings, args: argparse.Namespace) -> int:
         return 2
     subject = ca.intermediate.subject.rfc4514_string()
     print(f"seal-maker CA imported into {settings.seal_ca_dir}: {subject}")
+    if args.crl:
+        print(f"{counted(len(ca.revocations), 'revocation')} of its CRL ({args.crl}) kept on the CRL the gateway signs")
     return 0
 
 

@@ -1602,15 +1602,56 @@ def _server_names(path: Path) -> list[str] | None:
 
 
 def import_seal_ca(
-    settings: Settings, root_pem: bytes, intermediate_pem: bytes, key_pem: bytes | None, key_passphrase: bytes | None
+    settings: Settings,
+    root_pem: bytes,
+    intermediate_pem: bytes,
+    key_pem: bytes | None,
+    key_passphrase: bytes | None,
+    *,
+    crl: bytes | None = None,
 ) -> SealMakerCA:
     """Take over an existing seal-maker CA instead of making one (before ``zzgw init``), with the intermediate's key
-    (``zzgw import-ca --key``): without it the gateway serves nothing (``_seal_ca_at``)."""
+    (``zzgw import-ca --key``): without it the gateway serves nothing (``require_seal_ca_keys``). ``crl`` (``--crl``,
+    PEM or DER): the CA's CRL, whose revocations the gateway keeps on the CRL it signs from now on, as listed. The
+    gateway knows no certificate the CA issued before, so an entry added to ``revocations.json`` by hand for one had
+    been refused as a typo, with no right serial to put (a reviewer, R3)."""
     if (settings.seal_ca_dir / "root.pem").exists():
         raise ConfigError(f"a seal-maker CA exists already in {settings.seal_ca_dir}; move it away to import another")
     ca = SealMakerCA.import_external(root_pem, intermediate_pem, key_pem, key_passphrase=key_passphrase)
+    if crl is not None:
+        for revocation in _imported_revocations(crl, ca):
+            ca.revoke(revocation.serial, revocation.reason, revocation.revoked_at)
     ca.save(settings.seal_ca_dir, settings.passphrase(create=True))
     return ca
+
+
+def _imported_revocations(data: bytes, ca: SealMakerCA) -> list[Revocation]:
+    """The revocations of ``data``, a CRL (PEM or DER) that ``ca``'s intermediate signed; ConfigError otherwise."""
+    try:
+        crl = x509.load_pem_x509_crl(data) if b"-----BEGIN" in data else x509.load_der_x509_crl(data)
+    except ValueError as exc:
+        raise ConfigError(f"--crl cannot be read as a CRL, PEM or DER ({exc}); nothing was imported") from None
+    signed = False
+    with contextlib.suppress(TypeError, ValueError):
+        signed = crl.issuer == ca.intermediate.subject and crl.is_signature_valid(ca.intermediate.public_key())  # type: ignore[arg-type]
+    if not signed:
+        raise ConfigError(
+            f"--crl is not a CRL of {ca.intermediate.subject.rfc4514_string()} signed with its key (its issuer: "
+            f"{crl.issuer.rfc4514_string()}); nothing was imported"
+        )
+    found = []
+    for entry in crl:
+        try:
+            reason = entry.extensions.get_extension_for_class(x509.CRLReason).value.reason
+        except x509.ExtensionNotFound:
+            reason = x509.ReasonFlags.unspecified
+        if reason in (x509.ReasonFlags.certificate_hold, x509.ReasonFlags.remove_from_crl):
+            raise ConfigError(
+                f"--crl holds serial {openssl_serial(entry.serial_number)} as {reason.value}: seal revocations are "
+                "final, so a CRL with holds cannot be taken over; nothing was imported"
+            )
+        found.append(Revocation(serial=entry.serial_number, reason=reason, revoked_at=entry.revocation_date_utc))
+    return found
 
 
 def _deployment_ca_name(name: str) -> str:
@@ -1825,6 +1866,10 @@ TSA_CERTIFICATES = "tsa-certificates.pem"
 (``_record_tsa_certificate``): the leak procedure moves a leaked key's ``tsa.pem`` aside, and a renewal replaces it,
 and its revocation in ``revocations.json`` is still checked against the certificates the CA issued
 (``_check_revocations``)."""
+OUTSIDE_CERTIFICATES = "certificates-issued-outside.pem"
+"""Certificates an imported seal-maker CA issued before the gateway took it over (``seal-ca/``), appended by the
+operator to revoke one by hand in ``revocations.json``: the gateway knows none of them, and each such entry had been
+refused as a typo (a reviewer, R3). One counts only when the CA's intermediate signed it."""
 KEY_SAYING_REASONS = frozenset({x509.ReasonFlags.unspecified, x509.ReasonFlags.key_compromise})
 """Revocation reasons of a receipt certificate that revoke its key (``signing.receipts._SAYS_THE_KEY``)."""
 REVOCATIONS_FILE = "revocations.json"
@@ -1891,17 +1936,22 @@ def _gateway_certificates(settings: Settings, db: Database, ca: SealMakerCA) -> 
         (settings.seal_ca_dir / (TSA_CERT + ".next"), "the time-stamping certificate"),
         (settings.seal_ca_dir / TSA_CERTIFICATES, "a time-stamping certificate"),
         (settings.sm2_seal_ca_dir / SM2_MAKER_CERT, "the SM2 seal maker's certificate"),
+        (settings.seal_ca_dir / OUTSIDE_CERTIFICATES, OUTSIDE_WHAT),
     ):
         for certificate in _pem_certificates(path):
-            take(certificate, what, check=path.name == TSA_CERTIFICATES)
+            take(certificate, what, check=path.name in (TSA_CERTIFICATES, OUTSIDE_CERTIFICATES))
     for der, _ in receipts.values():
         take(x509.load_der_x509_certificate(der), "a receipt certificate")
     for seal in seals:
         take(
             x509.load_der_x509_certificate(seal.certificate_der),
-            f"the certificate of seal {seal.seal_id} of {seal.issuer_code}",
+            f"{SEAL_WHAT}{seal.seal_id} of {seal.issuer_code}",
         )
     return found
+
+
+OUTSIDE_WHAT = "a certificate issued before the CA was imported"
+SEAL_WHAT = "the certificate of seal "
 
 
 def _revocation_said(revocation: Revocation) -> str:
@@ -1924,16 +1974,25 @@ def _check_revocations(settings: Settings, db: Database, ca: SealMakerCA, direct
             own = ", ".join(
                 f"{w.removeprefix('the ').removeprefix('a ')} {openssl_serial(s)}"
                 for s, w in sorted(known.items(), key=lambda item: item[1])
-                if "seal " not in w
+                if not w.startswith(SEAL_WHAT) and w != OUTSIDE_WHAT
+            )
+            # each hint for the CA it is of: the SM2 seal maker's CA has no TSA certificate and is never imported
+            # (a reviewer, R4)
+            hints = (
+                (
+                    "; a time-stamping certificate of a backup (its seal-ca/tsa.pem) is known once appended to "
+                    f"{settings.seal_ca_dir / TSA_CERTIFICATES}, and a certificate an imported CA issued before "
+                    f"`zzgw import-ca` once appended to {settings.seal_ca_dir / OUTSIDE_CERTIFICATES}"
+                )
+                if directory == settings.seal_ca_dir
+                else ""
             )
             raise ConfigError(
                 f"{directory / REVOCATIONS_FILE} lists serial {openssl_serial(revocation.serial)} "
                 f"({_revocation_said(revocation)}), which is no certificate this seal-maker CA issued to the gateway "
                 "or its seals: a mistyped serial revokes nothing, and the certificate meant would stay trusted. "
                 f"Correct the entry: the gateway's certificates of this CA are {own or 'none'} "
-                "(`openssl x509 -in FILE -noout -serial`); a time-stamping certificate of a backup (its "
-                "seal-ca/tsa.pem) is known once appended to "
-                f"{settings.seal_ca_dir / TSA_CERTIFICATES} ({LEAK_PROCEDURE})"
+                f"(`openssl x509 -in FILE -noout -serial`){hints} ({LEAK_PROCEDURE})"
             )
         said.append(f"{what} {openssl_serial(revocation.serial)} ({_revocation_said(revocation)})")
     return said

@@ -211,3 +211,84 @@ def test_an_upgraded_stores_revocations_are_listed_by_init_and_a_later_typo_refu
     refused = zzgw(env, "init")
     assert refused.returncode == 2, refused.stderr
     assert f"{path} lists serial {typo} (keyCompromise from " in refused.stderr
+
+
+def _outside_certificate(external: SealMakerCA, name: str) -> x509.Certificate:
+    """A seal certificate the external CA issued before the gateway took it over."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    now = dt.datetime.now(dt.UTC)
+    public = ec.generate_private_key(ec.SECP256R1()).public_key()
+    return external.issue_seal_certificate(
+        issuer_name=name,
+        issuer_uscc="91370100MA3C000001",
+        seal_name="电子证照专用章",
+        public_key=public.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo),
+        not_before=now - dt.timedelta(days=1),
+        not_after=now + dt.timedelta(days=300),
+    )
+
+
+def test_an_imported_cas_revocations_come_with_it_and_its_earlier_certificates_may_be_revoked(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    """After `zzgw import-ca`, an entry added by hand for a certificate the CA had issued before was refused as a
+    typo, with no right serial to put: the CA's earlier revocations could not be kept on the CRL the gateway signs (a
+    reviewer, R3). `import-ca --crl` brings them in; a certificate of before the import appended to
+    seal-ca/certificates-issued-outside.pem may be revoked by hand."""
+    from cryptography.hazmat.primitives import serialization
+
+    now = dt.datetime.now(dt.UTC)
+    external = SealMakerCA.create("their seal maker", now)
+    source = tmp_path / "external"
+    external.save(source, b"theirs")
+    revoked_before = _outside_certificate(external, "甲")
+    leaked_later = _outside_certificate(external, "乙")
+    external.revoke(revoked_before.serial_number, x509.ReasonFlags.key_compromise, now - dt.timedelta(days=2))
+    (tmp_path / "their.crl").write_bytes(external.crl(now, now + dt.timedelta(days=7)))
+    other = SealMakerCA.create("another", now)
+    (tmp_path / "other.crl").write_bytes(other.crl(now, now + dt.timedelta(days=7)))
+    data = tmp_path / "var"
+    importing = {**env, "ZZGW_SEAL_CA_KEY_PASSPHRASE": "theirs"}
+    args = ["import-ca", "--root", str(source / "root.pem"), "--intermediate", str(source / "intermediate.pem")]
+    args += ["--key", str(source / "intermediate.key.pem")]
+
+    wrong = zzgw(importing, *args, "--crl", str(tmp_path / "other.crl"))
+    assert wrong.returncode == 2 and "--crl is not a CRL of" in wrong.stderr, wrong.stderr
+    assert not (data / "seal-ca" / "root.pem").exists()
+    imported = zzgw(importing, *args, "--crl", str(tmp_path / "their.crl"))
+    assert imported.returncode == 0, imported.stderr
+    assert "1 revocation of its CRL" in imported.stdout
+    assert zzgw(env, "init").returncode == 0
+
+    _add_revocation(data, openssl_serial(leaked_later.serial_number))
+    refused = zzgw(env, "init")
+    assert refused.returncode == 2, refused.stderr
+    assert f"once appended to {data / 'seal-ca' / 'certificates-issued-outside.pem'}" in refused.stderr
+    with (data / "seal-ca" / "certificates-issued-outside.pem").open("ab") as out:
+        out.write(leaked_later.public_bytes(serialization.Encoding.PEM))
+    taken = zzgw(env, "init")
+    assert taken.returncode == 0, taken.stderr
+    assert (
+        f"revoked: a certificate issued before the CA was imported {openssl_serial(leaked_later.serial_number)}"
+        in taken.stdout
+    )
+
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gateway.cli", "serve"],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        wait_serving(env["ZZGW_GRPC_ADDR"], timeout=60, process=server)
+        with urllib.request.urlopen(f"http://{env['ZZGW_HTTP_ADDR']}/crl/seal-maker.crl", timeout=10) as response:
+            crl = x509.load_der_x509_crl(response.read())
+    finally:
+        server.terminate()
+        server.communicate(timeout=60)
+    assert crl.is_signature_valid(external.intermediate.public_key())  # type: ignore[arg-type]
+    for certificate in (revoked_before, leaked_later):
+        assert crl.get_revoked_certificate_by_serial_number(certificate.serial_number) is not None
