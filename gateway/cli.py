@@ -454,7 +454,7 @@ def _init(settings: Settings, args: argparse.Namespace) -> int:
     for unknown in report.revocations_unknown:
         print(f"warning: {unknown}", file=sys.stderr)
     for taken in report.revocations_taken:  # the leak procedure's entries, said once each: a typo is refused
-        print(f"revoked: {taken}, listed on the seal-maker CRL from now on (revocations.json)")
+        print(f"revoked: {taken}")
     for made in report.keys_made:
         print(
             f"new: {made}; copy both to every replica with a data directory of its own before starting any "

@@ -36,7 +36,7 @@ from typing import Any, TypeVar
 import grpc
 from asn1crypto import tsp
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from grpc_health.v1 import health, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
@@ -149,7 +149,7 @@ from signing.keys import SM2_SM3, KeyBackend, KeyStore
 from signing.pki import CertificateAuthority, Issued, issued_by, member_code
 from signing.receipts import RECEIPT_SEAL_NAME
 from signing.record import SealMemos
-from signing.seal_ca import Revocation, SealMakerCA
+from signing.seal_ca import Revocation, SealMakerCA, signed_by
 from signing.seal_image import FALLBACK_FONTS_ENV, FONT_ENV, SealImageError, find_cjk_font, find_fallback_fonts
 from signing.sm2 import Sm2Unavailable
 from signing.sm2_x509 import public_key_der
@@ -1730,6 +1730,7 @@ def _finish_tsa_renewal(settings: Settings, keys: KeyStore) -> None:
 
 
 TSA_WHAT = "the time-stamping certificate"
+SM2_MAKER_WHAT = "the SM2 seal maker's certificate"
 RECEIPT_WHAT = "the receipt certificate"
 SERVER_WHAT = "the server certificate"
 OWN_VALIDITY = dt.timedelta(days=1825)
@@ -1866,6 +1867,9 @@ TSA_CERTIFICATES = "tsa-certificates.pem"
 (``_record_tsa_certificate``): the leak procedure moves a leaked key's ``tsa.pem`` aside, and a renewal replaces it,
 and its revocation in ``revocations.json`` is still checked against the certificates the CA issued
 (``_check_revocations``)."""
+SM2_MAKER_CERTIFICATES = "maker-certificates.pem"
+"""Every certificate the SM2 seal maker has had (``seal-ca-sm2/``), kept as ``TSA_CERTIFICATES`` is: the leak
+procedure moves a leaked maker key's ``maker.pem`` aside (a reviewer, R4)."""
 OUTSIDE_CERTIFICATES = "certificates-issued-outside.pem"
 """Certificates an imported seal-maker CA issued before the gateway took it over (``seal-ca/``), appended by the
 operator to revoke one by hand in ``revocations.json``: the gateway knows none of them, and each such entry had been
@@ -1898,33 +1902,34 @@ def _pem_certificates(path: Path) -> list[x509.Certificate]:
 
 
 def _record_tsa_certificate(settings: Settings) -> None:
-    """Add ``seal-ca/tsa.pem`` to ``seal-ca/tsa-certificates.pem`` unless it is there (``TSA_CERTIFICATES``)."""
-    path = settings.seal_ca_dir / TSA_CERT
-    try:
-        certificate = x509.load_pem_x509_certificate(path.read_bytes())
-    except (FileNotFoundError, ValueError):  # none yet, or one the TSA's own load refuses, naming it
-        return
-    kept = settings.seal_ca_dir / TSA_CERTIFICATES
-    if any(c == certificate for c in _pem_certificates(kept)):
-        return
-    with kept.open("ab") as out:
-        out.write(certificate.public_bytes(serialization.Encoding.PEM))
+    """Add ``seal-ca/tsa.pem`` to ``seal-ca/tsa-certificates.pem`` unless it is there (``TSA_CERTIFICATES``), and
+    ``seal-ca-sm2/maker.pem`` to ``seal-ca-sm2/maker-certificates.pem`` (``SM2_MAKER_CERTIFICATES``)."""
+    for path, kept in (
+        (settings.seal_ca_dir / TSA_CERT, settings.seal_ca_dir / TSA_CERTIFICATES),
+        (settings.sm2_seal_ca_dir / SM2_MAKER_CERT, settings.sm2_seal_ca_dir / SM2_MAKER_CERTIFICATES),
+    ):
+        try:
+            certificate = x509.load_pem_x509_certificate(path.read_bytes())
+        except (FileNotFoundError, ValueError):  # none yet, or one its own load refuses, naming it
+            continue
+        if any(c == certificate for c in _pem_certificates(kept)):
+            continue
+        with kept.open("ab") as out:
+            out.write(certificate.public_bytes(serialization.Encoding.PEM))
 
 
 def _gateway_certificates(settings: Settings, db: Database, ca: SealMakerCA) -> dict[int, str]:
     """What each certificate ``ca`` issued that the gateway knows of is, by serial: its seals' (the store's), the
     receipt certificates (the store's and ``receipt.pem``), the time-stamping certificates (``tsa.pem`` and
-    ``tsa-certificates.pem``) and the SM2 seal maker's (``maker.pem``)."""
+    ``tsa-certificates.pem``), the SM2 seal maker's (``maker.pem`` and ``maker-certificates.pem``) and an imported
+    CA's of before the import (``OUTSIDE_CERTIFICATES``)."""
     found: dict[int, str] = {}
 
     def take(certificate: x509.Certificate, what: str, *, check: bool = False) -> None:
         if certificate.issuer != ca.intermediate.subject:
             return
-        if check:  # one appended by hand: this CA's only when its intermediate signed it
-            try:
-                certificate.verify_directly_issued_by(ca.intermediate)
-            except (ValueError, TypeError, InvalidSignature):
-                return
+        if check and not signed_by(certificate, ca.intermediate):  # one appended by hand: this CA's only when its
+            return  # intermediate signed it (SM3withSM2 too)
         found.setdefault(certificate.serial_number, what)
 
     with db.unit_of_work() as uow:
@@ -1935,11 +1940,13 @@ def _gateway_certificates(settings: Settings, db: Database, ca: SealMakerCA) -> 
         (settings.seal_ca_dir / TSA_CERT, "the time-stamping certificate"),
         (settings.seal_ca_dir / (TSA_CERT + ".next"), "the time-stamping certificate"),
         (settings.seal_ca_dir / TSA_CERTIFICATES, "a time-stamping certificate"),
-        (settings.sm2_seal_ca_dir / SM2_MAKER_CERT, "the SM2 seal maker's certificate"),
+        (settings.sm2_seal_ca_dir / SM2_MAKER_CERT, SM2_MAKER_WHAT),
+        (settings.sm2_seal_ca_dir / SM2_MAKER_CERTIFICATES, "an SM2 seal maker's certificate"),
         (settings.seal_ca_dir / OUTSIDE_CERTIFICATES, OUTSIDE_WHAT),
     ):
         for certificate in _pem_certificates(path):
-            take(certificate, what, check=path.name in (TSA_CERTIFICATES, OUTSIDE_CERTIFICATES))
+            checked = path.name in (TSA_CERTIFICATES, SM2_MAKER_CERTIFICATES, OUTSIDE_CERTIFICATES)
+            take(certificate, what, check=checked)
     for der, _ in receipts.values():
         take(x509.load_der_x509_certificate(der), "a receipt certificate")
     for seal in seals:
@@ -1994,20 +2001,36 @@ def _check_revocations(settings: Settings, db: Database, ca: SealMakerCA, direct
                 f"Correct the entry: the gateway's certificates of this CA are {own or 'none'} "
                 f"(`openssl x509 -in FILE -noout -serial`){hints} ({LEAK_PROCEDURE})"
             )
-        said.append(f"{what} {openssl_serial(revocation.serial)} ({_revocation_said(revocation)})")
+        # which CA's CRL and file: the two had been said alike (a reviewer, R4)
+        crl = (
+            "the seal-maker CRL from now on (/crl/seal-maker.crl"
+            if directory == settings.seal_ca_dir
+            else "the SM2 seal maker's CRL from now on (/crl/seal-maker-sm2.crl"
+        )
+        said.append(
+            f"{what} {openssl_serial(revocation.serial)} ({_revocation_said(revocation)}), listed on {crl}; "
+            f"{directory / REVOCATIONS_FILE})"
+        )
     return said
 
 
-def _refuse_revoked_own_keys(settings: Settings, db: Database, ca: SealMakerCA, keys: KeyStore) -> None:
-    """ConfigError when the receipt or the TSA key in use is one ``revocations.json`` revokes: its certificate
-    revoked (for the receipt key, any certificate of the key revoked as the key's: ``KEY_SAYING_REASONS``). A key
-    put back from a backup after the leak procedure, or left in place by it, had signed on under a revoked
-    certificate (a keys tester, D2)."""
-    revocations = settings.seal_ca_dir / REVOCATIONS_FILE
-    for path, owner, what in (
-        (settings.seal_ca_dir / RECEIPT_CERT, RECEIPT_KEY, RECEIPT_WHAT),
-        (settings.seal_ca_dir / TSA_CERT, TSA_KEY, TSA_WHAT),
-    ):
+def _refuse_revoked_own_keys(
+    settings: Settings, db: Database, ca: SealMakerCA, keys: KeyStore, directory: Path
+) -> None:
+    """ConfigError when the receipt, the TSA or the SM2 seal maker's key in use is one ``directory``'s
+    ``revocations.json`` revokes: its certificate revoked (for the receipt key, any certificate of the key revoked as
+    the key's: ``KEY_SAYING_REASONS``). A key put back from a backup after the leak procedure, or left in place by it,
+    had signed on under a revoked certificate (a keys tester, D2); the SM2 seal maker's too (a reviewer, R4)."""
+    revocations = directory / REVOCATIONS_FILE
+    own = (
+        (
+            (settings.seal_ca_dir / RECEIPT_CERT, RECEIPT_KEY, RECEIPT_WHAT),
+            (settings.seal_ca_dir / TSA_CERT, TSA_KEY, TSA_WHAT),
+        )
+        if directory == settings.seal_ca_dir
+        else ((directory / SM2_MAKER_CERT, SM2_MAKER_KEY, SM2_MAKER_WHAT),)
+    )
+    for path, owner, what in own:
         try:
             certificate = x509.load_pem_x509_certificate(path.read_bytes())
         except (FileNotFoundError, ValueError):
@@ -2114,8 +2137,7 @@ def check_gateway_revocations(settings: Settings, db: Database, keys: KeyStore) 
     _record_tsa_certificate(settings)
     for ca, directory in _seal_maker_cas(settings):
         _check_revocations(settings, db, ca, directory)
-        if directory == settings.seal_ca_dir:
-            _refuse_revoked_own_keys(settings, db, ca, keys)
+        _refuse_revoked_own_keys(settings, db, ca, keys, directory)
 
 
 def _ensure_sm2_seal_maker(settings: Settings, keys: KeyStore, clock: Clock, members: list[Member]) -> None:

@@ -292,3 +292,60 @@ def test_an_imported_cas_revocations_come_with_it_and_its_earlier_certificates_m
     assert crl.is_signature_valid(external.intermediate.public_key())  # type: ignore[arg-type]
     for certificate in (revoked_before, leaked_later):
         assert crl.get_revoked_certificate_by_serial_number(certificate.serial_number) is not None
+
+
+def test_the_sm2_seal_makers_leak_is_checked_said_and_its_key_refused_until_replaced(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    """The SM2 seal maker's CA had been handled unevenly (a reviewer, R4): a typo in seal-ca-sm2/revocations.json was
+    told the gateway's certificates of the CA were none and sent to seal-ca/tsa-certificates.pem, the revoked line
+    named no file, and a revoked maker certificate with its key left in place was served."""
+    data = tmp_path / "var"
+    assert zzgw(env, "init").returncode == 0
+    sm2 = data / "seal-ca-sm2"
+    if not (sm2 / "maker.pem").exists():
+        pytest.skip("the system OpenSSL has no SM2")
+    maker = openssl_serial(_serial(sm2 / "maker.pem"))
+    typo = openssl_serial(_serial(sm2 / "maker.pem") ^ 1)
+    path = sm2 / "revocations.json"
+    state = json.loads(path.read_text(encoding="utf-8"))
+    state["revocations"].append({"serial": typo, "reason": "keyCompromise", "revoked_at": LEAKED_AT})
+    path.write_text(json.dumps(state), encoding="utf-8")
+    mistyped = zzgw(env, "init")
+    assert mistyped.returncode == 2, mistyped.stderr
+    assert f"{path} lists serial {typo}" in mistyped.stderr
+    assert f"the gateway's certificates of this CA are SM2 seal maker's certificate {maker} (" in mistyped.stderr
+    assert "tsa-certificates.pem" not in mistyped.stderr
+
+    path.write_text(path.read_text(encoding="utf-8").replace(typo, maker), encoding="utf-8")
+    for command in ("init", "serve"):
+        left = zzgw(env, command, timeout=60)
+        assert left.returncode == 2, (command, left.stderr)
+        assert (
+            f"the SM2 seal maker's certificate {sm2 / 'maker.pem'} (serial {maker}) is revoked in {path} "
+            f"(keyCompromise from 2026-12-01T00:00:00+00:00): its key ({data / 'keys' / 'sm2maker.key.pem'}) must "
+            "sign nothing more" in left.stderr
+        ), (command, left.stderr)
+    aside = tmp_path / "aside"
+    aside.mkdir()
+    for moved in (data / "keys" / "sm2maker.key.pem", sm2 / "maker.pem"):
+        shutil.move(moved, aside / moved.name)
+    replaced = zzgw(env, "init")
+    assert replaced.returncode == 0, replaced.stderr
+    assert (
+        f"revoked: an SM2 seal maker's certificate {maker} (keyCompromise from 2026-12-01T00:00:00+00:00), listed on "
+        f"the SM2 seal maker's CRL from now on (/crl/seal-maker-sm2.crl; {path})" in replaced.stdout
+    )
+    assert openssl_serial(_serial(sm2 / "maker.pem")) != maker
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gateway.cli", "serve"],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        wait_serving(env["ZZGW_GRPC_ADDR"], timeout=60, process=server)
+    finally:
+        server.terminate()
+        server.communicate(timeout=60)
