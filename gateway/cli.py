@@ -949,6 +949,9 @@ def _refusals(gateway: Gateway, limit: int) -> int:
 def _memos(settings: Settings, args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
+    from gateway.server import require_seal_ca_keys
+
+    require_seal_ca_keys(settings)  # it checks seals, against the CRLs the intermediates sign, as `zzgw serve` does
     gateway = _open_store(settings)
     try:
         service = gateway.verification

@@ -2259,8 +2259,8 @@ def require_seal_ca_keys(settings: Settings) -> None:
     that has its CA. The key signs the CA's CRL, and a seal is judged only against its CA's CRL: a replica copied
     without ``intermediate.key.pem`` had started and said it was ready, then answered every verification
     INDETERMINATE / CRL_MISSING (every one INTERNAL without the SM2 seal maker's), besides certifying no seal (a
-    multi-replica tester). Only these two commands refuse it: every command that opened the store had, and a gateway
-    that lost the file could not even revoke a member (a reviewer, R2)."""
+    multi-replica tester). Only these two commands refuse it, and `zzgw memos`, which checks seals too: every command
+    that opened the store had, and a gateway that lost the file could not even revoke a member (a reviewer, R2)."""
     for directory in (settings.seal_ca_dir, settings.sm2_seal_ca_dir):
         if (directory / "root.pem").exists() and not (directory / "intermediate.key.pem").exists():
             raise _seal_ca_key_missing(directory, settings)
