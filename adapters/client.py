@@ -67,6 +67,14 @@ class MemberCredentials:
                 ca_pem=(pki / "ca.pem").read_bytes(),
             )
         except FileNotFoundError as exc:
+            if str(exc.filename).endswith(".key"):  # the certificate is there: the key went to the department
+                raise NoCredentials(
+                    f"缺少成员 {code} 的私钥 {exc.filename}：私钥交付给该部门后即从网关删除（docs/departments.md），"
+                    "以该成员身份调用须使用部门自己的证书和私钥"
+                    f"（member {code}'s private key, {exc.filename}, is missing: it is deleted from the gateway once "
+                    "handed over to the department (docs/departments.md); acting as that member takes the "
+                    "department's own certificate and key）"
+                ) from None
             raise NoCredentials(
                 f"没有成员 {code} 的客户端证书：缺少 {exc.filename}，`zzgw members` 可列出全部成员"
                 f"（no client certificate for member {code}: {exc.filename} is missing; "

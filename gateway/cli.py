@@ -396,9 +396,15 @@ def _init(settings: Settings, args: argparse.Namespace) -> int:
     finally:
         for bar in bars:
             bar.close()
+    upgraded = (
+        f" (upgraded from {report.schema_before})"
+        if report.schema_before is not None and report.schema_before != report.schema
+        else ""
+    )
     print(
-        f"zzgw initialised in {settings.data_dir}: database {settings.database_label} at schema {report.schema}, "
-        f"{counted(report.members, 'member')}, keys in {settings.keys_dir}, member CA in {settings.pki_dir}"
+        f"zzgw initialised in {settings.data_dir}: database {settings.database_label} at schema {report.schema}"
+        f"{upgraded}, {counted(report.members, 'member')}, keys in {settings.keys_dir}, member CA in "
+        f"{settings.pki_dir}"
     )
     _print_trust_anchors(settings)
     if report.catalog_replaced:  # the way to change the catalog; run by mistake with an old copy, the fleet stops

@@ -542,6 +542,8 @@ class InitReport:
     members: int
     tokens_written: bool
     schema: str | None
+    schema_before: str | None = None
+    """The store's schema before this run (None: a new store); an upgrade is said as such (a release manager)."""
     licenses_without_memo: int = 0
     """Licenses of a store this run upgraded from before schema 0012, stored without the memo of their seal: until
     ``zzgw memos`` gives them one, the first check of each after a start verifies its seal."""
@@ -803,6 +805,7 @@ def _initialise(
         tokens_written=write_tokens,
         tokens_elsewhere=settings.mode == "dev" and tokens_elsewhere and not write_tokens,
         schema=gateway.db.schema_revision(),
+        schema_before=before,
         licenses_without_memo=without_memo,
         statuses_vouched=upgrade.statuses_vouched,
         documents_vouched=upgrade.documents_vouched,

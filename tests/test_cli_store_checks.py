@@ -354,7 +354,10 @@ def test_a_store_of_another_schema_is_said_and_init_upgrades_only_when_alone(
                 assert "1 other gateway process is connected to the database: waiting up to 60 s" in upgraded.stderr
                 downgrade(url, previous)
             upgraded = zzgw(env(data_dir, url), "init")
-            assert upgraded.returncode == 0 and f"at schema {head}" in upgraded.stdout, upgraded.stderr
+            assert upgraded.returncode == 0, upgraded.stderr
+            assert f"at schema {head} (upgraded from {previous})," in upgraded.stdout  # said as an upgrade
+            again = zzgw(env(data_dir, url), "init")
+            assert f"at schema {head}," in again.stdout and "upgraded" not in again.stdout
             assert zzgw(env(data_dir, url), "members").returncode == 0
 
             with engine.begin() as connection:  # as a newer zzgw would leave it

@@ -42,3 +42,17 @@ def test_client_certificate_missing(tmp_path: Path) -> None:
     assert str(caught.value).startswith(f"没有成员 {MARKET} 的客户端证书：缺少 ")
     assert f"（no client certificate for member {MARKET}: " in str(caught.value)
     assert str(tmp_path / "pki" / "members" / f"{MARKET}.pem") in str(caught.value)
+
+
+def test_a_members_key_handed_over_is_said_to_be_the_key_not_the_certificate(tmp_path: Path) -> None:
+    """departments.md has the operator delete a member's key once the department has it: a command acting as that
+    member had then said its client certificate was missing and pointed to `zzgw members` (a release smoke test)."""
+    members = tmp_path / "pki" / "members"
+    members.mkdir(parents=True)
+    (members / f"{MARKET}.pem").write_bytes(b"certificate")
+    with pytest.raises(NoCredentials) as caught:
+        MemberCredentials.for_mode("production", tmp_path, MARKET)
+    said = str(caught.value)
+    assert said.startswith(f"缺少成员 {MARKET} 的私钥 {members / f'{MARKET}.key'}：私钥交付给该部门后即从网关删除")
+    assert "client certificate" not in said and "zzgw members" not in said
+    assert chinese_first(said), said
