@@ -499,7 +499,7 @@ class SharingService:
                 return decision, problem
             return decision, _outcome(decision)
 
-        _, first = judge(approvals, consents, record.at)
+        decision, first = judge(approvals, consents, record.at)
         if first.error is not None:  # denied: record it now, nothing to draw or stamp
             self._settle(record, lambda *_: (None, first), (), ())
             raise first.error
@@ -511,11 +511,12 @@ class SharingService:
         size = _copy_reply_size(stamped, field, text)
         if self._max_reply_bytes is not None and size > self._max_reply_bytes:
             self._refuse(record, _copy_too_large(size, self._max_reply_bytes))
-        # the use is counted and recorded only now, and judged again at this time on the approvals as they now stand:
-        # a call denied at this point (its consent just used up, withdrawn, or past its end, or an approval withdrawn
-        # or past its end, while the copy was stamped, which may take up to STAMP_TIMEOUT_SECONDS) throws the stamped
-        # copy away (a reviewer, R1)
-        _, outcome, _, used_at = self._settle(record, judge, approvals, consents, again=(caller.code, matter.code))
+        # the use is counted and recorded only now, and judged again at this time on the approvals that let it through
+        # as they now stand (none: not read again): a call denied at this point (its consent just used up, withdrawn,
+        # or past its end, or its approval withdrawn or past its end, while the copy was stamped, which may take up to
+        # STAMP_TIMEOUT_SECONDS) throws the stamped copy away (a reviewer, R1)
+        relied = decision.approval_ids if isinstance(decision, Permit) else ()
+        _, outcome, _, used_at = self._settle(record, judge, approvals, consents, again=relied)
         if outcome.error is not None:
             raise outcome.error
         return LicenseCopy(
@@ -652,21 +653,25 @@ class SharingService:
         approvals: Sequence[Approval],
         consents: Sequence[Consent],
         *,
-        again: tuple[str, str] | None = None,
+        again: Sequence[str] = (),
     ) -> tuple[T, _Outcome, int | None, dt.datetime]:
         """Decide, count the consent's use if the decision needs it, and record the call; returns once committed:
         the decision, its outcome, the uses left (None: none counted) and the time the call is dated at (its
         ``used_at``, the record's ``at``).
 
         A call is decided at the record's time (its start) on the approvals and the consent it read then. With
-        ``again`` (the caller's and the matter's codes: a document's copy, stamped since it read them, for up to
-        ``STAMP_TIMEOUT_SECONDS``) it reads the approvals again first, under a share lock (``decided_for(lock=True)``,
-        so that a decision of one of them under way commits first and is seen), and is decided again at the time
-        read once they are held: an approval withdrawn or past its end while the copy was stamped had still let it
-        through, handed out up to a minute after the withdrawal's answer (a reviewer, R1). A copy refused then is
-        dated then; one permitted keeps the time stamped on it, which is before the time of any withdrawal that
-        it did not see. Its record is then written as any other call's: by the group writer when no consent is
-        counted (its retry of a commit whose answer was lost, its group commit).
+        ``again`` (the ids of the approvals that let a document's copy through when it was first judged, stamped
+        since, for up to ``STAMP_TIMEOUT_SECONDS``) it reads those approvals again first, and those alone, under a
+        share lock (``share_locked``, so that a decision of one of them under way commits first and is seen), and is
+        decided again on them at the time read once they are held: an approval withdrawn or past its end while the
+        copy was stamped had still let it through, handed out up to a minute after the withdrawal's answer (a
+        reviewer, R1). A copy refused then is dated then; one permitted keeps the time stamped on it, which is
+        before the time of any withdrawal that it did not see, and cites an approval in force at that time: judged
+        on every approval read again, a copy whose approval was withdrawn while it was stamped went out on one
+        decided meanwhile, recorded and stamped as a use of it before it existed (a reviewer's R1 of cd1acb5). A
+        copy let through on no approval (on a consent, judged at its count, or on nothing) is not read again. Its
+        record is then written as any other call's: by the group writer when no consent is counted (its retry of a
+        commit whose answer was lost, its group commit).
 
         The use is counted by an atomic UPDATE in the record's transaction, which judges the consent (not withdrawn,
         not past its end, a use left) at the time it is counted, not at the call's start: a document's copy is
@@ -681,12 +686,11 @@ class SharingService:
         dated then, a refusal and a permit of what is shared without the consent alike: it was decided then, and is
         not dated before the withdrawal it follows on the trail (a reviewer, R4).
         """
-        if again is None:
+        if not again:
             result, outcome = judge(approvals, consents, record.at)
         else:
-            requester, matter_code = again
-            with self._db.unit_of_work(write=True) as uow:
-                approvals = [_approval(r) for r in uow.access_requests.decided_for(requester, matter_code, lock=True)]
+            with self._db.unit_of_work(write=True) as uow:  # SQLite: its writer's turn, after a decision under way
+                approvals = [_approval(r) for r in uow.access_requests.share_locked(again)]
                 judged_at = self._clock.now()  # once they are held
             result, outcome = judge(approvals, consents, judged_at)
             if not outcome.permitted:

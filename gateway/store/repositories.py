@@ -1864,17 +1864,31 @@ class AccessRequestRepository:
         ).first()
         return _access_request(row) if row else None
 
-    def decided_for(self, requester: str, matter_code: str, *, lock: bool = False) -> list[StoredAccessRequest]:
+    def decided_for(self, requester: str, matter_code: str) -> list[StoredAccessRequest]:
         """The approved, rejected and withdrawn requests of ``requester`` for ``matter_code``: what the sharing policy
-        weighs. ``lock`` (in a writing transaction: a copy judged again once stamped): on PostgreSQL under a share lock
-        (FOR SHARE), so that a decision of one of them under way (``lock``, FOR UPDATE) commits first and is read,
-        and one that comes after waits for this transaction (SQLite's writers are serial already)."""
+        weighs."""
         decided = _Q.c.state.in_(["APPROVED", "REJECTED", "WITHDRAWN"])
-        query = select(_Q).where(_Q.c.requester == requester, _Q.c.matter_code == matter_code, decided)
-        if lock:
-            query = query.with_for_update(read=True)
-        rows = self._s.execute(query.order_by(_Q.c.seq)).all()
+        rows = self._s.execute(
+            select(_Q).where(_Q.c.requester == requester, _Q.c.matter_code == matter_code, decided).order_by(_Q.c.seq)
+        ).all()
         return [_access_request(r) for r in rows]
+
+    def share_locked(self, request_ids: Sequence[str]) -> list[StoredAccessRequest]:
+        """The requests of ``request_ids`` still stored, in the order of ``decided_for``, read in a writing transaction
+        (a copy judged again once stamped, on the approvals it was let through on): on PostgreSQL under a share lock
+        (FOR SHARE) on their rows alone, so that a decision of one of them under way (``lock``, FOR UPDATE) commits
+        first and is read, and one that comes after waits for this transaction (SQLite's writers are serial already).
+
+        The ids are of approvals in force when the copy was first judged, moments before, and a prune
+        (``delete_ended``) removes only requests that ended a day or more before it (``audit_retention_days``): it
+        neither removes one of these rows nor waits for their lock, and this read waits for no row a prune removes.
+        Locking every decided request of the requester for the matter (withdrawn, rejected, long ended) had made
+        each copy's cost grow with that history, and could deadlock with a prune's DELETE, which takes the ended
+        ones in another order (a reviewer, R2, R3)."""
+        if not request_ids:
+            return []
+        query = select(_Q).where(_Q.c.request_id.in_(list(request_ids))).with_for_update(read=True)
+        return [_access_request(r) for r in self._s.execute(query.order_by(_Q.c.seq)).all()]
 
     def expire_overdue(self, now: dt.datetime, *, request_id: str | None = None) -> int:
         """Mark the pending requests whose deadline has passed EXPIRED (decided at their deadline), or only the one of

@@ -15,7 +15,7 @@ import json
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent import futures
 from pathlib import Path
 
@@ -671,3 +671,159 @@ def test_a_copy_settled_while_its_approval_is_being_withdrawn_waits_for_the_with
     *_, (decided_at, decided, _, _), (at, action, decision, _) = records_of_license(running, license_id)
     assert (decided, action, decision) == ("DECIDE_ACCESS_REQUEST", "GET_LICENSE_DOCUMENT", "DENY")
     assert decided_at == done.decided_at.ToDatetime(dt.UTC) < at
+
+
+# --- a copy is judged again on the approvals it was let through on, and on those alone ------------------------------
+
+
+def test_a_copy_whose_approval_is_withdrawn_is_not_let_through_by_one_decided_while_it_was_stamped(
+    clocked_whole: Clocked, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While the copy is stamped, its approval A is withdrawn and a new request B of the same department for the
+    same license is approved: the copy is judged again on A alone, and refused, dated after both. Judged again on
+    every approval read again, it went out on B, recorded (and stamped) as a use of B at the call's start, before B
+    existed (a reviewer's R1 of cd1acb5). The retry is let through on B, dated after it."""
+    running, clock = clocked_whole.running, clocked_whole.clock
+    license_id, approved, copy = approved_copy(running)
+    decided: list[authorization_pb2.AccessRequest] = []
+
+    def meanwhile() -> None:
+        clock.advance(dt.timedelta(seconds=5))
+        decided.append(decide_request(running, approved.request_id, WITHDRAW, member=MARKET, reason="误批，撤回"))
+        clock.advance(dt.timedelta(seconds=5))
+        submitted = request_access(running, TAX, WHOLE_LICENSE, type_code=BUSINESS_LICENSE, license_id=license_id,
+                                   duration_days=1)  # fmt: skip
+        decided.append(decide_request(running, submitted.request_id, APPROVE, member=MARKET))
+
+    stamping(running, monkeypatch, meanwhile)
+    reason, _ = denied(copy)
+    assert reason == "DOCUMENT_EXCEEDS_PERMIT"  # 注册资本 withheld APPROVAL_WITHDRAWN
+    withdrawn, renewed = decided
+    renewed_at = renewed.decided_at.ToDatetime(dt.UTC)
+    at, action, decision, recorded = records_of_license(running, license_id)[-1]
+    assert (action, decision, recorded) == ("GET_LICENSE_DOCUMENT", "DENY", "DOCUMENT_EXCEEDS_PERMIT")
+    assert withdrawn.decided_at.ToDatetime(dt.UTC) < renewed_at <= at
+    again = copy()
+    assert isinstance(again, sharing_pb2.SharingServiceGetLicenseDocumentResponse)
+    at, action, decision, recorded = records_of_license(running, license_id)[-1]
+    assert (action, decision, recorded) == ("GET_LICENSE_DOCUMENT", "PERMIT", f"approval={renewed.request_id}")
+    assert renewed_at <= at == again.used_at.ToDatetime(dt.UTC)
+
+
+def test_a_copy_is_read_again_on_the_approvals_it_was_let_through_on_alone(
+    clocked_whole: Clocked, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Once stamped, a copy reads again (under a share lock) the approvals that let it through, not every decided
+    request of the department for the matter (withdrawn, rejected, long ended: a cost growing with that history,
+    and a lock a prune's DELETE could deadlock with); a copy let through on no approval reads none again (a
+    reviewer's R2 of cd1acb5)."""
+    running = clocked_whole.running
+    license_id, uscc = business_license(running)
+    old = request_access(running, TAX, WHOLE_LICENSE, type_code=BUSINESS_LICENSE, license_id=license_id,
+                         duration_days=1)  # fmt: skip
+    decide_request(running, old.request_id, APPROVE, member=MARKET)
+    decide_request(running, old.request_id, WITHDRAW, member=MARKET, reason="误批，撤回")
+    consent = grant(running, uscc, grantee=TAX, matter=WHOLE_LICENSE.matter_code, type_codes=(BUSINESS_LICENSE,),
+                    uses=2, days=1)  # fmt: skip
+    read_again: list[tuple[str, ...]] = []
+    share_locked = AccessRequestRepository.share_locked
+
+    def spied(self: AccessRequestRepository, request_ids: Sequence[str]) -> list[StoredAccessRequest]:
+        read_again.append(tuple(request_ids))
+        return share_locked(self, request_ids)
+
+    monkeypatch.setattr(AccessRequestRepository, "share_locked", spied)
+    by_consent = sharing(running).GetLicenseDocument(
+        sharing_pb2.SharingServiceGetLicenseDocumentRequest(
+            use=WHOLE_LICENSE, license_id=license_id, consent_code=consent.code
+        )
+    )
+    assert by_consent.consent_id == consent.consent.consent_id and read_again == []
+    _, approved, copy = approved_copy(running)  # its own copy is the first read again
+    copy()
+    assert read_again == [(approved.request_id,), (approved.request_id,)]
+
+
+def test_a_copy_waits_for_no_prune_of_the_departments_ended_requests(
+    clocked_whole_pg: Clocked, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A prune (``zzgw audit prune``) is removing ended requests of the department for the matter, not yet
+    committed, when a copy let through by a live approval is settled: the copy locks its approval's row alone, which
+    no prune removes, and goes out at once. It had waited for the prune's DELETE (its FOR SHARE took every decided
+    request of the department for the matter), and could deadlock with it: the two took those rows in different
+    orders (a reviewer's R3 of cd1acb5)."""
+    running, clock = clocked_whole_pg.running, clocked_whole_pg.clock
+    license_id, _ = business_license(running)
+    for _ in range(2):
+        old = request_access(running, TAX, WHOLE_LICENSE, type_code=BUSINESS_LICENSE, license_id=license_id,
+                             duration_days=1)  # fmt: skip
+        decide_request(running, old.request_id, APPROVE, member=MARKET)
+        decide_request(running, old.request_id, WITHDRAW, member=MARKET, reason="误批，撤回")
+    clock.advance(dt.timedelta(days=40))  # past their deadlines, and past a retention of a day
+    _, _, copy = approved_copy(running)
+    cutoff = clock.now() - dt.timedelta(days=1)
+    with futures.ThreadPoolExecutor(1) as pool, running.gateway.db.unit_of_work(write=True) as uow:
+        assert uow.access_requests.delete_ended(cutoff, after=None, through=2**62) == 2  # a prune's batch, held
+        copying = pool.submit(copy)
+        made = copying.result(timeout=15)  # the uow is rolled back first on a failure, and the copy then ends
+        uow.commit()
+    assert isinstance(made, sharing_pb2.SharingServiceGetLicenseDocumentResponse) and made.pdf
+
+
+@pytest.fixture(params=backend_params()[:1])
+def clocked_whole_sqlite(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Clocked]:
+    with (
+        fresh_database(request.param, tmp_path / "db") as url,
+        clocked_gateway(tmp_path / "var", url, whole_license_catalog()) as gateway,
+    ):
+        yield gateway
+
+
+def test_on_sqlite_a_copy_settled_while_its_approvals_withdrawal_is_under_way_waits_for_it(
+    clocked_whole_sqlite: Clocked, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite's counterpart of the FOR SHARE test: the withdrawal has its writer's turn and has read its time (paused
+    there), when a copy stamped since comes to be settled. The copy reads its approval again in a writer's turn of
+    its own, so after the withdrawal commits, and is refused, dated after it. Read outside a writer's turn, the
+    approval still stood (the withdrawal not committed), and the copy went out after the withdrawal, recorded as a
+    permit dated after it (a reviewer's R4 of cd1acb5)."""
+    running = clocked_whole_sqlite.running
+    license_id, approved, copy = approved_copy(running)
+    held = Pause()
+    expire = AccessRequestRepository.expire_overdue
+
+    def paused_expiry(self: AccessRequestRepository, now: dt.datetime, *, request_id: str | None = None) -> int:
+        if request_id == approved.request_id:
+            held()  # in the withdrawal's writer's turn, after its time, before its UPDATE
+        return expire(self, now, request_id=request_id)
+
+    monkeypatch.setattr(AccessRequestRepository, "expire_overdue", paused_expiry)
+    copier: list[int] = []
+    stamping(running, monkeypatch, lambda: copier.append(threading.get_ident()))
+    db = running.gateway.db
+    unit_of_work = db.unit_of_work
+    settling = threading.Event()
+
+    def watched(*, write: bool = False) -> object:
+        if copier and threading.get_ident() == copier[0]:
+            settling.set()  # the stamped copy's first unit of work: where it reads its approval again
+        return unit_of_work(write=write)
+
+    monkeypatch.setattr(db, "unit_of_work", watched)
+    with futures.ThreadPoolExecutor(2) as pool:
+        withdrawing = pool.submit(decide_request, running, approved.request_id, WITHDRAW, member=MARKET, reason="误批")
+        held.reached()
+        copying = pool.submit(copy)
+        try:
+            assert settling.wait(30), "the copy was not stamped"
+            time.sleep(0.3)  # a read outside the writer's turn is done by now, before the withdrawal commits
+        finally:
+            held.release()
+        done = withdrawing.result(timeout=30)
+        with pytest.raises(grpc.RpcError) as caught:
+            copying.result(timeout=30)
+    assert caught.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    assert error_details(caught.value)[0].reason == "DOCUMENT_EXCEEDS_PERMIT"
+    *_, (decided_at, decided, _, _), (at, action, decision, _) = records_of_license(running, license_id)
+    assert (decided, action, decision) == ("DECIDE_ACCESS_REQUEST", "GET_LICENSE_DOCUMENT", "DENY")
+    assert decided_at == done.decided_at.ToDatetime(dt.UTC) <= at
