@@ -219,3 +219,23 @@ def run_zzgw(
 
 def _text(kept: str) -> str:
     return kept.encode("latin-1").decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
+
+
+def command_env(data_dir: Path, **settings: str) -> dict[str, str]:
+    """The environment of a test's ``zzgw`` commands: the test process's own, with ``data_dir``, a gRPC and an HTTP
+    port of the test's (``free_port``), the SQLite store in the data directory, and ``settings`` over them."""
+    from benchmarks.common import free_port
+
+    return {
+        **os.environ,
+        "ZZGW_DATA_DIR": str(data_dir),
+        "ZZGW_GRPC_ADDR": f"127.0.0.1:{free_port()}",
+        "ZZGW_HTTP_ADDR": f"127.0.0.1:{free_port()}",
+        "ZZGW_DATABASE_URL": "",
+        **settings,
+    }
+
+
+def zzgw(env: dict[str, str], *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """``zzgw *args`` with the environment ``env`` (``run_zzgw``)."""
+    return run_zzgw(*args, env=env, timeout=timeout)

@@ -27,7 +27,7 @@ from benchmarks.common import free_port, wait_serving
 from gateway.bootstrap import samples
 from gateway.domain.model import beijing_day
 from signing.pki import CertificateAuthority, Issued
-from tests.commands import run_zzgw
+from tests.commands import command_env, zzgw
 from tests.conftest import ADMIN, backend_params, fresh_database, today, zzgw_command
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,18 +37,7 @@ TAX = "11370100993701097M"
 
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
-    return {
-        **os.environ,
-        "ZZGW_DATA_DIR": str(tmp_path / "var"),
-        "ZZGW_GRPC_ADDR": f"127.0.0.1:{free_port()}",
-        "ZZGW_HTTP_ADDR": f"127.0.0.1:{free_port()}",
-        "ZZGW_KEY_PASSPHRASE": "cli-test-passphrase",
-        "ZZGW_DATABASE_URL": "",
-    }
-
-
-def zzgw(env: dict[str, str], *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return run_zzgw(*args, env=env, timeout=timeout)
+    return command_env(tmp_path / "var", ZZGW_KEY_PASSPHRASE="cli-test-passphrase")
 
 
 @pytest.mark.slow
@@ -581,7 +570,6 @@ def test_a_tsa_renewal_cut_short_is_finished_by_the_next_init(
     two had left the new key with the old certificate, the old key nowhere, and init and serve refusing the pair for
     good (a reviewer): the pair is staged beside the old one and put in place, key then certificate, by the next
     init or serve, wherever the first stopped."""
-    import os
 
     from gateway import server
     from gateway.config import Settings

@@ -3,30 +3,17 @@ operator runs them."""
 
 from __future__ import annotations
 
-import os
-import subprocess
 from pathlib import Path
 
 import pytest
 
-from benchmarks.common import free_port
-from tests.commands import run_zzgw
+from tests.commands import command_env, zzgw
 
 
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
-    return {
-        **{k: v for k, v in os.environ.items() if not k.startswith("ZZGW_KEY_PASSPHRASE")},
-        "ZZGW_DATA_DIR": str(tmp_path / "var"),
-        "ZZGW_GRPC_ADDR": f"127.0.0.1:{free_port()}",
-        "ZZGW_HTTP_ADDR": f"127.0.0.1:{free_port()}",
-        "ZZGW_DATABASE_URL": "",
-        "ZZGW_MODE": "production",
-    }
-
-
-def zzgw(env: dict[str, str], *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return run_zzgw(*args, env=env, timeout=timeout)
+    made = command_env(tmp_path / "var", ZZGW_MODE="production")
+    return {k: v for k, v in made.items() if not k.startswith("ZZGW_KEY_PASSPHRASE")}
 
 
 def test_init_refused_for_a_missing_passphrase_makes_nothing(env: dict[str, str], tmp_path: Path) -> None:

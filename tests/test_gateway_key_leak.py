@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -16,10 +15,10 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 
-from benchmarks.common import free_port, wait_serving
+from benchmarks.common import wait_serving
 from gateway.server import openssl_serial
 from signing.seal_ca import SealMakerCA
-from tests.commands import run_zzgw
+from tests.commands import command_env, zzgw
 
 ROOT = Path(__file__).resolve().parent.parent
 LEAKED_AT = "2026-12-01T08:00:00+08:00"
@@ -27,18 +26,7 @@ LEAKED_AT = "2026-12-01T08:00:00+08:00"
 
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
-    return {
-        **os.environ,
-        "ZZGW_DATA_DIR": str(tmp_path / "var"),
-        "ZZGW_GRPC_ADDR": f"127.0.0.1:{free_port()}",
-        "ZZGW_HTTP_ADDR": f"127.0.0.1:{free_port()}",
-        "ZZGW_KEY_PASSPHRASE": "leak-test-passphrase",
-        "ZZGW_DATABASE_URL": "",
-    }
-
-
-def zzgw(env: dict[str, str], *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return run_zzgw(*args, env=env, timeout=timeout)
+    return command_env(tmp_path / "var", ZZGW_KEY_PASSPHRASE="leak-test-passphrase")
 
 
 def _serial(path: Path) -> int:

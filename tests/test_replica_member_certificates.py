@@ -11,14 +11,10 @@ import sys
 from pathlib import Path
 
 from benchmarks.common import free_port, wait_serving
-from tests.commands import run_zzgw
+from tests.commands import zzgw
 
 ROOT = Path(__file__).resolve().parent.parent
 TAX = "11370100993701097M"
-
-
-def zzgw(env: dict[str, str], *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return run_zzgw(*args, env=env, timeout=timeout)
 
 
 def test_a_replica_not_copied_again_after_a_retirement_is_told_which_file_to_copy(tmp_path: Path) -> None:
