@@ -137,12 +137,16 @@ class IssuanceServicer(issuance_pb2_grpc.IssuanceServiceServicer):
         )
         reader.start()
         try:
-            yield from self._answer(member, inbox, context)
+            yield from self._answer(member, inbox, context, stopped)
         finally:
             stop()
 
     def _answer(
-        self, member: Member, inbox: queue.Queue[object], context: grpc.ServicerContext
+        self,
+        member: Member,
+        inbox: queue.Queue[object],
+        context: grpc.ServicerContext,
+        stopped: threading.Event,
     ) -> Iterator[issuance_pb2.BatchIssueLicensesResponse]:
         index = 0
         done = False
@@ -154,6 +158,11 @@ class IssuanceServicer(issuance_pb2_grpc.IssuanceServiceServicer):
             try:
                 messages = [inbox.get(timeout=_STOP_LOOK_SECONDS)]
             except queue.Empty:
+                # the call is over (cancelled, past its deadline) while the handler waited for the client's next
+                # message: the stop emptied the queue, and the reader, stopped, passes on no error to end this; the
+                # handler had waited here for ever on a worker thread, its stream's slot held (found by a reviewer)
+                if stopped.is_set() or not context.is_active():
+                    return
                 continue
             waiting = len(getattr(messages[0], "licenses", ()))
             while waiting < BATCH_CHUNK:  # take what has arrived, up to a chunk, without waiting for more

@@ -84,6 +84,7 @@ from gateway.domain.errors import (
 )
 from gateway.domain.identifiers import (
     FORMAT_CHARACTERS,
+    MAX_VERSION,
     LicenseId,
     find_by_number,
     license_id_violation,
@@ -161,7 +162,6 @@ WRONG_CLAIMS_HOURS = 24
 SEAL_CACHE_SIZE = 10_000
 VERIFIED_CACHE_SIZE = 500_000
 MAX_LICENSE_ID = 120
-MAX_VERSIONS = 999
 """An identifier's version is three digits: no supersession chain is longer (one that loops, edited in the store,
 ends here)."""
 MAX_LATER_SIGNATURES = 4
@@ -1488,7 +1488,7 @@ class VerificationService:
         cache of checked licenses, which a change of that version drops in every process (and its next check is a new
         ``_Checked``), so what is said of the version in force is never older than that version's last change."""
         chain: list[_Checked] = []
-        for _ in range(MAX_VERSIONS):  # each identifier is the next: no loop, however the store is edited
+        for _ in range(MAX_VERSION):  # each identifier is the next: no loop, however the store is edited
             successor = self._checked_by_id(checked.successor_id) if checked.successor_id else None
             if successor is None or successor.license.supersedes != checked.license.license_id:
                 return None
@@ -2116,7 +2116,7 @@ def _successor_id(license: License) -> str:
         named = LicenseId.parse(license.license_id)
     except ValueError:
         return ""
-    if named.version >= MAX_VERSIONS:  # no next identifier
+    if named.version >= MAX_VERSION:  # no next identifier
         return ""
     successor_id = str(named.next_version())
     return successor_id if license.superseded_by == successor_id else ""

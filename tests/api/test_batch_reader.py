@@ -143,3 +143,49 @@ def test_a_refused_stream_whose_client_sends_no_more_leaves_no_reader(running: R
         assert _left(before) == set()
     finally:
         quiet.set()
+
+
+def _answering() -> int:
+    """How many threads are in a batch stream's handler (``_answer``)."""
+    count = 0
+    for frame in sys._current_frames().values():
+        while frame is not None:
+            if frame.f_code.co_name == "_answer" and frame.f_code.co_filename.endswith("issuance.py"):
+                count += 1
+                break
+            frame = frame.f_back
+    return count
+
+
+@pytest.mark.parametrize("ending", ["cancel", "deadline"])
+def test_a_stream_that_ends_while_its_handler_waits_for_input_frees_its_handler(
+    running: RunningGateway, ending: str
+) -> None:
+    """The client's first message answered, then nothing sent and the stream left open; the call cancelled, or past
+    its deadline. The stop emptied the queue and the stopped reader passed on no error, so the handler waited for a
+    next message for ever on one of the server's worker threads (found by a reviewer: about one stream in two; more
+    of them than the server's threads and no call was answered). Six streams: each handler must end."""
+    quiet = threading.Event()
+    item = issuance_pb2.IssueLicenseRequest()  # refused item by item (REQUIRED): answered without a store write
+
+    def stream() -> Iterator[issuance_pb2.BatchIssueLicensesRequest]:
+        yield issuance_pb2.BatchIssueLicensesRequest(licenses=[item])
+        quiet.wait(60)
+
+    stub = running.issuance(MARKET)
+    try:
+        for _ in range(6):
+            call = stub.BatchIssueLicenses(stream(), timeout=60 if ending == "cancel" else 1.5)
+            assert len(next(call).results) == 1  # answered: the handler now waits for the next message
+            if ending == "cancel":
+                call.cancel()
+            with pytest.raises(grpc.RpcError) as caught:
+                next(call)
+            assert caught.value.code() == (
+                grpc.StatusCode.CANCELLED if ending == "cancel" else grpc.StatusCode.DEADLINE_EXCEEDED
+            )
+        assert _until(lambda: _answering() == 0, seconds=5), f"{_answering()} handlers still wait for input"
+        done = list(stub.BatchIssueLicenses(iter([issuance_pb2.BatchIssueLicensesRequest(licenses=[item])])))
+        assert [len(answer.results) for answer in done] == [1]
+    finally:
+        quiet.set()
