@@ -79,17 +79,16 @@ def test_serve_warns_when_its_processes_may_need_more_connections_than_are_left(
     finally:
         db.dispose()
     assert slots is not None
-    for workers, need in ((1, 1205), (2, 2410)):
-        err = served_stderr({**env, "ZZGW_WORKERS": str(workers)})
-        (warning,) = [line for line in err.splitlines() if "may run out of connections" in line]
-        assert " WARNING zzgw PostgreSQL may run out of connections for this gateway: " in warning
-        # counted: "1 process opens" (it had been "1 process(es) open", then "1 process open")
-        process = "process opens" if workers == 1 else "processes open"
-        assert f"its {workers} {process} up to {need:,} connections (1205 each: 2 × 600 + 5" in warning
-        assert f"(max_connections {slots.max_connections}, {slots.reserved} of them reserved for superusers" in warning
-        assert re.search(r", \d+ open now, \d+ of those by \d+ other gateway process(es)?\)", warning)
-        assert "raise max_connections, or lower ZZGW_THREADS or ZZGW_WORKERS" in warning
-        assert "(docs/operations.md: Several machines)" in warning
+    # served by two workers (one process's wording, "1 process opens", is the next test's, in-process: it had been
+    # "1 process(es) open", then "1 process open")
+    err = served_stderr({**env, "ZZGW_WORKERS": "2"})
+    (warning,) = [line for line in err.splitlines() if "may run out of connections" in line]
+    assert " WARNING zzgw PostgreSQL may run out of connections for this gateway: " in warning
+    assert "its 2 processes open up to 2,410 connections (1205 each: 2 × 600 + 5" in warning
+    assert f"(max_connections {slots.max_connections}, {slots.reserved} of them reserved for superusers" in warning
+    assert re.search(r", \d+ open now, \d+ of those by \d+ other gateway process(es)?\)", warning)
+    assert "raise max_connections, or lower ZZGW_THREADS or ZZGW_WORKERS" in warning
+    assert "(docs/operations.md: Several machines)" in warning
 
 
 def test_a_server_with_room_for_the_gateway_is_not_warned_of(
