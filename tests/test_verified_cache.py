@@ -9,6 +9,7 @@ from __future__ import annotations
 import collections
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,20 @@ from signing.keys import ECDSA_P256_SHA256, SoftwareKey
 from signing.record import seal_record
 from signing.results import CheckResult
 from tests.conftest import RunningGateway, backend_params, migrated_database, start_gateway
+
+
+def in_eight_threads(handler: Callable[[int], None]) -> None:
+    """``handler(0)`` to ``handler(7)``, each on a thread of its own, switching often as handler threads under load."""
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-5)
+    try:
+        threads = [threading.Thread(target=handler, args=(t,)) for t in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(interval)
 
 
 def test_handler_threads_share_a_full_cache_without_errors() -> None:
@@ -43,16 +58,7 @@ def test_handler_threads_share_a_full_cache_without_errors() -> None:
             errors.update(said)
             results.update(found)
 
-    interval = sys.getswitchinterval()
-    sys.setswitchinterval(1e-5)  # handler threads switching often, as under load
-    try:
-        threads = [threading.Thread(target=handler, args=(t,)) for t in range(8)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-    finally:
-        sys.setswitchinterval(interval)
+    in_eight_threads(handler)
     assert dict(errors) == {}
     assert results == {CheckResult.PASSED: 8 * 3_000}
     assert verified.currsize == len(verified) == 200
@@ -83,16 +89,7 @@ def test_every_way_into_the_cache_takes_its_lock() -> None:
         with counted:
             errors.update(said)
 
-    interval = sys.getswitchinterval()
-    sys.setswitchinterval(1e-5)
-    try:
-        threads = [threading.Thread(target=handler, args=(t,)) for t in range(8)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-    finally:
-        sys.setswitchinterval(interval)
+    in_eight_threads(handler)
     assert dict(errors) == {}
     assert verified.currsize == len(verified) <= 50
 

@@ -190,19 +190,7 @@ def test_a_read_that_waits_for_a_withdrawal_under_way_is_refused_and_recorded_af
         withdrawn = withdrawing.result(timeout=30).consent
         with pytest.raises(grpc.RpcError) as caught:
             reading.result(timeout=30)
-    assert caught.value.code() == grpc.StatusCode.PERMISSION_DENIED
-    assert error_details(caught.value)[0].reason == "CONSENT_WITHDRAWN"
-    assert (withdrawn.state, withdrawn.uses_left) == (authorization_pb2.CONSENT_STATE_WITHDRAWN, 5)
-    with side_engine.connect() as connection:
-        trail = consent_trail(connection, consent_id, card.license_id)
-    assert [(action, decision) for _, action, decision in trail] == [
-        ("GRANT_CONSENT", "GRANTED"),
-        ("WITHDRAW_CONSENT", "WITHDRAWN"),
-        ("GET_LICENSE_DATA", "DENY"),
-    ]
-    times = [at for at, _, _ in trail]
-    assert times == sorted(times)
-    assert trail[1][0] == withdrawn.withdrawn_at.ToDatetime(dt.UTC)
+    refused_after_the_withdrawal(caught.value, withdrawn, side_engine, consent_id, card.license_id)
 
 
 class Pause:
@@ -272,18 +260,7 @@ def test_a_read_that_comes_while_the_withdrawal_holds_the_consent_waits_and_is_r
         withdrawn = withdrawing.result(timeout=30).consent
         with pytest.raises(grpc.RpcError) as caught:
             reading.result(timeout=30)
-    assert caught.value.code() == grpc.StatusCode.PERMISSION_DENIED
-    assert error_details(caught.value)[0].reason == "CONSENT_WITHDRAWN"
-    assert (withdrawn.state, withdrawn.uses_left) == (authorization_pb2.CONSENT_STATE_WITHDRAWN, 5)
-    with side_engine.connect() as connection:
-        trail = consent_trail(connection, consent_id, card.license_id)
-    assert [(action, decision) for _, action, decision in trail] == [
-        ("GRANT_CONSENT", "GRANTED"),
-        ("WITHDRAW_CONSENT", "WITHDRAWN"),
-        ("GET_LICENSE_DATA", "DENY"),
-    ]
-    times = [at for at, _, _ in trail]
-    assert times == sorted(times) and trail[1][0] == withdrawn.withdrawn_at.ToDatetime(dt.UTC)
+    refused_after_the_withdrawal(caught.value, withdrawn, side_engine, consent_id, card.license_id)
 
 
 def test_a_read_that_began_before_a_withdrawal_and_is_counted_after_it_is_refused_dated_after_it(
@@ -827,3 +804,22 @@ def test_on_sqlite_a_copy_settled_while_its_approvals_withdrawal_is_under_way_wa
     *_, (decided_at, decided, _, _), (at, action, decision, _) = records_of_license(running, license_id)
     assert (decided, action, decision) == ("DECIDE_ACCESS_REQUEST", "GET_LICENSE_DOCUMENT", "DENY")
     assert decided_at == done.decided_at.ToDatetime(dt.UTC) <= at
+
+
+def refused_after_the_withdrawal(
+    error: grpc.RpcError, withdrawn: authorization_pb2.Consent, side_engine: Engine, consent_id: str, license_id: str
+) -> None:
+    """The read was refused CONSENT_WITHDRAWN, the consent spent nothing, and the trail has the withdrawal before the
+    refusal, in time order, dated as the withdrawal's answer says."""
+    assert error.code() == grpc.StatusCode.PERMISSION_DENIED
+    assert error_details(error)[0].reason == "CONSENT_WITHDRAWN"
+    assert (withdrawn.state, withdrawn.uses_left) == (authorization_pb2.CONSENT_STATE_WITHDRAWN, 5)
+    with side_engine.connect() as connection:
+        trail = consent_trail(connection, consent_id, license_id)
+    assert [(action, decision) for _, action, decision in trail] == [
+        ("GRANT_CONSENT", "GRANTED"),
+        ("WITHDRAW_CONSENT", "WITHDRAWN"),
+        ("GET_LICENSE_DATA", "DENY"),
+    ]
+    times = [at for at, _, _ in trail]
+    assert times == sorted(times) and trail[1][0] == withdrawn.withdrawn_at.ToDatetime(dt.UTC)
