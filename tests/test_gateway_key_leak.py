@@ -29,6 +29,27 @@ def env(tmp_path: Path) -> dict[str, str]:
     return command_env(tmp_path / "var", ZZGW_KEY_PASSPHRASE="leak-test-passphrase")
 
 
+def served_crls(env: dict[str, str], *names: str) -> list[x509.CertificateRevocationList]:
+    """`zzgw serve` started with ``env`` until it serves, the CRLs ``names`` (under /crl/) fetched, then stopped."""
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gateway.cli", "serve"],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        wait_serving(env["ZZGW_GRPC_ADDR"], timeout=60, process=server)
+        crls = []
+        for name in names:
+            with urllib.request.urlopen(f"http://{env['ZZGW_HTTP_ADDR']}/crl/{name}", timeout=10) as response:
+                crls.append(x509.load_der_x509_crl(response.read()))
+        return crls
+    finally:
+        server.terminate()
+        server.communicate(timeout=60)
+
+
 def _serial(path: Path) -> int:
     return x509.load_pem_x509_certificate(path.read_bytes()).serial_number
 
@@ -109,20 +130,7 @@ def test_a_mistyped_serial_is_refused_and_each_revocation_and_new_key_is_said(
     assert f"revoked: a receipt certificate {receipt} (keyCompromise from" in replaced.stdout
     assert "new: the receipt key and certificate" in replaced.stdout
 
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gateway.cli", "serve"],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        wait_serving(env["ZZGW_GRPC_ADDR"], timeout=60, process=server)
-        with urllib.request.urlopen(f"http://{env['ZZGW_HTTP_ADDR']}/crl/seal-maker.crl", timeout=10) as response:
-            crl = x509.load_der_x509_crl(response.read())
-    finally:
-        server.terminate()
-        server.communicate(timeout=60)
+    (crl,) = served_crls(env, "seal-maker.crl")
     for serial in (tsa_serial, receipt_serial):
         entry = crl.get_revoked_certificate_by_serial_number(serial)
         assert entry is not None
@@ -263,20 +271,7 @@ def test_an_imported_cas_revocations_come_with_it_and_its_earlier_certificates_m
         in taken.stdout
     )
 
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gateway.cli", "serve"],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        wait_serving(env["ZZGW_GRPC_ADDR"], timeout=60, process=server)
-        with urllib.request.urlopen(f"http://{env['ZZGW_HTTP_ADDR']}/crl/seal-maker.crl", timeout=10) as response:
-            crl = x509.load_der_x509_crl(response.read())
-    finally:
-        server.terminate()
-        server.communicate(timeout=60)
+    (crl,) = served_crls(env, "seal-maker.crl")
     assert crl.is_signature_valid(external.intermediate.public_key())  # type: ignore[arg-type]
     for certificate in (revoked_before, leaked_later):
         assert crl.get_revoked_certificate_by_serial_number(certificate.serial_number) is not None
@@ -325,15 +320,4 @@ def test_the_sm2_seal_makers_leak_is_checked_said_and_its_key_refused_until_repl
         f"the SM2 seal maker's CRL from now on (/crl/seal-maker-sm2.crl; {path})" in replaced.stdout
     )
     assert openssl_serial(_serial(sm2 / "maker.pem")) != maker
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gateway.cli", "serve"],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        wait_serving(env["ZZGW_GRPC_ADDR"], timeout=60, process=server)
-    finally:
-        server.terminate()
-        server.communicate(timeout=60)
+    served_crls(env)  # serves, the new maker key in place
