@@ -54,6 +54,7 @@ from tests.conftest import (
     POLICE,
     TAX,
     RunningGateway,
+    case_number,
     catalog_fingerprint,
     error_details,
     start_gateway,
@@ -577,7 +578,7 @@ def test_a_bundle_whose_code_changes_is_said_with_the_case_receipts_it_leaves(st
     with serving(tmp_path, store, before) as running:
         license_id = business_license(running, 41)
         police = verification_pb2_grpc.VerificationServiceStub(running.channel(POLICE))
-        for case in ("QYKB-" + uuid.uuid4().hex[:12], "QYKB-" + uuid.uuid4().hex[:12]):
+        for case in (case_number(), case_number()):
             use = verification_pb2.UseContext(
                 matter_code="370100-QYKZ-001", purpose="企业开办：刻制公章", bundle_code=QYKB, case_id=case
             )

@@ -36,7 +36,7 @@ from tests.api.test_sharing import (
 )
 from tests.api.test_verification import batch_issue, verifier
 from tests.commands import ROOT, run_zzgw
-from tests.conftest import ADMIN, PASSPHRASE, POLICE, TAX, RunningGateway, error_details, start_gateway
+from tests.conftest import ADMIN, PASSPHRASE, POLICE, TAX, RunningGateway, case_number, error_details, start_gateway
 
 MEMBERS = ROOT / "gateway" / "bootstrap" / "members.json"
 
@@ -114,7 +114,7 @@ def test_case_receipts_follow_the_matters_types_for_a_member_with_admin_and_cons
     license_id = batch_issue(both, 32, samples.business_license)
     record = {**samples.id_card(710_000 + int(uuid.uuid4().hex[:5], 16)), "request_id": f"card-{uuid.uuid4().hex}"}
     card = both.issuance(POLICE).IssueLicense(issue_request(record)).license
-    case = "QYKB-" + uuid.uuid4().hex[:12]
+    case = case_number()
     first_use = verification_pb2.UseContext(
         matter_code=QYKZ.matter_code, purpose="企业开办：刻制公章", bundle_code="370100-YJS-QYKB", case_id=case
     )

@@ -38,7 +38,7 @@ from tests.api.test_verification import (
     verify,
 )
 from tests.api.test_verification_superseded import FIRST, LATER, business_license
-from tests.conftest import MARKET, POLICE, TAX, RunningGateway, today
+from tests.conftest import MARKET, POLICE, TAX, RunningGateway, case_number, today
 from tests.signing.test_pdf import broken_signatures
 
 _CJK = re.compile(r"[\u3400-\u9fff]")
@@ -223,7 +223,7 @@ def test_a_case_receipts_standing_now_is_said_chinese_first(running: RunningGate
     first, later = verification_pb2.UseContext(), verification_pb2.UseContext()
     first.CopyFrom(FIRST)
     later.CopyFrom(LATER)
-    first.case_id = later.case_id = "QYKB-" + uuid.uuid4().hex[:12]
+    first.case_id = later.case_id = case_number()
     request = verification_pb2.VerifyLicenseRequest(use=first, license_id=license_id)
     assert verifier(running, POLICE).VerifyLicense(request).report.verdict == PASSED
     change(running, license_id, issuance_pb2.STATUS_ACTION_REVOKE)

@@ -78,6 +78,7 @@ from tests.conftest import (
     TAX,
     RunningGateway,
     backend_params,
+    case_number,
     descriptions,
     error_details,
     start_gateway,
@@ -2036,7 +2037,7 @@ def test_a_later_matter_is_given_the_case_receipts_of_the_types_it_uses_only(
     license_id = batch_issue(running, 16, samples.business_license)
     record = {**samples.id_card(700_000 + int(uuid.uuid4().hex[:5], 16)), "request_id": f"card-{uuid.uuid4().hex}"}
     card = running.issuance(POLICE).IssueLicense(issue_request(record)).license
-    case = "QYKB-" + uuid.uuid4().hex[:12]
+    case = case_number()
     first_use = verification_pb2.UseContext(
         matter_code="370100-QYKZ-001", purpose="企业开办：刻制公章", bundle_code="370100-YJS-QYKB", case_id=case
     )
@@ -2105,7 +2106,7 @@ def test_a_later_matter_is_given_the_case_receipts_of_the_types_it_uses_only(
 def test_a_later_matter_of_the_bundle_finds_the_first_verification(running: RunningGateway) -> None:
     """企业开办: 公安 verifies the 营业执照 for 印章刻制; the tax bureau (发票申领, same case) relies on it."""
     license_id = batch_issue(running, 15, samples.business_license)
-    case = "QYKB-" + uuid.uuid4().hex[:12]
+    case = case_number()
     first_use = verification_pb2.UseContext(
         matter_code="370100-QYKZ-001", purpose="企业开办：刻制公章", bundle_code="370100-YJS-QYKB", case_id=case
     )
@@ -2218,7 +2219,7 @@ def test_a_case_receipts_page_token_is_taken_only_by_the_department_that_was_giv
     administrator) listing the case went on from it, and one written by hand was a place anywhere in the case (an
     integrator, D2). It is sealed to the caller, the case and the matter, like every list call's."""
     license_id = batch_issue(running, 17, samples.business_license)
-    case = "QYKB-" + uuid.uuid4().hex[:12]
+    case = case_number()
     first_use = verification_pb2.UseContext(
         matter_code="370100-QYKZ-001", purpose="企业开办：刻制公章", bundle_code="370100-YJS-QYKB", case_id=case
     )
@@ -2254,7 +2255,7 @@ def test_a_case_receipt_says_how_its_license_stands_now(running: RunningGateway)
     as the earlier department's PASSED with nothing to say otherwise (found by a console tester). The receipt stays
     what it was; ``standing_now`` says REVOKED, and LICENSE_NOT_FOUND for a license no longer stored."""
     license_id = batch_issue(running, 16, samples.business_license)
-    case = "QYKB-" + uuid.uuid4().hex[:12]
+    case = case_number()
     first_use = verification_pb2.UseContext(
         matter_code="370100-QYKZ-001", purpose="企业开办：刻制公章", bundle_code="370100-YJS-QYKB", case_id=case
     )

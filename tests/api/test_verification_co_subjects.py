@@ -42,6 +42,7 @@ from tests.conftest import (
     PORTAL,
     TAX,
     RunningGateway,
+    case_number,
     error_details,
     settle,
     trail_rows,
@@ -152,7 +153,7 @@ def test_a_case_listing_of_the_certificates_receipt_is_on_her_log(running: Runni
     it, on her log. 医保 (参保登记, the same case) has no need of a 结婚证: it is not given its receipt, and nothing
     naming it goes on her log (it had been told the certificate's standing as often as it asked; a privacy tester)."""
     _, wife, license_id = couple(running)
-    case = "XSECS-" + uuid.uuid4().hex[:12]
+    case = case_number("XSECS")
     first = verification_pb2.UseContext(
         matter_code="370100-CSDJ-001", purpose="出生登记", bundle_code="370100-YJS-XSECS", case_id=case
     )
@@ -388,7 +389,7 @@ def test_an_altered_record_names_no_co_subject(running: RunningGateway) -> None:
     does not say who the real one is)."""
     _, _, license_id = couple(running)
     stranger = name_a_stranger(running, license_id)
-    case = "XSECS-" + uuid.uuid4().hex[:12]
+    case = case_number("XSECS")
     first = verification_pb2.UseContext(
         matter_code="370100-CSDJ-001", purpose="出生登记", bundle_code="370100-YJS-XSECS", case_id=case
     )

@@ -30,7 +30,7 @@ from tests.api.test_verification import (
     receipt_statement,
     verifier,
 )
-from tests.conftest import MARKET, POLICE, TAX, RunningGateway, settle
+from tests.conftest import MARKET, POLICE, TAX, RunningGateway, case_number, settle
 
 QYKB = "370100-YJS-QYKB"
 """企业开办一件事: the 公安局's 印章刻制 and the tax bureau's 发票申领 are two of its matters."""
@@ -146,7 +146,7 @@ def test_a_case_receipt_of_a_license_amended_since_stands_as_its_version_in_forc
     """接办免收 across a 变更: the tax bureau relies on the 公安局's check of the 营业执照 while its version in force
     passes (PASSED / AMENDED_SINCE, naming that version); once that version is revoked, its failure is the standing."""
     amended, plain = business_license(running, 55), business_license(running, 56)
-    case = "QYKB-" + uuid.uuid4().hex[:12]
+    case = case_number()
     first_use, later_use = verification_pb2.UseContext(), verification_pb2.UseContext()
     first_use.CopyFrom(FIRST)
     later_use.CopyFrom(LATER)
@@ -193,7 +193,7 @@ def test_a_case_receipt_of_a_check_made_after_the_amendment_is_not_amended_since
     in force of an amendment made since the receipt). In the same case, a receipt of the same version made before
     the 变更 is amended since: the standing is decided per receipt, by its time."""
     old = business_license(running, 57)
-    case = "QYKB-" + uuid.uuid4().hex[:12]
+    case = case_number()
     first_use, later_use = verification_pb2.UseContext(), verification_pb2.UseContext()
     first_use.CopyFrom(FIRST)
     later_use.CopyFrom(LATER)
