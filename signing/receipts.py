@@ -57,6 +57,11 @@ MAX_STATEMENT = 64 * 1024
 ISSUED_AT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})")
 """The form of a statement's ``issued_at`` a checker accepts: RFC 3339's date-time (upper-case ``T``, seconds, up to
 microseconds, ``Z`` or an offset), as the gateway writes it; anything else is ``ISSUED_AT_MISSING``."""
+MAX_DEPTH = 64
+"""Arrays and objects one in the other a statement holds at most, the statement itself counted: a checker fails a
+deeper one (``SIGNATURE_INVALID``) before parsing it. The gateway's statements nest 3 deep; a statement of anyone's
+making nesting 30 000 deep had made the parser raise RecursionError, a traceback in ``zzgw receipt check`` and an
+HTTP 500 in the console (a receipts reviewer, R2)."""
 MAX_BATCH = 1 << 16
 _PROOF_HEAD = struct.Struct(">II")
 
@@ -103,7 +108,27 @@ def signable(statement: bytes) -> bytes:
         raise ValueError(
             f"a statement of {len(statement)} bytes is larger than any receipt ({MAX_STATEMENT}): checkers refuse it"
         )
+    if too_deep(statement):
+        raise ValueError(f"a statement nesting deeper than {MAX_DEPTH} arrays and objects: checkers refuse it")
     return statement
+
+
+_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+
+
+def too_deep(statement: bytes) -> bool:
+    """Whether ``statement`` (JSON, or bytes that claim to be) nests arrays and objects more than ``MAX_DEPTH`` deep,
+    told without parsing it: brackets inside strings are not counted. Bytes that are no JSON may be told too deep;
+    they are no statement either."""
+    if statement.count(b"[") + statement.count(b"{") <= MAX_DEPTH:  # a genuine statement's case: no scan
+        return False
+    depth = 0
+    for bracket in _STRING.sub(b"", statement).translate(None, _NOT_BRACKETS):
+        depth += 1 if bracket in b"[{" else -1
+        if depth > MAX_DEPTH:
+            return True
+    return False
 
 
 def sign_receipt(key: KeyBackend, statement: Mapping[str, object], *, trusted: bool = False) -> SignedReceipt:
@@ -124,6 +149,8 @@ def check_receipt(
     otherwise."""
     if len(statement) > MAX_STATEMENT:
         raise InvalidSignature("the statement is larger than any receipt")
+    if too_deep(statement):  # before the parser, whose recursion it would exhaust
+        raise InvalidSignature(f"the statement nests deeper than {MAX_DEPTH} arrays and objects: no receipt does")
     public_key = public_key_der(certificate)
     if proof:
         verify_signature(public_key, algorithm, _batch_signed(statement, proof), signature)
@@ -131,6 +158,8 @@ def check_receipt(
         verify_signature(public_key, algorithm, _V1_PREFIX + statement, signature)
     try:
         parsed = json.loads(statement)
+    except RecursionError:  # not reached (``too_deep``), unless called already deep in the stack
+        raise InvalidSignature("the statement nests too deep") from None
     except ValueError as exc:
         raise InvalidSignature(f"the statement is not JSON: {exc}") from exc
     if not isinstance(parsed, dict):

@@ -748,6 +748,26 @@ def test_a_later_department_of_a_case_lists_the_receipts_it_can_rely_on(console:
     assert status == 403 and refusal(answer)[1] == "ROLE_NOT_ALLOWED"
 
 
+def test_a_receipt_file_nested_too_deep_is_judged_invalid_not_a_500(
+    console: str, running: RunningGateway, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A receipt file whose statement nests 30 000 arrays deep, signed by anyone's key, had made the parser raise
+    RecursionError: 查验回执 answered HTTP 500 INTERNAL with a traceback in the log (a receipts reviewer, R2). It is
+    judged as receipts.md says of a statement that is not canonical JSON: invalid, SIGNATURE_INVALID, nothing of it
+    repeated, and not the archive's."""
+    from tests.adapters.test_receipt_check_cli import nested, own_receipts
+
+    _, sign = own_receipts(tmp_path)
+    file = sign("deep", nested("deep", 30_000)).read_text(encoding="utf-8")
+    with caplog.at_level(logging.ERROR):
+        status, answer = fetch(f"{console}/api/receipt", {"file": file}, running.tokens[TAX])
+    assert status == 200, answer
+    assert (answer["check"]["result"], answer["check"]["reason"]) == ("FAILED", "SIGNATURE_INVALID")
+    assert "nests deeper than 64" in answer["check"]["detail"]
+    assert (answer["statement"], answer["archived"]) == (None, "MISSING")
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
 def test_a_receipt_is_looked_up_by_its_number_or_its_file_and_checked_again(
     console: str, running: RunningGateway
 ) -> None:

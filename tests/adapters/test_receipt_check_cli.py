@@ -370,3 +370,102 @@ def test_the_check_reads_no_gateway_settings(
     assert (status, err) == (0, "") and "有效 valid" in out
     status, out, err = check(capsys, str(receipt_file(tmp_path, INVALID)), *full(trust), "--config", str(broken))
     assert (status, err) == (1, "") and "SIGNATURE_INVALID" in out
+
+
+def own_receipts(tmp_path: Path) -> tuple[list[str], Any]:
+    """A CA of one's own (trust files for ``--root``, ``--intermediate`` and ``--crl``) whose 核验回执专用章
+    certificate signs whatever statement bytes ``sign(receipt_id, statement)`` is given, written as a receipt file:
+    what anyone can make (docs/receipts.md: such a receipt checks against that CA, and against no gateway's)."""
+    import datetime as dt
+
+    from cryptography.hazmat.primitives.serialization import Encoding, load_der_public_key
+
+    from signing.keys import SoftwareKey
+    from signing.merkle import leaf_hash
+    from signing.receipts import RECEIPT_SEAL_NAME, batch_bytes
+    from signing.seal_ca import SealMakerCA
+
+    now = dt.datetime.now(dt.UTC)
+    ca = SealMakerCA.create("自建制章中心", now - dt.timedelta(days=1))
+    key = SoftwareKey.generate()
+    certificate = ca.issue_seal_certificate(
+        issuer_name="自建单位",
+        issuer_uscc="11370100993701200A",
+        seal_name=RECEIPT_SEAL_NAME,
+        public_key=load_der_public_key(key.public_key_der),  # type: ignore[arg-type]
+        not_before=now - dt.timedelta(hours=1),
+        not_after=now + dt.timedelta(days=30),
+    )
+    (tmp_path / "own-root.pem").write_bytes(ca.root.public_bytes(Encoding.PEM))
+    (tmp_path / "own-intermediate.pem").write_bytes(ca.intermediate.public_bytes(Encoding.PEM))
+    (tmp_path / "own.crl").write_bytes(ca.crl(now, now + dt.timedelta(days=30)))
+    (tmp_path / "own-receipts.pem").write_bytes(certificate.public_bytes(Encoding.PEM))
+    args = ["--root", str(tmp_path / "own-root.pem"), "--intermediate", str(tmp_path / "own-intermediate.pem")]
+    args += ["--crl", str(tmp_path / "own.crl")]
+
+    def sign(receipt_id: str, statement: bytes) -> Path:
+        # a batch of one, signed as the gateway signs (``sign_receipts`` would refuse a statement no checker takes)
+        signature = key.sign(batch_bytes(1, leaf_hash(b"zzgw-receipt/2\n" + statement)))
+        proof = (1).to_bytes(8, "big")  # index 0 of 1, no path
+        path = tmp_path / f"{receipt_id}.json"
+        path.write_text(
+            json.dumps(
+                {
+                    "receiptId": receipt_id,
+                    "statement": base64.b64encode(statement).decode(),
+                    "signature": base64.b64encode(signature).decode(),
+                    "algorithm": key.algorithm,
+                    "certificate": base64.b64encode(certificate.public_bytes(Encoding.DER)).decode(),
+                    "proof": base64.b64encode(proof).decode(),
+                }
+            ),
+            encoding="utf-8",
+        )
+        return path
+
+    return args, sign
+
+
+def just_now() -> str:
+    """A statement's ``issued_at`` within ``own_receipts``' certificate's validity."""
+    import datetime as dt
+
+    return (dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)).isoformat(timespec="microseconds")
+
+
+def nested(receipt_id: str, depth: int) -> bytes:
+    """A statement (canonical JSON) whose ``x`` holds ``depth`` arrays, one in the other."""
+    return f'{{"issued_at":"{just_now()}","receipt_id":"{receipt_id}","x":'.encode() + (
+        b"[" * depth + b"]" * depth + b"}"
+    )
+
+
+def test_a_statement_nested_too_deep_is_invalid_not_a_crash(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A statement of 30 000 arrays one in the other (60 KB, under the 64 KiB a statement may have), signed by
+    anyone's key, had made the JSON parser raise RecursionError: a traceback and exit 2, "a defect of zzgw", and the
+    console's 查验回执 answered HTTP 500 (a receipts reviewer, R2). No statement the gateway signs nests deeper than
+    ``MAX_DEPTH``: a deeper one is refused as not canonical, SIGNATURE_INVALID, before it is parsed; so is one a
+    little deeper than the limit, and one at it is judged as any other."""
+    from signing.receipts import MAX_DEPTH
+
+    own, sign = own_receipts(tmp_path)
+    for receipt_id, depth in (("deep", 30_000), ("over", MAX_DEPTH)):  # the statement is an object: one more level
+        status, out, err = check(capsys, str(sign(receipt_id, nested(receipt_id, depth))), *own)
+        assert (status, err) == (1, ""), err
+        assert out.splitlines() == [
+            f"回执 receipt {receipt_id}：回执无效 INVALID（SIGNATURE_INVALID）：回执的签名与内容不符，回执被改动或伪造"
+            f"（the statement nests deeper than {MAX_DEPTH} arrays and objects: no receipt does）",
+            "  回执内容不可采信（what it says is not to be relied on）",
+        ]
+        status, out, err = check(capsys, str(tmp_path / f"{receipt_id}.json"), *own, "--json")
+        assert (status, err, json.loads(out)["reason"], json.loads(out)["statement"]) == (
+            1,
+            "",
+            "SIGNATURE_INVALID",
+            None,
+        )
+    status, out, err = check(capsys, str(sign("at", nested("at", MAX_DEPTH - 1))), *own)
+    assert (status, err) == (0, "") and out.startswith("回执 receipt at：回执有效 valid\n")
+    # the process as a script runs it: no traceback
+    ran = run_zzgw("receipt", "check", str(tmp_path / "deep.json"), *own, env=dict(os.environ), timeout=60)
+    assert ran.returncode == 1 and "Traceback" not in ran.stderr and "SIGNATURE_INVALID" in ran.stdout

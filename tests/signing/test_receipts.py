@@ -14,7 +14,7 @@ from signing.canonical import canonical_json
 from signing.errors import InvalidSignature
 from signing.keys import SoftwareKey
 from signing.merkle import all_paths, inclusion_path, leaf_hash, root_from_path, tree_hash
-from signing.receipts import MAX_STATEMENT, check_receipt, sign_receipt, sign_receipts
+from signing.receipts import MAX_DEPTH, MAX_STATEMENT, check_receipt, sign_receipt, sign_receipts, too_deep
 from tests.conftest import gateway_key
 
 VECTORS = json.loads((Path(__file__).parent.parent / "vectors" / "merkle.json").read_text(encoding="utf-8"))
@@ -118,3 +118,22 @@ def test_no_statement_a_checker_refuses_is_signed(receipt_key: tuple[SoftwareKey
     larger = b'{"q":"' + b"A" * (MAX_STATEMENT - 7) + b'"}'
     with pytest.raises(ValueError, match="larger than any receipt"):
         sign_receipts(key, [largest, larger])
+
+
+def test_the_nesting_a_statement_may_have_is_told_without_parsing_and_the_gateway_signs_none_deeper() -> None:
+    """``too_deep`` counts arrays and objects, the statement itself included, and no bracket inside a string (an
+    escaped quote does not end one); the gateway refuses to sign what every checker fails (a receipts reviewer, R2)."""
+
+    def statement(depth: int, inside: str = "") -> bytes:  # ``depth`` levels in all
+        return canonical_json({"receipt_id": "R", "s": inside}).replace(
+            b"}", b',"x":' + b"[" * (depth - 1) + b"]" * (depth - 1) + b"}"
+        )
+
+    assert not too_deep(statement(MAX_DEPTH)) and too_deep(statement(MAX_DEPTH + 1))
+    assert not too_deep(statement(MAX_DEPTH, inside='\\"[{' * 1000))  # brackets in a string: not nesting
+    assert too_deep(b'{"a":' + b"[" * 30_000)  # not JSON either: refused all the same
+    assert not too_deep(canonical_json({"a": [[1, {"b": [2]}]] * 500}))  # many brackets, shallow
+    key, _ = gateway_key()
+    sign_receipts(key, [statement(MAX_DEPTH)])
+    with pytest.raises(ValueError, match=f"deeper than {MAX_DEPTH}"):
+        sign_receipts(key, [statement(MAX_DEPTH + 1)])
