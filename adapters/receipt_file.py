@@ -322,35 +322,41 @@ def check_text(receipt: verification_pb2.Receipt, checked: ReceiptCheck, root: x
         return head + "\n  回执内容不可采信（what it says is not to be relied on）"
     said = dict(checked.statement or {})
     if said.get("kind") == "claim":
-        result = str(said.get("result", ""))
-        differ = "、".join(str(key) for key in said.get("mismatched_fields") or ())
+        result = _plain(said.get("result", ""))
+        fields = said.get("mismatched_fields") or ()
+        differ = "、".join(_plain(key) for key in fields) if isinstance(fields, list | tuple) else _plain(fields)
         rows = [
             (
                 "信息比对 claim",
                 _with_words(DECISION_WORDS.get(result, ""), result)
-                + f"（结果代码 code {said.get('code', '')}）"
+                + f"（结果代码 code {_plain(said.get('code', ''))}）"
                 + (f"，不一致的信息项 differ：{differ}" if differ else ""),
             )
         ]
     else:
         license = said.get("license") or {}
-        verdict, reason = str(said.get("verdict", "")), str(said.get("reason") or "")
+        verdict, reason = _plain(said.get("verdict", "")), _plain(said.get("reason") or "")
         rows = [
             (
                 "核验结论 verdict",
                 _with_words(_VERDICTS.get(verdict, ""), verdict)
                 + (f"（{_with_words(reason_words(reason), reason)}）" if reason else ""),
             ),
-            ("证照 license", _license_said(license) if license else "未找到该证照 not found"),
+            (
+                "证照 license",
+                (_license_said(license) if isinstance(license, dict) else _plain(license))
+                if license
+                else "未找到该证照 not found",
+            ),
         ]
     rows += [
-        ("核验部门 caller", said.get("caller", "")),
-        ("事项编码 matter", said.get("matter_code", "")),
-        ("用证事由 purpose", said.get("purpose", "")),
+        ("核验部门 caller", _plain(said.get("caller", ""))),
+        ("事项编码 matter", _plain(said.get("matter_code", ""))),
+        ("用证事由 purpose", _plain(said.get("purpose", ""))),
         ("核验时间 checked at", _said_time(said.get("issued_at", ""))),
     ]
     if said.get("case_id"):
-        rows.append(("一件事 case", f"{said.get('bundle_code', '')}，办件编号 {said['case_id']}"))
+        rows.append(("一件事 case", f"{_plain(said.get('bundle_code', ''))}，办件编号 {_plain(said['case_id'])}"))
     if checked.signer is not None:
         signer = checked.signer
         sealed = f"{signer.subject_name} {signer.seal_name}（序列号 serial {signer.serial:x}）"
@@ -374,13 +380,21 @@ the gateway's back (``STATUS_ALTERED``, ``RECORD_ALTERED``), so what it holds is
 def _license_said(license: dict[str, Any]) -> str:
     """The license a verification's statement names: its identifier, its type's code, and its status then in words
     (``当时状态：已吊销或撤销 REVOKED，2026-12-05 起``), or ``ALTERED`` when the statement states none."""
-    status = str(license.get("status", ""))
+    status = _plain(license.get("status", ""))
     if status:
-        since = f"，{license['status_since']} 起" if license.get("status_since") else ""
+        since = f"，{_plain(license['status_since'])} 起" if license.get("status_since") else ""
         then = _with_words(LicenseStatus.read(status).label, status) + since
     else:
         then = ALTERED  # an altered record's status is not stated (receipts.md): it had printed 当时状态：）
-    return f"{license.get('license_id', '')}（证照类型代码 {license.get('type_code', '')}；当时状态：{then}）"
+    number, type_code = _plain(license.get("license_id", "")), _plain(license.get("type_code", ""))
+    return f"{number}（证照类型代码 {type_code}；当时状态：{then}）"
+
+
+def _plain(value: object) -> str:
+    """A statement's value as text: a string as it is, anything else (a number, a list, an object: not what the
+    gateway writes there, as anyone's own CA makes an undecided receipt of any statement) as its JSON. A license that
+    was a list, or ``mismatched_fields`` a number, had made a traceback (a receipts reviewer, R3)."""
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 def _said_time(value: object) -> str:

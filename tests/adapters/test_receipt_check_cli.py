@@ -469,3 +469,44 @@ def test_a_statement_nested_too_deep_is_invalid_not_a_crash(tmp_path: Path, caps
     # the process as a script runs it: no traceback
     ran = run_zzgw("receipt", "check", str(tmp_path / "deep.json"), *own, env=dict(os.environ), timeout=60)
     assert ran.returncode == 1 and "Traceback" not in ran.stderr and "SIGNATURE_INVALID" in ran.stdout
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        {"license": [1, 2]},
+        {"license": "abc"},
+        {"license": 5},
+        {"license": {"status": ["ACTIVE"], "status_since": {"a": 1}, "license_id": [1], "type_code": None}},
+        {"license": {"status": 7}},
+        {"kind": "claim", "mismatched_fields": 5},
+        {"kind": "claim", "mismatched_fields": "holder_name", "result": ["x"], "code": {"a": 1}},
+        {"kind": "claim", "mismatched_fields": [{"a": 1}, None, 3]},
+        {"verdict": ["PASSED"], "reason": {"a": 1}, "caller": [1], "matter_code": None, "purpose": 2},
+        {"case_id": ["c"], "bundle_code": {"b": 1}},
+        {"kind": ["claim"], "query": "x", "findings": 3},
+    ],
+)
+def test_an_undecided_receipts_statement_of_any_shape_is_printed_without_a_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], said: dict[str, Any]
+) -> None:
+    """An undecided receipt's statement is printed, and anyone can make one (a CA of one's own, without its CRL or
+    intermediate); its fields had been taken as the gateway writes them: a license that was a list or a string, or
+    ``mismatched_fields`` that was a number, made a traceback and exit 2 (a receipts reviewer, R3). What is not of the
+    gateway's shape is printed as its JSON, escaped as everything the file says is."""
+    from signing.canonical import canonical_json
+
+    own, sign = own_receipts(tmp_path)
+    statement = {"receipt_id": "R", "issued_at": just_now(), "kind": "verification", **said}
+    path = sign("R", canonical_json(statement))
+    for args in (own[:4], own[:2]):  # no CRL: CRL_MISSING; no intermediate either: CHAIN_INCOMPLETE
+        status, out, err = check(capsys, str(path), *args)
+        assert (status, err) == (3, ""), err
+        lines = out.splitlines()
+        assert lines[0].startswith("回执 receipt R：无法确认 INDETERMINATE（") and lines[-1].startswith("  提示 note：")
+    if isinstance(said.get("license"), list):
+        assert "  证照 license：[1,2]" in out.splitlines()
+    if said.get("mismatched_fields") == 5:
+        assert "，不一致的信息项 differ：5" in out
+    if said.get("caller") == [1]:
+        assert "  核验部门 caller：[1]" in out.splitlines()
